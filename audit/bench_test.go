@@ -1,0 +1,52 @@
+package audit
+
+import (
+	"fmt"
+	"path/filepath"
+	"testing"
+)
+
+// BenchmarkSnapshot100k writes a snapshot of 100,000 identities to a new
+// file, from BeginSnapshot to a committed Finish. Target: ≤ 2 s per op.
+func BenchmarkSnapshot100k(b *testing.B) {
+	const n = 100_000
+	obsv := make([]Observation, n)
+	kinds := Kinds
+	for i := range obsv {
+		k := kinds[i%len(kinds)]
+		obsv[i] = obs(fmt.Sprintf("repo-%05d/item-%d", i/5, i), k)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		b.StopTimer()
+		s, err := Open(ctx, filepath.Join(b.TempDir(), "nhi.db"), OpenOptions{Create: true})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		snap := snapshot(b, s, nil, nil, obsv...)
+		if snap.Total() != n {
+			b.Fatalf("%d identities written", snap.Total())
+		}
+		b.StopTimer()
+		s.Close()
+		b.StartTimer()
+	}
+}
+
+// BenchmarkIdentities100k reads the current population of 100,000.
+func BenchmarkIdentities100k(b *testing.B) {
+	s := openNew(b)
+	obsv := make([]Observation, 100_000)
+	for i := range obsv {
+		obsv[i] = obs(fmt.Sprintf("item-%d", i), Kinds[i%len(Kinds)])
+	}
+	snapshot(b, s, nil, nil, obsv...)
+	b.ReportAllocs()
+	for b.Loop() {
+		ids, err := s.Identities(ctx)
+		if err != nil || len(ids) != len(obsv) {
+			b.Fatal(len(ids), err)
+		}
+	}
+}

@@ -1,0 +1,174 @@
+package audit
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Event types. Each names a human action; the projection tables are what
+// replaying them in order produces.
+const (
+	EventOwnerSet = "owner.set"
+)
+
+// GenesisHash is the prev_hash of the first event.
+var GenesisHash = strings.Repeat("0", 64)
+
+// Event is one record of the append-only log.
+type Event struct {
+	Seq      int64           `json:"seq"`
+	At       time.Time       `json:"at"`
+	Actor    string          `json:"actor"`
+	Type     string          `json:"type"`
+	Payload  json.RawMessage `json:"payload"`
+	PrevHash string          `json:"prev_hash"`
+	Hash     string          `json:"hash"`
+}
+
+// OwnerSet is the payload of an owner.set event. An empty Owner clears it.
+type OwnerSet struct {
+	Identity string `json:"identity"`
+	Owner    string `json:"owner"`
+}
+
+// eventTimeLayout keeps sub-second order visible to people reading the log;
+// seq, not time, orders the chain.
+const eventTimeLayout = "2006-01-02T15:04:05.000000Z"
+
+// recordHash is SHA-256(prev_hash ‖ canonical record). The record is the
+// event's fields as stored, in a fixed order, as compact JSON.
+func recordHash(prevHash string, seq int64, at, actor, typ, payload string) (string, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if !json.Valid([]byte(payload)) {
+		return "", fmt.Errorf("event %d: payload is not valid JSON", seq)
+	}
+	if err := enc.Encode([]any{seq, at, actor, typ, json.RawMessage(payload)}); err != nil {
+		return "", err
+	}
+	h := sha256.New()
+	h.Write([]byte(prevHash))
+	h.Write(b.Bytes())
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// canonicalJSON marshals v compactly without HTML escaping: the bytes the
+// hash covers must read the same in the sqlite3 shell as in a report.
+func canonicalJSON(v any) (string, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return "", err
+	}
+	return strings.TrimSuffix(b.String(), "\n"), nil
+}
+
+// appendEvent writes the next event of the chain inside tx, which must hold
+// the write lock (BEGIN IMMEDIATE), so the head cannot move underneath it.
+func appendEvent(ctx context.Context, tx *sql.Tx, now time.Time, actor, typ string, payload any) (Event, error) {
+	if strings.TrimSpace(actor) == "" {
+		return Event{}, errors.New("no actor: say who you are with --as or NHI_REVIEWER")
+	}
+	p, err := canonicalJSON(payload)
+	if err != nil {
+		return Event{}, err
+	}
+	prev, seq := GenesisHash, int64(1)
+	var head sql.NullString
+	var last sql.NullInt64
+	if err := tx.QueryRowContext(ctx, `SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1`).Scan(&last, &head); err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return Event{}, err
+	}
+	if last.Valid {
+		prev, seq = head.String, last.Int64+1
+	}
+	at := now.UTC().Format(eventTimeLayout)
+	h, err := recordHash(prev, seq, at, actor, typ, p)
+	if err != nil {
+		return Event{}, err
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO events (seq, at, actor, type, payload, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		seq, at, actor, typ, p, prev, h); err != nil {
+		return Event{}, fmt.Errorf("appending event: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO meta (key, value) VALUES ('log_head', ?), ('log_length', ?)
+		ON CONFLICT (key) DO UPDATE SET value = excluded.value`, h, fmt.Sprint(seq)); err != nil {
+		return Event{}, err
+	}
+	t, _ := time.Parse(eventTimeLayout, at)
+	return Event{Seq: seq, At: t, Actor: actor, Type: typ, Payload: json.RawMessage(p), PrevHash: prev, Hash: h}, nil
+}
+
+// SetOwner records that owner answers for identity id (an empty owner
+// clears it) as an event, and updates the owners projection with it.
+func (s *Store) SetOwner(ctx context.Context, actor, id, owner string) (Event, error) {
+	if s.readOnly {
+		return Event{}, fmt.Errorf("%w: cannot set an owner in %s", ErrReadOnly, s.path)
+	}
+	owner = strings.TrimSpace(owner)
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return Event{}, err
+	}
+	defer tx.Rollback()
+	var n int
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM identities WHERE id = ?`, id).Scan(&n); err != nil {
+		return Event{}, err
+	}
+	if n == 0 {
+		return Event{}, fmt.Errorf("%w %q: list known IDs with `nhi identities`", ErrUnknownIdentity, id)
+	}
+	ev, err := appendEvent(ctx, tx, time.Now(), actor, EventOwnerSet, OwnerSet{Identity: id, Owner: owner})
+	if err != nil {
+		return Event{}, err
+	}
+	if err := applyOwnerSet(ctx, tx, ev.Seq, id, owner); err != nil {
+		return Event{}, err
+	}
+	return ev, tx.Commit()
+}
+
+func applyOwnerSet(ctx context.Context, tx *sql.Tx, seq int64, id, owner string) error {
+	var err error
+	if owner == "" {
+		_, err = tx.ExecContext(ctx, `DELETE FROM owners WHERE identity_id = ?`, id)
+	} else {
+		_, err = tx.ExecContext(ctx, `INSERT INTO owners (identity_id, owner, event_seq) VALUES (?, ?, ?)
+			ON CONFLICT (identity_id) DO UPDATE SET owner = excluded.owner, event_seq = excluded.event_seq`, id, owner, seq)
+	}
+	if err != nil {
+		return fmt.Errorf("updating owner: %w", err)
+	}
+	return nil
+}
+
+// Events returns the whole log in order.
+func (s *Store) Events(ctx context.Context) ([]Event, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT seq, at, actor, type, payload, prev_hash, hash FROM events ORDER BY seq`)
+	if err != nil {
+		return nil, fmt.Errorf("reading the event log: %w", err)
+	}
+	defer rows.Close()
+	var out []Event
+	for rows.Next() {
+		var e Event
+		var at, payload string
+		if err := rows.Scan(&e.Seq, &at, &e.Actor, &e.Type, &payload, &e.PrevHash, &e.Hash); err != nil {
+			return nil, err
+		}
+		e.At, _ = time.Parse(eventTimeLayout, at)
+		e.Payload = json.RawMessage(payload)
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}

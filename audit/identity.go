@@ -1,0 +1,140 @@
+// Package audit is the evidence file: snapshots of non-human identities, the
+// hash-chained event log of every human action, and the SQLite store behind both.
+package audit
+
+import (
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Kind names a class of non-human identity. The string is stored in the
+// evidence file and printed in reports, so existing values never change.
+type Kind string
+
+// GitHub identity kinds (see DESIGN.md).
+const (
+	KindGitHubAppInstallation         Kind = "github_app_installation"
+	KindGitHubFineGrainedPAT          Kind = "github_fine_grained_pat"
+	KindGitHubPATRequest              Kind = "github_pat_request"
+	KindGitHubCredentialAuthorization Kind = "github_credential_authorization"
+	KindGitHubDeployKey               Kind = "github_deploy_key"
+	KindGitHubActionsSecret           Kind = "github_actions_secret"
+	KindGitHubDependabotSecret        Kind = "github_dependabot_secret"
+	KindGitHubCodespacesSecret        Kind = "github_codespaces_secret"
+	KindGitHubWebhook                 Kind = "github_webhook"
+	KindGitHubRunner                  Kind = "github_runner"
+)
+
+// Kinds lists every known kind in display order.
+var Kinds = []Kind{
+	KindGitHubAppInstallation,
+	KindGitHubFineGrainedPAT,
+	KindGitHubPATRequest,
+	KindGitHubCredentialAuthorization,
+	KindGitHubDeployKey,
+	KindGitHubActionsSecret,
+	KindGitHubDependabotSecret,
+	KindGitHubCodespacesSecret,
+	KindGitHubWebhook,
+	KindGitHubRunner,
+}
+
+// Label is the short human name of a kind, for tables.
+func (k Kind) Label() string {
+	switch k {
+	case KindGitHubAppInstallation:
+		return "app install"
+	case KindGitHubFineGrainedPAT:
+		return "fine-grained PAT"
+	case KindGitHubPATRequest:
+		return "PAT request"
+	case KindGitHubCredentialAuthorization:
+		return "SSO credential"
+	case KindGitHubDeployKey:
+		return "deploy key"
+	case KindGitHubActionsSecret:
+		return "actions secret"
+	case KindGitHubDependabotSecret:
+		return "dependabot secret"
+	case KindGitHubCodespacesSecret:
+		return "codespaces secret"
+	case KindGitHubWebhook:
+		return "webhook"
+	case KindGitHubRunner:
+		return "runner"
+	}
+	return string(k)
+}
+
+// Identity status values.
+const (
+	StatusActive  = "active"  // seen in the latest snapshot of its source
+	StatusRemoved = "removed" // absent from a later complete snapshot
+)
+
+// Observation is what a connector saw of one identity in one snapshot:
+// metadata only, never a secret value. Connectors build these; the store
+// keeps them immutable.
+type Observation struct {
+	ID          string            // stable: <source>:<account>:<kind>:<natural key>
+	Kind        Kind              //
+	Name        string            // what people call it: app slug, key title, secret name
+	Scope       string            // where it lives: "org", "org/repo", "org/repo/env"
+	CreatedAt   *time.Time        //
+	LastUsedAt  *time.Time        //
+	RotatedAt   *time.Time        // last time the secret material changed
+	ExpiresAt   *time.Time        //
+	Permissions map[string]string // permission name -> level ("read", "write", "admin")
+	// Attributes holds kind-specific metadata (suspended, read_only,
+	// repository_selection, has_secret, added_by, ...). Never a secret value.
+	Attributes map[string]string
+}
+
+// Validate reports whether o can be stored.
+func (o *Observation) Validate() error {
+	if o.ID == "" {
+		return fmt.Errorf("observation has no ID")
+	}
+	if o.Kind == "" {
+		return fmt.Errorf("observation %s has no kind", o.ID)
+	}
+	return nil
+}
+
+// IdentityID builds a stable identity ID from its parts. The natural key
+// is what the source uses to tell two identities of the same kind apart.
+func IdentityID(source, account string, kind Kind, naturalKey string) string {
+	return strings.Join([]string{source, account, string(kind), naturalKey}, ":")
+}
+
+// Finding is one reason an identity is risky.
+type Finding struct {
+	Rule     string `json:"rule"`
+	Severity string `json:"severity"`
+	OWASP    string `json:"owasp"`
+	Message  string `json:"message"`
+}
+
+// Identity is the current view of one identity: its latest observation, the
+// owner recorded in the event log, and where it stands across snapshots.
+type Identity struct {
+	Observation
+	Source    string
+	Owner     string // "" when nobody owns it
+	Findings  []Finding
+	Status    string
+	FirstSeen time.Time
+	LastSeen  time.Time
+	// SnapshotID is the snapshot the observation comes from.
+	SnapshotID int64
+}
+
+// Gap is an endpoint a connector could not read during a snapshot.
+type Gap struct {
+	Endpoint string `json:"endpoint"`         // e.g. "GET /orgs/acme/installations"
+	Kind     Kind   `json:"kind,omitempty"`   // the kind it would have yielded
+	Scope    string `json:"scope,omitempty"`  // what was not read: org or org/repo
+	Status   int    `json:"status,omitempty"` // HTTP status, when there was one
+	Reason   string `json:"reason"`           // plain words: "needs admin:org scope"
+}

@@ -1,0 +1,211 @@
+package audit
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// ErrUnknownIdentity is returned for an identity ID the file has never seen.
+var ErrUnknownIdentity = errors.New("unknown identity")
+
+const identityColumns = `i.id, i.kind, i.source, i.first_seen, i.last_seen, i.last_snapshot, i.account,
+	o.name, o.scope, o.created_at, o.last_used_at, o.rotated_at, o.expires_at, o.permissions, o.attributes,
+	COALESCE(w.owner, '')`
+
+const identityFrom = `FROM identities i
+	JOIN observations o ON o.snapshot_id = i.last_snapshot AND o.identity_id = i.id
+	LEFT JOIN owners w ON w.identity_id = i.id`
+
+// Identities returns every identity the file knows, current and removed,
+// each with its latest observation and owner, ordered by ID.
+func (s *Store) Identities(ctx context.Context) ([]Identity, error) {
+	latest, err := s.latestCompleteByAccount(ctx)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT `+identityColumns+` `+identityFrom+` ORDER BY i.id`)
+	if err != nil {
+		return nil, fmt.Errorf("reading identities: %w", err)
+	}
+	defer rows.Close()
+	var out []Identity
+	for rows.Next() {
+		id, err := scanIdentity(rows, latest)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, id)
+	}
+	return out, rows.Err()
+}
+
+// Identity returns one identity by ID, or ErrUnknownIdentity.
+func (s *Store) Identity(ctx context.Context, id string) (Identity, error) {
+	latest, err := s.latestCompleteByAccount(ctx)
+	if err != nil {
+		return Identity{}, err
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT `+identityColumns+` `+identityFrom+` WHERE i.id = ?`, id)
+	if err != nil {
+		return Identity{}, err
+	}
+	defer rows.Close()
+	if !rows.Next() {
+		if err := rows.Err(); err != nil {
+			return Identity{}, err
+		}
+		return Identity{}, fmt.Errorf("%w %q: list known IDs with `nhi identities`", ErrUnknownIdentity, id)
+	}
+	return scanIdentity(rows, latest)
+}
+
+// latestCompleteByAccount maps source/account to its newest complete
+// snapshot: an identity last seen before that one has been removed.
+func (s *Store) latestCompleteByAccount(ctx context.Context) (map[string]int64, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT source, account, max(id) FROM snapshots WHERE status = 'complete' GROUP BY source, account`)
+	if err != nil {
+		return nil, fmt.Errorf("reading snapshots: %w", err)
+	}
+	defer rows.Close()
+	m := make(map[string]int64)
+	for rows.Next() {
+		var src, acct string
+		var id int64
+		if err := rows.Scan(&src, &acct, &id); err != nil {
+			return nil, err
+		}
+		m[src+"\x00"+acct] = id
+	}
+	return m, rows.Err()
+}
+
+func scanIdentity(rows *sql.Rows, latestComplete map[string]int64) (Identity, error) {
+	var (
+		it                                  Identity
+		kind, firstSeen, lastSeen, account  string
+		created, lastUsed, rotated, expires sql.NullString
+		perms, attrs                        string
+	)
+	err := rows.Scan(&it.ID, &kind, &it.Source, &firstSeen, &lastSeen, &it.SnapshotID, &account,
+		&it.Name, &it.Scope, &created, &lastUsed, &rotated, &expires, &perms, &attrs, &it.Owner)
+	if err != nil {
+		return it, fmt.Errorf("reading identity: %w", err)
+	}
+	it.Kind = Kind(kind)
+	it.FirstSeen, _ = parseTime(firstSeen)
+	it.LastSeen, _ = parseTime(lastSeen)
+	it.CreatedAt = parseNullTime(created)
+	it.LastUsedAt = parseNullTime(lastUsed)
+	it.RotatedAt = parseNullTime(rotated)
+	it.ExpiresAt = parseNullTime(expires)
+	if err := unmarshalMap(perms, &it.Permissions); err != nil {
+		return it, fmt.Errorf("identity %s: permissions: %w", it.ID, err)
+	}
+	if err := unmarshalMap(attrs, &it.Attributes); err != nil {
+		return it, fmt.Errorf("identity %s: attributes: %w", it.ID, err)
+	}
+	it.Status = StatusActive
+	if latest, ok := latestComplete[it.Source+"\x00"+account]; ok && it.SnapshotID < latest {
+		it.Status = StatusRemoved
+	}
+	it.Findings = []Finding{}
+	return it, nil
+}
+
+func unmarshalMap(s string, m *map[string]string) error {
+	if s == "{}" || s == "" {
+		return nil
+	}
+	return json.Unmarshal([]byte(s), m)
+}
+
+func parseTime(s string) (time.Time, error) { return time.Parse(TimeLayout, s) }
+
+func parseNullTime(s sql.NullString) *time.Time {
+	if !s.Valid {
+		return nil
+	}
+	t, err := parseTime(s.String)
+	if err != nil {
+		return nil
+	}
+	return &t
+}
+
+// Snapshots returns every snapshot, newest first.
+func (s *Store) Snapshots(ctx context.Context) ([]Snapshot, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT id, source, account, api_url, credential, tool_version, started_at, finished_at, status, error, counts, digest
+		FROM snapshots ORDER BY id DESC`)
+	if err != nil {
+		return nil, fmt.Errorf("reading snapshots: %w", err)
+	}
+	var out []Snapshot
+	for rows.Next() {
+		var (
+			sn              Snapshot
+			started, counts string
+			finished        sql.NullString
+		)
+		if err := rows.Scan(&sn.ID, &sn.Source, &sn.Account, &sn.APIURL, &sn.Credential, &sn.ToolVersion,
+			&started, &finished, &sn.Status, &sn.Error, &counts, &sn.Digest); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		sn.StartedAt, _ = parseTime(started)
+		sn.FinishedAt = parseNullTime(finished)
+		sn.Counts = map[Kind]int{}
+		if err := json.Unmarshal([]byte(counts), &sn.Counts); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("snapshot %d: counts: %w", sn.ID, err)
+		}
+		out = append(out, sn)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	for i := range out {
+		if out[i].Gaps, err = s.gaps(ctx, out[i].ID); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// LatestSnapshot returns the newest finished (complete or partial)
+// snapshot, or nil when there is none.
+func (s *Store) LatestSnapshot(ctx context.Context) (*Snapshot, error) {
+	snaps, err := s.Snapshots(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for i := range snaps {
+		if snaps[i].Status == SnapshotComplete || snaps[i].Status == SnapshotPartial {
+			return &snaps[i], nil
+		}
+	}
+	return nil, nil
+}
+
+func (s *Store) gaps(ctx context.Context, snapshotID int64) ([]Gap, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT endpoint, kind, scope, status, reason FROM snapshot_gaps WHERE snapshot_id = ? ORDER BY seq`, snapshotID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Gap
+	for rows.Next() {
+		var g Gap
+		var kind string
+		if err := rows.Scan(&g.Endpoint, &kind, &g.Scope, &g.Status, &g.Reason); err != nil {
+			return nil, err
+		}
+		g.Kind = Kind(kind)
+		out = append(out, g)
+	}
+	return out, rows.Err()
+}

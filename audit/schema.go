@@ -1,0 +1,147 @@
+package audit
+
+import (
+	"context"
+	"fmt"
+)
+
+// migrations bring a file from version i to i+1. Append only: a released
+// migration never changes, because files in the field already ran it.
+var migrations = []string{
+	// v1: snapshots, identities, the event log and its owner projection.
+	`
+CREATE TABLE meta (
+	key   TEXT PRIMARY KEY,
+	value TEXT NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE snapshots (
+	id           INTEGER PRIMARY KEY,
+	source       TEXT NOT NULL,
+	account      TEXT NOT NULL,
+	api_url      TEXT NOT NULL,
+	credential   TEXT NOT NULL DEFAULT '',
+	tool_version TEXT NOT NULL,
+	started_at   TEXT NOT NULL,
+	finished_at  TEXT,
+	status       TEXT NOT NULL CHECK (status IN ('running', 'complete', 'partial', 'failed')),
+	error        TEXT NOT NULL DEFAULT '',
+	counts       TEXT NOT NULL DEFAULT '{}',
+	digest       TEXT NOT NULL DEFAULT ''
+);
+
+CREATE TABLE snapshot_gaps (
+	snapshot_id INTEGER NOT NULL REFERENCES snapshots(id),
+	seq         INTEGER NOT NULL,
+	endpoint    TEXT NOT NULL,
+	kind        TEXT NOT NULL,
+	scope       TEXT NOT NULL,
+	status      INTEGER NOT NULL,
+	reason      TEXT NOT NULL,
+	PRIMARY KEY (snapshot_id, seq)
+) WITHOUT ROWID;
+
+CREATE TABLE observations (
+	snapshot_id  INTEGER NOT NULL REFERENCES snapshots(id),
+	identity_id  TEXT NOT NULL,
+	kind         TEXT NOT NULL,
+	name         TEXT NOT NULL,
+	scope        TEXT NOT NULL,
+	created_at   TEXT,
+	last_used_at TEXT,
+	rotated_at   TEXT,
+	expires_at   TEXT,
+	permissions  TEXT NOT NULL,
+	attributes   TEXT NOT NULL,
+	PRIMARY KEY (snapshot_id, identity_id)
+) WITHOUT ROWID;
+
+-- One row per identity ever seen; last_snapshot points at its latest observation.
+CREATE TABLE identities (
+	id             TEXT PRIMARY KEY,
+	kind           TEXT NOT NULL,
+	source         TEXT NOT NULL,
+	account        TEXT NOT NULL,
+	first_snapshot INTEGER NOT NULL REFERENCES snapshots(id),
+	last_snapshot  INTEGER NOT NULL REFERENCES snapshots(id),
+	first_seen     TEXT NOT NULL,
+	last_seen      TEXT NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE events (
+	seq       INTEGER PRIMARY KEY,
+	at        TEXT NOT NULL,
+	actor     TEXT NOT NULL,
+	type      TEXT NOT NULL,
+	payload   TEXT NOT NULL,
+	prev_hash TEXT NOT NULL,
+	hash      TEXT NOT NULL UNIQUE
+);
+
+-- Projection of owner.set events.
+CREATE TABLE owners (
+	identity_id TEXT PRIMARY KEY REFERENCES identities(id),
+	owner       TEXT NOT NULL,
+	event_seq   INTEGER NOT NULL REFERENCES events(seq)
+) WITHOUT ROWID;
+
+-- Evidence is append-only. These triggers stop accidents through nhi's own
+-- code paths; deliberate edits with other tools are what nhi verify catches.
+CREATE TRIGGER events_no_update BEFORE UPDATE ON events
+BEGIN SELECT RAISE(ABORT, 'the event log is append-only'); END;
+CREATE TRIGGER events_no_delete BEFORE DELETE ON events
+BEGIN SELECT RAISE(ABORT, 'the event log is append-only'); END;
+CREATE TRIGGER observations_no_update BEFORE UPDATE ON observations
+BEGIN SELECT RAISE(ABORT, 'snapshots are immutable'); END;
+CREATE TRIGGER observations_no_delete BEFORE DELETE ON observations
+BEGIN SELECT RAISE(ABORT, 'snapshots are immutable'); END;
+CREATE TRIGGER snapshots_finished BEFORE UPDATE ON snapshots WHEN OLD.status <> 'running'
+BEGIN SELECT RAISE(ABORT, 'a finished snapshot is immutable'); END;
+CREATE TRIGGER snapshots_no_delete BEFORE DELETE ON snapshots
+BEGIN SELECT RAISE(ABORT, 'snapshots are immutable'); END;
+`,
+}
+
+// SchemaVersion is the schema this build writes.
+var SchemaVersion = len(migrations)
+
+// migrate runs the migrations a file lacks, all in one transaction, so a
+// killed process leaves the file at its old version, never between two.
+func (s *Store) migrate(ctx context.Context) error {
+	var v int
+	if err := s.db.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v); err != nil {
+		return fmt.Errorf("%w: %s cannot be read as a database (%v)", ErrNotEvidence, s.path, err)
+	}
+	if v > SchemaVersion {
+		return newerSchemaError(s.path, v)
+	}
+	if v == SchemaVersion {
+		return nil
+	}
+	if s.readOnly {
+		return fmt.Errorf("%w: %s has schema version %d and needs upgrading to %d; open it once without read-only mode", ErrReadOnly, s.path, v, SchemaVersion)
+	}
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("cannot migrate %s: %w", s.path, err)
+	}
+	defer tx.Rollback()
+	// Re-read inside the write lock: another process may have migrated.
+	if err := tx.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v); err != nil {
+		return err
+	}
+	for i := v; i < SchemaVersion; i++ {
+		if _, err := tx.ExecContext(ctx, migrations[i]); err != nil {
+			return fmt.Errorf("migrating %s to schema version %d: %w", s.path, i+1, err)
+		}
+	}
+	if v == 0 {
+		if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA application_id = %d", ApplicationID)); err != nil {
+			return err
+		}
+	}
+	if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", SchemaVersion)); err != nil {
+		return err
+	}
+	return tx.Commit()
+}

@@ -1,0 +1,38 @@
+package audit
+
+import "time"
+
+// Snapshot status values.
+const (
+	SnapshotRunning  = "running"  // being written, or interrupted before it finished
+	SnapshotComplete = "complete" // every endpoint was read
+	SnapshotPartial  = "partial"  // finished, but some endpoints could not be read (see Gaps)
+	SnapshotFailed   = "failed"   // stopped by an error; never used as the current population
+)
+
+// Snapshot is one connector run: the population of one account of one
+// source at one time. Once finished it never changes.
+type Snapshot struct {
+	ID          int64
+	Source      string // "github"
+	Account     string // organisation login
+	APIURL      string
+	Credential  string // what read it: token owner login or App slug, and scopes
+	ToolVersion string
+	StartedAt   time.Time
+	FinishedAt  *time.Time
+	Status      string
+	Error       string // why it failed, when it did
+	Counts      map[Kind]int
+	Gaps        []Gap
+	Digest      string // SHA-256 over the snapshot's observations, hex
+}
+
+// Total is the number of identities in the snapshot.
+func (s *Snapshot) Total() int {
+	n := 0
+	for _, c := range s.Counts {
+		n += c
+	}
+	return n
+}

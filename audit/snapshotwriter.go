@@ -1,0 +1,281 @@
+package audit
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+)
+
+// SnapshotInfo describes a connector run as it starts.
+type SnapshotInfo struct {
+	Source      string
+	Account     string
+	APIURL      string
+	Credential  string
+	ToolVersion string
+	StartedAt   time.Time
+}
+
+// SnapshotWriter streams one connector run into the file. Observations are
+// committed in batches as they arrive, so a killed run keeps what it read;
+// only Finish makes the snapshot the current population.
+type SnapshotWriter struct {
+	s    *Store
+	id   int64
+	info SnapshotInfo
+
+	mu      sync.Mutex
+	pending []any // bound parameters of the rows not yet written, columnsPerRow each
+	batch   *sql.Stmt
+	seen    map[string][sha256.Size]byte // identity ID -> digest of its canonical record
+	counts  map[Kind]int
+	gaps    []Gap
+	done    bool
+}
+
+// batchSize trades memory for fewer statements; 500 rows x 11 columns
+// stays under SQLite's 32,766 bound-parameter limit.
+const (
+	batchSize     = 500
+	columnsPerRow = 11
+)
+
+// BeginSnapshot records the start of a connector run.
+func (s *Store) BeginSnapshot(ctx context.Context, info SnapshotInfo) (*SnapshotWriter, error) {
+	if s.readOnly {
+		return nil, fmt.Errorf("%w: cannot record a snapshot in %s", ErrReadOnly, s.path)
+	}
+	if info.StartedAt.IsZero() {
+		info.StartedAt = time.Now()
+	}
+	res, err := s.db.ExecContext(ctx, `INSERT INTO snapshots (source, account, api_url, credential, tool_version, started_at, status)
+		VALUES (?, ?, ?, ?, ?, ?, 'running')`,
+		info.Source, info.Account, info.APIURL, info.Credential, info.ToolVersion, formatTime(info.StartedAt))
+	if err != nil {
+		return nil, fmt.Errorf("starting snapshot: %w", err)
+	}
+	id, err := res.LastInsertId()
+	if err != nil {
+		return nil, err
+	}
+	return &SnapshotWriter{
+		s: s, id: id, info: info,
+		seen:   make(map[string][sha256.Size]byte),
+		counts: make(map[Kind]int),
+	}, nil
+}
+
+// ID is the snapshot's number in the file.
+func (w *SnapshotWriter) ID() int64 { return w.id }
+
+// Record adds one observation. An identity seen twice in one run (a page
+// that shifted under pagination) is kept once. Safe for concurrent use.
+func (w *SnapshotWriter) Record(o Observation) error {
+	if err := o.Validate(); err != nil {
+		return err
+	}
+	row := []any{w.id, o.ID, string(o.Kind), o.Name, o.Scope,
+		nullTime(o.CreatedAt), nullTime(o.LastUsedAt), nullTime(o.RotatedAt), nullTime(o.ExpiresAt),
+		mapJSON(o.Permissions), mapJSON(o.Attributes)}
+	sum := sha256.Sum256(canonicalRow(row[1:]))
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.done {
+		return errors.New("snapshot already finished")
+	}
+	if _, dup := w.seen[o.ID]; dup {
+		return nil
+	}
+	w.seen[o.ID] = sum
+	w.counts[o.Kind]++
+	w.pending = append(w.pending, row...)
+	if len(w.pending) >= batchSize*columnsPerRow {
+		return w.flushLocked(context.Background())
+	}
+	return nil
+}
+
+// Gap records an endpoint the connector could not read.
+func (w *SnapshotWriter) Gap(g Gap) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.done {
+		return errors.New("snapshot already finished")
+	}
+	_, err := w.s.db.Exec(`INSERT INTO snapshot_gaps (snapshot_id, seq, endpoint, kind, scope, status, reason) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		w.id, len(w.gaps)+1, g.Endpoint, string(g.Kind), g.Scope, g.Status, g.Reason)
+	if err != nil {
+		return fmt.Errorf("recording gap: %w", err)
+	}
+	w.gaps = append(w.gaps, g)
+	return nil
+}
+
+// SetCredential records what read the snapshot, once the connector knows.
+func (w *SnapshotWriter) SetCredential(ctx context.Context, credential string) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.info.Credential = credential
+	_, err := w.s.db.ExecContext(ctx, `UPDATE snapshots SET credential = ? WHERE id = ?`, credential, w.id)
+	return err
+}
+
+func (w *SnapshotWriter) flushLocked(ctx context.Context) error {
+	rows := len(w.pending) / columnsPerRow
+	if rows == 0 {
+		return nil
+	}
+	var err error
+	if rows == batchSize {
+		// Every full batch has the same shape: parse it once per run.
+		if w.batch == nil {
+			if w.batch, err = w.s.db.PrepareContext(ctx, insertObservations(batchSize)); err != nil {
+				return fmt.Errorf("writing snapshot: %w", err)
+			}
+		}
+		_, err = w.batch.ExecContext(ctx, w.pending...)
+	} else {
+		_, err = w.s.db.ExecContext(ctx, insertObservations(rows), w.pending...)
+	}
+	if err != nil {
+		return fmt.Errorf("writing snapshot: %w", err)
+	}
+	w.pending = w.pending[:0]
+	return nil
+}
+
+func insertObservations(rows int) string {
+	const row = "(?,?,?,?,?,?,?,?,?,?,?)"
+	return `INSERT INTO observations (snapshot_id, identity_id, kind, name, scope, created_at, last_used_at, rotated_at, expires_at, permissions, attributes) VALUES ` +
+		strings.Repeat(row+",", rows-1) + row
+}
+
+// Finish closes the run. With runErr nil the snapshot becomes complete, or
+// partial when gaps were recorded, and its identities become the current
+// population; with runErr set it is marked failed and changes nothing else.
+func (w *SnapshotWriter) Finish(ctx context.Context, runErr error) (*Snapshot, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.done {
+		return nil, errors.New("snapshot already finished")
+	}
+	if err := w.flushLocked(ctx); err != nil && runErr == nil {
+		runErr = err
+	}
+	w.done = true
+	if w.batch != nil {
+		w.batch.Close()
+	}
+	snap := &Snapshot{
+		ID: w.id, Source: w.info.Source, Account: w.info.Account, APIURL: w.info.APIURL,
+		Credential: w.info.Credential, ToolVersion: w.info.ToolVersion, StartedAt: w.info.StartedAt.UTC().Truncate(time.Second),
+		Counts: w.counts, Gaps: w.gaps, Digest: w.digest(),
+	}
+	finished := time.Now().UTC().Truncate(time.Second)
+	snap.FinishedAt = &finished
+	switch {
+	case runErr != nil:
+		snap.Status, snap.Error = SnapshotFailed, runErr.Error()
+	case len(w.gaps) > 0:
+		snap.Status = SnapshotPartial
+	default:
+		snap.Status = SnapshotComplete
+	}
+	counts, _ := json.Marshal(w.counts)
+	tx, err := w.s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("finishing snapshot: %w", err)
+	}
+	defer tx.Rollback()
+	if snap.Status != SnapshotFailed {
+		// The run's identities become current in the same transaction that
+		// marks it finished: a crash leaves either both or neither.
+		_, err = tx.ExecContext(ctx, `INSERT INTO identities (id, kind, source, account, first_snapshot, last_snapshot, first_seen, last_seen)
+			SELECT identity_id, kind, ?, ?, snapshot_id, snapshot_id, ?, ? FROM observations WHERE snapshot_id = ? AND true
+			ON CONFLICT (id) DO UPDATE SET last_snapshot = excluded.last_snapshot, last_seen = excluded.last_seen`,
+			w.info.Source, w.info.Account, formatTime(snap.StartedAt), formatTime(snap.StartedAt), w.id)
+		if err != nil {
+			return nil, fmt.Errorf("finishing snapshot: %w", err)
+		}
+	}
+	_, err = tx.ExecContext(ctx, `UPDATE snapshots SET finished_at = ?, status = ?, error = ?, counts = ?, digest = ? WHERE id = ?`,
+		formatTime(finished), snap.Status, snap.Error, string(counts), snap.Digest, w.id)
+	if err != nil {
+		return nil, fmt.Errorf("finishing snapshot: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, fmt.Errorf("finishing snapshot: %w", err)
+	}
+	return snap, nil
+}
+
+// digest is SHA-256 over every (ID, record digest) in ID order: the same
+// population gives the same digest whatever order the connector read it in.
+func (w *SnapshotWriter) digest() string {
+	return digestRecords(w.seen)
+}
+
+func digestRecords(records map[string][sha256.Size]byte) string {
+	ids := make([]string, 0, len(records))
+	for id := range records {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	h := sha256.New()
+	for _, id := range ids {
+		d := records[id]
+		h.Write([]byte(id))
+		h.Write([]byte{0})
+		h.Write(d[:])
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// canonicalRow is the byte form a snapshot digest covers: the observation's
+// columns as stored (identity_id through attributes), each length-prefixed
+// and NULL marked apart from "", so nhi verify can recompute it from the file.
+func canonicalRow(cols []any) []byte {
+	b := make([]byte, 0, 256)
+	for _, c := range cols {
+		switch v := c.(type) {
+		case nil:
+			b = append(b, 0xff)
+		case string:
+			b = binary.AppendUvarint(b, uint64(len(v)))
+			b = append(b, v...)
+		default:
+			panic(fmt.Sprintf("canonicalRow: column of type %T", c))
+		}
+	}
+	return b
+}
+
+// TimeLayout is how timestamps are stored: UTC, whole seconds, so that text
+// order is time order.
+const TimeLayout = "2006-01-02T15:04:05Z"
+
+func formatTime(t time.Time) string { return t.UTC().Format(TimeLayout) }
+
+func nullTime(t *time.Time) any {
+	if t == nil || t.IsZero() {
+		return nil
+	}
+	return formatTime(*t)
+}
+
+func mapJSON(m map[string]string) string {
+	if len(m) == 0 {
+		return "{}"
+	}
+	b, _ := json.Marshal(m) // map keys are sorted: canonical
+	return string(b)
+}

@@ -1,0 +1,200 @@
+package audit
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"net/url"
+	"os"
+	"path/filepath"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+)
+
+// ApplicationID marks an SQLite file as an nhi evidence file ("NHI1"), in the
+// header field SQLite reserves for that purpose.
+const ApplicationID = 0x4E484931
+
+// Errors Open returns; callers match them with errors.Is to choose an exit
+// code or a hint. The wrapped message already says what to do.
+var (
+	ErrNotExist    = errors.New("no evidence file")
+	ErrNotEvidence = errors.New("not an nhi evidence file")
+	ErrNewerSchema = errors.New("evidence file from a newer nhi")
+	ErrReadOnly    = errors.New("evidence file is read-only")
+)
+
+// OpenOptions says how to open an evidence file.
+type OpenOptions struct {
+	// Create makes a new file (mode 0600) when none exists.
+	Create bool
+	// ReadOnly opens without writing anything, not even a migration.
+	ReadOnly bool
+}
+
+// Store is an open evidence file.
+type Store struct {
+	db       *sql.DB
+	path     string
+	readOnly bool
+}
+
+// Open opens the evidence file at path, creating it if asked, and brings its
+// schema up to date. A file that is not an nhi evidence file, or comes from
+// a newer nhi, is refused before anything is written to it.
+func Open(ctx context.Context, path string, opts OpenOptions) (*Store, error) {
+	if path == "" {
+		return nil, fmt.Errorf("%w: no path given; pass --db PATH", ErrNotExist)
+	}
+	fresh, err := checkFile(path, opts)
+	if err != nil {
+		return nil, err
+	}
+	if fresh && !opts.ReadOnly {
+		// Create the file ourselves so it is 0600 from its first byte;
+		// SQLite gives its -wal and -shm files the same mode.
+		f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+		if err != nil {
+			return nil, fmt.Errorf("cannot create evidence file %s: %w", path, unwrapPathError(err))
+		}
+		f.Close()
+	}
+	db, err := sql.Open("sqlite", dsn(path, opts.ReadOnly))
+	if err != nil {
+		return nil, fmt.Errorf("cannot open %s: %w", path, err)
+	}
+	s := &Store{db: db, path: path, readOnly: opts.ReadOnly}
+	if err := s.migrate(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// Path is the file the store reads and writes.
+func (s *Store) Path() string { return s.path }
+
+// ReadOnly reports whether the store refuses writes.
+func (s *Store) ReadOnly() bool { return s.readOnly }
+
+// Close checkpoints the write-ahead log into the file and closes it.
+func (s *Store) Close() error {
+	if !s.readOnly {
+		// Leave a self-contained file behind: an auditor copying only
+		// nhi.db must not lose the last writes still in the WAL.
+		_, _ = s.db.Exec("PRAGMA wal_checkpoint(TRUNCATE)")
+	}
+	return s.db.Close()
+}
+
+func dsn(path string, readOnly bool) string {
+	q := url.Values{}
+	q.Add("_pragma", "busy_timeout(10000)")
+	q.Add("_pragma", "foreign_keys(1)")
+	if readOnly {
+		q.Set("mode", "ro")
+	} else {
+		q.Add("_pragma", "journal_mode(WAL)")
+		q.Add("_pragma", "synchronous(NORMAL)")
+		// Take the write lock at BEGIN so two writers queue on busy_timeout
+		// instead of failing when one upgrades a read to a write.
+		q.Set("_txlock", "immediate")
+	}
+	u := url.URL{Scheme: "file", OmitHost: true, Path: path, RawQuery: q.Encode()}
+	return u.String()
+}
+
+// checkFile refuses anything that is not an evidence file this build can
+// use, reading only the header. It reports whether the file is new (absent
+// or empty) and must be initialised.
+func checkFile(path string, opts OpenOptions) (fresh bool, err error) {
+	fi, err := os.Stat(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		if !opts.Create {
+			return false, fmt.Errorf("%w at %s: create one with `nhi demo` or `nhi snapshot github --org ORG`, or pass --db PATH", ErrNotExist, path)
+		}
+		dir := filepath.Dir(path)
+		if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+			return false, fmt.Errorf("%w at %s: folder %s does not exist; create it first or pass another --db PATH", ErrNotExist, path, dir)
+		}
+		return true, nil
+	case err != nil:
+		return false, fmt.Errorf("cannot read %s: %w", path, unwrapPathError(err))
+	case fi.IsDir():
+		return false, fmt.Errorf("%w: %s is a directory; pass a file path such as --db %s", ErrNotEvidence, path, filepath.Join(path, "nhi.db"))
+	case !fi.Mode().IsRegular():
+		return false, fmt.Errorf("%w: %s is not a regular file", ErrNotEvidence, path)
+	}
+	if !opts.ReadOnly && fi.Mode().Perm()&0o200 == 0 {
+		return false, fmt.Errorf("%w: %s is not writable; make it writable (chmod u+w) or work on a copy", ErrReadOnly, path)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return false, fmt.Errorf("cannot read %s: %w", path, unwrapPathError(err))
+	}
+	defer f.Close()
+	if !opts.ReadOnly {
+		// The mode bits say nothing on a read-only mount or to root.
+		w, err := os.OpenFile(path, os.O_WRONLY, 0)
+		if err != nil {
+			return false, fmt.Errorf("%w: %s cannot be opened for writing (%v); work on a copy", ErrReadOnly, path, unwrapPathError(err))
+		}
+		w.Close()
+	}
+	var hdr [100]byte
+	n, err := io.ReadFull(f, hdr[:])
+	if n == 0 && (err == io.EOF) {
+		if !opts.Create || opts.ReadOnly {
+			return false, fmt.Errorf("%w: %s is empty; create an evidence file with `nhi demo` or `nhi snapshot github --org ORG`", ErrNotEvidence, path)
+		}
+		return true, nil
+	}
+	if err != nil || !bytes.Equal(hdr[:16], []byte("SQLite format 3\x00")) {
+		return false, fmt.Errorf("%w: %s is not an SQLite database; nothing was changed", ErrNotEvidence, path)
+	}
+	appID, version := binary.BigEndian.Uint32(hdr[68:72]), int(binary.BigEndian.Uint32(hdr[60:64]))
+	if appID == 0 && version == 0 && opts.Create && !opts.ReadOnly && emptyDatabase(path) {
+		// A database with no tables holds nothing to lose: what a process
+		// killed while creating the file leaves behind.
+		return true, nil
+	}
+	if appID != ApplicationID {
+		return false, fmt.Errorf("%w: %s is an SQLite database of another application; nothing was changed", ErrNotEvidence, path)
+	}
+	if version > SchemaVersion {
+		return false, newerSchemaError(path, version)
+	}
+	return false, nil
+}
+
+// emptyDatabase reports whether the SQLite file at path has no schema,
+// looking through a read-only connection that changes nothing.
+func emptyDatabase(path string) bool {
+	db, err := sql.Open("sqlite", dsn(path, true))
+	if err != nil {
+		return false
+	}
+	defer db.Close()
+	var n int
+	err = db.QueryRow("SELECT count(*) FROM sqlite_master").Scan(&n)
+	return err == nil && n == 0
+}
+
+func newerSchemaError(path string, v int) error {
+	return fmt.Errorf("%w: %s has schema version %d but this nhi knows up to %d; upgrade nhi (nothing was changed)", ErrNewerSchema, path, v, SchemaVersion)
+}
+
+// unwrapPathError drops the *fs.PathError wrapper, whose text repeats the path.
+func unwrapPathError(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}

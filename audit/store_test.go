@@ -1,0 +1,521 @@
+package audit
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+var ctx = context.Background()
+
+func openNew(t testing.TB) *Store {
+	t.Helper()
+	s, err := Open(ctx, filepath.Join(t.TempDir(), "nhi.db"), OpenOptions{Create: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func ts(s string) *time.Time {
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		panic(err)
+	}
+	return &t
+}
+
+func obs(id string, kind Kind) Observation {
+	return Observation{
+		ID: IdentityID("github", "acme", kind, id), Kind: kind, Name: id, Scope: "acme/" + id,
+		CreatedAt: ts("2024-01-02T03:04:05Z"), RotatedAt: ts("2024-06-01T00:00:00Z"),
+		Permissions: map[string]string{"contents": "write"},
+		Attributes:  map[string]string{"added_by": "alice"},
+	}
+}
+
+func snapshot(t testing.TB, s *Store, runErr error, gaps []Gap, o ...Observation) *Snapshot {
+	t.Helper()
+	w, err := s.BeginSnapshot(ctx, SnapshotInfo{Source: "github", Account: "acme", APIURL: "http://127.0.0.1/", ToolVersion: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, x := range o {
+		if err := w.Record(x); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, g := range gaps {
+		if err := w.Gap(g); err != nil {
+			t.Fatal(err)
+		}
+	}
+	snap, err := w.Finish(ctx, runErr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return snap
+}
+
+func fileSum(t *testing.T, path string) [32]byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sha256.Sum256(b)
+}
+
+func TestOpenCreatesPrivateEvidenceFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "nhi.db")
+	s, err := Open(ctx, path, OpenOptions{Create: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	snapshot(t, s, nil, nil, obs("k1", KindGitHubDeployKey))
+	for _, f := range []string{path, path + "-wal"} {
+		fi, err := os.Stat(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fi.Mode().Perm() != 0o600 {
+			t.Errorf("%s has mode %v, want 0600", filepath.Base(f), fi.Mode().Perm())
+		}
+	}
+	var mode string
+	if err := s.db.QueryRow("PRAGMA journal_mode").Scan(&mode); err != nil || mode != "wal" {
+		t.Errorf("journal_mode = %q, %v; want wal", mode, err)
+	}
+	var fk int
+	if err := s.db.QueryRow("PRAGMA foreign_keys").Scan(&fk); err != nil || fk != 1 {
+		t.Errorf("foreign_keys = %d, %v; want 1", fk, err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	// Reopening an existing file keeps its data and needs no migration.
+	s, err = Open(ctx, path, OpenOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ids, err := s.Identities(ctx)
+	if err != nil || len(ids) != 1 {
+		t.Fatalf("after reopen: %d identities, %v; want 1", len(ids), err)
+	}
+	var v, app int
+	s.db.QueryRow("PRAGMA user_version").Scan(&v)
+	s.db.QueryRow("PRAGMA application_id").Scan(&app)
+	if v != SchemaVersion || app != ApplicationID {
+		t.Errorf("user_version %d application_id %#x; want %d, %#x", v, app, SchemaVersion, ApplicationID)
+	}
+}
+
+func TestMigrationUpgradesExistingFileAndKeepsData(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "nhi.db")
+	s, err := Open(ctx, path, OpenOptions{Create: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	snapshot(t, s, nil, nil, obs("k1", KindGitHubDeployKey))
+	if _, err := s.SetOwner(ctx, "auditor@acme.test", IdentityID("github", "acme", KindGitHubDeployKey, "k1"), "alice"); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+
+	// A later build adds a migration; opening the old file runs it.
+	saved := migrations
+	migrations = append(slices2(saved), `CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT NOT NULL)`)
+	SchemaVersion = len(migrations)
+	defer func() { migrations, SchemaVersion = saved, len(saved) }()
+
+	s, err = Open(ctx, path, OpenOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var v int
+	s.db.QueryRow("PRAGMA user_version").Scan(&v)
+	if v != len(saved)+1 {
+		t.Errorf("user_version = %d, want %d", v, len(saved)+1)
+	}
+	if _, err := s.db.Exec(`INSERT INTO notes (body) VALUES ('x')`); err != nil {
+		t.Errorf("new table missing after migration: %v", err)
+	}
+	ids, err := s.Identities(ctx)
+	if err != nil || len(ids) != 1 || ids[0].Owner != "alice" {
+		t.Fatalf("data after migration: %+v, %v", ids, err)
+	}
+	if r, err := s.Verify(ctx); err != nil || !r.OK() {
+		t.Fatalf("verify after migration: %+v, %v", r, err)
+	}
+}
+
+func slices2(s []string) []string { return append([]string(nil), s...) }
+
+func TestOpenRefusesAndChangesNothing(t *testing.T) {
+	dir := t.TempDir()
+	foreignText := filepath.Join(dir, "notes.txt")
+	os.WriteFile(foreignText, []byte("just some notes, not a database at all, but long enough to have a header....................................."), 0o600)
+
+	foreignDB := filepath.Join(dir, "other.db")
+	db, _ := sql.Open("sqlite", foreignDB)
+	db.Exec(`CREATE TABLE things (x)`)
+	db.Close()
+
+	newer := filepath.Join(dir, "newer.db")
+	s, err := Open(ctx, newer, OpenOptions{Create: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.db.Exec(fmt.Sprintf("PRAGMA user_version = %d", SchemaVersion+1))
+	s.Close()
+
+	readOnly := filepath.Join(dir, "ro.db")
+	s, err = Open(ctx, readOnly, OpenOptions{Create: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	os.Chmod(readOnly, 0o400)
+
+	empty := filepath.Join(dir, "empty.db")
+	os.WriteFile(empty, nil, 0o600)
+
+	cases := []struct {
+		name, path string
+		opts       OpenOptions
+		want       error
+		says       string
+	}{
+		{"missing", filepath.Join(dir, "absent.db"), OpenOptions{}, ErrNotExist, "nhi demo"},
+		{"missing folder", filepath.Join(dir, "no", "such", "nhi.db"), OpenOptions{Create: true}, ErrNotExist, "does not exist"},
+		{"directory", dir, OpenOptions{Create: true}, ErrNotEvidence, "is a directory"},
+		{"text file", foreignText, OpenOptions{Create: true}, ErrNotEvidence, "not an SQLite database"},
+		{"other sqlite", foreignDB, OpenOptions{Create: true}, ErrNotEvidence, "another application"},
+		{"newer schema", newer, OpenOptions{}, ErrNewerSchema, "upgrade nhi"},
+		{"newer schema read-only", newer, OpenOptions{ReadOnly: true}, ErrNewerSchema, "upgrade nhi"},
+		{"read-only file", readOnly, OpenOptions{}, ErrReadOnly, "chmod u+w"},
+		{"empty file without create", empty, OpenOptions{}, ErrNotEvidence, "is empty"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			var before [32]byte
+			if fi, err := os.Stat(c.path); err == nil && fi.Mode().IsRegular() {
+				before = fileSum(t, c.path)
+			}
+			s, err := Open(ctx, c.path, c.opts)
+			if err == nil {
+				s.Close()
+				t.Fatal("opened; want refusal")
+			}
+			if !errors.Is(err, c.want) {
+				t.Errorf("error %v; want %v", err, c.want)
+			}
+			if !strings.Contains(err.Error(), c.says) {
+				t.Errorf("error %q does not say %q", err, c.says)
+			}
+			if strings.Contains(err.Error(), "\n") {
+				t.Errorf("error is not one line: %q", err)
+			}
+			if fi, err := os.Stat(c.path); err == nil && fi.Mode().IsRegular() {
+				if fileSum(t, c.path) != before {
+					t.Error("file changed")
+				}
+			}
+			for _, suffix := range []string{"-wal", "-shm", "-journal"} {
+				if _, err := os.Stat(c.path + suffix); err == nil {
+					t.Errorf("left a %s file behind", suffix)
+				}
+			}
+		})
+	}
+
+	// A read-only file can still be read.
+	s, err = Open(ctx, readOnly, OpenOptions{ReadOnly: true})
+	if err != nil {
+		t.Fatalf("read-only open of a read-only file: %v", err)
+	}
+	if _, err := s.Identities(ctx); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+}
+
+func TestEmptyFileIsInitialised(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "nhi.db")
+	os.WriteFile(path, nil, 0o600)
+	s, err := Open(ctx, path, OpenOptions{Create: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+}
+
+func TestSnapshotLifecycle(t *testing.T) {
+	s := openNew(t)
+	a, b, c := obs("a", KindGitHubDeployKey), obs("b", KindGitHubWebhook), obs("c", KindGitHubActionsSecret)
+	first := snapshot(t, s, nil, nil, a, b, c)
+	if first.Status != SnapshotComplete || first.Total() != 3 || first.Counts[KindGitHubWebhook] != 1 {
+		t.Fatalf("first snapshot: %+v", first)
+	}
+
+	// Same population in another order gives the same digest.
+	again := snapshot(t, s, nil, nil, c, b, a)
+	if again.Digest != first.Digest {
+		t.Errorf("digest depends on order: %s vs %s", again.Digest, first.Digest)
+	}
+
+	// A partial snapshot that did not see c does not mark it removed.
+	partial := snapshot(t, s, nil, []Gap{{Endpoint: "GET /orgs/acme/actions/secrets", Status: 403, Reason: "needs admin:org"}}, a, b)
+	if partial.Status != SnapshotPartial {
+		t.Fatalf("status %s; want partial", partial.Status)
+	}
+	status := statuses(t, s)
+	if status[c.ID] != StatusActive {
+		t.Errorf("c after a partial snapshot: %s; want active", status[c.ID])
+	}
+
+	// A failed run changes nothing, even for what it saw.
+	changed := a
+	changed.Name = "renamed"
+	failed := snapshot(t, s, errors.New("network down"), nil, changed)
+	if failed.Status != SnapshotFailed || failed.Error != "network down" {
+		t.Fatalf("failed snapshot: %+v", failed)
+	}
+	got, err := s.Identity(ctx, a.ID)
+	if err != nil || got.Name != "a" {
+		t.Errorf("after a failed run: %+v, %v; want name a", got, err)
+	}
+
+	// A complete snapshot without c marks it removed, keeping its history.
+	snapshot(t, s, nil, nil, a, b)
+	status = statuses(t, s)
+	if status[c.ID] != StatusRemoved || status[a.ID] != StatusActive {
+		t.Errorf("statuses %v; want c removed, a active", status)
+	}
+	got, _ = s.Identity(ctx, c.ID)
+	if got.FirstSeen.IsZero() || got.SnapshotID != again.ID {
+		t.Errorf("removed identity lost its history: %+v", got)
+	}
+
+	latest, err := s.LatestSnapshot(ctx)
+	if err != nil || latest.ID != failed.ID+1 {
+		t.Errorf("latest snapshot %+v, %v", latest, err)
+	}
+	snaps, _ := s.Snapshots(ctx)
+	if len(snaps) != 5 || len(snaps[2].Gaps) != 1 || snaps[2].Gaps[0].Status != 403 {
+		t.Errorf("snapshots: %+v", snaps)
+	}
+
+	// Fields round-trip exactly.
+	got, _ = s.Identity(ctx, a.ID)
+	if got.Kind != a.Kind || got.Scope != a.Scope || !got.CreatedAt.Equal(*a.CreatedAt) || got.LastUsedAt != nil ||
+		got.Permissions["contents"] != "write" || got.Attributes["added_by"] != "alice" || got.Source != "github" {
+		t.Errorf("round trip: %+v", got)
+	}
+
+	// Finished snapshots are immutable, even through SQL.
+	if _, err := s.db.Exec(`UPDATE observations SET name = 'x'`); err == nil {
+		t.Error("observations could be updated")
+	}
+	if _, err := s.db.Exec(`UPDATE snapshots SET status = 'complete' WHERE id = ?`, failed.ID); err == nil {
+		t.Error("a finished snapshot could be updated")
+	}
+}
+
+func statuses(t *testing.T, s *Store) map[string]string {
+	t.Helper()
+	ids, err := s.Identities(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := map[string]string{}
+	for _, i := range ids {
+		m[i.ID] = i.Status
+	}
+	return m
+}
+
+func TestInterruptedSnapshotIsNotCurrent(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "nhi.db")
+	s, _ := Open(ctx, path, OpenOptions{Create: true})
+	snapshot(t, s, nil, nil, obs("a", KindGitHubDeployKey))
+	w, _ := s.BeginSnapshot(ctx, SnapshotInfo{Source: "github", Account: "acme"})
+	for i := range 1200 { // more than two batches reach the file
+		w.Record(obs(fmt.Sprint("n", i), KindGitHubDeployKey))
+	}
+	s.Close() // the process dies without Finish
+
+	s, err := Open(ctx, path, OpenOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ids, _ := s.Identities(ctx)
+	if len(ids) != 1 {
+		t.Errorf("%d identities after an interrupted run; want the 1 of the last complete one", len(ids))
+	}
+	latest, _ := s.LatestSnapshot(ctx)
+	if latest == nil || latest.Total() != 1 {
+		t.Errorf("latest snapshot %+v; want the complete one", latest)
+	}
+}
+
+func TestSetOwnerAndVerify(t *testing.T) {
+	s := openNew(t)
+	a := obs("a", KindGitHubDeployKey)
+	snapshot(t, s, nil, nil, a, obs("b", KindGitHubDeployKey))
+	for _, owner := range []string{"alice", "bob", "carol"} {
+		if _, err := s.SetOwner(ctx, "auditor@acme.test", a.ID, owner); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, _ := s.Identity(ctx, a.ID)
+	if got.Owner != "carol" {
+		t.Errorf("owner %q; want carol", got.Owner)
+	}
+	r, err := s.Verify(ctx)
+	if err != nil || !r.OK() || r.Events != 3 || r.Snapshots != 1 {
+		t.Fatalf("verify: %+v, %v", r, err)
+	}
+	evs, _ := s.Events(ctx)
+	if len(evs) != 3 || evs[0].PrevHash != GenesisHash || evs[1].PrevHash != evs[0].Hash || evs[2].Hash != r.Head {
+		t.Errorf("chain links: %+v", evs)
+	}
+	if evs[0].Actor != "auditor@acme.test" || string(evs[0].Payload) != `{"identity":"github:acme:github_deploy_key:a","owner":"alice"}` {
+		t.Errorf("event 1: %s by %s", evs[0].Payload, evs[0].Actor)
+	}
+
+	if _, err := s.SetOwner(ctx, "auditor@acme.test", "github:acme:github_deploy_key:nope", "x"); !errors.Is(err, ErrUnknownIdentity) {
+		t.Errorf("unknown identity: %v", err)
+	}
+	if _, err := s.SetOwner(ctx, "", a.ID, "x"); err == nil {
+		t.Error("owner set without an actor")
+	}
+	if r, _ := s.Verify(ctx); r.Events != 3 {
+		t.Errorf("refused calls wrote events: %d", r.Events)
+	}
+}
+
+// tamper edits the file the way someone with the sqlite3 shell would:
+// triggers dropped, foreign keys off.
+func tamper(t *testing.T, s *Store, stmts ...string) {
+	t.Helper()
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.ExecContext(ctx, "PRAGMA foreign_keys = OFF")
+	for _, trig := range []string{"events_no_update", "events_no_delete", "observations_no_update", "observations_no_delete", "snapshots_finished"} {
+		conn.ExecContext(ctx, "DROP TRIGGER IF EXISTS "+trig)
+	}
+	for _, q := range stmts {
+		if _, err := conn.ExecContext(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	conn.ExecContext(ctx, "PRAGMA foreign_keys = ON")
+}
+
+func TestVerifyDetectsTampering(t *testing.T) {
+	cases := []struct {
+		name  string
+		stmts []string
+		first string
+	}{
+		{"edited payload", []string{`UPDATE events SET payload = replace(payload, 'bob', 'mallory') WHERE seq = 2`}, "event 2 (owner.set by auditor@acme.test"},
+		{"edited actor", []string{`UPDATE events SET actor = 'someone-else' WHERE seq = 1`}, "event 1 (owner.set by someone-else"},
+		{"edited projection", []string{`UPDATE owners SET owner = 'mallory'`}, `owners: github:acme:github_deploy_key:a has owner "mallory" in the table but "carol" by the event log`},
+		{"deleted middle event", []string{`DELETE FROM events WHERE seq = 2`}, "event 2 is missing"},
+		{"deleted last event", []string{`DELETE FROM events WHERE seq = 3`}, "the file recorded 3 events but the log holds 2"},
+		{"rewritten chain tail", []string{`DELETE FROM events WHERE seq = 3`, `UPDATE meta SET value = '2' WHERE key = 'log_length'`}, "head the file recorded"},
+		{"edited snapshot", []string{`UPDATE observations SET name = 'innocent' WHERE identity_id LIKE '%:b'`}, "snapshot 1: its observations no longer match its digest"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			s := openNew(t)
+			a := obs("a", KindGitHubDeployKey)
+			snapshot(t, s, nil, nil, a, obs("b", KindGitHubDeployKey))
+			for _, owner := range []string{"alice", "bob", "carol"} {
+				if _, err := s.SetOwner(ctx, "auditor@acme.test", a.ID, owner); err != nil {
+					t.Fatal(err)
+				}
+			}
+			tamper(t, s, c.stmts...)
+			r, err := s.Verify(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r.OK() {
+				t.Fatal("verify passed a tampered file")
+			}
+			if !strings.Contains(r.Problems[0], c.first) {
+				t.Errorf("first problem %q; want it to name %q (all: %q)", r.Problems[0], c.first, r.Problems)
+			}
+		})
+	}
+}
+
+func TestConcurrentOwnerSetsKeepTheChain(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "nhi.db")
+	s, _ := Open(ctx, path, OpenOptions{Create: true})
+	snapshot(t, s, nil, nil, obs("a", KindGitHubDeployKey))
+	s.Close()
+	// Separate *Store values are separate connection pools, as two
+	// processes would have.
+	const writers, each = 4, 25
+	errs := make(chan error, writers)
+	for w := range writers {
+		go func() {
+			st, err := Open(ctx, path, OpenOptions{})
+			if err != nil {
+				errs <- err
+				return
+			}
+			defer st.Close()
+			for i := range each {
+				if _, err := st.SetOwner(ctx, fmt.Sprint("reviewer", w), IdentityID("github", "acme", KindGitHubDeployKey, "a"), fmt.Sprint("o", i)); err != nil {
+					errs <- err
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for range writers {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	s, _ = Open(ctx, path, OpenOptions{})
+	defer s.Close()
+	r, err := s.Verify(ctx)
+	if err != nil || !r.OK() || r.Events != writers*each {
+		t.Fatalf("verify after concurrent writers: %+v, %v", r, err)
+	}
+}
+
+func TestResolveActor(t *testing.T) {
+	t.Setenv("NHI_REVIEWER", "env@acme.test")
+	if got := ResolveActor("flag@acme.test"); got != "flag@acme.test" {
+		t.Errorf("flag: %q", got)
+	}
+	if got := ResolveActor(""); got != "env@acme.test" {
+		t.Errorf("env: %q", got)
+	}
+	t.Setenv("NHI_REVIEWER", "")
+	if got := ResolveActor(""); got == "" {
+		t.Error("no fallback actor")
+	}
+}

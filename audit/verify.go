@@ -1,0 +1,214 @@
+package audit
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strconv"
+)
+
+// VerifyResult is what Verify found. An empty Problems means the file is
+// intact: the chain recomputes, and the tables match what it says.
+type VerifyResult struct {
+	Events    int64  // events in the log
+	Head      string // hash of the last event, GenesisHash for an empty log
+	Snapshots int    // finished snapshots whose digest was recomputed
+	Problems  []string
+}
+
+// OK reports whether nothing was found wrong.
+func (r *VerifyResult) OK() bool { return len(r.Problems) == 0 }
+
+func (r *VerifyResult) add(format string, args ...any) {
+	r.Problems = append(r.Problems, fmt.Sprintf(format, args...))
+}
+
+// Verify recomputes the event log's hash chain, replays it to rebuild the
+// projections and compares them with the tables, and recomputes every
+// finished snapshot's digest. Problems are listed in the order found, so
+// the first names the first broken record.
+func (s *Store) Verify(ctx context.Context) (*VerifyResult, error) {
+	r := &VerifyResult{Head: GenesisHash}
+	owners, err := s.verifyChain(ctx, r)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.verifyOwners(ctx, r, owners); err != nil {
+		return nil, err
+	}
+	if err := s.verifySnapshots(ctx, r); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// verifyChain checks every link and returns the owner projection the
+// events imply.
+func (s *Store) verifyChain(ctx context.Context, r *VerifyResult) (map[string]ownerRow, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT seq, at, actor, type, payload, prev_hash, hash FROM events ORDER BY seq`)
+	if err != nil {
+		return nil, fmt.Errorf("reading the event log: %w", err)
+	}
+	defer rows.Close()
+	owners := make(map[string]ownerRow)
+	prev, want := GenesisHash, int64(1)
+	for rows.Next() {
+		var seq int64
+		var at, actor, typ, payload, prevHash, hash string
+		if err := rows.Scan(&seq, &at, &actor, &typ, &payload, &prevHash, &hash); err != nil {
+			return nil, err
+		}
+		if seq != want {
+			r.add("event log: event %d is missing (the log jumps from %d to %d): events were deleted", want, want-1, seq)
+		}
+		if prevHash != prev {
+			r.add("event log: event %d (%s by %s at %s) does not link to the event before it: the log was rewritten", seq, typ, actor, at)
+		}
+		got, err := recordHash(prevHash, seq, at, actor, typ, payload)
+		if err != nil {
+			r.add("event log: event %d (%s by %s at %s): %v", seq, typ, actor, at, err)
+		} else if got != hash {
+			r.add("event log: event %d (%s by %s at %s) was edited: its contents no longer match its hash", seq, typ, actor, at)
+		}
+		if typ == EventOwnerSet {
+			var p OwnerSet
+			if err := json.Unmarshal([]byte(payload), &p); err == nil {
+				if p.Owner == "" {
+					delete(owners, p.Identity)
+				} else {
+					owners[p.Identity] = ownerRow{owner: p.Owner, seq: seq}
+				}
+			}
+		}
+		prev, want = hash, seq+1
+		r.Events++
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	r.Head = prev
+	// The chain alone cannot show a deleted tail; the head recorded with
+	// every append can.
+	var length, head sql.NullString
+	_ = s.db.QueryRowContext(ctx, `SELECT value FROM meta WHERE key = 'log_length'`).Scan(&length)
+	_ = s.db.QueryRowContext(ctx, `SELECT value FROM meta WHERE key = 'log_head'`).Scan(&head)
+	if length.Valid {
+		if n, _ := strconv.ParseInt(length.String, 10, 64); n != want-1 {
+			r.add("event log: the file recorded %d events but the log holds %d: events were deleted or added behind nhi's back", n, want-1)
+		} else if head.String != prev {
+			r.add("event log: the last event's hash differs from the head the file recorded: the log was rewritten")
+		}
+	} else if r.Events > 0 {
+		r.add("event log: the file has no recorded head: the log was rewritten")
+	}
+	return owners, nil
+}
+
+type ownerRow struct {
+	owner string
+	seq   int64
+}
+
+func (s *Store) verifyOwners(ctx context.Context, r *VerifyResult, want map[string]ownerRow) error {
+	rows, err := s.db.QueryContext(ctx, `SELECT identity_id, owner, event_seq FROM owners`)
+	if err != nil {
+		return fmt.Errorf("reading owners: %w", err)
+	}
+	defer rows.Close()
+	got := make(map[string]ownerRow)
+	for rows.Next() {
+		var id string
+		var o ownerRow
+		if err := rows.Scan(&id, &o.owner, &o.seq); err != nil {
+			return err
+		}
+		got[id] = o
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	ids := make([]string, 0, len(got)+len(want))
+	for id := range got {
+		ids = append(ids, id)
+	}
+	for id := range want {
+		if _, ok := got[id]; !ok {
+			ids = append(ids, id)
+		}
+	}
+	slices.Sort(ids)
+	for _, id := range ids {
+		g, w := got[id], want[id]
+		if g != w {
+			r.add("owners: %s has owner %q in the table but %q by the event log: the table was edited", id, g.owner, w.owner)
+		}
+	}
+	return nil
+}
+
+func (s *Store) verifySnapshots(ctx context.Context, r *VerifyResult) error {
+	snaps, err := s.db.QueryContext(ctx, `SELECT id, digest, counts FROM snapshots WHERE status IN ('complete', 'partial', 'failed') ORDER BY id`)
+	if err != nil {
+		return err
+	}
+	type snap struct {
+		id             int64
+		digest, counts string
+	}
+	var list []snap
+	for snaps.Next() {
+		var sn snap
+		if err := snaps.Scan(&sn.id, &sn.digest, &sn.counts); err != nil {
+			snaps.Close()
+			return err
+		}
+		list = append(list, sn)
+	}
+	snaps.Close()
+	for _, sn := range list {
+		records, counts, err := s.snapshotRecords(ctx, sn.id)
+		if err != nil {
+			return err
+		}
+		if digestRecords(records) != sn.digest {
+			r.add("snapshot %d: its observations no longer match its digest: the snapshot was edited", sn.id)
+		}
+		c, _ := json.Marshal(counts)
+		if string(c) != sn.counts {
+			r.add("snapshot %d: its counts per kind no longer match its observations: the snapshot was edited", sn.id)
+		}
+		r.Snapshots++
+	}
+	return nil
+}
+
+func (s *Store) snapshotRecords(ctx context.Context, id int64) (map[string][sha256.Size]byte, map[Kind]int, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT identity_id, kind, name, scope, created_at, last_used_at, rotated_at, expires_at, permissions, attributes
+		FROM observations WHERE snapshot_id = ?`, id)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer rows.Close()
+	records := make(map[string][sha256.Size]byte)
+	counts := make(map[Kind]int)
+	for rows.Next() {
+		var oid, kind, name, scope, perms, attrs string
+		var t [4]sql.NullString
+		if err := rows.Scan(&oid, &kind, &name, &scope, &t[0], &t[1], &t[2], &t[3], &perms, &attrs); err != nil {
+			return nil, nil, err
+		}
+		cols := []any{oid, kind, name, scope, nil, nil, nil, nil, perms, attrs}
+		for i := range t {
+			if t[i].Valid {
+				cols[4+i] = t[i].String
+			}
+		}
+		line := canonicalRow(cols)
+		records[oid] = sha256.Sum256(line)
+		counts[Kind(kind)]++
+	}
+	return records, counts, rows.Err()
+}
