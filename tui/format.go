@@ -1,0 +1,217 @@
+package tui
+
+import (
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/charmbracelet/x/ansi"
+
+	"github.com/nhi-audit/nhi/audit"
+)
+
+const (
+	dash     = "—" // an empty value
+	ellipsis = "…" // marks truncated text
+)
+
+// since is the compact distance from t to now: "5m", "3h", "14d", "5mo",
+// "2y". Future times read "in 3d".
+func since(t, now time.Time) string {
+	d := now.Sub(t)
+	if d < 0 {
+		return "in " + span(-d)
+	}
+	return span(d)
+}
+
+// ago is since followed by "ago" for past times: "14d ago", "in 3d".
+func ago(t, now time.Time) string {
+	d := now.Sub(t)
+	if d < 0 {
+		return "in " + span(-d)
+	}
+	if d < time.Minute {
+		return "just now"
+	}
+	return span(d) + " ago"
+}
+
+func span(d time.Duration) string {
+	const day = 24 * time.Hour
+	switch {
+	case d < time.Hour:
+		return strconv.Itoa(int(d/time.Minute)) + "m"
+	case d < 2*day:
+		return strconv.Itoa(int(d/time.Hour)) + "h"
+	case d < 60*day:
+		return strconv.Itoa(int(d/day)) + "d"
+	case d < 365*day:
+		return strconv.Itoa(int(d/(30*day))) + "mo"
+	default:
+		return strconv.Itoa(int(d/(365*day))) + "y"
+	}
+}
+
+// tracksLastUse reports whether the source reports last use for identities
+// of kind k; for the other kinds an unknown last use is not "never".
+//
+// TODO: move to audit (a Kind method) once connectors declare it.
+func tracksLastUse(k audit.Kind) bool {
+	switch k {
+	case audit.KindGitHubFineGrainedPAT, audit.KindGitHubCredentialAuthorization, audit.KindGitHubDeployKey:
+		return true
+	}
+	return false
+}
+
+// lastUsed is the LAST USED cell: "14d ago", "never", or a dash when the
+// source does not say.
+func lastUsed(id *audit.Identity, now time.Time) string {
+	if id.LastUsedAt != nil {
+		return ago(*id.LastUsedAt, now)
+	}
+	if tracksLastUse(id.Kind) {
+		return "never"
+	}
+	return dash
+}
+
+// stamp is a timestamp for the detail view: RFC 3339 in UTC and how long ago.
+func stamp(t *time.Time, now time.Time) string {
+	if t == nil || t.IsZero() {
+		return dash
+	}
+	return t.UTC().Format(time.RFC3339) + " (" + ago(*t, now) + ")"
+}
+
+// commas formats n with thousands separators: 1234567 -> "1,234,567".
+func commas(n int) string {
+	if n < 0 {
+		return "-" + commas(-n)
+	}
+	s := strconv.Itoa(n)
+	if len(s) <= 3 {
+		return s
+	}
+	var b strings.Builder
+	head := len(s) % 3
+	if head == 0 {
+		head = 3
+	}
+	b.WriteString(s[:head])
+	for i := head; i < len(s); i += 3 {
+		b.WriteByte(',')
+		b.WriteString(s[i : i+3])
+	}
+	return b.String()
+}
+
+// plural is "1 endpoint" or "3 endpoints".
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return commas(n) + " " + many
+}
+
+// truncate shortens s to at most w cells, marking the cut with an
+// ellipsis. s may contain styling.
+func truncate(s string, w int) string {
+	if w <= 0 {
+		return ""
+	}
+	// No character takes more cells than bytes: short strings need no measuring.
+	if len(s) <= w || ansi.StringWidth(s) <= w {
+		return s
+	}
+	return ansi.Truncate(s, w, ellipsis)
+}
+
+// textWidth is the width of plain (sanitized, unstyled) text in cells.
+func textWidth(s string) int {
+	if isPlain(s) {
+		return len(s)
+	}
+	return ansi.StringWidth(s)
+}
+
+// writeCell writes plain text s to b in exactly w cells: truncated with an
+// ellipsis when too long, padded with spaces (on the left when right is
+// set) when too short. Printable ASCII, the common case, takes a path that
+// does not allocate.
+func writeCell(b *strings.Builder, s string, w int, right bool) {
+	if w <= 0 {
+		return
+	}
+	if isPlain(s) && len(s) > w {
+		b.WriteString(s[:w-1])
+		b.WriteString(ellipsis)
+		return
+	}
+	sw := textWidth(s)
+	if sw > w {
+		s = ansi.Truncate(s, w, ellipsis)
+		sw = ansi.StringWidth(s)
+	}
+	if right {
+		writeSpaces(b, w-sw)
+	}
+	b.WriteString(s)
+	if !right {
+		writeSpaces(b, w-sw)
+	}
+}
+
+const spaces = "                                                                                "
+
+func writeSpaces(b *strings.Builder, n int) {
+	for n > 0 {
+		k := min(n, len(spaces))
+		b.WriteString(spaces[:k])
+		n -= k
+	}
+}
+
+// joinEnds puts left and right on one line of width w, right-aligned, and
+// drops right when both do not fit.
+func joinEnds(left, right string, w int) string {
+	lw, rw := ansi.StringWidth(left), ansi.StringWidth(right)
+	if right == "" || lw+1+rw > w {
+		return truncate(left, w)
+	}
+	var b strings.Builder
+	b.WriteString(left)
+	writeSpaces(&b, w-lw-rw)
+	b.WriteString(right)
+	return b.String()
+}
+
+// fit makes s exactly h lines, none wider than w cells: the last line of
+// defence that keeps the screen from scrolling whatever a view returns.
+func fit(s string, w, h int) string {
+	if h <= 0 || w <= 0 {
+		return ""
+	}
+	lines := strings.SplitN(s, "\n", h+1)
+	if len(lines) > h {
+		lines = lines[:h]
+	}
+	for i, l := range lines {
+		lines[i] = truncate(l, w)
+	}
+	for len(lines) < h {
+		lines = append(lines, "")
+	}
+	return strings.Join(lines, "\n")
+}
+
+// isPlain reports whether s is printable ASCII only: one byte, one cell.
+func isPlain(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c > 0x7e {
+			return false
+		}
+	}
+	return true
+}

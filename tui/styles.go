@@ -1,0 +1,57 @@
+package tui
+
+import "github.com/charmbracelet/lipgloss"
+
+// Colours adapt to light and dark terminals. lipgloss asks termenv for the
+// terminal's profile, so NO_COLOR, dumb terminals and pipes get plain text:
+// nothing in this package writes escape codes by hand, and nothing relies on
+// colour alone to carry meaning (the selected row also has a marker).
+var (
+	colorAccent  = lipgloss.AdaptiveColor{Light: "#005FAF", Dark: "#5FAFFF"}
+	colorMuted   = lipgloss.AdaptiveColor{Light: "#6C6C6C", Dark: "#8A8A8A"}
+	colorWarning = lipgloss.AdaptiveColor{Light: "#AF5F00", Dark: "#FFAF00"}
+	colorDanger  = lipgloss.AdaptiveColor{Light: "#AF0000", Dark: "#FF5F5F"}
+	colorSelFg   = lipgloss.AdaptiveColor{Light: "#FFFFFF", Dark: "#000000"}
+	colorSelBg   = lipgloss.AdaptiveColor{Light: "#005FAF", Dark: "#5FAFFF"}
+)
+
+// styles is every style the TUI uses, in one place.
+type styles struct {
+	AppName lipgloss.Style // "nhi" in the header
+	Header  lipgloss.Style // the rest of the header line
+	Muted   lipgloss.Style
+	Warning lipgloss.Style
+	Danger  lipgloss.Style
+
+	Title    lipgloss.Style // a view's title: "Identities (1,234)"
+	Position lipgloss.Style // "12/1,234" at the right of a title
+
+	ColumnHeader lipgloss.Style
+	Selected     lipgloss.Style // the cursor row of a table
+
+	Label   lipgloss.Style // field names in the detail view
+	Section lipgloss.Style // section headings in the detail view
+
+	Empty lipgloss.Style // the empty-state message
+}
+
+// theme is the package's styles. lipgloss styles render with the colour
+// profile in force at render time, so tests may switch profiles freely.
+var theme = newStyles()
+
+func newStyles() styles {
+	return styles{
+		AppName:      lipgloss.NewStyle().Bold(true).Foreground(colorAccent),
+		Header:       lipgloss.NewStyle(),
+		Muted:        lipgloss.NewStyle().Foreground(colorMuted),
+		Warning:      lipgloss.NewStyle().Foreground(colorWarning),
+		Danger:       lipgloss.NewStyle().Foreground(colorDanger).Bold(true),
+		Title:        lipgloss.NewStyle().Bold(true).Foreground(colorAccent),
+		Position:     lipgloss.NewStyle().Foreground(colorMuted),
+		ColumnHeader: lipgloss.NewStyle().Bold(true).Foreground(colorMuted),
+		Selected:     lipgloss.NewStyle().Bold(true).Foreground(colorSelFg).Background(colorSelBg),
+		Label:        lipgloss.NewStyle().Foreground(colorMuted),
+		Section:      lipgloss.NewStyle().Bold(true).Foreground(colorAccent),
+		Empty:        lipgloss.NewStyle().Foreground(colorMuted),
+	}
+}

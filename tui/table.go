@@ -1,0 +1,307 @@
+package tui
+
+import (
+	"slices"
+	"strings"
+
+	"github.com/charmbracelet/lipgloss"
+)
+
+// column describes one table column. Widths are in terminal cells.
+type column struct {
+	Title string
+	Min   int  // width it never shrinks below while shown
+	Max   int  // width it never grows beyond; 0 = no limit
+	Grow  int  // share of the spare width it takes; 0 = stays at Min
+	Drop  int  // when the terminal is too narrow, higher Drop hides first; 0 = never hidden
+	Right bool // right-align (numbers)
+}
+
+// table is a cursor over rows of any type, drawn as columns. It is built
+// for very large row counts: moving is O(1), and View formats only the rows
+// that are on screen, so time and allocations per keypress depend on the
+// terminal height, never on the number of rows.
+//
+// Rows are identified by a key (an identity ID), so the selection survives
+// SetRows and Sort.
+type table[T any] struct {
+	columns []column
+	widths  []int // per column; 0 = hidden
+	rows    []T
+	key     func(T) string
+	// cells writes the plain, sanitized text of each column of a row into
+	// dst, which has one entry per column.
+	cells func(row T, dst []string)
+	// style, when set, may give a cell of an unselected row a style.
+	style func(row T, col int) (lipgloss.Style, bool)
+
+	cursor   int // index into rows of the selected row
+	offset   int // index into rows of the first row on screen
+	width    int
+	height   int // rows on screen, after the column header
+	rowWidth int // cells of a drawn row, at most width unless overflow
+	overflow bool
+
+	buf []string // cells of one row, reused across rows
+}
+
+// newTable returns an empty table.
+func newTable[T any](columns []column, key func(T) string, cells func(T, []string)) *table[T] {
+	return &table[T]{
+		columns: columns,
+		widths:  make([]int, len(columns)),
+		key:     key,
+		cells:   cells,
+		buf:     make([]string, len(columns)),
+	}
+}
+
+// SetCellStyle sets the function that styles cells of unselected rows; it
+// returns false for a cell drawn plain, which is cheaper.
+func (t *table[T]) SetCellStyle(f func(row T, col int) (lipgloss.Style, bool)) { t.style = f }
+
+// SetRows replaces the rows. The cursor stays on the row with the same key
+// when it is still there, and otherwise at the same position.
+func (t *table[T]) SetRows(rows []T) {
+	key, ok := t.SelectedKey()
+	t.rows = rows
+	if !ok || !t.SelectKey(key) {
+		t.setCursor(t.cursor)
+	}
+}
+
+// Sort orders the rows with cmp, stable, keeping the cursor on its row.
+// Sorting 100,000 rows takes milliseconds; do it on a key press, not per frame.
+func (t *table[T]) Sort(cmp func(a, b T) int) {
+	key, ok := t.SelectedKey()
+	slices.SortStableFunc(t.rows, cmp)
+	if ok {
+		t.SelectKey(key)
+	}
+}
+
+// Len is the number of rows.
+func (t *table[T]) Len() int { return len(t.rows) }
+
+// Cursor is the index of the selected row.
+func (t *table[T]) Cursor() int { return t.cursor }
+
+// Selected is the row under the cursor; false when the table is empty.
+func (t *table[T]) Selected() (T, bool) {
+	if len(t.rows) == 0 {
+		var zero T
+		return zero, false
+	}
+	return t.rows[t.cursor], true
+}
+
+// SelectedKey is the key of the row under the cursor.
+func (t *table[T]) SelectedKey() (string, bool) {
+	r, ok := t.Selected()
+	if !ok {
+		return "", false
+	}
+	return t.key(r), true
+}
+
+// SelectKey moves the cursor to the row with key k and reports whether
+// there is one. It scans the rows: call it on a change, not per frame.
+func (t *table[T]) SelectKey(k string) bool {
+	for i, r := range t.rows {
+		if t.key(r) == k {
+			t.setCursor(i)
+			return true
+		}
+	}
+	return false
+}
+
+// Move moves the cursor by n rows (negative: up), stopping at the ends.
+func (t *table[T]) Move(n int) { t.setCursor(t.cursor + n) }
+
+// GotoTop selects the first row.
+func (t *table[T]) GotoTop() { t.setCursor(0) }
+
+// GotoBottom selects the last row.
+func (t *table[T]) GotoBottom() { t.setCursor(len(t.rows) - 1) }
+
+// PageSize is the number of rows on screen.
+func (t *table[T]) PageSize() int { return max(t.height, 1) }
+
+func (t *table[T]) setCursor(i int) {
+	t.cursor = max(min(i, len(t.rows)-1), 0)
+	t.clampOffset()
+}
+
+// clampOffset scrolls the least needed to keep the cursor on screen.
+func (t *table[T]) clampOffset() {
+	page := t.PageSize()
+	if t.cursor < t.offset {
+		t.offset = t.cursor
+	}
+	if t.cursor >= t.offset+page {
+		t.offset = t.cursor - page + 1
+	}
+	// Never leave blank rows at the bottom while rows above are hidden.
+	t.offset = max(min(t.offset, len(t.rows)-page), 0)
+}
+
+// SetSize sets the size of the table including its column-header line, and
+// lays the columns out for the new width.
+func (t *table[T]) SetSize(width, height int) {
+	t.width, t.height = width, max(height-1, 0)
+	t.layout()
+	t.clampOffset()
+}
+
+// layout gives each column its width: everyone gets Min (columns are
+// hidden, highest Drop first, until that fits), then the spare width goes
+// to the growing columns in proportion to Grow, up to their Max. Columns are
+// separated by one space, after a one-cell gutter for the cursor marker.
+func (t *table[T]) layout() {
+	avail := t.width - 1 // gutter
+	shown := make([]bool, len(t.columns))
+	for i := range shown {
+		shown[i] = true
+	}
+	need := func() int {
+		n, cols := 0, 0
+		for i, c := range t.columns {
+			if shown[i] {
+				n += c.Min
+				cols++
+			}
+		}
+		return n + max(cols-1, 0)
+	}
+	for need() > avail {
+		drop := -1
+		for i, c := range t.columns {
+			if shown[i] && c.Drop > 0 && (drop < 0 || c.Drop > t.columns[drop].Drop) {
+				drop = i
+			}
+		}
+		if drop < 0 {
+			break // nothing left to hide: cells get truncated by the width
+		}
+		shown[drop] = false
+	}
+	for i, c := range t.columns {
+		t.widths[i] = 0
+		if shown[i] {
+			t.widths[i] = c.Min
+		}
+	}
+	spare := avail - need()
+	t.overflow = spare < 0
+	for spare > 0 {
+		total := 0
+		for i, c := range t.columns {
+			if shown[i] && c.Grow > 0 && (c.Max == 0 || t.widths[i] < c.Max) {
+				total += c.Grow
+			}
+		}
+		if total == 0 {
+			break
+		}
+		given := 0
+		for i, c := range t.columns {
+			if !shown[i] || c.Grow == 0 || (c.Max > 0 && t.widths[i] >= c.Max) {
+				continue
+			}
+			add := max(spare*c.Grow/total, 1)
+			add = min(add, spare-given)
+			if c.Max > 0 {
+				add = min(add, c.Max-t.widths[i])
+			}
+			t.widths[i] += add
+			given += add
+			if given == spare {
+				break
+			}
+		}
+		spare -= given
+	}
+	t.rowWidth = t.width - max(spare, 0)
+}
+
+// View draws the column header and the rows on screen: exactly height
+// lines (fewer rows than that leave blank lines), none wider than width.
+func (t *table[T]) View() string {
+	var out strings.Builder
+	out.Grow((t.height + 1) * (2*t.width + 16))
+	out.WriteString(t.header())
+	end := min(t.offset+t.height, len(t.rows))
+	for i := t.offset; i < end; i++ {
+		out.WriteByte('\n')
+		out.WriteString(t.renderRow(i))
+	}
+	for i := end - t.offset; i < t.height; i++ {
+		out.WriteByte('\n')
+	}
+	return out.String()
+}
+
+func (t *table[T]) header() string {
+	b := new(strings.Builder)
+	b.Grow(t.width + 8)
+	b.WriteByte(' ')
+	first := true
+	for i, c := range t.columns {
+		if t.widths[i] == 0 {
+			continue
+		}
+		if !first {
+			b.WriteByte(' ')
+		}
+		first = false
+		writeCell(b, c.Title, t.widths[i], c.Right)
+	}
+	return theme.ColumnHeader.Render(truncate(b.String(), t.width))
+}
+
+func (t *table[T]) renderRow(i int) string {
+	row := t.rows[i]
+	clear(t.buf)
+	t.cells(row, t.buf)
+	selected := i == t.cursor
+	b := new(strings.Builder)
+	b.Grow(2*t.width + 16) // "…" and "—" take three bytes for one cell
+	if selected {
+		b.WriteByte('>')
+	} else {
+		b.WriteByte(' ')
+	}
+	first := true
+	for c, col := range t.columns {
+		w := t.widths[c]
+		if w == 0 {
+			continue
+		}
+		if !first {
+			b.WriteByte(' ')
+		}
+		first = false
+		if !selected && t.style != nil {
+			if st, ok := t.style(row, c); ok {
+				var cell strings.Builder
+				writeCell(&cell, t.buf[c], w, col.Right)
+				b.WriteString(st.Render(cell.String()))
+				continue
+			}
+		}
+		writeCell(b, t.buf[c], w, col.Right)
+	}
+	if selected {
+		// Pad the selected row to the full width so the highlight is a bar.
+		writeSpaces(b, t.width-t.rowWidth)
+	}
+	line := b.String()
+	if t.overflow {
+		line = truncate(line, t.width)
+	}
+	if selected {
+		return theme.Selected.Render(line)
+	}
+	return line
+}

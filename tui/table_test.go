@@ -1,0 +1,138 @@
+package tui
+
+import (
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+type row struct{ id, name string }
+
+func newRowTable(n int) *table[row] {
+	rows := make([]row, n)
+	for i := range rows {
+		rows[i] = row{id: "id-" + strconv.Itoa(i), name: "name-" + strconv.Itoa(i)}
+	}
+	t := newTable([]column{
+		{Title: "NAME", Min: 6, Grow: 1},
+		{Title: "N", Min: 3, Right: true, Drop: 1},
+	}, func(r row) string { return r.id }, func(r row, dst []string) {
+		dst[0], dst[1] = r.name, strings.TrimPrefix(r.id, "id-")
+	})
+	t.SetRows(rows)
+	return t
+}
+
+func TestTableScrolling(t *testing.T) {
+	tb := newRowTable(100)
+	tb.SetSize(20, 11) // header + 10 rows
+	if tb.PageSize() != 10 {
+		t.Fatalf("page size %d", tb.PageSize())
+	}
+	tb.Move(15)
+	if tb.Cursor() != 15 || tb.offset != 6 {
+		t.Errorf("cursor %d offset %d, want 15 and 6", tb.Cursor(), tb.offset)
+	}
+	tb.Move(-3)
+	if tb.offset != 6 {
+		t.Errorf("moving within the page scrolled: offset %d", tb.offset)
+	}
+	tb.Move(-100)
+	if tb.Cursor() != 0 || tb.offset != 0 {
+		t.Errorf("cursor %d offset %d, want 0 0", tb.Cursor(), tb.offset)
+	}
+	tb.GotoBottom()
+	if tb.Cursor() != 99 || tb.offset != 90 {
+		t.Errorf("cursor %d offset %d, want 99 90", tb.Cursor(), tb.offset)
+	}
+	lines := strings.Split(tb.View(), "\n")
+	if len(lines) != 11 || !strings.HasPrefix(lines[10], ">name-99") || !strings.HasPrefix(lines[1], " name-90") {
+		t.Errorf("bottom page:\n%s", strings.Join(lines, "\n"))
+	}
+	for _, l := range lines {
+		if w := textWidth(l); w != 20 {
+			t.Errorf("line %q is %d wide, want 20", l, w)
+		}
+	}
+	// Growing the terminal never leaves blank rows under the last one.
+	tb.SetSize(20, 31)
+	if tb.offset != 70 {
+		t.Errorf("offset after growing %d, want 70", tb.offset)
+	}
+}
+
+func TestTableKeepsSelectionByKey(t *testing.T) {
+	tb := newRowTable(10)
+	tb.SetSize(20, 5)
+	tb.Move(3)
+	tb.Sort(func(a, b row) int { return strings.Compare(b.id, a.id) }) // reversed
+	if k, _ := tb.SelectedKey(); k != "id-3" {
+		t.Errorf("after sort the cursor is on %s, want id-3", k)
+	}
+	tb.SetRows(tb.rows[:2]) // id-3 gone: the cursor stays in range
+	if tb.Cursor() != 1 {
+		t.Errorf("cursor %d after the rows shrank, want 1", tb.Cursor())
+	}
+	tb.SetRows(nil)
+	if _, ok := tb.Selected(); ok || tb.Cursor() != 0 {
+		t.Error("empty table has a selection")
+	}
+	tb.Move(1)
+	tb.GotoBottom()
+	if v := tb.View(); strings.Count(v, "\n") != 4 {
+		t.Errorf("empty table view %q: want the header and 4 blank lines", v)
+	}
+}
+
+func TestTableLayout(t *testing.T) {
+	tb := newRowTable(3)
+	tb.SetSize(9, 4) // gutter + 6 + space + 3 = 11 > 9: N is dropped
+	if tb.widths[1] != 0 || tb.widths[0] != 8 {
+		t.Errorf("widths %v at 9 cells, want [8 0]", tb.widths)
+	}
+	tb.SetSize(5, 4) // too narrow even for NAME alone: truncated
+	for _, l := range strings.Split(tb.View(), "\n") {
+		if textWidth(l) > 5 {
+			t.Errorf("line %q wider than 5", l)
+		}
+	}
+	tb.SetSize(30, 4)
+	if tb.widths[0] != 25 || tb.widths[1] != 3 {
+		t.Errorf("widths %v at 30 cells, want [25 3]", tb.widths)
+	}
+	if !strings.Contains(tb.View(), "name-2    ") || !strings.Contains(tb.View(), "  2") {
+		t.Errorf("alignment:\n%s", tb.View())
+	}
+
+	// The identity columns fit 80 cells exactly, and grow to fill any width.
+	for _, w := range []int{80, 81, 100, 133, 240} {
+		it := newTable(identityColumns, identityKey, nil)
+		it.SetSize(w, 10)
+		total := 1 + len(identityColumns) - 1
+		for _, cw := range it.widths {
+			total += cw
+		}
+		if total != w || it.rowWidth != w {
+			t.Errorf("identity columns at %d cells take %d (%v)", w, total, it.widths)
+		}
+	}
+}
+
+func TestFormat(t *testing.T) {
+	for n, want := range map[int]string{0: "0", 999: "999", 1000: "1,000", 1234567: "1,234,567", 100000: "100,000", -1234: "-1,234"} {
+		if got := commas(n); got != want {
+			t.Errorf("commas(%d) = %q, want %q", n, got, want)
+		}
+	}
+	now := testNow
+	for d, want := range map[time.Duration]string{
+		30 * time.Second: "just now", 5 * time.Minute: "5m ago", 3 * time.Hour: "3h ago",
+		47 * time.Hour: "47h ago", 14 * 24 * time.Hour: "14d ago", 59 * 24 * time.Hour: "59d ago",
+		150 * 24 * time.Hour: "5mo ago", 800 * 24 * time.Hour: "2y ago", -3 * 24 * time.Hour: "in 3d",
+	} {
+		if got := ago(now.Add(-d), now); got != want {
+			t.Errorf("ago(%v) = %q, want %q", d, got, want)
+		}
+	}
+}

@@ -1,0 +1,515 @@
+package tui
+
+import (
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/lipgloss"
+	"github.com/charmbracelet/x/ansi"
+	"github.com/muesli/termenv"
+
+	"github.com/nhi-audit/nhi/audit"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden screens in testdata/tui")
+
+func TestHeader(t *testing.T) {
+	m := newTestModel(t, testSnapshot(), testIdentities(), 120, 24)
+	header := strings.Split(m.View(), "\n")[0]
+	want := "nhi · github/acme · snapshot partial 2025-06-01 10:00 UTC · 40 identities · 2 endpoints not read"
+	if header != want {
+		t.Errorf("header:\n got %q\nwant %q", header, want)
+	}
+	m.Update(tea.WindowSizeMsg{Width: 80, Height: 24})
+	header = strings.Split(m.View(), "\n")[0]
+	want = "nhi · github/acme · partial 2025-06-01 10:00 UTC · 40 identities · 2 not read"
+	if header != want {
+		t.Errorf("80-column header:\n got %q\nwant %q", header, want)
+	}
+	if !strings.Contains(m.View(), "Identities (40)") {
+		t.Errorf("no table title with the count:\n%s", m.View())
+	}
+}
+
+func TestHeaderNoSnapshotReadOnly(t *testing.T) {
+	m := New(nil, testIdentities()[:1], Options{Now: clock, ReadOnly: true})
+	m.Update(tea.WindowSizeMsg{Width: 80, Height: 24})
+	header := strings.Split(m.View(), "\n")[0]
+	if want := "nhi · no snapshot yet · 1 identity · read-only"; header != want {
+		t.Errorf("header: got %q, want %q", header, want)
+	}
+}
+
+func TestTableRows(t *testing.T) {
+	m := newTestModel(t, testSnapshot(), testIdentities(), 80, 24)
+	v := m.View()
+	checkFrame(t, v, 80, 24)
+	for _, want := range []string{
+		"KIND", "NAME", "SCOPE", "OWNER", "LAST USED", "AGE", "FINDINGS", "STATUS",
+		"app install", "renovate", "octocat", "14d ago", // fine-grained PAT used 14 days ago
+		"never",   // a deploy key never used
+		"1y",      // created 400 days ago
+		"removed", // the webhook
+		"SECRET_10",
+	} {
+		if !strings.Contains(v, want) {
+			t.Errorf("table lacks %q:\n%s", want, v)
+		}
+	}
+	if !strings.Contains(selectedLine(t, v), "renovate") {
+		t.Errorf("first row not selected:\n%s", v)
+	}
+	if strings.Contains(v, "SECRET_39") {
+		t.Errorf("rows below the screen were drawn:\n%s", v)
+	}
+	// An actions secret's last use is not reported: a dash, not "never".
+	for _, l := range strings.Split(v, "\n") {
+		if strings.Contains(l, "SECRET_05") && strings.Contains(l, "never") {
+			t.Errorf("secret without last-use data shown as never used: %q", l)
+		}
+	}
+}
+
+func TestNavigation(t *testing.T) {
+	m := newTestModel(t, testSnapshot(), testIdentities(), 80, 24)
+	steps := []struct {
+		key, want string
+	}{
+		{"j", "release-bot"},
+		{"down", "deploy-prod"},
+		{"k", "release-bot"},
+		{"up", "renovate"},
+		{"k", "renovate"}, // stops at the top
+		{"G", "SECRET_39"},
+		{"j", "SECRET_39"}, // stops at the bottom
+		{"g", "renovate"},
+		{"end", "SECRET_39"},
+		{"home", "renovate"},
+	}
+	for _, s := range steps {
+		press(t, m, s.key)
+		v := m.View()
+		checkFrame(t, v, 80, 24)
+		if got := selectedLine(t, v); !strings.Contains(got, s.want) {
+			t.Fatalf("after %q the selected row is %q, want %s", s.key, got, s.want)
+		}
+	}
+}
+
+func TestPaging(t *testing.T) {
+	m := newTestModel(t, testSnapshot(), testIdentities(), 80, 24)
+	// 24 lines: header, title, column header, 20 rows, hint bar.
+	page := m.stack[0].(*identitiesView).table.PageSize()
+	if page != 20 {
+		t.Fatalf("page size %d, want 20", page)
+	}
+	cursor := func() int { return m.stack[0].(*identitiesView).table.Cursor() }
+	for _, s := range []struct {
+		key  string
+		want int
+	}{
+		{"ctrl+d", 10}, {"ctrl+d", 20}, {"ctrl+u", 10}, {"pgdown", 30}, {"pgdown", 39}, {"pgup", 19}, {"pgup", 0},
+	} {
+		press(t, m, s.key)
+		if cursor() != s.want {
+			t.Fatalf("after %s the cursor is at %d, want %d", s.key, cursor(), s.want)
+		}
+		checkFrame(t, m.View(), 80, 24)
+	}
+	press(t, m, "G")
+	if v := m.View(); !strings.Contains(v, "40/40") || !strings.Contains(selectedLine(t, v), "SECRET_39") {
+		t.Errorf("bottom: want position 40/40 and SECRET_39 selected:\n%s", v)
+	}
+}
+
+func TestDetail(t *testing.T) {
+	m := newTestModel(t, testSnapshot(), testIdentities(), 80, 24)
+	press(t, m, "j", "j", "enter") // deploy-prod
+	v := m.View()
+	checkFrame(t, v, 80, 24)
+	for _, want := range []string{
+		"Identity deploy-prod",
+		"github:acme:github_deploy_key:acme/api/deploy-prod",
+		"deploy key (github_deploy_key)",
+		"acme/api",
+		"platform-team",
+		"2023-03-24T12:00:00Z (2y ago)", // created 800 days ago
+		"never",                         // a deploy key reports last use
+		"2025-06-01T10:00:00Z (2h ago)", // last seen
+		"Findings (1)",
+		"stale · high · NHI1",
+		"never used, created 800 days ago (threshold 30)",
+		"Permissions (0)",
+	} {
+		if !strings.Contains(v, want) {
+			t.Errorf("detail lacks %q:\n%s", want, v)
+		}
+	}
+	press(t, m, "G")
+	v = m.View()
+	checkFrame(t, v, 80, 24)
+	if !strings.Contains(v, "added_by: alice") || !strings.Contains(v, "read_only: false") ||
+		strings.Index(v, "added_by") > strings.Index(v, "read_only") {
+		t.Errorf("attributes not sorted:\n%s", v)
+	}
+	if strings.Contains(v, "KIND") {
+		t.Errorf("the table shows through the detail:\n%s", v)
+	}
+
+	press(t, m, "esc")
+	v = m.View()
+	checkFrame(t, v, 80, 24)
+	if !strings.Contains(selectedLine(t, v), "deploy-prod") {
+		t.Errorf("esc did not return to the table on the same row:\n%s", v)
+	}
+	if quit := press(t, m, "esc", "esc"); quit {
+		t.Error("esc quit")
+	}
+	if len(m.stack) != 1 {
+		t.Errorf("esc on the table changed the view stack: %d views", len(m.stack))
+	}
+}
+
+func TestDetailPermissionsAndScroll(t *testing.T) {
+	m := newTestModel(t, testSnapshot(), testIdentities(), 80, 24)
+	press(t, m, "enter") // renovate: two findings, permissions, attributes
+	v := m.View()
+	checkFrame(t, v, 80, 24)
+	for _, want := range []string{"third-party · medium · NHI3", "broad-scope · high · NHI5", "granted access to all repositories", "lines 1–21 of 29"} {
+		if !strings.Contains(v, want) {
+			t.Errorf("detail lacks %q:\n%s", want, v)
+		}
+	}
+	if strings.Contains(v, "repository_selection") {
+		t.Fatalf("want the detail to overflow 24 lines for this test:\n%s", v)
+	}
+	press(t, m, "G")
+	v = m.View()
+	checkFrame(t, v, 80, 24)
+	for _, want := range []string{"contents: write", "metadata: read", "pull_requests: write", "app_owner: mend", "repository_selection: all", "lines 9–29 of 29"} {
+		if !strings.Contains(v, want) {
+			t.Errorf("scrolled detail lacks %q:\n%s", want, v)
+		}
+	}
+	if !(strings.Index(v, "contents: write") < strings.Index(v, "metadata: read") &&
+		strings.Index(v, "metadata: read") < strings.Index(v, "pull_requests: write")) {
+		t.Errorf("permissions not sorted:\n%s", v)
+	}
+	press(t, m, "k", "k")
+	if v := m.View(); !strings.Contains(v, "lines 7–27 of 29") || strings.Contains(v, "repository_selection") {
+		t.Errorf("k did not scroll up:\n%s", v)
+	}
+	press(t, m, "j")
+	if v := m.View(); !strings.Contains(v, "lines 8–28 of 29") {
+		t.Errorf("j did not scroll down:\n%s", v)
+	}
+	press(t, m, "ctrl+u")
+	if v := m.View(); !strings.Contains(v, "lines 1–21 of 29") {
+		t.Errorf("ctrl+u did not scroll half a page up:\n%s", v)
+	}
+	press(t, m, "pgdown", "g")
+	if v := m.View(); !strings.Contains(v, "ID ") || !strings.Contains(v, "lines 1–21") {
+		t.Errorf("g did not scroll to the top:\n%s", v)
+	}
+}
+
+func TestDetailNoFindings(t *testing.T) {
+	m := newTestModel(t, testSnapshot(), testIdentities(), 80, 24)
+	press(t, m, "j", "enter") // release-bot
+	v := m.View()
+	for _, want := range []string{"no findings", "Owner       octocat", "Expires     2025-07-01T12:00:00Z (in 30d)", "Last used   2025-05-18T12:00:00Z (14d ago)"} {
+		if !strings.Contains(v, want) {
+			t.Errorf("detail lacks %q:\n%s", want, v)
+		}
+	}
+}
+
+func TestHelp(t *testing.T) {
+	m := newTestModel(t, testSnapshot(), testIdentities(), 80, 24)
+	bar := lastLine(m.View())
+	for _, want := range []string{"↑/k up", "↓/j down", "enter show details", "? help", "q quit"} {
+		if !strings.Contains(bar, want) {
+			t.Errorf("hint bar %q lacks %q", bar, want)
+		}
+	}
+	press(t, m, "?")
+	v := m.View()
+	checkFrame(t, v, 80, 24)
+	for _, want := range []string{"go to top", "go to bottom", "half page down", "half page up", "page down", "page up", "show details", "quit", "close help"} {
+		if !strings.Contains(v, want) {
+			t.Errorf("full help lacks %q:\n%s", want, v)
+		}
+	}
+	if !strings.Contains(v, "renovate") {
+		t.Errorf("the table disappeared under the help:\n%s", v)
+	}
+	press(t, m, "j")
+	if !strings.Contains(selectedLine(t, m.View()), "release-bot") {
+		t.Errorf("keys do not move the cursor while the help is shown")
+	}
+	press(t, m, "?")
+	if strings.Contains(m.View(), "go to bottom") {
+		t.Errorf("? did not close the full help:\n%s", m.View())
+	}
+
+	// The detail view has its own keys.
+	press(t, m, "enter", "?")
+	v = m.View()
+	checkFrame(t, v, 80, 24)
+	for _, want := range []string{"esc/q back", "scroll down", "scroll up", "go to top", "ctrl+c quit"} {
+		if !strings.Contains(v, want) {
+			t.Errorf("detail full help lacks %q:\n%s", want, v)
+		}
+	}
+	if strings.Contains(v, "show details") {
+		t.Errorf("detail help shows the table's keys:\n%s", v)
+	}
+}
+
+func TestQuit(t *testing.T) {
+	m := newTestModel(t, testSnapshot(), testIdentities(), 80, 24)
+	press(t, m, "enter")
+	if quit := press(t, m, "q"); quit || len(m.stack) != 1 {
+		t.Fatalf("q in the detail view: quit=%v views=%d, want back to the table", quit, len(m.stack))
+	}
+	if quit := press(t, m, "q"); !quit {
+		t.Error("q on the table did not quit")
+	}
+
+	m = newTestModel(t, testSnapshot(), testIdentities(), 80, 24)
+	press(t, m, "enter")
+	if quit := press(t, m, "ctrl+c"); !quit {
+		t.Error("ctrl+c in the detail view did not quit")
+	}
+	_, cmd := m.Update(keyMsg("ctrl+c"))
+	if cmd == nil {
+		t.Fatal("ctrl+c returned no command")
+	}
+	if _, ok := cmd().(tea.QuitMsg); !ok {
+		t.Error("ctrl+c did not return tea.Quit")
+	}
+}
+
+func TestResize(t *testing.T) {
+	m := newTestModel(t, testSnapshot(), testIdentities(), 80, 24)
+	press(t, m, "G")
+	for _, size := range [][2]int{{120, 40}, {80, 24}, {60, 15}, {40, 10}, {200, 50}, {20, 5}, {1, 1}, {80, 24}} {
+		m.Update(tea.WindowSizeMsg{Width: size[0], Height: size[1]})
+		v := m.View()
+		checkFrame(t, v, size[0], size[1])
+		if size[1] >= 5 && size[0] >= 40 && !strings.Contains(selectedLine(t, v), "SECRET_39") {
+			t.Errorf("%dx%d: the selected row left the screen:\n%s", size[0], size[1], v)
+		}
+	}
+	press(t, m, "enter")
+	for _, size := range [][2]int{{80, 24}, {50, 12}, {30, 6}, {120, 40}} {
+		m.Update(tea.WindowSizeMsg{Width: size[0], Height: size[1]})
+		checkFrame(t, m.View(), size[0], size[1])
+	}
+	press(t, m, "?")
+	for _, size := range [][2]int{{80, 24}, {50, 12}, {30, 6}, {120, 40}} {
+		m.Update(tea.WindowSizeMsg{Width: size[0], Height: size[1]})
+		checkFrame(t, m.View(), size[0], size[1])
+	}
+}
+
+func TestNarrowHidesColumns(t *testing.T) {
+	m := newTestModel(t, testSnapshot(), testIdentities(), 60, 24)
+	v := m.View()
+	checkFrame(t, v, 60, 24)
+	if strings.Contains(v, " AGE ") || !strings.Contains(v, "FINDINGS") || !strings.Contains(v, "NAME") {
+		t.Errorf("at 60 columns want AGE hidden, NAME and FINDINGS shown:\n%s", v)
+	}
+}
+
+func TestTruncation(t *testing.T) {
+	ids := testIdentities()
+	ids[0].Name = strings.Repeat("very-long-app-name-", 10)
+	m := newTestModel(t, testSnapshot(), ids, 80, 24)
+	v := m.View()
+	checkFrame(t, v, 80, 24)
+	if !strings.Contains(selectedLine(t, v), "very-long-a…") {
+		t.Errorf("a long name is not truncated with an ellipsis:\n%s", v)
+	}
+	// The detail wraps it instead: every character is there.
+	press(t, m, "enter")
+	v = m.View()
+	checkFrame(t, v, 80, 24)
+	var name string
+	for _, l := range strings.Split(v, "\n") {
+		if strings.HasPrefix(l, "Name ") || (name != "" && strings.HasPrefix(l, strings.Repeat(" ", labelWidth)) && !strings.Contains(l, ":")) {
+			name += strings.TrimSpace(strings.TrimPrefix(l, "Name"))
+		} else if name != "" {
+			break
+		}
+	}
+	if name != ids[0].Name {
+		t.Errorf("the detail does not show the whole name: got %q\n%s", name, v)
+	}
+}
+
+func TestEmptyState(t *testing.T) {
+	for _, snap := range []*audit.Snapshot{nil, testSnapshot()} {
+		m := newTestModel(t, snap, nil, 80, 24)
+		v := m.View()
+		checkFrame(t, v, 80, 24)
+		flat := strings.Join(strings.Fields(v), " ")
+		if !strings.Contains(flat, emptyMessage) {
+			t.Errorf("empty state lacks the message:\n%s", v)
+		}
+		if !strings.Contains(lastLine(v), "q quit") {
+			t.Errorf("empty state has no hint bar:\n%s", v)
+		}
+		// Centered: the message is neither at the top nor at the left edge.
+		for i, l := range strings.Split(v, "\n") {
+			if strings.Contains(l, "No identities yet") && (i < 5 || !strings.HasPrefix(l, "    ")) {
+				t.Errorf("message not centered (line %d: %q)", i+1, l)
+			}
+		}
+		for _, k := range []string{"j", "k", "G", "g", "enter", "esc", "ctrl+d", "?"} {
+			press(t, m, k)
+			checkFrame(t, m.View(), 80, 24)
+		}
+		if quit := press(t, m, "q"); !quit {
+			t.Error("q did not quit the empty state")
+		}
+	}
+	failed := testSnapshot()
+	failed.Status, failed.Error = audit.SnapshotFailed, "401 Bad credentials\x1b[2J"
+	m := newTestModel(t, failed, nil, 80, 24)
+	v := m.View()
+	checkFrame(t, v, 80, 24)
+	if !strings.Contains(v, "The last snapshot failed: 401 Bad credentials") || !strings.Contains(v, "snapshot failed") {
+		t.Errorf("failed snapshot not explained:\n%s", v)
+	}
+}
+
+func TestBeforeWindowSize(t *testing.T) {
+	m := New(testSnapshot(), testIdentities(), Options{})
+	if v := m.View(); v != "" {
+		t.Errorf("view before the first WindowSizeMsg: %q", v)
+	}
+	press(t, m, "j", "enter", "esc") // must not panic
+	if m.Init() != nil {
+		t.Error("Init returned a command")
+	}
+}
+
+func TestHostileText(t *testing.T) {
+	hostile := "evil\x1b]0;pwned\x07\x1b[31mred"
+	ids := testIdentities()
+	ids[0].Name = hostile
+	ids[0].Scope = "acme\x1b[2J\x1b[H/\u009b31mrepo\x9b"
+	ids[0].Owner = "bob\r\nroot\ttab"
+	ids[0].Permissions["\x1b[1mcontents"] = "write\x1b[0m"
+	ids[0].Attributes["note"] = "line1\nline2\x1bPq#0;2;0;0;0\x1b\\"
+	ids[0].Findings[0].Message = "see \x1b]8;;https://evil.example\x1b\\here\x1b]8;;\x1b\\"
+	snap := testSnapshot()
+	snap.Account = "acme\x1b[5m"
+
+	for _, profile := range []termenv.Profile{termenv.Ascii, termenv.TrueColor} {
+		lipgloss.SetColorProfile(profile)
+		m := newTestModel(t, snap, ids, 80, 24)
+		table := m.View()
+		press(t, m, "enter")
+		detail := m.View()
+		press(t, m, "G")
+		detail += m.View()
+		for name, v := range map[string]string{"table": table, "detail": detail} {
+			if profile == termenv.Ascii && strings.ContainsRune(v, 0x1b) {
+				t.Errorf("%s: ESC byte reached the screen:\n%q", name, v)
+			}
+			// In colour, every escape must be our own SGR styling.
+			for _, bad := range []string{"\a", "\x9b", "\x1b]", "\x1b[2J", "\x1b[H", "\x1b[5m", "\x1bP", "pwned", "evil.example", "\r", "\t"} {
+				if strings.Contains(v, bad) {
+					t.Errorf("%s (%v): %q reached the screen:\n%q", name, profile, bad, v)
+				}
+			}
+			plain := ansi.Strip(v)
+			for _, want := range []string{"evilred", "acme/repo"} {
+				if !strings.Contains(plain, want) {
+					t.Errorf("%s: sanitized text %q missing:\n%s", name, want, plain)
+				}
+			}
+		}
+		for _, want := range []string{"acme/repo\ufffd", "bob  root tab", "contents: write", "note: line1 line2", "see here"} {
+			if !strings.Contains(ansi.Strip(detail), want) {
+				t.Errorf("detail: sanitized text %q missing:\n%s", want, ansi.Strip(detail))
+			}
+		}
+	}
+	lipgloss.SetColorProfile(termenv.Ascii)
+}
+
+func lastLine(s string) string { return s[strings.LastIndexByte(s, '\n')+1:] }
+
+// TestGolden keeps the 80x24 screens in testdata/tui; run with -update to
+// rewrite them after an intended change.
+func TestGolden(t *testing.T) {
+	m := newTestModel(t, testSnapshot(), testIdentities(), 80, 24)
+	screens := map[string]string{"identities_80x24.txt": m.View()}
+	press(t, m, "j", "j", "enter")
+	screens["detail_80x24.txt"] = m.View()
+	press(t, m, "esc", "?")
+	screens["help_80x24.txt"] = m.View()
+	screens["empty_80x24.txt"] = newTestModel(t, nil, nil, 80, 24).View()
+
+	for name, got := range screens {
+		path := filepath.Join("..", "testdata", "tui", name)
+		if *update {
+			if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		want, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatalf("%v (run go test ./tui -run TestGolden -update)", err)
+		}
+		if got != string(want) {
+			t.Errorf("%s differs from the golden screen:\n got:\n%s\nwant:\n%s", name, got, want)
+		}
+	}
+}
+
+// TestColourFrame checks the frame with styling on: still 80x24, and the
+// selected row both highlighted and marked.
+func TestColourFrame(t *testing.T) {
+	lipgloss.SetColorProfile(termenv.TrueColor)
+	defer lipgloss.SetColorProfile(termenv.Ascii)
+	m := newTestModel(t, testSnapshot(), testIdentities(), 80, 24)
+	check := func(name string) {
+		t.Helper()
+		v := m.View()
+		lines := strings.Split(v, "\n")
+		if len(lines) != 24 {
+			t.Errorf("%s: %d lines", name, len(lines))
+		}
+		for i, l := range lines {
+			if w := ansi.StringWidth(l); w > 80 {
+				t.Errorf("%s: line %d is %d wide", name, i+1, w)
+			}
+		}
+		if !strings.Contains(v, "\x1b[") {
+			t.Errorf("%s: no styling in the TrueColor profile", name)
+		}
+	}
+	check("table")
+	sel := selectedLine(t, ansi.Strip(m.View()))
+	for _, l := range strings.Split(m.View(), "\n") {
+		if ansi.Strip(l) == sel && !strings.HasPrefix(l, "\x1b[") {
+			t.Errorf("selected row is not highlighted: %q", l)
+		}
+	}
+	press(t, m, "?")
+	check("help")
+	press(t, m, "?", "enter")
+	check("detail")
+}
