@@ -67,6 +67,17 @@ func (k Kind) Label() string {
 	return string(k)
 }
 
+// TracksLastUse reports whether the source says when identities of this
+// kind were last used. For the others an absent last use means "not
+// reported", never "never used": a stale finding must not rest on it.
+func (k Kind) TracksLastUse() bool {
+	switch k {
+	case KindGitHubFineGrainedPAT, KindGitHubCredentialAuthorization, KindGitHubDeployKey:
+		return true
+	}
+	return false
+}
+
 // Identity status values.
 const (
 	StatusActive  = "active"  // seen in the latest snapshot of its source

@@ -105,7 +105,7 @@ func (v *detailView) content(now time.Time) []string {
 	switch {
 	case id.LastUsedAt != nil:
 		field("Last used", stamp(id.LastUsedAt, now))
-	case tracksLastUse(id.Kind):
+	case id.Kind.TracksLastUse():
 		field("Last used", "never")
 	default:
 		field("Last used", dash+" (not reported by the source)")

@@ -53,25 +53,13 @@ func span(d time.Duration) string {
 	}
 }
 
-// tracksLastUse reports whether the source reports last use for identities
-// of kind k; for the other kinds an unknown last use is not "never".
-//
-// TODO: move to audit (a Kind method) once connectors declare it.
-func tracksLastUse(k audit.Kind) bool {
-	switch k {
-	case audit.KindGitHubFineGrainedPAT, audit.KindGitHubCredentialAuthorization, audit.KindGitHubDeployKey:
-		return true
-	}
-	return false
-}
-
 // lastUsed is the LAST USED cell: "14d ago", "never", or a dash when the
 // source does not say.
 func lastUsed(id *audit.Identity, now time.Time) string {
 	if id.LastUsedAt != nil {
 		return ago(*id.LastUsedAt, now)
 	}
-	if tracksLastUse(id.Kind) {
+	if id.Kind.TracksLastUse() {
 		return "never"
 	}
 	return dash

@@ -151,6 +151,26 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 		return m, nil
 	case tea.KeyMsg:
+		if keys := splitRunes(msg); keys != nil {
+			if iv, ok := m.top().(inputView); !ok || !iv.capturingInput() {
+				// Bubble Tea reads keys typed faster than a frame ("jjj",
+				// from key repeat or tmux send-keys) as one message; a
+				// navigation keymap must see each one.
+				var cmds []tea.Cmd
+				for _, k := range keys {
+					if _, cmd := m.Update(k); cmd != nil {
+						cmds = append(cmds, cmd)
+					}
+				}
+				switch len(cmds) {
+				case 0:
+					return m, nil
+				case 1:
+					return m, cmds[0]
+				}
+				return m, tea.Sequence(cmds...)
+			}
+		}
 		if key.Matches(msg, m.keys.ForceQuit) {
 			return m, tea.Quit
 		}
@@ -294,4 +314,17 @@ func (m *Model) fullHelpView(groups [][]key.Binding) string {
 		rows = append(rows, h.FullHelpView(row))
 	}
 	return strings.Join(rows, "\n\n")
+}
+
+// splitRunes returns one key message per rune of a multi-rune key message
+// that is not a paste, or nil.
+func splitRunes(msg tea.KeyMsg) []tea.KeyMsg {
+	if msg.Type != tea.KeyRunes || msg.Paste || len(msg.Runes) < 2 {
+		return nil
+	}
+	keys := make([]tea.KeyMsg, len(msg.Runes))
+	for i, r := range msg.Runes {
+		keys[i] = tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{r}, Alt: msg.Alt}
+	}
+	return keys
 }

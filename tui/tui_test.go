@@ -89,6 +89,8 @@ func TestNavigation(t *testing.T) {
 		{"g", "renovate"},
 		{"end", "SECRET_39"},
 		{"home", "renovate"},
+		{"jj", "deploy-prod"}, // keys typed faster than a frame arrive as one message
+		{"jjk", "NPM_TOKEN"},
 	}
 	for _, s := range steps {
 		press(t, m, s.key)

@@ -1,0 +1,191 @@
+// Package githubtest serves a fake GitHub REST API on loopback for tests, benchmarks and nhi demo.
+//
+// The data it serves is an [Org]: plain Go values (JSON-taggable, so small
+// cases can live in testdata/github/*.json and be read with [LoadOrg]). The
+// server renders them with go-github's own types where those carry every
+// field GitHub returns, so what the connector decodes here is what it decodes
+// from api.github.com.
+package githubtest
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/nhi-audit/nhi/audit"
+)
+
+// Org is the fake organisation: everything the server can answer about it.
+// Treat it as read-only once handed to [NewServer]; change it through
+// [Server.Mutate].
+type Org struct {
+	Login       string    `json:"login"`
+	ID          int64     `json:"id"`
+	Name        string    `json:"name"`
+	Description string    `json:"description,omitempty"`
+	CreatedAt   time.Time `json:"created_at"`
+
+	// Members are the logins of current members (context, not identities).
+	Members []string `json:"members"`
+	// FormerMembers left the organisation: never served, but the generator
+	// uses them as added_by of deploy keys so "orphaned" has something to find.
+	FormerMembers []string `json:"former_members,omitempty"`
+
+	Repos []*Repo `json:"repos"`
+
+	Installations     []Installation `json:"installations,omitempty"`
+	Secrets           []Secret       `json:"secrets,omitempty"`            // org Actions secrets
+	DependabotSecrets []Secret       `json:"dependabot_secrets,omitempty"` // org Dependabot secrets
+	CodespacesSecrets []Secret       `json:"codespaces_secrets,omitempty"` // org Codespaces secrets
+	Hooks             []Hook         `json:"hooks,omitempty"`
+	Runners           []Runner       `json:"runners,omitempty"`
+}
+
+// Repo is one repository of the organisation and what lives in it.
+type Repo struct {
+	ID            int64     `json:"id"`
+	Name          string    `json:"name"`
+	Description   string    `json:"description,omitempty"`
+	Private       bool      `json:"private"`
+	Archived      bool      `json:"archived,omitempty"`
+	DefaultBranch string    `json:"default_branch"`
+	CreatedAt     time.Time `json:"created_at"`
+	PushedAt      time.Time `json:"pushed_at"`
+
+	DeployKeys        []DeployKey `json:"deploy_keys,omitempty"`
+	Secrets           []Secret    `json:"secrets,omitempty"` // repo Actions secrets
+	DependabotSecrets []Secret    `json:"dependabot_secrets,omitempty"`
+	CodespacesSecrets []Secret    `json:"codespaces_secrets,omitempty"`
+	Hooks             []Hook      `json:"hooks,omitempty"`
+	Runners           []Runner    `json:"runners,omitempty"`
+}
+
+// Installation is a GitHub App installed on the organisation.
+type Installation struct {
+	ID                  int64             `json:"id"`
+	AppID               int64             `json:"app_id"`
+	AppSlug             string            `json:"app_slug"`
+	RepositorySelection string            `json:"repository_selection"` // "all" or "selected"
+	Permissions         map[string]string `json:"permissions"`          // e.g. "contents": "write"
+	Events              []string          `json:"events,omitempty"`
+	CreatedAt           time.Time         `json:"created_at"`
+	UpdatedAt           time.Time         `json:"updated_at"`
+	SuspendedAt         *time.Time        `json:"suspended_at,omitempty"`
+	SuspendedBy         string            `json:"suspended_by,omitempty"` // login
+}
+
+// DeployKey is an SSH key attached to one repository.
+type DeployKey struct {
+	ID        int64      `json:"id"`
+	Title     string     `json:"title"`
+	Key       string     `json:"key"` // public key, OpenSSH authorized_keys format
+	ReadOnly  bool       `json:"read_only"`
+	Verified  bool       `json:"verified"`
+	Enabled   bool       `json:"enabled"`
+	CreatedAt time.Time  `json:"created_at"`
+	LastUsed  *time.Time `json:"last_used,omitempty"` // nil: never used
+	AddedBy   string     `json:"added_by,omitempty"`  // "": GitHub returns null
+}
+
+// Secret is an Actions, Dependabot or Codespaces secret: GitHub never
+// returns a value, so there is none here either.
+type Secret struct {
+	Name      string    `json:"name"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"` // last time the value was set
+	// Visibility of an organisation secret: "all", "private" or "selected".
+	// Empty for repository secrets.
+	Visibility    string   `json:"visibility,omitempty"`
+	SelectedRepos []string `json:"selected_repos,omitempty"` // when "selected"
+}
+
+// Hook is an organisation or repository webhook.
+type Hook struct {
+	ID          int64    `json:"id"`
+	Active      bool     `json:"active"`
+	Events      []string `json:"events"`
+	URL         string   `json:"url"`          // config.url: where deliveries go
+	ContentType string   `json:"content_type"` // "json" or "form"
+	InsecureSSL string   `json:"insecure_ssl"` // "0" verify TLS, "1" do not
+	// Secret is served verbatim in config.secret. Real GitHub masks it as
+	// "********"; the fake serves it unmasked (use a canary) so tests can
+	// prove the connector never keeps it. "" means the hook has no secret
+	// and config.secret is omitted, as GitHub does.
+	Secret       string       `json:"secret,omitempty"`
+	CreatedAt    time.Time    `json:"created_at"`
+	UpdatedAt    time.Time    `json:"updated_at"`
+	LastResponse LastResponse `json:"last_response"`
+}
+
+// LastResponse is the outcome of a hook's latest delivery.
+type LastResponse struct {
+	Code    int    `json:"code,omitempty"`    // 0: null
+	Status  string `json:"status"`            // "active", "unused", "failed"...
+	Message string `json:"message,omitempty"` // "": null
+}
+
+// Runner is a self-hosted Actions runner.
+type Runner struct {
+	ID     int64    `json:"id"`
+	Name   string   `json:"name"`
+	OS     string   `json:"os"`     // "Linux", "Windows", "macOS"
+	Status string   `json:"status"` // "online" or "offline"
+	Busy   bool     `json:"busy"`
+	Labels []string `json:"labels"` // default ones ("self-hosted", "Linux", "X64") first
+	// RunnerGroupID is the runner group (1 = Default) for org runners.
+	RunnerGroupID int64 `json:"runner_group_id,omitempty"`
+	Ephemeral     bool  `json:"ephemeral,omitempty"`
+}
+
+// LoadOrg reads an Org from a JSON file (see testdata/github/).
+func LoadOrg(path string) (*Org, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var o Org
+	if err := json.Unmarshal(b, &o); err != nil {
+		return nil, fmt.Errorf("githubtest: %s: %w", path, err)
+	}
+	if o.Login == "" {
+		return nil, fmt.Errorf("githubtest: %s: org has no login", path)
+	}
+	return &o, nil
+}
+
+// Repo returns the repository called name, or nil.
+func (o *Org) Repo(name string) *Repo {
+	for _, r := range o.Repos {
+		if r.Name == name {
+			return r
+		}
+	}
+	return nil
+}
+
+// Counts is how many identities of each kind an Org holds. Kinds the org
+// has none of are absent.
+func (o *Org) Counts() map[audit.Kind]int {
+	c := map[audit.Kind]int{}
+	add := func(k audit.Kind, n int) {
+		if n > 0 {
+			c[k] += n
+		}
+	}
+	add(audit.KindGitHubAppInstallation, len(o.Installations))
+	add(audit.KindGitHubActionsSecret, len(o.Secrets))
+	add(audit.KindGitHubDependabotSecret, len(o.DependabotSecrets))
+	add(audit.KindGitHubCodespacesSecret, len(o.CodespacesSecrets))
+	add(audit.KindGitHubWebhook, len(o.Hooks))
+	add(audit.KindGitHubRunner, len(o.Runners))
+	for _, r := range o.Repos {
+		add(audit.KindGitHubDeployKey, len(r.DeployKeys))
+		add(audit.KindGitHubActionsSecret, len(r.Secrets))
+		add(audit.KindGitHubDependabotSecret, len(r.DependabotSecrets))
+		add(audit.KindGitHubCodespacesSecret, len(r.CodespacesSecrets))
+		add(audit.KindGitHubWebhook, len(r.Hooks))
+		add(audit.KindGitHubRunner, len(r.Runners))
+	}
+	return c
+}

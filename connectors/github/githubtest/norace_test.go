@@ -1,0 +1,5 @@
+//go:build !race
+
+package githubtest_test
+
+const raceEnabled = false

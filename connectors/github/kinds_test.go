@@ -1,0 +1,49 @@
+package github
+
+import "testing"
+
+func TestFingerprint(t *testing.T) {
+	// Public keys and fingerprints as `ssh-keygen -lf` prints them.
+	for _, tc := range []struct{ key, typ, fp string }{
+		{"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBsIbpOgzEZjWRcssewgth8JVm1KU6lMQG3xkJFEOZo7 test", "ssh-ed25519", "SHA256:FN8cmYzr4Xt4uUB/ukkAHGHDELAhr4VYBgFbPTAAh8c"},
+		{"ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQDh6SWqpHwcwrFWh9XOmkYqQ7M+awWPy0hay/eY6YvjNo1qQI1X7XpkYlUOTQSc93u57/Jpe3zvyGKvMKAHvUYV8NdQZb9Mauar/goLCin3dDnvC9sSkX8Ti0qJp4FRB7RIHZryzH3C53cyRSkRsFXi1BWwuCq3tBSckBplmKrT+LTOWBHYHg0MK2UABvne+zPkteF4JOp6bloMETTZ1DaCttSfde20/4islw+bixU7PiYMGiSKz+M/1MLKg7hw9rLrTLbtKXK2InTmdXNyojuD+YtTsCv5oze7No/JCU4gdaT5qhaDU0TwfAFBkAVk0tv5fMKKpj47DIZGZ6eH6XQx", "ssh-rsa", "SHA256:8/+Bp5R+CKcgaNFjWmqTEGwK2vfAxd6tul5uguLCU/s"},
+	} {
+		typ, fp, ok := fingerprint(tc.key)
+		if !ok || typ != tc.typ || fp != tc.fp {
+			t.Errorf("fingerprint(%.30s...) = %q %q %v, want %q %q", tc.key, typ, fp, ok, tc.typ, tc.fp)
+		}
+	}
+	for _, bad := range []string{"", "ssh-rsa", "ssh-rsa !!!", "ssh-rsa ="} {
+		if _, _, ok := fingerprint(bad); ok {
+			t.Errorf("fingerprint(%q) ok", bad)
+		}
+	}
+}
+
+func TestRedactURL(t *testing.T) {
+	for _, tc := range []struct {
+		in, url, name string
+		redacted      bool
+	}{
+		{"https://ci.northwind.io/github-webhook/", "https://ci.northwind.io/github-webhook/", "ci.northwind.io/github-webhook/", false},
+		{"http://jenkins.internal:8080/github-webhook/", "http://jenkins.internal:8080/github-webhook/", "jenkins.internal:8080/github-webhook/", false},
+		{"https://example.com", "https://example.com", "example.com", false},
+		{"https://user:pass@example.com/hook", "https://example.com/hook", "example.com/hook", true},
+		{"https://api.opsgenie.com/v1/json/github?apiKey=abc", "https://api.opsgenie.com/v1/json/github", "api.opsgenie.com/v1/json/github", true},
+		{"https://example.com/hook#frag", "https://example.com/hook", "example.com/hook", true},
+		{"https://hooks.slack.com/services/T0001/B0002/XXXXXXXXXXXXXXXXXXXXXXXX", "https://hooks.slack.com/services/T0001/B0002/REDACTED", "hooks.slack.com/services/T0001/B0002/REDACTED", true},
+		{"https://discord.com/api/webhooks/1234/abcDEF-ghi_jkl", "https://discord.com/api/webhooks/1234/REDACTED", "discord.com/api/webhooks/1234/REDACTED", true},
+		{"https://hooks.zapier.com/hooks/catch/4815162/b2x9kq/", "https://hooks.zapier.com/hooks/catch/4815162/REDACTED/", "hooks.zapier.com/hooks/catch/4815162/REDACTED/", true},
+		{"https://smee.io/abc", "https://smee.io/REDACTED", "smee.io/REDACTED", true},
+		{"https://acme.webhook.office.com/webhookb2/1-2@3/IncomingWebhook/ff/00", "https://acme.webhook.office.com/webhookb2/REDACTED", "acme.webhook.office.com/webhookb2/REDACTED", true},
+		{"https://hooks.example.com/in/a1b2c3d4e5f6a7b8c9d0e1f2/x", "https://hooks.example.com/in/REDACTED/x", "hooks.example.com/in/REDACTED/x", true},
+		{"https://example.com/github-organization-webhook-handler", "https://example.com/github-organization-webhook-handler", "example.com/github-organization-webhook-handler", false},
+		{"not a url", "REDACTED", "", true},
+		{"://", "REDACTED", "", true},
+	} {
+		u, name, red := redactURL(tc.in)
+		if u != tc.url || name != tc.name || red != tc.redacted {
+			t.Errorf("redactURL(%q) = %q, %q, %v; want %q, %q, %v", tc.in, u, name, red, tc.url, tc.name, tc.redacted)
+		}
+	}
+}
