@@ -1,0 +1,248 @@
+package main
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+)
+
+var (
+	buildOnce sync.Once
+	binPath   string
+	buildErr  error
+)
+
+// nhiBinary builds cmd/nhi once per test run: the end-to-end tests drive
+// the real binary, exit codes and all.
+func nhiBinary(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "nhi-e2e-")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "nhi")
+		out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
+		if err != nil {
+			buildErr = errors.New(string(out))
+		}
+	})
+	if buildErr != nil {
+		t.Fatalf("building nhi: %v", buildErr)
+	}
+	return binPath
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binPath != "" {
+		os.RemoveAll(filepath.Dir(binPath))
+	}
+	os.Exit(code)
+}
+
+type result struct {
+	stdout, stderr string
+	code           int
+}
+
+func nhi(t *testing.T, env []string, args ...string) result {
+	t.Helper()
+	cmd := exec.Command(nhiBinary(t), args...)
+	cmd.Env = append(os.Environ(), "NHI_DB=", "NHI_REVIEWER=", "GITHUB_TOKEN=", "GH_TOKEN=")
+	cmd.Env = append(cmd.Env, env...)
+	cmd.Dir = t.TempDir()
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	code := 0
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return result{out.String(), errb.String(), code}
+}
+
+func TestDemoEndToEnd(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "demo.db")
+
+	r := nhi(t, nil, "demo", "--no-tui", "--db", db)
+	if r.code != 0 {
+		t.Fatalf("demo exit %d: %s%s", r.code, r.stdout, r.stderr)
+	}
+	if !strings.Contains(r.stdout, "complete") || !strings.Contains(r.stdout, db) {
+		t.Errorf("demo summary does not say the snapshot completed into %s:\n%s", db, r.stdout)
+	}
+	if fi, err := os.Stat(db); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("evidence file: %v, %v; want mode 0600", fi.Mode(), err)
+	}
+
+	r = nhi(t, nil, "identities", "--db", db, "--json")
+	if r.code != 0 {
+		t.Fatalf("identities exit %d: %s", r.code, r.stderr)
+	}
+	var ids []map[string]any
+	if err := json.Unmarshal([]byte(r.stdout), &ids); err != nil {
+		t.Fatalf("identities --json is not a JSON array: %v\n%s", err, r.stdout)
+	}
+	if len(ids) < 50 {
+		t.Fatalf("only %d identities in the demo org", len(ids))
+	}
+	kinds := map[string]int{}
+	for _, id := range ids {
+		for _, field := range []string{"id", "kind", "source", "name", "scope", "owner", "created_at", "last_used_at", "rotated_at", "expires_at", "permissions", "findings", "status", "first_seen", "last_seen"} {
+			if _, ok := id[field]; !ok {
+				t.Fatalf("identity %v has no %q field", id["id"], field)
+			}
+		}
+		kinds[id["kind"].(string)]++
+		if id["status"] != "active" || id["source"] != "github" {
+			t.Errorf("identity %v: status %v source %v", id["id"], id["status"], id["source"])
+		}
+	}
+	for _, k := range []string{"github_app_installation", "github_deploy_key", "github_actions_secret", "github_webhook"} {
+		if kinds[k] == 0 {
+			t.Errorf("demo has no %s (kinds: %v)", k, kinds)
+		}
+	}
+
+	target := ids[0]["id"].(string)
+	r = nhi(t, []string{"NHI_REVIEWER=auditor@northwind.test"}, "owner", "set", "--db", db, target, "alice@northwind.test")
+	if r.code != 0 || !strings.Contains(r.stdout, "alice@northwind.test") {
+		t.Fatalf("owner set exit %d: %s%s", r.code, r.stdout, r.stderr)
+	}
+	r = nhi(t, nil, "identities", "--db", db, "--json")
+	json.Unmarshal([]byte(r.stdout), &ids)
+	if ids[0]["owner"] != "alice@northwind.test" {
+		t.Errorf("owner after owner set: %v", ids[0]["owner"])
+	}
+	r = nhi(t, nil, "identities", "--db", db)
+	if !strings.Contains(r.stdout, "alice@northwind.test") || !strings.Contains(r.stdout, "OWNER") {
+		t.Errorf("identities table lacks the owner:\n%s", r.stdout)
+	}
+
+	r = nhi(t, nil, "verify", "--db", db)
+	if r.code != 0 || !strings.HasPrefix(r.stdout, "OK") {
+		t.Fatalf("verify of an untouched file: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+
+	// A second demo run is a second snapshot of the same org: nothing new,
+	// nothing removed, the owner kept.
+	if r = nhi(t, nil, "demo", "--no-tui", "--db", db); r.code != 0 {
+		t.Fatalf("second demo: %s", r.stderr)
+	}
+	r = nhi(t, nil, "identities", "--db", db, "--json")
+	var again []map[string]any
+	json.Unmarshal([]byte(r.stdout), &again)
+	if len(again) != len(ids) || again[0]["owner"] != "alice@northwind.test" {
+		t.Errorf("after a second snapshot: %d identities (want %d), owner %v", len(again), len(ids), again[0]["owner"])
+	}
+
+	// Someone edits the owner with the sqlite3 shell.
+	tamper, err := sql.Open("sqlite", db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tamper.Exec(`UPDATE owners SET owner = 'mallory@evil.test'`); err != nil {
+		t.Fatal(err)
+	}
+	tamper.Close()
+	r = nhi(t, nil, "verify", "--db", db)
+	if r.code != 1 {
+		t.Fatalf("verify of a tampered file: exit %d, want 1\n%s", r.code, r.stdout)
+	}
+	if !strings.Contains(r.stderr, target) || !strings.Contains(r.stderr, "mallory@evil.test") {
+		t.Errorf("verify does not name the broken record:\n%s", r.stderr)
+	}
+}
+
+func TestBadInputIsRefusedClearly(t *testing.T) {
+	dir := t.TempDir()
+	foreign := filepath.Join(dir, "foreign.db")
+	os.WriteFile(foreign, bytes.Repeat([]byte("not a database "), 20), 0o600)
+	readOnly := filepath.Join(dir, "ro.db")
+	if r := nhi(t, nil, "demo", "--no-tui", "--repos", "2", "--db", readOnly); r.code != 0 {
+		t.Fatal(r.stderr)
+	}
+	os.Chmod(readOnly, 0o400)
+	good := filepath.Join(dir, "good.db")
+	if r := nhi(t, nil, "demo", "--no-tui", "--repos", "2", "--db", good); r.code != 0 {
+		t.Fatal(r.stderr)
+	}
+
+	cases := []struct {
+		name string
+		args []string
+		code int
+		says string
+		file string // must be byte-for-byte unchanged
+	}{
+		{"missing file", []string{"identities", "--db", filepath.Join(dir, "absent.db")}, 1, "no evidence file", ""},
+		{"directory", []string{"identities", "--db", dir}, 1, "is a directory", ""},
+		{"foreign file", []string{"owner", "set", "--db", foreign, "x", "y", "--as", "a"}, 1, "not an SQLite database", foreign},
+		{"read-only file", []string{"owner", "set", "--db", readOnly, "x", "y", "--as", "a"}, 1, "not writable", readOnly},
+		{"unknown identity", []string{"owner", "set", "--db", good, "github:nope:github_deploy_key:1", "alice", "--as", "a"}, 1, "unknown identity", good},
+		{"missing argument", []string{"owner", "set", "--db", good, "only-one"}, 2, "accepts 2 arg(s)", good},
+		{"unknown flag", []string{"identities", "--db", good, "--colour"}, 2, "unknown flag", good},
+		{"unknown command", []string{"frobnicate"}, 2, "unknown command", ""},
+		{"no terminal for the UI", []string{"--db", good}, 1, "needs a terminal", good},
+		{"no token", []string{"snapshot", "github", "--org", "acme", "--db", filepath.Join(dir, "s.db")}, 1, "GITHUB_TOKEN", ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			var before [32]byte
+			if c.file != "" {
+				b, _ := os.ReadFile(c.file)
+				before = sha256.Sum256(b)
+			}
+			r := nhi(t, []string{"PATH=" + filepath.Dir(mustGo(t))}, c.args...)
+			if r.code != c.code {
+				t.Errorf("exit %d, want %d\n%s", r.code, c.code, r.stderr)
+			}
+			first := strings.SplitN(r.stderr, "\n", 2)[0]
+			if !strings.HasPrefix(first, "nhi: ") || !strings.Contains(first, c.says) {
+				t.Errorf("first line of stderr %q does not say %q", first, c.says)
+			}
+			if c.file != "" {
+				b, _ := os.ReadFile(c.file)
+				if sha256.Sum256(b) != before {
+					t.Errorf("%s changed", filepath.Base(c.file))
+				}
+			}
+		})
+	}
+}
+
+// mustGo finds the go tool; the bad-input tests run with a PATH that has no
+// gh, so `gh auth token` cannot find a real token on a developer's machine.
+func mustGo(t *testing.T) string {
+	p, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("no go tool")
+	}
+	return p
+}
+
+func TestVersionAndHelp(t *testing.T) {
+	r := nhi(t, nil, "version")
+	if r.code != 0 || !strings.HasPrefix(r.stdout, "nhi ") {
+		t.Errorf("version: %d %q", r.code, r.stdout)
+	}
+	r = nhi(t, nil, "--help")
+	for _, sub := range []string{"demo", "snapshot", "identities", "owner", "verify"} {
+		if !strings.Contains(r.stdout, sub) {
+			t.Errorf("--help does not list %s", sub)
+		}
+	}
+}

@@ -1,0 +1,55 @@
+// Command nhi audits non-human identities: it snapshots them into a local
+// evidence file, lets an auditor review them in a terminal UI, and exports
+// evidence for SOC 2, ISO 27001 and PCI DSS access reviews.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+// Exit codes scripts rely on.
+const (
+	exitOK      = 0
+	exitFailure = 1
+	exitUsage   = 2
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// run is main without the process: tests call it directly.
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	root := newRootCmd(stdin, stdout, stderr)
+	root.SetArgs(args)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return exitOK
+	}
+	fmt.Fprintf(stderr, "nhi: %v\n", err)
+	var u usageError
+	if errors.As(err, &u) {
+		fmt.Fprintf(stderr, "Run '%s --help' for usage.\n", u.command)
+		return exitUsage
+	}
+	return exitFailure
+}
+
+// usageError marks a mistake in how nhi was called (exit 2), as opposed to a
+// failure while doing what was asked (exit 1).
+type usageError struct {
+	command string
+	err     error
+}
+
+func (u usageError) Error() string { return u.err.Error() }
+func (u usageError) Unwrap() error { return u.err }
