@@ -100,6 +100,60 @@ BEGIN SELECT RAISE(ABORT, 'a finished snapshot is immutable'); END;
 CREATE TRIGGER snapshots_no_delete BEFORE DELETE ON snapshots
 BEGIN SELECT RAISE(ABORT, 'snapshots are immutable'); END;
 `,
+	// v2: context for ownership, resumable runs, conditional requests,
+	// and findings stored with the policy that produced them.
+	`
+-- People and teams a connector read as context (who may own what), per snapshot.
+CREATE TABLE principals (
+	snapshot_id INTEGER NOT NULL REFERENCES snapshots(id),
+	type        TEXT NOT NULL,  -- member, team, codeowner, collaborator
+	scope       TEXT NOT NULL,  -- org, or org/repo
+	login       TEXT NOT NULL,
+	role        TEXT NOT NULL,  -- member, admin, maintain, ...
+	PRIMARY KEY (snapshot_id, type, scope, login)
+) WITHOUT ROWID;
+
+-- Units of work (an endpoint, a repository) an unfinished run has fully recorded.
+CREATE TABLE snapshot_checkpoints (
+	snapshot_id INTEGER NOT NULL REFERENCES snapshots(id),
+	unit        TEXT NOT NULL,
+	PRIMARY KEY (snapshot_id, unit)
+) WITHOUT ROWID;
+
+-- Conditional-request cache: what a connector derived from a URL's last
+-- answer (never a raw body that could hold a secret), under its ETag.
+CREATE TABLE http_cache (
+	key       TEXT PRIMARY KEY,
+	etag      TEXT NOT NULL,
+	value     BLOB NOT NULL,
+	stored_at TEXT NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE policies (
+	id         INTEGER PRIMARY KEY,
+	digest     TEXT NOT NULL UNIQUE,  -- SHA-256 of body
+	body       TEXT NOT NULL,         -- canonical JSON of the effective policy
+	created_at TEXT NOT NULL
+);
+
+-- Findings as of a finished snapshot's time, under the policy named on it.
+CREATE TABLE findings (
+	snapshot_id INTEGER NOT NULL REFERENCES snapshots(id),
+	identity_id TEXT NOT NULL,
+	rule        TEXT NOT NULL,
+	severity    TEXT NOT NULL,
+	owasp       TEXT NOT NULL,
+	message     TEXT NOT NULL,
+	PRIMARY KEY (snapshot_id, identity_id, rule)
+) WITHOUT ROWID;
+
+ALTER TABLE snapshots ADD COLUMN policy_id INTEGER REFERENCES policies(id);
+
+CREATE TRIGGER findings_no_update BEFORE UPDATE ON findings
+BEGIN SELECT RAISE(ABORT, 'snapshots are immutable'); END;
+CREATE TRIGGER principals_no_update BEFORE UPDATE ON principals
+BEGIN SELECT RAISE(ABORT, 'snapshots are immutable'); END;
+`,
 }
 
 // SchemaVersion is the schema this build writes.

@@ -39,8 +39,27 @@ type SnapshotWriter struct {
 	seen    map[string][sha256.Size]byte // identity ID -> digest of its canonical record
 	counts  map[Kind]int
 	gaps    []Gap
+	units   map[string]bool // checkpointed units of work
+	resumed int             // units an interrupted run had checkpointed
 	done    bool
 }
+
+// Principal is a person or team a connector read as context: who may own
+// what, and whether an owner is still a member. Not an NHI.
+type Principal struct {
+	Type  string // PrincipalMember, PrincipalTeam, ...
+	Scope string // "org", or "org/repo" for repository-level grants
+	Login string // user login, or "org/team-slug" for a team
+	Role  string // "member", "admin", "maintain", ...
+}
+
+// Principal types.
+const (
+	PrincipalMember       = "member"       // an organisation member
+	PrincipalTeam         = "team"         // a team with access to a repository
+	PrincipalCollaborator = "collaborator" // a person with direct access to a repository
+	PrincipalCodeowner    = "codeowner"    // named in a repository's CODEOWNERS
+)
 
 // batchSize trades memory for fewer statements; 500 rows x 11 columns
 // stays under SQLite's 32,766 bound-parameter limit.
@@ -71,7 +90,52 @@ func (s *Store) BeginSnapshot(ctx context.Context, info SnapshotInfo) (*Snapshot
 		s: s, id: id, info: info,
 		seen:   make(map[string][sha256.Size]byte),
 		counts: make(map[Kind]int),
+		units:  make(map[string]bool),
 	}, nil
+}
+
+// ResumeSnapshot reopens the newest unfinished snapshot of source/account,
+// left by a run that was interrupted (Ctrl-C, kill, rate limit), with what
+// it had recorded and checkpointed; nil when there is none to resume.
+func (s *Store) ResumeSnapshot(ctx context.Context, source, account string) (*SnapshotWriter, error) {
+	if s.readOnly {
+		return nil, fmt.Errorf("%w: cannot record a snapshot in %s", ErrReadOnly, s.path)
+	}
+	var (
+		w       = &SnapshotWriter{s: s, units: make(map[string]bool)}
+		started string
+	)
+	err := s.db.QueryRowContext(ctx, `SELECT id, api_url, credential, tool_version, started_at FROM snapshots
+		WHERE source = ? AND account = ? AND status = 'running' ORDER BY id DESC LIMIT 1`, source, account).
+		Scan(&w.id, &w.info.APIURL, &w.info.Credential, &w.info.ToolVersion, &started)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("looking for an interrupted snapshot: %w", err)
+	}
+	w.info.Source, w.info.Account = source, account
+	w.info.StartedAt, _ = parseTime(started)
+	if w.seen, w.counts, err = s.snapshotRecords(ctx, w.id); err != nil {
+		return nil, err
+	}
+	if w.gaps, err = s.gaps(ctx, w.id); err != nil {
+		return nil, err
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT unit FROM snapshot_checkpoints WHERE snapshot_id = ?`, w.id)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var u string
+		if err := rows.Scan(&u); err != nil {
+			return nil, err
+		}
+		w.units[u] = true
+	}
+	w.resumed = len(w.units)
+	return w, rows.Err()
 }
 
 // ID is the snapshot's number in the file.
@@ -99,7 +163,7 @@ func (w *SnapshotWriter) Record(o Observation) error {
 	w.counts[o.Kind]++
 	w.pending = append(w.pending, row...)
 	if len(w.pending) >= batchSize*columnsPerRow {
-		return w.flushLocked(context.Background())
+		return w.flushLocked(context.Background(), nil)
 	}
 	return nil
 }
@@ -129,7 +193,7 @@ func (w *SnapshotWriter) SetCredential(ctx context.Context, credential string) e
 	return err
 }
 
-func (w *SnapshotWriter) flushLocked(ctx context.Context) error {
+func (w *SnapshotWriter) flushLocked(ctx context.Context, tx *sql.Tx) error {
 	rows := len(w.pending) / columnsPerRow
 	if rows == 0 {
 		return nil
@@ -142,7 +206,13 @@ func (w *SnapshotWriter) flushLocked(ctx context.Context) error {
 				return fmt.Errorf("writing snapshot: %w", err)
 			}
 		}
-		_, err = w.batch.ExecContext(ctx, w.pending...)
+		stmt := w.batch
+		if tx != nil {
+			stmt = tx.StmtContext(ctx, w.batch)
+		}
+		_, err = stmt.ExecContext(ctx, w.pending...)
+	} else if tx != nil {
+		_, err = tx.ExecContext(ctx, insertObservations(rows), w.pending...)
 	} else {
 		_, err = w.s.db.ExecContext(ctx, insertObservations(rows), w.pending...)
 	}
@@ -151,6 +221,65 @@ func (w *SnapshotWriter) flushLocked(ctx context.Context) error {
 	}
 	w.pending = w.pending[:0]
 	return nil
+}
+
+// Principal records a person or team read as context. Repeats are kept once.
+func (w *SnapshotWriter) Principal(p Principal) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.done {
+		return errors.New("snapshot already finished")
+	}
+	_, err := w.s.db.Exec(`INSERT INTO principals (snapshot_id, type, scope, login, role) VALUES (?, ?, ?, ?, ?)
+		ON CONFLICT DO NOTHING`, w.id, p.Type, p.Scope, p.Login, p.Role)
+	if err != nil {
+		return fmt.Errorf("recording %s %s: %w", p.Type, p.Login, err)
+	}
+	return nil
+}
+
+// Checkpoint marks a unit of work (an endpoint, a repository) as fully
+// recorded: everything recorded so far reaches the file in the same
+// transaction, so a resumed run can skip the unit and lose nothing.
+func (w *SnapshotWriter) Checkpoint(unit string) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.done {
+		return errors.New("snapshot already finished")
+	}
+	ctx := context.Background()
+	tx, err := w.s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("checkpoint %s: %w", unit, err)
+	}
+	defer tx.Rollback()
+	if err := w.flushLocked(ctx, tx); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO snapshot_checkpoints (snapshot_id, unit) VALUES (?, ?) ON CONFLICT DO NOTHING`, w.id, unit); err != nil {
+		return fmt.Errorf("checkpoint %s: %w", unit, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("checkpoint %s: %w", unit, err)
+	}
+	w.units[unit] = true
+	return nil
+}
+
+// Checkpointed reports whether an earlier, interrupted run of this
+// snapshot already recorded unit in full.
+func (w *SnapshotWriter) Checkpointed(unit string) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.units[unit]
+}
+
+// Resumed reports how many units of work an interrupted run had finished
+// before this one took over; 0 for a fresh run.
+func (w *SnapshotWriter) Resumed() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.resumed
 }
 
 func insertObservations(rows int) string {
@@ -168,7 +297,7 @@ func (w *SnapshotWriter) Finish(ctx context.Context, runErr error) (*Snapshot, e
 	if w.done {
 		return nil, errors.New("snapshot already finished")
 	}
-	if err := w.flushLocked(ctx); err != nil && runErr == nil {
+	if err := w.flushLocked(ctx, nil); err != nil && runErr == nil {
 		runErr = err
 	}
 	w.done = true

@@ -519,3 +519,65 @@ func TestResolveActor(t *testing.T) {
 		t.Error("no fallback actor")
 	}
 }
+
+func TestResumeAfterKill(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "nhi.db")
+	s, _ := Open(ctx, path, OpenOptions{Create: true})
+	w, _ := s.BeginSnapshot(ctx, SnapshotInfo{Source: "github", Account: "acme", APIURL: "http://x/"})
+	w.Record(obs("a", KindGitHubDeployKey))
+	w.Principal(Principal{Type: PrincipalMember, Scope: "acme", Login: "alice", Role: "member"})
+	w.Gap(Gap{Endpoint: "GET /orgs/acme/hooks", Status: 403, Reason: "needs admin:org_hook"})
+	if err := w.Checkpoint("repo:a"); err != nil {
+		t.Fatal(err)
+	}
+	w.Record(obs("b", KindGitHubDeployKey)) // recorded after the last checkpoint, still in memory
+	s.Close()                               // killed: no Finish
+
+	s, _ = Open(ctx, path, OpenOptions{})
+	defer s.Close()
+	if other, _ := s.ResumeSnapshot(ctx, "github", "other"); other != nil {
+		t.Error("resumed another account's run")
+	}
+	w, err := s.ResumeSnapshot(ctx, "github", "acme")
+	if err != nil || w == nil {
+		t.Fatalf("resume: %v, %v", w, err)
+	}
+	if !w.Checkpointed("repo:a") || w.Checkpointed("repo:b") || w.Resumed() != 1 {
+		t.Errorf("checkpoints after resume: a=%v b=%v resumed=%d", w.Checkpointed("repo:a"), w.Checkpointed("repo:b"), w.Resumed())
+	}
+	// The resumed run reads repo b again and a again for good measure.
+	for _, o := range []Observation{obs("a", KindGitHubDeployKey), obs("b", KindGitHubDeployKey), obs("c", KindGitHubDeployKey)} {
+		if err := w.Record(o); err != nil {
+			t.Fatal(err)
+		}
+	}
+	snap, err := w.Finish(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fresh := openNew(t)
+	whole := snapshot(t, fresh, nil, []Gap{{Endpoint: "GET /orgs/acme/hooks", Status: 403, Reason: "needs admin:org_hook"}},
+		obs("a", KindGitHubDeployKey), obs("b", KindGitHubDeployKey), obs("c", KindGitHubDeployKey))
+	if snap.Total() != 3 || snap.Digest != whole.Digest || snap.Status != SnapshotPartial || len(snap.Gaps) != 1 {
+		t.Errorf("resumed snapshot %+v; want the same as an uninterrupted run %+v", snap, whole)
+	}
+	if r, err := s.Verify(ctx); err != nil || !r.OK() {
+		t.Errorf("verify after resume: %+v %v", r, err)
+	}
+	if again, _ := s.ResumeSnapshot(ctx, "github", "acme"); again != nil {
+		t.Error("a finished snapshot was offered for resuming")
+	}
+}
+
+func TestCacheRoundTrip(t *testing.T) {
+	s := openNew(t)
+	if _, _, ok, err := s.CacheGet(ctx, "GET /orgs/acme/hooks?page=1"); ok || err != nil {
+		t.Fatalf("empty cache: ok=%v err=%v", ok, err)
+	}
+	s.CachePut(ctx, "GET /orgs/acme/hooks?page=1", `W/"abc"`, []byte("v1"))
+	s.CachePut(ctx, "GET /orgs/acme/hooks?page=1", `W/"def"`, []byte("v2"))
+	etag, v, ok, err := s.CacheGet(ctx, "GET /orgs/acme/hooks?page=1")
+	if !ok || err != nil || etag != `W/"def"` || string(v) != "v2" {
+		t.Errorf("got %q %q %v %v", etag, v, ok, err)
+	}
+}

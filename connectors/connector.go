@@ -17,6 +17,14 @@ type Recorder interface {
 	// Gap records an endpoint that could not be read. The snapshot becomes
 	// partial; the gap is never read as "zero identities".
 	Gap(audit.Gap) error
+	// Principal records a person or team read as context for ownership
+	// (org members, repository admin teams, CODEOWNERS). Not an NHI.
+	Principal(audit.Principal) error
+	// Checkpoint says a unit of work (an endpoint, a repository) is fully
+	// recorded; Checkpointed says an interrupted earlier run already did
+	// it, so a resumed run skips it.
+	Checkpoint(unit string) error
+	Checkpointed(unit string) bool
 }
 
 // Connector reads the non-human identities of one account of one source.

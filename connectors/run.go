@@ -3,10 +3,16 @@ package connectors
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/nhi-audit/nhi/audit"
 )
+
+// ErrResumable marks a run that stopped before it finished but can go on
+// later (a rate limit the user chose not to wait for). Like an interrupt,
+// it leaves the snapshot unfinished for the next run to resume.
+var ErrResumable = errors.New("stopped before the end; run the same command again to continue")
 
 // Credentialed is implemented by connectors that can say which credential
 // they read with (a token owner's login and scopes, an App's slug), so the
@@ -15,16 +21,24 @@ type Credentialed interface {
 	Credential(ctx context.Context) (string, error)
 }
 
-// Snapshot runs c once into a new snapshot of st. The snapshot is finished
-// as complete, partial (gaps were recorded) or failed (c returned an error,
-// or ctx was cancelled); a failed one never becomes the current population.
+// Snapshot runs c once into st: into the snapshot an interrupted earlier run
+// of the same account left unfinished, or else a new one. It ends as
+// complete, partial (gaps were recorded) or failed (c returned an error). A
+// run interrupted by ctx or stopped with ErrResumable stays unfinished, never
+// current, for the next run to continue.
 func Snapshot(ctx context.Context, st *audit.Store, c Connector, toolVersion string) (*audit.Snapshot, error) {
-	w, err := st.BeginSnapshot(ctx, audit.SnapshotInfo{
-		Source: c.Source(), Account: c.Account(), APIURL: c.APIURL(),
-		ToolVersion: toolVersion, StartedAt: time.Now(),
-	})
+	w, err := st.ResumeSnapshot(ctx, c.Source(), c.Account())
 	if err != nil {
 		return nil, err
+	}
+	if w == nil {
+		w, err = st.BeginSnapshot(ctx, audit.SnapshotInfo{
+			Source: c.Source(), Account: c.Account(), APIURL: c.APIURL(),
+			ToolVersion: toolVersion, StartedAt: time.Now(),
+		})
+		if err != nil {
+			return nil, err
+		}
 	}
 	var runErr error
 	if cc, ok := c.(Credentialed); ok {
@@ -39,11 +53,11 @@ func Snapshot(ctx context.Context, st *audit.Store, c Connector, toolVersion str
 	if runErr == nil && ctx.Err() != nil {
 		runErr = ctx.Err()
 	}
-	if errors.Is(runErr, context.Canceled) {
-		runErr = errors.New("interrupted before it finished")
+	if errors.Is(runErr, context.Canceled) || errors.Is(runErr, ErrResumable) {
+		return nil, fmt.Errorf("interrupted; what was read is kept (snapshot %d), run the same command again to continue: %w", w.ID(), runErr)
 	}
 	// Record the outcome even when ctx is done: the file must say the run
-	// failed rather than leave it looking as if it were still going.
+	// failed rather than leave it looking resumable.
 	snap, err := w.Finish(context.WithoutCancel(ctx), runErr)
 	if err != nil {
 		return nil, err

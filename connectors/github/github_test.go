@@ -25,6 +25,32 @@ type recorder struct {
 	gaps []audit.Gap
 	ids  map[string]bool
 	dups []string
+
+	principals []audit.Principal
+	units      map[string]bool
+}
+
+func (r *recorder) Principal(p audit.Principal) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.principals = append(r.principals, p)
+	return nil
+}
+
+func (r *recorder) Checkpoint(unit string) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.units == nil {
+		r.units = map[string]bool{}
+	}
+	r.units[unit] = true
+	return nil
+}
+
+func (r *recorder) Checkpointed(unit string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.units[unit]
 }
 
 func (r *recorder) Record(o audit.Observation) error {

@@ -1,0 +1,38 @@
+package audit
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// CacheGet returns what a connector stored under key with its ETag, for a
+// conditional request (If-None-Match). ok is false when nothing is stored.
+func (s *Store) CacheGet(ctx context.Context, key string) (etag string, value []byte, ok bool, err error) {
+	err = s.db.QueryRowContext(ctx, `SELECT etag, value FROM http_cache WHERE key = ?`, key).Scan(&etag, &value)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil, false, nil
+	}
+	if err != nil {
+		return "", nil, false, fmt.Errorf("reading the request cache: %w", err)
+	}
+	return etag, value, true, nil
+}
+
+// CachePut stores value under key with its ETag, replacing what was there.
+// The value is what the connector derived from the answer, already stripped
+// of secrets: never a raw response body.
+func (s *Store) CachePut(ctx context.Context, key, etag string, value []byte) error {
+	if s.readOnly {
+		return fmt.Errorf("%w: cannot cache in %s", ErrReadOnly, s.path)
+	}
+	_, err := s.db.ExecContext(ctx, `INSERT INTO http_cache (key, etag, value, stored_at) VALUES (?, ?, ?, ?)
+		ON CONFLICT (key) DO UPDATE SET etag = excluded.etag, value = excluded.value, stored_at = excluded.stored_at`,
+		key, etag, value, formatTime(time.Now()))
+	if err != nil {
+		return fmt.Errorf("writing the request cache: %w", err)
+	}
+	return nil
+}
