@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"time"
 )
 
 // CacheGet returns what a connector stored under key with its ETag, for a
@@ -30,7 +29,7 @@ func (s *Store) CachePut(ctx context.Context, key, etag string, value []byte) er
 	}
 	_, err := s.db.ExecContext(ctx, `INSERT INTO http_cache (key, etag, value, stored_at) VALUES (?, ?, ?, ?)
 		ON CONFLICT (key) DO UPDATE SET etag = excluded.etag, value = excluded.value, stored_at = excluded.stored_at`,
-		key, etag, value, formatTime(time.Now()))
+		key, etag, value, formatTime(s.now()))
 	if err != nil {
 		return fmt.Errorf("writing the request cache: %w", err)
 	}

@@ -128,7 +128,7 @@ func (s *Store) SetOwner(ctx context.Context, actor, id, owner string) (Event, e
 	if n == 0 {
 		return Event{}, fmt.Errorf("%w %q: list known IDs with `nhi identities`", ErrUnknownIdentity, id)
 	}
-	ev, err := appendEvent(ctx, tx, time.Now(), actor, EventOwnerSet, OwnerSet{Identity: id, Owner: owner})
+	ev, err := appendEvent(ctx, tx, s.now(), actor, EventOwnerSet, OwnerSet{Identity: id, Owner: owner})
 	if err != nil {
 		return Event{}, err
 	}

@@ -40,6 +40,69 @@ func (s *Store) Identities(ctx context.Context) ([]Identity, error) {
 		}
 		out = append(out, id)
 	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return out, s.evaluate(ctx, out)
+}
+
+// evaluate fills in each identity's findings under the policy in force,
+// as of the snapshot it was last seen in, with the owners recorded now.
+func (s *Store) evaluate(ctx context.Context, ids []Identity) error {
+	p, _, err := s.Policy(ctx)
+	if err != nil {
+		return err
+	}
+	m, err := members(ctx, s.db)
+	if err != nil {
+		return err
+	}
+	info, err := s.snapshotAccounts(ctx)
+	if err != nil {
+		return err
+	}
+	evals := map[int64]*Evaluator{}
+	for i := range ids {
+		id := &ids[i]
+		sn := info[id.SnapshotID]
+		ev := evals[id.SnapshotID]
+		if ev == nil {
+			ev = NewEvaluator(p, sn.started)
+			for acct, logins := range m {
+				ev.SetMembers(acct, logins)
+			}
+			evals[id.SnapshotID] = ev
+		}
+		id.Findings = ev.Evaluate(id, sn.account)
+		if id.Findings == nil {
+			id.Findings = []Finding{}
+		}
+	}
+	return nil
+}
+
+type snapshotAccount struct {
+	account string
+	started time.Time
+}
+
+func (s *Store) snapshotAccounts(ctx context.Context) (map[int64]snapshotAccount, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT id, account, started_at FROM snapshots`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[int64]snapshotAccount{}
+	for rows.Next() {
+		var id int64
+		var a snapshotAccount
+		var started string
+		if err := rows.Scan(&id, &a.account, &started); err != nil {
+			return nil, err
+		}
+		a.started, _ = parseTime(started)
+		out[id] = a
+	}
 	return out, rows.Err()
 }
 
@@ -60,7 +123,16 @@ func (s *Store) Identity(ctx context.Context, id string) (Identity, error) {
 		}
 		return Identity{}, fmt.Errorf("%w %q: list known IDs with `nhi identities`", ErrUnknownIdentity, id)
 	}
-	return scanIdentity(rows, latest)
+	it, err := scanIdentity(rows, latest)
+	if err != nil {
+		return Identity{}, err
+	}
+	rows.Close()
+	one := []Identity{it}
+	if err := s.evaluate(ctx, one); err != nil {
+		return Identity{}, err
+	}
+	return one[0], nil
 }
 
 // latestCompleteByAccount maps source/account to its newest complete

@@ -136,21 +136,12 @@ CREATE TABLE policies (
 	created_at TEXT NOT NULL
 );
 
--- Findings as of a finished snapshot's time, under the policy named on it.
-CREATE TABLE findings (
-	snapshot_id INTEGER NOT NULL REFERENCES snapshots(id),
-	identity_id TEXT NOT NULL,
-	rule        TEXT NOT NULL,
-	severity    TEXT NOT NULL,
-	owasp       TEXT NOT NULL,
-	message     TEXT NOT NULL,
-	PRIMARY KEY (snapshot_id, identity_id, rule)
-) WITHOUT ROWID;
-
+-- Findings as of the snapshot's start under its policy (JSON array), frozen
+-- with the observation and covered by the snapshot digest. Owner-dependent
+-- findings (orphaned) are evaluated live instead.
+ALTER TABLE observations ADD COLUMN findings TEXT NOT NULL DEFAULT '[]';
 ALTER TABLE snapshots ADD COLUMN policy_id INTEGER REFERENCES policies(id);
 
-CREATE TRIGGER findings_no_update BEFORE UPDATE ON findings
-BEGIN SELECT RAISE(ABORT, 'snapshots are immutable'); END;
 CREATE TRIGGER principals_no_update BEFORE UPDATE ON principals
 BEGIN SELECT RAISE(ABORT, 'snapshots are immutable'); END;
 `,

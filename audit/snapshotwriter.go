@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 )
 
 // SnapshotInfo describes a connector run as it starts.
@@ -32,16 +33,24 @@ type SnapshotWriter struct {
 	s    *Store
 	id   int64
 	info SnapshotInfo
+	eval *Evaluator // the snapshot's policy, as of its start
 
 	mu      sync.Mutex
 	pending []any // bound parameters of the rows not yet written, columnsPerRow each
 	batch   *sql.Stmt
-	seen    map[string][sha256.Size]byte // identity ID -> digest of its canonical record
-	counts  map[Kind]int
-	gaps    []Gap
-	units   map[string]bool // checkpointed units of work
-	resumed int             // units an interrupted run had checkpointed
-	done    bool
+
+	// Full batches go to a goroutine that writes them while the caller
+	// prepares the next: on two cores, encoding and SQLite overlap.
+	flushes   chan flushRequest
+	flushDone sync.WaitGroup
+	flushMu   sync.Mutex
+	flushErr  error
+	seen      map[string][sha256.Size]byte // identity ID -> digest of its canonical record
+	counts    map[Kind]int
+	gaps      []Gap
+	units     map[string]bool // checkpointed units of work
+	resumed   int             // units an interrupted run had checkpointed
+	done      bool
 }
 
 // Principal is a person or team a connector read as context: who may own
@@ -61,11 +70,11 @@ const (
 	PrincipalCodeowner    = "codeowner"    // named in a repository's CODEOWNERS
 )
 
-// batchSize trades memory for fewer statements; 500 rows x 11 columns
+// batchSize trades memory for fewer statements; 500 rows x 12 columns
 // stays under SQLite's 32,766 bound-parameter limit.
 const (
 	batchSize     = 500
-	columnsPerRow = 11
+	columnsPerRow = 12
 )
 
 // BeginSnapshot records the start of a connector run.
@@ -74,11 +83,28 @@ func (s *Store) BeginSnapshot(ctx context.Context, info SnapshotInfo) (*Snapshot
 		return nil, fmt.Errorf("%w: cannot record a snapshot in %s", ErrReadOnly, s.path)
 	}
 	if info.StartedAt.IsZero() {
-		info.StartedAt = time.Now()
+		info.StartedAt = s.now()
 	}
-	res, err := s.db.ExecContext(ctx, `INSERT INTO snapshots (source, account, api_url, credential, tool_version, started_at, status)
-		VALUES (?, ?, ?, ?, ?, ?, 'running')`,
-		info.Source, info.Account, info.APIURL, info.Credential, info.ToolVersion, formatTime(info.StartedAt))
+	info.StartedAt = info.StartedAt.UTC().Truncate(time.Second)
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("starting snapshot: %w", err)
+	}
+	defer tx.Rollback()
+	// The policy in force at the start is the snapshot's for good: its
+	// findings are evaluated under it as observations arrive.
+	policy, _, err := policyInForce(ctx, tx)
+	if err != nil {
+		return nil, err
+	}
+	body, digest := policy.canonical()
+	policyID, err := storePolicy(ctx, tx, body, digest, s.now())
+	if err != nil {
+		return nil, err
+	}
+	res, err := tx.ExecContext(ctx, `INSERT INTO snapshots (source, account, api_url, credential, tool_version, started_at, status, policy_id)
+		VALUES (?, ?, ?, ?, ?, ?, 'running', ?)`,
+		info.Source, info.Account, info.APIURL, info.Credential, info.ToolVersion, formatTime(info.StartedAt), policyID)
 	if err != nil {
 		return nil, fmt.Errorf("starting snapshot: %w", err)
 	}
@@ -86,12 +112,17 @@ func (s *Store) BeginSnapshot(ctx context.Context, info SnapshotInfo) (*Snapshot
 	if err != nil {
 		return nil, err
 	}
-	return &SnapshotWriter{
-		s: s, id: id, info: info,
+	if err := tx.Commit(); err != nil {
+		return nil, fmt.Errorf("starting snapshot: %w", err)
+	}
+	w := &SnapshotWriter{
+		s: s, id: id, info: info, eval: NewEvaluator(policy, info.StartedAt),
 		seen:   make(map[string][sha256.Size]byte),
 		counts: make(map[Kind]int),
 		units:  make(map[string]bool),
-	}, nil
+	}
+	w.startFlusher()
+	return w, nil
 }
 
 // ResumeSnapshot reopens the newest unfinished snapshot of source/account,
@@ -105,9 +136,11 @@ func (s *Store) ResumeSnapshot(ctx context.Context, source, account string) (*Sn
 		w       = &SnapshotWriter{s: s, units: make(map[string]bool)}
 		started string
 	)
-	err := s.db.QueryRowContext(ctx, `SELECT id, api_url, credential, tool_version, started_at FROM snapshots
-		WHERE source = ? AND account = ? AND status = 'running' ORDER BY id DESC LIMIT 1`, source, account).
-		Scan(&w.id, &w.info.APIURL, &w.info.Credential, &w.info.ToolVersion, &started)
+	var policyBody string
+	err := s.db.QueryRowContext(ctx, `SELECT s.id, s.api_url, s.credential, s.tool_version, s.started_at, p.body
+		FROM snapshots s JOIN policies p ON p.id = s.policy_id
+		WHERE s.source = ? AND s.account = ? AND s.status = 'running' ORDER BY s.id DESC LIMIT 1`, source, account).
+		Scan(&w.id, &w.info.APIURL, &w.info.Credential, &w.info.ToolVersion, &started, &policyBody)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
 	}
@@ -116,6 +149,11 @@ func (s *Store) ResumeSnapshot(ctx context.Context, source, account string) (*Sn
 	}
 	w.info.Source, w.info.Account = source, account
 	w.info.StartedAt, _ = parseTime(started)
+	var policy Policy
+	if err := json.Unmarshal([]byte(policyBody), &policy); err != nil {
+		return nil, fmt.Errorf("snapshot %d: its policy: %w", w.id, err)
+	}
+	w.eval = NewEvaluator(policy, w.info.StartedAt)
 	if w.seen, w.counts, err = s.snapshotRecords(ctx, w.id); err != nil {
 		return nil, err
 	}
@@ -135,7 +173,11 @@ func (s *Store) ResumeSnapshot(ctx context.Context, source, account string) (*Sn
 		w.units[u] = true
 	}
 	w.resumed = len(w.units)
-	return w, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	w.startFlusher()
+	return w, nil
 }
 
 // ID is the snapshot's number in the file.
@@ -147,9 +189,13 @@ func (w *SnapshotWriter) Record(o Observation) error {
 	if err := o.Validate(); err != nil {
 		return err
 	}
+	findings, err := findingsJSON(w.eval.EvaluateObservation(&o))
+	if err != nil {
+		return err
+	}
 	row := []any{w.id, o.ID, string(o.Kind), o.Name, o.Scope,
 		nullTime(o.CreatedAt), nullTime(o.LastUsedAt), nullTime(o.RotatedAt), nullTime(o.ExpiresAt),
-		mapJSON(o.Permissions), mapJSON(o.Attributes)}
+		mapJSON(o.Permissions), mapJSON(o.Attributes), findings}
 	sum := sha256.Sum256(canonicalRow(row[1:]))
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -163,9 +209,75 @@ func (w *SnapshotWriter) Record(o Observation) error {
 	w.counts[o.Kind]++
 	w.pending = append(w.pending, row...)
 	if len(w.pending) >= batchSize*columnsPerRow {
-		return w.flushLocked(context.Background(), nil)
+		w.flushes <- flushRequest{rows: w.pending}
+		w.pending = make([]any, 0, batchSize*columnsPerRow)
 	}
-	return nil
+	return w.writeErr()
+}
+
+type flushRequest struct {
+	rows []any      // a full batch to insert, or nil
+	done chan error // closed over the first write error so far, when not nil
+}
+
+func (w *SnapshotWriter) startFlusher() {
+	w.flushes = make(chan flushRequest, 2)
+	w.flushDone.Add(1)
+	go func() {
+		defer w.flushDone.Done()
+		for req := range w.flushes {
+			if req.rows != nil && w.writeErr() == nil {
+				if err := w.insert(context.Background(), nil, req.rows); err != nil {
+					w.flushMu.Lock()
+					w.flushErr = err
+					w.flushMu.Unlock()
+				}
+			}
+			if req.done != nil {
+				req.done <- w.writeErr()
+			}
+		}
+	}()
+}
+
+// writeErr is the first error the flusher met.
+func (w *SnapshotWriter) writeErr() error {
+	w.flushMu.Lock()
+	defer w.flushMu.Unlock()
+	return w.flushErr
+}
+
+// syncLocked waits until every batch handed to the flusher is written.
+func (w *SnapshotWriter) syncLocked() error {
+	req := flushRequest{done: make(chan error, 1)}
+	w.flushes <- req
+	return <-req.done
+}
+
+// stopLocked writes what is pending and stops the flusher.
+func (w *SnapshotWriter) stopLocked(ctx context.Context) error {
+	if w.done {
+		return nil
+	}
+	w.done = true
+	close(w.flushes)
+	w.flushDone.Wait()
+	err := w.writeErr()
+	if err == nil {
+		err = w.flushLocked(ctx, nil)
+	}
+	if w.batch != nil {
+		w.batch.Close()
+	}
+	return err
+}
+
+// Suspend writes everything recorded so far and leaves the snapshot
+// unfinished, for a later run to resume (see Store.ResumeSnapshot).
+func (w *SnapshotWriter) Suspend(ctx context.Context) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.stopLocked(ctx)
 }
 
 // Gap records an endpoint the connector could not read.
@@ -194,7 +306,16 @@ func (w *SnapshotWriter) SetCredential(ctx context.Context, credential string) e
 }
 
 func (w *SnapshotWriter) flushLocked(ctx context.Context, tx *sql.Tx) error {
-	rows := len(w.pending) / columnsPerRow
+	if err := w.insert(ctx, tx, w.pending); err != nil {
+		return err
+	}
+	w.pending = w.pending[:0]
+	return nil
+}
+
+// insert writes rows of observation parameters, in tx when not nil.
+func (w *SnapshotWriter) insert(ctx context.Context, tx *sql.Tx, params []any) error {
+	rows := len(params) / columnsPerRow
 	if rows == 0 {
 		return nil
 	}
@@ -210,16 +331,15 @@ func (w *SnapshotWriter) flushLocked(ctx context.Context, tx *sql.Tx) error {
 		if tx != nil {
 			stmt = tx.StmtContext(ctx, w.batch)
 		}
-		_, err = stmt.ExecContext(ctx, w.pending...)
+		_, err = stmt.ExecContext(ctx, params...)
 	} else if tx != nil {
-		_, err = tx.ExecContext(ctx, insertObservations(rows), w.pending...)
+		_, err = tx.ExecContext(ctx, insertObservations(rows), params...)
 	} else {
-		_, err = w.s.db.ExecContext(ctx, insertObservations(rows), w.pending...)
+		_, err = w.s.db.ExecContext(ctx, insertObservations(rows), params...)
 	}
 	if err != nil {
 		return fmt.Errorf("writing snapshot: %w", err)
 	}
-	w.pending = w.pending[:0]
 	return nil
 }
 
@@ -246,6 +366,9 @@ func (w *SnapshotWriter) Checkpoint(unit string) error {
 	defer w.mu.Unlock()
 	if w.done {
 		return errors.New("snapshot already finished")
+	}
+	if err := w.syncLocked(); err != nil {
+		return err
 	}
 	ctx := context.Background()
 	tx, err := w.s.db.BeginTx(ctx, nil)
@@ -283,8 +406,8 @@ func (w *SnapshotWriter) Resumed() int {
 }
 
 func insertObservations(rows int) string {
-	const row = "(?,?,?,?,?,?,?,?,?,?,?)"
-	return `INSERT INTO observations (snapshot_id, identity_id, kind, name, scope, created_at, last_used_at, rotated_at, expires_at, permissions, attributes) VALUES ` +
+	const row = "(?,?,?,?,?,?,?,?,?,?,?,?)"
+	return `INSERT INTO observations (snapshot_id, identity_id, kind, name, scope, created_at, last_used_at, rotated_at, expires_at, permissions, attributes, findings) VALUES ` +
 		strings.Repeat(row+",", rows-1) + row
 }
 
@@ -297,19 +420,15 @@ func (w *SnapshotWriter) Finish(ctx context.Context, runErr error) (*Snapshot, e
 	if w.done {
 		return nil, errors.New("snapshot already finished")
 	}
-	if err := w.flushLocked(ctx, nil); err != nil && runErr == nil {
+	if err := w.stopLocked(ctx); err != nil && runErr == nil {
 		runErr = err
-	}
-	w.done = true
-	if w.batch != nil {
-		w.batch.Close()
 	}
 	snap := &Snapshot{
 		ID: w.id, Source: w.info.Source, Account: w.info.Account, APIURL: w.info.APIURL,
 		Credential: w.info.Credential, ToolVersion: w.info.ToolVersion, StartedAt: w.info.StartedAt.UTC().Truncate(time.Second),
 		Counts: w.counts, Gaps: w.gaps, Digest: w.digest(),
 	}
-	finished := time.Now().UTC().Truncate(time.Second)
+	finished := w.s.now().Truncate(time.Second)
 	snap.FinishedAt = &finished
 	switch {
 	case runErr != nil:
@@ -370,7 +489,7 @@ func digestRecords(records map[string][sha256.Size]byte) string {
 }
 
 // canonicalRow is the byte form a snapshot digest covers: the observation's
-// columns as stored (identity_id through attributes), each length-prefixed
+// columns as stored (identity_id through findings), each length-prefixed
 // and NULL marked apart from "", so nhi verify can recompute it from the file.
 func canonicalRow(cols []any) []byte {
 	b := make([]byte, 0, 256)
@@ -401,10 +520,102 @@ func nullTime(t *time.Time) any {
 	return formatTime(*t)
 }
 
+func findingsJSON(fs []Finding) (string, error) {
+	if len(fs) == 0 {
+		return "[]", nil
+	}
+	b := make([]byte, 0, 128*len(fs))
+	b = append(b, '[')
+	for i, f := range fs {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"rule":`...)
+		b = appendJSONString(b, f.Rule)
+		b = append(b, `,"severity":`...)
+		b = appendJSONString(b, f.Severity)
+		b = append(b, `,"owasp":`...)
+		b = appendJSONString(b, f.OWASP)
+		b = append(b, `,"message":`...)
+		b = appendJSONString(b, f.Message)
+		b = append(b, '}')
+	}
+	return string(append(b, ']')), nil
+}
+
+// mapJSON is the stored form of a string map: compact JSON, keys sorted,
+// the same bytes encoding/json would write without HTML escaping.
 func mapJSON(m map[string]string) string {
 	if len(m) == 0 {
 		return "{}"
 	}
-	b, _ := json.Marshal(m) // map keys are sorted: canonical
-	return string(b)
+	keys := make([]string, 0, len(m))
+	n := 2
+	for k, v := range m {
+		keys = append(keys, k)
+		n += len(k) + len(v) + 6
+	}
+	slices.Sort(keys)
+	b := make([]byte, 0, n)
+	b = append(b, '{')
+	for i, k := range keys {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendJSONString(b, k)
+		b = append(b, ':')
+		b = appendJSONString(b, m[k])
+	}
+	return string(append(b, '}'))
+}
+
+// appendJSONString appends s as a JSON string. Invalid UTF-8 becomes
+// U+FFFD, as encoding/json does, so the text reads back as it was stored.
+func appendJSONString(b []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				b = append(b, '\\', c)
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, s[start:i]...)
+			b = append(b, "\\ufffd"...)
+			i++
+			start = i
+			continue
+		}
+		if r == '\u2028' || r == '\u2029' {
+			b = append(b, s[start:i]...)
+			b = append(b, '\\', 'u', '2', '0', '2', hex[r&0xf])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
 }

@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 )
@@ -35,6 +36,9 @@ type OpenOptions struct {
 	Create bool
 	// ReadOnly opens without writing anything, not even a migration.
 	ReadOnly bool
+	// Now is the clock events and snapshots are stamped with; nil means
+	// time.Now. Tests pass a fixed one.
+	Now func() time.Time
 }
 
 // Store is an open evidence file.
@@ -42,7 +46,10 @@ type Store struct {
 	db       *sql.DB
 	path     string
 	readOnly bool
+	clock    func() time.Time
 }
+
+func (s *Store) now() time.Time { return s.clock().UTC() }
 
 // Open opens the evidence file at path, creating it if asked, and brings its
 // schema up to date. A file that is not an nhi evidence file, or comes from
@@ -68,7 +75,10 @@ func Open(ctx context.Context, path string, opts OpenOptions) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cannot open %s: %w", path, err)
 	}
-	s := &Store{db: db, path: path, readOnly: opts.ReadOnly}
+	s := &Store{db: db, path: path, readOnly: opts.ReadOnly, clock: opts.Now}
+	if s.clock == nil {
+		s.clock = time.Now
+	}
 	if err := s.migrate(ctx); err != nil {
 		db.Close()
 		return nil, err

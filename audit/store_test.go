@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -579,5 +580,29 @@ func TestCacheRoundTrip(t *testing.T) {
 	etag, v, ok, err := s.CacheGet(ctx, "GET /orgs/acme/hooks?page=1")
 	if !ok || err != nil || etag != `W/"def"` || string(v) != "v2" {
 		t.Errorf("got %q %q %v %v", etag, v, ok, err)
+	}
+}
+
+func TestStoredJSONMatchesEncodingJSON(t *testing.T) {
+	for _, m := range []map[string]string{
+		{"b": "2", "a": "1"},
+		{"quote\"back\\slash": "tab\tnew\nline\x01ctl", "html": "<a href='x'>&</a>", "utf": "日本 \u2028 \u2029", "bad": "\xff\xfe"},
+	} {
+		b, _ := json.Marshal(m)
+		var back map[string]string
+		if err := json.Unmarshal([]byte(mapJSON(m)), &back); err != nil {
+			t.Fatalf("mapJSON(%q) is not JSON: %v", m, err)
+		}
+		var want map[string]string
+		json.Unmarshal(b, &want)
+		if fmt.Sprint(back) != fmt.Sprint(want) {
+			t.Errorf("mapJSON(%q) reads back as %q; encoding/json gives %q", m, back, want)
+		}
+	}
+	fs := []Finding{{Rule: "stale", Severity: "high", OWASP: "NHI1", Message: "name \"x\"\n\x1b[31m </script>"}}
+	js, _ := findingsJSON(fs)
+	var back []Finding
+	if err := json.Unmarshal([]byte(js), &back); err != nil || back[0] != fs[0] {
+		t.Errorf("findingsJSON round trip: %q -> %+v, %v", js, back, err)
 	}
 }

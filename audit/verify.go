@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"database/sql"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -17,6 +18,8 @@ type VerifyResult struct {
 	Head      string // hash of the last event, GenesisHash for an empty log
 	Snapshots int    // finished snapshots whose digest was recomputed
 	Problems  []string
+
+	policyDigest string // of the last policy.set event
 }
 
 // OK reports whether nothing was found wrong.
@@ -39,10 +42,51 @@ func (s *Store) Verify(ctx context.Context) (*VerifyResult, error) {
 	if err := s.verifyOwners(ctx, r, owners); err != nil {
 		return nil, err
 	}
+	if err := s.verifyPolicies(ctx, r); err != nil {
+		return nil, err
+	}
 	if err := s.verifySnapshots(ctx, r); err != nil {
 		return nil, err
 	}
 	return r, nil
+}
+
+// verifyPolicies checks that every stored policy still matches its digest
+// and that the policy in force is the one the last policy.set event named.
+func (s *Store) verifyPolicies(ctx context.Context, r *VerifyResult) error {
+	rows, err := s.db.QueryContext(ctx, `SELECT id, digest, body FROM policies ORDER BY id`)
+	if err != nil {
+		return fmt.Errorf("reading policies: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		var digest, body string
+		if err := rows.Scan(&id, &digest, &body); err != nil {
+			return err
+		}
+		if sum := sha256.Sum256([]byte(body)); hex.EncodeToString(sum[:]) != digest {
+			r.add("policies: policy %d no longer matches its digest: the policy was edited", id)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	_, _, inForce, err := s.policyInForceDigest(ctx)
+	if err != nil {
+		return err
+	}
+	if inForce != r.policyDigest {
+		r.add("policies: the policy in force (%.12s) is not the one the event log last set (%.12s): the policy was changed behind nhi's back", orDefault(inForce), orDefault(r.policyDigest))
+	}
+	return nil
+}
+
+func orDefault(digest string) string {
+	if digest == "" {
+		return "built-in default"
+	}
+	return digest
 }
 
 // verifyChain checks every link and returns the owner projection the
@@ -72,6 +116,12 @@ func (s *Store) verifyChain(ctx context.Context, r *VerifyResult) (map[string]ow
 			r.add("event log: event %d (%s by %s at %s): %v", seq, typ, actor, at, err)
 		} else if got != hash {
 			r.add("event log: event %d (%s by %s at %s) was edited: its contents no longer match its hash", seq, typ, actor, at)
+		}
+		if typ == EventPolicySet {
+			var p PolicySet
+			if err := json.Unmarshal([]byte(payload), &p); err == nil {
+				r.policyDigest = p.Digest
+			}
 		}
 		if typ == EventOwnerSet {
 			var p OwnerSet
@@ -186,7 +236,7 @@ func (s *Store) verifySnapshots(ctx context.Context, r *VerifyResult) error {
 }
 
 func (s *Store) snapshotRecords(ctx context.Context, id int64) (map[string][sha256.Size]byte, map[Kind]int, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT identity_id, kind, name, scope, created_at, last_used_at, rotated_at, expires_at, permissions, attributes
+	rows, err := s.db.QueryContext(ctx, `SELECT identity_id, kind, name, scope, created_at, last_used_at, rotated_at, expires_at, permissions, attributes, findings
 		FROM observations WHERE snapshot_id = ?`, id)
 	if err != nil {
 		return nil, nil, err
@@ -195,12 +245,12 @@ func (s *Store) snapshotRecords(ctx context.Context, id int64) (map[string][sha2
 	records := make(map[string][sha256.Size]byte)
 	counts := make(map[Kind]int)
 	for rows.Next() {
-		var oid, kind, name, scope, perms, attrs string
+		var oid, kind, name, scope, perms, attrs, findings string
 		var t [4]sql.NullString
-		if err := rows.Scan(&oid, &kind, &name, &scope, &t[0], &t[1], &t[2], &t[3], &perms, &attrs); err != nil {
+		if err := rows.Scan(&oid, &kind, &name, &scope, &t[0], &t[1], &t[2], &t[3], &perms, &attrs, &findings); err != nil {
 			return nil, nil, err
 		}
-		cols := []any{oid, kind, name, scope, nil, nil, nil, nil, perms, attrs}
+		cols := []any{oid, kind, name, scope, nil, nil, nil, nil, perms, attrs, findings}
 		for i := range t {
 			if t[i].Valid {
 				cols[4+i] = t[i].String

@@ -54,6 +54,9 @@ func Snapshot(ctx context.Context, st *audit.Store, c Connector, toolVersion str
 		runErr = ctx.Err()
 	}
 	if errors.Is(runErr, context.Canceled) || errors.Is(runErr, ErrResumable) {
+		if err := w.Suspend(context.WithoutCancel(ctx)); err != nil {
+			return nil, err
+		}
 		return nil, fmt.Errorf("interrupted; what was read is kept (snapshot %d), run the same command again to continue: %w", w.ID(), runErr)
 	}
 	// Record the outcome even when ctx is done: the file must say the run

@@ -1,0 +1,330 @@
+package audit
+
+import (
+	"fmt"
+	"math"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Evaluator computes findings under one policy at one moment. Time is an
+// input, never read from the clock here, so the same inputs always give the
+// same findings: a report can reproduce what the reviewer saw.
+type Evaluator struct {
+	policy     Policy
+	now        time.Time
+	members    map[string]map[string]bool // account -> lower-case member logins; nil map: unknown
+	firstParty map[string]bool
+}
+
+// NewEvaluator prepares p for evaluation at now.
+func NewEvaluator(p Policy, now time.Time) *Evaluator {
+	e := &Evaluator{policy: p, now: now.UTC(), firstParty: map[string]bool{}, members: map[string]map[string]bool{}}
+	for _, a := range p.FirstPartyApps {
+		e.firstParty[strings.ToLower(a)] = true
+	}
+	return e
+}
+
+// SetMembers says who belongs to account, so an owner who left can be told
+// apart. Without it the orphaned rule only fires for identities nobody owns.
+func (e *Evaluator) SetMembers(account string, logins []string) {
+	m := make(map[string]bool, len(logins))
+	for _, l := range logins {
+		m[strings.ToLower(l)] = true
+	}
+	e.members[account] = m
+}
+
+// Now is the moment findings are evaluated at.
+func (e *Evaluator) Now() time.Time { return e.now }
+
+// NaturalOwner is who the source says holds the identity: a PAT's or
+// credential's owner, the person who added a deploy key. It is a
+// suggestion until someone records an owner.
+func NaturalOwner(o *Observation) string {
+	for _, k := range []string{"owner", "login", "added_by"} {
+		if v := o.Attributes[k]; v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+// Evaluate returns id's findings in rule order. account is the account
+// (organisation) the identity belongs to, for membership.
+func (e *Evaluator) Evaluate(id *Identity, account string) []Finding {
+	return e.evaluate(id, account, true)
+}
+
+// EvaluateObservation returns the findings that depend on the observation
+// alone: every rule but the owner-dependent ones (orphaned), which change
+// when someone records an owner and so are evaluated live.
+func (e *Evaluator) EvaluateObservation(o *Observation) []Finding {
+	return e.evaluate(&Identity{Observation: *o}, "", false)
+}
+
+// OwnerDependent reports whether a rule's outcome changes with the owners
+// recorded in the event log.
+func OwnerDependent(rule string) bool { return rule == RuleOrphaned }
+
+func (e *Evaluator) evaluate(id *Identity, account string, withOwners bool) []Finding {
+	var out []Finding
+	for _, rule := range Rules {
+		if !withOwners && OwnerDependent(rule) {
+			continue
+		}
+		if msg := e.check(rule, id, &id.Observation, account); msg != "" {
+			r := e.policy.Rules[rule]
+			out = append(out, Finding{Rule: rule, Severity: r.Severity, OWASP: OWASPNHI[rule], Message: msg})
+		}
+	}
+	return out
+}
+
+func (e *Evaluator) check(rule string, id *Identity, o *Observation, account string) string {
+	r := e.policy.Rules[rule]
+	if !r.On() {
+		return ""
+	}
+	switch rule {
+	case RuleExpired:
+		if o.ExpiresAt != nil && o.ExpiresAt.Before(e.now) {
+			return fmt.Sprintf("expired %s, %s ago, but still present", day(o.ExpiresAt), e.days(*o.ExpiresAt))
+		}
+	case RuleExpiring:
+		if o.ExpiresAt != nil && !o.ExpiresAt.Before(e.now) && o.ExpiresAt.Before(e.now.AddDate(0, 0, r.Days)) {
+			return fmt.Sprintf("expires %s, in %s; policy: %d", day(o.ExpiresAt), e.days(*o.ExpiresAt), r.Days)
+		}
+	case RuleStale:
+		return e.stale(o, r)
+	case RuleUnrotated:
+		return e.unrotated(o, r)
+	case RuleNoExpiry:
+		if o.ExpiresAt == nil && (o.Kind == KindGitHubFineGrainedPAT || isClassicPAT(o)) {
+			return "the token never expires"
+		}
+	case RuleOrphaned:
+		return e.orphaned(id, account)
+	case RuleOverprivileged:
+		return overprivileged(o)
+	case RuleBroadScope:
+		switch {
+		case o.Attributes["repository_selection"] == "all":
+			return "has access to all repositories"
+		case o.Attributes["visibility"] == "all":
+			return "visible to all repositories"
+		}
+	case RuleThirdParty:
+		if o.Kind == KindGitHubAppInstallation {
+			slug := o.Attributes["app_slug"]
+			if slug == "" {
+				slug = o.Name
+			}
+			if !e.firstParty[strings.ToLower(slug)] {
+				return fmt.Sprintf("App %s is not one of the organisation's own Apps (policy: first_party_apps)", slug)
+			}
+		}
+	case RuleHumanCredential:
+		return humanCredential(o)
+	case RuleInsecureWebhook:
+		if o.Kind != KindGitHubWebhook {
+			return ""
+		}
+		var why []string
+		if o.Attributes["has_secret"] == "false" {
+			why = append(why, "no secret, so receivers cannot verify deliveries")
+		}
+		if o.Attributes["insecure_ssl"] == "1" {
+			why = append(why, "TLS certificate verification is off")
+		}
+		if strings.HasPrefix(strings.ToLower(o.Attributes["url"]), "http://") {
+			why = append(why, "delivers over plain HTTP")
+		}
+		return strings.Join(why, "; ")
+	}
+	return ""
+}
+
+func (e *Evaluator) stale(o *Observation, r RulePolicy) string {
+	switch o.Kind {
+	case KindGitHubRunner:
+		if o.Attributes["status"] == "offline" {
+			return "runner is offline but still registered"
+		}
+		return ""
+	case KindGitHubWebhook:
+		if o.Attributes["active"] == "false" {
+			return "webhook is inactive but still configured"
+		}
+		return ""
+	}
+	if !o.Kind.TracksLastUse() {
+		return ""
+	}
+	if o.LastUsedAt != nil {
+		if d := e.daysSince(*o.LastUsedAt); d > r.UnusedDays {
+			return fmt.Sprintf("last used %s, %s ago; policy: %d", day(o.LastUsedAt), e.days(*o.LastUsedAt), r.UnusedDays)
+		}
+		return ""
+	}
+	if o.CreatedAt != nil && e.daysSince(*o.CreatedAt) > r.NeverUsedDays {
+		return fmt.Sprintf("never used since it was created %s, %s ago; policy: %d", day(o.CreatedAt), e.days(*o.CreatedAt), r.NeverUsedDays)
+	}
+	return ""
+}
+
+func (e *Evaluator) unrotated(o *Observation, r RulePolicy) string {
+	switch o.Kind {
+	case KindGitHubActionsSecret, KindGitHubDependabotSecret, KindGitHubCodespacesSecret:
+		t := o.RotatedAt
+		if t == nil {
+			t = o.CreatedAt
+		}
+		if t != nil && e.daysSince(*t) > r.Days {
+			return fmt.Sprintf("value last changed %s, %s ago; policy: %d", day(t), e.days(*t), r.Days)
+		}
+	case KindGitHubDeployKey:
+		// A key cannot be changed, only replaced: its age is its rotation.
+		if o.CreatedAt != nil && e.daysSince(*o.CreatedAt) > r.Days {
+			return fmt.Sprintf("key created %s, %s ago, never replaced; policy: %d", day(o.CreatedAt), e.days(*o.CreatedAt), r.Days)
+		}
+	}
+	return ""
+}
+
+func (e *Evaluator) orphaned(id *Identity, account string) string {
+	owner, natural := id.Owner, false
+	if owner == "" {
+		owner, natural = NaturalOwner(&id.Observation), true
+	}
+	if owner == "" {
+		return "no owner recorded"
+	}
+	members, known := e.members[account]
+	login := strings.TrimPrefix(owner, "@")
+	if !known || !isLogin(login) {
+		return ""
+	}
+	if members[strings.ToLower(login)] {
+		return ""
+	}
+	if natural {
+		return fmt.Sprintf("%s, who holds it according to the source, is no longer a member of %s", login, account)
+	}
+	return fmt.Sprintf("owner %s is no longer a member of %s", login, account)
+}
+
+// isLogin reports whether s looks like a GitHub user login rather than an
+// email address, a team or a name.
+func isLogin(s string) bool {
+	if s == "" || len(s) > 39 {
+		return false
+	}
+	for _, r := range s {
+		if !(r == '-' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z') {
+			return false
+		}
+	}
+	return true
+}
+
+// adminScopes are classic OAuth scopes that administer more than code.
+var adminScopes = []string{"admin:org", "admin:enterprise", "admin:repo_hook", "admin:org_hook", "admin:public_key", "admin:gpg_key", "delete_repo", "site_admin", "repo"}
+
+func overprivileged(o *Observation) string {
+	var admin, write []string
+	for name, level := range o.Permissions {
+		switch level {
+		case "admin":
+			admin = append(admin, name)
+		case "write":
+			write = append(write, name)
+		}
+	}
+	var scopes []string
+	for _, s := range strings.Split(o.Attributes["scopes"], ",") {
+		if s = strings.TrimSpace(s); slices.Contains(adminScopes, s) {
+			scopes = append(scopes, s)
+		}
+	}
+	if len(admin)+len(write)+len(scopes) == 0 {
+		return ""
+	}
+	slices.Sort(admin)
+	slices.Sort(write)
+	var parts []string
+	if len(admin) > 0 {
+		parts = append(parts, "admin: "+strings.Join(admin, ", "))
+	}
+	if len(write) > 0 {
+		parts = append(parts, "write: "+strings.Join(write, ", "))
+	}
+	if len(scopes) > 0 {
+		parts = append(parts, "scopes: "+strings.Join(scopes, ", "))
+	}
+	if o.Kind == KindGitHubDeployKey {
+		return "key can push (read_only: false)"
+	}
+	return strings.Join(parts, "; ")
+}
+
+// patName matches secret names that usually hold a person's token.
+var patName = regexp.MustCompile(`(?i)(^|_)(PAT|PERSONAL_ACCESS_TOKEN|GH_TOKEN|GITHUB_TOKEN|GH_PAT)($|_)`)
+
+func isClassicPAT(o *Observation) bool {
+	return o.Kind == KindGitHubCredentialAuthorization && strings.EqualFold(o.Attributes["credential_type"], "personal access token")
+}
+
+func humanCredential(o *Observation) string {
+	switch o.Kind {
+	case KindGitHubFineGrainedPAT:
+		return fmt.Sprintf("a person's token (%s) acting for automation", orUnknown(NaturalOwner(o)))
+	case KindGitHubCredentialAuthorization:
+		switch t := strings.ToLower(o.Attributes["credential_type"]); t {
+		case "personal access token", "ssh key":
+			return fmt.Sprintf("%s of %s authorised for the organisation", t, orUnknown(NaturalOwner(o)))
+		}
+	case KindGitHubActionsSecret, KindGitHubDependabotSecret, KindGitHubCodespacesSecret:
+		if patName.MatchString(o.Name) {
+			return fmt.Sprintf("secret %s looks like a personal access token stored for automation", o.Name)
+		}
+	}
+	return ""
+}
+
+func orUnknown(s string) string {
+	if s == "" {
+		return "owner unknown"
+	}
+	return s
+}
+
+func day(t *time.Time) string { return t.UTC().Format("2006-01-02") }
+
+func (e *Evaluator) daysSince(t time.Time) int {
+	return int(math.Floor(e.now.Sub(t).Hours() / 24))
+}
+
+// days says how many whole days lie between t and now: "1,412 days".
+func (e *Evaluator) days(t time.Time) string {
+	d := e.daysSince(t)
+	if d < 0 {
+		d = -d
+	}
+	if d == 1 {
+		return "1 day"
+	}
+	return thousands(d) + " days"
+}
+
+func thousands(n int) string {
+	s := strconv.Itoa(n)
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
+}

@@ -1,0 +1,241 @@
+package audit
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+var evalNow = time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+
+func daysAgo(n int) *time.Time {
+	t := evalNow.AddDate(0, 0, -n)
+	return &t
+}
+
+func TestFindingRules(t *testing.T) {
+	ev := NewEvaluator(DefaultPolicy(), evalNow)
+	ev.SetMembers("acme", []string{"alice", "Bob"})
+	cases := []struct {
+		name string
+		id   Identity
+		want map[string]string // rule -> part of the message; rules absent must not fire
+	}{
+		{"stale deploy key", Identity{Owner: "alice", Observation: Observation{Kind: KindGitHubDeployKey, Name: "deploy",
+			CreatedAt: daysAgo(30), LastUsedAt: ptr(time.Date(2022, 1, 10, 0, 0, 0, 0, time.UTC)), Permissions: map[string]string{"contents": "read"}}},
+			map[string]string{RuleStale: "last used 2022-01-10, 1,756 days ago; policy: 90"}},
+		{"recently used key", Identity{Owner: "alice", Observation: Observation{Kind: KindGitHubDeployKey, CreatedAt: daysAgo(20), LastUsedAt: daysAgo(89)}},
+			map[string]string{}},
+		{"never used key", Identity{Owner: "alice", Observation: Observation{Kind: KindGitHubDeployKey, CreatedAt: daysAgo(31)}},
+			map[string]string{RuleStale: "never used since it was created 2026-10-01, 31 days ago; policy: 30"}},
+		{"secret without last use is not stale", Identity{Owner: "alice", Observation: Observation{Kind: KindGitHubActionsSecret, Name: "NPM_TOKEN", CreatedAt: daysAgo(10), RotatedAt: daysAgo(10)}},
+			map[string]string{}},
+		{"unrotated secret", Identity{Owner: "alice", Observation: Observation{Kind: KindGitHubActionsSecret, Name: "AWS_KEY", CreatedAt: daysAgo(400), RotatedAt: daysAgo(91)}},
+			map[string]string{RuleUnrotated: "value last changed 2026-08-02, 91 days ago; policy: 90"}},
+		{"old deploy key is unrotated and can push", Identity{Owner: "alice", Observation: Observation{Kind: KindGitHubDeployKey, CreatedAt: daysAgo(1000), LastUsedAt: daysAgo(1),
+			Permissions: map[string]string{"contents": "write"}}},
+			map[string]string{RuleUnrotated: "key created 2024-02-05, 1,000 days ago, never replaced", RuleOverprivileged: "key can push"}},
+		{"fine-grained PAT without expiry", Identity{Observation: Observation{Kind: KindGitHubFineGrainedPAT, Name: "release", CreatedAt: daysAgo(5), LastUsedAt: daysAgo(1),
+			Permissions: map[string]string{"repository.contents": "read", "organization.members": "admin"}, Attributes: map[string]string{"owner": "alice", "repository_selection": "all"}}},
+			map[string]string{RuleNoExpiry: "never expires", RuleOverprivileged: "admin: organization.members", RuleBroadScope: "all repositories", RuleHumanCredential: "a person's token (alice)"}},
+		{"expired PAT", Identity{Observation: Observation{Kind: KindGitHubFineGrainedPAT, CreatedAt: daysAgo(100), LastUsedAt: daysAgo(60), ExpiresAt: daysAgo(53),
+			Attributes: map[string]string{"owner": "bob"}}},
+			map[string]string{RuleExpired: "expired 2026-09-09, 53 days ago, but still present", RuleHumanCredential: "bob"}},
+		{"expiring PAT", Identity{Observation: Observation{Kind: KindGitHubFineGrainedPAT, CreatedAt: daysAgo(100), LastUsedAt: daysAgo(1), ExpiresAt: daysAgo(-7),
+			Attributes: map[string]string{"owner": "bob"}}},
+			map[string]string{RuleExpiring: "expires 2026-11-08, in 7 days; policy: 14", RuleHumanCredential: "bob"}},
+		{"PAT of someone who left", Identity{Observation: Observation{Kind: KindGitHubFineGrainedPAT, CreatedAt: daysAgo(10), LastUsedAt: daysAgo(1), ExpiresAt: daysAgo(-60),
+			Attributes: map[string]string{"owner": "mallory"}}},
+			map[string]string{RuleOrphaned: "mallory, who holds it according to the source, is no longer a member of acme", RuleHumanCredential: "mallory"}},
+		{"recorded owner who left", Identity{Owner: "@carol", Observation: Observation{Kind: KindGitHubActionsSecret, RotatedAt: daysAgo(1)}},
+			map[string]string{RuleOrphaned: "owner carol is no longer a member of acme"}},
+		{"email owner is not checked for membership", Identity{Owner: "carol@acme.com", Observation: Observation{Kind: KindGitHubActionsSecret, RotatedAt: daysAgo(1)}},
+			map[string]string{}},
+		{"nobody owns it", Identity{Observation: Observation{Kind: KindGitHubActionsSecret, RotatedAt: daysAgo(1)}},
+			map[string]string{RuleOrphaned: "no owner recorded"}},
+		{"org secret visible to all repos", Identity{Owner: "alice", Observation: Observation{Kind: KindGitHubActionsSecret, RotatedAt: daysAgo(1), Attributes: map[string]string{"visibility": "all"}}},
+			map[string]string{RuleBroadScope: "visible to all repositories"}},
+		{"PAT-like secret name", Identity{Owner: "alice", Observation: Observation{Kind: KindGitHubActionsSecret, Name: "GH_ADMIN_PAT", RotatedAt: daysAgo(1)}},
+			map[string]string{RuleHumanCredential: "secret GH_ADMIN_PAT looks like a personal access token"}},
+		{"third-party app on all repos", Identity{Owner: "alice", Observation: Observation{Kind: KindGitHubAppInstallation, Name: "renovate",
+			Permissions: map[string]string{"contents": "write", "metadata": "read", "administration": "admin"},
+			Attributes:  map[string]string{"app_slug": "renovate", "repository_selection": "all", "suspended": "false"}}},
+			map[string]string{RuleThirdParty: "App renovate is not one of the organisation's own Apps", RuleOverprivileged: "admin: administration; write: contents", RuleBroadScope: "all repositories"}},
+		{"insecure webhook", Identity{Owner: "alice", Observation: Observation{Kind: KindGitHubWebhook,
+			Attributes: map[string]string{"has_secret": "false", "insecure_ssl": "1", "url": "http://ci.example.com/hook", "active": "true"}}},
+			map[string]string{RuleInsecureWebhook: "no secret, so receivers cannot verify deliveries; TLS certificate verification is off; delivers over plain HTTP"}},
+		{"healthy webhook", Identity{Owner: "alice", Observation: Observation{Kind: KindGitHubWebhook,
+			Attributes: map[string]string{"has_secret": "true", "insecure_ssl": "0", "url": "https://ci.example.com/hook", "active": "true"}}},
+			map[string]string{}},
+		{"inactive webhook, offline runner", Identity{Owner: "alice", Observation: Observation{Kind: KindGitHubWebhook,
+			Attributes: map[string]string{"has_secret": "true", "insecure_ssl": "0", "url": "https://x", "active": "false"}}},
+			map[string]string{RuleStale: "webhook is inactive"}},
+		{"offline runner", Identity{Owner: "alice", Observation: Observation{Kind: KindGitHubRunner, Attributes: map[string]string{"status": "offline"}}},
+			map[string]string{RuleStale: "runner is offline"}},
+		{"classic PAT via SSO", Identity{Observation: Observation{Kind: KindGitHubCredentialAuthorization, CreatedAt: daysAgo(3), LastUsedAt: daysAgo(1),
+			Attributes: map[string]string{"login": "bob", "credential_type": "personal access token", "scopes": "repo, read:org, admin:org"}}},
+			map[string]string{RuleNoExpiry: "never expires", RuleOverprivileged: "scopes: repo, admin:org", RuleHumanCredential: "personal access token of bob"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got := map[string]Finding{}
+			for _, f := range ev.Evaluate(&c.id, "acme") {
+				got[f.Rule] = f
+			}
+			for rule, msg := range c.want {
+				f, ok := got[rule]
+				if !ok {
+					t.Errorf("%s did not fire (got %v)", rule, got)
+					continue
+				}
+				if !strings.Contains(f.Message, msg) {
+					t.Errorf("%s: message %q does not say %q", rule, f.Message, msg)
+				}
+				if f.Severity != DefaultPolicy().Rules[rule].Severity || f.OWASP != OWASPNHI[rule] {
+					t.Errorf("%s: severity %s owasp %s", rule, f.Severity, f.OWASP)
+				}
+			}
+			for rule := range got {
+				if _, ok := c.want[rule]; !ok {
+					t.Errorf("%s fired unexpectedly: %s", rule, got[rule].Message)
+				}
+			}
+		})
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
+
+func TestPolicyChangesFindings(t *testing.T) {
+	id := Identity{Owner: "alice", Observation: Observation{Kind: KindGitHubActionsSecret, RotatedAt: daysAgo(100),
+		Attributes: map[string]string{"visibility": "all"}}}
+	p, err := ParsePolicy([]byte(`
+rules:
+  unrotated: {days: 120, severity: high}
+  broad-scope: {enabled: false}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fs := NewEvaluator(p, evalNow).Evaluate(&id, "acme"); len(fs) != 0 {
+		t.Errorf("with unrotated at 120 days and broad-scope off: %v", fs)
+	}
+	id.RotatedAt = daysAgo(121)
+	fs := NewEvaluator(p, evalNow).Evaluate(&id, "acme")
+	if len(fs) != 1 || fs[0].Severity != "high" || !strings.Contains(fs[0].Message, "policy: 120") {
+		t.Errorf("findings %v", fs)
+	}
+	// Rules the file leaves out keep their defaults.
+	if p.Rules[RuleStale].UnusedDays != 90 || p.Rules[RuleExpiring].Days != 14 {
+		t.Errorf("defaults lost: %+v", p.Rules)
+	}
+}
+
+func TestParsePolicyRefusesMistakes(t *testing.T) {
+	for in, says := range map[string]string{
+		"rules:\n  stael: {days: 3}\n":                 `unknown rule "stael"`,
+		"rules:\n  stale: {unused_dayz: 3}\n":          "unused_dayz",
+		"rules:\n  stale: {severity: urgent}\n":        `severity "urgent"`,
+		"version: 2\n":                                 "version 2 is not supported",
+		"rules:\n  unrotated: {days: -1}\n":            "cannot be negative",
+		"first_party_apps: notalist\n":                 "cannot unmarshal",
+		"rules: [\n":                                   "policy:",
+		"rules:\n  expiring: {days: 0, enabled: true}": "", // 0 keeps the default
+	} {
+		_, err := ParsePolicy([]byte(in))
+		if says == "" {
+			if err != nil {
+				t.Errorf("%q: %v", in, err)
+			}
+			continue
+		}
+		if err == nil || !strings.Contains(err.Error(), says) {
+			t.Errorf("%q: error %v; want it to say %q", in, err, says)
+		}
+	}
+}
+
+func TestPolicyYAMLRoundTrip(t *testing.T) {
+	p := DefaultPolicy()
+	p.FirstPartyApps = []string{"northwind-deployer"}
+	off := false
+	r := p.Rules[RuleThirdParty]
+	r.Enabled = &off
+	p.Rules[RuleThirdParty] = r
+	back, err := ParsePolicy([]byte(p.YAML()))
+	if err != nil {
+		t.Fatalf("%v\n%s", err, p.YAML())
+	}
+	if back.Digest() != p.Digest() {
+		t.Errorf("YAML round trip changed the policy:\n%s", p.YAML())
+	}
+}
+
+func TestSetPolicyIsAnEventAndAppliesToNewSnapshots(t *testing.T) {
+	s := openNew(t)
+	secret := Observation{ID: "github:acme:github_actions_secret:acme/X", Kind: KindGitHubActionsSecret, Name: "X", Scope: "acme", RotatedAt: ptr(time.Now().AddDate(0, 0, -100))}
+	first := snapshot(t, s, nil, nil, secret)
+	p := DefaultPolicy()
+	r := p.Rules[RuleUnrotated]
+	r.Days = 365
+	p.Rules[RuleUnrotated] = r
+	ev, err := s.SetPolicy(ctx, "auditor@acme.test", p)
+	if err != nil || ev.Type != EventPolicySet {
+		t.Fatalf("SetPolicy: %+v %v", ev, err)
+	}
+	got, _, _ := s.Policy(ctx)
+	if got.Digest() != p.Digest() {
+		t.Error("policy in force is not the one set")
+	}
+	// Live findings follow the new policy at once...
+	id, _ := s.Identity(ctx, secret.ID)
+	for _, f := range id.Findings {
+		if f.Rule == RuleUnrotated {
+			t.Errorf("unrotated still fires under a 365-day policy: %s", f.Message)
+		}
+	}
+	// ...while the first snapshot keeps the findings it was taken with.
+	frozen, _ := s.SnapshotFindings(ctx, first.ID)
+	if fs := frozen[secret.ID]; len(fs) == 0 || fs[0].Rule != RuleUnrotated {
+		t.Errorf("first snapshot's frozen findings: %v", fs)
+	}
+	second := snapshot(t, s, nil, nil, secret)
+	if frozen, _ := s.SnapshotFindings(ctx, second.ID); len(frozen[secret.ID]) != 0 {
+		t.Errorf("second snapshot under the new policy: %v", frozen[secret.ID])
+	}
+	if r, err := s.Verify(ctx); err != nil || !r.OK() {
+		t.Fatalf("verify: %+v %v", r, err)
+	}
+	tamper(t, s, `UPDATE meta SET value = '1' WHERE key = 'policy_id'`)
+	if r, _ := s.Verify(ctx); r.OK() || !strings.Contains(r.Problems[0], "policy in force") {
+		t.Errorf("a policy switched behind nhi's back was not detected: %v", r.Problems)
+	}
+}
+
+// BenchmarkFindings100k recomputes every finding of 100,000 identities, as
+// a policy change does. Target: ≤ 1 s.
+func BenchmarkFindings100k(b *testing.B) {
+	ids := make([]Identity, 100_000)
+	for i := range ids {
+		o := obs("x", Kinds[i%len(Kinds)])
+		o.LastUsedAt = daysAgo(i % 400)
+		o.ExpiresAt = daysAgo(i%60 - 30)
+		if i%3 == 0 {
+			o.Attributes = map[string]string{"owner": "alice", "visibility": "all", "has_secret": "false", "repository_selection": "all"}
+		}
+		ids[i] = Identity{Observation: o}
+		if i%2 == 0 {
+			ids[i].Owner = "bob"
+		}
+	}
+	ev := NewEvaluator(DefaultPolicy(), evalNow)
+	ev.SetMembers("acme", []string{"alice"})
+	b.ReportAllocs()
+	n := 0
+	for b.Loop() {
+		for i := range ids {
+			n += len(ev.Evaluate(&ids[i], "acme"))
+		}
+	}
+	b.ReportMetric(float64(n)/float64(b.N)/float64(len(ids)), "findings/identity")
+}

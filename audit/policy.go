@@ -1,0 +1,315 @@
+package audit
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Finding rules (DESIGN.md).
+const (
+	RuleStale           = "stale"
+	RuleUnrotated       = "unrotated"
+	RuleNoExpiry        = "no-expiry"
+	RuleExpired         = "expired"
+	RuleExpiring        = "expiring"
+	RuleOrphaned        = "orphaned"
+	RuleOverprivileged  = "overprivileged"
+	RuleBroadScope      = "broad-scope"
+	RuleThirdParty      = "third-party"
+	RuleHumanCredential = "human-credential"
+	RuleInsecureWebhook = "insecure-webhook"
+)
+
+// Rules lists every rule in the order findings are reported.
+var Rules = []string{
+	RuleExpired, RuleOrphaned, RuleInsecureWebhook, RuleOverprivileged, RuleStale,
+	RuleUnrotated, RuleNoExpiry, RuleExpiring, RuleBroadScope, RuleThirdParty, RuleHumanCredential,
+}
+
+// OWASPNHI maps each rule to its OWASP Non-Human Identities Top 10 (2025)
+// entry; "" where none fits.
+var OWASPNHI = map[string]string{
+	RuleStale:           "NHI1",
+	RuleUnrotated:       "NHI7",
+	RuleNoExpiry:        "NHI7",
+	RuleExpired:         "NHI1",
+	RuleExpiring:        "",
+	RuleOrphaned:        "NHI1",
+	RuleOverprivileged:  "NHI5",
+	RuleBroadScope:      "NHI5",
+	RuleThirdParty:      "NHI3",
+	RuleHumanCredential: "NHI10",
+	RuleInsecureWebhook: "NHI4",
+}
+
+// Severities, lowest first.
+var Severities = []string{"low", "medium", "high", "critical"}
+
+// SeverityRank orders severities: low 1 … critical 4, unknown 0.
+func SeverityRank(s string) int { return slices.Index(Severities, s) + 1 }
+
+// RulePolicy configures one rule. Fields that do not apply to a rule are
+// ignored for it; Validate says which.
+type RulePolicy struct {
+	Enabled       *bool  `yaml:"enabled,omitempty" json:"enabled,omitempty"`
+	Severity      string `yaml:"severity" json:"severity"`
+	Days          int    `yaml:"days,omitempty" json:"days,omitempty"`
+	UnusedDays    int    `yaml:"unused_days,omitempty" json:"unused_days,omitempty"`
+	NeverUsedDays int    `yaml:"never_used_days,omitempty" json:"never_used_days,omitempty"`
+}
+
+// On reports whether the rule runs.
+func (r RulePolicy) On() bool { return r.Enabled == nil || *r.Enabled }
+
+// Policy holds every threshold findings use. The zero value is not useful:
+// start from DefaultPolicy or ParsePolicy.
+type Policy struct {
+	Version int `yaml:"version" json:"version"`
+	// FirstPartyApps are the GitHub App slugs the organisation owns; every
+	// other installed App is third-party.
+	FirstPartyApps []string              `yaml:"first_party_apps" json:"first_party_apps"`
+	Rules          map[string]RulePolicy `yaml:"rules" json:"rules"`
+}
+
+// DefaultPolicy is the policy in force until one is set.
+func DefaultPolicy() Policy {
+	return Policy{
+		Version:        1,
+		FirstPartyApps: []string{},
+		Rules: map[string]RulePolicy{
+			RuleStale:           {Severity: "medium", UnusedDays: 90, NeverUsedDays: 30},
+			RuleUnrotated:       {Severity: "medium", Days: 90},
+			RuleNoExpiry:        {Severity: "medium"},
+			RuleExpired:         {Severity: "high"},
+			RuleExpiring:        {Severity: "low", Days: 14},
+			RuleOrphaned:        {Severity: "high"},
+			RuleOverprivileged:  {Severity: "high"},
+			RuleBroadScope:      {Severity: "medium"},
+			RuleThirdParty:      {Severity: "medium"},
+			RuleHumanCredential: {Severity: "medium"},
+			RuleInsecureWebhook: {Severity: "high"},
+		},
+	}
+}
+
+// ParsePolicy reads a policy file (YAML; JSON is YAML too). Rules it leaves
+// out keep their defaults, and so do fields a rule leaves out; unknown keys
+// are errors, so a typo cannot silently switch a threshold off.
+func ParsePolicy(data []byte) (Policy, error) {
+	var file Policy
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&file); err != nil {
+		return Policy{}, fmt.Errorf("policy: %w", err)
+	}
+	p := DefaultPolicy()
+	if file.Version != 0 {
+		p.Version = file.Version
+	}
+	if file.FirstPartyApps != nil {
+		p.FirstPartyApps = file.FirstPartyApps
+	}
+	for name, r := range file.Rules {
+		d, ok := p.Rules[name]
+		if !ok {
+			return Policy{}, fmt.Errorf("policy: unknown rule %q (rules: %s)", name, strings.Join(sortedRules(), ", "))
+		}
+		if r.Enabled != nil {
+			d.Enabled = r.Enabled
+		}
+		if r.Severity != "" {
+			d.Severity = r.Severity
+		}
+		if r.Days != 0 {
+			d.Days = r.Days
+		}
+		if r.UnusedDays != 0 {
+			d.UnusedDays = r.UnusedDays
+		}
+		if r.NeverUsedDays != 0 {
+			d.NeverUsedDays = r.NeverUsedDays
+		}
+		p.Rules[name] = d
+	}
+	return p, p.Validate()
+}
+
+func sortedRules() []string {
+	r := slices.Clone(Rules)
+	slices.Sort(r)
+	return r
+}
+
+// Validate reports the first setting that cannot work.
+func (p Policy) Validate() error {
+	if p.Version != 1 {
+		return fmt.Errorf("policy: version %d is not supported (this nhi reads version 1)", p.Version)
+	}
+	for _, name := range Rules {
+		r, ok := p.Rules[name]
+		if !ok {
+			return fmt.Errorf("policy: rule %s is missing", name)
+		}
+		if SeverityRank(r.Severity) == 0 {
+			return fmt.Errorf("policy: rule %s: severity %q is not one of %s", name, r.Severity, strings.Join(Severities, ", "))
+		}
+		if r.Days < 0 || r.UnusedDays < 0 || r.NeverUsedDays < 0 {
+			return fmt.Errorf("policy: rule %s: a number of days cannot be negative", name)
+		}
+		needs := map[string]int{}
+		switch name {
+		case RuleStale:
+			needs["unused_days"], needs["never_used_days"] = r.UnusedDays, r.NeverUsedDays
+		case RuleUnrotated, RuleExpiring:
+			needs["days"] = r.Days
+		}
+		for field, v := range needs {
+			if v == 0 && r.On() {
+				return fmt.Errorf("policy: rule %s needs %s greater than 0", name, field)
+			}
+		}
+	}
+	return nil
+}
+
+// YAML renders the policy as a commented policy file.
+func (p Policy) YAML() string {
+	var b strings.Builder
+	b.WriteString("# nhi policy: the thresholds behind every finding.\n")
+	b.WriteString("# Record a changed copy with `nhi policy set FILE`; see docs/policy.md.\n")
+	fmt.Fprintf(&b, "version: %d\n", p.Version)
+	b.WriteString("# GitHub App slugs your organisation owns; any other installed App is third-party.\n")
+	apps, _ := json.Marshal(p.FirstPartyApps)
+	fmt.Fprintf(&b, "first_party_apps: %s\n", apps)
+	b.WriteString("rules:\n")
+	for _, name := range sortedRules() {
+		r := p.Rules[name]
+		fmt.Fprintf(&b, "  %s:\n", name)
+		if !r.On() {
+			b.WriteString("    enabled: false\n")
+		}
+		fmt.Fprintf(&b, "    severity: %s\n", r.Severity)
+		switch name {
+		case RuleStale:
+			fmt.Fprintf(&b, "    unused_days: %d      # last used more than this many days ago\n", r.UnusedDays)
+			fmt.Fprintf(&b, "    never_used_days: %d  # never used, and created more than this many days ago\n", r.NeverUsedDays)
+		case RuleUnrotated:
+			fmt.Fprintf(&b, "    days: %d  # secret or key unchanged for more than this many days\n", r.Days)
+		case RuleExpiring:
+			fmt.Fprintf(&b, "    days: %d  # expires within this many days\n", r.Days)
+		}
+	}
+	return b.String()
+}
+
+// canonical is the policy's stored form and the input to its digest.
+func (p Policy) canonical() (body, digest string) {
+	b, _ := canonicalJSON(p)
+	sum := sha256.Sum256([]byte(b))
+	return b, hex.EncodeToString(sum[:])
+}
+
+// Digest identifies the policy's content.
+func (p Policy) Digest() string {
+	_, d := p.canonical()
+	return d
+}
+
+// Event type for policy changes.
+const EventPolicySet = "policy.set"
+
+// PolicySet is the payload of a policy.set event.
+type PolicySet struct {
+	Digest string `json:"digest"`
+	Policy Policy `json:"policy"`
+}
+
+// SetPolicy records p as the policy in force from now on, as an event.
+func (s *Store) SetPolicy(ctx context.Context, actor string, p Policy) (Event, error) {
+	if s.readOnly {
+		return Event{}, fmt.Errorf("%w: cannot set the policy in %s", ErrReadOnly, s.path)
+	}
+	if err := p.Validate(); err != nil {
+		return Event{}, err
+	}
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return Event{}, err
+	}
+	defer tx.Rollback()
+	body, digest := p.canonical()
+	ev, err := appendEvent(ctx, tx, s.now(), actor, EventPolicySet, PolicySet{Digest: digest, Policy: p})
+	if err != nil {
+		return Event{}, err
+	}
+	id, err := storePolicy(ctx, tx, body, digest, s.now())
+	if err != nil {
+		return Event{}, err
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO meta (key, value) VALUES ('policy_id', ?)
+		ON CONFLICT (key) DO UPDATE SET value = excluded.value`, fmt.Sprint(id)); err != nil {
+		return Event{}, err
+	}
+	return ev, tx.Commit()
+}
+
+// Policy returns the policy in force and its row in the policies table
+// (0 while the built-in default has never been used).
+func (s *Store) Policy(ctx context.Context) (Policy, int64, error) {
+	return policyInForce(ctx, s.db)
+}
+
+// policyInForceDigest is policyInForce plus the digest recorded for it; ""
+// while the built-in default is in force.
+func (s *Store) policyInForceDigest(ctx context.Context) (Policy, int64, string, error) {
+	var digest sql.NullString
+	err := s.db.QueryRowContext(ctx, `SELECT p.digest FROM meta m JOIN policies p ON p.id = CAST(m.value AS INTEGER) WHERE m.key = 'policy_id'`).Scan(&digest)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return Policy{}, 0, "", err
+	}
+	p, id, err := policyInForce(ctx, s.db)
+	return p, id, digest.String, err
+}
+
+type querier interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+func policyInForce(ctx context.Context, q querier) (Policy, int64, error) {
+	var id int64
+	var body string
+	err := q.QueryRowContext(ctx, `SELECT p.id, p.body FROM meta m JOIN policies p ON p.id = CAST(m.value AS INTEGER) WHERE m.key = 'policy_id'`).Scan(&id, &body)
+	if errors.Is(err, sql.ErrNoRows) {
+		return DefaultPolicy(), 0, nil
+	}
+	if err != nil {
+		return Policy{}, 0, fmt.Errorf("reading the policy: %w", err)
+	}
+	var p Policy
+	if err := json.Unmarshal([]byte(body), &p); err != nil {
+		return Policy{}, 0, fmt.Errorf("policy %d: %w", id, err)
+	}
+	return p, id, nil
+}
+
+// storePolicy returns the policies row holding body, adding it if new.
+func storePolicy(ctx context.Context, tx *sql.Tx, body, digest string, now time.Time) (int64, error) {
+	if _, err := tx.ExecContext(ctx, `INSERT INTO policies (digest, body, created_at) VALUES (?, ?, ?) ON CONFLICT (digest) DO NOTHING`,
+		digest, body, formatTime(now)); err != nil {
+		return 0, fmt.Errorf("storing the policy: %w", err)
+	}
+	var id int64
+	err := tx.QueryRowContext(ctx, `SELECT id FROM policies WHERE digest = ?`, digest).Scan(&id)
+	return id, err
+}
