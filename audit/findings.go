@@ -275,6 +275,9 @@ func overprivileged(o *Observation) string {
 // patName matches secret names that usually hold a person's token.
 var patName = regexp.MustCompile(`(?i)(^|_)(PAT|PERSONAL_ACCESS_TOKEN|GH_TOKEN|GITHUB_TOKEN|GH_PAT)($|_)`)
 
+// personalKey matches deploy key titles that name a person's machine.
+var personalKey = regexp.MustCompile(`(?i)(laptop|macbook|desktop|workstation|personal|'s key|\bmy key\b)`)
+
 func isClassicPAT(o *Observation) bool {
 	return o.Kind == KindGitHubCredentialAuthorization && strings.EqualFold(o.Attributes["credential_type"], "personal access token")
 }
@@ -287,6 +290,10 @@ func humanCredential(o *Observation) string {
 		switch t := strings.ToLower(o.Attributes["credential_type"]); t {
 		case "personal access token", "ssh key":
 			return fmt.Sprintf("%s of %s authorised for the organisation", t, orUnknown(NaturalOwner(o)))
+		}
+	case KindGitHubDeployKey:
+		if personalKey.MatchString(o.Name) {
+			return fmt.Sprintf("deploy key %q is named like a person's own machine", o.Name)
 		}
 	case KindGitHubActionsSecret, KindGitHubDependabotSecret, KindGitHubCodespacesSecret:
 		if patName.MatchString(o.Name) {
@@ -327,4 +334,27 @@ func thousands(n int) string {
 		s = s[:i] + "," + s[i:]
 	}
 	return s
+}
+
+// RuleNames names findings most severe first, comma-separated ("" for
+// none): the cell an auditor scans down a table.
+func RuleNames(fs []Finding) string {
+	switch len(fs) {
+	case 0:
+		return ""
+	case 1:
+		return fs[0].Rule
+	}
+	sorted := slices.Clone(fs)
+	slices.SortStableFunc(sorted, func(a, b Finding) int {
+		return SeverityRank(b.Severity) - SeverityRank(a.Severity)
+	})
+	var b strings.Builder
+	for i, f := range sorted {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(f.Rule)
+	}
+	return b.String()
 }

@@ -70,6 +70,8 @@ func TestFindingRules(t *testing.T) {
 		{"inactive webhook, offline runner", Identity{Owner: "alice", Observation: Observation{Kind: KindGitHubWebhook,
 			Attributes: map[string]string{"has_secret": "true", "insecure_ssl": "0", "url": "https://x", "active": "false"}}},
 			map[string]string{RuleStale: "webhook is inactive"}},
+		{"personal key as deploy key", Identity{Owner: "alice", Observation: Observation{Kind: KindGitHubDeployKey, Name: "dana-laptop", CreatedAt: daysAgo(3), LastUsedAt: daysAgo(1)}},
+			map[string]string{RuleHumanCredential: `deploy key "dana-laptop" is named like a person's own machine`}},
 		{"offline runner", Identity{Owner: "alice", Observation: Observation{Kind: KindGitHubRunner, Attributes: map[string]string{"status": "offline"}}},
 			map[string]string{RuleStale: "runner is offline"}},
 		{"classic PAT via SSO", Identity{Observation: Observation{Kind: KindGitHubCredentialAuthorization, CreatedAt: daysAgo(3), LastUsedAt: daysAgo(1),

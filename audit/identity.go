@@ -139,6 +139,17 @@ type Identity struct {
 	LastSeen  time.Time
 	// SnapshotID is the snapshot the observation comes from.
 	SnapshotID int64
+	// Change is "new" or "changed" when the identity differs from the
+	// snapshot before its account's newest one, else "".
+	Change string
+	// Suggestions are owners the source and its context point to.
+	Suggestions []OwnerSuggestion
+}
+
+// OwnerSuggestion is a likely owner and why.
+type OwnerSuggestion struct {
+	Owner  string `json:"owner"`
+	Source string `json:"source"` // "added the deploy key", "admin team of acme/api", ...
 }
 
 // Gap is an endpoint a connector could not read during a snapshot.

@@ -14,6 +14,7 @@ type identityJSON struct {
 	Name        string            `json:"name"`
 	Scope       string            `json:"scope"`
 	Owner       *string           `json:"owner"`
+	Suggested   []OwnerSuggestion `json:"suggested_owners"`
 	CreatedAt   *string           `json:"created_at"`
 	LastUsedAt  *string           `json:"last_used_at"`
 	RotatedAt   *string           `json:"rotated_at"`
@@ -22,6 +23,7 @@ type identityJSON struct {
 	Attributes  map[string]string `json:"attributes"`
 	Findings    []Finding         `json:"findings"`
 	Status      string            `json:"status"`
+	Change      string            `json:"change,omitempty"`
 	FirstSeen   *string           `json:"first_seen"`
 	LastSeen    *string           `json:"last_seen"`
 }
@@ -34,7 +36,7 @@ func (i Identity) MarshalJSON() ([]byte, error) {
 		CreatedAt: jsonTime(i.CreatedAt), LastUsedAt: jsonTime(i.LastUsedAt),
 		RotatedAt: jsonTime(i.RotatedAt), ExpiresAt: jsonTime(i.ExpiresAt),
 		Permissions: i.Permissions, Attributes: i.Attributes, Findings: i.Findings,
-		Status: i.Status, FirstSeen: jsonTime(&i.FirstSeen), LastSeen: jsonTime(&i.LastSeen),
+		Status: i.Status, Change: i.Change, FirstSeen: jsonTime(&i.FirstSeen), LastSeen: jsonTime(&i.LastSeen),
 	}
 	if i.Owner != "" {
 		j.Owner = &i.Owner
@@ -44,6 +46,9 @@ func (i Identity) MarshalJSON() ([]byte, error) {
 	}
 	if j.Attributes == nil {
 		j.Attributes = map[string]string{}
+	}
+	if j.Suggested = i.Suggestions; j.Suggested == nil {
+		j.Suggested = []OwnerSuggestion{}
 	}
 	if j.Findings == nil {
 		j.Findings = []Finding{}

@@ -46,8 +46,9 @@ func (s *Store) Identities(ctx context.Context) ([]Identity, error) {
 	return out, s.evaluate(ctx, out)
 }
 
-// evaluate fills in each identity's findings under the policy in force,
-// as of the snapshot it was last seen in, with the owners recorded now.
+// evaluate fills in what is derived rather than stored: each identity's
+// findings under the policy in force, as of the snapshot it was last seen
+// in, with the owners recorded now; its new/changed mark; owner suggestions.
 func (s *Store) evaluate(ctx context.Context, ids []Identity) error {
 	p, _, err := s.Policy(ctx)
 	if err != nil {
@@ -58,6 +59,18 @@ func (s *Store) evaluate(ctx context.Context, ids []Identity) error {
 		return err
 	}
 	info, err := s.snapshotAccounts(ctx)
+	if err != nil {
+		return err
+	}
+	marks, err := s.changeMarks(ctx)
+	if err != nil {
+		return err
+	}
+	used := map[int64]bool{}
+	for i := range ids {
+		used[ids[i].SnapshotID] = true
+	}
+	principals, err := s.principalsOf(ctx, used)
 	if err != nil {
 		return err
 	}
@@ -77,6 +90,8 @@ func (s *Store) evaluate(ctx context.Context, ids []Identity) error {
 		if id.Findings == nil {
 			id.Findings = []Finding{}
 		}
+		id.Change = marks[id.ID]
+		id.Suggestions = principals.suggestOwners(id)
 	}
 	return nil
 }

@@ -1,7 +1,6 @@
 package tui
 
 import (
-	"strconv"
 	"time"
 
 	"github.com/charmbracelet/bubbles/key"
@@ -106,8 +105,13 @@ func (v *identitiesView) cells(id *audit.Identity, dst []string) {
 	if id.CreatedAt != nil {
 		dst[colAge] = since(*id.CreatedAt, v.at)
 	}
-	dst[colFindings] = strconv.Itoa(len(id.Findings))
+	dst[colFindings] = orDash(audit.RuleNames(id.Findings))
 	dst[colStatus] = orDash(audit.Printable(id.Status))
+	if id.Status == audit.StatusActive && id.Change != "" {
+		// New and changed since the previous snapshot: what a quarterly
+		// review looks at first.
+		dst[colStatus] = id.Change
+	}
 }
 
 func identityCellStyle(id *audit.Identity, col int) (lipgloss.Style, bool) {
@@ -116,6 +120,8 @@ func identityCellStyle(id *audit.Identity, col int) (lipgloss.Style, bool) {
 		return theme.Warning, true
 	case col == colStatus && id.Status == audit.StatusRemoved:
 		return theme.Muted, true
+	case col == colStatus && id.Change != "":
+		return theme.Warning, true
 	}
 	return lipgloss.Style{}, false
 }

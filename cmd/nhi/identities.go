@@ -56,15 +56,23 @@ func printIdentities(w io.Writer, ids []audit.Identity, now time.Time) error {
 		return err
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tKIND\tNAME\tOWNER\tLAST USED\tFINDINGS\tSTATUS")
+	fmt.Fprintln(tw, "ID\tKIND\tOWNER\tLAST USED\tSTATUS\tFINDINGS")
 	for _, id := range ids {
 		owner := id.Owner
 		if owner == "" {
 			owner = "-"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\n",
-			audit.Printable(id.ID), id.Kind.Label(), audit.Printable(id.Name), audit.Printable(owner),
-			lastUsed(&id, now), len(id.Findings), id.Status)
+		findings := audit.RuleNames(id.Findings)
+		if findings == "" {
+			findings = "-"
+		}
+		status := id.Status
+		if status == audit.StatusActive && id.Change != "" {
+			status = id.Change
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n",
+			audit.Printable(id.ID), id.Kind.Label(), audit.Printable(owner),
+			lastUsed(&id, now), status, findings)
 	}
 	return tw.Flush()
 }

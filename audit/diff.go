@@ -1,0 +1,326 @@
+package audit
+
+import (
+	"cmp"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Change kinds in a Diff.
+const (
+	ChangeNew     = "new"
+	ChangeRemoved = "removed"
+	ChangeChanged = "changed"
+)
+
+// IdentityChange is one identity that differs between two snapshots.
+type IdentityChange struct {
+	ID      string   `json:"id"`
+	Kind    Kind     `json:"kind"`
+	Name    string   `json:"name"`
+	Scope   string   `json:"scope"`
+	Change  string   `json:"change"`  // new, removed, changed
+	Details []string `json:"details"` // for changed: "permission contents widened: read → write", ...
+}
+
+// Diff is what changed in one account between two finished snapshots.
+type Diff struct {
+	From      Snapshot         `json:"-"`
+	To        Snapshot         `json:"-"`
+	FromID    int64            `json:"from"`
+	ToID      int64            `json:"to"`
+	New       int              `json:"new"`
+	Removed   int              `json:"removed"`
+	Changed   int              `json:"changed"`
+	Unchanged int              `json:"unchanged"`
+	Changes   []IdentityChange `json:"changes"`
+}
+
+// ErrNoSnapshot is returned when a diff has nothing to compare.
+var ErrNoSnapshot = errors.New("no snapshot to compare")
+
+// Diff compares two finished snapshots of the same account. With to 0 it
+// takes the newest finished snapshot; with from 0 the one before it of the
+// same account.
+func (s *Store) Diff(ctx context.Context, from, to int64) (*Diff, error) {
+	snaps, err := s.Snapshots(ctx)
+	if err != nil {
+		return nil, err
+	}
+	finished := func(sn *Snapshot) bool { return sn.Status == SnapshotComplete || sn.Status == SnapshotPartial }
+	find := func(id int64) *Snapshot {
+		for i := range snaps {
+			if snaps[i].ID == id {
+				return &snaps[i]
+			}
+		}
+		return nil
+	}
+	var toSnap, fromSnap *Snapshot
+	if to == 0 {
+		for i := range snaps {
+			if finished(&snaps[i]) {
+				toSnap = &snaps[i]
+				break
+			}
+		}
+		if toSnap == nil {
+			return nil, fmt.Errorf("%w: take one with `nhi demo` or `nhi snapshot github --org ORG`", ErrNoSnapshot)
+		}
+	} else if toSnap = find(to); toSnap == nil || !finished(toSnap) {
+		return nil, fmt.Errorf("%w: snapshot %d does not exist or did not finish (see `nhi snapshots`)", ErrNoSnapshot, to)
+	}
+	if from == 0 {
+		for i := range snaps { // newest first
+			if snaps[i].ID < toSnap.ID && finished(&snaps[i]) && snaps[i].Account == toSnap.Account && snaps[i].Source == toSnap.Source {
+				fromSnap = &snaps[i]
+				break
+			}
+		}
+		if fromSnap == nil {
+			return nil, fmt.Errorf("%w: snapshot %d is the first of %s/%s; take another to see what changed", ErrNoSnapshot, toSnap.ID, toSnap.Source, toSnap.Account)
+		}
+	} else if fromSnap = find(from); fromSnap == nil || !finished(fromSnap) {
+		return nil, fmt.Errorf("%w: snapshot %d does not exist or did not finish", ErrNoSnapshot, from)
+	}
+	if fromSnap.Account != toSnap.Account || fromSnap.Source != toSnap.Source {
+		return nil, fmt.Errorf("snapshots %d (%s/%s) and %d (%s/%s) are of different accounts", fromSnap.ID, fromSnap.Source, fromSnap.Account, toSnap.ID, toSnap.Source, toSnap.Account)
+	}
+	a, err := s.observations(ctx, fromSnap.ID)
+	if err != nil {
+		return nil, err
+	}
+	b, err := s.observations(ctx, toSnap.ID)
+	if err != nil {
+		return nil, err
+	}
+	ownersA, ownersB, err := s.ownersAt(ctx, fromSnap.StartedAt, toSnap.StartedAt)
+	if err != nil {
+		return nil, err
+	}
+	d := &Diff{From: *fromSnap, To: *toSnap, FromID: fromSnap.ID, ToID: toSnap.ID, Changes: []IdentityChange{}}
+	for id, ob := range b {
+		oa, ok := a[id]
+		if !ok {
+			d.Changes = append(d.Changes, IdentityChange{ID: id, Kind: ob.Kind, Name: ob.Name, Scope: ob.Scope, Change: ChangeNew, Details: []string{}})
+			d.New++
+			continue
+		}
+		details := compareObservations(&oa, &ob)
+		if ownersA[id] != ownersB[id] {
+			details = append(details, fmt.Sprintf("owner changed: %s → %s", orNone(ownersA[id]), orNone(ownersB[id])))
+		}
+		if len(details) == 0 {
+			d.Unchanged++
+			continue
+		}
+		d.Changes = append(d.Changes, IdentityChange{ID: id, Kind: ob.Kind, Name: ob.Name, Scope: ob.Scope, Change: ChangeChanged, Details: details})
+		d.Changed++
+	}
+	for id, oa := range a {
+		if _, ok := b[id]; !ok {
+			d.Changes = append(d.Changes, IdentityChange{ID: id, Kind: oa.Kind, Name: oa.Name, Scope: oa.Scope, Change: ChangeRemoved, Details: []string{}})
+			d.Removed++
+		}
+	}
+	order := map[string]int{ChangeNew: 0, ChangeChanged: 1, ChangeRemoved: 2}
+	slices.SortFunc(d.Changes, func(x, y IdentityChange) int {
+		return cmp.Or(cmp.Compare(order[x.Change], order[y.Change]), strings.Compare(x.ID, y.ID))
+	})
+	return d, nil
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "none"
+	}
+	return s
+}
+
+// observation is one stored observation with its frozen findings.
+type observation struct {
+	Observation
+	findings []Finding
+}
+
+func (s *Store) observations(ctx context.Context, snapshotID int64) (map[string]observation, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT identity_id, kind, name, scope, created_at, last_used_at, rotated_at, expires_at, permissions, attributes, findings
+		FROM observations WHERE snapshot_id = ?`, snapshotID)
+	if err != nil {
+		return nil, fmt.Errorf("reading snapshot %d: %w", snapshotID, err)
+	}
+	defer rows.Close()
+	out := map[string]observation{}
+	for rows.Next() {
+		var (
+			o                                   observation
+			kind, perms, attrs, findings        string
+			created, lastUsed, rotated, expires sql.NullString
+		)
+		if err := rows.Scan(&o.ID, &kind, &o.Name, &o.Scope, &created, &lastUsed, &rotated, &expires, &perms, &attrs, &findings); err != nil {
+			return nil, err
+		}
+		o.Kind = Kind(kind)
+		o.CreatedAt, o.LastUsedAt, o.RotatedAt, o.ExpiresAt = parseNullTime(created), parseNullTime(lastUsed), parseNullTime(rotated), parseNullTime(expires)
+		if err := unmarshalMap(perms, &o.Permissions); err != nil {
+			return nil, err
+		}
+		if err := unmarshalMap(attrs, &o.Attributes); err != nil {
+			return nil, err
+		}
+		if err := json.Unmarshal([]byte(findings), &o.findings); err != nil {
+			return nil, fmt.Errorf("identity %s: findings: %w", o.ID, err)
+		}
+		out[o.ID] = o
+	}
+	return out, rows.Err()
+}
+
+// ownersAt replays owner.set events to give the owners as of two moments.
+func (s *Store) ownersAt(ctx context.Context, t1, t2 time.Time) (map[string]string, map[string]string, error) {
+	evs, err := s.Events(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	a, b := map[string]string{}, map[string]string{}
+	for _, e := range evs {
+		if e.Type != EventOwnerSet {
+			continue
+		}
+		var p OwnerSet
+		if err := json.Unmarshal(e.Payload, &p); err != nil {
+			continue
+		}
+		if !e.At.After(t1) {
+			a[p.Identity] = p.Owner
+		}
+		if !e.At.After(t2) {
+			b[p.Identity] = p.Owner
+		}
+	}
+	return a, b, nil
+}
+
+// comparedAttributes are the attributes whose change matters to a reviewer;
+// the rest (a webhook's last response, ...) move on their own.
+var comparedAttributes = []string{"repository_selection", "visibility", "read_only", "suspended", "active", "insecure_ssl", "has_secret", "url", "status"}
+
+// changeMarks says, for identities in the newest finished snapshot of their
+// account, whether they are new or changed since the one before, as the
+// review UI marks them. It compares in SQL to stay cheap at open.
+func (s *Store) changeMarks(ctx context.Context) (map[string]string, error) {
+	var attrDiff strings.Builder
+	for _, a := range comparedAttributes {
+		fmt.Fprintf(&attrDiff, " OR json_extract(c.attributes, '$.%s') IS NOT json_extract(p.attributes, '$.%s')", a, a)
+	}
+	rows, err := s.db.QueryContext(ctx, `
+		WITH fin AS (SELECT id, source, account FROM snapshots WHERE status IN ('complete', 'partial')),
+		latest AS (SELECT source, account, max(id) AS cur FROM fin GROUP BY source, account),
+		pair AS (SELECT l.source, l.account, l.cur,
+			(SELECT max(f.id) FROM fin f WHERE f.source = l.source AND f.account = l.account AND f.id < l.cur) AS prev FROM latest l)
+		SELECT i.id, 'new' FROM identities i JOIN pair ON i.last_snapshot = pair.cur AND pair.prev IS NOT NULL AND i.first_snapshot > pair.prev
+		UNION ALL
+		SELECT c.identity_id, 'changed' FROM pair
+			JOIN observations c ON c.snapshot_id = pair.cur
+			JOIN observations p ON p.snapshot_id = pair.prev AND p.identity_id = c.identity_id
+		WHERE c.permissions <> p.permissions OR c.name <> p.name OR c.rotated_at IS NOT p.rotated_at OR c.expires_at IS NOT p.expires_at`+attrDiff.String())
+	if err != nil {
+		return nil, fmt.Errorf("comparing snapshots: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]string{}
+	for rows.Next() {
+		var id, mark string
+		if err := rows.Scan(&id, &mark); err != nil {
+			return nil, err
+		}
+		out[id] = mark
+	}
+	return out, rows.Err()
+}
+
+// levelRank orders permission levels so widening can be told from narrowing.
+func levelRank(level string) int {
+	switch level {
+	case "":
+		return 0
+	case "read":
+		return 1
+	case "write":
+		return 2
+	case "admin":
+		return 3
+	}
+	return 2 // an unknown level is treated as write: never reported as narrower than it may be
+}
+
+// compareObservations lists, in plain words, how b differs from a.
+func compareObservations(a, b *observation) []string {
+	var out []string
+	names := map[string]bool{}
+	for k := range a.Permissions {
+		names[k] = true
+	}
+	for k := range b.Permissions {
+		names[k] = true
+	}
+	keys := make([]string, 0, len(names))
+	for k := range names {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		la, lb := a.Permissions[k], b.Permissions[k]
+		switch {
+		case la == lb:
+		case levelRank(lb) > levelRank(la):
+			out = append(out, fmt.Sprintf("permission %s widened: %s → %s", k, orNone(la), lb))
+		default:
+			out = append(out, fmt.Sprintf("permission %s narrowed: %s → %s", k, la, orNone(lb)))
+		}
+	}
+	for _, attr := range comparedAttributes {
+		if va, vb := a.Attributes[attr], b.Attributes[attr]; va != vb {
+			out = append(out, fmt.Sprintf("%s changed: %s → %s", attr, orNone(va), orNone(vb)))
+		}
+	}
+	if !sameTime(a.RotatedAt, b.RotatedAt) {
+		out = append(out, fmt.Sprintf("rotated: %s → %s", dayOrNone(a.RotatedAt), dayOrNone(b.RotatedAt)))
+	}
+	if !sameTime(a.ExpiresAt, b.ExpiresAt) {
+		out = append(out, fmt.Sprintf("expiry changed: %s → %s", dayOrNone(a.ExpiresAt), dayOrNone(b.ExpiresAt)))
+	}
+	if a.Name != b.Name {
+		out = append(out, fmt.Sprintf("renamed: %s → %s", a.Name, b.Name))
+	}
+	had := map[string]bool{}
+	for _, f := range a.findings {
+		had[f.Rule] = true
+	}
+	for _, f := range b.findings {
+		if !had[f.Rule] {
+			out = append(out, "new finding: "+f.Rule)
+		}
+	}
+	return out
+}
+
+func sameTime(a, b *time.Time) bool {
+	if a == nil || b == nil {
+		return a == nil && b == nil
+	}
+	return a.Equal(*b)
+}
+
+func dayOrNone(t *time.Time) string {
+	if t == nil {
+		return "none"
+	}
+	return day(t)
+}

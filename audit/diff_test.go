@@ -1,0 +1,142 @@
+package audit
+
+import (
+	"errors"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestDiffAndChangeMarks(t *testing.T) {
+	clock := time.Date(2026, 10, 1, 0, 0, 0, 0, time.UTC)
+	s, err := Open(ctx, t.TempDir()+"/nhi.db", OpenOptions{Create: true, Now: func() time.Time { return clock }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	keep, widen, gone, rotate := obs("keep", KindGitHubDeployKey), obs("widen", KindGitHubAppInstallation), obs("gone", KindGitHubWebhook), obs("rot", KindGitHubActionsSecret)
+	widen.Permissions = map[string]string{"contents": "read", "issues": "write"}
+	widen.Attributes = map[string]string{"repository_selection": "selected", "app_slug": "ci"}
+	if _, err := s.Diff(ctx, 0, 0); !errors.Is(err, ErrNoSnapshot) {
+		t.Errorf("diff of an empty file: %v", err)
+	}
+	snapshot(t, s, nil, nil, keep, widen, gone, rotate)
+	if _, err := s.Diff(ctx, 0, 0); !errors.Is(err, ErrNoSnapshot) || !strings.Contains(err.Error(), "is the first") {
+		t.Errorf("diff with one snapshot: %v", err)
+	}
+
+	clock = clock.AddDate(0, 0, 7)
+	if _, err := s.SetOwner(ctx, "auditor", keep.ID, "alice"); err != nil {
+		t.Fatal(err)
+	}
+	clock = clock.AddDate(0, 0, 7)
+	widen.Permissions = map[string]string{"contents": "write", "administration": "admin"}
+	widen.Attributes = map[string]string{"repository_selection": "all", "app_slug": "ci"}
+	rotate.RotatedAt = ptr(time.Date(2026, 10, 10, 0, 0, 0, 0, time.UTC))
+	added := obs("added", KindGitHubRunner)
+	snapshot(t, s, nil, nil, keep, widen, rotate, added)
+
+	d, err := s.Diff(ctx, 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.FromID != 1 || d.ToID != 2 || d.New != 1 || d.Removed != 1 || d.Changed != 3 || d.Unchanged != 0 {
+		t.Errorf("diff counts: %+v", d)
+	}
+	byID := map[string]IdentityChange{}
+	for _, c := range d.Changes {
+		byID[c.ID] = c
+	}
+	if byID[added.ID].Change != ChangeNew || byID[gone.ID].Change != ChangeRemoved {
+		t.Errorf("new/removed: %+v", d.Changes)
+	}
+	wantWiden := []string{
+		"permission administration widened: none → admin",
+		"permission contents widened: read → write",
+		"permission issues narrowed: write → none",
+		"repository_selection changed: selected → all",
+		"new finding: broad-scope",
+	}
+	if got := byID[widen.ID].Details; !reflect.DeepEqual(got, wantWiden) {
+		t.Errorf("widen details:\n got %q\nwant %q", got, wantWiden)
+	}
+	if got := byID[rotate.ID].Details; len(got) != 1 || got[0] != "rotated: 2024-06-01 → 2026-10-10" {
+		t.Errorf("rotate details: %q", got)
+	}
+	if got := byID[keep.ID].Details; len(got) != 1 || got[0] != "owner changed: none → alice" {
+		t.Errorf("keep details: %q", got)
+	}
+	if d.Changes[0].Change != ChangeNew || d.Changes[len(d.Changes)-1].Change != ChangeRemoved {
+		t.Errorf("order: new first, removed last: %+v", d.Changes)
+	}
+
+	ids, _ := s.Identities(ctx)
+	marks := map[string]string{}
+	for _, id := range ids {
+		marks[id.ID] = id.Change
+	}
+	want := map[string]string{added.ID: "new", widen.ID: "changed", rotate.ID: "changed", keep.ID: "", gone.ID: ""}
+	if !reflect.DeepEqual(marks, want) {
+		t.Errorf("change marks %v; want %v", marks, want)
+	}
+
+	if _, err := s.Diff(ctx, 2, 1); err != nil {
+		t.Errorf("explicit from/to: %v", err)
+	}
+	if _, err := s.Diff(ctx, 9, 2); !errors.Is(err, ErrNoSnapshot) {
+		t.Errorf("unknown snapshot: %v", err)
+	}
+}
+
+func TestOwnerSuggestions(t *testing.T) {
+	s := openNew(t)
+	w, _ := s.BeginSnapshot(ctx, SnapshotInfo{Source: "github", Account: "acme"})
+	key := Observation{ID: "github:acme:github_deploy_key:acme/api/1", Kind: KindGitHubDeployKey, Name: "k", Scope: "acme/api",
+		Attributes: map[string]string{"added_by": "dave"}}
+	secret := Observation{ID: "github:acme:github_actions_secret:acme/api/production/X", Kind: KindGitHubActionsSecret, Name: "X", Scope: "acme/api/production"}
+	orgSecret := Observation{ID: "github:acme:github_actions_secret:acme/Y", Kind: KindGitHubActionsSecret, Name: "Y", Scope: "acme"}
+	for _, o := range []Observation{key, secret, orgSecret} {
+		w.Record(o)
+	}
+	for _, p := range []Principal{
+		{PrincipalCodeowner, "acme/api", "@acme/payments", "codeowner"},
+		{PrincipalTeam, "acme/api", "acme/platform", "admin"},
+		{PrincipalTeam, "acme/api", "acme/readers", "pull"},
+		{PrincipalCollaborator, "acme/api", "erin", "admin"},
+		{PrincipalMember, "acme", "olive", "admin"},
+		{PrincipalMember, "acme", "dave", "member"},
+	} {
+		w.Principal(p)
+	}
+	w.Finish(ctx, nil)
+	get := func(id string) []OwnerSuggestion {
+		i, err := s.Identity(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return i.Suggestions
+	}
+	want := []OwnerSuggestion{
+		{"dave", "added the key"},
+		{"@acme/payments", "CODEOWNERS of acme/api"},
+		{"@acme/platform", "admin team of acme/api"},
+		{"erin", "admin of acme/api"},
+	}
+	if got := get(key.ID); !reflect.DeepEqual(got, want) {
+		t.Errorf("deploy key suggestions:\n got %v\nwant %v", got, want)
+	}
+	if got := get(secret.ID); len(got) != 3 || got[0].Owner != "@acme/payments" {
+		t.Errorf("environment secret suggestions: %v", got)
+	}
+	if got := get(orgSecret.ID); !reflect.DeepEqual(got, []OwnerSuggestion{{"olive", "owner of the organisation acme"}}) {
+		t.Errorf("org secret suggestions: %v", got)
+	}
+	// dave is a member: his key is not orphaned; a key by someone who left is.
+	i, _ := s.Identity(ctx, key.ID)
+	for _, f := range i.Findings {
+		if f.Rule == RuleOrphaned {
+			t.Errorf("key added by a member is orphaned: %s", f.Message)
+		}
+	}
+}

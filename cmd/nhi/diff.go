@@ -1,0 +1,59 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/nhi-audit/nhi/audit"
+)
+
+func newDiffCmd(a *app) *cobra.Command {
+	var from, to int64
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "diff",
+		Short: "Show what changed between two snapshots",
+		Long: `diff lists identities that are new, removed, or changed between two snapshots of
+one account: permissions widened or narrowed, scope changed, rotated, expiry
+changed, owner changed, new findings. By default it compares the newest
+finished snapshot with the one before it.`,
+		Example: `  nhi diff
+  nhi diff --from 3 --to 7 --json`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			st, err := a.open(cmd.Context(), audit.OpenOptions{ReadOnly: true})
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			d, err := st.Diff(cmd.Context(), from, to)
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				enc := json.NewEncoder(a.stdout)
+				enc.SetIndent("", "  ")
+				return enc.Encode(d)
+			}
+			fmt.Fprintf(a.stdout, "Snapshot %d → %d of %s/%s: %d new, %d removed, %d changed, %d unchanged\n",
+				d.FromID, d.ToID, d.To.Source, d.To.Account, d.New, d.Removed, d.Changed, d.Unchanged)
+			mark := map[string]string{audit.ChangeNew: "+", audit.ChangeRemoved: "-", audit.ChangeChanged: "~"}
+			for _, c := range d.Changes {
+				fmt.Fprintf(a.stdout, "%s %s\n", mark[c.Change], audit.Printable(c.ID))
+				for _, det := range c.Details {
+					fmt.Fprintf(a.stdout, "    %s\n", audit.Printable(det))
+				}
+			}
+			if len(d.Changes) == 0 {
+				fmt.Fprintln(a.stdout, "Nothing changed.")
+			}
+			return nil
+		},
+	}
+	cmd.Flags().Int64Var(&from, "from", 0, "older snapshot (default: the one before --to)")
+	cmd.Flags().Int64Var(&to, "to", 0, "newer snapshot (default: the newest finished one)")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	return cmd
+}

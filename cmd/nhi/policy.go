@@ -1,0 +1,82 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"github.com/nhi-audit/nhi/audit"
+)
+
+func newPolicyCmd(a *app) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "policy",
+		Short: "Show or set the thresholds behind findings",
+		Long: `The policy holds every threshold the findings use (days before a credential
+is stale or unrotated, severities, your own GitHub Apps). The built-in default
+is in force until one is set; setting one is an event in the log, and each
+snapshot keeps the policy it was taken under. See docs/policy.md.`,
+	}
+	var asJSON bool
+	show := &cobra.Command{
+		Use:   "show",
+		Short: "Print the policy in force (YAML; a template for `policy set`)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			p := audit.DefaultPolicy()
+			if _, err := os.Stat(a.db); err == nil {
+				st, err := a.open(cmd.Context(), audit.OpenOptions{ReadOnly: true})
+				if err != nil {
+					return err
+				}
+				defer st.Close()
+				if p, _, err = st.Policy(cmd.Context()); err != nil {
+					return err
+				}
+			}
+			if asJSON {
+				enc := json.NewEncoder(a.stdout)
+				enc.SetIndent("", "  ")
+				return enc.Encode(p)
+			}
+			fmt.Fprint(a.stdout, p.YAML())
+			return nil
+		},
+	}
+	show.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	set := &cobra.Command{
+		Use:     "set FILE",
+		Short:   "Record FILE as the policy in force from now on (an event in the log)",
+		Example: "  nhi policy show > policy.yaml && $EDITOR policy.yaml && nhi policy set policy.yaml",
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			data, err := os.ReadFile(args[0])
+			if err != nil {
+				return fmt.Errorf("cannot read the policy file: %w", err)
+			}
+			p, err := audit.ParsePolicy(data)
+			if err != nil {
+				return fmt.Errorf("%s: %w", args[0], err)
+			}
+			actor, err := a.actor()
+			if err != nil {
+				return err
+			}
+			st, err := a.open(cmd.Context(), audit.OpenOptions{})
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			ev, err := st.SetPolicy(cmd.Context(), actor, p)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(a.stdout, "Policy %.12s is in force (event %d, by %s); findings follow it now, and new snapshots are taken under it.\n", p.Digest(), ev.Seq, actor)
+			return nil
+		},
+	}
+	cmd.AddCommand(show, set)
+	return cmd
+}

@@ -1,0 +1,79 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/nhi-audit/nhi/audit"
+)
+
+func newSnapshotsCmd(a *app) *cobra.Command {
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "snapshots",
+		Short: "List the snapshots in the evidence file, newest first",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			st, err := a.open(cmd.Context(), audit.OpenOptions{ReadOnly: true})
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			snaps, err := st.Snapshots(cmd.Context())
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				type gap = audit.Gap
+				type row struct {
+					ID          int64              `json:"id"`
+					Source      string             `json:"source"`
+					Account     string             `json:"account"`
+					APIURL      string             `json:"api_url"`
+					Credential  string             `json:"credential"`
+					ToolVersion string             `json:"tool_version"`
+					StartedAt   string             `json:"started_at"`
+					FinishedAt  *string            `json:"finished_at"`
+					Status      string             `json:"status"`
+					Error       string             `json:"error,omitempty"`
+					Counts      map[audit.Kind]int `json:"counts"`
+					Gaps        []gap              `json:"gaps"`
+					Digest      string             `json:"digest"`
+				}
+				out := make([]row, 0, len(snaps))
+				for _, s := range snaps {
+					r := row{ID: s.ID, Source: s.Source, Account: s.Account, APIURL: s.APIURL, Credential: s.Credential,
+						ToolVersion: s.ToolVersion, StartedAt: s.StartedAt.Format(audit.TimeLayout), Status: s.Status,
+						Error: s.Error, Counts: s.Counts, Gaps: s.Gaps, Digest: s.Digest}
+					if s.FinishedAt != nil {
+						f := s.FinishedAt.Format(audit.TimeLayout)
+						r.FinishedAt = &f
+					}
+					if r.Gaps == nil {
+						r.Gaps = []gap{}
+					}
+					out = append(out, r)
+				}
+				enc := json.NewEncoder(a.stdout)
+				enc.SetIndent("", "  ")
+				return enc.Encode(out)
+			}
+			if len(snaps) == 0 {
+				fmt.Fprintln(a.stdout, "No snapshots yet. Take one: nhi demo, or nhi snapshot github --org ORG")
+				return nil
+			}
+			tw := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
+			fmt.Fprintln(tw, "ID\tACCOUNT\tSTARTED (UTC)\tSTATUS\tIDENTITIES\tNOT READ\tREAD BY")
+			for _, s := range snaps {
+				fmt.Fprintf(tw, "%d\t%s/%s\t%s\t%s\t%d\t%d\t%s\n", s.ID, s.Source, audit.Printable(s.Account),
+					s.StartedAt.Format("2006-01-02 15:04"), s.Status, s.Total(), len(s.Gaps), audit.Printable(s.Credential))
+			}
+			return tw.Flush()
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	return cmd
+}
