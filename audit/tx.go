@@ -1,0 +1,115 @@
+package audit
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Tx is one write transaction on the evidence file. Events appended in it
+// and the projection rows written beside them commit together or not at
+// all: a reader never sees a decision without its event, or the reverse.
+// Packages that own workflow state (campaigns) use it to keep their
+// projections next to the log.
+type Tx struct {
+	s  *Store
+	tx *sql.Tx
+}
+
+// Write runs fn in a write transaction and commits it when fn returns nil.
+// The write lock is taken at the start (BEGIN IMMEDIATE), so concurrent
+// writers in other processes queue; a writer that still finds the file busy
+// after the busy timeout is retried a few times before the error surfaces.
+func (s *Store) Write(ctx context.Context, fn func(*Tx) error) error {
+	if s.readOnly {
+		return fmt.Errorf("%w: %s was opened read-only", ErrReadOnly, s.path)
+	}
+	var err error
+	for attempt := 0; attempt < 5; attempt++ {
+		if err = s.writeOnce(ctx, fn); !isBusy(err) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Duration(50*(attempt+1)) * time.Millisecond):
+		}
+	}
+	return fmt.Errorf("%s stayed busy with other writers; try again: %w", s.path, err)
+}
+
+func (s *Store) writeOnce(ctx context.Context, fn func(*Tx) error) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if err := fn(&Tx{s: s, tx: tx}); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// isBusy reports SQLite's "database is locked" / "busy" errors.
+func isBusy(err error) bool {
+	if err == nil {
+		return false
+	}
+	msg := err.Error()
+	return strings.Contains(msg, "SQLITE_BUSY") || strings.Contains(msg, "database is locked")
+}
+
+// Append adds an event to the log and returns it, stamped with the store's
+// clock. The payload is stored as canonical JSON and covered by the hash.
+func (t *Tx) Append(ctx context.Context, actor, typ string, payload any) (Event, error) {
+	return appendEvent(ctx, t.tx, t.s.now(), actor, typ, payload)
+}
+
+// Exec runs a statement that updates a projection.
+func (t *Tx) Exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	return t.tx.ExecContext(ctx, query, args...)
+}
+
+// Query reads inside the transaction.
+func (t *Tx) Query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	return t.tx.QueryContext(ctx, query, args...)
+}
+
+// QueryRow reads one row inside the transaction.
+func (t *Tx) QueryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	return t.tx.QueryRowContext(ctx, query, args...)
+}
+
+// Now is the store's clock.
+func (t *Tx) Now() time.Time { return t.s.now() }
+
+// Query reads the file outside any write transaction.
+func (s *Store) Query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	return s.db.QueryContext(ctx, query, args...)
+}
+
+// QueryRow reads one row outside any write transaction.
+func (s *Store) QueryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	return s.db.QueryRowContext(ctx, query, args...)
+}
+
+// Now is the store's clock.
+func (s *Store) Now() time.Time { return s.now() }
+
+// EventsOfType returns the events whose type starts with prefix, in order,
+// for packages that verify their own projections by replaying them.
+func (s *Store) EventsOfType(ctx context.Context, prefix string) ([]Event, error) {
+	evs, err := s.Events(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := evs[:0]
+	for _, e := range evs {
+		if strings.HasPrefix(e.Type, prefix) {
+			out = append(out, e)
+		}
+	}
+	return out, nil
+}
