@@ -37,6 +37,8 @@ type Event struct {
 type OwnerSet struct {
 	Identity string `json:"identity"`
 	Owner    string `json:"owner"`
+	// Undoes names the event this one reverses, when it is an undo.
+	Undoes int64 `json:"undoes,omitempty"`
 }
 
 // eventTimeLayout keeps sub-second order visible to people reading the log;
@@ -112,30 +114,102 @@ func appendEvent(ctx context.Context, tx *sql.Tx, now time.Time, actor, typ stri
 // SetOwner records that owner answers for identity id (an empty owner
 // clears it) as an event, and updates the owners projection with it.
 func (s *Store) SetOwner(ctx context.Context, actor, id, owner string) (Event, error) {
-	if s.readOnly {
-		return Event{}, fmt.Errorf("%w: cannot set an owner in %s", ErrReadOnly, s.path)
-	}
-	owner = strings.TrimSpace(owner)
-	tx, err := s.db.BeginTx(ctx, nil)
+	evs, err := s.SetOwners(ctx, actor, []OwnerSet{{Identity: id, Owner: owner}})
 	if err != nil {
 		return Event{}, err
 	}
-	defer tx.Rollback()
-	var n int
-	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM identities WHERE id = ?`, id).Scan(&n); err != nil {
-		return Event{}, err
+	return evs[0], nil
+}
+
+// SetOwners records several owner assignments in one transaction, one
+// event each: all of them, or none when any identity is unknown.
+func (s *Store) SetOwners(ctx context.Context, actor string, sets []OwnerSet) ([]Event, error) {
+	var evs []Event
+	err := s.Write(ctx, func(tx *Tx) error {
+		evs = evs[:0]
+		for _, set := range sets {
+			set.Owner = strings.TrimSpace(set.Owner)
+			var n int
+			if err := tx.QueryRow(ctx, `SELECT count(*) FROM identities WHERE id = ?`, set.Identity).Scan(&n); err != nil {
+				return err
+			}
+			if n == 0 {
+				return fmt.Errorf("%w %q: list known IDs with `nhi identities`", ErrUnknownIdentity, set.Identity)
+			}
+			ev, err := tx.Append(ctx, actor, EventOwnerSet, set)
+			if err != nil {
+				return err
+			}
+			if err := applyOwnerSet(ctx, tx.tx, ev.Seq, set.Identity, set.Owner); err != nil {
+				return err
+			}
+			evs = append(evs, ev)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
-	if n == 0 {
-		return Event{}, fmt.Errorf("%w %q: list known IDs with `nhi identities`", ErrUnknownIdentity, id)
-	}
-	ev, err := appendEvent(ctx, tx, s.now(), actor, EventOwnerSet, OwnerSet{Identity: id, Owner: owner})
+	return evs, nil
+}
+
+// UndoOwnerSet reverses owner.set event seq with a compensating event that
+// restores the owner the identity had before it. The original stays in the
+// log: undo never deletes.
+func (s *Store) UndoOwnerSet(ctx context.Context, actor string, seq int64) (Event, error) {
+	evs, err := s.Events(ctx)
 	if err != nil {
 		return Event{}, err
 	}
-	if err := applyOwnerSet(ctx, tx, ev.Seq, id, owner); err != nil {
+	var target *OwnerSet
+	previous := map[string]string{}
+	for _, e := range evs {
+		if e.Type != EventOwnerSet {
+			continue
+		}
+		var p OwnerSet
+		if err := json.Unmarshal(e.Payload, &p); err != nil {
+			return Event{}, fmt.Errorf("event %d: %w", e.Seq, err)
+		}
+		if e.Seq == seq {
+			target = &p
+			break
+		}
+		previous[p.Identity] = p.Owner
+	}
+	if target == nil {
+		return Event{}, fmt.Errorf("event %d is not an owner assignment", seq)
+	}
+	out, err := s.SetOwners(ctx, actor, []OwnerSet{{Identity: target.Identity, Owner: previous[target.Identity], Undoes: seq}})
+	if err != nil {
 		return Event{}, err
 	}
-	return ev, tx.Commit()
+	return out[0], nil
+}
+
+// KnownOwners lists everyone who could own an identity, for completion:
+// owners already recorded, organisation members and teams from the newest
+// snapshots, sorted and without repeats.
+func (s *Store) KnownOwners(ctx context.Context) ([]string, error) {
+	rows, err := s.db.QueryContext(ctx, `
+		SELECT owner FROM owners
+		UNION SELECT login FROM principals WHERE type = 'member'
+		UNION SELECT '@' || login FROM principals WHERE type = 'team'
+		UNION SELECT login FROM principals WHERE type = 'codeowner'
+		ORDER BY 1`)
+	if err != nil {
+		return nil, fmt.Errorf("reading owners: %w", err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var o string
+		if err := rows.Scan(&o); err != nil {
+			return nil, err
+		}
+		out = append(out, o)
+	}
+	return out, rows.Err()
 }
 
 func applyOwnerSet(ctx context.Context, tx *sql.Tx, seq int64, id, owner string) error {

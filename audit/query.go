@@ -6,6 +6,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"runtime"
+	"strings"
+	"sync"
 	"time"
 )
 
@@ -76,23 +79,34 @@ func (s *Store) evaluate(ctx context.Context, ids []Identity) error {
 	}
 	evals := map[int64]*Evaluator{}
 	for i := range ids {
-		id := &ids[i]
-		sn := info[id.SnapshotID]
-		ev := evals[id.SnapshotID]
-		if ev == nil {
-			ev = NewEvaluator(p, sn.started)
+		if sid := ids[i].SnapshotID; evals[sid] == nil {
+			ev := NewEvaluator(p, info[sid].started)
 			for acct, logins := range m {
 				ev.SetMembers(acct, logins)
 			}
-			evals[id.SnapshotID] = ev
+			evals[sid] = ev
 		}
-		id.Findings = ev.Evaluate(id, sn.account)
-		if id.Findings == nil {
-			id.Findings = []Finding{}
-		}
-		id.Change = marks[id.ID]
-		id.Suggestions = principals.suggestOwners(id)
 	}
+	// Evaluators are read-only once built: split the work across cores,
+	// the larger part of opening a file of 100,000 identities.
+	workers := min(runtime.GOMAXPROCS(0), 8, len(ids)/1000+1)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < len(ids); i += workers {
+				id := &ids[i]
+				id.Findings = evals[id.SnapshotID].Evaluate(id, info[id.SnapshotID].account)
+				if id.Findings == nil {
+					id.Findings = []Finding{}
+				}
+				id.Change = marks[id.ID]
+				id.Suggestions = principals.suggestOwners(id)
+			}
+		}()
+	}
+	wg.Wait()
 	return nil
 }
 
@@ -207,10 +221,82 @@ func unmarshalMap(s string, m *map[string]string) error {
 	if s == "{}" || s == "" {
 		return nil
 	}
+	if fast, ok := parsePlainMap(s); ok {
+		*m = fast
+		return nil
+	}
 	return json.Unmarshal([]byte(s), m)
 }
 
-func parseTime(s string) (time.Time, error) { return time.Parse(TimeLayout, s) }
+// parsePlainMap decodes the common shape mapJSON writes, {"k":"v",...}
+// with no escapes, without reflection; ok is false for anything else,
+// which encoding/json then decodes.
+func parsePlainMap(s string) (map[string]string, bool) {
+	if len(s) < 2 || s[0] != '{' || s[len(s)-1] != '}' || strings.IndexByte(s, '\\') >= 0 {
+		return nil, false
+	}
+	m := make(map[string]string, strings.Count(s, ":"))
+	rest := s[1 : len(s)-1]
+	for rest != "" {
+		k, after, ok := quoted(rest)
+		if !ok || after == "" || after[0] != ':' {
+			return nil, false
+		}
+		v, after, ok := quoted(after[1:])
+		if !ok {
+			return nil, false
+		}
+		m[k] = v
+		if after == "" {
+			break
+		}
+		if after[0] != ',' {
+			return nil, false
+		}
+		rest = after[1:]
+	}
+	return m, true
+}
+
+// quoted splits a leading "string" (without escapes) off s.
+func quoted(s string) (str, rest string, ok bool) {
+	if s == "" || s[0] != '"' {
+		return "", "", false
+	}
+	end := strings.IndexByte(s[1:], '"')
+	if end < 0 {
+		return "", "", false
+	}
+	return s[1 : end+1], s[end+2:], true
+}
+
+// parseTime reads a stored timestamp. The fixed layout is parsed by hand:
+// time.Parse shows up when 100,000 identities load.
+func parseTime(s string) (time.Time, error) {
+	if len(s) == len(TimeLayout) && s[4] == '-' && s[7] == '-' && s[10] == 'T' && s[13] == ':' && s[16] == ':' && s[19] == 'Z' {
+		n := func(a, b int) (int, bool) {
+			v := 0
+			for i := a; i < b; i++ {
+				c := s[i]
+				if c < '0' || c > '9' {
+					return 0, false
+				}
+				v = v*10 + int(c-'0')
+			}
+			return v, true
+		}
+		y, ok1 := n(0, 4)
+		mo, ok2 := n(5, 7)
+		d, ok3 := n(8, 10)
+		h, ok4 := n(11, 13)
+		mi, ok5 := n(14, 16)
+		sec, ok6 := n(17, 19)
+		if ok1 && ok2 && ok3 && ok4 && ok5 && ok6 && mo >= 1 && mo <= 12 && d >= 1 && d <= 31 && h < 24 && mi < 60 && sec < 60 {
+			return time.Date(y, time.Month(mo), d, h, mi, sec, 0, time.UTC), nil
+		}
+	}
+	return time.Parse(TimeLayout, s)
+}
 
 func parseNullTime(s sql.NullString) *time.Time {
 	if !s.Valid {

@@ -606,3 +606,65 @@ func TestStoredJSONMatchesEncodingJSON(t *testing.T) {
 		t.Errorf("findingsJSON round trip: %q -> %+v, %v", js, back, err)
 	}
 }
+
+func TestStoredFormsReadBack(t *testing.T) {
+	for _, m := range []map[string]string{
+		{"a": "1", "b": "two words", "c": ""},
+		{"esc\"aped": "back\\slash", "uni": "日本"},
+		{"x": "{\"nested\":1}", "y": "a,b:c"},
+	} {
+		var back map[string]string
+		if err := unmarshalMap(mapJSON(m), &back); err != nil || fmt.Sprint(back) != fmt.Sprint(m) {
+			t.Errorf("map %q read back as %q (%v)", m, back, err)
+		}
+	}
+	for _, s := range []string{"2026-11-23T18:41:30Z", "1999-01-01T00:00:00Z", "2024-02-29T23:59:59Z"} {
+		got, err := parseTime(s)
+		want, _ := time.Parse(TimeLayout, s)
+		if err != nil || !got.Equal(want) || got.Location() != time.UTC {
+			t.Errorf("parseTime(%q) = %v, %v; want %v", s, got, err, want)
+		}
+	}
+	if _, err := parseTime("2026-13-01T00:00:00Z"); err == nil {
+		t.Error("month 13 parsed")
+	}
+}
+
+func TestUndoOwnerSetAndKnownOwners(t *testing.T) {
+	s := openNew(t)
+	w, _ := s.BeginSnapshot(ctx, SnapshotInfo{Source: "github", Account: "acme"})
+	a := obs("a", KindGitHubDeployKey)
+	w.Record(a)
+	w.Principal(Principal{Type: PrincipalMember, Scope: "acme", Login: "zed", Role: "member"})
+	w.Principal(Principal{Type: PrincipalTeam, Scope: "acme/a", Login: "acme/platform", Role: "admin"})
+	w.Finish(ctx, nil)
+	s.SetOwner(ctx, "auditor", a.ID, "alice")
+	second, _ := s.SetOwner(ctx, "auditor", a.ID, "bob")
+	undo, err := s.UndoOwnerSet(ctx, "auditor", second.Seq)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.Identity(ctx, a.ID); got.Owner != "alice" {
+		t.Errorf("owner after undo: %q; want alice", got.Owner)
+	}
+	if !strings.Contains(string(undo.Payload), fmt.Sprintf(`"undoes":%d`, second.Seq)) {
+		t.Errorf("undo event does not name what it reverses: %s", undo.Payload)
+	}
+	if r, _ := s.Verify(ctx); !r.OK() || r.Events != 3 {
+		t.Errorf("verify after undo: %+v", r)
+	}
+	if _, err := s.UndoOwnerSet(ctx, "auditor", 99); err == nil {
+		t.Error("undo of a missing event")
+	}
+	owners, _ := s.KnownOwners(ctx)
+	if fmt.Sprint(owners) != "[@acme/platform alice zed]" {
+		t.Errorf("known owners %v", owners)
+	}
+	// A bulk assignment with one unknown identity writes nothing.
+	if _, err := s.SetOwners(ctx, "auditor", []OwnerSet{{Identity: a.ID, Owner: "x"}, {Identity: "nope", Owner: "y"}}); !errors.Is(err, ErrUnknownIdentity) {
+		t.Errorf("bulk with an unknown identity: %v", err)
+	}
+	if got, _ := s.Identity(ctx, a.ID); got.Owner != "alice" {
+		t.Errorf("a failed bulk assignment changed the owner to %q", got.Owner)
+	}
+}
