@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -244,5 +245,65 @@ func TestVersionAndHelp(t *testing.T) {
 		if !strings.Contains(r.stdout, sub) {
 			t.Errorf("--help does not list %s", sub)
 		}
+	}
+}
+
+func TestFilterAndBulkOwners(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "demo.db")
+	if r := nhi(t, nil, "demo", "--no-tui", "--db", db); r.code != 0 {
+		t.Fatal(r.stderr)
+	}
+	count := func(filter string) int {
+		t.Helper()
+		r := nhi(t, nil, "identities", "--db", db, "--json", "--filter", filter)
+		if r.code != 0 {
+			t.Fatalf("--filter %q: %s", filter, r.stderr)
+		}
+		var ids []map[string]any
+		if err := json.Unmarshal([]byte(r.stdout), &ids); err != nil {
+			t.Fatal(err)
+		}
+		return len(ids)
+	}
+	all, keys := count(""), count("kind:deploy_key")
+	if keys == 0 || keys >= all {
+		t.Fatalf("kind:deploy_key matched %d of %d", keys, all)
+	}
+
+	r := nhi(t, nil, "identities", "--db", db, "--filter", "kind:deploy_key (owner:none")
+	if r.code != 2 || !strings.Contains(r.stderr, "column") || !strings.Contains(r.stderr, "^") {
+		t.Errorf("malformed filter: exit %d\n%s", r.code, r.stderr)
+	}
+
+	r = nhi(t, []string{"NHI_REVIEWER=auditor@northwind.test"}, "owner", "set", "--db", db, "--filter", "kind:deploy_key", "@northwind/platform")
+	if r.code != 0 || !strings.Contains(r.stdout, fmt.Sprintf("Owner of %d identities", keys)) {
+		t.Fatalf("bulk owner set: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if n := count("kind:deploy_key owner:@northwind/platform"); n != keys {
+		t.Errorf("%d of %d deploy keys have the bulk owner", n, keys)
+	}
+
+	csvPath := filepath.Join(t.TempDir(), "owners.csv")
+	os.WriteFile(csvPath, []byte("id,owner\n# webhooks belong to the platform team\ngithub:northwind:github_webhook:*,@northwind/sre\n"), 0o600)
+	r = nhi(t, []string{"NHI_REVIEWER=auditor@northwind.test"}, "owner", "import", "--db", db, csvPath)
+	if r.code != 0 {
+		t.Fatalf("owner import: %s%s", r.stdout, r.stderr)
+	}
+	if hooks := count("kind:webhook"); hooks == 0 || count("kind:webhook owner:@northwind/sre") != hooks {
+		t.Errorf("import did not set every webhook's owner")
+	}
+
+	bad := filepath.Join(t.TempDir(), "bad.csv")
+	os.WriteFile(bad, []byte("github:northwind:github_runner:*,@northwind/ci\nno-such-identity,alice\n"), 0o600)
+	before := count("owner:@northwind/ci")
+	r = nhi(t, []string{"NHI_REVIEWER=a"}, "owner", "import", "--db", db, bad)
+	if r.code != 1 || !strings.Contains(r.stderr, "line 2 (no-such-identity)") {
+		t.Errorf("import with an unmatched row: exit %d\n%s", r.code, r.stderr)
+	}
+	if count("owner:@northwind/ci") != before {
+		t.Error("a failed import wrote some owners")
+	}
+	if r := nhi(t, nil, "verify", "--db", db); r.code != 0 {
+		t.Errorf("verify after bulk assignments: %s", r.stdout)
 	}
 }

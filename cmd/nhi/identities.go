@@ -15,38 +15,58 @@ import (
 
 func newIdentitiesCmd(a *app) *cobra.Command {
 	var asJSON bool
+	var filter string
 	cmd := &cobra.Command{
 		Use:   "identities",
 		Short: "List every identity in the evidence file",
 		Long: `Lists every identity the evidence file knows, with its latest observation,
 owner and status (active, or removed when a later complete snapshot no longer
-has it). --json prints an array of identity objects for scripts.`,
+has it). --filter keeps those a filter expression matches (docs/filter.md).
+--json prints an array of identity objects for scripts.`,
 		Example: `  nhi identities
+  nhi identities --filter 'finding:stale owner:none'
+  nhi identities --filter 'kind:deploy_key perm.contents:write' --json
   nhi identities --json | jq '.[] | select(.owner == null) | .id'`,
 		Aliases: []string{"ls"},
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			f, err := parseFilterArg(filter)
+			if err != nil {
+				return err
+			}
 			st, err := a.open(cmd.Context(), audit.OpenOptions{ReadOnly: true})
 			if err != nil {
 				return err
 			}
 			defer st.Close()
-			ids, err := st.Identities(cmd.Context())
+			all, err := st.Identities(cmd.Context())
 			if err != nil {
 				return err
 			}
+			env := &audit.FilterEnv{Now: st.Now()}
+			ids := all[:0]
+			for i := range all {
+				if f.Match(&all[i], env) {
+					ids = append(ids, all[i])
+				}
+			}
 			if asJSON {
-				if ids == nil {
+				if len(ids) == 0 {
 					ids = []audit.Identity{}
 				}
 				enc := json.NewEncoder(a.stdout)
 				enc.SetIndent("", "  ")
 				return enc.Encode(ids)
 			}
+			if len(ids) == 0 && len(all) > 0 {
+				_, err := fmt.Fprintf(a.stdout, "No identity of %d matches the filter %q.\n", len(all), filter)
+				return err
+			}
 			return printIdentities(a.stdout, ids, time.Now())
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print a JSON array of identity objects")
+	cmd.Flags().StringVar(&filter, "filter", "", "only identities this filter expression matches")
 	return cmd
 }
 

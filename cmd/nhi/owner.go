@@ -1,7 +1,13 @@
 package main
 
 import (
+	"context"
+	"encoding/csv"
+	"errors"
 	"fmt"
+	"io"
+	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -11,17 +17,25 @@ import (
 func newOwnerCmd(a *app) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "owner",
-		Short: "Record who answers for an identity",
+		Short: "Record who answers for identities",
 	}
+	var filter string
 	set := &cobra.Command{
-		Use:   "set ID OWNER",
-		Short: "Record OWNER as the owner of identity ID (an event in the log)",
+		Use:   "set {ID | --filter EXPR} OWNER",
+		Short: "Record OWNER as the owner of an identity, or of every identity a filter matches",
 		Long: `Records OWNER (a person or team, e.g. alice@acme.com or @acme/platform) as the
-owner of identity ID. The change is an event in the evidence file's log, signed
-with your name (--as, NHI_REVIEWER, or git user.email). An empty OWNER ("")
-clears it.`,
-		Example: `  nhi owner set github:acme:github_deploy_key:api/123 alice@acme.com`,
-		Args:    cobra.ExactArgs(2),
+owner of identity ID, or with --filter of every identity the filter matches
+(see docs/filter.md). Each assignment is an event in the evidence file's log,
+signed with your name (--as, NHI_REVIEWER, or git user.email); a bulk
+assignment is written all at once or not at all. An empty OWNER ("") clears it.`,
+		Example: `  nhi owner set github:acme:github_deploy_key:acme/api/123 alice@acme.com
+  nhi owner set --filter 'kind:deploy_key scope:acme/payments*' @acme/payments`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if filter != "" {
+				return cobra.ExactArgs(1)(cmd, args)
+			}
+			return cobra.ExactArgs(2)(cmd, args)
+		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			actor, err := a.actor()
 			if err != nil {
@@ -32,18 +46,222 @@ clears it.`,
 				return err
 			}
 			defer st.Close()
-			ev, err := st.SetOwner(cmd.Context(), actor, args[0], args[1])
+			if filter == "" {
+				ev, err := st.SetOwner(cmd.Context(), actor, args[0], args[1])
+				if err != nil {
+					return err
+				}
+				if args[1] == "" {
+					fmt.Fprintf(a.stdout, "Cleared the owner of %s (event %d, by %s)\n", args[0], ev.Seq, actor)
+				} else {
+					fmt.Fprintf(a.stdout, "Owner of %s is now %s (event %d, by %s)\n", args[0], audit.Printable(args[1]), ev.Seq, actor)
+				}
+				return nil
+			}
+			f, err := parseFilterArg(filter)
 			if err != nil {
 				return err
 			}
-			if args[1] == "" {
-				fmt.Fprintf(a.stdout, "Cleared the owner of %s (event %d, by %s)\n", args[0], ev.Seq, actor)
-			} else {
-				fmt.Fprintf(a.stdout, "Owner of %s is now %s (event %d, by %s)\n", args[0], audit.Printable(args[1]), ev.Seq, actor)
+			ids, err := matching(cmd.Context(), st, f)
+			if err != nil {
+				return err
 			}
+			if len(ids) == 0 {
+				return fmt.Errorf("the filter %q matches no identity; nothing was changed", filter)
+			}
+			sets := make([]audit.OwnerSet, len(ids))
+			for i, id := range ids {
+				sets[i] = audit.OwnerSet{Identity: id, Owner: args[0]}
+			}
+			evs, err := st.SetOwners(cmd.Context(), actor, sets)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(a.stdout, "Owner of %d identities is now %s (events %d–%d, by %s)\n",
+				len(evs), audit.Printable(args[0]), evs[0].Seq, evs[len(evs)-1].Seq, actor)
 			return nil
 		},
 	}
-	cmd.AddCommand(set)
+	set.Flags().StringVar(&filter, "filter", "", "set the owner of every identity this filter matches")
+
+	var dryRun bool
+	imp := &cobra.Command{
+		Use:   "import FILE",
+		Short: "Record owners from a CSV of id-or-pattern,owner",
+		Long: `Reads a CSV file of "id-or-pattern,owner" rows, as teams that keep ownership
+records elsewhere export them. A pattern may use * and ? on identity IDs
+(github:acme:github_deploy_key:acme/payments-*). Later rows win over earlier
+ones for the same identity. A header row (id,owner) and lines starting with #
+are skipped. Every row must match at least one identity, or nothing is
+written; all assignments are written at once, one event each. "-" reads
+standard input.`,
+		Example: `  nhi owner import owners.csv --dry-run
+  nhi owner import owners.csv`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var r io.Reader = a.stdin
+			if args[0] != "-" {
+				f, err := os.Open(args[0])
+				if err != nil {
+					return fmt.Errorf("cannot read the owners file: %w", err)
+				}
+				defer f.Close()
+				r = f
+			}
+			rows, err := readOwnerCSV(r, args[0])
+			if err != nil {
+				return err
+			}
+			actor, err := a.actor()
+			if err != nil {
+				return err
+			}
+			st, err := a.open(cmd.Context(), audit.OpenOptions{ReadOnly: dryRun})
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			sets, err := resolveOwnerRows(cmd.Context(), st, rows)
+			if err != nil {
+				return err
+			}
+			if dryRun {
+				for _, s := range sets {
+					fmt.Fprintf(a.stdout, "%s\t%s\n", audit.Printable(s.Identity), audit.Printable(s.Owner))
+				}
+				fmt.Fprintf(a.stdout, "Would set the owner of %d identities from %d rows (dry run: nothing written)\n", len(sets), len(rows))
+				return nil
+			}
+			evs, err := st.SetOwners(cmd.Context(), actor, sets)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(a.stdout, "Set the owner of %d identities from %d rows (events %d–%d, by %s)\n",
+				len(evs), len(rows), evs[0].Seq, evs[len(evs)-1].Seq, actor)
+			return nil
+		},
+	}
+	imp.Flags().BoolVar(&dryRun, "dry-run", false, "print what would be set; write nothing")
+	cmd.AddCommand(set, imp)
 	return cmd
+}
+
+// parseFilterArg compiles a --filter value, pointing at the mistake.
+func parseFilterArg(expr string) (*audit.Filter, error) {
+	f, err := audit.ParseFilter(expr)
+	var fe *audit.FilterError
+	if errors.As(err, &fe) {
+		return nil, usageError{command: "filter", err: fmt.Errorf("%v\n%s", fe, indent(fe.Caret(), "  "))}
+	}
+	return f, err
+}
+
+func indent(s, prefix string) string {
+	return prefix + strings.ReplaceAll(s, "\n", "\n"+prefix)
+}
+
+// matching returns the IDs of the identities f matches, in ID order.
+func matching(ctx context.Context, st *audit.Store, f *audit.Filter) ([]string, error) {
+	ids, err := st.Identities(ctx)
+	if err != nil {
+		return nil, err
+	}
+	env := &audit.FilterEnv{Now: st.Now()}
+	var out []string
+	for i := range ids {
+		if f.Match(&ids[i], env) {
+			out = append(out, ids[i].ID)
+		}
+	}
+	return out, nil
+}
+
+type ownerRow struct {
+	line           int
+	pattern, owner string
+}
+
+func readOwnerCSV(r io.Reader, name string) ([]ownerRow, error) {
+	cr := csv.NewReader(r)
+	cr.FieldsPerRecord = -1
+	cr.Comment = '#'
+	cr.TrimLeadingSpace = true
+	var rows []ownerRow
+	for {
+		rec, err := cr.Read()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+		line, _ := cr.FieldPos(0)
+		if len(rec) != 2 {
+			return nil, fmt.Errorf("%s:%d: want 2 fields (id-or-pattern,owner), got %d", name, line, len(rec))
+		}
+		pattern, owner := strings.TrimSpace(rec[0]), strings.TrimSpace(rec[1])
+		if len(rows) == 0 && (strings.EqualFold(pattern, "id") || strings.EqualFold(pattern, "id-or-pattern")) && strings.EqualFold(owner, "owner") {
+			continue
+		}
+		if pattern == "" {
+			return nil, fmt.Errorf("%s:%d: empty identity ID or pattern", name, line)
+		}
+		rows = append(rows, ownerRow{line: line, pattern: pattern, owner: owner})
+	}
+	if len(rows) == 0 {
+		return nil, fmt.Errorf("%s has no rows", name)
+	}
+	return rows, nil
+}
+
+// resolveOwnerRows expands patterns into assignments, later rows winning.
+// A row that matches nothing fails the whole import.
+func resolveOwnerRows(ctx context.Context, st *audit.Store, rows []ownerRow) ([]audit.OwnerSet, error) {
+	ids, err := st.Identities(ctx)
+	if err != nil {
+		return nil, err
+	}
+	owner := map[string]string{}
+	var order []string
+	var unmatched []string
+	for _, row := range rows {
+		f, err := audit.ParseFilter("id:" + escapeFilterWord(row.pattern))
+		if err != nil {
+			return nil, fmt.Errorf("line %d: %q is not a usable pattern: %v", row.line, row.pattern, err)
+		}
+		n := 0
+		for i := range ids {
+			if f.Match(&ids[i], nil) {
+				if _, seen := owner[ids[i].ID]; !seen {
+					order = append(order, ids[i].ID)
+				}
+				owner[ids[i].ID] = row.owner
+				n++
+			}
+		}
+		if n == 0 {
+			unmatched = append(unmatched, fmt.Sprintf("line %d (%s)", row.line, row.pattern))
+		}
+	}
+	if len(unmatched) > 0 {
+		return nil, fmt.Errorf("%d rows match no identity, so nothing was written: %s", len(unmatched), strings.Join(unmatched, ", "))
+	}
+	sets := make([]audit.OwnerSet, len(order))
+	for i, id := range order {
+		sets[i] = audit.OwnerSet{Identity: id, Owner: owner[id]}
+	}
+	return sets, nil
+}
+
+// escapeFilterWord makes s one filter word whose only special characters
+// are the glob's * and ?.
+func escapeFilterWord(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		if strings.ContainsRune(" \t()\"\\:<>=", r) {
+			b.WriteByte('\\')
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }
