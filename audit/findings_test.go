@@ -241,3 +241,25 @@ func BenchmarkFindings100k(b *testing.B) {
 	}
 	b.ReportMetric(float64(n)/float64(b.N)/float64(len(ids)), "findings/identity")
 }
+
+// The filter's unused>90d and the stale rule count days the same way, so
+// a scope of "unused>90d" selects exactly what the stale rule flags.
+func TestUnusedFilterAgreesWithStaleRule(t *testing.T) {
+	f, err := ParseFilter("unused>90d")
+	if err != nil {
+		t.Fatal(err)
+	}
+	stale, _ := ParseFilter("finding:stale")
+	ev := NewEvaluator(DefaultPolicy(), evalNow)
+	for days := 85; days <= 95; days++ {
+		id := Identity{Owner: "alice", Observation: Observation{Kind: KindGitHubDeployKey, CreatedAt: daysAgo(days), LastUsedAt: daysAgo(days)}}
+		id.Findings = ev.Evaluate(&id, "acme")
+		env := &FilterEnv{Now: evalNow}
+		if f.Match(&id, env) != stale.Match(&id, env) {
+			t.Errorf("last used %d days ago: unused>90d=%v, stale=%v", days, f.Match(&id, env), stale.Match(&id, env))
+		}
+		if want := days > 90; stale.Match(&id, env) != want {
+			t.Errorf("last used %d days ago: stale=%v, want %v", days, !want, want)
+		}
+	}
+}
