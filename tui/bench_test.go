@@ -1,9 +1,16 @@
 package tui
 
 import (
+	"context"
 	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sync"
 	"testing"
 	"time"
+
+	"sync/atomic"
 
 	tea "github.com/charmbracelet/bubbletea"
 
@@ -38,7 +45,7 @@ func manyIdentities(n int) []audit.Identity {
 func BenchmarkKeypress100k(b *testing.B) {
 	m := New(testSnapshot(), manyIdentities(100_000), Options{Now: clock})
 	m.Update(tea.WindowSizeMsg{Width: 80, Height: 24})
-	table := m.stack[0].(*identitiesView).table
+	table := m.ids.table
 	down, top := keyMsg("down"), keyMsg("g")
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -107,4 +114,150 @@ func TestKeypressCostIsIndependentOfRows(t *testing.T) {
 	if per := time.Since(start) / 100; per > 16*time.Millisecond {
 		t.Errorf("a keypress takes %v with 100,000 rows", per)
 	}
+}
+
+// BenchmarkFilter100k is the live filter's query on 100,000 identities,
+// off the event loop: parse, match every identity, keep the rows.
+func BenchmarkFilter100k(b *testing.B) {
+	pop := newPopulation(manyIdentities(100_000))
+	env := audit.FilterEnv{Now: testNow}
+	for _, expr := range []string{
+		"owner:none finding:stale",
+		"name:identity-0001*",
+		"repo-0042",
+		"kind:deploy_key unused>90d or severity:high -scope:acme/repo-000*",
+	} {
+		b.Run(expr, func(b *testing.B) {
+			var latest atomic.Uint64
+			b.ReportAllocs()
+			var rows int
+			for b.Loop() {
+				f, err := audit.ParseFilter(expr)
+				if err != nil {
+					b.Fatal(err)
+				}
+				seq := latest.Add(1)
+				res := query{seq: seq, latest: &latest, pop: pop, filter: f, env: env, sort: sortSpec{col: noSort}}.run()
+				rows = len(res.rows)
+			}
+			b.ReportMetric(float64(rows), "rows")
+		})
+	}
+}
+
+// BenchmarkSort100k is sorting 100,000 identities by a column (the first
+// time; after that the order is kept until an identity changes).
+func BenchmarkSort100k(b *testing.B) {
+	pop := newPopulation(manyIdentities(100_000))
+	for _, col := range []int{colName, colLastUsed, colFindings} {
+		b.Run(sortNames[col], func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				naturalOrder(pop.ids, col)
+			}
+		})
+	}
+}
+
+// big is an evidence file of 100,000 identities, written once per test
+// binary through the audit API as a connector would.
+var big struct {
+	once sync.Once
+	dir  string
+	path string
+	err  error
+}
+
+func bigEvidence(tb testing.TB) string {
+	tb.Helper()
+	big.once.Do(func() {
+		big.dir, big.err = os.MkdirTemp("", "nhi-tui-bench-")
+		if big.err != nil {
+			return
+		}
+		big.path = filepath.Join(big.dir, "nhi.db")
+		big.err = writeBigEvidence(big.path, 100_000)
+	})
+	if big.err != nil {
+		tb.Fatal(big.err)
+	}
+	return big.path
+}
+
+func writeBigEvidence(path string, n int) error {
+	ctx := context.Background()
+	st, err := audit.Open(ctx, path, audit.OpenOptions{Create: true})
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	w, err := st.BeginSnapshot(ctx, audit.SnapshotInfo{Source: "github", Account: "acme", APIURL: "https://api.github.com", ToolVersion: "bench"})
+	if err != nil {
+		return err
+	}
+	for i := range 200 {
+		if err := w.Principal(audit.Principal{Type: audit.PrincipalMember, Scope: "acme", Login: fmt.Sprintf("user-%03d", i), Role: "member"}); err != nil {
+			return err
+		}
+	}
+	for i := range n {
+		kind := audit.Kinds[i%len(audit.Kinds)]
+		scope := fmt.Sprintf("acme/repo-%05d", i/10)
+		name := fmt.Sprintf("identity-%06d", i)
+		o := audit.Observation{
+			ID: audit.IdentityID("github", "acme", kind, scope+"/"+name), Kind: kind, Name: name, Scope: scope,
+			CreatedAt:   daysAgo(i % 1500),
+			Permissions: map[string]string{"contents": "read", "metadata": "read"},
+			Attributes:  map[string]string{"visibility": "selected"},
+		}
+		if i%3 == 0 {
+			o.LastUsedAt = daysAgo(i % 400)
+		}
+		if i%7 == 0 {
+			o.Attributes["added_by"] = fmt.Sprintf("user-%03d", i%200)
+		}
+		if err := w.Record(o); err != nil {
+			return err
+		}
+	}
+	_, err = w.Finish(ctx, nil)
+	return err
+}
+
+// BenchmarkOpen100k is what `nhi` does before the first frame on a file
+// of 100,000 identities: Store.Identities, New, the first View. It
+// reports the live heap once the first frame is drawn.
+func BenchmarkOpen100k(b *testing.B) {
+	path := bigEvidence(b)
+	ctx := context.Background()
+	st, err := audit.Open(ctx, path, audit.OpenOptions{ReadOnly: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	snap, err := st.LatestSnapshot(ctx)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var heap uint64
+	b.ReportAllocs()
+	for b.Loop() {
+		ids, err := st.Identities(ctx)
+		if err != nil || len(ids) != 100_000 {
+			b.Fatal(len(ids), err)
+		}
+		m := New(snap, ids, Options{Store: st})
+		m.Update(tea.WindowSizeMsg{Width: 80, Height: 24})
+		if m.View() == "" {
+			b.Fatal("no frame")
+		}
+		b.StopTimer()
+		runtime.GC()
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		heap = ms.HeapAlloc
+		runtime.KeepAlive(m)
+		b.StartTimer()
+	}
+	b.ReportMetric(float64(heap)/(1<<20), "heap-MB")
 }

@@ -1,6 +1,8 @@
 package tui
 
 import (
+	"context"
+	"encoding/json"
 	"slices"
 	"strconv"
 	"strings"
@@ -16,28 +18,55 @@ import (
 // labelWidth is the width of the field-name column of the detail view.
 const labelWidth = 12
 
-// detailView shows every field of one identity, scrollable. Long values
-// wrap instead of being cut: an auditor must be able to read all of it.
+// detailView shows every field of one identity, scrollable: its findings
+// with their explanation, its owner with the suggestions and the trail of
+// who set it, and its history across snapshots. Long values wrap instead
+// of being cut: an auditor must be able to read all of it.
 type detailView struct {
 	keys   detailKeys
-	id     *audit.Identity
-	now    func() time.Time
+	st     *state
+	idx    int32 // the identity's position in the population
+	id     string
 	width  int
 	height int      // lines of content on screen, below the title
 	lines  []string // the content, laid out for width
 	offset int      // first content line on screen
+
+	trail      []trailEntry
+	trailErr   error
+	trailState loadState
 }
 
-func newDetailView(id *audit.Identity, now func() time.Time) *detailView {
-	return &detailView{keys: newDetailKeys(), id: id, now: now}
+// trailEntry is one owner.set event for the identity.
+type trailEntry struct {
+	seq    int64
+	at     time.Time
+	actor  string
+	owner  string
+	undoes int64
+}
+
+func newDetailView(st *state, idx int32) *detailView {
+	return &detailView{keys: newDetailKeys(), st: st, idx: idx, id: st.identity(idx).ID}
+}
+
+// openDetail opens the detail of the identity at position i, and loads
+// its history.
+func openDetail(st *state, i int32) tea.Cmd {
+	v := newDetailView(st, i)
+	return pushView(v, tea.Batch(v.loadTrail(), loadDiff(st)))
 }
 
 func (v *detailView) ShortHelp() []key.Binding  { return v.keys.ShortHelp() }
 func (v *detailView) FullHelp() [][]key.Binding { return v.keys.FullHelp() }
 
+func (v *detailView) targets() []int32   { return []int32{v.idx} }
+func (v *detailView) hiddenTargets() int { return 0 }
+func (v *detailView) actionDone()        {}
+
 func (v *detailView) SetSize(width, height int) {
 	v.width, v.height = width, max(height-1, 0)
-	v.lines = v.content(v.now())
+	v.lines = v.content(v.st.now())
 	v.Move(0)
 }
 
@@ -50,20 +79,59 @@ func (v *detailView) GotoTop()      { v.offset = 0 }
 func (v *detailView) GotoBottom()   { v.Move(len(v.lines)) }
 func (v *detailView) PageSize() int { return max(v.height, 1) }
 
-func (v *detailView) Update(msg tea.Msg) tea.Cmd {
-	k, ok := msg.(tea.KeyMsg)
-	if !ok {
+// trailMsg is the owner trail of one identity, read from the event log.
+type trailMsg struct {
+	id    string
+	trail []trailEntry
+	err   error
+}
+
+// loadTrail reads the identity's owner.set events from the log.
+func (v *detailView) loadTrail() tea.Cmd {
+	if v.st.store == nil {
 		return nil
 	}
-	if key.Matches(k, v.keys.Back) {
-		return popView
+	v.trailState = loading
+	store, id := v.st.store, v.id
+	return func() tea.Msg {
+		evs, err := store.Events(context.Background())
+		if err != nil {
+			return trailMsg{id: id, err: err}
+		}
+		var out []trailEntry
+		for _, e := range evs {
+			if e.Type != audit.EventOwnerSet {
+				continue
+			}
+			var p audit.OwnerSet
+			if json.Unmarshal(e.Payload, &p) != nil || p.Identity != id {
+				continue
+			}
+			out = append(out, trailEntry{seq: e.Seq, at: e.At, actor: e.Actor, owner: p.Owner, undoes: p.Undoes})
+		}
+		return trailMsg{id: id, trail: out}
 	}
-	navigate(v.keys.navKeys, k, v)
+}
+
+func (v *detailView) Update(msg tea.Msg) tea.Cmd {
+	switch msg := msg.(type) {
+	case trailMsg:
+		if msg.id == v.id {
+			v.trail, v.trailErr, v.trailState = msg.trail, msg.err, loaded
+			v.SetSize(v.width, v.height+1)
+		}
+	case tea.KeyMsg:
+		if key.Matches(msg, v.keys.Back) {
+			return popView
+		}
+		navigate(v.keys.navKeys, msg, v)
+	}
 	return nil
 }
 
 func (v *detailView) View() string {
-	title := theme.Title.Render("Identity " + orDash(audit.Printable(v.id.Name)))
+	id := v.st.identity(v.idx)
+	title := theme.Title.Render("Identity " + orDash(audit.Printable(id.Name)))
 	pos := ""
 	if len(v.lines) > v.height {
 		last := min(v.offset+v.height, len(v.lines))
@@ -82,7 +150,7 @@ func (v *detailView) View() string {
 // content lays every field of the identity out for the view's width. All
 // text from the API is sanitized here.
 func (v *detailView) content(now time.Time) []string {
-	id := v.id
+	id := v.st.identity(v.idx)
 	var lines []string
 	field := func(label, value string) {
 		lines = appendWrapped(lines, theme.Label.Render(padRight(label, labelWidth)), orDash(value), v.width, labelWidth)
@@ -93,6 +161,9 @@ func (v *detailView) content(now time.Time) []string {
 	item := func(text string) {
 		lines = appendWrapped(lines, "  ", text, v.width, 4)
 	}
+	sub := func(text string) {
+		lines = appendWrapped(lines, "    ", text, v.width, 4)
+	}
 
 	field("ID", audit.Printable(id.ID))
 	field("Kind", audit.Printable(id.Kind.Label())+" ("+audit.Printable(string(id.Kind))+")")
@@ -100,7 +171,14 @@ func (v *detailView) content(now time.Time) []string {
 	field("Scope", audit.Printable(id.Scope))
 	field("Source", audit.Printable(id.Source))
 	field("Owner", audit.Printable(id.Owner))
-	field("Status", audit.Printable(id.Status))
+	status := audit.Printable(id.Status)
+	if id.Status == audit.StatusActive && id.Change != "" {
+		status += ", " + audit.Printable(id.Change) + " since the previous snapshot"
+	}
+	field("Status", status)
+	if d := v.st.decisions[id.ID]; d != "" {
+		field("Decision", audit.Printable(d)+" in "+audit.Printable(v.st.campaign))
+	}
 	field("Created", stamp(id.CreatedAt, now))
 	switch {
 	case id.LastUsedAt != nil:
@@ -112,26 +190,64 @@ func (v *detailView) content(now time.Time) []string {
 	}
 	field("Rotated", stamp(id.RotatedAt, now))
 	field("Expires", stamp(id.ExpiresAt, now))
-	field("First seen", stamp(&id.FirstSeen, now))
-	field("Last seen", stamp(&id.LastSeen, now))
-	if id.SnapshotID != 0 {
-		field("Snapshot", "#"+strconv.FormatInt(id.SnapshotID, 10))
-	}
 
 	section("Findings (" + strconv.Itoa(len(id.Findings)) + ")")
-	if len(id.Findings) == 0 {
+	switch {
+	case v.st.dirty[id.ID] > 0:
+		item(theme.Muted.Render("being recomputed after the owner change…"))
+	case len(id.Findings) == 0:
 		item(theme.Muted.Render("no findings"))
 	}
 	for _, f := range id.Findings {
 		head := orDash(audit.Printable(f.Rule)) + " · " + severity(audit.Printable(f.Severity))
 		if f.OWASP != "" {
-			head += " · " + audit.Printable(f.OWASP)
+			head += " · OWASP " + audit.Printable(f.OWASP)
 		}
 		item(head)
 		if f.Message != "" {
-			lines = appendWrapped(lines, "    ", audit.Printable(f.Message), v.width, 4)
+			sub(audit.Printable(f.Message))
 		}
 	}
+
+	section("Owner")
+	item("now: " + orDash(audit.Printable(id.Owner)))
+	if len(id.Suggestions) > 0 {
+		item("suggested:")
+		for _, s := range id.Suggestions {
+			sub(audit.Printable(s.Owner) + " — " + audit.Printable(s.Source))
+		}
+	} else {
+		item(theme.Muted.Render("no suggestion from the source or its repository"))
+	}
+	item("trail (from the event log):")
+	switch {
+	case v.st.store == nil:
+		sub(theme.Muted.Render("not available"))
+	case v.trailState != loaded:
+		sub(theme.Muted.Render("reading the event log…"))
+	case v.trailErr != nil:
+		sub(theme.Error.Render("not read: " + audit.Printable(v.trailErr.Error())))
+	case len(v.trail) == 0:
+		sub(theme.Muted.Render("no owner was ever recorded"))
+	}
+	for _, e := range v.trail {
+		what := "set owner " + audit.Printable(e.owner)
+		if e.owner == "" {
+			what = "cleared the owner"
+		}
+		if e.undoes != 0 {
+			what = "undid #" + strconv.FormatInt(e.undoes, 10) + ": owner back to " + orDash(audit.Printable(e.owner))
+		}
+		sub("#" + strconv.FormatInt(e.seq, 10) + " " + e.at.UTC().Format("2006-01-02 15:04 UTC") + " " + audit.Printable(e.actor) + " " + what)
+	}
+
+	section("History")
+	field("First seen", stamp(&id.FirstSeen, now))
+	field("Last seen", stamp(&id.LastSeen, now))
+	if id.SnapshotID != 0 {
+		field("Snapshot", "#"+strconv.FormatInt(id.SnapshotID, 10)+" (its latest observation)")
+	}
+	lines = v.diffLines(lines, id)
 
 	section("Permissions (" + strconv.Itoa(len(id.Permissions)) + ")")
 	if len(id.Permissions) == 0 {
@@ -148,7 +264,43 @@ func (v *detailView) content(now time.Time) []string {
 	for _, k := range sortedKeys(id.Attributes) {
 		item(audit.Printable(k) + ": " + orDash(audit.Printable(id.Attributes[k])))
 	}
+	return lines
+}
 
+// diffLines says what Store.Diff of the newest two snapshots says of id.
+func (v *detailView) diffLines(lines []string, id *audit.Identity) []string {
+	label := theme.Label.Render(padRight("Changes", labelWidth))
+	add := func(s string) {
+		lines = appendWrapped(lines, label, s, v.width, labelWidth)
+		label = strings.Repeat(" ", labelWidth)
+	}
+	st := v.st
+	switch {
+	case st.store == nil:
+		return lines
+	case st.diffState != loaded:
+		add(theme.Muted.Render("comparing the newest two snapshots…"))
+		return lines
+	case st.diffErr != nil:
+		add(theme.Muted.Render("not compared: " + audit.Printable(st.diffErr.Error())))
+		return lines
+	}
+	d := st.diff
+	pair := "#" + strconv.FormatInt(d.FromID, 10) + " → #" + strconv.FormatInt(d.ToID, 10)
+	if !strings.HasPrefix(id.ID, d.To.Source+":"+d.To.Account+":") {
+		add(theme.Muted.Render("the newest snapshots (" + pair + ") are of another account"))
+		return lines
+	}
+	k := slices.IndexFunc(d.Changes, func(c audit.IdentityChange) bool { return c.ID == id.ID })
+	if k < 0 {
+		add("unchanged " + pair)
+		return lines
+	}
+	c := d.Changes[k]
+	add(audit.Printable(c.Change) + " " + pair)
+	for _, det := range c.Details {
+		add("· " + audit.Printable(det))
+	}
 	return lines
 }
 

@@ -41,3 +41,12 @@ func (v *emptyView) View() string {
 	text := theme.Empty.Width(min(v.width, 60)).Align(lipgloss.Center).Render(v.message)
 	return lipgloss.Place(v.width, v.height, lipgloss.Center, lipgloss.Center, text)
 }
+
+// newLoadingView is the first screen while the identities are read.
+func newLoadingView(snap *audit.Snapshot) *emptyView {
+	msg := "Reading the identities from the evidence file…"
+	if snap != nil && snap.Total() > 0 {
+		msg = "Reading " + plural(snap.Total(), "identity", "identities") + " from the evidence file…"
+	}
+	return &emptyView{message: msg}
+}

@@ -3,6 +3,7 @@ package tui
 import (
 	"fmt"
 	"os"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -18,7 +19,11 @@ import (
 func TestMain(m *testing.M) {
 	lipgloss.SetColorProfile(termenv.Ascii)
 	lipgloss.SetHasDarkBackground(true)
-	os.Exit(m.Run())
+	code := m.Run()
+	if big.dir != "" {
+		os.RemoveAll(big.dir)
+	}
+	os.Exit(code)
 }
 
 // testNow is the clock of every test.
@@ -116,32 +121,66 @@ func keyMsg(k string) tea.KeyMsg {
 		"up": tea.KeyUp, "down": tea.KeyDown, "enter": tea.KeyEnter, "esc": tea.KeyEsc,
 		"ctrl+c": tea.KeyCtrlC, "ctrl+d": tea.KeyCtrlD, "ctrl+u": tea.KeyCtrlU,
 		"pgup": tea.KeyPgUp, "pgdown": tea.KeyPgDown, "home": tea.KeyHome, "end": tea.KeyEnd,
+		"tab": tea.KeyTab, "shift+tab": tea.KeyShiftTab, "backspace": tea.KeyBackspace,
+		"ctrl+a": tea.KeyCtrlA, "ctrl+w": tea.KeyCtrlW, "left": tea.KeyLeft, "right": tea.KeyRight,
+		" ": tea.KeySpace, "space": tea.KeySpace,
 	}
 	if t, ok := special[k]; ok {
+		if t == tea.KeySpace {
+			return tea.KeyMsg{Type: t, Runes: []rune{' '}}
+		}
 		return tea.KeyMsg{Type: t}
 	}
 	return tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune(k)}
 }
 
 // press sends keys to m, running the commands they return the way the
-// Bubble Tea runtime would, and reports whether one of them quit.
+// Bubble Tea runtime would (batches and sequences included, in order),
+// and reports whether one of them quit.
 func press(t testing.TB, m *Model, keys ...string) (quit bool) {
 	t.Helper()
 	for _, k := range keys {
 		_, cmd := m.Update(keyMsg(k))
-		for i := 0; cmd != nil; i++ {
-			if i > 10 {
-				t.Fatalf("key %q: commands do not settle", k)
-			}
-			msg := cmd()
-			if _, ok := msg.(tea.QuitMsg); ok {
-				quit = true
-				break
-			}
-			_, cmd = m.Update(msg)
+		if run(t, m, cmd, 0) {
+			quit = true
 		}
 	}
 	return quit
+}
+
+// send delivers msg to m and runs what follows, like press.
+func send(t testing.TB, m *Model, msg tea.Msg) (quit bool) {
+	t.Helper()
+	_, cmd := m.Update(msg)
+	return run(t, m, cmd, 0)
+}
+
+// run runs cmd and every command that follows from it.
+func run(t testing.TB, m *Model, cmd tea.Cmd, depth int) (quit bool) {
+	t.Helper()
+	if cmd == nil {
+		return false
+	}
+	if depth > 20 {
+		t.Fatalf("commands do not settle")
+	}
+	msg := cmd()
+	if _, ok := msg.(tea.QuitMsg); ok {
+		return true
+	}
+	// tea.BatchMsg and Bubble Tea's unexported sequence message are both
+	// a []tea.Cmd.
+	if v := reflect.ValueOf(msg); v.Kind() == reflect.Slice && v.Type().Elem() == reflect.TypeOf(tea.Cmd(nil)) {
+		for i := range v.Len() {
+			c, _ := v.Index(i).Interface().(tea.Cmd)
+			if run(t, m, c, depth+1) {
+				quit = true
+			}
+		}
+		return quit
+	}
+	_, next := m.Update(msg)
+	return run(t, m, next, depth+1)
 }
 
 // selectedLine is the table row that carries the cursor marker.

@@ -1,6 +1,10 @@
 package tui
 
 import (
+	"errors"
+	"slices"
+	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/charmbracelet/bubbles/key"
@@ -56,12 +60,13 @@ const (
 	colStatus
 )
 
-// identityColumns fit 80 cells at their minimum widths; wider terminals give
-// the spare width to the text columns, narrower ones hide AGE, STATUS, OWNER
-// and LAST USED, in that order.
+// identityColumns fit 80 cells at their minimum widths (after the
+// two-cell gutter of cursor and mark); wider terminals give the spare
+// width to the text columns, narrower ones hide AGE, STATUS, OWNER and
+// LAST USED, in that order.
 var identityColumns = []column{
 	colKind:     {Title: "KIND", Min: 14, Max: 17, Grow: 4},
-	colName:     {Title: "NAME", Min: 12, Grow: 4},
+	colName:     {Title: "NAME", Min: 11, Grow: 4},
 	colScope:    {Title: "SCOPE", Min: 11, Grow: 3},
 	colOwner:    {Title: "OWNER", Min: 7, Max: 24, Grow: 1, Drop: 2},
 	colLastUsed: {Title: "LAST USED", Min: 9, Drop: 1},
@@ -70,32 +75,68 @@ var identityColumns = []column{
 	colStatus:   {Title: "STATUS", Min: 7, Drop: 3},
 }
 
-// identitiesView is the table of every identity.
+// identitiesView is the table of every identity: filtered, sorted and
+// marked for bulk actions. Rows are positions in the population, so an
+// identity changed by an action shows its new values at once.
 type identitiesView struct {
-	keys  identitiesKeys
-	table *table[*audit.Identity]
-	now   func() time.Time
-	at    time.Time // the clock reading of the frame being drawn
-	title string
-	width int
+	keys   identitiesKeys
+	st     *state
+	table  *table[int32]
+	at     time.Time // the clock reading of the frame being drawn
+	width  int
+	height int
+
+	// The filter in force, and the prompt that edits it.
+	filterText string
+	filter     *audit.Filter
+	editing    bool
+	input      lineInput
+	filterErr  *audit.FilterError
+
+	sort     sortSpec
+	selected map[string]struct{} // identity IDs marked for a bulk action
+
+	// Queries run in the background; only the latest one's rows are shown.
+	seq          uint64
+	latest       atomic.Uint64
+	pending      bool
+	order        []int32 // the natural order of orderCol on orderVersion
+	orderCol     int
+	orderVersion uint64
+	lastQuery    time.Duration
 }
 
-func newIdentitiesView(rows []*audit.Identity, now func() time.Time) *identitiesView {
+func newIdentitiesView(st *state) *identitiesView {
 	v := &identitiesView{
-		keys:  newIdentitiesKeys(),
-		now:   now,
-		title: "Identities (" + commas(len(rows)) + ")",
+		keys:     newIdentitiesKeys(),
+		st:       st,
+		sort:     sortSpec{col: noSort},
+		selected: map[string]struct{}{},
 	}
-	v.table = newTable(identityColumns, identityKey, v.cells)
-	v.table.SetCellStyle(identityCellStyle)
+	v.table = newTable(identityColumns, v.key, v.cells)
+	v.table.SetCellStyle(v.cellStyle)
+	v.table.SetMarked(v.marked)
+	rows := make([]int32, len(st.pop.ids))
+	for i := range rows {
+		rows[i] = int32(i)
+	}
 	v.table.SetRows(rows)
 	return v
 }
 
-func identityKey(id *audit.Identity) string { return id.ID }
+func (v *identitiesView) key(i int32) string { return v.st.identity(i).ID }
+
+func (v *identitiesView) marked(i int32) bool {
+	if len(v.selected) == 0 {
+		return false
+	}
+	_, ok := v.selected[v.st.identity(i).ID]
+	return ok
+}
 
 // cells is the text of one row: every value from the API sanitized.
-func (v *identitiesView) cells(id *audit.Identity, dst []string) {
+func (v *identitiesView) cells(i int32, dst []string) {
+	id := v.st.identity(i)
 	dst[colKind] = orDash(audit.Printable(id.Kind.Label()))
 	dst[colName] = orDash(audit.Printable(id.Name))
 	dst[colScope] = orDash(audit.Printable(id.Scope))
@@ -106,15 +147,32 @@ func (v *identitiesView) cells(id *audit.Identity, dst []string) {
 		dst[colAge] = since(*id.CreatedAt, v.at)
 	}
 	dst[colFindings] = orDash(audit.RuleNames(id.Findings))
-	dst[colStatus] = orDash(audit.Printable(id.Status))
-	if id.Status == audit.StatusActive && id.Change != "" {
-		// New and changed since the previous snapshot: what a quarterly
-		// review looks at first.
-		dst[colStatus] = id.Change
+	if v.st.dirty[id.ID] > 0 {
+		// The owner changed in this session; the findings that depend on
+		// it are being recomputed.
+		dst[colFindings] = "…"
 	}
+	dst[colStatus] = statusCell(id, v.st.decisions)
 }
 
-func identityCellStyle(id *audit.Identity, col int) (lipgloss.Style, bool) {
+// statusCell is the STATUS cell: the decision in the active campaign,
+// else new or changed since the previous snapshot (what a quarterly
+// review looks at first), else the status.
+func statusCell(id *audit.Identity, decisions map[string]string) string {
+	if d := decisions[id.ID]; d != "" {
+		if d == DecisionDecommission {
+			return "decom."
+		}
+		return audit.Printable(d)
+	}
+	if id.Status == audit.StatusActive && id.Change != "" {
+		return audit.Printable(id.Change)
+	}
+	return orDash(audit.Printable(id.Status))
+}
+
+func (v *identitiesView) cellStyle(i int32, col int) (lipgloss.Style, bool) {
+	id := v.st.identity(i)
 	switch {
 	case col == colFindings && len(id.Findings) > 0:
 		return theme.Warning, true
@@ -122,6 +180,8 @@ func identityCellStyle(id *audit.Identity, col int) (lipgloss.Style, bool) {
 		return theme.Muted, true
 	case col == colStatus && id.Change != "":
 		return theme.Warning, true
+	case v.marked(i):
+		return theme.Mark, true
 	}
 	return lipgloss.Style{}, false
 }
@@ -133,35 +193,313 @@ func orDash(s string) string {
 	return s
 }
 
-func (v *identitiesView) ShortHelp() []key.Binding  { return v.keys.ShortHelp() }
-func (v *identitiesView) FullHelp() [][]key.Binding { return v.keys.FullHelp() }
-
-func (v *identitiesView) SetSize(width, height int) {
-	v.width = width
-	v.table.SetSize(width, height-1) // below the title line
+func (v *identitiesView) ShortHelp() []key.Binding {
+	if v.editing {
+		return v.keys.editing()
+	}
+	return v.keys.ShortHelp()
 }
 
-func (v *identitiesView) Update(msg tea.Msg) tea.Cmd {
-	k, ok := msg.(tea.KeyMsg)
-	if !ok {
-		return nil
+func (v *identitiesView) FullHelp() [][]key.Binding {
+	if v.editing {
+		return [][]key.Binding{v.keys.editing()}
 	}
+	return v.keys.FullHelp()
+}
+
+func (v *identitiesView) capturingInput() bool { return v.editing }
+
+func (v *identitiesView) SetSize(width, height int) {
+	v.width, v.height = width, height
+	above := 1 // the title
+	if v.editing {
+		above += 2 // the filter prompt and its error or hint
+	}
+	v.table.SetSize(width, height-above)
+}
+
+// relayout is SetSize again, after the lines above the table changed.
+func (v *identitiesView) relayout() { v.SetSize(v.width, v.height) }
+
+func (v *identitiesView) Update(msg tea.Msg) tea.Cmd {
+	switch msg := msg.(type) {
+	case queryResult:
+		v.apply(msg)
+		return nil
+	case tea.KeyMsg:
+		if v.editing {
+			return v.updateFilter(msg)
+		}
+		return v.updateKeys(msg)
+	}
+	return nil
+}
+
+func (v *identitiesView) updateKeys(k tea.KeyMsg) tea.Cmd {
 	if navigate(v.keys.navKeys, k, v.table) {
 		return nil
 	}
-	if key.Matches(k, v.keys.Open) {
-		if id, ok := v.table.Selected(); ok {
-			return pushView(newDetailView(id, v.now))
+	switch {
+	case key.Matches(k, v.keys.Open):
+		if i, ok := v.table.Selected(); ok {
+			return openDetail(v.st, i)
+		}
+	case key.Matches(k, v.keys.Filter):
+		v.startFilter()
+	case key.Matches(k, v.keys.Select):
+		if i, ok := v.table.Selected(); ok {
+			id := v.st.identity(i).ID
+			if _, on := v.selected[id]; on {
+				delete(v.selected, id)
+			} else {
+				v.selected[id] = struct{}{}
+			}
+			v.table.Move(1)
+		}
+	case key.Matches(k, v.keys.SelectAll):
+		v.selectAllShown()
+	case key.Matches(k, v.keys.Sort):
+		v.nextSort()
+		return v.requery()
+	case key.Matches(k, v.keys.Reverse):
+		if v.sort.col == noSort {
+			v.nextSort()
+		} else {
+			v.sort.reversed = !v.sort.reversed
+		}
+		return v.requery()
+	case key.Matches(k, v.keys.Clear):
+		switch {
+		case v.filterText != "":
+			return v.setFilter("")
+		case len(v.selected) > 0:
+			clear(v.selected)
 		}
 	}
 	return nil
 }
 
-func (v *identitiesView) View() string {
-	v.at = v.now()
-	pos := ""
-	if n := v.table.Len(); n > 0 {
-		pos = theme.Position.Render(commas(v.table.Cursor()+1) + "/" + commas(n))
+func (v *identitiesView) nextSort() {
+	i := slices.Index(sortable, v.sort.col)
+	if i+1 >= len(sortable) {
+		v.sort = sortSpec{col: noSort}
+		return
 	}
-	return joinEnds(theme.Title.Render(v.title), pos, v.width) + "\n" + v.table.View()
+	v.sort = sortSpec{col: sortable[i+1]}
+}
+
+// selectAllShown marks every row the filter shows, or unmarks them all
+// when they already are.
+func (v *identitiesView) selectAllShown() {
+	rows := v.table.Rows()
+	all := true
+	for _, i := range rows {
+		if _, ok := v.selected[v.st.identity(i).ID]; !ok {
+			all = false
+			break
+		}
+	}
+	for _, i := range rows {
+		if all {
+			delete(v.selected, v.st.identity(i).ID)
+		} else {
+			v.selected[v.st.identity(i).ID] = struct{}{}
+		}
+	}
+}
+
+func (v *identitiesView) startFilter() {
+	v.editing = true
+	v.input = newLineInput(v.filterText)
+	v.filterErr = nil
+	v.relayout()
+}
+
+// updateFilter is a key while the filter prompt is open: the rows follow
+// the text as it is typed; enter keeps the filter, esc clears it. A
+// malformed expression keeps the last rows and shows where it is wrong.
+func (v *identitiesView) updateFilter(k tea.KeyMsg) tea.Cmd {
+	switch k.Type {
+	case tea.KeyEnter:
+		if v.filterErr != nil {
+			return nil // stay: the error and the text are on screen
+		}
+		v.editing = false
+		v.relayout()
+		return nil
+	case tea.KeyEsc:
+		v.editing = false
+		v.filterErr = nil
+		v.relayout()
+		return v.setFilter("")
+	}
+	if !v.input.Update(k) {
+		return nil
+	}
+	return v.setFilter(v.input.Value())
+}
+
+// setFilter compiles text and starts the query for it; on a syntax error
+// the filter in force stays and the error is kept for the prompt.
+func (v *identitiesView) setFilter(text string) tea.Cmd {
+	f, err := audit.ParseFilter(text)
+	if err != nil {
+		var fe *audit.FilterError
+		if !errors.As(err, &fe) {
+			fe = &audit.FilterError{Expr: text, Msg: err.Error()}
+		}
+		v.filterErr = fe
+		return nil
+	}
+	v.filterErr = nil
+	v.filterText = text
+	if strings.TrimSpace(text) == "" {
+		v.filterText, f = "", nil
+	}
+	v.filter = f
+	return v.requery()
+}
+
+// requery starts a query for the filter and order in force.
+func (v *identitiesView) requery() tea.Cmd {
+	v.seq++
+	v.latest.Store(v.seq)
+	v.pending = true
+	q := query{seq: v.seq, latest: &v.latest, pop: v.st.pop, filter: v.filter, env: v.st.filterEnv(), sort: v.sort}
+	if v.sort.col != noSort && v.orderCol == v.sort.col && v.orderVersion == v.st.pop.version {
+		q.order = v.order
+	}
+	return q.cmd()
+}
+
+// dataChanged is called when identities changed: rows that depend on what
+// changed are recomputed.
+func (v *identitiesView) dataChanged() tea.Cmd {
+	if v.filter == nil && v.sort.col == noSort {
+		return nil // rows are positions: the table shows the new values as is
+	}
+	return v.requery()
+}
+
+func (v *identitiesView) apply(r queryResult) {
+	if r.stale || r.seq != v.seq {
+		return // a newer query is on its way
+	}
+	v.pending = false
+	v.lastQuery = r.duration
+	if r.order != nil {
+		v.order, v.orderCol, v.orderVersion = r.order, r.sort.col, r.version
+	}
+	before, had := v.table.SelectedKey()
+	v.table.SetRows(r.rows)
+	if after, ok := v.table.SelectedKey(); had && ok && after != before {
+		v.table.GotoTop() // the row under the cursor is filtered out
+	}
+}
+
+// targets are the identities an action applies to: the marked ones, else
+// the one under the cursor.
+func (v *identitiesView) targets() []int32 {
+	if len(v.selected) > 0 {
+		out := make([]int32, 0, len(v.selected))
+		for id := range v.selected {
+			if i, ok := v.st.pop.index[id]; ok {
+				out = append(out, i)
+			}
+		}
+		slices.Sort(out)
+		return out
+	}
+	if i, ok := v.table.Selected(); ok {
+		return []int32{i}
+	}
+	return nil
+}
+
+// hiddenTargets is how many marked identities the filter does not show.
+func (v *identitiesView) hiddenTargets() int {
+	if len(v.selected) == 0 || v.filter == nil {
+		return 0
+	}
+	shown := 0
+	for _, i := range v.table.Rows() {
+		if _, ok := v.selected[v.st.identity(i).ID]; ok {
+			shown++
+		}
+	}
+	return len(v.selected) - shown
+}
+
+// actionDone clears the marks after a bulk action used them.
+func (v *identitiesView) actionDone() { clear(v.selected) }
+
+func (v *identitiesView) View() string {
+	v.at = v.st.now()
+	var b strings.Builder
+	b.WriteString(joinEnds(v.title(), v.position(), v.width))
+	if v.editing {
+		b.WriteByte('\n')
+		b.WriteString(truncate(v.input.View(theme.Prompt.Render("/")), v.width))
+		b.WriteByte('\n')
+		b.WriteString(truncate(v.filterHint(), v.width))
+	}
+	b.WriteByte('\n')
+	b.WriteString(v.table.View())
+	return b.String()
+}
+
+// title is "Identities 1,234 of 100,000 · 3 selected · sort name · filter owner:none".
+func (v *identitiesView) title() string {
+	total := len(v.st.pop.ids)
+	count := commas(total)
+	if v.filter != nil {
+		count = commas(v.table.Len()) + " of " + count
+	}
+	sep := theme.Muted.Render(" · ")
+	t := theme.Title.Render("Identities " + count)
+	if n := len(v.selected); n > 0 {
+		t += sep + theme.Mark.Render(commas(n)+" selected")
+	}
+	if v.st.campaign != "" {
+		t += sep + "campaign " + audit.Printable(v.st.campaign)
+	}
+	if v.sort.col != noSort {
+		s := "sort " + sortNames[v.sort.col]
+		if v.sort.reversed {
+			s += ", reversed"
+		}
+		t += sep + s
+	}
+	if v.pending {
+		t += sep + theme.Muted.Render("filtering…")
+	}
+	if v.filterText != "" && !v.editing {
+		t += sep + "filter " + audit.Printable(v.filterText)
+	}
+	return t
+}
+
+func (v *identitiesView) position() string {
+	if n := v.table.Len(); n > 0 {
+		return theme.Position.Render(commas(v.table.Cursor()+1) + "/" + commas(n))
+	}
+	if v.filter != nil {
+		return theme.Position.Render("no match")
+	}
+	return ""
+}
+
+// filterHint is the line under the filter prompt: the error with a caret
+// under where it is, or how to write a filter.
+func (v *identitiesView) filterHint() string {
+	if e := v.filterErr; e != nil {
+		caret := e.Caret()
+		caret = caret[strings.LastIndexByte(caret, '\n')+1:]
+		msg := e.Msg
+		if e.Hint != "" {
+			msg += " (" + e.Hint + ")"
+		}
+		return " " + theme.Error.Render(caret+" "+audit.Printable(msg))
+	}
+	return theme.Muted.Render("  e.g. owner:none  finding:stale  -kind:webhook  unused>90d  name:deploy*")
 }

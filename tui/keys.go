@@ -6,22 +6,45 @@ import (
 )
 
 // Key bindings follow k9s and lazygit habits. Every view has its own keymap
-// implementing help.KeyMap; the root adds the global keys to whatever view
-// is on top, so the hint bar and the full help always describe the screen
-// in front of the auditor, in plain words.
+// implementing help.KeyMap; the root adds the action keys (when the view
+// acts on identities and the session may write) and the global keys, so
+// the hint bar and the full help always describe the screen in front of
+// the auditor, in plain words.
 
 // globalKeys work on every view.
 type globalKeys struct {
+	Command   key.Binding
 	Help      key.Binding
-	Quit      key.Binding // only where the view does not use q itself
+	Quit      key.Binding // only on the first view; above it q closes the view
 	ForceQuit key.Binding
 }
 
 func newGlobalKeys() globalKeys {
 	return globalKeys{
+		Command:   key.NewBinding(key.WithKeys(":"), key.WithHelp(":", "command")),
 		Help:      key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "help")),
 		Quit:      key.NewBinding(key.WithKeys("q"), key.WithHelp("q", "quit")),
 		ForceQuit: key.NewBinding(key.WithKeys("ctrl+c"), key.WithHelp("ctrl+c", "quit")),
+	}
+}
+
+// actionKeys write to the evidence file; they act on the marked
+// identities, or on the one under the cursor.
+type actionKeys struct {
+	Owner        key.Binding
+	Undo         key.Binding
+	Decommission key.Binding
+	Keep         key.Binding
+	Rotate       key.Binding
+}
+
+func newActionKeys() actionKeys {
+	return actionKeys{
+		Owner:        key.NewBinding(key.WithKeys("o"), key.WithHelp("o", "set owner")),
+		Undo:         key.NewBinding(key.WithKeys("u"), key.WithHelp("u", "undo my last change")),
+		Decommission: key.NewBinding(key.WithKeys("D"), key.WithHelp("D", "decide: decommission")),
+		Keep:         key.NewBinding(key.WithKeys("K"), key.WithHelp("K", "decide: keep (reason)")),
+		Rotate:       key.NewBinding(key.WithKeys("R"), key.WithHelp("R", "decide: rotate")),
 	}
 }
 
@@ -59,23 +82,41 @@ func (k navKeys) column() []key.Binding {
 // identitiesKeys are the keys of the identities table.
 type identitiesKeys struct {
 	navKeys
-	Open key.Binding
+	Open      key.Binding
+	Filter    key.Binding
+	Select    key.Binding
+	SelectAll key.Binding
+	Sort      key.Binding
+	Reverse   key.Binding
+	Clear     key.Binding
+	Keep      key.Binding // the filter prompt's enter
+	Drop      key.Binding // the filter prompt's esc
 }
 
 func newIdentitiesKeys() identitiesKeys {
 	return identitiesKeys{
-		navKeys: newNavKeys(""),
-		Open:    key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "show details")),
+		navKeys:   newNavKeys(""),
+		Open:      key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "details")),
+		Filter:    key.NewBinding(key.WithKeys("/"), key.WithHelp("/", "filter")),
+		Select:    key.NewBinding(key.WithKeys(" "), key.WithHelp("space", "select")),
+		SelectAll: key.NewBinding(key.WithKeys("ctrl+a"), key.WithHelp("ctrl+a", "select all shown")),
+		Sort:      key.NewBinding(key.WithKeys("s"), key.WithHelp("s", "sort by next column")),
+		Reverse:   key.NewBinding(key.WithKeys("S"), key.WithHelp("S", "reverse the sort")),
+		Clear:     key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "clear filter, then selection")),
+		Keep:      key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "keep filter")),
+		Drop:      key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "clear filter")),
 	}
 }
 
 func (k identitiesKeys) ShortHelp() []key.Binding {
-	return []key.Binding{k.Up, k.Down, k.Open}
+	return []key.Binding{k.Filter, k.Open, k.Select}
 }
 
 func (k identitiesKeys) FullHelp() [][]key.Binding {
-	return [][]key.Binding{k.column(), {k.Open}}
+	return [][]key.Binding{k.column(), {k.Open, k.Filter, k.Select, k.SelectAll, k.Sort, k.Reverse, k.Clear}}
 }
+
+func (k identitiesKeys) editing() []key.Binding { return []key.Binding{k.Keep, k.Drop} }
 
 // detailKeys are the keys of the detail view.
 type detailKeys struct {
@@ -91,11 +132,33 @@ func newDetailKeys() detailKeys {
 }
 
 func (k detailKeys) ShortHelp() []key.Binding {
-	return []key.Binding{k.Back, k.Up, k.Down}
+	return []key.Binding{k.Back, k.Down}
 }
 
 func (k detailKeys) FullHelp() [][]key.Binding {
 	return [][]key.Binding{{k.Back}, k.column()}
+}
+
+// listKeys are the keys of a list whose lines lead somewhere: the
+// overview, the campaigns.
+type listKeys struct {
+	navKeys
+	Open key.Binding
+	Back key.Binding
+}
+
+func newListKeys(open string) listKeys {
+	return listKeys{
+		navKeys: newNavKeys(""),
+		Open:    key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", open)),
+		Back:    key.NewBinding(key.WithKeys("esc", "q"), key.WithHelp("esc/q", "back")),
+	}
+}
+
+func (k listKeys) ShortHelp() []key.Binding { return []key.Binding{k.Back, k.Open} }
+
+func (k listKeys) FullHelp() [][]key.Binding {
+	return [][]key.Binding{{k.Back, k.Open}, k.column()}
 }
 
 // emptyKeys is the keymap of a view with nothing to move through.
@@ -104,38 +167,59 @@ type emptyKeys struct{}
 func (emptyKeys) ShortHelp() []key.Binding  { return nil }
 func (emptyKeys) FullHelp() [][]key.Binding { return nil }
 
-// screenKeys is what the help shows: the keys of the view on top, then the
-// global keys.
+// promptKeys are the keys of a prompt at the bottom of the screen.
+type promptKeys []key.Binding
+
+func (k promptKeys) ShortHelp() []key.Binding  { return k }
+func (k promptKeys) FullHelp() [][]key.Binding { return [][]key.Binding{k} }
+
+// screenKeys is what the help shows: the keys of the view on top, the
+// action keys where they apply, then the global keys.
 type screenKeys struct {
 	view     help.KeyMap
+	actions  []key.Binding // nil when the view takes no action or the session may not write
 	global   globalKeys
 	showAll  bool
 	quitWith bool // q quits on this screen
+	input    bool // the view is taking typed text: only ctrl+c is global
 }
 
-func (k screenKeys) globals() []key.Binding {
+func (k screenKeys) ShortHelp() []key.Binding {
+	out := append([]key.Binding(nil), k.view.ShortHelp()...)
+	if k.input {
+		return append(out, k.global.ForceQuit)
+	}
+	if len(k.actions) > 0 {
+		o := k.actions[0]
+		o.SetHelp(o.Help().Key, "owner")
+		out = append(out, o)
+	}
 	h := k.global.Help
 	if k.showAll {
 		h.SetHelp("?", "close help")
 	}
+	out = append(out, k.global.Command, h)
 	if k.quitWith {
-		return []key.Binding{h, k.global.Quit}
+		return append(out, k.global.Quit)
 	}
-	return []key.Binding{h, k.global.ForceQuit}
-}
-
-func (k screenKeys) ShortHelp() []key.Binding {
-	return append(k.view.ShortHelp(), k.globals()...)
+	return append(out, k.global.ForceQuit)
 }
 
 func (k screenKeys) FullHelp() [][]key.Binding {
-	g := []key.Binding{k.global.Help}
+	groups := append([][]key.Binding(nil), k.view.FullHelp()...)
+	if k.input {
+		return append(groups, []key.Binding{k.global.ForceQuit})
+	}
+	if len(k.actions) > 0 {
+		groups = append(groups, k.actions)
+	}
+	h := k.global.Help
+	if k.showAll {
+		h.SetHelp("?", "close help")
+	}
+	g := []key.Binding{k.global.Command, h}
 	if k.quitWith {
 		g = append(g, k.global.Quit)
 	}
-	g = append(g, k.global.ForceQuit)
-	if k.showAll {
-		g[0].SetHelp("?", "close help")
-	}
-	return append(k.view.FullHelp(), g)
+	return append(groups, append(g, k.global.ForceQuit))
 }

@@ -33,6 +33,11 @@ type styles struct {
 	Section lipgloss.Style // section headings in the detail view
 
 	Empty lipgloss.Style // the empty-state message
+
+	Cursor lipgloss.Style // the character under a text input's cursor
+	Mark   lipgloss.Style // rows marked for a bulk action
+	Error  lipgloss.Style // a message that something went wrong
+	Prompt lipgloss.Style // a question that waits for an answer
 }
 
 // theme is the package's styles. lipgloss styles render with the colour
@@ -53,5 +58,9 @@ func newStyles() styles {
 		Label:        lipgloss.NewStyle().Foreground(colorMuted),
 		Section:      lipgloss.NewStyle().Bold(true).Foreground(colorAccent),
 		Empty:        lipgloss.NewStyle().Foreground(colorMuted),
+		Cursor:       lipgloss.NewStyle().Reverse(true),
+		Mark:         lipgloss.NewStyle().Foreground(colorAccent),
+		Error:        lipgloss.NewStyle().Foreground(colorDanger),
+		Prompt:       lipgloss.NewStyle().Bold(true).Foreground(colorWarning),
 	}
 }

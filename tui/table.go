@@ -34,6 +34,9 @@ type table[T any] struct {
 	cells func(row T, dst []string)
 	// style, when set, may give a cell of an unselected row a style.
 	style func(row T, col int) (lipgloss.Style, bool)
+	// marked, when set, reports whether a row is marked (selected for a
+	// bulk action): the gutter grows a second cell that shows a "*".
+	marked func(row T) bool
 
 	cursor   int // index into rows of the selected row
 	offset   int // index into rows of the first row on screen
@@ -60,6 +63,19 @@ func newTable[T any](columns []column, key func(T) string, cells func(T, []strin
 // returns false for a cell drawn plain, which is cheaper.
 func (t *table[T]) SetCellStyle(f func(row T, col int) (lipgloss.Style, bool)) { t.style = f }
 
+// SetMarked sets the function that tells marked rows; it must be set
+// before SetSize, as it widens the gutter.
+func (t *table[T]) SetMarked(f func(row T) bool) { t.marked = f }
+
+// gutter is the cells before the first column: the cursor marker, and
+// the mark when rows can be marked.
+func (t *table[T]) gutter() int {
+	if t.marked != nil {
+		return 2
+	}
+	return 1
+}
+
 // SetRows replaces the rows. The cursor stays on the row with the same key
 // when it is still there, and otherwise at the same position.
 func (t *table[T]) SetRows(rows []T) {
@@ -79,6 +95,12 @@ func (t *table[T]) Sort(cmp func(a, b T) int) {
 		t.SelectKey(key)
 	}
 }
+
+// Rows are the rows, in display order; the caller must not change them.
+func (t *table[T]) Rows() []T { return t.rows }
+
+// Offset is the index of the first row on screen.
+func (t *table[T]) Offset() int { return t.offset }
 
 // Len is the number of rows.
 func (t *table[T]) Len() int { return len(t.rows) }
@@ -157,9 +179,10 @@ func (t *table[T]) SetSize(width, height int) {
 // layout gives each column its width: everyone gets Min (columns are
 // hidden, highest Drop first, until that fits), then the spare width goes
 // to the growing columns in proportion to Grow, up to their Max. Columns are
-// separated by one space, after a one-cell gutter for the cursor marker.
+// separated by one space, after a gutter for the cursor marker (and the
+// mark, when rows can be marked).
 func (t *table[T]) layout() {
-	avail := t.width - 1 // gutter
+	avail := t.width - t.gutter()
 	shown := make([]bool, len(t.columns))
 	for i := range shown {
 		shown[i] = true
@@ -245,7 +268,7 @@ func (t *table[T]) View() string {
 func (t *table[T]) header() string {
 	b := new(strings.Builder)
 	b.Grow(t.width + 8)
-	b.WriteByte(' ')
+	writeSpaces(b, t.gutter())
 	first := true
 	for i, c := range t.columns {
 		if t.widths[i] == 0 {
@@ -271,6 +294,13 @@ func (t *table[T]) renderRow(i int) string {
 		b.WriteByte('>')
 	} else {
 		b.WriteByte(' ')
+	}
+	if t.marked != nil {
+		if t.marked(row) {
+			b.WriteByte('*')
+		} else {
+			b.WriteByte(' ')
+		}
 	}
 	first := true
 	for c, col := range t.columns {

@@ -107,9 +107,10 @@ func TestTableLayout(t *testing.T) {
 
 	// The identity columns fit 80 cells exactly, and grow to fill any width.
 	for _, w := range []int{80, 81, 100, 133, 240} {
-		it := newTable(identityColumns, identityKey, nil)
+		it := newTable(identityColumns, func(int32) string { return "" }, nil)
+		it.SetMarked(func(int32) bool { return false })
 		it.SetSize(w, 10)
-		total := 1 + len(identityColumns) - 1
+		total := 2 + len(identityColumns) - 1
 		for _, cw := range it.widths {
 			total += cw
 		}

@@ -1,20 +1,28 @@
 // Package tui is the interactive terminal UI in which an auditor walks,
-// inspects and decides on identities.
+// inspects and acts on identities.
 //
-// The root Model owns the terminal size, the help and a stack of views: the
-// identities table at the bottom, whatever the auditor opened from it
-// (today the detail of one identity) on top. Views are small Bubble Tea
-// models of their own (Update, View, SetSize) with their own keymap; they
-// ask the root to open or close views with messages (pushView, popView), so
-// a view never knows what is above or below it. The root draws the header
-// line, the view on top, and the key-hint bar, and guarantees the frame is
-// exactly the terminal's size.
+// The root Model owns the terminal size, the help, the prompts at the
+// bottom of the screen (command, owner, confirmation), a one-line message
+// and a stack of views: the identities table at the bottom, whatever the
+// auditor opened from it (the detail of one identity, the overview, the
+// campaigns) on top. Views are small Bubble Tea models of their own
+// (Update, View, SetSize) with their own keymap; they ask the root to
+// open or close views with messages (pushView, popView), so a view never
+// knows what is above or below it. The root draws the header line, the
+// view on top, the prompt or message, and the key-hint bar, and
+// guarantees the frame is exactly the terminal's size.
 //
-// Every string that came from an API goes through sanitize before it
-// reaches the screen.
+// Everything slow runs off the event loop as a tea.Cmd: filtering and
+// sorting (queries, whose stale results are dropped by sequence number),
+// writes to the evidence file, and loading history. Writes go through
+// the audit Store API, exactly as the CLI's do.
+//
+// Every string that came from an API goes through audit.Printable before
+// it reaches the screen.
 package tui
 
 import (
+	"context"
 	"strings"
 	"time"
 
@@ -29,10 +37,19 @@ import (
 
 // Options configure the TUI.
 type Options struct {
-	// ReadOnly shows the data without offering to change it.
+	// ReadOnly shows the data without offering to change it: the action
+	// keys are hidden from the help and refused with a message.
 	ReadOnly bool
 	// Now is the clock for ages ("14d ago"); nil means time.Now.
 	Now func() time.Time
+	// Store is the evidence file the identities came from: writes and
+	// history go through it. nil shows the identities read-only.
+	Store Store
+	// Actor is who the event log says acted (audit.ResolveActor).
+	Actor string
+	// Reviewer gives access to review campaigns and decisions; nil shows
+	// no campaign feature.
+	Reviewer Reviewer
 }
 
 // view is one screen below the header and above the hint bar.
@@ -46,64 +63,120 @@ type view interface {
 	SetSize(width, height int)
 }
 
-// inputView is a view that may be taking typed text (a filter, a note):
-// while it is, only ctrl+c is global, so that typing ? or q works.
+// inputView is a view that may be taking typed text (a filter): while it
+// is, only ctrl+c is global, so that typing ?, q or : works.
 type inputView interface {
 	capturingInput() bool
 }
 
 // pushViewMsg asks the root to open a view on top of the current one.
-type pushViewMsg struct{ view view }
+type pushViewMsg struct {
+	view view
+	cmd  tea.Cmd // run once the view is open, to load what it shows
+}
 
 // popViewMsg asks the root to close the view on top.
 type popViewMsg struct{}
 
-func pushView(v view) tea.Cmd { return func() tea.Msg { return pushViewMsg{v} } }
+func pushView(v view, load tea.Cmd) tea.Cmd {
+	return func() tea.Msg { return pushViewMsg{v, load} }
+}
 
 func popView() tea.Msg { return popViewMsg{} }
 
 // Model is the root Bubble Tea model.
 type Model struct {
-	snap  *audit.Snapshot
-	count int
-	opts  Options
-	now   func() time.Time
+	st   *state
+	opts Options
 
 	width, height int
 	keys          globalKeys
+	actions       actionKeys
 	help          help.Model
-	stack         []view // stack[0] is the identities table or the empty state
+	stack         []view          // stack[0] is the identities table or the empty state
+	ids           *identitiesView // stack[0], when there are identities
+	loading       bool            // the identities are being read
+
+	prompt   prompt // the prompt at the bottom, or nil
+	flash    string // a message shown until the next key
+	flashErr bool
+	undo     []undoEntry // this session's changes, newest last
 
 	header string // cached: changes with the width
-	footer string // cached: changes with the width, the top view and the help
+	footer string // cached: changes with the width, the top view, the prompt and the help
 }
 
 // New returns the TUI for the identities of a snapshot. snap may be nil
 // when there is no snapshot yet. The identities are shown in the order
-// given and must not be changed while the TUI runs.
+// given; the TUI keeps ids and never changes its elements (a change
+// makes a new copy of the identity). With ids nil and a Store in opts,
+// the TUI reads them from the store itself, after its first frame.
 func New(snap *audit.Snapshot, ids []audit.Identity, opts Options) *Model {
 	now := opts.Now
 	if now == nil {
 		now = time.Now
 	}
-	m := &Model{
-		snap:  snap,
-		count: len(ids),
-		opts:  opts,
-		now:   now,
-		keys:  newGlobalKeys(),
-		help:  newHelp(),
+	st := &state{
+		snap:     snap,
+		pop:      newPopulation(ids),
+		now:      now,
+		store:    opts.Store,
+		reviewer: opts.Reviewer,
+		actor:    strings.TrimSpace(opts.Actor),
+		readOnly: opts.ReadOnly,
+		dirty:    map[string]int{},
 	}
-	if len(ids) == 0 {
+	m := &Model{
+		st:      st,
+		opts:    opts,
+		keys:    newGlobalKeys(),
+		actions: newActionKeys(),
+		help:    newHelp(),
+	}
+	switch {
+	case ids == nil && opts.Store != nil:
+		// Read them in the background (Init): the first frame does not
+		// wait for the seconds 100,000 identities take to load.
+		m.loading = true
+		m.stack = []view{newLoadingView(snap)}
+	case len(ids) == 0:
 		m.stack = []view{newEmptyView(snap)}
-	} else {
-		rows := make([]*audit.Identity, len(ids))
-		for i := range ids {
-			rows[i] = &ids[i]
-		}
-		m.stack = []view{newIdentitiesView(rows, now)}
+	default:
+		m.ids = newIdentitiesView(st)
+		m.stack = []view{m.ids}
 	}
 	return m
+}
+
+// identitiesLoadedMsg is the population read in the background.
+type identitiesLoadedMsg struct {
+	ids []audit.Identity
+	err error
+}
+
+func (m *Model) loadIdentities() tea.Cmd {
+	store := m.st.store
+	return func() tea.Msg {
+		ids, err := store.Identities(context.Background())
+		return identitiesLoadedMsg{ids, err}
+	}
+}
+
+func (m *Model) loaded(msg identitiesLoadedMsg) {
+	m.loading = false
+	m.st.pop = newPopulation(msg.ids)
+	switch {
+	case msg.err != nil:
+		e := newEmptyView(m.st.snap)
+		e.message = "The identities could not be read: " + audit.Printable(msg.err.Error())
+		m.stack[0] = e
+	case len(msg.ids) == 0:
+		m.stack[0] = newEmptyView(m.st.snap)
+	default:
+		m.ids = newIdentitiesView(m.st)
+		m.stack[0] = m.ids
+	}
+	m.layout()
 }
 
 // Run shows the TUI full screen until the auditor quits.
@@ -127,10 +200,25 @@ func newHelp() help.Model {
 	return h
 }
 
-// Init implements tea.Model.
-func (m *Model) Init() tea.Cmd { return nil }
+// Init implements tea.Model: it starts reading the identities when New
+// was not given them.
+func (m *Model) Init() tea.Cmd {
+	if m.loading {
+		return m.loadIdentities()
+	}
+	return nil
+}
 
 func (m *Model) top() view { return m.stack[len(m.stack)-1] }
+
+// capturing reports whether typed text goes to a prompt or a view.
+func (m *Model) capturing() bool {
+	if m.prompt != nil {
+		return true
+	}
+	iv, ok := m.top().(inputView)
+	return ok && iv.capturingInput()
+}
 
 // Update implements tea.Model.
 func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
@@ -142,7 +230,7 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case pushViewMsg:
 		m.stack = append(m.stack, msg.view)
 		m.layout()
-		return m, nil
+		return m, msg.cmd
 	case popViewMsg:
 		if len(m.stack) > 1 {
 			m.stack[len(m.stack)-1] = nil
@@ -151,56 +239,123 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 		return m, nil
 	case tea.KeyMsg:
-		if keys := splitRunes(msg); keys != nil {
-			if iv, ok := m.top().(inputView); !ok || !iv.capturingInput() {
-				// Bubble Tea reads keys typed faster than a frame ("jjj",
-				// from key repeat or tmux send-keys) as one message; a
-				// navigation keymap must see each one.
-				var cmds []tea.Cmd
-				for _, k := range keys {
-					if _, cmd := m.Update(k); cmd != nil {
-						cmds = append(cmds, cmd)
-					}
-				}
-				switch len(cmds) {
-				case 0:
-					return m, nil
-				case 1:
-					return m, cmds[0]
-				}
-				return m, tea.Sequence(cmds...)
-			}
-		}
-		if key.Matches(msg, m.keys.ForceQuit) {
-			return m, tea.Quit
-		}
-		if iv, ok := m.top().(inputView); !ok || !iv.capturingInput() {
-			switch {
-			case key.Matches(msg, m.keys.Help):
-				m.help.ShowAll = !m.help.ShowAll
-				m.layout()
-				return m, nil
-			case m.quitWithQ() && key.Matches(msg, m.keys.Quit):
-				return m, tea.Quit
-			}
+		return m, m.updateKey(msg)
+	case identitiesLoadedMsg:
+		m.loaded(msg)
+		return m, nil
+	}
+	if cmd, ok := m.updateData(msg); ok {
+		return m, cmd
+	}
+	// Anything else is the answer to something a view asked for.
+	var cmds []tea.Cmd
+	for _, v := range m.stack {
+		if cmd := v.Update(msg); cmd != nil {
+			cmds = append(cmds, cmd)
 		}
 	}
-	return m, m.top().Update(msg)
+	return m, tea.Batch(cmds...)
+}
+
+func (m *Model) updateKey(msg tea.KeyMsg) tea.Cmd {
+	if key.Matches(msg, m.keys.ForceQuit) {
+		return tea.Quit
+	}
+	if m.flash != "" {
+		m.setFlash("", false)
+	}
+	if m.prompt != nil {
+		cmd := m.prompt.Update(msg)
+		m.layout()
+		return cmd
+	}
+	if keys := splitRunes(msg); keys != nil && !m.capturing() {
+		// Bubble Tea reads keys typed faster than a frame ("jjj", from
+		// key repeat or tmux send-keys) as one message; a keymap must see
+		// each one. The first key may open a prompt that takes the rest
+		// as typed text (":q", "/owner:none").
+		var cmds []tea.Cmd
+		for _, k := range keys {
+			if cmd := m.updateKey(k); cmd != nil {
+				cmds = append(cmds, cmd)
+			}
+		}
+		switch len(cmds) {
+		case 0:
+			return nil
+		case 1:
+			return cmds[0]
+		}
+		return tea.Sequence(cmds...)
+	}
+	if !m.capturing() {
+		switch {
+		case key.Matches(msg, m.keys.Help):
+			m.help.ShowAll = !m.help.ShowAll
+			m.layout()
+			return nil
+		case m.quitWithQ() && key.Matches(msg, m.keys.Quit):
+			return tea.Quit
+		case key.Matches(msg, m.keys.Command):
+			m.openPrompt(newCommandPrompt(m))
+			return nil
+		}
+		if cmd, ok := m.actionKey(msg); ok {
+			return cmd
+		}
+	}
+	cmd := m.top().Update(msg)
+	// The view may have changed its keys (the filter prompt opened).
+	if f := m.footerView(); f != m.footer {
+		if lipgloss.Height(f) != lipgloss.Height(m.footer) {
+			m.layout()
+		} else {
+			m.footer = f
+		}
+	}
+	return cmd
 }
 
 // quitWithQ reports whether q quits: on the first view only; above it,
 // q closes the view (less and k9s habits).
 func (m *Model) quitWithQ() bool { return len(m.stack) == 1 }
 
+// openPrompt shows p at the bottom of the screen; nil closes it.
+func (m *Model) openPrompt(p prompt) {
+	m.prompt = p
+	m.layout()
+}
+
+// setFlash shows a one-line message until the next key.
+func (m *Model) setFlash(msg string, isErr bool) {
+	m.flash, m.flashErr = audit.Printable(msg), isErr
+	m.layout()
+}
+
 // layout sizes the header, the footer and every view for the terminal.
 func (m *Model) layout() {
 	m.help.Width = m.width
 	m.header = m.headerView()
 	m.footer = m.footerView()
-	body := max(m.height-1-lipgloss.Height(m.footer), 0)
+	body := m.bodyHeight()
 	for _, v := range m.stack {
 		v.SetSize(m.width, body)
 	}
+}
+
+func (m *Model) bodyHeight() int {
+	return max(m.height-1-lipgloss.Height(m.footer)-m.bottomLines(), 0)
+}
+
+// bottomLines is the height of the prompt or message above the hint bar.
+func (m *Model) bottomLines() int {
+	switch {
+	case m.prompt != nil:
+		return m.prompt.Lines()
+	case m.flash != "":
+		return 1
+	}
+	return 0
 }
 
 // View implements tea.Model: exactly the terminal's height in lines, none
@@ -212,8 +367,20 @@ func (m *Model) View() string {
 	var b strings.Builder
 	b.WriteString(m.header)
 	b.WriteByte('\n')
-	if body := m.height - 1 - lipgloss.Height(m.footer); body > 0 {
+	if body := m.bodyHeight(); body > 0 {
 		b.WriteString(fit(m.top().View(), m.width, body))
+		b.WriteByte('\n')
+	}
+	switch {
+	case m.prompt != nil:
+		b.WriteString(fit(m.prompt.View(m.width), m.width, m.prompt.Lines()))
+		b.WriteByte('\n')
+	case m.flash != "":
+		style := theme.Muted
+		if m.flashErr {
+			style = theme.Error
+		}
+		b.WriteString(truncate(style.Render(m.flash), m.width))
 		b.WriteByte('\n')
 	}
 	b.WriteString(m.footer)
@@ -240,7 +407,7 @@ func (m *Model) headerView() string {
 func (m *Model) headerParts(compact int) string {
 	sep := theme.Muted.Render(" · ")
 	parts := []string{theme.AppName.Render("nhi")}
-	if s := m.snap; s == nil {
+	if s := m.st.snap; s == nil {
 		parts = append(parts, theme.Muted.Render("no snapshot yet"))
 	} else {
 		parts = append(parts, audit.Printable(s.Source)+"/"+audit.Printable(s.Account))
@@ -264,11 +431,15 @@ func (m *Model) headerParts(compact int) string {
 		}
 		parts = append(parts, status+" "+when)
 	}
-	parts = append(parts, plural(m.count, "identity", "identities"))
-	if m.snap != nil && len(m.snap.Gaps) > 0 {
-		gaps := plural(len(m.snap.Gaps), "endpoint", "endpoints") + " not read"
+	if m.loading {
+		parts = append(parts, theme.Muted.Render("reading identities…"))
+	} else {
+		parts = append(parts, plural(len(m.st.pop.ids), "identity", "identities"))
+	}
+	if m.st.snap != nil && len(m.st.snap.Gaps) > 0 {
+		gaps := plural(len(m.st.snap.Gaps), "endpoint", "endpoints") + " not read"
 		if compact > 0 {
-			gaps = commas(len(m.snap.Gaps)) + " not read"
+			gaps = commas(len(m.st.snap.Gaps)) + " not read"
 		}
 		parts = append(parts, theme.Warning.Render(gaps))
 	}
@@ -280,12 +451,40 @@ func (m *Model) headerParts(compact int) string {
 
 // footerView is the key-hint bar, under the full help when it is shown.
 func (m *Model) footerView() string {
-	keys := screenKeys{view: m.top(), global: m.keys, showAll: m.help.ShowAll, quitWith: m.quitWithQ()}
-	bar := m.help.ShortHelpView(keys.ShortHelp())
+	var keys help.KeyMap
+	if m.prompt != nil {
+		keys = m.prompt.Keys()
+	} else {
+		iv, ok := m.top().(inputView)
+		keys = screenKeys{
+			view:     m.top(),
+			actions:  m.actionBindings(),
+			global:   m.keys,
+			showAll:  m.help.ShowAll,
+			quitWith: m.quitWithQ(),
+			input:    ok && iv.capturingInput(),
+		}
+	}
+	bar := m.shortHelpView(keys.ShortHelp())
 	if !m.help.ShowAll {
 		return bar
 	}
 	return m.fullHelpView(keys.FullHelp()) + "\n\n" + bar
+}
+
+// shortHelpView is the hint bar. When it is too wide it leaves out the
+// keys just before the last two (help and quit) one by one, so that those
+// two always show: the command key first, then the action key, then the
+// view's keys from the least used.
+func (m *Model) shortHelpView(items []key.Binding) string {
+	h := m.help
+	h.Width = 0
+	bar := h.ShortHelpView(items)
+	for lipgloss.Width(bar) > m.width && len(items) > 2 {
+		items = append(items[:len(items)-3:len(items)-3], items[len(items)-2:]...)
+		bar = h.ShortHelpView(items)
+	}
+	return truncate(bar, m.width)
 }
 
 // fullHelpView lays the help columns out in as many rows of columns as the

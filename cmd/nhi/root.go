@@ -126,7 +126,8 @@ func (a *app) openTUI(ctx context.Context, readOnly bool) error {
 	if !isTerminal(a.stdout) {
 		return errors.New("the review UI needs a terminal; for scripts use `nhi identities --json`")
 	}
-	st, err := a.open(ctx, audit.OpenOptions{ReadOnly: readOnly || a.readOnly})
+	readOnly = readOnly || a.readOnly
+	st, err := a.open(ctx, audit.OpenOptions{ReadOnly: readOnly})
 	if err != nil {
 		return err
 	}
@@ -135,11 +136,14 @@ func (a *app) openTUI(ctx context.Context, readOnly bool) error {
 	if err != nil {
 		return err
 	}
-	ids, err := st.Identities(ctx)
-	if err != nil {
-		return err
+	// The TUI reads the identities itself, after its first frame.
+	opts := tui.Options{ReadOnly: readOnly, Store: st}
+	if !readOnly {
+		// Writes go through st as the CLI's do, in the actor's name; the
+		// UI refuses them, saying why, when nobody can be named.
+		opts.Actor = audit.ResolveActor(a.as)
 	}
-	return tui.Run(snap, ids, tui.Options{ReadOnly: readOnly || a.readOnly})
+	return tui.Run(snap, nil, opts)
 }
 
 func newVersionCmd(a *app) *cobra.Command {

@@ -1,0 +1,615 @@
+package tui
+
+import (
+	"context"
+	"encoding/json"
+	"strconv"
+	"strings"
+
+	"github.com/charmbracelet/bubbles/key"
+	tea "github.com/charmbracelet/bubbletea"
+
+	"github.com/nhi-audit/nhi/audit"
+)
+
+// Actions write to the evidence file through the Store (owners) or the
+// Reviewer (decisions), off the event loop; each write is one or more
+// events in the hash-chained log. This session's writes can be undone,
+// newest first, with compensating events.
+
+// actionView is a view whose identities the action keys act on.
+type actionView interface {
+	// targets are the identities to act on: the marked ones, else the
+	// one under the cursor.
+	targets() []int32
+	// hiddenTargets is how many targets the screen does not show.
+	hiddenTargets() int
+	// actionDone is called after an action succeeded on the targets.
+	actionDone()
+}
+
+// actionBindings are the action keys the help shows on the current
+// screen: none in a read-only session.
+func (m *Model) actionBindings() []key.Binding {
+	if _, ok := m.top().(actionView); !ok || !m.st.writable() {
+		return nil
+	}
+	keys := []key.Binding{m.actions.Owner, m.actions.Undo}
+	if m.st.reviewer != nil {
+		keys = append(keys, m.actions.Decommission, m.actions.Keep, m.actions.Rotate)
+	}
+	return keys
+}
+
+// actionKey handles an action key; ok is false when msg is none.
+func (m *Model) actionKey(msg tea.KeyMsg) (tea.Cmd, bool) {
+	decision := ""
+	switch {
+	case key.Matches(msg, m.actions.Undo):
+		if !m.refuseWrite() {
+			m.startUndo()
+		}
+		return nil, true
+	case key.Matches(msg, m.actions.Owner):
+	case m.st.reviewer != nil && key.Matches(msg, m.actions.Decommission):
+		decision = DecisionDecommission
+	case m.st.reviewer != nil && key.Matches(msg, m.actions.Keep):
+		decision = DecisionKeep
+	case m.st.reviewer != nil && key.Matches(msg, m.actions.Rotate):
+		decision = DecisionRotate
+	default:
+		return nil, false
+	}
+	av, ok := m.top().(actionView)
+	if !ok {
+		return nil, false
+	}
+	if m.refuseWrite() {
+		return nil, true
+	}
+	targets := av.targets()
+	if len(targets) == 0 {
+		m.setFlash("Nothing to act on.", true)
+		return nil, true
+	}
+	if decision != "" {
+		return m.startDecision(targets, av.hiddenTargets(), decision), true
+	}
+	m.openPrompt(newOwnerPrompt(m, targets, av.hiddenTargets()))
+	return m.loadOwners(), true
+}
+
+// refuseWrite says why this session may not write, and reports whether
+// it may not.
+func (m *Model) refuseWrite() bool {
+	switch {
+	case m.st.readOnly:
+		m.setFlash("Read-only session (--readonly): nothing can be changed.", true)
+	case m.st.store == nil:
+		m.setFlash("No evidence file is open: nothing can be changed.", true)
+	case m.st.actor == "":
+		m.setFlash("Cannot tell who you are: restart with --as EMAIL or set NHI_REVIEWER.", true)
+	default:
+		return false
+	}
+	return true
+}
+
+// subject names the targets of an action: the identity, or how many.
+func (m *Model) subject(targets []int32) string {
+	if len(targets) == 1 {
+		return orDash(audit.Printable(m.st.identity(targets[0]).Name))
+	}
+	return commas(len(targets)) + " identities"
+}
+
+// hiddenNote warns that some targets are not on screen.
+func hiddenNote(hidden int) string {
+	if hidden == 0 {
+		return ""
+	}
+	return " (" + commas(hidden) + " not shown by the filter)"
+}
+
+// submitOwner is enter in the owner prompt: one identity is set at once;
+// several, or clearing an owner, ask first.
+func (m *Model) submitOwner(targets []int32, hidden int, owner string) tea.Cmd {
+	owner = strings.TrimSpace(owner)
+	subject := m.subject(targets)
+	switch {
+	case owner == "":
+		m.confirm("Clear the owner of "+subject+hiddenNote(hidden)+"?", func() tea.Cmd { return m.setOwners(targets, "") })
+		return nil
+	case len(targets) > 1:
+		m.confirm("Set owner of "+subject+hiddenNote(hidden)+" to "+audit.Printable(owner)+"?", func() tea.Cmd { return m.setOwners(targets, owner) })
+		return nil
+	}
+	m.prompt = nil
+	return m.setOwners(targets, owner)
+}
+
+// ownersSetMsg is the answer of Store.SetOwners.
+type ownersSetMsg struct {
+	sets   []audit.OwnerSet
+	events []audit.Event
+	label  string
+	err    error
+}
+
+func (m *Model) setOwners(targets []int32, owner string) tea.Cmd {
+	sets := make([]audit.OwnerSet, len(targets))
+	for k, i := range targets {
+		sets[k] = audit.OwnerSet{Identity: m.st.identity(i).ID, Owner: owner}
+	}
+	label := "owner of " + m.subject(targets)
+	store, actor := m.st.store, m.st.actor
+	return func() tea.Msg {
+		evs, err := store.SetOwners(context.Background(), actor, sets)
+		return ownersSetMsg{sets: sets, events: evs, label: label, err: err}
+	}
+}
+
+// undoEntry is one change of this session that u can take back.
+type undoEntry struct {
+	decision bool          // a decision (through the Reviewer), else an owner change
+	campaign string        // for a decision
+	events   []audit.Event // what the change appended to the log
+	label    string        // "owner of renovate set to alice"
+}
+
+// ownersUndoneMsg is the answer of Store.UndoOwnerSet for an entry.
+type ownersUndoneMsg struct {
+	entry  undoEntry
+	events []audit.Event // the compensating events
+	done   int           // how many of entry's events were undone
+	err    error
+}
+
+func (m *Model) startUndo() {
+	if len(m.undo) == 0 {
+		m.setFlash("Nothing to undo: no change was made in this session.", false)
+		return
+	}
+	e := m.undo[len(m.undo)-1]
+	m.confirm("Undo: "+e.label+"?", func() tea.Cmd { return m.undoCmd(e) })
+}
+
+func (m *Model) undoCmd(e undoEntry) tea.Cmd {
+	store, reviewer, actor := m.st.store, m.st.reviewer, m.st.actor
+	return func() tea.Msg {
+		msg := ownersUndoneMsg{entry: e}
+		for k := len(e.events) - 1; k >= 0; k-- {
+			var ev audit.Event
+			var err error
+			if e.decision {
+				ev, err = reviewer.UndoDecision(context.Background(), actor, e.events[k].Seq)
+			} else {
+				ev, err = store.UndoOwnerSet(context.Background(), actor, e.events[k].Seq)
+			}
+			if err != nil {
+				msg.err = err
+				break
+			}
+			msg.events = append(msg.events, ev)
+			msg.done++
+		}
+		return msg
+	}
+}
+
+// reloadedMsg is a fresh read of the identities whose owner this session
+// changed (or of every identity), to refresh the findings that depend on
+// the owner.
+type reloadedMsg struct {
+	ids []audit.Identity
+	gen map[string]int // st.dirty when the reload started
+	err error
+}
+
+func (m *Model) reload() tea.Cmd {
+	if m.st.store == nil || len(m.st.dirty) == 0 {
+		return nil
+	}
+	if m.st.reloading {
+		m.st.reloadAgain = true
+		return nil
+	}
+	m.st.reloading = true
+	gen := make(map[string]int, len(m.st.dirty))
+	for id, n := range m.st.dirty {
+		gen[id] = n
+	}
+	store := m.st.store
+	if len(gen) <= refreshOneByOne {
+		return func() tea.Msg {
+			msg := reloadedMsg{gen: gen}
+			for id := range gen {
+				it, err := store.Identity(context.Background(), id)
+				if err != nil {
+					msg.err = err
+					break
+				}
+				msg.ids = append(msg.ids, it)
+			}
+			return msg
+		}
+	}
+	return func() tea.Msg {
+		ids, err := store.Identities(context.Background())
+		return reloadedMsg{ids: ids, gen: gen, err: err}
+	}
+}
+
+// refreshOneByOne is how many changed identities are re-read one by one
+// (Store.Identity: about 0.1 s each at 100,000 identities, little memory)
+// rather than all at once (Store.Identities: seconds, and a second copy
+// of the population in memory while it lasts).
+const refreshOneByOne = 16
+
+// setOwnersLocally shows owners the store recorded, at once: the
+// findings that depend on the owner follow when the reload is back.
+func (m *Model) setOwnersLocally(sets []audit.OwnerSet) tea.Cmd {
+	updates := map[int32]*audit.Identity{}
+	for _, s := range sets {
+		i, ok := m.st.pop.index[s.Identity]
+		if !ok {
+			continue
+		}
+		c := *m.st.identity(i)
+		c.Owner = s.Owner
+		updates[i] = &c
+		m.st.dirty[s.Identity]++
+		if s.Owner != "" {
+			m.st.addKnownOwner(s.Owner)
+		}
+	}
+	return m.replace(updates)
+}
+
+// replace swaps in new versions of identities and has every view follow.
+func (m *Model) replace(updates map[int32]*audit.Identity) tea.Cmd {
+	if len(updates) == 0 {
+		return nil
+	}
+	m.st.pop = m.st.pop.with(updates)
+	m.layout()
+	if m.ids != nil {
+		return m.ids.dataChanged()
+	}
+	return nil
+}
+
+// updateData handles the answers of the store; ok is false for others.
+func (m *Model) updateData(msg tea.Msg) (tea.Cmd, bool) {
+	switch msg := msg.(type) {
+	case ownersSetMsg:
+		if msg.err != nil {
+			m.setFlash("Owner not set: "+msg.err.Error(), true)
+			return nil, true
+		}
+		label := msg.label + " set to " + ownerWord(msg.sets)
+		m.undo = append(m.undo, undoEntry{events: msg.events, label: label})
+		m.actionDone()
+		cmd := m.setOwnersLocally(msg.sets)
+		m.setFlash(upperFirst(label)+" ("+eventRange(msg.events)+") · u undoes", false)
+		return tea.Batch(cmd, m.reload(), m.reloadTrails()), true
+	case ownersUndoneMsg:
+		return m.undone(msg), true
+	case reloadedMsg:
+		return m.reloaded(msg), true
+	case ownersLoadedMsg:
+		m.st.ownersState = loaded
+		if msg.err == nil {
+			m.st.owners = msg.owners
+		}
+		if p, ok := m.prompt.(*ownerPrompt); ok {
+			p.refresh()
+		}
+		return nil, true
+	case diffLoadedMsg:
+		m.st.diffState, m.st.diff, m.st.diffErr = loaded, msg.diff, msg.err
+		m.layout()
+		return nil, true
+	case snapshotsLoadedMsg:
+		m.st.snapsState = loaded
+		if msg.err == nil {
+			m.st.snapshots = msg.snaps
+		}
+		m.layout()
+		return nil, true
+	case applyFilterMsg:
+		m.popToBase()
+		if m.ids == nil {
+			return nil, true
+		}
+		m.ids.filterText = ""
+		return m.ids.setFilter(msg.expr), true
+	case decidedMsg:
+		return m.decided(msg), true
+	case decisionsMsg:
+		if msg.err != nil {
+			m.setFlash("Decisions of "+msg.campaign+" not read: "+msg.err.Error(), true)
+			return nil, true
+		}
+		if msg.campaign == m.st.campaign {
+			m.st.decisions = msg.decisions
+			m.layout()
+			if m.ids != nil && m.ids.filter != nil {
+				return m.ids.requery(), true
+			}
+		}
+		return nil, true
+	case campaignChosenMsg:
+		m.st.campaign, m.st.decisions = msg.name, nil
+		m.popToBase()
+		m.setFlash("Campaign "+msg.name+": D decommission · K keep · R rotate", false)
+		return m.loadDecisions(msg.name), true
+	}
+	return nil, false
+}
+
+func (m *Model) actionDone() {
+	if av, ok := m.top().(actionView); ok {
+		av.actionDone()
+	}
+	if m.ids != nil {
+		m.ids.actionDone()
+	}
+}
+
+func (m *Model) undone(msg ownersUndoneMsg) tea.Cmd {
+	e := msg.entry
+	var cmds []tea.Cmd
+	if !e.decision {
+		sets := make([]audit.OwnerSet, 0, len(msg.events))
+		for _, ev := range msg.events {
+			var s audit.OwnerSet
+			if json.Unmarshal(ev.Payload, &s) == nil {
+				sets = append(sets, s)
+			}
+		}
+		cmds = append(cmds, m.setOwnersLocally(sets), m.reload(), m.reloadTrails())
+	} else if msg.done > 0 {
+		cmds = append(cmds, m.loadDecisions(e.campaign))
+	}
+	// Whatever was undone leaves the entry; what was not stays to retry.
+	if n := len(m.undo); n > 0 {
+		rest := e.events[:len(e.events)-msg.done]
+		if len(rest) == 0 {
+			m.undo = m.undo[:n-1]
+		} else {
+			m.undo[n-1].events = rest
+		}
+	}
+	if msg.err != nil {
+		m.setFlash("Undo stopped after "+strconv.Itoa(msg.done)+" of "+strconv.Itoa(len(e.events))+": "+msg.err.Error(), true)
+	} else {
+		m.setFlash("Undone: "+e.label+" ("+eventRange(msg.events)+")", false)
+	}
+	return tea.Batch(cmds...)
+}
+
+func (m *Model) reloaded(msg reloadedMsg) tea.Cmd {
+	m.st.reloading = false
+	if msg.err != nil {
+		m.setFlash("Findings not refreshed: "+msg.err.Error(), true)
+		return nil
+	}
+	updates := map[int32]*audit.Identity{}
+	for k := range msg.ids {
+		id := msg.ids[k].ID
+		gen, ok := msg.gen[id]
+		if !ok || m.st.dirty[id] != gen {
+			continue // not changed here, or changed again since the reload began
+		}
+		if i, ok := m.st.pop.index[id]; ok {
+			c := msg.ids[k] // a copy: the rest of msg.ids may be collected
+			updates[i] = &c
+		}
+		delete(m.st.dirty, id)
+	}
+	cmd := m.replace(updates)
+	if m.st.reloadAgain || len(m.st.dirty) > 0 {
+		m.st.reloadAgain = false
+		return tea.Batch(cmd, m.reload())
+	}
+	return cmd
+}
+
+// ownerWord is the owner a set of assignments gave, for messages.
+func ownerWord(sets []audit.OwnerSet) string {
+	if len(sets) == 0 || sets[0].Owner == "" {
+		return "none"
+	}
+	return audit.Printable(sets[0].Owner)
+}
+
+// eventRange is "event #12" or "events #12–#23".
+func eventRange(evs []audit.Event) string {
+	switch len(evs) {
+	case 0:
+		return "no event"
+	case 1:
+		return "event #" + strconv.FormatInt(evs[0].Seq, 10)
+	}
+	lo, hi := evs[0].Seq, evs[0].Seq
+	for _, e := range evs {
+		lo, hi = min(lo, e.Seq), max(hi, e.Seq)
+	}
+	return "events #" + strconv.FormatInt(lo, 10) + "–#" + strconv.FormatInt(hi, 10)
+}
+
+func upperFirst(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
+}
+
+// Background loads.
+
+type ownersLoadedMsg struct {
+	owners []string
+	err    error
+}
+
+// loadOwners reads the known owners for completion, once a session.
+func (m *Model) loadOwners() tea.Cmd {
+	if m.st.store == nil || m.st.ownersState != notLoaded {
+		return nil
+	}
+	m.st.ownersState = loading
+	store := m.st.store
+	return func() tea.Msg {
+		o, err := store.KnownOwners(context.Background())
+		return ownersLoadedMsg{o, err}
+	}
+}
+
+func (s *state) addKnownOwner(o string) {
+	for _, x := range s.owners {
+		if x == o {
+			return
+		}
+	}
+	s.owners = append(s.owners[:len(s.owners):len(s.owners)], o)
+}
+
+type diffLoadedMsg struct {
+	diff *audit.Diff
+	err  error
+}
+
+// loadDiff compares the newest two snapshots, once a session: it reads
+// both in full, which takes seconds at 100,000 identities.
+func loadDiff(st *state) tea.Cmd {
+	if st.store == nil || st.diffState != notLoaded {
+		return nil
+	}
+	st.diffState = loading
+	store := st.store
+	return func() tea.Msg {
+		d, err := store.Diff(context.Background(), 0, 0)
+		return diffLoadedMsg{d, err}
+	}
+}
+
+type snapshotsLoadedMsg struct {
+	snaps []audit.Snapshot
+	err   error
+}
+
+func (m *Model) loadSnapshots() tea.Cmd {
+	if m.st.store == nil || m.st.snapsState != notLoaded {
+		return nil
+	}
+	m.st.snapsState = loading
+	store := m.st.store
+	return func() tea.Msg {
+		s, err := store.Snapshots(context.Background())
+		return snapshotsLoadedMsg{s, err}
+	}
+}
+
+// reloadTrails has every open detail view read its owner trail again.
+func (m *Model) reloadTrails() tea.Cmd {
+	var cmds []tea.Cmd
+	for _, v := range m.stack {
+		if d, ok := v.(*detailView); ok {
+			cmds = append(cmds, d.loadTrail())
+		}
+	}
+	return tea.Batch(cmds...)
+}
+
+// applyFilterMsg asks for the identities table with a filter, from a line
+// of the overview.
+type applyFilterMsg struct{ expr string }
+
+// Decisions, through the Reviewer.
+
+type decidedMsg struct {
+	campaign string
+	ids      []string
+	decision string
+	events   []audit.Event
+	label    string
+	err      error
+}
+
+type decisionsMsg struct {
+	campaign  string
+	decisions map[string]string
+	err       error
+}
+
+type campaignChosenMsg struct{ name string }
+
+func (m *Model) loadDecisions(campaign string) tea.Cmd {
+	r := m.st.reviewer
+	if r == nil || campaign == "" {
+		return nil
+	}
+	return func() tea.Msg {
+		d, err := r.Decisions(context.Background(), campaign)
+		return decisionsMsg{campaign, d, err}
+	}
+}
+
+// startDecision asks for the reason, then (for a decommission, or several
+// identities) for confirmation, then records the decision.
+func (m *Model) startDecision(targets []int32, hidden int, decision string) tea.Cmd {
+	if m.st.campaign == "" {
+		m.setFlash("Choose a campaign first: :campaigns, then enter.", true)
+		return nil
+	}
+	subject := m.subject(targets)
+	campaign := m.st.campaign
+	ask := "Why " + decision + " " + subject + "?"
+	m.openPrompt(&reasonPrompt{m: m, question: ask, required: decision == DecisionKeep, done: func(reason string) tea.Cmd {
+		record := func() tea.Cmd { return m.decide(campaign, targets, decision, reason) }
+		if decision == DecisionDecommission || len(targets) > 1 {
+			m.confirm("Decide "+decision+" for "+subject+hiddenNote(hidden)+" in "+audit.Printable(campaign)+"?", record)
+			return nil
+		}
+		return record()
+	}})
+	return nil
+}
+
+func (m *Model) decide(campaign string, targets []int32, decision, reason string) tea.Cmd {
+	ids := make([]string, len(targets))
+	for k, i := range targets {
+		ids[k] = m.st.identity(i).ID
+	}
+	label := decision + " for " + m.subject(targets) + " in " + campaign
+	r, actor := m.st.reviewer, m.st.actor
+	return func() tea.Msg {
+		evs, err := r.Decide(context.Background(), actor, campaign, ids, decision, reason)
+		return decidedMsg{campaign: campaign, ids: ids, decision: decision, events: evs, label: label, err: err}
+	}
+}
+
+func (m *Model) decided(msg decidedMsg) tea.Cmd {
+	if msg.err != nil {
+		m.setFlash("Not decided: "+msg.err.Error(), true)
+		return nil
+	}
+	m.undo = append(m.undo, undoEntry{decision: true, campaign: msg.campaign, events: msg.events, label: "decision " + msg.label})
+	m.actionDone()
+	if msg.campaign == m.st.campaign {
+		d := make(map[string]string, len(m.st.decisions)+len(msg.ids))
+		for k, v := range m.st.decisions {
+			d[k] = v
+		}
+		for _, id := range msg.ids {
+			d[id] = msg.decision
+		}
+		m.st.decisions = d
+	}
+	m.setFlash("Decided "+msg.label+" ("+eventRange(msg.events)+") · u undoes", false)
+	if m.ids != nil && m.ids.filter != nil {
+		return m.ids.requery()
+	}
+	return nil
+}

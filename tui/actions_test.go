@@ -1,0 +1,300 @@
+package tui
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/nhi-audit/nhi/audit"
+)
+
+// rowOf is the table line of the identity named name.
+func rowOf(t testing.TB, view, name string) string {
+	t.Helper()
+	for _, l := range strings.Split(view, "\n") {
+		if strings.Contains(l, " "+name+" ") {
+			return l
+		}
+	}
+	t.Fatalf("no row for %s in:\n%s", name, view)
+	return ""
+}
+
+// bottom is the line above the hint bar: the prompt or the message.
+func bottom(view string) string {
+	lines := strings.Split(view, "\n")
+	return lines[len(lines)-2]
+}
+
+func TestOwnerSetSingle(t *testing.T) {
+	e := newEvidence(t)
+	m := e.model(t, 80, 24, Options{Actor: testActor})
+	press(t, m, "j", "j", "o")
+	v := m.View()
+	checkFrame(t, v, 80, 24)
+	lines := strings.Split(v, "\n")
+	if !strings.HasPrefix(lines[21], "Owner of deploy-prod: █") {
+		t.Errorf("no owner prompt:\n%s", v)
+	}
+	if !strings.Contains(lines[22], "tab: alice (added the key) · @acme/platform (admin team of acme/api)") {
+		t.Errorf("suggestions with their source not offered first:\n%s", v)
+	}
+	if !strings.Contains(lines[23], "enter set owner") || !strings.Contains(lines[23], "tab complete") || !strings.Contains(lines[23], "esc cancel") {
+		t.Errorf("hint bar of the owner prompt: %q", lines[23])
+	}
+	// Known owners complete too; tab cycles through what matches.
+	press(t, m, "b", "tab")
+	if got := m.prompt.(*ownerPrompt).input.Value(); got != "bob" {
+		t.Errorf("tab after b completed to %q, want bob", got)
+	}
+	press(t, m, "backspace", "backspace", "backspace", "al", "tab")
+	if got := m.prompt.(*ownerPrompt).input.Value(); got != "alice" {
+		t.Errorf("tab after al completed to %q, want alice", got)
+	}
+	press(t, m, "enter")
+	if m.prompt != nil {
+		t.Fatalf("a single owner set asked for confirmation:\n%s", m.View())
+	}
+	if got := e.owner(t, "deploy-prod"); got != "alice" {
+		t.Fatalf("the file says the owner is %q, want alice", got)
+	}
+	v = m.View()
+	checkFrame(t, v, 80, 24)
+	if b := bottom(v); b != "Owner of deploy-prod set to alice (event #1) · u undoes" {
+		t.Errorf("message: %q", b)
+	}
+	if row := rowOf(t, v, "deploy-prod"); !strings.Contains(row, "alice") {
+		t.Errorf("row after the owner set: %q", row)
+	}
+	if r := rules(m, "deploy-prod"); !slices.Equal(r, []string{"stale", "unrotated"}) {
+		t.Errorf("findings after the owner set: %v", r)
+	}
+	// The message goes with the next key.
+	press(t, m, "j")
+	if strings.Contains(m.View(), "u undoes") {
+		t.Errorf("message still shown after a key:\n%s", m.View())
+	}
+	// The detail shows the trail from the event log.
+	press(t, m, "k", "enter")
+	all := detailText(t, m)
+	for _, want := range []string{"now: alice", "alice — added the key", "#1 2025-06-01 12:00 UTC auditor@example.com set owner alice"} {
+		if !strings.Contains(all, want) {
+			t.Errorf("detail lacks %q:\n%s", want, all)
+		}
+	}
+}
+
+func TestOwnerSetRefreshesFindings(t *testing.T) {
+	e := newEvidence(t)
+	m := e.model(t, 80, 24, Options{Actor: testActor})
+	if !slices.Contains(rules(m, "NPM_TOKEN"), "orphaned") {
+		t.Fatalf("want NPM_TOKEN orphaned before it has an owner: %v", rules(m, "NPM_TOKEN"))
+	}
+	press(t, m, "j", "j", "j", "o", "alice", "enter")
+	if r := rules(m, "NPM_TOKEN"); slices.Contains(r, "orphaned") {
+		t.Errorf("findings not recomputed from the file after the owner set: %v", r)
+	}
+	if len(m.st.dirty) != 0 {
+		t.Errorf("identities still waiting for a reload: %v", m.st.dirty)
+	}
+}
+
+func TestOwnerSetFromDetail(t *testing.T) {
+	e := newEvidence(t)
+	m := e.model(t, 80, 24, Options{Actor: testActor})
+	press(t, m, "enter", "o", "team-x", "enter")
+	if got := e.owner(t, "renovate"); got != "team-x" {
+		t.Fatalf("owner %q, want team-x", got)
+	}
+	all := detailText(t, m)
+	if !strings.Contains(all, "now: team-x") || !strings.Contains(all, "set owner team-x") {
+		t.Errorf("detail did not follow the owner change:\n%s", all)
+	}
+}
+
+func TestOwnerSetBulkConfirm(t *testing.T) {
+	e := newEvidence(t)
+	m := e.model(t, 80, 24, Options{Actor: testActor})
+	press(t, m, " ", " ", " ") // renovate, release-bot, deploy-prod
+	v := m.View()
+	if !strings.Contains(v, "Identities 40 · 3 selected") {
+		t.Errorf("selection count not in the title:\n%s", v)
+	}
+	press(t, m, "o")
+	if !strings.Contains(m.View(), "Owner of 3 identities: █") {
+		t.Fatalf("bulk owner prompt:\n%s", m.View())
+	}
+	press(t, m, "@platform", "enter")
+	v = m.View()
+	checkFrame(t, v, 80, 24)
+	if b := bottom(v); b != "Set owner of 3 identities to @platform? [y/N]" {
+		t.Fatalf("confirmation: %q", b)
+	}
+	// No is the default: enter declines, and nothing is written.
+	press(t, m, "enter")
+	if n := e.ownerEvents(t); n != 0 {
+		t.Fatalf("%d events after declining", n)
+	}
+	if b := bottom(m.View()); b != "Cancelled: nothing was changed." {
+		t.Errorf("after declining: %q", b)
+	}
+	// Other keys leave the question up; only y says yes.
+	press(t, m, "o", "@platform", "enter", "x", "j")
+	if !strings.Contains(bottom(m.View()), "[y/N]") {
+		t.Fatalf("the question went away on a key other than y/n:\n%s", m.View())
+	}
+	press(t, m, "y")
+	if n := e.ownerEvents(t); n != 3 {
+		t.Fatalf("%d events after confirming, want 3", n)
+	}
+	for _, name := range []string{"renovate", "release-bot", "deploy-prod"} {
+		if got := e.owner(t, name); got != "@platform" {
+			t.Errorf("%s: owner %q", name, got)
+		}
+	}
+	v = m.View()
+	if b := bottom(v); b != "Owner of 3 identities set to @platform (events #1–#3) · u undoes" {
+		t.Errorf("message: %q", b)
+	}
+	if strings.Contains(v, "selected") {
+		t.Errorf("selection kept after the bulk action:\n%s", v)
+	}
+}
+
+func TestBulkWarnsAboutHiddenTargets(t *testing.T) {
+	e := newEvidence(t)
+	m := e.model(t, 80, 24, Options{Actor: testActor})
+	press(t, m, " ", " ", "/", "kind:deploy_key", "enter", " ", "o", "x", "enter")
+	if b := bottom(m.View()); b != "Set owner of 3 identities (2 not shown by the filter) to x? [y/N]" {
+		t.Errorf("confirmation: %q", b)
+	}
+}
+
+func TestClearOwnerConfirms(t *testing.T) {
+	e := newEvidence(t)
+	m := e.model(t, 80, 24, Options{Actor: testActor})
+	press(t, m, "o", "bob", "enter", "o", "enter")
+	if b := bottom(m.View()); b != "Clear the owner of renovate (now bob)? [y/N]" && b != "Clear the owner of renovate? [y/N]" {
+		t.Fatalf("clearing an owner is not confirmed: %q", b)
+	}
+	press(t, m, "y")
+	if got := e.owner(t, "renovate"); got != "" {
+		t.Errorf("owner %q after clearing", got)
+	}
+}
+
+func TestUndo(t *testing.T) {
+	e := newEvidence(t)
+	m := e.model(t, 80, 24, Options{Actor: testActor})
+	press(t, m, "u")
+	if b := bottom(m.View()); b != "Nothing to undo: no change was made in this session." {
+		t.Errorf("undo with nothing done: %q", b)
+	}
+	press(t, m, "o", "bob", "enter", "j", " ", " ", "o", "carol", "enter", "y")
+	if e.owner(t, "renovate") != "bob" || e.owner(t, "release-bot") != "carol" || e.owner(t, "deploy-prod") != "carol" {
+		t.Fatal("setup: owners not set")
+	}
+	press(t, m, "u")
+	if b := bottom(m.View()); b != "Undo: owner of 2 identities set to carol? [y/N]" {
+		t.Fatalf("undo question: %q", b)
+	}
+	press(t, m, "n")
+	if e.owner(t, "release-bot") != "carol" {
+		t.Fatal("n undid")
+	}
+	press(t, m, "u", "y")
+	if got := e.owner(t, "release-bot"); got != "" {
+		t.Errorf("release-bot owner %q after undo, want none", got)
+	}
+	if got := e.owner(t, "renovate"); got != "bob" {
+		t.Errorf("renovate owner %q: undo went too far", got)
+	}
+	if b := bottom(m.View()); b != "Undone: owner of 2 identities set to carol (events #4–#5)" {
+		t.Errorf("undo message: %q", b)
+	}
+	if !strings.Contains(rowOf(t, m.View(), "release-bot"), "octocat") == strings.Contains(rowOf(t, m.View(), "release-bot"), "carol") {
+		t.Errorf("row after undo: %q", rowOf(t, m.View(), "release-bot"))
+	}
+	// The undo is compensating events: the log keeps all of it.
+	if n := e.ownerEvents(t); n != 5 {
+		t.Errorf("%d owner events, want 5 (1 + 2 + 2 compensating)", n)
+	}
+	press(t, m, "u", "y")
+	if got := e.owner(t, "renovate"); got != "" {
+		t.Errorf("renovate owner %q after the second undo", got)
+	}
+	press(t, m, "u")
+	if !strings.HasPrefix(bottom(m.View()), "Nothing to undo") {
+		t.Errorf("third undo: %q", bottom(m.View()))
+	}
+	evs, _ := e.store.Events(context.Background())
+	var p audit.OwnerSet
+	if err := jsonUnmarshal(evs[len(evs)-1].Payload, &p); err != nil || p.Undoes != 1 {
+		t.Errorf("last event %s does not undo #1", evs[len(evs)-1].Payload)
+	}
+}
+
+func TestReadOnlyRefusesWrites(t *testing.T) {
+	e := newEvidence(t)
+	for _, opts := range []Options{{ReadOnly: true, Actor: testActor}, {Actor: ""}} {
+		m := e.model(t, 80, 24, opts)
+		press(t, m, "?")
+		v := m.View()
+		if opts.ReadOnly && (strings.Contains(v, "set owner") || strings.Contains(v, "undo")) {
+			t.Errorf("read-only help offers writes:\n%s", v)
+		}
+		press(t, m, "?", "o")
+		if m.prompt != nil {
+			t.Fatalf("o opened a prompt (%+v)", opts)
+		}
+		want := "Read-only session (--readonly): nothing can be changed."
+		if !opts.ReadOnly {
+			want = "Cannot tell who you are: restart with --as EMAIL or set NHI_REVIEWER."
+		}
+		if b := bottom(m.View()); b != want {
+			t.Errorf("refusal: %q, want %q", b, want)
+		}
+		press(t, m, "u")
+		if b := bottom(m.View()); b != want {
+			t.Errorf("undo refusal: %q", b)
+		}
+		press(t, m, "enter", "o")
+		if b := bottom(m.View()); b != want {
+			t.Errorf("refusal in the detail: %q", b)
+		}
+	}
+	if n := e.ownerEvents(t); n != 0 {
+		t.Errorf("%d events written", n)
+	}
+	m := e.model(t, 80, 24, Options{ReadOnly: true})
+	if h := strings.Split(m.View(), "\n")[0]; !strings.HasSuffix(h, "· read-only") {
+		t.Errorf("header does not say read-only: %q", h)
+	}
+}
+
+func TestWriteErrorIsShown(t *testing.T) {
+	e := newEvidence(t)
+	m := e.model(t, 80, 24, Options{Actor: testActor})
+	e.store.Close()
+	press(t, m, "o", "bob", "enter")
+	if b := bottom(m.View()); !strings.HasPrefix(b, "Owner not set: ") {
+		t.Errorf("error not shown: %q", b)
+	}
+	if strings.Contains(rowOf(t, m.View(), "renovate"), "bob") {
+		t.Error("the table shows an owner the file did not record")
+	}
+}
+
+// rules are the finding rules the TUI shows for the identity named name.
+func rules(m *Model, name string) []string {
+	var out []string
+	for _, id := range m.st.pop.ids {
+		if id.Name == name {
+			for _, f := range id.Findings {
+				out = append(out, f.Rule)
+			}
+		}
+	}
+	return out
+}

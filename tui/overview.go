@@ -1,0 +1,311 @@
+package tui
+
+import (
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/charmbracelet/bubbles/key"
+	tea "github.com/charmbracelet/bubbletea"
+
+	"github.com/nhi-audit/nhi/audit"
+)
+
+// overviewView is the engagement at a glance: the snapshot and what it
+// could not read, identities per kind, findings per rule, identities
+// without owner, and what changed since the previous snapshot. The lines
+// with a count lead to the identities they count: enter shows them in the
+// table, with the filter that selects them.
+type overviewView struct {
+	keys   listKeys
+	st     *state
+	width  int
+	height int // lines of content, below the title
+	lines  []overviewLine
+	items  []int // indexes of the lines that lead somewhere
+	cursor int   // index into items
+	offset int
+}
+
+type overviewLine struct {
+	text   string
+	filter string // the identities it counts; "" for a plain line
+}
+
+func newOverviewView(st *state) *overviewView {
+	return &overviewView{keys: newListKeys("show these identities"), st: st}
+}
+
+func (v *overviewView) ShortHelp() []key.Binding  { return v.keys.ShortHelp() }
+func (v *overviewView) FullHelp() [][]key.Binding { return v.keys.FullHelp() }
+
+func (v *overviewView) SetSize(width, height int) {
+	v.width, v.height = width, max(height-1, 0)
+	v.lines = v.content()
+	v.items = v.items[:0]
+	for i, l := range v.lines {
+		if l.filter != "" {
+			v.items = append(v.items, i)
+		}
+	}
+	v.Move(0)
+}
+
+func (v *overviewView) Move(n int) {
+	if len(v.items) == 0 {
+		v.offset = max(min(v.offset+n, len(v.lines)-v.height), 0)
+		return
+	}
+	v.cursor = max(min(v.cursor+n, len(v.items)-1), 0)
+	line := v.items[v.cursor]
+	if v.cursor == 0 {
+		v.offset = 0 // show the snapshot above the first count
+	}
+	if line < v.offset {
+		v.offset = line
+	}
+	if line >= v.offset+v.height {
+		v.offset = line - v.height + 1
+	}
+	if v.cursor == len(v.items)-1 {
+		v.offset = max(len(v.lines)-v.height, v.offset) // and whatever follows the last
+	}
+	v.offset = max(min(v.offset, len(v.lines)-v.height), 0)
+}
+
+func (v *overviewView) GotoTop()      { v.Move(-len(v.lines)) }
+func (v *overviewView) GotoBottom()   { v.Move(len(v.lines)) }
+func (v *overviewView) PageSize() int { return max(v.height/2, 1) }
+
+func (v *overviewView) Update(msg tea.Msg) tea.Cmd {
+	k, ok := msg.(tea.KeyMsg)
+	if !ok {
+		return nil
+	}
+	switch {
+	case key.Matches(k, v.keys.Back):
+		return popView
+	case key.Matches(k, v.keys.Open):
+		if len(v.items) > 0 {
+			expr := v.lines[v.items[v.cursor]].filter
+			return func() tea.Msg { return applyFilterMsg{expr} }
+		}
+	default:
+		navigate(v.keys.navKeys, k, v)
+	}
+	return nil
+}
+
+func (v *overviewView) View() string {
+	var b strings.Builder
+	b.WriteString(truncate(theme.Title.Render("Overview"), v.width))
+	end := min(v.offset+v.height, len(v.lines))
+	for i := v.offset; i < end; i++ {
+		b.WriteByte('\n')
+		l := v.lines[i]
+		if len(v.items) > 0 && i == v.items[v.cursor] {
+			line := ">" + l.text
+			b.WriteString(theme.Selected.Render(line + strings.Repeat(" ", max(v.width-textWidth(line), 0))))
+			continue
+		}
+		b.WriteString(" " + l.text)
+	}
+	return b.String()
+}
+
+// content is the overview's lines. Counts are of active identities, so
+// that each equals the number of rows its filter shows.
+func (v *overviewView) content() []overviewLine {
+	st := v.st
+	now := st.now()
+	var out []overviewLine
+	plain := func(s string) { out = append(out, overviewLine{text: s}) }
+	blank := func() { out = append(out, overviewLine{}) }
+	// Long values wrap: a coverage gap's reason is what the auditor needs.
+	wrap := func(prefix, text string, indent int) {
+		for _, l := range appendWrapped(nil, prefix, text, v.width-1, indent) {
+			plain(l)
+		}
+	}
+	row := func(label string, width int, value string) {
+		wrap("  "+padRight(label, width)+" ", value, width+3)
+	}
+
+	if s := st.snap; s == nil {
+		plain(theme.Section.Render("No snapshot yet"))
+		plain("  run `nhi demo`, or `nhi snapshot github --org ORG`")
+	} else {
+		plain(theme.Section.Render("Snapshot #" + strconv.FormatInt(s.ID, 10) + " of " + audit.Printable(s.Source) + "/" + audit.Printable(s.Account)))
+		status := audit.Printable(s.Status)
+		if len(s.Gaps) > 0 {
+			status += " (" + plural(len(s.Gaps), "endpoint", "endpoints") + " not read)"
+		}
+		row("status", 10, status)
+		if s.FinishedAt != nil {
+			row("taken", 10, s.FinishedAt.UTC().Format("2006-01-02 15:04 UTC")+" ("+ago(*s.FinishedAt, now)+")")
+		} else {
+			row("started", 10, s.StartedAt.UTC().Format("2006-01-02 15:04 UTC"))
+		}
+		row("read by", 10, orDash(audit.Printable(s.Credential)))
+		row("API", 10, orDash(audit.Printable(s.APIURL)))
+		if s.ToolVersion != "" {
+			row("tool", 10, "nhi "+audit.Printable(s.ToolVersion))
+		}
+		if s.Digest != "" {
+			row("sha-256", 10, audit.Printable(s.Digest))
+		}
+		if prev := previousSnapshot(st.snapshots, s); prev != nil {
+			when := prev.StartedAt
+			if prev.FinishedAt != nil {
+				when = *prev.FinishedAt
+			}
+			row("previous", 10, "#"+strconv.FormatInt(prev.ID, 10)+", "+when.UTC().Format("2006-01-02")+" ("+audit.Printable(prev.Status)+")")
+		}
+		if s.Status == audit.SnapshotFailed && s.Error != "" {
+			row("error", 10, theme.Error.Render(audit.Printable(s.Error)))
+		}
+		if len(s.Gaps) > 0 {
+			blank()
+			plain(theme.Section.Render("Coverage gaps (" + commas(len(s.Gaps)) + "): not read, so not reviewed"))
+			for _, g := range s.Gaps {
+				what := audit.Printable(g.Endpoint)
+				if g.Status != 0 {
+					what += " [" + strconv.Itoa(g.Status) + "]"
+				}
+				wrap("  ", what+" — "+orDash(audit.Printable(g.Reason)), 4)
+			}
+		}
+	}
+
+	// One pass over the population.
+	kinds := map[audit.Kind]int{}
+	type ruleCount struct {
+		n        int
+		severity string
+		owasp    string
+	}
+	rules := map[string]*ruleCount{}
+	active, removed, unowned, fresh, changed := 0, 0, 0, 0, 0
+	for _, id := range st.pop.ids {
+		if id.Status == audit.StatusRemoved {
+			removed++
+			continue
+		}
+		active++
+		kinds[id.Kind]++
+		if id.Owner == "" {
+			unowned++
+		}
+		switch id.Change {
+		case audit.ChangeNew:
+			fresh++
+		case audit.ChangeChanged:
+			changed++
+		}
+		for _, f := range id.Findings {
+			r := rules[f.Rule]
+			if r == nil {
+				r = &ruleCount{}
+				rules[f.Rule] = r
+			}
+			r.n++
+			if audit.SeverityRank(f.Severity) > audit.SeverityRank(r.severity) {
+				r.severity = f.Severity
+			}
+			if r.owasp == "" {
+				r.owasp = f.OWASP
+			}
+		}
+	}
+	num := func(n int) string { return padLeft(commas(n), 8) }
+
+	blank()
+	head := "Identities: " + commas(active) + " active"
+	if removed > 0 {
+		head += ", " + commas(removed) + " removed"
+	}
+	plain(theme.Section.Render(head))
+	var kindList []audit.Kind
+	for k := range kinds {
+		kindList = append(kindList, k)
+	}
+	slices.SortFunc(kindList, func(a, b audit.Kind) int {
+		ia, ib := slices.Index(audit.Kinds, a), slices.Index(audit.Kinds, b)
+		if ia < 0 || ib < 0 {
+			return strings.Compare(string(a), string(b))
+		}
+		return ia - ib
+	})
+	for _, k := range kindList {
+		out = append(out, overviewLine{
+			text:   " " + num(kinds[k]) + "  " + audit.Printable(k.Label()),
+			filter: "kind:" + string(k) + " status:active",
+		})
+	}
+	if removed > 0 {
+		out = append(out, overviewLine{text: " " + num(removed) + "  removed since an earlier snapshot", filter: "status:removed"})
+	}
+
+	blank()
+	plain(theme.Section.Render("Owners"))
+	out = append(out, overviewLine{text: " " + num(unowned) + "  without owner", filter: "owner:none status:active"})
+	out = append(out, overviewLine{text: " " + num(active-unowned) + "  with an owner", filter: "owner:any status:active"})
+
+	blank()
+	plain(theme.Section.Render("Findings by rule (identities)"))
+	var ruleList []string
+	for r := range rules {
+		ruleList = append(ruleList, r)
+	}
+	slices.SortFunc(ruleList, func(a, b string) int {
+		ra, rb := rules[a], rules[b]
+		if d := audit.SeverityRank(rb.severity) - audit.SeverityRank(ra.severity); d != 0 {
+			return d
+		}
+		if ra.n != rb.n {
+			return rb.n - ra.n
+		}
+		return strings.Compare(a, b)
+	})
+	if len(ruleList) == 0 {
+		plain(theme.Muted.Render("  no findings"))
+	}
+	for _, r := range ruleList {
+		rc := rules[r]
+		text := " " + num(rc.n) + "  " + padRight(audit.Printable(r), 17) + " " + padRight(severity(audit.Printable(rc.severity)), 8) + " " + audit.Printable(rc.owasp)
+		out = append(out, overviewLine{text: strings.TrimRight(text, " "), filter: "finding:" + r + " status:active"})
+	}
+
+	blank()
+	plain(theme.Section.Render("Since the previous snapshot"))
+	if s := st.snap; s != nil && st.snapsState == loaded && previousSnapshot(st.snapshots, s) == nil {
+		plain(theme.Muted.Render("  none: this is the first snapshot of " + audit.Printable(s.Source) + "/" + audit.Printable(s.Account)))
+		return out
+	}
+	plain(" " + num(fresh) + "  new")
+	plain(" " + num(changed) + "  changed (permissions, name, rotation, expiry, settings)")
+	if removed > 0 {
+		plain(theme.Muted.Render("           removed: see the count above"))
+	}
+	return out
+}
+
+// previousSnapshot is the newest finished snapshot of the same account
+// before s, among snaps (newest first).
+func previousSnapshot(snaps []audit.Snapshot, s *audit.Snapshot) *audit.Snapshot {
+	for i := range snaps {
+		p := &snaps[i]
+		if p.ID < s.ID && p.Source == s.Source && p.Account == s.Account &&
+			(p.Status == audit.SnapshotComplete || p.Status == audit.SnapshotPartial) {
+			return p
+		}
+	}
+	return nil
+}
+
+func padLeft(s string, w int) string {
+	if n := w - textWidth(s); n > 0 {
+		return strings.Repeat(" ", n) + s
+	}
+	return s
+}

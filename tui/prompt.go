@@ -1,0 +1,394 @@
+package tui
+
+import (
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/charmbracelet/bubbles/help"
+	"github.com/charmbracelet/bubbles/key"
+	tea "github.com/charmbracelet/bubbletea"
+
+	"github.com/nhi-audit/nhi/audit"
+)
+
+// prompt is a question at the bottom of the screen, above the hint bar.
+// While one is open every key but ctrl+c goes to it. It closes itself
+// (or opens the next) through its Model.
+type prompt interface {
+	Update(msg tea.KeyMsg) tea.Cmd
+	View(width int) string
+	Lines() int
+	Keys() help.KeyMap
+}
+
+var (
+	keyYes      = key.NewBinding(key.WithKeys("y", "Y"), key.WithHelp("y", "yes"))
+	keyNo       = key.NewBinding(key.WithKeys("n", "N", "enter", "esc"), key.WithHelp("n/enter/esc", "no"))
+	keyCancel   = key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "cancel"))
+	keyComplete = key.NewBinding(key.WithKeys("tab"), key.WithHelp("tab", "complete"))
+)
+
+// confirmPrompt asks a yes/no question; No is the default: only y says yes.
+type confirmPrompt struct {
+	m        *Model
+	question string
+	yes      func() tea.Cmd
+}
+
+func (m *Model) confirm(question string, yes func() tea.Cmd) {
+	m.openPrompt(&confirmPrompt{m: m, question: question, yes: yes})
+}
+
+func (p *confirmPrompt) Update(msg tea.KeyMsg) tea.Cmd {
+	switch {
+	case key.Matches(msg, keyYes):
+		p.m.prompt = nil
+		return p.yes()
+	case key.Matches(msg, keyNo):
+		p.m.prompt = nil
+		p.m.setFlash("Cancelled: nothing was changed.", false)
+	}
+	return nil // any other key: the question stays
+}
+
+func (p *confirmPrompt) View(int) string {
+	return theme.Prompt.Render(p.question + " [y/N]")
+}
+
+func (p *confirmPrompt) Lines() int        { return 1 }
+func (p *confirmPrompt) Keys() help.KeyMap { return promptKeys{keyYes, keyNo} }
+
+// command is one of the : commands.
+type command struct {
+	name    string
+	aliases []string
+	help    string
+}
+
+func (m *Model) commands() []command {
+	cmds := []command{
+		{"identities", []string{"id", "ids", "i"}, "the identities table"},
+		{"overview", []string{"ov", "o"}, "snapshot, coverage, findings, owners"},
+	}
+	if m.st.reviewer != nil {
+		cmds = append(cmds, command{"campaigns", []string{"camp", "c"}, "review campaigns and their progress"})
+	}
+	return append(cmds, command{"quit", []string{"q", "q!", "exit"}, "leave nhi"})
+}
+
+// commandPrompt is the : command line (k9s): tab completes a command name.
+type commandPrompt struct {
+	m     *Model
+	input lineInput
+}
+
+func newCommandPrompt(m *Model) *commandPrompt { return &commandPrompt{m: m} }
+
+func (p *commandPrompt) matches() []command {
+	word := strings.ToLower(strings.TrimSpace(p.input.Value()))
+	var out []command
+	for _, c := range p.m.commands() {
+		if strings.HasPrefix(c.name, word) || slices.Contains(c.aliases, word) {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+func (p *commandPrompt) Update(msg tea.KeyMsg) tea.Cmd {
+	switch msg.Type {
+	case tea.KeyEsc:
+		p.m.prompt = nil
+	case tea.KeyTab:
+		if ms := p.matches(); len(ms) > 0 {
+			p.input.SetValue(ms[0].name)
+		}
+	case tea.KeyEnter:
+		p.m.prompt = nil
+		return p.m.runCommand(p.input.Value())
+	default:
+		p.input.Update(msg)
+	}
+	return nil
+}
+
+func (p *commandPrompt) View(width int) string {
+	var names []string
+	for _, c := range p.matches() {
+		names = append(names, ":"+c.name)
+	}
+	hint := "no such command"
+	if len(names) > 0 {
+		hint = strings.Join(names, "  ")
+	}
+	return truncate(p.input.View(theme.Prompt.Render(":")), width) + "\n" + theme.Muted.Render("  "+hint)
+}
+
+func (p *commandPrompt) Lines() int { return 2 }
+
+func (p *commandPrompt) Keys() help.KeyMap {
+	return promptKeys{
+		key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "run")),
+		keyComplete, keyCancel,
+	}
+}
+
+// runCommand carries out a : command.
+func (m *Model) runCommand(line string) tea.Cmd {
+	word := strings.ToLower(strings.TrimSpace(line))
+	if word == "" {
+		return nil
+	}
+	var found *command
+	for _, c := range m.commands() {
+		if c.name == word || slices.Contains(c.aliases, word) {
+			found = &c
+			break
+		}
+	}
+	if found == nil {
+		var names []string
+		for _, c := range m.commands() {
+			names = append(names, ":"+c.name)
+		}
+		m.setFlash("Unknown command :"+word+" — try "+strings.Join(names, ", "), true)
+		return nil
+	}
+	switch found.name {
+	case "quit":
+		return tea.Quit
+	case "identities":
+		m.popToBase()
+	case "overview":
+		m.popToBase()
+		v := newOverviewView(m.st)
+		return pushView(v, m.loadSnapshots())
+	case "campaigns":
+		m.popToBase()
+		v := newCampaignsView(m.st)
+		return pushView(v, v.load())
+	}
+	return nil
+}
+
+// popToBase closes every view above the first.
+func (m *Model) popToBase() {
+	clear(m.stack[1:])
+	m.stack = m.stack[:1]
+	m.layout()
+}
+
+// candidate is an owner the owner prompt offers, and why.
+type candidate struct {
+	owner string
+	why   string // where the suggestion comes from; "" for a known owner
+}
+
+// ownerPrompt asks for the owner of the target identities, completing
+// from their suggestions and every owner the file knows.
+type ownerPrompt struct {
+	m       *Model
+	targets []int32
+	hidden  int // targets the filter does not show
+	subject string
+	input   lineInput
+	cands   []candidate
+	// Tab cycles through the candidates matching what was typed before
+	// the first tab.
+	cycling bool
+	base    string
+	next    int
+}
+
+func newOwnerPrompt(m *Model, targets []int32, hidden int) *ownerPrompt {
+	p := &ownerPrompt{m: m, targets: targets, hidden: hidden, subject: m.subject(targets)}
+	if len(targets) == 1 {
+		if o := m.st.identity(targets[0]).Owner; o != "" {
+			p.subject += " (now " + audit.Printable(o) + ")"
+		}
+	}
+	p.refresh()
+	return p
+}
+
+// refresh builds the candidates: the suggestions for the targets (for
+// several, the most common first), then the known owners.
+func (p *ownerPrompt) refresh() {
+	p.cands = p.cands[:0]
+	seen := map[string]bool{}
+	if len(p.targets) == 1 {
+		for _, s := range p.m.st.identity(p.targets[0]).Suggestions {
+			if s.Owner != "" && !seen[s.Owner] {
+				seen[s.Owner] = true
+				p.cands = append(p.cands, candidate{s.Owner, s.Source})
+			}
+		}
+	} else {
+		count := map[string]int{}
+		for _, i := range p.targets {
+			for _, s := range p.m.st.identity(i).Suggestions {
+				if s.Owner != "" {
+					count[s.Owner]++
+				}
+			}
+		}
+		var names []string
+		for n := range count {
+			names = append(names, n)
+		}
+		slices.SortFunc(names, func(a, b string) int {
+			if count[a] != count[b] {
+				return count[b] - count[a]
+			}
+			return strings.Compare(a, b)
+		})
+		for _, n := range names {
+			seen[n] = true
+			p.cands = append(p.cands, candidate{n, "suggested for " + strconv.Itoa(count[n]) + " of " + commas(len(p.targets))})
+		}
+	}
+	for _, o := range p.m.st.owners {
+		if !seen[o] {
+			seen[o] = true
+			p.cands = append(p.cands, candidate{owner: o})
+		}
+	}
+}
+
+// matching are the candidates that start with what was typed (ignoring
+// case, and the @ of a team).
+func (p *ownerPrompt) matching(typed string) []candidate {
+	t := strings.ToLower(strings.TrimPrefix(strings.TrimSpace(typed), "@"))
+	var out []candidate
+	for _, c := range p.cands {
+		if strings.HasPrefix(strings.ToLower(strings.TrimPrefix(c.owner, "@")), t) {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+func (p *ownerPrompt) Update(msg tea.KeyMsg) tea.Cmd {
+	switch msg.Type {
+	case tea.KeyEsc:
+		p.m.prompt = nil
+		return nil
+	case tea.KeyTab, tea.KeyShiftTab:
+		if !p.cycling {
+			p.cycling, p.base, p.next = true, p.input.Value(), 0
+		}
+		ms := p.matching(p.base)
+		if len(ms) == 0 {
+			return nil
+		}
+		if msg.Type == tea.KeyShiftTab {
+			p.next = (p.next - 2 + 2*len(ms)) % len(ms)
+		}
+		p.input.SetValue(ms[p.next%len(ms)].owner)
+		p.next = (p.next + 1) % len(ms)
+		return nil
+	case tea.KeyEnter:
+		return p.m.submitOwner(p.targets, p.hidden, p.input.Value())
+	}
+	if p.input.Update(msg) {
+		p.cycling = false
+	}
+	return nil
+}
+
+func (p *ownerPrompt) View(width int) string {
+	line := p.input.View(theme.Prompt.Render("Owner of " + p.subject + ": "))
+	typed := p.input.Value()
+	if p.cycling {
+		typed = p.base
+	}
+	ms := p.matching(typed)
+	var b strings.Builder
+	b.WriteString("  ")
+	switch {
+	case len(ms) == 0 && len(p.cands) == 0:
+		b.WriteString("no suggestions; type an owner (a login, @team or email)")
+	case len(ms) == 0:
+		b.WriteString("no known owner starts with that; enter sets it as typed")
+	default:
+		b.WriteString("tab: ")
+		room := width - 7
+		for k, c := range ms {
+			item := audit.Printable(c.owner)
+			if c.why != "" {
+				item += " (" + audit.Printable(c.why) + ")"
+			}
+			if k > 0 {
+				item = " · " + item
+			}
+			more := ""
+			if k+1 < len(ms) {
+				more = " · +" + strconv.Itoa(len(ms)-k-1) + " more"
+			}
+			if k > 0 && textWidth(item)+textWidth(more) > room {
+				b.WriteString(" · +" + strconv.Itoa(len(ms)-k) + " more")
+				break
+			}
+			b.WriteString(item)
+			room -= textWidth(item)
+		}
+	}
+	return truncate(line, width) + "\n" + theme.Muted.Render(truncate(b.String(), width))
+}
+
+func (p *ownerPrompt) Lines() int { return 2 }
+
+func (p *ownerPrompt) Keys() help.KeyMap {
+	return promptKeys{
+		key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "set owner")),
+		keyComplete, keyCancel,
+	}
+}
+
+// reasonPrompt asks why, for a decision.
+type reasonPrompt struct {
+	m        *Model
+	question string
+	required bool
+	input    lineInput
+	done     func(reason string) tea.Cmd
+	missing  bool
+}
+
+func (p *reasonPrompt) Update(msg tea.KeyMsg) tea.Cmd {
+	switch msg.Type {
+	case tea.KeyEsc:
+		p.m.prompt = nil
+		return nil
+	case tea.KeyEnter:
+		r := strings.TrimSpace(p.input.Value())
+		if r == "" && p.required {
+			p.missing = true
+			return nil
+		}
+		p.m.prompt = nil
+		return p.done(r)
+	}
+	if p.input.Update(msg) {
+		p.missing = false
+	}
+	return nil
+}
+
+func (p *reasonPrompt) View(width int) string {
+	hint := theme.Muted.Render("  the reason goes into the evidence report")
+	if !p.required {
+		hint = theme.Muted.Render("  optional: enter alone records no reason")
+	}
+	if p.missing {
+		hint = theme.Error.Render("  a reason is required")
+	}
+	return truncate(p.input.View(theme.Prompt.Render(p.question+" ")), width) + "\n" + hint
+}
+
+func (p *reasonPrompt) Lines() int { return 2 }
+
+func (p *reasonPrompt) Keys() help.KeyMap {
+	return promptKeys{key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "next")), keyCancel}
+}

@@ -1,0 +1,190 @@
+package tui
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nhi-audit/nhi/audit"
+)
+
+// fakeReviewer stands in for the campaigns package behind the Reviewer
+// seam: decisions in memory, one fake event each.
+type fakeReviewer struct {
+	mu        sync.Mutex
+	decisions map[string]string
+	history   map[int64][2]string // seq -> identity, previous decision
+	seq       int64
+	calls     []string
+}
+
+func newFakeReviewer() *fakeReviewer {
+	return &fakeReviewer{decisions: map[string]string{}, history: map[int64][2]string{}, seq: 100}
+}
+
+func (r *fakeReviewer) Campaigns(context.Context) ([]Campaign, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	counts := map[string]int{}
+	for _, d := range r.decisions {
+		counts[d]++
+	}
+	return []Campaign{
+		{Name: "2025-Q2", Status: "open", Scope: "status:active", Due: testNow.Add(14 * 24 * time.Hour), Total: 40, Counts: counts},
+		{Name: "2025-Q1", Status: "closed", Due: testNow.Add(-60 * 24 * time.Hour), Total: 38, Counts: map[string]int{"keep": 30, "decommission": 8}},
+	}, nil
+}
+
+func (r *fakeReviewer) Decisions(_ context.Context, campaign string) (map[string]string, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := map[string]string{}
+	for k, v := range r.decisions {
+		out[k] = v
+	}
+	return out, nil
+}
+
+func (r *fakeReviewer) Decide(_ context.Context, actor, campaign string, ids []string, decision, reason string) ([]audit.Event, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if decision == DecisionKeep && reason == "" {
+		return nil, errors.New("keep needs a reason")
+	}
+	r.calls = append(r.calls, campaign+" "+decision+" "+reason+" "+strings.Join(ids, ","))
+	var evs []audit.Event
+	for _, id := range ids {
+		r.seq++
+		r.history[r.seq] = [2]string{id, r.decisions[id]}
+		r.decisions[id] = decision
+		evs = append(evs, audit.Event{Seq: r.seq, Actor: actor, Type: "decision.set"})
+	}
+	return evs, nil
+}
+
+func (r *fakeReviewer) UndoDecision(_ context.Context, actor string, seq int64) (audit.Event, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	h, ok := r.history[seq]
+	if !ok {
+		return audit.Event{}, errors.New("no such decision")
+	}
+	if h[1] == "" {
+		delete(r.decisions, h[0])
+	} else {
+		r.decisions[h[0]] = h[1]
+	}
+	r.seq++
+	return audit.Event{Seq: r.seq, Actor: actor, Type: "decision.undo"}, nil
+}
+
+func TestNoReviewerNoCampaignFeatures(t *testing.T) {
+	e := newEvidence(t)
+	m := e.model(t, 120, 40, Options{Actor: testActor})
+	press(t, m, "?")
+	v := m.View()
+	for _, unwanted := range []string{"decommission", "keep", "rotate", "campaign"} {
+		if strings.Contains(v, unwanted) {
+			t.Errorf("help mentions %q without a Reviewer:\n%s", unwanted, v)
+		}
+	}
+	press(t, m, "?", "D", "K", "R")
+	if m.prompt != nil || len(m.undo) != 0 {
+		t.Error("decision keys did something without a Reviewer")
+	}
+}
+
+func TestDecisionsThroughReviewer(t *testing.T) {
+	e := newEvidence(t)
+	r := newFakeReviewer()
+	m := e.model(t, 100, 30, Options{Actor: testActor, Reviewer: r})
+	press(t, m, "?")
+	v := m.View()
+	for _, want := range []string{"D decide: decommission", "K decide: keep (reason)", "R decide: rotate", "u undo my last change", "o set owner"} {
+		if !strings.Contains(strings.Join(strings.Fields(v), " "), want) {
+			t.Errorf("help lacks %q:\n%s", want, v)
+		}
+	}
+	press(t, m, "?", "K")
+	if b := bottom(m.View()); b != "Choose a campaign first: :campaigns, then enter." {
+		t.Errorf("decision without a campaign: %q", b)
+	}
+	press(t, m, ":campaigns", "enter")
+	v = m.View()
+	checkFrame(t, v, 100, 30)
+	for _, want := range []string{"Campaigns 2", "2025-Q2", "open", "2025-06-15", "0/40 0%", "2025-Q1", "38/38 100%", "decommission 8 · keep 30"} {
+		if !strings.Contains(v, want) {
+			t.Errorf("campaign list lacks %q:\n%s", want, v)
+		}
+	}
+	press(t, m, "enter")
+	if m.st.campaign != "2025-Q2" || len(m.stack) != 1 {
+		t.Fatalf("campaign not chosen: %q, %d views", m.st.campaign, len(m.stack))
+	}
+	if !strings.Contains(title(m.View()), "campaign 2025-Q2") {
+		t.Errorf("title: %q", title(m.View()))
+	}
+	// keep: a reason is required; one identity needs no confirmation.
+	press(t, m, "K", "enter")
+	if b := bottom(m.View()); !strings.Contains(b, "a reason is required") {
+		t.Errorf("keep without reason: %q\n%s", b, m.View())
+	}
+	press(t, m, "used by the release pipeline", "enter")
+	if len(r.calls) != 1 || r.calls[0] != "2025-Q2 keep used by the release pipeline "+e.ids[0].ID {
+		t.Fatalf("calls: %q", r.calls)
+	}
+	if !strings.Contains(selectedLine(t, m.View()), "keep") {
+		t.Errorf("decision not in the row:\n%s", m.View())
+	}
+	// decommission always asks; No is the default.
+	press(t, m, "j", "D", "enter")
+	if b := bottom(m.View()); b != "Decide decommission for release-bot in 2025-Q2? [y/N]" {
+		t.Fatalf("decommission confirmation: %q", b)
+	}
+	press(t, m, "enter")
+	if len(r.calls) != 1 {
+		t.Fatal("declined decommission was recorded")
+	}
+	press(t, m, "D", "enter", "y")
+	if len(r.calls) != 2 || r.decisions[e.ids[1].ID] != DecisionDecommission {
+		t.Fatalf("decommission not recorded: %q", r.calls)
+	}
+	// The filter language sees the decisions.
+	press(t, m, "/", "decision:pending", "enter")
+	if !strings.HasPrefix(title(m.View()), "Identities 38 of 40") {
+		t.Errorf("decision:pending: %q", title(m.View()))
+	}
+	// Undo takes back the decommission, then the keep.
+	press(t, m, "esc", "u")
+	if b := bottom(m.View()); b != "Undo: decision decommission for release-bot in 2025-Q2? [y/N]" {
+		t.Fatalf("undo question: %q", b)
+	}
+	press(t, m, "y")
+	if _, ok := r.decisions[e.ids[1].ID]; ok {
+		t.Error("decommission not undone")
+	}
+	if strings.Contains(rowOf(t, m.View(), "release-bot"), "decom") {
+		t.Errorf("row still shows the decision:\n%s", m.View())
+	}
+	press(t, m, "u", "y")
+	if len(r.decisions) != 0 {
+		t.Errorf("decisions left: %v", r.decisions)
+	}
+}
+
+func TestDecisionsRefusedReadOnly(t *testing.T) {
+	e := newEvidence(t)
+	r := newFakeReviewer()
+	m := e.model(t, 100, 30, Options{ReadOnly: true, Reviewer: r})
+	press(t, m, ":campaigns", "enter", "enter", "D")
+	if b := bottom(m.View()); b != "Read-only session (--readonly): nothing can be changed." {
+		t.Errorf("read-only decision: %q", b)
+	}
+	press(t, m, "?")
+	if strings.Contains(m.View(), "decommission") {
+		t.Errorf("read-only help lists decisions:\n%s", m.View())
+	}
+}

@@ -1,0 +1,92 @@
+package tui
+
+import (
+	"time"
+
+	"github.com/nhi-audit/nhi/audit"
+)
+
+// population is the identities the TUI walks. It is never changed in
+// place: a change makes a new population that shares the unchanged
+// identities (copy on write), so that a filter running in the background
+// reads a consistent, immutable set while the auditor keeps working.
+// Positions never move: a row of a table is an index into ids.
+type population struct {
+	ids     []*audit.Identity
+	index   map[string]int32 // ID -> position in ids; shared by every version
+	version uint64
+}
+
+func newPopulation(ids []audit.Identity) *population {
+	p := &population{ids: make([]*audit.Identity, len(ids)), index: make(map[string]int32, len(ids))}
+	for i := range ids {
+		p.ids[i] = &ids[i]
+		p.index[ids[i].ID] = int32(i)
+	}
+	return p
+}
+
+// with is a new version of p in which the identities at the positions of
+// updates are replaced.
+func (p *population) with(updates map[int32]*audit.Identity) *population {
+	ids := make([]*audit.Identity, len(p.ids))
+	copy(ids, p.ids)
+	for i, id := range updates {
+		ids[i] = id
+	}
+	return &population{ids: ids, index: p.index, version: p.version + 1}
+}
+
+// state is what the views of one session share. Only the Bubble Tea
+// event loop touches it; background commands get immutable copies.
+type state struct {
+	snap     *audit.Snapshot
+	pop      *population
+	now      func() time.Time
+	store    Store    // nil: nothing to write to or read history from
+	reviewer Reviewer // nil: no campaign features
+	actor    string
+	readOnly bool
+
+	// The active campaign and its decisions by identity ID (replaced,
+	// never changed in place: a filter may be reading it).
+	campaign  string
+	decisions map[string]string
+
+	// Loaded in the background on first use.
+	owners      []string // Store.KnownOwners
+	ownersState loadState
+	diff        *audit.Diff // Store.Diff of the newest pair of snapshots
+	diffErr     error
+	diffState   loadState
+	snapshots   []audit.Snapshot
+	snapsState  loadState
+	// dirty counts the owner writes of this session per identity ID whose
+	// findings still await a reload from the store.
+	dirty       map[string]int
+	reloading   bool // a reload is running
+	reloadAgain bool // and another is needed after it
+}
+
+type loadState uint8
+
+const (
+	notLoaded loadState = iota
+	loading
+	loaded
+)
+
+// writable reports whether this session may write at all.
+func (s *state) writable() bool { return !s.readOnly && s.store != nil }
+
+// identity is the identity at position i.
+func (s *state) identity(i int32) *audit.Identity { return s.pop.ids[i] }
+
+// filterEnv is what a filter needs besides the identity, as of now.
+func (s *state) filterEnv() audit.FilterEnv {
+	env := audit.FilterEnv{Now: s.now()}
+	if d := s.decisions; d != nil {
+		env.Decision = func(id string) string { return d[id] }
+	}
+	return env
+}

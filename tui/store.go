@@ -1,0 +1,70 @@
+package tui
+
+import (
+	"context"
+	"time"
+
+	"github.com/nhi-audit/nhi/audit"
+)
+
+// Store is the part of the evidence file the TUI reads and writes, through
+// the same Go API as the CLI; *audit.Store implements it. Every write is
+// an event in the file's hash-chained log.
+type Store interface {
+	Identities(ctx context.Context) ([]audit.Identity, error)
+	Identity(ctx context.Context, id string) (audit.Identity, error)
+	Snapshots(ctx context.Context) ([]audit.Snapshot, error)
+	Diff(ctx context.Context, from, to int64) (*audit.Diff, error)
+	Events(ctx context.Context) ([]audit.Event, error)
+	KnownOwners(ctx context.Context) ([]string, error)
+	SetOwners(ctx context.Context, actor string, sets []audit.OwnerSet) ([]audit.Event, error)
+	UndoOwnerSet(ctx context.Context, actor string, seq int64) (audit.Event, error)
+}
+
+var _ Store = (*audit.Store)(nil)
+
+// Decisions a reviewer takes on an identity within a campaign (DESIGN.md).
+const (
+	DecisionDecommission = "decommission" // approve decommissioning
+	DecisionKeep         = "keep"         // reject decommissioning; a reason is required
+	DecisionRotate       = "rotate"       // keep, but the credential must be replaced
+)
+
+// Reviewer is the seam to review campaigns: the TUI lists campaigns and
+// records decisions through it, and shows no campaign feature at all when
+// Options.Reviewer is nil. The campaigns package implements it; the TUI
+// knows nothing of how campaigns are stored.
+type Reviewer interface {
+	// Campaigns lists the campaigns with their progress, most relevant
+	// (open, due soonest) first.
+	Campaigns(ctx context.Context) ([]Campaign, error)
+	// Decisions is the current decision per identity ID in a campaign;
+	// identities without one are absent (pending).
+	Decisions(ctx context.Context, campaign string) (map[string]string, error)
+	// Decide records one decision (DecisionDecommission, DecisionKeep or
+	// DecisionRotate) for each identity, all or none, one event each,
+	// returned in order. reason is required for keep.
+	Decide(ctx context.Context, actor, campaign string, ids []string, decision, reason string) ([]audit.Event, error)
+	// UndoDecision reverses the decision event seq with a compensating
+	// event, and returns it.
+	UndoDecision(ctx context.Context, actor string, seq int64) (audit.Event, error)
+}
+
+// Campaign is a review campaign as the campaign list shows it.
+type Campaign struct {
+	Name   string
+	Status string // "open", "closed"
+	Scope  string // the filter expression that froze its population
+	Due    time.Time
+	Total  int            // identities in its population
+	Counts map[string]int // decisions taken so far, by decision
+}
+
+// Decided is the number of identities with a decision.
+func (c *Campaign) Decided() int {
+	n := 0
+	for _, v := range c.Counts {
+		n += v
+	}
+	return n
+}
