@@ -214,22 +214,23 @@ var comparedAttributes = []string{"repository_selection", "visibility", "read_on
 // changeMarks says, for identities in the newest finished snapshot of their
 // account, whether they are new or changed since the one before, as the
 // review UI marks them. It compares in SQL to stay cheap at open.
-func (s *Store) changeMarks(ctx context.Context) (map[string]string, error) {
-	var attrDiff strings.Builder
-	for _, a := range comparedAttributes {
-		fmt.Fprintf(&attrDiff, " OR json_extract(c.attributes, '$.%s') IS NOT json_extract(p.attributes, '$.%s')", a, a)
+func (s *Store) changeMarks(ctx context.Context, only string) (map[string]string, error) {
+	filter, args := "", []any{}
+	if only != "" {
+		filter, args = " AND i.id = ?", []any{only, only}
 	}
+	cfilter := strings.Replace(filter, "i.id", "c.identity_id", 1)
 	rows, err := s.db.QueryContext(ctx, `
 		WITH fin AS (SELECT id, source, account FROM snapshots WHERE status IN ('complete', 'partial')),
 		latest AS (SELECT source, account, max(id) AS cur FROM fin GROUP BY source, account),
 		pair AS (SELECT l.source, l.account, l.cur,
 			(SELECT max(f.id) FROM fin f WHERE f.source = l.source AND f.account = l.account AND f.id < l.cur) AS prev FROM latest l)
-		SELECT i.id, 'new' FROM identities i JOIN pair ON i.last_snapshot = pair.cur AND pair.prev IS NOT NULL AND i.first_snapshot > pair.prev
+		SELECT i.id, 'new' FROM identities i JOIN pair ON i.last_snapshot = pair.cur AND pair.prev IS NOT NULL AND i.first_snapshot > pair.prev`+filter+`
 		UNION ALL
 		SELECT c.identity_id, 'changed' FROM pair
 			JOIN observations c ON c.snapshot_id = pair.cur
 			JOIN observations p ON p.snapshot_id = pair.prev AND p.identity_id = c.identity_id
-		WHERE c.permissions <> p.permissions OR c.name <> p.name OR c.rotated_at IS NOT p.rotated_at OR c.expires_at IS NOT p.expires_at`+attrDiff.String())
+		WHERE c.material <> p.material`+cfilter, args...)
 	if err != nil {
 		return nil, fmt.Errorf("comparing snapshots: %w", err)
 	}

@@ -140,12 +140,15 @@ CREATE TABLE policies (
 -- with the observation and covered by the snapshot digest. Owner-dependent
 -- findings (orphaned) are evaluated live instead.
 ALTER TABLE observations ADD COLUMN findings TEXT NOT NULL DEFAULT '[]';
+-- A digest of what a reviewer cares about (name, permissions, rotation,
+-- expiry, scope-widening attributes): equal digests, nothing to re-review.
+ALTER TABLE observations ADD COLUMN material TEXT NOT NULL DEFAULT '';
 ALTER TABLE snapshots ADD COLUMN policy_id INTEGER REFERENCES policies(id);
 
 CREATE TRIGGER principals_no_update BEFORE UPDATE ON principals
 BEGIN SELECT RAISE(ABORT, 'snapshots are immutable'); END;
 `,
-}
+	}
 
 // SchemaVersion is the schema this build writes.
 var SchemaVersion = len(migrations)

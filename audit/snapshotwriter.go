@@ -70,11 +70,11 @@ const (
 	PrincipalCodeowner    = "codeowner"    // named in a repository's CODEOWNERS
 )
 
-// batchSize trades memory for fewer statements; 500 rows x 12 columns
+// batchSize trades memory for fewer statements; 500 rows x 13 columns
 // stays under SQLite's 32,766 bound-parameter limit.
 const (
 	batchSize     = 500
-	columnsPerRow = 12
+	columnsPerRow = 13
 )
 
 // BeginSnapshot records the start of a connector run.
@@ -193,9 +193,10 @@ func (w *SnapshotWriter) Record(o Observation) error {
 	if err != nil {
 		return err
 	}
+	perms := mapJSON(o.Permissions)
 	row := []any{w.id, o.ID, string(o.Kind), o.Name, o.Scope,
 		nullTime(o.CreatedAt), nullTime(o.LastUsedAt), nullTime(o.RotatedAt), nullTime(o.ExpiresAt),
-		mapJSON(o.Permissions), mapJSON(o.Attributes), findings}
+		perms, mapJSON(o.Attributes), findings, materialDigest(&o, perms)}
 	sum := sha256.Sum256(canonicalRow(row[1:]))
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -406,8 +407,8 @@ func (w *SnapshotWriter) Resumed() int {
 }
 
 func insertObservations(rows int) string {
-	const row = "(?,?,?,?,?,?,?,?,?,?,?,?)"
-	return `INSERT INTO observations (snapshot_id, identity_id, kind, name, scope, created_at, last_used_at, rotated_at, expires_at, permissions, attributes, findings) VALUES ` +
+	const row = "(?,?,?,?,?,?,?,?,?,?,?,?,?)"
+	return `INSERT INTO observations (snapshot_id, identity_id, kind, name, scope, created_at, last_used_at, rotated_at, expires_at, permissions, attributes, findings, material) VALUES ` +
 		strings.Repeat(row+",", rows-1) + row
 }
 
@@ -489,7 +490,7 @@ func digestRecords(records map[string][sha256.Size]byte) string {
 }
 
 // canonicalRow is the byte form a snapshot digest covers: the observation's
-// columns as stored (identity_id through findings), each length-prefixed
+// columns as stored (identity_id through material), each length-prefixed
 // and NULL marked apart from "", so nhi verify can recompute it from the file.
 func canonicalRow(cols []any) []byte {
 	b := make([]byte, 0, 256)
@@ -518,6 +519,30 @@ func nullTime(t *time.Time) any {
 		return nil
 	}
 	return formatTime(*t)
+}
+
+// materialDigest covers what compareObservations reports on, so two
+// observations with equal digests show a reviewer nothing new.
+func materialDigest(o *Observation, perms string) string {
+	h := sha256.New()
+	put := func(s string) {
+		var n [binary.MaxVarintLen64]byte
+		h.Write(n[:binary.PutUvarint(n[:], uint64(len(s)))])
+		h.Write([]byte(s))
+	}
+	put(o.Name)
+	put(perms)
+	for _, t := range []*time.Time{o.RotatedAt, o.ExpiresAt} {
+		if t == nil {
+			put("-")
+		} else {
+			put(formatTime(*t))
+		}
+	}
+	for _, a := range comparedAttributes {
+		put(o.Attributes[a])
+	}
+	return hex.EncodeToString(h.Sum(nil)[:16])
 }
 
 func findingsJSON(fs []Finding) (string, error) {

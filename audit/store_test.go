@@ -668,3 +668,29 @@ func TestUndoOwnerSetAndKnownOwners(t *testing.T) {
 		t.Errorf("a failed bulk assignment changed the owner to %q", got.Owner)
 	}
 }
+
+func TestRefreshReevaluatesOwnerFindings(t *testing.T) {
+	s := openNew(t)
+	a := obs("a", KindGitHubActionsSecret)
+	a.Attributes = nil
+	snapshot(t, s, nil, nil, a)
+	ids, _ := s.Identities(ctx)
+	has := func(id *Identity, rule string) bool {
+		for _, f := range id.Findings {
+			if f.Rule == rule {
+				return true
+			}
+		}
+		return false
+	}
+	if !has(&ids[0], RuleOrphaned) {
+		t.Fatalf("no owner, no orphaned finding: %v", ids[0].Findings)
+	}
+	s.SetOwner(ctx, "auditor", a.ID, "alice@acme.test")
+	if err := s.Refresh(ctx, []*Identity{&ids[0]}); err != nil {
+		t.Fatal(err)
+	}
+	if ids[0].Owner != "alice@acme.test" || has(&ids[0], RuleOrphaned) {
+		t.Errorf("after Refresh: owner %q findings %v", ids[0].Owner, ids[0].Findings)
+	}
+}

@@ -236,7 +236,7 @@ func (s *Store) verifySnapshots(ctx context.Context, r *VerifyResult) error {
 }
 
 func (s *Store) snapshotRecords(ctx context.Context, id int64) (map[string][sha256.Size]byte, map[Kind]int, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT identity_id, kind, name, scope, created_at, last_used_at, rotated_at, expires_at, permissions, attributes, findings
+	rows, err := s.db.QueryContext(ctx, `SELECT identity_id, kind, name, scope, created_at, last_used_at, rotated_at, expires_at, permissions, attributes, findings, material
 		FROM observations WHERE snapshot_id = ?`, id)
 	if err != nil {
 		return nil, nil, err
@@ -245,12 +245,12 @@ func (s *Store) snapshotRecords(ctx context.Context, id int64) (map[string][sha2
 	records := make(map[string][sha256.Size]byte)
 	counts := make(map[Kind]int)
 	for rows.Next() {
-		var oid, kind, name, scope, perms, attrs, findings string
+		var oid, kind, name, scope, perms, attrs, findings, material string
 		var t [4]sql.NullString
-		if err := rows.Scan(&oid, &kind, &name, &scope, &t[0], &t[1], &t[2], &t[3], &perms, &attrs, &findings); err != nil {
+		if err := rows.Scan(&oid, &kind, &name, &scope, &t[0], &t[1], &t[2], &t[3], &perms, &attrs, &findings, &material); err != nil {
 			return nil, nil, err
 		}
-		cols := []any{oid, kind, name, scope, nil, nil, nil, nil, perms, attrs, findings}
+		cols := []any{oid, kind, name, scope, nil, nil, nil, nil, perms, attrs, findings, material}
 		for i := range t {
 			if t[i].Valid {
 				cols[4+i] = t[i].String
