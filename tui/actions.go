@@ -197,9 +197,8 @@ func (m *Model) undoCmd(e undoEntry) tea.Cmd {
 	}
 }
 
-// reloadedMsg is a fresh read of the identities whose owner this session
-// changed (or of every identity), to refresh the findings that depend on
-// the owner.
+// reloadedMsg carries the identities whose owner this session changed,
+// refreshed from the store with the findings that depend on the owner.
 type reloadedMsg struct {
 	ids []audit.Identity
 	gen map[string]int // st.dirty when the reload started
@@ -220,31 +219,25 @@ func (m *Model) reload() tea.Cmd {
 		gen[id] = n
 	}
 	store := m.st.store
-	if len(gen) <= refreshOneByOne {
-		return func() tea.Msg {
-			msg := reloadedMsg{gen: gen}
-			for id := range gen {
-				it, err := store.Identity(context.Background(), id)
-				if err != nil {
-					msg.err = err
-					break
-				}
-				msg.ids = append(msg.ids, it)
-			}
-			return msg
+	// Copies of the changed identities, refreshed off the event loop: the
+	// store re-reads their owners and re-evaluates their findings without
+	// reading the rest of the population.
+	ids := make([]*audit.Identity, 0, len(gen))
+	for id := range gen {
+		if i, ok := m.st.pop.index[id]; ok {
+			c := *m.st.identity(i)
+			ids = append(ids, &c)
 		}
 	}
 	return func() tea.Msg {
-		ids, err := store.Identities(context.Background())
-		return reloadedMsg{ids: ids, gen: gen, err: err}
+		msg := reloadedMsg{gen: gen}
+		msg.err = store.Refresh(context.Background(), ids)
+		for _, id := range ids {
+			msg.ids = append(msg.ids, *id)
+		}
+		return msg
 	}
 }
-
-// refreshOneByOne is how many changed identities are re-read one by one
-// (Store.Identity: about 0.1 s each at 100,000 identities, little memory)
-// rather than all at once (Store.Identities: seconds, and a second copy
-// of the population in memory while it lasts).
-const refreshOneByOne = 16
 
 // setOwnersLocally shows owners the store recorded, at once: the
 // findings that depend on the owner follow when the reload is back.

@@ -13,6 +13,8 @@ import (
 type Store interface {
 	Identities(ctx context.Context) ([]audit.Identity, error)
 	Identity(ctx context.Context, id string) (audit.Identity, error)
+	// Refresh re-reads the owners of ids and re-evaluates their findings.
+	Refresh(ctx context.Context, ids []*audit.Identity) error
 	Snapshots(ctx context.Context) ([]audit.Snapshot, error)
 	Diff(ctx context.Context, from, to int64) (*audit.Diff, error)
 	Events(ctx context.Context) ([]audit.Event, error)
