@@ -1,12 +1,10 @@
 package audit
 
 import (
-	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
 	"fmt"
-	"slices"
 )
 
 // members returns, per account, the organisation members the newest
@@ -59,18 +57,4 @@ func (s *Store) SnapshotFindings(ctx context.Context, snapshotID int64) (map[str
 		out[id] = fs
 	}
 	return out, rows.Err()
-}
-
-func sortFindings(fs []Finding) {
-	slices.SortStableFunc(fs, func(a, b Finding) int {
-		return cmp.Compare(ruleOrder(a.Rule), ruleOrder(b.Rule))
-	})
-}
-
-// ruleOrder places unknown rules (from a newer nhi) last.
-func ruleOrder(rule string) int {
-	if i := slices.Index(Rules, rule); i >= 0 {
-		return i
-	}
-	return len(Rules)
 }

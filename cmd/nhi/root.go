@@ -84,6 +84,7 @@ Run nhi with no command to open the terminal UI on the evidence file.`,
 		newPolicyCmd(a),
 		newDiffCmd(a),
 		newSnapshotsCmd(a),
+		newCampaignCmd(a), newDecideCmd(a),
 		newVerifyCmd(a),
 		newVersionCmd(a),
 	)

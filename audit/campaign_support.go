@@ -1,0 +1,143 @@
+package audit
+
+import (
+	"context"
+	"fmt"
+	"strings"
+)
+
+// Read access the campaigns package needs to freeze a population and to
+// verify remediation, without knowing this package's tables.
+
+// IdentitiesInSnapshot returns the identities one snapshot observed, ordered
+// by ID, each as that snapshot saw it: its observation there, the owner
+// recorded now, and its findings under the policy in force evaluated as of
+// the snapshot's start (SnapshotID is that snapshot). Status is the
+// identity's current status.
+func (s *Store) IdentitiesInSnapshot(ctx context.Context, snapshotID int64) ([]Identity, error) {
+	return s.identitiesInSnapshot(ctx, snapshotID, true)
+}
+
+func (s *Store) identitiesInSnapshot(ctx context.Context, snapshotID int64, evaluate bool) ([]Identity, error) {
+	latest, err := s.latestCompleteByAccount(ctx)
+	if err != nil {
+		return nil, err
+	}
+	// identityColumns, with the snapshot asked for in place of the
+	// identity's latest one.
+	cols := strings.Replace(identityColumns, "i.last_snapshot", "o.snapshot_id", 1)
+	rows, err := s.db.QueryContext(ctx, `SELECT `+cols+`
+		FROM observations o
+		JOIN identities i ON i.id = o.identity_id
+		LEFT JOIN owners w ON w.identity_id = i.id
+		WHERE o.snapshot_id = ? ORDER BY i.id`, snapshotID)
+	if err != nil {
+		return nil, fmt.Errorf("reading snapshot %d: %w", snapshotID, err)
+	}
+	var out []Identity
+	for rows.Next() {
+		// Scanned against "no complete snapshot" so status is decided below
+		// from the identity's latest observation, not this one.
+		id, err := scanIdentity(rows, nil)
+		if err != nil {
+			rows.Close()
+			return nil, err
+		}
+		out = append(out, id)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	removed, err := s.removedIn(ctx, snapshotID, latest)
+	if err != nil {
+		return nil, err
+	}
+	for i := range out {
+		if removed[out[i].ID] {
+			out[i].Status = StatusRemoved
+		}
+	}
+	if !evaluate {
+		return out, nil
+	}
+	return out, s.evaluate(ctx, out, "")
+}
+
+// removedIn lists the identities of a snapshot that a later complete
+// snapshot of their account no longer has.
+func (s *Store) removedIn(ctx context.Context, snapshotID int64, latest map[string]int64) (map[string]bool, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT i.id, i.source, i.account, i.last_snapshot
+		FROM observations o JOIN identities i ON i.id = o.identity_id WHERE o.snapshot_id = ?`, snapshotID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]bool{}
+	for rows.Next() {
+		var id, src, acct string
+		var last int64
+		if err := rows.Scan(&id, &src, &acct, &last); err != nil {
+			return nil, err
+		}
+		if l, ok := latest[src+"\x00"+acct]; ok && last < l {
+			out[id] = true
+		}
+	}
+	return out, rows.Err()
+}
+
+// ObservedIDs returns the IDs of the identities a snapshot observed.
+func (s *Store) ObservedIDs(ctx context.Context, snapshotID int64) (map[string]bool, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT identity_id FROM observations WHERE snapshot_id = ?`, snapshotID)
+	if err != nil {
+		return nil, fmt.Errorf("reading snapshot %d: %w", snapshotID, err)
+	}
+	defer rows.Close()
+	out := map[string]bool{}
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		out[id] = true
+	}
+	return out, rows.Err()
+}
+
+// Owners returns the owners recorded now, by identity ID, as the
+// transaction sees them.
+func (t *Tx) Owners(ctx context.Context) (map[string]string, error) {
+	rows, err := t.tx.QueryContext(ctx, `SELECT identity_id, owner FROM owners`)
+	if err != nil {
+		return nil, fmt.Errorf("reading owners: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]string{}
+	for rows.Next() {
+		var id, owner string
+		if err := rows.Scan(&id, &owner); err != nil {
+			return nil, err
+		}
+		out[id] = owner
+	}
+	return out, rows.Err()
+}
+
+// Owner returns the owner recorded now for one identity, "" when none.
+func (t *Tx) Owner(ctx context.Context, id string) (string, error) {
+	var owner string
+	err := t.tx.QueryRowContext(ctx, `SELECT COALESCE((SELECT owner FROM owners WHERE identity_id = ?), '')`, id).Scan(&owner)
+	if err != nil {
+		return "", fmt.Errorf("reading the owner of %s: %w", id, err)
+	}
+	return owner, nil
+}
+
+// ObservationsInSnapshot is IdentitiesInSnapshot without the derived parts:
+// no findings, change marks or owner suggestions, for callers that bring
+// their own (a campaign's frozen findings) and cannot wait for 100,000
+// evaluations.
+func (s *Store) ObservationsInSnapshot(ctx context.Context, snapshotID int64) ([]Identity, error) {
+	return s.identitiesInSnapshot(ctx, snapshotID, false)
+}

@@ -1,0 +1,80 @@
+package campaigns_test
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/nhi-audit/nhi/audit"
+	"github.com/nhi-audit/nhi/campaigns"
+)
+
+func bigPopulation(b *testing.B, n int) *fixture {
+	f := newFixture(b)
+	obs := make([]audit.Observation, n)
+	for i := range obs {
+		obs[i] = key(fmt.Sprintf("repo-%05d", i/5), fmt.Sprint(i), fmt.Sprintf("user%d", i%97))
+	}
+	f.snapshot(b, nil, obs...)
+	return f
+}
+
+// BenchmarkCreate100k freezes a campaign over 100,000 identities: scope
+// evaluation, findings, assignment, digest and the insert, in one op.
+func BenchmarkCreate100k(b *testing.B) {
+	f := bigPopulation(b, 100_000)
+	reviewers := []string{"r1", "r2", "r3", "r4", "r5", "r6", "r7", "r8"}
+	n := 0
+	b.ReportAllocs()
+	for b.Loop() {
+		n++
+		res, err := campaigns.Create(ctx, f.st, "lead", campaigns.Spec{Name: fmt.Sprintf("c%d", n), Scope: "kind:deploy_key", Due: "2026-12-31", Reviewers: reviewers})
+		if err != nil || res.Campaign.Count != 100_000 {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkDecide1000 records 1,000 single decisions (one transaction and
+// one event each) in a campaign of 100,000 items; ns/op is per 1,000.
+func BenchmarkDecide1000(b *testing.B) {
+	f := bigPopulation(b, 100_000)
+	if _, err := campaigns.Create(ctx, f.st, "lead", campaigns.Spec{Name: "q", Scope: "id:*", Due: "2026-12-31", Reviewers: []string{"r1", "r2"}}); err != nil {
+		b.Fatal(err)
+	}
+	c, err := campaigns.Get(ctx, f.st, "q")
+	if err != nil {
+		b.Fatal(err)
+	}
+	next := 0
+	b.ReportAllocs()
+	for b.Loop() {
+		for range 1000 {
+			id := c.Items[next%len(c.Items)].ID
+			next++
+			if _, err := campaigns.Decide(ctx, f.st, "rev", "q", id, campaigns.Decommission, ""); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+}
+
+// BenchmarkBulkDecide100k decides every item of a 100,000-item campaign
+// with one bulk decision (one event).
+func BenchmarkBulkDecide100k(b *testing.B) {
+	f := bigPopulation(b, 100_000)
+	n := 0
+	b.ReportAllocs()
+	for b.Loop() {
+		b.StopTimer()
+		n++
+		name := fmt.Sprintf("c%d", n)
+		if _, err := campaigns.Create(ctx, f.st, "lead", campaigns.Spec{Name: name, Scope: "id:*", Due: "2026-12-31", Reviewers: []string{"r1"}}); err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		o, err := campaigns.DecideMatching(ctx, f.st, "rev", name, "kind:deploy_key", campaigns.Decommission, "bulk", false)
+		if err != nil || len(o.Items) != 100_000 {
+			b.Fatal(err)
+		}
+	}
+}

@@ -1,0 +1,366 @@
+package campaigns
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/nhi-audit/nhi/audit"
+)
+
+// Decision is what a reviewer decided for one item. The empty Decision is
+// "pending": nobody has decided yet.
+type Decision string
+
+// Decisions. Decommission approves removal; Keep rejects it; Rotate keeps
+// the identity but its credential must be replaced. NoResponse is what Close
+// makes of an item nobody decided: flagged, never approved.
+const (
+	Pending      Decision = ""
+	Decommission Decision = "decommission"
+	Keep         Decision = "keep"
+	Rotate       Decision = "rotate"
+	NoResponse   Decision = "no-response"
+)
+
+// ParseDecision reads a decision a reviewer may make.
+func ParseDecision(s string) (Decision, error) {
+	switch d := Decision(strings.ToLower(strings.TrimSpace(s))); d {
+	case Decommission, Keep, Rotate:
+		return d, nil
+	}
+	return "", fmt.Errorf("%w %q: decide decommission, keep or rotate", ErrBadDecision, s)
+}
+
+// Campaign states.
+const (
+	StatusOpen   = "open"
+	StatusClosed = "closed"
+)
+
+// Remediation states of a decommission decision, as a later snapshot saw it.
+const (
+	Removed      = "removed"       // the identity is gone
+	StillPresent = "still-present" // the identity is still there
+	NotChecked   = "not-checked"   // the snapshot could not read where it lives (a coverage gap)
+)
+
+// How a decision was made, in an item's history.
+const (
+	ViaSingle  = "single"  // nhi decide CAMPAIGN ID ...
+	ViaBulk    = "bulk"    // nhi decide CAMPAIGN --filter ...
+	ViaConfirm = "confirm" // nhi decide CAMPAIGN --confirm-carried
+	ViaUndo    = "undo"    // nhi decide CAMPAIGN --undo SEQ: the decision of event SEQ reversed
+)
+
+// Event types, all under the "campaign." prefix.
+const (
+	EventCreate  = "campaign.create"
+	EventDecide  = "campaign.decide"
+	EventConfirm = "campaign.confirm"
+	EventUndo    = "campaign.undo"
+	EventClose   = "campaign.close"
+	EventVerify  = "campaign.verify"
+)
+
+// Refusals. The wrapped message says what to do instead.
+var (
+	ErrNotFound       = errors.New("no such campaign")
+	ErrExists         = errors.New("campaign already exists")
+	ErrClosed         = errors.New("campaign is closed")
+	ErrOpen           = errors.New("campaign is still open")
+	ErrBadName        = errors.New("bad campaign name")
+	ErrBadDue         = errors.New("bad due date")
+	ErrBadDecision    = errors.New("not a decision")
+	ErrEmptyScope     = errors.New("empty scope")
+	ErrNoSnapshot     = errors.New("no snapshot")
+	ErrPartial        = errors.New("partial snapshot")
+	ErrNoReviewer     = errors.New("no reviewer")
+	ErrNotInCampaign  = errors.New("not in the campaign")
+	ErrSelfReview     = errors.New("a reviewer may not decide an identity they own")
+	ErrReasonRequired = errors.New("justification required")
+	ErrNothingMatched = errors.New("nothing to decide")
+	ErrCannotUndo     = errors.New("cannot undo")
+)
+
+// Campaign is one review campaign. Items is filled by [Get] only.
+type Campaign struct {
+	ID               int64
+	Name             string
+	Scope            string // canonical filter expression
+	Due              string // YYYY-MM-DD; due through the end of that day, UTC
+	Status           string // open, closed
+	SnapshotID       int64
+	AsOf             time.Time // the snapshot's start: findings and time terms count from it
+	PolicyDigest     string
+	Reviewers        []string
+	CarriedFrom      string
+	Count            int
+	PopulationDigest string
+	CreatedAt        time.Time
+	CreatedBy        string
+	CreateSeq        int64
+	ClosedAt         *time.Time
+	ClosedBy         string
+	CloseSeq         int64
+	Progress         Progress
+
+	Items []Item
+}
+
+// Overdue reports whether the campaign is still open after its due date.
+func (c *Campaign) Overdue(now time.Time) bool {
+	return c.Status == StatusOpen && pastDue(c.Due, now)
+}
+
+// pastDue reports whether now is after the end of the due day (UTC).
+func pastDue(due string, now time.Time) bool {
+	return now.UTC().Format(dateLayout) > due
+}
+
+// Progress counts a campaign's items by state.
+type Progress struct {
+	Total      int
+	Pending    int // nobody decided, not carried
+	Carried    int // carried forward, awaiting confirmation
+	Decided    int // decommission, keep or rotate
+	NoResponse int
+	ByDecision map[Decision]int
+	Conflicts  int // items re-decided by someone other than their last decider
+	Reviewers  []ReviewerProgress
+}
+
+// ReviewerProgress is one reviewer's share of a campaign.
+type ReviewerProgress struct {
+	Reviewer string // "" for items no reviewer could be assigned
+	Assigned int
+	Decided  int // of the assigned items, decided by anyone
+	Pending  int // of the assigned items, undecided (carried included)
+	// DecidedByOthers counts assigned items whose current decision someone
+	// else made; DecidedForOthers counts items of other reviewers whose
+	// current decision this reviewer made.
+	DecidedByOthers  int
+	DecidedForOthers int
+}
+
+// Item is one identity of a campaign's frozen population and where its
+// review stands.
+type Item struct {
+	ID           string
+	Kind         audit.Kind
+	Name         string
+	Scope        string
+	Owner        string // recorded owner at creation
+	NaturalOwner string // who the source said holds it
+	Findings     []audit.Finding
+	Permissions  map[string]string
+	Reviewer     string
+	// Carried is the decision carried forward from the previous campaign,
+	// awaiting confirmation while Decision is Pending.
+	Carried       Decision
+	CarriedReason string
+
+	Decision  Decision
+	Reason    string
+	DecidedBy string
+	DecidedAt *time.Time
+	Conflict  bool
+
+	Verification     string // "", removed, still-present, not-checked
+	VerifiedSnapshot int64
+
+	History []Change // oldest first; filled by Get
+}
+
+// State is the item's review state in one word: pending, carried, or its
+// decision.
+func (it *Item) State() string {
+	switch {
+	case it.Decision != Pending:
+		return string(it.Decision)
+	case it.Carried != Pending:
+		return "carried"
+	}
+	return "pending"
+}
+
+// Assigned reports whether the current decision was made by the item's
+// assigned reviewer (false while undecided or no-response).
+func (it *Item) Assigned() bool {
+	return it.DecidedBy != "" && it.Reviewer != "" && sameActor(it.DecidedBy, it.Reviewer)
+}
+
+// Change is one decision in an item's history. An undo is a Change too
+// (Via "undo"): Decision and Reason are what it put back (Pending when
+// nothing was decided before), Undoes the event it reversed.
+type Change struct {
+	Seq      int64
+	Decision Decision
+	Reason   string
+	Actor    string
+	At       time.Time
+	Via      string // single, bulk, confirm, undo
+	Undoes   int64
+}
+
+// Event payloads. They are part of the evidence: fields are only added.
+
+// CreatePayload is the payload of campaign.create. The population itself is
+// in campaign_items; Count and PopulationDigest make it tamper-evident.
+type CreatePayload struct {
+	Name             string            `json:"name"`
+	Scope            string            `json:"scope"`                 // canonical form
+	ScopeInput       string            `json:"scope_input,omitempty"` // as typed, when it differs
+	Due              string            `json:"due"`
+	Snapshot         int64             `json:"snapshot"`
+	SnapshotStatus   string            `json:"snapshot_status"`
+	SnapshotDigest   string            `json:"snapshot_digest"`
+	AsOf             string            `json:"as_of"`
+	PolicyDigest     string            `json:"policy_digest"`
+	Reviewers        []string          `json:"reviewers"`
+	ReviewerMap      map[string]string `json:"reviewer_map,omitempty"`
+	CarriedFrom      string            `json:"carried_from,omitempty"`
+	Carried          int               `json:"carried"`
+	Count            int               `json:"count"`
+	PopulationDigest string            `json:"population_digest"`
+}
+
+// DecidePayload is the payload of campaign.decide: one decision applied to
+// the listed items (one for a single decision, all matches for a bulk one).
+type DecidePayload struct {
+	Campaign string   `json:"campaign"`
+	Items    []string `json:"items"`
+	Decision Decision `json:"decision"`
+	Reason   string   `json:"reason"`
+	Filter   string   `json:"filter,omitempty"` // bulk: the filter that selected Items
+}
+
+// ConfirmPayload is the payload of campaign.confirm: the listed carried
+// items take their carried decision.
+type ConfirmPayload struct {
+	Campaign string   `json:"campaign"`
+	Items    []string `json:"items"`
+	Reason   string   `json:"reason"`
+	Filter   string   `json:"filter,omitempty"`
+}
+
+// UndoPayload is the payload of campaign.undo: the decision event Undoes
+// made on the listed items is reversed; each goes back to the decision in
+// force before it (or pending).
+type UndoPayload struct {
+	Campaign string   `json:"campaign"`
+	Undoes   int64    `json:"undoes"`
+	Items    []string `json:"items"`
+}
+
+// ClosePayload is the payload of campaign.close. Every item undecided at
+// close (carried-but-unconfirmed included) becomes no-response.
+type ClosePayload struct {
+	Campaign   string `json:"campaign"`
+	Decided    int    `json:"decided"`
+	NoResponse int    `json:"no_response"`
+}
+
+// VerifyPayload is the payload of campaign.verify: the state of every
+// decommission decision in one later snapshot.
+type VerifyPayload struct {
+	Campaign     string   `json:"campaign"`
+	Snapshot     int64    `json:"snapshot"`
+	Removed      []string `json:"removed"`
+	StillPresent []string `json:"still_present"`
+	NotChecked   []string `json:"not_checked"`
+}
+
+const (
+	dateLayout = "2006-01-02"
+	// atLayout is how decision times are stored: the event's own time.
+	atLayout = "2006-01-02T15:04:05.000000Z"
+)
+
+func formatAt(t time.Time) string { return t.UTC().Format(atLayout) }
+
+func parseAt(s string) (time.Time, bool) {
+	t, err := time.Parse(atLayout, s)
+	return t, err == nil
+}
+
+var nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
+
+func checkName(name string) error {
+	if !nameRE.MatchString(name) {
+		return fmt.Errorf("%w %q: use 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit (e.g. 2026-Q4)", ErrBadName, audit.Printable(name))
+	}
+	return nil
+}
+
+// normActor is the form two people are compared in: case-folded, without
+// the "@" of a login (@alice and alice are the same person).
+func normActor(s string) string {
+	return strings.ToLower(strings.TrimPrefix(strings.TrimSpace(s), "@"))
+}
+
+func sameActor(a, b string) bool {
+	na := normActor(a)
+	return na != "" && na == normActor(b)
+}
+
+// reader is what both *audit.Store and *audit.Tx offer for reads.
+type reader interface {
+	Query(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRow(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+const campaignColumns = `id, name, scope, due, status, snapshot_id, as_of, policy_digest, reviewers, carried_from,
+	item_count, population_digest, created_at, created_by, create_seq, closed_at, closed_by, COALESCE(close_seq, 0)`
+
+func scanCampaign(sc interface{ Scan(...any) error }) (*Campaign, error) {
+	var (
+		c                   Campaign
+		asOf, reviewers, at string
+		closedAt            sql.NullString
+	)
+	if err := sc.Scan(&c.ID, &c.Name, &c.Scope, &c.Due, &c.Status, &c.SnapshotID, &asOf, &c.PolicyDigest, &reviewers,
+		&c.CarriedFrom, &c.Count, &c.PopulationDigest, &at, &c.CreatedBy, &c.CreateSeq, &closedAt, &c.ClosedBy, &c.CloseSeq); err != nil {
+		return nil, err
+	}
+	c.AsOf, _ = time.Parse(time.RFC3339, asOf)
+	c.CreatedAt, _ = parseAt(at)
+	if closedAt.Valid {
+		if t, ok := parseAt(closedAt.String); ok {
+			c.ClosedAt = &t
+		}
+	}
+	if err := json.Unmarshal([]byte(reviewers), &c.Reviewers); err != nil {
+		return nil, fmt.Errorf("campaign %s: reviewers: %w", c.Name, err)
+	}
+	return &c, nil
+}
+
+// load reads one campaign's row (not its items).
+func load(ctx context.Context, r reader, name string) (*Campaign, error) {
+	c, err := scanCampaign(r.QueryRow(ctx, `SELECT `+campaignColumns+` FROM campaigns WHERE name = ?`, name))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("%w %q: list campaigns with `nhi campaign list`", ErrNotFound, audit.Printable(name))
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading campaign %s: %w", name, err)
+	}
+	return c, nil
+}
+
+// loadOpen reads a campaign that may still be decided.
+func loadOpen(ctx context.Context, r reader, name string) (*Campaign, error) {
+	c, err := load(ctx, r, name)
+	if err != nil {
+		return nil, err
+	}
+	if c.Status != StatusOpen {
+		return nil, fmt.Errorf("%w: %s was closed at %s by %s; decisions can no longer change", ErrClosed, c.Name, c.ClosedAt.Format(time.RFC3339), c.ClosedBy)
+	}
+	return c, nil
+}

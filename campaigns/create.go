@@ -1,0 +1,454 @@
+package campaigns
+
+import (
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/nhi-audit/nhi/audit"
+)
+
+// Spec says what campaign to create.
+type Spec struct {
+	Name  string
+	Scope string // filter expression; required (use id:* for everything)
+	Due   string // YYYY-MM-DD, not before today (store clock, UTC)
+	// Reviewers share the items evenly; at least one, unless ReviewerMap
+	// names them all.
+	Reviewers []string
+	// ReviewerMap assigns the items of an owner (recorded owner, else the
+	// source's natural owner; compared case-insensitively, @login = login)
+	// to a reviewer. See ReadReviewerMap.
+	ReviewerMap map[string]string
+	// SnapshotID picks the snapshot the scope is evaluated over; 0 means the
+	// newest finished one.
+	SnapshotID int64
+	// AllowPartial accepts a partial snapshot (some endpoints could not be
+	// read, so the population may be incomplete). Without it a partial
+	// snapshot is refused.
+	AllowPartial bool
+	// CarryForward names a closed earlier campaign whose keep decisions are
+	// pre-filled, awaiting confirmation, for identities unchanged since.
+	CarryForward string
+}
+
+// Created is what Create did.
+type Created struct {
+	Campaign   *Campaign
+	Event      audit.Event
+	Snapshot   audit.Snapshot
+	Assigned   map[string]int // items per reviewer ("" for none eligible)
+	Carried    int
+	Unassigned []string // items every reviewer owns: anyone else may decide them
+}
+
+// Create freezes a campaign's population and records it. The scope is
+// evaluated over one finished snapshot as of that snapshot's start, with
+// owners as recorded now and findings under the policy in force.
+func Create(ctx context.Context, st *audit.Store, actor string, spec Spec) (*Created, error) {
+	spec.Name = strings.TrimSpace(spec.Name)
+	if err := checkName(spec.Name); err != nil {
+		return nil, err
+	}
+	due, err := time.Parse(dateLayout, strings.TrimSpace(spec.Due))
+	if err != nil {
+		return nil, fmt.Errorf("%w %q: use YYYY-MM-DD, e.g. %s", ErrBadDue, audit.Printable(spec.Due), st.Now().AddDate(0, 0, 30).Format(dateLayout))
+	}
+	spec.Due = due.Format(dateLayout)
+	if today := st.Now().Format(dateLayout); spec.Due < today {
+		return nil, fmt.Errorf("%w %s: it is before today (%s)", ErrBadDue, spec.Due, today)
+	}
+	expr := strings.TrimSpace(spec.Scope)
+	if expr == "" {
+		return nil, fmt.Errorf("%w: say which identities to review with --scope EXPR (e.g. 'kind:deploy_key', or 'id:*' for all)", ErrEmptyScope)
+	}
+	f, err := audit.ParseFilter(expr)
+	if err != nil {
+		return nil, err // an *audit.FilterError: the caller shows the caret
+	}
+	if f.String() == "" {
+		return nil, fmt.Errorf("%w: %q selects nothing in particular; use 'id:*' to review every identity", ErrEmptyScope, expr)
+	}
+	reviewers := dedupe(spec.Reviewers)
+	rmap := map[string]string{}
+	for o, r := range spec.ReviewerMap {
+		r = strings.TrimSpace(r)
+		if strings.TrimSpace(o) == "" || r == "" {
+			continue
+		}
+		// One spelling per person: a mapped reviewer also listed with
+		// --reviewer is counted under the listed name.
+		if i := slices.IndexFunc(reviewers, func(x string) bool { return sameActor(x, r) }); i >= 0 {
+			r = reviewers[i]
+		}
+		rmap[normActor(o)] = r
+	}
+	if len(reviewers) == 0 && len(rmap) == 0 {
+		return nil, fmt.Errorf("%w: name at least one with --reviewer (or give a reviewer map)", ErrNoReviewer)
+	}
+
+	snap, err := pickSnapshot(ctx, st, spec.SnapshotID, spec.AllowPartial)
+	if err != nil {
+		return nil, err
+	}
+	ids, err := st.IdentitiesInSnapshot(ctx, snap.ID)
+	if err != nil {
+		return nil, err
+	}
+	policy, _, err := st.Policy(ctx)
+	if err != nil {
+		return nil, err
+	}
+	env := &audit.FilterEnv{Now: snap.StartedAt}
+	items := make([]frozen, 0, len(ids))
+	for i := range ids {
+		id := &ids[i]
+		if !f.Match(id, env) {
+			continue
+		}
+		findings := id.Findings
+		if findings == nil {
+			findings = []audit.Finding{}
+		}
+		fs, err := json.Marshal(findings)
+		if err != nil {
+			return nil, err
+		}
+		perms := id.Permissions
+		if perms == nil {
+			perms = map[string]string{}
+		}
+		ps, err := json.Marshal(perms) // keys sorted: a canonical form
+		if err != nil {
+			return nil, err
+		}
+		items = append(items, frozen{
+			id: id.ID, kind: string(id.Kind), name: id.Name, scope: id.Scope,
+			owner: id.Owner, naturalOwner: audit.NaturalOwner(&id.Observation),
+			findings: string(fs), permissions: string(ps),
+		})
+	}
+	if len(items) == 0 {
+		return nil, fmt.Errorf("%w: %q matches none of the %d identities of snapshot %d (%s/%s); check it with `nhi identities --filter`",
+			ErrEmptyScope, audit.Printable(expr), len(ids), snap.ID, snap.Source, snap.Account)
+	}
+	slices.SortFunc(items, func(a, b frozen) int { return strings.Compare(a.id, b.id) })
+
+	res := &Created{Snapshot: *snap, Assigned: map[string]int{}}
+	pool := reviewers
+	if len(pool) == 0 {
+		for _, r := range rmap {
+			pool = append(pool, r)
+		}
+		pool = dedupe(pool)
+		slices.Sort(pool)
+	}
+	assign(items, pool, rmap)
+	allReviewers := slices.Clone(reviewers)
+	for i := range items {
+		r := items[i].reviewer
+		if r == "" {
+			res.Unassigned = append(res.Unassigned, items[i].id)
+		} else if j := slices.IndexFunc(allReviewers, func(x string) bool { return sameActor(x, r) }); j >= 0 {
+			r = allReviewers[j]
+		} else {
+			allReviewers = append(allReviewers, r)
+		}
+		res.Assigned[r]++
+	}
+
+	if spec.CarryForward != "" {
+		n, err := carryForward(ctx, st, spec.CarryForward, items)
+		if err != nil {
+			return nil, err
+		}
+		res.Carried = n
+	}
+
+	digest := newPopulationDigest()
+	hashes := make([]string, len(items))
+	for i := range items {
+		hashes[i] = digest.add(&items[i])
+	}
+	payload := CreatePayload{
+		Name: spec.Name, Scope: f.String(), Due: spec.Due,
+		Snapshot: snap.ID, SnapshotStatus: snap.Status, SnapshotDigest: snap.Digest,
+		AsOf: snap.StartedAt.UTC().Format(time.RFC3339), PolicyDigest: policy.Digest(),
+		Reviewers: allReviewers, CarriedFrom: spec.CarryForward, Carried: res.Carried,
+		Count: len(items), PopulationDigest: digest.sum(),
+	}
+	if expr != payload.Scope {
+		payload.ScopeInput = expr
+	}
+	if len(rmap) > 0 {
+		payload.ReviewerMap = rmap
+	}
+	revJSON, _ := json.Marshal(allReviewers)
+	err = st.Write(ctx, func(tx *audit.Tx) error {
+		var n int
+		if err := tx.QueryRow(ctx, `SELECT count(*) FROM campaigns WHERE name = ?`, spec.Name).Scan(&n); err != nil {
+			return err
+		}
+		if n > 0 {
+			return fmt.Errorf("%w: %s; campaign names are unique, choose another (e.g. %s-2)", ErrExists, spec.Name, spec.Name)
+		}
+		ev, err := tx.Append(ctx, actor, EventCreate, payload)
+		if err != nil {
+			return err
+		}
+		res.Event = ev
+		r, err := tx.Exec(ctx, `INSERT INTO campaigns (name, scope, due, snapshot_id, as_of, policy_digest, reviewers, carried_from,
+			item_count, population_digest, created_at, created_by, create_seq, status)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'open')`,
+			payload.Name, payload.Scope, payload.Due, payload.Snapshot, payload.AsOf, payload.PolicyDigest, string(revJSON),
+			payload.CarriedFrom, payload.Count, payload.PopulationDigest, formatAt(ev.At), actor, ev.Seq)
+		if err != nil {
+			return fmt.Errorf("recording campaign %s: %w", spec.Name, err)
+		}
+		cid, err := r.LastInsertId()
+		if err != nil {
+			return err
+		}
+		return insertItems(ctx, tx, cid, items, hashes)
+	})
+	if err != nil {
+		return nil, err
+	}
+	c, err := load(ctx, st, spec.Name)
+	if err != nil {
+		return nil, err
+	}
+	res.Campaign = c
+	return res, nil
+}
+
+// insertItems writes the frozen population, many rows per statement.
+func insertItems(ctx context.Context, tx *audit.Tx, campaignID int64, items []frozen, hashes []string) error {
+	const perRow, batch = 13, 500
+	var q strings.Builder
+	args := make([]any, 0, perRow*batch)
+	for start := 0; start < len(items); start += batch {
+		end := min(start+batch, len(items))
+		q.Reset()
+		q.WriteString(`INSERT INTO campaign_items (campaign_id, ` + frozenColumns + `, row_hash) VALUES `)
+		args = args[:0]
+		for i := start; i < end; i++ {
+			if i > start {
+				q.WriteString(",")
+			}
+			q.WriteString("(?,?,?,?,?,?,?,?,?,?,?,?,?)")
+			f := &items[i]
+			args = append(args, campaignID, f.id, f.kind, f.name, f.scope, f.owner, f.naturalOwner,
+				f.findings, f.permissions, f.reviewer, f.carried, f.carriedReason, hashes[i])
+		}
+		if _, err := tx.Exec(ctx, q.String(), args...); err != nil {
+			return fmt.Errorf("recording the campaign's population: %w", err)
+		}
+	}
+	return nil
+}
+
+// pickSnapshot chooses the snapshot a campaign's population comes from.
+func pickSnapshot(ctx context.Context, st *audit.Store, id int64, allowPartial bool) (*audit.Snapshot, error) {
+	snaps, err := st.Snapshots(ctx) // newest first
+	if err != nil {
+		return nil, err
+	}
+	finished := func(s *audit.Snapshot) bool {
+		return s.Status == audit.SnapshotComplete || s.Status == audit.SnapshotPartial
+	}
+	var snap *audit.Snapshot
+	if id != 0 {
+		for i := range snaps {
+			if snaps[i].ID == id {
+				snap = &snaps[i]
+			}
+		}
+		if snap == nil || !finished(snap) {
+			return nil, fmt.Errorf("%w: snapshot %d does not exist or did not finish (see `nhi snapshots`)", ErrNoSnapshot, id)
+		}
+	} else {
+		for i := range snaps {
+			if finished(&snaps[i]) {
+				snap = &snaps[i]
+				break
+			}
+		}
+		if snap == nil {
+			return nil, fmt.Errorf("%w to review yet: take one with `nhi snapshot github --org ORG` (or `nhi demo`)", ErrNoSnapshot)
+		}
+	}
+	if snap.Status == audit.SnapshotPartial && !allowPartial {
+		msg := fmt.Sprintf("snapshot %d (%s/%s) could not read %d endpoint(s)", snap.ID, snap.Source, snap.Account, len(snap.Gaps))
+		if len(snap.Gaps) > 0 {
+			g := snap.Gaps[0]
+			msg += fmt.Sprintf(", e.g. %s (%s)", g.Endpoint, audit.Printable(g.Reason))
+		}
+		msg += ", so its population may be incomplete. Take a complete snapshot, pass --allow-partial to review this one anyway (its gaps stay on record)"
+		for i := range snaps {
+			if snaps[i].Status == audit.SnapshotComplete && snaps[i].Source == snap.Source && snaps[i].Account == snap.Account {
+				msg += fmt.Sprintf(", or --snapshot %d for the newest complete one (%s)", snaps[i].ID, snaps[i].StartedAt.Format(time.RFC3339))
+				break
+			}
+		}
+		return nil, fmt.Errorf("%w: %s", ErrPartial, msg)
+	}
+	return snap, nil
+}
+
+// assign gives every item a reviewer, deterministically: items in ID order;
+// an item whose owner the map names goes to the mapped reviewer; any other
+// goes to the eligible reviewer with the fewest items so far, ties to the
+// one listed first. A reviewer is never assigned an item they own; an item
+// every reviewer owns gets none ("").
+func assign(items []frozen, pool []string, rmap map[string]string) {
+	load := map[string]int{}
+	for i := range items {
+		f := &items[i]
+		owns := func(r string) bool { return f.ownedBy(r, "") }
+		if r, ok := mappedReviewer(f, rmap); ok && !owns(r) {
+			f.reviewer = r
+			load[normActor(r)]++
+			continue
+		}
+		best := ""
+		for _, r := range pool {
+			if owns(r) {
+				continue
+			}
+			if best == "" || load[normActor(r)] < load[normActor(best)] {
+				best = r
+			}
+		}
+		f.reviewer = best
+		if best != "" {
+			load[normActor(best)]++
+		}
+	}
+}
+
+func mappedReviewer(f *frozen, rmap map[string]string) (string, bool) {
+	if len(rmap) == 0 {
+		return "", false
+	}
+	for _, o := range []string{f.owner, f.naturalOwner} {
+		if o == "" {
+			continue
+		}
+		if r, ok := rmap[normActor(o)]; ok {
+			return r, true
+		}
+	}
+	return "", false
+}
+
+// carryForward pre-fills the keep decisions of a closed earlier campaign
+// for items unchanged since: same owner (recorded, and natural), no finding
+// the earlier item did not have, same permissions. Decommission and rotate
+// decisions are never carried (they asked for a change that should have
+// happened), nor is no-response.
+func carryForward(ctx context.Context, st *audit.Store, prevName string, items []frozen) (int, error) {
+	prev, err := load(ctx, st, prevName)
+	if err != nil {
+		return 0, fmt.Errorf("--carry-forward: %w", err)
+	}
+	if prev.Status != StatusClosed {
+		return 0, fmt.Errorf("--carry-forward: %w: close %s first, so its decisions are final", ErrOpen, prev.Name)
+	}
+	old, err := loadItems(ctx, st, prev.ID)
+	if err != nil {
+		return 0, err
+	}
+	byID := make(map[string]*liveItem, len(old))
+	for i := range old {
+		byID[old[i].id] = &old[i]
+	}
+	n := 0
+	for i := range items {
+		cur := &items[i]
+		p := byID[cur.id]
+		if p == nil || p.decision != Keep || !unchanged(&p.frozen, cur) {
+			continue
+		}
+		cur.carried, cur.carriedReason = string(Keep), p.reason
+		n++
+	}
+	return n, nil
+}
+
+func unchanged(prev, cur *frozen) bool {
+	if normActor(prev.owner) != normActor(cur.owner) || normActor(prev.naturalOwner) != normActor(cur.naturalOwner) {
+		return false
+	}
+	if prev.permissions != cur.permissions {
+		return false
+	}
+	var a, b []audit.Finding
+	if json.Unmarshal([]byte(prev.findings), &a) != nil || json.Unmarshal([]byte(cur.findings), &b) != nil {
+		return false
+	}
+	had := map[string]bool{}
+	for _, f := range a {
+		had[f.Rule] = true
+	}
+	for _, f := range b {
+		if !had[f.Rule] {
+			return false
+		}
+	}
+	return true
+}
+
+func dedupe(in []string) []string {
+	var out []string
+	for _, s := range in {
+		s = strings.TrimSpace(s)
+		if s == "" || slices.ContainsFunc(out, func(o string) bool { return sameActor(o, s) }) {
+			continue
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+// ReadReviewerMap reads an owner→reviewer mapping: CSV rows "owner,reviewer";
+// a first row "owner,reviewer" is a header; blank lines and lines starting
+// with "#" are skipped. An owner listed twice is an error.
+func ReadReviewerMap(r io.Reader) (map[string]string, error) {
+	cr := csv.NewReader(r)
+	cr.Comment = '#'
+	cr.FieldsPerRecord = -1
+	cr.TrimLeadingSpace = true
+	out := map[string]string{}
+	line := 0
+	for {
+		rec, err := cr.Read()
+		if err == io.EOF {
+			break
+		}
+		line++
+		if err != nil {
+			return nil, fmt.Errorf("reviewer map: %w", err)
+		}
+		if len(rec) != 2 {
+			return nil, fmt.Errorf("reviewer map: row %d has %d fields; want owner,reviewer", line, len(rec))
+		}
+		owner, reviewer := strings.TrimSpace(rec[0]), strings.TrimSpace(rec[1])
+		if line == 1 && strings.EqualFold(owner, "owner") && strings.EqualFold(reviewer, "reviewer") {
+			continue
+		}
+		if owner == "" || reviewer == "" {
+			return nil, fmt.Errorf("reviewer map: row %d: owner and reviewer must both be given", line)
+		}
+		if prev, ok := out[normActor(owner)]; ok {
+			return nil, fmt.Errorf("reviewer map: owner %s is mapped twice (to %s and %s)", audit.Printable(owner), audit.Printable(prev), audit.Printable(reviewer))
+		}
+		out[normActor(owner)] = reviewer
+	}
+	return out, nil
+}

@@ -1,0 +1,500 @@
+package campaigns
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/nhi-audit/nhi/audit"
+)
+
+// maxReason bounds a justification; reports print it whole.
+const maxReason = 4000
+
+// Outcome is what one decision did.
+type Outcome struct {
+	Event    audit.Event
+	Item     string
+	Decision Decision
+	Reviewer string // the item's assigned reviewer ("" when none)
+	// Assigned reports whether the actor is the item's assigned reviewer.
+	// Anyone but an owner may decide, but the record says who did.
+	Assigned bool
+	// Previous is the decision this one replaced (Pending if none), made by
+	// PreviousBy; Conflict is set when that was someone else.
+	Previous   Decision
+	PreviousBy string
+	Conflict   bool
+}
+
+// Decide records one reviewer's decision on one item of an open campaign.
+// Refused: a closed campaign, an identity outside the frozen population,
+// a reviewer who owns the identity (recorded owner at creation or now, or
+// the source's natural owner; case-insensitive, @login = login), and keep or
+// rotate without a reason on an item that had findings. A decision may be
+// changed until close; every change stays in the log.
+func Decide(ctx context.Context, st *audit.Store, actor, campaign, id string, d Decision, reason string) (*Outcome, error) {
+	out, err := DecideEach(ctx, st, actor, campaign, []string{id}, d, reason)
+	if err != nil {
+		return nil, err
+	}
+	return &out[0], nil
+}
+
+// DecideEach records the same decision on each of ids, one event each, in
+// one transaction: all are recorded or, if any is refused (see Decide),
+// none. For a UI deciding a selection.
+func DecideEach(ctx context.Context, st *audit.Store, actor, campaign string, ids []string, d Decision, reason string) ([]Outcome, error) {
+	if err := checkDecision(d); err != nil {
+		return nil, err
+	}
+	reason, err := checkReason(reason)
+	if err != nil {
+		return nil, err
+	}
+	var out []Outcome
+	err = st.Write(ctx, func(tx *audit.Tx) error {
+		out = out[:0]
+		c, err := loadOpen(ctx, tx, campaign)
+		if err != nil {
+			return err
+		}
+		for _, id := range ids {
+			o, err := decideTx(ctx, tx, actor, c, id, d, reason)
+			if err != nil {
+				return err
+			}
+			out = append(out, *o)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func decideTx(ctx context.Context, tx *audit.Tx, actor string, c *Campaign, id string, d Decision, reason string) (*Outcome, error) {
+	it, err := loadItem(ctx, tx, c, id)
+	if err != nil {
+		return nil, err
+	}
+	owner, err := tx.Owner(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if it.ownedBy(actor, owner) {
+		return nil, selfReviewError(c, id, actor)
+	}
+	if (d == Keep || d == Rotate) && it.findings != "[]" && reason == "" {
+		return nil, fmt.Errorf("%w: %s on %s needs --reason: it has findings (%s)", ErrReasonRequired, d, audit.Printable(id), findingRules(it.findings))
+	}
+	ev, err := tx.Append(ctx, actor, EventDecide, DecidePayload{Campaign: c.Name, Items: []string{id}, Decision: d, Reason: reason})
+	if err != nil {
+		return nil, err
+	}
+	out := &Outcome{Event: ev, Item: id, Decision: d, Reviewer: it.reviewer,
+		Assigned: it.reviewer != "" && sameActor(it.reviewer, actor), Previous: it.decision, PreviousBy: it.decidedBy}
+	out.Conflict = it.decidedBy != "" && !sameActor(it.decidedBy, actor)
+	it.decide(d, reason, actor, formatAt(ev.At), ev.Seq)
+	return out, writeDecision(ctx, tx, c.ID, id, &it.itemState, it.entry(ViaSingle))
+}
+
+// Undone is what Undo did.
+type Undone struct {
+	Event    audit.Event
+	Campaign string
+	Items    []string
+	// Restored is, per item, the decision it went back to (Pending when
+	// nothing was decided before the undone one).
+	Restored map[string]Decision
+}
+
+// Undo reverses the decision event seq (campaign.decide or
+// campaign.confirm) with a compensating campaign.undo event: every item it
+// decided goes back to the decision in force before it, or pending. Nothing
+// is deleted; both stay in the history. Refused when the campaign is closed,
+// when a later decision already replaced it on any of its items (decide
+// again instead), and for an item the actor owns. All items or none.
+// campaign, when not "", must be the campaign the event decided in.
+func Undo(ctx context.Context, st *audit.Store, actor, campaign string, seq int64) (*Undone, error) {
+	var out *Undone
+	err := st.Write(ctx, func(tx *audit.Tx) error {
+		rows, err := tx.Query(ctx, `SELECT d.identity_id, d.via, c.name FROM campaign_decisions d JOIN campaigns c ON c.id = d.campaign_id
+			WHERE d.seq = ? ORDER BY d.identity_id`, seq)
+		if err != nil {
+			return err
+		}
+		var ids []string
+		var via, name string
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id, &via, &name); err != nil {
+				rows.Close()
+				return err
+			}
+			ids = append(ids, id)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		if len(ids) == 0 {
+			return fmt.Errorf("%w event %d: it is not a campaign decision (see the history in `nhi campaign show NAME --json`)", ErrCannotUndo, seq)
+		}
+		if via == ViaUndo {
+			return fmt.Errorf("%w event %d: it is itself an undo; decide again instead", ErrCannotUndo, seq)
+		}
+		if campaign != "" && campaign != name {
+			return fmt.Errorf("%w event %d: it decided in campaign %s, not %s", ErrCannotUndo, seq, audit.Printable(name), audit.Printable(campaign))
+		}
+		c, err := loadOpen(ctx, tx, name)
+		if err != nil {
+			return err
+		}
+		owners, err := tx.Owners(ctx)
+		if err != nil {
+			return err
+		}
+		type undoItem struct {
+			it   *liveItem
+			prev histEntry
+		}
+		var todo []undoItem
+		for _, id := range ids {
+			it, err := loadItem(ctx, tx, c, id)
+			if err != nil {
+				return err
+			}
+			if it.seq != seq {
+				return fmt.Errorf("%w event %d: a later decision (event %d, %s by %s) replaced it on %s; decide again instead",
+					ErrCannotUndo, seq, it.seq, it.decision, audit.Printable(it.decidedBy), audit.Printable(id))
+			}
+			if it.ownedBy(actor, owners[id]) {
+				return selfReviewError(c, id, actor)
+			}
+			h, err := loadItemHistory(ctx, tx, c.ID, id)
+			if err != nil {
+				return err
+			}
+			todo = append(todo, undoItem{it, restoreBefore(h, seq)})
+		}
+		ev, err := tx.Append(ctx, actor, EventUndo, UndoPayload{Campaign: c.Name, Undoes: seq, Items: ids})
+		if err != nil {
+			return err
+		}
+		out = &Undone{Event: ev, Campaign: c.Name, Items: ids, Restored: map[string]Decision{}}
+		at := formatAt(ev.At)
+		for _, u := range todo {
+			u.it.undo(u.prev, actor)
+			out.Restored[u.it.id] = u.prev.decision
+			h := histEntry{seq: ev.Seq, decision: u.prev.decision, reason: u.prev.reason, actor: actor, at: at, via: ViaUndo, undoes: seq}
+			if err := writeDecision(ctx, tx, c.ID, u.it.id, &u.it.itemState, h); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// Decisions returns the current decision of every decided item of a
+// campaign, by identity ID: decommission, keep, rotate or no-response.
+// Pending items, carried ones awaiting confirmation included, are absent.
+func Decisions(ctx context.Context, st *audit.Store, campaign string) (map[string]Decision, error) {
+	c, err := load(ctx, st, campaign)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := st.Query(ctx, `SELECT identity_id, decision FROM campaign_items WHERE campaign_id = ? AND decision <> ''`, c.ID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]Decision{}
+	for rows.Next() {
+		var id string
+		var d Decision
+		if err := rows.Scan(&id, &d); err != nil {
+			return nil, err
+		}
+		out[id] = d
+	}
+	return out, rows.Err()
+}
+
+func checkDecision(d Decision) error {
+	switch d {
+	case Decommission, Keep, Rotate:
+		return nil
+	}
+	return fmt.Errorf("%w %q: decide decommission, keep or rotate", ErrBadDecision, string(d))
+}
+
+func checkReason(reason string) (string, error) {
+	reason = strings.TrimSpace(reason)
+	if len(reason) > maxReason {
+		return "", fmt.Errorf("the reason is %d bytes; keep it under %d (link to a ticket for more)", len(reason), maxReason)
+	}
+	return reason, nil
+}
+
+// BulkOutcome is what a bulk decision or confirmation did.
+type BulkOutcome struct {
+	Event   audit.Event
+	Items   []string // decided, in ID order
+	Filter  string   // canonical form of the filter used ("" for none)
+	Matched int      // items the filter matched
+	// SkippedOwn lists matching items the actor owns: left for another
+	// reviewer. SkippedDecided counts matching items already decided
+	// (bulk decisions only change undecided items unless asked).
+	SkippedOwn     []string
+	SkippedDecided int
+	NotAssigned    int // decided items assigned to another reviewer
+	Conflicts      int // decided items whose previous decision someone else made
+}
+
+// DecideMatching applies one decision, with one required reason, to every
+// item of an open campaign that matches filter and is undecided (pending, or
+// carried and not yet confirmed); with includeDecided, to decided items too.
+// Items the actor owns are skipped and listed, never decided. Time terms in
+// the filter count from the campaign's as-of moment and fields read the
+// frozen item (owner and findings at creation), so the same filter selects
+// the same items whenever it runs; decision: terms see the current decisions.
+func DecideMatching(ctx context.Context, st *audit.Store, actor, campaign, filter string, d Decision, reason string, includeDecided bool) (*BulkOutcome, error) {
+	if err := checkDecision(d); err != nil {
+		return nil, err
+	}
+	reason, err := checkReason(reason)
+	if err != nil {
+		return nil, err
+	}
+	if reason == "" {
+		return nil, fmt.Errorf("%w: a bulk decision needs --reason, recorded with every item it decides", ErrReasonRequired)
+	}
+	if f, err := audit.ParseFilter(strings.TrimSpace(filter)); err != nil {
+		return nil, err
+	} else if f.String() == "" {
+		return nil, fmt.Errorf("%w: a bulk decision needs --filter EXPR (use 'id:*' for every item)", ErrEmptyScope)
+	}
+	return bulk(ctx, st, actor, campaign, filter, func(c *Campaign, it *liveItem, res *BulkOutcome) bool {
+		if it.decision != Pending && !includeDecided {
+			res.SkippedDecided++
+			return false
+		}
+		return true
+	}, func(tx *audit.Tx, c *Campaign, ids []string, canon string) (audit.Event, error) {
+		return tx.Append(ctx, actor, EventDecide, DecidePayload{Campaign: c.Name, Items: ids, Decision: d, Reason: reason, Filter: canon})
+	}, func(it *liveItem) (Decision, string, string) { return d, reason, ViaBulk })
+}
+
+// ConfirmCarried confirms the carried-forward decisions of an open campaign
+// that are still unconfirmed (optionally only those matching filter): each
+// takes its carried decision, with reason, decided by actor. Items the
+// actor owns are skipped and listed. A carried item nobody confirms becomes
+// no-response at close.
+func ConfirmCarried(ctx context.Context, st *audit.Store, actor, campaign, filter, reason string) (*BulkOutcome, error) {
+	reason, err := checkReason(reason)
+	if err != nil {
+		return nil, err
+	}
+	if reason == "" {
+		return nil, fmt.Errorf("%w: confirming carried decisions needs --reason, recorded with every item", ErrReasonRequired)
+	}
+	return bulk(ctx, st, actor, campaign, filter, func(c *Campaign, it *liveItem, res *BulkOutcome) bool {
+		if it.carried == "" {
+			return false
+		}
+		if it.decision != Pending {
+			res.SkippedDecided++
+			return false
+		}
+		return true
+	}, func(tx *audit.Tx, c *Campaign, ids []string, canon string) (audit.Event, error) {
+		return tx.Append(ctx, actor, EventConfirm, ConfirmPayload{Campaign: c.Name, Items: ids, Reason: reason, Filter: canon})
+	}, func(it *liveItem) (Decision, string, string) { return Decision(it.carried), reason, ViaConfirm })
+}
+
+// bulk selects items with the filter and eligible, appends one event for
+// all of them and applies what decision gives to each.
+func bulk(ctx context.Context, st *audit.Store, actor, campaign, filter string,
+	eligible func(*Campaign, *liveItem, *BulkOutcome) bool,
+	appendEvent func(*audit.Tx, *Campaign, []string, string) (audit.Event, error),
+	decision func(*liveItem) (Decision, string, string),
+) (*BulkOutcome, error) {
+	f, err := audit.ParseFilter(strings.TrimSpace(filter))
+	if err != nil {
+		return nil, err
+	}
+	c, err := loadOpen(ctx, st, campaign)
+	if err != nil {
+		return nil, err
+	}
+	// The identities the filter sees are read before the write lock is
+	// taken: they are frozen, only decisions can change meanwhile.
+	var idents map[string]*audit.Identity
+	if f.String() != "" {
+		if idents, err = frozenIdentities(ctx, st, c); err != nil {
+			return nil, err
+		}
+	}
+	var res *BulkOutcome
+	err = st.Write(ctx, func(tx *audit.Tx) error {
+		c, err := loadOpen(ctx, tx, campaign)
+		if err != nil {
+			return err
+		}
+		items, err := loadItems(ctx, tx, c.ID)
+		if err != nil {
+			return err
+		}
+		owners, err := tx.Owners(ctx)
+		if err != nil {
+			return err
+		}
+		byID := make(map[string]*liveItem, len(items))
+		for i := range items {
+			byID[items[i].id] = &items[i]
+		}
+		env := &audit.FilterEnv{Now: c.AsOf, Decision: func(id string) string {
+			if it := byID[id]; it != nil {
+				return string(it.decision)
+			}
+			return ""
+		}}
+		res = &BulkOutcome{Filter: f.String()}
+		var picked []*liveItem
+		for i := range items {
+			it := &items[i]
+			if idents != nil && !f.Match(idents[it.id], env) {
+				continue
+			}
+			if !eligible(c, it, res) {
+				continue
+			}
+			res.Matched++
+			if it.ownedBy(actor, owners[it.id]) {
+				res.SkippedOwn = append(res.SkippedOwn, it.id)
+				continue
+			}
+			picked = append(picked, it)
+		}
+		if len(picked) == 0 {
+			msg := fmt.Sprintf("%v in campaign %s", ErrNothingMatched, c.Name)
+			if res.Filter != "" {
+				msg += fmt.Sprintf(": no item matches %q", res.Filter)
+			}
+			switch {
+			case len(res.SkippedOwn) > 0:
+				msg += fmt.Sprintf("; %d matching item(s) are yours to be decided by another reviewer", len(res.SkippedOwn))
+			case res.SkippedDecided > 0:
+				msg += fmt.Sprintf(" that is still undecided (%d matching item(s) are decided; --include-decided changes them)", res.SkippedDecided)
+			}
+			return errorString{ErrNothingMatched, msg}
+		}
+		ids := make([]string, len(picked))
+		for i, it := range picked {
+			ids[i] = it.id
+		}
+		ev, err := appendEvent(tx, c, ids, res.Filter)
+		if err != nil {
+			return err
+		}
+		res.Event, res.Items = ev, ids
+		at := formatAt(ev.At)
+		// Items taking the same decision are written together; only a
+		// confirmation can give different ones (each its carried decision).
+		type group struct {
+			state      itemState
+			via        string
+			ids        []string
+			conflicted []string
+		}
+		var groups []*group
+		for _, it := range picked {
+			d, reason, via := decision(it)
+			if it.reviewer == "" || !sameActor(it.reviewer, actor) {
+				res.NotAssigned++
+			}
+			if it.decidedBy != "" && !sameActor(it.decidedBy, actor) {
+				res.Conflicts++
+			}
+			before := it.conflict
+			it.decide(d, reason, actor, at, ev.Seq)
+			var g *group
+			for _, x := range groups {
+				if x.state.decision == d && x.via == via {
+					g = x
+				}
+			}
+			if g == nil {
+				g = &group{state: it.itemState, via: via}
+				groups = append(groups, g)
+			}
+			g.ids = append(g.ids, it.id)
+			if it.conflict && !before {
+				g.conflicted = append(g.conflicted, it.id)
+			}
+		}
+		for _, g := range groups {
+			if err := writeDecisions(ctx, tx, c.ID, g.ids, g.conflicted, &g.state, g.via); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// errorString carries a full message while matching its sentinel.
+type errorString struct {
+	sentinel error
+	msg      string
+}
+
+func (e errorString) Error() string { return e.msg }
+func (e errorString) Unwrap() error { return e.sentinel }
+
+// frozenIdentities rebuilds each item as the filter language sees an
+// identity: its observation in the campaign's snapshot, with the owner and
+// findings frozen at creation.
+func frozenIdentities(ctx context.Context, st *audit.Store, c *Campaign) (map[string]*audit.Identity, error) {
+	ids, err := st.ObservationsInSnapshot(ctx, c.SnapshotID)
+	if err != nil {
+		return nil, err
+	}
+	byID := make(map[string]*audit.Identity, len(ids))
+	for i := range ids {
+		byID[ids[i].ID] = &ids[i]
+	}
+	items, err := loadItems(ctx, st, c.ID)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]*audit.Identity, len(items))
+	for i := range items {
+		f := &items[i].frozen
+		id := byID[f.id]
+		if id == nil { // cannot happen while the snapshot is intact
+			id = &audit.Identity{Observation: audit.Observation{ID: f.id, Kind: audit.Kind(f.kind), Name: f.name, Scope: f.scope}}
+		}
+		id.Owner = f.owner
+		id.Findings = nil
+		if err := json.Unmarshal([]byte(f.findings), &id.Findings); err != nil {
+			return nil, fmt.Errorf("item %s: findings: %w", f.id, err)
+		}
+		id.Permissions = nil
+		if err := json.Unmarshal([]byte(f.permissions), &id.Permissions); err != nil {
+			return nil, fmt.Errorf("item %s: permissions: %w", f.id, err)
+		}
+		out[f.id] = id
+	}
+	return out, nil
+}

@@ -1,0 +1,316 @@
+package campaigns
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"hash"
+	"strings"
+
+	"github.com/nhi-audit/nhi/audit"
+)
+
+// frozen is an item's columns as frozen at creation, in their stored form.
+type frozen struct {
+	id, kind, name, scope, owner, naturalOwner string
+	findings, permissions                      string // JSON as stored
+	reviewer, carried, carriedReason           string
+}
+
+// canonical is the byte form the population digest covers: the frozen
+// columns as stored, as a compact JSON array of strings (no HTML escaping),
+// in the order of the campaign_items table.
+func (f *frozen) canonical() []byte {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode([]string{f.id, f.kind, f.name, f.scope, f.owner, f.naturalOwner,
+		f.findings, f.permissions, f.reviewer, f.carried, f.carriedReason})
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n"))
+}
+
+// populationDigest accumulates the population digest: SHA-256 over the
+// canonical rows in identity-ID order, each followed by "\n".
+type populationDigest struct{ h hash.Hash }
+
+func newPopulationDigest() *populationDigest { return &populationDigest{h: sha256.New()} }
+
+// add adds f to the digest and returns f's row hash.
+func (d *populationDigest) add(f *frozen) string {
+	c := f.canonical()
+	d.h.Write(c)
+	d.h.Write([]byte{'\n'})
+	sum := sha256.Sum256(c)
+	return hex.EncodeToString(sum[:])
+}
+
+func (d *populationDigest) sum() string { return hex.EncodeToString(d.h.Sum(nil)) }
+
+const frozenColumns = `identity_id, kind, name, scope, owner, natural_owner, findings, permissions, reviewer, carried, carried_reason`
+
+func scanFrozen(rows *sql.Rows, f *frozen, extra ...any) error {
+	return rows.Scan(append([]any{&f.id, &f.kind, &f.name, &f.scope, &f.owner, &f.naturalOwner,
+		&f.findings, &f.permissions, &f.reviewer, &f.carried, &f.carriedReason}, extra...)...)
+}
+
+func (f *frozen) item() (Item, error) {
+	it := Item{
+		ID: f.id, Kind: audit.Kind(f.kind), Name: f.name, Scope: f.scope, Owner: f.owner,
+		NaturalOwner: f.naturalOwner, Reviewer: f.reviewer,
+		Carried: Decision(f.carried), CarriedReason: f.carriedReason,
+		Findings: []audit.Finding{}, Permissions: map[string]string{},
+	}
+	if err := json.Unmarshal([]byte(f.findings), &it.Findings); err != nil {
+		return it, fmt.Errorf("item %s: findings: %w", f.id, err)
+	}
+	if err := json.Unmarshal([]byte(f.permissions), &it.Permissions); err != nil {
+		return it, fmt.Errorf("item %s: permissions: %w", f.id, err)
+	}
+	return it, nil
+}
+
+// itemState is the part of an item the event log decides. The live path
+// and Verify's replay both change it only through its methods, so the
+// tables and the replay cannot disagree about what an event means.
+type itemState struct {
+	decision         Decision
+	reason           string
+	decidedBy        string
+	decidedAt        string // atLayout, "" while pending
+	seq              int64  // the event that set the decision, 0 while pending
+	conflict         bool
+	verification     string
+	verifiedSnapshot int64
+	verifySeq        int64
+}
+
+// decide applies one decision. Someone deciding an item another person
+// decided last marks it as a conflict, for good.
+func (s *itemState) decide(d Decision, reason, actor, at string, seq int64) {
+	s.touch(actor)
+	s.decision, s.reason, s.decidedBy, s.decidedAt, s.seq = d, reason, actor, at, seq
+}
+
+func (s *itemState) touch(actor string) {
+	if s.decidedBy != "" && !sameActor(s.decidedBy, actor) {
+		s.conflict = true
+	}
+}
+
+// undo puts back the decision prev (the zero entry: pending), the one in
+// force before the decision being undone. Undoing someone else's decision
+// is a conflict too.
+func (s *itemState) undo(prev histEntry, actor string) {
+	s.touch(actor)
+	s.decision, s.reason, s.decidedBy, s.decidedAt, s.seq = prev.decision, prev.reason, prev.actor, prev.at, prev.seq
+}
+
+// close turns an undecided item into no-response.
+func (s *itemState) close(at string, seq int64) {
+	if s.decision == Pending {
+		s.decision, s.reason, s.decidedBy, s.decidedAt, s.seq = NoResponse, "", "", at, seq
+	}
+}
+
+func (s *itemState) verify(state string, snapshot, seq int64) {
+	s.verification, s.verifiedSnapshot, s.verifySeq = state, snapshot, seq
+}
+
+// histEntry is one row of an item's decision history.
+type histEntry struct {
+	seq      int64
+	decision Decision
+	reason   string
+	actor    string
+	at       string
+	via      string
+	undoes   int64 // for an undo: the event whose decision it reverses
+}
+
+// restoreBefore is the decision an undo of event undone puts back: the
+// latest decision before it that no undo reversed, or pending (zero).
+// history is the item's, in event order.
+func restoreBefore(history []histEntry, undone int64) histEntry {
+	reversed := map[int64]bool{undone: true}
+	for _, h := range history {
+		if h.via == ViaUndo {
+			reversed[h.undoes] = true
+		}
+	}
+	var prev histEntry
+	for _, h := range history {
+		if h.seq < undone && h.via != ViaUndo && !reversed[h.seq] {
+			prev = h
+		}
+	}
+	return prev
+}
+
+const stateColumns = `decision, reason, decided_by, COALESCE(decided_at, ''), COALESCE(decision_seq, 0), conflict,
+	verification, COALESCE(verified_snapshot, 0), COALESCE(verify_seq, 0)`
+
+func (s *itemState) scanArgs() []any {
+	return []any{&s.decision, &s.reason, &s.decidedBy, &s.decidedAt, &s.seq, &s.conflict,
+		&s.verification, &s.verifiedSnapshot, &s.verifySeq}
+}
+
+func nullString(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+func nullInt(n int64) any {
+	if n == 0 {
+		return nil
+	}
+	return n
+}
+
+// writeDecision stores s as item id's state and adds h to its history.
+func writeDecision(ctx context.Context, tx *audit.Tx, campaignID int64, id string, s *itemState, h histEntry) error {
+	if _, err := tx.Exec(ctx, `UPDATE campaign_items SET decision = ?, reason = ?, decided_by = ?, decided_at = ?, decision_seq = ?, conflict = ?
+		WHERE campaign_id = ? AND identity_id = ?`,
+		string(s.decision), s.reason, s.decidedBy, nullString(s.decidedAt), nullInt(s.seq), s.conflict, campaignID, id); err != nil {
+		return fmt.Errorf("recording the decision on %s: %w", id, err)
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO campaign_decisions (campaign_id, identity_id, seq, decision, reason, actor, at, via, undoes)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, campaignID, id, h.seq, string(h.decision), h.reason, h.actor, h.at, h.via, h.undoes); err != nil {
+		return fmt.Errorf("recording the decision on %s: %w", id, err)
+	}
+	return nil
+}
+
+// entry is the history row of the decision s now holds.
+func (s *itemState) entry(via string) histEntry {
+	return histEntry{seq: s.seq, decision: s.decision, reason: s.reason, actor: s.decidedBy, at: s.decidedAt, via: via}
+}
+
+// loadHistory reads one item's history, in event order.
+func loadItemHistory(ctx context.Context, r reader, campaignID int64, id string) ([]histEntry, error) {
+	rows, err := r.Query(ctx, `SELECT seq, decision, reason, actor, at, via, undoes FROM campaign_decisions
+		WHERE campaign_id = ? AND identity_id = ? ORDER BY seq`, campaignID, id)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []histEntry
+	for rows.Next() {
+		var h histEntry
+		if err := rows.Scan(&h.seq, &h.decision, &h.reason, &h.actor, &h.at, &h.via, &h.undoes); err != nil {
+			return nil, err
+		}
+		out = append(out, h)
+	}
+	return out, rows.Err()
+}
+
+// writeDecisions stores one decision, made by one event, on many items:
+// s is the state every item takes (its conflict flag aside: those listed in
+// conflicted get it set, the others keep theirs). Three statements whatever
+// the number of items.
+func writeDecisions(ctx context.Context, tx *audit.Tx, campaignID int64, ids, conflicted []string, s *itemState, via string) error {
+	list, err := json.Marshal(ids)
+	if err != nil {
+		return err
+	}
+	if _, err := tx.Exec(ctx, `UPDATE campaign_items SET decision = ?, reason = ?, decided_by = ?, decided_at = ?, decision_seq = ?
+		WHERE campaign_id = ? AND identity_id IN (SELECT value FROM json_each(?))`,
+		string(s.decision), s.reason, s.decidedBy, s.decidedAt, s.seq, campaignID, string(list)); err != nil {
+		return fmt.Errorf("recording the decisions: %w", err)
+	}
+	if len(conflicted) > 0 {
+		c, err := json.Marshal(conflicted)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `UPDATE campaign_items SET conflict = 1 WHERE campaign_id = ? AND identity_id IN (SELECT value FROM json_each(?))`,
+			campaignID, string(c)); err != nil {
+			return fmt.Errorf("recording the decisions: %w", err)
+		}
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO campaign_decisions (campaign_id, identity_id, seq, decision, reason, actor, at, via)
+		SELECT ?, value, ?, ?, ?, ?, ?, ? FROM json_each(?)`,
+		campaignID, s.seq, string(s.decision), s.reason, s.decidedBy, s.decidedAt, via, string(list)); err != nil {
+		return fmt.Errorf("recording the decisions: %w", err)
+	}
+	return nil
+}
+
+// liveItem is an item's frozen columns and current state, read inside a
+// write transaction.
+type liveItem struct {
+	frozen
+	itemState
+}
+
+// loadItem reads one item of a campaign, or ErrNotInCampaign.
+func loadItem(ctx context.Context, r reader, c *Campaign, id string) (*liveItem, error) {
+	rows, err := r.Query(ctx, `SELECT `+frozenColumns+`, `+stateColumns+` FROM campaign_items WHERE campaign_id = ? AND identity_id = ?`, c.ID, id)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	if !rows.Next() {
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+		return nil, fmt.Errorf("%w: %s is not in the population of campaign %s (frozen at creation); list its items with `nhi campaign show %s`",
+			ErrNotInCampaign, audit.Printable(id), c.Name, c.Name)
+	}
+	var it liveItem
+	if err := scanFrozen(rows, &it.frozen, it.scanArgs()...); err != nil {
+		return nil, err
+	}
+	return &it, rows.Err()
+}
+
+// loadItems reads every item of a campaign in ID order.
+func loadItems(ctx context.Context, r reader, campaignID int64) ([]liveItem, error) {
+	rows, err := r.Query(ctx, `SELECT `+frozenColumns+`, `+stateColumns+` FROM campaign_items WHERE campaign_id = ? ORDER BY identity_id`, campaignID)
+	if err != nil {
+		return nil, fmt.Errorf("reading campaign items: %w", err)
+	}
+	defer rows.Close()
+	var out []liveItem
+	for rows.Next() {
+		var it liveItem
+		if err := scanFrozen(rows, &it.frozen, it.scanArgs()...); err != nil {
+			return nil, err
+		}
+		out = append(out, it)
+	}
+	return out, rows.Err()
+}
+
+// ownedBy reports whether actor counts as the item's owner for the
+// self-review rule: the owner recorded at creation, the owner recorded now,
+// and who the source says holds it.
+func (f *frozen) ownedBy(actor, currentOwner string) bool {
+	for _, o := range []string{f.owner, currentOwner, f.naturalOwner} {
+		if sameActor(o, actor) {
+			return true
+		}
+	}
+	return false
+}
+
+func selfReviewError(c *Campaign, id, actor string) error {
+	return fmt.Errorf("%w: %s owns %s; another reviewer of campaign %s must decide it",
+		ErrSelfReview, audit.Printable(actor), audit.Printable(id), c.Name)
+}
+
+func findingRules(findings string) string {
+	var fs []audit.Finding
+	_ = json.Unmarshal([]byte(findings), &fs)
+	names := make([]string, 0, len(fs))
+	for _, f := range fs {
+		names = append(names, f.Rule)
+	}
+	return strings.Join(names, ", ")
+}

@@ -1,0 +1,208 @@
+package campaigns
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/nhi-audit/nhi/audit"
+)
+
+// List returns every campaign, oldest first, with its progress (no items).
+func List(ctx context.Context, st *audit.Store) ([]Campaign, error) {
+	rows, err := st.Query(ctx, `SELECT `+campaignColumns+` FROM campaigns ORDER BY id`)
+	if err != nil {
+		return nil, fmt.Errorf("reading campaigns: %w", err)
+	}
+	var out []Campaign
+	for rows.Next() {
+		c, err := scanCampaign(rows)
+		if err != nil {
+			rows.Close()
+			return nil, err
+		}
+		out = append(out, *c)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	for i := range out {
+		items, err := loadItems(ctx, st, out[i].ID)
+		if err != nil {
+			return nil, err
+		}
+		out[i].Progress = progress(&out[i], items)
+	}
+	return out, nil
+}
+
+// Get returns one campaign with its items in ID order, each with its
+// decision history.
+func Get(ctx context.Context, st *audit.Store, name string) (*Campaign, error) {
+	c, err := load(ctx, st, name)
+	if err != nil {
+		return nil, err
+	}
+	live, err := loadItems(ctx, st, c.ID)
+	if err != nil {
+		return nil, err
+	}
+	c.Progress = progress(c, live)
+	history, err := loadHistory(ctx, st, c.ID)
+	if err != nil {
+		return nil, err
+	}
+	c.Items = make([]Item, len(live))
+	for i := range live {
+		l := &live[i]
+		it, err := l.frozen.item()
+		if err != nil {
+			return nil, err
+		}
+		it.Decision, it.Reason, it.DecidedBy, it.Conflict = l.decision, l.reason, l.decidedBy, l.conflict
+		if t, ok := parseAt(l.decidedAt); ok {
+			it.DecidedAt = &t
+		}
+		it.Verification, it.VerifiedSnapshot = l.verification, l.verifiedSnapshot
+		it.History = history[l.id]
+		if it.History == nil {
+			it.History = []Change{}
+		}
+		c.Items[i] = it
+	}
+	return c, nil
+}
+
+func loadHistory(ctx context.Context, st *audit.Store, campaignID int64) (map[string][]Change, error) {
+	rows, err := st.Query(ctx, `SELECT identity_id, seq, decision, reason, actor, at, via, undoes FROM campaign_decisions
+		WHERE campaign_id = ? ORDER BY identity_id, seq`, campaignID)
+	if err != nil {
+		return nil, fmt.Errorf("reading decisions: %w", err)
+	}
+	defer rows.Close()
+	out := map[string][]Change{}
+	for rows.Next() {
+		var id, at string
+		var ch Change
+		if err := rows.Scan(&id, &ch.Seq, &ch.Decision, &ch.Reason, &ch.Actor, &at, &ch.Via, &ch.Undoes); err != nil {
+			return nil, err
+		}
+		ch.At, _ = parseAt(at)
+		out[id] = append(out[id], ch)
+	}
+	return out, rows.Err()
+}
+
+// progress counts items by state and by reviewer, reviewers in the
+// campaign's order, then any other assignee, then "" (no eligible reviewer).
+func progress(c *Campaign, items []liveItem) Progress {
+	p := Progress{Total: len(items), ByDecision: map[Decision]int{}}
+	byReviewer := map[string]*ReviewerProgress{}
+	var order []string
+	get := func(r string) *ReviewerProgress {
+		k := normActor(r)
+		if rp := byReviewer[k]; rp != nil {
+			return rp
+		}
+		rp := &ReviewerProgress{Reviewer: r}
+		byReviewer[k] = rp
+		order = append(order, k)
+		return rp
+	}
+	for _, r := range c.Reviewers {
+		get(r)
+	}
+	for i := range items {
+		it := &items[i]
+		rp := get(it.reviewer)
+		rp.Assigned++
+		switch it.decision {
+		case Pending:
+			rp.Pending++
+			if it.carried != "" {
+				p.Carried++
+			} else {
+				p.Pending++
+			}
+		case NoResponse:
+			p.NoResponse++
+		default:
+			p.Decided++
+			rp.Decided++
+			if it.reviewer == "" || !sameActor(it.decidedBy, it.reviewer) {
+				rp.DecidedByOthers++
+				get(it.decidedBy).DecidedForOthers++
+			}
+		}
+		if it.decision != Pending {
+			p.ByDecision[it.decision]++
+		}
+		if it.conflict {
+			p.Conflicts++
+		}
+	}
+	// "" (no eligible reviewer) last, if anything landed there.
+	slices.SortStableFunc(order, func(a, b string) int {
+		switch {
+		case a == "" && b != "":
+			return 1
+		case b == "" && a != "":
+			return -1
+		}
+		return 0
+	})
+	for _, k := range order {
+		p.Reviewers = append(p.Reviewers, *byReviewer[k])
+	}
+	return p
+}
+
+// Sample draws size items of a campaign for an external auditor, the same
+// ones for the same seed, by an algorithm anyone can reproduce:
+//
+//  1. for every item, key = hex(SHA-256(seed ‖ 0x00 ‖ identity ID)), with
+//     seed and ID as UTF-8 bytes (in a shell: printf '%s\0%s' "$SEED" "$ID" | sha256sum);
+//  2. sort the items by key, ties (never seen in practice) by identity ID;
+//  3. take the first size items (all of them if size exceeds the population).
+//
+// The result is in that order. A different seed gives an independent sample;
+// the same seed over the same frozen population gives the same sample.
+func Sample(items []Item, size int, seed string) []SampleItem {
+	keyed := make([]SampleItem, len(items))
+	for i := range items {
+		keyed[i] = SampleItem{Key: SampleKey(seed, items[i].ID), Item: items[i]}
+	}
+	slices.SortFunc(keyed, func(a, b SampleItem) int {
+		if c := strings.Compare(a.Key, b.Key); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Item.ID, b.Item.ID)
+	})
+	if size < len(keyed) {
+		keyed = keyed[:max(size, 0)]
+	}
+	for i := range keyed {
+		keyed[i].Rank = i + 1
+	}
+	return keyed
+}
+
+// SampleKey is an item's sort key in Sample: hex(SHA-256(seed ‖ 0x00 ‖ id)).
+func SampleKey(seed, id string) string {
+	h := sha256.New()
+	h.Write([]byte(seed))
+	h.Write([]byte{0})
+	h.Write([]byte(id))
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// SampleItem is one drawn item, with its rank and sort key.
+type SampleItem struct {
+	Rank int
+	Key  string
+	Item Item
+}

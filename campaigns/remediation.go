@@ -1,0 +1,187 @@
+package campaigns
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/nhi-audit/nhi/audit"
+)
+
+// Remediation is the state of a closed campaign's decommission decisions in
+// one later snapshot.
+type Remediation struct {
+	Campaign string
+	Due      string
+	Snapshot audit.Snapshot
+	// Each decommission item is in exactly one list, in ID order.
+	Removed      []string // gone from the snapshot
+	StillPresent []string // still there
+	NotChecked   []string // where it lives could not be read (a gap of its kind and scope)
+	// Overdue lists the still-present items once the campaign's due date
+	// has passed (store clock): approved for removal, not removed in time.
+	Overdue []string
+	// Recorded says a campaign.verify event was appended; false when this
+	// snapshot (or a newer one) was already recorded for the campaign.
+	Recorded bool
+	Event    audit.Event
+}
+
+// VerifyRemediation checks a closed campaign's decommission decisions
+// against the newest finished snapshot of the same account taken after the
+// campaign's population, and records the result (campaign.verify) unless
+// that snapshot was already recorded for it.
+func VerifyRemediation(ctx context.Context, st *audit.Store, actor, name string) (*Remediation, error) {
+	c, err := load(ctx, st, name)
+	if err != nil {
+		return nil, err
+	}
+	if c.Status != StatusClosed {
+		return nil, fmt.Errorf("%w: close %s first (`nhi campaign close %s`); its decisions are verified once they are final", ErrOpen, c.Name, c.Name)
+	}
+	snaps, err := st.Snapshots(ctx) // newest first
+	if err != nil {
+		return nil, err
+	}
+	base := findSnapshot(snaps, c.SnapshotID)
+	if base == nil {
+		return nil, fmt.Errorf("campaign %s: its snapshot %d is missing from the file", c.Name, c.SnapshotID)
+	}
+	for i := range snaps {
+		s := &snaps[i]
+		if s.ID > base.ID && finished(s) && s.Source == base.Source && s.Account == base.Account {
+			return verifyAgainst(ctx, st, actor, c, s)
+		}
+	}
+	return nil, fmt.Errorf("%w of %s/%s since campaign %s's population (snapshot %d): take one with `nhi snapshot %s --org %s`, then verify again",
+		ErrNoSnapshot, base.Source, base.Account, c.Name, base.ID, base.Source, base.Account)
+}
+
+// VerifyAfterSnapshot checks every closed campaign of the snapshot's
+// account whose population predates it, and records each result. It is
+// meant to run right after a snapshot finishes:
+//
+//	snap, err := connectors.Snapshot(ctx, st, conn, version)
+//	if err == nil && snap != nil {
+//		results, err := campaigns.VerifyAfterSnapshot(ctx, st, actor, snap.ID)
+//		...
+//	}
+//
+// Campaigns without decommission decisions are left out.
+func VerifyAfterSnapshot(ctx context.Context, st *audit.Store, actor string, snapshotID int64) ([]Remediation, error) {
+	snaps, err := st.Snapshots(ctx)
+	if err != nil {
+		return nil, err
+	}
+	snap := findSnapshot(snaps, snapshotID)
+	if snap == nil || !finished(snap) {
+		return nil, fmt.Errorf("%w: snapshot %d does not exist or did not finish", ErrNoSnapshot, snapshotID)
+	}
+	list, err := List(ctx, st)
+	if err != nil {
+		return nil, err
+	}
+	var out []Remediation
+	for i := range list {
+		c := &list[i]
+		base := findSnapshot(snaps, c.SnapshotID)
+		if c.Status != StatusClosed || c.Progress.ByDecision[Decommission] == 0 || base == nil ||
+			base.ID >= snap.ID || base.Source != snap.Source || base.Account != snap.Account {
+			continue
+		}
+		r, err := verifyAgainst(ctx, st, actor, c, snap)
+		if err != nil {
+			return out, err
+		}
+		out = append(out, *r)
+	}
+	return out, nil
+}
+
+func finished(s *audit.Snapshot) bool {
+	return s.Status == audit.SnapshotComplete || s.Status == audit.SnapshotPartial
+}
+
+func findSnapshot(snaps []audit.Snapshot, id int64) *audit.Snapshot {
+	for i := range snaps {
+		if snaps[i].ID == id {
+			return &snaps[i]
+		}
+	}
+	return nil
+}
+
+// gapCovers reports whether a coverage gap hides identities of this kind
+// and scope: same kind (or a gap of every kind), and the same scope or one
+// that contains it (a gap on "acme" hides "acme/api"). Erring towards
+// not-checked: removal is never claimed where nothing was read.
+func gapCovers(g audit.Gap, kind audit.Kind, scope string) bool {
+	if g.Kind != "" && g.Kind != kind {
+		return false
+	}
+	return g.Scope == "" || scope == g.Scope || strings.HasPrefix(scope, g.Scope+"/")
+}
+
+func verifyAgainst(ctx context.Context, st *audit.Store, actor string, c *Campaign, snap *audit.Snapshot) (*Remediation, error) {
+	items, err := loadItems(ctx, st, c.ID)
+	if err != nil {
+		return nil, err
+	}
+	observed, err := st.ObservedIDs(ctx, snap.ID)
+	if err != nil {
+		return nil, err
+	}
+	r := &Remediation{Campaign: c.Name, Due: c.Due, Snapshot: *snap,
+		Removed: []string{}, StillPresent: []string{}, NotChecked: []string{}, Overdue: []string{}}
+	state := map[string]string{}
+	for i := range items {
+		it := &items[i]
+		if it.decision != Decommission {
+			continue
+		}
+		switch {
+		case observed[it.id]:
+			r.StillPresent = append(r.StillPresent, it.id)
+			state[it.id] = StillPresent
+		case slices.ContainsFunc(snap.Gaps, func(g audit.Gap) bool { return gapCovers(g, audit.Kind(it.kind), it.scope) }):
+			r.NotChecked = append(r.NotChecked, it.id)
+			state[it.id] = NotChecked
+		default:
+			r.Removed = append(r.Removed, it.id)
+			state[it.id] = Removed
+		}
+	}
+	if pastDue(c.Due, st.Now()) {
+		r.Overdue = slices.Clone(r.StillPresent)
+	}
+	if len(state) == 0 {
+		return r, nil
+	}
+	err = st.Write(ctx, func(tx *audit.Tx) error {
+		var newest int64
+		if err := tx.QueryRow(ctx, `SELECT COALESCE(max(verified_snapshot), 0) FROM campaign_items WHERE campaign_id = ?`, c.ID).Scan(&newest); err != nil {
+			return err
+		}
+		if newest >= snap.ID {
+			return nil // already recorded against this snapshot or a newer one
+		}
+		ev, err := tx.Append(ctx, actor, EventVerify, VerifyPayload{Campaign: c.Name, Snapshot: snap.ID,
+			Removed: r.Removed, StillPresent: r.StillPresent, NotChecked: r.NotChecked})
+		if err != nil {
+			return err
+		}
+		r.Event, r.Recorded = ev, true
+		for id, s := range state {
+			if _, err := tx.Exec(ctx, `UPDATE campaign_items SET verification = ?, verified_snapshot = ?, verify_seq = ?
+				WHERE campaign_id = ? AND identity_id = ?`, s, snap.ID, ev.Seq, c.ID, id); err != nil {
+				return fmt.Errorf("recording verification of %s: %w", id, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return r, nil
+}

@@ -1,0 +1,305 @@
+package campaigns_test
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/nhi-audit/nhi/audit"
+	"github.com/nhi-audit/nhi/campaigns"
+)
+
+func TestRemediationVerification(t *testing.T) {
+	f := newFixture(t)
+	f.snapshot(t, nil, population()...)
+	create(t, f, campaigns.Spec{Name: "q", Scope: "kind:deploy_key", Due: "2026-10-15"})
+	for _, id := range []string{keyID("api", "1"), keyID("api", "2"), keyID("web", "3"), keyID("ops", "5")} {
+		if _, err := campaigns.Decide(ctx, f.st, "zoe", "q", id, campaigns.Decommission, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := campaigns.Decide(ctx, f.st, "zoe", "q", keyID("ops", "6"), campaigns.Keep, "runbook"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := campaigns.VerifyRemediation(ctx, f.st, "zoe", "q"); !errors.Is(err, campaigns.ErrOpen) {
+		t.Errorf("verify before close: %v", err)
+	}
+	if _, err := campaigns.Close(ctx, f.st, "lead", "q"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := campaigns.VerifyRemediation(ctx, f.st, "zoe", "q"); !errors.Is(err, campaigns.ErrNoSnapshot) || !strings.Contains(err.Error(), "take one") {
+		t.Errorf("verify without a later snapshot: %v", err)
+	}
+
+	// A week later: api/1 and web/3 are gone; api/2 is still there; ops
+	// could not be read (a gap on its deploy keys), so ops/5 is not checked.
+	f.clock.set("2026-10-08T10:00:00Z")
+	var obs []audit.Observation
+	for _, o := range population() {
+		if o.ID != keyID("api", "1") && o.ID != keyID("web", "3") && !strings.HasPrefix(o.Scope, "acme/ops") {
+			obs = append(obs, o)
+		}
+	}
+	gap := audit.Gap{Endpoint: "GET /repos/acme/ops/keys", Kind: audit.KindGitHubDeployKey, Scope: "acme/ops", Status: 403, Reason: "needs admin"}
+	snap := f.snapshot(t, []audit.Gap{gap}, obs...)
+	r, err := campaigns.VerifyRemediation(ctx, f.st, "zoe", "q")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(r.Removed, []string{keyID("api", "1"), keyID("web", "3")}) || !slices.Equal(r.StillPresent, []string{keyID("api", "2")}) ||
+		!slices.Equal(r.NotChecked, []string{keyID("ops", "5")}) || len(r.Overdue) != 0 || !r.Recorded || r.Snapshot.ID != snap.ID {
+		t.Fatalf("remediation %+v", r)
+	}
+	var p campaigns.VerifyPayload
+	json.Unmarshal(r.Event.Payload, &p)
+	if r.Event.Type != campaigns.EventVerify || p.Snapshot != snap.ID || len(p.Removed) != 2 {
+		t.Errorf("verify event %+v", r.Event)
+	}
+	// Again against the same snapshot: same answer, nothing new recorded.
+	r2, err := campaigns.VerifyRemediation(ctx, f.st, "zoe", "q")
+	if err != nil || r2.Recorded || !slices.Equal(r2.Removed, r.Removed) {
+		t.Errorf("second verify %+v %v", r2, err)
+	}
+	c := get(t, f, "q")
+	for id, want := range map[string]string{keyID("api", "1"): campaigns.Removed, keyID("api", "2"): campaigns.StillPresent,
+		keyID("ops", "5"): campaigns.NotChecked, keyID("ops", "6"): ""} {
+		if it := item(t, c, id); it.Verification != want || (want != "" && it.VerifiedSnapshot != snap.ID) {
+			t.Errorf("%s: verification %q at %d, want %q", id, it.Verification, it.VerifiedSnapshot, want)
+		}
+	}
+
+	// Past the due date, a snapshot taken by the snapshot command verifies
+	// every closed campaign of the account; api/2 is now overdue.
+	f.clock.set("2026-10-20T10:00:00Z")
+	snap3 := f.snapshot(t, nil, obs...)
+	rs, err := campaigns.VerifyAfterSnapshot(ctx, f.st, "nhi snapshot", snap3.ID)
+	if err != nil || len(rs) != 1 {
+		t.Fatalf("after snapshot: %+v %v", rs, err)
+	}
+	if !slices.Equal(rs[0].Overdue, []string{keyID("api", "2")}) || !slices.Equal(rs[0].Removed, []string{keyID("api", "1"), keyID("ops", "5"), keyID("web", "3")}) || !rs[0].Recorded {
+		t.Errorf("after snapshot %+v", rs[0])
+	}
+	// An older snapshot never overwrites a newer verification.
+	if _, err := campaigns.VerifyAfterSnapshot(ctx, f.st, "x", snap.ID); err != nil {
+		t.Fatal(err)
+	}
+	if it := item(t, get(t, f, "q"), keyID("ops", "5")); it.Verification != campaigns.Removed || it.VerifiedSnapshot != snap3.ID {
+		t.Errorf("older snapshot overwrote the verification: %+v", it)
+	}
+	verifyOK(t, f)
+}
+
+func TestGapsOnlyHideWhatTheyCover(t *testing.T) {
+	f := newFixture(t)
+	f.snapshot(t, nil, population()...)
+	create(t, f, campaigns.Spec{Name: "q", Scope: "id:*"})
+	for _, id := range []string{keyID("api", "1"), keyID("web", "3")} {
+		if _, err := campaigns.Decide(ctx, f.st, "zoe", "q", id, campaigns.Decommission, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := campaigns.Close(ctx, f.st, "lead", "q"); err != nil {
+		t.Fatal(err)
+	}
+	// Gaps: another kind in acme/api; deploy keys of the whole org.
+	gaps := []audit.Gap{
+		{Endpoint: "GET /repos/acme/api/hooks", Kind: audit.KindGitHubWebhook, Scope: "acme/api", Reason: "403"},
+		{Endpoint: "GET /orgs/acme/repos", Kind: audit.KindGitHubDeployKey, Scope: "acme", Reason: "500"},
+	}
+	f.snapshot(t, gaps[:1])
+	r, err := campaigns.VerifyRemediation(ctx, f.st, "zoe", "q")
+	if err != nil || len(r.Removed) != 2 {
+		t.Fatalf("a gap of another kind hid a removal: %+v %v", r, err)
+	}
+	f.snapshot(t, gaps)
+	r, err = campaigns.VerifyRemediation(ctx, f.st, "zoe", "q")
+	if err != nil || len(r.NotChecked) != 2 {
+		t.Fatalf("an org-wide gap did not make repo keys not-checked: %+v %v", r, err)
+	}
+}
+
+// tampered builds a file with every kind of campaign record, then lets a
+// test edit it behind nhi's back.
+func tampered(t *testing.T) *fixture {
+	f := newFixture(t)
+	f.snapshot(t, nil, population()...)
+	create(t, f, campaigns.Spec{Name: "q", Scope: "kind:deploy_key", Due: "2026-10-02"})
+	for _, id := range []string{keyID("api", "1"), keyID("api", "2")} {
+		if _, err := campaigns.Decide(ctx, f.st, "zoe", "q", id, campaigns.Decommission, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := campaigns.Decide(ctx, f.st, "yan", "q", keyID("api", "2"), campaigns.Keep, "needed"); err != nil {
+		t.Fatal(err)
+	}
+	o, err := campaigns.Decide(ctx, f.st, "zoe", "q", keyID("web", "3"), campaigns.Decommission, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := campaigns.Undo(ctx, f.st, "zoe", "q", o.Event.Seq); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := campaigns.Close(ctx, f.st, "lead", "q"); err != nil {
+		t.Fatal(err)
+	}
+	f.snapshot(t, nil, population()[1:]...)
+	if _, err := campaigns.VerifyRemediation(ctx, f.st, "zoe", "q"); err != nil {
+		t.Fatal(err)
+	}
+	create(t, f, campaigns.Spec{Name: "open", Scope: "id:*", Due: "2026-12-31"})
+	verifyOK(t, f)
+	return f
+}
+
+// copyOf opens a copy of f's file, for a test to edit.
+func (f *fixture) copyOf(t *testing.T) *fixture {
+	t.Helper()
+	f.exec(t, `PRAGMA wal_checkpoint(TRUNCATE)`)
+	b, err := os.ReadFile(f.path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &clock{t: f.clock.now()}
+	path := filepath.Join(t.TempDir(), "nhi.db")
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	st, err := audit.Open(ctx, path, audit.OpenOptions{Now: c.now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return &fixture{st: st, path: path, clock: c}
+}
+
+func TestVerifyNamesEveryEditedRecord(t *testing.T) {
+	k1, k2, k3 := keyID("api", "1"), keyID("api", "2"), keyID("web", "3")
+	cases := []struct {
+		name string
+		sql  string
+		args []any
+		says []string
+	}{
+		{"decision changed", `UPDATE campaign_items SET decision = 'keep' WHERE identity_id = ? AND campaign_id = 1`, []any{k1},
+			[]string{"campaign q: item " + k1, `decision is "keep" in the table but "decommission"`}},
+		{"reason changed", `UPDATE campaign_items SET reason = 'approved by CISO' WHERE identity_id = ? AND campaign_id = 1`, []any{k2},
+			[]string{k2, "reason"}},
+		{"decider changed", `UPDATE campaign_items SET decided_by = 'rita' WHERE identity_id = ? AND campaign_id = 1`, []any{k2},
+			[]string{k2, "decided_by", "yan"}},
+		{"no-response approved", `UPDATE campaign_items SET decision = 'decommission' WHERE identity_id = ? AND campaign_id = 1`, []any{k3},
+			[]string{k3, `"no-response" by the event log`}},
+		{"conflict hidden", `UPDATE campaign_items SET conflict = 0 WHERE identity_id = ? AND campaign_id = 1`, []any{k2},
+			[]string{k2, "conflict"}},
+		{"verification changed", `UPDATE campaign_items SET verification = 'still-present' WHERE identity_id = ? AND campaign_id = 1`, []any{k1},
+			[]string{k1, `verification is "still-present" in the table but "removed"`}},
+		{"frozen owner edited", `UPDATE campaign_items SET owner = 'mallory' WHERE identity_id = ? AND campaign_id = 1`, []any{k3},
+			[]string{"item " + k3 + " was edited after creation", "population no longer matches"}},
+		{"findings dropped", `UPDATE campaign_items SET findings = '[]' WHERE identity_id = ? AND campaign_id = 2`, []any{k2},
+			[]string{"campaign open: item " + k2 + " was edited"}},
+		{"reviewer edited, row hash too", `UPDATE campaign_items SET reviewer = 'mallory', row_hash = 'x' WHERE identity_id = ? AND campaign_id = 2`, []any{k2},
+			[]string{"campaign open", "population no longer matches"}},
+		{"item deleted", `DELETE FROM campaign_items WHERE identity_id = ? AND campaign_id = 1`, []any{k3},
+			[]string{"campaign q: the table holds 5 items but its creation", "recorded 6"}},
+		{"item added", `INSERT INTO campaign_items (campaign_id, identity_id, kind, name, scope, owner, natural_owner, findings, permissions, reviewer, row_hash)
+			VALUES (2, 'github:acme:x', 'k', 'n', 's', '', '', '[]', '{}', 'r', '')`, nil,
+			[]string{"campaign open: the table holds 8 items"}},
+		{"history row deleted", `DELETE FROM campaign_decisions WHERE identity_id = ? AND decision = 'keep'`, []any{k2},
+			[]string{k2, "missing from the decision history"}},
+		{"history row edited", `UPDATE campaign_decisions SET actor = 'rita' WHERE identity_id = ? AND decision = 'keep'`, []any{k2},
+			[]string{k2, "history row", "yan"}},
+		{"undo erased", `DELETE FROM campaign_decisions WHERE via = 'undo'`, nil,
+			[]string{k3, "missing from the decision history"}},
+		{"undone decision restored", `UPDATE campaign_items SET decision = 'decommission', decided_by = 'zoe' WHERE identity_id = ? AND campaign_id = 1`, []any{k3},
+			[]string{k3, `decision is "decommission" in the table but "no-response"`}},
+		{"due moved", `UPDATE campaigns SET due = '2027-01-01' WHERE name = 'q'`, nil,
+			[]string{"campaign q: due is \"2027-01-01\" in the table but \"2026-10-02\""}},
+		{"reopened", `UPDATE campaigns SET status = 'open' WHERE name = 'q'`, nil,
+			[]string{"campaign q: status"}},
+		{"campaign deleted", `DELETE FROM campaigns WHERE name = 'open'`, nil,
+			[]string{"campaign open (created by event", "missing from the campaigns table", "belong to campaign id 2"}},
+		{"campaign forged", `INSERT INTO campaigns (name, scope, due, snapshot_id, as_of, policy_digest, reviewers, item_count, population_digest, created_at, created_by, create_seq, status)
+			VALUES ('forged', 'id:*', '2026-12-31', 1, '', '', '[]', 0, '', '', 'x', 1, 'open')`, nil,
+			[]string{"campaign forged is in the campaigns table but no event created it"}},
+	}
+	base := tampered(t)
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			f := base.copyOf(t)
+			f.exec(t, `PRAGMA foreign_keys = OFF`)
+			db := f.raw(t)
+			if _, err := db.Exec(tc.sql, tc.args...); err != nil {
+				t.Fatal(err)
+			}
+			problems, err := campaigns.Verify(ctx, f.st)
+			if err != nil {
+				t.Fatal(err)
+			}
+			all := strings.Join(problems, "\n")
+			for _, s := range tc.says {
+				if !strings.Contains(all, s) {
+					t.Errorf("problems do not say %q:\n%s", s, all)
+				}
+			}
+		})
+	}
+}
+
+// Several writers on one file (each its own Store, as separate processes
+// would be) deciding at once: nothing lost, nothing locked.
+func TestConcurrentDecisionsOnOneFile(t *testing.T) {
+	f := newFixture(t)
+	var obs []audit.Observation
+	for i := range 120 {
+		obs = append(obs, key(fmt.Sprintf("r%d", i%7), fmt.Sprint(i), "nobody"))
+	}
+	f.snapshot(t, nil, obs...)
+	create(t, f, campaigns.Spec{Name: "q", Scope: "id:*"})
+	// A file another process just created is only recognisable once its
+	// header has left the write-ahead log.
+	f.exec(t, `PRAGMA wal_checkpoint(TRUNCATE)`)
+	c := get(t, f, "q")
+	const writers = 4
+	var wg sync.WaitGroup
+	errs := make(chan error, len(c.Items)+writers)
+	for w := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			st, err := audit.Open(ctx, f.path, audit.OpenOptions{})
+			if err != nil {
+				errs <- err
+				return
+			}
+			defer st.Close()
+			for i := w; i < len(c.Items); i += writers {
+				if _, err := campaigns.Decide(ctx, st, fmt.Sprintf("rev%d", w), "q", c.Items[i].ID, campaigns.Decommission, ""); err != nil {
+					errs <- err
+				}
+			}
+			// Everyone also decides item 0: the conflict must show.
+			if _, err := campaigns.Decide(ctx, st, fmt.Sprintf("rev%d", w), "q", c.Items[0].ID, campaigns.Decommission, ""); err != nil {
+				errs <- err
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	c = get(t, f, "q")
+	if c.Progress.Decided != len(c.Items) || len(item(t, c, c.Items[0].ID).History) != 1+writers || !c.Items[0].Conflict {
+		t.Errorf("after concurrent decisions: %+v, first item %+v", c.Progress, c.Items[0])
+	}
+	evs, _ := f.st.EventsOfType(ctx, campaigns.EventDecide)
+	if len(evs) != len(c.Items)+writers {
+		t.Errorf("%d decide events, want %d", len(evs), len(c.Items)+writers)
+	}
+	verifyOK(t, f)
+}

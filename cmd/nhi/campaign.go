@@ -1,0 +1,697 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/nhi-audit/nhi/audit"
+	"github.com/nhi-audit/nhi/campaigns"
+)
+
+func newCampaignCmd(a *app) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "campaign",
+		Short: "Run access-review campaigns: create, list, show, close, verify, sample",
+		Long: `A campaign is the periodic access review (SOC 2 CC6.2/CC6.3, ISO 27001 A.5.18,
+PCI DSS 7.2.5.1): it freezes a population of identities, reviewers decide each
+one with ` + "`nhi decide`" + `, close turns what nobody decided into no-response, and
+later snapshots verify that what was approved for removal is gone.
+See docs/campaigns.md.`,
+	}
+	cmd.AddCommand(newCampaignCreateCmd(a), newCampaignListCmd(a), newCampaignShowCmd(a),
+		newCampaignCloseCmd(a), newCampaignVerifyCmd(a), newCampaignSampleCmd(a))
+	return cmd
+}
+
+// campaignError turns a campaigns refusal into what the CLI reports: a
+// filter that does not parse shows its caret; a malformed argument is a
+// usage error (exit 2); anything else a failure (exit 1).
+func campaignError(cmd *cobra.Command, flag string, err error) error {
+	var fe *audit.FilterError
+	if errors.As(err, &fe) {
+		caret := strings.ReplaceAll(fe.Caret(), "\n", "\n  ")
+		return usageError{cmd.CommandPath(), fmt.Errorf("%s: %w\n  %s", flag, err, caret)}
+	}
+	for _, u := range []error{campaigns.ErrBadName, campaigns.ErrBadDue, campaigns.ErrBadDecision} {
+		if errors.Is(err, u) {
+			return usageError{cmd.CommandPath(), err}
+		}
+	}
+	return err
+}
+
+func newCampaignCreateCmd(a *app) *cobra.Command {
+	var (
+		spec       campaigns.Spec
+		reviewerCS string
+		asJSON     bool
+	)
+	cmd := &cobra.Command{
+		Use:   "create NAME --scope EXPR --due YYYY-MM-DD --reviewer R...",
+		Short: "Freeze a population for review and assign it to reviewers",
+		Long: `create evaluates --scope (the filter language of nhi identities --filter) over
+the newest finished snapshot, as of that snapshot's start, and freezes what it
+selects: each identity's owner, findings and permissions as they are now, the
+policy in force (its digest) and a reviewer. The population's SHA-256 digest
+goes into the campaign.create event, so nhi verify shows any later edit.
+
+The newest snapshot must be complete: a partial one (some endpoints could not
+be read) is refused unless you pass --allow-partial, or pick an earlier
+complete one with --snapshot ID.
+
+Reviewers: items go to the reviewer the --reviewer-map CSV (owner,reviewer)
+names for their owner; the rest are shared evenly and deterministically among
+the --reviewer list (items in ID order, each to the eligible reviewer with the
+fewest so far). Nobody is ever assigned an identity they own.
+
+--carry-forward PREVIOUS pre-fills the keep decisions of a closed earlier
+campaign for identities unchanged since (same owner, no new finding, same
+permissions), marked carried until confirmed with
+nhi decide NAME --confirm-carried --reason TEXT.`,
+		Example: `  nhi campaign create 2026-Q4 --scope 'kind:deploy_key or finding:stale' --due 2026-12-31 \
+      --reviewer alice@acme.com --reviewer bob@acme.com
+  nhi campaign create 2027-Q1 --scope 'id:*' --due 2027-03-31 --reviewer-map owners.csv \
+      --carry-forward 2026-Q4`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			spec.Name = args[0]
+			if reviewerCS != "" {
+				f, err := os.Open(reviewerCS)
+				if err != nil {
+					return fmt.Errorf("--reviewer-map: %w", err)
+				}
+				spec.ReviewerMap, err = campaigns.ReadReviewerMap(f)
+				f.Close()
+				if err != nil {
+					return usageError{cmd.CommandPath(), err}
+				}
+			}
+			actor, err := a.actor()
+			if err != nil {
+				return err
+			}
+			st, err := a.open(ctx, audit.OpenOptions{})
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			res, err := campaigns.Create(ctx, st, actor, spec)
+			if err != nil {
+				return campaignError(cmd, "--scope", err)
+			}
+			if asJSON {
+				return writeJSON(a.stdout, campaignToJSON(res.Campaign, st.Now()))
+			}
+			printCreated(a.stdout, res, actor)
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&spec.Scope, "scope", "", "filter expression selecting the population (required; 'id:*' for all)")
+	f.StringVar(&spec.Due, "due", "", "due date, YYYY-MM-DD (required)")
+	f.StringSliceVar(&spec.Reviewers, "reviewer", nil, "a reviewer; repeat or separate with commas")
+	f.StringVar(&reviewerCS, "reviewer-map", "", "CSV file of owner,reviewer rows assigning an owner's identities")
+	f.Int64Var(&spec.SnapshotID, "snapshot", 0, "snapshot to review (default: the newest finished one)")
+	f.BoolVar(&spec.AllowPartial, "allow-partial", false, "accept a partial snapshot (its population may be incomplete)")
+	f.StringVar(&spec.CarryForward, "carry-forward", "", "closed earlier campaign whose keep decisions to carry over")
+	f.BoolVar(&asJSON, "json", false, "print the campaign as JSON")
+	return cmd
+}
+
+func printCreated(w io.Writer, res *campaigns.Created, actor string) {
+	c, sn := res.Campaign, res.Snapshot
+	fmt.Fprintf(w, "Created campaign %s (event %d, by %s): %d identities from snapshot %d (%s/%s, %s, %s)\n",
+		c.Name, res.Event.Seq, audit.Printable(actor), c.Count, sn.ID, sn.Source, sn.Account, sn.Status, sn.StartedAt.Format(time.RFC3339))
+	fmt.Fprintf(w, "  scope       %s\n", audit.Printable(c.Scope))
+	fmt.Fprintf(w, "  due         %s\n", c.Due)
+	fmt.Fprintf(w, "  policy      sha256:%s\n", c.PolicyDigest)
+	fmt.Fprintf(w, "  population  sha256:%s\n", c.PopulationDigest)
+	var parts []string
+	for _, r := range c.Reviewers {
+		parts = append(parts, fmt.Sprintf("%s %d", audit.Printable(r), res.Assigned[r]))
+	}
+	fmt.Fprintf(w, "  reviewers   %s\n", strings.Join(parts, " · "))
+	if c.CarriedFrom != "" {
+		fmt.Fprintf(w, "  carried     %d keep decision(s) from %s, awaiting confirmation: nhi decide %s --confirm-carried --reason TEXT\n",
+			res.Carried, c.CarriedFrom, c.Name)
+	}
+	if sn.Status == audit.SnapshotPartial {
+		fmt.Fprintf(w, "Warning: snapshot %d is partial; %d endpoint(s) were not read, so the population may be incomplete:\n", sn.ID, len(sn.Gaps))
+		for _, g := range sn.Gaps {
+			fmt.Fprintf(w, "  %s: %s\n", audit.Printable(g.Endpoint), audit.Printable(g.Reason))
+		}
+	}
+	if n := len(res.Unassigned); n > 0 {
+		fmt.Fprintf(w, "Warning: %d item(s) have no reviewer (every reviewer owns them); anyone who does not own them may decide:\n", n)
+		for _, id := range res.Unassigned {
+			fmt.Fprintf(w, "  %s\n", audit.Printable(id))
+		}
+	}
+}
+
+func newCampaignListCmd(a *app) *cobra.Command {
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:     "list",
+		Short:   "List campaigns with their progress",
+		Aliases: []string{"ls"},
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			st, err := a.open(cmd.Context(), audit.OpenOptions{ReadOnly: true})
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			list, err := campaigns.List(cmd.Context(), st)
+			if err != nil {
+				return err
+			}
+			now := st.Now()
+			if asJSON {
+				out := make([]campaignJSON, 0, len(list))
+				for i := range list {
+					out = append(out, campaignToJSON(&list[i], now))
+				}
+				return writeJSON(a.stdout, out)
+			}
+			if len(list) == 0 {
+				fmt.Fprintln(a.stdout, "No campaigns yet. Start one: nhi campaign create NAME --scope EXPR --due YYYY-MM-DD --reviewer R")
+				return nil
+			}
+			tw := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
+			fmt.Fprintln(tw, "NAME\tSTATUS\tDUE\tITEMS\tDECIDED\tPENDING\tCARRIED\tNO-RESPONSE\tCONFLICTS")
+			for i := range list {
+				c := &list[i]
+				p := c.Progress
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\t%d\n", c.Name, statusWord(c, now), c.Due,
+					p.Total, p.Decided, p.Pending, p.Carried, p.NoResponse, p.Conflicts)
+			}
+			return tw.Flush()
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print a JSON array of campaigns (without items)")
+	return cmd
+}
+
+func statusWord(c *campaigns.Campaign, now time.Time) string {
+	if c.Overdue(now) {
+		return "open, OVERDUE"
+	}
+	return c.Status
+}
+
+func newCampaignShowCmd(a *app) *cobra.Command {
+	var asJSON, pendingOnly bool
+	cmd := &cobra.Command{
+		Use:   "show NAME",
+		Short: "Show a campaign: progress per reviewer and every item",
+		Long: `show prints a campaign's state, its progress per reviewer and one row per item.
+OWNER is the owner recorded at creation, or in parentheses who the source said
+holds the identity. FLAGS marks items decided by someone other than their
+assigned reviewer (not-assignee), items re-decided by someone other than their
+last decider (conflict; both decisions stay in the log), carried decisions
+awaiting confirmation, and decommissions still present after the due date
+(OVERDUE). --json prints {name, status, due, ..., items: [{id, reviewer,
+decision, reason, decided_by, decided_at, verification, ..., conflict, history}]}.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			st, err := a.open(cmd.Context(), audit.OpenOptions{ReadOnly: true})
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			c, err := campaigns.Get(cmd.Context(), st, args[0])
+			if err != nil {
+				return err
+			}
+			now := st.Now()
+			if asJSON {
+				return writeJSON(a.stdout, showJSON{campaignToJSON(c, now), itemsToJSON(c, now)})
+			}
+			printCampaign(a.stdout, c, now, pendingOnly)
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the campaign and its items as JSON")
+	cmd.Flags().BoolVar(&pendingOnly, "pending", false, "list only items still to decide (pending or carried)")
+	return cmd
+}
+
+func printCampaign(w io.Writer, c *campaigns.Campaign, now time.Time, pendingOnly bool) {
+	p := c.Progress
+	due := c.Due
+	if c.Overdue(now) {
+		due += " (OVERDUE)"
+	}
+	fmt.Fprintf(w, "Campaign %s: %s, due %s\n", c.Name, c.Status, due)
+	fmt.Fprintf(w, "  scope       %s (snapshot %d, as of %s)\n", audit.Printable(c.Scope), c.SnapshotID, c.AsOf.Format(time.RFC3339))
+	fmt.Fprintf(w, "  created     %s by %s\n", c.CreatedAt.Format(time.RFC3339), audit.Printable(c.CreatedBy))
+	if c.ClosedAt != nil {
+		fmt.Fprintf(w, "  closed      %s by %s\n", c.ClosedAt.Format(time.RFC3339), audit.Printable(c.ClosedBy))
+	}
+	fmt.Fprintf(w, "  policy      sha256:%s\n", c.PolicyDigest)
+	fmt.Fprintf(w, "  population  %d identities, sha256:%s\n", c.Count, c.PopulationDigest)
+	if c.CarriedFrom != "" {
+		fmt.Fprintf(w, "  carried     from %s\n", c.CarriedFrom)
+	}
+	pct := 0
+	if p.Total > 0 {
+		pct = p.Decided * 100 / p.Total
+	}
+	var by []string
+	for _, d := range []campaigns.Decision{campaigns.Decommission, campaigns.Keep, campaigns.Rotate} {
+		if n := p.ByDecision[d]; n > 0 {
+			by = append(by, fmt.Sprintf("%s %d", d, n))
+		}
+	}
+	fmt.Fprintf(w, "Progress: %d/%d decided (%d%%)", p.Decided, p.Total, pct)
+	if len(by) > 0 {
+		fmt.Fprintf(w, ": %s", strings.Join(by, " · "))
+	}
+	fmt.Fprintf(w, "; %d pending, %d carried, %d no-response, %d conflict(s)\n\n", p.Pending, p.Carried, p.NoResponse, p.Conflicts)
+
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "REVIEWER\tASSIGNED\tDECIDED\tPENDING\tDECIDED BY OTHERS\tDECIDED FOR OTHERS")
+	for _, r := range p.Reviewers {
+		name := audit.Printable(r.Reviewer)
+		if name == "" {
+			name = "(none eligible)"
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\n", name, r.Assigned, r.Decided, r.Pending, r.DecidedByOthers, r.DecidedForOthers)
+	}
+	tw.Flush()
+	fmt.Fprintln(w)
+
+	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tKIND\tOWNER\tFINDINGS\tREVIEWER\tDECISION\tBY\tFLAGS\tVERIFIED")
+	for i := range c.Items {
+		it := &c.Items[i]
+		if pendingOnly && it.Decision != campaigns.Pending {
+			continue
+		}
+		owner := audit.Printable(it.Owner)
+		if owner == "" && it.NaturalOwner != "" {
+			owner = "(" + audit.Printable(it.NaturalOwner) + ")" // who the source says holds it
+		}
+		var flags []string
+		if it.Decision != campaigns.Pending && it.Decision != campaigns.NoResponse && !it.Assigned() {
+			flags = append(flags, "not-assignee")
+		}
+		if it.Conflict {
+			flags = append(flags, "conflict")
+		}
+		if it.Carried != campaigns.Pending && it.Decision == campaigns.Pending {
+			flags = append(flags, "carried:"+string(it.Carried))
+		}
+		if itemOverdue(c, it, now) {
+			flags = append(flags, "OVERDUE")
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", audit.Printable(it.ID), it.Kind.Label(),
+			dashIfEmpty(owner), dashIfEmpty(audit.RuleNames(it.Findings)), dashIfEmpty(audit.Printable(it.Reviewer)),
+			it.State(), dashIfEmpty(audit.Printable(it.DecidedBy)), dashIfEmpty(strings.Join(flags, ",")), dashIfEmpty(it.Verification))
+	}
+	tw.Flush()
+}
+
+// itemOverdue: approved for removal, still present, after the due date.
+func itemOverdue(c *campaigns.Campaign, it *campaigns.Item, now time.Time) bool {
+	return it.Decision == campaigns.Decommission && it.Verification == campaigns.StillPresent && now.UTC().Format("2006-01-02") > c.Due
+}
+
+func dashIfEmpty(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func newCampaignCloseCmd(a *app) *cobra.Command {
+	return &cobra.Command{
+		Use:   "close NAME",
+		Short: "Close a campaign: undecided items become no-response",
+		Long: `close makes a campaign's decisions final. Every item nobody decided (pending,
+or carried and never confirmed) becomes no-response: flagged in the report,
+never approved. Decisions can no longer change; decommission decisions are
+then verified by later snapshots (nhi campaign verify NAME).`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			actor, err := a.actor()
+			if err != nil {
+				return err
+			}
+			st, err := a.open(cmd.Context(), audit.OpenOptions{})
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			res, err := campaigns.Close(cmd.Context(), st, actor, args[0])
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(a.stdout, "Closed campaign %s (event %d, by %s): %d decided, %d no-response",
+				args[0], res.Event.Seq, audit.Printable(actor), res.Decided, res.NoResponse)
+			if res.CarriedUnconfirmed > 0 {
+				fmt.Fprintf(a.stdout, " (%d of them carried and never confirmed)", res.CarriedUnconfirmed)
+			}
+			fmt.Fprintln(a.stdout)
+			return nil
+		},
+	}
+}
+
+func newCampaignVerifyCmd(a *app) *cobra.Command {
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "verify NAME",
+		Short: "Check that what a closed campaign approved for removal is gone",
+		Long: `verify checks every decommission decision of a closed campaign against the
+newest finished snapshot of the same organisation taken after the campaign's
+population: removed, still-present, or not-checked (that snapshot could not
+read where the identity lives). It records the result as an event (once per
+snapshot) and lists what is overdue: approved for removal but still present
+after the due date.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			actor, err := a.actor()
+			if err != nil {
+				return err
+			}
+			st, err := a.open(cmd.Context(), audit.OpenOptions{})
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			r, err := campaigns.VerifyRemediation(cmd.Context(), st, actor, args[0])
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				return writeJSON(a.stdout, remediationToJSON(r))
+			}
+			printRemediation(a.stdout, r)
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the result as JSON")
+	return cmd
+}
+
+func printRemediation(w io.Writer, r *campaigns.Remediation) {
+	sn := r.Snapshot
+	n := len(r.Removed) + len(r.StillPresent) + len(r.NotChecked)
+	fmt.Fprintf(w, "Campaign %s: %d decommission decision(s) checked against snapshot %d (%s/%s, %s, %s)\n",
+		r.Campaign, n, sn.ID, sn.Source, sn.Account, sn.Status, sn.StartedAt.Format(time.RFC3339))
+	fmt.Fprintf(w, "  removed        %d\n", len(r.Removed))
+	fmt.Fprintf(w, "  still-present  %d\n", len(r.StillPresent))
+	fmt.Fprintf(w, "  not-checked    %d\n", len(r.NotChecked))
+	list := func(title string, ids []string) {
+		if len(ids) == 0 {
+			return
+		}
+		fmt.Fprintln(w, title)
+		for _, id := range ids {
+			fmt.Fprintf(w, "  %s\n", audit.Printable(id))
+		}
+	}
+	list(fmt.Sprintf("Overdue (approved for removal, still present after %s):", r.Due), r.Overdue)
+	if len(r.Overdue) == 0 {
+		list("Still present (not yet overdue):", r.StillPresent)
+	}
+	list("Not checked (where they live could not be read in this snapshot):", r.NotChecked)
+	switch {
+	case r.Recorded:
+		fmt.Fprintf(w, "Recorded as event %d.\n", r.Event.Seq)
+	case n > 0:
+		fmt.Fprintf(w, "Already recorded for snapshot %d or a newer one; nothing new written.\n", sn.ID)
+	}
+}
+
+func newCampaignSampleCmd(a *app) *cobra.Command {
+	var size int
+	var seed string
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "sample NAME --size N --seed S",
+		Short: "Draw a reproducible audit sample of a campaign's items",
+		Long: `sample draws N items for an external auditor; the same seed over the same
+campaign always gives the same sample. Anyone can reproduce it: for every item
+compute key = hex(SHA-256(seed || 0x00 || identity ID)), i.e.
+
+  printf '%s\0%s' "$SEED" "$ID" | sha256sum
+
+sort the items by key (ties by ID) and take the first N.`,
+		Example: `  nhi campaign sample 2026-Q4 --size 25 --seed "$(date +%F)-external-audit"`,
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if size < 1 {
+				return usageError{cmd.CommandPath(), errors.New("--size must be at least 1")}
+			}
+			if seed == "" {
+				return usageError{cmd.CommandPath(), errors.New("--seed is required: the sample is only reproducible from it")}
+			}
+			st, err := a.open(cmd.Context(), audit.OpenOptions{ReadOnly: true})
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			c, err := campaigns.Get(cmd.Context(), st, args[0])
+			if err != nil {
+				return err
+			}
+			sample := campaigns.Sample(c.Items, size, seed)
+			now := st.Now()
+			if asJSON {
+				out := sampleJSON{Campaign: c.Name, Seed: seed, Size: size, Population: c.Count,
+					PopulationDigest: c.PopulationDigest, Algorithm: sampleAlgorithm, Items: []sampleItemJSON{}}
+				for _, s := range sample {
+					out.Items = append(out.Items, sampleItemJSON{Rank: s.Rank, Key: s.Key, itemJSON: itemToJSON(c, &s.Item, now)})
+				}
+				return writeJSON(a.stdout, out)
+			}
+			fmt.Fprintf(a.stdout, "Sample of %d from campaign %s (%d items, population sha256:%s), seed %q\n",
+				len(sample), c.Name, c.Count, c.PopulationDigest, seed)
+			fmt.Fprintf(a.stdout, "Algorithm: %s\n", sampleAlgorithm)
+			tw := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
+			fmt.Fprintln(tw, "RANK\tID\tKEY\tDECISION\tBY\tREASON")
+			for _, s := range sample {
+				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\n", s.Rank, audit.Printable(s.Item.ID), s.Key[:16], s.Item.State(),
+					dashIfEmpty(audit.Printable(s.Item.DecidedBy)), dashIfEmpty(audit.Printable(s.Item.Reason)))
+			}
+			return tw.Flush()
+		},
+	}
+	cmd.Flags().IntVar(&size, "size", 0, "how many items to draw (required)")
+	cmd.Flags().StringVar(&seed, "seed", "", "the seed; record it with the sample (required)")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the sample as JSON")
+	return cmd
+}
+
+const sampleAlgorithm = "key = hex(SHA-256(seed || 0x00 || identity ID)); sort by key, ties by ID; take the first N"
+
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+// The JSON shapes scripts read: fields are only ever added.
+
+type campaignJSON struct {
+	Name             string         `json:"name"`
+	Status           string         `json:"status"`
+	Due              string         `json:"due"`
+	Overdue          bool           `json:"overdue"`
+	Scope            string         `json:"scope"`
+	Snapshot         int64          `json:"snapshot"`
+	AsOf             string         `json:"as_of"`
+	PolicyDigest     string         `json:"policy_digest"`
+	PopulationDigest string         `json:"population_digest"`
+	Count            int            `json:"count"`
+	Reviewers        []string       `json:"reviewers"`
+	CarriedFrom      *string        `json:"carried_from"`
+	CreatedAt        string         `json:"created_at"`
+	CreatedBy        string         `json:"created_by"`
+	ClosedAt         *string        `json:"closed_at"`
+	ClosedBy         *string        `json:"closed_by"`
+	Progress         progressJSON   `json:"progress"`
+	ReviewerProgress []reviewerJSON `json:"reviewer_progress"`
+	Decisions        map[string]int `json:"decisions"`
+}
+
+type progressJSON struct {
+	Total      int `json:"total"`
+	Decided    int `json:"decided"`
+	Pending    int `json:"pending"`
+	Carried    int `json:"carried"`
+	NoResponse int `json:"no_response"`
+	Conflicts  int `json:"conflicts"`
+}
+
+type reviewerJSON struct {
+	Reviewer         *string `json:"reviewer"`
+	Assigned         int     `json:"assigned"`
+	Decided          int     `json:"decided"`
+	Pending          int     `json:"pending"`
+	DecidedByOthers  int     `json:"decided_by_others"`
+	DecidedForOthers int     `json:"decided_for_others"`
+}
+
+type showJSON struct {
+	campaignJSON
+	Items []itemJSON `json:"items"`
+}
+
+type itemJSON struct {
+	ID               string            `json:"id"`
+	Reviewer         *string           `json:"reviewer"`
+	Decision         string            `json:"decision"` // pending, carried, decommission, keep, rotate, no-response
+	Reason           string            `json:"reason"`
+	DecidedBy        *string           `json:"decided_by"`
+	DecidedAt        *string           `json:"decided_at"`
+	Verification     *string           `json:"verification"` // removed, still-present, not-checked; null until verified
+	VerifiedSnapshot *int64            `json:"verified_snapshot"`
+	Overdue          bool              `json:"overdue"`
+	Kind             audit.Kind        `json:"kind"`
+	Name             string            `json:"name"`
+	Scope            string            `json:"scope"`
+	Owner            *string           `json:"owner"`
+	NaturalOwner     *string           `json:"natural_owner"`
+	Findings         []audit.Finding   `json:"findings"`
+	Permissions      map[string]string `json:"permissions"`
+	Carried          *string           `json:"carried"`
+	CarriedReason    string            `json:"carried_reason"`
+	Assigned         bool              `json:"assigned"` // decided by the assigned reviewer
+	Conflict         bool              `json:"conflict"`
+	History          []changeJSON      `json:"history"`
+}
+
+type changeJSON struct {
+	Seq      int64  `json:"seq"`
+	Decision string `json:"decision"`
+	Reason   string `json:"reason"`
+	Actor    string `json:"actor"`
+	At       string `json:"at"`
+	Via      string `json:"via"`
+	Undoes   *int64 `json:"undoes,omitempty"`
+}
+
+type sampleJSON struct {
+	Campaign         string           `json:"campaign"`
+	Seed             string           `json:"seed"`
+	Size             int              `json:"size"`
+	Population       int              `json:"population"`
+	PopulationDigest string           `json:"population_digest"`
+	Algorithm        string           `json:"algorithm"`
+	Items            []sampleItemJSON `json:"items"`
+}
+
+type sampleItemJSON struct {
+	Rank int    `json:"rank"`
+	Key  string `json:"key"`
+	itemJSON
+}
+
+type remediationJSON struct {
+	Campaign     string   `json:"campaign"`
+	Due          string   `json:"due"`
+	Snapshot     int64    `json:"snapshot"`
+	Removed      []string `json:"removed"`
+	StillPresent []string `json:"still_present"`
+	NotChecked   []string `json:"not_checked"`
+	Overdue      []string `json:"overdue"`
+	Recorded     bool     `json:"recorded"`
+	Event        *int64   `json:"event"`
+}
+
+func strOrNull(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+func timeOrNull(t *time.Time) *string {
+	if t == nil || t.IsZero() {
+		return nil
+	}
+	s := t.UTC().Format(time.RFC3339)
+	return &s
+}
+
+func campaignToJSON(c *campaigns.Campaign, now time.Time) campaignJSON {
+	p := c.Progress
+	j := campaignJSON{
+		Name: c.Name, Status: c.Status, Due: c.Due, Overdue: c.Overdue(now), Scope: c.Scope, Snapshot: c.SnapshotID,
+		AsOf: c.AsOf.UTC().Format(time.RFC3339), PolicyDigest: c.PolicyDigest, PopulationDigest: c.PopulationDigest,
+		Count: c.Count, Reviewers: c.Reviewers, CarriedFrom: strOrNull(c.CarriedFrom),
+		CreatedAt: c.CreatedAt.UTC().Format(time.RFC3339), CreatedBy: c.CreatedBy,
+		ClosedAt: timeOrNull(c.ClosedAt), ClosedBy: strOrNull(c.ClosedBy),
+		Progress: progressJSON{Total: p.Total, Decided: p.Decided, Pending: p.Pending, Carried: p.Carried,
+			NoResponse: p.NoResponse, Conflicts: p.Conflicts},
+		ReviewerProgress: []reviewerJSON{}, Decisions: map[string]int{},
+	}
+	if j.Reviewers == nil {
+		j.Reviewers = []string{}
+	}
+	for _, r := range p.Reviewers {
+		j.ReviewerProgress = append(j.ReviewerProgress, reviewerJSON{Reviewer: strOrNull(r.Reviewer), Assigned: r.Assigned,
+			Decided: r.Decided, Pending: r.Pending, DecidedByOthers: r.DecidedByOthers, DecidedForOthers: r.DecidedForOthers})
+	}
+	for d, n := range p.ByDecision {
+		j.Decisions[string(d)] = n
+	}
+	return j
+}
+
+func itemsToJSON(c *campaigns.Campaign, now time.Time) []itemJSON {
+	out := make([]itemJSON, 0, len(c.Items))
+	for i := range c.Items {
+		out = append(out, itemToJSON(c, &c.Items[i], now))
+	}
+	return out
+}
+
+func itemToJSON(c *campaigns.Campaign, it *campaigns.Item, now time.Time) itemJSON {
+	j := itemJSON{
+		ID: it.ID, Reviewer: strOrNull(it.Reviewer), Decision: it.State(), Reason: it.Reason,
+		DecidedBy: strOrNull(it.DecidedBy), DecidedAt: timeOrNull(it.DecidedAt), Verification: strOrNull(it.Verification),
+		Overdue: itemOverdue(c, it, now), Kind: it.Kind, Name: it.Name, Scope: it.Scope,
+		Owner: strOrNull(it.Owner), NaturalOwner: strOrNull(it.NaturalOwner), Findings: it.Findings, Permissions: it.Permissions,
+		Carried: strOrNull(string(it.Carried)), CarriedReason: it.CarriedReason, Assigned: it.Assigned(), Conflict: it.Conflict,
+		History: []changeJSON{},
+	}
+	if it.VerifiedSnapshot != 0 {
+		j.VerifiedSnapshot = &it.VerifiedSnapshot
+	}
+	for _, h := range it.History {
+		d := string(h.Decision)
+		if d == "" {
+			d = "pending"
+		}
+		ch := changeJSON{Seq: h.Seq, Decision: d, Reason: h.Reason, Actor: h.Actor, At: h.At.UTC().Format(time.RFC3339), Via: h.Via}
+		if h.Undoes != 0 {
+			u := h.Undoes
+			ch.Undoes = &u
+		}
+		j.History = append(j.History, ch)
+	}
+	return j
+}
+
+func remediationToJSON(r *campaigns.Remediation) remediationJSON {
+	j := remediationJSON{Campaign: r.Campaign, Due: r.Due, Snapshot: r.Snapshot.ID, Removed: r.Removed,
+		StillPresent: r.StillPresent, NotChecked: r.NotChecked, Overdue: r.Overdue, Recorded: r.Recorded}
+	if r.Recorded {
+		j.Event = &r.Event.Seq
+	}
+	return j
+}

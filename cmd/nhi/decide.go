@@ -1,0 +1,241 @@
+package main
+
+import (
+	"bufio"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/nhi-audit/nhi/audit"
+	"github.com/nhi-audit/nhi/campaigns"
+)
+
+func newDecideCmd(a *app) *cobra.Command {
+	var (
+		reason, filter, batch string
+		includeDecided        bool
+		confirmCarried        bool
+		undo                  int64
+	)
+	cmd := &cobra.Command{
+		Use:   "decide CAMPAIGN ID decommission|keep|rotate [--reason TEXT]",
+		Short: "Record a review decision in a campaign",
+		Long: `decide records your decision on one identity of an open campaign, as an event in
+the log signed with your name (--as, NHI_REVIEWER, or git user.email):
+
+  decommission  approve removal (verified by later snapshots)
+  keep          reject removal; --reason required if the identity has findings
+  rotate        keep, but the credential must be replaced; --reason as for keep
+
+You may not decide an identity you own (its recorded owner, at the campaign's
+creation or now, or who the source says holds it; @login counts as login).
+Anyone else may, also outside their assignment: the record says so, and
+show counts it. A decision can be changed until the campaign closes; every
+change stays in the log, and an item re-decided by someone other than its
+last decider is marked as a conflict.
+
+Other forms:
+  --filter EXPR DECISION --reason TEXT   the same decision on every undecided
+        item matching EXPR (pending, or carried and unconfirmed); add
+        --include-decided to change decided ones too. Items you own are skipped.
+  --confirm-carried --reason TEXT        confirm the carried-forward decisions
+        (all, or those matching --filter)
+  --undo SEQ                             reverse the decision event SEQ with a
+        compensating event; the items go back to their earlier decision
+  --batch FILE                           one decision per CSV line
+        "ID,DECISION[,REASON]" ('-' reads stdin), each committed on its own;
+        prints "ok SEQ ID DECISION" once a line is recorded`,
+		Example: `  nhi decide 2026-Q4 github:acme:github_deploy_key:api/123 decommission
+  nhi decide 2026-Q4 github:acme:github_app_installation:42 keep --reason "CI deploys; owner @acme/platform"
+  nhi decide 2026-Q4 --filter 'kind:deploy_key unused>1y' decommission --reason "unused for a year"
+  nhi decide 2027-Q1 --confirm-carried --reason "unchanged since 2026-Q4"
+  nhi decide 2026-Q4 --batch decisions.csv`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			want, form := 3, "CAMPAIGN ID DECISION"
+			switch {
+			case batch != "" || confirmCarried || undo != 0:
+				want, form = 1, "CAMPAIGN"
+			case filter != "":
+				want, form = 2, "CAMPAIGN DECISION"
+			}
+			if len(args) != want {
+				return fmt.Errorf("expected %s, got %d argument(s)", form, len(args))
+			}
+			n := 0
+			for _, on := range []bool{batch != "", confirmCarried, undo != 0} {
+				if on {
+					n++
+				}
+			}
+			if n > 1 {
+				return errors.New("--batch, --confirm-carried and --undo cannot be combined")
+			}
+			if filter != "" && (batch != "" || undo != 0) {
+				return errors.New("--filter goes with a DECISION or --confirm-carried")
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			actor, err := a.actor()
+			if err != nil {
+				return err
+			}
+			st, err := a.open(ctx, audit.OpenOptions{})
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			name := args[0]
+			switch {
+			case batch != "":
+				return decideBatch(cmd, a, st, actor, name, batch)
+			case undo != 0:
+				u, err := campaigns.Undo(ctx, st, actor, name, undo)
+				if err != nil {
+					return err
+				}
+				for _, id := range u.Items {
+					fmt.Fprintf(a.stdout, "Undid event %d on %s: back to %s\n", undo, audit.Printable(id), stateWord(u.Restored[id]))
+				}
+				fmt.Fprintf(a.stdout, "(event %d, by %s)\n", u.Event.Seq, audit.Printable(actor))
+				return nil
+			case confirmCarried:
+				o, err := campaigns.ConfirmCarried(ctx, st, actor, name, filter, reason)
+				if err != nil {
+					return campaignError(cmd, "--filter", err)
+				}
+				printBulk(a, o, "Confirmed", "carried decision(s)", actor)
+				return nil
+			case filter != "":
+				d, err := campaigns.ParseDecision(args[1])
+				if err != nil {
+					return usageError{cmd.CommandPath(), err}
+				}
+				o, err := campaigns.DecideMatching(ctx, st, actor, name, filter, d, reason, includeDecided)
+				if err != nil {
+					return campaignError(cmd, "--filter", err)
+				}
+				printBulk(a, o, "Decided "+string(d)+" on", "item(s)", actor)
+				return nil
+			}
+			d, err := campaigns.ParseDecision(args[2])
+			if err != nil {
+				return usageError{cmd.CommandPath(), err}
+			}
+			o, err := campaigns.Decide(ctx, st, actor, name, args[1], d, reason)
+			if err != nil {
+				return campaignError(cmd, "", err)
+			}
+			fmt.Fprintf(a.stdout, "Decided %s on %s in %s (event %d, by %s)\n", d, audit.Printable(o.Item), name, o.Event.Seq, audit.Printable(actor))
+			if !o.Assigned {
+				who := "nobody"
+				if o.Reviewer != "" {
+					who = audit.Printable(o.Reviewer)
+				}
+				fmt.Fprintf(a.stdout, "Note: the item is assigned to %s; recorded as decided outside the assignment.\n", who)
+			}
+			if o.Conflict {
+				fmt.Fprintf(a.stdout, "Note: this replaces %s's %s; both stay in the log and the item is marked as a conflict.\n",
+					audit.Printable(o.PreviousBy), o.Previous)
+			}
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&reason, "reason", "", "justification, recorded with the decision")
+	f.StringVar(&filter, "filter", "", "decide every undecided item matching this filter expression")
+	f.BoolVar(&includeDecided, "include-decided", false, "with --filter: change items already decided too")
+	f.BoolVar(&confirmCarried, "confirm-carried", false, "confirm the decisions carried forward from the previous campaign")
+	f.Int64Var(&undo, "undo", 0, "reverse the decision event SEQ (see history in nhi campaign show --json)")
+	f.StringVar(&batch, "batch", "", "read ID,DECISION[,REASON] lines from FILE ('-' for stdin)")
+	return cmd
+}
+
+func stateWord(d campaigns.Decision) string {
+	if d == campaigns.Pending {
+		return "pending"
+	}
+	return string(d)
+}
+
+func printBulk(a *app, o *campaigns.BulkOutcome, verb, what, actor string) {
+	fmt.Fprintf(a.stdout, "%s %d %s (event %d, by %s)\n", verb, len(o.Items), what, o.Event.Seq, audit.Printable(actor))
+	if o.NotAssigned > 0 {
+		fmt.Fprintf(a.stdout, "Note: %d of them are assigned to another reviewer; recorded as decided outside the assignment.\n", o.NotAssigned)
+	}
+	if o.Conflicts > 0 {
+		fmt.Fprintf(a.stdout, "Note: %d replaced someone else's decision; marked as conflicts.\n", o.Conflicts)
+	}
+	if o.SkippedDecided > 0 {
+		fmt.Fprintf(a.stdout, "Left alone: %d matching item(s) already decided.\n", o.SkippedDecided)
+	}
+	if n := len(o.SkippedOwn); n > 0 {
+		fmt.Fprintf(a.stdout, "Skipped %d item(s) you own (another reviewer must decide them):\n", n)
+		for _, id := range o.SkippedOwn {
+			fmt.Fprintf(a.stdout, "  %s\n", audit.Printable(id))
+		}
+	}
+}
+
+// decideBatch records one decision per CSV line, each in its own
+// transaction, and prints "ok SEQ ID DECISION" as soon as a line is
+// committed: a line printed is a line that survives a crash.
+func decideBatch(cmd *cobra.Command, a *app, st *audit.Store, actor, campaign, path string) error {
+	var in io.Reader = a.stdin
+	if path != "-" {
+		f, err := os.Open(path)
+		if err != nil {
+			return fmt.Errorf("--batch: %w", err)
+		}
+		defer f.Close()
+		in = f
+	}
+	r := csv.NewReader(bufio.NewReader(in))
+	r.FieldsPerRecord = -1
+	r.Comment = '#'
+	r.TrimLeadingSpace = true
+	var ok, failed int
+	for line := 1; ; line++ {
+		rec, err := r.Read()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return fmt.Errorf("--batch line %d: %w (%d recorded before it)", line, err, ok)
+		}
+		if len(rec) < 2 || len(rec) > 3 {
+			fmt.Fprintf(a.stderr, "nhi: line %d: want ID,DECISION[,REASON]\n", line)
+			failed++
+			continue
+		}
+		d, err := campaigns.ParseDecision(rec[1])
+		if err == nil {
+			reason := ""
+			if len(rec) == 3 {
+				reason = rec[2]
+			}
+			var o *campaigns.Outcome
+			if o, err = campaigns.Decide(cmd.Context(), st, actor, campaign, strings.TrimSpace(rec[0]), d, reason); err == nil {
+				fmt.Fprintf(a.stdout, "ok %d %s %s\n", o.Event.Seq, audit.Printable(o.Item), d)
+				ok++
+				continue
+			}
+		}
+		if errors.Is(err, campaigns.ErrNotFound) || errors.Is(err, campaigns.ErrClosed) || cmd.Context().Err() != nil {
+			return fmt.Errorf("line %d: %w (%d recorded before it)", line, err, ok)
+		}
+		fmt.Fprintf(a.stderr, "nhi: line %d: %v\n", line, err)
+		failed++
+	}
+	if failed > 0 {
+		return fmt.Errorf("%d decision(s) recorded, %d refused (see above)", ok, failed)
+	}
+	fmt.Fprintf(a.stderr, "%d decision(s) recorded in %s\n", ok, campaign)
+	return nil
+}
