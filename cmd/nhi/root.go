@@ -138,7 +138,7 @@ func (a *app) openTUI(ctx context.Context, readOnly bool) error {
 		return err
 	}
 	// The TUI reads the identities itself, after its first frame.
-	opts := tui.Options{ReadOnly: readOnly, Store: st}
+	opts := tui.Options{ReadOnly: readOnly, Store: st, Reviewer: tui.NewCampaignReviewer(st)}
 	if !readOnly {
 		// Writes go through st as the CLI's do, in the actor's name; the
 		// UI refuses them, saying why, when nobody can be named.

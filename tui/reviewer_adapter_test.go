@@ -1,0 +1,61 @@
+package tui
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/nhi-audit/nhi/campaigns"
+)
+
+// The real campaigns package behind the Reviewer seam: a decision taken
+// in the TUI is the campaign.decide event `nhi decide` writes, and undo
+// is its compensating event.
+func TestCampaignReviewerDecidesThroughCampaigns(t *testing.T) {
+	ctx := context.Background()
+	e := newEvidence(t)
+	_, err := campaigns.Create(ctx, e.store, "auditor@example.com", campaigns.Spec{
+		Name: "2025-Q2", Scope: "kind:deploy_key", Due: testNow.AddDate(0, 0, 14).Format("2006-01-02"),
+		Reviewers: []string{testActor}, AllowPartial: true,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := NewCampaignReviewer(e.store)
+	list, err := r.Campaigns(ctx)
+	if err != nil || len(list) != 1 || list[0].Name != "2025-Q2" || list[0].Total == 0 {
+		t.Fatalf("campaigns: %+v %v", list, err)
+	}
+	m := e.model(t, 100, 30, Options{Actor: testActor, Reviewer: r})
+	press(t, m, ":campaigns", "enter", "enter")
+	press(t, m, "/", "kind:deploy_key", "enter")
+	press(t, m, "R")
+	// rotate on an identity with findings asks for a reason
+	press(t, m, "key leaked in a CI log", "enter")
+	if v := m.View(); !strings.Contains(selectedLine(t, v), "rotate") {
+		t.Fatalf("decision not shown:\n%s", v)
+	}
+	got, err := campaigns.Decisions(ctx, e.store, "2025-Q2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, d := range got {
+		if d == campaigns.Rotate {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Fatalf("decisions in the file: %v", got)
+	}
+	press(t, m, "u", "y")
+	got, _ = campaigns.Decisions(ctx, e.store, "2025-Q2")
+	for id, d := range got {
+		if d != campaigns.Pending {
+			t.Errorf("after undo %s is still %s", id, d)
+		}
+	}
+	if problems, err := campaigns.Verify(ctx, e.store); err != nil || len(problems) != 0 {
+		t.Errorf("campaign verification after decide and undo: %v %v", problems, err)
+	}
+}
