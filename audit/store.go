@@ -174,6 +174,11 @@ func checkFile(path string, opts OpenOptions) (fresh bool, err error) {
 		// killed while creating the file leaves behind.
 		return true, nil
 	}
+	if appID != ApplicationID && walHasHeader(path) {
+		// A file another process created and has not checkpointed yet
+		// keeps its newest header in the write-ahead log: ask SQLite.
+		appID, version = walHeader(path)
+	}
 	if appID != ApplicationID {
 		return false, fmt.Errorf("%w: %s is an SQLite database of another application; nothing was changed", ErrNotEvidence, path)
 	}
@@ -181,6 +186,27 @@ func checkFile(path string, opts OpenOptions) (fresh bool, err error) {
 		return false, newerSchemaError(path, version)
 	}
 	return false, nil
+}
+
+// walHasHeader reports whether path has a non-empty write-ahead log.
+func walHasHeader(path string) bool {
+	fi, err := os.Stat(path + "-wal")
+	return err == nil && fi.Size() > 0
+}
+
+// walHeader reads application_id and user_version through SQLite, which
+// sees the write-ahead log, on a read-only connection that changes nothing.
+func walHeader(path string) (appID uint32, version int) {
+	db, err := sql.Open("sqlite", dsn(path, true))
+	if err != nil {
+		return 0, 0
+	}
+	defer db.Close()
+	var id int64
+	if db.QueryRow("PRAGMA application_id").Scan(&id) != nil || db.QueryRow("PRAGMA user_version").Scan(&version) != nil {
+		return 0, 0
+	}
+	return uint32(id), version
 }
 
 // emptyDatabase reports whether the SQLite file at path has no schema,

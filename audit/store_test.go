@@ -694,3 +694,45 @@ func TestRefreshReevaluatesOwnerFindings(t *testing.T) {
 		t.Errorf("after Refresh: owner %q findings %v", ids[0].Owner, ids[0].Findings)
 	}
 }
+
+// A second process opening a file the first has just created, before
+// anything was checkpointed, must see an evidence file.
+func TestOpenWhileAnotherProcessHoldsTheFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "nhi.db")
+	first, err := Open(ctx, path, OpenOptions{Create: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer first.Close()
+	snapshot(t, first, nil, nil, obs("a", KindGitHubDeployKey)) // leaves pages in the WAL
+	second, err := Open(ctx, path, OpenOptions{})
+	if err != nil {
+		t.Fatalf("second opener: %v", err)
+	}
+	defer second.Close()
+	if ids, err := second.Identities(ctx); err != nil || len(ids) != 1 {
+		t.Errorf("second opener sees %d identities, %v", len(ids), err)
+	}
+}
+
+func TestHeaderStillInTheWAL(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "nhi.db")
+	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=journal_mode(WAL)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	db.SetMaxOpenConns(1)
+	for _, q := range []string{"CREATE TABLE t (x)", fmt.Sprintf("PRAGMA application_id = %d", ApplicationID), fmt.Sprintf("PRAGMA user_version = %d", SchemaVersion)} {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	hdr, _ := os.ReadFile(path)
+	if len(hdr) >= 72 && hdr[68] == 0x4E {
+		t.Skip("SQLite checkpointed the header already; nothing to test")
+	}
+	if _, err := checkFile(path, OpenOptions{}); err != nil {
+		t.Errorf("a header only in the WAL: %v", err)
+	}
+}
