@@ -54,15 +54,7 @@ func (s *Store) Identities(ctx context.Context) ([]Identity, error) {
 // in, with the owners recorded now; its new/changed mark; owner suggestions.
 // With only set, change marks are computed for that one identity.
 func (s *Store) evaluate(ctx context.Context, ids []Identity, only string) error {
-	p, _, err := s.Policy(ctx)
-	if err != nil {
-		return err
-	}
-	m, err := members(ctx, s.db)
-	if err != nil {
-		return err
-	}
-	info, err := s.snapshotAccounts(ctx)
+	ev, err := s.evaluators(ctx)
 	if err != nil {
 		return err
 	}
@@ -78,15 +70,8 @@ func (s *Store) evaluate(ctx context.Context, ids []Identity, only string) error
 	if err != nil {
 		return err
 	}
-	evals := map[int64]*Evaluator{}
 	for i := range ids {
-		if sid := ids[i].SnapshotID; evals[sid] == nil {
-			ev := NewEvaluator(p, info[sid].started)
-			for acct, logins := range m {
-				ev.SetMembers(acct, logins)
-			}
-			evals[sid] = ev
-		}
+		ev.prepare(ids[i].SnapshotID)
 	}
 	// Evaluators are read-only once built: split the work across cores,
 	// the larger part of opening a file of 100,000 identities.
@@ -98,10 +83,7 @@ func (s *Store) evaluate(ctx context.Context, ids []Identity, only string) error
 			defer wg.Done()
 			for i := w; i < len(ids); i += workers {
 				id := &ids[i]
-				id.Findings = evals[id.SnapshotID].Evaluate(id, info[id.SnapshotID].account)
-				if id.Findings == nil {
-					id.Findings = []Finding{}
-				}
+				id.Findings = ev.findings(id)
 				id.Change = marks[id.ID]
 				id.Suggestions = principals.suggestOwners(id)
 			}
@@ -143,34 +125,63 @@ func (s *Store) Refresh(ctx context.Context, ids []*Identity) error {
 			return err
 		}
 	}
-	p, _, err := s.Policy(ctx)
+	ev, err := s.evaluators(ctx)
 	if err != nil {
 		return err
+	}
+	for _, id := range ids {
+		ev.prepare(id.SnapshotID)
+		id.Owner = owners[id.ID]
+		id.Findings = ev.findings(id)
+	}
+	return nil
+}
+
+// snapshotEvaluators hands out one Evaluator per snapshot: the policy in
+// force, as of that snapshot's start, with the members known now.
+type snapshotEvaluators struct {
+	policy  Policy
+	members map[string][]string
+	info    map[int64]snapshotAccount
+	evals   map[int64]*Evaluator
+}
+
+func (s *Store) evaluators(ctx context.Context) (*snapshotEvaluators, error) {
+	p, _, err := s.Policy(ctx)
+	if err != nil {
+		return nil, err
 	}
 	m, err := members(ctx, s.db)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	info, err := s.snapshotAccounts(ctx)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	evals := map[int64]*Evaluator{}
-	for _, id := range ids {
-		ev := evals[id.SnapshotID]
-		if ev == nil {
-			ev = NewEvaluator(p, info[id.SnapshotID].started)
-			for acct, logins := range m {
-				ev.SetMembers(acct, logins)
-			}
-			evals[id.SnapshotID] = ev
-		}
-		id.Owner = owners[id.ID]
-		if id.Findings = ev.Evaluate(id, info[id.SnapshotID].account); id.Findings == nil {
-			id.Findings = []Finding{}
-		}
+	return &snapshotEvaluators{policy: p, members: m, info: info, evals: map[int64]*Evaluator{}}, nil
+}
+
+// prepare builds the evaluator of a snapshot. After every snapshot in use
+// is prepared, findings is safe for concurrent use.
+func (e *snapshotEvaluators) prepare(snapshotID int64) {
+	if e.evals[snapshotID] != nil {
+		return
 	}
-	return nil
+	ev := NewEvaluator(e.policy, e.info[snapshotID].started)
+	for acct, logins := range e.members {
+		ev.SetMembers(acct, logins)
+	}
+	e.evals[snapshotID] = ev
+}
+
+// findings evaluates id under its snapshot's evaluator; never nil.
+func (e *snapshotEvaluators) findings(id *Identity) []Finding {
+	fs := e.evals[id.SnapshotID].Evaluate(id, e.info[id.SnapshotID].account)
+	if fs == nil {
+		fs = []Finding{}
+	}
+	return fs
 }
 
 type snapshotAccount struct {
