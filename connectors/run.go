@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/nhi-audit/nhi/audit"
 )
@@ -21,6 +20,23 @@ type Credentialed interface {
 	Credential(ctx context.Context) (string, error)
 }
 
+// Cache keeps what a connector derived from an answer (never the raw
+// answer: it may hold a secret) under the answer's ETag, for conditional
+// requests. *audit.Store implements it.
+type Cache interface {
+	CacheGet(ctx context.Context, key string) (etag string, value []byte, ok bool, err error)
+	CachePut(ctx context.Context, key, etag string, value []byte) error
+}
+
+var _ Cache = (*audit.Store)(nil)
+
+// Resumer is implemented by connectors that want to know they continue an
+// interrupted snapshot (to say so): units is how many units of work the
+// interrupted run had checkpointed.
+type Resumer interface {
+	Resuming(snapshotID int64, units int)
+}
+
 // Snapshot runs c once into st: into the snapshot an interrupted earlier run
 // of the same account left unfinished, or else a new one. It ends as
 // complete, partial (gaps were recorded) or failed (c returned an error). A
@@ -32,13 +48,16 @@ func Snapshot(ctx context.Context, st *audit.Store, c Connector, toolVersion str
 		return nil, err
 	}
 	if w == nil {
+		// StartedAt is left to the store's clock.
 		w, err = st.BeginSnapshot(ctx, audit.SnapshotInfo{
 			Source: c.Source(), Account: c.Account(), APIURL: c.APIURL(),
-			ToolVersion: toolVersion, StartedAt: time.Now(),
+			ToolVersion: toolVersion,
 		})
 		if err != nil {
 			return nil, err
 		}
+	} else if r, ok := c.(Resumer); ok {
+		r.Resuming(w.ID(), w.Resumed())
 	}
 	var runErr error
 	if cc, ok := c.(Credentialed); ok {

@@ -14,9 +14,18 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/nhi-audit/nhi/audit"
+	"github.com/nhi-audit/nhi/campaigns"
 	"github.com/nhi-audit/nhi/connectors"
 	ghconn "github.com/nhi-audit/nhi/connectors/github"
 	"github.com/nhi-audit/nhi/connectors/github/githubtest"
+)
+
+// The demo's GitHub App: the App reading the organisation is one of its
+// non-human identities too, so the sample lists its installation.
+const (
+	demoAppID          = 1029384
+	demoInstallationID = 48151623
+	demoAppSlug        = "nhi-audit-demo"
 )
 
 func newDemoCmd(a *app) *cobra.Command {
@@ -26,8 +35,8 @@ func newDemoCmd(a *app) *cobra.Command {
 		Use:   "demo",
 		Short: "Snapshot a built-in sample organisation, then open the review UI",
 		Long: `demo serves a generated GitHub organisation on loopback, reads it with the real
-GitHub connector into the evidence file (--db), and opens the review UI.
-Nothing leaves this machine.`,
+GitHub connector (authenticated as a GitHub App, as an auditor should) into the
+evidence file (--db), and opens the review UI. Nothing leaves this machine.`,
 		Example: `  nhi demo
   nhi demo --repos 2000 --no-tui --db demo.db`,
 		Args: cobra.NoArgs,
@@ -40,13 +49,36 @@ Nothing leaves this machine.`,
 			}
 			ctx := cmd.Context()
 			org := githubtest.SampleOrg(repos)
-			srv := githubtest.NewServer(org)
-			defer srv.Close()
-			conn, err := ghconn.NewFromToken(srv.URL(), srv.Token(), org.Login, nil)
+			key, pemBytes, err := githubtest.NewAppKey(2048)
 			if err != nil {
 				return err
 			}
-			if err := a.snapshot(ctx, conn); err != nil {
+			perms := map[string]string{
+				"administration": "read", "members": "read", "organization_administration": "read",
+				"organization_personal_access_tokens": "read", "organization_personal_access_token_requests": "read",
+				"organization_hooks": "read", "organization_secrets": "read", "organization_self_hosted_runners": "read",
+				"secrets": "read", "dependabot_secrets": "read", "codespaces_secrets": "read", "repository_hooks": "read",
+				"actions": "read", "contents": "read", "metadata": "read",
+			}
+			org.Installations = append(org.Installations, githubtest.Installation{
+				ID: demoInstallationID, AppID: demoAppID, AppSlug: demoAppSlug, RepositorySelection: "all",
+				Permissions: perms, CreatedAt: githubtest.Reference.AddDate(0, 0, -3), UpdatedAt: githubtest.Reference.AddDate(0, 0, -3),
+			})
+			srv := githubtest.NewServer(org, githubtest.WithApp(githubtest.App{
+				ID: demoAppID, Slug: demoAppSlug, Name: "nhi audit (demo)", InstallationID: demoInstallationID,
+				PublicKey: &key.PublicKey, Permissions: perms,
+			}))
+			defer srv.Close()
+			if err := a.demoPolicy(ctx, org); err != nil {
+				return err
+			}
+			err = a.snapshot(ctx, func(env snapshotEnv) (connectors.Connector, error) {
+				return ghconn.NewConnector(org.Login, ghconn.Options{
+					APIURL: srv.URL(), Cache: env.cache, Progress: env.progress,
+					App: &ghconn.AppAuth{AppID: demoAppID, PrivateKey: pemBytes, InstallationID: demoInstallationID},
+				})
+			})
+			if err != nil {
 				return err
 			}
 			if noTUI {
@@ -65,33 +97,76 @@ func newSnapshotCmd(a *app) *cobra.Command {
 		Use:   "snapshot",
 		Short: "Read every non-human identity of a source into the evidence file",
 	}
-	var org, apiURL string
+	var (
+		org, apiURL, appKey string
+		appID, installation int64
+		concurrency         int
+		noWait              bool
+	)
 	gh := &cobra.Command{
 		Use:   "github --org ORG",
 		Short: "Snapshot a GitHub organisation",
 		Long: `Reads the organisation's non-human identities through the GitHub REST API.
+
 The token comes from GITHUB_TOKEN, else GH_TOKEN, else ` + "`gh auth token`" + `; it is
-never stored. Use --api-url for GitHub Enterprise Server (https://HOST/api/v3/).`,
+never stored. A personal access token cannot read the organisation's
+fine-grained PATs and PAT requests: authenticate as a GitHub App
+(--app-id, --app-key, and --installation-id or a lookup) to read those too.
+Use --api-url for GitHub Enterprise Server (https://HOST/api/v3/).
+
+Progress goes to stderr. When the API rate limit runs out the run waits for
+the reset (or stops with --no-wait); an interrupted run (Ctrl-C, a kill, a
+rate limit) keeps what it read, and the same command continues it. Answers
+are cached by ETag in the evidence file (never a secret), so a second run
+costs little of the rate limit.`,
 		Example: `  GITHUB_TOKEN=... nhi snapshot github --org acme
-  nhi snapshot github --org acme --api-url https://github.example.com/api/v3/`,
+  nhi snapshot github --org acme --app-id 123456 --app-key nhi-audit.private-key.pem
+  nhi snapshot github --org acme --api-url https://github.example.com/api/v3/ --no-wait`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if org == "" {
-				return usageError{cmd.CommandPath(), errors.New("--org is required")}
+			usage := func(format string, args ...any) error {
+				return usageError{cmd.CommandPath(), fmt.Errorf(format, args...)}
 			}
-			token, err := githubToken(cmd.Context())
-			if err != nil {
-				return err
+			switch {
+			case org == "":
+				return usage("--org is required")
+			case concurrency < 1 || concurrency > 64:
+				return usage("--concurrency must be between 1 and 64")
+			case appKey != "" && appID == 0:
+				return usage("--app-key needs --app-id")
+			case appID != 0 && appKey == "":
+				return usage("--app-id needs --app-key (the App's private key, a .pem file)")
+			case installation != 0 && appID == 0:
+				return usage("--installation-id needs --app-id and --app-key")
 			}
-			conn, err := ghconn.NewFromToken(apiURL, token, org, nil)
-			if err != nil {
-				return err
+			opts := ghconn.Options{APIURL: apiURL, Concurrency: concurrency, NoWait: noWait}
+			if appID != 0 {
+				pemBytes, err := os.ReadFile(appKey)
+				if err != nil {
+					return fmt.Errorf("cannot read the GitHub App's private key: %w", err)
+				}
+				opts.App = &ghconn.AppAuth{AppID: appID, PrivateKey: pemBytes, InstallationID: installation}
+			} else {
+				token, err := githubToken(cmd.Context())
+				if err != nil {
+					return err
+				}
+				opts.Token = token
 			}
-			return a.snapshot(cmd.Context(), conn)
+			return a.snapshot(cmd.Context(), func(env snapshotEnv) (connectors.Connector, error) {
+				opts.Cache, opts.Progress = env.cache, env.progress
+				return ghconn.NewConnector(org, opts)
+			})
 		},
 	}
-	gh.Flags().StringVar(&org, "org", "", "organisation login (required)")
-	gh.Flags().StringVar(&apiURL, "api-url", "", "REST API base URL (default https://api.github.com/)")
+	f := gh.Flags()
+	f.StringVar(&org, "org", "", "organisation login (required)")
+	f.StringVar(&apiURL, "api-url", "", "REST API base URL (default https://api.github.com/)")
+	f.Int64Var(&appID, "app-id", 0, "authenticate as this GitHub App (needs --app-key)")
+	f.StringVar(&appKey, "app-key", "", "the GitHub App's private key (PEM file); read, never stored")
+	f.Int64Var(&installation, "installation-id", 0, "the App's installation on the organisation (default: looked up)")
+	f.IntVar(&concurrency, "concurrency", ghconn.DefaultConcurrency, "how many repositories to read at once")
+	f.BoolVar(&noWait, "no-wait", false, "when the API rate limit runs out, stop (resumable) instead of waiting for the reset")
 	cmd.AddCommand(gh)
 	return cmd
 }
@@ -113,24 +188,60 @@ func githubToken(ctx context.Context) (string, error) {
 			}
 		}
 	}
-	return "", errors.New("no GitHub token: set GITHUB_TOKEN or GH_TOKEN, or run `gh auth login`")
+	return "", errors.New("no GitHub token: set GITHUB_TOKEN or GH_TOKEN, run `gh auth login`, or authenticate as a GitHub App with --app-id and --app-key")
 }
 
-// snapshot runs one connector into the evidence file and prints a summary.
-func (a *app) snapshot(ctx context.Context, c connectors.Connector) error {
+// snapshotEnv is what a connector gets from the command that runs it: the
+// evidence file as its request cache, and where to report progress.
+type snapshotEnv struct {
+	cache    connectors.Cache
+	progress func(ghconn.Progress)
+}
+
+// snapshot opens the evidence file, builds the connector with it, runs one
+// snapshot, reporting progress on stderr, and prints a summary.
+func (a *app) snapshot(ctx context.Context, build func(snapshotEnv) (connectors.Connector, error)) error {
 	st, err := a.open(ctx, audit.OpenOptions{Create: true})
 	if err != nil {
 		return err
 	}
 	defer st.Close()
+	p := newProgressPrinter(a.stderr, isTerminal(a.stderr), terminalWidth(a.stderr), time.Now)
+	c, err := build(snapshotEnv{cache: st, progress: p.Update})
+	if err != nil {
+		return err
+	}
 	fmt.Fprintf(a.stderr, "Reading %s organisation %s from %s ...\n", c.Source(), c.Account(), c.APIURL())
 	start := time.Now()
 	snap, err := connectors.Snapshot(ctx, st, c, toolVersion())
+	p.Close()
 	if snap != nil {
 		printSnapshot(a.stdout, snap, st.Path(), time.Since(start))
 	}
 	if err != nil {
 		return fmt.Errorf("snapshot of %s failed: %w", c.Account(), err)
+	}
+	return a.verifyRemediation(ctx, st, snap.ID)
+}
+
+// verifyRemediation checks, against a new snapshot, every decommissioning
+// approved in a closed campaign: the proof that what was approved is gone.
+func (a *app) verifyRemediation(ctx context.Context, st *audit.Store, snapshotID int64) error {
+	actor := audit.ResolveActor(a.as)
+	if actor == "" {
+		actor = "nhi"
+	}
+	results, err := campaigns.VerifyAfterSnapshot(ctx, st, actor, snapshotID)
+	if err != nil {
+		return fmt.Errorf("the snapshot is saved, but checking campaign decisions against it failed: %w", err)
+	}
+	for _, r := range results {
+		fmt.Fprintf(a.stdout, "Campaign %s: of the identities approved for decommissioning, %d removed, %d still present, %d not checked",
+			audit.Printable(r.Campaign), len(r.Removed), len(r.StillPresent), len(r.NotChecked))
+		if len(r.Overdue) > 0 {
+			fmt.Fprintf(a.stdout, ", %d overdue (see nhi campaign verify %s)", len(r.Overdue), audit.Printable(r.Campaign))
+		}
+		fmt.Fprintln(a.stdout)
 	}
 	return nil
 }
@@ -138,6 +249,9 @@ func (a *app) snapshot(ctx context.Context, c connectors.Connector) error {
 func printSnapshot(w io.Writer, snap *audit.Snapshot, path string, took time.Duration) {
 	fmt.Fprintf(w, "Snapshot %d of %s/%s: %s, %d identities in %s, written to %s\n",
 		snap.ID, snap.Source, snap.Account, snap.Status, snap.Total(), took.Round(time.Millisecond), path)
+	if snap.Credential != "" {
+		fmt.Fprintf(w, "Read with: %s\n", audit.Printable(snap.Credential))
+	}
 	kinds := make([]string, 0, len(snap.Counts))
 	for k := range snap.Counts {
 		kinds = append(kinds, string(k))
@@ -149,10 +263,33 @@ func printSnapshot(w io.Writer, snap *audit.Snapshot, path string, took time.Dur
 	if len(snap.Gaps) > 0 {
 		fmt.Fprintf(w, "Not read (%d endpoints; the snapshot is partial):\n", len(snap.Gaps))
 		for _, g := range snap.Gaps {
-			fmt.Fprintf(w, "  %s: %s\n", g.Endpoint, g.Reason)
+			fmt.Fprintf(w, "  %s: %s\n", g.Endpoint, audit.Printable(g.Reason))
 		}
 	}
 	if snap.Error != "" {
 		fmt.Fprintf(w, "Failed: %s. The last complete snapshot is still the current population.\n", snap.Error)
 	}
+}
+
+// demoPolicy records, in a file that has no policy yet, the default
+// policy with the sample organisation's own Apps as first-party, as an
+// auditor would on day one: the rest are third-party.
+func (a *app) demoPolicy(ctx context.Context, org *githubtest.Org) error {
+	st, err := a.open(ctx, audit.OpenOptions{Create: true})
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if _, id, err := st.Policy(ctx); err != nil || id != 0 {
+		return err
+	}
+	p := audit.DefaultPolicy()
+	p.FirstPartyApps = []string{demoAppSlug}
+	for _, inst := range org.Installations {
+		if strings.HasPrefix(inst.AppSlug, org.Login+"-") {
+			p.FirstPartyApps = append(p.FirstPartyApps, inst.AppSlug)
+		}
+	}
+	_, err = st.SetPolicy(ctx, "nhi demo", p)
+	return err
 }

@@ -1,18 +1,35 @@
-// Package github reads an organisation's non-human identities through the GitHub REST API (go-github v60).
+// Package github reads an organisation's non-human identities through the
+// GitHub REST API, with go-github v60's types and request builder.
 //
-// A Connector lists, one endpoint family at a time, the organisation's App
-// installations, Actions secrets, webhooks and self-hosted runners, then for
-// each repository its deploy keys, Actions secrets, webhooks and runners,
-// and hands every identity to a connectors.Recorder as an audit.Observation.
+// A Connector reads, one endpoint family at a time, the organisation's App
+// installations, fine-grained PATs and pending PAT requests, SAML SSO
+// credential authorizations, Actions, Dependabot and Codespaces secrets,
+// webhooks and self-hosted runners; then, with a bounded pool of workers,
+// each repository's deploy keys, Actions secrets (repository and
+// environment), Dependabot and Codespaces secrets, webhooks and runners.
+// For ownership it also reads, as context, the organisation's members and
+// owners and, for each repository holding an identity, its teams with
+// admin or maintain permission, its direct admin collaborators and its
+// CODEOWNERS. Everything is handed to a connectors.Recorder.
+//
 // Secret material never crosses that boundary: no secret value (GitHub does
 // not return them), no webhook config.secret, no deploy key material (only
-// its SHA256 fingerprint), and webhook URLs are stripped of credentials,
-// query strings and token-bearing path segments.
+// its SHA256 fingerprint), no part of a token (not even GitHub's
+// token_last_eight), and webhook URLs are stripped of credentials, query
+// strings and token-bearing path segments.
 //
-// An endpoint the token may not read (403, or 404 where GitHub hides what it
-// will not show) becomes an audit.Gap and the run goes on; a rejected token,
-// a missing organisation, a server error or a malformed response ends the
-// run with an error naming the endpoint.
+// Every request goes through one place that waits out GitHub's primary rate
+// limit (or stops resumably with NoWait), backs off on its secondary limit,
+// retries server errors and dropped connections with exponential backoff,
+// and makes the request conditional when a connectors.Cache holds what an
+// earlier answer yielded: a 304 replays it, costing no rate limit.
+//
+// Each endpoint family and each repository is a unit of work checkpointed
+// once fully recorded, so an interrupted run resumes where it stopped. An
+// endpoint the token may not read (403, or 404 where GitHub hides what it
+// will not show) becomes an audit.Gap and the run goes on; a rejected
+// token, a missing organisation or a malformed response ends the run with
+// an error naming the endpoint.
 package github
 
 import (
@@ -20,8 +37,10 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/google/go-github/v60/github"
 
@@ -35,21 +54,82 @@ const Source = "github"
 // perPage is the page size asked of every list endpoint (GitHub's maximum).
 const perPage = 100
 
-// ErrBadCredentials is returned (wrapped) when GitHub answers 401.
-var ErrBadCredentials = errors.New("GitHub rejected the token (401 Bad credentials): check GITHUB_TOKEN / GH_TOKEN or run `gh auth login`")
+// DefaultConcurrency is how many repositories are read at once.
+const DefaultConcurrency = 8
+
+// ErrBadCredentials is returned (wrapped) when GitHub rejects the token (401).
+var ErrBadCredentials = errors.New("the token was rejected (GitHub answered 401 Bad credentials)")
 
 // ErrOrgNotFound is returned (wrapped) when the organisation does not exist
 // or the token cannot see it.
 var ErrOrgNotFound = errors.New("organization not found")
 
+// Options configure a Connector. The zero value reads api.github.com
+// anonymously, which finds little.
+type Options struct {
+	// APIURL is the REST API base URL: "" for https://api.github.com/, or
+	// https://HOST/api/v3/ for GitHub Enterprise Server.
+	APIURL string
+	// Token is a personal access token (classic or fine-grained) or any
+	// other bearer token. Never stored.
+	Token string
+	// App authenticates as a GitHub App installation instead of Token.
+	App *AppAuth
+	// HTTPClient sends the requests (nil: one with sensible timeouts).
+	HTTPClient *http.Client
+	// Cache keeps what answers yielded under their ETags, for conditional
+	// requests (an *audit.Store). Nil: every request is unconditional.
+	Cache connectors.Cache
+	// Concurrency is how many repositories are read at once (default
+	// DefaultConcurrency).
+	Concurrency int
+	// NoWait stops the run when the rate limit is exhausted, with an error
+	// wrapping connectors.ErrResumable, instead of waiting for the reset.
+	NoWait bool
+	// Progress, if set, is told how the run goes (see Progress). Calls
+	// are serialised.
+	Progress func(Progress)
+	// Clock is the time source for waits (nil: the real one).
+	Clock Clock
+	// Retries is how often a server error or dropped connection is
+	// retried (default 4; negative: never).
+	Retries int
+}
+
 // Connector reads one organisation. It implements connectors.Connector.
 type Connector struct {
-	client  *github.Client
-	org     string // lower case: GitHub logins are case-insensitive
-	perPage int
+	client      *github.Client // builds requests: base URL, headers
+	http        *http.Client
+	auth        authorizer
+	app         *appAuth
+	org         string // lower case: GitHub logins are case-insensitive
+	cache       connectors.Cache
+	concurrency int
+	noWait      bool
+	clock       Clock
+	retries     int
 
-	credRead bool   // GET /user has been asked
-	cred     string // what it said, for the evidence report
+	rate  rateState
+	stats stats
+
+	// The writer: workers hand it complete units (see startWriter).
+	sink       chan *unit
+	writerDone chan struct{}
+	writerErr  error
+
+	progressMu sync.Mutex
+	progress   func(Progress)
+	phase      string
+	doing      string
+	reposDone  int
+	reposTotal int
+
+	credMu sync.Mutex
+	cred   string // what Credential said, once asked
+}
+
+type stats struct {
+	requests, notModified, retries, identities, gaps atomic.Int64
 }
 
 var (
@@ -57,36 +137,67 @@ var (
 	_ connectors.Credentialed = (*Connector)(nil)
 )
 
-// New reads org through client, which carries the token and base URL. The
-// login is lower-cased: GitHub treats logins case-insensitively, and
-// identity IDs must not depend on how someone typed it.
-func New(client *github.Client, org string) *Connector {
-	return &Connector{client: client, org: strings.ToLower(strings.TrimSpace(org)), perPage: perPage}
-}
-
-// NewFromToken builds the client: token as a bearer token (none if ""),
-// apiURL as the base URL when not "" (e.g. "https://ghe.example.com/api/v3/"
-// or a githubtest server's URL), httpClient for transport (nil: default).
-func NewFromToken(apiURL, token, org string, httpClient *http.Client) (*Connector, error) {
-	if strings.TrimSpace(org) == "" {
+// NewConnector reads org as opts say.
+func NewConnector(org string, opts Options) (*Connector, error) {
+	org = strings.ToLower(strings.TrimSpace(org))
+	if org == "" {
 		return nil, errors.New("github: no organization given")
 	}
-	client := github.NewClient(httpClient)
-	if token != "" {
-		client = client.WithAuthToken(token)
+	client, err := newRequestClient(opts.APIURL)
+	if err != nil {
+		return nil, err
 	}
-	if apiURL != "" {
-		u, err := url.Parse(apiURL)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return nil, fmt.Errorf("github: API URL %q is not an http(s) URL", apiURL)
-		}
-		if !strings.HasSuffix(u.Path, "/") {
-			u.Path += "/"
-		}
-		client.BaseURL = u
+	c := &Connector{
+		client:      client,
+		http:        opts.HTTPClient,
+		org:         org,
+		cache:       opts.Cache,
+		concurrency: opts.Concurrency,
+		noWait:      opts.NoWait,
+		clock:       opts.Clock,
+		retries:     opts.Retries,
+		progress:    opts.Progress,
 	}
-	client.UserAgent = "nhi (+https://github.com/nhi-audit/nhi)"
-	return New(client, org), nil
+	c.rate.remaining = -1
+	if c.http == nil {
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		t.MaxIdleConnsPerHost = 64
+		t.ResponseHeaderTimeout = 2 * time.Minute
+		c.http = &http.Client{Transport: t, Timeout: 5 * time.Minute}
+	}
+	if c.concurrency <= 0 {
+		c.concurrency = DefaultConcurrency
+	}
+	if c.clock == nil {
+		c.clock = realClock{}
+	}
+	switch {
+	case opts.Retries == 0:
+		c.retries = defaultRetries
+	case opts.Retries < 0:
+		c.retries = 0
+	}
+	switch {
+	case opts.App != nil:
+		key, err := parseAppKey(opts.App.PrivateKey)
+		if err != nil {
+			return nil, fmt.Errorf("github: %w", err)
+		}
+		if opts.App.AppID <= 0 {
+			return nil, errors.New("github: App authentication needs the App's ID (--app-id)")
+		}
+		c.app = &appAuth{c: c, id: opts.App.AppID, key: key, inst: opts.App.InstallationID}
+		c.auth = c.app
+	case opts.Token != "":
+		c.auth = staticToken(opts.Token)
+	}
+	return c, nil
+}
+
+// NewFromToken reads org with token (none if "") from apiURL ("" for
+// api.github.com) through httpClient (nil: the default).
+func NewFromToken(apiURL, token, org string, httpClient *http.Client) (*Connector, error) {
+	return NewConnector(org, Options{APIURL: apiURL, Token: token, HTTPClient: httpClient})
 }
 
 // Source is "github".
@@ -98,132 +209,299 @@ func (c *Connector) Account() string { return c.org }
 // APIURL is the base URL read from.
 func (c *Connector) APIURL() string { return c.client.BaseURL.String() }
 
-// Credential says whose token reads and with which classic scopes, e.g.
-// "nhi-auditor (classic token, scopes: admin:org, repo)". It asks GET /user
-// once; Run reuses the answer. A rejected token is an error
-// (ErrBadCredentials); a token that may not read /user (a GitHub App
-// installation token) is not.
+// Resuming is told by connectors.Snapshot that this run continues an
+// interrupted snapshot; it says so through Progress.
+func (c *Connector) Resuming(snapshotID int64, units int) {
+	c.note(fmt.Sprintf("Resuming snapshot %d: %d units already read", snapshotID, units))
+}
+
+// Stats are the counters of the run so far.
+type Stats struct {
+	Requests    int // sent, retries included
+	NotModified int // of which answered 304 and replayed from the cache
+	Retries     int // backoffs after a server error, a dropped connection or a secondary rate limit
+	Identities  int // recorded
+	Gaps        int // endpoints that could not be read
+}
+
+// Stats reports what the connector has done so far.
+func (c *Connector) Stats() Stats {
+	return Stats{
+		Requests:    int(c.stats.requests.Load()),
+		NotModified: int(c.stats.notModified.Load()),
+		Retries:     int(c.stats.retries.Load()),
+		Identities:  int(c.stats.identities.Load()),
+		Gaps:        int(c.stats.gaps.Load()),
+	}
+}
+
+func (c *Connector) badCredentials() error {
+	if c.app != nil {
+		return fmt.Errorf("%w: the GitHub App's installation token was refused; check --app-id, --app-key and --installation-id", ErrBadCredentials)
+	}
+	if c.auth == nil {
+		return fmt.Errorf("%w: no token was sent; set GITHUB_TOKEN or GH_TOKEN, or run `gh auth login`", ErrBadCredentials)
+	}
+	return fmt.Errorf("%w: it may be mistyped, expired or revoked; set a valid GITHUB_TOKEN or GH_TOKEN, or run `gh auth login` (then `gh auth token`)", ErrBadCredentials)
+}
+
+// Credential says what reads the organisation, for the evidence report:
+// the token owner's login and the classic scopes GitHub reports, e.g.
+// "nhi-auditor (classic token, scopes: admin:org, repo)", or the App's slug,
+// IDs and permissions. A rejected token is an error (ErrBadCredentials); a
+// token that may not read /user (an installation token) is not.
 func (c *Connector) Credential(ctx context.Context) (string, error) {
-	if err := c.readCredential(ctx); err != nil {
+	c.credMu.Lock()
+	defer c.credMu.Unlock()
+	if c.cred != "" {
+		return c.cred, nil
+	}
+	var err error
+	if c.app != nil {
+		c.cred, err = c.app.credential(ctx)
+	} else {
+		c.cred, err = c.tokenCredential(ctx)
+	}
+	if err != nil {
+		c.cred = ""
+	}
+	return c.cred, err
+}
+
+func (c *Connector) tokenCredential(ctx context.Context) (string, error) {
+	ep := endpoint{path: "/user", url: "user"}
+	pc := c.newPageCache("credential")
+	defer pc.save(ctx)
+	pd, resp, err := c.fetchPage(ctx, pc, ep, ep.url, func(body []byte, pd *pageData) (int, error) {
+		var u github.User
+		if err := unmarshal(body, &u); err != nil {
+			return 0, err
+		}
+		pd.Names = []string{u.GetLogin()}
+		return 1, nil
+	})
+	if err != nil {
 		return "", err
 	}
-	return c.cred, nil
+	if resp.status != http.StatusOK && resp.status != http.StatusNotModified {
+		return fmt.Sprintf("token owner unknown (GET /user: %d %s)", resp.status, resp.message()), nil
+	}
+	cred := "token owner unknown"
+	if len(pd.Names) == 1 && pd.Names[0] != "" {
+		cred = pd.Names[0]
+	}
+	if scopes, ok := resp.header[http.CanonicalHeaderKey("X-OAuth-Scopes")]; !ok {
+		cred += " (token without OAuth scopes: fine-grained PAT or GitHub App)"
+	} else if s := strings.Join(scopes, ", "); strings.TrimSpace(s) == "" {
+		cred += " (classic token, no scopes)"
+	} else {
+		cred += " (classic token, scopes: " + s + ")"
+	}
+	return cred, nil
 }
 
 // Run reads every identity of the organisation into rec. Endpoints the
 // token may not read are recorded as gaps; any other failure stops the run.
-func (c *Connector) Run(ctx context.Context, rec connectors.Recorder) error {
-	if err := c.readCredential(ctx); err != nil {
+// Units of work rec says are already checkpointed are skipped.
+func (c *Connector) Run(ctx context.Context, rec connectors.Recorder) (err error) {
+	if _, err := c.Credential(ctx); err != nil {
 		return err
 	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	stop := c.startWriter(rec, cancel)
+	err = c.run(ctx, rec)
+	if werr := stop(); werr != nil {
+		err = werr // the writer's error is why the run stopped
+	}
+	if err == nil {
+		c.emit(PhaseDone, "", 0)
+	}
+	return err
+}
+
+func (c *Connector) run(ctx context.Context, rec connectors.Recorder) error {
+	c.emit(PhaseOrg, "GET /orgs/"+c.org, 0)
 	if err := c.readOrg(ctx); err != nil {
 		return err
 	}
-	for _, read := range []func(context.Context, connectors.Recorder) error{
-		c.installations,
-		c.orgSecrets,
-		c.orgHooks,
-		c.orgRunners,
-	} {
-		if err := read(ctx, rec); err != nil {
+	for _, u := range c.orgUnits() {
+		if rec.Checkpointed(u.name) {
+			continue
+		}
+		c.emit(PhaseOrg, u.what, 0)
+		un := c.newUnit(u.name)
+		if err := u.read(ctx, un); err != nil {
+			un.keepCache()
+			return err
+		}
+		if err := un.finish(ctx); err != nil {
 			return err
 		}
 	}
+	c.emit(PhaseOrg, "GET /orgs/"+c.org+"/repos", 0)
 	repos, err := c.repos(ctx)
 	if err != nil {
 		return err
 	}
-	for _, repo := range repos {
-		if err := c.readRepo(ctx, rec, repo); err != nil {
-			return err
+	todo := make([]repoInfo, 0, len(repos))
+	for _, r := range repos {
+		if !rec.Checkpointed(repoUnit(r.Name)) {
+			todo = append(todo, r)
 		}
 	}
-	return nil
+	c.progressMu.Lock()
+	c.reposTotal, c.reposDone = len(repos), len(repos)-len(todo)
+	c.progressMu.Unlock()
+	c.emit(PhaseRepos, "repositories", 0)
+	return c.readRepos(ctx, todo)
 }
 
-// readRepo reads everything that lives in one repository. It is the unit a
-// later bounded worker pool will fan out.
-func (c *Connector) readRepo(ctx context.Context, rec connectors.Recorder, repo string) error {
-	for _, read := range []func(context.Context, connectors.Recorder, string) error{
-		c.deployKeys,
-		c.repoSecrets,
-		c.repoHooks,
-		c.repoRunners,
-	} {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		if err := read(ctx, rec, repo); err != nil {
-			return err
+func repoUnit(repo string) string { return "repo:" + repo }
+
+// readRepos reads repos with a bounded pool of workers. The first error
+// stops them all; a repository not fully read is not checkpointed.
+func (c *Connector) readRepos(ctx context.Context, repos []repoInfo) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		wg       sync.WaitGroup
+		errOnce  sync.Once
+		firstErr error
+		next     = make(chan repoInfo)
+	)
+	fail := func(err error) {
+		errOnce.Do(func() { firstErr = err })
+		cancel()
+	}
+	for range min(c.concurrency, max(len(repos), 1)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for repo := range next {
+				if err := c.readRepo(ctx, repo); err != nil {
+					fail(err)
+					return
+				}
+			}
+		}()
+	}
+feed:
+	for _, r := range repos {
+		select {
+		case next <- r:
+		case <-ctx.Done():
+			break feed
 		}
 	}
-	return nil
+	close(next)
+	wg.Wait()
+	if firstErr != nil {
+		return firstErr
+	}
+	return ctx.Err()
 }
 
-// readCredential asks who the token belongs to, once. Only a 401 (or the
-// context) is fatal here: an App installation token may not read /user.
-func (c *Connector) readCredential(ctx context.Context) error {
-	if c.credRead {
-		return nil
-	}
-	user, resp, err := c.client.Users.Get(ctx, "")
-	if err != nil {
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		status := statusOf(resp, err)
-		if status == http.StatusUnauthorized {
-			return fmt.Errorf("github: GET /user: %w", ErrBadCredentials)
-		}
-		c.credRead = true
-		c.cred = fmt.Sprintf("token owner unknown (GET /user: %d %s)", status, messageOf(err))
-		return nil
-	}
-	c.credRead = true
-	c.cred = user.GetLogin()
-	if scopes, ok := resp.Header[http.CanonicalHeaderKey("X-OAuth-Scopes")]; !ok {
-		c.cred += " (token without OAuth scopes: fine-grained PAT or GitHub App)"
-	} else if s := strings.Join(scopes, ", "); s == "" {
-		c.cred += " (classic token, no scopes)"
-	} else {
-		c.cred += " (classic token, scopes: " + s + ")"
-	}
-	return nil
-}
-
-// readOrg checks the organisation exists (and the token can see it).
+// readOrg checks the organisation exists and the token can see it.
 func (c *Connector) readOrg(ctx context.Context) error {
-	ep := endpoint{path: "/orgs/" + c.org}
-	_, resp, err := c.client.Organizations.Get(ctx, c.org)
+	ep := endpoint{path: "/orgs/" + c.org, url: "orgs/" + c.org}
+	pc := c.newPageCache("org")
+	defer pc.save(ctx)
+	_, resp, err := c.fetchPage(ctx, pc, ep, ep.url, func(body []byte, _ *pageData) (int, error) {
+		var o github.Organization
+		return 1, unmarshal(body, &o)
+	})
 	if err != nil {
-		if statusOf(resp, err) == http.StatusNotFound {
-			return c.notFound()
-		}
-		return c.fatal(ctx, ep, err)
+		return err
 	}
-	return nil
+	switch resp.status {
+	case http.StatusOK, http.StatusNotModified:
+		return nil
+	case http.StatusNotFound:
+		return c.notFound()
+	case http.StatusForbidden:
+		msg := resp.message()
+		if resp.header.Get("X-GitHub-SSO") != "" {
+			msg += "; authorize the token for the organization's SAML single sign-on in your GitHub token settings"
+		}
+		return fmt.Errorf("github: %s: GitHub answered 403 %s", ep, msg)
+	}
+	return &statusError{ep: ep, status: resp.status, message: resp.message()}
 }
 
 func (c *Connector) notFound() error {
-	return fmt.Errorf("github: %w: organization %q not found at %s (or the token cannot see it)", ErrOrgNotFound, c.org, c.APIURL())
+	return fmt.Errorf("github: %w: organization %q not found at %s (or the token cannot see it): check --org, and --api-url for GitHub Enterprise Server", ErrOrgNotFound, c.org, c.APIURL())
 }
 
-// repos lists the names of every repository of the organisation.
-func (c *Connector) repos(ctx context.Context) ([]string, error) {
-	ep := endpoint{path: "/orgs/" + c.org + "/repos"}
-	var names []string
-	err := paginate(ctx, c, nil, ep,
-		func(opts github.ListOptions) ([]*github.Repository, *github.Response, error) {
-			return c.client.Repositories.ListByOrg(ctx, c.org, &github.RepositoryListByOrgOptions{Type: "all", ListOptions: opts})
-		},
-		func(r *github.Repository) error {
-			names = append(names, r.GetName())
-			return nil
-		})
-	if err != nil && errors.Is(err, errNotFound) {
+// repoInfo is a repository as the list says: its name, and a stamp that
+// changes whenever its files may have (see repoContext).
+type repoInfo struct {
+	Name  string
+	Stamp string // default branch and pushed_at; "" when never pushed
+}
+
+// repos lists every repository of the organisation. The list is not a unit
+// of work: a resumed run reads it again (from the cache).
+func (c *Connector) repos(ctx context.Context) ([]repoInfo, error) {
+	ep := c.orgEP("repos", "", "", "type=all")
+	u := c.newUnit("")
+	u.cache = c.newPageCache("repositories")
+	names, _, err := u.list(ctx, ep, func(body []byte, pd *pageData) (int, error) {
+		var page []*github.Repository
+		if err := unmarshal(body, &page); err != nil {
+			return 0, err
+		}
+		for _, r := range page {
+			// name, then its stamp: Names holds pairs.
+			stamp := ""
+			if r.PushedAt != nil && !r.PushedAt.IsZero() {
+				stamp = r.GetDefaultBranch() + "@" + r.PushedAt.UTC().Format(time.RFC3339)
+			}
+			pd.Names = append(pd.Names, r.GetName(), stamp)
+		}
+		return len(page), nil
+	})
+	var se *statusError
+	if errors.As(err, &se) && se.status == http.StatusNotFound {
 		return nil, c.notFound()
 	}
-	return names, err
+	if err != nil {
+		return nil, err
+	}
+	if err := u.finish(ctx); err != nil { // the writer saves its cache entry
+		return nil, err
+	}
+	repos := make([]repoInfo, 0, len(names)/2)
+	for i := 0; i+1 < len(names); i += 2 {
+		repos = append(repos, repoInfo{Name: names[i], Stamp: names[i+1]})
+	}
+	return repos, nil
+}
+
+// orgEP is an organisation endpoint: rest below /orgs/{org}/, query
+// parameters besides per_page.
+func (c *Connector) orgEP(rest string, kind audit.Kind, need string, query ...string) endpoint {
+	path := "/orgs/" + c.org + "/" + rest
+	return endpoint{path: path, url: pageURL(path, query), kind: kind, scope: c.org, need: need}
+}
+
+// repoEP is a repository endpoint: rest below /repos/{org}/{repo}/, its
+// segments already escaped where needed.
+func (c *Connector) repoEP(repo, rest, display string, kind audit.Kind, need string, query ...string) endpoint {
+	esc := "/repos/" + c.org + "/" + pathEscape(repo) + "/" + rest
+	return endpoint{
+		path:  "/repos/" + c.org + "/" + repo + "/" + display,
+		url:   pageURL(esc, query),
+		kind:  kind,
+		scope: c.repoScope(repo),
+		need:  need,
+	}
+}
+
+func pageURL(path string, query []string) string {
+	q := append([]string{}, query...)
+	q = append(q, fmt.Sprintf("per_page=%d", perPage))
+	return strings.TrimPrefix(path, "/") + "?" + strings.Join(q, "&")
 }
 
 func (c *Connector) id(kind audit.Kind, naturalKey string) string {

@@ -2,139 +2,26 @@ package github_test
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"reflect"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
-	"time"
 
 	"github.com/nhi-audit/nhi/audit"
 	ghconn "github.com/nhi-audit/nhi/connectors/github"
 	"github.com/nhi-audit/nhi/connectors/github/githubtest"
 )
 
-// recorder is an in-memory connectors.Recorder.
-type recorder struct {
-	mu   sync.Mutex
-	obs  []audit.Observation
-	gaps []audit.Gap
-	ids  map[string]bool
-	dups []string
-
-	principals []audit.Principal
-	units      map[string]bool
-}
-
-func (r *recorder) Principal(p audit.Principal) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.principals = append(r.principals, p)
-	return nil
-}
-
-func (r *recorder) Checkpoint(unit string) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.units == nil {
-		r.units = map[string]bool{}
-	}
-	r.units[unit] = true
-	return nil
-}
-
-func (r *recorder) Checkpointed(unit string) bool {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.units[unit]
-}
-
-func (r *recorder) Record(o audit.Observation) error {
-	if err := o.Validate(); err != nil {
-		return err
-	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.ids == nil {
-		r.ids = map[string]bool{}
-	}
-	if r.ids[o.ID] {
-		r.dups = append(r.dups, o.ID)
-	}
-	r.ids[o.ID] = true
-	r.obs = append(r.obs, o)
-	return nil
-}
-
-func (r *recorder) Gap(g audit.Gap) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.gaps = append(r.gaps, g)
-	return nil
-}
-
-func (r *recorder) byID() map[string]audit.Observation {
-	m := map[string]audit.Observation{}
-	for _, o := range r.obs {
-		m[o.ID] = o
-	}
-	return m
-}
-
-func (r *recorder) kinds() map[audit.Kind]int {
-	m := map[audit.Kind]int{}
-	for _, o := range r.obs {
-		m[o.Kind]++
-	}
-	return m
-}
-
-// run reads org from s with s's token and returns what was recorded.
-func run(t *testing.T, s *githubtest.Server, org string) (*recorder, error) {
-	t.Helper()
-	return runToken(t, s, org, s.Token())
-}
-
-func runToken(t *testing.T, s *githubtest.Server, org, token string) (*recorder, error) {
-	t.Helper()
-	c, err := ghconn.NewFromToken(s.URL(), token, org, s.Client())
-	if err != nil {
-		t.Fatal(err)
-	}
-	rec := &recorder{}
-	err = c.Run(context.Background(), rec)
-	if len(rec.dups) > 0 {
-		t.Errorf("identities recorded twice: %v", rec.dups)
-	}
-	return rec, err
-}
-
-func at(s string) time.Time {
-	t, err := time.Parse(time.RFC3339, s)
-	if err != nil {
-		panic(err)
-	}
-	return t
-}
-
-func tp(s string) *time.Time { t := at(s); return &t }
-
-// A throwaway public key and its fingerprint as `ssh-keygen -lf` prints it.
-const (
-	testKey   = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBsIbpOgzEZjWRcssewgth8JVm1KU6lMQG3xkJFEOZo7"
-	testKeyFP = "SHA256:FN8cmYzr4Xt4uUB/ukkAHGHDELAhr4VYBgFbPTAAh8c"
-)
-
-// smallOrg has one identity of each shape the connector reads, and a
-// repository named like the organisation.
+// smallOrg has one identity of each shape the connector reads, context for
+// ownership, and a repository named like the organisation.
 func smallOrg() *githubtest.Org {
 	return &githubtest.Org{
 		Login: "acme", ID: 42, Name: "Acme", CreatedAt: at("2018-01-01T00:00:00Z"),
-		Members: []string{"ann", "bob"},
+		Members: []string{"ann", "bob", "carol", "dave"},
+		Admins:  []string{"ann"},
 		Installations: []githubtest.Installation{
 			{
 				ID: 101, AppID: 7, AppSlug: "renovate", RepositorySelection: "all",
@@ -149,10 +36,44 @@ func smallOrg() *githubtest.Org {
 				SuspendedAt: tp("2023-09-01T00:00:00Z"), SuspendedBy: "ann",
 			},
 		},
+		FineGrainedPATs: []githubtest.FineGrainedPAT{
+			{
+				ID: 71, Owner: "ann", TokenID: 9001, TokenName: "release-bot", RepositorySelection: "subset",
+				Permissions: githubtest.PATPermissions{
+					Organization: map[string]string{"members": "read"},
+					Repository:   map[string]string{"contents": "write", "metadata": "read"},
+				},
+				AccessGrantedAt: at("2025-01-01T00:00:00Z"), TokenExpiresAt: tp("2027-01-01T00:00:00Z"), TokenLastUsedAt: tp("2026-10-01T08:00:00Z"),
+			},
+			{
+				ID: 72, Owner: "bob", TokenID: 9002, TokenName: "forever", RepositorySelection: "all",
+				Permissions:     githubtest.PATPermissions{Repository: map[string]string{"administration": "write"}, Other: map[string]string{"gists": "write"}},
+				AccessGrantedAt: at("2024-03-03T00:00:00Z"), TokenExpired: true, TokenExpiresAt: tp("2025-03-03T00:00:00Z"),
+			},
+		},
+		PATRequests: []githubtest.PATRequest{{
+			ID: 81, Owner: "bob", Reason: "Need to automate releases", RepositorySelection: "all",
+			Permissions: githubtest.PATPermissions{Repository: map[string]string{"administration": "write"}},
+			CreatedAt:   at("2026-10-20T00:00:00Z"), TokenID: 9100, TokenName: "admin-script",
+		}},
+		SAML: true,
+		CredentialAuthorizations: []githubtest.CredentialAuthorization{
+			{
+				Login: "carol", CredentialID: 501, CredentialType: "personal access token", TokenLastEight: "CANARY08",
+				AuthorizedAt: at("2024-01-01T00:00:00Z"), AccessedAt: tp("2026-10-30T00:00:00Z"),
+				Scopes: []string{"repo", "admin:org"}, AuthorizedCredentialID: 601, Note: "laptop", ExpiresAt: tp("2026-12-01T00:00:00Z"),
+			},
+			{
+				Login: "dave", CredentialID: 502, CredentialType: "SSH key", Fingerprint: "SHA256:abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG",
+				AuthorizedAt: at("2023-01-01T00:00:00Z"), AuthorizedCredentialID: 602, Title: "work laptop",
+			},
+		},
 		Secrets: []githubtest.Secret{
 			{Name: "NPM_TOKEN", CreatedAt: at("2020-01-01T00:00:00Z"), UpdatedAt: at("2020-01-01T00:00:00Z"), Visibility: "all"},
 			{Name: "DEPLOY_KEY", CreatedAt: at("2022-01-01T00:00:00Z"), UpdatedAt: at("2026-10-01T00:00:00Z"), Visibility: "selected", SelectedRepos: []string{"api"}},
 		},
+		DependabotSecrets: []githubtest.Secret{{Name: "NPM_REGISTRY", CreatedAt: at("2021-02-02T00:00:00Z"), UpdatedAt: at("2022-02-02T00:00:00Z"), Visibility: "private"}},
+		CodespacesSecrets: []githubtest.Secret{{Name: "DEV_DB", CreatedAt: at("2021-03-03T00:00:00Z"), UpdatedAt: at("2021-03-03T00:00:00Z"), Visibility: "all"}},
 		Hooks: []githubtest.Hook{{
 			ID: 501, Active: true, Events: []string{"*"}, URL: "https://siem.acme.example/ingest?token=CANARY-query-token",
 			ContentType: "json", InsecureSSL: "0", Secret: "CANARY-hook-secret-501",
@@ -166,7 +87,13 @@ func smallOrg() *githubtest.Org {
 					{ID: 201, Title: "argocd", Key: testKey, ReadOnly: true, Verified: true, Enabled: true, CreatedAt: at("2020-06-01T00:00:00Z"), LastUsed: tp("2026-10-30T12:00:00Z"), AddedBy: "bob"},
 					{ID: 202, Title: "old-jenkins", Key: "ssh-rsa not-base64!", ReadOnly: false, Verified: true, Enabled: false, CreatedAt: at("2017-06-01T00:00:00Z")},
 				},
-				Secrets: []githubtest.Secret{{Name: "NPM_TOKEN", CreatedAt: at("2021-01-01T00:00:00Z"), UpdatedAt: at("2025-01-01T00:00:00Z")}},
+				Secrets:           []githubtest.Secret{{Name: "NPM_TOKEN", CreatedAt: at("2021-01-01T00:00:00Z"), UpdatedAt: at("2025-01-01T00:00:00Z")}},
+				DependabotSecrets: []githubtest.Secret{{Name: "NPM_TOKEN", CreatedAt: at("2021-04-01T00:00:00Z"), UpdatedAt: at("2021-04-01T00:00:00Z")}},
+				CodespacesSecrets: []githubtest.Secret{{Name: "DEV_API_KEY", CreatedAt: at("2021-05-01T00:00:00Z"), UpdatedAt: at("2022-05-01T00:00:00Z")}},
+				Environments: []githubtest.Environment{{
+					ID: 77, Name: "production", CreatedAt: at("2022-01-01T00:00:00Z"), UpdatedAt: at("2022-01-01T00:00:00Z"),
+					Secrets: []githubtest.Secret{{Name: "DEPLOY_TOKEN", CreatedAt: at("2022-01-02T00:00:00Z"), UpdatedAt: at("2026-09-09T00:00:00Z")}},
+				}},
 				Hooks: []githubtest.Hook{{
 					ID: 601, Active: false, Events: []string{"push", "pull_request"},
 					URL:         "https://hooks.slack.com/services/T0001/B0002/CANARYslackPathToken123",
@@ -175,19 +102,35 @@ func smallOrg() *githubtest.Org {
 					LastResponse: githubtest.LastResponse{Code: 502, Status: "failed", Message: "Invalid HTTP Response: 502"},
 				}},
 				Runners: []githubtest.Runner{{ID: 77, Name: "bob-macbook", OS: "macOS", Status: "offline", Labels: []string{"self-hosted", "macOS", "ARM64"}}},
+				Teams: []githubtest.TeamAccess{
+					{ID: 1, Slug: "platform", Name: "Platform", Permission: "admin"},
+					{ID: 2, Slug: "security", Name: "Security", Permission: "pull"},
+					{ID: 3, Slug: "sre", Name: "SRE", Permission: "maintain"},
+				},
+				Collaborators: []githubtest.Collaborator{{Login: "carol", RoleName: "admin"}, {Login: "dave", RoleName: "write"}},
+				CodeOwners:    &githubtest.CodeOwners{Path: "CODEOWNERS", Content: "# owners\n*       @acme/platform @Ann\n/docs/  @acme/docs\n*.go    dev@acme.example # Go code\n"},
 			},
 			{
 				ID: 1002, Name: "acme", DefaultBranch: "main", CreatedAt: at("2019-01-01T00:00:00Z"), PushedAt: at("2026-01-01T00:00:00Z"),
 				Secrets: []githubtest.Secret{{Name: "NPM_TOKEN", CreatedAt: at("2021-01-01T00:00:00Z"), UpdatedAt: at("2021-01-01T00:00:00Z")}},
 			},
+			{
+				// No identities: its context is not read.
+				ID: 1003, Name: "empty", DefaultBranch: "main", CreatedAt: at("2019-01-01T00:00:00Z"), PushedAt: at("2026-01-01T00:00:00Z"),
+				Teams: []githubtest.TeamAccess{{ID: 1, Slug: "platform", Name: "Platform", Permission: "admin"}},
+			},
 		},
 	}
 }
 
+// TestRunSmallOrg reads every kind as a GitHub App and checks every field
+// a user would look at.
 func TestRunSmallOrg(t *testing.T) {
-	s := githubtest.NewServer(smallOrg())
+	o := smallOrg()
+	s := githubtest.NewServer(o, withApp(t))
 	defer s.Close()
-	c, err := ghconn.NewFromToken(s.URL(), s.Token(), "ACME", s.Client())
+	opts := appOptions(t, s)
+	c, err := ghconn.NewConnector("ACME", opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -195,21 +138,22 @@ func TestRunSmallOrg(t *testing.T) {
 		t.Errorf("Source %q APIURL %q Account %q", c.Source(), c.APIURL(), c.Account())
 	}
 	cred, err := c.Credential(context.Background())
-	if want := "nhi-auditor (classic token, scopes: admin:org, repo, read:user)"; err != nil || cred != want {
-		t.Errorf("Credential() = %q, %v; want %q", cred, err, want)
+	want := "GitHub App nhi-audit (app 424242, installation 5150), permissions: administration:read, members:read, organization_administration:read, organization_personal_access_token_requests:read, organization_personal_access_tokens:read, organization_secrets:read, secrets:read"
+	if err != nil || cred != want {
+		t.Errorf("Credential() = %q, %v\nwant %q", cred, err, want)
 	}
 	rec := &recorder{}
 	if err := c.Run(context.Background(), rec); err != nil {
 		t.Fatal(err)
 	}
-	if n := s.RequestsTo("/user"); n != 1 {
-		t.Errorf("GET /user asked %d times", n)
-	}
 	if len(rec.gaps) != 0 {
 		t.Errorf("gaps: %+v", rec.gaps)
 	}
+	if got, min := s.Requests(), minRequests(o, true); got != min {
+		t.Errorf("%d requests, the minimum is %d", got, min)
+	}
 
-	want := []audit.Observation{
+	wantObs := []audit.Observation{
 		{
 			ID: "github:acme:github_app_installation:101", Kind: audit.KindGitHubAppInstallation,
 			Name: "renovate", Scope: "acme", CreatedAt: tp("2021-01-02T03:04:05Z"),
@@ -230,6 +174,47 @@ func TestRunSmallOrg(t *testing.T) {
 			},
 		},
 		{
+			ID: "github:acme:github_fine_grained_pat:71", Kind: audit.KindGitHubFineGrainedPAT, Name: "release-bot", Scope: "acme",
+			CreatedAt: tp("2025-01-01T00:00:00Z"), LastUsedAt: tp("2026-10-01T08:00:00Z"), ExpiresAt: tp("2027-01-01T00:00:00Z"),
+			Permissions: map[string]string{"organization.members": "read", "repository.contents": "write", "repository.metadata": "read"},
+			Attributes: map[string]string{
+				"owner": "ann", "token_id": "9001", "token_name": "release-bot", "token_expired": "false", "repository_selection": "subset",
+			},
+		},
+		{
+			ID: "github:acme:github_fine_grained_pat:72", Kind: audit.KindGitHubFineGrainedPAT, Name: "forever", Scope: "acme",
+			CreatedAt: tp("2024-03-03T00:00:00Z"), ExpiresAt: tp("2025-03-03T00:00:00Z"),
+			Permissions: map[string]string{"repository.administration": "write", "other.gists": "write"},
+			Attributes: map[string]string{
+				"owner": "bob", "token_id": "9002", "token_name": "forever", "token_expired": "true", "repository_selection": "all",
+			},
+		},
+		{
+			ID: "github:acme:github_pat_request:81", Kind: audit.KindGitHubPATRequest, Name: "admin-script", Scope: "acme",
+			CreatedAt:   tp("2026-10-20T00:00:00Z"),
+			Permissions: map[string]string{"repository.administration": "write"},
+			Attributes: map[string]string{
+				"owner": "bob", "token_id": "9100", "token_name": "admin-script", "token_expired": "false", "repository_selection": "all",
+				"status": "pending", "reason": "Need to automate releases",
+			},
+		},
+		{
+			ID: "github:acme:github_credential_authorization:501", Kind: audit.KindGitHubCredentialAuthorization, Name: "laptop", Scope: "acme",
+			CreatedAt: tp("2024-01-01T00:00:00Z"), LastUsedAt: tp("2026-10-30T00:00:00Z"), ExpiresAt: tp("2026-12-01T00:00:00Z"),
+			Attributes: map[string]string{
+				"owner": "carol", "credential_type": "personal access token", "credential_id": "501", "scopes": "admin:org,repo",
+				"authorized_credential_id": "601", "note": "laptop",
+			},
+		},
+		{
+			ID: "github:acme:github_credential_authorization:502", Kind: audit.KindGitHubCredentialAuthorization, Name: "work laptop", Scope: "acme",
+			CreatedAt: tp("2023-01-01T00:00:00Z"),
+			Attributes: map[string]string{
+				"owner": "dave", "credential_type": "SSH key", "credential_id": "502", "fingerprint": "SHA256:abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG",
+				"authorized_credential_id": "602", "title": "work laptop",
+			},
+		},
+		{
 			ID: "github:acme:github_actions_secret:acme/NPM_TOKEN", Kind: audit.KindGitHubActionsSecret,
 			Name: "NPM_TOKEN", Scope: "acme", CreatedAt: tp("2020-01-01T00:00:00Z"), RotatedAt: tp("2020-01-01T00:00:00Z"),
 			Attributes: map[string]string{"visibility": "all"},
@@ -238,6 +223,16 @@ func TestRunSmallOrg(t *testing.T) {
 			ID: "github:acme:github_actions_secret:acme/DEPLOY_KEY", Kind: audit.KindGitHubActionsSecret,
 			Name: "DEPLOY_KEY", Scope: "acme", CreatedAt: tp("2022-01-01T00:00:00Z"), RotatedAt: tp("2026-10-01T00:00:00Z"),
 			Attributes: map[string]string{"visibility": "selected"},
+		},
+		{
+			ID: "github:acme:github_dependabot_secret:acme/NPM_REGISTRY", Kind: audit.KindGitHubDependabotSecret,
+			Name: "NPM_REGISTRY", Scope: "acme", CreatedAt: tp("2021-02-02T00:00:00Z"), RotatedAt: tp("2022-02-02T00:00:00Z"),
+			Attributes: map[string]string{"visibility": "private"},
+		},
+		{
+			ID: "github:acme:github_codespaces_secret:acme/DEV_DB", Kind: audit.KindGitHubCodespacesSecret,
+			Name: "DEV_DB", Scope: "acme", CreatedAt: tp("2021-03-03T00:00:00Z"), RotatedAt: tp("2021-03-03T00:00:00Z"),
+			Attributes: map[string]string{"visibility": "all"},
 		},
 		{
 			ID: "github:acme:github_webhook:acme/501", Kind: audit.KindGitHubWebhook,
@@ -272,6 +267,21 @@ func TestRunSmallOrg(t *testing.T) {
 			Attributes: map[string]string{},
 		},
 		{
+			ID: "github:acme:github_dependabot_secret:acme/api/NPM_TOKEN", Kind: audit.KindGitHubDependabotSecret,
+			Name: "NPM_TOKEN", Scope: "acme/api", CreatedAt: tp("2021-04-01T00:00:00Z"), RotatedAt: tp("2021-04-01T00:00:00Z"),
+			Attributes: map[string]string{},
+		},
+		{
+			ID: "github:acme:github_codespaces_secret:acme/api/DEV_API_KEY", Kind: audit.KindGitHubCodespacesSecret,
+			Name: "DEV_API_KEY", Scope: "acme/api", CreatedAt: tp("2021-05-01T00:00:00Z"), RotatedAt: tp("2022-05-01T00:00:00Z"),
+			Attributes: map[string]string{},
+		},
+		{
+			ID: "github:acme:github_actions_secret:acme/api/production/DEPLOY_TOKEN", Kind: audit.KindGitHubActionsSecret,
+			Name: "DEPLOY_TOKEN", Scope: "acme/api/production", CreatedAt: tp("2022-01-02T00:00:00Z"), RotatedAt: tp("2026-09-09T00:00:00Z"),
+			Attributes: map[string]string{"environment": "production"},
+		},
+		{
 			ID: "github:acme:github_webhook:api/601", Kind: audit.KindGitHubWebhook,
 			Name: "hooks.slack.com/services/T0001/B0002/REDACTED", Scope: "acme/api", CreatedAt: tp("2020-02-02T00:00:00Z"),
 			Attributes: map[string]string{
@@ -293,24 +303,62 @@ func TestRunSmallOrg(t *testing.T) {
 		},
 	}
 	got := rec.byID()
-	if len(rec.obs) != len(want) {
+	if len(rec.obs) != len(wantObs) {
 		var ids []string
 		for id := range got {
 			ids = append(ids, id)
 		}
 		sort.Strings(ids)
-		t.Errorf("%d observations, want %d: %v", len(rec.obs), len(want), ids)
+		t.Errorf("%d observations, want %d: %v", len(rec.obs), len(wantObs), ids)
 	}
-	for _, w := range want {
+	for _, w := range wantObs {
 		g, ok := got[w.ID]
 		if !ok {
 			t.Errorf("missing %s", w.ID)
 			continue
 		}
 		if !reflect.DeepEqual(g, w) {
-			gj, _ := json.MarshalIndent(g, "", "  ")
-			wj, _ := json.MarshalIndent(w, "", "  ")
-			t.Errorf("%s:\n got %s\nwant %s", w.ID, gj, wj)
+			t.Errorf("%s:\n got %s\nwant %s", w.ID, jsonString(g), jsonString(w))
+		}
+	}
+	if k := rec.kinds(); !reflect.DeepEqual(k, o.Counts()) {
+		t.Errorf("kinds %v, served %v", k, o.Counts())
+	}
+
+	wantPrincipals := []audit.Principal{
+		{Type: "member", Scope: "acme", Login: "ann", Role: "admin"},
+		{Type: "member", Scope: "acme", Login: "ann", Role: "member"}, // the store keeps the first
+		{Type: "member", Scope: "acme", Login: "bob", Role: "member"},
+		{Type: "member", Scope: "acme", Login: "carol", Role: "member"},
+		{Type: "member", Scope: "acme", Login: "dave", Role: "member"},
+		{Type: "team", Scope: "acme/api", Login: "acme/platform", Role: "admin"},
+		{Type: "team", Scope: "acme/api", Login: "acme/sre", Role: "maintain"},
+		{Type: "collaborator", Scope: "acme/api", Login: "carol", Role: "admin"},
+		{Type: "codeowner", Scope: "acme/api", Login: "acme/platform", Role: "default"},
+		{Type: "codeowner", Scope: "acme/api", Login: "ann", Role: "default"},
+		{Type: "codeowner", Scope: "acme/api", Login: "acme/docs", Role: "path"},
+		{Type: "codeowner", Scope: "acme/api", Login: "dev@acme.example", Role: "path"},
+	}
+	if !reflect.DeepEqual(rec.principals, wantPrincipals) {
+		t.Errorf("principals:\n got %s\nwant %s", jsonString(rec.principals), jsonString(wantPrincipals))
+	}
+	// Context is read only where there is something to own.
+	for _, p := range []string{"/repos/acme/empty/teams", "/repos/acme/empty/collaborators", "/repos/acme/empty/contents/CODEOWNERS"} {
+		if n := s.RequestsTo(p); n != 0 {
+			t.Errorf("%s asked %d times for a repository without identities", p, n)
+		}
+	}
+	wantUnits := []string{
+		"org:members", "org:installations", "org:personal-access-tokens", "org:personal-access-token-requests",
+		"org:credential-authorizations", "org:actions-secrets", "org:dependabot-secrets", "org:codespaces-secrets",
+		"org:hooks", "org:runners",
+	}
+	if !reflect.DeepEqual(rec.order[:len(wantUnits)], wantUnits) || len(rec.order) != len(wantUnits)+3 {
+		t.Errorf("checkpoints %v", rec.order)
+	}
+	for _, r := range []string{"repo:api", "repo:acme", "repo:empty"} {
+		if !rec.units[r] {
+			t.Errorf("%s not checkpointed", r)
 		}
 	}
 	assertNoLeak(t, rec, "CANARY", "AAAAC3NzaC1lZDI1NTE5", "not-base64")
@@ -319,41 +367,72 @@ func TestRunSmallOrg(t *testing.T) {
 // assertNoLeak fails if any of needles appears in anything recorded.
 func assertNoLeak(t *testing.T, rec *recorder, needles ...string) {
 	t.Helper()
-	b, err := json.Marshal(struct {
-		Obs  []audit.Observation
-		Gaps []audit.Gap
-	}{rec.obs, rec.gaps})
+	all := jsonString(struct {
+		Obs        []audit.Observation
+		Gaps       []audit.Gap
+		Principals []audit.Principal
+	}{rec.obs, rec.gaps, rec.principals})
+	for _, n := range containsAny(all, needles) {
+		t.Errorf("%q leaked into what was recorded", n)
+	}
+}
+
+// TestClassicToken: a classic token cannot read fine-grained PATs or
+// requests, and a non-SAML organisation has no credential authorizations:
+// three gaps that say so, never zero identities.
+func TestClassicToken(t *testing.T) {
+	o := smallOrg()
+	o.SAML = false
+	s := githubtest.NewServer(o)
+	defer s.Close()
+	c, err := ghconn.NewFromToken(s.URL(), s.Token(), "acme", s.Client())
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, n := range needles {
-		if strings.Contains(string(b), n) {
-			t.Errorf("%q leaked into the recorded observations", n)
+	cred, err := c.Credential(context.Background())
+	if want := "nhi-auditor (classic token, scopes: admin:org, repo, read:user)"; err != nil || cred != want {
+		t.Errorf("Credential() = %q, %v; want %q", cred, err, want)
+	}
+	rec := &recorder{}
+	if err := c.Run(context.Background(), rec); err != nil {
+		t.Fatal(err)
+	}
+	wantGaps := []audit.Gap{
+		{Endpoint: "GET /orgs/acme/personal-access-tokens", Kind: audit.KindGitHubFineGrainedPAT, Scope: "acme", Status: 403},
+		{Endpoint: "GET /orgs/acme/personal-access-token-requests", Kind: audit.KindGitHubPATRequest, Scope: "acme", Status: 403},
+		{Endpoint: "GET /orgs/acme/credential-authorizations", Kind: audit.KindGitHubCredentialAuthorization, Scope: "acme", Status: 404},
+	}
+	if len(rec.gaps) != len(wantGaps) {
+		t.Fatalf("gaps %v", rec.gapEndpoints())
+	}
+	for i, g := range rec.gaps {
+		reason := g.Reason
+		g.Reason = ""
+		if g != wantGaps[i] {
+			t.Errorf("gap %+v, want %+v", g, wantGaps[i])
+		}
+		for _, w := range []string{"needs", fmt.Sprint(wantGaps[i].Status)} {
+			if !strings.Contains(reason, w) {
+				t.Errorf("gap reason %q lacks %q", reason, w)
+			}
 		}
 	}
-}
-
-// minRequests is the fewest requests that can read org at per_page=100:
-// GET /user and GET /orgs/{org}, then every list endpoint, an empty one
-// costing one request.
-func minRequests(o *githubtest.Org) int {
-	pages := func(n int) int { return max(1, (n+99)/100) }
-	total := 2 + pages(len(o.Installations)) + pages(len(o.Secrets)) + pages(len(o.Hooks)) +
-		pages(len(o.Runners)) + pages(len(o.Repos))
-	for _, r := range o.Repos {
-		total += pages(len(r.DeployKeys)) + pages(len(r.Secrets)) + pages(len(r.Hooks)) + pages(len(r.Runners))
+	if !strings.Contains(rec.gaps[0].Reason, "GitHub App") || !strings.Contains(rec.gaps[2].Reason, "SAML single sign-on") {
+		t.Errorf("reasons do not say what is missing: %q / %q", rec.gaps[0].Reason, rec.gaps[2].Reason)
 	}
-	return total
-}
-
-// readKinds are the kinds this slice of the connector reads.
-var readKinds = []audit.Kind{
-	audit.KindGitHubAppInstallation, audit.KindGitHubDeployKey, audit.KindGitHubActionsSecret,
-	audit.KindGitHubWebhook, audit.KindGitHubRunner,
+	k := rec.kinds()
+	for _, kind := range []audit.Kind{audit.KindGitHubFineGrainedPAT, audit.KindGitHubPATRequest, audit.KindGitHubCredentialAuthorization} {
+		if k[kind] != 0 {
+			t.Errorf("%d %s recorded from an unreadable endpoint", k[kind], kind)
+		}
+	}
+	if got, min := s.Requests(), minRequests(o, false); got != min {
+		t.Errorf("%d requests, the minimum is %d", got, min)
+	}
 }
 
 func TestPagination(t *testing.T) {
-	o := &githubtest.Org{Login: "big", ID: 1, Name: "Big"}
+	o := &githubtest.Org{Login: "big", ID: 1, Name: "Big", Members: []string{"a"}, Admins: []string{"a"}}
 	for i := range 250 {
 		o.Repos = append(o.Repos, &githubtest.Repo{ID: int64(i + 1), Name: fmt.Sprintf("r%03d", i), DefaultBranch: "main"})
 	}
@@ -379,9 +458,8 @@ func TestPagination(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkCounts(t, o, rec)
-	// 2 + installations 2 + secrets 2 + hooks 1 + runners 2 + repos 3 + 250*4 + 2 extra key pages
-	if got, want := s.Requests(), minRequests(o); got != want || want != 1014 {
-		t.Errorf("%d requests, want %d (= 1014)", got, want)
+	if got, want := s.Requests(), minRequests(o, false); got != want {
+		t.Errorf("%d requests, want %d", got, want)
 	}
 	if got := s.RequestsTo("/repos/big/r007/keys"); got != 3 {
 		t.Errorf("%d requests for 250 keys, want 3", got)
@@ -391,25 +469,32 @@ func TestPagination(t *testing.T) {
 func checkCounts(t *testing.T, o *githubtest.Org, rec *recorder) {
 	t.Helper()
 	want, got := o.Counts(), rec.kinds()
-	for _, k := range readKinds {
+	for _, k := range audit.Kinds {
 		if got[k] != want[k] {
 			t.Errorf("%s: %d recorded, %d served", k, got[k], want[k])
 		}
 	}
 }
 
-func TestRunSampleOrg(t *testing.T) {
-	o := githubtest.SampleOrg(githubtest.DefaultSampleRepos)
-	s := githubtest.NewServer(o)
+// TestRunSampleOrgRequests reads a mid-size sample organisation as an App:
+// every identity, in no more than 1.05 times the fewest requests possible.
+func TestRunSampleOrgRequests(t *testing.T) {
+	o := githubtest.SampleOrg(200)
+	s := githubtest.NewServer(o, withApp(t))
 	defer s.Close()
-	rec, err := run(t, s, githubtest.SampleLogin)
+	rec, err := runWith(t, githubtest.SampleLogin, appOptions(t, s))
 	if err != nil {
 		t.Fatal(err)
 	}
-	checkCounts(t, o, rec)
-	if got, want := s.Requests(), minRequests(o); got != want {
-		t.Errorf("%d requests, want %d", got, want)
+	if len(rec.gaps) != 0 {
+		t.Errorf("gaps %v", rec.gapEndpoints())
 	}
+	checkCounts(t, o, rec)
+	got, min := s.Requests(), minRequests(o, true)
+	if float64(got) > 1.05*float64(min) {
+		t.Errorf("%d requests, more than 1.05 x the minimum %d", got, min)
+	}
+	t.Logf("%d identities in %d requests (minimum %d, ratio %.3f)", len(rec.obs), got, min, float64(got)/float64(min))
 	for _, ob := range rec.obs {
 		if ob.Name == "" || ob.Scope == "" || !strings.HasPrefix(ob.ID, "github:northwind:"+string(ob.Kind)+":") {
 			t.Errorf("observation %+v", ob)
@@ -418,71 +503,67 @@ func TestRunSampleOrg(t *testing.T) {
 }
 
 // TestSecretsNeverRecorded: the fake serves every webhook secret unmasked
-// (a canary), deploy key material and token-bearing webhook URLs; none of
-// it may reach the recorder.
+// (a canary), deploy key material, token-bearing webhook URLs and the last
+// eight characters of SSO-authorized tokens; none of it may be recorded.
 func TestSecretsNeverRecorded(t *testing.T) {
 	o := githubtest.SampleOrg(githubtest.DefaultSampleRepos)
-	needles := []string{"CANARY"}
-	withSecret := 0
-	hooks := append([]githubtest.Hook(nil), o.Hooks...)
-	for _, r := range o.Repos {
-		hooks = append(hooks, r.Hooks...)
-		for _, k := range r.DeployKeys {
-			needles = append(needles, strings.Fields(k.Key)[1][20:60])
-		}
-	}
-	for _, h := range hooks {
-		if h.Secret != "" {
-			withSecret++
-		}
-		// the last path segment or query value of token-bearing URLs
-		if i := strings.LastIndexAny(h.URL, "/="); i >= 0 && len(h.URL)-i > 12 {
-			needles = append(needles, h.URL[i+1:])
-		}
-	}
-	if withSecret == 0 || len(needles) < 10 {
-		t.Fatalf("sample has %d hooks with a secret, %d needles: nothing to prove", withSecret, len(needles))
-	}
-	s := githubtest.NewServer(o)
+	needles := sampleNeedles(t, o)
+	s := githubtest.NewServer(o, withApp(t))
 	defer s.Close()
-	rec, err := run(t, s, githubtest.SampleLogin)
+	rec, err := runWith(t, githubtest.SampleLogin, appOptions(t, s))
 	if err != nil {
 		t.Fatal(err)
 	}
 	assertNoLeak(t, rec, needles...)
-	has := 0
+	withSecret, has := 0, 0
+	for _, h := range allHooks(o) {
+		if h.Secret != "" {
+			withSecret++
+		}
+	}
 	for _, ob := range rec.obs {
 		if ob.Kind == audit.KindGitHubWebhook && ob.Attributes["has_secret"] == "true" {
 			has++
 		}
 	}
-	if has != withSecret {
+	if has != withSecret || withSecret == 0 {
 		t.Errorf("has_secret=true on %d hooks, %d have one", has, withSecret)
 	}
 }
 
-func TestBadCredentials(t *testing.T) {
-	s := githubtest.NewServer(smallOrg())
-	defer s.Close()
-	for _, token := range []string{"", "ghp_wrong"} {
-		rec, err := runToken(t, s, "acme", token)
-		if !errors.Is(err, ghconn.ErrBadCredentials) {
-			t.Fatalf("token %q: err = %v", token, err)
-		}
-		for _, want := range []string{"401 Bad credentials", "GITHUB_TOKEN", "GH_TOKEN", "gh auth login"} {
-			if !strings.Contains(err.Error(), want) {
-				t.Errorf("error %q lacks %q", err, want)
-			}
-		}
-		if len(rec.obs)+len(rec.gaps) != 0 {
-			t.Errorf("recorded %d observations, %d gaps", len(rec.obs), len(rec.gaps))
+func allHooks(o *githubtest.Org) []githubtest.Hook {
+	hooks := append([]githubtest.Hook(nil), o.Hooks...)
+	for _, r := range o.Repos {
+		hooks = append(hooks, r.Hooks...)
+	}
+	return hooks
+}
+
+// sampleNeedles is every piece of secret material o serves.
+func sampleNeedles(t testing.TB, o *githubtest.Org) []string {
+	needles := []string{"CANARY"}
+	for _, r := range o.Repos {
+		for _, k := range r.DeployKeys {
+			needles = append(needles, strings.Fields(k.Key)[1][20:60])
 		}
 	}
-	// A 401 later in the run (token revoked mid-way) is just as fatal.
-	s.Fail("/repos/acme/api/hooks", http.StatusUnauthorized)
-	if _, err := run(t, s, "acme"); !errors.Is(err, ghconn.ErrBadCredentials) || !strings.Contains(err.Error(), "GET /repos/acme/api/hooks") {
-		t.Errorf("401 mid-run: %v", err)
+	for _, h := range allHooks(o) {
+		// the last path segment or query value of token-bearing URLs
+		if i := strings.LastIndexAny(h.URL, "/="); i >= 0 && len(h.URL)-i > 12 {
+			needles = append(needles, h.URL[i+1:])
+		}
 	}
+	last8 := 0
+	for _, c := range o.CredentialAuthorizations {
+		if c.TokenLastEight != "" {
+			needles = append(needles, `"`+c.TokenLastEight+`"`, ":"+c.TokenLastEight)
+			last8++
+		}
+	}
+	if len(needles) < 20 || last8 == 0 {
+		t.Fatalf("%d needles, %d token_last_eight: nothing to prove", len(needles), last8)
+	}
+	return needles
 }
 
 func TestCredential(t *testing.T) {
@@ -514,170 +595,7 @@ func TestCredential(t *testing.T) {
 	}
 }
 
-func TestUnknownOrg(t *testing.T) {
-	s := githubtest.NewServer(smallOrg())
-	defer s.Close()
-	_, err := run(t, s, "nope")
-	if !errors.Is(err, ghconn.ErrOrgNotFound) {
-		t.Fatalf("err = %v", err)
-	}
-	want := fmt.Sprintf("organization %q not found at %s (or the token cannot see it)", "nope", s.URL())
-	if !strings.Contains(err.Error(), want) {
-		t.Errorf("error %q lacks %q", err, want)
-	}
-	// The repository list vanishing is the same failure.
-	s.Fail("/orgs/acme/repos", http.StatusNotFound)
-	if _, err := run(t, s, "acme"); !errors.Is(err, ghconn.ErrOrgNotFound) {
-		t.Errorf("404 on repos: %v", err)
-	}
-}
-
-func TestGaps(t *testing.T) {
-	s := githubtest.NewServer(smallOrg())
-	defer s.Close()
-	s.Fail("/repos/acme/api/hooks", http.StatusForbidden)
-	s.Fail("/orgs/acme/installations", http.StatusNotFound)
-	rec, err := run(t, s, "acme")
-	if err != nil {
-		t.Fatalf("a 403 stopped the run: %v", err)
-	}
-	wantGaps := map[string]audit.Gap{
-		"GET /repos/acme/api/hooks":    {Endpoint: "GET /repos/acme/api/hooks", Kind: audit.KindGitHubWebhook, Scope: "acme/api", Status: 403},
-		"GET /orgs/acme/installations": {Endpoint: "GET /orgs/acme/installations", Kind: audit.KindGitHubAppInstallation, Scope: "acme", Status: 404},
-	}
-	if len(rec.gaps) != len(wantGaps) {
-		t.Fatalf("gaps %+v", rec.gaps)
-	}
-	for _, g := range rec.gaps {
-		w := wantGaps[g.Endpoint]
-		reason := g.Reason
-		g.Reason = ""
-		if g != w {
-			t.Errorf("gap %+v, want %+v", g, w)
-		}
-		if !strings.Contains(reason, "needs") || !strings.Contains(reason, fmt.Sprint(w.Status)) {
-			t.Errorf("gap reason %q", reason)
-		}
-	}
-	got := rec.byID()
-	for _, id := range []string{
-		"github:acme:github_deploy_key:api/201",                 // same repo, before the hooks
-		"github:acme:github_runner:api/77",                      // same repo, after the hooks
-		"github:acme:github_actions_secret:acme/acme/NPM_TOKEN", // next repo
-		"github:acme:github_webhook:acme/501",                   // org hooks
-	} {
-		if _, ok := got[id]; !ok {
-			t.Errorf("missing %s after a gap", id)
-		}
-	}
-	if _, ok := got["github:acme:github_webhook:api/601"]; ok {
-		t.Error("the unreadable hook was recorded")
-	}
-	if k := rec.kinds()[audit.KindGitHubAppInstallation]; k != 0 {
-		t.Errorf("%d installations recorded from a 404", k)
-	}
-}
-
-// TestGapAfterFirstPage: a 403 on page 2 keeps page 1 and says so.
-func TestGapAfterFirstPage(t *testing.T) {
-	o := smallOrg()
-	for i := range 150 {
-		o.Repos[0].DeployKeys = append(o.Repos[0].DeployKeys, githubtest.DeployKey{ID: int64(3000 + i), Title: "k", Key: testKey, CreatedAt: at("2024-01-01T00:00:00Z")})
-	}
-	s := githubtest.NewServer(o, githubtest.WithFault(func(r *http.Request) (int, string, bool) {
-		if r.URL.Path == "/repos/acme/api/keys" && r.URL.Query().Get("page") == "2" {
-			return 403, `{"message":"Must have admin rights to Repository."}`, true
-		}
-		return 0, "", false
-	}))
-	defer s.Close()
-	rec, err := run(t, s, "acme")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if n := rec.kinds()[audit.KindGitHubDeployKey]; n != 100 {
-		t.Errorf("%d deploy keys, want the first page's 100", n)
-	}
-	if len(rec.gaps) != 1 || !strings.Contains(rec.gaps[0].Reason, "first 1 page") || !strings.Contains(rec.gaps[0].Reason, "Must have admin rights") {
-		t.Errorf("gaps %+v", rec.gaps)
-	}
-}
-
-func TestFatalErrors(t *testing.T) {
-	for _, tc := range []struct {
-		path   string
-		status int
-		body   string
-		want   []string
-	}{
-		{"/repos/acme/api/keys", 200, `[{"id": 1, "title": "x"`, []string{"GET /repos/acme/api/keys", "malformed JSON"}},
-		{"/orgs/acme/actions/secrets", 200, `{"total_count": "many"}`, []string{"GET /orgs/acme/actions/secrets", "malformed JSON"}},
-		{"/repos/acme/acme/actions/runners", 500, `{"message":"Server Error"}`, []string{"GET /repos/acme/acme/actions/runners", "500", "Server Error"}},
-		{"/orgs/acme/repos", 502, `<html>Bad gateway</html>`, []string{"GET /orgs/acme/repos", "502"}},
-		{"/orgs/acme", 500, `{"message":"Server Error"}`, []string{"GET /orgs/acme", "500"}},
-	} {
-		s := githubtest.NewServer(smallOrg())
-		s.FailWith(tc.path, tc.status, tc.body)
-		_, err := run(t, s, "acme")
-		s.Close()
-		if err == nil {
-			t.Errorf("%s %d: no error", tc.path, tc.status)
-			continue
-		}
-		for _, w := range tc.want {
-			if !strings.Contains(err.Error(), w) {
-				t.Errorf("%s %d: error %q lacks %q", tc.path, tc.status, err, w)
-			}
-		}
-	}
-}
-
-func TestRateLimited(t *testing.T) {
-	s := githubtest.NewServer(smallOrg(), githubtest.WithRateLimit(5, true))
-	defer s.Close()
-	_, err := run(t, s, "acme")
-	if err == nil || !strings.Contains(err.Error(), "rate limit") {
-		t.Errorf("err = %v", err)
-	}
-}
-
-func TestContextCanceled(t *testing.T) {
-	s := githubtest.NewServer(githubtest.SampleOrg(20))
-	defer s.Close()
-	c, err := ghconn.NewFromToken(s.URL(), s.Token(), githubtest.SampleLogin, s.Client())
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	if err := c.Run(ctx, &recorder{}); !errors.Is(err, context.Canceled) {
-		t.Errorf("canceled before Run: %v", err)
-	}
-
-	// Cancel while reading the fifth repository.
-	ctx, cancel = context.WithCancel(context.Background())
-	defer cancel()
-	s2 := githubtest.NewServer(githubtest.SampleOrg(20), githubtest.WithFault(func(r *http.Request) (int, string, bool) {
-		if strings.HasPrefix(r.URL.Path, "/repos/northwind/orders-service/") {
-			cancel()
-		}
-		return 0, "", false
-	}))
-	defer s2.Close()
-	c2, err := ghconn.NewFromToken(s2.URL(), s2.Token(), githubtest.SampleLogin, s2.Client())
-	if err != nil {
-		t.Fatal(err)
-	}
-	rec := &recorder{}
-	if err := c2.Run(ctx, rec); !errors.Is(err, context.Canceled) {
-		t.Errorf("canceled mid-run: %v", err)
-	}
-	if s2.RequestsTo("/repos/northwind/orders-service/actions/secrets") != 0 {
-		t.Error("kept reading after cancel")
-	}
-}
-
-func TestNewFromToken(t *testing.T) {
+func TestNewConnector(t *testing.T) {
 	c, err := ghconn.NewFromToken("https://ghe.example.com/api/v3", "t", "acme", nil)
 	if err != nil || c.APIURL() != "https://ghe.example.com/api/v3/" {
 		t.Errorf("APIURL %q %v", c.APIURL(), err)
@@ -693,5 +611,17 @@ func TestNewFromToken(t *testing.T) {
 	}
 	if _, err := ghconn.NewFromToken("", "t", " ", nil); err == nil {
 		t.Error("empty org accepted")
+	}
+	for _, app := range []*ghconn.AppAuth{
+		{AppID: 1, PrivateKey: []byte("not a key")},
+		{AppID: 1, PrivateKey: []byte("-----BEGIN RSA PRIVATE KEY-----\nAAAA\n-----END RSA PRIVATE KEY-----\n")},
+	} {
+		if _, err := ghconn.NewConnector("acme", ghconn.Options{App: app}); err == nil || !strings.Contains(err.Error(), "key") {
+			t.Errorf("App key %q: %v", app.PrivateKey, err)
+		}
+	}
+	_, pemBytes := testAppKey(t)
+	if _, err := ghconn.NewConnector("acme", ghconn.Options{App: &ghconn.AppAuth{PrivateKey: pemBytes}}); err == nil {
+		t.Error("App without an ID accepted")
 	}
 }

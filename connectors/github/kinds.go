@@ -2,10 +2,10 @@ package github
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/base64"
+	"encoding/json"
+	"errors"
 	"fmt"
-	"net/url"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -13,17 +13,137 @@ import (
 	"github.com/google/go-github/v60/github"
 
 	"github.com/nhi-audit/nhi/audit"
-	"github.com/nhi-audit/nhi/connectors"
 )
 
-// One function per endpoint family: each lists one endpoint and turns every
+// One parser per endpoint family: each decodes one page and turns every
 // item into an Observation. Nothing here keeps secret material: only the
 // fields copied below leave this file.
 
+// What a 403 or 404 usually means is missing, in plain words.
 const (
-	needOrgOwner  = "needs an organization owner's token (classic token scope admin:org)"
-	needRepoAdmin = "needs admin access to the repository (classic token scope repo)"
+	needOrgOwner   = "needs an organization owner's token (classic token scope admin:org; GitHub App organization permission \"Administration: read\")"
+	needOrgSecrets = "needs an organization owner's token (classic token scope admin:org; GitHub App organization permission \"Secrets: read\")"
+	needOrgHooks   = "needs an organization owner's token (classic token scope admin:org_hook; GitHub App organization permission \"Webhooks: read\")"
+	needRunners    = "needs an organization owner's token (classic token scope admin:org; GitHub App organization permission \"Self-hosted runners: read\")"
+	needMembers    = "needs an organization member's token (classic token scope read:org; GitHub App organization permission \"Members: read\")"
+	needPATs       = "needs a GitHub App installation token with the organization permission \"Personal access tokens: read\" (--app-id, --app-key): GitHub does not show these to personal access tokens"
+	needPATReqs    = "needs a GitHub App installation token with the organization permission \"Personal access token requests: read\" (--app-id, --app-key): GitHub does not show these to personal access tokens"
+	needSAML       = "only organizations using SAML single sign-on (GitHub Enterprise Cloud) have credential authorizations, and reading them needs an owner's token with the admin:org scope; GitHub did not show them, so SSO-authorized PATs and SSH keys were not read"
+	needRepoAdmin  = "needs admin access to the repository (classic token scope repo; GitHub App repository permission \"Administration: read\")"
+	needRepoSecret = "needs admin access to the repository (classic token scope repo; GitHub App repository permission \"Secrets: read\")"
+	needDependabot = "needs admin access to the repository (classic token scope repo; GitHub App repository permission \"Dependabot secrets: read\")"
+	needCodespaces = "needs admin access to the repository (classic token scope repo; GitHub App repository permission \"Codespaces secrets: read\")"
+	needRepoHooks  = "needs admin access to the repository (classic token scope repo or read:repo_hook; GitHub App repository permission \"Webhooks: read\")"
+	needEnvs       = "needs read access to the repository's environments (classic token scope repo; GitHub App repository permission \"Actions: read\")"
+	needCollabs    = "needs push access to the repository (classic token scopes repo and read:org; GitHub App repository permission \"Metadata: read\")"
+	needContents   = "needs read access to the repository's contents (classic token scope repo; GitHub App repository permission \"Contents: read\")"
 )
+
+// unmarshal decodes a JSON body; an empty body is malformed too.
+func unmarshal(body []byte, v any) error {
+	if len(body) == 0 {
+		return errors.New("unexpected end of JSON input (empty body)")
+	}
+	return json.Unmarshal(body, v)
+}
+
+// orgUnit is an organisation-level unit of work.
+type orgUnit struct {
+	name string // checkpoint name
+	what string // for progress
+	read func(context.Context, *unit) error
+}
+
+func (c *Connector) orgUnits() []orgUnit {
+	type spec struct {
+		name, rest string
+		kind       audit.Kind
+		need       string
+		parse      parser
+		query      []string
+	}
+	specs := []spec{
+		{"org:installations", "installations", audit.KindGitHubAppInstallation, needOrgOwner, c.parseInstallations, nil},
+		{"org:personal-access-tokens", "personal-access-tokens", audit.KindGitHubFineGrainedPAT, needPATs, c.parsePATs(audit.KindGitHubFineGrainedPAT), nil},
+		{"org:personal-access-token-requests", "personal-access-token-requests", audit.KindGitHubPATRequest, needPATReqs, c.parsePATs(audit.KindGitHubPATRequest), nil},
+		{"org:credential-authorizations", "credential-authorizations", audit.KindGitHubCredentialAuthorization, needSAML, c.parseCredentialAuthorizations, nil},
+		{"org:actions-secrets", "actions/secrets", audit.KindGitHubActionsSecret, needOrgSecrets, c.parseSecrets(audit.KindGitHubActionsSecret, c.org, nil), nil},
+		{"org:dependabot-secrets", "dependabot/secrets", audit.KindGitHubDependabotSecret, needOrgSecrets, c.parseSecrets(audit.KindGitHubDependabotSecret, c.org, nil), nil},
+		{"org:codespaces-secrets", "codespaces/secrets", audit.KindGitHubCodespacesSecret, needOrgSecrets, c.parseSecrets(audit.KindGitHubCodespacesSecret, c.org, nil), nil},
+		{"org:hooks", "hooks", audit.KindGitHubWebhook, needOrgHooks, c.parseHooks(c.org, c.org), nil},
+		{"org:runners", "actions/runners", audit.KindGitHubRunner, needRunners, c.parseRunners(c.org, c.org), nil},
+	}
+	units := []orgUnit{{
+		name: "org:members", what: "GET /orgs/" + c.org + "/members",
+		read: func(ctx context.Context, u *unit) error {
+			// Owners first: a principal is kept once, with its first role.
+			for _, role := range []string{"admin", "all"} {
+				ep := c.orgEP("members", "", needMembers, "role="+role)
+				if _, _, err := u.list(ctx, ep, c.parseMembers(role)); err != nil {
+					return err
+				}
+			}
+			return nil
+		},
+	}}
+	for _, s := range specs {
+		ep := c.orgEP(s.rest, s.kind, s.need, s.query...)
+		parse := s.parse
+		units = append(units, orgUnit{name: s.name, what: ep.String(), read: func(ctx context.Context, u *unit) error {
+			_, _, err := u.list(ctx, ep, parse)
+			return err
+		}})
+	}
+	return units
+}
+
+// readRepo reads everything that lives in one repository, then, when it
+// holds at least one identity, who may own them.
+func (c *Connector) readRepo(ctx context.Context, r repoInfo) (err error) {
+	repo := r.Name
+	u := c.newUnit(repoUnit(repo))
+	defer func() {
+		if err != nil {
+			u.keepCache()
+		}
+	}()
+	scope := c.repoScope(repo)
+	for _, ep := range []struct {
+		rest  string
+		kind  audit.Kind
+		need  string
+		parse parser
+	}{
+		{"keys", audit.KindGitHubDeployKey, needRepoAdmin, c.parseDeployKeys(repo)},
+		{"actions/secrets", audit.KindGitHubActionsSecret, needRepoSecret, c.parseSecrets(audit.KindGitHubActionsSecret, scope, nil)},
+		{"dependabot/secrets", audit.KindGitHubDependabotSecret, needDependabot, c.parseSecrets(audit.KindGitHubDependabotSecret, scope, nil)},
+		{"codespaces/secrets", audit.KindGitHubCodespacesSecret, needCodespaces, c.parseSecrets(audit.KindGitHubCodespacesSecret, scope, nil)},
+		{"hooks", audit.KindGitHubWebhook, needRepoHooks, c.parseHooks(repo, scope)},
+		{"actions/runners", audit.KindGitHubRunner, needRepoAdmin, c.parseRunners(repo, scope)},
+	} {
+		if _, _, err := u.list(ctx, c.repoEP(repo, ep.rest, ep.rest, ep.kind, ep.need), ep.parse); err != nil {
+			return err
+		}
+	}
+	envs, _, err := u.list(ctx, c.repoEP(repo, "environments", "environments", audit.KindGitHubActionsSecret, needEnvs), parseEnvironments)
+	if err != nil {
+		return err
+	}
+	for _, env := range envs {
+		ep := c.repoEP(repo, "environments/"+pathEscape(env)+"/secrets", "environments/"+env+"/secrets", audit.KindGitHubActionsSecret, needRepoSecret)
+		ep.scope = scope + "/" + env
+		attrs := map[string]string{"environment": env}
+		if _, _, err := u.list(ctx, ep, c.parseSecrets(audit.KindGitHubActionsSecret, ep.scope, attrs)); err != nil {
+			return err
+		}
+	}
+	if u.identities > 0 {
+		if err := c.repoContext(ctx, u, r); err != nil {
+			return err
+		}
+	}
+	return u.finish(ctx)
+}
 
 // ---- App installations --------------------------------------------------
 
@@ -35,23 +155,18 @@ type installation struct {
 	Permissions map[string]string `json:"permissions"`
 }
 
-type installationsPage struct {
-	TotalCount    int             `json:"total_count"`
-	Installations []*installation `json:"installations"`
-}
-
-func (c *Connector) installations(ctx context.Context, rec connectors.Recorder) error {
-	ep := endpoint{
-		path: "/orgs/" + c.org + "/installations", kind: audit.KindGitHubAppInstallation,
-		scope: c.org, need: needOrgOwner,
+func (c *Connector) parseInstallations(body []byte, pd *pageData) (int, error) {
+	var page struct {
+		TotalCount    int             `json:"total_count"`
+		Installations []*installation `json:"installations"`
 	}
-	return paginate(ctx, c, rec, ep,
-		func(opts github.ListOptions) ([]*installation, *github.Response, error) {
-			var page installationsPage
-			resp, err := c.getPage(ctx, ep.path[1:], opts, &page)
-			return page.Installations, resp, err
-		},
-		func(in *installation) error { return rec.Record(c.installationObservation(in)) })
+	if err := unmarshal(body, &page); err != nil {
+		return 0, err
+	}
+	for _, in := range page.Installations {
+		pd.Obs = append(pd.Obs, c.installationObservation(in))
+	}
+	return len(page.Installations), nil
 }
 
 func (c *Connector) installationObservation(in *installation) audit.Observation {
@@ -90,6 +205,135 @@ func (c *Connector) installationObservation(in *installation) audit.Observation 
 	}
 }
 
+// ---- fine-grained PATs and PAT requests ---------------------------------
+
+// patGrant is an organization programmatic access grant (a fine-grained
+// PAT with access) or a request for one: not in go-github v60.
+type patGrant struct {
+	ID                  int64        `json:"id"`
+	Owner               *github.User `json:"owner"`
+	Reason              *string      `json:"reason"`
+	RepositorySelection string       `json:"repository_selection"`
+	Permissions         struct {
+		Organization map[string]string `json:"organization"`
+		Repository   map[string]string `json:"repository"`
+		Other        map[string]string `json:"other"`
+	} `json:"permissions"`
+	AccessGrantedAt *github.Timestamp `json:"access_granted_at"` // grants
+	CreatedAt       *github.Timestamp `json:"created_at"`        // requests
+	TokenID         *int64            `json:"token_id"`
+	TokenName       *string           `json:"token_name"`
+	TokenExpired    *bool             `json:"token_expired"`
+	TokenExpiresAt  *github.Timestamp `json:"token_expires_at"`
+	TokenLastUsedAt *github.Timestamp `json:"token_last_used_at"`
+}
+
+// parsePATs reads fine-grained PAT grants (kind KindGitHubFineGrainedPAT)
+// or pending requests (KindGitHubPATRequest). Permissions are flattened
+// to "organization.members", "repository.contents", "other.<name>".
+func (c *Connector) parsePATs(kind audit.Kind) parser {
+	return func(body []byte, pd *pageData) (int, error) {
+		var page []*patGrant
+		if err := unmarshal(body, &page); err != nil {
+			return 0, err
+		}
+		for _, g := range page {
+			perms := map[string]string{}
+			for group, m := range map[string]map[string]string{
+				"organization": g.Permissions.Organization, "repository": g.Permissions.Repository, "other": g.Permissions.Other,
+			} {
+				for k, v := range m {
+					perms[group+"."+k] = v
+				}
+			}
+			attrs := map[string]string{"repository_selection": g.RepositorySelection}
+			if l := g.Owner.GetLogin(); l != "" {
+				attrs["owner"] = l
+			}
+			name := fmt.Sprintf("grant %d", g.ID)
+			if g.TokenID != nil {
+				attrs["token_id"] = strconv.FormatInt(*g.TokenID, 10)
+				name = "token " + attrs["token_id"]
+			}
+			if g.TokenName != nil && *g.TokenName != "" {
+				attrs["token_name"] = *g.TokenName
+				name = *g.TokenName
+			}
+			if g.TokenExpired != nil {
+				attrs["token_expired"] = strconv.FormatBool(*g.TokenExpired)
+			}
+			created := timePtr(g.AccessGrantedAt)
+			if kind == audit.KindGitHubPATRequest {
+				created = timePtr(g.CreatedAt)
+				attrs["status"] = "pending"
+				if g.Reason != nil && *g.Reason != "" {
+					attrs["reason"] = *g.Reason
+				}
+			}
+			pd.Obs = append(pd.Obs, audit.Observation{
+				ID:          c.id(kind, strconv.FormatInt(g.ID, 10)),
+				Kind:        kind,
+				Name:        name,
+				Scope:       c.org,
+				CreatedAt:   created,
+				LastUsedAt:  timePtr(g.TokenLastUsedAt),
+				ExpiresAt:   timePtr(g.TokenExpiresAt),
+				Permissions: perms,
+				Attributes:  attrs,
+			})
+		}
+		return len(page), nil
+	}
+}
+
+// ---- SAML SSO credential authorizations ---------------------------------
+
+// parseCredentialAuthorizations keeps who, what kind, when and which
+// scopes; never token_last_eight, which is part of a secret.
+func (c *Connector) parseCredentialAuthorizations(body []byte, pd *pageData) (int, error) {
+	var page []*github.CredentialAuthorization
+	if err := unmarshal(body, &page); err != nil {
+		return 0, err
+	}
+	for _, a := range page {
+		typ := a.GetCredentialType()
+		attrs := map[string]string{
+			"owner":           a.GetLogin(),
+			"credential_type": typ,
+			"credential_id":   strconv.FormatInt(a.GetCredentialID(), 10),
+		}
+		if len(a.Scopes) > 0 {
+			scopes := append([]string(nil), a.Scopes...)
+			sort.Strings(scopes)
+			attrs["scopes"] = strings.Join(scopes, ",")
+		}
+		if a.Fingerprint != nil {
+			attrs["fingerprint"] = a.GetFingerprint()
+		}
+		if a.AuthorizedCredentialID != nil {
+			attrs["authorized_credential_id"] = strconv.FormatInt(a.GetAuthorizedCredentialID(), 10)
+		}
+		name := typ + " of " + a.GetLogin()
+		if t := a.GetAuthorizedCredentialTitle(); t != "" {
+			attrs["title"], name = t, t
+		}
+		if n := a.GetAuthorizedCredentialNote(); n != "" {
+			attrs["note"], name = n, n
+		}
+		pd.Obs = append(pd.Obs, audit.Observation{
+			ID:         c.id(audit.KindGitHubCredentialAuthorization, strconv.FormatInt(a.GetCredentialID(), 10)),
+			Kind:       audit.KindGitHubCredentialAuthorization,
+			Name:       name,
+			Scope:      c.org,
+			CreatedAt:  timePtr(a.CredentialAuthorizedAt),
+			LastUsedAt: timePtr(a.CredentialAccessedAt),
+			ExpiresAt:  timePtr(a.AuthorizedCredentialExpiresAt),
+			Attributes: attrs,
+		})
+	}
+	return len(page), nil
+}
+
 // ---- deploy keys --------------------------------------------------------
 
 // deployKey adds "enabled", which go-github v60's Key lacks.
@@ -98,18 +342,17 @@ type deployKey struct {
 	Enabled *bool `json:"enabled"`
 }
 
-func (c *Connector) deployKeys(ctx context.Context, rec connectors.Recorder, repo string) error {
-	ep := endpoint{
-		path: "/repos/" + c.org + "/" + repo + "/keys", kind: audit.KindGitHubDeployKey,
-		scope: c.repoScope(repo), need: needRepoAdmin,
+func (c *Connector) parseDeployKeys(repo string) parser {
+	return func(body []byte, pd *pageData) (int, error) {
+		var page []*deployKey
+		if err := unmarshal(body, &page); err != nil {
+			return 0, err
+		}
+		for _, k := range page {
+			pd.Obs = append(pd.Obs, c.deployKeyObservation(repo, k))
+		}
+		return len(page), nil
 	}
-	return paginate(ctx, c, rec, ep,
-		func(opts github.ListOptions) ([]*deployKey, *github.Response, error) {
-			var page []*deployKey
-			resp, err := c.getPage(ctx, ep.path[1:], opts, &page)
-			return page, resp, err
-		},
-		func(k *deployKey) error { return rec.Record(c.deployKeyObservation(repo, k)) })
 }
 
 func (c *Connector) deployKeyObservation(repo string, k *deployKey) audit.Observation {
@@ -145,271 +388,90 @@ func (c *Connector) deployKeyObservation(repo string, k *deployKey) audit.Observ
 	}
 }
 
-// fingerprint is the OpenSSH SHA256 fingerprint of an authorized_keys line
-// ("ssh-ed25519 AAAA... comment"), and its key type.
-func fingerprint(key string) (typ, fp string, ok bool) {
-	f := strings.Fields(key)
-	if len(f) < 2 {
-		return "", "", false
-	}
-	blob, err := base64.StdEncoding.DecodeString(f[1])
-	if err != nil || len(blob) == 0 {
-		return "", "", false
-	}
-	sum := sha256.Sum256(blob)
-	return f[0], "SHA256:" + base64.RawStdEncoding.EncodeToString(sum[:]), true
-}
+// ---- secrets ------------------------------------------------------------
 
-// ---- Actions secrets ----------------------------------------------------
-
-func (c *Connector) orgSecrets(ctx context.Context, rec connectors.Recorder) error {
-	ep := endpoint{
-		path: "/orgs/" + c.org + "/actions/secrets", kind: audit.KindGitHubActionsSecret,
-		scope: c.org, need: needOrgOwner,
-	}
-	return c.secrets(ctx, rec, ep, func(opts github.ListOptions) (*github.Secrets, *github.Response, error) {
-		return c.client.Actions.ListOrgSecrets(ctx, c.org, &opts)
-	})
-}
-
-func (c *Connector) repoSecrets(ctx context.Context, rec connectors.Recorder, repo string) error {
-	ep := endpoint{
-		path: "/repos/" + c.org + "/" + repo + "/actions/secrets", kind: audit.KindGitHubActionsSecret,
-		scope: c.repoScope(repo), need: needRepoAdmin,
-	}
-	return c.secrets(ctx, rec, ep, func(opts github.ListOptions) (*github.Secrets, *github.Response, error) {
-		return c.client.Actions.ListRepoSecrets(ctx, c.org, repo, &opts)
-	})
-}
-
-// secrets lists one secrets endpoint of kind ep.kind in scope ep.scope. The
-// natural key is "<scope>/<NAME>", i.e. "org/NAME" or "org/repo/NAME": the
-// names of org and repository secrets overlap, and a repository may be
-// named like its organisation, so the key spells the whole scope.
-func (c *Connector) secrets(ctx context.Context, rec connectors.Recorder, ep endpoint,
-	list func(github.ListOptions) (*github.Secrets, *github.Response, error),
-) error {
-	return paginate(ctx, c, rec, ep,
-		func(opts github.ListOptions) ([]*github.Secret, *github.Response, error) {
-			page, resp, err := list(opts)
-			if page == nil {
-				return nil, resp, err
-			}
-			return page.Secrets, resp, err
-		},
-		func(s *github.Secret) error {
+// parseSecrets reads one page of Actions, Dependabot or Codespaces secrets
+// of kind in scope ("org", "org/repo" or "org/repo/env"). The natural key
+// is "<scope>/<NAME>": names overlap between scopes, and a repository may
+// be named like its organisation, so the key spells the whole scope.
+// extra attributes are added to each.
+func (c *Connector) parseSecrets(kind audit.Kind, scope string, extra map[string]string) parser {
+	return func(body []byte, pd *pageData) (int, error) {
+		var page github.Secrets
+		if err := unmarshal(body, &page); err != nil {
+			return 0, err
+		}
+		for _, s := range page.Secrets {
 			attrs := map[string]string{}
+			for k, v := range extra {
+				attrs[k] = v
+			}
 			if s.Visibility != "" {
 				attrs["visibility"] = s.Visibility
 			}
-			return rec.Record(audit.Observation{
-				ID:         c.id(ep.kind, ep.scope+"/"+s.Name),
-				Kind:       ep.kind,
+			pd.Obs = append(pd.Obs, audit.Observation{
+				ID:         c.id(kind, scope+"/"+s.Name),
+				Kind:       kind,
 				Name:       s.Name,
-				Scope:      ep.scope,
+				Scope:      scope,
 				CreatedAt:  timePtr(&s.CreatedAt),
 				RotatedAt:  timePtr(&s.UpdatedAt), // updated_at: when the value was last set
 				Attributes: attrs,
 			})
-		})
+		}
+		return len(page.Secrets), nil
+	}
+}
+
+// parseEnvironments collects the names of a repository's environments.
+func parseEnvironments(body []byte, pd *pageData) (int, error) {
+	var page github.EnvResponse
+	if err := unmarshal(body, &page); err != nil {
+		return 0, err
+	}
+	for _, e := range page.Environments {
+		pd.Names = append(pd.Names, e.GetName())
+	}
+	return len(page.Environments), nil
 }
 
 // ---- webhooks -----------------------------------------------------------
 
-func (c *Connector) orgHooks(ctx context.Context, rec connectors.Recorder) error {
-	ep := endpoint{
-		path: "/orgs/" + c.org + "/hooks", kind: audit.KindGitHubWebhook,
-		scope: c.org, need: "needs an organization owner's token (classic token scope admin:org_hook)",
-	}
-	return c.hooks(ctx, rec, ep, "", func(opts github.ListOptions) ([]*github.Hook, *github.Response, error) {
-		return c.client.Organizations.ListHooks(ctx, c.org, &opts)
-	})
-}
-
-func (c *Connector) repoHooks(ctx context.Context, rec connectors.Recorder, repo string) error {
-	ep := endpoint{
-		path: "/repos/" + c.org + "/" + repo + "/hooks", kind: audit.KindGitHubWebhook,
-		scope: c.repoScope(repo), need: "needs admin access to the repository (classic token scope repo or read:repo_hook)",
-	}
-	return c.hooks(ctx, rec, ep, repo, func(opts github.ListOptions) ([]*github.Hook, *github.Response, error) {
-		return c.client.Repositories.ListHooks(ctx, c.org, repo, &opts)
-	})
-}
-
-// hooks lists one webhook endpoint; repo is "" for the organisation's.
-func (c *Connector) hooks(ctx context.Context, rec connectors.Recorder, ep endpoint, repo string,
-	list func(github.ListOptions) ([]*github.Hook, *github.Response, error),
-) error {
-	owner := c.org
-	if repo != "" {
-		owner = repo
-	}
-	return paginate(ctx, c, rec, ep, list, func(h *github.Hook) error {
-		return rec.Record(c.hookObservation(owner, ep.scope, h))
-	})
-}
-
-func (c *Connector) hookObservation(owner, scope string, h *github.Hook) audit.Observation {
-	cfg := h.GetConfig()
-	attrs := map[string]string{
-		"active":       strconv.FormatBool(h.GetActive()),
-		"insecure_ssl": cfg.GetInsecureSSL(),
-		"content_type": cfg.GetContentType(),
-		// Only whether there is one: the value (GitHub masks it, but a
-		// proxy or another server might not) is never read further.
-		"has_secret": strconv.FormatBool(cfg.GetSecret() != ""),
-		"events":     strings.Join(h.Events, ","),
-	}
-	name := fmt.Sprintf("hook %d", h.GetID())
-	if raw := cfg.GetURL(); raw != "" {
-		u, host, redacted := redactURL(raw)
-		attrs["url"] = u
-		if redacted {
-			attrs["url_redacted"] = "true"
+// parseHooks reads organisation (owner = the org) or repository (owner =
+// the repo) webhooks. Only whether a hook has a secret is kept.
+func (c *Connector) parseHooks(owner, scope string) parser {
+	return func(body []byte, pd *pageData) (int, error) {
+		var page []*github.Hook
+		if err := unmarshal(body, &page); err != nil {
+			return 0, err
 		}
-		if host != "" {
-			name = host
+		for _, h := range page {
+			pd.Obs = append(pd.Obs, c.hookObservation(owner, scope, h))
 		}
+		return len(page), nil
 	}
-	if h.UpdatedAt != nil {
-		attrs["updated_at"] = h.UpdatedAt.UTC().Format(time.RFC3339)
-	}
-	if status, ok := h.LastResponse["status"].(string); ok && status != "" {
-		attrs["last_response"] = status
-	}
-	if code, ok := h.LastResponse["code"].(float64); ok && code != 0 {
-		attrs["last_response_code"] = strconv.Itoa(int(code))
-	}
-	return audit.Observation{
-		ID:         c.id(audit.KindGitHubWebhook, owner+"/"+strconv.FormatInt(h.GetID(), 10)),
-		Kind:       audit.KindGitHubWebhook,
-		Name:       name,
-		Scope:      scope,
-		CreatedAt:  timePtr(h.CreatedAt),
-		Attributes: attrs,
-	}
-}
-
-// tokenPaths are hosts whose webhook URLs carry a credential in the path:
-// only the first keep segments are kept.
-var tokenPaths = map[string]int{
-	"hooks.slack.com":     3, // /services/T…/B…/<token>
-	"discord.com":         3, // /api/webhooks/<id>/<token>
-	"discordapp.com":      3,
-	"hooks.zapier.com":    3, // /hooks/catch/<id>/<key>
-	"smee.io":             0, // /<channel>: anyone with it reads the deliveries
-	"outlook.office.com":  1, // /webhook/<guid>@<guid>/IncomingWebhook/<id>/<guid>
-	"chat.googleapis.com": 4,
-}
-
-const redactedMark = "REDACTED"
-
-// redactURL strips a webhook URL of what may be a credential: user info,
-// query string, fragment, the token segments of known providers, and any
-// long random-looking path segment. It returns the cleaned URL, the name to
-// show (host[:port]/path) and whether anything was removed.
-func redactURL(raw string) (clean, name string, redacted bool) {
-	u, err := url.Parse(strings.TrimSpace(raw))
-	if err != nil || u.Host == "" {
-		return redactedMark, "", true
-	}
-	if u.User != nil || u.RawQuery != "" || u.ForceQuery || u.Fragment != "" {
-		redacted = true
-	}
-	host := strings.ToLower(u.Host)
-	keep, known := tokenPaths[strings.ToLower(u.Hostname())]
-	if !known && strings.HasSuffix(strings.ToLower(u.Hostname()), ".webhook.office.com") {
-		keep, known = 1, true
-	}
-	segs := strings.Split(strings.TrimPrefix(u.EscapedPath(), "/"), "/")
-	out := make([]string, 0, len(segs))
-	for i, s := range segs {
-		switch {
-		case known && i >= keep && s != "":
-			if len(out) == 0 || out[len(out)-1] != redactedMark {
-				out = append(out, redactedMark)
-			}
-			redacted = true
-		case randomLooking(s):
-			out = append(out, redactedMark)
-			redacted = true
-		default:
-			out = append(out, s)
-		}
-	}
-	path := ""
-	if len(segs) > 0 && !(len(segs) == 1 && segs[0] == "") {
-		path = "/" + strings.Join(out, "/")
-	}
-	return u.Scheme + "://" + host + path, host + path, redacted
-}
-
-// randomLooking reports whether a path segment looks like a token: long,
-// one word of letters, digits, '-' or '_', with both letters and digits.
-func randomLooking(s string) bool {
-	if len(s) < 20 {
-		return false
-	}
-	var letters, digits bool
-	for _, r := range s {
-		switch {
-		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z':
-			letters = true
-		case r >= '0' && r <= '9':
-			digits = true
-		case r == '-' || r == '_':
-		default:
-			return false
-		}
-	}
-	return letters && digits
 }
 
 // ---- self-hosted runners ------------------------------------------------
 
-func (c *Connector) orgRunners(ctx context.Context, rec connectors.Recorder) error {
-	ep := endpoint{
-		path: "/orgs/" + c.org + "/actions/runners", kind: audit.KindGitHubRunner,
-		scope: c.org, need: needOrgOwner,
-	}
-	return c.runners(ctx, rec, ep, c.org, func(opts github.ListOptions) (*github.Runners, *github.Response, error) {
-		return c.client.Actions.ListOrganizationRunners(ctx, c.org, &opts)
-	})
-}
-
-func (c *Connector) repoRunners(ctx context.Context, rec connectors.Recorder, repo string) error {
-	ep := endpoint{
-		path: "/repos/" + c.org + "/" + repo + "/actions/runners", kind: audit.KindGitHubRunner,
-		scope: c.repoScope(repo), need: needRepoAdmin,
-	}
-	return c.runners(ctx, rec, ep, repo, func(opts github.ListOptions) (*github.Runners, *github.Response, error) {
-		return c.client.Actions.ListRunners(ctx, c.org, repo, &opts)
-	})
-}
-
-// runners lists one runners endpoint; owner is the org login or the repo
-// name, the first half of the natural key.
-func (c *Connector) runners(ctx context.Context, rec connectors.Recorder, ep endpoint, owner string,
-	list func(github.ListOptions) (*github.Runners, *github.Response, error),
-) error {
-	return paginate(ctx, c, rec, ep,
-		func(opts github.ListOptions) ([]*github.Runner, *github.Response, error) {
-			page, resp, err := list(opts)
-			if page == nil {
-				return nil, resp, err
-			}
-			return page.Runners, resp, err
-		},
-		func(r *github.Runner) error {
+// parseRunners reads runners; owner is the org login or the repo name, the
+// first half of the natural key.
+func (c *Connector) parseRunners(owner, scope string) parser {
+	return func(body []byte, pd *pageData) (int, error) {
+		var page github.Runners
+		if err := unmarshal(body, &page); err != nil {
+			return 0, err
+		}
+		for _, r := range page.Runners {
 			labels := make([]string, 0, len(r.Labels))
 			for _, l := range r.Labels {
 				labels = append(labels, l.GetName())
 			}
-			return rec.Record(audit.Observation{
+			pd.Obs = append(pd.Obs, audit.Observation{
 				ID:    c.id(audit.KindGitHubRunner, owner+"/"+strconv.FormatInt(r.GetID(), 10)),
 				Kind:  audit.KindGitHubRunner,
 				Name:  r.GetName(),
-				Scope: ep.scope,
+				Scope: scope,
 				Attributes: map[string]string{
 					"status": r.GetStatus(),
 					"busy":   strconv.FormatBool(r.GetBusy()),
@@ -417,14 +479,7 @@ func (c *Connector) runners(ctx context.Context, rec connectors.Recorder, ep end
 					"labels": strings.Join(labels, ","),
 				},
 			})
-		})
-}
-
-// timePtr is t in UTC, or nil when GitHub gave none.
-func timePtr(t *github.Timestamp) *time.Time {
-	if t == nil || t.IsZero() {
-		return nil
+		}
+		return len(page.Runners), nil
 	}
-	u := t.UTC()
-	return &u
 }

@@ -1,6 +1,12 @@
 package github
 
-import "testing"
+import (
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/nhi-audit/nhi/audit"
+)
 
 func TestFingerprint(t *testing.T) {
 	// Public keys and fingerprints as `ssh-keygen -lf` prints them.
@@ -44,6 +50,64 @@ func TestRedactURL(t *testing.T) {
 		u, name, red := redactURL(tc.in)
 		if u != tc.url || name != tc.name || red != tc.redacted {
 			t.Errorf("redactURL(%q) = %q, %q, %v; want %q, %q, %v", tc.in, u, name, red, tc.url, tc.name, tc.redacted)
+		}
+	}
+}
+
+func TestParseCodeOwners(t *testing.T) {
+	c := &Connector{org: "acme"}
+	got := c.parseCodeOwners("api", `# comment line
+*                @acme/early-default
+/docs/           @acme/Docs   # trailing comment
+*.go             dev@acme.example @Gopher
+\#not-a-comment  @hash-owner
+/build/ # no owners: unowned
+*                @acme/platform @Ann
+`)
+	want := []audit.Principal{
+		{Type: "codeowner", Scope: "acme/api", Login: "acme/early-default", Role: "path"},
+		{Type: "codeowner", Scope: "acme/api", Login: "acme/docs", Role: "path"},
+		{Type: "codeowner", Scope: "acme/api", Login: "dev@acme.example", Role: "path"},
+		{Type: "codeowner", Scope: "acme/api", Login: "gopher", Role: "path"},
+		{Type: "codeowner", Scope: "acme/api", Login: "hash-owner", Role: "path"},
+		{Type: "codeowner", Scope: "acme/api", Login: "acme/platform", Role: "default"},
+		{Type: "codeowner", Scope: "acme/api", Login: "ann", Role: "default"},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("got  %+v\nwant %+v", got, want)
+	}
+	if got := c.parseCodeOwners("api", "# nothing\n\n"); len(got) != 0 {
+		t.Errorf("empty file: %+v", got)
+	}
+}
+
+func TestRelative(t *testing.T) {
+	for _, tc := range []struct{ base, link, want, err string }{
+		{"https://api.github.com/", "https://api.github.com/orgs/a/hooks?page=2&per_page=100", "orgs/a/hooks?page=2&per_page=100", ""},
+		{"https://ghe.example.com/api/v3/", "https://ghe.example.com/api/v3/repos/a/b/keys?page=3", "repos/a/b/keys?page=3", ""},
+		{"https://api.github.com/", "https://evil.example/orgs/a/hooks?page=2", "", "leaves the API"},
+		{"https://api.github.com/", "http://api.github.com/orgs/a/hooks?page=2", "", "leaves the API"},
+		{"https://ghe.example.com/api/v3/", "https://ghe.example.com/other/x", "", "leaves the API"},
+	} {
+		c, err := NewConnector("a", Options{APIURL: tc.base})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := c.relative(tc.link)
+		if got != tc.want || (tc.err == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), tc.err)) {
+			t.Errorf("relative(%q) on %s = %q, %v", tc.link, tc.base, got, err)
+		}
+	}
+}
+
+func TestPageAfter(t *testing.T) {
+	for in, want := range map[string]string{
+		"orgs/a/hooks?per_page=100":        "orgs/a/hooks?page=2&per_page=100",
+		"orgs/a/hooks?page=3&per_page=100": "orgs/a/hooks?page=4&per_page=100",
+		"orgs/a/hooks?page=x":              "",
+	} {
+		if got := pageAfter(in); got != want {
+			t.Errorf("pageAfter(%q) = %q, want %q", in, got, want)
 		}
 	}
 }

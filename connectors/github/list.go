@@ -7,148 +7,447 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-
-	"github.com/google/go-github/v60/github"
+	"net/url"
+	"strconv"
+	"strings"
 
 	"github.com/nhi-audit/nhi/audit"
 	"github.com/nhi-audit/nhi/connectors"
 )
 
-// endpoint is one list call, for gaps and error messages.
+// endpoint is one API call, for requests, gaps and error messages.
 type endpoint struct {
-	path  string     // "/orgs/acme/hooks": no query string
-	kind  audit.Kind // what it yields
-	scope string     // org or org/repo
+	method string     // "" is GET
+	path   string     // "/orgs/acme/hooks": unescaped, no query string, for people
+	url    string     // the first page's request URL, relative to the API base (escaped, with query)
+	kind   audit.Kind // what it yields ("" for context)
+	scope  string     // org or org/repo
 	// need says what access a 403 or 404 usually means is missing. An
 	// endpoint with a need turns those into a gap; without one they are
 	// errors.
 	need string
 }
 
-func (e endpoint) String() string { return "GET " + e.path }
-
-// errNotFound marks a 404 on an endpoint that cannot be a gap.
-var errNotFound = errors.New("not found")
-
-// paginate reads every page of a list endpoint, per_page at its maximum,
-// following GitHub's rel="next" links, and hands each item to emit. fetch
-// reads one page. A 403/404 on an endpoint with a need is recorded on rec as
-// a gap (the items of earlier pages stay recorded) and is not an error.
-//
-// This is the one place every list call goes through: retries, rate-limit
-// waits and conditional requests belong here.
-func paginate[T any](ctx context.Context, c *Connector, rec connectors.Recorder, ep endpoint,
-	fetch func(opts github.ListOptions) ([]T, *github.Response, error),
-	emit func(T) error,
-) error {
-	opts := github.ListOptions{PerPage: c.perPage, Page: 1}
-	for pages := 0; ; pages++ {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		items, resp, err := fetch(opts)
-		if err != nil {
-			return c.failed(ctx, rec, ep, pages, resp, err)
-		}
-		for _, it := range items {
-			if err := emit(it); err != nil {
-				return fmt.Errorf("github: %s: %w", ep, err)
-			}
-		}
-		if resp.NextPage == 0 {
-			return nil
-		}
-		if resp.NextPage <= opts.Page {
-			return fmt.Errorf("github: %s: page %d links back to page %d", ep, opts.Page, resp.NextPage)
-		}
-		opts.Page = resp.NextPage
+func (e endpoint) String() string {
+	m := e.method
+	if m == "" {
+		m = http.MethodGet
 	}
+	return m + " " + e.path
 }
 
-// failed decides what a failed list call means: a gap (nil) or an error.
-func (c *Connector) failed(ctx context.Context, rec connectors.Recorder, ep endpoint, pages int, resp *github.Response, err error) error {
-	if ctxErr := ctx.Err(); ctxErr != nil {
-		return ctxErr
-	}
-	var rl *github.RateLimitError
-	var arl *github.AbuseRateLimitError
-	if errors.As(err, &rl) || errors.As(err, &arl) {
-		return fmt.Errorf("github: %s: rate limited: %w", ep, err)
-	}
-	status := statusOf(resp, err)
-	switch {
-	case status == http.StatusUnauthorized:
-		return fmt.Errorf("github: %s: %w", ep, ErrBadCredentials)
-	case (status == http.StatusForbidden || status == http.StatusNotFound) && ep.need != "" && rec != nil:
-		reason := fmt.Sprintf("%s (GitHub answered %d %s)", ep.need, status, messageOf(err))
-		if pages > 0 {
-			reason += fmt.Sprintf("; only the first %d page(s) were read", pages)
-		}
-		gap := audit.Gap{Endpoint: ep.String(), Kind: ep.kind, Scope: ep.scope, Status: status, Reason: reason}
-		if gerr := rec.Gap(gap); gerr != nil {
-			return fmt.Errorf("github: %s: recording gap: %w", ep, gerr)
-		}
+// statusError is an answer a list could not use that is not a gap.
+type statusError struct {
+	ep      endpoint
+	status  int
+	message string
+}
+
+func (e *statusError) Error() string {
+	return fmt.Sprintf("github: %s: GitHub answered %d %s", e.ep, e.status, e.message)
+}
+
+// pageData is what a page yields once parsed: the only form of an answer
+// the connector keeps, in the request cache under the answer's ETag.
+// Secret material never reaches it (the parsers drop it), so a 304 Not
+// Modified replays it without reading the answer again.
+type pageData struct {
+	Next       string              `json:"next,omitempty"` // next page, relative to the API base
+	Full       bool                `json:"full,omitempty"` // the page held perPage items
+	Obs        []audit.Observation `json:"obs,omitempty"`
+	Principals []audit.Principal   `json:"principals,omitempty"`
+	Names      []string            `json:"names,omitempty"` // repositories, environments, a login
+}
+
+// parser turns one page's body into pageData and says how many items it held.
+type parser func(body []byte, pd *pageData) (items int, err error)
+
+// cacheVersion changes whenever what parsers derive changes, so a newer
+// nhi never replays what an older one derived.
+const cacheVersion = "1"
+
+// pageCache is what one unit of work keeps in the request cache: for each
+// page it read, the answer's ETag and what the page yielded, in one cache
+// entry per unit (one per repository), so a snapshot of 10,000
+// repositories writes 10,000 rows, not one per request. Pages the unit
+// no longer reads are dropped when it is saved.
+type pageCache struct {
+	c      *Connector
+	key    string
+	loaded bool
+	dirty  bool
+	old    cacheBundle
+	cur    cacheBundle
+}
+
+type cacheBundle struct {
+	Pages map[string]cachedPage `json:"pages,omitempty"` // by request URL
+	// Stamp and CodeOwners: a repository's CODEOWNERS as of its stamp
+	// (see codeOwners).
+	Stamp      string           `json:"stamp,omitempty"`
+	CodeOwners *codeOwnersEntry `json:"codeowners,omitempty"`
+}
+
+type cachedPage struct {
+	ETag string   `json:"etag"`
+	Page pageData `json:"page"`
+}
+
+// newPageCache is the cache of the unit called name; nil without a cache.
+func (c *Connector) newPageCache(name string) *pageCache {
+	if c.cache == nil {
 		return nil
-	case status == http.StatusNotFound:
-		return fmt.Errorf("github: %s: 404 %s: %w", ep, messageOf(err), errNotFound)
 	}
-	return c.fatal(ctx, ep, err)
+	return &pageCache{c: c, key: "github/" + cacheVersion + " " + c.org + " " + name}
 }
 
-// fatal names the endpoint and says plainly what went wrong.
-func (c *Connector) fatal(ctx context.Context, ep endpoint, err error) error {
-	if ctxErr := ctx.Err(); ctxErr != nil {
-		return ctxErr
+func (pc *pageCache) load(ctx context.Context) {
+	if pc.loaded {
+		return
 	}
-	var er *github.ErrorResponse
+	pc.loaded = true
+	pc.cur.Pages = map[string]cachedPage{}
+	if _, v, ok, err := pc.c.cache.CacheGet(ctx, pc.key); err == nil && ok {
+		if json.Unmarshal(v, &pc.old) != nil {
+			pc.old = cacheBundle{}
+		}
+	}
+}
+
+// lookup is what the cache holds for u.
+func (pc *pageCache) lookup(ctx context.Context, u string) (cachedPage, bool) {
+	if pc == nil {
+		return cachedPage{}, false
+	}
+	pc.load(ctx)
+	p, ok := pc.old.Pages[u]
+	return p, ok
+}
+
+// keep carries u's entry over to this run (a 304).
+func (pc *pageCache) keep(u string, p cachedPage) {
+	if pc != nil {
+		pc.cur.Pages[u] = p
+	}
+}
+
+// store records what u yielded under its ETag ("" forgets u).
+func (pc *pageCache) store(ctx context.Context, u, etag string, pd pageData) {
+	if pc == nil {
+		return
+	}
+	pc.load(ctx)
+	pc.dirty = true
+	if etag == "" {
+		delete(pc.cur.Pages, u)
+		return
+	}
+	pc.cur.Pages[u] = cachedPage{ETag: etag, Page: pd}
+}
+
+// merge keeps what the cache held for pages this run did not reach, when
+// a unit was interrupted: the next run asks for them conditionally still.
+func (pc *pageCache) merge() {
+	if pc == nil || !pc.loaded {
+		return
+	}
+	for k, v := range pc.old.Pages {
+		if _, ok := pc.cur.Pages[k]; !ok {
+			pc.cur.Pages[k] = v
+		}
+	}
+	if pc.cur.Stamp == "" {
+		pc.cur.Stamp, pc.cur.CodeOwners = pc.old.Stamp, pc.old.CodeOwners
+	}
+}
+
+// save writes the unit's entry when anything changed. A cache that cannot
+// be written costs requests next time, never data.
+func (pc *pageCache) save(ctx context.Context) {
+	if pc == nil || !pc.loaded {
+		return
+	}
+	if !pc.dirty && len(pc.cur.Pages) == len(pc.old.Pages) && pc.cur.Stamp == pc.old.Stamp {
+		return
+	}
+	b, err := json.Marshal(&pc.cur)
+	if err != nil {
+		return
+	}
+	_ = pc.c.cache.CachePut(ctx, pc.key, cacheVersion, b)
+}
+
+// fetchPage reads one page of ep at u (relative to the API base):
+// conditionally when pc has it, replaying what it yielded on 304.
+// Answers other than 200 and 304 come back in resp with a nil error.
+func (c *Connector) fetchPage(ctx context.Context, pc *pageCache, ep endpoint, u string, parse parser) (pd pageData, resp *response, err error) {
+	cached, ok := pc.lookup(ctx, u)
+	resp, err = c.do(ctx, ep, http.MethodGet, u, cached.ETag, false)
+	if err != nil {
+		return pd, nil, err
+	}
+	switch {
+	case resp.status == http.StatusNotModified && ok:
+		pc.keep(u, cached)
+		return cached.Page, resp, nil
+	case resp.status == http.StatusNotModified:
+		return pd, nil, fmt.Errorf("github: %s: 304 Not Modified to an unconditional request", ep)
+	case resp.status != http.StatusOK:
+		return pd, resp, nil
+	}
+	n, err := parse(resp.body, &pd)
+	if err != nil {
+		return pd, nil, malformed(ep, err)
+	}
+	if pd.Next, err = c.nextPage(resp.header); err != nil {
+		return pd, nil, fmt.Errorf("github: %s: %w", ep, err)
+	}
+	pd.Full = n >= perPage
+	pc.store(ctx, u, resp.header.Get("ETag"), pd)
+	return pd, resp, nil
+}
+
+func malformed(ep endpoint, err error) error {
 	var syn *json.SyntaxError
 	var typ *json.UnmarshalTypeError
-	switch {
-	case errors.As(err, &er) && er.Response != nil:
-		if er.Response.StatusCode == http.StatusUnauthorized {
-			return fmt.Errorf("github: %s: %w", ep, ErrBadCredentials)
-		}
-		return fmt.Errorf("github: %s: GitHub answered %d %s", ep, er.Response.StatusCode, messageOf(err))
-	case errors.As(err, &syn), errors.As(err, &typ), errors.Is(err, io.ErrUnexpectedEOF):
+	if errors.As(err, &syn) || errors.As(err, &typ) || errors.Is(err, io.ErrUnexpectedEOF) || strings.Contains(err.Error(), "unexpected end of JSON") {
 		return fmt.Errorf("github: %s: malformed JSON response: %w", ep, err)
 	}
 	return fmt.Errorf("github: %s: %w", ep, err)
 }
 
-// statusOf is the HTTP status of a failed call, 0 if there was no response.
-func statusOf(resp *github.Response, err error) int {
-	var er *github.ErrorResponse
-	if errors.As(err, &er) && er.Response != nil {
-		return er.Response.StatusCode
+// list reads every page of ep into u: observations are recorded,
+// principals too, names returned. A 403/404 on an endpoint with a need is
+// recorded as a gap (what earlier pages held stays recorded) and ok is
+// false.
+func (u *unit) list(ctx context.Context, ep endpoint, parse parser) (names []string, ok bool, err error) {
+	c := u.c
+	next := ep.url
+	for pages := 0; next != ""; pages++ {
+		if err := ctx.Err(); err != nil {
+			return nil, false, err
+		}
+		pd, resp, err := c.fetchPage(ctx, u.cache, ep, next, parse)
+		if err != nil {
+			return nil, false, err
+		}
+		if resp.status != http.StatusOK && resp.status != http.StatusNotModified {
+			return nil, false, u.failed(ep, pages, resp)
+		}
+		if err := u.add(&pd); err != nil {
+			return nil, false, fmt.Errorf("github: %s: %w", ep, err)
+		}
+		names = append(names, pd.Names...)
+		switch {
+		case pd.Next != "":
+			next = pd.Next
+		case resp.status == http.StatusNotModified && pd.Full:
+			// A full last page replayed from the cache: GitHub's ETag
+			// covers the body, not the Link header, so a list that grew
+			// by a page would look unchanged. Ask for the page after it.
+			next = pageAfter(next)
+		default:
+			next = ""
+		}
 	}
-	if resp != nil && resp.Response != nil {
-		return resp.StatusCode
-	}
-	return 0
+	return names, true, nil
 }
 
-// messageOf is GitHub's own message for a failed call.
-func messageOf(err error) string {
-	var er *github.ErrorResponse
-	if errors.As(err, &er) {
-		if er.Message != "" {
-			return er.Message
-		}
-		if er.Response != nil {
-			return http.StatusText(er.Response.StatusCode)
-		}
-	}
-	return err.Error()
-}
-
-// getPage reads one page of an endpoint go-github v60 has no (complete)
-// type for, into v, through the client so auth, base URL, rate-limit
-// tracking and Link parsing are the same as for every other call.
-func (c *Connector) getPage(ctx context.Context, path string, opts github.ListOptions, v any) (*github.Response, error) {
-	u := fmt.Sprintf("%s?per_page=%d&page=%d", path, opts.PerPage, opts.Page)
-	req, err := c.client.NewRequest(http.MethodGet, u, nil)
+// pageAfter is u with its page parameter one higher ("" when u does not
+// paginate by page number).
+func pageAfter(u string) string {
+	p, err := url.Parse(u)
 	if err != nil {
-		return nil, err
+		return ""
 	}
-	return c.client.Do(ctx, req, v)
+	q := p.Query()
+	page := 1
+	if v := q.Get("page"); v != "" {
+		if page, err = strconv.Atoi(v); err != nil {
+			return ""
+		}
+	}
+	q.Set("page", strconv.Itoa(page+1))
+	p.RawQuery = q.Encode()
+	return p.String()
+}
+
+// failed decides what an unusable answer means: a gap (nil) or an error.
+func (u *unit) failed(ep endpoint, pages int, resp *response) error {
+	status := resp.status
+	switch {
+	case gapStatus(status) && ep.need != "":
+		reason := fmt.Sprintf("%s (GitHub answered %d %s)", ep.need, status, resp.message())
+		if resp.header.Get("X-GitHub-SSO") != "" {
+			reason += "; the token is not authorized for this organization's SAML single sign-on: authorize it in your GitHub token settings"
+		}
+		if pages > 0 {
+			reason += fmt.Sprintf("; only the first %d page(s) were read", pages)
+		}
+		u.gap(audit.Gap{Endpoint: ep.String(), Kind: ep.kind, Scope: ep.scope, Status: status, Reason: reason})
+		return nil
+	}
+	return &statusError{ep: ep, status: status, message: resp.message()}
+}
+
+// gapStatus is an answer that means "you may not read this here": 403,
+// 404 (GitHub hides what it will not show), 409 (an empty repository), 410
+// (a feature turned off), 451 (a repository blocked for legal reasons).
+func gapStatus(s int) bool {
+	switch s {
+	case http.StatusForbidden, http.StatusNotFound, http.StatusConflict, http.StatusGone, http.StatusUnavailableForLegalReasons:
+		return true
+	}
+	return false
+}
+
+// nextPage is the rel="next" link of an answer, relative to the API base.
+// A link elsewhere is refused: the token must not follow it off the API.
+func (c *Connector) nextPage(h http.Header) (string, error) {
+	for _, part := range strings.Split(h.Get("Link"), ",") {
+		seg := strings.Split(strings.TrimSpace(part), ";")
+		if len(seg) < 2 {
+			continue
+		}
+		isNext := false
+		for _, p := range seg[1:] {
+			if strings.TrimSpace(p) == `rel="next"` {
+				isNext = true
+			}
+		}
+		if !isNext {
+			continue
+		}
+		raw := strings.Trim(strings.TrimSpace(seg[0]), "<>")
+		return c.relative(raw)
+	}
+	return "", nil
+}
+
+func pathEscape(s string) string { return url.PathEscape(s) }
+
+// relative turns a URL on the API into one relative to its base.
+func (c *Connector) relative(raw string) (string, error) {
+	base := c.client.BaseURL
+	u, err := base.Parse(raw)
+	if err != nil {
+		return "", fmt.Errorf("bad next-page link %q", raw)
+	}
+	if u.Scheme != base.Scheme || u.Host != base.Host || !strings.HasPrefix(u.EscapedPath(), base.EscapedPath()) {
+		return "", fmt.Errorf("next-page link %q leaves the API at %s; not followed", u.Redacted(), base)
+	}
+	rel := strings.TrimPrefix(u.EscapedPath(), base.EscapedPath())
+	if u.RawQuery != "" {
+		rel += "?" + u.RawQuery
+	}
+	return rel, nil
+}
+
+// unit is one unit of work (an endpoint family, a repository): what it
+// read, kept until it is complete and handed whole to the writer, which
+// records it and then checkpoints it.
+type unit struct {
+	c          *Connector
+	name       string // checkpoint; "" for none
+	cache      *pageCache
+	obs        []audit.Observation
+	principals []audit.Principal
+	gaps       []audit.Gap
+	identities int
+}
+
+func (c *Connector) newUnit(name string) *unit {
+	return &unit{c: c, name: name, cache: c.newPageCache(name)}
+}
+
+func (u *unit) add(pd *pageData) error {
+	u.obs = append(u.obs, pd.Obs...)
+	u.principals = append(u.principals, pd.Principals...)
+	u.identities += len(pd.Obs)
+	return nil
+}
+
+func (u *unit) gap(g audit.Gap) { u.gaps = append(u.gaps, g) }
+
+// finish hands the unit to the writer.
+func (u *unit) finish(ctx context.Context) error {
+	select {
+	case u.c.sink <- u:
+		return nil
+	case <-u.c.writerDone:
+		return u.c.writerErr
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// keepCache hands the writer what an interrupted unit fetched, so the
+// next run need not pay for those pages again. Nothing is recorded.
+func (u *unit) keepCache() {
+	if u.cache == nil || !u.cache.dirty {
+		return
+	}
+	u.cache.merge()
+	select {
+	case u.c.sink <- &unit{c: u.c, cache: u.cache}:
+	case <-u.c.writerDone:
+	}
+}
+
+// startWriter starts the one goroutine that writes to rec and the cache:
+// SQLite takes one writer at a time, and the workers go on reading while
+// it writes. A write error stops the run (cancel).
+func (c *Connector) startWriter(rec connectors.Recorder, cancel context.CancelFunc) (stop func() error) {
+	c.sink = make(chan *unit, 4*c.concurrency)
+	c.writerDone = make(chan struct{})
+	c.writerErr = nil
+	go func() {
+		defer close(c.writerDone)
+		for u := range c.sink {
+			if err := c.write(rec, u); err != nil {
+				c.writerErr = err
+				cancel()
+				return
+			}
+		}
+	}()
+	return func() error {
+		close(c.sink)
+		<-c.writerDone
+		return c.writerErr
+	}
+}
+
+// write records a complete unit: its cache entry, observations,
+// principals and gaps, then its checkpoint, so a resumed run that skips it
+// loses nothing.
+func (c *Connector) write(rec connectors.Recorder, u *unit) error {
+	u.cache.save(context.Background())
+	for i := range u.obs {
+		if err := rec.Record(u.obs[i]); err != nil {
+			return fmt.Errorf("github: recording %s: %w", u.obs[i].ID, err)
+		}
+	}
+	for _, p := range u.principals {
+		if err := rec.Principal(p); err != nil {
+			return fmt.Errorf("github: recording %s %s: %w", p.Type, p.Login, err)
+		}
+	}
+	for _, g := range u.gaps {
+		if err := rec.Gap(g); err != nil {
+			return fmt.Errorf("github: recording gap for %s: %w", g.Endpoint, err)
+		}
+	}
+	c.stats.identities.Add(int64(len(u.obs)))
+	c.stats.gaps.Add(int64(len(u.gaps)))
+	if u.name == "" {
+		return nil
+	}
+	if err := rec.Checkpoint(u.name); err != nil {
+		return fmt.Errorf("github: checkpoint %s: %w", u.name, err)
+	}
+	if strings.HasPrefix(u.name, "repo:") {
+		c.repoDone()
+	}
+	return nil
 }

@@ -3,8 +3,20 @@
 // The data it serves is an [Org]: plain Go values (JSON-taggable, so small
 // cases can live in testdata/github/*.json and be read with [LoadOrg]). The
 // server renders them with go-github's own types where those carry every
-// field GitHub returns, so what the connector decodes here is what it decodes
-// from api.github.com.
+// field GitHub returns, and with its JSON shapes where go-github v60 has no
+// type (fine-grained PATs and their requests), so what the connector
+// decodes here is what it decodes from api.github.com.
+//
+// Like GitHub it paginates with Link headers, reports the primary rate
+// limit in X-RateLimit-* headers (and enforces it with [WithRateLimit]),
+// sends ETags and answers a matching If-None-Match with 304 Not Modified,
+// free of the rate limit. It authenticates a classic token ([DefaultToken])
+// and, with [WithApp], a GitHub App: JWTs signed with the App's key and the
+// installation tokens they mint. Only an installation token reads the
+// fine-grained PAT endpoints, and credential authorizations exist only for
+// an [Org] with SAML. Faults ([Server.Fail], [WithFault], [FailTimes],
+// [SecondaryRateLimit], [TruncatedBody]) and a [FakeClock] ([WithClock])
+// let tests reproduce what goes wrong without waiting for it.
 package githubtest
 
 import (
@@ -28,6 +40,8 @@ type Org struct {
 
 	// Members are the logins of current members (context, not identities).
 	Members []string `json:"members"`
+	// Admins are the members with the owner role (a subset of Members).
+	Admins []string `json:"admins,omitempty"`
 	// FormerMembers left the organisation: never served, but the generator
 	// uses them as added_by of deploy keys so "orphaned" has something to find.
 	FormerMembers []string `json:"former_members,omitempty"`
@@ -40,6 +54,15 @@ type Org struct {
 	CodespacesSecrets []Secret       `json:"codespaces_secrets,omitempty"` // org Codespaces secrets
 	Hooks             []Hook         `json:"hooks,omitempty"`
 	Runners           []Runner       `json:"runners,omitempty"`
+
+	// SAML says the organisation uses SAML single sign-on: only then does
+	// GET /orgs/{org}/credential-authorizations answer (404 otherwise).
+	SAML                     bool                      `json:"saml,omitempty"`
+	CredentialAuthorizations []CredentialAuthorization `json:"credential_authorizations,omitempty"`
+	// FineGrainedPATs have been granted access to the organisation;
+	// PATRequests are still waiting for an owner to approve them.
+	FineGrainedPATs []FineGrainedPAT `json:"fine_grained_pats,omitempty"`
+	PATRequests     []PATRequest     `json:"pat_requests,omitempty"`
 }
 
 // Repo is one repository of the organisation and what lives in it.
@@ -59,6 +82,99 @@ type Repo struct {
 	CodespacesSecrets []Secret    `json:"codespaces_secrets,omitempty"`
 	Hooks             []Hook      `json:"hooks,omitempty"`
 	Runners           []Runner    `json:"runners,omitempty"`
+	// Environments hold environment-level Actions secrets.
+	Environments []Environment `json:"environments,omitempty"`
+
+	// Context for ownership (not identities).
+	Teams         []TeamAccess   `json:"teams,omitempty"`         // teams with access
+	Collaborators []Collaborator `json:"collaborators,omitempty"` // direct collaborators
+	CodeOwners    *CodeOwners    `json:"codeowners,omitempty"`    // nil: no CODEOWNERS file
+}
+
+// Environment is a deployment environment of a repository.
+type Environment struct {
+	ID        int64     `json:"id"`
+	Name      string    `json:"name"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
+	Secrets   []Secret  `json:"secrets,omitempty"` // environment Actions secrets
+}
+
+// TeamAccess is a team's access to one repository.
+type TeamAccess struct {
+	ID         int64  `json:"id"`
+	Slug       string `json:"slug"`
+	Name       string `json:"name"`
+	Permission string `json:"permission"` // pull, triage, push, maintain, admin
+}
+
+// Collaborator is a person with direct access to one repository.
+type Collaborator struct {
+	Login    string `json:"login"`
+	RoleName string `json:"role_name"` // read, triage, write, maintain, admin
+}
+
+// CodeOwners is a repository's CODEOWNERS file.
+type CodeOwners struct {
+	Path    string `json:"path"` // ".github/CODEOWNERS", "CODEOWNERS" or "docs/CODEOWNERS"
+	Content string `json:"content"`
+}
+
+// PATPermissions are what a fine-grained PAT may do, by GitHub's grouping.
+type PATPermissions struct {
+	Organization map[string]string `json:"organization,omitempty"`
+	Repository   map[string]string `json:"repository,omitempty"`
+	Other        map[string]string `json:"other,omitempty"`
+}
+
+// FineGrainedPAT is a fine-grained personal access token granted access to
+// the organisation's resources.
+type FineGrainedPAT struct {
+	ID                  int64          `json:"id"` // the grant (pat_id)
+	Owner               string         `json:"owner"`
+	TokenID             int64          `json:"token_id"`
+	TokenName           string         `json:"token_name"`
+	RepositorySelection string         `json:"repository_selection"` // none, all, subset
+	Permissions         PATPermissions `json:"permissions"`
+	AccessGrantedAt     time.Time      `json:"access_granted_at"`
+	TokenExpired        bool           `json:"token_expired,omitempty"`
+	TokenExpiresAt      *time.Time     `json:"token_expires_at,omitempty"`   // nil: never expires
+	TokenLastUsedAt     *time.Time     `json:"token_last_used_at,omitempty"` // nil: never used
+}
+
+// PATRequest is a pending request for a fine-grained PAT to access the
+// organisation's resources.
+type PATRequest struct {
+	ID                  int64          `json:"id"`
+	Owner               string         `json:"owner"`
+	Reason              string         `json:"reason,omitempty"` // "": null
+	RepositorySelection string         `json:"repository_selection"`
+	Permissions         PATPermissions `json:"permissions"`
+	CreatedAt           time.Time      `json:"created_at"`
+	TokenID             int64          `json:"token_id"`
+	TokenName           string         `json:"token_name"`
+	TokenExpired        bool           `json:"token_expired,omitempty"`
+	TokenExpiresAt      *time.Time     `json:"token_expires_at,omitempty"`
+	TokenLastUsedAt     *time.Time     `json:"token_last_used_at,omitempty"`
+}
+
+// CredentialAuthorization is a credential (classic PAT, SSH key, OAuth or
+// App token) a member authorized for SAML single sign-on.
+type CredentialAuthorization struct {
+	Login          string `json:"login"`
+	CredentialID   int64  `json:"credential_id"`
+	CredentialType string `json:"credential_type"` // "personal access token", "SSH key", "OAuth app token", "GitHub app token"
+	// TokenLastEight is served for tokens, as GitHub does; it is part of a
+	// secret and the connector must not keep it.
+	TokenLastEight         string     `json:"token_last_eight,omitempty"`
+	AuthorizedAt           time.Time  `json:"credential_authorized_at"`
+	AccessedAt             *time.Time `json:"credential_accessed_at,omitempty"`
+	Scopes                 []string   `json:"scopes,omitempty"`
+	Fingerprint            string     `json:"fingerprint,omitempty"` // SSH keys
+	AuthorizedCredentialID int64      `json:"authorized_credential_id,omitempty"`
+	Title                  string     `json:"authorized_credential_title,omitempty"` // SSH keys
+	Note                   string     `json:"authorized_credential_note,omitempty"`  // tokens
+	ExpiresAt              *time.Time `json:"authorized_credential_expires_at,omitempty"`
 }
 
 // Installation is a GitHub App installed on the organisation.
@@ -179,6 +295,11 @@ func (o *Org) Counts() map[audit.Kind]int {
 	add(audit.KindGitHubCodespacesSecret, len(o.CodespacesSecrets))
 	add(audit.KindGitHubWebhook, len(o.Hooks))
 	add(audit.KindGitHubRunner, len(o.Runners))
+	add(audit.KindGitHubFineGrainedPAT, len(o.FineGrainedPATs))
+	add(audit.KindGitHubPATRequest, len(o.PATRequests))
+	if o.SAML {
+		add(audit.KindGitHubCredentialAuthorization, len(o.CredentialAuthorizations))
+	}
 	for _, r := range o.Repos {
 		add(audit.KindGitHubDeployKey, len(r.DeployKeys))
 		add(audit.KindGitHubActionsSecret, len(r.Secrets))
@@ -186,6 +307,9 @@ func (o *Org) Counts() map[audit.Kind]int {
 		add(audit.KindGitHubCodespacesSecret, len(r.CodespacesSecrets))
 		add(audit.KindGitHubWebhook, len(r.Hooks))
 		add(audit.KindGitHubRunner, len(r.Runners))
+		for _, e := range r.Environments {
+			add(audit.KindGitHubActionsSecret, len(e.Secrets))
+		}
 	}
 	return c
 }

@@ -1,6 +1,7 @@
 package githubtest
 
 import (
+	"crypto/sha256"
 	"encoding/base64"
 	"fmt"
 	"strings"
@@ -287,4 +288,227 @@ func (s *Server) tokenUser() *github.User {
 	u.Name = github.String("NHI Auditor")
 	u.Company = github.String(strings.TrimSpace(s.org.Name))
 	return u
+}
+
+// patPermissionsJSON is a fine-grained PAT's permissions as GitHub groups
+// them; empty groups are left out.
+type patPermissionsJSON struct {
+	Organization map[string]string `json:"organization,omitempty"`
+	Repository   map[string]string `json:"repository,omitempty"`
+	Other        map[string]string `json:"other,omitempty"`
+}
+
+// finePATJSON is an "organization-programmatic-access-grant" (not in
+// go-github v60).
+type finePATJSON struct {
+	ID                  int64              `json:"id"`
+	Owner               *github.User       `json:"owner"`
+	RepositorySelection string             `json:"repository_selection"`
+	RepositoriesURL     string             `json:"repositories_url"`
+	Permissions         patPermissionsJSON `json:"permissions"`
+	AccessGrantedAt     *github.Timestamp  `json:"access_granted_at"`
+	TokenID             int64              `json:"token_id"`
+	TokenName           string             `json:"token_name"`
+	TokenExpired        bool               `json:"token_expired"`
+	TokenExpiresAt      *github.Timestamp  `json:"token_expires_at"`
+	TokenLastUsedAt     *github.Timestamp  `json:"token_last_used_at"`
+}
+
+func tsPtr(t *time.Time) *github.Timestamp {
+	if t == nil {
+		return nil
+	}
+	return ts(*t)
+}
+
+func (s *Server) finePAT(p *FineGrainedPAT) finePATJSON {
+	return finePATJSON{
+		ID:                  p.ID,
+		Owner:               s.user(p.Owner, userID(p.Owner), "User"),
+		RepositorySelection: p.RepositorySelection,
+		RepositoriesURL:     fmt.Sprintf("%s/orgs/%s/personal-access-tokens/%d/repositories", s.base, s.org.Login, p.ID),
+		Permissions:         patPermissionsJSON(p.Permissions),
+		AccessGrantedAt:     ts(p.AccessGrantedAt),
+		TokenID:             p.TokenID,
+		TokenName:           p.TokenName,
+		TokenExpired:        p.TokenExpired,
+		TokenExpiresAt:      tsPtr(p.TokenExpiresAt),
+		TokenLastUsedAt:     tsPtr(p.TokenLastUsedAt),
+	}
+}
+
+// patRequestJSON is an "organization-programmatic-access-grant-request".
+type patRequestJSON struct {
+	ID                  int64              `json:"id"`
+	Reason              *string            `json:"reason"`
+	Owner               *github.User       `json:"owner"`
+	RepositorySelection string             `json:"repository_selection"`
+	RepositoriesURL     string             `json:"repositories_url"`
+	Permissions         patPermissionsJSON `json:"permissions"`
+	CreatedAt           *github.Timestamp  `json:"created_at"`
+	TokenID             int64              `json:"token_id"`
+	TokenName           string             `json:"token_name"`
+	TokenExpired        bool               `json:"token_expired"`
+	TokenExpiresAt      *github.Timestamp  `json:"token_expires_at"`
+	TokenLastUsedAt     *github.Timestamp  `json:"token_last_used_at"`
+}
+
+func (s *Server) patRequest(p *PATRequest) patRequestJSON {
+	out := patRequestJSON{
+		ID:                  p.ID,
+		Owner:               s.user(p.Owner, userID(p.Owner), "User"),
+		RepositorySelection: p.RepositorySelection,
+		RepositoriesURL:     fmt.Sprintf("%s/orgs/%s/personal-access-token-requests/%d/repositories", s.base, s.org.Login, p.ID),
+		Permissions:         patPermissionsJSON(p.Permissions),
+		CreatedAt:           ts(p.CreatedAt),
+		TokenID:             p.TokenID,
+		TokenName:           p.TokenName,
+		TokenExpired:        p.TokenExpired,
+		TokenExpiresAt:      tsPtr(p.TokenExpiresAt),
+		TokenLastUsedAt:     tsPtr(p.TokenLastUsedAt),
+	}
+	if p.Reason != "" {
+		out.Reason = github.String(p.Reason)
+	}
+	return out
+}
+
+// credentialAuthorizationJSON is a "credential-authorization": go-github
+// v60's type omits what is null, GitHub sends the nulls.
+type credentialAuthorizationJSON struct {
+	Login                         string            `json:"login"`
+	CredentialID                  int64             `json:"credential_id"`
+	CredentialType                string            `json:"credential_type"`
+	TokenLastEight                string            `json:"token_last_eight,omitempty"`
+	CredentialAuthorizedAt        *github.Timestamp `json:"credential_authorized_at"`
+	Scopes                        []string          `json:"scopes,omitempty"`
+	Fingerprint                   string            `json:"fingerprint,omitempty"`
+	CredentialAccessedAt          *github.Timestamp `json:"credential_accessed_at"`
+	AuthorizedCredentialID        *int64            `json:"authorized_credential_id"`
+	AuthorizedCredentialTitle     *string           `json:"authorized_credential_title"`
+	AuthorizedCredentialNote      *string           `json:"authorized_credential_note"`
+	AuthorizedCredentialExpiresAt *github.Timestamp `json:"authorized_credential_expires_at"`
+}
+
+func credentialAuthorization(c *CredentialAuthorization) credentialAuthorizationJSON {
+	out := credentialAuthorizationJSON{
+		Login:                         c.Login,
+		CredentialID:                  c.CredentialID,
+		CredentialType:                c.CredentialType,
+		TokenLastEight:                c.TokenLastEight,
+		CredentialAuthorizedAt:        ts(c.AuthorizedAt),
+		Scopes:                        c.Scopes,
+		Fingerprint:                   c.Fingerprint,
+		CredentialAccessedAt:          tsPtr(c.AccessedAt),
+		AuthorizedCredentialExpiresAt: tsPtr(c.ExpiresAt),
+	}
+	if c.AuthorizedCredentialID != 0 {
+		out.AuthorizedCredentialID = github.Int64(c.AuthorizedCredentialID)
+	}
+	if c.Title != "" {
+		out.AuthorizedCredentialTitle = github.String(c.Title)
+	}
+	if c.Note != "" {
+		out.AuthorizedCredentialNote = github.String(c.Note)
+	}
+	return out
+}
+
+// environmentJSON serves protection_rules and deployment_branch_policy as
+// GitHub does (an empty list, null) where go-github omits them.
+type environmentJSON struct {
+	*github.Environment
+	ProtectionRules        []any `json:"protection_rules"`
+	DeploymentBranchPolicy any   `json:"deployment_branch_policy"`
+}
+
+func (s *Server) environment(r *Repo, e *Environment) environmentJSON {
+	full := s.org.Login + "/" + r.Name
+	return environmentJSON{
+		Environment: &github.Environment{
+			ID:        github.Int64(e.ID),
+			NodeID:    github.String(nodeID("EN", e.ID)),
+			Name:      github.String(e.Name),
+			URL:       github.String(fmt.Sprintf("%s/repos/%s/environments/%s", s.base, full, e.Name)),
+			HTMLURL:   github.String(fmt.Sprintf("https://github.com/%s/deployments/activity_log?environments_filter=%s", full, e.Name)),
+			CreatedAt: ts(e.CreatedAt),
+			UpdatedAt: ts(e.UpdatedAt),
+		},
+		ProtectionRules: []any{},
+	}
+}
+
+// repoPermissions is the permissions object of a role: each level
+// implies those below it.
+func repoPermissions(level string) map[string]bool {
+	order := []string{"pull", "triage", "push", "maintain", "admin"}
+	switch level {
+	case "read":
+		level = "pull"
+	case "write":
+		level = "push"
+	}
+	out := map[string]bool{}
+	reached := true
+	for i := len(order) - 1; i >= 0; i-- {
+		if order[i] == level {
+			reached = false
+		}
+		out[order[i]] = !reached
+	}
+	return out
+}
+
+func (s *Server) team(t *TeamAccess) *github.Team {
+	return &github.Team{
+		ID:              github.Int64(t.ID),
+		NodeID:          github.String(nodeID("T", t.ID)),
+		URL:             github.String(fmt.Sprintf("%s/organizations/%d/team/%d", s.base, s.org.ID, t.ID)),
+		HTMLURL:         github.String(fmt.Sprintf("https://github.com/orgs/%s/teams/%s", s.org.Login, t.Slug)),
+		Name:            github.String(t.Name),
+		Slug:            github.String(t.Slug),
+		Description:     github.String(""),
+		Privacy:         github.String("closed"),
+		Permission:      github.String(t.Permission),
+		Permissions:     repoPermissions(t.Permission),
+		MembersURL:      github.String(fmt.Sprintf("%s/organizations/%d/team/%d/members{/member}", s.base, s.org.ID, t.ID)),
+		RepositoriesURL: github.String(fmt.Sprintf("%s/organizations/%d/team/%d/repos", s.base, s.org.ID, t.ID)),
+	}
+}
+
+func (s *Server) collaborator(c Collaborator) *github.User {
+	u := s.user(c.Login, userID(c.Login), "User")
+	u.Permissions = repoPermissions(c.RoleName)
+	u.RoleName = github.String(c.RoleName)
+	return u
+}
+
+// content is GET /repos/{o}/{r}/contents/{path} for a file: base64 in
+// lines of 60 characters, as GitHub sends it.
+func (s *Server) content(r *Repo, path, text string) *github.RepositoryContent {
+	enc := base64.StdEncoding.EncodeToString([]byte(text))
+	var lines []string
+	for len(enc) > 60 {
+		lines = append(lines, enc[:60])
+		enc = enc[60:]
+	}
+	lines = append(lines, enc)
+	sum := sha256.Sum256([]byte(text))
+	sha := fmt.Sprintf("%x", sum[:20])
+	full := s.org.Login + "/" + r.Name
+	name := path[strings.LastIndex(path, "/")+1:]
+	self := fmt.Sprintf("%s/repos/%s/contents/%s?ref=%s", s.base, full, path, r.DefaultBranch)
+	return &github.RepositoryContent{
+		Type:        github.String("file"),
+		Encoding:    github.String("base64"),
+		Size:        github.Int(len(text)),
+		Name:        github.String(name),
+		Path:        github.String(path),
+		Content:     github.String(strings.Join(lines, "\n") + "\n"),
+		SHA:         github.String(sha),
+		URL:         github.String(self),
+		GitURL:      github.String(fmt.Sprintf("%s/repos/%s/git/blobs/%s", s.base, full, sha)),
+		HTMLURL:     github.String(fmt.Sprintf("https://github.com/%s/blob/%s/%s", full, r.DefaultBranch, path)),
+		DownloadURL: github.String(fmt.Sprintf("https://raw.githubusercontent.com/%s/%s/%s", full, r.DefaultBranch, path)),
+	}
 }

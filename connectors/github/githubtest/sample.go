@@ -63,6 +63,11 @@ func SampleOrgAt(repos int, now time.Time) *Org {
 	g.orgSecrets(repos)
 	g.orgHooks()
 	g.orgRunners(repos)
+	// Drawn after everything above so adding them left the rest unchanged.
+	g.admins()
+	g.finePATs()
+	g.patRequests()
+	g.credentialAuthorizations()
 	return o
 }
 
@@ -261,6 +266,10 @@ func (g *gen) repo(i int, name string) *Repo {
 	g.repoSecrets(r, repo, cat)
 	g.repoHooks(r, i, repo, cat)
 	g.repoRunners(r, i, repo, cat)
+	// Drawn last so the draws above stay what they were.
+	g.environments(r, i, repo, cat)
+	g.repoExtraSecrets(r, repo, cat)
+	g.repoContext(r, repo, cat)
 	return repo
 }
 

@@ -240,3 +240,77 @@ func BenchmarkSampleOrg10000(b *testing.B) {
 		githubtest.SampleOrg(10000)
 	}
 }
+
+// TestSampleOrgMoreKinds: the sample has every kind, with something for
+// each finding to find, and context that names current members.
+func TestSampleOrgMoreKinds(t *testing.T) {
+	for _, n := range []int{githubtest.DefaultSampleRepos, 2000} {
+		o := githubtest.SampleOrg(n)
+		now := githubtest.Reference
+		members := map[string]bool{}
+		for _, m := range o.Members {
+			members[m] = true
+		}
+		for _, a := range o.Admins {
+			if !members[a] {
+				t.Errorf("n=%d: admin %s is not a member", n, a)
+			}
+		}
+		var noExpiry, expired, expiring, neverUsed, adminScope, sshKey, envSecret, adminTeam, codeowners bool
+		for _, p := range o.FineGrainedPATs {
+			if !members[p.Owner] || p.AccessGrantedAt.After(now) {
+				t.Errorf("n=%d: PAT %d owner %s granted %v", n, p.ID, p.Owner, p.AccessGrantedAt)
+			}
+			if p.TokenLastUsedAt != nil && (p.TokenLastUsedAt.Before(p.AccessGrantedAt) || p.TokenLastUsedAt.After(now)) {
+				t.Errorf("n=%d: PAT %d used %v", n, p.ID, p.TokenLastUsedAt)
+			}
+			if p.TokenExpired != (p.TokenExpiresAt != nil && p.TokenExpiresAt.Before(now)) {
+				t.Errorf("n=%d: PAT %d token_expired %v, expires %v", n, p.ID, p.TokenExpired, p.TokenExpiresAt)
+			}
+			noExpiry = noExpiry || p.TokenExpiresAt == nil
+			expired = expired || p.TokenExpired
+			expiring = expiring || (p.TokenExpiresAt != nil && p.TokenExpiresAt.After(now) && p.TokenExpiresAt.Before(now.AddDate(0, 0, 14)))
+			neverUsed = neverUsed || p.TokenLastUsedAt == nil
+		}
+		for _, c := range o.CredentialAuthorizations {
+			if !members[c.Login] || c.AuthorizedAt.After(now) || (c.AccessedAt != nil && c.AccessedAt.Before(c.AuthorizedAt)) {
+				t.Errorf("n=%d: credential %d: %+v", n, c.CredentialID, c)
+			}
+			for _, s := range c.Scopes {
+				adminScope = adminScope || s == "admin:org"
+			}
+			sshKey = sshKey || (c.CredentialType == "SSH key" && c.Fingerprint != "" && c.TokenLastEight == "")
+		}
+		for _, r := range o.Repos {
+			for _, e := range r.Environments {
+				envSecret = envSecret || len(e.Secrets) > 0
+				for _, s := range e.Secrets {
+					if s.UpdatedAt.Before(s.CreatedAt) || s.UpdatedAt.After(now) {
+						t.Errorf("n=%d: %s/%s/%s times", n, r.Name, e.Name, s.Name)
+					}
+				}
+			}
+			for _, tm := range r.Teams {
+				adminTeam = adminTeam || tm.Permission == "admin"
+			}
+			if r.CodeOwners != nil {
+				codeowners = true
+				if !strings.Contains(r.CodeOwners.Content, "*       @northwind/") {
+					t.Errorf("n=%d: %s CODEOWNERS %q", n, r.Name, r.CodeOwners.Content)
+				}
+			}
+		}
+		if !o.SAML || len(o.PATRequests) == 0 {
+			t.Errorf("n=%d: SAML %v, %d PAT requests", n, o.SAML, len(o.PATRequests))
+		}
+		for name, ok := range map[string]bool{
+			"PAT without expiry": noExpiry, "expired PAT": expired, "PAT expiring within 14 days": expiring, "never-used PAT": neverUsed,
+			"SSO token with admin:org": adminScope, "SSO SSH key": sshKey, "environment secret": envSecret,
+			"team with admin": adminTeam, "CODEOWNERS": codeowners,
+		} {
+			if !ok {
+				t.Errorf("SampleOrg(%d) has no %s", n, name)
+			}
+		}
+	}
+}

@@ -1,6 +1,9 @@
 package githubtest
 
 import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -13,6 +16,7 @@ import (
 )
 
 // DefaultToken is the token a Server accepts unless [WithToken] says otherwise.
+// It stands for a classic personal access token.
 const DefaultToken = "ghp_githubtest"
 
 // TokenOwner is the login GET /user answers with.
@@ -32,10 +36,16 @@ const docsURL = "https://docs.github.com/rest"
 // instead of the real response. Faults run after the token check.
 type FaultFunc func(r *http.Request) (status int, body string, ok bool)
 
+// HTTPFault decides whether a request fails; when ok, answer writes the
+// failure with any headers, status and body (even one cut short). HTTP
+// faults run after the token check and the FaultFuncs, and are charged to
+// the rate limit. See [FailTimes], [SecondaryRateLimit], [TruncatedBody].
+type HTTPFault func(r *http.Request) (answer func(http.ResponseWriter), ok bool)
+
 // Option configures a Server.
 type Option func(*Server)
 
-// WithToken sets the only token the server accepts.
+// WithToken sets the only (classic) token the server accepts.
 func WithToken(token string) Option { return func(s *Server) { s.token = token } }
 
 // WithScopes sets the X-OAuth-Scopes header (classic PAT scopes); "" leaves
@@ -45,12 +55,23 @@ func WithScopes(scopes string) Option { return func(s *Server) { s.scopes = scop
 // WithFault adds a fault; faults are tried in the order they were added.
 func WithFault(f FaultFunc) Option { return func(s *Server) { s.faults = append(s.faults, f) } }
 
+// WithHTTPFault adds an HTTP fault (see [HTTPFault]).
+func WithHTTPFault(f HTTPFault) Option {
+	return func(s *Server) { s.httpFaults = append(s.httpFaults, f) }
+}
+
+// WithClock makes the server read the time from now (rate-limit resets,
+// installation token expiry, JWT checks), e.g. a [FakeClock]'s Now.
+func WithClock(now func() time.Time) Option { return func(s *Server) { s.now = now } }
+
 // WithRateLimit sets the primary rate limit reported in X-RateLimit-Limit
 // (default [DefaultRateLimit]). With enforce, once limit requests are spent
 // every request gets 403 "API rate limit exceeded" with
-// X-RateLimit-Remaining: 0 until the reset time (an hour after start), as
-// GitHub does. Without it the budget silently refills when spent, as if the
-// hour had passed, so large demos never stall: Remaining never reaches 0.
+// X-RateLimit-Remaining: 0 until the reset time (an hour after the window
+// opened, by the server's clock), as GitHub does. Without it the budget
+// silently refills when spent, as if the hour had passed, so large demos
+// never stall: Remaining never reaches 0. Answers 304 Not Modified cost
+// nothing, as on GitHub.
 func WithRateLimit(limit int, enforce bool) Option {
 	return func(s *Server) {
 		s.limit, s.enforce = max(limit, 1), enforce
@@ -68,14 +89,19 @@ type Server struct {
 	scopes  string
 	limit   int
 	enforce bool
+	now     func() time.Time
+	app     *App
 
-	mu       sync.Mutex // guards everything below up to dataMu
-	faults   []FaultFunc
-	requests int
-	perPath  map[string]int
-	used     int
-	reset    time.Time
-	reqSeq   int
+	mu          sync.Mutex // guards everything below up to dataMu
+	faults      []FaultFunc
+	httpFaults  []HTTPFault
+	requests    int
+	notModified int
+	perPath     map[string]int
+	used        int
+	reset       time.Time
+	reqSeq      int
+	installToks map[string]time.Time // installation token -> expiry
 
 	dataMu sync.RWMutex
 	org    *Org
@@ -89,18 +115,27 @@ func NewServer(org *Org, opts ...Option) *Server {
 		org = &Org{}
 	}
 	s := &Server{
-		token:   DefaultToken,
-		scopes:  DefaultScopes,
-		limit:   DefaultRateLimit,
-		perPath: map[string]int{},
-		reset:   time.Now().Add(time.Hour).Truncate(time.Second),
+		token:       DefaultToken,
+		scopes:      DefaultScopes,
+		limit:       DefaultRateLimit,
+		now:         time.Now,
+		perPath:     map[string]int{},
+		installToks: map[string]time.Time{},
 	}
 	for _, o := range opts {
 		o(s)
 	}
+	s.reset = s.now().Add(time.Hour).Truncate(time.Second)
 	s.setOrg(org)
-	s.ts = httptest.NewServer(http.HandlerFunc(s.serve))
-	s.base = s.ts.URL
+	// The address is known before the first request can arrive: handlers
+	// read s.base without a lock.
+	s.ts = httptest.NewUnstartedServer(http.HandlerFunc(s.serve))
+	s.base = "http://" + s.ts.Listener.Addr().String()
+	s.ts.Start()
+	if t, ok := s.ts.Client().Transport.(*http.Transport); ok {
+		// Connectors read with several workers: keep their connections.
+		t.MaxIdleConnsPerHost = 64
+	}
 	return s
 }
 
@@ -114,7 +149,7 @@ func (s *Server) Client() *http.Client { return s.ts.Client() }
 // Close shuts the server down.
 func (s *Server) Close() { s.ts.Close() }
 
-// Token is the token the server accepts.
+// Token is the (classic) token the server accepts.
 func (s *Server) Token() string { return s.token }
 
 // Requests is how many requests the server has received.
@@ -122,6 +157,13 @@ func (s *Server) Requests() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.requests
+}
+
+// NotModified is how many requests were answered 304 Not Modified.
+func (s *Server) NotModified() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.notModified
 }
 
 // RequestsTo is how many requests the server has received for path
@@ -136,7 +178,7 @@ func (s *Server) RequestsTo(path string) int {
 func (s *Server) ResetCounters() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.requests = 0
+	s.requests, s.notModified = 0, 0
 	s.perPath = map[string]int{}
 }
 
@@ -150,10 +192,8 @@ func (s *Server) Fail(pathPrefix string, status int) {
 // FailWith is Fail with a body of your choosing, sent verbatim: use status
 // 200 and a truncated body to serve malformed JSON.
 func (s *Server) FailWith(pathPrefix string, status int, body string) {
-	pathPrefix = strings.TrimSuffix(pathPrefix, "/")
 	f := func(r *http.Request) (int, string, bool) {
-		p := r.URL.Path
-		if p == pathPrefix || strings.HasPrefix(p, pathPrefix+"/") {
+		if under(r.URL.Path, pathPrefix) {
 			return status, body, true
 		}
 		return 0, "", false
@@ -163,11 +203,25 @@ func (s *Server) FailWith(pathPrefix string, status int, body string) {
 	s.mu.Unlock()
 }
 
-// ClearFaults removes every fault, including those from WithFault.
+// AddHTTPFault adds an HTTP fault while the server runs.
+func (s *Server) AddHTTPFault(f HTTPFault) {
+	s.mu.Lock()
+	s.httpFaults = append(s.httpFaults, f)
+	s.mu.Unlock()
+}
+
+// ClearFaults removes every fault, including those from WithFault and
+// WithHTTPFault.
 func (s *Server) ClearFaults() {
 	s.mu.Lock()
-	s.faults = nil
+	s.faults, s.httpFaults = nil, nil
 	s.mu.Unlock()
+}
+
+// under reports whether path is prefix or lies under it.
+func under(path, prefix string) bool {
+	prefix = strings.TrimSuffix(prefix, "/")
+	return path == prefix || strings.HasPrefix(path, prefix+"/")
 }
 
 // Mutate changes the served organisation under the server's lock, e.g. to
@@ -193,20 +247,100 @@ func (s *Server) index() {
 	}
 }
 
-// serve is the whole request pipeline: count, rate limit, token, faults, route.
+// auth is what a request authenticated as.
+type auth int
+
+const (
+	authNone         auth = iota
+	authClassic           // the classic token (WithToken)
+	authInstallation      // an installation token the server issued
+	authJWT               // a JWT signed with the App's key (WithApp)
+)
+
+// serve is the whole request pipeline: count, token, faults, route, ETag,
+// rate limit.
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
 	h.Set("Content-Type", "application/json; charset=utf-8")
 	h.Set("X-GitHub-Media-Type", "github.v3; format=json")
 	h.Set("X-GitHub-Api-Version-Selected", "2022-11-28")
 
+	now := s.now()
 	s.mu.Lock()
 	s.requests++
 	s.perPath[r.URL.Path]++
 	s.reqSeq++
 	h.Set("X-GitHub-Request-Id", fmt.Sprintf("0000:%04X:%06X", s.reqSeq%0xFFFF, s.reqSeq))
+	if !now.Before(s.reset) {
+		// The window is over: a fresh budget, as GitHub does at the reset.
+		s.used, s.reset = 0, now.Add(time.Hour).Truncate(time.Second)
+	}
+	faults, httpFaults := s.faults, s.httpFaults
+	s.mu.Unlock()
+
+	who := s.authenticate(r, now)
+	if who == authNone {
+		s.charge(h)
+		writeRaw(w, http.StatusUnauthorized, errorBody(http.StatusUnauthorized, "Bad credentials"))
+		return
+	}
+	if who == authClassic && s.scopes != "" {
+		h.Set("X-OAuth-Scopes", s.scopes)
+		h.Set("X-Accepted-OAuth-Scopes", "")
+	}
+	if s.spent() {
+		// Once the budget is spent every request is refused, conditional
+		// or not, until the reset; faults never see it.
+		s.charge(h)
+		rateLimited(w)
+		return
+	}
+	for _, f := range faults {
+		if status, body, ok := f(r); ok {
+			s.charge(h)
+			writeRaw(w, status, body)
+			return
+		}
+	}
+	for _, f := range httpFaults {
+		if answer, ok := f(r); ok {
+			s.charge(h)
+			answer(w)
+			return
+		}
+	}
+
+	buf := &bufferWriter{header: http.Header{}}
+	s.handle(buf, r, who, now)
+	if buf.status == http.StatusOK && r.Method == http.MethodGet {
+		etag := etagOf(bytes.ReplaceAll(buf.body.Bytes(), []byte(s.base), nil))
+		h.Set("ETag", etag)
+		if matchETag(r.Header.Get("If-None-Match"), etag) {
+			s.mu.Lock()
+			s.notModified++
+			s.mu.Unlock()
+			s.rateHeaders(h)
+			w.WriteHeader(http.StatusNotModified)
+			return
+		}
+	}
+	if s.charge(h) {
+		rateLimited(w)
+		return
+	}
+	for k, v := range buf.header {
+		h[k] = v
+	}
+	w.WriteHeader(buf.status)
+	_, _ = w.Write(buf.body.Bytes())
+}
+
+// charge spends one request of the budget and sets the rate-limit headers;
+// it reports whether the budget was already spent (enforced limits only).
+func (s *Server) charge(h http.Header) (exceeded bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	s.used++
-	exceeded := false
 	if s.used > s.limit {
 		if s.enforce {
 			s.used, exceeded = s.limit, true
@@ -214,37 +348,113 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 			s.used, s.reset = 1, s.reset.Add(time.Hour)
 		}
 	} else if !s.enforce && s.used == s.limit {
-		// Never report 0 remaining unless enforcing: go-github would refuse
-		// every later request until the reset time.
+		// Never report 0 remaining unless enforcing: a client would wait
+		// for the reset.
 		s.used, s.reset = 1, s.reset.Add(time.Hour)
 	}
+	s.rateHeadersLocked(h)
+	return exceeded
+}
+
+// spent reports whether an enforced budget has nothing left.
+func (s *Server) spent() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.enforce && s.used >= s.limit
+}
+
+func (s *Server) rateHeaders(h http.Header) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.rateHeadersLocked(h)
+}
+
+func (s *Server) rateHeadersLocked(h http.Header) {
 	h.Set("X-RateLimit-Limit", strconv.Itoa(s.limit))
 	h.Set("X-RateLimit-Remaining", strconv.Itoa(s.limit-s.used))
 	h.Set("X-RateLimit-Used", strconv.Itoa(s.used))
 	h.Set("X-RateLimit-Reset", strconv.FormatInt(s.reset.Unix(), 10))
 	h.Set("X-RateLimit-Resource", "core")
-	faults := s.faults
-	s.mu.Unlock()
+}
 
-	if !s.authorized(r) {
-		writeRaw(w, http.StatusUnauthorized, errorBody(http.StatusUnauthorized, "Bad credentials"))
-		return
+func rateLimited(w http.ResponseWriter) {
+	writeRaw(w, http.StatusForbidden, fmt.Sprintf(
+		`{"message":"API rate limit exceeded for user ID 1.","documentation_url":%q}`,
+		"https://docs.github.com/rest/overview/rate-limits-for-the-rest-api"))
+}
+
+// etagOf is a weak validator of an answer's body, less the server's own
+// address (so a demo served again on another port answers 304 as GitHub
+// would). Like GitHub's, as far as its documentation tells, it does not
+// cover the headers: a list that grows by a page may answer 304 for its
+// last full page, and a client must not conclude there is no next page.
+func etagOf(body []byte) string {
+	sum := sha256.Sum256(body)
+	return `W/"` + hex.EncodeToString(sum[:16]) + `"`
+}
+
+// matchETag is the weak comparison of If-None-Match (RFC 9110 13.1.2).
+func matchETag(header, etag string) bool {
+	if header == "" {
+		return false
 	}
-	if s.scopes != "" {
-		h.Set("X-OAuth-Scopes", s.scopes)
-		h.Set("X-Accepted-OAuth-Scopes", "")
-	}
-	if exceeded {
-		writeRaw(w, http.StatusForbidden, fmt.Sprintf(
-			`{"message":"API rate limit exceeded for user ID 1.","documentation_url":%q}`,
-			"https://docs.github.com/rest/overview/rate-limits-for-the-rest-api"))
-		return
-	}
-	for _, f := range faults {
-		if status, body, ok := f(r); ok {
-			writeRaw(w, status, body)
-			return
+	want := strings.TrimPrefix(etag, "W/")
+	for _, c := range strings.Split(header, ",") {
+		c = strings.TrimSpace(c)
+		if c == "*" || strings.TrimPrefix(c, "W/") == want {
+			return true
 		}
+	}
+	return false
+}
+
+// bufferWriter holds an answer until its ETag is known.
+type bufferWriter struct {
+	header http.Header
+	status int
+	body   bytes.Buffer
+}
+
+func (b *bufferWriter) Header() http.Header { return b.header }
+func (b *bufferWriter) WriteHeader(status int) {
+	if b.status == 0 {
+		b.status = status
+	}
+}
+func (b *bufferWriter) Write(p []byte) (int, error) {
+	if b.status == 0 {
+		b.status = http.StatusOK
+	}
+	return b.body.Write(p)
+}
+
+func (s *Server) authenticate(r *http.Request, now time.Time) auth {
+	scheme, tok, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+	if !ok || (!strings.EqualFold(scheme, "bearer") && !strings.EqualFold(scheme, "token")) {
+		return authNone
+	}
+	tok = strings.TrimSpace(tok)
+	if s.token != "" && tok == s.token {
+		return authClassic
+	}
+	s.mu.Lock()
+	exp, ok := s.installToks[tok]
+	s.mu.Unlock()
+	if ok && now.Before(exp) {
+		return authInstallation
+	}
+	if s.app != nil && s.verifyJWT(tok, now) == nil {
+		return authJWT
+	}
+	return authNone
+}
+
+// handle answers a request that passed authentication and faults.
+func (s *Server) handle(w http.ResponseWriter, r *http.Request, who auth, now time.Time) {
+	path := strings.Trim(r.URL.EscapedPath(), "/")
+	if who == authJWT || strings.HasPrefix(path, "app/") || path == "app" {
+		s.serveApp(w, r, who, now)
+		return
 	}
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		notFound(w)
@@ -252,45 +462,50 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	s.dataMu.RLock()
 	defer s.dataMu.RUnlock()
-	s.route(w, r)
+	s.route(w, r, who)
 }
 
-func (s *Server) authorized(r *http.Request) bool {
-	scheme, tok, ok := strings.Cut(r.Header.Get("Authorization"), " ")
-	if !ok || s.token == "" {
-		return false
+// segments splits an escaped path and unescapes each part, so an
+// environment called "a/b" (sent as a%2Fb) stays one segment.
+func segments(escaped string) []string {
+	parts := strings.Split(strings.Trim(escaped, "/"), "/")
+	for i, p := range parts {
+		if u, err := url.PathUnescape(p); err == nil {
+			parts[i] = u
+		}
 	}
-	if !strings.EqualFold(scheme, "bearer") && !strings.EqualFold(scheme, "token") {
-		return false
-	}
-	return strings.TrimSpace(tok) == s.token
+	return parts
 }
 
 // route dispatches a GET on the data (read-locked by the caller).
-func (s *Server) route(w http.ResponseWriter, r *http.Request) {
-	parts := strings.Split(strings.Trim(r.URL.Path, "/"), "/")
+func (s *Server) route(w http.ResponseWriter, r *http.Request, who auth) {
+	parts := segments(r.URL.EscapedPath())
 	switch {
 	case len(parts) == 1 && parts[0] == "user":
+		if who == authInstallation {
+			writeRaw(w, http.StatusForbidden, errorBody(http.StatusForbidden, "Resource not accessible by integration"))
+			return
+		}
 		writeJSON(w, s.tokenUser())
 	case len(parts) >= 2 && parts[0] == "orgs":
 		if !strings.EqualFold(parts[1], s.org.Login) {
 			notFound(w)
 			return
 		}
-		s.routeOrg(w, r, strings.Join(parts[2:], "/"))
+		s.routeOrg(w, r, who, strings.Join(parts[2:], "/"))
 	case len(parts) >= 3 && parts[0] == "repos":
 		repo := s.repos[strings.ToLower(parts[2])]
 		if !strings.EqualFold(parts[1], s.org.Login) || repo == nil {
 			notFound(w)
 			return
 		}
-		s.routeRepo(w, r, repo, strings.Join(parts[3:], "/"))
+		s.routeRepo(w, r, repo, parts[3:])
 	default:
 		notFound(w)
 	}
 }
 
-func (s *Server) routeOrg(w http.ResponseWriter, r *http.Request, rest string) {
+func (s *Server) routeOrg(w http.ResponseWriter, r *http.Request, who auth, rest string) {
 	o := s.org
 	switch rest {
 	case "":
@@ -311,6 +526,38 @@ func (s *Server) routeOrg(w http.ResponseWriter, r *http.Request, rest string) {
 			out = append(out, s.installation(&o.Installations[lo+i]))
 		}
 		writeJSON(w, map[string]any{"total_count": len(o.Installations), "installations": out})
+	case "personal-access-tokens", "personal-access-token-requests":
+		if who != authInstallation {
+			// Only GitHub Apps may read these (GitHub's docs).
+			writeRaw(w, http.StatusForbidden, errorBody(http.StatusForbidden, "Resource not accessible by personal access token"))
+			return
+		}
+		if rest == "personal-access-tokens" {
+			lo, hi := s.paginate(w, r, len(o.FineGrainedPATs))
+			out := make([]any, 0, hi-lo)
+			for i := range o.FineGrainedPATs[lo:hi] {
+				out = append(out, s.finePAT(&o.FineGrainedPATs[lo+i]))
+			}
+			writeJSON(w, out)
+			return
+		}
+		lo, hi := s.paginate(w, r, len(o.PATRequests))
+		out := make([]any, 0, hi-lo)
+		for i := range o.PATRequests[lo:hi] {
+			out = append(out, s.patRequest(&o.PATRequests[lo+i]))
+		}
+		writeJSON(w, out)
+	case "credential-authorizations":
+		if !o.SAML {
+			notFound(w)
+			return
+		}
+		lo, hi := s.paginate(w, r, len(o.CredentialAuthorizations))
+		out := make([]any, 0, hi-lo)
+		for i := range o.CredentialAuthorizations[lo:hi] {
+			out = append(out, credentialAuthorization(&o.CredentialAuthorizations[lo+i]))
+		}
+		writeJSON(w, out)
 	case "actions/secrets":
 		s.secrets(w, r, o.Secrets, "actions")
 	case "dependabot/secrets":
@@ -326,8 +573,22 @@ func (s *Server) routeOrg(w http.ResponseWriter, r *http.Request, rest string) {
 	}
 }
 
-func (s *Server) routeRepo(w http.ResponseWriter, r *http.Request, repo *Repo, rest string) {
-	switch rest {
+func (s *Server) routeRepo(w http.ResponseWriter, r *http.Request, repo *Repo, rest []string) {
+	if len(rest) >= 1 && rest[0] == "contents" {
+		s.contents(w, repo, strings.Join(rest[1:], "/"))
+		return
+	}
+	if len(rest) == 3 && rest[0] == "environments" && rest[2] == "secrets" {
+		for i := range repo.Environments {
+			if e := &repo.Environments[i]; e.Name == rest[1] {
+				s.secrets(w, r, e.Secrets, "")
+				return
+			}
+		}
+		notFound(w)
+		return
+	}
+	switch strings.Join(rest, "/") {
 	case "":
 		writeJSON(w, s.repository(repo))
 	case "keys":
@@ -347,24 +608,89 @@ func (s *Server) routeRepo(w http.ResponseWriter, r *http.Request, repo *Repo, r
 		s.hooks(w, r, repo.Hooks, repo)
 	case "actions/runners":
 		s.runners(w, r, repo.Runners)
+	case "environments":
+		lo, hi := s.paginate(w, r, len(repo.Environments))
+		out := make([]any, 0, hi-lo)
+		for i := range repo.Environments[lo:hi] {
+			out = append(out, s.environment(repo, &repo.Environments[lo+i]))
+		}
+		writeJSON(w, map[string]any{"total_count": len(repo.Environments), "environments": out})
+	case "teams":
+		lo, hi := s.paginate(w, r, len(repo.Teams))
+		out := make([]any, 0, hi-lo)
+		for i := range repo.Teams[lo:hi] {
+			out = append(out, s.team(&repo.Teams[lo+i]))
+		}
+		writeJSON(w, out)
+	case "collaborators":
+		list := repo.Collaborators
+		if r.URL.Query().Get("affiliation") == "outside" {
+			list = nil
+			for _, c := range repo.Collaborators {
+				if !s.isMember(c.Login) {
+					list = append(list, c)
+				}
+			}
+		}
+		lo, hi := s.paginate(w, r, len(list))
+		out := make([]any, 0, hi-lo)
+		for _, c := range list[lo:hi] {
+			out = append(out, s.collaborator(c))
+		}
+		writeJSON(w, out)
 	default:
 		notFound(w)
 	}
 }
 
+func (s *Server) isMember(login string) bool {
+	for _, m := range s.org.Members {
+		if strings.EqualFold(m, login) {
+			return true
+		}
+	}
+	return false
+}
+
+// members serves GET /orgs/{org}/members?role=all|admin|member.
 func (s *Server) members(w http.ResponseWriter, r *http.Request) {
 	m := s.org.Members
+	switch r.URL.Query().Get("role") {
+	case "admin":
+		m = s.org.Admins
+	case "member":
+		admin := map[string]bool{}
+		for _, a := range s.org.Admins {
+			admin[a] = true
+		}
+		m = nil
+		for _, l := range s.org.Members {
+			if !admin[l] {
+				m = append(m, l)
+			}
+		}
+	}
 	lo, hi := s.paginate(w, r, len(m))
 	out := make([]any, 0, hi-lo)
-	for i, login := range m[lo:hi] {
-		out = append(out, s.user(login, int64(7000000+lo+i), "User"))
+	for _, login := range m[lo:hi] {
+		out = append(out, s.user(login, userID(login), "User"))
 	}
 	writeJSON(w, out)
 }
 
+// userID is a stable made-up ID for a login.
+func userID(login string) int64 {
+	sum := sha256.Sum256([]byte(login))
+	var n int64
+	for _, b := range sum[:3] {
+		n = n<<8 | int64(b)
+	}
+	return 7000000 + n
+}
+
 // secrets serves {"total_count":N,"secrets":[...]}; app names the org
 // secrets' family ("actions", ...) for selected_repositories_url, "" for
-// repository secrets.
+// repository and environment secrets.
 func (s *Server) secrets(w http.ResponseWriter, r *http.Request, list []Secret, app string) {
 	lo, hi := s.paginate(w, r, len(list))
 	out := make([]any, 0, hi-lo)
@@ -392,6 +718,16 @@ func (s *Server) runners(w http.ResponseWriter, r *http.Request, list []Runner) 
 	writeJSON(w, map[string]any{"total_count": len(list), "runners": out})
 }
 
+// contents serves GET /repos/{o}/{r}/contents/{path}: only the CODEOWNERS
+// file exists.
+func (s *Server) contents(w http.ResponseWriter, repo *Repo, path string) {
+	if repo.CodeOwners == nil || repo.CodeOwners.Path != path {
+		notFound(w)
+		return
+	}
+	writeJSON(w, s.content(repo, repo.CodeOwners.Path, repo.CodeOwners.Content))
+}
+
 // paginate reads per_page (default 30, at most 100) and page (1-based),
 // sets the Link header as GitHub does, and returns the slice bounds of the
 // requested page among n items.
@@ -413,7 +749,7 @@ func (s *Server) paginate(w http.ResponseWriter, r *http.Request, n int) (lo, hi
 		if q.Has("per_page") {
 			q.Set("per_page", strconv.Itoa(perPage))
 		}
-		u := url.URL{Path: r.URL.Path, RawQuery: q.Encode()}
+		u := url.URL{Path: r.URL.Path, RawPath: r.URL.RawPath, RawQuery: q.Encode()}
 		return fmt.Sprintf(`<%s%s>; rel="%s"`, s.base, u.String(), rel)
 	}
 	var links []string

@@ -2,6 +2,11 @@ package githubtest_test
 
 import (
 	"context"
+	"crypto"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -441,5 +446,209 @@ func TestMutate(t *testing.T) {
 	})
 	if resp, _ := get(t, s, "/repos/many/added/keys", bearer(s)); resp.StatusCode != 200 {
 		t.Errorf("added repo: %d", resp.StatusCode)
+	}
+}
+
+// TestShapesMore reads the endpoints added for every kind and for
+// ownership context, with go-github where v60 has them, raw where not.
+func TestShapesMore(t *testing.T) {
+	o, err := githubtest.LoadOrg("../../../testdata/github/org-small.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, _, err := githubtest.NewAppKey(1024)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := githubtest.NewServer(o, githubtest.WithApp(githubtest.App{ID: 1, Slug: "a", InstallationID: 2, PublicKey: &key.PublicKey}))
+	defer s.Close()
+	c := client(t, s)
+	ctx := context.Background()
+	lo := &github.ListOptions{PerPage: 100}
+
+	creds, _, err := c.Organizations.ListCredentialAuthorizations(ctx, "tinyco", lo)
+	if err != nil || len(creds) != 2 || creds[0].GetCredentialType() != "personal access token" || creds[0].GetTokenLastEight() != "CANARY08" ||
+		creds[0].GetAuthorizedCredentialExpiresAt().Year() != 2027 || creds[1].CredentialAccessedAt != nil || creds[1].GetAuthorizedCredentialTitle() != "work laptop" {
+		t.Errorf("credential authorizations %v %v", creds, err)
+	}
+	_, raw := get(t, s, "/orgs/tinyco/credential-authorizations", bearer(s))
+	for _, f := range []string{`"credential_accessed_at":null`, `"authorized_credential_expires_at":null`, `"scopes":["repo","read:org"]`} {
+		if !strings.Contains(string(raw), f) {
+			t.Errorf("credential authorizations lack %s: %s", f, raw)
+		}
+	}
+	envs, _, err := c.Repositories.ListEnvironments(ctx, "tinyco", "website", nil)
+	if err != nil || envs.GetTotalCount() != 1 || envs.Environments[0].GetName() != "production" {
+		t.Errorf("environments %v %v", envs, err)
+	}
+	var envSecrets github.Secrets
+	_, raw = get(t, s, "/repos/tinyco/website/environments/production/secrets", bearer(s))
+	if err := json.Unmarshal(raw, &envSecrets); err != nil || envSecrets.TotalCount != 1 || envSecrets.Secrets[0].Name != "NETLIFY_DEPLOY_TOKEN" {
+		t.Errorf("environment secrets %s %v", raw, err)
+	}
+	teams, _, err := c.Repositories.ListTeams(ctx, "tinyco", "website", lo)
+	if err != nil || len(teams) != 1 || teams[0].GetPermission() != "maintain" || !teams[0].GetPermissions()["maintain"] || teams[0].GetPermissions()["admin"] {
+		t.Errorf("teams %v %v", teams, err)
+	}
+	collabs, _, err := c.Repositories.ListCollaborators(ctx, "tinyco", "website", &github.ListCollaboratorsOptions{Affiliation: "direct"})
+	if err != nil || len(collabs) != 1 || collabs[0].GetRoleName() != "admin" || !collabs[0].GetPermissions()["admin"] {
+		t.Errorf("collaborators %v %v", collabs, err)
+	}
+	file, _, _, err := c.Repositories.GetContents(ctx, "tinyco", "website", ".github/CODEOWNERS", nil)
+	if text, _ := file.GetContent(); err != nil || text != "* @tinyco/web\n" {
+		t.Errorf("CODEOWNERS %v %v", file, err)
+	}
+	if _, _, resp, err := c.Repositories.GetContents(ctx, "tinyco", "website", "CODEOWNERS", nil); resp == nil || resp.StatusCode != 404 {
+		t.Errorf("missing CODEOWNERS: %v", err)
+	}
+	admins, _, err := c.Organizations.ListMembers(ctx, "tinyco", &github.ListMembersOptions{Role: "admin"})
+	if err != nil || len(admins) != 1 || admins[0].GetLogin() != "ana-lima" {
+		t.Errorf("admins %v %v", admins, err)
+	}
+
+	// Fine-grained PATs: App installation tokens only.
+	if resp, _ := get(t, s, "/orgs/tinyco/personal-access-tokens", bearer(s)); resp.StatusCode != 403 {
+		t.Errorf("classic token on personal-access-tokens: %d", resp.StatusCode)
+	}
+	tok := installationToken(t, s, key)
+	resp, raw := get(t, s, "/orgs/tinyco/personal-access-tokens", "Bearer "+tok)
+	var pats []map[string]any
+	if err := json.Unmarshal(raw, &pats); err != nil || resp.StatusCode != 200 || len(pats) != 1 {
+		t.Fatalf("PATs %d %s", resp.StatusCode, raw)
+	}
+	for _, f := range []string{"id", "owner", "repository_selection", "repositories_url", "permissions", "access_granted_at", "token_id", "token_name", "token_expired", "token_expires_at", "token_last_used_at"} {
+		if _, ok := pats[0][f]; !ok {
+			t.Errorf("PAT lacks %q: %s", f, raw)
+		}
+	}
+	if p := pats[0]["permissions"].(map[string]any); p["repository"].(map[string]any)["contents"] != "write" {
+		t.Errorf("PAT permissions %v", p)
+	}
+	_, raw = get(t, s, "/orgs/tinyco/personal-access-token-requests", "Bearer "+tok)
+	if !strings.Contains(string(raw), `"reason":"Backfill analytics"`) || !strings.Contains(string(raw), `"token_expires_at":null`) || !strings.Contains(string(raw), `"created_at":"2026-10-25T00:00:00Z"`) {
+		t.Errorf("PAT requests %s", raw)
+	}
+	if resp, _ := get(t, s, "/user", "Bearer "+tok); resp.StatusCode != 403 {
+		t.Errorf("GET /user with an installation token: %d", resp.StatusCode)
+	}
+	if resp, _ := get(t, s, "/user", "Bearer "+tok); resp.Header.Get("X-OAuth-Scopes") != "" {
+		t.Error("X-OAuth-Scopes sent for an installation token")
+	}
+}
+
+// installationToken mints one as a GitHub App would.
+func installationToken(t *testing.T, s *githubtest.Server, key *rsa.PrivateKey) string {
+	t.Helper()
+	now := time.Now()
+	enc := base64.RawURLEncoding
+	claims, _ := json.Marshal(map[string]any{"iat": now.Add(-time.Minute).Unix(), "exp": now.Add(5 * time.Minute).Unix(), "iss": "1"})
+	signing := enc.EncodeToString([]byte(`{"alg":"RS256","typ":"JWT"}`)) + "." + enc.EncodeToString(claims)
+	sum := sha256.Sum256([]byte(signing))
+	sig, err := rsa.SignPKCS1v15(rand.Reader, key, crypto.SHA256, sum[:])
+	if err != nil {
+		t.Fatal(err)
+	}
+	jwt := signing + "." + enc.EncodeToString(sig)
+	if resp, body := get(t, s, "/app", "Bearer "+jwt); resp.StatusCode != 200 || !strings.Contains(string(body), `"slug":"a"`) {
+		t.Fatalf("GET /app: %d %s", resp.StatusCode, body)
+	}
+	if resp, _ := get(t, s, "/orgs/tinyco/hooks", "Bearer "+jwt); resp.StatusCode != 403 {
+		t.Errorf("a JWT read the API: %d", resp.StatusCode)
+	}
+	req, _ := http.NewRequest(http.MethodPost, s.URL()+"app/installations/2/access_tokens", nil)
+	req.Header.Set("Authorization", "Bearer "+jwt)
+	resp, err := s.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out struct {
+		Token     string    `json:"token"`
+		ExpiresAt time.Time `json:"expires_at"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || resp.StatusCode != 201 || !strings.HasPrefix(out.Token, "ghs_") || out.ExpiresAt.Before(now.Add(50*time.Minute)) {
+		t.Fatalf("access token: %d %+v %v", resp.StatusCode, out, err)
+	}
+	// A JWT signed with another key is refused.
+	other, _, _ := githubtest.NewAppKey(1024)
+	bad, _ := rsa.SignPKCS1v15(rand.Reader, other, crypto.SHA256, sum[:])
+	if resp, _ := get(t, s, "/app", "Bearer "+signing+"."+enc.EncodeToString(bad)); resp.StatusCode != 401 {
+		t.Errorf("a JWT of another key: %d", resp.StatusCode)
+	}
+	return out.Token
+}
+
+// TestConditional: answers carry an ETag; the same request with it is
+// answered 304, free of the rate limit, until the data changes.
+func TestConditional(t *testing.T) {
+	s := githubtest.NewServer(manyRepos(3), githubtest.WithRateLimit(10, true))
+	defer s.Close()
+	resp, _ := get(t, s, "/orgs/many/repos", bearer(s))
+	etag := resp.Header.Get("ETag")
+	if resp.StatusCode != 200 || !strings.HasPrefix(etag, `W/"`) {
+		t.Fatalf("%d ETag %q", resp.StatusCode, etag)
+	}
+	remaining := resp.Header.Get("X-RateLimit-Remaining")
+	for _, inm := range []string{etag, strings.TrimPrefix(etag, "W/"), `"nope", ` + etag} {
+		req, _ := http.NewRequest(http.MethodGet, s.URL()+"orgs/many/repos", nil)
+		req.Header.Set("Authorization", bearer(s))
+		req.Header.Set("If-None-Match", inm)
+		r, err := s.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.Body.Close()
+		if r.StatusCode != 304 || r.Header.Get("X-RateLimit-Remaining") != remaining || r.Header.Get("ETag") != etag {
+			t.Errorf("If-None-Match %s: %d, remaining %s (was %s)", inm, r.StatusCode, r.Header.Get("X-RateLimit-Remaining"), remaining)
+		}
+	}
+	if s.NotModified() != 3 || s.Requests() != 4 {
+		t.Errorf("%d of %d answered 304", s.NotModified(), s.Requests())
+	}
+	s.Mutate(func(o *githubtest.Org) { o.Repos[0].Description = "changed" })
+	req, _ := http.NewRequest(http.MethodGet, s.URL()+"orgs/many/repos", nil)
+	req.Header.Set("Authorization", bearer(s))
+	req.Header.Set("If-None-Match", etag)
+	r, err := s.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Body.Close()
+	if r.StatusCode != 200 || r.Header.Get("ETag") == etag {
+		t.Errorf("after a change: %d, ETag %q", r.StatusCode, r.Header.Get("ETag"))
+	}
+}
+
+func TestFaultHelpers(t *testing.T) {
+	clock := githubtest.NewFakeClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	s := githubtest.NewServer(manyRepos(2), githubtest.WithClock(clock.Now), githubtest.WithRateLimit(3, true),
+		githubtest.WithHTTPFault(githubtest.FailTimes("/orgs/many/hooks", 2, 502, nil, "bad gateway")),
+		githubtest.WithHTTPFault(githubtest.SecondaryRateLimit("/orgs/many/actions/secrets", 1, 42*time.Second)),
+		githubtest.WithHTTPFault(githubtest.TruncatedBody("/orgs/many/actions/runners", 1)),
+	)
+	defer s.Close()
+	for i, want := range []int{502, 502, 200} {
+		if r, _ := get(t, s, "/orgs/many/hooks", bearer(s)); r.StatusCode != want {
+			t.Errorf("hooks %d: %d, want %d", i, r.StatusCode, want)
+		}
+	}
+	// The budget of 3 is spent: 403 until the clock passes the reset.
+	if r, _ := get(t, s, "/orgs/many/actions/secrets", bearer(s)); r.StatusCode != 403 || r.Header.Get("X-RateLimit-Remaining") != "0" {
+		t.Errorf("over the limit: %d %v", r.StatusCode, r.Header)
+	}
+	_ = clock.Sleep(context.Background(), time.Hour)
+	r, body := get(t, s, "/orgs/many/actions/secrets", bearer(s))
+	if r.StatusCode != 403 || r.Header.Get("Retry-After") != "42" || !strings.Contains(string(body), "secondary rate limit") || r.Header.Get("X-RateLimit-Remaining") != "2" {
+		t.Errorf("secondary limit after the reset: %d %v %s", r.StatusCode, r.Header, body)
+	}
+	req, _ := http.NewRequest(http.MethodGet, s.URL()+"orgs/many/actions/runners", nil)
+	req.Header.Set("Authorization", bearer(s))
+	resp, err := s.Client().Do(req)
+	if err == nil {
+		_, err = io.ReadAll(resp.Body)
+		resp.Body.Close()
+	}
+	if err == nil {
+		t.Error("a truncated body read in full")
 	}
 }

@@ -1,0 +1,106 @@
+package github_test
+
+import (
+	"context"
+	"runtime"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nhi-audit/nhi/audit"
+	"github.com/nhi-audit/nhi/connectors/github/githubtest"
+)
+
+// memPeak samples the Go heap every 50 ms until stop is called, and
+// returns the peak in-use heap and memory obtained from the OS, in MB.
+func memPeak() (stop func() (heapMB, sysMB float64)) {
+	var (
+		mu         sync.Mutex
+		heap, sys  uint64
+		done       = make(chan struct{})
+		finished   = make(chan struct{})
+		sampleOnce = func() {
+			var m runtime.MemStats
+			runtime.ReadMemStats(&m)
+			mu.Lock()
+			heap, sys = max(heap, m.HeapInuse), max(sys, m.Sys)
+			mu.Unlock()
+		}
+	)
+	go func() {
+		defer close(finished)
+		t := time.NewTicker(50 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				sampleOnce()
+			}
+		}
+	}()
+	return func() (float64, float64) {
+		close(done)
+		<-finished
+		sampleOnce()
+		mu.Lock()
+		defer mu.Unlock()
+		return float64(heap) / (1 << 20), float64(sys) / (1 << 20)
+	}
+}
+
+// BenchmarkSnapshotSampleOrg10000 snapshots the 10,000-repository sample
+// organisation over loopback into a real evidence file, as a GitHub App,
+// then snapshots it again unchanged. Run with -benchtime 1x. The memory
+// figures are the whole process: the fake GitHub and its organisation
+// included.
+func BenchmarkSnapshotSampleOrg10000(b *testing.B) {
+	benchmarkSnapshot(b, 10000)
+}
+
+// BenchmarkSnapshotSampleOrg1000 is the same at a tenth of the size.
+func BenchmarkSnapshotSampleOrg1000(b *testing.B) {
+	benchmarkSnapshot(b, 1000)
+}
+
+func benchmarkSnapshot(b *testing.B, repos int) {
+	o := githubtest.SampleOrg(repos)
+	s := githubtest.NewServer(o, withApp(b))
+	defer s.Close()
+	min := minRequests(o, true)
+	runtime.GC()
+	for b.Loop() {
+		st := openStore(b, b.TempDir()+"/nhi.db")
+		s.ResetCounters()
+		stop := memPeak()
+		start := time.Now()
+		snap, _, err := snapshot(b, context.Background(), st, githubtest.SampleLogin, appOptions(b, s))
+		took := time.Since(start)
+		heap, sys := stop()
+		if err != nil || snap.Status != audit.SnapshotComplete {
+			b.Fatalf("%v %v", snap, err)
+		}
+		first := s.Requests()
+
+		s.ResetCounters()
+		start = time.Now()
+		again, _, err := snapshot(b, context.Background(), st, githubtest.SampleLogin, appOptions(b, s))
+		retook := time.Since(start)
+		if err != nil || again.Digest != snap.Digest {
+			b.Fatalf("re-snapshot: %v (digest %s vs %s)", err, again.Digest, snap.Digest)
+		}
+		st.Close()
+
+		b.ReportMetric(took.Seconds(), "s/snapshot")
+		b.ReportMetric(float64(snap.Total()), "identities")
+		b.ReportMetric(float64(first), "requests")
+		b.ReportMetric(float64(min), "min-requests")
+		b.ReportMetric(float64(first)/float64(min), "requests/min")
+		b.ReportMetric(heap, "peak-heap-MB")
+		b.ReportMetric(sys, "peak-sys-MB")
+		b.ReportMetric(retook.Seconds(), "s/re-snapshot")
+		b.ReportMetric(float64(s.Requests()), "re-requests")
+		b.ReportMetric(100*float64(s.NotModified())/float64(s.Requests()), "re-304-%")
+	}
+}

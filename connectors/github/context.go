@@ -1,0 +1,204 @@
+package github
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/google/go-github/v60/github"
+
+	"github.com/nhi-audit/nhi/audit"
+)
+
+// Context for ownership: who may own what. Never identities, and never a
+// reason to stop the run: what cannot be read is a gap.
+
+// parseMembers reads GET /orgs/{org}/members?role=<role>: role "admin"
+// lists the owners, "all" everyone (owners included, kept as owners
+// because a principal is recorded once, with its first role).
+func (c *Connector) parseMembers(role string) parser {
+	if role == "all" {
+		role = "member"
+	}
+	return func(body []byte, pd *pageData) (int, error) {
+		var page []*github.User
+		if err := unmarshal(body, &page); err != nil {
+			return 0, err
+		}
+		for _, m := range page {
+			pd.Principals = append(pd.Principals, audit.Principal{
+				Type: audit.PrincipalMember, Scope: c.org, Login: m.GetLogin(), Role: role,
+			})
+		}
+		return len(page), nil
+	}
+}
+
+// repoContext reads who may own the identities of a repository: teams
+// with admin or maintain permission, direct collaborators with admin, and
+// the owners CODEOWNERS names. Each costs requests, so it is read only for
+// repositories that hold an identity.
+func (c *Connector) repoContext(ctx context.Context, u *unit, r repoInfo) error {
+	repo, scope := r.Name, c.repoScope(r.Name)
+	teams := c.repoEP(repo, "teams", "teams", "", needRepoAdmin)
+	if _, _, err := u.list(ctx, teams, func(body []byte, pd *pageData) (int, error) {
+		var page []*github.Team
+		if err := unmarshal(body, &page); err != nil {
+			return 0, err
+		}
+		for _, t := range page {
+			if p := t.GetPermission(); p == "admin" || p == "maintain" {
+				pd.Principals = append(pd.Principals, audit.Principal{
+					Type: audit.PrincipalTeam, Scope: scope, Login: c.org + "/" + t.GetSlug(), Role: p,
+				})
+			}
+		}
+		return len(page), nil
+	}); err != nil {
+		return err
+	}
+	collabs := c.repoEP(repo, "collaborators", "collaborators", "", needCollabs, "affiliation=direct")
+	if _, _, err := u.list(ctx, collabs, func(body []byte, pd *pageData) (int, error) {
+		var page []*github.User
+		if err := unmarshal(body, &page); err != nil {
+			return 0, err
+		}
+		for _, p := range page {
+			if p.GetRoleName() == "admin" || (p.GetRoleName() == "" && p.GetPermissions()["admin"]) {
+				pd.Principals = append(pd.Principals, audit.Principal{
+					Type: audit.PrincipalCollaborator, Scope: scope, Login: p.GetLogin(), Role: "admin",
+				})
+			}
+		}
+		return len(page), nil
+	}); err != nil {
+		return err
+	}
+	return c.codeOwners(ctx, u, r)
+}
+
+// codeOwnersLocations are where GitHub looks for CODEOWNERS, in its order:
+// the first found is the one in force.
+var codeOwnersLocations = []string{".github/CODEOWNERS", "CODEOWNERS", "docs/CODEOWNERS"}
+
+// codeOwnersEntry is what the cache keeps of a repository's CODEOWNERS,
+// valid while the repository's stamp (default branch and last push) is:
+// no file can appear, change or go without a push, so an unchanged
+// repository costs no request at all, even for the locations that 404.
+type codeOwnersEntry struct {
+	Path       string            `json:"path,omitempty"` // "" when there is none
+	Principals []audit.Principal `json:"principals,omitempty"`
+}
+
+// codeOwners records every owner the repository's CODEOWNERS names, as
+// principals of type codeowner: role "default" for owners of the catch-all
+// rule ("*", "**" or "/**", the last one in the file, as GitHub applies
+// them), "path" for owners of narrower rules only. Teams are "org/slug",
+// users their login, and e-mail addresses are kept as they are. No file
+// (404 at every location) is no owners, not a gap.
+func (c *Connector) codeOwners(ctx context.Context, u *unit, r repoInfo) error {
+	pc := u.cache
+	if pc != nil && r.Stamp != "" {
+		pc.load(ctx)
+		if old := pc.old; old.Stamp == r.Stamp && old.CodeOwners != nil {
+			for k, p := range old.Pages {
+				if strings.Contains(k, "/contents/") {
+					pc.keep(k, p)
+				}
+			}
+			pc.cur.Stamp, pc.cur.CodeOwners = old.Stamp, old.CodeOwners
+			return u.add(&pageData{Principals: old.CodeOwners.Principals})
+		}
+	}
+	parse := func(body []byte, pd *pageData) (int, error) {
+		var f github.RepositoryContent
+		if err := unmarshal(body, &f); err != nil {
+			return 0, err
+		}
+		text, err := f.GetContent()
+		if err != nil {
+			return 0, err
+		}
+		pd.Principals = c.parseCodeOwners(r.Name, text)
+		return 1, nil
+	}
+	entry := &codeOwnersEntry{}
+	for _, path := range codeOwnersLocations {
+		ep := c.repoEP(r.Name, "contents/"+path, "contents/"+path, "", needContents)
+		ep.url = strings.TrimSuffix(ep.url, fmt.Sprintf("?per_page=%d", perPage))
+		pd, resp, err := c.fetchPage(ctx, pc, ep, ep.url, parse)
+		if err != nil {
+			return err
+		}
+		if resp.status == http.StatusNotFound {
+			continue
+		}
+		if resp.status != http.StatusOK && resp.status != http.StatusNotModified {
+			return u.failed(ep, 0, resp) // a gap: "none" is not remembered
+		}
+		if err := u.add(&pd); err != nil {
+			return err
+		}
+		entry = &codeOwnersEntry{Path: path, Principals: pd.Principals}
+		break
+	}
+	if pc != nil && r.Stamp != "" {
+		pc.cur.Stamp, pc.cur.CodeOwners = r.Stamp, entry
+		pc.dirty = true
+	}
+	return nil
+}
+
+// parseCodeOwners reads a CODEOWNERS file: one rule a line, a pattern then
+// owners; '#' starts a comment.
+func (c *Connector) parseCodeOwners(repo, text string) []audit.Principal {
+	var (
+		order []string
+		rules = map[string]bool{} // owner -> owns the catch-all rule
+		last  []string            // owners of the last catch-all rule
+	)
+	sc := bufio.NewScanner(strings.NewReader(text))
+	for sc.Scan() {
+		line := sc.Text()
+		if i := strings.Index(line, "#"); i >= 0 && (i == 0 || line[i-1] != '\\') {
+			line = line[:i]
+		}
+		f := strings.Fields(line)
+		if len(f) == 0 {
+			continue
+		}
+		var owners []string
+		for _, o := range f[1:] {
+			switch {
+			case strings.HasPrefix(o, "@"):
+				owners = append(owners, strings.ToLower(strings.TrimPrefix(o, "@")))
+			case strings.Contains(o, "@"):
+				owners = append(owners, strings.ToLower(o))
+			}
+		}
+		for _, o := range owners {
+			if _, seen := rules[o]; !seen {
+				rules[o] = false
+				order = append(order, o)
+			}
+		}
+		if f[0] == "*" || f[0] == "**" || f[0] == "/**" {
+			last = owners // a later catch-all replaces an earlier one
+		}
+	}
+	for _, o := range last {
+		rules[o] = true
+	}
+	scope := c.repoScope(repo)
+	out := make([]audit.Principal, 0, len(order))
+	for _, o := range order {
+		role := "path"
+		if rules[o] {
+			role = "default"
+		}
+		out = append(out, audit.Principal{Type: audit.PrincipalCodeowner, Scope: scope, Login: o, Role: role})
+	}
+	return out
+}
