@@ -41,7 +41,13 @@ func (r *recorder) last() string {
 	return r.frame
 }
 
-// waitFor waits (up to 5 s) until the frame on screen contains every want.
+// busyMarks are what a frame shows while work runs off the event loop;
+// a golden screen is taken only once none is on screen, or it would
+// depend on how fast the machine is.
+var busyMarks = []string{"filtering…", "reading identities…", "being recomputed", "reading the event log…"}
+
+// waitFor waits (up to 5 s) until the frame on screen contains every
+// want and no background work is shown.
 func (r *recorder) waitFor(t *testing.T, want ...string) string {
 	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
@@ -50,6 +56,9 @@ func (r *recorder) waitFor(t *testing.T, want ...string) string {
 		ok := true
 		for _, w := range want {
 			ok = ok && strings.Contains(f, w)
+		}
+		for _, b := range busyMarks {
+			ok = ok && !strings.Contains(f, b)
 		}
 		if ok {
 			return f
