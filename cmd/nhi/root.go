@@ -85,6 +85,7 @@ Run nhi with no command to open the terminal UI on the evidence file.`,
 		newDiffCmd(a),
 		newSnapshotsCmd(a),
 		newCampaignCmd(a), newDecideCmd(a),
+		newExportCmd(a),
 		newVerifyCmd(a),
 		newVersionCmd(a),
 	)

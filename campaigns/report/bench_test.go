@@ -1,0 +1,75 @@
+package report_test
+
+import (
+	"fmt"
+	"path/filepath"
+	"testing"
+
+	"github.com/nhi-audit/nhi/audit"
+	"github.com/nhi-audit/nhi/campaigns"
+	"github.com/nhi-audit/nhi/campaigns/report"
+)
+
+// bigCampaign is a closed campaign of n deploy keys: most decommissioned
+// in bulk, some kept one by one with a reason, the rest no-response.
+func bigCampaign(b *testing.B, n int) *fixture {
+	b.Helper()
+	c := &clock{t: mustTime("2026-10-01T06:00:00Z")}
+	path := filepath.Join(b.TempDir(), "nhi.db")
+	st, err := audit.Open(ctx, path, audit.OpenOptions{Create: true, Now: c.now})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { st.Close() })
+	f := &fixture{t: b, st: st, path: path, clock: c}
+	w, err := st.BeginSnapshot(ctx, audit.SnapshotInfo{Source: "github", Account: "acme", APIURL: "https://api.github.com/", ToolVersion: "bench"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	old := tp("2024-01-02T03:04:05Z")
+	for i := range n {
+		repo := fmt.Sprintf("repo-%05d", i/5)
+		o := audit.Observation{ID: id(audit.KindGitHubDeployKey, fmt.Sprintf("%s/%d", repo, i)), Kind: audit.KindGitHubDeployKey,
+			Name: fmt.Sprintf("key-%d", i), Scope: "acme/" + repo, CreatedAt: old, RotatedAt: old,
+			Permissions: map[string]string{"contents": "read"}, Attributes: map[string]string{"added_by": fmt.Sprintf("user%d", i%97), "read_only": "true"}}
+		if err := w.Record(o); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if _, err := w.Finish(ctx, nil); err != nil {
+		b.Fatal(err)
+	}
+	f.at("2026-10-01T09:00:00Z").must(campaigns.Create(ctx, st, "lead", campaigns.Spec{Name: "big", Scope: "id:*", Due: "2026-12-31",
+		Reviewers: []string{"r1", "r2", "r3", "r4"}}))
+	cam, err := campaigns.Get(ctx, st, "big")
+	if err != nil {
+		b.Fatal(err)
+	}
+	for i := 0; i < 200; i++ {
+		it := &cam.Items[i*7]
+		f.decide(fmt.Sprintf("2026-10-02T09:%02d:%02dZ", i/60, i%60), it.Reviewer, "big", it.ID, campaigns.Keep, "still deploys")
+	}
+	f.at("2026-10-03T10:00:00Z").must(campaigns.DecideMatching(ctx, st, "r1", "big", "name:key-1* or name:key-2* or name:key-3* or name:key-4*", campaigns.Decommission, "unused", false))
+	f.at("2026-11-01T10:00:00Z").must(campaigns.Close(ctx, st, "lead", "big"))
+	return f
+}
+
+// BenchmarkExport100k exports a closed 100,000-item campaign in every
+// format: reading it from the evidence file, building the report, rendering
+// HTML, Markdown, five CSV tables and JSON, hashing, and writing the bundle.
+func BenchmarkExport100k(b *testing.B) {
+	f := bigCampaign(b, 100_000)
+	n := 0
+	b.ReportAllocs()
+	for b.Loop() {
+		n++
+		dir := filepath.Join(b.TempDir(), fmt.Sprint(n))
+		res, err := report.Export(ctx, f.st, "big", dir, exportOptions())
+		if err != nil {
+			b.Fatal(err)
+		}
+		if len(res.Report.Register) != 100_000 {
+			b.Fatalf("%d rows", len(res.Report.Register))
+		}
+	}
+}

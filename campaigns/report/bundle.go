@@ -1,0 +1,430 @@
+package report
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/nhi-audit/nhi/audit"
+)
+
+// The bundle: the report in each format, SHA256SUMS, manifest.json and,
+// when signed, manifest.json.sig.
+
+// Report formats.
+const (
+	FormatHTML = "html"
+	FormatMD   = "md"
+	FormatCSV  = "csv"
+	FormatJSON = "json"
+)
+
+// Formats lists every format, in the order a bundle lists them.
+var Formats = []string{FormatCSV, FormatHTML, FormatJSON, FormatMD}
+
+// Files of a bundle besides the CSV tables.
+const (
+	FileHTML      = "report.html"
+	FileMD        = "report.md"
+	FileJSON      = "report.json"
+	FileSums      = "SHA256SUMS"
+	FileManifest  = "manifest.json"
+	FileSignature = "manifest.json.sig"
+)
+
+// ManifestFormat identifies manifest.json's shape; fields are only added.
+const ManifestFormat = "nhi-evidence-bundle/1"
+
+// ErrNotEmpty is returned when the output folder already holds files.
+var ErrNotEmpty = errors.New("output folder is not empty")
+
+// ErrBadFormat is returned for a format nhi does not write.
+var ErrBadFormat = errors.New("unknown report format")
+
+// ParseFormats reads a comma-separated list of formats ("" means all) and
+// returns it sorted and without repeats.
+func ParseFormats(s string) ([]string, error) {
+	if strings.TrimSpace(s) == "" {
+		return slices.Clone(Formats), nil
+	}
+	var out []string
+	for _, f := range strings.Split(s, ",") {
+		f = strings.ToLower(strings.TrimSpace(f))
+		if f == "markdown" {
+			f = FormatMD
+		}
+		if !slices.Contains(Formats, f) {
+			return nil, fmt.Errorf("%w %q: choose from %s", ErrBadFormat, audit.Printable(f), strings.Join(Formats, ", "))
+		}
+		if !slices.Contains(out, f) {
+			out = append(out, f)
+		}
+	}
+	slices.Sort(out)
+	return out, nil
+}
+
+// Manifest is manifest.json: what the bundle is and the hash of each file.
+type Manifest struct {
+	Format           string           `json:"format"`
+	Tool             string           `json:"tool"`
+	GeneratedAt      string           `json:"generated_at"`
+	Signer           string           `json:"signer"`
+	Campaign         ManifestCampaign `json:"campaign"`
+	Snapshot         ManifestSnapshot `json:"snapshot"`
+	PopulationDigest string           `json:"population_digest"`
+	PolicyDigest     string           `json:"policy_digest"`
+	EventLogHead     HeadRef          `json:"event_log_head"`
+	Formats          []string         `json:"formats"`
+	Files            []FileHash       `json:"files"`
+	Signature        *KeyInfo         `json:"signature"`
+}
+
+// ManifestCampaign names the campaign and the events that opened and
+// closed it.
+type ManifestCampaign struct {
+	Name        string    `json:"name"`
+	Status      string    `json:"status"`
+	CreateEvent HeadRef   `json:"create_event"`
+	CloseEvent  *HeadRef  `json:"close_event"`
+	Items       int       `json:"items"`
+	Events      []HeadRef `json:"events"` // create, close and verify events
+}
+
+// ManifestSnapshot names the snapshot the population came from.
+type ManifestSnapshot struct {
+	ID      int64  `json:"id"`
+	Source  string `json:"source"`
+	Account string `json:"account"`
+	Digest  string `json:"digest"`
+}
+
+// HeadRef is an event's sequence number and hash.
+type HeadRef struct {
+	Seq  int64  `json:"seq"`
+	Hash string `json:"hash"`
+}
+
+func hashOf(name string, data []byte) FileHash {
+	sum := sha256.Sum256(data)
+	return FileHash{Path: name, SHA256: hex.EncodeToString(sum[:]), Bytes: int64(len(data))}
+}
+
+// sink opens a file of the bundle for writing.
+type sink func(name string) (io.WriteCloser, error)
+
+// hashWriter hashes what it writes.
+type hashWriter struct {
+	w io.Writer
+	h hash.Hash
+	n int64
+}
+
+func (hw *hashWriter) Write(p []byte) (int, error) {
+	hw.h.Write(p)
+	hw.n += int64(len(p))
+	return hw.w.Write(p)
+}
+
+// emit writes one file through the sink and returns its hash.
+func emit(create sink, name string, write func(io.Writer) error) (FileHash, error) {
+	wc, err := create(name)
+	if err != nil {
+		return FileHash{}, err
+	}
+	hw := &hashWriter{w: wc, h: sha256.New()}
+	err = write(hw)
+	if cerr := wc.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return FileHash{}, fmt.Errorf("writing %s: %w", name, err)
+	}
+	return FileHash{Path: name, SHA256: hex.EncodeToString(hw.h.Sum(nil)), Bytes: hw.n}, nil
+}
+
+// emitAll writes files side by side and returns their hashes in order.
+func emitAll(create sink, names []string, write func(name string, w io.Writer) error) ([]FileHash, error) {
+	hashes := make([]FileHash, len(names))
+	errs := make([]error, len(names))
+	var wg sync.WaitGroup
+	for i, name := range names {
+		wg.Go(func() {
+			hashes[i], errs[i] = emit(create, name, func(w io.Writer) error { return write(name, w) })
+		})
+	}
+	wg.Wait()
+	return hashes, errors.Join(errs...)
+}
+
+// render writes the bundle's files (manifest.json last, without the
+// signature) through create and returns the manifest. The CSV tables come
+// first: their hashes are listed in the reports' integrity section.
+func render(r *Report, formats []string, create sink) ([]byte, *Manifest, error) {
+	var hashes []FileHash
+	r.Integrity.DataFiles = []FileHash{}
+	if slices.Contains(formats, FormatCSV) {
+		hs, err := emitAll(create, CSVFiles, func(name string, w io.Writer) error { return r.WriteCSV(name, w) })
+		if err != nil {
+			return nil, nil, err
+		}
+		hashes = append(hashes, hs...)
+		r.Integrity.DataFiles = slices.Clone(hs)
+		slices.SortFunc(r.Integrity.DataFiles, func(a, b FileHash) int { return strings.Compare(a.Path, b.Path) })
+	}
+	// The reports only read r: render them side by side.
+	var names []string
+	writers := map[string]func(io.Writer) error{}
+	for _, f := range []struct {
+		format, name string
+		write        func(io.Writer) error
+	}{{FormatJSON, FileJSON, r.WriteJSON}, {FormatMD, FileMD, r.WriteMarkdown}, {FormatHTML, FileHTML, r.WriteHTML}} {
+		if slices.Contains(formats, f.format) {
+			names = append(names, f.name)
+			writers[f.name] = f.write
+		}
+	}
+	hs, err := emitAll(create, names, func(name string, w io.Writer) error { return writers[name](w) })
+	if err != nil {
+		return nil, nil, err
+	}
+	hashes = append(hashes, hs...)
+	if len(hashes) == 0 {
+		return nil, nil, fmt.Errorf("%w: no format chosen", ErrBadFormat)
+	}
+	slices.SortFunc(hashes, func(a, b FileHash) int { return strings.Compare(a.Path, b.Path) })
+	var sums bytes.Buffer
+	for _, h := range hashes {
+		fmt.Fprintf(&sums, "%s  %s\n", h.SHA256, h.Path)
+	}
+	h, err := emit(create, FileSums, func(w io.Writer) error { _, err := w.Write(sums.Bytes()); return err })
+	if err != nil {
+		return nil, nil, err
+	}
+	hashes = append(hashes, h)
+	slices.SortFunc(hashes, func(a, b FileHash) int { return strings.Compare(a.Path, b.Path) })
+
+	m := manifestOf(r, formats, hashes)
+	data, err := json.MarshalIndent(m, "", "  ")
+	if err != nil {
+		return nil, nil, err
+	}
+	data = append(data, '\n')
+	if _, err := emit(create, FileManifest, func(w io.Writer) error { _, err := w.Write(data); return err }); err != nil {
+		return nil, nil, err
+	}
+	return data, m, nil
+}
+
+func manifestOf(r *Report, formats []string, hashes []FileHash) *Manifest {
+	a, p, in := &r.Attestation, &r.Population, &r.Integrity
+	m := &Manifest{
+		Format: ManifestFormat, Tool: r.Tool, GeneratedAt: r.GeneratedAt, Signer: a.Signer,
+		Campaign:         ManifestCampaign{Name: a.Campaign, Status: a.Status, Items: len(r.Register), Events: []HeadRef{}},
+		Snapshot:         ManifestSnapshot{ID: p.Snapshot, Source: p.Source, Account: p.Account, Digest: p.SnapshotDigest},
+		PopulationDigest: p.PopulationDigest, PolicyDigest: in.PolicyDigest,
+		EventLogHead: HeadRef{Seq: in.Head.Seq, Hash: in.Head.Hash},
+		Formats:      slices.Clone(formats), Files: hashes, Signature: in.Signature,
+	}
+	for _, e := range in.CampaignEvents {
+		ref := HeadRef{Seq: e.Seq, Hash: e.Hash}
+		m.Campaign.Events = append(m.Campaign.Events, ref)
+		switch e.Seq {
+		case a.CreateEvent:
+			m.Campaign.CreateEvent = ref
+		case a.CloseEvent:
+			m.Campaign.CloseEvent = &ref
+		}
+	}
+	return m
+}
+
+// ExportOptions say what to export where.
+type ExportOptions struct {
+	Options
+	Formats []string // default: all
+	// Force replaces an earlier bundle (a folder holding manifest.json) or
+	// an empty folder; without it only a new or empty folder is written.
+	Force bool
+	// Key, when set, signs manifest.json (manifest.json.sig).
+	Key *SigningKey
+}
+
+// Exported is what Export wrote.
+type Exported struct {
+	Dir      string
+	Report   *Report
+	Manifest *Manifest
+	Files    []FileHash // every file, manifest and signature included, by name
+}
+
+// Export builds campaign name's report and writes the bundle into dir:
+// first into a temporary folder beside it, then renamed into place, so a
+// failed export leaves nothing half-written.
+func Export(ctx context.Context, st *audit.Store, name, dir string, opts ExportOptions) (*Exported, error) {
+	formats := opts.Formats
+	if len(formats) == 0 {
+		formats = slices.Clone(Formats)
+	}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkOut(abs, opts.Force); err != nil {
+		return nil, err
+	}
+	if opts.Key != nil {
+		opts.Options.Key = opts.Key.Public
+	}
+	r, err := Build(ctx, st, name, opts.Options)
+	if err != nil {
+		return nil, err
+	}
+	var out *Exported
+	err = writeDir(abs, opts.Force, func(tmp string) error {
+		create := func(name string) (io.WriteCloser, error) {
+			f, err := os.OpenFile(filepath.Join(tmp, name), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+			if err != nil {
+				return nil, err
+			}
+			return &syncFile{f}, nil
+		}
+		manifest, m, err := render(r, formats, create)
+		if err != nil {
+			return err
+		}
+		out = &Exported{Dir: abs, Report: r, Manifest: m, Files: slices.Clone(m.Files)}
+		out.Files = append(out.Files, hashOf(FileManifest, manifest))
+		if opts.Key != nil {
+			sig, err := opts.Key.Sign(manifest, Namespace)
+			if err != nil {
+				return err
+			}
+			h, err := emit(create, FileSignature, func(w io.Writer) error { _, err := w.Write(sig); return err })
+			if err != nil {
+				return err
+			}
+			out.Files = append(out.Files, h)
+		}
+		slices.SortFunc(out.Files, func(a, b FileHash) int { return strings.Compare(a.Path, b.Path) })
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// syncFile is a file of the bundle: written through a buffer, synced to
+// disk when closed.
+type syncFile struct{ f *os.File }
+
+func (s *syncFile) Write(p []byte) (int, error) { return s.f.Write(p) }
+
+func (s *syncFile) Close() error {
+	if err := s.f.Sync(); err != nil {
+		s.f.Close()
+		return err
+	}
+	return s.f.Close()
+}
+
+// checkOut refuses an output folder that cannot take the bundle.
+func checkOut(dir string, force bool) error {
+	parent := filepath.Dir(dir)
+	if fi, err := os.Stat(parent); err != nil || !fi.IsDir() {
+		return fmt.Errorf("cannot write %s: folder %s does not exist; create it first", dir, parent)
+	}
+	fi, err := os.Stat(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("cannot write %s: %w", dir, err)
+	}
+	if !fi.IsDir() {
+		return fmt.Errorf("cannot write %s: it is a file, not a folder", dir)
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return fmt.Errorf("cannot write %s: %w", dir, err)
+	}
+	if len(entries) == 0 {
+		return nil
+	}
+	if !force {
+		return fmt.Errorf("%w: %s holds %d file(s); choose a new folder, or pass --force to replace an earlier bundle", ErrNotEmpty, dir, len(entries))
+	}
+	if _, err := os.Stat(filepath.Join(dir, FileManifest)); err != nil {
+		return fmt.Errorf("%w: %s holds files but no %s, so it is not an earlier bundle; --force only replaces a bundle, choose another folder", ErrNotEmpty, dir, FileManifest)
+	}
+	return nil
+}
+
+// writeDir has fill write the bundle into a new temporary folder beside
+// dir, then renames it to dir, replacing an empty folder or (force) an
+// earlier bundle. On any failure the temporary folder is removed.
+func writeDir(dir string, force bool, fill func(tmp string) error) (err error) {
+	tmp, err := os.MkdirTemp(filepath.Dir(dir), "."+filepath.Base(dir)+".nhi-export-")
+	if err != nil {
+		return fmt.Errorf("cannot write %s: %w", dir, err)
+	}
+	defer func() {
+		if err != nil {
+			os.RemoveAll(tmp)
+		}
+	}()
+	if err := fill(tmp); err != nil {
+		return err
+	}
+	if err := os.Chmod(tmp, 0o755); err != nil {
+		return err
+	}
+	if err := syncDir(tmp); err != nil {
+		return err
+	}
+	// The folder may have changed since checkOut: check again, then move
+	// what is there aside, the new bundle in, and the old one away.
+	if err := checkOut(dir, force); err != nil {
+		return err
+	}
+	old := ""
+	if _, statErr := os.Stat(dir); statErr == nil {
+		old = tmp + ".old"
+		if err := os.Rename(dir, old); err != nil {
+			return fmt.Errorf("cannot replace %s: %w", dir, err)
+		}
+	}
+	if err := os.Rename(tmp, dir); err != nil {
+		if old != "" {
+			_ = os.Rename(old, dir)
+		}
+		return fmt.Errorf("cannot write %s: %w", dir, err)
+	}
+	if old != "" {
+		_ = os.RemoveAll(old)
+	}
+	return syncDir(filepath.Dir(dir))
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	_ = d.Sync() // not every file system syncs folders; the rename is what matters
+	return nil
+}

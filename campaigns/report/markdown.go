@@ -1,0 +1,378 @@
+package report
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+)
+
+// The Markdown report: the same sections as the HTML one, in GitHub
+// flavoured Markdown tables.
+
+// md escapes text for Markdown: backslash, table pipes, backticks and the
+// characters that open emphasis, links and images are backslash-escaped;
+// < > & become entities, so no HTML passes through a renderer. Empty text
+// is "—".
+func md(s string) string {
+	if s == "" {
+		return "—"
+	}
+	if !strings.ContainsAny(s, "\\|`*[]<>&_~") {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; c {
+		case '\\', '|', '`', '*', '[', ']', '~':
+			b.WriteByte('\\')
+			b.WriteByte(c)
+		case '_':
+			// Intraword underscores never open emphasis (github_deploy_key);
+			// escape only at a word's edge.
+			if i == 0 || i == len(s)-1 || !isWord(s[i-1]) || !isWord(s[i+1]) {
+				b.WriteByte('\\')
+			}
+			b.WriteByte(c)
+		case '<':
+			b.WriteString("&lt;")
+		case '>':
+			b.WriteString("&gt;")
+		case '&':
+			b.WriteString("&amp;")
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
+}
+
+func isWord(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c >= 0x80
+}
+
+type mdWriter struct{ *bufio.Writer }
+
+func (w *mdWriter) p(format string, args ...any) { fmt.Fprintf(w.Writer, format, args...) }
+
+func (w *mdWriter) table(header []string, rows [][]string) {
+	w.header(header...)
+	for _, r := range rows {
+		w.row(r...)
+	}
+	w.WriteByte('\n')
+}
+
+func (w *mdWriter) header(cells ...string) {
+	w.WriteString("| " + strings.Join(cells, " | ") + " |\n|")
+	for range cells {
+		w.WriteString("---|")
+	}
+	w.WriteByte('\n')
+}
+
+func (w *mdWriter) row(cells ...string) {
+	w.WriteString("| ")
+	for i, c := range cells {
+		if i > 0 {
+			w.WriteString(" | ")
+		}
+		w.WriteString(c)
+	}
+	w.WriteString(" |\n")
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }
+
+func seqText(n int64) string {
+	if n == 0 {
+		return "—"
+	}
+	return fmt.Sprint(n)
+}
+
+// WriteMarkdown writes the report as Markdown.
+func (r *Report) WriteMarkdown(out io.Writer) error {
+	w := &mdWriter{bufio.NewWriterSize(out, 1<<16)}
+	a := &r.Attestation
+	w.p("# Evidence report: access review %s\n\n", md(a.Campaign))
+	if r.Draft {
+		w.p("> **Interim report.** Campaign %s is still open: decisions may change and undecided items are shown as pending.\n\n", md(a.Campaign))
+	}
+	w.p("Generated %s by %s; signer %s. Reflects the evidence file's event log up to event %d (`%s`).\n\n",
+		r.GeneratedAt, md(r.Tool), md(orEmpty(a.Signer)), r.Integrity.Head.Seq, r.Integrity.Head.Hash)
+	w.p("Contents: 1. Attestation · 2. Population · 3. Criteria · 4. Decision register · 5. Exceptions · 6. Remediation · 7. Reviewer statistics · 8. Integrity\n\n")
+
+	// 1. Attestation
+	w.p("## 1. Attestation\n\n")
+	closed := "—"
+	if a.ClosedAt != "" {
+		closed = fmt.Sprintf("%s by %s (event %d)", a.ClosedAt, md(a.ClosedBy), a.CloseEvent)
+	}
+	scope := md(a.Scope)
+	if a.ScopeInput != "" {
+		scope += " (as typed: " + md(a.ScopeInput) + ")"
+	}
+	carried := ""
+	if a.CarriedFrom != "" {
+		carried = md(a.CarriedFrom)
+	}
+	w.table([]string{"Field", "Value"}, [][]string{
+		{"Campaign", md(a.Campaign) + " (" + a.Status + ")"},
+		{"Period", fmt.Sprintf("%s → %s (%s)", a.PeriodStart, a.PeriodEnd, a.PeriodEndIs)},
+		{"Due", a.Due},
+		{"Scope", scope},
+		{"Created", fmt.Sprintf("%s by %s (event %d)", a.CreatedAt, md(a.CreatedBy), a.CreateEvent)},
+		{"Closed", closed},
+		{"Reviewers", md(strings.Join(a.Reviewers, ", "))},
+		{"Decisions carried from", md(carried)},
+		{"Signer", md(a.Signer)},
+	})
+	w.p("%s\n\n", md(a.Statement))
+	s := &a.Summary
+	w.table([]string{"Items", "Decommission", "Keep", "Rotate", "No response", "Pending", "With findings", "Exceptions", "Not assignee", "Conflicts", "Overdue"},
+		[][]string{{itoa(s.Items), itoa(s.Decommission), itoa(s.Keep), itoa(s.Rotate), itoa(s.NoResponse), itoa(s.Pending),
+			itoa(s.WithFindings), itoa(s.Exceptions), itoa(s.NotAssignee), itoa(s.Conflicts), itoa(s.Overdue)}})
+	w.p("### Controls served\n\n")
+	var ctl [][]string
+	for _, c := range a.Controls {
+		ctl = append(ctl, []string{md(c.Framework), c.ID, md(c.Title), md(c.How)})
+	}
+	w.table([]string{"Framework", "Control", "Title", "How this report serves it"}, ctl)
+
+	// 2. Population
+	p := &r.Population
+	w.p("## 2. Population\n\n")
+	w.table([]string{"Field", "Value"}, [][]string{
+		{"Source", md(p.Source) + " / " + md(p.Account)},
+		{"API", md(p.APIURL)},
+		{"Read with", md(p.Credential)},
+		{"Snapshot", fmt.Sprintf("%d (%s), %s → %s, tool %s", p.Snapshot, p.SnapshotStatus, p.SnapshotStarted, orEmpty(p.SnapshotFinished), md(p.ToolVersion))},
+		{"Snapshot digest", "sha256:" + p.SnapshotDigest},
+		{"In scope", fmt.Sprintf("%d of the snapshot's %d identities", p.InScope, p.SnapshotTotal)},
+		{"Population digest", "sha256:" + p.PopulationDigest},
+	})
+	w.p("### Counts per kind\n\n")
+	var kinds [][]string
+	for _, k := range p.Kinds {
+		kinds = append(kinds, []string{md(k.Label), md(k.Kind), itoa(k.Snapshot), itoa(k.Campaign)})
+	}
+	kinds = append(kinds, []string{"**Total**", "", itoa(p.SnapshotTotal), itoa(p.InScope)})
+	w.table([]string{"Kind", "Identifier", "In snapshot", "In campaign"}, kinds)
+	w.p("### Coverage gaps\n\n")
+	if len(p.Gaps) == 0 {
+		w.p("None: the snapshot read every endpoint.\n\n")
+	} else {
+		w.p("The snapshot could not read these endpoints. Identities they hold were **%s**.\n\n", notReadText)
+		var gaps [][]string
+		for _, g := range p.Gaps {
+			gaps = append(gaps, []string{md(g.Endpoint), md(g.Kind), md(g.Scope), statusText(g.Status), md(g.Reason), g.Effect})
+		}
+		w.table([]string{"Endpoint", "Kind", "Scope", "Status", "Reason", "Effect"}, gaps)
+	}
+	w.p("### Reconciliation with the previous campaign\n\n")
+	rec := &p.Reconciliation
+	if rec.First {
+		w.p("First campaign on %s / %s: nothing to reconcile with.\n\n", md(p.Source), md(p.Account))
+	} else {
+		w.p("%s\n\n", md(reconText(rec)))
+		var rows [][]string
+		for _, k := range rec.Kinds {
+			rows = append(rows, []string{md(k.Label), itoa(k.Previous), "+" + itoa(k.Added), "−" + itoa(k.Removed), itoa(k.Count)})
+		}
+		rows = append(rows, []string{"**Total**", itoa(rec.PreviousCount), "+" + itoa(rec.Added), "−" + itoa(rec.Removed), itoa(rec.Count)})
+		w.table([]string{"Kind", md(rec.Previous), "Added", "Removed", md(a.Campaign)}, rows)
+	}
+
+	// 3. Criteria
+	c := &r.Criteria
+	w.p("## 3. Criteria\n\n")
+	w.p("Findings were evaluated as of %s under policy `sha256:%s`, %s. First-party Apps: %s.\n\n",
+		c.AsOf, c.PolicyDigest, md(c.PolicySource), md(strings.Join(c.FirstPartyApps, ", ")))
+	var rules [][]string
+	for _, x := range c.Rules {
+		en := "on"
+		if !x.Enabled {
+			en = "**off**"
+		}
+		rules = append(rules, []string{x.Rule, en, x.Severity, md(x.OWASP), md(x.FiresWhen)})
+	}
+	w.table([]string{"Rule", "Enabled", "Severity", "OWASP NHI", "Fires when"}, rules)
+	var review [][]string
+	for _, x := range c.Review {
+		review = append(review, []string{md(x.Name), md(x.Rule)})
+	}
+	w.table([]string{"Review rule", "What it says"}, review)
+
+	// 4. Register
+	w.p("## 4. Decision register\n\n")
+	w.p("One row per identity of the frozen population, in identity order; `decisions.csv` has the identity IDs and decision events. Flags: %s.\n\n", md(flagLegend))
+	w.header("#", "Kind", "Name", "Scope", "Owner", "Findings", "Decision", "Reviewer", "Decided by", "Time", "Justification", "Flags")
+	for i := range r.Register {
+		x := &r.Register[i]
+		w.row(itoa(x.N), md(x.KindLabel), md(x.Name), md(x.Scope), md(ownerText(x)), md(findingList(x.Findings, false)),
+			decisionMD(x.Decision), md(x.Reviewer), md(x.DecidedBy), md(x.DecidedAt), md(x.Reason), md(strings.Join(x.Flags, " ")))
+	}
+	w.WriteByte('\n')
+
+	// 5. Exceptions
+	w.p("## 5. Exceptions\n\n")
+	if len(r.Exceptions) == 0 {
+		w.p("None: no identity with findings was kept or left to rotation.\n\n")
+	} else {
+		w.p("Identities kept, or kept for rotation, although they had findings at creation, with the justification recorded.\n\n")
+		w.header("#", "Kind", "Name", "Scope", "Findings", "Decision", "Decided by", "Time", "Justification")
+		for i := range r.Exceptions {
+			x := &r.Exceptions[i]
+			w.row(itoa(x.N), md(x.KindLabel), md(x.Name), md(x.Scope), md(findingList(x.Findings, true)), decisionMD(x.Decision),
+				md(x.DecidedBy), md(x.DecidedAt), md(x.Reason))
+		}
+		w.WriteByte('\n')
+	}
+
+	// 6. Remediation
+	m := &r.Remediation
+	w.p("## 6. Remediation and its verification\n\n")
+	w.p("%s\n\n", remediationText(m, a.Due))
+	if len(m.Rows) > 0 {
+		w.header("#", "Kind", "Name", "Scope", "Decided by", "Time", "State", "Checked by snapshot")
+		for i := range m.Rows {
+			x := &m.Rows[i]
+			state := x.Verification
+			if x.Overdue {
+				state = "**" + state + ", OVERDUE**"
+			}
+			w.row(itoa(x.N), md(x.KindLabel), md(x.Name), md(x.Scope), md(x.DecidedBy), md(x.DecidedAt), state, seqText(x.VerifiedSnapshot))
+		}
+		w.WriteByte('\n')
+	}
+
+	// 7. Reviewers
+	w.p("## 7. Reviewer statistics\n\n")
+	var st [][]string
+	for _, x := range r.Reviewers.Rows {
+		name := md(x.Reviewer)
+		if !x.Listed {
+			name += " (not a listed reviewer)"
+		}
+		st = append(st, []string{name, itoa(x.Assigned), itoa(x.Decisions), itoa(x.Decommission), itoa(x.Keep), itoa(x.Rotate),
+			itoa(x.ForOthers), itoa(x.NoResponse), itoa(x.Events), x.MedianInterval, x.BulkShare,
+			fmt.Sprintf("%d of %d (%s)", x.KeptFindings, x.DecidedFindings, x.KeptFindingShare)})
+	}
+	w.table([]string{"Reviewer", "Assigned", "Decisions", "Decommission", "Keep", "Rotate", "For others", "No response", "Events", "Median interval", "In bulk", "Kept with findings"}, st)
+	for _, d := range r.Reviewers.Definitions {
+		w.p("- **%s**: %s\n", md(d.Name), md(d.Rule))
+	}
+	w.p("\n")
+
+	// 8. Integrity
+	in := &r.Integrity
+	w.p("## 8. Integrity\n\n")
+	w.p("The bundle's `manifest.json` holds the SHA-256 of every file, the campaign, the snapshot and population digests and the event log's head; ")
+	if in.Signature != nil {
+		w.p("`manifest.json.sig` is its SSH signature (namespace `%s`) by %s, key %s `%s`.\n\n", Namespace, md(in.Signature.Signer), md(in.Signature.KeyType), in.Signature.Fingerprint)
+	} else {
+		w.p("it is not signed.\n\n")
+	}
+	w.table([]string{"Field", "Value"}, [][]string{
+		{"Event log head", fmt.Sprintf("event %d (%s, %s) `%s`", in.Head.Seq, md(in.Head.Type), in.Head.At, in.Head.Hash)},
+		{"Snapshot digest", "sha256:" + in.SnapshotDigest},
+		{"Population digest", "sha256:" + in.PopulationDigest},
+		{"Policy digest", "sha256:" + in.PolicyDigest},
+	})
+	var evs [][]string
+	for _, e := range in.CampaignEvents {
+		evs = append(evs, []string{fmt.Sprint(e.Seq), md(e.Type), e.At, "`" + e.Hash + "`"})
+	}
+	w.table([]string{"Campaign event", "Type", "At", "Hash"}, evs)
+	if len(in.DataFiles) > 0 {
+		w.p("The data tables, in `sha256sum -c` form (`SHA256SUMS` in the bundle lists every file):\n\n```\n")
+		for _, f := range in.DataFiles {
+			w.p("%s  %s\n", f.SHA256, f.Path)
+		}
+		w.p("```\n\n")
+	}
+	w.p("How to verify:\n\n")
+	for _, s := range in.Steps {
+		w.p("- **%s**: `%s`  \n  %s\n", md(s.Name), s.Command, md(s.Does))
+	}
+	return w.Flush()
+}
+
+const flagLegend = "not-assignee (decided by someone other than the assigned reviewer), unassigned (every reviewer owns it), conflict (re-decided or undone by someone other than its last decider), carried (decision carried from the previous campaign), bulk (bulk decision or confirmation), changed (decided more than once or undone), no-response (nobody decided it before close), overdue (approved for removal, still present after the due date)"
+
+func orEmpty(s string) string {
+	if s == "" {
+		return "—"
+	}
+	return s
+}
+
+func decisionMD(d string) string {
+	if d == "no-response" {
+		return "**no-response**"
+	}
+	return md(d)
+}
+
+func ownerText(x *Row) string {
+	switch {
+	case x.Owner != "":
+		return x.Owner
+	case x.Holder != "":
+		return x.Holder + " (holder, per the source)"
+	}
+	return ""
+}
+
+func statusText(s int) string {
+	if s == 0 {
+		return "—"
+	}
+	return fmt.Sprint(s)
+}
+
+func reconText(rec *Reconciliation) string {
+	t := fmt.Sprintf("Previous campaign on this account: %s (snapshot %d). %d + %d added − %d removed = %d", rec.Previous, rec.PreviousSnapshot,
+		rec.PreviousCount, rec.Added, rec.Removed, rec.Count)
+	if rec.Balanced {
+		t += ", which is this campaign's population."
+	} else {
+		t += fmt.Sprintf(", which does NOT match this campaign's population of %d.", rec.Count)
+	}
+	if rec.Removed > 0 {
+		t += fmt.Sprintf(" Of the %d removed, %d had been approved for decommissioning by %s.", rec.Removed, rec.RemovedApproved, rec.Previous)
+	}
+	if !rec.SameScope {
+		t += fmt.Sprintf(" The scopes differ (%s was %q), so identities also enter and leave by scope.", rec.Previous, rec.PreviousScope)
+	}
+	return t
+}
+
+func remediationText(m *Remediation, due string) string {
+	if m.Decommission == 0 {
+		return "No identity was approved for decommissioning."
+	}
+	t := fmt.Sprintf("%s approved for decommissioning (due %s): %d removed, %d still present, %d not checked (the checking snapshot could not read where they live), %d not verified yet (no later snapshot).",
+		plural(m.Decommission, "identity was", "identities were"), due, m.Removed, m.StillPresent, m.NotChecked, m.NotVerified)
+	if m.Overdue > 0 {
+		t += fmt.Sprintf(" Overdue, still present after the due date: %d.", m.Overdue)
+	}
+	if len(m.Snapshots) > 0 {
+		var parts []string
+		for _, s := range m.Snapshots {
+			parts = append(parts, fmt.Sprintf("snapshot %d (%s, %s, sha256:%.12s…)", s.ID, s.Started, s.Status, s.Digest))
+		}
+		t += " Checked by " + strings.Join(parts, ", ") + "."
+	}
+	return t
+}
+
+// plural is "1 identity was" or "2 identities were".
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
+}

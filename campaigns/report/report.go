@@ -1,0 +1,903 @@
+package report
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/nhi-audit/nhi/audit"
+	"github.com/nhi-audit/nhi/campaigns"
+)
+
+// FormatName identifies the JSON report's shape; fields are only added.
+const FormatName = "nhi-evidence-report/1"
+
+// Options are the inputs of a report besides the evidence file. The same
+// file and options give the same report, byte for byte.
+type Options struct {
+	// GeneratedAt is when the report says it was generated. Required: the
+	// caller chooses it (nhi export: now, or --generated-at).
+	GeneratedAt time.Time
+	// Signer is who attests the report (nhi export: --signer, else the actor).
+	Signer string
+	// Tool names the program and version that wrote it ("nhi v1.2.0").
+	Tool string
+	// AsOf is the last event of the log the report reflects; 0 means the
+	// log's head now.
+	AsOf int64
+	// Key is the public half of the key that will sign the manifest, when
+	// the bundle is signed: the report names it so an auditor can check
+	// who signed.
+	Key *PublicKey
+}
+
+// Report is everything the bundle says, already made safe for display:
+// every text field went through audit.Printable. Renderers add the escaping
+// their format needs. It is also the JSON report.
+type Report struct {
+	Format      string      `json:"format"`
+	Tool        string      `json:"tool"`
+	GeneratedAt string      `json:"generated_at"`
+	Draft       bool        `json:"draft"` // the campaign is still open: decisions may change
+	Attestation Attestation `json:"attestation"`
+	Population  Population  `json:"population"`
+	Criteria    Criteria    `json:"criteria"`
+	// Register has one row per identity of the frozen population, in ID order.
+	Register    []Row         `json:"decision_register"`
+	Exceptions  []Row         `json:"exceptions"`
+	Remediation Remediation   `json:"remediation"`
+	Reviewers   ReviewerStats `json:"reviewer_statistics"`
+	Integrity   Integrity     `json:"integrity"`
+}
+
+// Attestation says what was reviewed, when, against which controls, and
+// who stands behind the report.
+type Attestation struct {
+	Campaign    string    `json:"campaign"`
+	Status      string    `json:"status"` // open, closed
+	Scope       string    `json:"scope"`
+	ScopeInput  string    `json:"scope_input,omitempty"`
+	Due         string    `json:"due"`
+	PeriodStart string    `json:"period_start"` // the campaign's creation
+	PeriodEnd   string    `json:"period_end"`   // its close, or its due date while open
+	PeriodEndIs string    `json:"period_end_is"`
+	CreatedAt   string    `json:"created_at"`
+	CreatedBy   string    `json:"created_by"`
+	CreateEvent int64     `json:"create_event"`
+	ClosedAt    string    `json:"closed_at"`
+	ClosedBy    string    `json:"closed_by"`
+	CloseEvent  int64     `json:"close_event"`
+	Reviewers   []string  `json:"reviewers"`
+	CarriedFrom string    `json:"carried_from"`
+	Signer      string    `json:"signer"`
+	Statement   string    `json:"statement"`
+	Controls    []Control `json:"controls"`
+	Summary     Summary   `json:"summary"`
+}
+
+// Control is one compliance control the report serves, and how.
+type Control struct {
+	Framework string `json:"framework"`
+	ID        string `json:"id"`
+	Title     string `json:"title"`
+	How       string `json:"how"`
+}
+
+// Summary counts the register.
+type Summary struct {
+	Items        int `json:"items"`
+	Decommission int `json:"decommission"`
+	Keep         int `json:"keep"`
+	Rotate       int `json:"rotate"`
+	NoResponse   int `json:"no_response"`
+	Pending      int `json:"pending"` // open campaigns only; carried items awaiting confirmation included
+	WithFindings int `json:"with_findings"`
+	Exceptions   int `json:"exceptions"`
+	NotAssignee  int `json:"not_assignee"`
+	Conflicts    int `json:"conflicts"`
+	Overdue      int `json:"overdue"`
+}
+
+// Population says where the reviewed identities came from.
+type Population struct {
+	Source           string      `json:"source"`
+	Account          string      `json:"account"`
+	APIURL           string      `json:"api_url"`
+	Credential       string      `json:"credential"`
+	ToolVersion      string      `json:"tool_version"`
+	Snapshot         int64       `json:"snapshot"`
+	SnapshotStatus   string      `json:"snapshot_status"`
+	SnapshotStarted  string      `json:"snapshot_started"`
+	SnapshotFinished string      `json:"snapshot_finished"`
+	SnapshotDigest   string      `json:"snapshot_digest"`
+	SnapshotTotal    int         `json:"snapshot_total"`
+	InScope          int         `json:"in_scope"`
+	PopulationDigest string      `json:"population_digest"`
+	Kinds            []KindCount `json:"kinds"`
+	Gaps             []Gap       `json:"gaps"`
+	// Rows is the frozen population, in ID order: the facts each decision
+	// rests on (population.csv).
+	Reconciliation Reconciliation `json:"reconciliation"`
+}
+
+// KindCount counts one kind in the snapshot and in the campaign.
+type KindCount struct {
+	Kind     string `json:"kind"`
+	Label    string `json:"label"`
+	Snapshot int    `json:"snapshot"`
+	Campaign int    `json:"campaign"`
+}
+
+// Gap is an endpoint the snapshot could not read.
+type Gap struct {
+	Endpoint string `json:"endpoint"`
+	Kind     string `json:"kind"`
+	Scope    string `json:"scope"`
+	Status   int    `json:"status"`
+	Reason   string `json:"reason"`
+	Effect   string `json:"effect"`
+}
+
+// Reconciliation accounts for the population against the previous
+// campaign on the same account: Previous + Added − Removed = Count.
+type Reconciliation struct {
+	First            bool        `json:"first"` // no earlier campaign on the account
+	Previous         string      `json:"previous"`
+	PreviousSnapshot int64       `json:"previous_snapshot"`
+	PreviousScope    string      `json:"previous_scope"`
+	SameScope        bool        `json:"same_scope"`
+	PreviousCount    int         `json:"previous_count"`
+	Added            int         `json:"added"`
+	Removed          int         `json:"removed"`
+	Count            int         `json:"count"`
+	Balanced         bool        `json:"balanced"`
+	RemovedApproved  int         `json:"removed_approved"` // of Removed, approved for decommission by the previous campaign
+	Kinds            []ReconKind `json:"kinds"`
+}
+
+// ReconKind is the reconciliation of one kind.
+type ReconKind struct {
+	Kind     string `json:"kind"`
+	Label    string `json:"label"`
+	Previous int    `json:"previous"`
+	Added    int    `json:"added"`
+	Removed  int    `json:"removed"`
+	Count    int    `json:"count"`
+}
+
+// Criteria are the rules the population was reviewed under.
+type Criteria struct {
+	Scope          string      `json:"scope"`
+	AsOf           string      `json:"as_of"`
+	PolicyDigest   string      `json:"policy_digest"`
+	PolicySource   string      `json:"policy_source"`
+	FirstPartyApps []string    `json:"first_party_apps"`
+	Rules          []RuleRow   `json:"rules"`
+	Review         []Principle `json:"review_rules"`
+}
+
+// RuleRow is one finding rule as the policy set it.
+type RuleRow struct {
+	Rule      string `json:"rule"`
+	Enabled   bool   `json:"enabled"`
+	Severity  string `json:"severity"`
+	OWASP     string `json:"owasp"`
+	FiresWhen string `json:"fires_when"`
+}
+
+// Principle is one rule of the review itself (non-response, self-review, ...).
+type Principle struct {
+	Name string `json:"name"`
+	Rule string `json:"rule"`
+}
+
+// Finding is one finding of an item, frozen at the campaign's creation.
+type Finding struct {
+	Rule     string `json:"rule"`
+	Severity string `json:"severity"`
+	OWASP    string `json:"owasp"`
+	Message  string `json:"message"`
+}
+
+// Row is one identity of the decision register.
+type Row struct {
+	N           int       `json:"n"`
+	ID          string    `json:"id"`
+	Kind        string    `json:"kind"`
+	KindLabel   string    `json:"kind_label"`
+	Name        string    `json:"name"`
+	Scope       string    `json:"scope"`
+	Owner       string    `json:"owner"`  // recorded at creation
+	Holder      string    `json:"holder"` // who the source says holds it
+	Permissions string    `json:"permissions"`
+	Findings    []Finding `json:"findings"`
+	Reviewer    string    `json:"reviewer"` // assigned
+	Decision    string    `json:"decision"` // decommission, keep, rotate, no-response, pending, carried
+	DecidedBy   string    `json:"decided_by"`
+	DecidedAt   string    `json:"decided_at"`
+	Event       int64     `json:"event"` // the event that made the decision
+	Via         string    `json:"via"`   // single, bulk, confirm; "" when undecided or no-response
+	Reason      string    `json:"justification"`
+	Carried     string    `json:"carried"` // decision carried from the previous campaign
+	CarriedWhy  string    `json:"carried_justification"`
+	Flags       []string  `json:"flags"`
+	// Remediation of a decommission decision.
+	Verification     string `json:"verification"` // removed, still-present, not-checked, not-verified; "" for other decisions
+	VerifiedSnapshot int64  `json:"verified_snapshot"`
+	VerifyEvent      int64  `json:"verify_event"`
+	Overdue          bool   `json:"overdue"`
+}
+
+// Register flags.
+const (
+	FlagNotAssignee = "not-assignee" // decided by someone other than the assigned reviewer
+	FlagUnassigned  = "unassigned"   // every reviewer owns it: no reviewer could be assigned
+	FlagConflict    = "conflict"     // re-decided or undone by someone other than its last decider
+	FlagCarried     = "carried"      // its decision was carried from the previous campaign
+	FlagBulk        = "bulk"         // decided by a bulk decision or bulk confirmation
+	FlagChanged     = "changed"      // decided more than once, or undone
+	FlagNoResponse  = "no-response"  // nobody decided it before close
+	FlagOverdue     = "overdue"      // approved for removal, still present after the due date
+)
+
+// NotVerified is the remediation state of a decommission decision no later
+// snapshot has checked yet.
+const NotVerified = "not-verified"
+
+// Remediation is what became of the decommission decisions.
+type Remediation struct {
+	Decommission int           `json:"decommission"`
+	Removed      int           `json:"removed"`
+	StillPresent int           `json:"still_present"`
+	NotChecked   int           `json:"not_checked"`
+	NotVerified  int           `json:"not_verified"`
+	Overdue      int           `json:"overdue"`
+	Snapshots    []SnapshotRef `json:"snapshots"`     // the snapshots that checked, oldest first
+	Rows         []Row         `json:"decommissions"` // the decommission rows of the register
+}
+
+// SnapshotRef names a snapshot.
+type SnapshotRef struct {
+	ID      int64  `json:"id"`
+	Started string `json:"started"`
+	Status  string `json:"status"`
+	Digest  string `json:"digest"`
+}
+
+// ReviewerStats are the per-reviewer signals auditors look for.
+type ReviewerStats struct {
+	Definitions []Principle   `json:"definitions"`
+	Rows        []ReviewerRow `json:"rows"`
+}
+
+// ReviewerRow is one person's part in the campaign.
+type ReviewerRow struct {
+	Reviewer         string `json:"reviewer"`
+	Listed           bool   `json:"listed"` // one of the campaign's reviewers
+	Assigned         int    `json:"assigned"`
+	Decisions        int    `json:"decisions"`
+	Decommission     int    `json:"decommission"`
+	Keep             int    `json:"keep"`
+	Rotate           int    `json:"rotate"`
+	ForOthers        int    `json:"for_others"`
+	NoResponse       int    `json:"no_response"`
+	Events           int    `json:"events"`
+	MedianInterval   string `json:"median_interval"`
+	MedianSeconds    int64  `json:"median_interval_seconds"` // -1 with fewer than two events
+	Bulk             int    `json:"bulk"`
+	BulkShare        string `json:"bulk_share"`
+	DecidedFindings  int    `json:"decided_with_findings"`
+	KeptFindings     int    `json:"kept_with_findings"`
+	KeptFindingShare string `json:"kept_with_findings_share"`
+}
+
+// Integrity is how to check the bundle.
+type Integrity struct {
+	Head             EventRef   `json:"event_log_head"`
+	CampaignEvents   []EventRef `json:"campaign_events"` // create, close and verify events
+	SnapshotDigest   string     `json:"snapshot_digest"`
+	PopulationDigest string     `json:"population_digest"`
+	PolicyDigest     string     `json:"policy_digest"`
+	DataFiles        []FileHash `json:"data_files"` // the CSV tables, hashed before the reports that list them
+	Signature        *KeyInfo   `json:"signature"`
+	Steps            []Step     `json:"steps"`
+}
+
+// EventRef names one event of the log.
+type EventRef struct {
+	Seq  int64  `json:"seq"`
+	Type string `json:"type"`
+	At   string `json:"at"`
+	Hash string `json:"hash"`
+}
+
+// FileHash is one file of the bundle.
+type FileHash struct {
+	Path   string `json:"path"`
+	SHA256 string `json:"sha256"`
+	Bytes  int64  `json:"bytes"`
+}
+
+// KeyInfo names the key that signs the manifest.
+type KeyInfo struct {
+	Signer      string `json:"signer"`
+	Namespace   string `json:"namespace"`
+	KeyType     string `json:"key_type"`
+	Fingerprint string `json:"fingerprint"`
+	PublicKey   string `json:"public_key"` // authorized_keys form
+}
+
+const (
+	tsLayout    = "2006-01-02T15:04:05Z"
+	dayLayout   = "2006-01-02"
+	notReadText = "not read, so not reviewed"
+)
+
+func ts(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(tsLayout)
+}
+
+func tsp(t *time.Time) string {
+	if t == nil {
+		return ""
+	}
+	return ts(*t)
+}
+
+// clean is audit.Printable, for every text that reaches a report.
+func clean(s string) string { return audit.Printable(s) }
+
+// Build reads campaign name from the evidence file as its log stood after
+// opts.AsOf (the head now, when 0) and assembles the report.
+func Build(ctx context.Context, st *audit.Store, name string, opts Options) (*Report, error) {
+	if opts.GeneratedAt.IsZero() {
+		return nil, errors.New("report: the generation time is an input; set Options.GeneratedAt")
+	}
+	if opts.Key != nil && !ValidSigner(opts.Signer) {
+		return nil, fmt.Errorf("report: signer %q cannot sign: use an email address or login (letters, digits and @._+- only)", audit.Printable(opts.Signer))
+	}
+	head, err := st.LogHead(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if opts.AsOf == 0 {
+		opts.AsOf = head.Seq
+	} else if head, err = st.EventAt(ctx, opts.AsOf); err != nil {
+		return nil, err
+	}
+	asOf, err := campaigns.GetAsOf(ctx, st, name, opts.AsOf)
+	if err != nil {
+		return nil, err
+	}
+	c := asOf.Campaign
+	snaps, err := st.Snapshots(ctx)
+	if err != nil {
+		return nil, err
+	}
+	snap := findSnapshot(snaps, c.SnapshotID)
+	if snap == nil {
+		return nil, fmt.Errorf("campaign %s: its snapshot %d is missing from the evidence file", c.Name, c.SnapshotID)
+	}
+	createEv, err := st.EventAt(ctx, c.CreateSeq)
+	if err != nil {
+		return nil, err
+	}
+	var create campaigns.CreatePayload
+	if err := unmarshal(createEv, &create); err != nil {
+		return nil, err
+	}
+	policy, policyEv, err := st.PolicyByDigest(ctx, c.PolicyDigest, c.CreateSeq)
+	if err != nil {
+		return nil, fmt.Errorf("campaign %s: %w", c.Name, err)
+	}
+
+	r := &Report{
+		Format:      FormatName,
+		Tool:        clean(opts.Tool),
+		GeneratedAt: ts(opts.GeneratedAt),
+		Draft:       c.Status != campaigns.StatusClosed,
+	}
+	overdueAt := opts.GeneratedAt.UTC().Format(dayLayout) > c.Due
+	r.Register, r.Remediation = register(asOf, snaps, overdueAt)
+	for i := range r.Register {
+		if isException(&r.Register[i]) {
+			r.Exceptions = append(r.Exceptions, r.Register[i])
+		}
+	}
+	if r.Exceptions == nil {
+		r.Exceptions = []Row{}
+	}
+	r.Attestation = attestation(c, &create, policy, r, opts)
+	r.Population, err = population(ctx, st, c, snap, snaps, r.Register, opts.AsOf)
+	if err != nil {
+		return nil, err
+	}
+	r.Criteria = criteria(c, &create, policy, policyEv)
+	r.Reviewers = reviewerStats(c, r.Register)
+	r.Integrity, err = integrity(ctx, st, c, snap, head, opts, r.Register)
+	if err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+func unmarshal(e audit.Event, v any) error {
+	if err := json.Unmarshal(e.Payload, v); err != nil {
+		return fmt.Errorf("event %d (%s): %w", e.Seq, e.Type, err)
+	}
+	return nil
+}
+
+func findSnapshot(snaps []audit.Snapshot, id int64) *audit.Snapshot {
+	for i := range snaps {
+		if snaps[i].ID == id {
+			return &snaps[i]
+		}
+	}
+	return nil
+}
+
+// isException: kept or rotated although it had findings at creation.
+func isException(r *Row) bool {
+	return (r.Decision == string(campaigns.Keep) || r.Decision == string(campaigns.Rotate)) && len(r.Findings) > 0
+}
+
+func register(a *campaigns.AsOf, snaps []audit.Snapshot, pastDue bool) ([]Row, Remediation) {
+	c := a.Campaign
+	rows := make([]Row, len(c.Items))
+	rem := Remediation{Rows: []Row{}, Snapshots: []SnapshotRef{}}
+	checked := map[int64]bool{}
+	// Items with the same findings text share one decoded slice (see
+	// campaigns.GetAsOf): convert each once.
+	type shared struct {
+		first *audit.Finding
+		n     int
+	}
+	converted := map[shared][]Finding{}
+	conv := func(fs []audit.Finding) []Finding {
+		if len(fs) == 0 {
+			return []Finding{}
+		}
+		k := shared{&fs[0], len(fs)}
+		out, ok := converted[k]
+		if !ok {
+			out = findings(fs)
+			converted[k] = out
+		}
+		return out
+	}
+	for i := range c.Items {
+		it := &c.Items[i]
+		ev := a.Events[i]
+		row := Row{
+			N: i + 1, ID: clean(it.ID), Kind: clean(string(it.Kind)), KindLabel: clean(it.Kind.Label()),
+			Name: clean(it.Name), Scope: clean(it.Scope), Owner: clean(it.Owner), Holder: clean(it.NaturalOwner),
+			Permissions: permissions(it.Permissions), Findings: conv(it.Findings), Reviewer: clean(it.Reviewer),
+			Decision: it.State(), DecidedBy: clean(it.DecidedBy), DecidedAt: tsp(it.DecidedAt), Event: ev.Decision,
+			Reason: clean(it.Reason), Carried: string(it.Carried), CarriedWhy: clean(it.CarriedReason), Flags: []string{},
+		}
+		if it.Decision != campaigns.Pending && it.Decision != campaigns.NoResponse {
+			row.Via = via(it, ev.Decision)
+		}
+		flag := func(ok bool, f string) {
+			if ok {
+				row.Flags = append(row.Flags, f)
+			}
+		}
+		decided := it.Decision != campaigns.Pending && it.Decision != campaigns.NoResponse
+		flag(it.Decision == campaigns.NoResponse, FlagNoResponse)
+		flag(it.Reviewer == "", FlagUnassigned)
+		flag(decided && it.Reviewer != "" && !it.Assigned(), FlagNotAssignee)
+		flag(it.Conflict, FlagConflict)
+		flag(it.Carried != campaigns.Pending, FlagCarried)
+		flag(row.Via == campaigns.ViaBulk || row.Via == campaigns.ViaConfirm, FlagBulk)
+		flag(len(it.History) > 1, FlagChanged)
+		if it.Decision == campaigns.Decommission {
+			row.Verification, row.VerifiedSnapshot, row.VerifyEvent = it.Verification, it.VerifiedSnapshot, ev.Verify
+			if row.Verification == "" {
+				row.Verification = NotVerified
+			}
+			row.Overdue = pastDue && row.Verification == campaigns.StillPresent
+			flag(row.Overdue, FlagOverdue)
+			if it.VerifiedSnapshot != 0 {
+				checked[it.VerifiedSnapshot] = true
+			}
+			rem.Decommission++
+			switch row.Verification {
+			case campaigns.Removed:
+				rem.Removed++
+			case campaigns.StillPresent:
+				rem.StillPresent++
+			case campaigns.NotChecked:
+				rem.NotChecked++
+			default:
+				rem.NotVerified++
+			}
+			if row.Overdue {
+				rem.Overdue++
+			}
+		}
+		rows[i] = row
+		if it.Decision == campaigns.Decommission {
+			rem.Rows = append(rem.Rows, row)
+		}
+	}
+	for i := len(snaps) - 1; i >= 0; i-- { // Snapshots is newest first
+		if s := &snaps[i]; checked[s.ID] {
+			rem.Snapshots = append(rem.Snapshots, SnapshotRef{ID: s.ID, Started: ts(s.StartedAt), Status: s.Status, Digest: s.Digest})
+		}
+	}
+	return rows, rem
+}
+
+// via says how the current decision was made: the Via of the history
+// entry of the event that made it (an undo puts back an earlier one).
+func via(it *campaigns.Item, seq int64) string {
+	for i := len(it.History) - 1; i >= 0; i-- {
+		if h := it.History[i]; h.Seq == seq && h.Via != campaigns.ViaUndo {
+			return h.Via
+		}
+	}
+	return ""
+}
+
+func findings(fs []audit.Finding) []Finding {
+	out := make([]Finding, 0, len(fs))
+	for _, f := range fs {
+		out = append(out, Finding{Rule: clean(f.Rule), Severity: clean(f.Severity), OWASP: clean(f.OWASP), Message: clean(f.Message)})
+	}
+	return out
+}
+
+// permissions renders a permission map as "name:level" pairs in name order.
+func permissions(m map[string]string) string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	var b strings.Builder
+	for i, k := range keys {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(clean(k))
+		b.WriteByte(':')
+		b.WriteString(clean(m[k]))
+	}
+	return b.String()
+}
+
+func attestation(c *campaigns.Campaign, create *campaigns.CreatePayload, policy audit.Policy, r *Report, opts Options) Attestation {
+	a := Attestation{
+		Campaign: clean(c.Name), Status: c.Status, Scope: clean(c.Scope), ScopeInput: clean(create.ScopeInput), Due: c.Due,
+		PeriodStart: ts(c.CreatedAt), CreatedAt: ts(c.CreatedAt), CreatedBy: clean(c.CreatedBy), CreateEvent: c.CreateSeq,
+		ClosedAt: tsp(c.ClosedAt), ClosedBy: clean(c.ClosedBy), CloseEvent: c.CloseSeq,
+		Reviewers: cleanAll(c.Reviewers), CarriedFrom: clean(c.CarriedFrom), Signer: clean(opts.Signer),
+		Controls: controls(policy),
+	}
+	if c.ClosedAt != nil {
+		a.PeriodEnd, a.PeriodEndIs = tsp(c.ClosedAt), "closed"
+	} else {
+		a.PeriodEnd, a.PeriodEndIs = c.Due, "due date; still open"
+	}
+	s := &a.Summary
+	s.Items = len(r.Register)
+	for i := range r.Register {
+		row := &r.Register[i]
+		switch campaigns.Decision(row.Decision) {
+		case campaigns.Decommission:
+			s.Decommission++
+		case campaigns.Keep:
+			s.Keep++
+		case campaigns.Rotate:
+			s.Rotate++
+		case campaigns.NoResponse:
+			s.NoResponse++
+		default:
+			s.Pending++
+		}
+		if len(row.Findings) > 0 {
+			s.WithFindings++
+		}
+		if slices.Contains(row.Flags, FlagNotAssignee) {
+			s.NotAssignee++
+		}
+		if slices.Contains(row.Flags, FlagConflict) {
+			s.Conflicts++
+		}
+		if row.Overdue {
+			s.Overdue++
+		}
+	}
+	s.Exceptions = len(r.Exceptions)
+	head := "the campaign as its event log stood when the report was generated"
+	if r.Draft {
+		head = "an interim state: the campaign is still open and its decisions may change"
+	}
+	a.Statement = fmt.Sprintf("This report was generated by %s at %s from the nhi evidence file's hash-chained event log. It shows %s. %s in scope: %d decided (decommission, keep or rotate), %d without response%s. %s attests that it is a complete and accurate extract of the evidence file.",
+		orDash(r.Tool), r.GeneratedAt, head, plural(s.Items, "identity was", "identities were"), s.Decommission+s.Keep+s.Rotate, s.NoResponse,
+		map[bool]string{true: fmt.Sprintf(", %d still pending", s.Pending), false: ""}[s.Pending > 0], orDash(a.Signer))
+	return a
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "—"
+	}
+	return s
+}
+
+func cleanAll(in []string) []string {
+	out := make([]string, 0, len(in))
+	for _, s := range in {
+		out = append(out, clean(s))
+	}
+	return out
+}
+
+// controls lists the controls the report serves; PCI DSS 8.6.3 only when
+// the policy checks rotation or expiry.
+func controls(p audit.Policy) []Control {
+	out := []Control{
+		{"SOC 2", "CC6.2", "Registration, authorization and removal of credentials",
+			"Every non-human credential of the account in scope is listed with its owner and an explicit decision by a named reviewer; access no longer authorised is approved for removal, and a later snapshot shows whether it was removed."},
+		{"SOC 2", "CC6.3", "Access modified or removed based on roles and least privilege",
+			"Each identity's permissions and findings (overprivileged, broad-scope, stale) were put before a reviewer who does not own it; keeping one with findings needs a written justification (see Exceptions)."},
+		{"ISO/IEC 27001:2022", "A.5.18", "Access rights",
+			"A periodic review of the access rights of non-human identities, with the period, reviewers, each decision, its justification and time on record, and the follow-up of removals."},
+		{"PCI DSS v4.0", "7.2.5.1", "Periodic review of application and system account access",
+			"This campaign is a review of all access by the application and system accounts in scope and their privileges; the register records who reviewed each account and the outcome."},
+	}
+	if p.Rules[audit.RuleUnrotated].On() || p.Rules[audit.RuleNoExpiry].On() {
+		out = append(out, Control{"PCI DSS v4.0", "8.6.3", "Passwords/secrets of application and system accounts protected against misuse",
+			"Secrets and keys unchanged beyond the policy's rotation period (unrotated) or without expiry (no-expiry) are flagged and decided: rotate, keep with justification, or decommission."})
+	}
+	return out
+}
+
+func population(ctx context.Context, st *audit.Store, c *campaigns.Campaign, snap *audit.Snapshot, snaps []audit.Snapshot, reg []Row, asOf int64) (Population, error) {
+	p := Population{
+		Source: clean(snap.Source), Account: clean(snap.Account), APIURL: clean(snap.APIURL), Credential: clean(snap.Credential),
+		ToolVersion: clean(snap.ToolVersion), Snapshot: snap.ID, SnapshotStatus: snap.Status,
+		SnapshotStarted: ts(snap.StartedAt), SnapshotFinished: tsp(snap.FinishedAt), SnapshotDigest: snap.Digest,
+		SnapshotTotal: snap.Total(), InScope: len(reg), PopulationDigest: c.PopulationDigest, Gaps: []Gap{},
+	}
+	inCampaign := map[string]int{}
+	for i := range reg {
+		inCampaign[reg[i].Kind]++
+	}
+	for _, k := range kindOrder(snap.Counts, inCampaign) {
+		p.Kinds = append(p.Kinds, KindCount{Kind: clean(string(k)), Label: clean(k.Label()), Snapshot: snap.Counts[k], Campaign: inCampaign[clean(string(k))]})
+	}
+	for _, g := range snap.Gaps {
+		p.Gaps = append(p.Gaps, Gap{Endpoint: clean(g.Endpoint), Kind: clean(string(g.Kind)), Scope: clean(g.Scope), Status: g.Status,
+			Reason: clean(g.Reason), Effect: notReadText})
+	}
+	var err error
+	p.Reconciliation, err = reconcile(ctx, st, c, snap, snaps, reg, asOf)
+	return p, err
+}
+
+// kindOrder lists the kinds present, in audit.Kinds order, then unknown
+// kinds by name.
+func kindOrder(counts map[audit.Kind]int, more map[string]int) []audit.Kind {
+	seen := map[audit.Kind]bool{}
+	for k := range counts {
+		seen[k] = true
+	}
+	for k := range more {
+		seen[audit.Kind(k)] = true
+	}
+	var out []audit.Kind
+	for _, k := range audit.Kinds {
+		if seen[k] {
+			out = append(out, k)
+			delete(seen, k)
+		}
+	}
+	var rest []audit.Kind
+	for k := range seen {
+		rest = append(rest, k)
+	}
+	slices.Sort(rest)
+	return append(out, rest...)
+}
+
+// reconcile compares the frozen populations of this campaign and the one
+// created before it on the same account.
+func reconcile(ctx context.Context, st *audit.Store, c *campaigns.Campaign, snap *audit.Snapshot, snaps []audit.Snapshot, reg []Row, asOf int64) (Reconciliation, error) {
+	rec := Reconciliation{First: true, Count: len(reg), Kinds: []ReconKind{}}
+	list, err := campaigns.Headers(ctx, st)
+	if err != nil {
+		return rec, err
+	}
+	var prev *campaigns.Campaign
+	for i := range list {
+		p := &list[i]
+		ps := findSnapshot(snaps, p.SnapshotID)
+		if p.CreateSeq < c.CreateSeq && ps != nil && ps.Source == snap.Source && ps.Account == snap.Account &&
+			(prev == nil || p.CreateSeq > prev.CreateSeq) {
+			prev = p
+		}
+	}
+	if prev == nil {
+		rec.Balanced = true
+		return rec, nil
+	}
+	// The previous campaign's population as frozen, with its decisions as
+	// of the event this report reflects.
+	members, err := campaigns.Population(ctx, st, prev.Name, asOf)
+	if err != nil {
+		return rec, err
+	}
+	rec.First = false
+	rec.Previous, rec.PreviousSnapshot, rec.PreviousScope = clean(prev.Name), prev.SnapshotID, clean(prev.Scope)
+	rec.SameScope = prev.Scope == c.Scope
+	rec.PreviousCount = len(members)
+	type counts struct{ prev, added, removed, count int }
+	byKind := map[string]*counts{}
+	get := func(k string) *counts {
+		if byKind[k] == nil {
+			byKind[k] = &counts{}
+		}
+		return byKind[k]
+	}
+	cur := make(map[string]bool, len(reg))
+	for i := range reg {
+		cur[reg[i].ID] = true
+		get(reg[i].Kind).count++
+	}
+	old := make(map[string]bool, len(members))
+	for _, m := range members {
+		id, k := clean(m.ID), clean(string(m.Kind))
+		old[id] = true
+		get(k).prev++
+		if !cur[id] {
+			rec.Removed++
+			get(k).removed++
+			if m.Decision == campaigns.Decommission {
+				rec.RemovedApproved++
+			}
+		}
+	}
+	for i := range reg {
+		if !old[reg[i].ID] {
+			rec.Added++
+			get(reg[i].Kind).added++
+		}
+	}
+	kinds := map[string]int{}
+	for k := range byKind {
+		kinds[k] = 1
+	}
+	for _, k := range kindOrder(nil, kinds) {
+		n := byKind[string(k)]
+		rec.Kinds = append(rec.Kinds, ReconKind{Kind: string(k), Label: clean(k.Label()), Previous: n.prev, Added: n.added, Removed: n.removed, Count: n.count})
+	}
+	rec.Balanced = rec.PreviousCount+rec.Added-rec.Removed == rec.Count
+	return rec, nil
+}
+
+func criteria(c *campaigns.Campaign, create *campaigns.CreatePayload, p audit.Policy, ev audit.Event) Criteria {
+	cr := Criteria{
+		Scope: clean(c.Scope), AsOf: ts(c.AsOf), PolicyDigest: c.PolicyDigest,
+		FirstPartyApps: cleanAll(p.FirstPartyApps),
+	}
+	slices.Sort(cr.FirstPartyApps)
+	if ev.Seq == 0 {
+		cr.PolicySource = "the built-in default policy (no policy had been set when the campaign was created)"
+	} else {
+		cr.PolicySource = fmt.Sprintf("set by %s at %s (event %d)", clean(ev.Actor), ts(ev.At), ev.Seq)
+	}
+	for _, rule := range audit.Rules {
+		rp := p.Rules[rule]
+		cr.Rules = append(cr.Rules, RuleRow{Rule: rule, Enabled: rp.On(), Severity: clean(rp.Severity), OWASP: audit.OWASPNHI[rule], FiresWhen: firesWhen(rule, rp)})
+	}
+	cr.Review = []Principle{
+		{"Population", fmt.Sprintf("The scope %q was evaluated over snapshot %d as of its start (%s) and the result frozen at creation: each identity's owner, findings (under the policy above) and permissions as they were then. Later changes do not move it; its SHA-256 digest is recorded in the campaign.create event.",
+			clean(c.Scope), c.SnapshotID, ts(c.AsOf))},
+		{"Assignment", "Items go to the reviewer a reviewer map names for their owner, else are shared evenly among the listed reviewers in identity order. Nobody is assigned an identity they own."},
+		{"Self-review", "A reviewer may not decide, or undo a decision on, an identity they own: its owner recorded at creation, its owner recorded when deciding, or who the source says holds it (case-insensitive; @login is login). nhi refuses such a decision."},
+		{"Justification", "Keep and rotate need a written justification when the identity had findings at creation; decommission does not. A bulk decision always needs one, recorded with every item it decided."},
+		{"Deciding outside the assignment", "Anyone who does not own an item may decide it; the register flags it not-assignee and the statistics count it."},
+		{"Non-response", "Items nobody decided by close (pending, or carried and never confirmed) become no-response: flagged, never counted as approved."},
+		{"Remediation", "Decommission decisions are checked against a later snapshot of the same account: removed, still-present, or not-checked when that snapshot could not read where the identity lives. Still present after the due date is overdue."},
+	}
+	if c.CarriedFrom != "" {
+		cr.Review = append(cr.Review, Principle{"Carry-forward", fmt.Sprintf("Keep decisions of campaign %s were carried for identities unchanged since (same owner, no new finding, same permissions) and count only once a reviewer confirmed them.", clean(c.CarriedFrom))})
+	}
+	return cr
+}
+
+func firesWhen(rule string, r audit.RulePolicy) string {
+	switch rule {
+	case audit.RuleExpired:
+		return "the credential expired but is still present"
+	case audit.RuleOrphaned:
+		return "no owner is recorded and the source names no holder, or the owner is no longer an organisation member"
+	case audit.RuleInsecureWebhook:
+		return "a webhook without a secret, with TLS verification off, or delivering over plain HTTP"
+	case audit.RuleOverprivileged:
+		return "write or admin permissions, a deploy key that can push, or admin OAuth scopes"
+	case audit.RuleStale:
+		return fmt.Sprintf("last used more than %d days ago, or never used and created more than %d days ago; an offline runner; an inactive webhook", r.UnusedDays, r.NeverUsedDays)
+	case audit.RuleUnrotated:
+		return fmt.Sprintf("a secret's value, or a deploy key, unchanged for more than %d days", r.Days)
+	case audit.RuleNoExpiry:
+		return "a personal access token that never expires"
+	case audit.RuleExpiring:
+		return fmt.Sprintf("expires within %d days (an outage risk)", r.Days)
+	case audit.RuleBroadScope:
+		return "access to all repositories, or an organisation secret visible to all repositories"
+	case audit.RuleThirdParty:
+		return "an installed App not listed in first_party_apps"
+	case audit.RuleHumanCredential:
+		return "a person's token or SSH key used for automation"
+	}
+	return ""
+}
+
+func integrity(ctx context.Context, st *audit.Store, c *campaigns.Campaign, snap *audit.Snapshot, head audit.Event, opts Options, reg []Row) (Integrity, error) {
+	in := Integrity{
+		Head:           EventRef{Seq: head.Seq, Type: head.Type, At: ts(head.At), Hash: head.Hash},
+		CampaignEvents: []EventRef{}, SnapshotDigest: snap.Digest, PopulationDigest: c.PopulationDigest, PolicyDigest: c.PolicyDigest,
+		DataFiles: []FileHash{},
+	}
+	seqs := []int64{c.CreateSeq}
+	if c.CloseSeq != 0 {
+		seqs = append(seqs, c.CloseSeq)
+	}
+	// The campaign.verify events behind the remediation states shown.
+	for i := range reg {
+		if v := reg[i].VerifyEvent; v != 0 && !slices.Contains(seqs, v) {
+			seqs = append(seqs, v)
+		}
+	}
+	slices.Sort(seqs)
+	for _, s := range seqs {
+		e, err := st.EventAt(ctx, s)
+		if err != nil {
+			return in, err
+		}
+		in.CampaignEvents = append(in.CampaignEvents, EventRef{Seq: e.Seq, Type: e.Type, At: ts(e.At), Hash: e.Hash})
+	}
+	if opts.Key != nil {
+		in.Signature = &KeyInfo{Signer: clean(opts.Signer), Namespace: Namespace, KeyType: opts.Key.Type, Fingerprint: opts.Key.Fingerprint, PublicKey: opts.Key.Authorized}
+	}
+	in.Steps = verifySteps(in.Signature)
+	return in, nil
+}
+
+// Step is one way to check the bundle.
+type Step struct {
+	Name    string `json:"name"`
+	Command string `json:"command"`
+	Does    string `json:"does"`
+}
+
+func verifySteps(sig *KeyInfo) []Step {
+	nhi := "Checks every file against manifest.json; the manifest against the evidence file's event log (its head event, the campaign's events, snapshot and population digests); the log's own hash chain; and the report rebuilt from the log, byte for byte"
+	if sig != nil {
+		nhi += "; and the signature"
+	}
+	steps := []Step{
+		{"With nhi", "nhi verify --report DIR --db nhi.db", nhi + "."},
+		{"Without nhi", "cd DIR && sha256sum -c SHA256SUMS", "Checks every file of the bundle against its SHA-256 (manifest.json lists the same hashes)."},
+	}
+	if sig != nil {
+		steps = append(steps,
+			Step{"Signer's key", "echo '" + AllowedSignersLine(sig.Signer, sig.PublicKey) + "' > allowed_signers",
+				"Names the key allowed to sign. Compare its fingerprint, " + sig.Fingerprint + ", with one obtained from " + sig.Signer + " another way."},
+			Step{"Signature", fmt.Sprintf("ssh-keygen -Y verify -f allowed_signers -I %s -n %s -s manifest.json.sig < manifest.json", sig.Signer, Namespace),
+				"Checks that manifest.json was signed with that key, by " + sig.Signer + ", for nhi evidence."})
+	}
+	return steps
+}

@@ -1,0 +1,227 @@
+package report_test
+
+import (
+	"bytes"
+	"encoding/csv"
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/nhi-audit/nhi/audit"
+	"github.com/nhi-audit/nhi/campaigns"
+	"github.com/nhi-audit/nhi/campaigns/report"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden reports in testdata/report")
+
+const goldenDir = "../../testdata/report"
+
+func exportOptions() report.ExportOptions {
+	return report.ExportOptions{Options: report.Options{GeneratedAt: generatedAt, Signer: "carol@acme.test", Tool: "nhi test"}}
+}
+
+func export(t *testing.T, f *fixture, opts report.ExportOptions) (string, *report.Exported) {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "bundle")
+	res, err := report.Export(ctx, f.st, "2026-Q4", dir, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dir, res
+}
+
+func readFile(t *testing.T, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// TestGoldenReports compares every file of the bundle with its golden
+// copy; go test -run TestGoldenReports -update rewrites them.
+func TestGoldenReports(t *testing.T) {
+	f := newFixture(t)
+	dir, res := export(t, f, exportOptions())
+	if *update {
+		if err := os.MkdirAll(goldenDir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, fh := range res.Files {
+		got := readFile(t, filepath.Join(dir, fh.Path))
+		golden := filepath.Join(goldenDir, fh.Path)
+		if *update {
+			if err := os.WriteFile(golden, got, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		want, err := os.ReadFile(golden)
+		if err != nil {
+			t.Fatalf("%v (run go test ./campaigns/report -run TestGoldenReports -update)", err)
+		}
+		if !bytes.Equal(got, want) {
+			t.Errorf("%s differs from %s at byte %d; if the change is intended, run with -update and read the diff",
+				fh.Path, golden, firstDiff(got, want))
+		}
+	}
+}
+
+func firstDiff(a, b []byte) int {
+	for i := range min(len(a), len(b)) {
+		if a[i] != b[i] {
+			return i
+		}
+	}
+	return min(len(a), len(b))
+}
+
+// The same evidence file and inputs give the same bytes, and so does the
+// report rebuilt later, after more events, as of the same event.
+func TestDeterministic(t *testing.T) {
+	f := newFixture(t)
+	dir1, res1 := export(t, f, exportOptions())
+	dir2, _ := export(t, f, exportOptions())
+	for _, fh := range res1.Files {
+		if !bytes.Equal(readFile(t, filepath.Join(dir1, fh.Path)), readFile(t, filepath.Join(dir2, fh.Path))) {
+			t.Errorf("%s differs between two exports of the same file", fh.Path)
+		}
+	}
+
+	// Later: a new snapshot removes the old CI key and a verification
+	// rewrites the remediation states; an owner changes.
+	f.snapshot("2026-11-20T06:00:00Z", nil, idRenovate, idDeployProd, idFormula, idNPM, idSentry, idPAT, idRunner, idPipe)
+	f.at("2026-11-20T12:00:00Z").must(campaigns.VerifyRemediation(ctx, f.st, "carol", "2026-Q4"))
+	f.at("2026-11-21T12:00:00Z").must(f.st.SetOwner(ctx, "carol", idPAT, "platform-team"))
+
+	r, err := report.VerifyBundle(ctx, dir1, f.st, report.VerifyOptions{Tool: "nhi test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !r.OK() {
+		t.Fatalf("a bundle rebuilt after later events does not match: %+v", r.Problems())
+	}
+	now, err := report.Build(ctx, f.st, "2026-Q4", exportOptions().Options)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if now.Remediation.Removed != 4 || now.Remediation.Overdue != 0 {
+		t.Errorf("a report as of now should see the later verification: %+v", now.Remediation)
+	}
+}
+
+// Names and scopes from the API carry markup, spreadsheet formulas and
+// terminal control sequences; none may come through live.
+func TestHostileInput(t *testing.T) {
+	f := newFixture(t)
+	dir, res := export(t, f, exportOptions())
+	for _, fh := range res.Files {
+		b := readFile(t, filepath.Join(dir, fh.Path))
+		if bytes.ContainsAny(b, "\x1b\x07") || bytes.Contains(b, []byte("\u009d")) {
+			t.Errorf("%s holds a terminal control character", fh.Path)
+		}
+		if bytes.Contains(b, []byte("pwned")) {
+			t.Errorf("%s: the OSC sequence was not removed whole", fh.Path)
+		}
+	}
+
+	html := string(readFile(t, filepath.Join(dir, "report.html")))
+	if strings.Contains(html, "<script") || !strings.Contains(html, "acme/&lt;script&gt;alert(1)&lt;/script&gt;") {
+		t.Error("report.html: the <script> scope is not escaped")
+	}
+	for _, bad := range []string{"http://", "https://", "src=", "@import", "url(", "<link", "<img", "<iframe", "<object"} {
+		// The only URLs are text: the API URL and the webhook's name.
+		for _, line := range strings.Split(html, "\n") {
+			if strings.Contains(line, bad) && !strings.Contains(line, "api.github.com") && !strings.Contains(line, "hooks.example.com") && !strings.Contains(line, "HYPERLINK") {
+				t.Errorf("report.html loads or links something (%q): %s", bad, line)
+			}
+		}
+	}
+	if strings.Contains(html, "<a href=\"http") {
+		t.Error("report.html links outside itself")
+	}
+
+	md := string(readFile(t, filepath.Join(dir, "report.md")))
+	if !strings.Contains(md, `PIPE\|TICK\`+"`X\\`"+`\*b\*`) {
+		t.Errorf("report.md: pipes, backticks and emphasis in a name are not escaped")
+	}
+	if strings.Contains(md, "<script") || !strings.Contains(md, "acme/&lt;script&gt;alert(1)&lt;/script&gt;") {
+		t.Error("report.md: the <script> scope is not escaped")
+	}
+
+	for _, name := range report.CSVFiles {
+		recs, err := csv.NewReader(bytes.NewReader(readFile(t, filepath.Join(dir, name)))).ReadAll()
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		for _, rec := range recs {
+			for _, cell := range rec {
+				if c := strings.TrimLeft(cell, " "); c != "" && strings.ContainsRune("=+-@\t\r", rune(c[0])) {
+					t.Errorf("%s: cell %q would run as a formula", name, cell)
+				}
+			}
+		}
+	}
+	dec := string(readFile(t, filepath.Join(dir, "decisions.csv")))
+	if !strings.Contains(dec, `"'=HYPERLINK(""http://evil"")"`) || !strings.Contains(dec, "'=1+1 stays for now") {
+		t.Errorf("decisions.csv: formulas are not neutralised with a leading apostrophe:\n%s", dec)
+	}
+	if j := string(readFile(t, filepath.Join(dir, "report.json"))); strings.Contains(j, "<script") {
+		t.Error("report.json: < is not escaped")
+	}
+}
+
+// The printable form of every hostile value is what the report shows.
+func TestPrintableEverywhere(t *testing.T) {
+	f := newFixture(t)
+	r, err := report.Build(ctx, f.st, "2026-Q4", exportOptions().Options)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, row := range r.Register {
+		if row.ID == idOpsKey && row.Name != audit.Printable(oscName) {
+			t.Errorf("name %q, want %q", row.Name, audit.Printable(oscName))
+		}
+	}
+}
+
+// report.json is valid JSON that reads back into the same report.
+func TestJSONRoundTrip(t *testing.T) {
+	f := newFixture(t)
+	dir, res := export(t, f, exportOptions())
+	var back report.Report
+	if err := json.Unmarshal(readFile(t, filepath.Join(dir, "report.json")), &back); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(&back, res.Report) {
+		t.Errorf("report.json does not read back into the report it was written from")
+	}
+}
+
+// The register rows are written without reflection; they must be what
+// encoding/json writes, escapes included.
+func TestRowJSON(t *testing.T) {
+	f := newFixture(t)
+	r, err := report.Build(ctx, f.st, "2026-Q4", exportOptions().Options)
+	if err != nil {
+		t.Fatal(err)
+	}
+	odd := report.Row{N: 7, ID: "a\"b\\c\n\t\r\b\f\x01<>&\u2028\u2029é\xff", Findings: []report.Finding{{Rule: "x", Message: "<&>"}},
+		Flags: []string{"a", "b"}, Event: -3, Overdue: true}
+	rows := append(r.Register, odd, report.Row{})
+	for i := range rows {
+		want, err := json.Marshal(&rows[i])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := report.AppendRowForTest(nil, &rows[i]); !bytes.Equal(got, want) {
+			t.Errorf("row %d:\n got %s\nwant %s", i, got, want)
+		}
+	}
+}

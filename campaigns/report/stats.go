@@ -1,0 +1,154 @@
+package report
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/nhi-audit/nhi/campaigns"
+)
+
+// The reviewer statistics: signals of rubber-stamping.
+
+var statDefinitions = []Principle{
+	{"Assigned", "items the campaign assigned to the reviewer at creation."},
+	{"Decisions", "items whose final decision the reviewer made (decommission, keep or rotate), whoever they were assigned to."},
+	{"For others", "of those, items assigned to someone else (or to nobody)."},
+	{"No response", "items assigned to the reviewer that nobody decided before close (still undecided, while the campaign is open)."},
+	{"Events", "decision events the reviewer recorded in this campaign, including decisions later changed; a bulk decision is one event."},
+	{"Median interval", "the median time between one of the reviewer's decision events and their next, in event order (\"—\" with fewer than two). Many decisions seconds apart suggest they were made without looking."},
+	{"In bulk", "the share of the reviewer's decisions made by a bulk decision (--filter) or a bulk confirmation of carried decisions, rather than one at a time."},
+	{"Kept with findings", "of the items with findings the reviewer decided, how many they kept (rejected decommissioning without requiring rotation), and that share. A high share approves risk wholesale; every such keep is listed under Exceptions with its justification."},
+}
+
+func normActor(s string) string {
+	return strings.ToLower(strings.TrimPrefix(strings.TrimSpace(s), "@"))
+}
+
+func reviewerStats(c *campaigns.Campaign, reg []Row) ReviewerStats {
+	rows := map[string]*ReviewerRow{}
+	var order []string
+	get := func(name string, listed bool) *ReviewerRow {
+		k := normActor(name)
+		if r := rows[k]; r != nil {
+			r.Listed = r.Listed || listed
+			return r
+		}
+		r := &ReviewerRow{Reviewer: clean(name), Listed: listed}
+		rows[k] = r
+		order = append(order, k)
+		return r
+	}
+	for _, r := range c.Reviewers {
+		get(r, true)
+	}
+	listed := len(order)
+	events := map[string]map[int64]time.Time{} // actor -> decision event -> time
+	for i := range c.Items {
+		it, row := &c.Items[i], &reg[i]
+		if it.Reviewer != "" {
+			rr := get(it.Reviewer, false)
+			rr.Assigned++
+			if it.Decision == campaigns.NoResponse || it.Decision == campaigns.Pending {
+				rr.NoResponse++
+			}
+		}
+		for _, h := range it.History {
+			if h.Via == campaigns.ViaUndo {
+				continue
+			}
+			k := normActor(h.Actor)
+			get(h.Actor, false)
+			if events[k] == nil {
+				events[k] = map[int64]time.Time{}
+			}
+			events[k][h.Seq] = h.At
+		}
+		switch it.Decision {
+		case campaigns.Pending, campaigns.NoResponse:
+			continue
+		}
+		rr := get(it.DecidedBy, false)
+		rr.Decisions++
+		switch it.Decision {
+		case campaigns.Decommission:
+			rr.Decommission++
+		case campaigns.Keep:
+			rr.Keep++
+		case campaigns.Rotate:
+			rr.Rotate++
+		}
+		if it.Reviewer == "" || normActor(it.Reviewer) != normActor(it.DecidedBy) {
+			rr.ForOthers++
+		}
+		if row.Via == campaigns.ViaBulk || row.Via == campaigns.ViaConfirm {
+			rr.Bulk++
+		}
+		if len(it.Findings) > 0 {
+			rr.DecidedFindings++
+			if it.Decision == campaigns.Keep {
+				rr.KeptFindings++
+			}
+		}
+	}
+	// Listed reviewers in the campaign's order, then everyone else by name.
+	rest := order[listed:]
+	slices.SortFunc(rest, func(a, b string) int { return strings.Compare(a, b) })
+	out := ReviewerStats{Definitions: statDefinitions, Rows: []ReviewerRow{}}
+	for _, k := range order {
+		r := rows[k]
+		seqs := make([]int64, 0, len(events[k]))
+		for s := range events[k] {
+			seqs = append(seqs, s)
+		}
+		slices.Sort(seqs)
+		r.Events = len(seqs)
+		r.MedianSeconds = -1
+		if len(seqs) > 1 {
+			gaps := make([]int64, 0, len(seqs)-1)
+			for i := 1; i < len(seqs); i++ {
+				d := events[k][seqs[i]].Sub(events[k][seqs[i-1]])
+				gaps = append(gaps, max(int64(d/time.Second), 0))
+			}
+			slices.Sort(gaps)
+			n := len(gaps)
+			if n%2 == 1 {
+				r.MedianSeconds = gaps[n/2]
+			} else {
+				r.MedianSeconds = (gaps[n/2-1] + gaps[n/2]) / 2
+			}
+		}
+		r.MedianInterval = duration(r.MedianSeconds)
+		r.BulkShare = percent(r.Bulk, r.Decisions)
+		r.KeptFindingShare = percent(r.KeptFindings, r.DecidedFindings)
+		out.Rows = append(out.Rows, *r)
+	}
+	return out
+}
+
+// duration formats whole seconds in one fixed way: 42s, 3m05s, 2h07m,
+// 3d04h; "—" for a negative value (not applicable).
+func duration(sec int64) string {
+	switch {
+	case sec < 0:
+		return "—"
+	case sec < 60:
+		return fmt.Sprintf("%ds", sec)
+	case sec < 3600:
+		return fmt.Sprintf("%dm%02ds", sec/60, sec%60)
+	case sec < 86400:
+		return fmt.Sprintf("%dh%02dm", sec/3600, sec%3600/60)
+	}
+	return fmt.Sprintf("%dd%02dh", sec/86400, sec%86400/3600)
+}
+
+// percent formats n/d with one decimal, "—" when d is 0. Integer
+// arithmetic, rounded half up, so no float formatting is involved.
+func percent(n, d int) string {
+	if d == 0 {
+		return "—"
+	}
+	tenths := (n*1000 + d/2) / d
+	return fmt.Sprintf("%d.%d%%", tenths/10, tenths%10)
+}

@@ -1,0 +1,364 @@
+package report
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/nhi-audit/nhi/audit"
+	"github.com/nhi-audit/nhi/campaigns"
+)
+
+// Check is one thing VerifyBundle checked, named by its subject: a file of
+// the bundle, "signature", "evidence file" or "rebuild".
+type Check struct {
+	OK      bool
+	Subject string
+	Text    string
+}
+
+// BundleResult is what VerifyBundle found.
+type BundleResult struct {
+	Manifest *Manifest  // nil when manifest.json could not be read
+	Checks   []Check    // in the order made
+	SignedBy *PublicKey // the key of a good signature
+	Pinned   bool       // the signing key was found in the allowed signers given
+	// LogChecked says an evidence file was given and checked.
+	LogChecked bool
+}
+
+// OK reports whether every check passed.
+func (r *BundleResult) OK() bool {
+	return !slices.ContainsFunc(r.Checks, func(c Check) bool { return !c.OK })
+}
+
+// Problems lists the failed checks.
+func (r *BundleResult) Problems() []Check {
+	var out []Check
+	for _, c := range r.Checks {
+		if !c.OK {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+func (r *BundleResult) pass(subject, format string, args ...any) {
+	r.Checks = append(r.Checks, Check{true, subject, fmt.Sprintf(format, args...)})
+}
+
+func (r *BundleResult) fail(subject, format string, args ...any) {
+	r.Checks = append(r.Checks, Check{false, subject, fmt.Sprintf(format, args...)})
+}
+
+// VerifyOptions say how far to trust the bundle's signature.
+type VerifyOptions struct {
+	// AllowedSigners is an allowed_signers file (ssh-keygen -Y verify -f)
+	// the signing key must be listed in for the manifest's signer. Without
+	// it a good signature proves only that the manifest was not changed
+	// since someone signed it with the key it names.
+	AllowedSigners []byte
+	// Tool is this program's name and version, to explain a rebuilt file
+	// that differs because another version wrote the bundle.
+	Tool string
+}
+
+// VerifyBundle checks the bundle in dir: every file against manifest.json
+// (none missing, none added), the signature when there is one, and, with
+// an evidence file (st not nil), the manifest against its event log — the
+// head event and the campaign's events must be in the log with those
+// hashes, the digests must match — the log's own integrity, and the whole
+// bundle rebuilt from the log as of the manifest's head, byte for byte.
+// An error is returned only when the check itself could not run.
+func VerifyBundle(ctx context.Context, dir string, st *audit.Store, opts VerifyOptions) (*BundleResult, error) {
+	res := &BundleResult{}
+	fi, err := os.Stat(dir)
+	if err != nil {
+		return nil, fmt.Errorf("cannot read bundle %s: %w", dir, err)
+	}
+	if !fi.IsDir() {
+		return nil, fmt.Errorf("%s is not a folder: pass the folder nhi export wrote", dir)
+	}
+	raw, err := os.ReadFile(filepath.Join(dir, FileManifest))
+	if errors.Is(err, fs.ErrNotExist) {
+		res.fail(FileManifest, "missing: %s is not an nhi evidence bundle, or its manifest was deleted", dir)
+		return res, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var m Manifest
+	if err := json.Unmarshal(raw, &m); err != nil || m.Format != ManifestFormat {
+		why := fmt.Sprintf("format %q", m.Format)
+		if err != nil {
+			why = err.Error()
+		}
+		res.fail(FileManifest, "cannot be read as an nhi bundle manifest (%s): it was edited", why)
+		return res, nil
+	}
+	res.Manifest = &m
+	res.pass(FileManifest, "campaign %s, %d files, event log head %d", m.Campaign.Name, len(m.Files), m.EventLogHead.Seq)
+
+	checkFiles(dir, &m, res)
+	checkSignature(dir, raw, &m, opts, res)
+	if st != nil {
+		res.LogChecked = true
+		if err := checkLog(ctx, dir, raw, st, &m, opts, res); err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+// checkFiles compares every file with its hash in the manifest.
+func checkFiles(dir string, m *Manifest, res *BundleResult) {
+	listed := map[string]bool{FileManifest: true, FileSignature: true}
+	for _, f := range m.Files {
+		listed[f.Path] = true
+		if f.Path != filepath.Base(f.Path) || f.Path == "." || f.Path == ".." {
+			res.fail(FileManifest, "lists %q, which is not a file of a bundle: the manifest was edited", audit.Printable(f.Path))
+			continue
+		}
+		data, err := os.ReadFile(filepath.Join(dir, f.Path))
+		if err != nil {
+			res.fail(f.Path, "listed in manifest.json but cannot be read (%v): it was deleted or renamed", unwrap(err))
+			continue
+		}
+		sum := sha256.Sum256(data)
+		if got := hex.EncodeToString(sum[:]); got != f.SHA256 {
+			res.fail(f.Path, "SHA-256 %s, but manifest.json says %s: the file (or the manifest) was edited", got, f.SHA256)
+			continue
+		}
+		res.pass(f.Path, "SHA-256 %s matches manifest.json", f.SHA256)
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		res.fail(dir, "cannot list the bundle: %v", err)
+		return
+	}
+	for _, e := range entries {
+		if !listed[e.Name()] {
+			res.fail(e.Name(), "is in the bundle but not listed in manifest.json: it was added")
+		}
+	}
+}
+
+func unwrap(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+func checkSignature(dir string, raw []byte, m *Manifest, opts VerifyOptions, res *BundleResult) {
+	sig, err := os.ReadFile(filepath.Join(dir, FileSignature))
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		if m.Signature != nil {
+			res.fail(FileSignature, "missing, but manifest.json says %s signed it: the signature was deleted", m.Signature.Signer)
+		} else if opts.AllowedSigners != nil {
+			res.fail(FileSignature, "missing: the bundle is not signed, but an allowed signers file was given")
+		}
+		return
+	case err != nil:
+		res.fail(FileSignature, "cannot be read: %v", unwrap(err))
+		return
+	}
+	if m.Signature == nil {
+		res.fail(FileSignature, "present, but manifest.json names no signer: the signature was added or the manifest edited")
+		return
+	}
+	key, err := VerifySignature(sig, raw, Namespace)
+	if err != nil {
+		res.fail(FileSignature, "does not verify manifest.json: %v", err)
+		return
+	}
+	if key.Fingerprint != m.Signature.Fingerprint || key.Authorized != m.Signature.PublicKey {
+		res.fail(FileSignature, "made with key %s, but manifest.json says %s signed it with %s: the signature was replaced",
+			key.Fingerprint, m.Signature.Signer, m.Signature.Fingerprint)
+		return
+	}
+	res.SignedBy = key
+	if opts.AllowedSigners != nil {
+		if err := CheckAllowedSigners(opts.AllowedSigners, m.Signature.Signer, key); err != nil {
+			res.fail(FileSignature, "good signature, but %v", err)
+			return
+		}
+		res.Pinned = true
+		res.pass(FileSignature, "good signature of manifest.json by %s, %s key %s, listed in the allowed signers", m.Signature.Signer, key.Type, key.Fingerprint)
+		return
+	}
+	res.pass(FileSignature, "good signature of manifest.json by %s, %s key %s (not pinned: pass an allowed signers file to check it is the key you expect)",
+		m.Signature.Signer, key.Type, key.Fingerprint)
+}
+
+// checkLog checks the manifest against the evidence file and rebuilds the
+// bundle from it.
+func checkLog(ctx context.Context, dir string, raw []byte, st *audit.Store, m *Manifest, opts VerifyOptions, res *BundleResult) error {
+	const subject = "evidence file"
+	head, err := st.EventAt(ctx, m.EventLogHead.Seq)
+	switch {
+	case errors.Is(err, audit.ErrNoEvent):
+		res.fail(subject, "%s has no event %d, the head manifest.json names: it is not the evidence file this bundle came from, or the manifest was edited", st.Path(), m.EventLogHead.Seq)
+		return nil
+	case err != nil:
+		return err
+	case head.Hash != m.EventLogHead.Hash:
+		res.fail(subject, "event %d of %s has hash %s, but manifest.json says %s: it is not the evidence file this bundle came from, or the manifest was edited",
+			head.Seq, st.Path(), head.Hash, m.EventLogHead.Hash)
+		return nil
+	}
+	res.pass(subject, "event %d of %s has the hash manifest.json names as the log's head", head.Seq, st.Path())
+	for _, e := range m.Campaign.Events {
+		ev, err := st.EventAt(ctx, e.Seq)
+		if err != nil || ev.Hash != e.Hash {
+			res.fail(subject, "campaign event %d is not in %s with hash %s: the manifest was edited, or the log rewritten", e.Seq, st.Path(), e.Hash)
+			return nil
+		}
+	}
+
+	// The evidence file itself must be intact: a head found in a rewritten
+	// log proves nothing.
+	v, err := st.Verify(ctx)
+	if err != nil {
+		return err
+	}
+	problems, err := campaigns.Verify(ctx, st)
+	if err != nil {
+		return err
+	}
+	problems = append(v.Problems, problems...)
+	if len(problems) > 0 {
+		for _, p := range problems {
+			res.fail(subject, "%s", p)
+		}
+		return nil
+	}
+	res.pass(subject, "%s verifies: %d events, hash chain intact, tables and digests match the log", st.Path(), v.Events)
+
+	at, err := time.Parse(time.RFC3339, m.GeneratedAt)
+	if err != nil {
+		res.fail(FileManifest, "generated_at %q is not a time: the manifest was edited", audit.Printable(m.GeneratedAt))
+		return nil
+	}
+	o := Options{GeneratedAt: at, Signer: m.Signer, Tool: m.Tool, AsOf: m.EventLogHead.Seq}
+	if s := m.Signature; s != nil {
+		o.Key = &PublicKey{Type: s.KeyType, Fingerprint: s.Fingerprint, Authorized: s.PublicKey}
+	}
+	r, err := Build(ctx, st, m.Campaign.Name, o)
+	if err != nil {
+		res.fail("rebuild", "cannot rebuild campaign %s from %s: %v", audit.Printable(m.Campaign.Name), st.Path(), err)
+		return nil
+	}
+	if r.Population.PopulationDigest != m.PopulationDigest {
+		res.fail(FileManifest, "population digest %s, but campaign %s's is %s in the evidence file", m.PopulationDigest, m.Campaign.Name, r.Population.PopulationDigest)
+	}
+	if r.Population.SnapshotDigest != m.Snapshot.Digest {
+		res.fail(FileManifest, "snapshot digest %s, but snapshot %d's is %s in the evidence file", m.Snapshot.Digest, r.Population.Snapshot, r.Population.SnapshotDigest)
+	}
+	formats := slices.Clone(m.Formats)
+	if slices.ContainsFunc(formats, func(f string) bool { return !slices.Contains(Formats, f) }) {
+		res.fail(FileManifest, "lists formats %v, not all of which nhi writes: the manifest was edited", formats)
+		return nil
+	}
+	// Render into hashes only, keeping the manifest's bytes.
+	var mu sync.Mutex
+	rebuilt := map[string]string{}
+	create := func(name string) (io.WriteCloser, error) {
+		return &hashSink{name: name, done: func(name, sum string) { mu.Lock(); rebuilt[name] = sum; mu.Unlock() }}, nil
+	}
+	manifest, _, err := render(r, formats, create)
+	if err != nil {
+		res.fail("rebuild", "cannot render the rebuilt report: %v", err)
+		return nil
+	}
+	failed := map[string]bool{}
+	for _, c := range res.Checks {
+		if !c.OK {
+			failed[c.Subject] = true
+		}
+	}
+	version := ""
+	if opts.Tool != "" && opts.Tool != m.Tool {
+		version = fmt.Sprintf(" (or the difference comes from the bundle's nhi version, %s, not this one, %s)", audit.Printable(m.Tool), opts.Tool)
+	}
+	listed := map[string]string{}
+	for _, f := range m.Files {
+		listed[f.Path] = f.SHA256
+	}
+	names := make([]string, 0, len(rebuilt))
+	for name := range rebuilt {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	same := 0
+	for _, name := range names {
+		switch {
+		case failed[name]:
+			continue // already named: its hash differs from the manifest
+		case name == FileManifest:
+			if !bytes.Equal(raw, manifest) {
+				res.fail(name, "differs from the manifest rebuilt from %s as of event %d, at byte %d: it was edited after export%s",
+					st.Path(), m.EventLogHead.Seq, firstDiff(raw, manifest), version)
+				continue
+			}
+		case listed[name] == "":
+			res.fail(name, "the bundle rebuilt from %s has it, but manifest.json does not list it: it was removed from the bundle and the manifest", st.Path())
+			continue
+		case listed[name] != rebuilt[name]:
+			res.fail(name, "differs from the one rebuilt from %s as of event %d (SHA-256 %s): its content was changed after export, and manifest.json with it%s",
+				st.Path(), m.EventLogHead.Seq, rebuilt[name], version)
+			continue
+		}
+		same++
+	}
+	if same == len(names) {
+		res.pass("rebuild", "all %d files are identical to the bundle rebuilt from %s as of event %d", same, st.Path(), m.EventLogHead.Seq)
+	}
+	return nil
+}
+
+// hashSink hashes a rebuilt file instead of keeping it.
+type hashSink struct {
+	name string
+	h    hash.Hash
+	done func(name, sum string)
+}
+
+func (s *hashSink) Write(p []byte) (int, error) {
+	if s.h == nil {
+		s.h = sha256.New()
+	}
+	return s.h.Write(p)
+}
+
+func (s *hashSink) Close() error {
+	if s.h == nil {
+		s.h = sha256.New()
+	}
+	s.done(s.name, hex.EncodeToString(s.h.Sum(nil)))
+	return nil
+}
+
+func firstDiff(a, b []byte) int {
+	n := min(len(a), len(b))
+	for i := range n {
+		if a[i] != b[i] {
+			return i
+		}
+	}
+	return n
+}
