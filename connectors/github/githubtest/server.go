@@ -345,12 +345,13 @@ func (s *Server) charge(h http.Header) (exceeded bool) {
 		if s.enforce {
 			s.used, exceeded = s.limit, true
 		} else {
-			s.used, s.reset = 1, s.reset.Add(time.Hour)
+			s.used, s.reset = 1, s.now().Add(time.Hour).Truncate(time.Second)
 		}
 	} else if !s.enforce && s.used == s.limit {
 		// Never report 0 remaining unless enforcing: a client would wait
-		// for the reset.
-		s.used, s.reset = 1, s.reset.Add(time.Hour)
+		// for the reset. A fresh window starts now, so the reset a client
+		// shows stays an hour ahead instead of drifting days away.
+		s.used, s.reset = 1, s.now().Add(time.Hour).Truncate(time.Second)
 	}
 	s.rateHeadersLocked(h)
 	return exceeded

@@ -323,6 +323,11 @@ func TestRateLimitRefills(t *testing.T) {
 		if resp.Rate.Limit != 5 || resp.Rate.Remaining < 1 || resp.Rate.Remaining > 4 {
 			t.Errorf("request %d: rate %+v", i+1, resp.Rate)
 		}
+		// A refill opens a window that ends an hour from now: a progress
+		// line must not show a reset hours or days ahead.
+		if d := time.Until(resp.Rate.Reset.Time); d > 61*time.Minute {
+			t.Errorf("request %d: reset in %v", i+1, d)
+		}
 	}
 }
 
