@@ -23,6 +23,10 @@ func (s *Store) identitiesInSnapshot(ctx context.Context, snapshotID int64, eval
 	if err != nil {
 		return nil, err
 	}
+	var n int // sizes the slice up front, as scanIdentities does
+	if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM observations WHERE snapshot_id = ?`, snapshotID).Scan(&n); err != nil {
+		return nil, fmt.Errorf("reading snapshot %d: %w", snapshotID, err)
+	}
 	// identityColumns, with the snapshot asked for in place of the
 	// identity's latest one.
 	cols := strings.Replace(identityColumns, "i.last_snapshot", "o.snapshot_id", 1)
@@ -34,7 +38,7 @@ func (s *Store) identitiesInSnapshot(ctx context.Context, snapshotID int64, eval
 	if err != nil {
 		return nil, fmt.Errorf("reading snapshot %d: %w", snapshotID, err)
 	}
-	var out []Identity
+	out := make([]Identity, 0, n)
 	for rows.Next() {
 		// Scanned against "no complete snapshot" so status is decided below
 		// from the identity's latest observation, not this one.
