@@ -583,21 +583,30 @@ func TestUndoIsACompensatingEvent(t *testing.T) {
 	if u, err = campaigns.Undo(ctx, f.st, "sam", "q", b.Event.Seq); err != nil || len(u.Items) != 2 {
 		t.Fatalf("bulk undo %+v %v", u, err)
 	}
-	if d, _ := campaigns.Decisions(ctx, f.st, "q"); len(d) != 0 {
+	decided := func(d map[string]campaigns.Decision) int {
+		n := 0
+		for _, v := range d {
+			if v != campaigns.Pending {
+				n++
+			}
+		}
+		return n
+	}
+	if d, _ := campaigns.Decisions(ctx, f.st, "q"); decided(d) != 0 || len(d) != 6 {
 		t.Errorf("decisions after undoing everything: %v", d)
 	}
 	// DecideEach: all or none.
 	if _, err := campaigns.DecideEach(ctx, f.st, "dave", "q", []string{k2, k5}, campaigns.Decommission, ""); !errors.Is(err, campaigns.ErrSelfReview) {
 		t.Errorf("DecideEach with an owned item: %v", err)
 	}
-	if d, _ := campaigns.Decisions(ctx, f.st, "q"); len(d) != 0 {
+	if d, _ := campaigns.Decisions(ctx, f.st, "q"); decided(d) != 0 || len(d) != 6 {
 		t.Errorf("a refused DecideEach recorded %v", d)
 	}
 	outs, err := campaigns.DecideEach(ctx, f.st, "rita", "q", []string{k2, k5}, campaigns.Decommission, "")
 	if err != nil || len(outs) != 2 || outs[0].Event.Seq+1 != outs[1].Event.Seq {
 		t.Fatalf("DecideEach %+v %v", outs, err)
 	}
-	if d, _ := campaigns.Decisions(ctx, f.st, "q"); d[k2] != campaigns.Decommission || d[k5] != campaigns.Decommission || len(d) != 2 {
+	if d, _ := campaigns.Decisions(ctx, f.st, "q"); d[k2] != campaigns.Decommission || d[k5] != campaigns.Decommission || decided(d) != 2 || len(d) != 6 {
 		t.Errorf("Decisions %v", d)
 	}
 	verifyOK(t, f)

@@ -202,15 +202,16 @@ func Undo(ctx context.Context, st *audit.Store, actor, campaign string, seq int6
 	return out, nil
 }
 
-// Decisions returns the current decision of every decided item of a
-// campaign, by identity ID: decommission, keep, rotate or no-response.
-// Pending items, carried ones awaiting confirmation included, are absent.
+// Decisions returns the current decision of every item of a campaign, by
+// identity ID: decommission, keep, rotate, no-response, or Pending (carried
+// ones awaiting confirmation included). Identities outside the campaign's
+// population are absent.
 func Decisions(ctx context.Context, st *audit.Store, campaign string) (map[string]Decision, error) {
 	c, err := load(ctx, st, campaign)
 	if err != nil {
 		return nil, err
 	}
-	rows, err := st.Query(ctx, `SELECT identity_id, decision FROM campaign_items WHERE campaign_id = ? AND decision <> ''`, c.ID)
+	rows, err := st.Query(ctx, `SELECT identity_id, decision FROM campaign_items WHERE campaign_id = ?`, c.ID)
 	if err != nil {
 		return nil, err
 	}

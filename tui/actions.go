@@ -332,10 +332,13 @@ func (m *Model) updateData(msg tea.Msg) (tea.Cmd, bool) {
 			}
 		}
 		return nil, true
+	case flashMsg:
+		m.setFlash(msg.text, msg.isErr)
+		return nil, true
 	case campaignChosenMsg:
 		m.st.campaign, m.st.decisions = msg.name, nil
 		m.popToBase()
-		m.setFlash("Campaign "+msg.name+": D decommission · K keep · R rotate", false)
+		m.setFlash("Campaign "+msg.name+": n next undecided · D decommission · K keep · R rotate", false)
 		return m.loadDecisions(msg.name), true
 	}
 	return nil, false
@@ -537,6 +540,17 @@ type decisionsMsg struct {
 }
 
 type campaignChosenMsg struct{ name string }
+
+// flashMsg asks the root to show a one-line message until the next key.
+type flashMsg struct {
+	text  string
+	isErr bool
+}
+
+// flash is a command that shows text in the message line.
+func flash(text string, isErr bool) tea.Cmd {
+	return func() tea.Msg { return flashMsg{text, isErr} }
+}
 
 func (m *Model) loadDecisions(campaign string) tea.Cmd {
 	r := m.st.reviewer

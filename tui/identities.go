@@ -204,7 +204,7 @@ func (v *identitiesView) FullHelp() [][]key.Binding {
 	if v.editing {
 		return [][]key.Binding{v.keys.editing()}
 	}
-	return v.keys.FullHelp()
+	return v.keys.fullHelp(v.st.reviewer != nil)
 }
 
 func (v *identitiesView) capturingInput() bool { return v.editing }
@@ -258,6 +258,10 @@ func (v *identitiesView) updateKeys(k tea.KeyMsg) tea.Cmd {
 		}
 	case key.Matches(k, v.keys.SelectAll):
 		v.selectAllShown()
+	case key.Matches(k, v.keys.Next):
+		return v.nextUndecided(1)
+	case key.Matches(k, v.keys.Previous):
+		return v.nextUndecided(-1)
 	case key.Matches(k, v.keys.Sort):
 		v.nextSort()
 		return v.requery()
@@ -277,6 +281,41 @@ func (v *identitiesView) updateKeys(k tea.KeyMsg) tea.Cmd {
 		}
 	}
 	return nil
+}
+
+// nextUndecided moves the cursor to the next (dir 1) or previous (dir -1)
+// row the active campaign still needs a decision on, in the order shown,
+// wrapping around once; it says so when there is none.
+func (v *identitiesView) nextUndecided(dir int) tea.Cmd {
+	if v.st.reviewer == nil {
+		return nil
+	}
+	if v.st.campaign == "" {
+		return flash("Choose a campaign first: :campaigns, then enter.", true)
+	}
+	where := audit.Printable(v.st.campaign)
+	if v.filterText != "" {
+		where += " among the identities shown"
+	}
+	rows, cur := v.table.Rows(), v.table.Cursor()
+	n := len(rows)
+	for step := 1; step <= n; step++ {
+		at := ((cur+dir*step)%n + n) % n
+		if v.st.decisions[v.st.identity(rows[at]).ID] != DecisionPending {
+			continue
+		}
+		v.table.Move(at - cur)
+		switch {
+		case at == cur:
+			return flash("This is the only undecided identity left in "+where+".", false)
+		case dir > 0 && at < cur:
+			return flash("Wrapped to the first undecided identity in "+where+".", false)
+		case dir < 0 && at > cur:
+			return flash("Wrapped to the last undecided identity in "+where+".", false)
+		}
+		return nil
+	}
+	return flash("Nothing left to decide in "+where+".", false)
 }
 
 func (v *identitiesView) nextSort() {

@@ -88,6 +88,8 @@ type identitiesKeys struct {
 	SelectAll key.Binding
 	Sort      key.Binding
 	Reverse   key.Binding
+	Next      key.Binding // next undecided identity of the campaign
+	Previous  key.Binding
 	Clear     key.Binding
 	Keep      key.Binding // the filter prompt's enter
 	Drop      key.Binding // the filter prompt's esc
@@ -102,6 +104,8 @@ func newIdentitiesKeys() identitiesKeys {
 		SelectAll: key.NewBinding(key.WithKeys("ctrl+a"), key.WithHelp("ctrl+a", "select all shown")),
 		Sort:      key.NewBinding(key.WithKeys("s"), key.WithHelp("s", "sort by next column")),
 		Reverse:   key.NewBinding(key.WithKeys("S"), key.WithHelp("S", "reverse the sort")),
+		Next:      key.NewBinding(key.WithKeys("n"), key.WithHelp("n", "next undecided")),
+		Previous:  key.NewBinding(key.WithKeys("N"), key.WithHelp("N", "previous undecided")),
 		Clear:     key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "clear filter, then selection")),
 		Keep:      key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "keep filter")),
 		Drop:      key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "clear filter")),
@@ -112,8 +116,15 @@ func (k identitiesKeys) ShortHelp() []key.Binding {
 	return []key.Binding{k.Filter, k.Open, k.Select}
 }
 
-func (k identitiesKeys) FullHelp() [][]key.Binding {
-	return [][]key.Binding{k.column(), {k.Open, k.Filter, k.Select, k.SelectAll, k.Sort, k.Reverse, k.Clear}}
+func (k identitiesKeys) FullHelp() [][]key.Binding { return k.fullHelp(true) }
+
+// fullHelp lists the campaign keys only where there are campaigns.
+func (k identitiesKeys) fullHelp(campaigns bool) [][]key.Binding {
+	acts := []key.Binding{k.Open, k.Filter, k.Select, k.SelectAll, k.Sort, k.Reverse}
+	if campaigns {
+		acts = append(acts, k.Next, k.Previous)
+	}
+	return [][]key.Binding{k.column(), append(acts, k.Clear)}
 }
 
 func (k identitiesKeys) editing() []key.Binding { return []key.Binding{k.Keep, k.Drop} }

@@ -60,7 +60,9 @@ func (r *CampaignReviewer) Decisions(ctx context.Context, campaign string) (map[
 	}
 	out := make(map[string]string, len(ds))
 	for id, d := range ds {
-		if d != campaigns.Pending {
+		if d == campaigns.Pending {
+			out[id] = DecisionPending
+		} else {
 			out[id] = string(d)
 		}
 	}

@@ -15,6 +15,7 @@ import (
 // seam: decisions in memory, one fake event each.
 type fakeReviewer struct {
 	mu        sync.Mutex
+	members   []string // the campaign's population; pending unless decided
 	decisions map[string]string
 	history   map[int64][2]string // seq -> identity, previous decision
 	seq       int64
@@ -42,6 +43,9 @@ func (r *fakeReviewer) Decisions(_ context.Context, campaign string) (map[string
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	out := map[string]string{}
+	for _, id := range r.members {
+		out[id] = DecisionPending
+	}
 	for k, v := range r.decisions {
 		out[k] = v
 	}
@@ -100,6 +104,9 @@ func TestNoReviewerNoCampaignFeatures(t *testing.T) {
 func TestDecisionsThroughReviewer(t *testing.T) {
 	e := newEvidence(t)
 	r := newFakeReviewer()
+	for _, id := range e.ids {
+		r.members = append(r.members, id.ID)
+	}
 	m := e.model(t, 100, 30, Options{Actor: testActor, Reviewer: r})
 	press(t, m, "?")
 	v := m.View()
@@ -186,5 +193,63 @@ func TestDecisionsRefusedReadOnly(t *testing.T) {
 	press(t, m, "?")
 	if strings.Contains(m.View(), "decommission") {
 		t.Errorf("read-only help lists decisions:\n%s", m.View())
+	}
+}
+
+// TestNextUndecided: n and N walk the campaign's undecided identities in
+// the order shown, skipping decided ones and identities outside the
+// campaign, wrapping around with a word, until nothing is left.
+func TestNextUndecided(t *testing.T) {
+	e := newEvidence(t)
+	r := newFakeReviewer()
+	m := e.model(t, 100, 30, Options{Actor: testActor, Reviewer: r})
+	rows := m.ids.table.Rows()
+	id := func(k int) *audit.Identity { return m.st.identity(rows[k]) }
+	for _, k := range []int{2, 5, 7} {
+		r.members = append(r.members, id(k).ID)
+	}
+	r.decisions[id(5).ID] = DecisionKeep
+	at := func() int { return m.ids.table.Cursor() }
+
+	press(t, m, "n")
+	if b := bottom(m.View()); b != "Choose a campaign first: :campaigns, then enter." {
+		t.Errorf("n without a campaign: %q", b)
+	}
+	press(t, m, ":campaigns", "enter", "enter")
+	if row := rowOf(t, m.View(), id(2).Name); !strings.Contains(row, "pending") {
+		t.Errorf("an undecided member does not say pending: %q", row)
+	}
+	press(t, m, "n")
+	if at() != 2 {
+		t.Fatalf("n went to row %d, want 2", at())
+	}
+	press(t, m, "n")
+	if at() != 7 {
+		t.Fatalf("n went to row %d, want 7 (5 is decided)", at())
+	}
+	press(t, m, "n")
+	if b := bottom(m.View()); at() != 2 || b != "Wrapped to the first undecided identity in 2025-Q2." {
+		t.Errorf("n past the last: row %d, %q", at(), b)
+	}
+	press(t, m, "N")
+	if b := bottom(m.View()); at() != 7 || b != "Wrapped to the last undecided identity in 2025-Q2." {
+		t.Errorf("N before the first: row %d, %q", at(), b)
+	}
+	press(t, m, "K", "not yet", "enter")
+	press(t, m, "n")
+	if b := bottom(m.View()); at() != 2 || b != "Wrapped to the first undecided identity in 2025-Q2." {
+		t.Errorf("n after deciding row 7: row %d, %q", at(), b)
+	}
+	press(t, m, "n")
+	if b := bottom(m.View()); at() != 2 || b != "This is the only undecided identity left in 2025-Q2." {
+		t.Errorf("n on the only one: row %d, %q", at(), b)
+	}
+	press(t, m, "/", "decision:pending", "enter")
+	if !strings.HasPrefix(title(m.View()), "Identities 1 of 40") {
+		t.Errorf("decision:pending lists what is outside the campaign: %q", title(m.View()))
+	}
+	press(t, m, "K", "not yet", "enter", "esc", "n")
+	if b := bottom(m.View()); b != "Nothing left to decide in 2025-Q2." {
+		t.Errorf("n with everything decided: %q", b)
 	}
 }

@@ -86,7 +86,14 @@ func (s *state) identity(i int32) *audit.Identity { return s.pop.ids[i] }
 func (s *state) filterEnv() audit.FilterEnv {
 	env := audit.FilterEnv{Now: s.now()}
 	if d := s.decisions; d != nil {
-		env.Decision = func(id string) string { return d[id] }
+		// Outside the campaign's population an identity has no decision
+		// to take: decision:pending must not list it.
+		env.Decision = func(id string) string {
+			if v, ok := d[id]; ok {
+				return v
+			}
+			return "outside the campaign"
+		}
 	}
 	return env
 }

@@ -30,6 +30,7 @@ const (
 	DecisionDecommission = "decommission" // approve decommissioning
 	DecisionKeep         = "keep"         // reject decommissioning; a reason is required
 	DecisionRotate       = "rotate"       // keep, but the credential must be replaced
+	DecisionPending      = "pending"      // in the campaign, nobody has decided yet
 )
 
 // Reviewer is the seam to review campaigns: the TUI lists campaigns and
@@ -40,8 +41,9 @@ type Reviewer interface {
 	// Campaigns lists the campaigns with their progress, most relevant
 	// (open, due soonest) first.
 	Campaigns(ctx context.Context) ([]Campaign, error)
-	// Decisions is the current decision per identity ID in a campaign;
-	// identities without one are absent (pending).
+	// Decisions is the current decision per identity ID of a campaign's
+	// population, DecisionPending where nobody has decided; identities
+	// outside the population are absent.
 	Decisions(ctx context.Context, campaign string) (map[string]string, error)
 	// Decide records one decision (DecisionDecommission, DecisionKeep or
 	// DecisionRotate) for each identity, all or none, one event each,
