@@ -303,6 +303,15 @@ func (m *Model) updateData(msg tea.Msg) (tea.Cmd, bool) {
 		m.st.diffState, m.st.diff, m.st.diffErr = loaded, msg.diff, msg.err
 		m.layout()
 		return nil, true
+	case campaignsLoadedMsg:
+		m.st.campsState = loaded
+		if msg.err != nil {
+			m.setFlash("Campaigns not read: "+msg.err.Error(), true)
+			return nil, true
+		}
+		m.st.campaigns = msg.campaigns
+		m.layout()
+		return nil, true
 	case snapshotsLoadedMsg:
 		m.st.snapsState = loaded
 		if msg.err == nil {
@@ -505,6 +514,25 @@ func (m *Model) loadSnapshots() tea.Cmd {
 		s, err := store.Snapshots(context.Background())
 		return snapshotsLoadedMsg{s, err}
 	}
+}
+
+// loadCampaigns reads the campaigns and their progress for the overview,
+// afresh each time it opens: decisions move the progress.
+func (m *Model) loadCampaigns() tea.Cmd {
+	r := m.st.reviewer
+	if r == nil || m.st.campsState == loading {
+		return nil
+	}
+	m.st.campsState = loading
+	return func() tea.Msg {
+		cs, err := r.Campaigns(context.Background())
+		return campaignsLoadedMsg{cs, err}
+	}
+}
+
+type campaignsLoadedMsg struct {
+	campaigns []Campaign
+	err       error
 }
 
 // reloadTrails has every open detail view read its owner trail again.

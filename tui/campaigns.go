@@ -78,7 +78,7 @@ func (v *campaignsView) FullHelp() [][]key.Binding { return v.keys.FullHelp() }
 
 func (v *campaignsView) SetSize(width, height int) {
 	v.width = width
-	v.table.SetSize(width, height-1)
+	v.table.SetSize(width, height-2) // the title, and the reviewers line below
 }
 
 func (v *campaignsView) Update(msg tea.Msg) tea.Cmd {
@@ -118,5 +118,19 @@ func (v *campaignsView) View() string {
 	case v.table.Len() == 0:
 		body = theme.Muted.Render(truncate("No campaign yet: nhi campaign create NAME --scope EXPR --due YYYY-MM-DD", v.width))
 	}
-	return truncate(title, v.width) + "\n" + body
+	return truncate(title, v.width) + "\n" + body + v.reviewersLine()
+}
+
+// reviewersLine is the selected campaign's progress per reviewer, under
+// the table.
+func (v *campaignsView) reviewersLine() string {
+	c, ok := v.table.Selected()
+	if !ok || v.err != nil || len(c.Reviewers) == 0 {
+		return ""
+	}
+	parts := make([]string, len(c.Reviewers))
+	for i, r := range c.Reviewers {
+		parts[i] = reviewerLabel(r.Reviewer) + " " + commas(r.Decided) + "/" + commas(r.Assigned)
+	}
+	return "\n" + truncate(theme.Muted.Render("Reviewers: ")+strings.Join(parts, " · "), v.width)
 }

@@ -4,6 +4,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
@@ -12,10 +13,11 @@ import (
 )
 
 // overviewView is the engagement at a glance: the snapshot and what it
-// could not read, identities per kind, findings per rule, identities
-// without owner, and what changed since the previous snapshot. The lines
-// with a count lead to the identities they count: enter shows them in the
-// table, with the filter that selects them.
+// could not read, identities per kind, identities without owner, the
+// review campaigns with their progress, findings per rule, and what
+// changed since the previous snapshot. The lines with a count lead to the
+// identities they count: enter shows them in the table, with the filter
+// that selects them; a campaign's line makes it the one decisions go to.
 type overviewView struct {
 	keys   listKeys
 	st     *state
@@ -28,9 +30,12 @@ type overviewView struct {
 }
 
 type overviewLine struct {
-	text   string
-	filter string // the identities it counts; "" for a plain line
+	text     string
+	filter   string // the identities it counts; "" for a plain line
+	campaign string // the campaign it shows, chosen by enter
 }
+
+func (l overviewLine) leads() bool { return l.filter != "" || l.campaign != "" }
 
 func newOverviewView(st *state) *overviewView {
 	return &overviewView{keys: newListKeys("show these identities"), st: st}
@@ -44,7 +49,7 @@ func (v *overviewView) SetSize(width, height int) {
 	v.lines = v.content()
 	v.items = v.items[:0]
 	for i, l := range v.lines {
-		if l.filter != "" {
+		if l.leads() {
 			v.items = append(v.items, i)
 		}
 	}
@@ -87,8 +92,11 @@ func (v *overviewView) Update(msg tea.Msg) tea.Cmd {
 		return popView
 	case key.Matches(k, v.keys.Open):
 		if len(v.items) > 0 {
-			expr := v.lines[v.items[v.cursor]].filter
-			return func() tea.Msg { return applyFilterMsg{expr} }
+			l := v.lines[v.items[v.cursor]]
+			if l.campaign != "" {
+				return func() tea.Msg { return campaignChosenMsg{l.campaign} }
+			}
+			return func() tea.Msg { return applyFilterMsg{l.filter} }
 		}
 	default:
 		navigate(v.keys.navKeys, k, v)
@@ -251,6 +259,11 @@ func (v *overviewView) content() []overviewLine {
 	out = append(out, overviewLine{text: " " + num(unowned) + "  without owner", filter: "owner:none status:active"})
 	out = append(out, overviewLine{text: " " + num(active-unowned) + "  with an owner", filter: "owner:any status:active"})
 
+	if st.reviewer != nil {
+		blank()
+		out = append(out, v.campaignLines(now)...)
+	}
+
 	blank()
 	plain(theme.Section.Render("Findings by rule (identities)"))
 	var ruleList []string
@@ -288,6 +301,89 @@ func (v *overviewView) content() []overviewLine {
 		plain(theme.Muted.Render("           removed: see the count above"))
 	}
 	return out
+}
+
+// campaignLines are the Campaigns section: each campaign with a progress
+// bar and its due date, and for open ones each reviewer's share.
+func (v *overviewView) campaignLines(now time.Time) []overviewLine {
+	st := v.st
+	out := []overviewLine{{text: theme.Section.Render("Campaigns")}}
+	switch {
+	case st.campsState != loaded:
+		return append(out, overviewLine{text: theme.Muted.Render("  reading campaigns…")})
+	case len(st.campaigns) == 0:
+		return append(out, overviewLine{text: theme.Muted.Render("  none yet: nhi campaign create NAME --scope EXPR --due YYYY-MM-DD")})
+	}
+	nameW, numW := 0, 0
+	fraction := func(n, total int) string { return commas(n) + "/" + commas(total) }
+	for _, c := range st.campaigns {
+		nameW = max(nameW, textWidth(audit.Printable(c.Name)))
+		numW = max(numW, len(fraction(c.Decided(), c.Total)))
+		for _, r := range c.Reviewers {
+			nameW = max(nameW, textWidth(reviewerLabel(r.Reviewer))+2)
+			numW = max(numW, len(fraction(r.Decided, r.Assigned)))
+		}
+	}
+	nameW = min(nameW, 24)
+	for _, c := range st.campaigns {
+		due := "closed"
+		if c.Status != "closed" {
+			due = dueText(c.Due, now)
+		}
+		text := "  " + padRight(truncate(audit.Printable(c.Name), nameW), nameW) + " " +
+			progressBar(c.Decided(), c.Total, 20) + " " + padLeft(fraction(c.Decided(), c.Total), numW) +
+			" " + padLeft(strconv.Itoa(percent(c.Decided(), c.Total))+"%", 4) + "  " + due
+		out = append(out, overviewLine{text: text, campaign: c.Name})
+		if c.Status == "closed" {
+			continue
+		}
+		for _, r := range c.Reviewers {
+			out = append(out, overviewLine{text: "    " + padRight(truncate(reviewerLabel(r.Reviewer), nameW-2), nameW-2) + " " +
+				theme.Muted.Render(progressBar(r.Decided, r.Assigned, 20)) + " " + padLeft(fraction(r.Decided, r.Assigned), numW) +
+				" " + padLeft(strconv.Itoa(percent(r.Decided, r.Assigned))+"%", 4)})
+		}
+	}
+	return out
+}
+
+// reviewerLabel names a reviewer, or the items nobody could review.
+func reviewerLabel(r string) string {
+	if r == "" {
+		return "(unassigned)"
+	}
+	return audit.Printable(r)
+}
+
+// dueText is an open campaign's due date and how far off it is.
+func dueText(due, now time.Time) string {
+	if due.IsZero() {
+		return "no due date"
+	}
+	d := due.UTC().Format("2006-01-02")
+	days := int(due.Sub(now.UTC().Truncate(24*time.Hour)).Hours() / 24)
+	switch {
+	case days < 0:
+		return theme.Error.Render("due " + d + ", OVERDUE by " + plural(-days, "day", "days"))
+	case days == 0:
+		return "due " + d + " (today)"
+	}
+	return "due " + d + " (in " + plural(days, "day", "days") + ")"
+}
+
+// progressBar draws done of total in width cells.
+func progressBar(done, total, width int) string {
+	filled := 0
+	if total > 0 {
+		filled = min(done*width/total, width)
+	}
+	return strings.Repeat("█", filled) + strings.Repeat("░", width-filled)
+}
+
+func percent(n, total int) int {
+	if total == 0 {
+		return 0
+	}
+	return n * 100 / total
 }
 
 // previousSnapshot is the newest finished snapshot of the same account

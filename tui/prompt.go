@@ -163,7 +163,7 @@ func (m *Model) runCommand(line string) tea.Cmd {
 	case "overview":
 		m.popToBase()
 		v := newOverviewView(m.st)
-		return pushView(v, m.loadSnapshots())
+		return pushView(v, tea.Batch(m.loadSnapshots(), m.loadCampaigns()))
 	case "campaigns":
 		m.popToBase()
 		v := newCampaignsView(m.st)

@@ -41,7 +41,11 @@ func (r *CampaignReviewer) Campaigns(ctx context.Context) ([]Campaign, error) {
 		for d, n := range c.Progress.ByDecision {
 			counts[string(d)] = n
 		}
-		out = append(out, Campaign{Name: c.Name, Status: c.Status, Scope: c.Scope, Due: due, Total: c.Progress.Total, Counts: counts})
+		var reviewers []ReviewerProgress
+		for _, p := range c.Progress.Reviewers {
+			reviewers = append(reviewers, ReviewerProgress{Reviewer: p.Reviewer, Assigned: p.Assigned, Decided: p.Decided})
+		}
+		out = append(out, Campaign{Name: c.Name, Status: c.Status, Scope: c.Scope, Due: due, Total: c.Progress.Total, Counts: counts, Reviewers: reviewers})
 	}
 	sort.SliceStable(out, func(i, j int) bool {
 		if (out[i].Status == "open") != (out[j].Status == "open") {

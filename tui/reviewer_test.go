@@ -34,7 +34,8 @@ func (r *fakeReviewer) Campaigns(context.Context) ([]Campaign, error) {
 		counts[d]++
 	}
 	return []Campaign{
-		{Name: "2025-Q2", Status: "open", Scope: "status:active", Due: testNow.Add(14 * 24 * time.Hour), Total: 40, Counts: counts},
+		{Name: "2025-Q2", Status: "open", Scope: "status:active", Due: testNow.Add(14 * 24 * time.Hour), Total: 40, Counts: counts,
+			Reviewers: []ReviewerProgress{{Reviewer: "alice@acme.test", Assigned: 20, Decided: len(r.decisions)}, {Reviewer: "bob@acme.test", Assigned: 20}}},
 		{Name: "2025-Q1", Status: "closed", Due: testNow.Add(-60 * 24 * time.Hour), Total: 38, Counts: map[string]int{"keep": 30, "decommission": 8}},
 	}, nil
 }
@@ -251,5 +252,63 @@ func TestNextUndecided(t *testing.T) {
 	press(t, m, "K", "not yet", "enter", "esc", "n")
 	if b := bottom(m.View()); b != "Nothing left to decide in 2025-Q2." {
 		t.Errorf("n with everything decided: %q", b)
+	}
+}
+
+// TestOverviewCampaigns: the overview shows every campaign with a progress
+// bar and its due date, the open one's reviewers, and enter on a campaign
+// makes it the one decisions go to.
+func TestOverviewCampaigns(t *testing.T) {
+	e := newEvidence(t)
+	r := newFakeReviewer()
+	r.decisions[e.ids[0].ID] = DecisionKeep
+	r.decisions[e.ids[1].ID] = DecisionDecommission
+	m := e.model(t, 100, 60, Options{Actor: testActor, Reviewer: r})
+	press(t, m, ":overview", "enter")
+	v := m.View()
+	checkFrame(t, v, 100, 60)
+	for _, want := range []string{
+		"Campaigns",
+		"  2025-Q2           █░░░░░░░░░░░░░░░░░░░  2/40   5%  due 2025-06-15 (in 14 days)",
+		"    alice@acme.test ██░░░░░░░░░░░░░░░░░░  2/20  10%",
+		"    bob@acme.test   ░░░░░░░░░░░░░░░░░░░░  0/20   0%",
+		"  2025-Q1           ████████████████████ 38/38 100%  closed",
+	} {
+		if !strings.Contains(v, want) {
+			t.Errorf("overview lacks %q:\n%s", want, v)
+		}
+	}
+	for range 40 {
+		if strings.Contains(selectedLine(t, m.View()), "2025-Q2") {
+			break
+		}
+		press(t, m, "j")
+	}
+	press(t, m, "enter")
+	if m.st.campaign != "2025-Q2" || len(m.stack) != 1 {
+		t.Fatalf("enter on the campaign: campaign %q, %d views", m.st.campaign, len(m.stack))
+	}
+	press(t, m, ":campaigns", "enter")
+	if b := strings.Split(m.View(), "\n"); !strings.Contains(b[len(b)-2], "Reviewers: alice@acme.test 2/20 · bob@acme.test 0/20") {
+		t.Errorf("campaigns view lacks the reviewers line:\n%s", m.View())
+	}
+}
+
+func TestDueText(t *testing.T) {
+	now := time.Date(2026, 11, 30, 21, 0, 0, 0, time.UTC)
+	day := func(d int) time.Time { return time.Date(2026, 11, 30+d, 0, 0, 0, 0, time.UTC) }
+	for _, c := range []struct {
+		due  time.Time
+		want string
+	}{
+		{day(15), "due 2026-12-15 (in 15 days)"},
+		{day(1), "due 2026-12-01 (in 1 day)"},
+		{day(0), "due 2026-11-30 (today)"},
+		{day(-3), "due 2026-11-27, OVERDUE by 3 days"},
+		{time.Time{}, "no due date"},
+	} {
+		if got := dueText(c.due, now); got != c.want {
+			t.Errorf("due %v: %q, want %q", c.due, got, c.want)
+		}
 	}
 }

@@ -61,6 +61,8 @@ type state struct {
 	diffState   loadState
 	snapshots   []audit.Snapshot
 	snapsState  loadState
+	campaigns   []Campaign // Reviewer.Campaigns, for the overview
+	campsState  loadState
 	// dirty counts the owner writes of this session per identity ID whose
 	// findings still await a reload from the store.
 	dirty       map[string]int

@@ -62,6 +62,16 @@ type Campaign struct {
 	Due    time.Time
 	Total  int            // identities in its population
 	Counts map[string]int // decisions taken so far, by decision
+	// Reviewers is each reviewer's share: the items assigned to them and
+	// how many of those anyone has decided.
+	Reviewers []ReviewerProgress
+}
+
+// ReviewerProgress is one reviewer's share of a campaign.
+type ReviewerProgress struct {
+	Reviewer string // "" for items no reviewer could be assigned
+	Assigned int
+	Decided  int
 }
 
 // Decided is the number of identities with a decision.
