@@ -3,8 +3,10 @@ package tui
 import (
 	"context"
 	"encoding/json"
+	"os"
 	"strconv"
 	"strings"
+	"unicode"
 
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
@@ -303,6 +305,18 @@ func (m *Model) updateData(msg tea.Msg) (tea.Cmd, bool) {
 		m.st.diffState, m.st.diff, m.st.diffErr = loaded, msg.diff, msg.err
 		m.layout()
 		return nil, true
+	case exportedMsg:
+		if msg.err != nil {
+			m.setFlash("Not exported: "+msg.err.Error(), true)
+			return nil, true
+		}
+		what := "the report"
+		if msg.res.Draft {
+			what = "an interim report (still open)"
+		}
+		m.setFlash("Exported "+what+" of "+msg.campaign+": "+plural(msg.res.Files, "file", "files")+", as of event "+
+			strconv.FormatInt(msg.res.Head, 10)+", in "+msg.res.Dir+" · check it with nhi verify --report", false)
+		return nil, true
 	case campaignsLoadedMsg:
 		m.st.campsState = loaded
 		if msg.err != nil {
@@ -514,6 +528,44 @@ func (m *Model) loadSnapshots() tea.Cmd {
 		s, err := store.Snapshots(context.Background())
 		return snapshotsLoadedMsg{s, err}
 	}
+}
+
+// export writes the active campaign's evidence report into dir (default
+// evidence-CAMPAIGN in the working directory), off the event loop. It
+// writes files, not the evidence file, so a read-only session may.
+func (m *Model) export(dir string) tea.Cmd {
+	r := m.st.reviewer
+	campaign := m.st.campaign
+	switch {
+	case r == nil:
+		return nil
+	case campaign == "":
+		m.setFlash("Choose a campaign first: :campaigns, then enter; then :export [DIR].", true)
+		return nil
+	case m.st.actor == "":
+		m.setFlash("Cannot tell who attests the report: restart with --as EMAIL or set NHI_REVIEWER.", true)
+		return nil
+	}
+	if dir == "" {
+		dir = "evidence-" + strings.Map(func(r rune) rune {
+			if r == '/' || r == '\\' || r == os.PathSeparator || unicode.IsSpace(r) || !unicode.IsPrint(r) {
+				return '-'
+			}
+			return r
+		}, campaign)
+	}
+	signer, at := m.st.actor, m.st.now()
+	m.setFlash("Exporting the evidence report of "+campaign+" to "+dir+"…", false)
+	return func() tea.Msg {
+		res, err := r.Export(context.Background(), campaign, dir, signer, at)
+		return exportedMsg{campaign: campaign, res: res, err: err}
+	}
+}
+
+type exportedMsg struct {
+	campaign string
+	res      Exported
+	err      error
 }
 
 // loadCampaigns reads the campaigns and their progress for the overview,

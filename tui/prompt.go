@@ -72,7 +72,9 @@ func (m *Model) commands() []command {
 		{"overview", []string{"ov", "o"}, "snapshot, coverage, findings, owners"},
 	}
 	if m.st.reviewer != nil {
-		cmds = append(cmds, command{"campaigns", []string{"camp", "c"}, "review campaigns and their progress"})
+		cmds = append(cmds,
+			command{"campaigns", []string{"camp", "c"}, "review campaigns and their progress"},
+			command{"export", []string{"x"}, "write the campaign's evidence report: :export [DIR]"})
 	}
 	return append(cmds, command{"quit", []string{"q", "q!", "exit"}, "leave nhi"})
 }
@@ -86,7 +88,7 @@ type commandPrompt struct {
 func newCommandPrompt(m *Model) *commandPrompt { return &commandPrompt{m: m} }
 
 func (p *commandPrompt) matches() []command {
-	word := strings.ToLower(strings.TrimSpace(p.input.Value()))
+	word, _ := splitCommand(p.input.Value())
 	var out []command
 	for _, c := range p.m.commands() {
 		if strings.HasPrefix(c.name, word) || slices.Contains(c.aliases, word) {
@@ -136,7 +138,7 @@ func (p *commandPrompt) Keys() help.KeyMap {
 
 // runCommand carries out a : command.
 func (m *Model) runCommand(line string) tea.Cmd {
-	word := strings.ToLower(strings.TrimSpace(line))
+	word, arg := splitCommand(line)
 	if word == "" {
 		return nil
 	}
@@ -168,8 +170,18 @@ func (m *Model) runCommand(line string) tea.Cmd {
 		m.popToBase()
 		v := newCampaignsView(m.st)
 		return pushView(v, v.load())
+	case "export":
+		return m.export(arg)
 	}
 	return nil
+}
+
+// splitCommand splits a : command line into its command word (lower
+// case) and the rest, as typed.
+func splitCommand(line string) (word, arg string) {
+	line = strings.TrimSpace(line)
+	word, arg, _ = strings.Cut(line, " ")
+	return strings.ToLower(word), strings.TrimSpace(arg)
 }
 
 // popToBase closes every view above the first.

@@ -10,12 +10,15 @@ import (
 
 	"github.com/nhi-audit/nhi/audit"
 	"github.com/nhi-audit/nhi/campaigns"
+	"github.com/nhi-audit/nhi/campaigns/report"
 )
 
 // CampaignReviewer is the Reviewer backed by the campaigns package: the
 // TUI's decisions are the same events `nhi decide` writes.
 type CampaignReviewer struct {
 	st *audit.Store
+	// Tool names the program in exported reports, e.g. "nhi 1.2.0".
+	Tool string
 
 	mu       sync.Mutex
 	campaign map[int64]string // decision event seq -> campaign, for undo
@@ -109,6 +112,22 @@ func (r *CampaignReviewer) UndoDecision(ctx context.Context, actor string, seq i
 		return audit.Event{}, err
 	}
 	return u.Event, nil
+}
+
+// Export writes the campaign's evidence bundle (every format, unsigned),
+// as nhi export does.
+func (r *CampaignReviewer) Export(ctx context.Context, campaign, dir, signer string, at time.Time) (Exported, error) {
+	tool := r.Tool
+	if tool == "" {
+		tool = "nhi"
+	}
+	res, err := report.Export(ctx, r.st, campaign, dir, report.ExportOptions{
+		Options: report.Options{GeneratedAt: at.UTC().Truncate(time.Second), Signer: signer, Tool: tool},
+	})
+	if err != nil {
+		return Exported{}, err
+	}
+	return Exported{Dir: res.Dir, Files: len(res.Files), Head: res.Report.Integrity.Head.Seq, Draft: res.Report.Draft}, nil
 }
 
 // campaignOf finds the campaign a decision event belongs to in the log.

@@ -2,10 +2,13 @@ package tui
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/nhi-audit/nhi/campaigns"
+	"github.com/nhi-audit/nhi/campaigns/report"
 )
 
 // The real campaigns package behind the Reviewer seam: a decision taken
@@ -57,5 +60,36 @@ func TestCampaignReviewerDecidesThroughCampaigns(t *testing.T) {
 	}
 	if problems, err := campaigns.Verify(ctx, e.store); err != nil || len(problems) != 0 {
 		t.Errorf("campaign verification after decide and undo: %v %v", problems, err)
+	}
+}
+
+// :export writes the same bundle nhi export does, and it verifies
+// against the evidence file; a read-only session may export.
+func TestCampaignReviewerExports(t *testing.T) {
+	ctx := context.Background()
+	e := newEvidence(t)
+	if _, err := campaigns.Create(ctx, e.store, "auditor@example.com", campaigns.Spec{
+		Name: "2025-Q2", Scope: "kind:deploy_key", Due: testNow.AddDate(0, 0, 14).Format("2006-01-02"),
+		Reviewers: []string{testActor}, AllowPartial: true,
+	}); err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(t.TempDir(), "bundle")
+	m := e.model(t, 100, 30, Options{Actor: testActor, ReadOnly: true, Reviewer: NewCampaignReviewer(e.store)})
+	press(t, m, ":campaigns", "enter", "enter", ":export "+dir, "enter")
+	if b := bottom(m.View()); !strings.HasPrefix(b, "Exported an interim report (still open) of 2025-Q2: 10 files, as of event 1, in ") {
+		t.Fatalf("after :export: %q", b)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "report.html")); err != nil {
+		t.Fatal(err)
+	}
+	res, err := report.VerifyBundle(ctx, dir, e.store, report.VerifyOptions{Tool: "nhi"})
+	if err != nil || !res.OK() || !res.LogChecked {
+		t.Errorf("the exported bundle does not verify: %+v %v", res, err)
+	}
+	// A second export into the same folder is refused, and says why.
+	press(t, m, ":export "+dir, "enter")
+	if b := bottom(m.View()); !strings.HasPrefix(b, "Not exported: ") {
+		t.Errorf("export over a bundle: %q", b)
 	}
 }

@@ -70,6 +70,16 @@ func (r *fakeReviewer) Decide(_ context.Context, actor, campaign string, ids []s
 	return evs, nil
 }
 
+func (r *fakeReviewer) Export(_ context.Context, campaign, dir, signer string, at time.Time) (Exported, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.calls = append(r.calls, "export "+campaign+" "+dir+" "+signer+" "+at.Format(time.RFC3339))
+	if strings.Contains(dir, "full") {
+		return Exported{}, errors.New("export: " + dir + " is not empty")
+	}
+	return Exported{Dir: "/abs/" + dir, Files: 10, Head: 7, Draft: true}, nil
+}
+
 func (r *fakeReviewer) UndoDecision(_ context.Context, actor string, seq int64) (audit.Event, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -310,5 +320,30 @@ func TestDueText(t *testing.T) {
 		if got := dueText(c.due, now); got != c.want {
 			t.Errorf("due %v: %q, want %q", c.due, got, c.want)
 		}
+	}
+}
+
+// TestExportCommand: :export needs a campaign, defaults its folder to
+// evidence-CAMPAIGN, signs as the actor at the session's clock, and says
+// what went wrong when it fails.
+func TestExportCommand(t *testing.T) {
+	e := newEvidence(t)
+	r := newFakeReviewer()
+	m := e.model(t, 200, 30, Options{Actor: testActor, Reviewer: r})
+	press(t, m, ":export", "enter")
+	if b := bottom(m.View()); b != "Choose a campaign first: :campaigns, then enter; then :export [DIR]." {
+		t.Errorf(":export without a campaign: %q", b)
+	}
+	press(t, m, ":campaigns", "enter", "enter", ":export", "enter")
+	want := "export 2025-Q2 evidence-2025-Q2 " + testActor + " " + clock().Format(time.RFC3339)
+	if len(r.calls) != 1 || r.calls[0] != want {
+		t.Errorf("calls %q, want %q", r.calls, want)
+	}
+	if b := bottom(m.View()); b != "Exported an interim report (still open) of 2025-Q2: 10 files, as of event 7, in /abs/evidence-2025-Q2 · check it with nhi verify --report" {
+		t.Errorf("after :export: %q", b)
+	}
+	press(t, m, ":x full/dir", "enter")
+	if b := bottom(m.View()); b != "Not exported: export: full/dir is not empty" {
+		t.Errorf("failed export: %q", b)
 	}
 }

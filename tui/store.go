@@ -52,6 +52,18 @@ type Reviewer interface {
 	// UndoDecision reverses the decision event seq with a compensating
 	// event, and returns it.
 	UndoDecision(ctx context.Context, actor string, seq int64) (audit.Event, error)
+	// Export writes the campaign's evidence report into dir (new or
+	// empty), attested by signer and generated at at. It writes nothing
+	// to the evidence file.
+	Export(ctx context.Context, campaign, dir, signer string, at time.Time) (Exported, error)
+}
+
+// Exported is what Reviewer.Export wrote.
+type Exported struct {
+	Dir   string // absolute
+	Files int
+	Head  int64 // the last event the report reflects
+	Draft bool  // the campaign is still open: an interim report
 }
 
 // Campaign is a review campaign as the campaign list shows it.

@@ -139,12 +139,12 @@ func (a *app) openTUI(ctx context.Context, readOnly bool) error {
 		return err
 	}
 	// The TUI reads the identities itself, after its first frame.
-	opts := tui.Options{ReadOnly: readOnly, Store: st, Reviewer: tui.NewCampaignReviewer(st)}
-	if !readOnly {
-		// Writes go through st as the CLI's do, in the actor's name; the
-		// UI refuses them, saying why, when nobody can be named.
-		opts.Actor = audit.ResolveActor(a.as)
-	}
+	reviewer := tui.NewCampaignReviewer(st)
+	reviewer.Tool = "nhi " + toolVersion()
+	// Writes go through st as the CLI's do, in the actor's name; the UI
+	// refuses them, saying why, when nobody can be named, and always in a
+	// read-only session. The actor also signs the reports exported.
+	opts := tui.Options{ReadOnly: readOnly, Store: st, Reviewer: reviewer, Actor: audit.ResolveActor(a.as)}
 	return tui.Run(snap, nil, opts)
 }
 
