@@ -36,7 +36,7 @@ func (m *Model) actionBindings() []key.Binding {
 	if _, ok := m.top().(actionView); !ok || !m.st.writable() {
 		return nil
 	}
-	keys := []key.Binding{m.actions.Owner, m.actions.Undo}
+	keys := []key.Binding{m.actions.Owner, m.actions.Note, m.actions.Undo}
 	if m.st.reviewer != nil {
 		keys = append(keys, m.actions.Decommission, m.actions.Keep, m.actions.Rotate)
 	}
@@ -45,13 +45,15 @@ func (m *Model) actionBindings() []key.Binding {
 
 // actionKey handles an action key; ok is false when msg is none.
 func (m *Model) actionKey(msg tea.KeyMsg) (tea.Cmd, bool) {
-	decision := ""
+	decision, note := "", false
 	switch {
 	case key.Matches(msg, m.actions.Undo):
 		if !m.refuseWrite() {
 			m.startUndo()
 		}
 		return nil, true
+	case key.Matches(msg, m.actions.Note):
+		note = true
 	case key.Matches(msg, m.actions.Owner):
 	case m.st.reviewer != nil && key.Matches(msg, m.actions.Decommission):
 		decision = DecisionDecommission
@@ -76,6 +78,10 @@ func (m *Model) actionKey(msg tea.KeyMsg) (tea.Cmd, bool) {
 	}
 	if decision != "" {
 		return m.startDecision(targets, av.hiddenTargets(), decision), true
+	}
+	if note {
+		m.startNote(targets, av.hiddenTargets())
+		return nil, true
 	}
 	m.openPrompt(newOwnerPrompt(m, targets, av.hiddenTargets()))
 	return m.loadOwners(), true
@@ -149,6 +155,41 @@ func (m *Model) setOwners(targets []int32, owner string) tea.Cmd {
 		evs, err := store.SetOwners(context.Background(), actor, sets)
 		return ownersSetMsg{sets: sets, events: evs, label: label, err: err}
 	}
+}
+
+// startNote asks for the text of a note, then (on several identities)
+// confirms, then records one note.add event per identity.
+func (m *Model) startNote(targets []int32, hidden int) {
+	subject := m.subject(targets)
+	m.openPrompt(&reasonPrompt{m: m, question: "Note on " + subject + ":", required: true,
+		hint: "goes into the event log in your name; never edited or removed",
+		done: func(text string) tea.Cmd {
+			record := func() tea.Cmd { return m.addNotes(targets, text) }
+			if len(targets) > 1 {
+				m.confirm("Add this note to "+subject+hiddenNote(hidden)+"?", record)
+				return nil
+			}
+			return record()
+		}})
+}
+
+func (m *Model) addNotes(targets []int32, text string) tea.Cmd {
+	ids := make([]string, len(targets))
+	for k, i := range targets {
+		ids[k] = m.st.identity(i).ID
+	}
+	label := m.subject(targets)
+	store, actor := m.st.store, m.st.actor
+	return func() tea.Msg {
+		evs, err := store.AddNotes(context.Background(), actor, ids, text)
+		return notesAddedMsg{label: label, events: evs, err: err}
+	}
+}
+
+type notesAddedMsg struct {
+	label  string
+	events []audit.Event
+	err    error
 }
 
 // undoEntry is one change of this session that u can take back.
@@ -305,6 +346,14 @@ func (m *Model) updateData(msg tea.Msg) (tea.Cmd, bool) {
 		m.st.diffState, m.st.diff, m.st.diffErr = loaded, msg.diff, msg.err
 		m.layout()
 		return nil, true
+	case notesAddedMsg:
+		if msg.err != nil {
+			m.setFlash("Note not added: "+msg.err.Error(), true)
+			return nil, true
+		}
+		m.actionDone()
+		m.setFlash("Noted on "+msg.label+" ("+eventRange(msg.events)+")", false)
+		return m.reloadTrails(), true
 	case exportedMsg:
 		if msg.err != nil {
 			m.setFlash("Not exported: "+msg.err.Error(), true)

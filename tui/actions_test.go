@@ -298,3 +298,53 @@ func rules(m *Model, name string) []string {
 	}
 	return out
 }
+
+// TestNotes: c asks for a note, records one note.add event per identity
+// (several after a confirmation), and the detail shows the notes with who
+// wrote them and when; a read-only session refuses.
+func TestNotes(t *testing.T) {
+	e := newEvidence(t)
+	m := e.model(t, 80, 24, Options{Actor: testActor})
+	press(t, m, "j", "j", "c")
+	v := m.View()
+	checkFrame(t, v, 80, 24)
+	lines := strings.Split(v, "\n")
+	if !strings.HasPrefix(lines[21], "Note on deploy-prod: █") || !strings.Contains(lines[22], "never edited or removed") {
+		t.Fatalf("no note prompt:\n%s", v)
+	}
+	press(t, m, "enter")
+	if !strings.Contains(m.View(), "some text is required") {
+		t.Errorf("an empty note was not refused:\n%s", m.View())
+	}
+	press(t, m, "asked alice in SEC-42", "enter")
+	if b := bottom(m.View()); b != "Noted on deploy-prod (event #1)" {
+		t.Errorf("message: %q", b)
+	}
+	notes, err := e.store.Notes(context.Background(), e.byName(t, "deploy-prod").ID)
+	if err != nil || len(notes) != 1 || notes[0].Text != "asked alice in SEC-42" || notes[0].Actor != testActor {
+		t.Fatalf("notes in the file: %+v %v", notes, err)
+	}
+	// The detail shows it.
+	press(t, m, "enter", "G")
+	if v := m.View(); !strings.Contains(v, "Notes (1)") || !strings.Contains(v, "asked alice in SEC-42") || !strings.Contains(v, "#1 2025-06-01") {
+		t.Errorf("detail lacks the note:\n%s", v)
+	}
+	// Several identities: one event each, after a confirmation.
+	press(t, m, "esc", "g", " ", " ", "c", "rotation owner asked", "enter")
+	if b := bottom(m.View()); b != "Add this note to 2 identities? [y/N]" {
+		t.Fatalf("bulk note confirmation: %q", b)
+	}
+	press(t, m, "y")
+	if b := bottom(m.View()); b != "Noted on 2 identities (events #2–#3)" {
+		t.Errorf("bulk message: %q", b)
+	}
+	if r, _ := e.store.Verify(context.Background()); !r.OK() || r.Events != 3 {
+		t.Errorf("verify after notes: %+v", r)
+	}
+
+	ro := e.model(t, 80, 24, Options{ReadOnly: true, Actor: testActor})
+	press(t, ro, "c")
+	if ro.prompt != nil || bottom(ro.View()) != "Read-only session (--readonly): nothing can be changed." {
+		t.Errorf("read-only note: %q", bottom(ro.View()))
+	}
+}

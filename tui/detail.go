@@ -33,8 +33,13 @@ type detailView struct {
 	offset int      // first content line on screen
 
 	trail      []trailEntry
+	notes      []audit.Note
 	trailErr   error
 	trailState loadState
+
+	decisions     []DecisionEvent // the decision trail, through the Reviewer
+	decisionsErr  error
+	decisionState loadState
 }
 
 // trailEntry is one owner.set event for the identity.
@@ -54,7 +59,7 @@ func newDetailView(st *state, idx int32) *detailView {
 // its history.
 func openDetail(st *state, i int32) tea.Cmd {
 	v := newDetailView(st, i)
-	return pushView(v, tea.Batch(v.loadTrail(), loadDiff(st)))
+	return pushView(v, tea.Batch(v.loadTrail(), v.loadDecisions(), loadDiff(st)))
 }
 
 func (v *detailView) ShortHelp() []key.Binding  { return v.keys.ShortHelp() }
@@ -79,11 +84,34 @@ func (v *detailView) GotoTop()      { v.offset = 0 }
 func (v *detailView) GotoBottom()   { v.Move(len(v.lines)) }
 func (v *detailView) PageSize() int { return max(v.height, 1) }
 
-// trailMsg is the owner trail of one identity, read from the event log.
+// trailMsg is the owner trail and the notes of one identity, read from
+// the event log.
 type trailMsg struct {
 	id    string
 	trail []trailEntry
+	notes []audit.Note
 	err   error
+}
+
+// decisionTrailMsg is the decision trail of one identity.
+type decisionTrailMsg struct {
+	id     string
+	events []DecisionEvent
+	err    error
+}
+
+// loadDecisions reads the identity's decisions in every campaign.
+func (v *detailView) loadDecisions() tea.Cmd {
+	r := v.st.reviewer
+	if r == nil {
+		return nil
+	}
+	v.decisionState = loading
+	id := v.id
+	return func() tea.Msg {
+		evs, err := r.Trail(context.Background(), id)
+		return decisionTrailMsg{id: id, events: evs, err: err}
+	}
 }
 
 // loadTrail reads the identity's owner.set events from the log.
@@ -99,17 +127,24 @@ func (v *detailView) loadTrail() tea.Cmd {
 			return trailMsg{id: id, err: err}
 		}
 		var out []trailEntry
+		var notes []audit.Note
 		for _, e := range evs {
-			if e.Type != audit.EventOwnerSet {
-				continue
+			switch e.Type {
+			case audit.EventOwnerSet:
+				var p audit.OwnerSet
+				if json.Unmarshal(e.Payload, &p) != nil || p.Identity != id {
+					continue
+				}
+				out = append(out, trailEntry{seq: e.Seq, at: e.At, actor: e.Actor, owner: p.Owner, undoes: p.Undoes})
+			case audit.EventNoteAdd:
+				var p audit.NoteAdd
+				if json.Unmarshal(e.Payload, &p) != nil || p.Identity != id {
+					continue
+				}
+				notes = append(notes, audit.Note{Seq: e.Seq, At: e.At, Actor: e.Actor, Text: p.Text})
 			}
-			var p audit.OwnerSet
-			if json.Unmarshal(e.Payload, &p) != nil || p.Identity != id {
-				continue
-			}
-			out = append(out, trailEntry{seq: e.Seq, at: e.At, actor: e.Actor, owner: p.Owner, undoes: p.Undoes})
 		}
-		return trailMsg{id: id, trail: out}
+		return trailMsg{id: id, trail: out, notes: notes}
 	}
 }
 
@@ -117,7 +152,12 @@ func (v *detailView) Update(msg tea.Msg) tea.Cmd {
 	switch msg := msg.(type) {
 	case trailMsg:
 		if msg.id == v.id {
-			v.trail, v.trailErr, v.trailState = msg.trail, msg.err, loaded
+			v.trail, v.notes, v.trailErr, v.trailState = msg.trail, msg.notes, msg.err, loaded
+			v.SetSize(v.width, v.height+1)
+		}
+	case decisionTrailMsg:
+		if msg.id == v.id {
+			v.decisions, v.decisionsErr, v.decisionState = msg.events, msg.err, loaded
 			v.SetSize(v.width, v.height+1)
 		}
 	case tea.KeyMsg:
@@ -239,6 +279,42 @@ func (v *detailView) content(now time.Time) []string {
 			what = "undid #" + strconv.FormatInt(e.undoes, 10) + ": owner back to " + orDash(audit.Printable(e.owner))
 		}
 		sub("#" + strconv.FormatInt(e.seq, 10) + " " + e.at.UTC().Format("2006-01-02 15:04 UTC") + " " + audit.Printable(e.actor) + " " + what)
+	}
+
+	if v.st.reviewer != nil {
+		section("Decisions (from the event log)")
+		switch {
+		case v.decisionState != loaded:
+			item(theme.Muted.Render("reading the event log…"))
+		case v.decisionsErr != nil:
+			item(theme.Error.Render("not read: " + audit.Printable(v.decisionsErr.Error())))
+		case len(v.decisions) == 0:
+			item(theme.Muted.Render("never decided in a campaign"))
+		}
+		for _, d := range v.decisions {
+			text := "#" + strconv.FormatInt(d.Seq, 10) + " " + d.At.UTC().Format("2006-01-02 15:04 UTC") + " " +
+				audit.Printable(d.Actor) + " · " + audit.Printable(d.Campaign) + ": " + audit.Printable(d.What)
+			if d.Reason != "" {
+				text += " — " + audit.Printable(d.Reason)
+			}
+			item(text)
+		}
+	}
+
+	if v.st.store != nil {
+		section("Notes (" + strconv.Itoa(len(v.notes)) + ")")
+		switch {
+		case v.trailState != loaded:
+			item(theme.Muted.Render("reading the event log…"))
+		case v.trailErr != nil:
+			item(theme.Error.Render("not read: " + audit.Printable(v.trailErr.Error())))
+		case len(v.notes) == 0:
+			item(theme.Muted.Render("none yet (c adds one)"))
+		}
+		for _, n := range v.notes {
+			item("#" + strconv.FormatInt(n.Seq, 10) + " " + n.At.UTC().Format("2006-01-02 15:04 UTC") + " " + audit.Printable(n.Actor))
+			sub(audit.Printable(n.Text))
+		}
 	}
 
 	section("History")

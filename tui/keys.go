@@ -32,6 +32,7 @@ func newGlobalKeys() globalKeys {
 // identities, or on the one under the cursor.
 type actionKeys struct {
 	Owner        key.Binding
+	Note         key.Binding
 	Undo         key.Binding
 	Decommission key.Binding
 	Keep         key.Binding
@@ -41,6 +42,7 @@ type actionKeys struct {
 func newActionKeys() actionKeys {
 	return actionKeys{
 		Owner:        key.NewBinding(key.WithKeys("o"), key.WithHelp("o", "set owner")),
+		Note:         key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "add a note")),
 		Undo:         key.NewBinding(key.WithKeys("u"), key.WithHelp("u", "undo my last change")),
 		Decommission: key.NewBinding(key.WithKeys("D"), key.WithHelp("D", "decide: decommission")),
 		Keep:         key.NewBinding(key.WithKeys("K"), key.WithHelp("K", "decide: keep (reason)")),

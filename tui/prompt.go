@@ -362,6 +362,7 @@ func (p *ownerPrompt) Keys() help.KeyMap {
 type reasonPrompt struct {
 	m        *Model
 	question string
+	hint     string // what becomes of the text; the default speaks of the report
 	required bool
 	input    lineInput
 	done     func(reason string) tea.Cmd
@@ -390,11 +391,17 @@ func (p *reasonPrompt) Update(msg tea.KeyMsg) tea.Cmd {
 
 func (p *reasonPrompt) View(width int) string {
 	hint := theme.Muted.Render("  the reason goes into the evidence report")
+	if p.hint != "" {
+		hint = theme.Muted.Render("  " + p.hint)
+	}
 	if !p.required {
 		hint = theme.Muted.Render("  optional: enter alone records no reason")
 	}
 	if p.missing {
-		hint = theme.Error.Render("  a reason is required")
+		hint = theme.Error.Render("  some text is required")
+		if p.hint == "" {
+			hint = theme.Error.Render("  a reason is required")
+		}
 	}
 	return truncate(p.input.View(theme.Prompt.Render(p.question+" ")), width) + "\n" + hint
 }

@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sort"
+	"strconv"
 	"sync"
 	"time"
 
@@ -128,6 +130,81 @@ func (r *CampaignReviewer) Export(ctx context.Context, campaign, dir, signer str
 		return Exported{}, err
 	}
 	return Exported{Dir: res.Dir, Files: len(res.Files), Head: res.Report.Integrity.Head.Seq, Draft: res.Report.Draft}, nil
+}
+
+// Trail reads the identity's decision trail from the campaign events of
+// the log.
+func (r *CampaignReviewer) Trail(ctx context.Context, id string) ([]DecisionEvent, error) {
+	noResponse := map[string]bool{} // campaigns where the item closed undecided
+	rows, err := r.st.Query(ctx, `SELECT c.name FROM campaign_items i JOIN campaigns c ON c.id = i.campaign_id
+		WHERE i.identity_id = ? AND i.decision = ?`, id, string(campaigns.NoResponse))
+	if err != nil {
+		return nil, err
+	}
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		noResponse[name] = true
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	evs, err := r.st.EventsOfType(ctx, "campaign.")
+	if err != nil {
+		return nil, err
+	}
+	var out []DecisionEvent
+	add := func(e audit.Event, campaign, what, reason string) {
+		out = append(out, DecisionEvent{Seq: e.Seq, At: e.At, Actor: e.Actor, Campaign: campaign, What: what, Reason: reason})
+	}
+	for _, e := range evs {
+		switch e.Type {
+		case campaigns.EventDecide:
+			var p campaigns.DecidePayload
+			if json.Unmarshal(e.Payload, &p) != nil || !slices.Contains(p.Items, id) {
+				continue
+			}
+			what := string(p.Decision)
+			if p.Filter != "" || len(p.Items) > 1 {
+				what += " (bulk, " + strconv.Itoa(len(p.Items)) + " items)"
+			}
+			add(e, p.Campaign, what, p.Reason)
+		case campaigns.EventConfirm:
+			var p campaigns.ConfirmPayload
+			if json.Unmarshal(e.Payload, &p) == nil && slices.Contains(p.Items, id) {
+				add(e, p.Campaign, "confirmed the carried decision", p.Reason)
+			}
+		case campaigns.EventUndo:
+			var p campaigns.UndoPayload
+			if json.Unmarshal(e.Payload, &p) == nil && slices.Contains(p.Items, id) {
+				add(e, p.Campaign, "undid #"+strconv.FormatInt(p.Undoes, 10), "")
+			}
+		case campaigns.EventClose:
+			var p campaigns.ClosePayload
+			if json.Unmarshal(e.Payload, &p) == nil && noResponse[p.Campaign] {
+				add(e, p.Campaign, "closed without a decision: no-response", "")
+			}
+		case campaigns.EventVerify:
+			var p campaigns.VerifyPayload
+			if json.Unmarshal(e.Payload, &p) != nil {
+				continue
+			}
+			snap := " (snapshot " + strconv.FormatInt(p.Snapshot, 10) + ")"
+			switch {
+			case slices.Contains(p.Removed, id):
+				add(e, p.Campaign, "checked: removed"+snap, "")
+			case slices.Contains(p.StillPresent, id):
+				add(e, p.Campaign, "checked: still present"+snap, "")
+			case slices.Contains(p.NotChecked, id):
+				add(e, p.Campaign, "not checked: its endpoint was not read"+snap, "")
+			}
+		}
+	}
+	return out, nil
 }
 
 // campaignOf finds the campaign a decision event belongs to in the log.

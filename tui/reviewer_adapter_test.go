@@ -51,7 +51,19 @@ func TestCampaignReviewerDecidesThroughCampaigns(t *testing.T) {
 	if n != 1 {
 		t.Fatalf("decisions in the file: %v", got)
 	}
+	// The detail reads the decision trail from the log: who, when, why.
+	press(t, m, "enter", "G")
+	if v := m.View(); !strings.Contains(v, "Decisions (from the event log)") ||
+		!strings.Contains(v, testActor+" · 2025-Q2: rotate — key leaked in a CI log") {
+		t.Errorf("detail lacks the decision trail:\n%s", v)
+	}
+	press(t, m, "esc")
 	press(t, m, "u", "y")
+	press(t, m, "enter", "G")
+	if v := m.View(); !strings.Contains(v, " · 2025-Q2: undid #") {
+		t.Errorf("detail lacks the undo in the trail:\n%s", v)
+	}
+	press(t, m, "esc")
 	got, _ = campaigns.Decisions(ctx, e.store, "2025-Q2")
 	for id, d := range got {
 		if d != campaigns.Pending {

@@ -80,6 +80,15 @@ func (r *fakeReviewer) Export(_ context.Context, campaign, dir, signer string, a
 	return Exported{Dir: "/abs/" + dir, Files: 10, Head: 7, Draft: true}, nil
 }
 
+func (r *fakeReviewer) Trail(_ context.Context, id string) ([]DecisionEvent, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if d, ok := r.decisions[id]; ok {
+		return []DecisionEvent{{Seq: r.seq, At: testNow, Actor: testActor, Campaign: "2025-Q2", What: d, Reason: "as decided"}}, nil
+	}
+	return nil, nil
+}
+
 func (r *fakeReviewer) UndoDecision(_ context.Context, actor string, seq int64) (audit.Event, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()

@@ -21,6 +21,7 @@ type Store interface {
 	KnownOwners(ctx context.Context) ([]string, error)
 	SetOwners(ctx context.Context, actor string, sets []audit.OwnerSet) ([]audit.Event, error)
 	UndoOwnerSet(ctx context.Context, actor string, seq int64) (audit.Event, error)
+	AddNotes(ctx context.Context, actor string, ids []string, text string) ([]audit.Event, error)
 }
 
 var _ Store = (*audit.Store)(nil)
@@ -56,6 +57,19 @@ type Reviewer interface {
 	// empty), attested by signer and generated at at. It writes nothing
 	// to the evidence file.
 	Export(ctx context.Context, campaign, dir, signer string, at time.Time) (Exported, error)
+	// Trail is what every campaign recorded about one identity, oldest
+	// first: decisions, confirmations, undos, removal checks.
+	Trail(ctx context.Context, id string) ([]DecisionEvent, error)
+}
+
+// DecisionEvent is one entry of an identity's decision trail.
+type DecisionEvent struct {
+	Seq      int64
+	At       time.Time
+	Actor    string
+	Campaign string
+	What     string // "decommission", "keep (bulk)", "undid #12", "removed (snapshot 3)"
+	Reason   string
 }
 
 // Exported is what Reviewer.Export wrote.

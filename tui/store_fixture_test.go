@@ -140,6 +140,22 @@ func (e *evidence) owner(t testing.TB, name string) string {
 	return ""
 }
 
+// byName is the identity named name, as the file has it.
+func (e *evidence) byName(t testing.TB, name string) audit.Identity {
+	t.Helper()
+	ids, err := e.store.Identities(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range ids {
+		if id.Name == name {
+			return id
+		}
+	}
+	t.Fatalf("no identity %q", name)
+	return audit.Identity{}
+}
+
 // ownerEvents is the number of owner.set events in the log.
 func (e *evidence) ownerEvents(t testing.TB) int {
 	t.Helper()

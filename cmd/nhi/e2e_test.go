@@ -307,3 +307,52 @@ func TestFilterAndBulkOwners(t *testing.T) {
 		t.Errorf("verify after bulk assignments: %s", r.stdout)
 	}
 }
+
+// TestNotesEndToEnd: notes added through the binary, one and by filter,
+// read back in order with their author; refusals write nothing; the log
+// still verifies.
+func TestNotesEndToEnd(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "demo.db")
+	if r := nhi(t, nil, "demo", "--no-tui", "--db", db); r.code != 0 {
+		t.Fatal(r.stderr)
+	}
+	r := nhi(t, nil, "identities", "--db", db, "--json", "--filter", "kind:runner")
+	var runners []struct{ ID string }
+	if err := json.Unmarshal([]byte(r.stdout), &runners); err != nil || len(runners) < 2 {
+		t.Fatalf("runners: %v %s", err, r.stderr)
+	}
+	id := runners[0].ID
+	// Event 1 is the demo's policy.
+	alice, bob := []string{"NHI_REVIEWER=alice@northwind.test"}, []string{"NHI_REVIEWER=bob@northwind.test"}
+	if r := nhi(t, alice, "note", "add", "--db", db, id, "asked @northwind/ci in SEC-42"); r.code != 0 || !strings.Contains(r.stdout, "(event 2, by alice@northwind.test)") {
+		t.Fatalf("note add: exit %d %s%s", r.code, r.stdout, r.stderr)
+	}
+	r = nhi(t, bob, "note", "add", "--db", db, "--filter", "kind:runner", "runners move to ephemeral ARC")
+	if r.code != 0 || !strings.Contains(r.stdout, fmt.Sprintf("Noted on %d identities (events 3–%d", len(runners), len(runners)+2)) {
+		t.Fatalf("note add --filter: exit %d %s%s", r.code, r.stdout, r.stderr)
+	}
+	for _, bad := range [][]string{
+		{"note", "add", "--db", db, "github:northwind:nope", "x"},
+		{"note", "add", "--db", db, id, "   "},
+		{"note", "add", "--db", db, "--filter", "kind:nothing_like_this", "x"},
+	} {
+		if r := nhi(t, alice, bad...); r.code == 0 || r.stderr == "" {
+			t.Errorf("%q: exit %d", bad, r.code)
+		}
+	}
+	r = nhi(t, nil, "note", "list", "--db", db, "--json", id)
+	var notes []struct {
+		Seq   int64
+		Actor string
+		Text  string
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &notes); err != nil {
+		t.Fatal(err, r.stderr)
+	}
+	if len(notes) != 2 || notes[0].Actor != "alice@northwind.test" || notes[0].Text != "asked @northwind/ci in SEC-42" || notes[1].Seq != 3 {
+		t.Errorf("notes: %+v", notes)
+	}
+	if r := nhi(t, nil, "verify", "--db", db); r.code != 0 || !strings.Contains(r.stdout, fmt.Sprintf("%d events", len(runners)+2)) {
+		t.Errorf("verify: exit %d %s%s", r.code, r.stdout, r.stderr)
+	}
+}

@@ -1,0 +1,97 @@
+package audit
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// EventNoteAdd records a reviewer's note on an identity: free text that
+// explains, asks or records something the data does not (who was asked,
+// a ticket, a plan). Notes are evidence like any other event: they are
+// never edited or removed; a later note corrects an earlier one.
+const EventNoteAdd = "note.add"
+
+// MaxNoteLength is the longest note accepted, in characters.
+const MaxNoteLength = 2000
+
+// NoteAdd is the payload of a note.add event.
+type NoteAdd struct {
+	Identity string `json:"identity"`
+	Text     string `json:"text"`
+}
+
+// Note is one note on an identity, as the log holds it.
+type Note struct {
+	Seq   int64
+	At    time.Time
+	Actor string
+	Text  string
+}
+
+// AddNotes records text as a note on every identity in ids, one event
+// each, in one transaction: all of them, or none when any identity is
+// unknown or the text is empty or too long.
+func (s *Store) AddNotes(ctx context.Context, actor string, ids []string, text string) ([]Event, error) {
+	text = strings.TrimSpace(text)
+	switch {
+	case text == "":
+		return nil, fmt.Errorf("a note needs some text")
+	case utf8.RuneCountInString(text) > MaxNoteLength:
+		return nil, fmt.Errorf("a note is at most %d characters; this one has %d", MaxNoteLength, utf8.RuneCountInString(text))
+	case len(ids) == 0:
+		return nil, fmt.Errorf("no identity to add the note to")
+	}
+	var evs []Event
+	err := s.Write(ctx, func(tx *Tx) error {
+		evs = evs[:0]
+		for _, id := range ids {
+			var n int
+			if err := tx.QueryRow(ctx, `SELECT count(*) FROM identities WHERE id = ?`, id).Scan(&n); err != nil {
+				return err
+			}
+			if n == 0 {
+				return fmt.Errorf("%w %q: list known IDs with `nhi identities`", ErrUnknownIdentity, id)
+			}
+			ev, err := tx.Append(ctx, actor, EventNoteAdd, NoteAdd{Identity: id, Text: text})
+			if err != nil {
+				return err
+			}
+			evs = append(evs, ev)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return evs, nil
+}
+
+// Notes returns the notes on identity id, oldest first.
+func (s *Store) Notes(ctx context.Context, id string) ([]Note, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT seq, at, actor, payload FROM events
+		WHERE type = ? AND json_extract(payload, '$.identity') = ? ORDER BY seq`, EventNoteAdd, id)
+	if err != nil {
+		return nil, fmt.Errorf("reading notes: %w", err)
+	}
+	defer rows.Close()
+	var out []Note
+	for rows.Next() {
+		var n Note
+		var at, payload string
+		if err := rows.Scan(&n.Seq, &at, &n.Actor, &payload); err != nil {
+			return nil, err
+		}
+		var p NoteAdd
+		if err := json.Unmarshal([]byte(payload), &p); err != nil {
+			return nil, fmt.Errorf("event %d: %w", n.Seq, err)
+		}
+		n.At, _ = time.Parse(eventTimeLayout, at)
+		n.Text = p.Text
+		out = append(out, n)
+	}
+	return out, rows.Err()
+}
