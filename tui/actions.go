@@ -438,7 +438,7 @@ func (m *Model) undone(msg ownersUndoneMsg) tea.Cmd {
 		}
 		cmds = append(cmds, m.setOwnersLocally(sets), m.reload(), m.reloadTrails())
 	} else if msg.done > 0 {
-		cmds = append(cmds, m.loadDecisions(e.campaign))
+		cmds = append(cmds, m.loadDecisions(e.campaign), m.reloadDecisionTrails())
 	}
 	// Whatever was undone leaves the entry; what was not stays to retry.
 	if n := len(m.undo); n > 0 {
@@ -647,6 +647,18 @@ func (m *Model) reloadTrails() tea.Cmd {
 	return tea.Batch(cmds...)
 }
 
+// reloadDecisionTrails has every open detail view read its decision
+// trail again.
+func (m *Model) reloadDecisionTrails() tea.Cmd {
+	var cmds []tea.Cmd
+	for _, v := range m.stack {
+		if d, ok := v.(*detailView); ok {
+			cmds = append(cmds, d.loadDecisions())
+		}
+	}
+	return tea.Batch(cmds...)
+}
+
 // applyFilterMsg asks for the identities table with a filter, from a line
 // of the overview.
 type applyFilterMsg struct{ expr string }
@@ -744,8 +756,9 @@ func (m *Model) decided(msg decidedMsg) tea.Cmd {
 		m.st.decisions = d
 	}
 	m.setFlash("Decided "+msg.label+" ("+eventRange(msg.events)+") · u undoes", false)
+	cmds := []tea.Cmd{m.reloadDecisionTrails()}
 	if m.ids != nil && m.ids.filter != nil {
-		return m.ids.requery()
+		cmds = append(cmds, m.ids.requery())
 	}
-	return nil
+	return tea.Batch(cmds...)
 }

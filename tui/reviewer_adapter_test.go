@@ -63,7 +63,12 @@ func TestCampaignReviewerDecidesThroughCampaigns(t *testing.T) {
 	if v := m.View(); !strings.Contains(v, " · 2025-Q2: undid #") {
 		t.Errorf("detail lacks the undo in the trail:\n%s", v)
 	}
-	press(t, m, "esc")
+	// Deciding from the detail updates its trail at once.
+	press(t, m, "K", "still needed", "enter", "G")
+	if v := m.View(); !strings.Contains(v, " · 2025-Q2: keep — still needed") {
+		t.Errorf("the detail's trail did not follow a decision taken in it:\n%s", v)
+	}
+	press(t, m, "u", "y", "esc")
 	got, _ = campaigns.Decisions(ctx, e.store, "2025-Q2")
 	for id, d := range got {
 		if d != campaigns.Pending {
