@@ -129,12 +129,8 @@ func (s *Store) SetOwners(ctx context.Context, actor string, sets []OwnerSet) ([
 		evs = evs[:0]
 		for _, set := range sets {
 			set.Owner = strings.TrimSpace(set.Owner)
-			var n int
-			if err := tx.QueryRow(ctx, `SELECT count(*) FROM identities WHERE id = ?`, set.Identity).Scan(&n); err != nil {
+			if err := tx.requireIdentity(ctx, set.Identity); err != nil {
 				return err
-			}
-			if n == 0 {
-				return fmt.Errorf("%w %q: list known IDs with `nhi identities`", ErrUnknownIdentity, set.Identity)
 			}
 			ev, err := tx.Append(ctx, actor, EventOwnerSet, set)
 			if err != nil {

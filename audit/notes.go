@@ -49,12 +49,8 @@ func (s *Store) AddNotes(ctx context.Context, actor string, ids []string, text s
 	err := s.Write(ctx, func(tx *Tx) error {
 		evs = evs[:0]
 		for _, id := range ids {
-			var n int
-			if err := tx.QueryRow(ctx, `SELECT count(*) FROM identities WHERE id = ?`, id).Scan(&n); err != nil {
+			if err := tx.requireIdentity(ctx, id); err != nil {
 				return err
-			}
-			if n == 0 {
-				return fmt.Errorf("%w %q: list known IDs with `nhi identities`", ErrUnknownIdentity, id)
 			}
 			ev, err := tx.Append(ctx, actor, EventNoteAdd, NoteAdd{Identity: id, Text: text})
 			if err != nil {

@@ -113,3 +113,17 @@ func (s *Store) EventsOfType(ctx context.Context, prefix string) ([]Event, error
 	}
 	return out, nil
 }
+
+// requireIdentity fails with ErrUnknownIdentity unless the file knows id:
+// an event about an identity nobody ever observed would be evidence of
+// nothing.
+func (tx *Tx) requireIdentity(ctx context.Context, id string) error {
+	var n int
+	if err := tx.QueryRow(ctx, `SELECT count(*) FROM identities WHERE id = ?`, id).Scan(&n); err != nil {
+		return err
+	}
+	if n == 0 {
+		return fmt.Errorf("%w %q: list known IDs with `nhi identities`", ErrUnknownIdentity, id)
+	}
+	return nil
+}
