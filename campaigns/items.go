@@ -249,6 +249,19 @@ type liveItem struct {
 	itemState
 }
 
+// fill sets an item's state, as of now, and its decision history.
+func (l *liveItem) fill(it *Item, history map[string][]Change) {
+	it.Decision, it.Reason, it.DecidedBy, it.Conflict = l.decision, l.reason, l.decidedBy, l.conflict
+	if t, ok := parseAt(l.decidedAt); ok {
+		it.DecidedAt = &t
+	}
+	it.Verification, it.VerifiedSnapshot = l.verification, l.verifiedSnapshot
+	it.History = history[l.id]
+	if it.History == nil {
+		it.History = []Change{}
+	}
+}
+
 // loadItem reads one item of a campaign, or ErrNotInCampaign.
 func loadItem(ctx context.Context, r reader, c *Campaign, id string) (*liveItem, error) {
 	rows, err := r.Query(ctx, `SELECT `+frozenColumns+`, `+stateColumns+` FROM campaign_items WHERE campaign_id = ? AND identity_id = ?`, c.ID, id)

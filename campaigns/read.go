@@ -63,15 +63,7 @@ func Get(ctx context.Context, st *audit.Store, name string) (*Campaign, error) {
 		if err != nil {
 			return nil, err
 		}
-		it.Decision, it.Reason, it.DecidedBy, it.Conflict = l.decision, l.reason, l.decidedBy, l.conflict
-		if t, ok := parseAt(l.decidedAt); ok {
-			it.DecidedAt = &t
-		}
-		it.Verification, it.VerifiedSnapshot = l.verification, l.verifiedSnapshot
-		it.History = history[l.id]
-		if it.History == nil {
-			it.History = []Change{}
-		}
+		l.fill(&it, history)
 		c.Items[i] = it
 	}
 	return c, nil
