@@ -168,19 +168,9 @@ func Population(ctx context.Context, st *audit.Store, name string, seq int64) ([
 
 // replayAsOf rebuilds c's state from the campaign.* events up to seq.
 func replayAsOf(ctx context.Context, st *audit.Store, c *Campaign, seq int64) (*AsOf, error) {
-	v := &verifier{st: st, replay: map[string]*replayed{}}
-	evs, err := st.EventsOfType(ctx, "campaign.")
+	v, err := replayUpTo(ctx, st, seq)
 	if err != nil {
 		return nil, err
-	}
-	if err := v.loadTables(ctx); err != nil {
-		return nil, err
-	}
-	for i := range evs {
-		if evs[i].Seq > seq {
-			break
-		}
-		v.apply(&evs[i])
 	}
 	r := v.replay[c.Name]
 	if r == nil || r.table == nil {
