@@ -43,11 +43,7 @@ func campaignCells(c Campaign, dst []string) {
 	if !c.Due.IsZero() {
 		dst[2] = c.Due.UTC().Format("2006-01-02")
 	}
-	pct := 0
-	if c.Total > 0 {
-		pct = c.Decided() * 100 / c.Total
-	}
-	dst[3] = commas(c.Decided()) + "/" + commas(c.Total) + " " + strconv.Itoa(pct) + "%"
+	dst[3] = commas(c.Decided()) + "/" + commas(c.Total) + " " + strconv.Itoa(percent(c.Decided(), c.Total)) + "%"
 	var parts []string
 	for _, d := range []string{DecisionDecommission, DecisionKeep, DecisionRotate} {
 		if n := c.Counts[d]; n > 0 {
