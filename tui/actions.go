@@ -1,8 +1,10 @@
 package tui
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
+	"maps"
 	"os"
 	"strconv"
 	"strings"
@@ -198,6 +200,10 @@ type undoEntry struct {
 	campaign string        // for a decision
 	events   []audit.Event // what the change appended to the log
 	label    string        // "owner of renovate set to alice"
+	// For a decision: the identity each event decided, in order, and the
+	// decision each had before, shown again at once when undone.
+	ids  []string
+	prev map[string]string
 }
 
 // ownersUndoneMsg is the answer of Store.UndoOwnerSet for an entry.
@@ -438,15 +444,32 @@ func (m *Model) undone(msg ownersUndoneMsg) tea.Cmd {
 		}
 		cmds = append(cmds, m.setOwnersLocally(sets), m.reload(), m.reloadTrails())
 	} else if msg.done > 0 {
+		// Undo works from the newest event back: the last done ones.
+		if e.campaign == m.st.campaign && len(e.ids) == len(e.events) {
+			d := maps.Clone(m.st.decisions)
+			if d == nil {
+				d = map[string]string{}
+			}
+			for _, id := range e.ids[len(e.ids)-msg.done:] {
+				d[id] = cmp.Or(e.prev[id], DecisionPending)
+			}
+			m.st.decisions = d
+		}
 		cmds = append(cmds, m.loadDecisions(e.campaign), m.reloadDecisionTrails())
+		if m.ids != nil && m.ids.filter != nil {
+			cmds = append(cmds, m.ids.requery())
+		}
 	}
 	// Whatever was undone leaves the entry; what was not stays to retry.
 	if n := len(m.undo); n > 0 {
-		rest := e.events[:len(e.events)-msg.done]
-		if len(rest) == 0 {
+		keep := len(e.events) - msg.done
+		if keep == 0 {
 			m.undo = m.undo[:n-1]
 		} else {
-			m.undo[n-1].events = rest
+			m.undo[n-1].events = e.events[:keep]
+			if len(e.ids) == len(e.events) {
+				m.undo[n-1].ids = e.ids[:keep]
+			}
 		}
 	}
 	if msg.err != nil {
@@ -743,7 +766,13 @@ func (m *Model) decided(msg decidedMsg) tea.Cmd {
 		m.setFlash("Not decided: "+msg.err.Error(), true)
 		return nil
 	}
-	m.undo = append(m.undo, undoEntry{decision: true, campaign: msg.campaign, events: msg.events, label: "decision " + msg.label})
+	prev := make(map[string]string, len(msg.ids))
+	if msg.campaign == m.st.campaign {
+		for _, id := range msg.ids {
+			prev[id] = m.st.decisions[id]
+		}
+	}
+	m.undo = append(m.undo, undoEntry{decision: true, campaign: msg.campaign, events: msg.events, ids: msg.ids, prev: prev, label: "decision " + msg.label})
 	m.actionDone()
 	if msg.campaign == m.st.campaign {
 		d := make(map[string]string, len(m.st.decisions)+len(msg.ids))

@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"context"
 	"strings"
 	"sync"
 	"testing"
@@ -8,6 +9,8 @@ import (
 
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/x/exp/teatest"
+
+	"github.com/nhi-audit/nhi/campaigns"
 )
 
 // recorder runs the Model in a real Bubble Tea program (teatest) and
@@ -122,5 +125,65 @@ func TestGoldenFlow(t *testing.T) {
 	}
 	if n := e.ownerEvents(t); n != 4 {
 		t.Errorf("%d owner events, want 4 (2 set, 2 compensating)", n)
+	}
+}
+
+// TestGoldenDecisionFlow walks a review in a real Bubble Tea program at
+// 80x24 through the real campaigns package: pick the campaign, filter,
+// jump to the next undecided identity, keep it with a justification, undo
+// the decision, quit. Every screen on the way is a golden file.
+func TestGoldenDecisionFlow(t *testing.T) {
+	e := newEvidence(t)
+	if _, err := campaigns.Create(context.Background(), e.store, "lead@example.com", campaigns.Spec{
+		Name: "2025-Q2", Scope: "kind:deploy_key or kind:webhook", Due: testNow.AddDate(0, 0, 14).Format("2006-01-02"),
+		Reviewers: []string{testActor}, AllowPartial: true,
+	}); err != nil {
+		t.Fatal(err)
+	}
+	r := &recorder{m: New(e.snap, e.ids, Options{Now: clock, Store: e.store, Actor: testActor, Reviewer: NewCampaignReviewer(e.store)})}
+	tm := teatest.NewTestModel(t, r, teatest.WithInitialTermSize(80, 24))
+	key := func(k tea.KeyType) { tm.Send(tea.KeyMsg{Type: k}) }
+	typed := func(s string) { tm.Send(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune(s)}) }
+
+	r.waitFor(t, "Identities 40", "renovate")
+	typed(":campaigns")
+	key(tea.KeyEnter)
+	checkGolden(t, "decide_1_campaigns_80x24.txt", r.waitFor(t, "Campaigns 1", "2025-Q2", "Reviewers: "+testActor))
+
+	key(tea.KeyEnter)
+	r.waitFor(t, "campaign 2025-Q2")
+	tm.Type("/")
+	typed("scope:acme/api")
+	key(tea.KeyEnter)
+	r.waitFor(t, "filter scope:acme/api", "> deploy key")
+	tm.Type("n") // from deploy-prod to the next identity still to decide
+	checkGolden(t, "decide_2_next_80x24.txt", r.waitFor(t, "filter scope:acme/api", "> webhook"))
+
+	tm.Type("K")
+	r.waitFor(t, "Why keep https://hooks.example.com/ci? █")
+	typed("CI notifications; secret added in SEC-42")
+	checkGolden(t, "decide_3_reason_80x24.txt", r.waitFor(t, "Why keep https://hooks.example.com/ci? CI notifications; secret added in SEC-42█"))
+
+	key(tea.KeyEnter)
+	checkGolden(t, "decide_4_kept_80x24.txt", r.waitFor(t, "Decided keep for https://hooks.example.com/ci in 2025-Q2 (event #2) · u undoes"))
+
+	tm.Type("u")
+	r.waitFor(t, "[y/N]")
+	tm.Type("y")
+	checkGolden(t, "decide_5_undone_80x24.txt", r.waitFor(t, "Undone: decision keep for https://hooks.example.com/ci in 2025-Q2"))
+
+	tm.Type("q")
+	tm.WaitFinished(t, teatest.WithFinalTimeout(5*time.Second))
+	d, err := campaigns.Decisions(context.Background(), e.store, "2025-Q2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for id, v := range d {
+		if v != campaigns.Pending {
+			t.Errorf("%s is %s after the undo", id, v)
+		}
+	}
+	if problems, err := campaigns.Verify(context.Background(), e.store); err != nil || len(problems) != 0 {
+		t.Errorf("campaign verification: %v %v", problems, err)
 	}
 }

@@ -356,3 +356,28 @@ func TestExportCommand(t *testing.T) {
 		t.Errorf("failed export: %q", b)
 	}
 }
+
+// TestUndoShowsThePreviousDecisionAtOnce: the row shows the decision
+// before the undone one as soon as the undo returns, before the campaign's
+// decisions are read again (the screen never says "Undone" beside the old
+// decision).
+func TestUndoShowsThePreviousDecisionAtOnce(t *testing.T) {
+	e := newEvidence(t)
+	r := newFakeReviewer()
+	for _, id := range e.ids {
+		r.members = append(r.members, id.ID)
+	}
+	m := e.model(t, 100, 30, Options{Actor: testActor, Reviewer: r})
+	press(t, m, ":campaigns", "enter", "enter", "R", "enter")
+	press(t, m, "K", "needed", "enter")
+	if row := selectedLine(t, m.View()); !strings.Contains(row, "keep") {
+		t.Fatalf("after keep: %q", row)
+	}
+	press(t, m, "u")
+	_, cmd := m.Update(keyMsg("y"))
+	msg := cmd() // the undo itself, through the Reviewer
+	m.Update(msg) // and nothing that follows from it
+	if row := selectedLine(t, m.View()); !strings.Contains(row, "rotate") || !strings.Contains(bottom(m.View()), "Undone: decision keep") {
+		t.Errorf("right after the undo: %q / %q", row, bottom(m.View()))
+	}
+}
