@@ -375,7 +375,7 @@ func TestUndoShowsThePreviousDecisionAtOnce(t *testing.T) {
 	}
 	press(t, m, "u")
 	_, cmd := m.Update(keyMsg("y"))
-	msg := cmd() // the undo itself, through the Reviewer
+	msg := cmd()  // the undo itself, through the Reviewer
 	m.Update(msg) // and nothing that follows from it
 	if row := selectedLine(t, m.View()); !strings.Contains(row, "rotate") || !strings.Contains(bottom(m.View()), "Undone: decision keep") {
 		t.Errorf("right after the undo: %q / %q", row, bottom(m.View()))
