@@ -32,6 +32,11 @@ func TestNotes(t *testing.T) {
 		t.Errorf("notes on b: %+v", nb)
 	}
 
+	upTo, err := s.NotesUpTo(ctx, 2)
+	if err != nil || len(upTo[a.ID]) != 1 || len(upTo[b.ID]) != 1 || upTo[b.ID][0].Seq != 2 {
+		t.Errorf("notes up to event 2: %+v %v", upTo, err)
+	}
+
 	// Refusals write nothing.
 	for name, call := range map[string]func() error{
 		"unknown identity": func() error { _, err := s.AddNotes(ctx, "alice", []string{a.ID, "github:acme:nope"}, "x"); return err },

@@ -18,10 +18,11 @@ const (
 	FileExceptions  = "exceptions.csv"
 	FileRemediation = "remediation.csv"
 	FileReviewers   = "reviewers.csv"
+	FileNotes       = "notes.csv"
 )
 
 // CSVFiles lists the CSV tables of a bundle.
-var CSVFiles = []string{FileDecisions, FilePopulation, FileExceptions, FileRemediation, FileReviewers}
+var CSVFiles = []string{FileDecisions, FilePopulation, FileExceptions, FileRemediation, FileReviewers, FileNotes}
 
 // csvCell neutralises a cell a spreadsheet would read as a formula: one
 // whose first character, after any spaces, is = + - @, a tab or a carriage
@@ -154,6 +155,12 @@ func (r *Report) WriteCSV(name string, out io.Writer) error {
 			t.row(s.Reviewer, s.Listed, s.Assigned, s.Decisions, s.Decommission, s.Keep, s.Rotate, s.ForOthers, s.NoResponse,
 				s.Events, dashless(s.MedianInterval), med, s.Bulk, dashless(s.BulkShare), s.DecidedFindings, s.KeptFindings,
 				dashless(s.KeptFindingShare))
+		}
+		return t.flush()
+	case FileNotes:
+		t := newCSV(out, "n", "identity_id", "name", "event", "at", "actor", "note")
+		for _, n := range r.Notes {
+			t.row(n.N, n.ID, n.Name, seqCell(n.Event), n.At, n.Actor, n.Text)
 		}
 		return t.flush()
 	}

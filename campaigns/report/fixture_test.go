@@ -188,6 +188,8 @@ func buildFixture(t testing.TB, other bool) *fixture {
 		Reviewers: []string{"alice", "bob"}}))
 	f.decide("2026-09-10T10:00:00Z", "carol", "2026-Q3", idNPM, campaigns.Keep, "publishes the web packages")
 	f.decide("2026-09-10T10:05:00Z", "carol", "2026-Q3", idRetired, campaigns.Decommission, "")
+	// A note on an identity that is gone by 2026-Q4: not in its report.
+	f.at("2026-09-20T08:00:00Z").must(st.AddNotes(ctx, "carol", []string{idRetired}, "removal ticket OPS-7"))
 	f.at("2026-09-30T17:00:00Z").must(campaigns.Close(ctx, st, "carol", "2026-Q3"))
 
 	// The owner of the App, recorded before 2026-Q4.
@@ -206,6 +208,7 @@ func buildFixture(t testing.TB, other bool) *fixture {
 	f.decide("2026-10-02T09:20:00Z", "alice", "2026-Q4", idRunner, campaigns.Keep, "release capacity; bring back online")
 	f.decide("2026-10-05T14:00:00Z", "bob", "2026-Q4", idRenovate, campaigns.Keep, "dependency updates; owned by @acme/platform")
 	f.decide("2026-10-05T14:02:00Z", "bob", "2026-Q4", idDeployProd, campaigns.Rotate, "replace with OIDC deploys by 2027-Q1")
+	f.at("2026-10-05T14:02:30Z").must(st.AddNotes(ctx, "bob", []string{idDeployProd}, "asked @acme/platform in SEC-42; OIDC pilot in January"))
 	f.at("2026-10-05T14:03:00Z").must(campaigns.DecideMatching(ctx, st, "bob", "2026-Q4", "name:old-*", campaigns.Decommission, "unused CI keys", false))
 	f.at("2026-10-05T14:05:00Z").must(campaigns.ConfirmCarried(ctx, st, "bob", "2026-Q4", "", "unchanged since 2026-Q3, re-attested"))
 	f.decide("2026-10-05T14:07:00Z", "bob", "2026-Q4", idPipe, campaigns.Keep, "=1+1 stays for now")
@@ -213,6 +216,8 @@ func buildFixture(t testing.TB, other bool) *fixture {
 	f.decide("2026-10-06T11:00:00Z", "carol", "2026-Q4", idSentry, campaigns.Decommission, "")
 	f.decide("2026-10-06T11:30:00Z", "alice", "2026-Q4", idSentry, campaigns.Keep, "error reporting for <web>")
 	f.decide("2026-10-06T11:31:00Z", "carol", "2026-Q4", idPAT, campaigns.Rotate, "move CI to a GitHub App token")
+	// A note with markup, a formula and a terminal escape in it.
+	f.at("2026-10-20T16:00:00Z").must(st.AddNotes(ctx, "alice", []string{idFormula}, "=cmd|' /C calc'!A0 <b>who set this?</b> \x1b[31mred\x1b[0m"))
 	// The formula secret is never decided: no-response at close.
 	f.at("2026-11-02T10:00:00Z").must(campaigns.Close(ctx, st, "carol", "2026-Q4"))
 

@@ -215,6 +215,17 @@ func (r *Report) WriteMarkdown(out io.Writer) error {
 			decisionMD(x.Decision), md(x.Reviewer), md(x.DecidedBy), md(x.DecidedAt), md(x.Reason), md(strings.Join(x.Flags, " ")))
 	}
 	w.WriteByte('\n')
+	w.p("### Notes\n\n")
+	if len(r.Notes) == 0 {
+		w.p("No reviewer wrote a note on these identities.\n\n")
+	} else {
+		w.p("Reviewers' notes on these identities (`note.add` events), in the order they were written; `notes.csv` has them with the identity IDs.\n\n")
+		var rows [][]string
+		for _, n := range r.Notes {
+			rows = append(rows, []string{itoa(n.N), md(n.Name), strconv.FormatInt(n.Event, 10), md(n.At), md(n.Actor), md(n.Text)})
+		}
+		w.table([]string{"#", "Name", "Event", "Time", "By", "Note"}, rows)
+	}
 
 	// 5. Exceptions
 	w.p("## 5. Exceptions\n\n")

@@ -1,6 +1,7 @@
 package report
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -47,7 +48,10 @@ type Report struct {
 	Population  Population  `json:"population"`
 	Criteria    Criteria    `json:"criteria"`
 	// Register has one row per identity of the frozen population, in ID order.
-	Register    []Row         `json:"decision_register"`
+	Register []Row `json:"decision_register"`
+	// Notes are the reviewers' notes on identities of the population, in
+	// log order, up to the event the report reflects.
+	Notes       []Note        `json:"notes"`
 	Exceptions  []Row         `json:"exceptions"`
 	Remediation Remediation   `json:"remediation"`
 	Reviewers   ReviewerStats `json:"reviewer_statistics"`
@@ -232,6 +236,18 @@ type Row struct {
 	Overdue          bool   `json:"overdue"`
 }
 
+// Note is a reviewer's note (a note.add event) on an identity of the
+// population.
+type Note struct {
+	N     int    `json:"n"` // the identity's row in the register
+	ID    string `json:"id"`
+	Name  string `json:"name"`
+	Event int64  `json:"event"`
+	At    string `json:"at"`
+	Actor string `json:"actor"`
+	Text  string `json:"text"`
+}
+
 // Register flags.
 const (
 	FlagNotAssignee = "not-assignee" // decided by someone other than the assigned reviewer
@@ -414,6 +430,9 @@ func Build(ctx context.Context, st *audit.Store, name string, opts Options) (*Re
 	if r.Exceptions == nil {
 		r.Exceptions = []Row{}
 	}
+	if r.Notes, err = notes(ctx, st, r.Register, opts.AsOf); err != nil {
+		return nil, err
+	}
 	r.Attestation = attestation(c, &create, policy, r, opts)
 	r.Population, err = population(ctx, st, c, snap, snaps, r.Register, opts.AsOf)
 	if err != nil {
@@ -426,6 +445,24 @@ func Build(ctx context.Context, st *audit.Store, name string, opts Options) (*Re
 		return nil, err
 	}
 	return r, nil
+}
+
+// notes are the notes on the register's identities up to event asOf.
+func notes(ctx context.Context, st *audit.Store, reg []Row, asOf int64) ([]Note, error) {
+	byID, err := st.NotesUpTo(ctx, asOf)
+	if err != nil {
+		return nil, err
+	}
+	out := []Note{}
+	for i := range reg {
+		for _, n := range byID[reg[i].ID] {
+			out = append(out, Note{N: reg[i].N, ID: reg[i].ID, Name: reg[i].Name, Event: n.Seq, At: ts(n.At),
+				Actor: clean(n.Actor), Text: clean(n.Text)})
+		}
+	}
+	// Log order: who wrote what when reads as it happened.
+	slices.SortFunc(out, func(a, b Note) int { return cmp.Compare(a.Event, b.Event) })
+	return out, nil
 }
 
 func unmarshal(e audit.Event, v any) error {

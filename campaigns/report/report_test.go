@@ -225,3 +225,44 @@ func TestRowJSON(t *testing.T) {
 		}
 	}
 }
+
+// The reviewers' notes on the population's identities are in the report,
+// in log order, up to the event it reflects; a note on an identity outside
+// the population is not.
+func TestNotesInTheReport(t *testing.T) {
+	f := newFixture(t)
+	dir, _ := export(t, f, exportOptions())
+	r, err := report.Build(ctx, f.st, "2026-Q4", exportOptions().Options)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Notes) != 2 || r.Notes[0].ID != idDeployProd || r.Notes[1].ID != idFormula || r.Notes[0].Event > r.Notes[1].Event {
+		t.Fatalf("notes: %+v", r.Notes)
+	}
+	for _, n := range r.Notes {
+		if n.ID == idRetired {
+			t.Error("a note on an identity outside the population is in the report")
+		}
+		if row := r.Register[n.N-1]; row.ID != n.ID || n.Name != row.Name {
+			t.Errorf("note %d points at register row %d (%s), not its identity", n.Event, n.N, row.ID)
+		}
+	}
+	if want := "asked @acme/platform in SEC-42; OIDC pilot in January"; r.Notes[0].Actor != "bob" || r.Notes[0].Text != want {
+		t.Errorf("first note: %+v", r.Notes[0])
+	}
+
+	// A note written after the export is in a new report, and the old
+	// bundle still verifies: it reflects the log up to its own head.
+	f.at("2026-11-12T09:00:00Z").must(f.st.AddNotes(ctx, "carol", []string{idPAT}, "GitHub App token live since 2026-11-11"))
+	res, err := report.VerifyBundle(ctx, dir, f.st, report.VerifyOptions{Tool: "nhi test"})
+	if err != nil || !res.OK() {
+		t.Fatalf("the bundle no longer verifies after a later note: %+v %v", res.Problems(), err)
+	}
+	later, err := report.Build(ctx, f.st, "2026-Q4", exportOptions().Options)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(later.Notes) != 3 || later.Notes[2].Actor != "carol" {
+		t.Errorf("notes after a later note: %+v", later.Notes)
+	}
+}
