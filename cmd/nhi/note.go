@@ -44,15 +44,8 @@ removed: add another to correct one. At most 2,000 characters.`,
 			defer st.Close()
 			ids, text := args[:1], args[len(args)-1]
 			if filter != "" {
-				f, err := parseFilterArg(filter)
-				if err != nil {
+				if ids, err = matchingSome(cmd.Context(), st, filter); err != nil {
 					return err
-				}
-				if ids, err = matching(cmd.Context(), st, f); err != nil {
-					return err
-				}
-				if len(ids) == 0 {
-					return fmt.Errorf("the filter %q matches no identity; nothing was written", filter)
 				}
 			}
 			evs, err := st.AddNotes(cmd.Context(), actor, ids, text)

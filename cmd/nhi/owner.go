@@ -58,16 +58,9 @@ assignment is written all at once or not at all. An empty OWNER ("") clears it.`
 				}
 				return nil
 			}
-			f, err := parseFilterArg(filter)
+			ids, err := matchingSome(cmd.Context(), st, filter)
 			if err != nil {
 				return err
-			}
-			ids, err := matching(cmd.Context(), st, f)
-			if err != nil {
-				return err
-			}
-			if len(ids) == 0 {
-				return fmt.Errorf("the filter %q matches no identity; nothing was changed", filter)
 			}
 			sets := make([]audit.OwnerSet, len(ids))
 			for i, id := range ids {
@@ -158,6 +151,24 @@ func parseFilterArg(expr string) (*audit.Filter, error) {
 
 func indent(s, prefix string) string {
 	return prefix + strings.ReplaceAll(s, "\n", "\n"+prefix)
+}
+
+// matchingSome returns the IDs of the identities the filter expression
+// matches, in ID order, for a bulk write: a malformed filter is a usage
+// error, and one that matches nothing is refused.
+func matchingSome(ctx context.Context, st *audit.Store, expr string) ([]string, error) {
+	f, err := parseFilterArg(expr)
+	if err != nil {
+		return nil, err
+	}
+	ids, err := matching(ctx, st, f)
+	if err != nil {
+		return nil, err
+	}
+	if len(ids) == 0 {
+		return nil, fmt.Errorf("the filter %q matches no identity; nothing was written", expr)
+	}
+	return ids, nil
 }
 
 // matching returns the IDs of the identities f matches, in ID order.
