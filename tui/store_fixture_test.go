@@ -127,17 +127,7 @@ func (e *evidence) model(t testing.TB, w, h int, opts Options) *Model {
 // owner is the owner the file records for the identity named name.
 func (e *evidence) owner(t testing.TB, name string) string {
 	t.Helper()
-	ids, err := e.store.Identities(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, id := range ids {
-		if id.Name == name {
-			return id.Owner
-		}
-	}
-	t.Fatalf("no identity %q", name)
-	return ""
+	return e.byName(t, name).Owner
 }
 
 // byName is the identity named name, as the file has it.
