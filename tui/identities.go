@@ -108,7 +108,7 @@ type identitiesView struct {
 
 func newIdentitiesView(st *state) *identitiesView {
 	v := &identitiesView{
-		keys:     newIdentitiesKeys(),
+		keys:     newIdentitiesKeys(st.reviewer != nil),
 		st:       st,
 		sort:     sortSpec{col: noSort},
 		selected: map[string]struct{}{},
@@ -204,7 +204,7 @@ func (v *identitiesView) FullHelp() [][]key.Binding {
 	if v.editing {
 		return [][]key.Binding{v.keys.editing()}
 	}
-	return v.keys.fullHelp(v.st.reviewer != nil)
+	return v.keys.FullHelp()
 }
 
 func (v *identitiesView) capturingInput() bool { return v.editing }
@@ -286,10 +286,8 @@ func (v *identitiesView) updateKeys(k tea.KeyMsg) tea.Cmd {
 // nextUndecided moves the cursor to the next (dir 1) or previous (dir -1)
 // row the active campaign still needs a decision on, in the order shown,
 // wrapping around once; it says so when there is none.
+// The keys are disabled where there is no Reviewer.
 func (v *identitiesView) nextUndecided(dir int) tea.Cmd {
-	if v.st.reviewer == nil {
-		return nil
-	}
 	if v.st.campaign == "" {
 		return flash("Choose a campaign first: :campaigns, then enter.", true)
 	}

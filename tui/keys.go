@@ -97,8 +97,10 @@ type identitiesKeys struct {
 	Drop      key.Binding // the filter prompt's esc
 }
 
-func newIdentitiesKeys() identitiesKeys {
-	return identitiesKeys{
+// newIdentitiesKeys is the table's keymap; the campaign keys (n, N) are
+// disabled where there are no campaigns.
+func newIdentitiesKeys(campaigns bool) identitiesKeys {
+	k := identitiesKeys{
 		navKeys:   newNavKeys(""),
 		Open:      key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "details")),
 		Filter:    key.NewBinding(key.WithKeys("/"), key.WithHelp("/", "filter")),
@@ -112,18 +114,18 @@ func newIdentitiesKeys() identitiesKeys {
 		Keep:      key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "keep filter")),
 		Drop:      key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "clear filter")),
 	}
+	k.Next.SetEnabled(campaigns)
+	k.Previous.SetEnabled(campaigns)
+	return k
 }
 
 func (k identitiesKeys) ShortHelp() []key.Binding {
 	return []key.Binding{k.Filter, k.Open, k.Select}
 }
 
-func (k identitiesKeys) FullHelp() [][]key.Binding { return k.fullHelp(true) }
-
-// fullHelp lists the campaign keys only where there are campaigns.
-func (k identitiesKeys) fullHelp(campaigns bool) [][]key.Binding {
+func (k identitiesKeys) FullHelp() [][]key.Binding {
 	acts := []key.Binding{k.Open, k.Filter, k.Select, k.SelectAll, k.Sort, k.Reverse}
-	if campaigns {
+	if k.Next.Enabled() {
 		acts = append(acts, k.Next, k.Previous)
 	}
 	return [][]key.Binding{k.column(), append(acts, k.Clear)}
