@@ -26,10 +26,11 @@ type NoteAdd struct {
 
 // Note is one note on an identity, as the log holds it.
 type Note struct {
-	Seq   int64
-	At    time.Time
-	Actor string
-	Text  string
+	Seq      int64
+	At       time.Time
+	Actor    string
+	Identity string
+	Text     string
 }
 
 // AddNotes records text as a note on every identity in ids, one event
@@ -68,45 +69,38 @@ func (s *Store) AddNotes(ctx context.Context, actor string, ids []string, text s
 
 // Notes returns the notes on identity id, oldest first.
 func (s *Store) Notes(ctx context.Context, id string) ([]Note, error) {
-	var out []Note
-	err := s.scanNotes(ctx, `AND json_extract(payload, '$.identity') = ?`, []any{id}, func(_ string, n Note) {
-		out = append(out, n)
-	})
-	return out, err
+	return s.scanNotes(ctx, `AND json_extract(payload, '$.identity') = ?`, id)
 }
 
-// NotesUpTo returns every note in the log up to event seq, by identity,
-// oldest first: what a report as of that event can show.
-func (s *Store) NotesUpTo(ctx context.Context, seq int64) (map[string][]Note, error) {
-	out := map[string][]Note{}
-	err := s.scanNotes(ctx, `AND seq <= ?`, []any{seq}, func(id string, n Note) {
-		out[id] = append(out[id], n)
-	})
-	return out, err
+// NotesUpTo returns every note in the log up to event seq, oldest first:
+// what a report as of that event can show.
+func (s *Store) NotesUpTo(ctx context.Context, seq int64) ([]Note, error) {
+	return s.scanNotes(ctx, `AND seq <= ?`, seq)
 }
 
-// scanNotes calls fn for each note.add event matching the extra condition,
-// in log order.
-func (s *Store) scanNotes(ctx context.Context, cond string, args []any, fn func(id string, n Note)) error {
+// scanNotes reads the note.add events matching the extra condition, in
+// log order.
+func (s *Store) scanNotes(ctx context.Context, cond string, args ...any) ([]Note, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT seq, at, actor, payload FROM events WHERE type = ? `+cond+` ORDER BY seq`,
 		append([]any{EventNoteAdd}, args...)...)
 	if err != nil {
-		return fmt.Errorf("reading notes: %w", err)
+		return nil, fmt.Errorf("reading notes: %w", err)
 	}
 	defer rows.Close()
+	var out []Note
 	for rows.Next() {
 		var n Note
 		var at, payload string
 		if err := rows.Scan(&n.Seq, &at, &n.Actor, &payload); err != nil {
-			return err
+			return nil, err
 		}
 		var p NoteAdd
 		if err := json.Unmarshal([]byte(payload), &p); err != nil {
-			return fmt.Errorf("event %d: %w", n.Seq, err)
+			return nil, fmt.Errorf("event %d: %w", n.Seq, err)
 		}
 		n.At, _ = time.Parse(eventTimeLayout, at)
-		n.Text = p.Text
-		fn(p.Identity, n)
+		n.Identity, n.Text = p.Identity, p.Text
+		out = append(out, n)
 	}
-	return rows.Err()
+	return out, rows.Err()
 }

@@ -33,7 +33,7 @@ func TestNotes(t *testing.T) {
 	}
 
 	upTo, err := s.NotesUpTo(ctx, 2)
-	if err != nil || len(upTo[a.ID]) != 1 || len(upTo[b.ID]) != 1 || upTo[b.ID][0].Seq != 2 {
+	if err != nil || len(upTo) != 2 || upTo[0].Identity != a.ID || upTo[1].Identity != b.ID || upTo[1].Seq != 2 {
 		t.Errorf("notes up to event 2: %+v %v", upTo, err)
 	}
 

@@ -1,7 +1,6 @@
 package report
 
 import (
-	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -449,19 +448,21 @@ func Build(ctx context.Context, st *audit.Store, name string, opts Options) (*Re
 
 // notes are the notes on the register's identities up to event asOf.
 func notes(ctx context.Context, st *audit.Store, reg []Row, asOf int64) ([]Note, error) {
-	byID, err := st.NotesUpTo(ctx, asOf)
+	all, err := st.NotesUpTo(ctx, asOf)
 	if err != nil {
 		return nil, err
 	}
-	out := []Note{}
+	row := make(map[string]*Row, len(reg))
 	for i := range reg {
-		for _, n := range byID[reg[i].ID] {
-			out = append(out, Note{N: reg[i].N, ID: reg[i].ID, Name: reg[i].Name, Event: n.Seq, At: ts(n.At),
-				Actor: clean(n.Actor), Text: clean(n.Text)})
+		row[reg[i].ID] = &reg[i]
+	}
+	// In log order: who wrote what when reads as it happened.
+	out := []Note{}
+	for _, n := range all {
+		if r := row[n.Identity]; r != nil {
+			out = append(out, Note{N: r.N, ID: r.ID, Name: r.Name, Event: n.Seq, At: ts(n.At), Actor: clean(n.Actor), Text: clean(n.Text)})
 		}
 	}
-	// Log order: who wrote what when reads as it happened.
-	slices.SortFunc(out, func(a, b Note) int { return cmp.Compare(a.Event, b.Event) })
 	return out, nil
 }
 
