@@ -104,3 +104,40 @@ func (s *Store) scanNotes(ctx context.Context, cond string, args ...any) ([]Note
 	}
 	return out, rows.Err()
 }
+
+// OwnerChange is one owner.set event for an identity.
+type OwnerChange struct {
+	Seq    int64
+	At     time.Time
+	Actor  string
+	Owner  string // "" when the owner was cleared
+	Undoes int64  // the event this one reverses, when it is an undo
+}
+
+// OwnerHistory returns the owner.set events of identity id, oldest first:
+// who set or cleared its owner, and when. Like Notes, it reads only that
+// identity's events (the events_identity index), not the whole log.
+func (s *Store) OwnerHistory(ctx context.Context, id string) ([]OwnerChange, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT seq, at, actor, payload FROM events
+		WHERE json_extract(payload, '$.identity') = ? AND type = ? ORDER BY seq`, id, EventOwnerSet)
+	if err != nil {
+		return nil, fmt.Errorf("reading the owner history: %w", err)
+	}
+	defer rows.Close()
+	var out []OwnerChange
+	for rows.Next() {
+		var c OwnerChange
+		var at, payload string
+		if err := rows.Scan(&c.Seq, &at, &c.Actor, &payload); err != nil {
+			return nil, err
+		}
+		var p OwnerSet
+		if err := json.Unmarshal([]byte(payload), &p); err != nil {
+			return nil, fmt.Errorf("event %d: %w", c.Seq, err)
+		}
+		c.At, _ = time.Parse(eventTimeLayout, at)
+		c.Owner, c.Undoes = p.Owner, p.Undoes
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}

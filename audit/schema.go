@@ -2,7 +2,12 @@ package audit
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
+	"slices"
+	"strconv"
+	"sync"
 )
 
 // migrations bring a file from version i to i+1. Append only: a released
@@ -148,79 +153,96 @@ ALTER TABLE snapshots ADD COLUMN policy_id INTEGER REFERENCES policies(id);
 CREATE TRIGGER principals_no_update BEFORE UPDATE ON principals
 BEGIN SELECT RAISE(ABORT, 'snapshots are immutable'); END;
 `,
-	// v3: review campaigns (package campaigns), projections of the
-	// campaign.* events. Items are the population frozen at creation; their
-	// frozen columns are covered by the population digest in the
-	// campaign.create event, their decision columns are replayed from the log.
+	// v3 created the review campaigns' tables. Package campaigns now owns
+	// them and creates them through RegisterMigrations (idempotently, so
+	// the files this step already ran on keep theirs); the step stays, empty,
+	// so that version numbers keep their meaning.
+	`SELECT 1;`,
+	// v4: an identity's owner changes and notes (Store.OwnerHistory,
+	// Store.Notes), and the events of one type, found without reading the
+	// whole log.
 	`
-CREATE TABLE campaigns (
-	id                INTEGER PRIMARY KEY,
-	name              TEXT NOT NULL UNIQUE,
-	scope             TEXT NOT NULL,             -- filter expression, canonical form
-	due               TEXT NOT NULL,             -- YYYY-MM-DD, through the end of that day UTC
-	snapshot_id       INTEGER NOT NULL REFERENCES snapshots(id),
-	as_of             TEXT NOT NULL,             -- the snapshot's start: findings and time terms count from it
-	policy_digest     TEXT NOT NULL,
-	reviewers         TEXT NOT NULL,             -- JSON array
-	carried_from      TEXT NOT NULL DEFAULT '',
-	item_count        INTEGER NOT NULL,
-	population_digest TEXT NOT NULL,
-	created_at        TEXT NOT NULL,
-	created_by        TEXT NOT NULL,
-	create_seq        INTEGER NOT NULL REFERENCES events(seq),
-	status            TEXT NOT NULL CHECK (status IN ('open', 'closed')),
-	closed_at         TEXT,
-	closed_by         TEXT NOT NULL DEFAULT '',
-	close_seq         INTEGER REFERENCES events(seq)
-);
-
-CREATE TABLE campaign_items (
-	campaign_id       INTEGER NOT NULL REFERENCES campaigns(id),
-	identity_id       TEXT NOT NULL,
-	-- frozen at creation
-	kind              TEXT NOT NULL,
-	name              TEXT NOT NULL,
-	scope             TEXT NOT NULL,
-	owner             TEXT NOT NULL,             -- recorded owner, '' when none
-	natural_owner     TEXT NOT NULL,             -- who the source says holds it
-	findings          TEXT NOT NULL,             -- JSON array
-	permissions       TEXT NOT NULL,             -- JSON object
-	reviewer          TEXT NOT NULL,             -- '' when every reviewer owns it
-	carried           TEXT NOT NULL DEFAULT '',  -- decision carried forward, awaiting confirmation
-	carried_reason    TEXT NOT NULL DEFAULT '',
-	row_hash          TEXT NOT NULL,             -- SHA-256 of the canonical frozen row
-	-- replayed from campaign.decide / confirm / undo / close / verify
-	decision          TEXT NOT NULL DEFAULT '',  -- '', decommission, keep, rotate, no-response
-	reason            TEXT NOT NULL DEFAULT '',
-	decided_by        TEXT NOT NULL DEFAULT '',
-	decided_at        TEXT,
-	decision_seq      INTEGER REFERENCES events(seq),
-	conflict          INTEGER NOT NULL DEFAULT 0,
-	verification      TEXT NOT NULL DEFAULT '',  -- '', removed, still-present, not-checked
-	verified_snapshot INTEGER REFERENCES snapshots(id),
-	verify_seq        INTEGER REFERENCES events(seq),
-	PRIMARY KEY (campaign_id, identity_id)
-) WITHOUT ROWID;
-
--- Every decision ever made on an item, one row per item per event; an
--- undo is a row too, and the decision it reverses stays.
-CREATE TABLE campaign_decisions (
-	campaign_id INTEGER NOT NULL REFERENCES campaigns(id),
-	identity_id TEXT NOT NULL,
-	seq         INTEGER NOT NULL REFERENCES events(seq),
-	decision    TEXT NOT NULL,
-	reason      TEXT NOT NULL,
-	actor       TEXT NOT NULL,
-	at          TEXT NOT NULL,
-	via         TEXT NOT NULL,                   -- single, bulk, confirm, undo
-	undoes      INTEGER NOT NULL DEFAULT 0,      -- for undo: the event whose decision it reverses
-	PRIMARY KEY (campaign_id, identity_id, seq)
-) WITHOUT ROWID;
+CREATE INDEX events_identity ON events (json_extract(payload, '$.identity'), type, seq);
+CREATE INDEX events_type ON events (type, seq);
 `,
 }
 
-// SchemaVersion is the schema this build writes.
+// SchemaVersion is the schema this build writes: the version of audit's
+// own tables. Packages that keep tables in the file version theirs apart
+// (RegisterMigrations).
 var SchemaVersion = len(migrations)
+
+// packageMigration is the schema of a package that keeps its own tables in
+// the evidence file, as RegisterMigrations received it.
+type packageMigration struct {
+	name  string
+	steps []string
+}
+
+var (
+	packageMu         sync.Mutex
+	packageMigrations []packageMigration
+)
+
+// RegisterMigrations adds the schema of a package that keeps its own
+// projections in the evidence file (campaigns), the way it appends its
+// own events: steps bring the package's tables from version i to i+1, and
+// the same rules as audit's own apply (append only; a released step never
+// changes). They run on open after audit's, in the same transaction; the
+// file records the package's version in meta under "schema.NAME". Call it
+// from an init function, so every program that imports the package
+// creates its tables.
+func RegisterMigrations(name string, steps ...string) {
+	packageMu.Lock()
+	defer packageMu.Unlock()
+	for _, p := range packageMigrations {
+		if p.name == name {
+			panic("audit: migrations of " + name + " registered twice")
+		}
+	}
+	packageMigrations = append(packageMigrations, packageMigration{name: name, steps: steps})
+}
+
+func registeredMigrations() []packageMigration {
+	packageMu.Lock()
+	defer packageMu.Unlock()
+	return slices.Clone(packageMigrations)
+}
+
+// packageVersion is the version of package name's tables in the file; 0
+// for a file without audit's meta table yet.
+func packageVersion(ctx context.Context, q querier, v int, name string) (int, error) {
+	if v == 0 {
+		return 0, nil
+	}
+	var n int
+	err := q.QueryRowContext(ctx, `SELECT CAST(value AS INTEGER) FROM meta WHERE key = ?`, "schema."+name).Scan(&n)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
+	return n, err
+}
+
+// pending reports whether the file at audit version v lacks a migration
+// of audit's or of a registered package's.
+func (s *Store) pending(ctx context.Context, q querier, v int, pkgs []packageMigration) (bool, error) {
+	if v > SchemaVersion {
+		return false, newerSchemaError(s.path, v)
+	}
+	todo := v < SchemaVersion
+	for _, p := range pkgs {
+		n, err := packageVersion(ctx, q, v, p.name)
+		if err != nil {
+			return false, fmt.Errorf("%w: %s: reading the schema version of %s: %v", ErrNotEvidence, s.path, p.name, err)
+		}
+		if n > len(p.steps) {
+			return false, fmt.Errorf("%w: %s has %s tables of version %d but this nhi knows up to %d; upgrade nhi (nothing was changed)",
+				ErrNewerSchema, s.path, p.name, n, len(p.steps))
+		}
+		todo = todo || n < len(p.steps)
+	}
+	return todo, nil
+}
 
 // migrate runs the migrations a file lacks, all in one transaction, so a
 // killed process leaves the file at its old version, never between two.
@@ -229,11 +251,10 @@ func (s *Store) migrate(ctx context.Context) error {
 	if err := s.db.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v); err != nil {
 		return fmt.Errorf("%w: %s cannot be read as a database (%v)", ErrNotEvidence, s.path, err)
 	}
-	if v > SchemaVersion {
-		return newerSchemaError(s.path, v)
-	}
-	if v == SchemaVersion {
-		return nil
+	pkgs := registeredMigrations()
+	todo, err := s.pending(ctx, s.db, v, pkgs)
+	if err != nil || !todo {
+		return err
 	}
 	if s.readOnly {
 		return fmt.Errorf("%w: %s has schema version %d and needs upgrading to %d; open it once without read-only mode", ErrReadOnly, s.path, v, SchemaVersion)
@@ -247,9 +268,29 @@ func (s *Store) migrate(ctx context.Context) error {
 	if err := tx.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v); err != nil {
 		return err
 	}
+	if todo, err := s.pending(ctx, tx, v, pkgs); err != nil || !todo {
+		return err
+	}
 	for i := v; i < SchemaVersion; i++ {
 		if _, err := tx.ExecContext(ctx, migrations[i]); err != nil {
 			return fmt.Errorf("migrating %s to schema version %d: %w", s.path, i+1, err)
+		}
+	}
+	for _, p := range pkgs {
+		n, err := packageVersion(ctx, tx, v, p.name)
+		if err != nil {
+			return err
+		}
+		for i := n; i < len(p.steps); i++ {
+			if _, err := tx.ExecContext(ctx, p.steps[i]); err != nil {
+				return fmt.Errorf("migrating the %s tables of %s to version %d: %w", p.name, s.path, i+1, err)
+			}
+		}
+		if n < len(p.steps) {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO meta (key, value) VALUES (?, ?)
+				ON CONFLICT (key) DO UPDATE SET value = excluded.value`, "schema."+p.name, strconv.Itoa(len(p.steps))); err != nil {
+				return err
+			}
 		}
 	}
 	if v == 0 {
@@ -257,8 +298,10 @@ func (s *Store) migrate(ctx context.Context) error {
 			return err
 		}
 	}
-	if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", SchemaVersion)); err != nil {
-		return err
+	if v < SchemaVersion {
+		if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", SchemaVersion)); err != nil {
+			return err
+		}
 	}
 	if err := tx.Commit(); err != nil {
 		return err

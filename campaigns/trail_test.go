@@ -1,0 +1,135 @@
+package campaigns_test
+
+import (
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/nhi-audit/nhi/audit"
+	"github.com/nhi-audit/nhi/campaigns"
+)
+
+func trail(t testing.TB, st *audit.Store, id string) string {
+	t.Helper()
+	entries, err := campaigns.Trail(ctx, st, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lines []string
+	for _, e := range entries {
+		line := "#" + strconv.FormatInt(e.Seq, 10) + " " + e.Actor + " " + e.Campaign + ": " + e.What
+		if e.Reason != "" {
+			line += " — " + e.Reason
+		}
+		lines = append(lines, line)
+	}
+	return strings.Join(lines, "\n")
+}
+
+// An identity's trail is every decision, confirmation, undo, close and
+// removal check that names it, in log order, and nothing about others.
+func TestTrail(t *testing.T) {
+	f := newFixture(t)
+	f.snapshot(t, nil, population()...)
+	create(t, f, campaigns.Spec{Name: "q", Scope: "kind:deploy_key"}) // #1
+	k1, k2 := keyID("api", "1"), keyID("api", "2")
+	o, err := campaigns.Decide(ctx, f.st, "rita", "q", k1, campaigns.Keep, "deploys api") // #2
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := campaigns.Undo(ctx, f.st, "rita", "", o.Event.Seq); err != nil { // #3
+		t.Fatal(err)
+	}
+	if _, err := campaigns.DecideMatching(ctx, f.st, "sam", "q", "scope:acme/api", campaigns.Decommission, "api is retired", false); err != nil { // #4
+		t.Fatal(err)
+	}
+	if _, err := campaigns.Decide(ctx, f.st, "rita", "q", keyID("web", "3"), campaigns.Keep, "deploys web"); err != nil { // #5
+		t.Fatal(err)
+	}
+	if _, err := campaigns.Close(ctx, f.st, "lead", "q"); err != nil { // #6
+		t.Fatal(err)
+	}
+	// A later snapshot without api/1: its removal is checked.
+	f.clock.set("2026-11-05T12:00:00Z")
+	var later []audit.Observation
+	for _, o := range population() {
+		if o.ID != k1 {
+			later = append(later, o)
+		}
+	}
+	snap := f.snapshot(t, nil, later...)
+	if _, err := campaigns.VerifyAfterSnapshot(ctx, f.st, "lead", snap.ID); err != nil { // #7
+		t.Fatal(err)
+	}
+
+	want := "#2 rita q: keep — deploys api\n#3 rita q: undid #2\n#4 sam q: decommission (bulk, 2 items) — api is retired\n#7 lead q: checked: removed (snapshot 2)"
+	if got := trail(t, f.st, k1); got != want {
+		t.Errorf("trail of api/1:\n%s\nwant\n%s", got, want)
+	}
+	want = "#4 sam q: decommission (bulk, 2 items) — api is retired\n#7 lead q: checked: still present (snapshot 2)"
+	if got := trail(t, f.st, k2); got != want {
+		t.Errorf("trail of api/2:\n%s\nwant\n%s", got, want)
+	}
+	if got := trail(t, f.st, keyID("ops", "5")); got != "#6 lead q: closed without a decision: no-response" {
+		t.Errorf("trail of an item nobody decided: %q", got)
+	}
+	if got := trail(t, f.st, audit.IdentityID("github", "acme", audit.KindGitHubActionsSecret, "api/NPM_TOKEN")); got != "" {
+		t.Errorf("trail of an identity outside every campaign: %q", got)
+	}
+}
+
+// A file made by the build before campaigns owned its tables (audit
+// schema v3, campaigns' tables created by audit) opens, migrates, verifies
+// and reads as before.
+func TestOpensSchemaV3File(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("testdata", "schema-v3.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "nhi.db")
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := audit.Open(ctx, path, audit.OpenOptions{ReadOnly: true}); err == nil || !strings.Contains(err.Error(), "open it once without read-only mode") {
+		t.Errorf("read-only open of a file that needs migrating: %v", err)
+	}
+	st, err := audit.Open(ctx, path, audit.OpenOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if r, err := st.Verify(ctx); err != nil || !r.OK() {
+		t.Errorf("verify after migration: %+v %v", r, err)
+	}
+	if problems, err := campaigns.Verify(ctx, st); err != nil || len(problems) > 0 {
+		t.Errorf("campaigns verify after migration: %q %v", problems, err)
+	}
+	d, err := campaigns.Decisions(ctx, st, "2026-Q4")
+	if err != nil || d[keyID("api", "1")] != campaigns.Pending || d[keyID("web", "3")] != campaigns.Keep || len(d) != 6 {
+		t.Errorf("decisions after migration: %v %v", d, err)
+	}
+	if got, want := trail(t, st, keyID("api", "1")), "#4 rita 2026-Q4: rotate — key in a CI log\n#5 rita 2026-Q4: undid #4"; got != want {
+		t.Errorf("trail after migration:\n%s\nwant\n%s", got, want)
+	}
+	notes, err := st.Notes(ctx, keyID("api", "1"))
+	if err != nil || len(notes) != 1 || notes[0].Text != "asked alice in SEC-7" {
+		t.Errorf("notes after migration: %+v %v", notes, err)
+	}
+	// The file now records both schemas, and a new decision lands.
+	var v int
+	if err := st.QueryRow(ctx, `PRAGMA user_version`).Scan(&v); err != nil || v != audit.SchemaVersion {
+		t.Errorf("user_version %d %v", v, err)
+	}
+	var cv string
+	if err := st.QueryRow(ctx, `SELECT value FROM meta WHERE key = 'schema.campaigns'`).Scan(&cv); err != nil || cv != "2" {
+		t.Errorf("campaigns schema version %q %v", cv, err)
+	}
+	if _, err := campaigns.Decide(ctx, st, "sam", "2026-Q4", keyID("api", "1"), campaigns.Decommission, ""); err != nil {
+		t.Errorf("decide after migration: %v", err)
+	}
+	if problems, err := campaigns.Verify(ctx, st); err != nil || len(problems) > 0 {
+		t.Errorf("campaigns verify after a new decision: %q %v", problems, err)
+	}
+}
