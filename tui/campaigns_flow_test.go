@@ -14,7 +14,7 @@ import (
 // The real campaigns package behind the Reviewer seam: a decision taken
 // in the TUI is the campaign.decide event `nhi decide` writes, and undo
 // is its compensating event.
-func TestCampaignReviewerDecidesThroughCampaigns(t *testing.T) {
+func TestDecideThroughCampaigns(t *testing.T) {
 	ctx := context.Background()
 	e := newEvidence(t)
 	_, err := campaigns.Create(ctx, e.store, "auditor@example.com", campaigns.Spec{
@@ -24,7 +24,7 @@ func TestCampaignReviewerDecidesThroughCampaigns(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := NewCampaignReviewer(e.store)
+	r := campaignsReviewer{e.store}
 	list, err := r.Campaigns(ctx)
 	if err != nil || len(list) != 1 || list[0].Name != "2025-Q2" || list[0].Total == 0 {
 		t.Fatalf("campaigns: %+v %v", list, err)
@@ -82,7 +82,7 @@ func TestCampaignReviewerDecidesThroughCampaigns(t *testing.T) {
 
 // :export writes the same bundle nhi export does, and it verifies
 // against the evidence file; a read-only session may export.
-func TestCampaignReviewerExports(t *testing.T) {
+func TestExportThroughCampaigns(t *testing.T) {
 	ctx := context.Background()
 	e := newEvidence(t)
 	if _, err := campaigns.Create(ctx, e.store, "auditor@example.com", campaigns.Spec{
@@ -92,7 +92,7 @@ func TestCampaignReviewerExports(t *testing.T) {
 		t.Fatal(err)
 	}
 	dir := filepath.Join(t.TempDir(), "bundle")
-	m := e.model(t, 100, 30, Options{Actor: testActor, ReadOnly: true, Reviewer: NewCampaignReviewer(e.store)})
+	m := e.model(t, 100, 30, Options{Actor: testActor, ReadOnly: true, Reviewer: campaignsReviewer{e.store}})
 	press(t, m, ":campaigns", "enter", "enter", ":export "+dir, "enter")
 	if b := bottom(m.View()); !strings.HasPrefix(b, "Exported an interim report (still open) of 2025-Q2: 11 files, as of event 1, in ") {
 		t.Fatalf("after :export: %q", b)

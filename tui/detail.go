@@ -2,7 +2,6 @@ package tui
 
 import (
 	"context"
-	"encoding/json"
 	"slices"
 	"strconv"
 	"strings"
@@ -32,7 +31,7 @@ type detailView struct {
 	lines  []string // the content, laid out for width
 	offset int      // first content line on screen
 
-	trail      []trailEntry
+	trail      []audit.OwnerChange
 	notes      []audit.Note
 	trailErr   error
 	trailState loadState
@@ -40,15 +39,6 @@ type detailView struct {
 	decisions     []DecisionEvent // the decision trail, through the Reviewer
 	decisionsErr  error
 	decisionState loadState
-}
-
-// trailEntry is one owner.set event for the identity.
-type trailEntry struct {
-	seq    int64
-	at     time.Time
-	actor  string
-	owner  string
-	undoes int64
 }
 
 func newDetailView(st *state, idx int32) *detailView {
@@ -88,7 +78,7 @@ func (v *detailView) PageSize() int { return max(v.height, 1) }
 // the event log.
 type trailMsg struct {
 	id    string
-	trail []trailEntry
+	trail []audit.OwnerChange
 	notes []audit.Note
 	err   error
 }
@@ -114,7 +104,7 @@ func (v *detailView) loadDecisions() tea.Cmd {
 	}
 }
 
-// loadTrail reads the identity's owner.set events from the log.
+// loadTrail reads the identity's owner changes and notes from the log.
 func (v *detailView) loadTrail() tea.Cmd {
 	if v.st.store == nil {
 		return nil
@@ -122,29 +112,12 @@ func (v *detailView) loadTrail() tea.Cmd {
 	v.trailState = loading
 	store, id := v.st.store, v.id
 	return func() tea.Msg {
-		evs, err := store.Events(context.Background())
+		trail, err := store.OwnerHistory(context.Background(), id)
 		if err != nil {
 			return trailMsg{id: id, err: err}
 		}
-		var out []trailEntry
-		var notes []audit.Note
-		for _, e := range evs {
-			switch e.Type {
-			case audit.EventOwnerSet:
-				var p audit.OwnerSet
-				if json.Unmarshal(e.Payload, &p) != nil || p.Identity != id {
-					continue
-				}
-				out = append(out, trailEntry{seq: e.Seq, at: e.At, actor: e.Actor, owner: p.Owner, undoes: p.Undoes})
-			case audit.EventNoteAdd:
-				var p audit.NoteAdd
-				if json.Unmarshal(e.Payload, &p) != nil || p.Identity != id {
-					continue
-				}
-				notes = append(notes, audit.Note{Seq: e.Seq, At: e.At, Actor: e.Actor, Text: p.Text})
-			}
-		}
-		return trailMsg{id: id, trail: out, notes: notes}
+		notes, err := store.Notes(context.Background(), id)
+		return trailMsg{id: id, trail: trail, notes: notes, err: err}
 	}
 }
 
@@ -271,14 +244,14 @@ func (v *detailView) content(now time.Time) []string {
 		sub(theme.Muted.Render("no owner was ever recorded"))
 	}
 	for _, e := range v.trail {
-		what := "set owner " + audit.Printable(e.owner)
-		if e.owner == "" {
+		what := "set owner " + audit.Printable(e.Owner)
+		if e.Owner == "" {
 			what = "cleared the owner"
 		}
-		if e.undoes != 0 {
-			what = "undid #" + strconv.FormatInt(e.undoes, 10) + ": owner back to " + orDash(audit.Printable(e.owner))
+		if e.Undoes != 0 {
+			what = "undid #" + strconv.FormatInt(e.Undoes, 10) + ": owner back to " + orDash(audit.Printable(e.Owner))
 		}
-		sub("#" + strconv.FormatInt(e.seq, 10) + " " + e.at.UTC().Format("2006-01-02 15:04 UTC") + " " + audit.Printable(e.actor) + " " + what)
+		sub("#" + strconv.FormatInt(e.Seq, 10) + " " + e.At.UTC().Format("2006-01-02 15:04 UTC") + " " + audit.Printable(e.Actor) + " " + what)
 	}
 
 	if v.st.reviewer != nil {

@@ -140,7 +140,7 @@ func TestGoldenDecisionFlow(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	r := &recorder{m: New(e.snap, e.ids, Options{Now: clock, Store: e.store, Actor: testActor, Reviewer: NewCampaignReviewer(e.store)})}
+	r := &recorder{m: New(e.snap, e.ids, Options{Now: clock, Store: e.store, Actor: testActor, Reviewer: campaignsReviewer{e.store}})}
 	tm := teatest.NewTestModel(t, r, teatest.WithInitialTermSize(80, 24))
 	key := func(k tea.KeyType) { tm.Send(tea.KeyMsg{Type: k}) }
 	typed := func(s string) { tm.Send(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune(s)}) }

@@ -12,12 +12,14 @@ import (
 // an event in the file's hash-chained log.
 type Store interface {
 	Identities(ctx context.Context) ([]audit.Identity, error)
-	Identity(ctx context.Context, id string) (audit.Identity, error)
 	// Refresh re-reads the owners of ids and re-evaluates their findings.
 	Refresh(ctx context.Context, ids []*audit.Identity) error
 	Snapshots(ctx context.Context) ([]audit.Snapshot, error)
 	Diff(ctx context.Context, from, to int64) (*audit.Diff, error)
-	Events(ctx context.Context) ([]audit.Event, error)
+	// OwnerHistory and Notes read one identity's events, never the
+	// whole log: a detail opens as fast on a log of millions.
+	OwnerHistory(ctx context.Context, id string) ([]audit.OwnerChange, error)
+	Notes(ctx context.Context, id string) ([]audit.Note, error)
 	KnownOwners(ctx context.Context) ([]string, error)
 	SetOwners(ctx context.Context, actor string, sets []audit.OwnerSet) ([]audit.Event, error)
 	UndoOwnerSet(ctx context.Context, actor string, seq int64) (audit.Event, error)

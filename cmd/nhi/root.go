@@ -140,8 +140,7 @@ func (a *app) openTUI(ctx context.Context, readOnly bool) error {
 		return err
 	}
 	// The TUI reads the identities itself, after its first frame.
-	reviewer := tui.NewCampaignReviewer(st)
-	reviewer.Tool = "nhi " + toolVersion()
+	reviewer := &campaignReviewer{st: st, tool: "nhi " + toolVersion()}
 	// Writes go through st as the CLI's do, in the actor's name; the UI
 	// refuses them, saying why, when nobody can be named, and always in a
 	// read-only session. The actor also signs the reports exported.

@@ -1,0 +1,86 @@
+package tui
+
+import (
+	"context"
+	"time"
+
+	"github.com/nhi-audit/nhi/audit"
+	"github.com/nhi-audit/nhi/campaigns"
+	"github.com/nhi-audit/nhi/campaigns/report"
+)
+
+// campaignsReviewer is the Reviewer over the real campaigns package, for
+// the tests that walk a review through the TUI into the evidence file. The
+// binary's own adapter (cmd/nhi, campaignReviewer) has its tests there;
+// this one only converts, so that a decision taken here is the
+// campaign.decide event `nhi decide` writes.
+type campaignsReviewer struct{ st *audit.Store }
+
+func (r campaignsReviewer) Campaigns(ctx context.Context) ([]Campaign, error) {
+	list, err := campaigns.List(ctx, r.st)
+	if err != nil {
+		return nil, err
+	}
+	var out []Campaign
+	for _, c := range list {
+		due, _ := time.Parse("2006-01-02", c.Due)
+		counts := map[string]int{}
+		for d, n := range c.Progress.ByDecision {
+			counts[string(d)] = n
+		}
+		var reviewers []ReviewerProgress
+		for _, p := range c.Progress.Reviewers {
+			reviewers = append(reviewers, ReviewerProgress{Reviewer: p.Reviewer, Assigned: p.Assigned, Decided: p.Decided})
+		}
+		out = append(out, Campaign{Name: c.Name, Status: c.Status, Scope: c.Scope, Due: due, Total: c.Progress.Total, Counts: counts, Reviewers: reviewers})
+	}
+	return out, nil
+}
+
+func (r campaignsReviewer) Decisions(ctx context.Context, campaign string) (map[string]string, error) {
+	ds, err := campaigns.Decisions(ctx, r.st, campaign)
+	out := map[string]string{}
+	for id, d := range ds {
+		out[id] = string(d)
+		if d == campaigns.Pending {
+			out[id] = DecisionPending
+		}
+	}
+	return out, err
+}
+
+func (r campaignsReviewer) Decide(ctx context.Context, actor, campaign string, ids []string, decision, reason string) ([]audit.Event, error) {
+	outcomes, err := campaigns.DecideEach(ctx, r.st, actor, campaign, ids, campaigns.Decision(decision), reason)
+	var evs []audit.Event
+	for _, o := range outcomes {
+		evs = append(evs, o.Event)
+	}
+	return evs, err
+}
+
+func (r campaignsReviewer) UndoDecision(ctx context.Context, actor string, seq int64) (audit.Event, error) {
+	u, err := campaigns.Undo(ctx, r.st, actor, "", seq)
+	if err != nil {
+		return audit.Event{}, err
+	}
+	return u.Event, nil
+}
+
+func (r campaignsReviewer) Export(ctx context.Context, campaign, dir, signer string, at time.Time) (Exported, error) {
+	res, err := report.Export(ctx, r.st, campaign, dir, report.ExportOptions{
+		Options: report.Options{GeneratedAt: at.UTC().Truncate(time.Second), Signer: signer, Tool: "nhi"},
+	})
+	if err != nil {
+		return Exported{}, err
+	}
+	return Exported{Dir: res.Dir, Files: len(res.Files), Head: res.Report.Integrity.Head.Seq, Draft: res.Report.Draft}, nil
+}
+
+func (r campaignsReviewer) Trail(ctx context.Context, id string) ([]DecisionEvent, error) {
+	trail, err := campaigns.Trail(ctx, r.st, id)
+	var out []DecisionEvent
+	for _, t := range trail {
+		out = append(out, DecisionEvent(t))
+	}
+	return out, err
+}
