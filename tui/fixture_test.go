@@ -20,8 +20,10 @@ func TestMain(m *testing.M) {
 	lipgloss.SetColorProfile(termenv.Ascii)
 	lipgloss.SetHasDarkBackground(true)
 	code := m.Run()
-	if big.dir != "" {
-		os.RemoveAll(big.dir)
+	for _, dir := range []string{big.dir, longLog.dir} {
+		if dir != "" {
+			os.RemoveAll(dir)
+		}
 	}
 	os.Exit(code)
 }
