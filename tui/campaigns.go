@@ -1,7 +1,6 @@
 package tui
 
 import (
-	"context"
 	"strconv"
 	"strings"
 
@@ -11,8 +10,9 @@ import (
 	"github.com/nhi-audit/nhi/audit"
 )
 
-// campaignsView lists the review campaigns with their progress, through
-// the Reviewer; enter makes one the campaign the decision keys record in.
+// campaignsView lists the review campaigns with their progress, as the
+// root's loadCampaigns read them through the Reviewer; enter makes one the
+// campaign the decision keys record in.
 type campaignsView struct {
 	keys   listKeys
 	st     *state
@@ -53,22 +53,6 @@ func campaignCells(c Campaign, dst []string) {
 	dst[4] = orDash(strings.Join(parts, " · "))
 }
 
-type campaignsMsg struct {
-	campaigns []Campaign
-	err       error
-}
-
-func (v *campaignsView) load() tea.Cmd {
-	r := v.st.reviewer
-	if r == nil {
-		return nil
-	}
-	return func() tea.Msg {
-		cs, err := r.Campaigns(context.Background())
-		return campaignsMsg{cs, err}
-	}
-}
-
 func (v *campaignsView) ShortHelp() []key.Binding  { return v.keys.ShortHelp() }
 func (v *campaignsView) FullHelp() [][]key.Binding { return v.keys.FullHelp() }
 
@@ -79,7 +63,7 @@ func (v *campaignsView) SetSize(width, height int) {
 
 func (v *campaignsView) Update(msg tea.Msg) tea.Cmd {
 	switch msg := msg.(type) {
-	case campaignsMsg:
+	case campaignsLoadedMsg:
 		v.loaded, v.err = true, msg.err
 		v.table.SetRows(msg.campaigns)
 		if v.st.campaign != "" {

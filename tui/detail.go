@@ -1,7 +1,6 @@
 package tui
 
 import (
-	"context"
 	"slices"
 	"strconv"
 	"strings"
@@ -97,9 +96,9 @@ func (v *detailView) loadDecisions() tea.Cmd {
 		return nil
 	}
 	v.decisionState = loading
-	id := v.id
+	ctx, id := v.st.ctx, v.id
 	return func() tea.Msg {
-		evs, err := r.Trail(context.Background(), id)
+		evs, err := r.Trail(ctx, id)
 		return decisionTrailMsg{id: id, events: evs, err: err}
 	}
 }
@@ -110,13 +109,13 @@ func (v *detailView) loadTrail() tea.Cmd {
 		return nil
 	}
 	v.trailState = loading
-	store, id := v.st.store, v.id
+	ctx, store, id := v.st.ctx, v.st.store, v.id
 	return func() tea.Msg {
-		trail, err := store.OwnerHistory(context.Background(), id)
+		trail, err := store.OwnerHistory(ctx, id)
 		if err != nil {
 			return trailMsg{id: id, err: err}
 		}
-		notes, err := store.Notes(context.Background(), id)
+		notes, err := store.Notes(ctx, id)
 		return trailMsg{id: id, trail: trail, notes: notes, err: err}
 	}
 }
@@ -132,6 +131,12 @@ func (v *detailView) Update(msg tea.Msg) tea.Cmd {
 		if msg.id == v.id {
 			v.decisions, v.decisionsErr, v.decisionState = msg.events, msg.err, loaded
 			v.SetSize(v.width, v.height+1)
+		}
+	case historyChangedMsg:
+		return v.loadTrail()
+	case decisionsChangedMsg:
+		if msg.recorded {
+			return v.loadDecisions()
 		}
 	case tea.KeyMsg:
 		if key.Matches(msg, v.keys.Back) {

@@ -151,7 +151,8 @@ func TestGoldenDecisionFlow(t *testing.T) {
 	checkGolden(t, "decide_1_campaigns_80x24.txt", r.waitFor(t, "Campaigns 1", "2025-Q2", "Reviewers: "+testActor))
 
 	key(tea.KeyEnter)
-	r.waitFor(t, "campaign 2025-Q2")
+	// The campaign's decisions arrive in the background; n needs them.
+	r.waitFor(t, "campaign 2025-Q2", "pending")
 	tm.Type("/")
 	typed("scope:acme/api")
 	key(tea.KeyEnter)

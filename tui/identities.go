@@ -226,6 +226,16 @@ func (v *identitiesView) Update(msg tea.Msg) tea.Cmd {
 	case queryResult:
 		v.apply(msg)
 		return nil
+	case populationChangedMsg:
+		return v.dataChanged()
+	case decisionsChangedMsg:
+		if v.filter != nil {
+			return v.requery() // the filter may test decision:
+		}
+		return nil
+	case applyFilterMsg:
+		v.filterText = ""
+		return v.setFilter(msg.expr)
 	case tea.KeyMsg:
 		if v.editing {
 			return v.updateFilter(msg)

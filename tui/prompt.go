@@ -64,19 +64,31 @@ type command struct {
 	name    string
 	aliases []string
 	help    string
+	run     func(m *Model, arg string) tea.Cmd // arg: the rest of the line
 }
 
+// commands are the : commands of this session, in the order completion
+// offers them.
 func (m *Model) commands() []command {
 	cmds := []command{
-		{"identities", []string{"id", "ids", "i"}, "the identities table"},
-		{"overview", []string{"ov", "o"}, "snapshot, coverage, findings, owners"},
+		{"identities", []string{"id", "ids", "i"}, "the identities table", func(m *Model, _ string) tea.Cmd {
+			m.popToBase()
+			return nil
+		}},
+		{"overview", []string{"ov", "o"}, "snapshot, coverage, findings, owners", func(m *Model, _ string) tea.Cmd {
+			m.popToBase()
+			return pushView(newOverviewView(m.st), tea.Batch(m.loadSnapshots(), m.loadCampaigns()))
+		}},
 	}
 	if m.st.reviewer != nil {
 		cmds = append(cmds,
-			command{"campaigns", []string{"camp", "c"}, "review campaigns and their progress"},
-			command{"export", []string{"x"}, "write the campaign's evidence report: :export [DIR]"})
+			command{"campaigns", []string{"camp", "c"}, "review campaigns and their progress", func(m *Model, _ string) tea.Cmd {
+				m.popToBase()
+				return pushView(newCampaignsView(m.st), m.loadCampaigns())
+			}},
+			command{"export", []string{"x"}, "write the campaign's evidence report: :export [DIR]", (*Model).export})
 	}
-	return append(cmds, command{"quit", []string{"q", "q!", "exit"}, "leave nhi"})
+	return append(cmds, command{"quit", []string{"q", "q!", "exit"}, "leave nhi", func(*Model, string) tea.Cmd { return tea.Quit }})
 }
 
 // commandPrompt is the : command line (k9s): tab completes a command name.
@@ -157,23 +169,7 @@ func (m *Model) runCommand(line string) tea.Cmd {
 		m.setFlash("Unknown command :"+word+" — try "+strings.Join(names, ", "), true)
 		return nil
 	}
-	switch found.name {
-	case "quit":
-		return tea.Quit
-	case "identities":
-		m.popToBase()
-	case "overview":
-		m.popToBase()
-		v := newOverviewView(m.st)
-		return pushView(v, tea.Batch(m.loadSnapshots(), m.loadCampaigns()))
-	case "campaigns":
-		m.popToBase()
-		v := newCampaignsView(m.st)
-		return pushView(v, v.load())
-	case "export":
-		return m.export(arg)
-	}
-	return nil
+	return found.run(m, arg)
 }
 
 // splitCommand splits a : command line into its command word (lower

@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"context"
 	"time"
 
 	"github.com/nhi-audit/nhi/audit"
@@ -40,6 +41,9 @@ func (p *population) with(updates map[int32]*audit.Identity) *population {
 // state is what the views of one session share. Only the Bubble Tea
 // event loop touches it; background commands get immutable copies.
 type state struct {
+	// ctx is the session's: cancelled when the program ends, it stops the
+	// reads and writes still running (Run).
+	ctx      context.Context
 	snap     *audit.Snapshot
 	pop      *population
 	now      func() time.Time

@@ -23,6 +23,7 @@ package tui
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"time"
 
@@ -117,6 +118,7 @@ func New(snap *audit.Snapshot, ids []audit.Identity, opts Options) *Model {
 		now = time.Now
 	}
 	st := &state{
+		ctx:      context.Background(),
 		snap:     snap,
 		pop:      newPopulation(ids),
 		now:      now,
@@ -155,9 +157,9 @@ type identitiesLoadedMsg struct {
 }
 
 func (m *Model) loadIdentities() tea.Cmd {
-	store := m.st.store
+	ctx, store := m.st.ctx, m.st.store
 	return func() tea.Msg {
-		ids, err := store.Identities(context.Background())
+		ids, err := store.Identities(ctx)
 		return identitiesLoadedMsg{ids, err}
 	}
 }
@@ -179,12 +181,27 @@ func (m *Model) loaded(msg identitiesLoadedMsg) {
 	m.layout()
 }
 
-// Run shows the TUI full screen until the auditor quits.
-func Run(snap *audit.Snapshot, ids []audit.Identity, opts Options) error {
+// Run shows the TUI full screen until the auditor quits or ctx is done.
+// Every read and write the TUI starts runs under ctx, and is cancelled
+// when Run returns: quitting (ctrl+c too) in the middle of a long read
+// stops it instead of waiting for it.
+func Run(ctx context.Context, snap *audit.Snapshot, ids []audit.Identity, opts Options) error {
 	// Ask the terminal for its background colour (for the adaptive colours)
 	// now, before Bubble Tea starts reading the input.
 	lipgloss.HasDarkBackground()
-	_, err := tea.NewProgram(New(snap, ids, opts), tea.WithAltScreen()).Run()
+	return runProgram(ctx, New(snap, ids, opts), tea.WithAltScreen())
+}
+
+// runProgram runs m until it quits or ctx is done, then cancels what m
+// started.
+func runProgram(ctx context.Context, m *Model, popts ...tea.ProgramOption) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	m.st.ctx = ctx
+	_, err := tea.NewProgram(m, append(popts, tea.WithContext(ctx))...).Run()
+	if errors.Is(err, tea.ErrProgramKilled) && ctx.Err() != nil {
+		return ctx.Err()
+	}
 	return err
 }
 
@@ -244,17 +261,11 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.loaded(msg)
 		return m, nil
 	}
-	if cmd, ok := m.updateData(msg); ok {
+	if cmd, ok := m.route(msg); ok {
 		return m, cmd
 	}
 	// Anything else is the answer to something a view asked for.
-	var cmds []tea.Cmd
-	for _, v := range m.stack {
-		if cmd := v.Update(msg); cmd != nil {
-			cmds = append(cmds, cmd)
-		}
-	}
-	return m, tea.Batch(cmds...)
+	return m, m.broadcast(msg)
 }
 
 func (m *Model) updateKey(msg tea.KeyMsg) tea.Cmd {

@@ -145,7 +145,7 @@ func (a *app) openTUI(ctx context.Context, readOnly bool) error {
 	// refuses them, saying why, when nobody can be named, and always in a
 	// read-only session. The actor also signs the reports exported.
 	opts := tui.Options{ReadOnly: readOnly, Store: st, Reviewer: reviewer, Actor: audit.ResolveActor(a.as)}
-	return tui.Run(snap, nil, opts)
+	return tui.Run(ctx, snap, nil, opts)
 }
 
 func newVersionCmd(a *app) *cobra.Command {

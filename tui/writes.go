@@ -2,7 +2,6 @@ package tui
 
 import (
 	"cmp"
-	"context"
 	"encoding/json"
 	"maps"
 	"os"
@@ -16,10 +15,13 @@ import (
 	"github.com/nhi-audit/nhi/audit"
 )
 
-// Actions write to the evidence file through the Store (owners) or the
-// Reviewer (decisions), off the event loop; each write is one or more
-// events in the hash-chained log. This session's writes can be undone,
-// newest first, with compensating events.
+// Writes go to the evidence file through the Store (owners, notes) or the
+// Reviewer (decisions), off the event loop; each is one or more events in
+// the hash-chained log. This session's writes can be undone, newest
+// first, with compensating events. When an answer is back the root
+// updates the shared state and tells the views what changed
+// (populationChangedMsg, decisionsChangedMsg, historyChangedMsg); each
+// view follows by itself.
 
 // actionView is a view whose identities the action keys act on.
 type actionView interface {
@@ -152,9 +154,9 @@ func (m *Model) setOwners(targets []int32, owner string) tea.Cmd {
 		sets[k] = audit.OwnerSet{Identity: m.st.identity(i).ID, Owner: owner}
 	}
 	label := "owner of " + m.subject(targets)
-	store, actor := m.st.store, m.st.actor
+	ctx, store, actor := m.st.ctx, m.st.store, m.st.actor
 	return func() tea.Msg {
-		evs, err := store.SetOwners(context.Background(), actor, sets)
+		evs, err := store.SetOwners(ctx, actor, sets)
 		return ownersSetMsg{sets: sets, events: evs, label: label, err: err}
 	}
 }
@@ -181,9 +183,9 @@ func (m *Model) addNotes(targets []int32, text string) tea.Cmd {
 		ids[k] = m.st.identity(i).ID
 	}
 	label := m.subject(targets)
-	store, actor := m.st.store, m.st.actor
+	ctx, store, actor := m.st.ctx, m.st.store, m.st.actor
 	return func() tea.Msg {
-		evs, err := store.AddNotes(context.Background(), actor, ids, text)
+		evs, err := store.AddNotes(ctx, actor, ids, text)
 		return notesAddedMsg{label: label, events: evs, err: err}
 	}
 }
@@ -206,8 +208,9 @@ type undoEntry struct {
 	prev map[string]string
 }
 
-// ownersUndoneMsg is the answer of Store.UndoOwnerSet for an entry.
-type ownersUndoneMsg struct {
+// undoneMsg is the answer of an undo: Store.UndoOwnerSet or
+// Reviewer.UndoDecision for each event of an entry, newest first.
+type undoneMsg struct {
 	entry  undoEntry
 	events []audit.Event // the compensating events
 	done   int           // how many of entry's events were undone
@@ -224,16 +227,16 @@ func (m *Model) startUndo() {
 }
 
 func (m *Model) undoCmd(e undoEntry) tea.Cmd {
-	store, reviewer, actor := m.st.store, m.st.reviewer, m.st.actor
+	ctx, store, reviewer, actor := m.st.ctx, m.st.store, m.st.reviewer, m.st.actor
 	return func() tea.Msg {
-		msg := ownersUndoneMsg{entry: e}
+		msg := undoneMsg{entry: e}
 		for k := len(e.events) - 1; k >= 0; k-- {
 			var ev audit.Event
 			var err error
 			if e.decision {
-				ev, err = reviewer.UndoDecision(context.Background(), actor, e.events[k].Seq)
+				ev, err = reviewer.UndoDecision(ctx, actor, e.events[k].Seq)
 			} else {
-				ev, err = store.UndoOwnerSet(context.Background(), actor, e.events[k].Seq)
+				ev, err = store.UndoOwnerSet(ctx, actor, e.events[k].Seq)
 			}
 			if err != nil {
 				msg.err = err
@@ -267,7 +270,7 @@ func (m *Model) reload() tea.Cmd {
 	for id, n := range m.st.dirty {
 		gen[id] = n
 	}
-	store := m.st.store
+	ctx, store := m.st.ctx, m.st.store
 	// Copies of the changed identities, refreshed off the event loop: the
 	// store re-reads their owners and re-evaluates their findings without
 	// reading the rest of the population.
@@ -280,7 +283,7 @@ func (m *Model) reload() tea.Cmd {
 	}
 	return func() tea.Msg {
 		msg := reloadedMsg{gen: gen}
-		msg.err = store.Refresh(context.Background(), ids)
+		msg.err = store.Refresh(ctx, ids)
 		for _, id := range ids {
 			msg.ids = append(msg.ids, *id)
 		}
@@ -315,14 +318,11 @@ func (m *Model) replace(updates map[int32]*audit.Identity) tea.Cmd {
 	}
 	m.st.pop = m.st.pop.with(updates)
 	m.layout()
-	if m.ids != nil {
-		return m.ids.dataChanged()
-	}
-	return nil
+	return m.broadcast(populationChangedMsg{})
 }
 
-// updateData handles the answers of the store; ok is false for others.
-func (m *Model) updateData(msg tea.Msg) (tea.Cmd, bool) {
+// updateWrites handles the answers of writes; ok is false for others.
+func (m *Model) updateWrites(msg tea.Msg) (tea.Cmd, bool) {
 	switch msg := msg.(type) {
 	case ownersSetMsg:
 		if msg.err != nil {
@@ -334,24 +334,11 @@ func (m *Model) updateData(msg tea.Msg) (tea.Cmd, bool) {
 		m.actionDone()
 		cmd := m.setOwnersLocally(msg.sets)
 		m.setFlash(upperFirst(label)+" ("+eventRange(msg.events)+") · u undoes", false)
-		return tea.Batch(cmd, m.reload(), m.reloadTrails()), true
-	case ownersUndoneMsg:
+		return tea.Batch(cmd, m.reload(), m.broadcast(historyChangedMsg{})), true
+	case undoneMsg:
 		return m.undone(msg), true
 	case reloadedMsg:
 		return m.reloaded(msg), true
-	case ownersLoadedMsg:
-		m.st.ownersState = loaded
-		if msg.err == nil {
-			m.st.owners = msg.owners
-		}
-		if p, ok := m.prompt.(*ownerPrompt); ok {
-			p.refresh()
-		}
-		return nil, true
-	case diffLoadedMsg:
-		m.st.diffState, m.st.diff, m.st.diffErr = loaded, msg.diff, msg.err
-		m.layout()
-		return nil, true
 	case notesAddedMsg:
 		if msg.err != nil {
 			m.setFlash("Note not added: "+msg.err.Error(), true)
@@ -359,7 +346,9 @@ func (m *Model) updateData(msg tea.Msg) (tea.Cmd, bool) {
 		}
 		m.actionDone()
 		m.setFlash("Noted on "+msg.label+" ("+eventRange(msg.events)+")", false)
-		return m.reloadTrails(), true
+		return m.broadcast(historyChangedMsg{}), true
+	case decidedMsg:
+		return m.decided(msg), true
 	case exportedMsg:
 		if msg.err != nil {
 			m.setFlash("Not exported: "+msg.err.Error(), true)
@@ -372,52 +361,6 @@ func (m *Model) updateData(msg tea.Msg) (tea.Cmd, bool) {
 		m.setFlash("Exported "+what+" of "+msg.campaign+": "+plural(msg.res.Files, "file", "files")+", as of event "+
 			strconv.FormatInt(msg.res.Head, 10)+", in "+msg.res.Dir+" · check it with nhi verify --report", false)
 		return nil, true
-	case campaignsLoadedMsg:
-		m.st.campsState = loaded
-		if msg.err != nil {
-			m.setFlash("Campaigns not read: "+msg.err.Error(), true)
-			return nil, true
-		}
-		m.st.campaigns = msg.campaigns
-		m.layout()
-		return nil, true
-	case snapshotsLoadedMsg:
-		m.st.snapsState = loaded
-		if msg.err == nil {
-			m.st.snapshots = msg.snaps
-		}
-		m.layout()
-		return nil, true
-	case applyFilterMsg:
-		m.popToBase()
-		if m.ids == nil {
-			return nil, true
-		}
-		m.ids.filterText = ""
-		return m.ids.setFilter(msg.expr), true
-	case decidedMsg:
-		return m.decided(msg), true
-	case decisionsMsg:
-		if msg.err != nil {
-			m.setFlash("Decisions of "+msg.campaign+" not read: "+msg.err.Error(), true)
-			return nil, true
-		}
-		if msg.campaign == m.st.campaign {
-			m.st.decisions = msg.decisions
-			m.layout()
-			if m.ids != nil && m.ids.filter != nil {
-				return m.ids.requery(), true
-			}
-		}
-		return nil, true
-	case flashMsg:
-		m.setFlash(msg.text, msg.isErr)
-		return nil, true
-	case campaignChosenMsg:
-		m.st.campaign, m.st.decisions = msg.name, nil
-		m.popToBase()
-		m.setFlash("Campaign "+msg.name+": n next undecided · D decommission · K keep · R rotate", false)
-		return m.loadDecisions(msg.name), true
 	}
 	return nil, false
 }
@@ -431,7 +374,7 @@ func (m *Model) actionDone() {
 	}
 }
 
-func (m *Model) undone(msg ownersUndoneMsg) tea.Cmd {
+func (m *Model) undone(msg undoneMsg) tea.Cmd {
 	e := msg.entry
 	var cmds []tea.Cmd
 	if !e.decision {
@@ -442,7 +385,7 @@ func (m *Model) undone(msg ownersUndoneMsg) tea.Cmd {
 				sets = append(sets, s)
 			}
 		}
-		cmds = append(cmds, m.setOwnersLocally(sets), m.reload(), m.reloadTrails())
+		cmds = append(cmds, m.setOwnersLocally(sets), m.reload(), m.broadcast(historyChangedMsg{}))
 	} else if msg.done > 0 {
 		// Undo works from the newest event back: the last done ones.
 		if e.campaign == m.st.campaign && len(e.ids) == len(e.events) {
@@ -455,10 +398,7 @@ func (m *Model) undone(msg ownersUndoneMsg) tea.Cmd {
 			}
 			m.st.decisions = d
 		}
-		cmds = append(cmds, m.loadDecisions(e.campaign), m.reloadDecisionTrails())
-		if m.ids != nil && m.ids.filter != nil {
-			cmds = append(cmds, m.ids.requery())
-		}
+		cmds = append(cmds, m.loadDecisions(e.campaign), m.broadcast(decisionsChangedMsg{recorded: true}))
 	}
 	// Whatever was undone leaves the entry; what was not stays to retry.
 	if n := len(m.undo); n > 0 {
@@ -537,71 +477,6 @@ func upperFirst(s string) string {
 	return strings.ToUpper(s[:1]) + s[1:]
 }
 
-// Background loads.
-
-type ownersLoadedMsg struct {
-	owners []string
-	err    error
-}
-
-// loadOwners reads the known owners for completion, once a session.
-func (m *Model) loadOwners() tea.Cmd {
-	if m.st.store == nil || m.st.ownersState != notLoaded {
-		return nil
-	}
-	m.st.ownersState = loading
-	store := m.st.store
-	return func() tea.Msg {
-		o, err := store.KnownOwners(context.Background())
-		return ownersLoadedMsg{o, err}
-	}
-}
-
-func (s *state) addKnownOwner(o string) {
-	for _, x := range s.owners {
-		if x == o {
-			return
-		}
-	}
-	s.owners = append(s.owners[:len(s.owners):len(s.owners)], o)
-}
-
-type diffLoadedMsg struct {
-	diff *audit.Diff
-	err  error
-}
-
-// loadDiff compares the newest two snapshots, once a session: it reads
-// both in full, which takes seconds at 100,000 identities.
-func loadDiff(st *state) tea.Cmd {
-	if st.store == nil || st.diffState != notLoaded {
-		return nil
-	}
-	st.diffState = loading
-	store := st.store
-	return func() tea.Msg {
-		d, err := store.Diff(context.Background(), 0, 0)
-		return diffLoadedMsg{d, err}
-	}
-}
-
-type snapshotsLoadedMsg struct {
-	snaps []audit.Snapshot
-	err   error
-}
-
-func (m *Model) loadSnapshots() tea.Cmd {
-	if m.st.store == nil || m.st.snapsState != notLoaded {
-		return nil
-	}
-	m.st.snapsState = loading
-	store := m.st.store
-	return func() tea.Msg {
-		s, err := store.Snapshots(context.Background())
-		return snapshotsLoadedMsg{s, err}
-	}
-}
-
 // export writes the active campaign's evidence report into dir (default
 // evidence-CAMPAIGN in the working directory), off the event loop. It
 // writes files, not the evidence file, so a read-only session may.
@@ -626,10 +501,10 @@ func (m *Model) export(dir string) tea.Cmd {
 			return r
 		}, campaign)
 	}
-	signer, at := m.st.actor, m.st.now()
+	ctx, signer, at := m.st.ctx, m.st.actor, m.st.now()
 	m.setFlash("Exporting the evidence report of "+campaign+" to "+dir+"…", false)
 	return func() tea.Msg {
-		res, err := r.Export(context.Background(), campaign, dir, signer, at)
+		res, err := r.Export(ctx, campaign, dir, signer, at)
 		return exportedMsg{campaign: campaign, res: res, err: err}
 	}
 }
@@ -638,93 +513,6 @@ type exportedMsg struct {
 	campaign string
 	res      Exported
 	err      error
-}
-
-// loadCampaigns reads the campaigns and their progress for the overview,
-// afresh each time it opens: decisions move the progress.
-func (m *Model) loadCampaigns() tea.Cmd {
-	r := m.st.reviewer
-	if r == nil || m.st.campsState == loading {
-		return nil
-	}
-	m.st.campsState = loading
-	return func() tea.Msg {
-		cs, err := r.Campaigns(context.Background())
-		return campaignsLoadedMsg{cs, err}
-	}
-}
-
-type campaignsLoadedMsg struct {
-	campaigns []Campaign
-	err       error
-}
-
-// reloadTrails has every open detail view read its owner trail again.
-func (m *Model) reloadTrails() tea.Cmd {
-	var cmds []tea.Cmd
-	for _, v := range m.stack {
-		if d, ok := v.(*detailView); ok {
-			cmds = append(cmds, d.loadTrail())
-		}
-	}
-	return tea.Batch(cmds...)
-}
-
-// reloadDecisionTrails has every open detail view read its decision
-// trail again.
-func (m *Model) reloadDecisionTrails() tea.Cmd {
-	var cmds []tea.Cmd
-	for _, v := range m.stack {
-		if d, ok := v.(*detailView); ok {
-			cmds = append(cmds, d.loadDecisions())
-		}
-	}
-	return tea.Batch(cmds...)
-}
-
-// applyFilterMsg asks for the identities table with a filter, from a line
-// of the overview.
-type applyFilterMsg struct{ expr string }
-
-// Decisions, through the Reviewer.
-
-type decidedMsg struct {
-	campaign string
-	ids      []string
-	decision string
-	events   []audit.Event
-	label    string
-	err      error
-}
-
-type decisionsMsg struct {
-	campaign  string
-	decisions map[string]string
-	err       error
-}
-
-type campaignChosenMsg struct{ name string }
-
-// flashMsg asks the root to show a one-line message until the next key.
-type flashMsg struct {
-	text  string
-	isErr bool
-}
-
-// flash is a command that shows text in the message line.
-func flash(text string, isErr bool) tea.Cmd {
-	return func() tea.Msg { return flashMsg{text, isErr} }
-}
-
-func (m *Model) loadDecisions(campaign string) tea.Cmd {
-	r := m.st.reviewer
-	if r == nil || campaign == "" {
-		return nil
-	}
-	return func() tea.Msg {
-		d, err := r.Decisions(context.Background(), campaign)
-		return decisionsMsg{campaign, d, err}
-	}
 }
 
 // startDecision asks for the reason, then (for a decommission, or several
@@ -754,9 +542,9 @@ func (m *Model) decide(campaign string, targets []int32, decision, reason string
 		ids[k] = m.st.identity(i).ID
 	}
 	label := decision + " for " + m.subject(targets) + " in " + campaign
-	r, actor := m.st.reviewer, m.st.actor
+	ctx, r, actor := m.st.ctx, m.st.reviewer, m.st.actor
 	return func() tea.Msg {
-		evs, err := r.Decide(context.Background(), actor, campaign, ids, decision, reason)
+		evs, err := r.Decide(ctx, actor, campaign, ids, decision, reason)
 		return decidedMsg{campaign: campaign, ids: ids, decision: decision, events: evs, label: label, err: err}
 	}
 }
@@ -785,9 +573,14 @@ func (m *Model) decided(msg decidedMsg) tea.Cmd {
 		m.st.decisions = d
 	}
 	m.setFlash("Decided "+msg.label+" ("+eventRange(msg.events)+") · u undoes", false)
-	cmds := []tea.Cmd{m.reloadDecisionTrails()}
-	if m.ids != nil && m.ids.filter != nil {
-		cmds = append(cmds, m.ids.requery())
-	}
-	return tea.Batch(cmds...)
+	return m.broadcast(decisionsChangedMsg{recorded: true})
+}
+
+type decidedMsg struct {
+	campaign string
+	ids      []string
+	decision string
+	events   []audit.Event
+	label    string
+	err      error
 }

@@ -1,0 +1,164 @@
+package tui
+
+import (
+	tea "github.com/charmbracelet/bubbletea"
+
+	"github.com/nhi-audit/nhi/audit"
+)
+
+// Loads read what a view shows from the Store or the Reviewer, off the
+// event loop, into the shared state: each reads only what it shows, and
+// the ones that read a lot (the snapshot diff) run once a session.
+
+// updateLoads keeps what a load read in the shared state, and tells the
+// views that show it; ok is false for other messages.
+func (m *Model) updateLoads(msg tea.Msg) (tea.Cmd, bool) {
+	switch msg := msg.(type) {
+	case ownersLoadedMsg:
+		m.st.ownersState = loaded
+		if msg.err == nil {
+			m.st.owners = msg.owners
+		}
+		if p, ok := m.prompt.(*ownerPrompt); ok {
+			p.refresh()
+		}
+		return nil, true
+	case diffLoadedMsg:
+		m.st.diffState, m.st.diff, m.st.diffErr = loaded, msg.diff, msg.err
+		m.layout()
+		return nil, true
+	case snapshotsLoadedMsg:
+		m.st.snapsState = loaded
+		if msg.err == nil {
+			m.st.snapshots = msg.snaps
+		}
+		m.layout()
+		return nil, true
+	case campaignsLoadedMsg:
+		m.st.campsState = loaded
+		if msg.err == nil {
+			m.st.campaigns = msg.campaigns
+		} else if _, ok := m.top().(*campaignsView); !ok {
+			// The campaigns view says so itself; the overview has no room.
+			m.setFlash("Campaigns not read: "+msg.err.Error(), true)
+		}
+		m.layout()
+		return m.broadcast(msg), true
+	case decisionsMsg:
+		if msg.err != nil {
+			m.setFlash("Decisions of "+msg.campaign+" not read: "+msg.err.Error(), true)
+			return nil, true
+		}
+		if msg.campaign != m.st.campaign {
+			return nil, true // another campaign was chosen since
+		}
+		m.st.decisions = msg.decisions
+		m.layout()
+		return m.broadcast(decisionsChangedMsg{}), true
+	}
+	return nil, false
+}
+
+type ownersLoadedMsg struct {
+	owners []string
+	err    error
+}
+
+// loadOwners reads the known owners for completion, once a session.
+func (m *Model) loadOwners() tea.Cmd {
+	if m.st.store == nil || m.st.ownersState != notLoaded {
+		return nil
+	}
+	m.st.ownersState = loading
+	ctx, store := m.st.ctx, m.st.store
+	return func() tea.Msg {
+		o, err := store.KnownOwners(ctx)
+		return ownersLoadedMsg{o, err}
+	}
+}
+
+func (s *state) addKnownOwner(o string) {
+	for _, x := range s.owners {
+		if x == o {
+			return
+		}
+	}
+	s.owners = append(s.owners[:len(s.owners):len(s.owners)], o)
+}
+
+type diffLoadedMsg struct {
+	diff *audit.Diff
+	err  error
+}
+
+// loadDiff compares the newest two snapshots, once a session: it reads
+// both in full, which takes seconds at 100,000 identities.
+func loadDiff(st *state) tea.Cmd {
+	if st.store == nil || st.diffState != notLoaded {
+		return nil
+	}
+	st.diffState = loading
+	ctx, store := st.ctx, st.store
+	return func() tea.Msg {
+		d, err := store.Diff(ctx, 0, 0)
+		return diffLoadedMsg{d, err}
+	}
+}
+
+type snapshotsLoadedMsg struct {
+	snaps []audit.Snapshot
+	err   error
+}
+
+func (m *Model) loadSnapshots() tea.Cmd {
+	if m.st.store == nil || m.st.snapsState != notLoaded {
+		return nil
+	}
+	m.st.snapsState = loading
+	ctx, store := m.st.ctx, m.st.store
+	return func() tea.Msg {
+		s, err := store.Snapshots(ctx)
+		return snapshotsLoadedMsg{s, err}
+	}
+}
+
+// loadCampaigns reads the campaigns and their progress for the overview
+// and the campaigns view, afresh each time one opens (decisions move the
+// progress), unless a read is already on its way: its answer goes to
+// both.
+func (m *Model) loadCampaigns() tea.Cmd {
+	r := m.st.reviewer
+	if r == nil || m.st.campsState == loading {
+		return nil
+	}
+	m.st.campsState = loading
+	ctx := m.st.ctx
+	return func() tea.Msg {
+		cs, err := r.Campaigns(ctx)
+		return campaignsLoadedMsg{cs, err}
+	}
+}
+
+type campaignsLoadedMsg struct {
+	campaigns []Campaign
+	err       error
+}
+
+type decisionsMsg struct {
+	campaign  string
+	decisions map[string]string
+	err       error
+}
+
+// loadDecisions reads the decisions of campaign, the active one.
+func (m *Model) loadDecisions(campaign string) tea.Cmd {
+	r := m.st.reviewer
+	if r == nil || campaign == "" {
+		return nil
+	}
+	ctx := m.st.ctx
+	return func() tea.Msg {
+		d, err := r.Decisions(ctx, campaign)
+		return decisionsMsg{campaign, d, err}
+	}
+}
