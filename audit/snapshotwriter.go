@@ -13,7 +13,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"unicode/utf8"
 )
 
 // SnapshotInfo describes a connector run as it starts.
@@ -556,20 +555,20 @@ func findingsJSON(fs []Finding) (string, error) {
 			b = append(b, ',')
 		}
 		b = append(b, `{"rule":`...)
-		b = appendJSONString(b, f.Rule)
+		b = AppendJSONString(b, f.Rule, false)
 		b = append(b, `,"severity":`...)
-		b = appendJSONString(b, f.Severity)
+		b = AppendJSONString(b, f.Severity, false)
 		b = append(b, `,"owasp":`...)
-		b = appendJSONString(b, f.OWASP)
+		b = AppendJSONString(b, f.OWASP, false)
 		b = append(b, `,"message":`...)
-		b = appendJSONString(b, f.Message)
+		b = AppendJSONString(b, f.Message, false)
 		b = append(b, '}')
 	}
 	return string(append(b, ']')), nil
 }
 
 // mapJSON is the stored form of a string map: compact JSON, keys sorted,
-// the same bytes encoding/json would write without HTML escaping.
+// strings in AppendJSONString's stored form, which snapshot digests cover.
 func mapJSON(m map[string]string) string {
 	if len(m) == 0 {
 		return "{}"
@@ -587,60 +586,9 @@ func mapJSON(m map[string]string) string {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = appendJSONString(b, k)
+		b = AppendJSONString(b, k, false)
 		b = append(b, ':')
-		b = appendJSONString(b, m[k])
+		b = AppendJSONString(b, m[k], false)
 	}
 	return string(append(b, '}'))
-}
-
-// appendJSONString appends s as a JSON string. Invalid UTF-8 becomes
-// U+FFFD, as encoding/json does, so the text reads back as it was stored.
-func appendJSONString(b []byte, s string) []byte {
-	const hex = "0123456789abcdef"
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
-			b = append(b, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				b = append(b, '\\', c)
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			b = append(b, s[start:i]...)
-			b = append(b, "\\ufffd"...)
-			i++
-			start = i
-			continue
-		}
-		if r == '\u2028' || r == '\u2029' {
-			b = append(b, s[start:i]...)
-			b = append(b, '\\', 'u', '2', '0', '2', hex[r&0xf])
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
 }

@@ -2,71 +2,80 @@ package report
 
 import (
 	"bufio"
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
+	"reflect"
 	"strconv"
 	"strings"
-	"unicode/utf8"
+
+	"github.com/nhi-audit/nhi/audit"
 )
 
-// WriteJSON writes the report as JSON: indented, except that each row of
-// the long lists (register, exceptions, decommissions) is one compact line,
-// so the file stays readable, diffable and fast to write at 100,000 rows.
-// <, > and & are escaped (\u003c ...) like every encoding/json output.
+// WriteJSON writes the report as JSON: indented as json.MarshalIndent
+// would, except that each row of the long lists (register, exceptions,
+// decommissions) is one compact line, so the file stays readable, diffable
+// and fast to write at 100,000 rows. It streams: the fields of Report and
+// Remediation are written in order, the rows one at a time. <, > and & are
+// escaped (\u003c ...) like every encoding/json output.
 func (r *Report) WriteJSON(out io.Writer) error {
-	shell := *r
-	shell.Register, shell.Exceptions, shell.Remediation.Rows = nil, nil, nil
-	b, err := json.MarshalIndent(&shell, "", "  ")
-	if err != nil {
+	w := bufio.NewWriterSize(out, 1<<16)
+	if err := writeObject(w, reflect.ValueOf(r).Elem(), 0); err != nil {
 		return err
 	}
-	w := bufio.NewWriterSize(out, 1<<16)
-	for _, l := range []struct {
-		line string
-		rows []Row
-	}{
-		{`  "decision_register": null,`, r.Register},
-		{`  "exceptions": null,`, r.Exceptions},
-		{`    "decommissions": null`, r.Remediation.Rows},
-	} {
-		// The one line that is exactly l.line: a string value cannot hold
-		// a newline, so no value can look like it.
-		full := []byte("\n" + l.line + "\n")
-		i := bytes.Index(b, full)
-		if i < 0 || bytes.Contains(b[i+1:], full) {
-			return fmt.Errorf("report JSON: cannot place %q", l.line)
+	w.WriteByte('\n')
+	return w.Flush()
+}
+
+// writeObject writes the struct v at the given depth of indentation: a
+// []Row field as one line a row, a Remediation field field by field, any
+// other field as json.MarshalIndent writes it there.
+func writeObject(w *bufio.Writer, v reflect.Value, depth int) error {
+	indent := strings.Repeat("  ", depth+1)
+	w.WriteByte('{')
+	var row []byte
+	for i, n := 0, 0; i < v.NumField(); i++ {
+		f := v.Type().Field(i)
+		name, opts, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if !f.IsExported() || name == "" || name == "-" || opts != "" {
+			return fmt.Errorf("report JSON: field %s.%s needs a plain json tag to be written", v.Type().Name(), f.Name)
 		}
-		w.Write(b[:i+1])
-		b = b[i+len(full)-1:]
-		trimmed := strings.TrimLeft(l.line, " ")
-		indent := l.line[:len(l.line)-len(trimmed)]
-		key, _, _ := strings.Cut(trimmed, ": null")
-		w.WriteString(indent + key)
-		if len(l.rows) == 0 {
-			w.WriteString(": []")
-		} else {
-			w.WriteString(": [\n")
-			var row []byte
-			for k := range l.rows {
-				row = appendRow(row[:0], &l.rows[k])
+		if n > 0 {
+			w.WriteByte(',')
+		}
+		n++
+		w.WriteString("\n" + indent + string(appendString(nil, name)) + ": ")
+		switch fv := v.Field(i).Interface().(type) {
+		case []Row:
+			if len(fv) == 0 {
+				w.WriteString("[]")
+				continue
+			}
+			w.WriteString("[\n")
+			for k := range fv {
+				row = appendRow(row[:0], &fv[k])
 				w.WriteString(indent + "  ")
 				w.Write(row)
-				if k < len(l.rows)-1 {
+				if k < len(fv)-1 {
 					w.WriteByte(',')
 				}
 				w.WriteByte('\n')
 			}
 			w.WriteString(indent + "]")
-		}
-		if strings.HasSuffix(l.line, ",") {
-			w.WriteByte(',')
+		case Remediation:
+			if err := writeObject(w, v.Field(i), depth+1); err != nil {
+				return err
+			}
+		default:
+			b, err := json.MarshalIndent(fv, indent, "  ")
+			if err != nil {
+				return fmt.Errorf("report JSON: %s: %w", name, err)
+			}
+			w.Write(b)
 		}
 	}
-	w.Write(b)
-	w.WriteByte('\n')
-	return w.Flush()
+	w.WriteString("\n" + indent[2:] + "}")
+	return nil
 }
 
 // appendRow appends r as compact JSON, byte for byte what json.Marshal
@@ -142,59 +151,5 @@ func appendField(b []byte, key, value string) []byte {
 	return appendString(b, value)
 }
 
-const hexDigits = "0123456789abcdef"
-
-// appendString appends s as a JSON string the way encoding/json does:
-// <, >, & and U+2028/U+2029 as \u escapes, control characters as \n, \t,
-// ... or \u00XX, invalid UTF-8 as U+FFFD.
-func appendString(b []byte, s string) []byte {
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
-				i++
-				continue
-			}
-			b = append(b, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				b = append(b, '\\', c)
-			case '\b':
-				b = append(b, '\\', 'b')
-			case '\f':
-				b = append(b, '\\', 'f')
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
-			i += size
-			start = i
-			continue
-		}
-		if r == '\u2028' || r == '\u2029' {
-			b = append(b, s[start:i]...)
-			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xF])
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
-}
+// appendString appends s as json.Marshal would.
+func appendString(b []byte, s string) []byte { return audit.AppendJSONString(b, s, true) }
