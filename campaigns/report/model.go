@@ -1,0 +1,343 @@
+package report
+
+import "time"
+
+// FormatName identifies the JSON report's shape; fields are only added.
+const FormatName = "nhi-evidence-report/1"
+
+// Options are the inputs of a report besides the evidence file. The same
+// file and options give the same report, byte for byte.
+type Options struct {
+	// GeneratedAt is when the report says it was generated. Required: the
+	// caller chooses it (nhi export: now, or --generated-at).
+	GeneratedAt time.Time
+	// Signer is who attests the report (nhi export: --signer, else the actor).
+	Signer string
+	// Tool names the program and version that wrote it ("nhi v1.2.0").
+	Tool string
+	// AsOf is the last event of the log the report reflects; 0 means the
+	// log's head now.
+	AsOf int64
+	// Key is the public half of the key that will sign the manifest, when
+	// the bundle is signed: the report names it so an auditor can check
+	// who signed.
+	Key *PublicKey
+}
+
+// Report is everything the bundle says, already made safe for display:
+// every text field went through audit.Printable. Renderers add the escaping
+// their format needs. It is also the JSON report.
+type Report struct {
+	Format      string      `json:"format"`
+	Tool        string      `json:"tool"`
+	GeneratedAt string      `json:"generated_at"`
+	Draft       bool        `json:"draft"` // the campaign is still open: decisions may change
+	Attestation Attestation `json:"attestation"`
+	Population  Population  `json:"population"`
+	Criteria    Criteria    `json:"criteria"`
+	// Register has one row per identity of the frozen population, in ID order.
+	Register []Row `json:"decision_register"`
+	// Notes are the reviewers' notes on identities of the population, in
+	// log order, up to the event the report reflects.
+	Notes       []Note        `json:"notes"`
+	Exceptions  []Row         `json:"exceptions"`
+	Remediation Remediation   `json:"remediation"`
+	Reviewers   ReviewerStats `json:"reviewer_statistics"`
+	Integrity   Integrity     `json:"integrity"`
+}
+
+// Attestation says what was reviewed, when, against which controls, and
+// who stands behind the report.
+type Attestation struct {
+	Campaign    string    `json:"campaign"`
+	Status      string    `json:"status"` // open, closed
+	Scope       string    `json:"scope"`
+	ScopeInput  string    `json:"scope_input,omitempty"`
+	Due         string    `json:"due"`
+	PeriodStart string    `json:"period_start"` // the campaign's creation
+	PeriodEnd   string    `json:"period_end"`   // its close, or its due date while open
+	PeriodEndIs string    `json:"period_end_is"`
+	CreatedAt   string    `json:"created_at"`
+	CreatedBy   string    `json:"created_by"`
+	CreateEvent int64     `json:"create_event"`
+	ClosedAt    string    `json:"closed_at"`
+	ClosedBy    string    `json:"closed_by"`
+	CloseEvent  int64     `json:"close_event"`
+	Reviewers   []string  `json:"reviewers"`
+	CarriedFrom string    `json:"carried_from"`
+	Signer      string    `json:"signer"`
+	Statement   string    `json:"statement"`
+	Controls    []Control `json:"controls"`
+	Summary     Summary   `json:"summary"`
+}
+
+// Control is one compliance control the report serves, and how.
+type Control struct {
+	Framework string `json:"framework"`
+	ID        string `json:"id"`
+	Title     string `json:"title"`
+	How       string `json:"how"`
+}
+
+// Summary counts the register.
+type Summary struct {
+	Items        int `json:"items"`
+	Decommission int `json:"decommission"`
+	Keep         int `json:"keep"`
+	Rotate       int `json:"rotate"`
+	NoResponse   int `json:"no_response"`
+	Pending      int `json:"pending"` // open campaigns only; carried items awaiting confirmation included
+	WithFindings int `json:"with_findings"`
+	Exceptions   int `json:"exceptions"`
+	NotAssignee  int `json:"not_assignee"`
+	Conflicts    int `json:"conflicts"`
+	Overdue      int `json:"overdue"`
+}
+
+// Population says where the reviewed identities came from.
+type Population struct {
+	Source           string      `json:"source"`
+	Account          string      `json:"account"`
+	APIURL           string      `json:"api_url"`
+	Credential       string      `json:"credential"`
+	ToolVersion      string      `json:"tool_version"`
+	Snapshot         int64       `json:"snapshot"`
+	SnapshotStatus   string      `json:"snapshot_status"`
+	SnapshotStarted  string      `json:"snapshot_started"`
+	SnapshotFinished string      `json:"snapshot_finished"`
+	SnapshotDigest   string      `json:"snapshot_digest"`
+	SnapshotTotal    int         `json:"snapshot_total"`
+	InScope          int         `json:"in_scope"`
+	PopulationDigest string      `json:"population_digest"`
+	Kinds            []KindCount `json:"kinds"`
+	Gaps             []Gap       `json:"gaps"`
+	// Rows is the frozen population, in ID order: the facts each decision
+	// rests on (population.csv).
+	Reconciliation Reconciliation `json:"reconciliation"`
+}
+
+// KindCount counts one kind in the snapshot and in the campaign.
+type KindCount struct {
+	Kind     string `json:"kind"`
+	Label    string `json:"label"`
+	Snapshot int    `json:"snapshot"`
+	Campaign int    `json:"campaign"`
+}
+
+// Gap is an endpoint the snapshot could not read.
+type Gap struct {
+	Endpoint string `json:"endpoint"`
+	Kind     string `json:"kind"`
+	Scope    string `json:"scope"`
+	Status   int    `json:"status"`
+	Reason   string `json:"reason"`
+	Effect   string `json:"effect"`
+}
+
+// Reconciliation accounts for the population against the previous
+// campaign on the same account: Previous + Added − Removed = Count.
+type Reconciliation struct {
+	First            bool        `json:"first"` // no earlier campaign on the account
+	Previous         string      `json:"previous"`
+	PreviousSnapshot int64       `json:"previous_snapshot"`
+	PreviousScope    string      `json:"previous_scope"`
+	SameScope        bool        `json:"same_scope"`
+	PreviousCount    int         `json:"previous_count"`
+	Added            int         `json:"added"`
+	Removed          int         `json:"removed"`
+	Count            int         `json:"count"`
+	Balanced         bool        `json:"balanced"`
+	RemovedApproved  int         `json:"removed_approved"` // of Removed, approved for decommission by the previous campaign
+	Kinds            []ReconKind `json:"kinds"`
+}
+
+// ReconKind is the reconciliation of one kind.
+type ReconKind struct {
+	Kind     string `json:"kind"`
+	Label    string `json:"label"`
+	Previous int    `json:"previous"`
+	Added    int    `json:"added"`
+	Removed  int    `json:"removed"`
+	Count    int    `json:"count"`
+}
+
+// Criteria are the rules the population was reviewed under.
+type Criteria struct {
+	Scope          string      `json:"scope"`
+	AsOf           string      `json:"as_of"`
+	PolicyDigest   string      `json:"policy_digest"`
+	PolicySource   string      `json:"policy_source"`
+	FirstPartyApps []string    `json:"first_party_apps"`
+	Rules          []RuleRow   `json:"rules"`
+	Review         []Principle `json:"review_rules"`
+}
+
+// RuleRow is one finding rule as the policy set it.
+type RuleRow struct {
+	Rule      string `json:"rule"`
+	Enabled   bool   `json:"enabled"`
+	Severity  string `json:"severity"`
+	OWASP     string `json:"owasp"`
+	FiresWhen string `json:"fires_when"`
+}
+
+// Principle is one rule of the review itself (non-response, self-review, ...).
+type Principle struct {
+	Name string `json:"name"`
+	Rule string `json:"rule"`
+}
+
+// Finding is one finding of an item, frozen at the campaign's creation.
+type Finding struct {
+	Rule     string `json:"rule"`
+	Severity string `json:"severity"`
+	OWASP    string `json:"owasp"`
+	Message  string `json:"message"`
+}
+
+// Row is one identity of the decision register.
+type Row struct {
+	N           int       `json:"n"`
+	ID          string    `json:"id"`
+	Kind        string    `json:"kind"`
+	KindLabel   string    `json:"kind_label"`
+	Name        string    `json:"name"`
+	Scope       string    `json:"scope"`
+	Owner       string    `json:"owner"`  // recorded at creation
+	Holder      string    `json:"holder"` // who the source says holds it
+	Permissions string    `json:"permissions"`
+	Findings    []Finding `json:"findings"`
+	Reviewer    string    `json:"reviewer"` // assigned
+	Decision    string    `json:"decision"` // decommission, keep, rotate, no-response, pending, carried
+	DecidedBy   string    `json:"decided_by"`
+	DecidedAt   string    `json:"decided_at"`
+	Event       int64     `json:"event"` // the event that made the decision
+	Via         string    `json:"via"`   // single, bulk, confirm; "" when undecided or no-response
+	Reason      string    `json:"justification"`
+	Carried     string    `json:"carried"` // decision carried from the previous campaign
+	CarriedWhy  string    `json:"carried_justification"`
+	Flags       []string  `json:"flags"`
+	// Remediation of a decommission decision.
+	Verification     string `json:"verification"` // removed, still-present, not-checked, not-verified; "" for other decisions
+	VerifiedSnapshot int64  `json:"verified_snapshot"`
+	VerifyEvent      int64  `json:"verify_event"`
+	Overdue          bool   `json:"overdue"`
+}
+
+// Note is a reviewer's note (a note.add event) on an identity of the
+// population.
+type Note struct {
+	N     int    `json:"n"` // the identity's row in the register
+	ID    string `json:"id"`
+	Name  string `json:"name"`
+	Event int64  `json:"event"`
+	At    string `json:"at"`
+	Actor string `json:"actor"`
+	Text  string `json:"text"`
+}
+
+// Register flags.
+const (
+	FlagNotAssignee = "not-assignee" // decided by someone other than the assigned reviewer
+	FlagUnassigned  = "unassigned"   // every reviewer owns it: no reviewer could be assigned
+	FlagConflict    = "conflict"     // re-decided or undone by someone other than its last decider
+	FlagCarried     = "carried"      // its decision was carried from the previous campaign
+	FlagBulk        = "bulk"         // decided by a bulk decision or bulk confirmation
+	FlagChanged     = "changed"      // decided more than once, or undone
+	FlagNoResponse  = "no-response"  // nobody decided it before close
+	FlagOverdue     = "overdue"      // approved for removal, still present after the due date
+)
+
+// NotVerified is the remediation state of a decommission decision no later
+// snapshot has checked yet.
+const NotVerified = "not-verified"
+
+// Remediation is what became of the decommission decisions.
+type Remediation struct {
+	Decommission int           `json:"decommission"`
+	Removed      int           `json:"removed"`
+	StillPresent int           `json:"still_present"`
+	NotChecked   int           `json:"not_checked"`
+	NotVerified  int           `json:"not_verified"`
+	Overdue      int           `json:"overdue"`
+	Snapshots    []SnapshotRef `json:"snapshots"`     // the snapshots that checked, oldest first
+	Rows         []Row         `json:"decommissions"` // the decommission rows of the register
+}
+
+// SnapshotRef names a snapshot.
+type SnapshotRef struct {
+	ID      int64  `json:"id"`
+	Started string `json:"started"`
+	Status  string `json:"status"`
+	Digest  string `json:"digest"`
+}
+
+// ReviewerStats are the per-reviewer signals auditors look for.
+type ReviewerStats struct {
+	Definitions []Principle   `json:"definitions"`
+	Rows        []ReviewerRow `json:"rows"`
+}
+
+// ReviewerRow is one person's part in the campaign.
+type ReviewerRow struct {
+	Reviewer         string `json:"reviewer"`
+	Listed           bool   `json:"listed"` // one of the campaign's reviewers
+	Assigned         int    `json:"assigned"`
+	Decisions        int    `json:"decisions"`
+	Decommission     int    `json:"decommission"`
+	Keep             int    `json:"keep"`
+	Rotate           int    `json:"rotate"`
+	ForOthers        int    `json:"for_others"`
+	NoResponse       int    `json:"no_response"`
+	Events           int    `json:"events"`
+	MedianInterval   string `json:"median_interval"`
+	MedianSeconds    int64  `json:"median_interval_seconds"` // -1 with fewer than two events
+	Bulk             int    `json:"bulk"`
+	BulkShare        string `json:"bulk_share"`
+	DecidedFindings  int    `json:"decided_with_findings"`
+	KeptFindings     int    `json:"kept_with_findings"`
+	KeptFindingShare string `json:"kept_with_findings_share"`
+}
+
+// Integrity is how to check the bundle.
+type Integrity struct {
+	Head             EventRef   `json:"event_log_head"`
+	CampaignEvents   []EventRef `json:"campaign_events"` // create, close and verify events
+	SnapshotDigest   string     `json:"snapshot_digest"`
+	PopulationDigest string     `json:"population_digest"`
+	PolicyDigest     string     `json:"policy_digest"`
+	DataFiles        []FileHash `json:"data_files"` // the CSV tables, hashed before the reports that list them
+	Signature        *KeyInfo   `json:"signature"`
+	Steps            []Step     `json:"steps"`
+}
+
+// EventRef names one event of the log.
+type EventRef struct {
+	Seq  int64  `json:"seq"`
+	Type string `json:"type"`
+	At   string `json:"at"`
+	Hash string `json:"hash"`
+}
+
+// FileHash is one file of the bundle.
+type FileHash struct {
+	Path   string `json:"path"`
+	SHA256 string `json:"sha256"`
+	Bytes  int64  `json:"bytes"`
+}
+
+// KeyInfo names the key that signs the manifest.
+type KeyInfo struct {
+	Signer      string `json:"signer"`
+	Namespace   string `json:"namespace"`
+	KeyType     string `json:"key_type"`
+	Fingerprint string `json:"fingerprint"`
+	PublicKey   string `json:"public_key"` // authorized_keys form
+}
+
+// Step is one way to check the bundle.
+type Step struct {
+	Name    string `json:"name"`
+	Command string `json:"command"`
+	Does    string `json:"does"`
+}
