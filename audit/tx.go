@@ -3,9 +3,13 @@ package audit
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
+
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
 )
 
 // Tx is one write transaction on the evidence file. Events appended in it
@@ -52,13 +56,19 @@ func (s *Store) writeOnce(ctx context.Context, fn func(*Tx) error) error {
 	return tx.Commit()
 }
 
-// isBusy reports SQLite's "database is locked" / "busy" errors.
+// isBusy reports whether err is SQLite's SQLITE_BUSY or SQLITE_LOCKED,
+// extended codes (SQLITE_BUSY_SNAPSHOT, SQLITE_LOCKED_SHAREDCACHE, ...)
+// included: another connection holds the lock, and trying again can work.
 func isBusy(err error) bool {
-	if err == nil {
+	var e *sqlite.Error
+	if !errors.As(err, &e) {
 		return false
 	}
-	msg := err.Error()
-	return strings.Contains(msg, "SQLITE_BUSY") || strings.Contains(msg, "database is locked")
+	switch e.Code() & 0xff { // the primary code is the low byte
+	case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED:
+		return true
+	}
+	return false
 }
 
 // Append adds an event to the log and returns it, stamped with the store's
