@@ -12,7 +12,8 @@ import (
 // evidence file and printed in reports, so existing values never change.
 type Kind string
 
-// GitHub identity kinds (see DESIGN.md).
+// GitHub identity kinds (README.md, "Reading GitHub"; docs/filter.md for
+// their names in filters).
 const (
 	KindGitHubAppInstallation         Kind = "github_app_installation"
 	KindGitHubFineGrainedPAT          Kind = "github_fine_grained_pat"

@@ -16,7 +16,7 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
-// Finding rules (DESIGN.md).
+// Finding rules (docs/policy.md, "Rules").
 const (
 	RuleStale           = "stale"
 	RuleUnrotated       = "unrotated"

@@ -28,7 +28,8 @@ type Store interface {
 
 var _ Store = (*audit.Store)(nil)
 
-// Decisions a reviewer takes on an identity within a campaign (DESIGN.md).
+// Decisions a reviewer takes on an identity within a campaign
+// (docs/campaigns.md, "Deciding").
 const (
 	DecisionDecommission = "decommission" // approve decommissioning
 	DecisionKeep         = "keep"         // reject decommissioning; a reason is required
