@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"net/http"
 	"os"
@@ -16,6 +17,7 @@ import (
 	"time"
 
 	"github.com/nhi-audit/nhi/audit"
+	ghconn "github.com/nhi-audit/nhi/connectors/github"
 	"github.com/nhi-audit/nhi/connectors/github/githubtest"
 )
 
@@ -217,7 +219,9 @@ func TestSnapshotKilledAndResumed(t *testing.T) {
 		cmd.Process.Kill()
 		t.Fatalf("the run never reached the middle:\n%s", stderr.String())
 	}
-	time.Sleep(200 * time.Millisecond) // let finished repositories reach their checkpoints
+	// 41 repositories were asked for and at most DefaultConcurrency are
+	// still being read: the others are complete and get checkpointed.
+	waitForCheckpoints(t, db, 41-ghconn.DefaultConcurrency)
 	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
@@ -266,6 +270,27 @@ func TestSnapshotKilledAndResumed(t *testing.T) {
 	if r := nhi(t, nil, "verify", "--db", db); r.code != 0 {
 		t.Errorf("verify after a kill and a resume: %s%s", r.stdout, r.stderr)
 	}
+}
+
+// waitForCheckpoints reads the evidence file a running snapshot writes
+// until at least n repositories are checkpointed in it.
+func waitForCheckpoints(t *testing.T, db string, n int) {
+	t.Helper()
+	conn, err := sql.Open("sqlite", "file:"+db+"?mode=ro&_pragma=busy_timeout(5000)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	const tries = 600
+	got := 0
+	for try := 0; try < tries; try++ {
+		err = conn.QueryRow(`SELECT count(*) FROM snapshot_checkpoints WHERE unit LIKE 'repo:%'`).Scan(&got)
+		if err == nil && got >= n {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("%s: %d repositories checkpointed after %d reads, want at least %d (last error: %v)", db, got, tries, n, err)
 }
 
 // TestSnapshotNoWait: with --no-wait a spent rate limit stops the run,
