@@ -5,7 +5,6 @@ import (
 	"math"
 	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 )
@@ -325,15 +324,7 @@ func (e *Evaluator) days(t time.Time) string {
 	if d == 1 {
 		return "1 day"
 	}
-	return thousands(d) + " days"
-}
-
-func thousands(n int) string {
-	s := strconv.Itoa(n)
-	for i := len(s) - 3; i > 0; i -= 3 {
-		s = s[:i] + "," + s[i:]
-	}
-	return s
+	return Thousands(d) + " days"
 }
 
 // RuleNames names findings most severe first, comma-separated ("" for

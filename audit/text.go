@@ -1,6 +1,7 @@
 package audit
 
 import (
+	"strconv"
 	"strings"
 	"unicode/utf8"
 )
@@ -21,7 +22,7 @@ import (
 // Plain printable ASCII, by far the common case, is returned as is without
 // allocating, so sanitizing at render time costs nothing per visible row.
 func Printable(s string) string {
-	if isPlain(s) {
+	if IsPlain(s) {
 		return s
 	}
 	var b strings.Builder
@@ -53,14 +54,38 @@ func Printable(s string) string {
 	return b.String()
 }
 
-// isPlain reports whether s is printable ASCII only.
-func isPlain(s string) bool {
+// IsPlain reports whether s is printable ASCII only: one byte, one cell
+// on a terminal, nothing for Printable to change.
+func IsPlain(s string) bool {
 	for i := 0; i < len(s); i++ {
 		if c := s[i]; c < 0x20 || c > 0x7e {
 			return false
 		}
 	}
 	return true
+}
+
+// Thousands formats n with comma thousands separators, the way counts read
+// on screens and in reports: 1234567 is "1,234,567".
+func Thousands(n int) string {
+	s := strconv.Itoa(n)
+	sign := ""
+	if n < 0 {
+		sign, s = "-", s[1:]
+	}
+	if len(s) <= 3 {
+		return sign + s
+	}
+	var b strings.Builder
+	b.Grow(len(sign) + len(s) + len(s)/3)
+	b.WriteString(sign)
+	head := (len(s)-1)%3 + 1
+	b.WriteString(s[:head])
+	for i := head; i < len(s); i += 3 {
+		b.WriteByte(',')
+		b.WriteString(s[i : i+3])
+	}
+	return b.String()
 }
 
 // skipEscape returns the index just past the escape sequence whose ESC byte

@@ -1,6 +1,7 @@
 package audit
 
 import (
+	"math"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -67,4 +68,14 @@ func FuzzPrintable(f *testing.F) {
 			t.Fatalf("sanitize is not idempotent on %q: %q then %q", s, got, again)
 		}
 	})
+}
+
+func TestThousands(t *testing.T) {
+	for n, want := range map[int]string{0: "0", 7: "7", 999: "999", 1000: "1,000", 12345: "12,345", 100000: "100,000",
+		1234567: "1,234,567", -7: "-7", -123: "-123", -1234: "-1,234", -100000: "-100,000",
+		math.MaxInt64: "9,223,372,036,854,775,807", math.MinInt64: "-9,223,372,036,854,775,808"} {
+		if got := Thousands(n); got != want {
+			t.Errorf("Thousands(%d) = %q, want %q", n, got, want)
+		}
+	}
 }

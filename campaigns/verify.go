@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -365,7 +366,7 @@ func (r *replayed) record(id string, h histEntry) {
 }
 
 func (v *verifier) compare() {
-	for _, name := range sortedKeys(v.tables) {
+	for _, name := range slices.Sorted(maps.Keys(v.tables)) {
 		if v.replay[name] == nil {
 			v.add("campaign %s is in the campaigns table but no event created it: it was added behind nhi's back", audit.Printable(name))
 		}
@@ -394,7 +395,7 @@ func (v *verifier) compareCampaign(r *replayed) {
 		"created_by": r.createdBy, "create_seq": fmt.Sprint(r.createSeq), "closed_at": closedAt, "closed_by": r.closedBy,
 		"close_seq": closeSeq,
 	}
-	for _, col := range sortedKeys(want) {
+	for _, col := range slices.Sorted(maps.Keys(want)) {
 		if got := r.table.raw[col]; got != want[col] {
 			v.add("campaign %s: %s is %q in the table but %q by the event log: the table was edited", audit.Printable(p.Name), col, audit.Printable(got), audit.Printable(want[col]))
 		}
@@ -464,13 +465,4 @@ func (v *verifier) compareItems(r *replayed) {
 				w.decision, audit.Printable(w.actor), audit.Printable(w.reason))
 		}
 	}
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }
