@@ -14,7 +14,7 @@ func bigPopulation(b *testing.B, n int) *fixture {
 	for i := range obs {
 		obs[i] = key(fmt.Sprintf("repo-%05d", i/5), fmt.Sprint(i), fmt.Sprintf("user%d", i%97))
 	}
-	f.snapshot(b, nil, obs...)
+	f.Snapshot(b, nil, obs...)
 	return f
 }
 
@@ -27,7 +27,7 @@ func BenchmarkCreate100k(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		n++
-		res, err := campaigns.Create(ctx, f.st, "lead", campaigns.Spec{Name: fmt.Sprintf("c%d", n), Scope: "kind:deploy_key", Due: "2026-12-31", Reviewers: reviewers})
+		res, err := campaigns.Create(ctx, f.Store, "lead", campaigns.Spec{Name: fmt.Sprintf("c%d", n), Scope: "kind:deploy_key", Due: "2026-12-31", Reviewers: reviewers})
 		if err != nil || res.Campaign.Count != 100_000 {
 			b.Fatal(err)
 		}
@@ -38,10 +38,10 @@ func BenchmarkCreate100k(b *testing.B) {
 // one event each) in a campaign of 100,000 items; ns/op is per 1,000.
 func BenchmarkDecide1000(b *testing.B) {
 	f := bigPopulation(b, 100_000)
-	if _, err := campaigns.Create(ctx, f.st, "lead", campaigns.Spec{Name: "q", Scope: "id:*", Due: "2026-12-31", Reviewers: []string{"r1", "r2"}}); err != nil {
+	if _, err := campaigns.Create(ctx, f.Store, "lead", campaigns.Spec{Name: "q", Scope: "id:*", Due: "2026-12-31", Reviewers: []string{"r1", "r2"}}); err != nil {
 		b.Fatal(err)
 	}
-	c, err := campaigns.Get(ctx, f.st, "q")
+	c, err := campaigns.Get(ctx, f.Store, "q")
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -51,7 +51,7 @@ func BenchmarkDecide1000(b *testing.B) {
 		for range 1000 {
 			id := c.Items[next%len(c.Items)].ID
 			next++
-			if _, err := campaigns.Decide(ctx, f.st, "rev", "q", id, campaigns.Decommission, ""); err != nil {
+			if _, err := campaigns.Decide(ctx, f.Store, "rev", "q", id, campaigns.Decommission, ""); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -68,11 +68,11 @@ func BenchmarkBulkDecide100k(b *testing.B) {
 		b.StopTimer()
 		n++
 		name := fmt.Sprintf("c%d", n)
-		if _, err := campaigns.Create(ctx, f.st, "lead", campaigns.Spec{Name: name, Scope: "id:*", Due: "2026-12-31", Reviewers: []string{"r1"}}); err != nil {
+		if _, err := campaigns.Create(ctx, f.Store, "lead", campaigns.Spec{Name: name, Scope: "id:*", Due: "2026-12-31", Reviewers: []string{"r1"}}); err != nil {
 			b.Fatal(err)
 		}
 		b.StartTimer()
-		o, err := campaigns.DecideMatching(ctx, f.st, "rev", name, "kind:deploy_key", campaigns.Decommission, "bulk", false)
+		o, err := campaigns.DecideMatching(ctx, f.Store, "rev", name, "kind:deploy_key", campaigns.Decommission, "bulk", false)
 		if err != nil || len(o.Items) != 100_000 {
 			b.Fatal(err)
 		}

@@ -20,7 +20,7 @@ func create(t testing.TB, f *fixture, spec campaigns.Spec) *campaigns.Created {
 	if spec.Reviewers == nil && spec.ReviewerMap == nil {
 		spec.Reviewers = []string{"rita", "sam"}
 	}
-	res, err := campaigns.Create(ctx, f.st, "lead@acme.test", spec)
+	res, err := campaigns.Create(ctx, f.Store, "lead@acme.test", spec)
 	if err != nil {
 		t.Fatalf("create %s: %v", spec.Name, err)
 	}
@@ -29,7 +29,7 @@ func create(t testing.TB, f *fixture, spec campaigns.Spec) *campaigns.Created {
 
 func get(t testing.TB, f *fixture, name string) *campaigns.Campaign {
 	t.Helper()
-	c, err := campaigns.Get(ctx, f.st, name)
+	c, err := campaigns.Get(ctx, f.Store, name)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,14 +49,14 @@ func item(t testing.TB, c *campaigns.Campaign, id string) *campaigns.Item {
 
 func verifyOK(t testing.TB, f *fixture) {
 	t.Helper()
-	problems, err := campaigns.Verify(ctx, f.st)
+	problems, err := campaigns.Verify(ctx, f.Store)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(problems) > 0 {
 		t.Fatalf("Verify of an untouched file: %q", problems)
 	}
-	r, err := f.st.Verify(ctx)
+	r, err := f.Store.Verify(ctx)
 	if err != nil || !r.OK() {
 		t.Fatalf("audit verify: %v %v", err, r.Problems)
 	}
@@ -64,8 +64,8 @@ func verifyOK(t testing.TB, f *fixture) {
 
 func TestCreateFreezesThePopulation(t *testing.T) {
 	f := newFixture(t)
-	snap := f.snapshot(t, nil, population()...)
-	if _, err := f.st.SetOwner(ctx, "lead@acme.test", keyID("api", "1"), "@Alice"); err != nil {
+	snap := f.Snapshot(t, nil, population()...)
+	if _, err := f.Store.SetOwner(ctx, "lead@acme.test", keyID("api", "1"), "@Alice"); err != nil {
 		t.Fatal(err)
 	}
 	res := create(t, f, campaigns.Spec{Name: "2026-Q4", Scope: "kind:deploy_key", Reviewers: []string{"rita", "sam", "tom"}})
@@ -87,7 +87,7 @@ func TestCreateFreezesThePopulation(t *testing.T) {
 	}
 
 	// Owner and findings are frozen: a later owner change or policy does not move them.
-	if _, err := f.st.SetOwner(ctx, "lead@acme.test", keyID("api", "2"), "zed"); err != nil {
+	if _, err := f.Store.SetOwner(ctx, "lead@acme.test", keyID("api", "2"), "zed"); err != nil {
 		t.Fatal(err)
 	}
 	c = get(t, f, "2026-Q4")
@@ -127,7 +127,7 @@ func TestCreateFreezesThePopulation(t *testing.T) {
 
 func TestReviewersNeverGetWhatTheyOwn(t *testing.T) {
 	f := newFixture(t)
-	f.snapshot(t, nil, population()...)
+	f.Snapshot(t, nil, population()...)
 	// alice added two keys, carol one; alice and carol review.
 	res := create(t, f, campaigns.Spec{Name: "q", Scope: "kind:deploy_key", Reviewers: []string{"Alice", "carol"}})
 	c := get(t, f, "q")
@@ -160,7 +160,7 @@ func TestReviewerMap(t *testing.T) {
 		}
 	}
 	f := newFixture(t)
-	f.snapshot(t, nil, population()...)
+	f.Snapshot(t, nil, population()...)
 	create(t, f, campaigns.Spec{Name: "q", Scope: "kind:deploy_key", Reviewers: []string{"tom"}, ReviewerMap: m})
 	c := get(t, f, "q")
 	want := map[string]string{
@@ -180,11 +180,11 @@ func TestReviewerMap(t *testing.T) {
 
 func TestCreateRefusals(t *testing.T) {
 	f := newFixture(t)
-	_, err := campaigns.Create(ctx, f.st, "lead", campaigns.Spec{Name: "q", Scope: "id:*", Due: "2026-10-31", Reviewers: []string{"r"}})
+	_, err := campaigns.Create(ctx, f.Store, "lead", campaigns.Spec{Name: "q", Scope: "id:*", Due: "2026-10-31", Reviewers: []string{"r"}})
 	if !errors.Is(err, campaigns.ErrNoSnapshot) {
 		t.Fatalf("no snapshot: %v", err)
 	}
-	f.snapshot(t, nil, population()...)
+	f.Snapshot(t, nil, population()...)
 	create(t, f, campaigns.Spec{Name: "taken", Scope: "id:*"})
 	cases := []struct {
 		name string
@@ -206,28 +206,28 @@ func TestCreateRefusals(t *testing.T) {
 		if tc.spec.Reviewers == nil {
 			tc.spec.Reviewers = []string{"rita"}
 		}
-		_, err := campaigns.Create(ctx, f.st, "lead", tc.spec)
+		_, err := campaigns.Create(ctx, f.Store, "lead", tc.spec)
 		if !errors.Is(err, tc.want) || !strings.Contains(err.Error(), tc.says) {
 			t.Errorf("%s: %v; want %v saying %q", tc.name, err, tc.want, tc.says)
 		}
 	}
 	// A scope that does not parse is a *audit.FilterError, with its caret.
-	_, err = campaigns.Create(ctx, f.st, "lead", campaigns.Spec{Name: "q", Scope: "ownr:alice", Due: "2026-10-31", Reviewers: []string{"r"}})
+	_, err = campaigns.Create(ctx, f.Store, "lead", campaigns.Spec{Name: "q", Scope: "ownr:alice", Due: "2026-10-31", Reviewers: []string{"r"}})
 	var fe *audit.FilterError
 	if !errors.As(err, &fe) || !strings.Contains(fe.Caret(), "^") || !strings.Contains(err.Error(), "ownr") {
 		t.Errorf("bad scope: %v", err)
 	}
-	if cs, _ := campaigns.List(ctx, f.st); len(cs) != 1 {
+	if cs, _ := campaigns.List(ctx, f.Store); len(cs) != 1 {
 		t.Errorf("refused creations left %d campaigns", len(cs))
 	}
 }
 
 func TestPartialSnapshotNeedsConsent(t *testing.T) {
 	f := newFixture(t)
-	complete := f.snapshot(t, nil, population()...)
+	complete := f.Snapshot(t, nil, population()...)
 	gap := audit.Gap{Endpoint: "GET /repos/acme/ops/keys", Kind: audit.KindGitHubDeployKey, Scope: "acme/ops", Status: 403, Reason: "needs admin on acme/ops"}
-	partial := f.snapshot(t, []audit.Gap{gap}, population()[:4]...)
-	_, err := campaigns.Create(ctx, f.st, "lead", campaigns.Spec{Name: "q", Scope: "id:*", Due: "2026-10-31", Reviewers: []string{"r"}})
+	partial := f.Snapshot(t, []audit.Gap{gap}, population()[:4]...)
+	_, err := campaigns.Create(ctx, f.Store, "lead", campaigns.Spec{Name: "q", Scope: "id:*", Due: "2026-10-31", Reviewers: []string{"r"}})
 	if !errors.Is(err, campaigns.ErrPartial) || !strings.Contains(err.Error(), "--allow-partial") ||
 		!strings.Contains(err.Error(), fmt.Sprintf("--snapshot %d", complete.ID)) || !strings.Contains(err.Error(), "GET /repos/acme/ops/keys") {
 		t.Fatalf("partial: %v", err)
@@ -249,12 +249,12 @@ func TestPartialSnapshotNeedsConsent(t *testing.T) {
 
 func TestDecideRules(t *testing.T) {
 	f := newFixture(t)
-	f.snapshot(t, nil, population()...)
-	if _, err := f.st.SetOwner(ctx, "lead", keyID("ops", "6"), "@Erin"); err != nil {
+	f.Snapshot(t, nil, population()...)
+	if _, err := f.Store.SetOwner(ctx, "lead", keyID("ops", "6"), "@Erin"); err != nil {
 		t.Fatal(err)
 	}
 	sec := audit.IdentityID("github", "acme", audit.KindGitHubActionsSecret, "api/NPM_TOKEN")
-	if _, err := f.st.SetOwner(ctx, "lead", sec, "@acme/platform"); err != nil { // no owner is a finding (orphaned)
+	if _, err := f.Store.SetOwner(ctx, "lead", sec, "@acme/platform"); err != nil { // no owner is a finding (orphaned)
 		t.Fatal(err)
 	}
 	create(t, f, campaigns.Spec{Name: "q", Scope: "id:*", Reviewers: []string{"rita", "sam"}})
@@ -262,7 +262,7 @@ func TestDecideRules(t *testing.T) {
 	k1 := item(t, c, keyID("api", "1"))
 
 	decide := func(actor, id string, d campaigns.Decision, reason string) (*campaigns.Outcome, error) {
-		return campaigns.Decide(ctx, f.st, actor, "q", id, d, reason)
+		return campaigns.Decide(ctx, f.Store, actor, "q", id, d, reason)
 	}
 	refusals := []struct {
 		actor, id string
@@ -285,11 +285,11 @@ func TestDecideRules(t *testing.T) {
 			t.Errorf("%s deciding %s %s: %v; want %v saying %q", r.actor, r.id, r.d, err, r.want, r.says)
 		}
 	}
-	if _, err := campaigns.Decide(ctx, f.st, "rita", "nope", keyID("api", "1"), campaigns.Keep, "x"); !errors.Is(err, campaigns.ErrNotFound) {
+	if _, err := campaigns.Decide(ctx, f.Store, "rita", "nope", keyID("api", "1"), campaigns.Keep, "x"); !errors.Is(err, campaigns.ErrNotFound) {
 		t.Errorf("unknown campaign: %v", err)
 	}
 	// An owner recorded after creation counts too.
-	if _, err := f.st.SetOwner(ctx, "lead", keyID("ops", "5"), "frank@acme.test"); err != nil {
+	if _, err := f.Store.SetOwner(ctx, "lead", keyID("ops", "5"), "frank@acme.test"); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := decide("Frank@acme.test", keyID("ops", "5"), campaigns.Keep, "x"); !errors.Is(err, campaigns.ErrSelfReview) {
@@ -338,13 +338,13 @@ func TestDecideRules(t *testing.T) {
 
 func TestBulkDecisions(t *testing.T) {
 	f := newFixture(t)
-	f.snapshot(t, nil, population()...)
+	f.Snapshot(t, nil, population()...)
 	create(t, f, campaigns.Spec{Name: "q", Scope: "id:*"})
-	if _, err := campaigns.Decide(ctx, f.st, "rita", "q", keyID("web", "3"), campaigns.Keep, "prod deploys"); err != nil {
+	if _, err := campaigns.Decide(ctx, f.Store, "rita", "q", keyID("web", "3"), campaigns.Keep, "prod deploys"); err != nil {
 		t.Fatal(err)
 	}
 	bulk := func(actor, filter string, d campaigns.Decision, reason string, all bool) (*campaigns.BulkOutcome, error) {
-		return campaigns.DecideMatching(ctx, f.st, actor, "q", filter, d, reason, all)
+		return campaigns.DecideMatching(ctx, f.Store, actor, "q", filter, d, reason, all)
 	}
 	if _, err := bulk("sam", "kind:deploy_key", campaigns.Decommission, "", false); !errors.Is(err, campaigns.ErrReasonRequired) {
 		t.Errorf("bulk without reason: %v", err)
@@ -394,22 +394,22 @@ func TestBulkDecisions(t *testing.T) {
 
 func TestCloseMakesNoResponse(t *testing.T) {
 	f := newFixture(t)
-	f.snapshot(t, nil, population()...)
+	f.Snapshot(t, nil, population()...)
 	create(t, f, campaigns.Spec{Name: "q", Scope: "kind:deploy_key"})
-	if _, err := campaigns.Decide(ctx, f.st, "rita", "q", keyID("api", "2"), campaigns.Decommission, ""); err != nil {
+	if _, err := campaigns.Decide(ctx, f.Store, "rita", "q", keyID("api", "2"), campaigns.Decommission, ""); err != nil {
 		t.Fatal(err)
 	}
-	f.clock.set("2026-11-02T08:00:00Z")
+	f.Clock.Set("2026-11-02T08:00:00Z")
 	c := get(t, f, "q")
-	if !c.Overdue(f.st.Now()) {
+	if !c.Overdue(f.Store.Now()) {
 		t.Error("open campaign past its due date is not overdue")
 	}
-	cl, err := campaigns.Close(ctx, f.st, "lead", "q")
+	cl, err := campaigns.Close(ctx, f.Store, "lead", "q")
 	if err != nil || cl.Decided != 1 || cl.NoResponse != 5 || cl.Event.Type != campaigns.EventClose {
 		t.Fatalf("close %+v %v", cl, err)
 	}
 	c = get(t, f, "q")
-	if c.Status != campaigns.StatusClosed || c.ClosedBy != "lead" || c.ClosedAt == nil || c.Overdue(f.st.Now()) {
+	if c.Status != campaigns.StatusClosed || c.ClosedBy != "lead" || c.ClosedAt == nil || c.Overdue(f.Store.Now()) {
 		t.Errorf("closed campaign %+v", c)
 	}
 	for _, it := range c.Items {
@@ -420,10 +420,10 @@ func TestCloseMakesNoResponse(t *testing.T) {
 	if c.Progress.NoResponse != 5 || c.Progress.ByDecision[campaigns.Decommission] != 1 {
 		t.Errorf("progress %+v", c.Progress)
 	}
-	if _, err := campaigns.Decide(ctx, f.st, "rita", "q", keyID("api", "1"), campaigns.Decommission, ""); !errors.Is(err, campaigns.ErrClosed) {
+	if _, err := campaigns.Decide(ctx, f.Store, "rita", "q", keyID("api", "1"), campaigns.Decommission, ""); !errors.Is(err, campaigns.ErrClosed) {
 		t.Errorf("decide after close: %v", err)
 	}
-	if _, err := campaigns.Close(ctx, f.st, "lead", "q"); !errors.Is(err, campaigns.ErrClosed) {
+	if _, err := campaigns.Close(ctx, f.Store, "lead", "q"); !errors.Is(err, campaigns.ErrClosed) {
 		t.Errorf("close twice: %v", err)
 	}
 	verifyOK(t, f)
@@ -431,27 +431,27 @@ func TestCloseMakesNoResponse(t *testing.T) {
 
 func TestCarryForward(t *testing.T) {
 	f := newFixture(t)
-	f.snapshot(t, nil, population()...)
+	f.Snapshot(t, nil, population()...)
 	create(t, f, campaigns.Spec{Name: "q3", Scope: "id:*"})
 	keep := func(id string) {
 		t.Helper()
-		if _, err := campaigns.Decide(ctx, f.st, "rita", "q3", id, campaigns.Keep, "deploys production"); err != nil {
+		if _, err := campaigns.Decide(ctx, f.Store, "rita", "q3", id, campaigns.Keep, "deploys production"); err != nil {
 			t.Fatal(err)
 		}
 	}
 	for _, id := range []string{keyID("api", "2"), keyID("web", "3"), keyID("ops", "5"), keyID("ops", "6")} {
 		keep(id)
 	}
-	if _, err := campaigns.Decide(ctx, f.st, "rita", "q3", keyID("web", "4"), campaigns.Rotate, "rotate it"); err != nil {
+	if _, err := campaigns.Decide(ctx, f.Store, "rita", "q3", keyID("web", "4"), campaigns.Rotate, "rotate it"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := campaigns.Close(ctx, f.st, "lead", "q3"); err != nil {
+	if _, err := campaigns.Close(ctx, f.Store, "lead", "q3"); err != nil {
 		t.Fatal(err)
 	}
 
 	// Next quarter: api/2 unchanged; web/3 gained write; ops/5 got an owner;
 	// ops/6 unchanged; web/4 was rotate (never carried); api/1 no-response.
-	f.clock.set("2027-01-05T09:00:00Z")
+	f.Clock.Set("2027-01-05T09:00:00Z")
 	obs := population()
 	for i := range obs {
 		switch obs[i].ID {
@@ -459,10 +459,10 @@ func TestCarryForward(t *testing.T) {
 			obs[i].Permissions = map[string]string{"contents": "write"}
 		}
 	}
-	if _, err := f.st.SetOwner(ctx, "lead", keyID("ops", "5"), "dave@acme.test"); err != nil {
+	if _, err := f.Store.SetOwner(ctx, "lead", keyID("ops", "5"), "dave@acme.test"); err != nil {
 		t.Fatal(err)
 	}
-	f.snapshot(t, nil, obs...)
+	f.Snapshot(t, nil, obs...)
 	res := create(t, f, campaigns.Spec{Name: "q4", Scope: "id:*", Due: "2027-01-31", CarryForward: "q3"})
 	if res.Carried != 2 {
 		t.Fatalf("carried %d, want 2", res.Carried)
@@ -481,10 +481,10 @@ func TestCarryForward(t *testing.T) {
 		t.Errorf("progress %+v from %q", c.Progress, c.CarriedFrom)
 	}
 	// Confirmation is a bulk action with a reason; bob may not confirm his own key.
-	if _, err := campaigns.ConfirmCarried(ctx, f.st, "sam", "q4", "", ""); !errors.Is(err, campaigns.ErrReasonRequired) {
+	if _, err := campaigns.ConfirmCarried(ctx, f.Store, "sam", "q4", "", ""); !errors.Is(err, campaigns.ErrReasonRequired) {
 		t.Errorf("confirm without reason: %v", err)
 	}
-	o, err := campaigns.ConfirmCarried(ctx, f.st, "bob", "q4", "", "unchanged since Q3 review")
+	o, err := campaigns.ConfirmCarried(ctx, f.Store, "bob", "q4", "", "unchanged since Q3 review")
 	if err != nil || !slices.Equal(o.Items, []string{keyID("ops", "6")}) || !slices.Equal(o.SkippedOwn, []string{keyID("api", "2")}) || o.Event.Type != campaigns.EventConfirm {
 		t.Fatalf("confirm %+v %v", o, err)
 	}
@@ -493,7 +493,7 @@ func TestCarryForward(t *testing.T) {
 		t.Errorf("confirmed %+v", it)
 	}
 	// The unconfirmed carried item becomes no-response at close.
-	cl, err := campaigns.Close(ctx, f.st, "lead", "q4")
+	cl, err := campaigns.Close(ctx, f.Store, "lead", "q4")
 	if err != nil || cl.CarriedUnconfirmed != 1 {
 		t.Fatalf("close %+v %v", cl, err)
 	}
@@ -506,7 +506,7 @@ func TestCarryForward(t *testing.T) {
 
 func TestSampleIsReproducible(t *testing.T) {
 	f := newFixture(t)
-	f.snapshot(t, nil, population()...)
+	f.Snapshot(t, nil, population()...)
 	create(t, f, campaigns.Spec{Name: "q", Scope: "id:*"})
 	c := get(t, f, "q")
 	a := campaigns.Sample(c.Items, 3, "audit-2026")
@@ -538,24 +538,24 @@ func TestSampleIsReproducible(t *testing.T) {
 
 func TestUndoIsACompensatingEvent(t *testing.T) {
 	f := newFixture(t)
-	f.snapshot(t, nil, population()...)
+	f.Snapshot(t, nil, population()...)
 	create(t, f, campaigns.Spec{Name: "q", Scope: "kind:deploy_key"})
 	k2, k5 := keyID("api", "2"), keyID("ops", "5")
-	d1, err := campaigns.Decide(ctx, f.st, "rita", "q", k2, campaigns.Keep, "build bot")
+	d1, err := campaigns.Decide(ctx, f.Store, "rita", "q", k2, campaigns.Keep, "build bot")
 	if err != nil {
 		t.Fatal(err)
 	}
-	d2, err := campaigns.Decide(ctx, f.st, "rita", "q", k2, campaigns.Decommission, "")
+	d2, err := campaigns.Decide(ctx, f.Store, "rita", "q", k2, campaigns.Decommission, "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := campaigns.Undo(ctx, f.st, "rita", "q", d1.Event.Seq); !errors.Is(err, campaigns.ErrCannotUndo) || !strings.Contains(err.Error(), "later decision") {
+	if _, err := campaigns.Undo(ctx, f.Store, "rita", "q", d1.Event.Seq); !errors.Is(err, campaigns.ErrCannotUndo) || !strings.Contains(err.Error(), "later decision") {
 		t.Errorf("undo of a replaced decision: %v", err)
 	}
-	if _, err := campaigns.Undo(ctx, f.st, "bob", "", d2.Event.Seq); !errors.Is(err, campaigns.ErrSelfReview) {
+	if _, err := campaigns.Undo(ctx, f.Store, "bob", "", d2.Event.Seq); !errors.Is(err, campaigns.ErrSelfReview) {
 		t.Errorf("owner undoing: %v", err)
 	}
-	u, err := campaigns.Undo(ctx, f.st, "rita", "q", d2.Event.Seq)
+	u, err := campaigns.Undo(ctx, f.Store, "rita", "q", d2.Event.Seq)
 	if err != nil || u.Restored[k2] != campaigns.Keep || u.Event.Type != campaigns.EventUndo {
 		t.Fatalf("undo: %+v %v", u, err)
 	}
@@ -564,11 +564,11 @@ func TestUndoIsACompensatingEvent(t *testing.T) {
 		it.History[2].Via != campaigns.ViaUndo || it.History[2].Undoes != d2.Event.Seq || it.Conflict {
 		t.Errorf("after undo: %+v", it)
 	}
-	if _, err := campaigns.Undo(ctx, f.st, "rita", "q", u.Event.Seq); !errors.Is(err, campaigns.ErrCannotUndo) {
+	if _, err := campaigns.Undo(ctx, f.Store, "rita", "q", u.Event.Seq); !errors.Is(err, campaigns.ErrCannotUndo) {
 		t.Errorf("undo of an undo: %v", err)
 	}
 	// Undo the first decision too, by someone else: pending again, a conflict.
-	if _, err := campaigns.Undo(ctx, f.st, "sam", "q", d1.Event.Seq); err != nil {
+	if _, err := campaigns.Undo(ctx, f.Store, "sam", "q", d1.Event.Seq); err != nil {
 		t.Fatal(err)
 	}
 	it = item(t, get(t, f, "q"), k2)
@@ -576,11 +576,11 @@ func TestUndoIsACompensatingEvent(t *testing.T) {
 		t.Errorf("after second undo: %+v", it)
 	}
 	// A bulk decision is undone as a whole.
-	b, err := campaigns.DecideMatching(ctx, f.st, "sam", "q", "scope:acme/ops", campaigns.Decommission, "unused", false)
+	b, err := campaigns.DecideMatching(ctx, f.Store, "sam", "q", "scope:acme/ops", campaigns.Decommission, "unused", false)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if u, err = campaigns.Undo(ctx, f.st, "sam", "q", b.Event.Seq); err != nil || len(u.Items) != 2 {
+	if u, err = campaigns.Undo(ctx, f.Store, "sam", "q", b.Event.Seq); err != nil || len(u.Items) != 2 {
 		t.Fatalf("bulk undo %+v %v", u, err)
 	}
 	decided := func(d map[string]campaigns.Decision) int {
@@ -592,28 +592,28 @@ func TestUndoIsACompensatingEvent(t *testing.T) {
 		}
 		return n
 	}
-	if d, _ := campaigns.Decisions(ctx, f.st, "q"); decided(d) != 0 || len(d) != 6 {
+	if d, _ := campaigns.Decisions(ctx, f.Store, "q"); decided(d) != 0 || len(d) != 6 {
 		t.Errorf("decisions after undoing everything: %v", d)
 	}
 	// DecideEach: all or none.
-	if _, err := campaigns.DecideEach(ctx, f.st, "dave", "q", []string{k2, k5}, campaigns.Decommission, ""); !errors.Is(err, campaigns.ErrSelfReview) {
+	if _, err := campaigns.DecideEach(ctx, f.Store, "dave", "q", []string{k2, k5}, campaigns.Decommission, ""); !errors.Is(err, campaigns.ErrSelfReview) {
 		t.Errorf("DecideEach with an owned item: %v", err)
 	}
-	if d, _ := campaigns.Decisions(ctx, f.st, "q"); decided(d) != 0 || len(d) != 6 {
+	if d, _ := campaigns.Decisions(ctx, f.Store, "q"); decided(d) != 0 || len(d) != 6 {
 		t.Errorf("a refused DecideEach recorded %v", d)
 	}
-	outs, err := campaigns.DecideEach(ctx, f.st, "rita", "q", []string{k2, k5}, campaigns.Decommission, "")
+	outs, err := campaigns.DecideEach(ctx, f.Store, "rita", "q", []string{k2, k5}, campaigns.Decommission, "")
 	if err != nil || len(outs) != 2 || outs[0].Event.Seq+1 != outs[1].Event.Seq {
 		t.Fatalf("DecideEach %+v %v", outs, err)
 	}
-	if d, _ := campaigns.Decisions(ctx, f.st, "q"); d[k2] != campaigns.Decommission || d[k5] != campaigns.Decommission || decided(d) != 2 || len(d) != 6 {
+	if d, _ := campaigns.Decisions(ctx, f.Store, "q"); d[k2] != campaigns.Decommission || d[k5] != campaigns.Decommission || decided(d) != 2 || len(d) != 6 {
 		t.Errorf("Decisions %v", d)
 	}
 	verifyOK(t, f)
-	if _, err := campaigns.Close(ctx, f.st, "lead", "q"); err != nil {
+	if _, err := campaigns.Close(ctx, f.Store, "lead", "q"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := campaigns.Undo(ctx, f.st, "rita", "q", outs[0].Event.Seq); !errors.Is(err, campaigns.ErrClosed) {
+	if _, err := campaigns.Undo(ctx, f.Store, "rita", "q", outs[0].Event.Seq); !errors.Is(err, campaigns.ErrClosed) {
 		t.Errorf("undo after close: %v", err)
 	}
 	verifyOK(t, f)

@@ -4,8 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -17,29 +15,29 @@ import (
 
 func TestRemediationVerification(t *testing.T) {
 	f := newFixture(t)
-	f.snapshot(t, nil, population()...)
+	f.Snapshot(t, nil, population()...)
 	create(t, f, campaigns.Spec{Name: "q", Scope: "kind:deploy_key", Due: "2026-10-15"})
 	for _, id := range []string{keyID("api", "1"), keyID("api", "2"), keyID("web", "3"), keyID("ops", "5")} {
-		if _, err := campaigns.Decide(ctx, f.st, "zoe", "q", id, campaigns.Decommission, ""); err != nil {
+		if _, err := campaigns.Decide(ctx, f.Store, "zoe", "q", id, campaigns.Decommission, ""); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if _, err := campaigns.Decide(ctx, f.st, "zoe", "q", keyID("ops", "6"), campaigns.Keep, "runbook"); err != nil {
+	if _, err := campaigns.Decide(ctx, f.Store, "zoe", "q", keyID("ops", "6"), campaigns.Keep, "runbook"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := campaigns.VerifyRemediation(ctx, f.st, "zoe", "q"); !errors.Is(err, campaigns.ErrOpen) {
+	if _, err := campaigns.VerifyRemediation(ctx, f.Store, "zoe", "q"); !errors.Is(err, campaigns.ErrOpen) {
 		t.Errorf("verify before close: %v", err)
 	}
-	if _, err := campaigns.Close(ctx, f.st, "lead", "q"); err != nil {
+	if _, err := campaigns.Close(ctx, f.Store, "lead", "q"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := campaigns.VerifyRemediation(ctx, f.st, "zoe", "q"); !errors.Is(err, campaigns.ErrNoSnapshot) || !strings.Contains(err.Error(), "take one") {
+	if _, err := campaigns.VerifyRemediation(ctx, f.Store, "zoe", "q"); !errors.Is(err, campaigns.ErrNoSnapshot) || !strings.Contains(err.Error(), "take one") {
 		t.Errorf("verify without a later snapshot: %v", err)
 	}
 
 	// A week later: api/1 and web/3 are gone; api/2 is still there; ops
 	// could not be read (a gap on its deploy keys), so ops/5 is not checked.
-	f.clock.set("2026-10-08T10:00:00Z")
+	f.Clock.Set("2026-10-08T10:00:00Z")
 	var obs []audit.Observation
 	for _, o := range population() {
 		if o.ID != keyID("api", "1") && o.ID != keyID("web", "3") && !strings.HasPrefix(o.Scope, "acme/ops") {
@@ -47,8 +45,8 @@ func TestRemediationVerification(t *testing.T) {
 		}
 	}
 	gap := audit.Gap{Endpoint: "GET /repos/acme/ops/keys", Kind: audit.KindGitHubDeployKey, Scope: "acme/ops", Status: 403, Reason: "needs admin"}
-	snap := f.snapshot(t, []audit.Gap{gap}, obs...)
-	r, err := campaigns.VerifyRemediation(ctx, f.st, "zoe", "q")
+	snap := f.Snapshot(t, []audit.Gap{gap}, obs...)
+	r, err := campaigns.VerifyRemediation(ctx, f.Store, "zoe", "q")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,7 +60,7 @@ func TestRemediationVerification(t *testing.T) {
 		t.Errorf("verify event %+v", r.Event)
 	}
 	// Again against the same snapshot: same answer, nothing new recorded.
-	r2, err := campaigns.VerifyRemediation(ctx, f.st, "zoe", "q")
+	r2, err := campaigns.VerifyRemediation(ctx, f.Store, "zoe", "q")
 	if err != nil || r2.Recorded || !slices.Equal(r2.Removed, r.Removed) {
 		t.Errorf("second verify %+v %v", r2, err)
 	}
@@ -76,9 +74,9 @@ func TestRemediationVerification(t *testing.T) {
 
 	// Past the due date, a snapshot taken by the snapshot command verifies
 	// every closed campaign of the account; api/2 is now overdue.
-	f.clock.set("2026-10-20T10:00:00Z")
-	snap3 := f.snapshot(t, nil, obs...)
-	rs, err := campaigns.VerifyAfterSnapshot(ctx, f.st, "nhi snapshot", snap3.ID)
+	f.Clock.Set("2026-10-20T10:00:00Z")
+	snap3 := f.Snapshot(t, nil, obs...)
+	rs, err := campaigns.VerifyAfterSnapshot(ctx, f.Store, "nhi snapshot", snap3.ID)
 	if err != nil || len(rs) != 1 {
 		t.Fatalf("after snapshot: %+v %v", rs, err)
 	}
@@ -86,7 +84,7 @@ func TestRemediationVerification(t *testing.T) {
 		t.Errorf("after snapshot %+v", rs[0])
 	}
 	// An older snapshot never overwrites a newer verification.
-	if _, err := campaigns.VerifyAfterSnapshot(ctx, f.st, "x", snap.ID); err != nil {
+	if _, err := campaigns.VerifyAfterSnapshot(ctx, f.Store, "x", snap.ID); err != nil {
 		t.Fatal(err)
 	}
 	if it := item(t, get(t, f, "q"), keyID("ops", "5")); it.Verification != campaigns.Removed || it.VerifiedSnapshot != snap3.ID {
@@ -97,14 +95,14 @@ func TestRemediationVerification(t *testing.T) {
 
 func TestGapsOnlyHideWhatTheyCover(t *testing.T) {
 	f := newFixture(t)
-	f.snapshot(t, nil, population()...)
+	f.Snapshot(t, nil, population()...)
 	create(t, f, campaigns.Spec{Name: "q", Scope: "id:*"})
 	for _, id := range []string{keyID("api", "1"), keyID("web", "3")} {
-		if _, err := campaigns.Decide(ctx, f.st, "zoe", "q", id, campaigns.Decommission, ""); err != nil {
+		if _, err := campaigns.Decide(ctx, f.Store, "zoe", "q", id, campaigns.Decommission, ""); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if _, err := campaigns.Close(ctx, f.st, "lead", "q"); err != nil {
+	if _, err := campaigns.Close(ctx, f.Store, "lead", "q"); err != nil {
 		t.Fatal(err)
 	}
 	// Gaps: another kind in acme/api; deploy keys of the whole org.
@@ -112,13 +110,13 @@ func TestGapsOnlyHideWhatTheyCover(t *testing.T) {
 		{Endpoint: "GET /repos/acme/api/hooks", Kind: audit.KindGitHubWebhook, Scope: "acme/api", Reason: "403"},
 		{Endpoint: "GET /orgs/acme/repos", Kind: audit.KindGitHubDeployKey, Scope: "acme", Reason: "500"},
 	}
-	f.snapshot(t, gaps[:1])
-	r, err := campaigns.VerifyRemediation(ctx, f.st, "zoe", "q")
+	f.Snapshot(t, gaps[:1])
+	r, err := campaigns.VerifyRemediation(ctx, f.Store, "zoe", "q")
 	if err != nil || len(r.Removed) != 2 {
 		t.Fatalf("a gap of another kind hid a removal: %+v %v", r, err)
 	}
-	f.snapshot(t, gaps)
-	r, err = campaigns.VerifyRemediation(ctx, f.st, "zoe", "q")
+	f.Snapshot(t, gaps)
+	r, err = campaigns.VerifyRemediation(ctx, f.Store, "zoe", "q")
 	if err != nil || len(r.NotChecked) != 2 {
 		t.Fatalf("an org-wide gap did not make repo keys not-checked: %+v %v", r, err)
 	}
@@ -128,54 +126,33 @@ func TestGapsOnlyHideWhatTheyCover(t *testing.T) {
 // test edit it behind nhi's back.
 func tampered(t *testing.T) *fixture {
 	f := newFixture(t)
-	f.snapshot(t, nil, population()...)
+	f.Snapshot(t, nil, population()...)
 	create(t, f, campaigns.Spec{Name: "q", Scope: "kind:deploy_key", Due: "2026-10-02"})
 	for _, id := range []string{keyID("api", "1"), keyID("api", "2")} {
-		if _, err := campaigns.Decide(ctx, f.st, "zoe", "q", id, campaigns.Decommission, ""); err != nil {
+		if _, err := campaigns.Decide(ctx, f.Store, "zoe", "q", id, campaigns.Decommission, ""); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if _, err := campaigns.Decide(ctx, f.st, "yan", "q", keyID("api", "2"), campaigns.Keep, "needed"); err != nil {
+	if _, err := campaigns.Decide(ctx, f.Store, "yan", "q", keyID("api", "2"), campaigns.Keep, "needed"); err != nil {
 		t.Fatal(err)
 	}
-	o, err := campaigns.Decide(ctx, f.st, "zoe", "q", keyID("web", "3"), campaigns.Decommission, "")
+	o, err := campaigns.Decide(ctx, f.Store, "zoe", "q", keyID("web", "3"), campaigns.Decommission, "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := campaigns.Undo(ctx, f.st, "zoe", "q", o.Event.Seq); err != nil {
+	if _, err := campaigns.Undo(ctx, f.Store, "zoe", "q", o.Event.Seq); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := campaigns.Close(ctx, f.st, "lead", "q"); err != nil {
+	if _, err := campaigns.Close(ctx, f.Store, "lead", "q"); err != nil {
 		t.Fatal(err)
 	}
-	f.snapshot(t, nil, population()[1:]...)
-	if _, err := campaigns.VerifyRemediation(ctx, f.st, "zoe", "q"); err != nil {
+	f.Snapshot(t, nil, population()[1:]...)
+	if _, err := campaigns.VerifyRemediation(ctx, f.Store, "zoe", "q"); err != nil {
 		t.Fatal(err)
 	}
 	create(t, f, campaigns.Spec{Name: "open", Scope: "id:*", Due: "2026-12-31"})
 	verifyOK(t, f)
 	return f
-}
-
-// copyOf opens a copy of f's file, for a test to edit.
-func (f *fixture) copyOf(t *testing.T) *fixture {
-	t.Helper()
-	f.exec(t, `PRAGMA wal_checkpoint(TRUNCATE)`)
-	b, err := os.ReadFile(f.path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := &clock{t: f.clock.now()}
-	path := filepath.Join(t.TempDir(), "nhi.db")
-	if err := os.WriteFile(path, b, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	st, err := audit.Open(ctx, path, audit.OpenOptions{Now: c.now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	return &fixture{st: st, path: path, clock: c}
 }
 
 func TestVerifyNamesEveryEditedRecord(t *testing.T) {
@@ -230,13 +207,13 @@ func TestVerifyNamesEveryEditedRecord(t *testing.T) {
 	base := tampered(t)
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			f := base.copyOf(t)
-			f.exec(t, `PRAGMA foreign_keys = OFF`)
-			db := f.raw(t)
+			f := base.Copy(t)
+			f.Exec(t, `PRAGMA foreign_keys = OFF`)
+			db := f.Raw(t)
 			if _, err := db.Exec(tc.sql, tc.args...); err != nil {
 				t.Fatal(err)
 			}
-			problems, err := campaigns.Verify(ctx, f.st)
+			problems, err := campaigns.Verify(ctx, f.Store)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -258,11 +235,11 @@ func TestConcurrentDecisionsOnOneFile(t *testing.T) {
 	for i := range 120 {
 		obs = append(obs, key(fmt.Sprintf("r%d", i%7), fmt.Sprint(i), "nobody"))
 	}
-	f.snapshot(t, nil, obs...)
+	f.Snapshot(t, nil, obs...)
 	create(t, f, campaigns.Spec{Name: "q", Scope: "id:*"})
 	// A file another process just created is only recognisable once its
 	// header has left the write-ahead log.
-	f.exec(t, `PRAGMA wal_checkpoint(TRUNCATE)`)
+	f.Exec(t, `PRAGMA wal_checkpoint(TRUNCATE)`)
 	c := get(t, f, "q")
 	const writers = 4
 	var wg sync.WaitGroup
@@ -271,7 +248,7 @@ func TestConcurrentDecisionsOnOneFile(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			st, err := audit.Open(ctx, f.path, audit.OpenOptions{})
+			st, err := audit.Open(ctx, f.Path, audit.OpenOptions{})
 			if err != nil {
 				errs <- err
 				return
@@ -297,7 +274,7 @@ func TestConcurrentDecisionsOnOneFile(t *testing.T) {
 	if c.Progress.Decided != len(c.Items) || len(item(t, c, c.Items[0].ID).History) != 1+writers || !c.Items[0].Conflict {
 		t.Errorf("after concurrent decisions: %+v, first item %+v", c.Progress, c.Items[0])
 	}
-	evs, _ := f.st.EventsOfType(ctx, campaigns.EventDecide)
+	evs, _ := f.Store.EventsOfType(ctx, campaigns.EventDecide)
 	if len(evs) != len(c.Items)+writers {
 		t.Errorf("%d decide events, want %d", len(evs), len(c.Items)+writers)
 	}

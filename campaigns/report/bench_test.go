@@ -7,6 +7,7 @@ import (
 
 	"github.com/nhi-audit/nhi/audit"
 	"github.com/nhi-audit/nhi/campaigns"
+	"github.com/nhi-audit/nhi/campaigns/campaignstest"
 	"github.com/nhi-audit/nhi/campaigns/report"
 )
 
@@ -14,19 +15,13 @@ import (
 // in bulk, some kept one by one with a reason, the rest no-response.
 func bigCampaign(b *testing.B, n int) *fixture {
 	b.Helper()
-	c := &clock{t: mustTime("2026-10-01T06:00:00Z")}
-	path := filepath.Join(b.TempDir(), "nhi.db")
-	st, err := audit.Open(ctx, path, audit.OpenOptions{Create: true, Now: c.now})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { st.Close() })
-	f := &fixture{t: b, st: st, path: path, clock: c}
+	f := &fixture{Evidence: campaignstest.New(b, "2026-10-01T06:00:00Z"), t: b}
+	st := f.Store
 	w, err := st.BeginSnapshot(ctx, audit.SnapshotInfo{Source: "github", Account: "acme", APIURL: "https://api.github.com/", ToolVersion: "bench"})
 	if err != nil {
 		b.Fatal(err)
 	}
-	old := tp("2024-01-02T03:04:05Z")
+	old := campaignstest.TimeP("2024-01-02T03:04:05Z")
 	for i := range n {
 		repo := fmt.Sprintf("repo-%05d", i/5)
 		o := audit.Observation{ID: id(audit.KindGitHubDeployKey, fmt.Sprintf("%s/%d", repo, i)), Kind: audit.KindGitHubDeployKey,
@@ -64,7 +59,7 @@ func BenchmarkExport100k(b *testing.B) {
 	for b.Loop() {
 		n++
 		dir := filepath.Join(b.TempDir(), fmt.Sprint(n))
-		res, err := report.Export(ctx, f.st, "big", dir, exportOptions())
+		res, err := report.Export(ctx, f.Store, "big", dir, exportOptions())
 		if err != nil {
 			b.Fatal(err)
 		}

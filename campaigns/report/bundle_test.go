@@ -61,7 +61,7 @@ func failsNaming(t *testing.T, res *report.BundleResult, subject, says string) {
 func TestVerifyCleanBundle(t *testing.T) {
 	f := newFixture(t)
 	dir, _ := export(t, f, exportOptions())
-	res := verify(t, dir, f.st, report.VerifyOptions{})
+	res := verify(t, dir, f.Store, report.VerifyOptions{})
 	if !res.OK() || !res.LogChecked {
 		t.Fatalf("a fresh bundle fails: %+v", res.Problems())
 	}
@@ -88,7 +88,7 @@ func TestTamperOneByte(t *testing.T) {
 			if err := os.WriteFile(path, b, 0o644); err != nil {
 				t.Fatal(err)
 			}
-			r := verify(t, d, f.st, report.VerifyOptions{})
+			r := verify(t, d, f.Store, report.VerifyOptions{})
 			switch fh.Path {
 			case report.FileManifest:
 				failsNaming(t, r, report.FileManifest, "rebuilt")
@@ -120,7 +120,7 @@ func TestConsistentEditIsRebuiltAway(t *testing.T) {
 	if r := verify(t, d, nil, report.VerifyOptions{}); !r.OK() {
 		t.Fatalf("the consistent edit should pass the files-only check (that is what the log is for): %+v", r.Problems())
 	}
-	failsNaming(t, verify(t, d, f.st, report.VerifyOptions{}), "report.md", "rebuilt")
+	failsNaming(t, verify(t, d, f.Store, report.VerifyOptions{}), "report.md", "rebuilt")
 }
 
 // rehash writes data as name and rewrites SHA256SUMS and manifest.json to
@@ -154,7 +154,7 @@ func TestMissingAndAddedFiles(t *testing.T) {
 	d := copyDir(t, dir)
 	must(t, os.Remove(filepath.Join(d, "exceptions.csv")))
 	must(t, os.WriteFile(filepath.Join(d, "notes.txt"), []byte("hi"), 0o644))
-	r := verify(t, d, f.st, report.VerifyOptions{})
+	r := verify(t, d, f.Store, report.VerifyOptions{})
 	failsNaming(t, r, "exceptions.csv", "deleted")
 	failsNaming(t, r, "notes.txt", "not listed")
 }
@@ -164,7 +164,7 @@ func TestWrongEvidenceFile(t *testing.T) {
 	dir, _ := export(t, f, exportOptions())
 
 	other := otherFixture(t) // same story, one event more: event 24 has another hash
-	failsNaming(t, verify(t, dir, other.st, report.VerifyOptions{}), "evidence file", "not the evidence file this bundle came from")
+	failsNaming(t, verify(t, dir, other.Store, report.VerifyOptions{}), "evidence file", "not the evidence file this bundle came from")
 
 	path := filepath.Join(t.TempDir(), "empty.db")
 	st, err := audit.Open(ctx, path, audit.OpenOptions{Create: true})
@@ -179,27 +179,27 @@ func TestExportRefusesAndLeavesNothing(t *testing.T) {
 	dir := filepath.Join(parent, "bundle")
 	opts := exportOptions()
 
-	if _, err := report.Export(ctx, f.st, "no-such", dir, opts); err == nil {
+	if _, err := report.Export(ctx, f.Store, "no-such", dir, opts); err == nil {
 		t.Fatal("exported a campaign that does not exist")
 	}
 	bad := opts
 	bad.Formats = []string{"pdf"}
-	if _, err := report.Export(ctx, f.st, "2026-Q4", dir, bad); !errors.Is(err, report.ErrBadFormat) {
+	if _, err := report.Export(ctx, f.Store, "2026-Q4", dir, bad); !errors.Is(err, report.ErrBadFormat) {
 		t.Fatalf("unknown format: %v", err)
 	}
 	if entries, _ := os.ReadDir(parent); len(entries) != 0 {
 		t.Fatalf("a failed export left %v behind", entries)
 	}
 
-	if _, err := report.Export(ctx, f.st, "2026-Q4", dir, opts); err != nil {
+	if _, err := report.Export(ctx, f.Store, "2026-Q4", dir, opts); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := report.Export(ctx, f.st, "2026-Q4", dir, opts); !errors.Is(err, report.ErrNotEmpty) {
+	if _, err := report.Export(ctx, f.Store, "2026-Q4", dir, opts); !errors.Is(err, report.ErrNotEmpty) {
 		t.Fatalf("second export into the same folder: %v", err)
 	}
 	opts.Force = true
 	opts.Formats = []string{report.FormatMD}
-	if _, err := report.Export(ctx, f.st, "2026-Q4", dir, opts); err != nil {
+	if _, err := report.Export(ctx, f.Store, "2026-Q4", dir, opts); err != nil {
 		t.Fatalf("--force over an earlier bundle: %v", err)
 	}
 	entries, _ := os.ReadDir(dir)
@@ -217,7 +217,7 @@ func TestExportRefusesAndLeavesNothing(t *testing.T) {
 	home := filepath.Join(parent, "home")
 	must(t, os.Mkdir(home, 0o755))
 	must(t, os.WriteFile(filepath.Join(home, "thesis.tex"), []byte("precious"), 0o644))
-	if _, err := report.Export(ctx, f.st, "2026-Q4", home, opts); !errors.Is(err, report.ErrNotEmpty) {
+	if _, err := report.Export(ctx, f.Store, "2026-Q4", home, opts); !errors.Is(err, report.ErrNotEmpty) {
 		t.Fatalf("--force over a folder that is not a bundle: %v", err)
 	}
 	if string(readFile(t, filepath.Join(home, "thesis.tex"))) != "precious" {
@@ -279,7 +279,7 @@ func TestSignatureAcceptedBySSHKeygen(t *testing.T) {
 			if out, err := sshVerify(t, dir, line, "mallory@acme.test"); err == nil {
 				t.Fatalf("ssh-keygen accepted another principal:\n%s", out)
 			}
-			r := verify(t, dir, f.st, report.VerifyOptions{AllowedSigners: []byte(line + "\n")})
+			r := verify(t, dir, f.Store, report.VerifyOptions{AllowedSigners: []byte(line + "\n")})
 			if !r.OK() || !r.Pinned || r.SignedBy.Fingerprint != key.Public.Fingerprint {
 				t.Fatalf("nhi's check of its own signature: %+v", r.Problems())
 			}
@@ -324,7 +324,7 @@ func TestSignatureFromAnotherKey(t *testing.T) {
 	if out, err := exec.Command(sshKeygen(t), "-Y", "sign", "-f", otherPath, "-n", report.Namespace, filepath.Join(d, report.FileManifest)).CombinedOutput(); err != nil {
 		t.Fatalf("ssh-keygen -Y sign: %v\n%s", err, out)
 	}
-	failsNaming(t, verify(t, d, f.st, report.VerifyOptions{}), report.FileSignature, "the signature was replaced")
+	failsNaming(t, verify(t, d, f.Store, report.VerifyOptions{}), report.FileSignature, "the signature was replaced")
 
 	// A whole bundle signed by another key passes on its own, but not
 	// against the allowed signers of the real signer.
@@ -333,12 +333,12 @@ func TestSignatureFromAnotherKey(t *testing.T) {
 	opts.Key = other
 	forged, _ := export(t, f, opts)
 	pinned := []byte(report.AllowedSignersLine("carol@acme.test", key.Public.Authorized) + "\n")
-	failsNaming(t, verify(t, forged, f.st, report.VerifyOptions{AllowedSigners: pinned}), report.FileSignature, "not in the allowed signers")
+	failsNaming(t, verify(t, forged, f.Store, report.VerifyOptions{AllowedSigners: pinned}), report.FileSignature, "not in the allowed signers")
 
 	// A signature deleted, or an edit of the signed manifest.
 	d = copyDir(t, dir)
 	must(t, os.Remove(filepath.Join(d, report.FileSignature)))
-	failsNaming(t, verify(t, d, f.st, report.VerifyOptions{}), report.FileSignature, "deleted")
+	failsNaming(t, verify(t, d, f.Store, report.VerifyOptions{}), report.FileSignature, "deleted")
 	d = copyDir(t, dir)
 	m := readFile(t, filepath.Join(d, report.FileManifest))
 	must(t, os.WriteFile(filepath.Join(d, report.FileManifest), bytes.Replace(m, []byte(`"status": "closed"`), []byte(`"status": "closed" `), 1), 0o644))

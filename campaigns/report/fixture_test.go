@@ -2,47 +2,18 @@ package report_test
 
 import (
 	"context"
-	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/nhi-audit/nhi/audit"
 	"github.com/nhi-audit/nhi/campaigns"
+	"github.com/nhi-audit/nhi/campaigns/campaignstest"
 )
 
 var ctx = context.Background()
 
-// clock is a store clock the fixture moves by hand.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) set(s string) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = mustTime(s)
-}
-
-func mustTime(s string) time.Time {
-	t, err := time.Parse(time.RFC3339, s)
-	if err != nil {
-		panic(err)
-	}
-	return t
-}
-
-func tp(s string) *time.Time { t := mustTime(s); return &t }
-
 // generatedAt is the fixed generation time of the golden reports.
-var generatedAt = mustTime("2026-11-10T09:00:00Z")
+var generatedAt = campaignstest.Time("2026-11-10T09:00:00Z")
 
 func id(kind audit.Kind, key string) string { return audit.IdentityID("github", "acme", kind, key) }
 
@@ -72,72 +43,60 @@ var (
 )
 
 func observations() map[string]audit.Observation {
-	old := tp("2024-01-02T03:04:05Z")
+	old := campaignstest.TimeP("2024-01-02T03:04:05Z")
 	return map[string]audit.Observation{
 		idRenovate: {ID: idRenovate, Kind: audit.KindGitHubAppInstallation, Name: "renovate", Scope: "acme",
-			CreatedAt: tp("2023-05-01T00:00:00Z"), Permissions: map[string]string{"contents": "write", "metadata": "read", "pull_requests": "write"},
+			CreatedAt: campaignstest.TimeP("2023-05-01T00:00:00Z"), Permissions: map[string]string{"contents": "write", "metadata": "read", "pull_requests": "write"},
 			Attributes: map[string]string{"app_slug": "renovate", "repository_selection": "all"}},
 		idDeployProd: {ID: idDeployProd, Kind: audit.KindGitHubDeployKey, Name: "deploy-prod", Scope: "acme/api", CreatedAt: old, RotatedAt: old,
 			Permissions: map[string]string{"contents": "read"}, Attributes: map[string]string{"added_by": "alice", "read_only": "true"}},
 		idDana: {ID: idDana, Kind: audit.KindGitHubDeployKey, Name: "dana-laptop", Scope: "acme/web", CreatedAt: old, RotatedAt: old,
 			Permissions: map[string]string{"contents": "write"}, Attributes: map[string]string{"added_by": "dana", "read_only": "false"}},
-		idOpsKey: {ID: idOpsKey, Kind: audit.KindGitHubDeployKey, Name: oscName, Scope: "acme/ops", CreatedAt: tp("2026-08-01T00:00:00Z"),
-			LastUsedAt: tp("2026-09-28T00:00:00Z"), Permissions: map[string]string{"contents": "read"}, Attributes: map[string]string{"added_by": "bob", "read_only": "true"}},
+		idOpsKey: {ID: idOpsKey, Kind: audit.KindGitHubDeployKey, Name: oscName, Scope: "acme/ops", CreatedAt: campaignstest.TimeP("2026-08-01T00:00:00Z"),
+			LastUsedAt: campaignstest.TimeP("2026-09-28T00:00:00Z"), Permissions: map[string]string{"contents": "read"}, Attributes: map[string]string{"added_by": "bob", "read_only": "true"}},
 		idOldCI: {ID: idOldCI, Kind: audit.KindGitHubDeployKey, Name: "old-ci", Scope: "acme/api", CreatedAt: old, RotatedAt: old,
 			Permissions: map[string]string{"contents": "read"}, Attributes: map[string]string{"read_only": "true"}},
 		idRetired: {ID: idRetired, Kind: audit.KindGitHubDeployKey, Name: "retired-key", Scope: "acme/api", CreatedAt: old, RotatedAt: old,
 			Permissions: map[string]string{"contents": "read"}, Attributes: map[string]string{"added_by": "erin", "read_only": "true"}},
 		idFormula: {ID: idFormula, Kind: audit.KindGitHubActionsSecret, Name: formulaName, Scope: "acme/api",
-			CreatedAt: tp("2025-01-01T00:00:00Z"), RotatedAt: tp("2025-01-01T00:00:00Z")},
+			CreatedAt: campaignstest.TimeP("2025-01-01T00:00:00Z"), RotatedAt: campaignstest.TimeP("2025-01-01T00:00:00Z")},
 		idNPM: {ID: idNPM, Kind: audit.KindGitHubActionsSecret, Name: "NPM_TOKEN", Scope: "acme/web",
-			CreatedAt: tp("2026-08-15T00:00:00Z"), RotatedAt: tp("2026-08-15T00:00:00Z")},
+			CreatedAt: campaignstest.TimeP("2026-08-15T00:00:00Z"), RotatedAt: campaignstest.TimeP("2026-08-15T00:00:00Z")},
 		idSentry: {ID: idSentry, Kind: audit.KindGitHubActionsSecret, Name: "SENTRY_DSN", Scope: scriptScope,
-			CreatedAt: tp("2026-09-10T00:00:00Z"), RotatedAt: tp("2026-09-10T00:00:00Z")},
-		idPAT: {ID: idPAT, Kind: audit.KindGitHubFineGrainedPAT, Name: "ci-token", Scope: "acme", CreatedAt: tp("2026-03-01T00:00:00Z"),
-			LastUsedAt: tp("2026-09-20T00:00:00Z"), Permissions: map[string]string{"contents": "read", "metadata": "read"},
+			CreatedAt: campaignstest.TimeP("2026-09-10T00:00:00Z"), RotatedAt: campaignstest.TimeP("2026-09-10T00:00:00Z")},
+		idPAT: {ID: idPAT, Kind: audit.KindGitHubFineGrainedPAT, Name: "ci-token", Scope: "acme", CreatedAt: campaignstest.TimeP("2026-03-01T00:00:00Z"),
+			LastUsedAt: campaignstest.TimeP("2026-09-20T00:00:00Z"), Permissions: map[string]string{"contents": "read", "metadata": "read"},
 			Attributes: map[string]string{"owner": "bob", "repository_selection": "selected"}},
 		idHook: {ID: idHook, Kind: audit.KindGitHubWebhook, Name: "https://hooks.example.com/deploy", Scope: "acme",
-			CreatedAt: tp("2025-06-01T00:00:00Z"), Attributes: map[string]string{"has_secret": "false", "active": "true", "url": "https://hooks.example.com/deploy"}},
+			CreatedAt: campaignstest.TimeP("2025-06-01T00:00:00Z"), Attributes: map[string]string{"has_secret": "false", "active": "true", "url": "https://hooks.example.com/deploy"}},
 		idRunner: {ID: idRunner, Kind: audit.KindGitHubRunner, Name: "build-01", Scope: "acme",
 			Attributes: map[string]string{"status": "offline", "labels": "self-hosted,linux"}},
 		idPipe: {ID: idPipe, Kind: audit.KindGitHubCodespacesSecret, Name: pipeName, Scope: "acme/web",
-			CreatedAt: tp("2026-09-15T00:00:00Z"), RotatedAt: tp("2026-09-15T00:00:00Z")},
+			CreatedAt: campaignstest.TimeP("2026-09-15T00:00:00Z"), RotatedAt: campaignstest.TimeP("2026-09-15T00:00:00Z")},
 	}
 }
 
+// fixture is the evidence file of the golden campaign, and the test or
+// benchmark that builds it.
 type fixture struct {
-	t     testing.TB
-	st    *audit.Store
-	path  string
-	clock *clock
+	*campaignstest.Evidence
+	t testing.TB
 }
 
+// snapshot records the observations ids, and gaps, as a snapshot run at
+// the time at.
 func (f *fixture) snapshot(at string, gaps []audit.Gap, ids ...string) {
 	f.t.Helper()
-	f.clock.set(at)
+	f.Clock.Set(at)
 	obs := observations()
-	w, err := f.st.BeginSnapshot(ctx, audit.SnapshotInfo{Source: "github", Account: "acme", APIURL: "https://api.github.com/",
-		Credential: "token of audit-bot (scopes: admin:org, read:org, repo)", ToolVersion: "nhi test"})
-	if err != nil {
-		f.t.Fatal(err)
+	list := make([]audit.Observation, len(ids))
+	for k, i := range ids {
+		list[k] = obs[i]
 	}
-	for _, i := range ids {
-		if err := w.Record(obs[i]); err != nil {
-			f.t.Fatal(err)
-		}
-	}
-	for _, g := range gaps {
-		if err := w.Gap(g); err != nil {
-			f.t.Fatal(err)
-		}
-	}
-	f.clock.set(mustTime(at).Add(3 * time.Minute).Format(time.RFC3339))
-	if _, err := w.Finish(ctx, nil); err != nil {
-		f.t.Fatal(err)
-	}
+	f.Snapshot(f.t, gaps, list...)
 }
 
-func (f *fixture) at(s string) *fixture { f.clock.set(s); return f }
+func (f *fixture) at(s string) *fixture { f.Clock.Set(s); return f }
 
 func (f *fixture) must(_ any, err error) {
 	f.t.Helper()
@@ -148,7 +107,7 @@ func (f *fixture) must(_ any, err error) {
 
 func (f *fixture) decide(at, actor, campaign, id string, d campaigns.Decision, reason string) {
 	f.t.Helper()
-	f.at(at).must(campaigns.Decide(ctx, f.st, actor, campaign, id, d, reason))
+	f.at(at).must(campaigns.Decide(ctx, f.Store, actor, campaign, id, d, reason))
 }
 
 // newFixture builds the golden campaign: a first campaign (2026-Q3) on
@@ -163,14 +122,11 @@ func otherFixture(t testing.TB) *fixture { return buildFixture(t, true) }
 
 func buildFixture(t testing.TB, other bool) *fixture {
 	t.Helper()
-	c := &clock{t: mustTime("2026-08-20T10:00:00Z")}
-	path := filepath.Join(t.TempDir(), "nhi.db")
-	st, err := audit.Open(ctx, path, audit.OpenOptions{Create: true, Now: c.now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	f := &fixture{t: t, st: st, path: path, clock: c}
+	f := &fixture{Evidence: campaignstest.New(t, "2026-08-20T10:00:00Z"), t: t}
+	f.Source = audit.SnapshotInfo{Source: "github", Account: "acme", APIURL: "https://api.github.com/",
+		Credential: "token of audit-bot (scopes: admin:org, read:org, repo)", ToolVersion: "nhi test"}
+	f.Takes = 3 * time.Minute
+	st := f.Store
 
 	p := audit.DefaultPolicy()
 	p.FirstPartyApps = []string{"acme-deployer"}

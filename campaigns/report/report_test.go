@@ -27,7 +27,7 @@ func exportOptions() report.ExportOptions {
 func export(t *testing.T, f *fixture, opts report.ExportOptions) (string, *report.Exported) {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), "bundle")
-	res, err := report.Export(ctx, f.st, "2026-Q4", dir, opts)
+	res, err := report.Export(ctx, f.Store, "2026-Q4", dir, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,17 +97,17 @@ func TestDeterministic(t *testing.T) {
 	// Later: a new snapshot removes the old CI key and a verification
 	// rewrites the remediation states; an owner changes.
 	f.snapshot("2026-11-20T06:00:00Z", nil, idRenovate, idDeployProd, idFormula, idNPM, idSentry, idPAT, idRunner, idPipe)
-	f.at("2026-11-20T12:00:00Z").must(campaigns.VerifyRemediation(ctx, f.st, "carol", "2026-Q4"))
-	f.at("2026-11-21T12:00:00Z").must(f.st.SetOwner(ctx, "carol", idPAT, "platform-team"))
+	f.at("2026-11-20T12:00:00Z").must(campaigns.VerifyRemediation(ctx, f.Store, "carol", "2026-Q4"))
+	f.at("2026-11-21T12:00:00Z").must(f.Store.SetOwner(ctx, "carol", idPAT, "platform-team"))
 
-	r, err := report.VerifyBundle(ctx, dir1, f.st, report.VerifyOptions{Tool: "nhi test"})
+	r, err := report.VerifyBundle(ctx, dir1, f.Store, report.VerifyOptions{Tool: "nhi test"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !r.OK() {
 		t.Fatalf("a bundle rebuilt after later events does not match: %+v", r.Problems())
 	}
-	now, err := report.Build(ctx, f.st, "2026-Q4", exportOptions().Options)
+	now, err := report.Build(ctx, f.Store, "2026-Q4", exportOptions().Options)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -180,7 +180,7 @@ func TestHostileInput(t *testing.T) {
 // The printable form of every hostile value is what the report shows.
 func TestPrintableEverywhere(t *testing.T) {
 	f := newFixture(t)
-	r, err := report.Build(ctx, f.st, "2026-Q4", exportOptions().Options)
+	r, err := report.Build(ctx, f.Store, "2026-Q4", exportOptions().Options)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -208,7 +208,7 @@ func TestJSONRoundTrip(t *testing.T) {
 // encoding/json writes, escapes included.
 func TestRowJSON(t *testing.T) {
 	f := newFixture(t)
-	r, err := report.Build(ctx, f.st, "2026-Q4", exportOptions().Options)
+	r, err := report.Build(ctx, f.Store, "2026-Q4", exportOptions().Options)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -232,7 +232,7 @@ func TestRowJSON(t *testing.T) {
 func TestNotesInTheReport(t *testing.T) {
 	f := newFixture(t)
 	dir, _ := export(t, f, exportOptions())
-	r, err := report.Build(ctx, f.st, "2026-Q4", exportOptions().Options)
+	r, err := report.Build(ctx, f.Store, "2026-Q4", exportOptions().Options)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -253,12 +253,12 @@ func TestNotesInTheReport(t *testing.T) {
 
 	// A note written after the export is in a new report, and the old
 	// bundle still verifies: it reflects the log up to its own head.
-	f.at("2026-11-12T09:00:00Z").must(f.st.AddNotes(ctx, "carol", []string{idPAT}, "GitHub App token live since 2026-11-11"))
-	res, err := report.VerifyBundle(ctx, dir, f.st, report.VerifyOptions{Tool: "nhi test"})
+	f.at("2026-11-12T09:00:00Z").must(f.Store.AddNotes(ctx, "carol", []string{idPAT}, "GitHub App token live since 2026-11-11"))
+	res, err := report.VerifyBundle(ctx, dir, f.Store, report.VerifyOptions{Tool: "nhi test"})
 	if err != nil || !res.OK() {
 		t.Fatalf("the bundle no longer verifies after a later note: %+v %v", res.Problems(), err)
 	}
-	later, err := report.Build(ctx, f.st, "2026-Q4", exportOptions().Options)
+	later, err := report.Build(ctx, f.Store, "2026-Q4", exportOptions().Options)
 	if err != nil {
 		t.Fatal(err)
 	}
