@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -307,7 +308,7 @@ func (v *detailView) content(now time.Time) []string {
 	if len(id.Permissions) == 0 {
 		item(theme.Muted.Render("none recorded"))
 	}
-	for _, k := range sortedKeys(id.Permissions) {
+	for _, k := range slices.Sorted(maps.Keys(id.Permissions)) {
 		item(audit.Printable(k) + ": " + orDash(audit.Printable(id.Permissions[k])))
 	}
 
@@ -315,7 +316,7 @@ func (v *detailView) content(now time.Time) []string {
 	if len(id.Attributes) == 0 {
 		item(theme.Muted.Render("none recorded"))
 	}
-	for _, k := range sortedKeys(id.Attributes) {
+	for _, k := range slices.Sorted(maps.Keys(id.Attributes)) {
 		item(audit.Printable(k) + ": " + orDash(audit.Printable(id.Attributes[k])))
 	}
 	return lines
@@ -394,13 +395,4 @@ func padRight(s string, w int) string {
 		return s + strings.Repeat(" ", n)
 	}
 	return s
-}
-
-func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }

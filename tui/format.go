@@ -73,27 +73,9 @@ func stamp(t *time.Time, now time.Time) string {
 	return t.UTC().Format(time.RFC3339) + " (" + ago(*t, now) + ")"
 }
 
-// commas formats n with thousands separators: 1234567 -> "1,234,567".
-func commas(n int) string {
-	if n < 0 {
-		return "-" + commas(-n)
-	}
-	s := strconv.Itoa(n)
-	if len(s) <= 3 {
-		return s
-	}
-	var b strings.Builder
-	head := len(s) % 3
-	if head == 0 {
-		head = 3
-	}
-	b.WriteString(s[:head])
-	for i := head; i < len(s); i += 3 {
-		b.WriteByte(',')
-		b.WriteString(s[i : i+3])
-	}
-	return b.String()
-}
+// commas formats a count with thousands separators: 1234567 reads
+// "1,234,567", as it does in reports (one formatter, audit.Thousands).
+var commas = audit.Thousands
 
 // plural is "1 endpoint" or "3 endpoints".
 func plural(n int, one, many string) string {
@@ -118,7 +100,7 @@ func truncate(s string, w int) string {
 
 // textWidth is the width of plain (sanitized, unstyled) text in cells.
 func textWidth(s string) int {
-	if isPlain(s) {
+	if audit.IsPlain(s) {
 		return len(s)
 	}
 	return ansi.StringWidth(s)
@@ -132,7 +114,7 @@ func writeCell(b *strings.Builder, s string, w int, right bool) {
 	if w <= 0 {
 		return
 	}
-	if isPlain(s) && len(s) > w {
+	if audit.IsPlain(s) && len(s) > w {
 		b.WriteString(s[:w-1])
 		b.WriteString(ellipsis)
 		return
@@ -192,14 +174,4 @@ func fit(s string, w, h int) string {
 		lines = append(lines, "")
 	}
 	return strings.Join(lines, "\n")
-}
-
-// isPlain reports whether s is printable ASCII only: one byte, one cell.
-func isPlain(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c > 0x7e {
-			return false
-		}
-	}
-	return true
 }
