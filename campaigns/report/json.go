@@ -34,17 +34,16 @@ func writeObject(w *bufio.Writer, v reflect.Value, depth int) error {
 	indent := strings.Repeat("  ", depth+1)
 	w.WriteByte('{')
 	var row []byte
-	for i, n := 0, 0; i < v.NumField(); i++ {
+	for i := 0; i < v.NumField(); i++ {
 		f := v.Type().Field(i)
 		name, opts, _ := strings.Cut(f.Tag.Get("json"), ",")
 		if !f.IsExported() || name == "" || name == "-" || opts != "" {
 			return fmt.Errorf("report JSON: field %s.%s needs a plain json tag to be written", v.Type().Name(), f.Name)
 		}
-		if n > 0 {
+		if i > 0 {
 			w.WriteByte(',')
 		}
-		n++
-		w.WriteString("\n" + indent + string(appendString(nil, name)) + ": ")
+		w.WriteString("\n" + indent + string(audit.AppendJSONString(nil, name, true)) + ": ")
 		switch fv := v.Field(i).Interface().(type) {
 		case []Row:
 			if len(fv) == 0 {
@@ -103,7 +102,7 @@ func appendRow(b []byte, r *Row) []byte {
 				b = append(b, ',')
 			}
 			b = append(b, `{"rule":`...)
-			b = appendString(b, f.Rule)
+			b = audit.AppendJSONString(b, f.Rule, true)
 			b = appendField(b, "severity", f.Severity)
 			b = appendField(b, "owasp", f.OWASP)
 			b = appendField(b, "message", f.Message)
@@ -130,7 +129,7 @@ func appendRow(b []byte, r *Row) []byte {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = appendString(b, f)
+			b = audit.AppendJSONString(b, f, true)
 		}
 		b = append(b, ']')
 	}
@@ -148,8 +147,5 @@ func appendField(b []byte, key, value string) []byte {
 	b = append(b, ',', '"')
 	b = append(b, key...)
 	b = append(b, '"', ':')
-	return appendString(b, value)
+	return audit.AppendJSONString(b, value, true)
 }
-
-// appendString appends s as json.Marshal would.
-func appendString(b []byte, s string) []byte { return audit.AppendJSONString(b, s, true) }
