@@ -68,3 +68,26 @@ func BenchmarkExport100k(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkWriteJSON100k writes report.json of a closed 100,000-item
+// campaign: the register, the exceptions and the decommissions streamed
+// one row a line.
+func BenchmarkWriteJSON100k(b *testing.B) {
+	f := bigCampaign(b, 100_000)
+	r, err := report.Build(ctx, f.Store, "big", exportOptions().Options)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var out countingWriter
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := r.WriteJSON(&out); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.SetBytes(out.n / int64(b.N))
+}
+
+type countingWriter struct{ n int64 }
+
+func (w *countingWriter) Write(p []byte) (int, error) { w.n += int64(len(p)); return len(p), nil }

@@ -32,6 +32,7 @@ func (r *Report) WriteJSON(out io.Writer) error {
 // other field as json.MarshalIndent writes it there.
 func writeObject(w *bufio.Writer, v reflect.Value, depth int) error {
 	indent := strings.Repeat("  ", depth+1)
+	rowIndent := indent + "  "
 	w.WriteByte('{')
 	var row []byte
 	for i := 0; i < v.NumField(); i++ {
@@ -53,7 +54,7 @@ func writeObject(w *bufio.Writer, v reflect.Value, depth int) error {
 			w.WriteString("[\n")
 			for k := range fv {
 				row = appendRow(row[:0], &fv[k])
-				w.WriteString(indent + "  ")
+				w.WriteString(rowIndent)
 				w.Write(row)
 				if k < len(fv)-1 {
 					w.WriteByte(',')
