@@ -32,50 +32,50 @@ func trail(t testing.TB, st *audit.Store, id string) string {
 // removal check that names it, in log order, and nothing about others.
 func TestTrail(t *testing.T) {
 	f := newFixture(t)
-	f.snapshot(t, nil, population()...)
+	f.Snapshot(t, nil, population()...)
 	create(t, f, campaigns.Spec{Name: "q", Scope: "kind:deploy_key"}) // #1
 	k1, k2 := keyID("api", "1"), keyID("api", "2")
-	o, err := campaigns.Decide(ctx, f.st, "rita", "q", k1, campaigns.Keep, "deploys api") // #2
+	o, err := campaigns.Decide(ctx, f.Store, "rita", "q", k1, campaigns.Keep, "deploys api") // #2
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := campaigns.Undo(ctx, f.st, "rita", "", o.Event.Seq); err != nil { // #3
+	if _, err := campaigns.Undo(ctx, f.Store, "rita", "", o.Event.Seq); err != nil { // #3
 		t.Fatal(err)
 	}
-	if _, err := campaigns.DecideMatching(ctx, f.st, "sam", "q", "scope:acme/api", campaigns.Decommission, "api is retired", false); err != nil { // #4
+	if _, err := campaigns.DecideMatching(ctx, f.Store, "sam", "q", "scope:acme/api", campaigns.Decommission, "api is retired", false); err != nil { // #4
 		t.Fatal(err)
 	}
-	if _, err := campaigns.Decide(ctx, f.st, "rita", "q", keyID("web", "3"), campaigns.Keep, "deploys web"); err != nil { // #5
+	if _, err := campaigns.Decide(ctx, f.Store, "rita", "q", keyID("web", "3"), campaigns.Keep, "deploys web"); err != nil { // #5
 		t.Fatal(err)
 	}
-	if _, err := campaigns.Close(ctx, f.st, "lead", "q"); err != nil { // #6
+	if _, err := campaigns.Close(ctx, f.Store, "lead", "q"); err != nil { // #6
 		t.Fatal(err)
 	}
 	// A later snapshot without api/1: its removal is checked.
-	f.clock.set("2026-11-05T12:00:00Z")
+	f.Clock.Set("2026-11-05T12:00:00Z")
 	var later []audit.Observation
 	for _, o := range population() {
 		if o.ID != k1 {
 			later = append(later, o)
 		}
 	}
-	snap := f.snapshot(t, nil, later...)
-	if _, err := campaigns.VerifyAfterSnapshot(ctx, f.st, "lead", snap.ID); err != nil { // #7
+	snap := f.Snapshot(t, nil, later...)
+	if _, err := campaigns.VerifyAfterSnapshot(ctx, f.Store, "lead", snap.ID); err != nil { // #7
 		t.Fatal(err)
 	}
 
 	want := "#2 rita q: keep — deploys api\n#3 rita q: undid #2\n#4 sam q: decommission (bulk, 2 items) — api is retired\n#7 lead q: checked: removed (snapshot 2)"
-	if got := trail(t, f.st, k1); got != want {
+	if got := trail(t, f.Store, k1); got != want {
 		t.Errorf("trail of api/1:\n%s\nwant\n%s", got, want)
 	}
 	want = "#4 sam q: decommission (bulk, 2 items) — api is retired\n#7 lead q: checked: still present (snapshot 2)"
-	if got := trail(t, f.st, k2); got != want {
+	if got := trail(t, f.Store, k2); got != want {
 		t.Errorf("trail of api/2:\n%s\nwant\n%s", got, want)
 	}
-	if got := trail(t, f.st, keyID("ops", "5")); got != "#6 lead q: closed without a decision: no-response" {
+	if got := trail(t, f.Store, keyID("ops", "5")); got != "#6 lead q: closed without a decision: no-response" {
 		t.Errorf("trail of an item nobody decided: %q", got)
 	}
-	if got := trail(t, f.st, audit.IdentityID("github", "acme", audit.KindGitHubActionsSecret, "api/NPM_TOKEN")); got != "" {
+	if got := trail(t, f.Store, audit.IdentityID("github", "acme", audit.KindGitHubActionsSecret, "api/NPM_TOKEN")); got != "" {
 		t.Errorf("trail of an identity outside every campaign: %q", got)
 	}
 }
