@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/nhi-audit/nhi/filter"
 )
 
 var evalNow = time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
@@ -245,16 +247,16 @@ func BenchmarkFindings100k(b *testing.B) {
 // The filter's unused>90d and the stale rule count days the same way, so
 // a scope of "unused>90d" selects exactly what the stale rule flags.
 func TestUnusedFilterAgreesWithStaleRule(t *testing.T) {
-	f, err := ParseFilter("unused>90d")
+	f, err := filter.Parse("unused>90d", Vocabulary)
 	if err != nil {
 		t.Fatal(err)
 	}
-	stale, _ := ParseFilter("finding:stale")
+	stale, _ := filter.Parse("finding:stale", Vocabulary)
 	ev := NewEvaluator(DefaultPolicy(), evalNow)
 	for days := 85; days <= 95; days++ {
 		id := Identity{Owner: "alice", Observation: Observation{Kind: KindGitHubDeployKey, CreatedAt: daysAgo(days), LastUsedAt: daysAgo(days)}}
 		id.Findings = ev.Evaluate(&id, "acme")
-		env := &FilterEnv{Now: evalNow}
+		env := &filter.Env{Now: evalNow}
 		if f.Match(&id, env) != stale.Match(&id, env) {
 			t.Errorf("last used %d days ago: unused>90d=%v, stale=%v", days, f.Match(&id, env), stale.Match(&id, env))
 		}

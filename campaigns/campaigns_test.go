@@ -10,6 +10,7 @@ import (
 
 	"github.com/nhi-audit/nhi/audit"
 	"github.com/nhi-audit/nhi/campaigns"
+	"github.com/nhi-audit/nhi/filter"
 )
 
 func create(t testing.TB, f *fixture, spec campaigns.Spec) *campaigns.Created {
@@ -211,9 +212,9 @@ func TestCreateRefusals(t *testing.T) {
 			t.Errorf("%s: %v; want %v saying %q", tc.name, err, tc.want, tc.says)
 		}
 	}
-	// A scope that does not parse is a *audit.FilterError, with its caret.
+	// A scope that does not parse is a *filter.Error, with its caret.
 	_, err = campaigns.Create(ctx, f.Store, "lead", campaigns.Spec{Name: "q", Scope: "ownr:alice", Due: "2026-10-31", Reviewers: []string{"r"}})
-	var fe *audit.FilterError
+	var fe *filter.Error
 	if !errors.As(err, &fe) || !strings.Contains(fe.Caret(), "^") || !strings.Contains(err.Error(), "ownr") {
 		t.Errorf("bad scope: %v", err)
 	}
@@ -352,7 +353,7 @@ func TestBulkDecisions(t *testing.T) {
 	if _, err := bulk("sam", "", campaigns.Decommission, "x", false); !errors.Is(err, campaigns.ErrEmptyScope) {
 		t.Errorf("bulk without filter: %v", err)
 	}
-	var fe *audit.FilterError
+	var fe *filter.Error
 	if _, err := bulk("sam", "kind:", campaigns.Decommission, "x", false); !errors.As(err, &fe) {
 		t.Errorf("bulk with a bad filter: %v", err)
 	}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/nhi-audit/nhi/audit"
+	"github.com/nhi-audit/nhi/filter"
 )
 
 // Spec says what campaign to create.
@@ -67,9 +68,9 @@ func Create(ctx context.Context, st *audit.Store, actor string, spec Spec) (*Cre
 	if expr == "" {
 		return nil, fmt.Errorf("%w: say which identities to review with --scope EXPR (e.g. 'kind:deploy_key', or 'id:*' for all)", ErrEmptyScope)
 	}
-	f, err := audit.ParseFilter(expr)
+	f, err := filter.Parse(expr, audit.Vocabulary)
 	if err != nil {
-		return nil, err // an *audit.FilterError: the caller shows the caret
+		return nil, err // an *filter.Error: the caller shows the caret
 	}
 	if f.String() == "" {
 		return nil, fmt.Errorf("%w: %q selects nothing in particular; use 'id:*' to review every identity", ErrEmptyScope, expr)
@@ -104,7 +105,7 @@ func Create(ctx context.Context, st *audit.Store, actor string, spec Spec) (*Cre
 	if err != nil {
 		return nil, err
 	}
-	env := &audit.FilterEnv{Now: snap.StartedAt}
+	env := &filter.Env{Now: snap.StartedAt}
 	items := make([]frozen, 0, len(ids))
 	for i := range ids {
 		id := &ids[i]

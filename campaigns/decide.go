@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/nhi-audit/nhi/audit"
+	"github.com/nhi-audit/nhi/filter"
 )
 
 // maxReason bounds a justification; reports print it whole.
@@ -260,13 +261,13 @@ type BulkOutcome struct {
 }
 
 // DecideMatching applies one decision, with one required reason, to every
-// item of an open campaign that matches filter and is undecided (pending, or
+// item of an open campaign that matches the filter expr and is undecided (pending, or
 // carried and not yet confirmed); with includeDecided, to decided items too.
 // Items the actor owns are skipped and listed, never decided. Time terms in
 // the filter count from the campaign's as-of moment and fields read the
 // frozen item (owner and findings at creation), so the same filter selects
 // the same items whenever it runs; decision: terms see the current decisions.
-func DecideMatching(ctx context.Context, st *audit.Store, actor, campaign, filter string, d Decision, reason string, includeDecided bool) (*BulkOutcome, error) {
+func DecideMatching(ctx context.Context, st *audit.Store, actor, campaign, expr string, d Decision, reason string, includeDecided bool) (*BulkOutcome, error) {
 	if err := checkDecision(d); err != nil {
 		return nil, err
 	}
@@ -277,12 +278,12 @@ func DecideMatching(ctx context.Context, st *audit.Store, actor, campaign, filte
 	if reason == "" {
 		return nil, fmt.Errorf("%w: a bulk decision needs --reason, recorded with every item it decides", ErrReasonRequired)
 	}
-	if f, err := audit.ParseFilter(strings.TrimSpace(filter)); err != nil {
+	if f, err := filter.Parse(strings.TrimSpace(expr), audit.Vocabulary); err != nil {
 		return nil, err
 	} else if f.String() == "" {
 		return nil, fmt.Errorf("%w: a bulk decision needs --filter EXPR (use 'id:*' for every item)", ErrEmptyScope)
 	}
-	return bulk(ctx, st, actor, campaign, filter, func(c *Campaign, it *liveItem, res *BulkOutcome) bool {
+	return bulk(ctx, st, actor, campaign, expr, func(c *Campaign, it *liveItem, res *BulkOutcome) bool {
 		if it.decision != Pending && !includeDecided {
 			res.SkippedDecided++
 			return false
@@ -294,11 +295,11 @@ func DecideMatching(ctx context.Context, st *audit.Store, actor, campaign, filte
 }
 
 // ConfirmCarried confirms the carried-forward decisions of an open campaign
-// that are still unconfirmed (optionally only those matching filter): each
+// that are still unconfirmed (optionally only those matching the filter expr): each
 // takes its carried decision, with reason, decided by actor. Items the
 // actor owns are skipped and listed. A carried item nobody confirms becomes
 // no-response at close.
-func ConfirmCarried(ctx context.Context, st *audit.Store, actor, campaign, filter, reason string) (*BulkOutcome, error) {
+func ConfirmCarried(ctx context.Context, st *audit.Store, actor, campaign, expr, reason string) (*BulkOutcome, error) {
 	reason, err := checkReason(reason)
 	if err != nil {
 		return nil, err
@@ -306,7 +307,7 @@ func ConfirmCarried(ctx context.Context, st *audit.Store, actor, campaign, filte
 	if reason == "" {
 		return nil, fmt.Errorf("%w: confirming carried decisions needs --reason, recorded with every item", ErrReasonRequired)
 	}
-	return bulk(ctx, st, actor, campaign, filter, func(c *Campaign, it *liveItem, res *BulkOutcome) bool {
+	return bulk(ctx, st, actor, campaign, expr, func(c *Campaign, it *liveItem, res *BulkOutcome) bool {
 		if it.carried == "" {
 			return false
 		}
@@ -320,14 +321,14 @@ func ConfirmCarried(ctx context.Context, st *audit.Store, actor, campaign, filte
 	}, func(it *liveItem) (Decision, string, string) { return Decision(it.carried), reason, ViaConfirm })
 }
 
-// bulk selects items with the filter and eligible, appends one event for
+// bulk selects items with the filter expr and eligible, appends one event for
 // all of them and applies what decision gives to each.
-func bulk(ctx context.Context, st *audit.Store, actor, campaign, filter string,
+func bulk(ctx context.Context, st *audit.Store, actor, campaign, expr string,
 	eligible func(*Campaign, *liveItem, *BulkOutcome) bool,
 	appendEvent func(*audit.Tx, *Campaign, []string, string) (audit.Event, error),
 	decision func(*liveItem) (Decision, string, string),
 ) (*BulkOutcome, error) {
-	f, err := audit.ParseFilter(strings.TrimSpace(filter))
+	f, err := filter.Parse(strings.TrimSpace(expr), audit.Vocabulary)
 	if err != nil {
 		return nil, err
 	}
@@ -361,7 +362,7 @@ func bulk(ctx context.Context, st *audit.Store, actor, campaign, filter string,
 		for i := range items {
 			byID[items[i].id] = &items[i]
 		}
-		env := &audit.FilterEnv{Now: c.AsOf, Decision: func(id string) string {
+		env := &filter.Env{Now: c.AsOf, Decision: func(id string) string {
 			if it := byID[id]; it != nil {
 				return string(it.decision)
 			}

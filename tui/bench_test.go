@@ -15,6 +15,7 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 
 	"github.com/nhi-audit/nhi/audit"
+	"github.com/nhi-audit/nhi/filter"
 )
 
 // manyIdentities is n identities of every kind, with findings and owners
@@ -120,7 +121,7 @@ func TestKeypressCostIsIndependentOfRows(t *testing.T) {
 // off the event loop: parse, match every identity, keep the rows.
 func BenchmarkFilter100k(b *testing.B) {
 	pop := newPopulation(manyIdentities(100_000))
-	env := audit.FilterEnv{Now: testNow}
+	env := filter.Env{Now: testNow}
 	for _, expr := range []string{
 		"owner:none finding:stale",
 		"name:identity-0001*",
@@ -132,7 +133,7 @@ func BenchmarkFilter100k(b *testing.B) {
 			b.ReportAllocs()
 			var rows int
 			for b.Loop() {
-				f, err := audit.ParseFilter(expr)
+				f, err := filter.Parse(expr, audit.Vocabulary)
 				if err != nil {
 					b.Fatal(err)
 				}

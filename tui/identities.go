@@ -12,6 +12,7 @@ import (
 	"github.com/charmbracelet/lipgloss"
 
 	"github.com/nhi-audit/nhi/audit"
+	"github.com/nhi-audit/nhi/filter"
 )
 
 // scroller is anything the navigation keys move: a table cursor, a text
@@ -88,10 +89,10 @@ type identitiesView struct {
 
 	// The filter in force, and the prompt that edits it.
 	filterText string
-	filter     *audit.Filter
+	filter     *filter.Filter
 	editing    bool
 	input      lineInput
-	filterErr  *audit.FilterError
+	filterErr  *filter.Error
 
 	sort     sortSpec
 	selected map[string]struct{} // identity IDs marked for a bulk action
@@ -389,11 +390,11 @@ func (v *identitiesView) updateFilter(k tea.KeyMsg) tea.Cmd {
 // setFilter compiles text and starts the query for it; on a syntax error
 // the filter in force stays and the error is kept for the prompt.
 func (v *identitiesView) setFilter(text string) tea.Cmd {
-	f, err := audit.ParseFilter(text)
+	f, err := filter.Parse(text, audit.Vocabulary)
 	if err != nil {
-		var fe *audit.FilterError
+		var fe *filter.Error
 		if !errors.As(err, &fe) {
-			fe = &audit.FilterError{Expr: text, Msg: err.Error()}
+			fe = &filter.Error{Expr: text, Msg: err.Error()}
 		}
 		v.filterErr = fe
 		return nil

@@ -9,6 +9,7 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 
 	"github.com/nhi-audit/nhi/audit"
+	"github.com/nhi-audit/nhi/filter"
 )
 
 // sortSpec is the order of the identities table: a column (or noSort for
@@ -39,8 +40,8 @@ type query struct {
 	seq    uint64
 	latest *atomic.Uint64 // the newest seq started
 	pop    *population
-	filter *audit.Filter // nil: every identity
-	env    audit.FilterEnv
+	filter *filter.Filter // nil: every identity
+	env    filter.Env
 	sort   sortSpec
 	order  []int32 // the natural order of sort.col on pop, when known
 }

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/nhi-audit/nhi/audit"
+	"github.com/nhi-audit/nhi/filter"
 )
 
 // population is the identities the TUI walks. It is never changed in
@@ -89,8 +90,8 @@ func (s *state) writable() bool { return !s.readOnly && s.store != nil }
 func (s *state) identity(i int32) *audit.Identity { return s.pop.ids[i] }
 
 // filterEnv is what a filter needs besides the identity, as of now.
-func (s *state) filterEnv() audit.FilterEnv {
-	env := audit.FilterEnv{Now: s.now()}
+func (s *state) filterEnv() filter.Env {
+	env := filter.Env{Now: s.now()}
 	if d := s.decisions; d != nil {
 		// Outside the campaign's population an identity has no decision
 		// to take: decision:pending must not list it.

@@ -14,6 +14,7 @@ import (
 
 	"github.com/nhi-audit/nhi/audit"
 	"github.com/nhi-audit/nhi/campaigns"
+	"github.com/nhi-audit/nhi/filter"
 )
 
 func newCampaignCmd(a *app) *cobra.Command {
@@ -35,7 +36,7 @@ See docs/campaigns.md.`,
 // filter that does not parse shows its caret; a malformed argument is a
 // usage error (exit 2); anything else a failure (exit 1).
 func campaignError(cmd *cobra.Command, flag string, err error) error {
-	var fe *audit.FilterError
+	var fe *filter.Error
 	if errors.As(err, &fe) {
 		caret := strings.ReplaceAll(fe.Caret(), "\n", "\n  ")
 		return usageError{cmd.CommandPath(), fmt.Errorf("%s: %w\n  %s", flag, err, caret)}

@@ -11,11 +11,12 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/nhi-audit/nhi/audit"
+	"github.com/nhi-audit/nhi/filter"
 )
 
 func newIdentitiesCmd(a *app) *cobra.Command {
 	var asJSON bool
-	var filter string
+	var expr string
 	cmd := &cobra.Command{
 		Use:   "identities",
 		Short: "List every identity in the evidence file",
@@ -30,7 +31,7 @@ has it). --filter keeps those a filter expression matches (docs/filter.md).
 		Aliases: []string{"ls"},
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			f, err := parseFilterArg(filter)
+			f, err := parseFilterArg(expr)
 			if err != nil {
 				return err
 			}
@@ -43,7 +44,7 @@ has it). --filter keeps those a filter expression matches (docs/filter.md).
 			if err != nil {
 				return err
 			}
-			env := &audit.FilterEnv{Now: st.Now()}
+			env := &filter.Env{Now: st.Now()}
 			ids := all[:0]
 			for i := range all {
 				if f.Match(&all[i], env) {
@@ -59,14 +60,14 @@ has it). --filter keeps those a filter expression matches (docs/filter.md).
 				return enc.Encode(ids)
 			}
 			if len(ids) == 0 && len(all) > 0 {
-				_, err := fmt.Fprintf(a.stdout, "No identity of %d matches the filter %q.\n", len(all), filter)
+				_, err := fmt.Fprintf(a.stdout, "No identity of %d matches the filter %q.\n", len(all), expr)
 				return err
 			}
 			return printIdentities(a.stdout, ids, time.Now())
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print a JSON array of identity objects")
-	cmd.Flags().StringVar(&filter, "filter", "", "only identities this filter expression matches")
+	cmd.Flags().StringVar(&expr, "filter", "", "only identities this filter expression matches")
 	return cmd
 }
 

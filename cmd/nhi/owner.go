@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/nhi-audit/nhi/audit"
+	"github.com/nhi-audit/nhi/filter"
 )
 
 func newOwnerCmd(a *app) *cobra.Command {
@@ -140,9 +141,9 @@ standard input.`,
 }
 
 // parseFilterArg compiles a --filter value, pointing at the mistake.
-func parseFilterArg(expr string) (*audit.Filter, error) {
-	f, err := audit.ParseFilter(expr)
-	var fe *audit.FilterError
+func parseFilterArg(expr string) (*filter.Filter, error) {
+	f, err := filter.Parse(expr, audit.Vocabulary)
+	var fe *filter.Error
 	if errors.As(err, &fe) {
 		return nil, usageError{command: "filter", err: fmt.Errorf("%v\n%s", fe, indent(fe.Caret(), "  "))}
 	}
@@ -172,12 +173,12 @@ func matchingSome(ctx context.Context, st *audit.Store, expr string) ([]string, 
 }
 
 // matching returns the IDs of the identities f matches, in ID order.
-func matching(ctx context.Context, st *audit.Store, f *audit.Filter) ([]string, error) {
+func matching(ctx context.Context, st *audit.Store, f *filter.Filter) ([]string, error) {
 	ids, err := st.Identities(ctx)
 	if err != nil {
 		return nil, err
 	}
-	env := &audit.FilterEnv{Now: st.Now()}
+	env := &filter.Env{Now: st.Now()}
 	var out []string
 	for i := range ids {
 		if f.Match(&ids[i], env) {
@@ -236,7 +237,7 @@ func resolveOwnerRows(ctx context.Context, st *audit.Store, rows []ownerRow) ([]
 	var order []string
 	var unmatched []string
 	for _, row := range rows {
-		f, err := audit.ParseFilter("id:" + escapeFilterWord(row.pattern))
+		f, err := filter.Parse("id:"+escapeFilterWord(row.pattern), audit.Vocabulary)
 		if err != nil {
 			return nil, fmt.Errorf("line %d: %q is not a usable pattern: %v", row.line, row.pattern, err)
 		}

@@ -1,20 +1,23 @@
-package audit
+package filter_test
 
 import (
 	"fmt"
 	"math/rand/v2"
 	"testing"
 	"time"
+
+	"github.com/nhi-audit/nhi/audit"
+	"github.com/nhi-audit/nhi/filter"
 )
 
 // filterBenchPopulation builds n identities with a realistic mix: every
 // kind, a few hundred repositories, a third without owner, findings on
 // about half, timestamps over three years.
-func filterBenchPopulation(n int) []Identity {
+func filterBenchPopulation(n int) []audit.Identity {
 	rng := rand.New(rand.NewPCG(1, 2))
 	repos := []string{"api", "web", "infra", "billing", "mobile", "data", "auth", "docs"}
 	people := []string{"alice", "bob", "carol", "dave", "erin", "Frank Lee", "grace@acme.example", "platform-team"}
-	rules := []Finding{
+	rules := []audit.Finding{
 		{Rule: "stale", Severity: "high"}, {Rule: "unrotated", Severity: "medium"},
 		{Rule: "orphaned", Severity: "medium"}, {Rule: "overprivileged", Severity: "high"},
 		{Rule: "broad-scope", Severity: "medium"}, {Rule: "no-expiry", Severity: "low"},
@@ -24,25 +27,25 @@ func filterBenchPopulation(n int) []Identity {
 		t := filterTestNow.Add(-time.Duration(rng.IntN(maxDays*24)) * time.Hour)
 		return &t
 	}
-	ids := make([]Identity, n)
+	ids := make([]audit.Identity, n)
 	for i := range ids {
-		k := Kinds[rng.IntN(len(Kinds))]
+		k := audit.Kinds[rng.IntN(len(audit.Kinds))]
 		repo := fmt.Sprintf("acme/%s-%03d", repos[rng.IntN(len(repos))], rng.IntN(60))
 		scope := repo
 		if rng.IntN(5) == 0 {
 			scope = "acme"
 		}
 		name := fmt.Sprintf("%s-%d", []string{"ci", "deploy", "release-bot", "backup", "DEPLOY_TOKEN", "NPM_TOKEN", "renovate"}[rng.IntN(7)], i)
-		id := Identity{
-			Observation: Observation{
-				ID:        IdentityID("github", "acme", k, fmt.Sprintf("%s/%d", scope, i)),
+		id := audit.Identity{
+			Observation: audit.Observation{
+				ID:        audit.IdentityID("github", "acme", k, fmt.Sprintf("%s/%d", scope, i)),
 				Kind:      k,
 				Name:      name,
 				Scope:     scope,
 				CreatedAt: at(1100),
 			},
 			Source: "github",
-			Status: StatusActive,
+			Status: audit.StatusActive,
 		}
 		if rng.IntN(3) > 0 {
 			id.Owner = people[rng.IntN(len(people))]
@@ -50,7 +53,7 @@ func filterBenchPopulation(n int) []Identity {
 		if k.TracksLastUse() && rng.IntN(4) > 0 {
 			id.LastUsedAt = at(400)
 		}
-		if k == KindGitHubFineGrainedPAT || k == KindGitHubCredentialAuthorization {
+		if k == audit.KindGitHubFineGrainedPAT || k == audit.KindGitHubCredentialAuthorization {
 			t := filterTestNow.Add(time.Duration(rng.IntN(200*24)-30*24) * time.Hour)
 			id.ExpiresAt = &t
 		}
@@ -67,7 +70,7 @@ func filterBenchPopulation(n int) []Identity {
 			id.Findings = append(id.Findings, rules[rng.IntN(len(rules))])
 		}
 		if rng.IntN(20) == 0 {
-			id.Status = StatusRemoved
+			id.Status = audit.StatusRemoved
 		}
 		ids[i] = id
 	}
@@ -82,7 +85,7 @@ func BenchmarkFilter100k(b *testing.B) {
 	for i := 0; i < len(ids); i += 7 {
 		decisions[ids[i].ID] = "keep"
 	}
-	env := &FilterEnv{Now: filterTestNow, Decision: func(id string) string { return decisions[id] }}
+	env := &filter.Env{Now: filterTestNow, Decision: func(id string) string { return decisions[id] }}
 	for _, bc := range []struct{ name, expr string }{
 		{"compound", "kind:github_deploy_key or (finding:stale -owner:none) scope:acme/api*"},
 		{"freetext", "release-bot"},
@@ -91,7 +94,7 @@ func BenchmarkFilter100k(b *testing.B) {
 		{"time", "unused>90d or expires<14d or (age>2y rotated:never)"},
 		{"campaign", "status:active (kind:*pat* or kind:credential_authorization) severity:high -decision:keep owner:a* perm:write attr.read_only:false"},
 	} {
-		f, err := ParseFilter(bc.expr)
+		f, err := filter.Parse(bc.expr, audit.Vocabulary)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -112,10 +115,10 @@ func BenchmarkFilter100k(b *testing.B) {
 	}
 }
 
-func BenchmarkParseFilter(b *testing.B) {
+func BenchmarkParse(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := ParseFilter("kind:github_deploy_key or (finding:stale -owner:none) scope:acme/api* unused>90d"); err != nil {
+		if _, err := filter.Parse("kind:github_deploy_key or (finding:stale -owner:none) scope:acme/api* unused>90d", audit.Vocabulary); err != nil {
 			b.Fatal(err)
 		}
 	}

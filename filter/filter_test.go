@@ -1,4 +1,4 @@
-package audit
+package filter_test
 
 import (
 	"errors"
@@ -6,6 +6,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/nhi-audit/nhi/audit"
+	"github.com/nhi-audit/nhi/filter"
 )
 
 var filterTestNow = time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)
@@ -17,93 +20,93 @@ func filterDaysAgo(d float64) *time.Time {
 
 // filterFixture is a small population covering every field the filter reads,
 // by label.
-func filterFixture() map[string]*Identity {
-	ids := map[string]*Identity{
+func filterFixture() map[string]*audit.Identity {
+	ids := map[string]*audit.Identity{
 		"key": {
-			Observation: Observation{
-				ID: "github:acme:github_deploy_key:acme/api/101", Kind: KindGitHubDeployKey,
+			Observation: audit.Observation{
+				ID: "github:acme:github_deploy_key:acme/api/101", Kind: audit.KindGitHubDeployKey,
 				Name: "ci deploy", Scope: "acme/api",
 				CreatedAt: filterDaysAgo(400), LastUsedAt: filterDaysAgo(200),
 				Permissions: map[string]string{"contents": "write"},
 				Attributes:  map[string]string{"read_only": "false", "added_by": "bob"},
 			},
-			Findings: []Finding{{Rule: "stale", Severity: "high"}, {Rule: "overprivileged", Severity: "medium"}},
+			Findings: []audit.Finding{{Rule: "stale", Severity: "high"}, {Rule: "overprivileged", Severity: "medium"}},
 		},
 		"pat": {
-			Observation: Observation{
-				ID: "github:acme:github_fine_grained_pat:55", Kind: KindGitHubFineGrainedPAT,
+			Observation: audit.Observation{
+				ID: "github:acme:github_fine_grained_pat:55", Kind: audit.KindGitHubFineGrainedPAT,
 				Name: "release-bot token", Scope: "acme",
 				CreatedAt: filterDaysAgo(100), LastUsedAt: filterDaysAgo(2), ExpiresAt: filterDaysAgo(-10),
 				Permissions: map[string]string{"contents": "read", "administration": "admin"},
 			},
 			Owner:    "Alice Smith",
-			Findings: []Finding{{Rule: "expiring", Severity: "low"}, {Rule: "human-credential", Severity: "medium"}, {Rule: "overprivileged", Severity: "high"}},
+			Findings: []audit.Finding{{Rule: "expiring", Severity: "low"}, {Rule: "human-credential", Severity: "medium"}, {Rule: "overprivileged", Severity: "high"}},
 		},
 		"app": {
-			Observation: Observation{
-				ID: "github:acme:github_app_installation:9", Kind: KindGitHubAppInstallation,
+			Observation: audit.Observation{
+				ID: "github:acme:github_app_installation:9", Kind: audit.KindGitHubAppInstallation,
 				Name: "renovate", Scope: "acme", CreatedAt: filterDaysAgo(800),
 				Permissions: map[string]string{"contents": "write", "metadata": "read"},
 				Attributes:  map[string]string{"suspended": "false", "repository_selection": "all"},
 			},
 			Owner:    "carol",
-			Findings: []Finding{{Rule: "third-party", Severity: "medium"}, {Rule: "broad-scope", Severity: "CRITICAL"}},
+			Findings: []audit.Finding{{Rule: "third-party", Severity: "medium"}, {Rule: "broad-scope", Severity: "CRITICAL"}},
 		},
 		"secret": {
-			Observation: Observation{
-				ID: "github:acme:github_actions_secret:acme/web/DEPLOY_TOKEN", Kind: KindGitHubActionsSecret,
+			Observation: audit.Observation{
+				ID: "github:acme:github_actions_secret:acme/web/DEPLOY_TOKEN", Kind: audit.KindGitHubActionsSecret,
 				Name: "DEPLOY_TOKEN", Scope: "acme/web", CreatedAt: filterDaysAgo(500), RotatedAt: filterDaysAgo(120),
 			},
 			Owner:    "dave",
-			Status:   StatusRemoved,
-			Findings: []Finding{{Rule: "unrotated", Severity: "medium"}},
+			Status:   audit.StatusRemoved,
+			Findings: []audit.Finding{{Rule: "unrotated", Severity: "medium"}},
 		},
 		"newkey": {
-			Observation: Observation{
-				ID: "github:acme:github_deploy_key:acme/api-gateway/7", Kind: KindGitHubDeployKey,
+			Observation: audit.Observation{
+				ID: "github:acme:github_deploy_key:acme/api-gateway/7", Kind: audit.KindGitHubDeployKey,
 				Name: "Ops Key", Scope: "acme/api-gateway", CreatedAt: filterDaysAgo(45),
 				Attributes: map[string]string{"read_only": "true"},
 			},
 		},
 		"sso": {
-			Observation: Observation{
-				ID: "github:acme:github_credential_authorization:777", Kind: KindGitHubCredentialAuthorization,
+			Observation: audit.Observation{
+				ID: "github:acme:github_credential_authorization:777", Kind: audit.KindGitHubCredentialAuthorization,
 				Name: `ann's "ci" PAT`, Scope: "acme",
 				CreatedAt: filterDaysAgo(300), LastUsedAt: filterDaysAgo(90.5), ExpiresAt: filterDaysAgo(3),
 				Attributes: map[string]string{"credential_type": "personal access token", "login": "ann"},
 			},
 			Owner:    "ann",
-			Findings: []Finding{{Rule: "expired", Severity: "high"}},
+			Findings: []audit.Finding{{Rule: "expired", Severity: "high"}},
 		},
 		"hook": {
-			Observation: Observation{
-				ID: "github:other:github_webhook:other/site/3", Kind: KindGitHubWebhook,
+			Observation: audit.Observation{
+				ID: "github:other:github_webhook:other/site/3", Kind: audit.KindGitHubWebhook,
 				Name: "https://hooks.example.com/ci", Scope: "other/site",
 				Attributes: map[string]string{"has_secret": "false"},
 			},
 			Owner:    "ÅSA",
-			Findings: []Finding{{Rule: "insecure-webhook", Severity: "high"}},
+			Findings: []audit.Finding{{Rule: "insecure-webhook", Severity: "high"}},
 		},
 	}
 	for _, id := range ids {
 		id.Source = "github"
 		if id.Status == "" {
-			id.Status = StatusActive
+			id.Status = audit.StatusActive
 		}
 	}
 	return ids
 }
 
-func filterFixtureEnv(ids map[string]*Identity) *FilterEnv {
+func filterFixtureEnv(ids map[string]*audit.Identity) *filter.Env {
 	decisions := map[string]string{
 		ids["key"].ID:    "decommission",
 		ids["pat"].ID:    "keep",
 		ids["secret"].ID: "rotate",
 	}
-	return &FilterEnv{Now: filterTestNow, Decision: func(id string) string { return decisions[id] }}
+	return &filter.Env{Now: filterTestNow, Decision: func(id string) string { return decisions[id] }}
 }
 
-func filterMatching(t *testing.T, f *Filter, ids map[string]*Identity, env *FilterEnv) []string {
+func filterMatching(t *testing.T, f *filter.Filter, ids map[string]*audit.Identity, env *filter.Env) []string {
 	t.Helper()
 	var out []string
 	for label, id := range ids {
@@ -262,9 +265,9 @@ func TestFilterMatch(t *testing.T) {
 		{"kind:github_deploy_key or (finding:stale -owner:none) scope:acme/api*", "key newkey"},
 	}
 	for _, tt := range tests {
-		f, err := ParseFilter(tt.expr)
+		f, err := filter.Parse(tt.expr, audit.Vocabulary)
 		if err != nil {
-			t.Errorf("ParseFilter(%q): %v", tt.expr, err)
+			t.Errorf("filter.Parse(%q, audit.Vocabulary): %v", tt.expr, err)
 			continue
 		}
 		got := strings.Join(filterMatching(t, f, ids, env), " ")
@@ -272,9 +275,9 @@ func TestFilterMatch(t *testing.T) {
 			t.Errorf("%q (canonical %q) matches [%s], want [%s]", tt.expr, f.String(), got, tt.want)
 		}
 		// The canonical form means the same thing.
-		g, err := ParseFilter(f.String())
+		g, err := filter.Parse(f.String(), audit.Vocabulary)
 		if err != nil {
-			t.Errorf("ParseFilter(%q) (canonical of %q): %v", f.String(), tt.expr, err)
+			t.Errorf("filter.Parse(%q, audit.Vocabulary) (canonical of %q): %v", f.String(), tt.expr, err)
 			continue
 		}
 		if got2 := strings.Join(filterMatching(t, g, ids, env), " "); got2 != got {
@@ -354,17 +357,17 @@ func TestFilterCanonical(t *testing.T) {
 		{"a\tb\nc", "a b c"},
 	}
 	for _, tt := range tests {
-		f, err := ParseFilter(tt.expr)
+		f, err := filter.Parse(tt.expr, audit.Vocabulary)
 		if err != nil {
-			t.Errorf("ParseFilter(%q): %v", tt.expr, err)
+			t.Errorf("filter.Parse(%q, audit.Vocabulary): %v", tt.expr, err)
 			continue
 		}
 		got := f.String()
 		if got != tt.want {
-			t.Errorf("ParseFilter(%q).String() = %q, want %q", tt.expr, got, tt.want)
+			t.Errorf("filter.Parse(%q, audit.Vocabulary).String() = %q, want %q", tt.expr, got, tt.want)
 			continue
 		}
-		g, err := ParseFilter(got)
+		g, err := filter.Parse(got, audit.Vocabulary)
 		if err != nil {
 			t.Errorf("canonical %q does not parse: %v", got, err)
 			continue
@@ -454,28 +457,28 @@ func TestFilterErrors(t *testing.T) {
 		{"ÅSA ownr:x", 5, `unknown field "ownr"`, ""},
 	}
 	for _, tt := range tests {
-		f, err := ParseFilter(tt.expr)
+		f, err := filter.Parse(tt.expr, audit.Vocabulary)
 		if err == nil {
-			t.Errorf("ParseFilter(%q) = %q, want an error", tt.expr, f.String())
+			t.Errorf("filter.Parse(%q, audit.Vocabulary) = %q, want an error", tt.expr, f.String())
 			continue
 		}
-		var fe *FilterError
+		var fe *filter.Error
 		if !errors.As(err, &fe) {
-			t.Errorf("ParseFilter(%q): %T is not a *FilterError", tt.expr, err)
+			t.Errorf("filter.Parse(%q, audit.Vocabulary): %T is not a *filter.Error", tt.expr, err)
 			continue
 		}
 		if fe.Pos != tt.pos || fe.Msg != tt.msg || !strings.Contains(fe.Hint, tt.hint) || fe.Expr != tt.expr {
-			t.Errorf("ParseFilter(%q):\n got pos %d msg %q hint %q\nwant pos %d msg %q hint containing %q",
+			t.Errorf("filter.Parse(%q, audit.Vocabulary):\n got pos %d msg %q hint %q\nwant pos %d msg %q hint containing %q",
 				tt.expr, fe.Pos, fe.Msg, fe.Hint, tt.pos, tt.msg, tt.hint)
 		}
 		if strings.ContainsAny(err.Error(), "\n\r") {
-			t.Errorf("ParseFilter(%q): Error() is not one line: %q", tt.expr, err.Error())
+			t.Errorf("filter.Parse(%q, audit.Vocabulary): Error() is not one line: %q", tt.expr, err.Error())
 		}
 	}
 }
 
 func TestFilterErrorText(t *testing.T) {
-	_, err := ParseFilter("ownr:alice")
+	_, err := filter.Parse("ownr:alice", audit.Vocabulary)
 	want := `filter: unknown field "ownr" at column 1 (did you mean "owner"? fields: kind, finding, severity, owner, ` +
 		`scope, name, id, source, status, decision, unused, expires, age, rotated, used, attr.KEY, perm, perm.NAME; ` +
 		`quote text containing ":" to search for it)`
@@ -483,16 +486,16 @@ func TestFilterErrorText(t *testing.T) {
 		t.Errorf("Error() =\n%s\nwant\n%s", err, want)
 	}
 
-	_, err = ParseFilter("kind:deploy_key  (owner:none")
-	fe := err.(*FilterError)
+	_, err = filter.Parse("kind:deploy_key  (owner:none", audit.Vocabulary)
+	fe := err.(*filter.Error)
 	if got, want := fe.Caret(), "kind:deploy_key  (owner:none\n                 ^"; got != want {
 		t.Errorf("Caret() =\n%s\nwant\n%s", got, want)
 	}
 
 	// Columns count characters; the caret line stays aligned, and
 	// terminal controls in the expression never reach the terminal.
-	_, err = ParseFilter("ÅSA\x1b[31m\tsevrity:x")
-	fe = err.(*FilterError)
+	_, err = filter.Parse("ÅSA\x1b[31m\tsevrity:x", audit.Vocabulary)
+	fe = err.(*filter.Error)
 	if fe.Pos != 10 || fe.Column() != 10 {
 		t.Errorf("pos %d column %d, want 10, 10", fe.Pos, fe.Column())
 	}
@@ -506,16 +509,16 @@ func TestFilterErrorText(t *testing.T) {
 
 func TestFilterNilAndEmpty(t *testing.T) {
 	id := filterFixture()["key"]
-	var nilFilter *Filter
+	var nilFilter *filter.Filter
 	if !nilFilter.Match(id, nil) || nilFilter.String() != "" {
-		t.Error("a nil *Filter must match everything and print as empty")
+		t.Error("a nil *filter.Filter must match everything and print as empty")
 	}
-	f, err := ParseFilter("")
+	f, err := filter.Parse("", audit.Vocabulary)
 	if err != nil || !f.Match(id, nil) || f.String() != "" {
 		t.Errorf("empty filter: %v", err)
 	}
 	// No env: no decisions (everything pending), and no time terms.
-	f, _ = ParseFilter("decision:pending kind:deploy_key")
+	f, _ = filter.Parse("decision:pending kind:deploy_key", audit.Vocabulary)
 	if !f.Match(id, nil) {
 		t.Error("decision:pending with a nil env must match")
 	}
@@ -524,17 +527,17 @@ func TestFilterNilAndEmpty(t *testing.T) {
 func TestFilterTimeTermsNeedNow(t *testing.T) {
 	id := filterFixture()["key"]
 	for _, expr := range []string{"unused>90d", "expires<1d", "age>1y", "rotated>1d", "expired", "owner:x or expired"} {
-		f, err := ParseFilter(expr)
+		f, err := filter.Parse(expr, audit.Vocabulary)
 		if err != nil {
 			t.Fatal(err)
 		}
 		func() {
 			defer func() {
-				if r := recover(); r == nil || !strings.Contains(r.(string), "FilterEnv.Now") {
-					t.Errorf("%q with a zero Now: recovered %v, want a panic naming FilterEnv.Now", expr, r)
+				if r := recover(); r == nil || !strings.Contains(r.(string), "filter.Env.Now") {
+					t.Errorf("%q with a zero Now: recovered %v, want a panic naming filter.Env.Now", expr, r)
 				}
 			}()
-			f.Match(id, &FilterEnv{})
+			f.Match(id, &filter.Env{})
 		}()
 	}
 }
@@ -562,12 +565,12 @@ func TestFilterDurationBoundaries(t *testing.T) {
 	}
 	for _, tt := range tests {
 		used := filterTestNow.Add(-tt.idle)
-		id := &Identity{Observation: Observation{ID: "x", Kind: KindGitHubDeployKey, LastUsedAt: &used}}
-		f, err := ParseFilter(tt.expr)
+		id := &audit.Identity{Observation: audit.Observation{ID: "x", Kind: audit.KindGitHubDeployKey, LastUsedAt: &used}}
+		f, err := filter.Parse(tt.expr, audit.Vocabulary)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := f.Match(id, &FilterEnv{Now: filterTestNow}); got != tt.want {
+		if got := f.Match(id, &filter.Env{Now: filterTestNow}); got != tt.want {
 			t.Errorf("idle %v: %q = %v, want %v", tt.idle, tt.expr, got, tt.want)
 		}
 	}
@@ -587,12 +590,12 @@ func TestFilterDurationBoundaries(t *testing.T) {
 		{31*24*time.Hour - time.Nanosecond, "expires>30d", false},
 	} {
 		exp := filterTestNow.Add(tt.left)
-		id := &Identity{Observation: Observation{ID: "x", Kind: KindGitHubFineGrainedPAT, ExpiresAt: &exp}}
-		f, err := ParseFilter(tt.expr)
+		id := &audit.Identity{Observation: audit.Observation{ID: "x", Kind: audit.KindGitHubFineGrainedPAT, ExpiresAt: &exp}}
+		f, err := filter.Parse(tt.expr, audit.Vocabulary)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := f.Match(id, &FilterEnv{Now: filterTestNow}); got != tt.want {
+		if got := f.Match(id, &filter.Env{Now: filterTestNow}); got != tt.want {
 			t.Errorf("left %v: %q = %v, want %v", tt.left, tt.expr, got, tt.want)
 		}
 	}
@@ -601,7 +604,7 @@ func TestFilterDurationBoundaries(t *testing.T) {
 func TestFilterMatchDoesNotAllocate(t *testing.T) {
 	ids := filterFixture()
 	env := filterFixtureEnv(ids)
-	list := make([]*Identity, 0, len(ids))
+	list := make([]*audit.Identity, 0, len(ids))
 	for _, id := range ids {
 		list = append(list, id)
 	}
@@ -611,7 +614,7 @@ func TestFilterMatchDoesNotAllocate(t *testing.T) {
 		"unused>90d or expires<14d or age>1y or rotated>90d or expired or used:never",
 		"decision:pending severity:high perm:write attr.suspended:false perm.contents:any owner:alice* name:*token* id:*:7?7",
 	} {
-		f, err := ParseFilter(expr)
+		f, err := filter.Parse(expr, audit.Vocabulary)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -624,42 +627,4 @@ func TestFilterMatchDoesNotAllocate(t *testing.T) {
 			t.Errorf("%q: %.1f allocations per pass, want 0", expr, allocs)
 		}
 	}
-}
-
-func TestFilterFoldedMatching(t *testing.T) {
-	tests := []struct {
-		pattern string
-		s       string
-		want    bool
-	}{
-		{"ÅSA", "åsa", true},
-		{"k", "\u212a", true},        // Kelvin sign folds to k
-		{"*k*", "x\u212ay", true},    // inside text too
-		{"straße", "STRASSE", false}, // simple folding only: no ß → ss
-		{"σ", "Σ", true},
-		{"σ", "ς", true},
-		{"a?c", "aÅc", true}, // ? is one character, not one byte
-		{"a??c", "aÅc", false},
-		{"*", "", true},
-		{"", "", true},
-		{"", "x", false},
-		{"a*b*c", "aXbYbZc", true},
-		{"a*b*c", "aXbYbZ", false},
-		{"*.example.com", "hooks.EXAMPLE.com", true},
-	}
-	for _, tt := range tests {
-		p := newPattern(filterValueOf(tt.pattern).elems(), false)
-		if got := p.match(tt.s); got != tt.want {
-			t.Errorf("%q matches %q = %v, want %v", tt.pattern, tt.s, got, tt.want)
-		}
-	}
-}
-
-// filterValueOf treats * and ? in s as globs and everything else as literal.
-func filterValueOf(s string) *fieldValue {
-	v := &fieldValue{text: s}
-	for i, r := range s {
-		v.chars = append(v.chars, wchar{r: r, pos: i, lit: r != '*' && r != '?'})
-	}
-	return v
 }

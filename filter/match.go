@@ -1,0 +1,424 @@
+package filter
+
+import (
+	"strconv"
+	"strings"
+	"time"
+)
+
+// node is a compiled expression: what it matches, and how it is written.
+type node interface {
+	match(s Subject, env *Env) bool
+	write(b *strings.Builder) // canonical form
+}
+
+type andNode []node
+
+func (n andNode) match(s Subject, env *Env) bool {
+	for _, c := range n {
+		if !c.match(s, env) {
+			return false
+		}
+	}
+	return true
+}
+
+func (n andNode) write(b *strings.Builder) {
+	for i, c := range n {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		writeGrouped(b, c, false)
+	}
+}
+
+type orNode []node
+
+func (n orNode) match(s Subject, env *Env) bool {
+	for _, c := range n {
+		if c.match(s, env) {
+			return true
+		}
+	}
+	return false
+}
+
+func (n orNode) write(b *strings.Builder) {
+	for i, c := range n {
+		if i > 0 {
+			b.WriteString(" or ")
+		}
+		c.write(b) // "and" binds tighter: no parentheses needed
+	}
+}
+
+type notNode struct{ x node }
+
+func (n notNode) match(s Subject, env *Env) bool { return !n.x.match(s, env) }
+
+func (n notNode) write(b *strings.Builder) {
+	b.WriteByte('-')
+	writeGrouped(b, n.x, true)
+}
+
+// Keywords a value can be instead of a pattern.
+type keyword uint8
+
+const (
+	kwPattern keyword = iota
+	kwNone
+	kwAny
+)
+
+func (k keyword) String() string {
+	switch k {
+	case kwNone:
+		return "none"
+	case kwAny:
+		return "any"
+	}
+	return ""
+}
+
+// textTerm: a glob over a text field (owner, scope, name, id, source), or
+// the keywords none and any where the field takes them.
+type textTerm struct {
+	name     string
+	field    Field
+	kw       keyword
+	keywords bool // none and any are keywords: quote them as values
+	pat      *pattern
+}
+
+func (t *textTerm) match(s Subject, _ *Env) bool {
+	v := s.FilterText(t.field)
+	switch t.kw {
+	case kwNone:
+		return v == ""
+	case kwAny:
+		return v != ""
+	}
+	return t.pat.match(v)
+}
+
+func (t *textTerm) write(b *strings.Builder) {
+	b.WriteString(t.name)
+	b.WriteByte(':')
+	if t.kw != kwPattern {
+		b.WriteString(t.kw.String())
+		return
+	}
+	var reserved []string
+	if t.keywords {
+		reserved = []string{"none", "any"}
+	}
+	writePattern(b, t.pat.src, false, reserved)
+}
+
+// kindTerm: an exact kind, or a glob over the full and short names. A
+// glob is resolved against the known kinds when compiled; only a kind
+// the vocabulary does not know is matched as text.
+type kindTerm struct {
+	exact string
+	pat   *pattern
+	kinds []string // known kinds the glob matches
+	known []string // every known kind
+}
+
+func (t *kindTerm) match(s Subject, _ *Env) bool {
+	kind := s.FilterText(Kind)
+	if t.pat == nil {
+		return kind == t.exact
+	}
+	for _, k := range t.kinds {
+		if kind == k {
+			return true
+		}
+	}
+	for _, k := range t.known {
+		if kind == k {
+			return false
+		}
+	}
+	return t.pat.match(kind) || t.pat.match(kindShort(kind))
+}
+
+func (t *kindTerm) write(b *strings.Builder) {
+	b.WriteString("kind:")
+	if t.pat == nil {
+		b.WriteString(t.exact)
+		return
+	}
+	writePattern(b, t.pat.src, false, nil)
+}
+
+type findingTerm struct {
+	kw   keyword
+	rule string
+	pat  *pattern
+}
+
+func (t *findingTerm) match(s Subject, _ *Env) bool {
+	_, _, has := s.FilterFinding(0)
+	switch t.kw {
+	case kwAny:
+		return has
+	case kwNone:
+		return !has
+	}
+	for i := 0; ; i++ {
+		r, _, ok := s.FilterFinding(i)
+		if !ok {
+			return false
+		}
+		if t.pat != nil && t.pat.match(r) || t.pat == nil && (r == t.rule || strings.EqualFold(r, t.rule)) {
+			return true
+		}
+	}
+}
+
+func (t *findingTerm) write(b *strings.Builder) {
+	b.WriteString("finding:")
+	switch {
+	case t.kw != kwPattern:
+		b.WriteString(t.kw.String())
+	case t.pat != nil:
+		writePattern(b, t.pat.src, false, []string{"any", "none"})
+	default:
+		b.WriteString(t.rule)
+	}
+}
+
+// severityTerm: any finding of this severity or above.
+type severityTerm struct {
+	min    int
+	name   string
+	levels []string // lowest first
+}
+
+// rankFold is 1 + the position of s in levels, case-insensitively; 0 when
+// it is not there.
+func rankFold(levels []string, s string) int {
+	for i, v := range levels {
+		if s == v || strings.EqualFold(s, v) {
+			return i + 1
+		}
+	}
+	return 0
+}
+
+func (t *severityTerm) match(s Subject, _ *Env) bool {
+	for i := 0; ; i++ {
+		_, sev, ok := s.FilterFinding(i)
+		if !ok {
+			return false
+		}
+		if rankFold(t.levels, sev) >= t.min {
+			return true
+		}
+	}
+}
+
+func (t *severityTerm) write(b *strings.Builder) { b.WriteString("severity:" + t.name) }
+
+type statusTerm struct{ status string }
+
+func (t *statusTerm) match(s Subject, _ *Env) bool {
+	st := s.FilterText(Status)
+	return st == t.status || strings.EqualFold(st, t.status)
+}
+
+func (t *statusTerm) write(b *strings.Builder) { b.WriteString("status:" + t.status) }
+
+type decisionTerm struct{ decision string }
+
+func (t *decisionTerm) match(s Subject, env *Env) bool {
+	d := ""
+	if env.Decision != nil {
+		d = env.Decision(s.FilterText(ID))
+	}
+	if t.decision == "pending" && d == "" {
+		return true
+	}
+	return strings.EqualFold(d, t.decision)
+}
+
+func (t *decisionTerm) write(b *strings.Builder) { b.WriteString("decision:" + t.decision) }
+
+// attrTerm: attr.KEY:value. Keys are matched in lower case.
+type attrTerm struct {
+	key string
+	kw  keyword
+	pat *pattern
+}
+
+func (t *attrTerm) match(s Subject, _ *Env) bool {
+	v, ok := s.FilterMap(Attributes)[t.key]
+	switch t.kw {
+	case kwAny:
+		return v != ""
+	case kwNone:
+		return v == ""
+	}
+	return ok && t.pat.match(v)
+}
+
+func (t *attrTerm) write(b *strings.Builder) {
+	b.WriteString("attr.")
+	b.WriteString(t.key)
+	b.WriteByte(':')
+	if t.kw != kwPattern {
+		b.WriteString(t.kw.String())
+		return
+	}
+	writePattern(b, t.pat.src, false, []string{"none", "any"})
+}
+
+// permTerm: perm.NAME:LEVEL (that permission at LEVEL or above) or
+// perm:LEVEL (any permission at LEVEL or above); any / none.
+type permTerm struct {
+	key   string // "" for any permission
+	kw    keyword
+	min   int
+	level string
+}
+
+func (t *permTerm) match(s Subject, _ *Env) bool {
+	perms := s.FilterMap(Permissions)
+	if t.key != "" {
+		v := perms[t.key]
+		switch t.kw {
+		case kwAny:
+			return v != ""
+		case kwNone:
+			return v == ""
+		}
+		return rankFold(permLevels, v) >= t.min
+	}
+	for _, v := range perms {
+		switch {
+		case t.kw == kwAny && v != "":
+			return true
+		case t.kw == kwNone && v != "":
+			return false
+		case t.kw == kwPattern && rankFold(permLevels, v) >= t.min:
+			return true
+		}
+	}
+	return t.kw == kwNone
+}
+
+func (t *permTerm) write(b *strings.Builder) {
+	b.WriteString("perm")
+	if t.key != "" {
+		b.WriteByte('.')
+		b.WriteString(t.key)
+	}
+	b.WriteByte(':')
+	if t.kw != kwPattern {
+		b.WriteString(t.kw.String())
+		return
+	}
+	b.WriteString(t.level)
+}
+
+func envNow(env *Env) time.Time {
+	if env.Now.IsZero() {
+		panic("filter.Filter.Match: filter.Env.Now is required by relative-time terms (unused, expires, age, rotated, expired)")
+	}
+	return env.Now
+}
+
+// timeTerm compares a span in whole units: the time since a timestamp
+// (unused, age, rotated) or until one (expires). It holds when the span is
+// at least thr (ge) or less than thr (!ge).
+type timeTerm struct {
+	name string
+	span span
+	op   string
+	n    uint64
+	unit string
+	thr  time.Duration
+	ge   bool
+}
+
+func (t *timeTerm) match(s Subject, env *Env) bool {
+	now := envNow(env)
+	ref := s.FilterTime(t.span.at)
+	if t.span.until {
+		if ref == nil {
+			return false
+		}
+		// remaining = ref - now; remaining >= thr <=> ref >= now+thr
+		before := ref.Before(now.Add(t.thr))
+		return before != t.ge
+	}
+	if ref == nil && t.span.idle && s.FilterTracksLastUse() {
+		ref = s.FilterTime(Created) // never used: idle since it was created
+	}
+	if ref == nil {
+		return false // not known: no claim either way
+	}
+	// elapsed = now - ref; elapsed >= thr <=> ref <= now-thr
+	after := ref.After(now.Add(-t.thr))
+	return after != t.ge
+}
+
+func (t *timeTerm) write(b *strings.Builder) {
+	b.WriteString(t.name)
+	b.WriteString(t.op)
+	b.WriteString(strconv.FormatUint(t.n, 10))
+	b.WriteString(t.unit)
+}
+
+// neverTerm: expires:never, rotated:never.
+type neverTerm struct {
+	name  string
+	field Field
+}
+
+func (t *neverTerm) match(s Subject, _ *Env) bool { return s.FilterTime(t.field) == nil }
+
+func (t *neverTerm) write(b *strings.Builder) {
+	b.WriteString(t.name)
+	b.WriteString(":never")
+}
+
+// usedTerm: used:never (the kind reports last use and there is none),
+// used:unknown (the kind does not report it and there is none).
+type usedTerm struct{ unknown bool }
+
+func (t *usedTerm) match(s Subject, _ *Env) bool {
+	return s.FilterTime(LastUsed) == nil && s.FilterTracksLastUse() != t.unknown
+}
+
+func (t *usedTerm) write(b *strings.Builder) {
+	if t.unknown {
+		b.WriteString("used:unknown")
+	} else {
+		b.WriteString("used:never")
+	}
+}
+
+// expiredTerm: the bare keyword "expired".
+type expiredTerm struct{}
+
+func (expiredTerm) match(s Subject, env *Env) bool {
+	now := envNow(env)
+	at := s.FilterTime(Expires)
+	return at != nil && at.Before(now)
+}
+
+func (expiredTerm) write(b *strings.Builder) { b.WriteString("expired") }
+
+// freeText matches ID, name, scope or owner anywhere, case-insensitively.
+type freeText struct{ pat *pattern }
+
+func (t *freeText) match(s Subject, _ *Env) bool {
+	return t.pat.match(s.FilterText(ID)) || t.pat.match(s.FilterText(Name)) ||
+		t.pat.match(s.FilterText(Scope)) || t.pat.match(s.FilterText(Owner))
+}
+
+func (t *freeText) write(b *strings.Builder) {
+	writePattern(b, t.pat.src, true, []string{"and", "or", "not", "expired"})
+}
