@@ -323,7 +323,7 @@ func (p *parser) term(t *token) (node, *Error) {
 
 	head, key, dotted := strings.Cut(name, ".")
 	if f := lookup(head); f != nil && (!dotted || f.key != "") {
-		return f.compile(p, &syntax{field: f, name: name, key: key, dotted: dotted, pos: t.pos, op: op, opPos: opPos, v: v})
+		return f.compile(p, syntax{field: f, name: name, key: key, dotted: dotted, pos: t.pos, op: op, opPos: opPos, v: v})
 	}
 	hint := fieldsHint()
 	if s := closest(head, fieldNames()); s != "" {

@@ -148,7 +148,7 @@ type field struct {
 type row struct{ term, meaning string }
 
 // compiler makes the node for a term of its field.
-type compiler func(p *parser, s *syntax) (node, *Error)
+type compiler func(p *parser, s syntax) (node, *Error)
 
 func lookup(name string) *field {
 	for i := range fields {
@@ -201,9 +201,9 @@ func (f *field) exampleFor(name string) string {
 	return "field:value"
 }
 
-// FieldsMarkdown is the field table of docs/filter.md, generated from the
+// fieldsMarkdown is the field table of docs/filter.md, generated from the
 // field list.
-func FieldsMarkdown() string {
+func fieldsMarkdown() string {
 	var b strings.Builder
 	b.WriteString("| term | matches identities that… |\n|---|---|\n")
 	for _, f := range fields {
@@ -232,8 +232,8 @@ func kindShort(k string) string {
 	return k
 }
 
-func kindField(p *parser, s *syntax) (node, *Error) {
-	if err := p.needColon(s); err != nil {
+func kindField(p *parser, s syntax) (node, *Error) {
+	if err := p.needColon(&s); err != nil {
 		return nil, err
 	}
 	v, kinds := s.v, p.vocab.Kinds
@@ -261,8 +261,8 @@ func kindField(p *parser, s *syntax) (node, *Error) {
 	return nil, p.fail(v.pos, fmt.Sprintf("unknown kind %q", v.text), suggestHint(v.text, "kinds", shorts))
 }
 
-func findingField(p *parser, s *syntax) (node, *Error) {
-	if err := p.needColon(s); err != nil {
+func findingField(p *parser, s syntax) (node, *Error) {
+	if err := p.needColon(&s); err != nil {
 		return nil, err
 	}
 	v, rules := s.v, p.vocab.Rules
@@ -290,8 +290,8 @@ func findingField(p *parser, s *syntax) (node, *Error) {
 	return nil, p.fail(v.pos, fmt.Sprintf("unknown rule %q", v.text), suggestHint(v.text, "rules", append(append([]string(nil), rules...), "any", "none")))
 }
 
-func severityField(p *parser, s *syntax) (node, *Error) {
-	if err := p.needColon(s); err != nil {
+func severityField(p *parser, s syntax) (node, *Error) {
+	if err := p.needColon(&s); err != nil {
 		return nil, err
 	}
 	levels := p.vocab.Severities
@@ -305,8 +305,8 @@ func severityField(p *parser, s *syntax) (node, *Error) {
 // textField is a glob over a text value; with keywords, none and any
 // (unquoted) ask whether there is a value at all.
 func textField(f Field, keywords bool) compiler {
-	return func(p *parser, s *syntax) (node, *Error) {
-		if err := p.needColon(s); err != nil {
+	return func(p *parser, s syntax) (node, *Error) {
+		if err := p.needColon(&s); err != nil {
 			return nil, err
 		}
 		if keywords && s.v.plain {
@@ -321,8 +321,8 @@ func textField(f Field, keywords bool) compiler {
 	}
 }
 
-func statusField(p *parser, s *syntax) (node, *Error) {
-	if err := p.needColon(s); err != nil {
+func statusField(p *parser, s syntax) (node, *Error) {
+	if err := p.needColon(&s); err != nil {
 		return nil, err
 	}
 	st, err := p.enum(s.v, "status", "statuses", p.vocab.Statuses)
@@ -332,8 +332,8 @@ func statusField(p *parser, s *syntax) (node, *Error) {
 	return &statusTerm{status: st}, nil
 }
 
-func decisionField(p *parser, s *syntax) (node, *Error) {
-	if err := p.needColon(s); err != nil {
+func decisionField(p *parser, s syntax) (node, *Error) {
+	if err := p.needColon(&s); err != nil {
 		return nil, err
 	}
 	d, err := p.enum(s.v, "decision", "decisions", decisions)
@@ -343,8 +343,8 @@ func decisionField(p *parser, s *syntax) (node, *Error) {
 	return &decisionTerm{decision: d}, nil
 }
 
-func usedField(p *parser, s *syntax) (node, *Error) {
-	if err := p.needColon(s); err != nil {
+func usedField(p *parser, s syntax) (node, *Error) {
+	if err := p.needColon(&s); err != nil {
 		return nil, err
 	}
 	u, err := p.enum(s.v, "used value", "values", []string{"never", "unknown"})
@@ -354,14 +354,14 @@ func usedField(p *parser, s *syntax) (node, *Error) {
 	return &usedTerm{unknown: u == "unknown"}, nil
 }
 
-func attrField(p *parser, s *syntax) (node, *Error) {
+func attrField(p *parser, s syntax) (node, *Error) {
 	switch {
 	case !s.dotted:
 		return nil, p.fail(s.pos, `"attr" needs an attribute name`, "as in attr.suspended:true")
 	case s.key == "":
 		return nil, p.fail(s.pos, `"attr." needs an attribute name`, "as in attr.suspended:true")
 	}
-	if err := p.needColon(s); err != nil {
+	if err := p.needColon(&s); err != nil {
 		return nil, err
 	}
 	if s.v.plain {
@@ -375,11 +375,11 @@ func attrField(p *parser, s *syntax) (node, *Error) {
 	return &attrTerm{key: s.key, pat: newPattern(s.v.elems(), false)}, nil
 }
 
-func permField(p *parser, s *syntax) (node, *Error) {
+func permField(p *parser, s syntax) (node, *Error) {
 	if s.dotted && s.key == "" {
 		return nil, p.fail(s.pos, `"perm." needs a permission name`, "as in perm.contents:write")
 	}
-	if err := p.needColon(s); err != nil {
+	if err := p.needColon(&s); err != nil {
 		return nil, err
 	}
 	switch strings.ToLower(s.v.text) { // levels are an enum: quoting changes nothing
@@ -412,7 +412,7 @@ var units = []struct {
 }
 
 func spanField(sp span) compiler {
-	return func(p *parser, s *syntax) (node, *Error) {
+	return func(p *parser, s syntax) (node, *Error) {
 		v, name, op := s.v, s.name, s.op
 		if op == ":" {
 			if sp.never && strings.EqualFold(v.text, "never") {
