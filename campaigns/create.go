@@ -70,7 +70,7 @@ func Create(ctx context.Context, st *audit.Store, actor string, spec Spec) (*Cre
 	}
 	f, err := filter.Parse(expr, audit.Vocabulary)
 	if err != nil {
-		return nil, err // an *filter.Error: the caller shows the caret
+		return nil, err // a *filter.Error: the caller shows the caret
 	}
 	if f.String() == "" {
 		return nil, fmt.Errorf("%w: %q selects nothing in particular; use 'id:*' to review every identity", ErrEmptyScope, expr)
