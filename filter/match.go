@@ -159,12 +159,9 @@ type findingTerm struct {
 }
 
 func (t *findingTerm) match(s Subject, _ *Env) bool {
-	_, _, has := s.FilterFinding(0)
-	switch t.kw {
-	case kwAny:
-		return has
-	case kwNone:
-		return !has
+	if t.kw != kwPattern {
+		_, _, has := s.FilterFinding(0)
+		return has == (t.kw == kwAny)
 	}
 	for i := 0; ; i++ {
 		r, _, ok := s.FilterFinding(i)
