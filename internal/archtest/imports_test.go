@@ -7,14 +7,11 @@ package archtest
 import (
 	"bytes"
 	"encoding/json"
-	"go/parser"
-	"go/token"
 	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 )
@@ -36,16 +33,6 @@ var allowed = map[string][]string{
 	"audit":            {"filter"},
 	"filter":           {},
 	"internal":         {},
-}
-
-// exceptions are edges that exist today against the rule, each with the
-// only non-test file allowed to make it.
-//
-// TODO(issue 10, part 2): tui.CampaignReviewer (tui/reviewer.go) moves to
-// cmd/nhi behind the tui.Reviewer interface; delete these two lines then.
-var exceptions = map[[2]string]string{
-	{"tui", "campaigns"}:        "tui/reviewer.go",
-	{"tui", "campaigns/report"}: "tui/reviewer.go",
 }
 
 // part is the part of the module a package belongs to: its top directory,
@@ -99,10 +86,6 @@ func TestImportsPointOneWay(t *testing.T) {
 			if to == from || slices.Contains(may, to) {
 				continue
 			}
-			if file, ok := exceptions[[2]string{from, to}]; ok {
-				checkOnlyFileImports(t, p, imp, file)
-				continue
-			}
 			t.Errorf("%s imports %s: %s may import only %v (ARCHITECTURE.md)", p.ImportPath, imp, from, may)
 		}
 	}
@@ -140,28 +123,6 @@ func trackFiles(t *testing.T, p listed) {
 	for _, name := range p.GoFiles {
 		if _, err := os.ReadFile(filepath.Join(p.Dir, name)); err != nil {
 			t.Fatal(err)
-		}
-	}
-}
-
-// checkOnlyFileImports fails unless file (module-relative) is the only
-// non-test file of p importing imp.
-func checkOnlyFileImports(t *testing.T, p listed, imp, file string) {
-	t.Helper()
-	for _, name := range p.GoFiles {
-		path := filepath.Join(p.Dir, name)
-		f, err := parser.ParseFile(token.NewFileSet(), path, nil, parser.ImportsOnly)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, spec := range f.Imports {
-			if got, _ := strconv.Unquote(spec.Path.Value); got != imp {
-				continue
-			}
-			rel := strings.TrimPrefix(p.ImportPath, module+"/") + "/" + name
-			if rel != file {
-				t.Errorf("%s imports %s: only %s may, until the TODO in this test is done", rel, imp, file)
-			}
 		}
 	}
 }
