@@ -17,6 +17,9 @@ const (
 	ChangeNew     = "new"
 	ChangeRemoved = "removed"
 	ChangeChanged = "changed"
+	// ChangeNotSeen: absent from the later snapshot, which did not read
+	// where it lives (Details says why); it may be gone, or not.
+	ChangeNotSeen = "not-seen"
 )
 
 // IdentityChange is one identity that differs between two snapshots.
@@ -25,7 +28,7 @@ type IdentityChange struct {
 	Kind    Kind     `json:"kind"`
 	Name    string   `json:"name"`
 	Scope   string   `json:"scope"`
-	Change  string   `json:"change"`  // new, removed, changed
+	Change  string   `json:"change"`  // new, removed, changed, not-seen
 	Details []string `json:"details"` // for changed: "permission contents widened: read → write", ...
 }
 
@@ -38,6 +41,7 @@ type Diff struct {
 	New       int              `json:"new"`
 	Removed   int              `json:"removed"`
 	Changed   int              `json:"changed"`
+	NotSeen   int              `json:"not_seen"`
 	Unchanged int              `json:"unchanged"`
 	Changes   []IdentityChange `json:"changes"`
 }
@@ -123,13 +127,23 @@ func (s *Store) Diff(ctx context.Context, from, to int64) (*Diff, error) {
 		d.Changes = append(d.Changes, IdentityChange{ID: id, Kind: ob.Kind, Name: ob.Name, Scope: ob.Scope, Change: ChangeChanged, Details: details})
 		d.Changed++
 	}
-	for id, oa := range a {
-		if _, ok := b[id]; !ok {
-			d.Changes = append(d.Changes, IdentityChange{ID: id, Kind: oa.Kind, Name: oa.Name, Scope: oa.Scope, Change: ChangeRemoved, Details: []string{}})
-			d.Removed++
-		}
+	cov, err := s.Coverage(ctx, toSnap.ID)
+	if err != nil {
+		return nil, err
 	}
-	order := map[string]int{ChangeNew: 0, ChangeChanged: 1, ChangeRemoved: 2}
+	for id, oa := range a {
+		if _, ok := b[id]; ok {
+			continue
+		}
+		if looked, why := cov.Looked(oa.Kind, oa.Scope); !looked {
+			d.Changes = append(d.Changes, IdentityChange{ID: id, Kind: oa.Kind, Name: oa.Name, Scope: oa.Scope, Change: ChangeNotSeen, Details: []string{why}})
+			d.NotSeen++
+			continue
+		}
+		d.Changes = append(d.Changes, IdentityChange{ID: id, Kind: oa.Kind, Name: oa.Name, Scope: oa.Scope, Change: ChangeRemoved, Details: []string{}})
+		d.Removed++
+	}
+	order := map[string]int{ChangeNew: 0, ChangeChanged: 1, ChangeRemoved: 2, ChangeNotSeen: 3}
 	slices.SortFunc(d.Changes, func(x, y IdentityChange) int {
 		return cmp.Or(cmp.Compare(order[x.Change], order[y.Change]), strings.Compare(x.ID, y.ID))
 	})

@@ -81,8 +81,9 @@ func (k Kind) TracksLastUse() bool {
 
 // Identity status values.
 const (
-	StatusActive  = "active"  // seen in the latest snapshot of its source
-	StatusRemoved = "removed" // absent from a later complete snapshot
+	StatusActive  = "active"  // seen in the latest snapshot of its account
+	StatusRemoved = "removed" // absent from a later snapshot that read where it lives (see Coverage.Looked)
+	// StatusNotChecked (coverage.go): absent from later snapshots, none of which read where it lives.
 )
 
 // Observation is what a connector saw of one identity in one snapshot:
@@ -132,12 +133,14 @@ type Finding struct {
 // owner recorded in the event log, and where it stands across snapshots.
 type Identity struct {
 	Observation
-	Source    string
-	Owner     string // "" when nobody owns it
-	Findings  []Finding
-	Status    string
-	FirstSeen time.Time
-	LastSeen  time.Time
+	Source   string
+	Owner    string // "" when nobody owns it
+	Findings []Finding
+	Status   string
+	// StatusReason says why a not-checked identity could not be checked.
+	StatusReason string
+	FirstSeen    time.Time
+	LastSeen     time.Time
 	// SnapshotID is the snapshot the observation comes from.
 	SnapshotID int64
 	// Change is "new" or "changed" when the identity differs from the

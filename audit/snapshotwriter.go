@@ -47,8 +47,10 @@ type SnapshotWriter struct {
 	seen      map[string][sha256.Size]byte // identity ID -> digest of its canonical record
 	counts    map[Kind]int
 	gaps      []Gap
-	units     map[string]bool // checkpointed units of work
-	resumed   int             // units an interrupted run had checkpointed
+	units     map[string]bool              // checkpointed units of work
+	resumed   int                          // units an interrupted run had checkpointed
+	scopes    map[string][sha256.Size]byte // what was read in full (coverage.go), as digest records
+	scoped    bool                         // Scope was called: the snapshot says what it read
 	done      bool
 }
 
@@ -157,6 +159,9 @@ func (s *Store) ResumeSnapshot(ctx context.Context, source, account string) (*Sn
 		return nil, err
 	}
 	if w.gaps, err = s.gaps(ctx, w.id); err != nil {
+		return nil, err
+	}
+	if w.scopes, w.scoped, err = s.scopeRecords(ctx, w.id); err != nil {
 		return nil, err
 	}
 	rows, err := s.db.QueryContext(ctx, `SELECT unit FROM snapshot_checkpoints WHERE snapshot_id = ?`, w.id)
@@ -469,7 +474,7 @@ func (w *SnapshotWriter) Finish(ctx context.Context, runErr error) (*Snapshot, e
 // digest is SHA-256 over every (ID, record digest) in ID order: the same
 // population gives the same digest whatever order the connector read it in.
 func (w *SnapshotWriter) digest() string {
-	return digestRecords(w.seen)
+	return digestRecords(withScopes(w.seen, w.scopes))
 }
 
 func digestRecords(records map[string][sha256.Size]byte) string {

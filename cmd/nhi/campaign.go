@@ -427,7 +427,15 @@ func printRemediation(w io.Writer, r *campaigns.Remediation) {
 	if len(r.Overdue) == 0 {
 		list("Still present (not yet overdue):", r.StillPresent)
 	}
-	list("Not checked (where they live could not be read in this snapshot):", r.NotChecked)
+	if len(r.NotChecked) > 0 {
+		fmt.Fprintln(w, "Not checked (this snapshot did not read where they live; they may or may not be gone):")
+		for _, id := range r.NotChecked {
+			fmt.Fprintf(w, "  %s\n", audit.Printable(id))
+			if why := r.Why[id]; why != "" {
+				fmt.Fprintf(w, "    %s\n", audit.Printable(why))
+			}
+		}
+	}
 	switch {
 	case r.Recorded:
 		fmt.Fprintf(w, "Recorded as event %d.\n", r.Event.Seq)
