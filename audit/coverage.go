@@ -19,7 +19,9 @@ import (
 // it, and identity status, diff and campaign verification all ask it.
 
 // ChildrenKind, as the kind of a snapshot_scopes row, says every scope
-// directly below its scope that exists was read.
+// directly below its scope that exists was read. A row of kind "" says
+// only that the scope exists: the snapshot reached it but could read
+// nothing in it.
 const ChildrenKind = "*"
 
 // StatusNotChecked is the status of an identity absent from a later
@@ -50,6 +52,9 @@ func (w *SnapshotWriter) Scope(r ScopeRead) error {
 	if r.Children {
 		kinds = append(kinds, ChildrenKind)
 	}
+	if len(kinds) == 0 {
+		kinds = append(kinds, "") // the scope exists, though nothing in it could be read
+	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.done {
@@ -63,9 +68,6 @@ func (w *SnapshotWriter) Scope(r ScopeRead) error {
 			return fmt.Errorf("recording what was read: %w", err)
 		}
 		w.scoped = true
-	}
-	if len(kinds) == 0 {
-		return nil
 	}
 	q := `INSERT INTO snapshot_scopes (snapshot_id, scope, kind) VALUES ` +
 		strings.TrimSuffix(strings.Repeat("(?,?,?),", len(kinds)), ",") + ` ON CONFLICT DO NOTHING`

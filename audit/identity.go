@@ -164,3 +164,8 @@ type Gap struct {
 	Status   int    `json:"status,omitempty"` // HTTP status, when there was one
 	Reason   string `json:"reason"`           // plain words: "needs admin:org scope"
 }
+
+// Coverage reports whether the gap is about what the credential can see
+// (repositories it is not shown) rather than one endpoint it could not
+// read: no kind, no HTTP status.
+func (g Gap) Coverage() bool { return g.Kind == "" && g.Status == 0 }

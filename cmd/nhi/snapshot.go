@@ -260,9 +260,17 @@ func printSnapshot(w io.Writer, snap *audit.Snapshot, path string, took time.Dur
 	for _, k := range kinds {
 		fmt.Fprintf(w, "  %-34s %6d\n", k, snap.Counts[audit.Kind(k)])
 	}
-	if len(snap.Gaps) > 0 {
-		fmt.Fprintf(w, "Not read (%d endpoints; the snapshot is partial):\n", len(snap.Gaps))
-		for _, g := range snap.Gaps {
+	var endpoints []audit.Gap
+	for _, g := range snap.Gaps {
+		if g.Coverage() {
+			fmt.Fprintf(w, "Coverage: %s\n", audit.Printable(g.Reason))
+		} else {
+			endpoints = append(endpoints, g)
+		}
+	}
+	if len(endpoints) > 0 {
+		fmt.Fprintf(w, "Not read (%d endpoints; the snapshot is partial):\n", len(endpoints))
+		for _, g := range endpoints {
 			fmt.Fprintf(w, "  %s: %s\n", g.Endpoint, audit.Printable(g.Reason))
 		}
 	}

@@ -71,7 +71,17 @@ func newSnapshotsCmd(a *app) *cobra.Command {
 				fmt.Fprintf(tw, "%d\t%s/%s\t%s\t%s\t%d\t%d\t%s\n", s.ID, s.Source, audit.Printable(s.Account),
 					s.StartedAt.Format("2006-01-02 15:04"), s.Status, s.Total(), len(s.Gaps), audit.Printable(s.Credential))
 			}
-			return tw.Flush()
+			if err := tw.Flush(); err != nil {
+				return err
+			}
+			for _, s := range snaps {
+				for _, g := range s.Gaps {
+					if g.Coverage() {
+						fmt.Fprintf(a.stdout, "Snapshot %d coverage: %s\n", s.ID, audit.Printable(g.Reason))
+					}
+				}
+			}
+			return nil
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")

@@ -126,6 +126,8 @@ type Connector struct {
 
 	credMu sync.Mutex
 	cred   string // what Credential said, once asked
+
+	orgRepos *repoCounts // what GET /orgs/{org} said, nil when it did not say
 }
 
 type stats struct {
@@ -344,6 +346,19 @@ func (c *Connector) run(ctx context.Context, rec connectors.Recorder) error {
 	if err != nil {
 		return err
 	}
+	if !rec.Checkpointed(reposUnit) {
+		u := c.newUnit(reposUnit)
+		whole, gap := c.visibility(len(repos))
+		if whole {
+			u.children(c.org) // a repository not listed no longer exists
+		}
+		if gap != nil {
+			u.gap(*gap)
+		}
+		if err := u.finish(ctx); err != nil {
+			return err
+		}
+	}
 	todo := make([]repoInfo, 0, len(repos))
 	for _, r := range repos {
 		if !rec.Checkpointed(repoUnit(r.Name)) {
@@ -358,6 +373,46 @@ func (c *Connector) run(ctx context.Context, rec connectors.Recorder) error {
 }
 
 func repoUnit(repo string) string { return "repo:" + repo }
+
+// reposUnit records what the repository list says of the credential's
+// view: whether it sees the whole organisation.
+const reposUnit = "org:repos"
+
+// visibility tells whether the credential demonstrably sees every
+// repository of the organisation, having listed listed of them: an App
+// installed on all of them, or a token that listed as many as GET
+// /orgs/{org} counts. When it does not, gap says so, with the shortfall
+// when GitHub gave the counts; the snapshot is then partial, and nothing
+// in a repository it did not list is ever claimed removed.
+func (c *Connector) visibility(listed int) (whole bool, gap *audit.Gap) {
+	ep := c.orgEP("repos", "", "")
+	g := func(format string, args ...any) *audit.Gap {
+		return &audit.Gap{Endpoint: ep.String(), Scope: c.org, Reason: fmt.Sprintf(format, args...)}
+	}
+	total := -1
+	if n := c.orgRepos; n != nil {
+		total = n.Public + n.Private
+	}
+	if c.app != nil {
+		switch c.app.selection() {
+		case "all":
+			return true, nil
+		case "selected":
+			if total > listed {
+				return false, g("%d of %d repositories are not visible to this credential: the GitHub App is installed on %d selected repositories only; install it on all repositories to read the others", total-listed, total, listed)
+			}
+			return false, g("the GitHub App is installed on selected repositories only (%d were read): repositories it is not installed on are not visible to this credential and were not read; install it on all repositories", listed)
+		}
+	}
+	switch {
+	case total < 0:
+		return false, g("GitHub did not tell this credential how many private repositories the organization has (it tells organization owners), so repositories the credential cannot see would go unnoticed: %d were listed, and identities in any other were not checked; use an organization owner's token", listed)
+	case listed >= total:
+		return true, nil
+	}
+	return false, g("%d of %d repositories are not visible to this credential (the organization has %d private and %d public; %d were listed), so their identities were not read; use an organization owner's token with the repo scope, or a fine-grained token or GitHub App with access to all repositories",
+		total-listed, total, c.orgRepos.Private, c.orgRepos.Public, listed)
+}
 
 // readRepos reads repos with a bounded pool of workers. The first error
 // stops them all; a repository not fully read is not checkpointed.
@@ -407,15 +462,22 @@ func (c *Connector) readOrg(ctx context.Context) error {
 	ep := endpoint{path: "/orgs/" + c.org, url: "orgs/" + c.org}
 	pc := c.newPageCache("org")
 	defer pc.save(ctx)
-	_, resp, err := c.fetchPage(ctx, pc, ep, ep.url, func(body []byte, _ *pageData) (int, error) {
+	pd, resp, err := c.fetchPage(ctx, pc, ep, ep.url, func(body []byte, pd *pageData) (int, error) {
 		var o github.Organization
-		return 1, unmarshal(body, &o)
+		if err := unmarshal(body, &o); err != nil {
+			return 0, err
+		}
+		if o.TotalPrivateRepos != nil {
+			pd.Repos = &repoCounts{Public: o.GetPublicRepos(), Private: int(o.GetTotalPrivateRepos())}
+		}
+		return 1, nil
 	})
 	if err != nil {
 		return err
 	}
 	switch resp.status {
 	case http.StatusOK, http.StatusNotModified:
+		c.orgRepos = pd.Repos
 		return nil
 	case http.StatusNotFound:
 		return c.notFound()

@@ -351,7 +351,7 @@ func TestRunSmallOrg(t *testing.T) {
 	wantUnits := []string{
 		"org:members", "org:installations", "org:personal-access-tokens", "org:personal-access-token-requests",
 		"org:credential-authorizations", "org:actions-secrets", "org:dependabot-secrets", "org:codespaces-secrets",
-		"org:hooks", "org:runners",
+		"org:hooks", "org:runners", "org:repos",
 	}
 	if !reflect.DeepEqual(rec.order[:len(wantUnits)], wantUnits) || len(rec.order) != len(wantUnits)+3 {
 		t.Errorf("checkpoints %v", rec.order)

@@ -90,7 +90,10 @@ func (c *Connector) orgUnits() []orgUnit {
 		ep := c.orgEP(s.rest, s.kind, s.need, s.query...)
 		parse := s.parse
 		units = append(units, orgUnit{name: s.name, what: ep.String(), read: func(ctx context.Context, u *unit) error {
-			_, _, err := u.list(ctx, ep, parse)
+			_, ok, err := u.list(ctx, ep, parse)
+			if ok {
+				u.read(ep.scope, ep.kind)
+			}
 			return err
 		}})
 	}
@@ -108,6 +111,7 @@ func (c *Connector) readRepo(ctx context.Context, r repoInfo) (err error) {
 		}
 	}()
 	scope := c.repoScope(repo)
+	u.reads = append(u.reads, audit.ScopeRead{Scope: scope}) // it exists, whatever can be read in it
 	for _, ep := range []struct {
 		rest  string
 		kind  audit.Kind
@@ -121,20 +125,31 @@ func (c *Connector) readRepo(ctx context.Context, r repoInfo) (err error) {
 		{"hooks", audit.KindGitHubWebhook, needRepoHooks, c.parseHooks(repo, scope)},
 		{"actions/runners", audit.KindGitHubRunner, needRepoAdmin, c.parseRunners(repo, scope)},
 	} {
-		if _, _, err := u.list(ctx, c.repoEP(repo, ep.rest, ep.rest, ep.kind, ep.need), ep.parse); err != nil {
+		_, ok, err := u.list(ctx, c.repoEP(repo, ep.rest, ep.rest, ep.kind, ep.need), ep.parse)
+		if err != nil {
 			return err
 		}
+		if ok {
+			u.read(scope, ep.kind)
+		}
 	}
-	envs, _, err := u.list(ctx, c.repoEP(repo, "environments", "environments", audit.KindGitHubActionsSecret, needEnvs), parseEnvironments)
+	envs, ok, err := u.list(ctx, c.repoEP(repo, "environments", "environments", audit.KindGitHubActionsSecret, needEnvs), parseEnvironments)
 	if err != nil {
 		return err
+	}
+	if ok {
+		u.children(scope) // an environment not listed no longer exists
 	}
 	for _, env := range envs {
 		ep := c.repoEP(repo, "environments/"+pathEscape(env)+"/secrets", "environments/"+env+"/secrets", audit.KindGitHubActionsSecret, needRepoSecret)
 		ep.scope = scope + "/" + env
 		attrs := map[string]string{"environment": env}
-		if _, _, err := u.list(ctx, ep, c.parseSecrets(audit.KindGitHubActionsSecret, ep.scope, attrs)); err != nil {
+		_, ok, err := u.list(ctx, ep, c.parseSecrets(audit.KindGitHubActionsSecret, ep.scope, attrs))
+		if err != nil {
 			return err
+		}
+		if ok {
+			u.read(ep.scope, ep.kind)
 		}
 	}
 	if u.identities > 0 {

@@ -57,6 +57,14 @@ type pageData struct {
 	Obs        []audit.Observation `json:"obs,omitempty"`
 	Principals []audit.Principal   `json:"principals,omitempty"`
 	Names      []string            `json:"names,omitempty"` // repositories, environments, a login
+	Repos      *repoCounts         `json:"repos,omitempty"` // the organisation's own counts, when GitHub gives them
+}
+
+// repoCounts are how many repositories GET /orgs/{org} says the
+// organisation has; GitHub gives the private count to owners only.
+type repoCounts struct {
+	Public  int `json:"public"`
+	Private int `json:"private"`
 }
 
 // parser turns one page's body into pageData and says how many items it held.
@@ -64,7 +72,7 @@ type parser func(body []byte, pd *pageData) (items int, err error)
 
 // cacheVersion changes whenever what parsers derive changes, so a newer
 // nhi never replays what an older one derived.
-const cacheVersion = "1"
+const cacheVersion = "2"
 
 // pageCache is what one unit of work keeps in the request cache: for each
 // page it read, the answer's ETag and what the page yielded, in one cache
@@ -353,7 +361,30 @@ type unit struct {
 	obs        []audit.Observation
 	principals []audit.Principal
 	gaps       []audit.Gap
+	reads      []audit.ScopeRead // what the unit read in full, in order
 	identities int
+}
+
+// read records that the unit listed every identity of kind at scope.
+func (u *unit) read(scope string, kind audit.Kind) {
+	for i := range u.reads {
+		if u.reads[i].Scope == scope {
+			u.reads[i].Kinds = append(u.reads[i].Kinds, kind)
+			return
+		}
+	}
+	u.reads = append(u.reads, audit.ScopeRead{Scope: scope, Kinds: []audit.Kind{kind}})
+}
+
+// children records that the unit read every scope directly below scope.
+func (u *unit) children(scope string) {
+	for i := range u.reads {
+		if u.reads[i].Scope == scope {
+			u.reads[i].Children = true
+			return
+		}
+	}
+	u.reads = append(u.reads, audit.ScopeRead{Scope: scope, Children: true})
 }
 
 func (c *Connector) newUnit(name string) *unit {
@@ -436,6 +467,11 @@ func (c *Connector) write(rec connectors.Recorder, u *unit) error {
 	for _, g := range u.gaps {
 		if err := rec.Gap(g); err != nil {
 			return fmt.Errorf("github: recording gap for %s: %w", g.Endpoint, err)
+		}
+	}
+	for _, r := range u.reads {
+		if err := rec.Scope(r); err != nil {
+			return fmt.Errorf("github: recording what was read at %s: %w", r.Scope, err)
 		}
 	}
 	c.stats.identities.Add(int64(len(u.obs)))

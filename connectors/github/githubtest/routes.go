@@ -15,8 +15,10 @@ import (
 
 type whoKey struct{}
 
+type viewKey struct{}
+
 // handle answers a request that passed authentication and faults.
-func (s *Server) handle(w http.ResponseWriter, r *http.Request, who auth, now time.Time) {
+func (s *Server) handle(w http.ResponseWriter, r *http.Request, who auth, view *Viewer, now time.Time) {
 	path := strings.Trim(r.URL.EscapedPath(), "/")
 	if who == authJWT || strings.HasPrefix(path, "app/") || path == "app" {
 		s.serveApp(w, r, who, now)
@@ -24,10 +26,27 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request, who auth, now ti
 	}
 	s.dataMu.RLock()
 	defer s.dataMu.RUnlock()
-	s.mux.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), whoKey{}, who)))
+	ctx := context.WithValue(context.WithValue(r.Context(), whoKey{}, who), viewKey{}, view)
+	s.mux.ServeHTTP(w, r.WithContext(ctx))
 }
 
 func whoOf(r *http.Request) auth { a, _ := r.Context().Value(whoKey{}).(auth); return a }
+
+func viewOf(r *http.Request) *Viewer { v, _ := r.Context().Value(viewKey{}).(*Viewer); return v }
+
+// sees reports whether the request's credential may see repo.
+func sees(r *http.Request, repo *Repo) bool {
+	v := viewOf(r)
+	if v == nil || v.Repos == nil {
+		return true
+	}
+	for _, n := range v.Repos {
+		if strings.EqualFold(n, repo.Name) {
+			return true
+		}
+	}
+	return false
+}
 
 // routes builds the request router. Handlers run with the data read-locked.
 func (s *Server) routes() *http.ServeMux {
@@ -50,10 +69,25 @@ func (s *Server) routes() *http.ServeMux {
 			h(w, r, s.org)
 		})
 	}
-	org("", func(w http.ResponseWriter, _ *http.Request, _ *Org) { writeJSON(w, s.organization()) })
+	org("", func(w http.ResponseWriter, r *http.Request, _ *Org) {
+		o := s.organization()
+		if v := viewOf(r); v != nil && v.Member {
+			o.TotalPrivateRepos, o.OwnedPrivateRepos = nil, nil
+		}
+		writeJSON(w, o)
+	})
 	org("/members", s.members)
 	org("/repos", func(w http.ResponseWriter, r *http.Request, o *Org) {
-		page(s, w, r, o.Repos, "", func(p **Repo) any { return s.repository(*p) })
+		repos := o.Repos
+		if v := viewOf(r); v != nil && v.Repos != nil {
+			repos = nil
+			for _, rp := range o.Repos {
+				if sees(r, rp) {
+					repos = append(repos, rp)
+				}
+			}
+		}
+		page(s, w, r, repos, "", func(p **Repo) any { return s.repository(*p) })
 	})
 	org("/installations", func(w http.ResponseWriter, r *http.Request, o *Org) {
 		page(s, w, r, o.Installations, "installations", s.installation)
@@ -97,7 +131,7 @@ func (s *Server) routes() *http.ServeMux {
 	repo := func(pattern string, h func(http.ResponseWriter, *http.Request, *Repo)) {
 		m.HandleFunc("GET /repos/{owner}/{repo}"+pattern, func(w http.ResponseWriter, r *http.Request) {
 			rp := s.repos[strings.ToLower(r.PathValue("repo"))]
-			if !strings.EqualFold(r.PathValue("owner"), s.org.Login) || rp == nil {
+			if !strings.EqualFold(r.PathValue("owner"), s.org.Login) || rp == nil || !sees(r, rp) {
 				notFound(w)
 				return
 			}

@@ -45,6 +45,25 @@ type HTTPFault func(r *http.Request) (answer func(http.ResponseWriter), ok bool)
 // Option configures a Server.
 type Option func(*Server)
 
+// Viewer is a further (classic or fine-grained) token the server accepts,
+// with its own view of the organisation, as GitHub gives one to a token
+// limited to some repositories or without the repo scope.
+type Viewer struct {
+	Token  string
+	Scopes string   // its X-OAuth-Scopes; "" for a fine-grained PAT
+	Repos  []string // the repositories it sees; nil: every one
+	// Member is an organisation member who is not an owner: GET
+	// /orgs/{org} leaves out the private repository counts, as GitHub does.
+	Member bool
+}
+
+// WithViewer makes the server accept v.Token too, showing it only what v
+// may see: other repositories are missing from GET /orgs/{org}/repos and
+// answer 404, as on GitHub.
+func WithViewer(v Viewer) Option {
+	return func(s *Server) { s.viewers = append(s.viewers, v) }
+}
+
 // WithToken sets the only (classic) token the server accepts.
 func WithToken(token string) Option { return func(s *Server) { s.token = token } }
 
@@ -91,6 +110,7 @@ type Server struct {
 	enforce bool
 	now     func() time.Time
 	app     *App
+	viewers []Viewer
 
 	mu          sync.Mutex // guards everything below up to dataMu
 	faults      []FaultFunc
@@ -281,15 +301,20 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	faults, httpFaults := s.faults, s.httpFaults
 	s.mu.Unlock()
 
-	who := s.authenticate(r, now)
+	who, view := s.authenticate(r, now)
 	if who == authNone {
 		s.charge(h)
 		writeRaw(w, http.StatusUnauthorized, errorBody(http.StatusUnauthorized, "Bad credentials"))
 		return
 	}
-	if who == authClassic && s.scopes != "" {
-		h.Set("X-OAuth-Scopes", s.scopes)
-		h.Set("X-Accepted-OAuth-Scopes", "")
+	if scopes := s.scopes; who == authClassic && (view != nil || scopes != "") {
+		if view != nil {
+			scopes = view.Scopes
+		}
+		if scopes != "" {
+			h.Set("X-OAuth-Scopes", scopes)
+			h.Set("X-Accepted-OAuth-Scopes", "")
+		}
 	}
 	if s.spent() {
 		// Once the budget is spent every request is refused, conditional
@@ -314,7 +339,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	}
 
 	buf := &bufferWriter{header: http.Header{}}
-	s.handle(buf, r, who, now)
+	s.handle(buf, r, who, view, now)
 	if buf.status == http.StatusOK && r.Method == http.MethodGet {
 		etag := etagOf(bytes.ReplaceAll(buf.body.Bytes(), []byte(s.base), nil))
 		h.Set("ETag", etag)
@@ -432,25 +457,35 @@ func (b *bufferWriter) Write(p []byte) (int, error) {
 	return b.body.Write(p)
 }
 
-func (s *Server) authenticate(r *http.Request, now time.Time) auth {
+// authenticate says who sent r and, for a limited view, what it may see
+// (nil: everything).
+func (s *Server) authenticate(r *http.Request, now time.Time) (auth, *Viewer) {
 	scheme, tok, ok := strings.Cut(r.Header.Get("Authorization"), " ")
 	if !ok || (!strings.EqualFold(scheme, "bearer") && !strings.EqualFold(scheme, "token")) {
-		return authNone
+		return authNone, nil
 	}
 	tok = strings.TrimSpace(tok)
 	if s.token != "" && tok == s.token {
-		return authClassic
+		return authClassic, nil
+	}
+	for i := range s.viewers {
+		if v := &s.viewers[i]; v.Token != "" && tok == v.Token {
+			return authClassic, v
+		}
 	}
 	s.mu.Lock()
 	exp, ok := s.installToks[tok]
 	s.mu.Unlock()
 	if ok && now.Before(exp) {
-		return authInstallation
+		if s.app.Repos != nil {
+			return authInstallation, &Viewer{Repos: s.app.Repos}
+		}
+		return authInstallation, nil
 	}
 	if s.app != nil && s.verifyJWT(tok, now) == nil {
-		return authJWT
+		return authJWT, nil
 	}
-	return authNone
+	return authNone, nil
 }
 
 // paginate reads per_page (default 30, at most 100) and page (1-based),
