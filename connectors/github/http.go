@@ -195,7 +195,7 @@ func (c *Connector) do(ctx context.Context, ep endpoint, method, u, etag string,
 		if err := c.beforeRequest(ctx, ep); err != nil {
 			return nil, err
 		}
-		resp, err := c.send(ctx, method, u, etag, jwt)
+		resp, err := c.send(ctx, ep, method, u, etag, jwt)
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil, ctx.Err()
@@ -310,10 +310,13 @@ func (e *fatalError) Unwrap() error { return e.err }
 
 // send is one HTTP exchange. The body is read in full, so a connection
 // dropped mid-answer is an error here, retried by do.
-func (c *Connector) send(ctx context.Context, method, u, etag string, jwt bool) (*response, error) {
+func (c *Connector) send(ctx context.Context, ep endpoint, method, u, etag string, jwt bool) (*response, error) {
 	req, err := c.client.NewRequest(method, u, nil)
 	if err != nil {
 		return nil, &fatalError{err}
+	}
+	if ep.accept != "" {
+		req.Header.Set("Accept", ep.accept)
 	}
 	req = req.WithContext(ctx)
 	var authz string

@@ -456,15 +456,55 @@ func parseEnvironments(body []byte, pd *pageData) (int, error) {
 // the repo) webhooks. Only whether a hook has a secret is kept.
 func (c *Connector) parseHooks(owner, scope string) parser {
 	return func(body []byte, pd *pageData) (int, error) {
-		var page []*github.Hook
+		var page []*hook
 		if err := unmarshal(body, &page); err != nil {
 			return 0, err
 		}
 		for _, h := range page {
-			pd.Obs = append(pd.Obs, c.hookObservation(owner, scope, h))
+			if cfg := h.Config; cfg != nil {
+				h.Hook.Config = &github.HookConfig{ContentType: cfg.ContentType, Secret: cfg.Secret, URL: cfg.URL}
+				if s, ok := cfg.InsecureSSL.text(); ok {
+					h.Hook.Config.InsecureSSL = &s
+				}
+			}
+			pd.Obs = append(pd.Obs, c.hookObservation(owner, scope, &h.Hook))
 		}
 		return len(page), nil
 	}
+}
+
+// hook reads config as GitHub's description has it: insecure_ssl is a
+// string or a number (go-github v60 takes only a string).
+type hook struct {
+	github.Hook
+	Config *struct {
+		ContentType *string        `json:"content_type"`
+		InsecureSSL stringOrNumber `json:"insecure_ssl"`
+		Secret      *string        `json:"secret"`
+		URL         *string        `json:"url"`
+	} `json:"config"`
+}
+
+// stringOrNumber is a JSON string or number, kept as its text.
+type stringOrNumber json.RawMessage
+
+func (s *stringOrNumber) UnmarshalJSON(b []byte) error {
+	*s = append((*s)[:0], b...)
+	return nil
+}
+
+// text is the value as a string: "0" for "0" and for 0; ok is false for
+// null, absent or anything else.
+func (s stringOrNumber) text() (string, bool) {
+	var str string
+	if json.Unmarshal(s, &str) == nil {
+		return str, true
+	}
+	var n json.Number
+	if json.Unmarshal(s, &n) == nil {
+		return n.String(), true
+	}
+	return "", false
 }
 
 // ---- self-hosted runners ------------------------------------------------

@@ -23,9 +23,11 @@ type endpoint struct {
 	kind   audit.Kind // what it yields ("" for context)
 	scope  string     // org or org/repo
 	// need says what access a 403 or 404 usually means is missing. An
-	// endpoint with a need turns those into a gap; without one they are
-	// errors.
+	// endpoint with a need turns those, any other refusal (4xx) and an
+	// answer that cannot be read into a gap; without one they are errors.
 	need string
+	// accept, when set, is the media type asked for (Accept header).
+	accept string
 }
 
 func (e endpoint) String() string {
@@ -205,7 +207,7 @@ func (c *Connector) fetchPage(ctx context.Context, pc *pageCache, ep endpoint, u
 	}
 	n, err := parse(resp.body, &pd)
 	if err != nil {
-		return pd, nil, malformed(ep, err)
+		return pd, nil, &unreadable{ep: ep, err: malformed(ep, err)}
 	}
 	if pd.Next, err = c.nextPage(resp.header); err != nil {
 		return pd, nil, fmt.Errorf("github: %s: %w", ep, err)
@@ -214,6 +216,16 @@ func (c *Connector) fetchPage(ctx context.Context, pc *pageCache, ep endpoint, u
 	pc.store(ctx, u, resp.header.Get("ETag"), pd)
 	return pd, resp, nil
 }
+
+// unreadable is an answer GitHub gave that could not be read: a gap for
+// the endpoint's unit when it has a need, else the end of the run.
+type unreadable struct {
+	ep  endpoint
+	err error
+}
+
+func (e *unreadable) Error() string { return e.err.Error() }
+func (e *unreadable) Unwrap() error { return e.err }
 
 func malformed(ep endpoint, err error) error {
 	var syn *json.SyntaxError
@@ -236,6 +248,12 @@ func (u *unit) list(ctx context.Context, ep endpoint, parse parser) (names []str
 			return nil, false, err
 		}
 		pd, resp, err := c.fetchPage(ctx, u.cache, ep, next, parse)
+		var bad *unreadable
+		if errors.As(err, &bad) && ep.need != "" {
+			// One endpoint's answer is no reason to lose the rest.
+			u.unreadable(ep, pages, bad)
+			return nil, false, nil
+		}
 		if err != nil {
 			return nil, false, err
 		}
@@ -280,12 +298,27 @@ func pageAfter(u string) string {
 	return p.String()
 }
 
+// unreadable records an answer that could not be read as a gap.
+func (u *unit) unreadable(ep endpoint, pages int, bad *unreadable) {
+	why := strings.TrimPrefix(bad.err.Error(), "github: "+ep.String()+": ")
+	reason := fmt.Sprintf("GitHub's answer could not be read (%s), so what this endpoint holds was not recorded; run again, and report it if it stays", why)
+	if pages > 0 {
+		reason += fmt.Sprintf("; only the first %d page(s) were read", pages)
+	}
+	u.gap(audit.Gap{Endpoint: ep.String(), Kind: ep.kind, Scope: ep.scope, Status: http.StatusOK, Reason: reason})
+}
+
 // failed decides what an unusable answer means: a gap (nil) or an error.
+// 401 and rate limits never get here (see do); 5xx ends the run
+// resumably there.
 func (u *unit) failed(ep endpoint, pages int, resp *response) error {
 	status := resp.status
 	switch {
-	case gapStatus(status) && ep.need != "":
+	case ep.need != "" && (gapStatus(status) || status >= 400 && status < 500):
 		reason := fmt.Sprintf("%s (GitHub answered %d %s)", ep.need, status, resp.message())
+		if !gapStatus(status) {
+			reason = fmt.Sprintf("GitHub refused the request (%d %s), so what this endpoint holds was not read", status, resp.message())
+		}
 		if resp.header.Get("X-GitHub-SSO") != "" {
 			reason += "; the token is not authorized for this organization's SAML single sign-on: authorize it in your GitHub token settings"
 		}

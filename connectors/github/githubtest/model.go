@@ -118,6 +118,8 @@ type Collaborator struct {
 type CodeOwners struct {
 	Path    string `json:"path"` // ".github/CODEOWNERS", "CODEOWNERS" or "docs/CODEOWNERS"
 	Content string `json:"content"`
+	// Dir makes Path a directory, which GitHub ignores as CODEOWNERS.
+	Dir bool `json:"dir,omitempty"`
 }
 
 // PATPermissions are what a fine-grained PAT may do, by GitHub's grouping.
@@ -224,6 +226,9 @@ type Hook struct {
 	URL         string   `json:"url"`          // config.url: where deliveries go
 	ContentType string   `json:"content_type"` // "json" or "form"
 	InsecureSSL string   `json:"insecure_ssl"` // "0" verify TLS, "1" do not
+	// InsecureSSLNumber serves insecure_ssl as a JSON number (0 or 1), as
+	// GitHub's description allows.
+	InsecureSSLNumber bool `json:"insecure_ssl_number,omitempty"`
 	// Secret is served verbatim in config.secret. Real GitHub masks it as
 	// "********"; the fake serves it unmasked (use a canary) so tests can
 	// prove the connector never keeps it. "" means the hook has no secret

@@ -185,11 +185,19 @@ func (s *Server) routes() *http.ServeMux {
 	})
 	repo("/contents/{path...}", func(w http.ResponseWriter, r *http.Request, rp *Repo) {
 		// Only the CODEOWNERS file exists.
-		if rp.CodeOwners == nil || rp.CodeOwners.Path != r.PathValue("path") {
+		co := rp.CodeOwners
+		switch {
+		case co == nil || co.Path != r.PathValue("path"):
 			notFound(w)
-			return
+		case co.Dir:
+			writeJSON(w, []any{s.content(rp, co.Path+"/README", "a directory, not a file")})
+		case strings.Contains(r.Header.Get("Accept"), "raw"):
+			// application/vnd.github.raw+json: the file itself, any size.
+			w.Header().Set("Content-Type", "application/vnd.github.raw; charset=utf-8")
+			writeRaw(w, http.StatusOK, co.Content)
+		default:
+			writeJSON(w, s.content(rp, co.Path, co.Content))
 		}
-		writeJSON(w, s.content(rp, rp.CodeOwners.Path, rp.CodeOwners.Content))
 	})
 	return m
 }
