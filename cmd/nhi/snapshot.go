@@ -102,6 +102,7 @@ func newSnapshotCmd(a *app) *cobra.Command {
 		appID, installation int64
 		concurrency         int
 		noWait              bool
+		maxWait             time.Duration
 	)
 	gh := &cobra.Command{
 		Use:   "github --org ORG",
@@ -115,8 +116,14 @@ fine-grained PATs and PAT requests: authenticate as a GitHub App
 Use --api-url for GitHub Enterprise Server (https://HOST/api/v3/).
 
 Progress goes to stderr. When the API rate limit runs out the run waits for
-the reset (or stops with --no-wait); an interrupted run (Ctrl-C, a kill, a
-rate limit) keeps what it read, and the same command continues it. Answers
+the reset; after a secondary rate limit every worker pauses as long as
+GitHub asks (Retry-After, else until the reset, else a minute) and the run
+goes on with fewer requests at a time. --no-wait stops instead of waiting
+for either, and a pause longer than --max-wait (15 minutes for a secondary
+limit unless set) stops too. A request unanswered for 25 s is tried twice
+more at most, so a server that stops answering fails the run in about
+80 s. An interrupted or stopped run keeps what it read, and the same
+command continues it. Answers
 are cached by ETag in the evidence file (never a secret), so a second run
 costs little of the rate limit.`,
 		Example: `  GITHUB_TOKEN=... nhi snapshot github --org acme
@@ -139,7 +146,7 @@ costs little of the rate limit.`,
 			case installation != 0 && appID == 0:
 				return usage("--installation-id needs --app-id and --app-key")
 			}
-			opts := ghconn.Options{APIURL: apiURL, Concurrency: concurrency, NoWait: noWait}
+			opts := ghconn.Options{APIURL: apiURL, Concurrency: concurrency, NoWait: noWait, MaxWait: maxWait}
 			if appID != 0 {
 				pemBytes, err := os.ReadFile(appKey)
 				if err != nil {
@@ -166,7 +173,8 @@ costs little of the rate limit.`,
 	f.StringVar(&appKey, "app-key", "", "the GitHub App's private key (PEM file); read, never stored")
 	f.Int64Var(&installation, "installation-id", 0, "the App's installation on the organisation (default: looked up)")
 	f.IntVar(&concurrency, "concurrency", ghconn.DefaultConcurrency, "how many repositories to read at once")
-	f.BoolVar(&noWait, "no-wait", false, "when the API rate limit runs out, stop (resumable) instead of waiting for the reset")
+	f.BoolVar(&noWait, "no-wait", false, "when a rate limit (primary or secondary) asks to wait, stop (resumable) instead")
+	f.DurationVar(&maxWait, "max-wait", 0, "stop (resumable) rather than wait longer than this for a rate limit (default: 15m for a secondary limit, the reset for the primary)")
 	cmd.AddCommand(gh)
 	return cmd
 }

@@ -94,6 +94,13 @@ type Options struct {
 	// Retries is how often a server error or dropped connection is
 	// retried (default 4; negative: never).
 	Retries int
+	// MaxWait is the longest the run waits for a rate limit, primary or
+	// secondary, before it stops resumably. Unset, a secondary limit's
+	// pause is waited up to DefaultMaxWait and the primary reset in full.
+	MaxWait time.Duration
+	// RequestTimeout abandons a request unanswered for so long; a timed-out
+	// request is retried twice at most (default 25 s).
+	RequestTimeout time.Duration
 }
 
 // Connector reads one organisation. It implements connectors.Connector.
@@ -108,6 +115,11 @@ type Connector struct {
 	noWait      bool
 	clock       Clock
 	retries     int
+	maxWait     time.Duration
+	// requestTimeout bounds each request; slots the requests in flight.
+	requestTimeout time.Duration
+	slots          *slots
+	sendMu         sync.RWMutex // see send and pause
 
 	rate  rateState
 	stats stats
@@ -123,6 +135,7 @@ type Connector struct {
 	doing      string
 	reposDone  int
 	reposTotal int
+	waitUntil  time.Time // while waiting: until when
 
 	credMu sync.Mutex
 	cred   string // what Credential said, once asked
@@ -169,6 +182,11 @@ func NewConnector(org string, opts Options) (*Connector, error) {
 	}
 	if c.concurrency <= 0 {
 		c.concurrency = DefaultConcurrency
+	}
+	c.slots = newSlots(c.concurrency)
+	c.maxWait, c.requestTimeout = opts.MaxWait, opts.RequestTimeout
+	if c.requestTimeout <= 0 {
+		c.requestTimeout = requestTimeout
 	}
 	if c.clock == nil {
 		c.clock = realClock{}
