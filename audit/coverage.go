@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -82,6 +83,25 @@ func (w *SnapshotWriter) Scope(r ScopeRead) error {
 		key := scopeKey(r.Scope, k)
 		w.scopes[key] = sha256.Sum256([]byte(key))
 	}
+	return nil
+}
+
+// SetServer records what answered the run and what the connector says
+// once of it (see Snapshot.ServerVersion, Snapshot.Notes).
+func (w *SnapshotWriter) SetServer(ctx context.Context, version string, notes []string) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if notes == nil {
+		notes = []string{}
+	}
+	b, err := json.Marshal(notes)
+	if err != nil {
+		return err
+	}
+	if _, err = w.s.db.ExecContext(ctx, `UPDATE snapshots SET server_version = ?, notes = ? WHERE id = ?`, version, string(b), w.id); err != nil {
+		return fmt.Errorf("recording the server version: %w", err)
+	}
+	w.server, w.notes = version, notes
 	return nil
 }
 

@@ -390,7 +390,7 @@ func parseNullTime(s sql.NullString) *time.Time {
 
 // Snapshots returns every snapshot, newest first.
 func (s *Store) Snapshots(ctx context.Context) ([]Snapshot, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT id, source, account, api_url, credential, tool_version, started_at, finished_at, status, error, counts, digest
+	rows, err := s.db.QueryContext(ctx, `SELECT id, source, account, api_url, credential, tool_version, started_at, finished_at, status, error, counts, digest, server_version, notes
 		FROM snapshots ORDER BY id DESC`)
 	if err != nil {
 		return nil, fmt.Errorf("reading snapshots: %w", err)
@@ -399,13 +399,17 @@ func (s *Store) Snapshots(ctx context.Context) ([]Snapshot, error) {
 	for rows.Next() {
 		var (
 			sn              Snapshot
-			started, counts string
-			finished        sql.NullString
+			started, counts, notes string
+			finished               sql.NullString
 		)
 		if err := rows.Scan(&sn.ID, &sn.Source, &sn.Account, &sn.APIURL, &sn.Credential, &sn.ToolVersion,
-			&started, &finished, &sn.Status, &sn.Error, &counts, &sn.Digest); err != nil {
+			&started, &finished, &sn.Status, &sn.Error, &counts, &sn.Digest, &sn.ServerVersion, &notes); err != nil {
 			rows.Close()
 			return nil, err
+		}
+		if err := json.Unmarshal([]byte(notes), &sn.Notes); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("snapshot %d: notes: %w", sn.ID, err)
 		}
 		sn.StartedAt, _ = parseTime(started)
 		sn.FinishedAt = parseNullTime(finished)

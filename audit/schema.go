@@ -180,6 +180,10 @@ CREATE TABLE snapshot_scopes (
 -- 1: snapshot_scopes says what the snapshot read; 0 (snapshots taken before
 -- schema v4): only its status and gaps do.
 ALTER TABLE snapshots ADD COLUMN scoped INTEGER NOT NULL DEFAULT 0;
+-- What answered (a GitHub Enterprise Server version; '' for the cloud), and
+-- what the connector says once of the whole run (JSON array of strings).
+ALTER TABLE snapshots ADD COLUMN server_version TEXT NOT NULL DEFAULT '';
+ALTER TABLE snapshots ADD COLUMN notes TEXT NOT NULL DEFAULT '[]';
 CREATE TRIGGER snapshot_scopes_no_update BEFORE UPDATE ON snapshot_scopes
 BEGIN SELECT RAISE(ABORT, 'snapshots are immutable'); END;
 `,

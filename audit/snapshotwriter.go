@@ -51,6 +51,8 @@ type SnapshotWriter struct {
 	resumed   int                          // units an interrupted run had checkpointed
 	scopes    map[string][sha256.Size]byte // what was read in full (coverage.go), as digest records
 	scoped    bool                         // Scope was called: the snapshot says what it read
+	server    string                       // SetServer's version
+	notes     []string                     // and notes
 	done      bool
 }
 
@@ -429,7 +431,7 @@ func (w *SnapshotWriter) Finish(ctx context.Context, runErr error) (*Snapshot, e
 		runErr = err
 	}
 	snap := &Snapshot{
-		ID: w.id, Source: w.info.Source, Account: w.info.Account, APIURL: w.info.APIURL,
+		ID: w.id, Source: w.info.Source, Account: w.info.Account, APIURL: w.info.APIURL, ServerVersion: w.server, Notes: append([]string{}, w.notes...),
 		Credential: w.info.Credential, ToolVersion: w.info.ToolVersion, StartedAt: w.info.StartedAt.UTC().Truncate(time.Second),
 		Counts: w.counts, Gaps: w.gaps, Digest: w.digest(),
 	}

@@ -113,7 +113,11 @@ The token comes from GITHUB_TOKEN, else GH_TOKEN, else ` + "`gh auth token`" + `
 never stored. A personal access token cannot read the organisation's
 fine-grained PATs and PAT requests: authenticate as a GitHub App
 (--app-id, --app-key, and --installation-id or a lookup) to read those too.
-Use --api-url for GitHub Enterprise Server (https://HOST/api/v3/).
+Use --api-url for GitHub Enterprise Server: the host alone
+(https://ghe.example.com) reads https://ghe.example.com/api/v3/, as gh does.
+The server's version is recorded, and the kinds it does not have
+(Codespaces secrets, SAML credential authorizations) are not read and are
+not gaps.
 
 Progress goes to stderr. When the API rate limit runs out the run waits for
 the reset; after a secondary rate limit every worker pauses as long as
@@ -128,7 +132,7 @@ are cached by ETag in the evidence file (never a secret), so a second run
 costs little of the rate limit.`,
 		Example: `  GITHUB_TOKEN=... nhi snapshot github --org acme
   nhi snapshot github --org acme --app-id 123456 --app-key nhi-audit.private-key.pem
-  nhi snapshot github --org acme --api-url https://github.example.com/api/v3/ --no-wait`,
+  nhi snapshot github --org acme --api-url https://github.example.com --no-wait`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			usage := func(format string, args ...any) error {
@@ -259,6 +263,12 @@ func printSnapshot(w io.Writer, snap *audit.Snapshot, path string, took time.Dur
 		snap.ID, snap.Source, snap.Account, snap.Status, snap.Total(), took.Round(time.Millisecond), path)
 	if snap.Credential != "" {
 		fmt.Fprintf(w, "Read with: %s\n", audit.Printable(snap.Credential))
+	}
+	if snap.ServerVersion != "" {
+		fmt.Fprintf(w, "Server: GitHub Enterprise Server %s\n", audit.Printable(snap.ServerVersion))
+	}
+	for _, n := range snap.Notes {
+		fmt.Fprintf(w, "Note: %s\n", audit.Printable(n))
 	}
 	kinds := make([]string, 0, len(snap.Counts))
 	for k := range snap.Counts {

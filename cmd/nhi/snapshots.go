@@ -42,12 +42,14 @@ func newSnapshotsCmd(a *app) *cobra.Command {
 					Counts      map[audit.Kind]int `json:"counts"`
 					Gaps        []gap              `json:"gaps"`
 					Digest      string             `json:"digest"`
+					Server      string             `json:"server_version,omitempty"`
+					Notes       []string           `json:"notes,omitempty"`
 				}
 				out := make([]row, 0, len(snaps))
 				for _, s := range snaps {
 					r := row{ID: s.ID, Source: s.Source, Account: s.Account, APIURL: s.APIURL, Credential: s.Credential,
 						ToolVersion: s.ToolVersion, StartedAt: s.StartedAt.Format(audit.TimeLayout), Status: s.Status,
-						Error: s.Error, Counts: s.Counts, Gaps: s.Gaps, Digest: s.Digest}
+						Error: s.Error, Counts: s.Counts, Gaps: s.Gaps, Digest: s.Digest, Server: s.ServerVersion, Notes: s.Notes}
 					if s.FinishedAt != nil {
 						f := s.FinishedAt.Format(audit.TimeLayout)
 						r.FinishedAt = &f
@@ -79,6 +81,9 @@ func newSnapshotsCmd(a *app) *cobra.Command {
 					if g.Coverage() {
 						fmt.Fprintf(a.stdout, "Snapshot %d coverage: %s\n", s.ID, audit.Printable(g.Reason))
 					}
+				}
+				for _, n := range s.Notes {
+					fmt.Fprintf(a.stdout, "Snapshot %d note: %s\n", s.ID, audit.Printable(n))
 				}
 			}
 			return nil

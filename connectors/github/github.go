@@ -34,6 +34,7 @@ package github
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -141,6 +142,10 @@ type Connector struct {
 	cred   string // what Credential said, once asked
 
 	orgRepos *repoCounts // what GET /orgs/{org} said, nil when it did not say
+
+	serverMu      sync.Mutex
+	serverVersion string   // GitHub Enterprise Server's version, "" for the cloud
+	notes         []string // said once of the whole run (see Server)
 }
 
 type stats struct {
@@ -233,6 +238,40 @@ func (c *Connector) APIURL() string { return c.client.BaseURL.String() }
 // interrupted snapshot; it says so through Progress.
 func (c *Connector) Resuming(snapshotID int64, units int) {
 	c.note(fmt.Sprintf("Resuming snapshot %d: %d units already read", snapshotID, units))
+}
+
+// Server is the GitHub Enterprise Server version that answered ("" for
+// GitHub.com) and what holds for the whole run, said once: the snapshot
+// records both (connectors.Described).
+func (c *Connector) Server() (version string, notes []string) {
+	c.serverMu.Lock()
+	defer c.serverMu.Unlock()
+	return c.serverVersion, append([]string(nil), c.notes...)
+}
+
+func (c *Connector) setServerVersion(v string) {
+	c.serverMu.Lock()
+	defer c.serverMu.Unlock()
+	c.serverVersion = v
+}
+
+// noteOnce records a note of the whole run, once.
+func (c *Connector) noteOnce(n string) {
+	c.serverMu.Lock()
+	defer c.serverMu.Unlock()
+	for _, m := range c.notes {
+		if m == n {
+			return
+		}
+	}
+	c.notes = append(c.notes, n)
+}
+
+// enterprise reports whether the server is a GitHub Enterprise Server: it
+// said its version, or the API lives at /api/v3/.
+func (c *Connector) enterprise() bool {
+	v, _ := c.Server()
+	return v != "" || strings.HasSuffix(c.client.BaseURL.Path, "/api/v3/")
 }
 
 // Stats are the counters of the run so far.
@@ -496,7 +535,7 @@ func (c *Connector) readOrg(ctx context.Context) error {
 	switch resp.status {
 	case http.StatusOK, http.StatusNotModified:
 		c.orgRepos = pd.Repos
-		return nil
+		return c.readServer(ctx)
 	case http.StatusNotFound:
 		return c.notFound()
 	case http.StatusForbidden:
@@ -507,6 +546,34 @@ func (c *Connector) readOrg(ctx context.Context) error {
 		return fmt.Errorf("github: %s: GitHub answered 403 %s", ep, msg)
 	}
 	return &statusError{ep: ep, status: resp.status, message: resp.message()}
+}
+
+// readServer learns a GitHub Enterprise Server's version from GET /meta
+// when its answers did not carry X-GitHub-Enterprise-Version, and notes
+// once which kinds it does not have: those are not read, and not gaps.
+func (c *Connector) readServer(ctx context.Context) error {
+	if !c.enterprise() {
+		return nil
+	}
+	if v, _ := c.Server(); v == "" {
+		ep := endpoint{path: "/meta", url: "meta"}
+		resp, err := c.do(ctx, ep, http.MethodGet, ep.url, "", false)
+		if err != nil {
+			return err
+		}
+		var meta struct {
+			InstalledVersion string `json:"installed_version"`
+		}
+		if resp.status == http.StatusOK && json.Unmarshal(resp.body, &meta) == nil && meta.InstalledVersion != "" {
+			c.setServerVersion(meta.InstalledVersion)
+		}
+	}
+	v, _ := c.Server()
+	if v == "" {
+		v = "(version not given)"
+	}
+	c.noteOnce(fmt.Sprintf("GitHub Enterprise Server %s has no Codespaces secrets and no SAML credential authorizations: they were not read, and are not gaps", v))
+	return nil
 }
 
 func (c *Connector) notFound() error {

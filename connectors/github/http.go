@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"net/http/httptrace"
 	"net/url"
@@ -276,6 +277,9 @@ func (c *Connector) do(ctx context.Context, ep endpoint, method, u, etag string,
 			continue
 		}
 		c.rate.observe(resp.header)
+		if v := resp.header.Get("X-GitHub-Enterprise-Version"); v != "" {
+			c.setServerVersion(v)
+		}
 		switch s := resp.status; {
 		case s == http.StatusUnauthorized:
 			if jwt {
@@ -531,6 +535,29 @@ func (t staticToken) authorization(context.Context) (string, error) {
 	return "Bearer " + string(t), nil
 }
 
+// apiBase is the REST API's base URL for what a user gave. A host alone
+// names a GitHub Enterprise Server, whose API lives at /api/v3/, as gh and
+// go-github's WithEnterpriseURLs have it; github.com means api.github.com.
+// api.* hosts and loopback addresses (test servers, nhi demo) are taken as
+// given.
+func apiBase(u *url.URL) *url.URL {
+	u = &url.URL{Scheme: u.Scheme, User: u.User, Host: u.Host, Path: u.Path, RawPath: u.RawPath}
+	host := strings.ToLower(u.Hostname())
+	if host == "github.com" || host == "www.github.com" {
+		return &url.URL{Scheme: "https", Host: "api.github.com", Path: "/"}
+	}
+	hostOnly := u.Path == "" || u.Path == "/"
+	ip := net.ParseIP(host)
+	loopback := host == "localhost" || (ip != nil && ip.IsLoopback())
+	if hostOnly && !strings.HasPrefix(host, "api.") && !loopback {
+		u.Path = "/api/v3/"
+	}
+	if !strings.HasSuffix(u.Path, "/") {
+		u.Path += "/"
+	}
+	return u
+}
+
 // newRequestClient is a go-github client used only to build requests
 // (base URL, User-Agent, API version, Accept): requests are sent by do,
 // so go-github's own rate-limit bookkeeping never blocks a retry.
@@ -541,10 +568,7 @@ func newRequestClient(apiURL string) (*github.Client, error) {
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			return nil, fmt.Errorf("github: API URL %q is not an http(s) URL", apiURL)
 		}
-		if !strings.HasSuffix(u.Path, "/") {
-			u.Path += "/"
-		}
-		client.BaseURL = u
+		client.BaseURL = apiBase(u)
 	}
 	client.UserAgent = "nhi (+https://github.com/nhi-audit/nhi)"
 	return client, nil

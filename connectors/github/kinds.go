@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -73,6 +74,12 @@ func (c *Connector) orgUnits() []orgUnit {
 		{"org:hooks", "hooks", audit.KindGitHubWebhook, needOrgHooks, c.parseHooks(c.org, c.org), nil},
 		{"org:runners", "actions/runners", audit.KindGitHubRunner, needRunners, c.parseRunners(c.org, c.org), nil},
 	}
+	if c.enterprise() {
+		// GitHub Enterprise Server has no such endpoints (see readServer).
+		specs = slices.DeleteFunc(specs, func(s spec) bool {
+			return s.kind == audit.KindGitHubCodespacesSecret || s.kind == audit.KindGitHubCredentialAuthorization
+		})
+	}
 	units := []orgUnit{{
 		name: "org:members", what: "GET /orgs/" + c.org + "/members",
 		read: func(ctx context.Context, u *unit) error {
@@ -125,6 +132,9 @@ func (c *Connector) readRepo(ctx context.Context, r repoInfo) (err error) {
 		{"hooks", audit.KindGitHubWebhook, needRepoHooks, c.parseHooks(repo, scope)},
 		{"actions/runners", audit.KindGitHubRunner, needRepoAdmin, c.parseRunners(repo, scope)},
 	} {
+		if ep.kind == audit.KindGitHubCodespacesSecret && c.enterprise() {
+			continue // not on GitHub Enterprise Server (see readServer)
+		}
 		_, ok, err := u.list(ctx, c.repoEP(repo, ep.rest, ep.rest, ep.kind, ep.need), ep.parse)
 		if err != nil {
 			return err

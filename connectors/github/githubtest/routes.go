@@ -69,6 +69,23 @@ func (s *Server) routes() *http.ServeMux {
 			h(w, r, s.org)
 		})
 	}
+	m.HandleFunc("GET /meta", func(w http.ResponseWriter, _ *http.Request) {
+		meta := map[string]any{"verifiable_password_authentication": true}
+		if s.ghes != "" {
+			meta["installed_version"] = s.ghes
+		}
+		writeJSON(w, meta)
+	})
+	// What GitHub Enterprise Server does not have.
+	dotcomOnly := func(h func(http.ResponseWriter, *http.Request, *Org)) func(http.ResponseWriter, *http.Request, *Org) {
+		return func(w http.ResponseWriter, r *http.Request, o *Org) {
+			if s.ghes != "" {
+				notFound(w)
+				return
+			}
+			h(w, r, o)
+		}
+	}
 	org("", func(w http.ResponseWriter, r *http.Request, _ *Org) {
 		o := s.organization()
 		if v := viewOf(r); v != nil && v.Member {
@@ -108,18 +125,22 @@ func (s *Server) routes() *http.ServeMux {
 	org("/personal-access-token-requests", appOnly(func(w http.ResponseWriter, r *http.Request, o *Org) {
 		page(s, w, r, o.PATRequests, "", s.patRequest)
 	}))
-	org("/credential-authorizations", func(w http.ResponseWriter, r *http.Request, o *Org) {
+	org("/credential-authorizations", dotcomOnly(func(w http.ResponseWriter, r *http.Request, o *Org) {
 		if !o.SAML {
 			notFound(w)
 			return
 		}
 		page(s, w, r, o.CredentialAuthorizations, "", credentialAuthorization)
-	})
+	}))
 	for _, fam := range []string{"actions", "dependabot", "codespaces"} {
-		org("/"+fam+"/secrets", func(w http.ResponseWriter, r *http.Request, o *Org) {
+		h := func(w http.ResponseWriter, r *http.Request, o *Org) {
 			list := map[string][]Secret{"actions": o.Secrets, "dependabot": o.DependabotSecrets, "codespaces": o.CodespacesSecrets}[fam]
 			page(s, w, r, list, "secrets", func(sec *Secret) any { return s.secret(sec, fam) })
-		})
+		}
+		if fam == "codespaces" {
+			h = dotcomOnly(h)
+		}
+		org("/"+fam+"/secrets", h)
 	}
 	org("/hooks", func(w http.ResponseWriter, r *http.Request, o *Org) {
 		page(s, w, r, o.Hooks, "", func(h *Hook) any { return s.hook(h, nil) })
@@ -149,7 +170,13 @@ func (s *Server) routes() *http.ServeMux {
 	}
 	repo("/actions/secrets", secrets(func(rp *Repo) []Secret { return rp.Secrets }))
 	repo("/dependabot/secrets", secrets(func(rp *Repo) []Secret { return rp.DependabotSecrets }))
-	repo("/codespaces/secrets", secrets(func(rp *Repo) []Secret { return rp.CodespacesSecrets }))
+	repo("/codespaces/secrets", func(w http.ResponseWriter, r *http.Request, rp *Repo) {
+		if s.ghes != "" {
+			notFound(w)
+			return
+		}
+		secrets(func(rp *Repo) []Secret { return rp.CodespacesSecrets })(w, r, rp)
+	})
 	repo("/environments/{env}/secrets", func(w http.ResponseWriter, r *http.Request, rp *Repo) {
 		for i := range rp.Environments {
 			if e := &rp.Environments[i]; e.Name == r.PathValue("env") {

@@ -100,6 +100,15 @@ func WithRateLimit(limit int, enforce bool) Option {
 	}
 }
 
+// WithGHES makes the server a GitHub Enterprise Server of version (e.g.
+// "3.19.0"): the API lives under /api/v3/, GET /meta says installed_version,
+// every answer carries X-GitHub-Enterprise-Version when header is set, and
+// the endpoints GHES does not have (Codespaces secrets, SAML credential
+// authorizations) answer 404.
+func WithGHES(version string, header bool) Option {
+	return func(s *Server) { s.ghes, s.ghesHeader, s.prefix = version, header, "/api/v3" }
+}
+
 // Server is a fake GitHub REST API served over loopback HTTP.
 type Server struct {
 	ts      *httptest.Server
@@ -111,6 +120,11 @@ type Server struct {
 	now     func() time.Time
 	app     *App
 	viewers []Viewer
+	// GHES mode (WithGHES): the version, whether answers carry it, and
+	// the API's path prefix ("" for api.github.com).
+	ghes       string
+	ghesHeader bool
+	prefix     string
 
 	mu          sync.Mutex // guards everything below up to dataMu
 	faults      []FaultFunc
@@ -164,7 +178,7 @@ func NewServer(org *Org, opts ...Option) *Server {
 
 // URL is the API base URL, ending in "/", for go-github's Client.BaseURL.
 // The API is served at the root, like api.github.com (no /api/v3).
-func (s *Server) URL() string { return s.base + "/" }
+func (s *Server) URL() string { return s.base + s.prefix + "/" }
 
 // Client returns an HTTP client for the server (no token attached).
 func (s *Server) Client() *http.Client { return s.ts.Client() }
@@ -288,6 +302,17 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	h.Set("X-GitHub-Media-Type", "github.v3; format=json")
 	h.Set("X-GitHub-Api-Version-Selected", "2022-11-28")
 
+	if s.ghes != "" {
+		if s.ghesHeader {
+			h.Set("X-GitHub-Enterprise-Version", s.ghes)
+		}
+		rest, ok := strings.CutPrefix(r.URL.Path, s.prefix+"/")
+		if !ok {
+			notFound(w)
+			return
+		}
+		r.URL.Path, r.URL.RawPath = "/"+rest, strings.TrimPrefix(r.URL.RawPath, s.prefix)
+	}
 	now := s.now()
 	s.mu.Lock()
 	s.requests++
@@ -510,7 +535,7 @@ func (s *Server) paginate(w http.ResponseWriter, r *http.Request, n int) (lo, hi
 			q.Set("per_page", strconv.Itoa(perPage))
 		}
 		u := url.URL{Path: r.URL.Path, RawPath: r.URL.RawPath, RawQuery: q.Encode()}
-		return fmt.Sprintf(`<%s%s>; rel="%s"`, s.base, u.String(), rel)
+		return fmt.Sprintf(`<%s%s%s>; rel="%s"`, s.base, s.prefix, u.String(), rel)
 	}
 	var links []string
 	if page > 1 {
