@@ -398,7 +398,7 @@ func (s *Store) Snapshots(ctx context.Context) ([]Snapshot, error) {
 	var out []Snapshot
 	for rows.Next() {
 		var (
-			sn              Snapshot
+			sn                     Snapshot
 			started, counts, notes string
 			finished               sql.NullString
 		)
