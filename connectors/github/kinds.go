@@ -22,23 +22,29 @@ import (
 
 // What a 403 or 404 usually means is missing, in plain words.
 const (
-	needOrgOwner   = "needs an organization owner's token (classic token scope admin:org; GitHub App organization permission \"Administration: read\")"
-	needOrgSecrets = "needs an organization owner's token (classic token scope admin:org; GitHub App organization permission \"Secrets: read\")"
-	needOrgHooks   = "needs an organization owner's token (classic token scope admin:org_hook; GitHub App organization permission \"Webhooks: read\")"
-	needRunners    = "needs an organization owner's token (classic token scope admin:org; GitHub App organization permission \"Self-hosted runners: read\")"
-	needMembers    = "needs an organization member's token (classic token scope read:org; GitHub App organization permission \"Members: read\")"
-	needPATs       = "needs a GitHub App installation token with the organization permission \"Personal access tokens: read\" (--app-id, --app-key): GitHub does not show these to personal access tokens"
-	needPATReqs    = "needs a GitHub App installation token with the organization permission \"Personal access token requests: read\" (--app-id, --app-key): GitHub does not show these to personal access tokens"
-	needSAML       = "only organizations using SAML single sign-on (GitHub Enterprise Cloud) have credential authorizations, and reading them needs an owner's token with the admin:org scope; GitHub did not show them, so SSO-authorized PATs and SSH keys were not read"
-	needRepoAdmin  = "needs admin access to the repository (classic token scope repo; GitHub App repository permission \"Administration: read\")"
-	needRepoSecret = "needs admin access to the repository (classic token scope repo; GitHub App repository permission \"Secrets: read\")"
-	needDependabot = "needs admin access to the repository (classic token scope repo; GitHub App repository permission \"Dependabot secrets: read\")"
-	needCodespaces = "needs admin access to the repository (classic token scope repo; GitHub App repository permission \"Codespaces secrets: read\")"
-	needRepoHooks  = "needs admin access to the repository (classic token scope repo or read:repo_hook; GitHub App repository permission \"Webhooks: read\")"
-	needEnvs       = "needs read access to the repository's environments (classic token scope repo; GitHub App repository permission \"Actions: read\")"
-	needCollabs    = "needs push access to the repository (classic token scopes repo and read:org; GitHub App repository permission \"Metadata: read\")"
-	needContents   = "needs read access to the repository's contents (classic token scope repo; GitHub App repository permission \"Contents: read\")"
+	needOrgOwner      = "needs an organization owner's token (classic token scope admin:org; GitHub App organization permission \"Administration: read\")"
+	needOrgSecrets    = "needs an organization owner's token (classic token scope admin:org; GitHub App organization permission \"Secrets: read\")"
+	needOrgDependabot = "needs an organization owner's token (classic token scope admin:org; GitHub App organization permission \"Dependabot secrets: read\")"
+	needOrgCodespaces = "needs an organization owner's token (classic token scope admin:org; GitHub App organization permission \"Codespaces secrets: read\")"
+	needOrgHooks      = "needs an organization owner's token (classic token scope admin:org_hook; GitHub App organization permission \"Webhooks: read\")"
+	needRunners       = "needs an organization owner's token (classic token scope admin:org; GitHub App organization permission \"Self-hosted runners: read\")"
+	needMembers       = "needs an organization member's token (classic token scope read:org; GitHub App organization permission \"Members: read\")"
+	needPATs          = "needs a GitHub App installation token with the organization permission \"Personal access tokens: read\" (--app-id, --app-key): GitHub does not show these to personal access tokens"
+	needPATReqs       = "needs a GitHub App installation token with the organization permission \"Personal access token requests: read\" (--app-id, --app-key): GitHub does not show these to personal access tokens"
+	needSAML          = "only organizations using SAML single sign-on on GitHub Enterprise Cloud have credential authorizations, and reading them needs an organization owner's token with the read:org scope; GitHub did not show them, so SSO-authorized PATs and SSH keys were not read"
+	needRepoAdmin     = "needs admin access to the repository (classic token scope repo; GitHub App repository permission \"Administration: read\")"
+	needRepoSecret    = "needs admin access to the repository (classic token scope repo; GitHub App repository permission \"Secrets: read\")"
+	needDependabot    = "needs admin access to the repository (classic token scope repo; GitHub App repository permission \"Dependabot secrets: read\")"
+	needCodespaces    = "needs admin access to the repository (classic token scope repo; GitHub App repository permission \"Codespaces secrets: read\")"
+	needRepoHooks     = "needs admin access to the repository (classic token scope repo or read:repo_hook; GitHub App repository permission \"Webhooks: read\")"
+	needEnvs          = "needs read access to the repository's environments (classic token scope repo; GitHub App repository permission \"Actions: read\")"
+	needCollabs       = "needs push access to the repository (classic token scopes repo and read:org; GitHub App repository permission \"Metadata: read\")"
+	needContents      = "needs read access to the repository's contents (classic token scope repo; GitHub App repository permission \"Contents: read\")"
 )
+
+// noteOAuthHooks is said once of a run that read the organisation's
+// webhooks (GitHub's documentation of GET /orgs/{org}/hooks).
+const noteOAuthHooks = "organization webhooks an OAuth app created are shown only to that app: no user token or GitHub App sees them, so they are not in this snapshot"
 
 // unmarshal decodes a JSON body; an empty body is malformed too.
 func unmarshal(body []byte, v any) error {
@@ -69,8 +75,8 @@ func (c *Connector) orgUnits() []orgUnit {
 		{"org:personal-access-token-requests", "personal-access-token-requests", audit.KindGitHubPATRequest, needPATReqs, c.parsePATs(audit.KindGitHubPATRequest), nil},
 		{"org:credential-authorizations", "credential-authorizations", audit.KindGitHubCredentialAuthorization, needSAML, c.parseCredentialAuthorizations, nil},
 		{"org:actions-secrets", "actions/secrets", audit.KindGitHubActionsSecret, needOrgSecrets, c.parseSecrets(audit.KindGitHubActionsSecret, c.org, nil), nil},
-		{"org:dependabot-secrets", "dependabot/secrets", audit.KindGitHubDependabotSecret, needOrgSecrets, c.parseSecrets(audit.KindGitHubDependabotSecret, c.org, nil), nil},
-		{"org:codespaces-secrets", "codespaces/secrets", audit.KindGitHubCodespacesSecret, needOrgSecrets, c.parseSecrets(audit.KindGitHubCodespacesSecret, c.org, nil), nil},
+		{"org:dependabot-secrets", "dependabot/secrets", audit.KindGitHubDependabotSecret, needOrgDependabot, c.parseSecrets(audit.KindGitHubDependabotSecret, c.org, nil), nil},
+		{"org:codespaces-secrets", "codespaces/secrets", audit.KindGitHubCodespacesSecret, needOrgCodespaces, c.parseSecrets(audit.KindGitHubCodespacesSecret, c.org, nil), nil},
 		{"org:hooks", "hooks", audit.KindGitHubWebhook, needOrgHooks, c.parseHooks(c.org, c.org), nil},
 		{"org:runners", "actions/runners", audit.KindGitHubRunner, needRunners, c.parseRunners(c.org, c.org), nil},
 	}
@@ -100,6 +106,9 @@ func (c *Connector) orgUnits() []orgUnit {
 			_, ok, err := u.list(ctx, ep, parse)
 			if ok {
 				u.read(ep.scope, ep.kind)
+				if ep.kind == audit.KindGitHubWebhook {
+					c.noteOnce(noteOAuthHooks)
+				}
 			}
 			return err
 		}})

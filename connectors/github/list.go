@@ -316,6 +316,9 @@ func (u *unit) failed(ep endpoint, pages int, resp *response) error {
 	switch {
 	case ep.need != "" && (gapStatus(status) || status >= 400 && status < 500):
 		reason := fmt.Sprintf("%s (GitHub answered %d %s)", ep.need, status, resp.message())
+		if accepted := acceptedAccess(resp.header); accepted != "" && status == http.StatusForbidden {
+			reason = fmt.Sprintf("%s; GitHub's answer says it accepts %s (GitHub answered %d %s)", ep.need, accepted, status, resp.message())
+		}
 		if !gapStatus(status) {
 			reason = fmt.Sprintf("GitHub refused the request (%d %s), so what this endpoint holds was not read", status, resp.message())
 		}
@@ -329,6 +332,27 @@ func (u *unit) failed(ep endpoint, pages int, resp *response) error {
 		return nil
 	}
 	return &statusError{ep: ep, status: status, message: resp.message()}
+}
+
+// acceptedAccess is what GitHub's answer says the endpoint accepts, in
+// its X-Accepted-GitHub-Permissions ("secrets=read; organization_secrets=read",
+// for Apps and fine-grained tokens) and X-Accepted-OAuth-Scopes (for
+// classic tokens) headers; "" when it says neither.
+func acceptedAccess(h http.Header) string {
+	var parts []string
+	if p := strings.TrimSpace(h.Get("X-Accepted-GitHub-Permissions")); p != "" {
+		var perms []string
+		for _, alt := range strings.Split(p, ";") {
+			if alt = strings.TrimSpace(alt); alt != "" {
+				perms = append(perms, strings.ReplaceAll(alt, "=", ": "))
+			}
+		}
+		parts = append(parts, "the GitHub App or fine-grained token permission "+strings.Join(perms, ", or "))
+	}
+	if s := strings.TrimSpace(h.Get("X-Accepted-OAuth-Scopes")); s != "" {
+		parts = append(parts, "the classic token scope "+strings.Join(strings.Fields(strings.ReplaceAll(s, ",", " ")), ", or "))
+	}
+	return strings.Join(parts, "; or ")
 }
 
 // gapStatus is an answer that means "you may not read this here": 403,

@@ -109,9 +109,10 @@ func (s *Server) routes() *http.ServeMux {
 	org("/installations", func(w http.ResponseWriter, r *http.Request, o *Org) {
 		page(s, w, r, o.Installations, "installations", s.installation)
 	})
-	appOnly := func(h func(http.ResponseWriter, *http.Request, *Org)) func(http.ResponseWriter, *http.Request, *Org) {
+	appOnly := func(perm string, h func(http.ResponseWriter, *http.Request, *Org)) func(http.ResponseWriter, *http.Request, *Org) {
 		return func(w http.ResponseWriter, r *http.Request, o *Org) {
 			if whoOf(r) != authInstallation {
+				w.Header().Set("X-Accepted-GitHub-Permissions", perm+"=read")
 				// Only GitHub Apps may read these (GitHub's docs).
 				writeRaw(w, http.StatusForbidden, errorBody(http.StatusForbidden, "Resource not accessible by personal access token"))
 				return
@@ -119,10 +120,10 @@ func (s *Server) routes() *http.ServeMux {
 			h(w, r, o)
 		}
 	}
-	org("/personal-access-tokens", appOnly(func(w http.ResponseWriter, r *http.Request, o *Org) {
+	org("/personal-access-tokens", appOnly("organization_personal_access_tokens", func(w http.ResponseWriter, r *http.Request, o *Org) {
 		page(s, w, r, o.FineGrainedPATs, "", s.finePAT)
 	}))
-	org("/personal-access-token-requests", appOnly(func(w http.ResponseWriter, r *http.Request, o *Org) {
+	org("/personal-access-token-requests", appOnly("organization_personal_access_token_requests", func(w http.ResponseWriter, r *http.Request, o *Org) {
 		page(s, w, r, o.PATRequests, "", s.patRequest)
 	}))
 	org("/credential-authorizations", dotcomOnly(func(w http.ResponseWriter, r *http.Request, o *Org) {
