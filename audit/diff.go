@@ -109,14 +109,43 @@ func (s *Store) Diff(ctx context.Context, from, to int64) (*Diff, error) {
 		return nil, err
 	}
 	d := &Diff{From: *fromSnap, To: *toSnap, FromID: fromSnap.ID, ToID: toSnap.ID, Changes: []IdentityChange{}}
+	// A renamed repository's identities are changes, not removed and new.
+	aliases, err := s.Aliases(ctx)
+	if err != nil {
+		return nil, err
+	}
+	was := map[string]string{} // new ID -> its ID in from
+	for old, cur := range aliases {
+		if _, inA := a[old]; inA {
+			if _, inB := b[cur]; inB {
+				if _, curInA := a[cur]; !curInA {
+					if _, oldInB := b[old]; !oldInB {
+						was[cur] = old
+					}
+				}
+			}
+		}
+	}
 	for id, ob := range b {
 		oa, ok := a[id]
+		if old, renamed := was[id]; renamed {
+			oa, ok = a[old], true
+		}
 		if !ok {
 			d.Changes = append(d.Changes, IdentityChange{ID: id, Kind: ob.Kind, Name: ob.Name, Scope: ob.Scope, Change: ChangeNew, Details: []string{}})
 			d.New++
 			continue
 		}
 		details := compareObservations(&oa, &ob)
+		if old, renamed := was[id]; renamed {
+			details = append([]string{renamedFrom(old)}, details...)
+			if ownersA[id] == "" {
+				ownersA[id] = ownersA[old]
+			}
+			if ownersB[id] == "" {
+				ownersB[id] = ownersB[old]
+			}
+		}
 		if ownersA[id] != ownersB[id] {
 			details = append(details, fmt.Sprintf("owner changed: %s → %s", orNone(ownersA[id]), orNone(ownersB[id])))
 		}
@@ -131,8 +160,12 @@ func (s *Store) Diff(ctx context.Context, from, to int64) (*Diff, error) {
 	if err != nil {
 		return nil, err
 	}
+	renamedAway := map[string]bool{}
+	for _, old := range was {
+		renamedAway[old] = true
+	}
 	for id, oa := range a {
-		if _, ok := b[id]; ok {
+		if _, ok := b[id]; ok || renamedAway[id] {
 			continue
 		}
 		if looked, why := cov.Looked(oa.Kind, oa.Scope); !looked {

@@ -34,7 +34,15 @@ func (s *Store) Identities(ctx context.Context) ([]Identity, error) {
 	if err != nil {
 		return nil, err
 	}
-	return out, s.evaluate(ctx, out, "")
+	out, prev, err := s.followRenames(ctx, out)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.evaluate(ctx, out, ""); err != nil {
+		return nil, err
+	}
+	markRenamed(out, prev)
+	return out, nil
 }
 
 // scanIdentities reads every identity with its latest observation and
@@ -233,9 +241,14 @@ func (s *Store) snapshotAccounts(ctx context.Context) (map[int64]snapshotAccount
 }
 
 // Identity returns one identity by ID, or ErrUnknownIdentity.
+// An ID an identity had before its repository was renamed resolves to the
+// identity as it is now.
 func (s *Store) Identity(ctx context.Context, id string) (Identity, error) {
 	judge, err := s.newStatusJudge(ctx)
 	if err != nil {
+		return Identity{}, err
+	}
+	if id, err = s.resolveID(ctx, id); err != nil {
 		return Identity{}, err
 	}
 	rows, err := s.db.QueryContext(ctx, `SELECT `+identityColumns+` `+identityFrom+` WHERE i.id = ?`, id)
@@ -257,10 +270,14 @@ func (s *Store) Identity(ctx context.Context, id string) (Identity, error) {
 	if err := judge.judge(ctx, &it, account); err != nil {
 		return Identity{}, err
 	}
-	one := []Identity{it}
+	one, prev, err := s.followRenames(ctx, []Identity{it})
+	if err != nil {
+		return Identity{}, err
+	}
 	if err := s.evaluate(ctx, one, id); err != nil {
 		return Identity{}, err
 	}
+	markRenamed(one, prev)
 	return one[0], nil
 }
 

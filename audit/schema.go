@@ -186,6 +186,14 @@ ALTER TABLE snapshots ADD COLUMN server_version TEXT NOT NULL DEFAULT '';
 ALTER TABLE snapshots ADD COLUMN notes TEXT NOT NULL DEFAULT '[]';
 CREATE TRIGGER snapshot_scopes_no_update BEFORE UPDATE ON snapshot_scopes
 BEGIN SELECT RAISE(ABORT, 'snapshots are immutable'); END;
+-- An identity that continues under another ID (its repository was
+-- renamed): derived from the observations' lineage attribute when a
+-- snapshot finishes (lineage.go). Old IDs keep resolving through it.
+CREATE TABLE identity_aliases (
+	id          TEXT PRIMARY KEY,
+	current     TEXT NOT NULL,
+	snapshot_id INTEGER NOT NULL REFERENCES snapshots(id)
+) WITHOUT ROWID;
 `,
 }
 

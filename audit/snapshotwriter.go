@@ -452,6 +452,9 @@ func (w *SnapshotWriter) Finish(ctx context.Context, runErr error) (*Snapshot, e
 	}
 	defer tx.Rollback()
 	if snap.Status != SnapshotFailed {
+		if err := w.linkRenames(ctx, tx); err != nil {
+			return nil, err
+		}
 		// The run's identities become current in the same transaction that
 		// marks it finished: a crash leaves either both or neither.
 		_, err = tx.ExecContext(ctx, `INSERT INTO identities (id, kind, source, account, first_snapshot, last_snapshot, first_seen, last_seen)

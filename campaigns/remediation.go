@@ -121,6 +121,12 @@ func verifyAgainst(ctx context.Context, st *audit.Store, actor string, c *Campai
 	if err != nil {
 		return nil, err
 	}
+	// An identity whose repository was renamed is still there under its
+	// new ID (see audit's lineage.go).
+	aliases, err := st.Aliases(ctx)
+	if err != nil {
+		return nil, err
+	}
 	cov, err := st.Coverage(ctx, snap.ID)
 	if err != nil {
 		return nil, err
@@ -133,7 +139,7 @@ func verifyAgainst(ctx context.Context, st *audit.Store, actor string, c *Campai
 		if it.decision != Decommission {
 			continue
 		}
-		if observed[it.id] {
+		if observed[it.id] || observed[aliases[it.id]] {
 			r.StillPresent = append(r.StillPresent, it.id)
 			state[it.id] = StillPresent
 			continue

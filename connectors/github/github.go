@@ -38,6 +38,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -584,6 +585,7 @@ func (c *Connector) notFound() error {
 // changes whenever its files may have (see repoContext).
 type repoInfo struct {
 	Name  string
+	ID    string // GitHub's immutable ID: it anchors the repository's identities across renames
 	Stamp string // default branch and pushed_at; "" when never pushed
 }
 
@@ -599,12 +601,12 @@ func (c *Connector) repos(ctx context.Context) ([]repoInfo, error) {
 			return 0, err
 		}
 		for _, r := range page {
-			// name, then its stamp: Names holds pairs.
+			// name, ID, then its stamp: Names holds triples.
 			stamp := ""
 			if r.PushedAt != nil && !r.PushedAt.IsZero() {
 				stamp = r.GetDefaultBranch() + "@" + r.PushedAt.UTC().Format(time.RFC3339)
 			}
-			pd.Names = append(pd.Names, r.GetName(), stamp)
+			pd.Names = append(pd.Names, r.GetName(), strconv.FormatInt(r.GetID(), 10), stamp)
 		}
 		return len(page), nil
 	})
@@ -618,9 +620,9 @@ func (c *Connector) repos(ctx context.Context) ([]repoInfo, error) {
 	if err := u.finish(ctx); err != nil { // the writer saves its cache entry
 		return nil, err
 	}
-	repos := make([]repoInfo, 0, len(names)/2)
-	for i := 0; i+1 < len(names); i += 2 {
-		repos = append(repos, repoInfo{Name: names[i], Stamp: names[i+1]})
+	repos := make([]repoInfo, 0, len(names)/3)
+	for i := 0; i+2 < len(names); i += 3 {
+		repos = append(repos, repoInfo{Name: names[i], ID: names[i+1], Stamp: names[i+2]})
 	}
 	return repos, nil
 }

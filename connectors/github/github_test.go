@@ -302,6 +302,26 @@ func TestRunSmallOrg(t *testing.T) {
 			Attributes: map[string]string{},
 		},
 	}
+	// Every identity of a repository carries the repository's immutable ID
+	// and its key within it, which a rename does not change.
+	for id, lineage := range map[string]string{
+		"github:acme:github_deploy_key:api/201":                              "repository:1001/201",
+		"github:acme:github_deploy_key:api/202":                              "repository:1001/202",
+		"github:acme:github_actions_secret:acme/api/NPM_TOKEN":               "repository:1001/NPM_TOKEN",
+		"github:acme:github_dependabot_secret:acme/api/NPM_TOKEN":            "repository:1001/NPM_TOKEN",
+		"github:acme:github_codespaces_secret:acme/api/DEV_API_KEY":          "repository:1001/DEV_API_KEY",
+		"github:acme:github_actions_secret:acme/api/production/DEPLOY_TOKEN": "repository:1001/production/DEPLOY_TOKEN",
+		"github:acme:github_webhook:api/601":                                 "repository:1001/601",
+		"github:acme:github_runner:api/77":                                   "repository:1001/77",
+		"github:acme:github_actions_secret:acme/acme/NPM_TOKEN":              "repository:1002/NPM_TOKEN",
+	} {
+		for i := range wantObs {
+			if wantObs[i].ID == id {
+				wantObs[i].Attributes["lineage"] = lineage
+				wantObs[i].Attributes["repository_id"] = strings.TrimPrefix(strings.Split(lineage, "/")[0], "repository:")
+			}
+		}
+	}
 	got := rec.byID()
 	if len(rec.obs) != len(wantObs) {
 		var ids []string

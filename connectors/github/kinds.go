@@ -171,12 +171,41 @@ func (c *Connector) readRepo(ctx context.Context, r repoInfo) (err error) {
 			u.read(ep.scope, ep.kind)
 		}
 	}
+	c.anchor(u, r)
 	if u.identities > 0 {
 		if err := c.repoContext(ctx, u, r); err != nil {
 			return err
 		}
 	}
 	return u.finish(ctx)
+}
+
+// anchor gives each identity of a repository its lineage: the
+// repository's immutable ID and the identity's key within it
+// ("repository:123/42", "repository:123/production/DEPLOY_TOKEN"), which a
+// rename does not change, so the store links the identity's new ID to its
+// old one (see audit's lineage.go) instead of calling it removed and new.
+func (c *Connector) anchor(u *unit, r repoInfo) {
+	if r.ID == "" || r.ID == "0" {
+		return
+	}
+	scope := c.repoScope(r.Name) + "/"
+	for i := range u.obs {
+		o := &u.obs[i]
+		key := strings.TrimPrefix(o.ID, audit.IdentityID(Source, c.org, o.Kind, ""))
+		if within, ok := strings.CutPrefix(key, scope); ok {
+			key = within // secrets: keyed by their whole scope
+		} else {
+			key = strings.TrimPrefix(key, r.Name+"/")
+		}
+		attrs := make(map[string]string, len(o.Attributes)+2)
+		for k, v := range o.Attributes {
+			attrs[k] = v
+		}
+		attrs["repository_id"] = r.ID
+		attrs[audit.LineageAttribute] = "repository:" + r.ID + "/" + key
+		o.Attributes = attrs
+	}
 }
 
 // ---- App installations --------------------------------------------------
