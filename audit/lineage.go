@@ -9,7 +9,8 @@ import (
 // A repository can be renamed; its credentials stay what they were. A
 // connector says so with each observation's lineage attribute: a key that
 // no rename changes (GitHub: the repository's immutable ID and the
-// identity's key within it). Identity IDs keep their readable
+// identity's key within it; a fine-grained token's ID, whether requested or
+// granted). Lineage keys are unique across kinds. Identity IDs keep their readable
 // <source>:<account>:<kind>:<key> form, so a renamed repository's
 // identities get new IDs; when a snapshot finishes, each new identity
 // whose lineage an absent one had is linked to it (identity_aliases), and
@@ -21,9 +22,9 @@ import (
 const LineageAttribute = "lineage"
 
 // linkRenames records, before the run's identities become current, which
-// new identities continue absent ones of the same kind and lineage.
+// new identities continue absent ones of the same lineage.
 func (w *SnapshotWriter) linkRenames(ctx context.Context, tx *sql.Tx) error {
-	type key struct{ kind, lineage string }
+	type key struct{ lineage string }
 	rows, err := tx.QueryContext(ctx, `SELECT o.identity_id, o.kind, json_extract(o.attributes, '$.lineage')
 		FROM observations o LEFT JOIN identities i ON i.id = o.identity_id
 		WHERE o.snapshot_id = ? AND i.id IS NULL AND json_extract(o.attributes, '$.lineage') IS NOT NULL`, w.id)
@@ -32,9 +33,9 @@ func (w *SnapshotWriter) linkRenames(ctx context.Context, tx *sql.Tx) error {
 	}
 	fresh := map[key]string{}
 	for rows.Next() {
-		var id string
+		var id, kind string
 		var k key
-		if err := rows.Scan(&id, &k.kind, &k.lineage); err != nil {
+		if err := rows.Scan(&id, &kind, &k.lineage); err != nil {
 			rows.Close()
 			return err
 		}
@@ -55,9 +56,9 @@ func (w *SnapshotWriter) linkRenames(ctx context.Context, tx *sql.Tx) error {
 	type link struct{ old, cur string }
 	var links []link
 	for rows.Next() {
-		var id string
+		var id, kind string
 		var k key
-		if err := rows.Scan(&id, &k.kind, &k.lineage); err != nil {
+		if err := rows.Scan(&id, &kind, &k.lineage); err != nil {
 			rows.Close()
 			return err
 		}
@@ -120,9 +121,9 @@ func predecessors(aliases map[string]string) map[string][]string {
 	return out
 }
 
-// renamedFrom says, in words, what a renamed identity was called.
+// renamedFrom says, in words, what identity this one continues.
 func renamedFrom(old string) string {
-	return "renamed: was " + old + " (its repository was renamed)"
+	return "renamed: was " + old
 }
 
 // followRenames applies renames to a list of identities before their

@@ -19,6 +19,9 @@ type Remediation struct {
 	StillPresent []string          // still there
 	NotChecked   []string          // where it lives was not read (audit.Coverage.Looked)
 	Why          map[string]string // why, for each not-checked item
+	// As names, for a still-present item that continues under another ID
+	// (its repository renamed, a token request approved), that ID.
+	As map[string]string
 	// Overdue lists the still-present items once the campaign's due date
 	// has passed (store clock): approved for removal, not removed in time.
 	Overdue []string
@@ -132,12 +135,15 @@ func verifyAgainst(ctx context.Context, st *audit.Store, actor string, c *Campai
 		return nil, err
 	}
 	r := &Remediation{Campaign: c.Name, Due: c.Due, Snapshot: *snap,
-		Removed: []string{}, StillPresent: []string{}, NotChecked: []string{}, Overdue: []string{}, Why: map[string]string{}}
+		Removed: []string{}, StillPresent: []string{}, NotChecked: []string{}, Overdue: []string{}, Why: map[string]string{}, As: map[string]string{}}
 	state := map[string]string{}
 	for i := range items {
 		it := &items[i]
 		if it.decision != Decommission {
 			continue
+		}
+		if cur, ok := aliases[it.id]; ok && observed[cur] && !observed[it.id] {
+			r.As[it.id] = cur
 		}
 		if observed[it.id] || observed[aliases[it.id]] {
 			r.StillPresent = append(r.StillPresent, it.id)

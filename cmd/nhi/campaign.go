@@ -421,6 +421,9 @@ func printRemediation(w io.Writer, r *campaigns.Remediation) {
 		fmt.Fprintln(w, title)
 		for _, id := range ids {
 			fmt.Fprintf(w, "  %s\n", audit.Printable(id))
+			if as := r.As[id]; as != "" {
+				fmt.Fprintf(w, "    still present as %s\n", audit.Printable(as))
+			}
 		}
 	}
 	list(fmt.Sprintf("Overdue (approved for removal, still present after %s):", r.Due), r.Overdue)

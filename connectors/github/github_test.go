@@ -314,11 +314,18 @@ func TestRunSmallOrg(t *testing.T) {
 		"github:acme:github_webhook:api/601":                                 "repository:1001/601",
 		"github:acme:github_runner:api/77":                                   "repository:1001/77",
 		"github:acme:github_actions_secret:acme/acme/NPM_TOKEN":              "repository:1002/NPM_TOKEN",
+		// A fine-grained token requested and granted is one lineage.
+		"github:acme:github_fine_grained_pat:71": "fine-grained-token:9001",
+		"github:acme:github_fine_grained_pat:72": "fine-grained-token:9002",
+		"github:acme:github_pat_request:81":      "fine-grained-token:9100",
 	} {
 		for i := range wantObs {
 			if wantObs[i].ID == id {
 				wantObs[i].Attributes["lineage"] = lineage
-				wantObs[i].Attributes["repository_id"] = strings.TrimPrefix(strings.Split(lineage, "/")[0], "repository:")
+				if r, ok := strings.CutPrefix(lineage, "repository:"); ok {
+					wantObs[i].Attributes["repository_id"] = strings.Split(r, "/")[0]
+					wantObs[i].Attributes["lineage"] = strings.Replace(lineage, "/", "/"+string(wantObs[i].Kind)+"/", 1)
+				}
 			}
 		}
 	}

@@ -182,7 +182,8 @@ func (c *Connector) readRepo(ctx context.Context, r repoInfo) (err error) {
 
 // anchor gives each identity of a repository its lineage: the
 // repository's immutable ID and the identity's key within it
-// ("repository:123/42", "repository:123/production/DEPLOY_TOKEN"), which a
+// ("repository:123/github_deploy_key/42",
+// "repository:123/github_actions_secret/production/DEPLOY_TOKEN"), which a
 // rename does not change, so the store links the identity's new ID to its
 // old one (see audit's lineage.go) instead of calling it removed and new.
 func (c *Connector) anchor(u *unit, r repoInfo) {
@@ -203,7 +204,7 @@ func (c *Connector) anchor(u *unit, r repoInfo) {
 			attrs[k] = v
 		}
 		attrs["repository_id"] = r.ID
-		attrs[audit.LineageAttribute] = "repository:" + r.ID + "/" + key
+		attrs[audit.LineageAttribute] = "repository:" + r.ID + "/" + string(o.Kind) + "/" + key
 		o.Attributes = attrs
 	}
 }
@@ -317,6 +318,9 @@ func (c *Connector) parsePATs(kind audit.Kind) parser {
 			if g.TokenID != nil {
 				attrs["token_id"] = strconv.FormatInt(*g.TokenID, 10)
 				name = "token " + attrs["token_id"]
+				// A request, once approved, is a grant of the same token:
+				// one lineage (see audit's lineage.go).
+				attrs[audit.LineageAttribute] = "fine-grained-token:" + attrs["token_id"]
 			}
 			if g.TokenName != nil && *g.TokenName != "" {
 				attrs["token_name"] = *g.TokenName

@@ -108,3 +108,47 @@ func countScope(t *testing.T, st *audit.Store, snapshotID int64, scope string) i
 	}
 	return n
 }
+
+// TestApprovedTokenRequest: a PAT request decided decommission and then
+// approved is the same token, now granted: verification finds it still
+// present, as the grant, not removed.
+func TestApprovedTokenRequest(t *testing.T) {
+	ctx := context.Background()
+	s := githubtest.NewServer(smallOrg(), withApp(t))
+	defer s.Close()
+	st, _ := tempStore(t)
+	if _, _, err := snapshot(t, ctx, st, "acme", appOptions(t, s)); err != nil {
+		t.Fatal(err)
+	}
+	request := "github:acme:github_pat_request:81"
+	if _, err := campaigns.Create(ctx, st, "lead", campaigns.Spec{Name: "q4", Scope: "kind:pat_request", Due: "2026-12-31", Reviewers: []string{"rita"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := campaigns.Decide(ctx, st, "rita", "q4", request, campaigns.Decommission, ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := campaigns.Close(ctx, st, "lead", "q4"); err != nil {
+		t.Fatal(err)
+	}
+	// An owner approves it anyway: grant 73 of token 9100.
+	s.Mutate(func(o *githubtest.Org) {
+		r := o.PATRequests[0]
+		o.PATRequests = nil
+		o.FineGrainedPATs = append(o.FineGrainedPATs, githubtest.FineGrainedPAT{ID: 73, Owner: r.Owner, TokenID: r.TokenID, TokenName: r.TokenName,
+			RepositorySelection: r.RepositorySelection, Permissions: r.Permissions, AccessGrantedAt: at("2026-11-01T00:00:00Z")})
+	})
+	if _, _, err := snapshot(t, ctx, st, "acme", appOptions(t, s)); err != nil {
+		t.Fatal(err)
+	}
+	r, err := campaigns.VerifyRemediation(ctx, st, "lead", "q4")
+	if err != nil {
+		t.Fatal(err)
+	}
+	grant := "github:acme:github_fine_grained_pat:73"
+	if len(r.StillPresent) != 1 || len(r.Removed) != 0 || r.As[request] != grant {
+		t.Errorf("removed %v, still present %v as %v", r.Removed, r.StillPresent, r.As)
+	}
+	if it, err := st.Identity(ctx, request); err != nil || it.ID != grant {
+		t.Errorf("the request's ID resolves to %s, %v", it.ID, err)
+	}
+}
