@@ -151,6 +151,7 @@ type Connector struct {
 
 type stats struct {
 	requests, notModified, retries, identities, gaps atomic.Int64
+	conditional                                      atomic.Int64 // requests sent with If-None-Match
 }
 
 var (
@@ -375,6 +376,9 @@ func (c *Connector) Run(ctx context.Context, rec connectors.Recorder) (err error
 		err = werr // the writer's error is why the run stopped
 	}
 	if err == nil {
+		if c.app != nil && c.stats.conditional.Load() > 0 && c.stats.notModified.Load() == 0 {
+			c.note("GitHub ties ETags to the token, and a GitHub App gets a new installation token each run: no page could be revalidated from the last run, so this one cost as much of the rate limit as a first (a token kept between runs gets 304s)")
+		}
 		c.emit(PhaseDone, "", 0)
 	}
 	return err

@@ -472,6 +472,7 @@ func (c *Connector) send(ctx context.Context, ep endpoint, method, u, etag strin
 	}
 	if etag != "" {
 		req.Header.Set("If-None-Match", etag)
+		c.stats.conditional.Add(1)
 	}
 	// The last look at the gate and the request's departure are one step
 	// for a pause, which takes sendMu to start (see pause): a request that

@@ -9,8 +9,9 @@
 //
 // Like GitHub it paginates with Link headers, reports the primary rate
 // limit in X-RateLimit-* headers (and enforces it with [WithRateLimit]),
-// sends ETags and answers a matching If-None-Match with 304 Not Modified,
-// free of the rate limit. It authenticates a classic token ([DefaultToken])
+// sends ETags — tied to the token that asked, as GitHub's are — and
+// answers a matching If-None-Match with 304 Not Modified, free of the rate
+// limit. It authenticates a classic token ([DefaultToken])
 // and, with [WithApp], a GitHub App: JWTs signed with the App's key and the
 // installation tokens they mint. Only an installation token reads the
 // fine-grained PAT endpoints, and credential authorizations exist only for

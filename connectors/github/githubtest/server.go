@@ -366,7 +366,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	buf := &bufferWriter{header: http.Header{}}
 	s.handle(buf, r, who, view, now)
 	if buf.status == http.StatusOK && r.Method == http.MethodGet {
-		etag := etagOf(bytes.ReplaceAll(buf.body.Bytes(), []byte(s.base), nil))
+		// GitHub ties an ETag to the token that asked: another token (an
+		// App's new installation token) never gets a 304 for it.
+		etag := etagOf(append(bytes.ReplaceAll(buf.body.Bytes(), []byte(s.base), nil), r.Header.Get("Authorization")...))
 		h.Set("ETag", etag)
 		if matchETag(r.Header.Get("If-None-Match"), etag) {
 			s.mu.Lock()
@@ -437,8 +439,8 @@ func rateLimited(w http.ResponseWriter) {
 		"https://docs.github.com/rest/overview/rate-limits-for-the-rest-api"))
 }
 
-// etagOf is a weak validator of an answer's body, less the server's own
-// address (so a demo served again on another port answers 304 as GitHub
+// etagOf is a weak validator of an answer's body (and the token that
+// asked, as on GitHub), less the server's own address (so a demo served again on another port answers 304 as GitHub
 // would). Like GitHub's, as far as its documentation tells, it does not
 // cover the headers: a list that grows by a page may answer 304 for its
 // last full page, and a client must not conclude there is no next page.
