@@ -30,14 +30,22 @@ const (
 
 func newDemoCmd(a *app) *cobra.Command {
 	var repos int
-	var noTUI bool
+	var noTUI, history bool
 	cmd := &cobra.Command{
 		Use:   "demo",
 		Short: "Snapshot a built-in sample organisation, then open the review UI",
 		Long: `demo serves a generated GitHub organisation on loopback, reads it with the real
 GitHub connector (authenticated as a GitHub App, as an auditor should) into the
-evidence file (--db), and opens the review UI. Nothing leaves this machine.`,
+evidence file (--db), and opens the review UI. Nothing leaves this machine.
+
+With --history it then takes a second snapshot of the organisation a week
+later, as it really changes: a deploy key removed, a secret rotated, a
+repository renamed, and the App no longer installed on one repository, so
+that snapshot is partial. nhi diff, identity status and nhi campaign verify
+then have something true to show: a removal where it was looked for, a
+rename as a change, and identities not checked where nothing was read.`,
 		Example: `  nhi demo
+  nhi demo --history --no-tui && nhi diff
   nhi demo --repos 2000 --no-tui --db demo.db`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -81,6 +89,18 @@ evidence file (--db), and opens the review UI. Nothing leaves this machine.`,
 			if err != nil {
 				return err
 			}
+			if history {
+				demoChanges(a.stdout, srv)
+				err = a.snapshot(ctx, func(env snapshotEnv) (connectors.Connector, error) {
+					return ghconn.NewConnector(org.Login, ghconn.Options{
+						APIURL: srv.URL(), Cache: env.cache, Progress: env.progress,
+						App: &ghconn.AppAuth{AppID: demoAppID, PrivateKey: pemBytes, InstallationID: demoInstallationID},
+					})
+				})
+				if err != nil {
+					return err
+				}
+			}
 			if noTUI {
 				return nil
 			}
@@ -89,6 +109,7 @@ evidence file (--db), and opens the review UI. Nothing leaves this machine.`,
 	}
 	cmd.Flags().IntVar(&repos, "repos", 40, "how many repositories the sample organisation has")
 	cmd.Flags().BoolVar(&noTUI, "no-tui", false, "take the snapshot only; do not open the review UI")
+	cmd.Flags().BoolVar(&history, "history", false, "take a second snapshot after realistic changes: a removal, a rotation, a rename, a repository the App no longer sees")
 	return cmd
 }
 
@@ -295,6 +316,35 @@ func printSnapshot(w io.Writer, snap *audit.Snapshot, path string, took time.Dur
 	if snap.Error != "" {
 		fmt.Fprintf(w, "Failed: %s. The last complete snapshot is still the current population.\n", snap.Error)
 	}
+}
+
+// demoChanges changes the sample organisation as a week would: a deploy
+// key removed, a repository secret rotated, a repository renamed, and the
+// demo App uninstalled from one repository. It says what it did.
+func demoChanges(w io.Writer, srv *githubtest.Server) {
+	var removed, rotated, renamed, hidden string
+	var visible []string
+	srv.Mutate(func(o *githubtest.Org) {
+		for _, r := range o.Repos {
+			switch {
+			case removed == "" && len(r.DeployKeys) > 0:
+				removed = fmt.Sprintf("deploy key %q of %s", r.DeployKeys[0].Title, r.Name)
+				r.DeployKeys = r.DeployKeys[1:]
+			case rotated == "" && len(r.Secrets) > 0:
+				r.Secrets[0].UpdatedAt = githubtest.Reference.AddDate(0, 0, 7)
+				rotated = fmt.Sprintf("secret %s of %s", r.Secrets[0].Name, r.Name)
+			case renamed == "" && len(r.Secrets)+len(r.DeployKeys) > 0:
+				renamed = r.Name + " → " + r.Name + "-legacy"
+				r.Name += "-legacy"
+			case hidden == "" && len(r.Hooks)+len(r.DeployKeys)+len(r.Secrets) > 0:
+				hidden = r.Name
+				continue
+			}
+			visible = append(visible, r.Name)
+		}
+	})
+	srv.SetAppRepos(visible)
+	fmt.Fprintf(w, "A week later: removed the %s, rotated the %s, renamed %s, and uninstalled the App from %s.\n", removed, rotated, renamed, hidden)
 }
 
 // demoPolicy records, in a file that has no policy yet, the default

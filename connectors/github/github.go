@@ -461,7 +461,7 @@ func (c *Connector) visibility(listed int) (whole bool, gap *audit.Gap) {
 			return true, nil
 		case "selected":
 			if total > listed {
-				return false, g("%d of %d repositories are not visible to this credential: the GitHub App is installed on %d selected repositories only; install it on all repositories to read the others", total-listed, total, listed)
+				return false, g("%d of %d repositories %s not visible to this credential: the GitHub App is installed on %d selected repositories only; install it on all repositories to read the others", total-listed, total, are(total-listed), listed)
 			}
 			return false, g("the GitHub App is installed on selected repositories only (%d were read): repositories it is not installed on are not visible to this credential and were not read; install it on all repositories", listed)
 		}
@@ -472,8 +472,15 @@ func (c *Connector) visibility(listed int) (whole bool, gap *audit.Gap) {
 	case listed >= total:
 		return true, nil
 	}
-	return false, g("%d of %d repositories are not visible to this credential (the organization has %d private and %d public; %d were listed), so their identities were not read; use an organization owner's token with the repo scope, or a fine-grained token or GitHub App with access to all repositories",
-		total-listed, total, c.orgRepos.Private, c.orgRepos.Public, listed)
+	return false, g("%d of %d repositories %s not visible to this credential (the organization has %d private and %d public; %d were listed), so their identities were not read; use an organization owner's token with the repo scope, or a fine-grained token or GitHub App with access to all repositories",
+		total-listed, total, are(total-listed), c.orgRepos.Private, c.orgRepos.Public, listed)
+}
+
+func are(n int) string {
+	if n == 1 {
+		return "is"
+	}
+	return "are"
 }
 
 // readRepos reads repos with a bounded pool of workers. The first error

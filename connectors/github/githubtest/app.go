@@ -36,6 +36,15 @@ type App struct {
 	Repos []string
 }
 
+// SetAppRepos installs the App on repos only (repository_selection
+// "selected"), or on all repositories when repos is nil, from the next
+// installation token on.
+func (s *Server) SetAppRepos(repos []string) {
+	s.dataMu.Lock()
+	defer s.dataMu.Unlock()
+	s.app.Repos = repos
+}
+
 func (a *App) selection() string {
 	if a.Repos != nil {
 		return "selected"

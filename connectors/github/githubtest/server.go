@@ -504,6 +504,8 @@ func (s *Server) authenticate(r *http.Request, now time.Time) (auth, *Viewer) {
 	exp, ok := s.installToks[tok]
 	s.mu.Unlock()
 	if ok && now.Before(exp) {
+		s.dataMu.RLock()
+		defer s.dataMu.RUnlock()
 		if s.app.Repos != nil {
 			return authInstallation, &Viewer{Repos: s.app.Repos}
 		}
