@@ -19,10 +19,6 @@ func (s *Store) IdentitiesInSnapshot(ctx context.Context, snapshotID int64) ([]I
 }
 
 func (s *Store) identitiesInSnapshot(ctx context.Context, snapshotID int64, evaluate bool) ([]Identity, error) {
-	latest, err := s.latestCompleteByAccount(ctx)
-	if err != nil {
-		return nil, err
-	}
 	var n int // sizes the slice up front, as scanIdentities does
 	if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM observations WHERE snapshot_id = ?`, snapshotID).Scan(&n); err != nil {
 		return nil, fmt.Errorf("reading snapshot %d: %w", snapshotID, err)
@@ -42,7 +38,7 @@ func (s *Store) identitiesInSnapshot(ctx context.Context, snapshotID int64, eval
 	for rows.Next() {
 		// Scanned against "no complete snapshot" so status is decided below
 		// from the identity's latest observation, not this one.
-		id, err := scanIdentity(rows, nil)
+		id, _, err := scanIdentity(rows)
 		if err != nil {
 			rows.Close()
 			return nil, err
@@ -53,13 +49,13 @@ func (s *Store) identitiesInSnapshot(ctx context.Context, snapshotID int64, eval
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	removed, err := s.removedIn(ctx, snapshotID, latest)
+	status, err := s.statusIn(ctx, snapshotID)
 	if err != nil {
 		return nil, err
 	}
 	for i := range out {
-		if removed[out[i].ID] {
-			out[i].Status = StatusRemoved
+		if st, ok := status[out[i].ID]; ok {
+			out[i].Status, out[i].StatusReason = st.Status, st.StatusReason
 		}
 	}
 	if !evaluate {
@@ -68,27 +64,49 @@ func (s *Store) identitiesInSnapshot(ctx context.Context, snapshotID int64, eval
 	return out, s.evaluate(ctx, out, "")
 }
 
-// removedIn lists the identities of a snapshot that a later complete
-// snapshot of their account no longer has.
-func (s *Store) removedIn(ctx context.Context, snapshotID int64, latest map[string]int64) (map[string]bool, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT i.id, i.source, i.account, i.last_snapshot
-		FROM observations o JOIN identities i ON i.id = o.identity_id WHERE o.snapshot_id = ?`, snapshotID)
+// statusIn is the current status of each identity a snapshot observed
+// that is not active, judged from its latest observation.
+func (s *Store) statusIn(ctx context.Context, snapshotID int64) (map[string]Identity, error) {
+	judge, err := s.newStatusJudge(ctx)
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	out := map[string]bool{}
+	rows, err := s.db.QueryContext(ctx, `SELECT i.id, i.kind, i.source, i.account, i.last_snapshot, lo.scope
+		FROM observations o JOIN identities i ON i.id = o.identity_id
+		JOIN observations lo ON lo.snapshot_id = i.last_snapshot AND lo.identity_id = i.id
+		WHERE o.snapshot_id = ?`, snapshotID)
+	if err != nil {
+		return nil, err
+	}
+	type row struct {
+		it      Identity
+		account string
+	}
+	var list []row
 	for rows.Next() {
-		var id, src, acct string
-		var last int64
-		if err := rows.Scan(&id, &src, &acct, &last); err != nil {
+		var r row
+		var kind string
+		if err := rows.Scan(&r.it.ID, &kind, &r.it.Source, &r.account, &r.it.SnapshotID, &r.it.Scope); err != nil {
+			rows.Close()
 			return nil, err
 		}
-		if l, ok := latest[src+"\x00"+acct]; ok && last < l {
-			out[id] = true
+		r.it.Kind = Kind(kind)
+		list = append(list, r)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	out := map[string]Identity{}
+	for i := range list {
+		if err := judge.judge(ctx, &list[i].it, list[i].account); err != nil {
+			return nil, err
+		}
+		if list[i].it.Status != StatusActive {
+			out[list[i].it.ID] = list[i].it
 		}
 	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // ObservedIDs returns the IDs of the identities a snapshot observed.

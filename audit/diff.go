@@ -17,6 +17,9 @@ const (
 	ChangeNew     = "new"
 	ChangeRemoved = "removed"
 	ChangeChanged = "changed"
+	// ChangeNotSeen: absent from the later snapshot, which did not read
+	// where it lives (Details says why); it may be gone, or not.
+	ChangeNotSeen = "not-seen"
 )
 
 // IdentityChange is one identity that differs between two snapshots.
@@ -25,7 +28,7 @@ type IdentityChange struct {
 	Kind    Kind     `json:"kind"`
 	Name    string   `json:"name"`
 	Scope   string   `json:"scope"`
-	Change  string   `json:"change"`  // new, removed, changed
+	Change  string   `json:"change"`  // new, removed, changed, not-seen
 	Details []string `json:"details"` // for changed: "permission contents widened: read → write", ...
 }
 
@@ -38,6 +41,7 @@ type Diff struct {
 	New       int              `json:"new"`
 	Removed   int              `json:"removed"`
 	Changed   int              `json:"changed"`
+	NotSeen   int              `json:"not_seen"`
 	Unchanged int              `json:"unchanged"`
 	Changes   []IdentityChange `json:"changes"`
 }
@@ -105,14 +109,43 @@ func (s *Store) Diff(ctx context.Context, from, to int64) (*Diff, error) {
 		return nil, err
 	}
 	d := &Diff{From: *fromSnap, To: *toSnap, FromID: fromSnap.ID, ToID: toSnap.ID, Changes: []IdentityChange{}}
+	// A renamed repository's identities are changes, not removed and new.
+	aliases, err := s.Aliases(ctx)
+	if err != nil {
+		return nil, err
+	}
+	was := map[string]string{} // new ID -> its ID in from
+	for old, cur := range aliases {
+		if _, inA := a[old]; inA {
+			if _, inB := b[cur]; inB {
+				if _, curInA := a[cur]; !curInA {
+					if _, oldInB := b[old]; !oldInB {
+						was[cur] = old
+					}
+				}
+			}
+		}
+	}
 	for id, ob := range b {
 		oa, ok := a[id]
+		if old, renamed := was[id]; renamed {
+			oa, ok = a[old], true
+		}
 		if !ok {
 			d.Changes = append(d.Changes, IdentityChange{ID: id, Kind: ob.Kind, Name: ob.Name, Scope: ob.Scope, Change: ChangeNew, Details: []string{}})
 			d.New++
 			continue
 		}
 		details := compareObservations(&oa, &ob)
+		if old, renamed := was[id]; renamed {
+			details = append([]string{renamedFrom(old)}, details...)
+			if ownersA[id] == "" {
+				ownersA[id] = ownersA[old]
+			}
+			if ownersB[id] == "" {
+				ownersB[id] = ownersB[old]
+			}
+		}
 		if ownersA[id] != ownersB[id] {
 			details = append(details, fmt.Sprintf("owner changed: %s → %s", orNone(ownersA[id]), orNone(ownersB[id])))
 		}
@@ -123,13 +156,27 @@ func (s *Store) Diff(ctx context.Context, from, to int64) (*Diff, error) {
 		d.Changes = append(d.Changes, IdentityChange{ID: id, Kind: ob.Kind, Name: ob.Name, Scope: ob.Scope, Change: ChangeChanged, Details: details})
 		d.Changed++
 	}
-	for id, oa := range a {
-		if _, ok := b[id]; !ok {
-			d.Changes = append(d.Changes, IdentityChange{ID: id, Kind: oa.Kind, Name: oa.Name, Scope: oa.Scope, Change: ChangeRemoved, Details: []string{}})
-			d.Removed++
-		}
+	cov, err := s.Coverage(ctx, toSnap.ID)
+	if err != nil {
+		return nil, err
 	}
-	order := map[string]int{ChangeNew: 0, ChangeChanged: 1, ChangeRemoved: 2}
+	renamedAway := map[string]bool{}
+	for _, old := range was {
+		renamedAway[old] = true
+	}
+	for id, oa := range a {
+		if _, ok := b[id]; ok || renamedAway[id] {
+			continue
+		}
+		if looked, why := cov.Looked(oa.Kind, oa.Scope); !looked {
+			d.Changes = append(d.Changes, IdentityChange{ID: id, Kind: oa.Kind, Name: oa.Name, Scope: oa.Scope, Change: ChangeNotSeen, Details: []string{why}})
+			d.NotSeen++
+			continue
+		}
+		d.Changes = append(d.Changes, IdentityChange{ID: id, Kind: oa.Kind, Name: oa.Name, Scope: oa.Scope, Change: ChangeRemoved, Details: []string{}})
+		d.Removed++
+	}
+	order := map[string]int{ChangeNew: 0, ChangeChanged: 1, ChangeRemoved: 2, ChangeNotSeen: 3}
 	slices.SortFunc(d.Changes, func(x, y IdentityChange) int {
 		return cmp.Or(cmp.Compare(order[x.Change], order[y.Change]), strings.Compare(x.ID, y.ID))
 	})

@@ -13,7 +13,7 @@ var Vocabulary = &filter.Vocabulary{
 	Kinds:      kindNames(),
 	Rules:      Rules,
 	Severities: Severities,
-	Statuses:   []string{StatusActive, StatusRemoved},
+	Statuses:   []string{StatusActive, StatusRemoved, StatusNotChecked},
 	Printable:  Printable,
 }
 

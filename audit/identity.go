@@ -81,8 +81,9 @@ func (k Kind) TracksLastUse() bool {
 
 // Identity status values.
 const (
-	StatusActive  = "active"  // seen in the latest snapshot of its source
-	StatusRemoved = "removed" // absent from a later complete snapshot
+	StatusActive  = "active"  // seen in the latest snapshot of its account
+	StatusRemoved = "removed" // absent from a later snapshot that read where it lives (see Coverage.Looked)
+	// StatusNotChecked (coverage.go): absent from later snapshots, none of which read where it lives.
 )
 
 // Observation is what a connector saw of one identity in one snapshot:
@@ -132,12 +133,14 @@ type Finding struct {
 // owner recorded in the event log, and where it stands across snapshots.
 type Identity struct {
 	Observation
-	Source    string
-	Owner     string // "" when nobody owns it
-	Findings  []Finding
-	Status    string
-	FirstSeen time.Time
-	LastSeen  time.Time
+	Source   string
+	Owner    string // "" when nobody owns it
+	Findings []Finding
+	Status   string
+	// StatusReason says why a not-checked identity could not be checked.
+	StatusReason string
+	FirstSeen    time.Time
+	LastSeen     time.Time
 	// SnapshotID is the snapshot the observation comes from.
 	SnapshotID int64
 	// Change is "new" or "changed" when the identity differs from the
@@ -161,3 +164,8 @@ type Gap struct {
 	Status   int    `json:"status,omitempty"` // HTTP status, when there was one
 	Reason   string `json:"reason"`           // plain words: "needs admin:org scope"
 }
+
+// Coverage reports whether the gap is about what the credential can see
+// (repositories it is not shown) rather than one endpoint it could not
+// read: no kind, no HTTP status.
+func (g Gap) Coverage() bool { return g.Kind == "" && g.Status == 0 }

@@ -23,6 +23,7 @@ type identityJSON struct {
 	Attributes  map[string]string `json:"attributes"`
 	Findings    []Finding         `json:"findings"`
 	Status      string            `json:"status"`
+	StatusWhy   string            `json:"status_reason,omitempty"`
 	Change      string            `json:"change,omitempty"`
 	FirstSeen   *string           `json:"first_seen"`
 	LastSeen    *string           `json:"last_seen"`
@@ -36,7 +37,7 @@ func (i Identity) MarshalJSON() ([]byte, error) {
 		CreatedAt: jsonTime(i.CreatedAt), LastUsedAt: jsonTime(i.LastUsedAt),
 		RotatedAt: jsonTime(i.RotatedAt), ExpiresAt: jsonTime(i.ExpiresAt),
 		Permissions: i.Permissions, Attributes: i.Attributes, Findings: i.Findings,
-		Status: i.Status, Change: i.Change, FirstSeen: jsonTime(&i.FirstSeen), LastSeen: jsonTime(&i.LastSeen),
+		Status: i.Status, StatusWhy: i.StatusReason, Change: i.Change, FirstSeen: jsonTime(&i.FirstSeen), LastSeen: jsonTime(&i.LastSeen),
 	}
 	if i.Owner != "" {
 		j.Owner = &i.Owner

@@ -69,7 +69,23 @@ func (s *Store) AddNotes(ctx context.Context, actor string, ids []string, text s
 
 // Notes returns the notes on identity id, oldest first.
 func (s *Store) Notes(ctx context.Context, id string) ([]Note, error) {
-	return s.scanNotes(ctx, `AND json_extract(payload, '$.identity') = ?`, id)
+	// Notes follow a renamed repository's identities: those on the IDs
+	// it had before count too (lineage.go).
+	cur, err := s.resolveID(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	aliases, err := s.Aliases(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ids := []any{cur}
+	for old, c := range aliases {
+		if c == cur {
+			ids = append(ids, old)
+		}
+	}
+	return s.scanNotes(ctx, `AND json_extract(payload, '$.identity') IN (?`+strings.Repeat(",?", len(ids)-1)+`)`, ids...)
 }
 
 // NotesUpTo returns every note in the log up to event seq, oldest first:

@@ -26,21 +26,29 @@ const identityFrom = `FROM identities i
 // Identities returns every identity the file knows, current and removed,
 // each with its latest observation and owner, ordered by ID.
 func (s *Store) Identities(ctx context.Context) ([]Identity, error) {
-	latest, err := s.latestCompleteByAccount(ctx)
+	judge, err := s.newStatusJudge(ctx)
 	if err != nil {
 		return nil, err
 	}
-	out, err := s.scanIdentities(ctx, latest)
+	out, err := s.scanIdentities(ctx, judge)
 	if err != nil {
 		return nil, err
 	}
-	return out, s.evaluate(ctx, out, "")
+	out, prev, err := s.followRenames(ctx, out)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.evaluate(ctx, out, ""); err != nil {
+		return nil, err
+	}
+	markRenamed(out, prev)
+	return out, nil
 }
 
 // scanIdentities reads every identity with its latest observation and
 // owner, ordered by ID, into a slice sized up front: growing a slice of
 // 100,000 Identity values by doubling costs a tenth of the read.
-func (s *Store) scanIdentities(ctx context.Context, latest map[string]int64) ([]Identity, error) {
+func (s *Store) scanIdentities(ctx context.Context, judge *statusJudge) ([]Identity, error) {
 	var n int
 	if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM identities`).Scan(&n); err != nil {
 		return nil, fmt.Errorf("reading identities: %w", err)
@@ -51,14 +59,25 @@ func (s *Store) scanIdentities(ctx context.Context, latest map[string]int64) ([]
 	}
 	defer rows.Close()
 	out := make([]Identity, 0, n)
+	accounts := make([]string, 0, n)
 	for rows.Next() {
-		id, err := scanIdentity(rows, latest)
+		id, account, err := scanIdentity(rows)
 		if err != nil {
 			return nil, err
 		}
 		out = append(out, id)
+		accounts = append(accounts, account)
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	rows.Close()
+	for i := range out {
+		if err := judge.judge(ctx, &out[i], accounts[i]); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
 }
 
 // evaluate fills in what is derived rather than stored: each identity's
@@ -222,9 +241,14 @@ func (s *Store) snapshotAccounts(ctx context.Context) (map[int64]snapshotAccount
 }
 
 // Identity returns one identity by ID, or ErrUnknownIdentity.
+// An ID an identity had before its repository was renamed resolves to the
+// identity as it is now.
 func (s *Store) Identity(ctx context.Context, id string) (Identity, error) {
-	latest, err := s.latestCompleteByAccount(ctx)
+	judge, err := s.newStatusJudge(ctx)
 	if err != nil {
+		return Identity{}, err
+	}
+	if id, err = s.resolveID(ctx, id); err != nil {
 		return Identity{}, err
 	}
 	rows, err := s.db.QueryContext(ctx, `SELECT `+identityColumns+` `+identityFrom+` WHERE i.id = ?`, id)
@@ -238,39 +262,28 @@ func (s *Store) Identity(ctx context.Context, id string) (Identity, error) {
 		}
 		return Identity{}, fmt.Errorf("%w %q: list known IDs with `nhi identities`", ErrUnknownIdentity, id)
 	}
-	it, err := scanIdentity(rows, latest)
+	it, account, err := scanIdentity(rows)
 	if err != nil {
 		return Identity{}, err
 	}
 	rows.Close()
-	one := []Identity{it}
+	if err := judge.judge(ctx, &it, account); err != nil {
+		return Identity{}, err
+	}
+	one, prev, err := s.followRenames(ctx, []Identity{it})
+	if err != nil {
+		return Identity{}, err
+	}
 	if err := s.evaluate(ctx, one, id); err != nil {
 		return Identity{}, err
 	}
+	markRenamed(one, prev)
 	return one[0], nil
 }
 
-// latestCompleteByAccount maps source/account to its newest complete
-// snapshot: an identity last seen before that one has been removed.
-func (s *Store) latestCompleteByAccount(ctx context.Context) (map[string]int64, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT source, account, max(id) FROM snapshots WHERE status = 'complete' GROUP BY source, account`)
-	if err != nil {
-		return nil, fmt.Errorf("reading snapshots: %w", err)
-	}
-	defer rows.Close()
-	m := make(map[string]int64)
-	for rows.Next() {
-		var src, acct string
-		var id int64
-		if err := rows.Scan(&src, &acct, &id); err != nil {
-			return nil, err
-		}
-		m[src+"\x00"+acct] = id
-	}
-	return m, rows.Err()
-}
-
-func scanIdentity(rows *sql.Rows, latestComplete map[string]int64) (Identity, error) {
+// scanIdentity reads one row of identityColumns, and the identity's
+// account. Its status is left active: a statusJudge decides it.
+func scanIdentity(rows *sql.Rows) (Identity, string, error) {
 	var (
 		it                                  Identity
 		kind, firstSeen, lastSeen, account  string
@@ -280,7 +293,7 @@ func scanIdentity(rows *sql.Rows, latestComplete map[string]int64) (Identity, er
 	err := rows.Scan(&it.ID, &kind, &it.Source, &firstSeen, &lastSeen, &it.SnapshotID, &account,
 		&it.Name, &it.Scope, &created, &lastUsed, &rotated, &expires, &perms, &attrs, &it.Owner)
 	if err != nil {
-		return it, fmt.Errorf("reading identity: %w", err)
+		return it, "", fmt.Errorf("reading identity: %w", err)
 	}
 	it.Kind = Kind(kind)
 	it.FirstSeen, _ = parseTime(firstSeen)
@@ -290,17 +303,14 @@ func scanIdentity(rows *sql.Rows, latestComplete map[string]int64) (Identity, er
 	it.RotatedAt = parseNullTime(rotated)
 	it.ExpiresAt = parseNullTime(expires)
 	if err := unmarshalMap(perms, &it.Permissions); err != nil {
-		return it, fmt.Errorf("identity %s: permissions: %w", it.ID, err)
+		return it, "", fmt.Errorf("identity %s: permissions: %w", it.ID, err)
 	}
 	if err := unmarshalMap(attrs, &it.Attributes); err != nil {
-		return it, fmt.Errorf("identity %s: attributes: %w", it.ID, err)
+		return it, "", fmt.Errorf("identity %s: attributes: %w", it.ID, err)
 	}
 	it.Status = StatusActive
-	if latest, ok := latestComplete[it.Source+"\x00"+account]; ok && it.SnapshotID < latest {
-		it.Status = StatusRemoved
-	}
 	it.Findings = []Finding{}
-	return it, nil
+	return it, account, nil
 }
 
 func unmarshalMap(s string, m *map[string]string) error {
@@ -397,7 +407,7 @@ func parseNullTime(s sql.NullString) *time.Time {
 
 // Snapshots returns every snapshot, newest first.
 func (s *Store) Snapshots(ctx context.Context) ([]Snapshot, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT id, source, account, api_url, credential, tool_version, started_at, finished_at, status, error, counts, digest
+	rows, err := s.db.QueryContext(ctx, `SELECT id, source, account, api_url, credential, tool_version, started_at, finished_at, status, error, counts, digest, server_version, notes
 		FROM snapshots ORDER BY id DESC`)
 	if err != nil {
 		return nil, fmt.Errorf("reading snapshots: %w", err)
@@ -405,14 +415,18 @@ func (s *Store) Snapshots(ctx context.Context) ([]Snapshot, error) {
 	var out []Snapshot
 	for rows.Next() {
 		var (
-			sn              Snapshot
-			started, counts string
-			finished        sql.NullString
+			sn                     Snapshot
+			started, counts, notes string
+			finished               sql.NullString
 		)
 		if err := rows.Scan(&sn.ID, &sn.Source, &sn.Account, &sn.APIURL, &sn.Credential, &sn.ToolVersion,
-			&started, &finished, &sn.Status, &sn.Error, &counts, &sn.Digest); err != nil {
+			&started, &finished, &sn.Status, &sn.Error, &counts, &sn.Digest, &sn.ServerVersion, &notes); err != nil {
 			rows.Close()
 			return nil, err
+		}
+		if err := json.Unmarshal([]byte(notes), &sn.Notes); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("snapshot %d: notes: %w", sn.ID, err)
 		}
 		sn.StartedAt, _ = parseTime(started)
 		sn.FinishedAt = parseNullTime(finished)

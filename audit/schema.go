@@ -165,6 +165,36 @@ BEGIN SELECT RAISE(ABORT, 'snapshots are immutable'); END;
 CREATE INDEX events_identity ON events (json_extract(payload, '$.identity'), type, seq);
 CREATE INDEX events_type ON events (type, seq);
 `,
+	// v4: positive evidence of what a snapshot read (see coverage.go), so
+	// a removal is claimed only where a later snapshot looked.
+	`
+-- A kind read in full at a scope, or kind '*': every scope directly below
+-- it that exists was read too (an organisation's repositories, a
+-- repository's environments), so one that was not does not exist.
+CREATE TABLE snapshot_scopes (
+	snapshot_id INTEGER NOT NULL REFERENCES snapshots(id),
+	scope       TEXT NOT NULL,
+	kind        TEXT NOT NULL,
+	PRIMARY KEY (snapshot_id, scope, kind)
+) WITHOUT ROWID;
+-- 1: snapshot_scopes says what the snapshot read; 0 (snapshots taken before
+-- schema v4): only its status and gaps do.
+ALTER TABLE snapshots ADD COLUMN scoped INTEGER NOT NULL DEFAULT 0;
+-- What answered (a GitHub Enterprise Server version; '' for the cloud), and
+-- what the connector says once of the whole run (JSON array of strings).
+ALTER TABLE snapshots ADD COLUMN server_version TEXT NOT NULL DEFAULT '';
+ALTER TABLE snapshots ADD COLUMN notes TEXT NOT NULL DEFAULT '[]';
+CREATE TRIGGER snapshot_scopes_no_update BEFORE UPDATE ON snapshot_scopes
+BEGIN SELECT RAISE(ABORT, 'snapshots are immutable'); END;
+-- An identity that continues under another ID (its repository was
+-- renamed): derived from the observations' lineage attribute when a
+-- snapshot finishes (lineage.go). Old IDs keep resolving through it.
+CREATE TABLE identity_aliases (
+	id          TEXT PRIMARY KEY,
+	current     TEXT NOT NULL,
+	snapshot_id INTEGER NOT NULL REFERENCES snapshots(id)
+) WITHOUT ROWID;
+`,
 }
 
 // SchemaVersion is the schema this build writes: the version of audit's

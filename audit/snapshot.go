@@ -26,6 +26,12 @@ type Snapshot struct {
 	Counts      map[Kind]int
 	Gaps        []Gap
 	Digest      string // SHA-256 over the snapshot's observations, hex
+	// ServerVersion is the server's own version when it says one (GitHub
+	// Enterprise Server), "" for the cloud.
+	ServerVersion string
+	// Notes are what the connector says once of the whole run: kinds the
+	// server does not have, what no credential of this sort can see.
+	Notes []string
 }
 
 // Total is the number of identities in the snapshot.

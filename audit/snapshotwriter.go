@@ -47,8 +47,12 @@ type SnapshotWriter struct {
 	seen      map[string][sha256.Size]byte // identity ID -> digest of its canonical record
 	counts    map[Kind]int
 	gaps      []Gap
-	units     map[string]bool // checkpointed units of work
-	resumed   int             // units an interrupted run had checkpointed
+	units     map[string]bool              // checkpointed units of work
+	resumed   int                          // units an interrupted run had checkpointed
+	scopes    map[string][sha256.Size]byte // what was read in full (coverage.go), as digest records
+	scoped    bool                         // Scope was called: the snapshot says what it read
+	server    string                       // SetServer's version
+	notes     []string                     // and notes
 	done      bool
 }
 
@@ -157,6 +161,9 @@ func (s *Store) ResumeSnapshot(ctx context.Context, source, account string) (*Sn
 		return nil, err
 	}
 	if w.gaps, err = s.gaps(ctx, w.id); err != nil {
+		return nil, err
+	}
+	if w.scopes, w.scoped, err = s.scopeRecords(ctx, w.id); err != nil {
 		return nil, err
 	}
 	rows, err := s.db.QueryContext(ctx, `SELECT unit FROM snapshot_checkpoints WHERE snapshot_id = ?`, w.id)
@@ -424,7 +431,7 @@ func (w *SnapshotWriter) Finish(ctx context.Context, runErr error) (*Snapshot, e
 		runErr = err
 	}
 	snap := &Snapshot{
-		ID: w.id, Source: w.info.Source, Account: w.info.Account, APIURL: w.info.APIURL,
+		ID: w.id, Source: w.info.Source, Account: w.info.Account, APIURL: w.info.APIURL, ServerVersion: w.server, Notes: append([]string{}, w.notes...),
 		Credential: w.info.Credential, ToolVersion: w.info.ToolVersion, StartedAt: w.info.StartedAt.UTC().Truncate(time.Second),
 		Counts: w.counts, Gaps: w.gaps, Digest: w.digest(),
 	}
@@ -445,6 +452,9 @@ func (w *SnapshotWriter) Finish(ctx context.Context, runErr error) (*Snapshot, e
 	}
 	defer tx.Rollback()
 	if snap.Status != SnapshotFailed {
+		if err := w.linkRenames(ctx, tx); err != nil {
+			return nil, err
+		}
 		// The run's identities become current in the same transaction that
 		// marks it finished: a crash leaves either both or neither.
 		_, err = tx.ExecContext(ctx, `INSERT INTO identities (id, kind, source, account, first_snapshot, last_snapshot, first_seen, last_seen)
@@ -469,7 +479,7 @@ func (w *SnapshotWriter) Finish(ctx context.Context, runErr error) (*Snapshot, e
 // digest is SHA-256 over every (ID, record digest) in ID order: the same
 // population gives the same digest whatever order the connector read it in.
 func (w *SnapshotWriter) digest() string {
-	return digestRecords(w.seen)
+	return digestRecords(withScopes(w.seen, w.scopes))
 }
 
 func digestRecords(records map[string][sha256.Size]byte) string {

@@ -276,14 +276,18 @@ func TestSnapshotLifecycle(t *testing.T) {
 		t.Errorf("digest depends on order: %s vs %s", again.Digest, first.Digest)
 	}
 
-	// A partial snapshot that did not see c does not mark it removed.
+	// A partial snapshot that did not see c, where a gap hides it, does
+	// not mark it removed: not checked, and why.
 	partial := snapshot(t, s, nil, []Gap{{Endpoint: "GET /orgs/acme/actions/secrets", Status: 403, Reason: "needs admin:org"}}, a, b)
 	if partial.Status != SnapshotPartial {
 		t.Fatalf("status %s; want partial", partial.Status)
 	}
 	status := statuses(t, s)
-	if status[c.ID] != StatusActive {
-		t.Errorf("c after a partial snapshot: %s; want active", status[c.ID])
+	if status[c.ID] != StatusNotChecked {
+		t.Errorf("c after a partial snapshot: %s; want not-checked", status[c.ID])
+	}
+	if got, err := s.Identity(ctx, c.ID); err != nil || got.StatusReason != "GET /orgs/acme/actions/secrets: needs admin:org" {
+		t.Errorf("c's reason: %q, %v", got.StatusReason, err)
 	}
 
 	// A failed run changes nothing, even for what it saw.

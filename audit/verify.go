@@ -223,8 +223,12 @@ func (s *Store) verifySnapshots(ctx context.Context, r *VerifyResult) error {
 		if err != nil {
 			return err
 		}
-		if digestRecords(records) != sn.digest {
-			r.add("snapshot %d: its observations no longer match its digest: the snapshot was edited", sn.id)
+		scopes, _, err := s.scopeRecords(ctx, sn.id)
+		if err != nil {
+			return err
+		}
+		if digestRecords(withScopes(records, scopes)) != sn.digest {
+			r.add("snapshot %d: its observations no longer match its digest (which covers what it read, too): the snapshot was edited", sn.id)
 		}
 		c, _ := json.Marshal(counts)
 		if string(c) != sn.counts {

@@ -274,6 +274,9 @@ type VerifyPayload struct {
 	Removed      []string `json:"removed"`
 	StillPresent []string `json:"still_present"`
 	NotChecked   []string `json:"not_checked"`
+	// Why says, for each not-checked item, why the snapshot could not
+	// check it (absent from events written before it was added).
+	Why map[string]string `json:"not_checked_why,omitempty"`
 }
 
 const (

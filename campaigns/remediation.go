@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"strings"
 
 	"github.com/nhi-audit/nhi/audit"
 )
@@ -16,9 +15,13 @@ type Remediation struct {
 	Due      string
 	Snapshot audit.Snapshot
 	// Each decommission item is in exactly one list, in ID order.
-	Removed      []string // gone from the snapshot
-	StillPresent []string // still there
-	NotChecked   []string // where it lives could not be read (a gap of its kind and scope)
+	Removed      []string          // gone from the snapshot
+	StillPresent []string          // still there
+	NotChecked   []string          // where it lives was not read (audit.Coverage.Looked)
+	Why          map[string]string // why, for each not-checked item
+	// As names, for a still-present item that continues under another ID
+	// (its repository renamed, a token request approved), that ID.
+	As map[string]string
 	// Overdue lists the still-present items once the campaign's due date
 	// has passed (store clock): approved for removal, not removed in time.
 	Overdue []string
@@ -112,17 +115,6 @@ func findSnapshot(snaps []audit.Snapshot, id int64) *audit.Snapshot {
 	return nil
 }
 
-// gapCovers reports whether a coverage gap hides identities of this kind
-// and scope: same kind (or a gap of every kind), and the same scope or one
-// that contains it (a gap on "acme" hides "acme/api"). Erring towards
-// not-checked: removal is never claimed where nothing was read.
-func gapCovers(g audit.Gap, kind audit.Kind, scope string) bool {
-	if g.Kind != "" && g.Kind != kind {
-		return false
-	}
-	return g.Scope == "" || scope == g.Scope || strings.HasPrefix(scope, g.Scope+"/")
-}
-
 func verifyAgainst(ctx context.Context, st *audit.Store, actor string, c *Campaign, snap *audit.Snapshot) (*Remediation, error) {
 	items, err := loadItems(ctx, st, c.ID)
 	if err != nil {
@@ -132,20 +124,38 @@ func verifyAgainst(ctx context.Context, st *audit.Store, actor string, c *Campai
 	if err != nil {
 		return nil, err
 	}
+	// An identity whose repository was renamed is still there under its
+	// new ID (see audit's lineage.go).
+	aliases, err := st.Aliases(ctx)
+	if err != nil {
+		return nil, err
+	}
+	cov, err := st.Coverage(ctx, snap.ID)
+	if err != nil {
+		return nil, err
+	}
 	r := &Remediation{Campaign: c.Name, Due: c.Due, Snapshot: *snap,
-		Removed: []string{}, StillPresent: []string{}, NotChecked: []string{}, Overdue: []string{}}
+		Removed: []string{}, StillPresent: []string{}, NotChecked: []string{}, Overdue: []string{}, Why: map[string]string{}, As: map[string]string{}}
 	state := map[string]string{}
 	for i := range items {
 		it := &items[i]
 		if it.decision != Decommission {
 			continue
 		}
-		switch {
-		case observed[it.id]:
+		if cur, ok := aliases[it.id]; ok && observed[cur] && !observed[it.id] {
+			r.As[it.id] = cur
+		}
+		if observed[it.id] || observed[aliases[it.id]] {
 			r.StillPresent = append(r.StillPresent, it.id)
 			state[it.id] = StillPresent
-		case slices.ContainsFunc(snap.Gaps, func(g audit.Gap) bool { return gapCovers(g, audit.Kind(it.kind), it.scope) }):
+			continue
+		}
+		// Removed only where the snapshot read the place it lived: the one
+		// rule identity status and nhi diff follow too.
+		switch looked, why := cov.Looked(audit.Kind(it.kind), it.scope); {
+		case !looked:
 			r.NotChecked = append(r.NotChecked, it.id)
+			r.Why[it.id] = why
 			state[it.id] = NotChecked
 		default:
 			r.Removed = append(r.Removed, it.id)
@@ -167,7 +177,7 @@ func verifyAgainst(ctx context.Context, st *audit.Store, actor string, c *Campai
 			return nil // already recorded against this snapshot or a newer one
 		}
 		ev, err := tx.Append(ctx, actor, EventVerify, VerifyPayload{Campaign: c.Name, Snapshot: snap.ID,
-			Removed: r.Removed, StillPresent: r.StillPresent, NotChecked: r.NotChecked})
+			Removed: r.Removed, StillPresent: r.StillPresent, NotChecked: r.NotChecked, Why: r.Why})
 		if err != nil {
 			return err
 		}

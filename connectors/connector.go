@@ -20,6 +20,11 @@ type Recorder interface {
 	// Principal records a person or team read as context for ownership
 	// (org members, repository admin teams, CODEOWNERS). Not an NHI.
 	Principal(audit.Principal) error
+	// Scope records, as positive evidence, what was read in full: a
+	// removal is claimed only where a later snapshot looked (see
+	// audit.ScopeRead). A connector records it for every place it reads,
+	// with the unit of work that read it.
+	Scope(audit.ScopeRead) error
 	// Checkpoint says a unit of work (an endpoint, a repository) is fully
 	// recorded; Checkpointed says an interrupted earlier run already did
 	// it, so a resumed run skips it.

@@ -30,6 +30,14 @@ type Cache interface {
 
 var _ Cache = (*audit.Store)(nil)
 
+// Described is implemented by connectors that can say, at the end of a
+// run, what answered (a server version, "" when the service has none) and
+// what holds for the whole run, once (kinds the server does not have,
+// what this sort of credential can never see): the snapshot records both.
+type Described interface {
+	Server() (version string, notes []string)
+}
+
 // Resumer is implemented by connectors that want to know they continue an
 // interrupted snapshot (to say so): units is how many units of work the
 // interrupted run had checkpointed.
@@ -71,6 +79,13 @@ func Snapshot(ctx context.Context, st *audit.Store, c Connector, toolVersion str
 	}
 	if runErr == nil && ctx.Err() != nil {
 		runErr = ctx.Err()
+	}
+	if d, ok := c.(Described); ok {
+		if version, notes := d.Server(); version != "" || len(notes) > 0 {
+			if err := w.SetServer(context.WithoutCancel(ctx), version, notes); err != nil && runErr == nil {
+				runErr = err
+			}
+		}
 	}
 	if errors.Is(runErr, context.Canceled) || errors.Is(runErr, ErrResumable) {
 		if err := w.Suspend(context.WithoutCancel(ctx)); err != nil {

@@ -105,7 +105,7 @@ var fields = []field{
 	{name: "source", compile: textField(Source, false), example: "source:github", docs: []row{
 		{"source:github", "come from a matching source"}}},
 	{name: "status", compile: statusField, example: "status:active", docs: []row{
-		{"status:active` / `status:removed", "are present in / gone from the latest complete snapshot"}}},
+		{"status:active` / `status:removed` / `status:not-checked", "are present in their account's newest snapshot / were absent where a later snapshot looked / are absent from later snapshots that did not read where they live (a repository the credential does not see, an endpoint that was a gap)"}}},
 	{name: "decision", compile: decisionField, example: "decision:pending", docs: []row{
 		{"decision:pending", "have no decision yet; also `decommission`, `keep`, `rotate`, `no-response`"}}},
 	{name: "unused", compile: spanField(span{at: LastUsed, idle: true}), example: "unused>90d", docs: []row{

@@ -421,13 +421,24 @@ func printRemediation(w io.Writer, r *campaigns.Remediation) {
 		fmt.Fprintln(w, title)
 		for _, id := range ids {
 			fmt.Fprintf(w, "  %s\n", audit.Printable(id))
+			if as := r.As[id]; as != "" {
+				fmt.Fprintf(w, "    still present as %s\n", audit.Printable(as))
+			}
 		}
 	}
 	list(fmt.Sprintf("Overdue (approved for removal, still present after %s):", r.Due), r.Overdue)
 	if len(r.Overdue) == 0 {
 		list("Still present (not yet overdue):", r.StillPresent)
 	}
-	list("Not checked (where they live could not be read in this snapshot):", r.NotChecked)
+	if len(r.NotChecked) > 0 {
+		fmt.Fprintln(w, "Not checked (this snapshot did not read where they live; they may or may not be gone):")
+		for _, id := range r.NotChecked {
+			fmt.Fprintf(w, "  %s\n", audit.Printable(id))
+			if why := r.Why[id]; why != "" {
+				fmt.Fprintf(w, "    %s\n", audit.Printable(why))
+			}
+		}
+	}
 	switch {
 	case r.Recorded:
 		fmt.Fprintf(w, "Recorded as event %d.\n", r.Event.Seq)

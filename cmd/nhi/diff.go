@@ -17,8 +17,12 @@ func newDiffCmd(a *app) *cobra.Command {
 		Short: "Show what changed between two snapshots",
 		Long: `diff lists identities that are new, removed, or changed between two snapshots of
 one account: permissions widened or narrowed, scope changed, rotated, expiry
-changed, owner changed, new findings. By default it compares the newest
-finished snapshot with the one before it.`,
+changed, owner changed, new findings. An identity is removed only when the
+newer snapshot read where it lived and it was not there; one absent from a
+place the newer snapshot could not read (a repository the credential does
+not see, an endpoint that was a gap) is listed apart as not seen, with the
+reason. By default it compares the newest finished snapshot with the one
+before it.`,
 		Example: `  nhi diff
   nhi diff --from 3 --to 7 --json`,
 		Args: cobra.NoArgs,
@@ -37,10 +41,19 @@ finished snapshot with the one before it.`,
 				enc.SetIndent("", "  ")
 				return enc.Encode(d)
 			}
-			fmt.Fprintf(a.stdout, "Snapshot %d → %d of %s/%s: %d new, %d removed, %d changed, %d unchanged\n",
+			fmt.Fprintf(a.stdout, "Snapshot %d → %d of %s/%s: %d new, %d removed, %d changed, %d unchanged",
 				d.FromID, d.ToID, d.To.Source, d.To.Account, d.New, d.Removed, d.Changed, d.Unchanged)
-			mark := map[string]string{audit.ChangeNew: "+", audit.ChangeRemoved: "-", audit.ChangeChanged: "~"}
+			if d.NotSeen > 0 {
+				fmt.Fprintf(a.stdout, ", %d not seen", d.NotSeen)
+			}
+			fmt.Fprintln(a.stdout)
+			mark := map[string]string{audit.ChangeNew: "+", audit.ChangeRemoved: "-", audit.ChangeChanged: "~", audit.ChangeNotSeen: "?"}
+			heading := false
 			for _, c := range d.Changes {
+				if c.Change == audit.ChangeNotSeen && !heading {
+					heading = true
+					fmt.Fprintf(a.stdout, "Not seen (snapshot %d did not read where they live; they may or may not be gone):\n", d.ToID)
+				}
 				fmt.Fprintf(a.stdout, "%s %s\n", mark[c.Change], audit.Printable(c.ID))
 				for _, det := range c.Details {
 					fmt.Fprintf(a.stdout, "    %s\n", audit.Printable(det))

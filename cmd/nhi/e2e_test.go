@@ -75,6 +75,52 @@ func nhi(t *testing.T, env []string, args ...string) result {
 	return result{out.String(), errb.String(), code}
 }
 
+// TestDemoHistory: nhi demo --history takes a second snapshot after a
+// week's changes; diff shows the removal, the rotation, the rename as a
+// change and the identities of the repository the App no longer sees as
+// not seen, never removed; identities says not-checked, with the reason.
+func TestDemoHistory(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "demo.db")
+	r := nhi(t, nil, "demo", "--history", "--no-tui", "--db", db)
+	if r.code != 0 || !strings.Contains(r.stdout, "Snapshot 2 of github/northwind: partial") ||
+		!strings.Contains(r.stdout, "Coverage: 1 of 40 repositories is not visible to this credential") {
+		t.Fatalf("demo --history exit %d:\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	r = nhi(t, nil, "diff", "--db", db, "--json")
+	var d struct {
+		Removed int `json:"removed"`
+		Changes []struct {
+			ID, Change string
+			Details    []string
+		} `json:"changes"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &d); err != nil {
+		t.Fatalf("diff --json: %v\n%s", err, r.stdout)
+	}
+	renamed, rotated, notSeen := 0, 0, 0
+	for _, c := range d.Changes {
+		switch {
+		case c.Change == "not-seen":
+			notSeen++
+		case len(c.Details) > 0 && strings.HasPrefix(c.Details[0], "renamed: was "):
+			renamed++
+		case len(c.Details) > 0 && strings.HasPrefix(c.Details[0], "rotated: "):
+			rotated++
+		}
+	}
+	if d.Removed != 1 || renamed == 0 || rotated != 1 || notSeen == 0 {
+		t.Errorf("diff: %d removed, %d renamed, %d rotated, %d not seen:\n%s", d.Removed, renamed, rotated, notSeen, r.stdout)
+	}
+	r = nhi(t, nil, "identities", "--db", db, "--filter", "status:not-checked", "--json")
+	var ids []map[string]any
+	if err := json.Unmarshal([]byte(r.stdout), &ids); err != nil || len(ids) != notSeen {
+		t.Fatalf("%d not-checked identities (%v); want %d\n%s%s", len(ids), err, notSeen, r.stdout, r.stderr)
+	}
+	if why, _ := ids[0]["status_reason"].(string); !strings.Contains(why, "not visible to this credential") {
+		t.Errorf("status_reason %q", why)
+	}
+}
+
 func TestDemoEndToEnd(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "demo.db")
 

@@ -30,14 +30,22 @@ const (
 
 func newDemoCmd(a *app) *cobra.Command {
 	var repos int
-	var noTUI bool
+	var noTUI, history bool
 	cmd := &cobra.Command{
 		Use:   "demo",
 		Short: "Snapshot a built-in sample organisation, then open the review UI",
 		Long: `demo serves a generated GitHub organisation on loopback, reads it with the real
 GitHub connector (authenticated as a GitHub App, as an auditor should) into the
-evidence file (--db), and opens the review UI. Nothing leaves this machine.`,
+evidence file (--db), and opens the review UI. Nothing leaves this machine.
+
+With --history it then takes a second snapshot of the organisation a week
+later, as it really changes: a deploy key removed, a secret rotated, a
+repository renamed, and the App no longer installed on one repository, so
+that snapshot is partial. nhi diff, identity status and nhi campaign verify
+then have something true to show: a removal where it was looked for, a
+rename as a change, and identities not checked where nothing was read.`,
 		Example: `  nhi demo
+  nhi demo --history --no-tui && nhi diff
   nhi demo --repos 2000 --no-tui --db demo.db`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -81,6 +89,18 @@ evidence file (--db), and opens the review UI. Nothing leaves this machine.`,
 			if err != nil {
 				return err
 			}
+			if history {
+				demoChanges(a.stdout, srv)
+				err = a.snapshot(ctx, func(env snapshotEnv) (connectors.Connector, error) {
+					return ghconn.NewConnector(org.Login, ghconn.Options{
+						APIURL: srv.URL(), Cache: env.cache, Progress: env.progress,
+						App: &ghconn.AppAuth{AppID: demoAppID, PrivateKey: pemBytes, InstallationID: demoInstallationID},
+					})
+				})
+				if err != nil {
+					return err
+				}
+			}
 			if noTUI {
 				return nil
 			}
@@ -89,6 +109,7 @@ evidence file (--db), and opens the review UI. Nothing leaves this machine.`,
 	}
 	cmd.Flags().IntVar(&repos, "repos", 40, "how many repositories the sample organisation has")
 	cmd.Flags().BoolVar(&noTUI, "no-tui", false, "take the snapshot only; do not open the review UI")
+	cmd.Flags().BoolVar(&history, "history", false, "take a second snapshot after realistic changes: a removal, a rotation, a rename, a repository the App no longer sees")
 	return cmd
 }
 
@@ -102,6 +123,7 @@ func newSnapshotCmd(a *app) *cobra.Command {
 		appID, installation int64
 		concurrency         int
 		noWait              bool
+		maxWait             time.Duration
 	)
 	gh := &cobra.Command{
 		Use:   "github --org ORG",
@@ -112,16 +134,26 @@ The token comes from GITHUB_TOKEN, else GH_TOKEN, else ` + "`gh auth token`" + `
 never stored. A personal access token cannot read the organisation's
 fine-grained PATs and PAT requests: authenticate as a GitHub App
 (--app-id, --app-key, and --installation-id or a lookup) to read those too.
-Use --api-url for GitHub Enterprise Server (https://HOST/api/v3/).
+Use --api-url for GitHub Enterprise Server: the host alone
+(https://ghe.example.com) reads https://ghe.example.com/api/v3/, as gh does.
+The server's version is recorded, and the kinds it does not have
+(Codespaces secrets, SAML credential authorizations) are not read and are
+not gaps.
 
 Progress goes to stderr. When the API rate limit runs out the run waits for
-the reset (or stops with --no-wait); an interrupted run (Ctrl-C, a kill, a
-rate limit) keeps what it read, and the same command continues it. Answers
+the reset; after a secondary rate limit every worker pauses as long as
+GitHub asks (Retry-After, else until the reset, else a minute) and the run
+goes on with fewer requests at a time. --no-wait stops instead of waiting
+for either, and a pause longer than --max-wait (15 minutes for a secondary
+limit unless set) stops too. A request unanswered for 25 s is tried twice
+more at most, so a server that stops answering fails the run in about
+80 s. An interrupted or stopped run keeps what it read, and the same
+command continues it. Answers
 are cached by ETag in the evidence file (never a secret), so a second run
 costs little of the rate limit.`,
 		Example: `  GITHUB_TOKEN=... nhi snapshot github --org acme
   nhi snapshot github --org acme --app-id 123456 --app-key nhi-audit.private-key.pem
-  nhi snapshot github --org acme --api-url https://github.example.com/api/v3/ --no-wait`,
+  nhi snapshot github --org acme --api-url https://github.example.com --no-wait`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			usage := func(format string, args ...any) error {
@@ -139,7 +171,7 @@ costs little of the rate limit.`,
 			case installation != 0 && appID == 0:
 				return usage("--installation-id needs --app-id and --app-key")
 			}
-			opts := ghconn.Options{APIURL: apiURL, Concurrency: concurrency, NoWait: noWait}
+			opts := ghconn.Options{APIURL: apiURL, Concurrency: concurrency, NoWait: noWait, MaxWait: maxWait}
 			if appID != 0 {
 				pemBytes, err := os.ReadFile(appKey)
 				if err != nil {
@@ -166,7 +198,8 @@ costs little of the rate limit.`,
 	f.StringVar(&appKey, "app-key", "", "the GitHub App's private key (PEM file); read, never stored")
 	f.Int64Var(&installation, "installation-id", 0, "the App's installation on the organisation (default: looked up)")
 	f.IntVar(&concurrency, "concurrency", ghconn.DefaultConcurrency, "how many repositories to read at once")
-	f.BoolVar(&noWait, "no-wait", false, "when the API rate limit runs out, stop (resumable) instead of waiting for the reset")
+	f.BoolVar(&noWait, "no-wait", false, "when a rate limit (primary or secondary) asks to wait, stop (resumable) instead")
+	f.DurationVar(&maxWait, "max-wait", 0, "stop (resumable) rather than wait longer than this for a rate limit (default: 15m for a secondary limit, the reset for the primary)")
 	cmd.AddCommand(gh)
 	return cmd
 }
@@ -252,6 +285,12 @@ func printSnapshot(w io.Writer, snap *audit.Snapshot, path string, took time.Dur
 	if snap.Credential != "" {
 		fmt.Fprintf(w, "Read with: %s\n", audit.Printable(snap.Credential))
 	}
+	if snap.ServerVersion != "" {
+		fmt.Fprintf(w, "Server: GitHub Enterprise Server %s\n", audit.Printable(snap.ServerVersion))
+	}
+	for _, n := range snap.Notes {
+		fmt.Fprintf(w, "Note: %s\n", audit.Printable(n))
+	}
 	kinds := make([]string, 0, len(snap.Counts))
 	for k := range snap.Counts {
 		kinds = append(kinds, string(k))
@@ -260,15 +299,52 @@ func printSnapshot(w io.Writer, snap *audit.Snapshot, path string, took time.Dur
 	for _, k := range kinds {
 		fmt.Fprintf(w, "  %-34s %6d\n", k, snap.Counts[audit.Kind(k)])
 	}
-	if len(snap.Gaps) > 0 {
-		fmt.Fprintf(w, "Not read (%d endpoints; the snapshot is partial):\n", len(snap.Gaps))
-		for _, g := range snap.Gaps {
+	var endpoints []audit.Gap
+	for _, g := range snap.Gaps {
+		if g.Coverage() {
+			fmt.Fprintf(w, "Coverage: %s\n", audit.Printable(g.Reason))
+		} else {
+			endpoints = append(endpoints, g)
+		}
+	}
+	if len(endpoints) > 0 {
+		fmt.Fprintf(w, "Not read (%d endpoints; the snapshot is partial):\n", len(endpoints))
+		for _, g := range endpoints {
 			fmt.Fprintf(w, "  %s: %s\n", g.Endpoint, audit.Printable(g.Reason))
 		}
 	}
 	if snap.Error != "" {
 		fmt.Fprintf(w, "Failed: %s. The last complete snapshot is still the current population.\n", snap.Error)
 	}
+}
+
+// demoChanges changes the sample organisation as a week would: a deploy
+// key removed, a repository secret rotated, a repository renamed, and the
+// demo App uninstalled from one repository. It says what it did.
+func demoChanges(w io.Writer, srv *githubtest.Server) {
+	var removed, rotated, renamed, hidden string
+	var visible []string
+	srv.Mutate(func(o *githubtest.Org) {
+		for _, r := range o.Repos {
+			switch {
+			case removed == "" && len(r.DeployKeys) > 0:
+				removed = fmt.Sprintf("deploy key %q of %s", r.DeployKeys[0].Title, r.Name)
+				r.DeployKeys = r.DeployKeys[1:]
+			case rotated == "" && len(r.Secrets) > 0:
+				r.Secrets[0].UpdatedAt = githubtest.Reference.AddDate(0, 0, 7)
+				rotated = fmt.Sprintf("secret %s of %s", r.Secrets[0].Name, r.Name)
+			case renamed == "" && len(r.Secrets)+len(r.DeployKeys) > 0:
+				renamed = r.Name + " → " + r.Name + "-legacy"
+				r.Name += "-legacy"
+			case hidden == "" && len(r.Hooks)+len(r.DeployKeys)+len(r.Secrets) > 0:
+				hidden = r.Name
+				continue
+			}
+			visible = append(visible, r.Name)
+		}
+	})
+	srv.SetAppRepos(visible)
+	fmt.Fprintf(w, "A week later: removed the %s, rotated the %s, renamed %s, and uninstalled the App from %s.\n", removed, rotated, renamed, hidden)
 }
 
 // demoPolicy records, in a file that has no policy yet, the default

@@ -42,12 +42,14 @@ func newSnapshotsCmd(a *app) *cobra.Command {
 					Counts      map[audit.Kind]int `json:"counts"`
 					Gaps        []gap              `json:"gaps"`
 					Digest      string             `json:"digest"`
+					Server      string             `json:"server_version,omitempty"`
+					Notes       []string           `json:"notes,omitempty"`
 				}
 				out := make([]row, 0, len(snaps))
 				for _, s := range snaps {
 					r := row{ID: s.ID, Source: s.Source, Account: s.Account, APIURL: s.APIURL, Credential: s.Credential,
 						ToolVersion: s.ToolVersion, StartedAt: s.StartedAt.Format(audit.TimeLayout), Status: s.Status,
-						Error: s.Error, Counts: s.Counts, Gaps: s.Gaps, Digest: s.Digest}
+						Error: s.Error, Counts: s.Counts, Gaps: s.Gaps, Digest: s.Digest, Server: s.ServerVersion, Notes: s.Notes}
 					if s.FinishedAt != nil {
 						f := s.FinishedAt.Format(audit.TimeLayout)
 						r.FinishedAt = &f
@@ -71,7 +73,20 @@ func newSnapshotsCmd(a *app) *cobra.Command {
 				fmt.Fprintf(tw, "%d\t%s/%s\t%s\t%s\t%d\t%d\t%s\n", s.ID, s.Source, audit.Printable(s.Account),
 					s.StartedAt.Format("2006-01-02 15:04"), s.Status, s.Total(), len(s.Gaps), audit.Printable(s.Credential))
 			}
-			return tw.Flush()
+			if err := tw.Flush(); err != nil {
+				return err
+			}
+			for _, s := range snaps {
+				for _, g := range s.Gaps {
+					if g.Coverage() {
+						fmt.Fprintf(a.stdout, "Snapshot %d coverage: %s\n", s.ID, audit.Printable(g.Reason))
+					}
+				}
+				for _, n := range s.Notes {
+					fmt.Fprintf(a.stdout, "Snapshot %d note: %s\n", s.ID, audit.Printable(n))
+				}
+			}
+			return nil
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")

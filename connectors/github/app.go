@@ -48,6 +48,15 @@ type appAuth struct {
 	token string
 	exp   time.Time
 	perms map[string]string // the installation token's permissions
+	sel   string            // its repository_selection: "all" or "selected"
+}
+
+// selection is the installation's repository_selection, "" until a token
+// was minted.
+func (a *appAuth) selection() string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.sel
 }
 
 func parseAppKey(pemBytes []byte) (*rsa.PrivateKey, error) {
@@ -115,11 +124,12 @@ func (a *appAuth) authorization(ctx context.Context) (string, error) {
 		Token       string            `json:"token"`
 		ExpiresAt   time.Time         `json:"expires_at"`
 		Permissions map[string]string `json:"permissions"`
+		Selection   string            `json:"repository_selection"`
 	}
 	if err := json.Unmarshal(resp.body, &tok); err != nil || tok.Token == "" {
 		return "", fmt.Errorf("github: %s: malformed JSON response (no token)", ep)
 	}
-	a.token, a.exp, a.perms = tok.Token, tok.ExpiresAt, tok.Permissions
+	a.token, a.exp, a.perms, a.sel = tok.Token, tok.ExpiresAt, tok.Permissions, tok.Selection
 	if a.exp.IsZero() {
 		a.exp = a.c.clock.Now().Add(time.Hour)
 	}

@@ -2,7 +2,10 @@ package github
 
 import (
 	"bufio"
+	"bytes"
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -113,11 +116,7 @@ func (c *Connector) codeOwners(ctx context.Context, u *unit, r repoInfo) error {
 		}
 	}
 	parse := func(body []byte, pd *pageData) (int, error) {
-		var f github.RepositoryContent
-		if err := unmarshal(body, &f); err != nil {
-			return 0, err
-		}
-		text, err := f.GetContent()
+		text, err := codeOwnersText(body)
 		if err != nil {
 			return 0, err
 		}
@@ -128,7 +127,18 @@ func (c *Connector) codeOwners(ctx context.Context, u *unit, r repoInfo) error {
 	for _, path := range codeOwnersLocations {
 		ep := c.repoEP(r.Name, "contents/"+path, "contents/"+path, "", needContents)
 		ep.url = strings.TrimSuffix(ep.url, fmt.Sprintf("?per_page=%d", perPage))
+		// The raw media type reads files of any size GitHub serves (the
+		// JSON form leaves content empty above 1 MB).
+		ep.accept = "application/vnd.github.raw+json"
 		pd, resp, err := c.fetchPage(ctx, pc, ep, ep.url, parse)
+		if errors.Is(err, errNotAFile) {
+			continue // a directory called CODEOWNERS is no CODEOWNERS file
+		}
+		var bad *unreadable
+		if errors.As(err, &bad) {
+			u.unreadable(ep, 0, bad)
+			return nil // a gap: "none" is not remembered
+		}
 		if err != nil {
 			return err
 		}
@@ -149,6 +159,34 @@ func (c *Connector) codeOwners(ctx context.Context, u *unit, r repoInfo) error {
 		pc.dirty = true
 	}
 	return nil
+}
+
+// errNotAFile is a CODEOWNERS path that is a directory (or a symlink or
+// submodule): GitHub then ignores it.
+var errNotAFile = errors.New("not a file")
+
+// codeOwnersText is the file in an answer to the raw media type: the
+// file itself, or, from a server that answers JSON anyway, the contents
+// object (base64) or a directory listing (an array).
+func codeOwnersText(body []byte) (string, error) {
+	trimmed := bytes.TrimSpace(body)
+	if len(trimmed) == 0 || (trimmed[0] != '{' && trimmed[0] != '[') || !json.Valid(trimmed) {
+		return string(body), nil
+	}
+	if trimmed[0] == '[' {
+		return "", errNotAFile
+	}
+	var f github.RepositoryContent
+	if err := json.Unmarshal(trimmed, &f); err != nil {
+		return "", err
+	}
+	if t := f.GetType(); t != "" && t != "file" {
+		return "", errNotAFile
+	}
+	if f.GetEncoding() == "none" {
+		return "", fmt.Errorf("the file is too large for the JSON contents API (%d bytes) and the server ignored the raw media type", f.GetSize())
+	}
+	return f.GetContent()
 }
 
 // parseCodeOwners reads a CODEOWNERS file: one rule a line, a pattern then

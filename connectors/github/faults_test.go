@@ -272,16 +272,16 @@ func TestSecondaryRateLimit(t *testing.T) {
 	if n := s.RequestsTo("/orgs/acme/actions/secrets"); n != 3 {
 		t.Errorf("%d requests, want 3", n)
 	}
-	if slept := clock.Slept(); len(slept) != 2 || slept[0] != 30*time.Second || slept[1] != 30*time.Second {
-		t.Errorf("waited %v, want 30s twice", slept)
+	if total := clock.Total(); total != time.Minute {
+		t.Errorf("waited %v, want 30s twice", total)
 	}
 
 	_, opts, clock = clocked(t, o, githubtest.WithHTTPFault(githubtest.SecondaryRateLimit("/orgs/acme/hooks", 1, 0)))
 	if _, err := runWith(t, "acme", opts); err != nil {
 		t.Fatal(err)
 	}
-	if slept := clock.Slept(); len(slept) != 1 || slept[0] != time.Minute {
-		t.Errorf("without Retry-After waited %v, want a minute", slept)
+	if total := clock.Total(); total != time.Minute {
+		t.Errorf("without Retry-After waited %v, want a minute", total)
 	}
 }
 
@@ -357,37 +357,99 @@ func TestPrimaryRateLimitNoWait(t *testing.T) {
 	}
 }
 
+// TestMalformedAnswers: an answer that cannot be read, or a refusal
+// nobody expected, is a gap for that one endpoint, naming it and why, and
+// the run goes on; only the organisation itself ends it.
 func TestMalformedAnswers(t *testing.T) {
 	for _, tc := range []struct {
 		path   string
 		status int
 		body   string
-		want   []string
+		want   string
 	}{
-		{"/repos/acme/api/keys", 200, `[{"id": 1, "title": "x"`, []string{"GET /repos/acme/api/keys", "malformed JSON"}},             // truncated
-		{"/orgs/acme/actions/secrets", 200, `{"total_count": "many"}`, []string{"GET /orgs/acme/actions/secrets", "malformed JSON"}}, // wrong shape
-		{"/orgs/acme/personal-access-tokens", 200, `<html>oops</html>`, []string{"GET /orgs/acme/personal-access-tokens", "malformed JSON"}},
-		{"/repos/acme/api/environments", 200, ``, []string{"GET /repos/acme/api/environments", "malformed JSON"}},
-		{"/orgs/acme", 200, `{"login": `, []string{"GET /orgs/acme", "malformed JSON"}},
-		{"/repos/acme/api/teams", 418, `{"message":"I'm a teapot"}`, []string{"GET /repos/acme/api/teams", "418"}},
+		{"/repos/acme/api/keys", 200, `[{"id": 1, "title": "x"`, "malformed JSON"},       // truncated
+		{"/orgs/acme/actions/secrets", 200, `{"total_count": "many"}`, "malformed JSON"}, // wrong shape
+		{"/orgs/acme/personal-access-tokens", 200, `<html>oops</html>`, "malformed JSON"},
+		{"/repos/acme/api/environments", 200, ``, "malformed JSON"},
+		{"/repos/acme/api/teams", 418, `{"message":"I'm a teapot"}`, "418 I'm a teapot"},
 	} {
 		s := githubtest.NewServer(smallOrg(), withApp(t))
 		s.FailWith(tc.path, tc.status, tc.body)
-		_, err := runWith(t, "acme", appOptions(t, s))
+		rec, err := runWith(t, "acme", appOptions(t, s))
 		n := s.RequestsTo(tc.path)
 		s.Close()
-		if err == nil {
-			t.Errorf("%s %d: no error", tc.path, tc.status)
+		if err != nil {
+			t.Errorf("%s %d: the run ended: %v", tc.path, tc.status, err)
 			continue
 		}
-		for _, w := range tc.want {
-			if !strings.Contains(err.Error(), w) {
-				t.Errorf("%s %d: error %q lacks %q", tc.path, tc.status, err, w)
-			}
+		if len(rec.gaps) != 1 || rec.gaps[0].Endpoint != "GET "+tc.path || !strings.Contains(rec.gaps[0].Reason, tc.want) {
+			t.Errorf("%s %d: gaps %+v; want one naming it and %q", tc.path, tc.status, rec.gaps, tc.want)
 		}
-		if errors.Is(err, connectors.ErrResumable) || n != 1 {
-			t.Errorf("%s: malformed answers are not retried (%d requests, %v)", tc.path, n, err)
+		if len(rec.obs) < 10 || n != 1 {
+			t.Errorf("%s: %d identities recorded, %d requests to it; want the rest read, no retry", tc.path, len(rec.obs), n)
 		}
+	}
+	s := githubtest.NewServer(smallOrg(), withApp(t))
+	defer s.Close()
+	s.FailWith("/orgs/acme", 200, `{"login": `)
+	_, err := runWith(t, "acme", appOptions(t, s))
+	if err == nil || !strings.Contains(err.Error(), "GET /orgs/acme: malformed JSON") || errors.Is(err, connectors.ErrResumable) {
+		t.Errorf("an unreadable organisation: %v", err)
+	}
+}
+
+// TestResponsesGitHubAllows: answers GitHub's published description
+// allows never end a run: insecure_ssl as a number, a CODEOWNERS file
+// over 1 MB, a CODEOWNERS path that is a directory, a 422 from the
+// fine-grained PAT endpoints, enum values not known yet.
+func TestResponsesGitHubAllows(t *testing.T) {
+	o := smallOrg()
+	o.Hooks[0].InsecureSSLNumber, o.Hooks[0].InsecureSSL = true, "1"
+	o.Installations[0].RepositorySelection = "some_future_selection"
+	api := o.Repo("api")
+	big := strings.Repeat("# padding to make the file large\n", 40000) + "*       @acme/platform\n"
+	api.CodeOwners = &githubtest.CodeOwners{Path: "CODEOWNERS", Content: big}
+	o.Repo("acme").CodeOwners = &githubtest.CodeOwners{Path: ".github/CODEOWNERS", Dir: true}
+	if len(big) <= 1<<20 {
+		t.Fatal("the CODEOWNERS file is not over 1 MB")
+	}
+	s := githubtest.NewServer(o, withApp(t))
+	defer s.Close()
+	s.FailWith("/orgs/acme/personal-access-tokens", 422, `{"message":"Validation Failed","documentation_url":"https://docs.github.com/rest","status":"422"}`)
+	rec, err := runWith(t, "acme", appOptions(t, s))
+	if err != nil {
+		t.Fatalf("the run ended: %v", err)
+	}
+	if len(rec.gaps) != 1 || rec.gaps[0].Endpoint != "GET /orgs/acme/personal-access-tokens" || rec.gaps[0].Status != 422 ||
+		!strings.Contains(rec.gaps[0].Reason, "422 Validation Failed") {
+		t.Errorf("gaps %+v; want the 422, and only it", rec.gaps)
+	}
+	var hook, inst audit.Observation
+	for _, ob := range rec.obs {
+		switch ob.ID {
+		case "github:acme:github_webhook:acme/501":
+			hook = ob
+		case "github:acme:github_app_installation:101":
+			inst = ob
+		}
+	}
+	if hook.Attributes["insecure_ssl"] != "1" {
+		t.Errorf("hook with insecure_ssl 1 (a number): %v", hook.Attributes)
+	}
+	if inst.Attributes["repository_selection"] != "some_future_selection" {
+		t.Errorf("installation: %v", inst.Attributes)
+	}
+	var platform, webOwners int
+	for _, p := range rec.principals {
+		if p.Type == audit.PrincipalCodeowner && p.Scope == "acme/api" && p.Login == "acme/platform" && p.Role == "default" {
+			platform++
+		}
+		if p.Type == audit.PrincipalCodeowner && p.Scope == "acme/acme" {
+			webOwners++
+		}
+	}
+	if platform != 1 || webOwners != 0 {
+		t.Errorf("CODEOWNERS: the 1 MB file's owner %d times, the directory's owners %d; want 1 and 0", platform, webOwners)
 	}
 }
 

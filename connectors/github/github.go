@@ -34,9 +34,11 @@ package github
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -94,6 +96,13 @@ type Options struct {
 	// Retries is how often a server error or dropped connection is
 	// retried (default 4; negative: never).
 	Retries int
+	// MaxWait is the longest the run waits for a rate limit, primary or
+	// secondary, before it stops resumably. Unset, a secondary limit's
+	// pause is waited up to DefaultMaxWait and the primary reset in full.
+	MaxWait time.Duration
+	// RequestTimeout abandons a request unanswered for so long; a timed-out
+	// request is retried twice at most (default 25 s).
+	RequestTimeout time.Duration
 }
 
 // Connector reads one organisation. It implements connectors.Connector.
@@ -108,6 +117,11 @@ type Connector struct {
 	noWait      bool
 	clock       Clock
 	retries     int
+	maxWait     time.Duration
+	// requestTimeout bounds each request; slots the requests in flight.
+	requestTimeout time.Duration
+	slots          *slots
+	sendMu         sync.RWMutex // see send and pause
 
 	rate  rateState
 	stats stats
@@ -123,13 +137,21 @@ type Connector struct {
 	doing      string
 	reposDone  int
 	reposTotal int
+	waitUntil  time.Time // while waiting: until when
 
 	credMu sync.Mutex
 	cred   string // what Credential said, once asked
+
+	orgRepos *repoCounts // what GET /orgs/{org} said, nil when it did not say
+
+	serverMu      sync.Mutex
+	serverVersion string   // GitHub Enterprise Server's version, "" for the cloud
+	notes         []string // said once of the whole run (see Server)
 }
 
 type stats struct {
 	requests, notModified, retries, identities, gaps atomic.Int64
+	conditional                                      atomic.Int64 // requests sent with If-None-Match
 }
 
 var (
@@ -167,6 +189,11 @@ func NewConnector(org string, opts Options) (*Connector, error) {
 	}
 	if c.concurrency <= 0 {
 		c.concurrency = DefaultConcurrency
+	}
+	c.slots = newSlots(c.concurrency)
+	c.maxWait, c.requestTimeout = opts.MaxWait, opts.RequestTimeout
+	if c.requestTimeout <= 0 {
+		c.requestTimeout = requestTimeout
 	}
 	if c.clock == nil {
 		c.clock = realClock{}
@@ -213,6 +240,40 @@ func (c *Connector) APIURL() string { return c.client.BaseURL.String() }
 // interrupted snapshot; it says so through Progress.
 func (c *Connector) Resuming(snapshotID int64, units int) {
 	c.note(fmt.Sprintf("Resuming snapshot %d: %d units already read", snapshotID, units))
+}
+
+// Server is the GitHub Enterprise Server version that answered ("" for
+// GitHub.com) and what holds for the whole run, said once: the snapshot
+// records both (connectors.Described).
+func (c *Connector) Server() (version string, notes []string) {
+	c.serverMu.Lock()
+	defer c.serverMu.Unlock()
+	return c.serverVersion, append([]string(nil), c.notes...)
+}
+
+func (c *Connector) setServerVersion(v string) {
+	c.serverMu.Lock()
+	defer c.serverMu.Unlock()
+	c.serverVersion = v
+}
+
+// noteOnce records a note of the whole run, once.
+func (c *Connector) noteOnce(n string) {
+	c.serverMu.Lock()
+	defer c.serverMu.Unlock()
+	for _, m := range c.notes {
+		if m == n {
+			return
+		}
+	}
+	c.notes = append(c.notes, n)
+}
+
+// enterprise reports whether the server is a GitHub Enterprise Server: it
+// said its version, or the API lives at /api/v3/.
+func (c *Connector) enterprise() bool {
+	v, _ := c.Server()
+	return v != "" || strings.HasSuffix(c.client.BaseURL.Path, "/api/v3/")
 }
 
 // Stats are the counters of the run so far.
@@ -315,6 +376,9 @@ func (c *Connector) Run(ctx context.Context, rec connectors.Recorder) (err error
 		err = werr // the writer's error is why the run stopped
 	}
 	if err == nil {
+		if c.app != nil && c.stats.conditional.Load() > 0 && c.stats.notModified.Load() == 0 {
+			c.note("GitHub ties ETags to the token, and a GitHub App gets a new installation token each run: no page could be revalidated from the last run, so this one cost as much of the rate limit as a first (a token kept between runs gets 304s)")
+		}
 		c.emit(PhaseDone, "", 0)
 	}
 	return err
@@ -344,6 +408,19 @@ func (c *Connector) run(ctx context.Context, rec connectors.Recorder) error {
 	if err != nil {
 		return err
 	}
+	if !rec.Checkpointed(reposUnit) {
+		u := c.newUnit(reposUnit)
+		whole, gap := c.visibility(len(repos))
+		if whole {
+			u.children(c.org) // a repository not listed no longer exists
+		}
+		if gap != nil {
+			u.gap(*gap)
+		}
+		if err := u.finish(ctx); err != nil {
+			return err
+		}
+	}
 	todo := make([]repoInfo, 0, len(repos))
 	for _, r := range repos {
 		if !rec.Checkpointed(repoUnit(r.Name)) {
@@ -358,6 +435,53 @@ func (c *Connector) run(ctx context.Context, rec connectors.Recorder) error {
 }
 
 func repoUnit(repo string) string { return "repo:" + repo }
+
+// reposUnit records what the repository list says of the credential's
+// view: whether it sees the whole organisation.
+const reposUnit = "org:repos"
+
+// visibility tells whether the credential demonstrably sees every
+// repository of the organisation, having listed listed of them: an App
+// installed on all of them, or a token that listed as many as GET
+// /orgs/{org} counts. When it does not, gap says so, with the shortfall
+// when GitHub gave the counts; the snapshot is then partial, and nothing
+// in a repository it did not list is ever claimed removed.
+func (c *Connector) visibility(listed int) (whole bool, gap *audit.Gap) {
+	ep := c.orgEP("repos", "", "")
+	g := func(format string, args ...any) *audit.Gap {
+		return &audit.Gap{Endpoint: ep.String(), Scope: c.org, Reason: fmt.Sprintf(format, args...)}
+	}
+	total := -1
+	if n := c.orgRepos; n != nil {
+		total = n.Public + n.Private
+	}
+	if c.app != nil {
+		switch c.app.selection() {
+		case "all":
+			return true, nil
+		case "selected":
+			if total > listed {
+				return false, g("%d of %d repositories %s not visible to this credential: the GitHub App is installed on %d selected repositories only; install it on all repositories to read the others", total-listed, total, are(total-listed), listed)
+			}
+			return false, g("the GitHub App is installed on selected repositories only (%d were read): repositories it is not installed on are not visible to this credential and were not read; install it on all repositories", listed)
+		}
+	}
+	switch {
+	case total < 0:
+		return false, g("GitHub did not tell this credential how many private repositories the organization has (it tells organization owners), so repositories the credential cannot see would go unnoticed: %d were listed, and identities in any other were not checked; use an organization owner's token", listed)
+	case listed >= total:
+		return true, nil
+	}
+	return false, g("%d of %d repositories %s not visible to this credential (the organization has %d private and %d public; %d were listed), so their identities were not read; use an organization owner's token with the repo scope, or a fine-grained token or GitHub App with access to all repositories",
+		total-listed, total, are(total-listed), c.orgRepos.Private, c.orgRepos.Public, listed)
+}
+
+func are(n int) string {
+	if n == 1 {
+		return "is"
+	}
+	return "are"
+}
 
 // readRepos reads repos with a bounded pool of workers. The first error
 // stops them all; a repository not fully read is not checkpointed.
@@ -407,16 +531,23 @@ func (c *Connector) readOrg(ctx context.Context) error {
 	ep := endpoint{path: "/orgs/" + c.org, url: "orgs/" + c.org}
 	pc := c.newPageCache("org")
 	defer pc.save(ctx)
-	_, resp, err := c.fetchPage(ctx, pc, ep, ep.url, func(body []byte, _ *pageData) (int, error) {
+	pd, resp, err := c.fetchPage(ctx, pc, ep, ep.url, func(body []byte, pd *pageData) (int, error) {
 		var o github.Organization
-		return 1, unmarshal(body, &o)
+		if err := unmarshal(body, &o); err != nil {
+			return 0, err
+		}
+		if o.TotalPrivateRepos != nil {
+			pd.Repos = &repoCounts{Public: o.GetPublicRepos(), Private: int(o.GetTotalPrivateRepos())}
+		}
+		return 1, nil
 	})
 	if err != nil {
 		return err
 	}
 	switch resp.status {
 	case http.StatusOK, http.StatusNotModified:
-		return nil
+		c.orgRepos = pd.Repos
+		return c.readServer(ctx)
 	case http.StatusNotFound:
 		return c.notFound()
 	case http.StatusForbidden:
@@ -429,6 +560,34 @@ func (c *Connector) readOrg(ctx context.Context) error {
 	return &statusError{ep: ep, status: resp.status, message: resp.message()}
 }
 
+// readServer learns a GitHub Enterprise Server's version from GET /meta
+// when its answers did not carry X-GitHub-Enterprise-Version, and notes
+// once which kinds it does not have: those are not read, and not gaps.
+func (c *Connector) readServer(ctx context.Context) error {
+	if !c.enterprise() {
+		return nil
+	}
+	if v, _ := c.Server(); v == "" {
+		ep := endpoint{path: "/meta", url: "meta"}
+		resp, err := c.do(ctx, ep, http.MethodGet, ep.url, "", false)
+		if err != nil {
+			return err
+		}
+		var meta struct {
+			InstalledVersion string `json:"installed_version"`
+		}
+		if resp.status == http.StatusOK && json.Unmarshal(resp.body, &meta) == nil && meta.InstalledVersion != "" {
+			c.setServerVersion(meta.InstalledVersion)
+		}
+	}
+	v, _ := c.Server()
+	if v == "" {
+		v = "(version not given)"
+	}
+	c.noteOnce(fmt.Sprintf("GitHub Enterprise Server %s has no Codespaces secrets and no SAML credential authorizations: they were not read, and are not gaps", v))
+	return nil
+}
+
 func (c *Connector) notFound() error {
 	return fmt.Errorf("github: %w: organization %q not found at %s (or the token cannot see it): check --org, and --api-url for GitHub Enterprise Server", ErrOrgNotFound, c.org, c.APIURL())
 }
@@ -437,6 +596,7 @@ func (c *Connector) notFound() error {
 // changes whenever its files may have (see repoContext).
 type repoInfo struct {
 	Name  string
+	ID    string // GitHub's immutable ID: it anchors the repository's identities across renames
 	Stamp string // default branch and pushed_at; "" when never pushed
 }
 
@@ -452,12 +612,12 @@ func (c *Connector) repos(ctx context.Context) ([]repoInfo, error) {
 			return 0, err
 		}
 		for _, r := range page {
-			// name, then its stamp: Names holds pairs.
+			// name, ID, then its stamp: Names holds triples.
 			stamp := ""
 			if r.PushedAt != nil && !r.PushedAt.IsZero() {
 				stamp = r.GetDefaultBranch() + "@" + r.PushedAt.UTC().Format(time.RFC3339)
 			}
-			pd.Names = append(pd.Names, r.GetName(), stamp)
+			pd.Names = append(pd.Names, r.GetName(), strconv.FormatInt(r.GetID(), 10), stamp)
 		}
 		return len(page), nil
 	})
@@ -471,9 +631,9 @@ func (c *Connector) repos(ctx context.Context) ([]repoInfo, error) {
 	if err := u.finish(ctx); err != nil { // the writer saves its cache entry
 		return nil, err
 	}
-	repos := make([]repoInfo, 0, len(names)/2)
-	for i := 0; i+1 < len(names); i += 2 {
-		repos = append(repos, repoInfo{Name: names[i], Stamp: names[i+1]})
+	repos := make([]repoInfo, 0, len(names)/3)
+	for i := 0; i+2 < len(names); i += 3 {
+		repos = append(repos, repoInfo{Name: names[i], ID: names[i+1], Stamp: names[i+2]})
 	}
 	return repos, nil
 }

@@ -302,6 +302,33 @@ func TestRunSmallOrg(t *testing.T) {
 			Attributes: map[string]string{},
 		},
 	}
+	// Every identity of a repository carries the repository's immutable ID
+	// and its key within it, which a rename does not change.
+	for id, lineage := range map[string]string{
+		"github:acme:github_deploy_key:api/201":                              "repository:1001/201",
+		"github:acme:github_deploy_key:api/202":                              "repository:1001/202",
+		"github:acme:github_actions_secret:acme/api/NPM_TOKEN":               "repository:1001/NPM_TOKEN",
+		"github:acme:github_dependabot_secret:acme/api/NPM_TOKEN":            "repository:1001/NPM_TOKEN",
+		"github:acme:github_codespaces_secret:acme/api/DEV_API_KEY":          "repository:1001/DEV_API_KEY",
+		"github:acme:github_actions_secret:acme/api/production/DEPLOY_TOKEN": "repository:1001/production/DEPLOY_TOKEN",
+		"github:acme:github_webhook:api/601":                                 "repository:1001/601",
+		"github:acme:github_runner:api/77":                                   "repository:1001/77",
+		"github:acme:github_actions_secret:acme/acme/NPM_TOKEN":              "repository:1002/NPM_TOKEN",
+		// A fine-grained token requested and granted is one lineage.
+		"github:acme:github_fine_grained_pat:71": "fine-grained-token:9001",
+		"github:acme:github_fine_grained_pat:72": "fine-grained-token:9002",
+		"github:acme:github_pat_request:81":      "fine-grained-token:9100",
+	} {
+		for i := range wantObs {
+			if wantObs[i].ID == id {
+				wantObs[i].Attributes["lineage"] = lineage
+				if r, ok := strings.CutPrefix(lineage, "repository:"); ok {
+					wantObs[i].Attributes["repository_id"] = strings.Split(r, "/")[0]
+					wantObs[i].Attributes["lineage"] = strings.Replace(lineage, "/", "/"+string(wantObs[i].Kind)+"/", 1)
+				}
+			}
+		}
+	}
 	got := rec.byID()
 	if len(rec.obs) != len(wantObs) {
 		var ids []string
@@ -351,7 +378,7 @@ func TestRunSmallOrg(t *testing.T) {
 	wantUnits := []string{
 		"org:members", "org:installations", "org:personal-access-tokens", "org:personal-access-token-requests",
 		"org:credential-authorizations", "org:actions-secrets", "org:dependabot-secrets", "org:codespaces-secrets",
-		"org:hooks", "org:runners",
+		"org:hooks", "org:runners", "org:repos",
 	}
 	if !reflect.DeepEqual(rec.order[:len(wantUnits)], wantUnits) || len(rec.order) != len(wantUnits)+3 {
 		t.Errorf("checkpoints %v", rec.order)

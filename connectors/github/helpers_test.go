@@ -28,6 +28,14 @@ type recorder struct {
 	principals []audit.Principal
 	units      map[string]bool
 	order      []string // checkpointed units, in order
+	reads      []audit.ScopeRead
+}
+
+func (r *recorder) Scope(s audit.ScopeRead) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.reads = append(r.reads, s)
+	return nil
 }
 
 func (r *recorder) Principal(p audit.Principal) error {

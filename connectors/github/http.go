@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"net"
 	"net/http"
+	"net/http/httptrace"
 	"net/url"
 	"strconv"
 	"strings"
@@ -58,6 +60,14 @@ const (
 	maxPrimary     = 4               // waits for one request before giving up
 	maxBody        = 64 << 20        // bytes: more is not a GitHub list page
 	resetMargin    = 2 * time.Second // GitHub's reset is rounded to the second
+	// A request unanswered for requestTimeout is abandoned, and retried at
+	// most maxTimeouts times: a server that stops answering fails the run
+	// in about 80 s, resumably.
+	requestTimeout = 25 * time.Second
+	maxTimeouts    = 2
+	// DefaultMaxWait is the longest wait for a rate limit before the run
+	// stops resumably instead.
+	DefaultMaxWait = 15 * time.Minute
 )
 
 // response is an answer read in full.
@@ -85,7 +95,11 @@ type rateState struct {
 	limit     int
 	remaining int // -1: unknown
 	reset     time.Time
-	waiting   chan struct{} // closed when the worker waiting for the reset is done
+	// pauseUntil is the end of a secondary-limit pause: no worker sends
+	// before it (GitHub: continuing while limited can get an integration
+	// banned). The first worker to wait counts down for them all.
+	pauseUntil time.Time
+	waiting    chan struct{} // closed when the worker waiting for the reset is done
 }
 
 func (r *rateState) observe(h http.Header) {
@@ -110,22 +124,26 @@ func (r *rateState) snapshot() (limit, remaining int, reset time.Time) {
 	return r.limit, r.remaining, r.reset
 }
 
-// beforeRequest waits while the primary budget is known to be spent: one
-// worker counts down to the reset (reporting progress), the others wait for
-// it. With NoWait it returns an error wrapping connectors.ErrResumable.
+// beforeRequest waits while the primary budget is known to be spent, or a
+// secondary limit pauses every worker: one worker counts down (reporting
+// progress), the others wait for it. With NoWait, or a wait longer than
+// MaxWait, it returns an error wrapping connectors.ErrResumable.
 func (c *Connector) beforeRequest(ctx context.Context, ep endpoint) error {
 	for {
 		r := &c.rate
 		r.mu.Lock()
 		now := c.clock.Now()
-		if r.remaining != 0 || !now.Before(r.reset.Add(resetMargin)) {
+		until, secondary := r.pauseUntil, true
+		if r.remaining == 0 && r.reset.Add(resetMargin).After(until) {
+			until, secondary = r.reset.Add(resetMargin), false
+		}
+		if !now.Before(until) {
 			r.mu.Unlock()
 			return ctx.Err()
 		}
-		if c.noWait {
-			reset := r.reset
+		if c.noWait || until.Sub(now) > c.waitLimit(secondary) {
 			r.mu.Unlock()
-			return c.exhausted(ep, reset)
+			return c.exhausted(ep, until, secondary)
 		}
 		if ch := r.waiting; ch != nil {
 			r.mu.Unlock()
@@ -138,7 +156,6 @@ func (c *Connector) beforeRequest(ctx context.Context, ep endpoint) error {
 		}
 		ch := make(chan struct{})
 		r.waiting = ch
-		until := r.reset.Add(resetMargin)
 		r.mu.Unlock()
 
 		err := c.countdown(ctx, until)
@@ -156,9 +173,39 @@ func (c *Connector) beforeRequest(ctx context.Context, ep endpoint) error {
 	}
 }
 
-func (c *Connector) exhausted(ep endpoint, reset time.Time) error {
-	return fmt.Errorf("github: %s: the API rate limit is exhausted until %s (%s from now); stopped because of --no-wait: %w",
-		ep, reset.UTC().Format("15:04:05 MST"), c.until(reset), connectors.ErrResumable)
+// waitLimit is the longest wait before stopping resumably: MaxWait when
+// set; else DefaultMaxWait for a secondary limit's pause, and no limit for
+// the primary reset, which GitHub keeps within the hour.
+func (c *Connector) waitLimit(secondary bool) time.Duration {
+	switch {
+	case c.maxWait > 0:
+		return c.maxWait
+	case secondary:
+		return DefaultMaxWait
+	}
+	return 1<<63 - 1
+}
+
+// gateClosed reports whether beforeRequest would wait now.
+func (c *Connector) gateClosed() bool {
+	r := &c.rate
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	now := c.clock.Now()
+	return now.Before(r.pauseUntil) || (r.remaining == 0 && now.Before(r.reset.Add(resetMargin)))
+}
+
+func (c *Connector) exhausted(ep endpoint, until time.Time, secondary bool) error {
+	what := "the API rate limit is exhausted"
+	if secondary {
+		what = "GitHub's secondary rate limit asks to pause"
+	}
+	why := "because of --no-wait"
+	if !c.noWait {
+		why = fmt.Sprintf("rather than wait longer than %s (--max-wait)", c.waitLimit(secondary))
+	}
+	return fmt.Errorf("github: %s: %s until %s (%s from now); stopped %s: %w",
+		ep, what, until.UTC().Format("15:04:05 MST"), c.until(until), why, connectors.ErrResumable)
 }
 
 func (c *Connector) until(t time.Time) time.Duration {
@@ -169,6 +216,7 @@ func (c *Connector) until(t time.Time) time.Duration {
 func (c *Connector) countdown(ctx context.Context, t time.Time) error {
 	c.progressMu.Lock()
 	prev := c.phase
+	c.waitUntil = t
 	c.progressMu.Unlock()
 	defer c.emit(prev, "", 0)
 	for {
@@ -189,13 +237,20 @@ func (c *Connector) countdown(ctx context.Context, t time.Time) error {
 // as the App itself rather than as the token or installation. A 401 is
 // ErrBadCredentials; any other answer is returned for the caller to judge.
 func (c *Connector) do(ctx context.Context, ep endpoint, method, u, etag string, jwt bool) (*response, error) {
-	attempts, secondary, primary := 0, 0, 0
+	attempts, secondary, primary, timeouts := 0, 0, 0, 0
 	renewed := false
 	for {
-		if err := c.beforeRequest(ctx, ep); err != nil {
-			return nil, err
+		// App JWT requests (minting a token in the middle of another
+		// request) take no slot: the request waiting for the token has one.
+		if !jwt {
+			if err := c.slots.acquire(ctx); err != nil {
+				return nil, err
+			}
 		}
-		resp, err := c.send(ctx, method, u, etag, jwt)
+		resp, err := c.send(ctx, ep, method, u, etag, jwt)
+		if !jwt {
+			c.slots.release()
+		}
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil, ctx.Err()
@@ -203,6 +258,13 @@ func (c *Connector) do(ctx context.Context, ep endpoint, method, u, etag string,
 			var fe *fatalError
 			if errors.As(err, &fe) {
 				return nil, fe.err
+			}
+			if errors.Is(err, errTimeout) {
+				timeouts++
+				if timeouts > maxTimeouts {
+					return nil, fmt.Errorf("github: %s: no answer within %s, %d times: the server stopped answering; run the same command again to continue: %w",
+						ep, c.requestTimeout, timeouts, connectors.ErrResumable)
+				}
 			}
 			// A dropped connection or a body cut short: try again.
 			attempts++
@@ -215,6 +277,9 @@ func (c *Connector) do(ctx context.Context, ep endpoint, method, u, etag string,
 			continue
 		}
 		c.rate.observe(resp.header)
+		if v := resp.header.Get("X-GitHub-Enterprise-Version"); v != "" {
+			c.setServerVersion(v)
+		}
 		switch s := resp.status; {
 		case s == http.StatusUnauthorized:
 			if jwt {
@@ -248,19 +313,7 @@ func (c *Connector) do(ctx context.Context, ep endpoint, method, u, etag string,
 			if secondary > maxSecondary {
 				return nil, fmt.Errorf("github: %s: still hitting GitHub's secondary rate limit after %d waits: %w", ep, maxSecondary, connectors.ErrResumable)
 			}
-			wait := time.Minute << (secondary - 1) // GitHub: at least a minute, then longer
-			if ra, err := strconv.Atoi(strings.TrimSpace(resp.header.Get("Retry-After"))); err == nil && ra >= 0 {
-				wait = time.Duration(ra) * time.Second
-			} else if resp.header.Get("X-RateLimit-Remaining") == "0" {
-				if _, _, reset := c.rate.snapshot(); reset.After(c.clock.Now()) {
-					wait = reset.Sub(c.clock.Now()) + resetMargin
-				}
-			}
-			c.note(fmt.Sprintf("secondary rate limit on %s: waiting %s", ep, wait.Round(time.Second)))
-			c.stats.retries.Add(1)
-			if err := c.clock.Sleep(ctx, wait); err != nil {
-				return nil, err
-			}
+			c.pause(ep, resp, secondary)
 			continue
 		case s >= 500:
 			attempts++
@@ -275,6 +328,32 @@ func (c *Connector) do(ctx context.Context, ep endpoint, method, u, etag string,
 		}
 		return resp, nil
 	}
+}
+
+// pause stops every worker for as long as GitHub asks after a secondary
+// limit: Retry-After, else until X-RateLimit-Reset when the budget is
+// spent, else a minute, doubling each time in a row; and halves the
+// requests in flight for the rest of the run.
+func (c *Connector) pause(ep endpoint, resp *response, nth int) {
+	now := c.clock.Now()
+	wait := time.Minute << (nth - 1)
+	if ra, err := strconv.Atoi(strings.TrimSpace(resp.header.Get("Retry-After"))); err == nil && ra >= 0 {
+		wait = time.Duration(ra) * time.Second
+	} else if resp.header.Get("X-RateLimit-Remaining") == "0" {
+		if s, err := strconv.ParseInt(resp.header.Get("X-RateLimit-Reset"), 10, 64); err == nil && time.Unix(s, 0).After(now) {
+			wait = time.Unix(s, 0).Sub(now) + resetMargin
+		}
+	}
+	c.sendMu.Lock() // waits for requests past the gate to leave
+	c.rate.mu.Lock()
+	if until := now.Add(wait); until.After(c.rate.pauseUntil) {
+		c.rate.pauseUntil = until
+	}
+	c.rate.mu.Unlock()
+	c.sendMu.Unlock()
+	n := c.slots.lower()
+	c.note(fmt.Sprintf("secondary rate limit on %s: every worker waits %s, then goes on with %d request(s) at a time", ep, wait.Round(time.Second), n))
+	c.stats.retries.Add(1)
 }
 
 // isSecondaryLimit tells GitHub's secondary (abuse) rate limit apart from
@@ -300,6 +379,64 @@ func (c *Connector) backoff(ctx context.Context, ep endpoint, attempt int, why s
 	return c.clock.Sleep(ctx, d)
 }
 
+// errTimeout is a request unanswered within the request timeout.
+var errTimeout = errors.New("no answer in time")
+
+// slots bounds the requests in flight; a secondary limit lowers the bound
+// for the rest of the run.
+type slots struct {
+	mu   sync.Mutex
+	cond *sync.Cond
+	busy int
+	max  int
+}
+
+func newSlots(n int) *slots {
+	s := &slots{max: n}
+	s.cond = sync.NewCond(&s.mu)
+	return s
+}
+
+func (s *slots) acquire(ctx context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.busy >= s.max {
+		stop := context.AfterFunc(ctx, s.wake)
+		defer stop()
+	}
+	for s.busy >= s.max {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		s.cond.Wait() // release broadcasts, and so does ctx when done
+	}
+	s.busy++
+	return ctx.Err()
+}
+
+func (s *slots) release() {
+	s.mu.Lock()
+	s.busy--
+	s.mu.Unlock()
+	s.cond.Broadcast()
+}
+
+// lower halves the bound (at least 1) and returns it.
+func (s *slots) lower() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.max = max(1, s.max/2)
+	return s.max
+}
+
+// wake is for a done context; taking the lock first, it cannot slip in
+// between acquire's check and its Wait.
+func (s *slots) wake() {
+	s.mu.Lock()
+	s.cond.Broadcast()
+	s.mu.Unlock()
+}
+
 // fatalError is a failure before anything was sent (a request that cannot
 // be built, App credentials that cannot be had): not worth retrying as a
 // network error.
@@ -310,10 +447,13 @@ func (e *fatalError) Unwrap() error { return e.err }
 
 // send is one HTTP exchange. The body is read in full, so a connection
 // dropped mid-answer is an error here, retried by do.
-func (c *Connector) send(ctx context.Context, method, u, etag string, jwt bool) (*response, error) {
+func (c *Connector) send(ctx context.Context, ep endpoint, method, u, etag string, jwt bool) (*response, error) {
 	req, err := c.client.NewRequest(method, u, nil)
 	if err != nil {
 		return nil, &fatalError{err}
+	}
+	if ep.accept != "" {
+		req.Header.Set("Accept", ep.accept)
 	}
 	req = req.WithContext(ctx)
 	var authz string
@@ -332,10 +472,35 @@ func (c *Connector) send(ctx context.Context, method, u, etag string, jwt bool) 
 	}
 	if etag != "" {
 		req.Header.Set("If-None-Match", etag)
+		c.stats.conditional.Add(1)
 	}
+	// The last look at the gate and the request's departure are one step
+	// for a pause, which takes sendMu to start (see pause): a request that
+	// passed the gate is on its way (its connection asked for) before a
+	// pause begins, and none passes it after.
+	for {
+		if err := c.beforeRequest(ctx, ep); err != nil {
+			return nil, &fatalError{err}
+		}
+		c.sendMu.RLock()
+		if !c.gateClosed() {
+			break
+		}
+		c.sendMu.RUnlock()
+	}
+	var once sync.Once
+	unlock := func() { once.Do(c.sendMu.RUnlock) }
+	defer unlock()
 	c.stats.requests.Add(1)
-	hr, err := c.http.Do(req)
+	rctx, cancel := context.WithTimeoutCause(ctx, c.requestTimeout, errTimeout)
+	defer cancel()
+	rctx = httptrace.WithClientTrace(rctx, &httptrace.ClientTrace{GetConn: func(string) { unlock() }})
+	hr, err := c.http.Do(req.WithContext(rctx))
+	unlock()
 	if err != nil {
+		if ctx.Err() == nil && context.Cause(rctx) == errTimeout {
+			return nil, errTimeout
+		}
 		var ue *url.Error
 		if errors.As(err, &ue) {
 			// Its URL is ours: keep the message short and free of queries.
@@ -346,6 +511,9 @@ func (c *Connector) send(ctx context.Context, method, u, etag string, jwt bool) 
 	defer hr.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(hr.Body, maxBody+1))
 	if err != nil {
+		if ctx.Err() == nil && context.Cause(rctx) == errTimeout {
+			return nil, errTimeout
+		}
 		return nil, fmt.Errorf("reading the answer: %w", err)
 	}
 	if len(body) > maxBody {
@@ -368,6 +536,29 @@ func (t staticToken) authorization(context.Context) (string, error) {
 	return "Bearer " + string(t), nil
 }
 
+// apiBase is the REST API's base URL for what a user gave. A host alone
+// names a GitHub Enterprise Server, whose API lives at /api/v3/, as gh and
+// go-github's WithEnterpriseURLs have it; github.com means api.github.com.
+// api.* hosts and loopback addresses (test servers, nhi demo) are taken as
+// given.
+func apiBase(u *url.URL) *url.URL {
+	u = &url.URL{Scheme: u.Scheme, User: u.User, Host: u.Host, Path: u.Path, RawPath: u.RawPath}
+	host := strings.ToLower(u.Hostname())
+	if host == "github.com" || host == "www.github.com" {
+		return &url.URL{Scheme: "https", Host: "api.github.com", Path: "/"}
+	}
+	hostOnly := u.Path == "" || u.Path == "/"
+	ip := net.ParseIP(host)
+	loopback := host == "localhost" || (ip != nil && ip.IsLoopback())
+	if hostOnly && !strings.HasPrefix(host, "api.") && !loopback {
+		u.Path = "/api/v3/"
+	}
+	if !strings.HasSuffix(u.Path, "/") {
+		u.Path += "/"
+	}
+	return u
+}
+
 // newRequestClient is a go-github client used only to build requests
 // (base URL, User-Agent, API version, Accept): requests are sent by do,
 // so go-github's own rate-limit bookkeeping never blocks a retry.
@@ -378,10 +569,7 @@ func newRequestClient(apiURL string) (*github.Client, error) {
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			return nil, fmt.Errorf("github: API URL %q is not an http(s) URL", apiURL)
 		}
-		if !strings.HasSuffix(u.Path, "/") {
-			u.Path += "/"
-		}
-		client.BaseURL = u
+		client.BaseURL = apiBase(u)
 	}
 	client.UserAgent = "nhi (+https://github.com/nhi-audit/nhi)"
 	return client, nil

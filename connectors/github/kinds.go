@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -21,23 +22,29 @@ import (
 
 // What a 403 or 404 usually means is missing, in plain words.
 const (
-	needOrgOwner   = "needs an organization owner's token (classic token scope admin:org; GitHub App organization permission \"Administration: read\")"
-	needOrgSecrets = "needs an organization owner's token (classic token scope admin:org; GitHub App organization permission \"Secrets: read\")"
-	needOrgHooks   = "needs an organization owner's token (classic token scope admin:org_hook; GitHub App organization permission \"Webhooks: read\")"
-	needRunners    = "needs an organization owner's token (classic token scope admin:org; GitHub App organization permission \"Self-hosted runners: read\")"
-	needMembers    = "needs an organization member's token (classic token scope read:org; GitHub App organization permission \"Members: read\")"
-	needPATs       = "needs a GitHub App installation token with the organization permission \"Personal access tokens: read\" (--app-id, --app-key): GitHub does not show these to personal access tokens"
-	needPATReqs    = "needs a GitHub App installation token with the organization permission \"Personal access token requests: read\" (--app-id, --app-key): GitHub does not show these to personal access tokens"
-	needSAML       = "only organizations using SAML single sign-on (GitHub Enterprise Cloud) have credential authorizations, and reading them needs an owner's token with the admin:org scope; GitHub did not show them, so SSO-authorized PATs and SSH keys were not read"
-	needRepoAdmin  = "needs admin access to the repository (classic token scope repo; GitHub App repository permission \"Administration: read\")"
-	needRepoSecret = "needs admin access to the repository (classic token scope repo; GitHub App repository permission \"Secrets: read\")"
-	needDependabot = "needs admin access to the repository (classic token scope repo; GitHub App repository permission \"Dependabot secrets: read\")"
-	needCodespaces = "needs admin access to the repository (classic token scope repo; GitHub App repository permission \"Codespaces secrets: read\")"
-	needRepoHooks  = "needs admin access to the repository (classic token scope repo or read:repo_hook; GitHub App repository permission \"Webhooks: read\")"
-	needEnvs       = "needs read access to the repository's environments (classic token scope repo; GitHub App repository permission \"Actions: read\")"
-	needCollabs    = "needs push access to the repository (classic token scopes repo and read:org; GitHub App repository permission \"Metadata: read\")"
-	needContents   = "needs read access to the repository's contents (classic token scope repo; GitHub App repository permission \"Contents: read\")"
+	needOrgOwner      = "needs an organization owner's token (classic token scope admin:org; GitHub App organization permission \"Administration: read\")"
+	needOrgSecrets    = "needs an organization owner's token (classic token scope admin:org; GitHub App organization permission \"Secrets: read\")"
+	needOrgDependabot = "needs an organization owner's token (classic token scope admin:org; GitHub App organization permission \"Dependabot secrets: read\")"
+	needOrgCodespaces = "needs an organization owner's token (classic token scope admin:org; GitHub App organization permission \"Codespaces secrets: read\")"
+	needOrgHooks      = "needs an organization owner's token (classic token scope admin:org_hook; GitHub App organization permission \"Webhooks: read\")"
+	needRunners       = "needs an organization owner's token (classic token scope admin:org; GitHub App organization permission \"Self-hosted runners: read\")"
+	needMembers       = "needs an organization member's token (classic token scope read:org; GitHub App organization permission \"Members: read\")"
+	needPATs          = "needs a GitHub App installation token with the organization permission \"Personal access tokens: read\" (--app-id, --app-key): GitHub does not show these to personal access tokens"
+	needPATReqs       = "needs a GitHub App installation token with the organization permission \"Personal access token requests: read\" (--app-id, --app-key): GitHub does not show these to personal access tokens"
+	needSAML          = "only organizations using SAML single sign-on on GitHub Enterprise Cloud have credential authorizations, and reading them needs an organization owner's token with the read:org scope; GitHub did not show them, so SSO-authorized PATs and SSH keys were not read"
+	needRepoAdmin     = "needs admin access to the repository (classic token scope repo; GitHub App repository permission \"Administration: read\")"
+	needRepoSecret    = "needs admin access to the repository (classic token scope repo; GitHub App repository permission \"Secrets: read\")"
+	needDependabot    = "needs admin access to the repository (classic token scope repo; GitHub App repository permission \"Dependabot secrets: read\")"
+	needCodespaces    = "needs admin access to the repository (classic token scope repo; GitHub App repository permission \"Codespaces secrets: read\")"
+	needRepoHooks     = "needs admin access to the repository (classic token scope repo or read:repo_hook; GitHub App repository permission \"Webhooks: read\")"
+	needEnvs          = "needs read access to the repository's environments (classic token scope repo; GitHub App repository permission \"Actions: read\")"
+	needCollabs       = "needs push access to the repository (classic token scopes repo and read:org; GitHub App repository permission \"Metadata: read\")"
+	needContents      = "needs read access to the repository's contents (classic token scope repo; GitHub App repository permission \"Contents: read\")"
 )
+
+// noteOAuthHooks is said once of a run that read the organisation's
+// webhooks (GitHub's documentation of GET /orgs/{org}/hooks).
+const noteOAuthHooks = "organization webhooks an OAuth app created are shown only to that app: no user token or GitHub App sees them, so they are not in this snapshot"
 
 // unmarshal decodes a JSON body; an empty body is malformed too.
 func unmarshal(body []byte, v any) error {
@@ -68,10 +75,16 @@ func (c *Connector) orgUnits() []orgUnit {
 		{"org:personal-access-token-requests", "personal-access-token-requests", audit.KindGitHubPATRequest, needPATReqs, c.parsePATs(audit.KindGitHubPATRequest), nil},
 		{"org:credential-authorizations", "credential-authorizations", audit.KindGitHubCredentialAuthorization, needSAML, c.parseCredentialAuthorizations, nil},
 		{"org:actions-secrets", "actions/secrets", audit.KindGitHubActionsSecret, needOrgSecrets, c.parseSecrets(audit.KindGitHubActionsSecret, c.org, nil), nil},
-		{"org:dependabot-secrets", "dependabot/secrets", audit.KindGitHubDependabotSecret, needOrgSecrets, c.parseSecrets(audit.KindGitHubDependabotSecret, c.org, nil), nil},
-		{"org:codespaces-secrets", "codespaces/secrets", audit.KindGitHubCodespacesSecret, needOrgSecrets, c.parseSecrets(audit.KindGitHubCodespacesSecret, c.org, nil), nil},
+		{"org:dependabot-secrets", "dependabot/secrets", audit.KindGitHubDependabotSecret, needOrgDependabot, c.parseSecrets(audit.KindGitHubDependabotSecret, c.org, nil), nil},
+		{"org:codespaces-secrets", "codespaces/secrets", audit.KindGitHubCodespacesSecret, needOrgCodespaces, c.parseSecrets(audit.KindGitHubCodespacesSecret, c.org, nil), nil},
 		{"org:hooks", "hooks", audit.KindGitHubWebhook, needOrgHooks, c.parseHooks(c.org, c.org), nil},
 		{"org:runners", "actions/runners", audit.KindGitHubRunner, needRunners, c.parseRunners(c.org, c.org), nil},
+	}
+	if c.enterprise() {
+		// GitHub Enterprise Server has no such endpoints (see readServer).
+		specs = slices.DeleteFunc(specs, func(s spec) bool {
+			return s.kind == audit.KindGitHubCodespacesSecret || s.kind == audit.KindGitHubCredentialAuthorization
+		})
 	}
 	units := []orgUnit{{
 		name: "org:members", what: "GET /orgs/" + c.org + "/members",
@@ -90,7 +103,13 @@ func (c *Connector) orgUnits() []orgUnit {
 		ep := c.orgEP(s.rest, s.kind, s.need, s.query...)
 		parse := s.parse
 		units = append(units, orgUnit{name: s.name, what: ep.String(), read: func(ctx context.Context, u *unit) error {
-			_, _, err := u.list(ctx, ep, parse)
+			_, ok, err := u.list(ctx, ep, parse)
+			if ok {
+				u.read(ep.scope, ep.kind)
+				if ep.kind == audit.KindGitHubWebhook {
+					c.noteOnce(noteOAuthHooks)
+				}
+			}
 			return err
 		}})
 	}
@@ -108,6 +127,7 @@ func (c *Connector) readRepo(ctx context.Context, r repoInfo) (err error) {
 		}
 	}()
 	scope := c.repoScope(repo)
+	u.reads = append(u.reads, audit.ScopeRead{Scope: scope}) // it exists, whatever can be read in it
 	for _, ep := range []struct {
 		rest  string
 		kind  audit.Kind
@@ -121,28 +141,72 @@ func (c *Connector) readRepo(ctx context.Context, r repoInfo) (err error) {
 		{"hooks", audit.KindGitHubWebhook, needRepoHooks, c.parseHooks(repo, scope)},
 		{"actions/runners", audit.KindGitHubRunner, needRepoAdmin, c.parseRunners(repo, scope)},
 	} {
-		if _, _, err := u.list(ctx, c.repoEP(repo, ep.rest, ep.rest, ep.kind, ep.need), ep.parse); err != nil {
+		if ep.kind == audit.KindGitHubCodespacesSecret && c.enterprise() {
+			continue // not on GitHub Enterprise Server (see readServer)
+		}
+		_, ok, err := u.list(ctx, c.repoEP(repo, ep.rest, ep.rest, ep.kind, ep.need), ep.parse)
+		if err != nil {
 			return err
 		}
+		if ok {
+			u.read(scope, ep.kind)
+		}
 	}
-	envs, _, err := u.list(ctx, c.repoEP(repo, "environments", "environments", audit.KindGitHubActionsSecret, needEnvs), parseEnvironments)
+	envs, ok, err := u.list(ctx, c.repoEP(repo, "environments", "environments", audit.KindGitHubActionsSecret, needEnvs), parseEnvironments)
 	if err != nil {
 		return err
+	}
+	if ok {
+		u.children(scope) // an environment not listed no longer exists
 	}
 	for _, env := range envs {
 		ep := c.repoEP(repo, "environments/"+pathEscape(env)+"/secrets", "environments/"+env+"/secrets", audit.KindGitHubActionsSecret, needRepoSecret)
 		ep.scope = scope + "/" + env
 		attrs := map[string]string{"environment": env}
-		if _, _, err := u.list(ctx, ep, c.parseSecrets(audit.KindGitHubActionsSecret, ep.scope, attrs)); err != nil {
+		_, ok, err := u.list(ctx, ep, c.parseSecrets(audit.KindGitHubActionsSecret, ep.scope, attrs))
+		if err != nil {
 			return err
 		}
+		if ok {
+			u.read(ep.scope, ep.kind)
+		}
 	}
+	c.anchor(u, r)
 	if u.identities > 0 {
 		if err := c.repoContext(ctx, u, r); err != nil {
 			return err
 		}
 	}
 	return u.finish(ctx)
+}
+
+// anchor gives each identity of a repository its lineage: the
+// repository's immutable ID and the identity's key within it
+// ("repository:123/github_deploy_key/42",
+// "repository:123/github_actions_secret/production/DEPLOY_TOKEN"), which a
+// rename does not change, so the store links the identity's new ID to its
+// old one (see audit's lineage.go) instead of calling it removed and new.
+func (c *Connector) anchor(u *unit, r repoInfo) {
+	if r.ID == "" || r.ID == "0" {
+		return
+	}
+	scope := c.repoScope(r.Name) + "/"
+	for i := range u.obs {
+		o := &u.obs[i]
+		key := strings.TrimPrefix(o.ID, audit.IdentityID(Source, c.org, o.Kind, ""))
+		if within, ok := strings.CutPrefix(key, scope); ok {
+			key = within // secrets: keyed by their whole scope
+		} else {
+			key = strings.TrimPrefix(key, r.Name+"/")
+		}
+		attrs := make(map[string]string, len(o.Attributes)+2)
+		for k, v := range o.Attributes {
+			attrs[k] = v
+		}
+		attrs["repository_id"] = r.ID
+		attrs[audit.LineageAttribute] = "repository:" + r.ID + "/" + string(o.Kind) + "/" + key
+		o.Attributes = attrs
+	}
 }
 
 // ---- App installations --------------------------------------------------
@@ -254,6 +318,9 @@ func (c *Connector) parsePATs(kind audit.Kind) parser {
 			if g.TokenID != nil {
 				attrs["token_id"] = strconv.FormatInt(*g.TokenID, 10)
 				name = "token " + attrs["token_id"]
+				// A request, once approved, is a grant of the same token:
+				// one lineage (see audit's lineage.go).
+				attrs[audit.LineageAttribute] = "fine-grained-token:" + attrs["token_id"]
 			}
 			if g.TokenName != nil && *g.TokenName != "" {
 				attrs["token_name"] = *g.TokenName
@@ -441,15 +508,55 @@ func parseEnvironments(body []byte, pd *pageData) (int, error) {
 // the repo) webhooks. Only whether a hook has a secret is kept.
 func (c *Connector) parseHooks(owner, scope string) parser {
 	return func(body []byte, pd *pageData) (int, error) {
-		var page []*github.Hook
+		var page []*hook
 		if err := unmarshal(body, &page); err != nil {
 			return 0, err
 		}
 		for _, h := range page {
-			pd.Obs = append(pd.Obs, c.hookObservation(owner, scope, h))
+			if cfg := h.Config; cfg != nil {
+				h.Hook.Config = &github.HookConfig{ContentType: cfg.ContentType, Secret: cfg.Secret, URL: cfg.URL}
+				if s, ok := cfg.InsecureSSL.text(); ok {
+					h.Hook.Config.InsecureSSL = &s
+				}
+			}
+			pd.Obs = append(pd.Obs, c.hookObservation(owner, scope, &h.Hook))
 		}
 		return len(page), nil
 	}
+}
+
+// hook reads config as GitHub's description has it: insecure_ssl is a
+// string or a number (go-github v60 takes only a string).
+type hook struct {
+	github.Hook
+	Config *struct {
+		ContentType *string        `json:"content_type"`
+		InsecureSSL stringOrNumber `json:"insecure_ssl"`
+		Secret      *string        `json:"secret"`
+		URL         *string        `json:"url"`
+	} `json:"config"`
+}
+
+// stringOrNumber is a JSON string or number, kept as its text.
+type stringOrNumber json.RawMessage
+
+func (s *stringOrNumber) UnmarshalJSON(b []byte) error {
+	*s = append((*s)[:0], b...)
+	return nil
+}
+
+// text is the value as a string: "0" for "0" and for 0; ok is false for
+// null, absent or anything else.
+func (s stringOrNumber) text() (string, bool) {
+	var str string
+	if json.Unmarshal(s, &str) == nil {
+		return str, true
+	}
+	var n json.Number
+	if json.Unmarshal(s, &n) == nil {
+		return n.String(), true
+	}
+	return "", false
 }
 
 // ---- self-hosted runners ------------------------------------------------

@@ -23,9 +23,11 @@ type endpoint struct {
 	kind   audit.Kind // what it yields ("" for context)
 	scope  string     // org or org/repo
 	// need says what access a 403 or 404 usually means is missing. An
-	// endpoint with a need turns those into a gap; without one they are
-	// errors.
+	// endpoint with a need turns those, any other refusal (4xx) and an
+	// answer that cannot be read into a gap; without one they are errors.
 	need string
+	// accept, when set, is the media type asked for (Accept header).
+	accept string
 }
 
 func (e endpoint) String() string {
@@ -57,6 +59,14 @@ type pageData struct {
 	Obs        []audit.Observation `json:"obs,omitempty"`
 	Principals []audit.Principal   `json:"principals,omitempty"`
 	Names      []string            `json:"names,omitempty"` // repositories, environments, a login
+	Repos      *repoCounts         `json:"repos,omitempty"` // the organisation's own counts, when GitHub gives them
+}
+
+// repoCounts are how many repositories GET /orgs/{org} says the
+// organisation has; GitHub gives the private count to owners only.
+type repoCounts struct {
+	Public  int `json:"public"`
+	Private int `json:"private"`
 }
 
 // parser turns one page's body into pageData and says how many items it held.
@@ -64,7 +74,7 @@ type parser func(body []byte, pd *pageData) (items int, err error)
 
 // cacheVersion changes whenever what parsers derive changes, so a newer
 // nhi never replays what an older one derived.
-const cacheVersion = "1"
+const cacheVersion = "2"
 
 // pageCache is what one unit of work keeps in the request cache: for each
 // page it read, the answer's ETag and what the page yielded, in one cache
@@ -197,7 +207,7 @@ func (c *Connector) fetchPage(ctx context.Context, pc *pageCache, ep endpoint, u
 	}
 	n, err := parse(resp.body, &pd)
 	if err != nil {
-		return pd, nil, malformed(ep, err)
+		return pd, nil, &unreadable{ep: ep, err: malformed(ep, err)}
 	}
 	if pd.Next, err = c.nextPage(resp.header); err != nil {
 		return pd, nil, fmt.Errorf("github: %s: %w", ep, err)
@@ -206,6 +216,16 @@ func (c *Connector) fetchPage(ctx context.Context, pc *pageCache, ep endpoint, u
 	pc.store(ctx, u, resp.header.Get("ETag"), pd)
 	return pd, resp, nil
 }
+
+// unreadable is an answer GitHub gave that could not be read: a gap for
+// the endpoint's unit when it has a need, else the end of the run.
+type unreadable struct {
+	ep  endpoint
+	err error
+}
+
+func (e *unreadable) Error() string { return e.err.Error() }
+func (e *unreadable) Unwrap() error { return e.err }
 
 func malformed(ep endpoint, err error) error {
 	var syn *json.SyntaxError
@@ -228,6 +248,12 @@ func (u *unit) list(ctx context.Context, ep endpoint, parse parser) (names []str
 			return nil, false, err
 		}
 		pd, resp, err := c.fetchPage(ctx, u.cache, ep, next, parse)
+		var bad *unreadable
+		if errors.As(err, &bad) && ep.need != "" {
+			// One endpoint's answer is no reason to lose the rest.
+			u.unreadable(ep, pages, bad)
+			return nil, false, nil
+		}
 		if err != nil {
 			return nil, false, err
 		}
@@ -272,12 +298,30 @@ func pageAfter(u string) string {
 	return p.String()
 }
 
+// unreadable records an answer that could not be read as a gap.
+func (u *unit) unreadable(ep endpoint, pages int, bad *unreadable) {
+	why := strings.TrimPrefix(bad.err.Error(), "github: "+ep.String()+": ")
+	reason := fmt.Sprintf("GitHub's answer could not be read (%s), so what this endpoint holds was not recorded; run again, and report it if it stays", why)
+	if pages > 0 {
+		reason += fmt.Sprintf("; only the first %d page(s) were read", pages)
+	}
+	u.gap(audit.Gap{Endpoint: ep.String(), Kind: ep.kind, Scope: ep.scope, Status: http.StatusOK, Reason: reason})
+}
+
 // failed decides what an unusable answer means: a gap (nil) or an error.
+// 401 and rate limits never get here (see do); 5xx ends the run
+// resumably there.
 func (u *unit) failed(ep endpoint, pages int, resp *response) error {
 	status := resp.status
 	switch {
-	case gapStatus(status) && ep.need != "":
+	case ep.need != "" && (gapStatus(status) || status >= 400 && status < 500):
 		reason := fmt.Sprintf("%s (GitHub answered %d %s)", ep.need, status, resp.message())
+		if accepted := acceptedAccess(resp.header); accepted != "" && status == http.StatusForbidden {
+			reason = fmt.Sprintf("%s; GitHub's answer says it accepts %s (GitHub answered %d %s)", ep.need, accepted, status, resp.message())
+		}
+		if !gapStatus(status) {
+			reason = fmt.Sprintf("GitHub refused the request (%d %s), so what this endpoint holds was not read", status, resp.message())
+		}
 		if resp.header.Get("X-GitHub-SSO") != "" {
 			reason += "; the token is not authorized for this organization's SAML single sign-on: authorize it in your GitHub token settings"
 		}
@@ -288,6 +332,27 @@ func (u *unit) failed(ep endpoint, pages int, resp *response) error {
 		return nil
 	}
 	return &statusError{ep: ep, status: status, message: resp.message()}
+}
+
+// acceptedAccess is what GitHub's answer says the endpoint accepts, in
+// its X-Accepted-GitHub-Permissions ("secrets=read; organization_secrets=read",
+// for Apps and fine-grained tokens) and X-Accepted-OAuth-Scopes (for
+// classic tokens) headers; "" when it says neither.
+func acceptedAccess(h http.Header) string {
+	var parts []string
+	if p := strings.TrimSpace(h.Get("X-Accepted-GitHub-Permissions")); p != "" {
+		var perms []string
+		for _, alt := range strings.Split(p, ";") {
+			if alt = strings.TrimSpace(alt); alt != "" {
+				perms = append(perms, strings.ReplaceAll(alt, "=", ": "))
+			}
+		}
+		parts = append(parts, "the GitHub App or fine-grained token permission "+strings.Join(perms, ", or "))
+	}
+	if s := strings.TrimSpace(h.Get("X-Accepted-OAuth-Scopes")); s != "" {
+		parts = append(parts, "the classic token scope "+strings.Join(strings.Fields(strings.ReplaceAll(s, ",", " ")), ", or "))
+	}
+	return strings.Join(parts, "; or ")
 }
 
 // gapStatus is an answer that means "you may not read this here": 403,
@@ -353,7 +418,30 @@ type unit struct {
 	obs        []audit.Observation
 	principals []audit.Principal
 	gaps       []audit.Gap
+	reads      []audit.ScopeRead // what the unit read in full, in order
 	identities int
+}
+
+// read records that the unit listed every identity of kind at scope.
+func (u *unit) read(scope string, kind audit.Kind) {
+	for i := range u.reads {
+		if u.reads[i].Scope == scope {
+			u.reads[i].Kinds = append(u.reads[i].Kinds, kind)
+			return
+		}
+	}
+	u.reads = append(u.reads, audit.ScopeRead{Scope: scope, Kinds: []audit.Kind{kind}})
+}
+
+// children records that the unit read every scope directly below scope.
+func (u *unit) children(scope string) {
+	for i := range u.reads {
+		if u.reads[i].Scope == scope {
+			u.reads[i].Children = true
+			return
+		}
+	}
+	u.reads = append(u.reads, audit.ScopeRead{Scope: scope, Children: true})
 }
 
 func (c *Connector) newUnit(name string) *unit {
@@ -436,6 +524,11 @@ func (c *Connector) write(rec connectors.Recorder, u *unit) error {
 	for _, g := range u.gaps {
 		if err := rec.Gap(g); err != nil {
 			return fmt.Errorf("github: recording gap for %s: %w", g.Endpoint, err)
+		}
+	}
+	for _, r := range u.reads {
+		if err := rec.Scope(r); err != nil {
+			return fmt.Errorf("github: recording what was read at %s: %w", r.Scope, err)
 		}
 	}
 	c.stats.identities.Add(int64(len(u.obs)))

@@ -25,8 +25,10 @@ type Progress struct {
 	RateLimit     int
 	RateRemaining int
 	RateReset     time.Time
-	// Wait is, while Phase is PhaseWaiting, the time left until the reset.
-	Wait time.Duration
+	// Wait is, while Phase is PhaseWaiting, the time left until the reset
+	// or the end of a secondary-limit pause, and Until that time.
+	Wait  time.Duration
+	Until time.Time
 	// Message, when not "", is a line to show as is: resuming, backing off.
 	Message string
 }
@@ -71,7 +73,7 @@ func (c *Connector) sendLocked(wait time.Duration, msg string) {
 		Message: msg,
 	}
 	if c.phase == PhaseWaiting {
-		p.Wait = wait
+		p.Wait, p.Until = wait, c.waitUntil
 	}
 	c.progress(p)
 }

@@ -31,6 +31,25 @@ type App struct {
 	PublicKey      *rsa.PublicKey
 	// Permissions of the installation, as its tokens report them.
 	Permissions map[string]string
+	// Repos, when not nil, are the repositories the App is installed on
+	// (repository_selection "selected"); nil: all of them.
+	Repos []string
+}
+
+// SetAppRepos installs the App on repos only (repository_selection
+// "selected"), or on all repositories when repos is nil, from the next
+// installation token on.
+func (s *Server) SetAppRepos(repos []string) {
+	s.dataMu.Lock()
+	defer s.dataMu.Unlock()
+	s.app.Repos = repos
+}
+
+func (a *App) selection() string {
+	if a.Repos != nil {
+		return "selected"
+	}
+	return "all"
 }
 
 // WithApp makes the server accept JWTs of app and the installation tokens
@@ -138,7 +157,7 @@ func (s *Server) serveApp(w http.ResponseWriter, r *http.Request, who auth, now 
 		s.mu.Unlock()
 		body, _ := json.Marshal(map[string]any{
 			"token": tok, "expires_at": exp.UTC().Format(time.RFC3339),
-			"permissions": a.Permissions, "repository_selection": "all",
+			"permissions": a.Permissions, "repository_selection": a.selection(),
 		})
 		writeRaw(w, http.StatusCreated, string(body))
 	case r.Method == http.MethodGet && len(parts) == 3 && parts[0] == "orgs" && parts[2] == "installation":
@@ -147,7 +166,7 @@ func (s *Server) serveApp(w http.ResponseWriter, r *http.Request, who auth, now 
 			return
 		}
 		writeJSON(w, s.installation(&Installation{
-			ID: a.InstallationID, AppID: a.ID, AppSlug: a.Slug, RepositorySelection: "all",
+			ID: a.InstallationID, AppID: a.ID, AppSlug: a.Slug, RepositorySelection: a.selection(),
 			Permissions: a.Permissions, CreatedAt: s.org.CreatedAt, UpdatedAt: s.org.CreatedAt,
 		}))
 	default:

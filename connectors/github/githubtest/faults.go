@@ -119,3 +119,56 @@ func (c *FakeClock) Total() time.Duration {
 	}
 	return t
 }
+
+// Hang answers nothing to requests under pathPrefix until the client
+// gives up (its request context ends): a server that stopped answering.
+func Hang(pathPrefix string) HTTPFault {
+	return func(r *http.Request) (func(http.ResponseWriter), bool) {
+		if !under(r.URL.Path, pathPrefix) {
+			return nil, false
+		}
+		return func(http.ResponseWriter) { <-r.Context().Done() }, true
+	}
+}
+
+// RequestLog is an http.RoundTripper that notes when each request left
+// the client and how many were in flight, for tests of what a client
+// sends while GitHub asked it to pause. Wrap a Server's transport with it
+// and hand the connector an http.Client using it.
+type RequestLog struct {
+	next http.RoundTripper
+
+	mu       sync.Mutex
+	sent     []SentRequest
+	inFlight int
+}
+
+// SentRequest is one request as the log saw it leave.
+type SentRequest struct {
+	At       time.Time
+	Path     string
+	InFlight int // requests in flight once it left, itself included
+}
+
+// NewRequestLog logs requests on their way to next.
+func NewRequestLog(next http.RoundTripper) *RequestLog { return &RequestLog{next: next} }
+
+// RoundTrip notes the request and sends it.
+func (l *RequestLog) RoundTrip(r *http.Request) (*http.Response, error) {
+	l.mu.Lock()
+	l.inFlight++
+	l.sent = append(l.sent, SentRequest{At: time.Now(), Path: r.URL.Path, InFlight: l.inFlight})
+	l.mu.Unlock()
+	resp, err := l.next.RoundTrip(r)
+	l.mu.Lock()
+	l.inFlight--
+	l.mu.Unlock()
+	return resp, err
+}
+
+// Sent is every request so far, in the order they left.
+func (l *RequestLog) Sent() []SentRequest {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]SentRequest(nil), l.sent...)
+}

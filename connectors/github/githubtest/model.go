@@ -9,8 +9,9 @@
 //
 // Like GitHub it paginates with Link headers, reports the primary rate
 // limit in X-RateLimit-* headers (and enforces it with [WithRateLimit]),
-// sends ETags and answers a matching If-None-Match with 304 Not Modified,
-// free of the rate limit. It authenticates a classic token ([DefaultToken])
+// sends ETags — tied to the token that asked, as GitHub's are — and
+// answers a matching If-None-Match with 304 Not Modified, free of the rate
+// limit. It authenticates a classic token ([DefaultToken])
 // and, with [WithApp], a GitHub App: JWTs signed with the App's key and the
 // installation tokens they mint. Only an installation token reads the
 // fine-grained PAT endpoints, and credential authorizations exist only for
@@ -118,6 +119,8 @@ type Collaborator struct {
 type CodeOwners struct {
 	Path    string `json:"path"` // ".github/CODEOWNERS", "CODEOWNERS" or "docs/CODEOWNERS"
 	Content string `json:"content"`
+	// Dir makes Path a directory, which GitHub ignores as CODEOWNERS.
+	Dir bool `json:"dir,omitempty"`
 }
 
 // PATPermissions are what a fine-grained PAT may do, by GitHub's grouping.
@@ -224,6 +227,9 @@ type Hook struct {
 	URL         string   `json:"url"`          // config.url: where deliveries go
 	ContentType string   `json:"content_type"` // "json" or "form"
 	InsecureSSL string   `json:"insecure_ssl"` // "0" verify TLS, "1" do not
+	// InsecureSSLNumber serves insecure_ssl as a JSON number (0 or 1), as
+	// GitHub's description allows.
+	InsecureSSLNumber bool `json:"insecure_ssl_number,omitempty"`
 	// Secret is served verbatim in config.secret. Real GitHub masks it as
 	// "********"; the fake serves it unmasked (use a canary) so tests can
 	// prove the connector never keeps it. "" means the hook has no secret

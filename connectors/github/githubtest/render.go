@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -191,6 +192,8 @@ func (s *Server) secret(sec *Secret, app string) *github.Secret {
 type hookJSON struct {
 	*github.Hook
 	DeliveriesURL string `json:"deliveries_url"`
+	// Config replaces the embedded one, to serve insecure_ssl as a number.
+	Config any `json:"config"`
 }
 
 func (s *Server) hook(h *Hook, repo *Repo) hookJSON {
@@ -238,7 +241,16 @@ func (s *Server) hook(h *Hook, repo *Repo) hookJSON {
 		}
 		gh.LastResponse = lr
 	}
-	return hookJSON{Hook: gh, DeliveriesURL: self + "/deliveries"}
+	out := hookJSON{Hook: gh, DeliveriesURL: self + "/deliveries", Config: cfg}
+	if h.InsecureSSLNumber {
+		n, _ := strconv.Atoi(h.InsecureSSL)
+		m := map[string]any{"content_type": h.ContentType, "insecure_ssl": n, "url": h.URL}
+		if h.Secret != "" {
+			m["secret"] = h.Secret
+		}
+		out.Config = m
+	}
+	return out
 }
 
 // runnerJSON adds runner_group_id and ephemeral, which go-github v60's
@@ -486,7 +498,11 @@ func (s *Server) collaborator(c Collaborator) *github.User {
 // content is GET /repos/{o}/{r}/contents/{path} for a file: base64 in
 // lines of 60 characters, as GitHub sends it.
 func (s *Server) content(r *Repo, path, text string) *github.RepositoryContent {
-	enc := base64.StdEncoding.EncodeToString([]byte(text))
+	enc, encoding := base64.StdEncoding.EncodeToString([]byte(text)), "base64"
+	if len(text) > 1<<20 {
+		// Over 1 MB GitHub leaves content empty (use the raw media type).
+		enc, encoding = "", "none"
+	}
 	var lines []string
 	for len(enc) > 60 {
 		lines = append(lines, enc[:60])
@@ -500,7 +516,7 @@ func (s *Server) content(r *Repo, path, text string) *github.RepositoryContent {
 	self := fmt.Sprintf("%s/repos/%s/contents/%s?ref=%s", s.base, full, path, r.DefaultBranch)
 	return &github.RepositoryContent{
 		Type:        github.String("file"),
-		Encoding:    github.String("base64"),
+		Encoding:    github.String(encoding),
 		Size:        github.Int(len(text)),
 		Name:        github.String(name),
 		Path:        github.String(path),

@@ -45,17 +45,10 @@ func TestSampleOrgPrefixStable(t *testing.T) {
 	}
 }
 
+// TestSampleOrgScale checks the mix at demo scale; how long generating it
+// takes is BenchmarkSampleOrg10000's business, not a test's.
 func TestSampleOrgScale(t *testing.T) {
-	start := time.Now()
 	o := githubtest.SampleOrg(10000)
-	took := time.Since(start)
-	limit := time.Second
-	if raceEnabled {
-		limit = 5 * time.Second
-	}
-	if took > limit {
-		t.Errorf("SampleOrg(10000) took %v", took)
-	}
 	total := 0
 	for _, n := range o.Counts() {
 		total += n
@@ -63,7 +56,7 @@ func TestSampleOrgScale(t *testing.T) {
 	if per := float64(total) / 10000; per < 4 || per > 6 {
 		t.Errorf("%.2f identities per repository, want about 5", per)
 	}
-	t.Logf("SampleOrg(10000) in %v: %d identities %v", took, total, o.Counts())
+	t.Logf("SampleOrg(10000): %d identities %v", total, o.Counts())
 	t.Logf("SampleOrg(40): %v", githubtest.SampleOrg(40).Counts())
 }
 

@@ -45,6 +45,25 @@ type HTTPFault func(r *http.Request) (answer func(http.ResponseWriter), ok bool)
 // Option configures a Server.
 type Option func(*Server)
 
+// Viewer is a further (classic or fine-grained) token the server accepts,
+// with its own view of the organisation, as GitHub gives one to a token
+// limited to some repositories or without the repo scope.
+type Viewer struct {
+	Token  string
+	Scopes string   // its X-OAuth-Scopes; "" for a fine-grained PAT
+	Repos  []string // the repositories it sees; nil: every one
+	// Member is an organisation member who is not an owner: GET
+	// /orgs/{org} leaves out the private repository counts, as GitHub does.
+	Member bool
+}
+
+// WithViewer makes the server accept v.Token too, showing it only what v
+// may see: other repositories are missing from GET /orgs/{org}/repos and
+// answer 404, as on GitHub.
+func WithViewer(v Viewer) Option {
+	return func(s *Server) { s.viewers = append(s.viewers, v) }
+}
+
 // WithToken sets the only (classic) token the server accepts.
 func WithToken(token string) Option { return func(s *Server) { s.token = token } }
 
@@ -81,6 +100,15 @@ func WithRateLimit(limit int, enforce bool) Option {
 	}
 }
 
+// WithGHES makes the server a GitHub Enterprise Server of version (e.g.
+// "3.19.0"): the API lives under /api/v3/, GET /meta says installed_version,
+// every answer carries X-GitHub-Enterprise-Version when header is set, and
+// the endpoints GHES does not have (Codespaces secrets, SAML credential
+// authorizations) answer 404.
+func WithGHES(version string, header bool) Option {
+	return func(s *Server) { s.ghes, s.ghesHeader, s.prefix = version, header, "/api/v3" }
+}
+
 // Server is a fake GitHub REST API served over loopback HTTP.
 type Server struct {
 	ts      *httptest.Server
@@ -91,6 +119,12 @@ type Server struct {
 	enforce bool
 	now     func() time.Time
 	app     *App
+	viewers []Viewer
+	// GHES mode (WithGHES): the version, whether answers carry it, and
+	// the API's path prefix ("" for api.github.com).
+	ghes       string
+	ghesHeader bool
+	prefix     string
 
 	mu          sync.Mutex // guards everything below up to dataMu
 	faults      []FaultFunc
@@ -102,6 +136,8 @@ type Server struct {
 	reset       time.Time
 	reqSeq      int
 	installToks map[string]time.Time // installation token -> expiry
+
+	mux *http.ServeMux
 
 	dataMu sync.RWMutex
 	org    *Org
@@ -127,6 +163,7 @@ func NewServer(org *Org, opts ...Option) *Server {
 	}
 	s.reset = s.now().Add(time.Hour).Truncate(time.Second)
 	s.setOrg(org)
+	s.mux = s.routes()
 	// The address is known before the first request can arrive: handlers
 	// read s.base without a lock.
 	s.ts = httptest.NewUnstartedServer(http.HandlerFunc(s.serve))
@@ -141,7 +178,7 @@ func NewServer(org *Org, opts ...Option) *Server {
 
 // URL is the API base URL, ending in "/", for go-github's Client.BaseURL.
 // The API is served at the root, like api.github.com (no /api/v3).
-func (s *Server) URL() string { return s.base + "/" }
+func (s *Server) URL() string { return s.base + s.prefix + "/" }
 
 // Client returns an HTTP client for the server (no token attached).
 func (s *Server) Client() *http.Client { return s.ts.Client() }
@@ -265,6 +302,17 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	h.Set("X-GitHub-Media-Type", "github.v3; format=json")
 	h.Set("X-GitHub-Api-Version-Selected", "2022-11-28")
 
+	if s.ghes != "" {
+		if s.ghesHeader {
+			h.Set("X-GitHub-Enterprise-Version", s.ghes)
+		}
+		rest, ok := strings.CutPrefix(r.URL.Path, s.prefix+"/")
+		if !ok {
+			notFound(w)
+			return
+		}
+		r.URL.Path, r.URL.RawPath = "/"+rest, strings.TrimPrefix(r.URL.RawPath, s.prefix)
+	}
 	now := s.now()
 	s.mu.Lock()
 	s.requests++
@@ -278,15 +326,20 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	faults, httpFaults := s.faults, s.httpFaults
 	s.mu.Unlock()
 
-	who := s.authenticate(r, now)
+	who, view := s.authenticate(r, now)
 	if who == authNone {
 		s.charge(h)
 		writeRaw(w, http.StatusUnauthorized, errorBody(http.StatusUnauthorized, "Bad credentials"))
 		return
 	}
-	if who == authClassic && s.scopes != "" {
-		h.Set("X-OAuth-Scopes", s.scopes)
-		h.Set("X-Accepted-OAuth-Scopes", "")
+	if scopes := s.scopes; who == authClassic && (view != nil || scopes != "") {
+		if view != nil {
+			scopes = view.Scopes
+		}
+		if scopes != "" {
+			h.Set("X-OAuth-Scopes", scopes)
+			h.Set("X-Accepted-OAuth-Scopes", "")
+		}
 	}
 	if s.spent() {
 		// Once the budget is spent every request is refused, conditional
@@ -311,9 +364,11 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	}
 
 	buf := &bufferWriter{header: http.Header{}}
-	s.handle(buf, r, who, now)
+	s.handle(buf, r, who, view, now)
 	if buf.status == http.StatusOK && r.Method == http.MethodGet {
-		etag := etagOf(bytes.ReplaceAll(buf.body.Bytes(), []byte(s.base), nil))
+		// GitHub ties an ETag to the token that asked: another token (an
+		// App's new installation token) never gets a 304 for it.
+		etag := etagOf(append(bytes.ReplaceAll(buf.body.Bytes(), []byte(s.base), nil), r.Header.Get("Authorization")...))
 		h.Set("ETag", etag)
 		if matchETag(r.Header.Get("If-None-Match"), etag) {
 			s.mu.Lock()
@@ -384,8 +439,8 @@ func rateLimited(w http.ResponseWriter) {
 		"https://docs.github.com/rest/overview/rate-limits-for-the-rest-api"))
 }
 
-// etagOf is a weak validator of an answer's body, less the server's own
-// address (so a demo served again on another port answers 304 as GitHub
+// etagOf is a weak validator of an answer's body (and the token that
+// asked, as on GitHub), less the server's own address (so a demo served again on another port answers 304 as GitHub
 // would). Like GitHub's, as far as its documentation tells, it does not
 // cover the headers: a list that grows by a page may answer 304 for its
 // last full page, and a client must not conclude there is no next page.
@@ -429,304 +484,37 @@ func (b *bufferWriter) Write(p []byte) (int, error) {
 	return b.body.Write(p)
 }
 
-func (s *Server) authenticate(r *http.Request, now time.Time) auth {
+// authenticate says who sent r and, for a limited view, what it may see
+// (nil: everything).
+func (s *Server) authenticate(r *http.Request, now time.Time) (auth, *Viewer) {
 	scheme, tok, ok := strings.Cut(r.Header.Get("Authorization"), " ")
 	if !ok || (!strings.EqualFold(scheme, "bearer") && !strings.EqualFold(scheme, "token")) {
-		return authNone
+		return authNone, nil
 	}
 	tok = strings.TrimSpace(tok)
 	if s.token != "" && tok == s.token {
-		return authClassic
+		return authClassic, nil
+	}
+	for i := range s.viewers {
+		if v := &s.viewers[i]; v.Token != "" && tok == v.Token {
+			return authClassic, v
+		}
 	}
 	s.mu.Lock()
 	exp, ok := s.installToks[tok]
 	s.mu.Unlock()
 	if ok && now.Before(exp) {
-		return authInstallation
+		s.dataMu.RLock()
+		defer s.dataMu.RUnlock()
+		if s.app.Repos != nil {
+			return authInstallation, &Viewer{Repos: s.app.Repos}
+		}
+		return authInstallation, nil
 	}
 	if s.app != nil && s.verifyJWT(tok, now) == nil {
-		return authJWT
+		return authJWT, nil
 	}
-	return authNone
-}
-
-// handle answers a request that passed authentication and faults.
-func (s *Server) handle(w http.ResponseWriter, r *http.Request, who auth, now time.Time) {
-	path := strings.Trim(r.URL.EscapedPath(), "/")
-	if who == authJWT || strings.HasPrefix(path, "app/") || path == "app" {
-		s.serveApp(w, r, who, now)
-		return
-	}
-	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		notFound(w)
-		return
-	}
-	s.dataMu.RLock()
-	defer s.dataMu.RUnlock()
-	s.route(w, r, who)
-}
-
-// segments splits an escaped path and unescapes each part, so an
-// environment called "a/b" (sent as a%2Fb) stays one segment.
-func segments(escaped string) []string {
-	parts := strings.Split(strings.Trim(escaped, "/"), "/")
-	for i, p := range parts {
-		if u, err := url.PathUnescape(p); err == nil {
-			parts[i] = u
-		}
-	}
-	return parts
-}
-
-// route dispatches a GET on the data (read-locked by the caller).
-func (s *Server) route(w http.ResponseWriter, r *http.Request, who auth) {
-	parts := segments(r.URL.EscapedPath())
-	switch {
-	case len(parts) == 1 && parts[0] == "user":
-		if who == authInstallation {
-			writeRaw(w, http.StatusForbidden, errorBody(http.StatusForbidden, "Resource not accessible by integration"))
-			return
-		}
-		writeJSON(w, s.tokenUser())
-	case len(parts) >= 2 && parts[0] == "orgs":
-		if !strings.EqualFold(parts[1], s.org.Login) {
-			notFound(w)
-			return
-		}
-		s.routeOrg(w, r, who, strings.Join(parts[2:], "/"))
-	case len(parts) >= 3 && parts[0] == "repos":
-		repo := s.repos[strings.ToLower(parts[2])]
-		if !strings.EqualFold(parts[1], s.org.Login) || repo == nil {
-			notFound(w)
-			return
-		}
-		s.routeRepo(w, r, repo, parts[3:])
-	default:
-		notFound(w)
-	}
-}
-
-func (s *Server) routeOrg(w http.ResponseWriter, r *http.Request, who auth, rest string) {
-	o := s.org
-	switch rest {
-	case "":
-		writeJSON(w, s.organization())
-	case "members":
-		s.members(w, r)
-	case "repos":
-		lo, hi := s.paginate(w, r, len(o.Repos))
-		out := make([]any, 0, hi-lo)
-		for _, repo := range o.Repos[lo:hi] {
-			out = append(out, s.repository(repo))
-		}
-		writeJSON(w, out)
-	case "installations":
-		lo, hi := s.paginate(w, r, len(o.Installations))
-		out := make([]any, 0, hi-lo)
-		for i := range o.Installations[lo:hi] {
-			out = append(out, s.installation(&o.Installations[lo+i]))
-		}
-		writeJSON(w, map[string]any{"total_count": len(o.Installations), "installations": out})
-	case "personal-access-tokens", "personal-access-token-requests":
-		if who != authInstallation {
-			// Only GitHub Apps may read these (GitHub's docs).
-			writeRaw(w, http.StatusForbidden, errorBody(http.StatusForbidden, "Resource not accessible by personal access token"))
-			return
-		}
-		if rest == "personal-access-tokens" {
-			lo, hi := s.paginate(w, r, len(o.FineGrainedPATs))
-			out := make([]any, 0, hi-lo)
-			for i := range o.FineGrainedPATs[lo:hi] {
-				out = append(out, s.finePAT(&o.FineGrainedPATs[lo+i]))
-			}
-			writeJSON(w, out)
-			return
-		}
-		lo, hi := s.paginate(w, r, len(o.PATRequests))
-		out := make([]any, 0, hi-lo)
-		for i := range o.PATRequests[lo:hi] {
-			out = append(out, s.patRequest(&o.PATRequests[lo+i]))
-		}
-		writeJSON(w, out)
-	case "credential-authorizations":
-		if !o.SAML {
-			notFound(w)
-			return
-		}
-		lo, hi := s.paginate(w, r, len(o.CredentialAuthorizations))
-		out := make([]any, 0, hi-lo)
-		for i := range o.CredentialAuthorizations[lo:hi] {
-			out = append(out, credentialAuthorization(&o.CredentialAuthorizations[lo+i]))
-		}
-		writeJSON(w, out)
-	case "actions/secrets":
-		s.secrets(w, r, o.Secrets, "actions")
-	case "dependabot/secrets":
-		s.secrets(w, r, o.DependabotSecrets, "dependabot")
-	case "codespaces/secrets":
-		s.secrets(w, r, o.CodespacesSecrets, "codespaces")
-	case "hooks":
-		s.hooks(w, r, o.Hooks, nil)
-	case "actions/runners":
-		s.runners(w, r, o.Runners)
-	default:
-		notFound(w)
-	}
-}
-
-func (s *Server) routeRepo(w http.ResponseWriter, r *http.Request, repo *Repo, rest []string) {
-	if len(rest) >= 1 && rest[0] == "contents" {
-		s.contents(w, repo, strings.Join(rest[1:], "/"))
-		return
-	}
-	if len(rest) == 3 && rest[0] == "environments" && rest[2] == "secrets" {
-		for i := range repo.Environments {
-			if e := &repo.Environments[i]; e.Name == rest[1] {
-				s.secrets(w, r, e.Secrets, "")
-				return
-			}
-		}
-		notFound(w)
-		return
-	}
-	switch strings.Join(rest, "/") {
-	case "":
-		writeJSON(w, s.repository(repo))
-	case "keys":
-		lo, hi := s.paginate(w, r, len(repo.DeployKeys))
-		out := make([]any, 0, hi-lo)
-		for i := range repo.DeployKeys[lo:hi] {
-			out = append(out, s.deployKey(repo, &repo.DeployKeys[lo+i]))
-		}
-		writeJSON(w, out)
-	case "actions/secrets":
-		s.secrets(w, r, repo.Secrets, "")
-	case "dependabot/secrets":
-		s.secrets(w, r, repo.DependabotSecrets, "")
-	case "codespaces/secrets":
-		s.secrets(w, r, repo.CodespacesSecrets, "")
-	case "hooks":
-		s.hooks(w, r, repo.Hooks, repo)
-	case "actions/runners":
-		s.runners(w, r, repo.Runners)
-	case "environments":
-		lo, hi := s.paginate(w, r, len(repo.Environments))
-		out := make([]any, 0, hi-lo)
-		for i := range repo.Environments[lo:hi] {
-			out = append(out, s.environment(repo, &repo.Environments[lo+i]))
-		}
-		writeJSON(w, map[string]any{"total_count": len(repo.Environments), "environments": out})
-	case "teams":
-		lo, hi := s.paginate(w, r, len(repo.Teams))
-		out := make([]any, 0, hi-lo)
-		for i := range repo.Teams[lo:hi] {
-			out = append(out, s.team(&repo.Teams[lo+i]))
-		}
-		writeJSON(w, out)
-	case "collaborators":
-		list := repo.Collaborators
-		if r.URL.Query().Get("affiliation") == "outside" {
-			list = nil
-			for _, c := range repo.Collaborators {
-				if !s.isMember(c.Login) {
-					list = append(list, c)
-				}
-			}
-		}
-		lo, hi := s.paginate(w, r, len(list))
-		out := make([]any, 0, hi-lo)
-		for _, c := range list[lo:hi] {
-			out = append(out, s.collaborator(c))
-		}
-		writeJSON(w, out)
-	default:
-		notFound(w)
-	}
-}
-
-func (s *Server) isMember(login string) bool {
-	for _, m := range s.org.Members {
-		if strings.EqualFold(m, login) {
-			return true
-		}
-	}
-	return false
-}
-
-// members serves GET /orgs/{org}/members?role=all|admin|member.
-func (s *Server) members(w http.ResponseWriter, r *http.Request) {
-	m := s.org.Members
-	switch r.URL.Query().Get("role") {
-	case "admin":
-		m = s.org.Admins
-	case "member":
-		admin := map[string]bool{}
-		for _, a := range s.org.Admins {
-			admin[a] = true
-		}
-		m = nil
-		for _, l := range s.org.Members {
-			if !admin[l] {
-				m = append(m, l)
-			}
-		}
-	}
-	lo, hi := s.paginate(w, r, len(m))
-	out := make([]any, 0, hi-lo)
-	for _, login := range m[lo:hi] {
-		out = append(out, s.user(login, userID(login), "User"))
-	}
-	writeJSON(w, out)
-}
-
-// userID is a stable made-up ID for a login.
-func userID(login string) int64 {
-	sum := sha256.Sum256([]byte(login))
-	var n int64
-	for _, b := range sum[:3] {
-		n = n<<8 | int64(b)
-	}
-	return 7000000 + n
-}
-
-// secrets serves {"total_count":N,"secrets":[...]}; app names the org
-// secrets' family ("actions", ...) for selected_repositories_url, "" for
-// repository and environment secrets.
-func (s *Server) secrets(w http.ResponseWriter, r *http.Request, list []Secret, app string) {
-	lo, hi := s.paginate(w, r, len(list))
-	out := make([]any, 0, hi-lo)
-	for i := range list[lo:hi] {
-		out = append(out, s.secret(&list[lo+i], app))
-	}
-	writeJSON(w, map[string]any{"total_count": len(list), "secrets": out})
-}
-
-func (s *Server) hooks(w http.ResponseWriter, r *http.Request, list []Hook, repo *Repo) {
-	lo, hi := s.paginate(w, r, len(list))
-	out := make([]any, 0, hi-lo)
-	for i := range list[lo:hi] {
-		out = append(out, s.hook(&list[lo+i], repo))
-	}
-	writeJSON(w, out)
-}
-
-func (s *Server) runners(w http.ResponseWriter, r *http.Request, list []Runner) {
-	lo, hi := s.paginate(w, r, len(list))
-	out := make([]any, 0, hi-lo)
-	for i := range list[lo:hi] {
-		out = append(out, runner(&list[lo+i]))
-	}
-	writeJSON(w, map[string]any{"total_count": len(list), "runners": out})
-}
-
-// contents serves GET /repos/{o}/{r}/contents/{path}: only the CODEOWNERS
-// file exists.
-func (s *Server) contents(w http.ResponseWriter, repo *Repo, path string) {
-	if repo.CodeOwners == nil || repo.CodeOwners.Path != path {
-		notFound(w)
-		return
-	}
-	writeJSON(w, s.content(repo, repo.CodeOwners.Path, repo.CodeOwners.Content))
+	return authNone, nil
 }
 
 // paginate reads per_page (default 30, at most 100) and page (1-based),
@@ -751,7 +539,7 @@ func (s *Server) paginate(w http.ResponseWriter, r *http.Request, n int) (lo, hi
 			q.Set("per_page", strconv.Itoa(perPage))
 		}
 		u := url.URL{Path: r.URL.Path, RawPath: r.URL.RawPath, RawQuery: q.Encode()}
-		return fmt.Sprintf(`<%s%s>; rel="%s"`, s.base, u.String(), rel)
+		return fmt.Sprintf(`<%s%s%s>; rel="%s"`, s.base, s.prefix, u.String(), rel)
 	}
 	var links []string
 	if page > 1 {

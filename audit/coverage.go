@@ -1,0 +1,341 @@
+package audit
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// A removal is a claim about the world: "this credential is gone". It may
+// be made only where a later snapshot looked and did not find it. A
+// snapshot's gaps say where it could not look, but not where it never
+// thought to (a repository the credential cannot see is no gap in a list
+// it never appears in), so connectors also record positive evidence: each
+// (scope, kind) they read in full, and each scope whose every child scope
+// they read. ARCHITECTURE.md ("Removals") describes the rule; Looked is
+// it, and identity status, diff and campaign verification all ask it.
+
+// ChildrenKind, as the kind of a snapshot_scopes row, says every scope
+// directly below its scope that exists was read. A row of kind "" says
+// only that the scope exists: the snapshot reached it but could read
+// nothing in it.
+const ChildrenKind = "*"
+
+// StatusNotChecked is the status of an identity absent from a later
+// snapshot that did not read where it lives: it may be gone, or not.
+const StatusNotChecked = "not-checked"
+
+// ScopeRead is positive evidence of what a snapshot read: at Scope, every
+// identity of each of Kinds was listed in full; with Children, every scope
+// directly below Scope that exists was read as well (an organisation's
+// repositories when the credential demonstrably sees them all, a
+// repository's environments), so a scope below it that was not read no
+// longer exists.
+type ScopeRead struct {
+	Scope    string
+	Kinds    []Kind
+	Children bool
+}
+
+func scopeKey(scope, kind string) string { return "\x00" + scope + "\x00" + kind }
+
+// Scope records what the connector read in full (see ScopeRead). Once a
+// snapshot records any, absence from it is judged by them alone.
+func (w *SnapshotWriter) Scope(r ScopeRead) error {
+	kinds := make([]string, 0, len(r.Kinds)+1)
+	for _, k := range r.Kinds {
+		kinds = append(kinds, string(k))
+	}
+	if r.Children {
+		kinds = append(kinds, ChildrenKind)
+	}
+	if len(kinds) == 0 {
+		kinds = append(kinds, "") // the scope exists, though nothing in it could be read
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.done {
+		return fmt.Errorf("snapshot already finished")
+	}
+	if w.scopes == nil {
+		w.scopes = map[string][sha256.Size]byte{}
+	}
+	if !w.scoped {
+		if _, err := w.s.db.Exec(`UPDATE snapshots SET scoped = 1 WHERE id = ?`, w.id); err != nil {
+			return fmt.Errorf("recording what was read: %w", err)
+		}
+		w.scoped = true
+	}
+	q := `INSERT INTO snapshot_scopes (snapshot_id, scope, kind) VALUES ` +
+		strings.TrimSuffix(strings.Repeat("(?,?,?),", len(kinds)), ",") + ` ON CONFLICT DO NOTHING`
+	args := make([]any, 0, 3*len(kinds))
+	for _, k := range kinds {
+		args = append(args, w.id, r.Scope, k)
+	}
+	if _, err := w.s.db.Exec(q, args...); err != nil {
+		return fmt.Errorf("recording what was read at %s: %w", r.Scope, err)
+	}
+	for _, k := range kinds {
+		key := scopeKey(r.Scope, k)
+		w.scopes[key] = sha256.Sum256([]byte(key))
+	}
+	return nil
+}
+
+// SetServer records what answered the run and what the connector says
+// once of it (see Snapshot.ServerVersion, Snapshot.Notes).
+func (w *SnapshotWriter) SetServer(ctx context.Context, version string, notes []string) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if notes == nil {
+		notes = []string{}
+	}
+	b, err := json.Marshal(notes)
+	if err != nil {
+		return err
+	}
+	if _, err = w.s.db.ExecContext(ctx, `UPDATE snapshots SET server_version = ?, notes = ? WHERE id = ?`, version, string(b), w.id); err != nil {
+		return fmt.Errorf("recording the server version: %w", err)
+	}
+	w.server, w.notes = version, notes
+	return nil
+}
+
+// scopeRecords are a snapshot's scope rows as digest records: the snapshot
+// digest covers them, so deleting one (turning "not checked" into
+// "removed") fails nhi verify. Snapshots before schema v4 have none, and
+// their digests are unchanged.
+func (s *Store) scopeRecords(ctx context.Context, id int64) (map[string][sha256.Size]byte, bool, error) {
+	var scoped bool
+	if err := s.db.QueryRowContext(ctx, `SELECT scoped FROM snapshots WHERE id = ?`, id).Scan(&scoped); err != nil {
+		return nil, false, err
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT scope, kind FROM snapshot_scopes WHERE snapshot_id = ?`, id)
+	if err != nil {
+		return nil, false, err
+	}
+	defer rows.Close()
+	out := map[string][sha256.Size]byte{}
+	for rows.Next() {
+		var scope, kind string
+		if err := rows.Scan(&scope, &kind); err != nil {
+			return nil, false, err
+		}
+		key := scopeKey(scope, kind)
+		out[key] = sha256.Sum256([]byte(key))
+	}
+	return out, scoped, rows.Err()
+}
+
+// withScopes is records and scopes in one map, for the digest.
+func withScopes(records, scopes map[string][sha256.Size]byte) map[string][sha256.Size]byte {
+	if len(scopes) == 0 {
+		return records
+	}
+	all := make(map[string][sha256.Size]byte, len(records)+len(scopes))
+	for k, v := range records {
+		all[k] = v
+	}
+	for k, v := range scopes {
+		all[k] = v
+	}
+	return all
+}
+
+// Coverage is where one finished snapshot looked.
+type Coverage struct {
+	ID     int64
+	status string
+	scoped bool
+	gaps   []Gap
+	read   map[string]map[string]bool // scope -> kinds (and ChildrenKind)
+}
+
+// Coverage loads where snapshot id looked.
+func (s *Store) Coverage(ctx context.Context, id int64) (*Coverage, error) {
+	c := &Coverage{ID: id, read: map[string]map[string]bool{}}
+	err := s.db.QueryRowContext(ctx, `SELECT status, scoped FROM snapshots WHERE id = ?`, id).Scan(&c.status, &c.scoped)
+	if err == sql.ErrNoRows {
+		return nil, fmt.Errorf("%w: snapshot %d does not exist", ErrNoSnapshot, id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading snapshot %d: %w", id, err)
+	}
+	if c.gaps, err = s.gaps(ctx, id); err != nil {
+		return nil, err
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT scope, kind FROM snapshot_scopes WHERE snapshot_id = ?`, id)
+	if err != nil {
+		return nil, fmt.Errorf("reading snapshot %d: %w", id, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var scope, kind string
+		if err := rows.Scan(&scope, &kind); err != nil {
+			return nil, err
+		}
+		m := c.read[scope]
+		if m == nil {
+			m = map[string]bool{}
+			c.read[scope] = m
+		}
+		m[kind] = true
+	}
+	return c, rows.Err()
+}
+
+// Looked reports whether the snapshot read the place where an identity of
+// kind at scope lives, so that its absence from the snapshot is a removal.
+// When it did not, reason says why, in words for the auditor.
+//
+// The place was read when the snapshot read kind at scope, or when it read
+// every child of an enclosing scope and scope was not among them (the
+// repository or environment no longer exists). A snapshot that recorded no
+// scopes (taken before schema v4, or by a connector that does not say what
+// it read) looked everywhere when complete, and everywhere but its gaps
+// when partial.
+func (c *Coverage) Looked(kind Kind, scope string) (ok bool, reason string) {
+	if !c.scoped {
+		if c.status == SnapshotComplete {
+			return true, ""
+		}
+		if g := c.gapFor(kind, scope); g != nil {
+			return false, gapReason(g)
+		}
+		return true, ""
+	}
+	if kinds, found := c.read[scope]; found {
+		if kinds[string(kind)] {
+			return true, ""
+		}
+		return false, c.why(kind, scope, fmt.Sprintf("snapshot %d did not read the %ss of %s", c.ID, kind.Label(), scope))
+	}
+	for p := parentScope(scope); p != ""; p = parentScope(p) {
+		kinds, found := c.read[p]
+		if !found {
+			continue
+		}
+		if kinds[ChildrenKind] {
+			return true, "" // the place itself is gone
+		}
+		return false, c.why(kind, scope, fmt.Sprintf("%s was not visible to the credential of snapshot %d", childOf(p, scope), c.ID))
+	}
+	return false, c.why(kind, scope, fmt.Sprintf("snapshot %d did not read %s", c.ID, scope))
+}
+
+// why is the reason of the most specific gap covering kind at scope, or
+// fallback when none does.
+func (c *Coverage) why(kind Kind, scope, fallback string) string {
+	if g := c.gapFor(kind, scope); g != nil {
+		return gapReason(g)
+	}
+	return fallback
+}
+
+func gapReason(g *Gap) string { return g.Endpoint + ": " + g.Reason }
+
+// gapFor is the gap of kind (or of every kind) whose scope is, or most
+// closely contains, scope.
+func (c *Coverage) gapFor(kind Kind, scope string) *Gap {
+	var best *Gap
+	for i := range c.gaps {
+		g := &c.gaps[i]
+		if g.Kind != "" && g.Kind != kind {
+			continue
+		}
+		if g.Scope != "" && scope != g.Scope && !strings.HasPrefix(scope, g.Scope+"/") {
+			continue
+		}
+		if best == nil || len(g.Scope) > len(best.Scope) || (len(g.Scope) == len(best.Scope) && best.Kind == "" && g.Kind != "") {
+			best = g
+		}
+	}
+	return best
+}
+
+// parentScope is "acme/api" for "acme/api/prod", "" for "acme".
+func parentScope(scope string) string {
+	i := strings.LastIndexByte(scope, '/')
+	if i < 0 {
+		return ""
+	}
+	return scope[:i]
+}
+
+// childOf is the scope directly below parent on the way to scope.
+func childOf(parent, scope string) string {
+	rest := strings.TrimPrefix(scope, parent+"/")
+	if i := strings.IndexByte(rest, '/'); i >= 0 {
+		return parent + "/" + rest[:i]
+	}
+	return scope
+}
+
+// statusJudge decides the status of identities not seen in their
+// account's newest finished snapshot: removed when a later snapshot looked
+// where they live, else not-checked. Coverages load once, when needed.
+type statusJudge struct {
+	s        *Store
+	finished map[string][]int64 // source NUL account -> finished snapshots, oldest first
+	cov      map[int64]*Coverage
+}
+
+func (s *Store) newStatusJudge(ctx context.Context) (*statusJudge, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT source, account, id FROM snapshots WHERE status IN ('complete', 'partial') ORDER BY id`)
+	if err != nil {
+		return nil, fmt.Errorf("reading snapshots: %w", err)
+	}
+	defer rows.Close()
+	j := &statusJudge{s: s, finished: map[string][]int64{}, cov: map[int64]*Coverage{}}
+	for rows.Next() {
+		var src, acct string
+		var id int64
+		if err := rows.Scan(&src, &acct, &id); err != nil {
+			return nil, err
+		}
+		j.finished[src+"\x00"+acct] = append(j.finished[src+"\x00"+acct], id)
+	}
+	return j, rows.Err()
+}
+
+// judge sets it.Status and it.StatusReason; account is its account.
+func (j *statusJudge) judge(ctx context.Context, it *Identity, account string) error {
+	it.Status, it.StatusReason = StatusActive, ""
+	later := j.finished[it.Source+"\x00"+account]
+	i, _ := slices.BinarySearch(later, it.SnapshotID+1)
+	later = later[i:]
+	if len(later) == 0 {
+		return nil
+	}
+	var reason string
+	for _, id := range later {
+		c, err := j.coverage(ctx, id)
+		if err != nil {
+			return err
+		}
+		ok, why := c.Looked(it.Kind, it.Scope)
+		if ok {
+			it.Status = StatusRemoved
+			return nil
+		}
+		reason = why // the newest snapshot's reason wins
+	}
+	it.Status, it.StatusReason = StatusNotChecked, reason
+	return nil
+}
+
+func (j *statusJudge) coverage(ctx context.Context, id int64) (*Coverage, error) {
+	if c, ok := j.cov[id]; ok {
+		return c, nil
+	}
+	c, err := j.s.Coverage(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	j.cov[id] = c
+	return c, nil
+}

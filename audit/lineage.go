@@ -1,0 +1,202 @@
+package audit
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+)
+
+// A repository can be renamed; its credentials stay what they were. A
+// connector says so with each observation's lineage attribute: a key that
+// no rename changes (GitHub: the repository's immutable ID and the
+// identity's key within it; a fine-grained token's ID, whether requested or
+// granted). Lineage keys are unique across kinds. Identity IDs keep their readable
+// <source>:<account>:<kind>:<key> form, so a renamed repository's
+// identities get new IDs; when a snapshot finishes, each new identity
+// whose lineage an absent one had is linked to it (identity_aliases), and
+// the old ID resolves to the new: owners and notes follow, campaign
+// verification finds it still present, diff shows the rename as a change.
+// No event is rewritten. See ARCHITECTURE.md ("Renames").
+
+// LineageAttribute is the observation attribute holding the lineage key.
+const LineageAttribute = "lineage"
+
+// linkRenames records, before the run's identities become current, which
+// new identities continue absent ones of the same lineage.
+func (w *SnapshotWriter) linkRenames(ctx context.Context, tx *sql.Tx) error {
+	type key struct{ lineage string }
+	rows, err := tx.QueryContext(ctx, `SELECT o.identity_id, o.kind, json_extract(o.attributes, '$.lineage')
+		FROM observations o LEFT JOIN identities i ON i.id = o.identity_id
+		WHERE o.snapshot_id = ? AND i.id IS NULL AND json_extract(o.attributes, '$.lineage') IS NOT NULL`, w.id)
+	if err != nil {
+		return fmt.Errorf("finishing snapshot: %w", err)
+	}
+	fresh := map[key]string{}
+	for rows.Next() {
+		var id, kind string
+		var k key
+		if err := rows.Scan(&id, &kind, &k.lineage); err != nil {
+			rows.Close()
+			return err
+		}
+		fresh[k] = id
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil || len(fresh) == 0 {
+		return err
+	}
+	rows, err = tx.QueryContext(ctx, `SELECT i.id, i.kind, json_extract(o.attributes, '$.lineage')
+		FROM identities i JOIN observations o ON o.snapshot_id = i.last_snapshot AND o.identity_id = i.id
+		WHERE i.source = ? AND i.account = ? AND json_extract(o.attributes, '$.lineage') IS NOT NULL
+		AND NOT EXISTS (SELECT 1 FROM observations x WHERE x.snapshot_id = ? AND x.identity_id = i.id)
+		AND NOT EXISTS (SELECT 1 FROM identity_aliases a WHERE a.id = i.id)`, w.info.Source, w.info.Account, w.id)
+	if err != nil {
+		return fmt.Errorf("finishing snapshot: %w", err)
+	}
+	type link struct{ old, cur string }
+	var links []link
+	for rows.Next() {
+		var id, kind string
+		var k key
+		if err := rows.Scan(&id, &kind, &k.lineage); err != nil {
+			rows.Close()
+			return err
+		}
+		if cur, ok := fresh[k]; ok {
+			links = append(links, link{id, cur})
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, l := range links {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO identity_aliases (id, current, snapshot_id) VALUES (?, ?, ?)`, l.old, l.cur, w.id); err != nil {
+			return fmt.Errorf("finishing snapshot: linking %s to %s: %w", l.old, l.cur, err)
+		}
+	}
+	return nil
+}
+
+// Aliases maps every identity ID that continues under another to the ID
+// it is known by now (following renames of renames).
+func (s *Store) Aliases(ctx context.Context) (map[string]string, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT id, current FROM identity_aliases`)
+	if err != nil {
+		return nil, fmt.Errorf("reading renames: %w", err)
+	}
+	defer rows.Close()
+	next := map[string]string{}
+	for rows.Next() {
+		var id, cur string
+		if err := rows.Scan(&id, &cur); err != nil {
+			return nil, err
+		}
+		next[id] = cur
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	out := make(map[string]string, len(next))
+	for id := range next {
+		cur := id
+		for range len(next) + 1 { // a cycle cannot arise, but must not hang
+			n, ok := next[cur]
+			if !ok {
+				break
+			}
+			cur = n
+		}
+		out[id] = cur
+	}
+	return out, nil
+}
+
+// predecessors inverts aliases: current ID -> earlier IDs.
+func predecessors(aliases map[string]string) map[string][]string {
+	out := map[string][]string{}
+	for old, cur := range aliases {
+		out[cur] = append(out[cur], old)
+	}
+	return out
+}
+
+// renamedFrom says, in words, what identity this one continues.
+func renamedFrom(old string) string {
+	return "renamed: was " + old
+}
+
+// followRenames applies renames to a list of identities before their
+// findings are evaluated: one that continues under another ID is left out
+// (its successor stands for it), and a successor without an owner takes
+// its predecessor's.
+func (s *Store) followRenames(ctx context.Context, ids []Identity) ([]Identity, map[string][]string, error) {
+	aliases, err := s.Aliases(ctx)
+	if err != nil || len(aliases) == 0 {
+		return ids, nil, err
+	}
+	owners, err := s.ownersByID(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	prev := predecessors(aliases)
+	out := ids[:0]
+	for _, it := range ids {
+		if _, renamed := aliases[it.ID]; renamed {
+			continue
+		}
+		if olds := prev[it.ID]; len(olds) > 0 && it.Owner == "" {
+			for _, o := range olds {
+				if owners[o] != "" {
+					it.Owner = owners[o]
+					break
+				}
+			}
+		}
+		out = append(out, it)
+	}
+	return out, prev, nil
+}
+
+// markRenamed shows a renamed identity as changed, not new.
+func markRenamed(ids []Identity, prev map[string][]string) {
+	for i := range ids {
+		if len(prev[ids[i].ID]) > 0 && ids[i].Change == ChangeNew {
+			ids[i].Change = ChangeChanged
+		}
+	}
+}
+
+// resolveID is id, or the ID it continues as.
+func (s *Store) resolveID(ctx context.Context, id string) (string, error) {
+	var cur string
+	for range 64 {
+		err := s.db.QueryRowContext(ctx, `SELECT current FROM identity_aliases WHERE id = ?`, id).Scan(&cur)
+		if err == sql.ErrNoRows {
+			return id, nil
+		}
+		if err != nil {
+			return "", err
+		}
+		id = cur
+	}
+	return id, nil
+}
+
+// ownersByID reads the owners projection.
+func (s *Store) ownersByID(ctx context.Context) (map[string]string, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT identity_id, owner FROM owners`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]string{}
+	for rows.Next() {
+		var id, o string
+		if err := rows.Scan(&id, &o); err != nil {
+			return nil, err
+		}
+		out[id] = o
+	}
+	return out, rows.Err()
+}

@@ -1,5 +1,0 @@
-//go:build !race
-
-package githubtest_test
-
-const raceEnabled = false

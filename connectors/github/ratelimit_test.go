@@ -1,0 +1,144 @@
+package github_test
+
+import (
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nhi-audit/nhi/connectors"
+	ghconn "github.com/nhi-audit/nhi/connectors/github"
+	"github.com/nhi-audit/nhi/connectors/github/githubtest"
+)
+
+// TestSecondaryLimitPausesEveryWorker: after a secondary limit with
+// Retry-After: 1, no worker sends a request until the second is over —
+// only those already on their way may land — and the run goes on with
+// half as many requests in flight. It waits out that one real second: the
+// behaviour under test is a wait.
+func TestSecondaryLimitPausesEveryWorker(t *testing.T) {
+	o := githubtest.SampleOrg(60)
+	s := githubtest.NewServer(o, withApp(t),
+		githubtest.WithHTTPFault(githubtest.SecondaryRateLimit("/repos/"+githubtest.SampleLogin+"/"+o.Repos[20].Name+"/keys", 1, time.Second)))
+	defer s.Close()
+	log := githubtest.NewRequestLog(s.Client().Transport)
+	opts := appOptions(t, s)
+	opts.HTTPClient = &http.Client{Transport: log}
+	opts.Concurrency = 8
+	var (
+		mu           sync.Mutex
+		start, until time.Time
+	)
+	opts.Progress = func(p ghconn.Progress) {
+		mu.Lock()
+		defer mu.Unlock()
+		if p.Phase == ghconn.PhaseWaiting && start.IsZero() {
+			start, until = time.Now(), p.Until
+		}
+	}
+	rec, err := runWith(t, githubtest.SampleLogin, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkCounts(t, o, rec)
+	if start.IsZero() || until.Sub(start) > time.Second {
+		t.Fatalf("no pause of at most a second reported: %v to %v", start, until)
+	}
+	var during []string
+	peakAfter := 0
+	for _, r := range log.Sent() {
+		switch {
+		case !r.At.Before(start) && r.At.Before(until):
+			during = append(during, r.Path)
+		case !r.At.Before(until):
+			peakAfter = max(peakAfter, r.InFlight)
+		}
+	}
+	if len(during) != 0 {
+		t.Errorf("%d requests sent during the pause: %v", len(during), during)
+	}
+	if peakAfter == 0 || peakAfter > 4 {
+		t.Errorf("%d requests in flight at once after the pause; want at most 4 (half of 8)", peakAfter)
+	}
+}
+
+// TestSecondaryLimitWaits: the pause lasts as GitHub asks — Retry-After,
+// else until X-RateLimit-Reset when the budget is spent, else a minute —
+// and --no-wait, or a pause longer than --max-wait, stops resumably.
+func TestSecondaryLimitWaits(t *testing.T) {
+	const path = "/orgs/acme/hooks"
+	resetIn := func(clock *githubtest.FakeClock) githubtest.HTTPFault {
+		h := http.Header{}
+		h.Set("X-RateLimit-Remaining", "0")
+		h.Set("X-RateLimit-Reset", strconv.FormatInt(clock.Now().Add(2*time.Minute).Unix(), 10))
+		return githubtest.FailTimes(path, 1, http.StatusForbidden, h, githubtest.SecondaryRateLimitBody)
+	}
+	for _, tc := range []struct {
+		name  string
+		fault func(*githubtest.FakeClock) githubtest.HTTPFault
+		want  time.Duration
+	}{
+		{"Retry-After", func(*githubtest.FakeClock) githubtest.HTTPFault {
+			return githubtest.SecondaryRateLimit(path, 1, 30*time.Second)
+		}, 30 * time.Second},
+		{"X-RateLimit-Reset", resetIn, 2*time.Minute + 2*time.Second},
+		{"nothing said", func(*githubtest.FakeClock) githubtest.HTTPFault {
+			return githubtest.SecondaryRateLimit(path, 1, 0)
+		}, time.Minute},
+	} {
+		o := smallOrg()
+		s, opts, clock := clocked(t, o)
+		s.AddHTTPFault(tc.fault(clock))
+		rec, err := runWith(t, "acme", opts)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		checkCounts(t, o, rec)
+		if got := clock.Total(); got != tc.want || s.RequestsTo(path) != 2 {
+			t.Errorf("%s: waited %v with %d requests; want %v and 2", tc.name, got, s.RequestsTo(path), tc.want)
+		}
+	}
+
+	for _, tc := range []struct {
+		name string
+		set  func(*ghconn.Options)
+		want string
+	}{
+		{"--no-wait", func(o *ghconn.Options) { o.NoWait = true }, "because of --no-wait"},
+		{"--max-wait", func(o *ghconn.Options) { o.MaxWait = 10 * time.Minute }, "rather than wait longer than 10m0s (--max-wait)"},
+	} {
+		s, opts, clock := clocked(t, smallOrg(), githubtest.WithHTTPFault(githubtest.SecondaryRateLimit(path, 1, time.Hour)))
+		tc.set(&opts)
+		_, err := runWith(t, "acme", opts)
+		if !errors.Is(err, connectors.ErrResumable) || !strings.Contains(err.Error(), "secondary rate limit") || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: %v", tc.name, err)
+		}
+		if clock.Total() != 0 || s.RequestsTo(path) != 1 {
+			t.Errorf("%s: waited %v, %d requests", tc.name, clock.Total(), s.RequestsTo(path))
+		}
+	}
+	// Without a flag, a Retry-After over 15 minutes stops too.
+	_, opts, _ := clocked(t, smallOrg(), githubtest.WithHTTPFault(githubtest.SecondaryRateLimit(path, 1, 16*time.Minute)))
+	if _, err := runWith(t, "acme", opts); !errors.Is(err, connectors.ErrResumable) || !strings.Contains(err.Error(), "longer than 15m0s") {
+		t.Errorf("a 16-minute Retry-After: %v", err)
+	}
+}
+
+// TestServerStopsAnswering: a request unanswered in time is abandoned and
+// tried twice more at most; then the run stops, resumably, naming the
+// endpoint. With the default 25 s per request that is about 80 s.
+func TestServerStopsAnswering(t *testing.T) {
+	const path = "/repos/acme/api/hooks"
+	s, opts, _ := clocked(t, smallOrg(), githubtest.WithHTTPFault(githubtest.Hang(path)))
+	opts.RequestTimeout = 50 * time.Millisecond
+	_, err := runWith(t, "acme", opts)
+	if !errors.Is(err, connectors.ErrResumable) || !strings.Contains(err.Error(), "GET "+path) || !strings.Contains(err.Error(), "stopped answering") {
+		t.Errorf("a hanging server: %v", err)
+	}
+	if n := s.RequestsTo(path); n != 3 {
+		t.Errorf("%d requests to the hanging endpoint; want 3 (two retries)", n)
+	}
+}
