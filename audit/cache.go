@@ -8,7 +8,12 @@ import (
 )
 
 // CacheGet returns what a connector stored under key with its ETag, for a
-// conditional request (If-None-Match). ok is false when nothing is stored.
+// conditional request (If-None-Match). ok is false when nothing is stored,
+// and also when the value no longer hashes to what the newest snapshot
+// record says the run that stored it stored (see SnapshotRecord.Cache):
+// an edited cache entry, replayed on a 304, could otherwise make
+// unchanged identities look removed. The connector then asks again
+// without a condition, which costs a request and never data.
 func (s *Store) CacheGet(ctx context.Context, key string) (etag string, value []byte, ok bool, err error) {
 	err = s.db.QueryRowContext(ctx, `SELECT etag, value FROM http_cache WHERE key = ?`, key).Scan(&etag, &value)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -16,6 +21,13 @@ func (s *Store) CacheGet(ctx context.Context, key string) (etag string, value []
 	}
 	if err != nil {
 		return "", nil, false, fmt.Errorf("reading the request cache: %w", err)
+	}
+	want, err := s.cacheHashes(ctx)
+	if err != nil {
+		return "", nil, false, err
+	}
+	if h, recorded := want[key]; !recorded || h != hashValue(value) {
+		return "", nil, false, nil
 	}
 	return etag, value, true, nil
 }

@@ -165,7 +165,7 @@ func (s *Store) Coverage(ctx context.Context, id int64) (*Coverage, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading snapshot %d: %w", id, err)
 	}
-	if c.gaps, err = s.gaps(ctx, id); err != nil {
+	if c.gaps, err = gaps(ctx, s.db, id); err != nil {
 		return nil, err
 	}
 	rows, err := s.db.QueryContext(ctx, `SELECT scope, kind FROM snapshot_scopes WHERE snapshot_id = ?`, id)

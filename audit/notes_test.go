@@ -9,7 +9,7 @@ import (
 func TestNotes(t *testing.T) {
 	s := openNew(t)
 	a, b := obs("a", KindGitHubDeployKey), obs("b", KindGitHubWebhook)
-	snapshot(t, s, nil, nil, a, b)
+	snapshot(t, s, nil, nil, a, b) // event 1 records it
 
 	evs, err := s.AddNotes(ctx, "alice", []string{a.ID, b.ID}, "  asked @platform in JIRA-123  ")
 	if err != nil || len(evs) != 2 || evs[0].Type != EventNoteAdd {
@@ -22,19 +22,19 @@ func TestNotes(t *testing.T) {
 	if err != nil || len(notes) != 2 {
 		t.Fatalf("notes on a: %+v %v", notes, err)
 	}
-	if n := notes[0]; n.Actor != "alice" || n.Text != "asked @platform in JIRA-123" || n.Seq != 1 || n.At.IsZero() {
+	if n := notes[0]; n.Actor != "alice" || n.Text != "asked @platform in JIRA-123" || n.Seq != 2 || n.At.IsZero() {
 		t.Errorf("first note: %+v", n)
 	}
-	if notes[1].Actor != "bob" || notes[1].Seq != 3 {
+	if notes[1].Actor != "bob" || notes[1].Seq != 4 {
 		t.Errorf("second note: %+v", notes[1])
 	}
 	if nb, _ := s.Notes(ctx, b.ID); len(nb) != 1 {
 		t.Errorf("notes on b: %+v", nb)
 	}
 
-	upTo, err := s.NotesUpTo(ctx, 2)
-	if err != nil || len(upTo) != 2 || upTo[0].Identity != a.ID || upTo[1].Identity != b.ID || upTo[1].Seq != 2 {
-		t.Errorf("notes up to event 2: %+v %v", upTo, err)
+	upTo, err := s.NotesUpTo(ctx, 3)
+	if err != nil || len(upTo) != 2 || upTo[0].Identity != a.ID || upTo[1].Identity != b.ID || upTo[1].Seq != 3 {
+		t.Errorf("notes up to event 3: %+v %v", upTo, err)
 	}
 
 	// Refusals write nothing.
@@ -54,13 +54,13 @@ func TestNotes(t *testing.T) {
 	if _, err := s.AddNotes(ctx, "alice", []string{"github:acme:nope"}, "x"); !errors.Is(err, ErrUnknownIdentity) {
 		t.Errorf("unknown identity: %v", err)
 	}
-	if r, _ := s.Verify(ctx); !r.OK() || r.Events != 3 {
+	if r, _ := s.Verify(ctx); !r.OK() || r.Events != 4 {
 		t.Errorf("verify after notes: %+v", r)
 	}
 
 	// A note rewritten behind nhi's back breaks the chain.
-	tamper(t, s, `UPDATE events SET payload = replace(payload, 'nightly', 'weekly') WHERE seq = 3`)
-	if r, _ := s.Verify(ctx); r.OK() || !strings.Contains(strings.Join(r.Problems, "\n"), "event 3 (note.add by bob") {
+	tamper(t, s, `UPDATE events SET payload = replace(payload, 'nightly', 'weekly') WHERE seq = 4`)
+	if r, _ := s.Verify(ctx); r.OK() || !strings.Contains(strings.Join(r.Problems, "\n"), "event 4 (note.add by bob") {
 		t.Errorf("verify after editing a note: %+v", r.Problems)
 	}
 }

@@ -282,7 +282,9 @@ func (s *Store) policyInForceDigest(ctx context.Context) (Policy, int64, string,
 	return p, id, digest.String, err
 }
 
+// querier is what reads need: *sql.DB or *sql.Tx.
 type querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 

@@ -442,7 +442,7 @@ func (s *Store) Snapshots(ctx context.Context) ([]Snapshot, error) {
 		return nil, err
 	}
 	for i := range out {
-		if out[i].Gaps, err = s.gaps(ctx, out[i].ID); err != nil {
+		if out[i].Gaps, err = gaps(ctx, s.db, out[i].ID); err != nil {
 			return nil, err
 		}
 	}
@@ -464,8 +464,8 @@ func (s *Store) LatestSnapshot(ctx context.Context) (*Snapshot, error) {
 	return nil, nil
 }
 
-func (s *Store) gaps(ctx context.Context, snapshotID int64) ([]Gap, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT endpoint, kind, scope, status, reason FROM snapshot_gaps WHERE snapshot_id = ? ORDER BY seq`, snapshotID)
+func gaps(ctx context.Context, q querier, snapshotID int64) ([]Gap, error) {
+	rows, err := q.QueryContext(ctx, `SELECT endpoint, kind, scope, status, reason FROM snapshot_gaps WHERE snapshot_id = ? ORDER BY seq`, snapshotID)
 	if err != nil {
 		return nil, err
 	}

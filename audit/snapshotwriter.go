@@ -23,6 +23,9 @@ type SnapshotInfo struct {
 	Credential  string
 	ToolVersion string
 	StartedAt   time.Time
+	// Actor is who ran it, for the event that records how it finished;
+	// "nhi" when empty.
+	Actor string
 }
 
 // SnapshotWriter streams one connector run into the file. Observations are
@@ -54,6 +57,13 @@ type SnapshotWriter struct {
 	server    string                       // SetServer's version
 	notes     []string                     // and notes
 	done      bool
+
+	continues bool // an interrupted run's snapshot, resumed
+
+	token      string   // this run's hold on the account's snapshot lock
+	startNotes []string // see StartNotes
+	stopBeat   chan struct{}
+	beatDone   sync.WaitGroup
 }
 
 // Principal is a person or team a connector read as context: who may own
@@ -80,8 +90,40 @@ const (
 	columnsPerRow = 13
 )
 
-// BeginSnapshot records the start of a connector run.
+// BeginSnapshot records the start of a new connector run, taking the
+// account's snapshot lock (see StartSnapshot); it never resumes.
 func (s *Store) BeginSnapshot(ctx context.Context, info SnapshotInfo) (*SnapshotWriter, error) {
+	return s.startSnapshot(ctx, info, startNew)
+}
+
+// ResumeSnapshot reopens the newest unfinished snapshot of the account
+// when it was begun by the same run (source, account, API URL and
+// credential all match), with what it had recorded and checkpointed; nil
+// when there is none to resume.
+func (s *Store) ResumeSnapshot(ctx context.Context, info SnapshotInfo) (*SnapshotWriter, error) {
+	return s.startSnapshot(ctx, info, startResume)
+}
+
+// StartSnapshot takes the account's snapshot lock and, in the same
+// transaction, resumes the newest unfinished snapshot of the account when
+// it was begun by the same run (source, account, API URL and credential
+// match), or else begins a new one. An unfinished snapshot of another run
+// (another server or credential) is closed as failed, never mixed with
+// this run's identities; NotResumed says why. While another live process
+// holds the lock it returns a *SnapshotRunningError.
+func (s *Store) StartSnapshot(ctx context.Context, info SnapshotInfo) (*SnapshotWriter, error) {
+	return s.startSnapshot(ctx, info, startAuto)
+}
+
+type startMode int
+
+const (
+	startAuto startMode = iota
+	startNew
+	startResume
+)
+
+func (s *Store) startSnapshot(ctx context.Context, info SnapshotInfo, mode startMode) (*SnapshotWriter, error) {
 	if s.readOnly {
 		return nil, fmt.Errorf("%w: cannot record a snapshot in %s", ErrReadOnly, s.path)
 	}
@@ -89,102 +131,160 @@ func (s *Store) BeginSnapshot(ctx context.Context, info SnapshotInfo) (*Snapshot
 		info.StartedAt = s.now()
 	}
 	info.StartedAt = info.StartedAt.UTC().Truncate(time.Second)
+	if info.Actor == "" {
+		info.Actor = "nhi"
+	}
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, fmt.Errorf("starting snapshot: %w", err)
 	}
 	defer tx.Rollback()
-	// The policy in force at the start is the snapshot's for good: its
-	// findings are evaluated under it as observations arrive.
-	policy, _, err := policyInForce(ctx, tx)
+	token, tookOver, err := s.acquireLock(ctx, tx, info.Source, info.Account)
 	if err != nil {
 		return nil, err
 	}
-	body, digest := policy.canonical()
-	policyID, err := storePolicy(ctx, tx, body, digest, s.now())
-	if err != nil {
+	w := &SnapshotWriter{s: s, info: info, token: token, units: make(map[string]bool)}
+	// Snapshots from this one on are recorded in the log (see
+	// SnapshotRecord); verify accepts the old form only before it.
+	if _, err := tx.ExecContext(ctx, `INSERT INTO meta (key, value) VALUES ('snapshot_records_from', (SELECT coalesce(min(id), (SELECT coalesce(max(id), 0) + 1 FROM snapshots)) FROM snapshots WHERE status = 'running'))
+		ON CONFLICT (key) DO NOTHING`); err != nil {
 		return nil, err
 	}
-	res, err := tx.ExecContext(ctx, `INSERT INTO snapshots (source, account, api_url, credential, tool_version, started_at, status, policy_id)
-		VALUES (?, ?, ?, ?, ?, ?, 'running', ?)`,
-		info.Source, info.Account, info.APIURL, info.Credential, info.ToolVersion, formatTime(info.StartedAt), policyID)
-	if err != nil {
-		return nil, fmt.Errorf("starting snapshot: %w", err)
+	if tookOver != nil {
+		w.startNotes = append(w.startNotes, fmt.Sprintf("took over from pid %d on host %s, which stopped (last heartbeat %s)", tookOver.PID, tookOver.Host, tookOver.Heartbeat))
 	}
-	id, err := res.LastInsertId()
-	if err != nil {
-		return nil, err
+	resumed := false
+	if mode != startNew {
+		if resumed, err = w.resume(ctx, tx, mode == startAuto); err != nil {
+			return nil, err
+		}
+	}
+	if !resumed {
+		if mode == startResume {
+			return nil, nil
+		}
+		if err := w.begin(ctx, tx); err != nil {
+			return nil, err
+		}
 	}
 	if err := tx.Commit(); err != nil {
 		return nil, fmt.Errorf("starting snapshot: %w", err)
 	}
-	w := &SnapshotWriter{
-		s: s, id: id, info: info, eval: NewEvaluator(policy, info.StartedAt),
-		seen:   make(map[string][sha256.Size]byte),
-		counts: make(map[Kind]int),
-		units:  make(map[string]bool),
-	}
 	w.startFlusher()
+	w.stopBeat = make(chan struct{})
+	w.beatDone.Add(1)
+	go w.heartbeat(w.stopBeat)
 	return w, nil
 }
 
-// ResumeSnapshot reopens the newest unfinished snapshot of source/account,
-// left by a run that was interrupted (Ctrl-C, kill, rate limit), with what
-// it had recorded and checkpointed; nil when there is none to resume.
-func (s *Store) ResumeSnapshot(ctx context.Context, source, account string) (*SnapshotWriter, error) {
-	if s.readOnly {
-		return nil, fmt.Errorf("%w: cannot record a snapshot in %s", ErrReadOnly, s.path)
+// begin inserts a new running snapshot.
+func (w *SnapshotWriter) begin(ctx context.Context, tx *sql.Tx) error {
+	// The policy in force at the start is the snapshot's for good: its
+	// findings are evaluated under it as observations arrive.
+	policy, _, err := policyInForce(ctx, tx)
+	if err != nil {
+		return err
 	}
+	body, digest := policy.canonical()
+	policyID, err := storePolicy(ctx, tx, body, digest, w.s.now())
+	if err != nil {
+		return err
+	}
+	info := w.info
+	res, err := tx.ExecContext(ctx, `INSERT INTO snapshots (source, account, api_url, credential, tool_version, started_at, status, policy_id)
+		VALUES (?, ?, ?, ?, ?, ?, 'running', ?)`,
+		info.Source, info.Account, info.APIURL, info.Credential, info.ToolVersion, formatTime(info.StartedAt), policyID)
+	if err != nil {
+		return fmt.Errorf("starting snapshot: %w", err)
+	}
+	if w.id, err = res.LastInsertId(); err != nil {
+		return err
+	}
+	w.eval = NewEvaluator(policy, info.StartedAt)
+	w.seen = make(map[string][sha256.Size]byte)
+	w.counts = make(map[Kind]int)
+	return nil
+}
+
+// resume loads the newest unfinished snapshot of the account when this
+// run may continue it. With abandon, one it may not continue is closed
+// as failed, saying why, so it is never resumed by mistake later.
+func (w *SnapshotWriter) resume(ctx context.Context, tx *sql.Tx, abandon bool) (bool, error) {
 	var (
-		w       = &SnapshotWriter{s: s, units: make(map[string]bool)}
-		started string
+		id                               int64
+		apiURL, cred, tool, started, pol string
 	)
-	var policyBody string
-	err := s.db.QueryRowContext(ctx, `SELECT s.id, s.api_url, s.credential, s.tool_version, s.started_at, p.body
+	err := tx.QueryRowContext(ctx, `SELECT s.id, s.api_url, s.credential, s.tool_version, s.started_at, p.body
 		FROM snapshots s JOIN policies p ON p.id = s.policy_id
-		WHERE s.source = ? AND s.account = ? AND s.status = 'running' ORDER BY s.id DESC LIMIT 1`, source, account).
-		Scan(&w.id, &w.info.APIURL, &w.info.Credential, &w.info.ToolVersion, &started, &policyBody)
+		WHERE s.source = ? AND s.account = ? AND s.status = 'running' ORDER BY s.id DESC LIMIT 1`, w.info.Source, w.info.Account).
+		Scan(&id, &apiURL, &cred, &tool, &started, &pol)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, nil
+		return false, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("looking for an interrupted snapshot: %w", err)
+		return false, fmt.Errorf("looking for an interrupted snapshot: %w", err)
 	}
-	w.info.Source, w.info.Account = source, account
+	var why string
+	switch {
+	case apiURL != w.info.APIURL:
+		why = fmt.Sprintf("it was read from %s and this run reads %s", apiURL, w.info.APIURL)
+	case cred == "" && w.info.Credential != "":
+		why = "the credential that read it was never recorded"
+	case cred != w.info.Credential:
+		why = fmt.Sprintf("it was read with %q and this run reads with %q", Printable(cred), Printable(w.info.Credential))
+	}
+	if why != "" {
+		if !abandon {
+			return false, nil
+		}
+		reason := "abandoned, not resumed: " + why
+		if _, err := w.s.finish(ctx, tx, id, SnapshotFailed, reason, w.info.Actor, nil); err != nil {
+			return false, err
+		}
+		w.startNotes = append(w.startNotes, fmt.Sprintf("not resuming snapshot %d: %s; it is closed as failed and a new snapshot starts", id, why))
+		return false, nil
+	}
+	w.id = id
+	w.info.ToolVersion = tool
 	w.info.StartedAt, _ = parseTime(started)
 	var policy Policy
-	if err := json.Unmarshal([]byte(policyBody), &policy); err != nil {
-		return nil, fmt.Errorf("snapshot %d: its policy: %w", w.id, err)
+	if err := json.Unmarshal([]byte(pol), &policy); err != nil {
+		return false, fmt.Errorf("snapshot %d: its policy: %w", id, err)
 	}
 	w.eval = NewEvaluator(policy, w.info.StartedAt)
-	if w.seen, w.counts, err = s.snapshotRecords(ctx, w.id); err != nil {
-		return nil, err
+	if w.seen, w.counts, err = snapshotRecords(ctx, tx, id); err != nil {
+		return false, err
 	}
-	if w.gaps, err = s.gaps(ctx, w.id); err != nil {
-		return nil, err
+	if w.gaps, err = gaps(ctx, tx, id); err != nil {
+		return false, err
 	}
-	if w.scopes, w.scoped, err = s.scopeRecords(ctx, w.id); err != nil {
-		return nil, err
+	if w.scopes, w.scoped, err = w.s.scopeRecords(ctx, id); err != nil {
+		return false, err
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT unit FROM snapshot_checkpoints WHERE snapshot_id = ?`, w.id)
+	rows, err := tx.QueryContext(ctx, `SELECT unit FROM snapshot_checkpoints WHERE snapshot_id = ?`, id)
 	if err != nil {
-		return nil, err
+		return false, err
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var u string
 		if err := rows.Scan(&u); err != nil {
-			return nil, err
+			return false, err
 		}
 		w.units[u] = true
 	}
-	w.resumed = len(w.units)
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	w.startFlusher()
-	return w, nil
+	w.resumed, w.continues = len(w.units), true
+	return true, rows.Err()
 }
+
+// Continues reports whether this run continues an interrupted one's
+// snapshot rather than beginning a new one.
+func (w *SnapshotWriter) Continues() bool { return w.continues }
+
+// StartNotes say what the start of the run did that the user should
+// know: a lock it took over from a process that stopped, an unfinished
+// snapshot it did not resume and why.
+func (w *SnapshotWriter) StartNotes() []string { return w.startNotes }
 
 // ID is the snapshot's number in the file.
 func (w *SnapshotWriter) ID() int64 { return w.id }
@@ -280,11 +380,28 @@ func (w *SnapshotWriter) stopLocked(ctx context.Context) error {
 }
 
 // Suspend writes everything recorded so far and leaves the snapshot
-// unfinished, for a later run to resume (see Store.ResumeSnapshot).
+// unfinished, for a later run to resume (see Store.StartSnapshot), and
+// releases the account's snapshot lock.
 func (w *SnapshotWriter) Suspend(ctx context.Context) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	return w.stopLocked(ctx)
+	err := w.stopLocked(ctx)
+	w.stopHeartbeat()
+	if errors.Is(err, ErrLockLost) {
+		return err
+	}
+	if rerr := w.ownTx(ctx, func(tx *sql.Tx) error { return w.releaseLock(ctx, tx) }); err == nil {
+		err = rerr
+	}
+	return err
+}
+
+func (w *SnapshotWriter) stopHeartbeat() {
+	if w.stopBeat != nil {
+		close(w.stopBeat)
+		w.beatDone.Wait()
+		w.stopBeat = nil
+	}
 }
 
 // Gap records an endpoint the connector could not read.
@@ -294,8 +411,11 @@ func (w *SnapshotWriter) Gap(g Gap) error {
 	if w.done {
 		return errors.New("snapshot already finished")
 	}
-	_, err := w.s.db.Exec(`INSERT INTO snapshot_gaps (snapshot_id, seq, endpoint, kind, scope, status, reason) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-		w.id, len(w.gaps)+1, g.Endpoint, string(g.Kind), g.Scope, g.Status, g.Reason)
+	err := w.ownTx(context.Background(), func(tx *sql.Tx) error {
+		_, err := tx.Exec(`INSERT INTO snapshot_gaps (snapshot_id, seq, endpoint, kind, scope, status, reason) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+			w.id, len(w.gaps)+1, g.Endpoint, string(g.Kind), g.Scope, g.Status, g.Reason)
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("recording gap: %w", err)
 	}
@@ -304,12 +424,16 @@ func (w *SnapshotWriter) Gap(g Gap) error {
 }
 
 // SetCredential records what read the snapshot, once the connector knows.
+// A run that knows it at the start passes it in SnapshotInfo instead, so
+// that a resume can be matched against it.
 func (w *SnapshotWriter) SetCredential(ctx context.Context, credential string) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.info.Credential = credential
-	_, err := w.s.db.ExecContext(ctx, `UPDATE snapshots SET credential = ? WHERE id = ?`, credential, w.id)
-	return err
+	return w.ownTx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `UPDATE snapshots SET credential = ? WHERE id = ?`, credential, w.id)
+		return err
+	})
 }
 
 func (w *SnapshotWriter) flushLocked(ctx context.Context, tx *sql.Tx) error {
@@ -326,6 +450,9 @@ func (w *SnapshotWriter) insert(ctx context.Context, tx *sql.Tx, params []any) e
 	if rows == 0 {
 		return nil
 	}
+	if tx == nil {
+		return w.ownTx(ctx, func(tx *sql.Tx) error { return w.insert(ctx, tx, params) })
+	}
 	var err error
 	if rows == batchSize {
 		// Every full batch has the same shape: parse it once per run.
@@ -334,15 +461,9 @@ func (w *SnapshotWriter) insert(ctx context.Context, tx *sql.Tx, params []any) e
 				return fmt.Errorf("writing snapshot: %w", err)
 			}
 		}
-		stmt := w.batch
-		if tx != nil {
-			stmt = tx.StmtContext(ctx, w.batch)
-		}
-		_, err = stmt.ExecContext(ctx, params...)
-	} else if tx != nil {
-		_, err = tx.ExecContext(ctx, insertObservations(rows), params...)
+		_, err = tx.StmtContext(ctx, w.batch).ExecContext(ctx, params...)
 	} else {
-		_, err = w.s.db.ExecContext(ctx, insertObservations(rows), params...)
+		_, err = tx.ExecContext(ctx, insertObservations(rows), params...)
 	}
 	if err != nil {
 		return fmt.Errorf("writing snapshot: %w", err)
@@ -357,8 +478,11 @@ func (w *SnapshotWriter) Principal(p Principal) error {
 	if w.done {
 		return errors.New("snapshot already finished")
 	}
-	_, err := w.s.db.Exec(`INSERT INTO principals (snapshot_id, type, scope, login, role) VALUES (?, ?, ?, ?, ?)
-		ON CONFLICT DO NOTHING`, w.id, p.Type, p.Scope, p.Login, p.Role)
+	err := w.ownTx(context.Background(), func(tx *sql.Tx) error {
+		_, err := tx.Exec(`INSERT INTO principals (snapshot_id, type, scope, login, role) VALUES (?, ?, ?, ?, ?)
+			ON CONFLICT DO NOTHING`, w.id, p.Type, p.Scope, p.Login, p.Role)
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("recording %s %s: %w", p.Type, p.Login, err)
 	}
@@ -383,6 +507,9 @@ func (w *SnapshotWriter) Checkpoint(unit string) error {
 		return fmt.Errorf("checkpoint %s: %w", unit, err)
 	}
 	defer tx.Rollback()
+	if err := w.checkLock(ctx, tx); err != nil {
+		return err
+	}
 	if err := w.flushLocked(ctx, tx); err != nil {
 		return err
 	}
@@ -421,22 +548,28 @@ func insertObservations(rows int) string {
 // Finish closes the run. With runErr nil the snapshot becomes complete, or
 // partial when gaps were recorded, and its identities become the current
 // population; with runErr set it is marked failed and changes nothing else.
+// Either way its record goes into the event log (see SnapshotRecord) and
+// the account's snapshot lock is released, in the same transaction.
 func (w *SnapshotWriter) Finish(ctx context.Context, runErr error) (*Snapshot, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.done {
 		return nil, errors.New("snapshot already finished")
 	}
-	if err := w.stopLocked(ctx); err != nil && runErr == nil {
-		runErr = err
+	defer w.stopHeartbeat()
+	if err := w.stopLocked(ctx); err != nil {
+		if errors.Is(err, ErrLockLost) {
+			return nil, err
+		}
+		if runErr == nil {
+			runErr = err
+		}
 	}
 	snap := &Snapshot{
 		ID: w.id, Source: w.info.Source, Account: w.info.Account, APIURL: w.info.APIURL, ServerVersion: w.server, Notes: append([]string{}, w.notes...),
 		Credential: w.info.Credential, ToolVersion: w.info.ToolVersion, StartedAt: w.info.StartedAt.UTC().Truncate(time.Second),
 		Counts: w.counts, Gaps: w.gaps, Digest: w.digest(),
 	}
-	finished := w.s.now().Truncate(time.Second)
-	snap.FinishedAt = &finished
 	switch {
 	case runErr != nil:
 		snap.Status, snap.Error = SnapshotFailed, runErr.Error()
@@ -445,32 +578,20 @@ func (w *SnapshotWriter) Finish(ctx context.Context, runErr error) (*Snapshot, e
 	default:
 		snap.Status = SnapshotComplete
 	}
-	counts, _ := json.Marshal(w.counts)
-	tx, err := w.s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return nil, fmt.Errorf("finishing snapshot: %w", err)
-	}
-	defer tx.Rollback()
-	if snap.Status != SnapshotFailed {
-		if err := w.linkRenames(ctx, tx); err != nil {
-			return nil, err
+	err := w.ownTx(ctx, func(tx *sql.Tx) error {
+		if snap.Status != SnapshotFailed {
+			if err := w.linkRenames(ctx, tx); err != nil {
+				return err
+			}
 		}
-		// The run's identities become current in the same transaction that
-		// marks it finished: a crash leaves either both or neither.
-		_, err = tx.ExecContext(ctx, `INSERT INTO identities (id, kind, source, account, first_snapshot, last_snapshot, first_seen, last_seen)
-			SELECT identity_id, kind, ?, ?, snapshot_id, snapshot_id, ?, ? FROM observations WHERE snapshot_id = ? AND true
-			ON CONFLICT (id) DO UPDATE SET last_snapshot = excluded.last_snapshot, last_seen = excluded.last_seen`,
-			w.info.Source, w.info.Account, formatTime(snap.StartedAt), formatTime(snap.StartedAt), w.id)
+		finished, err := w.s.finish(ctx, tx, w.id, snap.Status, snap.Error, w.info.Actor, &stored{digest: snap.Digest, counts: w.counts, own: true})
 		if err != nil {
-			return nil, fmt.Errorf("finishing snapshot: %w", err)
+			return err
 		}
-	}
-	_, err = tx.ExecContext(ctx, `UPDATE snapshots SET finished_at = ?, status = ?, error = ?, counts = ?, digest = ? WHERE id = ?`,
-		formatTime(finished), snap.Status, snap.Error, string(counts), snap.Digest, w.id)
+		snap.FinishedAt = &finished
+		return w.releaseLock(ctx, tx)
+	})
 	if err != nil {
-		return nil, fmt.Errorf("finishing snapshot: %w", err)
-	}
-	if err := tx.Commit(); err != nil {
 		return nil, fmt.Errorf("finishing snapshot: %w", err)
 	}
 	return snap, nil

@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
@@ -47,6 +48,12 @@ type Store struct {
 	path     string
 	readOnly bool
 	clock    func() time.Time
+
+	closed    chan struct{} // closed by Close
+	closeOnce sync.Once
+
+	cacheMu   sync.Mutex
+	cacheWant map[string]string // see cacheHashes
 }
 
 func (s *Store) now() time.Time { return s.clock().UTC() }
@@ -75,7 +82,7 @@ func Open(ctx context.Context, path string, opts OpenOptions) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cannot open %s: %w", path, err)
 	}
-	s := &Store{db: db, path: path, readOnly: opts.ReadOnly, clock: opts.Now}
+	s := &Store{db: db, path: path, readOnly: opts.ReadOnly, clock: opts.Now, closed: make(chan struct{})}
 	if s.clock == nil {
 		s.clock = time.Now
 	}
@@ -89,11 +96,21 @@ func Open(ctx context.Context, path string, opts OpenOptions) (*Store, error) {
 // Path is the file the store reads and writes.
 func (s *Store) Path() string { return s.path }
 
+func (s *Store) isClosed() bool {
+	select {
+	case <-s.closed:
+		return true
+	default:
+		return false
+	}
+}
+
 // ReadOnly reports whether the store refuses writes.
 func (s *Store) ReadOnly() bool { return s.readOnly }
 
 // Close checkpoints the write-ahead log into the file and closes it.
 func (s *Store) Close() error {
+	s.closeOnce.Do(func() { close(s.closed) })
 	if !s.readOnly {
 		// Leave a self-contained file behind: an auditor copying only
 		// nhi.db must not lose the last writes still in the WAL.

@@ -390,15 +390,18 @@ func TestSetOwnerAndVerify(t *testing.T) {
 		t.Errorf("owner %q; want carol", got.Owner)
 	}
 	r, err := s.Verify(ctx)
-	if err != nil || !r.OK() || r.Events != 3 || r.Snapshots != 1 {
+	if err != nil || !r.OK() || r.Events != 4 || r.Snapshots != 1 {
 		t.Fatalf("verify: %+v, %v", r, err)
 	}
 	evs, _ := s.Events(ctx)
-	if len(evs) != 3 || evs[0].PrevHash != GenesisHash || evs[1].PrevHash != evs[0].Hash || evs[2].Hash != r.Head {
+	if len(evs) != 4 || evs[0].PrevHash != GenesisHash || evs[1].PrevHash != evs[0].Hash || evs[3].Hash != r.Head {
 		t.Errorf("chain links: %+v", evs)
 	}
-	if evs[0].Actor != "auditor@acme.test" || string(evs[0].Payload) != `{"identity":"github:acme:github_deploy_key:a","owner":"alice"}` {
-		t.Errorf("event 1: %s by %s", evs[0].Payload, evs[0].Actor)
+	if evs[0].Type != EventSnapshotRecord || evs[0].Actor != "nhi" {
+		t.Errorf("event 1: %s by %s; want the snapshot's record", evs[0].Type, evs[0].Actor)
+	}
+	if evs[1].Actor != "auditor@acme.test" || string(evs[1].Payload) != `{"identity":"github:acme:github_deploy_key:a","owner":"alice"}` {
+		t.Errorf("event 2: %s by %s", evs[1].Payload, evs[1].Actor)
 	}
 
 	if _, err := s.SetOwner(ctx, "auditor@acme.test", "github:acme:github_deploy_key:nope", "x"); !errors.Is(err, ErrUnknownIdentity) {
@@ -407,7 +410,7 @@ func TestSetOwnerAndVerify(t *testing.T) {
 	if _, err := s.SetOwner(ctx, "", a.ID, "x"); err == nil {
 		t.Error("owner set without an actor")
 	}
-	if r, _ := s.Verify(ctx); r.Events != 3 {
+	if r, _ := s.Verify(ctx); r.Events != 4 {
 		t.Errorf("refused calls wrote events: %d", r.Events)
 	}
 }
@@ -422,7 +425,7 @@ func tamper(t *testing.T, s *Store, stmts ...string) {
 	}
 	defer conn.Close()
 	conn.ExecContext(ctx, "PRAGMA foreign_keys = OFF")
-	for _, trig := range []string{"events_no_update", "events_no_delete", "observations_no_update", "observations_no_delete", "snapshots_finished"} {
+	for _, trig := range []string{"events_no_update", "events_no_delete", "observations_no_update", "observations_no_delete", "snapshots_finished", "snapshots_no_delete", "principals_no_update"} {
 		conn.ExecContext(ctx, "DROP TRIGGER IF EXISTS "+trig)
 	}
 	for _, q := range stmts {
@@ -439,19 +442,43 @@ func TestVerifyDetectsTampering(t *testing.T) {
 		stmts []string
 		first string
 	}{
-		{"edited payload", []string{`UPDATE events SET payload = replace(payload, 'bob', 'mallory') WHERE seq = 2`}, "event 2 (owner.set by auditor@acme.test"},
-		{"edited actor", []string{`UPDATE events SET actor = 'someone-else' WHERE seq = 1`}, "event 1 (owner.set by someone-else"},
+		// Event 1 records the snapshot; 2, 3 and 4 set a's owner.
+		{"edited payload", []string{`UPDATE events SET payload = replace(payload, 'bob', 'mallory') WHERE seq = 3`}, "event 3 (owner.set by auditor@acme.test"},
+		{"edited actor", []string{`UPDATE events SET actor = 'someone-else' WHERE seq = 2`}, "event 2 (owner.set by someone-else"},
 		{"edited projection", []string{`UPDATE owners SET owner = 'mallory'`}, `owners: github:acme:github_deploy_key:a has owner "mallory" in the table but "carol" by the event log`},
-		{"deleted middle event", []string{`DELETE FROM events WHERE seq = 2`}, "event 2 is missing"},
-		{"deleted last event", []string{`DELETE FROM events WHERE seq = 3`}, "the file recorded 3 events but the log holds 2"},
-		{"rewritten chain tail", []string{`DELETE FROM events WHERE seq = 3`, `UPDATE meta SET value = '2' WHERE key = 'log_length'`}, "head the file recorded"},
+		{"deleted middle event", []string{`DELETE FROM events WHERE seq = 3`}, "event 3 is missing"},
+		{"deleted last event", []string{`DELETE FROM events WHERE seq = 4`}, "the file recorded 4 events but the log holds 3"},
+		{"rewritten chain tail", []string{`DELETE FROM events WHERE seq = 4`, `UPDATE meta SET value = '3' WHERE key = 'log_length'`}, "head the file recorded"},
 		{"edited snapshot", []string{`UPDATE observations SET name = 'innocent' WHERE identity_id LIKE '%:b'`}, "snapshot 1: its observations no longer match its digest"},
+		// What the snapshot's record in the log covers beyond its observations.
+		{"partial made complete", []string{`UPDATE snapshots SET status = 'complete'`, `DELETE FROM snapshot_gaps`}, `snapshot 1: its status is "complete" but its record says "partial"`},
+		{"gaps deleted", []string{`DELETE FROM snapshot_gaps`}, "snapshot 1: its gaps (endpoints not read) are 0 rows that differ from the 1 its record holds"},
+		{"credential edited", []string{`UPDATE snapshots SET credential = 'auditor-app'`}, `snapshot 1: its credential is "auditor-app" but its record says "nhi-auditor (classic token)"`},
+		{"API URL edited", []string{`UPDATE snapshots SET api_url = 'https://ghe.acme.test/api/v3/'`}, `snapshot 1: its API URL is "https://ghe.acme.test/api/v3/" but its record says "http://127.0.0.1/"`},
+		{"times edited", []string{`UPDATE snapshots SET started_at = '2020-01-01T00:00:00Z', finished_at = '2020-01-01T00:10:00Z'`}, `snapshot 1: its start time is "2020-01-01T00:00:00Z"`},
+		{"snapshot deleted", []string{`DELETE FROM observations`, `DELETE FROM snapshots`}, "snapshot 1, recorded by event 1, is missing from the file: it was deleted"},
+		{"identities deleted", []string{`DELETE FROM identities WHERE id LIKE '%:b'`}, "identities: 1 identities the snapshots observed are missing from the table (rows were deleted): github:acme:github_deploy_key:b (observed by snapshot 1)"},
+		{"identity added", []string{`INSERT INTO identities SELECT 'github:acme:github_deploy_key:z', kind, source, account, first_snapshot, last_snapshot, first_seen, last_seen FROM identities LIMIT 1`}, "identities: 1 identities in the table were never observed by a finished snapshot (rows were added): github:acme:github_deploy_key:z"},
+		{"principals edited", []string{`UPDATE principals SET login = 'mallory'`}, "snapshot 1: its principals (members, teams, collaborators, CODEOWNERS) are 1 rows that differ from the 1 its record holds"},
+		{"principals deleted", []string{`DELETE FROM principals`}, "snapshot 1: its principals (members, teams, collaborators, CODEOWNERS) are 0 rows that differ from the 1 its record holds"},
+		{"running snapshot made complete", []string{`INSERT INTO snapshots (source, account, api_url, credential, tool_version, started_at, finished_at, status, policy_id, counts, digest) SELECT source, account, api_url, credential, tool_version, started_at, finished_at, 'complete', policy_id, '{}', 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855' FROM snapshots`}, "snapshot 2: it is complete but the event log has no record of it finishing"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			s := openNew(t)
 			a := obs("a", KindGitHubDeployKey)
-			snapshot(t, s, nil, nil, a, obs("b", KindGitHubDeployKey))
+			w, err := s.BeginSnapshot(ctx, SnapshotInfo{Source: "github", Account: "acme", APIURL: "http://127.0.0.1/", Credential: "nhi-auditor (classic token)", ToolVersion: "test"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, o := range []Observation{a, obs("b", KindGitHubDeployKey)} {
+				w.Record(o)
+			}
+			w.Gap(Gap{Endpoint: "GET /orgs/acme/hooks", Status: 403, Reason: "needs admin:org_hook"})
+			w.Principal(Principal{Type: PrincipalMember, Scope: "acme", Login: "alice", Role: "member"})
+			if _, err := w.Finish(ctx, nil); err != nil {
+				t.Fatal(err)
+			}
 			for _, owner := range []string{"alice", "bob", "carol"} {
 				if _, err := s.SetOwner(ctx, "auditor@acme.test", a.ID, owner); err != nil {
 					t.Fatal(err)
@@ -506,7 +533,7 @@ func TestConcurrentOwnerSetsKeepTheChain(t *testing.T) {
 	s, _ = Open(ctx, path, OpenOptions{})
 	defer s.Close()
 	r, err := s.Verify(ctx)
-	if err != nil || !r.OK() || r.Events != writers*each {
+	if err != nil || !r.OK() || r.Events != writers*each+1 { // and the snapshot's record
 		t.Fatalf("verify after concurrent writers: %+v, %v", r, err)
 	}
 }
@@ -540,10 +567,13 @@ func TestResumeAfterKill(t *testing.T) {
 
 	s, _ = Open(ctx, path, OpenOptions{})
 	defer s.Close()
-	if other, _ := s.ResumeSnapshot(ctx, "github", "other"); other != nil {
+	if other, _ := s.ResumeSnapshot(ctx, SnapshotInfo{Source: "github", Account: "other", APIURL: "http://x/"}); other != nil {
 		t.Error("resumed another account's run")
 	}
-	w, err := s.ResumeSnapshot(ctx, "github", "acme")
+	if other, _ := s.ResumeSnapshot(ctx, SnapshotInfo{Source: "github", Account: "acme", APIURL: "http://elsewhere/"}); other != nil {
+		t.Error("resumed a run against another server")
+	}
+	w, err := s.ResumeSnapshot(ctx, SnapshotInfo{Source: "github", Account: "acme", APIURL: "http://x/"})
 	if err != nil || w == nil {
 		t.Fatalf("resume: %v, %v", w, err)
 	}
@@ -569,21 +599,45 @@ func TestResumeAfterKill(t *testing.T) {
 	if r, err := s.Verify(ctx); err != nil || !r.OK() {
 		t.Errorf("verify after resume: %+v %v", r, err)
 	}
-	if again, _ := s.ResumeSnapshot(ctx, "github", "acme"); again != nil {
+	if again, _ := s.ResumeSnapshot(ctx, SnapshotInfo{Source: "github", Account: "acme", APIURL: "http://x/"}); again != nil {
 		t.Error("a finished snapshot was offered for resuming")
 	}
 }
 
 func TestCacheRoundTrip(t *testing.T) {
 	s := openNew(t)
-	if _, _, ok, err := s.CacheGet(ctx, "GET /orgs/acme/hooks?page=1"); ok || err != nil {
+	const key = "GET /orgs/acme/hooks?page=1"
+	if _, _, ok, err := s.CacheGet(ctx, key); ok || err != nil {
 		t.Fatalf("empty cache: ok=%v err=%v", ok, err)
 	}
-	s.CachePut(ctx, "GET /orgs/acme/hooks?page=1", `W/"abc"`, []byte("v1"))
-	s.CachePut(ctx, "GET /orgs/acme/hooks?page=1", `W/"def"`, []byte("v2"))
-	etag, v, ok, err := s.CacheGet(ctx, "GET /orgs/acme/hooks?page=1")
+	// An entry is replayed once a finished snapshot's record holds it.
+	w, err := s.BeginSnapshot(ctx, SnapshotInfo{Source: "github", Account: "acme"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.CachePut(ctx, key, `W/"abc"`, []byte("v1"))
+	s.CachePut(ctx, key, `W/"def"`, []byte("v2"))
+	if _, _, ok, _ := s.CacheGet(ctx, key); ok {
+		t.Error("an entry no snapshot recorded was offered")
+	}
+	if _, err := w.Finish(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	etag, v, ok, err := s.CacheGet(ctx, key)
 	if !ok || err != nil || etag != `W/"def"` || string(v) != "v2" {
 		t.Errorf("got %q %q %v %v", etag, v, ok, err)
+	}
+	if r, _ := s.Verify(ctx); !r.OK() {
+		t.Errorf("verify: %q", r.Problems)
+	}
+
+	// Edited behind nhi's back, it is never replayed, and verify says so.
+	tamper(t, s, `UPDATE http_cache SET value = 'v1'`)
+	if _, _, ok, _ := s.CacheGet(ctx, key); ok {
+		t.Error("an edited cache entry was offered")
+	}
+	if r, _ := s.Verify(ctx); r.OK() || !strings.Contains(r.Problems[0], `request cache: the entry "GET /orgs/acme/hooks?page=1" differs from what snapshot 1 recorded`) {
+		t.Errorf("verify after editing the cache: %q", r.Problems)
 	}
 }
 
@@ -654,7 +708,7 @@ func TestUndoOwnerSetAndKnownOwners(t *testing.T) {
 	if !strings.Contains(string(undo.Payload), fmt.Sprintf(`"undoes":%d`, second.Seq)) {
 		t.Errorf("undo event does not name what it reverses: %s", undo.Payload)
 	}
-	if r, _ := s.Verify(ctx); !r.OK() || r.Events != 3 {
+	if r, _ := s.Verify(ctx); !r.OK() || r.Events != 4 {
 		t.Errorf("verify after undo: %+v", r)
 	}
 	if _, err := s.UndoOwnerSet(ctx, "auditor", 99); err == nil {

@@ -17,9 +17,15 @@ type VerifyResult struct {
 	Events    int64  // events in the log
 	Head      string // hash of the last event, GenesisHash for an empty log
 	Snapshots int    // finished snapshots whose digest was recomputed
-	Problems  []string
+	// OldForm lists the snapshots finished before nhi recorded snapshots
+	// in the log: their observations are checked against their digest, but
+	// their status, credential, times, gaps and principals cannot be.
+	OldForm  []int64
+	Problems []string
 
-	policyDigest string // of the last policy.set event
+	policyDigest string                 // of the last policy.set event
+	records      map[int64]loggedRecord // snapshot.record events by snapshot
+	refs         map[int64]int64        // snapshots other events name -> the first such event
 }
 
 // OK reports whether nothing was found wrong.
@@ -46,6 +52,12 @@ func (s *Store) Verify(ctx context.Context) (*VerifyResult, error) {
 		return nil, err
 	}
 	if err := s.verifySnapshots(ctx, r); err != nil {
+		return nil, err
+	}
+	if err := s.verifySnapshotRecords(ctx, r, r.records, r.refs); err != nil {
+		return nil, err
+	}
+	if err := s.verifyIdentities(ctx, r, r.records); err != nil {
 		return nil, err
 	}
 	return r, nil
@@ -98,6 +110,7 @@ func (s *Store) verifyChain(ctx context.Context, r *VerifyResult) (map[string]ow
 	}
 	defer rows.Close()
 	owners := make(map[string]ownerRow)
+	r.records, r.refs = map[int64]loggedRecord{}, map[int64]int64{}
 	prev, want := GenesisHash, int64(1)
 	for rows.Next() {
 		var seq int64
@@ -121,6 +134,27 @@ func (s *Store) verifyChain(ctx context.Context, r *VerifyResult) (map[string]ow
 			var p PolicySet
 			if err := json.Unmarshal([]byte(payload), &p); err == nil {
 				r.policyDigest = p.Digest
+			}
+		}
+		if typ == EventSnapshotRecord {
+			var rec SnapshotRecord
+			if err := json.Unmarshal([]byte(payload), &rec); err != nil || rec.Snapshot == 0 {
+				r.add("event log: event %d (%s) is not a snapshot record nhi can read", seq, typ)
+			} else if old, dup := r.records[rec.Snapshot]; dup {
+				r.add("event log: events %d and %d both record snapshot %d finishing", old.seq, seq, rec.Snapshot)
+			} else {
+				r.records[rec.Snapshot] = loggedRecord{seq: seq, rec: rec}
+			}
+		} else {
+			// Any other event naming a snapshot (campaign.create, ...)
+			// needs it to exist.
+			var ref struct {
+				Snapshot int64 `json:"snapshot"`
+			}
+			if json.Unmarshal([]byte(payload), &ref) == nil && ref.Snapshot > 0 {
+				if _, seen := r.refs[ref.Snapshot]; !seen {
+					r.refs[ref.Snapshot] = seq
+				}
 			}
 		}
 		if typ == EventOwnerSet {
@@ -219,7 +253,7 @@ func (s *Store) verifySnapshots(ctx context.Context, r *VerifyResult) error {
 	}
 	snaps.Close()
 	for _, sn := range list {
-		records, counts, err := s.snapshotRecords(ctx, sn.id)
+		records, counts, err := snapshotRecords(ctx, s.db, sn.id)
 		if err != nil {
 			return err
 		}
@@ -239,8 +273,8 @@ func (s *Store) verifySnapshots(ctx context.Context, r *VerifyResult) error {
 	return nil
 }
 
-func (s *Store) snapshotRecords(ctx context.Context, id int64) (map[string][sha256.Size]byte, map[Kind]int, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT identity_id, kind, name, scope, created_at, last_used_at, rotated_at, expires_at, permissions, attributes, findings, material
+func snapshotRecords(ctx context.Context, q querier, id int64) (map[string][sha256.Size]byte, map[Kind]int, error) {
+	rows, err := q.QueryContext(ctx, `SELECT identity_id, kind, name, scope, created_at, last_used_at, rotated_at, expires_at, permissions, attributes, findings, material
 		FROM observations WHERE snapshot_id = ?`, id)
 	if err != nil {
 		return nil, nil, err

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/nhi-audit/nhi/audit"
 )
@@ -45,38 +46,78 @@ type Resumer interface {
 	Resuming(snapshotID int64, units int)
 }
 
-// Snapshot runs c once into st: into the snapshot an interrupted earlier run
-// of the same account left unfinished, or else a new one. It ends as
-// complete, partial (gaps were recorded) or failed (c returned an error). A
-// run interrupted by ctx or stopped with ErrResumable stays unfinished, never
-// current, for the next run to continue.
+// Snapshot runs c once into st (see Run), failing at once when another
+// process is taking a snapshot of the same account.
 func Snapshot(ctx context.Context, st *audit.Store, c Connector, toolVersion string) (*audit.Snapshot, error) {
-	w, err := st.ResumeSnapshot(ctx, c.Source(), c.Account())
-	if err != nil {
-		return nil, err
+	return Run(ctx, st, c, RunOptions{ToolVersion: toolVersion})
+}
+
+// RunOptions are the choices of one Run.
+type RunOptions struct {
+	ToolVersion string
+	// Actor is who runs the snapshot, for the event that records it.
+	Actor string
+	// Wait, when another process is taking a snapshot of the same account,
+	// waits for it to finish instead of failing; OnWait is told once.
+	Wait   bool
+	OnWait func(held error)
+	// Notice is told what the start did that the user should know (an
+	// unfinished snapshot not resumed, and why; a dead run taken over).
+	Notice func(string)
+}
+
+// pollLock is how often a waiting run looks at the snapshot lock again.
+const pollLock = 500 * time.Millisecond
+
+// Run runs c once into st: into the snapshot an interrupted earlier run of
+// the same account left unfinished when it was the same run (same API URL
+// and credential), or else a new one. It ends as complete, partial (gaps
+// were recorded) or failed (c returned an error). A run interrupted by ctx
+// or stopped with ErrResumable stays unfinished, never current, for the
+// next run to continue. One process at a time snapshots an account: the
+// account's lock is taken when the snapshot starts (see
+// audit.Store.StartSnapshot).
+func Run(ctx context.Context, st *audit.Store, c Connector, opts RunOptions) (*audit.Snapshot, error) {
+	info := audit.SnapshotInfo{
+		Source: c.Source(), Account: c.Account(), APIURL: c.APIURL(),
+		ToolVersion: opts.ToolVersion, StartedAt: st.Now(), Actor: opts.Actor,
 	}
-	if w == nil {
-		// StartedAt is left to the store's clock.
-		w, err = st.BeginSnapshot(ctx, audit.SnapshotInfo{
-			Source: c.Source(), Account: c.Account(), APIURL: c.APIURL(),
-			ToolVersion: toolVersion,
-		})
+	// The credential is known before the snapshot starts, so a resume can
+	// be matched against it: another credential is another run.
+	if cc, ok := c.(Credentialed); ok {
+		cred, err := cc.Credential(ctx)
 		if err != nil {
 			return nil, err
 		}
-	} else if r, ok := c.(Resumer); ok {
-		r.Resuming(w.ID(), w.Resumed())
+		info.Credential = cred
 	}
-	var runErr error
-	if cc, ok := c.(Credentialed); ok {
-		var cred string
-		if cred, runErr = cc.Credential(ctx); runErr == nil {
-			runErr = w.SetCredential(ctx, cred)
+	w, err := st.StartSnapshot(ctx, info)
+	for told := false; errors.Is(err, audit.ErrSnapshotRunning) && opts.Wait; {
+		if !told && opts.OnWait != nil {
+			opts.OnWait(err)
+			told = true
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(pollLock):
+		}
+		w, err = st.StartSnapshot(ctx, info)
+	}
+	if err != nil {
+		return nil, err
+	}
+	for _, n := range w.StartNotes() {
+		if opts.Notice != nil {
+			opts.Notice(n)
 		}
 	}
-	if runErr == nil {
-		runErr = c.Run(ctx, w)
+	if w.Continues() {
+		if r, ok := c.(Resumer); ok {
+			r.Resuming(w.ID(), w.Resumed())
+		}
 	}
+	runErr := c.Run(ctx, w)
 	if runErr == nil && ctx.Err() != nil {
 		runErr = ctx.Err()
 	}

@@ -61,7 +61,7 @@ func TestOwnerSetSingle(t *testing.T) {
 	}
 	v = m.View()
 	checkFrame(t, v, 80, 24)
-	if b := bottom(v); b != "Owner of deploy-prod set to alice (event #1) · u undoes" {
+	if b := bottom(v); b != "Owner of deploy-prod set to alice (event #2) · u undoes" {
 		t.Errorf("message: %q", b)
 	}
 	if row := rowOf(t, v, "deploy-prod"); !strings.Contains(row, "alice") {
@@ -78,7 +78,7 @@ func TestOwnerSetSingle(t *testing.T) {
 	// The detail shows the trail from the event log.
 	press(t, m, "k", "enter")
 	all := detailText(t, m)
-	for _, want := range []string{"now: alice", "alice — added the key", "#1 2025-06-01 12:00 UTC auditor@example.com set owner alice"} {
+	for _, want := range []string{"now: alice", "alice — added the key", "#2 2025-06-01 12:00 UTC auditor@example.com set owner alice"} {
 		if !strings.Contains(all, want) {
 			t.Errorf("detail lacks %q:\n%s", want, all)
 		}
@@ -154,7 +154,7 @@ func TestOwnerSetBulkConfirm(t *testing.T) {
 		}
 	}
 	v = m.View()
-	if b := bottom(v); b != "Owner of 3 identities set to @platform (events #1–#3) · u undoes" {
+	if b := bottom(v); b != "Owner of 3 identities set to @platform (events #2–#4) · u undoes" {
 		t.Errorf("message: %q", b)
 	}
 	if strings.Contains(v, "selected") {
@@ -210,7 +210,7 @@ func TestUndo(t *testing.T) {
 	if got := e.owner(t, "renovate"); got != "bob" {
 		t.Errorf("renovate owner %q: undo went too far", got)
 	}
-	if b := bottom(m.View()); b != "Undone: owner of 2 identities set to carol (events #4–#5)" {
+	if b := bottom(m.View()); b != "Undone: owner of 2 identities set to carol (events #5–#6)" {
 		t.Errorf("undo message: %q", b)
 	}
 	if !strings.Contains(rowOf(t, m.View(), "release-bot"), "octocat") == strings.Contains(rowOf(t, m.View(), "release-bot"), "carol") {
@@ -230,8 +230,8 @@ func TestUndo(t *testing.T) {
 	}
 	evs, _ := e.store.Events(context.Background())
 	var p audit.OwnerSet
-	if err := jsonUnmarshal(evs[len(evs)-1].Payload, &p); err != nil || p.Undoes != 1 {
-		t.Errorf("last event %s does not undo #1", evs[len(evs)-1].Payload)
+	if err := jsonUnmarshal(evs[len(evs)-1].Payload, &p); err != nil || p.Undoes != 2 {
+		t.Errorf("last event %s does not undo #2", evs[len(evs)-1].Payload)
 	}
 }
 
@@ -317,7 +317,7 @@ func TestNotes(t *testing.T) {
 		t.Errorf("an empty note was not refused:\n%s", m.View())
 	}
 	press(t, m, "asked alice in SEC-42", "enter")
-	if b := bottom(m.View()); b != "Noted on deploy-prod (event #1)" {
+	if b := bottom(m.View()); b != "Noted on deploy-prod (event #2)" {
 		t.Errorf("message: %q", b)
 	}
 	notes, err := e.store.Notes(context.Background(), e.byName(t, "deploy-prod").ID)
@@ -326,7 +326,7 @@ func TestNotes(t *testing.T) {
 	}
 	// The detail shows it.
 	press(t, m, "enter", "G")
-	if v := m.View(); !strings.Contains(v, "Notes (1)") || !strings.Contains(v, "asked alice in SEC-42") || !strings.Contains(v, "#1 2025-06-01") {
+	if v := m.View(); !strings.Contains(v, "Notes (1)") || !strings.Contains(v, "asked alice in SEC-42") || !strings.Contains(v, "#2 2025-06-01") {
 		t.Errorf("detail lacks the note:\n%s", v)
 	}
 	// Several identities: one event each, after a confirmation.
@@ -335,10 +335,10 @@ func TestNotes(t *testing.T) {
 		t.Fatalf("bulk note confirmation: %q", b)
 	}
 	press(t, m, "y")
-	if b := bottom(m.View()); b != "Noted on 2 identities (events #2–#3)" {
+	if b := bottom(m.View()); b != "Noted on 2 identities (events #3–#4)" {
 		t.Errorf("bulk message: %q", b)
 	}
-	if r, _ := e.store.Verify(context.Background()); !r.OK() || r.Events != 3 {
+	if r, _ := e.store.Verify(context.Background()); !r.OK() || r.Events != 4 {
 		t.Errorf("verify after notes: %+v", r)
 	}
 

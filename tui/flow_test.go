@@ -106,7 +106,7 @@ func TestGoldenFlow(t *testing.T) {
 	tm.Type("y")
 	// The owner shows at once; the findings that depend on it follow
 	// from the file (the reload), and the golden is taken after that.
-	r.waitFor(t, "Owner of 2 identities set to @acme/platform (events #1–#2) · u undoes")
+	r.waitFor(t, "Owner of 2 identities set to @acme/platform (events #2–#3) · u undoes")
 	checkGolden(t, "flow_6_owner_set_80x24.txt", r.waitFor(t, "stale,u…", "insecur…"))
 
 	tm.Type("u")
@@ -114,7 +114,7 @@ func TestGoldenFlow(t *testing.T) {
 
 	tm.Type("y")
 	// Again after the reload: the webhook is orphaned once more.
-	checkGolden(t, "flow_8_undone_80x24.txt", r.waitFor(t, "Undone: owner of 2 identities set to @acme/platform (events #3–#4)", "orphane…"))
+	checkGolden(t, "flow_8_undone_80x24.txt", r.waitFor(t, "Undone: owner of 2 identities set to @acme/platform (events #4–#5)", "orphane…"))
 
 	tm.Type("q")
 	tm.WaitFinished(t, teatest.WithFinalTimeout(5*time.Second))
@@ -166,7 +166,7 @@ func TestGoldenDecisionFlow(t *testing.T) {
 	checkGolden(t, "decide_3_reason_80x24.txt", r.waitFor(t, "Why keep https://hooks.example.com/ci? CI notifications; secret added in SEC-42█"))
 
 	key(tea.KeyEnter)
-	checkGolden(t, "decide_4_kept_80x24.txt", r.waitFor(t, "Decided keep for https://hooks.example.com/ci in 2025-Q2 (event #2) · u undoes"))
+	checkGolden(t, "decide_4_kept_80x24.txt", r.waitFor(t, "Decided keep for https://hooks.example.com/ci in 2025-Q2 (event #3) · u undoes"))
 
 	tm.Type("u")
 	r.waitFor(t, "[y/N]")

@@ -80,7 +80,7 @@ rename as a change, and identities not checked where nothing was read.`,
 			if err := a.demoPolicy(ctx, org); err != nil {
 				return err
 			}
-			err = a.snapshot(ctx, func(env snapshotEnv) (connectors.Connector, error) {
+			err = a.snapshot(ctx, false, func(env snapshotEnv) (connectors.Connector, error) {
 				return ghconn.NewConnector(org.Login, ghconn.Options{
 					APIURL: srv.URL(), Cache: env.cache, Progress: env.progress,
 					App: &ghconn.AppAuth{AppID: demoAppID, PrivateKey: pemBytes, InstallationID: demoInstallationID},
@@ -91,7 +91,7 @@ rename as a change, and identities not checked where nothing was read.`,
 			}
 			if history {
 				demoChanges(a.stdout, srv)
-				err = a.snapshot(ctx, func(env snapshotEnv) (connectors.Connector, error) {
+				err = a.snapshot(ctx, false, func(env snapshotEnv) (connectors.Connector, error) {
 					return ghconn.NewConnector(org.Login, ghconn.Options{
 						APIURL: srv.URL(), Cache: env.cache, Progress: env.progress,
 						App: &ghconn.AppAuth{AppID: demoAppID, PrivateKey: pemBytes, InstallationID: demoInstallationID},
@@ -122,7 +122,7 @@ func newSnapshotCmd(a *app) *cobra.Command {
 		org, apiURL, appKey string
 		appID, installation int64
 		concurrency         int
-		noWait              bool
+		noWait, wait        bool
 		maxWait             time.Duration
 	)
 	gh := &cobra.Command{
@@ -148,7 +148,12 @@ for either, and a pause longer than --max-wait (15 minutes for a secondary
 limit unless set) stops too. A request unanswered for 25 s is tried twice
 more at most, so a server that stops answering fails the run in about
 80 s. An interrupted or stopped run keeps what it read, and the same
-command continues it. Answers
+command continues it, against the same API URL with the same credential
+(otherwise the interrupted snapshot is closed as failed and a new one
+starts, saying why). One nhi at a time snapshots an organisation: a second
+one fails, naming the first (its PID and host), or waits with --wait; one
+whose process is gone or has not shown signs of life for a minute is taken
+over. Answers
 are cached by ETag in the evidence file (never a secret), so a second run
 costs little of the rate limit.`,
 		Example: `  GITHUB_TOKEN=... nhi snapshot github --org acme
@@ -185,7 +190,7 @@ costs little of the rate limit.`,
 				}
 				opts.Token = token
 			}
-			return a.snapshot(cmd.Context(), func(env snapshotEnv) (connectors.Connector, error) {
+			return a.snapshot(cmd.Context(), wait, func(env snapshotEnv) (connectors.Connector, error) {
 				opts.Cache, opts.Progress = env.cache, env.progress
 				return ghconn.NewConnector(org, opts)
 			})
@@ -200,6 +205,7 @@ costs little of the rate limit.`,
 	f.IntVar(&concurrency, "concurrency", ghconn.DefaultConcurrency, "how many repositories to read at once")
 	f.BoolVar(&noWait, "no-wait", false, "when a rate limit (primary or secondary) asks to wait, stop (resumable) instead")
 	f.DurationVar(&maxWait, "max-wait", 0, "stop (resumable) rather than wait longer than this for a rate limit (default: 15m for a secondary limit, the reset for the primary)")
+	f.BoolVar(&wait, "wait", false, "when another nhi is taking a snapshot of the same organisation, wait for it to finish instead of failing")
 	cmd.AddCommand(gh)
 	return cmd
 }
@@ -233,7 +239,7 @@ type snapshotEnv struct {
 
 // snapshot opens the evidence file, builds the connector with it, runs one
 // snapshot, reporting progress on stderr, and prints a summary.
-func (a *app) snapshot(ctx context.Context, build func(snapshotEnv) (connectors.Connector, error)) error {
+func (a *app) snapshot(ctx context.Context, wait bool, build func(snapshotEnv) (connectors.Connector, error)) error {
 	st, err := a.open(ctx, audit.OpenOptions{Create: true})
 	if err != nil {
 		return err
@@ -246,10 +252,23 @@ func (a *app) snapshot(ctx context.Context, build func(snapshotEnv) (connectors.
 	}
 	fmt.Fprintf(a.stderr, "Reading %s organisation %s from %s ...\n", c.Source(), c.Account(), c.APIURL())
 	start := time.Now()
-	snap, err := connectors.Snapshot(ctx, st, c, toolVersion())
+	actor := audit.ResolveActor(a.as)
+	if actor == "" {
+		actor = "nhi"
+	}
+	snap, err := connectors.Run(ctx, st, c, connectors.RunOptions{
+		ToolVersion: toolVersion(), Actor: actor, Wait: wait,
+		OnWait: func(held error) {
+			fmt.Fprintf(a.stderr, "%s\nWaiting for it to finish ...\n", strings.TrimSuffix(held.Error(), "; wait for it with --wait, or run again once it has finished"))
+		},
+		Notice: func(n string) { fmt.Fprintf(a.stderr, "Note: %s\n", audit.Printable(n)) },
+	})
 	p.Close()
 	if snap != nil {
 		printSnapshot(a.stdout, snap, st.Path(), time.Since(start))
+	}
+	if errors.Is(err, audit.ErrSnapshotRunning) {
+		return err
 	}
 	if err != nil {
 		return fmt.Errorf("snapshot of %s failed: %w", c.Account(), err)

@@ -1,0 +1,186 @@
+package audit
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"sync"
+	"time"
+)
+
+// A running snapshot is owned by one process: a row in meta names it (PID,
+// host, a heartbeat and a random token), written in the same transaction
+// that begins or resumes the snapshot, and every write of the run checks
+// it still holds the row. A second run of the same account is refused (or
+// waits) instead of writing into the first one's snapshot. See
+// ARCHITECTURE.md, "The evidence file".
+
+// ErrSnapshotRunning is what starting a snapshot returns, wrapped in a
+// *SnapshotRunningError, while another live process runs one of the same
+// account.
+var ErrSnapshotRunning = errors.New("a snapshot of this account is already running")
+
+// StaleAfter is how old a lock's heartbeat may grow before another run
+// takes the snapshot over; a live owner refreshes it every HeartbeatEvery.
+const (
+	StaleAfter     = time.Minute
+	HeartbeatEvery = 15 * time.Second
+)
+
+// SnapshotRunningError names the process that holds the account's snapshot.
+type SnapshotRunningError struct {
+	Source, Account string
+	PID             int
+	Host            string
+	Started         time.Time
+	Snapshot        int64
+}
+
+func (e *SnapshotRunningError) Error() string {
+	started := e.Started.UTC().Format("15:04 UTC")
+	if y, m, d := e.Started.UTC().Date(); !(y == time.Now().UTC().Year() && m == time.Now().UTC().Month() && d == time.Now().UTC().Day()) {
+		started = e.Started.UTC().Format("2006-01-02 15:04 UTC")
+	}
+	return fmt.Sprintf("a snapshot of %s/%s is already running (pid %d on host %s, started %s); wait for it with --wait, or run again once it has finished",
+		e.Source, e.Account, e.PID, e.Host, started)
+}
+
+// Is makes errors.Is(err, ErrSnapshotRunning) true.
+func (e *SnapshotRunningError) Is(target error) bool { return target == ErrSnapshotRunning }
+
+// ErrLockLost is returned by a snapshot's writes once another run has
+// taken the snapshot over (this one stopped heartbeating for over
+// StaleAfter, e.g. a suspended laptop): it must stop writing.
+var ErrLockLost = errors.New("this run no longer owns the snapshot: another run took it over after its heartbeat stopped")
+
+type snapshotLock struct {
+	PID       int    `json:"pid"`
+	Host      string `json:"host"`
+	Started   string `json:"started"`
+	Heartbeat string `json:"heartbeat"`
+	Token     string `json:"token"`
+}
+
+func lockKey(source, account string) string { return "snapshot.lock " + source + "/" + account }
+
+// hostname is this machine's name for locks; a process on another host
+// cannot be checked, only its heartbeat.
+func hostname() string {
+	h, err := os.Hostname()
+	if err != nil || h == "" {
+		return "unknown"
+	}
+	return h
+}
+
+// acquireLock takes the account's snapshot lock inside tx (which holds the
+// write lock). A lock whose process is gone (same host) or whose heartbeat
+// is older than StaleAfter is taken over; tookOver says so.
+func (s *Store) acquireLock(ctx context.Context, tx *sql.Tx, source, account string) (token string, tookOver *snapshotLock, err error) {
+	key := lockKey(source, account)
+	var raw string
+	err = tx.QueryRowContext(ctx, `SELECT value FROM meta WHERE key = ?`, key).Scan(&raw)
+	now := s.now()
+	host := hostname()
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+	case err != nil:
+		return "", nil, fmt.Errorf("reading the snapshot lock: %w", err)
+	default:
+		var held snapshotLock
+		if json.Unmarshal([]byte(raw), &held) == nil {
+			beat, _ := parseTime(held.Heartbeat)
+			gone := held.Host == host && !processAlive(held.PID)
+			if held.Host == host && held.PID == os.Getpid() {
+				// This very process: the lock is live while the store of
+				// the writer that took it is open.
+				v, ok := liveLocks.Load(held.Token)
+				gone = !ok || v.(*Store).isClosed()
+			}
+			if !gone && now.Sub(beat) < StaleAfter {
+				started, _ := parseTime(held.Started)
+				return "", nil, &SnapshotRunningError{Source: source, Account: account, PID: held.PID, Host: held.Host, Started: started}
+			}
+			tookOver = &held
+		}
+	}
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", nil, err
+	}
+	token = hex.EncodeToString(b[:])
+	v, _ := json.Marshal(snapshotLock{PID: os.Getpid(), Host: host, Started: formatTime(now), Heartbeat: formatTime(now), Token: token})
+	if _, err := tx.ExecContext(ctx, `INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`, key, string(v)); err != nil {
+		return "", nil, fmt.Errorf("taking the snapshot lock: %w", err)
+	}
+	liveLocks.Store(token, s)
+	return token, tookOver, nil
+}
+
+// liveLocks maps the tokens of the locks this process holds to the store
+// that took them, to tell a live writer of this process from one whose
+// store was closed without finishing (what a test of a kill does).
+var liveLocks sync.Map
+
+// checkLock fails with ErrLockLost unless the writer still holds its lock.
+func (w *SnapshotWriter) checkLock(ctx context.Context, tx *sql.Tx) error {
+	var n int
+	err := tx.QueryRowContext(ctx, `SELECT count(*) FROM meta WHERE key = ? AND json_extract(value, '$.token') = ?`,
+		lockKey(w.info.Source, w.info.Account), w.token).Scan(&n)
+	if err != nil {
+		return fmt.Errorf("checking the snapshot lock: %w", err)
+	}
+	if n == 0 {
+		return ErrLockLost
+	}
+	return nil
+}
+
+// ownTx runs fn in a write transaction that first checks the writer still
+// owns the snapshot.
+func (w *SnapshotWriter) ownTx(ctx context.Context, fn func(*sql.Tx) error) error {
+	tx, err := w.s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if err := w.checkLock(ctx, tx); err != nil {
+		return err
+	}
+	if err := fn(tx); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// releaseLock drops the writer's lock inside tx.
+func (w *SnapshotWriter) releaseLock(ctx context.Context, tx *sql.Tx) error {
+	_, err := tx.ExecContext(ctx, `DELETE FROM meta WHERE key = ? AND json_extract(value, '$.token') = ?`,
+		lockKey(w.info.Source, w.info.Account), w.token)
+	liveLocks.Delete(w.token)
+	return err
+}
+
+// heartbeat refreshes the lock every HeartbeatEvery until stop is closed,
+// so a run waiting out a rate limit for an hour is not taken for dead.
+func (w *SnapshotWriter) heartbeat(stop <-chan struct{}) {
+	defer w.beatDone.Done()
+	t := time.NewTicker(HeartbeatEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-w.s.closed:
+			return
+		case <-t.C:
+			_, _ = w.s.db.Exec(`UPDATE meta SET value = json_set(value, '$.heartbeat', ?) WHERE key = ? AND json_extract(value, '$.token') = ?`,
+				formatTime(w.s.now()), lockKey(w.info.Source, w.info.Account), w.token)
+		}
+	}
+}
