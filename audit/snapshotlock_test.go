@@ -3,6 +3,7 @@ package audit
 import (
 	"errors"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -140,5 +141,85 @@ func TestResumeOnlyTheSameRun(t *testing.T) {
 				t.Errorf("verify: %q", r.Problems)
 			}
 		})
+	}
+}
+
+// TestOldFormSnapshotsStillVerify: a file written before snapshots were
+// recorded in the log verifies, saying which snapshots are in the old
+// form; snapshots taken from then on get records.
+func TestOldFormSnapshotsStillVerify(t *testing.T) {
+	s := openNew(t)
+	snapshot(t, s, nil, nil, obs("a", KindGitHubDeployKey))
+	// What an earlier nhi left: no record event, no head, no marker.
+	tamper(t, s, `DELETE FROM events`, `DELETE FROM meta WHERE key IN ('log_head', 'log_length', 'snapshot_records_from')`)
+	r, err := s.Verify(ctx)
+	if err != nil || !r.OK() || len(r.OldForm) != 1 || r.OldForm[0] != 1 {
+		t.Fatalf("old file: %+v %v", r, err)
+	}
+	snapshot(t, s, nil, nil, obs("a", KindGitHubDeployKey), obs("b", KindGitHubDeployKey))
+	r, _ = s.Verify(ctx)
+	if !r.OK() || len(r.OldForm) != 1 || len(r.records) != 1 || r.records[2].seq != 1 {
+		t.Fatalf("after a new snapshot: %+v", r)
+	}
+	// The new snapshot cannot be passed off as old by dropping the marker.
+	tamper(t, s, `DELETE FROM meta WHERE key = 'snapshot_records_from'`)
+	if r, _ := s.Verify(ctx); r.OK() || !strings.Contains(r.Problems[0], "the file no longer says from which snapshot on") {
+		t.Errorf("marker deleted: %q", r.Problems)
+	}
+}
+
+func TestParseHead(t *testing.T) {
+	h := strings.Repeat("ab", 32)
+	for in, want := range map[string]Head{
+		"42:" + h:          {42, h},
+		h:                  {0, h},
+		"  42:" + h + "\n": {42, h},
+		`{"format":"nhi-evidence-bundle/1","event_log_head":{"seq":7,"hash":"` + h + `"}}`: {7, h},
+		strings.ToUpper(h): {0, h},
+	} {
+		if got, err := ParseHead(in); err != nil || got != want {
+			t.Errorf("ParseHead(%q) = %v, %v; want %v", in, got, err, want)
+		}
+	}
+	for _, bad := range []string{"", "42", "42:abc", "0:" + h, h + " " + strings.Repeat("cd", 32), `{"files":[]}`} {
+		if _, err := ParseHead(bad); err == nil {
+			t.Errorf("ParseHead(%q) accepted", bad)
+		}
+	}
+}
+
+func TestCheckHeadCatchesAFullRewrite(t *testing.T) {
+	s := openNew(t)
+	a := obs("a", KindGitHubDeployKey)
+	snapshot(t, s, nil, nil, a)
+	s.SetOwner(ctx, "lead", a.ID, "alice")
+	e, _ := s.LogHead(ctx)
+	anchored := Head{Seq: e.Seq, Hash: e.Hash}
+	s.SetOwner(ctx, "lead", a.ID, "bob")
+	if p, err := s.CheckHead(ctx, anchored); p != "" || err != nil {
+		t.Fatalf("intact log: %q %v", p, err)
+	}
+	// Rewrite event 2 and every hash after it.
+	tamper(t, s, `UPDATE events SET payload = replace(payload, 'alice', 'mallory') WHERE seq = 2`)
+	evs, _ := s.Events(ctx)
+	prev := evs[0].Hash
+	for _, ev := range evs[1:] {
+		h, _ := recordHash(prev, ev.Seq, ev.At.Format(eventTimeLayout), ev.Actor, ev.Type, string(ev.Payload))
+		tamper(t, s, `UPDATE events SET prev_hash = '`+prev+`', hash = '`+h+`' WHERE seq = `+strconv.FormatInt(ev.Seq, 10))
+		prev = h
+	}
+	tamper(t, s, `UPDATE meta SET value = '`+prev+`' WHERE key = 'log_head'`)
+	if r, _ := s.Verify(ctx); !r.OK() {
+		t.Fatalf("the rewrite is not a full one: %q", r.Problems)
+	}
+	p, err := s.CheckHead(ctx, anchored)
+	if err != nil || !strings.Contains(p, "anchored head: event 2 (owner.set by lead at ") {
+		t.Errorf("CheckHead after a full rewrite: %q %v", p, err)
+	}
+	if p, _ := s.CheckHead(ctx, Head{Hash: anchored.Hash}); !strings.Contains(p, "no event of the log has hash") {
+		t.Errorf("by hash alone: %q", p)
+	}
+	if p, _ := s.CheckHead(ctx, Head{Seq: 99, Hash: anchored.Hash}); !strings.Contains(p, "the log has no event 99") {
+		t.Errorf("beyond the log: %q", p)
 	}
 }

@@ -88,6 +88,7 @@ Run nhi with no command to open the terminal UI on the evidence file.`,
 		newNoteCmd(a),
 		newExportCmd(a),
 		newVerifyCmd(a),
+		newLogCmd(a),
 		newVersionCmd(a),
 	)
 	wrapArgs(root)

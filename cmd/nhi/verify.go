@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -14,14 +15,23 @@ import (
 )
 
 func newVerifyCmd(a *app) *cobra.Command {
-	var reportDir, allowedSigners string
+	var reportDir, allowedSigners, headArg, headFile string
 	cmd := &cobra.Command{
-		Use:   "verify [--report DIR]",
+		Use:   "verify [--head SEQ:HASH | --head-file F] [--report DIR]",
 		Short: "Check the evidence file (or an exported report) has not been edited behind nhi's back",
 		Long: `verify recomputes the event log's hash chain, replays it to rebuild the tables
 the UI reads (owners, campaign decisions, ...) and compares them, and recomputes
-every snapshot's digest and every campaign population's digest. It exits 1 and
-names the first broken record when anything differs.
+every snapshot's digest and every campaign population's digest, checks each
+snapshot against its record in the log (status, credential, API URL, times,
+gaps, principals), rebuilds the identities table from the observations, and
+checks the request cache. It exits 1 and names the first broken record when
+anything differs. docs/verify.md lists every check.
+
+A rewrite of the whole log (an event edited and every hash after it
+recomputed) leaves the chain intact; a head recorded outside the file catches
+it. --head SEQ:HASH (what ` + "`nhi log head`" + ` printed earlier, pasted into a ticket or
+an e-mail) or --head-file F (a file holding it, or a bundle's manifest.json)
+checks that the log still extends that head.
 
 With --report DIR it checks a bundle written by nhi export instead: every file
 against manifest.json (none missing, none added), the signature when there is
@@ -32,6 +42,8 @@ log as of that event is the same, byte for byte. Without an evidence file (no
 --db, and no ./nhi.db) only the files and the signature are checked. Any edited
 byte fails, naming the file.`,
 		Example: `  nhi verify
+  nhi verify --head 42:3f9a...     # the line nhi log head printed
+  nhi verify --head-file evidence/2026-Q4/manifest.json
   nhi verify --report evidence/2026-Q4 --db nhi.db
   nhi verify --report evidence/2026-Q4 --db nhi.db --allowed-signers allowed_signers`,
 		Args: cobra.NoArgs,
@@ -41,6 +53,27 @@ byte fails, naming the file.`,
 			}
 			if allowedSigners != "" {
 				return usageError{cmd.CommandPath(), errors.New("--allowed-signers checks a report's signature: use it with --report DIR")}
+			}
+			var head *audit.Head
+			switch {
+			case headArg != "" && headFile != "":
+				return usageError{cmd.CommandPath(), errors.New("pass --head or --head-file, not both")}
+			case headArg != "":
+				h, err := audit.ParseHead(headArg)
+				if err != nil {
+					return usageError{cmd.CommandPath(), fmt.Errorf("--head %q: %w", headArg, err)}
+				}
+				head = &h
+			case headFile != "":
+				data, err := os.ReadFile(headFile)
+				if err != nil {
+					return fmt.Errorf("--head-file: %w", err)
+				}
+				h, err := audit.ParseHead(string(data))
+				if err != nil {
+					return fmt.Errorf("--head-file %s: %w", headFile, err)
+				}
+				head = &h
 			}
 			st, err := a.open(cmd.Context(), audit.OpenOptions{ReadOnly: true})
 			if err != nil {
@@ -58,18 +91,37 @@ byte fails, naming the file.`,
 				return err
 			}
 			r.Problems = append(r.Problems, problems...)
+			if head != nil {
+				p, err := st.CheckHead(cmd.Context(), *head)
+				if err != nil {
+					return err
+				}
+				if p != "" {
+					r.Problems = append(r.Problems, p)
+				}
+			}
 			if !r.OK() {
 				for _, p := range r.Problems {
 					fmt.Fprintf(a.stdout, "FAIL %s\n", p)
 				}
 				return fmt.Errorf("%s failed verification: %s", st.Path(), r.Problems[0])
 			}
-			fmt.Fprintf(a.stdout, "OK %s: %d events, chain head %s; %d snapshots match their digests; campaigns match the log\n",
+			fmt.Fprintf(a.stdout, "OK %s: %d events, chain head %s; %d snapshots match their digests and records; identities, owners and campaigns match the log\n",
 				st.Path(), r.Events, r.Head, r.Snapshots)
+			if head != nil {
+				fmt.Fprintf(a.stdout, "OK the log still extends the head recorded earlier (%s)\n", head)
+			} else {
+				fmt.Fprintln(a.stdout, "Not checked: a rewrite of the whole log; pass --head with a head recorded earlier (nhi log head)")
+			}
+			if len(r.OldForm) > 0 {
+				fmt.Fprintf(a.stdout, "Old form: %s finished before nhi recorded snapshots in the log; checked by the digest of their observations only\n", snapshotList(r.OldForm))
+			}
 			return nil
 		},
 	}
 	cmd.Flags().StringVar(&reportDir, "report", "", "check the evidence bundle nhi export wrote into DIR")
+	cmd.Flags().StringVar(&headArg, "head", "", "check the log still extends this head (SEQ:HASH, as nhi log head prints it)")
+	cmd.Flags().StringVar(&headFile, "head-file", "", "check the log still extends the head in this file (nhi log head's output, or a bundle's manifest.json)")
 	cmd.Flags().StringVar(&allowedSigners, "allowed-signers", "", "with --report: an allowed_signers file (ssh-keygen format) the signing key must be listed in")
 	return cmd
 }
@@ -126,4 +178,16 @@ func (a *app) verifyReport(cmd *cobra.Command, dir, allowedSigners string) error
 		fmt.Fprintf(a.stdout, "\nNOT CHECKED against an evidence file (none at %s): pass --db PATH to tie the bundle to the event log\n", a.db)
 	}
 	return nil
+}
+
+// snapshotList is "snapshot 3" or "snapshots 1, 2 and 5".
+func snapshotList(ids []int64) string {
+	if len(ids) == 1 {
+		return fmt.Sprintf("snapshot %d", ids[0])
+	}
+	parts := make([]string, len(ids))
+	for i, id := range ids {
+		parts[i] = fmt.Sprint(id)
+	}
+	return "snapshots " + strings.Join(parts[:len(parts)-1], ", ") + " and " + parts[len(parts)-1]
 }
