@@ -82,6 +82,9 @@ func Open(ctx context.Context, path string, opts OpenOptions) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cannot open %s: %w", path, err)
 	}
+	if opts.ReadOnly {
+		db = readableOn(db, path)
+	}
 	s := &Store{db: db, path: path, readOnly: opts.ReadOnly, clock: opts.Now, closed: make(chan struct{})}
 	if s.clock == nil {
 		s.clock = time.Now
@@ -117,6 +120,37 @@ func (s *Store) Close() error {
 		_, _ = s.db.Exec("PRAGMA wal_checkpoint(TRUNCATE)")
 	}
 	return s.db.Close()
+}
+
+// readableOn returns db, or when it cannot be read (SQLite in WAL mode
+// wants to create the -shm file beside it, and the folder or the medium is
+// read-only) and no write-ahead log is waiting to be checkpointed, a
+// connection with immutable=1, which reads the file as it is and creates
+// nothing. With a write-ahead log present immutable would ignore its
+// writes, so the error stands.
+func readableOn(db *sql.DB, path string) *sql.DB {
+	var n int
+	if db.QueryRow(`SELECT count(*) FROM sqlite_master`).Scan(&n) == nil || walHasHeader(path) {
+		return db
+	}
+	imm, err := sql.Open("sqlite", immutableDSN(path))
+	if err != nil || imm.QueryRow(`SELECT count(*) FROM sqlite_master`).Scan(&n) != nil {
+		if imm != nil {
+			imm.Close()
+		}
+		return db
+	}
+	db.Close()
+	return imm
+}
+
+func immutableDSN(path string) string {
+	q := url.Values{}
+	q.Add("_pragma", "foreign_keys(1)")
+	q.Set("mode", "ro")
+	q.Set("immutable", "1")
+	u := url.URL{Scheme: "file", OmitHost: true, Path: path, RawQuery: q.Encode()}
+	return u.String()
 }
 
 func dsn(path string, readOnly bool) string {

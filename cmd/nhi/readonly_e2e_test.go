@@ -1,0 +1,87 @@
+package main
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// readOnlyFolder makes dir unwritable for real, the strongest way the
+// machine allows: a read-only bind mount (read-only media), else the
+// immutable attribute (chattr +i), else, for a user other than root,
+// chmod 0555. Root ignores mode bits, so as root without either of the
+// first two there is no honest test and it skips, saying why.
+func readOnlyFolder(t *testing.T, dir string) string {
+	t.Helper()
+	mnt := dir + "-ro"
+	if err := os.Mkdir(mnt, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if exec.Command("mount", "--bind", dir, mnt).Run() == nil {
+		if exec.Command("mount", "-o", "remount,bind,ro", mnt).Run() == nil {
+			t.Cleanup(func() { _ = exec.Command("umount", mnt).Run() })
+			return mnt
+		}
+		_ = exec.Command("umount", mnt).Run()
+	}
+	if exec.Command("chattr", "+i", dir).Run() == nil {
+		t.Cleanup(func() { _ = exec.Command("chattr", "-i", dir).Run() })
+		return dir
+	}
+	if os.Geteuid() != 0 {
+		if err := os.Chmod(dir, 0o555); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { os.Chmod(dir, 0o755) })
+		return dir
+	}
+	t.Skip("running as root without mount or chattr: nothing here makes a folder read-only for root")
+	return ""
+}
+
+// TestReadOnlyEvidenceIsReadable: an evidence file in a folder nobody may
+// write (read-only media) opens for verify, identities, snapshots, log
+// head and export, and nothing is written beside it. Before, SQLite could
+// not create the -shm file of the file's WAL mode and every command said
+// "unable to open database file".
+func TestReadOnlyEvidenceIsReadable(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "evidence")
+	os.Mkdir(dir, 0o755)
+	db := filepath.Join(dir, "nhi.db")
+	src, _, _ := githubDB(t, 3)
+	b, _ := os.ReadFile(src)
+	os.WriteFile(db, b, 0o600)
+	ok(t, "campaign", "create", "q", "--scope", "kind:deploy_key", "--due", due(30), "--reviewer", "alice", "--allow-partial", "--db", db, "--as", "lead")
+	before, _ := os.ReadDir(dir)
+
+	ro := filepath.Join(readOnlyFolder(t, dir), "nhi.db")
+	if err := os.WriteFile(filepath.Join(filepath.Dir(ro), "probe"), nil, 0o600); err == nil {
+		t.Fatal("the folder is still writable")
+	}
+	out := filepath.Join(t.TempDir(), "bundle")
+	for _, args := range [][]string{
+		{"verify"},
+		{"identities", "--json"},
+		{"snapshots"},
+		{"log", "head"},
+		{"export", "q", "--out", out, "--as", "lead"},
+	} {
+		r := nhi(t, nil, append(args, "--db", ro)...)
+		if r.code != 0 {
+			t.Errorf("nhi %s on read-only evidence: exit %d\n%s%s", strings.Join(args, " "), r.code, r.stdout, r.stderr)
+		}
+	}
+	if r := nhi(t, nil, "verify", "--report", out, "--db", ro); r.code != 0 {
+		t.Errorf("verify --report against read-only evidence: %s%s", r.stdout, r.stderr)
+	}
+	// A write says why it cannot, and nothing was added beside the file.
+	r := nhi(t, nil, "owner", "set", "x", "y", "--db", ro, "--as", "lead")
+	if r.code != 1 || !strings.Contains(r.stderr, "read-only") && !strings.Contains(r.stderr, "cannot be opened for writing") {
+		t.Errorf("a write to read-only evidence: exit %d %s", r.code, r.stderr)
+	}
+	if after, _ := os.ReadDir(dir); len(after) != len(before) {
+		t.Errorf("files beside the evidence: %v, then %v", before, after)
+	}
+}
