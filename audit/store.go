@@ -99,6 +99,26 @@ func Open(ctx context.Context, path string, opts OpenOptions) (*Store, error) {
 // Path is the file the store reads and writes.
 func (s *Store) Path() string { return s.path }
 
+// checkpoint moves the write-ahead log into the file, so that an auditor
+// copying only nhi.db does not lose the last writes, when it can do so at
+// once. A TRUNCATE checkpoint waits for every reader to finish, and with
+// the busy timeout an external reader holding a transaction (the sqlite3
+// shell, a backup tool) added 10 s to every command that wrote: here it
+// does not wait, and the next close, or SQLite's own automatic
+// checkpoints, move the log instead.
+func (s *Store) checkpoint() {
+	ctx := context.Background()
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, "PRAGMA busy_timeout = 0"); err != nil {
+		return
+	}
+	_, _ = conn.ExecContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)")
+}
+
 func (s *Store) isClosed() bool {
 	select {
 	case <-s.closed:
@@ -115,9 +135,7 @@ func (s *Store) ReadOnly() bool { return s.readOnly }
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() { close(s.closed) })
 	if !s.readOnly {
-		// Leave a self-contained file behind: an auditor copying only
-		// nhi.db must not lose the last writes still in the WAL.
-		_, _ = s.db.Exec("PRAGMA wal_checkpoint(TRUNCATE)")
+		s.checkpoint()
 	}
 	return s.db.Close()
 }
