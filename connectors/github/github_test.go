@@ -283,10 +283,10 @@ func TestRunSmallOrg(t *testing.T) {
 		},
 		{
 			ID: "github:acme:github_webhook:api/601", Kind: audit.KindGitHubWebhook,
-			Name: "hooks.slack.com/services/T0001/B0002/REDACTED", Scope: "acme/api", CreatedAt: tp("2020-02-02T00:00:00Z"),
+			Name: "hooks.slack.com/services/REDACTED", Scope: "acme/api", CreatedAt: tp("2020-02-02T00:00:00Z"),
 			Attributes: map[string]string{
 				"active": "false", "insecure_ssl": "1", "content_type": "form", "has_secret": "false", "events": "push,pull_request",
-				"url": "https://hooks.slack.com/services/T0001/B0002/REDACTED", "url_redacted": "true",
+				"url": "https://hooks.slack.com/services/REDACTED", "url_redacted": "true",
 				"updated_at": "2020-02-02T00:00:00Z", "last_response": "failed", "last_response_code": "502",
 			},
 		},

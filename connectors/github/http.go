@@ -83,7 +83,7 @@ func (r *response) message() string {
 		Message string `json:"message"`
 	}
 	if json.Unmarshal(r.body, &e) == nil && e.Message != "" {
-		return e.Message
+		return redactServerText(e.Message) // see redact.go
 	}
 	return http.StatusText(r.status)
 }
@@ -468,6 +468,7 @@ func (c *Connector) send(ctx context.Context, ep endpoint, method, u, etag strin
 		return nil, &fatalError{err}
 	}
 	if authz != "" {
+		rememberSent(authz) // never echoed back into the file (redact.go)
 		req.Header.Set("Authorization", authz)
 	}
 	if etag != "" {
