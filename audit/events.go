@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Event types. Each names a human action; the projection tables are what
@@ -121,14 +122,25 @@ func (s *Store) SetOwner(ctx context.Context, actor, id, owner string) (Event, e
 	return evs[0], nil
 }
 
+// MaxOwnerLength is the longest owner, in characters, nhi records: a
+// person, a team or an address, never a paragraph.
+const MaxOwnerLength = 256
+
+// ErrOwnerTooLong is returned for an owner longer than MaxOwnerLength.
+var ErrOwnerTooLong = fmt.Errorf("an owner is at most %d characters", MaxOwnerLength)
+
 // SetOwners records several owner assignments in one transaction, one
-// event each: all of them, or none when any identity is unknown.
+// event each: all of them, or none when any identity is unknown or any
+// owner is longer than MaxOwnerLength.
 func (s *Store) SetOwners(ctx context.Context, actor string, sets []OwnerSet) ([]Event, error) {
 	var evs []Event
 	err := s.Write(ctx, func(tx *Tx) error {
 		evs = evs[:0]
 		for _, set := range sets {
 			set.Owner = strings.TrimSpace(set.Owner)
+			if n := utf8.RuneCountInString(set.Owner); n > MaxOwnerLength {
+				return fmt.Errorf("%w; this one is %d: nothing was written", ErrOwnerTooLong, n)
+			}
 			if err := tx.requireIdentity(ctx, set.Identity); err != nil {
 				return err
 			}

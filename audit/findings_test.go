@@ -137,14 +137,23 @@ rules:
 
 func TestParsePolicyRefusesMistakes(t *testing.T) {
 	for in, says := range map[string]string{
-		"rules:\n  stael: {days: 3}\n":                 `unknown rule "stael"`,
-		"rules:\n  stale: {unused_dayz: 3}\n":          "unused_dayz",
-		"rules:\n  stale: {severity: urgent}\n":        `severity "urgent"`,
-		"version: 2\n":                                 "version 2 is not supported",
-		"rules:\n  unrotated: {days: -1}\n":            "cannot be negative",
-		"first_party_apps: notalist\n":                 "cannot unmarshal",
-		"rules: [\n":                                   "policy:",
-		"rules:\n  expiring: {days: 0, enabled: true}": "", // 0 keeps the default
+		"rules:\n  stael: {days: 3}\n":          `unknown rule "stael"`,
+		"rules:\n  stale: {unused_dayz: 3}\n":   "unused_dayz",
+		"rules:\n  stale: {severity: urgent}\n": `severity "urgent"`,
+		"version: 2\n":                          "version 2 is not supported",
+		"rules:\n  unrotated: {days: -1}\n":     "cannot be negative",
+		"first_party_apps: notalist\n":          "cannot unmarshal",
+		"rules: [\n":                            "policy:",
+		// 0 is taken as written, never as "the default": refused while the
+		// rule is on, accepted for a rule turned off.
+		"rules:\n  expiring: {days: 0, enabled: true}":      "rule expiring needs days greater than 0",
+		"rules:\n  stale: {never_used_days: 0}":             "rule stale needs never_used_days greater than 0",
+		"rules:\n  expiring: {days: 0, enabled: false}":     "",
+		"rules:\n  unrotated: {days: 1.5}\n":                `line 2: "1.5" is not a whole number`,
+		"rules:\n  unrotated: {days: \"30\"}\n":             `"30" is not a whole number`,
+		"version: 1.0\n":                                    `"1.0" is not a whole number`,
+		"rules:\n  unrotated: {days: 30}\n---\nrules: {}\n": "more than one YAML document",
+		"": "the file is empty",
 	} {
 		_, err := ParsePolicy([]byte(in))
 		if says == "" {

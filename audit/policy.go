@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"slices"
 	"strings"
 	"time"
@@ -104,18 +105,32 @@ func DefaultPolicy() Policy {
 }
 
 // ParsePolicy reads a policy file (YAML; JSON is YAML too). Rules it leaves
-// out keep their defaults, and so do fields a rule leaves out; unknown keys
-// are errors, so a typo cannot silently switch a threshold off.
+// out keep their defaults, and so do fields a rule leaves out; a field it
+// sets, even to 0, is taken as written (Validate refuses a 0 threshold).
+// Unknown keys, a number of days that is not a whole number and a file of
+// more than one YAML document are errors, so a typo cannot silently switch a
+// threshold off or be ignored.
 func ParsePolicy(data []byte) (Policy, error) {
-	var file Policy
+	var file struct {
+		Version        *wholeNumber        `yaml:"version"`
+		FirstPartyApps []string            `yaml:"first_party_apps"`
+		Rules          map[string]fileRule `yaml:"rules"`
+	}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(&file); err != nil {
+		if errors.Is(err, io.EOF) {
+			return Policy{}, errors.New("policy: the file is empty; start from `nhi policy show`")
+		}
 		return Policy{}, fmt.Errorf("policy: %w", err)
 	}
+	var more yaml.Node
+	if err := dec.Decode(&more); !errors.Is(err, io.EOF) {
+		return Policy{}, errors.New("policy: the file holds more than one YAML document (a line '---' starts another); keep one policy per file")
+	}
 	p := DefaultPolicy()
-	if file.Version != 0 {
-		p.Version = file.Version
+	if file.Version != nil {
+		p.Version = int(*file.Version)
 	}
 	if file.FirstPartyApps != nil {
 		p.FirstPartyApps = file.FirstPartyApps
@@ -131,18 +146,43 @@ func ParsePolicy(data []byte) (Policy, error) {
 		if r.Severity != "" {
 			d.Severity = r.Severity
 		}
-		if r.Days != 0 {
-			d.Days = r.Days
-		}
-		if r.UnusedDays != 0 {
-			d.UnusedDays = r.UnusedDays
-		}
-		if r.NeverUsedDays != 0 {
-			d.NeverUsedDays = r.NeverUsedDays
+		for _, f := range []struct {
+			in  *wholeNumber
+			out *int
+		}{{r.Days, &d.Days}, {r.UnusedDays, &d.UnusedDays}, {r.NeverUsedDays, &d.NeverUsedDays}} {
+			if f.in != nil {
+				*f.out = int(*f.in)
+			}
 		}
 		p.Rules[name] = d
 	}
 	return p, p.Validate()
+}
+
+// fileRule is a rule as written in a policy file: a field left out is
+// nil, told apart from one set to 0.
+type fileRule struct {
+	Enabled       *bool        `yaml:"enabled"`
+	Severity      string       `yaml:"severity"`
+	Days          *wholeNumber `yaml:"days"`
+	UnusedDays    *wholeNumber `yaml:"unused_days"`
+	NeverUsedDays *wholeNumber `yaml:"never_used_days"`
+}
+
+// wholeNumber is an integer field that refuses 1.5, "30" and 1e3 rather
+// than round or convert them.
+type wholeNumber int
+
+func (n *wholeNumber) UnmarshalYAML(v *yaml.Node) error {
+	if v.Kind != yaml.ScalarNode || v.ShortTag() != "!!int" {
+		return fmt.Errorf("line %d: %q is not a whole number", v.Line, v.Value)
+	}
+	var i int
+	if err := v.Decode(&i); err != nil {
+		return fmt.Errorf("line %d: %w", v.Line, err)
+	}
+	*n = wholeNumber(i)
+	return nil
 }
 
 func sortedRules() []string {
@@ -174,9 +214,9 @@ func (p Policy) Validate() error {
 		case RuleUnrotated, RuleExpiring:
 			needs["days"] = r.Days
 		}
-		for field, v := range needs {
-			if v == 0 && r.On() {
-				return fmt.Errorf("policy: rule %s needs %s greater than 0", name, field)
+		for _, field := range []string{"days", "unused_days", "never_used_days"} {
+			if v, ok := needs[field]; ok && v == 0 && r.On() {
+				return fmt.Errorf("policy: rule %s needs %s greater than 0 (0 would fire on everything); to turn the rule off, set enabled: false", name, field)
 			}
 		}
 	}

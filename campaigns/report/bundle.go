@@ -14,8 +14,10 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 
 	"github.com/nhi-audit/nhi/audit"
 )
@@ -377,7 +379,8 @@ func checkOut(dir string, force bool) error {
 // dir, then renames it to dir, replacing an empty folder or (force) an
 // earlier bundle. On any failure the temporary folder is removed.
 func writeDir(dir string, force bool, fill func(tmp string) error) (err error) {
-	tmp, err := os.MkdirTemp(filepath.Dir(dir), "."+filepath.Base(dir)+".nhi-export-")
+	removeAbandoned(dir)
+	tmp, err := os.MkdirTemp(filepath.Dir(dir), tmpPrefix(dir)+strconv.Itoa(os.Getpid())+"-")
 	if err != nil {
 		return fmt.Errorf("cannot write %s: %w", dir, err)
 	}
@@ -417,6 +420,41 @@ func writeDir(dir string, force bool, fill func(tmp string) error) (err error) {
 		_ = os.RemoveAll(old)
 	}
 	return syncDir(filepath.Dir(dir))
+}
+
+// tmpPrefix starts the name of the temporary folders an export of dir
+// writes into; the exporting process's ID follows, so that a later export
+// can tell one that is still running from one that was killed.
+func tmpPrefix(dir string) string { return "." + filepath.Base(dir) + ".nhi-export-" }
+
+// removeAbandoned deletes the temporary folders (and set-aside old
+// bundles) that exports of dir killed before they finished left beside
+// it: those whose process is gone. Best effort: what cannot be removed
+// stays, and costs only space.
+func removeAbandoned(dir string) {
+	matches, _ := filepath.Glob(filepath.Join(filepath.Dir(dir), tmpPrefix(dir)+"*"))
+	for _, m := range matches {
+		rest := strings.TrimPrefix(filepath.Base(m), tmpPrefix(dir))
+		pidText, _, ok := strings.Cut(rest, "-")
+		pid, err := strconv.Atoi(pidText)
+		if !ok || err != nil || pid <= 0 || processRunning(pid) {
+			continue
+		}
+		_ = os.RemoveAll(m)
+	}
+}
+
+// processRunning reports whether a process with this ID exists.
+func processRunning(pid int) bool {
+	if pid == os.Getpid() {
+		return true
+	}
+	p, err := os.FindProcess(pid)
+	if err != nil {
+		return false
+	}
+	err = p.Signal(syscall.Signal(0))
+	return err == nil || errors.Is(err, syscall.EPERM)
 }
 
 func syncDir(dir string) error {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"encoding/csv"
 	"errors"
@@ -8,6 +9,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/spf13/cobra"
 
@@ -119,19 +121,33 @@ standard input.`,
 			if err != nil {
 				return err
 			}
+			set, cleared := 0, 0
+			for _, s := range sets {
+				if s.Owner == "" {
+					cleared++
+				} else {
+					set++
+				}
+			}
+			// An empty owner cell clears the owner: say so, apart.
+			what := fmt.Sprintf("set the owner of %d identities and cleared it of %d", set, cleared)
 			if dryRun {
 				for _, s := range sets {
-					fmt.Fprintf(a.stdout, "%s\t%s\n", audit.Printable(s.Identity), audit.Printable(s.Owner))
+					o := audit.Printable(s.Owner)
+					if o == "" {
+						o = "(cleared)"
+					}
+					fmt.Fprintf(a.stdout, "%s\t%s\n", audit.Printable(s.Identity), o)
 				}
-				fmt.Fprintf(a.stdout, "Would set the owner of %d identities from %d rows (dry run: nothing written)\n", len(sets), len(rows))
+				fmt.Fprintf(a.stdout, "Would have %s, from %d rows (dry run: nothing written)\n", what, len(rows))
 				return nil
 			}
 			evs, err := st.SetOwners(cmd.Context(), actor, sets)
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(a.stdout, "Set the owner of %d identities from %d rows (events %d–%d, by %s)\n",
-				len(evs), len(rows), evs[0].Seq, evs[len(evs)-1].Seq, actor)
+			fmt.Fprintf(a.stdout, "%s%s, from %d rows (events %d–%d, by %s)\n",
+				strings.ToUpper(what[:1]), what[1:], len(rows), evs[0].Seq, evs[len(evs)-1].Seq, actor)
 			return nil
 		},
 	}
@@ -194,7 +210,12 @@ type ownerRow struct {
 }
 
 func readOwnerCSV(r io.Reader, name string) ([]ownerRow, error) {
-	cr := csv.NewReader(r)
+	// Excel's "CSV UTF-8" starts the file with a byte order mark.
+	br := bufio.NewReader(r)
+	if bom, err := br.Peek(3); err == nil && string(bom) == "\ufeff" {
+		br.Discard(3)
+	}
+	cr := csv.NewReader(br)
 	cr.FieldsPerRecord = -1
 	cr.Comment = '#'
 	cr.TrimLeadingSpace = true
@@ -217,6 +238,9 @@ func readOwnerCSV(r io.Reader, name string) ([]ownerRow, error) {
 		}
 		if pattern == "" {
 			return nil, fmt.Errorf("%s:%d: empty identity ID or pattern", name, line)
+		}
+		if n := utf8.RuneCountInString(owner); n > audit.MaxOwnerLength {
+			return nil, fmt.Errorf("%s:%d: the owner is %d characters long; at most %d (a person, a team or an e-mail address); nothing was written", name, line, n, audit.MaxOwnerLength)
 		}
 		rows = append(rows, ownerRow{line: line, pattern: pattern, owner: owner})
 	}
