@@ -12,20 +12,20 @@ import (
 func TestOwnerHistory(t *testing.T) {
 	s := openNew(t)
 	a, b := obs("a", KindGitHubDeployKey), obs("b", KindGitHubWebhook)
-	snapshot(t, s, nil, nil, a, b)
-	if _, err := s.SetOwner(ctx, "lead", a.ID, "alice"); err != nil { // #1
+	snapshot(t, s, nil, nil, a, b) // #1 records it
+	if _, err := s.SetOwner(ctx, "lead", a.ID, "alice"); err != nil { // #2
 		t.Fatal(err)
 	}
-	if _, err := s.AddNotes(ctx, "lead", []string{a.ID}, "asked alice"); err != nil { // #2
+	if _, err := s.AddNotes(ctx, "lead", []string{a.ID}, "asked alice"); err != nil { // #3
 		t.Fatal(err)
 	}
-	if _, err := s.SetOwner(ctx, "lead", b.ID, "bob"); err != nil { // #3
+	if _, err := s.SetOwner(ctx, "lead", b.ID, "bob"); err != nil { // #4
 		t.Fatal(err)
 	}
-	if _, err := s.SetOwner(ctx, "rita", a.ID, "@platform"); err != nil { // #4
+	if _, err := s.SetOwner(ctx, "rita", a.ID, "@platform"); err != nil { // #5
 		t.Fatal(err)
 	}
-	if _, err := s.UndoOwnerSet(ctx, "rita", 4); err != nil { // #5
+	if _, err := s.UndoOwnerSet(ctx, "rita", 5); err != nil { // #6
 		t.Fatal(err)
 	}
 	h, err := s.OwnerHistory(ctx, a.ID)
@@ -39,7 +39,7 @@ func TestOwnerHistory(t *testing.T) {
 			t.Errorf("event %d has no time", c.Seq)
 		}
 	}
-	if want := "lead alice 1/0,rita @platform 4/0,rita alice 5/4"; strings.Join(got, ",") != want {
+	if want := "lead alice 2/0,rita @platform 5/0,rita alice 6/5"; strings.Join(got, ",") != want {
 		t.Errorf("owner history of a: %q, want %q", strings.Join(got, ","), want)
 	}
 	if h, _ := s.OwnerHistory(ctx, b.ID); len(h) != 1 || h[0].Owner != "bob" {
