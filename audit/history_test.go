@@ -12,7 +12,8 @@ import (
 func TestOwnerHistory(t *testing.T) {
 	s := openNew(t)
 	a, b := obs("a", KindGitHubDeployKey), obs("b", KindGitHubWebhook)
-	snapshot(t, s, nil, nil, a, b) // #1 records it
+	// #1 records the snapshot.
+	snapshot(t, s, nil, nil, a, b)
 	if _, err := s.SetOwner(ctx, "lead", a.ID, "alice"); err != nil { // #2
 		t.Fatal(err)
 	}

@@ -32,7 +32,8 @@ func trail(t testing.TB, st *audit.Store, id string) string {
 // removal check that names it, in log order, and nothing about others.
 func TestTrail(t *testing.T) {
 	f := newFixture(t)
-	f.Snapshot(t, nil, population()...) // #1 records it
+	// #1 records the snapshot.
+	f.Snapshot(t, nil, population()...)
 	create(t, f, campaigns.Spec{Name: "q", Scope: "kind:deploy_key"}) // #2
 	k1, k2 := keyID("api", "1"), keyID("api", "2")
 	o, err := campaigns.Decide(ctx, f.Store, "rita", "q", k1, campaigns.Keep, "deploys api") // #3
@@ -59,7 +60,8 @@ func TestTrail(t *testing.T) {
 			later = append(later, o)
 		}
 	}
-	snap := f.Snapshot(t, nil, later...) // #8 records it
+	// #8 records the snapshot.
+	snap := f.Snapshot(t, nil, later...)
 	if _, err := campaigns.VerifyAfterSnapshot(ctx, f.Store, "lead", snap.ID); err != nil { // #9
 		t.Fatal(err)
 	}
