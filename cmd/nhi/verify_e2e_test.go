@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"crypto/sha256"
 	"database/sql"
 	"encoding/hex"
@@ -10,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/nhi-audit/nhi/audit"
 	"github.com/nhi-audit/nhi/connectors/github/githubtest"
 )
 
@@ -45,6 +48,10 @@ func rewriteChain(t *testing.T, db string, seq int64, from, to string) {
 		t.Fatal(err)
 	}
 	defer h.Close()
+	var n int
+	if h.QueryRow(`SELECT count(*) FROM events WHERE seq = ? AND instr(payload, ?) > 0`, seq, to).Scan(&n); n != 1 {
+		t.Fatalf("event %d holds no %q to rewrite", seq, from)
+	}
 	rows, err := h.Query(`SELECT seq, at, actor, type, payload FROM events WHERE seq >= ? ORDER BY seq`, seq)
 	if err != nil {
 		t.Fatal(err)
@@ -65,8 +72,11 @@ func rewriteChain(t *testing.T, db string, seq int64, from, to string) {
 		t.Fatal(err)
 	}
 	for _, e := range evs {
-		rec, _ := json.Marshal([]any{e.seq, e.at, e.actor, e.typ, json.RawMessage(e.payload)})
-		sum := sha256.Sum256(append([]byte(prev), append(rec, '\n')...))
+		var rec bytes.Buffer
+		enc := json.NewEncoder(&rec)
+		enc.SetEscapeHTML(false)
+		enc.Encode([]any{e.seq, e.at, e.actor, e.typ, json.RawMessage(e.payload)})
+		sum := sha256.Sum256(append([]byte(prev), rec.Bytes()...))
 		hash := hex.EncodeToString(sum[:])
 		if _, err := h.Exec(`UPDATE events SET prev_hash = ?, hash = ? WHERE seq = ?`, prev, hash, e.seq); err != nil {
 			t.Fatal(err)
@@ -250,5 +260,47 @@ func TestVerifyHeadCatchesAFullRewrite(t *testing.T) {
 		if r := nhi(t, nil, "verify", "--db", db, "--head", bad); r.code != 2 {
 			t.Errorf("--head %q: exit %d %s", bad, r.code, r.stderr)
 		}
+	}
+}
+
+// TestVerifyOldFile: a file an earlier nhi wrote, without snapshot records,
+// still verifies, and verify says which snapshots are in the old form.
+func TestVerifyOldFile(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("..", "..", "campaigns", "testdata", "schema-v3.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := filepath.Join(t.TempDir(), "old.db")
+	os.WriteFile(db, b, 0o600)
+	st, err := audit.Open(context.Background(), db, audit.OpenOptions{}) // migrates, as any write does
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	r := ok(t, "verify", "--db", db)
+	if !strings.Contains(r.stdout, "Old form: snapshot 1 finished before nhi recorded snapshots in the log") {
+		t.Errorf("verify of an old file:\n%s", r.stdout)
+	}
+}
+
+// TestVerifyReportCatchesAFullRewrite: the head an exported bundle
+// carries catches a rewrite of the chain that plain verify cannot.
+func TestVerifyReportCatchesAFullRewrite(t *testing.T) {
+	db := reportDB(t)
+	out := filepath.Join(t.TempDir(), "evidence")
+	ok(t, "export", "q", "--out", out, "--db", db, "--as", "lead")
+	ok(t, "verify", "--report", out, "--db", db)
+	rewriteChain(t, db, 3, "gone", "kept")
+	// and the tables the event implies, so that they agree with it
+	attack(t, db, `UPDATE campaign_items SET reason = replace(reason, 'gone', 'kept')`, `UPDATE campaign_decisions SET reason = replace(reason, 'gone', 'kept')`)
+	if r := nhi(t, nil, "verify", "--db", db); r.code != 0 {
+		t.Fatalf("plain verify of the rewritten chain: %s%s", r.stdout, r.stderr)
+	}
+	r := nhi(t, nil, "verify", "--report", out, "--db", db)
+	if r.code != 1 || !strings.Contains(r.stdout, "FAIL evidence file: event ") || !strings.Contains(r.stdout, "but manifest.json says") {
+		t.Errorf("verify --report of a rewritten chain: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if r := nhi(t, nil, "verify", "--db", db, "--head-file", filepath.Join(out, "manifest.json")); r.code != 1 || !strings.Contains(r.stdout, "anchored head: event ") {
+		t.Errorf("verify --head-file manifest.json of a rewritten chain: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 }
