@@ -45,5 +45,13 @@ func (s *Store) CachePut(ctx context.Context, key, etag string, value []byte) er
 	if err != nil {
 		return fmt.Errorf("writing the request cache: %w", err)
 	}
+	// Remembered for the record of the snapshot that finishes next, so
+	// that it need not read every value back.
+	s.cacheMu.Lock()
+	if s.cachePut == nil {
+		s.cachePut = map[string]string{}
+	}
+	s.cachePut[key] = hashValue(value)
+	s.cacheMu.Unlock()
 	return nil
 }

@@ -102,7 +102,10 @@ func (s *Store) finish(ctx context.Context, tx *sql.Tx, id int64, status, errTex
 		return finished, err
 	}
 	if known.own {
-		if rec.Cache, err = cacheStoredSince(ctx, tx, started); err != nil {
+		s.cacheMu.Lock()
+		put := s.cachePut
+		s.cacheMu.Unlock()
+		if rec.Cache, err = cacheStoredSince(ctx, tx, started, put); err != nil {
 			return finished, err
 		}
 	}
@@ -179,17 +182,34 @@ func digestRows(ctx context.Context, q querier, query string, args ...any) (int,
 
 // cacheStoredSince hashes the request-cache entries written since a
 // snapshot started: by this run, or by an interrupted run it resumed.
-func cacheStoredSince(ctx context.Context, q querier, started string) (map[string]string, error) {
-	rows, err := q.QueryContext(ctx, `SELECT key, value FROM http_cache WHERE stored_at >= ?`, started)
+// known holds the hashes of what this process stored; the other values
+// are read back.
+func cacheStoredSince(ctx context.Context, q querier, started string, known map[string]string) (map[string]string, error) {
+	rows, err := q.QueryContext(ctx, `SELECT key, stored_at FROM http_cache WHERE stored_at >= ?`, started)
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
 	out := map[string]string{}
+	var unknown []string
 	for rows.Next() {
-		var key string
+		var key, at string
+		if err := rows.Scan(&key, &at); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		if h, ok := known[key]; ok {
+			out[key] = h
+		} else {
+			unknown = append(unknown, key)
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	for _, key := range unknown {
 		var value []byte
-		if err := rows.Scan(&key, &value); err != nil {
+		if err := q.QueryRowContext(ctx, `SELECT value FROM http_cache WHERE key = ?`, key).Scan(&value); err != nil {
 			return nil, err
 		}
 		out[key] = hashValue(value)
@@ -197,7 +217,7 @@ func cacheStoredSince(ctx context.Context, q querier, started string) (map[strin
 	if len(out) == 0 {
 		out = nil
 	}
-	return out, rows.Err()
+	return out, nil
 }
 
 func hashValue(v []byte) string {

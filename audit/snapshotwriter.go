@@ -478,11 +478,17 @@ func (w *SnapshotWriter) Principal(p Principal) error {
 	if w.done {
 		return errors.New("snapshot already finished")
 	}
-	err := w.ownTx(context.Background(), func(tx *sql.Tx) error {
-		_, err := tx.Exec(`INSERT INTO principals (snapshot_id, type, scope, login, role) VALUES (?, ?, ?, ?, ?)
-			ON CONFLICT DO NOTHING`, w.id, p.Type, p.Scope, p.Login, p.Role)
-		return err
-	})
+	// One statement, guarded by the lock, rather than a transaction per
+	// principal: a large organisation has tens of thousands.
+	res, err := w.s.db.Exec(`INSERT INTO principals (snapshot_id, type, scope, login, role)
+		SELECT ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM meta WHERE key = ? AND json_extract(value, '$.token') = ?)
+		ON CONFLICT DO NOTHING`, w.id, p.Type, p.Scope, p.Login, p.Role, lockKey(w.info.Source, w.info.Account), w.token)
+	if err == nil {
+		if n, _ := res.RowsAffected(); n == 0 {
+			// A repeat, or the lock is gone: ask which.
+			err = w.ownTx(context.Background(), func(*sql.Tx) error { return nil })
+		}
+	}
 	if err != nil {
 		return fmt.Errorf("recording %s %s: %w", p.Type, p.Login, err)
 	}

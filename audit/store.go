@@ -54,6 +54,7 @@ type Store struct {
 
 	cacheMu   sync.Mutex
 	cacheWant map[string]string // see cacheHashes
+	cachePut  map[string]string // key -> value hash of what this Store stored
 }
 
 func (s *Store) now() time.Time { return s.clock().UTC() }
