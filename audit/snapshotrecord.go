@@ -35,6 +35,9 @@ type SnapshotRecord struct {
 	Source           string          `json:"source"`
 	Account          string          `json:"account"`
 	APIURL           string          `json:"api_url"`
+	ServerVersion    string          `json:"server_version,omitempty"`
+	Notes            string          `json:"notes,omitempty"` // JSON array, as stored
+	Scoped           bool            `json:"scoped,omitempty"`
 	Credential       string          `json:"credential"`
 	ToolVersion      string          `json:"tool_version"`
 	StartedAt        string          `json:"started_at"`
@@ -74,7 +77,11 @@ func (s *Store) finish(ctx context.Context, tx *sql.Tx, id int64, status, errTex
 		if err != nil {
 			return time.Time{}, err
 		}
-		known = &stored{digest: digestRecords(records), counts: counts}
+		scopes, _, err := s.scopeRecords(ctx, id)
+		if err != nil {
+			return time.Time{}, err
+		}
+		known = &stored{digest: digestRecords(withScopes(records, scopes)), counts: counts}
 	}
 	finished := s.now().Truncate(time.Second)
 	var source, account, started string
@@ -125,10 +132,10 @@ func recordFromFile(ctx context.Context, q querier, id int64) (*SnapshotRecord, 
 	var finished, policy sql.NullString
 	var counts string
 	err := q.QueryRowContext(ctx, `SELECT s.source, s.account, s.api_url, s.credential, s.tool_version, s.started_at, s.finished_at,
-			s.status, s.error, s.counts, s.digest, p.digest
+			s.status, s.error, s.counts, s.digest, p.digest, s.server_version, s.notes, s.scoped
 		FROM snapshots s LEFT JOIN policies p ON p.id = s.policy_id WHERE s.id = ?`, id).
 		Scan(&r.Source, &r.Account, &r.APIURL, &r.Credential, &r.ToolVersion, &r.StartedAt, &finished,
-			&r.Status, &r.Error, &counts, &r.Digest, &policy)
+			&r.Status, &r.Error, &counts, &r.Digest, &policy, &r.ServerVersion, &r.Notes, &r.Scoped)
 	if err != nil {
 		return nil, fmt.Errorf("snapshot %d: %w", id, err)
 	}
@@ -360,6 +367,11 @@ func recordDiff(want, got *SnapshotRecord) []string {
 	field("status", want.Status, got.Status)
 	field("credential", want.Credential, got.Credential)
 	field("API URL", want.APIURL, got.APIURL)
+	field("server version", want.ServerVersion, got.ServerVersion)
+	field("notes", want.Notes, got.Notes)
+	if want.Scoped != got.Scoped {
+		out = append(out, fmt.Sprintf("its scoped flag is %v but its record says %v", got.Scoped, want.Scoped))
+	}
 	field("start time", want.StartedAt, got.StartedAt)
 	field("finish time", want.FinishedAt, got.FinishedAt)
 	field("error", want.Error, got.Error)
