@@ -107,7 +107,7 @@ func (w *SnapshotWriter) SetServer(ctx context.Context, version string, notes []
 
 // scopeRecords are a snapshot's scope rows as digest records: the snapshot
 // digest covers them, so deleting one (turning "not checked" into
-// "removed") fails nhi verify. Snapshots before schema v4 have none, and
+// "removed") fails nhi verify. Snapshots before schema v5 have none, and
 // their digests are unchanged.
 func (s *Store) scopeRecords(ctx context.Context, id int64) (map[string][sha256.Size]byte, bool, error) {
 	var scoped bool
@@ -195,7 +195,7 @@ func (s *Store) Coverage(ctx context.Context, id int64) (*Coverage, error) {
 // The place was read when the snapshot read kind at scope, or when it read
 // every child of an enclosing scope and scope was not among them (the
 // repository or environment no longer exists). A snapshot that recorded no
-// scopes (taken before schema v4, or by a connector that does not say what
+// scopes (taken before schema v5, or by a connector that does not say what
 // it read) looked everywhere when complete, and everywhere but its gaps
 // when partial.
 func (c *Coverage) Looked(kind Kind, scope string) (ok bool, reason string) {

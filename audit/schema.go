@@ -165,7 +165,7 @@ BEGIN SELECT RAISE(ABORT, 'snapshots are immutable'); END;
 CREATE INDEX events_identity ON events (json_extract(payload, '$.identity'), type, seq);
 CREATE INDEX events_type ON events (type, seq);
 `,
-	// v4: positive evidence of what a snapshot read (see coverage.go), so
+	// v5: positive evidence of what a snapshot read (see coverage.go), so
 	// a removal is claimed only where a later snapshot looked.
 	`
 -- A kind read in full at a scope, or kind '*': every scope directly below
@@ -178,7 +178,7 @@ CREATE TABLE snapshot_scopes (
 	PRIMARY KEY (snapshot_id, scope, kind)
 ) WITHOUT ROWID;
 -- 1: snapshot_scopes says what the snapshot read; 0 (snapshots taken before
--- schema v4): only its status and gaps do.
+-- schema v5, or by a connector that does not say): only its status and gaps do.
 ALTER TABLE snapshots ADD COLUMN scoped INTEGER NOT NULL DEFAULT 0;
 -- What answered (a GitHub Enterprise Server version; '' for the cloud), and
 -- what the connector says once of the whole run (JSON array of strings).
