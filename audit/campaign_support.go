@@ -97,6 +97,26 @@ func (s *Store) statusIn(ctx context.Context, snapshotID int64) (map[string]Iden
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
+	// An identity that continues under another ID (lineage.go) stands as
+	// its successor does.
+	aliases, err := s.Aliases(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for i := range list {
+		cur, ok := aliases[list[i].it.ID]
+		if !ok {
+			continue
+		}
+		var kind string
+		err := s.db.QueryRowContext(ctx, `SELECT i.kind, i.account, i.last_snapshot, o.scope FROM identities i
+			JOIN observations o ON o.snapshot_id = i.last_snapshot AND o.identity_id = i.id WHERE i.id = ?`, cur).
+			Scan(&kind, &list[i].account, &list[i].it.SnapshotID, &list[i].it.Scope)
+		if err != nil {
+			return nil, fmt.Errorf("reading %s, which %s continues as: %w", cur, list[i].it.ID, err)
+		}
+		list[i].it.Kind = Kind(kind)
+	}
 	out := map[string]Identity{}
 	for i := range list {
 		if err := judge.judge(ctx, &list[i].it, list[i].account); err != nil {

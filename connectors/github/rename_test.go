@@ -95,6 +95,17 @@ func TestRenamedRepository(t *testing.T) {
 	if len(r.StillPresent) != 1 || r.StillPresent[0] != oldKey || len(r.Removed) != 0 {
 		t.Errorf("verify after the rename: removed %v, still present %v, not checked %v", r.Removed, r.StillPresent, r.NotChecked)
 	}
+	// The first snapshot's population, as a campaign froze it: the old IDs
+	// are not removed, they go on under the new name.
+	in, err := st.IdentitiesInSnapshot(ctx, first.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, it := range in {
+		if it.ID == oldKey && it.Status != audit.StatusActive {
+			t.Errorf("%s in the first snapshot: %s %q; want active", it.ID, it.Status, it.StatusReason)
+		}
+	}
 	if v, err := st.Verify(ctx); err != nil || !v.OK() {
 		t.Errorf("verify: %+v %v", v, err)
 	}
