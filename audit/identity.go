@@ -133,7 +133,8 @@ type Finding struct {
 // owner recorded in the event log, and where it stands across snapshots.
 type Identity struct {
 	Observation
-	Source   string
+	Source   string // the system it lives in: "github", "x509", an import's --source
+	Account  string // what was read within it: organisation, AWS account, import account
 	Owner    string // "" when nobody owns it
 	Findings []Finding
 	Status   string

@@ -1,0 +1,106 @@
+package audit
+
+import (
+	"testing"
+	"time"
+)
+
+// snapshotOf records one finished snapshot of source/account holding o.
+func snapshotOf(t *testing.T, s *Store, source, account string, gaps []Gap, o ...Observation) *Snapshot {
+	t.Helper()
+	w, err := s.BeginSnapshot(ctx, SnapshotInfo{Source: source, Account: account, APIURL: "file:test", ToolVersion: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, x := range o {
+		if err := w.Record(x); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, g := range gaps {
+		if err := w.Gap(g); err != nil {
+			t.Fatal(err)
+		}
+	}
+	snap, err := w.Finish(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return snap
+}
+
+// Several sources and accounts share one file: each has its own current
+// snapshot, an identity is removed only by a later complete snapshot of its
+// own source and account, and the rules run on every source's kinds.
+func TestSourcesAndAccountsCoexist(t *testing.T) {
+	s := openNew(t)
+	past := time.Now().AddDate(0, 0, -3)
+	gh := obs("acme/api/1", KindGitHubDeployKey)
+	bot := Observation{ID: IdentityID("slack", "workspace-a", "import_bot_token", "B1"), Kind: "import_bot_token", Name: "deploy-bot", ExpiresAt: &past}
+	botB := Observation{ID: IdentityID("slack", "workspace-b", "import_bot_token", "B1"), Kind: "import_bot_token", Name: "deploy-bot"}
+	cert := Observation{ID: IdentityID("x509", "hosts", "x509_certificate", "ab12"), Kind: "x509_certificate", Name: "api.acme.test"}
+
+	snapshotOf(t, s, "github", "acme", nil, gh)
+	slackA := snapshotOf(t, s, "slack", "workspace-a", nil, bot)
+	snapshotOf(t, s, "slack", "workspace-b", nil, botB)
+	x1 := snapshotOf(t, s, "x509", "hosts", nil, cert)
+
+	// Another complete snapshot of slack/workspace-b without its bot removes
+	// that bot only: not workspace-a's with the same key, not github's.
+	snapshotOf(t, s, "slack", "workspace-b", nil)
+	// A partial x509 snapshot without the certificate does not remove it.
+	x2 := snapshotOf(t, s, "x509", "hosts", []Gap{{Endpoint: "tls://127.0.0.1:1", Reason: "connection refused"}})
+
+	ids, err := s.Identities(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]Identity{}
+	for _, id := range ids {
+		got[id.ID] = id
+	}
+	want := map[string][3]string{ // status, source, account
+		gh.ID:   {StatusActive, "github", "acme"},
+		bot.ID:  {StatusActive, "slack", "workspace-a"},
+		botB.ID: {StatusRemoved, "slack", "workspace-b"},
+		cert.ID: {StatusActive, "x509", "hosts"},
+	}
+	if len(got) != len(want) {
+		t.Fatalf("%d identities; want %d", len(got), len(want))
+	}
+	for id, w := range want {
+		g := got[id]
+		if [3]string{g.Status, g.Source, g.Account} != w {
+			t.Errorf("%s: status %s, source %s, account %s; want %v", id, g.Status, g.Source, g.Account, w)
+		}
+	}
+	// The expiry rule runs on an imported kind like on any other.
+	if RuleNames(got[bot.ID].Findings) != "expired,orphaned" {
+		t.Errorf("imported bot's findings: %v; want expired and orphaned", got[bot.ID].Findings)
+	}
+	if got[bot.ID].SnapshotID != slackA.ID || got[cert.ID].SnapshotID != x1.ID {
+		t.Errorf("identities point at snapshots %d, %d; want %d, %d", got[bot.ID].SnapshotID, got[cert.ID].SnapshotID, slackA.ID, x1.ID)
+	}
+
+	cur, err := s.CurrentSnapshots(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, c := range cur {
+		names = append(names, c.Source+"/"+c.Account+"#"+c.Status)
+	}
+	wantCur := []string{"github/acme#complete", "slack/workspace-a#complete", "slack/workspace-b#complete", "x509/hosts#partial"}
+	if len(names) != len(wantCur) {
+		t.Fatalf("current snapshots %v; want %v", names, wantCur)
+	}
+	for i := range names {
+		if names[i] != wantCur[i] {
+			t.Errorf("current snapshots %v; want %v", names, wantCur)
+			break
+		}
+	}
+	if cur[3].ID != x2.ID {
+		t.Errorf("x509's current snapshot is %d; want the partial %d, the newest finished", cur[3].ID, x2.ID)
+	}
+}
