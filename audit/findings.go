@@ -161,7 +161,10 @@ func (e *Evaluator) stale(o *Observation, r RulePolicy) string {
 		}
 		return ""
 	}
-	if !o.Kind.TracksLastUse() {
+	// Where the kind does not say when it was used, only a last use the
+	// source did report (an import's last_used_at) is evidence; an absent
+	// one means "not reported", never "never used".
+	if !o.Kind.TracksLastUse() && o.LastUsedAt == nil {
 		return ""
 	}
 	if o.LastUsedAt != nil {
@@ -170,7 +173,7 @@ func (e *Evaluator) stale(o *Observation, r RulePolicy) string {
 		}
 		return ""
 	}
-	if o.CreatedAt != nil && e.daysSince(*o.CreatedAt) > r.NeverUsedDays {
+	if o.Kind.TracksLastUse() && o.CreatedAt != nil && e.daysSince(*o.CreatedAt) > r.NeverUsedDays {
 		return fmt.Sprintf("never used since it was created %s, %s ago; policy: %d", day(o.CreatedAt), e.days(*o.CreatedAt), r.NeverUsedDays)
 	}
 	return ""
@@ -190,6 +193,12 @@ func (e *Evaluator) unrotated(o *Observation, r RulePolicy) string {
 		// A key cannot be changed, only replaced: its age is its rotation.
 		if o.CreatedAt != nil && e.daysSince(*o.CreatedAt) > r.Days {
 			return fmt.Sprintf("key created %s, %s ago, never replaced; policy: %d", day(o.CreatedAt), e.days(*o.CreatedAt), r.Days)
+		}
+	default:
+		// Any other source that says when the secret material last
+		// changed (an import's rotated_at) is held to the same days.
+		if t := o.RotatedAt; t != nil && e.daysSince(*t) > r.Days {
+			return fmt.Sprintf("secret material last changed %s, %s ago; policy: %d", day(t), e.days(*t), r.Days)
 		}
 	}
 	return ""

@@ -104,3 +104,26 @@ func TestSourcesAndAccountsCoexist(t *testing.T) {
 		t.Errorf("x509's current snapshot is %d; want the partial %d, the newest finished", cur[3].ID, x2.ID)
 	}
 }
+
+// Rules that read dates run on any source that reports them: a kind nhi
+// does not know is stale when its source says it was last used long ago,
+// and unrotated when its source says the secret changed long ago; where
+// the source says nothing, nothing fires.
+func TestDateRulesOnOtherSources(t *testing.T) {
+	now := time.Date(2026, 11, 30, 0, 0, 0, 0, time.UTC)
+	ev := NewEvaluator(DefaultPolicy(), now)
+	ago := func(d int) *time.Time { t := now.AddDate(0, 0, -d); return &t }
+	for _, c := range []struct {
+		o    Observation
+		want string
+	}{
+		{Observation{ID: "a", Kind: "import_bot_token", LastUsedAt: ago(400)}, "stale"},
+		{Observation{ID: "b", Kind: "import_bot_token", LastUsedAt: ago(10), RotatedAt: ago(91)}, "unrotated"},
+		{Observation{ID: "c", Kind: "import_bot_token", CreatedAt: ago(900)}, ""}, // no last use reported: unknown, not never
+		{Observation{ID: "d", Kind: "x509_certificate", CreatedAt: ago(900)}, ""},
+	} {
+		if got := RuleNames(ev.EvaluateObservation(&c.o)); got != c.want {
+			t.Errorf("%s: findings %q; want %q", c.o.ID, got, c.want)
+		}
+	}
+}
