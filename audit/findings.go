@@ -21,6 +21,7 @@ type Evaluator struct {
 
 // NewEvaluator prepares p for evaluation at now.
 func NewEvaluator(p Policy, now time.Time) *Evaluator {
+	p = p.withDefaults()
 	e := &Evaluator{policy: p, now: now.UTC(), firstParty: map[string]bool{}, members: map[string]map[string]bool{}}
 	for _, a := range p.FirstPartyApps {
 		e.firstParty[strings.ToLower(a)] = true
@@ -129,6 +130,10 @@ func (e *Evaluator) check(rule string, id *Identity, o *Observation, account str
 		}
 	case RuleHumanCredential:
 		return humanCredential(o)
+	case RuleWeakKey, RuleSelfSigned, RuleLongLived, RuleWildcard:
+		if o.Kind == KindX509Certificate {
+			return certificateCheck(rule, o, r)
+		}
 	case RuleInsecureWebhook:
 		if o.Kind != KindGitHubWebhook {
 			return ""

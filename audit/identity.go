@@ -27,6 +27,10 @@ const (
 	KindGitHubRunner                  Kind = "github_runner"
 )
 
+// KindX509Certificate is a leaf certificate read from a file or a TLS
+// endpoint (connectors/x509); its natural key is its SHA-256 fingerprint.
+const KindX509Certificate Kind = "x509_certificate"
+
 // Kinds lists every known kind in display order.
 var Kinds = []Kind{
 	KindGitHubAppInstallation,
@@ -39,6 +43,7 @@ var Kinds = []Kind{
 	KindGitHubCodespacesSecret,
 	KindGitHubWebhook,
 	KindGitHubRunner,
+	KindX509Certificate,
 }
 
 // Label is the short human name of a kind, for tables.
@@ -64,6 +69,8 @@ func (k Kind) Label() string {
 		return "webhook"
 	case KindGitHubRunner:
 		return "runner"
+	case KindX509Certificate:
+		return "certificate"
 	}
 	return string(k)
 }

@@ -1,6 +1,7 @@
 package audit
 
 import (
+	"strings"
 	"testing"
 	"time"
 )
@@ -125,5 +126,40 @@ func TestDateRulesOnOtherSources(t *testing.T) {
 		if got := RuleNames(ev.EvaluateObservation(&c.o)); got != c.want {
 			t.Errorf("%s: findings %q; want %q", c.o.ID, got, c.want)
 		}
+	}
+}
+
+// A policy recorded by an earlier nhi lacks the rules added since: they
+// run with their defaults, and the policy is still found by its digest
+// (a campaign created under an earlier built-in default keeps its report).
+func TestPolicyRecordedBeforeNewRules(t *testing.T) {
+	s := openNew(t)
+	old := DefaultPolicy()
+	delete(old.Rules, RuleWeakKey)
+	body, digest := old.canonical()
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := storePolicy(ctx, tx, body, digest, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	got, ev, err := s.PolicyByDigest(ctx, digest, 0)
+	if err != nil || ev.Seq != 0 {
+		t.Fatalf("PolicyByDigest: %v, %+v", err, ev)
+	}
+	if _, ok := got.Rules[RuleWeakKey]; ok || got.Digest() != digest {
+		t.Errorf("the recorded policy was changed on the way: %+v", got.Rules)
+	}
+	weak := Observation{ID: "c", Kind: KindX509Certificate, Attributes: map[string]string{CertKeyType: "RSA", CertKeyBits: "1024", CertSignature: "SHA256-RSA"}}
+	fs := NewEvaluator(old, time.Now()).EvaluateObservation(&weak)
+	if len(fs) != 1 || fs[0].Rule != RuleWeakKey || fs[0].Severity != "high" || fs[0].OWASP != "NHI4" {
+		t.Errorf("findings under the older policy: %+v; want weak-key at its default severity", fs)
+	}
+	if y := old.YAML(); !strings.Contains(y, "  weak-key:\n    severity: high\n") {
+		t.Errorf("policy show of the older policy:\n%s", y)
 	}
 }
