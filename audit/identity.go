@@ -31,6 +31,11 @@ const (
 // endpoint (connectors/x509); its natural key is its SHA-256 fingerprint.
 const KindX509Certificate Kind = "x509_certificate"
 
+// ImportKindPrefix starts the kinds of imported identities
+// (connectors/importer) that are none of nhi's own: nobody can list
+// them in advance, so the filter accepts any kind:import_… .
+const ImportKindPrefix = "import_"
+
 // Kinds lists every known kind in display order.
 var Kinds = []Kind{
 	KindGitHubAppInstallation,

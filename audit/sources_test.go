@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/nhi-audit/nhi/filter"
 )
 
 // snapshotOf records one finished snapshot of source/account holding o.
@@ -161,5 +163,42 @@ func TestPolicyRecordedBeforeNewRules(t *testing.T) {
 	}
 	if y := old.YAML(); !strings.Contains(y, "  weak-key:\n    severity: high\n") {
 		t.Errorf("policy show of the older policy:\n%s", y)
+	}
+}
+
+// source: and account: select across sources; kind: takes an imported
+// kind nobody could list in advance, and a glob that may match one.
+func TestFilterAcrossSources(t *testing.T) {
+	ids := []*Identity{
+		{Observation: Observation{ID: "github:acme:github_deploy_key:1", Kind: KindGitHubDeployKey}, Source: "github", Account: "acme"},
+		{Observation: Observation{ID: "slack:ws-a:import_bot_token:B1", Kind: "import_bot_token"}, Source: "slack", Account: "ws-a"},
+		{Observation: Observation{ID: "slack:ws-b:import_bot_token:B1", Kind: "import_bot_token"}, Source: "slack", Account: "ws-b"},
+		{Observation: Observation{ID: "x509:edge:x509_certificate:ab", Kind: KindX509Certificate}, Source: "x509", Account: "edge"},
+	}
+	for expr, want := range map[string]string{
+		"source:slack account:ws-b":   "slack:ws-b:import_bot_token:B1",
+		"account:ws-* -source:github": "slack:ws-a:import_bot_token:B1 slack:ws-b:import_bot_token:B1",
+		"kind:import_bot_token":       "slack:ws-a:import_bot_token:B1 slack:ws-b:import_bot_token:B1",
+		"kind:*bot_token":             "slack:ws-a:import_bot_token:B1 slack:ws-b:import_bot_token:B1",
+		"kind:certificate":            "x509:edge:x509_certificate:ab",
+		"source:x509 or account:acme": "github:acme:github_deploy_key:1 x509:edge:x509_certificate:ab",
+	} {
+		f, err := filter.Parse(expr, Vocabulary)
+		if err != nil {
+			t.Errorf("%s: %v", expr, err)
+			continue
+		}
+		var got []string
+		for _, id := range ids {
+			if f.Match(id, &filter.Env{Now: time.Now()}) {
+				got = append(got, id.ID)
+			}
+		}
+		if strings.Join(got, " ") != want {
+			t.Errorf("%s: %v; want %s", expr, got, want)
+		}
+	}
+	if _, err := filter.Parse("kind:bot_tokn", Vocabulary); err == nil {
+		t.Error("kind:bot_tokn accepted: a kind outside the import prefix is still checked")
 	}
 }

@@ -33,7 +33,7 @@ const MaxErrors = 50
 
 // KindPrefix marks the kinds nhi does not know, so they never collide with
 // a connector's own.
-const KindPrefix = "import_"
+const KindPrefix = audit.ImportKindPrefix
 
 // DefaultKind is the kind of a row whose kind cell is empty.
 const DefaultKind = KindPrefix + "identity"
