@@ -166,10 +166,10 @@ func (e *Evaluator) stale(o *Observation, r RulePolicy) string {
 		}
 		return ""
 	}
-	// Where the kind does not say when it was used, only a last use the
-	// source did report (an import's last_used_at) is evidence; an absent
-	// one means "not reported", never "never used".
-	if !o.Kind.TracksLastUse() && o.LastUsedAt == nil {
+	// Where the kind does not say when it was used, only a last use an
+	// import did report (its last_used_at) is evidence; an absent one
+	// means "not reported", never "never used".
+	if !o.Kind.TracksLastUse() && (o.LastUsedAt == nil || !o.Kind.Imported()) {
 		return ""
 	}
 	if o.LastUsedAt != nil {
@@ -200,9 +200,9 @@ func (e *Evaluator) unrotated(o *Observation, r RulePolicy) string {
 			return fmt.Sprintf("key created %s, %s ago, never replaced; policy: %d", day(o.CreatedAt), e.days(*o.CreatedAt), r.Days)
 		}
 	default:
-		// Any other source that says when the secret material last
-		// changed (an import's rotated_at) is held to the same days.
-		if t := o.RotatedAt; t != nil && e.daysSince(*t) > r.Days {
+		// An import that says when the secret material last changed
+		// (its rotated_at) is held to the same days.
+		if t := o.RotatedAt; t != nil && o.Kind.Imported() && e.daysSince(*t) > r.Days {
 			return fmt.Sprintf("secret material last changed %s, %s ago; policy: %d", day(t), e.days(*t), r.Days)
 		}
 	}

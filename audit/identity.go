@@ -80,6 +80,9 @@ func (k Kind) Label() string {
 	return string(k)
 }
 
+// Imported reports whether the kind is an imported one (ImportKindPrefix).
+func (k Kind) Imported() bool { return strings.HasPrefix(string(k), ImportKindPrefix) }
+
 // TracksLastUse reports whether the source says when identities of this
 // kind were last used. For the others an absent last use means "not
 // reported", never "never used": a stale finding must not rest on it.
