@@ -35,14 +35,12 @@ func (i issued) fingerprint() string {
 
 // spec says what to generate, relative to now so that no fixture expires.
 type spec struct {
-	cn         string
-	dns        []string
-	from, to   time.Duration // validity, relative to now
-	ca         bool
-	rsaBits    int // 0: ECDSA P-256
-	sha1       bool
-	serial     int64
-	noIsCAInfo bool
+	cn       string
+	dns      []string
+	from, to time.Duration // validity, relative to now
+	ca       bool
+	rsaBits  int // 0: ECDSA P-256
+	sha1     bool
 }
 
 var serials int64 = 100
