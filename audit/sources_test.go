@@ -41,7 +41,7 @@ func TestSourcesAndAccountsCoexist(t *testing.T) {
 	gh := obs("acme/api/1", KindGitHubDeployKey)
 	bot := Observation{ID: IdentityID("slack", "workspace-a", "import_bot_token", "B1"), Kind: "import_bot_token", Name: "deploy-bot", ExpiresAt: &past}
 	botB := Observation{ID: IdentityID("slack", "workspace-b", "import_bot_token", "B1"), Kind: "import_bot_token", Name: "deploy-bot"}
-	cert := Observation{ID: IdentityID("x509", "hosts", "x509_certificate", "ab12"), Kind: "x509_certificate", Name: "api.acme.test"}
+	cert := Observation{ID: IdentityID("x509", "hosts", "x509_certificate", "ab12"), Kind: "x509_certificate", Name: "api.acme.test", Scope: "api.acme.test:443"}
 
 	snapshotOf(t, s, "github", "acme", nil, gh)
 	slackA := snapshotOf(t, s, "slack", "workspace-a", nil, bot)
@@ -51,8 +51,9 @@ func TestSourcesAndAccountsCoexist(t *testing.T) {
 	// Another complete snapshot of slack/workspace-b without its bot removes
 	// that bot only: not workspace-a's with the same key, not github's.
 	snapshotOf(t, s, "slack", "workspace-b", nil)
-	// A partial x509 snapshot without the certificate does not remove it.
-	x2 := snapshotOf(t, s, "x509", "hosts", []Gap{{Endpoint: "tls://127.0.0.1:1", Reason: "connection refused"}})
+	// A partial x509 snapshot that could not reach the certificate's
+	// endpoint does not remove it: it is not checked.
+	x2 := snapshotOf(t, s, "x509", "hosts", []Gap{{Endpoint: "tls://api.acme.test:443", Kind: "x509_certificate", Scope: "api.acme.test:443", Reason: "connection refused"}})
 
 	ids, err := s.Identities(ctx)
 	if err != nil {
@@ -66,7 +67,7 @@ func TestSourcesAndAccountsCoexist(t *testing.T) {
 		gh.ID:   {StatusActive, "github", "acme"},
 		bot.ID:  {StatusActive, "slack", "workspace-a"},
 		botB.ID: {StatusRemoved, "slack", "workspace-b"},
-		cert.ID: {StatusActive, "x509", "hosts"},
+		cert.ID: {StatusNotChecked, "x509", "hosts"},
 	}
 	if len(got) != len(want) {
 		t.Fatalf("%d identities; want %d", len(got), len(want))

@@ -432,7 +432,10 @@ func (c *Connector) Credential(context.Context) (string, error) {
 }
 
 // Run records every identity. It never fails on content: Parse already
-// refused any file it could not take whole.
+// refused any file it could not take whole. It records no audit.ScopeRead:
+// an import is all or nothing, so its complete snapshot looked everywhere,
+// which is what a snapshot without scopes means (ARCHITECTURE.md,
+// "Removals"); an identity missing from the file is removed.
 func (c *Connector) Run(ctx context.Context, r connectors.Recorder) error {
 	for i := range c.pop.Observations {
 		if i%4096 == 0 && ctx.Err() != nil {

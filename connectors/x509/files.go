@@ -11,6 +11,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/nhi-audit/nhi/audit"
@@ -33,18 +34,39 @@ func (c *Connector) readPath(ctx context.Context, root string, r connectors.Reco
 		c.readFile(root, r)
 		return nil
 	}
-	return filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+	var dirs, failed []string
+	err = filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
 		if err != nil {
+			failed = append(failed, path)
 			return r.Gap(audit.Gap{Endpoint: "file:" + path, Kind: audit.KindX509Certificate, Scope: path, Reason: "cannot read it: " + plainPathError(err)})
 		}
-		if d.Type().IsRegular() {
-			c.readFile(path, r)
+		switch {
+		case d.IsDir():
+			dirs = append(dirs, path)
+		case d.Type().IsRegular():
+			if !c.readFile(path, r) {
+				failed = append(failed, path)
+			}
 		}
 		return nil
 	})
+	if err != nil {
+		return err
+	}
+	// A directory read without a failure anywhere below it was read in
+	// full: a certificate file gone from it is removed, not unchecked
+	// (audit.ScopeRead; ARCHITECTURE.md, "Removals").
+	for _, d := range dirs {
+		if !slices.ContainsFunc(failed, func(f string) bool { return f == d || strings.HasPrefix(f, d+string(filepath.Separator)) }) {
+			if err := r.Scope(audit.ScopeRead{Scope: d, Kinds: []audit.Kind{audit.KindX509Certificate}, Children: true}); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 func plainPathError(err error) string {
@@ -63,18 +85,19 @@ func (c *Connector) skip(path string) {
 }
 
 // readFile reads the certificates of one file: PEM blocks, or the whole
-// file as DER.
-func (c *Connector) readFile(path string, r connectors.Recorder) {
+// file as DER, and records the file as read in full. It reports false when
+// the file could not be read (a gap).
+func (c *Connector) readFile(path string, r connectors.Recorder) bool {
 	switch strings.ToLower(filepath.Ext(path)) {
 	case ".key", ".pk8", ".p12", ".pfx", ".jks", ".keystore":
 		// Key files and key stores: not opened at all.
 		c.skip(path)
-		return
+		return true
 	}
 	f, err := os.Open(path)
 	if err != nil {
 		r.Gap(audit.Gap{Endpoint: "file:" + path, Kind: audit.KindX509Certificate, Scope: path, Reason: "cannot read it: " + plainPathError(err)})
-		return
+		return false
 	}
 	defer f.Close()
 	c.summary.Files++
@@ -88,14 +111,16 @@ func (c *Connector) readFile(path string, r connectors.Recorder) {
 			certs, _ = stdx509.ParseCertificates(der)
 		}
 	}
+	r.Scope(audit.ScopeRead{Scope: path, Kinds: []audit.Kind{audit.KindX509Certificate}})
 	if len(certs) == 0 {
 		c.skip(path)
-		return
+		return true
 	}
 	c.summary.CertFiles++
 	for _, leaf := range leaves(certs) {
 		c.add(leaf, certs, path, "", "")
 	}
+	return true
 }
 
 // readPEM reads certificate blocks line by line. Every other block is

@@ -235,11 +235,10 @@ func (c *Connector) readTLS(ctx context.Context, endpoint string, r connectors.R
 		r.Gap(audit.Gap{Endpoint: "tls://" + endpoint, Kind: audit.KindX509Certificate, Scope: endpoint, Reason: "the server presented no certificate"})
 		return
 	}
-	h := ""
-	if cfg.ServerName != "" {
-		h = cfg.ServerName
-	}
-	c.add(state.PeerCertificates[0], state.PeerCertificates[1:], "", endpoint, h)
+	// The endpoint was read in full: a certificate it no longer presents
+	// is removed (audit.ScopeRead).
+	r.Scope(audit.ScopeRead{Scope: endpoint, Kinds: []audit.Kind{audit.KindX509Certificate}})
+	c.add(state.PeerCertificates[0], state.PeerCertificates[1:], "", endpoint, cfg.ServerName)
 }
 
 func plainError(err error) string {

@@ -228,17 +228,44 @@ func TestTLSEndpoints(t *testing.T) {
 		}
 	}
 
-	// The next complete scan without the self-signed endpoint removes it.
+	// The next scan, which does not ask the self-signed endpoint, did not
+	// look there: its certificate is not checked, not removed.
 	_, snap2, _ := run(t, st, Options{Account: "edge", TLS: []string{ep1}, Roots: roots})
 	all, _ := st.Identities(context.Background())
 	for _, id := range all {
 		want := audit.StatusActive
 		if id.ID == certID("edge", self) {
-			want = audit.StatusRemoved
+			want = audit.StatusNotChecked
+			if !strings.Contains(id.StatusReason, selfAddr) {
+				t.Errorf("not-checked reason %q does not name %s", id.StatusReason, selfAddr)
+			}
 		}
 		if id.Status != want {
 			t.Errorf("after snapshot %d: %s is %s; want %s", snap2.ID, id.Name, id.Status, want)
 		}
+	}
+}
+
+// A certificate file deleted from a directory read in full is removed.
+func TestDeletedFileIsRemoved(t *testing.T) {
+	dir := t.TempDir()
+	a := gen(t, spec{cn: "a.acme.test", from: -day, to: 30 * day}, nil)
+	b := gen(t, spec{cn: "b.acme.test", from: -day, to: 30 * day}, nil)
+	write(t, filepath.Join(dir, "certs", "a.pem"), a.pem())
+	write(t, filepath.Join(dir, "certs", "old", "b.pem"), b.pem())
+	st, _ := open(t)
+	run(t, st, Options{Account: "files", Paths: []string{dir}})
+	if err := os.RemoveAll(filepath.Join(dir, "certs", "old")); err != nil {
+		t.Fatal(err)
+	}
+	_, snap, _ := run(t, st, Options{Account: "files", Paths: []string{dir}})
+	all, _ := st.Identities(context.Background())
+	status := map[string]string{}
+	for _, id := range all {
+		status[id.Name] = id.Status
+	}
+	if snap.Status != audit.SnapshotComplete || status["a.acme.test"] != audit.StatusActive || status["b.acme.test"] != audit.StatusRemoved {
+		t.Errorf("after deleting old/b.pem: snapshot %s, statuses %v", snap.Status, status)
 	}
 }
 
