@@ -14,6 +14,7 @@ var Vocabulary = &filter.Vocabulary{
 	Rules:      Rules,
 	Severities: Severities,
 	Statuses:   []string{StatusActive, StatusRemoved, StatusNotChecked},
+	FreeKinds:  ImportKindPrefix,
 	Printable:  Printable,
 }
 
@@ -43,6 +44,8 @@ func (id *Identity) FilterText(f filter.Field) string {
 		return id.Owner
 	case filter.Source:
 		return id.Source
+	case filter.Account:
+		return id.Account
 	case filter.Status:
 		return id.Status
 	}

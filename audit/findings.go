@@ -21,6 +21,7 @@ type Evaluator struct {
 
 // NewEvaluator prepares p for evaluation at now.
 func NewEvaluator(p Policy, now time.Time) *Evaluator {
+	p = p.withDefaults()
 	e := &Evaluator{policy: p, now: now.UTC(), firstParty: map[string]bool{}, members: map[string]map[string]bool{}}
 	for _, a := range p.FirstPartyApps {
 		e.firstParty[strings.ToLower(a)] = true
@@ -129,6 +130,10 @@ func (e *Evaluator) check(rule string, id *Identity, o *Observation, account str
 		}
 	case RuleHumanCredential:
 		return humanCredential(o)
+	case RuleWeakKey, RuleSelfSigned, RuleLongLived, RuleWildcard:
+		if o.Kind == KindX509Certificate {
+			return certificateCheck(rule, o, r)
+		}
 	case RuleInsecureWebhook:
 		if o.Kind != KindGitHubWebhook {
 			return ""
@@ -161,7 +166,10 @@ func (e *Evaluator) stale(o *Observation, r RulePolicy) string {
 		}
 		return ""
 	}
-	if !o.Kind.TracksLastUse() {
+	// Where the kind does not say when it was used, only a last use an
+	// import did report (its last_used_at) is evidence; an absent one
+	// means "not reported", never "never used".
+	if !o.Kind.TracksLastUse() && (o.LastUsedAt == nil || !o.Kind.Imported()) {
 		return ""
 	}
 	if o.LastUsedAt != nil {
@@ -170,7 +178,7 @@ func (e *Evaluator) stale(o *Observation, r RulePolicy) string {
 		}
 		return ""
 	}
-	if o.CreatedAt != nil && e.daysSince(*o.CreatedAt) > r.NeverUsedDays {
+	if o.Kind.TracksLastUse() && o.CreatedAt != nil && e.daysSince(*o.CreatedAt) > r.NeverUsedDays {
 		return fmt.Sprintf("never used since it was created %s, %s ago; policy: %d", day(o.CreatedAt), e.days(*o.CreatedAt), r.NeverUsedDays)
 	}
 	return ""
@@ -190,6 +198,12 @@ func (e *Evaluator) unrotated(o *Observation, r RulePolicy) string {
 		// A key cannot be changed, only replaced: its age is its rotation.
 		if o.CreatedAt != nil && e.daysSince(*o.CreatedAt) > r.Days {
 			return fmt.Sprintf("key created %s, %s ago, never replaced; policy: %d", day(o.CreatedAt), e.days(*o.CreatedAt), r.Days)
+		}
+	default:
+		// An import that says when the secret material last changed
+		// (its rotated_at) is held to the same days.
+		if t := o.RotatedAt; t != nil && o.Kind.Imported() && e.daysSince(*t) > r.Days {
+			return fmt.Sprintf("secret material last changed %s, %s ago; policy: %d", day(t), e.days(*t), r.Days)
 		}
 	}
 	return ""

@@ -27,6 +27,15 @@ const (
 	KindGitHubRunner                  Kind = "github_runner"
 )
 
+// KindX509Certificate is a leaf certificate read from a file or a TLS
+// endpoint (connectors/x509); its natural key is its SHA-256 fingerprint.
+const KindX509Certificate Kind = "x509_certificate"
+
+// ImportKindPrefix starts the kinds of imported identities
+// (connectors/importer) that are none of nhi's own: nobody can list
+// them in advance, so the filter accepts any kind:import_… .
+const ImportKindPrefix = "import_"
+
 // Kinds lists every known kind in display order.
 var Kinds = []Kind{
 	KindGitHubAppInstallation,
@@ -39,6 +48,7 @@ var Kinds = []Kind{
 	KindGitHubCodespacesSecret,
 	KindGitHubWebhook,
 	KindGitHubRunner,
+	KindX509Certificate,
 }
 
 // Label is the short human name of a kind, for tables.
@@ -64,9 +74,14 @@ func (k Kind) Label() string {
 		return "webhook"
 	case KindGitHubRunner:
 		return "runner"
+	case KindX509Certificate:
+		return "certificate"
 	}
 	return string(k)
 }
+
+// Imported reports whether the kind is an imported one (ImportKindPrefix).
+func (k Kind) Imported() bool { return strings.HasPrefix(string(k), ImportKindPrefix) }
 
 // TracksLastUse reports whether the source says when identities of this
 // kind were last used. For the others an absent last use means "not
@@ -133,7 +148,8 @@ type Finding struct {
 // owner recorded in the event log, and where it stands across snapshots.
 type Identity struct {
 	Observation
-	Source   string
+	Source   string // the system it lives in: "github", "x509", an import's --source
+	Account  string // what was read within it: organisation, AWS account, import account
 	Owner    string // "" when nobody owns it
 	Findings []Finding
 	Status   string

@@ -11,6 +11,7 @@ type identityJSON struct {
 	ID          string            `json:"id"`
 	Kind        Kind              `json:"kind"`
 	Source      string            `json:"source"`
+	Account     string            `json:"account"`
 	Name        string            `json:"name"`
 	Scope       string            `json:"scope"`
 	Owner       *string           `json:"owner"`
@@ -33,7 +34,7 @@ type identityJSON struct {
 // RFC 3339 UTC or null, an absent owner null, maps and findings never null.
 func (i Identity) MarshalJSON() ([]byte, error) {
 	j := identityJSON{
-		ID: i.ID, Kind: i.Kind, Source: i.Source, Name: i.Name, Scope: i.Scope,
+		ID: i.ID, Kind: i.Kind, Source: i.Source, Account: i.Account, Name: i.Name, Scope: i.Scope,
 		CreatedAt: jsonTime(i.CreatedAt), LastUsedAt: jsonTime(i.LastUsedAt),
 		RotatedAt: jsonTime(i.RotatedAt), ExpiresAt: jsonTime(i.ExpiresAt),
 		Permissions: i.Permissions, Attributes: i.Attributes, Findings: i.Findings,

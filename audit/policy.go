@@ -30,12 +30,17 @@ const (
 	RuleThirdParty      = "third-party"
 	RuleHumanCredential = "human-credential"
 	RuleInsecureWebhook = "insecure-webhook"
+	RuleWeakKey         = "weak-key"
+	RuleSelfSigned      = "self-signed"
+	RuleLongLived       = "long-lived"
+	RuleWildcard        = "wildcard"
 )
 
 // Rules lists every rule in the order findings are reported.
 var Rules = []string{
-	RuleExpired, RuleOrphaned, RuleInsecureWebhook, RuleOverprivileged, RuleStale,
-	RuleUnrotated, RuleNoExpiry, RuleExpiring, RuleBroadScope, RuleThirdParty, RuleHumanCredential,
+	RuleExpired, RuleOrphaned, RuleInsecureWebhook, RuleWeakKey, RuleOverprivileged, RuleStale,
+	RuleUnrotated, RuleNoExpiry, RuleExpiring, RuleSelfSigned, RuleLongLived, RuleBroadScope, RuleWildcard,
+	RuleThirdParty, RuleHumanCredential,
 }
 
 // OWASPNHI maps each rule to its OWASP Non-Human Identities Top 10 (2025)
@@ -52,6 +57,10 @@ var OWASPNHI = map[string]string{
 	RuleThirdParty:      "NHI3",
 	RuleHumanCredential: "NHI10",
 	RuleInsecureWebhook: "NHI4",
+	RuleWeakKey:         "NHI4",
+	RuleSelfSigned:      "NHI4",
+	RuleLongLived:       "NHI7",
+	RuleWildcard:        "NHI9",
 }
 
 // Severities, lowest first.
@@ -100,6 +109,10 @@ func DefaultPolicy() Policy {
 			RuleThirdParty:      {Severity: "medium"},
 			RuleHumanCredential: {Severity: "medium"},
 			RuleInsecureWebhook: {Severity: "high"},
+			RuleWeakKey:         {Severity: "high"},
+			RuleSelfSigned:      {Severity: "medium"},
+			RuleLongLived:       {Severity: "medium", Days: 398},
+			RuleWildcard:        {Severity: "low"},
 		},
 	}
 }
@@ -211,7 +224,7 @@ func (p Policy) Validate() error {
 		switch name {
 		case RuleStale:
 			needs["unused_days"], needs["never_used_days"] = r.UnusedDays, r.NeverUsedDays
-		case RuleUnrotated, RuleExpiring:
+		case RuleUnrotated, RuleExpiring, RuleLongLived:
 			needs["days"] = r.Days
 		}
 		for _, field := range []string{"days", "unused_days", "never_used_days"} {
@@ -233,6 +246,7 @@ func (p Policy) YAML() string {
 	apps, _ := json.Marshal(p.FirstPartyApps)
 	fmt.Fprintf(&b, "first_party_apps: %s\n", apps)
 	b.WriteString("rules:\n")
+	p = p.withDefaults()
 	for _, name := range sortedRules() {
 		r := p.Rules[name]
 		fmt.Fprintf(&b, "  %s:\n", name)
@@ -248,9 +262,36 @@ func (p Policy) YAML() string {
 			fmt.Fprintf(&b, "    days: %d  # secret or key unchanged for more than this many days\n", r.Days)
 		case RuleExpiring:
 			fmt.Fprintf(&b, "    days: %d  # expires within this many days\n", r.Days)
+		case RuleLongLived:
+			fmt.Fprintf(&b, "    days: %d  # a publicly trusted TLS certificate valid for longer (CA/Browser Forum: 398)\n", r.Days)
 		}
 	}
 	return b.String()
+}
+
+// withDefaults fills in the rules a policy recorded by an earlier nhi
+// predates, with their defaults, for evaluation and display. The stored
+// policy and its digest stay as they were recorded.
+func (p Policy) withDefaults() Policy {
+	d := DefaultPolicy()
+	missing := false
+	for name := range d.Rules {
+		if _, ok := p.Rules[name]; !ok {
+			missing = true
+		}
+	}
+	if !missing {
+		return p
+	}
+	rules := make(map[string]RulePolicy, len(d.Rules))
+	for name, r := range d.Rules {
+		rules[name] = r
+	}
+	for name, r := range p.Rules {
+		rules[name] = r
+	}
+	p.Rules = rules
+	return p
 }
 
 // canonical is the policy's stored form and the input to its digest.

@@ -1,12 +1,14 @@
 package audit
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -295,7 +297,7 @@ func scanIdentity(rows *sql.Rows) (Identity, string, error) {
 	if err != nil {
 		return it, "", fmt.Errorf("reading identity: %w", err)
 	}
-	it.Kind = Kind(kind)
+	it.Kind, it.Account = Kind(kind), account
 	it.FirstSeen, _ = parseTime(firstSeen)
 	it.LastSeen, _ = parseTime(lastSeen)
 	it.CreatedAt = parseNullTime(created)
@@ -447,6 +449,42 @@ func (s *Store) Snapshots(ctx context.Context) ([]Snapshot, error) {
 		}
 	}
 	return out, nil
+}
+
+// CurrentSnapshots returns, for every source and account the file knows,
+// its newest finished (complete or partial) snapshot, ordered by source
+// and account: the population of each, side by side. A source/account
+// whose every run failed or is still running is left out.
+func (s *Store) CurrentSnapshots(ctx context.Context) ([]Snapshot, error) {
+	snaps, err := s.Snapshots(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return CurrentOf(snaps), nil
+}
+
+// CurrentOf picks, from snaps (any order), the newest finished snapshot of
+// each source and account, ordered by source and account.
+func CurrentOf(snaps []Snapshot) []Snapshot {
+	best := map[[2]string]int{}
+	for i := range snaps {
+		sn := &snaps[i]
+		if sn.Status != SnapshotComplete && sn.Status != SnapshotPartial {
+			continue
+		}
+		k := [2]string{sn.Source, sn.Account}
+		if j, ok := best[k]; !ok || snaps[j].ID < sn.ID {
+			best[k] = i
+		}
+	}
+	out := make([]Snapshot, 0, len(best))
+	for _, i := range best {
+		out = append(out, snaps[i])
+	}
+	slices.SortFunc(out, func(a, b Snapshot) int {
+		return cmp.Or(strings.Compare(a.Source, b.Source), strings.Compare(a.Account, b.Account))
+	})
+	return out
 }
 
 // LatestSnapshot returns the newest finished (complete or partial)

@@ -82,5 +82,19 @@ func (s *Store) PolicyByDigest(ctx context.Context, digest string, before int64)
 	if d := DefaultPolicy(); d.Digest() == digest {
 		return d, Event{}, nil
 	}
+	// A built-in default of an earlier nhi: every snapshot stores the
+	// policy it started under, so its body is in the file.
+	var body string
+	err := s.db.QueryRowContext(ctx, `SELECT body FROM policies WHERE digest = ?`, digest).Scan(&body)
+	if err == nil {
+		var p Policy
+		if err := json.Unmarshal([]byte(body), &p); err != nil {
+			return Policy{}, Event{}, fmt.Errorf("policy %.12s: %w", digest, err)
+		}
+		return p, Event{}, nil
+	}
+	if !errors.Is(err, sql.ErrNoRows) {
+		return Policy{}, Event{}, fmt.Errorf("reading the policies: %w", err)
+	}
 	return Policy{}, Event{}, fmt.Errorf("no policy with digest %.12s in the event log, and it is not this nhi's built-in default", digest)
 }

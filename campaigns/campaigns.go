@@ -70,16 +70,19 @@ const (
 
 // Refusals. The wrapped message says what to do instead.
 var (
-	ErrNotFound       = errors.New("no such campaign")
-	ErrExists         = errors.New("campaign already exists")
-	ErrClosed         = errors.New("campaign is closed")
-	ErrOpen           = errors.New("campaign is still open")
-	ErrBadName        = errors.New("bad campaign name")
-	ErrBadDue         = errors.New("bad due date")
-	ErrBadDecision    = errors.New("not a decision")
-	ErrEmptyScope     = errors.New("empty scope")
-	ErrNoSnapshot     = errors.New("no snapshot")
-	ErrPartial        = errors.New("partial snapshot")
+	ErrNotFound    = errors.New("no such campaign")
+	ErrExists      = errors.New("campaign already exists")
+	ErrClosed      = errors.New("campaign is closed")
+	ErrOpen        = errors.New("campaign is still open")
+	ErrBadName     = errors.New("bad campaign name")
+	ErrBadDue      = errors.New("bad due date")
+	ErrBadDecision = errors.New("not a decision")
+	ErrEmptyScope  = errors.New("empty scope")
+	ErrNoSnapshot  = errors.New("no snapshot")
+	ErrPartial     = errors.New("partial snapshot")
+	// ErrSeveralSources: no --snapshot, and more than one source or
+	// account has a current snapshot to choose from.
+	ErrSeveralSources = errors.New("several sources to choose from")
 	ErrNoReviewer     = errors.New("no reviewer")
 	ErrNotInCampaign  = errors.New("not in the campaign")
 	ErrSelfReview     = errors.New("a reviewer may not decide an identity they own")

@@ -283,6 +283,17 @@ func pickSnapshot(ctx context.Context, st *audit.Store, id int64, allowPartial b
 		if snap == nil {
 			return nil, fmt.Errorf("%w to review yet: take one with `nhi snapshot github --org ORG` (or `nhi demo`)", ErrNoSnapshot)
 		}
+		// A campaign freezes one snapshot's population. With several
+		// sources or accounts, the newest alone would silently leave the
+		// others out of the review: say so, and let the caller choose.
+		if cur := audit.CurrentOf(snaps); len(cur) > 1 {
+			var each []string
+			for _, c := range cur {
+				each = append(each, fmt.Sprintf("%s/%s #%d (%s)", audit.Printable(c.Source), audit.Printable(c.Account), c.ID, c.Status))
+			}
+			return nil, fmt.Errorf("%w: the evidence file holds %d sources and accounts, each with its own snapshot, and a campaign reviews one: choose it with --snapshot N (%s), one campaign per source",
+				ErrSeveralSources, len(cur), strings.Join(each, ", "))
+		}
 	}
 	if snap.Status == audit.SnapshotPartial && !allowPartial {
 		msg := fmt.Sprintf("snapshot %d (%s/%s) could not read %d endpoint(s)", snap.ID, snap.Source, snap.Account, len(snap.Gaps))

@@ -46,6 +46,14 @@ type Resumer interface {
 	Resuming(snapshotID int64, units int)
 }
 
+// Whole is implemented by connectors that read their whole population in
+// one go and never checkpoint (an import, a certificate scan). An earlier
+// run of theirs that was interrupted is never resumed: what it read may no
+// longer be there, and the new run reads it all again.
+type Whole interface {
+	Whole()
+}
+
 // Snapshot runs c once into st (see Run), failing at once when another
 // process is taking a snapshot of the same account.
 func Snapshot(ctx context.Context, st *audit.Store, c Connector, toolVersion string) (*audit.Snapshot, error) {
@@ -91,7 +99,11 @@ func Run(ctx context.Context, st *audit.Store, c Connector, opts RunOptions) (*a
 		}
 		info.Credential = cred
 	}
-	w, err := st.StartSnapshot(ctx, info)
+	start := st.StartSnapshot
+	if _, whole := c.(Whole); whole {
+		start = st.BeginSnapshot
+	}
+	w, err := start(ctx, info)
 	for told := false; errors.Is(err, audit.ErrSnapshotRunning) && opts.Wait; {
 		if !told && opts.OnWait != nil {
 			opts.OnWait(err)
@@ -102,7 +114,7 @@ func Run(ctx context.Context, st *audit.Store, c Connector, opts RunOptions) (*a
 			return nil, ctx.Err()
 		case <-time.After(pollLock):
 		}
-		w, err = st.StartSnapshot(ctx, info)
+		w, err = start(ctx, info)
 	}
 	if err != nil {
 		return nil, err

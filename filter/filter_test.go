@@ -480,7 +480,7 @@ func TestFilterErrors(t *testing.T) {
 func TestFilterErrorText(t *testing.T) {
 	_, err := filter.Parse("ownr:alice", audit.Vocabulary)
 	want := `filter: unknown field "ownr" at column 1 (did you mean "owner"? fields: kind, finding, severity, owner, ` +
-		`scope, name, id, source, status, decision, unused, expires, age, rotated, used, attr.KEY, perm, perm.NAME; ` +
+		`scope, name, id, source, account, status, decision, unused, expires, age, rotated, used, attr.KEY, perm, perm.NAME; ` +
 		`quote text containing ":" to search for it)`
 	if err.Error() != want {
 		t.Errorf("Error() =\n%s\nwant\n%s", err, want)

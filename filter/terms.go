@@ -49,6 +49,7 @@ const (
 	Expires
 	Attributes
 	Permissions
+	Account
 )
 
 // Env is what a filter needs besides the subject.
@@ -72,6 +73,10 @@ type Vocabulary struct {
 	Rules      []string // finding rules, in the order hints list them
 	Severities []string // lowest first: severity:high also matches critical
 	Statuses   []string
+	// FreeKinds is the prefix of kinds nobody can list in advance (an
+	// import's "import_bot_token"): kind:import_bot_token is accepted
+	// as it is, and so is a glob that may match such a kind. "": none.
+	FreeKinds string
 	// Printable makes text safe for a terminal; Error.Caret uses it.
 	Printable func(string) string
 }
@@ -103,7 +108,9 @@ var fields = []field{
 	{name: "id", compile: textField(ID, false), example: "id:github:acme:*", docs: []row{
 		{"id:github:acme:*", "have a matching identity ID"}}},
 	{name: "source", compile: textField(Source, false), example: "source:github", docs: []row{
-		{"source:github", "come from a matching source"}}},
+		{"source:github", "come from a matching source (`github`, `x509`, an import's `--source`)"}}},
+	{name: "account", compile: textField(Account, false), example: "account:acme", docs: []row{
+		{"account:acme", "were read from a matching account of their source (organisation, certificate set, import account)"}}},
 	{name: "status", compile: statusField, example: "status:active", docs: []row{
 		{"status:active` / `status:removed` / `status:not-checked", "are present in their account's newest snapshot / were absent where a later snapshot looked / are absent from later snapshots that did not read where they live (a repository the credential does not see, an endpoint that was a gap)"}}},
 	{name: "decision", compile: decisionField, example: "decision:pending", docs: []row{
@@ -248,7 +255,7 @@ func kindField(p *parser, s syntax) (node, *Error) {
 				t.kinds = append(t.kinds, k)
 			}
 		}
-		if len(t.kinds) > 0 {
+		if len(t.kinds) > 0 || p.freeKind(v.text) || p.vocab.FreeKinds != "" && strings.HasPrefix(v.text, "*") {
 			return t, nil
 		}
 		return nil, p.fail(v.pos, fmt.Sprintf("%q matches no kind", v.text), "kinds: "+strings.Join(shorts, ", "))
@@ -258,7 +265,17 @@ func kindField(p *parser, s syntax) (node, *Error) {
 			return &kindTerm{exact: k}, nil
 		}
 	}
+	if p.freeKind(v.text) {
+		return &kindTerm{exact: strings.ToLower(v.text)}, nil
+	}
 	return nil, p.fail(v.pos, fmt.Sprintf("unknown kind %q", v.text), suggestHint(v.text, "kinds", shorts))
+}
+
+// freeKind reports whether text names a kind under the vocabulary's
+// FreeKinds prefix.
+func (p *parser) freeKind(text string) bool {
+	free := p.vocab.FreeKinds
+	return free != "" && len(text) > len(free) && strings.EqualFold(text[:len(free)], free)
 }
 
 func findingField(p *parser, s syntax) (node, *Error) {

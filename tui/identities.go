@@ -51,7 +51,8 @@ func navigate(k navKeys, msg tea.KeyMsg, s scroller) bool {
 
 // Identity table columns, in order.
 const (
-	colKind = iota
+	colSource = iota
+	colKind
 	colName
 	colScope
 	colOwner
@@ -63,15 +64,18 @@ const (
 
 // identityColumns fit 80 cells at their minimum widths (after the
 // two-cell gutter of cursor and mark); wider terminals give the spare
-// width to the text columns, narrower ones hide AGE, STATUS, OWNER and
-// LAST USED, in that order.
+// width to the text columns, narrower ones hide AGE, SOURCE, STATUS,
+// OWNER and LAST USED, in that order. SOURCE (source/account) shows only
+// where the population holds more than one source or account, from 84
+// cells.
 var identityColumns = []column{
+	colSource:   {Title: "SOURCE", Min: 8, Max: 22, Grow: 1, Drop: 5},
 	colKind:     {Title: "KIND", Min: 14, Max: 17, Grow: 4},
 	colName:     {Title: "NAME", Min: 11, Grow: 4},
 	colScope:    {Title: "SCOPE", Min: 11, Grow: 3},
 	colOwner:    {Title: "OWNER", Min: 7, Max: 24, Grow: 1, Drop: 2},
 	colLastUsed: {Title: "LAST USED", Min: 9, Drop: 1},
-	colAge:      {Title: "AGE", Min: 4, Drop: 4},
+	colAge:      {Title: "AGE", Min: 4, Drop: 6},
 	colFindings: {Title: "FINDINGS", Min: 8, Max: 30},
 	colStatus:   {Title: "STATUS", Min: 7, Drop: 3},
 }
@@ -117,6 +121,7 @@ func newIdentitiesView(st *state) *identitiesView {
 	v.table = newTable(identityColumns, v.key, v.cells)
 	v.table.SetCellStyle(v.cellStyle)
 	v.table.SetMarked(v.marked)
+	v.table.SetHidden(colSource, !st.pop.manySources())
 	rows := make([]int32, len(st.pop.ids))
 	for i := range rows {
 		rows[i] = int32(i)
@@ -138,6 +143,7 @@ func (v *identitiesView) marked(i int32) bool {
 // cells is the text of one row: every value from the API sanitized.
 func (v *identitiesView) cells(i int32, dst []string) {
 	id := v.st.identity(i)
+	dst[colSource] = audit.Printable(id.Source + "/" + id.Account)
 	dst[colKind] = orDash(audit.Printable(id.Kind.Label()))
 	dst[colName] = orDash(audit.Printable(id.Name))
 	dst[colScope] = orDash(audit.Printable(id.Scope))
@@ -228,6 +234,7 @@ func (v *identitiesView) Update(msg tea.Msg) tea.Cmd {
 		v.apply(msg)
 		return nil
 	case populationChangedMsg:
+		v.table.SetHidden(colSource, !v.st.pop.manySources())
 		return v.dataChanged()
 	case decisionsChangedMsg:
 		if v.filter != nil {

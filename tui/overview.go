@@ -139,7 +139,9 @@ func (v *overviewView) content() []overviewLine {
 		wrap("  "+padRight(label, width)+" ", value, width+3)
 	}
 
-	if s := st.snap; s == nil {
+	if cur := audit.CurrentOf(st.snapshots); len(cur) > 1 {
+		out = append(out, v.sourceLines(cur, now)...)
+	} else if s := st.snap; s == nil {
 		plain(theme.Section.Render("No snapshot yet"))
 		plain("  run `nhi demo`, or `nhi snapshot github --org ORG`")
 	} else {
@@ -291,7 +293,7 @@ func (v *overviewView) content() []overviewLine {
 
 	blank()
 	plain(theme.Section.Render("Since the previous snapshot"))
-	if s := st.snap; s != nil && st.snapsState == loaded && previousSnapshot(st.snapshots, s) == nil {
+	if s := st.snap; s != nil && st.snapsState == loaded && len(audit.CurrentOf(st.snapshots)) <= 1 && previousSnapshot(st.snapshots, s) == nil {
 		plain(theme.Muted.Render("  none: this is the first snapshot of " + audit.Printable(s.Source) + "/" + audit.Printable(s.Account)))
 		return out
 	}
@@ -299,6 +301,44 @@ func (v *overviewView) content() []overviewLine {
 	plain(" " + num(changed) + "  changed (permissions, name, rotation, expiry, settings)")
 	if removed > 0 {
 		plain(theme.Muted.Render("           removed: see the count above"))
+	}
+	return out
+}
+
+// sourceLines are the Sources section, where identities come from more
+// than one source or account: each one's current snapshot, its status and
+// what it could not read. A line leads to that source's identities.
+func (v *overviewView) sourceLines(cur []audit.Snapshot, now time.Time) []overviewLine {
+	out := []overviewLine{{text: theme.Section.Render("Sources (" + commas(len(cur)) + "): the current snapshot of each")}}
+	nameW := 0
+	for _, s := range cur {
+		nameW = max(nameW, textWidth(audit.Printable(s.Source+"/"+s.Account)))
+	}
+	nameW = min(nameW, 28)
+	for _, s := range cur {
+		when := s.StartedAt
+		if s.FinishedAt != nil {
+			when = *s.FinishedAt
+		}
+		status := audit.Printable(s.Status)
+		if s.Status == audit.SnapshotPartial {
+			status = theme.Warning.Render(status)
+		}
+		text := "  " + padRight(truncate(audit.Printable(s.Source+"/"+s.Account), nameW), nameW) + " #" + strconv.FormatInt(s.ID, 10) +
+			" " + status + ", " + when.UTC().Format("2006-01-02 15:04") + " (" + ago(when, now) + "), " + plural(s.Total(), "identity", "identities")
+		if len(s.Gaps) > 0 {
+			text += ", " + theme.Warning.Render(plural(len(s.Gaps), "endpoint", "endpoints")+" not read")
+		}
+		out = append(out, overviewLine{text: text, filter: "source:" + s.Source + " account:" + s.Account + " status:active"})
+		for _, g := range s.Gaps {
+			what := audit.Printable(g.Endpoint)
+			if g.Status != 0 {
+				what += " [" + strconv.Itoa(g.Status) + "]"
+			}
+			for _, l := range appendWrapped(nil, "      ", what+" — "+orDash(audit.Printable(g.Reason)), v.width-1, 8) {
+				out = append(out, overviewLine{text: l})
+			}
+		}
 	}
 	return out
 }

@@ -17,14 +17,27 @@ type population struct {
 	ids     []*audit.Identity
 	index   map[string]int32 // ID -> position in ids; shared by every version
 	version uint64
+	nsrc    int // distinct source/account pairs: SOURCE shows when more than one
 }
+
+// manySources reports whether the identities come from more than one
+// source or account.
+func (p *population) manySources() bool { return p.nsrc > 1 }
+
+// sources is how many source/account pairs the identities come from.
+func (p *population) sources() int { return p.nsrc }
 
 func newPopulation(ids []audit.Identity) *population {
 	p := &population{ids: make([]*audit.Identity, len(ids)), index: make(map[string]int32, len(ids))}
+	seen := map[[2]string]bool{}
 	for i := range ids {
 		p.ids[i] = &ids[i]
 		p.index[ids[i].ID] = int32(i)
+		if i == 0 || ids[i].Source != ids[i-1].Source || ids[i].Account != ids[i-1].Account {
+			seen[[2]string{ids[i].Source, ids[i].Account}] = true
+		}
 	}
+	p.nsrc = len(seen)
 	return p
 }
 
@@ -36,7 +49,7 @@ func (p *population) with(updates map[int32]*audit.Identity) *population {
 	for i, id := range updates {
 		ids[i] = id
 	}
-	return &population{ids: ids, index: p.index, version: p.version + 1}
+	return &population{ids: ids, index: p.index, version: p.version + 1, nsrc: p.nsrc}
 }
 
 // state is what the views of one session share. Only the Bubble Tea

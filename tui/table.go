@@ -26,7 +26,8 @@ type column struct {
 // SetRows and Sort.
 type table[T any] struct {
 	columns []column
-	widths  []int // per column; 0 = hidden
+	off     []bool // columns hidden whatever the width (SetHidden)
+	widths  []int  // per column; 0 = hidden
 	rows    []T
 	key     func(T) string
 	// cells writes the plain, sanitized text of each column of a row into
@@ -52,6 +53,7 @@ type table[T any] struct {
 func newTable[T any](columns []column, key func(T) string, cells func(T, []string)) *table[T] {
 	return &table[T]{
 		columns: columns,
+		off:     make([]bool, len(columns)),
 		widths:  make([]int, len(columns)),
 		key:     key,
 		cells:   cells,
@@ -66,6 +68,19 @@ func (t *table[T]) SetCellStyle(f func(row T, col int) (lipgloss.Style, bool)) {
 // SetMarked sets the function that tells marked rows; it must be set
 // before SetSize, as it widens the gutter.
 func (t *table[T]) SetMarked(f func(row T) bool) { t.marked = f }
+
+// SetHidden hides or shows a column whatever the width: one with nothing
+// to tell apart, such as SOURCE while every row has the same.
+func (t *table[T]) SetHidden(col int, hidden bool) {
+	if t.off[col] == hidden {
+		return
+	}
+	t.off[col] = hidden
+	if t.width > 0 {
+		t.layout()
+		t.clampOffset()
+	}
+}
 
 // gutter is the cells before the first column: the cursor marker, and
 // the mark when rows can be marked.
@@ -185,7 +200,7 @@ func (t *table[T]) layout() {
 	avail := t.width - t.gutter()
 	shown := make([]bool, len(t.columns))
 	for i := range shown {
-		shown[i] = true
+		shown[i] = !t.off[i]
 	}
 	need := func() int {
 		n, cols := 0, 0

@@ -105,17 +105,32 @@ func TestTableLayout(t *testing.T) {
 		t.Errorf("alignment:\n%s", tb.View())
 	}
 
-	// The identity columns fit 80 cells exactly, and grow to fill any width.
-	for _, w := range []int{80, 81, 100, 133, 240} {
-		it := newTable(identityColumns, func(int32) string { return "" }, nil)
-		it.SetMarked(func(int32) bool { return false })
-		it.SetSize(w, 10)
-		total := 2 + len(identityColumns) - 1
-		for _, cw := range it.widths {
-			total += cw
-		}
-		if total != w || it.rowWidth != w {
-			t.Errorf("identity columns at %d cells take %d (%v)", w, total, it.widths)
+	// The identity columns of one source fit 80 cells exactly, and grow to
+	// fill any width; with several sources SOURCE shows from 84 cells, AGE
+	// giving way first.
+	for _, many := range []bool{false, true} {
+		for _, w := range []int{80, 81, 83, 84, 88, 100, 133, 240} {
+			it := newTable(identityColumns, func(int32) string { return "" }, nil)
+			it.SetMarked(func(int32) bool { return false })
+			it.SetHidden(colSource, !many)
+			it.SetSize(w, 10)
+			total, shown := 2, 0
+			for _, cw := range it.widths {
+				if cw > 0 {
+					total += cw
+					shown++
+				}
+			}
+			total += shown - 1
+			if total != w || it.rowWidth != w {
+				t.Errorf("identity columns (many sources: %v) at %d cells take %d (%v)", many, w, total, it.widths)
+			}
+			if source := it.widths[colSource] > 0; source != (many && w >= 84) {
+				t.Errorf("many sources %v, %d cells: SOURCE shown %v", many, w, source)
+			}
+			if w == 84 && many && it.widths[colAge] != 0 {
+				t.Errorf("at 84 cells AGE should give way to SOURCE: %v", it.widths)
+			}
 		}
 	}
 }

@@ -259,6 +259,11 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, m.updateKey(msg)
 	case identitiesLoadedMsg:
 		m.loaded(msg)
+		if m.st.pop.manySources() {
+			// Each source has its own snapshot: read them, so the header
+			// can sum what each could not read.
+			return m, m.loadSnapshots()
+		}
 		return m, nil
 	}
 	if cmd, ok := m.route(msg); ok {
@@ -418,7 +423,23 @@ func (m *Model) headerView() string {
 func (m *Model) headerParts(compact int) string {
 	sep := theme.Muted.Render(" · ")
 	parts := []string{theme.AppName.Render("nhi")}
-	if s := m.st.snap; s == nil {
+	gaps := 0
+	if s := m.st.snap; s != nil {
+		gaps = len(s.Gaps)
+	}
+	if n := m.st.pop.sources(); n > 1 {
+		// Several sources: each has its own snapshot (the overview lists
+		// them); the header counts them and sums what they could not read.
+		text := commas(n) + " sources"
+		if compact == 0 {
+			text = commas(n) + " sources and accounts"
+		}
+		parts = append(parts, text)
+		gaps = 0
+		for _, s := range audit.CurrentOf(m.st.snapshots) {
+			gaps += len(s.Gaps)
+		}
+	} else if s := m.st.snap; s == nil {
 		parts = append(parts, theme.Muted.Render("no snapshot yet"))
 	} else {
 		parts = append(parts, audit.Printable(s.Source)+"/"+audit.Printable(s.Account))
@@ -447,12 +468,12 @@ func (m *Model) headerParts(compact int) string {
 	} else {
 		parts = append(parts, plural(len(m.st.pop.ids), "identity", "identities"))
 	}
-	if m.st.snap != nil && len(m.st.snap.Gaps) > 0 {
-		gaps := plural(len(m.st.snap.Gaps), "endpoint", "endpoints") + " not read"
+	if gaps > 0 {
+		text := plural(gaps, "endpoint", "endpoints") + " not read"
 		if compact > 0 {
-			gaps = commas(len(m.st.snap.Gaps)) + " not read"
+			text = commas(gaps) + " not read"
 		}
-		parts = append(parts, theme.Warning.Render(gaps))
+		parts = append(parts, theme.Warning.Render(text))
 	}
 	if m.opts.ReadOnly {
 		parts = append(parts, theme.Muted.Render("read-only"))

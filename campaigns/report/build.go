@@ -503,7 +503,10 @@ func criteria(c *campaigns.Campaign, create *campaigns.CreatePayload, p audit.Po
 		cr.PolicySource = fmt.Sprintf("set by %s at %s (event %d)", clean(ev.Actor), ts(ev.At), ev.Seq)
 	}
 	for _, rule := range audit.Rules {
-		rp := p.Rules[rule]
+		rp, ok := p.Rules[rule]
+		if !ok {
+			continue // a rule added after this policy was recorded
+		}
 		cr.Rules = append(cr.Rules, RuleRow{Rule: rule, Enabled: rp.On(), Severity: clean(rp.Severity), OWASP: audit.OWASPNHI[rule], FiresWhen: firesWhen(rule, rp)})
 	}
 	cr.Review = []Principle{
@@ -546,6 +549,14 @@ func firesWhen(rule string, r audit.RulePolicy) string {
 		return "an installed App not listed in first_party_apps"
 	case audit.RuleHumanCredential:
 		return "a person's token or SSH key used for automation"
+	case audit.RuleWeakKey:
+		return "a certificate with an RSA key under 2048 bits, or signed with SHA-1 or MD5"
+	case audit.RuleSelfSigned:
+		return "a self-signed certificate presented by a TLS endpoint"
+	case audit.RuleLongLived:
+		return fmt.Sprintf("a publicly trusted TLS certificate valid for more than %d days", r.Days)
+	case audit.RuleWildcard:
+		return "a wildcard certificate (*.example.com)"
 	}
 	return ""
 }

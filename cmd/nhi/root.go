@@ -79,6 +79,7 @@ Run nhi with no command to open the terminal UI on the evidence file.`,
 	root.AddCommand(
 		newDemoCmd(a),
 		newSnapshotCmd(a),
+		newImportCmd(a),
 		newIdentitiesCmd(a),
 		newOwnerCmd(a),
 		newPolicyCmd(a),

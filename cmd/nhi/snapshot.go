@@ -206,7 +206,7 @@ costs little of the rate limit.`,
 	f.BoolVar(&noWait, "no-wait", false, "when a rate limit (primary or secondary) asks to wait, stop (resumable) instead")
 	f.DurationVar(&maxWait, "max-wait", 0, "stop (resumable) rather than wait longer than this for a rate limit (default: 15m for a secondary limit, the reset for the primary)")
 	f.BoolVar(&wait, "wait", false, "when another nhi is taking a snapshot of the same organisation, wait for it to finish instead of failing")
-	cmd.AddCommand(gh)
+	cmd.AddCommand(gh, newSnapshotX509Cmd(a))
 	return cmd
 }
 
@@ -250,7 +250,7 @@ func (a *app) snapshot(ctx context.Context, wait bool, build func(snapshotEnv) (
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(a.stderr, "Reading %s organisation %s from %s ...\n", c.Source(), c.Account(), c.APIURL())
+	fmt.Fprintf(a.stderr, "Reading %s/%s from %s ...\n", c.Source(), c.Account(), c.APIURL())
 	start := time.Now()
 	actor := audit.ResolveActor(a.as)
 	if actor == "" {

@@ -86,7 +86,7 @@ func TestSnapshotGitHubToken(t *testing.T) {
 			t.Errorf("stdout lacks %q:\n%s", want, r.stdout)
 		}
 	}
-	for _, want := range []string{"Reading github organisation northwind from " + srv.URL(), "repositories 30/30 (100%)", "rate limit"} {
+	for _, want := range []string{"Reading github/northwind from " + srv.URL(), "repositories 30/30 (100%)", "rate limit"} {
 		if !strings.Contains(r.stderr, want) {
 			t.Errorf("stderr lacks %q:\n%s", want, r.stderr)
 		}

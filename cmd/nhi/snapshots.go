@@ -26,6 +26,11 @@ func newSnapshotsCmd(a *app) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			current := map[int64]bool{}
+			cur := audit.CurrentOf(snaps)
+			for _, c := range cur {
+				current[c.ID] = true
+			}
 			if asJSON {
 				type gap = audit.Gap
 				type row struct {
@@ -44,12 +49,15 @@ func newSnapshotsCmd(a *app) *cobra.Command {
 					Digest      string             `json:"digest"`
 					Server      string             `json:"server_version,omitempty"`
 					Notes       []string           `json:"notes,omitempty"`
+					// Current: the newest finished snapshot of its source
+					// and account, the one its population comes from.
+					Current bool `json:"current"`
 				}
 				out := make([]row, 0, len(snaps))
 				for _, s := range snaps {
 					r := row{ID: s.ID, Source: s.Source, Account: s.Account, APIURL: s.APIURL, Credential: s.Credential,
 						ToolVersion: s.ToolVersion, StartedAt: s.StartedAt.Format(audit.TimeLayout), Status: s.Status,
-						Error: s.Error, Counts: s.Counts, Gaps: s.Gaps, Digest: s.Digest, Server: s.ServerVersion, Notes: s.Notes}
+						Error: s.Error, Counts: s.Counts, Gaps: s.Gaps, Digest: s.Digest, Server: s.ServerVersion, Notes: s.Notes, Current: current[s.ID]}
 					if s.FinishedAt != nil {
 						f := s.FinishedAt.Format(audit.TimeLayout)
 						r.FinishedAt = &f
@@ -68,9 +76,22 @@ func newSnapshotsCmd(a *app) *cobra.Command {
 				return nil
 			}
 			tw := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
+			if len(cur) > 1 {
+				// Several sources or accounts: each has its own population,
+				// so say first which snapshot is current for each.
+				fmt.Fprintln(tw, "SOURCE/ACCOUNT\tCURRENT\tTAKEN (UTC)\tSTATUS\tIDENTITIES\tNOT READ")
+				for _, s := range cur {
+					fmt.Fprintf(tw, "%s/%s\t#%d\t%s\t%s\t%d\t%s\n", audit.Printable(s.Source), audit.Printable(s.Account), s.ID,
+						s.StartedAt.Format("2006-01-02 15:04"), s.Status, s.Total(), notRead(s.Gaps))
+				}
+				if err := tw.Flush(); err != nil {
+					return err
+				}
+				fmt.Fprintln(a.stdout)
+			}
 			fmt.Fprintln(tw, "ID\tACCOUNT\tSTARTED (UTC)\tSTATUS\tIDENTITIES\tNOT READ\tREAD BY")
 			for _, s := range snaps {
-				fmt.Fprintf(tw, "%d\t%s/%s\t%s\t%s\t%d\t%d\t%s\n", s.ID, s.Source, audit.Printable(s.Account),
+				fmt.Fprintf(tw, "%d\t%s/%s\t%s\t%s\t%d\t%d\t%s\n", s.ID, audit.Printable(s.Source), audit.Printable(s.Account),
 					s.StartedAt.Format("2006-01-02 15:04"), s.Status, s.Total(), len(s.Gaps), audit.Printable(s.Credential))
 			}
 			if err := tw.Flush(); err != nil {
@@ -91,4 +112,16 @@ func newSnapshotsCmd(a *app) *cobra.Command {
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	return cmd
+}
+
+// notRead is the gaps cell of the summary: how many endpoints were not
+// read, and the first of them, so a partial population names its hole.
+func notRead(gaps []audit.Gap) string {
+	switch len(gaps) {
+	case 0:
+		return "0"
+	case 1:
+		return "1: " + audit.Printable(gaps[0].Endpoint)
+	}
+	return fmt.Sprintf("%d: %s, …", len(gaps), audit.Printable(gaps[0].Endpoint))
 }

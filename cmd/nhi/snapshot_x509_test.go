@@ -1,0 +1,68 @@
+package main
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"math/big"
+	"net"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// nhi snapshot x509 with the real binary: a certificate file, a real TLS
+// server on loopback, an unreachable endpoint (a gap, so partial), and a
+// file that is not a certificate (skipped, counted, named).
+func TestSnapshotX509EndToEnd(t *testing.T) {
+	dir := t.TempDir()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(7), Subject: pkix.Name{CommonName: "*.files.test"}, DNSNames: []string{"*.files.test"},
+		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(-time.Minute)} // expired a minute ago
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	certs := filepath.Join(dir, "certs")
+	os.MkdirAll(certs, 0o700)
+	os.WriteFile(filepath.Join(certs, "site.pem"), pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600)
+	os.WriteFile(filepath.Join(certs, "notes.txt"), []byte("renew in March\n"), 0o600)
+
+	srv := httptest.NewTLSServer(nil) // a real TLS server; its certificate is self-signed
+	defer srv.Close()
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	dead := ln.Addr().String()
+	ln.Close()
+
+	db := filepath.Join(dir, "nhi.db")
+	r := nhi(t, nil, "snapshot", "x509", "--path", certs, "--tls", srv.Listener.Addr().String(), "--tls", dead, "--account", "edge", "--db", db)
+	if r.code != 0 {
+		t.Fatalf("exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	for _, want := range []string{
+		"of x509/edge: partial, 2 identities",
+		"tls://" + dead + ": cannot reach it for a TLS handshake",
+		"Files: 2 read, 1 with certificates, 1 skipped (no certificate): " + filepath.Join(certs, "notes.txt"),
+	} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("output lacks %q:\n%s", want, r.stdout)
+		}
+	}
+	r = nhi(t, nil, "identities", "--filter", "source:x509", "--db", db)
+	if !strings.Contains(r.stdout, "expired") || !strings.Contains(r.stdout, "wildcard") || !strings.Contains(r.stdout, "self-signed") {
+		t.Errorf("identities:\n%s%s", r.stdout, r.stderr)
+	}
+	if r = nhi(t, nil, "snapshot", "x509", "--db", db); r.code != 2 || !strings.Contains(r.stderr, "say where to look") {
+		t.Errorf("no --path or --tls: %d %s", r.code, r.stderr)
+	}
+}

@@ -1,0 +1,166 @@
+package importer
+
+import (
+	"bytes"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+
+	"github.com/nhi-audit/nhi/audit"
+)
+
+var bom = []byte("\xef\xbb\xbf")
+
+// delimiters are the separators spreadsheets export with: the header,
+// which must name the key column, says which one a file uses.
+var delimiters = []rune{',', ';', '\t'}
+
+func delimiterName(r rune) string {
+	switch r {
+	case ';':
+		return "semicolon"
+	case '\t':
+		return "tab"
+	}
+	return "comma"
+}
+
+// header reads the first record with delimiter d.
+func header(data []byte, d rune) ([]string, error) {
+	r := csv.NewReader(bytes.NewReader(data))
+	r.Comma = d
+	r.FieldsPerRecord = -1
+	return r.Read()
+}
+
+// parseCSV reads a CSV file: a header row naming the columns, then one
+// identity per record. A byte-order mark, CRLF line ends and quoted
+// newlines are taken as they come; the separator is found from the header.
+func parseCSV(data []byte, b *builder) error {
+	data = bytes.TrimPrefix(data, bom)
+	var cols []string
+	for _, d := range delimiters {
+		h, err := header(data, d)
+		if errors.Is(err, io.EOF) {
+			b.c.add(Error{Line: 1, Msg: "the file is empty; it needs a header row naming the columns (at least key)"})
+			return nil
+		}
+		if err != nil {
+			continue
+		}
+		for i := range h {
+			h[i] = normColumn(h[i])
+		}
+		if slices.Contains(h, colKey) {
+			b.p.Delimiter, cols = d, h
+			break
+		}
+	}
+	if cols == nil {
+		h, _ := header(data, ',')
+		msg := "the header has no key column; the first row must name the columns, key among them (see docs/import.md)"
+		if len(h) == 1 {
+			msg = fmt.Sprintf("the header is one column %q: nhi reads comma-, semicolon- or tab-separated files whose first row names the columns, key among them", audit.Printable(h[0]))
+		}
+		b.c.add(Error{Line: 1, Msg: msg})
+		return nil
+	}
+	if !checkColumns(cols, b, func(i int) (int, int) { return 1, i + 1 }) {
+		return nil
+	}
+
+	r := csv.NewReader(bytes.NewReader(data))
+	r.Comma = b.p.Delimiter
+	r.FieldsPerRecord = -1
+	r.ReuseRecord = true
+	if _, err := r.Read(); err != nil { // the header, read above
+		return err
+	}
+	cells := make([]cell, len(cols))
+	for !b.c.errs.More {
+		rec, err := r.Read()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		var pe *csv.ParseError
+		if errors.As(err, &pe) {
+			b.c.add(Error{Line: pe.Line, Column: pe.Column, Msg: csvMessage(pe)})
+			if errors.Is(pe.Err, csv.ErrQuote) && pe.Line == pe.StartLine {
+				continue
+			}
+			if !errors.Is(pe.Err, csv.ErrFieldCount) {
+				break // an unclosed quote ran to the end: nothing after it can be trusted
+			}
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		line, _ := r.FieldPos(0)
+		if len(rec) != len(cols) {
+			if blank(rec) {
+				continue
+			}
+			b.c.add(Error{Line: line, Msg: fmt.Sprintf("%d cells, but the header names %d columns; a value with a %s in it must be in double quotes",
+				len(rec), len(cols), delimiterName(b.p.Delimiter))})
+			continue
+		}
+		if blank(rec) {
+			continue // a spreadsheet's empty row
+		}
+		for i, v := range rec {
+			l, c := r.FieldPos(i)
+			cells[i] = cell{line: l, col: c, field: cols[i], text: v}
+		}
+		b.row(line, 1, cells)
+	}
+	return nil
+}
+
+// checkColumns refuses unnamed, repeated and secret-looking columns; at
+// says where column i is.
+func checkColumns(cols []string, b *builder, at func(i int) (line, col int)) bool {
+	ok := true
+	seen := map[string]bool{}
+	for i, c := range cols {
+		l, col := at(i)
+		switch {
+		case c == "":
+			b.c.add(Error{Line: l, Column: col, Msg: "a column has no name; name it in the header, or delete it"})
+		case seen[c]:
+			b.c.add(Error{Line: l, Column: col, Field: c, Msg: "the column appears twice"})
+		case secretColumn(c):
+			b.c.add(Error{Line: l, Column: col, Field: c, Msg: "the column " + secretMsg})
+		default:
+			seen[c] = true
+			continue
+		}
+		ok = false
+	}
+	return ok
+}
+
+func blank(rec []string) bool {
+	for _, v := range rec {
+		if strings.TrimSpace(v) != "" {
+			return false
+		}
+	}
+	return true
+}
+
+func csvMessage(pe *csv.ParseError) string {
+	switch {
+	case errors.Is(pe.Err, csv.ErrQuote):
+		if pe.Line != pe.StartLine {
+			return fmt.Sprintf("a quoted value opened on line %d is never closed", pe.StartLine)
+		}
+		return `a double quote inside a value that is not in quotes; quote the whole value and double the quote ("say ""hi""")`
+	case errors.Is(pe.Err, csv.ErrBareQuote):
+		return `a double quote inside a value that is not in quotes; quote the whole value and double the quote ("say ""hi""")`
+	}
+	return pe.Err.Error()
+}

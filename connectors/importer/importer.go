@@ -1,0 +1,449 @@
+// Package importer reads a population of non-human identities from a CSV
+// or JSON file (an export from a system nhi has no connector for) and
+// records it as one snapshot, exactly as a connector run does. The file is
+// the whole population: docs/import.md describes its columns and rules.
+package importer
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+
+	"github.com/nhi-audit/nhi/audit"
+	"github.com/nhi-audit/nhi/connectors"
+)
+
+// Formats.
+const (
+	FormatCSV  = "csv"
+	FormatJSON = "json"
+)
+
+// DefaultAccount is the account of an import that names none.
+const DefaultAccount = "default"
+
+// MaxErrors is how many errors a refused file lists before it stops reading.
+const MaxErrors = 50
+
+// KindPrefix marks the kinds nhi does not know, so they never collide with
+// a connector's own.
+const KindPrefix = audit.ImportKindPrefix
+
+// DefaultKind is the kind of a row whose kind cell is empty.
+const DefaultKind = KindPrefix + "identity"
+
+// Reserved source names: the connectors' own. Importing under one of them
+// would make every identity the connector read look removed.
+var reserved = []string{"github", "aws", "x509"}
+
+var (
+	sourceName  = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,62}$`)
+	accountName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._@/-]{0,127}$`)
+	kindName    = regexp.MustCompile(`^[a-z0-9][a-z0-9_]{0,62}$`)
+)
+
+// Options say what a file is the population of.
+type Options struct {
+	Source  string // required; not a connector's name
+	Account string // DefaultAccount when empty
+	Format  string // FormatCSV or FormatJSON
+	// File names the input in messages and in the snapshot's record.
+	File string
+}
+
+// Check reports a usage mistake in opts, before any reading.
+func (o *Options) Check() error {
+	if o.Account == "" {
+		o.Account = DefaultAccount
+	}
+	switch {
+	case o.Source == "":
+		return fmt.Errorf("--source is required: name the system the file comes from (for example slack, okta, vault)")
+	case slices.Contains(reserved, strings.ToLower(o.Source)):
+		return fmt.Errorf("--source %s is a connector's own source; an import under it would mark every identity the connector read as removed. Name the system the file comes from instead (for example %s-export)", o.Source, strings.ToLower(o.Source))
+	case !sourceName.MatchString(o.Source):
+		return fmt.Errorf("--source %q: use lower-case letters, digits, '.', '_' or '-' (up to 63), starting with a letter or digit", audit.Printable(o.Source))
+	case !accountName.MatchString(o.Account):
+		return fmt.Errorf("--account %q: use letters, digits, '.', '_', '@', '/' or '-' (up to 128), starting with a letter or digit", audit.Printable(o.Account))
+	case o.Format != FormatCSV && o.Format != FormatJSON:
+		return fmt.Errorf("--format %q: use csv or json", audit.Printable(o.Format))
+	}
+	return nil
+}
+
+// Population is a file read in full and found valid.
+type Population struct {
+	Source, Account string
+	Observations    []audit.Observation
+	// Delimiter is the CSV separator found in the header (',', ';' or tab);
+	// 0 for JSON.
+	Delimiter rune
+	// SHA256 is the digest of the file's bytes, recorded with the snapshot
+	// so the evidence names exactly which file it came from.
+	SHA256 string
+	File   string
+}
+
+// Counts is the number of identities per kind.
+func (p *Population) Counts() map[audit.Kind]int {
+	m := map[audit.Kind]int{}
+	for i := range p.Observations {
+		m[p.Observations[i].Kind]++
+	}
+	return m
+}
+
+// Error is one problem in the file, where it is.
+type Error struct {
+	Line, Column int    // 1-based; Column 0 when the whole line is meant
+	Field        string // the column, when known
+	Msg          string
+}
+
+func (e Error) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "line %d", e.Line)
+	if e.Column > 0 {
+		fmt.Fprintf(&b, ", column %d", e.Column)
+	}
+	if e.Field != "" {
+		fmt.Fprintf(&b, " (%s)", audit.Printable(e.Field))
+	}
+	return b.String() + ": " + e.Msg
+}
+
+// Errors is a refused file: nothing of it was recorded.
+type Errors struct {
+	File string
+	List []Error
+	More bool // reading stopped at MaxErrors
+}
+
+func (e *Errors) Error() string {
+	var b strings.Builder
+	n := fmt.Sprint(len(e.List))
+	if e.More {
+		n = "more than " + n
+	}
+	noun := "errors"
+	if len(e.List) == 1 && !e.More {
+		noun = "error"
+	}
+	fmt.Fprintf(&b, "%s: %s %s, so nothing was imported (an import is all or nothing):", audit.Printable(e.File), n, noun)
+	for _, x := range e.List {
+		b.WriteString("\n  " + x.String())
+	}
+	if e.More {
+		fmt.Fprintf(&b, "\n  … reading stopped after %d errors; fix these and run the import again", MaxErrors)
+	}
+	return b.String()
+}
+
+// collector gathers errors up to MaxErrors.
+type collector struct {
+	errs Errors
+}
+
+// add records an error; it reports false once reading should stop.
+func (c *collector) add(e Error) bool {
+	if len(c.errs.List) >= MaxErrors {
+		c.errs.More = true
+		return false
+	}
+	c.errs.List = append(c.errs.List, e)
+	return true
+}
+
+func (c *collector) full() bool { return len(c.errs.List) >= MaxErrors }
+
+// Parse reads a whole file. It returns *Errors when the file cannot be
+// imported as it is, listing every problem found (up to MaxErrors).
+func Parse(data []byte, opts Options) (*Population, error) {
+	if err := opts.Check(); err != nil {
+		return nil, err
+	}
+	sum := sha256.Sum256(data)
+	p := &Population{Source: opts.Source, Account: opts.Account, SHA256: hex.EncodeToString(sum[:]), File: opts.File}
+	// Sized up front: growing a slice of 100,000 observations by doubling
+	// copies them all several times over.
+	p.Observations = make([]audit.Observation, 0, bytes.Count(data, []byte{'\n'})+1)
+	c := &collector{errs: Errors{File: opts.File}}
+	b := &builder{p: p, c: c, keys: map[string]int{}}
+	var err error
+	if opts.Format == FormatJSON {
+		err = parseJSON(data, b)
+	} else {
+		err = parseCSV(data, b)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if len(c.errs.List) > 0 {
+		// Rows report their cells after checking them all: put the list in
+		// the order of the file.
+		slices.SortStableFunc(c.errs.List, func(a, b Error) int {
+			if a.Line != b.Line {
+				return a.Line - b.Line
+			}
+			return a.Column - b.Column
+		})
+		return nil, &c.errs
+	}
+	if len(p.Observations) == 0 {
+		return nil, &Errors{File: opts.File, List: []Error{{Line: 1, Msg: "the file has no identities, so there is nothing to import (nhi refuses an empty import: it would mark every identity of " +
+			opts.Source + "/" + opts.Account + " as removed)"}}}
+	}
+	return p, nil
+}
+
+// secretWords are column names that suggest a secret value rather than
+// metadata; nhi refuses the whole file rather than store one.
+var secretWords = []string{"secret", "token", "password", "value"}
+
+// secretColumn reports whether a column name (normalised) looks like it
+// holds a secret value: one of secretWords, or ending in one
+// (client_secret, api_token). has_… columns are yes/no facts.
+func secretColumn(name string) bool {
+	if strings.HasPrefix(name, "has_") {
+		return false
+	}
+	words := strings.Split(name, "_")
+	return slices.Contains(secretWords, words[len(words)-1])
+}
+
+const secretMsg = "looks like it holds a secret value; nhi stores metadata only (names, dates, owners, permissions), never a secret, token or password. Remove the column from the file (or rename it if it holds no secret) and import again"
+
+// normColumn is how a header cell names a column: trimmed, lower case,
+// spaces and hyphens as underscores.
+func normColumn(s string) string {
+	s = strings.ToLower(strings.TrimSpace(s))
+	return strings.Map(func(r rune) rune {
+		if r == ' ' || r == '-' {
+			return '_'
+		}
+		return r
+	}, s)
+}
+
+// Known columns; any other becomes an attribute.
+const (
+	colKey         = "key"
+	colKind        = "kind"
+	colName        = "name"
+	colScope       = "scope"
+	colOwner       = "owner"
+	colCreated     = "created_at"
+	colLastUsed    = "last_used_at"
+	colRotated     = "rotated_at"
+	colExpires     = "expires_at"
+	colPermissions = "permissions"
+)
+
+// builder turns cells into observations, reporting each bad cell.
+type builder struct {
+	p    *Population
+	c    *collector
+	keys map[string]int // key -> line it was first seen on
+}
+
+// cell is one value with where it was.
+type cell struct {
+	line, col int
+	field     string
+	text      string
+	list      []string // a JSON array (permissions only)
+	isList    bool
+	null      bool
+}
+
+// row turns the cells of one record into an observation; line and col
+// are where the record starts.
+func (b *builder) row(line, col int, cells []cell) {
+	o := audit.Observation{}
+	var key, kind string
+	var keyCell cell
+	errs := len(b.c.errs.List)
+	bad := func(c cell, msg string) { b.c.add(Error{Line: c.line, Column: c.col, Field: c.field, Msg: msg}) }
+	for _, c := range cells {
+		if c.null {
+			continue
+		}
+		if c.isList && c.field != colPermissions {
+			bad(c, "a list is only read in the permissions column; write this value as text")
+			continue
+		}
+		text := strings.TrimSpace(c.text)
+		switch c.field {
+		case colKey:
+			key, keyCell = text, c
+		case colKind:
+			kind = text
+			if kind != "" {
+				k, err := normKind(kind)
+				if err != nil {
+					bad(c, err.Error())
+				}
+				kind = k
+			}
+		case colName:
+			o.Name = text
+		case colScope:
+			o.Scope = text
+		case colCreated, colLastUsed, colRotated, colExpires:
+			if text == "" {
+				continue
+			}
+			t, err := parseTimestamp(text)
+			if err != nil {
+				bad(c, err.Error())
+				continue
+			}
+			switch c.field {
+			case colCreated:
+				o.CreatedAt = &t
+			case colLastUsed:
+				o.LastUsedAt = &t
+			case colRotated:
+				o.RotatedAt = &t
+			case colExpires:
+				o.ExpiresAt = &t
+			}
+		case colPermissions:
+			list := c.list
+			if !c.isList {
+				if strings.HasPrefix(text, "[") {
+					if err := json.Unmarshal([]byte(text), &list); err != nil {
+						bad(c, "starts with [ but is not a JSON array of strings; write permissions separated by spaces, or as [\"a\", \"b\"]")
+						continue
+					}
+				} else {
+					list = strings.Fields(text)
+				}
+			}
+			o.Permissions = permissions(list)
+		default: // an attribute; colOwner too (a suggestion, see docs/import.md)
+			if text != "" {
+				if o.Attributes == nil {
+					o.Attributes = map[string]string{}
+				}
+				o.Attributes[c.field] = text
+			}
+		}
+	}
+	if key == "" {
+		c := keyCell
+		if c.line == 0 {
+			c = cell{line: line, col: col, field: colKey}
+		}
+		bad(c, "the key is empty; every identity needs a key that is unique within the source")
+	} else if first, dup := b.keys[key]; dup {
+		bad(keyCell, fmt.Sprintf("key %q is also on line %d; keys are unique within the source", audit.Printable(key), first))
+	} else {
+		b.keys[key] = keyCell.line
+	}
+	if len(b.c.errs.List) > errs || b.c.full() {
+		return
+	}
+	if kind == "" {
+		kind = DefaultKind
+	}
+	o.Kind = audit.Kind(kind)
+	o.ID = audit.IdentityID(b.p.Source, b.p.Account, o.Kind, key)
+	if o.Name == "" {
+		o.Name = key
+	}
+	b.p.Observations = append(b.p.Observations, o)
+}
+
+// normKind keeps a known kind and prefixes any other with KindPrefix.
+func normKind(s string) (string, error) {
+	k := normColumn(s)
+	if !kindName.MatchString(k) {
+		return "", fmt.Errorf("kind %q: use letters, digits and underscores (for example bot_token)", audit.Printable(s))
+	}
+	if slices.Contains(audit.Kinds, audit.Kind(k)) || strings.HasPrefix(k, KindPrefix) {
+		return k, nil
+	}
+	return KindPrefix + k, nil
+}
+
+// levels are the permission levels nhi compares (read < write < admin).
+var levels = []string{"read", "write", "admin"}
+
+// permissions maps each entry to its level: "contents:write" is contents
+// at write; an entry without a known level ("chat:write:bot",
+// "admin") is granted as it is.
+func permissions(list []string) map[string]string {
+	if len(list) == 0 {
+		return nil
+	}
+	m := make(map[string]string, len(list))
+	for _, p := range list {
+		p = strings.TrimSpace(p)
+		if p == "" {
+			continue
+		}
+		if i := strings.LastIndexByte(p, ':'); i > 0 {
+			if lvl := strings.ToLower(p[i+1:]); slices.Contains(levels, lvl) {
+				m[strings.ToLower(p[:i])] = lvl
+				continue
+			}
+		}
+		m[strings.ToLower(p)] = "granted"
+	}
+	return m
+}
+
+// Connector records a parsed population as one snapshot. It reads the
+// whole population at once, so an interrupted earlier import is never
+// resumed (connectors.Whole).
+type Connector struct {
+	pop *Population
+	url string
+}
+
+// NewConnector records pop; path is the file it came from, for the record.
+func NewConnector(pop *Population, path string) *Connector {
+	return &Connector{pop: pop, url: "file:" + path}
+}
+
+// Source is the --source the file was imported as.
+func (c *Connector) Source() string { return c.pop.Source }
+
+// Account is the --account the file was imported as.
+func (c *Connector) Account() string { return c.pop.Account }
+
+// APIURL names the file.
+func (c *Connector) APIURL() string { return c.url }
+
+// Whole says an interrupted import is never resumed: the next import is
+// the whole population again.
+func (c *Connector) Whole() {}
+
+// Credential records which file, by digest, the snapshot holds.
+func (c *Connector) Credential(context.Context) (string, error) {
+	return fmt.Sprintf("import of %s (sha256 %s)", c.pop.File, c.pop.SHA256), nil
+}
+
+// Run records every identity. It never fails on content: Parse already
+// refused any file it could not take whole. It records no audit.ScopeRead:
+// an import is all or nothing, so its complete snapshot looked everywhere,
+// which is what a snapshot without scopes means (ARCHITECTURE.md,
+// "Removals"); an identity missing from the file is removed.
+func (c *Connector) Run(ctx context.Context, r connectors.Recorder) error {
+	for i := range c.pop.Observations {
+		if i%4096 == 0 && ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if err := r.Record(c.pop.Observations[i]); err != nil {
+			return err
+		}
+	}
+	return nil
+}

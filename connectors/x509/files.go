@@ -1,0 +1,175 @@
+package x509
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	stdx509 "crypto/x509"
+	"encoding/base64"
+	"errors"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/nhi-audit/nhi/audit"
+	"github.com/nhi-audit/nhi/connectors"
+)
+
+// maxDER bounds a file read whole as DER: certificates are small, so a
+// larger file without PEM headers is not one.
+const maxDER = 1 << 20
+
+// readPath reads a file, or every file under a directory. A path that
+// cannot be read is a gap; a file that holds no certificate is skipped
+// and counted.
+func (c *Connector) readPath(ctx context.Context, root string, r connectors.Recorder) error {
+	info, err := os.Stat(root)
+	if err != nil {
+		return r.Gap(audit.Gap{Endpoint: "file:" + root, Kind: audit.KindX509Certificate, Scope: root, Reason: "cannot read it: " + plainPathError(err)})
+	}
+	if !info.IsDir() {
+		c.readFile(root, r)
+		return nil
+	}
+	var dirs, failed []string
+	err = filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if err != nil {
+			failed = append(failed, path)
+			return r.Gap(audit.Gap{Endpoint: "file:" + path, Kind: audit.KindX509Certificate, Scope: path, Reason: "cannot read it: " + plainPathError(err)})
+		}
+		switch {
+		case d.IsDir():
+			dirs = append(dirs, path)
+		case d.Type().IsRegular():
+			if !c.readFile(path, r) {
+				failed = append(failed, path)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	// A directory read without a failure anywhere below it was read in
+	// full: a certificate file gone from it is removed, not unchecked
+	// (audit.ScopeRead; ARCHITECTURE.md, "Removals").
+	for _, d := range dirs {
+		if !slices.ContainsFunc(failed, func(f string) bool { return f == d || strings.HasPrefix(f, d+string(filepath.Separator)) }) {
+			if err := r.Scope(audit.ScopeRead{Scope: d, Kinds: []audit.Kind{audit.KindX509Certificate}, Children: true}); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func plainPathError(err error) string {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err.Error()
+	}
+	return err.Error()
+}
+
+func (c *Connector) skip(path string) {
+	c.summary.Skipped++
+	if len(c.summary.SkippedFirst) < 5 {
+		c.summary.SkippedFirst = append(c.summary.SkippedFirst, path)
+	}
+}
+
+// readFile reads the certificates of one file: PEM blocks, or the whole
+// file as DER, and records the file as read in full. It reports false when
+// the file could not be read (a gap).
+func (c *Connector) readFile(path string, r connectors.Recorder) bool {
+	switch strings.ToLower(filepath.Ext(path)) {
+	case ".key", ".pk8", ".p12", ".pfx", ".jks", ".keystore":
+		// Key files and key stores: not opened at all.
+		c.skip(path)
+		return true
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		r.Gap(audit.Gap{Endpoint: "file:" + path, Kind: audit.KindX509Certificate, Scope: path, Reason: "cannot read it: " + plainPathError(err)})
+		return false
+	}
+	defer f.Close()
+	c.summary.Files++
+	br := bufio.NewReader(f)
+	head, _ := br.Peek(64 << 10)
+	var certs []*stdx509.Certificate
+	if bytes.Contains(head, []byte("-----BEGIN ")) {
+		certs = c.readPEM(br)
+	} else if info, err := f.Stat(); err == nil && info.Size() <= maxDER {
+		if der, err := io.ReadAll(br); err == nil {
+			certs, _ = stdx509.ParseCertificates(der)
+		}
+	}
+	r.Scope(audit.ScopeRead{Scope: path, Kinds: []audit.Kind{audit.KindX509Certificate}})
+	if len(certs) == 0 {
+		c.skip(path)
+		return true
+	}
+	c.summary.CertFiles++
+	for _, leaf := range leaves(certs) {
+		c.add(leaf, certs, path, "", "")
+	}
+	return true
+}
+
+// readPEM reads certificate blocks line by line. Every other block is
+// skipped: a private key's lines are passed over, never decoded or kept,
+// so its material never reaches memory the connector holds.
+func (c *Connector) readPEM(br *bufio.Reader) []*stdx509.Certificate {
+	var (
+		certs  []*stdx509.Certificate
+		inCert bool
+		skipTo string // the END line of a block being skipped
+		body   strings.Builder
+	)
+	sc := bufio.NewScanner(br)
+	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		switch {
+		case skipTo != "":
+			if line == skipTo {
+				skipTo = ""
+			}
+		case inCert:
+			if line == "-----END CERTIFICATE-----" {
+				inCert = false
+				der, err := base64.StdEncoding.DecodeString(body.String())
+				body.Reset()
+				if err != nil {
+					continue
+				}
+				if cert, err := stdx509.ParseCertificate(der); err == nil {
+					certs = append(certs, cert)
+				}
+				continue
+			}
+			if !strings.Contains(line, ":") { // headers such as Proc-Type
+				body.WriteString(line)
+			}
+		case line == "-----BEGIN CERTIFICATE-----" || line == "-----BEGIN TRUSTED CERTIFICATE-----":
+			inCert, skipTo = line == "-----BEGIN CERTIFICATE-----", ""
+			if !inCert {
+				skipTo = "-----END TRUSTED CERTIFICATE-----"
+			}
+		case strings.HasPrefix(line, "-----BEGIN ") && strings.HasSuffix(line, "-----"):
+			typ := strings.TrimSuffix(strings.TrimPrefix(line, "-----BEGIN "), "-----")
+			if strings.Contains(typ, "PRIVATE KEY") {
+				c.summary.PrivateKeys++
+			}
+			skipTo = "-----END " + typ + "-----"
+		}
+	}
+	return certs
+}

@@ -1,0 +1,290 @@
+package x509
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	stdx509 "crypto/x509"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/nhi-audit/nhi/audit"
+	"github.com/nhi-audit/nhi/connectors"
+)
+
+func open(t *testing.T) (*audit.Store, string) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "nhi.db")
+	st, err := audit.Open(context.Background(), path, audit.OpenOptions{Create: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st, path
+}
+
+// run snapshots opts and returns the snapshot and the identities by ID.
+func run(t *testing.T, st *audit.Store, opts Options) (*Connector, *audit.Snapshot, map[string]audit.Identity) {
+	t.Helper()
+	c, err := NewConnector(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	snap, err := connectors.Snapshot(context.Background(), st, c, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids, err := st.Identities(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := map[string]audit.Identity{}
+	for _, id := range ids {
+		if id.SnapshotID == snap.ID {
+			m[id.ID] = id
+		}
+	}
+	return c, snap, m
+}
+
+func certID(account string, i issued) string {
+	return audit.IdentityID(Source, account, audit.KindX509Certificate, i.fingerprint())
+}
+
+func rules(id audit.Identity) string { return audit.RuleNames(id.Findings) }
+
+// Files: chains and bundles give their leaves, one certificate found twice
+// is one identity with both locations, DER reads like PEM, private keys are
+// skipped unread, anything else is skipped and counted.
+func TestFiles(t *testing.T) {
+	const canary = "CANARY-PRIVATE-KEY-7d1e9a"
+	dir := t.TempDir()
+	root := gen(t, spec{cn: "Acme Test Root", ca: true, from: -day, to: 3650 * day}, nil)
+	inter := gen(t, spec{cn: "Acme Test Issuing CA", ca: true, from: -day, to: 1800 * day}, &root)
+	api := gen(t, spec{cn: "api.acme.test", dns: []string{"api.acme.test"}, from: -10 * day, to: 80 * day}, &inter)
+	wild := gen(t, spec{cn: "*.acme.test", dns: []string{"*.acme.test", "acme.test"}, from: -30 * day, to: 470 * day}, &inter)
+	expired := gen(t, spec{cn: "old.acme.test", dns: []string{"old.acme.test"}, from: -400 * day, to: -5 * day}, &inter)
+	expiring := gen(t, spec{cn: "soon.acme.test", dns: []string{"soon.acme.test"}, from: -80 * day, to: 5 * day}, &inter)
+	weak := gen(t, spec{cn: "legacy.acme.test", rsaBits: 1024, sha1: true, from: -day, to: 300 * day}, nil)
+
+	// A chain with its key: a private key in the same file, whose body is
+	// not even base64, proves it is never decoded.
+	fakeKey := []byte("-----BEGIN RSA PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\n" + canary + "!!not base64!!\n-----END RSA PRIVATE KEY-----\n")
+	write(t, filepath.Join(dir, "api", "fullchain.pem"), fakeKey, api.pem(), inter.pem(), root.pem(), keyPEM(t, api.key))
+	write(t, filepath.Join(dir, "api", "cert.der"), api.cert.Raw) // the same leaf again, as DER
+	write(t, filepath.Join(dir, "bundle.crt"), wild.pem(), []byte("\n# comment\n"), expired.pem(), expiring.pem(), inter.pem())
+	write(t, filepath.Join(dir, "legacy", "legacy.pem"), weak.pem())
+	write(t, filepath.Join(dir, "legacy", "legacy.key"), keyPEM(t, weak.key))
+	write(t, filepath.Join(dir, "README.md"), []byte("# not a certificate\n"))
+	write(t, filepath.Join(dir, "empty.pem"), nil)
+
+	roots := stdx509.NewCertPool()
+	roots.AddCert(root.cert) // stands for the public Web PKI
+	st, path := open(t)
+	c, snap, ids := run(t, st, Options{Account: "hosts", Paths: []string{dir}, Roots: roots})
+
+	if snap.Status != audit.SnapshotComplete || snap.Total() != 5 {
+		t.Fatalf("snapshot %s with %d identities; want complete with 5 (api, wild, expired, expiring, legacy)", snap.Status, snap.Total())
+	}
+	if s := c.Summary(); s.Skipped != 3 || s.CertFiles != 4 || s.PrivateKeys != 2 {
+		t.Errorf("summary %+v; want 3 skipped (README.md, empty.pem, legacy.key), 4 certificate files, 2 private keys passed over", s)
+	}
+
+	a := ids[certID("hosts", api)]
+	files := filepath.Join(dir, "api", "cert.der") + ", " + filepath.Join(dir, "api", "fullchain.pem")
+	if a.Name != "api.acme.test" || a.Attributes[audit.CertFiles] != files || a.Attributes[audit.CertSANs] != "api.acme.test" ||
+		a.Attributes[audit.CertTrusted] != "true" || a.Attributes[audit.CertIsCA] != "false" || a.Attributes[audit.CertKeyType] != "ECDSA" ||
+		a.Attributes[audit.CertKeyBits] != "256" || a.Attributes["issuer"] != "CN=Acme Test Issuing CA,O=Acme Test" ||
+		!a.CreatedAt.Equal(api.cert.NotBefore.UTC()) || !a.ExpiresAt.Equal(api.cert.NotAfter.UTC()) || rules(a) != "orphaned" {
+		t.Errorf("api certificate: %+v, findings %s", a, rules(a))
+	}
+	for _, c := range []struct {
+		cert issued
+		want string
+	}{
+		{wild, "orphaned,long-lived,wildcard"},
+		{expired, "expired,orphaned"},
+		{expiring, "orphaned,expiring"},
+		{weak, "orphaned,weak-key"}, // self-signed, but in a file: no TLS endpoint presents it
+	} {
+		id, ok := ids[certID("hosts", c.cert)]
+		if !ok {
+			t.Errorf("%s: not recorded", c.cert.cert.Subject.CommonName)
+			continue
+		}
+		if got := rules(id); got != c.want {
+			t.Errorf("%s: findings %s; want %s", id.Name, got, c.want)
+		}
+	}
+	w := ids[certID("hosts", weak)]
+	var msgs []string
+	for _, f := range w.Findings {
+		msgs = append(msgs, f.Rule+" "+f.OWASP+": "+f.Message)
+	}
+	if !strings.Contains(strings.Join(msgs, "\n"), "weak-key NHI4: RSA key of 1024 bits (at least 2048); signed with SHA1-RSA, which collisions break") ||
+		w.Attributes[audit.CertSelfSigned] != "true" {
+		t.Errorf("weak certificate: %s; %v", msgs, w.Attributes)
+	}
+	for _, f := range ids[certID("hosts", wild)].Findings {
+		if f.Rule == audit.RuleLongLived && !strings.Contains(f.Message, "valid for 500 days") {
+			t.Errorf("long-lived: %s", f.Message)
+		}
+	}
+
+	// Nothing of a private key reaches the evidence file.
+	real := keyPEM(t, api.key)
+	body := bytes.Split(real, []byte("\n"))[1]
+	st.Close()
+	for _, f := range []string{path, path + "-wal"} {
+		b, _ := os.ReadFile(f)
+		if bytes.Contains(b, []byte(canary)) || bytes.Contains(b, body) {
+			t.Errorf("private key material in %s", f)
+		}
+	}
+}
+
+// tlsServer serves cert on loopback for SNI name, other for anything else.
+func tlsServer(t *testing.T, name string, cert, other issued, chain ...issued) string {
+	t.Helper()
+	pair := func(i issued, chain ...issued) *tls.Certificate {
+		c := &tls.Certificate{Certificate: [][]byte{i.cert.Raw}, PrivateKey: i.key, Leaf: i.cert}
+		for _, x := range chain {
+			c.Certificate = append(c.Certificate, x.cert.Raw)
+		}
+		return c
+	}
+	ln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{GetCertificate: func(h *tls.ClientHelloInfo) (*tls.Certificate, error) {
+		if h.ServerName == name {
+			return pair(cert, chain...), nil
+		}
+		return pair(other), nil
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			conn, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				conn.(*tls.Conn).Handshake()
+				conn.Close()
+			}()
+		}
+	}()
+	return ln.Addr().String()
+}
+
+// TLS endpoints: the certificate presented for the name asked (SNI), a
+// self-signed one flagged, the same certificate at two endpoints one
+// identity, and an endpoint that cannot be reached a gap naming it.
+func TestTLSEndpoints(t *testing.T) {
+	root := gen(t, spec{cn: "Acme Test Root", ca: true, from: -day, to: 3650 * day}, nil)
+	site := gen(t, spec{cn: "localhost", dns: []string{"localhost"}, from: -day, to: 90 * day}, &root)
+	fallback := gen(t, spec{cn: "default.invalid", from: -day, to: 90 * day}, &root)
+	self := gen(t, spec{cn: "intranet", dns: []string{"localhost"}, from: -day, to: 700 * day}, nil)
+
+	_, port, _ := net.SplitHostPort(tlsServer(t, "localhost", site, fallback, root))
+	_, port2, _ := net.SplitHostPort(tlsServer(t, "localhost", site, fallback))
+	selfAddr := tlsServer(t, "never.asked", fallback, self) // no SNI is sent to an IP: the default
+	closed, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead := closed.Addr().String()
+	closed.Close()
+
+	roots := stdx509.NewCertPool()
+	roots.AddCert(root.cert)
+	st, _ := open(t)
+	ep1, ep2 := "localhost:"+port, "localhost:"+port2
+	_, snap, ids := run(t, st, Options{Account: "edge", TLS: []string{ep1, ep2, selfAddr, dead}, Roots: roots})
+
+	if snap.Status != audit.SnapshotPartial || len(snap.Gaps) != 1 || snap.Gaps[0].Endpoint != "tls://"+dead ||
+		!strings.Contains(snap.Gaps[0].Reason, "cannot reach it for a TLS handshake") {
+		t.Fatalf("snapshot %s, gaps %+v; want partial naming tls://%s", snap.Status, snap.Gaps, dead)
+	}
+	if len(ids) != 2 {
+		t.Fatalf("%d identities; want the site's (SNI localhost, at two endpoints) and the self-signed one", len(ids))
+	}
+	s := ids[certID("edge", site)]
+	if s.Attributes[audit.CertTLSEndpoints] != strings.Join(sorted(ep1, ep2), ", ") || s.Attributes[audit.CertTrusted] != "true" ||
+		s.Scope != sorted(ep1, ep2)[0] || rules(s) != "orphaned" {
+		t.Errorf("site certificate: %+v, findings %s", s, rules(s))
+	}
+	x := ids[certID("edge", self)]
+	if rules(x) != "orphaned,self-signed" || x.Attributes[audit.CertTrusted] != "false" {
+		t.Errorf("self-signed endpoint: findings %s, %v", rules(x), x.Attributes)
+	}
+	for _, f := range x.Findings {
+		if f.Rule == audit.RuleSelfSigned && (f.OWASP != "NHI4" || !strings.Contains(f.Message, "presented by "+selfAddr)) {
+			t.Errorf("self-signed finding: %+v", f)
+		}
+	}
+
+	// The next scan, which does not ask the self-signed endpoint, did not
+	// look there: its certificate is not checked, not removed.
+	_, snap2, _ := run(t, st, Options{Account: "edge", TLS: []string{ep1}, Roots: roots})
+	all, _ := st.Identities(context.Background())
+	for _, id := range all {
+		want := audit.StatusActive
+		if id.ID == certID("edge", self) {
+			want = audit.StatusNotChecked
+			if !strings.Contains(id.StatusReason, selfAddr) {
+				t.Errorf("not-checked reason %q does not name %s", id.StatusReason, selfAddr)
+			}
+		}
+		if id.Status != want {
+			t.Errorf("after snapshot %d: %s is %s; want %s", snap2.ID, id.Name, id.Status, want)
+		}
+	}
+}
+
+// A certificate file deleted from a directory read in full is removed.
+func TestDeletedFileIsRemoved(t *testing.T) {
+	dir := t.TempDir()
+	a := gen(t, spec{cn: "a.acme.test", from: -day, to: 30 * day}, nil)
+	b := gen(t, spec{cn: "b.acme.test", from: -day, to: 30 * day}, nil)
+	write(t, filepath.Join(dir, "certs", "a.pem"), a.pem())
+	write(t, filepath.Join(dir, "certs", "old", "b.pem"), b.pem())
+	st, _ := open(t)
+	run(t, st, Options{Account: "files", Paths: []string{dir}})
+	if err := os.RemoveAll(filepath.Join(dir, "certs", "old")); err != nil {
+		t.Fatal(err)
+	}
+	_, snap, _ := run(t, st, Options{Account: "files", Paths: []string{dir}})
+	all, _ := st.Identities(context.Background())
+	status := map[string]string{}
+	for _, id := range all {
+		status[id.Name] = id.Status
+	}
+	if snap.Status != audit.SnapshotComplete || status["a.acme.test"] != audit.StatusActive || status["b.acme.test"] != audit.StatusRemoved {
+		t.Errorf("after deleting old/b.pem: snapshot %s, statuses %v", snap.Status, status)
+	}
+}
+
+func sorted(a, b string) []string {
+	if a > b {
+		return []string{b, a}
+	}
+	return []string{a, b}
+}
+
+func TestOptions(t *testing.T) {
+	for _, o := range []Options{{}, {TLS: []string{"no-port"}}, {Paths: []string{"."}, Account: "a:b"}} {
+		if _, err := NewConnector(o); err == nil {
+			t.Errorf("%+v accepted", o)
+		}
+	}
+	st, _ := open(t)
+	_, snap, _ := run(t, st, Options{Paths: []string{filepath.Join(t.TempDir(), "missing")}})
+	if snap.Status != audit.SnapshotPartial || !strings.Contains(snap.Gaps[0].Reason, "no such file") {
+		t.Errorf("a missing path: %s %+v; want a gap", snap.Status, snap.Gaps)
+	}
+}

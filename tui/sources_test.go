@@ -1,0 +1,95 @@
+package tui
+
+import (
+	"context"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	tea "github.com/charmbracelet/bubbletea"
+
+	"github.com/nhi-audit/nhi/audit"
+)
+
+// An evidence file with identities from three sources: the header counts
+// them and sums what their snapshots could not read, the table has a
+// SOURCE column, and the overview lists each source's current snapshot,
+// leading to its identities.
+func TestSeveralSources(t *testing.T) {
+	ctx := context.Background()
+	st, err := audit.Open(ctx, filepath.Join(t.TempDir(), "nhi.db"), audit.OpenOptions{Create: true, Now: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	var last *audit.Snapshot
+	record := func(source, account string, kind audit.Kind, names []string, gaps ...audit.Gap) {
+		w, err := st.BeginSnapshot(ctx, audit.SnapshotInfo{Source: source, Account: account, APIURL: "test", ToolVersion: "test", StartedAt: testNow.Add(-time.Hour)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, n := range names {
+			if err := w.Record(audit.Observation{ID: audit.IdentityID(source, account, kind, n), Kind: kind, Name: n, Scope: account}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, g := range gaps {
+			w.Gap(g)
+		}
+		if last, err = w.Finish(ctx, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	record("github", "acme", audit.KindGitHubDeployKey, []string{"deploy-prod", "deploy-docs"})
+	record("slack", "ws-a", "import_bot_token", []string{"deploy-bot"})
+	record("x509", "edge", audit.KindX509Certificate, []string{"api.acme.test"},
+		audit.Gap{Endpoint: "tls://10.0.0.9:443", Reason: "cannot reach it for a TLS handshake (connection refused)"})
+
+	m := New(last, nil, Options{Now: clock, Store: st})
+	m.Update(tea.WindowSizeMsg{Width: 100, Height: 24})
+	run(t, m, m.Init(), 0)
+	v := m.View()
+	checkFrame(t, v, 100, 24)
+	if h := strings.Split(v, "\n")[0]; h != "nhi · 3 sources and accounts · 4 identities · 1 endpoint not read" {
+		t.Errorf("header %q", h)
+	}
+	if !strings.Contains(v, "SOURCE") || !strings.Contains(v, "slack/ws-a") || !strings.Contains(v, "x509/edge") || !strings.Contains(v, "certificate") {
+		t.Errorf("no SOURCE column:\n%s", v)
+	}
+
+	press(t, m, ":overview", "enter")
+	o := m.top().(*overviewView)
+	var all []string
+	for _, l := range o.lines {
+		all = append(all, l.text)
+	}
+	text := strings.Join(all, "\n")
+	for _, want := range []string{
+		"Sources (3): the current snapshot of each",
+		"  github/acme #1 complete, 2025-06-01 12:00 (just now), 2 identities",
+		"  x509/edge   #3 partial, 2025-06-01 12:00 (just now), 1 identity, 1 endpoint not read",
+		"      tls://10.0.0.9:443 — cannot reach it for a TLS handshake (connection refused)",
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("overview lacks %q:\n%s", want, text)
+		}
+	}
+	for range 5 {
+		if strings.Contains(selectedLine(t, m.View()), "slack/ws-a") {
+			break
+		}
+		press(t, m, "j")
+	}
+	press(t, m, "enter")
+	if v := m.View(); !strings.HasPrefix(title(v), "Identities 1 of 4 · filter source:slack account:ws-a status:active") || !strings.Contains(v, "deploy-bot") {
+		t.Errorf("enter on a source:\n%s", v)
+	}
+
+	// One source: no SOURCE column, the header names its snapshot.
+	one := New(last, []audit.Identity{{Observation: audit.Observation{ID: "x509:edge:x509_certificate:1", Kind: audit.KindX509Certificate, Name: "a"}, Source: "x509", Account: "edge"}}, Options{Now: clock})
+	one.Update(tea.WindowSizeMsg{Width: 100, Height: 24})
+	if v := one.View(); strings.Contains(v, "SOURCE") || !strings.HasPrefix(v, "nhi · x509/edge · snapshot partial") {
+		t.Errorf("one source:\n%s", v)
+	}
+}
