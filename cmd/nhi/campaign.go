@@ -96,11 +96,7 @@ nhi decide NAME --confirm-carried --reason TEXT.`,
 					return usageError{cmd.CommandPath(), err}
 				}
 			}
-			actor, err := a.actor()
-			if err != nil {
-				return err
-			}
-			st, err := a.open(ctx, audit.OpenOptions{})
+			st, actor, err := a.openAs(ctx, audit.OpenOptions{})
 			if err != nil {
 				return err
 			}
@@ -345,11 +341,7 @@ never approved. Decisions can no longer change; decommission decisions are
 then verified by later snapshots (nhi campaign verify NAME).`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			actor, err := a.actor()
-			if err != nil {
-				return err
-			}
-			st, err := a.open(cmd.Context(), audit.OpenOptions{})
+			st, actor, err := a.openAs(cmd.Context(), audit.OpenOptions{})
 			if err != nil {
 				return err
 			}
@@ -382,11 +374,7 @@ snapshot) and lists what is overdue: approved for removal but still present
 after the due date.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			actor, err := a.actor()
-			if err != nil {
-				return err
-			}
-			st, err := a.open(cmd.Context(), audit.OpenOptions{})
+			st, actor, err := a.openAs(cmd.Context(), audit.OpenOptions{})
 			if err != nil {
 				return err
 			}

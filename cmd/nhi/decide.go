@@ -82,11 +82,7 @@ Other forms:
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			actor, err := a.actor()
-			if err != nil {
-				return err
-			}
-			st, err := a.open(ctx, audit.OpenOptions{})
+			st, actor, err := a.openAs(ctx, audit.OpenOptions{})
 			if err != nil {
 				return err
 			}

@@ -38,11 +38,7 @@ assignment is written all at once or not at all. An empty OWNER ("") clears it.`
 			return cobra.ExactArgs(2)(cmd, args)
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			actor, err := a.actor()
-			if err != nil {
-				return err
-			}
-			st, err := a.open(cmd.Context(), audit.OpenOptions{})
+			st, actor, err := a.openAs(cmd.Context(), audit.OpenOptions{})
 			if err != nil {
 				return err
 			}
@@ -106,11 +102,7 @@ standard input.`,
 			if err != nil {
 				return err
 			}
-			actor, err := a.actor()
-			if err != nil {
-				return err
-			}
-			st, err := a.open(cmd.Context(), audit.OpenOptions{ReadOnly: dryRun})
+			st, actor, err := a.openAs(cmd.Context(), audit.OpenOptions{ReadOnly: dryRun})
 			if err != nil {
 				return err
 			}

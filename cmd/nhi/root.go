@@ -116,13 +116,20 @@ func (a *app) open(ctx context.Context, opts audit.OpenOptions) (*audit.Store, e
 	return audit.Open(ctx, a.db, opts)
 }
 
-// actor is who the event log will say acted.
-func (a *app) actor() (string, error) {
+// openAs opens the evidence file named by --db for a command that writes
+// in someone's name, and says who: the one place where the actor is
+// resolved (--as, NHI_REVIEWER, git user.email, the OS user). The caller
+// closes the store.
+func (a *app) openAs(ctx context.Context, opts audit.OpenOptions) (*audit.Store, string, error) {
 	actor := audit.ResolveActor(a.as)
 	if actor == "" {
-		return "", errors.New("cannot tell who you are: pass --as EMAIL or set NHI_REVIEWER")
+		return nil, "", errors.New("cannot tell who you are: pass --as EMAIL or set NHI_REVIEWER")
 	}
-	return actor, nil
+	st, err := a.open(ctx, opts)
+	if err != nil {
+		return nil, "", err
+	}
+	return st, actor, nil
 }
 
 func (a *app) openTUI(ctx context.Context, readOnly bool) error {
