@@ -195,6 +195,19 @@ CREATE TABLE identity_aliases (
 	snapshot_id INTEGER NOT NULL REFERENCES snapshots(id)
 ) WITHOUT ROWID;
 `,
+	// v6: the directory of people (docs/people.md), the person behind each
+	// recorded owner, and the signatures of signed events.
+	`
+-- Projection of person.set events: each person's latest record (canonical JSON).
+CREATE TABLE people (
+	email     TEXT PRIMARY KEY,
+	record    TEXT NOT NULL,
+	event_seq INTEGER NOT NULL REFERENCES events(seq)
+) WITHOUT ROWID;
+
+-- The person (e-mail) the owner as typed resolved to, '' when none.
+ALTER TABLE owners ADD COLUMN person TEXT NOT NULL DEFAULT '';
+`,
 }
 
 // SchemaVersion is the schema this build writes: the version of audit's

@@ -19,7 +19,8 @@ type VerifyResult struct {
 	Snapshots int    // finished snapshots whose digest was recomputed
 	Problems  []string
 
-	policyDigest string // of the last policy.set event
+	policyDigest string              // of the last policy.set event
+	people       map[string]ownerRow // e-mail -> record and seq, from person.set events
 }
 
 // OK reports whether nothing was found wrong.
@@ -34,12 +35,15 @@ func (r *VerifyResult) add(format string, args ...any) {
 // finished snapshot's digest. Problems are listed in the order found, so
 // the first names the first broken record.
 func (s *Store) Verify(ctx context.Context) (*VerifyResult, error) {
-	r := &VerifyResult{Head: GenesisHash}
+	r := &VerifyResult{Head: GenesisHash, people: map[string]ownerRow{}}
 	owners, err := s.verifyChain(ctx, r)
 	if err != nil {
 		return nil, err
 	}
 	if err := s.verifyOwners(ctx, r, owners); err != nil {
+		return nil, err
+	}
+	if err := s.verifyPeople(ctx, r); err != nil {
 		return nil, err
 	}
 	if err := s.verifyPolicies(ctx, r); err != nil {
@@ -123,6 +127,13 @@ func (s *Store) verifyChain(ctx context.Context, r *VerifyResult) (map[string]ow
 				r.policyDigest = p.Digest
 			}
 		}
+		if typ == EventPersonSet {
+			var p PersonSet
+			if err := json.Unmarshal([]byte(payload), &p); err == nil {
+				rec, _ := canonicalJSON(p.Person)
+				r.people[p.Email] = ownerRow{owner: rec, seq: seq}
+			}
+		}
 		if typ == EventOwnerSet {
 			var p OwnerSet
 			if err := json.Unmarshal([]byte(payload), &p); err == nil {
@@ -197,6 +208,46 @@ func (s *Store) verifyOwners(ctx context.Context, r *VerifyResult, want map[stri
 		}
 	}
 	return nil
+}
+
+// verifyPeople checks the people table against the person.set events:
+// each person's row is their last record, and nobody else has one.
+func (s *Store) verifyPeople(ctx context.Context, r *VerifyResult) error {
+	rows, err := s.db.QueryContext(ctx, `SELECT email, record, event_seq FROM people ORDER BY email`)
+	if err != nil {
+		return fmt.Errorf("reading people: %w", err)
+	}
+	defer rows.Close()
+	seen := map[string]bool{}
+	for rows.Next() {
+		var email string
+		var got ownerRow
+		if err := rows.Scan(&email, &got.owner, &got.seq); err != nil {
+			return err
+		}
+		seen[email] = true
+		want, ok := r.people[email]
+		switch {
+		case !ok:
+			r.add("people: %s is in the table but no event recorded them: the table was edited", email)
+		case got != want:
+			r.add("people: %s differs from their last person.set event (%d): the table was edited", email, want.seq)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	missing := make([]string, 0)
+	for email := range r.people {
+		if !seen[email] {
+			missing = append(missing, email)
+		}
+	}
+	slices.Sort(missing)
+	for _, email := range missing {
+		r.add("people: %s was recorded (event %d) but is missing from the table: the table was edited", email, r.people[email].seq)
+	}
+	return rows.Err()
 }
 
 func (s *Store) verifySnapshots(ctx context.Context, r *VerifyResult) error {
