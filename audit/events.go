@@ -37,6 +37,9 @@ type Event struct {
 type OwnerSet struct {
 	Identity string `json:"identity"`
 	Owner    string `json:"owner"`
+	// Person is the e-mail of the person of the directory the owner, as
+	// typed, names ("" for a team, or a name the directory does not know).
+	Person string `json:"person,omitempty"`
 	// Undoes names the event this one reverses, when it is an undo.
 	Undoes int64 `json:"undoes,omitempty"`
 }
@@ -127,8 +130,16 @@ func (s *Store) SetOwners(ctx context.Context, actor string, sets []OwnerSet) ([
 	var evs []Event
 	err := s.Write(ctx, func(tx *Tx) error {
 		evs = evs[:0]
+		dir, err := tx.People(ctx)
+		if err != nil {
+			return err
+		}
 		for _, set := range sets {
 			set.Owner = strings.TrimSpace(set.Owner)
+			set.Person = ""
+			if p := dir.Lookup(set.Owner); p != nil {
+				set.Person = p.Email
+			}
 			if err := tx.requireIdentity(ctx, set.Identity); err != nil {
 				return err
 			}
@@ -136,7 +147,7 @@ func (s *Store) SetOwners(ctx context.Context, actor string, sets []OwnerSet) ([
 			if err != nil {
 				return err
 			}
-			if err := applyOwnerSet(ctx, tx.tx, ev.Seq, set.Identity, set.Owner); err != nil {
+			if err := applyOwnerSet(ctx, tx.tx, ev.Seq, &set); err != nil {
 				return err
 			}
 			evs = append(evs, ev)
@@ -208,13 +219,14 @@ func (s *Store) KnownOwners(ctx context.Context) ([]string, error) {
 	return out, rows.Err()
 }
 
-func applyOwnerSet(ctx context.Context, tx *sql.Tx, seq int64, id, owner string) error {
+func applyOwnerSet(ctx context.Context, tx *sql.Tx, seq int64, set *OwnerSet) error {
 	var err error
-	if owner == "" {
-		_, err = tx.ExecContext(ctx, `DELETE FROM owners WHERE identity_id = ?`, id)
+	if set.Owner == "" {
+		_, err = tx.ExecContext(ctx, `DELETE FROM owners WHERE identity_id = ?`, set.Identity)
 	} else {
-		_, err = tx.ExecContext(ctx, `INSERT INTO owners (identity_id, owner, event_seq) VALUES (?, ?, ?)
-			ON CONFLICT (identity_id) DO UPDATE SET owner = excluded.owner, event_seq = excluded.event_seq`, id, owner, seq)
+		_, err = tx.ExecContext(ctx, `INSERT INTO owners (identity_id, owner, person, event_seq) VALUES (?, ?, ?, ?)
+			ON CONFLICT (identity_id) DO UPDATE SET owner = excluded.owner, person = excluded.person, event_seq = excluded.event_seq`,
+			set.Identity, set.Owner, set.Person, seq)
 	}
 	if err != nil {
 		return fmt.Errorf("updating owner: %w", err)

@@ -246,6 +246,32 @@ func (d *Directory) Closest(name string, n int) []Person {
 	return out
 }
 
+// Unknown is the error for a name nobody in the directory goes by: what
+// the name was for ("reviewer"), and the nearest people, for a typo.
+func (d *Directory) Unknown(what, name string) error {
+	msg := fmt.Sprintf("%s %q is %v", what, Printable(name), ErrUnknownPerson)
+	if s := d.Suggest(name); s != "" {
+		msg += "; did you mean " + s + "?"
+	} else {
+		msg += "; list them with: nhi people list"
+	}
+	return unknownPersonError(msg)
+}
+
+type unknownPersonError string
+
+func (e unknownPersonError) Error() string { return string(e) }
+func (e unknownPersonError) Unwrap() error { return ErrUnknownPerson }
+
+// Suggest names the people nearest to name, "A <a@x> or B <b@x>", or "".
+func (d *Directory) Suggest(name string) string {
+	var out []string
+	for _, p := range d.Closest(name, 3) {
+		out = append(out, Printable(p.Display()))
+	}
+	return strings.Join(out, " or ")
+}
+
 // nameDistance is the Levenshtein distance between a and b, in runes.
 func nameDistance(a, b string) int {
 	ra, rb := []rune(a), []rune(b)

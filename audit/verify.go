@@ -140,7 +140,7 @@ func (s *Store) verifyChain(ctx context.Context, r *VerifyResult) (map[string]ow
 				if p.Owner == "" {
 					delete(owners, p.Identity)
 				} else {
-					owners[p.Identity] = ownerRow{owner: p.Owner, seq: seq}
+					owners[p.Identity] = ownerRow{owner: p.Owner, person: p.Person, seq: seq}
 				}
 			}
 		}
@@ -169,12 +169,12 @@ func (s *Store) verifyChain(ctx context.Context, r *VerifyResult) (map[string]ow
 }
 
 type ownerRow struct {
-	owner string
-	seq   int64
+	owner, person string
+	seq           int64
 }
 
 func (s *Store) verifyOwners(ctx context.Context, r *VerifyResult, want map[string]ownerRow) error {
-	rows, err := s.db.QueryContext(ctx, `SELECT identity_id, owner, event_seq FROM owners`)
+	rows, err := s.db.QueryContext(ctx, `SELECT identity_id, owner, person, event_seq FROM owners`)
 	if err != nil {
 		return fmt.Errorf("reading owners: %w", err)
 	}
@@ -183,7 +183,7 @@ func (s *Store) verifyOwners(ctx context.Context, r *VerifyResult, want map[stri
 	for rows.Next() {
 		var id string
 		var o ownerRow
-		if err := rows.Scan(&id, &o.owner, &o.seq); err != nil {
+		if err := rows.Scan(&id, &o.owner, &o.person, &o.seq); err != nil {
 			return err
 		}
 		got[id] = o
@@ -203,8 +203,11 @@ func (s *Store) verifyOwners(ctx context.Context, r *VerifyResult, want map[stri
 	slices.Sort(ids)
 	for _, id := range ids {
 		g, w := got[id], want[id]
-		if g != w {
+		switch {
+		case g.owner != w.owner || g.seq != w.seq:
 			r.add("owners: %s has owner %q in the table but %q by the event log: the table was edited", id, g.owner, w.owner)
+		case g.person != w.person:
+			r.add("owners: %s names person %q in the table but %q by the event log: the table was edited", id, g.person, w.person)
 		}
 	}
 	return nil

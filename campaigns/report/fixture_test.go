@@ -141,7 +141,7 @@ func buildFixture(t testing.TB, other bool) *fixture {
 	// 2026-Q3 on snapshot 1.
 	f.snapshot("2026-09-01T08:00:00Z", nil, idRenovate, idDeployProd, idDana, idRetired, idNPM, idHook, idRunner)
 	f.at("2026-09-01T09:00:00Z").must(campaigns.Create(ctx, st, "carol", campaigns.Spec{Name: "2026-Q3", Scope: "id:*", Due: "2026-09-30",
-		Reviewers: []string{"alice", "bob"}}))
+		Reviewers: []string{"alice", "bob"}, AllowAdminReview: true}))
 	f.decide("2026-09-10T10:00:00Z", "carol", "2026-Q3", idNPM, campaigns.Keep, "publishes the web packages")
 	f.decide("2026-09-10T10:05:00Z", "carol", "2026-Q3", idRetired, campaigns.Decommission, "")
 	// A note on an identity that is gone by 2026-Q4: not in its report.
@@ -156,7 +156,7 @@ func buildFixture(t testing.TB, other bool) *fixture {
 		Status: 403, Reason: "Resource not accessible by integration: needs administration:read on acme/legacy"}},
 		idRenovate, idDeployProd, idDana, idOpsKey, idOldCI, idFormula, idNPM, idSentry, idPAT, idHook, idRunner, idPipe)
 	f.at("2026-10-01T09:00:00Z").must(campaigns.Create(ctx, st, "carol", campaigns.Spec{Name: "2026-Q4", Scope: "id:*", Due: "2026-10-31",
-		Reviewers: []string{"alice", "bob"}, AllowPartial: true, CarryForward: "2026-Q3"}))
+		Reviewers: []string{"alice", "bob"}, AllowPartial: true, CarryForward: "2026-Q3", AllowAdminReview: true}))
 
 	f.decide("2026-10-02T09:00:00Z", "alice", "2026-Q4", idDana, campaigns.Decommission, "personal laptop key with push access")
 	f.decide("2026-10-02T09:04:30Z", "alice", "2026-Q4", idOpsKey, campaigns.Decommission, "")

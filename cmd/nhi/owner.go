@@ -43,6 +43,10 @@ assignment is written all at once or not at all. An empty OWNER ("") clears it.`
 				return err
 			}
 			defer st.Close()
+			owner := args[len(args)-1]
+			if err := a.warnUnknownOwners(cmd.Context(), st, []string{owner}); err != nil {
+				return err
+			}
 			if filter == "" {
 				ev, err := st.SetOwner(cmd.Context(), actor, args[0], args[1])
 				if err != nil {
@@ -111,6 +115,13 @@ standard input.`,
 			if err != nil {
 				return err
 			}
+			owners := make([]string, len(sets))
+			for i, s := range sets {
+				owners[i] = s.Owner
+			}
+			if err := a.warnUnknownOwners(cmd.Context(), st, owners); err != nil {
+				return err
+			}
 			if dryRun {
 				for _, s := range sets {
 					fmt.Fprintf(a.stdout, "%s\t%s\n", audit.Printable(s.Identity), audit.Printable(s.Owner))
@@ -130,6 +141,32 @@ standard input.`,
 	imp.Flags().BoolVar(&dryRun, "dry-run", false, "print what would be set; write nothing")
 	cmd.AddCommand(set, imp)
 	return cmd
+}
+
+// warnUnknownOwners warns, once per name, about owners that are not teams
+// and that the directory of people does not know, suggesting the closest
+// people: a typo would otherwise make an identity look owned by nobody
+// real. The owner is recorded all the same (it may be someone the
+// directory does not cover yet).
+func (a *app) warnUnknownOwners(ctx context.Context, st *audit.Store, owners []string) error {
+	dir, err := st.People(ctx)
+	if err != nil || dir.Len() == 0 {
+		return err
+	}
+	seen := map[string]bool{}
+	for _, o := range owners {
+		k := audit.AliasKey(o)
+		if k == "" || seen[k] || strings.Contains(k, "/") || dir.Lookup(o) != nil {
+			continue
+		}
+		seen[k] = true
+		msg := fmt.Sprintf("warning: owner %q is %v", audit.Printable(o), audit.ErrUnknownPerson)
+		if s := closestNames(dir, o); s != "" {
+			msg += "; did you mean " + s + "?"
+		}
+		fmt.Fprintln(a.stderr, msg+" (recorded as typed)")
+	}
+	return nil
 }
 
 // parseFilterArg compiles a --filter value, pointing at the mistake.
