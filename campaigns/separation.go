@@ -19,12 +19,12 @@ const EventRefused = "decision.refused"
 
 // The rules a refusal names.
 const (
-	RuleOwner   = "owner"      // the reviewer owns the identity, under any alias
-	RuleTeam    = "team-owner" // a team the reviewer belongs to owns it
-	RuleHolder  = "holder"     // the reviewer holds or created it (PAT owner, authorised login, key adder, App installer)
-	RuleCreator = "creator"    // the campaign's creator reviews (without --allow-admin-review)
-	RuleCloser  = "closer"     // whoever decided items closes the campaign (without --allow-admin-review)
-	RuleUnsigned = "unsigned"  // an unsigned decision in a campaign that requires signatures
+	RuleOwner    = "owner"      // the reviewer owns the identity, under any alias
+	RuleTeam     = "team-owner" // a team the reviewer belongs to owns it
+	RuleHolder   = "holder"     // the reviewer holds or created it (PAT owner, authorised login, key adder, App installer)
+	RuleCreator  = "creator"    // the campaign's creator reviews (without --allow-admin-review)
+	RuleCloser   = "closer"     // whoever decided items closes the campaign (without --allow-admin-review)
+	RuleUnsigned = "unsigned"   // an unsigned decision in a campaign that requires signatures
 )
 
 // RefusedPayload is the payload of a decision.refused event.
