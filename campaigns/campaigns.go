@@ -117,6 +117,9 @@ type Campaign struct {
 	Progress         Progress
 
 	Items []Item
+	// Refused lists the attempts the separation rules refused, oldest
+	// first (filled by [Get] only).
+	Refused []Refused
 }
 
 // Overdue reports whether the campaign is still open after its due date.

@@ -368,6 +368,9 @@ func resolveReviewers(ctx context.Context, st *audit.Store, actor string, allowA
 		if p == nil {
 			return "", dir.Unknown("reviewer", r)
 		}
+		if p.Status == audit.PersonLeft {
+			return "", fmt.Errorf("%w: reviewer %s (%s) %s; name someone still here", ErrNoReviewer, audit.Printable(r), p.Email, p.LeftNote())
+		}
 		if p.Email != r {
 			aliases[p.Email] = r
 		}

@@ -153,7 +153,7 @@ func (s *separation) refusal(it *frozen, currentOwner, actor string) *Refusal {
 		}
 	}
 	if it.naturalOwner != "" && s.same(it.naturalOwner, actor) {
-		return &Refusal{RuleHolder, s.aliasDetail(it.naturalOwner, actor, "holder according to the source (who owns, authorised, added or installed it)")}
+		return &Refusal{RuleHolder, s.aliasDetail(it.naturalOwner, actor, "holder according to the source")}
 	}
 	if !s.c.AllowAdminReview && s.same(s.c.CreatedBy, actor) {
 		return &Refusal{RuleCreator, fmt.Sprintf("%s created the campaign, which was not created with --allow-admin-review", audit.Printable(s.c.CreatedBy))}

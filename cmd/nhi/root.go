@@ -152,6 +152,10 @@ func resolvePerson(ctx context.Context, st *audit.Store, name, source string) (s
 		return name, nil
 	}
 	if p := dir.Lookup(name); p != nil {
+		if p.Status == audit.PersonLeft {
+			return "", fmt.Errorf("you are acting as %q (from %s), and %s %s according to the directory of people, so nothing was written",
+				audit.Printable(name), source, p.Email, p.LeftNote())
+		}
 		return p.Email, nil
 	}
 	msg := fmt.Sprintf("you are acting as %q (from %s), who is %v (%d people), so nothing was written: "+
