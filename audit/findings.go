@@ -17,6 +17,7 @@ type Evaluator struct {
 	now        time.Time
 	members    map[string]map[string]bool // account -> lower-case member logins; nil map: unknown
 	firstParty map[string]bool
+	people     *Directory // nil: no directory, leavers unknown
 }
 
 // NewEvaluator prepares p for evaluation at now.
@@ -37,6 +38,10 @@ func (e *Evaluator) SetMembers(account string, logins []string) {
 	}
 	e.members[account] = m
 }
+
+// SetPeople gives the directory of people, so an owner (or holder) whose
+// person has left makes the identity orphaned, whatever their membership.
+func (e *Evaluator) SetPeople(d *Directory) { e.people = d }
 
 // Now is the moment findings are evaluated at.
 func (e *Evaluator) Now() time.Time { return e.now }
@@ -202,6 +207,12 @@ func (e *Evaluator) orphaned(id *Identity, account string) string {
 	}
 	if owner == "" {
 		return "no owner recorded"
+	}
+	if p := e.people.Lookup(owner); p != nil && p.Status == PersonLeft {
+		if natural {
+			return fmt.Sprintf("%s, who holds it according to the source, %s", owner, p.LeftNote())
+		}
+		return fmt.Sprintf("owner %s %s", owner, p.LeftNote())
 	}
 	members, known := e.members[account]
 	login := strings.TrimPrefix(owner, "@")

@@ -267,3 +267,38 @@ func TestLeaversMayNotAct(t *testing.T) {
 	refused(t, 1, "reviewer user1 (bob@northwind.example) left on 2026-10-31; name someone still here",
 		"campaign", "create", "q", "--scope", "id:*", "--due", due(30), "--reviewer", "user1", "--db", db, "--as", "carol@northwind.example")
 }
+
+func TestLeaversOrphanTheirIdentities(t *testing.T) {
+	db := separationDB(t)
+	ok(t, "owner", "set", keyID(4), "Bob@Northwind.example", "--db", db, "--as", "carol@northwind.example")
+	r := ok(t, "identities", "--json", "--db", db)
+	var ids []struct {
+		ID       string `json:"id"`
+		Findings []struct {
+			Rule, Message string
+		} `json:"findings"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &ids); err != nil {
+		t.Fatal(err)
+	}
+	orphaned := map[string]string{}
+	for _, id := range ids {
+		for _, f := range id.Findings {
+			if f.Rule == "orphaned" {
+				orphaned[id.ID] = f.Message
+			}
+		}
+	}
+	want := map[string]string{
+		keyID(1): "user1, who holds it according to the source, left on 2026-10-31", // bob added it
+		keyID(4): "owner Bob@Northwind.example left on 2026-10-31",
+	}
+	for id, msg := range want {
+		if orphaned[id] != msg {
+			t.Errorf("%s: orphaned %q, want %q", id, orphaned[id], msg)
+		}
+	}
+	if _, ok := orphaned[keyID(0)]; ok {
+		t.Errorf("alice's key is orphaned: %q", orphaned[keyID(0)])
+	}
+}
