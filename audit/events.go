@@ -11,6 +11,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/nhi-audit/nhi/sshsig"
 )
 
 // Event types. Each names a human action; the projection tables are what
@@ -48,22 +50,39 @@ type OwnerSet struct {
 // seq, not time, orders the chain.
 const eventTimeLayout = "2006-01-02T15:04:05.000000Z"
 
-// recordHash is SHA-256(prev_hash ‖ canonical record). The record is the
-// event's fields as stored, in a fixed order, as compact JSON.
+// recordHash is SHA-256(prev_hash ‖ canonical record).
 func recordHash(prevHash string, seq int64, at, actor, typ, payload string) (string, error) {
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	if !json.Valid([]byte(payload)) {
-		return "", fmt.Errorf("event %d: payload is not valid JSON", seq)
-	}
-	if err := enc.Encode([]any{seq, at, actor, typ, json.RawMessage(payload)}); err != nil {
+	rec, err := canonicalRecord(seq, at, actor, typ, payload)
+	if err != nil {
 		return "", err
 	}
 	h := sha256.New()
 	h.Write([]byte(prevHash))
-	h.Write(b.Bytes())
+	h.Write(rec)
 	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// canonicalRecord is the event's fields as stored, in a fixed order, as
+// compact JSON and a newline: what the hash chain covers and what a
+// signed event's signature is made over.
+func canonicalRecord(seq int64, at, actor, typ, payload string) ([]byte, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if !json.Valid([]byte(payload)) {
+		return nil, fmt.Errorf("event %d: payload is not valid JSON", seq)
+	}
+	if err := enc.Encode([]any{seq, at, actor, typ, json.RawMessage(payload)}); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
+}
+
+// CanonicalBytes are the bytes of e the hash chain covers and a signature
+// signs (docs/people.md): `[seq, at, actor, type, payload]` as compact
+// JSON, then a newline.
+func (e *Event) CanonicalBytes() ([]byte, error) {
+	return canonicalRecord(e.Seq, e.At.UTC().Format(eventTimeLayout), e.Actor, e.Type, string(e.Payload))
 }
 
 // canonicalJSON marshals v compactly without HTML escaping: the bytes the
@@ -81,6 +100,12 @@ func canonicalJSON(v any) (string, error) {
 // appendEvent writes the next event of the chain inside tx, which must hold
 // the write lock (BEGIN IMMEDIATE), so the head cannot move underneath it.
 func appendEvent(ctx context.Context, tx *sql.Tx, now time.Time, actor, typ string, payload any) (Event, error) {
+	return appendSigned(ctx, tx, now, actor, typ, payload, nil)
+}
+
+// appendSigned is appendEvent, signing the event's canonical bytes with key
+// when it is not nil; the signature is stored beside the event.
+func appendSigned(ctx context.Context, tx *sql.Tx, now time.Time, actor, typ string, payload any, key *sshsig.SigningKey) (Event, error) {
 	if strings.TrimSpace(actor) == "" {
 		return Event{}, errors.New("no actor: say who you are with --as or NHI_REVIEWER")
 	}
@@ -102,9 +127,25 @@ func appendEvent(ctx context.Context, tx *sql.Tx, now time.Time, actor, typ stri
 	if err != nil {
 		return Event{}, err
 	}
+	var sig []byte
+	if key != nil {
+		rec, err := canonicalRecord(seq, at, actor, typ, p)
+		if err != nil {
+			return Event{}, err
+		}
+		if sig, err = key.Sign(rec, SignatureNamespace); err != nil {
+			return Event{}, err
+		}
+	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO events (seq, at, actor, type, payload, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?)`,
 		seq, at, actor, typ, p, prev, h); err != nil {
 		return Event{}, fmt.Errorf("appending event: %w", err)
+	}
+	if sig != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO event_signatures (seq, fingerprint, public_key, signature) VALUES (?, ?, ?, ?)`,
+			seq, key.Public.Fingerprint, key.Public.Authorized, string(sig)); err != nil {
+			return Event{}, fmt.Errorf("storing the signature: %w", err)
+		}
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO meta (key, value) VALUES ('log_head', ?), ('log_length', ?)
 		ON CONFLICT (key) DO UPDATE SET value = excluded.value`, h, fmt.Sprint(seq)); err != nil {

@@ -330,6 +330,16 @@ func readPeople(ctx context.Context, q interface {
 	return newDirectory(people), nil
 }
 
+// PeopleImport is a set of people to record, as read from a file.
+type PeopleImport struct {
+	People []Person
+	Lines  []int // each person's line in its file, for errors (nil when not from a file)
+	// Columns are the fields the file gives (PeopleColumns names); a person
+	// already known keeps the others as they are. Nil means every field.
+	Columns []string
+	Source  string // "import FILE", "github ORG": recorded with each event
+}
+
 // PeopleChange is what SetPeople did, or would do.
 type PeopleChange struct {
 	Added, Updated []Person
@@ -372,16 +382,16 @@ func (es PeopleErrors) Error() string {
 // SetPeople adds or updates people, one person.set event each, all in one
 // transaction: every record, or none when any is refused (a bad field, an
 // alias that already belongs to someone else, a manager nobody knows).
-// lines, when not nil, gives each record's line in its file for errors.
 // People not listed are kept as they are. With dryRun nothing is written,
 // and the change says what would be.
-func (s *Store) SetPeople(ctx context.Context, actor string, people []Person, lines []int, source string, dryRun bool) (*PeopleChange, error) {
+func (s *Store) SetPeople(ctx context.Context, actor string, in PeopleImport, dryRun bool) (*PeopleChange, error) {
+	people, lines, source := in.People, in.Lines, in.Source
 	if dryRun {
 		dir, err := s.People(ctx)
 		if err != nil {
 			return nil, err
 		}
-		return planPeople(dir, people, lines)
+		return planPeople(dir, mergeKnown(dir, people, in.Columns), lines)
 	}
 	var change *PeopleChange
 	err := s.Write(ctx, func(tx *Tx) error {
@@ -389,7 +399,7 @@ func (s *Store) SetPeople(ctx context.Context, actor string, people []Person, li
 		if err != nil {
 			return err
 		}
-		if change, err = planPeople(dir, slices.Clone(people), lines); err != nil {
+		if change, err = planPeople(dir, mergeKnown(dir, people, in.Columns), lines); err != nil {
 			return err
 		}
 		for _, group := range [][]Person{change.Added, change.Updated} {
@@ -410,6 +420,36 @@ func (s *Store) SetPeople(ctx context.Context, actor string, people []Person, li
 		return nil, err
 	}
 	return change, nil
+}
+
+// mergeKnown fills, for people the directory knows, the fields the import
+// does not give with their current values.
+func mergeKnown(dir *Directory, people []Person, columns []string) []Person {
+	out := slices.Clone(people)
+	if columns == nil {
+		return out
+	}
+	has := func(c string) bool { return slices.Contains(columns, c) }
+	for i := range out {
+		p := &out[i]
+		old := dir.Lookup(strings.TrimSpace(p.Email))
+		if old == nil || old.Email != strings.ToLower(strings.TrimSpace(p.Email)) {
+			continue
+		}
+		for _, f := range []struct {
+			col      string
+			dst, src *string
+		}{{"name", &p.Name, &old.Name}, {"github", &p.GitHub, &old.GitHub}, {"status", &p.Status, &old.Status},
+			{"left_at", &p.LeftAt, &old.LeftAt}, {"manager", &p.Manager, &old.Manager}, {"signing_key", &p.SigningKey, &old.SigningKey}} {
+			if !has(f.col) {
+				*f.dst = *f.src
+			}
+		}
+		if !has("aliases") {
+			p.Aliases = slices.Clone(old.Aliases)
+		}
+	}
+	return out
 }
 
 // planPeople checks the records against each other and the directory and

@@ -19,9 +19,10 @@ var PeopleColumns = []string{"email", "name", "github", "status", "left_at", "ma
 // order; email is required, the others may be left out), then one person a
 // row. A UTF-8 byte-order mark, as spreadsheets write it, is skipped;
 // aliases are separated by spaces. It returns the people and the line each
-// came from. Every malformed row is reported, with its line, not just the
-// first.
-func ReadPeopleCSV(r io.Reader, name string) ([]Person, []int, error) {
+// came from, and the columns it has: a person already known keeps the
+// fields the file leaves out. Every malformed row is reported, with its
+// line, not just the first.
+func ReadPeopleCSV(r io.Reader, name string) (*PeopleImport, error) {
 	br := bufio.NewReader(r)
 	if bom, _ := br.Peek(3); bytes.Equal(bom, []byte("\ufeff")) {
 		_, _ = br.Discard(3)
@@ -31,24 +32,24 @@ func ReadPeopleCSV(r io.Reader, name string) ([]Person, []int, error) {
 	cr.TrimLeadingSpace = true
 	header, err := cr.Read()
 	if errors.Is(err, io.EOF) {
-		return nil, nil, fmt.Errorf("%s is empty: it needs the header %s and one row per person", name, strings.Join(PeopleColumns, ","))
+		return nil, fmt.Errorf("%s is empty: it needs the header %s and one row per person", name, strings.Join(PeopleColumns, ","))
 	}
 	if err != nil {
-		return nil, nil, fmt.Errorf("%s: %w", name, err)
+		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	col := map[string]int{}
 	for i, h := range header {
 		h = strings.ToLower(strings.TrimSpace(h))
 		if !slices.Contains(PeopleColumns, h) {
-			return nil, nil, fmt.Errorf("%s:1: unknown column %q; the header is %s", name, Printable(h), strings.Join(PeopleColumns, ","))
+			return nil, fmt.Errorf("%s:1: unknown column %q; the header is %s", name, Printable(h), strings.Join(PeopleColumns, ","))
 		}
 		if _, dup := col[h]; dup {
-			return nil, nil, fmt.Errorf("%s:1: column %s appears twice", name, h)
+			return nil, fmt.Errorf("%s:1: column %s appears twice", name, h)
 		}
 		col[h] = i
 	}
 	if _, ok := col["email"]; !ok {
-		return nil, nil, fmt.Errorf("%s:1: no email column; the header is %s", name, strings.Join(PeopleColumns, ","))
+		return nil, fmt.Errorf("%s:1: no email column; the header is %s", name, strings.Join(PeopleColumns, ","))
 	}
 	field := func(rec []string, c string) string {
 		if i, ok := col[c]; ok && i < len(rec) {
@@ -57,17 +58,23 @@ func ReadPeopleCSV(r io.Reader, name string) ([]Person, []int, error) {
 		return ""
 	}
 	var (
-		people []Person
-		lines  []int
-		errs   PeopleErrors
+		people  []Person
+		lines   []int
+		errs    PeopleErrors
+		columns []string
 	)
+	for _, c := range PeopleColumns {
+		if _, ok := col[c]; ok {
+			columns = append(columns, c)
+		}
+	}
 	for {
 		rec, err := cr.Read()
 		if errors.Is(err, io.EOF) {
 			break
 		}
 		if err != nil {
-			return nil, nil, fmt.Errorf("%s: %w", name, err)
+			return nil, fmt.Errorf("%s: %w", name, err)
 		}
 		line, _ := cr.FieldPos(0)
 		if len(rec) == 1 && strings.TrimSpace(rec[0]) == "" {
@@ -85,10 +92,10 @@ func ReadPeopleCSV(r io.Reader, name string) ([]Person, []int, error) {
 		lines = append(lines, line)
 	}
 	if len(errs) > 0 {
-		return nil, nil, fmt.Errorf("%s: %w", name, errs)
+		return nil, fmt.Errorf("%s: %w", name, errs)
 	}
 	if len(people) == 0 {
-		return nil, nil, fmt.Errorf("%s has a header but no person", name)
+		return nil, fmt.Errorf("%s has a header but no person", name)
 	}
-	return people, lines, nil
+	return &PeopleImport{People: people, Lines: lines, Columns: columns, Source: "import " + name}, nil
 }

@@ -13,21 +13,21 @@ const peopleCSV = "\ufeffemail,name,github,status,left_at,manager,aliases,signin
 
 func TestPeopleImportLookupAndVerify(t *testing.T) {
 	s := openNew(t)
-	people, lines, err := ReadPeopleCSV(strings.NewReader(peopleCSV), "people.csv")
+	in, err := ReadPeopleCSV(strings.NewReader(peopleCSV), "people.csv")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(people) != 3 || lines[0] != 2 || lines[2] != 4 || people[0].Email != "Alice@Northwind.example" {
-		t.Fatalf("read: %+v %v", people, lines)
+	if len(in.People) != 3 || in.Lines[0] != 2 || in.Lines[2] != 4 || in.People[0].Email != "Alice@Northwind.example" || in.Source != "import people.csv" {
+		t.Fatalf("read: %+v", in)
 	}
-	dry, err := s.SetPeople(ctx, "root", people, lines, "import people.csv", true)
+	dry, err := s.SetPeople(ctx, "root", *in, true)
 	if err != nil || len(dry.Added) != 3 || len(dry.Events) != 0 {
 		t.Fatalf("dry run: %+v %v", dry, err)
 	}
 	if d, _ := s.People(ctx); d.Len() != 0 {
 		t.Fatalf("a dry run wrote %d people", d.Len())
 	}
-	ch, err := s.SetPeople(ctx, "root", people, lines, "import people.csv", false)
+	ch, err := s.SetPeople(ctx, "root", *in, false)
 	if err != nil || len(ch.Added) != 3 || len(ch.Events) != 3 || ch.Events[0].Type != EventPersonSet {
 		t.Fatalf("import: %+v %v", ch, err)
 	}
@@ -54,15 +54,26 @@ func TestPeopleImportLookupAndVerify(t *testing.T) {
 	}
 
 	// Importing the same file again changes nothing; an update is one event.
-	again, err := s.SetPeople(ctx, "root", people, lines, "import people.csv", false)
+	again, err := s.SetPeople(ctx, "root", *in, false)
 	if err != nil || again.Unchanged != 3 || len(again.Events) != 0 {
 		t.Fatalf("re-import: %+v %v", again, err)
 	}
 	upd := []Person{{Email: "carol@northwind.example", Name: "Carol Diaz", Status: "left", LeftAt: "2026-11-15"}}
-	if ch, err := s.SetPeople(ctx, "root", upd, nil, "", false); err != nil || len(ch.Updated) != 1 || len(ch.Events) != 1 {
+	if ch, err := s.SetPeople(ctx, "root", PeopleImport{People: upd}, false); err != nil || len(ch.Updated) != 1 || len(ch.Events) != 1 {
 		t.Fatalf("update: %+v %v", ch, err)
 	}
-	if r, _ := s.Verify(ctx); !r.OK() || r.Events != 4 {
+	// A file with fewer columns leaves the others alone.
+	partial, err := ReadPeopleCSV(strings.NewReader("email,github\nalice@northwind.example,alice-s\n"), "github.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ch, err := s.SetPeople(ctx, "root", *partial, false); err != nil || len(ch.Updated) != 1 {
+		t.Fatalf("partial update: %+v %v", ch, err)
+	}
+	if d, _ := s.People(ctx); d.Lookup("alice-s") == nil || d.Lookup("a.smith") == nil || d.Lookup("alice-smith") != nil || d.Lookup("alice-s").Manager != "carol@northwind.example" {
+		t.Errorf("after a partial import: %+v", d.Lookup("alice@northwind.example"))
+	}
+	if r, _ := s.Verify(ctx); !r.OK() || r.Events != 5 {
 		t.Fatalf("verify: %+v", r)
 	}
 	tamper(t, s, `UPDATE people SET record = replace(record, '"left"', '"active"') WHERE email = 'bob@northwind.example'`)
@@ -82,11 +93,11 @@ func TestPeopleImportIsAllOrNothing(t *testing.T) {
 		"erin@northwind.example,Erin,,,,nobody@x.example,,\n" +
 		"fay@northwind.example,Fay,,,,,,ssh-ed25519 nonsense\n" +
 		"alice@northwind.example,Alice again,,,,,,\n"
-	people, lines, err := ReadPeopleCSV(strings.NewReader(bad), "bad.csv")
+	in, err := ReadPeopleCSV(strings.NewReader(bad), "bad.csv")
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = s.SetPeople(ctx, "root", people, lines, "", false)
+	_, err = s.SetPeople(ctx, "root", *in, false)
 	var errs PeopleErrors
 	if !errors.As(err, &errs) {
 		t.Fatalf("want every refusal, got %v", err)
@@ -116,7 +127,7 @@ func TestPeopleImportIsAllOrNothing(t *testing.T) {
 		"no rows":        "email,name\n",
 		"short row":      "email,name\na@x.example\n",
 	} {
-		if _, _, err := ReadPeopleCSV(strings.NewReader(in), "f.csv"); err == nil {
+		if _, err := ReadPeopleCSV(strings.NewReader(in), "f.csv"); err == nil {
 			t.Errorf("%s: accepted", name)
 		}
 	}

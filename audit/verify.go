@@ -17,6 +17,7 @@ type VerifyResult struct {
 	Events    int64  // events in the log
 	Head      string // hash of the last event, GenesisHash for an empty log
 	Snapshots int    // finished snapshots whose digest was recomputed
+	Signed    int    // signed events whose signature was checked
 	Problems  []string
 
 	policyDigest string              // of the last policy.set event
@@ -35,6 +36,14 @@ func (r *VerifyResult) add(format string, args ...any) {
 // finished snapshot's digest. Problems are listed in the order found, so
 // the first names the first broken record.
 func (s *Store) Verify(ctx context.Context) (*VerifyResult, error) {
+	return s.VerifyWithSigners(ctx, nil)
+}
+
+// VerifyWithSigners is Verify, also accepting as a signed event's key one
+// listed for its actor in allowed, an allowed_signers file (ssh-keygen's
+// format, namespace nhi-decision); by default the key must be the actor's
+// signing key in the directory of people as it stood then.
+func (s *Store) VerifyWithSigners(ctx context.Context, allowed []byte) (*VerifyResult, error) {
 	r := &VerifyResult{Head: GenesisHash, people: map[string]ownerRow{}}
 	owners, err := s.verifyChain(ctx, r)
 	if err != nil {
@@ -44,6 +53,9 @@ func (s *Store) Verify(ctx context.Context) (*VerifyResult, error) {
 		return nil, err
 	}
 	if err := s.verifyPeople(ctx, r); err != nil {
+		return nil, err
+	}
+	if err := s.verifySignatures(ctx, r, allowed); err != nil {
 		return nil, err
 	}
 	if err := s.verifyPolicies(ctx, r); err != nil {

@@ -84,6 +84,7 @@ var (
 	ErrNotInCampaign  = errors.New("not in the campaign")
 	ErrSelfReview     = errors.New("a reviewer may not decide an identity they own")
 	ErrSeparation     = errors.New("separation of duties")
+	ErrSignature      = errors.New("signature refused")
 	ErrReasonRequired = errors.New("justification required")
 	ErrNothingMatched = errors.New("nothing to decide")
 	ErrCannotUndo     = errors.New("cannot undo")
@@ -252,6 +253,9 @@ type DecidePayload struct {
 	Decision Decision `json:"decision"`
 	Reason   string   `json:"reason"`
 	Filter   string   `json:"filter,omitempty"` // bulk: the filter that selected Items
+	// SignedBy is the fingerprint of the key that signed the event (see
+	// docs/people.md); "" when unsigned.
+	SignedBy string `json:"signed_by,omitempty"`
 }
 
 // ConfirmPayload is the payload of campaign.confirm: the listed carried
@@ -261,6 +265,7 @@ type ConfirmPayload struct {
 	Items    []string `json:"items"`
 	Reason   string   `json:"reason"`
 	Filter   string   `json:"filter,omitempty"`
+	SignedBy string   `json:"signed_by,omitempty"`
 }
 
 // UndoPayload is the payload of campaign.undo: the decision event Undoes
@@ -270,6 +275,7 @@ type UndoPayload struct {
 	Campaign string   `json:"campaign"`
 	Undoes   int64    `json:"undoes"`
 	Items    []string `json:"items"`
+	SignedBy string   `json:"signed_by,omitempty"`
 }
 
 // ClosePayload is the payload of campaign.close. Every item undecided at

@@ -96,10 +96,15 @@ func decideTx(ctx context.Context, tx *audit.Tx, actor string, c *Campaign, sep 
 	if r := sep.refusal(&it.frozen, owner, actor); r != nil {
 		return nil, &RefusedError{Refusal: *r, Campaign: c.Name, Item: id, Actor: actor}
 	}
+	sg := signingFrom(ctx)
+	if r := sep.signingRefusal(sg, actor); r != nil {
+		return nil, &RefusedError{Refusal: *r, Campaign: c.Name, Item: id, Actor: actor}
+	}
 	if (d == Keep || d == Rotate) && it.findings != "[]" && reason == "" {
 		return nil, fmt.Errorf("%w: %s on %s needs --reason: it has findings (%s)", ErrReasonRequired, d, audit.Printable(id), findingRules(it.findings))
 	}
-	ev, err := tx.Append(ctx, actor, EventDecide, DecidePayload{Campaign: c.Name, Items: []string{id}, Decision: d, Reason: reason})
+	ev, err := tx.AppendSigned(ctx, actor, EventDecide, DecidePayload{Campaign: c.Name, Items: []string{id}, Decision: d, Reason: reason,
+		SignedBy: sg.fingerprint()}, sg.signer())
 	if err != nil {
 		return nil, err
 	}
@@ -193,7 +198,11 @@ func Undo(ctx context.Context, st *audit.Store, actor, campaign string, seq int6
 			}
 			todo = append(todo, undoItem{it, restoreBefore(h, seq)})
 		}
-		ev, err := tx.Append(ctx, actor, EventUndo, UndoPayload{Campaign: c.Name, Undoes: seq, Items: ids})
+		sg := signingFrom(ctx)
+		if r := sep.signingRefusal(sg, actor); r != nil {
+			return &RefusedError{Refusal: *r, Campaign: c.Name, Actor: actor}
+		}
+		ev, err := tx.AppendSigned(ctx, actor, EventUndo, UndoPayload{Campaign: c.Name, Undoes: seq, Items: ids, SignedBy: sg.fingerprint()}, sg.signer())
 		if err != nil {
 			return err
 		}
@@ -305,7 +314,9 @@ func DecideMatching(ctx context.Context, st *audit.Store, actor, campaign, expr 
 		}
 		return true
 	}, func(tx *audit.Tx, c *Campaign, ids []string, canon string) (audit.Event, error) {
-		return tx.Append(ctx, actor, EventDecide, DecidePayload{Campaign: c.Name, Items: ids, Decision: d, Reason: reason, Filter: canon})
+		sg := signingFrom(ctx)
+		return tx.AppendSigned(ctx, actor, EventDecide, DecidePayload{Campaign: c.Name, Items: ids, Decision: d, Reason: reason, Filter: canon,
+			SignedBy: sg.fingerprint()}, sg.signer())
 	}, func(it *liveItem) (Decision, string, string) { return d, reason, ViaBulk })
 }
 
@@ -332,7 +343,9 @@ func ConfirmCarried(ctx context.Context, st *audit.Store, actor, campaign, expr,
 		}
 		return true
 	}, func(tx *audit.Tx, c *Campaign, ids []string, canon string) (audit.Event, error) {
-		return tx.Append(ctx, actor, EventConfirm, ConfirmPayload{Campaign: c.Name, Items: ids, Reason: reason, Filter: canon})
+		sg := signingFrom(ctx)
+		return tx.AppendSigned(ctx, actor, EventConfirm, ConfirmPayload{Campaign: c.Name, Items: ids, Reason: reason, Filter: canon,
+			SignedBy: sg.fingerprint()}, sg.signer())
 	}, func(it *liveItem) (Decision, string, string) { return Decision(it.carried), reason, ViaConfirm })
 }
 
@@ -372,6 +385,9 @@ func bulk(ctx context.Context, st *audit.Store, actor, campaign, expr, action st
 		sep, err := newSeparation(ctx, tx, c)
 		if err != nil {
 			return err
+		}
+		if r := sep.signingRefusal(signingFrom(ctx), actor); r != nil {
+			return &RefusedError{Refusal: *r, Campaign: c.Name, Actor: actor}
 		}
 		items, err := loadItems(ctx, tx, c.ID)
 		if err != nil {
@@ -473,6 +489,9 @@ func bulk(ctx context.Context, st *audit.Store, actor, campaign, expr, action st
 		}
 		return nil
 	})
+	if re, ok := errors.AsType[*RefusedError](err); ok {
+		return nil, recordRefusal(ctx, st, actor, action, re, nil)
+	}
 	if len(refusals) > 0 && (err == nil || errors.Is(err, ErrNothingMatched)) {
 		if rerr := recordRefusals(ctx, st, actor, campaign, action, refusals); rerr != nil {
 			return nil, rerr

@@ -19,12 +19,13 @@ const EventRefused = "decision.refused"
 
 // The rules a refusal names.
 const (
-	RuleOwner    = "owner"      // the reviewer owns the identity, under any alias
-	RuleTeam     = "team-owner" // a team the reviewer belongs to owns it
-	RuleHolder   = "holder"     // the reviewer holds or created it (PAT owner, authorised login, key adder, App installer)
-	RuleCreator  = "creator"    // the campaign's creator reviews (without --allow-admin-review)
-	RuleCloser   = "closer"     // whoever decided items closes the campaign (without --allow-admin-review)
-	RuleUnsigned = "unsigned"   // an unsigned decision in a campaign that requires signatures
+	RuleOwner      = "owner"       // the reviewer owns the identity, under any alias
+	RuleTeam       = "team-owner"  // a team the reviewer belongs to owns it
+	RuleHolder     = "holder"      // the reviewer holds or created it (PAT owner, authorised login, key adder, App installer)
+	RuleCreator    = "creator"     // the campaign's creator reviews (without --allow-admin-review)
+	RuleCloser     = "closer"      // whoever decided items closes the campaign (without --allow-admin-review)
+	RuleUnsigned   = "unsigned"    // an unsigned decision in a campaign that requires signatures
+	RuleSigningKey = "signing-key" // a decision signed with a key that is not the reviewer's
 )
 
 // RefusedPayload is the payload of a decision.refused event.
@@ -59,9 +60,12 @@ func (e *RefusedError) Error() string {
 	}
 	msg := fmt.Sprintf("%v: %s may not decide %s (rule %s: %s); another reviewer of campaign %s must decide it",
 		ErrSelfReview, audit.Printable(e.Actor), what, e.Rule, e.Detail, e.Campaign)
-	if e.Rule == RuleCloser {
+	switch e.Rule {
+	case RuleUnsigned, RuleSigningKey:
+		msg = fmt.Sprintf("%v: %s (rule %s: %s)", ErrSignature, audit.Printable(e.Actor), e.Rule, e.Detail)
+	case RuleCloser:
 		msg = fmt.Sprintf("%v: %s may not close campaign %s (rule %s: %s)", ErrSeparation, audit.Printable(e.Actor), e.Campaign, e.Rule, e.Detail)
-	} else if e.Rule == RuleCreator {
+	case RuleCreator:
 		msg = fmt.Sprintf("%v: %s may not decide in campaign %s (rule %s: %s)", ErrSeparation, audit.Printable(e.Actor), e.Campaign, e.Rule, e.Detail)
 	}
 	if e.Event.Seq != 0 {
@@ -71,8 +75,11 @@ func (e *RefusedError) Error() string {
 }
 
 func (e *RefusedError) Unwrap() error {
-	if e.Rule == RuleCloser || e.Rule == RuleCreator {
+	switch e.Rule {
+	case RuleCloser, RuleCreator:
 		return ErrSeparation
+	case RuleUnsigned, RuleSigningKey:
+		return ErrSignature
 	}
 	return ErrSelfReview
 }

@@ -119,6 +119,7 @@ nhi decide NAME --confirm-carried --reason TEXT.`,
 	f.StringVar(&reviewerCS, "reviewer-map", "", "CSV file of owner,reviewer rows assigning an owner's identities")
 	f.Int64Var(&spec.SnapshotID, "snapshot", 0, "snapshot to review (default: the newest finished one)")
 	f.BoolVar(&spec.AllowPartial, "allow-partial", false, "accept a partial snapshot (its population may be incomplete)")
+	f.BoolVar(&spec.RequireSigned, "require-signed", false, "refuse decisions that are not signed with the reviewer's SSH key (see nhi decide --sign-with)")
 	f.BoolVar(&spec.AllowAdminReview, "allow-admin-review", false, "let the creator, and whoever closes, review items too (separation of duties is off; the report says so)")
 	f.StringVar(&spec.CarryForward, "carry-forward", "", "closed earlier campaign whose keep decisions to carry over")
 	f.BoolVar(&asJSON, "json", false, "print the campaign as JSON")

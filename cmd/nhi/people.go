@@ -58,7 +58,7 @@ the file are kept. "-" reads standard input.`,
 				defer f.Close()
 				r = f
 			}
-			people, lines, err := audit.ReadPeopleCSV(r, args[0])
+			in, err := audit.ReadPeopleCSV(r, args[0])
 			if err != nil {
 				return err
 			}
@@ -67,7 +67,7 @@ the file are kept. "-" reads standard input.`,
 				return err
 			}
 			defer st.Close()
-			ch, err := st.SetPeople(cmd.Context(), actor, people, lines, "import "+args[0], dryRun)
+			ch, err := st.SetPeople(cmd.Context(), actor, *in, dryRun)
 			if err != nil {
 				return fmt.Errorf("%s: %w", args[0], err)
 			}
@@ -81,7 +81,7 @@ the file are kept. "-" reads standard input.`,
 			for _, p := range ch.Updated {
 				fmt.Fprintf(a.stdout, "~ %s\n", audit.Printable(p.Display()))
 			}
-			fmt.Fprintf(a.stdout, "%s %d, updated %d, unchanged %d people from %d rows", verb, len(ch.Added), len(ch.Updated), ch.Unchanged, len(people))
+			fmt.Fprintf(a.stdout, "%s %d, updated %d, unchanged %d people from %d rows", verb, len(ch.Added), len(ch.Updated), ch.Unchanged, len(in.People))
 			switch {
 			case dryRun:
 				fmt.Fprintln(a.stdout, " (dry run: nothing written)")
