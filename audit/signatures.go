@@ -4,6 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
 
 	"github.com/nhi-audit/nhi/sshsig"
 )
@@ -48,9 +53,10 @@ type signedClaim struct {
 
 // verifySignatures checks every stored signature over its event's
 // canonical bytes, and that the key was the acting person's signing key in
-// the directory as it stood then (keys, per e-mail, in keys[seq]), or is
-// listed for them in allowed (an allowed_signers file), and that no event
-// claims a signature it does not have.
+// the directory as it stood then, or is listed for them in allowed (an
+// allowed_signers file), and that no event claims a signature it does not
+// have. The log is read once, in order (the directory is replayed as it
+// goes); the signatures, the costly part, are checked on every core.
 func (s *Store) verifySignatures(ctx context.Context, r *VerifyResult, allowed []byte) error {
 	sigs, err := s.Signatures(ctx)
 	if err != nil {
@@ -61,6 +67,15 @@ func (s *Store) verifySignatures(ctx context.Context, r *VerifyResult, allowed [
 		return err
 	}
 	defer rows.Close()
+	type check struct {
+		seq                   int64
+		at, actor, typ, claim string
+		rec                   []byte
+		sig                   Signature
+		personKey             string // the actor's signing key in the directory then
+		problem               string
+	}
+	var checks []*check
 	dir := map[string]Person{} // the directory replayed as the log goes
 	byAlias := map[string]string{}
 	for rows.Next() {
@@ -78,9 +93,12 @@ func (s *Store) verifySignatures(ctx context.Context, r *VerifyResult, allowed [
 				}
 			}
 		}
+		sg, signed := sigs[seq]
+		if !signed && !strings.Contains(payload, `"signed_by"`) {
+			continue
+		}
 		var claim signedClaim
 		_ = json.Unmarshal([]byte(payload), &claim)
-		sg, signed := sigs[seq]
 		delete(sigs, seq)
 		if !signed {
 			if claim.SignedBy != "" {
@@ -88,42 +106,74 @@ func (s *Store) verifySignatures(ctx context.Context, r *VerifyResult, allowed [
 			}
 			continue
 		}
-		r.Signed++
-		rec, err := canonicalRecord(seq, at, actor, typ, payload)
-		if err != nil {
-			r.add("signatures: event %d: %v", seq, err)
-			continue
+		c := &check{seq: seq, at: at, actor: actor, typ: typ, claim: claim.SignedBy, sig: sg,
+			personKey: dir[byAlias[AliasKey(actor)]].SigningKey}
+		if c.rec, err = canonicalRecord(seq, at, actor, typ, payload); err != nil {
+			c.problem = fmt.Sprintf("signatures: event %d: %v", seq, err)
 		}
-		key, err := sshsig.VerifySignature([]byte(sg.Armored), rec, SignatureNamespace)
-		if err != nil {
-			r.add("signatures: event %d (%s by %s at %s) does not verify: %v: the event or its signature was changed", seq, typ, actor, at, err)
-			continue
-		}
-		if key.Fingerprint != sg.Fingerprint || key.Fingerprint != claim.SignedBy {
-			r.add("signatures: event %d (%s by %s) is signed by %s, but says %s: the signature was replaced", seq, typ, actor, key.Fingerprint, orUnsigned(claim.SignedBy))
-			continue
-		}
-		person, known := dir[byAlias[AliasKey(actor)]]
-		switch {
-		case known && person.SigningKey != "" && sameKey(person.SigningKey, key):
-		case len(allowed) > 0 && sshsig.CheckAllowedSigners(allowed, actor, SignatureNamespace, key) == nil:
-		default:
-			r.add("signatures: event %d (%s by %s) is signed by key %s, which was not %s's signing key in the directory then%s",
-				seq, typ, actor, key.Fingerprint, actor, allowedHint(allowed))
-		}
+		checks = append(checks, c)
 	}
 	if err := rows.Err(); err != nil {
 		return err
 	}
+	var (
+		next atomic.Int64
+		wg   sync.WaitGroup
+		keys sync.Map // public key line -> fingerprint
+	)
+	for range runtime.GOMAXPROCS(0) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := int(next.Add(1)) - 1; i < len(checks); i = int(next.Add(1)) - 1 {
+				c := checks[i]
+				if c.problem != "" {
+					continue
+				}
+				key, err := sshsig.VerifySignature([]byte(c.sig.Armored), c.rec, SignatureNamespace)
+				switch {
+				case err != nil:
+					c.problem = fmt.Sprintf("signatures: event %d (%s by %s at %s) does not verify: %v: the event or its signature was changed", c.seq, c.typ, c.actor, c.at, err)
+				case key.Fingerprint != c.sig.Fingerprint || key.Fingerprint != c.claim:
+					c.problem = fmt.Sprintf("signatures: event %d (%s by %s) is signed by %s, but says %s: the signature was replaced", c.seq, c.typ, c.actor, key.Fingerprint, orUnsigned(c.claim))
+				case c.personKey != "" && fingerprintOf(&keys, c.personKey) == key.Fingerprint:
+				case len(allowed) > 0 && sshsig.CheckAllowedSigners(allowed, c.actor, SignatureNamespace, key) == nil:
+				default:
+					c.problem = fmt.Sprintf("signatures: event %d (%s by %s) is signed by key %s, which was not %s's signing key in the directory then%s",
+						c.seq, c.typ, c.actor, key.Fingerprint, c.actor, allowedHint(allowed))
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	for _, c := range checks {
+		r.Signed++
+		if c.problem != "" {
+			r.add("%s", c.problem)
+		}
+	}
+	left := make([]int64, 0, len(sigs))
 	for seq := range sigs {
+		left = append(left, seq)
+	}
+	slices.Sort(left)
+	for _, seq := range left {
 		r.add("signatures: a signature is stored for event %d, which the log does not hold", seq)
 	}
 	return nil
 }
 
-func sameKey(authorized string, key *sshsig.PublicKey) bool {
-	k, err := sshsig.ParsePublicKey(authorized)
-	return err == nil && k.Fingerprint == key.Fingerprint
+// fingerprintOf parses a public key line once per verification.
+func fingerprintOf(cache *sync.Map, line string) string {
+	if fp, ok := cache.Load(line); ok {
+		return fp.(string)
+	}
+	fp := ""
+	if k, err := sshsig.ParsePublicKey(line); err == nil {
+		fp = k.Fingerprint
+	}
+	cache.Store(line, fp)
+	return fp
 }
 
 func allowedHint(allowed []byte) string {
