@@ -170,7 +170,7 @@ func TestWrongEvidenceFile(t *testing.T) {
 	st, err := audit.Open(ctx, path, audit.OpenOptions{Create: true})
 	must(t, err)
 	defer st.Close()
-	failsNaming(t, verify(t, dir, st, report.VerifyOptions{}), "evidence file", "has no event 24")
+	failsNaming(t, verify(t, dir, st, report.VerifyOptions{}), "evidence file", "has no event 25")
 }
 
 func TestExportRefusesAndLeavesNothing(t *testing.T) {

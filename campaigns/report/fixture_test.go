@@ -2,6 +2,7 @@ package report_test
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -162,6 +163,10 @@ func buildFixture(t testing.TB, other bool) *fixture {
 	f.decide("2026-10-02T09:04:30Z", "alice", "2026-Q4", idOpsKey, campaigns.Decommission, "")
 	f.decide("2026-10-02T09:06:00Z", "alice", "2026-Q4", idHook, campaigns.Decommission, "no secret; endpoint retired")
 	f.decide("2026-10-02T09:20:00Z", "alice", "2026-Q4", idRunner, campaigns.Keep, "release capacity; bring back online")
+	// alice added the prod deploy key: the self-review rule refuses her, on record.
+	if _, err := campaigns.Decide(ctx, st, "alice", "2026-Q4", idDeployProd, campaigns.Keep, "still needed"); !errors.Is(err, campaigns.ErrSelfReview) {
+		t.Fatalf("alice deciding the key she added: %v", err)
+	}
 	f.decide("2026-10-05T14:00:00Z", "bob", "2026-Q4", idRenovate, campaigns.Keep, "dependency updates; owned by @acme/platform")
 	f.decide("2026-10-05T14:02:00Z", "bob", "2026-Q4", idDeployProd, campaigns.Rotate, "replace with OIDC deploys by 2027-Q1")
 	f.at("2026-10-05T14:02:30Z").must(st.AddNotes(ctx, "bob", []string{idDeployProd}, "asked @acme/platform in SEC-42; OIDC pilot in January"))

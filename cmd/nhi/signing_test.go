@@ -101,6 +101,19 @@ func TestSignedDecisions(t *testing.T) {
 		t.Errorf("require_signed: %v", c.raw["require_signed"])
 	}
 
+	// The report says who signed what, with which key.
+	out := filepath.Join(t.TempDir(), "bundle")
+	ok(t, "export", "q", "--out", out, "--format", "md,csv", "--db", db, "--as", "carol@northwind.example")
+	rmd := mustRead(t, filepath.Join(out, "report.md"))
+	danFP := fingerprint(t, s.danPub)
+	for _, want := range []string{"| keep | alice@northwind.example | dan@northwind.example | ", "| checked | " + danFP + " | not-assignee |",
+		"| 1 of 2 (50.0%) | 2 (100.0%) |", "### Refused attempts", "| unsigned | campaign q requires signed decisions",
+		"| Signed decisions | The campaign was created with --require-signed"} {
+		if !strings.Contains(rmd, want) {
+			t.Errorf("report.md lacks %q", want)
+		}
+	}
+
 	// ssh-keygen accepts nhi's signature over the event's canonical bytes.
 	ev, sig := signedEvent(t, db, keyID(1))
 	canon, err := ev.CanonicalBytes()
@@ -114,6 +127,15 @@ func TestSignedDecisions(t *testing.T) {
 	if b, err := cmd.CombinedOutput(); err != nil || !strings.Contains(string(b), "Good \"nhi-decision\" signature for dan@northwind.example") {
 		t.Errorf("ssh-keygen -Y verify: %v\n%s", err, b)
 	}
+}
+
+func fingerprint(t *testing.T, pub string) string {
+	t.Helper()
+	out, err := exec.Command("ssh-keygen", "-l", "-f", writeFile(t, "k.pub", pub+"\n")).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.Fields(string(out))[1]
 }
 
 func mustRead(t *testing.T, path string) string {
