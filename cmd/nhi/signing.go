@@ -5,9 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
+	"strconv"
 
 	"github.com/charmbracelet/x/term"
+	"github.com/spf13/cobra"
 
+	"github.com/nhi-audit/nhi/audit"
 	"github.com/nhi-audit/nhi/campaigns"
 	"github.com/nhi-audit/nhi/sshsig"
 )
@@ -59,4 +63,68 @@ func (s *signing) context(ctx context.Context, a *app) (context.Context, error) 
 		}
 	}
 	return campaigns.SignWith(ctx, key, allowed), nil
+}
+
+// newSignatureCmd writes what an auditor needs to check one signed event
+// with ssh-keygen alone.
+func newSignatureCmd(a *app) *cobra.Command {
+	var out string
+	cmd := &cobra.Command{
+		Use:   "signature SEQ --out DIR",
+		Short: "Write a signed event's bytes and signature, to check with ssh-keygen -Y verify",
+		Long: `signature writes, for the signed event SEQ (a decision signed with --sign-with):
+event-SEQ.json (the event's canonical bytes, what the signature covers),
+event-SEQ.sig (the SSH signature, namespace nhi-decision) and
+event-SEQ.allowed_signers (the signer and the key the signature names), then
+prints the ssh-keygen command that checks them. Whether that key is the
+signer's own is for you to compare with a key you trust; nhi verify compares
+it with the directory of people.`,
+		Example: `  nhi signature 42 --out /tmp/check`,
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			seq, err := strconv.ParseInt(args[0], 10, 64)
+			if err != nil || seq <= 0 {
+				return usageError{cmd.CommandPath(), fmt.Errorf("SEQ %q is not an event number", args[0])}
+			}
+			st, err := a.open(cmd.Context(), audit.OpenOptions{ReadOnly: true})
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			ev, err := st.EventAt(cmd.Context(), seq)
+			if err != nil {
+				return err
+			}
+			sigs, err := st.Signatures(cmd.Context())
+			if err != nil {
+				return err
+			}
+			sg, ok := sigs[seq]
+			if !ok {
+				return fmt.Errorf("event %d (%s by %s) is not signed", seq, ev.Type, audit.Printable(ev.Actor))
+			}
+			canon, err := ev.CanonicalBytes()
+			if err != nil {
+				return err
+			}
+			if err := os.MkdirAll(out, 0o755); err != nil {
+				return err
+			}
+			base := filepath.Join(out, fmt.Sprintf("event-%d", seq))
+			allowed := sshsig.AllowedSignersLine(ev.Actor, audit.SignatureNamespace, sg.PublicKey) + "\n"
+			for _, f := range []struct {
+				path string
+				data []byte
+			}{{base + ".json", canon}, {base + ".sig", []byte(sg.Armored)}, {base + ".allowed_signers", []byte(allowed)}} {
+				if err := os.WriteFile(f.path, f.data, 0o644); err != nil {
+					return err
+				}
+			}
+			fmt.Fprintf(a.stdout, "Event %d (%s by %s), signed by %s. Check it with:\n  ssh-keygen -Y verify -f %s -I %s -n %s -s %s < %s\n",
+				seq, ev.Type, audit.Printable(ev.Actor), sg.Fingerprint, base+".allowed_signers", ev.Actor, audit.SignatureNamespace, base+".sig", base+".json")
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&out, "out", ".", "folder to write the files into")
+	return cmd
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -114,19 +113,42 @@ func TestSignedDecisions(t *testing.T) {
 		}
 	}
 
-	// ssh-keygen accepts nhi's signature over the event's canonical bytes.
-	ev, sig := signedEvent(t, db, keyID(1))
+	// ssh-keygen accepts nhi's signature over the event's canonical bytes,
+	// as nhi signature writes them for an auditor.
+	ev, _ := signedEvent(t, db, keyID(1))
+	dir := t.TempDir()
+	r = ok(t, "signature", fmt.Sprint(ev.Seq), "--out", dir, "--db", db)
+	base := filepath.Join(dir, fmt.Sprintf("event-%d", ev.Seq))
+	if !strings.Contains(r.stdout, "ssh-keygen -Y verify -f "+base+".allowed_signers -I dan@northwind.example -n nhi-decision -s "+base+".sig < "+base+".json") {
+		t.Errorf("nhi signature:\n%s", r.stdout)
+	}
+	cmd := exec.Command("ssh-keygen", "-Y", "verify", "-f", base+".allowed_signers", "-I", "dan@northwind.example", "-n", "nhi-decision", "-s", base+".sig")
 	canon, err := ev.CanonicalBytes()
 	if err != nil {
 		t.Fatal(err)
 	}
-	sigFile := writeFile(t, "decision.sig", sig.Armored)
-	signersFile := writeFile(t, "allowed", `dan@northwind.example namespaces="nhi-decision" `+s.danPub+"\n")
-	cmd := exec.Command("ssh-keygen", "-Y", "verify", "-f", signersFile, "-I", "dan@northwind.example", "-n", "nhi-decision", "-s", sigFile)
-	cmd.Stdin = bytes.NewReader(canon)
+	if got := mustRead(t, base+".json"); got != strings.TrimSpace(string(canon)) {
+		t.Errorf("event-%d.json is not the canonical bytes:\n%s", ev.Seq, got)
+	}
+	in, err := os.Open(base + ".json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	cmd.Stdin = in
 	if b, err := cmd.CombinedOutput(); err != nil || !strings.Contains(string(b), "Good \"nhi-decision\" signature for dan@northwind.example") {
 		t.Errorf("ssh-keygen -Y verify: %v\n%s", err, b)
 	}
+	// The same bytes, one decision changed, do not verify.
+	forged := writeFile(t, "forged.json", strings.Replace(string(canon), `"keep"`, `"decommission"`, 1))
+	in2, _ := os.Open(forged)
+	defer in2.Close()
+	cmd = exec.Command("ssh-keygen", "-Y", "verify", "-f", base+".allowed_signers", "-I", "dan@northwind.example", "-n", "nhi-decision", "-s", base+".sig")
+	cmd.Stdin = in2
+	if b, err := cmd.CombinedOutput(); err == nil {
+		t.Errorf("ssh-keygen accepted a changed decision:\n%s", b)
+	}
+	refused(t, 1, "is not signed", "signature", "1", "--out", dir, "--db", db)
 }
 
 func fingerprint(t *testing.T, pub string) string {
