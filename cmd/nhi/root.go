@@ -33,6 +33,7 @@ type app struct {
 	db       string
 	as       string
 	readOnly bool
+	sign     signing // the UI's signing key (--sign-with, NHI_SIGNING_KEY)
 	stdin    io.Reader
 	stdout   io.Writer
 	stderr   io.Writer
@@ -73,6 +74,8 @@ Run nhi with no command to open the terminal UI on the evidence file.`,
 	root.PersistentFlags().StringVar(&a.db, "db", defaultDB(), "evidence file (env NHI_DB)")
 	root.PersistentFlags().StringVar(&a.as, "as", "", "who is acting, for the event log (env NHI_REVIEWER; default git user.email)")
 	root.Flags().BoolVar(&a.readOnly, "readonly", false, "open the terminal UI without any way to write")
+	root.Flags().StringVar(&a.sign.keyPath, "sign-with", "", "sign the UI's decisions with this SSH key: a private key file, or a public key whose private half is in ssh-agent (env "+signingKeyEnv+")")
+	root.Flags().StringVar(&a.sign.allowedSigners, "allowed-signers", "", "an allowed_signers file listing your key, when the directory of people does not")
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
 		return usageError{command: cmd.CommandPath(), err: err}
 	})
@@ -193,6 +196,13 @@ func (a *app) openTUI(ctx context.Context, readOnly bool) error {
 		actor = ""
 	}
 	reviewer := &campaignReviewer{st: st, tool: "nhi " + toolVersion()}
+	if !readOnly {
+		// The UI signs decisions as nhi decide does; the passphrase of an
+		// encrypted key is asked for now, before the UI takes the screen.
+		if reviewer.sign, err = a.sign.load(a); err != nil {
+			return err
+		}
+	}
 	// Writes go through st as the CLI's do, in the actor's name; the UI
 	// refuses them, saying why, when nobody can be named, and always in a
 	// read-only session. The actor also signs the reports exported.

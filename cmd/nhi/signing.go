@@ -31,6 +31,17 @@ type signing struct {
 // for it on the terminal without echoing it, as git commit -S does; a
 // public key file means the private half is in ssh-agent.
 func (s *signing) context(ctx context.Context, a *app) (context.Context, error) {
+	wrap, err := s.load(a)
+	if err != nil || wrap == nil {
+		return ctx, err
+	}
+	return wrap(ctx), nil
+}
+
+// load reads the configured key once (asking for its passphrase if need
+// be) and returns what adds it to a context, or nil when no key is
+// configured.
+func (s *signing) load(a *app) (func(context.Context) context.Context, error) {
 	path := s.keyPath
 	if path == "" {
 		path = os.Getenv(signingKeyEnv)
@@ -39,7 +50,7 @@ func (s *signing) context(ctx context.Context, a *app) (context.Context, error) 
 		if s.allowedSigners != "" {
 			return nil, errors.New("--allowed-signers says whose keys may sign, but no key signs: add --sign-with KEY or set " + signingKeyEnv)
 		}
-		return ctx, nil
+		return nil, nil
 	}
 	key, err := sshsig.LoadKey(path, []byte(os.Getenv(passphraseEnv)))
 	if errors.Is(err, sshsig.ErrEncryptedKey) {
@@ -62,7 +73,7 @@ func (s *signing) context(ctx context.Context, a *app) (context.Context, error) 
 			return nil, fmt.Errorf("--allowed-signers: %w", err)
 		}
 	}
-	return campaigns.SignWith(ctx, key, allowed), nil
+	return func(ctx context.Context) context.Context { return campaigns.SignWith(ctx, key, allowed) }, nil
 }
 
 // newSignatureCmd writes what an auditor needs to check one signed event

@@ -274,3 +274,44 @@ func TestConcurrentSignedReviewers(t *testing.T) {
 		t.Errorf("verify:\n%s", r.stdout)
 	}
 }
+
+// The review UI's decisions go through campaignReviewer: with a key
+// configured they are signed like nhi decide's, and the detail's trail
+// shows them signed, and shows the refused attempts.
+func TestReviewUISignsAndShowsRefusals(t *testing.T) {
+	s := signedCampaign(t)
+	ctx := context.Background()
+	st, err := audit.Open(ctx, s.db, audit.OpenOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	unsigned := &campaignReviewer{st: st}
+	if _, err := unsigned.Decide(ctx, "dan@northwind.example", "q", []string{keyID(1)}, "keep", "checked"); err == nil || !strings.Contains(err.Error(), "rule unsigned") {
+		t.Fatalf("unsigned decision from the UI: %v", err)
+	}
+	a := &app{stderr: os.Stderr}
+	sign, err := (&signing{keyPath: s.dan}).load(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &campaignReviewer{st: st, sign: sign}
+	evs, err := r.Decide(ctx, "dan@northwind.example", "q", []string{keyID(1)}, "keep", "checked")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sigs, _ := st.Signatures(ctx); sigs[evs[0].Seq].Fingerprint == "" {
+		t.Errorf("the UI's decision %d is not signed", evs[0].Seq)
+	}
+	trail, err := r.Trail(ctx, keyID(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, e := range trail {
+		got = append(got, e.What)
+	}
+	if strings.Join(got, " | ") != "refused: keep (rule unsigned) | keep, signed" {
+		t.Errorf("trail of key 1: %q", got)
+	}
+}
