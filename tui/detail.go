@@ -78,7 +78,7 @@ func (v *detailView) PageSize() int { return max(v.height, 1) }
 // trailMsg is the owner trail and the notes of one identity, read from
 // the event log.
 type trailMsg struct {
-	id    string
+	id     string
 	trail  []audit.OwnerChange
 	notes  []audit.Note
 	people *audit.Directory
