@@ -228,6 +228,14 @@ func (e *Evaluator) orphaned(id *Identity, account string) string {
 	return fmt.Sprintf("owner %s is no longer a member of %s", login, account)
 }
 
+// LeftOwner reports whether finding f says the identity is orphaned
+// because its owner (or holder) is a person who left, as orphaned words it
+// ("owner alice left on 2026-10-31"); a membership message never says
+// "left".
+func LeftOwner(f Finding) bool {
+	return f.Rule == RuleOrphaned && (strings.Contains(f.Message, " left on ") || strings.HasSuffix(f.Message, " left"))
+}
+
 // isLogin reports whether s looks like a GitHub user login rather than an
 // email address, a team or a name.
 func isLogin(s string) bool {

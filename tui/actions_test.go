@@ -368,3 +368,19 @@ func TestDetailShowsThePerson(t *testing.T) {
 		}
 	}
 }
+
+// The overview lists leavers who still own identities; enter shows them.
+func TestOverviewShowsLeavers(t *testing.T) {
+	e := newEvidence(t)
+	if _, err := e.store.SetPeople(context.Background(), "root", audit.PeopleImport{People: []audit.Person{
+		{Email: "alice@acme.test", GitHub: "alice-smith", Status: "left", LeftAt: "2026-10-31"},
+	}}, false); err != nil {
+		t.Fatal(err)
+	}
+	m := e.model(t, 100, 60, Options{Actor: testActor})
+	press(t, m, "o", "alice-smith", "enter", ":", "overview", "enter")
+	v := m.View()
+	if !strings.Contains(v, "Leavers who still own identities (for offboarding)") || !strings.Contains(v, "1  alice-smith") {
+		t.Fatalf("overview:\n%s", v)
+	}
+}
