@@ -31,14 +31,6 @@ func writeFile(t *testing.T, name, content string) string {
 	return p
 }
 
-// withPeople is campaignDB with the northwind directory imported.
-func withPeople(t *testing.T, n int) string {
-	t.Helper()
-	db := campaignDB(t, n)
-	ok(t, "people", "import", writeFile(t, "people.csv", northwindPeople), "--db", db, "--as", "carol@northwind.example")
-	return db
-}
-
 func TestPeopleDirectory(t *testing.T) {
 	db := campaignDB(t, 3)
 	csv := writeFile(t, "people.csv", northwindPeople)
