@@ -10,22 +10,31 @@ import (
 )
 
 // ResolveActor says who is acting: the --as flag, else NHI_REVIEWER, else
-// git's user.email, else the OS user. The reviewer's word is taken as given;
-// the hash chain makes it impossible to change afterwards, not to lie.
+// git's user.email, else the OS user. The name is taken as given; once the
+// evidence file has a directory of people, the command line resolves it to
+// a person and refuses names the directory does not know (docs/people.md).
 func ResolveActor(flag string) string {
+	a, _ := ResolveActorSource(flag)
+	return a
+}
+
+// ResolveActorSource is ResolveActor, also saying where the name came
+// from ("--as", "NHI_REVIEWER", "git user.email", "the OS user"), for
+// messages that must tell a reviewer how to change it.
+func ResolveActorSource(flag string) (actor, source string) {
 	if a := strings.TrimSpace(flag); a != "" {
-		return a
+		return a, "--as"
 	}
 	if a := strings.TrimSpace(os.Getenv("NHI_REVIEWER")); a != "" {
-		return a
+		return a, "NHI_REVIEWER"
 	}
 	if a := gitEmail(); a != "" {
-		return a
+		return a, "git user.email"
 	}
 	if u, err := user.Current(); err == nil && u.Username != "" {
-		return u.Username
+		return u.Username, "the OS user"
 	}
-	return ""
+	return "", ""
 }
 
 func gitEmail() string {

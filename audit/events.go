@@ -12,6 +12,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/nhi-audit/nhi/sshsig"
 )
 
 // Event types. Each names a human action; the projection tables are what
@@ -38,6 +40,9 @@ type Event struct {
 type OwnerSet struct {
 	Identity string `json:"identity"`
 	Owner    string `json:"owner"`
+	// Person is the e-mail of the person of the directory the owner, as
+	// typed, names ("" for a team, or a name the directory does not know).
+	Person string `json:"person,omitempty"`
 	// Undoes names the event this one reverses, when it is an undo.
 	Undoes int64 `json:"undoes,omitempty"`
 }
@@ -46,22 +51,39 @@ type OwnerSet struct {
 // seq, not time, orders the chain.
 const eventTimeLayout = "2006-01-02T15:04:05.000000Z"
 
-// recordHash is SHA-256(prev_hash ‖ canonical record). The record is the
-// event's fields as stored, in a fixed order, as compact JSON.
+// recordHash is SHA-256(prev_hash ‖ canonical record).
 func recordHash(prevHash string, seq int64, at, actor, typ, payload string) (string, error) {
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	if !json.Valid([]byte(payload)) {
-		return "", fmt.Errorf("event %d: payload is not valid JSON", seq)
-	}
-	if err := enc.Encode([]any{seq, at, actor, typ, json.RawMessage(payload)}); err != nil {
+	rec, err := canonicalRecord(seq, at, actor, typ, payload)
+	if err != nil {
 		return "", err
 	}
 	h := sha256.New()
 	h.Write([]byte(prevHash))
-	h.Write(b.Bytes())
+	h.Write(rec)
 	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// canonicalRecord is the event's fields as stored, in a fixed order, as
+// compact JSON and a newline: what the hash chain covers and what a
+// signed event's signature is made over.
+func canonicalRecord(seq int64, at, actor, typ, payload string) ([]byte, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if !json.Valid([]byte(payload)) {
+		return nil, fmt.Errorf("event %d: payload is not valid JSON", seq)
+	}
+	if err := enc.Encode([]any{seq, at, actor, typ, json.RawMessage(payload)}); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
+}
+
+// CanonicalBytes are the bytes of e the hash chain covers and a signature
+// signs (docs/people.md): `[seq, at, actor, type, payload]` as compact
+// JSON, then a newline.
+func (e *Event) CanonicalBytes() ([]byte, error) {
+	return canonicalRecord(e.Seq, e.At.UTC().Format(eventTimeLayout), e.Actor, e.Type, string(e.Payload))
 }
 
 // canonicalJSON marshals v compactly without HTML escaping: the bytes the
@@ -79,6 +101,12 @@ func canonicalJSON(v any) (string, error) {
 // appendEvent writes the next event of the chain inside tx, which must hold
 // the write lock (BEGIN IMMEDIATE), so the head cannot move underneath it.
 func appendEvent(ctx context.Context, tx *sql.Tx, now time.Time, actor, typ string, payload any) (Event, error) {
+	return appendSigned(ctx, tx, now, actor, typ, payload, nil)
+}
+
+// appendSigned is appendEvent, signing the event's canonical bytes with key
+// when it is not nil; the signature is stored beside the event.
+func appendSigned(ctx context.Context, tx *sql.Tx, now time.Time, actor, typ string, payload any, key *sshsig.SigningKey) (Event, error) {
 	if strings.TrimSpace(actor) == "" {
 		return Event{}, errors.New("no actor: say who you are with --as or NHI_REVIEWER")
 	}
@@ -100,9 +128,25 @@ func appendEvent(ctx context.Context, tx *sql.Tx, now time.Time, actor, typ stri
 	if err != nil {
 		return Event{}, err
 	}
+	var sig []byte
+	if key != nil {
+		rec, err := canonicalRecord(seq, at, actor, typ, p)
+		if err != nil {
+			return Event{}, err
+		}
+		if sig, err = key.Sign(rec, SignatureNamespace); err != nil {
+			return Event{}, err
+		}
+	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO events (seq, at, actor, type, payload, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?)`,
 		seq, at, actor, typ, p, prev, h); err != nil {
 		return Event{}, fmt.Errorf("appending event: %w", err)
+	}
+	if sig != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO event_signatures (seq, fingerprint, public_key, signature) VALUES (?, ?, ?, ?)`,
+			seq, key.Public.Fingerprint, key.Public.Authorized, string(sig)); err != nil {
+			return Event{}, fmt.Errorf("storing the signature: %w", err)
+		}
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO meta (key, value) VALUES ('log_head', ?), ('log_length', ?)
 		ON CONFLICT (key) DO UPDATE SET value = excluded.value`, h, fmt.Sprint(seq)); err != nil {
@@ -136,10 +180,18 @@ func (s *Store) SetOwners(ctx context.Context, actor string, sets []OwnerSet) ([
 	var evs []Event
 	err := s.Write(ctx, func(tx *Tx) error {
 		evs = evs[:0]
+		dir, err := tx.People(ctx)
+		if err != nil {
+			return err
+		}
 		for _, set := range sets {
 			set.Owner = strings.TrimSpace(set.Owner)
 			if n := utf8.RuneCountInString(set.Owner); n > MaxOwnerLength {
 				return fmt.Errorf("%w; this one is %d: nothing was written", ErrOwnerTooLong, n)
+			}
+			set.Person = ""
+			if p := dir.Lookup(set.Owner); p != nil {
+				set.Person = p.Email
 			}
 			if err := tx.requireIdentity(ctx, set.Identity); err != nil {
 				return err
@@ -148,7 +200,7 @@ func (s *Store) SetOwners(ctx context.Context, actor string, sets []OwnerSet) ([
 			if err != nil {
 				return err
 			}
-			if err := applyOwnerSet(ctx, tx.tx, ev.Seq, set.Identity, set.Owner); err != nil {
+			if err := applyOwnerSet(ctx, tx.tx, ev.Seq, &set); err != nil {
 				return err
 			}
 			evs = append(evs, ev)
@@ -220,13 +272,14 @@ func (s *Store) KnownOwners(ctx context.Context) ([]string, error) {
 	return out, rows.Err()
 }
 
-func applyOwnerSet(ctx context.Context, tx *sql.Tx, seq int64, id, owner string) error {
+func applyOwnerSet(ctx context.Context, tx *sql.Tx, seq int64, set *OwnerSet) error {
 	var err error
-	if owner == "" {
-		_, err = tx.ExecContext(ctx, `DELETE FROM owners WHERE identity_id = ?`, id)
+	if set.Owner == "" {
+		_, err = tx.ExecContext(ctx, `DELETE FROM owners WHERE identity_id = ?`, set.Identity)
 	} else {
-		_, err = tx.ExecContext(ctx, `INSERT INTO owners (identity_id, owner, event_seq) VALUES (?, ?, ?)
-			ON CONFLICT (identity_id) DO UPDATE SET owner = excluded.owner, event_seq = excluded.event_seq`, id, owner, seq)
+		_, err = tx.ExecContext(ctx, `INSERT INTO owners (identity_id, owner, person, event_seq) VALUES (?, ?, ?, ?)
+			ON CONFLICT (identity_id) DO UPDATE SET owner = excluded.owner, person = excluded.person, event_seq = excluded.event_seq`,
+			set.Identity, set.Owner, set.Person, seq)
 	}
 	if err != nil {
 		return fmt.Errorf("updating owner: %w", err)

@@ -17,6 +17,7 @@ type Evaluator struct {
 	now        time.Time
 	members    map[string]map[string]bool // account -> lower-case member logins; nil map: unknown
 	firstParty map[string]bool
+	people     *Directory // nil: no directory, leavers unknown
 }
 
 // NewEvaluator prepares p for evaluation at now.
@@ -38,6 +39,10 @@ func (e *Evaluator) SetMembers(account string, logins []string) {
 	}
 	e.members[account] = m
 }
+
+// SetPeople gives the directory of people, so an owner (or holder) whose
+// person has left makes the identity orphaned, whatever their membership.
+func (e *Evaluator) SetPeople(d *Directory) { e.people = d }
 
 // Now is the moment findings are evaluated at.
 func (e *Evaluator) Now() time.Time { return e.now }
@@ -217,6 +222,12 @@ func (e *Evaluator) orphaned(id *Identity, account string) string {
 	if owner == "" {
 		return "no owner recorded"
 	}
+	if p := e.people.Lookup(owner); p != nil && p.Status == PersonLeft {
+		if natural {
+			return fmt.Sprintf("%s, who holds it according to the source, %s", owner, p.LeftNote())
+		}
+		return fmt.Sprintf("owner %s %s", owner, p.LeftNote())
+	}
 	members, known := e.members[account]
 	login := strings.TrimPrefix(owner, "@")
 	if !known || !isLogin(login) {
@@ -229,6 +240,14 @@ func (e *Evaluator) orphaned(id *Identity, account string) string {
 		return fmt.Sprintf("%s, who holds it according to the source, is no longer a member of %s", login, account)
 	}
 	return fmt.Sprintf("owner %s is no longer a member of %s", login, account)
+}
+
+// LeftOwner reports whether finding f says the identity is orphaned
+// because its owner (or holder) is a person who left, as orphaned words it
+// ("owner alice left on 2026-10-31"); a membership message never says
+// "left".
+func LeftOwner(f Finding) bool {
+	return f.Rule == RuleOrphaned && (strings.Contains(f.Message, " left on ") || strings.HasSuffix(f.Message, " left"))
 }
 
 // isLogin reports whether s looks like a GitHub user login rather than an

@@ -174,6 +174,7 @@ func (s *Store) Refresh(ctx context.Context, ids []*Identity) error {
 // force, as of that snapshot's start, with the members known now.
 type snapshotEvaluators struct {
 	policy  Policy
+	people  *Directory
 	members map[string][]string
 	info    map[int64]snapshotAccount
 	evals   map[int64]*Evaluator
@@ -192,7 +193,11 @@ func (s *Store) evaluators(ctx context.Context) (*snapshotEvaluators, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &snapshotEvaluators{policy: p, members: m, info: info, evals: map[int64]*Evaluator{}}, nil
+	people, err := s.People(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &snapshotEvaluators{policy: p, people: people, members: m, info: info, evals: map[int64]*Evaluator{}}, nil
 }
 
 // prepare builds the evaluator of a snapshot. After every snapshot in use
@@ -202,6 +207,7 @@ func (e *snapshotEvaluators) prepare(snapshotID int64) {
 		return
 	}
 	ev := NewEvaluator(e.policy, e.info[snapshotID].started)
+	ev.SetPeople(e.people)
 	for acct, logins := range e.members {
 		ev.SetMembers(acct, logins)
 	}

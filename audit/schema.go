@@ -195,6 +195,32 @@ CREATE TABLE identity_aliases (
 	snapshot_id INTEGER NOT NULL REFERENCES snapshots(id)
 ) WITHOUT ROWID;
 `,
+	// v6: the directory of people (docs/people.md), the person behind each
+	// recorded owner, and the signatures of signed events.
+	`
+-- Projection of person.set events: each person's latest record (canonical JSON).
+CREATE TABLE people (
+	email     TEXT PRIMARY KEY,
+	record    TEXT NOT NULL,
+	event_seq INTEGER NOT NULL REFERENCES events(seq)
+) WITHOUT ROWID;
+
+-- The person (e-mail) the owner as typed resolved to, '' when none.
+ALTER TABLE owners ADD COLUMN person TEXT NOT NULL DEFAULT '';
+
+-- SSH signatures (SSHSIG, namespace nhi-decision) over signed events'
+-- canonical bytes; append-only like the log.
+CREATE TABLE event_signatures (
+	seq         INTEGER PRIMARY KEY REFERENCES events(seq),
+	fingerprint TEXT NOT NULL,  -- SHA256:... of the key
+	public_key  TEXT NOT NULL,  -- "TYPE BASE64"
+	signature   TEXT NOT NULL   -- armored, as ssh-keygen -Y sign writes it
+);
+CREATE TRIGGER event_signatures_no_update BEFORE UPDATE ON event_signatures
+BEGIN SELECT RAISE(ABORT, 'signatures are append-only'); END;
+CREATE TRIGGER event_signatures_no_delete BEFORE DELETE ON event_signatures
+BEGIN SELECT RAISE(ABORT, 'signatures are append-only'); END;
+`,
 }
 
 // SchemaVersion is the schema this build writes: the version of audit's

@@ -81,6 +81,7 @@ const (
 	PrincipalTeam         = "team"         // a team with access to a repository
 	PrincipalCollaborator = "collaborator" // a person with direct access to a repository
 	PrincipalCodeowner    = "codeowner"    // named in a repository's CODEOWNERS
+	PrincipalTeamMember   = "team_member"  // a member (Login) of a team (Scope, "org/slug")
 )
 
 // batchSize trades memory for fewer statements; 500 rows x 13 columns

@@ -10,6 +10,8 @@ import (
 
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/nhi-audit/nhi/sshsig"
 )
 
 // Tx is one write transaction on the evidence file. Events appended in it
@@ -75,6 +77,14 @@ func isBusy(err error) bool {
 // clock. The payload is stored as canonical JSON and covered by the hash.
 func (t *Tx) Append(ctx context.Context, actor, typ string, payload any) (Event, error) {
 	return appendEvent(ctx, t.tx, t.s.now(), actor, typ, payload)
+}
+
+// AppendSigned is Append, with the event's canonical bytes signed by key
+// in the nhi-decision namespace (docs/people.md). Whether key may sign
+// for actor is the caller's rule; nhi verify checks it against the
+// directory.
+func (t *Tx) AppendSigned(ctx context.Context, actor, typ string, payload any, key *sshsig.SigningKey) (Event, error) {
+	return appendSigned(ctx, t.tx, t.s.now(), actor, typ, payload, key)
 }
 
 // Exec runs a statement that updates a projection.

@@ -17,6 +17,7 @@ type VerifyResult struct {
 	Events    int64  // events in the log
 	Head      string // hash of the last event, GenesisHash for an empty log
 	Snapshots int    // finished snapshots whose digest was recomputed
+	Signed    int    // signed events whose signature was checked
 	// OldForm lists the snapshots finished before nhi recorded snapshots
 	// in the log: their observations are checked against their digest, but
 	// their status, credential, times, gaps and principals cannot be.
@@ -26,6 +27,7 @@ type VerifyResult struct {
 	policyDigest string                 // of the last policy.set event
 	records      map[int64]loggedRecord // snapshot.record events by snapshot
 	refs         map[int64]int64        // snapshots other events name -> the first such event
+	people       map[string]ownerRow    // e-mail -> record and seq, from person.set events
 }
 
 // OK reports whether nothing was found wrong.
@@ -40,12 +42,26 @@ func (r *VerifyResult) add(format string, args ...any) {
 // finished snapshot's digest. Problems are listed in the order found, so
 // the first names the first broken record.
 func (s *Store) Verify(ctx context.Context) (*VerifyResult, error) {
-	r := &VerifyResult{Head: GenesisHash}
+	return s.VerifyWithSigners(ctx, nil)
+}
+
+// VerifyWithSigners is Verify, also accepting as a signed event's key one
+// listed for its actor in allowed, an allowed_signers file (ssh-keygen's
+// format, namespace nhi-decision); by default the key must be the actor's
+// signing key in the directory of people as it stood then.
+func (s *Store) VerifyWithSigners(ctx context.Context, allowed []byte) (*VerifyResult, error) {
+	r := &VerifyResult{Head: GenesisHash, people: map[string]ownerRow{}}
 	owners, err := s.verifyChain(ctx, r)
 	if err != nil {
 		return nil, err
 	}
 	if err := s.verifyOwners(ctx, r, owners); err != nil {
+		return nil, err
+	}
+	if err := s.verifyPeople(ctx, r); err != nil {
+		return nil, err
+	}
+	if err := s.verifySignatures(ctx, r, allowed); err != nil {
 		return nil, err
 	}
 	if err := s.verifyPolicies(ctx, r); err != nil {
@@ -157,13 +173,20 @@ func (s *Store) verifyChain(ctx context.Context, r *VerifyResult) (map[string]ow
 				}
 			}
 		}
+		if typ == EventPersonSet {
+			var p PersonSet
+			if err := json.Unmarshal([]byte(payload), &p); err == nil {
+				rec, _ := canonicalJSON(p.Person)
+				r.people[p.Email] = ownerRow{owner: rec, seq: seq}
+			}
+		}
 		if typ == EventOwnerSet {
 			var p OwnerSet
 			if err := json.Unmarshal([]byte(payload), &p); err == nil {
 				if p.Owner == "" {
 					delete(owners, p.Identity)
 				} else {
-					owners[p.Identity] = ownerRow{owner: p.Owner, seq: seq}
+					owners[p.Identity] = ownerRow{owner: p.Owner, person: p.Person, seq: seq}
 				}
 			}
 		}
@@ -192,12 +215,12 @@ func (s *Store) verifyChain(ctx context.Context, r *VerifyResult) (map[string]ow
 }
 
 type ownerRow struct {
-	owner string
-	seq   int64
+	owner, person string
+	seq           int64
 }
 
 func (s *Store) verifyOwners(ctx context.Context, r *VerifyResult, want map[string]ownerRow) error {
-	rows, err := s.db.QueryContext(ctx, `SELECT identity_id, owner, event_seq FROM owners`)
+	rows, err := s.db.QueryContext(ctx, `SELECT identity_id, owner, person, event_seq FROM owners`)
 	if err != nil {
 		return fmt.Errorf("reading owners: %w", err)
 	}
@@ -206,7 +229,7 @@ func (s *Store) verifyOwners(ctx context.Context, r *VerifyResult, want map[stri
 	for rows.Next() {
 		var id string
 		var o ownerRow
-		if err := rows.Scan(&id, &o.owner, &o.seq); err != nil {
+		if err := rows.Scan(&id, &o.owner, &o.person, &o.seq); err != nil {
 			return err
 		}
 		got[id] = o
@@ -226,11 +249,54 @@ func (s *Store) verifyOwners(ctx context.Context, r *VerifyResult, want map[stri
 	slices.Sort(ids)
 	for _, id := range ids {
 		g, w := got[id], want[id]
-		if g != w {
+		switch {
+		case g.owner != w.owner || g.seq != w.seq:
 			r.add("owners: %s has owner %q in the table but %q by the event log: the table was edited", id, g.owner, w.owner)
+		case g.person != w.person:
+			r.add("owners: %s names person %q in the table but %q by the event log: the table was edited", id, g.person, w.person)
 		}
 	}
 	return nil
+}
+
+// verifyPeople checks the people table against the person.set events:
+// each person's row is their last record, and nobody else has one.
+func (s *Store) verifyPeople(ctx context.Context, r *VerifyResult) error {
+	rows, err := s.db.QueryContext(ctx, `SELECT email, record, event_seq FROM people ORDER BY email`)
+	if err != nil {
+		return fmt.Errorf("reading people: %w", err)
+	}
+	defer rows.Close()
+	seen := map[string]bool{}
+	for rows.Next() {
+		var email string
+		var got ownerRow
+		if err := rows.Scan(&email, &got.owner, &got.seq); err != nil {
+			return err
+		}
+		seen[email] = true
+		want, ok := r.people[email]
+		switch {
+		case !ok:
+			r.add("people: %s is in the table but no event recorded them: the table was edited", email)
+		case got != want:
+			r.add("people: %s differs from their last person.set event (%d): the table was edited", email, want.seq)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	missing := make([]string, 0)
+	for email := range r.people {
+		if !seen[email] {
+			missing = append(missing, email)
+		}
+	}
+	slices.Sort(missing)
+	for _, email := range missing {
+		r.add("people: %s was recorded (event %d) but is missing from the table: the table was edited", email, r.people[email].seq)
+	}
+	return rows.Err()
 }
 
 func (s *Store) verifySnapshots(ctx context.Context, r *VerifyResult) error {

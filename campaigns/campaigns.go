@@ -86,6 +86,8 @@ var (
 	ErrNoReviewer     = errors.New("no reviewer")
 	ErrNotInCampaign  = errors.New("not in the campaign")
 	ErrSelfReview     = errors.New("a reviewer may not decide an identity they own")
+	ErrSeparation     = errors.New("separation of duties")
+	ErrSignature      = errors.New("signature refused")
 	ErrReasonRequired = errors.New("justification required")
 	ErrNothingMatched = errors.New("nothing to decide")
 	ErrCannotUndo     = errors.New("cannot undo")
@@ -111,9 +113,17 @@ type Campaign struct {
 	ClosedAt         *time.Time
 	ClosedBy         string
 	CloseSeq         int64
+	// AllowAdminReview lets the campaign's creator and closer review items
+	// (--allow-admin-review at creation); RequireSigned refuses unsigned
+	// decisions. Both are read from the campaign.create event.
+	AllowAdminReview bool
+	RequireSigned    bool
 	Progress         Progress
 
 	Items []Item
+	// Refused lists the attempts the separation rules refused, oldest
+	// first (filled by [Get] only).
+	Refused []Refused
 }
 
 // Overdue reports whether the campaign is still open after its due date.
@@ -231,6 +241,11 @@ type CreatePayload struct {
 	Carried          int               `json:"carried"`
 	Count            int               `json:"count"`
 	PopulationDigest string            `json:"population_digest"`
+	// ReviewerAliases maps a reviewer, stored as the person's e-mail, to
+	// the alias that was typed, when they differ.
+	ReviewerAliases  map[string]string `json:"reviewer_aliases,omitempty"`
+	AllowAdminReview bool              `json:"allow_admin_review,omitempty"`
+	RequireSigned    bool              `json:"require_signed,omitempty"`
 }
 
 // DecidePayload is the payload of campaign.decide: one decision applied to
@@ -241,6 +256,9 @@ type DecidePayload struct {
 	Decision Decision `json:"decision"`
 	Reason   string   `json:"reason"`
 	Filter   string   `json:"filter,omitempty"` // bulk: the filter that selected Items
+	// SignedBy is the fingerprint of the key that signed the event (see
+	// docs/people.md); "" when unsigned.
+	SignedBy string `json:"signed_by,omitempty"`
 }
 
 // ConfirmPayload is the payload of campaign.confirm: the listed carried
@@ -250,6 +268,7 @@ type ConfirmPayload struct {
 	Items    []string `json:"items"`
 	Reason   string   `json:"reason"`
 	Filter   string   `json:"filter,omitempty"`
+	SignedBy string   `json:"signed_by,omitempty"`
 }
 
 // UndoPayload is the payload of campaign.undo: the decision event Undoes
@@ -259,6 +278,7 @@ type UndoPayload struct {
 	Campaign string   `json:"campaign"`
 	Undoes   int64    `json:"undoes"`
 	Items    []string `json:"items"`
+	SignedBy string   `json:"signed_by,omitempty"`
 }
 
 // ClosePayload is the payload of campaign.close. Every item undecided at
@@ -319,21 +339,25 @@ func sameActor(a, b string) bool {
 type reader interface {
 	Query(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 	QueryRow(ctx context.Context, query string, args ...any) *sql.Row
+	People(ctx context.Context) (*audit.Directory, error)
 }
 
 const campaignColumns = `id, name, scope, due, status, snapshot_id, as_of, policy_digest, reviewers, carried_from,
-	item_count, population_digest, created_at, created_by, create_seq, closed_at, closed_by, COALESCE(close_seq, 0)`
+	item_count, population_digest, created_at, created_by, create_seq, closed_at, closed_by, COALESCE(close_seq, 0),
+	(SELECT COALESCE(json_extract(payload, '$.allow_admin_review'), 0) || ',' || COALESCE(json_extract(payload, '$.require_signed'), 0)
+		FROM events WHERE seq = campaigns.create_seq)`
 
 func scanCampaign(sc interface{ Scan(...any) error }) (*Campaign, error) {
 	var (
 		c                   Campaign
 		asOf, reviewers, at string
-		closedAt            sql.NullString
+		closedAt, options   sql.NullString
 	)
 	if err := sc.Scan(&c.ID, &c.Name, &c.Scope, &c.Due, &c.Status, &c.SnapshotID, &asOf, &c.PolicyDigest, &reviewers,
-		&c.CarriedFrom, &c.Count, &c.PopulationDigest, &at, &c.CreatedBy, &c.CreateSeq, &closedAt, &c.ClosedBy, &c.CloseSeq); err != nil {
+		&c.CarriedFrom, &c.Count, &c.PopulationDigest, &at, &c.CreatedBy, &c.CreateSeq, &closedAt, &c.ClosedBy, &c.CloseSeq, &options); err != nil {
 		return nil, err
 	}
+	c.AllowAdminReview, c.RequireSigned = strings.HasPrefix(options.String, "1,"), strings.HasSuffix(options.String, ",1")
 	c.AsOf, _ = time.Parse(time.RFC3339, asOf)
 	c.CreatedAt, _ = parseAt(at)
 	if closedAt.Valid {

@@ -272,13 +272,13 @@ func TestDecideRules(t *testing.T) {
 		want      error
 		says      string
 	}{
-		{"alice", keyID("api", "1"), campaigns.Decommission, "", campaigns.ErrSelfReview, "alice owns"},         // natural owner
-		{"ALICE", keyID("api", "1"), campaigns.Keep, "x", campaigns.ErrSelfReview, "owns"},                      // case
-		{"@alice", keyID("api", "1"), campaigns.Keep, "x", campaigns.ErrSelfReview, "owns"},                     // login form
-		{"erin", keyID("ops", "6"), campaigns.Keep, "x", campaigns.ErrSelfReview, "owns"},                       // recorded owner @Erin
-		{"rita", keyID("api", "1"), campaigns.Keep, "", campaigns.ErrReasonRequired, "stale"},                   // findings need a reason
-		{"rita", keyID("api", "1"), campaigns.Rotate, " ", campaigns.ErrReasonRequired, "--reason"},             // blank is no reason
-		{"rita", "github:acme:github_deploy_key:zzz/9", campaigns.Keep, "x", campaigns.ErrNotInCampaign, "zzz"}, // not in the population
+		{"alice", keyID("api", "1"), campaigns.Decommission, "", campaigns.ErrSelfReview, "rule holder: alice is the holder"}, // natural owner
+		{"ALICE", keyID("api", "1"), campaigns.Keep, "x", campaigns.ErrSelfReview, "rule holder"},                             // case
+		{"@alice", keyID("api", "1"), campaigns.Keep, "x", campaigns.ErrSelfReview, "rule holder"},                            // login form
+		{"erin", keyID("ops", "6"), campaigns.Keep, "x", campaigns.ErrSelfReview, "rule owner: @Erin is the recorded owner"},  // recorded owner @Erin
+		{"rita", keyID("api", "1"), campaigns.Keep, "", campaigns.ErrReasonRequired, "stale"},                                 // findings need a reason
+		{"rita", keyID("api", "1"), campaigns.Rotate, " ", campaigns.ErrReasonRequired, "--reason"},                           // blank is no reason
+		{"rita", "github:acme:github_deploy_key:zzz/9", campaigns.Keep, "x", campaigns.ErrNotInCampaign, "zzz"},               // not in the population
 		{"rita", keyID("api", "1"), "approve", "", campaigns.ErrBadDecision, "decommission, keep or rotate"},
 	}
 	for _, r := range refusals {

@@ -2,6 +2,7 @@ package campaigns
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/nhi-audit/nhi/audit"
@@ -27,6 +28,14 @@ func Close(ctx context.Context, st *audit.Store, actor, name string) (*Closed, e
 		if err != nil {
 			return err
 		}
+		if !c.AllowAdminReview {
+			if r, err := closerRefusal(ctx, tx, c, actor); err != nil || r != nil {
+				if r != nil {
+					return &RefusedError{Refusal: *r, Campaign: c.Name, Actor: actor}
+				}
+				return err
+			}
+		}
 		out = &Closed{}
 		if err := tx.QueryRow(ctx, `SELECT
 			COALESCE(sum(decision <> ''), 0), COALESCE(sum(decision = ''), 0), COALESCE(sum(decision = '' AND carried <> ''), 0)
@@ -50,8 +59,41 @@ func Close(ctx context.Context, st *audit.Store, actor, name string) (*Closed, e
 		}
 		return nil
 	})
+	if re, ok := errors.AsType[*RefusedError](err); ok {
+		return nil, recordRefusal(ctx, st, actor, "close", re, nil)
+	}
 	if err != nil {
 		return nil, err
 	}
 	return out, nil
+}
+
+// closerRefusal refuses the close to someone who decided items of the
+// campaign: who closes attests the review, and may not have taken part in
+// it (separation of duties), unless the campaign allows admin review.
+func closerRefusal(ctx context.Context, tx *audit.Tx, c *Campaign, actor string) (*Refusal, error) {
+	sep, err := newSeparation(ctx, tx, c)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := tx.Query(ctx, `SELECT actor, count(*) FROM campaign_decisions WHERE campaign_id = ? AND via <> ? GROUP BY actor`, c.ID, ViaUndo)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	n := 0
+	for rows.Next() {
+		var who string
+		var k int
+		if err := rows.Scan(&who, &k); err != nil {
+			return nil, err
+		}
+		if sep.same(who, actor) {
+			n += k
+		}
+	}
+	if err := rows.Err(); err != nil || n == 0 {
+		return nil, err
+	}
+	return &Refusal{RuleCloser, fmt.Sprintf("%s decided %d item(s) of it; someone who did not review closes it, unless the campaign was created with --allow-admin-review", audit.Printable(actor), n)}, nil
 }

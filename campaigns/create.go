@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -33,6 +34,11 @@ type Spec struct {
 	// read, so the population may be incomplete). Without it a partial
 	// snapshot is refused.
 	AllowPartial bool
+	// AllowAdminReview lets the creator (and whoever closes) review items;
+	// without it separation of duties refuses them. RequireSigned refuses
+	// decisions that are not signed (docs/people.md).
+	AllowAdminReview bool
+	RequireSigned    bool
 	// CarryForward names a closed earlier campaign whose keep decisions are
 	// pre-filled, awaiting confirmation, for identities unchanged since.
 	CarryForward string
@@ -92,6 +98,11 @@ func Create(ctx context.Context, st *audit.Store, actor string, spec Spec) (*Cre
 	if len(reviewers) == 0 && len(rmap) == 0 {
 		return nil, fmt.Errorf("%w: name at least one with --reviewer (or give a reviewer map)", ErrNoReviewer)
 	}
+	reviewerAliases, err := resolveReviewers(ctx, st, actor, spec.AllowAdminReview, reviewers, rmap)
+	if err != nil {
+		return nil, err
+	}
+	reviewers = dedupe(reviewers)
 
 	snap, err := pickSnapshot(ctx, st, spec.SnapshotID, spec.AllowPartial)
 	if err != nil {
@@ -149,7 +160,11 @@ func Create(ctx context.Context, st *audit.Store, actor string, spec Spec) (*Cre
 		pool = dedupe(pool)
 		slices.Sort(pool)
 	}
-	assign(items, pool, rmap)
+	sep, err := newSeparation(ctx, st, &Campaign{SnapshotID: snap.ID, AllowAdminReview: true})
+	if err != nil {
+		return nil, err
+	}
+	assign(items, pool, rmap, func(f *frozen, r string) bool { return sep.refusal(f, "", r) != nil })
 	allReviewers := slices.Clone(reviewers)
 	for i := range items {
 		r := items[i].reviewer
@@ -182,6 +197,7 @@ func Create(ctx context.Context, st *audit.Store, actor string, spec Spec) (*Cre
 		AsOf: snap.StartedAt.UTC().Format(time.RFC3339), PolicyDigest: policy.Digest(),
 		Reviewers: allReviewers, CarriedFrom: spec.CarryForward, Carried: res.Carried,
 		Count: len(items), PopulationDigest: digest.sum(),
+		ReviewerAliases: reviewerAliases, AllowAdminReview: spec.AllowAdminReview, RequireSigned: spec.RequireSigned,
 	}
 	if expr != payload.Scope {
 		payload.ScopeInput = expr
@@ -318,11 +334,11 @@ func pickSnapshot(ctx context.Context, st *audit.Store, id int64, allowPartial b
 // goes to the eligible reviewer with the fewest items so far, ties to the
 // one listed first. A reviewer is never assigned an item they own; an item
 // every reviewer owns gets none ("").
-func assign(items []frozen, pool []string, rmap map[string]string) {
+func assign(items []frozen, pool []string, rmap map[string]string, ownedBy func(*frozen, string) bool) {
 	load := map[string]int{}
 	for i := range items {
 		f := &items[i]
-		owns := func(r string) bool { return f.ownedBy(r, "") }
+		owns := func(r string) bool { return ownedBy(f, r) }
 		if r, ok := mappedReviewer(f, rmap); ok && !owns(r) {
 			f.reviewer = r
 			load[normActor(r)]++
@@ -342,6 +358,57 @@ func assign(items []frozen, pool []string, rmap map[string]string) {
 			load[normActor(best)]++
 		}
 	}
+}
+
+// resolveReviewers makes each reviewer the person the directory knows
+// (their e-mail), in place, and returns the aliases that were typed
+// instead. With a directory, a reviewer it does not know is refused, and
+// so is the creator reviewing without allowAdmin. Without one, names stay
+// as typed.
+func resolveReviewers(ctx context.Context, st *audit.Store, actor string, allowAdmin bool, reviewers []string, rmap map[string]string) (map[string]string, error) {
+	dir, err := st.People(ctx)
+	if err != nil {
+		return nil, err
+	}
+	aliases := map[string]string{}
+	canon := func(r string) (string, error) {
+		if dir.Len() == 0 {
+			return r, nil
+		}
+		p := dir.Lookup(r)
+		if p == nil {
+			return "", dir.Unknown("reviewer", r)
+		}
+		if p.Status == audit.PersonLeft {
+			return "", fmt.Errorf("%w: reviewer %s (%s) %s; name someone still here", ErrNoReviewer, audit.Printable(r), p.Email, p.LeftNote())
+		}
+		if p.Email != r {
+			aliases[p.Email] = r
+		}
+		return p.Email, nil
+	}
+	for i, r := range reviewers {
+		if reviewers[i], err = canon(r); err != nil {
+			return nil, err
+		}
+	}
+	for o, r := range rmap {
+		if rmap[o], err = canon(r); err != nil {
+			return nil, fmt.Errorf("--reviewer-map: %w", err)
+		}
+	}
+	if !allowAdmin {
+		for _, r := range append(slices.Clone(reviewers), slices.Collect(maps.Values(rmap))...) {
+			if dir.Same(r, actor) {
+				return nil, fmt.Errorf("%w: %s creates this campaign and is also a reviewer of it; the creator may not review items. Name other reviewers, or pass --allow-admin-review (the report shows it)",
+					ErrSeparation, audit.Printable(actor))
+			}
+		}
+	}
+	if len(aliases) == 0 {
+		return nil, nil
+	}
+	return aliases, nil
 }
 
 func mappedReviewer(f *frozen, rmap map[string]string) (string, bool) {

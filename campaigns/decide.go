@@ -3,6 +3,7 @@ package campaigns
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -61,8 +62,12 @@ func DecideEach(ctx context.Context, st *audit.Store, actor, campaign string, id
 		if err != nil {
 			return err
 		}
+		sep, err := newSeparation(ctx, tx, c)
+		if err != nil {
+			return err
+		}
 		for _, id := range ids {
-			o, err := decideTx(ctx, tx, actor, c, id, d, reason)
+			o, err := decideTx(ctx, tx, actor, c, sep, id, d, reason)
 			if err != nil {
 				return err
 			}
@@ -70,13 +75,16 @@ func DecideEach(ctx context.Context, st *audit.Store, actor, campaign string, id
 		}
 		return nil
 	})
+	if re, ok := errors.AsType[*RefusedError](err); ok {
+		return nil, recordRefusal(ctx, st, actor, string(d), re, []string{re.Item})
+	}
 	if err != nil {
 		return nil, err
 	}
 	return out, nil
 }
 
-func decideTx(ctx context.Context, tx *audit.Tx, actor string, c *Campaign, id string, d Decision, reason string) (*Outcome, error) {
+func decideTx(ctx context.Context, tx *audit.Tx, actor string, c *Campaign, sep *separation, id string, d Decision, reason string) (*Outcome, error) {
 	it, err := loadItem(ctx, tx, c, id)
 	if err != nil {
 		return nil, err
@@ -85,19 +93,24 @@ func decideTx(ctx context.Context, tx *audit.Tx, actor string, c *Campaign, id s
 	if err != nil {
 		return nil, err
 	}
-	if it.ownedBy(actor, owner) {
-		return nil, selfReviewError(c, id, actor)
+	if r := sep.refusal(&it.frozen, owner, actor); r != nil {
+		return nil, &RefusedError{Refusal: *r, Campaign: c.Name, Item: id, Actor: actor}
+	}
+	sg := signingFrom(ctx)
+	if r := sep.signingRefusal(sg, actor); r != nil {
+		return nil, &RefusedError{Refusal: *r, Campaign: c.Name, Item: id, Actor: actor}
 	}
 	if (d == Keep || d == Rotate) && it.findings != "[]" && reason == "" {
 		return nil, fmt.Errorf("%w: %s on %s needs --reason: it has findings (%s)", ErrReasonRequired, d, audit.Printable(id), findingRules(it.findings))
 	}
-	ev, err := tx.Append(ctx, actor, EventDecide, DecidePayload{Campaign: c.Name, Items: []string{id}, Decision: d, Reason: reason})
+	ev, err := tx.AppendSigned(ctx, actor, EventDecide, DecidePayload{Campaign: c.Name, Items: []string{id}, Decision: d, Reason: reason,
+		SignedBy: sg.fingerprint()}, sg.signer())
 	if err != nil {
 		return nil, err
 	}
 	out := &Outcome{Event: ev, Item: id, Decision: d, Reviewer: it.reviewer,
-		Assigned: it.reviewer != "" && sameActor(it.reviewer, actor), Previous: it.decision, PreviousBy: it.decidedBy}
-	out.Conflict = it.decidedBy != "" && !sameActor(it.decidedBy, actor)
+		Assigned: it.reviewer != "" && sep.same(it.reviewer, actor), Previous: it.decision, PreviousBy: it.decidedBy}
+	out.Conflict = it.decidedBy != "" && !sep.same(it.decidedBy, actor)
 	it.decide(d, reason, actor, formatAt(ev.At), ev.Seq)
 	return out, writeDecision(ctx, tx, c.ID, id, &it.itemState, it.entry(ViaSingle))
 }
@@ -158,6 +171,10 @@ func Undo(ctx context.Context, st *audit.Store, actor, campaign string, seq int6
 		if err != nil {
 			return err
 		}
+		sep, err := newSeparation(ctx, tx, c)
+		if err != nil {
+			return err
+		}
 		type undoItem struct {
 			it   *liveItem
 			prev histEntry
@@ -172,8 +189,8 @@ func Undo(ctx context.Context, st *audit.Store, actor, campaign string, seq int6
 				return fmt.Errorf("%w event %d: a later decision (event %d, %s by %s) replaced it on %s; decide again instead",
 					ErrCannotUndo, seq, it.seq, it.decision, audit.Printable(it.decidedBy), audit.Printable(id))
 			}
-			if it.ownedBy(actor, owners[id]) {
-				return selfReviewError(c, id, actor)
+			if r := sep.refusal(&it.frozen, owners[id], actor); r != nil {
+				return &RefusedError{Refusal: *r, Campaign: c.Name, Item: id, Actor: actor}
 			}
 			h, err := loadItemHistory(ctx, tx, c.ID, id)
 			if err != nil {
@@ -181,7 +198,11 @@ func Undo(ctx context.Context, st *audit.Store, actor, campaign string, seq int6
 			}
 			todo = append(todo, undoItem{it, restoreBefore(h, seq)})
 		}
-		ev, err := tx.Append(ctx, actor, EventUndo, UndoPayload{Campaign: c.Name, Undoes: seq, Items: ids})
+		sg := signingFrom(ctx)
+		if r := sep.signingRefusal(sg, actor); r != nil {
+			return &RefusedError{Refusal: *r, Campaign: c.Name, Actor: actor}
+		}
+		ev, err := tx.AppendSigned(ctx, actor, EventUndo, UndoPayload{Campaign: c.Name, Undoes: seq, Items: ids, SignedBy: sg.fingerprint()}, sg.signer())
 		if err != nil {
 			return err
 		}
@@ -197,6 +218,9 @@ func Undo(ctx context.Context, st *audit.Store, actor, campaign string, seq int6
 		}
 		return nil
 	})
+	if re, ok := errors.AsType[*RefusedError](err); ok {
+		return nil, recordRefusal(ctx, st, actor, "undo", re, []string{re.Item})
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -283,14 +307,16 @@ func DecideMatching(ctx context.Context, st *audit.Store, actor, campaign, expr 
 	} else if f.String() == "" {
 		return nil, fmt.Errorf("%w: a bulk decision needs --filter EXPR (use 'id:*' for every item)", ErrEmptyScope)
 	}
-	return bulk(ctx, st, actor, campaign, expr, func(c *Campaign, it *liveItem, res *BulkOutcome) bool {
+	return bulk(ctx, st, actor, campaign, expr, string(d), func(c *Campaign, it *liveItem, res *BulkOutcome) bool {
 		if it.decision != Pending && !includeDecided {
 			res.SkippedDecided++
 			return false
 		}
 		return true
 	}, func(tx *audit.Tx, c *Campaign, ids []string, canon string) (audit.Event, error) {
-		return tx.Append(ctx, actor, EventDecide, DecidePayload{Campaign: c.Name, Items: ids, Decision: d, Reason: reason, Filter: canon})
+		sg := signingFrom(ctx)
+		return tx.AppendSigned(ctx, actor, EventDecide, DecidePayload{Campaign: c.Name, Items: ids, Decision: d, Reason: reason, Filter: canon,
+			SignedBy: sg.fingerprint()}, sg.signer())
 	}, func(it *liveItem) (Decision, string, string) { return d, reason, ViaBulk })
 }
 
@@ -307,7 +333,7 @@ func ConfirmCarried(ctx context.Context, st *audit.Store, actor, campaign, expr,
 	if reason == "" {
 		return nil, fmt.Errorf("%w: confirming carried decisions needs --reason, recorded with every item", ErrReasonRequired)
 	}
-	return bulk(ctx, st, actor, campaign, expr, func(c *Campaign, it *liveItem, res *BulkOutcome) bool {
+	return bulk(ctx, st, actor, campaign, expr, "confirm", func(c *Campaign, it *liveItem, res *BulkOutcome) bool {
 		if it.carried == "" {
 			return false
 		}
@@ -317,13 +343,15 @@ func ConfirmCarried(ctx context.Context, st *audit.Store, actor, campaign, expr,
 		}
 		return true
 	}, func(tx *audit.Tx, c *Campaign, ids []string, canon string) (audit.Event, error) {
-		return tx.Append(ctx, actor, EventConfirm, ConfirmPayload{Campaign: c.Name, Items: ids, Reason: reason, Filter: canon})
+		sg := signingFrom(ctx)
+		return tx.AppendSigned(ctx, actor, EventConfirm, ConfirmPayload{Campaign: c.Name, Items: ids, Reason: reason, Filter: canon,
+			SignedBy: sg.fingerprint()}, sg.signer())
 	}, func(it *liveItem) (Decision, string, string) { return Decision(it.carried), reason, ViaConfirm })
 }
 
 // bulk selects items with the filter expr and eligible, appends one event for
 // all of them and applies what decision gives to each.
-func bulk(ctx context.Context, st *audit.Store, actor, campaign, expr string,
+func bulk(ctx context.Context, st *audit.Store, actor, campaign, expr, action string,
 	eligible func(*Campaign, *liveItem, *BulkOutcome) bool,
 	appendEvent func(*audit.Tx, *Campaign, []string, string) (audit.Event, error),
 	decision func(*liveItem) (Decision, string, string),
@@ -344,11 +372,22 @@ func bulk(ctx context.Context, st *audit.Store, actor, campaign, expr string,
 			return nil, err
 		}
 	}
-	var res *BulkOutcome
+	var (
+		res      *BulkOutcome
+		refusals []itemRefusal
+	)
 	err = st.Write(ctx, func(tx *audit.Tx) error {
+		refusals = refusals[:0]
 		c, err := loadOpen(ctx, tx, campaign)
 		if err != nil {
 			return err
+		}
+		sep, err := newSeparation(ctx, tx, c)
+		if err != nil {
+			return err
+		}
+		if r := sep.signingRefusal(signingFrom(ctx), actor); r != nil {
+			return &RefusedError{Refusal: *r, Campaign: c.Name, Actor: actor}
 		}
 		items, err := loadItems(ctx, tx, c.ID)
 		if err != nil {
@@ -379,8 +418,9 @@ func bulk(ctx context.Context, st *audit.Store, actor, campaign, expr string,
 				continue
 			}
 			res.Matched++
-			if it.ownedBy(actor, owners[it.id]) {
+			if r := sep.refusal(&it.frozen, owners[it.id], actor); r != nil {
 				res.SkippedOwn = append(res.SkippedOwn, it.id)
+				refusals = append(refusals, itemRefusal{it.id, *r})
 				continue
 			}
 			picked = append(picked, it)
@@ -419,10 +459,10 @@ func bulk(ctx context.Context, st *audit.Store, actor, campaign, expr string,
 		var groups []*group
 		for _, it := range picked {
 			d, reason, via := decision(it)
-			if it.reviewer == "" || !sameActor(it.reviewer, actor) {
+			if it.reviewer == "" || !sep.same(it.reviewer, actor) {
 				res.NotAssigned++
 			}
-			if it.decidedBy != "" && !sameActor(it.decidedBy, actor) {
+			if it.decidedBy != "" && !sep.same(it.decidedBy, actor) {
 				res.Conflicts++
 			}
 			before := it.conflict
@@ -449,6 +489,14 @@ func bulk(ctx context.Context, st *audit.Store, actor, campaign, expr string,
 		}
 		return nil
 	})
+	if re, ok := errors.AsType[*RefusedError](err); ok {
+		return nil, recordRefusal(ctx, st, actor, action, re, nil)
+	}
+	if len(refusals) > 0 && (err == nil || errors.Is(err, ErrNothingMatched)) {
+		if rerr := recordRefusals(ctx, st, actor, campaign, action, refusals); rerr != nil {
+			return nil, rerr
+		}
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -301,23 +301,6 @@ func loadItems(ctx context.Context, r reader, campaignID int64) ([]liveItem, err
 	return out, rows.Err()
 }
 
-// ownedBy reports whether actor counts as the item's owner for the
-// self-review rule: the owner recorded at creation, the owner recorded now,
-// and who the source says holds it.
-func (f *frozen) ownedBy(actor, currentOwner string) bool {
-	for _, o := range []string{f.owner, currentOwner, f.naturalOwner} {
-		if sameActor(o, actor) {
-			return true
-		}
-	}
-	return false
-}
-
-func selfReviewError(c *Campaign, id, actor string) error {
-	return fmt.Errorf("%w: %s owns %s; another reviewer of campaign %s must decide it",
-		ErrSelfReview, audit.Printable(actor), audit.Printable(id), c.Name)
-}
-
 func findingRules(findings string) string {
 	var fs []audit.Finding
 	_ = json.Unmarshal([]byte(findings), &fs)

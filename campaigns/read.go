@@ -66,6 +66,9 @@ func Get(ctx context.Context, st *audit.Store, name string) (*Campaign, error) {
 		l.fill(&it, history)
 		c.Items[i] = it
 	}
+	if c.Refused, err = RefusedAttempts(ctx, st, c.Name, 0); err != nil {
+		return nil, err
+	}
 	return c, nil
 }
 

@@ -22,10 +22,12 @@ type TrailEntry struct {
 }
 
 // Trail is what every campaign recorded about identity id, oldest first:
-// decisions, confirmations and undos, closing without a decision, and
-// removal checks. It reads the events the projections point at (an
-// identity's decision rows, the close of a campaign it went unanswered
-// in) and the campaign.verify events, never the whole log.
+// decisions (and whether they were signed), confirmations and undos,
+// attempts a separation or signature rule refused, closing without a
+// decision, and removal checks. It reads the events the projections point
+// at (an identity's decision rows, the close of a campaign it went
+// unanswered in), the campaign.verify events and the decision.refused
+// events, never the whole log.
 func Trail(ctx context.Context, st *audit.Store, id string) ([]TrailEntry, error) {
 	// Every event that names id through the projections, plus the checks.
 	rows, err := st.Query(ctx, `
@@ -33,7 +35,8 @@ func Trail(ctx context.Context, st *audit.Store, id string) ([]TrailEntry, error
 		UNION SELECT c.close_seq FROM campaigns c JOIN campaign_items i ON i.campaign_id = c.id AND i.identity_id = ?1
 			WHERE i.decision = ?2 AND c.close_seq IS NOT NULL
 		UNION SELECT seq FROM events WHERE type = ?3
-		ORDER BY 1`, id, string(NoResponse), EventVerify)
+		UNION SELECT seq FROM events WHERE type = ?4 AND EXISTS (SELECT 1 FROM json_each(payload, '$.items') WHERE value = ?1)
+		ORDER BY 1`, id, string(NoResponse), EventVerify, EventRefused)
 	if err != nil {
 		return nil, fmt.Errorf("reading the campaign trail of %s: %w", audit.Printable(id), err)
 	}
@@ -76,6 +79,15 @@ func trailEntry(e audit.Event, id string) (TrailEntry, bool) {
 		if p.Filter != "" || len(p.Items) > 1 {
 			t.What += " (bulk, " + strconv.Itoa(len(p.Items)) + " items)"
 		}
+		if p.SignedBy != "" {
+			t.What += ", signed"
+		}
+	case EventRefused:
+		var p RefusedPayload
+		if json.Unmarshal(e.Payload, &p) != nil || !slices.Contains(p.Items, id) {
+			return t, false
+		}
+		t.Campaign, t.What, t.Reason = p.Campaign, "refused: "+p.Action+" (rule "+p.Rule+")", p.Detail
 	case EventConfirm:
 		var p ConfirmPayload
 		if json.Unmarshal(e.Payload, &p) != nil || !slices.Contains(p.Items, id) {

@@ -348,3 +348,39 @@ func TestNotes(t *testing.T) {
 		t.Errorf("read-only note: %q", bottom(ro.View()))
 	}
 }
+
+// The detail shows the person behind the owner: name, status, aliases;
+// a leaver in the danger style, and the identity orphaned.
+func TestDetailShowsThePerson(t *testing.T) {
+	e := newEvidence(t)
+	if _, err := e.store.SetPeople(context.Background(), "root", audit.PeopleImport{People: []audit.Person{
+		{Email: "alice@acme.test", Name: "Alice Smith", GitHub: "alice-smith", Status: "left", LeftAt: "2026-10-31", Aliases: []string{"asmith@old.example"}},
+	}}, false); err != nil {
+		t.Fatal(err)
+	}
+	m := e.model(t, 100, 40, Options{Actor: testActor})
+	press(t, m, "enter", "o", "alice-smith", "enter")
+	all := detailText(t, m)
+	for _, want := range []string{"now: alice-smith", "Alice Smith <alice@acme.test>, left on 2026-10-31; aliases: alice@acme.test alice-smith", "asmith@old.example",
+		"owner alice-smith left on 2026-10-31"} {
+		if !strings.Contains(all, want) {
+			t.Errorf("detail lacks %q:\n%s", want, all)
+		}
+	}
+}
+
+// The overview lists leavers who still own identities; enter shows them.
+func TestOverviewShowsLeavers(t *testing.T) {
+	e := newEvidence(t)
+	if _, err := e.store.SetPeople(context.Background(), "root", audit.PeopleImport{People: []audit.Person{
+		{Email: "alice@acme.test", GitHub: "alice-smith", Status: "left", LeftAt: "2026-10-31"},
+	}}, false); err != nil {
+		t.Fatal(err)
+	}
+	m := e.model(t, 100, 60, Options{Actor: testActor})
+	press(t, m, "o", "alice-smith", "enter", ":", "overview", "enter")
+	v := m.View()
+	if !strings.Contains(v, "Leavers who still own identities (for offboarding)") || !strings.Contains(v, "1  alice-smith") {
+		t.Fatalf("overview:\n%s", v)
+	}
+}

@@ -17,7 +17,7 @@ import (
 func TestDecideThroughCampaigns(t *testing.T) {
 	ctx := context.Background()
 	e := newEvidence(t)
-	_, err := campaigns.Create(ctx, e.store, "auditor@example.com", campaigns.Spec{
+	_, err := campaigns.Create(ctx, e.store, "lead@example.com", campaigns.Spec{
 		Name: "2025-Q2", Scope: "kind:deploy_key", Due: testNow.AddDate(0, 0, 14).Format("2006-01-02"),
 		Reviewers: []string{testActor}, AllowPartial: true,
 	})
@@ -85,7 +85,7 @@ func TestDecideThroughCampaigns(t *testing.T) {
 func TestExportThroughCampaigns(t *testing.T) {
 	ctx := context.Background()
 	e := newEvidence(t)
-	if _, err := campaigns.Create(ctx, e.store, "auditor@example.com", campaigns.Spec{
+	if _, err := campaigns.Create(ctx, e.store, "lead@example.com", campaigns.Spec{
 		Name: "2025-Q2", Scope: "kind:deploy_key", Due: testNow.AddDate(0, 0, 14).Format("2006-01-02"),
 		Reviewers: []string{testActor}, AllowPartial: true,
 	}); err != nil {

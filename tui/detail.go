@@ -33,6 +33,7 @@ type detailView struct {
 
 	trail      []audit.OwnerChange
 	notes      []audit.Note
+	people     *audit.Directory
 	trailErr   error
 	trailState loadState
 
@@ -77,10 +78,11 @@ func (v *detailView) PageSize() int { return max(v.height, 1) }
 // trailMsg is the owner trail and the notes of one identity, read from
 // the event log.
 type trailMsg struct {
-	id    string
-	trail []audit.OwnerChange
-	notes []audit.Note
-	err   error
+	id     string
+	trail  []audit.OwnerChange
+	notes  []audit.Note
+	people *audit.Directory
+	err    error
 }
 
 // decisionTrailMsg is the decision trail of one identity.
@@ -117,7 +119,11 @@ func (v *detailView) loadTrail() tea.Cmd {
 			return trailMsg{id: id, err: err}
 		}
 		notes, err := store.Notes(ctx, id)
-		return trailMsg{id: id, trail: trail, notes: notes, err: err}
+		if err != nil {
+			return trailMsg{id: id, err: err}
+		}
+		people, err := store.People(ctx)
+		return trailMsg{id: id, trail: trail, notes: notes, people: people, err: err}
 	}
 }
 
@@ -125,7 +131,7 @@ func (v *detailView) Update(msg tea.Msg) tea.Cmd {
 	switch msg := msg.(type) {
 	case trailMsg:
 		if msg.id == v.id {
-			v.trail, v.notes, v.trailErr, v.trailState = msg.trail, msg.notes, msg.err, loaded
+			v.trail, v.notes, v.people, v.trailErr, v.trailState = msg.trail, msg.notes, msg.people, msg.err, loaded
 			v.SetSize(v.width, v.height+1)
 		}
 	case decisionTrailMsg:
@@ -230,6 +236,15 @@ func (v *detailView) content(now time.Time) []string {
 
 	section("Owner")
 	item("now: " + orDash(audit.Printable(id.Owner)))
+	if p := v.people.Lookup(id.Owner); p != nil {
+		sub(personLine(p))
+	}
+	if h := audit.NaturalOwner(&id.Observation); h != "" {
+		if p := v.people.Lookup(h); p != nil {
+			item("holder, per the source: " + audit.Printable(h))
+			sub(personLine(p))
+		}
+	}
 	if len(id.Suggestions) > 0 {
 		item("suggested:")
 		for _, s := range id.Suggestions {
@@ -395,4 +410,14 @@ func padRight(s string, w int) string {
 		return s + strings.Repeat(" ", n)
 	}
 	return s
+}
+
+// personLine is the person of the directory behind a name: who they are,
+// whether they left, and every name they go by.
+func personLine(p *audit.Person) string {
+	status := p.Status
+	if p.Status == audit.PersonLeft {
+		status = theme.Danger.Render(p.LeftNote())
+	}
+	return audit.Printable(p.Display()) + ", " + status + "; aliases: " + audit.Printable(strings.Join(p.Names(), " "))
 }

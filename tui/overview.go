@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -196,6 +197,8 @@ func (v *overviewView) content() []overviewLine {
 	}
 	rules := map[string]*ruleCount{}
 	active, removed, unowned, fresh, changed := 0, 0, 0, 0, 0
+	type leaver struct{ n, owned int } // identities still theirs; of them, as recorded owner
+	leavers := map[string]*leaver{}    // by the owner's (or holder's) name
 	for _, id := range st.pop.ids {
 		if id.Status == audit.StatusRemoved {
 			removed++
@@ -213,6 +216,17 @@ func (v *overviewView) content() []overviewLine {
 			changed++
 		}
 		for _, f := range id.Findings {
+			if audit.LeftOwner(f) {
+				who, owned := id.Owner, 1
+				if who == "" {
+					who, owned = audit.NaturalOwner(&id.Observation), 0
+				}
+				if leavers[who] == nil {
+					leavers[who] = &leaver{}
+				}
+				leavers[who].n++
+				leavers[who].owned += owned
+			}
 			r := rules[f.Rule]
 			if r == nil {
 				r = &ruleCount{}
@@ -260,6 +274,19 @@ func (v *overviewView) content() []overviewLine {
 	plain(theme.Section.Render("Owners"))
 	out = append(out, overviewLine{text: " " + num(unowned) + "  without owner", filter: "owner:none status:active"})
 	out = append(out, overviewLine{text: " " + num(active-unowned) + "  with an owner", filter: "owner:any status:active"})
+	if len(leavers) > 0 {
+		blank()
+		plain(theme.Section.Render("Leavers who still own identities (for offboarding)"))
+		for _, who := range slices.Sorted(maps.Keys(leavers)) {
+			l := leavers[who]
+			// Free text finds recorded owners; holders only by the finding.
+			filter := "finding:orphaned status:active"
+			if l.owned == l.n {
+				filter += ` "` + strings.ReplaceAll(strings.ReplaceAll(who, `\`, `\\`), `"`, `\"`) + `"`
+			}
+			out = append(out, overviewLine{text: " " + num(l.n) + "  " + theme.Danger.Render(audit.Printable(who)), filter: filter})
+		}
+	}
 
 	if st.reviewer != nil {
 		blank()

@@ -21,6 +21,9 @@ type Store interface {
 	OwnerHistory(ctx context.Context, id string) ([]audit.OwnerChange, error)
 	Notes(ctx context.Context, id string) ([]audit.Note, error)
 	KnownOwners(ctx context.Context) ([]string, error)
+	// People is the directory of people (docs/people.md): the detail shows
+	// the person behind an owner or holder.
+	People(ctx context.Context) (*audit.Directory, error)
 	SetOwners(ctx context.Context, actor string, sets []audit.OwnerSet) ([]audit.Event, error)
 	UndoOwnerSet(ctx context.Context, actor string, seq int64) (audit.Event, error)
 	AddNotes(ctx context.Context, actor string, ids []string, text string) ([]audit.Event, error)

@@ -106,6 +106,9 @@ func Build(ctx context.Context, st *audit.Store, name string, opts Options) (*Re
 	}
 	r.Criteria = criteria(c, &create, policy, policyEv)
 	r.Reviewers = reviewerStats(c, r.Register)
+	if err := people(ctx, st, c, r, opts.AsOf); err != nil {
+		return nil, err
+	}
 	r.Integrity, err = integrity(ctx, st, c, snap, head, opts, r.Register)
 	if err != nil {
 		return nil, err
@@ -513,11 +516,15 @@ func criteria(c *campaigns.Campaign, create *campaigns.CreatePayload, p audit.Po
 		{"Population", fmt.Sprintf("The scope %q was evaluated over snapshot %d as of its start (%s) and the result frozen at creation: each identity's owner, findings (under the policy above) and permissions as they were then. Later changes do not move it; its SHA-256 digest is recorded in the campaign.create event.",
 			clean(c.Scope), c.SnapshotID, ts(c.AsOf))},
 		{"Assignment", "Items go to the reviewer a reviewer map names for their owner, else are shared evenly among the listed reviewers in identity order. Nobody is assigned an identity they own."},
-		{"Self-review", "A reviewer may not decide, or undo a decision on, an identity they own: its owner recorded at creation, its owner recorded when deciding, or who the source says holds it (case-insensitive; @login is login). nhi refuses such a decision."},
+		{"Self-review", "A reviewer may not decide, or undo a decision on, an identity they own: its owner recorded at creation, its owner recorded when deciding, or who the source says holds it (a token's owner, who authorised a credential, added a key or installed an App) — under any of their aliases in the directory of people (case-insensitive; @login is login) — nor one a team they belong to owns. nhi refuses such a decision and records the attempt (see Refused attempts)."},
+		separationPrinciple(c),
 		{"Justification", "Keep and rotate need a written justification when the identity had findings at creation; decommission does not. A bulk decision always needs one, recorded with every item it decided."},
 		{"Deciding outside the assignment", "Anyone who does not own an item may decide it; the register flags it not-assignee and the statistics count it."},
 		{"Non-response", "Items nobody decided by close (pending, or carried and never confirmed) become no-response: flagged, never counted as approved."},
 		{"Remediation", "Decommission decisions are checked against a later snapshot of the same account: removed, still-present, or not-checked when that snapshot could not read where the identity lives. Still present after the due date is overdue."},
+	}
+	if c.RequireSigned {
+		cr.Review = append(cr.Review, Principle{"Signed decisions", "The campaign was created with --require-signed: every decision had to be signed with the reviewer's own SSH key (namespace nhi-decision, over the event's canonical bytes); unsigned decisions, or ones signed with another person's key, were refused."})
 	}
 	if c.CarriedFrom != "" {
 		cr.Review = append(cr.Review, Principle{"Carry-forward", fmt.Sprintf("Keep decisions of campaign %s were carried for identities unchanged since (same owner, no new finding, same permissions) and count only once a reviewer confirmed them.", clean(c.CarriedFrom))})

@@ -170,7 +170,7 @@ func TestWrongEvidenceFile(t *testing.T) {
 	st, err := audit.Open(ctx, path, audit.OpenOptions{Create: true})
 	must(t, err)
 	defer st.Close()
-	failsNaming(t, verify(t, dir, st, report.VerifyOptions{}), "evidence file", "has no event 27")
+	failsNaming(t, verify(t, dir, st, report.VerifyOptions{}), "evidence file", "has no event 28")
 }
 
 func TestExportRefusesAndLeavesNothing(t *testing.T) {

@@ -2,6 +2,7 @@ package report_test
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -141,7 +142,7 @@ func buildFixture(t testing.TB, other bool) *fixture {
 	// 2026-Q3 on snapshot 1.
 	f.snapshot("2026-09-01T08:00:00Z", nil, idRenovate, idDeployProd, idDana, idRetired, idNPM, idHook, idRunner)
 	f.at("2026-09-01T09:00:00Z").must(campaigns.Create(ctx, st, "carol", campaigns.Spec{Name: "2026-Q3", Scope: "id:*", Due: "2026-09-30",
-		Reviewers: []string{"alice", "bob"}}))
+		Reviewers: []string{"alice", "bob"}, AllowAdminReview: true}))
 	f.decide("2026-09-10T10:00:00Z", "carol", "2026-Q3", idNPM, campaigns.Keep, "publishes the web packages")
 	f.decide("2026-09-10T10:05:00Z", "carol", "2026-Q3", idRetired, campaigns.Decommission, "")
 	// A note on an identity that is gone by 2026-Q4: not in its report.
@@ -156,12 +157,16 @@ func buildFixture(t testing.TB, other bool) *fixture {
 		Status: 403, Reason: "Resource not accessible by integration: needs administration:read on acme/legacy"}},
 		idRenovate, idDeployProd, idDana, idOpsKey, idOldCI, idFormula, idNPM, idSentry, idPAT, idHook, idRunner, idPipe)
 	f.at("2026-10-01T09:00:00Z").must(campaigns.Create(ctx, st, "carol", campaigns.Spec{Name: "2026-Q4", Scope: "id:*", Due: "2026-10-31",
-		Reviewers: []string{"alice", "bob"}, AllowPartial: true, CarryForward: "2026-Q3"}))
+		Reviewers: []string{"alice", "bob"}, AllowPartial: true, CarryForward: "2026-Q3", AllowAdminReview: true}))
 
 	f.decide("2026-10-02T09:00:00Z", "alice", "2026-Q4", idDana, campaigns.Decommission, "personal laptop key with push access")
 	f.decide("2026-10-02T09:04:30Z", "alice", "2026-Q4", idOpsKey, campaigns.Decommission, "")
 	f.decide("2026-10-02T09:06:00Z", "alice", "2026-Q4", idHook, campaigns.Decommission, "no secret; endpoint retired")
 	f.decide("2026-10-02T09:20:00Z", "alice", "2026-Q4", idRunner, campaigns.Keep, "release capacity; bring back online")
+	// alice added the prod deploy key: the self-review rule refuses her, on record.
+	if _, err := campaigns.Decide(ctx, st, "alice", "2026-Q4", idDeployProd, campaigns.Keep, "still needed"); !errors.Is(err, campaigns.ErrSelfReview) {
+		t.Fatalf("alice deciding the key she added: %v", err)
+	}
 	f.decide("2026-10-05T14:00:00Z", "bob", "2026-Q4", idRenovate, campaigns.Keep, "dependency updates; owned by @acme/platform")
 	f.decide("2026-10-05T14:02:00Z", "bob", "2026-Q4", idDeployProd, campaigns.Rotate, "replace with OIDC deploys by 2027-Q1")
 	f.at("2026-10-05T14:02:30Z").must(st.AddNotes(ctx, "bob", []string{idDeployProd}, "asked @acme/platform in SEC-42; OIDC pilot in January"))

@@ -134,6 +134,7 @@ func (w *htmlRows) register(rows []Row) {
 		w.cell("", x.DecidedBy)
 		w.cell("t", x.DecidedAt)
 		w.cell("", x.Reason)
+		w.cell("hash", signedText(x))
 		w.WriteString("<td>")
 		for _, f := range x.Flags {
 			e := template.HTMLEscapeString(f)

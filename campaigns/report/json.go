@@ -134,6 +134,7 @@ func appendRow(b []byte, r *Row) []byte {
 		}
 		b = append(b, ']')
 	}
+	b = appendField(b, "signed_by", r.SignedBy)
 	b = appendField(b, "verification", r.Verification)
 	b = append(b, `,"verified_snapshot":`...)
 	b = strconv.AppendInt(b, r.VerifiedSnapshot, 10)

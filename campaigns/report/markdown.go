@@ -208,11 +208,11 @@ func (r *Report) WriteMarkdown(out io.Writer) error {
 	// 4. Register
 	w.p("## 4. Decision register\n\n")
 	w.p("One row per identity of the frozen population, in identity order; `decisions.csv` has the identity IDs and decision events. Flags: %s.\n\n", md(flagLegend))
-	w.header("#", "Kind", "Name", "Scope", "Owner", "Findings", "Decision", "Reviewer", "Decided by", "Time", "Justification", "Flags")
+	w.header("#", "Kind", "Name", "Scope", "Owner", "Findings", "Decision", "Reviewer", "Decided by", "Time", "Justification", "Signed", "Flags")
 	for i := range r.Register {
 		x := &r.Register[i]
 		w.row(itoa(x.N), md(x.KindLabel), md(x.Name), md(x.Scope), md(ownerText(x)), md(findingList(x.Findings, false)),
-			decisionMD(x.Decision), md(x.Reviewer), md(x.DecidedBy), md(x.DecidedAt), md(x.Reason), md(strings.Join(x.Flags, " ")))
+			decisionMD(x.Decision), md(x.Reviewer), md(x.DecidedBy), md(x.DecidedAt), md(x.Reason), md(signedText(x)), md(strings.Join(x.Flags, " ")))
 	}
 	w.WriteByte('\n')
 	w.p("### Notes\n\n")
@@ -269,13 +269,24 @@ func (r *Report) WriteMarkdown(out io.Writer) error {
 		}
 		st = append(st, []string{name, itoa(x.Assigned), itoa(x.Decisions), itoa(x.Decommission), itoa(x.Keep), itoa(x.Rotate),
 			itoa(x.ForOthers), itoa(x.NoResponse), itoa(x.Events), x.MedianInterval, x.BulkShare,
-			fmt.Sprintf("%d of %d (%s)", x.KeptFindings, x.DecidedFindings, x.KeptFindingShare)})
+			fmt.Sprintf("%d of %d (%s)", x.KeptFindings, x.DecidedFindings, x.KeptFindingShare), fmt.Sprintf("%d (%s)", x.Signed, x.SignedShare)})
 	}
-	w.table([]string{"Reviewer", "Assigned", "Decisions", "Decommission", "Keep", "Rotate", "For others", "No response", "Events", "Median interval", "In bulk", "Kept with findings"}, st)
+	w.table([]string{"Reviewer", "Assigned", "Decisions", "Decommission", "Keep", "Rotate", "For others", "No response", "Events", "Median interval", "In bulk", "Kept with findings", "Signed"}, st)
 	for _, d := range r.Reviewers.Definitions {
 		w.p("- **%s**: %s\n", md(d.Name), md(d.Rule))
 	}
 	w.p("\n")
+	w.p("### Refused attempts\n\n")
+	if len(r.Refused) == 0 {
+		w.p("None: nobody tried to decide what a rule forbade them.\n\n")
+	} else {
+		w.p("Attempts the separation-of-duties and signature rules refused (`decision.refused` events): the controls at work.\n\n")
+		var rows [][]string
+		for _, x := range r.Refused {
+			rows = append(rows, []string{strconv.FormatInt(x.Event, 10), md(x.At), md(x.Actor), md(x.Action), md(strings.Join(x.Items, ", ")), md(x.Rule), md(x.Detail)})
+		}
+		w.table([]string{"Event", "Time", "By", "Action", "Items", "Rule", "Why"}, rows)
+	}
 
 	// 8. Integrity
 	in := &r.Integrity

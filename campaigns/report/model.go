@@ -43,7 +43,9 @@ type Report struct {
 	Exceptions  []Row         `json:"exceptions"`
 	Remediation Remediation   `json:"remediation"`
 	Reviewers   ReviewerStats `json:"reviewer_statistics"`
-	Integrity   Integrity     `json:"integrity"`
+	// Refused are the attempts the separation rules refused, in log order.
+	Refused   []Refusal `json:"refused_attempts"`
+	Integrity Integrity `json:"integrity"`
 }
 
 // Attestation says what was reviewed, when, against which controls, and
@@ -217,6 +219,7 @@ type Row struct {
 	Carried     string    `json:"carried"` // decision carried from the previous campaign
 	CarriedWhy  string    `json:"carried_justification"`
 	Flags       []string  `json:"flags"`
+	SignedBy    string    `json:"signed_by"` // fingerprint of the key that signed the decision; "" unsigned
 	// Remediation of a decommission decision.
 	Verification     string `json:"verification"` // removed, still-present, not-checked, not-verified; "" for other decisions
 	VerifiedSnapshot int64  `json:"verified_snapshot"`
@@ -297,6 +300,8 @@ type ReviewerRow struct {
 	DecidedFindings  int    `json:"decided_with_findings"`
 	KeptFindings     int    `json:"kept_with_findings"`
 	KeptFindingShare string `json:"kept_with_findings_share"`
+	Signed           int    `json:"signed"` // decisions signed with the reviewer's SSH key
+	SignedShare      string `json:"signed_share"`
 }
 
 // Integrity is how to check the bundle.

@@ -20,6 +20,7 @@ var statDefinitions = []Principle{
 	{"Median interval", "the median time between one of the reviewer's decision events and their next, in event order (\"—\" with fewer than two). Many decisions seconds apart suggest they were made without looking."},
 	{"In bulk", "the share of the reviewer's decisions made by a bulk decision (--filter) or a bulk confirmation of carried decisions, rather than one at a time."},
 	{"Kept with findings", "of the items with findings the reviewer decided, how many they kept (rejected decommissioning without requiring rotation), and that share. A high share approves risk wholesale; every such keep is listed under Exceptions with its justification."},
+	{"Signed", "of the reviewer's decisions, how many were signed with their SSH key (namespace nhi-decision), and that share; the register gives each key's fingerprint."},
 }
 
 func normActor(s string) string {

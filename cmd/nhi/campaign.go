@@ -96,11 +96,7 @@ nhi decide NAME --confirm-carried --reason TEXT.`,
 					return usageError{cmd.CommandPath(), err}
 				}
 			}
-			actor, err := a.actor()
-			if err != nil {
-				return err
-			}
-			st, err := a.open(ctx, audit.OpenOptions{})
+			st, actor, err := a.openAs(ctx, audit.OpenOptions{})
 			if err != nil {
 				return err
 			}
@@ -123,6 +119,8 @@ nhi decide NAME --confirm-carried --reason TEXT.`,
 	f.StringVar(&reviewerCS, "reviewer-map", "", "CSV file of owner,reviewer rows assigning an owner's identities")
 	f.Int64Var(&spec.SnapshotID, "snapshot", 0, "snapshot to review (default: the newest finished one)")
 	f.BoolVar(&spec.AllowPartial, "allow-partial", false, "accept a partial snapshot (its population may be incomplete)")
+	f.BoolVar(&spec.RequireSigned, "require-signed", false, "refuse decisions that are not signed with the reviewer's SSH key (see nhi decide --sign-with)")
+	f.BoolVar(&spec.AllowAdminReview, "allow-admin-review", false, "let the creator, and whoever closes, review items too (separation of duties is off; the report says so)")
 	f.StringVar(&spec.CarryForward, "carry-forward", "", "closed earlier campaign whose keep decisions to carry over")
 	f.BoolVar(&asJSON, "json", false, "print the campaign as JSON")
 	return cmd
@@ -236,7 +234,7 @@ decision, reason, decided_by, decided_at, verification, ..., conflict, history}]
 			}
 			now := st.Now()
 			if asJSON {
-				return writeJSON(a.stdout, showJSON{campaignToJSON(c, now), itemsToJSON(c, now)})
+				return writeJSON(a.stdout, showJSON{campaignToJSON(c, now), itemsToJSON(c, now), refusedToJSON(c.Refused)})
 			}
 			printCampaign(a.stdout, c, now, pendingOnly)
 			return nil
@@ -263,6 +261,11 @@ func printCampaign(w io.Writer, c *campaigns.Campaign, now time.Time, pendingOnl
 	fmt.Fprintf(w, "  population  %d identities, sha256:%s\n", c.Count, c.PopulationDigest)
 	if c.CarriedFrom != "" {
 		fmt.Fprintf(w, "  carried     from %s\n", c.CarriedFrom)
+	}
+	if c.AllowAdminReview {
+		fmt.Fprintln(w, "  separation  --allow-admin-review: the creator and whoever closes may review items")
+	} else {
+		fmt.Fprintln(w, "  separation  the creator and whoever closes may not review items")
 	}
 	pct := 0
 	if p.Total > 0 {
@@ -321,6 +324,16 @@ func printCampaign(w io.Writer, c *campaigns.Campaign, now time.Time, pendingOnl
 			it.State(), dashIfEmpty(audit.Printable(it.DecidedBy)), dashIfEmpty(strings.Join(flags, ",")), dashIfEmpty(it.Verification))
 	}
 	tw.Flush()
+	if len(c.Refused) > 0 && !pendingOnly {
+		fmt.Fprintf(w, "\nRefused attempts (%d), the separation-of-duties rules at work:\n", len(c.Refused))
+		for _, r := range c.Refused {
+			what := r.Action
+			if len(r.Items) == 1 {
+				what += " " + audit.Printable(r.Items[0])
+			}
+			fmt.Fprintf(w, "  #%d %s %s: %s refused by rule %s (%s)\n", r.Seq, r.At, audit.Printable(r.Actor), what, r.Rule, audit.Printable(r.Detail))
+		}
+	}
 }
 
 // itemOverdue: approved for removal, still present, after the due date.
@@ -345,11 +358,7 @@ never approved. Decisions can no longer change; decommission decisions are
 then verified by later snapshots (nhi campaign verify NAME).`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			actor, err := a.actor()
-			if err != nil {
-				return err
-			}
-			st, err := a.open(cmd.Context(), audit.OpenOptions{})
+			st, actor, err := a.openAs(cmd.Context(), audit.OpenOptions{})
 			if err != nil {
 				return err
 			}
@@ -382,11 +391,7 @@ snapshot) and lists what is overdue: approved for removal but still present
 after the due date.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			actor, err := a.actor()
-			if err != nil {
-				return err
-			}
-			st, err := a.open(cmd.Context(), audit.OpenOptions{})
+			st, actor, err := a.openAs(cmd.Context(), audit.OpenOptions{})
 			if err != nil {
 				return err
 			}
@@ -537,6 +542,8 @@ type campaignJSON struct {
 	Progress         progressJSON   `json:"progress"`
 	ReviewerProgress []reviewerJSON `json:"reviewer_progress"`
 	Decisions        map[string]int `json:"decisions"`
+	AllowAdminReview bool           `json:"allow_admin_review"`
+	RequireSigned    bool           `json:"require_signed"`
 }
 
 type progressJSON struct {
@@ -559,7 +566,32 @@ type reviewerJSON struct {
 
 type showJSON struct {
 	campaignJSON
-	Items []itemJSON `json:"items"`
+	Items   []itemJSON    `json:"items"`
+	Refused []refusedJSON `json:"refused"`
+}
+
+// refusedJSON is an attempt a separation rule refused (a decision.refused
+// event).
+type refusedJSON struct {
+	Seq    int64    `json:"seq"`
+	At     string   `json:"at"`
+	Actor  string   `json:"actor"`
+	Action string   `json:"action"`
+	Items  []string `json:"items"`
+	Rule   string   `json:"rule"`
+	Detail string   `json:"detail"`
+}
+
+func refusedToJSON(rs []campaigns.Refused) []refusedJSON {
+	out := make([]refusedJSON, 0, len(rs))
+	for _, r := range rs {
+		items := r.Items
+		if items == nil {
+			items = []string{}
+		}
+		out = append(out, refusedJSON{Seq: r.Seq, At: r.At, Actor: r.Actor, Action: r.Action, Items: items, Rule: r.Rule, Detail: r.Detail})
+	}
+	return out
 }
 
 type itemJSON struct {
@@ -584,6 +616,9 @@ type itemJSON struct {
 	Assigned         bool              `json:"assigned"` // decided by the assigned reviewer
 	Conflict         bool              `json:"conflict"`
 	History          []changeJSON      `json:"history"`
+	// Refused lists the attempts on this item a separation rule refused
+	// (absent when none).
+	Refused []refusedJSON `json:"refused,omitempty"`
 }
 
 type changeJSON struct {
@@ -650,6 +685,7 @@ func campaignToJSON(c *campaigns.Campaign, now time.Time) campaignJSON {
 		Progress: progressJSON{Total: p.Total, Decided: p.Decided, Pending: p.Pending, Carried: p.Carried,
 			NoResponse: p.NoResponse, Conflicts: p.Conflicts},
 		ReviewerProgress: []reviewerJSON{}, Decisions: map[string]int{},
+		AllowAdminReview: c.AllowAdminReview, RequireSigned: c.RequireSigned,
 	}
 	if j.Reviewers == nil {
 		j.Reviewers = []string{}
@@ -666,8 +702,18 @@ func campaignToJSON(c *campaigns.Campaign, now time.Time) campaignJSON {
 
 func itemsToJSON(c *campaigns.Campaign, now time.Time) []itemJSON {
 	out := make([]itemJSON, 0, len(c.Items))
+	refused := map[string][]campaigns.Refused{}
+	for _, r := range c.Refused {
+		for _, id := range r.Items {
+			refused[id] = append(refused[id], r)
+		}
+	}
 	for i := range c.Items {
-		out = append(out, itemToJSON(c, &c.Items[i], now))
+		j := itemToJSON(c, &c.Items[i], now)
+		if rs := refused[c.Items[i].ID]; len(rs) > 0 {
+			j.Refused = refusedToJSON(rs)
+		}
+		out = append(out, j)
 	}
 	return out
 }

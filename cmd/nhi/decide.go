@@ -21,6 +21,7 @@ func newDecideCmd(a *app) *cobra.Command {
 		includeDecided        bool
 		confirmCarried        bool
 		undo                  int64
+		sign                  signing
 	)
 	cmd := &cobra.Command{
 		Use:   "decide CAMPAIGN ID decommission|keep|rotate [--reason TEXT]",
@@ -81,12 +82,12 @@ Other forms:
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			actor, err := a.actor()
+			ctx, err := sign.context(cmd.Context(), a)
 			if err != nil {
 				return err
 			}
-			st, err := a.open(ctx, audit.OpenOptions{})
+			cmd.SetContext(ctx) // --batch decides with it too
+			st, actor, err := a.openAs(ctx, audit.OpenOptions{})
 			if err != nil {
 				return err
 			}
@@ -154,6 +155,8 @@ Other forms:
 	f.BoolVar(&confirmCarried, "confirm-carried", false, "confirm the decisions carried forward from the previous campaign")
 	f.Int64Var(&undo, "undo", 0, "reverse the decision event SEQ (see history in nhi campaign show --json)")
 	f.StringVar(&batch, "batch", "", "read ID,DECISION[,REASON] lines from FILE ('-' for stdin)")
+	f.StringVar(&sign.keyPath, "sign-with", "", "sign the decision with this SSH key: a private key file, or a public key whose private half is in ssh-agent (env "+signingKeyEnv+")")
+	f.StringVar(&sign.allowedSigners, "allowed-signers", "", "an allowed_signers file listing your key, when the directory of people does not")
 	return cmd
 }
 

@@ -33,11 +33,7 @@ removed: add another to correct one. At most 2,000 characters.`,
 			return cobra.ExactArgs(2)(cmd, args)
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			actor, err := a.actor()
-			if err != nil {
-				return err
-			}
-			st, err := a.open(cmd.Context(), audit.OpenOptions{})
+			st, actor, err := a.openAs(cmd.Context(), audit.OpenOptions{})
 			if err != nil {
 				return err
 			}

@@ -40,15 +40,15 @@ assignment is written all at once or not at all. An empty OWNER ("") clears it.`
 			return cobra.ExactArgs(2)(cmd, args)
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			actor, err := a.actor()
-			if err != nil {
-				return err
-			}
-			st, err := a.open(cmd.Context(), audit.OpenOptions{})
+			st, actor, err := a.openAs(cmd.Context(), audit.OpenOptions{})
 			if err != nil {
 				return err
 			}
 			defer st.Close()
+			owner := args[len(args)-1]
+			if err := a.warnUnknownOwners(cmd.Context(), st, []string{owner}); err != nil {
+				return err
+			}
 			if filter == "" {
 				ev, err := st.SetOwner(cmd.Context(), actor, args[0], args[1])
 				if err != nil {
@@ -108,11 +108,7 @@ standard input.`,
 			if err != nil {
 				return err
 			}
-			actor, err := a.actor()
-			if err != nil {
-				return err
-			}
-			st, err := a.open(cmd.Context(), audit.OpenOptions{ReadOnly: dryRun})
+			st, actor, err := a.openAs(cmd.Context(), audit.OpenOptions{ReadOnly: dryRun})
 			if err != nil {
 				return err
 			}
@@ -131,6 +127,13 @@ standard input.`,
 			}
 			// An empty owner cell clears the owner: say so, apart.
 			what := fmt.Sprintf("set the owner of %d identities and cleared it of %d", set, cleared)
+			owners := make([]string, len(sets))
+			for i, s := range sets {
+				owners[i] = s.Owner
+			}
+			if err := a.warnUnknownOwners(cmd.Context(), st, owners); err != nil {
+				return err
+			}
 			if dryRun {
 				for _, s := range sets {
 					o := audit.Printable(s.Owner)
@@ -154,6 +157,32 @@ standard input.`,
 	imp.Flags().BoolVar(&dryRun, "dry-run", false, "print what would be set; write nothing")
 	cmd.AddCommand(set, imp)
 	return cmd
+}
+
+// warnUnknownOwners warns, once per name, about owners that are not teams
+// and that the directory of people does not know, suggesting the closest
+// people: a typo would otherwise make an identity look owned by nobody
+// real. The owner is recorded all the same (it may be someone the
+// directory does not cover yet).
+func (a *app) warnUnknownOwners(ctx context.Context, st *audit.Store, owners []string) error {
+	dir, err := st.People(ctx)
+	if err != nil || dir.Len() == 0 {
+		return err
+	}
+	seen := map[string]bool{}
+	for _, o := range owners {
+		k := audit.AliasKey(o)
+		if k == "" || seen[k] || strings.Contains(k, "/") || dir.Lookup(o) != nil {
+			continue
+		}
+		seen[k] = true
+		msg := fmt.Sprintf("warning: owner %q is %v", audit.Printable(o), audit.ErrUnknownPerson)
+		if s := closestNames(dir, o); s != "" {
+			msg += "; did you mean " + s + "?"
+		}
+		fmt.Fprintln(a.stderr, msg+" (recorded as typed)")
+	}
+	return nil
 }
 
 // parseFilterArg compiles a --filter value, pointing at the mistake.

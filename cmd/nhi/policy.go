@@ -60,11 +60,7 @@ snapshot keeps the policy it was taken under. See docs/policy.md.`,
 			if err != nil {
 				return fmt.Errorf("%s: %w", args[0], err)
 			}
-			actor, err := a.actor()
-			if err != nil {
-				return err
-			}
-			st, err := a.open(cmd.Context(), audit.OpenOptions{})
+			st, actor, err := a.openAs(cmd.Context(), audit.OpenOptions{})
 			if err != nil {
 				return err
 			}

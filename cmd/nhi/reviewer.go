@@ -17,6 +17,16 @@ import (
 type campaignReviewer struct {
 	st   *audit.Store
 	tool string // names the program in exported reports, e.g. "nhi 1.2.0"
+	// sign, when not nil, adds the reviewer's signing key to the context
+	// of every decision and undo (--sign-with, NHI_SIGNING_KEY).
+	sign func(context.Context) context.Context
+}
+
+func (r *campaignReviewer) signed(ctx context.Context) context.Context {
+	if r.sign == nil {
+		return ctx
+	}
+	return r.sign(ctx)
 }
 
 var _ tui.Reviewer = (*campaignReviewer)(nil)
@@ -72,7 +82,7 @@ func (r *campaignReviewer) Decide(ctx context.Context, actor, campaign string, i
 	if err != nil {
 		return nil, err
 	}
-	outcomes, err := campaigns.DecideEach(ctx, r.st, actor, campaign, ids, d, reason)
+	outcomes, err := campaigns.DecideEach(r.signed(ctx), r.st, actor, campaign, ids, d, reason)
 	if err != nil {
 		return nil, err
 	}
@@ -87,7 +97,7 @@ func (r *campaignReviewer) Decide(ctx context.Context, actor, campaign string, i
 func (r *campaignReviewer) UndoDecision(ctx context.Context, actor string, seq int64) (audit.Event, error) {
 	// The campaign is the one the event decided in: Undo finds it by the
 	// event's sequence number.
-	u, err := campaigns.Undo(ctx, r.st, actor, "", seq)
+	u, err := campaigns.Undo(r.signed(ctx), r.st, actor, "", seq)
 	if err != nil {
 		return audit.Event{}, err
 	}

@@ -33,6 +33,7 @@ type app struct {
 	db       string
 	as       string
 	readOnly bool
+	sign     signing // the UI's signing key (--sign-with, NHI_SIGNING_KEY)
 	stdin    io.Reader
 	stdout   io.Writer
 	stderr   io.Writer
@@ -73,6 +74,8 @@ Run nhi with no command to open the terminal UI on the evidence file.`,
 	root.PersistentFlags().StringVar(&a.db, "db", defaultDB(), "evidence file (env NHI_DB)")
 	root.PersistentFlags().StringVar(&a.as, "as", "", "who is acting, for the event log (env NHI_REVIEWER; default git user.email)")
 	root.Flags().BoolVar(&a.readOnly, "readonly", false, "open the terminal UI without any way to write")
+	root.Flags().StringVar(&a.sign.keyPath, "sign-with", "", "sign the UI's decisions with this SSH key: a private key file, or a public key whose private half is in ssh-agent (env "+signingKeyEnv+")")
+	root.Flags().StringVar(&a.sign.allowedSigners, "allowed-signers", "", "an allowed_signers file listing your key, when the directory of people does not")
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
 		return usageError{command: cmd.CommandPath(), err: err}
 	})
@@ -87,6 +90,7 @@ Run nhi with no command to open the terminal UI on the evidence file.`,
 		newSnapshotsCmd(a),
 		newCampaignCmd(a), newDecideCmd(a),
 		newNoteCmd(a),
+		newPeopleCmd(a), newSignatureCmd(a),
 		newExportCmd(a),
 		newVerifyCmd(a),
 		newLogCmd(a),
@@ -118,13 +122,54 @@ func (a *app) open(ctx context.Context, opts audit.OpenOptions) (*audit.Store, e
 	return audit.Open(ctx, a.db, opts)
 }
 
-// actor is who the event log will say acted.
-func (a *app) actor() (string, error) {
-	actor := audit.ResolveActor(a.as)
-	if actor == "" {
-		return "", errors.New("cannot tell who you are: pass --as EMAIL or set NHI_REVIEWER")
+// openAs opens the evidence file named by --db for a command that writes
+// in someone's name, and says who: the one place where the actor is
+// resolved (--as, NHI_REVIEWER, git user.email, the OS user). Once the file
+// has a directory of people, the name must be one of a person's aliases,
+// and the actor is that person (their e-mail); a name the directory does
+// not know is refused before anything is written. The caller closes the
+// store.
+func (a *app) openAs(ctx context.Context, opts audit.OpenOptions) (*audit.Store, string, error) {
+	name, source := audit.ResolveActorSource(a.as)
+	if name == "" {
+		return nil, "", errors.New("cannot tell who you are: pass --as EMAIL or set NHI_REVIEWER")
 	}
-	return actor, nil
+	st, err := a.open(ctx, opts)
+	if err != nil {
+		return nil, "", err
+	}
+	actor, err := resolvePerson(ctx, st, name, source)
+	if err != nil {
+		st.Close()
+		return nil, "", err
+	}
+	return st, actor, nil
+}
+
+// resolvePerson turns the name someone acts under into the person the
+// directory knows, or refuses it; with no directory the name stands.
+func resolvePerson(ctx context.Context, st *audit.Store, name, source string) (string, error) {
+	dir, err := st.People(ctx)
+	if err != nil {
+		return "", err
+	}
+	if dir.Len() == 0 {
+		return name, nil
+	}
+	if p := dir.Lookup(name); p != nil {
+		if p.Status == audit.PersonLeft {
+			return "", fmt.Errorf("you are acting as %q (from %s), and %s %s according to the directory of people, so nothing was written",
+				audit.Printable(name), source, p.Email, p.LeftNote())
+		}
+		return p.Email, nil
+	}
+	msg := fmt.Sprintf("you are acting as %q (from %s), who is %v (%d people), so nothing was written: "+
+		"pass --as with one of your aliases, or ask for your row in the people file (nhi people import)",
+		audit.Printable(name), source, audit.ErrUnknownPerson, dir.Len())
+	if s := closestNames(dir, name); s != "" {
+		msg += "; did you mean " + s + "?"
+	}
+	return "", wrapped{msg, audit.ErrUnknownPerson}
 }
 
 func (a *app) openTUI(ctx context.Context, readOnly bool) error {
@@ -142,11 +187,28 @@ func (a *app) openTUI(ctx context.Context, readOnly bool) error {
 		return err
 	}
 	// The TUI reads the identities itself, after its first frame.
+	// The UI writes in the name of the person the directory knows; a name
+	// it does not know makes the session read-only in effect (every write
+	// is refused, saying why).
+	actor := audit.ResolveActor(a.as)
+	if person, err := resolvePerson(ctx, st, actor, "--as"); err == nil {
+		actor = person
+	} else {
+		fmt.Fprintf(a.stderr, "nhi: %v\n", err)
+		actor = ""
+	}
 	reviewer := &campaignReviewer{st: st, tool: "nhi " + toolVersion()}
+	if !readOnly {
+		// The UI signs decisions as nhi decide does; the passphrase of an
+		// encrypted key is asked for now, before the UI takes the screen.
+		if reviewer.sign, err = a.sign.load(a); err != nil {
+			return err
+		}
+	}
 	// Writes go through st as the CLI's do, in the actor's name; the UI
 	// refuses them, saying why, when nobody can be named, and always in a
 	// read-only session. The actor also signs the reports exported.
-	opts := tui.Options{ReadOnly: readOnly, Store: st, Reviewer: reviewer, Actor: audit.ResolveActor(a.as)}
+	opts := tui.Options{ReadOnly: readOnly, Store: st, Reviewer: reviewer, Actor: actor}
 	return tui.Run(ctx, snap, nil, opts)
 }
 

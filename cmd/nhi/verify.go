@@ -51,8 +51,13 @@ byte fails, naming the file.`,
 			if reportDir != "" {
 				return a.verifyReport(cmd, reportDir, allowedSigners)
 			}
+			var allowed []byte
 			if allowedSigners != "" {
-				return usageError{cmd.CommandPath(), errors.New("--allowed-signers checks a report's signature: use it with --report DIR")}
+				data, err := os.ReadFile(allowedSigners)
+				if err != nil {
+					return fmt.Errorf("--allowed-signers: %w", err)
+				}
+				allowed = data
 			}
 			var head *audit.Head
 			switch {
@@ -80,7 +85,7 @@ byte fails, naming the file.`,
 				return err
 			}
 			defer st.Close()
-			r, err := st.Verify(cmd.Context())
+			r, err := st.VerifyWithSigners(cmd.Context(), allowed)
 			if err != nil {
 				return err
 			}
@@ -106,8 +111,12 @@ byte fails, naming the file.`,
 				}
 				return fmt.Errorf("%s failed verification: %s", st.Path(), r.Problems[0])
 			}
-			fmt.Fprintf(a.stdout, "OK %s: %d events, chain head %s; %d snapshots match their digests and records; identities, owners and campaigns match the log\n",
+			fmt.Fprintf(a.stdout, "OK %s: %d events, chain head %s; %d snapshots match their digests and records; identities, owners and campaigns match the log",
 				st.Path(), r.Events, r.Head, r.Snapshots)
+			if r.Signed > 0 {
+				fmt.Fprintf(a.stdout, "; %d signatures verify", r.Signed)
+			}
+			fmt.Fprintln(a.stdout)
 			if head != nil {
 				fmt.Fprintf(a.stdout, "OK the log still extends the head recorded earlier (%s)\n", head)
 			} else {
@@ -122,7 +131,7 @@ byte fails, naming the file.`,
 	cmd.Flags().StringVar(&reportDir, "report", "", "check the evidence bundle nhi export wrote into DIR")
 	cmd.Flags().StringVar(&headArg, "head", "", "check the log still extends this head (SEQ:HASH, as nhi log head prints it)")
 	cmd.Flags().StringVar(&headFile, "head-file", "", "check the log still extends the head in this file (nhi log head's output, or a bundle's manifest.json)")
-	cmd.Flags().StringVar(&allowedSigners, "allowed-signers", "", "with --report: an allowed_signers file (ssh-keygen format) the signing key must be listed in")
+	cmd.Flags().StringVar(&allowedSigners, "allowed-signers", "", "an allowed_signers file (ssh-keygen format): with --report, the bundle's signing key must be listed in it; otherwise, keys listed for a decision's actor are accepted besides the directory's")
 	return cmd
 }
 

@@ -20,18 +20,20 @@ const module = "github.com/nhi-audit/nhi"
 
 // allowed is, for each part of the module, the parts its non-test code may
 // import (ARCHITECTURE.md): cmd → tui → audit, cmd → campaigns/report →
-// campaigns → audit ← connectors; filter is a leaf that audit and its
-// callers import. Packages of one part (connectors, connectors/github, …)
-// may import each other. Nothing imports cmd or tui, connectors import
-// neither campaigns nor tui, and audit imports only filter.
+// campaigns → audit ← connectors; filter and sshsig are leaves that audit
+// and its callers import. Packages of one part (connectors,
+// connectors/github, …) may import each other. Nothing imports cmd or tui,
+// connectors import neither campaigns nor tui, and audit imports only
+// filter and sshsig.
 var allowed = map[string][]string{
-	"cmd":              {"tui", "campaigns/report", "campaigns", "connectors", "audit", "filter"},
+	"cmd":              {"tui", "campaigns/report", "campaigns", "connectors", "audit", "filter", "sshsig"},
 	"tui":              {"audit", "filter"},
-	"campaigns/report": {"campaigns", "audit", "filter"},
-	"campaigns":        {"audit", "filter"},
+	"campaigns/report": {"campaigns", "audit", "filter", "sshsig"},
+	"campaigns":        {"audit", "filter", "sshsig"},
 	"connectors":       {"audit", "filter"},
-	"audit":            {"filter"},
+	"audit":            {"filter", "sshsig"},
 	"filter":           {},
+	"sshsig":           {},
 	"internal":         {},
 }
 
