@@ -96,6 +96,10 @@ func Build(ctx context.Context, st *audit.Store, name string, opts Options) (*Re
 	if r.Exceptions == nil {
 		r.Exceptions = []Row{}
 	}
+	if r.History, err = history(ctx, st, asOf, r.Register, opts.AsOf); err != nil {
+		return nil, err
+	}
+	r.BulkDecisions = bulkDecisions(r.History)
 	if r.Notes, err = notes(ctx, st, r.Register, opts.AsOf); err != nil {
 		return nil, err
 	}

@@ -37,7 +37,8 @@ func (r *Report) WriteHTML(out io.Writer) error {
 		rows func()
 	}{
 		{"head", func() { w.register(r.Register) }},
-		{"afterRegister", func() { w.exceptions(r.Exceptions) }},
+		{"afterRegister", func() { w.trails(r) }},
+		{"afterTrails", func() { w.exceptions(r.Exceptions) }},
 		{"afterExceptions", func() { w.remediation(r.Remediation.Rows) }},
 		{"tail", func() {}},
 	} {
@@ -179,5 +180,57 @@ func (w *htmlRows) remediation(rows []Row) {
 		}
 		w.cell("n", snap)
 		w.WriteString("</tr>\n")
+	}
+}
+
+// trails writes a <details> trail for each item whose history has more
+// than one event; the rest are their register row.
+func (w *htmlRows) trails(r *Report) {
+	h := r.History
+	none := true
+	for i := 0; i < len(h); {
+		j := i + 1
+		for j < len(h) && h[j].N == h[i].N {
+			j++
+		}
+		if j-i > 1 {
+			none = false
+			x := &r.Register[h[i].N-1]
+			w.WriteString(`<details class="trail" open><summary>#` + strconv.Itoa(x.N) + " ")
+			w.text(x.Name)
+			w.WriteString(` · <span class="mono">`)
+			w.text(x.ID)
+			w.WriteString("</span> · now ")
+			w.text(x.Decision)
+			w.WriteString("</summary>\n<table><thead><tr><th>Event</th><th>Time</th><th>By</th><th>Action</th><th>Decision</th><th>Justification</th><th>Outcome</th><th>Detail</th></tr></thead><tbody>\n")
+			for k := i; k < j; k++ {
+				e := &h[k]
+				w.WriteString(`<tr><td class="n">` + strconv.FormatInt(e.Event, 10) + "</td>")
+				w.cell("t", e.At)
+				w.cell("", e.Actor)
+				w.cell("", e.Action)
+				w.decision(e.Decision)
+				w.cell("", e.Reason)
+				out := e.Outcome
+				if e.By != 0 {
+					out += " by event " + strconv.FormatInt(e.By, 10)
+				}
+				if e.Other {
+					out += " (conflict: another person)"
+				}
+				w.cell("", out)
+				detail := e.Detail
+				if e.Filter != "" {
+					detail = strings.TrimPrefix(detail+"; filter "+e.Filter, "; ")
+				}
+				w.cell("", detail)
+				w.WriteString("</tr>\n")
+			}
+			w.WriteString("</tbody></table></details>\n")
+		}
+		i = j
+	}
+	if none {
+		w.WriteString("<p>No item has more than one event in its trail.</p>\n")
 	}
 }

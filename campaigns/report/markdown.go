@@ -227,6 +227,47 @@ func (r *Report) WriteMarkdown(out io.Writer) error {
 		w.table([]string{"#", "Name", "Event", "Time", "By", "Note"}, rows)
 	}
 
+	w.p("### Decision history\n\n")
+	w.p("Every decision event of every item is in `history.csv` and in `report.json` (`decision_history`): decisions undone, overwritten (`conflict` when by someone else), carried and confirmed, no-response at close, and refused attempts.\n\n")
+	if len(r.BulkDecisions) > 0 {
+		var rows [][]string
+		for _, b := range r.BulkDecisions {
+			f := b.Filter
+			if f == "" {
+				f = "— (every carried item)"
+			}
+			rows = append(rows, []string{strconv.FormatInt(b.Event, 10), md(b.At), md(b.Actor), md(b.Decision), md(f), md(b.Reason), itoa(b.Items)})
+		}
+		w.table([]string{"Event", "Time", "By", "Decision", "Filter", "Justification", "Items"}, rows)
+	}
+	var trail [][]string
+	for i := 0; i < len(r.History); {
+		j := i + 1
+		for j < len(r.History) && r.History[j].N == r.History[i].N {
+			j++
+		}
+		for k := i; j-i > 1 && k < j; k++ {
+			e := &r.History[k]
+			out := e.Outcome
+			if e.By != 0 {
+				out += " by event " + strconv.FormatInt(e.By, 10)
+			}
+			if e.Other {
+				out += " (conflict)"
+			}
+			detail := e.Detail
+			if e.Filter != "" {
+				detail = strings.TrimPrefix(detail+"; filter "+e.Filter, "; ")
+			}
+			trail = append(trail, []string{itoa(e.N), strconv.FormatInt(e.Event, 10), md(e.At), md(e.Actor), md(e.Action), decisionMD(e.Decision), md(e.Reason), md(out), md(detail)})
+		}
+		i = j
+	}
+	if len(trail) > 0 {
+		w.p("The trail of each item with more than one event:\n\n")
+		w.table([]string{"#", "Event", "Time", "By", "Action", "Decision", "Justification", "Outcome", "Detail"}, trail)
+	}
+
 	// 5. Exceptions
 	w.p("## 5. Exceptions\n\n")
 	if len(r.Exceptions) == 0 {

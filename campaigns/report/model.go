@@ -37,6 +37,12 @@ type Report struct {
 	Criteria    Criteria    `json:"criteria"`
 	// Register has one row per identity of the frozen population, in ID order.
 	Register []Row `json:"decision_register"`
+	// History is every decision event of every item, by register row then
+	// event: the trail behind each final decision (history.csv).
+	History []HistoryEntry `json:"decision_history"`
+	// BulkDecisions are the bulk decisions and confirmations, each with the
+	// filter that selected its items.
+	BulkDecisions []BulkDecision `json:"bulk_decisions"`
 	// Notes are the reviewers' notes on identities of the population, in
 	// log order, up to the event the report reflects.
 	Notes       []Note        `json:"notes"`
@@ -44,6 +50,18 @@ type Report struct {
 	Remediation Remediation   `json:"remediation"`
 	Reviewers   ReviewerStats `json:"reviewer_statistics"`
 	Integrity   Integrity     `json:"integrity"`
+}
+
+// BulkDecision is one event that decided many items at once.
+type BulkDecision struct {
+	Event    int64  `json:"event"`
+	Type     string `json:"type"`
+	At       string `json:"at"`
+	Actor    string `json:"actor"`
+	Decision string `json:"decision"`
+	Filter   string `json:"filter"`
+	Reason   string `json:"justification"`
+	Items    int    `json:"items"` // of this campaign's items, how many it decided
 }
 
 // Attestation says what was reviewed, when, against which controls, and
