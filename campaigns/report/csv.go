@@ -110,11 +110,11 @@ func (r *Report) WriteCSV(name string, out io.Writer) error {
 	switch name {
 	case FileDecisions:
 		t := newCSV(out, "n", "identity_id", "kind", "name", "scope", "owner", "holder", "findings", "decision", "reviewer",
-			"decided_by", "decided_at", "event", "via", "justification", "carried", "flags", "verification", "overdue")
+			"decided_by", "decided_at", "event", "via", "justification", "carried", "flags", "verification", "overdue", "closed_at")
 		for i := range r.Register {
 			w := &r.Register[i]
 			t.row(w.N, w.ID, w.Kind, w.Name, w.Scope, w.Owner, w.Holder, findingList(w.Findings, false), w.Decision, w.Reviewer,
-				w.DecidedBy, w.DecidedAt, seqCell(w.Event), w.Via, w.Reason, w.Carried, strings.Join(w.Flags, " "), w.Verification, w.Overdue)
+				w.DecidedBy, w.DecidedAt, seqCell(w.Event), w.Via, w.Reason, w.Carried, strings.Join(w.Flags, " "), w.Verification, w.Overdue, w.ClosedAt)
 		}
 		return t.flush()
 	case FilePopulation:

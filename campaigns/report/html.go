@@ -5,6 +5,7 @@ import (
 	_ "embed"
 	"html/template"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -25,6 +26,7 @@ var htmlTemplate = template.Must(template.New("report").Funcs(template.FuncMap{
 	"recon":       reconText,
 	"remediation": remediationText,
 	"flagLegend":  func() string { return flagLegend },
+	"closedEarly": closedEarlyText,
 }).Parse(htmlSource))
 
 // WriteHTML writes the report as one HTML file: the page from the
@@ -133,7 +135,7 @@ func (w *htmlRows) register(rows []Row) {
 		w.decision(x.Decision)
 		w.cell("", x.Reviewer)
 		w.cell("", x.DecidedBy)
-		w.cell("t", x.DecidedAt)
+		w.cell("t", timeText(x))
 		w.cell("", x.Reason)
 		w.WriteString("<td>")
 		for _, f := range x.Flags {
@@ -172,6 +174,8 @@ func (w *htmlRows) remediation(rows []Row) {
 		state := x.Verification
 		if x.Overdue {
 			state += " · OVERDUE"
+		} else if slices.Contains(x.Flags, FlagNotYetChecked) {
+			state += " · not yet checked after the due date"
 		}
 		w.cell("d", state)
 		snap := ""

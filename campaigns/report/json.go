@@ -160,6 +160,7 @@ func appendRow(b []byte, r *Row) []byte {
 	b = strconv.AppendInt(b, r.VerifyEvent, 10)
 	b = append(b, `,"overdue":`...)
 	b = strconv.AppendBool(b, r.Overdue)
+	b = appendField(b, "closed_at", r.ClosedAt)
 	return append(b, '}')
 }
 

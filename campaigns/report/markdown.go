@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -110,6 +111,9 @@ func (r *Report) WriteMarkdown(out io.Writer) error {
 	if a.ClosedAt != "" {
 		closed = fmt.Sprintf("%s by %s (event %d)", a.ClosedAt, md(a.ClosedBy), a.CloseEvent)
 	}
+	if a.Summary.ClosedBeforeDue {
+		closed += " " + closedEarlyText(a)
+	}
 	scope := md(a.Scope)
 	if a.ScopeInput != "" {
 		scope += " (as typed: " + md(a.ScopeInput) + ")"
@@ -131,9 +135,9 @@ func (r *Report) WriteMarkdown(out io.Writer) error {
 	})
 	w.p("%s\n\n", md(a.Statement))
 	s := &a.Summary
-	w.table([]string{"Items", "Decommission", "Keep", "Rotate", "No response", "Pending", "With findings", "Exceptions", "Not assignee", "Conflicts", "Overdue"},
+	w.table([]string{"Items", "Decommission", "Keep", "Rotate", "No response", "Pending", "With findings", "Exceptions", "Not assignee", "Conflicts", "Late", "Overdue", "Not yet checked"},
 		[][]string{{itoa(s.Items), itoa(s.Decommission), itoa(s.Keep), itoa(s.Rotate), itoa(s.NoResponse), itoa(s.Pending),
-			itoa(s.WithFindings), itoa(s.Exceptions), itoa(s.NotAssignee), itoa(s.Conflicts), itoa(s.Overdue)}})
+			itoa(s.WithFindings), itoa(s.Exceptions), itoa(s.NotAssignee), itoa(s.Conflicts), itoa(s.Late), itoa(s.Overdue), itoa(s.NotYetChecked)}})
 	w.p("### Controls served\n\n")
 	var ctl [][]string
 	for _, c := range a.Controls {
@@ -212,7 +216,7 @@ func (r *Report) WriteMarkdown(out io.Writer) error {
 	for i := range r.Register {
 		x := &r.Register[i]
 		w.row(itoa(x.N), md(x.KindLabel), md(x.Name), md(x.Scope), md(ownerText(x)), md(findingList(x.Findings, false)),
-			decisionMD(x.Decision), md(x.Reviewer), md(x.DecidedBy), md(x.DecidedAt), md(x.Reason), md(strings.Join(x.Flags, " ")))
+			decisionMD(x.Decision), md(x.Reviewer), md(x.DecidedBy), md(timeText(x)), md(x.Reason), md(strings.Join(x.Flags, " ")))
 	}
 	w.WriteByte('\n')
 	w.p("### Notes\n\n")
@@ -294,6 +298,8 @@ func (r *Report) WriteMarkdown(out io.Writer) error {
 			state := x.Verification
 			if x.Overdue {
 				state = "**" + state + ", OVERDUE**"
+			} else if slices.Contains(x.Flags, FlagNotYetChecked) {
+				state += ", not yet checked after the due date"
 			}
 			w.row(itoa(x.N), md(x.KindLabel), md(x.Name), md(x.Scope), md(x.DecidedBy), md(x.DecidedAt), state, seqText(x.VerifiedSnapshot))
 		}
@@ -352,7 +358,22 @@ func (r *Report) WriteMarkdown(out io.Writer) error {
 	return w.Flush()
 }
 
-const flagLegend = "not-assignee (decided by someone other than the assigned reviewer), unassigned (every reviewer owns it), conflict (re-decided or undone by someone other than its last decider), carried (decision carried from the previous campaign), bulk (bulk decision or confirmation), changed (decided more than once or undone), no-response (nobody decided it before close), overdue (approved for removal, still present after the due date)"
+const flagLegend = "not-assignee (decided by someone other than the assigned reviewer), unassigned (every reviewer owns it), conflict (re-decided or undone by someone other than its last decider), carried (decision carried from the previous campaign), bulk (bulk decision or confirmation), changed (decided more than once or undone), no-response (nobody decided it before close: no decision time, no decider; the close time is shown instead), late (decided after the due date), overdue (approved for removal, and a snapshot taken after the due date still shows it), not-yet-checked (approved for removal, past the due date, and no snapshot taken after it has checked)"
+
+// closedEarlyText says a campaign closed before its due date, and what
+// that left without a response.
+func closedEarlyText(a *Attestation) string {
+	return fmt.Sprintf("— before the due date (%s), leaving %s without a response", a.Due, plural(a.Summary.NoResponse, "item", "items"))
+}
+
+// timeText is a register row's time: its decision's, or the close for a
+// no-response row, which has none.
+func timeText(x *Row) string {
+	if x.ClosedAt != "" {
+		return "closed " + x.ClosedAt
+	}
+	return x.DecidedAt
+}
 
 func orEmpty(s string) string {
 	if s == "" {
@@ -409,7 +430,10 @@ func remediationText(m *Remediation, due string) string {
 	t := fmt.Sprintf("%s approved for decommissioning (due %s): %d removed, %d still present, %d not checked (the checking snapshot could not read where they live), %d not verified yet (no later snapshot).",
 		plural(m.Decommission, "identity was", "identities were"), due, m.Removed, m.StillPresent, m.NotChecked, m.NotVerified)
 	if m.Overdue > 0 {
-		t += fmt.Sprintf(" Overdue, still present after the due date: %d.", m.Overdue)
+		t += fmt.Sprintf(" Overdue, still shown by a snapshot taken after the due date: %d.", m.Overdue)
+	}
+	if m.NotYetChecked > 0 {
+		t += fmt.Sprintf(" Past the due date but not yet checked by a snapshot taken after it: %d.", m.NotYetChecked)
 	}
 	if len(m.Snapshots) > 0 {
 		var parts []string

@@ -99,17 +99,22 @@ type Control struct {
 
 // Summary counts the register.
 type Summary struct {
-	Items        int `json:"items"`
-	Decommission int `json:"decommission"`
-	Keep         int `json:"keep"`
-	Rotate       int `json:"rotate"`
-	NoResponse   int `json:"no_response"`
-	Pending      int `json:"pending"` // open campaigns only; carried items awaiting confirmation included
-	WithFindings int `json:"with_findings"`
-	Exceptions   int `json:"exceptions"`
-	NotAssignee  int `json:"not_assignee"`
-	Conflicts    int `json:"conflicts"`
-	Overdue      int `json:"overdue"`
+	Items         int `json:"items"`
+	Decommission  int `json:"decommission"`
+	Keep          int `json:"keep"`
+	Rotate        int `json:"rotate"`
+	NoResponse    int `json:"no_response"`
+	Pending       int `json:"pending"` // open campaigns only; carried items awaiting confirmation included
+	WithFindings  int `json:"with_findings"`
+	Exceptions    int `json:"exceptions"`
+	NotAssignee   int `json:"not_assignee"`
+	Conflicts     int `json:"conflicts"`
+	Overdue       int `json:"overdue"`
+	NotYetChecked int `json:"not_yet_checked"` // decommissions past due that no snapshot after the due date checked
+	Late          int `json:"late"`            // decided after the due date
+	// ClosedBeforeDue: the campaign was closed before its due date ended;
+	// NoResponse says how many items that left without a response.
+	ClosedBeforeDue bool `json:"closed_before_due"`
 }
 
 // Population says where the reviewed identities came from.
@@ -239,7 +244,12 @@ type Row struct {
 	Verification     string `json:"verification"` // removed, still-present, not-checked, not-verified; "" for other decisions
 	VerifiedSnapshot int64  `json:"verified_snapshot"`
 	VerifyEvent      int64  `json:"verify_event"`
-	Overdue          bool   `json:"overdue"`
+	// Overdue: a snapshot taken after the due date, the newest to check
+	// it, still shows it.
+	Overdue bool `json:"overdue"`
+	// ClosedAt is the campaign's close, for a no-response row: it has no
+	// decision time and no decider.
+	ClosedAt string `json:"closed_at"`
 }
 
 // Note is a reviewer's note (a note.add event) on an identity of the
@@ -263,7 +273,11 @@ const (
 	FlagBulk        = "bulk"         // decided by a bulk decision or bulk confirmation
 	FlagChanged     = "changed"      // decided more than once, or undone
 	FlagNoResponse  = "no-response"  // nobody decided it before close
-	FlagOverdue     = "overdue"      // approved for removal, still present after the due date
+	FlagOverdue     = "overdue"      // approved for removal, and a snapshot taken after the due date still shows it
+	// FlagNotYetChecked: approved for removal, the due date has passed, and
+	// no snapshot taken after it has checked the identity.
+	FlagNotYetChecked = "not-yet-checked"
+	FlagLate          = "late" // decided after the due date
 )
 
 // NotVerified is the remediation state of a decommission decision no later
@@ -272,14 +286,15 @@ const NotVerified = "not-verified"
 
 // Remediation is what became of the decommission decisions.
 type Remediation struct {
-	Decommission int           `json:"decommission"`
-	Removed      int           `json:"removed"`
-	StillPresent int           `json:"still_present"`
-	NotChecked   int           `json:"not_checked"`
-	NotVerified  int           `json:"not_verified"`
-	Overdue      int           `json:"overdue"`
-	Snapshots    []SnapshotRef `json:"snapshots"`     // the snapshots that checked, oldest first
-	Rows         []Row         `json:"decommissions"` // the decommission rows of the register
+	Decommission  int           `json:"decommission"`
+	Removed       int           `json:"removed"`
+	StillPresent  int           `json:"still_present"`
+	NotChecked    int           `json:"not_checked"`
+	NotVerified   int           `json:"not_verified"`
+	Overdue       int           `json:"overdue"`
+	NotYetChecked int           `json:"not_yet_checked"`
+	Snapshots     []SnapshotRef `json:"snapshots"`     // the snapshots that checked, oldest first
+	Rows          []Row         `json:"decommissions"` // the decommission rows of the register
 }
 
 // SnapshotRef names a snapshot.

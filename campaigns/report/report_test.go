@@ -13,6 +13,7 @@ import (
 
 	"github.com/nhi-audit/nhi/audit"
 	"github.com/nhi-audit/nhi/campaigns"
+	"github.com/nhi-audit/nhi/campaigns/campaignstest"
 	"github.com/nhi-audit/nhi/campaigns/report"
 )
 
@@ -107,7 +108,14 @@ func TestDeterministic(t *testing.T) {
 	if !r.OK() {
 		t.Fatalf("a bundle rebuilt after later events does not match: %+v", r.Problems())
 	}
-	now, err := report.Build(ctx, f.Store, "2026-Q4", exportOptions().Options)
+	// Dated before the events it would reflect, a report is refused.
+	if _, err := report.Build(ctx, f.Store, "2026-Q4", exportOptions().Options); err == nil ||
+		!strings.Contains(err.Error(), "is before event 28") || !strings.Contains(err.Error(), "--generated-at") {
+		t.Errorf("a generation time before the head event: %v", err)
+	}
+	opts := exportOptions().Options
+	opts.GeneratedAt = campaignstest.Time("2026-11-22T09:00:00Z")
+	now, err := report.Build(ctx, f.Store, "2026-Q4", opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -258,7 +266,9 @@ func TestNotesInTheReport(t *testing.T) {
 	if err != nil || !res.OK() {
 		t.Fatalf("the bundle no longer verifies after a later note: %+v %v", res.Problems(), err)
 	}
-	later, err := report.Build(ctx, f.Store, "2026-Q4", exportOptions().Options)
+	opts := exportOptions().Options
+	opts.GeneratedAt = campaignstest.Time("2026-11-12T10:00:00Z")
+	later, err := report.Build(ctx, f.Store, "2026-Q4", opts)
 	if err != nil {
 		t.Fatal(err)
 	}

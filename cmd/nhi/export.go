@@ -103,7 +103,7 @@ nhi verify --report DIR. See docs/report.md.`,
 	f.StringVar(&out, "out", "", "folder to write the bundle into (new or empty; required)")
 	f.StringVar(&formats, "format", "", "formats to write, comma-separated: html,md,csv,json (default all)")
 	f.BoolVar(&force, "force", false, "replace an earlier bundle in --out")
-	f.StringVar(&generatedAt, "generated-at", "", "generation time the report states, RFC 3339 (default now, UTC)")
+	f.StringVar(&generatedAt, "generated-at", "", "generation time the report states, RFC 3339 (default now, UTC; not before the report's last event)")
 	f.StringVar(&signer, "signer", "", "who attests the report (default the actor: --as, NHI_REVIEWER, git user.email)")
 	f.StringVar(&keyPath, "sign", "", "sign manifest.json with this OpenSSH private key (Ed25519, ECDSA or RSA); passphrase from "+passphraseEnv)
 	return cmd
