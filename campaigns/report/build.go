@@ -114,6 +114,7 @@ func Build(ctx context.Context, st *audit.Store, name string, opts Options) (*Re
 	if err != nil {
 		return nil, err
 	}
+	r.Population.VerifyingSnapshots = verifyingSnapshots(snaps, r.Remediation.Snapshots)
 	r.Criteria = criteria(c, &create, policy, policyEv)
 	r.Reviewers = reviewerStats(c, r.Register)
 	r.Integrity, err = integrity(ctx, st, c, snap, head, opts, r.Register)
@@ -439,6 +440,31 @@ func population(ctx context.Context, st *audit.Store, c *campaigns.Campaign, sna
 	var err error
 	p.Reconciliation, err = reconcile(ctx, st, c, snap, snaps, reg, asOf)
 	return p, err
+}
+
+// verifyingSnapshots gives each snapshot that checked a decommission the
+// treatment of the population's: its credential, API, status, digest,
+// counts and gaps.
+func verifyingSnapshots(snaps []audit.Snapshot, refs []SnapshotRef) []SnapshotEvidence {
+	out := []SnapshotEvidence{}
+	for _, ref := range refs {
+		s := findSnapshot(snaps, ref.ID)
+		if s == nil {
+			continue
+		}
+		e := SnapshotEvidence{ID: s.ID, Source: clean(s.Source), Account: clean(s.Account), APIURL: clean(s.APIURL),
+			Credential: clean(s.Credential), ToolVersion: clean(s.ToolVersion), Status: s.Status, Started: ts(s.StartedAt),
+			Finished: tsp(s.FinishedAt), Digest: s.Digest, Total: s.Total(), Kinds: []KindCount{}, Gaps: []Gap{}}
+		for _, k := range kindOrder(s.Counts, nil) {
+			e.Kinds = append(e.Kinds, KindCount{Kind: clean(string(k)), Label: clean(k.Label()), Snapshot: s.Counts[k]})
+		}
+		for _, g := range s.Gaps {
+			e.Gaps = append(e.Gaps, Gap{Endpoint: clean(g.Endpoint), Kind: clean(string(g.Kind)), Scope: clean(g.Scope), Status: g.Status,
+				Reason: clean(g.Reason), Effect: "identities it holds were not checked: their remediation is not-checked"})
+		}
+		out = append(out, e)
+	}
+	return out
 }
 
 // kindOrder lists the kinds present, in audit.Kinds order, then unknown

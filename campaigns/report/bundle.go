@@ -78,18 +78,20 @@ func ParseFormats(s string) ([]string, error) {
 
 // Manifest is manifest.json: what the bundle is and the hash of each file.
 type Manifest struct {
-	Format           string           `json:"format"`
-	Tool             string           `json:"tool"`
-	GeneratedAt      string           `json:"generated_at"`
-	Signer           string           `json:"signer"`
-	Campaign         ManifestCampaign `json:"campaign"`
-	Snapshot         ManifestSnapshot `json:"snapshot"`
-	PopulationDigest string           `json:"population_digest"`
-	PolicyDigest     string           `json:"policy_digest"`
-	EventLogHead     HeadRef          `json:"event_log_head"`
-	Formats          []string         `json:"formats"`
-	Files            []FileHash       `json:"files"`
-	Signature        *KeyInfo         `json:"signature"`
+	Format      string           `json:"format"`
+	Tool        string           `json:"tool"`
+	GeneratedAt string           `json:"generated_at"`
+	Signer      string           `json:"signer"`
+	Campaign    ManifestCampaign `json:"campaign"`
+	Snapshot    ManifestSnapshot `json:"snapshot"`
+	// VerifyingSnapshots are the snapshots the remediation states rest on.
+	VerifyingSnapshots []ManifestSnapshot `json:"verifying_snapshots"`
+	PopulationDigest   string             `json:"population_digest"`
+	PolicyDigest       string             `json:"policy_digest"`
+	EventLogHead       HeadRef            `json:"event_log_head"`
+	Formats            []string           `json:"formats"`
+	Files              []FileHash         `json:"files"`
+	Signature          *KeyInfo           `json:"signature"`
 }
 
 // ManifestCampaign names the campaign and the events that opened and
@@ -109,6 +111,7 @@ type ManifestSnapshot struct {
 	Source  string `json:"source"`
 	Account string `json:"account"`
 	Digest  string `json:"digest"`
+	Status  string `json:"status"`
 }
 
 // HeadRef is an event's sequence number and hash.
@@ -232,11 +235,15 @@ func manifestOf(r *Report, formats []string, hashes []FileHash) *Manifest {
 	a, p, in := &r.Attestation, &r.Population, &r.Integrity
 	m := &Manifest{
 		Format: ManifestFormat, Tool: r.Tool, GeneratedAt: r.GeneratedAt, Signer: a.Signer,
-		Campaign:         ManifestCampaign{Name: a.Campaign, Status: a.Status, Items: len(r.Register), Events: []HeadRef{}},
-		Snapshot:         ManifestSnapshot{ID: p.Snapshot, Source: p.Source, Account: p.Account, Digest: p.SnapshotDigest},
-		PopulationDigest: p.PopulationDigest, PolicyDigest: in.PolicyDigest,
+		Campaign:           ManifestCampaign{Name: a.Campaign, Status: a.Status, Items: len(r.Register), Events: []HeadRef{}},
+		Snapshot:           ManifestSnapshot{ID: p.Snapshot, Source: p.Source, Account: p.Account, Digest: p.SnapshotDigest, Status: p.SnapshotStatus},
+		VerifyingSnapshots: []ManifestSnapshot{},
+		PopulationDigest:   p.PopulationDigest, PolicyDigest: in.PolicyDigest,
 		EventLogHead: HeadRef{Seq: in.Head.Seq, Hash: in.Head.Hash},
 		Formats:      slices.Clone(formats), Files: hashes, Signature: in.Signature,
+	}
+	for _, v := range p.VerifyingSnapshots {
+		m.VerifyingSnapshots = append(m.VerifyingSnapshots, ManifestSnapshot{ID: v.ID, Source: v.Source, Account: v.Account, Digest: v.Digest, Status: v.Status})
 	}
 	for _, e := range in.CampaignEvents {
 		ref := HeadRef{Seq: e.Seq, Hash: e.Hash}

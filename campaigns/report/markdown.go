@@ -175,6 +175,30 @@ func (r *Report) WriteMarkdown(out io.Writer) error {
 		}
 		w.table([]string{"Endpoint", "Kind", "Scope", "Status", "Reason", "Effect"}, gaps)
 	}
+	w.p("### Verifying snapshots\n\n")
+	if len(p.VerifyingSnapshots) == 0 {
+		w.p("None: no later snapshot has checked a decommission yet.\n\n")
+	} else {
+		w.p("The remediation states (section 6) rest on these later snapshots; each is evidence as the population's snapshot is.\n\n")
+		var rows [][]string
+		for _, v := range p.VerifyingSnapshots {
+			var kinds []string
+			for _, k := range v.Kinds {
+				kinds = append(kinds, fmt.Sprintf("%d %s", k.Snapshot, k.Label))
+			}
+			gaps := "none"
+			if len(v.Gaps) > 0 {
+				var gs []string
+				for _, g := range v.Gaps {
+					gs = append(gs, fmt.Sprintf("%s (%s, HTTP %s): %s — %s", g.Endpoint, g.Scope, statusText(g.Status), g.Reason, g.Effect))
+				}
+				gaps = strings.Join(gs, "; ")
+			}
+			rows = append(rows, []string{itoa(int(v.ID)), v.Status, v.Started + " → " + orEmpty(v.Finished), md(v.Source) + " / " + md(v.Account),
+				md(v.APIURL), md(v.Credential), "sha256:" + v.Digest, md(fmt.Sprintf("%d: %s", v.Total, strings.Join(kinds, ", "))), md(gaps)})
+		}
+		w.table([]string{"Snapshot", "Status", "Taken", "Source", "API", "Read with", "Digest", "Identities", "Coverage gaps"}, rows)
+	}
 	w.p("### Reconciliation with the previous campaign\n\n")
 	rec := &p.Reconciliation
 	if rec.First {

@@ -137,6 +137,27 @@ type Population struct {
 	// Rows is the frozen population, in ID order: the facts each decision
 	// rests on (population.csv).
 	Reconciliation Reconciliation `json:"reconciliation"`
+	// VerifyingSnapshots are the snapshots whose word the remediation
+	// states rest on, oldest first, given as the population's snapshot is.
+	VerifyingSnapshots []SnapshotEvidence `json:"verifying_snapshots"`
+}
+
+// SnapshotEvidence is a snapshot as evidence: what read it, with what,
+// what it saw and what it could not read.
+type SnapshotEvidence struct {
+	ID          int64       `json:"id"`
+	Source      string      `json:"source"`
+	Account     string      `json:"account"`
+	APIURL      string      `json:"api_url"`
+	Credential  string      `json:"credential"`
+	ToolVersion string      `json:"tool_version"`
+	Status      string      `json:"status"`
+	Started     string      `json:"started"`
+	Finished    string      `json:"finished"`
+	Digest      string      `json:"digest"`
+	Total       int         `json:"total"`
+	Kinds       []KindCount `json:"kinds"` // Campaign is 0: counts of the snapshot only
+	Gaps        []Gap       `json:"gaps"`
 }
 
 // KindCount counts one kind in the snapshot and in the campaign.

@@ -63,6 +63,11 @@ func TestOverdueNeedsASnapshotAfterTheDueDate(t *testing.T) {
 	if s := after.Attestation.Summary; s.Overdue != 1 || s.NotYetChecked != 1 || s.Late != 0 || s.ClosedBeforeDue {
 		t.Errorf("summary: %+v", s)
 	}
+	// The snapshot behind those states is evidence too, with its gap.
+	if v := after.Population.VerifyingSnapshots; len(v) != 1 || v[0].ID != 3 || v[0].Status != "partial" || v[0].Credential == "" ||
+		v[0].Digest == "" || v[0].Total != 9 || len(v[0].Gaps) != 1 || v[0].Gaps[0].Status != 502 || v[0].Gaps[0].Scope != "acme/ops" {
+		t.Errorf("verifying snapshots: %+v", v)
+	}
 	// No-response: no decision time, no decider; the close is shown apart.
 	if x := row(t, after, idFormula); x.DecidedAt != "" || x.DecidedBy != "" || x.ClosedAt != after.Attestation.ClosedAt || x.ClosedAt == "" {
 		t.Errorf("no-response row: decided %q by %q, closed %q", x.DecidedAt, x.DecidedBy, x.ClosedAt)
