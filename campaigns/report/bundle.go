@@ -90,8 +90,10 @@ type Manifest struct {
 	PolicyDigest       string             `json:"policy_digest"`
 	EventLogHead       HeadRef            `json:"event_log_head"`
 	Formats            []string           `json:"formats"`
-	Files              []FileHash         `json:"files"`
-	Signature          *KeyInfo           `json:"signature"`
+	// CSVBOM: the CSV tables start with a UTF-8 byte order mark (--excel).
+	CSVBOM    bool       `json:"csv_utf8_bom"`
+	Files     []FileHash `json:"files"`
+	Signature *KeyInfo   `json:"signature"`
 }
 
 // ManifestCampaign names the campaign and the events that opened and
@@ -175,11 +177,18 @@ func emitAll(create sink, names []string, write func(name string, w io.Writer) e
 // render writes the bundle's files (manifest.json last, without the
 // signature) through create and returns the manifest. The CSV tables come
 // first: their hashes are listed in the reports' integrity section.
-func render(r *Report, formats []string, create sink) ([]byte, *Manifest, error) {
+func render(r *Report, formats []string, bom bool, create sink) ([]byte, *Manifest, error) {
 	var hashes []FileHash
 	r.Integrity.DataFiles = []FileHash{}
 	if slices.Contains(formats, FormatCSV) {
-		hs, err := emitAll(create, CSVFiles, func(name string, w io.Writer) error { return r.WriteCSV(name, w) })
+		hs, err := emitAll(create, CSVFiles, func(name string, w io.Writer) error {
+			if bom {
+				if _, err := io.WriteString(w, utf8BOM); err != nil {
+					return err
+				}
+			}
+			return r.WriteCSV(name, w)
+		})
 		if err != nil {
 			return nil, nil, err
 		}
@@ -220,6 +229,7 @@ func render(r *Report, formats []string, create sink) ([]byte, *Manifest, error)
 	slices.SortFunc(hashes, func(a, b FileHash) int { return strings.Compare(a.Path, b.Path) })
 
 	m := manifestOf(r, formats, hashes)
+	m.CSVBOM = bom && slices.Contains(formats, FormatCSV)
 	data, err := json.MarshalIndent(m, "", "  ")
 	if err != nil {
 		return nil, nil, err
@@ -267,7 +277,14 @@ type ExportOptions struct {
 	Force bool
 	// Key, when set, signs manifest.json (manifest.json.sig).
 	Key *SigningKey
+	// Excel starts each CSV table with a UTF-8 byte order mark, without
+	// which Excel reads UTF-8 as the system code page and garbles every
+	// name that is not ASCII.
+	Excel bool
 }
+
+// utf8BOM is the UTF-8 byte order mark.
+const utf8BOM = "\ufeff"
 
 // Exported is what Export wrote.
 type Exported struct {
@@ -308,7 +325,7 @@ func Export(ctx context.Context, st *audit.Store, name, dir string, opts ExportO
 			}
 			return &syncFile{f}, nil
 		}
-		manifest, m, err := render(r, formats, create)
+		manifest, m, err := render(r, formats, opts.Excel, create)
 		if err != nil {
 			return err
 		}

@@ -123,26 +123,88 @@ func (w *htmlRows) findings(fs []Finding, messages bool) {
 	w.WriteString("</td>")
 }
 
+// breakable writes s escaped, with a <wbr> after each / @ and : so a
+// narrow column breaks an ID, e-mail address or team only there (or at a
+// hyphen), never mid-word; "—" when s is empty.
+func (w *htmlRows) breakable(s string) {
+	if s == "" {
+		w.WriteString("—")
+		return
+	}
+	for {
+		i := strings.IndexAny(s, "/@:")
+		if i < 0 {
+			w.WriteString(template.HTMLEscapeString(s))
+			return
+		}
+		w.WriteString(template.HTMLEscapeString(s[:i+1]))
+		w.WriteString("<wbr>")
+		s = s[i+1:]
+	}
+}
+
+// who writes a cell of people or teams: whole words, breaking only at / @ : -.
+func (w *htmlRows) who(s string) {
+	w.WriteString(`<td class="who">`)
+	w.breakable(s)
+	w.WriteString("</td>")
+}
+
+// identity writes the cell that names an item in print: its name in bold
+// and scope over its ID, which tells two "jenkins-ci" of one repository apart.
+func (w *htmlRows) identity(x *Row) {
+	w.WriteString(`<td class="who"><b>`)
+	w.breakable(x.Name)
+	w.WriteString(`</b> <span class="sev">`)
+	w.breakable(x.Scope)
+	w.WriteString(`</span><div class="id">`)
+	w.breakable(x.ID)
+	w.WriteString("</div></td>")
+}
+
 func (w *htmlRows) register(rows []Row) {
 	for i := range rows {
 		x := &rows[i]
 		w.open(x.Overdue, x.N)
-		w.cell("", x.KindLabel)
-		w.cell("", x.Name)
-		w.cell("", x.Scope)
-		w.cell("", ownerText(x))
-		w.findings(x.Findings, false)
-		w.decision(x.Decision)
-		w.cell("", x.Reviewer)
-		w.cell("", x.DecidedBy)
-		w.cell("t", timeText(x))
-		w.cell("", x.Reason)
-		w.WriteString("<td>")
+		w.identity(x)
+		w.WriteString(`<td class="who">`)
+		switch {
+		case x.Owner != "":
+			w.breakable(x.Owner)
+		case x.Holder != "":
+			w.breakable(x.Holder)
+			w.WriteString(` <span class="sev">(holder)</span>`)
+		default:
+			w.WriteString("—")
+		}
+		w.WriteString("</td><td>")
+		for k, f := range x.Findings {
+			if k > 0 {
+				w.WriteString(", ")
+			}
+			w.text(f.Rule)
+		}
+		if len(x.Findings) == 0 {
+			w.WriteString("—")
+		}
+		w.WriteString(`</td><td><span class="d d-` + template.HTMLEscapeString(x.Decision) + `">`)
+		w.text(x.Decision)
+		w.WriteString("</span>")
 		for _, f := range x.Flags {
 			e := template.HTMLEscapeString(f)
-			w.WriteString(`<span class="flag flag-` + e + `">` + e + "</span>")
+			w.WriteString(` <span class="flag flag-` + e + `">` + e + "</span>")
 		}
-		w.WriteString("</td></tr>\n")
+		w.WriteString(`</td><td class="who">`)
+		w.breakable(x.Reviewer)
+		if x.DecidedBy != "" && x.DecidedBy != x.Reviewer {
+			w.WriteString(`<div><span class="sev">decided by</span> `)
+			w.breakable(x.DecidedBy)
+			w.WriteString("</div>")
+		}
+		w.WriteString("</td>")
+		w.cell("t", timeText(x))
+		w.cell("", x.Reason)
+		w.WriteString("</tr>\n")
 	}
 }
 
@@ -150,12 +212,10 @@ func (w *htmlRows) exceptions(rows []Row) {
 	for i := range rows {
 		x := &rows[i]
 		w.open(false, x.N)
-		w.cell("", x.KindLabel)
-		w.cell("", x.Name)
-		w.cell("", x.Scope)
+		w.identity(x)
 		w.findings(x.Findings, true)
 		w.decision(x.Decision)
-		w.cell("", x.DecidedBy)
+		w.who(x.DecidedBy)
 		w.cell("t", x.DecidedAt)
 		w.cell("", x.Reason)
 		w.WriteString("</tr>\n")
@@ -166,10 +226,8 @@ func (w *htmlRows) remediation(rows []Row) {
 	for i := range rows {
 		x := &rows[i]
 		w.open(x.Overdue, x.N)
-		w.cell("", x.KindLabel)
-		w.cell("", x.Name)
-		w.cell("", x.Scope)
-		w.cell("", x.DecidedBy)
+		w.identity(x)
+		w.who(x.DecidedBy)
 		w.cell("t", x.DecidedAt)
 		state := x.Verification
 		if x.Overdue {
@@ -202,8 +260,8 @@ func (w *htmlRows) trails(r *Report) {
 			x := &r.Register[h[i].N-1]
 			w.WriteString(`<details class="trail" open><summary>#` + strconv.Itoa(x.N) + " ")
 			w.text(x.Name)
-			w.WriteString(` · <span class="mono">`)
-			w.text(x.ID)
+			w.WriteString(` · <span class="id">`)
+			w.breakable(x.ID)
 			w.WriteString("</span> · now ")
 			w.text(x.Decision)
 			w.WriteString("</summary>\n<table><thead><tr><th>Event</th><th>Time</th><th>By</th><th>Action</th><th>Decision</th><th>Justification</th><th>Outcome</th><th>Detail</th></tr></thead><tbody>\n")
@@ -211,7 +269,7 @@ func (w *htmlRows) trails(r *Report) {
 				e := &h[k]
 				w.WriteString(`<tr><td class="n">` + strconv.FormatInt(e.Event, 10) + "</td>")
 				w.cell("t", e.At)
-				w.cell("", e.Actor)
+				w.who(e.Actor)
 				w.cell("", e.Action)
 				w.decision(e.Decision)
 				w.cell("", e.Reason)

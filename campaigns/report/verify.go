@@ -286,7 +286,7 @@ func checkLog(ctx context.Context, dir string, raw []byte, st *audit.Store, m *M
 	create := func(name string) (io.WriteCloser, error) {
 		return &hashSink{name: name, done: func(name, sum string) { mu.Lock(); rebuilt[name] = sum; mu.Unlock() }}, nil
 	}
-	manifest, _, err := render(r, formats, create)
+	manifest, _, err := render(r, formats, m.CSVBOM, create)
 	if err != nil {
 		res.fail("rebuild", "cannot render the rebuilt report: %v", err)
 		return nil
