@@ -94,7 +94,7 @@ func TestExportThroughCampaigns(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "bundle")
 	m := e.model(t, 100, 30, Options{Actor: testActor, ReadOnly: true, Reviewer: campaignsReviewer{e.store}})
 	press(t, m, ":campaigns", "enter", "enter", ":export "+dir, "enter")
-	if b := bottom(m.View()); !strings.HasPrefix(b, "Exported an interim report (still open) of 2025-Q2: 11 files, as of event 2, in ") {
+	if b := bottom(m.View()); !strings.HasPrefix(b, "Exported an interim report (still open) of 2025-Q2: 12 files, as of event 2, in ") {
 		t.Fatalf("after :export: %q", b)
 	}
 	if _, err := os.Stat(filepath.Join(dir, "report.html")); err != nil {

@@ -51,7 +51,7 @@ func bigCampaign(b *testing.B, n int) *fixture {
 
 // BenchmarkExport100k exports a closed 100,000-item campaign in every
 // format: reading it from the evidence file, building the report, rendering
-// HTML, Markdown, five CSV tables and JSON, hashing, and writing the bundle.
+// HTML, Markdown, the CSV tables and JSON, hashing, and writing the bundle.
 func BenchmarkExport100k(b *testing.B) {
 	f := bigCampaign(b, 100_000)
 	n := 0

@@ -54,6 +54,13 @@ func Build(ctx context.Context, st *audit.Store, name string, opts Options) (*Re
 	} else if head, err = st.EventAt(ctx, opts.AsOf); err != nil {
 		return nil, err
 	}
+	// A report dated before the last event it reflects would judge
+	// timeliness at a moment of the caller's choosing (docs/report.md,
+	// "Timeliness").
+	if opts.GeneratedAt.Before(head.At.Truncate(time.Second)) {
+		return nil, fmt.Errorf("report: generation time %s is before event %d (%s), the last event the report reflects: a report cannot be dated before what it shows; give a time at or after %s, or leave --generated-at out",
+			ts(opts.GeneratedAt), head.Seq, ts(head.At), ts(head.At))
+	}
 	asOf, err := campaigns.GetAsOf(ctx, st, name, opts.AsOf)
 	if err != nil {
 		return nil, err
@@ -86,8 +93,7 @@ func Build(ctx context.Context, st *audit.Store, name string, opts Options) (*Re
 		GeneratedAt: ts(opts.GeneratedAt),
 		Draft:       c.Status != campaigns.StatusClosed,
 	}
-	overdueAt := opts.GeneratedAt.UTC().Format(dayLayout) > c.Due
-	r.Register, r.Remediation = register(asOf, snaps, overdueAt)
+	r.Register, r.Remediation = register(asOf, snaps, opts.GeneratedAt)
 	for i := range r.Register {
 		if isException(&r.Register[i]) {
 			r.Exceptions = append(r.Exceptions, r.Register[i])
@@ -96,6 +102,10 @@ func Build(ctx context.Context, st *audit.Store, name string, opts Options) (*Re
 	if r.Exceptions == nil {
 		r.Exceptions = []Row{}
 	}
+	if r.History, err = history(ctx, st, asOf, r.Register, opts.AsOf); err != nil {
+		return nil, err
+	}
+	r.BulkDecisions = bulkDecisions(r.History)
 	if r.Notes, err = notes(ctx, st, r.Register, opts.AsOf); err != nil {
 		return nil, err
 	}
@@ -104,6 +114,7 @@ func Build(ctx context.Context, st *audit.Store, name string, opts Options) (*Re
 	if err != nil {
 		return nil, err
 	}
+	r.Population.VerifyingSnapshots = verifyingSnapshots(snaps, r.Remediation.Snapshots)
 	r.Criteria = criteria(c, &create, policy, policyEv)
 	r.Reviewers = reviewerStats(c, r.Register)
 	if err := people(ctx, st, c, r, opts.AsOf); err != nil {
@@ -157,8 +168,24 @@ func isException(r *Row) bool {
 	return (r.Decision == string(campaigns.Keep) || r.Decision == string(campaigns.Rotate)) && len(r.Findings) > 0
 }
 
-func register(a *campaigns.AsOf, snaps []audit.Snapshot, pastDue bool) ([]Row, Remediation) {
+// dueEnd is the end of the due day (UTC): due through that day.
+func dueEnd(due string) (time.Time, bool) {
+	d, err := time.Parse(dayLayout, due)
+	if err != nil {
+		return time.Time{}, false
+	}
+	return d.Add(24 * time.Hour), true
+}
+
+func register(a *campaigns.AsOf, snaps []audit.Snapshot, generatedAt time.Time) ([]Row, Remediation) {
 	c := a.Campaign
+	end, hasDue := dueEnd(c.Due)
+	pastDue := hasDue && !generatedAt.Before(end)
+	// takenAfterDue: the snapshot started after the due date ended.
+	takenAfterDue := map[int64]bool{}
+	for i := range snaps {
+		takenAfterDue[snaps[i].ID] = hasDue && !snaps[i].StartedAt.Before(end)
+	}
 	rows := make([]Row, len(c.Items))
 	rem := Remediation{Rows: []Row{}, Snapshots: []SnapshotRef{}}
 	checked := map[int64]bool{}
@@ -194,6 +221,10 @@ func register(a *campaigns.AsOf, snaps []audit.Snapshot, pastDue bool) ([]Row, R
 		if it.Decision != campaigns.Pending && it.Decision != campaigns.NoResponse {
 			row.Via = via(it, ev.Decision)
 		}
+		if it.Decision == campaigns.NoResponse {
+			// Nobody decided: the close is not a decision time.
+			row.DecidedBy, row.DecidedAt, row.ClosedAt = "", "", tsp(c.ClosedAt)
+		}
 		flag := func(ok bool, f string) {
 			if ok {
 				row.Flags = append(row.Flags, f)
@@ -207,13 +238,24 @@ func register(a *campaigns.AsOf, snaps []audit.Snapshot, pastDue bool) ([]Row, R
 		flag(it.Carried != campaigns.Pending, FlagCarried)
 		flag(row.Via == campaigns.ViaBulk || row.Via == campaigns.ViaConfirm, FlagBulk)
 		flag(len(it.History) > 1, FlagChanged)
+		flag(decided && hasDue && it.DecidedAt != nil && !it.DecidedAt.Before(end), FlagLate)
 		if it.Decision == campaigns.Decommission {
 			row.Verification, row.VerifiedSnapshot, row.VerifyEvent = it.Verification, it.VerifiedSnapshot, ev.Verify
 			if row.Verification == "" {
 				row.Verification = NotVerified
 			}
-			row.Overdue = pastDue && row.Verification == campaigns.StillPresent
+			// Overdue only on a snapshot's word: one taken after the due
+			// date still shows it. Past due without one, it is not yet
+			// checked — never assumed removed, never assumed overdue.
+			afterDue := takenAfterDue[it.VerifiedSnapshot] && row.Verification != NotVerified
+			row.Overdue = afterDue && row.Verification == campaigns.StillPresent
 			flag(row.Overdue, FlagOverdue)
+			notYet := pastDue && row.Verification != campaigns.Removed && !row.Overdue &&
+				!(afterDue && row.Verification == campaigns.StillPresent)
+			flag(notYet, FlagNotYetChecked)
+			if notYet {
+				rem.NotYetChecked++
+			}
 			if it.VerifiedSnapshot != 0 {
 				checked[it.VerifiedSnapshot] = true
 			}
@@ -324,6 +366,15 @@ func attestation(c *campaigns.Campaign, create *campaigns.CreatePayload, policy 
 		if row.Overdue {
 			s.Overdue++
 		}
+		if slices.Contains(row.Flags, FlagNotYetChecked) {
+			s.NotYetChecked++
+		}
+		if slices.Contains(row.Flags, FlagLate) {
+			s.Late++
+		}
+	}
+	if end, ok := dueEnd(c.Due); ok && c.ClosedAt != nil && c.ClosedAt.Before(end) {
+		s.ClosedBeforeDue = true
 	}
 	s.Exceptions = len(r.Exceptions)
 	head := "the campaign as its event log stood when the report was generated"
@@ -392,6 +443,31 @@ func population(ctx context.Context, st *audit.Store, c *campaigns.Campaign, sna
 	var err error
 	p.Reconciliation, err = reconcile(ctx, st, c, snap, snaps, reg, asOf)
 	return p, err
+}
+
+// verifyingSnapshots gives each snapshot that checked a decommission the
+// treatment of the population's: its credential, API, status, digest,
+// counts and gaps.
+func verifyingSnapshots(snaps []audit.Snapshot, refs []SnapshotRef) []SnapshotEvidence {
+	out := []SnapshotEvidence{}
+	for _, ref := range refs {
+		s := findSnapshot(snaps, ref.ID)
+		if s == nil {
+			continue
+		}
+		e := SnapshotEvidence{ID: s.ID, Source: clean(s.Source), Account: clean(s.Account), APIURL: clean(s.APIURL),
+			Credential: clean(s.Credential), ToolVersion: clean(s.ToolVersion), Status: s.Status, Started: ts(s.StartedAt),
+			Finished: tsp(s.FinishedAt), Digest: s.Digest, Total: s.Total(), Kinds: []KindCount{}, Gaps: []Gap{}}
+		for _, k := range kindOrder(s.Counts, nil) {
+			e.Kinds = append(e.Kinds, KindCount{Kind: clean(string(k)), Label: clean(k.Label()), Snapshot: s.Counts[k]})
+		}
+		for _, g := range s.Gaps {
+			e.Gaps = append(e.Gaps, Gap{Endpoint: clean(g.Endpoint), Kind: clean(string(g.Kind)), Scope: clean(g.Scope), Status: g.Status,
+				Reason: clean(g.Reason), Effect: "identities it holds were not checked: their remediation is not-checked"})
+		}
+		out = append(out, e)
+	}
+	return out
 }
 
 // kindOrder lists the kinds present, in audit.Kinds order, then unknown
@@ -521,7 +597,8 @@ func criteria(c *campaigns.Campaign, create *campaigns.CreatePayload, p audit.Po
 		{"Justification", "Keep and rotate need a written justification when the identity had findings at creation; decommission does not. A bulk decision always needs one, recorded with every item it decided."},
 		{"Deciding outside the assignment", "Anyone who does not own an item may decide it; the register flags it not-assignee and the statistics count it."},
 		{"Non-response", "Items nobody decided by close (pending, or carried and never confirmed) become no-response: flagged, never counted as approved."},
-		{"Remediation", "Decommission decisions are checked against a later snapshot of the same account: removed, still-present, or not-checked when that snapshot could not read where the identity lives. Still present after the due date is overdue."},
+		{"Remediation", "Decommission decisions are checked against a later snapshot of the same account: removed, still-present, or not-checked when that snapshot could not read where the identity lives."},
+		{"Timeliness", fmt.Sprintf("Items are due by the end of %s (UTC). A decision recorded after that is flagged late. A decommission is overdue only when the newest snapshot to check it was taken after the due date and still shows the identity; past the due date without such a snapshot it is flagged not-yet-checked, never assumed removed. None of this depends on the report's generation time, which may not precede the last event the report reflects.", c.Due)},
 	}
 	if c.RequireSigned {
 		cr.Review = append(cr.Review, Principle{"Signed decisions", "The campaign was created with --require-signed: every decision had to be signed with the reviewer's own SSH key (namespace nhi-decision, over the event's canonical bytes); unsigned decisions, or ones signed with another person's key, were refused."})

@@ -80,18 +80,22 @@ func ParseFormats(s string) ([]string, error) {
 
 // Manifest is manifest.json: what the bundle is and the hash of each file.
 type Manifest struct {
-	Format           string           `json:"format"`
-	Tool             string           `json:"tool"`
-	GeneratedAt      string           `json:"generated_at"`
-	Signer           string           `json:"signer"`
-	Campaign         ManifestCampaign `json:"campaign"`
-	Snapshot         ManifestSnapshot `json:"snapshot"`
-	PopulationDigest string           `json:"population_digest"`
-	PolicyDigest     string           `json:"policy_digest"`
-	EventLogHead     HeadRef          `json:"event_log_head"`
-	Formats          []string         `json:"formats"`
-	Files            []FileHash       `json:"files"`
-	Signature        *KeyInfo         `json:"signature"`
+	Format      string           `json:"format"`
+	Tool        string           `json:"tool"`
+	GeneratedAt string           `json:"generated_at"`
+	Signer      string           `json:"signer"`
+	Campaign    ManifestCampaign `json:"campaign"`
+	Snapshot    ManifestSnapshot `json:"snapshot"`
+	// VerifyingSnapshots are the snapshots the remediation states rest on.
+	VerifyingSnapshots []ManifestSnapshot `json:"verifying_snapshots"`
+	PopulationDigest   string             `json:"population_digest"`
+	PolicyDigest       string             `json:"policy_digest"`
+	EventLogHead       HeadRef            `json:"event_log_head"`
+	Formats            []string           `json:"formats"`
+	// CSVBOM: the CSV tables start with a UTF-8 byte order mark (--excel).
+	CSVBOM    bool       `json:"csv_utf8_bom"`
+	Files     []FileHash `json:"files"`
+	Signature *KeyInfo   `json:"signature"`
 }
 
 // ManifestCampaign names the campaign and the events that opened and
@@ -111,6 +115,7 @@ type ManifestSnapshot struct {
 	Source  string `json:"source"`
 	Account string `json:"account"`
 	Digest  string `json:"digest"`
+	Status  string `json:"status"`
 }
 
 // HeadRef is an event's sequence number and hash.
@@ -174,11 +179,18 @@ func emitAll(create sink, names []string, write func(name string, w io.Writer) e
 // render writes the bundle's files (manifest.json last, without the
 // signature) through create and returns the manifest. The CSV tables come
 // first: their hashes are listed in the reports' integrity section.
-func render(r *Report, formats []string, create sink) ([]byte, *Manifest, error) {
+func render(r *Report, formats []string, bom bool, create sink) ([]byte, *Manifest, error) {
 	var hashes []FileHash
 	r.Integrity.DataFiles = []FileHash{}
 	if slices.Contains(formats, FormatCSV) {
-		hs, err := emitAll(create, CSVFiles, func(name string, w io.Writer) error { return r.WriteCSV(name, w) })
+		hs, err := emitAll(create, CSVFiles, func(name string, w io.Writer) error {
+			if bom {
+				if _, err := io.WriteString(w, utf8BOM); err != nil {
+					return err
+				}
+			}
+			return r.WriteCSV(name, w)
+		})
 		if err != nil {
 			return nil, nil, err
 		}
@@ -219,6 +231,7 @@ func render(r *Report, formats []string, create sink) ([]byte, *Manifest, error)
 	slices.SortFunc(hashes, func(a, b FileHash) int { return strings.Compare(a.Path, b.Path) })
 
 	m := manifestOf(r, formats, hashes)
+	m.CSVBOM = bom && slices.Contains(formats, FormatCSV)
 	data, err := json.MarshalIndent(m, "", "  ")
 	if err != nil {
 		return nil, nil, err
@@ -234,11 +247,15 @@ func manifestOf(r *Report, formats []string, hashes []FileHash) *Manifest {
 	a, p, in := &r.Attestation, &r.Population, &r.Integrity
 	m := &Manifest{
 		Format: ManifestFormat, Tool: r.Tool, GeneratedAt: r.GeneratedAt, Signer: a.Signer,
-		Campaign:         ManifestCampaign{Name: a.Campaign, Status: a.Status, Items: len(r.Register), Events: []HeadRef{}},
-		Snapshot:         ManifestSnapshot{ID: p.Snapshot, Source: p.Source, Account: p.Account, Digest: p.SnapshotDigest},
-		PopulationDigest: p.PopulationDigest, PolicyDigest: in.PolicyDigest,
+		Campaign:           ManifestCampaign{Name: a.Campaign, Status: a.Status, Items: len(r.Register), Events: []HeadRef{}},
+		Snapshot:           ManifestSnapshot{ID: p.Snapshot, Source: p.Source, Account: p.Account, Digest: p.SnapshotDigest, Status: p.SnapshotStatus},
+		VerifyingSnapshots: []ManifestSnapshot{},
+		PopulationDigest:   p.PopulationDigest, PolicyDigest: in.PolicyDigest,
 		EventLogHead: HeadRef{Seq: in.Head.Seq, Hash: in.Head.Hash},
 		Formats:      slices.Clone(formats), Files: hashes, Signature: in.Signature,
+	}
+	for _, v := range p.VerifyingSnapshots {
+		m.VerifyingSnapshots = append(m.VerifyingSnapshots, ManifestSnapshot{ID: v.ID, Source: v.Source, Account: v.Account, Digest: v.Digest, Status: v.Status})
 	}
 	for _, e := range in.CampaignEvents {
 		ref := HeadRef{Seq: e.Seq, Hash: e.Hash}
@@ -262,7 +279,14 @@ type ExportOptions struct {
 	Force bool
 	// Key, when set, signs manifest.json (manifest.json.sig).
 	Key *SigningKey
+	// Excel starts each CSV table with a UTF-8 byte order mark, without
+	// which Excel reads UTF-8 as the system code page and garbles every
+	// name that is not ASCII.
+	Excel bool
 }
+
+// utf8BOM is the UTF-8 byte order mark.
+const utf8BOM = "\ufeff"
 
 // Exported is what Export wrote.
 type Exported struct {
@@ -303,7 +327,7 @@ func Export(ctx context.Context, st *audit.Store, name, dir string, opts ExportO
 			}
 			return &syncFile{f}, nil
 		}
-		manifest, m, err := render(r, formats, create)
+		manifest, m, err := render(r, formats, opts.Excel, create)
 		if err != nil {
 			return err
 		}

@@ -163,14 +163,14 @@ func TestWrongEvidenceFile(t *testing.T) {
 	f := newFixture(t)
 	dir, _ := export(t, f, exportOptions())
 
-	other := otherFixture(t) // same story, one event more: event 27 has another hash
+	other := otherFixture(t) // same story, one event more: event 29 has another hash
 	failsNaming(t, verify(t, dir, other.Store, report.VerifyOptions{}), "evidence file", "not the evidence file this bundle came from")
 
 	path := filepath.Join(t.TempDir(), "empty.db")
 	st, err := audit.Open(ctx, path, audit.OpenOptions{Create: true})
 	must(t, err)
 	defer st.Close()
-	failsNaming(t, verify(t, dir, st, report.VerifyOptions{}), "evidence file", "has no event 28")
+	failsNaming(t, verify(t, dir, st, report.VerifyOptions{}), "evidence file", "has no event 30")
 }
 
 func TestExportRefusesAndLeavesNothing(t *testing.T) {

@@ -19,10 +19,11 @@ const (
 	FileRemediation = "remediation.csv"
 	FileReviewers   = "reviewers.csv"
 	FileNotes       = "notes.csv"
+	FileHistory     = "history.csv"
 )
 
 // CSVFiles lists the CSV tables of a bundle.
-var CSVFiles = []string{FileDecisions, FilePopulation, FileExceptions, FileRemediation, FileReviewers, FileNotes}
+var CSVFiles = []string{FileDecisions, FilePopulation, FileExceptions, FileRemediation, FileReviewers, FileNotes, FileHistory}
 
 // csvCell neutralises a cell a spreadsheet would read as a formula: one
 // whose first character, after any spaces, is = + - @, a tab or a carriage
@@ -109,11 +110,11 @@ func (r *Report) WriteCSV(name string, out io.Writer) error {
 	switch name {
 	case FileDecisions:
 		t := newCSV(out, "n", "identity_id", "kind", "name", "scope", "owner", "holder", "findings", "decision", "reviewer",
-			"decided_by", "decided_at", "event", "via", "justification", "carried", "flags", "verification", "overdue", "signed_by")
+			"decided_by", "decided_at", "event", "via", "justification", "carried", "flags", "verification", "overdue", "signed_by", "closed_at")
 		for i := range r.Register {
 			w := &r.Register[i]
 			t.row(w.N, w.ID, w.Kind, w.Name, w.Scope, w.Owner, w.Holder, findingList(w.Findings, false), w.Decision, w.Reviewer,
-				w.DecidedBy, w.DecidedAt, seqCell(w.Event), w.Via, w.Reason, w.Carried, strings.Join(w.Flags, " "), w.Verification, w.Overdue, w.SignedBy)
+				w.DecidedBy, w.DecidedAt, seqCell(w.Event), w.Via, w.Reason, w.Carried, strings.Join(w.Flags, " "), w.Verification, w.Overdue, w.SignedBy, w.ClosedAt)
 		}
 		return t.flush()
 	case FilePopulation:
@@ -161,6 +162,15 @@ func (r *Report) WriteCSV(name string, out io.Writer) error {
 		t := newCSV(out, "n", "identity_id", "name", "event", "at", "actor", "note")
 		for _, n := range r.Notes {
 			t.row(n.N, n.ID, n.Name, seqCell(n.Event), n.At, n.Actor, n.Text)
+		}
+		return t.flush()
+	case FileHistory:
+		t := newCSV(out, "n", "identity_id", "event", "type", "at", "actor", "action", "decision", "via", "justification",
+			"filter", "undoes", "outcome", "by_event", "conflict", "detail")
+		for i := range r.History {
+			h := &r.History[i]
+			t.row(h.N, h.ID, seqCell(h.Event), h.Type, h.At, h.Actor, h.Action, h.Decision, h.Via, h.Reason,
+				h.Filter, seqCell(h.Undoes), h.Outcome, seqCell(h.By), h.Other, h.Detail)
 		}
 		return t.flush()
 	}

@@ -162,6 +162,13 @@ func buildFixture(t testing.TB, other bool) *fixture {
 	f.decide("2026-10-02T09:00:00Z", "alice", "2026-Q4", idDana, campaigns.Decommission, "personal laptop key with push access")
 	f.decide("2026-10-02T09:04:30Z", "alice", "2026-Q4", idOpsKey, campaigns.Decommission, "")
 	f.decide("2026-10-02T09:06:00Z", "alice", "2026-Q4", idHook, campaigns.Decommission, "no secret; endpoint retired")
+	// alice decommissions the runner, thinks better of it and undoes that.
+	f.decide("2026-10-02T09:15:00Z", "alice", "2026-Q4", idRunner, campaigns.Decommission, "offline for months")
+	head, err := st.LogHead(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.at("2026-10-02T09:18:00Z").must(campaigns.Undo(ctx, st, "alice", "2026-Q4", head.Seq))
 	f.decide("2026-10-02T09:20:00Z", "alice", "2026-Q4", idRunner, campaigns.Keep, "release capacity; bring back online")
 	// alice added the prod deploy key: the self-review rule refuses her, on record.
 	if _, err := campaigns.Decide(ctx, st, "alice", "2026-Q4", idDeployProd, campaigns.Keep, "still needed"); !errors.Is(err, campaigns.ErrSelfReview) {

@@ -5,6 +5,7 @@ import (
 	_ "embed"
 	"html/template"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -25,6 +26,7 @@ var htmlTemplate = template.Must(template.New("report").Funcs(template.FuncMap{
 	"recon":       reconText,
 	"remediation": remediationText,
 	"flagLegend":  func() string { return flagLegend },
+	"closedEarly": closedEarlyText,
 }).Parse(htmlSource))
 
 // WriteHTML writes the report as one HTML file: the page from the
@@ -37,7 +39,8 @@ func (r *Report) WriteHTML(out io.Writer) error {
 		rows func()
 	}{
 		{"head", func() { w.register(r.Register) }},
-		{"afterRegister", func() { w.exceptions(r.Exceptions) }},
+		{"afterRegister", func() { w.trails(r) }},
+		{"afterTrails", func() { w.exceptions(r.Exceptions) }},
 		{"afterExceptions", func() { w.remediation(r.Remediation.Rows) }},
 		{"tail", func() {}},
 	} {
@@ -120,27 +123,93 @@ func (w *htmlRows) findings(fs []Finding, messages bool) {
 	w.WriteString("</td>")
 }
 
+// breakable writes s escaped, with a <wbr> after each / @ and : so a
+// narrow column breaks an ID, e-mail address or team only there (or at a
+// hyphen), never mid-word; "—" when s is empty.
+func (w *htmlRows) breakable(s string) {
+	if s == "" {
+		w.WriteString("—")
+		return
+	}
+	for {
+		i := strings.IndexAny(s, "/@:")
+		if i < 0 {
+			w.WriteString(template.HTMLEscapeString(s))
+			return
+		}
+		w.WriteString(template.HTMLEscapeString(s[:i+1]))
+		w.WriteString("<wbr>")
+		s = s[i+1:]
+	}
+}
+
+// who writes a cell of people or teams: whole words, breaking only at / @ : -.
+func (w *htmlRows) who(s string) {
+	w.WriteString(`<td class="who">`)
+	w.breakable(s)
+	w.WriteString("</td>")
+}
+
+// identity writes the cell that names an item in print: its name in bold
+// and scope over its ID, which tells two "jenkins-ci" of one repository apart.
+func (w *htmlRows) identity(x *Row) {
+	w.WriteString(`<td class="who"><b>`)
+	w.breakable(x.Name)
+	w.WriteString(`</b> <span class="sev">`)
+	w.breakable(x.Scope)
+	w.WriteString(`</span><div class="id">`)
+	w.breakable(x.ID)
+	w.WriteString("</div></td>")
+}
+
 func (w *htmlRows) register(rows []Row) {
 	for i := range rows {
 		x := &rows[i]
 		w.open(x.Overdue, x.N)
-		w.cell("", x.KindLabel)
-		w.cell("", x.Name)
-		w.cell("", x.Scope)
-		w.cell("", ownerText(x))
-		w.findings(x.Findings, false)
-		w.decision(x.Decision)
-		w.cell("", x.Reviewer)
-		w.cell("", x.DecidedBy)
-		w.cell("t", x.DecidedAt)
-		w.cell("", x.Reason)
-		w.cell("hash", signedText(x))
-		w.WriteString("<td>")
+		w.identity(x)
+		w.WriteString(`<td class="who">`)
+		switch {
+		case x.Owner != "":
+			w.breakable(x.Owner)
+		case x.Holder != "":
+			w.breakable(x.Holder)
+			w.WriteString(` <span class="sev">(holder)</span>`)
+		default:
+			w.WriteString("—")
+		}
+		w.WriteString("</td><td>")
+		for k, f := range x.Findings {
+			if k > 0 {
+				w.WriteString(", ")
+			}
+			w.text(f.Rule)
+		}
+		if len(x.Findings) == 0 {
+			w.WriteString("—")
+		}
+		w.WriteString(`</td><td><span class="d d-` + template.HTMLEscapeString(x.Decision) + `">`)
+		w.text(x.Decision)
+		w.WriteString("</span>")
 		for _, f := range x.Flags {
 			e := template.HTMLEscapeString(f)
-			w.WriteString(`<span class="flag flag-` + e + `">` + e + "</span>")
+			w.WriteString(` <span class="flag flag-` + e + `">` + e + "</span>")
 		}
-		w.WriteString("</td></tr>\n")
+		w.WriteString(`</td><td class="who">`)
+		w.breakable(x.Reviewer)
+		if x.DecidedBy != "" && x.DecidedBy != x.Reviewer {
+			w.WriteString(`<div><span class="sev">decided by</span> `)
+			w.breakable(x.DecidedBy)
+			w.WriteString("</div>")
+		}
+		if sig := signedText(x); sig != "" {
+			w.WriteString(`<div><span class="sev">signed</span> `)
+			w.breakable(sig)
+			w.WriteString("</div>")
+		}
+		w.WriteString("</td>")
+		w.cell("t", timeText(x))
+		w.cell("", x.Reason)
+		w.WriteString("</tr>\n")
 	}
 }
 
@@ -148,12 +217,10 @@ func (w *htmlRows) exceptions(rows []Row) {
 	for i := range rows {
 		x := &rows[i]
 		w.open(false, x.N)
-		w.cell("", x.KindLabel)
-		w.cell("", x.Name)
-		w.cell("", x.Scope)
+		w.identity(x)
 		w.findings(x.Findings, true)
 		w.decision(x.Decision)
-		w.cell("", x.DecidedBy)
+		w.who(x.DecidedBy)
 		w.cell("t", x.DecidedAt)
 		w.cell("", x.Reason)
 		w.WriteString("</tr>\n")
@@ -164,14 +231,14 @@ func (w *htmlRows) remediation(rows []Row) {
 	for i := range rows {
 		x := &rows[i]
 		w.open(x.Overdue, x.N)
-		w.cell("", x.KindLabel)
-		w.cell("", x.Name)
-		w.cell("", x.Scope)
-		w.cell("", x.DecidedBy)
+		w.identity(x)
+		w.who(x.DecidedBy)
 		w.cell("t", x.DecidedAt)
 		state := x.Verification
 		if x.Overdue {
 			state += " · OVERDUE"
+		} else if slices.Contains(x.Flags, FlagNotYetChecked) {
+			state += " · not yet checked after the due date"
 		}
 		w.cell("d", state)
 		snap := ""
@@ -180,5 +247,57 @@ func (w *htmlRows) remediation(rows []Row) {
 		}
 		w.cell("n", snap)
 		w.WriteString("</tr>\n")
+	}
+}
+
+// trails writes a <details> trail for each item whose history has more
+// than one event; the rest are their register row.
+func (w *htmlRows) trails(r *Report) {
+	h := r.History
+	none := true
+	for i := 0; i < len(h); {
+		j := i + 1
+		for j < len(h) && h[j].N == h[i].N {
+			j++
+		}
+		if j-i > 1 {
+			none = false
+			x := &r.Register[h[i].N-1]
+			w.WriteString(`<details class="trail" open><summary>#` + strconv.Itoa(x.N) + " ")
+			w.text(x.Name)
+			w.WriteString(` · <span class="id">`)
+			w.breakable(x.ID)
+			w.WriteString("</span> · now ")
+			w.text(x.Decision)
+			w.WriteString("</summary>\n<table><thead><tr><th>Event</th><th>Time</th><th>By</th><th>Action</th><th>Decision</th><th>Justification</th><th>Outcome</th><th>Detail</th></tr></thead><tbody>\n")
+			for k := i; k < j; k++ {
+				e := &h[k]
+				w.WriteString(`<tr><td class="n">` + strconv.FormatInt(e.Event, 10) + "</td>")
+				w.cell("t", e.At)
+				w.who(e.Actor)
+				w.cell("", e.Action)
+				w.decision(e.Decision)
+				w.cell("", e.Reason)
+				out := e.Outcome
+				if e.By != 0 {
+					out += " by event " + strconv.FormatInt(e.By, 10)
+				}
+				if e.Other {
+					out += " (conflict: another person)"
+				}
+				w.cell("", out)
+				detail := e.Detail
+				if e.Filter != "" {
+					detail = strings.TrimPrefix(detail+"; filter "+e.Filter, "; ")
+				}
+				w.cell("", detail)
+				w.WriteString("</tr>\n")
+			}
+			w.WriteString("</tbody></table></details>\n")
+		}
+		i = j
+	}
+	if none {
+		w.WriteString("<p>No item has more than one event in its trail.</p>\n")
 	}
 }

@@ -13,8 +13,8 @@ import (
 )
 
 // WriteJSON writes the report as JSON: indented as json.MarshalIndent
-// would, except that each row of the long lists (register, exceptions,
-// decommissions) is one compact line, so the file stays readable, diffable
+// would, except that each row of the long lists (register, decision
+// history, exceptions, decommissions) is one compact line, so the file stays readable, diffable
 // and fast to write at 100,000 rows. It streams: the fields of Report and
 // Remediation are written in order, the rows one at a time. <, > and & are
 // escaped (\u003c ...) like every encoding/json output.
@@ -56,6 +56,25 @@ func writeObject(w *bufio.Writer, v reflect.Value, depth int) error {
 				row = appendRow(row[:0], &fv[k])
 				w.WriteString(rowIndent)
 				w.Write(row)
+				if k < len(fv)-1 {
+					w.WriteByte(',')
+				}
+				w.WriteByte('\n')
+			}
+			w.WriteString(indent + "]")
+		case []HistoryEntry:
+			if len(fv) == 0 {
+				w.WriteString("[]")
+				continue
+			}
+			w.WriteString("[\n")
+			for k := range fv {
+				b, err := json.Marshal(&fv[k])
+				if err != nil {
+					return fmt.Errorf("report JSON: %s: %w", name, err)
+				}
+				w.WriteString(rowIndent)
+				w.Write(b)
 				if k < len(fv)-1 {
 					w.WriteByte(',')
 				}
@@ -142,6 +161,7 @@ func appendRow(b []byte, r *Row) []byte {
 	b = strconv.AppendInt(b, r.VerifyEvent, 10)
 	b = append(b, `,"overdue":`...)
 	b = strconv.AppendBool(b, r.Overdue)
+	b = appendField(b, "closed_at", r.ClosedAt)
 	return append(b, '}')
 }
 

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -110,6 +111,9 @@ func (r *Report) WriteMarkdown(out io.Writer) error {
 	if a.ClosedAt != "" {
 		closed = fmt.Sprintf("%s by %s (event %d)", a.ClosedAt, md(a.ClosedBy), a.CloseEvent)
 	}
+	if a.Summary.ClosedBeforeDue {
+		closed += " " + closedEarlyText(a)
+	}
 	scope := md(a.Scope)
 	if a.ScopeInput != "" {
 		scope += " (as typed: " + md(a.ScopeInput) + ")"
@@ -131,9 +135,9 @@ func (r *Report) WriteMarkdown(out io.Writer) error {
 	})
 	w.p("%s\n\n", md(a.Statement))
 	s := &a.Summary
-	w.table([]string{"Items", "Decommission", "Keep", "Rotate", "No response", "Pending", "With findings", "Exceptions", "Not assignee", "Conflicts", "Overdue"},
+	w.table([]string{"Items", "Decommission", "Keep", "Rotate", "No response", "Pending", "With findings", "Exceptions", "Not assignee", "Conflicts", "Late", "Overdue", "Not yet checked"},
 		[][]string{{itoa(s.Items), itoa(s.Decommission), itoa(s.Keep), itoa(s.Rotate), itoa(s.NoResponse), itoa(s.Pending),
-			itoa(s.WithFindings), itoa(s.Exceptions), itoa(s.NotAssignee), itoa(s.Conflicts), itoa(s.Overdue)}})
+			itoa(s.WithFindings), itoa(s.Exceptions), itoa(s.NotAssignee), itoa(s.Conflicts), itoa(s.Late), itoa(s.Overdue), itoa(s.NotYetChecked)}})
 	w.p("### Controls served\n\n")
 	var ctl [][]string
 	for _, c := range a.Controls {
@@ -170,6 +174,30 @@ func (r *Report) WriteMarkdown(out io.Writer) error {
 			gaps = append(gaps, []string{md(g.Endpoint), md(g.Kind), md(g.Scope), statusText(g.Status), md(g.Reason), g.Effect})
 		}
 		w.table([]string{"Endpoint", "Kind", "Scope", "Status", "Reason", "Effect"}, gaps)
+	}
+	w.p("### Verifying snapshots\n\n")
+	if len(p.VerifyingSnapshots) == 0 {
+		w.p("None: no later snapshot has checked a decommission yet.\n\n")
+	} else {
+		w.p("The remediation states (section 6) rest on these later snapshots; each is evidence as the population's snapshot is.\n\n")
+		var rows [][]string
+		for _, v := range p.VerifyingSnapshots {
+			var kinds []string
+			for _, k := range v.Kinds {
+				kinds = append(kinds, fmt.Sprintf("%d %s", k.Snapshot, k.Label))
+			}
+			gaps := "none"
+			if len(v.Gaps) > 0 {
+				var gs []string
+				for _, g := range v.Gaps {
+					gs = append(gs, fmt.Sprintf("%s (%s, HTTP %s): %s — %s", g.Endpoint, g.Scope, statusText(g.Status), g.Reason, g.Effect))
+				}
+				gaps = strings.Join(gs, "; ")
+			}
+			rows = append(rows, []string{itoa(int(v.ID)), v.Status, v.Started + " → " + orEmpty(v.Finished), md(v.Source) + " / " + md(v.Account),
+				md(v.APIURL), md(v.Credential), "sha256:" + v.Digest, md(fmt.Sprintf("%d: %s", v.Total, strings.Join(kinds, ", "))), md(gaps)})
+		}
+		w.table([]string{"Snapshot", "Status", "Taken", "Source", "API", "Read with", "Digest", "Identities", "Coverage gaps"}, rows)
 	}
 	w.p("### Reconciliation with the previous campaign\n\n")
 	rec := &p.Reconciliation
@@ -212,7 +240,7 @@ func (r *Report) WriteMarkdown(out io.Writer) error {
 	for i := range r.Register {
 		x := &r.Register[i]
 		w.row(itoa(x.N), md(x.KindLabel), md(x.Name), md(x.Scope), md(ownerText(x)), md(findingList(x.Findings, false)),
-			decisionMD(x.Decision), md(x.Reviewer), md(x.DecidedBy), md(x.DecidedAt), md(x.Reason), md(signedText(x)), md(strings.Join(x.Flags, " ")))
+			decisionMD(x.Decision), md(x.Reviewer), md(x.DecidedBy), md(timeText(x)), md(x.Reason), md(signedText(x)), md(strings.Join(x.Flags, " ")))
 	}
 	w.WriteByte('\n')
 	w.p("### Notes\n\n")
@@ -225,6 +253,47 @@ func (r *Report) WriteMarkdown(out io.Writer) error {
 			rows = append(rows, []string{itoa(n.N), md(n.Name), strconv.FormatInt(n.Event, 10), md(n.At), md(n.Actor), md(n.Text)})
 		}
 		w.table([]string{"#", "Name", "Event", "Time", "By", "Note"}, rows)
+	}
+
+	w.p("### Decision history\n\n")
+	w.p("Every decision event of every item is in `history.csv` and in `report.json` (`decision_history`): decisions undone, overwritten (`conflict` when by someone else), carried and confirmed, no-response at close, and refused attempts.\n\n")
+	if len(r.BulkDecisions) > 0 {
+		var rows [][]string
+		for _, b := range r.BulkDecisions {
+			f := b.Filter
+			if f == "" {
+				f = "— (every carried item)"
+			}
+			rows = append(rows, []string{strconv.FormatInt(b.Event, 10), md(b.At), md(b.Actor), md(b.Decision), md(f), md(b.Reason), itoa(b.Items)})
+		}
+		w.table([]string{"Event", "Time", "By", "Decision", "Filter", "Justification", "Items"}, rows)
+	}
+	var trail [][]string
+	for i := 0; i < len(r.History); {
+		j := i + 1
+		for j < len(r.History) && r.History[j].N == r.History[i].N {
+			j++
+		}
+		for k := i; j-i > 1 && k < j; k++ {
+			e := &r.History[k]
+			out := e.Outcome
+			if e.By != 0 {
+				out += " by event " + strconv.FormatInt(e.By, 10)
+			}
+			if e.Other {
+				out += " (conflict)"
+			}
+			detail := e.Detail
+			if e.Filter != "" {
+				detail = strings.TrimPrefix(detail+"; filter "+e.Filter, "; ")
+			}
+			trail = append(trail, []string{itoa(e.N), strconv.FormatInt(e.Event, 10), md(e.At), md(e.Actor), md(e.Action), decisionMD(e.Decision), md(e.Reason), md(out), md(detail)})
+		}
+		i = j
+	}
+	if len(trail) > 0 {
+		w.p("The trail of each item with more than one event:\n\n")
+		w.table([]string{"#", "Event", "Time", "By", "Action", "Decision", "Justification", "Outcome", "Detail"}, trail)
 	}
 
 	// 5. Exceptions
@@ -253,6 +322,8 @@ func (r *Report) WriteMarkdown(out io.Writer) error {
 			state := x.Verification
 			if x.Overdue {
 				state = "**" + state + ", OVERDUE**"
+			} else if slices.Contains(x.Flags, FlagNotYetChecked) {
+				state += ", not yet checked after the due date"
 			}
 			w.row(itoa(x.N), md(x.KindLabel), md(x.Name), md(x.Scope), md(x.DecidedBy), md(x.DecidedAt), state, seqText(x.VerifiedSnapshot))
 		}
@@ -322,7 +393,22 @@ func (r *Report) WriteMarkdown(out io.Writer) error {
 	return w.Flush()
 }
 
-const flagLegend = "not-assignee (decided by someone other than the assigned reviewer), unassigned (every reviewer owns it), conflict (re-decided or undone by someone other than its last decider), carried (decision carried from the previous campaign), bulk (bulk decision or confirmation), changed (decided more than once or undone), no-response (nobody decided it before close), overdue (approved for removal, still present after the due date)"
+const flagLegend = "not-assignee (decided by someone other than the assigned reviewer), unassigned (every reviewer owns it), conflict (re-decided or undone by someone other than its last decider), carried (decision carried from the previous campaign), bulk (bulk decision or confirmation), changed (decided more than once or undone), no-response (nobody decided it before close: no decision time, no decider; the close time is shown instead), late (decided after the due date), overdue (approved for removal, and a snapshot taken after the due date still shows it), not-yet-checked (approved for removal, past the due date, and no snapshot taken after it has checked)"
+
+// closedEarlyText says a campaign closed before its due date, and what
+// that left without a response.
+func closedEarlyText(a *Attestation) string {
+	return fmt.Sprintf("— before the due date (%s), leaving %s without a response", a.Due, plural(a.Summary.NoResponse, "item", "items"))
+}
+
+// timeText is a register row's time: its decision's, or the close for a
+// no-response row, which has none.
+func timeText(x *Row) string {
+	if x.ClosedAt != "" {
+		return "closed " + x.ClosedAt
+	}
+	return x.DecidedAt
+}
 
 func orEmpty(s string) string {
 	if s == "" {
@@ -379,7 +465,10 @@ func remediationText(m *Remediation, due string) string {
 	t := fmt.Sprintf("%s approved for decommissioning (due %s): %d removed, %d still present, %d not checked (the checking snapshot could not read where they live), %d not verified yet (no later snapshot).",
 		plural(m.Decommission, "identity was", "identities were"), due, m.Removed, m.StillPresent, m.NotChecked, m.NotVerified)
 	if m.Overdue > 0 {
-		t += fmt.Sprintf(" Overdue, still present after the due date: %d.", m.Overdue)
+		t += fmt.Sprintf(" Overdue, still shown by a snapshot taken after the due date: %d.", m.Overdue)
+	}
+	if m.NotYetChecked > 0 {
+		t += fmt.Sprintf(" Past the due date but not yet checked by a snapshot taken after it: %d.", m.NotYetChecked)
 	}
 	if len(m.Snapshots) > 0 {
 		var parts []string

@@ -37,6 +37,12 @@ type Report struct {
 	Criteria    Criteria    `json:"criteria"`
 	// Register has one row per identity of the frozen population, in ID order.
 	Register []Row `json:"decision_register"`
+	// History is every decision event of every item, by register row then
+	// event: the trail behind each final decision (history.csv).
+	History []HistoryEntry `json:"decision_history"`
+	// BulkDecisions are the bulk decisions and confirmations, each with the
+	// filter that selected its items.
+	BulkDecisions []BulkDecision `json:"bulk_decisions"`
 	// Notes are the reviewers' notes on identities of the population, in
 	// log order, up to the event the report reflects.
 	Notes       []Note        `json:"notes"`
@@ -46,6 +52,18 @@ type Report struct {
 	// Refused are the attempts the separation rules refused, in log order.
 	Refused   []Refusal `json:"refused_attempts"`
 	Integrity Integrity `json:"integrity"`
+}
+
+// BulkDecision is one event that decided many items at once.
+type BulkDecision struct {
+	Event    int64  `json:"event"`
+	Type     string `json:"type"`
+	At       string `json:"at"`
+	Actor    string `json:"actor"`
+	Decision string `json:"decision"`
+	Filter   string `json:"filter"`
+	Reason   string `json:"justification"`
+	Items    int    `json:"items"` // of this campaign's items, how many it decided
 }
 
 // Attestation says what was reviewed, when, against which controls, and
@@ -83,17 +101,22 @@ type Control struct {
 
 // Summary counts the register.
 type Summary struct {
-	Items        int `json:"items"`
-	Decommission int `json:"decommission"`
-	Keep         int `json:"keep"`
-	Rotate       int `json:"rotate"`
-	NoResponse   int `json:"no_response"`
-	Pending      int `json:"pending"` // open campaigns only; carried items awaiting confirmation included
-	WithFindings int `json:"with_findings"`
-	Exceptions   int `json:"exceptions"`
-	NotAssignee  int `json:"not_assignee"`
-	Conflicts    int `json:"conflicts"`
-	Overdue      int `json:"overdue"`
+	Items         int `json:"items"`
+	Decommission  int `json:"decommission"`
+	Keep          int `json:"keep"`
+	Rotate        int `json:"rotate"`
+	NoResponse    int `json:"no_response"`
+	Pending       int `json:"pending"` // open campaigns only; carried items awaiting confirmation included
+	WithFindings  int `json:"with_findings"`
+	Exceptions    int `json:"exceptions"`
+	NotAssignee   int `json:"not_assignee"`
+	Conflicts     int `json:"conflicts"`
+	Overdue       int `json:"overdue"`
+	NotYetChecked int `json:"not_yet_checked"` // decommissions past due that no snapshot after the due date checked
+	Late          int `json:"late"`            // decided after the due date
+	// ClosedBeforeDue: the campaign was closed before its due date ended;
+	// NoResponse says how many items that left without a response.
+	ClosedBeforeDue bool `json:"closed_before_due"`
 }
 
 // Population says where the reviewed identities came from.
@@ -116,6 +139,27 @@ type Population struct {
 	// Rows is the frozen population, in ID order: the facts each decision
 	// rests on (population.csv).
 	Reconciliation Reconciliation `json:"reconciliation"`
+	// VerifyingSnapshots are the snapshots whose word the remediation
+	// states rest on, oldest first, given as the population's snapshot is.
+	VerifyingSnapshots []SnapshotEvidence `json:"verifying_snapshots"`
+}
+
+// SnapshotEvidence is a snapshot as evidence: what read it, with what,
+// what it saw and what it could not read.
+type SnapshotEvidence struct {
+	ID          int64       `json:"id"`
+	Source      string      `json:"source"`
+	Account     string      `json:"account"`
+	APIURL      string      `json:"api_url"`
+	Credential  string      `json:"credential"`
+	ToolVersion string      `json:"tool_version"`
+	Status      string      `json:"status"`
+	Started     string      `json:"started"`
+	Finished    string      `json:"finished"`
+	Digest      string      `json:"digest"`
+	Total       int         `json:"total"`
+	Kinds       []KindCount `json:"kinds"` // Campaign is 0: counts of the snapshot only
+	Gaps        []Gap       `json:"gaps"`
 }
 
 // KindCount counts one kind in the snapshot and in the campaign.
@@ -224,7 +268,12 @@ type Row struct {
 	Verification     string `json:"verification"` // removed, still-present, not-checked, not-verified; "" for other decisions
 	VerifiedSnapshot int64  `json:"verified_snapshot"`
 	VerifyEvent      int64  `json:"verify_event"`
-	Overdue          bool   `json:"overdue"`
+	// Overdue: a snapshot taken after the due date, the newest to check
+	// it, still shows it.
+	Overdue bool `json:"overdue"`
+	// ClosedAt is the campaign's close, for a no-response row: it has no
+	// decision time and no decider.
+	ClosedAt string `json:"closed_at"`
 }
 
 // Note is a reviewer's note (a note.add event) on an identity of the
@@ -248,7 +297,11 @@ const (
 	FlagBulk        = "bulk"         // decided by a bulk decision or bulk confirmation
 	FlagChanged     = "changed"      // decided more than once, or undone
 	FlagNoResponse  = "no-response"  // nobody decided it before close
-	FlagOverdue     = "overdue"      // approved for removal, still present after the due date
+	FlagOverdue     = "overdue"      // approved for removal, and a snapshot taken after the due date still shows it
+	// FlagNotYetChecked: approved for removal, the due date has passed, and
+	// no snapshot taken after it has checked the identity.
+	FlagNotYetChecked = "not-yet-checked"
+	FlagLate          = "late" // decided after the due date
 )
 
 // NotVerified is the remediation state of a decommission decision no later
@@ -257,14 +310,15 @@ const NotVerified = "not-verified"
 
 // Remediation is what became of the decommission decisions.
 type Remediation struct {
-	Decommission int           `json:"decommission"`
-	Removed      int           `json:"removed"`
-	StillPresent int           `json:"still_present"`
-	NotChecked   int           `json:"not_checked"`
-	NotVerified  int           `json:"not_verified"`
-	Overdue      int           `json:"overdue"`
-	Snapshots    []SnapshotRef `json:"snapshots"`     // the snapshots that checked, oldest first
-	Rows         []Row         `json:"decommissions"` // the decommission rows of the register
+	Decommission  int           `json:"decommission"`
+	Removed       int           `json:"removed"`
+	StillPresent  int           `json:"still_present"`
+	NotChecked    int           `json:"not_checked"`
+	NotVerified   int           `json:"not_verified"`
+	Overdue       int           `json:"overdue"`
+	NotYetChecked int           `json:"not_yet_checked"`
+	Snapshots     []SnapshotRef `json:"snapshots"`     // the snapshots that checked, oldest first
+	Rows          []Row         `json:"decommissions"` // the decommission rows of the register
 }
 
 // SnapshotRef names a snapshot.

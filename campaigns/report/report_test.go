@@ -13,6 +13,7 @@ import (
 
 	"github.com/nhi-audit/nhi/audit"
 	"github.com/nhi-audit/nhi/campaigns"
+	"github.com/nhi-audit/nhi/campaigns/campaignstest"
 	"github.com/nhi-audit/nhi/campaigns/report"
 )
 
@@ -107,7 +108,14 @@ func TestDeterministic(t *testing.T) {
 	if !r.OK() {
 		t.Fatalf("a bundle rebuilt after later events does not match: %+v", r.Problems())
 	}
-	now, err := report.Build(ctx, f.Store, "2026-Q4", exportOptions().Options)
+	// Dated before the events it would reflect, a report is refused.
+	if _, err := report.Build(ctx, f.Store, "2026-Q4", exportOptions().Options); err == nil ||
+		!strings.Contains(err.Error(), "is before event 33") || !strings.Contains(err.Error(), "--generated-at") {
+		t.Errorf("a generation time before the head event: %v", err)
+	}
+	opts := exportOptions().Options
+	opts.GeneratedAt = campaignstest.Time("2026-11-22T09:00:00Z")
+	now, err := report.Build(ctx, f.Store, "2026-Q4", opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -132,7 +140,7 @@ func TestHostileInput(t *testing.T) {
 	}
 
 	html := string(readFile(t, filepath.Join(dir, "report.html")))
-	if strings.Contains(html, "<script") || !strings.Contains(html, "acme/&lt;script&gt;alert(1)&lt;/script&gt;") {
+	if strings.Contains(html, "<script") || !strings.Contains(html, "acme/<wbr>&lt;script&gt;alert(1)&lt;/<wbr>script&gt;") {
 		t.Error("report.html: the <script> scope is not escaped")
 	}
 	for _, bad := range []string{"http://", "https://", "src=", "@import", "url(", "<link", "<img", "<iframe", "<object"} {
@@ -258,7 +266,9 @@ func TestNotesInTheReport(t *testing.T) {
 	if err != nil || !res.OK() {
 		t.Fatalf("the bundle no longer verifies after a later note: %+v %v", res.Problems(), err)
 	}
-	later, err := report.Build(ctx, f.Store, "2026-Q4", exportOptions().Options)
+	opts := exportOptions().Options
+	opts.GeneratedAt = campaignstest.Time("2026-11-12T10:00:00Z")
+	later, err := report.Build(ctx, f.Store, "2026-Q4", opts)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -269,6 +269,12 @@ func checkLog(ctx context.Context, dir string, raw []byte, st *audit.Store, m *M
 	if r.Population.SnapshotDigest != m.Snapshot.Digest {
 		res.fail(FileManifest, "snapshot digest %s, but snapshot %d's is %s in the evidence file", m.Snapshot.Digest, r.Population.Snapshot, r.Population.SnapshotDigest)
 	}
+	for _, ms := range m.VerifyingSnapshots {
+		i := slices.IndexFunc(r.Population.VerifyingSnapshots, func(v SnapshotEvidence) bool { return v.ID == ms.ID })
+		if i < 0 || r.Population.VerifyingSnapshots[i].Digest != ms.Digest {
+			res.fail(FileManifest, "verifying snapshot %d with digest %s, which the evidence file does not show behind this report", ms.ID, audit.Printable(ms.Digest))
+		}
+	}
 	formats := slices.Clone(m.Formats)
 	if slices.ContainsFunc(formats, func(f string) bool { return !slices.Contains(Formats, f) }) {
 		res.fail(FileManifest, "lists formats %v, not all of which nhi writes: the manifest was edited", formats)
@@ -280,7 +286,7 @@ func checkLog(ctx context.Context, dir string, raw []byte, st *audit.Store, m *M
 	create := func(name string) (io.WriteCloser, error) {
 		return &hashSink{name: name, done: func(name, sum string) { mu.Lock(); rebuilt[name] = sum; mu.Unlock() }}, nil
 	}
-	manifest, _, err := render(r, formats, create)
+	manifest, _, err := render(r, formats, m.CSVBOM, create)
 	if err != nil {
 		res.fail("rebuild", "cannot render the rebuilt report: %v", err)
 		return nil

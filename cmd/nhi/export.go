@@ -19,7 +19,7 @@ const passphraseEnv = "NHI_SIGN_PASSPHRASE"
 func newExportCmd(a *app) *cobra.Command {
 	var (
 		out, formats, generatedAt, signer, keyPath string
-		force                                      bool
+		force, excel                               bool
 	)
 	cmd := &cobra.Command{
 		Use:   "export CAMPAIGN --out DIR",
@@ -64,7 +64,7 @@ nhi verify --report DIR. See docs/report.md.`,
 			if signer == "" {
 				return errors.New("cannot tell who attests the report: pass --signer NAME (or --as, NHI_REVIEWER)")
 			}
-			opts := report.ExportOptions{Formats: fs, Force: force,
+			opts := report.ExportOptions{Formats: fs, Force: force, Excel: excel,
 				Options: report.Options{GeneratedAt: at, Signer: signer, Tool: "nhi " + toolVersion()}}
 			if keyPath != "" {
 				if !report.ValidSigner(signer) {
@@ -103,7 +103,8 @@ nhi verify --report DIR. See docs/report.md.`,
 	f.StringVar(&out, "out", "", "folder to write the bundle into (new or empty; required)")
 	f.StringVar(&formats, "format", "", "formats to write, comma-separated: html,md,csv,json (default all)")
 	f.BoolVar(&force, "force", false, "replace an earlier bundle in --out")
-	f.StringVar(&generatedAt, "generated-at", "", "generation time the report states, RFC 3339 (default now, UTC)")
+	f.BoolVar(&excel, "excel", false, "start each CSV table with a UTF-8 byte order mark, so Excel reads non-ASCII names right")
+	f.StringVar(&generatedAt, "generated-at", "", "generation time the report states, RFC 3339 (default now, UTC; not before the report's last event)")
 	f.StringVar(&signer, "signer", "", "who attests the report (default the actor: --as, NHI_REVIEWER, git user.email)")
 	f.StringVar(&keyPath, "sign", "", "sign manifest.json with this OpenSSH private key (Ed25519, ECDSA or RSA); passphrase from "+passphraseEnv)
 	return cmd

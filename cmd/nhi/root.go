@@ -19,13 +19,54 @@ import (
 var version = ""
 
 func toolVersion() string {
-	if version != "" {
-		return version
+	bi, _ := debug.ReadBuildInfo()
+	return versionOf(version, bi)
+}
+
+// versionOf names the build: the release version (ldflags, else the
+// module's), and the commit it was built from when the build recorded
+// VCS information (go build does, unless -buildvcs=false), so an evidence
+// report says which code wrote it (docs/report.md). Without either it says
+// so rather than pretend.
+func versionOf(release string, bi *debug.BuildInfo) string {
+	v := release
+	if v == "" && bi != nil && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		v = bi.Main.Version
 	}
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
-		return bi.Main.Version
+	var rev, at string
+	modified := false
+	if bi != nil {
+		for _, s := range bi.Settings {
+			switch s.Key {
+			case "vcs.revision":
+				rev = s.Value
+			case "vcs.time":
+				at = s.Value
+			case "vcs.modified":
+				modified = s.Value == "true"
+			}
+		}
 	}
-	return "dev"
+	if v == "" {
+		v = "dev"
+	}
+	if rev == "" {
+		if release == "" && (bi == nil || bi.Main.Version == "" || bi.Main.Version == "(devel)") {
+			return v + " (built without VCS information)"
+		}
+		return v
+	}
+	if len(rev) > 12 {
+		rev = rev[:12]
+	}
+	out := v + " (commit " + rev
+	if modified {
+		out += ", modified"
+	}
+	if at != "" {
+		out += ", " + at
+	}
+	return out + ")"
 }
 
 // app holds what every command shares: the global flags and the streams.

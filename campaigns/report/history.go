@@ -1,0 +1,267 @@
+package report
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/nhi-audit/nhi/audit"
+	"github.com/nhi-audit/nhi/campaigns"
+)
+
+// The decision history (docs/report.md, "The decision history"): every
+// decision event of every item, not only the one in force, so an undone or
+// overwritten decision, the filter behind a bulk one, a carried decision and
+// its confirmation, and refused attempts all appear in the bundle.
+
+// HistoryEntry is one event in an item's decision trail.
+type HistoryEntry struct {
+	N        int    `json:"n"` // the item's row in the register
+	ID       string `json:"id"`
+	Event    int64  `json:"event"`
+	Type     string `json:"type"` // the event's type
+	At       string `json:"at"`
+	Actor    string `json:"actor"`
+	Action   string `json:"action"`   // carried, decide, confirm, undo, no-response, or the suffix of another decision.* event (refused)
+	Decision string `json:"decision"` // what it decided; for an undo, what it put back; for a refusal, what was attempted
+	Via      string `json:"via"`      // single, bulk, confirm, undo
+	Reason   string `json:"justification"`
+	Filter   string `json:"filter"` // the filter that selected the items of a bulk decision or confirmation
+	Undoes   int64  `json:"undoes"` // the event an undo reversed
+	// Outcome is what became of it: current, overwritten, undone,
+	// confirmed, not-confirmed, refused; "" for an undo or a close.
+	Outcome string `json:"outcome"`
+	By      int64  `json:"by"`       // the event that overwrote, undid or confirmed it
+	Other   bool   `json:"conflict"` // overwritten or undone by someone other than who made it
+	Detail  string `json:"detail"`
+}
+
+// History actions besides the decisions' own.
+const (
+	ActionCarried    = "carried"
+	ActionDecide     = "decide"
+	ActionConfirm    = "confirm"
+	ActionUndo       = "undo"
+	ActionNoResponse = "no-response"
+)
+
+// Outcomes of a history entry.
+const (
+	OutcomeCurrent      = "current"
+	OutcomeOverwritten  = "overwritten"
+	OutcomeUndone       = "undone"
+	OutcomeConfirmed    = "confirmed"
+	OutcomeNotConfirmed = "not-confirmed"
+	OutcomeRefused      = "refused"
+)
+
+// decisionEventPrefix: events of this prefix that name a campaign and its
+// items (decision.refused, docs/people.md) belong to the items' trails.
+const decisionEventPrefix = "decision."
+
+// history builds the decision trail of every item, in register order and,
+// within an item, event order.
+func history(ctx context.Context, st *audit.Store, a *campaigns.AsOf, reg []Row, asOf int64) ([]HistoryEntry, error) {
+	c := a.Campaign
+	filters := map[int64]string{} // bulk decision and confirmation events' filters
+	filterOf := func(seq int64) (string, error) {
+		if f, ok := filters[seq]; ok {
+			return f, nil
+		}
+		e, err := st.EventAt(ctx, seq)
+		if err != nil {
+			return "", err
+		}
+		var p struct {
+			Filter string `json:"filter"`
+		}
+		if err := unmarshal(e, &p); err != nil {
+			return "", err
+		}
+		filters[seq] = clean(p.Filter)
+		return filters[seq], nil
+	}
+	others, err := decisionEvents(ctx, st, c.Name, asOf)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]HistoryEntry, 0, len(reg))
+	for i := range c.Items {
+		it, row := &c.Items[i], &reg[i]
+		start := len(out)
+		add := func(e HistoryEntry) *HistoryEntry {
+			e.N, e.ID = row.N, row.ID
+			out = append(out, e)
+			return &out[len(out)-1]
+		}
+		carried := -1
+		if it.Carried != campaigns.Pending {
+			add(HistoryEntry{Event: c.CreateSeq, Type: campaigns.EventCreate, At: ts(c.CreatedAt), Actor: clean(c.CreatedBy),
+				Action: ActionCarried, Decision: string(it.Carried), Reason: clean(it.CarriedReason),
+				Detail: "carried from campaign " + clean(c.CarriedFrom) + "; counts only once confirmed"})
+			carried = len(out) - 1
+		}
+		// in force: the index in out of the decision in force; before:
+		// what was in force before each decision, for undos.
+		inForce := -1
+		before := map[int64]int{}
+		index := map[int64]int{}
+		for _, h := range it.History {
+			e := HistoryEntry{Event: h.Seq, At: ts(h.At), Actor: clean(h.Actor), Decision: string(h.Decision), Via: h.Via, Reason: clean(h.Reason)}
+			switch h.Via {
+			case campaigns.ViaUndo:
+				e.Type, e.Action, e.Undoes = campaigns.EventUndo, ActionUndo, h.Undoes
+				if e.Decision == "" {
+					e.Decision = "pending"
+				}
+				e.Detail = fmt.Sprintf("reverses event %d; puts back %s", h.Undoes, e.Decision)
+				add(e)
+				if k, ok := index[h.Undoes]; ok {
+					u := &out[k]
+					u.Outcome, u.By, u.Other = OutcomeUndone, h.Seq, !strings.EqualFold(u.Actor, e.Actor)
+					inForce = before[h.Undoes]
+					if inForce >= 0 {
+						out[inForce].Outcome, out[inForce].By, out[inForce].Other = "", 0, false
+					}
+				}
+				continue
+			case campaigns.ViaConfirm:
+				e.Type, e.Action = campaigns.EventConfirm, ActionConfirm
+			default:
+				e.Type, e.Action = campaigns.EventDecide, ActionDecide
+			}
+			if h.Via == campaigns.ViaBulk || h.Via == campaigns.ViaConfirm {
+				f, err := filterOf(h.Seq)
+				if err != nil {
+					return nil, err
+				}
+				e.Filter = f
+			}
+			p := add(e)
+			k := len(out) - 1
+			if h.Via == campaigns.ViaConfirm && carried >= 0 {
+				out[carried].Outcome, out[carried].By = OutcomeConfirmed, h.Seq
+				p.Detail = "confirms the decision carried from " + clean(c.CarriedFrom)
+			}
+			if inForce >= 0 {
+				o := &out[inForce]
+				o.Outcome, o.By, o.Other = OutcomeOverwritten, h.Seq, !strings.EqualFold(o.Actor, p.Actor)
+			}
+			before[h.Seq], index[h.Seq], inForce = inForce, k, k
+		}
+		if inForce >= 0 {
+			out[inForce].Outcome = OutcomeCurrent
+		}
+		if it.Decision == campaigns.NoResponse {
+			if carried >= 0 && out[carried].Outcome == "" {
+				out[carried].Outcome = OutcomeNotConfirmed
+			}
+			add(HistoryEntry{Event: c.CloseSeq, Type: campaigns.EventClose, At: tsp(c.ClosedAt), Actor: clean(c.ClosedBy),
+				Action: ActionNoResponse, Decision: string(campaigns.NoResponse), Detail: "closed without a decision"})
+		}
+		for _, e := range others[it.ID] {
+			add(e)
+		}
+		sortByEvent(out[start:])
+	}
+	return out, nil
+}
+
+// sortByEvent orders one item's trail by event (insertion sort: a trail
+// is a few entries, and its parts are each in order already).
+func sortByEvent(t []HistoryEntry) {
+	for i := 1; i < len(t); i++ {
+		for j := i; j > 0 && t[j].Event < t[j-1].Event; j-- {
+			t[j], t[j-1] = t[j-1], t[j]
+		}
+	}
+}
+
+// decisionEvents reads the decision.* events (refused attempts, and any
+// later kind) that name campaign up to event asOf, by item. They have no
+// projection: they are read from the log, generically, so a kind added
+// later shows in the trail without a change here.
+func decisionEvents(ctx context.Context, st *audit.Store, campaign string, asOf int64) (map[string][]HistoryEntry, error) {
+	rows, err := st.Query(ctx, `SELECT seq, at, actor, type, payload FROM events
+		WHERE type >= ? AND type < ? AND json_extract(payload, '$.campaign') = ? AND seq <= ? ORDER BY seq`,
+		decisionEventPrefix, decisionEventPrefix[:len(decisionEventPrefix)-1]+"/", campaign, asOf)
+	if err != nil {
+		return nil, fmt.Errorf("reading decision events: %w", err)
+	}
+	defer rows.Close()
+	out := map[string][]HistoryEntry{}
+	for rows.Next() {
+		var (
+			e       audit.Event
+			at      string
+			payload string
+		)
+		if err := rows.Scan(&e.Seq, &at, &e.Actor, &e.Type, &payload); err != nil {
+			return nil, err
+		}
+		var p struct {
+			Items    []string `json:"items"`
+			Item     string   `json:"item"`
+			Identity string   `json:"identity"`
+			Action   string   `json:"action"`
+			Decision string   `json:"decision"`
+			Rule     string   `json:"rule"`
+			Detail   string   `json:"detail"`
+			Reason   string   `json:"reason"`
+			Filter   string   `json:"filter"`
+		}
+		if err := json.Unmarshal([]byte(payload), &p); err != nil {
+			return nil, fmt.Errorf("event %d (%s): %w", e.Seq, e.Type, err)
+		}
+		action := strings.TrimPrefix(e.Type, decisionEventPrefix)
+		h := HistoryEntry{Event: e.Seq, Type: clean(e.Type), At: clean(at), Actor: clean(e.Actor), Action: clean(action),
+			Decision: clean(p.Action + p.Decision), Reason: clean(p.Reason), Filter: clean(p.Filter)}
+		if t, err := time.Parse(time.RFC3339Nano, at); err == nil {
+			h.At = ts(t)
+		}
+		if action == "refused" {
+			h.Outcome = OutcomeRefused
+		}
+		h.Detail = clean(strings.TrimSpace(strings.Trim(p.Rule+": "+p.Detail, ": ")))
+		items := p.Items
+		for _, one := range []string{p.Item, p.Identity} {
+			if one != "" {
+				items = append(items, one)
+			}
+		}
+		for _, id := range items {
+			out[id] = append(out[id], h)
+		}
+	}
+	return out, rows.Err()
+}
+
+// bulkDecisions lists the bulk decisions and confirmations of the trails,
+// by event.
+func bulkDecisions(h []HistoryEntry) []BulkDecision {
+	out := []BulkDecision{}
+	at := map[int64]int{}
+	for i := range h {
+		e := &h[i]
+		if e.Via != campaigns.ViaBulk && e.Via != campaigns.ViaConfirm {
+			continue
+		}
+		k, ok := at[e.Event]
+		if !ok {
+			k = len(out)
+			at[e.Event] = k
+			d := e.Decision
+			if e.Via == campaigns.ViaConfirm {
+				d = "confirm carried"
+			}
+			out = append(out, BulkDecision{Event: e.Event, Type: e.Type, At: e.At, Actor: e.Actor, Decision: d, Filter: e.Filter, Reason: e.Reason})
+		}
+		out[k].Items++
+	}
+	slices.SortFunc(out, func(a, b BulkDecision) int { return cmp.Compare(a.Event, b.Event) })
+	return out
+}
