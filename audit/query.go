@@ -85,24 +85,54 @@ func (s *Store) scanIdentities(ctx context.Context, judge *statusJudge) ([]Ident
 // in, with the owners recorded now; its new/changed mark; owner suggestions.
 // With only set, change marks are computed for that one identity.
 func (s *Store) evaluate(ctx context.Context, ids []Identity, only string) error {
-	ev, err := s.evaluators(ctx)
+	d, err := s.derivations(ctx, only)
 	if err != nil {
 		return err
+	}
+	return d.fill(ctx, ids)
+}
+
+// derivation holds what evaluate needs besides the identities: built once
+// per read, then applied batch by batch, so a streamed read of a million
+// identities (EachIdentity) holds only its current batch.
+type derivation struct {
+	s          *Store
+	ev         *snapshotEvaluators
+	marks      map[string]string
+	principals principalIndex
+}
+
+func (s *Store) derivations(ctx context.Context, only string) (*derivation, error) {
+	ev, err := s.evaluators(ctx)
+	if err != nil {
+		return nil, err
 	}
 	marks, err := s.changeMarks(ctx, only)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	used := map[int64]bool{}
+	return &derivation{s: s, ev: ev, marks: marks, principals: principalIndex{}}, nil
+}
+
+// fill derives findings, marks and suggestions for ids in place.
+func (d *derivation) fill(ctx context.Context, ids []Identity) error {
+	need := map[int64]bool{}
 	for i := range ids {
-		used[ids[i].SnapshotID] = true
+		if _, ok := d.principals[ids[i].SnapshotID]; !ok {
+			need[ids[i].SnapshotID] = true
+		}
 	}
-	principals, err := s.principalsOf(ctx, used)
-	if err != nil {
-		return err
+	if len(need) > 0 {
+		more, err := d.s.principalsOf(ctx, need)
+		if err != nil {
+			return err
+		}
+		for id, p := range more {
+			d.principals[id] = p
+		}
 	}
 	for i := range ids {
-		ev.prepare(ids[i].SnapshotID)
+		d.ev.prepare(ids[i].SnapshotID)
 	}
 	// Evaluators are read-only once built: split the work across cores,
 	// the larger part of opening a file of 100,000 identities.
@@ -114,14 +144,71 @@ func (s *Store) evaluate(ctx context.Context, ids []Identity, only string) error
 			defer wg.Done()
 			for i := w; i < len(ids); i += workers {
 				id := &ids[i]
-				id.Findings = ev.findings(id)
-				id.Change = marks[id.ID]
-				id.Suggestions = principals.suggestOwners(id)
+				id.Findings = d.ev.findings(id)
+				id.Change = d.marks[id.ID]
+				id.Suggestions = d.principals.suggestOwners(id)
 			}
 		}()
 	}
 	wg.Wait()
 	return nil
+}
+
+// eachBatch is how many identities EachIdentity reads and evaluates at a
+// time: enough to keep every core busy evaluating; a variable so tests can
+// cross batch boundaries with a small file.
+var eachBatch = 4096
+
+// EachIdentity calls fn with every identity Identities would return, in the
+// same order and with the same derived fields, but reads and evaluates them
+// a batch at a time: memory stays flat however large the file (issue 21,
+// `nhi identities --json` over a million identities). fn must not keep the
+// pointer past its call; an error from fn stops the read and is returned.
+func (s *Store) EachIdentity(ctx context.Context, fn func(*Identity) error) error {
+	latest, err := s.latestCompleteByAccount(ctx)
+	if err != nil {
+		return err
+	}
+	d, err := s.derivations(ctx, "")
+	if err != nil {
+		return err
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT `+identityColumns+` `+identityFrom+` ORDER BY i.id`)
+	if err != nil {
+		return fmt.Errorf("reading identities: %w", err)
+	}
+	defer rows.Close()
+	batch := eachBatch
+	buf := make([]Identity, 0, batch)
+	flush := func() error {
+		if err := d.fill(ctx, buf); err != nil {
+			return err
+		}
+		for i := range buf {
+			if err := fn(&buf[i]); err != nil {
+				return err
+			}
+		}
+		clear(buf)
+		buf = buf[:0]
+		return nil
+	}
+	for rows.Next() {
+		id, err := scanIdentity(rows, latest)
+		if err != nil {
+			return err
+		}
+		buf = append(buf, id)
+		if len(buf) == batch {
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("reading identities: %w", err)
+	}
+	return flush()
 }
 
 // Refresh re-reads the owners of ids and re-evaluates their findings in
