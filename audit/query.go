@@ -49,9 +49,9 @@ func (s *Store) Identities(ctx context.Context) ([]Identity, error) {
 // owner, ordered by ID, into a slice sized up front: growing a slice of
 // 100,000 Identity values by doubling costs a tenth of the read.
 func (s *Store) scanIdentities(ctx context.Context, judge *statusJudge) ([]Identity, error) {
-	var n int
-	if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM identities`).Scan(&n); err != nil {
-		return nil, fmt.Errorf("reading identities: %w", err)
+	n, err := s.IdentityCount(ctx)
+	if err != nil {
+		return nil, err
 	}
 	rows, err := s.db.QueryContext(ctx, `SELECT `+identityColumns+` `+identityFrom+` ORDER BY i.id`)
 	if err != nil {
@@ -154,6 +154,16 @@ func (d *derivation) fill(ctx context.Context, ids []Identity) error {
 	return nil
 }
 
+// IdentityCount is how many identities the file knows, current and
+// removed: what Identities would return.
+func (s *Store) IdentityCount(ctx context.Context) (int, error) {
+	var n int
+	if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM identities`).Scan(&n); err != nil {
+		return 0, fmt.Errorf("counting identities: %w", err)
+	}
+	return n, nil
+}
+
 // eachBatch is how many identities EachIdentity reads and evaluates at a
 // time: enough to keep every core busy evaluating; a variable so tests can
 // cross batch boundaries with a small file.
@@ -165,7 +175,11 @@ var eachBatch = 4096
 // `nhi identities --json` over a million identities). fn must not keep the
 // pointer past its call; an error from fn stops the read and is returned.
 func (s *Store) EachIdentity(ctx context.Context, fn func(*Identity) error) error {
-	latest, err := s.latestCompleteByAccount(ctx)
+	judge, err := s.newStatusJudge(ctx)
+	if err != nil {
+		return err
+	}
+	ren, err := s.renames(ctx)
 	if err != nil {
 		return err
 	}
@@ -180,25 +194,35 @@ func (s *Store) EachIdentity(ctx context.Context, fn func(*Identity) error) erro
 	defer rows.Close()
 	batch := eachBatch
 	buf := make([]Identity, 0, batch)
+	accounts := make([]string, 0, batch)
+	// Each batch goes through the steps of Identities, in its order.
 	flush := func() error {
-		if err := d.fill(ctx, buf); err != nil {
-			return err
-		}
 		for i := range buf {
-			if err := fn(&buf[i]); err != nil {
+			if err := judge.judge(ctx, &buf[i], accounts[i]); err != nil {
 				return err
 			}
 		}
-		clear(buf)
-		buf = buf[:0]
+		kept := ren.follow(buf)
+		if err := d.fill(ctx, kept); err != nil {
+			return err
+		}
+		markRenamed(kept, ren.prev)
+		for i := range kept {
+			if err := fn(&kept[i]); err != nil {
+				return err
+			}
+		}
+		clear(buf[:cap(buf)])
+		buf, accounts = buf[:0], accounts[:0]
 		return nil
 	}
 	for rows.Next() {
-		id, err := scanIdentity(rows, latest)
+		id, account, err := scanIdentity(rows)
 		if err != nil {
 			return err
 		}
 		buf = append(buf, id)
+		accounts = append(accounts, account)
 		if len(buf) == batch {
 			if err := flush(); err != nil {
 				return err
