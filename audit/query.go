@@ -192,7 +192,9 @@ func (s *Store) EachIdentity(ctx context.Context, fn func(*Identity) error) erro
 		return fmt.Errorf("reading identities: %w", err)
 	}
 	defer rows.Close()
-	batch := eachBatch
+	// The first batches are small, so the first identities reach fn
+	// after milliseconds (the TUI shows them while the rest loads).
+	batch := min(256, eachBatch)
 	buf := make([]Identity, 0, batch)
 	accounts := make([]string, 0, batch)
 	// Each batch goes through the steps of Identities, in its order.
@@ -227,6 +229,7 @@ func (s *Store) EachIdentity(ctx context.Context, fn func(*Identity) error) erro
 			if err := flush(); err != nil {
 				return err
 			}
+			batch = min(2*batch, eachBatch)
 		}
 	}
 	if err := rows.Err(); err != nil {
