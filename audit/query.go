@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unique"
 )
 
 // ErrUnknownIdentity is returned for an identity ID the file has never seen.
@@ -100,6 +101,28 @@ type derivation struct {
 	ev         *snapshotEvaluators
 	marks      map[string]string
 	principals principalIndex
+	// byScope shares one suggestion list between the identities of a
+	// snapshot and scope whose source names no owner: they get the same
+	// suggestions, and a million copies of them were a sixth of the
+	// memory the TUI held (issue 21). Nothing changes a Suggestions slice
+	// in place.
+	byScope map[scopeKey][]OwnerSuggestion
+}
+
+type scopeKey struct {
+	snapshot int64
+	scope    string
+}
+
+// namesOwner reports whether id's attributes name a likely owner, which
+// makes its suggestions its own.
+func namesOwner(id *Identity) bool {
+	for _, n := range naturalOwnerSources {
+		if id.Attributes[n.attr] != "" {
+			return true
+		}
+	}
+	return false
 }
 
 func (s *Store) derivations(ctx context.Context, only string) (*derivation, error) {
@@ -111,7 +134,7 @@ func (s *Store) derivations(ctx context.Context, only string) (*derivation, erro
 	if err != nil {
 		return nil, err
 	}
-	return &derivation{s: s, ev: ev, marks: marks, principals: principalIndex{}}, nil
+	return &derivation{s: s, ev: ev, marks: marks, principals: principalIndex{}, byScope: map[scopeKey][]OwnerSuggestion{}}, nil
 }
 
 // fill derives findings, marks and suggestions for ids in place.
@@ -131,8 +154,18 @@ func (d *derivation) fill(ctx context.Context, ids []Identity) error {
 			d.principals[id] = p
 		}
 	}
+	shared := make([]bool, len(ids))
 	for i := range ids {
-		d.ev.prepare(ids[i].SnapshotID)
+		id := &ids[i]
+		d.ev.prepare(id.SnapshotID)
+		if namesOwner(id) {
+			continue
+		}
+		shared[i] = true
+		k := scopeKey{id.SnapshotID, id.Scope}
+		if _, ok := d.byScope[k]; !ok {
+			d.byScope[k] = d.principals.suggestOwners(id)
+		}
 	}
 	// Evaluators are read-only once built: split the work across cores,
 	// the larger part of opening a file of 100,000 identities.
@@ -146,7 +179,11 @@ func (d *derivation) fill(ctx context.Context, ids []Identity) error {
 				id := &ids[i]
 				id.Findings = d.ev.findings(id)
 				id.Change = d.marks[id.ID]
-				id.Suggestions = d.principals.suggestOwners(id)
+				if shared[i] {
+					id.Suggestions = d.byScope[scopeKey{id.SnapshotID, id.Scope}]
+				} else {
+					id.Suggestions = d.principals.suggestOwners(id)
+				}
 			}
 		}()
 	}
@@ -409,7 +446,13 @@ func scanIdentity(rows *sql.Rows) (Identity, string, error) {
 	if err != nil {
 		return it, "", fmt.Errorf("reading identity: %w", err)
 	}
-	it.Kind = Kind(kind)
+	// The strings a population repeats are kept once each: a million
+	// identities share a few kinds, one source, and a scope per repository
+	// (issue 21).
+	it.Kind = Kind(unique.Make(kind).Value())
+	it.Source = unique.Make(it.Source).Value()
+	it.Scope = unique.Make(it.Scope).Value()
+	it.Owner = unique.Make(it.Owner).Value()
 	it.FirstSeen, _ = parseTime(firstSeen)
 	it.LastSeen, _ = parseTime(lastSeen)
 	it.CreatedAt = parseNullTime(created)
