@@ -106,10 +106,10 @@ type derivation struct {
 	// suggestions, and a million copies of them were a sixth of the
 	// memory the TUI held (issue 21). Nothing changes a Suggestions slice
 	// in place.
-	byScope map[scopeKey][]OwnerSuggestion
+	byScope map[suggestKey][]OwnerSuggestion
 }
 
-type scopeKey struct {
+type suggestKey struct {
 	snapshot int64
 	scope    string
 }
@@ -134,7 +134,7 @@ func (s *Store) derivations(ctx context.Context, only string) (*derivation, erro
 	if err != nil {
 		return nil, err
 	}
-	return &derivation{s: s, ev: ev, marks: marks, principals: principalIndex{}, byScope: map[scopeKey][]OwnerSuggestion{}}, nil
+	return &derivation{s: s, ev: ev, marks: marks, principals: principalIndex{}, byScope: map[suggestKey][]OwnerSuggestion{}}, nil
 }
 
 // fill derives findings, marks and suggestions for ids in place.
@@ -162,7 +162,7 @@ func (d *derivation) fill(ctx context.Context, ids []Identity) error {
 			continue
 		}
 		shared[i] = true
-		k := scopeKey{id.SnapshotID, id.Scope}
+		k := suggestKey{id.SnapshotID, id.Scope}
 		if _, ok := d.byScope[k]; !ok {
 			d.byScope[k] = d.principals.suggestOwners(id)
 		}
@@ -180,7 +180,7 @@ func (d *derivation) fill(ctx context.Context, ids []Identity) error {
 				id.Findings = d.ev.findings(id)
 				id.Change = d.marks[id.ID]
 				if shared[i] {
-					id.Suggestions = d.byScope[scopeKey{id.SnapshotID, id.Scope}]
+					id.Suggestions = d.byScope[suggestKey{id.SnapshotID, id.Scope}]
 				} else {
 					id.Suggestions = d.principals.suggestOwners(id)
 				}
