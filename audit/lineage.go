@@ -131,31 +131,55 @@ func renamedFrom(old string) string {
 // (its successor stands for it), and a successor without an owner takes
 // its predecessor's.
 func (s *Store) followRenames(ctx context.Context, ids []Identity) ([]Identity, map[string][]string, error) {
-	aliases, err := s.Aliases(ctx)
-	if err != nil || len(aliases) == 0 {
-		return ids, nil, err
-	}
-	owners, err := s.ownersByID(ctx)
+	r, err := s.renames(ctx)
 	if err != nil {
 		return nil, nil, err
 	}
-	prev := predecessors(aliases)
+	return r.follow(ids), r.prev, nil
+}
+
+// renameView is what following renames needs, read once: Store.EachIdentity
+// applies it a batch at a time.
+type renameView struct {
+	aliases map[string]string   // old ID -> the ID it continues as
+	owners  map[string]string   // the owners projection; nil without aliases
+	prev    map[string][]string // ID -> the IDs it continues
+}
+
+func (s *Store) renames(ctx context.Context) (*renameView, error) {
+	aliases, err := s.Aliases(ctx)
+	if err != nil || len(aliases) == 0 {
+		return &renameView{}, err
+	}
+	owners, err := s.ownersByID(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &renameView{aliases: aliases, owners: owners, prev: predecessors(aliases)}, nil
+}
+
+// follow drops renamed identities from ids (in place) and gives an
+// unowned successor its predecessor's owner.
+func (r *renameView) follow(ids []Identity) []Identity {
+	if len(r.aliases) == 0 {
+		return ids
+	}
 	out := ids[:0]
 	for _, it := range ids {
-		if _, renamed := aliases[it.ID]; renamed {
+		if _, renamed := r.aliases[it.ID]; renamed {
 			continue
 		}
-		if olds := prev[it.ID]; len(olds) > 0 && it.Owner == "" {
+		if olds := r.prev[it.ID]; len(olds) > 0 && it.Owner == "" {
 			for _, o := range olds {
-				if owners[o] != "" {
-					it.Owner = owners[o]
+				if r.owners[o] != "" {
+					it.Owner = r.owners[o]
 					break
 				}
 			}
 		}
 		out = append(out, it)
 	}
-	return out, prev, nil
+	return out
 }
 
 // markRenamed shows a renamed identity as changed, not new.

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unique"
 )
 
 // ErrUnknownIdentity is returned for an identity ID the file has never seen.
@@ -51,9 +52,9 @@ func (s *Store) Identities(ctx context.Context) ([]Identity, error) {
 // owner, ordered by ID, into a slice sized up front: growing a slice of
 // 100,000 Identity values by doubling costs a tenth of the read.
 func (s *Store) scanIdentities(ctx context.Context, judge *statusJudge) ([]Identity, error) {
-	var n int
-	if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM identities`).Scan(&n); err != nil {
-		return nil, fmt.Errorf("reading identities: %w", err)
+	n, err := s.IdentityCount(ctx)
+	if err != nil {
+		return nil, err
 	}
 	rows, err := s.db.QueryContext(ctx, `SELECT `+identityColumns+` `+identityFrom+` ORDER BY i.id`)
 	if err != nil {
@@ -87,24 +88,86 @@ func (s *Store) scanIdentities(ctx context.Context, judge *statusJudge) ([]Ident
 // in, with the owners recorded now; its new/changed mark; owner suggestions.
 // With only set, change marks are computed for that one identity.
 func (s *Store) evaluate(ctx context.Context, ids []Identity, only string) error {
-	ev, err := s.evaluators(ctx)
+	d, err := s.derivations(ctx, only)
 	if err != nil {
 		return err
+	}
+	return d.fill(ctx, ids)
+}
+
+// derivation holds what evaluate needs besides the identities: built once
+// per read, then applied batch by batch, so a streamed read of a million
+// identities (EachIdentity) holds only its current batch.
+type derivation struct {
+	s          *Store
+	ev         *snapshotEvaluators
+	marks      map[string]string
+	principals principalIndex
+	// byScope shares one suggestion list between the identities of a
+	// snapshot and scope whose source names no owner: they get the same
+	// suggestions, and a million copies of them were a sixth of the
+	// memory the TUI held (issue 21). Nothing changes a Suggestions slice
+	// in place.
+	byScope map[suggestKey][]OwnerSuggestion
+}
+
+type suggestKey struct {
+	snapshot int64
+	scope    string
+}
+
+// namesOwner reports whether id's attributes name a likely owner, which
+// makes its suggestions its own.
+func namesOwner(id *Identity) bool {
+	for _, n := range naturalOwnerSources {
+		if id.Attributes[n.attr] != "" {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *Store) derivations(ctx context.Context, only string) (*derivation, error) {
+	ev, err := s.evaluators(ctx)
+	if err != nil {
+		return nil, err
 	}
 	marks, err := s.changeMarks(ctx, only)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	used := map[int64]bool{}
+	return &derivation{s: s, ev: ev, marks: marks, principals: principalIndex{}, byScope: map[suggestKey][]OwnerSuggestion{}}, nil
+}
+
+// fill derives findings, marks and suggestions for ids in place.
+func (d *derivation) fill(ctx context.Context, ids []Identity) error {
+	need := map[int64]bool{}
 	for i := range ids {
-		used[ids[i].SnapshotID] = true
+		if _, ok := d.principals[ids[i].SnapshotID]; !ok {
+			need[ids[i].SnapshotID] = true
+		}
 	}
-	principals, err := s.principalsOf(ctx, used)
-	if err != nil {
-		return err
+	if len(need) > 0 {
+		more, err := d.s.principalsOf(ctx, need)
+		if err != nil {
+			return err
+		}
+		for id, p := range more {
+			d.principals[id] = p
+		}
 	}
+	shared := make([]bool, len(ids))
 	for i := range ids {
-		ev.prepare(ids[i].SnapshotID)
+		id := &ids[i]
+		d.ev.prepare(id.SnapshotID)
+		if namesOwner(id) {
+			continue
+		}
+		shared[i] = true
+		k := suggestKey{id.SnapshotID, id.Scope}
+		if _, ok := d.byScope[k]; !ok {
+			d.byScope[k] = d.principals.suggestOwners(id)
+		}
 	}
 	// Evaluators are read-only once built: split the work across cores,
 	// the larger part of opening a file of 100,000 identities.
@@ -116,14 +179,102 @@ func (s *Store) evaluate(ctx context.Context, ids []Identity, only string) error
 			defer wg.Done()
 			for i := w; i < len(ids); i += workers {
 				id := &ids[i]
-				id.Findings = ev.findings(id)
-				id.Change = marks[id.ID]
-				id.Suggestions = principals.suggestOwners(id)
+				id.Findings = d.ev.findings(id)
+				id.Change = d.marks[id.ID]
+				if shared[i] {
+					id.Suggestions = d.byScope[suggestKey{id.SnapshotID, id.Scope}]
+				} else {
+					id.Suggestions = d.principals.suggestOwners(id)
+				}
 			}
 		}()
 	}
 	wg.Wait()
 	return nil
+}
+
+// IdentityCount is how many identities the file knows, current and
+// removed: what Identities would return.
+func (s *Store) IdentityCount(ctx context.Context) (int, error) {
+	var n int
+	if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM identities`).Scan(&n); err != nil {
+		return 0, fmt.Errorf("counting identities: %w", err)
+	}
+	return n, nil
+}
+
+// eachBatch is how many identities EachIdentity reads and evaluates at a
+// time: enough to keep every core busy evaluating; a variable so tests can
+// cross batch boundaries with a small file.
+var eachBatch = 4096
+
+// EachIdentity calls fn with every identity Identities would return, in the
+// same order and with the same derived fields, but reads and evaluates them
+// a batch at a time: memory stays flat however large the file (issue 21,
+// `nhi identities --json` over a million identities). fn must not keep the
+// pointer past its call; an error from fn stops the read and is returned.
+func (s *Store) EachIdentity(ctx context.Context, fn func(*Identity) error) error {
+	judge, err := s.newStatusJudge(ctx)
+	if err != nil {
+		return err
+	}
+	ren, err := s.renames(ctx)
+	if err != nil {
+		return err
+	}
+	d, err := s.derivations(ctx, "")
+	if err != nil {
+		return err
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT `+identityColumns+` `+identityFrom+` ORDER BY i.id`)
+	if err != nil {
+		return fmt.Errorf("reading identities: %w", err)
+	}
+	defer rows.Close()
+	// The first batches are small, so the first identities reach fn
+	// after milliseconds (the TUI shows them while the rest loads).
+	batch := min(256, eachBatch)
+	buf := make([]Identity, 0, batch)
+	accounts := make([]string, 0, batch)
+	// Each batch goes through the steps of Identities, in its order.
+	flush := func() error {
+		for i := range buf {
+			if err := judge.judge(ctx, &buf[i], accounts[i]); err != nil {
+				return err
+			}
+		}
+		kept := ren.follow(buf)
+		if err := d.fill(ctx, kept); err != nil {
+			return err
+		}
+		markRenamed(kept, ren.prev)
+		for i := range kept {
+			if err := fn(&kept[i]); err != nil {
+				return err
+			}
+		}
+		clear(buf[:cap(buf)])
+		buf, accounts = buf[:0], accounts[:0]
+		return nil
+	}
+	for rows.Next() {
+		id, account, err := scanIdentity(rows)
+		if err != nil {
+			return err
+		}
+		buf = append(buf, id)
+		accounts = append(accounts, account)
+		if len(buf) == batch {
+			if err := flush(); err != nil {
+				return err
+			}
+			batch = min(2*batch, eachBatch)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("reading identities: %w", err)
+	}
+	return flush()
 }
 
 // Refresh re-reads the owners of ids and re-evaluates their findings in
@@ -303,7 +454,14 @@ func scanIdentity(rows *sql.Rows) (Identity, string, error) {
 	if err != nil {
 		return it, "", fmt.Errorf("reading identity: %w", err)
 	}
-	it.Kind, it.Account = Kind(kind), account
+	// The strings a population repeats are kept once each: a million
+	// identities share a few kinds, a few sources and accounts, and a scope
+	// per repository.
+	it.Kind = Kind(unique.Make(kind).Value())
+	it.Account = unique.Make(account).Value()
+	it.Source = unique.Make(it.Source).Value()
+	it.Scope = unique.Make(it.Scope).Value()
+	it.Owner = unique.Make(it.Owner).Value()
 	it.FirstSeen, _ = parseTime(firstSeen)
 	it.LastSeen, _ = parseTime(lastSeen)
 	it.CreatedAt = parseNullTime(created)

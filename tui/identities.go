@@ -236,6 +236,8 @@ func (v *identitiesView) Update(msg tea.Msg) tea.Cmd {
 	case populationChangedMsg:
 		v.table.SetHidden(colSource, !v.st.pop.manySources())
 		return v.dataChanged()
+	case populationGrewMsg:
+		return v.grew(msg.from)
 	case decisionsChangedMsg:
 		if v.filter != nil {
 			return v.requery() // the filter may test decision:
@@ -434,6 +436,22 @@ func (v *identitiesView) dataChanged() tea.Cmd {
 		return nil // rows are positions: the table shows the new values as is
 	}
 	return v.requery()
+}
+
+// grew shows identities appended to the population while it loads.
+func (v *identitiesView) grew(from int) tea.Cmd {
+	if v.filter != nil || v.sort.col != noSort || v.pending {
+		return v.requery()
+	}
+	rows := slices.Clip(v.table.Rows()) // appending copies: the old slice may be read elsewhere
+	if len(rows) != from {
+		return v.requery()
+	}
+	for i := from; i < len(v.st.pop.ids); i++ {
+		rows = append(rows, int32(i))
+	}
+	v.table.SetRows(rows)
+	return nil
 }
 
 func (v *identitiesView) apply(r queryResult) {

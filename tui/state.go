@@ -14,8 +14,11 @@ import (
 // reads a consistent, immutable set while the auditor keeps working.
 // Positions never move: a row of a table is an index into ids.
 type population struct {
-	ids     []*audit.Identity
-	index   map[string]int32 // ID -> position in ids; shared by every version
+	ids []*audit.Identity
+	// index maps an ID to its position in ids. Every version shares it;
+	// it grows while the population loads (appended), so only the event
+	// loop reads it.
+	index   map[string]int32
 	version uint64
 	nsrc    int // distinct source/account pairs: SOURCE shows when more than one
 }
@@ -41,6 +44,18 @@ func newPopulation(ids []audit.Identity) *population {
 	return p
 }
 
+// appended is a new version of p with ids added at the end. It may share
+// p.ids' backing array: a version only reads its own length of it, and
+// only the latest version is ever appended to.
+func (p *population) appended(ids []audit.Identity) *population {
+	out := &population{ids: p.ids, index: p.index, version: p.version + 1}
+	for i := range ids {
+		out.index[ids[i].ID] = int32(len(out.ids))
+		out.ids = append(out.ids, &ids[i])
+	}
+	return out
+}
+
 // with is a new version of p in which the identities at the positions of
 // updates are replaced.
 func (p *population) with(updates map[int32]*audit.Identity) *population {
@@ -57,14 +72,17 @@ func (p *population) with(updates map[int32]*audit.Identity) *population {
 type state struct {
 	// ctx is the session's: cancelled when the program ends, it stops the
 	// reads and writes still running (Run).
-	ctx      context.Context
-	snap     *audit.Snapshot
-	pop      *population
-	now      func() time.Time
-	store    Store    // nil: nothing to write to or read history from
-	reviewer Reviewer // nil: no campaign features
-	actor    string
-	readOnly bool
+	ctx  context.Context
+	snap *audit.Snapshot
+	pop  *population
+	// loadTotal is how many identities the file held when a read in
+	// batches began (stream.go): the header says "loading N of loadTotal".
+	loadTotal int
+	now       func() time.Time
+	store     Store    // nil: nothing to write to or read history from
+	reviewer  Reviewer // nil: no campaign features
+	actor     string
+	readOnly  bool
 
 	// The active campaign and its decisions by identity ID (replaced,
 	// never changed in place: a filter may be reading it).

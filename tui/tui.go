@@ -97,6 +97,7 @@ type Model struct {
 	stack         []view          // stack[0] is the identities table or the empty state
 	ids           *identitiesView // stack[0], when there are identities
 	loading       bool            // the identities are being read
+	readShort     bool            // reading them in batches failed part way (stream.go)
 
 	prompt   prompt // the prompt at the bottom, or nil
 	flash    string // a message shown until the next key
@@ -221,6 +222,9 @@ func newHelp() help.Model {
 // was not given them.
 func (m *Model) Init() tea.Cmd {
 	if m.loading {
+		if s, ok := m.st.store.(identityStreamer); ok {
+			return m.streamIdentities(s)
+		}
 		return m.loadIdentities()
 	}
 	return nil
@@ -265,6 +269,8 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			return m, m.loadSnapshots()
 		}
 		return m, nil
+	case identitiesBatchMsg:
+		return m, m.batchLoaded(msg)
 	}
 	if cmd, ok := m.route(msg); ok {
 		return m, cmd
@@ -463,9 +469,14 @@ func (m *Model) headerParts(compact int) string {
 		}
 		parts = append(parts, status+" "+when)
 	}
-	if m.loading {
+	switch {
+	case m.loading && len(m.st.pop.ids) > 0:
+		parts = append(parts, theme.Muted.Render("loading "+commas(len(m.st.pop.ids))+" of "+commas(m.st.loadTotal)))
+	case m.loading:
 		parts = append(parts, theme.Muted.Render("reading identities…"))
-	} else {
+	case m.readShort:
+		parts = append(parts, theme.Warning.Render(commas(len(m.st.pop.ids))+" of "+commas(m.st.loadTotal)+" identities read"))
+	default:
 		parts = append(parts, plural(len(m.st.pop.ids), "identity", "identities"))
 	}
 	if gaps > 0 {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -40,30 +41,33 @@ has it). --filter keeps those a filter expression matches (docs/filter.md).
 				return err
 			}
 			defer st.Close()
-			all, err := st.Identities(cmd.Context())
+			env := &filter.Env{Now: st.Now()}
+			// Rows stream from the store's cursor to the output: nothing
+			// holds the whole population (issue 21: a million identities).
+			out := bufio.NewWriterSize(a.stdout, 64<<10)
+			var emit func(*audit.Identity) error
+			var finish func(total, matched int) error
+			if asJSON {
+				emit, finish = jsonArray(out)
+			} else {
+				emit, finish = identityTable(out, expr, time.Now())
+			}
+			total, matched := 0, 0
+			err = st.EachIdentity(cmd.Context(), func(id *audit.Identity) error {
+				total++
+				if !f.Match(id, env) {
+					return nil
+				}
+				matched++
+				return emit(id)
+			})
 			if err != nil {
 				return err
 			}
-			env := &filter.Env{Now: st.Now()}
-			ids := all[:0]
-			for i := range all {
-				if f.Match(&all[i], env) {
-					ids = append(ids, all[i])
-				}
-			}
-			if asJSON {
-				if len(ids) == 0 {
-					ids = []audit.Identity{}
-				}
-				enc := json.NewEncoder(a.stdout)
-				enc.SetIndent("", "  ")
-				return enc.Encode(ids)
-			}
-			if len(ids) == 0 && len(all) > 0 {
-				_, err := fmt.Fprintf(a.stdout, "No identity of %d matches the filter %q.\n", len(all), expr)
+			if err := finish(total, matched); err != nil {
 				return err
 			}
-			return printIdentities(a.stdout, ids, time.Now())
+			return out.Flush()
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print a JSON array of identity objects")
@@ -71,31 +75,73 @@ has it). --filter keeps those a filter expression matches (docs/filter.md).
 	return cmd
 }
 
-func printIdentities(w io.Writer, ids []audit.Identity, now time.Time) error {
-	if len(ids) == 0 {
-		_, err := fmt.Fprintln(w, "No identities yet. Take a snapshot: nhi demo, or nhi snapshot github --org ORG")
+// jsonArray writes identities as one indented JSON array, an element at a
+// time, byte for byte what encoding a []audit.Identity with two-space
+// indentation would print.
+func jsonArray(w io.Writer) (emit func(*audit.Identity) error, finish func(total, matched int) error) {
+	sep := "[\n  "
+	emit = func(id *audit.Identity) error {
+		b, err := json.MarshalIndent(id, "  ", "  ")
+		if err != nil {
+			return err
+		}
+		if _, err := io.WriteString(w, sep); err != nil {
+			return err
+		}
+		sep = ",\n  "
+		_, err = w.Write(b)
 		return err
 	}
+	finish = func(_, matched int) error {
+		end := "\n]\n"
+		if matched == 0 {
+			end = "[]\n"
+		}
+		_, err := io.WriteString(w, end)
+		return err
+	}
+	return emit, finish
+}
+
+// identityTable prints the human table. Its columns are aligned over every
+// row, so tabwriter keeps the cells (text, not identities) until finish.
+func identityTable(w io.Writer, expr string, now time.Time) (emit func(*audit.Identity) error, finish func(total, matched int) error) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tKIND\tOWNER\tLAST USED\tSTATUS\tFINDINGS")
-	for _, id := range ids {
-		owner := id.Owner
-		if owner == "" {
-			owner = "-"
-		}
-		findings := audit.RuleNames(id.Findings)
-		if findings == "" {
-			findings = "-"
-		}
-		status := id.Status
-		if status == audit.StatusActive && id.Change != "" {
-			status = id.Change
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n",
-			audit.Printable(id.ID), id.Kind.Label(), audit.Printable(owner),
-			lastUsed(&id, now), status, findings)
+	emit = func(id *audit.Identity) error {
+		printIdentityRow(tw, id, now)
+		return nil
 	}
-	return tw.Flush()
+	finish = func(total, matched int) error {
+		switch {
+		case total == 0:
+			_, err := fmt.Fprintln(w, "No identities yet. Take a snapshot: nhi demo, or nhi snapshot github --org ORG")
+			return err
+		case matched == 0:
+			_, err := fmt.Fprintf(w, "No identity of %d matches the filter %q.\n", total, expr)
+			return err
+		}
+		return tw.Flush()
+	}
+	return emit, finish
+}
+
+func printIdentityRow(tw io.Writer, id *audit.Identity, now time.Time) {
+	owner := id.Owner
+	if owner == "" {
+		owner = "-"
+	}
+	findings := audit.RuleNames(id.Findings)
+	if findings == "" {
+		findings = "-"
+	}
+	status := id.Status
+	if status == audit.StatusActive && id.Change != "" {
+		status = id.Change
+	}
+	fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n",
+		audit.Printable(id.ID), id.Kind.Label(), audit.Printable(owner),
+		lastUsed(id, now), status, findings)
 }
 
 // lastUsed says how long before now the identity was last used: "never",

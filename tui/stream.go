@@ -1,0 +1,133 @@
+package tui
+
+import (
+	"context"
+
+	tea "github.com/charmbracelet/bubbletea"
+
+	"github.com/nhi-audit/nhi/audit"
+)
+
+// identityStreamer is what a Store may offer besides Identities to read a
+// large population in parts: the first screenful shows while the rest
+// loads, and the header counts what has arrived (ARCHITECTURE.md, tui;
+// issue 21). *audit.Store implements it; a Store that does not is read
+// whole, as before.
+type identityStreamer interface {
+	IdentityCount(ctx context.Context) (int, error)
+	EachIdentity(ctx context.Context, fn func(*audit.Identity) error) error
+}
+
+var _ identityStreamer = (*audit.Store)(nil)
+
+// Batches start small, so the first screenful arrives after a few
+// milliseconds of reading, and double up to maxBatch, so a filter or sort
+// re-run per batch costs about twice one run over the whole population.
+const (
+	firstBatch = 256
+	maxBatch   = 1 << 16
+)
+
+// identitiesBatchMsg is the next part of the population, in the store's
+// order, read in the background.
+type identitiesBatchMsg struct {
+	ids   []audit.Identity
+	total int  // how many identities the file held when the read began
+	done  bool // the last part: err says why it ended early
+	err   error
+	next  tea.Cmd // receives the part after this one
+}
+
+// streamIdentities reads the population a batch at a time in a goroutine
+// that hands each batch to the event loop and waits until it is taken:
+// at most two batches are in flight. It stops with the session's context.
+func (m *Model) streamIdentities(s identityStreamer) tea.Cmd {
+	ctx := m.st.ctx
+	ch := make(chan identitiesBatchMsg, 1)
+	var recv tea.Cmd
+	recv = func() tea.Msg {
+		select {
+		case msg := <-ch:
+			if !msg.done {
+				msg.next = recv
+			}
+			return msg
+		case <-ctx.Done():
+			return nil
+		}
+	}
+	send := func(msg identitiesBatchMsg) error {
+		select {
+		case ch <- msg:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return func() tea.Msg {
+		go func() {
+			total, err := s.IdentityCount(ctx)
+			if err != nil {
+				send(identitiesBatchMsg{done: true, err: err})
+				return
+			}
+			size := firstBatch
+			buf := make([]audit.Identity, 0, size)
+			err = s.EachIdentity(ctx, func(id *audit.Identity) error {
+				buf = append(buf, *id)
+				if len(buf) < size {
+					return nil
+				}
+				if err := send(identitiesBatchMsg{ids: buf, total: total}); err != nil {
+					return err
+				}
+				size = min(2*size, maxBatch)
+				buf = make([]audit.Identity, 0, size)
+				return nil
+			})
+			send(identitiesBatchMsg{ids: buf, total: total, done: true, err: err})
+		}()
+		return recv()
+	}
+}
+
+// batchLoaded adds a part of the population: the table appears with the
+// first identities and grows under the auditor's cursor.
+func (m *Model) batchLoaded(msg identitiesBatchMsg) tea.Cmd {
+	from := len(m.st.pop.ids)
+	if len(msg.ids) > 0 {
+		m.st.pop = m.st.pop.appended(msg.ids)
+	}
+	m.st.loadTotal = msg.total
+	m.loading = !msg.done
+	var cmd tea.Cmd
+	switch {
+	case msg.err != nil && len(m.st.pop.ids) == 0:
+		e := newEmptyView(m.st.snap)
+		e.message = "The identities could not be read: " + audit.Printable(msg.err.Error())
+		m.stack[0] = e
+	case msg.err != nil:
+		m.readShort = true
+		// What arrived stays on screen; the gap is said, never hidden.
+		m.setFlash("Stopped reading after "+commas(len(m.st.pop.ids))+" of "+commas(msg.total)+
+			" identities: "+audit.Printable(msg.err.Error())+". Quit and open the file again to read them all.", true)
+	case m.ids == nil && len(m.st.pop.ids) > 0:
+		m.ids = newIdentitiesView(m.st)
+		m.stack[0] = m.ids
+	case m.ids == nil && msg.done:
+		m.stack[0] = newEmptyView(m.st.snap)
+	}
+	if m.ids != nil && from > 0 && len(m.st.pop.ids) > from {
+		cmd = m.broadcast(populationGrewMsg{from: from})
+	}
+	m.layout()
+	if msg.next != nil {
+		return tea.Batch(cmd, msg.next)
+	}
+	return cmd
+}
+
+// populationGrewMsg says identities from position from on were appended to
+// st.pop while it loads: an unfiltered, unsorted table appends their rows,
+// any other recomputes its rows.
+type populationGrewMsg struct{ from int }

@@ -1,0 +1,108 @@
+package tui
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	tea "github.com/charmbracelet/bubbletea"
+
+	"github.com/nhi-audit/nhi/audit"
+)
+
+// streamStore hands out a population in the order given, the way
+// *audit.Store's EachIdentity does, and can fail after some identities.
+type streamStore struct {
+	Store
+	ids     []audit.Identity
+	failAt  int // 0: never
+	failErr error
+}
+
+func (s streamStore) IdentityCount(context.Context) (int, error) { return len(s.ids), nil }
+
+func (s streamStore) EachIdentity(ctx context.Context, fn func(*audit.Identity) error) error {
+	for i := range s.ids {
+		if s.failAt > 0 && i == s.failAt {
+			return s.failErr
+		}
+		c := s.ids[i]
+		if err := fn(&c); err != nil {
+			return err
+		}
+	}
+	return ctx.Err()
+}
+
+// The table shows the first identities before the rest are read, the
+// header counts what has arrived, and a filter typed meanwhile covers the
+// identities that arrive after it.
+func TestLoadsInBatches(t *testing.T) {
+	ids := manyIdentities(1000)
+	m := New(testSnapshot(), nil, Options{Now: clock, Store: streamStore{ids: ids}})
+	m.Update(tea.WindowSizeMsg{Width: 100, Height: 24})
+	_, next := m.Update(m.Init()())
+	v := m.View()
+	checkFrame(t, v, 100, 24)
+	if !strings.Contains(v, "loading 256 of 1,000") || !strings.Contains(v, "identity-000000") {
+		t.Fatalf("after the first batch the header should say loading 256 of 1,000 and the table show the first rows:\n%s", v)
+	}
+	press(t, m, "j", "j")
+	press(t, m, "/")
+	press(t, m, strings.Split("owner:none", "")...)
+	press(t, m, "enter")
+	run(t, m, next, 0) // the rest of the batches
+	v = m.View()
+	if strings.Contains(v, "loading") || !strings.Contains(v, "1,000 identities") {
+		t.Errorf("after the last batch the header should count 1,000 identities:\n%s", v)
+	}
+	want := 0
+	for i := range ids {
+		if ids[i].Owner == "" {
+			want++
+		}
+	}
+	if got := m.ids.table.Len(); got != want {
+		t.Errorf("the filter owner:none shows %d rows after loading, want %d", got, want)
+	}
+	if !strings.Contains(v, "Identities 750 of 1,000") {
+		t.Errorf("title should count the matches over the whole population:\n%s", v)
+	}
+}
+
+// Without a filter the rows follow the batches, and the cursor stays on
+// the identity it was on.
+func TestBatchesKeepTheCursor(t *testing.T) {
+	ids := manyIdentities(1000)
+	m := New(testSnapshot(), nil, Options{Now: clock, Store: streamStore{ids: ids}})
+	m.Update(tea.WindowSizeMsg{Width: 100, Height: 24})
+	_, next := m.Update(m.Init()())
+	press(t, m, "j", "j", "j")
+	run(t, m, next, 0)
+	if n := m.ids.table.Len(); n != 1000 {
+		t.Errorf("table has %d rows after loading, want 1000", n)
+	}
+	if id, _ := m.ids.table.SelectedKey(); id != ids[3].ID {
+		t.Errorf("cursor on %s after loading, want %s", id, ids[3].ID)
+	}
+}
+
+// A read that fails half way keeps what arrived and says what is missing:
+// a gap is never shown as a smaller population.
+func TestBatchReadFailureIsSaid(t *testing.T) {
+	ids := manyIdentities(1000)
+	m := New(testSnapshot(), nil, Options{Now: clock, Store: streamStore{ids: ids, failAt: 600, failErr: errors.New("disk I/O error")}})
+	m.Update(tea.WindowSizeMsg{Width: 100, Height: 24})
+	send(t, m, m.Init()())
+	v := m.View()
+	if !strings.Contains(v, "Stopped reading after 600 of 1,000 identities: disk I/O error") {
+		t.Errorf("the failure should be said with how many were read:\n%s", v)
+	}
+	if !strings.Contains(v, "600 of 1,000 identities read") {
+		t.Errorf("the header should say how many of how many were read:\n%s", v)
+	}
+	if n := m.ids.table.Len(); n != 600 {
+		t.Errorf("table has %d rows, want the 600 read before the failure", n)
+	}
+}
