@@ -21,6 +21,9 @@ type population struct {
 	index   map[string]int32
 	version uint64
 	nsrc    int // distinct source/account pairs: SOURCE shows when more than one
+	// srcs is the set nsrc counts; shared and grown like index, so a
+	// population read in batches counts the sources of every batch.
+	srcs map[[2]string]bool
 }
 
 // manySources reports whether the identities come from more than one
@@ -31,8 +34,8 @@ func (p *population) manySources() bool { return p.nsrc > 1 }
 func (p *population) sources() int { return p.nsrc }
 
 func newPopulation(ids []audit.Identity) *population {
-	p := &population{ids: make([]*audit.Identity, len(ids)), index: make(map[string]int32, len(ids))}
-	seen := map[[2]string]bool{}
+	p := &population{ids: make([]*audit.Identity, len(ids)), index: make(map[string]int32, len(ids)), srcs: map[[2]string]bool{}}
+	seen := p.srcs
 	for i := range ids {
 		p.ids[i] = &ids[i]
 		p.index[ids[i].ID] = int32(i)
@@ -48,11 +51,18 @@ func newPopulation(ids []audit.Identity) *population {
 // p.ids' backing array: a version only reads its own length of it, and
 // only the latest version is ever appended to.
 func (p *population) appended(ids []audit.Identity) *population {
-	out := &population{ids: p.ids, index: p.index, version: p.version + 1}
+	out := &population{ids: p.ids, index: p.index, version: p.version + 1, srcs: p.srcs}
+	if out.srcs == nil {
+		out.srcs = map[[2]string]bool{}
+	}
 	for i := range ids {
 		out.index[ids[i].ID] = int32(len(out.ids))
 		out.ids = append(out.ids, &ids[i])
+		if i == 0 || ids[i].Source != ids[i-1].Source || ids[i].Account != ids[i-1].Account {
+			out.srcs[[2]string{ids[i].Source, ids[i].Account}] = true
+		}
 	}
+	out.nsrc = len(out.srcs)
 	return out
 }
 
@@ -64,7 +74,7 @@ func (p *population) with(updates map[int32]*audit.Identity) *population {
 	for i, id := range updates {
 		ids[i] = id
 	}
-	return &population{ids: ids, index: p.index, version: p.version + 1, nsrc: p.nsrc}
+	return &population{ids: ids, index: p.index, version: p.version + 1, nsrc: p.nsrc, srcs: p.srcs}
 }
 
 // state is what the views of one session share. Only the Bubble Tea

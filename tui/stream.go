@@ -120,6 +120,11 @@ func (m *Model) batchLoaded(msg identitiesBatchMsg) tea.Cmd {
 	if m.ids != nil && from > 0 && len(m.st.pop.ids) > from {
 		cmd = m.broadcast(populationGrewMsg{from: from})
 	}
+	if msg.done && m.st.pop.manySources() {
+		// Each source has its own snapshot: read them, so the header can
+		// sum what each could not read (as a whole load does).
+		cmd = tea.Batch(cmd, m.loadSnapshots())
+	}
 	m.layout()
 	if msg.next != nil {
 		return tea.Batch(cmd, msg.next)

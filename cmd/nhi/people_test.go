@@ -43,7 +43,7 @@ func TestPeopleDirectory(t *testing.T) {
 		t.Errorf("a dry run wrote people:\n%s", r.stdout)
 	}
 	r = ok(t, "people", "import", csv, "--db", db, "--as", "carol@northwind.example")
-	if !strings.Contains(r.stdout, "Added 4, updated 0, unchanged 0 people from 4 rows (events 1–4, by carol@northwind.example)") {
+	if !strings.Contains(r.stdout, "Added 4, updated 0, unchanged 0 people from 4 rows (events 2–5, by carol@northwind.example)") {
 		t.Errorf("import:\n%s", r.stdout)
 	}
 	if r := ok(t, "people", "import", csv, "--db", db, "--as", "carol@northwind.example"); !strings.Contains(r.stdout, "unchanged 4") {
@@ -146,7 +146,7 @@ func TestTheActorIsAPerson(t *testing.T) {
 
 	// Known actors act as the person, whatever alias they typed.
 	r = ok(t, "owner", "set", keyID(1), "ALICE-SMITH", "--db", db, "--as", "@user2")
-	if !strings.Contains(r.stdout, "Owner of "+keyID(1)+" is now ALICE-SMITH (event 5, by carol@northwind.example)") {
+	if !strings.Contains(r.stdout, "Owner of "+keyID(1)+" is now ALICE-SMITH (event 6, by carol@northwind.example)") {
 		t.Errorf("owner set:\n%s", r.stdout)
 	}
 	// An owner nobody knows is recorded, with a warning and suggestions.
