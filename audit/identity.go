@@ -35,6 +35,13 @@ const KindX509Certificate Kind = "x509_certificate"
 // (connectors/importer) that are none of nhi's own: nobody can list
 // them in advance, so the filter accepts any kind:import_… .
 const ImportKindPrefix = "import_"
+// AWS identity kinds (connectors/aws).
+const (
+	KindAWSIAMUser      Kind = "aws_iam_user"      // a user with access keys
+	KindAWSAccessKey    Kind = "aws_access_key"    // key ID only
+	KindAWSIAMRole      Kind = "aws_iam_role"      //
+	KindAWSOIDCProvider Kind = "aws_oidc_provider" // context for the roles that trust it
+)
 
 // Kinds lists every known kind in display order.
 var Kinds = []Kind{
@@ -49,6 +56,10 @@ var Kinds = []Kind{
 	KindGitHubWebhook,
 	KindGitHubRunner,
 	KindX509Certificate,
+	KindAWSIAMUser,
+	KindAWSAccessKey,
+	KindAWSIAMRole,
+	KindAWSOIDCProvider,
 }
 
 // Label is the short human name of a kind, for tables.
@@ -76,6 +87,14 @@ func (k Kind) Label() string {
 		return "runner"
 	case KindX509Certificate:
 		return "certificate"
+	case KindAWSIAMUser:
+		return "IAM user"
+	case KindAWSAccessKey:
+		return "access key"
+	case KindAWSIAMRole:
+		return "IAM role"
+	case KindAWSOIDCProvider:
+		return "OIDC provider"
 	}
 	return string(k)
 }
@@ -88,7 +107,8 @@ func (k Kind) Imported() bool { return strings.HasPrefix(string(k), ImportKindPr
 // reported", never "never used": a stale finding must not rest on it.
 func (k Kind) TracksLastUse() bool {
 	switch k {
-	case KindGitHubFineGrainedPAT, KindGitHubCredentialAuthorization, KindGitHubDeployKey:
+	case KindGitHubFineGrainedPAT, KindGitHubCredentialAuthorization, KindGitHubDeployKey,
+		KindAWSAccessKey, KindAWSIAMRole:
 		return true
 	}
 	return false

@@ -1,0 +1,307 @@
+// Package aws reads the machine credentials of AWS accounts through
+// aws-sdk-go-v2: IAM users with access keys, their keys, roles and the
+// OpenID Connect providers roles trust. One account is one snapshot,
+// "aws/<account-id>" (see ARCHITECTURE.md); with an organisation role the
+// connector lists the organisation's accounts and assumes the role in
+// each.
+//
+// Credentials come from the SDK's default chain and are never stored;
+// endpoints follow the SDK's own settings (AWS_ENDPOINT_URL,
+// AWS_ENDPOINT_URL_IAM, ...), which is how tests point it at
+// connectors/aws/awstest.
+package aws
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/organizations"
+	orgtypes "github.com/aws/aws-sdk-go-v2/service/organizations/types"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/aws/smithy-go"
+)
+
+// Source is the source name snapshots and identity IDs carry.
+const Source = "aws"
+
+// Options say what to read and how.
+type Options struct {
+	Profile  string   // shared config profile; "" for the default chain
+	Region   string   // "" for the chain's region, else us-east-1 (IAM is global)
+	OrgRole  string   // role to assume in every account of the organisation
+	Accounts []string // with OrgRole: only these accounts
+	// Progress receives one line per notable wait (throttling, the
+	// credential report); nil discards them.
+	Progress io.Writer
+	// ReportPoll is the wait between GenerateCredentialReport calls
+	// (default 2s); ReportTimeout gives up on the report (default 5m),
+	// recording a gap.
+	ReportPoll, ReportTimeout time.Duration
+	// Backoff replaces the SDK's retry backoff (tests make it short).
+	Backoff retry.BackoffDelayer
+	// Concurrency is how many per-user calls run at once (default 8).
+	Concurrency int
+}
+
+// Plan is what one run reads: the caller, the organisation's accounts
+// when it was listed, and one connector per account.
+type Plan struct {
+	Caller     string            // the caller's ARN
+	Org        map[string]string // account ID -> name; nil when the organisation was not read
+	Connectors []*Connector
+}
+
+// NewPlan resolves the caller through the default chain and, with
+// OrgRole, the organisation's accounts. Suspended accounts get a
+// connector that records why they were skipped.
+func NewPlan(ctx context.Context, opts Options) (*Plan, error) {
+	if opts.ReportPoll == 0 {
+		opts.ReportPoll = 2 * time.Second
+	}
+	if opts.ReportTimeout == 0 {
+		opts.ReportTimeout = 5 * time.Minute
+	}
+	if opts.Concurrency <= 0 {
+		opts.Concurrency = 8
+	}
+	if opts.Progress == nil {
+		opts.Progress = io.Discard
+	}
+	if len(opts.Accounts) > 0 && opts.OrgRole == "" {
+		return nil, errors.New("--accounts needs --org-role: without it nhi reads only the caller's own account")
+	}
+	progress := &syncWriter{w: opts.Progress}
+	load := []func(*config.LoadOptions) error{
+		config.WithRetryer(func() aws.Retryer { return newRetryer(opts.Backoff, progress, "aws") }),
+	}
+	if opts.Profile != "" {
+		load = append(load, config.WithSharedConfigProfile(opts.Profile))
+	}
+	if opts.Region != "" {
+		load = append(load, config.WithRegion(opts.Region))
+	}
+	cfg, err := config.LoadDefaultConfig(ctx, load...)
+	if err != nil {
+		return nil, fmt.Errorf("loading AWS configuration: %w", err)
+	}
+	if cfg.Region == "" {
+		cfg.Region = "us-east-1" // IAM, STS (global endpoint) and Organizations live there
+	}
+	id, err := sts.NewFromConfig(cfg).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+	if err != nil {
+		return nil, fmt.Errorf("no usable AWS credentials (sts:GetCallerIdentity): %w; set AWS_PROFILE, run `aws sso login`, or export AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY", err)
+	}
+	p := &Plan{Caller: aws.ToString(id.Arn)}
+	own := aws.ToString(id.Account)
+	base := &Connector{opts: opts, progress: progress, caller: p.Caller}
+	if opts.OrgRole == "" {
+		// The organisation, when the caller may list it, tells in-house
+		// accounts from third parties; not being allowed to is no gap.
+		if org, err := listAccounts(ctx, cfg); err == nil {
+			p.Org = map[string]string{}
+			for _, a := range org {
+				p.Org[aws.ToString(a.Id)] = aws.ToString(a.Name)
+			}
+		}
+		c := *base
+		c.account, c.org = own, p.Org
+		c.cfg = c.withRetryer(cfg)
+		p.Connectors = append(p.Connectors, &c)
+		return p, nil
+	}
+	accounts, err := listAccounts(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("listing the organisation's accounts (organizations:ListAccounts, from the management account or a delegated administrator): %w", err)
+	}
+	p.Org = map[string]string{}
+	for _, a := range accounts {
+		p.Org[aws.ToString(a.Id)] = aws.ToString(a.Name)
+	}
+	for _, want := range opts.Accounts {
+		if _, ok := p.Org[want]; !ok {
+			return nil, fmt.Errorf("account %s is not in the organisation (organizations:ListAccounts lists %d accounts)", want, len(p.Org))
+		}
+	}
+	stsc := sts.NewFromConfig(cfg)
+	for _, a := range accounts {
+		acct := aws.ToString(a.Id)
+		if len(opts.Accounts) > 0 && !slices.Contains(opts.Accounts, acct) {
+			continue
+		}
+		c := *base
+		c.account, c.name, c.org = acct, aws.ToString(a.Name), p.Org
+		switch {
+		case a.Status == orgtypes.AccountStatusSuspended:
+			c.suspended = true
+		case acct == own:
+			// The caller's own account is read with its own credentials:
+			// the management account has no organisation role.
+			c.cfg = c.withRetryer(cfg)
+		default:
+			c.role = "arn:aws:iam::" + acct + ":role/" + opts.OrgRole
+			c.cfg = c.withRetryer(cfg)
+			c.cfg.Credentials = aws.NewCredentialsCache(stscreds.NewAssumeRoleProvider(stsc, c.role, func(o *stscreds.AssumeRoleOptions) {
+				o.RoleSessionName = "nhi-audit"
+			}))
+		}
+		p.Connectors = append(p.Connectors, &c)
+	}
+	return p, nil
+}
+
+func listAccounts(ctx context.Context, cfg aws.Config) ([]orgtypes.Account, error) {
+	var out []orgtypes.Account
+	pg := organizations.NewListAccountsPaginator(organizations.NewFromConfig(cfg), &organizations.ListAccountsInput{})
+	for pg.HasMorePages() {
+		page, err := pg.NextPage(ctx)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, page.Accounts...)
+	}
+	return out, nil
+}
+
+// Connector reads one account. It implements connectors.Connector and
+// connectors.Credentialed.
+type Connector struct {
+	opts      Options
+	progress  *syncWriter
+	caller    string
+	account   string
+	name      string
+	role      string // assumed role ARN, "" for the caller's own account
+	suspended bool
+	org       map[string]string
+	cfg       aws.Config
+}
+
+// Source is "aws".
+func (c *Connector) Source() string { return Source }
+
+// Account is the account ID.
+func (c *Connector) Account() string { return c.account }
+
+// Name is the account's name in the organisation, when it was listed.
+func (c *Connector) Name() string { return c.name }
+
+// Suspended reports whether the organisation lists the account as
+// suspended: it is not read.
+func (c *Connector) Suspended() bool { return c.suspended }
+
+// APIURL is the IAM endpoint the SDK resolves.
+func (c *Connector) APIURL() string {
+	if c.suspended {
+		return ""
+	}
+	if ep := iam.NewFromConfig(c.cfg).Options().BaseEndpoint; ep != nil {
+		return *ep
+	}
+	return "https://iam.amazonaws.com"
+}
+
+// Credential names who reads: the caller, and the role assumed in the
+// account. Never a key or token.
+func (c *Connector) Credential(context.Context) (string, error) {
+	if c.role == "" {
+		return c.caller, nil
+	}
+	return c.role + " (assumed by " + c.caller + ")", nil
+}
+
+// apiError says whether err is AWS refusing the caller (AccessDenied and
+// its variants), and the code.
+func accessDenied(err error) bool {
+	var ae smithy.APIError
+	if !errors.As(err, &ae) {
+		return false
+	}
+	switch ae.ErrorCode() {
+	case "AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "AuthorizationError":
+		return true
+	}
+	return false
+}
+
+// operationOf names the IAM permission of the operation err came from
+// ("iam:GetRole"), or "".
+func operationOf(err error) string {
+	var oe *smithy.OperationError
+	if !errors.As(err, &oe) {
+		return ""
+	}
+	svc := strings.ToLower(oe.Service())
+	return svc + ":" + oe.Operation()
+}
+
+// retryer is the SDK's standard retryer, saying when it waits. The
+// client-side retry quota is off: a long audit should wait out
+// throttling, not give up after a burst.
+type retryer struct {
+	*retry.Standard
+	progress io.Writer
+	label    string // whose calls: "aws/123456789012"
+}
+
+// withRetryer is a copy of cfg whose retryer names the account.
+func (c *Connector) withRetryer(cfg aws.Config) aws.Config {
+	cfg = cfg.Copy()
+	label := "aws/" + c.account
+	cfg.Retryer = func() aws.Retryer { return newRetryer(c.opts.Backoff, c.progress, label) }
+	return cfg
+}
+
+func newRetryer(backoff retry.BackoffDelayer, progress io.Writer, label string) aws.Retryer {
+	std := retry.NewStandard(func(o *retry.StandardOptions) {
+		o.MaxAttempts = 10
+		o.RateLimiter = ratelimit.None
+		if backoff != nil {
+			o.Backoff = backoff
+		}
+	})
+	return &retryer{Standard: std, progress: progress, label: label}
+}
+
+// RetryDelay reports the wait before the SDK retries.
+func (r *retryer) RetryDelay(attempt int, err error) (time.Duration, error) {
+	d, derr := r.Standard.RetryDelay(attempt, err)
+	if derr == nil {
+		what := err.Error()
+		var ae smithy.APIError
+		if errors.As(err, &ae) {
+			what = ae.ErrorCode()
+		}
+		fmt.Fprintf(r.progress, "%s: %s; waiting %s before attempt %d\n", r.label, what, d.Round(time.Millisecond), attempt+1)
+	}
+	return d, derr
+}
+
+type syncWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (s *syncWriter) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w.Write(p)
+}
+
+// say writes one progress line about the account.
+func (c *Connector) say(format string, args ...any) {
+	fmt.Fprintf(c.progress, "aws/%s: %s\n", c.account, fmt.Sprintf(format, args...))
+}
+
+func trimPath(s string) string { return strings.TrimSuffix(s, "/") }

@@ -1,0 +1,351 @@
+package aws_test
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nhi-audit/nhi/audit"
+	"github.com/nhi-audit/nhi/connectors"
+	awsconn "github.com/nhi-audit/nhi/connectors/aws"
+	"github.com/nhi-audit/nhi/connectors/aws/awstest"
+)
+
+var fixedNow = time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
+
+// lockedBuffer collects progress lines from the connector's goroutines.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// serve starts the fake on org and points the SDK's default chain at it
+// through the environment, as a user would.
+func serve(t testing.TB, org *awstest.Org, opts ...awstest.Option) *awstest.Server {
+	t.Helper()
+	s := awstest.New(org, opts...)
+	s.Clock = func() time.Time { return fixedNow }
+	t.Cleanup(s.Close)
+	for k, v := range s.Env() {
+		t.Setenv(k, v)
+	}
+	return s
+}
+
+type noDelay struct{}
+
+func (noDelay) BackoffDelay(int, error) (time.Duration, error) { return time.Millisecond, nil }
+
+func options(progress *lockedBuffer) awsconn.Options {
+	return awsconn.Options{ReportPoll: time.Millisecond, Backoff: noDelay{}, Progress: progress}
+}
+
+func openStore(t testing.TB) (*audit.Store, string) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "nhi.db")
+	st, err := audit.Open(context.Background(), path, audit.OpenOptions{Create: true, Now: func() time.Time { return fixedNow }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st, path
+}
+
+// snapshotAll runs every connector of the plan into st, one snapshot per
+// account, as `nhi snapshot aws` does.
+func snapshotAll(t testing.TB, st *audit.Store, opts awsconn.Options) (*awsconn.Plan, map[string]*audit.Snapshot) {
+	t.Helper()
+	ctx := context.Background()
+	plan, err := awsconn.NewPlan(ctx, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	snaps := map[string]*audit.Snapshot{}
+	for _, c := range plan.Connectors {
+		snap, err := connectors.Snapshot(ctx, st, c, "test")
+		if err != nil {
+			t.Fatalf("account %s: %v", c.Account(), err)
+		}
+		snaps[c.Account()] = snap
+	}
+	return plan, snaps
+}
+
+func byID(t testing.TB, st *audit.Store) map[string]audit.Identity {
+	t.Helper()
+	ids, err := st.Identities(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := map[string]audit.Identity{}
+	for _, id := range ids {
+		m[id.ID] = id
+	}
+	return m
+}
+
+func TestOrganisationOneSnapshotPerAccount(t *testing.T) {
+	org := awstest.Sample(fixedNow)
+	org.Accounts = append(org.Accounts, &awstest.Account{ID: "444444444444", Name: "closed", Status: "SUSPENDED"})
+	s := serve(t, org, awstest.WithPageSize(2), awstest.WithReportSteps(2))
+	st, _ := openStore(t)
+	var progress lockedBuffer
+	opts := options(&progress)
+	opts.OrgRole = "OrganizationAccountAccessRole"
+	plan, snaps := snapshotAll(t, st, opts)
+
+	if plan.Caller != "arn:aws:iam::111111111111:user/nhi-auditor" {
+		t.Errorf("caller = %q", plan.Caller)
+	}
+	if len(snaps) != 4 {
+		t.Fatalf("snapshots = %d, want one per account (4)", len(snaps))
+	}
+	for _, acct := range []string{awstest.SampleManagement, awstest.SampleProd, awstest.SampleSandbox} {
+		snap := snaps[acct]
+		if snap.Source != "aws" || snap.Account != acct || snap.Status != audit.SnapshotComplete {
+			t.Errorf("snapshot of %s: %s/%s %s, gaps %v", acct, snap.Source, snap.Account, snap.Status, snap.Gaps)
+		}
+		if snap.APIURL != s.URL {
+			t.Errorf("snapshot of %s read from %q, want the endpoint from AWS_ENDPOINT_URL %q", acct, snap.APIURL, s.URL)
+		}
+	}
+	if c := snaps[awstest.SampleProd].Credential; !strings.Contains(c, "role/OrganizationAccountAccessRole") || !strings.Contains(c, "nhi-auditor") {
+		t.Errorf("prod credential = %q, want the assumed role and the caller", c)
+	}
+	closed := snaps["444444444444"]
+	if closed.Status != audit.SnapshotPartial || len(closed.Gaps) != 1 || !strings.Contains(closed.Gaps[0].Reason, "SUSPENDED") {
+		t.Errorf("suspended account: %s %+v, want partial with a gap saying it was skipped", closed.Status, closed.Gaps)
+	}
+	if got := s.Calls("444444444444"); len(got) != 0 {
+		t.Errorf("the suspended account was called: %v", got)
+	}
+	if !strings.Contains(progress.String(), "waiting for the credential report") {
+		t.Errorf("progress does not say it waits for the report:\n%s", progress.String())
+	}
+
+	ids := byID(t, st)
+	want := map[audit.Kind]int{audit.KindAWSIAMUser: 6, audit.KindAWSAccessKey: 7, audit.KindAWSIAMRole: 12, audit.KindAWSOIDCProvider: 1}
+	got := map[audit.Kind]int{}
+	for _, id := range ids {
+		got[id.Kind]++
+	}
+	for k, n := range want {
+		if got[k] != n {
+			t.Errorf("%s: %d identities, want %d (alice has no key and is a person, not recorded)", k, got[k], n)
+		}
+	}
+
+	legacy := ids["aws:222222222222:aws_iam_user:legacy-deployer"]
+	if legacy.Attributes["active_access_keys"] != "2" || legacy.Attributes["grants"] != "iam:PassRole on *" {
+		t.Errorf("legacy-deployer: %v", legacy.Attributes)
+	}
+	dana := ids["aws:111111111111:aws_iam_user:dana"]
+	if dana.Attributes["password_enabled"] != "true" || dana.Attributes["mfa_active"] != "true" || dana.Attributes["groups"] != "admins" ||
+		!strings.Contains(dana.Attributes["grants"], "AdministratorAccess") || dana.Permissions["AdministratorAccess"] != "group admins" {
+		t.Errorf("dana: attrs %v perms %v", dana.Attributes, dana.Permissions)
+	}
+	oldKey := ids["aws:222222222222:aws_access_key:AKIAPRODLEGACY000001"]
+	if oldKey.Name != "AKIAPRODLEGACY000001" || oldKey.Attributes["user"] != "legacy-deployer" || oldKey.Attributes["status"] != "Active" ||
+		oldKey.LastUsedAt == nil || !oldKey.LastUsedAt.Equal(fixedNow.AddDate(0, 0, -200).Truncate(time.Second)) ||
+		oldKey.Attributes["last_used_service"] != "ecs" || oldKey.CreatedAt == nil || !oldKey.CreatedAt.Equal(fixedNow.AddDate(0, 0, -1300).Truncate(time.Second)) {
+		t.Errorf("legacy key 1: created %v last used %v attrs %v", oldKey.CreatedAt, oldKey.LastUsedAt, oldKey.Attributes)
+	}
+	if k := ids["aws:222222222222:aws_access_key:AKIAPRODBACKUP000001"]; k.Attributes["status"] != "Inactive" {
+		t.Errorf("inactive key: %v", k.Attributes)
+	}
+	if k := ids["aws:333333333333:aws_access_key:AKIASANDBOXEXP000001"]; k.LastUsedAt != nil {
+		t.Errorf("never-used key has last use %v", k.LastUsedAt)
+	}
+
+	slr := ids["aws:222222222222:aws_iam_role:AWSServiceRoleForECS"]
+	if slr.Attributes["managed_by"] != "aws" || slr.Attributes["trust_services"] != "ecs.amazonaws.com" {
+		t.Errorf("service-linked role: %v", slr.Attributes)
+	}
+	gh := ids["aws:222222222222:aws_iam_role:github-any-repo"]
+	if gh.Attributes["trust_oidc_without_sub"] != "token.actions.githubusercontent.com" || gh.LastUsedAt == nil || gh.Attributes["last_used_region"] != "eu-west-1" {
+		t.Errorf("github-any-repo: last used %v attrs %v", gh.LastUsedAt, gh.Attributes)
+	}
+	if a := ids["aws:222222222222:aws_iam_role:github-deploy"].Attributes; a["trust_oidc_without_sub"] != "" || a["tag.Owner"] != "platform@northwind.example" {
+		t.Errorf("github-deploy: %v", a)
+	}
+	if a := ids["aws:222222222222:aws_iam_role:vendor-monitoring"].Attributes; a["trust_external_accounts"] != awstest.SampleVendor || a["trust_accounts"] != awstest.SampleVendor {
+		t.Errorf("vendor-monitoring: %v", a)
+	}
+	if a := ids["aws:222222222222:aws_iam_role:OrganizationAccountAccessRole"].Attributes; a["trust_external_accounts"] != "" || a["trust_accounts"] != awstest.SampleManagement {
+		t.Errorf("the organisation role trusts an account of the organisation: %v", a)
+	}
+	if a := ids["aws:222222222222:aws_iam_role:public-reader"].Attributes; a["trust_any_principal"] != "unconditioned" {
+		t.Errorf("public-reader: %v", a)
+	}
+	if a := ids["aws:222222222222:aws_iam_role:batch-jobs"].Attributes; a["grants"] != "*:*" {
+		t.Errorf("batch-jobs (inline Allow * on *): %v", a)
+	}
+	if a := ids["aws:222222222222:aws_oidc_provider:token.actions.githubusercontent.com"].Attributes; a["trusted_by_roles"] != "github-deploy, github-any-repo" {
+		t.Errorf("OIDC provider: %v", a)
+	}
+}
+
+// TestSecretsNeverStored plants canary secrets (keys' secret access keys,
+// the caller's secret, the assumed sessions' secret and token) and looks
+// for them in every byte of the evidence file.
+func TestSecretsNeverStored(t *testing.T) {
+	org := awstest.Sample(fixedNow)
+	serve(t, org)
+	st, path := openStore(t)
+	opts := options(&lockedBuffer{})
+	opts.OrgRole = "OrganizationAccountAccessRole"
+	snapshotAll(t, st, opts)
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+	canaries := []string{awstest.BaseSecret, awstest.SessionSecret, awstest.SessionToken}
+	for _, a := range org.Accounts {
+		for _, u := range a.Users {
+			for _, k := range u.Keys {
+				canaries = append(canaries, k.Secret)
+			}
+		}
+	}
+	var files []byte
+	for _, suffix := range []string{"", "-wal", "-shm"} {
+		b, err := os.ReadFile(path + suffix)
+		if err == nil {
+			files = append(files, b...)
+		}
+	}
+	if !bytes.Contains(files, []byte("AKIAPRODLEGACY000001")) {
+		t.Fatal("the file does not hold a key ID: the search below would prove nothing")
+	}
+	for _, c := range canaries {
+		if bytes.Contains(files, []byte(c)) {
+			t.Errorf("canary %q is in the evidence file", c)
+		}
+	}
+}
+
+func TestSingleAccountWithoutOrgRole(t *testing.T) {
+	org := awstest.Sample(fixedNow)
+	s := serve(t, org)
+	st, _ := openStore(t)
+	plan, snaps := snapshotAll(t, st, options(&lockedBuffer{}))
+	if len(snaps) != 1 || snaps[awstest.SampleManagement] == nil {
+		t.Fatalf("snapshots %v, want only the caller's account", snaps)
+	}
+	if plan.Org == nil {
+		t.Error("the management account may list the organisation; it was not used to tell third parties")
+	}
+	if n := s.Calls(awstest.SampleProd)["sts:AssumeRole"]; n != 0 {
+		t.Errorf("assumed a role without --org-role")
+	}
+	if _, err := awsconn.NewPlan(context.Background(), awsconn.Options{Accounts: []string{awstest.SampleProd}}); err == nil || !strings.Contains(err.Error(), "--org-role") {
+		t.Errorf("--accounts without --org-role: %v", err)
+	}
+}
+
+// TestAccessDeniedIsAGap: a denied API of one account is a gap naming the
+// account, the action and the permission; the other accounts stay
+// complete, and the denied account's identities are still read through
+// the fallbacks.
+func TestAccessDeniedIsAGap(t *testing.T) {
+	org := awstest.Sample(fixedNow)
+	s := serve(t, org, awstest.WithPageSize(3))
+	s.Deny(awstest.SampleProd, "iam:GenerateCredentialReport")
+	s.Deny(awstest.SampleProd, "iam:GetAccountAuthorizationDetails")
+	s.Deny(awstest.SampleSandbox, "iam:ListOpenIDConnectProviders")
+	st, _ := openStore(t)
+	opts := options(&lockedBuffer{})
+	opts.OrgRole = "OrganizationAccountAccessRole"
+	_, snaps := snapshotAll(t, st, opts)
+
+	if snaps[awstest.SampleManagement].Status != audit.SnapshotComplete {
+		t.Errorf("management: %s %v", snaps[awstest.SampleManagement].Status, snaps[awstest.SampleManagement].Gaps)
+	}
+	prod := snaps[awstest.SampleProd]
+	var endpoints []string
+	for _, g := range prod.Gaps {
+		endpoints = append(endpoints, g.Endpoint)
+		if !strings.Contains(g.Reason, awstest.SampleProd) || !strings.Contains(g.Reason, g.Endpoint) {
+			t.Errorf("gap %+v does not name the account and the permission", g)
+		}
+	}
+	slices.Sort(endpoints)
+	if prod.Status != audit.SnapshotPartial || !slices.Equal(endpoints, []string{"iam:GenerateCredentialReport", "iam:GetAccountAuthorizationDetails"}) {
+		t.Errorf("prod: %s, gaps %v", prod.Status, endpoints)
+	}
+	if sb := snaps[awstest.SampleSandbox]; sb.Status != audit.SnapshotPartial || len(sb.Gaps) != 1 || sb.Gaps[0].Endpoint != "iam:ListOpenIDConnectProviders" {
+		t.Errorf("sandbox: %s %+v", sb.Status, sb.Gaps)
+	}
+	if prod.Total() == 0 {
+		t.Fatal("a denied API read as zero identities")
+	}
+	ids := byID(t, st)
+	role := ids["aws:222222222222:aws_iam_role:github-any-repo"]
+	if role.LastUsedAt == nil {
+		t.Error("role read through ListRoles has no last use: GetRole was not asked (ListRoles omits RoleLastUsed)")
+	}
+	if role.Attributes["policies_unknown"] != "true" {
+		t.Errorf("policies were not read but the role does not say so: %v", role.Attributes)
+	}
+	key := ids["aws:222222222222:aws_access_key:AKIAPRODLEGACY000001"]
+	if key.LastUsedAt == nil || key.Attributes["last_used_service"] != "ecs" {
+		t.Errorf("key use without the report should come from GetAccessKeyLastUsed: %v %v", key.LastUsedAt, key.Attributes)
+	}
+	calls := s.Calls(awstest.SampleProd)
+	if calls["iam:GetRole"] == 0 || calls["iam:GetAccessKeyLastUsed"] != 4 {
+		t.Errorf("fallback calls: %v", calls)
+	}
+}
+
+func TestThrottlingIsRetriedAndSaid(t *testing.T) {
+	org := awstest.Sample(fixedNow)
+	s := serve(t, org)
+	s.Throttle(awstest.SampleProd, "iam:GetAccountAuthorizationDetails", 3)
+	s.Throttle(awstest.SampleManagement, "organizations:ListAccounts", 1)
+	st, _ := openStore(t)
+	var progress lockedBuffer
+	opts := options(&progress)
+	opts.OrgRole = "OrganizationAccountAccessRole"
+	_, snaps := snapshotAll(t, st, opts)
+	if snaps[awstest.SampleProd].Status != audit.SnapshotComplete {
+		t.Errorf("prod after throttling: %s %v", snaps[awstest.SampleProd].Status, snaps[awstest.SampleProd].Gaps)
+	}
+	if n := s.Calls(awstest.SampleProd)["iam:GetAccountAuthorizationDetails"]; n != 4 {
+		t.Errorf("GetAccountAuthorizationDetails asked %d times, want 3 throttled + 1", n)
+	}
+	out := progress.String()
+	if strings.Count(out, "aws/222222222222: Throttling; waiting") != 3 || !strings.Contains(out, "aws: TooManyRequestsException; waiting") {
+		t.Errorf("progress does not say the run waits:\n%s", out)
+	}
+}
+
+func TestAssumeRoleDeniedIsAGap(t *testing.T) {
+	org := awstest.Sample(fixedNow)
+	serve(t, org)
+	st, _ := openStore(t)
+	opts := options(&lockedBuffer{})
+	opts.OrgRole = "NoSuchRole"
+	opts.Accounts = []string{awstest.SampleSandbox}
+	_, snaps := snapshotAll(t, st, opts)
+	sb := snaps[awstest.SampleSandbox]
+	if len(snaps) != 1 || sb.Status != audit.SnapshotPartial || len(sb.Gaps) != 1 || sb.Gaps[0].Endpoint != "sts:AssumeRole" || !strings.Contains(sb.Gaps[0].Reason, "NoSuchRole") {
+		t.Errorf("snapshots %d; sandbox %s %+v", len(snaps), sb.Status, sb.Gaps)
+	}
+}

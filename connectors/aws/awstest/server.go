@@ -1,0 +1,380 @@
+package awstest
+
+import (
+	"encoding/json"
+	"encoding/xml"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Base credentials of the caller, in the management account. The secret
+// is a canary: tests look for it in everything the connector records.
+const (
+	BaseKeyID  = "AKIAFAKEBASECALLER01"
+	BaseSecret = "canary-base-secret-access-key-7f3a9c"
+	// Assumed-role sessions get this secret and token, also canaries.
+	SessionSecret = "canary-session-secret-access-key-51be"
+	SessionToken  = "canary-session-token-FwoGZXIvYXdzE-9d41"
+)
+
+// Server serves an Org on loopback. Its zero configuration answers like
+// AWS with pages of at most 100 items; options and the fault setters
+// change that.
+type Server struct {
+	URL string
+	srv *httptest.Server
+	org *Org
+	// Clock is the server's time (report generation time, session
+	// expiry).
+	Clock func() time.Time
+
+	mu          sync.Mutex
+	pageSize    int
+	reportSteps int
+	denied      map[string]bool // account|action
+	throttle    map[string]int  // account|action -> answers left to throttle
+	calls       map[string]int  // account|action -> requests served
+	reports     map[string]*report
+	sessions    map[string]string // access key ID -> account
+	nextSession int
+}
+
+type report struct {
+	started bool
+	pending int
+	done    bool
+	at      time.Time
+}
+
+// Option configures a Server.
+type Option func(*Server)
+
+// WithPageSize caps every page at n items (Marker/IsTruncated, NextToken).
+func WithPageSize(n int) Option { return func(s *Server) { s.pageSize = n } }
+
+// WithReportSteps makes GenerateCredentialReport answer INPROGRESS n times
+// after STARTED before COMPLETE.
+func WithReportSteps(n int) Option { return func(s *Server) { s.reportSteps = n } }
+
+// New starts a server for org. Close it when done.
+func New(org *Org, opts ...Option) *Server {
+	s := &Server{
+		org: org, pageSize: 100, Clock: time.Now,
+		denied: map[string]bool{}, throttle: map[string]int{}, calls: map[string]int{},
+		reports: map[string]*report{}, sessions: map[string]string{},
+	}
+	if len(org.Accounts) > 0 {
+		s.sessions[BaseKeyID] = org.Accounts[0].ID
+	}
+	for _, o := range opts {
+		o(s)
+	}
+	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
+	s.URL = s.srv.URL
+	return s
+}
+
+// Close stops the server.
+func (s *Server) Close() { s.srv.Close() }
+
+// Env is the environment that points the SDK's default chain at the
+// server: endpoint, base credentials, region, and no shared config files
+// or instance metadata. Set each pair with os.Setenv or t.Setenv.
+func (s *Server) Env() map[string]string {
+	return map[string]string{
+		"AWS_ENDPOINT_URL":            s.URL,
+		"AWS_ACCESS_KEY_ID":           BaseKeyID,
+		"AWS_SECRET_ACCESS_KEY":       BaseSecret,
+		"AWS_SESSION_TOKEN":           "",
+		"AWS_REGION":                  "us-east-1",
+		"AWS_PROFILE":                 "",
+		"AWS_CONFIG_FILE":             "/nonexistent/nhi-awstest-config",
+		"AWS_SHARED_CREDENTIALS_FILE": "/nonexistent/nhi-awstest-credentials",
+		"AWS_EC2_METADATA_DISABLED":   "true",
+	}
+}
+
+// Deny makes action ("iam:GenerateCredentialReport") answer AccessDenied
+// in account.
+func (s *Server) Deny(account, action string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.denied[account+"|"+action] = true
+}
+
+// Throttle makes the next n requests for action in account answer
+// Throttling (TooManyRequestsException for Organizations).
+func (s *Server) Throttle(account, action string, n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.throttle[account+"|"+action] = n
+}
+
+// Calls returns how many requests for each action ("iam:ListAccessKeys")
+// the server answered in account, faults included.
+func (s *Server) Calls(account string) map[string]int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := map[string]int{}
+	for k, n := range s.calls {
+		if a, action, _ := strings.Cut(k, "|"); a == account {
+			out[action] = n
+		}
+	}
+	return out
+}
+
+var credentialRE = regexp.MustCompile(`Credential=([^/]+)/[^/]+/[^/]+/([^/]+)/aws4_request`)
+
+func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
+	m := credentialRE.FindStringSubmatch(r.Header.Get("Authorization"))
+	if m == nil {
+		queryError(w, http.StatusForbidden, "MissingAuthenticationToken", "Request is missing Authentication Token")
+		return
+	}
+	keyID, service := m[1], m[2]
+	s.mu.Lock()
+	account, ok := s.sessions[keyID]
+	s.mu.Unlock()
+	if !ok {
+		queryError(w, http.StatusForbidden, "InvalidClientTokenId", "The security token included in the request is invalid.")
+		return
+	}
+	if target := r.Header.Get("X-Amz-Target"); target != "" {
+		s.serveOrganizations(w, r, account, target)
+		return
+	}
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		return
+	}
+	form, err := url.ParseQuery(string(body))
+	if err != nil {
+		queryError(w, http.StatusBadRequest, "MalformedQueryString", err.Error())
+		return
+	}
+	action := form.Get("Action")
+	perm := service + ":" + action
+	if code, msg := s.fault(account, perm); code != "" {
+		status := http.StatusBadRequest
+		if code == "AccessDenied" {
+			status = http.StatusForbidden
+		}
+		queryError(w, status, code, msg)
+		return
+	}
+	switch service {
+	case "sts":
+		s.serveSTS(w, account, action, form)
+	case "iam":
+		s.serveIAM(w, account, action, form)
+	default:
+		queryError(w, http.StatusBadRequest, "InvalidAction", "unknown service "+service)
+	}
+}
+
+// fault counts the request and says which error, if any, it gets.
+func (s *Server) fault(account, perm string) (code, msg string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	key := account + "|" + perm
+	s.calls[key]++
+	if n := s.throttle[key]; n > 0 {
+		s.throttle[key] = n - 1
+		return "Throttling", "Rate exceeded"
+	}
+	if s.denied[key] {
+		return "AccessDenied", fmt.Sprintf("User: arn:aws:sts::%s:assumed-role/nhi-audit/nhi is not authorized to perform: %s on resource: *", account, perm)
+	}
+	return "", ""
+}
+
+type xmlError struct {
+	XMLName   xml.Name `xml:"ErrorResponse"`
+	Type      string   `xml:"Error>Type"`
+	Code      string   `xml:"Error>Code"`
+	Message   string   `xml:"Error>Message"`
+	RequestID string   `xml:"RequestId"`
+}
+
+func queryError(w http.ResponseWriter, status int, code, msg string) {
+	w.Header().Set("Content-Type", "text/xml")
+	w.WriteHeader(status)
+	b, _ := xml.Marshal(xmlError{Type: "Sender", Code: code, Message: msg, RequestID: "00000000-0000-0000-0000-000000000000"})
+	_, _ = w.Write(b)
+}
+
+// queryResult writes <ActionResponse><ActionResult>result</ActionResult>
+// <ResponseMetadata/></ActionResponse> in namespace ns.
+func queryResult(w http.ResponseWriter, ns, action string, result any) {
+	inner, err := xml.Marshal(result)
+	if err != nil {
+		queryError(w, http.StatusInternalServerError, "ServiceFailure", err.Error())
+		return
+	}
+	w.Header().Set("Content-Type", "text/xml")
+	fmt.Fprintf(w, `<%sResponse xmlns="%s">`, action, ns)
+	_, _ = w.Write(inner)
+	fmt.Fprintf(w, `<ResponseMetadata><RequestId>00000000-0000-0000-0000-000000000000</RequestId></ResponseMetadata></%sResponse>`, action)
+}
+
+const (
+	iamNS = "https://iam.amazonaws.com/doc/2010-05-08/"
+	stsNS = "https://sts.amazonaws.com/doc/2011-06-15/"
+)
+
+func (s *Server) serveSTS(w http.ResponseWriter, account, action string, form url.Values) {
+	switch action {
+	case "GetCallerIdentity":
+		type result struct {
+			XMLName xml.Name `xml:"GetCallerIdentityResult"`
+			UserID  string   `xml:"UserId"`
+			Account string   `xml:"Account"`
+			Arn     string   `xml:"Arn"`
+		}
+		queryResult(w, stsNS, action, result{UserID: "AIDAFAKECALLER", Account: account, Arn: "arn:aws:iam::" + account + ":user/nhi-auditor"})
+	case "AssumeRole":
+		arn := form.Get("RoleArn")
+		target, name := parseRoleArn(arn)
+		a := s.org.Account(target)
+		if a == nil || name != s.org.RoleName || a.Status == "SUSPENDED" {
+			queryError(w, http.StatusForbidden, "AccessDenied", fmt.Sprintf("User: arn:aws:iam::%s:user/nhi-auditor is not authorized to perform: sts:AssumeRole on resource: %s", account, arn))
+			return
+		}
+		s.mu.Lock()
+		s.nextSession++
+		keyID := fmt.Sprintf("ASIAFAKE%012d", s.nextSession)
+		s.sessions[keyID] = target
+		s.mu.Unlock()
+		type creds struct {
+			AccessKeyID     string `xml:"AccessKeyId"`
+			SecretAccessKey string `xml:"SecretAccessKey"`
+			SessionToken    string `xml:"SessionToken"`
+			Expiration      string `xml:"Expiration"`
+		}
+		type result struct {
+			XMLName     xml.Name `xml:"AssumeRoleResult"`
+			Credentials creds    `xml:"Credentials"`
+			RoleID      string   `xml:"AssumedRoleUser>AssumedRoleId"`
+			RoleArn     string   `xml:"AssumedRoleUser>Arn"`
+		}
+		queryResult(w, stsNS, action, result{
+			Credentials: creds{keyID, SessionSecret, SessionToken, ts(s.Clock().Add(time.Hour))},
+			RoleID:      "AROAFAKE:" + form.Get("RoleSessionName"),
+			RoleArn:     "arn:aws:sts::" + target + ":assumed-role/" + name + "/" + form.Get("RoleSessionName"),
+		})
+	default:
+		queryError(w, http.StatusBadRequest, "InvalidAction", "unknown STS action "+action)
+	}
+}
+
+func parseRoleArn(arn string) (account, name string) {
+	// arn:aws:iam::123456789012:role/path/name
+	parts := strings.SplitN(arn, ":", 6)
+	if len(parts) != 6 || !strings.HasPrefix(parts[5], "role/") {
+		return "", ""
+	}
+	p := parts[5]
+	return parts[4], p[strings.LastIndex(p, "/")+1:]
+}
+
+func ts(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05Z") }
+
+// page cuts n items at marker into one page: the range and the next
+// marker ("" on the last page).
+func (s *Server) page(n int, marker string, max string) (lo, hi int, next string) {
+	size := s.pageSize
+	if m, err := strconv.Atoi(max); err == nil && m > 0 && m < size {
+		size = m
+	}
+	lo, _ = strconv.Atoi(marker)
+	lo = min(max0(lo), n)
+	hi = min(lo+size, n)
+	if hi < n {
+		next = strconv.Itoa(hi)
+	}
+	return lo, hi, next
+}
+
+func max0(n int) int {
+	if n < 0 {
+		return 0
+	}
+	return n
+}
+
+func (s *Server) serveOrganizations(w http.ResponseWriter, r *http.Request, account, target string) {
+	action := strings.TrimPrefix(target, "AWSOrganizationsV20161128.")
+	var in struct {
+		NextToken  string
+		MaxResults int
+	}
+	_ = json.NewDecoder(r.Body).Decode(&in)
+	jsonError := func(status int, typ, msg string) {
+		w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+		w.WriteHeader(status)
+		_ = json.NewEncoder(w).Encode(map[string]string{"__type": typ, "Message": msg})
+	}
+	if code, msg := s.fault(account, "organizations:"+action); code != "" {
+		if code == "Throttling" {
+			jsonError(http.StatusBadRequest, "TooManyRequestsException", msg)
+		} else {
+			jsonError(http.StatusBadRequest, "AccessDeniedException", msg)
+		}
+		return
+	}
+	if account != s.org.Accounts[0].ID {
+		jsonError(http.StatusBadRequest, "AccessDeniedException", "You don't have permissions to access this resource.")
+		return
+	}
+	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+	switch action {
+	case "ListAccounts":
+		lo, hi, next := s.page(len(s.org.Accounts), in.NextToken, strconv.Itoa(in.MaxResults))
+		type acct struct {
+			ID              string `json:"Id"`
+			Arn             string `json:"Arn"`
+			Email           string `json:"Email"`
+			Name            string `json:"Name"`
+			Status          string `json:"Status"`
+			JoinedMethod    string `json:"JoinedMethod"`
+			JoinedTimestamp int64  `json:"JoinedTimestamp"`
+		}
+		out := struct {
+			Accounts  []acct `json:"Accounts"`
+			NextToken string `json:"NextToken,omitempty"`
+		}{Accounts: []acct{}, NextToken: next}
+		for _, a := range s.org.Accounts[lo:hi] {
+			out.Accounts = append(out.Accounts, acct{a.ID, "arn:aws:organizations::" + s.org.Accounts[0].ID + ":account/" + s.org.ID + "/" + a.ID, a.Email, a.Name, a.Status, "CREATED", 1600000000})
+		}
+		_ = json.NewEncoder(w).Encode(out)
+	case "DescribeOrganization":
+		m := s.org.Accounts[0]
+		_ = json.NewEncoder(w).Encode(map[string]any{"Organization": map[string]any{
+			"Id": s.org.ID, "Arn": "arn:aws:organizations::" + m.ID + ":organization/" + s.org.ID,
+			"FeatureSet": "ALL", "MasterAccountId": m.ID, "MasterAccountEmail": m.Email,
+			"MasterAccountArn": "arn:aws:organizations::" + m.ID + ":account/" + s.org.ID + "/" + m.ID,
+		}})
+	default:
+		jsonError(http.StatusBadRequest, "UnknownOperationException", "unknown operation "+action)
+	}
+}
+
+// sortedKeys returns m's keys in order, for stable answers.
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

@@ -1,0 +1,463 @@
+package aws
+
+import (
+	"bytes"
+	"context"
+	"encoding/csv"
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/iam/types"
+	"github.com/nhi-audit/nhi/audit"
+	"github.com/nhi-audit/nhi/connectors"
+)
+
+// account is what one run read of an account, before it is recorded.
+type account struct {
+	users    []types.UserDetail
+	groups   map[string]types.GroupDetail
+	roles    []types.RoleDetail
+	policies map[string]*policyDoc // customer managed policy ARN -> default version
+	detailed bool                  // read through GetAccountAuthorizationDetails
+	report   map[string]reportRow  // user name -> credential report row; nil when not read
+	keys     map[string][]key      // user name -> access keys
+	oidc     []oidcProvider
+}
+
+type key struct {
+	id, status       string
+	created          time.Time
+	lastUsed         *time.Time
+	service, region  string
+	lastUsedNotKnown bool
+}
+
+type oidcProvider struct {
+	arn, url    string
+	clientIDs   []string
+	thumbprints []string
+	created     *time.Time
+	tags        []types.Tag
+}
+
+// Run reads the account and records its identities. AccessDenied on an
+// API is a gap naming the account, the action and the IAM permission;
+// other errors (after the SDK's retries) fail the snapshot.
+func (c *Connector) Run(ctx context.Context, r connectors.Recorder) error {
+	if c.suspended {
+		c.say("suspended in the organisation; skipped")
+		return r.Gap(audit.Gap{Endpoint: "sts:AssumeRole", Scope: c.account, Reason: fmt.Sprintf("account %s is SUSPENDED in the organisation; not read", c.account)})
+	}
+	if c.role != "" {
+		if _, err := c.cfg.Credentials.Retrieve(ctx); err != nil {
+			if accessDenied(err) {
+				return r.Gap(audit.Gap{Endpoint: "sts:AssumeRole", Scope: c.account, Status: http.StatusForbidden,
+					Reason: fmt.Sprintf("cannot assume %s in account %s: the role must exist and trust %s (needs sts:AssumeRole)", c.role, c.account, c.caller)})
+			}
+			return fmt.Errorf("assuming %s: %w", c.role, err)
+		}
+	}
+	client := iam.NewFromConfig(c.cfg)
+	a := &account{groups: map[string]types.GroupDetail{}, policies: map[string]*policyDoc{}, keys: map[string][]key{}}
+	gap := func(action string, kind audit.Kind, why string) error {
+		reason := fmt.Sprintf("access denied in account %s: needs %s", c.account, action)
+		if why != "" {
+			reason += "; " + why
+		}
+		c.say("%s denied; recorded as a gap", action)
+		return r.Gap(audit.Gap{Endpoint: action, Kind: kind, Scope: c.account, Status: http.StatusForbidden, Reason: reason})
+	}
+	// check turns AccessDenied into a gap and passes other errors on.
+	check := func(err error, action string, kind audit.Kind, why string) (denied bool, _ error) {
+		if err == nil {
+			return false, nil
+		}
+		if accessDenied(err) {
+			if op := operationOf(err); op != "" {
+				action = op
+			}
+			return true, gap(action, kind, why)
+		}
+		return false, err
+	}
+
+	err := c.readDetails(ctx, client, a)
+	if denied, err := check(err, "iam:GetAccountAuthorizationDetails", "", "policies are not read; users and roles come from iam:ListUsers, iam:ListRoles and iam:GetRole"); err != nil {
+		return err
+	} else if denied {
+		if err := c.readUsers(ctx, client, a); err != nil {
+			if _, err := check(err, "iam:ListUsers", audit.KindAWSIAMUser, "users and their access keys are not read"); err != nil {
+				return err
+			}
+		}
+		if err := c.readRoles(ctx, client, a); err != nil {
+			if _, err := check(err, "iam:ListRoles", audit.KindAWSIAMRole, "roles are not read"); err != nil {
+				return err
+			}
+		}
+	}
+
+	action, err := c.readReport(ctx, client, a)
+	if denied, err := check(err, action, audit.KindAWSAccessKey, "key use dates come from iam:GetAccessKeyLastUsed; console passwords and MFA are not known"); err != nil {
+		return err
+	} else if !denied && err == nil && a.report == nil {
+		// The report did not finish in time: the same fallback, said so.
+		if err := r.Gap(audit.Gap{Endpoint: "iam:GetCredentialReport", Kind: audit.KindAWSAccessKey, Scope: c.account,
+			Reason: fmt.Sprintf("the credential report of account %s was not ready after %s; console passwords and MFA are not known", c.account, c.opts.ReportTimeout)}); err != nil {
+			return err
+		}
+	}
+	if err := c.readKeys(ctx, client, a); err != nil {
+		if _, err := check(err, "iam:ListAccessKeys", audit.KindAWSAccessKey, "access keys are not read"); err != nil {
+			return err
+		}
+	}
+	if err := c.readOIDC(ctx, client, a); err != nil {
+		if _, err := check(err, "iam:ListOpenIDConnectProviders", audit.KindAWSOIDCProvider, "OpenID Connect providers are not read"); err != nil {
+			return err
+		}
+	}
+	return c.record(r, a)
+}
+
+// readDetails pages through GetAccountAuthorizationDetails: users, groups,
+// roles (with RoleLastUsed) and customer managed policies in few calls.
+func (c *Connector) readDetails(ctx context.Context, client *iam.Client, a *account) error {
+	pg := iam.NewGetAccountAuthorizationDetailsPaginator(client, &iam.GetAccountAuthorizationDetailsInput{
+		Filter:   []types.EntityType{types.EntityTypeUser, types.EntityTypeGroup, types.EntityTypeRole, types.EntityTypeLocalManagedPolicy},
+		MaxItems: aws.Int32(1000),
+	})
+	for pg.HasMorePages() {
+		page, err := pg.NextPage(ctx)
+		if err != nil {
+			return err
+		}
+		a.users = append(a.users, page.UserDetailList...)
+		for _, g := range page.GroupDetailList {
+			a.groups[aws.ToString(g.GroupName)] = g
+		}
+		a.roles = append(a.roles, page.RoleDetailList...)
+		for _, p := range page.Policies {
+			for _, v := range p.PolicyVersionList {
+				if v.IsDefaultVersion {
+					a.policies[aws.ToString(p.Arn)] = decodeDoc(aws.ToString(v.Document))
+				}
+			}
+		}
+	}
+	a.detailed = true
+	return nil
+}
+
+// readUsers is the fallback for users: ListUsers, without policies.
+func (c *Connector) readUsers(ctx context.Context, client *iam.Client, a *account) error {
+	pg := iam.NewListUsersPaginator(client, &iam.ListUsersInput{MaxItems: aws.Int32(1000)})
+	for pg.HasMorePages() {
+		page, err := pg.NextPage(ctx)
+		if err != nil {
+			return err
+		}
+		for _, u := range page.Users {
+			a.users = append(a.users, types.UserDetail{UserName: u.UserName, UserId: u.UserId, Arn: u.Arn, Path: u.Path, CreateDate: u.CreateDate, Tags: u.Tags})
+		}
+	}
+	return nil
+}
+
+// readRoles is the fallback for roles: ListRoles leaves RoleLastUsed and
+// tags out, so GetRole reads each role.
+func (c *Connector) readRoles(ctx context.Context, client *iam.Client, a *account) error {
+	pg := iam.NewListRolesPaginator(client, &iam.ListRolesInput{MaxItems: aws.Int32(1000)})
+	var names []string
+	for pg.HasMorePages() {
+		page, err := pg.NextPage(ctx)
+		if err != nil {
+			return err
+		}
+		for _, r := range page.Roles {
+			names = append(names, aws.ToString(r.RoleName))
+		}
+	}
+	roles := make([]types.RoleDetail, len(names))
+	err := c.each(ctx, len(names), func(i int) error {
+		out, err := client.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(names[i])})
+		if err != nil {
+			return err
+		}
+		r := out.Role
+		roles[i] = types.RoleDetail{RoleName: r.RoleName, RoleId: r.RoleId, Arn: r.Arn, Path: r.Path, CreateDate: r.CreateDate,
+			AssumeRolePolicyDocument: r.AssumeRolePolicyDocument, Tags: r.Tags, RoleLastUsed: r.RoleLastUsed}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	a.roles = roles
+	return nil
+}
+
+// readReport generates the credential report, waits for it and parses
+// it. It returns the action a denial came from.
+func (c *Connector) readReport(ctx context.Context, client *iam.Client, a *account) (string, error) {
+	deadline := time.Now().Add(c.opts.ReportTimeout)
+	for said := false; ; {
+		out, err := client.GenerateCredentialReport(ctx, &iam.GenerateCredentialReportInput{})
+		if err != nil {
+			return "iam:GenerateCredentialReport", err
+		}
+		if out.State == types.ReportStateTypeComplete {
+			break
+		}
+		if time.Now().After(deadline) {
+			return "", nil
+		}
+		if !said {
+			c.say("waiting for the credential report (%s)", strings.ToLower(string(out.State)))
+			said = true
+		}
+		select {
+		case <-ctx.Done():
+			return "", ctx.Err()
+		case <-time.After(c.opts.ReportPoll):
+		}
+	}
+	out, err := client.GetCredentialReport(ctx, &iam.GetCredentialReportInput{})
+	if err != nil {
+		return "iam:GetCredentialReport", err
+	}
+	rows, err := parseReport(out.Content)
+	if err != nil {
+		return "", fmt.Errorf("account %s: the credential report does not parse: %w", c.account, err)
+	}
+	a.report = rows
+	return "", nil
+}
+
+// reportRow is one user's line of the credential report.
+type reportRow struct {
+	passwordEnabled  string // "true", "false"
+	passwordLastUsed *time.Time
+	mfa              string
+	keys             [2]reportKey
+}
+
+type reportKey struct {
+	present         bool
+	active          bool
+	rotated         *time.Time
+	lastUsed        *time.Time
+	region, service string
+}
+
+func parseReport(content []byte) (map[string]reportRow, error) {
+	cr := csv.NewReader(bytes.NewReader(content))
+	header, err := cr.Read()
+	if err != nil {
+		return nil, err
+	}
+	col := map[string]int{}
+	for i, h := range header {
+		col[h] = i
+	}
+	for _, need := range []string{"user", "password_enabled", "mfa_active", "access_key_1_last_rotated", "access_key_2_last_rotated"} {
+		if _, ok := col[need]; !ok {
+			return nil, fmt.Errorf("no %s column", need)
+		}
+	}
+	get := func(rec []string, name string) string {
+		if i, ok := col[name]; ok && i < len(rec) {
+			return rec[i]
+		}
+		return ""
+	}
+	out := map[string]reportRow{}
+	for {
+		rec, err := cr.Read()
+		if err == io.EOF {
+			return out, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		user := get(rec, "user")
+		if user == "<root_account>" {
+			continue
+		}
+		row := reportRow{passwordEnabled: get(rec, "password_enabled"), passwordLastUsed: reportTime(get(rec, "password_last_used")), mfa: get(rec, "mfa_active")}
+		for i := range 2 {
+			p := fmt.Sprintf("access_key_%d_", i+1)
+			k := reportKey{
+				active: get(rec, p+"active") == "true", rotated: reportTime(get(rec, p+"last_rotated")),
+				lastUsed: reportTime(get(rec, p+"last_used_date")), region: na(get(rec, p+"last_used_region")), service: na(get(rec, p+"last_used_service")),
+			}
+			k.present = k.rotated != nil
+			row.keys[i] = k
+		}
+		out[user] = row
+	}
+}
+
+func reportTime(s string) *time.Time {
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		return nil
+	}
+	t = t.UTC()
+	return &t
+}
+
+func na(s string) string {
+	if s == "N/A" || s == "no_information" {
+		return ""
+	}
+	return s
+}
+
+// readKeys lists the access keys of the users the credential report says
+// have one (of every user when there is no report), and takes their use
+// from the report (else GetAccessKeyLastUsed, one call per key).
+func (c *Connector) readKeys(ctx context.Context, client *iam.Client, a *account) error {
+	var names []string
+	for _, u := range a.users {
+		name := aws.ToString(u.UserName)
+		if a.report != nil {
+			row, ok := a.report[name]
+			if ok && !row.keys[0].present && !row.keys[1].present {
+				continue
+			}
+		}
+		names = append(names, name)
+	}
+	keys := make([][]key, len(names))
+	err := c.each(ctx, len(names), func(i int) error {
+		pg := iam.NewListAccessKeysPaginator(client, &iam.ListAccessKeysInput{UserName: aws.String(names[i])})
+		for pg.HasMorePages() {
+			page, err := pg.NextPage(ctx)
+			if err != nil {
+				return err
+			}
+			for _, m := range page.AccessKeyMetadata {
+				k := key{id: aws.ToString(m.AccessKeyId), status: string(m.Status), created: aws.ToTime(m.CreateDate).UTC()}
+				keys[i] = append(keys[i], k)
+			}
+		}
+		if row, ok := a.report[names[i]]; ok {
+			matchReport(keys[i], row)
+			return nil
+		}
+		for j := range keys[i] {
+			out, err := client.GetAccessKeyLastUsed(ctx, &iam.GetAccessKeyLastUsedInput{AccessKeyId: aws.String(keys[i][j].id)})
+			if err != nil {
+				return err
+			}
+			if lu := out.AccessKeyLastUsed; lu != nil {
+				if lu.LastUsedDate != nil {
+					t := lu.LastUsedDate.UTC()
+					keys[i][j].lastUsed = &t
+				}
+				keys[i][j].service, keys[i][j].region = na(aws.ToString(lu.ServiceName)), na(aws.ToString(lu.Region))
+			}
+		}
+		return nil
+	})
+	for i, n := range names {
+		if len(keys[i]) > 0 {
+			a.keys[n] = keys[i]
+		}
+	}
+	return err
+}
+
+// matchReport takes each key's use from the report's access_key_1/2
+// columns: the slot whose last_rotated is the key's creation, else the
+// keys in creation order.
+func matchReport(keys []key, row reportRow) {
+	slices.SortFunc(keys, func(x, y key) int { return x.created.Compare(y.created) })
+	used := [2]bool{}
+	for j := range keys {
+		slot := -1
+		for s := range 2 {
+			if !used[s] && row.keys[s].rotated != nil && row.keys[s].rotated.Equal(keys[j].created.Truncate(time.Second)) {
+				slot = s
+				break
+			}
+		}
+		if slot < 0 && j < 2 && !used[j] {
+			slot = j
+		}
+		if slot < 0 {
+			keys[j].lastUsedNotKnown = true
+			continue
+		}
+		used[slot] = true
+		rk := row.keys[slot]
+		keys[j].lastUsed, keys[j].service, keys[j].region = rk.lastUsed, rk.service, rk.region
+	}
+}
+
+func (c *Connector) readOIDC(ctx context.Context, client *iam.Client, a *account) error {
+	out, err := client.ListOpenIDConnectProviders(ctx, &iam.ListOpenIDConnectProvidersInput{})
+	if err != nil {
+		return err
+	}
+	a.oidc = make([]oidcProvider, len(out.OpenIDConnectProviderList))
+	return c.each(ctx, len(a.oidc), func(i int) error {
+		arn := aws.ToString(out.OpenIDConnectProviderList[i].Arn)
+		p, err := client.GetOpenIDConnectProvider(ctx, &iam.GetOpenIDConnectProviderInput{OpenIDConnectProviderArn: aws.String(arn)})
+		if err != nil {
+			return err
+		}
+		a.oidc[i] = oidcProvider{arn: arn, url: aws.ToString(p.Url), clientIDs: p.ClientIDList, thumbprints: p.ThumbprintList, created: p.CreateDate, tags: p.Tags}
+		return nil
+	})
+}
+
+// each runs fn for 0..n-1 on up to Concurrency goroutines and returns the
+// first error.
+func (c *Connector) each(parent context.Context, n int, fn func(i int) error) error {
+	ctx, cancel := context.WithCancel(parent)
+	defer cancel()
+	var (
+		wg    sync.WaitGroup
+		mu    sync.Mutex
+		first error
+		next  = make(chan int)
+	)
+	for range min(c.opts.Concurrency, n) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				if err := fn(i); err != nil {
+					mu.Lock()
+					if first == nil {
+						first = err
+						cancel()
+					}
+					mu.Unlock()
+				}
+			}
+		}()
+	}
+feed:
+	for i := range n {
+		select {
+		case next <- i:
+		case <-ctx.Done():
+			break feed
+		}
+	}
+	close(next)
+	wg.Wait()
+	if first == nil {
+		first = parent.Err()
+	}
+	return first
+}

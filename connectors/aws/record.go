@@ -1,0 +1,228 @@
+package aws
+
+import (
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/iam/types"
+	"github.com/nhi-audit/nhi/audit"
+	"github.com/nhi-audit/nhi/connectors"
+)
+
+// Attribute names the rules read (audit/findings_aws.go) and the auditor
+// sees. Values are metadata only.
+const (
+	AttrManagedBy      = "managed_by"       // "aws" for service-linked roles
+	AttrGrants         = "grants"           // "AdministratorAccess, *:*, iam:PassRole on *"
+	AttrPolicyUnknown  = "policies_unknown" // "true" when policies were not read
+	AttrPassword       = "password_enabled" // "true", "false"; absent when not known
+	AttrUser           = "user"             // a key's user
+	AttrLastService    = "last_used_service"
+	AttrTrustStar      = "trust_any_principal"        // "unconditioned" or "conditioned"
+	AttrTrustOIDCNoSub = "trust_oidc_without_sub"     // OIDC provider hosts
+	AttrTrustExternal  = "trust_external_accounts"    // account IDs outside the organisation
+	AttrOrgKnown       = "organisation_accounts_read" // "true" when the organisation was listed
+)
+
+func ptime(t *time.Time) *time.Time {
+	if t == nil || t.IsZero() {
+		return nil
+	}
+	u := t.UTC()
+	return &u
+}
+
+func tagAttrs(attrs map[string]string, tags []types.Tag) {
+	for _, t := range tags {
+		attrs["tag."+aws.ToString(t.Key)] = aws.ToString(t.Value)
+	}
+}
+
+// record turns what was read into observations.
+func (c *Connector) record(r connectors.Recorder, a *account) error {
+	id := func(kind audit.Kind, key string) string { return audit.IdentityID(Source, c.account, kind, key) }
+	orgKnown := strconv.FormatBool(c.org != nil)
+	for _, u := range a.users {
+		name := aws.ToString(u.UserName)
+		keys := a.keys[name]
+		if len(keys) == 0 {
+			continue // a person's console login, not a machine credential
+		}
+		var g grants
+		perms := map[string]string{}
+		var groups []string
+		for _, p := range u.AttachedManagedPolicies {
+			g.addManaged(aws.ToString(p.PolicyArn), a.policies)
+			perms[aws.ToString(p.PolicyName)] = "attached"
+		}
+		for _, p := range u.UserPolicyList {
+			g.addDoc(decodeDoc(aws.ToString(p.PolicyDocument)))
+			perms[aws.ToString(p.PolicyName)] = "inline"
+		}
+		for _, gn := range u.GroupList {
+			groups = append(groups, gn)
+			grp, ok := a.groups[gn]
+			if !ok {
+				continue
+			}
+			for _, p := range grp.AttachedManagedPolicies {
+				g.addManaged(aws.ToString(p.PolicyArn), a.policies)
+				perms[aws.ToString(p.PolicyName)] = "group " + gn
+			}
+			for _, p := range grp.GroupPolicyList {
+				g.addDoc(decodeDoc(aws.ToString(p.PolicyDocument)))
+				perms[aws.ToString(p.PolicyName)] = "group " + gn + " inline"
+			}
+		}
+		active := 0
+		for _, k := range keys {
+			if k.status == "Active" {
+				active++
+			}
+		}
+		attrs := map[string]string{
+			"arn": aws.ToString(u.Arn), "path": aws.ToString(u.Path), "groups": strings.Join(groups, ", "),
+			"access_keys": strconv.Itoa(len(keys)), "active_access_keys": strconv.Itoa(active),
+			AttrGrants: g.String(),
+		}
+		if !a.detailed {
+			attrs[AttrPolicyUnknown] = "true"
+		}
+		var passwordUsed *time.Time
+		row, inReport := a.report[name]
+		if inReport {
+			attrs[AttrPassword] = row.passwordEnabled
+			attrs["mfa_active"] = row.mfa
+			passwordUsed = row.passwordLastUsed
+			if passwordUsed != nil {
+				attrs["password_last_used"] = passwordUsed.Format(time.RFC3339)
+			}
+		}
+		tagAttrs(attrs, u.Tags)
+		if err := r.Record(audit.Observation{
+			ID: id(audit.KindAWSIAMUser, name), Kind: audit.KindAWSIAMUser, Name: name, Scope: c.account,
+			CreatedAt: ptime(u.CreateDate), Permissions: perms, Attributes: attrs,
+		}); err != nil {
+			return err
+		}
+		for _, k := range keys {
+			kattrs := map[string]string{
+				AttrUser: name, "status": k.status, "user_active_access_keys": strconv.Itoa(active),
+				AttrGrants: attrs[AttrGrants], AttrLastService: k.service, "last_used_region": k.region,
+			}
+			if v, ok := attrs[AttrPassword]; ok {
+				kattrs["user_"+AttrPassword] = v
+			}
+			if !a.detailed {
+				kattrs[AttrPolicyUnknown] = "true"
+			}
+			created := k.created
+			if err := r.Record(audit.Observation{
+				ID: id(audit.KindAWSAccessKey, k.id), Kind: audit.KindAWSAccessKey, Name: k.id, Scope: c.account,
+				CreatedAt: &created, RotatedAt: &created, LastUsedAt: k.lastUsed, Attributes: kattrs,
+			}); err != nil {
+				return err
+			}
+		}
+	}
+	for _, ro := range a.roles {
+		if err := r.Record(c.roleObservation(ro, a, orgKnown)); err != nil {
+			return err
+		}
+	}
+	for _, p := range a.oidc {
+		attrs := map[string]string{"arn": p.arn, "url": p.url, "client_ids": strings.Join(p.clientIDs, ", "), "thumbprints": strings.Join(p.thumbprints, ", ")}
+		var trusting []string
+		for _, ro := range a.roles {
+			if strings.Contains(decodedTrust(ro), ":oidc-provider/"+p.url+`"`) {
+				trusting = append(trusting, aws.ToString(ro.RoleName))
+			}
+		}
+		attrs["trusted_by_roles"] = strings.Join(trusting, ", ")
+		tagAttrs(attrs, p.tags)
+		if err := r.Record(audit.Observation{
+			ID: id(audit.KindAWSOIDCProvider, p.url), Kind: audit.KindAWSOIDCProvider, Name: p.url, Scope: c.account,
+			CreatedAt: ptime(p.created), Attributes: attrs,
+		}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func decodedTrust(ro types.RoleDetail) string {
+	doc := decodeDoc(aws.ToString(ro.AssumeRolePolicyDocument))
+	if doc == nil {
+		return ""
+	}
+	var b strings.Builder
+	for _, st := range doc.Statement {
+		for _, f := range st.Principal.Federated {
+			b.WriteString(`"` + f + `"`)
+		}
+	}
+	return b.String()
+}
+
+func (c *Connector) roleObservation(ro types.RoleDetail, a *account, orgKnown string) audit.Observation {
+	name := aws.ToString(ro.RoleName)
+	var g grants
+	perms := map[string]string{}
+	for _, p := range ro.AttachedManagedPolicies {
+		g.addManaged(aws.ToString(p.PolicyArn), a.policies)
+		perms[aws.ToString(p.PolicyName)] = "attached"
+	}
+	for _, p := range ro.RolePolicyList {
+		g.addDoc(decodeDoc(aws.ToString(p.PolicyDocument)))
+		perms[aws.ToString(p.PolicyName)] = "inline"
+	}
+	t := parseTrust(decodeDoc(aws.ToString(ro.AssumeRolePolicyDocument)))
+	attrs := map[string]string{
+		"arn": aws.ToString(ro.Arn), "path": aws.ToString(ro.Path), AttrGrants: g.String(),
+		"trust_accounts": strings.Join(t.accounts, ", "), "trust_services": strings.Join(t.services, ", "),
+		"trust_federated": strings.Join(t.federated, ", "), AttrOrgKnown: orgKnown,
+	}
+	if !a.detailed {
+		attrs[AttrPolicyUnknown] = "true"
+	}
+	if strings.HasPrefix(aws.ToString(ro.Path), "/aws-service-role/") {
+		attrs[AttrManagedBy] = "aws"
+	}
+	switch {
+	case t.starNoCond:
+		attrs[AttrTrustStar] = "unconditioned"
+	case t.starWithCond:
+		attrs[AttrTrustStar] = "conditioned"
+	}
+	if len(t.oidcNoSub) > 0 {
+		attrs[AttrTrustOIDCNoSub] = strings.Join(t.oidcNoSub, ", ")
+	}
+	var external []string
+	for _, acct := range t.accounts {
+		if acct == c.account {
+			continue
+		}
+		if _, in := c.org[acct]; !in {
+			external = append(external, acct)
+		}
+	}
+	slices.Sort(external)
+	if len(external) > 0 {
+		attrs[AttrTrustExternal] = strings.Join(external, ", ")
+	}
+	var lastUsed *time.Time
+	if lu := ro.RoleLastUsed; lu != nil {
+		lastUsed = ptime(lu.LastUsedDate)
+		if lu.Region != nil {
+			attrs["last_used_region"] = aws.ToString(lu.Region)
+		}
+	}
+	tagAttrs(attrs, ro.Tags)
+	return audit.Observation{
+		ID: audit.IdentityID(Source, c.account, audit.KindAWSIAMRole, name), Kind: audit.KindAWSIAMRole, Name: name, Scope: c.account,
+		CreatedAt: ptime(ro.CreateDate), LastUsedAt: lastUsed, Permissions: perms, Attributes: attrs,
+	}
+}
