@@ -95,6 +95,9 @@ func (e *Evaluator) check(rule string, id *Identity, o *Observation, account str
 	if !r.On() {
 		return ""
 	}
+	if isAWS(o.Kind) {
+		return e.checkAWS(rule, id, o, r)
+	}
 	switch rule {
 	case RuleExpired:
 		if o.ExpiresAt != nil && o.ExpiresAt.Before(e.now) {

@@ -35,6 +35,7 @@ const KindX509Certificate Kind = "x509_certificate"
 // (connectors/importer) that are none of nhi's own: nobody can list
 // them in advance, so the filter accepts any kind:import_… .
 const ImportKindPrefix = "import_"
+
 // AWS identity kinds (connectors/aws).
 const (
 	KindAWSIAMUser      Kind = "aws_iam_user"      // a user with access keys

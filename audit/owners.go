@@ -43,6 +43,10 @@ var naturalOwnerSources = []struct{ attr, source string }{
 	{"installed_by", "installed the App"},
 }
 
+// ownerTags are the resource tags (AWS) that usually name who answers
+// for an identity, most direct first.
+var ownerTags = []string{"Owner", "owner", "team", "CreatedBy"}
+
 // suggestOwners lists likely owners of id, most direct first: who the
 // source says holds it, then CODEOWNERS, admin teams and admins of its
 // repository, then the organisation's owners for org-wide identities.
@@ -59,6 +63,12 @@ func (idx principalIndex) suggestOwners(id *Identity) []OwnerSuggestion {
 	}
 	for _, n := range naturalOwnerSources {
 		add(id.Attributes[n.attr], n.source)
+	}
+	for _, tag := range ownerTags {
+		add(id.Attributes["tag."+tag], "tag "+tag)
+		if u := id.Attributes["user"]; u != "" {
+			add(id.Attributes["user_tag."+tag], "tag "+tag+" of user "+u)
+		}
 	}
 	byScope := idx[id.SnapshotID]
 	repo := repoScope(id.Scope)

@@ -34,13 +34,14 @@ const (
 	RuleSelfSigned      = "self-signed"
 	RuleLongLived       = "long-lived"
 	RuleWildcard        = "wildcard"
+	RuleBroadTrust      = "broad-trust"
 )
 
 // Rules lists every rule in the order findings are reported.
 var Rules = []string{
 	RuleExpired, RuleOrphaned, RuleInsecureWebhook, RuleWeakKey, RuleOverprivileged, RuleStale,
 	RuleUnrotated, RuleNoExpiry, RuleExpiring, RuleSelfSigned, RuleLongLived, RuleBroadScope, RuleWildcard,
-	RuleThirdParty, RuleHumanCredential,
+	RuleBroadTrust, RuleThirdParty, RuleHumanCredential,
 }
 
 // OWASPNHI maps each rule to its OWASP Non-Human Identities Top 10 (2025)
@@ -61,6 +62,7 @@ var OWASPNHI = map[string]string{
 	RuleSelfSigned:      "NHI4",
 	RuleLongLived:       "NHI7",
 	RuleWildcard:        "NHI9",
+	RuleBroadTrust:      "NHI5, NHI9",
 }
 
 // Severities, lowest first.
@@ -113,6 +115,7 @@ func DefaultPolicy() Policy {
 			RuleSelfSigned:      {Severity: "medium"},
 			RuleLongLived:       {Severity: "medium", Days: 398},
 			RuleWildcard:        {Severity: "low"},
+			RuleBroadTrust:      {Severity: "high"},
 		},
 	}
 }

@@ -206,7 +206,7 @@ costs little of the rate limit.`,
 	f.BoolVar(&noWait, "no-wait", false, "when a rate limit (primary or secondary) asks to wait, stop (resumable) instead")
 	f.DurationVar(&maxWait, "max-wait", 0, "stop (resumable) rather than wait longer than this for a rate limit (default: 15m for a secondary limit, the reset for the primary)")
 	f.BoolVar(&wait, "wait", false, "when another nhi is taking a snapshot of the same organisation, wait for it to finish instead of failing")
-	cmd.AddCommand(gh, newSnapshotX509Cmd(a))
+	cmd.AddCommand(gh, newSnapshotX509Cmd(a), newSnapshotAWSCmd(a))
 	return cmd
 }
 

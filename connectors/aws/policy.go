@@ -88,11 +88,11 @@ type grants struct {
 }
 
 // awsBroad are AWS managed policies whose documents nhi does not read
-// (they are not in the account) but whose reach is known.
-var awsBroad = map[string]string{
-	"arn:aws:iam::aws:policy/AdministratorAccess": "*:*",
-	"arn:aws:iam::aws:policy/IAMFullAccess":       "iam:*",
-	"arn:aws:iam::aws:policy/PowerUserAccess":     "",
+// (they are not in the account) but whose reach is known: all actions,
+// and all of IAM.
+var awsBroad = map[string]bool{
+	"arn:aws:iam::aws:policy/AdministratorAccess": true,
+	"arn:aws:iam::aws:policy/IAMFullAccess":       true,
 }
 
 func (g *grants) addDoc(doc *policyDoc) {
@@ -126,14 +126,8 @@ func (g *grants) addManaged(arn string, local map[string]*policyDoc) {
 		g.addDoc(doc)
 		return
 	}
-	if reach, ok := awsBroad[arn]; ok {
+	if awsBroad[arn] {
 		g.admin = append(g.admin, arn[strings.LastIndex(arn, "/")+1:])
-		switch reach {
-		case "*:*":
-			g.all = true
-		case "iam:*":
-			g.iamAll = true
-		}
 	}
 }
 

@@ -119,6 +119,14 @@ func (c *Connector) record(r connectors.Recorder, a *account) error {
 			if !a.detailed {
 				kattrs[AttrPolicyUnknown] = "true"
 			}
+			// A key has no tags of its own: its user's owner tags suggest
+			// who answers for it.
+			for _, t := range u.Tags {
+				switch k := aws.ToString(t.Key); k {
+				case "Owner", "owner", "team", "CreatedBy":
+					kattrs["user_tag."+k] = aws.ToString(t.Value)
+				}
+			}
 			created := k.created
 			if err := r.Record(audit.Observation{
 				ID: id(audit.KindAWSAccessKey, k.id), Kind: audit.KindAWSAccessKey, Name: k.id, Scope: c.account,

@@ -1,0 +1,101 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/nhi-audit/nhi/audit"
+	"github.com/nhi-audit/nhi/connectors"
+	awsconn "github.com/nhi-audit/nhi/connectors/aws"
+)
+
+func newSnapshotAWSCmd(a *app) *cobra.Command {
+	var (
+		opts     awsconn.Options
+		accounts string
+	)
+	cmd := &cobra.Command{
+		Use:   "aws [--profile P] [--region R] [--org-role NAME] [--accounts ID,...]",
+		Short: "Snapshot the IAM users, access keys, roles and OIDC providers of AWS accounts",
+		Long: `Reads IAM through the AWS SDK, one snapshot per account (aws/<account-id>).
+
+Credentials come from the SDK's default chain (environment, shared config and
+credentials files, SSO, web identity, instance metadata); --profile picks a
+profile. Nothing is stored but the caller's ARN. Endpoints follow the SDK's own
+settings (AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_IAM, ...).
+
+Without --org-role the caller's own account is read. With it, the
+organisation's accounts are listed (organizations:ListAccounts) and the role is
+assumed in each; suspended accounts are skipped and their snapshot says so.
+An API the caller may not use is a gap naming the account and the IAM
+permission; the SecurityAudit managed policy grants everything nhi reads.
+Progress and waits (throttling, the credential report) go to stderr.`,
+		Example: `  AWS_PROFILE=audit nhi snapshot aws
+  nhi snapshot aws --org-role OrganizationAccountAccessRole
+  nhi snapshot aws --org-role nhi-audit --accounts 111122223333,444455556666`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			for _, acct := range strings.Split(accounts, ",") {
+				if acct = strings.TrimSpace(acct); acct != "" {
+					opts.Accounts = append(opts.Accounts, acct)
+				}
+			}
+			if len(opts.Accounts) > 0 && opts.OrgRole == "" {
+				return usageError{cmd.CommandPath(), errors.New("--accounts needs --org-role: without it nhi reads only the caller's own account")}
+			}
+			ctx := cmd.Context()
+			opts.Progress = a.stderr
+			plan, err := awsconn.NewPlan(ctx, opts)
+			if err != nil {
+				return err
+			}
+			st, err := a.open(ctx, audit.OpenOptions{Create: true})
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			fmt.Fprintf(a.stderr, "Reading %d AWS account(s) as %s ...\n", len(plan.Connectors), audit.Printable(plan.Caller))
+			var failed []string
+			for _, c := range plan.Connectors {
+				start := time.Now()
+				fmt.Fprintf(a.stderr, "Reading aws account %s %s...\n", c.Account(), audit.Printable(parenthesised(c.Name())))
+				snap, err := connectors.Snapshot(ctx, st, c, toolVersion())
+				if snap != nil {
+					printSnapshot(a.stdout, snap, st.Path(), time.Since(start))
+				}
+				if err != nil {
+					if ctx.Err() != nil {
+						return fmt.Errorf("snapshot of %s: %w", c.Account(), err)
+					}
+					fmt.Fprintf(a.stderr, "snapshot of %s failed: %v\n", c.Account(), err)
+					failed = append(failed, c.Account())
+					continue
+				}
+				if err := a.verifyRemediation(ctx, st, snap.ID); err != nil {
+					return err
+				}
+			}
+			if len(failed) > 0 {
+				return fmt.Errorf("the snapshots of %d account(s) failed (%s); the others are saved", len(failed), strings.Join(failed, ", "))
+			}
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&opts.Profile, "profile", "", "shared config profile (default: AWS_PROFILE, then the default chain)")
+	f.StringVar(&opts.Region, "region", "", "region for the SDK (default: the chain's, else us-east-1; IAM is global)")
+	f.StringVar(&opts.OrgRole, "org-role", "", "role to assume in every account of the organisation (e.g. OrganizationAccountAccessRole)")
+	f.StringVar(&accounts, "accounts", "", "with --org-role: only these account IDs, comma-separated")
+	return cmd
+}
+
+func parenthesised(s string) string {
+	if s == "" {
+		return ""
+	}
+	return "(" + s + ") "
+}
