@@ -180,6 +180,9 @@ func TestOrganisationOneSnapshotPerAccount(t *testing.T) {
 		t.Errorf("service-linked role: %v", slr.Attributes)
 	}
 	gh := ids["aws:222222222222:aws_iam_role:github-any-repo"]
+	if gh.Attributes["max_session_duration"] != "12h0m0s" {
+		t.Errorf("github-any-repo max session %q, want 12h0m0s (from ListRoles)", gh.Attributes["max_session_duration"])
+	}
 	if gh.Attributes["trust_oidc_without_sub"] != "token.actions.githubusercontent.com" || gh.LastUsedAt == nil || gh.Attributes["last_used_region"] != "eu-west-1" {
 		t.Errorf("github-any-repo: last used %v attrs %v", gh.LastUsedAt, gh.Attributes)
 	}
@@ -347,5 +350,32 @@ func TestAssumeRoleDeniedIsAGap(t *testing.T) {
 	sb := snaps[awstest.SampleSandbox]
 	if len(snaps) != 1 || sb.Status != audit.SnapshotPartial || len(sb.Gaps) != 1 || sb.Gaps[0].Endpoint != "sts:AssumeRole" || !strings.Contains(sb.Gaps[0].Reason, "NoSuchRole") {
 		t.Errorf("snapshots %d; sandbox %s %+v", len(snaps), sb.Status, sb.Gaps)
+	}
+}
+
+// TestCallsPerAccount: an account costs the authorization details, one
+// ListRoles page, the credential report (generate until complete, get),
+// ListAccessKeys only for the users the report shows with keys, and the
+// OIDC providers; nothing per role or per key.
+func TestCallsPerAccount(t *testing.T) {
+	s := serve(t, awstest.Sample(fixedNow))
+	st, _ := openStore(t)
+	opts := options(&lockedBuffer{})
+	opts.OrgRole = "OrganizationAccountAccessRole"
+	snapshotAll(t, st, opts)
+	want := map[string]int{
+		"iam:GetAccountAuthorizationDetails": 1, "iam:ListRoles": 1,
+		"iam:GenerateCredentialReport": 2, "iam:GetCredentialReport": 1,
+		"iam:ListAccessKeys": 3, // legacy-deployer, metrics-shipper, backup-old
+		"iam:ListOpenIDConnectProviders": 1, "iam:GetOpenIDConnectProvider": 1,
+	}
+	got := s.Calls(awstest.SampleProd)
+	if len(got) != len(want) {
+		t.Errorf("prod calls %v, want %v", got, want)
+	}
+	for k, n := range want {
+		if got[k] != n {
+			t.Errorf("prod %s: %d calls, want %d (all: %v)", k, got[k], n, got)
+		}
 	}
 }

@@ -26,6 +26,7 @@ type account struct {
 	roles    []types.RoleDetail
 	policies map[string]*policyDoc // customer managed policy ARN -> default version
 	detailed bool                  // read through GetAccountAuthorizationDetails
+	sessions map[string]int32      // role name -> max session duration (s), from ListRoles
 	report   map[string]reportRow  // user name -> credential report row; nil when not read
 	keys     map[string][]key      // user name -> access keys
 	oidc     []oidcProvider
@@ -65,7 +66,7 @@ func (c *Connector) Run(ctx context.Context, r connectors.Recorder) error {
 		}
 	}
 	client := iam.NewFromConfig(c.cfg)
-	a := &account{groups: map[string]types.GroupDetail{}, policies: map[string]*policyDoc{}, keys: map[string][]key{}}
+	a := &account{groups: map[string]types.GroupDetail{}, policies: map[string]*policyDoc{}, keys: map[string][]key{}, sessions: map[string]int32{}}
 	gap := func(action string, kind audit.Kind, why string) error {
 		reason := fmt.Sprintf("access denied in account %s: needs %s", c.account, action)
 		if why != "" {
@@ -91,7 +92,14 @@ func (c *Connector) Run(ctx context.Context, r connectors.Recorder) error {
 	err := c.readDetails(ctx, client, a)
 	if denied, err := check(err, "iam:GetAccountAuthorizationDetails", "", "policies are not read; users and roles come from iam:ListUsers, iam:ListRoles and iam:GetRole"); err != nil {
 		return err
-	} else if denied {
+	} else if !denied {
+		// The details leave MaxSessionDuration out; ListRoles has it.
+		if _, err := c.listRoles(ctx, client, a); err != nil {
+			if _, err := check(err, "iam:ListRoles", audit.KindAWSIAMRole, "roles' maximum session durations are not read"); err != nil {
+				return err
+			}
+		}
+	} else {
 		if err := c.readUsers(ctx, client, a); err != nil {
 			if _, err := check(err, "iam:ListUsers", audit.KindAWSIAMUser, "users and their access keys are not read"); err != nil {
 				return err
@@ -174,19 +182,12 @@ func (c *Connector) readUsers(ctx context.Context, client *iam.Client, a *accoun
 // readRoles is the fallback for roles: ListRoles leaves RoleLastUsed and
 // tags out, so GetRole reads each role.
 func (c *Connector) readRoles(ctx context.Context, client *iam.Client, a *account) error {
-	pg := iam.NewListRolesPaginator(client, &iam.ListRolesInput{MaxItems: aws.Int32(1000)})
-	var names []string
-	for pg.HasMorePages() {
-		page, err := pg.NextPage(ctx)
-		if err != nil {
-			return err
-		}
-		for _, r := range page.Roles {
-			names = append(names, aws.ToString(r.RoleName))
-		}
+	names, err := c.listRoles(ctx, client, a)
+	if err != nil {
+		return err
 	}
 	roles := make([]types.RoleDetail, len(names))
-	err := c.each(ctx, len(names), func(i int) error {
+	err = c.each(ctx, len(names), func(i int) error {
 		out, err := client.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(names[i])})
 		if err != nil {
 			return err
@@ -201,6 +202,26 @@ func (c *Connector) readRoles(ctx context.Context, client *iam.Client, a *accoun
 	}
 	a.roles = roles
 	return nil
+}
+
+// listRoles pages through ListRoles for the roles' names and maximum
+// session durations.
+func (c *Connector) listRoles(ctx context.Context, client *iam.Client, a *account) ([]string, error) {
+	pg := iam.NewListRolesPaginator(client, &iam.ListRolesInput{MaxItems: aws.Int32(1000)})
+	var names []string
+	for pg.HasMorePages() {
+		page, err := pg.NextPage(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range page.Roles {
+			names = append(names, aws.ToString(r.RoleName))
+			if r.MaxSessionDuration != nil {
+				a.sessions[aws.ToString(r.RoleName)] = *r.MaxSessionDuration
+			}
+		}
+	}
+	return names, nil
 }
 
 // readReport generates the credential report, waits for it and parses

@@ -196,6 +196,9 @@ func (c *Connector) roleObservation(ro types.RoleDetail, a *account, orgKnown st
 	if !a.detailed {
 		attrs[AttrPolicyUnknown] = "true"
 	}
+	if d, ok := a.sessions[name]; ok {
+		attrs["max_session_duration"] = (time.Duration(d) * time.Second).String()
+	}
 	if strings.HasPrefix(aws.ToString(ro.Path), "/aws-service-role/") {
 		attrs[AttrManagedBy] = "aws"
 	}

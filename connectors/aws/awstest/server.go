@@ -26,9 +26,9 @@ const (
 	SessionToken  = "canary-session-token-FwoGZXIvYXdzE-9d41"
 )
 
-// Server serves an Org on loopback. Its zero configuration answers like
-// AWS with pages of at most 100 items; options and the fault setters
-// change that.
+// Server serves an Org on loopback. Without options it answers like AWS,
+// with pages of MaxItems items (default 100, at most 1000); options and
+// the fault setters change that.
 type Server struct {
 	URL string
 	srv *httptest.Server
@@ -68,7 +68,7 @@ func WithReportSteps(n int) Option { return func(s *Server) { s.reportSteps = n 
 // New starts a server for org. Close it when done.
 func New(org *Org, opts ...Option) *Server {
 	s := &Server{
-		org: org, pageSize: 100, Clock: time.Now,
+		org: org, pageSize: 1000, Clock: time.Now,
 		denied: map[string]bool{}, throttle: map[string]int{}, calls: map[string]int{},
 		reports: map[string]*report{}, sessions: map[string]string{},
 	}
@@ -290,12 +290,14 @@ func parseRoleArn(arn string) (account, name string) {
 func ts(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05Z") }
 
 // page cuts n items at marker into one page: the range and the next
-// marker ("" on the last page).
+// marker ("" on the last page). As on AWS, MaxItems defaults to 100 and
+// is honoured up to 1000; WithPageSize lowers that cap.
 func (s *Server) page(n int, marker string, max string) (lo, hi int, next string) {
-	size := s.pageSize
-	if m, err := strconv.Atoi(max); err == nil && m > 0 && m < size {
+	size := 100
+	if m, err := strconv.Atoi(max); err == nil && m > 0 {
 		size = m
 	}
+	size = min(size, s.pageSize)
 	lo, _ = strconv.Atoi(marker)
 	lo = min(max0(lo), n)
 	hi = min(lo+size, n)
