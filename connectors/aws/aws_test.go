@@ -366,7 +366,7 @@ func TestCallsPerAccount(t *testing.T) {
 	want := map[string]int{
 		"iam:GetAccountAuthorizationDetails": 1, "iam:ListRoles": 1,
 		"iam:GenerateCredentialReport": 2, "iam:GetCredentialReport": 1,
-		"iam:ListAccessKeys": 3, // legacy-deployer, metrics-shipper, backup-old
+		"iam:ListAccessKeys":             3, // legacy-deployer, metrics-shipper, backup-old
 		"iam:ListOpenIDConnectProviders": 1, "iam:GetOpenIDConnectProvider": 1,
 	}
 	got := s.Calls(awstest.SampleProd)
