@@ -9,14 +9,14 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/nhi-audit/nhi/audit"
-	"github.com/nhi-audit/nhi/connectors"
 	awsconn "github.com/nhi-audit/nhi/connectors/aws"
 )
 
 func newSnapshotAWSCmd(a *app) *cobra.Command {
 	var (
-		opts     awsconn.Options
-		accounts string
+		opts        awsconn.Options
+		accounts    string
+		concurrency int
 	)
 	cmd := &cobra.Command{
 		Use:   "aws [--profile P] [--region R] [--org-role NAME] [--accounts ID,...]",
@@ -44,6 +44,9 @@ Progress and waits (throttling, the credential report) go to stderr.`,
 					opts.Accounts = append(opts.Accounts, acct)
 				}
 			}
+			if concurrency < 1 || concurrency > 32 {
+				return usageError{cmd.CommandPath(), errors.New("--concurrency must be between 1 and 32")}
+			}
 			if len(opts.Accounts) > 0 && opts.OrgRole == "" {
 				return usageError{cmd.CommandPath(), errors.New("--accounts needs --org-role: without it nhi reads only the caller's own account")}
 			}
@@ -60,24 +63,26 @@ Progress and waits (throttling, the credential report) go to stderr.`,
 			defer st.Close()
 			fmt.Fprintf(a.stderr, "Reading %d AWS account(s) as %s ...\n", len(plan.Connectors), audit.Printable(plan.Caller))
 			var failed []string
-			for _, c := range plan.Connectors {
-				start := time.Now()
-				fmt.Fprintf(a.stderr, "Reading aws account %s %s...\n", c.Account(), audit.Printable(parenthesised(c.Name())))
-				snap, err := connectors.Snapshot(ctx, st, c, toolVersion())
+			var verifyErr error
+			start := time.Now()
+			plan.Snapshot(ctx, st, toolVersion(), concurrency, func(c *awsconn.Connector, snap *audit.Snapshot, err error) {
 				if snap != nil {
 					printSnapshot(a.stdout, snap, st.Path(), time.Since(start))
 				}
 				if err != nil {
-					if ctx.Err() != nil {
-						return fmt.Errorf("snapshot of %s: %w", c.Account(), err)
-					}
-					fmt.Fprintf(a.stderr, "snapshot of %s failed: %v\n", c.Account(), err)
+					fmt.Fprintf(a.stderr, "snapshot of aws account %s %sfailed: %v\n", c.Account(), audit.Printable(parenthesised(c.Name())), err)
 					failed = append(failed, c.Account())
-					continue
+					return
 				}
-				if err := a.verifyRemediation(ctx, st, snap.ID); err != nil {
-					return err
+				if verr := a.verifyRemediation(ctx, st, snap.ID); verr != nil && verifyErr == nil {
+					verifyErr = verr
 				}
+			})
+			if ctx.Err() != nil {
+				return fmt.Errorf("interrupted; what was read is kept, run the same command again to continue: %w", ctx.Err())
+			}
+			if verifyErr != nil {
+				return verifyErr
 			}
 			if len(failed) > 0 {
 				return fmt.Errorf("the snapshots of %d account(s) failed (%s); the others are saved", len(failed), strings.Join(failed, ", "))
@@ -90,6 +95,7 @@ Progress and waits (throttling, the credential report) go to stderr.`,
 	f.StringVar(&opts.Region, "region", "", "region for the SDK (default: the chain's, else us-east-1; IAM is global)")
 	f.StringVar(&opts.OrgRole, "org-role", "", "role to assume in every account of the organisation (e.g. OrganizationAccountAccessRole)")
 	f.StringVar(&accounts, "accounts", "", "with --org-role: only these account IDs, comma-separated")
+	f.IntVar(&concurrency, "concurrency", awsconn.DefaultAccounts, "how many accounts to read at once")
 	return cmd
 }
 

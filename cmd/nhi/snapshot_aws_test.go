@@ -34,12 +34,12 @@ func TestSnapshotAWSOrganisation(t *testing.T) {
 		t.Fatalf("exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 	for _, want := range []string{
-		"Snapshot 1 of aws/111111111111: complete",
-		"Snapshot 2 of aws/222222222222: complete",
+		"of aws/111111111111: complete",
+		"of aws/222222222222: complete",
 		"Read with: arn:aws:iam::222222222222:role/OrganizationAccountAccessRole (assumed by arn:aws:iam::111111111111:user/nhi-auditor)",
-		"Snapshot 3 of aws/333333333333: partial",
+		"of aws/333333333333: partial",
 		"iam:GenerateCredentialReport: access denied in account 333333333333: needs iam:GenerateCredentialReport",
-		"Snapshot 4 of aws/444444444444: partial, 0 identities",
+		"of aws/444444444444: partial, 0 identities",
 		"account 444444444444 is SUSPENDED in the organisation; not read",
 	} {
 		if !strings.Contains(r.stdout, want) {

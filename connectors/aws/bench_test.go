@@ -1,0 +1,130 @@
+package aws_test
+
+import (
+	"context"
+	"runtime"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/nhi-audit/nhi/audit"
+	awsconn "github.com/nhi-audit/nhi/connectors/aws"
+	"github.com/nhi-audit/nhi/connectors/aws/awstest"
+)
+
+// memPeak samples the Go heap every 50 ms until stop is called, and
+// returns the peak in-use heap and memory obtained from the OS, in MB.
+func memPeak() (stop func() (heapMB, sysMB float64)) {
+	var (
+		mu        sync.Mutex
+		heap, sys uint64
+		done      = make(chan struct{})
+		finished  = make(chan struct{})
+		sample    = func() {
+			var m runtime.MemStats
+			runtime.ReadMemStats(&m)
+			mu.Lock()
+			heap, sys = max(heap, m.HeapInuse), max(sys, m.Sys)
+			mu.Unlock()
+		}
+	)
+	go func() {
+		defer close(finished)
+		t := time.NewTicker(50 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				sample()
+			}
+		}
+	}()
+	return func() (float64, float64) {
+		close(done)
+		<-finished
+		sample()
+		mu.Lock()
+		defer mu.Unlock()
+		return float64(heap) / (1 << 20), float64(sys) / (1 << 20)
+	}
+}
+
+// cpuTime is the process's user and system CPU time: on a shared machine
+// it says more than the wall clock.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// BenchmarkOrganisation100 snapshots 100 accounts of 200 users, 300 keys
+// and 500 roles each over loopback into a real evidence file, through
+// the organisation role. Run with -benchtime 1x. The memory figures are
+// the whole process, the fake AWS and its organisation included.
+// calls/min compares the requests an account cost with the least the
+// authorization details and the credential report allow.
+func BenchmarkOrganisation100(b *testing.B) { benchmarkOrganisation(b, 100) }
+
+// BenchmarkOrganisation10 is the same with 10 accounts.
+func BenchmarkOrganisation10(b *testing.B) { benchmarkOrganisation(b, 10) }
+
+func benchmarkOrganisation(b *testing.B, accounts int) {
+	const users, keys, roles = 200, 300, 500
+	org := awstest.Generate(fixedNow, accounts, users, keys, roles)
+	runtime.GC()
+	for b.Loop() {
+		s := serve(b, org)
+		st, _ := openStore(b)
+		stop := memPeak()
+		cpu0 := cpuTime()
+		start := time.Now()
+		ctx := context.Background()
+		opts := awsconn.Options{OrgRole: org.RoleName, ReportPoll: time.Millisecond}
+		plan, err := awsconn.NewPlan(ctx, opts)
+		if err != nil {
+			b.Fatal(err)
+		}
+		total := 0
+		plan.Snapshot(ctx, st, "bench", awsconn.DefaultAccounts, func(c *awsconn.Connector, snap *audit.Snapshot, err error) {
+			if err != nil || snap.Status != audit.SnapshotComplete {
+				b.Fatalf("%s: %v %v", c.Account(), snap, err)
+			}
+			total += snap.Total()
+		})
+		took := time.Since(start)
+		cpu := cpuTime() - cpu0
+		heap, sys := stop()
+
+		// The least an account can cost: the authorization details in
+		// pages of 1,000 (users, groups, roles, one policy), ListRoles in
+		// pages of 1,000, the report (generate, generate again once it is
+		// complete, get), one ListAccessKeys per user with keys, the OIDC
+		// providers (list, get one).
+		items := users + 1 + roles + 1 + 1
+		least := (items+999)/1000 + (roles+1+999)/1000 + 3 + users + 2
+		worst := 0.0
+		for _, a := range org.Accounts {
+			n := 0
+			for action, c := range s.Calls(a.ID) {
+				if action != "sts:AssumeRole" && action != "organizations:ListAccounts" && action != "sts:GetCallerIdentity" {
+					n += c
+				}
+			}
+			worst = max(worst, float64(n)/float64(least))
+		}
+		b.ReportMetric(took.Seconds(), "s/snapshot")
+		b.ReportMetric(cpu.Seconds(), "cpu-s")
+		b.ReportMetric(float64(total), "identities")
+		b.ReportMetric(float64(least), "min-calls/account")
+		b.ReportMetric(worst, "calls/min")
+		b.ReportMetric(heap, "peak-heap-MB")
+		b.ReportMetric(sys, "peak-sys-MB")
+		st.Close()
+		s.Close()
+	}
+}
