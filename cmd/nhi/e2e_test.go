@@ -154,11 +154,11 @@ func TestDemoEndToEnd(t *testing.T) {
 			}
 		}
 		kinds[id["kind"].(string)]++
-		if id["status"] != "active" || id["source"] != "github" {
+		if src := id["source"]; id["status"] != "active" || src != "github" && src != "aws" {
 			t.Errorf("identity %v: status %v source %v", id["id"], id["status"], id["source"])
 		}
 	}
-	for _, k := range []string{"github_app_installation", "github_deploy_key", "github_actions_secret", "github_webhook"} {
+	for _, k := range []string{"github_app_installation", "github_deploy_key", "github_actions_secret", "github_webhook", "aws_iam_role", "aws_access_key", "aws_iam_user", "aws_oidc_provider"} {
 		if kinds[k] == 0 {
 			t.Errorf("demo has no %s (kinds: %v)", k, kinds)
 		}

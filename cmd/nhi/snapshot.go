@@ -33,10 +33,12 @@ func newDemoCmd(a *app) *cobra.Command {
 	var noTUI, history bool
 	cmd := &cobra.Command{
 		Use:   "demo",
-		Short: "Snapshot a built-in sample organisation, then open the review UI",
+		Short: "Snapshot built-in sample GitHub and AWS organisations, then open the review UI",
 		Long: `demo serves a generated GitHub organisation on loopback, reads it with the real
 GitHub connector (authenticated as a GitHub App, as an auditor should) into the
-evidence file (--db), and opens the review UI. Nothing leaves this machine.
+evidence file (--db), does the same for a sample AWS organisation (three
+accounts, read by the real AWS connector through AWS_ENDPOINT_URL), and opens
+the review UI. Nothing leaves this machine.
 
 With --history it then takes a second snapshot of the organisation a week
 later, as it really changes: a deploy key removed, a secret rotated, a
@@ -78,6 +80,11 @@ rename as a change, and identities not checked where nothing was read.`,
 			}))
 			defer srv.Close()
 			if err := a.demoPolicy(ctx, org); err != nil {
+				return err
+			}
+			// AWS first: the UI's header names the newest snapshot, and
+			// the GitHub organisation is the demo's main one.
+			if err := a.demoAWS(ctx); err != nil {
 				return err
 			}
 			err = a.snapshot(ctx, false, func(env snapshotEnv) (connectors.Connector, error) {

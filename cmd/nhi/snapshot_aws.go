@@ -1,8 +1,10 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"time"
 
@@ -10,6 +12,7 @@ import (
 
 	"github.com/nhi-audit/nhi/audit"
 	awsconn "github.com/nhi-audit/nhi/connectors/aws"
+	"github.com/nhi-audit/nhi/connectors/aws/awstest"
 )
 
 func newSnapshotAWSCmd(a *app) *cobra.Command {
@@ -104,4 +107,46 @@ func parenthesised(s string) string {
 		return ""
 	}
 	return "(" + s + ") "
+}
+
+// demoAWS serves the sample AWS organisation (awstest: three accounts,
+// healthy and risky identities) on loopback and snapshots it with the
+// real connector, pointed at it the SDK's standard way: the AWS_*
+// environment, restored afterwards.
+func (a *app) demoAWS(ctx context.Context) error {
+	org := awstest.Sample(time.Now())
+	srv := awstest.New(org, awstest.WithReportReady())
+	defer srv.Close()
+	for k, v := range srv.Env() {
+		old, had := os.LookupEnv(k)
+		os.Setenv(k, v)
+		defer func() {
+			if had {
+				os.Setenv(k, old)
+			} else {
+				os.Unsetenv(k)
+			}
+		}()
+	}
+	plan, err := awsconn.NewPlan(ctx, awsconn.Options{OrgRole: org.RoleName})
+	if err != nil {
+		return fmt.Errorf("the demo's AWS organisation: %w", err)
+	}
+	st, err := a.open(ctx, audit.OpenOptions{Create: true})
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	fmt.Fprintf(a.stderr, "Reading the sample AWS organisation (%d accounts) from %s ...\n", len(plan.Connectors), srv.URL)
+	start := time.Now()
+	var failed error
+	plan.Snapshot(ctx, st, toolVersion(), awsconn.DefaultAccounts, func(c *awsconn.Connector, snap *audit.Snapshot, err error) {
+		if snap != nil {
+			printSnapshot(a.stdout, snap, st.Path(), time.Since(start))
+		}
+		if err != nil && failed == nil {
+			failed = fmt.Errorf("snapshot of aws account %s failed: %w", c.Account(), err)
+		}
+	})
+	return failed
 }
