@@ -379,3 +379,55 @@ func TestCallsPerAccount(t *testing.T) {
 		}
 	}
 }
+
+// TestReportNotReady: a credential report that does not finish in time
+// is a gap saying so, and key use comes from GetAccessKeyLastUsed.
+func TestReportNotReady(t *testing.T) {
+	s := serve(t, awstest.Sample(fixedNow), awstest.WithReportSteps(1000))
+	st, _ := openStore(t)
+	opts := options(&lockedBuffer{})
+	opts.ReportTimeout = time.Nanosecond
+	_, snaps := snapshotAll(t, st, opts)
+	m := snaps[awstest.SampleManagement]
+	if m.Status != audit.SnapshotPartial || len(m.Gaps) != 1 || m.Gaps[0].Endpoint != "iam:GetCredentialReport" || !strings.Contains(m.Gaps[0].Reason, "not ready") {
+		t.Fatalf("%s %+v", m.Status, m.Gaps)
+	}
+	if n := s.Calls(awstest.SampleManagement)["iam:GetAccessKeyLastUsed"]; n != 2 {
+		t.Errorf("GetAccessKeyLastUsed asked %d times, want once per key (2)", n)
+	}
+	ids := byID(t, st)
+	if k := ids["aws:111111111111:aws_access_key:AKIAMGMTDANA00000001"]; k.LastUsedAt == nil {
+		t.Error("key use not read without the report")
+	}
+	if u := ids["aws:111111111111:aws_iam_user:dana"]; u.Attributes["password_enabled"] != "" {
+		t.Errorf("console password %q claimed without the report", u.Attributes["password_enabled"])
+	}
+}
+
+// TestRemovalPerAccount: a key deleted in one account is removed by that
+// account's next complete snapshot; the other accounts are untouched.
+func TestRemovalPerAccount(t *testing.T) {
+	org := awstest.Sample(fixedNow)
+	serve(t, org)
+	st, _ := openStore(t)
+	opts := options(&lockedBuffer{})
+	opts.OrgRole = "OrganizationAccountAccessRole"
+	snapshotAll(t, st, opts)
+	prod := org.Account(awstest.SampleProd)
+	for _, u := range prod.Users {
+		if u.Name == "legacy-deployer" {
+			u.Keys = u.Keys[1:]
+		}
+	}
+	opts.Accounts = []string{awstest.SampleProd}
+	snapshotAll(t, st, opts)
+	ids := byID(t, st)
+	if s := ids["aws:222222222222:aws_access_key:AKIAPRODLEGACY000001"].Status; s != audit.StatusRemoved {
+		t.Errorf("deleted key: %s, want removed", s)
+	}
+	for _, id := range []string{"aws:222222222222:aws_access_key:AKIAPRODLEGACY000002", "aws:333333333333:aws_iam_role:lambda-cleanup", "aws:111111111111:aws_iam_user:dana"} {
+		if s := ids[id].Status; s != audit.StatusActive {
+			t.Errorf("%s: %s, want active", id, s)
+		}
+	}
+}
