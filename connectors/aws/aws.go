@@ -303,5 +303,3 @@ func (s *syncWriter) Write(p []byte) (int, error) {
 func (c *Connector) say(format string, args ...any) {
 	fmt.Fprintf(c.progress, "aws/%s: %s\n", c.account, fmt.Sprintf(format, args...))
 }
-
-func trimPath(s string) string { return strings.TrimSuffix(s, "/") }
