@@ -221,8 +221,8 @@ func (c *Connector) Credential(context.Context) (string, error) {
 	return c.role + " (assumed by " + c.caller + ")", nil
 }
 
-// apiError says whether err is AWS refusing the caller (AccessDenied and
-// its variants), and the code.
+// accessDenied says whether err is AWS refusing the caller (AccessDenied
+// and its variants), as opposed to a fault worth failing the run for.
 func accessDenied(err error) bool {
 	var ae smithy.APIError
 	if !errors.As(err, &ae) {

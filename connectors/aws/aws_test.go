@@ -186,7 +186,9 @@ func TestOrganisationOneSnapshotPerAccount(t *testing.T) {
 	if gh.Attributes["trust_oidc_without_sub"] != "token.actions.githubusercontent.com" || gh.LastUsedAt == nil || gh.Attributes["last_used_region"] != "eu-west-1" {
 		t.Errorf("github-any-repo: last used %v attrs %v", gh.LastUsedAt, gh.Attributes)
 	}
-	if a := ids["aws:222222222222:aws_iam_role:github-deploy"].Attributes; a["trust_oidc_without_sub"] != "" || a["tag.Owner"] != "platform@northwind.example" {
+	if a := ids["aws:222222222222:aws_iam_role:github-deploy"].Attributes; a["trust_oidc_without_sub"] != "" || a["tag.Owner"] != "platform@northwind.example" ||
+		a["trust_conditions"] != "StringEquals token.actions.githubusercontent.com:aud=sts.amazonaws.com; StringLike token.actions.githubusercontent.com:sub=repo:northwind/api:ref:refs/heads/main" ||
+		a["trust_federated"] != "arn:aws:iam::222222222222:oidc-provider/token.actions.githubusercontent.com" {
 		t.Errorf("github-deploy: %v", a)
 	}
 	if a := ids["aws:222222222222:aws_iam_role:vendor-monitoring"].Attributes; a["trust_external_accounts"] != awstest.SampleVendor || a["trust_accounts"] != awstest.SampleVendor {

@@ -2,6 +2,7 @@ package aws
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/url"
 	"slices"
 	"strings"
@@ -153,6 +154,7 @@ type trust struct {
 	services     []string
 	federated    []string // SAML and OIDC provider ARNs
 	oidcNoSub    []string // OIDC providers trusted without a condition on "sub"
+	conditions   []string // "StringLike token.actions.githubusercontent.com:sub=repo:acme/api:*"
 	starNoCond   bool     // Principal "*" without any condition
 	starWithCond bool
 }
@@ -178,6 +180,7 @@ func parseTrust(doc *policyDoc) trust {
 				t.accounts = append(t.accounts, acct)
 			}
 		}
+		t.conditions = appendNew(t.conditions, conditionList(st.Condition)...)
 		t.services = appendNew(t.services, st.Principal.Service...)
 		t.federated = appendNew(t.federated, st.Principal.Federated...)
 		for _, f := range st.Principal.Federated {
@@ -188,6 +191,27 @@ func parseTrust(doc *policyDoc) trust {
 		}
 	}
 	return t
+}
+
+// conditionList renders a statement's conditions, sorted: "operator
+// key=value" each, a list of values joined with "|".
+func conditionList(cond map[string]map[string]json.RawMessage) []string {
+	var out []string
+	for op, kv := range cond {
+		for k, raw := range kv {
+			var vals oneOrMany[any]
+			if json.Unmarshal(raw, &vals) != nil {
+				continue
+			}
+			strs := make([]string, len(vals))
+			for i, v := range vals {
+				strs[i] = fmt.Sprint(v)
+			}
+			out = append(out, op+" "+k+"="+strings.Join(strs, "|"))
+		}
+	}
+	slices.Sort(out)
+	return out
 }
 
 // conditionOn reports whether any condition operator tests key.

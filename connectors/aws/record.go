@@ -191,7 +191,7 @@ func (c *Connector) roleObservation(ro types.RoleDetail, a *account, orgKnown st
 	attrs := map[string]string{
 		"arn": aws.ToString(ro.Arn), "path": aws.ToString(ro.Path), AttrGrants: g.String(),
 		"trust_accounts": strings.Join(t.accounts, ", "), "trust_services": strings.Join(t.services, ", "),
-		"trust_federated": strings.Join(t.federated, ", "), AttrOrgKnown: orgKnown,
+		"trust_federated": strings.Join(t.federated, ", "), "trust_conditions": strings.Join(t.conditions, "; "), AttrOrgKnown: orgKnown,
 	}
 	if !a.detailed {
 		attrs[AttrPolicyUnknown] = "true"
