@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/nhi-audit/nhi/audit"
-	"github.com/nhi-audit/nhi/connectors"
 	awsconn "github.com/nhi-audit/nhi/connectors/aws"
 	"github.com/nhi-audit/nhi/connectors/aws/awstest"
 )
@@ -70,7 +69,7 @@ func openStore(t testing.TB) (*audit.Store, string) {
 }
 
 // snapshotAll runs every connector of the plan into st, one snapshot per
-// account, as `nhi snapshot aws` does.
+// account, accounts four at a time, as `nhi snapshot aws` does.
 func snapshotAll(t testing.TB, st *audit.Store, opts awsconn.Options) (*awsconn.Plan, map[string]*audit.Snapshot) {
 	t.Helper()
 	ctx := context.Background()
@@ -79,12 +78,18 @@ func snapshotAll(t testing.TB, st *audit.Store, opts awsconn.Options) (*awsconn.
 		t.Fatal(err)
 	}
 	snaps := map[string]*audit.Snapshot{}
-	for _, c := range plan.Connectors {
-		snap, err := connectors.Snapshot(ctx, st, c, "test")
+	var order []string
+	plan.Snapshot(ctx, st, "test", awsconn.DefaultAccounts, func(c *awsconn.Connector, snap *audit.Snapshot, err error) {
 		if err != nil {
 			t.Fatalf("account %s: %v", c.Account(), err)
 		}
 		snaps[c.Account()] = snap
+		order = append(order, c.Account())
+	})
+	for i, c := range plan.Connectors {
+		if order[i] != c.Account() {
+			t.Fatalf("results in order %v, not the plan's", order)
+		}
 	}
 	return plan, snaps
 }
