@@ -438,3 +438,30 @@ func TestRemovalPerAccount(t *testing.T) {
 		}
 	}
 }
+
+// TestDeniedListingClaimsNoRemoval: when ListAccessKeys is denied on a
+// later run, the keys and users it would have listed are not-checked,
+// never removed; the roles, read in full, stay active.
+func TestDeniedListingClaimsNoRemoval(t *testing.T) {
+	s := serve(t, awstest.Sample(fixedNow))
+	st, _ := openStore(t)
+	opts := options(&lockedBuffer{})
+	opts.OrgRole = "OrganizationAccountAccessRole"
+	snapshotAll(t, st, opts)
+	s.Deny(awstest.SampleProd, "iam:ListAccessKeys")
+	_, snaps := snapshotAll(t, st, opts)
+	if p := snaps[awstest.SampleProd]; p.Status != audit.SnapshotPartial || p.Total() == 0 {
+		t.Fatalf("prod: %s, %d identities", p.Status, p.Total())
+	}
+	ids := byID(t, st)
+	for id, want := range map[string]string{
+		"aws:222222222222:aws_access_key:AKIAPRODLEGACY000001": audit.StatusNotChecked,
+		"aws:222222222222:aws_iam_user:legacy-deployer":        audit.StatusNotChecked,
+		"aws:222222222222:aws_iam_role:batch-jobs":             audit.StatusActive,
+		"aws:333333333333:aws_access_key:AKIASANDBOXEXP000001": audit.StatusActive,
+	} {
+		if got := ids[id].Status; got != want {
+			t.Errorf("%s: %s, want %s", id, got, want)
+		}
+	}
+}

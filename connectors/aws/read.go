@@ -54,6 +54,9 @@ type oidcProvider struct {
 func (c *Connector) Run(ctx context.Context, r connectors.Recorder) error {
 	if c.suspended {
 		c.say("suspended in the organisation; skipped")
+		if err := r.Scope(audit.ScopeRead{Scope: c.account}); err != nil { // it exists; nothing in it was read
+			return err
+		}
 		return r.Gap(audit.Gap{Endpoint: "sts:AssumeRole", Scope: c.account, Reason: fmt.Sprintf("account %s is SUSPENDED in the organisation; not read", c.account)})
 	}
 	if c.role != "" {
@@ -89,6 +92,9 @@ func (c *Connector) Run(ctx context.Context, r connectors.Recorder) error {
 		return false, err
 	}
 
+	// What was listed in full, as evidence for removals (audit.ScopeRead):
+	// a kind whose listing failed claims nothing about absent identities.
+	usersRead, rolesRead, keysRead, oidcRead := true, true, true, true
 	err := c.readDetails(ctx, client, a)
 	if denied, err := check(err, "iam:GetAccountAuthorizationDetails", "", "policies are not read; users and roles come from iam:ListUsers, iam:ListRoles and iam:GetRole"); err != nil {
 		return err
@@ -101,11 +107,13 @@ func (c *Connector) Run(ctx context.Context, r connectors.Recorder) error {
 		}
 	} else {
 		if err := c.readUsers(ctx, client, a); err != nil {
+			usersRead = false
 			if _, err := check(err, "iam:ListUsers", audit.KindAWSIAMUser, "users and their access keys are not read"); err != nil {
 				return err
 			}
 		}
 		if err := c.readRoles(ctx, client, a); err != nil {
+			rolesRead = false
 			if _, err := check(err, "iam:ListRoles", audit.KindAWSIAMRole, "roles are not read"); err != nil {
 				return err
 			}
@@ -123,16 +131,32 @@ func (c *Connector) Run(ctx context.Context, r connectors.Recorder) error {
 		}
 	}
 	if err := c.readKeys(ctx, client, a); err != nil {
+		keysRead = false
 		if _, err := check(err, "iam:ListAccessKeys", audit.KindAWSAccessKey, "access keys are not read"); err != nil {
 			return err
 		}
 	}
 	if err := c.readOIDC(ctx, client, a); err != nil {
+		oidcRead = false
 		if _, err := check(err, "iam:ListOpenIDConnectProviders", audit.KindAWSOIDCProvider, "OpenID Connect providers are not read"); err != nil {
 			return err
 		}
 	}
-	return c.record(r, a)
+	if err := c.record(r, a); err != nil {
+		return err
+	}
+	// Users are recorded for their keys, so both listings make them whole.
+	var kinds []audit.Kind
+	if usersRead && keysRead {
+		kinds = append(kinds, audit.KindAWSIAMUser, audit.KindAWSAccessKey)
+	}
+	if rolesRead {
+		kinds = append(kinds, audit.KindAWSIAMRole)
+	}
+	if oidcRead {
+		kinds = append(kinds, audit.KindAWSOIDCProvider)
+	}
+	return r.Scope(audit.ScopeRead{Scope: c.account, Kinds: kinds})
 }
 
 // readDetails pages through GetAccountAuthorizationDetails: users, groups,
