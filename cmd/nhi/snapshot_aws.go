@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/nhi-audit/nhi/audit"
+	"github.com/nhi-audit/nhi/connectors"
 	awsconn "github.com/nhi-audit/nhi/connectors/aws"
 	"github.com/nhi-audit/nhi/connectors/aws/awstest"
 )
@@ -20,6 +21,7 @@ func newSnapshotAWSCmd(a *app) *cobra.Command {
 		opts        awsconn.Options
 		accounts    string
 		concurrency int
+		wait        bool
 	)
 	cmd := &cobra.Command{
 		Use:   "aws [--profile P] [--region R] [--org-role NAME] [--accounts ID,...]",
@@ -68,7 +70,7 @@ Progress and waits (throttling, the credential report) go to stderr.`,
 			var failed []string
 			var verifyErr error
 			start := time.Now()
-			plan.Snapshot(ctx, st, toolVersion(), concurrency, func(c *awsconn.Connector, snap *audit.Snapshot, err error) {
+			plan.Snapshot(ctx, st, a.runOptions(wait), concurrency, func(c *awsconn.Connector, snap *audit.Snapshot, err error) {
 				if snap != nil {
 					printSnapshot(a.stdout, snap, st.Path(), time.Since(start))
 				}
@@ -99,6 +101,7 @@ Progress and waits (throttling, the credential report) go to stderr.`,
 	f.StringVar(&opts.OrgRole, "org-role", "", "role to assume in every account of the organisation (e.g. OrganizationAccountAccessRole)")
 	f.StringVar(&accounts, "accounts", "", "with --org-role: only these account IDs, comma-separated")
 	f.IntVar(&concurrency, "concurrency", awsconn.DefaultAccounts, "how many accounts to read at once")
+	f.BoolVar(&wait, "wait", false, "when another nhi is taking a snapshot of the same account, wait for it to finish instead of failing")
 	return cmd
 }
 
@@ -140,7 +143,7 @@ func (a *app) demoAWS(ctx context.Context) error {
 	fmt.Fprintf(a.stderr, "Reading the sample AWS organisation (%d accounts) from %s ...\n", len(plan.Connectors), srv.URL)
 	start := time.Now()
 	var failed error
-	plan.Snapshot(ctx, st, toolVersion(), awsconn.DefaultAccounts, func(c *awsconn.Connector, snap *audit.Snapshot, err error) {
+	plan.Snapshot(ctx, st, a.runOptions(false), awsconn.DefaultAccounts, func(c *awsconn.Connector, snap *audit.Snapshot, err error) {
 		if snap != nil {
 			printSnapshot(a.stdout, snap, st.Path(), time.Since(start))
 		}
@@ -149,4 +152,20 @@ func (a *app) demoAWS(ctx context.Context) error {
 		}
 	})
 	return failed
+}
+
+// runOptions are the choices every snapshot of the run shares: who takes
+// it, and what to say when it waits for another run or notes something.
+func (a *app) runOptions(wait bool) connectors.RunOptions {
+	actor := audit.ResolveActor(a.as)
+	if actor == "" {
+		actor = "nhi"
+	}
+	return connectors.RunOptions{
+		ToolVersion: toolVersion(), Actor: actor, Wait: wait,
+		OnWait: func(held error) {
+			fmt.Fprintf(a.stderr, "%s\nWaiting for it to finish ...\n", strings.TrimSuffix(held.Error(), "; wait for it with --wait, or run again once it has finished"))
+		},
+		Notice: func(n string) { fmt.Fprintf(a.stderr, "Note: %s\n", audit.Printable(n)) },
+	}
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/nhi-audit/nhi/audit"
+	"github.com/nhi-audit/nhi/connectors"
 	awsconn "github.com/nhi-audit/nhi/connectors/aws"
 	"github.com/nhi-audit/nhi/connectors/aws/awstest"
 )
@@ -79,7 +80,7 @@ func snapshotAll(t testing.TB, st *audit.Store, opts awsconn.Options) (*awsconn.
 	}
 	snaps := map[string]*audit.Snapshot{}
 	var order []string
-	plan.Snapshot(ctx, st, "test", awsconn.DefaultAccounts, func(c *awsconn.Connector, snap *audit.Snapshot, err error) {
+	plan.Snapshot(ctx, st, connectors.RunOptions{ToolVersion: "test", Actor: "tester"}, awsconn.DefaultAccounts, func(c *awsconn.Connector, snap *audit.Snapshot, err error) {
 		if err != nil {
 			t.Fatalf("account %s: %v", c.Account(), err)
 		}

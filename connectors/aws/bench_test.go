@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/nhi-audit/nhi/audit"
+	"github.com/nhi-audit/nhi/connectors"
 	awsconn "github.com/nhi-audit/nhi/connectors/aws"
 	"github.com/nhi-audit/nhi/connectors/aws/awstest"
 )
@@ -90,7 +91,7 @@ func benchmarkOrganisation(b *testing.B, accounts int) {
 			b.Fatal(err)
 		}
 		total := 0
-		plan.Snapshot(ctx, st, "bench", awsconn.DefaultAccounts, func(c *awsconn.Connector, snap *audit.Snapshot, err error) {
+		plan.Snapshot(ctx, st, connectors.RunOptions{ToolVersion: "bench"}, awsconn.DefaultAccounts, func(c *awsconn.Connector, snap *audit.Snapshot, err error) {
 			if err != nil || snap.Status != audit.SnapshotComplete {
 				b.Fatalf("%s: %v %v", c.Account(), snap, err)
 			}

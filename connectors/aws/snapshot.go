@@ -11,11 +11,11 @@ import (
 // DefaultAccounts is how many accounts Snapshot reads at once.
 const DefaultAccounts = 4
 
-// Snapshot takes one snapshot per account of the plan into st, up to
-// concurrency accounts at a time (their writes queue on the file's write
-// lock), and calls done once per account, never two at once, in the
-// plan's order. It stops starting accounts once ctx is done.
-func (p *Plan) Snapshot(ctx context.Context, st *audit.Store, toolVersion string, concurrency int, done func(*Connector, *audit.Snapshot, error)) {
+// Snapshot takes one snapshot per account of the plan into st with
+// connectors.Run, up to concurrency accounts at a time (their writes queue
+// on the file's write lock), and calls done once per account, never two at
+// once, in the plan's order. It stops starting accounts once ctx is done.
+func (p *Plan) Snapshot(ctx context.Context, st *audit.Store, opts connectors.RunOptions, concurrency int, done func(*Connector, *audit.Snapshot, error)) {
 	if concurrency < 1 {
 		concurrency = 1
 	}
@@ -41,7 +41,7 @@ func (p *Plan) Snapshot(ctx context.Context, st *audit.Store, toolVersion string
 			go func() {
 				defer wg.Done()
 				defer func() { <-sem }()
-				snap, err := connectors.Snapshot(ctx, st, c, toolVersion)
+				snap, err := connectors.Run(ctx, st, c, opts)
 				results[i] <- result{snap, err}
 			}()
 		}
