@@ -368,13 +368,15 @@ func TestNotesEndToEnd(t *testing.T) {
 		t.Fatalf("runners: %v %s", err, r.stderr)
 	}
 	id := runners[0].ID
-	// Event 1 is the demo's policy.
+	// Event 1 is the demo's policy, then one record event per snapshot:
+	// the sample AWS organisation's three accounts and the GitHub one.
+	const before = 1 + 3 + 1
 	alice, bob := []string{"NHI_REVIEWER=alice@northwind.test"}, []string{"NHI_REVIEWER=bob@northwind.test"}
-	if r := nhi(t, alice, "note", "add", "--db", db, id, "asked @northwind/ci in SEC-42"); r.code != 0 || !strings.Contains(r.stdout, "(event 3, by alice@northwind.test)") {
+	if r := nhi(t, alice, "note", "add", "--db", db, id, "asked @northwind/ci in SEC-42"); r.code != 0 || !strings.Contains(r.stdout, fmt.Sprintf("(event %d, by alice@northwind.test)", before+1)) {
 		t.Fatalf("note add: exit %d %s%s", r.code, r.stdout, r.stderr)
 	}
 	r = nhi(t, bob, "note", "add", "--db", db, "--filter", "kind:runner", "runners move to ephemeral ARC")
-	if r.code != 0 || !strings.Contains(r.stdout, fmt.Sprintf("Noted on %d identities (events 4–%d", len(runners), len(runners)+3)) {
+	if r.code != 0 || !strings.Contains(r.stdout, fmt.Sprintf("Noted on %d identities (events %d–%d", len(runners), before+2, len(runners)+before+1)) {
 		t.Fatalf("note add --filter: exit %d %s%s", r.code, r.stdout, r.stderr)
 	}
 	for _, bad := range [][]string{
@@ -395,10 +397,10 @@ func TestNotesEndToEnd(t *testing.T) {
 	if err := json.Unmarshal([]byte(r.stdout), &notes); err != nil {
 		t.Fatal(err, r.stderr)
 	}
-	if len(notes) != 2 || notes[0].Actor != "alice@northwind.test" || notes[0].Text != "asked @northwind/ci in SEC-42" || notes[1].Seq != 4 {
+	if len(notes) != 2 || notes[0].Actor != "alice@northwind.test" || notes[0].Text != "asked @northwind/ci in SEC-42" || notes[1].Seq != before+2 {
 		t.Errorf("notes: %+v", notes)
 	}
-	if r := nhi(t, nil, "verify", "--db", db); r.code != 0 || !strings.Contains(r.stdout, fmt.Sprintf("%d events", len(runners)+3)) {
+	if r := nhi(t, nil, "verify", "--db", db); r.code != 0 || !strings.Contains(r.stdout, fmt.Sprintf("%d events", len(runners)+before+1)) {
 		t.Errorf("verify: exit %d %s%s", r.code, r.stdout, r.stderr)
 	}
 }
