@@ -82,8 +82,8 @@ rename as a change, and identities not checked where nothing was read.`,
 			if err := a.demoPolicy(ctx, org); err != nil {
 				return err
 			}
-			// AWS first: the UI's header names the newest snapshot, and
-			// the GitHub organisation is the demo's main one.
+			// The sample AWS organisation beside the GitHub one: the
+			// first screen shows both sources.
 			if err := a.demoAWS(ctx); err != nil {
 				return err
 			}
