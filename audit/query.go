@@ -124,6 +124,11 @@ func namesOwner(id *Identity) bool {
 			return true
 		}
 	}
+	for _, tag := range ownerTags {
+		if id.Attributes["tag."+tag] != "" || id.Attributes["user_tag."+tag] != "" {
+			return true
+		}
+	}
 	return false
 }
 
