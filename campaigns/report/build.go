@@ -618,11 +618,11 @@ func firesWhen(rule string, r audit.RulePolicy) string {
 	case audit.RuleInsecureWebhook:
 		return "a webhook without a secret, with TLS verification off, or delivering over plain HTTP"
 	case audit.RuleOverprivileged:
-		return "write or admin permissions, a deploy key that can push, or admin OAuth scopes; IAM policies granting AdministratorAccess, *:*, iam:* or iam:PassRole on *"
+		return "write or admin permissions, a deploy key that can push, admin OAuth scopes, IAM admin rights"
 	case audit.RuleStale:
 		return fmt.Sprintf("last used more than %d days ago, or never used and created more than %d days ago; an offline runner; an inactive webhook", r.UnusedDays, r.NeverUsedDays)
 	case audit.RuleUnrotated:
-		return fmt.Sprintf("a secret's value, a deploy key or an active IAM access key unchanged for more than %d days", r.Days)
+		return fmt.Sprintf("a secret's value, a deploy key or an IAM access key unchanged for more than %d days", r.Days)
 	case audit.RuleNoExpiry:
 		return "a personal access token that never expires; every IAM access key"
 	case audit.RuleExpiring:
@@ -630,11 +630,11 @@ func firesWhen(rule string, r audit.RulePolicy) string {
 	case audit.RuleBroadScope:
 		return "access to all repositories, or an organisation secret visible to all repositories"
 	case audit.RuleThirdParty:
-		return "an installed App not listed in first_party_apps; an IAM role trusted by an account outside the organisation"
+		return "an App not in first_party_apps; a role trusted by an account outside the organisation"
 	case audit.RuleHumanCredential:
-		return "a person's token or SSH key used for automation; an IAM user with both a console password and access keys"
+		return "a person's token or SSH key used for automation, or an IAM user's with a console password"
 	case audit.RuleBroadTrust:
-		return `an IAM role whose trust policy allows Principal "*" without a condition, or an OIDC provider without a condition on "sub"`
+		return `a role trusting "*" unconditionally, or an OIDC provider without a "sub" condition`
 	case audit.RuleWeakKey:
 		return "a certificate with an RSA key under 2048 bits, or signed with SHA-1 or MD5"
 	case audit.RuleSelfSigned:
