@@ -8,30 +8,7 @@ import (
 // scoped records a snapshot of o that read reads (and had gaps).
 func scoped(t *testing.T, s *Store, gaps []Gap, reads []ScopeRead, o ...Observation) *Snapshot {
 	t.Helper()
-	w, err := s.BeginSnapshot(ctx, SnapshotInfo{Source: "github", Account: "acme", APIURL: "http://127.0.0.1/", ToolVersion: "test"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, x := range o {
-		if err := w.Record(x); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for _, g := range gaps {
-		if err := w.Gap(g); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for _, r := range reads {
-		if err := w.Scope(r); err != nil {
-			t.Fatal(err)
-		}
-	}
-	snap, err := w.Finish(ctx, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return snap
+	return recordSnapshot(t, s, snapshotSpec{gaps: gaps, reads: reads}, o...)
 }
 
 func at(o Observation, scope string) Observation { o.Scope = scope; return o }

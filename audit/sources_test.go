@@ -11,25 +11,7 @@ import (
 // snapshotOf records one finished snapshot of source/account holding o.
 func snapshotOf(t *testing.T, s *Store, source, account string, gaps []Gap, o ...Observation) *Snapshot {
 	t.Helper()
-	w, err := s.BeginSnapshot(ctx, SnapshotInfo{Source: source, Account: account, APIURL: "file:test", ToolVersion: "test"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, x := range o {
-		if err := w.Record(x); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for _, g := range gaps {
-		if err := w.Gap(g); err != nil {
-			t.Fatal(err)
-		}
-	}
-	snap, err := w.Finish(ctx, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return snap
+	return recordSnapshot(t, s, snapshotSpec{source: source, account: account, apiURL: "file:test", gaps: gaps}, o...)
 }
 
 // Several sources and accounts share one file: each has its own current

@@ -45,7 +45,26 @@ func obs(id string, kind Kind) Observation {
 
 func snapshot(t testing.TB, s *Store, runErr error, gaps []Gap, o ...Observation) *Snapshot {
 	t.Helper()
-	w, err := s.BeginSnapshot(ctx, SnapshotInfo{Source: "github", Account: "acme", APIURL: "http://127.0.0.1/", ToolVersion: "test"})
+	return recordSnapshot(t, s, snapshotSpec{runErr: runErr, gaps: gaps}, o...)
+}
+
+// snapshotSpec is what a test snapshot reads: github/acme over loopback
+// unless it says otherwise.
+type snapshotSpec struct {
+	source, account, apiURL string
+	runErr                  error
+	gaps                    []Gap
+	reads                   []ScopeRead
+}
+
+// recordSnapshot records a snapshot of o as sp describes and finishes it.
+func recordSnapshot(t testing.TB, s *Store, sp snapshotSpec, o ...Observation) *Snapshot {
+	t.Helper()
+	info := SnapshotInfo{Source: "github", Account: "acme", APIURL: "http://127.0.0.1/", ToolVersion: "test"}
+	if sp.source != "" {
+		info.Source, info.Account, info.APIURL = sp.source, sp.account, sp.apiURL
+	}
+	w, err := s.BeginSnapshot(ctx, info)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,12 +73,17 @@ func snapshot(t testing.TB, s *Store, runErr error, gaps []Gap, o ...Observation
 			t.Fatal(err)
 		}
 	}
-	for _, g := range gaps {
+	for _, g := range sp.gaps {
 		if err := w.Gap(g); err != nil {
 			t.Fatal(err)
 		}
 	}
-	snap, err := w.Finish(ctx, runErr)
+	for _, r := range sp.reads {
+		if err := w.Scope(r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	snap, err := w.Finish(ctx, sp.runErr)
 	if err != nil {
 		t.Fatal(err)
 	}
