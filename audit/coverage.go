@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -64,21 +65,31 @@ func (w *SnapshotWriter) Scope(r ScopeRead) error {
 	if w.scopes == nil {
 		w.scopes = map[string][sha256.Size]byte{}
 	}
-	if !w.scoped {
-		if _, err := w.s.db.Exec(`UPDATE snapshots SET scoped = 1 WHERE id = ?`, w.id); err != nil {
-			return fmt.Errorf("recording what was read: %w", err)
-		}
-		w.scoped = true
-	}
 	q := `INSERT INTO snapshot_scopes (snapshot_id, scope, kind) VALUES ` +
 		strings.TrimSuffix(strings.Repeat("(?,?,?),", len(kinds)), ",") + ` ON CONFLICT DO NOTHING`
 	args := make([]any, 0, 3*len(kinds))
 	for _, k := range kinds {
 		args = append(args, w.id, r.Scope, k)
 	}
-	if _, err := w.s.db.Exec(q, args...); err != nil {
+	// Like every write of the run, only while the run holds the lock: a
+	// run taken over must not add "read in full" rows, which turn
+	// "not checked" into "removed".
+	err := w.ownTx(context.Background(), func(tx *sql.Tx) error {
+		if !w.scoped {
+			if _, err := tx.Exec(`UPDATE snapshots SET scoped = 1 WHERE id = ?`, w.id); err != nil {
+				return err
+			}
+		}
+		_, err := tx.Exec(q, args...)
+		return err
+	})
+	if errors.Is(err, ErrLockLost) {
+		return err
+	}
+	if err != nil {
 		return fmt.Errorf("recording what was read at %s: %w", r.Scope, err)
 	}
+	w.scoped = true
 	for _, k := range kinds {
 		key := scopeKey(r.Scope, k)
 		w.scopes[key] = sha256.Sum256([]byte(key))
@@ -91,6 +102,9 @@ func (w *SnapshotWriter) Scope(r ScopeRead) error {
 func (w *SnapshotWriter) SetServer(ctx context.Context, version string, notes []string) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	if w.done {
+		return fmt.Errorf("snapshot already finished")
+	}
 	if notes == nil {
 		notes = []string{}
 	}
@@ -98,7 +112,14 @@ func (w *SnapshotWriter) SetServer(ctx context.Context, version string, notes []
 	if err != nil {
 		return err
 	}
-	if _, err = w.s.db.ExecContext(ctx, `UPDATE snapshots SET server_version = ?, notes = ? WHERE id = ?`, version, string(b), w.id); err != nil {
+	err = w.ownTx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `UPDATE snapshots SET server_version = ?, notes = ? WHERE id = ?`, version, string(b), w.id)
+		return err
+	})
+	if errors.Is(err, ErrLockLost) {
+		return err
+	}
+	if err != nil {
 		return fmt.Errorf("recording the server version: %w", err)
 	}
 	w.server, w.notes = version, notes

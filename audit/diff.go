@@ -258,6 +258,12 @@ func (s *Store) ownersAt(ctx context.Context, t1, t2 time.Time) (map[string]stri
 // the rest (a webhook's last response, ...) move on their own.
 var comparedAttributes = []string{"repository_selection", "visibility", "read_only", "suspended", "active", "insecure_ssl", "has_secret", "url", "status"}
 
+// reachAttributes say what an identity reaches or may bypass (which
+// repositories, a runner group's visibility, rulesets). They count for the
+// material digest only when set, so observations recorded before nhi read
+// them keep their digests (and are not all shown changed).
+var reachAttributes = []string{"repositories", "runner_group_visibility", "bypasses_rulesets"}
+
 // changeMarks says, for identities in the newest finished snapshot of their
 // account, whether they are new or changed since the one before, as the
 // review UI marks them. It compares in SQL to stay cheap at open.
@@ -333,7 +339,7 @@ func compareObservations(a, b *observation) []string {
 			out = append(out, fmt.Sprintf("permission %s narrowed: %s → %s", k, la, orNone(lb)))
 		}
 	}
-	for _, attr := range comparedAttributes {
+	for _, attr := range append(comparedAttributes[:len(comparedAttributes):len(comparedAttributes)], reachAttributes...) {
 		if va, vb := a.Attributes[attr], b.Attributes[attr]; va != vb {
 			out = append(out, fmt.Sprintf("%s changed: %s → %s", attr, orNone(va), orNone(vb)))
 		}

@@ -125,6 +125,8 @@ func (e *Evaluator) check(rule string, id *Identity, o *Observation, account str
 			return "has access to all repositories"
 		case o.Attributes["visibility"] == "all":
 			return "visible to all repositories"
+		case o.Attributes["runner_group_visibility"] == "all":
+			return fmt.Sprintf("runs jobs of all repositories (runner group %s)", o.Attributes["runner_group"])
 		}
 	case RuleThirdParty:
 		if o.Kind == KindGitHubAppInstallation {
@@ -194,7 +196,7 @@ func (e *Evaluator) stale(o *Observation, r RulePolicy) string {
 
 func (e *Evaluator) unrotated(o *Observation, r RulePolicy) string {
 	switch o.Kind {
-	case KindGitHubActionsSecret, KindGitHubDependabotSecret, KindGitHubCodespacesSecret:
+	case KindGitHubActionsSecret, KindGitHubDependabotSecret, KindGitHubCodespacesSecret, KindGitHubAgentsSecret, KindGitHubPrivateRegistry:
 		t := o.RotatedAt
 		if t == nil {
 			t = o.CreatedAt
@@ -286,8 +288,12 @@ func overprivileged(o *Observation) string {
 			scopes = append(scopes, s)
 		}
 	}
+	bypass := ""
+	if b := o.Attributes["bypasses_rulesets"]; b != "" {
+		bypass = "bypasses rulesets: " + b
+	}
 	if len(admin)+len(write)+len(scopes) == 0 {
-		return ""
+		return bypass
 	}
 	slices.Sort(admin)
 	slices.Sort(write)
@@ -302,7 +308,10 @@ func overprivileged(o *Observation) string {
 		parts = append(parts, "scopes: "+strings.Join(scopes, ", "))
 	}
 	if o.Kind == KindGitHubDeployKey {
-		return "key can push (read_only: false)"
+		parts = []string{"key can push (read_only: false)"}
+	}
+	if bypass != "" {
+		parts = append(parts, bypass)
 	}
 	return strings.Join(parts, "; ")
 }
@@ -330,7 +339,7 @@ func humanCredential(o *Observation) string {
 		if personalKey.MatchString(o.Name) {
 			return fmt.Sprintf("deploy key %q is named like a person's own machine", o.Name)
 		}
-	case KindGitHubActionsSecret, KindGitHubDependabotSecret, KindGitHubCodespacesSecret:
+	case KindGitHubActionsSecret, KindGitHubDependabotSecret, KindGitHubCodespacesSecret, KindGitHubAgentsSecret, KindGitHubPrivateRegistry:
 		if patName.MatchString(o.Name) {
 			return fmt.Sprintf("secret %s looks like a personal access token stored for automation", o.Name)
 		}

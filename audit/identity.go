@@ -23,6 +23,8 @@ const (
 	KindGitHubActionsSecret           Kind = "github_actions_secret"
 	KindGitHubDependabotSecret        Kind = "github_dependabot_secret"
 	KindGitHubCodespacesSecret        Kind = "github_codespaces_secret"
+	KindGitHubAgentsSecret            Kind = "github_agents_secret"    // Copilot coding agent secrets (GitHub.com)
+	KindGitHubPrivateRegistry         Kind = "github_private_registry" // an org's private registry credential
 	KindGitHubWebhook                 Kind = "github_webhook"
 	KindGitHubRunner                  Kind = "github_runner"
 )
@@ -54,6 +56,8 @@ var Kinds = []Kind{
 	KindGitHubActionsSecret,
 	KindGitHubDependabotSecret,
 	KindGitHubCodespacesSecret,
+	KindGitHubAgentsSecret,
+	KindGitHubPrivateRegistry,
 	KindGitHubWebhook,
 	KindGitHubRunner,
 	KindX509Certificate,
@@ -82,6 +86,10 @@ func (k Kind) Label() string {
 		return "dependabot secret"
 	case KindGitHubCodespacesSecret:
 		return "codespaces secret"
+	case KindGitHubAgentsSecret:
+		return "agent secret"
+	case KindGitHubPrivateRegistry:
+		return "private registry"
 	case KindGitHubWebhook:
 		return "webhook"
 	case KindGitHubRunner:

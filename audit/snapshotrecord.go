@@ -25,8 +25,10 @@ import (
 // form (see docs/verify.md).
 const EventSnapshotRecord = "snapshot.record"
 
-// SnapshotRecordForm is the form of record this build writes.
-const SnapshotRecordForm = 2
+// SnapshotRecordForm is the form of record this build writes. Form 3
+// added the renames a snapshot linked (Aliases, AliasesDigest); records of
+// earlier forms are not checked for them.
+const SnapshotRecordForm = 3
 
 // SnapshotRecord is the payload of a snapshot.record event.
 type SnapshotRecord struct {
@@ -51,6 +53,11 @@ type SnapshotRecord struct {
 	GapsDigest       string          `json:"gaps_digest"`
 	Principals       int             `json:"principals"`
 	PrincipalsDigest string          `json:"principals_digest"`
+	// Aliases and AliasesDigest: the identity_aliases rows the snapshot
+	// linked when it finished (old ID, current ID), which decide that a
+	// renamed repository's identities were not removed.
+	Aliases       int    `json:"aliases,omitempty"`
+	AliasesDigest string `json:"aliases_digest,omitempty"`
 	// Cache is what the run stored in the request cache: key -> SHA-256 of
 	// the value. A cached answer is replayed only while it still hashes
 	// to what the newest record says (see CacheGet).
@@ -145,6 +152,12 @@ func recordFromFile(ctx context.Context, q querier, id int64) (*SnapshotRecord, 
 	}
 	if r.Principals, r.PrincipalsDigest, err = digestRows(ctx, q, `SELECT type, scope, login, role FROM principals WHERE snapshot_id = ? ORDER BY type, scope, login`, id); err != nil {
 		return nil, err
+	}
+	if r.Aliases, r.AliasesDigest, err = digestRows(ctx, q, `SELECT id, current FROM identity_aliases WHERE snapshot_id = ? ORDER BY id`, id); err != nil {
+		return nil, err
+	}
+	if r.Aliases == 0 {
+		r.AliasesDigest = ""
 	}
 	return r, nil
 }
@@ -351,7 +364,39 @@ func (s *Store) verifySnapshotRecords(ctx context.Context, r *VerifyResult, reco
 			}
 		}
 	}
+	if err := s.verifyAliasOwners(ctx, r, status); err != nil {
+		return err
+	}
 	return s.verifyCache(ctx, r)
+}
+
+// verifyAliasOwners finds renames (identity_aliases rows) that no
+// finished snapshot linked: each record covers its own rows (form 3 on),
+// but a row naming a snapshot that is gone, still running or failed was
+// added behind nhi's back.
+func (s *Store) verifyAliasOwners(ctx context.Context, r *VerifyResult, status map[int64]string) error {
+	rows, err := s.db.QueryContext(ctx, `SELECT snapshot_id, count(*) FROM identity_aliases GROUP BY snapshot_id ORDER BY snapshot_id`)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id, n int64
+		if err := rows.Scan(&id, &n); err != nil {
+			return err
+		}
+		if st, ok := status[id]; !ok || st == SnapshotRunning || st == SnapshotFailed {
+			r.add("renames: %d identity_aliases rows name snapshot %d, which did not finish linking them (%s): they were added behind nhi's back", n, id, orGone(st, ok))
+		}
+	}
+	return rows.Err()
+}
+
+func orGone(status string, ok bool) string {
+	if !ok {
+		return "it does not exist"
+	}
+	return "it is " + status
 }
 
 // recordDiff names each way got differs from the logged record want.
@@ -386,6 +431,9 @@ func recordDiff(want, got *SnapshotRecord) []string {
 	}
 	if want.Principals != got.Principals || want.PrincipalsDigest != got.PrincipalsDigest {
 		out = append(out, fmt.Sprintf("its principals (members, teams, collaborators, CODEOWNERS) are %d rows that differ from the %d its record holds", got.Principals, want.Principals))
+	}
+	if want.Form >= 3 && (want.Aliases != got.Aliases || want.AliasesDigest != got.AliasesDigest) {
+		out = append(out, fmt.Sprintf("the renames it linked (identity_aliases: an old ID that continues under a new one) are %d rows that differ from the %d its record holds", got.Aliases, want.Aliases))
 	}
 	return out
 }

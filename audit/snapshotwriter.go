@@ -679,6 +679,11 @@ func materialDigest(o *Observation, perms string) string {
 	for _, a := range comparedAttributes {
 		put(o.Attributes[a])
 	}
+	for _, a := range reachAttributes {
+		if v := o.Attributes[a]; v != "" {
+			put(a + "=" + v)
+		}
+	}
 	return hex.EncodeToString(h.Sum(nil)[:16])
 }
 

@@ -143,6 +143,7 @@ type Connector struct {
 	cred   string // what Credential said, once asked
 
 	orgRepos *repoCounts // what GET /orgs/{org} said, nil when it did not say
+	rulesets []ruleset   // the organisation's rulesets (see readRulesets)
 
 	serverMu      sync.Mutex
 	serverVersion string   // GitHub Enterprise Server's version, "" for the cloud
@@ -389,6 +390,10 @@ func (c *Connector) run(ctx context.Context, rec connectors.Recorder) error {
 	if err := c.readOrg(ctx); err != nil {
 		return err
 	}
+	c.emit(PhaseOrg, "GET /orgs/"+c.org+"/rulesets", 0)
+	if err := c.readRulesets(ctx, rec); err != nil {
+		return err
+	}
 	for _, u := range c.orgUnits() {
 		if rec.Checkpointed(u.name) {
 			continue
@@ -584,7 +589,7 @@ func (c *Connector) readServer(ctx context.Context) error {
 	if v == "" {
 		v = "(version not given)"
 	}
-	c.noteOnce(fmt.Sprintf("GitHub Enterprise Server %s has no Codespaces secrets and no SAML credential authorizations: they were not read, and are not gaps", v))
+	c.noteOnce(fmt.Sprintf("GitHub Enterprise Server %s has no Codespaces secrets, no Copilot coding agent secrets and no SAML credential authorizations: they were not read, and are not gaps", v))
 	return nil
 }
 

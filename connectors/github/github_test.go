@@ -38,7 +38,7 @@ func smallOrg() *githubtest.Org {
 		},
 		FineGrainedPATs: []githubtest.FineGrainedPAT{
 			{
-				ID: 71, Owner: "ann", TokenID: 9001, TokenName: "release-bot", RepositorySelection: "subset",
+				ID: 71, Owner: "ann", TokenID: 9001, TokenName: "release-bot", RepositorySelection: "subset", Repositories: []string{"api", "acme"},
 				Permissions: githubtest.PATPermissions{
 					Organization: map[string]string{"members": "read"},
 					Repository:   map[string]string{"contents": "write", "metadata": "read"},
@@ -79,7 +79,23 @@ func smallOrg() *githubtest.Org {
 			ContentType: "json", InsecureSSL: "0", Secret: "CANARY-hook-secret-501",
 			CreatedAt: at("2022-02-02T00:00:00Z"), UpdatedAt: at("2022-03-03T00:00:00Z"),
 		}},
-		Runners: []githubtest.Runner{{ID: 9, Name: "acme-linux-01", OS: "Linux", Status: "online", Busy: true, Labels: []string{"self-hosted", "Linux", "X64", "gpu"}, RunnerGroupID: 1}},
+		Runners: []githubtest.Runner{{ID: 9, Name: "acme-linux-01", OS: "Linux", Status: "online", Busy: true, Labels: []string{"self-hosted", "Linux", "X64", "gpu"}, RunnerGroupID: 2}},
+		// What identities reach (issue 11, item 10).
+		RunnerGroups: []githubtest.RunnerGroup{
+			{ID: 1, Name: "Default", Visibility: "all", Default: true},
+			{ID: 2, Name: "gpu", Visibility: "selected", SelectedRepos: []string{"api"}},
+		},
+		AgentsSecrets: []githubtest.Secret{{Name: "COPILOT_MCP_TOKEN", CreatedAt: at("2026-06-01T00:00:00Z"), UpdatedAt: at("2026-06-01T00:00:00Z"), Visibility: "selected", SelectedRepos: []string{"api", "acme"}}},
+		Rulesets: []githubtest.Ruleset{
+			{ID: 11, Name: "protect-main", Enforcement: "active", Include: []string{"a*"}, Exclude: []string{"acme"},
+				BypassActors: []githubtest.BypassActor{{ActorID: 7, ActorType: "Integration", BypassMode: "always"}, {ActorType: "DeployKey", BypassMode: "always"}, {ActorID: 1, ActorType: "OrganizationAdmin", BypassMode: "always"}},
+				CreatedAt:    at("2024-01-01T00:00:00Z"), UpdatedAt: at("2024-01-01T00:00:00Z")},
+			{ID: 12, Name: "old-policy", Enforcement: "disabled",
+				BypassActors: []githubtest.BypassActor{{ActorID: 8, ActorType: "Integration", BypassMode: "always"}},
+				CreatedAt:    at("2022-01-01T00:00:00Z"), UpdatedAt: at("2022-01-01T00:00:00Z")},
+		},
+		PrivateRegistries: []githubtest.PrivateRegistry{{Name: "MAVEN_ARTIFACTORY", RegistryType: "maven_repository", URL: "https://ci:CANARY-registry-pass@artifactory.acme.example/maven", Username: "ci-bot", Visibility: "all",
+			CreatedAt: at("2025-02-02T00:00:00Z"), UpdatedAt: at("2025-08-08T00:00:00Z")}},
 		Repos: []*githubtest.Repo{
 			{
 				ID: 1001, Name: "api", Private: true, DefaultBranch: "main", CreatedAt: at("2019-01-01T00:00:00Z"), PushedAt: at("2026-10-10T00:00:00Z"),
@@ -90,6 +106,7 @@ func smallOrg() *githubtest.Org {
 				Secrets:           []githubtest.Secret{{Name: "NPM_TOKEN", CreatedAt: at("2021-01-01T00:00:00Z"), UpdatedAt: at("2025-01-01T00:00:00Z")}},
 				DependabotSecrets: []githubtest.Secret{{Name: "NPM_TOKEN", CreatedAt: at("2021-04-01T00:00:00Z"), UpdatedAt: at("2021-04-01T00:00:00Z")}},
 				CodespacesSecrets: []githubtest.Secret{{Name: "DEV_API_KEY", CreatedAt: at("2021-05-01T00:00:00Z"), UpdatedAt: at("2022-05-01T00:00:00Z")}},
+				AgentsSecrets:     []githubtest.Secret{{Name: "COPILOT_MCP_GITHUB", CreatedAt: at("2026-07-01T00:00:00Z"), UpdatedAt: at("2026-07-01T00:00:00Z")}},
 				Environments: []githubtest.Environment{{
 					ID: 77, Name: "production", CreatedAt: at("2022-01-01T00:00:00Z"), UpdatedAt: at("2022-01-01T00:00:00Z"),
 					Secrets: []githubtest.Secret{{Name: "DEPLOY_TOKEN", CreatedAt: at("2022-01-02T00:00:00Z"), UpdatedAt: at("2026-09-09T00:00:00Z")}},
@@ -161,6 +178,7 @@ func TestRunSmallOrg(t *testing.T) {
 			Attributes: map[string]string{
 				"app_slug": "renovate", "app_id": "7", "target_type": "Organization", "repository_selection": "all",
 				"suspended": "false", "account": "acme", "updated_at": "2024-01-01T00:00:00Z", "events": "push,pull_request",
+				"bypasses_rulesets": "protect-main", // not old-policy: disabled
 			},
 		},
 		{
@@ -179,6 +197,7 @@ func TestRunSmallOrg(t *testing.T) {
 			Permissions: map[string]string{"organization.members": "read", "repository.contents": "write", "repository.metadata": "read"},
 			Attributes: map[string]string{
 				"owner": "ann", "token_id": "9001", "token_name": "release-bot", "token_expired": "false", "repository_selection": "subset",
+				"repositories": "acme,api", "repository_count": "2",
 			},
 		},
 		{
@@ -222,7 +241,7 @@ func TestRunSmallOrg(t *testing.T) {
 		{
 			ID: "github:acme:github_actions_secret:acme/DEPLOY_KEY", Kind: audit.KindGitHubActionsSecret,
 			Name: "DEPLOY_KEY", Scope: "acme", CreatedAt: tp("2022-01-01T00:00:00Z"), RotatedAt: tp("2026-10-01T00:00:00Z"),
-			Attributes: map[string]string{"visibility": "selected"},
+			Attributes: map[string]string{"visibility": "selected", "repositories": "api", "repository_count": "1"},
 		},
 		{
 			ID: "github:acme:github_dependabot_secret:acme/NPM_REGISTRY", Kind: audit.KindGitHubDependabotSecret,
@@ -235,6 +254,18 @@ func TestRunSmallOrg(t *testing.T) {
 			Attributes: map[string]string{"visibility": "all"},
 		},
 		{
+			ID: "github:acme:github_agents_secret:acme/COPILOT_MCP_TOKEN", Kind: audit.KindGitHubAgentsSecret,
+			Name: "COPILOT_MCP_TOKEN", Scope: "acme", CreatedAt: tp("2026-06-01T00:00:00Z"), RotatedAt: tp("2026-06-01T00:00:00Z"),
+			Attributes: map[string]string{"visibility": "selected", "repositories": "acme,api", "repository_count": "2"},
+		},
+		{
+			// The URL's credentials are not kept, nor (GitHub never sends it) the secret.
+			ID: "github:acme:github_private_registry:MAVEN_ARTIFACTORY", Kind: audit.KindGitHubPrivateRegistry,
+			Name: "MAVEN_ARTIFACTORY", Scope: "acme", CreatedAt: tp("2025-02-02T00:00:00Z"), RotatedAt: tp("2025-08-08T00:00:00Z"),
+			Attributes: map[string]string{"registry_type": "maven_repository", "visibility": "all", "username": "ci-bot",
+				"url": "https://artifactory.acme.example/REDACTED", "url_redacted": "true"}, // a path segment may carry a token
+		},
+		{
 			ID: "github:acme:github_webhook:acme/501", Kind: audit.KindGitHubWebhook,
 			Name: "siem.acme.example/ingest", Scope: "acme", CreatedAt: tp("2022-02-02T00:00:00Z"),
 			Attributes: map[string]string{
@@ -244,7 +275,8 @@ func TestRunSmallOrg(t *testing.T) {
 		},
 		{
 			ID: "github:acme:github_runner:acme/9", Kind: audit.KindGitHubRunner, Name: "acme-linux-01", Scope: "acme",
-			Attributes: map[string]string{"status": "online", "busy": "true", "os": "Linux", "labels": "self-hosted,Linux,X64,gpu"},
+			Attributes: map[string]string{"status": "online", "busy": "true", "os": "Linux", "labels": "self-hosted,Linux,X64,gpu",
+				"runner_group_id": "2", "runner_group": "gpu", "runner_group_visibility": "selected", "repositories": "api", "repository_count": "1"},
 		},
 		{
 			ID: "github:acme:github_deploy_key:api/201", Kind: audit.KindGitHubDeployKey, Name: "argocd", Scope: "acme/api",
@@ -253,13 +285,14 @@ func TestRunSmallOrg(t *testing.T) {
 			Attributes: map[string]string{
 				"read_only": "true", "verified": "true", "added_by": "bob", "enabled": "true",
 				"key_type": "ssh-ed25519", "fingerprint": testKeyFP,
+				"bypasses_rulesets": "protect-main", // it targets a*, not acme
 			},
 		},
 		{
 			ID: "github:acme:github_deploy_key:api/202", Kind: audit.KindGitHubDeployKey, Name: "old-jenkins", Scope: "acme/api",
 			CreatedAt: tp("2017-06-01T00:00:00Z"), RotatedAt: tp("2017-06-01T00:00:00Z"),
 			Permissions: map[string]string{"contents": "write"},
-			Attributes:  map[string]string{"read_only": "false", "verified": "true", "enabled": "false"},
+			Attributes:  map[string]string{"read_only": "false", "verified": "true", "enabled": "false", "bypasses_rulesets": "protect-main"},
 		},
 		{
 			ID: "github:acme:github_actions_secret:acme/api/NPM_TOKEN", Kind: audit.KindGitHubActionsSecret,
@@ -274,6 +307,11 @@ func TestRunSmallOrg(t *testing.T) {
 		{
 			ID: "github:acme:github_codespaces_secret:acme/api/DEV_API_KEY", Kind: audit.KindGitHubCodespacesSecret,
 			Name: "DEV_API_KEY", Scope: "acme/api", CreatedAt: tp("2021-05-01T00:00:00Z"), RotatedAt: tp("2022-05-01T00:00:00Z"),
+			Attributes: map[string]string{},
+		},
+		{
+			ID: "github:acme:github_agents_secret:acme/api/COPILOT_MCP_GITHUB", Kind: audit.KindGitHubAgentsSecret,
+			Name: "COPILOT_MCP_GITHUB", Scope: "acme/api", CreatedAt: tp("2026-07-01T00:00:00Z"), RotatedAt: tp("2026-07-01T00:00:00Z"),
 			Attributes: map[string]string{},
 		},
 		{
@@ -310,6 +348,7 @@ func TestRunSmallOrg(t *testing.T) {
 		"github:acme:github_actions_secret:acme/api/NPM_TOKEN":               "repository:1001/NPM_TOKEN",
 		"github:acme:github_dependabot_secret:acme/api/NPM_TOKEN":            "repository:1001/NPM_TOKEN",
 		"github:acme:github_codespaces_secret:acme/api/DEV_API_KEY":          "repository:1001/DEV_API_KEY",
+		"github:acme:github_agents_secret:acme/api/COPILOT_MCP_GITHUB":       "repository:1001/COPILOT_MCP_GITHUB",
 		"github:acme:github_actions_secret:acme/api/production/DEPLOY_TOKEN": "repository:1001/production/DEPLOY_TOKEN",
 		"github:acme:github_webhook:api/601":                                 "repository:1001/601",
 		"github:acme:github_runner:api/77":                                   "repository:1001/77",
@@ -376,9 +415,9 @@ func TestRunSmallOrg(t *testing.T) {
 		}
 	}
 	wantUnits := []string{
-		"org:members", "org:installations", "org:personal-access-tokens", "org:personal-access-token-requests",
+		"org:rulesets", "org:members", "org:installations", "org:personal-access-tokens", "org:personal-access-token-requests",
 		"org:credential-authorizations", "org:actions-secrets", "org:dependabot-secrets", "org:codespaces-secrets",
-		"org:hooks", "org:runners", "org:repos",
+		"org:agents-secrets", "org:private-registries", "org:hooks", "org:runners", "org:repos",
 	}
 	if !reflect.DeepEqual(rec.order[:len(wantUnits)], wantUnits) || len(rec.order) != len(wantUnits)+3 {
 		t.Errorf("checkpoints %v", rec.order)

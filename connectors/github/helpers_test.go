@@ -201,7 +201,8 @@ func appOptions(t testing.TB, s *githubtest.Server) ghconn.Options {
 // minRequests is the fewest requests that can read org at per_page=100,
 // as the connector reads it: the credential (GET /user, or for an App the
 // installation token and GET /app), GET /orgs/{org}, every list endpoint
-// (an empty one, or one answering 403/404, costing one request), the
+// (an empty one, or one answering 403/404, costing one request), what
+// identities reach, the
 // repository list, and per repository its identity endpoints, the secrets
 // of each environment, and, for a repository holding an identity, its
 // teams, direct collaborators and CODEOWNERS (one request per location
@@ -221,12 +222,41 @@ func minRequests(o *githubtest.Org, app bool) int {
 		total++ // 404
 	}
 	total += pages(len(o.Admins)) + pages(len(o.Members)) + pages(len(o.Installations)) +
-		pages(len(o.Secrets)) + pages(len(o.DependabotSecrets)) + pages(len(o.CodespacesSecrets)) +
-		pages(len(o.Hooks)) + pages(len(o.Runners)) + pages(len(o.Repos))
+		pages(len(o.Secrets)) + pages(len(o.DependabotSecrets)) + pages(len(o.CodespacesSecrets)) + pages(len(o.AgentsSecrets)) +
+		pages(len(o.Hooks)) + pages(len(o.Runners)) + pages(len(o.Repos)) + pages(len(o.PrivateRegistries))
+	// What identities reach (reach.go): the rulesets and each one's bypass
+	// actors, the runner groups and the repositories of selected ones, of
+	// each org secret shared with selected repositories, and (for an App)
+	// of each fine-grained token or request on a subset.
+	total += pages(len(o.Rulesets)) + len(o.Rulesets) + pages(len(o.RunnerGroups))
+	for _, g := range o.RunnerGroups {
+		if g.Visibility == "selected" {
+			total += pages(len(g.SelectedRepos))
+		}
+	}
+	for _, list := range [][]githubtest.Secret{o.Secrets, o.DependabotSecrets, o.CodespacesSecrets, o.AgentsSecrets} {
+		for _, sec := range list {
+			if sec.Visibility == "selected" {
+				total += pages(len(sec.SelectedRepos))
+			}
+		}
+	}
+	if app {
+		for _, p := range o.FineGrainedPATs {
+			if p.RepositorySelection == "subset" {
+				total += pages(len(p.Repositories))
+			}
+		}
+		for _, p := range o.PATRequests {
+			if p.RepositorySelection == "subset" {
+				total += pages(len(p.Repositories))
+			}
+		}
+	}
 	for _, r := range o.Repos {
 		total += pages(len(r.DeployKeys)) + pages(len(r.Secrets)) + pages(len(r.DependabotSecrets)) +
-			pages(len(r.CodespacesSecrets)) + pages(len(r.Hooks)) + pages(len(r.Runners)) + pages(len(r.Environments))
-		ids := len(r.DeployKeys) + len(r.Secrets) + len(r.DependabotSecrets) + len(r.CodespacesSecrets) + len(r.Hooks) + len(r.Runners)
+			pages(len(r.CodespacesSecrets)) + pages(len(r.AgentsSecrets)) + pages(len(r.Hooks)) + pages(len(r.Runners)) + pages(len(r.Environments))
+		ids := len(r.DeployKeys) + len(r.Secrets) + len(r.DependabotSecrets) + len(r.CodespacesSecrets) + len(r.AgentsSecrets) + len(r.Hooks) + len(r.Runners)
 		for _, e := range r.Environments {
 			total += pages(len(e.Secrets))
 			ids += len(e.Secrets)

@@ -77,13 +77,15 @@ func (c *Connector) orgUnits() []orgUnit {
 		{"org:actions-secrets", "actions/secrets", audit.KindGitHubActionsSecret, needOrgSecrets, c.parseSecrets(audit.KindGitHubActionsSecret, c.org, nil), nil},
 		{"org:dependabot-secrets", "dependabot/secrets", audit.KindGitHubDependabotSecret, needOrgDependabot, c.parseSecrets(audit.KindGitHubDependabotSecret, c.org, nil), nil},
 		{"org:codespaces-secrets", "codespaces/secrets", audit.KindGitHubCodespacesSecret, needOrgCodespaces, c.parseSecrets(audit.KindGitHubCodespacesSecret, c.org, nil), nil},
+		{"org:agents-secrets", "agents/secrets", audit.KindGitHubAgentsSecret, needOrgAgents, c.parseSecrets(audit.KindGitHubAgentsSecret, c.org, nil), nil},
+		{"org:private-registries", "private-registries", audit.KindGitHubPrivateRegistry, needRegistries, c.parsePrivateRegistries, nil},
 		{"org:hooks", "hooks", audit.KindGitHubWebhook, needOrgHooks, c.parseHooks(c.org, c.org), nil},
 		{"org:runners", "actions/runners", audit.KindGitHubRunner, needRunners, c.parseRunners(c.org, c.org), nil},
 	}
 	if c.enterprise() {
 		// GitHub Enterprise Server has no such endpoints (see readServer).
 		specs = slices.DeleteFunc(specs, func(s spec) bool {
-			return s.kind == audit.KindGitHubCodespacesSecret || s.kind == audit.KindGitHubCredentialAuthorization
+			return s.kind == audit.KindGitHubCodespacesSecret || s.kind == audit.KindGitHubCredentialAuthorization || s.kind == audit.KindGitHubAgentsSecret
 		})
 	}
 	units := []orgUnit{{
@@ -102,15 +104,34 @@ func (c *Connector) orgUnits() []orgUnit {
 	for _, s := range specs {
 		ep := c.orgEP(s.rest, s.kind, s.need, s.query...)
 		parse := s.parse
+		rest, need := s.rest, s.need
 		units = append(units, orgUnit{name: s.name, what: ep.String(), read: func(ctx context.Context, u *unit) error {
-			_, ok, err := u.list(ctx, ep, parse)
-			if ok {
-				u.read(ep.scope, ep.kind)
-				if ep.kind == audit.KindGitHubWebhook {
-					c.noteOnce(noteOAuthHooks)
+			var groups map[string]*runnerGroup
+			if ep.kind == audit.KindGitHubRunner {
+				var err error
+				if groups, _, err = c.runnerGroups(ctx, u); err != nil {
+					return err
 				}
 			}
-			return err
+			_, ok, err := u.list(ctx, ep, parse)
+			if err != nil || !ok {
+				return err
+			}
+			u.read(ep.scope, ep.kind)
+			// What each identity reaches (reach.go).
+			switch ep.kind {
+			case audit.KindGitHubWebhook:
+				c.noteOnce(noteOAuthHooks)
+			case audit.KindGitHubAppInstallation:
+				c.markBypasses(u, nil)
+			case audit.KindGitHubActionsSecret, audit.KindGitHubDependabotSecret, audit.KindGitHubCodespacesSecret, audit.KindGitHubAgentsSecret:
+				return c.secretReach(ctx, u, strings.TrimSuffix(rest, "/secrets"), need)
+			case audit.KindGitHubFineGrainedPAT, audit.KindGitHubPATRequest:
+				return c.patReach(ctx, u, rest, need)
+			case audit.KindGitHubRunner:
+				groupRunners(u, groups)
+			}
+			return nil
 		}})
 	}
 	return units
@@ -138,10 +159,11 @@ func (c *Connector) readRepo(ctx context.Context, r repoInfo) (err error) {
 		{"actions/secrets", audit.KindGitHubActionsSecret, needRepoSecret, c.parseSecrets(audit.KindGitHubActionsSecret, scope, nil)},
 		{"dependabot/secrets", audit.KindGitHubDependabotSecret, needDependabot, c.parseSecrets(audit.KindGitHubDependabotSecret, scope, nil)},
 		{"codespaces/secrets", audit.KindGitHubCodespacesSecret, needCodespaces, c.parseSecrets(audit.KindGitHubCodespacesSecret, scope, nil)},
+		{"agents/secrets", audit.KindGitHubAgentsSecret, needAgents, c.parseSecrets(audit.KindGitHubAgentsSecret, scope, nil)},
 		{"hooks", audit.KindGitHubWebhook, needRepoHooks, c.parseHooks(repo, scope)},
 		{"actions/runners", audit.KindGitHubRunner, needRepoAdmin, c.parseRunners(repo, scope)},
 	} {
-		if ep.kind == audit.KindGitHubCodespacesSecret && c.enterprise() {
+		if (ep.kind == audit.KindGitHubCodespacesSecret || ep.kind == audit.KindGitHubAgentsSecret) && c.enterprise() {
 			continue // not on GitHub Enterprise Server (see readServer)
 		}
 		_, ok, err := u.list(ctx, c.repoEP(repo, ep.rest, ep.rest, ep.kind, ep.need), ep.parse)
@@ -171,6 +193,7 @@ func (c *Connector) readRepo(ctx context.Context, r repoInfo) (err error) {
 			u.read(ep.scope, ep.kind)
 		}
 	}
+	c.markBypasses(u, &r)
 	c.anchor(u, r)
 	if u.identities > 0 {
 		if err := c.repoContext(ctx, u, r); err != nil {
@@ -565,7 +588,13 @@ func (s stringOrNumber) text() (string, bool) {
 // first half of the natural key.
 func (c *Connector) parseRunners(owner, scope string) parser {
 	return func(body []byte, pd *pageData) (int, error) {
-		var page github.Runners
+		// runner_group_id is in GitHub's description, not in go-github v60.
+		var page struct {
+			Runners []*struct {
+				github.Runner
+				RunnerGroupID *int64 `json:"runner_group_id"`
+			} `json:"runners"`
+		}
 		if err := unmarshal(body, &page); err != nil {
 			return 0, err
 		}
@@ -574,17 +603,21 @@ func (c *Connector) parseRunners(owner, scope string) parser {
 			for _, l := range r.Labels {
 				labels = append(labels, l.GetName())
 			}
+			attrs := map[string]string{
+				"status": r.GetStatus(),
+				"busy":   strconv.FormatBool(r.GetBusy()),
+				"os":     r.GetOS(),
+				"labels": strings.Join(labels, ","),
+			}
+			if r.RunnerGroupID != nil && scope == c.org {
+				attrs["runner_group_id"] = strconv.FormatInt(*r.RunnerGroupID, 10)
+			}
 			pd.Obs = append(pd.Obs, audit.Observation{
-				ID:    c.id(audit.KindGitHubRunner, owner+"/"+strconv.FormatInt(r.GetID(), 10)),
-				Kind:  audit.KindGitHubRunner,
-				Name:  r.GetName(),
-				Scope: scope,
-				Attributes: map[string]string{
-					"status": r.GetStatus(),
-					"busy":   strconv.FormatBool(r.GetBusy()),
-					"os":     r.GetOS(),
-					"labels": strings.Join(labels, ","),
-				},
+				ID:         c.id(audit.KindGitHubRunner, owner+"/"+strconv.FormatInt(r.GetID(), 10)),
+				Kind:       audit.KindGitHubRunner,
+				Name:       r.GetName(),
+				Scope:      scope,
+				Attributes: attrs,
 			})
 		}
 		return len(page.Runners), nil

@@ -60,6 +60,7 @@ type pageData struct {
 	Principals []audit.Principal   `json:"principals,omitempty"`
 	Names      []string            `json:"names,omitempty"` // repositories, environments, a login
 	Repos      *repoCounts         `json:"repos,omitempty"` // the organisation's own counts, when GitHub gives them
+	Rulesets   []ruleset           `json:"rulesets,omitempty"`
 }
 
 // repoCounts are how many repositories GET /orgs/{org} says the
@@ -74,7 +75,7 @@ type parser func(body []byte, pd *pageData) (items int, err error)
 
 // cacheVersion changes whenever what parsers derive changes, so a newer
 // nhi never replays what an older one derived.
-const cacheVersion = "2"
+const cacheVersion = "3"
 
 // pageCache is what one unit of work keeps in the request cache: for each
 // page it read, the answer's ETag and what the page yielded, in one cache

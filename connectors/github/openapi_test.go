@@ -260,6 +260,17 @@ func TestOpenAPIShapes(t *testing.T) {
 		{"/repos/{owner}/{repo}/environments/{environment_name}/secrets", "/repos/acme/api/environments/production/secrets"},
 		{"/repos/{owner}/{repo}/teams", "/repos/acme/api/teams"},
 		{"/repos/{owner}/{repo}/collaborators", "/repos/acme/api/collaborators"},
+		// What identities reach (reach.go).
+		{"/orgs/{org}/agents/secrets", "/orgs/acme/agents/secrets"},
+		{"/repos/{owner}/{repo}/agents/secrets", "/repos/acme/api/agents/secrets"},
+		{"/orgs/{org}/private-registries", "/orgs/acme/private-registries"},
+		{"/orgs/{org}/rulesets", "/orgs/acme/rulesets"},
+		{"/orgs/{org}/rulesets/{ruleset_id}", "/orgs/acme/rulesets/11"},
+		{"/orgs/{org}/actions/runner-groups", "/orgs/acme/actions/runner-groups"},
+		{"/orgs/{org}/actions/runner-groups/{runner_group_id}/repositories", "/orgs/acme/actions/runner-groups/2/repositories"},
+		{"/orgs/{org}/actions/secrets/{secret_name}/repositories", "/orgs/acme/actions/secrets/DEPLOY_KEY/repositories"},
+		{"/orgs/{org}/agents/secrets/{secret_name}/repositories", "/orgs/acme/agents/secrets/COPILOT_MCP_TOKEN/repositories"},
+		{"/orgs/{org}/personal-access-tokens/{pat_id}/repositories", "/orgs/acme/personal-access-tokens/71/repositories"},
 	} {
 		op, ok := paths[ep.spec].(map[string]any)["get"].(map[string]any)
 		if !ok {

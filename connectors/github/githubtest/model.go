@@ -64,6 +64,63 @@ type Org struct {
 	// PATRequests are still waiting for an owner to approve them.
 	FineGrainedPATs []FineGrainedPAT `json:"fine_grained_pats,omitempty"`
 	PATRequests     []PATRequest     `json:"pat_requests,omitempty"`
+
+	// What an identity reaches and who may bypass protections (issue 11,
+	// item 10). RunnerGroups hold the org runners (Runner.RunnerGroupID).
+	RunnerGroups []RunnerGroup `json:"runner_groups,omitempty"`
+	// AgentsSecrets are the Copilot coding agent's organisation secrets
+	// (GitHub.com only: GHES answers 404).
+	AgentsSecrets []Secret `json:"agents_secrets,omitempty"`
+	// Rulesets are the organisation's repository rulesets.
+	Rulesets []Ruleset `json:"rulesets,omitempty"`
+	// PrivateRegistries are the organisation's private registry
+	// configurations (credentials Dependabot uses).
+	PrivateRegistries []PrivateRegistry `json:"private_registries,omitempty"`
+}
+
+// RunnerGroup is an organisation's group of self-hosted runners and the
+// repositories whose jobs may run on them.
+type RunnerGroup struct {
+	ID                       int64    `json:"id"`
+	Name                     string   `json:"name"`
+	Visibility               string   `json:"visibility"` // "all", "selected" or "private"
+	Default                  bool     `json:"default,omitempty"`
+	SelectedRepos            []string `json:"selected_repos,omitempty"` // when "selected"
+	AllowsPublicRepositories bool     `json:"allows_public_repositories,omitempty"`
+}
+
+// Ruleset is an organisation repository ruleset: who may bypass it, and
+// which repositories it targets (repository_name include patterns).
+type Ruleset struct {
+	ID           int64         `json:"id"`
+	Name         string        `json:"name"`
+	Enforcement  string        `json:"enforcement"` // "active", "evaluate", "disabled"
+	Include      []string      `json:"include,omitempty"`
+	Exclude      []string      `json:"exclude,omitempty"`
+	BypassActors []BypassActor `json:"bypass_actors,omitempty"`
+	CreatedAt    time.Time     `json:"created_at"`
+	UpdatedAt    time.Time     `json:"updated_at"`
+}
+
+// BypassActor may bypass a ruleset: an App (actor_type "Integration",
+// actor_id its App ID), deploy keys ("DeployKey", no ID), a team, a role.
+type BypassActor struct {
+	ActorID    int64  `json:"actor_id,omitempty"`
+	ActorType  string `json:"actor_type"`
+	BypassMode string `json:"bypass_mode"` // "always", "pull_request"
+}
+
+// PrivateRegistry is an organisation private registry configuration;
+// GitHub never returns its secret, so there is none here.
+type PrivateRegistry struct {
+	Name          string    `json:"name"`
+	RegistryType  string    `json:"registry_type"` // "maven_repository", "npm_registry", ...
+	URL           string    `json:"url"`
+	Username      string    `json:"username,omitempty"`
+	Visibility    string    `json:"visibility"` // "all", "private", "selected"
+	SelectedRepos []string  `json:"selected_repos,omitempty"`
+	CreatedAt     time.Time `json:"created_at"`
+	UpdatedAt     time.Time `json:"updated_at"`
 }
 
 // Repo is one repository of the organisation and what lives in it.
@@ -81,6 +138,7 @@ type Repo struct {
 	Secrets           []Secret    `json:"secrets,omitempty"` // repo Actions secrets
 	DependabotSecrets []Secret    `json:"dependabot_secrets,omitempty"`
 	CodespacesSecrets []Secret    `json:"codespaces_secrets,omitempty"`
+	AgentsSecrets     []Secret    `json:"agents_secrets,omitempty"` // Copilot coding agent (GitHub.com only)
 	Hooks             []Hook      `json:"hooks,omitempty"`
 	Runners           []Runner    `json:"runners,omitempty"`
 	// Environments hold environment-level Actions secrets.
@@ -143,6 +201,8 @@ type FineGrainedPAT struct {
 	TokenExpired        bool           `json:"token_expired,omitempty"`
 	TokenExpiresAt      *time.Time     `json:"token_expires_at,omitempty"`   // nil: never expires
 	TokenLastUsedAt     *time.Time     `json:"token_last_used_at,omitempty"` // nil: never used
+	// Repositories the token may reach when RepositorySelection is "subset".
+	Repositories []string `json:"repositories,omitempty"`
 }
 
 // PATRequest is a pending request for a fine-grained PAT to access the
@@ -159,6 +219,7 @@ type PATRequest struct {
 	TokenExpired        bool           `json:"token_expired,omitempty"`
 	TokenExpiresAt      *time.Time     `json:"token_expires_at,omitempty"`
 	TokenLastUsedAt     *time.Time     `json:"token_last_used_at,omitempty"`
+	Repositories        []string       `json:"repositories,omitempty"` // when RepositorySelection is "subset"
 }
 
 // CredentialAuthorization is a credential (classic PAT, SSH key, OAuth or
@@ -301,6 +362,8 @@ func (o *Org) Counts() map[audit.Kind]int {
 	add(audit.KindGitHubCodespacesSecret, len(o.CodespacesSecrets))
 	add(audit.KindGitHubWebhook, len(o.Hooks))
 	add(audit.KindGitHubRunner, len(o.Runners))
+	add(audit.KindGitHubAgentsSecret, len(o.AgentsSecrets))
+	add(audit.KindGitHubPrivateRegistry, len(o.PrivateRegistries))
 	add(audit.KindGitHubFineGrainedPAT, len(o.FineGrainedPATs))
 	add(audit.KindGitHubPATRequest, len(o.PATRequests))
 	if o.SAML {
@@ -311,6 +374,7 @@ func (o *Org) Counts() map[audit.Kind]int {
 		add(audit.KindGitHubActionsSecret, len(r.Secrets))
 		add(audit.KindGitHubDependabotSecret, len(r.DependabotSecrets))
 		add(audit.KindGitHubCodespacesSecret, len(r.CodespacesSecrets))
+		add(audit.KindGitHubAgentsSecret, len(r.AgentsSecrets))
 		add(audit.KindGitHubWebhook, len(r.Hooks))
 		add(audit.KindGitHubRunner, len(r.Runners))
 		for _, e := range r.Environments {

@@ -143,6 +143,7 @@ func (s *Server) routes() *http.ServeMux {
 		}
 		org("/"+fam+"/secrets", h)
 	}
+	s.reachRoutes(org, dotcomOnly, appOnly)
 	org("/hooks", func(w http.ResponseWriter, r *http.Request, o *Org) {
 		page(s, w, r, o.Hooks, "", func(h *Hook) any { return s.hook(h, nil) })
 	})
@@ -186,6 +187,13 @@ func (s *Server) routes() *http.ServeMux {
 			}
 		}
 		notFound(w)
+	})
+	repo("/agents/secrets", func(w http.ResponseWriter, r *http.Request, rp *Repo) {
+		if s.ghes != "" {
+			notFound(w)
+			return
+		}
+		secrets(func(rp *Repo) []Secret { return rp.AgentsSecrets })(w, r, rp)
 	})
 	repo("/hooks", func(w http.ResponseWriter, r *http.Request, rp *Repo) {
 		page(s, w, r, rp.Hooks, "", func(h *Hook) any { return s.hook(h, rp) })

@@ -1,0 +1,76 @@
+package github_test
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/nhi-audit/nhi/audit"
+	"github.com/nhi-audit/nhi/connectors/github/githubtest"
+)
+
+// TestReachRefused: when GitHub will not say which repositories an
+// identity reaches, the identity is still recorded, no reach is claimed
+// for it, and a gap of its kind says what is not known and what is needed.
+func TestReachRefused(t *testing.T) {
+	s := githubtest.NewServer(smallOrg(), withApp(t))
+	defer s.Close()
+	s.Fail("/orgs/acme/actions/secrets/DEPLOY_KEY/repositories", http.StatusForbidden)
+	s.Fail("/orgs/acme/actions/runner-groups", http.StatusForbidden)
+	s.Fail("/orgs/acme/rulesets", http.StatusNotFound)
+	rec, err := runWith(t, "acme", appOptions(t, s))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := rec.byID()
+	secret := got["github:acme:github_actions_secret:acme/DEPLOY_KEY"]
+	runner := got["github:acme:github_runner:acme/9"]
+	key := got["github:acme:github_deploy_key:api/201"]
+	app := got["github:acme:github_app_installation:101"]
+	if secret.Name != "DEPLOY_KEY" || secret.Attributes["repositories"] != "" || secret.Attributes["visibility"] != "selected" {
+		t.Errorf("secret: %+v", secret.Attributes)
+	}
+	if runner.Name == "" || runner.Attributes["runner_group"] != "" || runner.Attributes["repositories"] != "" {
+		t.Errorf("runner: %+v", runner.Attributes)
+	}
+	if key.Attributes["bypasses_rulesets"] != "" || app.Attributes["bypasses_rulesets"] != "" {
+		t.Errorf("bypass claimed without the rulesets: key %+v, app %+v", key.Attributes, app.Attributes)
+	}
+	want := map[string]audit.Kind{
+		"GET /orgs/acme/actions/secrets/DEPLOY_KEY/repositories": audit.KindGitHubActionsSecret,
+		"GET /orgs/acme/actions/runner-groups":                   audit.KindGitHubRunner,
+		"GET /orgs/acme/rulesets":                                "",
+	}
+	if len(rec.gaps) != len(want) {
+		t.Fatalf("gaps %v", rec.gapEndpoints())
+	}
+	for _, g := range rec.gaps {
+		kind, ok := want[g.Endpoint]
+		if !ok || g.Kind != kind || !strings.Contains(g.Reason, "organization owner") {
+			t.Errorf("gap %+v", g)
+		}
+	}
+	if !strings.Contains(rec.gaps[0].Reason+rec.gaps[1].Reason+rec.gaps[2].Reason, "which repositories it reaches is not known") {
+		t.Errorf("no gap says what is not known: %+v", rec.gaps)
+	}
+}
+
+// TestReachOnGHES: GitHub Enterprise Server has no Copilot coding agent
+// secrets: they are not asked for and are no gap.
+func TestReachOnGHES(t *testing.T) {
+	s := githubtest.NewServer(smallOrg(), withApp(t), githubtest.WithGHES("3.19.0", true))
+	defer s.Close()
+	rec, err := runWith(t, "acme", appOptions(t, s))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := s.RequestsTo("/orgs/acme/agents/secrets") + s.RequestsTo("/repos/acme/api/agents/secrets"); n != 0 {
+		t.Errorf("asked GHES for agent secrets %d times", n)
+	}
+	if len(rec.gaps) != 0 {
+		t.Errorf("gaps %v", rec.gapEndpoints())
+	}
+	if k := rec.kinds(); k[audit.KindGitHubAgentsSecret] != 0 || k[audit.KindGitHubPrivateRegistry] != 1 {
+		t.Errorf("kinds %v", k)
+	}
+}
