@@ -42,3 +42,26 @@ func TestSmallMistakesOfIssue15(t *testing.T) {
 	refused(t, 2, "--from 2 is not older than --to 1", "diff", "--from", "2", "--to", "1", "--db", db)
 	refused(t, 2, "--from 1 is not older than --to 1", "diff", "--from", "1", "--to", "1", "--db", db)
 }
+
+// TestDecideAgainAndUndoAgain: the same decision twice writes nothing and
+// says when it was made; undoing an undone decision names the undo and who
+// did it (issue 15: "a later decision (event 0,  by ) replaced it").
+func TestDecideAgainAndUndoAgain(t *testing.T) {
+	db := campaignDB(t, 3)
+	ok(t, "campaign", "create", "q", "--scope", "id:*", "--due", due(30), "--reviewer", "rita", "--db", db, "--as", "lead")
+	rita := []string{"--db", db, "--as", "rita"}
+	first := ok(t, append([]string{"decide", "q", keyID(1), "keep", "--reason", "deploys"}, rita...)...)
+	head := logHead(t, db)
+	r := ok(t, append([]string{"decide", "q", keyID(1), "keep"}, rita...)...)
+	if !strings.Contains(r.stdout, "Nothing was written: "+keyID(1)+" is already decided keep by you at ") {
+		t.Errorf("deciding again says:\n%s", r.stdout)
+	}
+	if got := logHead(t, db); got != head {
+		t.Errorf("deciding again wrote an event (head %s, was %s)", got, head)
+	}
+	seq := strings.Fields(first.stdout[strings.Index(first.stdout, "(event "):])[1]
+	seq = strings.TrimSuffix(seq, ",")
+	u := ok(t, append([]string{"decide", "q", "--undo", seq}, rita...)...)
+	undo := strings.Fields(u.stdout[strings.LastIndex(u.stdout, "(event "):])[1]
+	refused(t, 1, "it was already undone by event "+strings.TrimSuffix(undo, ",")+" (by rita at ", append([]string{"decide", "q", "--undo", seq}, rita...)...)
+}
