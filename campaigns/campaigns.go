@@ -91,6 +91,9 @@ var (
 	ErrReasonRequired = errors.New("justification required")
 	ErrNothingMatched = errors.New("nothing to decide")
 	ErrCannotUndo     = errors.New("cannot undo")
+	// ErrAlreadyDecided: the same reviewer decided the same item the same
+	// way already; nothing new to record.
+	ErrAlreadyDecided = errors.New("already decided")
 )
 
 // Campaign is one review campaign. Items is filled by [Get] only.

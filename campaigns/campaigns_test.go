@@ -537,6 +537,37 @@ func TestSampleIsReproducible(t *testing.T) {
 	}
 }
 
+// TestDecidingAgainWritesNothing: the same reviewer deciding the same item
+// the same way again gets "already decided" and no event; a new reason, a
+// new decision or another reviewer is a new event.
+func TestDecidingAgainWritesNothing(t *testing.T) {
+	f := newFixture(t)
+	f.Snapshot(t, nil, population()...)
+	create(t, f, campaigns.Spec{Name: "q", Scope: "kind:deploy_key"})
+	k2 := keyID("api", "2")
+	first, err := campaigns.Decide(ctx, f.Store, "rita", "q", k2, campaigns.Keep, "build bot")
+	if err != nil {
+		t.Fatal(err)
+	}
+	head, _ := f.Store.LogHead(ctx)
+	for _, reason := range []string{"", "build bot"} {
+		_, err := campaigns.Decide(ctx, f.Store, "rita", "q", k2, campaigns.Keep, reason)
+		var same *campaigns.AlreadyDecidedError
+		if !errors.As(err, &same) || same.Seq != first.Event.Seq || !strings.Contains(err.Error(), "already decided keep by you at ") {
+			t.Errorf("keep again (reason %q): %v, want already decided by event %d", reason, err, first.Event.Seq)
+		}
+	}
+	if now, _ := f.Store.LogHead(ctx); now.Seq != head.Seq {
+		t.Errorf("deciding again wrote events %d..%d", head.Seq+1, now.Seq)
+	}
+	if _, err := campaigns.Decide(ctx, f.Store, "rita", "q", k2, campaigns.Keep, "build bot; ticket SEC-9"); err != nil {
+		t.Errorf("a new reason is a new decision: %v", err)
+	}
+	if _, err := campaigns.Decide(ctx, f.Store, "sam", "q", k2, campaigns.Keep, "build bot"); err != nil {
+		t.Errorf("another reviewer agreeing is a new decision: %v", err)
+	}
+}
+
 func TestUndoIsACompensatingEvent(t *testing.T) {
 	f := newFixture(t)
 	f.Snapshot(t, nil, population()...)
@@ -567,6 +598,12 @@ func TestUndoIsACompensatingEvent(t *testing.T) {
 	}
 	if _, err := campaigns.Undo(ctx, f.Store, "rita", "q", u.Event.Seq); !errors.Is(err, campaigns.ErrCannotUndo) {
 		t.Errorf("undo of an undo: %v", err)
+	}
+	// Undone twice: the answer names the undo and who did it (issue 15:
+	// it said "event 0, by ").
+	want := fmt.Sprintf("already undone by event %d (by rita at ", u.Event.Seq)
+	if _, err := campaigns.Undo(ctx, f.Store, "rita", "q", d2.Event.Seq); !errors.Is(err, campaigns.ErrCannotUndo) || !strings.Contains(err.Error(), want) {
+		t.Errorf("undo of an undone decision: %v, want it to say %q", err, want)
 	}
 	// Undo the first decision too, by someone else: pending again, a conflict.
 	if _, err := campaigns.Undo(ctx, f.Store, "sam", "q", d1.Event.Seq); err != nil {

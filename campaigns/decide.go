@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/nhi-audit/nhi/audit"
 	"github.com/nhi-audit/nhi/filter"
@@ -35,9 +36,11 @@ type Outcome struct {
 // a reviewer who owns the identity (recorded owner at creation or now, or
 // the source's natural owner; case-insensitive, @login = login), and keep or
 // rotate without a reason on an item that had findings. A decision may be
-// changed until close; every change stays in the log.
+// changed until close; every change stays in the log. Deciding again what
+// the same reviewer last decided, with no new reason, writes nothing and
+// returns an *AlreadyDecidedError (matching ErrAlreadyDecided).
 func Decide(ctx context.Context, st *audit.Store, actor, campaign, id string, d Decision, reason string) (*Outcome, error) {
-	out, err := DecideEach(ctx, st, actor, campaign, []string{id}, d, reason)
+	out, err := decideEach(ctx, st, actor, campaign, []string{id}, d, reason, true)
 	if err != nil {
 		return nil, err
 	}
@@ -48,6 +51,28 @@ func Decide(ctx context.Context, st *audit.Store, actor, campaign, id string, d 
 // one transaction: all are recorded or, if any is refused (see Decide),
 // none. For a UI deciding a selection.
 func DecideEach(ctx context.Context, st *audit.Store, actor, campaign string, ids []string, d Decision, reason string) ([]Outcome, error) {
+	return decideEach(ctx, st, actor, campaign, ids, d, reason, false)
+}
+
+// AlreadyDecidedError: the reviewer decided this item this way already
+// (event Seq at At), so a second event would record nothing new.
+type AlreadyDecidedError struct {
+	Item     string
+	Decision Decision
+	Reason   string
+	By       string
+	At       time.Time
+	Seq      int64
+}
+
+func (e *AlreadyDecidedError) Error() string {
+	return fmt.Sprintf("%s is already decided %s by you at %s (event %d)",
+		audit.Printable(e.Item), e.Decision, e.At.UTC().Format("2006-01-02 15:04 UTC"), e.Seq)
+}
+
+func (e *AlreadyDecidedError) Unwrap() error { return ErrAlreadyDecided }
+
+func decideEach(ctx context.Context, st *audit.Store, actor, campaign string, ids []string, d Decision, reason string, refuseSame bool) ([]Outcome, error) {
 	if err := checkDecision(d); err != nil {
 		return nil, err
 	}
@@ -67,7 +92,7 @@ func DecideEach(ctx context.Context, st *audit.Store, actor, campaign string, id
 			return err
 		}
 		for _, id := range ids {
-			o, err := decideTx(ctx, tx, actor, c, sep, id, d, reason)
+			o, err := decideTx(ctx, tx, actor, c, sep, id, d, reason, refuseSame)
 			if err != nil {
 				return err
 			}
@@ -84,10 +109,14 @@ func DecideEach(ctx context.Context, st *audit.Store, actor, campaign string, id
 	return out, nil
 }
 
-func decideTx(ctx context.Context, tx *audit.Tx, actor string, c *Campaign, sep *separation, id string, d Decision, reason string) (*Outcome, error) {
+func decideTx(ctx context.Context, tx *audit.Tx, actor string, c *Campaign, sep *separation, id string, d Decision, reason string, refuseSame bool) (*Outcome, error) {
 	it, err := loadItem(ctx, tx, c, id)
 	if err != nil {
 		return nil, err
+	}
+	if refuseSame && it.decision == d && it.seq != 0 && sep.same(it.decidedBy, actor) && (reason == "" || reason == it.reason) {
+		at, _ := parseAt(it.decidedAt)
+		return nil, &AlreadyDecidedError{Item: id, Decision: d, Reason: it.reason, By: it.decidedBy, At: at, Seq: it.seq}
 	}
 	owner, err := tx.Owner(ctx, id)
 	if err != nil {
@@ -186,8 +215,11 @@ func Undo(ctx context.Context, st *audit.Store, actor, campaign string, seq int6
 				return err
 			}
 			if it.seq != seq {
-				return fmt.Errorf("%w event %d: a later decision (event %d, %s by %s) replaced it on %s; decide again instead",
-					ErrCannotUndo, seq, it.seq, it.decision, audit.Printable(it.decidedBy), audit.Printable(id))
+				h, err := loadItemHistory(ctx, tx, c.ID, id)
+				if err != nil {
+					return err
+				}
+				return laterThan(h, seq, id)
 			}
 			if r := sep.refusal(&it.frozen, owners[id], actor); r != nil {
 				return &RefusedError{Refusal: *r, Campaign: c.Name, Item: id, Actor: actor}
@@ -225,6 +257,40 @@ func Undo(ctx context.Context, st *audit.Store, actor, campaign string, seq int6
 		return nil, err
 	}
 	return out, nil
+}
+
+// laterThan says why event seq can no longer be undone on item id: an undo
+// reversed it already, or a later decision replaced it; each named with its
+// event, actor and time from the item's history.
+func laterThan(history []histEntry, seq int64, id string) error {
+	for _, h := range history {
+		if h.via == ViaUndo && h.undoes == seq {
+			return fmt.Errorf("%w event %d: it was already undone by event %d (by %s at %s) on %s",
+				ErrCannotUndo, seq, h.seq, audit.Printable(h.actor), shortAt(h.at), audit.Printable(id))
+		}
+	}
+	for i := len(history) - 1; i >= 0; i-- {
+		if h := history[i]; h.seq > seq {
+			return fmt.Errorf("%w event %d: a later decision (event %d, %s by %s at %s) replaced it on %s; decide again instead",
+				ErrCannotUndo, seq, h.seq, stateName(h.decision), audit.Printable(h.actor), shortAt(h.at), audit.Printable(id))
+		}
+	}
+	return fmt.Errorf("%w event %d: it is no longer the decision in force on %s; decide again instead", ErrCannotUndo, seq, audit.Printable(id))
+}
+
+// shortAt prints a stored decision time to the minute, in UTC.
+func shortAt(at string) string {
+	if t, ok := parseAt(at); ok {
+		return t.UTC().Format("2006-01-02 15:04 UTC")
+	}
+	return at
+}
+
+func stateName(d Decision) string {
+	if d == Pending {
+		return "pending"
+	}
+	return string(d)
 }
 
 // Decisions returns the current decision of every item of a campaign, by

@@ -259,7 +259,11 @@ func TestConcurrentDecisionsOnOneFile(t *testing.T) {
 					errs <- err
 				}
 			}
-			// Everyone also decides item 0: the conflict must show.
+			// Everyone else also decides item 0 (rev0's loop has it): the
+			// conflict must show. Deciding it twice would be no change.
+			if w == 0 {
+				return
+			}
 			if _, err := campaigns.Decide(ctx, st, fmt.Sprintf("rev%d", w), "q", c.Items[0].ID, campaigns.Decommission, ""); err != nil {
 				errs <- err
 			}
@@ -271,12 +275,12 @@ func TestConcurrentDecisionsOnOneFile(t *testing.T) {
 		t.Error(err)
 	}
 	c = get(t, f, "q")
-	if c.Progress.Decided != len(c.Items) || len(item(t, c, c.Items[0].ID).History) != 1+writers || !c.Items[0].Conflict {
+	if c.Progress.Decided != len(c.Items) || len(item(t, c, c.Items[0].ID).History) != writers || !c.Items[0].Conflict {
 		t.Errorf("after concurrent decisions: %+v, first item %+v", c.Progress, c.Items[0])
 	}
 	evs, _ := f.Store.EventsOfType(ctx, campaigns.EventDecide)
-	if len(evs) != len(c.Items)+writers {
-		t.Errorf("%d decide events, want %d", len(evs), len(c.Items)+writers)
+	if len(evs) != len(c.Items)+writers-1 {
+		t.Errorf("%d decide events, want %d", len(evs), len(c.Items)+writers-1)
 	}
 	verifyOK(t, f)
 }

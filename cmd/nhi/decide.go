@@ -130,6 +130,12 @@ Other forms:
 				return usageError{cmd.CommandPath(), err}
 			}
 			o, err := campaigns.Decide(ctx, st, actor, name, args[1], d, reason)
+			if same, ok := errors.AsType[*campaigns.AlreadyDecidedError](err); ok {
+				// Deciding again what you decided is no change: say so and
+				// exit 0, so a script that runs twice does no harm.
+				fmt.Fprintf(a.stdout, "Nothing was written: %s.\n", same)
+				return nil
+			}
 			if err != nil {
 				return campaignError(cmd, "", err)
 			}
@@ -226,6 +232,12 @@ func decideBatch(cmd *cobra.Command, a *app, st *audit.Store, actor, campaign, p
 			var o *campaigns.Outcome
 			if o, err = campaigns.Decide(cmd.Context(), st, actor, campaign, strings.TrimSpace(rec[0]), d, reason); err == nil {
 				fmt.Fprintf(a.stdout, "ok %d %s %s\n", o.Event.Seq, audit.Printable(o.Item), d)
+				ok++
+				continue
+			}
+			if same, isSame := errors.AsType[*campaigns.AlreadyDecidedError](err); isSame {
+				// A batch run again: the line is recorded, by its first event.
+				fmt.Fprintf(a.stdout, "ok %d %s %s\n", same.Seq, audit.Printable(same.Item), d)
 				ok++
 				continue
 			}

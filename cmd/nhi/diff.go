@@ -27,6 +27,9 @@ before it.`,
   nhi diff --from 3 --to 7 --json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if from != 0 && to != 0 && from >= to {
+				return usageError{cmd.CommandPath(), fmt.Errorf("--from %d is not older than --to %d: diff compares an older snapshot with a newer one (nhi snapshots lists them)", from, to)}
+			}
 			st, err := a.open(cmd.Context(), audit.OpenOptions{ReadOnly: true})
 			if err != nil {
 				return err

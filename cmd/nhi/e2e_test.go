@@ -243,6 +243,8 @@ func TestBadInputIsRefusedClearly(t *testing.T) {
 		{"missing argument", []string{"owner", "set", "--db", good, "only-one"}, 2, "accepts 2 arg(s)", good},
 		{"unknown flag", []string{"identities", "--db", good, "--colour"}, 2, "unknown flag", good},
 		{"unknown command", []string{"frobnicate"}, 2, "unknown command", ""},
+		{"misspelt command", []string{"identites"}, 2, "did you mean identities?", ""},
+		{"misspelt subcommand", []string{"campaign", "shwo"}, 2, "did you mean show?", ""},
 		{"no terminal for the UI", []string{"--db", good}, 1, "needs a terminal", good},
 		{"no token", []string{"snapshot", "github", "--org", "acme", "--db", filepath.Join(dir, "s.db")}, 1, "GITHUB_TOKEN", ""},
 	}
@@ -285,6 +287,12 @@ func TestVersionAndHelp(t *testing.T) {
 	r := nhi(t, nil, "version")
 	if r.code != 0 || !strings.HasPrefix(r.stdout, "nhi ") {
 		t.Errorf("version: %d %q", r.code, r.stdout)
+	}
+	if strings.Contains(r.stdout, "dev") {
+		t.Errorf("version says dev: %q", r.stdout)
+	}
+	if v := nhi(t, nil, "--version"); v.code != 0 || v.stdout != r.stdout {
+		t.Errorf("--version: %d %q, want what nhi version says: %q", v.code, v.stdout, r.stdout)
 	}
 	r = nhi(t, nil, "--help")
 	for _, sub := range []string{"demo", "snapshot", "identities", "owner", "verify"} {

@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -17,20 +18,22 @@ func newNoteCmd(a *app) *cobra.Command {
 	}
 	var filter string
 	add := &cobra.Command{
-		Use:   "add {ID | --filter EXPR} TEXT",
+		Use:   "add {ID | --filter EXPR} TEXT...",
 		Short: "Add a note to an identity, or to every identity a filter matches",
 		Long: `Adds TEXT as a note on identity ID, or with --filter on every identity the
 filter matches (see docs/filter.md): what the data does not say — who was
 asked, a ticket, a plan. Each note is an event in the evidence file's log, in
 your name (--as, NHI_REVIEWER, or git user.email); notes are never edited or
-removed: add another to correct one. At most 2,000 characters.`,
+removed: add another to correct one. At most 2,000 characters. The words
+after ID are the text, quoted or not.`,
 		Example: `  nhi note add github:acme:github_deploy_key:acme/api/123 'asked @acme/platform in SEC-42'
+  nhi note add github:acme:github_deploy_key:acme/api/123 asked bob too
   nhi note add --filter 'kind:runner status:active' 'runners move to ephemeral ARC in Q1'`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if filter != "" {
-				return cobra.ExactArgs(1)(cmd, args)
+				return cobra.MinimumNArgs(1)(cmd, args)
 			}
-			return cobra.ExactArgs(2)(cmd, args)
+			return cobra.MinimumNArgs(2)(cmd, args)
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			st, actor, err := a.openAs(cmd.Context(), audit.OpenOptions{})
@@ -38,8 +41,9 @@ removed: add another to correct one. At most 2,000 characters.`,
 				return err
 			}
 			defer st.Close()
-			ids, text := args[:1], args[len(args)-1]
+			ids, text := args[:1], strings.Join(args[1:], " ")
 			if filter != "" {
+				text = strings.Join(args, " ")
 				if ids, err = matchingSome(cmd.Context(), st, filter); err != nil {
 					return err
 				}

@@ -65,6 +65,16 @@ snapshot keeps the policy it was taken under. See docs/policy.md.`,
 				return err
 			}
 			defer st.Close()
+			// The same policy again is no change: a second event would say
+			// something was decided when nothing was (issue 15).
+			cur, row, err := st.Policy(cmd.Context())
+			if err != nil {
+				return err
+			}
+			if row != 0 && cur.Digest() == p.Digest() {
+				fmt.Fprintf(a.stdout, "Policy %.12s is already in force; nothing was written.\n", p.Digest())
+				return nil
+			}
 			ev, err := st.SetPolicy(cmd.Context(), actor, p)
 			if err != nil {
 				return err

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"runtime/debug"
+	"strings"
 
 	"github.com/charmbracelet/x/term"
 	"github.com/spf13/cobra"
@@ -24,10 +25,12 @@ func toolVersion() string {
 }
 
 // versionOf names the build: the release version (ldflags, else the
-// module's), and the commit it was built from when the build recorded
-// VCS information (go build does, unless -buildvcs=false), so an evidence
-// report says which code wrote it (docs/report.md). Without either it says
-// so rather than pretend.
+// module's, which go build derives from the checkout's tag or commit), and
+// the commit it was built from when the build recorded VCS information
+// (go build does, unless -buildvcs=false), so an evidence report says which
+// code wrote it (docs/report.md). A build from a checkout without a tag is
+// named by its commit, never "dev"; without any of these it says so rather
+// than pretend.
 func versionOf(release string, bi *debug.BuildInfo) string {
 	v := release
 	if v == "" && bi != nil && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
@@ -47,26 +50,31 @@ func versionOf(release string, bi *debug.BuildInfo) string {
 			}
 		}
 	}
-	if v == "" {
-		v = "dev"
-	}
 	if rev == "" {
-		if release == "" && (bi == nil || bi.Main.Version == "" || bi.Main.Version == "(devel)") {
-			return v + " (built without VCS information)"
+		if v == "" {
+			return "unversioned (built without VCS information)"
 		}
 		return v
 	}
 	if len(rev) > 12 {
 		rev = rev[:12]
 	}
-	out := v + " (commit " + rev
+	var details []string
+	if v == "" {
+		v = "commit " + rev
+	} else {
+		details = append(details, "commit "+rev)
+	}
 	if modified {
-		out += ", modified"
+		details = append(details, "modified")
 	}
 	if at != "" {
-		out += ", " + at
+		details = append(details, at)
 	}
-	return out + ")"
+	if len(details) == 0 {
+		return v
+	}
+	return v + " (" + strings.Join(details, ", ") + ")"
 }
 
 // app holds what every command shares: the global flags and the streams.
@@ -102,13 +110,15 @@ Run nhi with no command to open the terminal UI on the evidence file.`,
   nhi snapshot github --org acme    # read a real organisation (token from GITHUB_TOKEN)
   nhi identities --json             # every identity, for scripts
   nhi verify                        # check the event log has not been edited`,
-		Args:          cobra.NoArgs,
+		Args:          unknownCommand,
+		Version:       toolVersion(),
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return a.openTUI(cmd.Context(), false)
 		},
 	}
+	root.SetVersionTemplate(fmt.Sprintf("nhi {{.Version}} (evidence schema v%d)\n", audit.SchemaVersion))
 	root.SetIn(stdin)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
@@ -142,8 +152,14 @@ Run nhi with no command to open the terminal UI on the evidence file.`,
 }
 
 // wrapArgs turns every positional-argument error into a usage error, so a
-// wrong call exits 2 like a wrong flag does.
+// wrong call exits 2 like a wrong flag does. A group of commands (nhi
+// campaign) given a word it does not know says so, with the nearest
+// command, instead of printing its help and exiting 0.
 func wrapArgs(c *cobra.Command) {
+	if c.HasSubCommands() && !c.Runnable() {
+		c.Args = unknownCommand
+		c.RunE = func(cmd *cobra.Command, _ []string) error { return cmd.Help() }
+	}
 	if c.Args != nil {
 		check := c.Args
 		c.Args = func(cmd *cobra.Command, args []string) error {
@@ -156,6 +172,23 @@ func wrapArgs(c *cobra.Command) {
 	for _, sub := range c.Commands() {
 		wrapArgs(sub)
 	}
+}
+
+// unknownCommand refuses arguments to a command that takes none but has
+// subcommands, naming the closest subcommands as cobra's own suggestions do
+// (prefixes and edit distance 2).
+func unknownCommand(cmd *cobra.Command, args []string) error {
+	if len(args) == 0 {
+		return nil
+	}
+	msg := fmt.Sprintf("unknown command %q for %q", args[0], cmd.CommandPath())
+	if cmd.SuggestionsMinimumDistance <= 0 {
+		cmd.SuggestionsMinimumDistance = 2
+	}
+	if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
+		msg += "; did you mean " + strings.Join(s, " or ") + "?"
+	}
+	return errors.New(msg)
 }
 
 // open opens the evidence file named by --db.

@@ -1,0 +1,67 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// logHead is the evidence file's head as nhi log head prints it (SEQ:HASH).
+func logHead(t *testing.T, db string) string {
+	t.Helper()
+	return strings.TrimSpace(ok(t, "log", "head", "--db", db).stdout)
+}
+
+// TestSmallMistakesOfIssue15: each was reproduced in issue 15. A note's
+// words need no quotes; a policy set twice is one event; a diff backwards
+// is a usage error that changes nothing.
+func TestSmallMistakesOfIssue15(t *testing.T) {
+	db := campaignDB(t, 3)
+
+	ok(t, "note", "add", keyID(1), "asked", "bob", "too", "--db", db, "--as", "alice")
+	if r := ok(t, "note", "list", keyID(1), "--db", db); !strings.Contains(r.stdout, "\n    asked bob too\n") {
+		t.Errorf("the note is not the rest of the line:\n%s", r.stdout)
+	}
+	ok(t, "note", "add", "--filter", "scope:acme/r2", "rotate", "in", "Q1", "--db", db, "--as", "alice")
+	if r := ok(t, "note", "list", keyID(2), "--db", db); !strings.Contains(r.stdout, "\n    rotate in Q1\n") {
+		t.Errorf("the filtered note is not the rest of the line:\n%s", r.stdout)
+	}
+
+	f := filepath.Join(t.TempDir(), "policy.yaml")
+	os.WriteFile(f, []byte(ok(t, "policy", "show", "--db", db).stdout), 0o600)
+	ok(t, "policy", "set", f, "--db", db, "--as", "lead")
+	head := logHead(t, db)
+	if r := ok(t, "policy", "set", f, "--db", db, "--as", "lead"); !strings.Contains(r.stdout, "already in force; nothing was written") {
+		t.Errorf("the same policy again says:\n%s", r.stdout)
+	}
+	if got := logHead(t, db); got != head {
+		t.Errorf("the same policy again wrote an event: head %s, was %s", got, head)
+	}
+
+	refused(t, 2, "--from 2 is not older than --to 1", "diff", "--from", "2", "--to", "1", "--db", db)
+	refused(t, 2, "--from 1 is not older than --to 1", "diff", "--from", "1", "--to", "1", "--db", db)
+}
+
+// TestDecideAgainAndUndoAgain: the same decision twice writes nothing and
+// says when it was made; undoing an undone decision names the undo and who
+// did it (issue 15: "a later decision (event 0,  by ) replaced it").
+func TestDecideAgainAndUndoAgain(t *testing.T) {
+	db := campaignDB(t, 3)
+	ok(t, "campaign", "create", "q", "--scope", "id:*", "--due", due(30), "--reviewer", "rita", "--db", db, "--as", "lead")
+	rita := []string{"--db", db, "--as", "rita"}
+	first := ok(t, append([]string{"decide", "q", keyID(1), "keep", "--reason", "deploys"}, rita...)...)
+	head := logHead(t, db)
+	r := ok(t, append([]string{"decide", "q", keyID(1), "keep"}, rita...)...)
+	if !strings.Contains(r.stdout, "Nothing was written: "+keyID(1)+" is already decided keep by you at ") {
+		t.Errorf("deciding again says:\n%s", r.stdout)
+	}
+	if got := logHead(t, db); got != head {
+		t.Errorf("deciding again wrote an event (head %s, was %s)", got, head)
+	}
+	seq := strings.Fields(first.stdout[strings.Index(first.stdout, "(event "):])[1]
+	seq = strings.TrimSuffix(seq, ",")
+	u := ok(t, append([]string{"decide", "q", "--undo", seq}, rita...)...)
+	undo := strings.Fields(u.stdout[strings.LastIndex(u.stdout, "(event "):])[1]
+	refused(t, 1, "it was already undone by event "+strings.TrimSuffix(undo, ",")+" (by rita at ", append([]string{"decide", "q", "--undo", seq}, rita...)...)
+}
