@@ -249,10 +249,10 @@ func manifestOf(r *Report, formats []string, hashes []FileHash) *Manifest {
 	a, p, in := &r.Attestation, &r.Population, &r.Integrity
 	m := &Manifest{
 		Format: ManifestFormat, Tool: r.Tool, GeneratedAt: r.GeneratedAt, Signer: a.Signer,
-		Campaign:           ManifestCampaign{Name: a.Campaign, Status: a.Status, Items: len(r.Register), Events: []HeadRef{}},
-		Snapshot:           ManifestSnapshot{ID: p.Snapshot, Source: p.Source, Account: p.Account, Digest: p.SnapshotDigest, Status: p.SnapshotStatus},
+		Campaign:  ManifestCampaign{Name: a.Campaign, Status: a.Status, Items: len(r.Register), Events: []HeadRef{}},
+		Snapshot:  ManifestSnapshot{ID: p.Snapshot, Source: p.Source, Account: p.Account, Digest: p.SnapshotDigest, Status: p.SnapshotStatus},
 		Snapshots: []ManifestSnapshot{}, VerifyingSnapshots: []ManifestSnapshot{},
-		PopulationDigest:   p.PopulationDigest, PolicyDigest: in.PolicyDigest,
+		PopulationDigest: p.PopulationDigest, PolicyDigest: in.PolicyDigest,
 		EventLogHead: HeadRef{Seq: in.Head.Seq, Hash: in.Head.Hash},
 		Formats:      slices.Clone(formats), Files: hashes, Signature: in.Signature,
 	}

@@ -377,8 +377,8 @@ type ReviewerRow struct {
 // Integrity is how to check the bundle.
 type Integrity struct {
 	Head             EventRef   `json:"event_log_head"`
-	CampaignEvents   []EventRef `json:"campaign_events"` // create, close and verify events
-	SnapshotDigest   string     `json:"snapshot_digest"` // "" over several snapshots: see SnapshotDigests
+	CampaignEvents   []EventRef `json:"campaign_events"`  // create, close and verify events
+	SnapshotDigest   string     `json:"snapshot_digest"`  // "" over several snapshots: see SnapshotDigests
 	SnapshotDigests  []string   `json:"snapshot_digests"` // of each population snapshot, in Population.Sources order
 	PopulationDigest string     `json:"population_digest"`
 	PolicyDigest     string     `json:"policy_digest"`
