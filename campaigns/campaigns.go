@@ -80,9 +80,9 @@ var (
 	ErrEmptyScope  = errors.New("empty scope")
 	ErrNoSnapshot  = errors.New("no snapshot")
 	ErrPartial     = errors.New("partial snapshot")
-	// ErrSeveralSources: no --snapshot, and more than one source or
-	// account has a current snapshot to choose from.
-	ErrSeveralSources = errors.New("several sources to choose from")
+	// ErrSnapshotChoice: the snapshots named cannot make one campaign
+	// (two of one source/account, or --snapshot with --source).
+	ErrSnapshotChoice = errors.New("bad choice of snapshots")
 	ErrNoReviewer     = errors.New("no reviewer")
 	ErrNotInCampaign  = errors.New("not in the campaign")
 	ErrSelfReview     = errors.New("a reviewer may not decide an identity they own")
@@ -98,13 +98,18 @@ var (
 
 // Campaign is one review campaign. Items is filled by [Get] only.
 type Campaign struct {
-	ID               int64
-	Name             string
-	Scope            string // canonical filter expression
-	Due              string // YYYY-MM-DD; due through the end of that day, UTC
-	Status           string // open, closed
+	ID     int64
+	Name   string
+	Scope  string // canonical filter expression
+	Due    string // YYYY-MM-DD; due through the end of that day, UTC
+	Status string // open, closed
+	// SnapshotID and AsOf are the campaign's snapshot and its start; for a
+	// campaign over several sources, the newest of its snapshots. Snapshots
+	// lists every snapshot the population was frozen from, one per
+	// source/account, in source/account order.
 	SnapshotID       int64
 	AsOf             time.Time // the snapshot's start: findings and time terms count from it
+	Snapshots        []SnapshotUse
 	PolicyDigest     string
 	Reviewers        []string
 	CarriedFrom      string
@@ -224,19 +229,90 @@ type Change struct {
 	Undoes   int64
 }
 
+// SnapshotUse is one snapshot a campaign's population was frozen from:
+// the scope was evaluated over it as of its start (AsOf), and Count of its
+// identities were selected.
+type SnapshotUse struct {
+	ID      int64  `json:"id"`
+	Source  string `json:"source"`
+	Account string `json:"account"`
+	Status  string `json:"status"`
+	Digest  string `json:"digest"`
+	AsOf    string `json:"as_of"` // RFC 3339
+	Count   int    `json:"count"`
+}
+
+// snapshotIDs are the IDs of the campaign's snapshots.
+func (c *Campaign) snapshotIDs() []int64 {
+	if len(c.Snapshots) == 0 {
+		return []int64{c.SnapshotID}
+	}
+	out := make([]int64, len(c.Snapshots))
+	for i, s := range c.Snapshots {
+		out[i] = s.ID
+	}
+	return out
+}
+
+// ItemSnapshots maps each item of campaign c to the snapshot of c it was
+// frozen from (each identity is observed in exactly one of them: one
+// snapshot per source/account).
+func ItemSnapshots(ctx context.Context, st *audit.Store, c *Campaign) (map[string]int64, error) {
+	out := map[string]int64{}
+	ids := c.snapshotIDs()
+	if len(ids) == 1 {
+		items, err := st.Query(ctx, `SELECT identity_id FROM campaign_items WHERE campaign_id = ?`, c.ID)
+		if err != nil {
+			return nil, err
+		}
+		defer items.Close()
+		for items.Next() {
+			var id string
+			if err := items.Scan(&id); err != nil {
+				return nil, err
+			}
+			out[id] = ids[0]
+		}
+		return out, items.Err()
+	}
+	bySource := map[[2]string]int64{}
+	for _, u := range c.Snapshots {
+		bySource[[2]string{u.Source, u.Account}] = u.ID
+	}
+	rows, err := st.Query(ctx, `SELECT ci.identity_id, i.source, i.account FROM campaign_items ci
+		JOIN identities i ON i.id = ci.identity_id WHERE ci.campaign_id = ?`, c.ID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id, source, account string
+		if err := rows.Scan(&id, &source, &account); err != nil {
+			return nil, err
+		}
+		out[id] = bySource[[2]string{source, account}]
+	}
+	return out, rows.Err()
+}
+
 // Event payloads. They are part of the evidence: fields are only added.
 
 // CreatePayload is the payload of campaign.create. The population itself is
 // in campaign_items; Count and PopulationDigest make it tamper-evident.
 type CreatePayload struct {
-	Name             string            `json:"name"`
-	Scope            string            `json:"scope"`                 // canonical form
-	ScopeInput       string            `json:"scope_input,omitempty"` // as typed, when it differs
-	Due              string            `json:"due"`
-	Snapshot         int64             `json:"snapshot"`
-	SnapshotStatus   string            `json:"snapshot_status"`
-	SnapshotDigest   string            `json:"snapshot_digest"`
-	AsOf             string            `json:"as_of"`
+	Name           string `json:"name"`
+	Scope          string `json:"scope"`                 // canonical form
+	ScopeInput     string `json:"scope_input,omitempty"` // as typed, when it differs
+	Due            string `json:"due"`
+	Snapshot       int64  `json:"snapshot"`
+	SnapshotStatus string `json:"snapshot_status"`
+	SnapshotDigest string `json:"snapshot_digest"`
+	AsOf           string `json:"as_of"`
+	// Snapshots lists each snapshot of a campaign over several sources or
+	// accounts (Snapshot, SnapshotStatus, SnapshotDigest and AsOf are then
+	// the newest's, and SnapshotStatus is partial when any is); absent for
+	// a campaign over one snapshot, which those fields describe.
+	Snapshots        []SnapshotUse     `json:"snapshots,omitempty"`
 	PolicyDigest     string            `json:"policy_digest"`
 	Reviewers        []string          `json:"reviewers"`
 	ReviewerMap      map[string]string `json:"reviewer_map,omitempty"`
@@ -348,17 +424,32 @@ type reader interface {
 const campaignColumns = `id, name, scope, due, status, snapshot_id, as_of, policy_digest, reviewers, carried_from,
 	item_count, population_digest, created_at, created_by, create_seq, closed_at, closed_by, COALESCE(close_seq, 0),
 	(SELECT COALESCE(json_extract(payload, '$.allow_admin_review'), 0) || ',' || COALESCE(json_extract(payload, '$.require_signed'), 0)
-		FROM events WHERE seq = campaigns.create_seq)`
+		FROM events WHERE seq = campaigns.create_seq),
+	(SELECT COALESCE(json_extract(payload, '$.snapshots'), '') FROM events WHERE seq = campaigns.create_seq),
+	COALESCE((SELECT json_array(s.source, s.account, s.status, s.digest) FROM snapshots s WHERE s.id = campaigns.snapshot_id), '')`
 
 func scanCampaign(sc interface{ Scan(...any) error }) (*Campaign, error) {
 	var (
 		c                   Campaign
 		asOf, reviewers, at string
 		closedAt, options   sql.NullString
+		snapshots, single   string
 	)
 	if err := sc.Scan(&c.ID, &c.Name, &c.Scope, &c.Due, &c.Status, &c.SnapshotID, &asOf, &c.PolicyDigest, &reviewers,
-		&c.CarriedFrom, &c.Count, &c.PopulationDigest, &at, &c.CreatedBy, &c.CreateSeq, &closedAt, &c.ClosedBy, &c.CloseSeq, &options); err != nil {
+		&c.CarriedFrom, &c.Count, &c.PopulationDigest, &at, &c.CreatedBy, &c.CreateSeq, &closedAt, &c.ClosedBy, &c.CloseSeq, &options,
+		&snapshots, &single); err != nil {
 		return nil, err
+	}
+	if snapshots != "" {
+		if err := json.Unmarshal([]byte(snapshots), &c.Snapshots); err != nil {
+			return nil, fmt.Errorf("campaign %s: snapshots: %w", c.Name, err)
+		}
+	} else {
+		// One snapshot: the campaign row and the snapshot's own row say it all.
+		var s []string
+		_ = json.Unmarshal([]byte(single), &s)
+		s = append(s, "", "", "", "")
+		c.Snapshots = []SnapshotUse{{ID: c.SnapshotID, Source: s[0], Account: s[1], Status: s[2], Digest: s[3], AsOf: asOf, Count: c.Count}}
 	}
 	c.AllowAdminReview, c.RequireSigned = strings.HasPrefix(options.String, "1,"), strings.HasSuffix(options.String, ",1")
 	c.AsOf, _ = time.Parse(time.RFC3339, asOf)

@@ -1,6 +1,7 @@
 package campaigns
 
 import (
+	"cmp"
 	"context"
 	"encoding/csv"
 	"encoding/json"
@@ -27,9 +28,14 @@ type Spec struct {
 	// source's natural owner; compared case-insensitively, @login = login)
 	// to a reviewer. See ReadReviewerMap.
 	ReviewerMap map[string]string
-	// SnapshotID picks the snapshot the scope is evaluated over; 0 means the
-	// newest finished one.
-	SnapshotID int64
+	// SnapshotID and SnapshotIDs pick the snapshots the scope is evaluated
+	// over, at most one per source/account. Without them, the scope is
+	// evaluated over the current snapshot of every source/account, or of
+	// those Sources and Accounts name (case-insensitively).
+	SnapshotID  int64
+	SnapshotIDs []int64
+	Sources     []string
+	Accounts    []string
 	// AllowPartial accepts a partial snapshot (some endpoints could not be
 	// read, so the population may be incomplete). Without it a partial
 	// snapshot is refused.
@@ -48,8 +54,9 @@ type Spec struct {
 type Created struct {
 	Campaign   *Campaign
 	Event      audit.Event
-	Snapshot   audit.Snapshot
-	Assigned   map[string]int // items per reviewer ("" for none eligible)
+	Snapshot   audit.Snapshot   // the newest of Snapshots
+	Snapshots  []audit.Snapshot // every snapshot the population was frozen from, in source/account order
+	Assigned   map[string]int   // items per reviewer ("" for none eligible)
 	Carried    int
 	Unassigned []string // items every reviewer owns: anyone else may decide them
 }
@@ -104,11 +111,7 @@ func Create(ctx context.Context, st *audit.Store, actor string, spec Spec) (*Cre
 	}
 	reviewers = dedupe(reviewers)
 
-	snap, err := pickSnapshot(ctx, st, spec.SnapshotID, spec.AllowPartial)
-	if err != nil {
-		return nil, err
-	}
-	ids, err := st.IdentitiesInSnapshot(ctx, snap.ID)
+	snaps, err := pickSnapshots(ctx, st, spec)
 	if err != nil {
 		return nil, err
 	}
@@ -116,42 +119,57 @@ func Create(ctx context.Context, st *audit.Store, actor string, spec Spec) (*Cre
 	if err != nil {
 		return nil, err
 	}
-	env := &filter.Env{Now: snap.StartedAt}
-	items := make([]frozen, 0, len(ids))
-	for i := range ids {
-		id := &ids[i]
-		if !f.Match(id, env) {
-			continue
-		}
-		findings := id.Findings
-		if findings == nil {
-			findings = []audit.Finding{}
-		}
-		fs, err := json.Marshal(findings)
+	var (
+		items []frozen
+		uses  = make([]SnapshotUse, len(snaps))
+		total int
+	)
+	for si, snap := range snaps {
+		ids, err := st.IdentitiesInSnapshot(ctx, snap.ID)
 		if err != nil {
 			return nil, err
 		}
-		perms := id.Permissions
-		if perms == nil {
-			perms = map[string]string{}
+		total += len(ids)
+		// Each snapshot as of its own start: the same scope over the same
+		// snapshots always selects the same identities.
+		env := &filter.Env{Now: snap.StartedAt}
+		before := len(items)
+		for i := range ids {
+			id := &ids[i]
+			if !f.Match(id, env) {
+				continue
+			}
+			fr, err := freeze(id)
+			if err != nil {
+				return nil, err
+			}
+			items = append(items, fr)
 		}
-		ps, err := json.Marshal(perms) // keys sorted: a canonical form
-		if err != nil {
-			return nil, err
-		}
-		items = append(items, frozen{
-			id: id.ID, kind: string(id.Kind), name: id.Name, scope: id.Scope,
-			owner: id.Owner, naturalOwner: audit.NaturalOwner(&id.Observation),
-			findings: string(fs), permissions: string(ps),
-		})
+		uses[si] = SnapshotUse{ID: snap.ID, Source: snap.Source, Account: snap.Account, Status: snap.Status, Digest: snap.Digest,
+			AsOf: snap.StartedAt.UTC().Format(time.RFC3339), Count: len(items) - before}
 	}
 	if len(items) == 0 {
-		return nil, fmt.Errorf("%w: %q matches none of the %d identities of snapshot %d (%s/%s); check it with `nhi identities --filter`",
-			ErrEmptyScope, audit.Printable(expr), len(ids), snap.ID, snap.Source, snap.Account)
+		return nil, fmt.Errorf("%w: %q matches none of the %d identities of %s; check it with `nhi identities --filter`",
+			ErrEmptyScope, audit.Printable(expr), total, describeSnapshots(snaps))
+	}
+	// The newest snapshot stands for the campaign where one is named (the
+	// campaigns table, Campaign.SnapshotID and AsOf).
+	snap := snaps[0]
+	status := audit.SnapshotComplete
+	for _, s := range snaps {
+		if s.ID > snap.ID {
+			snap = s
+		}
+		if s.Status == audit.SnapshotPartial {
+			status = audit.SnapshotPartial
+		}
 	}
 	slices.SortFunc(items, func(a, b frozen) int { return strings.Compare(a.id, b.id) })
 
 	res := &Created{Snapshot: *snap, Assigned: map[string]int{}}
+	for _, s := range snaps {
+		res.Snapshots = append(res.Snapshots, *s)
+	}
 	pool := reviewers
 	if len(pool) == 0 {
 		for _, r := range rmap {
@@ -160,7 +178,7 @@ func Create(ctx context.Context, st *audit.Store, actor string, spec Spec) (*Cre
 		pool = dedupe(pool)
 		slices.Sort(pool)
 	}
-	sep, err := newSeparation(ctx, st, &Campaign{SnapshotID: snap.ID, AllowAdminReview: true})
+	sep, err := newSeparation(ctx, st, &Campaign{SnapshotID: snap.ID, Snapshots: uses, AllowAdminReview: true})
 	if err != nil {
 		return nil, err
 	}
@@ -193,7 +211,7 @@ func Create(ctx context.Context, st *audit.Store, actor string, spec Spec) (*Cre
 	}
 	payload := CreatePayload{
 		Name: spec.Name, Scope: f.String(), Due: spec.Due,
-		Snapshot: snap.ID, SnapshotStatus: snap.Status, SnapshotDigest: snap.Digest,
+		Snapshot: snap.ID, SnapshotStatus: status, SnapshotDigest: snap.Digest,
 		AsOf: snap.StartedAt.UTC().Format(time.RFC3339), PolicyDigest: policy.Digest(),
 		Reviewers: allReviewers, CarriedFrom: spec.CarryForward, Carried: res.Carried,
 		Count: len(items), PopulationDigest: digest.sum(),
@@ -201,6 +219,9 @@ func Create(ctx context.Context, st *audit.Store, actor string, spec Spec) (*Cre
 	}
 	if expr != payload.Scope {
 		payload.ScopeInput = expr
+	}
+	if len(uses) > 1 {
+		payload.Snapshots = uses
 	}
 	if len(rmap) > 0 {
 		payload.ReviewerMap = rmap
@@ -270,63 +291,140 @@ func insertItems(ctx context.Context, tx *audit.Tx, campaignID int64, items []fr
 	return nil
 }
 
-// pickSnapshot chooses the snapshot a campaign's population comes from.
-func pickSnapshot(ctx context.Context, st *audit.Store, id int64, allowPartial bool) (*audit.Snapshot, error) {
-	snaps, err := st.Snapshots(ctx) // newest first
+// freeze is an identity as a campaign item records it.
+func freeze(id *audit.Identity) (frozen, error) {
+	findings := id.Findings
+	if findings == nil {
+		findings = []audit.Finding{}
+	}
+	fs, err := json.Marshal(findings)
+	if err != nil {
+		return frozen{}, err
+	}
+	perms := id.Permissions
+	if perms == nil {
+		perms = map[string]string{}
+	}
+	ps, err := json.Marshal(perms) // keys sorted: a canonical form
+	if err != nil {
+		return frozen{}, err
+	}
+	return frozen{
+		id: id.ID, kind: string(id.Kind), name: id.Name, scope: id.Scope,
+		owner: id.Owner, naturalOwner: audit.NaturalOwner(&id.Observation),
+		findings: string(fs), permissions: string(ps),
+	}, nil
+}
+
+func describeSnapshots(snaps []*audit.Snapshot) string {
+	var each []string
+	for _, c := range snaps {
+		each = append(each, fmt.Sprintf("%s/%s #%d", audit.Printable(c.Source), audit.Printable(c.Account), c.ID))
+	}
+	if len(each) == 1 {
+		return "snapshot " + each[0]
+	}
+	return "snapshots " + strings.Join(each, ", ")
+}
+
+// pickSnapshots chooses the snapshots a campaign's population comes from,
+// in source/account order: the ones named, else the current snapshot of
+// every source/account the spec's Sources and Accounts allow. A partial
+// one is refused without AllowPartial.
+func pickSnapshots(ctx context.Context, st *audit.Store, spec Spec) ([]*audit.Snapshot, error) {
+	all, err := st.Snapshots(ctx) // newest first
 	if err != nil {
 		return nil, err
 	}
-	finished := func(s *audit.Snapshot) bool {
-		return s.Status == audit.SnapshotComplete || s.Status == audit.SnapshotPartial
+	var picked []*audit.Snapshot
+	named := slices.Clone(spec.SnapshotIDs)
+	if spec.SnapshotID != 0 {
+		named = append(named, spec.SnapshotID)
 	}
-	var snap *audit.Snapshot
-	if id != 0 {
-		for i := range snaps {
-			if snaps[i].ID == id {
-				snap = &snaps[i]
-			}
+	if len(named) > 0 {
+		if len(spec.Sources) > 0 || len(spec.Accounts) > 0 {
+			return nil, fmt.Errorf("%w: --snapshot names the snapshots itself; leave out --source and --account", ErrSnapshotChoice)
 		}
-		if snap == nil || !finished(snap) {
-			return nil, fmt.Errorf("%w: snapshot %d does not exist or did not finish (see `nhi snapshots`)", ErrNoSnapshot, id)
+		seen := map[[2]string]int64{}
+		for _, id := range named {
+			s := findSnapshot(all, id)
+			if s == nil || !finished(s) {
+				return nil, fmt.Errorf("%w: snapshot %d does not exist or did not finish (see `nhi snapshots`)", ErrNoSnapshot, id)
+			}
+			k := [2]string{s.Source, s.Account}
+			if prev, ok := seen[k]; ok {
+				if prev == id {
+					continue
+				}
+				return nil, fmt.Errorf("%w: snapshots %d and %d are both of %s/%s; a campaign reviews one snapshot per source and account",
+					ErrSnapshotChoice, prev, id, audit.Printable(s.Source), audit.Printable(s.Account))
+			}
+			seen[k] = id
+			picked = append(picked, s)
 		}
 	} else {
-		for i := range snaps {
-			if finished(&snaps[i]) {
-				snap = &snaps[i]
-				break
-			}
-		}
-		if snap == nil {
+		cur := audit.CurrentOf(all)
+		if len(cur) == 0 {
 			return nil, fmt.Errorf("%w to review yet: take one with `nhi snapshot github --org ORG` (or `nhi demo`)", ErrNoSnapshot)
 		}
-		// A campaign freezes one snapshot's population. With several
-		// sources or accounts, the newest alone would silently leave the
-		// others out of the review: say so, and let the caller choose.
-		if cur := audit.CurrentOf(snaps); len(cur) > 1 {
+		wanted := func(list []string, v string) bool {
+			return len(list) == 0 || slices.ContainsFunc(list, func(x string) bool { return strings.EqualFold(strings.TrimSpace(x), v) })
+		}
+		for i := range cur {
+			if wanted(spec.Sources, cur[i].Source) && wanted(spec.Accounts, cur[i].Account) {
+				picked = append(picked, findSnapshot(all, cur[i].ID))
+			}
+		}
+		if len(picked) == 0 {
 			var each []string
 			for _, c := range cur {
-				each = append(each, fmt.Sprintf("%s/%s #%d (%s)", audit.Printable(c.Source), audit.Printable(c.Account), c.ID, c.Status))
+				each = append(each, fmt.Sprintf("%s/%s", audit.Printable(c.Source), audit.Printable(c.Account)))
 			}
-			return nil, fmt.Errorf("%w: the evidence file holds %d sources and accounts, each with its own snapshot, and a campaign reviews one: choose it with --snapshot N (%s), one campaign per source",
-				ErrSeveralSources, len(cur), strings.Join(each, ", "))
+			return nil, fmt.Errorf("%w: no source/account matches --source %s --account %s; the evidence file holds %s",
+				ErrNoSnapshot, orAny(spec.Sources), orAny(spec.Accounts), strings.Join(each, ", "))
 		}
 	}
-	if snap.Status == audit.SnapshotPartial && !allowPartial {
-		msg := fmt.Sprintf("snapshot %d (%s/%s) could not read %d endpoint(s)", snap.ID, snap.Source, snap.Account, len(snap.Gaps))
-		if len(snap.Gaps) > 0 {
-			g := snap.Gaps[0]
-			msg += fmt.Sprintf(", e.g. %s (%s)", g.Endpoint, audit.Printable(g.Reason))
+	slices.SortFunc(picked, func(a, b *audit.Snapshot) int {
+		return cmp.Or(strings.Compare(a.Source, b.Source), strings.Compare(a.Account, b.Account))
+	})
+	if spec.AllowPartial {
+		return picked, nil
+	}
+	var partial []string
+	var example string
+	for _, snap := range picked {
+		if snap.Status != audit.SnapshotPartial {
+			continue
 		}
-		msg += ", so its population may be incomplete. Take a complete snapshot, pass --allow-partial to review this one anyway (its gaps stay on record)"
-		for i := range snaps {
-			if snaps[i].Status == audit.SnapshotComplete && snaps[i].Source == snap.Source && snaps[i].Account == snap.Account {
-				msg += fmt.Sprintf(", or --snapshot %d for the newest complete one (%s)", snaps[i].ID, snaps[i].StartedAt.Format(time.RFC3339))
+		msg := fmt.Sprintf("snapshot %d (%s/%s) could not read %d endpoint(s)", snap.ID, audit.Printable(snap.Source), audit.Printable(snap.Account), len(snap.Gaps))
+		if len(snap.Gaps) > 0 && example == "" {
+			g := snap.Gaps[0]
+			example = fmt.Sprintf(" (e.g. %s: %s)", audit.Printable(g.Endpoint), audit.Printable(g.Reason))
+		}
+		for i := range all {
+			if all[i].Status == audit.SnapshotComplete && all[i].Source == snap.Source && all[i].Account == snap.Account {
+				msg += fmt.Sprintf("; its newest complete one is --snapshot %d (%s)", all[i].ID, all[i].StartedAt.Format(time.RFC3339))
 				break
 			}
 		}
-		return nil, fmt.Errorf("%w: %s", ErrPartial, msg)
+		partial = append(partial, msg)
 	}
-	return snap, nil
+	if len(partial) > 0 {
+		hint := "--snapshot ID to pick a complete one"
+		if len(picked) > 1 {
+			hint = "--snapshot ID for each source/account to pick complete ones, --source/--account to leave it out"
+		}
+		return nil, fmt.Errorf("%w: %s%s, so the population may be incomplete. Take a complete snapshot, pass --allow-partial to review it anyway (its gaps stay on record), or %s",
+			ErrPartial, strings.Join(partial, "; "), example, hint)
+	}
+	return picked, nil
+}
+
+func orAny(list []string) string {
+	if len(list) == 0 {
+		return "(any)"
+	}
+	return audit.Printable(strings.Join(list, ","))
 }
 
 // assign gives every item a reviewer, deterministically: items in ID order;

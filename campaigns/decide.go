@@ -467,18 +467,33 @@ func bulk(ctx context.Context, st *audit.Store, actor, campaign, expr, action st
 		for i := range items {
 			byID[items[i].id] = &items[i]
 		}
-		env := &filter.Env{Now: c.AsOf, Decision: func(id string) string {
+		decided := func(id string) string {
 			if it := byID[id]; it != nil {
 				return string(it.decision)
 			}
 			return ""
-		}}
+		}
+		// Time terms count from the start of the item's own snapshot, as
+		// the scope did at creation.
+		env := &filter.Env{Now: c.AsOf, Decision: decided}
+		envs := map[int64]*filter.Env{}
+		for _, u := range c.Snapshots {
+			if at, err := time.Parse(time.RFC3339, u.AsOf); err == nil {
+				envs[u.ID] = &filter.Env{Now: at, Decision: decided}
+			}
+		}
 		res = &BulkOutcome{Filter: f.String()}
 		var picked []*liveItem
 		for i := range items {
 			it := &items[i]
-			if idents != nil && !f.Match(idents[it.id], env) {
-				continue
+			if id := idents[it.id]; idents != nil {
+				e := env
+				if se := envs[id.SnapshotID]; se != nil {
+					e = se
+				}
+				if !f.Match(id, e) {
+					continue
+				}
 			}
 			if !eligible(c, it, res) {
 				continue
@@ -582,13 +597,15 @@ func (e errorString) Unwrap() error { return e.sentinel }
 // identity: its observation in the campaign's snapshot, with the owner and
 // findings frozen at creation.
 func frozenIdentities(ctx context.Context, st *audit.Store, c *Campaign) (map[string]*audit.Identity, error) {
-	ids, err := st.ObservationsInSnapshot(ctx, c.SnapshotID)
-	if err != nil {
-		return nil, err
-	}
-	byID := make(map[string]*audit.Identity, len(ids))
-	for i := range ids {
-		byID[ids[i].ID] = &ids[i]
+	byID := map[string]*audit.Identity{}
+	for _, snap := range c.snapshotIDs() {
+		ids, err := st.ObservationsInSnapshot(ctx, snap)
+		if err != nil {
+			return nil, err
+		}
+		for i := range ids {
+			byID[ids[i].ID] = &ids[i]
+		}
 	}
 	items, err := loadItems(ctx, st, c.ID)
 	if err != nil {

@@ -2,19 +2,26 @@ package campaigns
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
+	"strings"
 
 	"github.com/nhi-audit/nhi/audit"
 )
 
 // Remediation is the state of a closed campaign's decommission decisions in
-// one later snapshot.
+// one later snapshot. A campaign over several sources or accounts has one
+// per source/account: a snapshot checks only the items of its own.
 type Remediation struct {
 	Campaign string
 	Due      string
+	// Base is the campaign's snapshot of the source/account Snapshot is a
+	// later snapshot of.
+	Base     audit.Snapshot
 	Snapshot audit.Snapshot
-	// Each decommission item is in exactly one list, in ID order.
+	// Each decommission item of Base is in exactly one list, in ID order.
 	Removed      []string          // gone from the snapshot
 	StillPresent []string          // still there
 	NotChecked   []string          // where it lives was not read (audit.Coverage.Looked)
@@ -32,10 +39,13 @@ type Remediation struct {
 }
 
 // VerifyRemediation checks a closed campaign's decommission decisions
-// against the newest finished snapshot of the same account taken after the
-// campaign's population, and records the result (campaign.verify) unless
-// that snapshot was already recorded for it.
-func VerifyRemediation(ctx context.Context, st *audit.Store, actor, name string) (*Remediation, error) {
+// against the newest finished snapshot of each of its sources/accounts
+// taken after the campaign's own, and records each result
+// (campaign.verify) unless that snapshot was already recorded for it. It
+// returns one Remediation per source/account that has such a snapshot, in
+// the campaign's order; ErrNoSnapshot when none has. The items of a
+// source/account without one stay unverified: nothing else may claim them.
+func VerifyRemediation(ctx context.Context, st *audit.Store, actor, name string) ([]Remediation, error) {
 	c, err := load(ctx, st, name)
 	if err != nil {
 		return nil, err
@@ -47,23 +57,51 @@ func VerifyRemediation(ctx context.Context, st *audit.Store, actor, name string)
 	if err != nil {
 		return nil, err
 	}
-	base := findSnapshot(snaps, c.SnapshotID)
-	if base == nil {
-		return nil, fmt.Errorf("campaign %s: its snapshot %d is missing from the file", c.Name, c.SnapshotID)
+	itemSnap, err := ItemSnapshots(ctx, st, c)
+	if err != nil {
+		return nil, err
 	}
-	for i := range snaps {
-		s := &snaps[i]
-		if s.ID > base.ID && finished(s) && s.Source == base.Source && s.Account == base.Account {
-			return verifyAgainst(ctx, st, actor, c, s)
+	var out []Remediation
+	var waiting []string
+	for _, id := range c.snapshotIDs() {
+		base := findSnapshot(snaps, id)
+		if base == nil {
+			return nil, fmt.Errorf("campaign %s: its snapshot %d is missing from the file", c.Name, id)
 		}
+		later := newestAfter(snaps, base)
+		if later == nil {
+			waiting = append(waiting, fmt.Sprintf("%s/%s since snapshot %d", audit.Printable(base.Source), audit.Printable(base.Account), base.ID))
+			continue
+		}
+		r, err := verifyAgainst(ctx, st, actor, c, base, later, itemSnap)
+		if err != nil {
+			return out, err
+		}
+		out = append(out, *r)
 	}
-	return nil, fmt.Errorf("%w of %s/%s since campaign %s's population (snapshot %d): take one with `nhi snapshot %s --org %s`, then verify again",
-		ErrNoSnapshot, base.Source, base.Account, c.Name, base.ID, base.Source, base.Account)
+	if len(out) == 0 {
+		return nil, fmt.Errorf("%w of %s (campaign %s's population): take a new snapshot of it (`nhi snapshot SOURCE ...`), then verify again",
+			ErrNoSnapshot, strings.Join(waiting, ", nor of "), c.Name)
+	}
+	return out, nil
 }
 
-// VerifyAfterSnapshot checks every closed campaign of the snapshot's
-// account whose population predates it, and records each result. It is
-// meant to run right after a snapshot finishes:
+// newestAfter is the newest finished snapshot of base's source/account
+// taken after it, or nil.
+func newestAfter(snaps []audit.Snapshot, base *audit.Snapshot) *audit.Snapshot {
+	for i := range snaps { // newest first
+		s := &snaps[i]
+		if s.ID > base.ID && finished(s) && s.Source == base.Source && s.Account == base.Account {
+			return s
+		}
+	}
+	return nil
+}
+
+// VerifyAfterSnapshot checks every closed campaign with a snapshot of the
+// same account that predates this one, and records each result: the items
+// of that account only. It is meant to run right after a snapshot
+// finishes:
 //
 //	snap, err := connectors.Snapshot(ctx, st, conn, version)
 //	if err == nil && snap != nil {
@@ -88,16 +126,26 @@ func VerifyAfterSnapshot(ctx context.Context, st *audit.Store, actor string, sna
 	var out []Remediation
 	for i := range list {
 		c := &list[i]
-		base := findSnapshot(snaps, c.SnapshotID)
-		if c.Status != StatusClosed || c.Progress.ByDecision[Decommission] == 0 || base == nil ||
-			base.ID >= snap.ID || base.Source != snap.Source || base.Account != snap.Account {
+		if c.Status != StatusClosed || c.Progress.ByDecision[Decommission] == 0 {
 			continue
 		}
-		r, err := verifyAgainst(ctx, st, actor, c, snap)
-		if err != nil {
-			return out, err
+		for _, id := range c.snapshotIDs() {
+			base := findSnapshot(snaps, id)
+			if base == nil || base.ID >= snap.ID || base.Source != snap.Source || base.Account != snap.Account {
+				continue
+			}
+			itemSnap, err := ItemSnapshots(ctx, st, c)
+			if err != nil {
+				return out, err
+			}
+			r, err := verifyAgainst(ctx, st, actor, c, base, snap, itemSnap)
+			if err != nil {
+				return out, err
+			}
+			if len(r.Removed)+len(r.StillPresent)+len(r.NotChecked) > 0 {
+				out = append(out, *r)
+			}
 		}
-		out = append(out, *r)
 	}
 	return out, nil
 }
@@ -115,7 +163,10 @@ func findSnapshot(snaps []audit.Snapshot, id int64) *audit.Snapshot {
 	return nil
 }
 
-func verifyAgainst(ctx context.Context, st *audit.Store, actor string, c *Campaign, snap *audit.Snapshot) (*Remediation, error) {
+// verifyAgainst checks the decommission items of c frozen from base
+// (itemSnap maps each item to its snapshot) against snap, a later snapshot
+// of the same source/account.
+func verifyAgainst(ctx context.Context, st *audit.Store, actor string, c *Campaign, base, snap *audit.Snapshot, itemSnap map[string]int64) (*Remediation, error) {
 	items, err := loadItems(ctx, st, c.ID)
 	if err != nil {
 		return nil, err
@@ -134,12 +185,12 @@ func verifyAgainst(ctx context.Context, st *audit.Store, actor string, c *Campai
 	if err != nil {
 		return nil, err
 	}
-	r := &Remediation{Campaign: c.Name, Due: c.Due, Snapshot: *snap,
+	r := &Remediation{Campaign: c.Name, Due: c.Due, Base: *base, Snapshot: *snap,
 		Removed: []string{}, StillPresent: []string{}, NotChecked: []string{}, Overdue: []string{}, Why: map[string]string{}, As: map[string]string{}}
 	state := map[string]string{}
 	for i := range items {
 		it := &items[i]
-		if it.decision != Decommission {
+		if it.decision != Decommission || itemSnap[it.id] != base.ID {
 			continue
 		}
 		if cur, ok := aliases[it.id]; ok && observed[cur] && !observed[it.id] {
@@ -169,12 +220,15 @@ func verifyAgainst(ctx context.Context, st *audit.Store, actor string, c *Campai
 		return r, nil
 	}
 	err = st.Write(ctx, func(tx *audit.Tx) error {
+		// Already recorded against this snapshot or a newer one of the
+		// same source/account?
 		var newest int64
-		if err := tx.QueryRow(ctx, `SELECT COALESCE(max(verified_snapshot), 0) FROM campaign_items WHERE campaign_id = ?`, c.ID).Scan(&newest); err != nil {
+		if err := tx.QueryRow(ctx, `SELECT COALESCE(max(verified_snapshot), 0) FROM campaign_items
+			WHERE campaign_id = ? AND identity_id IN (SELECT value FROM json_each(?))`, c.ID, jsonStrings(slices.Collect(maps.Keys(state)))).Scan(&newest); err != nil {
 			return err
 		}
 		if newest >= snap.ID {
-			return nil // already recorded against this snapshot or a newer one
+			return nil
 		}
 		ev, err := tx.Append(ctx, actor, EventVerify, VerifyPayload{Campaign: c.Name, Snapshot: snap.ID,
 			Removed: r.Removed, StillPresent: r.StillPresent, NotChecked: r.NotChecked, Why: r.Why})
@@ -194,4 +248,9 @@ func verifyAgainst(ctx context.Context, st *audit.Store, actor string, c *Campai
 		return nil, err
 	}
 	return r, nil
+}
+
+func jsonStrings(v []string) string {
+	b, _ := json.Marshal(v)
+	return string(b)
 }

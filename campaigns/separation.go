@@ -98,15 +98,25 @@ func newSeparation(ctx context.Context, r reader, c *Campaign) (*separation, err
 		return nil, err
 	}
 	s := &separation{c: c, dir: dir, teams: map[string]map[string]bool{}}
-	rows, err := r.Query(ctx, `SELECT scope, login FROM principals WHERE snapshot_id = ? AND type = ?`, c.SnapshotID, audit.PrincipalTeamMember)
+	for _, id := range c.snapshotIDs() {
+		if err := s.readTeams(ctx, r, id); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+// readTeams adds the team members snapshot id read.
+func (s *separation) readTeams(ctx context.Context, r reader, id int64) error {
+	rows, err := r.Query(ctx, `SELECT scope, login FROM principals WHERE snapshot_id = ? AND type = ?`, id, audit.PrincipalTeamMember)
 	if err != nil {
-		return nil, fmt.Errorf("reading team members: %w", err)
+		return fmt.Errorf("reading team members: %w", err)
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var team, login string
 		if err := rows.Scan(&team, &login); err != nil {
-			return nil, err
+			return err
 		}
 		team = audit.AliasKey(team)
 		if s.teams[team] == nil {
@@ -114,7 +124,7 @@ func newSeparation(ctx context.Context, r reader, c *Campaign) (*separation, err
 		}
 		s.teams[team][audit.AliasKey(login)] = true
 	}
-	return s, rows.Err()
+	return rows.Err()
 }
 
 // same reports whether a and b are the same person: one alias, or two

@@ -70,9 +70,13 @@ func Build(ctx context.Context, st *audit.Store, name string, opts Options) (*Re
 	if err != nil {
 		return nil, err
 	}
-	snap := findSnapshot(snaps, c.SnapshotID)
-	if snap == nil {
-		return nil, fmt.Errorf("campaign %s: its snapshot %d is missing from the evidence file", c.Name, c.SnapshotID)
+	var used []*audit.Snapshot // the population's, in source/account order
+	for _, u := range c.Snapshots {
+		s := findSnapshot(snaps, u.ID)
+		if s == nil {
+			return nil, fmt.Errorf("campaign %s: its snapshot %d is missing from the evidence file", c.Name, u.ID)
+		}
+		used = append(used, s)
 	}
 	createEv, err := st.EventAt(ctx, c.CreateSeq)
 	if err != nil {
@@ -110,7 +114,7 @@ func Build(ctx context.Context, st *audit.Store, name string, opts Options) (*Re
 		return nil, err
 	}
 	r.Attestation = attestation(c, &create, policy, r, opts)
-	r.Population, err = population(ctx, st, c, snap, snaps, r.Register, opts.AsOf)
+	r.Population, err = population(ctx, st, c, used, snaps, r.Register, opts.AsOf)
 	if err != nil {
 		return nil, err
 	}
@@ -120,7 +124,7 @@ func Build(ctx context.Context, st *audit.Store, name string, opts Options) (*Re
 	if err := people(ctx, st, c, r, opts.AsOf); err != nil {
 		return nil, err
 	}
-	r.Integrity, err = integrity(ctx, st, c, snap, head, opts, r.Register)
+	r.Integrity, err = integrity(ctx, st, c, used, head, opts, r.Register)
 	if err != nil {
 		return nil, err
 	}
@@ -422,27 +426,68 @@ func controls(p audit.Policy) []Control {
 	return out
 }
 
-func population(ctx context.Context, st *audit.Store, c *campaigns.Campaign, snap *audit.Snapshot, snaps []audit.Snapshot, reg []Row, asOf int64) (Population, error) {
-	p := Population{
-		Source: clean(snap.Source), Account: clean(snap.Account), APIURL: clean(snap.APIURL), Credential: clean(snap.Credential),
-		ToolVersion: clean(snap.ToolVersion), Snapshot: snap.ID, SnapshotStatus: snap.Status,
-		SnapshotStarted: ts(snap.StartedAt), SnapshotFinished: tsp(snap.FinishedAt), SnapshotDigest: snap.Digest,
-		SnapshotTotal: snap.Total(), InScope: len(reg), PopulationDigest: c.PopulationDigest, Gaps: []Gap{},
+func population(ctx context.Context, st *audit.Store, c *campaigns.Campaign, used []*audit.Snapshot, snaps []audit.Snapshot, reg []Row, asOf int64) (Population, error) {
+	p := Population{InScope: len(reg), PopulationDigest: c.PopulationDigest, Gaps: []Gap{}, Sources: []SourceEvidence{}}
+	if len(used) == 1 {
+		snap := used[0]
+		p.Source, p.Account, p.APIURL, p.Credential, p.ToolVersion = clean(snap.Source), clean(snap.Account), clean(snap.APIURL), clean(snap.Credential), clean(snap.ToolVersion)
+		p.Snapshot, p.SnapshotStatus, p.SnapshotStarted, p.SnapshotFinished, p.SnapshotDigest = snap.ID, snap.Status, ts(snap.StartedAt), tsp(snap.FinishedAt), snap.Digest
+	} else {
+		p.SnapshotStatus = audit.SnapshotComplete
 	}
-	inCampaign := map[string]int{}
+	itemSnap, err := campaigns.ItemSnapshots(ctx, st, c)
+	if err != nil {
+		return p, err
+	}
+	// Kinds per snapshot, and for the whole population.
+	inCampaign := map[int64]map[string]int{}
+	all := map[string]int{}
 	for i := range reg {
-		inCampaign[reg[i].Kind]++
+		id := itemSnap[c.Items[i].ID]
+		if inCampaign[id] == nil {
+			inCampaign[id] = map[string]int{}
+		}
+		inCampaign[id][reg[i].Kind]++
+		all[reg[i].Kind]++
 	}
-	for _, k := range kindOrder(snap.Counts, inCampaign) {
-		p.Kinds = append(p.Kinds, KindCount{Kind: clean(string(k)), Label: clean(k.Label()), Snapshot: snap.Counts[k], Campaign: inCampaign[clean(string(k))]})
+	counts := map[audit.Kind]int{}
+	for k, u := range used {
+		if u.Status == audit.SnapshotPartial {
+			p.SnapshotStatus = audit.SnapshotPartial
+		}
+		for kind, n := range u.Counts {
+			counts[kind] += n
+		}
+		p.SnapshotTotal += u.Total()
+		e := snapshotEvidence(u, inCampaign[u.ID], notReadText)
+		n := 0
+		for _, x := range inCampaign[u.ID] {
+			n += x
+		}
+		p.Sources = append(p.Sources, SourceEvidence{Snapshot: e, AsOf: c.Snapshots[k].AsOf, InScope: n})
+		p.Gaps = append(p.Gaps, e.Gaps...)
 	}
-	for _, g := range snap.Gaps {
-		p.Gaps = append(p.Gaps, Gap{Endpoint: clean(g.Endpoint), Kind: clean(string(g.Kind)), Scope: clean(g.Scope), Status: g.Status,
-			Reason: clean(g.Reason), Effect: notReadText})
+	for _, k := range kindOrder(counts, all) {
+		p.Kinds = append(p.Kinds, KindCount{Kind: clean(string(k)), Label: clean(k.Label()), Snapshot: counts[k], Campaign: all[clean(string(k))]})
 	}
-	var err error
-	p.Reconciliation, err = reconcile(ctx, st, c, snap, snaps, reg, asOf)
+	p.Reconciliation, err = reconcile(ctx, st, c, reg, asOf)
 	return p, err
+}
+
+// snapshotEvidence is snapshot s as evidence, with the campaign's items of
+// each kind (nil: none counted) and what a gap of it means for the review.
+func snapshotEvidence(s *audit.Snapshot, inCampaign map[string]int, effect string) SnapshotEvidence {
+	e := SnapshotEvidence{ID: s.ID, Source: clean(s.Source), Account: clean(s.Account), APIURL: clean(s.APIURL),
+		Credential: clean(s.Credential), ToolVersion: clean(s.ToolVersion), Status: s.Status, Started: ts(s.StartedAt),
+		Finished: tsp(s.FinishedAt), Digest: s.Digest, Total: s.Total(), Kinds: []KindCount{}, Gaps: []Gap{}}
+	for _, k := range kindOrder(s.Counts, inCampaign) {
+		e.Kinds = append(e.Kinds, KindCount{Kind: clean(string(k)), Label: clean(k.Label()), Snapshot: s.Counts[k], Campaign: inCampaign[clean(string(k))]})
+	}
+	for _, g := range s.Gaps {
+		e.Gaps = append(e.Gaps, Gap{Snapshot: s.ID, Endpoint: clean(g.Endpoint), Kind: clean(string(g.Kind)), Scope: clean(g.Scope), Status: g.Status,
+			Reason: clean(g.Reason), Effect: effect})
+	}
+	return e
 }
 
 // verifyingSnapshots gives each snapshot that checked a decommission the
@@ -451,21 +496,9 @@ func population(ctx context.Context, st *audit.Store, c *campaigns.Campaign, sna
 func verifyingSnapshots(snaps []audit.Snapshot, refs []SnapshotRef) []SnapshotEvidence {
 	out := []SnapshotEvidence{}
 	for _, ref := range refs {
-		s := findSnapshot(snaps, ref.ID)
-		if s == nil {
-			continue
+		if s := findSnapshot(snaps, ref.ID); s != nil {
+			out = append(out, snapshotEvidence(s, nil, "identities it holds were not checked: their remediation is not-checked"))
 		}
-		e := SnapshotEvidence{ID: s.ID, Source: clean(s.Source), Account: clean(s.Account), APIURL: clean(s.APIURL),
-			Credential: clean(s.Credential), ToolVersion: clean(s.ToolVersion), Status: s.Status, Started: ts(s.StartedAt),
-			Finished: tsp(s.FinishedAt), Digest: s.Digest, Total: s.Total(), Kinds: []KindCount{}, Gaps: []Gap{}}
-		for _, k := range kindOrder(s.Counts, nil) {
-			e.Kinds = append(e.Kinds, KindCount{Kind: clean(string(k)), Label: clean(k.Label()), Snapshot: s.Counts[k]})
-		}
-		for _, g := range s.Gaps {
-			e.Gaps = append(e.Gaps, Gap{Endpoint: clean(g.Endpoint), Kind: clean(string(g.Kind)), Scope: clean(g.Scope), Status: g.Status,
-				Reason: clean(g.Reason), Effect: "identities it holds were not checked: their remediation is not-checked"})
-		}
-		out = append(out, e)
 	}
 	return out
 }
@@ -496,19 +529,26 @@ func kindOrder(counts map[audit.Kind]int, more map[string]int) []audit.Kind {
 }
 
 // reconcile compares the frozen populations of this campaign and the one
-// created before it on the same account.
-func reconcile(ctx context.Context, st *audit.Store, c *campaigns.Campaign, snap *audit.Snapshot, snaps []audit.Snapshot, reg []Row, asOf int64) (Reconciliation, error) {
+// created before it over the same sources and accounts.
+func reconcile(ctx context.Context, st *audit.Store, c *campaigns.Campaign, reg []Row, asOf int64) (Reconciliation, error) {
 	rec := Reconciliation{First: true, Count: len(reg), Kinds: []ReconKind{}}
 	list, err := campaigns.Headers(ctx, st)
 	if err != nil {
 		return rec, err
 	}
+	accounts := func(c *campaigns.Campaign) string {
+		var each []string
+		for _, u := range c.Snapshots {
+			each = append(each, u.Source+"\x00"+u.Account)
+		}
+		slices.Sort(each)
+		return strings.Join(each, "\x01")
+	}
+	ours := accounts(c)
 	var prev *campaigns.Campaign
 	for i := range list {
 		p := &list[i]
-		ps := findSnapshot(snaps, p.SnapshotID)
-		if p.CreateSeq < c.CreateSeq && ps != nil && ps.Source == snap.Source && ps.Account == snap.Account &&
-			(prev == nil || p.CreateSeq > prev.CreateSeq) {
+		if p.CreateSeq < c.CreateSeq && accounts(p) == ours && (prev == nil || p.CreateSeq > prev.CreateSeq) {
 			prev = p
 		}
 	}
@@ -589,15 +629,14 @@ func criteria(c *campaigns.Campaign, create *campaigns.CreatePayload, p audit.Po
 		cr.Rules = append(cr.Rules, RuleRow{Rule: rule, Enabled: rp.On(), Severity: clean(rp.Severity), OWASP: audit.OWASPNHI[rule], FiresWhen: firesWhen(rule, rp)})
 	}
 	cr.Review = []Principle{
-		{"Population", fmt.Sprintf("The scope %q was evaluated over snapshot %d as of its start (%s) and the result frozen at creation: each identity's owner, findings (under the policy above) and permissions as they were then. Later changes do not move it; its SHA-256 digest is recorded in the campaign.create event.",
-			clean(c.Scope), c.SnapshotID, ts(c.AsOf))},
+		{"Population", populationPrinciple(c)},
 		{"Assignment", "Items go to the reviewer a reviewer map names for their owner, else are shared evenly among the listed reviewers in identity order. Nobody is assigned an identity they own."},
 		{"Self-review", "A reviewer may not decide, or undo a decision on, an identity they own: its owner recorded at creation, its owner recorded when deciding, or who the source says holds it (a token's owner, who authorised a credential, added a key or installed an App) — under any of their aliases in the directory of people (case-insensitive; @login is login) — nor one a team they belong to owns. nhi refuses such a decision and records the attempt (see Refused attempts)."},
 		separationPrinciple(c),
 		{"Justification", "Keep and rotate need a written justification when the identity had findings at creation; decommission does not. A bulk decision always needs one, recorded with every item it decided."},
 		{"Deciding outside the assignment", "Anyone who does not own an item may decide it; the register flags it not-assignee and the statistics count it."},
 		{"Non-response", "Items nobody decided by close (pending, or carried and never confirmed) become no-response: flagged, never counted as approved."},
-		{"Remediation", "Decommission decisions are checked against a later snapshot of the same account: removed, still-present, or not-checked when that snapshot could not read where the identity lives."},
+		{"Remediation", "Decommission decisions are checked against a later snapshot of the same source and account (a snapshot of one never checks the identities of another): removed, still-present, or not-checked when that snapshot could not read where the identity lives."},
 		{"Timeliness", fmt.Sprintf("Items are due by the end of %s (UTC). A decision recorded after that is flagged late. A decommission is overdue only when the newest snapshot to check it was taken after the due date and still shows the identity; past the due date without such a snapshot it is flagged not-yet-checked, never assumed removed. None of this depends on the report's generation time, which may not precede the last event the report reflects.", c.Due)},
 	}
 	if c.RequireSigned {
@@ -607,6 +646,18 @@ func criteria(c *campaigns.Campaign, create *campaigns.CreatePayload, p audit.Po
 		cr.Review = append(cr.Review, Principle{"Carry-forward", fmt.Sprintf("Keep decisions of campaign %s were carried for identities unchanged since (same owner, no new finding, same permissions) and count only once a reviewer confirmed them.", clean(c.CarriedFrom))})
 	}
 	return cr
+}
+
+func populationPrinciple(c *campaigns.Campaign) string {
+	const frozen = "and the result frozen at creation: each identity's owner, findings (under the policy above) and permissions as they were then. Later changes do not move it; its SHA-256 digest is recorded in the campaign.create event."
+	if len(c.Snapshots) == 1 {
+		return fmt.Sprintf("The scope %q was evaluated over snapshot %d as of its start (%s) %s", clean(c.Scope), c.SnapshotID, ts(c.AsOf), frozen)
+	}
+	var each []string
+	for _, u := range c.Snapshots {
+		each = append(each, fmt.Sprintf("%d (%s/%s, as of %s)", u.ID, clean(u.Source), clean(u.Account), u.AsOf))
+	}
+	return fmt.Sprintf("The scope %q was evaluated over snapshots %s, one per source and account, each as of its own start, %s", clean(c.Scope), strings.Join(each, ", "), frozen)
 }
 
 func firesWhen(rule string, r audit.RulePolicy) string {
@@ -647,11 +698,17 @@ func firesWhen(rule string, r audit.RulePolicy) string {
 	return ""
 }
 
-func integrity(ctx context.Context, st *audit.Store, c *campaigns.Campaign, snap *audit.Snapshot, head audit.Event, opts Options, reg []Row) (Integrity, error) {
+func integrity(ctx context.Context, st *audit.Store, c *campaigns.Campaign, used []*audit.Snapshot, head audit.Event, opts Options, reg []Row) (Integrity, error) {
 	in := Integrity{
 		Head:           EventRef{Seq: head.Seq, Type: head.Type, At: ts(head.At), Hash: head.Hash},
-		CampaignEvents: []EventRef{}, SnapshotDigest: snap.Digest, PopulationDigest: c.PopulationDigest, PolicyDigest: c.PolicyDigest,
+		CampaignEvents: []EventRef{}, SnapshotDigests: []string{}, PopulationDigest: c.PopulationDigest, PolicyDigest: c.PolicyDigest,
 		DataFiles: []FileHash{},
+	}
+	for _, s := range used {
+		in.SnapshotDigests = append(in.SnapshotDigests, s.Digest)
+	}
+	if len(used) == 1 {
+		in.SnapshotDigest = used[0].Digest
 	}
 	seqs := []int64{c.CreateSeq}
 	if c.CloseSeq != 0 {

@@ -85,7 +85,9 @@ type Manifest struct {
 	GeneratedAt string           `json:"generated_at"`
 	Signer      string           `json:"signer"`
 	Campaign    ManifestCampaign `json:"campaign"`
-	Snapshot    ManifestSnapshot `json:"snapshot"`
+	Snapshot    ManifestSnapshot `json:"snapshot"` // zero over several snapshots: see Snapshots
+	// Snapshots are the population's, one per source/account.
+	Snapshots []ManifestSnapshot `json:"snapshots"`
 	// VerifyingSnapshots are the snapshots the remediation states rest on.
 	VerifyingSnapshots []ManifestSnapshot `json:"verifying_snapshots"`
 	PopulationDigest   string             `json:"population_digest"`
@@ -247,12 +249,16 @@ func manifestOf(r *Report, formats []string, hashes []FileHash) *Manifest {
 	a, p, in := &r.Attestation, &r.Population, &r.Integrity
 	m := &Manifest{
 		Format: ManifestFormat, Tool: r.Tool, GeneratedAt: r.GeneratedAt, Signer: a.Signer,
-		Campaign:           ManifestCampaign{Name: a.Campaign, Status: a.Status, Items: len(r.Register), Events: []HeadRef{}},
-		Snapshot:           ManifestSnapshot{ID: p.Snapshot, Source: p.Source, Account: p.Account, Digest: p.SnapshotDigest, Status: p.SnapshotStatus},
-		VerifyingSnapshots: []ManifestSnapshot{},
-		PopulationDigest:   p.PopulationDigest, PolicyDigest: in.PolicyDigest,
+		Campaign:  ManifestCampaign{Name: a.Campaign, Status: a.Status, Items: len(r.Register), Events: []HeadRef{}},
+		Snapshot:  ManifestSnapshot{ID: p.Snapshot, Source: p.Source, Account: p.Account, Digest: p.SnapshotDigest, Status: p.SnapshotStatus},
+		Snapshots: []ManifestSnapshot{}, VerifyingSnapshots: []ManifestSnapshot{},
+		PopulationDigest: p.PopulationDigest, PolicyDigest: in.PolicyDigest,
 		EventLogHead: HeadRef{Seq: in.Head.Seq, Hash: in.Head.Hash},
 		Formats:      slices.Clone(formats), Files: hashes, Signature: in.Signature,
+	}
+	for _, src := range p.Sources {
+		v := &src.Snapshot
+		m.Snapshots = append(m.Snapshots, ManifestSnapshot{ID: v.ID, Source: v.Source, Account: v.Account, Digest: v.Digest, Status: v.Status})
 	}
 	for _, v := range p.VerifyingSnapshots {
 		m.VerifyingSnapshots = append(m.VerifyingSnapshots, ManifestSnapshot{ID: v.ID, Source: v.Source, Account: v.Account, Digest: v.Digest, Status: v.Status})

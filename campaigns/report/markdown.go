@@ -148,15 +148,30 @@ func (r *Report) WriteMarkdown(out io.Writer) error {
 	// 2. Population
 	p := &r.Population
 	w.p("## 2. Population\n\n")
-	w.table([]string{"Field", "Value"}, [][]string{
-		{"Source", md(p.Source) + " / " + md(p.Account)},
-		{"API", md(p.APIURL)},
-		{"Read with", md(p.Credential)},
-		{"Snapshot", fmt.Sprintf("%d (%s), %s → %s, tool %s", p.Snapshot, p.SnapshotStatus, p.SnapshotStarted, orEmpty(p.SnapshotFinished), md(p.ToolVersion))},
-		{"Snapshot digest", "sha256:" + p.SnapshotDigest},
-		{"In scope", fmt.Sprintf("%d of the snapshot's %d identities", p.InScope, p.SnapshotTotal)},
-		{"Population digest", "sha256:" + p.PopulationDigest},
-	})
+	if len(p.Sources) > 1 {
+		w.p("The population comes from %d snapshots, one per source and account; the scope was evaluated over each as of its own start.\n\n", len(p.Sources))
+		var rows [][]string
+		for _, src := range p.Sources {
+			v := &src.Snapshot
+			rows = append(rows, []string{md(v.Source) + " / " + md(v.Account), fmt.Sprintf("%d (%s)", v.ID, v.Status), v.Started + " → " + orEmpty(v.Finished),
+				md(v.APIURL), md(v.Credential), md(v.ToolVersion), "sha256:" + v.Digest, fmt.Sprintf("%d of %d", src.InScope, v.Total), itoa(len(v.Gaps))})
+		}
+		w.table([]string{"Source", "Snapshot", "Taken", "API", "Read with", "Tool", "Digest", "In scope", "Gaps"}, rows)
+		w.table([]string{"Field", "Value"}, [][]string{
+			{"In scope", fmt.Sprintf("%d of the snapshots' %d identities", p.InScope, p.SnapshotTotal)},
+			{"Population digest", "sha256:" + p.PopulationDigest},
+		})
+	} else {
+		w.table([]string{"Field", "Value"}, [][]string{
+			{"Source", md(p.Source) + " / " + md(p.Account)},
+			{"API", md(p.APIURL)},
+			{"Read with", md(p.Credential)},
+			{"Snapshot", fmt.Sprintf("%d (%s), %s → %s, tool %s", p.Snapshot, p.SnapshotStatus, p.SnapshotStarted, orEmpty(p.SnapshotFinished), md(p.ToolVersion))},
+			{"Snapshot digest", "sha256:" + p.SnapshotDigest},
+			{"In scope", fmt.Sprintf("%d of the snapshot's %d identities", p.InScope, p.SnapshotTotal)},
+			{"Population digest", "sha256:" + p.PopulationDigest},
+		})
+	}
 	w.p("### Counts per kind\n\n")
 	var kinds [][]string
 	for _, k := range p.Kinds {
@@ -165,9 +180,19 @@ func (r *Report) WriteMarkdown(out io.Writer) error {
 	kinds = append(kinds, []string{"**Total**", "", itoa(p.SnapshotTotal), itoa(p.InScope)})
 	w.table([]string{"Kind", "Identifier", "In snapshot", "In campaign"}, kinds)
 	w.p("### Coverage gaps\n\n")
-	if len(p.Gaps) == 0 {
+	switch {
+	case len(p.Gaps) == 0 && len(p.Sources) > 1:
+		w.p("None: every snapshot read every endpoint.\n\n")
+	case len(p.Gaps) == 0:
 		w.p("None: the snapshot read every endpoint.\n\n")
-	} else {
+	case len(p.Sources) > 1:
+		w.p("The snapshots could not read these endpoints. Identities they hold were **%s**.\n\n", notReadText)
+		var gaps [][]string
+		for _, g := range p.Gaps {
+			gaps = append(gaps, []string{itoa(int(g.Snapshot)), md(g.Endpoint), md(g.Kind), md(g.Scope), statusText(g.Status), md(g.Reason), g.Effect})
+		}
+		w.table([]string{"Snapshot", "Endpoint", "Kind", "Scope", "Status", "Reason", "Effect"}, gaps)
+	default:
 		w.p("The snapshot could not read these endpoints. Identities they hold were **%s**.\n\n", notReadText)
 		var gaps [][]string
 		for _, g := range p.Gaps {
@@ -202,7 +227,11 @@ func (r *Report) WriteMarkdown(out io.Writer) error {
 	w.p("### Reconciliation with the previous campaign\n\n")
 	rec := &p.Reconciliation
 	if rec.First {
-		w.p("First campaign on %s / %s: nothing to reconcile with.\n\n", md(p.Source), md(p.Account))
+		if len(p.Sources) > 1 {
+			w.p("First campaign over these sources and accounts: nothing to reconcile with.\n\n")
+		} else {
+			w.p("First campaign on %s / %s: nothing to reconcile with.\n\n", md(p.Source), md(p.Account))
+		}
 	} else {
 		w.p("%s\n\n", md(reconText(rec)))
 		var rows [][]string
@@ -370,7 +399,7 @@ func (r *Report) WriteMarkdown(out io.Writer) error {
 	}
 	w.table([]string{"Field", "Value"}, [][]string{
 		{"Event log head", fmt.Sprintf("event %d (%s, %s) `%s`", in.Head.Seq, md(in.Head.Type), in.Head.At, in.Head.Hash)},
-		{"Snapshot digest", "sha256:" + in.SnapshotDigest},
+		{"Snapshot digest", snapshotDigests(in)},
 		{"Population digest", "sha256:" + in.PopulationDigest},
 		{"Policy digest", "sha256:" + in.PolicyDigest},
 	})
@@ -486,4 +515,13 @@ func plural(n int, one, many string) string {
 		return "1 " + one
 	}
 	return fmt.Sprintf("%d %s", n, many)
+}
+
+// snapshotDigests are the population snapshots' digests, as one cell.
+func snapshotDigests(in *Integrity) string {
+	var each []string
+	for _, d := range in.SnapshotDigests {
+		each = append(each, "sha256:"+d)
+	}
+	return strings.Join(each, ", ")
 }

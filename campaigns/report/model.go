@@ -119,7 +119,10 @@ type Summary struct {
 	ClosedBeforeDue bool `json:"closed_before_due"`
 }
 
-// Population says where the reviewed identities came from.
+// Population says where the reviewed identities came from. A campaign
+// over several sources or accounts has one snapshot each (Sources); the
+// fields that name one snapshot (Source to SnapshotDigest) are then empty,
+// and the counts and gaps are those of every snapshot together.
 type Population struct {
 	Source           string      `json:"source"`
 	Account          string      `json:"account"`
@@ -142,6 +145,18 @@ type Population struct {
 	// VerifyingSnapshots are the snapshots whose word the remediation
 	// states rest on, oldest first, given as the population's snapshot is.
 	VerifyingSnapshots []SnapshotEvidence `json:"verifying_snapshots"`
+	// Sources are the snapshots of the population, one per source/account,
+	// in source/account order (one, for a campaign over one snapshot).
+	Sources []SourceEvidence `json:"sources"`
+}
+
+// SourceEvidence is one snapshot of the population: the snapshot as
+// evidence, when the scope was evaluated over it, and how many of its
+// identities the campaign took (Kinds' Campaign counts them by kind).
+type SourceEvidence struct {
+	Snapshot SnapshotEvidence `json:"snapshot"`
+	AsOf     string           `json:"as_of"`
+	InScope  int              `json:"in_scope"`
 }
 
 // SnapshotEvidence is a snapshot as evidence: what read it, with what,
@@ -172,6 +187,7 @@ type KindCount struct {
 
 // Gap is an endpoint the snapshot could not read.
 type Gap struct {
+	Snapshot int64  `json:"snapshot"`
 	Endpoint string `json:"endpoint"`
 	Kind     string `json:"kind"`
 	Scope    string `json:"scope"`
@@ -361,8 +377,9 @@ type ReviewerRow struct {
 // Integrity is how to check the bundle.
 type Integrity struct {
 	Head             EventRef   `json:"event_log_head"`
-	CampaignEvents   []EventRef `json:"campaign_events"` // create, close and verify events
-	SnapshotDigest   string     `json:"snapshot_digest"`
+	CampaignEvents   []EventRef `json:"campaign_events"`  // create, close and verify events
+	SnapshotDigest   string     `json:"snapshot_digest"`  // "" over several snapshots: see SnapshotDigests
+	SnapshotDigests  []string   `json:"snapshot_digests"` // of each population snapshot, in Population.Sources order
 	PopulationDigest string     `json:"population_digest"`
 	PolicyDigest     string     `json:"policy_digest"`
 	DataFiles        []FileHash `json:"data_files"` // the CSV tables, hashed before the reports that list them

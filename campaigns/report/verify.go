@@ -269,6 +269,14 @@ func checkLog(ctx context.Context, dir string, raw []byte, st *audit.Store, m *M
 	if r.Population.SnapshotDigest != m.Snapshot.Digest {
 		res.fail(FileManifest, "snapshot digest %s, but snapshot %d's is %s in the evidence file", m.Snapshot.Digest, r.Population.Snapshot, r.Population.SnapshotDigest)
 	}
+	if len(m.Snapshots) != len(r.Population.Sources) {
+		res.fail(FileManifest, "lists %d population snapshot(s), but campaign %s has %d in the evidence file", len(m.Snapshots), audit.Printable(m.Campaign.Name), len(r.Population.Sources))
+	}
+	for i, ms := range m.Snapshots {
+		if i < len(r.Population.Sources) && (r.Population.Sources[i].Snapshot.ID != ms.ID || r.Population.Sources[i].Snapshot.Digest != ms.Digest) {
+			res.fail(FileManifest, "population snapshot %d with digest %s, which the evidence file does not show behind this report", ms.ID, audit.Printable(ms.Digest))
+		}
+	}
 	for _, ms := range m.VerifyingSnapshots {
 		i := slices.IndexFunc(r.Population.VerifyingSnapshots, func(v SnapshotEvidence) bool { return v.ID == ms.ID })
 		if i < 0 || r.Population.VerifyingSnapshots[i].Digest != ms.Digest {

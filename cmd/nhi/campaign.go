@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -41,7 +42,7 @@ func campaignError(cmd *cobra.Command, flag string, err error) error {
 		caret := strings.ReplaceAll(fe.Caret(), "\n", "\n  ")
 		return usageError{cmd.CommandPath(), fmt.Errorf("%s: %w\n  %s", flag, err, caret)}
 	}
-	for _, u := range []error{campaigns.ErrBadName, campaigns.ErrBadDue, campaigns.ErrBadDecision} {
+	for _, u := range []error{campaigns.ErrBadName, campaigns.ErrBadDue, campaigns.ErrBadDecision, campaigns.ErrSnapshotChoice} {
 		if errors.Is(err, u) {
 			return usageError{cmd.CommandPath(), err}
 		}
@@ -59,14 +60,19 @@ func newCampaignCreateCmd(a *app) *cobra.Command {
 		Use:   "create NAME --scope EXPR --due YYYY-MM-DD --reviewer R...",
 		Short: "Freeze a population for review and assign it to reviewers",
 		Long: `create evaluates --scope (the filter language of nhi identities --filter) over
-the newest finished snapshot, as of that snapshot's start, and freezes what it
-selects: each identity's owner, findings and permissions as they are now, the
-policy in force (its digest) and a reviewer. The population's SHA-256 digest
+the current snapshot of every source and account in the evidence file (GitHub
+organisations, AWS accounts, imports, certificate scans), each as of its own
+start, and freezes what it selects: each identity's owner, findings and
+permissions as they are now, the policy in force (its digest), a reviewer,
+and each snapshot used (ID, status, digest). The population's SHA-256 digest
 goes into the campaign.create event, so nhi verify shows any later edit.
 
-The newest snapshot must be complete: a partial one (some endpoints could not
-be read) is refused unless you pass --allow-partial, or pick an earlier
-complete one with --snapshot ID.
+--source and --account narrow the snapshots to some sources or accounts;
+--snapshot ID (repeatable, one per source/account) names them instead.
+
+Each snapshot must be complete: a partial one (some endpoints could not be
+read) is refused unless you pass --allow-partial, or pick an earlier complete
+one with --snapshot ID.
 
 Reviewers: items go to the reviewer the --reviewer-map CSV (owner,reviewer)
 names for their owner; the rest are shared evenly and deterministically among
@@ -117,7 +123,9 @@ nhi decide NAME --confirm-carried --reason TEXT.`,
 	f.StringVar(&spec.Due, "due", "", "due date, YYYY-MM-DD (required)")
 	f.StringSliceVar(&spec.Reviewers, "reviewer", nil, "a reviewer; repeat or separate with commas")
 	f.StringVar(&reviewerCS, "reviewer-map", "", "CSV file of owner,reviewer rows assigning an owner's identities")
-	f.Int64Var(&spec.SnapshotID, "snapshot", 0, "snapshot to review (default: the newest finished one)")
+	f.Int64SliceVar(&spec.SnapshotIDs, "snapshot", nil, "snapshot to review, one per source/account; repeat or separate with commas (default: the current one of each)")
+	f.StringSliceVar(&spec.Sources, "source", nil, "review only the current snapshots of these sources (github, aws, x509, an import's --source)")
+	f.StringSliceVar(&spec.Accounts, "account", nil, "review only the current snapshots of these accounts (an organisation, an AWS account ID, ...)")
 	f.BoolVar(&spec.AllowPartial, "allow-partial", false, "accept a partial snapshot (its population may be incomplete)")
 	f.BoolVar(&spec.RequireSigned, "require-signed", false, "refuse decisions that are not signed with the reviewer's SSH key (see nhi decide --sign-with)")
 	f.BoolVar(&spec.AllowAdminReview, "allow-admin-review", false, "let the creator, and whoever closes, review items too (separation of duties is off; the report says so)")
@@ -128,8 +136,14 @@ nhi decide NAME --confirm-carried --reason TEXT.`,
 
 func printCreated(w io.Writer, res *campaigns.Created, actor string) {
 	c, sn := res.Campaign, res.Snapshot
-	fmt.Fprintf(w, "Created campaign %s (event %d, by %s): %d identities from snapshot %d (%s/%s, %s, %s)\n",
-		c.Name, res.Event.Seq, audit.Printable(actor), c.Count, sn.ID, sn.Source, sn.Account, sn.Status, sn.StartedAt.Format(time.RFC3339))
+	if len(c.Snapshots) == 1 {
+		fmt.Fprintf(w, "Created campaign %s (event %d, by %s): %d identities from snapshot %d (%s/%s, %s, %s)\n",
+			c.Name, res.Event.Seq, audit.Printable(actor), c.Count, sn.ID, audit.Printable(sn.Source), audit.Printable(sn.Account), sn.Status, sn.StartedAt.Format(time.RFC3339))
+	} else {
+		fmt.Fprintf(w, "Created campaign %s (event %d, by %s): %d identities from %d snapshots\n",
+			c.Name, res.Event.Seq, audit.Printable(actor), c.Count, len(c.Snapshots))
+		printSnapshotUses(w, c.Snapshots)
+	}
 	fmt.Fprintf(w, "  scope       %s\n", audit.Printable(c.Scope))
 	fmt.Fprintf(w, "  due         %s\n", c.Due)
 	fmt.Fprintf(w, "  policy      sha256:%s\n", c.PolicyDigest)
@@ -143,8 +157,12 @@ func printCreated(w io.Writer, res *campaigns.Created, actor string) {
 		fmt.Fprintf(w, "  carried     %d keep decision(s) from %s, awaiting confirmation: nhi decide %s --confirm-carried --reason TEXT\n",
 			res.Carried, c.CarriedFrom, c.Name)
 	}
-	if sn.Status == audit.SnapshotPartial {
-		fmt.Fprintf(w, "Warning: snapshot %d is partial; %d endpoint(s) were not read, so the population may be incomplete:\n", sn.ID, len(sn.Gaps))
+	for _, sn := range res.Snapshots {
+		if sn.Status != audit.SnapshotPartial {
+			continue
+		}
+		fmt.Fprintf(w, "Warning: snapshot %d (%s/%s) is partial; %d endpoint(s) were not read, so the population may be incomplete:\n",
+			sn.ID, audit.Printable(sn.Source), audit.Printable(sn.Account), len(sn.Gaps))
 		for _, g := range sn.Gaps {
 			fmt.Fprintf(w, "  %s: %s\n", audit.Printable(g.Endpoint), audit.Printable(g.Reason))
 		}
@@ -155,6 +173,16 @@ func printCreated(w io.Writer, res *campaigns.Created, actor string) {
 			fmt.Fprintf(w, "  %s\n", audit.Printable(id))
 		}
 	}
+}
+
+// printSnapshotUses lists a campaign's snapshots, one line each.
+func printSnapshotUses(w io.Writer, uses []campaigns.SnapshotUse) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	for _, u := range uses {
+		fmt.Fprintf(tw, "  snapshot %d\t%s/%s\t%s\tas of %s\t%d in scope\tsha256:%.12s…\n", u.ID, audit.Printable(u.Source), audit.Printable(u.Account),
+			u.Status, u.AsOf, u.Count, u.Digest)
+	}
+	tw.Flush()
 }
 
 func newCampaignListCmd(a *app) *cobra.Command {
@@ -252,7 +280,12 @@ func printCampaign(w io.Writer, c *campaigns.Campaign, now time.Time, pendingOnl
 		due += " (OVERDUE)"
 	}
 	fmt.Fprintf(w, "Campaign %s: %s, due %s\n", c.Name, c.Status, due)
-	fmt.Fprintf(w, "  scope       %s (snapshot %d, as of %s)\n", audit.Printable(c.Scope), c.SnapshotID, c.AsOf.Format(time.RFC3339))
+	if len(c.Snapshots) == 1 {
+		fmt.Fprintf(w, "  scope       %s (snapshot %d, as of %s)\n", audit.Printable(c.Scope), c.SnapshotID, c.AsOf.Format(time.RFC3339))
+	} else {
+		fmt.Fprintf(w, "  scope       %s, over %d snapshots, each as of its start:\n", audit.Printable(c.Scope), len(c.Snapshots))
+		printSnapshotUses(w, c.Snapshots)
+	}
 	fmt.Fprintf(w, "  created     %s by %s\n", c.CreatedAt.Format(time.RFC3339), audit.Printable(c.CreatedBy))
 	if c.ClosedAt != nil {
 		fmt.Fprintf(w, "  closed      %s by %s\n", c.ClosedAt.Format(time.RFC3339), audit.Printable(c.ClosedBy))
@@ -396,14 +429,28 @@ after the due date.`,
 				return err
 			}
 			defer st.Close()
-			r, err := campaigns.VerifyRemediation(cmd.Context(), st, actor, args[0])
+			rs, err := campaigns.VerifyRemediation(cmd.Context(), st, actor, args[0])
 			if err != nil {
 				return err
 			}
 			if asJSON {
-				return writeJSON(a.stdout, remediationToJSON(r))
+				out := make([]remediationJSON, 0, len(rs))
+				for i := range rs {
+					out = append(out, remediationToJSON(&rs[i]))
+				}
+				return writeJSON(a.stdout, out)
 			}
-			printRemediation(a.stdout, r)
+			for i := range rs {
+				if i > 0 {
+					fmt.Fprintln(a.stdout)
+				}
+				printRemediation(a.stdout, &rs[i])
+			}
+			c, err := campaigns.Get(cmd.Context(), st, args[0])
+			if err != nil {
+				return err
+			}
+			printUnverified(a.stdout, c, rs)
 			return nil
 		},
 	}
@@ -411,11 +458,23 @@ after the due date.`,
 	return cmd
 }
 
+// printUnverified names the sources/accounts of a campaign that no later
+// snapshot has checked: their decommissions stay unverified.
+func printUnverified(w io.Writer, c *campaigns.Campaign, rs []campaigns.Remediation) {
+	for _, u := range c.Snapshots {
+		if slices.ContainsFunc(rs, func(r campaigns.Remediation) bool { return r.Base.ID == u.ID }) {
+			continue
+		}
+		fmt.Fprintf(w, "\nNot verified: no snapshot of %s/%s since snapshot %d; its items' removals stay unverified until one is taken.\n",
+			audit.Printable(u.Source), audit.Printable(u.Account), u.ID)
+	}
+}
+
 func printRemediation(w io.Writer, r *campaigns.Remediation) {
 	sn := r.Snapshot
 	n := len(r.Removed) + len(r.StillPresent) + len(r.NotChecked)
-	fmt.Fprintf(w, "Campaign %s: %d decommission decision(s) checked against snapshot %d (%s/%s, %s, %s)\n",
-		r.Campaign, n, sn.ID, sn.Source, sn.Account, sn.Status, sn.StartedAt.Format(time.RFC3339))
+	fmt.Fprintf(w, "Campaign %s: %d decommission decision(s) of %s/%s checked against snapshot %d (%s, %s)\n",
+		r.Campaign, n, audit.Printable(sn.Source), audit.Printable(sn.Account), sn.ID, sn.Status, sn.StartedAt.Format(time.RFC3339))
 	fmt.Fprintf(w, "  removed        %d\n", len(r.Removed))
 	fmt.Fprintf(w, "  still-present  %d\n", len(r.StillPresent))
 	fmt.Fprintf(w, "  not-checked    %d\n", len(r.NotChecked))
@@ -523,27 +582,30 @@ func writeJSON(w io.Writer, v any) error {
 // The JSON shapes scripts read: fields are only ever added.
 
 type campaignJSON struct {
-	Name             string         `json:"name"`
-	Status           string         `json:"status"`
-	Due              string         `json:"due"`
-	Overdue          bool           `json:"overdue"`
-	Scope            string         `json:"scope"`
-	Snapshot         int64          `json:"snapshot"`
-	AsOf             string         `json:"as_of"`
-	PolicyDigest     string         `json:"policy_digest"`
-	PopulationDigest string         `json:"population_digest"`
-	Count            int            `json:"count"`
-	Reviewers        []string       `json:"reviewers"`
-	CarriedFrom      *string        `json:"carried_from"`
-	CreatedAt        string         `json:"created_at"`
-	CreatedBy        string         `json:"created_by"`
-	ClosedAt         *string        `json:"closed_at"`
-	ClosedBy         *string        `json:"closed_by"`
-	Progress         progressJSON   `json:"progress"`
-	ReviewerProgress []reviewerJSON `json:"reviewer_progress"`
-	Decisions        map[string]int `json:"decisions"`
-	AllowAdminReview bool           `json:"allow_admin_review"`
-	RequireSigned    bool           `json:"require_signed"`
+	Name     string `json:"name"`
+	Status   string `json:"status"`
+	Due      string `json:"due"`
+	Overdue  bool   `json:"overdue"`
+	Scope    string `json:"scope"`
+	Snapshot int64  `json:"snapshot"`
+	AsOf     string `json:"as_of"`
+	// Snapshots are every snapshot of the population, one per
+	// source/account; Snapshot and AsOf are the newest's.
+	Snapshots        []campaigns.SnapshotUse `json:"snapshots"`
+	PolicyDigest     string                  `json:"policy_digest"`
+	PopulationDigest string                  `json:"population_digest"`
+	Count            int                     `json:"count"`
+	Reviewers        []string                `json:"reviewers"`
+	CarriedFrom      *string                 `json:"carried_from"`
+	CreatedAt        string                  `json:"created_at"`
+	CreatedBy        string                  `json:"created_by"`
+	ClosedAt         *string                 `json:"closed_at"`
+	ClosedBy         *string                 `json:"closed_by"`
+	Progress         progressJSON            `json:"progress"`
+	ReviewerProgress []reviewerJSON          `json:"reviewer_progress"`
+	Decisions        map[string]int          `json:"decisions"`
+	AllowAdminReview bool                    `json:"allow_admin_review"`
+	RequireSigned    bool                    `json:"require_signed"`
 }
 
 type progressJSON struct {
@@ -650,6 +712,9 @@ type sampleItemJSON struct {
 type remediationJSON struct {
 	Campaign     string   `json:"campaign"`
 	Due          string   `json:"due"`
+	Source       string   `json:"source"`
+	Account      string   `json:"account"`
+	BaseSnapshot int64    `json:"base_snapshot"` // the campaign's snapshot of that source/account
 	Snapshot     int64    `json:"snapshot"`
 	Removed      []string `json:"removed"`
 	StillPresent []string `json:"still_present"`
@@ -678,7 +743,7 @@ func campaignToJSON(c *campaigns.Campaign, now time.Time) campaignJSON {
 	p := c.Progress
 	j := campaignJSON{
 		Name: c.Name, Status: c.Status, Due: c.Due, Overdue: c.Overdue(now), Scope: c.Scope, Snapshot: c.SnapshotID,
-		AsOf: c.AsOf.UTC().Format(time.RFC3339), PolicyDigest: c.PolicyDigest, PopulationDigest: c.PopulationDigest,
+		AsOf: c.AsOf.UTC().Format(time.RFC3339), Snapshots: c.Snapshots, PolicyDigest: c.PolicyDigest, PopulationDigest: c.PopulationDigest,
 		Count: c.Count, Reviewers: c.Reviewers, CarriedFrom: strOrNull(c.CarriedFrom),
 		CreatedAt: c.CreatedAt.UTC().Format(time.RFC3339), CreatedBy: c.CreatedBy,
 		ClosedAt: timeOrNull(c.ClosedAt), ClosedBy: strOrNull(c.ClosedBy),
@@ -746,7 +811,8 @@ func itemToJSON(c *campaigns.Campaign, it *campaigns.Item, now time.Time) itemJS
 }
 
 func remediationToJSON(r *campaigns.Remediation) remediationJSON {
-	j := remediationJSON{Campaign: r.Campaign, Due: r.Due, Snapshot: r.Snapshot.ID, Removed: r.Removed,
+	j := remediationJSON{Campaign: r.Campaign, Due: r.Due, Source: r.Snapshot.Source, Account: r.Snapshot.Account,
+		BaseSnapshot: r.Base.ID, Snapshot: r.Snapshot.ID, Removed: r.Removed,
 		StillPresent: r.StillPresent, NotChecked: r.NotChecked, Overdue: r.Overdue, Recorded: r.Recorded}
 	if r.Recorded {
 		j.Event = &r.Event.Seq

@@ -101,7 +101,7 @@ func TestRemediationAgainstGitHubOrg(t *testing.T) {
 	}
 
 	r := ok(t, "campaign", "verify", "q", "--db", db, "--as", "rita", "--json")
-	var got struct {
+	var each []struct { // one per source/account: here, the one organisation
 		Removed      []string `json:"removed"`
 		StillPresent []string `json:"still_present"`
 		NotChecked   []string `json:"not_checked"`
@@ -109,9 +109,10 @@ func TestRemediationAgainstGitHubOrg(t *testing.T) {
 		Snapshot     int64    `json:"snapshot"`
 		Recorded     bool     `json:"recorded"`
 	}
-	if err := json.Unmarshal([]byte(r.stdout), &got); err != nil {
+	if err := json.Unmarshal([]byte(r.stdout), &each); err != nil || len(each) != 1 {
 		t.Fatalf("%v\n%s", err, r.stdout)
 	}
+	got := each[0]
 	if !slices.Equal(got.Removed, []string{deployKeyID("api/101"), deployKeyID("web/103")}) ||
 		!slices.Equal(got.StillPresent, []string{deployKeyID("api/102")}) ||
 		!slices.Equal(got.NotChecked, []string{deployKeyID("ops/104")}) ||

@@ -295,8 +295,8 @@ func (a *app) verifyRemediation(ctx context.Context, st *audit.Store, snapshotID
 		return fmt.Errorf("the snapshot is saved, but checking campaign decisions against it failed: %w", err)
 	}
 	for _, r := range results {
-		fmt.Fprintf(a.stdout, "Campaign %s: of the identities approved for decommissioning, %d removed, %d still present, %d not checked",
-			audit.Printable(r.Campaign), len(r.Removed), len(r.StillPresent), len(r.NotChecked))
+		fmt.Fprintf(a.stdout, "Campaign %s: of its identities of %s/%s approved for decommissioning, %d removed, %d still present, %d not checked",
+			audit.Printable(r.Campaign), audit.Printable(r.Snapshot.Source), audit.Printable(r.Snapshot.Account), len(r.Removed), len(r.StillPresent), len(r.NotChecked))
 		if len(r.Overdue) > 0 {
 			fmt.Fprintf(a.stdout, ", %d overdue (see nhi campaign verify %s)", len(r.Overdue), audit.Printable(r.Campaign))
 		}

@@ -2,6 +2,7 @@ package github_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -88,7 +89,7 @@ func TestRenamedRepository(t *testing.T) {
 		t.Errorf("%d identities shown renamed: %+v", renamed, d.Changes)
 	}
 
-	r, err := campaigns.VerifyRemediation(ctx, st, "lead", "q4")
+	r, err := onlyRemediation(campaigns.VerifyRemediation(ctx, st, "lead", "q4"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -151,7 +152,7 @@ func TestApprovedTokenRequest(t *testing.T) {
 	if _, _, err := snapshot(t, ctx, st, "acme", appOptions(t, s)); err != nil {
 		t.Fatal(err)
 	}
-	r, err := campaigns.VerifyRemediation(ctx, st, "lead", "q4")
+	r, err := onlyRemediation(campaigns.VerifyRemediation(ctx, st, "lead", "q4"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -162,4 +163,16 @@ func TestApprovedTokenRequest(t *testing.T) {
 	if it, err := st.Identity(ctx, request); err != nil || it.ID != grant {
 		t.Errorf("the request's ID resolves to %s, %v", it.ID, err)
 	}
+}
+
+// onlyRemediation is the one result of verifying a campaign over one
+// source/account.
+func onlyRemediation(rs []campaigns.Remediation, err error) (*campaigns.Remediation, error) {
+	if err != nil {
+		return nil, err
+	}
+	if len(rs) != 1 {
+		return nil, fmt.Errorf("%d remediation results, want one per source: %+v", len(rs), rs)
+	}
+	return &rs[0], nil
 }
