@@ -147,8 +147,9 @@ rules:
 
 func TestParsePolicyRefusesMistakes(t *testing.T) {
 	for in, says := range map[string]string{
-		"rules:\n  stael: {days: 3}\n":          `unknown rule "stael"`,
-		"rules:\n  stale: {unused_dayz: 3}\n":   "unused_dayz",
+		"rules:\n  stael: {days: 3}\n":          `unknown rule "stael"; did you mean "stale"?`,
+		"rules:\n  stale: {unused_dayz: 3}\n":   `line 2: unknown key "unused_dayz" in a rule; did you mean "unused_days"? (keys: enabled, severity, days, unused_days, never_used_days; nhi help policy)`,
+		"rule:\n  stale: {days: 3}\n":           `line 1: unknown key "rule" at the top of the file; did you mean "rules"?`,
 		"rules:\n  stale: {severity: urgent}\n": `severity "urgent"`,
 		"version: 2\n":                          "version 2 is not supported",
 		"rules:\n  unrotated: {days: -1}\n":     "cannot be negative",

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -138,7 +139,7 @@ func ParsePolicy(data []byte) (Policy, error) {
 		if errors.Is(err, io.EOF) {
 			return Policy{}, errors.New("policy: the file is empty; start from `nhi policy show`")
 		}
-		return Policy{}, fmt.Errorf("policy: %w", err)
+		return Policy{}, fmt.Errorf("policy: %w", unknownPolicyFields(err))
 	}
 	var more yaml.Node
 	if err := dec.Decode(&more); !errors.Is(err, io.EOF) {
@@ -154,7 +155,7 @@ func ParsePolicy(data []byte) (Policy, error) {
 	for name, r := range file.Rules {
 		d, ok := p.Rules[name]
 		if !ok {
-			return Policy{}, fmt.Errorf("policy: unknown rule %q (rules: %s)", name, strings.Join(sortedRules(), ", "))
+			return Policy{}, fmt.Errorf("policy: unknown rule %q%s (rules: %s; nhi help policy)", name, didYouMean(name, sortedRules()), strings.Join(sortedRules(), ", "))
 		}
 		if r.Enabled != nil {
 			d.Enabled = r.Enabled
@@ -173,6 +174,56 @@ func ParsePolicy(data []byte) (Policy, error) {
 		p.Rules[name] = d
 	}
 	return p, p.Validate()
+}
+
+// The keys a policy file may hold, at the top and in each rule: the yaml
+// tags of ParsePolicy's file struct and of fileRule.
+var (
+	policyKeys = []string{"version", "first_party_apps", "rules"}
+	ruleKeys   = []string{"enabled", "severity", "days", "unused_days", "never_used_days"}
+)
+
+// unknownKey is how the YAML decoder reports a key KnownFields refuses:
+// "line 4: field dasy not found in type audit.fileRule".
+var unknownKey = regexp.MustCompile(`^line (\d+): field (.+) not found in type (.*)$`)
+
+// unknownPolicyFields rewrites the decoder's report of an unknown key,
+// which names a Go type, into the key, the keys allowed there and the
+// nearest of them.
+func unknownPolicyFields(err error) error {
+	var te *yaml.TypeError
+	if !errors.As(err, &te) {
+		return err
+	}
+	msgs := make([]string, len(te.Errors))
+	for i, m := range te.Errors {
+		msgs[i] = m
+		g := unknownKey.FindStringSubmatch(m)
+		if g == nil {
+			continue
+		}
+		keys, where := policyKeys, "at the top of the file"
+		if strings.HasSuffix(g[3], ".fileRule") {
+			keys, where = ruleKeys, "in a rule"
+		}
+		msgs[i] = fmt.Sprintf("line %s: unknown key %q %s%s (keys: %s; nhi help policy)", g[1], g[2], where, didYouMean(g[2], keys), strings.Join(keys, ", "))
+	}
+	return errors.New(strings.Join(msgs, "; "))
+}
+
+// didYouMean names the nearest of known to s (at most two edits away), as
+// "; did you mean "x"?", or "".
+func didYouMean(s string, known []string) string {
+	best, dist := "", 3
+	for _, k := range known {
+		if d := nameDistance(strings.ToLower(s), k); d < dist {
+			best, dist = k, d
+		}
+	}
+	if best == "" {
+		return ""
+	}
+	return fmt.Sprintf("; did you mean %q?", best)
 }
 
 // fileRule is a rule as written in a policy file: a field left out is

@@ -186,13 +186,17 @@ func printSnapshotUses(w io.Writer, uses []campaigns.SnapshotUse) {
 }
 
 func newCampaignListCmd(a *app) *cobra.Command {
-	var asJSON bool
+	out := output{allow: []string{"table", "csv", "json"}}
 	cmd := &cobra.Command{
 		Use:     "list",
 		Short:   "List campaigns with their progress",
 		Aliases: []string{"ls"},
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			format, err := out.Resolve()
+			if err != nil {
+				return usageError{cmd.CommandPath(), err}
+			}
 			st, err := a.open(cmd.Context(), audit.OpenOptions{ReadOnly: true})
 			if err != nil {
 				return err
@@ -203,7 +207,25 @@ func newCampaignListCmd(a *app) *cobra.Command {
 				return err
 			}
 			now := st.Now()
-			if asJSON {
+			header := []string{"NAME", "STATUS", "DUE", "ITEMS", "DECIDED", "PENDING", "CARRIED", "NO-RESPONSE", "CONFLICTS"}
+			cells := func(c *campaigns.Campaign) []string {
+				p := c.Progress
+				return []string{audit.Printable(c.Name), statusWord(c, now), c.Due, fmt.Sprint(p.Total), fmt.Sprint(p.Decided),
+					fmt.Sprint(p.Pending), fmt.Sprint(p.Carried), fmt.Sprint(p.NoResponse), fmt.Sprint(p.Conflicts)}
+			}
+			if format == "csv" {
+				t, err := newCSVTable(a.stdout, strings.Split(strings.ToLower(strings.Join(header, ",")), ",")...)
+				if err != nil {
+					return err
+				}
+				for i := range list {
+					if err := t.Row(cells(&list[i])...); err != nil {
+						return err
+					}
+				}
+				return t.Flush()
+			}
+			if format == "json" {
 				out := make([]campaignJSON, 0, len(list))
 				for i := range list {
 					out = append(out, campaignToJSON(&list[i], now))
@@ -214,18 +236,20 @@ func newCampaignListCmd(a *app) *cobra.Command {
 				fmt.Fprintln(a.stdout, "No campaigns yet. Start one: nhi campaign create NAME --scope EXPR --due YYYY-MM-DD --reviewer R")
 				return nil
 			}
-			tw := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
-			fmt.Fprintln(tw, "NAME\tSTATUS\tDUE\tITEMS\tDECIDED\tPENDING\tCARRIED\tNO-RESPONSE\tCONFLICTS")
-			for i := range list {
-				c := &list[i]
-				p := c.Progress
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\t%d\n", c.Name, statusWord(c, now), c.Due,
-					p.Total, p.Decided, p.Pending, p.Carried, p.NoResponse, p.Conflicts)
+			cols := make([]column, len(header))
+			for i, h := range header {
+				cols[i] = column{Title: h}
 			}
-			return tw.Flush()
+			cols[0].Min = 12
+			t := newTable(outputWidth(a.stdout), cols...)
+			for i := range list {
+				t.Row(cells(&list[i])...)
+			}
+			return t.Flush(a.stdout)
 		},
 	}
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print a JSON array of campaigns (without items)")
+	cmd.Flags().BoolVar(&out.json, "json", false, "print a JSON array of campaigns, without items (-o json)")
+	cmd.Flags().StringVarP(&out.format, "output", "o", "", "table, csv or json")
 	return cmd
 }
 
@@ -237,7 +261,8 @@ func statusWord(c *campaigns.Campaign, now time.Time) string {
 }
 
 func newCampaignShowCmd(a *app) *cobra.Command {
-	var asJSON, pendingOnly bool
+	out := output{allow: []string{"table", "wide", "id", "csv", "json"}}
+	var pendingOnly bool
 	cmd := &cobra.Command{
 		Use:   "show NAME",
 		Short: "Show a campaign: progress per reviewer and every item",
@@ -247,10 +272,20 @@ holds the identity. FLAGS marks items decided by someone other than their
 assigned reviewer (not-assignee), items re-decided by someone other than their
 last decider (conflict; both decisions stay in the log), carried decisions
 awaiting confirmation, and decommissions still present after the due date
-(OVERDUE). --json prints {name, status, due, ..., items: [{id, reviewer,
-decision, reason, decided_by, decided_at, verification, ..., conflict, history}]}.`,
+(OVERDUE). The item table fits the terminal (120 columns when not on one);
+--wide (-o wide) adds the ID and cuts nothing, -o id prints the items' IDs
+alone, -o csv the items for a spreadsheet. --json (-o json) prints {name,
+status, due, ..., items: [{id, reviewer, decision, reason, decided_by,
+decided_at, verification, ..., conflict, history}]}.`,
+		Example: `  nhi campaign show 2026-Q4
+  nhi campaign show 2026-Q4 --pending -o id
+  nhi campaign show 2026-Q4 -o csv > 2026-Q4.csv`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			format, err := out.Resolve()
+			if err != nil {
+				return usageError{cmd.CommandPath(), err}
+			}
 			st, err := a.open(cmd.Context(), audit.OpenOptions{ReadOnly: true})
 			if err != nil {
 				return err
@@ -261,19 +296,105 @@ decision, reason, decided_by, decided_at, verification, ..., conflict, history}]
 				return err
 			}
 			now := st.Now()
-			if asJSON {
+			switch format {
+			case "json":
 				return writeJSON(a.stdout, showJSON{campaignToJSON(c, now), itemsToJSON(c, now), refusedToJSON(c.Refused)})
+			case "csv":
+				return printItemsCSV(a.stdout, c, now, pendingOnly)
+			case "id":
+				for _, it := range c.Items {
+					if !pendingOnly || it.Decision == campaigns.Pending {
+						fmt.Fprintln(a.stdout, audit.Printable(it.ID))
+					}
+				}
+				return nil
 			}
-			printCampaign(a.stdout, c, now, pendingOnly)
+			width := outputWidth(a.stdout)
+			if format == "wide" {
+				width = 0
+			}
+			printCampaign(a.stdout, c, now, pendingOnly, format == "wide", width)
 			return nil
 		},
 	}
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print the campaign and its items as JSON")
+	cmd.Flags().BoolVar(&out.json, "json", false, "print the campaign and its items as JSON (-o json)")
+	cmd.Flags().BoolVar(&out.wide, "wide", false, "add the ID column and cut no cell (-o wide)")
+	cmd.Flags().StringVarP(&out.format, "output", "o", "", "table, wide, id (one item ID a line), csv (the items) or json")
 	cmd.Flags().BoolVar(&pendingOnly, "pending", false, "list only items still to decide (pending or carried)")
 	return cmd
 }
 
-func printCampaign(w io.Writer, c *campaigns.Campaign, now time.Time, pendingOnly bool) {
+// itemColumns are the columns of show's item table: the ID only when wide
+// (it is the longest cell, and -o id prints it alone).
+func itemColumns(wide bool) []column {
+	cols := []column{{Title: "KIND", Min: 10}, {Title: "NAME", Min: 12}, {Title: "SCOPE", Min: 12}, {Title: "OWNER", Min: 12}, {Title: "FINDINGS", Min: 12},
+		{Title: "REVIEWER", Min: 14}, {Title: "DECISION"}, {Title: "BY", Min: 14, Optional: true}, {Title: "FLAGS", Min: 21, Optional: true},
+		{Title: "VERIFIED", Optional: true}}
+	if wide {
+		cols = append([]column{{Title: "ID"}}, cols...)
+	}
+	return cols
+}
+
+// itemCells is one item's row: OWNER is the owner at creation, or in
+// parentheses who the source said holds it; FLAGS what a reader should
+// look at twice.
+func itemCells(c *campaigns.Campaign, it *campaigns.Item, now time.Time) []string {
+	owner := audit.Printable(it.Owner)
+	if owner == "" && it.NaturalOwner != "" {
+		owner = "(" + audit.Printable(it.NaturalOwner) + ")" // who the source says holds it
+	}
+	var flags []string
+	if it.Decision != campaigns.Pending && it.Decision != campaigns.NoResponse && !it.Assigned() {
+		flags = append(flags, "not-assignee")
+	}
+	if it.Conflict {
+		flags = append(flags, "conflict")
+	}
+	if it.Carried != campaigns.Pending && it.Decision == campaigns.Pending {
+		flags = append(flags, "carried:"+string(it.Carried))
+	}
+	if itemOverdue(c, it, now) {
+		flags = append(flags, "OVERDUE")
+	}
+	return []string{it.Kind.Label(), dash(audit.Printable(it.Name)), dash(audit.Printable(it.Scope)), dash(owner), dash(audit.RuleNames(it.Findings)),
+		dash(audit.Printable(it.Reviewer)), it.State(), dash(audit.Printable(it.DecidedBy)), dash(strings.Join(flags, ",")),
+		dash(it.Verification)}
+}
+
+// printItemsCSV writes show's items for a spreadsheet: the ID first, every
+// cell whole, and the reason and decision time the table leaves out.
+func printItemsCSV(w io.Writer, c *campaigns.Campaign, now time.Time, pendingOnly bool) error {
+	t, err := newCSVTable(w, "id", "kind", "name", "scope", "owner", "findings", "reviewer", "decision", "reason", "decided_by", "decided_at", "flags", "verified")
+	if err != nil {
+		return err
+	}
+	for i := range c.Items {
+		it := &c.Items[i]
+		if pendingOnly && it.Decision != campaigns.Pending {
+			continue
+		}
+		cells := itemCells(c, it, now)
+		at := ""
+		if it.DecidedAt != nil {
+			at = it.DecidedAt.UTC().Format(time.RFC3339)
+		}
+		undash := func(s string) string {
+			if s == "-" {
+				return ""
+			}
+			return s
+		}
+		if err := t.Row(audit.Printable(it.ID), string(it.Kind), audit.Printable(it.Name), audit.Printable(it.Scope), undash(cells[3]),
+			audit.RuleNames(it.Findings), audit.Printable(it.Reviewer), it.State(), audit.Printable(it.Reason),
+			audit.Printable(it.DecidedBy), at, undash(cells[8]), it.Verification); err != nil {
+			return err
+		}
+	}
+	return t.Flush()
+}
+
+func printCampaign(w io.Writer, c *campaigns.Campaign, now time.Time, pendingOnly, wide bool, width int) {
 	p := c.Progress
 	due := c.Due
 	if c.Overdue(now) {
@@ -328,35 +449,19 @@ func printCampaign(w io.Writer, c *campaigns.Campaign, now time.Time, pendingOnl
 	tw.Flush()
 	fmt.Fprintln(w)
 
-	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tKIND\tOWNER\tFINDINGS\tREVIEWER\tDECISION\tBY\tFLAGS\tVERIFIED")
+	t := newTable(width, itemColumns(wide)...)
 	for i := range c.Items {
 		it := &c.Items[i]
 		if pendingOnly && it.Decision != campaigns.Pending {
 			continue
 		}
-		owner := audit.Printable(it.Owner)
-		if owner == "" && it.NaturalOwner != "" {
-			owner = "(" + audit.Printable(it.NaturalOwner) + ")" // who the source says holds it
+		cells := itemCells(c, it, now)
+		if wide {
+			cells = append([]string{audit.Printable(it.ID)}, cells...)
 		}
-		var flags []string
-		if it.Decision != campaigns.Pending && it.Decision != campaigns.NoResponse && !it.Assigned() {
-			flags = append(flags, "not-assignee")
-		}
-		if it.Conflict {
-			flags = append(flags, "conflict")
-		}
-		if it.Carried != campaigns.Pending && it.Decision == campaigns.Pending {
-			flags = append(flags, "carried:"+string(it.Carried))
-		}
-		if itemOverdue(c, it, now) {
-			flags = append(flags, "OVERDUE")
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", audit.Printable(it.ID), it.Kind.Label(),
-			dashIfEmpty(owner), dashIfEmpty(audit.RuleNames(it.Findings)), dashIfEmpty(audit.Printable(it.Reviewer)),
-			it.State(), dashIfEmpty(audit.Printable(it.DecidedBy)), dashIfEmpty(strings.Join(flags, ",")), dashIfEmpty(it.Verification))
+		t.Row(cells...)
 	}
-	tw.Flush()
+	t.Flush(w)
 	if len(c.Refused) > 0 && !pendingOnly {
 		fmt.Fprintf(w, "\nRefused attempts (%d), the separation-of-duties rules at work:\n", len(c.Refused))
 		for _, r := range c.Refused {

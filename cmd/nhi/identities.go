@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"strconv"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -16,22 +15,32 @@ import (
 )
 
 func newIdentitiesCmd(a *app) *cobra.Command {
-	var asJSON bool
+	out := output{allow: []string{"table", "wide", "id", "csv", "json"}}
 	var expr string
 	cmd := &cobra.Command{
 		Use:   "identities",
 		Short: "List every identity in the evidence file",
 		Long: `Lists every identity the evidence file knows, with its latest observation,
 owner and status (active, or removed when a later complete snapshot no longer
-has it). --filter keeps those a filter expression matches (docs/filter.md).
---json prints an array of identity objects for scripts.`,
+has it). --filter keeps those a filter expression matches (nhi help filter).
+
+The table fits the terminal (120 columns when not on one), cutting long
+cells with …; --wide (-o wide) adds the ID and cuts nothing. -o id prints
+the IDs alone, one a line, for other commands; -o csv a spreadsheet;
+--json (-o json) an array of identity objects for scripts.`,
 		Example: `  nhi identities
   nhi identities --filter 'finding:stale owner:none'
+  nhi identities --filter 'kind:deploy_key' -o id
   nhi identities --filter 'kind:deploy_key perm.contents:write' --json
+  nhi identities -o csv > identities.csv
   nhi identities --json | jq '.[] | select(.owner == null) | .id'`,
 		Aliases: []string{"ls"},
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			format, err := out.Resolve()
+			if err != nil {
+				return usageError{cmd.CommandPath(), err}
+			}
 			f, err := parseFilterArg(expr)
 			if err != nil {
 				return err
@@ -44,13 +53,25 @@ has it). --filter keeps those a filter expression matches (docs/filter.md).
 			env := &filter.Env{Now: st.Now()}
 			// Rows stream from the store's cursor to the output: nothing
 			// holds the whole population (issue 21: a million identities).
-			out := bufio.NewWriterSize(a.stdout, 64<<10)
+			w := bufio.NewWriterSize(a.stdout, 64<<10)
 			var emit func(*audit.Identity) error
 			var finish func(total, matched int) error
-			if asJSON {
-				emit, finish = jsonArray(out)
-			} else {
-				emit, finish = identityTable(out, expr, time.Now())
+			switch format {
+			case "json":
+				emit, finish = jsonArray(w)
+			case "id":
+				emit, finish = idLines(w)
+			case "csv":
+				emit, finish, err = identityCSV(w)
+				if err != nil {
+					return err
+				}
+			default:
+				width := outputWidth(a.stdout)
+				if format == "wide" {
+					width = 0
+				}
+				emit, finish = identityTable(w, expr, time.Now(), width, format == "wide")
 			}
 			total, matched := 0, 0
 			err = st.EachIdentity(cmd.Context(), func(id *audit.Identity) error {
@@ -67,11 +88,13 @@ has it). --filter keeps those a filter expression matches (docs/filter.md).
 			if err := finish(total, matched); err != nil {
 				return err
 			}
-			return out.Flush()
+			return w.Flush()
 		},
 	}
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print a JSON array of identity objects")
-	cmd.Flags().StringVar(&expr, "filter", "", "only identities this filter expression matches")
+	cmd.Flags().BoolVar(&out.json, "json", false, "print a JSON array of identity objects (-o json)")
+	cmd.Flags().BoolVar(&out.wide, "wide", false, "add the ID column and cut no cell (-o wide)")
+	cmd.Flags().StringVarP(&out.format, "output", "o", "", "table, wide, id (one ID a line), csv or json")
+	cmd.Flags().StringVar(&expr, "filter", "", "only identities this filter expression matches (nhi help filter)")
 	return cmd
 }
 
@@ -103,13 +126,53 @@ func jsonArray(w io.Writer) (emit func(*audit.Identity) error, finish func(total
 	return emit, finish
 }
 
-// identityTable prints the human table. Its columns are aligned over every
-// row, so tabwriter keeps the cells (text, not identities) until finish.
-func identityTable(w io.Writer, expr string, now time.Time) (emit func(*audit.Identity) error, finish func(total, matched int) error) {
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tKIND\tOWNER\tLAST USED\tSTATUS\tFINDINGS")
+// idLines writes one identity ID a line, and nothing when none matched,
+// so the output feeds xargs or a loop as it is.
+func idLines(w io.Writer) (emit func(*audit.Identity) error, finish func(total, matched int) error) {
 	emit = func(id *audit.Identity) error {
-		printIdentityRow(tw, id, now)
+		_, err := fmt.Fprintln(w, audit.Printable(id.ID))
+		return err
+	}
+	return emit, func(int, int) error { return nil }
+}
+
+var identityCSVHeader = []string{"id", "kind", "name", "scope", "owner", "last_used", "status", "findings"}
+
+// identityCSV writes the table's columns, the ID first, as CSV; times are
+// RFC 3339 and an empty cell is empty, not "-".
+func identityCSV(w io.Writer) (emit func(*audit.Identity) error, finish func(total, matched int) error, err error) {
+	t, err := newCSVTable(w, identityCSVHeader...)
+	if err != nil {
+		return nil, nil, err
+	}
+	emit = func(id *audit.Identity) error {
+		used := ""
+		if id.LastUsedAt != nil {
+			used = id.LastUsedAt.UTC().Format(time.RFC3339)
+		}
+		return t.Row(audit.Printable(id.ID), string(id.Kind), audit.Printable(id.Name), audit.Printable(id.Scope),
+			audit.Printable(id.Owner), used, statusOf(id), audit.RuleNames(id.Findings))
+	}
+	return emit, func(int, int) error { return t.Flush() }, nil
+}
+
+// identityTable prints the human table. Its columns are aligned over every
+// row, so the table keeps the cells (text, not identities) until finish.
+func identityTable(w io.Writer, expr string, now time.Time, width int, withID bool) (emit func(*audit.Identity) error, finish func(total, matched int) error) {
+	// The least widths add up to 120 with the widest kind label and
+	// status: an e-mail owner and two findings stay whole.
+	cols := []column{{Title: "KIND"}, {Title: "NAME", Min: 16}, {Title: "SCOPE", Min: 14}, {Title: "OWNER", Min: 22},
+		{Title: "LAST USED"}, {Title: "STATUS"}, {Title: "FINDINGS", Min: 18}}
+	if withID {
+		cols = append([]column{{Title: "ID", Min: 20}}, cols...)
+	}
+	t := newTable(width, cols...)
+	emit = func(id *audit.Identity) error {
+		cells := identityCells(id, now)
+		if withID {
+			cells = append([]string{audit.Printable(id.ID)}, cells...)
+		}
+		t.Row(cells...)
 		return nil
 	}
 	finish = func(total, matched int) error {
@@ -121,27 +184,31 @@ func identityTable(w io.Writer, expr string, now time.Time) (emit func(*audit.Id
 			_, err := fmt.Fprintf(w, "No identity of %d matches the filter %q.\n", total, expr)
 			return err
 		}
-		return tw.Flush()
+		return t.Flush(w)
 	}
 	return emit, finish
 }
 
-func printIdentityRow(tw io.Writer, id *audit.Identity, now time.Time) {
-	owner := id.Owner
-	if owner == "" {
-		owner = "-"
+func identityCells(id *audit.Identity, now time.Time) []string {
+	return []string{id.Kind.Label(), dash(audit.Printable(id.Name)), dash(audit.Printable(id.Scope)), dash(audit.Printable(id.Owner)),
+		lastUsed(id, now), statusOf(id), dash(audit.RuleNames(id.Findings))}
+}
+
+// statusOf is the STATUS cell: active, or new or changed when the newest
+// snapshot of its account saw it differ, removed, not-checked.
+func statusOf(id *audit.Identity) string {
+	if id.Status == audit.StatusActive && id.Change != "" {
+		return id.Change
 	}
-	findings := audit.RuleNames(id.Findings)
-	if findings == "" {
-		findings = "-"
+	return id.Status
+}
+
+// dash is a table cell: s, or "-" for nothing.
+func dash(s string) string {
+	if s == "" {
+		return "-"
 	}
-	status := id.Status
-	if status == audit.StatusActive && id.Change != "" {
-		status = id.Change
-	}
-	fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n",
-		audit.Printable(id.ID), id.Kind.Label(), audit.Printable(owner),
-		lastUsed(id, now), status, findings)
+	return s
 }
 
 // lastUsed says how long before now the identity was last used: "never",

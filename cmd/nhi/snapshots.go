@@ -1,9 +1,11 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
-	"text/tabwriter"
+	"io"
+	"sort"
+	"strconv"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -32,69 +34,38 @@ func newSnapshotsCmd(a *app) *cobra.Command {
 				current[c.ID] = true
 			}
 			if asJSON {
-				type gap = audit.Gap
-				type row struct {
-					ID          int64              `json:"id"`
-					Source      string             `json:"source"`
-					Account     string             `json:"account"`
-					APIURL      string             `json:"api_url"`
-					Credential  string             `json:"credential"`
-					ToolVersion string             `json:"tool_version"`
-					StartedAt   string             `json:"started_at"`
-					FinishedAt  *string            `json:"finished_at"`
-					Status      string             `json:"status"`
-					Error       string             `json:"error,omitempty"`
-					Counts      map[audit.Kind]int `json:"counts"`
-					Gaps        []gap              `json:"gaps"`
-					Digest      string             `json:"digest"`
-					Server      string             `json:"server_version,omitempty"`
-					Notes       []string           `json:"notes,omitempty"`
-					// Current: the newest finished snapshot of its source
-					// and account, the one its population comes from.
-					Current bool `json:"current"`
-				}
-				out := make([]row, 0, len(snaps))
+				out := make([]snapshotJSON, 0, len(snaps))
 				for _, s := range snaps {
-					r := row{ID: s.ID, Source: s.Source, Account: s.Account, APIURL: s.APIURL, Credential: s.Credential,
-						ToolVersion: s.ToolVersion, StartedAt: s.StartedAt.Format(audit.TimeLayout), Status: s.Status,
-						Error: s.Error, Counts: s.Counts, Gaps: s.Gaps, Digest: s.Digest, Server: s.ServerVersion, Notes: s.Notes, Current: current[s.ID]}
-					if s.FinishedAt != nil {
-						f := s.FinishedAt.Format(audit.TimeLayout)
-						r.FinishedAt = &f
-					}
-					if r.Gaps == nil {
-						r.Gaps = []gap{}
-					}
-					out = append(out, r)
+					out = append(out, snapshotRow(s, current[s.ID]))
 				}
-				enc := json.NewEncoder(a.stdout)
-				enc.SetIndent("", "  ")
-				return enc.Encode(out)
+				return writeJSON(a.stdout, out)
 			}
 			if len(snaps) == 0 {
 				fmt.Fprintln(a.stdout, "No snapshots yet. Take one: nhi demo, or nhi snapshot github --org ORG")
 				return nil
 			}
-			tw := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
+			width := outputWidth(a.stdout)
 			if len(cur) > 1 {
 				// Several sources or accounts: each has its own population,
 				// so say first which snapshot is current for each.
-				fmt.Fprintln(tw, "SOURCE/ACCOUNT\tCURRENT\tTAKEN (UTC)\tSTATUS\tIDENTITIES\tNOT READ")
+				t := newTable(width, column{Title: "SOURCE/ACCOUNT", Min: 16}, column{Title: "CURRENT"}, column{Title: "TAKEN (UTC)"},
+					column{Title: "STATUS"}, column{Title: "IDENTITIES"}, column{Title: "NOT READ", Min: 12})
 				for _, s := range cur {
-					fmt.Fprintf(tw, "%s/%s\t#%d\t%s\t%s\t%d\t%s\n", audit.Printable(s.Source), audit.Printable(s.Account), s.ID,
-						s.StartedAt.Format("2006-01-02 15:04"), s.Status, s.Total(), notRead(s.Gaps))
+					t.Row(audit.Printable(s.Source)+"/"+audit.Printable(s.Account), fmt.Sprintf("#%d", s.ID),
+						s.StartedAt.Format("2006-01-02 15:04"), s.Status, fmt.Sprint(s.Total()), notRead(s.Gaps))
 				}
-				if err := tw.Flush(); err != nil {
+				if err := t.Flush(a.stdout); err != nil {
 					return err
 				}
 				fmt.Fprintln(a.stdout)
 			}
-			fmt.Fprintln(tw, "ID\tACCOUNT\tSTARTED (UTC)\tSTATUS\tIDENTITIES\tNOT READ\tREAD BY")
+			t := newTable(width, column{Title: "ID"}, column{Title: "ACCOUNT", Min: 16}, column{Title: "STARTED (UTC)"}, column{Title: "STATUS"},
+				column{Title: "IDENTITIES"}, column{Title: "NOT READ"}, column{Title: "READ BY", Min: 16})
 			for _, s := range snaps {
-				fmt.Fprintf(tw, "%d\t%s/%s\t%s\t%s\t%d\t%d\t%s\n", s.ID, audit.Printable(s.Source), audit.Printable(s.Account),
-					s.StartedAt.Format("2006-01-02 15:04"), s.Status, s.Total(), len(s.Gaps), audit.Printable(s.Credential))
+				t.Row(fmt.Sprint(s.ID), audit.Printable(s.Source)+"/"+audit.Printable(s.Account), s.StartedAt.Format("2006-01-02 15:04"),
+					s.Status, fmt.Sprint(s.Total()), fmt.Sprint(len(s.Gaps)), readBy(s.Credential))
 			}
-			if err := tw.Flush(); err != nil {
+			if err := t.Flush(a.stdout); err != nil {
 				return err
 			}
 			for _, s := range snaps {
@@ -111,7 +82,157 @@ func newSnapshotsCmd(a *app) *cobra.Command {
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	cmd.AddCommand(newSnapshotShowCmd(a))
 	return cmd
+}
+
+// snapshotJSON is one snapshot as nhi snapshots --json prints it.
+type snapshotJSON struct {
+	ID          int64              `json:"id"`
+	Source      string             `json:"source"`
+	Account     string             `json:"account"`
+	APIURL      string             `json:"api_url"`
+	Credential  string             `json:"credential"`
+	ToolVersion string             `json:"tool_version"`
+	StartedAt   string             `json:"started_at"`
+	FinishedAt  *string            `json:"finished_at"`
+	Status      string             `json:"status"`
+	Error       string             `json:"error,omitempty"`
+	Counts      map[audit.Kind]int `json:"counts"`
+	Gaps        []audit.Gap        `json:"gaps"`
+	Digest      string             `json:"digest"`
+	Server      string             `json:"server_version,omitempty"`
+	Notes       []string           `json:"notes,omitempty"`
+	// Current: the newest finished snapshot of its source and account,
+	// the one its population comes from.
+	Current bool `json:"current"`
+}
+
+func snapshotRow(s audit.Snapshot, current bool) snapshotJSON {
+	r := snapshotJSON{ID: s.ID, Source: s.Source, Account: s.Account, APIURL: s.APIURL, Credential: s.Credential,
+		ToolVersion: s.ToolVersion, StartedAt: s.StartedAt.Format(audit.TimeLayout), Status: s.Status,
+		Error: s.Error, Counts: s.Counts, Gaps: s.Gaps, Digest: s.Digest, Server: s.ServerVersion, Notes: s.Notes, Current: current}
+	if s.FinishedAt != nil {
+		f := s.FinishedAt.Format(audit.TimeLayout)
+		r.FinishedAt = &f
+	}
+	if r.Gaps == nil {
+		r.Gaps = []audit.Gap{}
+	}
+	return r
+}
+
+// readBy is the READ BY cell: the credential in a short phrase — what it
+// is and whose, before the details in parentheses or after a comma
+// ("GitHub App nhi-audit-demo", "token of audit-bot", "role/Auditor"). The
+// whole of it is in nhi snapshots show N.
+func readBy(credential string) string {
+	c := audit.Printable(credential)
+	if i := strings.IndexAny(c, "(,"); i > 0 {
+		c = strings.TrimSpace(c[:i])
+	}
+	// An IAM ARN: the account is in the ACCOUNT column already.
+	if strings.HasPrefix(c, "arn:aws:") {
+		if i := strings.LastIndex(c, ":"); i >= 0 {
+			c = c[i+1:]
+		}
+	}
+	return dash(c)
+}
+
+func newSnapshotShowCmd(a *app) *cobra.Command {
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "show N",
+		Short: "Show one snapshot in full: the credential that read it, its gaps, counts and digest",
+		Example: `  nhi snapshots show 3
+  nhi snapshots show 3 --json`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			n, err := strconv.ParseInt(args[0], 10, 64)
+			if err != nil || n <= 0 {
+				return usageError{cmd.CommandPath(), fmt.Errorf("snapshot %q: give its number, as nhi snapshots lists it", args[0])}
+			}
+			st, err := a.open(cmd.Context(), audit.OpenOptions{ReadOnly: true})
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			snaps, err := st.Snapshots(cmd.Context())
+			if err != nil {
+				return err
+			}
+			var found *audit.Snapshot
+			for i := range snaps {
+				if snaps[i].ID == n {
+					found = &snaps[i]
+				}
+			}
+			if found == nil {
+				return fmt.Errorf("no snapshot %d in %s: nhi snapshots lists them", n, st.Path())
+			}
+			current := false
+			for _, c := range audit.CurrentOf(snaps) {
+				current = current || c.ID == n
+			}
+			r := snapshotRow(*found, current)
+			if asJSON {
+				return writeJSON(a.stdout, r)
+			}
+			return printSnapshotDetail(a.stdout, r)
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	return cmd
+}
+
+func printSnapshotDetail(w io.Writer, r snapshotJSON) error {
+	p := audit.Printable
+	line := func(k, v string) {
+		if v != "" {
+			fmt.Fprintf(w, "  %-12s %s\n", k, v)
+		}
+	}
+	cur := ""
+	if r.Current {
+		cur = " (current for its account)"
+	}
+	fmt.Fprintf(w, "Snapshot %d of %s/%s: %s%s\n", r.ID, p(r.Source), p(r.Account), r.Status, cur)
+	line("read by", p(r.Credential))
+	line("api", p(r.APIURL))
+	line("server", p(r.Server))
+	line("started", r.StartedAt)
+	if r.FinishedAt != nil {
+		line("finished", *r.FinishedAt)
+	}
+	line("tool", p(r.ToolVersion))
+	line("digest", r.Digest)
+	line("error", p(r.Error))
+	kinds := make([]string, 0, len(r.Counts))
+	for k := range r.Counts {
+		kinds = append(kinds, string(k))
+	}
+	sort.Strings(kinds)
+	total := 0
+	for _, k := range kinds {
+		total += r.Counts[audit.Kind(k)]
+	}
+	fmt.Fprintf(w, "Identities: %d\n", total)
+	for _, k := range kinds {
+		fmt.Fprintf(w, "  %-28s %d\n", audit.Kind(k).Label(), r.Counts[audit.Kind(k)])
+	}
+	if len(r.Gaps) == 0 {
+		fmt.Fprintln(w, "Not read: nothing")
+	} else {
+		fmt.Fprintf(w, "Not read: %d\n", len(r.Gaps))
+		for _, g := range r.Gaps {
+			fmt.Fprintf(w, "  %s: %s\n", dash(p(g.Endpoint)), p(g.Reason))
+		}
+	}
+	for _, n := range r.Notes {
+		fmt.Fprintf(w, "Note: %s\n", p(n))
+	}
+	return nil
 }
 
 // notRead is the gaps cell of the summary: how many endpoints were not

@@ -1,0 +1,229 @@
+package main
+
+import (
+	"encoding/csv"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/charmbracelet/x/ansi"
+	"github.com/charmbracelet/x/term"
+)
+
+// tableWidth is the width the human tables fit when stdout is not a
+// terminal (a pipe, a file, a pasted bug report): gh's habit, and the
+// width issue 15 asks for.
+const tableWidth = 120
+
+// column is one column of a human table. A column with Min 0 is never
+// shortened; the others give up width, widest first, down to Min, and
+// their cells end in "…" where they were cut.
+type column struct {
+	Title string
+	Min   int
+	// Optional: left out when no row has anything in it but "-", so a
+	// column nobody needs yet gives its width to the others.
+	Optional bool
+}
+
+// table is a human table: its cells are text (never the records behind
+// them), kept until Flush so each column is as wide as its widest cell.
+type table struct {
+	cols []column
+	rows [][]string
+	// width is what the table must fit; 0 means no limit (--wide).
+	width int
+}
+
+func newTable(width int, cols ...column) *table {
+	return &table{cols: cols, width: width}
+}
+
+// Row adds a row, one cell per column.
+func (t *table) Row(cells ...string) { t.rows = append(t.rows, cells) }
+
+// Len is the number of rows added.
+func (t *table) Len() int { return len(t.rows) }
+
+// Flush writes the header and the rows, two spaces between columns, the
+// last column unpadded.
+func (t *table) Flush(w io.Writer) error {
+	t.dropEmpty()
+	widths := make([]int, len(t.cols))
+	for i, c := range t.cols {
+		widths[i] = ansi.StringWidth(c.Title)
+	}
+	for _, r := range t.rows {
+		for i, cell := range r {
+			widths[i] = max(widths[i], ansi.StringWidth(cell))
+		}
+	}
+	t.fit(widths)
+	var b strings.Builder
+	line := func(cells []string) {
+		b.Reset()
+		for i, cell := range cells {
+			wd := widths[i]
+			cell = ansi.Truncate(cell, wd, "…")
+			b.WriteString(cell)
+			if i < len(cells)-1 {
+				b.WriteString(strings.Repeat(" ", wd-ansi.StringWidth(cell)+2))
+			}
+		}
+		b.WriteByte('\n')
+	}
+	titles := make([]string, len(t.cols))
+	for i, c := range t.cols {
+		titles[i] = c.Title
+	}
+	line(titles)
+	if _, err := io.WriteString(w, b.String()); err != nil {
+		return err
+	}
+	for _, r := range t.rows {
+		line(r)
+		if _, err := io.WriteString(w, b.String()); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// dropEmpty removes the optional columns no row fills.
+func (t *table) dropEmpty() {
+	keep := make([]int, 0, len(t.cols))
+	for i, c := range t.cols {
+		used := !c.Optional
+		for _, r := range t.rows {
+			if used {
+				break
+			}
+			used = r[i] != "" && r[i] != "-"
+		}
+		if used {
+			keep = append(keep, i)
+		}
+	}
+	if len(keep) == len(t.cols) {
+		return
+	}
+	pick := func(cells []string) []string {
+		out := make([]string, len(keep))
+		for j, i := range keep {
+			out[j] = cells[i]
+		}
+		return out
+	}
+	cols := make([]column, len(keep))
+	for j, i := range keep {
+		cols[j] = t.cols[i]
+	}
+	t.cols = cols
+	for k, r := range t.rows {
+		t.rows[k] = pick(r)
+	}
+}
+
+// fit shortens the shrinkable columns, the widest first, until the row
+// fits t.width or none can give more.
+func (t *table) fit(widths []int) {
+	if t.width <= 0 {
+		return
+	}
+	total := 2 * (len(widths) - 1)
+	for _, w := range widths {
+		total += w
+	}
+	for total > t.width {
+		widest := -1
+		for i, c := range t.cols {
+			if c.Min > 0 && widths[i] > c.Min && (widest < 0 || widths[i] > widths[widest]) {
+				widest = i
+			}
+		}
+		if widest < 0 {
+			return
+		}
+		widths[widest]--
+		total--
+	}
+}
+
+// outputWidth is the width a human table fits: the terminal's when stdout
+// is one, else tableWidth.
+func outputWidth(w io.Writer) int {
+	if f, ok := w.(*os.File); ok && term.IsTerminal(f.Fd()) {
+		if cols, _, err := term.GetSize(f.Fd()); err == nil && cols > 0 {
+			return cols
+		}
+	}
+	if c, err := strconv.Atoi(os.Getenv("COLUMNS")); err == nil && c > 0 {
+		return c
+	}
+	return tableWidth
+}
+
+// output is the -o flag of the table commands: table (the default), wide,
+// csv, json and, where a command lists identities, id.
+type output struct {
+	format string
+	json   bool // --json, the older spelling of -o json
+	wide   bool // --wide, the same as -o wide
+	allow  []string
+}
+
+// Resolve settles the format from -o, --json and --wide, refusing a value
+// the command does not print (a usage error).
+func (o *output) Resolve() (string, error) {
+	f := o.format
+	if o.json {
+		if f != "" && f != "json" {
+			return "", fmt.Errorf("--json and -o %s say different things: pass one", f)
+		}
+		f = "json"
+	}
+	if o.wide {
+		if f != "" && f != "wide" {
+			return "", fmt.Errorf("--wide and -o %s say different things: pass one", f)
+		}
+		f = "wide"
+	}
+	if f == "" {
+		f = "table"
+	}
+	for _, a := range o.allow {
+		if f == a {
+			return f, nil
+		}
+	}
+	return "", fmt.Errorf("unknown output format %q: use one of %s", f, strings.Join(o.allow, ", "))
+}
+
+// csvTable writes RFC 4180 CSV with a header row, for spreadsheets.
+type csvTable struct{ w *csv.Writer }
+
+func newCSVTable(w io.Writer, header ...string) (*csvTable, error) {
+	t := &csvTable{csv.NewWriter(w)}
+	return t, t.w.Write(header)
+}
+
+// Row writes one record, each cell neutralised as the evidence bundle's
+// CSV files are (campaigns/report, docs/report.md): a cell a spreadsheet
+// would read as a formula (= + - @, a tab or a carriage return first,
+// after any spaces) gets a leading apostrophe.
+func (t *csvTable) Row(cells ...string) error {
+	for i, s := range cells {
+		if u := strings.TrimLeft(s, " "); u != "" && strings.ContainsRune("=+-@\t\r", rune(u[0])) {
+			cells[i] = "'" + s
+		}
+	}
+	return t.w.Write(cells)
+}
+
+// Flush writes what is buffered and reports any error of the writes.
+func (t *csvTable) Flush() error {
+	t.w.Flush()
+	return t.w.Error()
+}

@@ -1,0 +1,120 @@
+package main
+
+import (
+	"bytes"
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/charmbracelet/x/ansi"
+)
+
+// TestTableFitsItsWidth: the widest shrinkable column gives way first, no
+// column goes under its least width, a cut cell ends in "…", and an
+// optional column nobody fills is left out.
+func TestTableFitsItsWidth(t *testing.T) {
+	tb := newTable(40, column{Title: "KIND"}, column{Title: "NAME", Min: 6}, column{Title: "OWNER", Min: 8}, column{Title: "FLAGS", Optional: true})
+	tb.Row("deploy key", "a-very-long-deploy-key-title", "alice@acme.test", "-")
+	tb.Row("runner", "ci", "-", "")
+	var b bytes.Buffer
+	if err := tb.Flush(&b); err != nil {
+		t.Fatal(err)
+	}
+	want := "KIND        NAME           OWNER\n" +
+		"deploy key  a-very-long-…  alice@acme.t…\n" +
+		"runner      ci             -\n"
+	if b.String() != want {
+		t.Errorf("table:\n%s\nwant:\n%s", b.String(), want)
+	}
+	for _, line := range strings.Split(strings.TrimSuffix(b.String(), "\n"), "\n") {
+		if w := ansi.StringWidth(line); w > 40 {
+			t.Errorf("%q is %d wide, more than 40", line, w)
+		}
+	}
+	// Width 0 (--wide) cuts nothing.
+	tb.width = 0
+	b.Reset()
+	tb.Flush(&b)
+	if !strings.Contains(b.String(), "a-very-long-deploy-key-title") {
+		t.Errorf("a wide table cut a cell:\n%s", b.String())
+	}
+}
+
+// TestCSVCellsAreNotFormulas: a name a spreadsheet would run is text.
+func TestCSVCellsAreNotFormulas(t *testing.T) {
+	var b bytes.Buffer
+	tb, _ := newCSVTable(&b, "name")
+	tb.Row(`=HYPERLINK("http://evil.test")`)
+	tb.Row("plain")
+	tb.Flush()
+	if want := "name\n\"'=HYPERLINK(\"\"http://evil.test\"\")\"\nplain\n"; b.String() != want {
+		t.Errorf("csv:\n%s\nwant:\n%s", b.String(), want)
+	}
+}
+
+// TestTableOutputs: the table a user reads fits 120 columns, names and
+// scopes the identities without the ID; --wide adds it; -o id, -o csv and
+// --json list the same identities.
+func TestTableOutputs(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "demo.db")
+	ok(t, "demo", "--no-tui", "--repos", "6", "--db", db)
+	var ids []struct {
+		ID string `json:"id"`
+	}
+	if err := json.Unmarshal([]byte(ok(t, "identities", "--json", "--db", db).stdout), &ids); err != nil {
+		t.Fatal(err)
+	}
+	table := ok(t, "identities", "--db", db).stdout
+	lines := strings.Split(strings.TrimSuffix(table, "\n"), "\n")
+	if !strings.HasPrefix(lines[0], "KIND ") || !strings.Contains(lines[0], " NAME ") || !strings.Contains(lines[0], " SCOPE ") || strings.Contains(lines[0], "ID") {
+		t.Errorf("table header %q: want KIND, NAME, SCOPE and no ID", lines[0])
+	}
+	if len(lines) != len(ids)+1 {
+		t.Errorf("table has %d rows, --json %d identities", len(lines)-1, len(ids))
+	}
+	for _, l := range lines {
+		if w := ansi.StringWidth(l); w > tableWidth {
+			t.Errorf("a line is %d columns wide: %q", w, l)
+		}
+	}
+	if !strings.Contains(table, "…") {
+		t.Errorf("nothing was cut to fit 120 columns, so this test shows nothing:\n%s", table)
+	}
+	if wide := ok(t, "identities", "--wide", "--db", db).stdout; !strings.HasPrefix(wide, "ID ") || !strings.Contains(wide, ids[0].ID+" ") {
+		t.Errorf("--wide lacks the ID:\n%.400s", wide)
+	}
+	if got := strings.Fields(ok(t, "identities", "-o", "id", "--db", db).stdout); len(got) != len(ids) || got[0] != ids[0].ID {
+		t.Errorf("-o id: %d lines, first %q; want %d, first %q", len(got), got[0], len(ids), ids[0].ID)
+	}
+	recs, err := csv.NewReader(strings.NewReader(ok(t, "identities", "-o", "csv", "--db", db).stdout)).ReadAll()
+	if err != nil || len(recs) != len(ids)+1 || strings.Join(recs[0], ",") != strings.Join(identityCSVHeader, ",") || recs[1][0] != ids[0].ID {
+		t.Errorf("-o csv: %d records (want %d), header %v, err %v", len(recs), len(ids)+1, recs[0], err)
+	}
+	refused(t, 2, `unknown output format "yaml"`, "identities", "-o", "yaml", "--db", db)
+
+	// nhi snapshots: who read it in a few words; the whole credential in
+	// nhi snapshots show N.
+	snaps := ok(t, "snapshots", "--db", db).stdout
+	if !strings.Contains(snaps, "  GitHub App nhi-audit-demo\n") || strings.Contains(snaps, "permissions:") {
+		t.Errorf("READ BY is not one short phrase:\n%s", snaps)
+	}
+	var list []struct {
+		ID         int64  `json:"id"`
+		Source     string `json:"source"`
+		Credential string `json:"credential"`
+	}
+	json.Unmarshal([]byte(ok(t, "snapshots", "--json", "--db", db).stdout), &list)
+	for _, s := range list {
+		if s.Source == "github" {
+			full := ok(t, "snapshots", "show", fmt.Sprint(s.ID), "--db", db).stdout
+			if !strings.Contains(full, "read by      "+s.Credential+"\n") {
+				t.Errorf("snapshots show %d lacks the whole credential %q:\n%s", s.ID, s.Credential, full)
+			}
+		}
+	}
+	refused(t, 1, "no snapshot 99", "snapshots", "show", "99", "--db", db)
+	refused(t, 2, "--json and -o csv say different things", "identities", "-o", "csv", "--json", "--db", db)
+}
