@@ -126,6 +126,40 @@ func (w *SnapshotWriter) SetServer(ctx context.Context, version string, notes []
 	return nil
 }
 
+// SetReach records how much of its source the run read and what the
+// connector cannot see (see Reach).
+func (w *SnapshotWriter) SetReach(ctx context.Context, r Reach) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if r.NotRead == nil {
+		r.NotRead = []string{}
+	}
+	if r.NotCollected == nil {
+		r.NotCollected = []string{}
+	}
+	if r.CannotSee == nil {
+		r.CannotSee = []string{}
+	}
+	b, err := json.Marshal(r)
+	if err != nil {
+		return err
+	}
+	if _, err = w.s.db.ExecContext(ctx, `UPDATE snapshots SET reach = ? WHERE id = ?`, string(b), w.id); err != nil {
+		return fmt.Errorf("recording what the run reached: %w", err)
+	}
+	w.reach = &r
+	return nil
+}
+
+// PlacesRead counts the places snapshot id read in full: its (scope, kind)
+// rows (see Recorder.Scope). scoped is false for a snapshot that does not
+// say what it read (an import, a snapshot before schema v5): n means
+// nothing then.
+func (s *Store) PlacesRead(ctx context.Context, id int64) (n int, scoped bool, err error) {
+	err = s.db.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM snapshot_scopes WHERE snapshot_id = s.id), s.scoped FROM snapshots s WHERE s.id = ?`, id).Scan(&n, &scoped)
+	return n, scoped, err
+}
+
 // scopeRecords are a snapshot's scope rows as digest records: the snapshot
 // digest covers them, so deleting one (turning "not checked" into
 // "removed") fails nhi verify. Snapshots before schema v5 have none, and

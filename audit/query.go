@@ -578,7 +578,7 @@ func parseNullTime(s sql.NullString) *time.Time {
 
 // Snapshots returns every snapshot, newest first.
 func (s *Store) Snapshots(ctx context.Context) ([]Snapshot, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT id, source, account, api_url, credential, tool_version, started_at, finished_at, status, error, counts, digest, server_version, notes
+	rows, err := s.db.QueryContext(ctx, `SELECT id, source, account, api_url, credential, tool_version, started_at, finished_at, status, error, counts, digest, server_version, notes, reach
 		FROM snapshots ORDER BY id DESC`)
 	if err != nil {
 		return nil, fmt.Errorf("reading snapshots: %w", err)
@@ -588,12 +588,20 @@ func (s *Store) Snapshots(ctx context.Context) ([]Snapshot, error) {
 		var (
 			sn                     Snapshot
 			started, counts, notes string
+			reach                  string
 			finished               sql.NullString
 		)
 		if err := rows.Scan(&sn.ID, &sn.Source, &sn.Account, &sn.APIURL, &sn.Credential, &sn.ToolVersion,
-			&started, &finished, &sn.Status, &sn.Error, &counts, &sn.Digest, &sn.ServerVersion, &notes); err != nil {
+			&started, &finished, &sn.Status, &sn.Error, &counts, &sn.Digest, &sn.ServerVersion, &notes, &reach); err != nil {
 			rows.Close()
 			return nil, err
+		}
+		if reach != "" {
+			sn.Reach = &Reach{}
+			if err := json.Unmarshal([]byte(reach), sn.Reach); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("snapshot %d: reach: %w", sn.ID, err)
+			}
 		}
 		if err := json.Unmarshal([]byte(notes), &sn.Notes); err != nil {
 			rows.Close()

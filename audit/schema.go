@@ -221,6 +221,10 @@ BEGIN SELECT RAISE(ABORT, 'signatures are append-only'); END;
 CREATE TRIGGER event_signatures_no_delete BEFORE DELETE ON event_signatures
 BEGIN SELECT RAISE(ABORT, 'signatures are append-only'); END;
 `,
+	// v7: how much of its source a snapshot read, as its connector counted,
+	// and what the connector cannot see (Snapshot.Reach; JSON, '' when the
+	// connector did not say).
+	`ALTER TABLE snapshots ADD COLUMN reach TEXT NOT NULL DEFAULT '';`,
 }
 
 // SchemaVersion is the schema this build writes: the version of audit's

@@ -32,6 +32,31 @@ type Snapshot struct {
 	// Notes are what the connector says once of the whole run: kinds the
 	// server does not have, what no credential of this sort can see.
 	Notes []string
+	// Reach is how much of its source the run read and what its connector
+	// cannot see; nil when the connector did not say (snapshots before
+	// schema v7).
+	Reach *Reach
+}
+
+// Reach is how much of its source a snapshot read, as its connector
+// counted it, and the limits of the connector itself: what an evidence
+// report's completeness section states per source (docs/report.md).
+type Reach struct {
+	// Unit is what the source is made of, plural: "repositories",
+	// "accounts", "files and TLS endpoints", "rows".
+	Unit string `json:"unit"`
+	// Read counts the units read; NotRead names each unit that exists but
+	// was not read, with why.
+	Read    int      `json:"read"`
+	NotRead []string `json:"not_read"`
+	// Requests counts the requests the run sent to the source (API calls,
+	// TLS handshakes; retries included); 0 for a file.
+	Requests int `json:"requests"`
+	// NotCollected are the kinds of credential the source has that the
+	// connector does not read; CannotSee what no credential the connector
+	// can use sees at all.
+	NotCollected []string `json:"not_collected"`
+	CannotSee    []string `json:"cannot_see"`
 }
 
 // Total is the number of identities in the snapshot.

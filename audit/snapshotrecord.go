@@ -39,6 +39,7 @@ type SnapshotRecord struct {
 	APIURL           string          `json:"api_url"`
 	ServerVersion    string          `json:"server_version,omitempty"`
 	Notes            string          `json:"notes,omitempty"` // JSON array, as stored
+	Reach            string          `json:"reach,omitempty"` // JSON object, as stored
 	Scoped           bool            `json:"scoped,omitempty"`
 	Credential       string          `json:"credential"`
 	ToolVersion      string          `json:"tool_version"`
@@ -139,10 +140,10 @@ func recordFromFile(ctx context.Context, q querier, id int64) (*SnapshotRecord, 
 	var finished, policy sql.NullString
 	var counts string
 	err := q.QueryRowContext(ctx, `SELECT s.source, s.account, s.api_url, s.credential, s.tool_version, s.started_at, s.finished_at,
-			s.status, s.error, s.counts, s.digest, p.digest, s.server_version, s.notes, s.scoped
+			s.status, s.error, s.counts, s.digest, p.digest, s.server_version, s.notes, s.scoped, s.reach
 		FROM snapshots s LEFT JOIN policies p ON p.id = s.policy_id WHERE s.id = ?`, id).
 		Scan(&r.Source, &r.Account, &r.APIURL, &r.Credential, &r.ToolVersion, &r.StartedAt, &finished,
-			&r.Status, &r.Error, &counts, &r.Digest, &policy, &r.ServerVersion, &r.Notes, &r.Scoped)
+			&r.Status, &r.Error, &counts, &r.Digest, &policy, &r.ServerVersion, &r.Notes, &r.Scoped, &r.Reach)
 	if err != nil {
 		return nil, fmt.Errorf("snapshot %d: %w", id, err)
 	}
@@ -414,6 +415,7 @@ func recordDiff(want, got *SnapshotRecord) []string {
 	field("API URL", want.APIURL, got.APIURL)
 	field("server version", want.ServerVersion, got.ServerVersion)
 	field("notes", want.Notes, got.Notes)
+	field("reach", want.Reach, got.Reach)
 	if want.Scoped != got.Scoped {
 		out = append(out, fmt.Sprintf("its scoped flag is %v but its record says %v", got.Scoped, want.Scoped))
 	}

@@ -56,6 +56,7 @@ type SnapshotWriter struct {
 	scoped    bool                         // Scope was called: the snapshot says what it read
 	server    string                       // SetServer's version
 	notes     []string                     // and notes
+	reach     *Reach                       // SetReach's
 	done      bool
 
 	continues bool // an interrupted run's snapshot, resumed
@@ -573,7 +574,7 @@ func (w *SnapshotWriter) Finish(ctx context.Context, runErr error) (*Snapshot, e
 		}
 	}
 	snap := &Snapshot{
-		ID: w.id, Source: w.info.Source, Account: w.info.Account, APIURL: w.info.APIURL, ServerVersion: w.server, Notes: append([]string{}, w.notes...),
+		ID: w.id, Source: w.info.Source, Account: w.info.Account, APIURL: w.info.APIURL, ServerVersion: w.server, Notes: append([]string{}, w.notes...), Reach: w.reach,
 		Credential: w.info.Credential, ToolVersion: w.info.ToolVersion, StartedAt: w.info.StartedAt.UTC().Truncate(time.Second),
 		Counts: w.counts, Gaps: w.gaps, Digest: w.digest(),
 	}

@@ -480,6 +480,7 @@ func TestVerifyDetectsTampering(t *testing.T) {
 		{"credential edited", []string{`UPDATE snapshots SET credential = 'auditor-app'`}, `snapshot 1: its credential is "auditor-app" but its record says "nhi-auditor (classic token)"`},
 		{"API URL edited", []string{`UPDATE snapshots SET api_url = 'https://ghe.acme.test/api/v3/'`}, `snapshot 1: its API URL is "https://ghe.acme.test/api/v3/" but its record says "http://127.0.0.1/"`},
 		{"times edited", []string{`UPDATE snapshots SET started_at = '2020-01-01T00:00:00Z', finished_at = '2020-01-01T00:10:00Z'`}, `snapshot 1: its start time is "2020-01-01T00:00:00Z"`},
+		{"reach edited", []string{`UPDATE snapshots SET reach = replace(reach, '"read":3', '"read":9')`}, `snapshot 1: its reach is "{\"unit\":\"repositories\",\"read\":9`},
 		{"snapshot deleted", []string{`DELETE FROM observations`, `DELETE FROM snapshots`}, "snapshot 1, recorded by event 1, is missing from the file: it was deleted"},
 		{"identities deleted", []string{`DELETE FROM identities WHERE id LIKE '%:b'`}, "identities: 1 identities the snapshots observed are missing from the table (rows were deleted): github:acme:github_deploy_key:b (observed by snapshot 1)"},
 		{"identity added", []string{`INSERT INTO identities SELECT 'github:acme:github_deploy_key:z', kind, source, account, first_snapshot, last_snapshot, first_seen, last_seen FROM identities LIMIT 1`}, "identities: 1 identities in the table were never observed by a finished snapshot (rows were added): github:acme:github_deploy_key:z"},
@@ -500,8 +501,18 @@ func TestVerifyDetectsTampering(t *testing.T) {
 			}
 			w.Gap(Gap{Endpoint: "GET /orgs/acme/hooks", Status: 403, Reason: "needs admin:org_hook"})
 			w.Principal(Principal{Type: PrincipalMember, Scope: "acme", Login: "alice", Role: "member"})
-			if _, err := w.Finish(ctx, nil); err != nil {
+			if err := w.SetReach(ctx, Reach{Unit: "repositories", Read: 3, Requests: 12, CannotSee: []string{"OAuth apps authorized outside SAML"}}); err != nil {
 				t.Fatal(err)
+			}
+			snap, err := w.Finish(ctx, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r := snap.Reach; r == nil || r.Read != 3 || r.Requests != 12 || len(r.NotRead) != 0 || r.NotRead == nil {
+				t.Fatalf("reach %+v", snap.Reach)
+			}
+			if all, err := s.Snapshots(ctx); err != nil || all[0].Reach == nil || all[0].Reach.CannotSee[0] != "OAuth apps authorized outside SAML" {
+				t.Fatalf("reach read back: %+v %v", all, err)
 			}
 			for _, owner := range []string{"alice", "bob", "carol"} {
 				if _, err := s.SetOwner(ctx, "auditor@acme.test", a.ID, owner); err != nil {

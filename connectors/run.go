@@ -39,6 +39,14 @@ type Described interface {
 	Server() (version string, notes []string)
 }
 
+// Reacher is implemented by connectors that can say, at the end of a run,
+// how much of the source it read (units read and not read, requests made)
+// and what the connector cannot see: the snapshot records it, and an
+// evidence report states it per source (docs/report.md).
+type Reacher interface {
+	Reach() audit.Reach
+}
+
 // Resumer is implemented by connectors that want to know they continue an
 // interrupted snapshot (to say so): units is how many units of work the
 // interrupted run had checkpointed.
@@ -138,6 +146,11 @@ func Run(ctx context.Context, st *audit.Store, c Connector, opts RunOptions) (*a
 			if err := w.SetServer(context.WithoutCancel(ctx), version, notes); err != nil && runErr == nil {
 				runErr = err
 			}
+		}
+	}
+	if rc, ok := c.(Reacher); ok {
+		if err := w.SetReach(context.WithoutCancel(ctx), rc.Reach()); err != nil && runErr == nil {
+			runErr = err
 		}
 	}
 	if errors.Is(runErr, context.Canceled) || errors.Is(runErr, ErrResumable) {

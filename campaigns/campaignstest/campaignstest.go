@@ -69,6 +69,9 @@ type Evidence struct {
 	// Takes is how far Snapshot moves the clock between the start and the
 	// end of a snapshot.
 	Takes time.Duration
+	// Reach, when set, is what Snapshot records the run reached, as a
+	// connector would (connectors.Reacher).
+	Reach *audit.Reach
 }
 
 // New creates an evidence file in t's temporary folder, its clock at the
@@ -104,7 +107,7 @@ func (e *Evidence) Copy(t testing.TB) *Evidence {
 	}
 	c := &Clock{t: e.Clock.Now()}
 	cp := open(t, path, c, false)
-	cp.Source, cp.Takes = e.Source, e.Takes
+	cp.Source, cp.Takes, cp.Reach = e.Source, e.Takes, e.Reach
 	return cp
 }
 
@@ -143,6 +146,11 @@ func (e *Evidence) Snapshot(t testing.TB, gaps []audit.Gap, obs ...audit.Observa
 	}
 	for _, g := range gaps {
 		if err := w.Gap(g); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if e.Reach != nil {
+		if err := w.SetReach(ctx, *e.Reach); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -119,6 +119,13 @@ func Build(ctx context.Context, st *audit.Store, name string, opts Options) (*Re
 		return nil, err
 	}
 	r.Population.VerifyingSnapshots = verifyingSnapshots(snaps, r.Remediation.Snapshots)
+	if l := limits(&r.Population); l != "" {
+		for i := range r.Attestation.Controls {
+			if r.Attestation.Controls[i].ID == "CC6.2" {
+				r.Attestation.Controls[i].How += l
+			}
+		}
+	}
 	r.Criteria = criteria(c, &create, policy, policyEv)
 	r.Reviewers = reviewerStats(c, r.Register)
 	if err := people(ctx, st, c, r, opts.AsOf); err != nil {
@@ -411,7 +418,7 @@ func cleanAll(in []string) []string {
 func controls(p audit.Policy) []Control {
 	out := []Control{
 		{"SOC 2", "CC6.2", "Registration, authorization and removal of credentials",
-			"Every non-human credential of the account in scope is listed with its owner and an explicit decision by a named reviewer; access no longer authorised is approved for removal, and a later snapshot shows whether it was removed."},
+			"Every non-human credential of the accounts in scope is listed with its owner and an explicit decision by a named reviewer; access no longer authorised is approved for removal, and a later snapshot shows whether it was removed."},
 		{"SOC 2", "CC6.3", "Access modified or removed based on roles and least privilege",
 			"Each identity's permissions and findings (overprivileged, broad-scope, stale) were put before a reviewer who does not own it; keeping one with findings needs a written justification (see Exceptions)."},
 		{"ISO/IEC 27001:2022", "A.5.18", "Access rights",
@@ -464,7 +471,15 @@ func population(ctx context.Context, st *audit.Store, c *campaigns.Campaign, use
 		for _, x := range inCampaign[u.ID] {
 			n += x
 		}
-		p.Sources = append(p.Sources, SourceEvidence{Snapshot: e, AsOf: c.Snapshots[k].AsOf, InScope: n})
+		places, scoped, err := st.PlacesRead(ctx, u.ID)
+		if err != nil {
+			return p, err
+		}
+		comp := completeness(u)
+		if scoped {
+			comp.PlacesRead = &places
+		}
+		p.Sources = append(p.Sources, SourceEvidence{Snapshot: e, AsOf: c.Snapshots[k].AsOf, InScope: n, Completeness: comp})
 		p.Gaps = append(p.Gaps, e.Gaps...)
 	}
 	for _, k := range kindOrder(counts, all) {
@@ -472,6 +487,35 @@ func population(ctx context.Context, st *audit.Store, c *campaigns.Campaign, use
 	}
 	p.Reconciliation, err = reconcile(ctx, st, c, reg, asOf)
 	return p, err
+}
+
+// completeness is what snapshot s says it read of its source.
+func completeness(s *audit.Snapshot) Completeness {
+	c := Completeness{NotRead: []string{}, NotCollected: []string{}, CannotSee: []string{}}
+	if r := s.Reach; r != nil {
+		c.Recorded, c.Unit, c.Read, c.Requests = true, clean(r.Unit), r.Read, r.Requests
+		c.NotRead, c.NotCollected, c.CannotSee = cleanAll(r.NotRead), cleanAll(r.NotCollected), cleanAll(r.CannotSee)
+	}
+	return c
+}
+
+// limits is what the connectors behind the population cannot see, once per
+// source, for the CC6.2 claim: "" when no snapshot says.
+func limits(p *Population) string {
+	var parts []string
+	seen := map[string]bool{}
+	for _, src := range p.Sources {
+		c := &src.Completeness
+		if !c.Recorded || len(c.CannotSee) == 0 || seen[src.Snapshot.Source] {
+			continue
+		}
+		seen[src.Snapshot.Source] = true
+		parts = append(parts, src.Snapshot.Source+": "+strings.Join(c.CannotSee, "; "))
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return " It covers what the connectors can see; they cannot see (population section, Completeness) — " + strings.Join(parts, ". ") + "."
 }
 
 // snapshotEvidence is snapshot s as evidence, with the campaign's items of

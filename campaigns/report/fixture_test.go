@@ -127,6 +127,11 @@ func buildFixture(t testing.TB, other bool) *fixture {
 	f.Source = audit.SnapshotInfo{Source: "github", Account: "acme", APIURL: "https://api.github.com/",
 		Credential: "token of audit-bot (scopes: admin:org, read:org, repo)", ToolVersion: "nhi test"}
 	f.Takes = 3 * time.Minute
+	// As the GitHub connector says it (connectors/github's lists, shortened).
+	f.Reach = &audit.Reach{Unit: "repositories", Read: 4, Requests: 61,
+		NotRead:      []string{"2 of 6 repositories are not visible to this credential"},
+		NotCollected: []string{"Actions variables (configuration, not secrets)"},
+		CannotSee:    []string{"OAuth apps and personal access tokens authorized outside SAML single sign-on", "secret values: never read (metadata only)"}}
 	st := f.Store
 
 	p := audit.DefaultPolicy()

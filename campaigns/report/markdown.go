@@ -200,6 +200,23 @@ func (r *Report) WriteMarkdown(out io.Writer) error {
 		}
 		w.table([]string{"Endpoint", "Kind", "Scope", "Status", "Reason", "Effect"}, gaps)
 	}
+	w.p("### Completeness\n\n")
+	w.p("What each snapshot read of its source, as its connector counted it, and what the connector does not collect or cannot see: the review covers what was read, within these limits.\n\n")
+	var comp [][]string
+	for _, src := range p.Sources {
+		c := &src.Completeness
+		read, notRead, requests := "not recorded", "not recorded", "not recorded"
+		if c.Recorded {
+			read, notRead, requests = fmt.Sprintf("%d %s", c.Read, c.Unit), listCell(c.NotRead), itoa(c.Requests)
+		}
+		places := "—"
+		if c.PlacesRead != nil {
+			places = itoa(*c.PlacesRead)
+		}
+		comp = append(comp, []string{md(src.Snapshot.Source) + " / " + md(src.Snapshot.Account), md(read), md(notRead), requests, places,
+			md(listCell(c.NotCollected)), md(listCell(c.CannotSee))})
+	}
+	w.table([]string{"Source", "Read", "Not read", "Requests", "Endpoints read in full", "Not collected", "Cannot see"}, comp)
 	w.p("### Verifying snapshots\n\n")
 	if len(p.VerifyingSnapshots) == 0 {
 		w.p("None: no later snapshot has checked a decommission yet.\n\n")
@@ -524,4 +541,12 @@ func snapshotDigests(in *Integrity) string {
 		each = append(each, "sha256:"+d)
 	}
 	return strings.Join(each, ", ")
+}
+
+// listCell is a list as one cell: "none" when empty.
+func listCell(items []string) string {
+	if len(items) == 0 {
+		return "none"
+	}
+	return strings.Join(items, "; ")
 }

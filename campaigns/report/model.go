@@ -154,9 +154,30 @@ type Population struct {
 // evidence, when the scope was evaluated over it, and how many of its
 // identities the campaign took (Kinds' Campaign counts them by kind).
 type SourceEvidence struct {
-	Snapshot SnapshotEvidence `json:"snapshot"`
-	AsOf     string           `json:"as_of"`
-	InScope  int              `json:"in_scope"`
+	Snapshot     SnapshotEvidence `json:"snapshot"`
+	AsOf         string           `json:"as_of"`
+	InScope      int              `json:"in_scope"`
+	Completeness Completeness     `json:"completeness"`
+}
+
+// Completeness is how much of its source a snapshot read, as its connector
+// counted it, and what that connector does not collect or cannot see:
+// the limits of the review's claim of completeness.
+type Completeness struct {
+	// Recorded is false when the snapshot does not say (taken before nhi
+	// recorded it, or by a connector that does not count): then only
+	// PlacesRead and the gaps speak, and nothing is read as zero.
+	Recorded bool     `json:"recorded"`
+	Unit     string   `json:"unit"` // repositories, accounts, files and TLS endpoints, rows
+	Read     int      `json:"read"`
+	NotRead  []string `json:"not_read"`
+	Requests int      `json:"requests"`
+	// PlacesRead counts the (scope, kind) places the snapshot read in
+	// full: the endpoints whose every page was read. null when the
+	// snapshot does not say what it read (an import: all or nothing).
+	PlacesRead   *int     `json:"places_read"`
+	NotCollected []string `json:"not_collected"`
+	CannotSee    []string `json:"cannot_see"`
 }
 
 // SnapshotEvidence is a snapshot as evidence: what read it, with what,

@@ -103,6 +103,9 @@ type snapshotJSON struct {
 	Digest      string             `json:"digest"`
 	Server      string             `json:"server_version,omitempty"`
 	Notes       []string           `json:"notes,omitempty"`
+	// Reach: units read and not read, requests, and what the connector
+	// does not collect or cannot see.
+	Reach *audit.Reach `json:"reach,omitempty"`
 	// Current: the newest finished snapshot of its source and account,
 	// the one its population comes from.
 	Current bool `json:"current"`
@@ -111,7 +114,7 @@ type snapshotJSON struct {
 func snapshotRow(s audit.Snapshot, current bool) snapshotJSON {
 	r := snapshotJSON{ID: s.ID, Source: s.Source, Account: s.Account, APIURL: s.APIURL, Credential: s.Credential,
 		ToolVersion: s.ToolVersion, StartedAt: s.StartedAt.Format(audit.TimeLayout), Status: s.Status,
-		Error: s.Error, Counts: s.Counts, Gaps: s.Gaps, Digest: s.Digest, Server: s.ServerVersion, Notes: s.Notes, Current: current}
+		Error: s.Error, Counts: s.Counts, Gaps: s.Gaps, Digest: s.Digest, Server: s.ServerVersion, Notes: s.Notes, Reach: s.Reach, Current: current}
 	if s.FinishedAt != nil {
 		f := s.FinishedAt.Format(audit.TimeLayout)
 		r.FinishedAt = &f

@@ -19,6 +19,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -31,6 +32,9 @@ import (
 	orgtypes "github.com/aws/aws-sdk-go-v2/service/organizations/types"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go"
+	"github.com/aws/smithy-go/middleware"
+
+	"github.com/nhi-audit/nhi/audit"
 )
 
 // Source is the source name snapshots and identity IDs carry.
@@ -186,6 +190,7 @@ type Connector struct {
 	suspended bool
 	org       map[string]string
 	cfg       aws.Config
+	requests  *atomic.Int64 // API requests sent for this account, retries included (see withRetryer)
 }
 
 // Source is "aws".
@@ -255,13 +260,51 @@ type retryer struct {
 	label    string // whose calls: "aws/123456789012"
 }
 
-// withRetryer is a copy of cfg whose retryer names the account.
+// withRetryer is a copy of cfg whose retryer names the account, and which
+// counts every attempt it sends (Reach).
 func (c *Connector) withRetryer(cfg aws.Config) aws.Config {
 	cfg = cfg.Copy()
 	label := "aws/" + c.account
 	cfg.Retryer = func() aws.Retryer { return newRetryer(c.opts.Backoff, c.progress, label) }
+	n := new(atomic.Int64)
+	c.requests = n
+	count := middleware.FinalizeMiddlewareFunc("nhiCountRequests", func(ctx context.Context, in middleware.FinalizeInput, next middleware.FinalizeHandler) (middleware.FinalizeOutput, middleware.Metadata, error) {
+		n.Add(1) // after the retry middleware: once per attempt
+		return next.HandleFinalize(ctx, in)
+	})
+	cfg.APIOptions = append(slices.Clone(cfg.APIOptions), func(s *middleware.Stack) error { return s.Finalize.Add(count, middleware.After) })
 	return cfg
 }
+
+// Reach says what the run read of the account (connectors.Reacher): the
+// account itself, or why not, and the requests it took.
+func (c *Connector) Reach() audit.Reach {
+	r := audit.Reach{Unit: "accounts", Read: 1, NotCollected: NotCollected, CannotSee: CannotSee}
+	if c.suspended {
+		r.Read, r.NotRead = 0, []string{fmt.Sprintf("account %s: SUSPENDED in the organisation", c.account)}
+	}
+	if c.requests != nil {
+		r.Requests = int(c.requests.Load())
+	}
+	return r
+}
+
+// NotCollected are the kinds of AWS credential this connector does not
+// read; CannotSee what no IAM read permission shows at all. Each snapshot
+// records them, and the evidence report lists them per source.
+var (
+	NotCollected = []string{
+		"IAM Identity Center (SSO) users, permission sets and their account assignments",
+		"IAM Roles Anywhere trust anchors and profiles",
+		"service-specific credentials (CodeCommit, Amazon Keyspaces), IAM SSH public keys and X.509 signing certificates of IAM users",
+		"resource-based policies that grant other accounts or principals access (S3 buckets, KMS keys, SNS topics, SQS queues, Lambda functions)",
+		"secrets kept in Secrets Manager or SSM Parameter Store",
+	}
+	CannotSee = []string{
+		"temporary credentials STS already issued: sessions of assumed roles and federated users last until they expire, and IAM lists none of them",
+		"secret access keys: only key IDs are read, never a secret",
+	}
+)
 
 func newRetryer(backoff retry.BackoffDelayer, progress io.Writer, label string) aws.Retryer {
 	std := retry.NewStandard(func(o *retry.StandardOptions) {

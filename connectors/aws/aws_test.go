@@ -143,6 +143,9 @@ func TestOrganisationOneSnapshotPerAccount(t *testing.T) {
 	if got := s.Calls("444444444444"); len(got) != 0 {
 		t.Errorf("the suspended account was called: %v", got)
 	}
+	if r := closed.Reach; r == nil || r.Read != 0 || r.Requests != 0 || len(r.NotRead) != 1 || !strings.Contains(r.NotRead[0], "444444444444: SUSPENDED") {
+		t.Errorf("suspended account's reach: %+v", r)
+	}
 	if !strings.Contains(progress.String(), "waiting for the credential report") {
 		t.Errorf("progress does not say it waits for the report:\n%s", progress.String())
 	}
@@ -340,6 +343,17 @@ func TestThrottlingIsRetriedAndSaid(t *testing.T) {
 	}
 	if n := s.Calls(awstest.SampleProd)["iam:GetAccountAuthorizationDetails"]; n != 4 {
 		t.Errorf("GetAccountAuthorizationDetails asked %d times, want 3 throttled + 1", n)
+	}
+	// The snapshot counts every request the account cost, retries included,
+	// as the fake saw them (AssumeRole is the caller's, not the account's).
+	sent := 0
+	for action, n := range s.Calls(awstest.SampleProd) {
+		if !strings.HasPrefix(action, "sts:") {
+			sent += n
+		}
+	}
+	if r := snaps[awstest.SampleProd].Reach; r == nil || r.Unit != "accounts" || r.Read != 1 || r.Requests != sent || len(r.CannotSee) == 0 {
+		t.Errorf("prod reach %+v, want 1 account read in %d requests", r, sent)
 	}
 	out := progress.String()
 	if strings.Count(out, "aws/222222222222: Throttling; waiting") != 3 || !strings.Contains(out, "aws: TooManyRequestsException; waiting") {

@@ -252,6 +252,39 @@ func (c *Connector) Server() (version string, notes []string) {
 	return c.serverVersion, append([]string(nil), c.notes...)
 }
 
+// Reach says how much of the organisation the run read
+// (connectors.Reacher): the repositories listed, those the credential
+// cannot see, the requests sent, and what the connector cannot see at all.
+func (c *Connector) Reach() audit.Reach {
+	c.progressMu.Lock()
+	listed := c.reposTotal
+	c.progressMu.Unlock()
+	r := audit.Reach{Unit: "repositories", Read: listed, Requests: int(c.stats.requests.Load()), NotCollected: NotCollected, CannotSee: CannotSee}
+	if whole, gap := c.visibility(listed); !whole && gap != nil {
+		r.NotRead = []string{gap.Reason}
+	}
+	return r
+}
+
+// NotCollected are the kinds of GitHub credential this connector does not
+// read; CannotSee what no token or GitHub App can see at all. Each snapshot
+// records them, and the evidence report lists them per source, so its
+// CC6.2 claim names its limits.
+var (
+	NotCollected = []string{
+		"Actions variables of the organisation, repositories and environments (configuration, not secrets: a secret stored in one is not seen)",
+		"deploy keys, secrets and webhooks of repositories outside the organisation (members' personal repositories, forks elsewhere)",
+	}
+	CannotSee = []string{
+		"OAuth apps and personal access tokens authorized outside SAML single sign-on: GitHub lists credential authorizations only for organisations that enforce SAML (GitHub Enterprise Cloud)",
+		"classic personal access tokens and SSH keys of members that were never SAML-authorized for the organisation",
+		"GitHub Apps and OAuth apps the organisation owns: no API lists their registrations, private keys or client secrets (installations and authorizations are read)",
+		"organization webhooks an OAuth app created: only that app sees them",
+		"members' own Codespaces secrets: only the member's token lists them",
+		"secret values: never read (metadata only)",
+	}
+)
+
 func (c *Connector) setServerVersion(v string) {
 	c.serverMu.Lock()
 	defer c.serverMu.Unlock()

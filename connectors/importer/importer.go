@@ -431,6 +431,17 @@ func (c *Connector) Credential(context.Context) (string, error) {
 	return fmt.Sprintf("import of %s (sha256 %s)", c.pop.File, c.pop.SHA256), nil
 }
 
+// Reach says what the import read (connectors.Reacher): every row of the
+// file, and what an import cannot see.
+func (c *Connector) Reach() audit.Reach {
+	return audit.Reach{Unit: "rows", Read: len(c.pop.Observations), CannotSee: CannotSee}
+}
+
+// CannotSee is what no import sees: the evidence report lists it.
+var CannotSee = []string{
+	"the system itself: nhi reads the export only, so an identity the export left out is not in the population (and the next import that lists it again shows it as new)",
+}
+
 // Run records every identity. It never fails on content: Parse already
 // refused any file it could not take whole. It records no audit.ScopeRead:
 // an import is all or nothing, so its complete snapshot looked everywhere,

@@ -28,6 +28,7 @@ const maxDER = 1 << 20
 func (c *Connector) readPath(ctx context.Context, root string, r connectors.Recorder) error {
 	info, err := os.Stat(root)
 	if err != nil {
+		c.notRead = append(c.notRead, root+": "+plainPathError(err))
 		return r.Gap(audit.Gap{Endpoint: "file:" + root, Kind: audit.KindX509Certificate, Scope: root, Reason: "cannot read it: " + plainPathError(err)})
 	}
 	if !info.IsDir() {
@@ -41,6 +42,7 @@ func (c *Connector) readPath(ctx context.Context, root string, r connectors.Reco
 		}
 		if err != nil {
 			failed = append(failed, path)
+			c.notRead = append(c.notRead, path+": "+plainPathError(err))
 			return r.Gap(audit.Gap{Endpoint: "file:" + path, Kind: audit.KindX509Certificate, Scope: path, Reason: "cannot read it: " + plainPathError(err)})
 		}
 		switch {
@@ -96,6 +98,7 @@ func (c *Connector) readFile(path string, r connectors.Recorder) bool {
 	}
 	f, err := os.Open(path)
 	if err != nil {
+		c.notRead = append(c.notRead, path+": "+plainPathError(err))
 		r.Gap(audit.Gap{Endpoint: "file:" + path, Kind: audit.KindX509Certificate, Scope: path, Reason: "cannot read it: " + plainPathError(err)})
 		return false
 	}

@@ -62,7 +62,34 @@ type Connector struct {
 	opts    Options
 	summary Summary
 	certs   map[string]*found // fingerprint -> certificate
+	// For Reach: TLS handshakes tried and completed, and each place that
+	// could not be read.
+	handshakes, reached int
+	notRead             []string
 }
+
+// Reach says what the run read (connectors.Reacher): files and TLS
+// endpoints read, those it could not, the handshakes it tried, and what
+// the connector cannot see.
+func (c *Connector) Reach() audit.Reach {
+	return audit.Reach{Unit: "files and TLS endpoints", Read: c.summary.Files + c.reached, NotRead: slices.Clone(c.notRead),
+		Requests: c.handshakes, NotCollected: NotCollected, CannotSee: CannotSee}
+}
+
+// NotCollected are the places certificates live that this connector does
+// not read; CannotSee what reading certificates cannot tell. Each
+// snapshot records them, and the evidence report lists them.
+var (
+	NotCollected = []string{
+		"certificates outside the files and endpoints given: operating-system and browser stores, Java keystores, PKCS#12 files, Kubernetes secrets, cloud certificate managers",
+		"client certificates for mutual TLS, unless their files are given",
+	}
+	CannotSee = []string{
+		"revocation: no OCSP responder or CRL is asked",
+		"certificates an endpoint presents only for other server names (SNI) than the one asked for",
+		"private keys: their PEM blocks are passed over unread",
+	}
+)
 
 // found is one certificate and the places it was seen.
 type found struct {
@@ -223,8 +250,10 @@ func (c *Connector) readTLS(ctx context.Context, endpoint string, r connectors.R
 	d := &tls.Dialer{NetDialer: &net.Dialer{Timeout: c.opts.Timeout}, Config: cfg}
 	ctx, cancel := context.WithTimeout(ctx, c.opts.Timeout)
 	defer cancel()
+	c.handshakes++
 	conn, err := d.DialContext(ctx, "tcp", endpoint)
 	if err != nil {
+		c.notRead = append(c.notRead, "tls://"+endpoint+": "+plainError(err))
 		r.Gap(audit.Gap{Endpoint: "tls://" + endpoint, Kind: audit.KindX509Certificate, Scope: endpoint,
 			Reason: "cannot reach it for a TLS handshake (" + plainError(err) + "); its certificate was not read"})
 		return
@@ -232,12 +261,14 @@ func (c *Connector) readTLS(ctx context.Context, endpoint string, r connectors.R
 	defer conn.Close()
 	state := conn.(*tls.Conn).ConnectionState()
 	if len(state.PeerCertificates) == 0 {
+		c.notRead = append(c.notRead, "tls://"+endpoint+": no certificate presented")
 		r.Gap(audit.Gap{Endpoint: "tls://" + endpoint, Kind: audit.KindX509Certificate, Scope: endpoint, Reason: "the server presented no certificate"})
 		return
 	}
 	// The endpoint was read in full: a certificate it no longer presents
 	// is removed (audit.ScopeRead).
 	r.Scope(audit.ScopeRead{Scope: endpoint, Kinds: []audit.Kind{audit.KindX509Certificate}})
+	c.reached++
 	c.add(state.PeerCertificates[0], state.PeerCertificates[1:], "", endpoint, cfg.ServerName)
 }
 
