@@ -188,6 +188,11 @@ func NewConnector(org string, opts Options) (*Connector, error) {
 		t.ResponseHeaderTimeout = 2 * time.Minute
 		c.http = &http.Client{Transport: t, Timeout: 5 * time.Minute}
 	}
+	// Redirects are followed by do, within the API only (see redirect):
+	// the client hands them back unfollowed.
+	hc := *c.http
+	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	c.http = &hc
 	if c.concurrency <= 0 {
 		c.concurrency = DefaultConcurrency
 	}
