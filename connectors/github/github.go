@@ -145,6 +145,9 @@ type Connector struct {
 	orgRepos *repoCounts // what GET /orgs/{org} said, nil when it did not say
 	rulesets []ruleset   // the organisation's rulesets (see readRulesets)
 
+	mentionedMu sync.Mutex
+	mentioned   map[string]bool // repositories other answers named (see unseenNamed)
+
 	serverMu      sync.Mutex
 	serverVersion string   // GitHub Enterprise Server's version, "" for the cloud
 	notes         []string // said once of the whole run (see Server)
@@ -420,7 +423,7 @@ func (c *Connector) run(ctx context.Context, rec connectors.Recorder) error {
 	}
 	if !rec.Checkpointed(reposUnit) {
 		u := c.newUnit(reposUnit)
-		whole, gap := c.visibility(len(repos))
+		whole, gap := c.visibility(repos)
 		if whole {
 			u.children(c.org) // a repository not listed no longer exists
 		}
@@ -456,7 +459,8 @@ const reposUnit = "org:repos"
 // /orgs/{org} counts. When it does not, gap says so, with the shortfall
 // when GitHub gave the counts; the snapshot is then partial, and nothing
 // in a repository it did not list is ever claimed removed.
-func (c *Connector) visibility(listed int) (whole bool, gap *audit.Gap) {
+func (c *Connector) visibility(repos []repoInfo) (whole bool, gap *audit.Gap) {
+	listed := len(repos)
 	ep := c.orgEP("repos", "", "")
 	g := func(format string, args ...any) *audit.Gap {
 		return &audit.Gap{Endpoint: ep.String(), Scope: c.org, Reason: fmt.Sprintf(format, args...)}
@@ -471,9 +475,9 @@ func (c *Connector) visibility(listed int) (whole bool, gap *audit.Gap) {
 			return true, nil
 		case "selected":
 			if total > listed {
-				return false, g("%d of %d repositories %s not visible to this credential: the GitHub App is installed on %d selected repositories only; install it on all repositories to read the others", total-listed, total, are(total-listed), listed)
+				return false, g("%d of %d repositories %s not visible to this credential: the GitHub App is installed on %d selected repositories only%s; install it on all repositories to read the others", total-listed, total, are(total-listed), listed, namedUnseen(c.unseenNamed(repos), total-listed))
 			}
-			return false, g("the GitHub App is installed on selected repositories only (%d were read): repositories it is not installed on are not visible to this credential and were not read; install it on all repositories", listed)
+			return false, g("the GitHub App is installed on selected repositories only (%d were read): repositories it is not installed on are not visible to this credential and were not read%s; install it on all repositories", listed, namedUnseen(c.unseenNamed(repos), -1))
 		}
 	}
 	switch {
@@ -482,8 +486,8 @@ func (c *Connector) visibility(listed int) (whole bool, gap *audit.Gap) {
 	case listed >= total:
 		return true, nil
 	}
-	return false, g("%d of %d repositories %s not visible to this credential (the organization has %d private and %d public; %d were listed), so their identities were not read; use an organization owner's token with the repo scope, or a fine-grained token or GitHub App with access to all repositories",
-		total-listed, total, are(total-listed), c.orgRepos.Private, c.orgRepos.Public, listed)
+	return false, g("%d of %d repositories %s not visible to this credential (the organization has %d private and %d public; %d were listed), so their identities were not read%s; use an organization owner's token with the repo scope, or a fine-grained token or GitHub App with access to all repositories",
+		total-listed, total, are(total-listed), c.orgRepos.Private, c.orgRepos.Public, listed, namedUnseen(c.unseenNamed(repos), total-listed))
 }
 
 func are(n int) string {
