@@ -137,6 +137,7 @@ type Connector struct {
 	doing      string
 	reposDone  int
 	reposTotal int
+	listed     []repoInfo // the repositories the run listed, for Reach
 	waitUntil  time.Time // while waiting: until when
 
 	credMu sync.Mutex
@@ -144,6 +145,9 @@ type Connector struct {
 
 	orgRepos *repoCounts // what GET /orgs/{org} said, nil when it did not say
 	rulesets []ruleset   // the organisation's rulesets (see readRulesets)
+
+	mentionedMu sync.Mutex
+	mentioned   map[string]bool // repositories other answers named (see unseenNamed)
 
 	serverMu      sync.Mutex
 	serverVersion string   // GitHub Enterprise Server's version, "" for the cloud
@@ -188,6 +192,11 @@ func NewConnector(org string, opts Options) (*Connector, error) {
 		t.ResponseHeaderTimeout = 2 * time.Minute
 		c.http = &http.Client{Transport: t, Timeout: 5 * time.Minute}
 	}
+	// Redirects are followed by do, within the API only (see redirect):
+	// the client hands them back unfollowed.
+	hc := *c.http
+	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	c.http = &hc
 	if c.concurrency <= 0 {
 		c.concurrency = DefaultConcurrency
 	}
@@ -257,9 +266,9 @@ func (c *Connector) Server() (version string, notes []string) {
 // cannot see, the requests sent, and what the connector cannot see at all.
 func (c *Connector) Reach() audit.Reach {
 	c.progressMu.Lock()
-	listed := c.reposTotal
+	listed := c.listed
 	c.progressMu.Unlock()
-	r := audit.Reach{Unit: "repositories", Read: listed, Requests: int(c.stats.requests.Load()), NotCollected: NotCollected, CannotSee: CannotSee}
+	r := audit.Reach{Unit: "repositories", Read: len(listed), Requests: int(c.stats.requests.Load()), NotCollected: NotCollected, CannotSee: CannotSee}
 	if whole, gap := c.visibility(listed); !whole && gap != nil {
 		r.NotRead = []string{gap.Reason}
 	}
@@ -448,7 +457,7 @@ func (c *Connector) run(ctx context.Context, rec connectors.Recorder) error {
 	}
 	if !rec.Checkpointed(reposUnit) {
 		u := c.newUnit(reposUnit)
-		whole, gap := c.visibility(len(repos))
+		whole, gap := c.visibility(repos)
 		if whole {
 			u.children(c.org) // a repository not listed no longer exists
 		}
@@ -467,6 +476,7 @@ func (c *Connector) run(ctx context.Context, rec connectors.Recorder) error {
 	}
 	c.progressMu.Lock()
 	c.reposTotal, c.reposDone = len(repos), len(repos)-len(todo)
+	c.listed = repos
 	c.progressMu.Unlock()
 	c.emit(PhaseRepos, "repositories", 0)
 	return c.readRepos(ctx, todo)
@@ -484,7 +494,8 @@ const reposUnit = "org:repos"
 // /orgs/{org} counts. When it does not, gap says so, with the shortfall
 // when GitHub gave the counts; the snapshot is then partial, and nothing
 // in a repository it did not list is ever claimed removed.
-func (c *Connector) visibility(listed int) (whole bool, gap *audit.Gap) {
+func (c *Connector) visibility(repos []repoInfo) (whole bool, gap *audit.Gap) {
+	listed := len(repos)
 	ep := c.orgEP("repos", "", "")
 	g := func(format string, args ...any) *audit.Gap {
 		return &audit.Gap{Endpoint: ep.String(), Scope: c.org, Reason: fmt.Sprintf(format, args...)}
@@ -499,9 +510,9 @@ func (c *Connector) visibility(listed int) (whole bool, gap *audit.Gap) {
 			return true, nil
 		case "selected":
 			if total > listed {
-				return false, g("%d of %d repositories %s not visible to this credential: the GitHub App is installed on %d selected repositories only; install it on all repositories to read the others", total-listed, total, are(total-listed), listed)
+				return false, g("%d of %d repositories %s not visible to this credential: the GitHub App is installed on %d selected repositories only%s; install it on all repositories to read the others", total-listed, total, are(total-listed), listed, namedUnseen(c.unseenNamed(repos), total-listed))
 			}
-			return false, g("the GitHub App is installed on selected repositories only (%d were read): repositories it is not installed on are not visible to this credential and were not read; install it on all repositories", listed)
+			return false, g("the GitHub App is installed on selected repositories only (%d were read): repositories it is not installed on are not visible to this credential and were not read%s; install it on all repositories", listed, namedUnseen(c.unseenNamed(repos), -1))
 		}
 	}
 	switch {
@@ -510,8 +521,8 @@ func (c *Connector) visibility(listed int) (whole bool, gap *audit.Gap) {
 	case listed >= total:
 		return true, nil
 	}
-	return false, g("%d of %d repositories %s not visible to this credential (the organization has %d private and %d public; %d were listed), so their identities were not read; use an organization owner's token with the repo scope, or a fine-grained token or GitHub App with access to all repositories",
-		total-listed, total, are(total-listed), c.orgRepos.Private, c.orgRepos.Public, listed)
+	return false, g("%d of %d repositories %s not visible to this credential (the organization has %d private and %d public; %d were listed), so their identities were not read%s; use an organization owner's token with the repo scope, or a fine-grained token or GitHub App with access to all repositories",
+		total-listed, total, are(total-listed), c.orgRepos.Private, c.orgRepos.Public, listed, namedUnseen(c.unseenNamed(repos), total-listed))
 }
 
 func are(n int) string {

@@ -237,7 +237,7 @@ func (c *Connector) countdown(ctx context.Context, t time.Time) error {
 // as the App itself rather than as the token or installation. A 401 is
 // ErrBadCredentials; any other answer is returned for the caller to judge.
 func (c *Connector) do(ctx context.Context, ep endpoint, method, u, etag string, jwt bool) (*response, error) {
-	attempts, secondary, primary, timeouts := 0, 0, 0, 0
+	attempts, secondary, primary, timeouts, redirects := 0, 0, 0, 0, 0
 	renewed := false
 	for {
 		// App JWT requests (minting a token in the middle of another
@@ -281,6 +281,17 @@ func (c *Connector) do(ctx context.Context, ep endpoint, method, u, etag string,
 			c.setServerVersion(v)
 		}
 		switch s := resp.status; {
+		case isRedirect(s):
+			// A renamed or transferred repository: GitHub answers its old
+			// name with 301 to /repositories/{id}/…. Followed only within
+			// the API, a few times, with the same token.
+			next, err := c.redirect(ep, resp, redirects)
+			if err != nil {
+				return nil, err
+			}
+			redirects++
+			u = next
+			continue
 		case s == http.StatusUnauthorized:
 			if jwt {
 				return nil, fmt.Errorf("github: %s: %w", ep, errAppRejected)
@@ -328,6 +339,45 @@ func (c *Connector) do(ctx context.Context, ep endpoint, method, u, etag string,
 		}
 		return resp, nil
 	}
+}
+
+// maxRedirects is how many redirects one request follows.
+const maxRedirects = 3
+
+func isRedirect(status int) bool {
+	switch status {
+	case http.StatusMovedPermanently, http.StatusFound, http.StatusTemporaryRedirect, http.StatusPermanentRedirect:
+		return true
+	}
+	return false
+}
+
+// redirect is where a redirect answer leads, relative to the API base;
+// one that leaves the API, has no Location or is one too many is an error
+// naming the endpoint (the token is never sent elsewhere).
+func (c *Connector) redirect(ep endpoint, resp *response, followed int) (string, error) {
+	loc := resp.header.Get("Location")
+	if loc == "" {
+		return "", fmt.Errorf("github: %s: GitHub answered %d without a Location", ep, resp.status)
+	}
+	if followed >= maxRedirects {
+		return "", fmt.Errorf("github: %s: more than %d redirects, the last to %s", ep, maxRedirects, redactedURL(loc))
+	}
+	next, err := c.relative(loc)
+	if err != nil {
+		return "", fmt.Errorf("github: %s: GitHub answered %d: %w", ep, resp.status, err)
+	}
+	if followed == 0 {
+		c.note(fmt.Sprintf("%s moved (%d): followed to /%s (a repository renamed or transferred while the run read it)", ep, resp.status, strings.SplitN(next, "?", 2)[0]))
+	}
+	return next, nil
+}
+
+func redactedURL(raw string) string {
+	if u, err := url.Parse(raw); err == nil {
+		return u.Redacted()
+	}
+	return "an unreadable URL"
 }
 
 // pause stops every worker for as long as GitHub asks after a secondary

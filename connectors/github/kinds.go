@@ -129,7 +129,7 @@ func (c *Connector) orgUnits() []orgUnit {
 			case audit.KindGitHubFineGrainedPAT, audit.KindGitHubPATRequest:
 				return c.patReach(ctx, u, rest, need)
 			case audit.KindGitHubRunner:
-				groupRunners(u, groups)
+				c.groupRunners(u, groups)
 			}
 			return nil
 		}})

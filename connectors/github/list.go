@@ -397,10 +397,10 @@ func (c *Connector) relative(raw string) (string, error) {
 	base := c.client.BaseURL
 	u, err := base.Parse(raw)
 	if err != nil {
-		return "", fmt.Errorf("bad next-page link %q", raw)
+		return "", fmt.Errorf("bad link %q", raw)
 	}
 	if u.Scheme != base.Scheme || u.Host != base.Host || !strings.HasPrefix(u.EscapedPath(), base.EscapedPath()) {
-		return "", fmt.Errorf("next-page link %q leaves the API at %s; not followed", u.Redacted(), base)
+		return "", fmt.Errorf("link %q leaves the API at %s; not followed", u.Redacted(), base)
 	}
 	rel := strings.TrimPrefix(u.EscapedPath(), base.EscapedPath())
 	if u.RawQuery != "" {

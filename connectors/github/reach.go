@@ -63,11 +63,21 @@ func (c *Connector) reach(ctx context.Context, u *unit, o *audit.Observation, ep
 	if err != nil || !ok {
 		return err
 	}
-	setRepositories(o, names)
+	c.setRepositories(o, names)
 	return nil
 }
 
-func setRepositories(o *audit.Observation, names []string) {
+// setRepositories records on o the repositories it reaches, and
+// remembers them as named by this run (see unseenNamed).
+func (c *Connector) setRepositories(o *audit.Observation, names []string) {
+	c.mentionedMu.Lock()
+	if c.mentioned == nil {
+		c.mentioned = map[string]bool{}
+	}
+	for _, n := range names {
+		c.mentioned[strings.ToLower(n)] = true
+	}
+	c.mentionedMu.Unlock()
 	names = slices.Clone(names)
 	slices.Sort(names)
 	names = slices.Compact(names)
@@ -161,7 +171,7 @@ func (c *Connector) runnerGroups(ctx context.Context, u *unit) (map[string]*runn
 
 // groupRunners gives each organisation runner its group and the
 // repositories whose jobs it may run.
-func groupRunners(u *unit, groups map[string]*runnerGroup) {
+func (c *Connector) groupRunners(u *unit, groups map[string]*runnerGroup) {
 	for i := range u.obs {
 		o := &u.obs[i]
 		g := groups[o.Attributes["runner_group_id"]]
@@ -175,7 +185,7 @@ func groupRunners(u *unit, groups map[string]*runnerGroup) {
 		attrs["runner_group"], attrs["runner_group_visibility"] = g.name, g.visibility
 		o.Attributes = attrs
 		if g.reposRead {
-			setRepositories(o, g.repos)
+			c.setRepositories(o, g.repos)
 		}
 	}
 }
@@ -406,4 +416,46 @@ func (c *Connector) parsePrivateRegistries(body []byte, pd *pageData) (int, erro
 		})
 	}
 	return len(page.Configurations), nil
+}
+
+// unseenNamed is, of the repositories other answers of this run named (an
+// org secret's, a token's, a runner group's), those the repository list
+// did not hold: repositories of the organisation this credential cannot
+// read, by name. GitHub gives no other way to name them.
+func (c *Connector) unseenNamed(listed []repoInfo) []string {
+	seen := make(map[string]bool, len(listed))
+	for _, r := range listed {
+		seen[strings.ToLower(r.Name)] = true
+	}
+	c.mentionedMu.Lock()
+	defer c.mentionedMu.Unlock()
+	var out []string
+	for n := range c.mentioned {
+		if !seen[n] {
+			out = append(out, n)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// namedUnseen says which of missing repositories not read can be named
+// (missing < 0: how many is not known).
+func namedUnseen(named []string, missing int) string {
+	const most = 20
+	list := strings.Join(named[:min(len(named), most)], ", ")
+	if len(named) > most {
+		list += fmt.Sprintf(" and %d more", len(named)-most)
+	}
+	switch {
+	case len(named) == 0 && missing > 0:
+		return "; no answer this credential may read names them, so which they are is not knowable with it"
+	case len(named) == 0:
+		return "; no answer this credential may read names any, so which they are is not knowable with it"
+	case missing > len(named):
+		return fmt.Sprintf("; other answers name %d of them: %s (the other %d cannot be named with this credential)", len(named), list, missing-len(named))
+	case missing >= 0:
+		return "; they are: " + list
+	}
+	return "; other answers name some of them: " + list + " (any others cannot be named with this credential)"
 }

@@ -3,11 +3,15 @@ package github_test
 import (
 	"context"
 	"fmt"
+	"net/http"
+	"reflect"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/nhi-audit/nhi/audit"
 	"github.com/nhi-audit/nhi/campaigns"
+	ghconn "github.com/nhi-audit/nhi/connectors/github"
 	"github.com/nhi-audit/nhi/connectors/github/githubtest"
 )
 
@@ -175,4 +179,65 @@ func onlyRemediation(rs []campaigns.Remediation, err error) (*campaigns.Remediat
 		return nil, fmt.Errorf("%d remediation results, want one per source: %+v", len(rs), rs)
 	}
 	return &rs[0], nil
+}
+
+// TestRenamedWhileReading: a repository renamed after the list was read
+// answers its old name with 301 to /repositories/{id}/…, as GitHub does;
+// the connector follows it within the API and reads everything, and says
+// so once.
+func TestRenamedWhileReading(t *testing.T) {
+	var s *githubtest.Server
+	var once sync.Once
+	s = githubtest.NewServer(smallOrg(), withApp(t), githubtest.WithFault(func(r *http.Request) (int, string, bool) {
+		if strings.HasPrefix(r.URL.Path, "/repos/acme/api/") {
+			once.Do(func() { s.Mutate(func(o *githubtest.Org) { o.Repo("api").Name = "api-v2" }) })
+		}
+		return 0, "", false
+	}))
+	defer s.Close()
+	opts := appOptions(t, s)
+	var mu sync.Mutex
+	var messages []string
+	opts.Progress = func(p ghconn.Progress) {
+		mu.Lock()
+		defer mu.Unlock()
+		if p.Message != "" {
+			messages = append(messages, p.Message)
+		}
+	}
+	rec, err := runWith(t, "acme", opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rec.gaps) != 0 {
+		t.Errorf("gaps %v", rec.gapEndpoints())
+	}
+	if k := rec.kinds(); !reflect.DeepEqual(k, smallOrg().Counts()) {
+		t.Errorf("kinds %v, served %v", k, smallOrg().Counts())
+	}
+	if n := s.RequestsTo("/repositories/1001/keys"); n != 1 {
+		t.Errorf("%d requests to /repositories/1001/keys", n)
+	}
+	moved := 0
+	for _, m := range messages {
+		if strings.Contains(m, "moved (301): followed to /repositories/1001/") {
+			moved++
+		}
+	}
+	if moved == 0 {
+		t.Errorf("the run did not say it followed a move: %q", messages)
+	}
+}
+
+// TestRedirectOffTheAPI: a redirect that leaves the API is not followed
+// (the token would go with it); the run stops naming the endpoint.
+func TestRedirectOffTheAPI(t *testing.T) {
+	h := http.Header{}
+	h.Set("Location", "https://evil.example/repositories/1001/keys")
+	s := githubtest.NewServer(smallOrg(), githubtest.WithHTTPFault(githubtest.FailTimes("/repos/acme/api/keys", -1, http.StatusMovedPermanently, h, `{"message":"Moved Permanently"}`)))
+	defer s.Close()
+	_, err := run(t, s, "acme")
+	if err == nil || !strings.Contains(err.Error(), "GET /repos/acme/api/keys") || !strings.Contains(err.Error(), "leaves the API") {
+		t.Errorf("err = %v", err)
+	}
 }

@@ -183,3 +183,29 @@ func hasGap(snap *audit.Snapshot, reason string) bool {
 	}
 	return false
 }
+
+// TestUnseenRepositoriesNamed: an App installed on selected repositories
+// cannot list the others, but org-level answers it may read (a secret's,
+// a token's, a runner group's repositories) name some; the coverage gap
+// names those, and says how many cannot be named.
+func TestUnseenRepositoriesNamed(t *testing.T) {
+	s := githubtest.NewServer(smallOrg(), withApp(t))
+	defer s.Close()
+	s.SetAppRepos([]string{"api"})
+	rec, err := runWith(t, "acme", appOptions(t, s))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var coverage []string
+	for _, g := range rec.gaps {
+		if g.Coverage() {
+			coverage = append(coverage, g.Reason)
+		}
+	}
+	// acme is named by the Copilot agent secret and release-bot's token;
+	// empty by nothing.
+	want := "2 of 3 repositories are not visible to this credential: the GitHub App is installed on 1 selected repositories only; other answers name 1 of them: acme (the other 1 cannot be named with this credential)"
+	if len(coverage) != 1 || !strings.HasPrefix(coverage[0], want) {
+		t.Errorf("coverage gaps %q\nwant one starting %q", coverage, want)
+	}
+}

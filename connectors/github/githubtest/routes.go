@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -154,6 +155,10 @@ func (s *Server) routes() *http.ServeMux {
 	repo := func(pattern string, h func(http.ResponseWriter, *http.Request, *Repo)) {
 		m.HandleFunc("GET /repos/{owner}/{repo}"+pattern, func(w http.ResponseWriter, r *http.Request) {
 			rp := s.repos[strings.ToLower(r.PathValue("repo"))]
+			if id, ok := s.moved[strings.ToLower(r.PathValue("repo"))]; ok && rp == nil && strings.EqualFold(r.PathValue("owner"), s.org.Login) {
+				s.movedPermanently(w, r, id)
+				return
+			}
 			if !strings.EqualFold(r.PathValue("owner"), s.org.Login) || rp == nil || !sees(r, rp) {
 				notFound(w)
 				return
@@ -161,6 +166,20 @@ func (s *Server) routes() *http.ServeMux {
 			h(w, r, rp)
 		})
 	}
+	// A repository by its immutable ID, where a renamed one's old name
+	// leads: served as /repos/{org}/{its name now}/….
+	m.HandleFunc("GET /repositories/{id}/{rest...}", func(w http.ResponseWriter, r *http.Request) {
+		for _, rp := range s.org.Repos {
+			if strconv.FormatInt(rp.ID, 10) == r.PathValue("id") {
+				r2 := r.Clone(r.Context())
+				r2.URL.Path = "/repos/" + s.org.Login + "/" + rp.Name + "/" + r.PathValue("rest")
+				r2.URL.RawPath = ""
+				m.ServeHTTP(w, r2)
+				return
+			}
+		}
+		notFound(w)
+	})
 	repo("", func(w http.ResponseWriter, _ *http.Request, rp *Repo) { writeJSON(w, s.repository(rp)) })
 	repo("/keys", func(w http.ResponseWriter, r *http.Request, rp *Repo) {
 		page(s, w, r, rp.DeployKeys, "", func(k *DeployKey) any { return s.deployKey(rp, k) })
@@ -304,4 +323,17 @@ func segments(escaped string) []string {
 		}
 	}
 	return parts
+}
+
+// movedPermanently answers a request for a renamed repository's old name
+// as GitHub does: 301 to the same path under /repositories/{id}, with
+// GitHub's error body.
+func (s *Server) movedPermanently(w http.ResponseWriter, r *http.Request, id int64) {
+	rest := strings.TrimPrefix(r.URL.EscapedPath(), "/repos/"+r.PathValue("owner")+"/"+url.PathEscape(r.PathValue("repo")))
+	loc := s.base + s.prefix + "/repositories/" + strconv.FormatInt(id, 10) + rest
+	if r.URL.RawQuery != "" {
+		loc += "?" + r.URL.RawQuery
+	}
+	w.Header().Set("Location", loc)
+	writeRaw(w, http.StatusMovedPermanently, `{"message":"Moved Permanently","url":"`+loc+`","documentation_url":"`+docsURL+`/guides/best-practices-for-using-the-rest-api#follow-redirects"}`)
 }

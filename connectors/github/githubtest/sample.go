@@ -68,6 +68,7 @@ func SampleOrgAt(repos int, now time.Time) *Org {
 	g.finePATs()
 	g.patRequests()
 	g.credentialAuthorizations()
+	g.reach()
 	return o
 }
 

@@ -335,3 +335,38 @@ func (g *gen) repoContext(r *rand.Rand, repo *Repo, cat category) {
 	}
 	repo.CodeOwners = &CodeOwners{Path: path, Content: b.String()}
 }
+
+// reach gives the sample what GitHub says identities reach: the runner
+// groups the org runners belong to (Default open to every repository,
+// "arc" to selected ones, "prod-deploy" to the deploy repositories), the
+// repositories of fine-grained tokens on a subset, and rulesets that the
+// deployer App and deploy keys may bypass. It draws from its own source,
+// so the rest of the sample is as before.
+func (g *gen) reach() {
+	r := rand.New(rand.NewPCG(sampleSeed, 11))
+	o := g.org
+	o.RunnerGroups = []RunnerGroup{
+		{ID: 1, Name: "Default", Visibility: "all", Default: true},
+		{ID: 2, Name: "arc-k8s", Visibility: "selected", SelectedRepos: g.selected(r, 3+r.IntN(4))},
+		{ID: 3, Name: "prod-deploy", Visibility: "selected", SelectedRepos: g.selected(r, 2)},
+	}
+	for i := range o.FineGrainedPATs {
+		if p := &o.FineGrainedPATs[i]; p.RepositorySelection == "subset" {
+			p.Repositories = g.selected(r, 1+r.IntN(3))
+		}
+	}
+	for i := range o.PATRequests {
+		if p := &o.PATRequests[i]; p.RepositorySelection == "subset" {
+			p.Repositories = g.selected(r, 1+r.IntN(3))
+		}
+	}
+	since := g.now.AddDate(-1, 0, 0)
+	o.Rulesets = []Ruleset{
+		{ID: 4100, Name: "protect-default-branch", Enforcement: "active", Include: []string{"~ALL"},
+			BypassActors: []BypassActor{{ActorID: 301122, ActorType: "Integration", BypassMode: "always"}, {ActorType: "OrganizationAdmin", BypassMode: "always"}},
+			CreatedAt:    since, UpdatedAt: since},
+		{ID: 4101, Name: "deploy-repos", Enforcement: "active", Include: []string{"*-deploy*", "infra*"},
+			BypassActors: []BypassActor{{ActorType: "DeployKey", BypassMode: "always"}},
+			CreatedAt:    since, UpdatedAt: since},
+	}
+}

@@ -142,6 +142,10 @@ type Server struct {
 	dataMu sync.RWMutex
 	org    *Org
 	repos  map[string]*Repo // lower-cased name
+	// moved maps the former names (lower case) of renamed repositories to
+	// their IDs: GitHub answers a request by the old name with 301 Moved
+	// Permanently to /repositories/{id}/… (see Mutate).
+	moved map[string]int64
 }
 
 // NewServer serves org on a new loopback listener until Close. A nil org
@@ -266,7 +270,19 @@ func under(path, prefix string) bool {
 func (s *Server) Mutate(f func(*Org)) {
 	s.dataMu.Lock()
 	defer s.dataMu.Unlock()
+	before := make(map[int64]string, len(s.org.Repos))
+	for _, r := range s.org.Repos {
+		before[r.ID] = r.Name
+	}
 	f(s.org)
+	for _, r := range s.org.Repos {
+		if old, ok := before[r.ID]; ok && !strings.EqualFold(old, r.Name) {
+			if s.moved == nil {
+				s.moved = map[string]int64{}
+			}
+			s.moved[strings.ToLower(old)] = r.ID
+		}
+	}
 	s.index()
 }
 
