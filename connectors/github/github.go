@@ -138,7 +138,7 @@ type Connector struct {
 	reposDone  int
 	reposTotal int
 	listed     []repoInfo // the repositories the run listed, for Reach
-	waitUntil  time.Time // while waiting: until when
+	waitUntil  time.Time  // while waiting: until when
 
 	credMu sync.Mutex
 	cred   string // what Credential said, once asked
