@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/nhi-audit/nhi/audit"
+	"github.com/nhi-audit/nhi/filter"
 )
 
 // Store is the part of the evidence file the TUI reads and writes, through
@@ -48,10 +49,11 @@ type Reviewer interface {
 	// Campaigns lists the campaigns with their progress, most relevant
 	// (open, due soonest) first.
 	Campaigns(ctx context.Context) ([]Campaign, error)
-	// Decisions is the current decision per identity ID of a campaign's
-	// population, DecisionPending where nobody has decided; identities
-	// outside the population are absent.
-	Decisions(ctx context.Context, campaign string) (map[string]string, error)
+	// Items are the items of a campaign's population by identity ID:
+	// the reviewer assigned, whether that is actor (under any alias), and
+	// the current decision, DecisionPending where nobody has decided;
+	// identities outside the population are absent.
+	Items(ctx context.Context, campaign, actor string) (map[string]filter.Item, error)
 	// Decide records one decision (DecisionDecommission, DecisionKeep or
 	// DecisionRotate) for each identity, all or none, one event each,
 	// returned in order. reason is required for keep.

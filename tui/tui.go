@@ -477,7 +477,14 @@ func (m *Model) headerParts(compact int) string {
 	case m.readShort:
 		parts = append(parts, theme.Warning.Render(commas(len(m.st.pop.ids))+" of "+commas(m.st.loadTotal)+" identities read"))
 	default:
-		parts = append(parts, plural(len(m.st.pop.ids), "identity", "identities"))
+		// Active is what the newest snapshots hold; the rest (removed,
+		// not checked) shows with status:removed, status:any.
+		active, all := m.st.pop.active, len(m.st.pop.ids)
+		text := plural(all, "identity", "identities")
+		if all > active {
+			text = commas(active) + " active of " + text
+		}
+		parts = append(parts, text)
 	}
 	if gaps > 0 {
 		text := plural(gaps, "endpoint", "endpoints") + " not read"

@@ -17,17 +17,22 @@ import (
 
 func newIdentitiesCmd(a *app) *cobra.Command {
 	var asJSON bool
-	var expr string
+	var expr, campaign string
 	cmd := &cobra.Command{
 		Use:   "identities",
 		Short: "List every identity in the evidence file",
-		Long: `Lists every identity the evidence file knows, with its latest observation,
-owner and status (active, or removed when a later complete snapshot no longer
-has it). --filter keeps those a filter expression matches (docs/filter.md).
---json prints an array of identity objects for scripts.`,
+		Long: `Lists the identities present in their account's newest snapshot, with
+their latest observation, owner and status. --filter keeps those a filter
+expression matches (docs/filter.md); a status: term says which statuses to
+list instead (status:removed, status:not-checked, status:any). --campaign
+names the campaign decision: and reviewer: terms read (by default the one
+campaign a campaign: term names). --json prints an array of identity objects
+for scripts.`,
 		Example: `  nhi identities
   nhi identities --filter 'finding:stale owner:none'
   nhi identities --filter 'kind:deploy_key perm.contents:write' --json
+  nhi identities --filter 'campaign:2025-Q2 reviewer:me decision:pending'
+  nhi identities --filter status:any
   nhi identities --json | jq '.[] | select(.owner == null) | .id'`,
 		Aliases: []string{"ls"},
 		Args:    cobra.NoArgs,
@@ -41,7 +46,11 @@ has it). --filter keeps those a filter expression matches (docs/filter.md).
 				return err
 			}
 			defer st.Close()
-			env := &filter.Env{Now: st.Now()}
+			env, err := filterEnv(cmd.Context(), st, audit.ResolveActor(a.as), campaign, f)
+			if err != nil {
+				return err
+			}
+			f = filter.Active(f, audit.Vocabulary)
 			// Rows stream from the store's cursor to the output: nothing
 			// holds the whole population (issue 21: a million identities).
 			out := bufio.NewWriterSize(a.stdout, 64<<10)
@@ -72,6 +81,7 @@ has it). --filter keeps those a filter expression matches (docs/filter.md).
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print a JSON array of identity objects")
 	cmd.Flags().StringVar(&expr, "filter", "", "only identities this filter expression matches")
+	cmd.Flags().StringVar(&campaign, "campaign", "", "the campaign decision: and reviewer: terms read")
 	return cmd
 }
 
@@ -116,6 +126,9 @@ func identityTable(w io.Writer, expr string, now time.Time) (emit func(*audit.Id
 		switch {
 		case total == 0:
 			_, err := fmt.Fprintln(w, "No identities yet. Take a snapshot: nhi demo, or nhi snapshot github --org ORG")
+			return err
+		case matched == 0 && expr == "":
+			_, err := fmt.Fprintf(w, "None of the %d identities is active; --filter status:any lists them all.\n", total)
 			return err
 		case matched == 0:
 			_, err := fmt.Fprintf(w, "No identity of %d matches the filter %q.\n", total, expr)
