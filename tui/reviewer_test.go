@@ -22,6 +22,7 @@ type fakeReviewer struct {
 	history   map[int64][2]string // seq -> identity, previous decision
 	seq       int64
 	calls     []string
+	extra     []Campaign // listed after the two campaigns every test has
 }
 
 func newFakeReviewer() *fakeReviewer {
@@ -35,11 +36,11 @@ func (r *fakeReviewer) Campaigns(context.Context) ([]Campaign, error) {
 	for _, d := range r.decisions {
 		counts[d]++
 	}
-	return []Campaign{
+	return append([]Campaign{
 		{Name: "2025-Q2", Status: "open", Scope: "status:active", Due: testNow.Add(14 * 24 * time.Hour), Total: 40, Counts: counts,
 			Reviewers: []ReviewerProgress{{Reviewer: "alice@acme.test", Assigned: 20, Decided: len(r.decisions)}, {Reviewer: "bob@acme.test", Assigned: 20}}},
 		{Name: "2025-Q1", Status: "closed", Due: testNow.Add(-60 * 24 * time.Hour), Total: 38, Counts: map[string]int{"keep": 30, "decommission": 8}},
-	}, nil
+	}, r.extra...), nil
 }
 
 func (r *fakeReviewer) Items(_ context.Context, campaign, actor string) (map[string]filter.Item, error) {
@@ -407,5 +408,33 @@ func TestUndoShowsThePreviousDecisionAtOnce(t *testing.T) {
 	m.Update(msg) // and nothing that follows from it
 	if row := selectedLine(t, m.View()); !strings.Contains(row, "rotate") || !strings.Contains(bottom(m.View()), "Undone: decision keep") {
 		t.Errorf("right after the undo: %q / %q", row, bottom(m.View()))
+	}
+}
+
+// TestHonestProgress: a campaign closed with 70 of its 75 items unanswered
+// says so in :campaigns and :overview, and its bar has a no-response
+// segment; it is never "75/75 100%".
+func TestHonestProgress(t *testing.T) {
+	e := newEvidence(t)
+	r := newFakeReviewer()
+	r.extra = []Campaign{{Name: "2024-Q4", Status: "closed", Due: testNow.Add(-150 * 24 * time.Hour), Total: 75,
+		Counts: map[string]int{"keep": 3, "rotate": 2, "no-response": 70}}}
+	m := e.model(t, 120, 40, Options{Actor: testActor, Reviewer: r})
+	press(t, m, ":campaigns", "enter")
+	row := rowOf(t, m.View(), "2024-Q4")
+	if !strings.Contains(row, "5 decided · 70 no-response") || strings.Contains(row, "100%") {
+		t.Errorf(":campaigns row: %q", row)
+	}
+	press(t, m, "esc", ":overview", "enter")
+	row = rowOf(t, m.View(), "2024-Q4")
+	if !strings.Contains(row, "5 decided · 70 no-response") || strings.Contains(row, "100%") {
+		t.Errorf(":overview row: %q", row)
+	}
+	// 20 cells: 5/75 decided is one cell, the 70 no-response the rest.
+	if want := "█" + strings.Repeat("╳", 19) + " 5 decided"; !strings.Contains(row, want) {
+		t.Errorf("progress bar without its no-response segment: %q, want %q", row, want)
+	}
+	if got := progressBar(0, 1, 1000, 20); got != "╳"+strings.Repeat("░", 19) {
+		t.Errorf("one no-response of 1,000 vanished: %q", got)
 	}
 }

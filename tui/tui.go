@@ -51,6 +51,9 @@ type Options struct {
 	// Reviewer gives access to review campaigns and decisions; nil shows
 	// no campaign feature.
 	Reviewer Reviewer
+	// Campaign is the campaign to review from the start (nhi --campaign):
+	// the table lists the Actor's items in it, as if chosen in :campaigns.
+	Campaign string
 }
 
 // view is one screen below the header and above the hint bar.
@@ -128,6 +131,9 @@ func New(snap *audit.Snapshot, ids []audit.Identity, opts Options) *Model {
 		actor:    strings.TrimSpace(opts.Actor),
 		readOnly: opts.ReadOnly,
 		dirty:    map[string]int{},
+	}
+	if opts.Reviewer != nil {
+		st.campaign = opts.Campaign
 	}
 	m := &Model{
 		st:      st,
@@ -221,13 +227,20 @@ func newHelp() help.Model {
 // Init implements tea.Model: it starts reading the identities when New
 // was not given them.
 func (m *Model) Init() tea.Cmd {
+	var cmds []tea.Cmd
+	if m.st.campaign != "" {
+		// The campaign's items and its status (open or closed), for the
+		// queue and the decision keys.
+		cmds = append(cmds, m.loadDecisions(m.st.campaign), m.loadCampaigns())
+	}
 	if m.loading {
 		if s, ok := m.st.store.(identityStreamer); ok {
-			return m.streamIdentities(s)
+			cmds = append(cmds, m.streamIdentities(s))
+		} else {
+			cmds = append(cmds, m.loadIdentities())
 		}
-		return m.loadIdentities()
 	}
-	return nil
+	return tea.Batch(cmds...)
 }
 
 func (m *Model) top() view { return m.stack[len(m.stack)-1] }

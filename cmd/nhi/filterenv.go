@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
+	"strings"
 
 	"github.com/nhi-audit/nhi/audit"
 	"github.com/nhi-audit/nhi/campaigns"
@@ -26,4 +28,24 @@ func filterEnv(ctx context.Context, st *audit.Store, actor, inView string, f *fi
 	}
 	env.Review = r
 	return env, nil
+}
+
+// campaignNamed is the name of the campaign name names, case-insensitively,
+// or an error listing the campaigns.
+func campaignNamed(ctx context.Context, st *audit.Store, name string) (string, error) {
+	list, err := campaigns.List(ctx, st)
+	if err != nil {
+		return "", err
+	}
+	names := make([]string, len(list))
+	for i, c := range list {
+		if strings.EqualFold(c.Name, name) {
+			return c.Name, nil
+		}
+		names[i] = audit.Printable(c.Name)
+	}
+	if len(names) == 0 {
+		return "", fmt.Errorf("%w %q: the file has no campaign yet (nhi campaign create)", campaigns.ErrNotFound, audit.Printable(name))
+	}
+	return "", fmt.Errorf("%w %q: campaigns are %s", campaigns.ErrNotFound, audit.Printable(name), strings.Join(names, ", "))
 }
