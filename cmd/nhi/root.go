@@ -74,7 +74,7 @@ type app struct {
 	db       string
 	as       string
 	readOnly bool
-	campaign string // the UI's campaign (--campaign)
+	campaign string  // the UI's campaign (--campaign)
 	sign     signing // the UI's signing key (--sign-with, NHI_SIGNING_KEY)
 	stdin    io.Reader
 	stdout   io.Writer
