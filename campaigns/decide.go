@@ -467,19 +467,38 @@ func bulk(ctx context.Context, st *audit.Store, actor, campaign, expr, action st
 		for i := range items {
 			byID[items[i].id] = &items[i]
 		}
-		decided := func(id string) string {
-			if it := byID[id]; it != nil {
-				return string(it.decision)
+		// The campaign decided in is the one in view: decision: and
+		// reviewer: read its items, as they stand in this transaction.
+		dir, err := tx.People(ctx)
+		if err != nil {
+			return err
+		}
+		r := &review{inView: strings.ToLower(c.Name), items: map[string]map[string]filter.Item{}}
+		mine := map[string]bool{}
+		inView := make(map[string]filter.Item, len(byID))
+		for id, it := range byID {
+			a := Assignment{Reviewer: it.reviewer, Decision: it.decision}
+			if m, ok := mine[it.reviewer]; ok {
+				a.Mine = m
+			} else if it.reviewer != "" {
+				a.Mine = dir.Same(it.reviewer, actor)
+				mine[it.reviewer] = a.Mine
 			}
-			return ""
+			inView[id] = a.filterItem()
+		}
+		r.items[r.inView] = inView
+		for _, name := range f.Campaigns() {
+			if !strings.EqualFold(name, c.Name) {
+				return fmt.Errorf("campaign:%s in a filter of campaign %s: a bulk decision selects items of the campaign it decides in; leave the term out", audit.Printable(name), c.Name)
+			}
 		}
 		// Time terms count from the start of the item's own snapshot, as
 		// the scope did at creation.
-		env := &filter.Env{Now: c.AsOf, Decision: decided}
+		env := &filter.Env{Now: c.AsOf, Review: r}
 		envs := map[int64]*filter.Env{}
 		for _, u := range c.Snapshots {
 			if at, err := time.Parse(time.RFC3339, u.AsOf); err == nil {
-				envs[u.ID] = &filter.Env{Now: at, Decision: decided}
+				envs[u.ID] = &filter.Env{Now: at, Review: r}
 			}
 		}
 		res = &BulkOutcome{Filter: f.String()}

@@ -81,11 +81,20 @@ func filterBenchPopulation(n int) []audit.Identity {
 // per op. Target: ≤ 30 ms per op, no allocation.
 func BenchmarkFilter100k(b *testing.B) {
 	ids := filterBenchPopulation(100_000)
-	decisions := map[string]string{}
-	for i := 0; i < len(ids); i += 7 {
-		decisions[ids[i].ID] = "keep"
+	// A campaign in view holding every other identity, a third of them
+	// mine, one in seven kept.
+	items := map[string]filter.Item{}
+	for i := 0; i < len(ids); i += 2 {
+		it := filter.Item{Reviewer: "bob", Decision: "pending"}
+		if i%3 == 0 {
+			it = filter.Item{Reviewer: "alice", Mine: true, Decision: "pending"}
+		}
+		if i%7 == 0 {
+			it.Decision = "keep"
+		}
+		items[ids[i].ID] = it
 	}
-	env := &filter.Env{Now: filterTestNow, Decision: func(id string) string { return decisions[id] }}
+	env := &filter.Env{Now: filterTestNow, Review: &testReview{inView: "q3", items: map[string]map[string]filter.Item{"q3": items}}}
 	for _, bc := range []struct{ name, expr string }{
 		{"compound", "kind:github_deploy_key or (finding:stale -owner:none) scope:acme/api*"},
 		{"freetext", "release-bot"},
@@ -93,6 +102,7 @@ func BenchmarkFilter100k(b *testing.B) {
 		{"freetext-glob", "deploy*-9?9"},
 		{"time", "unused>90d or expires<14d or (age>2y rotated:never)"},
 		{"campaign", "status:active (kind:*pat* or kind:credential_authorization) severity:high -decision:keep owner:a* perm:write attr.read_only:false"},
+		{"queue", "campaign:q3 reviewer:me decision:pending"},
 	} {
 		f, err := filter.Parse(bc.expr, audit.Vocabulary)
 		if err != nil {

@@ -98,12 +98,51 @@ func filterFixture() map[string]*audit.Identity {
 }
 
 func filterFixtureEnv(ids map[string]*audit.Identity) *filter.Env {
-	decisions := map[string]string{
-		ids["key"].ID:    "decommission",
-		ids["pat"].ID:    "keep",
-		ids["secret"].ID: "rotate",
+	// The campaign in view, q3, holds every identity but the hook: alice
+	// (the filter's "me") reviews the key and the PAT, bob the rest, and
+	// nobody could be assigned the SSO authorization. The older campaign
+	// q2 held the app and the hook only.
+	q3 := map[string]filter.Item{}
+	for label, id := range ids {
+		it := filter.Item{Reviewer: "bob@acme.example", Decision: "pending"}
+		switch label {
+		case "hook":
+			continue
+		case "key", "pat":
+			it = filter.Item{Reviewer: "alice@acme.example", Mine: true, Decision: "pending"}
+		case "sso":
+			it.Reviewer = ""
+		}
+		q3[id.ID] = it
 	}
-	return &filter.Env{Now: filterTestNow, Decision: func(id string) string { return decisions[id] }}
+	decide := func(label, d string) {
+		it := q3[ids[label].ID]
+		it.Decision = d
+		q3[ids[label].ID] = it
+	}
+	decide("key", "decommission")
+	decide("pat", "keep")
+	decide("secret", "rotate")
+	q2 := map[string]filter.Item{
+		ids["app"].ID:  {Reviewer: "carol", Decision: "no-response"},
+		ids["hook"].ID: {Reviewer: "carol", Decision: "keep"},
+	}
+	return &filter.Env{Now: filterTestNow, Review: &testReview{inView: "q3", items: map[string]map[string]filter.Item{"q3": q3, "q2": q2}}}
+}
+
+// testReview is a filter.Review over maps: campaign → identity ID → item.
+// The filter passes campaign names in lower case.
+type testReview struct {
+	inView string
+	items  map[string]map[string]filter.Item
+}
+
+func (r *testReview) Item(campaign, id string) (filter.Item, bool) {
+	if campaign == "" {
+		campaign = r.inView
+	}
+	it, ok := r.items[campaign][id]
+	return it, ok
 }
 
 func filterMatching(t *testing.T, f *filter.Filter, ids map[string]*audit.Identity, env *filter.Env) []string {
@@ -174,13 +213,28 @@ func TestFilterMatch(t *testing.T) {
 		{"source:gitlab", ""},
 		{"status:removed", "secret"},
 		{"status:ACTIVE", "app hook key newkey pat sso"},
+		{"status:any", all},
 
 		// decision
-		{"decision:pending", "app hook newkey sso"},
+		// decision, reviewer and campaign: the hook is outside the
+		// campaign in view, so it has no decision, not even pending
+		{"decision:pending", "app newkey sso"},
 		{"decision:keep", "pat"},
 		{"decision:decommission", "key"},
 		{"decision:rotate", "secret"},
 		{"decision:no-response", ""},
+		{"-decision:keep", "app hook key newkey secret sso"},
+		{"reviewer:me", "key pat"},
+		{"reviewer:ME decision:pending", ""},
+		{"reviewer:bob*", "app newkey secret"},
+		{"reviewer:none", "sso"},
+		{"reviewer:any", "app key newkey pat secret"},
+		{"-reviewer:me", "app hook newkey secret sso"},
+		{`reviewer:"me"`, ""},
+		{"campaign:q3", "app key newkey pat secret sso"},
+		{"campaign:Q2", "app hook"},
+		{"campaign:q2 -campaign:q3", "hook"},
+		{"campaign:q1", ""},
 
 		// attributes (keys in lower case, values as globs) and permissions
 		{"attr.suspended:false", "app"},
@@ -480,7 +534,7 @@ func TestFilterErrors(t *testing.T) {
 func TestFilterErrorText(t *testing.T) {
 	_, err := filter.Parse("ownr:alice", audit.Vocabulary)
 	want := `filter: unknown field "ownr" at column 1 (did you mean "owner"? fields: kind, finding, severity, owner, ` +
-		`scope, name, id, source, account, status, decision, unused, expires, age, rotated, used, attr.KEY, perm, perm.NAME; ` +
+		`scope, name, id, source, account, status, campaign, decision, reviewer, unused, expires, age, rotated, used, attr.KEY, perm, perm.NAME; ` +
 		`quote text containing ":" to search for it)`
 	if err.Error() != want {
 		t.Errorf("Error() =\n%s\nwant\n%s", err, want)
@@ -517,10 +571,79 @@ func TestFilterNilAndEmpty(t *testing.T) {
 	if err != nil || !f.Match(id, nil) || f.String() != "" {
 		t.Errorf("empty filter: %v", err)
 	}
-	// No env: no decisions (everything pending), and no time terms.
-	f, _ = filter.Parse("decision:pending kind:deploy_key", audit.Vocabulary)
-	if !f.Match(id, nil) {
-		t.Error("decision:pending with a nil env must match")
+	// No env: no campaign in view, so no identity has a decision, not
+	// even pending, no reviewer and no campaign; and no time terms.
+	for _, expr := range []string{"decision:pending kind:deploy_key", "reviewer:me", "reviewer:any", "campaign:q3"} {
+		f, _ = filter.Parse(expr, audit.Vocabulary)
+		if f.Match(id, nil) {
+			t.Errorf("%s with a nil env must not match", expr)
+		}
+	}
+}
+
+// TestFilterActive: the lists show active identities unless the filter
+// says which statuses it wants.
+func TestFilterActive(t *testing.T) {
+	ids := filterFixture()
+	env := filterFixtureEnv(ids)
+	for _, tt := range []struct{ expr, want string }{
+		{"", "app hook key newkey pat sso"},
+		{"owner:dave or owner:none", "key newkey"},
+		{"status:removed", "secret"},
+		{"status:any owner:dave", "secret"},
+		{"-status:active", "secret"},
+	} {
+		f, err := filter.Parse(tt.expr, audit.Vocabulary)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.Join(filterMatching(t, filter.Active(f, audit.Vocabulary), ids, env), " "); got != tt.want {
+			t.Errorf("Active(%q) matches %q, want %q", tt.expr, got, tt.want)
+		}
+	}
+	a, _ := filter.Parse("campaign:q3 reviewer:me", audit.Vocabulary)
+	b, _ := filter.Parse("status:any campaign:Q3 campaign:q2", audit.Vocabulary)
+	if f := filter.And(a, b); f.String() != "campaign:q3 reviewer:me status:any campaign:Q3 campaign:q2" ||
+		!f.HasStatus() || !f.NeedsCampaign() || strings.Join(f.Campaigns(), " ") != "q3 q2" {
+		t.Errorf("And = %q, campaigns %q", f, f.Campaigns())
+	}
+	if filter.And(nil, b) != b || filter.And(a, nil) != a {
+		t.Error("And with nil must be the other filter")
+	}
+	if f := filter.Active(nil, audit.Vocabulary); f.String() != "status:active" || !f.HasStatus() {
+		t.Errorf("Active(nil) = %q", f.String())
+	}
+}
+
+// TestFilterCampaignNeeds: a caller learns which campaigns a filter names
+// and whether it reads the campaign in view, to load those campaigns and
+// refuse a filter it cannot answer.
+func TestFilterCampaignNeeds(t *testing.T) {
+	for _, tt := range []struct {
+		expr      string
+		campaigns string
+		inView    bool
+	}{
+		{"kind:deploy_key owner:none", "", false},
+		{"decision:pending", "", true},
+		{"reviewer:me or finding:stale", "", true},
+		{"campaign:q3 -campaign:Q2 campaign:Q3", "q3 Q2", false},
+		{`campaign:"Q3 review" decision:keep`, "Q3 review", true},
+	} {
+		f, err := filter.Parse(tt.expr, audit.Vocabulary)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.Join(f.Campaigns(), " "); got != tt.campaigns || f.NeedsCampaign() != tt.inView {
+			t.Errorf("%s: Campaigns() %q NeedsCampaign() %v, want %q %v", tt.expr, got, f.NeedsCampaign(), tt.campaigns, tt.inView)
+		}
+	}
+	var none *filter.Filter
+	if none.Campaigns() != nil || none.NeedsCampaign() {
+		t.Error("a nil filter names no campaign")
+	}
+	if _, err := filter.Parse("campaign:", audit.Vocabulary); err == nil || !strings.Contains(err.Error(), `missing value after "campaign:"`) {
+		t.Errorf("campaign: without a name: %v", err)
 	}
 }
 
@@ -613,6 +736,7 @@ func TestFilterMatchDoesNotAllocate(t *testing.T) {
 		`deploy or "ops key" or api*7 or åsa`,
 		"unused>90d or expires<14d or age>1y or rotated>90d or expired or used:never",
 		"decision:pending severity:high perm:write attr.suspended:false perm.contents:any owner:alice* name:*token* id:*:7?7",
+		"reviewer:me or reviewer:bob* or reviewer:none or campaign:q2 or campaign:Q3 -decision:keep",
 	} {
 		f, err := filter.Parse(expr, audit.Vocabulary)
 		if err != nil {

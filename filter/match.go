@@ -221,26 +221,96 @@ func (t *severityTerm) write(b *strings.Builder) { b.WriteString("severity:" + t
 type statusTerm struct{ status string }
 
 func (t *statusTerm) match(s Subject, _ *Env) bool {
+	if t.status == "any" {
+		return true
+	}
 	st := s.FilterText(Status)
 	return st == t.status || strings.EqualFold(st, t.status)
 }
 
 func (t *statusTerm) write(b *strings.Builder) { b.WriteString("status:" + t.status) }
 
+// decisionTerm: the current decision in the campaign in view. Outside its
+// population an identity has no decision to take, so no decision matches
+// it: -decision:keep still lists it.
 type decisionTerm struct{ decision string }
 
 func (t *decisionTerm) match(s Subject, env *Env) bool {
-	d := ""
-	if env.Decision != nil {
-		d = env.Decision(s.FilterText(ID))
+	if env.Review == nil {
+		return false
 	}
-	if t.decision == "pending" && d == "" {
-		return true
+	it, ok := env.Review.Item("", s.FilterText(ID))
+	if !ok {
+		return false
 	}
-	return strings.EqualFold(d, t.decision)
+	d := it.Decision
+	if d == "" {
+		d = "pending"
+	}
+	return d == t.decision || strings.EqualFold(d, t.decision)
 }
 
 func (t *decisionTerm) write(b *strings.Builder) { b.WriteString("decision:" + t.decision) }
+
+// reviewerTerm: the reviewer assigned in the campaign in view.
+type reviewerTerm struct {
+	me  bool
+	kw  keyword
+	pat *pattern
+}
+
+func (t *reviewerTerm) match(s Subject, env *Env) bool {
+	if env.Review == nil {
+		return false
+	}
+	it, ok := env.Review.Item("", s.FilterText(ID))
+	switch {
+	case !ok:
+		return false
+	case t.me:
+		return it.Mine
+	case t.kw == kwNone:
+		return it.Reviewer == ""
+	case t.kw == kwAny:
+		return it.Reviewer != ""
+	}
+	return t.pat.match(it.Reviewer)
+}
+
+func (t *reviewerTerm) write(b *strings.Builder) {
+	b.WriteString("reviewer:")
+	switch {
+	case t.me:
+		b.WriteString("me")
+	case t.kw != kwPattern:
+		b.WriteString(t.kw.String())
+	default:
+		writePattern(b, t.pat.src, false, []string{"me", "none", "any"})
+	}
+}
+
+// campaignTerm: in the population of the campaign named.
+type campaignTerm struct {
+	name string // as written
+	key  string // in lower case, for Review.Item
+}
+
+func (t *campaignTerm) match(s Subject, env *Env) bool {
+	if env.Review == nil {
+		return false
+	}
+	_, ok := env.Review.Item(t.key, s.FilterText(ID))
+	return ok
+}
+
+func (t *campaignTerm) write(b *strings.Builder) {
+	b.WriteString("campaign:")
+	var src []pelem
+	for _, r := range t.name {
+		src = append(src, pelem{r: r}) // a name is literal: no glob
+	}
+	writePattern(b, src, false, nil)
+}
 
 // attrTerm: attr.KEY:value. Keys are matched in lower case.
 type attrTerm struct {

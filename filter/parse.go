@@ -66,8 +66,66 @@ func visible(s string) string {
 // Filter is a compiled filter expression. The zero Filter and a nil
 // *Filter match everything.
 type Filter struct {
-	root node
+	root      node
+	campaigns []string
+	inView    bool
+	status    bool
 }
+
+// HasStatus reports whether the filter has a status: term. The lists
+// that show only active identities by default show what it asks for.
+func (f *Filter) HasStatus() bool { return f != nil && f.status }
+
+// And is a filter matching what both a and b match (nil or empty: no
+// restriction), for a view that narrows what the user typed.
+func And(a, b *Filter) *Filter {
+	switch {
+	case a == nil || a.root == nil:
+		return b
+	case b == nil || b.root == nil:
+		return a
+	}
+	out := &Filter{root: andNode{a.root, b.root}, inView: a.inView || b.inView, status: a.status || b.status}
+	out.campaigns = append([]string(nil), a.campaigns...)
+	for _, c := range b.campaigns {
+		out.campaigns = appendNew(out.campaigns, c)
+	}
+	return out
+}
+
+// Active is f restricted to active identities unless it says which
+// statuses it wants (HasStatus): the default population of the lists.
+// An empty f is status:active.
+func Active(f *Filter, v *Vocabulary) *Filter {
+	if f.HasStatus() {
+		return f
+	}
+	active := &statusTerm{status: "active"}
+	if v != nil && len(v.Statuses) > 0 {
+		active.status = v.Statuses[0]
+	}
+	out := &Filter{root: active, status: true}
+	if f != nil && f.root != nil {
+		out.root = andNode{active, f.root}
+		out.campaigns, out.inView = f.campaigns, f.inView
+	}
+	return out
+}
+
+// Campaigns are the names the filter's campaign: terms give, each once, as
+// written: the campaigns whose populations Env.Review must know. A caller
+// that can list the campaigns refuses a name that is none of them.
+func (f *Filter) Campaigns() []string {
+	if f == nil {
+		return nil
+	}
+	return f.campaigns
+}
+
+// NeedsCampaign reports whether the filter has a decision: or reviewer:
+// term, which reads the campaign in view: a caller with none refuses the
+// filter rather than show that nothing matches.
+func (f *Filter) NeedsCampaign() bool { return f != nil && f.inView }
 
 // Parse compiles expr in the vocabulary v: the kinds, rules, severities
 // and statuses its terms may name (audit.Vocabulary for identities). The
@@ -100,7 +158,7 @@ func parse(expr string, v *Vocabulary) (*Filter, *Error) {
 	if t := p.peek(); t.kind != tokEOF { // only a ')' can stop the top level early
 		return nil, p.fail(t.pos, `")" without matching "("`, "")
 	}
-	return &Filter{root: root}, nil
+	return &Filter{root: root, campaigns: p.campaigns, inView: p.inView, status: p.status}, nil
 }
 
 // Match reports whether s satisfies the filter. env may be nil for
@@ -124,6 +182,10 @@ type parser struct {
 	i     int
 	depth int
 	vocab *Vocabulary
+	// What the campaign terms need from their caller.
+	campaigns []string // campaign:NAME terms' names
+	inView    bool     // a decision: or reviewer: term reads the campaign in view
+	status    bool     // a status: term
 }
 
 func (p *parser) peek() token { return p.toks[p.i] }

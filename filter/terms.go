@@ -58,9 +58,37 @@ type Env struct {
 	// filters with unused, expires, age, rotated or expired terms: Match
 	// panics if such a term meets a zero Now.
 	Now time.Time
-	// Decision returns the current decision for an identity ID: "" (or
-	// "pending") when undecided. nil: everything is pending.
-	Decision func(id string) string
+	// Review answers the campaign terms (decision:, reviewer:,
+	// campaign:). nil: no campaign is in view, and those terms match
+	// nothing; callers that can say so refuse such a filter up front
+	// ([Filter.NeedsCampaign], [Filter.Campaigns]).
+	Review Review
+}
+
+// Review is the campaign context a filter reads, which this package cannot
+// know: the population of each campaign, who reviews each item and what was
+// decided. cmd/nhi implements it over the campaigns package, the TUI over
+// the items it read through its Reviewer. Match calls Item for every
+// identity a campaign term looks at: it must not allocate.
+type Review interface {
+	// Item is identity id's item in the campaign named (in lower case:
+	// names are case-insensitive), or in the campaign in view when
+	// campaign is "";
+	// ok is false when id is outside that campaign's population, or no
+	// such campaign is known.
+	Item(campaign, id string) (it Item, ok bool)
+}
+
+// Item is one identity's place in a campaign, as a filter sees it.
+type Item struct {
+	Reviewer string // the assigned reviewer; "" when none could be assigned
+	// Mine reports whether Reviewer is the person the filter is for (the
+	// actor: --as), under any of their aliases: reviewer:me.
+	Mine bool
+	// Decision is the current decision: "pending" while nobody has
+	// decided (carried decisions awaiting confirmation included),
+	// "decommission", "keep", "rotate" or "no-response".
+	Decision string
 }
 
 var noEnv Env
@@ -72,7 +100,8 @@ type Vocabulary struct {
 	Kinds      []string // every known kind, full names: "github_deploy_key" (short: "deploy_key")
 	Rules      []string // finding rules, in the order hints list them
 	Severities []string // lowest first: severity:high also matches critical
-	Statuses   []string
+	Statuses   []string // the first is the status of what is present now: Active's
+
 	// FreeKinds is the prefix of kinds nobody can list in advance (an
 	// import's "import_bot_token"): kind:import_bot_token is accepted
 	// as it is, and so is a glob that may match such a kind. "": none.
@@ -112,9 +141,16 @@ var fields = []field{
 	{name: "account", compile: textField(Account, false), example: "account:acme", docs: []row{
 		{"account:acme", "were read from a matching account of their source (organisation, certificate set, import account)"}}},
 	{name: "status", compile: statusField, example: "status:active", docs: []row{
-		{"status:active` / `status:removed` / `status:not-checked", "are present in their account's newest snapshot / were absent where a later snapshot looked / are absent from later snapshots that did not read where they live (a repository the credential does not see, an endpoint that was a gap)"}}},
+		{"status:active` / `status:removed` / `status:not-checked", "are present in their account's newest snapshot / were absent where a later snapshot looked / are absent from later snapshots that did not read where they live (a repository the credential does not see, an endpoint that was a gap)"},
+		{"status:any", "have any status. `nhi identities` and the TUI list only active identities unless the filter has a `status:` term"}}},
+	{name: "campaign", compile: campaignField, example: "campaign:q3-review", docs: []row{
+		{"campaign:q3-review", "are in the population of that campaign (its name, case-insensitive)"}}},
 	{name: "decision", compile: decisionField, example: "decision:pending", docs: []row{
-		{"decision:pending", "have no decision yet; also `decommission`, `keep`, `rotate`, `no-response`"}}},
+		{"decision:pending", "are in the campaign in view and have no decision yet; also `decommission`, `keep`, `rotate`, `no-response`"}}},
+	{name: "reviewer", compile: reviewerField, example: "reviewer:me", docs: []row{
+		{"reviewer:me", "are in the campaign in view and assigned to you (`--as`, under any of your aliases)"},
+		{"reviewer:alice*", "are assigned to a reviewer matching the glob"},
+		{"reviewer:none` / `reviewer:any", "are in the campaign in view with no reviewer assigned / with one"}}},
 	{name: "unused", compile: spanField(span{at: LastUsed, idle: true}), example: "unused>90d", docs: []row{
 		{"unused>90d", "have not been used for more than 90 days (see below)"}}},
 	{name: "expires", compile: spanField(span{at: Expires, until: true, never: true}), example: "expires<14d or expires:never", docs: []row{
@@ -342,7 +378,8 @@ func statusField(p *parser, s syntax) (node, *Error) {
 	if err := p.needColon(&s); err != nil {
 		return nil, err
 	}
-	st, err := p.enum(s.v, "status", "statuses", p.vocab.Statuses)
+	p.status = true
+	st, err := p.enum(s.v, "status", "statuses", append(append([]string(nil), p.vocab.Statuses...), "any"))
 	if err != nil {
 		return nil, err
 	}
@@ -357,7 +394,53 @@ func decisionField(p *parser, s syntax) (node, *Error) {
 	if err != nil {
 		return nil, err
 	}
+	p.inView = true
 	return &decisionTerm{decision: d}, nil
+}
+
+// campaignField: in the population of a campaign. Campaign names are not
+// known when a filter is compiled; the callers check the ones a filter
+// names (Filter.Campaigns) against the file.
+func campaignField(p *parser, s syntax) (node, *Error) {
+	if err := p.needColon(&s); err != nil {
+		return nil, err
+	}
+	name := strings.TrimSpace(s.v.text)
+	if name == "" {
+		return nil, p.fail(s.v.pos, `"campaign:" needs a campaign name`, "as in campaign:q3-review; nhi campaign list names them")
+	}
+	p.campaigns = appendNew(p.campaigns, name)
+	return &campaignTerm{name: name, key: strings.ToLower(name)}, nil
+}
+
+// reviewerField: the reviewer assigned in the campaign in view; me is the
+// person the filter is for.
+func reviewerField(p *parser, s syntax) (node, *Error) {
+	if err := p.needColon(&s); err != nil {
+		return nil, err
+	}
+	p.inView = true
+	if s.v.plain {
+		switch strings.ToLower(s.v.text) {
+		case "me":
+			return &reviewerTerm{me: true}, nil
+		case "none":
+			return &reviewerTerm{kw: kwNone}, nil
+		case "any":
+			return &reviewerTerm{kw: kwAny}, nil
+		}
+	}
+	return &reviewerTerm{pat: newPattern(s.v.elems(), false)}, nil
+}
+
+// appendNew appends name to names unless it is there, case-insensitively.
+func appendNew(names []string, name string) []string {
+	for _, n := range names {
+		if strings.EqualFold(n, name) {
+			return names
+		}
+	}
+	return append(names, name)
 }
 
 func usedField(p *parser, s syntax) (node, *Error) {

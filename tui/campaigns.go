@@ -1,7 +1,6 @@
 package tui
 
 import (
-	"strconv"
 	"strings"
 
 	"github.com/charmbracelet/bubbles/key"
@@ -26,7 +25,7 @@ var campaignColumns = []column{
 	{Title: "NAME", Min: 12, Grow: 3},
 	{Title: "STATUS", Min: 7},
 	{Title: "DUE", Min: 10},
-	{Title: "PROGRESS", Min: 16, Right: true},
+	{Title: "PROGRESS", Min: 16, Max: 27, Grow: 1, Right: true},
 	{Title: "DECISIONS", Min: 12, Grow: 2, Drop: 1},
 }
 
@@ -43,7 +42,7 @@ func campaignCells(c Campaign, dst []string) {
 	if !c.Due.IsZero() {
 		dst[2] = c.Due.UTC().Format("2006-01-02")
 	}
-	dst[3] = commas(c.Decided()) + "/" + commas(c.Total) + " " + strconv.Itoa(percent(c.Decided(), c.Total)) + "%"
+	dst[3] = c.progressText()
 	var parts []string
 	for _, d := range []string{DecisionDecommission, DecisionKeep, DecisionRotate} {
 		if n := c.Counts[d]; n > 0 {

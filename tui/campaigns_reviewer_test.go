@@ -1,12 +1,14 @@
 package tui
 
 import (
+	"cmp"
 	"context"
 	"time"
 
 	"github.com/nhi-audit/nhi/audit"
 	"github.com/nhi-audit/nhi/campaigns"
 	"github.com/nhi-audit/nhi/campaigns/report"
+	"github.com/nhi-audit/nhi/filter"
 )
 
 // campaignsReviewer is the Reviewer over the real campaigns package, for
@@ -37,14 +39,11 @@ func (r campaignsReviewer) Campaigns(ctx context.Context) ([]Campaign, error) {
 	return out, nil
 }
 
-func (r campaignsReviewer) Decisions(ctx context.Context, campaign string) (map[string]string, error) {
-	ds, err := campaigns.Decisions(ctx, r.st, campaign)
-	out := map[string]string{}
-	for id, d := range ds {
-		out[id] = string(d)
-		if d == campaigns.Pending {
-			out[id] = DecisionPending
-		}
+func (r campaignsReviewer) Items(ctx context.Context, campaign, actor string) (map[string]filter.Item, error) {
+	as, err := campaigns.Assignments(ctx, r.st, campaign, actor)
+	out := map[string]filter.Item{}
+	for id, a := range as {
+		out[id] = filter.Item{Reviewer: a.Reviewer, Mine: a.Mine, Decision: cmp.Or(string(a.Decision), DecisionPending)}
 	}
 	return out, err
 }

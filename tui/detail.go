@@ -201,7 +201,7 @@ func (v *detailView) content(now time.Time) []string {
 		status += ", " + audit.Printable(id.Change) + " since the previous snapshot"
 	}
 	field("Status", status)
-	if d := v.st.decisions[id.ID]; d != "" {
+	if d := v.st.decision(id.ID); d != "" {
 		field("Decision", audit.Printable(d)+" in "+audit.Printable(v.st.campaign))
 	}
 	field("Created", stamp(id.CreatedAt, now))

@@ -3,6 +3,7 @@ package tui
 import (
 	"errors"
 	"slices"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -94,9 +95,14 @@ type identitiesView struct {
 	// The filter in force, and the prompt that edits it.
 	filterText string
 	filter     *filter.Filter
-	editing    bool
-	input      lineInput
-	filterErr  *filter.Error
+	// query is what the rows are: filter, within the campaign's items
+	// (the user's own unless everyone), and only active identities
+	// unless filter has a status: term (queryFilter).
+	query     *filter.Filter
+	everyone  bool
+	editing   bool
+	input     lineInput
+	filterErr *filter.Error
 
 	sort     sortSpec
 	selected map[string]struct{} // identity IDs marked for a bulk action
@@ -122,12 +128,35 @@ func newIdentitiesView(st *state) *identitiesView {
 	v.table.SetCellStyle(v.cellStyle)
 	v.table.SetMarked(v.marked)
 	v.table.SetHidden(colSource, !st.pop.manySources())
-	rows := make([]int32, len(st.pop.ids))
-	for i := range rows {
-		rows[i] = int32(i)
+	v.query = v.queryFilter()
+	env := st.filterEnv()
+	rows := make([]int32, 0, len(st.pop.ids))
+	for i, id := range st.pop.ids {
+		// The first screen at once: what is active is one comparison
+		// each (a campaign's items are not read yet).
+		if v.query.Match(id, &env) {
+			rows = append(rows, int32(i))
+		}
 	}
 	v.table.SetRows(rows)
 	return v
+}
+
+// queryFilter is what the table lists: the user's filter, within the
+// active campaign's population (the user's own items unless everyone),
+// active identities only unless a status: term says otherwise.
+func (v *identitiesView) queryFilter() *filter.Filter {
+	f := v.filter
+	if c := v.st.campaign; c != "" {
+		expr := "campaign:" + strconv.Quote(c)
+		if !v.everyone {
+			expr += " reviewer:me"
+		}
+		if scope, err := filter.Parse(expr, audit.Vocabulary); err == nil {
+			f = filter.And(scope, f)
+		}
+	}
+	return filter.Active(f, audit.Vocabulary)
 }
 
 func (v *identitiesView) key(i int32) string { return v.st.identity(i).ID }
@@ -159,14 +188,14 @@ func (v *identitiesView) cells(i int32, dst []string) {
 		// it are being recomputed.
 		dst[colFindings] = "…"
 	}
-	dst[colStatus] = statusCell(id, v.st.decisions)
+	dst[colStatus] = statusCell(id, v.st.decision(id.ID))
 }
 
 // statusCell is the STATUS cell: the decision in the active campaign,
 // else new or changed since the previous snapshot (what a quarterly
 // review looks at first), else the status.
-func statusCell(id *audit.Identity, decisions map[string]string) string {
-	if d := decisions[id.ID]; d != "" {
+func statusCell(id *audit.Identity, d string) string {
+	if d != "" {
 		if d == DecisionDecommission {
 			return "decom."
 		}
@@ -239,10 +268,8 @@ func (v *identitiesView) Update(msg tea.Msg) tea.Cmd {
 	case populationGrewMsg:
 		return v.grew(msg.from)
 	case decisionsChangedMsg:
-		if v.filter != nil {
-			return v.requery() // the filter may test decision:
-		}
-		return nil
+		v.query = v.queryFilter() // the campaign may be another one
+		return v.requery()
 	case applyFilterMsg:
 		v.filterText = ""
 		return v.setFilter(msg.expr)
@@ -278,6 +305,13 @@ func (v *identitiesView) updateKeys(k tea.KeyMsg) tea.Cmd {
 		}
 	case key.Matches(k, v.keys.SelectAll):
 		v.selectAllShown()
+	case key.Matches(k, v.keys.Everyone):
+		if v.st.campaign == "" {
+			return flash("Choose a campaign first: :campaigns, then enter.", true)
+		}
+		v.everyone = !v.everyone
+		v.query = v.queryFilter()
+		return v.requery()
 	case key.Matches(k, v.keys.Next):
 		return v.nextUndecided(1)
 	case key.Matches(k, v.keys.Previous):
@@ -319,7 +353,7 @@ func (v *identitiesView) nextUndecided(dir int) tea.Cmd {
 	n := len(rows)
 	for step := 1; step <= n; step++ {
 		at := ((cur+dir*step)%n + n) % n
-		if v.st.decisions[v.st.identity(rows[at]).ID] != DecisionPending {
+		if v.st.decision(v.st.identity(rows[at]).ID) != DecisionPending {
 			continue
 		}
 		v.table.Move(at - cur)
@@ -414,6 +448,7 @@ func (v *identitiesView) setFilter(text string) tea.Cmd {
 		v.filterText, f = "", nil
 	}
 	v.filter = f
+	v.query = v.queryFilter()
 	return v.requery()
 }
 
@@ -422,7 +457,7 @@ func (v *identitiesView) requery() tea.Cmd {
 	v.seq++
 	v.latest.Store(v.seq)
 	v.pending = true
-	q := query{seq: v.seq, latest: &v.latest, pop: v.st.pop, filter: v.filter, env: v.st.filterEnv(), sort: v.sort}
+	q := query{seq: v.seq, latest: &v.latest, pop: v.st.pop, filter: v.query, env: v.st.filterEnv(), sort: v.sort}
 	if v.sort.col != noSort && v.orderCol == v.sort.col && v.orderVersion == v.st.pop.version {
 		q.order = v.order
 	}
@@ -432,23 +467,28 @@ func (v *identitiesView) requery() tea.Cmd {
 // dataChanged is called when identities changed: rows that depend on what
 // changed are recomputed.
 func (v *identitiesView) dataChanged() tea.Cmd {
-	if v.filter == nil && v.sort.col == noSort {
-		return nil // rows are positions: the table shows the new values as is
+	if v.filter == nil && v.st.campaign == "" && v.sort.col == noSort {
+		// Rows are positions: the table shows the new values as is (an
+		// owner changes no status).
+		return nil
 	}
 	return v.requery()
 }
 
 // grew shows identities appended to the population while it loads.
 func (v *identitiesView) grew(from int) tea.Cmd {
-	if v.filter != nil || v.sort.col != noSort || v.pending {
+	if v.filter != nil || v.st.campaign != "" || v.sort.col != noSort || v.pending {
 		return v.requery()
 	}
 	rows := slices.Clip(v.table.Rows()) // appending copies: the old slice may be read elsewhere
-	if len(rows) != from {
+	if len(rows) > 0 && int(rows[len(rows)-1]) >= from {
 		return v.requery()
 	}
+	env := v.st.filterEnv()
 	for i := from; i < len(v.st.pop.ids); i++ {
-		rows = append(rows, int32(i))
+		if v.query.Match(v.st.pop.ids[i], &env) {
+			rows = append(rows, int32(i))
+		}
 	}
 	v.table.SetRows(rows)
 	return nil
@@ -523,18 +563,31 @@ func (v *identitiesView) View() string {
 
 // title is "Identities 1,234 of 100,000 · 3 selected · sort name · filter owner:none".
 func (v *identitiesView) title() string {
-	total := len(v.st.pop.ids)
-	count := commas(total)
-	if v.filter != nil {
-		count = commas(v.table.Len()) + " of " + count
+	total := v.st.pop.active
+	if v.query.HasStatus() && v.filter.HasStatus() {
+		total = len(v.st.pop.ids)
+	}
+	count := commas(v.table.Len())
+	if v.filter != nil && v.st.campaign == "" {
+		count += " of " + commas(total)
 	}
 	sep := theme.Muted.Render(" · ")
-	t := theme.Title.Render("Identities " + count)
+	what := "Identities "
+	switch {
+	case v.st.campaign != "" && v.everyone:
+		what = "Everyone's items "
+	case v.st.campaign != "":
+		what = "My items "
+	}
+	t := theme.Title.Render(what + count)
 	if n := len(v.selected); n > 0 {
 		t += sep + theme.Mark.Render(commas(n)+" selected")
 	}
 	if v.st.campaign != "" {
 		t += sep + "campaign " + audit.Printable(v.st.campaign)
+		if v.st.items == nil {
+			t += sep + theme.Muted.Render("reading its items…")
+		}
 	}
 	if v.sort.col != noSort {
 		s := "sort " + sortNames[v.sort.col]

@@ -92,6 +92,7 @@ type identitiesKeys struct {
 	Reverse   key.Binding
 	Next      key.Binding // next undecided identity of the campaign
 	Previous  key.Binding
+	Everyone  key.Binding // the campaign's items of every reviewer, or mine again
 	Clear     key.Binding
 	Keep      key.Binding // the filter prompt's enter
 	Drop      key.Binding // the filter prompt's esc
@@ -110,12 +111,14 @@ func newIdentitiesKeys(campaigns bool) identitiesKeys {
 		Reverse:   key.NewBinding(key.WithKeys("S"), key.WithHelp("S", "reverse the sort")),
 		Next:      key.NewBinding(key.WithKeys("n"), key.WithHelp("n", "next undecided")),
 		Previous:  key.NewBinding(key.WithKeys("N"), key.WithHelp("N", "previous undecided")),
+		Everyone:  key.NewBinding(key.WithKeys("a"), key.WithHelp("a", "everyone's items / mine")),
 		Clear:     key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "clear filter, then selection")),
 		Keep:      key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "keep filter")),
 		Drop:      key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "clear filter")),
 	}
 	k.Next.SetEnabled(campaigns)
 	k.Previous.SetEnabled(campaigns)
+	k.Everyone.SetEnabled(campaigns)
 	return k
 }
 
@@ -126,7 +129,7 @@ func (k identitiesKeys) ShortHelp() []key.Binding {
 func (k identitiesKeys) FullHelp() [][]key.Binding {
 	acts := []key.Binding{k.Open, k.Filter, k.Select, k.SelectAll, k.Sort, k.Reverse}
 	if k.Next.Enabled() {
-		acts = append(acts, k.Next, k.Previous)
+		acts = append(acts, k.Next, k.Previous, k.Everyone)
 	}
 	return [][]key.Binding{k.column(), append(acts, k.Clear)}
 }

@@ -4,6 +4,7 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 
 	"github.com/nhi-audit/nhi/audit"
+	"github.com/nhi-audit/nhi/filter"
 )
 
 // Loads read what a view shows from the Store or the Reviewer, off the
@@ -52,7 +53,7 @@ func (m *Model) updateLoads(msg tea.Msg) (tea.Cmd, bool) {
 		if msg.campaign != m.st.campaign {
 			return nil, true // another campaign was chosen since
 		}
-		m.st.decisions = msg.decisions
+		m.st.items = msg.items
 		m.layout()
 		return m.broadcast(decisionsChangedMsg{}), true
 	}
@@ -145,20 +146,21 @@ type campaignsLoadedMsg struct {
 }
 
 type decisionsMsg struct {
-	campaign  string
-	decisions map[string]string
-	err       error
+	campaign string
+	items    map[string]filter.Item
+	err      error
 }
 
-// loadDecisions reads the decisions of campaign, the active one.
+// loadDecisions reads the items of campaign, the active one: who reviews
+// each and what was decided.
 func (m *Model) loadDecisions(campaign string) tea.Cmd {
 	r := m.st.reviewer
 	if r == nil || campaign == "" {
 		return nil
 	}
-	ctx := m.st.ctx
+	ctx, actor := m.st.ctx, m.st.actor
 	return func() tea.Msg {
-		d, err := r.Decisions(ctx, campaign)
-		return decisionsMsg{campaign, d, err}
+		items, err := r.Items(ctx, campaign, actor)
+		return decisionsMsg{campaign, items, err}
 	}
 }

@@ -385,7 +385,9 @@ func (v *overviewView) campaignLines(now time.Time) []overviewLine {
 	fraction := func(n, total int) string { return commas(n) + "/" + commas(total) }
 	for _, c := range st.campaigns {
 		nameW = max(nameW, textWidth(audit.Printable(c.Name)))
-		numW = max(numW, len(fraction(c.Decided(), c.Total)))
+		if c.NoResponse() == 0 {
+			numW = max(numW, len(fraction(c.Decided(), c.Total)))
+		}
 		for _, r := range c.Reviewers {
 			nameW = max(nameW, textWidth(reviewerLabel(r.Reviewer))+2)
 			numW = max(numW, len(fraction(r.Decided, r.Assigned)))
@@ -398,15 +400,20 @@ func (v *overviewView) campaignLines(now time.Time) []overviewLine {
 			due = dueText(c.Due, now)
 		}
 		text := "  " + padRight(truncate(audit.Printable(c.Name), nameW), nameW) + " " +
-			progressBar(c.Decided(), c.Total, 20) + " " + padLeft(fraction(c.Decided(), c.Total), numW) +
-			" " + padLeft(strconv.Itoa(percent(c.Decided(), c.Total))+"%", 4) + "  " + due
+			progressBar(c.Decided(), c.NoResponse(), c.Total, 20) + " "
+		if c.NoResponse() > 0 {
+			text += c.progressText() + "  " + due
+		} else {
+			text += padLeft(fraction(c.Decided(), c.Total), numW) +
+				" " + padLeft(strconv.Itoa(percent(c.Decided(), c.Total))+"%", 4) + "  " + due
+		}
 		out = append(out, overviewLine{text: text, campaign: c.Name})
 		if c.Status == "closed" {
 			continue
 		}
 		for _, r := range c.Reviewers {
 			out = append(out, overviewLine{text: "    " + padRight(truncate(reviewerLabel(r.Reviewer), nameW-2), nameW-2) + " " +
-				theme.Muted.Render(progressBar(r.Decided, r.Assigned, 20)) + " " + padLeft(fraction(r.Decided, r.Assigned), numW) +
+				theme.Muted.Render(progressBar(r.Decided, 0, r.Assigned, 20)) + " " + padLeft(fraction(r.Decided, r.Assigned), numW) +
 				" " + padLeft(strconv.Itoa(percent(r.Decided, r.Assigned))+"%", 4)})
 		}
 	}
@@ -438,12 +445,18 @@ func dueText(due, now time.Time) string {
 }
 
 // progressBar draws done of total in width cells.
-func progressBar(done, total, width int) string {
-	filled := 0
+// progressBar is width cells: █ for what was decided, ╳ for what closed
+// without an answer (no-response), ░ for what is still to decide.
+func progressBar(done, noResponse, total, width int) string {
+	filled, missed := 0, 0
 	if total > 0 {
 		filled = min(done*width/total, width)
+		missed = min((done+noResponse)*width/total, width) - filled
+		if noResponse > 0 && missed == 0 && filled < width {
+			missed = 1 // a no-response never disappears in the rounding
+		}
 	}
-	return strings.Repeat("█", filled) + strings.Repeat("░", width-filled)
+	return strings.Repeat("█", filled) + strings.Repeat("╳", missed) + strings.Repeat("░", width-filled-missed)
 }
 
 func percent(n, total int) int {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/nhi-audit/nhi/audit"
+	"github.com/nhi-audit/nhi/filter"
 )
 
 // fakeReviewer stands in for the campaigns package behind the Reviewer
@@ -17,9 +18,11 @@ type fakeReviewer struct {
 	mu        sync.Mutex
 	members   []string // the campaign's population; pending unless decided
 	decisions map[string]string
+	reviewers map[string]string   // identity → its reviewer, when not the test's actor
 	history   map[int64][2]string // seq -> identity, previous decision
 	seq       int64
 	calls     []string
+	extra     []Campaign // listed after the two campaigns every test has
 }
 
 func newFakeReviewer() *fakeReviewer {
@@ -33,24 +36,32 @@ func (r *fakeReviewer) Campaigns(context.Context) ([]Campaign, error) {
 	for _, d := range r.decisions {
 		counts[d]++
 	}
-	return []Campaign{
+	return append([]Campaign{
 		{Name: "2025-Q2", Status: "open", Scope: "status:active", Due: testNow.Add(14 * 24 * time.Hour), Total: 40, Counts: counts,
 			Reviewers: []ReviewerProgress{{Reviewer: "alice@acme.test", Assigned: 20, Decided: len(r.decisions)}, {Reviewer: "bob@acme.test", Assigned: 20}}},
 		{Name: "2025-Q1", Status: "closed", Due: testNow.Add(-60 * 24 * time.Hour), Total: 38, Counts: map[string]int{"keep": 30, "decommission": 8}},
-	}, nil
+	}, r.extra...), nil
 }
 
-func (r *fakeReviewer) Decisions(_ context.Context, campaign string) (map[string]string, error) {
+func (r *fakeReviewer) Items(_ context.Context, campaign, actor string) (map[string]filter.Item, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	out := map[string]string{}
+	out := map[string]filter.Item{}
 	for _, id := range r.members {
-		out[id] = DecisionPending
+		out[id] = filter.Item{Reviewer: r.reviewerOf(id), Mine: r.reviewerOf(id) == actor, Decision: DecisionPending}
 	}
 	for k, v := range r.decisions {
-		out[k] = v
+		out[k] = filter.Item{Reviewer: r.reviewerOf(k), Mine: r.reviewerOf(k) == actor, Decision: v}
 	}
 	return out, nil
+}
+
+// reviewerOf is who reviews id: reviewers[id], else the test's actor.
+func (r *fakeReviewer) reviewerOf(id string) string {
+	if who, ok := r.reviewers[id]; ok {
+		return who
+	}
+	return testActor
 }
 
 func (r *fakeReviewer) Decide(_ context.Context, actor, campaign string, ids []string, decision, reason string) ([]audit.Event, error) {
@@ -181,7 +192,7 @@ func TestDecisionsThroughReviewer(t *testing.T) {
 	}
 	// The filter language sees the decisions.
 	press(t, m, "/", "decision:pending", "enter")
-	if !strings.HasPrefix(title(m.View()), "Identities 38 of 40") {
+	if !strings.HasPrefix(title(m.View()), "My items 38 · campaign 2025-Q2 · filter decision:pending") {
 		t.Errorf("decision:pending: %q", title(m.View()))
 	}
 	// Undo takes back the decommission, then the keep.
@@ -216,20 +227,31 @@ func TestDecisionsRefusedReadOnly(t *testing.T) {
 	}
 }
 
-// TestNextUndecided: n and N walk the campaign's undecided identities in
-// the order shown, skipping decided ones and identities outside the
-// campaign, wrapping around with a word, until nothing is left.
+// TestNextUndecided: choosing a campaign lists my items in it; n and N
+// walk the undecided ones in the order shown, skipping decided ones,
+// wrapping around with a word, until nothing is left; a shows everyone's.
 func TestNextUndecided(t *testing.T) {
 	e := newEvidence(t)
 	r := newFakeReviewer()
 	m := e.model(t, 100, 30, Options{Actor: testActor, Reviewer: r})
 	rows := m.ids.table.Rows()
 	id := func(k int) *audit.Identity { return m.st.identity(rows[k]) }
-	for _, k := range []int{2, 5, 7} {
+	for _, k := range []int{2, 5, 7, 9} {
 		r.members = append(r.members, id(k).ID)
 	}
+	r.reviewers = map[string]string{id(9).ID: "bob@acme.test"}
 	r.decisions[id(5).ID] = DecisionKeep
-	at := func() int { return m.ids.table.Cursor() }
+	// at is the position, in the population, of the identity under the
+	// cursor: the table lists only the campaign's items once it is chosen.
+	at := func() int {
+		i, _ := m.ids.table.Selected()
+		for k, p := range rows {
+			if p == i {
+				return k
+			}
+		}
+		return -1
+	}
 
 	press(t, m, "n")
 	if b := bottom(m.View()); b != "Choose a campaign first: :campaigns, then enter." {
@@ -239,9 +261,16 @@ func TestNextUndecided(t *testing.T) {
 	if row := rowOf(t, m.View(), id(2).Name); !strings.Contains(row, "pending") {
 		t.Errorf("an undecided member does not say pending: %q", row)
 	}
-	press(t, m, "n")
+	if v := m.View(); !strings.HasPrefix(title(v), "My items 3 · campaign 2025-Q2") || strings.Contains(v, id(9).Name+" ") {
+		t.Errorf("my queue lists bob's item or misses mine:\n%s", v)
+	}
+	press(t, m, "a")
+	if v := m.View(); !strings.HasPrefix(title(v), "Everyone's items 4 · campaign 2025-Q2") {
+		t.Errorf("a does not show everyone's items:\n%s", v)
+	}
+	press(t, m, "a", "g")
 	if at() != 2 {
-		t.Fatalf("n went to row %d, want 2", at())
+		t.Fatalf("my first item is row %d, want 2", at())
 	}
 	press(t, m, "n")
 	if at() != 7 {
@@ -265,7 +294,7 @@ func TestNextUndecided(t *testing.T) {
 		t.Errorf("n on the only one: row %d, %q", at(), b)
 	}
 	press(t, m, "/", "decision:pending", "enter")
-	if !strings.HasPrefix(title(m.View()), "Identities 1 of 40") {
+	if !strings.HasPrefix(title(m.View()), "My items 1 · campaign 2025-Q2 · filter decision:pending") {
 		t.Errorf("decision:pending lists what is outside the campaign: %q", title(m.View()))
 	}
 	press(t, m, "K", "not yet", "enter", "esc", "n")
@@ -379,5 +408,33 @@ func TestUndoShowsThePreviousDecisionAtOnce(t *testing.T) {
 	m.Update(msg) // and nothing that follows from it
 	if row := selectedLine(t, m.View()); !strings.Contains(row, "rotate") || !strings.Contains(bottom(m.View()), "Undone: decision keep") {
 		t.Errorf("right after the undo: %q / %q", row, bottom(m.View()))
+	}
+}
+
+// TestHonestProgress: a campaign closed with 70 of its 75 items unanswered
+// says so in :campaigns and :overview, and its bar has a no-response
+// segment; it is never "75/75 100%".
+func TestHonestProgress(t *testing.T) {
+	e := newEvidence(t)
+	r := newFakeReviewer()
+	r.extra = []Campaign{{Name: "2024-Q4", Status: "closed", Due: testNow.Add(-150 * 24 * time.Hour), Total: 75,
+		Counts: map[string]int{"keep": 3, "rotate": 2, "no-response": 70}}}
+	m := e.model(t, 120, 40, Options{Actor: testActor, Reviewer: r})
+	press(t, m, ":campaigns", "enter")
+	row := rowOf(t, m.View(), "2024-Q4")
+	if !strings.Contains(row, "5 decided · 70 no-response") || strings.Contains(row, "100%") {
+		t.Errorf(":campaigns row: %q", row)
+	}
+	press(t, m, "esc", ":overview", "enter")
+	row = rowOf(t, m.View(), "2024-Q4")
+	if !strings.Contains(row, "5 decided · 70 no-response") || strings.Contains(row, "100%") {
+		t.Errorf(":overview row: %q", row)
+	}
+	// 20 cells: 5/75 decided is one cell, the 70 no-response the rest.
+	if want := "█" + strings.Repeat("╳", 19) + " 5 decided"; !strings.Contains(row, want) {
+		t.Errorf("progress bar without its no-response segment: %q, want %q", row, want)
+	}
+	if got := progressBar(0, 1, 1000, 20); got != "╳"+strings.Repeat("░", 19) {
+		t.Errorf("one no-response of 1,000 vanished: %q", got)
 	}
 }

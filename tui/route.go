@@ -12,7 +12,7 @@ import tea "github.com/charmbracelet/bubbletea"
 // old ones in st.pop: a filtered or sorted table recomputes its rows.
 type populationChangedMsg struct{}
 
-// decisionsChangedMsg says st.decisions changed: a filter may test
+// decisionsChangedMsg says st.items changed: a filter may test
 // decision:. recorded says an event was written (a decision or its undo),
 // so decision trails change too.
 type decisionsChangedMsg struct{ recorded bool }
@@ -68,7 +68,7 @@ func (m *Model) route(msg tea.Msg) (tea.Cmd, bool) {
 		m.setFlash(msg.text, msg.isErr)
 		return nil, true
 	case campaignChosenMsg:
-		m.st.campaign, m.st.decisions = msg.name, nil
+		m.st.campaign, m.st.items = msg.name, nil
 		m.popToBase()
 		m.setFlash("Campaign "+msg.name+": n next undecided · D decommission · K keep · R rotate", false)
 		return m.loadDecisions(msg.name), true

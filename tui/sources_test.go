@@ -87,7 +87,7 @@ func TestSeveralSources(t *testing.T) {
 	}
 
 	// One source: no SOURCE column, the header names its snapshot.
-	one := New(last, []audit.Identity{{Observation: audit.Observation{ID: "x509:edge:x509_certificate:1", Kind: audit.KindX509Certificate, Name: "a"}, Source: "x509", Account: "edge"}}, Options{Now: clock})
+	one := New(last, []audit.Identity{{Observation: audit.Observation{ID: "x509:edge:x509_certificate:1", Kind: audit.KindX509Certificate, Name: "a"}, Source: "x509", Account: "edge", Status: audit.StatusActive}}, Options{Now: clock})
 	one.Update(tea.WindowSizeMsg{Width: 100, Height: 24})
 	if v := one.View(); strings.Contains(v, "SOURCE") || !strings.HasPrefix(v, "nhi · x509/edge · snapshot partial") {
 		t.Errorf("one source:\n%s", v)

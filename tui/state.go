@@ -1,7 +1,10 @@
 package tui
 
 import (
+	"cmp"
 	"context"
+	"maps"
+	"strings"
 	"time"
 
 	"github.com/nhi-audit/nhi/audit"
@@ -21,6 +24,7 @@ type population struct {
 	index   map[string]int32
 	version uint64
 	nsrc    int // distinct source/account pairs: SOURCE shows when more than one
+	active  int // identities present in their account's newest snapshot
 	// srcs is the set nsrc counts; shared and grown like index, so a
 	// population read in batches counts the sources of every batch.
 	srcs map[[2]string]bool
@@ -39,6 +43,9 @@ func newPopulation(ids []audit.Identity) *population {
 	for i := range ids {
 		p.ids[i] = &ids[i]
 		p.index[ids[i].ID] = int32(i)
+		if ids[i].Status == audit.StatusActive {
+			p.active++
+		}
 		if i == 0 || ids[i].Source != ids[i-1].Source || ids[i].Account != ids[i-1].Account {
 			seen[[2]string{ids[i].Source, ids[i].Account}] = true
 		}
@@ -51,13 +58,16 @@ func newPopulation(ids []audit.Identity) *population {
 // p.ids' backing array: a version only reads its own length of it, and
 // only the latest version is ever appended to.
 func (p *population) appended(ids []audit.Identity) *population {
-	out := &population{ids: p.ids, index: p.index, version: p.version + 1, srcs: p.srcs}
+	out := &population{ids: p.ids, index: p.index, version: p.version + 1, srcs: p.srcs, active: p.active}
 	if out.srcs == nil {
 		out.srcs = map[[2]string]bool{}
 	}
 	for i := range ids {
 		out.index[ids[i].ID] = int32(len(out.ids))
 		out.ids = append(out.ids, &ids[i])
+		if ids[i].Status == audit.StatusActive {
+			out.active++
+		}
 		if i == 0 || ids[i].Source != ids[i-1].Source || ids[i].Account != ids[i-1].Account {
 			out.srcs[[2]string{ids[i].Source, ids[i].Account}] = true
 		}
@@ -71,10 +81,17 @@ func (p *population) appended(ids []audit.Identity) *population {
 func (p *population) with(updates map[int32]*audit.Identity) *population {
 	ids := make([]*audit.Identity, len(p.ids))
 	copy(ids, p.ids)
+	active := p.active
 	for i, id := range updates {
+		if ids[i].Status == audit.StatusActive {
+			active--
+		}
+		if id.Status == audit.StatusActive {
+			active++
+		}
 		ids[i] = id
 	}
-	return &population{ids: ids, index: p.index, version: p.version + 1, nsrc: p.nsrc, srcs: p.srcs}
+	return &population{ids: ids, index: p.index, version: p.version + 1, nsrc: p.nsrc, srcs: p.srcs, active: active}
 }
 
 // state is what the views of one session share. Only the Bubble Tea
@@ -94,10 +111,13 @@ type state struct {
 	actor     string
 	readOnly  bool
 
-	// The active campaign and its decisions by identity ID (replaced,
-	// never changed in place: a filter may be reading it).
-	campaign  string
-	decisions map[string]string
+	// The active campaign and its items by identity ID (replaced, never
+	// changed in place: a filter may be reading it); nil until read.
+	campaign string
+	items    map[string]filter.Item
+	// others are the items of campaigns a filter names besides the
+	// active one (campaign:NAME), by lower-case name, read on demand.
+	others map[string]map[string]filter.Item
 
 	// Loaded in the background on first use.
 	owners      []string // Store.KnownOwners
@@ -130,18 +150,56 @@ func (s *state) writable() bool { return !s.readOnly && s.store != nil }
 // identity is the identity at position i.
 func (s *state) identity(i int32) *audit.Identity { return s.pop.ids[i] }
 
-// filterEnv is what a filter needs besides the identity, as of now.
+// decision is the decision on identity id in the active campaign:
+// DecisionPending while undecided, "" outside its population (or before
+// its items are read).
+func (s *state) decision(id string) string {
+	it, ok := s.items[id]
+	if !ok {
+		return ""
+	}
+	return cmp.Or(it.Decision, DecisionPending)
+}
+
+// withDecisions is a new items map with decision d for ids (d ""
+// restores pending); the maps a query may be reading stay as they were.
+func (s *state) withDecisions(ids []string, d func(id string) string) {
+	items := maps.Clone(s.items)
+	if items == nil {
+		items = map[string]filter.Item{}
+	}
+	for _, id := range ids {
+		it := items[id]
+		it.Decision = cmp.Or(d(id), DecisionPending)
+		items[id] = it
+	}
+	s.items = items
+}
+
+// filterEnv is what a filter needs besides the identity, as of now: the
+// clock, and the campaigns its campaign terms read, as they stand (the
+// maps are replaced, never changed, so a query running off the event loop
+// reads a consistent set).
 func (s *state) filterEnv() filter.Env {
 	env := filter.Env{Now: s.now()}
-	if d := s.decisions; d != nil {
-		// Outside the campaign's population an identity has no decision
-		// to take: decision:pending must not list it.
-		env.Decision = func(id string) string {
-			if v, ok := d[id]; ok {
-				return v
-			}
-			return "outside the campaign"
-		}
+	if s.items != nil || len(s.others) > 0 {
+		env.Review = &review{inView: strings.ToLower(s.campaign), items: s.items, others: s.others}
 	}
 	return env
+}
+
+// review is a filter.Review over the items the TUI read.
+type review struct {
+	inView string
+	items  map[string]filter.Item
+	others map[string]map[string]filter.Item
+}
+
+func (r *review) Item(campaign, id string) (filter.Item, bool) {
+	items := r.items
+	if campaign != "" && campaign != r.inView {
+		items = r.others[campaign]
+	}
+	it, ok := items[id]
+	return it, ok
 }

@@ -2,9 +2,11 @@ package tui
 
 import (
 	"context"
+	"strconv"
 	"time"
 
 	"github.com/nhi-audit/nhi/audit"
+	"github.com/nhi-audit/nhi/filter"
 )
 
 // Store is the part of the evidence file the TUI reads and writes, through
@@ -48,10 +50,11 @@ type Reviewer interface {
 	// Campaigns lists the campaigns with their progress, most relevant
 	// (open, due soonest) first.
 	Campaigns(ctx context.Context) ([]Campaign, error)
-	// Decisions is the current decision per identity ID of a campaign's
-	// population, DecisionPending where nobody has decided; identities
-	// outside the population are absent.
-	Decisions(ctx context.Context, campaign string) (map[string]string, error)
+	// Items are the items of a campaign's population by identity ID:
+	// the reviewer assigned, whether that is actor (under any alias), and
+	// the current decision, DecisionPending where nobody has decided;
+	// identities outside the population are absent.
+	Items(ctx context.Context, campaign, actor string) (map[string]filter.Item, error)
 	// Decide records one decision (DecisionDecommission, DecisionKeep or
 	// DecisionRotate) for each identity, all or none, one event each,
 	// returned in order. reason is required for keep.
@@ -106,11 +109,32 @@ type ReviewerProgress struct {
 	Decided  int
 }
 
-// Decided is the number of identities with a decision.
+// DecisionNoResponse is what closing a campaign makes of an item nobody
+// decided: counted apart, never as a decision.
+const DecisionNoResponse = "no-response"
+
+// Decided is the number of identities someone decided (decommission,
+// keep, rotate); no-response is not a decision.
 func (c *Campaign) Decided() int {
 	n := 0
-	for _, v := range c.Counts {
-		n += v
+	for d, v := range c.Counts {
+		if d != DecisionNoResponse {
+			n += v
+		}
 	}
 	return n
+}
+
+// NoResponse is the number of identities nobody decided before the
+// campaign closed.
+func (c *Campaign) NoResponse() int { return c.Counts[DecisionNoResponse] }
+
+// progressText is "12/75 16%" while a campaign runs, and once items went
+// without an answer "5 decided · 70 no-response": never 100% for a
+// campaign closed mostly unanswered.
+func (c *Campaign) progressText() string {
+	if nr := c.NoResponse(); nr > 0 {
+		return commas(c.Decided()) + " decided · " + commas(nr) + " no-response"
+	}
+	return commas(c.Decided()) + "/" + commas(c.Total) + " " + strconv.Itoa(percent(c.Decided(), c.Total)) + "%"
 }

@@ -51,6 +51,9 @@ type Options struct {
 	// Reviewer gives access to review campaigns and decisions; nil shows
 	// no campaign feature.
 	Reviewer Reviewer
+	// Campaign is the campaign to review from the start (nhi --campaign):
+	// the table lists the Actor's items in it, as if chosen in :campaigns.
+	Campaign string
 }
 
 // view is one screen below the header and above the hint bar.
@@ -128,6 +131,9 @@ func New(snap *audit.Snapshot, ids []audit.Identity, opts Options) *Model {
 		actor:    strings.TrimSpace(opts.Actor),
 		readOnly: opts.ReadOnly,
 		dirty:    map[string]int{},
+	}
+	if opts.Reviewer != nil {
+		st.campaign = opts.Campaign
 	}
 	m := &Model{
 		st:      st,
@@ -221,13 +227,20 @@ func newHelp() help.Model {
 // Init implements tea.Model: it starts reading the identities when New
 // was not given them.
 func (m *Model) Init() tea.Cmd {
+	var cmds []tea.Cmd
+	if m.st.campaign != "" {
+		// The campaign's items and its status (open or closed), for the
+		// queue and the decision keys.
+		cmds = append(cmds, m.loadDecisions(m.st.campaign), m.loadCampaigns())
+	}
 	if m.loading {
 		if s, ok := m.st.store.(identityStreamer); ok {
-			return m.streamIdentities(s)
+			cmds = append(cmds, m.streamIdentities(s))
+		} else {
+			cmds = append(cmds, m.loadIdentities())
 		}
-		return m.loadIdentities()
 	}
-	return nil
+	return tea.Batch(cmds...)
 }
 
 func (m *Model) top() view { return m.stack[len(m.stack)-1] }
@@ -477,7 +490,14 @@ func (m *Model) headerParts(compact int) string {
 	case m.readShort:
 		parts = append(parts, theme.Warning.Render(commas(len(m.st.pop.ids))+" of "+commas(m.st.loadTotal)+" identities read"))
 	default:
-		parts = append(parts, plural(len(m.st.pop.ids), "identity", "identities"))
+		// Active is what the newest snapshots hold; the rest (removed,
+		// not checked) shows with status:removed, status:any.
+		active, all := m.st.pop.active, len(m.st.pop.ids)
+		text := plural(all, "identity", "identities")
+		if all > active {
+			text = commas(active) + " active of " + text
+		}
+		parts = append(parts, text)
 	}
 	if gaps > 0 {
 		text := plural(gaps, "endpoint", "endpoints") + " not read"

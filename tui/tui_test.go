@@ -26,17 +26,18 @@ func updating() bool {
 func TestHeader(t *testing.T) {
 	m := newTestModel(t, testSnapshot(), testIdentities(), 120, 24)
 	header := strings.Split(m.View(), "\n")[0]
-	want := "nhi · github/acme · snapshot partial 2025-06-01 10:00 UTC · 40 identities · 2 endpoints not read"
+	// One of the 40 (the webhook) is removed: the list shows the others.
+	want := "nhi · github/acme · snapshot partial 2025-06-01 10:00 UTC · 39 active of 40 identities · 2 endpoints not read"
 	if header != want {
 		t.Errorf("header:\n got %q\nwant %q", header, want)
 	}
 	m.Update(tea.WindowSizeMsg{Width: 80, Height: 24})
 	header = strings.Split(m.View(), "\n")[0]
-	want = "nhi · github/acme · partial 2025-06-01 10:00 UTC · 40 identities · 2 not read"
+	want = "nhi · github/acme · partial 2025-06-01 · 39 active of 40 identities · 2 not read"
 	if header != want {
 		t.Errorf("80-column header:\n got %q\nwant %q", header, want)
 	}
-	if !strings.Contains(m.View(), "Identities 40 ") {
+	if !strings.Contains(m.View(), "Identities 39 ") {
 		t.Errorf("no table title with the count:\n%s", m.View())
 	}
 }
@@ -57,15 +58,23 @@ func TestTableRows(t *testing.T) {
 	for _, want := range []string{
 		"KIND", "NAME", "SCOPE", "OWNER", "LAST USED", "AGE", "FINDINGS", "STATUS",
 		"app install", "renovate", "octocat", "14d ago", // fine-grained PAT used 14 days ago
-		"never",   // a deploy key never used
-		"1y",      // created 400 days ago
-		"removed", // the webhook
+		"never", // a deploy key never used
+		"1y",    // created 400 days ago
 		"SECRET_10",
 	} {
 		if !strings.Contains(v, want) {
 			t.Errorf("table lacks %q:\n%s", want, v)
 		}
 	}
+	// The removed webhook shows when the filter asks for it.
+	if strings.Contains(v, "removed") {
+		t.Errorf("a removed identity in the default list:\n%s", v)
+	}
+	press(t, m, "/", "status:any", "enter")
+	if v := m.View(); !strings.Contains(v, "removed") || !strings.HasPrefix(title(v), "Identities 40 of 40") {
+		t.Errorf("status:any does not list the removed webhook:\n%s", v)
+	}
+	press(t, m, "esc")
 	if !strings.Contains(selectedLine(t, v), "renovate") {
 		t.Errorf("first row not selected:\n%s", v)
 	}
@@ -120,7 +129,7 @@ func TestPaging(t *testing.T) {
 		key  string
 		want int
 	}{
-		{"ctrl+d", 10}, {"ctrl+d", 20}, {"ctrl+u", 10}, {"pgdown", 30}, {"pgdown", 39}, {"pgup", 19}, {"pgup", 0},
+		{"ctrl+d", 10}, {"ctrl+d", 20}, {"ctrl+u", 10}, {"pgdown", 30}, {"pgdown", 38}, {"pgup", 18}, {"pgup", 0},
 	} {
 		press(t, m, s.key)
 		if cursor() != s.want {
@@ -129,8 +138,8 @@ func TestPaging(t *testing.T) {
 		checkFrame(t, m.View(), 80, 24)
 	}
 	press(t, m, "G")
-	if v := m.View(); !strings.Contains(v, "40/40") || !strings.Contains(selectedLine(t, v), "SECRET_39") {
-		t.Errorf("bottom: want position 40/40 and SECRET_39 selected:\n%s", v)
+	if v := m.View(); !strings.Contains(v, "39/39") || !strings.Contains(selectedLine(t, v), "SECRET_39") {
+		t.Errorf("bottom: want position 39/39 and SECRET_39 selected:\n%s", v)
 	}
 }
 

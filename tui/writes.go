@@ -1,9 +1,7 @@
 package tui
 
 import (
-	"cmp"
 	"encoding/json"
-	"maps"
 	"os"
 	"strconv"
 	"strings"
@@ -389,14 +387,7 @@ func (m *Model) undone(msg undoneMsg) tea.Cmd {
 	} else if msg.done > 0 {
 		// Undo works from the newest event back: the last done ones.
 		if e.campaign == m.st.campaign && len(e.ids) == len(e.events) {
-			d := maps.Clone(m.st.decisions)
-			if d == nil {
-				d = map[string]string{}
-			}
-			for _, id := range e.ids[len(e.ids)-msg.done:] {
-				d[id] = cmp.Or(e.prev[id], DecisionPending)
-			}
-			m.st.decisions = d
+			m.st.withDecisions(e.ids[len(e.ids)-msg.done:], func(id string) string { return e.prev[id] })
 		}
 		cmds = append(cmds, m.loadDecisions(e.campaign), m.broadcast(decisionsChangedMsg{recorded: true}))
 	}
@@ -557,20 +548,13 @@ func (m *Model) decided(msg decidedMsg) tea.Cmd {
 	prev := make(map[string]string, len(msg.ids))
 	if msg.campaign == m.st.campaign {
 		for _, id := range msg.ids {
-			prev[id] = m.st.decisions[id]
+			prev[id] = m.st.decision(id)
 		}
 	}
 	m.undo = append(m.undo, undoEntry{decision: true, campaign: msg.campaign, events: msg.events, ids: msg.ids, prev: prev, label: "decision " + msg.label})
 	m.actionDone()
 	if msg.campaign == m.st.campaign {
-		d := make(map[string]string, len(m.st.decisions)+len(msg.ids))
-		for k, v := range m.st.decisions {
-			d[k] = v
-		}
-		for _, id := range msg.ids {
-			d[id] = msg.decision
-		}
-		m.st.decisions = d
+		m.st.withDecisions(msg.ids, func(string) string { return msg.decision })
 	}
 	m.setFlash("Decided "+msg.label+" ("+eventRange(msg.events)+") · u undoes", false)
 	return m.broadcast(decisionsChangedMsg{recorded: true})

@@ -16,13 +16,16 @@ import (
 
 func newIdentitiesCmd(a *app) *cobra.Command {
 	out := output{allow: []string{"table", "wide", "id", "csv", "json"}}
-	var expr string
+	var expr, campaign string
 	cmd := &cobra.Command{
 		Use:   "identities",
 		Short: "List every identity in the evidence file",
-		Long: `Lists every identity the evidence file knows, with its latest observation,
-owner and status (active, or removed when a later complete snapshot no longer
-has it). --filter keeps those a filter expression matches (nhi help filter).
+		Long: `Lists the identities present in their account's newest snapshot, with
+their latest observation, owner and status. --filter keeps those a filter
+expression matches (nhi help filter); a status: term says which statuses to
+list instead (status:removed, status:not-checked, status:any). --campaign
+names the campaign decision: and reviewer: terms read (by default the one
+campaign a campaign: term names).
 
 The table fits the terminal (120 columns when not on one), cutting long
 cells with …; --wide (-o wide) adds the ID and cuts nothing. -o id prints
@@ -33,6 +36,8 @@ the IDs alone, one a line, for other commands; -o csv a spreadsheet;
   nhi identities --filter 'kind:deploy_key' -o id
   nhi identities --filter 'kind:deploy_key perm.contents:write' --json
   nhi identities -o csv > identities.csv
+  nhi identities --filter 'campaign:2025-Q2 reviewer:me decision:pending'
+  nhi identities --filter status:any
   nhi identities --json | jq '.[] | select(.owner == null) | .id'`,
 		Aliases: []string{"ls"},
 		Args:    cobra.NoArgs,
@@ -50,7 +55,11 @@ the IDs alone, one a line, for other commands; -o csv a spreadsheet;
 				return err
 			}
 			defer st.Close()
-			env := &filter.Env{Now: st.Now()}
+			env, err := filterEnv(cmd.Context(), st, audit.ResolveActor(a.as), campaign, f)
+			if err != nil {
+				return err
+			}
+			f = filter.Active(f, audit.Vocabulary)
 			// Rows stream from the store's cursor to the output: nothing
 			// holds the whole population (issue 21: a million identities).
 			w := bufio.NewWriterSize(a.stdout, 64<<10)
@@ -95,6 +104,7 @@ the IDs alone, one a line, for other commands; -o csv a spreadsheet;
 	cmd.Flags().BoolVar(&out.wide, "wide", false, "add the ID column and cut no cell (-o wide)")
 	cmd.Flags().StringVarP(&out.format, "output", "o", "", "table, wide, id (one ID a line), csv or json")
 	cmd.Flags().StringVar(&expr, "filter", "", "only identities this filter expression matches (nhi help filter)")
+	cmd.Flags().StringVar(&campaign, "campaign", "", "the campaign decision: and reviewer: terms read")
 	return cmd
 }
 
@@ -179,6 +189,9 @@ func identityTable(w io.Writer, expr string, now time.Time, width int, withID bo
 		switch {
 		case total == 0:
 			_, err := fmt.Fprintln(w, "No identities yet. Take a snapshot: nhi demo, or nhi snapshot github --org ORG")
+			return err
+		case matched == 0 && expr == "":
+			_, err := fmt.Fprintf(w, "None of the %d identities is active; --filter status:any lists them all.\n", total)
 			return err
 		case matched == 0:
 			_, err := fmt.Fprintf(w, "No identity of %d matches the filter %q.\n", total, expr)

@@ -223,7 +223,10 @@ func matching(ctx context.Context, st *audit.Store, f *filter.Filter) ([]string,
 	if err != nil {
 		return nil, err
 	}
-	env := &filter.Env{Now: st.Now()}
+	env, err := filterEnv(ctx, st, "", "", f)
+	if err != nil {
+		return nil, err
+	}
 	var out []string
 	for i := range ids {
 		if f.Match(&ids[i], env) {

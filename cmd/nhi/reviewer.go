@@ -8,6 +8,7 @@ import (
 	"github.com/nhi-audit/nhi/audit"
 	"github.com/nhi-audit/nhi/campaigns"
 	"github.com/nhi-audit/nhi/campaigns/report"
+	"github.com/nhi-audit/nhi/filter"
 	"github.com/nhi-audit/nhi/tui"
 )
 
@@ -59,19 +60,20 @@ func (r *campaignReviewer) Campaigns(ctx context.Context) ([]tui.Campaign, error
 	return out, nil
 }
 
-// Decisions is the current decision per identity in campaign.
-func (r *campaignReviewer) Decisions(ctx context.Context, campaign string) (map[string]string, error) {
-	ds, err := campaigns.Decisions(ctx, r.st, campaign)
+// Items are the campaign's items: reviewer, whether it is actor (under
+// any alias the directory knows), and the current decision.
+func (r *campaignReviewer) Items(ctx context.Context, campaign, actor string) (map[string]filter.Item, error) {
+	as, err := campaigns.Assignments(ctx, r.st, campaign, actor)
 	if err != nil {
 		return nil, err
 	}
-	out := make(map[string]string, len(ds))
-	for id, d := range ds {
-		if d == campaigns.Pending {
-			out[id] = tui.DecisionPending
-		} else {
-			out[id] = string(d)
+	out := make(map[string]filter.Item, len(as))
+	for id, a := range as {
+		d := string(a.Decision)
+		if a.Decision == campaigns.Pending {
+			d = tui.DecisionPending
 		}
+		out[id] = filter.Item{Reviewer: a.Reviewer, Mine: a.Mine, Decision: d}
 	}
 	return out, nil
 }

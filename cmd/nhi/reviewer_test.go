@@ -47,11 +47,17 @@ func TestCampaignReviewer(t *testing.T) {
 	if err != nil || len(evs) != 2 || evs[0].Type != campaigns.EventDecide {
 		t.Fatalf("decide: %+v %v", evs, err)
 	}
-	d, err := r.Decisions(ctx, "sooner")
-	if err != nil || d[keyID(1)] != tui.DecisionKeep || d[keyID(6)] != tui.DecisionKeep || len(d) != 2 {
-		t.Errorf("decisions after decide: %v %v", d, err)
+	d, err := r.Items(ctx, "sooner", "RITA@acme.test")
+	if err != nil || d[keyID(1)].Decision != tui.DecisionKeep || d[keyID(6)].Decision != tui.DecisionKeep || len(d) != 2 {
+		t.Errorf("items after decide: %v %v", d, err)
 	}
-	if d, _ := r.Decisions(ctx, "later"); d[keyID(1)] != tui.DecisionPending || len(d) != 7 {
+	if it := d[keyID(1)]; it.Reviewer != "rita@acme.test" || !it.Mine {
+		t.Errorf("rita's item: %+v, want hers", it)
+	}
+	if d, _ := r.Items(ctx, "sooner", "someone@acme.test"); d[keyID(1)].Mine {
+		t.Errorf("rita's item is someone else's: %+v", d[keyID(1)])
+	}
+	if d, _ := r.Items(ctx, "later", ""); d[keyID(1)].Decision != tui.DecisionPending || len(d) != 7 {
 		t.Errorf("the other campaign: %v", d)
 	}
 	if _, err := r.Decide(ctx, "rita@acme.test", "sooner", []string{keyID(1)}, tui.DecisionKeep, ""); err == nil {
@@ -64,7 +70,7 @@ func TestCampaignReviewer(t *testing.T) {
 	if err != nil || u.Type != campaigns.EventUndo {
 		t.Fatalf("undo: %+v %v", u, err)
 	}
-	if d, _ := r.Decisions(ctx, "sooner"); d[keyID(6)] != tui.DecisionPending || d[keyID(1)] != tui.DecisionKeep {
+	if d, _ := r.Items(ctx, "sooner", ""); d[keyID(6)].Decision != tui.DecisionPending || d[keyID(1)].Decision != tui.DecisionKeep {
 		t.Errorf("decisions after undo: %v", d)
 	}
 	if _, err := r.UndoDecision(ctx, "rita@acme.test", 1); err == nil || !strings.Contains(err.Error(), "not a campaign decision") {

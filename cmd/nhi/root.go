@@ -82,6 +82,7 @@ type app struct {
 	db       string
 	as       string
 	readOnly bool
+	campaign string  // the UI's campaign (--campaign)
 	sign     signing // the UI's signing key (--sign-with, NHI_SIGNING_KEY)
 	stdin    io.Reader
 	stdout   io.Writer
@@ -125,6 +126,7 @@ Run nhi with no command to open the terminal UI on the evidence file.`,
 	root.PersistentFlags().StringVar(&a.db, "db", defaultDB(), "evidence file (env NHI_DB)")
 	root.PersistentFlags().StringVar(&a.as, "as", "", "who is acting, for the event log (env NHI_REVIEWER; default git user.email)")
 	root.Flags().BoolVar(&a.readOnly, "readonly", false, "open the terminal UI without any way to write")
+	root.Flags().StringVar(&a.campaign, "campaign", "", "open the terminal UI on a campaign: your items in it, to decide")
 	root.Flags().StringVar(&a.sign.keyPath, "sign-with", "", "sign the UI's decisions with this SSH key: a private key file, or a public key whose private half is in ssh-agent (env "+signingKeyEnv+")")
 	root.Flags().StringVar(&a.sign.allowedSigners, "allowed-signers", "", "an allowed_signers file listing your key, when the directory of people does not")
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
@@ -283,6 +285,11 @@ func (a *app) openTUI(ctx context.Context, readOnly bool) error {
 	// refuses them, saying why, when nobody can be named, and always in a
 	// read-only session. The actor also signs the reports exported.
 	opts := tui.Options{ReadOnly: readOnly, Store: st, Reviewer: reviewer, Actor: actor}
+	if a.campaign != "" {
+		if opts.Campaign, err = campaignNamed(ctx, st, a.campaign); err != nil {
+			return err
+		}
+	}
 	return tui.Run(ctx, snap, nil, opts)
 }
 

@@ -1,0 +1,163 @@
+package campaigns
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/nhi-audit/nhi/audit"
+	"github.com/nhi-audit/nhi/filter"
+)
+
+// Assignment is one item of a campaign as a reviewer's queue sees it: who
+// reviews it and what was decided.
+type Assignment struct {
+	Reviewer string   // "" when no eligible reviewer could be assigned
+	Mine     bool     // Reviewer is the actor asked about, under any alias
+	Decision Decision // Pending while undecided
+}
+
+// Assignments are the items of a campaign by identity ID, with Mine set
+// for actor's (under any alias the directory of people knows).
+func Assignments(ctx context.Context, st *audit.Store, campaign, actor string) (map[string]Assignment, error) {
+	c, err := load(ctx, st, campaign)
+	if err != nil {
+		return nil, err
+	}
+	dir, err := st.People(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return assignments(ctx, st, c.ID, actor, dir)
+}
+
+func assignments(ctx context.Context, r reader, campaignID int64, actor string, dir *audit.Directory) (map[string]Assignment, error) {
+	rows, err := r.Query(ctx, `SELECT identity_id, reviewer, decision FROM campaign_items WHERE campaign_id = ?`, campaignID)
+	if err != nil {
+		return nil, fmt.Errorf("reading campaign items: %w", err)
+	}
+	defer rows.Close()
+	// Most items share a few reviewers: ask the directory once each.
+	mine := map[string]bool{}
+	out := map[string]Assignment{}
+	for rows.Next() {
+		var id string
+		var a Assignment
+		if err := rows.Scan(&id, &a.Reviewer, &a.Decision); err != nil {
+			return nil, err
+		}
+		if a.Reviewer != "" && actor != "" {
+			m, ok := mine[a.Reviewer]
+			if !ok {
+				m = dir.Same(a.Reviewer, actor)
+				mine[a.Reviewer] = m
+			}
+			a.Mine = m
+		}
+		out[id] = a
+	}
+	return out, rows.Err()
+}
+
+// ErrNoCampaignInView is a filter with decision: or reviewer: terms and no
+// campaign to read them in.
+var ErrNoCampaignInView = errors.New("no campaign in view")
+
+// FilterReview is the campaign context of filter f for actor
+// (filter.Env.Review): the items of the campaign in view and of every
+// campaign f names. inView is the campaign decision: and reviewer: read
+// ("": the one campaign f names, if it names exactly one). A name that is
+// no campaign of the file is an error, and so is a filter that needs a
+// campaign in view when there is none: both say what to write instead.
+func FilterReview(ctx context.Context, st *audit.Store, actor, inView string, f *filter.Filter) (filter.Review, error) {
+	named := f.Campaigns()
+	if inView == "" && f.NeedsCampaign() {
+		if len(named) != 1 {
+			list, err := List(ctx, st)
+			if err != nil {
+				return nil, err
+			}
+			return nil, fmt.Errorf("%w: decision: and reviewer: terms read one campaign: pass --campaign NAME or add campaign:NAME to the filter (%s)",
+				ErrNoCampaignInView, campaignNames(list))
+		}
+		inView = named[0]
+	}
+	if inView == "" && len(named) == 0 {
+		return nil, nil
+	}
+	list, err := List(ctx, st)
+	if err != nil {
+		return nil, err
+	}
+	dir, err := st.People(ctx)
+	if err != nil {
+		return nil, err
+	}
+	r := &review{items: map[string]map[string]filter.Item{}}
+	for _, name := range append([]string{inView}, named...) {
+		if name == "" {
+			continue
+		}
+		var c *Campaign
+		for i := range list {
+			if strings.EqualFold(list[i].Name, name) {
+				c = &list[i]
+			}
+		}
+		if c == nil {
+			return nil, fmt.Errorf("%w %q (%s)", ErrNotFound, audit.Printable(name), campaignNames(list))
+		}
+		key := strings.ToLower(c.Name)
+		if name == inView {
+			r.inView = key
+		}
+		if r.items[key] != nil {
+			continue
+		}
+		as, err := assignments(ctx, st, c.ID, actor, dir)
+		if err != nil {
+			return nil, err
+		}
+		items := make(map[string]filter.Item, len(as))
+		for id, a := range as {
+			items[id] = a.filterItem()
+		}
+		r.items[key] = items
+	}
+	return r, nil
+}
+
+func (a Assignment) filterItem() filter.Item {
+	d := string(a.Decision)
+	if a.Decision == Pending {
+		d = "pending"
+	}
+	return filter.Item{Reviewer: a.Reviewer, Mine: a.Mine, Decision: d}
+}
+
+func campaignNames(list []Campaign) string {
+	if len(list) == 0 {
+		return "the file has no campaign yet"
+	}
+	names := make([]string, len(list))
+	for i, c := range list {
+		names[i] = audit.Printable(c.Name)
+	}
+	return "campaigns: " + strings.Join(names, ", ")
+}
+
+// review is a filter.Review over items read from the file: lower-case
+// campaign name → identity ID → item.
+type review struct {
+	inView string
+	items  map[string]map[string]filter.Item
+}
+
+func (r *review) Item(campaign, id string) (filter.Item, bool) {
+	if campaign == "" {
+		campaign = r.inView
+	}
+	it, ok := r.items[campaign][id] // filter passes names in lower case
+	return it, ok
+}

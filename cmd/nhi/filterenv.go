@@ -1,0 +1,51 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/nhi-audit/nhi/audit"
+	"github.com/nhi-audit/nhi/campaigns"
+	"github.com/nhi-audit/nhi/filter"
+)
+
+// filterEnv is what f needs besides the identities: the clock, and the
+// campaigns its campaign terms read (docs/filter.md: the campaign in view
+// is inView, or the one campaign f names), for actor (reviewer:me). A
+// filter with decision: or reviewer: terms and no campaign to read them
+// in is a usage error that says what to add, never a list that is empty
+// for no reason.
+func filterEnv(ctx context.Context, st *audit.Store, actor, inView string, f *filter.Filter) (*filter.Env, error) {
+	env := &filter.Env{Now: st.Now()}
+	r, err := campaigns.FilterReview(ctx, st, actor, inView, f)
+	switch {
+	case errors.Is(err, campaigns.ErrNoCampaignInView):
+		return nil, usageError{command: "filter", err: err}
+	case err != nil:
+		return nil, err
+	}
+	env.Review = r
+	return env, nil
+}
+
+// campaignNamed is the name of the campaign name names, case-insensitively,
+// or an error listing the campaigns.
+func campaignNamed(ctx context.Context, st *audit.Store, name string) (string, error) {
+	list, err := campaigns.List(ctx, st)
+	if err != nil {
+		return "", err
+	}
+	names := make([]string, len(list))
+	for i, c := range list {
+		if strings.EqualFold(c.Name, name) {
+			return c.Name, nil
+		}
+		names[i] = audit.Printable(c.Name)
+	}
+	if len(names) == 0 {
+		return "", fmt.Errorf("%w %q: the file has no campaign yet (nhi campaign create)", campaigns.ErrNotFound, audit.Printable(name))
+	}
+	return "", fmt.Errorf("%w %q: campaigns are %s", campaigns.ErrNotFound, audit.Printable(name), strings.Join(names, ", "))
+}
