@@ -109,4 +109,18 @@ func TestExportThroughCampaigns(t *testing.T) {
 	if b := bottom(m.View()); !strings.HasPrefix(b, "Not exported: ") {
 		t.Errorf("export over a bundle: %q", b)
 	}
+	// --force is an option, never a folder's name: it replaces the bundle.
+	wd := t.TempDir()
+	t.Chdir(wd)
+	press(t, m, ":export "+dir+" --force", "enter")
+	if b := bottom(m.View()); !strings.HasPrefix(b, "Exported an interim report") {
+		t.Errorf(":export DIR --force: %q", b)
+	}
+	if _, err := os.Stat(filepath.Join(wd, "--force")); err == nil {
+		t.Error(":export --force wrote a folder named --force")
+	}
+	press(t, m, ":export "+dir+" --frce", "enter")
+	if b := bottom(m.View()); b != "Not exported: unknown option --frce (:export [DIR] [--force])." {
+		t.Errorf("an unknown option: %q", b)
+	}
 }
