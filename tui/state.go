@@ -129,6 +129,8 @@ type state struct {
 	snapsState  loadState
 	campaigns   []Campaign // Reviewer.Campaigns, for the overview
 	campsState  loadState
+	// head is the newest event seen (watch.go): 0 before the first look.
+	head int64
 	// forOthers: decisions may be recorded on items assigned to other
 	// reviewers (:others); the title says so while it is on.
 	forOthers bool

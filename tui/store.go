@@ -29,6 +29,9 @@ type Store interface {
 	SetOwners(ctx context.Context, actor string, sets []audit.OwnerSet) ([]audit.Event, error)
 	UndoOwnerSet(ctx context.Context, actor string, seq int64) (audit.Event, error)
 	AddNotes(ctx context.Context, actor string, ids []string, text string) ([]audit.Event, error)
+	// LogHead is the newest event: the TUI polls it to notice what other
+	// processes wrote (watch.go).
+	LogHead(ctx context.Context) (audit.Event, error)
 }
 
 var _ Store = (*audit.Store)(nil)
