@@ -22,11 +22,11 @@ type campaignsView struct {
 }
 
 var campaignColumns = []column{
-	{Title: "NAME", Min: 12, Grow: 3},
+	{Title: "NAME", Min: 12, Grow: 1},
 	{Title: "STATUS", Min: 7},
 	{Title: "DUE", Min: 10},
-	{Title: "PROGRESS", Min: 16, Max: 27, Grow: 1, Right: true},
-	{Title: "DECISIONS", Min: 12, Grow: 2, Drop: 1},
+	{Title: "PROGRESS", Min: 27, Right: true}, // "5 decided · 70 no-response"
+	{Title: "DECISIONS", Min: 12, Grow: 3, Drop: 1},
 }
 
 func newCampaignsView(st *state) *campaignsView {

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/nhi-audit/nhi/audit"
 	"github.com/nhi-audit/nhi/campaigns"
 	"github.com/nhi-audit/nhi/campaigns/report"
 )
@@ -108,5 +109,58 @@ func TestExportThroughCampaigns(t *testing.T) {
 	press(t, m, ":export "+dir, "enter")
 	if b := bottom(m.View()); !strings.HasPrefix(b, "Not exported: ") {
 		t.Errorf("export over a bundle: %q", b)
+	}
+	// --force is an option, never a folder's name: it replaces the bundle.
+	wd := t.TempDir()
+	t.Chdir(wd)
+	press(t, m, ":export "+dir+" --force", "enter")
+	if b := bottom(m.View()); !strings.HasPrefix(b, "Exported an interim report") {
+		t.Errorf(":export DIR --force: %q", b)
+	}
+	if _, err := os.Stat(filepath.Join(wd, "--force")); err == nil {
+		t.Error(":export --force wrote a folder named --force")
+	}
+	press(t, m, ":export "+dir+" --frce", "enter")
+	if b := bottom(m.View()); b != "Not exported: unknown option --frce (:export [DIR] [--force])." {
+		t.Errorf("an unknown option: %q", b)
+	}
+}
+
+// TestLiveUpdate: another process decides in the same evidence file; the
+// next look at the log's head shows the decision and the progress in
+// place, the cursor where it was.
+func TestLiveUpdate(t *testing.T) {
+	e := newEvidence(t)
+	ctx := context.Background()
+	if _, err := campaigns.Create(ctx, e.store, "lead@example.com", campaigns.Spec{
+		Name: "2025-Q2", Scope: "scope:acme/api", Due: testNow.AddDate(0, 0, 14).Format("2006-01-02"),
+		Reviewers: []string{testActor}, AllowPartial: true,
+	}); err != nil {
+		t.Fatal(err)
+	}
+	m := e.model(t, 120, 30, Options{Actor: testActor, Reviewer: campaignsReviewer{e.store}, Campaign: "2025-Q2"})
+	run(t, m, m.Init(), 0)
+	if !strings.HasPrefix(title(m.View()), "My items 2 · campaign 2025-Q2") {
+		t.Fatalf("queue:\n%s", m.View())
+	}
+	press(t, m, "j")
+	i, _ := m.ids.table.Selected()
+	other := m.st.identity(i).ID
+	send(t, m, watchTickMsg{})
+	if strings.Contains(m.View(), "decom.") {
+		t.Fatal("decided before anyone decided")
+	}
+	// Another process: the same file through its own connection.
+	st2, err := audit.Open(ctx, e.path, audit.OpenOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st2.Close()
+	if _, err := campaigns.DecideEach(ctx, st2, testActor, "2025-Q2", []string{other}, campaigns.Decommission, "gone"); err != nil {
+		t.Fatal(err)
+	}
+	send(t, m, watchTickMsg{})
+	if row := selectedLine(t, m.View()); !strings.Contains(row, "decom.") {
+		t.Errorf("the other process's decision is not on the row under the cursor:\n%s", m.View())
 	}
 }

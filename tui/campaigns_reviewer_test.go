@@ -65,9 +65,10 @@ func (r campaignsReviewer) UndoDecision(ctx context.Context, actor string, seq i
 	return u.Event, nil
 }
 
-func (r campaignsReviewer) Export(ctx context.Context, campaign, dir, signer string, at time.Time) (Exported, error) {
+func (r campaignsReviewer) Export(ctx context.Context, campaign, dir, signer string, at time.Time, force bool) (Exported, error) {
 	res, err := report.Export(ctx, r.st, campaign, dir, report.ExportOptions{
 		Options: report.Options{GeneratedAt: at.UTC().Truncate(time.Second), Signer: signer, Tool: "nhi"},
+		Force:   force,
 	})
 	if err != nil {
 		return Exported{}, err

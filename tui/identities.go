@@ -588,6 +588,9 @@ func (v *identitiesView) title() string {
 		if v.st.items == nil {
 			t += sep + theme.Muted.Render("reading its items…")
 		}
+		if v.st.forOthers {
+			t += sep + theme.Warning.Render("deciding for others")
+		}
 	}
 	if v.sort.col != noSort {
 		s := "sort " + sortNames[v.sort.col]

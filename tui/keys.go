@@ -14,6 +14,7 @@ import (
 // globalKeys work on every view.
 type globalKeys struct {
 	Command   key.Binding
+	Refresh   key.Binding // read the evidence file again (watch.go)
 	Help      key.Binding
 	Quit      key.Binding // only on the first view; above it q closes the view
 	ForceQuit key.Binding
@@ -22,6 +23,7 @@ type globalKeys struct {
 func newGlobalKeys() globalKeys {
 	return globalKeys{
 		Command:   key.NewBinding(key.WithKeys(":"), key.WithHelp(":", "command")),
+		Refresh:   key.NewBinding(key.WithKeys("ctrl+r"), key.WithHelp("ctrl+r", "read the file again")),
 		Help:      key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "help")),
 		Quit:      key.NewBinding(key.WithKeys("q"), key.WithHelp("q", "quit")),
 		ForceQuit: key.NewBinding(key.WithKeys("ctrl+c"), key.WithHelp("ctrl+c", "quit")),
@@ -235,7 +237,7 @@ func (k screenKeys) FullHelp() [][]key.Binding {
 	if k.showAll {
 		h.SetHelp("?", "close help")
 	}
-	g := []key.Binding{k.global.Command, h}
+	g := []key.Binding{k.global.Command, k.global.Refresh, h}
 	if k.quitWith {
 		g = append(g, k.global.Quit)
 	}

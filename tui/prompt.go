@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"cmp"
 	"slices"
 	"strconv"
 	"strings"
@@ -86,7 +87,16 @@ func (m *Model) commands() []command {
 				m.popToBase()
 				return pushView(newCampaignsView(m.st), m.loadCampaigns())
 			}},
-			command{"export", []string{"x"}, "write the campaign's evidence report: :export [DIR]", (*Model).export})
+			command{"export", []string{"x"}, "write the campaign's evidence report: :export [DIR] [--force]", (*Model).export},
+			command{"others", nil, "decide for other reviewers too (flagged), or stop", func(m *Model, _ string) tea.Cmd {
+				m.st.forOthers = !m.st.forOthers
+				if m.st.forOthers {
+					m.setFlash("Deciding for other reviewers too: your decisions on their items are flagged in the report. :others again stops.", false)
+				} else {
+					m.setFlash("Deciding only your own items.", false)
+				}
+				return nil
+			}})
 	}
 	return append(cmds, command{"quit", []string{"q", "q!", "exit"}, "leave nhi", func(*Model, string) tea.Cmd { return tea.Quit }})
 }
@@ -359,6 +369,7 @@ type reasonPrompt struct {
 	m        *Model
 	question string
 	hint     string // what becomes of the text; the default speaks of the report
+	enter    string // what enter does, for the hint bar: "record the decision"
 	required bool
 	input    lineInput
 	done     func(reason string) tea.Cmd
@@ -405,5 +416,5 @@ func (p *reasonPrompt) View(width int) string {
 func (p *reasonPrompt) Lines() int { return 2 }
 
 func (p *reasonPrompt) Keys() help.KeyMap {
-	return promptKeys{key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "next")), keyCancel}
+	return promptKeys{key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", cmp.Or(p.enter, "next"))), keyCancel}
 }

@@ -81,11 +81,15 @@ func (r *fakeReviewer) Decide(_ context.Context, actor, campaign string, ids []s
 	return evs, nil
 }
 
-func (r *fakeReviewer) Export(_ context.Context, campaign, dir, signer string, at time.Time) (Exported, error) {
+func (r *fakeReviewer) Export(_ context.Context, campaign, dir, signer string, at time.Time, force bool) (Exported, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.calls = append(r.calls, "export "+campaign+" "+dir+" "+signer+" "+at.Format(time.RFC3339))
-	if strings.Contains(dir, "full") {
+	call := "export " + campaign + " " + dir + " " + signer + " " + at.Format(time.RFC3339)
+	if force {
+		call += " force"
+	}
+	r.calls = append(r.calls, call)
+	if strings.Contains(dir, "full") && !force {
 		return Exported{}, errors.New("export: " + dir + " is not empty")
 	}
 	return Exported{Dir: "/abs/" + dir, Files: 10, Head: 7, Draft: true}, nil
@@ -139,12 +143,11 @@ func TestDecisionsThroughReviewer(t *testing.T) {
 		r.members = append(r.members, id.ID)
 	}
 	m := e.model(t, 100, 30, Options{Actor: testActor, Reviewer: r})
+	// No campaign chosen: no decision can succeed, so the help offers none.
 	press(t, m, "?")
 	v := m.View()
-	for _, want := range []string{"D decide: decommission", "K decide: keep (reason)", "R decide: rotate", "u undo my last change", "o set owner"} {
-		if !strings.Contains(strings.Join(strings.Fields(v), " "), want) {
-			t.Errorf("help lacks %q:\n%s", want, v)
-		}
+	if strings.Contains(v, "decide:") || !strings.Contains(strings.Join(strings.Fields(v), " "), "o set owner") {
+		t.Errorf("help before a campaign is chosen:\n%s", v)
 	}
 	press(t, m, "?", "K")
 	if b := bottom(m.View()); b != "Choose a campaign first: :campaigns, then enter." {
@@ -165,6 +168,14 @@ func TestDecisionsThroughReviewer(t *testing.T) {
 	if !strings.Contains(title(m.View()), "campaign 2025-Q2") {
 		t.Errorf("title: %q", title(m.View()))
 	}
+	press(t, m, "?")
+	v = m.View()
+	for _, want := range []string{"D decide: decommission", "K decide: keep (reason)", "R decide: rotate", "u undo my last change", "o set owner"} {
+		if !strings.Contains(strings.Join(strings.Fields(v), " "), want) {
+			t.Errorf("help lacks %q:\n%s", want, v)
+		}
+	}
+	press(t, m, "?")
 	// keep: a reason is required; one identity needs no confirmation.
 	press(t, m, "K", "enter")
 	if b := bottom(m.View()); !strings.Contains(b, "a reason is required") {
@@ -177,16 +188,13 @@ func TestDecisionsThroughReviewer(t *testing.T) {
 	if !strings.Contains(selectedLine(t, m.View()), "keep") {
 		t.Errorf("decision not in the row:\n%s", m.View())
 	}
-	// decommission always asks; No is the default.
-	press(t, m, "j", "D", "enter")
-	if b := bottom(m.View()); b != "Decide decommission for release-bot in 2025-Q2? [y/N]" {
-		t.Fatalf("decommission confirmation: %q", b)
+	// One rule: a single decision asks no [y/N], whatever it is; the
+	// reason prompt says what enter does.
+	press(t, m, "j", "D")
+	if last := lastLine(m.View()); !strings.HasPrefix(last, "enter record the decision") {
+		t.Errorf("reason prompt hint bar: %q", last)
 	}
 	press(t, m, "enter")
-	if len(r.calls) != 1 {
-		t.Fatal("declined decommission was recorded")
-	}
-	press(t, m, "D", "enter", "y")
 	if len(r.calls) != 2 || r.decisions[e.ids[1].ID] != DecisionDecommission {
 		t.Fatalf("decommission not recorded: %q", r.calls)
 	}
@@ -436,5 +444,64 @@ func TestHonestProgress(t *testing.T) {
 	}
 	if got := progressBar(0, 1, 1000, 20); got != "╳"+strings.Repeat("░", 19) {
 		t.Errorf("one no-response of 1,000 vanished: %q", got)
+	}
+}
+
+// TestDecisionsOnlyWhereTheyCanSucceed: D, K and R are hidden and refused,
+// saying why, on another reviewer's item (until :others, which the title
+// flags), in a closed campaign and outside the campaign; a mixed selection
+// says how many of it will be decided before the [y/N].
+func TestDecisionsOnlyWhereTheyCanSucceed(t *testing.T) {
+	e := newEvidence(t)
+	r := newFakeReviewer()
+	m := e.model(t, 120, 40, Options{Actor: testActor, Reviewer: r})
+	rows := m.ids.table.Rows()
+	id := func(k int) *audit.Identity { return m.st.identity(rows[k]) }
+	r.members = []string{id(0).ID, id(1).ID, id(2).ID}
+	r.reviewers = map[string]string{id(2).ID: "bob@acme.test"}
+
+	// Marked before the campaign is chosen: a member and an outsider.
+	press(t, m, " ", "j", "j", "j", "j", "j", " ")
+	press(t, m, ":campaigns", "enter", "enter", "a", "G")
+	if i, _ := m.ids.table.Selected(); m.st.identity(i).ID != id(2).ID {
+		t.Fatalf("cursor not on bob's item:\n%s", m.View())
+	}
+	m.ids.actionDone() // the marks apart, for the single-item case first
+	press(t, m, "?")
+	if v := m.View(); strings.Contains(v, "decide: keep") {
+		t.Errorf("the help offers K on bob's item:\n%s", v)
+	}
+	press(t, m, "?", "K")
+	want := id(2).Name + " is assigned to bob@acme.test, not to you; :others decides for other reviewers (flagged)."
+	if b := bottom(m.View()); m.prompt != nil || b != want {
+		t.Errorf("K on bob's item: prompt %v, %q, want %q", m.prompt != nil, b, want)
+	}
+	press(t, m, ":others", "enter")
+	if !strings.Contains(title(m.View()), "deciding for others") {
+		t.Errorf("title does not flag :others: %q", title(m.View()))
+	}
+	press(t, m, "R", "enter")
+	if r.decisions[id(2).ID] != DecisionRotate {
+		t.Errorf("R with :others on bob's item: %q", r.calls)
+	}
+	press(t, m, ":others", "enter")
+
+	// A mixed selection: one member of mine, one outside the campaign.
+	m.ids.selected[id(0).ID] = struct{}{}
+	m.ids.selected[id(5).ID] = struct{}{}
+	press(t, m, "D", "enter")
+	if b := bottom(m.View()); b != "Decide decommission for 1 of the 2 selected in 2025-Q2 (1 not in the campaign)? [y/N]" {
+		t.Errorf("mixed selection: %q", b)
+	}
+	press(t, m, "y")
+	if got := r.calls[len(r.calls)-1]; got != "2025-Q2 decommission  "+id(0).ID {
+		t.Errorf("decided %q, want only the member", got)
+	}
+
+	// A closed campaign: nothing to decide, and it says so.
+	press(t, m, ":campaigns", "enter", "j", "enter")
+	press(t, m, "K")
+	if b := bottom(m.View()); m.prompt != nil || b != "Campaign 2025-Q1 is closed: its decisions can no longer change (nhi campaign show 2025-Q1)." {
+		t.Errorf("K in a closed campaign: %q", b)
 	}
 }

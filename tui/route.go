@@ -60,6 +60,9 @@ func (m *Model) route(msg tea.Msg) (tea.Cmd, bool) {
 	if cmd, ok := m.updateWrites(msg); ok {
 		return cmd, true
 	}
+	if cmd, ok := m.updateWatch(msg); ok {
+		return cmd, true
+	}
 	switch msg := msg.(type) {
 	case applyFilterMsg:
 		m.popToBase()

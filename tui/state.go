@@ -129,6 +129,11 @@ type state struct {
 	snapsState  loadState
 	campaigns   []Campaign // Reviewer.Campaigns, for the overview
 	campsState  loadState
+	// head is the newest event seen (watch.go): 0 before the first look.
+	head int64
+	// forOthers: decisions may be recorded on items assigned to other
+	// reviewers (:others); the title says so while it is on.
+	forOthers bool
 	// dirty counts the owner writes of this session per identity ID whose
 	// findings still await a reload from the store.
 	dirty       map[string]int
@@ -149,6 +154,17 @@ func (s *state) writable() bool { return !s.readOnly && s.store != nil }
 
 // identity is the identity at position i.
 func (s *state) identity(i int32) *audit.Identity { return s.pop.ids[i] }
+
+// activeCampaign is the chosen campaign as last listed, or nil when it
+// was not listed yet.
+func (s *state) activeCampaign() *Campaign {
+	for i := range s.campaigns {
+		if s.campaigns[i].Name == s.campaign {
+			return &s.campaigns[i]
+		}
+	}
+	return nil
+}
 
 // decision is the decision on identity id in the active campaign:
 // DecisionPending while undecided, "" outside its population (or before

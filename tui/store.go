@@ -29,6 +29,9 @@ type Store interface {
 	SetOwners(ctx context.Context, actor string, sets []audit.OwnerSet) ([]audit.Event, error)
 	UndoOwnerSet(ctx context.Context, actor string, seq int64) (audit.Event, error)
 	AddNotes(ctx context.Context, actor string, ids []string, text string) ([]audit.Event, error)
+	// LogHead is the newest event: the TUI polls it to notice what other
+	// processes wrote (watch.go).
+	LogHead(ctx context.Context) (audit.Event, error)
 }
 
 var _ Store = (*audit.Store)(nil)
@@ -63,9 +66,9 @@ type Reviewer interface {
 	// event, and returns it.
 	UndoDecision(ctx context.Context, actor string, seq int64) (audit.Event, error)
 	// Export writes the campaign's evidence report into dir (new or
-	// empty), attested by signer and generated at at. It writes nothing
-	// to the evidence file.
-	Export(ctx context.Context, campaign, dir, signer string, at time.Time) (Exported, error)
+	// empty; with force, an earlier bundle is replaced), attested by
+	// signer and generated at at. It writes nothing to the evidence file.
+	Export(ctx context.Context, campaign, dir, signer string, at time.Time, force bool) (Exported, error)
 	// Trail is what every campaign recorded about one identity, oldest
 	// first: decisions, confirmations, undos, removal checks.
 	Trail(ctx context.Context, id string) ([]DecisionEvent, error)

@@ -51,6 +51,9 @@ type Options struct {
 	// Reviewer gives access to review campaigns and decisions; nil shows
 	// no campaign feature.
 	Reviewer Reviewer
+	// Poll is how often the TUI looks for events other processes wrote
+	// (watch.go); 0 only on ctrl+r.
+	Poll time.Duration
 	// Campaign is the campaign to review from the start (nhi --campaign):
 	// the table lists the Actor's items in it, as if chosen in :campaigns.
 	Campaign string
@@ -228,6 +231,9 @@ func newHelp() help.Model {
 // was not given them.
 func (m *Model) Init() tea.Cmd {
 	var cmds []tea.Cmd
+	if m.opts.Poll > 0 {
+		cmds = append(cmds, m.readHead()) // the watch starts (watch.go)
+	}
 	if m.st.campaign != "" {
 		// The campaign's items and its status (open or closed), for the
 		// queue and the decision keys.
@@ -325,6 +331,8 @@ func (m *Model) updateKey(msg tea.KeyMsg) tea.Cmd {
 	}
 	if !m.capturing() {
 		switch {
+		case key.Matches(msg, m.keys.Refresh):
+			return func() tea.Msg { return refreshMsg{} }
 		case key.Matches(msg, m.keys.Help):
 			m.help.ShowAll = !m.help.ShowAll
 			m.layout()

@@ -35,12 +35,17 @@ type actionView interface {
 // actionBindings are the action keys the help shows on the current
 // screen: none in a read-only session.
 func (m *Model) actionBindings() []key.Binding {
-	if _, ok := m.top().(actionView); !ok || !m.st.writable() {
+	av, ok := m.top().(actionView)
+	if !ok || !m.st.writable() {
 		return nil
 	}
 	keys := []key.Binding{m.actions.Owner, m.actions.Note, m.actions.Undo}
-	if m.st.reviewer != nil {
-		keys = append(keys, m.actions.Decommission, m.actions.Keep, m.actions.Rotate)
+	// The decision keys show only where a decision can succeed: a
+	// campaign chosen, open, and an item of the user's (or :others).
+	if m.st.reviewer != nil && m.st.campaign != "" {
+		if ok, _ := m.decidable(av.targets()); len(ok) > 0 {
+			keys = append(keys, m.actions.Decommission, m.actions.Keep, m.actions.Rotate)
+		}
 	}
 	return keys
 }
@@ -471,9 +476,26 @@ func upperFirst(s string) string {
 // export writes the active campaign's evidence report into dir (default
 // evidence-CAMPAIGN in the working directory), off the event loop. It
 // writes files, not the evidence file, so a read-only session may.
-func (m *Model) export(dir string) tea.Cmd {
+func (m *Model) export(arg string) tea.Cmd {
 	r := m.st.reviewer
 	campaign := m.st.campaign
+	// :export [DIR] [--force]: options are words of their own, never a
+	// folder's name.
+	dir, force := "", false
+	for _, w := range strings.Fields(arg) {
+		switch {
+		case w == "--force" || w == "-f":
+			force = true
+		case strings.HasPrefix(w, "-"):
+			m.setFlash("Not exported: unknown option "+w+" (:export [DIR] [--force]).", true)
+			return nil
+		case dir != "":
+			m.setFlash("Not exported: one folder only (:export [DIR] [--force]).", true)
+			return nil
+		default:
+			dir = w
+		}
+	}
 	switch {
 	case r == nil:
 		return nil
@@ -495,7 +517,7 @@ func (m *Model) export(dir string) tea.Cmd {
 	ctx, signer, at := m.st.ctx, m.st.actor, m.st.now()
 	m.setFlash("Exporting the evidence report of "+campaign+" to "+dir+"…", false)
 	return func() tea.Msg {
-		res, err := r.Export(ctx, campaign, dir, signer, at)
+		res, err := r.Export(ctx, campaign, dir, signer, at, force)
 		return exportedMsg{campaign: campaign, res: res, err: err}
 	}
 }
@@ -506,25 +528,91 @@ type exportedMsg struct {
 	err      error
 }
 
-// startDecision asks for the reason, then (for a decommission, or several
-// identities) for confirmation, then records the decision.
+// startDecision refuses up front what cannot succeed (decidable), then
+// asks for the reason, then, for a selection, for confirmation, saying
+// how many of it will be decided; one identity is decided at once.
 func (m *Model) startDecision(targets []int32, hidden int, decision string) tea.Cmd {
-	if m.st.campaign == "" {
-		m.setFlash("Choose a campaign first: :campaigns, then enter.", true)
+	ok, why := m.decidable(targets)
+	if len(ok) == 0 {
+		m.setFlash(why, true)
 		return nil
 	}
-	subject := m.subject(targets)
+	subject := m.subject(ok)
 	campaign := m.st.campaign
 	ask := "Why " + decision + " " + subject + "?"
-	m.openPrompt(&reasonPrompt{m: m, question: ask, required: decision == DecisionKeep, done: func(reason string) tea.Cmd {
-		record := func() tea.Cmd { return m.decide(campaign, targets, decision, reason) }
-		if decision == DecisionDecommission || len(targets) > 1 {
-			m.confirm("Decide "+decision+" for "+subject+hiddenNote(hidden)+" in "+audit.Printable(campaign)+"?", record)
-			return nil
+	enter := "record the decision"
+	if len(targets) > 1 {
+		enter = "review, then confirm"
+	}
+	m.openPrompt(&reasonPrompt{m: m, question: ask, required: decision == DecisionKeep, enter: enter, done: func(reason string) tea.Cmd {
+		record := func() tea.Cmd { return m.decide(campaign, ok, decision, reason) }
+		if len(targets) == 1 {
+			return record()
 		}
-		return record()
+		q := "Decide " + decision + " for " + subject + hiddenNote(hidden) + " in " + audit.Printable(campaign) + "?"
+		if len(ok) < len(targets) {
+			q = "Decide " + decision + " for " + commas(len(ok)) + " of the " + commas(len(targets)) + " selected in " +
+				audit.Printable(campaign) + " (" + why + ")?"
+		}
+		m.confirm(q, record)
+		return nil
 	}})
 	return nil
+}
+
+// decidable are the targets a decision can be recorded for now, and why
+// the others cannot (or, when none can, why not, to show instead): the
+// campaign must be chosen, read and open, and each identity in its
+// population and assigned to the user, unless the session decides for
+// other reviewers (:others, flagged on screen).
+func (m *Model) decidable(targets []int32) ([]int32, string) {
+	st := m.st
+	name := audit.Printable(st.campaign)
+	switch c := st.activeCampaign(); {
+	case st.campaign == "":
+		return nil, "Choose a campaign first: :campaigns, then enter."
+	case st.items == nil:
+		return nil, "Still reading the items of " + name + "; try again in a moment."
+	case c != nil && c.Status == "closed":
+		return nil, "Campaign " + name + " is closed: its decisions can no longer change (nhi campaign show " + name + ")."
+	}
+	var ok []int32
+	outside, others := 0, 0
+	var other string
+	for _, i := range targets {
+		it, in := st.items[st.identity(i).ID]
+		switch {
+		case !in:
+			outside++
+		case !it.Mine && !st.forOthers:
+			others++
+			other = it.Reviewer
+		default:
+			ok = append(ok, i)
+		}
+	}
+	if len(targets) == 1 && len(ok) == 0 {
+		if outside > 0 {
+			return nil, m.subject(targets) + " is not in campaign " + name + ": nothing to decide."
+		}
+		who := "assigned to " + orDash(audit.Printable(other))
+		if other == "" {
+			who = "assigned to no reviewer"
+		}
+		return nil, m.subject(targets) + " is " + who + ", not to you; :others decides for other reviewers (flagged)."
+	}
+	var parts []string
+	if outside > 0 {
+		parts = append(parts, commas(outside)+" not in the campaign")
+	}
+	if others > 0 {
+		parts = append(parts, commas(others)+" assigned to other reviewers (:others decides for them)")
+	}
+	why := strings.Join(parts, ", ")
+	if len(ok) == 0 {
+		why = "None of the " + commas(len(targets)) + " selected can be decided in " + name + ": " + why + "."
+	}
+	return ok, why
 }
 
 func (m *Model) decide(campaign string, targets []int32, decision, reason string) tea.Cmd {

@@ -108,13 +108,14 @@ func (r *campaignReviewer) UndoDecision(ctx context.Context, actor string, seq i
 
 // Export writes the campaign's evidence bundle (every format, unsigned),
 // as nhi export does.
-func (r *campaignReviewer) Export(ctx context.Context, campaign, dir, signer string, at time.Time) (tui.Exported, error) {
+func (r *campaignReviewer) Export(ctx context.Context, campaign, dir, signer string, at time.Time, force bool) (tui.Exported, error) {
 	tool := r.tool
 	if tool == "" {
 		tool = "nhi"
 	}
 	res, err := report.Export(ctx, r.st, campaign, dir, report.ExportOptions{
 		Options: report.Options{GeneratedAt: at.UTC().Truncate(time.Second), Signer: signer, Tool: tool},
+		Force:   force,
 	})
 	if err != nil {
 		return tui.Exported{}, err

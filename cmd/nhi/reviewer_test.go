@@ -90,7 +90,7 @@ func TestCampaignReviewer(t *testing.T) {
 
 	dir := filepath.Join(t.TempDir(), "bundle")
 	// The events carry the wall clock: a report is dated after them.
-	res, err := r.Export(ctx, "sooner", dir, "rita@acme.test", time.Now())
+	res, err := r.Export(ctx, "sooner", dir, "rita@acme.test", time.Now(), false)
 	if err != nil || !res.Draft || res.Head != u.Seq || res.Files == 0 || !filepath.IsAbs(res.Dir) {
 		t.Fatalf("export: %+v %v", res, err)
 	}

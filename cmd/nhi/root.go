@@ -8,6 +8,7 @@ import (
 	"os"
 	"runtime/debug"
 	"strings"
+	"time"
 
 	"github.com/charmbracelet/x/term"
 	"github.com/spf13/cobra"
@@ -284,7 +285,7 @@ func (a *app) openTUI(ctx context.Context, readOnly bool) error {
 	// Writes go through st as the CLI's do, in the actor's name; the UI
 	// refuses them, saying why, when nobody can be named, and always in a
 	// read-only session. The actor also signs the reports exported.
-	opts := tui.Options{ReadOnly: readOnly, Store: st, Reviewer: reviewer, Actor: actor}
+	opts := tui.Options{ReadOnly: readOnly, Store: st, Reviewer: reviewer, Actor: actor, Poll: time.Second}
 	if a.campaign != "" {
 		if opts.Campaign, err = campaignNamed(ctx, st, a.campaign); err != nil {
 			return err
