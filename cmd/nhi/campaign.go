@@ -39,7 +39,7 @@ func campaignError(cmd *cobra.Command, flag string, err error) error {
 	var fe *filter.Error
 	if errors.As(err, &fe) {
 		caret := strings.ReplaceAll(fe.Caret(), "\n", "\n  ")
-		return usageError{cmd.CommandPath(), fmt.Errorf("%s: %w\n  %s", flag, err, caret)}
+		return topicError{"filter", fmt.Errorf("%s: %w\n  %s", flag, err, caret)}
 	}
 	for _, u := range []error{campaigns.ErrBadName, campaigns.ErrBadDue, campaigns.ErrBadDecision} {
 		if errors.Is(err, u) {

@@ -190,7 +190,7 @@ func parseFilterArg(expr string) (*filter.Filter, error) {
 	f, err := filter.Parse(expr, audit.Vocabulary)
 	var fe *filter.Error
 	if errors.As(err, &fe) {
-		return nil, usageError{command: "filter", err: fmt.Errorf("%v\n%s", fe, indent(fe.Caret(), "  "))}
+		return nil, topicError{topic: "filter", err: fmt.Errorf("%v\n%s", fe, indent(fe.Caret(), "  "))}
 	}
 	return f, err
 }

@@ -146,6 +146,7 @@ Run nhi with no command to open the terminal UI on the evidence file.`,
 		newVerifyCmd(a),
 		newLogCmd(a),
 		newVersionCmd(a),
+		newFilterHelp(),
 	)
 	wrapArgs(root)
 	return root
