@@ -37,7 +37,7 @@ assignment is written all at once or not at all. An empty OWNER ("") clears it.
 With --filter it first prints how many identities it will set and the first
 of them; --dry-run stops there. Above 10, a terminal is asked to confirm
 (--yes does not ask); a script without a terminal is not.`,
-		Example: `  nhi owner set github:acme:github_deploy_key:acme/api/123 alice@acme.com
+		Example: `  nhi owner set github:acme:github_deploy_key:api/123 alice@acme.com
   nhi owner set --filter 'kind:deploy_key scope:acme/payments*' @acme/payments --dry-run
   nhi owner set --filter 'kind:deploy_key scope:acme/payments*' @acme/payments --yes`,
 		Args: func(cmd *cobra.Command, args []string) error {
@@ -103,7 +103,7 @@ of them; --dry-run stops there. Above 10, a terminal is asked to confirm
 		Short: "Record owners from a CSV of id-or-pattern,owner",
 		Long: `Reads a CSV file of "id-or-pattern,owner" rows, as teams that keep ownership
 records elsewhere export them. A pattern may use * and ? on identity IDs
-(github:acme:github_deploy_key:acme/payments-*). Later rows win over earlier
+(github:acme:github_deploy_key:payments-*). Later rows win over earlier
 ones for the same identity. A header row (id,owner) and lines starting with #
 are skipped. Every row must match at least one identity, or nothing is
 written; all assignments are written at once, one event each. "-" reads
