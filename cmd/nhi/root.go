@@ -149,6 +149,7 @@ Run nhi with no command to open the terminal UI on the evidence file.`,
 		newFilterHelp(),
 	)
 	wrapArgs(root)
+	addCompletions(root, a)
 	return root
 }
 
