@@ -335,6 +335,24 @@ func checkReason(reason string) (string, error) {
 	return reason, nil
 }
 
+type previewCtxKey struct{}
+
+// errPreview ends a preview's transaction once it knows what it would do.
+var errPreview = errors.New("preview: nothing written")
+
+// Preview returns a context in which DecideMatching and ConfirmCarried
+// write nothing, refusals included: they return the outcome they would
+// have (Items, Matched, the skipped ones) with no Event, so a caller can
+// show what a bulk decision will touch before it asks to go on.
+func Preview(ctx context.Context) context.Context {
+	return context.WithValue(ctx, previewCtxKey{}, true)
+}
+
+func previewing(ctx context.Context) bool {
+	p, _ := ctx.Value(previewCtxKey{}).(bool)
+	return p
+}
+
 // BulkOutcome is what a bulk decision or confirmation did.
 type BulkOutcome struct {
 	Event   audit.Event
@@ -542,6 +560,10 @@ func bulk(ctx context.Context, st *audit.Store, actor, campaign, expr, action st
 		for i, it := range picked {
 			ids[i] = it.id
 		}
+		if previewing(ctx) {
+			res.Items = ids
+			return errPreview // rolls the transaction back: nothing written
+		}
 		ev, err := appendEvent(tx, c, ids, res.Filter)
 		if err != nil {
 			return err
@@ -589,8 +611,17 @@ func bulk(ctx context.Context, st *audit.Store, actor, campaign, expr, action st
 		}
 		return nil
 	})
+	if errors.Is(err, errPreview) {
+		return res, nil
+	}
 	if re, ok := errors.AsType[*RefusedError](err); ok {
+		if previewing(ctx) {
+			return nil, re
+		}
 		return nil, recordRefusal(ctx, st, actor, action, re, nil)
+	}
+	if previewing(ctx) {
+		refusals = nil // a preview records nothing, refusals included
 	}
 	if len(refusals) > 0 && (err == nil || errors.Is(err, ErrNothingMatched)) {
 		if rerr := recordRefusals(ctx, st, actor, campaign, action, refusals); rerr != nil {

@@ -257,6 +257,27 @@ func fieldsMarkdown() string {
 	return b.String()
 }
 
+// FieldsText is the field table of docs/filter.md as plain text for a
+// terminal (nhi help filter), generated from the same field list: one
+// term a line, what it matches beside it or, for a long term, below it.
+func FieldsText() string {
+	plain := strings.NewReplacer("**", "", "`", "")
+	const col = 30
+	var b strings.Builder
+	for _, f := range fields {
+		for _, r := range f.docs {
+			term := strings.ReplaceAll(r.term, "` / `", " / ")
+			meaning := plain.Replace(r.meaning)
+			if len(term) > col-2 {
+				fmt.Fprintf(&b, "  %s\n  %*s%s\n", term, col, "", meaning)
+				continue
+			}
+			fmt.Fprintf(&b, "  %-*s%s\n", col, term, meaning)
+		}
+	}
+	return b.String()
+}
+
 // ---------------------------------------------------------------- compilers
 
 const unitsHint = "units: h (hours), d (days), w (weeks), mo (30 days), y (365 days)"

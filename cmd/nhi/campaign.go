@@ -40,7 +40,7 @@ func campaignError(cmd *cobra.Command, flag string, err error) error {
 	var fe *filter.Error
 	if errors.As(err, &fe) {
 		caret := strings.ReplaceAll(fe.Caret(), "\n", "\n  ")
-		return usageError{cmd.CommandPath(), fmt.Errorf("%s: %w\n  %s", flag, err, caret)}
+		return topicError{"filter", fmt.Errorf("%s: %w\n  %s", flag, err, caret)}
 	}
 	for _, u := range []error{campaigns.ErrBadName, campaigns.ErrBadDue, campaigns.ErrBadDecision, campaigns.ErrSnapshotChoice} {
 		if errors.Is(err, u) {
@@ -487,13 +487,20 @@ func dashIfEmpty(s string) string {
 }
 
 func newCampaignCloseCmd(a *app) *cobra.Command {
-	return &cobra.Command{
+	var b bulkFlags
+	cmd := &cobra.Command{
 		Use:   "close NAME",
 		Short: "Close a campaign: undecided items become no-response",
 		Long: `close makes a campaign's decisions final. Every item nobody decided (pending,
 or carried and never confirmed) becomes no-response: flagged in the report,
 never approved. Decisions can no longer change; decommission decisions are
-then verified by later snapshots (nhi campaign verify NAME).`,
+then verified by later snapshots (nhi campaign verify NAME).
+
+It first prints what becomes no-response and asks; --dry-run stops there,
+--yes does not ask. Without a terminal to ask, it needs --yes.`,
+		Example: `  nhi campaign close 2026-Q4 --dry-run
+  nhi campaign close 2026-Q4
+  nhi campaign close 2026-Q4 --yes     # in a script`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			st, actor, err := a.openAs(cmd.Context(), audit.OpenOptions{})
@@ -501,6 +508,9 @@ then verified by later snapshots (nhi campaign verify NAME).`,
 				return err
 			}
 			defer st.Close()
+			if goOn, err := a.confirmClose(cmd, st, args[0], b); !goOn {
+				return err
+			}
 			res, err := campaigns.Close(cmd.Context(), st, actor, args[0])
 			if err != nil {
 				return err
@@ -514,6 +524,46 @@ then verified by later snapshots (nhi campaign verify NAME).`,
 			return nil
 		},
 	}
+	b.add(cmd, "closing")
+	return cmd
+}
+
+// confirmClose shows what closing the campaign makes no-response, and
+// asks; a campaign already closed (or unknown) is left to Close to refuse.
+func (a *app) confirmClose(cmd *cobra.Command, st *audit.Store, name string, b bulkFlags) (bool, error) {
+	c, err := campaigns.Get(cmd.Context(), st, name)
+	if err != nil {
+		return false, err
+	}
+	if c.Status != campaigns.StatusOpen {
+		return true, nil
+	}
+	now := st.Now()
+	var undecided []*campaigns.Item
+	for i := range c.Items {
+		if c.Items[i].Decision == campaigns.Pending {
+			undecided = append(undecided, &c.Items[i])
+		}
+	}
+	p := c.Progress
+	headline := fmt.Sprintf("Closing %s makes its decisions final: %d of %d item(s) decided, %d become no-response.",
+		audit.Printable(c.Name), p.Decided, p.Total, len(undecided))
+	if len(undecided) > 0 {
+		headline += " No response:"
+	}
+	shown := min(len(undecided), previewRows)
+	rows := func(w io.Writer) error {
+		if shown == 0 {
+			return nil
+		}
+		t := newTable(outputWidth(a.stdout), itemColumns(false)...)
+		for _, it := range undecided[:shown] {
+			t.Row(itemCells(c, it, now)...)
+		}
+		return t.Flush(w)
+	}
+	return a.confirm(b, preview{headline: headline, rows: rows, count: len(undecided), shown: shown,
+		question: fmt.Sprintf("Close %s?", audit.Printable(c.Name))}, true)
 }
 
 func newCampaignVerifyCmd(a *app) *cobra.Command {

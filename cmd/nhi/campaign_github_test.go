@@ -86,7 +86,7 @@ func TestRemediationAgainstGitHubOrg(t *testing.T) {
 	for _, k := range []string{"api/101", "api/102", "web/103", "ops/104"} {
 		ok(t, "decide", "q", deployKeyID(k), "decommission", "--db", db, "--as", "rita")
 	}
-	ok(t, "campaign", "close", "q", "--db", db, "--as", "lead@acme.test")
+	ok(t, "campaign", "close", "q", "--yes", "--db", db, "--as", "lead@acme.test")
 	refused(t, 1, "no snapshot of github/acme since", "campaign", "verify", "q", "--db", db, "--as", "rita")
 
 	// api/101 and web/103 are deleted; api/102 is not; ops cannot be read.

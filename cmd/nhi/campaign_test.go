@@ -226,7 +226,7 @@ func TestCampaignLifecycle(t *testing.T) {
 	}
 	refused(t, 2, "--seed", "campaign", "sample", "q", "--size", "4", "--db", db)
 
-	r = ok(t, "campaign", "close", "q", "--db", db, "--as", "lead@acme.test")
+	r = ok(t, "campaign", "close", "q", "--yes", "--db", db, "--as", "lead@acme.test")
 	if !strings.Contains(r.stdout, "3 decided, 7 no-response") {
 		t.Errorf("close said:\n%s", r.stdout)
 	}

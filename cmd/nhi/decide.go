@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"encoding/csv"
 	"errors"
 	"fmt"
@@ -22,6 +23,7 @@ func newDecideCmd(a *app) *cobra.Command {
 		confirmCarried        bool
 		undo                  int64
 		sign                  signing
+		bulk                  bulkFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "decide CAMPAIGN ID decommission|keep|rotate [--reason TEXT]",
@@ -44,6 +46,9 @@ Other forms:
   --filter EXPR DECISION --reason TEXT   the same decision on every undecided
         item matching EXPR (pending, or carried and unconfirmed); add
         --include-decided to change decided ones too. Items you own are skipped.
+        It first prints how many items it will decide and the first of them;
+        --dry-run stops there, and above 10 a terminal is asked to confirm
+        (--yes does not ask).
   --confirm-carried --reason TEXT        confirm the carried-forward decisions
         (all, or those matching --filter)
   --undo SEQ                             reverse the decision event SEQ with a
@@ -107,6 +112,13 @@ Other forms:
 				fmt.Fprintf(a.stdout, "(event %d, by %s)\n", u.Event.Seq, audit.Printable(actor))
 				return nil
 			case confirmCarried:
+				p, err := campaigns.ConfirmCarried(campaigns.Preview(ctx), st, actor, name, filter, reason)
+				if err != nil {
+					return campaignError(cmd, "--filter", err)
+				}
+				if goOn, err := a.confirmItems(ctx, st, bulk, name, p, "Confirm the carried decision of"); !goOn {
+					return err
+				}
 				o, err := campaigns.ConfirmCarried(ctx, st, actor, name, filter, reason)
 				if err != nil {
 					return campaignError(cmd, "--filter", err)
@@ -117,6 +129,13 @@ Other forms:
 				d, err := campaigns.ParseDecision(args[1])
 				if err != nil {
 					return usageError{cmd.CommandPath(), err}
+				}
+				p, err := campaigns.DecideMatching(campaigns.Preview(ctx), st, actor, name, filter, d, reason, includeDecided)
+				if err != nil {
+					return campaignError(cmd, "--filter", err)
+				}
+				if goOn, err := a.confirmItems(ctx, st, bulk, name, p, "Decide "+string(d)+" on"); !goOn {
+					return err
 				}
 				o, err := campaigns.DecideMatching(ctx, st, actor, name, filter, d, reason, includeDecided)
 				if err != nil {
@@ -160,10 +179,47 @@ Other forms:
 	f.BoolVar(&includeDecided, "include-decided", false, "with --filter: change items already decided too")
 	f.BoolVar(&confirmCarried, "confirm-carried", false, "confirm the decisions carried forward from the previous campaign")
 	f.Int64Var(&undo, "undo", 0, "reverse the decision event SEQ (see history in nhi campaign show --json)")
+	bulk.add(cmd, "--filter or --confirm-carried")
 	f.StringVar(&batch, "batch", "", "read ID,DECISION[,REASON] lines from FILE ('-' for stdin)")
 	f.StringVar(&sign.keyPath, "sign-with", "", "sign the decision with this SSH key: a private key file, or a public key whose private half is in ssh-agent (env "+signingKeyEnv+")")
 	f.StringVar(&sign.allowedSigners, "allowed-signers", "", "an allowed_signers file listing your key, when the directory of people does not")
 	return cmd
+}
+
+// confirmItems shows what a bulk decision or confirmation previewed in p
+// will touch, as campaign show lists items, and asks (see confirm).
+func (a *app) confirmItems(ctx context.Context, st *audit.Store, b bulkFlags, campaign string, p *campaigns.BulkOutcome, verb string) (bool, error) {
+	c, err := campaigns.Get(ctx, st, campaign)
+	if err != nil {
+		return false, err
+	}
+	byID := make(map[string]*campaigns.Item, len(c.Items))
+	for i := range c.Items {
+		byID[c.Items[i].ID] = &c.Items[i]
+	}
+	headline := fmt.Sprintf("%s %d item(s) of %s", verb, len(p.Items), audit.Printable(campaign))
+	var left []string
+	if p.SkippedDecided > 0 {
+		left = append(left, fmt.Sprintf("%d already decided", p.SkippedDecided))
+	}
+	if n := len(p.SkippedOwn); n > 0 {
+		left = append(left, fmt.Sprintf("%d you own", n))
+	}
+	if len(left) > 0 {
+		headline += " (left alone: " + strings.Join(left, ", ") + ")"
+	}
+	shown := min(len(p.Items), previewRows)
+	rows := func(w io.Writer) error {
+		t := newTable(outputWidth(a.stdout), itemColumns(false)...)
+		for _, id := range p.Items[:shown] {
+			if it := byID[id]; it != nil {
+				t.Row(itemCells(c, it, st.Now())...)
+			}
+		}
+		return t.Flush(w)
+	}
+	return a.confirm(b, preview{headline: headline + ":", rows: rows, count: len(p.Items), shown: shown,
+		question: fmt.Sprintf("%s %d item(s)?", verb, len(p.Items))}, false)
 }
 
 func stateWord(d campaigns.Decision) string {

@@ -23,7 +23,7 @@ var (
 
 // nhiBinary builds cmd/nhi once per test run: the end-to-end tests drive
 // the real binary, exit codes and all.
-func nhiBinary(t *testing.T) string {
+func nhiBinary(t testing.TB) string {
 	t.Helper()
 	buildOnce.Do(func() {
 		dir, err := os.MkdirTemp("", "nhi-e2e-")

@@ -37,6 +37,11 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	}
 	fmt.Fprintf(stderr, "nhi: %v\n", err)
 	var u usageError
+	var te topicError
+	if errors.As(err, &te) {
+		fmt.Fprintf(stderr, "Run 'nhi help %s' for %s.\n", te.topic, helpTopics[te.topic])
+		return exitUsage
+	}
 	if errors.As(err, &u) {
 		fmt.Fprintf(stderr, "Run '%s --help' for usage.\n", u.command)
 		return exitUsage
@@ -53,3 +58,13 @@ type usageError struct {
 
 func (u usageError) Error() string { return u.err.Error() }
 func (u usageError) Unwrap() error { return u.err }
+
+// topicError is a usage error (exit 2) that a help topic explains (nhi
+// help filter): the hint points there rather than at a command's flags.
+type topicError struct {
+	topic string
+	err   error
+}
+
+func (t topicError) Error() string { return t.err.Error() }
+func (t topicError) Unwrap() error { return t.err }

@@ -17,17 +17,20 @@ func newNoteCmd(a *app) *cobra.Command {
 		Short: "Add and read reviewers' notes on identities",
 	}
 	var filter string
+	var bulk bulkFlags
 	add := &cobra.Command{
 		Use:   "add {ID | --filter EXPR} TEXT...",
 		Short: "Add a note to an identity, or to every identity a filter matches",
 		Long: `Adds TEXT as a note on identity ID, or with --filter on every identity the
-filter matches (see docs/filter.md): what the data does not say — who was
+filter matches (nhi help filter): what the data does not say — who was
 asked, a ticket, a plan. Each note is an event in the evidence file's log, in
 your name (--as, NHI_REVIEWER, or git user.email); notes are never edited or
 removed: add another to correct one. At most 2,000 characters. The words
-after ID are the text, quoted or not.`,
-		Example: `  nhi note add github:acme:github_deploy_key:acme/api/123 'asked @acme/platform in SEC-42'
-  nhi note add github:acme:github_deploy_key:acme/api/123 asked bob too
+after ID are the text, quoted or not. With --filter it first prints how many
+identities the note goes on and the first of them; --dry-run stops there.
+Above 10, a terminal is asked to confirm (--yes does not ask).`,
+		Example: `  nhi note add github:acme:github_deploy_key:api/123 'asked @acme/platform in SEC-42'
+  nhi note add github:acme:github_deploy_key:api/123 asked bob too
   nhi note add --filter 'kind:runner status:active' 'runners move to ephemeral ARC in Q1'`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if filter != "" {
@@ -44,9 +47,16 @@ after ID are the text, quoted or not.`,
 			ids, text := args[:1], strings.Join(args[1:], " ")
 			if filter != "" {
 				text = strings.Join(args, " ")
-				if ids, err = matchingSome(cmd.Context(), st, filter); err != nil {
+				matched, err := matchingSome(cmd.Context(), st, filter)
+				if err != nil {
 					return err
 				}
+				if goOn, err := a.confirm(bulk, preview{headline: fmt.Sprintf("The note goes on %d identities:", len(matched)),
+					rows: identityPreview(matched, outputWidth(a.stdout)), count: len(matched), shown: min(len(matched), previewRows),
+					question: fmt.Sprintf("Add the note to %d identities?", len(matched))}, false); !goOn {
+					return err
+				}
+				ids = idsOf(matched)
 			}
 			evs, err := st.AddNotes(cmd.Context(), actor, ids, text)
 			if err != nil {
@@ -60,7 +70,8 @@ after ID are the text, quoted or not.`,
 			return nil
 		},
 	}
-	add.Flags().StringVar(&filter, "filter", "", "add the note to every identity this filter matches")
+	add.Flags().StringVar(&filter, "filter", "", "add the note to every identity this filter matches (nhi help filter)")
+	bulk.add(add, "--filter")
 
 	var asJSON bool
 	list := &cobra.Command{

@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/spf13/cobra"
@@ -23,16 +24,22 @@ func newOwnerCmd(a *app) *cobra.Command {
 		Short: "Record who answers for identities",
 	}
 	var filter string
+	var bulk bulkFlags
 	set := &cobra.Command{
 		Use:   "set {ID | --filter EXPR} OWNER",
 		Short: "Record OWNER as the owner of an identity, or of every identity a filter matches",
 		Long: `Records OWNER (a person or team, e.g. alice@acme.com or @acme/platform) as the
 owner of identity ID, or with --filter of every identity the filter matches
-(see docs/filter.md). Each assignment is an event in the evidence file's log,
+(nhi help filter). Each assignment is an event in the evidence file's log,
 signed with your name (--as, NHI_REVIEWER, or git user.email); a bulk
-assignment is written all at once or not at all. An empty OWNER ("") clears it.`,
-		Example: `  nhi owner set github:acme:github_deploy_key:acme/api/123 alice@acme.com
-  nhi owner set --filter 'kind:deploy_key scope:acme/payments*' @acme/payments`,
+assignment is written all at once or not at all. An empty OWNER ("") clears it.
+
+With --filter it first prints how many identities it will set and the first
+of them; --dry-run stops there. Above 10, a terminal is asked to confirm
+(--yes does not ask); a script without a terminal is not.`,
+		Example: `  nhi owner set github:acme:github_deploy_key:api/123 alice@acme.com
+  nhi owner set --filter 'kind:deploy_key scope:acme/payments*' @acme/payments --dry-run
+  nhi owner set --filter 'kind:deploy_key scope:acme/payments*' @acme/payments --yes`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if filter != "" {
 				return cobra.ExactArgs(1)(cmd, args)
@@ -61,13 +68,22 @@ assignment is written all at once or not at all. An empty OWNER ("") clears it.`
 				}
 				return nil
 			}
-			ids, err := matchingSome(cmd.Context(), st, filter)
+			matched, err := matchingSome(cmd.Context(), st, filter)
 			if err != nil {
 				return err
 			}
-			sets := make([]audit.OwnerSet, len(ids))
-			for i, id := range ids {
-				sets[i] = audit.OwnerSet{Identity: id, Owner: args[0]}
+			headline := fmt.Sprintf("The owner of %d identities becomes %s:", len(matched), audit.Printable(args[0]))
+			if args[0] == "" {
+				headline = fmt.Sprintf("The owner of %d identities is cleared:", len(matched))
+			}
+			if goOn, err := a.confirm(bulk, preview{headline: headline, rows: identityPreview(matched, outputWidth(a.stdout)),
+				count: len(matched), shown: min(len(matched), previewRows),
+				question: fmt.Sprintf("Set the owner of %d identities?", len(matched))}, false); !goOn {
+				return err
+			}
+			sets := make([]audit.OwnerSet, len(matched))
+			for i := range matched {
+				sets[i] = audit.OwnerSet{Identity: matched[i].ID, Owner: args[0]}
 			}
 			evs, err := st.SetOwners(cmd.Context(), actor, sets)
 			if err != nil {
@@ -78,7 +94,8 @@ assignment is written all at once or not at all. An empty OWNER ("") clears it.`
 			return nil
 		},
 	}
-	set.Flags().StringVar(&filter, "filter", "", "set the owner of every identity this filter matches")
+	set.Flags().StringVar(&filter, "filter", "", "set the owner of every identity this filter matches (nhi help filter)")
+	bulk.add(set, "--filter")
 
 	var dryRun bool
 	imp := &cobra.Command{
@@ -86,7 +103,7 @@ assignment is written all at once or not at all. An empty OWNER ("") clears it.`
 		Short: "Record owners from a CSV of id-or-pattern,owner",
 		Long: `Reads a CSV file of "id-or-pattern,owner" rows, as teams that keep ownership
 records elsewhere export them. A pattern may use * and ? on identity IDs
-(github:acme:github_deploy_key:acme/payments-*). Later rows win over earlier
+(github:acme:github_deploy_key:payments-*). Later rows win over earlier
 ones for the same identity. A header row (id,owner) and lines starting with #
 are skipped. Every row must match at least one identity, or nothing is
 written; all assignments are written at once, one event each. "-" reads
@@ -190,7 +207,7 @@ func parseFilterArg(expr string) (*filter.Filter, error) {
 	f, err := filter.Parse(expr, audit.Vocabulary)
 	var fe *filter.Error
 	if errors.As(err, &fe) {
-		return nil, usageError{command: "filter", err: fmt.Errorf("%v\n%s", fe, indent(fe.Caret(), "  "))}
+		return nil, topicError{topic: "filter", err: fmt.Errorf("%v\n%s", fe, indent(fe.Caret(), "  "))}
 	}
 	return f, err
 }
@@ -199,10 +216,10 @@ func indent(s, prefix string) string {
 	return prefix + strings.ReplaceAll(s, "\n", "\n"+prefix)
 }
 
-// matchingSome returns the IDs of the identities the filter expression
-// matches, in ID order, for a bulk write: a malformed filter is a usage
-// error, and one that matches nothing is refused.
-func matchingSome(ctx context.Context, st *audit.Store, expr string) ([]string, error) {
+// matchingSome returns the identities the filter expression matches, in
+// ID order, for a bulk write: a malformed filter is a usage error, and one
+// that matches nothing is refused.
+func matchingSome(ctx context.Context, st *audit.Store, expr string) ([]audit.Identity, error) {
 	f, err := parseFilterArg(expr)
 	if err != nil {
 		return nil, err
@@ -217,8 +234,8 @@ func matchingSome(ctx context.Context, st *audit.Store, expr string) ([]string, 
 	return ids, nil
 }
 
-// matching returns the IDs of the identities f matches, in ID order.
-func matching(ctx context.Context, st *audit.Store, f *filter.Filter) ([]string, error) {
+// matching returns the identities f matches, in ID order.
+func matching(ctx context.Context, st *audit.Store, f *filter.Filter) ([]audit.Identity, error) {
 	ids, err := st.Identities(ctx)
 	if err != nil {
 		return nil, err
@@ -227,13 +244,34 @@ func matching(ctx context.Context, st *audit.Store, f *filter.Filter) ([]string,
 	if err != nil {
 		return nil, err
 	}
-	var out []string
+	out := ids[:0]
 	for i := range ids {
 		if f.Match(&ids[i], env) {
-			out = append(out, ids[i].ID)
+			out = append(out, ids[i])
 		}
 	}
 	return out, nil
+}
+
+// identityPreview prints the first previewRows identities as the
+// identities table does.
+func identityPreview(ids []audit.Identity, width int) func(io.Writer) error {
+	return func(out io.Writer) error {
+		emit, finish := identityTable(out, "", time.Now(), width, false)
+		for i := range ids[:min(len(ids), previewRows)] {
+			emit(&ids[i])
+		}
+		return finish(len(ids), len(ids))
+	}
+}
+
+// idsOf returns the identities' IDs.
+func idsOf(ids []audit.Identity) []string {
+	out := make([]string, len(ids))
+	for i := range ids {
+		out[i] = ids[i].ID
+	}
+	return out
 }
 
 type ownerRow struct {

@@ -211,8 +211,8 @@ func TestSeparationOfDuties(t *testing.T) {
 	}
 	// Whoever decided may not close; carol, who did not, may.
 	refused(t, 1, "separation of duties: dan@northwind.example may not close campaign q (rule closer: dan@northwind.example decided",
-		"campaign", "close", "q", "--db", db, "--as", "user3")
-	ok(t, append([]string{"campaign", "close", "q"}, carol...)...)
+		"campaign", "close", "q", "--yes", "--db", db, "--as", "user3")
+	ok(t, append([]string{"campaign", "close", "q", "--yes"}, carol...)...)
 
 	c = show(t, db, "q")
 	var rules []string
@@ -237,7 +237,7 @@ func TestSeparationOfDuties(t *testing.T) {
 	if r := nhi(t, nil, append([]string{"decide", "q2", keyID(4), "keep", "--reason", "checked"}, carol...)...); r.code != 0 {
 		t.Errorf("carol with --allow-admin-review: %d\n%s", r.code, r.stderr)
 	}
-	ok(t, append([]string{"campaign", "close", "q2"}, carol...)...)
+	ok(t, append([]string{"campaign", "close", "q2", "--yes"}, carol...)...)
 }
 
 // sqlite reads one row of the evidence file directly, as an auditor's

@@ -17,7 +17,7 @@ func newPolicyCmd(a *app) *cobra.Command {
 		Long: `The policy holds every threshold the findings use (days before a credential
 is stale or unrotated, severities, your own GitHub Apps). The built-in default
 is in force until one is set; setting one is an event in the log, and each
-snapshot keeps the policy it was taken under. See docs/policy.md.`,
+snapshot keeps the policy it was taken under.` + "\n" + policyHelp(),
 	}
 	var asJSON bool
 	show := &cobra.Command{

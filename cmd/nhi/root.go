@@ -149,8 +149,10 @@ Run nhi with no command to open the terminal UI on the evidence file.`,
 		newVerifyCmd(a),
 		newLogCmd(a),
 		newVersionCmd(a),
+		newFilterHelp(),
 	)
 	wrapArgs(root)
+	addCompletions(root, a)
 	return root
 }
 

@@ -183,6 +183,13 @@ costs little of the rate limit.`,
 			case installation != 0 && appID == 0:
 				return usage("--installation-id needs --app-id and --app-key")
 			}
+			// Checked before the evidence file is created: a mistyped URL
+			// leaves nothing behind.
+			if apiURL != "" {
+				if err := ghconn.CheckAPIURL(apiURL); err != nil {
+					return usageError{cmd.CommandPath(), err}
+				}
+			}
 			opts := ghconn.Options{APIURL: apiURL, Concurrency: concurrency, NoWait: noWait, MaxWait: maxWait}
 			if appID != 0 {
 				pemBytes, err := os.ReadFile(appKey)
@@ -277,6 +284,11 @@ func (a *app) snapshot(ctx context.Context, wait bool, build func(snapshotEnv) (
 	if errors.Is(err, audit.ErrSnapshotRunning) {
 		return err
 	}
+	if err != nil && snap != nil {
+		// The failure is said once, on stderr, with what the population
+		// is now: the previous complete snapshot, if there is one.
+		return fmt.Errorf("snapshot %d of %s/%s failed: %w; %s", snap.ID, c.Source(), c.Account(), err, currentAfterFailure(ctx, st, snap))
+	}
 	if err != nil {
 		return fmt.Errorf("snapshot of %s failed: %w", c.Account(), err)
 	}
@@ -339,9 +351,21 @@ func printSnapshot(w io.Writer, snap *audit.Snapshot, path string, took time.Dur
 			fmt.Fprintf(w, "  %s: %s\n", g.Endpoint, audit.Printable(g.Reason))
 		}
 	}
-	if snap.Error != "" {
-		fmt.Fprintf(w, "Failed: %s. The last complete snapshot is still the current population.\n", snap.Error)
+}
+
+// currentAfterFailure says which snapshot the population of failed's
+// account still comes from, or that there is none yet.
+func currentAfterFailure(ctx context.Context, st *audit.Store, failed *audit.Snapshot) string {
+	snaps, err := st.Snapshots(ctx)
+	if err == nil {
+		for _, c := range audit.CurrentOf(snaps) {
+			if c.Source == failed.Source && c.Account == failed.Account && c.ID != failed.ID {
+				return fmt.Sprintf("the population of %s/%s is still that of snapshot %d (%s, %s)",
+					failed.Source, failed.Account, c.ID, c.Status, c.StartedAt.Format("2006-01-02 15:04 UTC"))
+			}
+		}
 	}
+	return fmt.Sprintf("%s/%s has no finished snapshot yet, so it has no population", failed.Source, failed.Account)
 }
 
 // demoChanges changes the sample organisation as a week would: a deploy

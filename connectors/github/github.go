@@ -125,6 +125,9 @@ type Connector struct {
 
 	rate  rateState
 	stats stats
+	// reached: some request got an HTTP answer, so the address is right
+	// and a failure to connect is a dropped connection worth a retry.
+	reached atomic.Bool
 
 	// The writer: workers hand it complete units (see startWriter).
 	sink       chan *unit

@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/google/go-github/v60/github"
@@ -265,6 +266,11 @@ func (c *Connector) do(ctx context.Context, ep endpoint, method, u, etag string,
 					return nil, fmt.Errorf("github: %s: no answer within %s, %d times: the server stopped answering; run the same command again to continue: %w",
 						ep, c.requestTimeout, timeouts, connectors.ErrResumable)
 				}
+			}
+			// A server never reached is the wrong address or no network:
+			// say so at once, as a failure to fix, not a run to resume.
+			if !c.reached.Load() && unreachable(err) {
+				return nil, fmt.Errorf("github: cannot reach %s (%s: %v): check --api-url and the network; nothing was read", c.client.BaseURL, ep, err)
 			}
 			// A dropped connection or a body cut short: try again.
 			attempts++
@@ -560,6 +566,7 @@ func (c *Connector) send(ctx context.Context, ep endpoint, method, u, etag strin
 		return nil, err
 	}
 	defer hr.Body.Close()
+	c.reached.Store(true)
 	body, err := io.ReadAll(io.LimitReader(hr.Body, maxBody+1))
 	if err != nil {
 		if ctx.Err() == nil && context.Cause(rctx) == errTimeout {
@@ -610,16 +617,35 @@ func apiBase(u *url.URL) *url.URL {
 	return u
 }
 
+// CheckAPIURL refuses an --api-url that is not an http(s) URL with a
+// host, so a command can say so before it creates anything.
+func CheckAPIURL(apiURL string) error {
+	u, err := url.Parse(apiURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("github: API URL %q is not an http(s) URL: pass the server's address, e.g. https://github.example.com", apiURL)
+	}
+	return nil
+}
+
+// unreachable reports whether err says the server cannot be reached at
+// all (nothing listens, no such host, no route): retrying the first
+// request only delays the answer.
+func unreachable(err error) bool {
+	var dns *net.DNSError
+	return errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.EHOSTUNREACH) ||
+		errors.Is(err, syscall.ENETUNREACH) || errors.As(err, &dns) && dns.IsNotFound
+}
+
 // newRequestClient is a go-github client used only to build requests
 // (base URL, User-Agent, API version, Accept): requests are sent by do,
 // so go-github's own rate-limit bookkeeping never blocks a retry.
 func newRequestClient(apiURL string) (*github.Client, error) {
 	client := github.NewClient(nil)
 	if apiURL != "" {
-		u, err := url.Parse(apiURL)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return nil, fmt.Errorf("github: API URL %q is not an http(s) URL", apiURL)
+		if err := CheckAPIURL(apiURL); err != nil {
+			return nil, err
 		}
+		u, _ := url.Parse(apiURL)
 		client.BaseURL = apiBase(u)
 	}
 	client.UserAgent = "nhi (+https://github.com/nhi-audit/nhi)"

@@ -1,0 +1,55 @@
+package main
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/nhi-audit/nhi/audit"
+	"github.com/nhi-audit/nhi/filter"
+)
+
+// TestHelpFilter: nhi help filter carries the field table docs/filter.md
+// has (both from the filter package's list), its examples parse, and a
+// bad filter points to it and exits 2.
+func TestHelpFilter(t *testing.T) {
+	for _, e := range filterExamples {
+		if _, err := parseFilterArg(e.expr); err != nil {
+			t.Errorf("example %q does not parse: %v", e.expr, err)
+		}
+	}
+	r := ok(t, "help", "filter")
+	if !strings.Contains(r.stdout, filter.FieldsText()) {
+		t.Errorf("nhi help filter lacks the field table:\n%s", r.stdout)
+	}
+	for _, want := range []string{"perm.contents:write", "unused>90d", "status:removed", "finding:stale -owner:none"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("nhi help filter does not mention %s", want)
+		}
+	}
+	r = nhi(t, nil, "identities", "--filter", "kind:deploy_key (owner:none", "--db", campaignDB(t, 1))
+	if r.code != 2 || !strings.Contains(r.stderr, "Run 'nhi help filter' for the filter language.") || strings.Contains(r.stderr, "filter --help") {
+		t.Errorf("a bad filter: exit %d\n%s", r.code, r.stderr)
+	}
+}
+
+// TestHelpPolicy: nhi help policy names every key and every rule, and a
+// typo in a policy file says which key and the nearest one.
+func TestHelpPolicy(t *testing.T) {
+	r := ok(t, "help", "policy")
+	for _, want := range []string{"first_party_apps", "never_used_days", "severity"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("nhi help policy does not mention %s", want)
+		}
+	}
+	for rule := range audit.DefaultPolicy().Rules {
+		if !strings.Contains(r.stdout, "  "+rule+":\n") {
+			t.Errorf("nhi help policy does not list rule %s", rule)
+		}
+	}
+	db := campaignDB(t, 1)
+	f := writeFile(t, "policy.yaml", "version: 1\nrules:\n  stale:\n    unused_dayz: 30\n")
+	refused(t, 1, `line 4: unknown key "unused_dayz" in a rule; did you mean "unused_days"?`, "policy", "set", f, "--db", db, "--as", "lead")
+	if r := nhi(t, nil, "policy", "set", f, "--db", db, "--as", "lead"); strings.Contains(r.stderr, "audit.") {
+		t.Errorf("a policy typo names a Go type:\n%s", r.stderr)
+	}
+}

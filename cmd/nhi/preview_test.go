@@ -1,0 +1,84 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+)
+
+// TestBulkWritesPreview: owner set, note add and decide --filter print the
+// count and the first rows; --dry-run writes nothing; campaign close lists
+// what becomes no-response and, without a terminal, needs --yes.
+func TestBulkWritesPreview(t *testing.T) {
+	db := campaignDB(t, 14)
+	ok(t, "campaign", "create", "q", "--scope", "id:*", "--due", due(30), "--reviewer", "rita", "--db", db, "--as", "lead")
+	head := logHead(t, db)
+	for _, c := range []struct {
+		args     []string
+		headline string
+	}{
+		{[]string{"owner", "set", "--filter", "kind:deploy_key", "@acme/platform"}, "The owner of 14 identities becomes @acme/platform:\n"},
+		{[]string{"note", "add", "--filter", "kind:deploy_key", "asked", "in", "SEC-42"}, "The note goes on 14 identities:\n"},
+		{[]string{"decide", "q", "--filter", "id:*", "keep", "--reason", "build keys"}, "Decide keep on 14 item(s) of q:\n"},
+		{[]string{"campaign", "close", "q"}, "Closing q makes its decisions final: 0 of 14 item(s) decided, 14 become no-response. No response:\n"},
+	} {
+		r := ok(t, append(c.args, "--dry-run", "--db", db, "--as", "rita")...)
+		lines := strings.Split(r.stdout, "\n")
+		if lines[0]+"\n" != c.headline || !strings.HasPrefix(lines[1], "KIND ") || lines[2+previewRows] != "… and 4 more" ||
+			lines[3+previewRows] != "Dry run: nothing was written." {
+			t.Errorf("%s --dry-run printed:\n%s", strings.Join(c.args, " "), r.stdout)
+		}
+		if got := logHead(t, db); got != head {
+			t.Fatalf("%s --dry-run wrote events: head %s, was %s", strings.Join(c.args, " "), got, head)
+		}
+	}
+	// No terminal: the bulk writes go on (scripts), close needs --yes.
+	r := ok(t, "owner", "set", "--filter", "scope:acme/r1", "@acme/platform", "--db", db, "--as", "rita")
+	if !strings.Contains(r.stdout, "The owner of 3 identities becomes @acme/platform:\n") || !strings.Contains(r.stdout, "Owner of 3 identities is now @acme/platform") {
+		t.Errorf("owner set --filter:\n%s", r.stdout)
+	}
+	head = logHead(t, db)
+	refused(t, 1, "pass --yes", "campaign", "close", "q", "--db", db, "--as", "lead")
+	if got := logHead(t, db); got != head {
+		t.Fatalf("close without --yes wrote events")
+	}
+	ok(t, "campaign", "close", "q", "--yes", "--db", db, "--as", "lead")
+}
+
+// TestBulkWritesAskAtATerminal: above the threshold a person at a terminal
+// is asked; anything but y or yes writes nothing; --yes does not ask. The
+// terminal is simulated: run reads the answer from its stdin.
+func TestBulkWritesAskAtATerminal(t *testing.T) {
+	db := campaignDB(t, 14)
+	was := interactive
+	interactive = func(*app) bool { return true }
+	defer func() { interactive = was }()
+	call := func(stdin string, args ...string) (int, string) {
+		var out, errb bytes.Buffer
+		code := run(context.Background(), append(args, "--db", db, "--as", "rita"), strings.NewReader(stdin), &out, &errb)
+		return code, out.String() + errb.String()
+	}
+	set := []string{"owner", "set", "--filter", "kind:deploy_key", "@acme/platform"}
+	for _, answer := range []string{"n\n", "\n", "", "yess\n"} {
+		code, out := call(answer, set...)
+		if code != 1 || !strings.Contains(out, "Set the owner of 14 identities? [y/N] ") || !strings.Contains(out, "not confirmed; nothing was written") {
+			t.Errorf("answer %q: exit %d\n%s", answer, code, out)
+		}
+	}
+	if code, out := call("y\n", set...); code != 0 || !strings.Contains(out, "Owner of 14 identities is now @acme/platform") {
+		t.Errorf("answer y: exit %d\n%s", code, out)
+	}
+	if code, out := call("", append(set, "--yes")...); code != 0 || strings.Contains(out, "[y/N]") {
+		t.Errorf("--yes: exit %d\n%s", code, out)
+	}
+	// At or under the threshold nothing is asked.
+	if code, out := call("", "owner", "set", "--filter", "scope:acme/r1", "bob"); code != 0 || strings.Contains(out, "[y/N]") {
+		t.Errorf("3 identities: exit %d\n%s", code, out)
+	}
+	ok(t, "campaign", "create", "q", "--scope", "id:*", "--due", due(30), "--reviewer", "sam", "--db", db, "--as", "lead")
+	if code, out := call("yes\n", "campaign", "close", "q"); code != 0 || !strings.Contains(out, "Close q? [y/N] ") || !strings.Contains(out, fmt.Sprintf("%d no-response", 14)) {
+		t.Errorf("close, answered yes: exit %d\n%s", code, out)
+	}
+}

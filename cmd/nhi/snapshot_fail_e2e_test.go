@@ -1,0 +1,73 @@
+package main
+
+import (
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/nhi-audit/nhi/connectors/github/githubtest"
+)
+
+// TestSnapshotFailuresSayItOnce: each was reproduced in issue 15. A bad
+// --api-url creates no file; an address nobody answers fails at once, with
+// no snapshot and no advice to resume; a 401 is said once, and says which
+// snapshot the population still comes from, or that there is none.
+func TestSnapshotFailuresSayItOnce(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "nhi.db")
+	env := []string{"GITHUB_TOKEN=ghp_canary_not_a_token"}
+
+	r := nhi(t, env, "snapshot", "github", "--org", "acme", "--api-url", "not a url", "--db", db)
+	if r.code != 2 || !strings.Contains(r.stderr, `API URL "not a url" is not an http(s) URL`) {
+		t.Errorf("--api-url 'not a url': exit %d\n%s", r.code, r.stderr)
+	}
+	if _, err := os.Stat(db); !os.IsNotExist(err) {
+		t.Errorf("a bad --api-url created %s (%v)", db, err)
+	}
+
+	// A port nothing listens on: connection refused on the first request.
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := "http://" + l.Addr().String()
+	l.Close()
+	r = nhi(t, env, "snapshot", "github", "--org", "acme", "--api-url", closed, "--db", db)
+	if r.code != 1 || !strings.Contains(r.stderr, "cannot reach "+closed) || !strings.Contains(r.stderr, "connection refused") {
+		t.Errorf("unreachable: exit %d\n%s", r.code, r.stderr)
+	}
+	for _, never := range []string{"retrying", "run the same command again", "continue"} {
+		if strings.Contains(r.stderr+r.stdout, never) {
+			t.Errorf("unreachable says %q:\n%s%s", never, r.stdout, r.stderr)
+		}
+	}
+	if s := ok(t, "snapshots", "--db", db).stdout; !strings.HasPrefix(s, "No snapshots yet") {
+		t.Errorf("an unreachable server left a snapshot:\n%s", s)
+	}
+
+	// A token revoked mid-run: 401 on one repository's hooks.
+	srv := githubtest.NewServer(githubtest.SampleOrg(3))
+	defer srv.Close()
+	srv.Fail("/orgs/northwind/hooks", http.StatusUnauthorized)
+	env = []string{"GITHUB_TOKEN=" + srv.Token()}
+	snap := func() result {
+		return nhi(t, env, "snapshot", "github", "--org", "northwind", "--api-url", srv.URL(), "--db", db)
+	}
+	r = snap()
+	if r.code != 1 || strings.Count(r.stdout+r.stderr, "401") != 1 || !strings.Contains(r.stderr, "github/northwind has no finished snapshot yet") ||
+		strings.Contains(r.stdout+r.stderr, "last complete snapshot") {
+		t.Errorf("401 on a first snapshot: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	srv.ClearFaults()
+	if r := snap(); r.code != 0 {
+		t.Fatalf("snapshot: exit %d\n%s", r.code, r.stderr)
+	}
+	srv.Fail("/orgs/northwind/hooks", http.StatusUnauthorized)
+	r = snap()
+	if r.code != 1 || strings.Count(r.stdout+r.stderr, "401") != 1 || !strings.Contains(r.stderr, "the population of github/northwind is still that of snapshot") {
+		t.Errorf("401 after a complete snapshot: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+}
