@@ -140,3 +140,47 @@ func TestOwnerSuggestions(t *testing.T) {
 		}
 	}
 }
+
+// AWS owner tags and names point to people of the directory: a tag value
+// (an e-mail, an alias, an IAM ARN) the directory knows is suggested as
+// that person, and so is a person whose alias is the IAM user's or role's
+// name; a value it does not know stays as written.
+func TestOwnerSuggestionsFromTheDirectory(t *testing.T) {
+	s := openNew(t)
+	if _, err := s.SetPeople(ctx, "root", PeopleImport{People: []Person{
+		{Email: "sam@northwind.example", Name: "Sam Rivera", Status: PersonActive, Aliases: []string{"sre@northwind.example"}},
+		{Email: "dana@northwind.example", Name: "Dana Fox", Status: PersonLeft, LeftAt: "2026-10-31", Aliases: []string{"dana"}},
+	}}, false); err != nil {
+		t.Fatal(err)
+	}
+	w, _ := s.BeginSnapshot(ctx, SnapshotInfo{Source: "aws", Account: "222222222222"})
+	tagged := Observation{ID: "aws:222222222222:aws_iam_user:metrics-shipper", Kind: KindAWSIAMUser, Name: "metrics-shipper", Scope: "222222222222",
+		Attributes: map[string]string{"tag.Owner": "sre@northwind.example", "tag.CreatedBy": "arn:aws:iam::111111111111:user/dana", "tag.team": "observability"}}
+	named := Observation{ID: "aws:222222222222:aws_access_key:AKIADANA", Kind: KindAWSAccessKey, Name: "AKIADANA", Scope: "222222222222",
+		Attributes: map[string]string{"user": "dana"}}
+	for _, o := range []Observation{tagged, named} {
+		w.Record(o)
+	}
+	if _, err := w.Finish(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	get := func(id string) []OwnerSuggestion {
+		i, err := s.Identity(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return i.Suggestions
+	}
+	want := []OwnerSuggestion{
+		{"sam@northwind.example", "tag Owner (sre@northwind.example): Sam Rivera <sam@northwind.example> in the directory of people"},
+		{"observability", "tag team"},
+		{"dana@northwind.example", "tag CreatedBy (arn:aws:iam::111111111111:user/dana): Dana Fox <dana@northwind.example> in the directory of people, who left on 2026-10-31"},
+	}
+	if got := get(tagged.ID); !reflect.DeepEqual(got, want) {
+		t.Errorf("tagged user:\n got %v\nwant %v", got, want)
+	}
+	want = []OwnerSuggestion{{"dana@northwind.example", "its IAM user dana: Dana Fox <dana@northwind.example> in the directory of people, who left on 2026-10-31"}}
+	if got := get(named.ID); !reflect.DeepEqual(got, want) {
+		t.Errorf("key of user dana:\n got %v\nwant %v", got, want)
+	}
+}

@@ -48,9 +48,12 @@ var naturalOwnerSources = []struct{ attr, source string }{
 var ownerTags = []string{"Owner", "owner", "team", "CreatedBy"}
 
 // suggestOwners lists likely owners of id, most direct first: who the
-// source says holds it, then CODEOWNERS, admin teams and admins of its
-// repository, then the organisation's owners for org-wide identities.
-func (idx principalIndex) suggestOwners(id *Identity) []OwnerSuggestion {
+// source says holds it, its owner tags (a person of the directory when
+// one names the value), a person of the directory whose alias is the
+// identity's IAM user or role name, then CODEOWNERS, admin teams and
+// admins of its repository, then the organisation's owners for org-wide
+// identities. people may be nil (no directory).
+func (idx principalIndex) suggestOwners(id *Identity, people *Directory) []OwnerSuggestion {
 	var out []OwnerSuggestion
 	seen := map[string]bool{}
 	add := func(owner, source string) {
@@ -64,11 +67,28 @@ func (idx principalIndex) suggestOwners(id *Identity) []OwnerSuggestion {
 	for _, n := range naturalOwnerSources {
 		add(id.Attributes[n.attr], n.source)
 	}
-	for _, tag := range ownerTags {
-		add(id.Attributes["tag."+tag], "tag "+tag)
-		if u := id.Attributes["user"]; u != "" {
-			add(id.Attributes["user_tag."+tag], "tag "+tag+" of user "+u)
+	// A tag's value as a person of the directory: their e-mail, saying
+	// which tag named them and as what.
+	tagged := func(value, source string) {
+		if p := people.Lookup(principalName(value)); p != nil {
+			add(p.Email, fmt.Sprintf("%s (%s): %s in the directory of people%s", source, value, p.Display(), left(p)))
+			return
 		}
+		add(value, source)
+	}
+	for _, tag := range ownerTags {
+		if v := id.Attributes["tag."+tag]; v != "" {
+			tagged(v, "tag "+tag)
+		}
+		if u := id.Attributes["user"]; u != "" {
+			if v := id.Attributes["user_tag."+tag]; v != "" {
+				tagged(v, "tag "+tag+" of user "+u)
+			}
+		}
+	}
+	if p := people.personNamed(id); p != nil {
+		what := map[Kind]string{KindAWSIAMUser: "IAM user name", KindAWSIAMRole: "IAM role name", KindAWSAccessKey: "its IAM user"}[id.Kind]
+		add(p.Email, fmt.Sprintf("%s %s: %s in the directory of people%s", what, ownName(id), p.Display(), left(p)))
 	}
 	byScope := idx[id.SnapshotID]
 	repo := repoScope(id.Scope)
@@ -109,4 +129,45 @@ func repoScope(scope string) string {
 		return ""
 	}
 	return parts[0] + "/" + parts[1]
+}
+
+// principalName is the person a tag value may name: the value itself, or
+// the last part of an IAM ARN ("arn:aws:iam::1:user/dana" is dana; an
+// assumed-role ARN ends with the session name, often an e-mail).
+func principalName(value string) string {
+	if strings.HasPrefix(value, "arn:") {
+		if i := strings.LastIndexByte(value, '/'); i >= 0 {
+			return value[i+1:]
+		}
+	}
+	return value
+}
+
+// ownName is the name an AWS identity goes by that a person may: an IAM
+// user's (for a key, its user's), or a role's; "" for other kinds.
+func ownName(id *Identity) string {
+	switch id.Kind {
+	case KindAWSIAMUser, KindAWSIAMRole:
+		return id.Name
+	case KindAWSAccessKey:
+		return id.Attributes["user"]
+	}
+	return ""
+}
+
+// personNamed is the person of the directory whose alias is id's IAM user
+// or role name (dana, dana@acme.com), or nil.
+func (d *Directory) personNamed(id *Identity) *Person {
+	if d == nil {
+		return nil
+	}
+	return d.Lookup(ownName(id))
+}
+
+// left is ", who left on DATE" for a person who left, else "".
+func left(p *Person) string {
+	if n := p.LeftNote(); n != "" {
+		return ", who " + n
+	}
+	return ""
 }

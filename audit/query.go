@@ -165,13 +165,13 @@ func (d *derivation) fill(ctx context.Context, ids []Identity) error {
 	for i := range ids {
 		id := &ids[i]
 		d.ev.prepare(id.SnapshotID)
-		if namesOwner(id) {
+		if namesOwner(id) || d.ev.people.personNamed(id) != nil {
 			continue
 		}
 		shared[i] = true
 		k := suggestKey{id.SnapshotID, id.Scope}
 		if _, ok := d.byScope[k]; !ok {
-			d.byScope[k] = d.principals.suggestOwners(id)
+			d.byScope[k] = d.principals.suggestOwners(id, d.ev.people)
 		}
 	}
 	// Evaluators are read-only once built: split the work across cores,
@@ -189,7 +189,7 @@ func (d *derivation) fill(ctx context.Context, ids []Identity) error {
 				if shared[i] {
 					id.Suggestions = d.byScope[suggestKey{id.SnapshotID, id.Scope}]
 				} else {
-					id.Suggestions = d.principals.suggestOwners(id)
+					id.Suggestions = d.principals.suggestOwners(id, d.ev.people)
 				}
 			}
 		}()

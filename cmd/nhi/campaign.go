@@ -605,7 +605,11 @@ after the due date.`,
 			if err != nil {
 				return err
 			}
-			printUnverified(a.stdout, c, rs)
+			itemSnap, err := campaigns.ItemSnapshots(cmd.Context(), st, c)
+			if err != nil {
+				return err
+			}
+			printUnverified(a.stdout, c, itemSnap, rs)
 			return nil
 		},
 	}
@@ -613,15 +617,21 @@ after the due date.`,
 	return cmd
 }
 
-// printUnverified names the sources/accounts of a campaign that no later
-// snapshot has checked: their decommissions stay unverified.
-func printUnverified(w io.Writer, c *campaigns.Campaign, rs []campaigns.Remediation) {
+// printUnverified names the sources/accounts of a campaign with
+// decommissions that no later snapshot has checked: they stay unverified.
+func printUnverified(w io.Writer, c *campaigns.Campaign, itemSnap map[string]int64, rs []campaigns.Remediation) {
+	waiting := map[int64]int{}
+	for i := range c.Items {
+		if c.Items[i].Decision == campaigns.Decommission {
+			waiting[itemSnap[c.Items[i].ID]]++
+		}
+	}
 	for _, u := range c.Snapshots {
-		if slices.ContainsFunc(rs, func(r campaigns.Remediation) bool { return r.Base.ID == u.ID }) {
+		if waiting[u.ID] == 0 || slices.ContainsFunc(rs, func(r campaigns.Remediation) bool { return r.Base.ID == u.ID }) {
 			continue
 		}
-		fmt.Fprintf(w, "\nNot verified: no snapshot of %s/%s since snapshot %d; its items' removals stay unverified until one is taken.\n",
-			audit.Printable(u.Source), audit.Printable(u.Account), u.ID)
+		fmt.Fprintf(w, "\nNot verified: %d decommission decision(s) of %s/%s; no snapshot of it since snapshot %d, so their removal is unverified until one is taken.\n",
+			waiting[u.ID], audit.Printable(u.Source), audit.Printable(u.Account), u.ID)
 	}
 }
 

@@ -377,8 +377,9 @@ func TestAssumeRoleDeniedIsAGap(t *testing.T) {
 
 // TestCallsPerAccount: an account costs the authorization details, one
 // ListRoles page, the credential report (generate until complete, get),
-// ListAccessKeys only for the users the report shows with keys, and the
-// OIDC providers; nothing per role or per key.
+// ListAccessKeys per user (the report cannot show an inactive key), one
+// GetAccessKeyLastUsed per inactive key, and the OIDC providers; nothing
+// per role or per active key.
 func TestCallsPerAccount(t *testing.T) {
 	s := serve(t, awstest.Sample(fixedNow))
 	st, _ := openStore(t)
@@ -388,7 +389,8 @@ func TestCallsPerAccount(t *testing.T) {
 	want := map[string]int{
 		"iam:GetAccountAuthorizationDetails": 1, "iam:ListRoles": 1,
 		"iam:GenerateCredentialReport": 2, "iam:GetCredentialReport": 1,
-		"iam:ListAccessKeys":             3, // legacy-deployer, metrics-shipper, backup-old
+		"iam:ListAccessKeys":             3, // every user: legacy-deployer, metrics-shipper, backup-old
+		"iam:GetAccessKeyLastUsed":       1, // backup-old's key is inactive: the report shows its slot as N/A
 		"iam:ListOpenIDConnectProviders": 1, "iam:GetOpenIDConnectProvider": 1,
 	}
 	got := s.Calls(awstest.SampleProd)
@@ -478,5 +480,58 @@ func TestDeniedListingClaimsNoRemoval(t *testing.T) {
 		if got := ids[id].Status; got != want {
 			t.Errorf("%s: %s, want %s", id, got, want)
 		}
+	}
+}
+
+// The credential report shows an inactive key's last_rotated as N/A, like
+// an empty slot (AWS: "If the user does not have an active access key, the
+// value in this field is N/A"). A user whose only key is inactive still
+// has it recorded, and an inactive key never takes the last use of the
+// active key beside it: its own comes from GetAccessKeyLastUsed.
+func TestInactiveKeysAreReadAndNotConfused(t *testing.T) {
+	org := awstest.Sample(fixedNow)
+	day := func(n int) time.Time { return fixedNow.AddDate(0, 0, -n) }
+	used := func(n int) *time.Time { t := day(n); return &t }
+	for _, a := range org.Accounts {
+		if a.ID != awstest.SampleProd {
+			continue
+		}
+		a.Users = append(a.Users,
+			// The active key was made after the inactive one but sits in the
+			// first slot (keys keep their slot when another is deleted).
+			&awstest.User{Name: "ci-rotated", Path: "/", ID: "AIDAPRODCIROT", Created: day(900), Keys: []*awstest.AccessKey{
+				{ID: "AKIAPRODCIROTNEW0001", Status: "Active", Created: day(30), LastUsed: used(2), Service: "ec2", Region: "eu-west-1"},
+				{ID: "AKIAPRODCIROTOLD0001", Status: "Inactive", Created: day(800), LastUsed: used(400), Service: "s3", Region: "us-east-1"},
+			}},
+			&awstest.User{Name: "retired-bot", Path: "/", ID: "AIDAPRODRETIRED", Created: day(700), Keys: []*awstest.AccessKey{
+				{ID: "AKIAPRODRETIRED00001", Status: "Inactive", Created: day(650), LastUsed: used(500), Service: "sqs", Region: "us-east-1"},
+			}})
+	}
+	s := serve(t, org, awstest.WithReportReady())
+	st, _ := openStore(t)
+	opts := options(&lockedBuffer{})
+	opts.OrgRole = "OrganizationAccountAccessRole"
+	opts.Accounts = []string{awstest.SampleProd}
+	snapshotAll(t, st, opts)
+	ids := byID(t, st)
+	for id, want := range map[string]struct {
+		status, service string
+		daysAgo         int
+	}{
+		"AKIAPRODCIROTNEW0001": {"Active", "ec2", 2},
+		"AKIAPRODCIROTOLD0001": {"Inactive", "s3", 400},
+		"AKIAPRODRETIRED00001": {"Inactive", "sqs", 500},
+	} {
+		k, ok := ids["aws:222222222222:aws_access_key:"+id]
+		if !ok {
+			t.Errorf("%s was not recorded", id)
+			continue
+		}
+		if k.Attributes["status"] != want.status || k.Attributes["last_used_service"] != want.service || k.LastUsedAt == nil || !k.LastUsedAt.Equal(day(want.daysAgo)) {
+			t.Errorf("%s: status %s, last used %v with %s; want %s, %d days ago with %s", id, k.Attributes["status"], k.LastUsedAt, k.Attributes["last_used_service"], want.status, want.daysAgo, want.service)
+		}
+	}
+	if n := s.Calls(awstest.SampleProd)["iam:GetAccessKeyLastUsed"]; n != 3 {
+		t.Errorf("GetAccessKeyLastUsed asked %d times, want once per inactive key (3)", n)
 	}
 }

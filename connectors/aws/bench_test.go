@@ -104,8 +104,9 @@ func benchmarkOrganisation(b *testing.B, accounts int) {
 		// The least an account can cost: the authorization details in
 		// pages of 1,000 (users, groups, roles, one policy), ListRoles in
 		// pages of 1,000, the report (generate, generate again once it is
-		// complete, get), one ListAccessKeys per user with keys, the OIDC
-		// providers (list, get one).
+		// complete, get), one ListAccessKeys per user (the report cannot
+		// show inactive keys; the generated keys are all active, so none
+		// costs a GetAccessKeyLastUsed), the OIDC providers (list, get one).
 		items := users + 1 + roles + 1 + 1
 		least := (items+999)/1000 + (roles+1+999)/1000 + 3 + users + 2
 		worst := 0.0

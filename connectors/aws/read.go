@@ -365,20 +365,15 @@ func na(s string) string {
 	return s
 }
 
-// readKeys lists the access keys of the users the credential report says
-// have one (of every user when there is no report), and takes their use
-// from the report (else GetAccessKeyLastUsed, one call per key).
+// readKeys lists the access keys of every user and takes their use from
+// the credential report, else from GetAccessKeyLastUsed (one call per
+// key). The report cannot say a user has no key: for an inactive key its
+// last_rotated is N/A, as for no key at all, and an inactive key is still
+// a credential anyone allowed iam:UpdateAccessKey can turn back on.
 func (c *Connector) readKeys(ctx context.Context, client *iam.Client, a *account) error {
 	var names []string
 	for _, u := range a.users {
-		name := aws.ToString(u.UserName)
-		if a.report != nil {
-			row, ok := a.report[name]
-			if ok && !row.keys[0].present && !row.keys[1].present {
-				continue
-			}
-		}
-		names = append(names, name)
+		names = append(names, aws.ToString(u.UserName))
 	}
 	keys := make([][]key, len(names))
 	err := c.each(ctx, len(names), func(i int) error {
@@ -393,21 +388,26 @@ func (c *Connector) readKeys(ctx context.Context, client *iam.Client, a *account
 				keys[i] = append(keys[i], k)
 			}
 		}
+		var ask []*key
 		if row, ok := a.report[names[i]]; ok {
-			matchReport(keys[i], row)
-			return nil
+			ask = matchReport(keys[i], row)
+		} else {
+			for j := range keys[i] {
+				ask = append(ask, &keys[i][j])
+			}
 		}
-		for j := range keys[i] {
-			out, err := client.GetAccessKeyLastUsed(ctx, &iam.GetAccessKeyLastUsedInput{AccessKeyId: aws.String(keys[i][j].id)})
+		for j := range ask {
+			out, err := client.GetAccessKeyLastUsed(ctx, &iam.GetAccessKeyLastUsedInput{AccessKeyId: aws.String(ask[j].id)})
 			if err != nil {
 				return err
 			}
+			ask[j].lastUsedNotKnown = false
 			if lu := out.AccessKeyLastUsed; lu != nil {
 				if lu.LastUsedDate != nil {
 					t := lu.LastUsedDate.UTC()
-					keys[i][j].lastUsed = &t
+					ask[j].lastUsed = &t
 				}
-				keys[i][j].service, keys[i][j].region = na(aws.ToString(lu.ServiceName)), na(aws.ToString(lu.Region))
+				ask[j].service, ask[j].region = na(aws.ToString(lu.ServiceName)), na(aws.ToString(lu.Region))
 			}
 		}
 		return nil
@@ -420,31 +420,45 @@ func (c *Connector) readKeys(ctx context.Context, client *iam.Client, a *account
 	return err
 }
 
-// matchReport takes each key's use from the report's access_key_1/2
-// columns: the slot whose last_rotated is the key's creation, else the
-// keys in creation order.
-func matchReport(keys []key, row reportRow) {
+// matchReport takes each active key's use from the report's
+// access_key_1/2 columns: the slot whose last_rotated is the key's
+// creation, else, by creation order, an active slot no other key took. It
+// returns the keys the report cannot speak for, to ask one by one: an
+// inactive key (the report shows last_rotated N/A for it, so its slot
+// cannot be told apart from an empty one), or one no slot matches.
+func matchReport(keys []key, row reportRow) []*key {
 	slices.SortFunc(keys, func(x, y key) int { return x.created.Compare(y.created) })
 	used := [2]bool{}
+	var ask []*key
+	idx := make([]int, 0, len(keys))
 	for j := range keys {
+		if keys[j].status != "Active" {
+			idx = append(idx, j)
+			continue
+		}
 		slot := -1
 		for s := range 2 {
-			if !used[s] && row.keys[s].rotated != nil && row.keys[s].rotated.Equal(keys[j].created.Truncate(time.Second)) {
+			if !used[s] && row.keys[s].active && row.keys[s].rotated != nil && row.keys[s].rotated.Equal(keys[j].created.Truncate(time.Second)) {
 				slot = s
 				break
 			}
 		}
-		if slot < 0 && j < 2 && !used[j] {
+		if slot < 0 && j < 2 && !used[j] && row.keys[j].active {
 			slot = j
 		}
 		if slot < 0 {
-			keys[j].lastUsedNotKnown = true
+			idx = append(idx, j)
 			continue
 		}
 		used[slot] = true
 		rk := row.keys[slot]
 		keys[j].lastUsed, keys[j].service, keys[j].region = rk.lastUsed, rk.service, rk.region
 	}
+	for _, j := range idx {
+		keys[j].lastUsedNotKnown = true
+		ask = append(ask, &keys[j])
+	}
+	return ask
 }
 
 func (c *Connector) readOIDC(ctx context.Context, client *iam.Client, a *account) error {

@@ -174,7 +174,7 @@ func Parse(data []byte, opts Options) (*Population, error) {
 	// copies them all several times over.
 	p.Observations = make([]audit.Observation, 0, bytes.Count(data, []byte{'\n'})+1)
 	c := &collector{errs: Errors{File: opts.File}}
-	b := &builder{p: p, c: c, keys: map[string]int{}}
+	b := &builder{p: p, c: c, keys: map[string]int{}, kinds: map[string]kindOf{}}
 	var err error
 	if opts.Format == FormatJSON {
 		err = parseJSON(data, b)
@@ -250,6 +250,14 @@ type builder struct {
 	p    *Population
 	c    *collector
 	keys map[string]int // key -> line it was first seen on
+	// kinds remembers each kind cell's stored kind (or why it is refused):
+	// a file has a few kinds over many rows.
+	kinds map[string]kindOf
+}
+
+type kindOf struct {
+	kind string
+	err  error
 }
 
 // cell is one value with where it was.
@@ -285,11 +293,15 @@ func (b *builder) row(line, col int, cells []cell) {
 		case colKind:
 			kind = text
 			if kind != "" {
-				k, err := normKind(kind)
-				if err != nil {
-					bad(c, err.Error())
+				k, ok := b.kinds[kind]
+				if !ok {
+					k.kind, k.err = normKind(kind)
+					b.kinds[kind] = k
 				}
-				kind = k
+				if k.err != nil {
+					bad(c, k.err.Error())
+				}
+				kind = k.kind
 			}
 		case colName:
 			o.Name = text

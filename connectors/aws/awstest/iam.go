@@ -473,7 +473,14 @@ func credentialReport(a *Account, at time.Time) []byte {
 			if k.LastUsed != nil {
 				service, region = k.Service, k.Region
 			}
-			row = append(row, strconv.FormatBool(k.Status == "Active"), reportTime(&created), reportTime(k.LastUsed), region, service)
+			// AWS: "If the user does not have an active access key, the
+			// value in this field is N/A" — an inactive key's slot shows no
+			// creation date, like an empty one.
+			rotated := reportTime(&created)
+			if k.Status != "Active" {
+				rotated = "N/A"
+			}
+			row = append(row, strconv.FormatBool(k.Status == "Active"), rotated, reportTime(k.LastUsed), region, service)
 		}
 		row = append(row, "false", "N/A", "false", "N/A")
 		_ = cw.Write(row)
