@@ -86,6 +86,9 @@ func (s *Server) reachRoutes(org orgRoute, dotcomOnly orgWrap, appOnly func(stri
 		}
 		notFound(w)
 	})
+	org("/actions/oidc/customization/sub", func(w http.ResponseWriter, _ *http.Request, o *Org) {
+		writeJSON(w, map[string]any{"include_claim_keys": nonNil(o.OIDCSubClaimKeys)})
+	})
 	org("/private-registries", func(w http.ResponseWriter, r *http.Request, o *Org) {
 		page(s, w, r, o.PrivateRegistries, "configurations", privateRegistry)
 	})
@@ -204,4 +207,11 @@ func (s *Server) repoByID(id int64) *Repo {
 		}
 	}
 	return nil
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
 }
