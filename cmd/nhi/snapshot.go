@@ -156,8 +156,8 @@ fine-grained PATs and PAT requests: authenticate as a GitHub App
 Use --api-url for GitHub Enterprise Server: the host alone
 (https://ghe.example.com) reads https://ghe.example.com/api/v3/, as gh does.
 The server's version is recorded, and the kinds it does not have
-(Codespaces and Copilot coding agent secrets, SAML credential authorizations) are not read and are
-not gaps.
+(Codespaces and Copilot coding agent secrets, SAML credential
+authorizations) are not read and are not gaps.
 
 Progress goes to stderr. When the API rate limit runs out the run waits for
 the reset; after a secondary rate limit every worker pauses as long as
