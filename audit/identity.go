@@ -25,6 +25,7 @@ const (
 	KindGitHubCodespacesSecret        Kind = "github_codespaces_secret"
 	KindGitHubAgentsSecret            Kind = "github_agents_secret"    // Copilot coding agent secrets (GitHub.com)
 	KindGitHubPrivateRegistry         Kind = "github_private_registry" // an org's private registry credential
+	KindGitHubActionsOIDC             Kind = "github_actions_oidc"     // the sub claim of Actions OIDC tokens: the org's, a repository's own
 	KindGitHubWebhook                 Kind = "github_webhook"
 	KindGitHubRunner                  Kind = "github_runner"
 )
@@ -58,6 +59,7 @@ var Kinds = []Kind{
 	KindGitHubCodespacesSecret,
 	KindGitHubAgentsSecret,
 	KindGitHubPrivateRegistry,
+	KindGitHubActionsOIDC,
 	KindGitHubWebhook,
 	KindGitHubRunner,
 	KindX509Certificate,
@@ -90,6 +92,8 @@ func (k Kind) Label() string {
 		return "agent secret"
 	case KindGitHubPrivateRegistry:
 		return "private registry"
+	case KindGitHubActionsOIDC:
+		return "Actions OIDC"
 	case KindGitHubWebhook:
 		return "webhook"
 	case KindGitHubRunner:

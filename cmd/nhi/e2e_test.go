@@ -75,16 +75,19 @@ func nhi(t *testing.T, env []string, args ...string) result {
 	return result{out.String(), errb.String(), code}
 }
 
-// TestDemoHistory: nhi demo --history takes a second snapshot after a
-// week's changes; diff shows the removal, the rotation, the rename as a
-// change and the identities of the repository the App no longer sees as
-// not seen, never removed; identities says not-checked, with the reason.
+// TestDemoHistory: nhi demo, on a new file, decides a campaign and takes a
+// second snapshot after a week's changes; diff shows the removal, the
+// rotation, the rename as a change and the identities of the repository
+// the App no longer sees as not seen, never removed; identities says
+// not-checked, with the reason; the campaign's decommissioned keys are one
+// removed, one still present (renamed), one not checked.
 func TestDemoHistory(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "demo.db")
-	r := nhi(t, nil, "demo", "--history", "--no-tui", "--db", db)
+	r := nhi(t, nil, "demo", "--no-tui", "--db", db)
 	if r.code != 0 || !strings.Contains(r.stdout, " of github/northwind: partial") ||
-		!strings.Contains(r.stdout, "Coverage: 1 of 40 repositories is not visible to this credential") {
-		t.Fatalf("demo --history exit %d:\n%s%s", r.code, r.stdout, r.stderr)
+		!strings.Contains(r.stdout, "Coverage: 1 of 40 repositories is not visible to this credential") ||
+		!strings.Contains(r.stdout, "Campaign demo-deploy-keys: of the identities approved for decommissioning, 1 removed, 1 still present, 1 not checked") {
+		t.Fatalf("demo exit %d:\n%s%s", r.code, r.stdout, r.stderr)
 	}
 	r = nhi(t, nil, "diff", "--db", db, "--json")
 	var d struct {
@@ -124,7 +127,8 @@ func TestDemoHistory(t *testing.T) {
 func TestDemoEndToEnd(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "demo.db")
 
-	r := nhi(t, nil, "demo", "--no-tui", "--db", db)
+	// One snapshot (no week of changes): every identity is active.
+	r := nhi(t, nil, "demo", "--history=false", "--no-tui", "--db", db)
 	if r.code != 0 {
 		t.Fatalf("demo exit %d: %s%s", r.code, r.stdout, r.stderr)
 	}
@@ -367,7 +371,7 @@ func TestFilterAndBulkOwners(t *testing.T) {
 // still verifies.
 func TestNotesEndToEnd(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "demo.db")
-	if r := nhi(t, nil, "demo", "--no-tui", "--db", db); r.code != 0 {
+	if r := nhi(t, nil, "demo", "--history=false", "--no-tui", "--db", db); r.code != 0 {
 		t.Fatal(r.stderr)
 	}
 	r := nhi(t, nil, "identities", "--db", db, "--json", "--filter", "kind:runner")

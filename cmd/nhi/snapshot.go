@@ -40,14 +40,18 @@ evidence file (--db), does the same for a sample AWS organisation (three
 accounts, read by the real AWS connector through AWS_ENDPOINT_URL), and opens
 the review UI. Nothing leaves this machine.
 
-With --history it then takes a second snapshot of the organisation a week
-later, as it really changes: a deploy key removed, a secret rotated, a
-repository renamed, and the App no longer installed on one repository, so
-that snapshot is partial. nhi diff, identity status and nhi campaign verify
-then have something true to show: a removal where it was looked for, a
-rename as a change, and identities not checked where nothing was read.`,
+On a new evidence file it then lives through a week (--history, on by
+default): a review campaign decides to decommission three deploy keys, and
+a second snapshot reads the organisation as it really changed: one of those
+keys removed, a secret rotated, a repository renamed, and the App no longer
+installed on one repository, so that snapshot is partial. nhi diff,
+identity status, nhi campaign verify and the campaign's report then have
+something true to show: a removal where it was looked for, a rename as a
+change (its key still present), and identities not checked where nothing
+was read. --history=false takes the first snapshot only; a demo on a file
+that already has one takes one more, unchanged.`,
 		Example: `  nhi demo
-  nhi demo --history --no-tui && nhi diff
+  nhi demo --no-tui && nhi diff && nhi campaign verify demo-deploy-keys
   nhi demo --repos 2000 --no-tui --db demo.db`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -74,6 +78,11 @@ rename as a change, and identities not checked where nothing was read.`,
 				ID: demoInstallationID, AppID: demoAppID, AppSlug: demoAppSlug, RepositorySelection: "all",
 				Permissions: perms, CreatedAt: githubtest.Reference.AddDate(0, 0, -3), UpdatedAt: githubtest.Reference.AddDate(0, 0, -3),
 			})
+			week := planDemoWeek(org)
+			fresh, err := a.freshDemo(ctx)
+			if err != nil {
+				return err
+			}
 			srv := githubtest.NewServer(org, githubtest.WithApp(githubtest.App{
 				ID: demoAppID, Slug: demoAppSlug, Name: "nhi audit (demo)", InstallationID: demoInstallationID,
 				PublicKey: &key.PublicKey, Permissions: perms,
@@ -96,8 +105,11 @@ rename as a change, and identities not checked where nothing was read.`,
 			if err != nil {
 				return err
 			}
-			if history {
-				demoChanges(a.stdout, srv)
+			if history && fresh {
+				if err := week.campaign(ctx, a, org); err != nil {
+					return err
+				}
+				week.apply(a.stdout, srv)
 				err = a.snapshot(ctx, false, func(env snapshotEnv) (connectors.Connector, error) {
 					return ghconn.NewConnector(org.Login, ghconn.Options{
 						APIURL: srv.URL(), Cache: env.cache, Progress: env.progress,
@@ -116,7 +128,7 @@ rename as a change, and identities not checked where nothing was read.`,
 	}
 	cmd.Flags().IntVar(&repos, "repos", 40, "how many repositories the sample organisation has")
 	cmd.Flags().BoolVar(&noTUI, "no-tui", false, "take the snapshot only; do not open the review UI")
-	cmd.Flags().BoolVar(&history, "history", false, "take a second snapshot after realistic changes: a removal, a rotation, a rename, a repository the App no longer sees")
+	cmd.Flags().BoolVar(&history, "history", true, "on a new evidence file, decide a campaign, then take a second snapshot after a week's changes: a removal, a rotation, a rename, a repository the App no longer sees")
 	return cmd
 }
 
@@ -144,8 +156,8 @@ fine-grained PATs and PAT requests: authenticate as a GitHub App
 Use --api-url for GitHub Enterprise Server: the host alone
 (https://ghe.example.com) reads https://ghe.example.com/api/v3/, as gh does.
 The server's version is recorded, and the kinds it does not have
-(Codespaces secrets, SAML credential authorizations) are not read and are
-not gaps.
+(Codespaces and Copilot coding agent secrets, SAML credential
+authorizations) are not read and are not gaps.
 
 Progress goes to stderr. When the API rate limit runs out the run waits for
 the reset; after a secondary rate limit every worker pauses as long as
@@ -366,35 +378,6 @@ func currentAfterFailure(ctx context.Context, st *audit.Store, failed *audit.Sna
 		}
 	}
 	return fmt.Sprintf("%s/%s has no finished snapshot yet, so it has no population", failed.Source, failed.Account)
-}
-
-// demoChanges changes the sample organisation as a week would: a deploy
-// key removed, a repository secret rotated, a repository renamed, and the
-// demo App uninstalled from one repository. It says what it did.
-func demoChanges(w io.Writer, srv *githubtest.Server) {
-	var removed, rotated, renamed, hidden string
-	var visible []string
-	srv.Mutate(func(o *githubtest.Org) {
-		for _, r := range o.Repos {
-			switch {
-			case removed == "" && len(r.DeployKeys) > 0:
-				removed = fmt.Sprintf("deploy key %q of %s", r.DeployKeys[0].Title, r.Name)
-				r.DeployKeys = r.DeployKeys[1:]
-			case rotated == "" && len(r.Secrets) > 0:
-				r.Secrets[0].UpdatedAt = githubtest.Reference.AddDate(0, 0, 7)
-				rotated = fmt.Sprintf("secret %s of %s", r.Secrets[0].Name, r.Name)
-			case renamed == "" && len(r.Secrets)+len(r.DeployKeys) > 0:
-				renamed = r.Name + " → " + r.Name + "-legacy"
-				r.Name += "-legacy"
-			case hidden == "" && len(r.Hooks)+len(r.DeployKeys)+len(r.Secrets) > 0:
-				hidden = r.Name
-				continue
-			}
-			visible = append(visible, r.Name)
-		}
-	})
-	srv.SetAppRepos(visible)
-	fmt.Fprintf(w, "A week later: removed the %s, rotated the %s, renamed %s, and uninstalled the App from %s.\n", removed, rotated, renamed, hidden)
 }
 
 // demoPolicy records, in a file that has no policy yet, the default

@@ -104,9 +104,10 @@ func TestGaps(t *testing.T) {
 		"GET /orgs/acme/installations": {Kind: audit.KindGitHubAppInstallation, Scope: "acme", Status: 404},
 		"GET /repos/acme/api/hooks":    {Kind: audit.KindGitHubWebhook, Scope: "acme/api", Status: 403},
 	}
-	for _, rest := range []string{"keys", "actions/secrets", "dependabot/secrets", "codespaces/secrets", "agents/secrets", "hooks", "actions/runners", "environments"} {
+	for _, rest := range []string{"keys", "actions/secrets", "dependabot/secrets", "codespaces/secrets", "agents/secrets", "hooks", "actions/runners", "actions/oidc/customization/sub", "environments"} {
 		kind := map[string]audit.Kind{
-			"keys": audit.KindGitHubDeployKey, "actions/secrets": audit.KindGitHubActionsSecret, "dependabot/secrets": audit.KindGitHubDependabotSecret,
+			"actions/oidc/customization/sub": audit.KindGitHubActionsOIDC,
+			"keys":                           audit.KindGitHubDeployKey, "actions/secrets": audit.KindGitHubActionsSecret, "dependabot/secrets": audit.KindGitHubDependabotSecret,
 			"codespaces/secrets": audit.KindGitHubCodespacesSecret, "agents/secrets": audit.KindGitHubAgentsSecret, "hooks": audit.KindGitHubWebhook, "actions/runners": audit.KindGitHubRunner,
 			"environments": audit.KindGitHubActionsSecret,
 		}[rest]
@@ -289,8 +290,8 @@ func TestSecondaryRateLimit(t *testing.T) {
 // for the reset, counting down in progress, and then reads everything.
 func TestPrimaryRateLimitWaits(t *testing.T) {
 	o := smallOrg()
-	// 45 requests an hour: the run (about 70) needs two windows.
-	s, opts, clock := clocked(t, o, githubtest.WithRateLimit(45, true))
+	// 50 requests an hour: the run (about 80) needs two windows.
+	s, opts, clock := clocked(t, o, githubtest.WithRateLimit(50, true))
 	var (
 		mu      sync.Mutex
 		waits   []time.Duration

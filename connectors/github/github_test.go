@@ -107,6 +107,7 @@ func smallOrg() *githubtest.Org {
 				DependabotSecrets: []githubtest.Secret{{Name: "NPM_TOKEN", CreatedAt: at("2021-04-01T00:00:00Z"), UpdatedAt: at("2021-04-01T00:00:00Z")}},
 				CodespacesSecrets: []githubtest.Secret{{Name: "DEV_API_KEY", CreatedAt: at("2021-05-01T00:00:00Z"), UpdatedAt: at("2022-05-01T00:00:00Z")}},
 				AgentsSecrets:     []githubtest.Secret{{Name: "COPILOT_MCP_GITHUB", CreatedAt: at("2026-07-01T00:00:00Z"), UpdatedAt: at("2026-07-01T00:00:00Z")}},
+				OIDCSub:           &githubtest.OIDCSub{IncludeClaimKeys: []string{"repo", "context", "job_workflow_ref"}},
 				Environments: []githubtest.Environment{{
 					ID: 77, Name: "production", CreatedAt: at("2022-01-01T00:00:00Z"), UpdatedAt: at("2022-01-01T00:00:00Z"),
 					Secrets: []githubtest.Secret{{Name: "DEPLOY_TOKEN", CreatedAt: at("2022-01-02T00:00:00Z"), UpdatedAt: at("2026-09-09T00:00:00Z")}},
@@ -266,6 +267,16 @@ func TestRunSmallOrg(t *testing.T) {
 				"url": "https://artifactory.acme.example/REDACTED", "url_redacted": "true"}, // a path segment may carry a token
 		},
 		{
+			// The organisation's Actions OIDC tokens: GitHub's default sub.
+			ID: "github:acme:github_actions_oidc:acme", Kind: audit.KindGitHubActionsOIDC, Name: "Actions OIDC tokens of acme", Scope: "acme",
+			Attributes: map[string]string{"sub_claim": "default (repo:ORG/REPO then the job's context)", "sub_claim_customized": "false"},
+		},
+		{
+			// api's own (acme uses the organisation's: no identity).
+			ID: "github:acme:github_actions_oidc:acme/api", Kind: audit.KindGitHubActionsOIDC, Name: "Actions OIDC tokens of acme/api", Scope: "acme/api",
+			Attributes: map[string]string{"sub_claim": "repo,context,job_workflow_ref", "sub_claim_customized": "true", "use_default": "false"},
+		},
+		{
 			ID: "github:acme:github_webhook:acme/501", Kind: audit.KindGitHubWebhook,
 			Name: "siem.acme.example/ingest", Scope: "acme", CreatedAt: tp("2022-02-02T00:00:00Z"),
 			Attributes: map[string]string{
@@ -349,6 +360,7 @@ func TestRunSmallOrg(t *testing.T) {
 		"github:acme:github_dependabot_secret:acme/api/NPM_TOKEN":            "repository:1001/NPM_TOKEN",
 		"github:acme:github_codespaces_secret:acme/api/DEV_API_KEY":          "repository:1001/DEV_API_KEY",
 		"github:acme:github_agents_secret:acme/api/COPILOT_MCP_GITHUB":       "repository:1001/COPILOT_MCP_GITHUB",
+		"github:acme:github_actions_oidc:acme/api":                           "repository:1001/sub",
 		"github:acme:github_actions_secret:acme/api/production/DEPLOY_TOKEN": "repository:1001/production/DEPLOY_TOKEN",
 		"github:acme:github_webhook:api/601":                                 "repository:1001/601",
 		"github:acme:github_runner:api/77":                                   "repository:1001/77",
@@ -417,7 +429,7 @@ func TestRunSmallOrg(t *testing.T) {
 	wantUnits := []string{
 		"org:rulesets", "org:members", "org:installations", "org:personal-access-tokens", "org:personal-access-token-requests",
 		"org:credential-authorizations", "org:actions-secrets", "org:dependabot-secrets", "org:codespaces-secrets",
-		"org:agents-secrets", "org:private-registries", "org:hooks", "org:runners", "org:repos",
+		"org:agents-secrets", "org:private-registries", "org:actions-oidc", "org:hooks", "org:runners", "org:repos",
 	}
 	if !reflect.DeepEqual(rec.order[:len(wantUnits)], wantUnits) || len(rec.order) != len(wantUnits)+3 {
 		t.Errorf("checkpoints %v", rec.order)

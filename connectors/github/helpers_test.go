@@ -229,6 +229,7 @@ func minRequests(o *githubtest.Org, app bool) int {
 	// each org secret shared with selected repositories, and (for an App)
 	// of each fine-grained token or request on a subset.
 	total += pages(len(o.Rulesets)) + len(o.Rulesets) + pages(len(o.RunnerGroups))
+	total += 1 + len(o.Repos) // the Actions OIDC sub claim: the organisation's, each repository's
 	for _, g := range o.RunnerGroups {
 		if g.Visibility == "selected" {
 			total += pages(len(g.SelectedRepos))

@@ -79,6 +79,7 @@ func (c *Connector) orgUnits() []orgUnit {
 		{"org:codespaces-secrets", "codespaces/secrets", audit.KindGitHubCodespacesSecret, needOrgCodespaces, c.parseSecrets(audit.KindGitHubCodespacesSecret, c.org, nil), nil},
 		{"org:agents-secrets", "agents/secrets", audit.KindGitHubAgentsSecret, needOrgAgents, c.parseSecrets(audit.KindGitHubAgentsSecret, c.org, nil), nil},
 		{"org:private-registries", "private-registries", audit.KindGitHubPrivateRegistry, needRegistries, c.parsePrivateRegistries, nil},
+		{"org:actions-oidc", "actions/oidc/customization/sub", audit.KindGitHubActionsOIDC, needOrgOIDC, c.parseOIDCSub(c.org, ""), nil},
 		{"org:hooks", "hooks", audit.KindGitHubWebhook, needOrgHooks, c.parseHooks(c.org, c.org), nil},
 		{"org:runners", "actions/runners", audit.KindGitHubRunner, needRunners, c.parseRunners(c.org, c.org), nil},
 	}
@@ -174,6 +175,13 @@ func (c *Connector) readRepo(ctx context.Context, r repoInfo) (err error) {
 			u.read(scope, ep.kind)
 		}
 	}
+	oidc := c.repoEP(repo, "actions/oidc/customization/sub", "actions/oidc/customization/sub", audit.KindGitHubActionsOIDC, needOIDC)
+	oidc.url = strings.TrimSuffix(oidc.url, fmt.Sprintf("?per_page=%d", perPage))
+	if _, ok, err := u.list(ctx, oidc, c.parseOIDCSub(scope, repo)); err != nil {
+		return err
+	} else if ok {
+		u.read(scope, audit.KindGitHubActionsOIDC)
+	}
 	envs, ok, err := u.list(ctx, c.repoEP(repo, "environments", "environments", audit.KindGitHubActionsSecret, needEnvs), parseEnvironments)
 	if err != nil {
 		return err
@@ -219,6 +227,8 @@ func (c *Connector) anchor(u *unit, r repoInfo) {
 		key := strings.TrimPrefix(o.ID, audit.IdentityID(Source, c.org, o.Kind, ""))
 		if within, ok := strings.CutPrefix(key, scope); ok {
 			key = within // secrets: keyed by their whole scope
+		} else if key+"/" == scope {
+			key = "sub" // the repository's own OIDC sub claim: one of it
 		} else {
 			key = strings.TrimPrefix(key, r.Name+"/")
 		}

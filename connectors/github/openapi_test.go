@@ -271,6 +271,8 @@ func TestOpenAPIShapes(t *testing.T) {
 		{"/orgs/{org}/actions/secrets/{secret_name}/repositories", "/orgs/acme/actions/secrets/DEPLOY_KEY/repositories"},
 		{"/orgs/{org}/agents/secrets/{secret_name}/repositories", "/orgs/acme/agents/secrets/COPILOT_MCP_TOKEN/repositories"},
 		{"/orgs/{org}/personal-access-tokens/{pat_id}/repositories", "/orgs/acme/personal-access-tokens/71/repositories"},
+		{"/orgs/{org}/actions/oidc/customization/sub", "/orgs/acme/actions/oidc/customization/sub"},
+		{"/repos/{owner}/{repo}/actions/oidc/customization/sub", "/repos/acme/api/actions/oidc/customization/sub"},
 	} {
 		op, ok := paths[ep.spec].(map[string]any)["get"].(map[string]any)
 		if !ok {

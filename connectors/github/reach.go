@@ -459,3 +459,48 @@ func namedUnseen(named []string, missing int) string {
 	}
 	return "; other answers name some of them: " + list + " (any others cannot be named with this credential)"
 }
+
+// ---- Actions OIDC subject claims ----------------------------------------
+
+const (
+	needOrgOIDC = "needs an organization member's token (classic token scope read:org; GitHub App organization permission \"Administration: read\")"
+	needOIDC    = "needs read access to the repository's Actions settings (classic token scope repo; GitHub App repository permission \"Actions: read\")"
+)
+
+// parseOIDCSub reads the sub claim customisation of the organisation's
+// Actions OIDC tokens (repo "") or of one repository. The organisation's
+// is one identity: the tokens every workflow may ask for, whose sub cloud
+// roles trust. A repository has one of its own only when it does not use
+// the organisation's template (use_default false); one read that has none
+// uses it ("sub_claim" says which claims the sub is made of).
+func (c *Connector) parseOIDCSub(scope, repo string) parser {
+	return func(body []byte, pd *pageData) (int, error) {
+		var t github.OIDCSubjectClaimCustomTemplate
+		if err := unmarshal(body, &t); err != nil {
+			return 0, err
+		}
+		if repo != "" && (t.UseDefault == nil || *t.UseDefault) {
+			return 1, nil
+		}
+		attrs := map[string]string{"sub_claim": "default (repo:ORG/REPO then the job's context)"}
+		if len(t.IncludeClaimKeys) > 0 {
+			attrs["sub_claim"] = strings.Join(t.IncludeClaimKeys, ",")
+			attrs["sub_claim_customized"] = "true"
+		} else {
+			attrs["sub_claim_customized"] = "false"
+		}
+		key, name := c.org, "Actions OIDC tokens of "+c.org
+		if repo != "" {
+			key, name = c.org+"/"+repo, "Actions OIDC tokens of "+c.org+"/"+repo
+			attrs["use_default"] = "false"
+		}
+		pd.Obs = append(pd.Obs, audit.Observation{
+			ID:         c.id(audit.KindGitHubActionsOIDC, key),
+			Kind:       audit.KindGitHubActionsOIDC,
+			Name:       name,
+			Scope:      scope,
+			Attributes: attrs,
+		})
+		return 1, nil
+	}
+}

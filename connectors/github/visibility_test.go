@@ -64,7 +64,7 @@ func TestLimitedCredential(t *testing.T) {
 	// A classic token never reads fine-grained PATs (three gaps), but an
 	// owner's sees every repository.
 	first, _, err := snapshot(t, ctx, st, "acme", opts(s.Token()))
-	if err != nil || first.Total() != 20 || len(first.Gaps) != 3 || hasGap(first, "not visible") {
+	if err != nil || first.Counts[audit.KindGitHubDeployKey] != 20 || len(first.Gaps) != 3 || hasGap(first, "not visible") {
 		t.Fatalf("owner's snapshot: %v %+v", err, first)
 	}
 	// Decommission a key the limited token cannot see, and one it can.
@@ -155,7 +155,7 @@ func TestCredentialsThatCannotProveTheWhole(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if snap.Status != audit.SnapshotPartial || snap.Total() != 10 || !hasGap(snap, "10 of 20 repositories are not visible to this credential: the GitHub App is installed on 10 selected repositories only") {
+	if snap.Status != audit.SnapshotPartial || snap.Counts[audit.KindGitHubDeployKey] != 10 || !hasGap(snap, "10 of 20 repositories are not visible to this credential: the GitHub App is installed on 10 selected repositories only") {
 		t.Errorf("App on selected repositories: %s, %d identities, gaps %+v", snap.Status, snap.Total(), snap.Gaps)
 	}
 
@@ -163,7 +163,7 @@ func TestCredentialsThatCannotProveTheWhole(t *testing.T) {
 	if snap, _, err = snapshot(t, ctx, st, "acme", ghconn.Options{APIURL: s.URL(), HTTPClient: s.Client(), Token: member}); err != nil {
 		t.Fatal(err)
 	}
-	if snap.Status != audit.SnapshotPartial || snap.Total() != 20 || !hasGap(snap, "GitHub did not tell this credential how many private repositories") {
+	if snap.Status != audit.SnapshotPartial || snap.Counts[audit.KindGitHubDeployKey] != 20 || !hasGap(snap, "GitHub did not tell this credential how many private repositories") {
 		t.Errorf("member's token: %s, %d identities, gaps %+v", snap.Status, snap.Total(), snap.Gaps)
 	}
 	s.Mutate(func(o *githubtest.Org) { o.Repos = o.Repos[1:] })

@@ -76,6 +76,16 @@ type Org struct {
 	// PrivateRegistries are the organisation's private registry
 	// configurations (credentials Dependabot uses).
 	PrivateRegistries []PrivateRegistry `json:"private_registries,omitempty"`
+	// OIDCSubClaimKeys customise the sub claim of the organisation's
+	// Actions OIDC tokens (nil: GitHub's default, repo:ORG/REPO:…).
+	OIDCSubClaimKeys []string `json:"oidc_sub_claim_keys,omitempty"`
+}
+
+// OIDCSub is a repository's own customisation of its Actions OIDC
+// tokens' sub claim.
+type OIDCSub struct {
+	UseDefault       bool     `json:"use_default"`
+	IncludeClaimKeys []string `json:"include_claim_keys,omitempty"`
 }
 
 // RunnerGroup is an organisation's group of self-hosted runners and the
@@ -139,6 +149,7 @@ type Repo struct {
 	DependabotSecrets []Secret    `json:"dependabot_secrets,omitempty"`
 	CodespacesSecrets []Secret    `json:"codespaces_secrets,omitempty"`
 	AgentsSecrets     []Secret    `json:"agents_secrets,omitempty"` // Copilot coding agent (GitHub.com only)
+	OIDCSub           *OIDCSub    `json:"oidc_sub,omitempty"`       // nil: uses the organisation's template
 	Hooks             []Hook      `json:"hooks,omitempty"`
 	Runners           []Runner    `json:"runners,omitempty"`
 	// Environments hold environment-level Actions secrets.
@@ -364,6 +375,7 @@ func (o *Org) Counts() map[audit.Kind]int {
 	add(audit.KindGitHubRunner, len(o.Runners))
 	add(audit.KindGitHubAgentsSecret, len(o.AgentsSecrets))
 	add(audit.KindGitHubPrivateRegistry, len(o.PrivateRegistries))
+	add(audit.KindGitHubActionsOIDC, 1)
 	add(audit.KindGitHubFineGrainedPAT, len(o.FineGrainedPATs))
 	add(audit.KindGitHubPATRequest, len(o.PATRequests))
 	if o.SAML {
@@ -375,6 +387,9 @@ func (o *Org) Counts() map[audit.Kind]int {
 		add(audit.KindGitHubDependabotSecret, len(r.DependabotSecrets))
 		add(audit.KindGitHubCodespacesSecret, len(r.CodespacesSecrets))
 		add(audit.KindGitHubAgentsSecret, len(r.AgentsSecrets))
+		if r.OIDCSub != nil && !r.OIDCSub.UseDefault {
+			add(audit.KindGitHubActionsOIDC, 1)
+		}
 		add(audit.KindGitHubWebhook, len(r.Hooks))
 		add(audit.KindGitHubRunner, len(r.Runners))
 		for _, e := range r.Environments {

@@ -86,6 +86,9 @@ func (s *Server) reachRoutes(org orgRoute, dotcomOnly orgWrap, appOnly func(stri
 		}
 		notFound(w)
 	})
+	org("/actions/oidc/customization/sub", func(w http.ResponseWriter, _ *http.Request, o *Org) {
+		writeJSON(w, map[string]any{"include_claim_keys": nonNil(o.OIDCSubClaimKeys)})
+	})
 	org("/private-registries", func(w http.ResponseWriter, r *http.Request, o *Org) {
 		page(s, w, r, o.PrivateRegistries, "configurations", privateRegistry)
 	})
@@ -97,7 +100,11 @@ func (s *Server) reachRoutes(org orgRoute, dotcomOnly orgWrap, appOnly func(stri
 func (s *Server) repoList(w http.ResponseWriter, r *http.Request, names []string, wrapped bool) {
 	var repos []*Repo
 	for _, n := range names {
-		if rp := s.repos[strings.ToLower(n)]; rp != nil {
+		rp := s.repos[strings.ToLower(n)]
+		if id, ok := s.moved[strings.ToLower(n)]; ok && rp == nil {
+			rp = s.repoByID(id) // renamed since: GitHub lists it by its name now
+		}
+		if rp != nil {
 			repos = append(repos, rp)
 		}
 	}
@@ -191,4 +198,20 @@ func privateRegistry(p *PrivateRegistry) privateRegistryJSON {
 		out.Username = &p.Username
 	}
 	return out
+}
+
+func (s *Server) repoByID(id int64) *Repo {
+	for _, r := range s.org.Repos {
+		if r.ID == id {
+			return r
+		}
+	}
+	return nil
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
 }

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/google/go-github/v60/github"
 )
 
 // This file maps GitHub's REST paths to the model, with http.ServeMux
@@ -206,6 +208,13 @@ func (s *Server) routes() *http.ServeMux {
 			}
 		}
 		notFound(w)
+	})
+	repo("/actions/oidc/customization/sub", func(w http.ResponseWriter, _ *http.Request, rp *Repo) {
+		if rp.OIDCSub == nil || rp.OIDCSub.UseDefault {
+			writeJSON(w, map[string]any{"use_default": true})
+			return
+		}
+		writeJSON(w, &github.OIDCSubjectClaimCustomTemplate{UseDefault: github.Bool(false), IncludeClaimKeys: rp.OIDCSub.IncludeClaimKeys})
 	})
 	repo("/agents/secrets", func(w http.ResponseWriter, r *http.Request, rp *Repo) {
 		if s.ghes != "" {

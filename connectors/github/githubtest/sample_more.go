@@ -339,8 +339,9 @@ func (g *gen) repoContext(r *rand.Rand, repo *Repo, cat category) {
 // reach gives the sample what GitHub says identities reach: the runner
 // groups the org runners belong to (Default open to every repository,
 // "arc" to selected ones, "prod-deploy" to the deploy repositories), the
-// repositories of fine-grained tokens on a subset, and rulesets that the
-// deployer App and deploy keys may bypass. It draws from its own source,
+// repositories of fine-grained tokens on a subset, rulesets that the
+// deployer App and deploy keys may bypass, and one repository's own OIDC
+// sub claim. It draws from its own source,
 // so the rest of the sample is as before.
 func (g *gen) reach() {
 	r := rand.New(rand.NewPCG(sampleSeed, 11))
@@ -359,6 +360,11 @@ func (g *gen) reach() {
 		if p := &o.PATRequests[i]; p.RepositorySelection == "subset" {
 			p.Repositories = g.selected(r, 1+r.IntN(3))
 		}
+	}
+	// One repository ties its OIDC tokens' sub to the workflow file;
+	// every other uses the organisation's (GitHub's default) template.
+	for _, name := range g.selected(r, 1) {
+		o.Repo(name).OIDCSub = &OIDCSub{IncludeClaimKeys: []string{"repo", "context", "job_workflow_ref"}}
 	}
 	since := g.now.AddDate(-1, 0, 0)
 	o.Rulesets = []Ruleset{
