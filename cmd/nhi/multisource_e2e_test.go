@@ -27,7 +27,7 @@ import (
 func TestOneCampaignOverEverySource(t *testing.T) {
 	dir := t.TempDir()
 	db := filepath.Join(dir, "nhi.db")
-	ok(t, "demo", "--no-tui", "--repos", "2", "--db", db)
+	ok(t, "demo", "--history=false", "--no-tui", "--repos", "2", "--db", db)
 
 	csv := filepath.Join(dir, "bots.csv")
 	if err := os.WriteFile(csv, []byte("key,kind,name,owner,last_used_at\nB1,bot_token,deploy-bot,alice@acme.test,2026-11-28\nB2,bot_token,legacy-alerts,,2023-01-10\n"), 0o600); err != nil {
@@ -75,7 +75,7 @@ func TestOneCampaignOverEverySource(t *testing.T) {
 	ok(t, "decide", "q4", bot, "decommission", "--db", db, "--as", "rita@acme.test")
 	ok(t, "decide", "q4", key, "decommission", "--db", db, "--as", "rita@acme.test")
 	ok(t, "decide", "q4", "--filter", "source:aws", "keep", "--reason", "reviewed with the platform team", "--db", db, "--as", "rita@acme.test")
-	ok(t, "campaign", "close", "q4", "--db", db, "--as", "lead")
+	ok(t, "campaign", "close", "q4", "--yes", "--db", db, "--as", "lead")
 
 	// The next export of the workspace no longer lists B2: the import
 	// checks q4's Slack decommission, and nothing else.

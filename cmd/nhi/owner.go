@@ -234,7 +234,9 @@ func matchingSome(ctx context.Context, st *audit.Store, expr string) ([]audit.Id
 	return ids, nil
 }
 
-// matching returns the identities f matches, in ID order.
+// matching returns the identities f matches, in ID order: of the active
+// ones unless f has a status: term, the population nhi identities lists
+// for the same filter, so a bulk write touches what that list showed.
 func matching(ctx context.Context, st *audit.Store, f *filter.Filter) ([]audit.Identity, error) {
 	ids, err := st.Identities(ctx)
 	if err != nil {
@@ -244,6 +246,7 @@ func matching(ctx context.Context, st *audit.Store, f *filter.Filter) ([]audit.I
 	if err != nil {
 		return nil, err
 	}
+	f = filter.Active(f, audit.Vocabulary)
 	out := ids[:0]
 	for i := range ids {
 		if f.Match(&ids[i], env) {

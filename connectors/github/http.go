@@ -110,12 +110,22 @@ func (r *rateState) observe(h http.Header) {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	var reset time.Time
+	if s, err := strconv.ParseInt(h.Get("X-RateLimit-Reset"), 10, 64); err == nil {
+		reset = time.Unix(s, 0)
+	}
+	// Answers to concurrent requests arrive in any order: within one window
+	// (the same reset time) the budget only falls, so an answer that left
+	// earlier never raises what is left.
+	if !reset.IsZero() && reset.Equal(r.reset) && r.remaining >= 0 && rem > r.remaining {
+		rem = r.remaining
+	}
 	r.remaining = rem
 	if l, err := strconv.Atoi(h.Get("X-RateLimit-Limit")); err == nil {
 		r.limit = l
 	}
-	if s, err := strconv.ParseInt(h.Get("X-RateLimit-Reset"), 10, 64); err == nil {
-		r.reset = time.Unix(s, 0)
+	if !reset.IsZero() {
+		r.reset = reset
 	}
 }
 
