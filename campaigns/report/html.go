@@ -187,30 +187,49 @@ func (w *htmlRows) register(rows []Row) {
 		if len(x.Findings) == 0 {
 			w.WriteString("—")
 		}
-		w.WriteString(`</td><td><span class="d d-` + template.HTMLEscapeString(x.Decision) + `">`)
-		w.text(x.Decision)
-		w.WriteString("</span>")
-		for _, f := range x.Flags {
-			e := template.HTMLEscapeString(f)
-			w.WriteString(` <span class="flag flag-` + e + `">` + e + "</span>")
-		}
-		w.WriteString(`</td><td class="who">`)
-		w.breakable(x.Reviewer)
-		if x.DecidedBy != "" && x.DecidedBy != x.Reviewer {
-			w.WriteString(`<div><span class="sev">decided by</span> `)
-			w.breakable(x.DecidedBy)
-			w.WriteString("</div>")
-		}
-		if sig := signedText(x); sig != "" {
-			w.WriteString(`<div><span class="sev">signed</span> `)
-			w.breakable(sig)
-			w.WriteString("</div>")
-		}
 		w.WriteString("</td>")
+		w.decisionFlags(x)
+		w.reviewer(x)
 		w.cell("t", timeText(x))
 		w.cell("", x.Reason)
 		w.WriteString("</tr>\n")
 	}
+}
+
+// decisionFlags writes the cell of a row's decision and its flags.
+func (w *htmlRows) decisionFlags(x *Row) {
+	w.WriteString(`<td><span class="d d-` + template.HTMLEscapeString(x.Decision) + `">`)
+	w.text(x.Decision)
+	w.WriteString("</span>")
+	for _, f := range x.Flags {
+		e := template.HTMLEscapeString(f)
+		w.WriteString(` <span class="flag flag-` + e + `">` + e + "</span>")
+	}
+	w.WriteString("</td>")
+}
+
+// reviewer writes the cell of a row's assigned reviewer, who decided when
+// that was someone else, and the key that signed the decision ("no" for an
+// unsigned one, on screen only: see the print rules).
+func (w *htmlRows) reviewer(x *Row) {
+	w.WriteString(`<td class="who">`)
+	w.breakable(x.Reviewer)
+	if x.DecidedBy != "" && x.DecidedBy != x.Reviewer {
+		w.WriteString(`<div><span class="sev">decided by</span> `)
+		w.breakable(x.DecidedBy)
+		w.WriteString("</div>")
+	}
+	if sig := signedText(x); sig != "" {
+		if x.SignedBy == "" {
+			w.WriteString(`<div class="unsigned">`)
+		} else {
+			w.WriteString(`<div>`)
+		}
+		w.WriteString(`<span class="sev">signed</span> `)
+		w.breakable(sig)
+		w.WriteString("</div>")
+	}
+	w.WriteString("</td>")
 }
 
 func (w *htmlRows) exceptions(rows []Row) {
@@ -219,8 +238,8 @@ func (w *htmlRows) exceptions(rows []Row) {
 		w.open(false, x.N)
 		w.identity(x)
 		w.findings(x.Findings, true)
-		w.decision(x.Decision)
-		w.who(x.DecidedBy)
+		w.decisionFlags(x)
+		w.reviewer(x)
 		w.cell("t", x.DecidedAt)
 		w.cell("", x.Reason)
 		w.WriteString("</tr>\n")
