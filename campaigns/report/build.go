@@ -98,6 +98,8 @@ func Build(ctx context.Context, st *audit.Store, name string, opts Options) (*Re
 		Draft:       c.Status != campaigns.StatusClosed,
 	}
 	r.Register, r.Remediation = register(asOf, snaps, opts.GeneratedAt)
+	review := policy.ReviewThresholds()
+	judgeReasons(r.Register, review)
 	for i := range r.Register {
 		if isException(&r.Register[i]) {
 			r.Exceptions = append(r.Exceptions, r.Register[i])
@@ -128,6 +130,7 @@ func Build(ctx context.Context, st *audit.Store, name string, opts Options) (*Re
 	}
 	r.Criteria = criteria(c, &create, policy, policyEv)
 	r.Reviewers = reviewerStats(c, r.Register)
+	judgeReviewers(&r.Reviewers, review)
 	if err := people(ctx, st, c, r, opts.AsOf); err != nil {
 		return nil, err
 	}
@@ -655,6 +658,7 @@ func reconcile(ctx context.Context, st *audit.Store, c *campaigns.Campaign, reg 
 }
 
 func criteria(c *campaigns.Campaign, create *campaigns.CreatePayload, p audit.Policy, ev audit.Event) Criteria {
+	review := p.ReviewThresholds()
 	cr := Criteria{
 		Scope: clean(c.Scope), AsOf: ts(c.AsOf), PolicyDigest: c.PolicyDigest,
 		FirstPartyApps: cleanAll(p.FirstPartyApps),
@@ -677,7 +681,8 @@ func criteria(c *campaigns.Campaign, create *campaigns.CreatePayload, p audit.Po
 		{"Assignment", "Items go to the reviewer a reviewer map names for their owner, else are shared evenly among the listed reviewers in identity order. Nobody is assigned an identity they own."},
 		{"Self-review", "A reviewer may not decide, or undo a decision on, an identity they own: its owner recorded at creation, its owner recorded when deciding, or who the source says holds it (a token's owner, who authorised a credential, added a key or installed an App) — under any of their aliases in the directory of people (case-insensitive; @login is login) — nor one a team they belong to owns. nhi refuses such a decision and records the attempt (see Refused attempts)."},
 		separationPrinciple(c),
-		{"Justification", "Keep and rotate need a written justification when the identity had findings at creation; decommission does not. A bulk decision always needs one, recorded with every item it decided."},
+		{"Justification", fmt.Sprintf("Keep and rotate need a written justification when the identity had findings at creation; decommission does not. A bulk decision always needs one, recorded with every item it decided. An exception's justification shorter than %d characters is flagged short-reason, and one found on exceptions of more than %s reused-reason (the policy's review section).",
+			review.MinReasonChars, plural(review.MaxReasonKinds, "kind", "kinds"))},
 		{"Deciding outside the assignment", "Anyone who does not own an item may decide it; the register flags it not-assignee and the statistics count it."},
 		{"Non-response", "Items nobody decided by close (pending, or carried and never confirmed) become no-response: flagged, never counted as approved."},
 		{"Remediation", "Decommission decisions are checked against a later snapshot of the same source and account (a snapshot of one never checks the identities of another): removed, still-present, or not-checked when that snapshot could not read where the identity lives."},

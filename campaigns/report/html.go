@@ -22,11 +22,13 @@ import (
 var htmlSource string
 
 var htmlTemplate = template.Must(template.New("report").Funcs(template.FuncMap{
-	"join":        strings.Join,
-	"recon":       reconText,
-	"remediation": remediationText,
-	"flagLegend":  func() string { return flagLegend },
-	"closedEarly": closedEarlyText,
+	"join":           strings.Join,
+	"recon":          reconText,
+	"remediation":    remediationText,
+	"flagLegend":     func() string { return flagLegend },
+	"closedEarly":    closedEarlyText,
+	"marked":         func(r ReviewerRow, m string) bool { return slices.Contains(r.Marks, m) },
+	"exceptionsText": exceptionsText,
 }).Parse(htmlSource))
 
 // WriteHTML writes the report as one HTML file: the page from the

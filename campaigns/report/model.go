@@ -339,6 +339,13 @@ const (
 	// no snapshot taken after it has checked the identity.
 	FlagNotYetChecked = "not-yet-checked"
 	FlagLate          = "late" // decided after the due date
+	// FlagShortReason: an exception whose justification is shorter than
+	// the policy's review.min_reason_chars.
+	FlagShortReason = "short-reason"
+	// FlagReusedReason: an exception whose justification (compared
+	// without case or spacing) is on exceptions of more kinds than the
+	// policy's review.max_reason_kinds: pasted, not written for the item.
+	FlagReusedReason = "reused-reason"
 )
 
 // NotVerified is the remediation state of a decommission decision no later
@@ -370,7 +377,27 @@ type SnapshotRef struct {
 type ReviewerStats struct {
 	Definitions []Principle   `json:"definitions"`
 	Rows        []ReviewerRow `json:"rows"`
+	// Thresholds are the policy's limits each signal is judged by
+	// (the campaign's policy, review section).
+	Thresholds []Threshold `json:"thresholds"`
 }
+
+// Threshold is one limit of the policy's review section, and what a
+// reviewer or justification beyond it is marked.
+type Threshold struct {
+	Signal string `json:"signal"` // the mark: short-reason, reused-reason, median-interval, bulk, kept-with-findings, per-minute
+	Key    string `json:"policy_key"`
+	Value  int    `json:"value"`
+	Rule   string `json:"rule"`
+}
+
+// Signals a reviewer row is marked with when beyond a threshold.
+const (
+	MarkMedianInterval   = "median-interval"
+	MarkBulk             = "bulk"
+	MarkKeptWithFindings = "kept-with-findings"
+	MarkPerMinute        = "per-minute"
+)
 
 // ReviewerRow is one person's part in the campaign.
 type ReviewerRow struct {
@@ -393,6 +420,12 @@ type ReviewerRow struct {
 	KeptFindingShare string `json:"kept_with_findings_share"`
 	Signed           int    `json:"signed"` // decisions signed with the reviewer's SSH key
 	SignedShare      string `json:"signed_share"`
+	// PeakPerMinute is the most decision events the reviewer recorded
+	// within any 60 seconds.
+	PeakPerMinute int `json:"peak_decisions_per_minute"`
+	// Marks are the signals beyond the policy's thresholds (Mark*), in
+	// the order of the table's columns.
+	Marks []string `json:"marks"`
 }
 
 // Integrity is how to check the bundle.
