@@ -42,7 +42,7 @@ func signalsCampaign(t *testing.T, policy string) *report.Report {
 	f.at("2026-10-01T09:00:00Z").must(campaigns.Create(ctx, f.Store, "lead", campaigns.Spec{Name: "q4", Scope: "id:*", Due: "2026-12-31", Reviewers: []string{"rev", "ann"}}))
 	reasons := map[int]string{
 		0: "still needed by the build", 1: "Still needed  by the BUILD", 2: "still needed by the build", 3: "still needed by the build", // four kinds
-		4: " OK ",                                                                                                                      // short
+		4: " OK ",                                                                                      // short
 		5: "vendor integration, SEC-9", 6: "vendor integration, SEC-9", 8: "vendor integration, SEC-9", // three kinds
 	}
 	for i := range 9 {
