@@ -201,7 +201,14 @@ func register(a *campaigns.AsOf, snaps []audit.Snapshot, generatedAt time.Time) 
 		takenAfterDue[snaps[i].ID] = hasDue && !snaps[i].StartedAt.Before(end)
 	}
 	rows := make([]Row, len(c.Items))
-	rem := Remediation{Rows: []Row{}, Snapshots: []SnapshotRef{}}
+	decommissions := 0
+	for i := range c.Items {
+		if c.Items[i].Decision == campaigns.Decommission {
+			decommissions++
+		}
+	}
+	rem := Remediation{Rows: make([]Row, 0, decommissions), Snapshots: []SnapshotRef{}}
+	noFlags := []string{}
 	checked := map[int64]bool{}
 	// Items with the same findings text share one decoded slice (see
 	// campaigns.GetAsOf): convert each once.
@@ -210,9 +217,10 @@ func register(a *campaigns.AsOf, snaps []audit.Snapshot, generatedAt time.Time) 
 		n     int
 	}
 	converted := map[shared][]Finding{}
+	noFindings := []Finding{}
 	conv := func(fs []audit.Finding) []Finding {
 		if len(fs) == 0 {
-			return []Finding{}
+			return noFindings
 		}
 		k := shared{&fs[0], len(fs)}
 		out, ok := converted[k]
@@ -230,8 +238,12 @@ func register(a *campaigns.AsOf, snaps []audit.Snapshot, generatedAt time.Time) 
 			Name: clean(it.Name), Scope: clean(it.Scope), Owner: clean(it.Owner), Holder: clean(it.NaturalOwner),
 			Permissions: permissions(it.Permissions), Findings: conv(it.Findings), Reviewer: clean(it.Reviewer),
 			Decision: it.State(), DecidedBy: clean(it.DecidedBy), DecidedAt: tsp(it.DecidedAt), Event: ev.Decision,
-			Reason: clean(it.Reason), Carried: string(it.Carried), CarriedWhy: clean(it.CarriedReason), Flags: []string{},
+			Reason: clean(it.Reason), Carried: string(it.Carried), CarriedWhy: clean(it.CarriedReason),
 		}
+		// The flags gather in a small array, then take one allocation of
+		// their size (none without flags): 100,000 rows.
+		var flagBuf [12]string
+		flags := flagBuf[:0]
 		if it.Decision != campaigns.Pending && it.Decision != campaigns.NoResponse {
 			row.Via = via(it, ev.Decision)
 		}
@@ -241,7 +253,7 @@ func register(a *campaigns.AsOf, snaps []audit.Snapshot, generatedAt time.Time) 
 		}
 		flag := func(ok bool, f string) {
 			if ok {
-				row.Flags = append(row.Flags, f)
+				flags = append(flags, f)
 			}
 		}
 		decided := it.Decision != campaigns.Pending && it.Decision != campaigns.NoResponse
@@ -287,6 +299,10 @@ func register(a *campaigns.AsOf, snaps []audit.Snapshot, generatedAt time.Time) 
 			if row.Overdue {
 				rem.Overdue++
 			}
+		}
+		row.Flags = noFlags
+		if len(flags) > 0 {
+			row.Flags = slices.Clone(flags)
 		}
 		rows[i] = row
 		if it.Decision == campaigns.Decommission {

@@ -46,6 +46,9 @@ func (r *Report) WriteHTML(out io.Writer) error {
 		{"afterExceptions", func() { w.remediation(r.Remediation.Rows) }},
 		{"tail", func() {}},
 	} {
+		if part.name == "tail" { // it holds the integrity section
+			r.awaitDataFiles()
+		}
 		if err := htmlTemplate.ExecuteTemplate(w, part.name, r); err != nil {
 			return err
 		}
@@ -275,7 +278,7 @@ func (w *htmlRows) remediation(rows []Row) {
 // than one event; the rest are their register row.
 func (w *htmlRows) trails(r *Report) {
 	h := r.History
-	none := true
+	none, routine := true, 0
 	for i := 0; i < len(h); {
 		j := i + 1
 		for j < len(h) && h[j].N == h[i].N {
@@ -284,7 +287,15 @@ func (w *htmlRows) trails(r *Report) {
 		if j-i > 1 {
 			none = false
 			x := &r.Register[h[i].N-1]
-			w.WriteString(`<details class="trail" open><summary>#` + strconv.Itoa(x.N) + " ")
+			class := "trail"
+			// A decision carried and then confirmed is the usual trail of a
+			// carried item: on paper, where a campaign that carries
+			// thousands would print thousands, the register's row says it.
+			if j-i == 2 && h[i].Action == ActionCarried && h[i+1].Action == ActionConfirm {
+				class += " routine"
+				routine++
+			}
+			w.WriteString(`<details class="` + class + `" open><summary>#` + strconv.Itoa(x.N) + " ")
 			w.text(x.Name)
 			w.WriteString(` · <span class="id">`)
 			w.breakable(x.ID)
@@ -320,5 +331,8 @@ func (w *htmlRows) trails(r *Report) {
 	}
 	if none {
 		w.WriteString("<p>No item has more than one event in its trail.</p>\n")
+	}
+	if routine > 0 {
+		w.WriteString(`<p class="paper">Not printed: the trails of ` + plural(routine, "carried item", "carried items") + ` whose only events are the carried decision and its confirmation (their register rows are flagged carried); the HTML file and history.csv have them.</p>` + "\n")
 	}
 }

@@ -423,6 +423,7 @@ func (r *Report) WriteMarkdown(out io.Writer) error {
 	}
 
 	// 8. Integrity
+	r.awaitDataFiles()
 	in := &r.Integrity
 	w.p("## 8. Integrity\n\n")
 	w.p("The bundle's `manifest.json` holds the SHA-256 of every file, the campaign, the snapshot and population digests and the event log's head; ")

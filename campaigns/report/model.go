@@ -52,6 +52,20 @@ type Report struct {
 	// Refused are the attempts the separation rules refused, in log order.
 	Refused   []Refusal `json:"refused_attempts"`
 	Integrity Integrity `json:"integrity"`
+
+	// dataFiles, while a bundle is rendered, closes once the CSV tables
+	// are written and Integrity.DataFiles lists their hashes: the reports
+	// are written meanwhile and wait for it only at their integrity
+	// section (awaitDataFiles).
+	dataFiles <-chan struct{}
+}
+
+// awaitDataFiles waits, while a bundle is rendered, until
+// Integrity.DataFiles is final.
+func (r *Report) awaitDataFiles() {
+	if r != nil && r.dataFiles != nil {
+		<-r.dataFiles
+	}
 }
 
 // BulkDecision is one event that decided many items at once.
