@@ -285,3 +285,49 @@ func TestUnusedFilterAgreesWithStaleRule(t *testing.T) {
 		}
 	}
 }
+
+// TestPolicyReviewThresholds: the review section's thresholds take their
+// defaults when left out (and a policy setting none keeps its digest),
+// round-trip through the file, and refuse what cannot work.
+func TestPolicyReviewThresholds(t *testing.T) {
+	def := DefaultPolicy()
+	if got := def.ReviewThresholds(); got != DefaultReview() || got.MinReasonChars != 10 {
+		t.Errorf("default thresholds %+v", got)
+	}
+	if body, _ := def.canonical(); strings.Contains(body, "review") {
+		t.Errorf("a policy that sets no review threshold records one: %s", body)
+	}
+	// The default, as `nhi policy show` prints it, is the default again.
+	back, err := ParsePolicy([]byte(def.YAML()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if back.Digest() != def.Digest() {
+		t.Errorf("the default policy's YAML parses to another digest:\n%s", def.YAML())
+	}
+	p, err := ParsePolicy([]byte("version: 1\nreview:\n  min_reason_chars: 20\n  max_bulk_percent: 90\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := p.ReviewThresholds()
+	if got.MinReasonChars != 20 || got.MaxBulkPercent != 90 || got.MaxReasonKinds != 3 || got.MaxDecisionsPerMinute != 6 {
+		t.Errorf("thresholds %+v", got)
+	}
+	if p.Digest() == def.Digest() {
+		t.Error("a policy with its own thresholds has the default's digest")
+	}
+	if back, err := ParsePolicy([]byte(p.YAML())); err != nil || back.Digest() != p.Digest() {
+		t.Errorf("round trip: %v\n%s", err, p.YAML())
+	}
+	for in, says := range map[string]string{
+		"version: 1\nreview:\n  min_reason_chars: 0\n":           "min_reason_chars must be 1 or more",
+		"version: 1\nreview:\n  max_bulk_percent: 120\n":         "over 100",
+		"version: 1\nreview:\n  max_decisions_per_minute: 2.5\n": "not a whole number",
+		"version: 1\nreview:\n  min_reason_length: 5\n":          "min_reason_length",
+		"version: 1\nreview:\n  max_kept_findings_percent: -1\n": "1 or more",
+	} {
+		if _, err := ParsePolicy([]byte(in)); err == nil || !strings.Contains(err.Error(), says) {
+			t.Errorf("%q: error %v; want it to say %q", in, err, says)
+		}
+	}
+}

@@ -93,6 +93,72 @@ type Policy struct {
 	// other installed App is third-party.
 	FirstPartyApps []string              `yaml:"first_party_apps" json:"first_party_apps"`
 	Rules          map[string]RulePolicy `yaml:"rules" json:"rules"`
+	// Review holds the thresholds the evidence report judges the review
+	// by; a field left at 0 takes its default (Policy.ReviewThresholds),
+	// so a policy that sets none keeps the digest it had before they
+	// existed.
+	Review ReviewPolicy `yaml:"review,omitempty" json:"review,omitzero"`
+}
+
+// ReviewPolicy holds the thresholds of the review's quality signals
+// (docs/policy.md, "Review signals"): justifications too short or pasted
+// across kinds, and reviewers deciding too fast, in bulk or keeping risk.
+// 0 means the default.
+type ReviewPolicy struct {
+	// MinReasonChars: an exception's justification shorter than this is
+	// flagged short-reason.
+	MinReasonChars int `yaml:"min_reason_chars,omitempty" json:"min_reason_chars,omitempty"`
+	// MaxReasonKinds: one justification on exceptions of more kinds than
+	// this is flagged reused-reason.
+	MaxReasonKinds int `yaml:"max_reason_kinds,omitempty" json:"max_reason_kinds,omitempty"`
+	// MinMedianSeconds: a reviewer whose median interval between decision
+	// events is shorter is marked.
+	MinMedianSeconds int `yaml:"min_median_seconds,omitempty" json:"min_median_seconds,omitempty"`
+	// MaxBulkPercent: a reviewer with a larger share of decisions made in
+	// bulk is marked.
+	MaxBulkPercent int `yaml:"max_bulk_percent,omitempty" json:"max_bulk_percent,omitempty"`
+	// MaxKeptFindingsPercent: a reviewer who kept a larger share of the
+	// items with findings they decided is marked.
+	MaxKeptFindingsPercent int `yaml:"max_kept_findings_percent,omitempty" json:"max_kept_findings_percent,omitempty"`
+	// MaxDecisionsPerMinute: a reviewer who recorded more decision events
+	// within one minute is marked.
+	MaxDecisionsPerMinute int `yaml:"max_decisions_per_minute,omitempty" json:"max_decisions_per_minute,omitempty"`
+}
+
+// DefaultReview is the review thresholds of a policy that sets none.
+func DefaultReview() ReviewPolicy {
+	return ReviewPolicy{MinReasonChars: 10, MaxReasonKinds: 3, MinMedianSeconds: 30, MaxBulkPercent: 50,
+		MaxKeptFindingsPercent: 50, MaxDecisionsPerMinute: 6}
+}
+
+// fields pairs each review threshold's policy-file key with its
+// field, in file order, and says whether it is a percentage.
+func (r *ReviewPolicy) fields() []struct {
+	key     string
+	v       *int
+	percent bool
+} {
+	return []struct {
+		key     string
+		v       *int
+		percent bool
+	}{
+		{"min_reason_chars", &r.MinReasonChars, false}, {"max_reason_kinds", &r.MaxReasonKinds, false},
+		{"min_median_seconds", &r.MinMedianSeconds, false}, {"max_bulk_percent", &r.MaxBulkPercent, true},
+		{"max_kept_findings_percent", &r.MaxKeptFindingsPercent, true}, {"max_decisions_per_minute", &r.MaxDecisionsPerMinute, false},
+	}
+}
+
+// ReviewThresholds are the policy's review thresholds, defaults filled in.
+func (p Policy) ReviewThresholds() ReviewPolicy {
+	out, d := p.Review, DefaultReview()
+	df := d.fields()
+	for i, f := range out.fields() {
+		if *f.v == 0 {
+			*f.v = *df[i].v
+		}
+	}
+	return out
 }
 
 // DefaultPolicy is the policy in force until one is set.
@@ -132,6 +198,7 @@ func ParsePolicy(data []byte) (Policy, error) {
 		Version        *wholeNumber        `yaml:"version"`
 		FirstPartyApps []string            `yaml:"first_party_apps"`
 		Rules          map[string]fileRule `yaml:"rules"`
+		Review         *fileReview         `yaml:"review"`
 	}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
@@ -173,14 +240,34 @@ func ParsePolicy(data []byte) (Policy, error) {
 		}
 		p.Rules[name] = d
 	}
+	if file.Review != nil {
+		d := DefaultReview()
+		df := d.fields()
+		for i, f := range p.Review.fields() {
+			in := file.Review.value(df[i].key)
+			if in == nil {
+				continue
+			}
+			if *in <= 0 {
+				return Policy{}, fmt.Errorf("policy: review: %s must be 1 or more (it was %d); to stop flagging, set a threshold no one reaches", f.key, int(*in))
+			}
+			// A threshold set to its default is stored as the default (0),
+			// so the policy show prints round-trips to the same digest.
+			if int(*in) != *df[i].v {
+				*f.v = int(*in)
+			}
+		}
+	}
 	return p, p.Validate()
 }
 
-// The keys a policy file may hold, at the top and in each rule: the yaml
-// tags of ParsePolicy's file struct and of fileRule.
+// The keys a policy file may hold, at the top, in each rule and in the
+// review section: the yaml tags of ParsePolicy's file struct, fileRule and
+// fileReview.
 var (
-	policyKeys = []string{"version", "first_party_apps", "rules"}
+	policyKeys = []string{"version", "first_party_apps", "rules", "review"}
 	ruleKeys   = []string{"enabled", "severity", "days", "unused_days", "never_used_days"}
+	reviewKeys = []string{"min_reason_chars", "max_reason_kinds", "min_median_seconds", "max_bulk_percent", "max_kept_findings_percent", "max_decisions_per_minute"}
 )
 
 // unknownKey is how the YAML decoder reports a key KnownFields refuses:
@@ -206,6 +293,9 @@ func unknownPolicyFields(err error) error {
 		if strings.HasSuffix(g[3], ".fileRule") {
 			keys, where = ruleKeys, "in a rule"
 		}
+		if strings.HasSuffix(g[3], ".fileReview") {
+			keys, where = reviewKeys, "in the review section"
+		}
 		msgs[i] = fmt.Sprintf("line %s: unknown key %q %s%s (keys: %s; nhi help policy)", g[1], g[2], where, didYouMean(g[2], keys), strings.Join(keys, ", "))
 	}
 	return errors.New(strings.Join(msgs, "; "))
@@ -224,6 +314,24 @@ func didYouMean(s string, known []string) string {
 		return ""
 	}
 	return fmt.Sprintf("; did you mean %q?", best)
+}
+
+// fileReview is the review section as written in a policy file.
+type fileReview struct {
+	MinReasonChars         *wholeNumber `yaml:"min_reason_chars"`
+	MaxReasonKinds         *wholeNumber `yaml:"max_reason_kinds"`
+	MinMedianSeconds       *wholeNumber `yaml:"min_median_seconds"`
+	MaxBulkPercent         *wholeNumber `yaml:"max_bulk_percent"`
+	MaxKeptFindingsPercent *wholeNumber `yaml:"max_kept_findings_percent"`
+	MaxDecisionsPerMinute  *wholeNumber `yaml:"max_decisions_per_minute"`
+}
+
+func (f *fileReview) value(key string) *wholeNumber {
+	return map[string]*wholeNumber{
+		"min_reason_chars": f.MinReasonChars, "max_reason_kinds": f.MaxReasonKinds, "min_median_seconds": f.MinMedianSeconds,
+		"max_bulk_percent": f.MaxBulkPercent, "max_kept_findings_percent": f.MaxKeptFindingsPercent,
+		"max_decisions_per_minute": f.MaxDecisionsPerMinute,
+	}[key]
 }
 
 // fileRule is a rule as written in a policy file: a field left out is
@@ -287,6 +395,15 @@ func (p Policy) Validate() error {
 			}
 		}
 	}
+	review := p.Review
+	for _, f := range review.fields() {
+		if *f.v < 0 {
+			return fmt.Errorf("policy: review: %s cannot be negative", f.key)
+		}
+		if f.percent && *f.v > 100 {
+			return fmt.Errorf("policy: review: %s is a percentage: %d is over 100", f.key, *f.v)
+		}
+	}
 	return nil
 }
 
@@ -320,6 +437,15 @@ func (p Policy) YAML() string {
 			fmt.Fprintf(&b, "    days: %d  # a publicly trusted TLS certificate valid for longer (CA/Browser Forum: 398)\n", r.Days)
 		}
 	}
+	rv := p.ReviewThresholds()
+	b.WriteString("# Thresholds the evidence report judges the review by (docs/policy.md, \"Review signals\").\n")
+	b.WriteString("review:\n")
+	fmt.Fprintf(&b, "  min_reason_chars: %d  # an exception's justification shorter than this is flagged short-reason\n", rv.MinReasonChars)
+	fmt.Fprintf(&b, "  max_reason_kinds: %d  # one justification on exceptions of more kinds than this is flagged reused-reason\n", rv.MaxReasonKinds)
+	fmt.Fprintf(&b, "  min_median_seconds: %d  # a reviewer's median time between decisions below this is marked\n", rv.MinMedianSeconds)
+	fmt.Fprintf(&b, "  max_bulk_percent: %d  # a reviewer's share of decisions made in bulk above this is marked\n", rv.MaxBulkPercent)
+	fmt.Fprintf(&b, "  max_kept_findings_percent: %d  # a reviewer's share of items with findings kept above this is marked\n", rv.MaxKeptFindingsPercent)
+	fmt.Fprintf(&b, "  max_decisions_per_minute: %d  # a reviewer's most decision events within one minute above this is marked\n", rv.MaxDecisionsPerMinute)
 	return b.String()
 }
 

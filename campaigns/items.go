@@ -285,12 +285,19 @@ func loadItem(ctx context.Context, r reader, c *Campaign, id string) (*liveItem,
 
 // loadItems reads every item of a campaign in ID order.
 func loadItems(ctx context.Context, r reader, campaignID int64) ([]liveItem, error) {
+	// Sized first: a liveItem is large, and growing a slice of 100,000 of
+	// them by appending copies each several times. (A hint only: the
+	// count may read another moment of the file than the rows.)
+	var n int
+	if err := r.QueryRow(ctx, `SELECT count(*) FROM campaign_items WHERE campaign_id = ?`, campaignID).Scan(&n); err != nil {
+		return nil, fmt.Errorf("reading campaign items: %w", err)
+	}
 	rows, err := r.Query(ctx, `SELECT `+frozenColumns+`, `+stateColumns+` FROM campaign_items WHERE campaign_id = ? ORDER BY identity_id`, campaignID)
 	if err != nil {
 		return nil, fmt.Errorf("reading campaign items: %w", err)
 	}
 	defer rows.Close()
-	var out []liveItem
+	out := make([]liveItem, 0, n)
 	for rows.Next() {
 		var it liveItem
 		if err := scanFrozen(rows, &it.frozen, it.scanArgs()...); err != nil {

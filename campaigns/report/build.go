@@ -98,6 +98,8 @@ func Build(ctx context.Context, st *audit.Store, name string, opts Options) (*Re
 		Draft:       c.Status != campaigns.StatusClosed,
 	}
 	r.Register, r.Remediation = register(asOf, snaps, opts.GeneratedAt)
+	review := policy.ReviewThresholds()
+	judgeReasons(r.Register, review)
 	for i := range r.Register {
 		if isException(&r.Register[i]) {
 			r.Exceptions = append(r.Exceptions, r.Register[i])
@@ -128,6 +130,7 @@ func Build(ctx context.Context, st *audit.Store, name string, opts Options) (*Re
 	}
 	r.Criteria = criteria(c, &create, policy, policyEv)
 	r.Reviewers = reviewerStats(c, r.Register)
+	judgeReviewers(&r.Reviewers, review)
 	if err := people(ctx, st, c, r, opts.AsOf); err != nil {
 		return nil, err
 	}
@@ -198,7 +201,14 @@ func register(a *campaigns.AsOf, snaps []audit.Snapshot, generatedAt time.Time) 
 		takenAfterDue[snaps[i].ID] = hasDue && !snaps[i].StartedAt.Before(end)
 	}
 	rows := make([]Row, len(c.Items))
-	rem := Remediation{Rows: []Row{}, Snapshots: []SnapshotRef{}}
+	decommissions := 0
+	for i := range c.Items {
+		if c.Items[i].Decision == campaigns.Decommission {
+			decommissions++
+		}
+	}
+	rem := Remediation{Rows: make([]Row, 0, decommissions), Snapshots: []SnapshotRef{}}
+	noFlags := []string{}
 	checked := map[int64]bool{}
 	// Items with the same findings text share one decoded slice (see
 	// campaigns.GetAsOf): convert each once.
@@ -207,9 +217,10 @@ func register(a *campaigns.AsOf, snaps []audit.Snapshot, generatedAt time.Time) 
 		n     int
 	}
 	converted := map[shared][]Finding{}
+	noFindings := []Finding{}
 	conv := func(fs []audit.Finding) []Finding {
 		if len(fs) == 0 {
-			return []Finding{}
+			return noFindings
 		}
 		k := shared{&fs[0], len(fs)}
 		out, ok := converted[k]
@@ -227,8 +238,12 @@ func register(a *campaigns.AsOf, snaps []audit.Snapshot, generatedAt time.Time) 
 			Name: clean(it.Name), Scope: clean(it.Scope), Owner: clean(it.Owner), Holder: clean(it.NaturalOwner),
 			Permissions: permissions(it.Permissions), Findings: conv(it.Findings), Reviewer: clean(it.Reviewer),
 			Decision: it.State(), DecidedBy: clean(it.DecidedBy), DecidedAt: tsp(it.DecidedAt), Event: ev.Decision,
-			Reason: clean(it.Reason), Carried: string(it.Carried), CarriedWhy: clean(it.CarriedReason), Flags: []string{},
+			Reason: clean(it.Reason), Carried: string(it.Carried), CarriedWhy: clean(it.CarriedReason),
 		}
+		// The flags gather in a small array, then take one allocation of
+		// their size (none without flags): 100,000 rows.
+		var flagBuf [12]string
+		flags := flagBuf[:0]
 		if it.Decision != campaigns.Pending && it.Decision != campaigns.NoResponse {
 			row.Via = via(it, ev.Decision)
 		}
@@ -238,7 +253,7 @@ func register(a *campaigns.AsOf, snaps []audit.Snapshot, generatedAt time.Time) 
 		}
 		flag := func(ok bool, f string) {
 			if ok {
-				row.Flags = append(row.Flags, f)
+				flags = append(flags, f)
 			}
 		}
 		decided := it.Decision != campaigns.Pending && it.Decision != campaigns.NoResponse
@@ -284,6 +299,10 @@ func register(a *campaigns.AsOf, snaps []audit.Snapshot, generatedAt time.Time) 
 			if row.Overdue {
 				rem.Overdue++
 			}
+		}
+		row.Flags = noFlags
+		if len(flags) > 0 {
+			row.Flags = slices.Clone(flags)
 		}
 		rows[i] = row
 		if it.Decision == campaigns.Decommission {
@@ -655,6 +674,7 @@ func reconcile(ctx context.Context, st *audit.Store, c *campaigns.Campaign, reg 
 }
 
 func criteria(c *campaigns.Campaign, create *campaigns.CreatePayload, p audit.Policy, ev audit.Event) Criteria {
+	review := p.ReviewThresholds()
 	cr := Criteria{
 		Scope: clean(c.Scope), AsOf: ts(c.AsOf), PolicyDigest: c.PolicyDigest,
 		FirstPartyApps: cleanAll(p.FirstPartyApps),
@@ -677,7 +697,8 @@ func criteria(c *campaigns.Campaign, create *campaigns.CreatePayload, p audit.Po
 		{"Assignment", "Items go to the reviewer a reviewer map names for their owner, else are shared evenly among the listed reviewers in identity order. Nobody is assigned an identity they own."},
 		{"Self-review", "A reviewer may not decide, or undo a decision on, an identity they own: its owner recorded at creation, its owner recorded when deciding, or who the source says holds it (a token's owner, who authorised a credential, added a key or installed an App) — under any of their aliases in the directory of people (case-insensitive; @login is login) — nor one a team they belong to owns. nhi refuses such a decision and records the attempt (see Refused attempts)."},
 		separationPrinciple(c),
-		{"Justification", "Keep and rotate need a written justification when the identity had findings at creation; decommission does not. A bulk decision always needs one, recorded with every item it decided."},
+		{"Justification", fmt.Sprintf("Keep and rotate need a written justification when the identity had findings at creation; decommission does not. A bulk decision always needs one, recorded with every item it decided. An exception's justification shorter than %d characters is flagged short-reason, and one found on exceptions of more than %s reused-reason (the policy's review section).",
+			review.MinReasonChars, plural(review.MaxReasonKinds, "kind", "kinds"))},
 		{"Deciding outside the assignment", "Anyone who does not own an item may decide it; the register flags it not-assignee and the statistics count it."},
 		{"Non-response", "Items nobody decided by close (pending, or carried and never confirmed) become no-response: flagged, never counted as approved."},
 		{"Remediation", "Decommission decisions are checked against a later snapshot of the same source and account (a snapshot of one never checks the identities of another): removed, still-present, or not-checked when that snapshot could not read where the identity lives."},

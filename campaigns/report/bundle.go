@@ -179,13 +179,25 @@ func emitAll(create sink, names []string, write func(name string, w io.Writer) e
 }
 
 // render writes the bundle's files (manifest.json last, without the
-// signature) through create and returns the manifest. The CSV tables come
-// first: their hashes are listed in the reports' integrity section.
+// signature) through create and returns the manifest. The CSV tables'
+// hashes are listed in the reports' integrity section, which the reports
+// write last.
 func render(r *Report, formats []string, bom bool, create sink) ([]byte, *Manifest, error) {
-	var hashes []FileHash
 	r.Integrity.DataFiles = []FileHash{}
-	if slices.Contains(formats, FormatCSV) {
-		hs, err := emitAll(create, CSVFiles, func(name string, w io.Writer) error {
+	// The CSV tables and the reports are written side by side; a report
+	// waits for the tables' hashes only at its integrity section, the
+	// last (Report.awaitDataFiles).
+	var csvHashes []FileHash
+	var csvErr error
+	done := make(chan struct{})
+	r.dataFiles = done
+	defer func() { r.dataFiles = nil }()
+	go func() {
+		defer close(done)
+		if !slices.Contains(formats, FormatCSV) {
+			return
+		}
+		csvHashes, csvErr = emitAll(create, CSVFiles, func(name string, w io.Writer) error {
 			if bom {
 				if _, err := io.WriteString(w, utf8BOM); err != nil {
 					return err
@@ -193,13 +205,12 @@ func render(r *Report, formats []string, bom bool, create sink) ([]byte, *Manife
 			}
 			return r.WriteCSV(name, w)
 		})
-		if err != nil {
-			return nil, nil, err
+		if csvErr == nil {
+			files := slices.Clone(csvHashes)
+			slices.SortFunc(files, func(a, b FileHash) int { return strings.Compare(a.Path, b.Path) })
+			r.Integrity.DataFiles = files
 		}
-		hashes = append(hashes, hs...)
-		r.Integrity.DataFiles = slices.Clone(hs)
-		slices.SortFunc(r.Integrity.DataFiles, func(a, b FileHash) int { return strings.Compare(a.Path, b.Path) })
-	}
+	}()
 	// The reports only read r: render them side by side.
 	var names []string
 	writers := map[string]func(io.Writer) error{}
@@ -213,10 +224,11 @@ func render(r *Report, formats []string, bom bool, create sink) ([]byte, *Manife
 		}
 	}
 	hs, err := emitAll(create, names, func(name string, w io.Writer) error { return writers[name](w) })
-	if err != nil {
+	<-done
+	if err = errors.Join(csvErr, err); err != nil {
 		return nil, nil, err
 	}
-	hashes = append(hashes, hs...)
+	hashes := append(csvHashes, hs...)
 	if len(hashes) == 0 {
 		return nil, nil, fmt.Errorf("%w: no format chosen", ErrBadFormat)
 	}

@@ -147,7 +147,7 @@ func (r *Report) WriteCSV(name string, out io.Writer) error {
 	case FileReviewers:
 		t := newCSV(out, "reviewer", "listed", "assigned", "decisions", "decommission", "keep", "rotate", "for_others", "no_response",
 			"events", "median_interval", "median_interval_seconds", "bulk", "bulk_share", "decided_with_findings",
-			"kept_with_findings", "kept_with_findings_share")
+			"kept_with_findings", "kept_with_findings_share", "peak_decisions_per_minute", "marks")
 		for _, s := range r.Reviewers.Rows {
 			med := ""
 			if s.MedianSeconds >= 0 {
@@ -155,7 +155,7 @@ func (r *Report) WriteCSV(name string, out io.Writer) error {
 			}
 			t.row(s.Reviewer, s.Listed, s.Assigned, s.Decisions, s.Decommission, s.Keep, s.Rotate, s.ForOthers, s.NoResponse,
 				s.Events, dashless(s.MedianInterval), med, s.Bulk, dashless(s.BulkShare), s.DecidedFindings, s.KeptFindings,
-				dashless(s.KeptFindingShare))
+				dashless(s.KeptFindingShare), s.PeakPerMinute, strings.Join(s.Marks, " "))
 		}
 		return t.flush()
 	case FileNotes:

@@ -5,3 +5,6 @@ var AppendRowForTest = appendRow
 
 // HashForTest exposes hashOf to the tests.
 var HashForTest = hashOf
+
+// AppendHistoryForTest exposes appendHistory to the tests.
+var AppendHistoryForTest = appendHistory

@@ -22,11 +22,13 @@ import (
 var htmlSource string
 
 var htmlTemplate = template.Must(template.New("report").Funcs(template.FuncMap{
-	"join":        strings.Join,
-	"recon":       reconText,
-	"remediation": remediationText,
-	"flagLegend":  func() string { return flagLegend },
-	"closedEarly": closedEarlyText,
+	"join":           strings.Join,
+	"recon":          reconText,
+	"remediation":    remediationText,
+	"flagLegend":     func() string { return flagLegend },
+	"closedEarly":    closedEarlyText,
+	"marked":         func(r ReviewerRow, m string) bool { return slices.Contains(r.Marks, m) },
+	"exceptionsText": exceptionsText,
 }).Parse(htmlSource))
 
 // WriteHTML writes the report as one HTML file: the page from the
@@ -44,6 +46,9 @@ func (r *Report) WriteHTML(out io.Writer) error {
 		{"afterExceptions", func() { w.remediation(r.Remediation.Rows) }},
 		{"tail", func() {}},
 	} {
+		if part.name == "tail" { // it holds the integrity section
+			r.awaitDataFiles()
+		}
 		if err := htmlTemplate.ExecuteTemplate(w, part.name, r); err != nil {
 			return err
 		}
@@ -187,30 +192,49 @@ func (w *htmlRows) register(rows []Row) {
 		if len(x.Findings) == 0 {
 			w.WriteString("—")
 		}
-		w.WriteString(`</td><td><span class="d d-` + template.HTMLEscapeString(x.Decision) + `">`)
-		w.text(x.Decision)
-		w.WriteString("</span>")
-		for _, f := range x.Flags {
-			e := template.HTMLEscapeString(f)
-			w.WriteString(` <span class="flag flag-` + e + `">` + e + "</span>")
-		}
-		w.WriteString(`</td><td class="who">`)
-		w.breakable(x.Reviewer)
-		if x.DecidedBy != "" && x.DecidedBy != x.Reviewer {
-			w.WriteString(`<div><span class="sev">decided by</span> `)
-			w.breakable(x.DecidedBy)
-			w.WriteString("</div>")
-		}
-		if sig := signedText(x); sig != "" {
-			w.WriteString(`<div><span class="sev">signed</span> `)
-			w.breakable(sig)
-			w.WriteString("</div>")
-		}
 		w.WriteString("</td>")
+		w.decisionFlags(x)
+		w.reviewer(x)
 		w.cell("t", timeText(x))
 		w.cell("", x.Reason)
 		w.WriteString("</tr>\n")
 	}
+}
+
+// decisionFlags writes the cell of a row's decision and its flags.
+func (w *htmlRows) decisionFlags(x *Row) {
+	w.WriteString(`<td><span class="d d-` + template.HTMLEscapeString(x.Decision) + `">`)
+	w.text(x.Decision)
+	w.WriteString("</span>")
+	for _, f := range x.Flags {
+		e := template.HTMLEscapeString(f)
+		w.WriteString(` <span class="flag flag-` + e + `">` + e + "</span>")
+	}
+	w.WriteString("</td>")
+}
+
+// reviewer writes the cell of a row's assigned reviewer, who decided when
+// that was someone else, and the key that signed the decision ("no" for an
+// unsigned one, on screen only: see the print rules).
+func (w *htmlRows) reviewer(x *Row) {
+	w.WriteString(`<td class="who">`)
+	w.breakable(x.Reviewer)
+	if x.DecidedBy != "" && x.DecidedBy != x.Reviewer {
+		w.WriteString(`<div><span class="sev">decided by</span> `)
+		w.breakable(x.DecidedBy)
+		w.WriteString("</div>")
+	}
+	if sig := signedText(x); sig != "" {
+		if x.SignedBy == "" {
+			w.WriteString(`<div class="unsigned">`)
+		} else {
+			w.WriteString(`<div>`)
+		}
+		w.WriteString(`<span class="sev">signed</span> `)
+		w.breakable(sig)
+		w.WriteString("</div>")
+	}
+	w.WriteString("</td>")
 }
 
 func (w *htmlRows) exceptions(rows []Row) {
@@ -219,8 +243,8 @@ func (w *htmlRows) exceptions(rows []Row) {
 		w.open(false, x.N)
 		w.identity(x)
 		w.findings(x.Findings, true)
-		w.decision(x.Decision)
-		w.who(x.DecidedBy)
+		w.decisionFlags(x)
+		w.reviewer(x)
 		w.cell("t", x.DecidedAt)
 		w.cell("", x.Reason)
 		w.WriteString("</tr>\n")
@@ -254,7 +278,7 @@ func (w *htmlRows) remediation(rows []Row) {
 // than one event; the rest are their register row.
 func (w *htmlRows) trails(r *Report) {
 	h := r.History
-	none := true
+	none, routine := true, 0
 	for i := 0; i < len(h); {
 		j := i + 1
 		for j < len(h) && h[j].N == h[i].N {
@@ -263,7 +287,15 @@ func (w *htmlRows) trails(r *Report) {
 		if j-i > 1 {
 			none = false
 			x := &r.Register[h[i].N-1]
-			w.WriteString(`<details class="trail" open><summary>#` + strconv.Itoa(x.N) + " ")
+			class := "trail"
+			// A decision carried and then confirmed is the usual trail of a
+			// carried item: on paper, where a campaign that carries
+			// thousands would print thousands, the register's row says it.
+			if j-i == 2 && h[i].Action == ActionCarried && h[i+1].Action == ActionConfirm {
+				class += " routine"
+				routine++
+			}
+			w.WriteString(`<details class="` + class + `" open><summary>#` + strconv.Itoa(x.N) + " ")
 			w.text(x.Name)
 			w.WriteString(` · <span class="id">`)
 			w.breakable(x.ID)
@@ -299,5 +331,8 @@ func (w *htmlRows) trails(r *Report) {
 	}
 	if none {
 		w.WriteString("<p>No item has more than one event in its trail.</p>\n")
+	}
+	if routine > 0 {
+		w.WriteString(`<p class="paper">Not printed: the trails of ` + plural(routine, "carried item", "carried items") + ` whose only events are the carried decision and its confirmation (their register rows are flagged carried); the HTML file and history.csv have them.</p>` + "\n")
 	}
 }

@@ -347,12 +347,12 @@ func (r *Report) WriteMarkdown(out io.Writer) error {
 	if len(r.Exceptions) == 0 {
 		w.p("None: no identity with findings was kept or left to rotation.\n\n")
 	} else {
-		w.p("Identities kept, or kept for rotation, although they had findings at creation, with the justification recorded.\n\n")
-		w.header("#", "Kind", "Name", "Scope", "Findings", "Decision", "Decided by", "Time", "Justification")
+		w.p("%s\n\n", md(exceptionsText(r)))
+		w.header("#", "Kind", "Name", "Scope", "Findings", "Decision", "Reviewer", "Decided by", "Time", "Justification", "Flags")
 		for i := range r.Exceptions {
 			x := &r.Exceptions[i]
 			w.row(itoa(x.N), md(x.KindLabel), md(x.Name), md(x.Scope), md(findingList(x.Findings, true)), decisionMD(x.Decision),
-				md(x.DecidedBy), md(x.DecidedAt), md(x.Reason))
+				md(x.Reviewer), md(x.DecidedBy), md(x.DecidedAt), md(x.Reason), md(strings.Join(x.Flags, " ")))
 		}
 		w.WriteByte('\n')
 	}
@@ -384,11 +384,28 @@ func (r *Report) WriteMarkdown(out io.Writer) error {
 		if !x.Listed {
 			name += " (not a listed reviewer)"
 		}
+		over := func(m, v string) string {
+			if slices.Contains(x.Marks, m) {
+				return "**" + v + "**"
+			}
+			return v
+		}
+		marks := "—"
+		if len(x.Marks) > 0 {
+			marks = strings.Join(x.Marks, ", ")
+		}
 		st = append(st, []string{name, itoa(x.Assigned), itoa(x.Decisions), itoa(x.Decommission), itoa(x.Keep), itoa(x.Rotate),
-			itoa(x.ForOthers), itoa(x.NoResponse), itoa(x.Events), x.MedianInterval, x.BulkShare,
-			fmt.Sprintf("%d of %d (%s)", x.KeptFindings, x.DecidedFindings, x.KeptFindingShare), fmt.Sprintf("%d (%s)", x.Signed, x.SignedShare)})
+			itoa(x.ForOthers), itoa(x.NoResponse), itoa(x.Events), over(MarkMedianInterval, x.MedianInterval), over(MarkBulk, x.BulkShare),
+			over(MarkKeptWithFindings, fmt.Sprintf("%d of %d (%s)", x.KeptFindings, x.DecidedFindings, x.KeptFindingShare)),
+			over(MarkPerMinute, itoa(x.PeakPerMinute)), fmt.Sprintf("%d (%s)", x.Signed, x.SignedShare), marks})
 	}
-	w.table([]string{"Reviewer", "Assigned", "Decisions", "Decommission", "Keep", "Rotate", "For others", "No response", "Events", "Median interval", "In bulk", "Kept with findings", "Signed"}, st)
+	w.table([]string{"Reviewer", "Assigned", "Decisions", "Decommission", "Keep", "Rotate", "For others", "No response", "Events", "Median interval", "In bulk", "Kept with findings", "Peak per minute", "Signed", "Marked"}, st)
+	w.p("Thresholds, from the campaign's policy (review section); a value beyond one is in bold and marked:\n\n")
+	var ths [][]string
+	for _, th := range r.Reviewers.Thresholds {
+		ths = append(ths, []string{"`" + th.Signal + "`", "`review." + th.Key + "`", itoa(th.Value), md(th.Rule)})
+	}
+	w.table([]string{"Mark or flag", "Policy key", "Value", "Rule"}, ths)
 	for _, d := range r.Reviewers.Definitions {
 		w.p("- **%s**: %s\n", md(d.Name), md(d.Rule))
 	}
@@ -406,6 +423,7 @@ func (r *Report) WriteMarkdown(out io.Writer) error {
 	}
 
 	// 8. Integrity
+	r.awaitDataFiles()
 	in := &r.Integrity
 	w.p("## 8. Integrity\n\n")
 	w.p("The bundle's `manifest.json` holds the SHA-256 of every file, the campaign, the snapshot and population digests and the event log's head; ")
@@ -439,7 +457,7 @@ func (r *Report) WriteMarkdown(out io.Writer) error {
 	return w.Flush()
 }
 
-const flagLegend = "not-assignee (decided by someone other than the assigned reviewer), unassigned (every reviewer owns it), conflict (re-decided or undone by someone other than its last decider), carried (decision carried from the previous campaign), bulk (bulk decision or confirmation), changed (decided more than once or undone), no-response (nobody decided it before close: no decision time, no decider; the close time is shown instead), late (decided after the due date), overdue (approved for removal, and a snapshot taken after the due date still shows it), not-yet-checked (approved for removal, past the due date, and no snapshot taken after it has checked)"
+const flagLegend = "not-assignee (decided by someone other than the assigned reviewer), unassigned (every reviewer owns it), conflict (re-decided or undone by someone other than its last decider), carried (decision carried from the previous campaign), bulk (bulk decision or confirmation), changed (decided more than once or undone), no-response (nobody decided it before close: no decision time, no decider; the close time is shown instead), late (decided after the due date), overdue (approved for removal, and a snapshot taken after the due date still shows it), not-yet-checked (approved for removal, past the due date, and no snapshot taken after it has checked), short-reason (an exception's justification shorter than the policy's minimum), reused-reason (one justification on exceptions of more kinds than the policy allows)"
 
 // closedEarlyText says a campaign closed before its due date, and what
 // that left without a response.
@@ -549,4 +567,32 @@ func listCell(items []string) string {
 		return "none"
 	}
 	return strings.Join(items, "; ")
+}
+
+// exceptionsText introduces the exceptions and counts their flagged
+// justifications.
+func exceptionsText(r *Report) string {
+	short, reused := 0, 0
+	for i := range r.Exceptions {
+		short += boolInt(slices.Contains(r.Exceptions[i].Flags, FlagShortReason))
+		reused += boolInt(slices.Contains(r.Exceptions[i].Flags, FlagReusedReason))
+	}
+	min, kinds := 0, 0
+	for _, th := range r.Reviewers.Thresholds {
+		switch th.Signal {
+		case FlagShortReason:
+			min = th.Value
+		case FlagReusedReason:
+			kinds = th.Value
+		}
+	}
+	return fmt.Sprintf("Identities kept, or kept for rotation, although they had findings at creation, with the assigned reviewer, who decided, the justification recorded and the flags of exceptions.csv. Of their justifications, %d are shorter than %d characters (short-reason) and %d are on exceptions of more than %s (reused-reason).",
+		short, min, reused, plural(kinds, "kind", "kinds"))
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }

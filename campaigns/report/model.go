@@ -52,6 +52,20 @@ type Report struct {
 	// Refused are the attempts the separation rules refused, in log order.
 	Refused   []Refusal `json:"refused_attempts"`
 	Integrity Integrity `json:"integrity"`
+
+	// dataFiles, while a bundle is rendered, closes once the CSV tables
+	// are written and Integrity.DataFiles lists their hashes: the reports
+	// are written meanwhile and wait for it only at their integrity
+	// section (awaitDataFiles).
+	dataFiles <-chan struct{}
+}
+
+// awaitDataFiles waits, while a bundle is rendered, until
+// Integrity.DataFiles is final.
+func (r *Report) awaitDataFiles() {
+	if r != nil && r.dataFiles != nil {
+		<-r.dataFiles
+	}
 }
 
 // BulkDecision is one event that decided many items at once.
@@ -339,6 +353,13 @@ const (
 	// no snapshot taken after it has checked the identity.
 	FlagNotYetChecked = "not-yet-checked"
 	FlagLate          = "late" // decided after the due date
+	// FlagShortReason: an exception whose justification is shorter than
+	// the policy's review.min_reason_chars.
+	FlagShortReason = "short-reason"
+	// FlagReusedReason: an exception whose justification (compared
+	// without case or spacing) is on exceptions of more kinds than the
+	// policy's review.max_reason_kinds: pasted, not written for the item.
+	FlagReusedReason = "reused-reason"
 )
 
 // NotVerified is the remediation state of a decommission decision no later
@@ -370,7 +391,27 @@ type SnapshotRef struct {
 type ReviewerStats struct {
 	Definitions []Principle   `json:"definitions"`
 	Rows        []ReviewerRow `json:"rows"`
+	// Thresholds are the policy's limits each signal is judged by
+	// (the campaign's policy, review section).
+	Thresholds []Threshold `json:"thresholds"`
 }
+
+// Threshold is one limit of the policy's review section, and what a
+// reviewer or justification beyond it is marked.
+type Threshold struct {
+	Signal string `json:"signal"` // the mark: short-reason, reused-reason, median-interval, bulk, kept-with-findings, per-minute
+	Key    string `json:"policy_key"`
+	Value  int    `json:"value"`
+	Rule   string `json:"rule"`
+}
+
+// Signals a reviewer row is marked with when beyond a threshold.
+const (
+	MarkMedianInterval   = "median-interval"
+	MarkBulk             = "bulk"
+	MarkKeptWithFindings = "kept-with-findings"
+	MarkPerMinute        = "per-minute"
+)
 
 // ReviewerRow is one person's part in the campaign.
 type ReviewerRow struct {
@@ -393,6 +434,12 @@ type ReviewerRow struct {
 	KeptFindingShare string `json:"kept_with_findings_share"`
 	Signed           int    `json:"signed"` // decisions signed with the reviewer's SSH key
 	SignedShare      string `json:"signed_share"`
+	// PeakPerMinute is the most decision events the reviewer recorded
+	// within any 60 seconds.
+	PeakPerMinute int `json:"peak_decisions_per_minute"`
+	// Marks are the signals beyond the policy's thresholds (Mark*), in
+	// the order of the table's columns.
+	Marks []string `json:"marks"`
 }
 
 // Integrity is how to check the bundle.

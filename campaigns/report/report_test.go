@@ -212,8 +212,8 @@ func TestJSONRoundTrip(t *testing.T) {
 	}
 }
 
-// The register rows are written without reflection; they must be what
-// encoding/json writes, escapes included.
+// The register rows and history entries are written without reflection;
+// they must be what encoding/json writes, escapes included.
 func TestRowJSON(t *testing.T) {
 	f := newFixture(t)
 	r, err := report.Build(ctx, f.Store, "2026-Q4", exportOptions().Options)
@@ -230,6 +230,19 @@ func TestRowJSON(t *testing.T) {
 		}
 		if got := report.AppendRowForTest(nil, &rows[i]); !bytes.Equal(got, want) {
 			t.Errorf("row %d:\n got %s\nwant %s", i, got, want)
+		}
+	}
+	if len(r.History) < 3 {
+		t.Fatalf("the fixture's history has %d entries", len(r.History))
+	}
+	hist := append(r.History, report.HistoryEntry{N: 7, ID: odd.ID, Event: -3, Reason: "<&>\u2028", Other: true, Undoes: 9, By: -1}, report.HistoryEntry{})
+	for i := range hist {
+		want, err := json.Marshal(&hist[i])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := report.AppendHistoryForTest(nil, &hist[i]); !bytes.Equal(got, want) {
+			t.Errorf("history entry %d:\n got %s\nwant %s", i, got, want)
 		}
 	}
 }

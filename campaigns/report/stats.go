@@ -5,7 +5,9 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
+	"github.com/nhi-audit/nhi/audit"
 	"github.com/nhi-audit/nhi/campaigns"
 )
 
@@ -21,6 +23,8 @@ var statDefinitions = []Principle{
 	{"In bulk", "the share of the reviewer's decisions made by a bulk decision (--filter) or a bulk confirmation of carried decisions, rather than one at a time."},
 	{"Kept with findings", "of the items with findings the reviewer decided, how many they kept (rejected decommissioning without requiring rotation), and that share. A high share approves risk wholesale; every such keep is listed under Exceptions with its justification."},
 	{"Signed", "of the reviewer's decisions, how many were signed with their SSH key (namespace nhi-decision), and that share; the register gives each key's fingerprint."},
+	{"Peak per minute", "the most decision events the reviewer recorded within any 60 seconds (a bulk decision is one event). A burst of decisions is the other face of a short median."},
+	{"Marked", "a value beyond the policy's threshold for it (listed below the table) is marked: a signal to look at the reviewer's decisions, not a finding by itself."},
 }
 
 func normActor(s string) string {
@@ -120,6 +124,7 @@ func reviewerStats(c *campaigns.Campaign, reg []Row) ReviewerStats {
 				r.MedianSeconds = (gaps[n/2-1] + gaps[n/2]) / 2
 			}
 		}
+		r.PeakPerMinute = peakPerMinute(events[k])
 		r.MedianInterval = duration(r.MedianSeconds)
 		r.BulkShare = percent(r.Bulk, r.Decisions)
 		r.KeptFindingShare = percent(r.KeptFindings, r.DecidedFindings)
@@ -153,3 +158,81 @@ func percent(n, d int) string {
 	tenths := (n*1000 + d/2) / d
 	return fmt.Sprintf("%d.%d%%", tenths/10, tenths%10)
 }
+
+// peakPerMinute is the most events within any 60 seconds.
+func peakPerMinute(events map[int64]time.Time) int {
+	at := make([]time.Time, 0, len(events))
+	for _, t := range events {
+		at = append(at, t)
+	}
+	slices.SortFunc(at, func(a, b time.Time) int { return a.Compare(b) })
+	peak := 0
+	for i, j := 0, 0; i < len(at); i++ {
+		for j < len(at) && at[j].Sub(at[i]) < time.Minute {
+			j++
+		}
+		peak = max(peak, j-i)
+	}
+	return peak
+}
+
+// thresholds lists the policy's review limits as the report states them.
+func thresholds(th audit.ReviewPolicy) []Threshold {
+	return []Threshold{
+		{FlagShortReason, "min_reason_chars", th.MinReasonChars, fmt.Sprintf("an exception's justification shorter than %d characters is flagged %s", th.MinReasonChars, FlagShortReason)},
+		{FlagReusedReason, "max_reason_kinds", th.MaxReasonKinds, fmt.Sprintf("a justification on exceptions of more than %s is flagged %s", plural(th.MaxReasonKinds, "kind", "kinds"), FlagReusedReason)},
+		{MarkMedianInterval, "min_median_seconds", th.MinMedianSeconds, fmt.Sprintf("a median interval shorter than %s is marked", duration(int64(th.MinMedianSeconds)))},
+		{MarkBulk, "max_bulk_percent", th.MaxBulkPercent, fmt.Sprintf("more than %d%% of decisions in bulk is marked", th.MaxBulkPercent)},
+		{MarkKeptWithFindings, "max_kept_findings_percent", th.MaxKeptFindingsPercent, fmt.Sprintf("keeping more than %d%% of the items with findings decided is marked", th.MaxKeptFindingsPercent)},
+		{MarkPerMinute, "max_decisions_per_minute", th.MaxDecisionsPerMinute, fmt.Sprintf("more than %d decision events within a minute is marked", th.MaxDecisionsPerMinute)},
+	}
+}
+
+// judgeReviewers marks each reviewer's signals beyond the thresholds. A
+// signal that does not apply (fewer than two events, no decision) is
+// never marked.
+func judgeReviewers(s *ReviewerStats, th audit.ReviewPolicy) {
+	s.Thresholds = thresholds(th)
+	for i := range s.Rows {
+		r := &s.Rows[i]
+		r.Marks = []string{}
+		mark := func(ok bool, m string) {
+			if ok {
+				r.Marks = append(r.Marks, m)
+			}
+		}
+		mark(r.MedianSeconds >= 0 && r.MedianSeconds < int64(th.MinMedianSeconds), MarkMedianInterval)
+		mark(r.Decisions > 0 && r.Bulk*100 > th.MaxBulkPercent*r.Decisions, MarkBulk)
+		mark(r.DecidedFindings > 0 && r.KeptFindings*100 > th.MaxKeptFindingsPercent*r.DecidedFindings, MarkKeptWithFindings)
+		mark(r.PeakPerMinute > th.MaxDecisionsPerMinute, MarkPerMinute)
+	}
+}
+
+// judgeReasons flags the exceptions' justifications: too short, or the
+// same text (without case or spacing) on exceptions of too many kinds.
+func judgeReasons(reg []Row, th audit.ReviewPolicy) {
+	kinds := map[string]map[string]bool{} // normalised justification -> kinds
+	for i := range reg {
+		if x := &reg[i]; isException(x) {
+			k := normReason(x.Reason)
+			if kinds[k] == nil {
+				kinds[k] = map[string]bool{}
+			}
+			kinds[k][x.Kind] = true
+		}
+	}
+	for i := range reg {
+		x := &reg[i]
+		if !isException(x) {
+			continue
+		}
+		if utf8.RuneCountInString(strings.TrimSpace(x.Reason)) < th.MinReasonChars {
+			x.Flags = append(x.Flags, FlagShortReason)
+		}
+		if len(kinds[normReason(x.Reason)]) > th.MaxReasonKinds {
+			x.Flags = append(x.Flags, FlagReusedReason)
+		}
+	}
+}
+
+func normReason(s string) string { return strings.ToLower(strings.Join(strings.Fields(s), " ")) }

@@ -84,6 +84,12 @@ file leaves out keeps its default. Keys:
     days, unused_days, never_used_days
                      the rule's thresholds in whole days, where it has them
                      (0 is refused while the rule is on)
+  review             the thresholds the evidence report judges the review
+                     by: min_reason_chars, max_reason_kinds,
+                     min_median_seconds, max_bulk_percent,
+                     max_kept_findings_percent, max_decisions_per_minute
+                     (whole numbers of 1 or more; docs/policy.md, "Review
+                     signals")
 
 Unknown keys and rules are errors, with the nearest name, so a typo cannot
 switch a check off. The built-in default, with every rule:

@@ -36,7 +36,7 @@ func TestHelpFilter(t *testing.T) {
 // typo in a policy file says which key and the nearest one.
 func TestHelpPolicy(t *testing.T) {
 	r := ok(t, "help", "policy")
-	for _, want := range []string{"first_party_apps", "never_used_days", "severity"} {
+	for _, want := range []string{"first_party_apps", "never_used_days", "severity", "review", "min_reason_chars", "max_decisions_per_minute"} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("nhi help policy does not mention %s", want)
 		}
