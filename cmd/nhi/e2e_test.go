@@ -86,7 +86,7 @@ func TestDemoHistory(t *testing.T) {
 	r := nhi(t, nil, "demo", "--no-tui", "--db", db)
 	if r.code != 0 || !strings.Contains(r.stdout, " of github/northwind: partial") ||
 		!strings.Contains(r.stdout, "Coverage: 1 of 40 repositories is not visible to this credential") ||
-		!strings.Contains(r.stdout, "Campaign demo-deploy-keys: of the identities approved for decommissioning, 1 removed, 1 still present, 1 not checked") {
+		!strings.Contains(r.stdout, "Campaign demo-deploy-keys: of its identities of github/northwind approved for decommissioning, 1 removed, 1 still present, 1 not checked") {
 		t.Fatalf("demo exit %d:\n%s%s", r.code, r.stdout, r.stderr)
 	}
 	r = nhi(t, nil, "diff", "--db", db, "--json")

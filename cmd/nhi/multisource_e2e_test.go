@@ -75,7 +75,7 @@ func TestOneCampaignOverEverySource(t *testing.T) {
 	ok(t, "decide", "q4", bot, "decommission", "--db", db, "--as", "rita@acme.test")
 	ok(t, "decide", "q4", key, "decommission", "--db", db, "--as", "rita@acme.test")
 	ok(t, "decide", "q4", "--filter", "source:aws", "keep", "--reason", "reviewed with the platform team", "--db", db, "--as", "rita@acme.test")
-	ok(t, "campaign", "close", "q4", "--db", db, "--as", "lead")
+	ok(t, "campaign", "close", "q4", "--yes", "--db", db, "--as", "lead")
 
 	// The next export of the workspace no longer lists B2: the import
 	// checks q4's Slack decommission, and nothing else.

@@ -224,12 +224,18 @@ func matchingSome(ctx context.Context, st *audit.Store, expr string) ([]audit.Id
 	if err != nil {
 		return nil, err
 	}
-	ids, err := matching(ctx, st, f)
+	// The identities nhi identities --filter lists: active ones unless the
+	// filter names a status, so a bulk write touches what the list shows.
+	ids, err := matching(ctx, st, filter.Active(f, audit.Vocabulary))
 	if err != nil {
 		return nil, err
 	}
 	if len(ids) == 0 {
-		return nil, fmt.Errorf("the filter %q matches no identity; nothing was written", expr)
+		hint := ""
+		if !f.HasStatus() {
+			hint = " active (add status:any for every status)"
+		}
+		return nil, fmt.Errorf("the filter %q matches no%s identity; nothing was written", expr, hint)
 	}
 	return ids, nil
 }
