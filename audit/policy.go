@@ -301,19 +301,31 @@ func unknownPolicyFields(err error) error {
 	return errors.New(strings.Join(msgs, "; "))
 }
 
-// didYouMean names the nearest of known to s (at most two edits away), as
-// "; did you mean "x"?", or "".
+// didYouMean names the nearest of known to s, as "; did you mean "x"?",
+// or "".
 func didYouMean(s string, known []string) string {
+	if best := Nearest(s, known); best != "" {
+		return fmt.Sprintf("; did you mean %q?", best)
+	}
+	return ""
+}
+
+// Nearest is the name of known closest to s — case aside, at most two
+// edits away, or one s is a prefix of — or "" when none is: the "did you
+// mean" of commands, policy keys and campaign names.
+func Nearest(s string, known []string) string {
 	best, dist := "", 3
+	low := strings.ToLower(s)
 	for _, k := range known {
-		if d := nameDistance(strings.ToLower(s), k); d < dist {
+		d := nameDistance(low, strings.ToLower(k))
+		if d >= dist && low != "" && strings.HasPrefix(strings.ToLower(k), low) {
+			d = 2
+		}
+		if d < dist {
 			best, dist = k, d
 		}
 	}
-	if best == "" {
-		return ""
-	}
-	return fmt.Sprintf("; did you mean %q?", best)
+	return best
 }
 
 // fileReview is the review section as written in a policy file.

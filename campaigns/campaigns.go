@@ -469,12 +469,34 @@ func scanCampaign(sc interface{ Scan(...any) error }) (*Campaign, error) {
 func load(ctx context.Context, r reader, name string) (*Campaign, error) {
 	c, err := scanCampaign(r.QueryRow(ctx, `SELECT `+campaignColumns+` FROM campaigns WHERE name = ?`, name))
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("%w %q: list campaigns with `nhi campaign list`", ErrNotFound, audit.Printable(name))
+		msg := fmt.Sprintf("%q: list campaigns with `nhi campaign list`", audit.Printable(name))
+		if near := audit.Nearest(name, allCampaignNames(ctx, r)); near != "" {
+			msg = fmt.Sprintf("%q; did you mean %q? (nhi campaign list lists them)", audit.Printable(name), audit.Printable(near))
+		}
+		return nil, fmt.Errorf("%w %s", ErrNotFound, msg)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("reading campaign %s: %w", name, err)
 	}
 	return c, nil
+}
+
+// allCampaignNames lists every campaign's name, for a "did you mean"; nil
+// when they cannot be read.
+func allCampaignNames(ctx context.Context, r reader) []string {
+	rows, err := r.Query(ctx, `SELECT name FROM campaigns ORDER BY name`)
+	if err != nil {
+		return nil
+	}
+	defer rows.Close()
+	var names []string
+	for rows.Next() {
+		var n string
+		if rows.Scan(&n) == nil {
+			names = append(names, n)
+		}
+	}
+	return names
 }
 
 // loadOpen reads a campaign that may still be decided.

@@ -249,6 +249,7 @@ func TestBadInputIsRefusedClearly(t *testing.T) {
 		{"unknown command", []string{"frobnicate"}, 2, "unknown command", ""},
 		{"misspelt command", []string{"identites"}, 2, "did you mean identities?", ""},
 		{"misspelt subcommand", []string{"campaign", "shwo"}, 2, "did you mean show?", ""},
+		{"misspelt flag", []string{"identities", "--db", good, "--jsn"}, 2, "unknown flag: --jsn; did you mean --json?", good},
 		{"no terminal for the UI", []string{"--db", good}, 1, "needs a terminal", good},
 		{"no token", []string{"snapshot", "github", "--org", "acme", "--db", filepath.Join(dir, "s.db")}, 1, "GITHUB_TOKEN", ""},
 	}

@@ -63,5 +63,6 @@ func TestDecideAgainAndUndoAgain(t *testing.T) {
 	seq = strings.TrimSuffix(seq, ",")
 	u := ok(t, append([]string{"decide", "q", "--undo", seq}, rita...)...)
 	undo := strings.Fields(u.stdout[strings.LastIndex(u.stdout, "(event "):])[1]
+	refused(t, 1, `no such campaign "Q"; did you mean "q"?`, "campaign", "show", "Q", "--db", db)
 	refused(t, 1, "it was already undone by event "+strings.TrimSuffix(undo, ",")+" (by rita at ", append([]string{"decide", "q", "--undo", seq}, rita...)...)
 }

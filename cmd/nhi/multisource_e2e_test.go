@@ -27,7 +27,7 @@ import (
 func TestOneCampaignOverEverySource(t *testing.T) {
 	dir := t.TempDir()
 	db := filepath.Join(dir, "nhi.db")
-	ok(t, "demo", "--history=false", "--no-tui", "--repos", "2", "--db", db)
+	ok(t, "demo", "--no-tui", "--history=false", "--repos", "2", "--db", db)
 
 	csv := filepath.Join(dir, "bots.csv")
 	if err := os.WriteFile(csv, []byte("key,kind,name,owner,last_used_at\nB1,bot_token,deploy-bot,alice@acme.test,2026-11-28\nB2,bot_token,legacy-alerts,,2023-01-10\n"), 0o600); err != nil {

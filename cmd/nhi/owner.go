@@ -224,19 +224,23 @@ func matchingSome(ctx context.Context, st *audit.Store, expr string) ([]audit.Id
 	if err != nil {
 		return nil, err
 	}
-	ids, err := matching(ctx, st, f)
+	// The identities nhi identities --filter lists: active ones unless the
+	// filter names a status, so a bulk write touches what the list shows.
+	ids, err := matching(ctx, st, filter.Active(f, audit.Vocabulary))
 	if err != nil {
 		return nil, err
 	}
 	if len(ids) == 0 {
-		return nil, fmt.Errorf("the filter %q matches no identity; nothing was written", expr)
+		hint := ""
+		if !f.HasStatus() {
+			hint = " active (add status:any for every status)"
+		}
+		return nil, fmt.Errorf("the filter %q matches no%s identity; nothing was written", expr, hint)
 	}
 	return ids, nil
 }
 
-// matching returns the identities f matches, in ID order: of the active
-// ones unless f has a status: term, the population nhi identities lists
-// for the same filter, so a bulk write touches what that list showed.
+// matching returns the identities f matches, in ID order.
 func matching(ctx context.Context, st *audit.Store, f *filter.Filter) ([]audit.Identity, error) {
 	ids, err := st.Identities(ctx)
 	if err != nil {
@@ -246,7 +250,6 @@ func matching(ctx context.Context, st *audit.Store, f *filter.Filter) ([]audit.I
 	if err != nil {
 		return nil, err
 	}
-	f = filter.Active(f, audit.Vocabulary)
 	out := ids[:0]
 	for i := range ids {
 		if f.Match(&ids[i], env) {

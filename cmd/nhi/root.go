@@ -12,6 +12,7 @@ import (
 
 	"github.com/charmbracelet/x/term"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/nhi-audit/nhi/audit"
 	"github.com/nhi-audit/nhi/tui"
@@ -131,7 +132,7 @@ Run nhi with no command to open the terminal UI on the evidence file.`,
 	root.Flags().StringVar(&a.sign.keyPath, "sign-with", "", "sign the UI's decisions with this SSH key: a private key file, or a public key whose private half is in ssh-agent (env "+signingKeyEnv+")")
 	root.Flags().StringVar(&a.sign.allowedSigners, "allowed-signers", "", "an allowed_signers file listing your key, when the directory of people does not")
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
-		return usageError{command: cmd.CommandPath(), err: err}
+		return usageError{command: cmd.CommandPath(), err: flagSuggestion(cmd, err)}
 	})
 	root.AddCommand(
 		newDemoCmd(a),
@@ -177,6 +178,21 @@ func wrapArgs(c *cobra.Command) {
 	for _, sub := range c.Commands() {
 		wrapArgs(sub)
 	}
+}
+
+// flagSuggestion adds the nearest flag to pflag's "unknown flag: --x".
+func flagSuggestion(cmd *cobra.Command, err error) error {
+	name, ok := strings.CutPrefix(err.Error(), "unknown flag: --")
+	if !ok {
+		return err
+	}
+	var known []string
+	cmd.Flags().VisitAll(func(f *pflag.Flag) { known = append(known, f.Name) })
+	cmd.InheritedFlags().VisitAll(func(f *pflag.Flag) { known = append(known, f.Name) })
+	if near := audit.Nearest(name, known); near != "" {
+		return fmt.Errorf("%w; did you mean --%s?", err, near)
+	}
+	return err
 }
 
 // unknownCommand refuses arguments to a command that takes none but has
