@@ -105,8 +105,8 @@ func TestSignedDecisions(t *testing.T) {
 	ok(t, "export", "q", "--out", out, "--format", "md,csv", "--db", db, "--as", "carol@northwind.example")
 	rmd := mustRead(t, filepath.Join(out, "report.md"))
 	danFP := fingerprint(t, s.danPub)
-	for _, want := range []string{"| keep | alice@northwind.example | dan@northwind.example | ", "| checked | " + danFP + " | not-assignee |",
-		"| 1 of 2 (50.0%) | 2 (100.0%) |", "### Refused attempts", "| unsigned | campaign q requires signed decisions",
+	for _, want := range []string{"| keep | alice@northwind.example | dan@northwind.example | ", "| checked | " + danFP + " | not-assignee short-reason |",
+		"| 1 of 2 (50.0%) | 2 | 2 (100.0%) |", "### Refused attempts", "| unsigned | campaign q requires signed decisions",
 		"| Signed decisions | The campaign was created with --require-signed"} {
 		if !strings.Contains(rmd, want) {
 			t.Errorf("report.md lacks %q", want)
