@@ -170,7 +170,7 @@ func TestOneCampaignOverEverySource(t *testing.T) {
 		t.Errorf("remediation %+v", rep.Remediation)
 	}
 	md, _ := os.ReadFile(filepath.Join(out, "report.md"))
-	for _, want := range []string{"The population comes from 6 snapshots", "| slack / ws-a | 5 (complete)", "### Completeness", "| x509 / edge | 1 files and TLS endpoints | none | 0 |"} {
+	for _, want := range []string{"The population comes from 6 snapshots", "| slack / ws-a | 5 (complete)", "### Completeness", "| x509 / edge | files and TLS endpoints: 1 | none | 0 |"} {
 		if !strings.Contains(string(md), want) {
 			t.Errorf("report.md lacks %q", want)
 		}
