@@ -111,7 +111,7 @@ func Create(ctx context.Context, st *audit.Store, actor string, spec Spec) (*Cre
 	}
 	reviewers = dedupe(reviewers)
 
-	snaps, err := pickSnapshots(ctx, st, spec)
+	snaps, all, err := pickSnapshots(ctx, st, spec)
 	if err != nil {
 		return nil, err
 	}
@@ -149,8 +149,25 @@ func Create(ctx context.Context, st *audit.Store, actor string, spec Spec) (*Cre
 			AsOf: snap.StartedAt.UTC().Format(time.RFC3339), Count: len(items) - before}
 	}
 	if len(items) == 0 {
-		return nil, fmt.Errorf("%w: %q matches none of the %d identities of %s; check it with `nhi identities --filter`",
-			ErrEmptyScope, audit.Printable(expr), total, describeSnapshots(snaps))
+		var partial []string
+		for _, sn := range snaps {
+			if sn.Status == audit.SnapshotPartial {
+				partial = append(partial, fmt.Sprintf("snapshot %d could not read %d endpoint(s)", sn.ID, len(sn.Gaps)))
+			}
+		}
+		why := ""
+		if len(partial) > 0 {
+			why = " (" + strings.Join(partial, ", ") + ": what it did not read is not here)"
+		}
+		return nil, fmt.Errorf("%w: %q matches none of the %d identities of %s%s; check it with `nhi identities --filter`",
+			ErrEmptyScope, audit.Printable(expr), total, describeSnapshots(snaps), why)
+	}
+	counts := map[int64]int{}
+	for _, u := range uses {
+		counts[u.ID] = u.Count
+	}
+	if err := refusePartial(all, snaps, counts, spec.AllowPartial); err != nil {
+		return nil, err
 	}
 	// The newest snapshot stands for the campaign where one is named (the
 	// campaigns table, Campaign.SnapshotID and AsOf).
@@ -329,12 +346,12 @@ func describeSnapshots(snaps []*audit.Snapshot) string {
 
 // pickSnapshots chooses the snapshots a campaign's population comes from,
 // in source/account order: the ones named, else the current snapshot of
-// every source/account the spec's Sources and Accounts allow. A partial
-// one is refused without AllowPartial.
-func pickSnapshots(ctx context.Context, st *audit.Store, spec Spec) ([]*audit.Snapshot, error) {
+// every source/account the spec's Sources and Accounts allow. It also
+// returns every snapshot of the file, newest first.
+func pickSnapshots(ctx context.Context, st *audit.Store, spec Spec) ([]*audit.Snapshot, []audit.Snapshot, error) {
 	all, err := st.Snapshots(ctx) // newest first
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	var picked []*audit.Snapshot
 	named := slices.Clone(spec.SnapshotIDs)
@@ -343,20 +360,20 @@ func pickSnapshots(ctx context.Context, st *audit.Store, spec Spec) ([]*audit.Sn
 	}
 	if len(named) > 0 {
 		if len(spec.Sources) > 0 || len(spec.Accounts) > 0 {
-			return nil, fmt.Errorf("%w: --snapshot names the snapshots itself; leave out --source and --account", ErrSnapshotChoice)
+			return nil, nil, fmt.Errorf("%w: --snapshot names the snapshots itself; leave out --source and --account", ErrSnapshotChoice)
 		}
 		seen := map[[2]string]int64{}
 		for _, id := range named {
 			s := findSnapshot(all, id)
 			if s == nil || !finished(s) {
-				return nil, fmt.Errorf("%w: snapshot %d does not exist or did not finish (see `nhi snapshots`)", ErrNoSnapshot, id)
+				return nil, nil, fmt.Errorf("%w: snapshot %d does not exist or did not finish (see `nhi snapshots`)", ErrNoSnapshot, id)
 			}
 			k := [2]string{s.Source, s.Account}
 			if prev, ok := seen[k]; ok {
 				if prev == id {
 					continue
 				}
-				return nil, fmt.Errorf("%w: snapshots %d and %d are both of %s/%s; a campaign reviews one snapshot per source and account",
+				return nil, nil, fmt.Errorf("%w: snapshots %d and %d are both of %s/%s; a campaign reviews one snapshot per source and account",
 					ErrSnapshotChoice, prev, id, audit.Printable(s.Source), audit.Printable(s.Account))
 			}
 			seen[k] = id
@@ -365,7 +382,7 @@ func pickSnapshots(ctx context.Context, st *audit.Store, spec Spec) ([]*audit.Sn
 	} else {
 		cur := audit.CurrentOf(all)
 		if len(cur) == 0 {
-			return nil, fmt.Errorf("%w to review yet: take one with `nhi snapshot github --org ORG` (or `nhi demo`)", ErrNoSnapshot)
+			return nil, nil, fmt.Errorf("%w to review yet: take one with `nhi snapshot github --org ORG` (or `nhi demo`)", ErrNoSnapshot)
 		}
 		wanted := func(list []string, v string) bool {
 			return len(list) == 0 || slices.ContainsFunc(list, func(x string) bool { return strings.EqualFold(strings.TrimSpace(x), v) })
@@ -380,20 +397,29 @@ func pickSnapshots(ctx context.Context, st *audit.Store, spec Spec) ([]*audit.Sn
 			for _, c := range cur {
 				each = append(each, fmt.Sprintf("%s/%s", audit.Printable(c.Source), audit.Printable(c.Account)))
 			}
-			return nil, fmt.Errorf("%w: no source/account matches --source %s --account %s; the evidence file holds %s",
+			return nil, nil, fmt.Errorf("%w: no source/account matches --source %s --account %s; the evidence file holds %s",
 				ErrNoSnapshot, orAny(spec.Sources), orAny(spec.Accounts), strings.Join(each, ", "))
 		}
 	}
 	slices.SortFunc(picked, func(a, b *audit.Snapshot) int {
 		return cmp.Or(strings.Compare(a.Source, b.Source), strings.Compare(a.Account, b.Account))
 	})
-	if spec.AllowPartial {
-		return picked, nil
+	return picked, all, nil
+}
+
+// refusePartial refuses the partial snapshots that gave items to the
+// population (counts, by snapshot ID), unless allowed: their population may
+// be incomplete. A partial snapshot the scope took nothing from stays in
+// the campaign, listed with its gaps, and create warns of it: the scope
+// may have excluded its source, or its gaps hidden what it would select.
+func refusePartial(all []audit.Snapshot, picked []*audit.Snapshot, counts map[int64]int, allow bool) error {
+	if allow {
+		return nil
 	}
 	var partial []string
 	var example string
 	for _, snap := range picked {
-		if snap.Status != audit.SnapshotPartial {
+		if snap.Status != audit.SnapshotPartial || counts[snap.ID] == 0 {
 			continue
 		}
 		msg := fmt.Sprintf("snapshot %d (%s/%s) could not read %d endpoint(s)", snap.ID, audit.Printable(snap.Source), audit.Printable(snap.Account), len(snap.Gaps))
@@ -414,10 +440,10 @@ func pickSnapshots(ctx context.Context, st *audit.Store, spec Spec) ([]*audit.Sn
 		if len(picked) > 1 {
 			hint = "--snapshot ID for each source/account to pick complete ones, --source/--account to leave it out"
 		}
-		return nil, fmt.Errorf("%w: %s%s, so the population may be incomplete. Take a complete snapshot, pass --allow-partial to review it anyway (its gaps stay on record), or %s",
+		return fmt.Errorf("%w: %s%s, so the population may be incomplete. Take a complete snapshot, pass --allow-partial to review it anyway (its gaps stay on record), or %s",
 			ErrPartial, strings.Join(partial, "; "), example, hint)
 	}
-	return picked, nil
+	return nil
 }
 
 func orAny(list []string) string {

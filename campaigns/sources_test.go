@@ -1,6 +1,7 @@
 package campaigns_test
 
 import (
+	"encoding/json"
 	"errors"
 	"slices"
 	"strings"
@@ -108,6 +109,20 @@ func TestCampaignSnapshotChoiceRefusals(t *testing.T) {
 	if !errors.Is(err, campaigns.ErrPartial) || !strings.Contains(err.Error(), "(slack/ws-a) could not read 1 endpoint") ||
 		!strings.Contains(err.Error(), "--snapshot 2") || !strings.Contains(err.Error(), "--source/--account to leave it out") {
 		t.Errorf("partial slack: %v", err)
+	}
+	// A scope that takes nothing from the partial snapshot is not refused:
+	// the snapshot stays listed, with its gaps, and its count is 0.
+	spec.Scope = "source:github"
+	res, err := campaigns.Create(ctx, f.Store, "lead", spec)
+	if err != nil {
+		t.Fatalf("source:github with slack partial: %v", err)
+	}
+	if u := res.Campaign.Snapshots; len(u) != 2 || u[1].Source != "slack" || u[1].Count != 0 || u[1].Status != audit.SnapshotPartial || res.Campaign.Count != 8 {
+		t.Errorf("source:github: %+v", u)
+	}
+	var p campaigns.CreatePayload
+	if err := json.Unmarshal(res.Event.Payload, &p); err != nil || p.SnapshotStatus != audit.SnapshotPartial {
+		t.Errorf("the payload does not say a snapshot was partial: %+v %v", p, err)
 	}
 }
 

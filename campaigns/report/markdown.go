@@ -207,7 +207,7 @@ func (r *Report) WriteMarkdown(out io.Writer) error {
 		c := &src.Completeness
 		read, notRead, requests := "not recorded", "not recorded", "not recorded"
 		if c.Recorded {
-			read, notRead, requests = fmt.Sprintf("%d %s", c.Read, c.Unit), listCell(c.NotRead), itoa(c.Requests)
+			read, notRead, requests = fmt.Sprintf("%s: %d", c.Unit, c.Read), listCell(c.NotRead), itoa(c.Requests)
 		}
 		places := "—"
 		if c.PlacesRead != nil {

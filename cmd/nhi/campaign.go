@@ -157,12 +157,16 @@ func printCreated(w io.Writer, res *campaigns.Created, actor string) {
 		fmt.Fprintf(w, "  carried     %d keep decision(s) from %s, awaiting confirmation: nhi decide %s --confirm-carried --reason TEXT\n",
 			res.Carried, c.CarriedFrom, c.Name)
 	}
-	for _, sn := range res.Snapshots {
+	for i, sn := range res.Snapshots {
 		if sn.Status != audit.SnapshotPartial {
 			continue
 		}
-		fmt.Fprintf(w, "Warning: snapshot %d (%s/%s) is partial; %d endpoint(s) were not read, so the population may be incomplete:\n",
-			sn.ID, audit.Printable(sn.Source), audit.Printable(sn.Account), len(sn.Gaps))
+		took := ""
+		if i < len(c.Snapshots) && c.Snapshots[i].Count == 0 {
+			took = " (the scope took none of its identities: it may exclude them, or they may be among what was not read)"
+		}
+		fmt.Fprintf(w, "Warning: snapshot %d (%s/%s) is partial%s; %d endpoint(s) were not read, so the population may be incomplete:\n",
+			sn.ID, audit.Printable(sn.Source), audit.Printable(sn.Account), took, len(sn.Gaps))
 		for _, g := range sn.Gaps {
 			fmt.Fprintf(w, "  %s: %s\n", audit.Printable(g.Endpoint), audit.Printable(g.Reason))
 		}

@@ -40,7 +40,7 @@ const DefaultKind = KindPrefix + "identity"
 
 // Reserved source names: the connectors' own. Importing under one of them
 // would make every identity the connector read look removed.
-var reserved = []string{"github", "aws", "x509"}
+var reserved = []string{"github", "aws", "x509", "k8s"}
 
 var (
 	sourceName  = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,62}$`)
