@@ -309,7 +309,7 @@ func TestVersionAndHelp(t *testing.T) {
 
 func TestFilterAndBulkOwners(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "demo.db")
-	if r := nhi(t, nil, "demo", "--no-tui", "--db", db); r.code != 0 {
+	if r := nhi(t, nil, "demo", "--history=false", "--no-tui", "--db", db); r.code != 0 {
 		t.Fatal(r.stderr)
 	}
 	count := func(filter string) int {
