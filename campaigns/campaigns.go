@@ -325,6 +325,9 @@ type CreatePayload struct {
 	ReviewerAliases  map[string]string `json:"reviewer_aliases,omitempty"`
 	AllowAdminReview bool              `json:"allow_admin_review,omitempty"`
 	RequireSigned    bool              `json:"require_signed,omitempty"`
+	// ExceptionsReturned lists identities outside the scope taken into the
+	// population because their exception lapsed (exception-expired).
+	ExceptionsReturned []string `json:"exceptions_returned,omitempty"`
 }
 
 // DecidePayload is the payload of campaign.decide: one decision applied to
@@ -338,6 +341,12 @@ type DecidePayload struct {
 	// SignedBy is the fingerprint of the key that signed the event (see
 	// docs/people.md); "" when unsigned.
 	SignedBy string `json:"signed_by,omitempty"`
+	// ExceptionExpires is, for a keep, the last day the exceptions among
+	// Items (those that had findings) hold; ExceptionApproval says the
+	// campaign's policy wants a second person to approve them
+	// (exceptions.go).
+	ExceptionExpires  string `json:"exception_expires,omitempty"`
+	ExceptionApproval bool   `json:"exception_approval,omitempty"`
 }
 
 // ConfirmPayload is the payload of campaign.confirm: the listed carried
@@ -348,6 +357,10 @@ type ConfirmPayload struct {
 	Reason   string   `json:"reason"`
 	Filter   string   `json:"filter,omitempty"`
 	SignedBy string   `json:"signed_by,omitempty"`
+	// As in DecidePayload: a confirmed keep of an item with findings is an
+	// exception again, from the confirmation.
+	ExceptionExpires  string `json:"exception_expires,omitempty"`
+	ExceptionApproval bool   `json:"exception_approval,omitempty"`
 }
 
 // UndoPayload is the payload of campaign.undo: the decision event Undoes

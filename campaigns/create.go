@@ -59,6 +59,9 @@ type Created struct {
 	Assigned   map[string]int   // items per reviewer ("" for none eligible)
 	Carried    int
 	Unassigned []string // items every reviewer owns: anyone else may decide them
+	// Returned lists the identities outside the scope that are in the
+	// population because their exception lapsed (exception-expired).
+	Returned []string
 }
 
 // Create freezes a campaign's population and records it. The scope is
@@ -120,9 +123,10 @@ func Create(ctx context.Context, st *audit.Store, actor string, spec Spec) (*Cre
 		return nil, err
 	}
 	var (
-		items []frozen
-		uses  = make([]SnapshotUse, len(snaps))
-		total int
+		items    []frozen
+		uses     = make([]SnapshotUse, len(snaps))
+		total    int
+		returned []string
 	)
 	for si, snap := range snaps {
 		ids, err := st.IdentitiesInSnapshot(ctx, snap.ID)
@@ -137,7 +141,12 @@ func Create(ctx context.Context, st *audit.Store, actor string, spec Spec) (*Cre
 		for i := range ids {
 			id := &ids[i]
 			if !f.Match(id, env) {
-				continue
+				// An identity whose exception lapsed comes back for review,
+				// whatever the scope (docs/campaigns.md, "Exceptions").
+				if !slices.ContainsFunc(id.Findings, func(f audit.Finding) bool { return f.Rule == audit.RuleExceptionExpired }) {
+					continue
+				}
+				returned = append(returned, id.ID)
 			}
 			fr, err := freeze(id)
 			if err != nil {
@@ -166,7 +175,7 @@ func Create(ctx context.Context, st *audit.Store, actor string, spec Spec) (*Cre
 	}
 	slices.SortFunc(items, func(a, b frozen) int { return strings.Compare(a.id, b.id) })
 
-	res := &Created{Snapshot: *snap, Assigned: map[string]int{}}
+	res := &Created{Snapshot: *snap, Assigned: map[string]int{}, Returned: returned}
 	for _, s := range snaps {
 		res.Snapshots = append(res.Snapshots, *s)
 	}
@@ -216,6 +225,7 @@ func Create(ctx context.Context, st *audit.Store, actor string, spec Spec) (*Cre
 		Reviewers: allReviewers, CarriedFrom: spec.CarryForward, Carried: res.Carried,
 		Count: len(items), PopulationDigest: digest.sum(),
 		ReviewerAliases: reviewerAliases, AllowAdminReview: spec.AllowAdminReview, RequireSigned: spec.RequireSigned,
+		ExceptionsReturned: returned,
 	}
 	if expr != payload.Scope {
 		payload.ScopeInput = expr

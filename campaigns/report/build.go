@@ -98,6 +98,16 @@ func Build(ctx context.Context, st *audit.Store, name string, opts Options) (*Re
 		Draft:       c.Status != campaigns.StatusClosed,
 	}
 	r.Register, r.Remediation = register(asOf, snaps, opts.GeneratedAt)
+	xs, err := asOf.Exceptions(ctx, st)
+	if err != nil {
+		return nil, err
+	}
+	for i := range r.Register {
+		if x := xs[r.Register[i].ID]; x != nil {
+			row := &r.Register[i]
+			row.ExceptionExpires, row.ExceptionApprovedBy, row.ExceptionState = x.Expires, clean(x.ApprovedBy), x.State
+		}
+	}
 	for i := range r.Register {
 		if isException(&r.Register[i]) {
 			r.Exceptions = append(r.Exceptions, r.Register[i])
@@ -678,6 +688,7 @@ func criteria(c *campaigns.Campaign, create *campaigns.CreatePayload, p audit.Po
 		{"Self-review", "A reviewer may not decide, or undo a decision on, an identity they own: its owner recorded at creation, its owner recorded when deciding, or who the source says holds it (a token's owner, who authorised a credential, added a key or installed an App) — under any of their aliases in the directory of people (case-insensitive; @login is login) — nor one a team they belong to owns. nhi refuses such a decision and records the attempt (see Refused attempts)."},
 		separationPrinciple(c),
 		{"Justification", "Keep and rotate need a written justification when the identity had findings at creation; decommission does not. A bulk decision always needs one, recorded with every item it decided."},
+		exceptionPrinciple(p.ExceptionPolicy),
 		{"Deciding outside the assignment", "Anyone who does not own an item may decide it; the register flags it not-assignee and the statistics count it."},
 		{"Non-response", "Items nobody decided by close (pending, or carried and never confirmed) become no-response: flagged, never counted as approved."},
 		{"Remediation", "Decommission decisions are checked against a later snapshot of the same source and account (a snapshot of one never checks the identities of another): removed, still-present, or not-checked when that snapshot could not read where the identity lives."},
@@ -702,6 +713,17 @@ func populationPrinciple(c *campaigns.Campaign) string {
 		each = append(each, fmt.Sprintf("%d (%s/%s, as of %s)", u.ID, clean(u.Source), clean(u.Account), u.AsOf))
 	}
 	return fmt.Sprintf("The scope %q was evaluated over snapshots %s, one per source and account, each as of its own start, %s", clean(c.Scope), strings.Join(each, ", "), frozen)
+}
+
+// exceptionPrinciple states the exception rules of the campaign's policy
+// (docs/campaigns.md, "Exceptions").
+func exceptionPrinciple(x audit.ExceptionPolicy) Principle {
+	approval := "the reviewer's keep is the exception (exception_approval: none)"
+	if x.ApprovalRequired() {
+		approval = "a second person, not the reviewer and not anyone the self-review and separation rules keep from the item, approves each one (exception_approval: required); one still unapproved at close lapses then"
+	}
+	return Principle{"Exceptions", fmt.Sprintf("A keep on an identity with findings is an exception: it expires %d days after the decision (exception_days), or sooner on the day the reviewer set; %s. An exception that expired, or lapsed unapproved, raises the exception-expired finding and the identity returns in the next campaign.",
+		x.ExceptionDays(), approval)}
 }
 
 func firesWhen(rule string, r audit.RulePolicy) string {
@@ -738,6 +760,8 @@ func firesWhen(rule string, r audit.RulePolicy) string {
 		return fmt.Sprintf("a publicly trusted TLS certificate valid for more than %d days", r.Days)
 	case audit.RuleWildcard:
 		return "a wildcard certificate (*.example.com)"
+	case audit.RuleExceptionExpired:
+		return "a keep on an identity with findings (an exception) outlived its expiry, or its campaign closed without the approval the policy required"
 	}
 	return ""
 }
@@ -796,4 +820,22 @@ func verifySteps(sig *KeyInfo) []Step {
 				"Checks that manifest.json was signed with that key, by " + sig.Signer + ", for nhi evidence."})
 	}
 	return steps
+}
+
+// approvalText is an exception's approval in words: the approver, or why
+// there is none.
+func approvalText(r *Row) string {
+	switch r.ExceptionState {
+	case campaigns.ExceptionApproved:
+		return r.ExceptionApprovedBy
+	case campaigns.ExceptionNotRequired:
+		return "not required"
+	case campaigns.ExceptionAwaiting:
+		return "awaiting approval"
+	case campaigns.ExceptionUnapproved:
+		return "never approved (lapsed at close)"
+	case campaigns.ExceptionNoExpiry:
+		return "decided before exceptions had an expiry"
+	}
+	return "" // rotate: not an exception with terms
 }

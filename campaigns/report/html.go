@@ -223,6 +223,8 @@ func (w *htmlRows) exceptions(rows []Row) {
 		w.who(x.DecidedBy)
 		w.cell("t", x.DecidedAt)
 		w.cell("", x.Reason)
+		w.cell("t", x.ExceptionExpires)
+		w.cell("", approvalText(x))
 		w.WriteString("</tr>\n")
 	}
 }

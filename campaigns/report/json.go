@@ -162,6 +162,14 @@ func appendRow(b []byte, r *Row) []byte {
 	b = append(b, `,"overdue":`...)
 	b = strconv.AppendBool(b, r.Overdue)
 	b = appendField(b, "closed_at", r.ClosedAt)
+	// omitempty, as the struct tags say: only exception rows have them.
+	for _, f := range [...]struct{ key, value string }{
+		{"exception_expires", r.ExceptionExpires}, {"exception_approved_by", r.ExceptionApprovedBy}, {"exception_state", r.ExceptionState},
+	} {
+		if f.value != "" {
+			b = appendField(b, f.key, f.value)
+		}
+	}
 	return append(b, '}')
 }
 

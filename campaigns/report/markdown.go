@@ -348,11 +348,11 @@ func (r *Report) WriteMarkdown(out io.Writer) error {
 		w.p("None: no identity with findings was kept or left to rotation.\n\n")
 	} else {
 		w.p("Identities kept, or kept for rotation, although they had findings at creation, with the justification recorded.\n\n")
-		w.header("#", "Kind", "Name", "Scope", "Findings", "Decision", "Decided by", "Time", "Justification")
+		w.header("#", "Kind", "Name", "Scope", "Findings", "Decision", "Decided by", "Time", "Justification", "Expires", "Approved by")
 		for i := range r.Exceptions {
 			x := &r.Exceptions[i]
 			w.row(itoa(x.N), md(x.KindLabel), md(x.Name), md(x.Scope), md(findingList(x.Findings, true)), decisionMD(x.Decision),
-				md(x.DecidedBy), md(x.DecidedAt), md(x.Reason))
+				md(x.DecidedBy), md(x.DecidedAt), md(x.Reason), md(x.ExceptionExpires), md(approvalText(x)))
 		}
 		w.WriteByte('\n')
 	}

@@ -311,6 +311,14 @@ type Row struct {
 	// ClosedAt is the campaign's close, for a no-response row: it has no
 	// decision time and no decider.
 	ClosedAt string `json:"closed_at"`
+	// Exception terms of a keep on an identity with findings
+	// (docs/campaigns.md, "Exceptions"): its last day, who approved it
+	// (the second person, when the policy requires one) and its state:
+	// approved, approval-not-required, awaiting-approval, never-approved,
+	// no-expiry (decided before exceptions had one); all "" otherwise.
+	ExceptionExpires    string `json:"exception_expires,omitempty"`
+	ExceptionApprovedBy string `json:"exception_approved_by,omitempty"`
+	ExceptionState      string `json:"exception_state,omitempty"`
 }
 
 // Note is a reviewer's note (a note.add event) on an identity of the
