@@ -128,6 +128,10 @@ type Campaign struct {
 	RequireSigned    bool
 	Progress         Progress
 
+	// NoResponse is the rule for items nobody decides (filled by [Get]
+	// only).
+	NoResponse NoResponseRule
+
 	Items []Item
 	// Refused lists the attempts the separation rules refused, oldest
 	// first (filled by [Get] only).
@@ -196,6 +200,19 @@ type Item struct {
 	VerifiedSnapshot int64
 
 	History []Change // oldest first; filled by Get
+
+	// Escalated is set when the item, still pending, was reassigned by
+	// the campaign's escalate rule (filled by Get).
+	Escalated *Escalation
+}
+
+// Assignee is who should decide the item now: the reviewer it was
+// escalated to, else its assigned reviewer.
+func (it *Item) Assignee() string {
+	if it.Escalated != nil {
+		return it.Escalated.To
+	}
+	return it.Reviewer
 }
 
 // State is the item's review state in one word: pending, carried, or its
@@ -213,7 +230,7 @@ func (it *Item) State() string {
 // Assigned reports whether the current decision was made by the item's
 // assigned reviewer (false while undecided or no-response).
 func (it *Item) Assigned() bool {
-	return it.DecidedBy != "" && it.Reviewer != "" && sameActor(it.DecidedBy, it.Reviewer)
+	return it.DecidedBy != "" && it.Assignee() != "" && sameActor(it.DecidedBy, it.Assignee())
 }
 
 // Change is one decision in an item's history. An undo is a Change too
@@ -328,6 +345,11 @@ type CreatePayload struct {
 	// ExceptionsReturned lists identities outside the scope taken into the
 	// population because their exception lapsed (exception-expired).
 	ExceptionsReturned []string `json:"exceptions_returned,omitempty"`
+	// The no-response rule (noresponse.go): keep, decommission or
+	// escalate, with escalate's fallback reviewer and days.
+	OnNoResponse     string `json:"on_no_response,omitempty"`
+	FallbackReviewer string `json:"fallback_reviewer,omitempty"`
+	EscalateAfter    int    `json:"escalate_after_days,omitempty"`
 }
 
 // DecidePayload is the payload of campaign.decide: one decision applied to
@@ -379,6 +401,9 @@ type ClosePayload struct {
 	Campaign   string `json:"campaign"`
 	Decided    int    `json:"decided"`
 	NoResponse int    `json:"no_response"`
+	// OnNoResponse is the campaign's no-response rule applied to them
+	// (keep, decommission; escalate already happened), when it has one.
+	OnNoResponse string `json:"on_no_response,omitempty"`
 }
 
 // VerifyPayload is the payload of campaign.verify: the state of every

@@ -48,6 +48,12 @@ type Spec struct {
 	// CarryForward names a closed earlier campaign whose keep decisions are
 	// pre-filled, awaiting confirmation, for identities unchanged since.
 	CarryForward string
+	// OnNoResponse is the rule for items nobody decides: "", keep,
+	// decommission or escalate; escalate takes FallbackReviewer and
+	// EscalateAfter (days; DefaultEscalateAfter when 0). See noresponse.go.
+	OnNoResponse     string
+	FallbackReviewer string
+	EscalateAfter    int
 }
 
 // Created is what Create did.
@@ -110,6 +116,9 @@ func Create(ctx context.Context, st *audit.Store, actor string, spec Spec) (*Cre
 	}
 	reviewerAliases, err := resolveReviewers(ctx, st, actor, spec.AllowAdminReview, reviewers, rmap)
 	if err != nil {
+		return nil, err
+	}
+	if err := checkNoResponse(ctx, st, &spec); err != nil {
 		return nil, err
 	}
 	reviewers = dedupe(reviewers)
@@ -226,6 +235,7 @@ func Create(ctx context.Context, st *audit.Store, actor string, spec Spec) (*Cre
 		Count: len(items), PopulationDigest: digest.sum(),
 		ReviewerAliases: reviewerAliases, AllowAdminReview: spec.AllowAdminReview, RequireSigned: spec.RequireSigned,
 		ExceptionsReturned: returned,
+		OnNoResponse:       spec.OnNoResponse, FallbackReviewer: spec.FallbackReviewer, EscalateAfter: spec.EscalateAfter,
 	}
 	if expr != payload.Scope {
 		payload.ScopeInput = expr

@@ -29,7 +29,8 @@ later snapshots verify that what was approved for removal is gone.
 See docs/campaigns.md.`,
 	}
 	cmd.AddCommand(newCampaignCreateCmd(a), newCampaignListCmd(a), newCampaignShowCmd(a),
-		newCampaignCloseCmd(a), newCampaignVerifyCmd(a), newCampaignSampleCmd(a))
+		newCampaignCloseCmd(a), newCampaignVerifyCmd(a), newCampaignSampleCmd(a),
+		newCampaignEscalateCmd(a), newCampaignRemindCmd(a))
 	return cmd
 }
 
@@ -42,7 +43,7 @@ func campaignError(cmd *cobra.Command, flag string, err error) error {
 		caret := strings.ReplaceAll(fe.Caret(), "\n", "\n  ")
 		return usageError{cmd.CommandPath(), fmt.Errorf("%s: %w\n  %s", flag, err, caret)}
 	}
-	for _, u := range []error{campaigns.ErrBadName, campaigns.ErrBadDue, campaigns.ErrBadDecision, campaigns.ErrSnapshotChoice} {
+	for _, u := range []error{campaigns.ErrBadName, campaigns.ErrBadDue, campaigns.ErrBadDecision, campaigns.ErrSnapshotChoice, campaigns.ErrNoResponseRule} {
 		if errors.Is(err, u) {
 			return usageError{cmd.CommandPath(), err}
 		}
@@ -130,6 +131,9 @@ nhi decide NAME --confirm-carried --reason TEXT.`,
 	f.BoolVar(&spec.RequireSigned, "require-signed", false, "refuse decisions that are not signed with the reviewer's SSH key (see nhi decide --sign-with)")
 	f.BoolVar(&spec.AllowAdminReview, "allow-admin-review", false, "let the creator, and whoever closes, review items too (separation of duties is off; the report says so)")
 	f.StringVar(&spec.CarryForward, "carry-forward", "", "closed earlier campaign whose keep decisions to carry over")
+	f.StringVar(&spec.OnNoResponse, "on-no-response", "", "what an item nobody decides comes to: keep, decommission, or escalate (to the reviewer's manager; see nhi campaign escalate)")
+	f.StringVar(&spec.FallbackReviewer, "fallback-reviewer", "", "with --on-no-response escalate: who takes items whose reviewer has no manager to take them")
+	f.IntVar(&spec.EscalateAfter, "escalate-after", 0, fmt.Sprintf("with --on-no-response escalate: days after creation before pending items escalate (default %d)", campaigns.DefaultEscalateAfter))
 	f.BoolVar(&asJSON, "json", false, "print the campaign as JSON")
 	return cmd
 }
@@ -357,6 +361,12 @@ func itemCells(c *campaigns.Campaign, it *campaigns.Item, now time.Time) []strin
 	if itemOverdue(c, it, now) {
 		flags = append(flags, "OVERDUE")
 	}
+	if it.Escalated != nil {
+		flags = append(flags, "escalated:"+audit.Printable(it.Escalated.To))
+	}
+	if o := c.NoResponse.Outcome(); o != "" && it.Decision == campaigns.NoResponse {
+		flags = append(flags, strings.ReplaceAll(o, " ", "-"))
+	}
 	return []string{it.Kind.Label(), dash(audit.Printable(it.Name)), dash(audit.Printable(it.Scope)), dash(owner), dash(audit.RuleNames(it.Findings)),
 		dash(audit.Printable(it.Reviewer)), it.State(), dash(audit.Printable(it.DecidedBy)), dash(strings.Join(flags, ",")),
 		dash(it.Verification)}
@@ -416,6 +426,7 @@ func printCampaign(w io.Writer, c *campaigns.Campaign, now time.Time, pendingOnl
 	if c.CarriedFrom != "" {
 		fmt.Fprintf(w, "  carried     from %s\n", c.CarriedFrom)
 	}
+	fmt.Fprintf(w, "  no response %s\n", c.NoResponse.Describe())
 	if c.AllowAdminReview {
 		fmt.Fprintln(w, "  separation  --allow-admin-review: the creator and whoever closes may review items")
 	} else {
@@ -511,6 +522,9 @@ then verified by later snapshots (nhi campaign verify NAME).`,
 				fmt.Fprintf(a.stdout, " (%d of them carried and never confirmed)", res.CarriedUnconfirmed)
 			}
 			fmt.Fprintln(a.stdout)
+			if res.NoResponse > 0 && res.Rule.On != "" {
+				fmt.Fprintf(a.stdout, "No-response rule: %s.\n", res.Rule.Describe())
+			}
 			return nil
 		},
 	}
