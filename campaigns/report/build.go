@@ -260,6 +260,14 @@ func register(a *campaigns.AsOf, snaps []audit.Snapshot, generatedAt time.Time) 
 		flag(row.Via == campaigns.ViaBulk || row.Via == campaigns.ViaConfirm, FlagBulk)
 		flag(len(it.History) > 1, FlagChanged)
 		flag(decided && hasDue && it.DecidedAt != nil && !it.DecidedAt.Before(end), FlagLate)
+		if it.Escalated != nil {
+			row.EscalatedTo, row.EscalateEvent = clean(it.Escalated.To), it.Escalated.Seq
+			flag(true, FlagEscalated)
+		}
+		if it.Decision == campaigns.NoResponse {
+			flag(c.NoResponse.On == campaigns.OnNoResponseKeep, FlagKeptByRule)
+			flag(c.NoResponse.On == campaigns.OnNoResponseDecommission, FlagDecommissionByRule)
+		}
 		if it.Decision == campaigns.Decommission {
 			row.Verification, row.VerifiedSnapshot, row.VerifyEvent = it.Verification, it.VerifiedSnapshot, ev.Verify
 			if row.Verification == "" {
@@ -690,7 +698,7 @@ func criteria(c *campaigns.Campaign, create *campaigns.CreatePayload, p audit.Po
 		{"Justification", "Keep and rotate need a written justification when the identity had findings at creation; decommission does not. A bulk decision always needs one, recorded with every item it decided."},
 		exceptionPrinciple(p.ExceptionPolicy),
 		{"Deciding outside the assignment", "Anyone who does not own an item may decide it; the register flags it not-assignee and the statistics count it."},
-		{"Non-response", "Items nobody decided by close (pending, or carried and never confirmed) become no-response: flagged, never counted as approved."},
+		noResponsePrinciple(c.NoResponse),
 		{"Remediation", "Decommission decisions are checked against a later snapshot of the same source and account (a snapshot of one never checks the identities of another): removed, still-present, or not-checked when that snapshot could not read where the identity lives."},
 		{"Timeliness", fmt.Sprintf("Items are due by the end of %s (UTC). A decision recorded after that is flagged late. A decommission is overdue only when the newest snapshot to check it was taken after the due date and still shows the identity; past the due date without such a snapshot it is flagged not-yet-checked, never assumed removed. None of this depends on the report's generation time, which may not precede the last event the report reflects.", c.Due)},
 	}
@@ -713,6 +721,16 @@ func populationPrinciple(c *campaigns.Campaign) string {
 		each = append(each, fmt.Sprintf("%d (%s/%s, as of %s)", u.ID, clean(u.Source), clean(u.Account), u.AsOf))
 	}
 	return fmt.Sprintf("The scope %q was evaluated over snapshots %s, one per source and account, each as of its own start, %s", clean(c.Scope), strings.Join(each, ", "), frozen)
+}
+
+// noResponsePrinciple states what items nobody decided come to, and the
+// campaign's on-no-response rule when it has one (docs/campaigns.md).
+func noResponsePrinciple(r campaigns.NoResponseRule) Principle {
+	text := "Items nobody decided by close (pending, or carried and never confirmed) become no-response: flagged, never counted as approved."
+	if r.On != "" {
+		text += " This campaign's rule: " + clean(r.Describe()) + "; the register flags each such item with the rule's outcome (kept-by-rule, decommission-by-rule) or its escalation (escalated)."
+	}
+	return Principle{"Non-response", text}
 }
 
 // exceptionPrinciple states the exception rules of the campaign's policy

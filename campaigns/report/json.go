@@ -170,6 +170,13 @@ func appendRow(b []byte, r *Row) []byte {
 			b = appendField(b, f.key, f.value)
 		}
 	}
+	if r.EscalatedTo != "" {
+		b = appendField(b, "escalated_to", r.EscalatedTo)
+	}
+	if r.EscalateEvent != 0 {
+		b = append(b, `,"escalate_event":`...)
+		b = strconv.AppendInt(b, r.EscalateEvent, 10)
+	}
 	return append(b, '}')
 }
 

@@ -319,6 +319,10 @@ type Row struct {
 	ExceptionExpires    string `json:"exception_expires,omitempty"`
 	ExceptionApprovedBy string `json:"exception_approved_by,omitempty"`
 	ExceptionState      string `json:"exception_state,omitempty"`
+	// EscalatedTo is who the escalate rule reassigned the item to, and
+	// EscalateEvent the decision.escalate event ("" and 0 otherwise).
+	EscalatedTo   string `json:"escalated_to,omitempty"`
+	EscalateEvent int64  `json:"escalate_event,omitempty"`
 }
 
 // Note is a reviewer's note (a note.add event) on an identity of the
@@ -347,6 +351,13 @@ const (
 	// no snapshot taken after it has checked the identity.
 	FlagNotYetChecked = "not-yet-checked"
 	FlagLate          = "late" // decided after the due date
+	// FlagEscalated: the campaign's escalate rule reassigned it, pending,
+	// to the reviewer's manager or the fallback reviewer (EscalatedTo).
+	FlagEscalated = "escalated"
+	// FlagKeptByRule, FlagDecommissionByRule: no-response, and the
+	// campaign's on-no-response rule says what it comes to.
+	FlagKeptByRule         = "kept-by-rule"
+	FlagDecommissionByRule = "decommission-by-rule"
 )
 
 // NotVerified is the remediation state of a decommission decision no later
