@@ -200,7 +200,11 @@ func Create(ctx context.Context, st *audit.Store, actor string, spec Spec) (*Cre
 	if err != nil {
 		return nil, err
 	}
-	assign(items, pool, rmap, func(f *frozen, r string) bool { return sep.refusal(f, "", r) != nil })
+	rmap, err = ownersAsPeople(sep.dir, rmap)
+	if err != nil {
+		return nil, err
+	}
+	assign(items, pool, rmap, sep.dir, func(f *frozen, r string) bool { return sep.refusal(f, "", r) != nil })
 	allReviewers := slices.Clone(reviewers)
 	for i := range items {
 		r := items[i].reviewer
@@ -452,12 +456,12 @@ func orAny(list []string) string {
 // goes to the eligible reviewer with the fewest items so far, ties to the
 // one listed first. A reviewer is never assigned an item they own; an item
 // every reviewer owns gets none ("").
-func assign(items []frozen, pool []string, rmap map[string]string, ownedBy func(*frozen, string) bool) {
+func assign(items []frozen, pool []string, rmap map[string]string, dir *audit.Directory, ownedBy func(*frozen, string) bool) {
 	load := map[string]int{}
 	for i := range items {
 		f := &items[i]
 		owns := func(r string) bool { return ownedBy(f, r) }
-		if r, ok := mappedReviewer(f, rmap); ok && !owns(r) {
+		if r, ok := mappedReviewer(f, rmap, dir); ok && !owns(r) {
 			f.reviewer = r
 			load[normActor(r)]++
 			continue
@@ -529,7 +533,7 @@ func resolveReviewers(ctx context.Context, st *audit.Store, actor string, allowA
 	return aliases, nil
 }
 
-func mappedReviewer(f *frozen, rmap map[string]string) (string, bool) {
+func mappedReviewer(f *frozen, rmap map[string]string, dir *audit.Directory) (string, bool) {
 	if len(rmap) == 0 {
 		return "", false
 	}
@@ -537,11 +541,43 @@ func mappedReviewer(f *frozen, rmap map[string]string) (string, bool) {
 		if o == "" {
 			continue
 		}
-		if r, ok := rmap[normActor(o)]; ok {
+		if r, ok := rmap[ownerKey(dir, o)]; ok {
 			return r, true
 		}
 	}
 	return "", false
+}
+
+// ownerKey is how an owner is looked up in a reviewer map: the person's
+// e-mail when the directory knows the name under any alias (so a map
+// written with e-mails finds identities owned by GitHub logins), else
+// the name itself, case-folded, without a login's "@".
+func ownerKey(dir *audit.Directory, owner string) string {
+	if p := dir.Lookup(owner); p != nil {
+		return normActor(p.Email)
+	}
+	return normActor(owner)
+}
+
+// ownersAsPeople rewrites a reviewer map's owners as ownerKey sees them.
+// Two owners that are aliases of one person mapped to different reviewers
+// are an error: which one applies would depend on how the identity's owner
+// happens to be spelled.
+func ownersAsPeople(dir *audit.Directory, rmap map[string]string) (map[string]string, error) {
+	if len(rmap) == 0 || dir.Len() == 0 {
+		return rmap, nil
+	}
+	out := make(map[string]string, len(rmap))
+	from := map[string]string{}
+	for _, o := range slices.Sorted(maps.Keys(rmap)) {
+		k, r := ownerKey(dir, o), rmap[o]
+		if prev, ok := out[k]; ok && !dir.Same(prev, r) {
+			return nil, fmt.Errorf("--reviewer-map: %s and %s are the same person (%s) but are mapped to different reviewers (%s and %s); keep one row",
+				audit.Printable(from[k]), audit.Printable(o), k, audit.Printable(prev), audit.Printable(r))
+		}
+		out[k], from[k] = r, o
+	}
+	return out, nil
 }
 
 // carryForward pre-fills the keep decisions of a closed earlier campaign

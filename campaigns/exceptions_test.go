@@ -240,3 +240,4 @@ func TestExceptionApproval(t *testing.T) {
 }
 
 func day(s string) time.Time { return campaignstest.Time(s + "T00:00:00Z") }
+
