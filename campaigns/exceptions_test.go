@@ -240,4 +240,3 @@ func TestExceptionApproval(t *testing.T) {
 }
 
 func day(s string) time.Time { return campaignstest.Time(s + "T00:00:00Z") }
-
