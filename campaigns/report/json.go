@@ -38,6 +38,9 @@ func writeObject(w *bufio.Writer, v reflect.Value, depth int) error {
 	for i := 0; i < v.NumField(); i++ {
 		f := v.Type().Field(i)
 		name, opts, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if f.IsExported() && f.Tag.Get("json") == "-" {
+			continue // written elsewhere (Report.Signatures: signatures.jsonl)
+		}
 		if !f.IsExported() || name == "" || name == "-" || opts != "" {
 			return fmt.Errorf("report JSON: field %s.%s needs a plain json tag to be written", v.Type().Name(), f.Name)
 		}

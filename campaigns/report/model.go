@@ -1,6 +1,10 @@
 package report
 
-import "time"
+import (
+	"time"
+
+	"github.com/nhi-audit/nhi/audit"
+)
 
 // FormatName identifies the JSON report's shape; fields are only added.
 const FormatName = "nhi-evidence-report/1"
@@ -52,6 +56,9 @@ type Report struct {
 	// Refused are the attempts the separation rules refused, in log order.
 	Refused   []Refusal `json:"refused_attempts"`
 	Integrity Integrity `json:"integrity"`
+	// Signatures are the signed events of the items' trails, for
+	// signatures.jsonl (signatures.go); not part of report.json.
+	Signatures []audit.SignedRecord `json:"-"`
 }
 
 // BulkDecision is one event that decided many items at once.
