@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -31,6 +32,27 @@ func TestBundleChecksDecisionSignaturesOffline(t *testing.T) {
 	if !strings.Contains(r.stdout, "2 signed decision event(s) verify offline (namespace nhi-decision)") ||
 		!strings.Contains(r.stdout, "report.json's 2 signed decision(s) match them") {
 		t.Errorf("offline verify:\n%s", r.stdout)
+	}
+	// ssh-keygen checks a line by hand, as docs/report.md says.
+	lines := strings.Split(strings.TrimSpace(mustRead(t, filepath.Join(out, "signatures.jsonl"))), "\n")
+	var rec struct {
+		Actor, Record, Signature string
+		PublicKey                string `json:"public_key"`
+	}
+	if err := json.Unmarshal([]byte(lines[0]), &rec); err != nil {
+		t.Fatal(err)
+	}
+	check := t.TempDir()
+	for name, body := range map[string]string{"record": rec.Record, "sig": rec.Signature,
+		"allowed": rec.Actor + ` namespaces="nhi-decision" ` + rec.PublicKey + "\n"} {
+		if err := os.WriteFile(filepath.Join(check, name), []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cmd := exec.Command("ssh-keygen", "-Y", "verify", "-f", "allowed", "-I", rec.Actor, "-n", "nhi-decision", "-s", "sig")
+	cmd.Dir, cmd.Stdin = check, strings.NewReader(rec.Record)
+	if b, err := cmd.CombinedOutput(); err != nil || !strings.Contains(string(b), "Good \"nhi-decision\" signature") {
+		t.Errorf("ssh-keygen -Y verify: %v\n%s", err, b)
 	}
 	// Pinned with keys the auditor trusts (dan signed the bundle too).
 	allowed := writeFile(t, "allowed", "dan@northwind.example namespaces=\"nhi-decision,nhi-evidence\" "+s.danPub+"\n")
