@@ -118,7 +118,7 @@ func Create(ctx context.Context, st *audit.Store, actor string, spec Spec) (*Cre
 	if err != nil {
 		return nil, err
 	}
-	if err := checkNoResponse(ctx, st, &spec); err != nil {
+	if err := checkNoResponse(ctx, st, actor, &spec); err != nil {
 		return nil, err
 	}
 	reviewers = dedupe(reviewers)

@@ -89,7 +89,7 @@ func (r NoResponseRule) Outcome() string {
 
 // checkNoResponse validates spec's no-response rule and resolves its
 // fallback reviewer to the person (in place), as reviewers are.
-func checkNoResponse(ctx context.Context, st *audit.Store, spec *Spec) error {
+func checkNoResponse(ctx context.Context, st *audit.Store, actor string, spec *Spec) error {
 	switch spec.OnNoResponse {
 	case "", OnNoResponseKeep, OnNoResponseDecommission:
 		if spec.FallbackReviewer != "" || spec.EscalateAfter != 0 {
@@ -122,6 +122,10 @@ func checkNoResponse(ctx context.Context, st *audit.Store, spec *Spec) error {
 			return fmt.Errorf("%w: fallback reviewer %s (%s) %s; name someone still here", ErrNoReviewer, audit.Printable(spec.FallbackReviewer), p.Email, p.LeftNote())
 		}
 		spec.FallbackReviewer = p.Email
+	}
+	if spec.FallbackReviewer != "" && !spec.AllowAdminReview && dir.Same(spec.FallbackReviewer, actor) {
+		return fmt.Errorf("%w: %s creates this campaign and is also its fallback reviewer; the creator may not review items. Name someone else, or pass --allow-admin-review (the report shows it)",
+			ErrSeparation, audit.Printable(actor))
 	}
 	return nil
 }
