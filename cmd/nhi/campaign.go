@@ -725,6 +725,11 @@ type campaignJSON struct {
 	Decisions        map[string]int          `json:"decisions"`
 	AllowAdminReview bool                    `json:"allow_admin_review"`
 	RequireSigned    bool                    `json:"require_signed"`
+	// OnNoResponse is the no-response rule (show only; absent when none):
+	// keep, decommission or escalate, with escalate's fallback and days.
+	OnNoResponse     string `json:"on_no_response,omitempty"`
+	FallbackReviewer string `json:"fallback_reviewer,omitempty"`
+	EscalateAfter    int    `json:"escalate_after_days,omitempty"`
 }
 
 type progressJSON struct {
@@ -800,6 +805,12 @@ type itemJSON struct {
 	// Refused lists the attempts on this item a separation rule refused
 	// (absent when none).
 	Refused []refusedJSON `json:"refused,omitempty"`
+	// EscalatedTo and EscalatedFrom: the escalate rule reassigned the item
+	// (absent otherwise); NoResponseOutcome: what the campaign's rule made
+	// of a no-response item ("kept by rule", "decommission by rule").
+	EscalatedTo       *string `json:"escalated_to,omitempty"`
+	EscalatedFrom     *string `json:"escalated_from,omitempty"`
+	NoResponseOutcome string  `json:"no_response_outcome,omitempty"`
 }
 
 type changeJSON struct {
@@ -870,6 +881,7 @@ func campaignToJSON(c *campaigns.Campaign, now time.Time) campaignJSON {
 			NoResponse: p.NoResponse, Conflicts: p.Conflicts},
 		ReviewerProgress: []reviewerJSON{}, Decisions: map[string]int{},
 		AllowAdminReview: c.AllowAdminReview, RequireSigned: c.RequireSigned,
+		OnNoResponse: c.NoResponse.On, FallbackReviewer: c.NoResponse.FallbackReviewer, EscalateAfter: c.NoResponse.EscalateAfter,
 	}
 	if j.Reviewers == nil {
 		j.Reviewers = []string{}
@@ -913,6 +925,13 @@ func itemToJSON(c *campaigns.Campaign, it *campaigns.Item, now time.Time) itemJS
 	}
 	if it.VerifiedSnapshot != 0 {
 		j.VerifiedSnapshot = &it.VerifiedSnapshot
+	}
+	if x := it.Escalated; x != nil {
+		to, from := x.To, x.From
+		j.EscalatedTo, j.EscalatedFrom = &to, &from
+	}
+	if it.Decision == campaigns.NoResponse {
+		j.NoResponseOutcome = c.NoResponse.Outcome()
 	}
 	for _, h := range it.History {
 		d := string(h.Decision)

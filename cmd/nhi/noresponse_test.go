@@ -65,5 +65,9 @@ func TestNoResponseRuleEndToEnd(t *testing.T) {
 	if r := ok(t, "campaign", "show", "Q5", "--db", db); !strings.Contains(r.stdout, "decommission-by-rule") {
 		t.Errorf("show after close:\n%s", r.stdout)
 	}
+	if r := ok(t, "campaign", "show", "Q5", "--json", "--db", db); !strings.Contains(r.stdout, `"on_no_response": "decommission"`) ||
+		strings.Count(r.stdout, `"no_response_outcome": "decommission by rule"`) != 6 {
+		t.Errorf("show --json after close:\n%s", r.stdout)
+	}
 	ok(t, "verify", "--db", db)
 }
