@@ -167,12 +167,12 @@ func TestParsePolicyRefusesMistakes(t *testing.T) {
 		"": "the file is empty",
 		// The exception fields (docs/policy.md, "Exceptions"): a typo in a
 		// key or a value is refused, never ignored.
-		"exception_day: 30\n":             "exception_day",
+		"exception_day: 30\n":             `unknown key "exception_day" at the top of the file; did you mean "exception_days"?`,
 		"exception_approval: requried\n":  `exception_approval "requried" is not one of required, none`,
 		"exception_days: 0\n":             "exception_days needs a number greater than 0",
 		"exception_days: -5\n":            "exception_days cannot be negative",
 		"exception_days: 1.5\n":           `"1.5" is not a whole number`,
-		"exceptions:\n  days: 30\n":       "field exceptions not found",
+		"exceptions:\n  days: 30\n":       `(keys: version, first_party_apps, rules, exception_days, exception_approval; nhi help policy)`,
 		"exception_approval: required\n":  "",
 		"exception_days: 30\nrules: {}\n": "",
 	} {

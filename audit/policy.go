@@ -200,7 +200,7 @@ func ParsePolicy(data []byte) (Policy, error) {
 // The keys a policy file may hold, at the top and in each rule: the yaml
 // tags of ParsePolicy's file struct and of fileRule.
 var (
-	policyKeys = []string{"version", "first_party_apps", "rules"}
+	policyKeys = []string{"version", "first_party_apps", "rules", "exception_days", "exception_approval"}
 	ruleKeys   = []string{"enabled", "severity", "days", "unused_days", "never_used_days"}
 )
 
