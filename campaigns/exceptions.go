@@ -3,6 +3,7 @@ package campaigns
 import (
 	"cmp"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -287,14 +288,13 @@ type approval struct {
 }
 
 func readApprovals(ctx context.Context, r reader, campaign string, upTo int64) (map[approvalKey]approval, error) {
-	q := `SELECT e.seq, e.actor, e.at, j.value, json_extract(e.payload, '$.approves') FROM events e, json_each(e.payload, '$.items') j
-		WHERE e.type = ? AND json_extract(e.payload, '$.campaign') = ?`
+	q := `SELECT seq, actor, at, payload FROM events WHERE type = ? AND json_extract(payload, '$.campaign') = ?`
 	args := []any{EventApprove, campaign}
 	if upTo > 0 {
-		q += ` AND e.seq <= ?`
+		q += ` AND seq <= ?`
 		args = append(args, upTo)
 	}
-	rows, err := r.Query(ctx, q+` ORDER BY e.seq`, args...)
+	rows, err := r.Query(ctx, q+` ORDER BY seq`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("reading exception approvals: %w", err)
 	}
@@ -302,14 +302,19 @@ func readApprovals(ctx context.Context, r reader, campaign string, upTo int64) (
 	out := map[approvalKey]approval{}
 	for rows.Next() {
 		var a approval
-		var at, id string
-		var approves int64
-		if err := rows.Scan(&a.seq, &a.actor, &at, &id, &approves); err != nil {
+		var at, payload string
+		if err := rows.Scan(&a.seq, &a.actor, &at, &payload); err != nil {
 			return nil, err
 		}
+		var p ApprovePayload
+		if err := json.Unmarshal([]byte(payload), &p); err != nil {
+			return nil, fmt.Errorf("event %d (%s): %w", a.seq, EventApprove, err)
+		}
 		a.at, _ = time.Parse(time.RFC3339Nano, at)
-		if _, ok := out[approvalKey{id, approves}]; !ok {
-			out[approvalKey{id, approves}] = a
+		for _, id := range p.Items {
+			if _, ok := out[approvalKey{id, p.Approves}]; !ok {
+				out[approvalKey{id, p.Approves}] = a
+			}
 		}
 	}
 	return out, rows.Err()
@@ -409,11 +414,9 @@ func standingExceptions(ctx context.Context, st *audit.Store) (map[string]audit.
 		WITH latest AS (
 			SELECT i.identity_id, max(c.create_seq) AS create_seq FROM campaign_items i JOIN campaigns c ON c.id = i.campaign_id
 			WHERE i.decision NOT IN ('', ?) GROUP BY i.identity_id)
-		SELECT c.name, i.identity_id, i.decision_seq, i.decided_by, COALESCE(json_extract(e.payload, '$.exception_expires'), ''),
-			COALESCE(json_extract(e.payload, '$.exception_approval'), 0), COALESCE(c.closed_at, '')
+		SELECT c.name, i.identity_id, i.decision_seq, i.decided_by, COALESCE(c.closed_at, '')
 		FROM latest JOIN campaigns c ON c.create_seq = latest.create_seq
 		JOIN campaign_items i ON i.campaign_id = c.id AND i.identity_id = latest.identity_id
-		JOIN events e ON e.seq = i.decision_seq
 		WHERE i.decision = ? AND i.findings <> '[]'`, string(NoResponse), string(Keep))
 	if err != nil {
 		if strings.Contains(err.Error(), "no such table") { // a file campaigns never migrated: nothing decided
@@ -424,13 +427,11 @@ func standingExceptions(ctx context.Context, st *audit.Store) (map[string]audit.
 	var xs []*Exception
 	for rows.Next() {
 		var x Exception
-		var approval int
 		var closed string
-		if err := rows.Scan(&x.Campaign, &x.ID, &x.Seq, &x.DecidedBy, &x.Expires, &approval, &closed); err != nil {
+		if err := rows.Scan(&x.Campaign, &x.ID, &x.Seq, &x.DecidedBy, &closed); err != nil {
 			rows.Close()
 			return nil, err
 		}
-		x.ApprovalRequired = approval != 0
 		if t, ok := parseAt(closed); ok {
 			x.CampaignClosedAt = &t
 		}
@@ -440,9 +441,27 @@ func standingExceptions(ctx context.Context, st *audit.Store) (map[string]audit.
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
+	// A bulk keep's payload lists every item it decided: read each
+	// decision event's terms once, not once per item.
+	type terms struct {
+		expires  string
+		approval bool
+	}
+	bySeq := map[int64]terms{}
 	out := make(map[string]audit.Exception, len(xs))
 	approvals := map[string]map[approvalKey]approval{}
 	for _, x := range xs {
+		t, ok := bySeq[x.Seq]
+		if !ok {
+			var approval int
+			if err := st.QueryRow(ctx, `SELECT COALESCE(json_extract(payload, '$.exception_expires'), ''), COALESCE(json_extract(payload, '$.exception_approval'), 0)
+				FROM events WHERE seq = ?`, x.Seq).Scan(&t.expires, &approval); err != nil {
+				return nil, fmt.Errorf("reading the exception of event %d: %w", x.Seq, err)
+			}
+			t.approval = approval != 0
+			bySeq[x.Seq] = t
+		}
+		x.Expires, x.ApprovalRequired = t.expires, t.approval
 		if x.Expires == "" {
 			continue // no expiry recorded: nothing can lapse
 		}

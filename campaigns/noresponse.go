@@ -168,27 +168,34 @@ func Escalations(ctx context.Context, st *audit.Store, campaign string, upTo int
 }
 
 func escalations(ctx context.Context, r reader, campaign string, upTo int64) (map[string]Escalation, error) {
-	q := `SELECT e.seq, e.at, j.value, json_extract(e.payload, '$.from'), json_extract(e.payload, '$.to'), json_extract(e.payload, '$.via')
-		FROM events e, json_each(e.payload, '$.items') j WHERE e.type = ? AND json_extract(e.payload, '$.campaign') = ?`
+	// Each event's payload is decoded once here: json_each over its items
+	// in SQL would parse the whole payload again for every item.
+	q := `SELECT seq, at, payload FROM events WHERE type = ? AND json_extract(payload, '$.campaign') = ?`
 	args := []any{EventEscalate, campaign}
 	if upTo > 0 {
-		q += ` AND e.seq <= ?`
+		q += ` AND seq <= ?`
 		args = append(args, upTo)
 	}
-	rows, err := r.Query(ctx, q+` ORDER BY e.seq`, args...)
+	rows, err := r.Query(ctx, q+` ORDER BY seq`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("reading escalations: %w", err)
 	}
 	defer rows.Close()
 	out := map[string]Escalation{}
 	for rows.Next() {
-		var x Escalation
-		var at, id string
-		if err := rows.Scan(&x.Seq, &at, &id, &x.From, &x.To, &x.Via); err != nil {
+		var seq int64
+		var at, payload string
+		if err := rows.Scan(&seq, &at, &payload); err != nil {
 			return nil, err
 		}
-		x.At, _ = time.Parse(time.RFC3339Nano, at)
-		out[id] = x
+		var p EscalatePayload
+		if err := json.Unmarshal([]byte(payload), &p); err != nil {
+			return nil, fmt.Errorf("event %d (%s): %w", seq, EventEscalate, err)
+		}
+		t, _ := time.Parse(time.RFC3339Nano, at)
+		for _, id := range p.Items {
+			out[id] = Escalation{Seq: seq, At: t, From: p.From, To: p.To, Via: p.Via}
+		}
 	}
 	return out, rows.Err()
 }
