@@ -18,6 +18,7 @@ type Evaluator struct {
 	members    map[string]map[string]bool // account -> lower-case member logins; nil map: unknown
 	firstParty map[string]bool
 	people     *Directory // nil: no directory, leavers unknown
+	exceptions map[string]Exception
 }
 
 // NewEvaluator prepares p for evaluation at now.
@@ -72,9 +73,11 @@ func (e *Evaluator) EvaluateObservation(o *Observation) []Finding {
 	return e.evaluate(&Identity{Observation: *o}, "", false)
 }
 
-// OwnerDependent reports whether a rule's outcome changes with the owners
-// recorded in the event log.
-func OwnerDependent(rule string) bool { return rule == RuleOrphaned }
+// OwnerDependent reports whether a rule's outcome changes with what people
+// record in the event log after the snapshot: owners (orphaned) and review
+// decisions (exception-expired). Such rules are evaluated live, never
+// stored with a snapshot.
+func OwnerDependent(rule string) bool { return rule == RuleOrphaned || rule == RuleExceptionExpired }
 
 func (e *Evaluator) evaluate(id *Identity, account string, withOwners bool) []Finding {
 	var out []Finding
@@ -94,6 +97,9 @@ func (e *Evaluator) check(rule string, id *Identity, o *Observation, account str
 	r := e.policy.Rules[rule]
 	if !r.On() {
 		return ""
+	}
+	if rule == RuleExceptionExpired {
+		return e.exceptionExpired(id)
 	}
 	if isAWS(o.Kind) {
 		return e.checkAWS(rule, id, o, r)

@@ -165,6 +165,16 @@ func TestParsePolicyRefusesMistakes(t *testing.T) {
 		"version: 1.0\n":                                    `"1.0" is not a whole number`,
 		"rules:\n  unrotated: {days: 30}\n---\nrules: {}\n": "more than one YAML document",
 		"": "the file is empty",
+		// The exception fields (docs/policy.md, "Exceptions"): a typo in a
+		// key or a value is refused, never ignored.
+		"exception_day: 30\n":             `unknown key "exception_day" at the top of the file; did you mean "exception_days"?`,
+		"exception_approval: requried\n":  `exception_approval "requried" is not one of required, none`,
+		"exception_days: 0\n":             "exception_days needs a number greater than 0",
+		"exception_days: -5\n":            "exception_days cannot be negative",
+		"exception_days: 1.5\n":           `"1.5" is not a whole number`,
+		"exceptions:\n  days: 30\n":       `(keys: version, first_party_apps, rules, exception_days, exception_approval; nhi help policy)`,
+		"exception_approval: required\n":  "",
+		"exception_days: 30\nrules: {}\n": "",
 	} {
 		_, err := ParsePolicy([]byte(in))
 		if says == "" {
@@ -192,6 +202,32 @@ func TestPolicyYAMLRoundTrip(t *testing.T) {
 	}
 	if back.Digest() != p.Digest() {
 		t.Errorf("YAML round trip changed the policy:\n%s", p.YAML())
+	}
+}
+
+// The exception fields round-trip through nhi policy show, and a policy
+// that leaves them out keeps the digest it had before they existed.
+func TestPolicyExceptionFields(t *testing.T) {
+	p, err := ParsePolicy([]byte("version: 1\nexception_days: 30\nexception_approval: required\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.ExceptionDays() != 30 || !p.ApprovalRequired() {
+		t.Errorf("parsed: %+v", p.ExceptionPolicy)
+	}
+	back, err := ParsePolicy([]byte(p.YAML()))
+	if err != nil || back.Digest() != p.Digest() {
+		t.Errorf("round trip: %v\n%s", err, p.YAML())
+	}
+	d := DefaultPolicy()
+	if d.ExceptionDays() != 90 || d.ApprovalRequired() {
+		t.Errorf("defaults: %d days, approval %v", d.ExceptionDays(), d.ApprovalRequired())
+	}
+	if body, _ := d.canonical(); strings.Contains(body, "exception_") {
+		t.Errorf("unset exception fields are in the canonical form: %s", body)
+	}
+	if back, err := ParsePolicy([]byte(d.YAML())); err != nil || back.Digest() != d.Digest() {
+		t.Errorf("the default's round trip: %v\n%s", err, d.YAML())
 	}
 }
 

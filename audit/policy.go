@@ -36,13 +36,17 @@ const (
 	RuleLongLived       = "long-lived"
 	RuleWildcard        = "wildcard"
 	RuleBroadTrust      = "broad-trust"
+	// RuleExceptionExpired: a keep on an identity with findings (an
+	// exception) outlived its expiry, or was never approved where the
+	// policy requires it (docs/campaigns.md, "Exceptions").
+	RuleExceptionExpired = "exception-expired"
 )
 
 // Rules lists every rule in the order findings are reported.
 var Rules = []string{
 	RuleExpired, RuleOrphaned, RuleInsecureWebhook, RuleWeakKey, RuleOverprivileged, RuleStale,
 	RuleUnrotated, RuleNoExpiry, RuleExpiring, RuleSelfSigned, RuleLongLived, RuleBroadScope, RuleWildcard,
-	RuleBroadTrust, RuleThirdParty, RuleHumanCredential,
+	RuleBroadTrust, RuleThirdParty, RuleHumanCredential, RuleExceptionExpired,
 }
 
 // OWASPNHI maps each rule to its OWASP Non-Human Identities Top 10 (2025)
@@ -64,6 +68,9 @@ var OWASPNHI = map[string]string{
 	RuleLongLived:       "NHI7",
 	RuleWildcard:        "NHI9",
 	RuleBroadTrust:      "NHI5, NHI9",
+	// An expired exception is a risk accepted for longer than agreed:
+	// which OWASP entry applies is the underlying finding's.
+	RuleExceptionExpired: "",
 }
 
 // Severities, lowest first.
@@ -93,6 +100,8 @@ type Policy struct {
 	// other installed App is third-party.
 	FirstPartyApps []string              `yaml:"first_party_apps" json:"first_party_apps"`
 	Rules          map[string]RulePolicy `yaml:"rules" json:"rules"`
+	// ExceptionPolicy: exception_days and exception_approval.
+	ExceptionPolicy `yaml:",inline"`
 	// Review holds the thresholds the evidence report judges the review
 	// by; a field left at 0 takes its default (Policy.ReviewThresholds),
 	// so a policy that sets none keeps the digest it had before they
@@ -167,22 +176,23 @@ func DefaultPolicy() Policy {
 		Version:        1,
 		FirstPartyApps: []string{},
 		Rules: map[string]RulePolicy{
-			RuleStale:           {Severity: "medium", UnusedDays: 90, NeverUsedDays: 30},
-			RuleUnrotated:       {Severity: "medium", Days: 90},
-			RuleNoExpiry:        {Severity: "medium"},
-			RuleExpired:         {Severity: "high"},
-			RuleExpiring:        {Severity: "low", Days: 14},
-			RuleOrphaned:        {Severity: "high"},
-			RuleOverprivileged:  {Severity: "high"},
-			RuleBroadScope:      {Severity: "medium"},
-			RuleThirdParty:      {Severity: "medium"},
-			RuleHumanCredential: {Severity: "medium"},
-			RuleInsecureWebhook: {Severity: "high"},
-			RuleWeakKey:         {Severity: "high"},
-			RuleSelfSigned:      {Severity: "medium"},
-			RuleLongLived:       {Severity: "medium", Days: 398},
-			RuleWildcard:        {Severity: "low"},
-			RuleBroadTrust:      {Severity: "high"},
+			RuleStale:            {Severity: "medium", UnusedDays: 90, NeverUsedDays: 30},
+			RuleUnrotated:        {Severity: "medium", Days: 90},
+			RuleNoExpiry:         {Severity: "medium"},
+			RuleExpired:          {Severity: "high"},
+			RuleExpiring:         {Severity: "low", Days: 14},
+			RuleOrphaned:         {Severity: "high"},
+			RuleOverprivileged:   {Severity: "high"},
+			RuleBroadScope:       {Severity: "medium"},
+			RuleThirdParty:       {Severity: "medium"},
+			RuleHumanCredential:  {Severity: "medium"},
+			RuleInsecureWebhook:  {Severity: "high"},
+			RuleWeakKey:          {Severity: "high"},
+			RuleSelfSigned:       {Severity: "medium"},
+			RuleLongLived:        {Severity: "medium", Days: 398},
+			RuleWildcard:         {Severity: "low"},
+			RuleBroadTrust:       {Severity: "high"},
+			RuleExceptionExpired: {Severity: "high"},
 		},
 	}
 }
@@ -199,6 +209,8 @@ func ParsePolicy(data []byte) (Policy, error) {
 		FirstPartyApps []string            `yaml:"first_party_apps"`
 		Rules          map[string]fileRule `yaml:"rules"`
 		Review         *fileReview         `yaml:"review"`
+		ExceptionDays  *wholeNumber        `yaml:"exception_days"`
+		Approval       *string             `yaml:"exception_approval"`
 	}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
@@ -218,6 +230,15 @@ func ParsePolicy(data []byte) (Policy, error) {
 	}
 	if file.FirstPartyApps != nil {
 		p.FirstPartyApps = file.FirstPartyApps
+	}
+	if file.ExceptionDays != nil {
+		if *file.ExceptionDays == 0 {
+			return Policy{}, errors.New("policy: exception_days needs a number greater than 0 (leave it out for the default, 90)")
+		}
+		p.Days = int(*file.ExceptionDays)
+	}
+	if file.Approval != nil {
+		p.Approval = *file.Approval
 	}
 	for name, r := range file.Rules {
 		d, ok := p.Rules[name]
@@ -265,7 +286,7 @@ func ParsePolicy(data []byte) (Policy, error) {
 // review section: the yaml tags of ParsePolicy's file struct, fileRule and
 // fileReview.
 var (
-	policyKeys = []string{"version", "first_party_apps", "rules", "review"}
+	policyKeys = []string{"version", "first_party_apps", "rules", "review", "exception_days", "exception_approval"}
 	ruleKeys   = []string{"enabled", "severity", "days", "unused_days", "never_used_days"}
 	reviewKeys = []string{"min_reason_chars", "max_reason_kinds", "min_median_seconds", "max_bulk_percent", "max_kept_findings_percent", "max_decisions_per_minute"}
 )
@@ -383,6 +404,9 @@ func (p Policy) Validate() error {
 	if p.Version != 1 {
 		return fmt.Errorf("policy: version %d is not supported (this nhi reads version 1)", p.Version)
 	}
+	if err := p.ExceptionPolicy.validate(); err != nil {
+		return err
+	}
 	for _, name := range Rules {
 		r, ok := p.Rules[name]
 		if !ok {
@@ -428,6 +452,7 @@ func (p Policy) YAML() string {
 	b.WriteString("# GitHub App slugs your organisation owns; any other installed App is third-party.\n")
 	apps, _ := json.Marshal(p.FirstPartyApps)
 	fmt.Fprintf(&b, "first_party_apps: %s\n", apps)
+	p.exceptionsYAML(&b)
 	b.WriteString("rules:\n")
 	p = p.withDefaults()
 	for _, name := range sortedRules() {

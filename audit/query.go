@@ -329,11 +329,12 @@ func (s *Store) Refresh(ctx context.Context, ids []*Identity) error {
 // snapshotEvaluators hands out one Evaluator per snapshot: the policy in
 // force, as of that snapshot's start, with the members known now.
 type snapshotEvaluators struct {
-	policy  Policy
-	people  *Directory
-	members map[string][]string
-	info    map[int64]snapshotAccount
-	evals   map[int64]*Evaluator
+	policy     Policy
+	people     *Directory
+	exceptions map[string]Exception
+	members    map[string][]string
+	info       map[int64]snapshotAccount
+	evals      map[int64]*Evaluator
 }
 
 func (s *Store) evaluators(ctx context.Context) (*snapshotEvaluators, error) {
@@ -353,7 +354,11 @@ func (s *Store) evaluators(ctx context.Context) (*snapshotEvaluators, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &snapshotEvaluators{policy: p, people: people, members: m, info: info, evals: map[int64]*Evaluator{}}, nil
+	x, err := s.exceptions(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &snapshotEvaluators{policy: p, people: people, exceptions: x, members: m, info: info, evals: map[int64]*Evaluator{}}, nil
 }
 
 // prepare builds the evaluator of a snapshot. After every snapshot in use
@@ -364,6 +369,7 @@ func (e *snapshotEvaluators) prepare(snapshotID int64) {
 	}
 	ev := NewEvaluator(e.policy, e.info[snapshotID].started)
 	ev.SetPeople(e.people)
+	ev.SetExceptions(e.exceptions)
 	for acct, logins := range e.members {
 		ev.SetMembers(acct, logins)
 	}

@@ -78,3 +78,38 @@ func BenchmarkBulkDecide100k(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkIdentitiesWithExceptions20k reads every identity live (the
+// TUI's load) when a closed campaign kept all 20,000 of them with
+// findings: 20,000 standing exceptions, read for the exception-expired
+// rule. "none" is the same read with no campaign, for comparison.
+func BenchmarkIdentitiesWithExceptions20k(b *testing.B) {
+	const n = 20_000
+	for _, withCampaign := range []bool{false, true} {
+		name := "none"
+		if withCampaign {
+			name = "20k-exceptions"
+		}
+		b.Run(name, func(b *testing.B) {
+			f := bigPopulation(b, n)
+			if withCampaign {
+				if _, err := campaigns.Create(ctx, f.Store, "lead", campaigns.Spec{Name: "q", Scope: "id:*", Due: "2026-12-31", Reviewers: []string{"r1"}}); err != nil {
+					b.Fatal(err)
+				}
+				if _, err := campaigns.DecideMatching(ctx, f.Store, "rev", "q", "id:*", campaigns.Keep, "accepted", false); err != nil {
+					b.Fatal(err)
+				}
+				if _, err := campaigns.Close(ctx, f.Store, "lead", "q"); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				ids, err := f.Store.Identities(ctx)
+				if err != nil || len(ids) != n {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

@@ -128,6 +128,10 @@ type Campaign struct {
 	RequireSigned    bool
 	Progress         Progress
 
+	// NoResponse is the rule for items nobody decides (filled by [Get]
+	// only).
+	NoResponse NoResponseRule
+
 	Items []Item
 	// Refused lists the attempts the separation rules refused, oldest
 	// first (filled by [Get] only).
@@ -196,6 +200,19 @@ type Item struct {
 	VerifiedSnapshot int64
 
 	History []Change // oldest first; filled by Get
+
+	// Escalated is set when the item, still pending, was reassigned by
+	// the campaign's escalate rule (filled by Get).
+	Escalated *Escalation
+}
+
+// Assignee is who should decide the item now: the reviewer it was
+// escalated to, else its assigned reviewer.
+func (it *Item) Assignee() string {
+	if it.Escalated != nil {
+		return it.Escalated.To
+	}
+	return it.Reviewer
 }
 
 // State is the item's review state in one word: pending, carried, or its
@@ -213,7 +230,7 @@ func (it *Item) State() string {
 // Assigned reports whether the current decision was made by the item's
 // assigned reviewer (false while undecided or no-response).
 func (it *Item) Assigned() bool {
-	return it.DecidedBy != "" && it.Reviewer != "" && sameActor(it.DecidedBy, it.Reviewer)
+	return it.DecidedBy != "" && it.Assignee() != "" && sameActor(it.DecidedBy, it.Assignee())
 }
 
 // Change is one decision in an item's history. An undo is a Change too
@@ -325,6 +342,14 @@ type CreatePayload struct {
 	ReviewerAliases  map[string]string `json:"reviewer_aliases,omitempty"`
 	AllowAdminReview bool              `json:"allow_admin_review,omitempty"`
 	RequireSigned    bool              `json:"require_signed,omitempty"`
+	// ExceptionsReturned lists identities outside the scope taken into the
+	// population because their exception lapsed (exception-expired).
+	ExceptionsReturned []string `json:"exceptions_returned,omitempty"`
+	// The no-response rule (noresponse.go): keep, decommission or
+	// escalate, with escalate's fallback reviewer and days.
+	OnNoResponse     string `json:"on_no_response,omitempty"`
+	FallbackReviewer string `json:"fallback_reviewer,omitempty"`
+	EscalateAfter    int    `json:"escalate_after_days,omitempty"`
 }
 
 // DecidePayload is the payload of campaign.decide: one decision applied to
@@ -338,6 +363,12 @@ type DecidePayload struct {
 	// SignedBy is the fingerprint of the key that signed the event (see
 	// docs/people.md); "" when unsigned.
 	SignedBy string `json:"signed_by,omitempty"`
+	// ExceptionExpires is, for a keep, the last day the exceptions among
+	// Items (those that had findings) hold; ExceptionApproval says the
+	// campaign's policy wants a second person to approve them
+	// (exceptions.go).
+	ExceptionExpires  string `json:"exception_expires,omitempty"`
+	ExceptionApproval bool   `json:"exception_approval,omitempty"`
 }
 
 // ConfirmPayload is the payload of campaign.confirm: the listed carried
@@ -348,6 +379,10 @@ type ConfirmPayload struct {
 	Reason   string   `json:"reason"`
 	Filter   string   `json:"filter,omitempty"`
 	SignedBy string   `json:"signed_by,omitempty"`
+	// As in DecidePayload: a confirmed keep of an item with findings is an
+	// exception again, from the confirmation.
+	ExceptionExpires  string `json:"exception_expires,omitempty"`
+	ExceptionApproval bool   `json:"exception_approval,omitempty"`
 }
 
 // UndoPayload is the payload of campaign.undo: the decision event Undoes
@@ -366,6 +401,9 @@ type ClosePayload struct {
 	Campaign   string `json:"campaign"`
 	Decided    int    `json:"decided"`
 	NoResponse int    `json:"no_response"`
+	// OnNoResponse is the campaign's no-response rule applied to them
+	// (keep, decommission; escalate already happened), when it has one.
+	OnNoResponse string `json:"on_no_response,omitempty"`
 }
 
 // VerifyPayload is the payload of campaign.verify: the state of every

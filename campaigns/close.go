@@ -16,6 +16,9 @@ type Closed struct {
 	// CarriedUnconfirmed counts the no-response items that had a carried
 	// decision nobody confirmed.
 	CarriedUnconfirmed int
+	// Rule is the campaign's no-response rule, which says what the
+	// no-response items come to.
+	Rule NoResponseRule
 }
 
 // Close ends a campaign: its decisions become final, and every item still
@@ -42,7 +45,16 @@ func Close(ctx context.Context, st *audit.Store, actor, name string) (*Closed, e
 			FROM campaign_items WHERE campaign_id = ?`, c.ID).Scan(&out.Decided, &out.NoResponse, &out.CarriedUnconfirmed); err != nil {
 			return err
 		}
-		ev, err := tx.Append(ctx, actor, EventClose, ClosePayload{Campaign: c.Name, Decided: out.Decided, NoResponse: out.NoResponse})
+		rule, err := noResponseRule(ctx, tx, c)
+		if err != nil {
+			return err
+		}
+		out.Rule = rule
+		p := ClosePayload{Campaign: c.Name, Decided: out.Decided, NoResponse: out.NoResponse}
+		if rule.On == OnNoResponseKeep || rule.On == OnNoResponseDecommission {
+			p.OnNoResponse = rule.On
+		}
+		ev, err := tx.Append(ctx, actor, EventClose, p)
 		if err != nil {
 			return err
 		}

@@ -48,6 +48,12 @@ type Spec struct {
 	// CarryForward names a closed earlier campaign whose keep decisions are
 	// pre-filled, awaiting confirmation, for identities unchanged since.
 	CarryForward string
+	// OnNoResponse is the rule for items nobody decides: "", keep,
+	// decommission or escalate; escalate takes FallbackReviewer and
+	// EscalateAfter (days; DefaultEscalateAfter when 0). See noresponse.go.
+	OnNoResponse     string
+	FallbackReviewer string
+	EscalateAfter    int
 }
 
 // Created is what Create did.
@@ -59,6 +65,9 @@ type Created struct {
 	Assigned   map[string]int   // items per reviewer ("" for none eligible)
 	Carried    int
 	Unassigned []string // items every reviewer owns: anyone else may decide them
+	// Returned lists the identities outside the scope that are in the
+	// population because their exception lapsed (exception-expired).
+	Returned []string
 }
 
 // Create freezes a campaign's population and records it. The scope is
@@ -109,6 +118,9 @@ func Create(ctx context.Context, st *audit.Store, actor string, spec Spec) (*Cre
 	if err != nil {
 		return nil, err
 	}
+	if err := checkNoResponse(ctx, st, actor, &spec); err != nil {
+		return nil, err
+	}
 	reviewers = dedupe(reviewers)
 
 	snaps, all, err := pickSnapshots(ctx, st, spec)
@@ -120,9 +132,10 @@ func Create(ctx context.Context, st *audit.Store, actor string, spec Spec) (*Cre
 		return nil, err
 	}
 	var (
-		items []frozen
-		uses  = make([]SnapshotUse, len(snaps))
-		total int
+		items    []frozen
+		uses     = make([]SnapshotUse, len(snaps))
+		total    int
+		returned []string
 	)
 	for si, snap := range snaps {
 		ids, err := st.IdentitiesInSnapshot(ctx, snap.ID)
@@ -137,7 +150,12 @@ func Create(ctx context.Context, st *audit.Store, actor string, spec Spec) (*Cre
 		for i := range ids {
 			id := &ids[i]
 			if !f.Match(id, env) {
-				continue
+				// An identity whose exception lapsed comes back for review,
+				// whatever the scope (docs/campaigns.md, "Exceptions").
+				if !slices.ContainsFunc(id.Findings, func(f audit.Finding) bool { return f.Rule == audit.RuleExceptionExpired }) {
+					continue
+				}
+				returned = append(returned, id.ID)
 			}
 			fr, err := freeze(id)
 			if err != nil {
@@ -183,7 +201,7 @@ func Create(ctx context.Context, st *audit.Store, actor string, spec Spec) (*Cre
 	}
 	slices.SortFunc(items, func(a, b frozen) int { return strings.Compare(a.id, b.id) })
 
-	res := &Created{Snapshot: *snap, Assigned: map[string]int{}}
+	res := &Created{Snapshot: *snap, Assigned: map[string]int{}, Returned: returned}
 	for _, s := range snaps {
 		res.Snapshots = append(res.Snapshots, *s)
 	}
@@ -199,7 +217,11 @@ func Create(ctx context.Context, st *audit.Store, actor string, spec Spec) (*Cre
 	if err != nil {
 		return nil, err
 	}
-	assign(items, pool, rmap, func(f *frozen, r string) bool { return sep.refusal(f, "", r) != nil })
+	rmap, err = ownersAsPeople(sep.dir, rmap)
+	if err != nil {
+		return nil, err
+	}
+	assign(items, pool, rmap, sep.dir, func(f *frozen, r string) bool { return sep.refusal(f, "", r) != nil })
 	allReviewers := slices.Clone(reviewers)
 	for i := range items {
 		r := items[i].reviewer
@@ -233,6 +255,8 @@ func Create(ctx context.Context, st *audit.Store, actor string, spec Spec) (*Cre
 		Reviewers: allReviewers, CarriedFrom: spec.CarryForward, Carried: res.Carried,
 		Count: len(items), PopulationDigest: digest.sum(),
 		ReviewerAliases: reviewerAliases, AllowAdminReview: spec.AllowAdminReview, RequireSigned: spec.RequireSigned,
+		ExceptionsReturned: returned,
+		OnNoResponse:       spec.OnNoResponse, FallbackReviewer: spec.FallbackReviewer, EscalateAfter: spec.EscalateAfter,
 	}
 	if expr != payload.Scope {
 		payload.ScopeInput = expr
@@ -458,12 +482,12 @@ func orAny(list []string) string {
 // goes to the eligible reviewer with the fewest items so far, ties to the
 // one listed first. A reviewer is never assigned an item they own; an item
 // every reviewer owns gets none ("").
-func assign(items []frozen, pool []string, rmap map[string]string, ownedBy func(*frozen, string) bool) {
+func assign(items []frozen, pool []string, rmap map[string]string, dir *audit.Directory, ownedBy func(*frozen, string) bool) {
 	load := map[string]int{}
 	for i := range items {
 		f := &items[i]
 		owns := func(r string) bool { return ownedBy(f, r) }
-		if r, ok := mappedReviewer(f, rmap); ok && !owns(r) {
+		if r, ok := mappedReviewer(f, rmap, dir); ok && !owns(r) {
 			f.reviewer = r
 			load[normActor(r)]++
 			continue
@@ -535,7 +559,7 @@ func resolveReviewers(ctx context.Context, st *audit.Store, actor string, allowA
 	return aliases, nil
 }
 
-func mappedReviewer(f *frozen, rmap map[string]string) (string, bool) {
+func mappedReviewer(f *frozen, rmap map[string]string, dir *audit.Directory) (string, bool) {
 	if len(rmap) == 0 {
 		return "", false
 	}
@@ -543,11 +567,43 @@ func mappedReviewer(f *frozen, rmap map[string]string) (string, bool) {
 		if o == "" {
 			continue
 		}
-		if r, ok := rmap[normActor(o)]; ok {
+		if r, ok := rmap[ownerKey(dir, o)]; ok {
 			return r, true
 		}
 	}
 	return "", false
+}
+
+// ownerKey is how an owner is looked up in a reviewer map: the person's
+// e-mail when the directory knows the name under any alias (so a map
+// written with e-mails finds identities owned by GitHub logins), else
+// the name itself, case-folded, without a login's "@".
+func ownerKey(dir *audit.Directory, owner string) string {
+	if p := dir.Lookup(owner); p != nil {
+		return normActor(p.Email)
+	}
+	return normActor(owner)
+}
+
+// ownersAsPeople rewrites a reviewer map's owners as ownerKey sees them.
+// Two owners that are aliases of one person mapped to different reviewers
+// are an error: which one applies would depend on how the identity's owner
+// happens to be spelled.
+func ownersAsPeople(dir *audit.Directory, rmap map[string]string) (map[string]string, error) {
+	if len(rmap) == 0 || dir.Len() == 0 {
+		return rmap, nil
+	}
+	out := make(map[string]string, len(rmap))
+	from := map[string]string{}
+	for _, o := range slices.Sorted(maps.Keys(rmap)) {
+		k, r := ownerKey(dir, o), rmap[o]
+		if prev, ok := out[k]; ok && !dir.Same(prev, r) {
+			return nil, fmt.Errorf("--reviewer-map: %s and %s are the same person (%s) but are mapped to different reviewers (%s and %s); keep one row",
+				audit.Printable(from[k]), audit.Printable(o), k, audit.Printable(prev), audit.Printable(r))
+		}
+		out[k], from[k] = r, o
+	}
+	return out, nil
 }
 
 // carryForward pre-fills the keep decisions of a closed earlier campaign

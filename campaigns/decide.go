@@ -29,6 +29,11 @@ type Outcome struct {
 	Previous   Decision
 	PreviousBy string
 	Conflict   bool
+	// ExceptionExpires is set when the decision is an exception (a keep
+	// on an item with findings): its last day; ExceptionApproval when a
+	// second person must approve it (nhi exception approve).
+	ExceptionExpires  string
+	ExceptionApproval bool
 }
 
 // Decide records one reviewer's decision on one item of an open campaign.
@@ -80,6 +85,10 @@ func decideEach(ctx context.Context, st *audit.Store, actor, campaign string, id
 	if err != nil {
 		return nil, err
 	}
+	terms, err := termsFor(ctx, st, campaign, d)
+	if err != nil {
+		return nil, err
+	}
 	var out []Outcome
 	err = st.Write(ctx, func(tx *audit.Tx) error {
 		out = out[:0]
@@ -92,7 +101,7 @@ func decideEach(ctx context.Context, st *audit.Store, actor, campaign string, id
 			return err
 		}
 		for _, id := range ids {
-			o, err := decideTx(ctx, tx, actor, c, sep, id, d, reason, refuseSame)
+			o, err := decideTx(ctx, tx, actor, c, sep, id, d, reason, refuseSame, terms)
 			if err != nil {
 				return err
 			}
@@ -109,7 +118,7 @@ func decideEach(ctx context.Context, st *audit.Store, actor, campaign string, id
 	return out, nil
 }
 
-func decideTx(ctx context.Context, tx *audit.Tx, actor string, c *Campaign, sep *separation, id string, d Decision, reason string, refuseSame bool) (*Outcome, error) {
+func decideTx(ctx context.Context, tx *audit.Tx, actor string, c *Campaign, sep *separation, id string, d Decision, reason string, refuseSame bool, terms *exceptionTerms) (*Outcome, error) {
 	it, err := loadItem(ctx, tx, c, id)
 	if err != nil {
 		return nil, err
@@ -132,12 +141,15 @@ func decideTx(ctx context.Context, tx *audit.Tx, actor string, c *Campaign, sep 
 	if (d == Keep || d == Rotate) && it.findings != "[]" && reason == "" {
 		return nil, fmt.Errorf("%w: %s on %s needs --reason: it has findings (%s)", ErrReasonRequired, d, audit.Printable(id), findingRules(it.findings))
 	}
-	ev, err := tx.AppendSigned(ctx, actor, EventDecide, DecidePayload{Campaign: c.Name, Items: []string{id}, Decision: d, Reason: reason,
-		SignedBy: sg.fingerprint()}, sg.signer())
+	p := DecidePayload{Campaign: c.Name, Items: []string{id}, Decision: d, Reason: reason, SignedBy: sg.fingerprint()}
+	if it.findings != "[]" {
+		p.ExceptionExpires, p.ExceptionApproval = terms.expiry(), terms.approvalRequired()
+	}
+	ev, err := tx.AppendSigned(ctx, actor, EventDecide, p, sg.signer())
 	if err != nil {
 		return nil, err
 	}
-	out := &Outcome{Event: ev, Item: id, Decision: d, Reviewer: it.reviewer,
+	out := &Outcome{Event: ev, Item: id, Decision: d, Reviewer: it.reviewer, ExceptionExpires: p.ExceptionExpires, ExceptionApproval: p.ExceptionApproval,
 		Assigned: it.reviewer != "" && sep.same(it.reviewer, actor), Previous: it.decision, PreviousBy: it.decidedBy}
 	out.Conflict = it.decidedBy != "" && !sep.same(it.decidedBy, actor)
 	it.decide(d, reason, actor, formatAt(ev.At), ev.Seq)
@@ -391,6 +403,10 @@ func DecideMatching(ctx context.Context, st *audit.Store, actor, campaign, expr 
 	} else if f.String() == "" {
 		return nil, fmt.Errorf("%w: a bulk decision needs --filter EXPR (use 'id:*' for every item)", ErrEmptyScope)
 	}
+	terms, err := termsFor(ctx, st, campaign, d)
+	if err != nil {
+		return nil, err
+	}
 	return bulk(ctx, st, actor, campaign, expr, string(d), func(c *Campaign, it *liveItem, res *BulkOutcome) bool {
 		if it.decision != Pending && !includeDecided {
 			res.SkippedDecided++
@@ -400,7 +416,7 @@ func DecideMatching(ctx context.Context, st *audit.Store, actor, campaign, expr 
 	}, func(tx *audit.Tx, c *Campaign, ids []string, canon string) (audit.Event, error) {
 		sg := signingFrom(ctx)
 		return tx.AppendSigned(ctx, actor, EventDecide, DecidePayload{Campaign: c.Name, Items: ids, Decision: d, Reason: reason, Filter: canon,
-			SignedBy: sg.fingerprint()}, sg.signer())
+			SignedBy: sg.fingerprint(), ExceptionExpires: terms.expiry(), ExceptionApproval: terms.approvalRequired()}, sg.signer())
 	}, func(it *liveItem) (Decision, string, string) { return d, reason, ViaBulk })
 }
 
@@ -417,6 +433,11 @@ func ConfirmCarried(ctx context.Context, st *audit.Store, actor, campaign, expr,
 	if reason == "" {
 		return nil, fmt.Errorf("%w: confirming carried decisions needs --reason, recorded with every item", ErrReasonRequired)
 	}
+	// Only keep decisions are carried: a confirmation grants exceptions.
+	terms, err := termsFor(ctx, st, campaign, Keep)
+	if err != nil {
+		return nil, err
+	}
 	return bulk(ctx, st, actor, campaign, expr, "confirm", func(c *Campaign, it *liveItem, res *BulkOutcome) bool {
 		if it.carried == "" {
 			return false
@@ -429,7 +450,7 @@ func ConfirmCarried(ctx context.Context, st *audit.Store, actor, campaign, expr,
 	}, func(tx *audit.Tx, c *Campaign, ids []string, canon string) (audit.Event, error) {
 		sg := signingFrom(ctx)
 		return tx.AppendSigned(ctx, actor, EventConfirm, ConfirmPayload{Campaign: c.Name, Items: ids, Reason: reason, Filter: canon,
-			SignedBy: sg.fingerprint()}, sg.signer())
+			SignedBy: sg.fingerprint(), ExceptionExpires: terms.expiry(), ExceptionApproval: terms.approvalRequired()}, sg.signer())
 	}, func(it *liveItem) (Decision, string, string) { return Decision(it.carried), reason, ViaConfirm })
 }
 

@@ -69,6 +69,20 @@ func Get(ctx context.Context, st *audit.Store, name string) (*Campaign, error) {
 	if c.Refused, err = RefusedAttempts(ctx, st, c.Name, 0); err != nil {
 		return nil, err
 	}
+	if c.NoResponse, err = noResponseRule(ctx, st, c); err != nil {
+		return nil, err
+	}
+	if c.NoResponse.On == OnNoResponseEscalate {
+		esc, err := escalations(ctx, st, c.Name, 0)
+		if err != nil {
+			return nil, err
+		}
+		for i := range c.Items {
+			if x, ok := esc[c.Items[i].ID]; ok {
+				c.Items[i].Escalated = &x
+			}
+		}
+	}
 	return c, nil
 }
 

@@ -35,6 +35,30 @@ type ItemEvents struct {
 // otherwise the campaign.* events up to seq are replayed over the frozen
 // population (the way Verify replays them).
 func GetAsOf(ctx context.Context, st *audit.Store, name string, seq int64) (*AsOf, error) {
+	a, err := getAsOf(ctx, st, name, seq)
+	if err != nil {
+		return nil, err
+	}
+	// The no-response rule, and the escalations recorded up to seq.
+	c := a.Campaign
+	if c.NoResponse, err = noResponseRule(ctx, st, c); err != nil {
+		return nil, err
+	}
+	if c.NoResponse.On == OnNoResponseEscalate {
+		esc, err := escalations(ctx, st, c.Name, seq)
+		if err != nil {
+			return nil, err
+		}
+		for i := range c.Items {
+			if x, ok := esc[c.Items[i].ID]; ok {
+				c.Items[i].Escalated = &x
+			}
+		}
+	}
+	return a, nil
+}
+
+func getAsOf(ctx context.Context, st *audit.Store, name string, seq int64) (*AsOf, error) {
 	c, err := load(ctx, st, name)
 	if err != nil {
 		return nil, err

@@ -67,6 +67,8 @@ func (e *RefusedError) Error() string {
 		msg = fmt.Sprintf("%v: %s may not close campaign %s (rule %s: %s)", ErrSeparation, audit.Printable(e.Actor), e.Campaign, e.Rule, e.Detail)
 	case RuleCreator:
 		msg = fmt.Sprintf("%v: %s may not decide in campaign %s (rule %s: %s)", ErrSeparation, audit.Printable(e.Actor), e.Campaign, e.Rule, e.Detail)
+	case RuleApprover:
+		msg = fmt.Sprintf("%v: %s may not approve the exception on %s (rule %s: %s); another person must approve it", ErrSeparation, audit.Printable(e.Actor), what, e.Rule, e.Detail)
 	}
 	if e.Event.Seq != 0 {
 		msg += fmt.Sprintf("; the attempt is recorded (event %d)", e.Event.Seq)
@@ -76,7 +78,7 @@ func (e *RefusedError) Error() string {
 
 func (e *RefusedError) Unwrap() error {
 	switch e.Rule {
-	case RuleCloser, RuleCreator:
+	case RuleCloser, RuleCreator, RuleApprover:
 		return ErrSeparation
 	case RuleUnsigned, RuleSigningKey:
 		return ErrSignature

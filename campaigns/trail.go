@@ -35,8 +35,8 @@ func Trail(ctx context.Context, st *audit.Store, id string) ([]TrailEntry, error
 		UNION SELECT c.close_seq FROM campaigns c JOIN campaign_items i ON i.campaign_id = c.id AND i.identity_id = ?1
 			WHERE i.decision = ?2 AND c.close_seq IS NOT NULL
 		UNION SELECT seq FROM events WHERE type = ?3
-		UNION SELECT seq FROM events WHERE type = ?4 AND EXISTS (SELECT 1 FROM json_each(payload, '$.items') WHERE value = ?1)
-		ORDER BY 1`, id, string(NoResponse), EventVerify, EventRefused)
+		UNION SELECT seq FROM events WHERE type IN (?4, ?5, ?6) AND EXISTS (SELECT 1 FROM json_each(payload, '$.items') WHERE value = ?1)
+		ORDER BY 1`, id, string(NoResponse), EventVerify, EventRefused, EventApprove, EventEscalate)
 	if err != nil {
 		return nil, fmt.Errorf("reading the campaign trail of %s: %w", audit.Printable(id), err)
 	}
@@ -88,6 +88,21 @@ func trailEntry(e audit.Event, id string) (TrailEntry, bool) {
 			return t, false
 		}
 		t.Campaign, t.What, t.Reason = p.Campaign, "refused: "+p.Action+" (rule "+p.Rule+")", p.Detail
+	case EventApprove:
+		var p ApprovePayload
+		if json.Unmarshal(e.Payload, &p) != nil || !slices.Contains(p.Items, id) {
+			return t, false
+		}
+		t.Campaign, t.What, t.Reason = p.Campaign, "approved the exception", p.Detail
+		if p.SignedBy != "" {
+			t.What += ", signed"
+		}
+	case EventEscalate:
+		var p EscalatePayload
+		if json.Unmarshal(e.Payload, &p) != nil || !slices.Contains(p.Items, id) {
+			return t, false
+		}
+		t.Campaign, t.What, t.Reason = p.Campaign, "escalated to "+p.To, p.Detail
 	case EventConfirm:
 		var p ConfirmPayload
 		if json.Unmarshal(e.Payload, &p) != nil || !slices.Contains(p.Items, id) {

@@ -84,3 +84,11 @@ func (r campaignsReviewer) Trail(ctx context.Context, id string) ([]DecisionEven
 	}
 	return out, err
 }
+
+func (r campaignsReviewer) ApproveException(ctx context.Context, actor, campaign, id string) (audit.Event, error) {
+	a, err := campaigns.ApproveException(ctx, r.st, actor, campaign, id)
+	if err != nil {
+		return audit.Event{}, err
+	}
+	return a.Event, nil
+}

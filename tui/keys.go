@@ -39,6 +39,7 @@ type actionKeys struct {
 	Decommission key.Binding
 	Keep         key.Binding
 	Rotate       key.Binding
+	Approve      key.Binding
 }
 
 func newActionKeys() actionKeys {
@@ -49,6 +50,7 @@ func newActionKeys() actionKeys {
 		Decommission: key.NewBinding(key.WithKeys("D"), key.WithHelp("D", "decide: decommission")),
 		Keep:         key.NewBinding(key.WithKeys("K"), key.WithHelp("K", "decide: keep (reason)")),
 		Rotate:       key.NewBinding(key.WithKeys("R"), key.WithHelp("R", "decide: rotate")),
+		Approve:      key.NewBinding(key.WithKeys("A"), key.WithHelp("A", "approve exception")),
 	}
 }
 

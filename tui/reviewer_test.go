@@ -120,6 +120,17 @@ func (r *fakeReviewer) UndoDecision(_ context.Context, actor string, seq int64) 
 	return audit.Event{Seq: r.seq, Actor: actor, Type: "decision.undo"}, nil
 }
 
+func (r *fakeReviewer) ApproveException(_ context.Context, actor, campaign, id string) (audit.Event, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.decisions[id] != DecisionKeep {
+		return audit.Event{}, errors.New("not an exception")
+	}
+	r.calls = append(r.calls, "approve "+campaign+" "+id+" by "+actor)
+	r.seq++
+	return audit.Event{Seq: r.seq, Actor: actor, Type: "decision.approve"}, nil
+}
+
 func TestNoReviewerNoCampaignFeatures(t *testing.T) {
 	e := newEvidence(t)
 	m := e.model(t, 120, 40, Options{Actor: testActor})
@@ -503,5 +514,46 @@ func TestDecisionsOnlyWhereTheyCanSucceed(t *testing.T) {
 	press(t, m, "K")
 	if b := bottom(m.View()); m.prompt != nil || b != "Campaign 2025-Q1 is closed: its decisions can no longer change (nhi campaign show 2025-Q1)." {
 		t.Errorf("K in a closed campaign: %q", b)
+	}
+}
+
+// A approves the exception under the cursor after a [y/N], through the
+// Reviewer; No is the default, an identity that is not kept has nothing to
+// approve, and a selection is refused: one judgement at a time.
+func TestApproveExceptionAsksFirst(t *testing.T) {
+	e := newEvidence(t)
+	r := newFakeReviewer()
+	for _, id := range e.ids {
+		r.members = append(r.members, id.ID)
+	}
+	m := e.model(t, 100, 30, Options{Actor: testActor, Reviewer: r})
+	press(t, m, ":campaigns", "enter", "enter")
+	press(t, m, "A")
+	if b := bottom(m.View()); !strings.Contains(b, "Nothing to approve") {
+		t.Errorf("approve a pending identity: %q", b)
+	}
+	press(t, m, "K", "used by the release pipeline", "enter")
+	press(t, m, "A")
+	if b := bottom(m.View()); !strings.HasPrefix(b, "Approve the exception on ") || !strings.HasSuffix(b, " in 2025-Q2 as the second person? [y/N]") {
+		t.Fatalf("approval question: %q", b)
+	}
+	press(t, m, "enter")
+	if len(r.calls) != 1 {
+		t.Fatalf("declined approval was recorded: %q", r.calls)
+	}
+	press(t, m, "A", "y")
+	if len(r.calls) != 2 || r.calls[1] != "approve 2025-Q2 "+e.ids[0].ID+" by "+testActor {
+		t.Fatalf("calls: %q", r.calls)
+	}
+	if b := bottom(m.View()); !strings.HasPrefix(b, "Approved the exception on ") {
+		t.Errorf("after approval: %q", b)
+	}
+	press(t, m, " ", "j", " ", "A")
+	if b := bottom(m.View()); !strings.HasPrefix(b, "Approve one exception at a time") {
+		t.Errorf("approve a selection: %q", b)
+	}
+	press(t, m, "esc", "?")
+	if !strings.Contains(strings.Join(strings.Fields(m.View()), " "), "A approve exception") {
+		t.Errorf("help lacks A:\n%s", m.View())
 	}
 }

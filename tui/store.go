@@ -72,6 +72,11 @@ type Reviewer interface {
 	// Trail is what every campaign recorded about one identity, oldest
 	// first: decisions, confirmations, undos, removal checks.
 	Trail(ctx context.Context, id string) ([]DecisionEvent, error)
+	// ApproveException records actor's approval of the exception on
+	// identity id in campaign (its decision a keep although it had
+	// findings): the second person the policy's exception_approval:
+	// required asks for (docs/campaigns.md, "Exceptions").
+	ApproveException(ctx context.Context, actor, campaign, id string) (audit.Event, error)
 }
 
 // DecisionEvent is one entry of an identity's decision trail.

@@ -46,13 +46,14 @@ func (m *Model) actionBindings() []key.Binding {
 		if ok, _ := m.decidable(av.targets()); len(ok) > 0 {
 			keys = append(keys, m.actions.Decommission, m.actions.Keep, m.actions.Rotate)
 		}
+		keys = append(keys, m.actions.Approve)
 	}
 	return keys
 }
 
 // actionKey handles an action key; ok is false when msg is none.
 func (m *Model) actionKey(msg tea.KeyMsg) (tea.Cmd, bool) {
-	decision, note := "", false
+	decision, note, approve := "", false, false
 	switch {
 	case key.Matches(msg, m.actions.Undo):
 		if !m.refuseWrite() {
@@ -68,6 +69,8 @@ func (m *Model) actionKey(msg tea.KeyMsg) (tea.Cmd, bool) {
 		decision = DecisionKeep
 	case m.st.reviewer != nil && key.Matches(msg, m.actions.Rotate):
 		decision = DecisionRotate
+	case m.st.reviewer != nil && key.Matches(msg, m.actions.Approve):
+		approve = true
 	default:
 		return nil, false
 	}
@@ -85,6 +88,10 @@ func (m *Model) actionKey(msg tea.KeyMsg) (tea.Cmd, bool) {
 	}
 	if decision != "" {
 		return m.startDecision(targets, av.hiddenTargets(), decision), true
+	}
+	if approve {
+		m.startApprove(targets)
+		return nil, true
 	}
 	if note {
 		m.startNote(targets, av.hiddenTargets())
@@ -352,6 +359,13 @@ func (m *Model) updateWrites(msg tea.Msg) (tea.Cmd, bool) {
 		return m.broadcast(historyChangedMsg{}), true
 	case decidedMsg:
 		return m.decided(msg), true
+	case approvedMsg:
+		if msg.err != nil {
+			m.setFlash("Not approved: "+msg.err.Error(), true)
+			return nil, true
+		}
+		m.setFlash("Approved the exception on "+msg.label+" ("+eventRange([]audit.Event{msg.event})+")", false)
+		return m.broadcast(decisionsChangedMsg{recorded: true}), true
 	case exportedMsg:
 		if msg.err != nil {
 			m.setFlash("Not exported: "+msg.err.Error(), true)
@@ -655,4 +669,38 @@ type decidedMsg struct {
 	events   []audit.Event
 	label    string
 	err      error
+}
+
+// startApprove asks [y/N], then records the actor's approval of the
+// exception on the identity: one at a time, since each is a second
+// person's judgement of one kept risk.
+func (m *Model) startApprove(targets []int32) {
+	campaign := m.st.campaign
+	switch {
+	case campaign == "":
+		m.setFlash("Choose a campaign first: :campaigns, then enter.", true)
+		return
+	case len(targets) != 1:
+		m.setFlash("Approve one exception at a time: clear the selection (esc) and put the cursor on it.", true)
+		return
+	}
+	id := m.st.identity(targets[0]).ID
+	if m.st.decision(id) != DecisionKeep {
+		m.setFlash("Nothing to approve: an exception is a keep on an identity with findings, and "+m.subject(targets)+" is not kept in "+audit.Printable(campaign)+".", true)
+		return
+	}
+	label := m.subject(targets) + " in " + campaign
+	ctx, r, actor := m.st.ctx, m.st.reviewer, m.st.actor
+	m.confirm("Approve the exception on "+label+" as the second person?", func() tea.Cmd {
+		return func() tea.Msg {
+			ev, err := r.ApproveException(ctx, actor, campaign, id)
+			return approvedMsg{label: label, event: ev, err: err}
+		}
+	})
+}
+
+type approvedMsg struct {
+	label string
+	event audit.Event
+	err   error
 }

@@ -98,6 +98,16 @@ func Build(ctx context.Context, st *audit.Store, name string, opts Options) (*Re
 		Draft:       c.Status != campaigns.StatusClosed,
 	}
 	r.Register, r.Remediation = register(asOf, snaps, opts.GeneratedAt)
+	xs, err := asOf.Exceptions(ctx, st)
+	if err != nil {
+		return nil, err
+	}
+	for i := range r.Register {
+		if x := xs[r.Register[i].ID]; x != nil {
+			row := &r.Register[i]
+			row.ExceptionExpires, row.ExceptionApprovedBy, row.ExceptionState = x.Expires, clean(x.ApprovedBy), x.State
+		}
+	}
 	review := policy.ReviewThresholds()
 	judgeReasons(r.Register, review)
 	for i := range r.Register {
@@ -132,6 +142,9 @@ func Build(ctx context.Context, st *audit.Store, name string, opts Options) (*Re
 	r.Reviewers = reviewerStats(c, r.Register)
 	judgeReviewers(&r.Reviewers, review)
 	if err := people(ctx, st, c, r, opts.AsOf); err != nil {
+		return nil, err
+	}
+	if err := signedRecords(ctx, st, r); err != nil {
 		return nil, err
 	}
 	r.Integrity, err = integrity(ctx, st, c, used, head, opts, r.Register)
@@ -265,6 +278,14 @@ func register(a *campaigns.AsOf, snaps []audit.Snapshot, generatedAt time.Time) 
 		flag(row.Via == campaigns.ViaBulk || row.Via == campaigns.ViaConfirm, FlagBulk)
 		flag(len(it.History) > 1, FlagChanged)
 		flag(decided && hasDue && it.DecidedAt != nil && !it.DecidedAt.Before(end), FlagLate)
+		if it.Escalated != nil {
+			row.EscalatedTo, row.EscalateEvent = clean(it.Escalated.To), it.Escalated.Seq
+			flag(true, FlagEscalated)
+		}
+		if it.Decision == campaigns.NoResponse {
+			flag(c.NoResponse.On == campaigns.OnNoResponseKeep, FlagKeptByRule)
+			flag(c.NoResponse.On == campaigns.OnNoResponseDecommission, FlagDecommissionByRule)
+		}
 		if it.Decision == campaigns.Decommission {
 			row.Verification, row.VerifiedSnapshot, row.VerifyEvent = it.Verification, it.VerifiedSnapshot, ev.Verify
 			if row.Verification == "" {
@@ -699,8 +720,9 @@ func criteria(c *campaigns.Campaign, create *campaigns.CreatePayload, p audit.Po
 		separationPrinciple(c),
 		{"Justification", fmt.Sprintf("Keep and rotate need a written justification when the identity had findings at creation; decommission does not. A bulk decision always needs one, recorded with every item it decided. An exception's justification shorter than %d characters is flagged short-reason, and one found on exceptions of more than %s reused-reason (the policy's review section).",
 			review.MinReasonChars, plural(review.MaxReasonKinds, "kind", "kinds"))},
+		exceptionPrinciple(p.ExceptionPolicy),
 		{"Deciding outside the assignment", "Anyone who does not own an item may decide it; the register flags it not-assignee and the statistics count it."},
-		{"Non-response", "Items nobody decided by close (pending, or carried and never confirmed) become no-response: flagged, never counted as approved."},
+		noResponsePrinciple(c.NoResponse),
 		{"Remediation", "Decommission decisions are checked against a later snapshot of the same source and account (a snapshot of one never checks the identities of another): removed, still-present, or not-checked when that snapshot could not read where the identity lives."},
 		{"Timeliness", fmt.Sprintf("Items are due by the end of %s (UTC). A decision recorded after that is flagged late. A decommission is overdue only when the newest snapshot to check it was taken after the due date and still shows the identity; past the due date without such a snapshot it is flagged not-yet-checked, never assumed removed. None of this depends on the report's generation time, which may not precede the last event the report reflects.", c.Due)},
 	}
@@ -723,6 +745,27 @@ func populationPrinciple(c *campaigns.Campaign) string {
 		each = append(each, fmt.Sprintf("%d (%s/%s, as of %s)", u.ID, clean(u.Source), clean(u.Account), u.AsOf))
 	}
 	return fmt.Sprintf("The scope %q was evaluated over snapshots %s, one per source and account, each as of its own start, %s", clean(c.Scope), strings.Join(each, ", "), frozen)
+}
+
+// noResponsePrinciple states what items nobody decided come to, and the
+// campaign's on-no-response rule when it has one (docs/campaigns.md).
+func noResponsePrinciple(r campaigns.NoResponseRule) Principle {
+	text := "Items nobody decided by close (pending, or carried and never confirmed) become no-response: flagged, never counted as approved."
+	if r.On != "" {
+		text += " This campaign's rule: " + clean(r.Describe()) + "; the register flags each such item with the rule's outcome (kept-by-rule, decommission-by-rule) or its escalation (escalated)."
+	}
+	return Principle{"Non-response", text}
+}
+
+// exceptionPrinciple states the exception rules of the campaign's policy
+// (docs/campaigns.md, "Exceptions").
+func exceptionPrinciple(x audit.ExceptionPolicy) Principle {
+	approval := "the reviewer's keep is the exception (exception_approval: none)"
+	if x.ApprovalRequired() {
+		approval = "a second person, not the reviewer and not anyone the self-review and separation rules keep from the item, approves each one (exception_approval: required); one still unapproved at close lapses then"
+	}
+	return Principle{"Exceptions", fmt.Sprintf("A keep on an identity with findings is an exception: it expires %d days after the decision (exception_days), or sooner on the day the reviewer set; %s. An exception that expired, or lapsed unapproved, raises the exception-expired finding and the identity returns in the next campaign.",
+		x.ExceptionDays(), approval)}
 }
 
 func firesWhen(rule string, r audit.RulePolicy) string {
@@ -759,6 +802,8 @@ func firesWhen(rule string, r audit.RulePolicy) string {
 		return fmt.Sprintf("a publicly trusted TLS certificate valid for more than %d days", r.Days)
 	case audit.RuleWildcard:
 		return "a wildcard certificate (*.example.com)"
+	case audit.RuleExceptionExpired:
+		return "a keep on an identity with findings (an exception) outlived its expiry, or its campaign closed without the approval the policy required"
 	}
 	return ""
 }
@@ -817,4 +862,22 @@ func verifySteps(sig *KeyInfo) []Step {
 				"Checks that manifest.json was signed with that key, by " + sig.Signer + ", for nhi evidence."})
 	}
 	return steps
+}
+
+// approvalText is an exception's approval in words: the approver, or why
+// there is none.
+func approvalText(r *Row) string {
+	switch r.ExceptionState {
+	case campaigns.ExceptionApproved:
+		return r.ExceptionApprovedBy
+	case campaigns.ExceptionNotRequired:
+		return "not required"
+	case campaigns.ExceptionAwaiting:
+		return "awaiting approval"
+	case campaigns.ExceptionUnapproved:
+		return "never approved (lapsed at close)"
+	case campaigns.ExceptionNoExpiry:
+		return "decided before exceptions had an expiry"
+	}
+	return "" // rotate: not an exception with terms
 }

@@ -223,6 +223,10 @@ func render(r *Report, formats []string, bom bool, create sink) ([]byte, *Manife
 			writers[f.name] = f.write
 		}
 	}
+	if len(r.Signatures) > 0 { // whatever the formats: the proof of who decided
+		names = append(names, FileSignatures)
+		writers[FileSignatures] = r.writeSignatures
+	}
 	hs, err := emitAll(create, names, func(name string, w io.Writer) error { return writers[name](w) })
 	<-done
 	if err = errors.Join(csvErr, err); err != nil {

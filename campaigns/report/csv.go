@@ -128,11 +128,12 @@ func (r *Report) WriteCSV(name string, out io.Writer) error {
 		return t.flush()
 	case FileExceptions:
 		t := newCSV(out, "n", "identity_id", "kind", "name", "scope", "owner", "holder", "findings", "decision", "reviewer",
-			"decided_by", "decided_at", "event", "justification", "flags")
+			"decided_by", "decided_at", "event", "justification", "flags", "expires", "approved_by", "exception_state")
 		for i := range r.Exceptions {
 			w := &r.Exceptions[i]
 			t.row(w.N, w.ID, w.Kind, w.Name, w.Scope, w.Owner, w.Holder, findingList(w.Findings, true), w.Decision, w.Reviewer,
-				w.DecidedBy, w.DecidedAt, seqCell(w.Event), w.Reason, strings.Join(w.Flags, " "))
+				w.DecidedBy, w.DecidedAt, seqCell(w.Event), w.Reason, strings.Join(w.Flags, " "),
+				w.ExceptionExpires, w.ExceptionApprovedBy, w.ExceptionState)
 		}
 		return t.flush()
 	case FileRemediation:

@@ -247,6 +247,8 @@ func (w *htmlRows) exceptions(rows []Row) {
 		w.reviewer(x)
 		w.cell("t", x.DecidedAt)
 		w.cell("", x.Reason)
+		w.cell("t", x.ExceptionExpires)
+		w.cell("", approvalText(x))
 		w.WriteString("</tr>\n")
 	}
 }

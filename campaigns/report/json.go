@@ -43,6 +43,9 @@ func writeObject(w *bufio.Writer, v reflect.Value, depth int, wait func()) error
 			continue // not part of the report (dataFiles)
 		}
 		name, opts, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if f.IsExported() && f.Tag.Get("json") == "-" {
+			continue // written elsewhere (Report.Signatures: signatures.jsonl)
+		}
 		if name == "" || name == "-" || opts != "" {
 			return fmt.Errorf("report JSON: field %s.%s needs a plain json tag to be written", v.Type().Name(), f.Name)
 		}
@@ -168,6 +171,21 @@ func appendRow(b []byte, r *Row) []byte {
 	b = append(b, `,"overdue":`...)
 	b = strconv.AppendBool(b, r.Overdue)
 	b = appendField(b, "closed_at", r.ClosedAt)
+	// omitempty, as the struct tags say: only exception rows have them.
+	for _, f := range [...]struct{ key, value string }{
+		{"exception_expires", r.ExceptionExpires}, {"exception_approved_by", r.ExceptionApprovedBy}, {"exception_state", r.ExceptionState},
+	} {
+		if f.value != "" {
+			b = appendField(b, f.key, f.value)
+		}
+	}
+	if r.EscalatedTo != "" {
+		b = appendField(b, "escalated_to", r.EscalatedTo)
+	}
+	if r.EscalateEvent != 0 {
+		b = append(b, `,"escalate_event":`...)
+		b = strconv.AppendInt(b, r.EscalateEvent, 10)
+	}
 	return append(b, '}')
 }
 

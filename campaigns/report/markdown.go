@@ -348,11 +348,11 @@ func (r *Report) WriteMarkdown(out io.Writer) error {
 		w.p("None: no identity with findings was kept or left to rotation.\n\n")
 	} else {
 		w.p("%s\n\n", md(exceptionsText(r)))
-		w.header("#", "Kind", "Name", "Scope", "Findings", "Decision", "Reviewer", "Decided by", "Time", "Justification", "Flags")
+		w.header("#", "Kind", "Name", "Scope", "Findings", "Decision", "Reviewer", "Decided by", "Time", "Justification", "Expires", "Approved by", "Flags")
 		for i := range r.Exceptions {
 			x := &r.Exceptions[i]
 			w.row(itoa(x.N), md(x.KindLabel), md(x.Name), md(x.Scope), md(findingList(x.Findings, true)), decisionMD(x.Decision),
-				md(x.Reviewer), md(x.DecidedBy), md(x.DecidedAt), md(x.Reason), md(strings.Join(x.Flags, " ")))
+				md(x.Reviewer), md(x.DecidedBy), md(x.DecidedAt), md(x.Reason), md(x.ExceptionExpires), md(approvalText(x)), md(strings.Join(x.Flags, " ")))
 		}
 		w.WriteByte('\n')
 	}

@@ -1,6 +1,10 @@
 package report
 
-import "time"
+import (
+	"time"
+
+	"github.com/nhi-audit/nhi/audit"
+)
 
 // FormatName identifies the JSON report's shape; fields are only added.
 const FormatName = "nhi-evidence-report/1"
@@ -52,6 +56,9 @@ type Report struct {
 	// Refused are the attempts the separation rules refused, in log order.
 	Refused   []Refusal `json:"refused_attempts"`
 	Integrity Integrity `json:"integrity"`
+	// Signatures are the signed events of the items' trails, for
+	// signatures.jsonl (signatures.go); not part of report.json.
+	Signatures []audit.SignedRecord `json:"-"`
 
 	// dataFiles, while a bundle is rendered, closes once the CSV tables
 	// are written and Integrity.DataFiles lists their hashes: the reports
@@ -325,6 +332,18 @@ type Row struct {
 	// ClosedAt is the campaign's close, for a no-response row: it has no
 	// decision time and no decider.
 	ClosedAt string `json:"closed_at"`
+	// Exception terms of a keep on an identity with findings
+	// (docs/campaigns.md, "Exceptions"): its last day, who approved it
+	// (the second person, when the policy requires one) and its state:
+	// approved, approval-not-required, awaiting-approval, never-approved,
+	// no-expiry (decided before exceptions had one); all "" otherwise.
+	ExceptionExpires    string `json:"exception_expires,omitempty"`
+	ExceptionApprovedBy string `json:"exception_approved_by,omitempty"`
+	ExceptionState      string `json:"exception_state,omitempty"`
+	// EscalatedTo is who the escalate rule reassigned the item to, and
+	// EscalateEvent the decision.escalate event ("" and 0 otherwise).
+	EscalatedTo   string `json:"escalated_to,omitempty"`
+	EscalateEvent int64  `json:"escalate_event,omitempty"`
 }
 
 // Note is a reviewer's note (a note.add event) on an identity of the
@@ -360,6 +379,13 @@ const (
 	// without case or spacing) is on exceptions of more kinds than the
 	// policy's review.max_reason_kinds: pasted, not written for the item.
 	FlagReusedReason = "reused-reason"
+	// FlagEscalated: the campaign's escalate rule reassigned it, pending,
+	// to the reviewer's manager or the fallback reviewer (EscalatedTo).
+	FlagEscalated = "escalated"
+	// FlagKeptByRule, FlagDecommissionByRule: no-response, and the
+	// campaign's on-no-response rule says what it comes to.
+	FlagKeptByRule         = "kept-by-rule"
+	FlagDecommissionByRule = "decommission-by-rule"
 )
 
 // NotVerified is the remediation state of a decommission decision no later

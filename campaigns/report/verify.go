@@ -113,6 +113,7 @@ func VerifyBundle(ctx context.Context, dir string, st *audit.Store, opts VerifyO
 
 	checkFiles(dir, &m, res)
 	checkSignature(dir, raw, &m, opts, res)
+	checkDecisionSignatures(dir, &m, opts, res)
 	if st != nil {
 		res.LogChecked = true
 		if err := checkLog(ctx, dir, raw, st, &m, opts, res); err != nil {

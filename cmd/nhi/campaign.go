@@ -29,7 +29,8 @@ later snapshots verify that what was approved for removal is gone.
 See docs/campaigns.md.`,
 	}
 	cmd.AddCommand(newCampaignCreateCmd(a), newCampaignListCmd(a), newCampaignShowCmd(a),
-		newCampaignCloseCmd(a), newCampaignVerifyCmd(a), newCampaignSampleCmd(a))
+		newCampaignCloseCmd(a), newCampaignVerifyCmd(a), newCampaignSampleCmd(a),
+		newCampaignEscalateCmd(a), newCampaignRemindCmd(a))
 	return cmd
 }
 
@@ -42,7 +43,7 @@ func campaignError(cmd *cobra.Command, flag string, err error) error {
 		caret := strings.ReplaceAll(fe.Caret(), "\n", "\n  ")
 		return topicError{"filter", fmt.Errorf("%s: %w\n  %s", flag, err, caret)}
 	}
-	for _, u := range []error{campaigns.ErrBadName, campaigns.ErrBadDue, campaigns.ErrBadDecision, campaigns.ErrSnapshotChoice} {
+	for _, u := range []error{campaigns.ErrBadName, campaigns.ErrBadDue, campaigns.ErrBadDecision, campaigns.ErrSnapshotChoice, campaigns.ErrNoResponseRule} {
 		if errors.Is(err, u) {
 			return usageError{cmd.CommandPath(), err}
 		}
@@ -130,6 +131,9 @@ nhi decide NAME --confirm-carried --reason TEXT.`,
 	f.BoolVar(&spec.RequireSigned, "require-signed", false, "refuse decisions that are not signed with the reviewer's SSH key (see nhi decide --sign-with)")
 	f.BoolVar(&spec.AllowAdminReview, "allow-admin-review", false, "let the creator, and whoever closes, review items too (separation of duties is off; the report says so)")
 	f.StringVar(&spec.CarryForward, "carry-forward", "", "closed earlier campaign whose keep decisions to carry over")
+	f.StringVar(&spec.OnNoResponse, "on-no-response", "", "what an item nobody decides comes to: keep, decommission, or escalate (to the reviewer's manager; see nhi campaign escalate)")
+	f.StringVar(&spec.FallbackReviewer, "fallback-reviewer", "", "with --on-no-response escalate: who takes items whose reviewer has no manager to take them")
+	f.IntVar(&spec.EscalateAfter, "escalate-after", 0, fmt.Sprintf("with --on-no-response escalate: days after creation before pending items escalate (default %d)", campaigns.DefaultEscalateAfter))
 	f.BoolVar(&asJSON, "json", false, "print the campaign as JSON")
 	return cmd
 }
@@ -361,6 +365,12 @@ func itemCells(c *campaigns.Campaign, it *campaigns.Item, now time.Time) []strin
 	if itemOverdue(c, it, now) {
 		flags = append(flags, "OVERDUE")
 	}
+	if it.Escalated != nil {
+		flags = append(flags, "escalated:"+audit.Printable(it.Escalated.To))
+	}
+	if o := c.NoResponse.Outcome(); o != "" && it.Decision == campaigns.NoResponse {
+		flags = append(flags, strings.ReplaceAll(o, " ", "-"))
+	}
 	return []string{it.Kind.Label(), dash(audit.Printable(it.Name)), dash(audit.Printable(it.Scope)), dash(owner), dash(audit.RuleNames(it.Findings)),
 		dash(audit.Printable(it.Reviewer)), it.State(), dash(audit.Printable(it.DecidedBy)), dash(strings.Join(flags, ",")),
 		dash(it.Verification)}
@@ -420,6 +430,7 @@ func printCampaign(w io.Writer, c *campaigns.Campaign, now time.Time, pendingOnl
 	if c.CarriedFrom != "" {
 		fmt.Fprintf(w, "  carried     from %s\n", c.CarriedFrom)
 	}
+	fmt.Fprintf(w, "  no response %s\n", c.NoResponse.Describe())
 	if c.AllowAdminReview {
 		fmt.Fprintln(w, "  separation  --allow-admin-review: the creator and whoever closes may review items")
 	} else {
@@ -525,6 +536,9 @@ It first prints what becomes no-response and asks; --dry-run stops there,
 				fmt.Fprintf(a.stdout, " (%d of them carried and never confirmed)", res.CarriedUnconfirmed)
 			}
 			fmt.Fprintln(a.stdout)
+			if res.NoResponse > 0 && res.Rule.On != "" {
+				fmt.Fprintf(a.stdout, "No-response rule: %s.\n", res.Rule.Describe())
+			}
 			return nil
 		},
 	}
@@ -775,6 +789,11 @@ type campaignJSON struct {
 	Decisions        map[string]int          `json:"decisions"`
 	AllowAdminReview bool                    `json:"allow_admin_review"`
 	RequireSigned    bool                    `json:"require_signed"`
+	// OnNoResponse is the no-response rule (show only; absent when none):
+	// keep, decommission or escalate, with escalate's fallback and days.
+	OnNoResponse     string `json:"on_no_response,omitempty"`
+	FallbackReviewer string `json:"fallback_reviewer,omitempty"`
+	EscalateAfter    int    `json:"escalate_after_days,omitempty"`
 }
 
 type progressJSON struct {
@@ -850,6 +869,12 @@ type itemJSON struct {
 	// Refused lists the attempts on this item a separation rule refused
 	// (absent when none).
 	Refused []refusedJSON `json:"refused,omitempty"`
+	// EscalatedTo and EscalatedFrom: the escalate rule reassigned the item
+	// (absent otherwise); NoResponseOutcome: what the campaign's rule made
+	// of a no-response item ("kept by rule", "decommission by rule").
+	EscalatedTo       *string `json:"escalated_to,omitempty"`
+	EscalatedFrom     *string `json:"escalated_from,omitempty"`
+	NoResponseOutcome string  `json:"no_response_outcome,omitempty"`
 }
 
 type changeJSON struct {
@@ -920,6 +945,7 @@ func campaignToJSON(c *campaigns.Campaign, now time.Time) campaignJSON {
 			NoResponse: p.NoResponse, Conflicts: p.Conflicts},
 		ReviewerProgress: []reviewerJSON{}, Decisions: map[string]int{},
 		AllowAdminReview: c.AllowAdminReview, RequireSigned: c.RequireSigned,
+		OnNoResponse: c.NoResponse.On, FallbackReviewer: c.NoResponse.FallbackReviewer, EscalateAfter: c.NoResponse.EscalateAfter,
 	}
 	if j.Reviewers == nil {
 		j.Reviewers = []string{}
@@ -963,6 +989,13 @@ func itemToJSON(c *campaigns.Campaign, it *campaigns.Item, now time.Time) itemJS
 	}
 	if it.VerifiedSnapshot != 0 {
 		j.VerifiedSnapshot = &it.VerifiedSnapshot
+	}
+	if x := it.Escalated; x != nil {
+		to, from := x.To, x.From
+		j.EscalatedTo, j.EscalatedFrom = &to, &from
+	}
+	if it.Decision == campaigns.NoResponse {
+		j.NoResponseOutcome = c.NoResponse.Outcome()
 	}
 	for _, h := range it.History {
 		d := string(h.Decision)

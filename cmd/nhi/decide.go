@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -19,6 +20,7 @@ import (
 func newDecideCmd(a *app) *cobra.Command {
 	var (
 		reason, filter, batch string
+		until                 string
 		includeDecided        bool
 		confirmCarried        bool
 		undo                  int64
@@ -32,7 +34,9 @@ func newDecideCmd(a *app) *cobra.Command {
 the log signed with your name (--as, NHI_REVIEWER, or git user.email):
 
   decommission  approve removal (verified by later snapshots)
-  keep          reject removal; --reason required if the identity has findings
+  keep          reject removal; --reason required if the identity has findings,
+                and then the keep is an exception: it expires after the policy's
+                exception_days (default 90) or on --until DATE, whichever is sooner
   rotate        keep, but the credential must be replaced; --reason as for keep
 
 You may not decide an identity you own (its recorded owner, at the campaign's
@@ -90,6 +94,13 @@ Other forms:
 			ctx, err := sign.context(cmd.Context(), a)
 			if err != nil {
 				return err
+			}
+			if until != "" {
+				t, err := time.Parse("2006-01-02", until)
+				if err != nil {
+					return usageError{cmd.CommandPath(), fmt.Errorf("--until %q: use YYYY-MM-DD, the last day the exception holds", until)}
+				}
+				ctx = campaigns.ExceptUntil(ctx, t)
 			}
 			cmd.SetContext(ctx) // --batch decides with it too
 			st, actor, err := a.openAs(ctx, audit.OpenOptions{})
@@ -159,6 +170,12 @@ Other forms:
 				return campaignError(cmd, "", err)
 			}
 			fmt.Fprintf(a.stdout, "Decided %s on %s in %s (event %d, by %s)\n", d, audit.Printable(o.Item), name, o.Event.Seq, audit.Printable(actor))
+			if o.ExceptionExpires != "" {
+				fmt.Fprintf(a.stdout, "Exception: it has findings, so this keep holds until %s (end of day, UTC).\n", o.ExceptionExpires)
+				if o.ExceptionApproval {
+					fmt.Fprintf(a.stdout, "The policy requires a second person to approve it: nhi exception approve %s %s\n", name, audit.Printable(o.Item))
+				}
+			}
 			if !o.Assigned {
 				who := "nobody"
 				if o.Reviewer != "" {
@@ -175,6 +192,7 @@ Other forms:
 	}
 	f := cmd.Flags()
 	f.StringVar(&reason, "reason", "", "justification, recorded with the decision")
+	f.StringVar(&until, "until", "", "for a keep on an identity with findings (an exception): its last day, YYYY-MM-DD; at most the policy's exception_days")
 	f.StringVar(&filter, "filter", "", "decide every undecided item matching this filter expression")
 	f.BoolVar(&includeDecided, "include-decided", false, "with --filter: change items already decided too")
 	f.BoolVar(&confirmCarried, "confirm-carried", false, "confirm the decisions carried forward from the previous campaign")

@@ -15,7 +15,9 @@ func newPolicyCmd(a *app) *cobra.Command {
 		Use:   "policy",
 		Short: "Show or set the thresholds behind findings",
 		Long: `The policy holds every threshold the findings use (days before a credential
-is stale or unrotated, severities, your own GitHub Apps). The built-in default
+is stale or unrotated, severities, your own GitHub Apps) and how long review
+campaigns' exceptions last and whether a second person approves them
+(exception_days, exception_approval). The built-in default
 is in force until one is set; setting one is an event in the log, and each
 snapshot keeps the policy it was taken under.` + "\n" + policyHelp(),
 	}

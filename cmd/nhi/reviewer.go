@@ -135,3 +135,13 @@ func (r *campaignReviewer) Trail(ctx context.Context, id string) ([]tui.Decision
 	}
 	return out, nil
 }
+
+// ApproveException records actor's approval of the exception on id, signed
+// like the UI's decisions.
+func (r *campaignReviewer) ApproveException(ctx context.Context, actor, campaign, id string) (audit.Event, error) {
+	a, err := campaigns.ApproveException(r.signed(ctx), r.st, actor, campaign, id)
+	if err != nil {
+		return audit.Event{}, err
+	}
+	return a.Event, nil
+}

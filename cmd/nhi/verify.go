@@ -35,12 +35,15 @@ checks that the log still extends that head.
 
 With --report DIR it checks a bundle written by nhi export instead: every file
 against manifest.json (none missing, none added), the signature when there is
-one (--allowed-signers FILE pins the key, as ssh-keygen -Y verify -f does), and,
-against the evidence file (--db), that the manifest's head event is in the log
-with that hash, that the log is intact, and that the report rebuilt from the
-log as of that event is the same, byte for byte. Without an evidence file (no
---db, and no ./nhi.db) only the files and the signature are checked. Any edited
-byte fails, naming the file.`,
+one (--allowed-signers FILE pins the key, as ssh-keygen -Y verify -f does),
+every decision signature in signatures.jsonl (over the signed bytes it carries,
+by the signer's key in the directory at that event, or in --allowed-signers;
+and each signed decision of report.json must match one), and, against the
+evidence file (--db), that the manifest's head event is in the log with that
+hash, that the log is intact, and that the report rebuilt from the log as of
+that event is the same, byte for byte. Without an evidence file (no --db, and
+no ./nhi.db) the files and the signatures are checked. Any edited byte fails,
+naming the file.`,
 		Example: `  nhi verify
   nhi verify --head 42:3f9a...     # the line nhi log head printed
   nhi verify --head-file evidence/2026-Q4/manifest.json

@@ -1,0 +1,491 @@
+package campaigns
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/nhi-audit/nhi/audit"
+)
+
+// Exceptions are exceptions (docs/campaigns.md, "Exceptions"): a keep on an
+// item that had findings at creation accepts a known risk, so it has an
+// expiry — the campaign's policy's exception_days from the decision, or
+// sooner with --until — and, where the policy says exception_approval:
+// required, a second person approves it. An exception that expired, or was
+// never approved by the time its campaign closed, raises the
+// exception-expired finding (evaluated in package audit, which reads the
+// exceptions through the function registered below) and the identity
+// comes back in the next campaign.
+
+// EventApprove records a second person's approval of an exception. It is a
+// decision.* event: the report's trails and the review UI's show it as
+// they show refused attempts.
+const EventApprove = "decision.approve"
+
+// RuleApprover refuses the approval of an exception to the reviewer who
+// made it: approval is a second person's.
+const RuleApprover = "approver"
+
+// Errors of exceptions.
+var (
+	ErrNoException  = errors.New("not an exception")
+	ErrBadUntil     = errors.New("bad --until date")
+	ErrApproved     = errors.New("already approved")
+	ErrUntilTooLong = errors.New("exception longer than the policy allows")
+)
+
+// Exception states.
+const (
+	ExceptionApproved    = "approved" // a second person approved it
+	ExceptionNotRequired = "approval-not-required"
+	ExceptionAwaiting    = "awaiting-approval" // approval required, none yet, campaign open
+	ExceptionUnapproved  = "never-approved"    // approval required, none by the close: it lapsed at close
+	ExceptionNoExpiry    = "no-expiry"         // decided before exceptions had an expiry
+)
+
+// ApprovePayload is the payload of decision.approve. Action and Detail
+// are what the report's trails print.
+type ApprovePayload struct {
+	Campaign string   `json:"campaign"`
+	Items    []string `json:"items"`
+	Action   string   `json:"action"`   // "approve exception"
+	Approves int64    `json:"approves"` // the keep decision's event
+	Expires  string   `json:"expires"`  // the exception's expiry, YYYY-MM-DD
+	Detail   string   `json:"detail"`
+	SignedBy string   `json:"signed_by,omitempty"`
+}
+
+type untilCtxKey struct{}
+
+// ExceptUntil returns a context in which keep decisions that are
+// exceptions expire at the end of day until (UTC) rather than after the
+// policy's exception_days; it may shorten an exception, never lengthen it.
+func ExceptUntil(ctx context.Context, until time.Time) context.Context {
+	return context.WithValue(ctx, untilCtxKey{}, until.UTC().Format(dateLayout))
+}
+
+func untilFrom(ctx context.Context) string {
+	s, _ := ctx.Value(untilCtxKey{}).(string)
+	return s
+}
+
+// exceptionTerms are the terms a keep decision grants exceptions under:
+// the expiry its payload records, and whether approval is required.
+type exceptionTerms struct {
+	expires  string // YYYY-MM-DD
+	approval bool
+}
+
+// campaignExceptionPolicy reads the exception settings of the policy a
+// campaign was created under (its criteria, fixed at creation).
+func campaignExceptionPolicy(ctx context.Context, st *audit.Store, c *Campaign) (audit.ExceptionPolicy, error) {
+	p, _, err := st.PolicyByDigest(ctx, c.PolicyDigest, c.CreateSeq)
+	if err != nil {
+		return audit.ExceptionPolicy{}, fmt.Errorf("campaign %s: its policy: %w", c.Name, err)
+	}
+	return p.ExceptionPolicy, nil
+}
+
+// termsFor says when exceptions of a decision d made now expire, honouring
+// --until from ctx. Decisions other than keep grant none; --until with one
+// of them is a mistake.
+func termsFor(ctx context.Context, st *audit.Store, campaign string, d Decision) (*exceptionTerms, error) {
+	until := untilFrom(ctx)
+	if d != Keep {
+		if until != "" {
+			return nil, fmt.Errorf("%w: --until sets when an exception (a keep on an identity with findings) expires; %s is not a keep", ErrBadUntil, d)
+		}
+		return nil, nil
+	}
+	c, err := load(ctx, st, campaign)
+	if err != nil {
+		return nil, err
+	}
+	pol, err := campaignExceptionPolicy(ctx, st, c)
+	if err != nil {
+		return nil, err
+	}
+	now := st.Now().UTC()
+	latest := now.AddDate(0, 0, pol.ExceptionDays()).Format(dateLayout)
+	t := &exceptionTerms{expires: latest, approval: pol.ApprovalRequired()}
+	if until != "" {
+		if today := now.Format(dateLayout); until < today {
+			return nil, fmt.Errorf("%w %s: it is before today (%s)", ErrBadUntil, until, today)
+		}
+		if until > latest {
+			return nil, fmt.Errorf("%w: --until %s is after %s; campaign %s's policy allows an exception %d days at most (exception_days), so choose %s or earlier",
+				ErrUntilTooLong, until, latest, c.Name, pol.ExceptionDays(), latest)
+		}
+		t.expires = until
+	}
+	return t, nil
+}
+
+func (t *exceptionTerms) expiry() string {
+	if t == nil {
+		return ""
+	}
+	return t.expires
+}
+
+func (t *exceptionTerms) approvalRequired() bool { return t != nil && t.approval }
+
+// Exception is a keep decision on an item that had findings: the risk the
+// reviewer accepted, until when, and who approved it.
+type Exception struct {
+	Campaign  string
+	ID        string
+	Seq       int64 // the keep decision's event
+	DecidedBy string
+	DecidedAt time.Time
+	Reason    string
+	// Expires is the last day the exception holds (through its end,
+	// UTC); "" for a keep recorded before exceptions had an expiry.
+	Expires          string
+	ApprovalRequired bool
+	ApprovedBy       string // "" until approved
+	ApprovedAt       *time.Time
+	ApproveSeq       int64
+	// State is one of the Exception* states.
+	State string
+	// CampaignClosedAt is when the campaign closed (nil while open).
+	CampaignClosedAt *time.Time
+}
+
+// Expired reports whether the exception has lapsed at t: past its expiry,
+// or closed without the approval it required.
+func (x *Exception) Expired(t time.Time) bool {
+	until, ok := x.until()
+	return ok && !t.Before(until)
+}
+
+// until is the moment the exception stops holding.
+func (x *Exception) until() (time.Time, bool) {
+	if x.State == ExceptionUnapproved && x.CampaignClosedAt != nil {
+		return *x.CampaignClosedAt, true
+	}
+	d, err := time.Parse(dateLayout, x.Expires)
+	if err != nil {
+		return time.Time{}, false
+	}
+	return d.AddDate(0, 0, 1), true
+}
+
+// lapsed is the exception-expired finding's message.
+func (x *Exception) lapsed() string {
+	who := fmt.Sprintf("kept by %s in campaign %s (event %d)", audit.Printable(x.DecidedBy), audit.Printable(x.Campaign), x.Seq)
+	if x.State == ExceptionUnapproved {
+		return fmt.Sprintf("exception %s was never approved (policy: exception_approval: required); the campaign closed %s",
+			who, x.CampaignClosedAt.UTC().Format(dateLayout))
+	}
+	return fmt.Sprintf("exception %s expired on %s", who, x.Expires)
+}
+
+// Exceptions returns the exceptions of a campaign as the log stood after
+// event upTo (0: now), by identity ID: every item whose decision then is a
+// keep and that had findings at creation.
+func Exceptions(ctx context.Context, st *audit.Store, campaign string, upTo int64) (map[string]*Exception, error) {
+	if upTo == 0 {
+		head, err := st.LogHead(ctx)
+		if err != nil {
+			return nil, err
+		}
+		upTo = head.Seq
+	}
+	a, err := GetAsOf(ctx, st, campaign, upTo)
+	if err != nil {
+		return nil, err
+	}
+	return a.Exceptions(ctx, st)
+}
+
+// Exceptions are the exceptions of the campaign as of a.Seq (see the
+// function Exceptions).
+func (a *AsOf) Exceptions(ctx context.Context, st *audit.Store) (map[string]*Exception, error) {
+	c := a.Campaign
+	out := map[string]*Exception{}
+	for i := range c.Items {
+		it := &c.Items[i]
+		if it.Decision != Keep || len(it.Findings) == 0 {
+			continue
+		}
+		x := &Exception{Campaign: c.Name, ID: it.ID, Seq: a.Events[i].Decision, DecidedBy: it.DecidedBy, Reason: it.Reason, CampaignClosedAt: c.ClosedAt}
+		if it.DecidedAt != nil {
+			x.DecidedAt = *it.DecidedAt
+		}
+		out[it.ID] = x
+	}
+	if err := fillExceptions(ctx, st, c.Name, out, a.Seq); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// fillExceptions reads, from the log, each exception's terms (the keep
+// event's payload) and approval (decision.approve events up to upTo).
+func fillExceptions(ctx context.Context, st *audit.Store, campaign string, xs map[string]*Exception, upTo int64) error {
+	if len(xs) == 0 {
+		return nil
+	}
+	type terms struct {
+		expires  string
+		approval bool
+	}
+	bySeq := map[int64]terms{}
+	for _, x := range xs {
+		if _, ok := bySeq[x.Seq]; ok {
+			continue
+		}
+		var t terms
+		var approval int
+		if err := st.QueryRow(ctx, `SELECT COALESCE(json_extract(payload, '$.exception_expires'), ''), COALESCE(json_extract(payload, '$.exception_approval'), 0)
+			FROM events WHERE seq = ?`, x.Seq).Scan(&t.expires, &approval); err != nil {
+			return fmt.Errorf("reading the exception of event %d: %w", x.Seq, err)
+		}
+		t.approval = approval != 0
+		bySeq[x.Seq] = t
+	}
+	approvals, err := readApprovals(ctx, st, campaign, upTo)
+	if err != nil {
+		return err
+	}
+	for _, x := range xs {
+		t := bySeq[x.Seq]
+		x.Expires, x.ApprovalRequired = t.expires, t.approval
+		if a, ok := approvals[approvalKey{x.ID, x.Seq}]; ok {
+			x.ApprovedBy, x.ApprovedAt, x.ApproveSeq = a.actor, &a.at, a.seq
+		}
+		switch {
+		case x.Expires == "":
+			x.State = ExceptionNoExpiry
+		case x.ApprovedBy != "":
+			x.State = ExceptionApproved
+		case !x.ApprovalRequired:
+			x.State = ExceptionNotRequired
+		case x.CampaignClosedAt != nil:
+			x.State = ExceptionUnapproved
+		default:
+			x.State = ExceptionAwaiting
+		}
+	}
+	return nil
+}
+
+type approvalKey struct {
+	id  string
+	seq int64
+}
+
+type approval struct {
+	seq   int64
+	actor string
+	at    time.Time
+}
+
+func readApprovals(ctx context.Context, r reader, campaign string, upTo int64) (map[approvalKey]approval, error) {
+	q := `SELECT seq, actor, at, payload FROM events WHERE type = ? AND json_extract(payload, '$.campaign') = ?`
+	args := []any{EventApprove, campaign}
+	if upTo > 0 {
+		q += ` AND seq <= ?`
+		args = append(args, upTo)
+	}
+	rows, err := r.Query(ctx, q+` ORDER BY seq`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("reading exception approvals: %w", err)
+	}
+	defer rows.Close()
+	out := map[approvalKey]approval{}
+	for rows.Next() {
+		var a approval
+		var at, payload string
+		if err := rows.Scan(&a.seq, &a.actor, &at, &payload); err != nil {
+			return nil, err
+		}
+		var p ApprovePayload
+		if err := json.Unmarshal([]byte(payload), &p); err != nil {
+			return nil, fmt.Errorf("event %d (%s): %w", a.seq, EventApprove, err)
+		}
+		a.at, _ = time.Parse(time.RFC3339Nano, at)
+		for _, id := range p.Items {
+			if _, ok := out[approvalKey{id, p.Approves}]; !ok {
+				out[approvalKey{id, p.Approves}] = a
+			}
+		}
+	}
+	return out, rows.Err()
+}
+
+// Approved is what ApproveException did.
+type Approved struct {
+	Event     audit.Event
+	Exception Exception
+}
+
+// ApproveException records actor's approval of the exception on item id
+// of an open campaign: its current decision must be a keep on an item
+// that had findings. The approver may not be who kept it, nor anyone the
+// separation rules keep from deciding the item (owner, team, holder,
+// creator); a refused attempt is a decision.refused event, as for
+// decisions. Signed like decisions (SignWith).
+func ApproveException(ctx context.Context, st *audit.Store, actor, campaign, id string) (*Approved, error) {
+	var out *Approved
+	err := st.Write(ctx, func(tx *audit.Tx) error {
+		c, err := loadOpen(ctx, tx, campaign)
+		if err != nil {
+			return err
+		}
+		it, err := loadItem(ctx, tx, c, id)
+		if err != nil {
+			return err
+		}
+		if it.decision != Keep || it.findings == "[]" {
+			why := "it had no findings at creation"
+			if it.decision != Keep {
+				why = "its decision is " + cmp.Or(string(it.decision), "pending")
+			}
+			return fmt.Errorf("%w: %s in campaign %s is not a keep on an identity with findings (%s); nothing to approve",
+				ErrNoException, audit.Printable(id), c.Name, why)
+		}
+		var expires string
+		if err := tx.QueryRow(ctx, `SELECT COALESCE(json_extract(payload, '$.exception_expires'), '') FROM events WHERE seq = ?`, it.seq).Scan(&expires); err != nil {
+			return err
+		}
+		approvals, err := readApprovals(ctx, tx, c.Name, 0)
+		if err != nil {
+			return err
+		}
+		if a, ok := approvals[approvalKey{id, it.seq}]; ok {
+			return fmt.Errorf("%w: %s approved the exception on %s (event %d) in event %d", ErrApproved, audit.Printable(a.actor), audit.Printable(id), it.seq, a.seq)
+		}
+		sep, err := newSeparation(ctx, tx, c)
+		if err != nil {
+			return err
+		}
+		owner, err := tx.Owner(ctx, id)
+		if err != nil {
+			return err
+		}
+		if r := sep.refusal(&it.frozen, owner, actor); r != nil {
+			return &RefusedError{Refusal: *r, Campaign: c.Name, Item: id, Actor: actor}
+		}
+		if sep.same(it.decidedBy, actor) {
+			return &RefusedError{Refusal: Refusal{RuleApprover, fmt.Sprintf("%s made the keep decision (event %d); a second person approves an exception", audit.Printable(it.decidedBy), it.seq)},
+				Campaign: c.Name, Item: id, Actor: actor}
+		}
+		sg := signingFrom(ctx)
+		if r := sep.signingRefusal(sg, actor); r != nil {
+			return &RefusedError{Refusal: *r, Campaign: c.Name, Item: id, Actor: actor}
+		}
+		detail := fmt.Sprintf("approves the exception kept by %s (event %d)", audit.Printable(it.decidedBy), it.seq)
+		if expires != "" {
+			detail += ", until " + expires
+		}
+		ev, err := tx.AppendSigned(ctx, actor, EventApprove, ApprovePayload{Campaign: c.Name, Items: []string{id}, Action: "approve exception",
+			Approves: it.seq, Expires: expires, Detail: detail, SignedBy: sg.fingerprint()}, sg.signer())
+		if err != nil {
+			return err
+		}
+		at, _ := parseAt(it.decidedAt)
+		out = &Approved{Event: ev, Exception: Exception{Campaign: c.Name, ID: id, Seq: it.seq, DecidedBy: it.decidedBy, DecidedAt: at,
+			Reason: it.reason, Expires: expires, ApprovedBy: actor, ApprovedAt: &ev.At, ApproveSeq: ev.Seq, State: ExceptionApproved}}
+		return nil
+	})
+	if re, ok := errors.AsType[*RefusedError](err); ok {
+		return nil, recordRefusal(ctx, st, actor, "approve", re, []string{re.Item})
+	}
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// standingExceptions is every identity's standing exception: the one of
+// the newest campaign that decided it (its no-response and pending items
+// aside), when that decision is a keep of an item with findings and has an
+// expiry. Registered with package audit, which raises exception-expired
+// from it.
+func standingExceptions(ctx context.Context, st *audit.Store) (map[string]audit.Exception, error) {
+	rows, err := st.Query(ctx, `
+		WITH latest AS (
+			SELECT i.identity_id, max(c.create_seq) AS create_seq FROM campaign_items i JOIN campaigns c ON c.id = i.campaign_id
+			WHERE i.decision NOT IN ('', ?) GROUP BY i.identity_id)
+		SELECT c.name, i.identity_id, i.decision_seq, i.decided_by, COALESCE(c.closed_at, '')
+		FROM latest JOIN campaigns c ON c.create_seq = latest.create_seq
+		JOIN campaign_items i ON i.campaign_id = c.id AND i.identity_id = latest.identity_id
+		WHERE i.decision = ? AND i.findings <> '[]'`, string(NoResponse), string(Keep))
+	if err != nil {
+		if strings.Contains(err.Error(), "no such table") { // a file campaigns never migrated: nothing decided
+			return nil, nil
+		}
+		return nil, fmt.Errorf("reading exceptions: %w", err)
+	}
+	var xs []*Exception
+	for rows.Next() {
+		var x Exception
+		var closed string
+		if err := rows.Scan(&x.Campaign, &x.ID, &x.Seq, &x.DecidedBy, &closed); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		if t, ok := parseAt(closed); ok {
+			x.CampaignClosedAt = &t
+		}
+		xs = append(xs, &x)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	// A bulk keep's payload lists every item it decided: read each
+	// decision event's terms once, not once per item.
+	type terms struct {
+		expires  string
+		approval bool
+	}
+	bySeq := map[int64]terms{}
+	out := make(map[string]audit.Exception, len(xs))
+	approvals := map[string]map[approvalKey]approval{}
+	for _, x := range xs {
+		t, ok := bySeq[x.Seq]
+		if !ok {
+			var approval int
+			if err := st.QueryRow(ctx, `SELECT COALESCE(json_extract(payload, '$.exception_expires'), ''), COALESCE(json_extract(payload, '$.exception_approval'), 0)
+				FROM events WHERE seq = ?`, x.Seq).Scan(&t.expires, &approval); err != nil {
+				return nil, fmt.Errorf("reading the exception of event %d: %w", x.Seq, err)
+			}
+			t.approval = approval != 0
+			bySeq[x.Seq] = t
+		}
+		x.Expires, x.ApprovalRequired = t.expires, t.approval
+		if x.Expires == "" {
+			continue // no expiry recorded: nothing can lapse
+		}
+		if x.ApprovalRequired {
+			a, ok := approvals[x.Campaign]
+			if !ok {
+				if a, err = readApprovals(ctx, st, x.Campaign, 0); err != nil {
+					return nil, err
+				}
+				approvals[x.Campaign] = a
+			}
+			switch _, approved := a[approvalKey{x.ID, x.Seq}]; {
+			case approved:
+				x.State = ExceptionApproved
+			case x.CampaignClosedAt != nil:
+				x.State = ExceptionUnapproved
+			default:
+				x.State = ExceptionAwaiting
+			}
+		}
+		until, _ := x.until()
+		out[x.ID] = audit.Exception{Until: until, Lapsed: x.lapsed()}
+	}
+	return out, nil
+}
+
+func init() { audit.RegisterExceptions(standingExceptions) }

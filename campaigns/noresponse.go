@@ -1,0 +1,386 @@
+package campaigns
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/nhi-audit/nhi/audit"
+)
+
+// No response has a rule (docs/campaigns.md, "No response"): a campaign
+// says at creation what an item nobody decides comes to —
+// keep, decommission, or escalate to the reviewer's manager (from the
+// directory of people) or a fallback reviewer some days after creation.
+// The item's decision stays no-response, never an approval by anyone; the
+// rule's outcome is stated beside it in every view and the report.
+
+// No-response rules.
+const (
+	OnNoResponseKeep         = "keep"
+	OnNoResponseDecommission = "decommission"
+	OnNoResponseEscalate     = "escalate"
+)
+
+// DefaultEscalateAfter is how many days after creation pending items are
+// escalated when --escalate-after is not given.
+const DefaultEscalateAfter = 7
+
+// EventEscalate records pending items reassigned to someone else. It is a
+// decision.* event: the report's trails and the review UI's show it.
+const EventEscalate = "decision.escalate"
+
+// Errors of the no-response rule.
+var (
+	ErrNoResponseRule = errors.New("bad no-response rule")
+	ErrNotYet         = errors.New("not yet")
+)
+
+// EscalatePayload is the payload of decision.escalate: Items, assigned to
+// From, now go to To. Action and Detail are what the report's trails print.
+type EscalatePayload struct {
+	Campaign string   `json:"campaign"`
+	Items    []string `json:"items"`
+	Action   string   `json:"action"` // "escalate"
+	From     string   `json:"from"`   // the reviewer they were assigned to ("" for none)
+	To       string   `json:"to"`
+	Via      string   `json:"via"` // manager, fallback
+	Detail   string   `json:"detail"`
+}
+
+// NoResponseRule is a campaign's rule for items nobody decides.
+type NoResponseRule struct {
+	On               string // "" (none: no-response, nothing more), keep, decommission, escalate
+	FallbackReviewer string // escalate: who gets items whose reviewer has no manager to take them
+	EscalateAfter    int    // escalate: days after creation
+}
+
+// Describe says the rule in a sentence, for views and the report.
+func (r NoResponseRule) Describe() string {
+	switch r.On {
+	case OnNoResponseKeep:
+		return "an item nobody decides by close is kept (on-no-response: keep); it stays flagged no-response, never an approval"
+	case OnNoResponseDecommission:
+		return "an item nobody decides by close is to be decommissioned (on-no-response: decommission); it stays flagged no-response"
+	case OnNoResponseEscalate:
+		s := fmt.Sprintf("items still pending %d days after creation are reassigned to their reviewer's manager in the directory of people", r.EscalateAfter)
+		if r.FallbackReviewer != "" {
+			s += ", else to " + audit.Printable(r.FallbackReviewer)
+		}
+		return s + " (on-no-response: escalate); what nobody decides by close is no-response"
+	}
+	return "an item nobody decides by close is no-response: flagged, never an approval (no on-no-response rule)"
+}
+
+// Outcome is what the rule made of an item left undecided at close.
+func (r NoResponseRule) Outcome() string {
+	switch r.On {
+	case OnNoResponseKeep:
+		return "kept by rule"
+	case OnNoResponseDecommission:
+		return "decommission by rule"
+	}
+	return ""
+}
+
+// checkNoResponse validates spec's no-response rule and resolves its
+// fallback reviewer to the person (in place), as reviewers are.
+func checkNoResponse(ctx context.Context, st *audit.Store, actor string, spec *Spec) error {
+	switch spec.OnNoResponse {
+	case "", OnNoResponseKeep, OnNoResponseDecommission:
+		if spec.FallbackReviewer != "" || spec.EscalateAfter != 0 {
+			return fmt.Errorf("%w: --fallback-reviewer and --escalate-after go with --on-no-response escalate", ErrNoResponseRule)
+		}
+		return nil
+	case OnNoResponseEscalate:
+	default:
+		return fmt.Errorf("%w %q: use keep, decommission or escalate", ErrNoResponseRule, spec.OnNoResponse)
+	}
+	if spec.EscalateAfter < 0 {
+		return fmt.Errorf("%w: --escalate-after %d: give a number of days, 1 or more", ErrNoResponseRule, spec.EscalateAfter)
+	}
+	if spec.EscalateAfter == 0 {
+		spec.EscalateAfter = DefaultEscalateAfter
+	}
+	dir, err := st.People(ctx)
+	if err != nil {
+		return err
+	}
+	if dir.Len() == 0 && spec.FallbackReviewer == "" {
+		return fmt.Errorf("%w: escalate goes to the reviewer's manager in the directory of people, which is empty; import it (nhi people import) or give --fallback-reviewer", ErrNoResponseRule)
+	}
+	if spec.FallbackReviewer != "" && dir.Len() > 0 {
+		p := dir.Lookup(spec.FallbackReviewer)
+		if p == nil {
+			return fmt.Errorf("--fallback-reviewer: %w", dir.Unknown("reviewer", spec.FallbackReviewer))
+		}
+		if p.Status == audit.PersonLeft {
+			return fmt.Errorf("%w: fallback reviewer %s (%s) %s; name someone still here", ErrNoReviewer, audit.Printable(spec.FallbackReviewer), p.Email, p.LeftNote())
+		}
+		spec.FallbackReviewer = p.Email
+	}
+	if spec.FallbackReviewer != "" && !spec.AllowAdminReview && dir.Same(spec.FallbackReviewer, actor) {
+		return fmt.Errorf("%w: %s creates this campaign and is also its fallback reviewer; the creator may not review items. Name someone else, or pass --allow-admin-review (the report shows it)",
+			ErrSeparation, audit.Printable(actor))
+	}
+	return nil
+}
+
+// noResponseRule reads a campaign's rule from its campaign.create event.
+func noResponseRule(ctx context.Context, r reader, c *Campaign) (NoResponseRule, error) {
+	var payload string
+	if err := r.QueryRow(ctx, `SELECT payload FROM events WHERE seq = ?`, c.CreateSeq).Scan(&payload); err != nil {
+		return NoResponseRule{}, fmt.Errorf("campaign %s: reading its creation: %w", c.Name, err)
+	}
+	var p CreatePayload
+	if err := json.Unmarshal([]byte(payload), &p); err != nil {
+		return NoResponseRule{}, fmt.Errorf("campaign %s: event %d: %w", c.Name, c.CreateSeq, err)
+	}
+	return NoResponseRule{On: p.OnNoResponse, FallbackReviewer: p.FallbackReviewer, EscalateAfter: p.EscalateAfter}, nil
+}
+
+// NoResponseRuleOf returns campaign name's no-response rule.
+func NoResponseRuleOf(ctx context.Context, st *audit.Store, name string) (NoResponseRule, error) {
+	c, err := load(ctx, st, name)
+	if err != nil {
+		return NoResponseRule{}, err
+	}
+	return noResponseRule(ctx, st, c)
+}
+
+// Escalation is an item reassigned by decision.escalate.
+type Escalation struct {
+	Seq  int64
+	At   time.Time
+	From string
+	To   string
+	Via  string // manager, fallback
+}
+
+// Escalations returns the escalations of a campaign up to event upTo (0:
+// all), by item: the latest one of each.
+func Escalations(ctx context.Context, st *audit.Store, campaign string, upTo int64) (map[string]Escalation, error) {
+	return escalations(ctx, st, campaign, upTo)
+}
+
+func escalations(ctx context.Context, r reader, campaign string, upTo int64) (map[string]Escalation, error) {
+	// Each event's payload is decoded once here: json_each over its items
+	// in SQL would parse the whole payload again for every item.
+	q := `SELECT seq, at, payload FROM events WHERE type = ? AND json_extract(payload, '$.campaign') = ?`
+	args := []any{EventEscalate, campaign}
+	if upTo > 0 {
+		q += ` AND seq <= ?`
+		args = append(args, upTo)
+	}
+	rows, err := r.Query(ctx, q+` ORDER BY seq`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("reading escalations: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]Escalation{}
+	for rows.Next() {
+		var seq int64
+		var at, payload string
+		if err := rows.Scan(&seq, &at, &payload); err != nil {
+			return nil, err
+		}
+		var p EscalatePayload
+		if err := json.Unmarshal([]byte(payload), &p); err != nil {
+			return nil, fmt.Errorf("event %d (%s): %w", seq, EventEscalate, err)
+		}
+		t, _ := time.Parse(time.RFC3339Nano, at)
+		for _, id := range p.Items {
+			out[id] = Escalation{Seq: seq, At: t, From: p.From, To: p.To, Via: p.Via}
+		}
+	}
+	return out, rows.Err()
+}
+
+// Escalated is what Escalate did.
+type Escalated struct {
+	Events []audit.Event
+	// Moved lists, per new reviewer, the items now theirs.
+	Moved map[string][]string
+	// Stuck lists the pending items nobody could take, and why.
+	Stuck map[string]string
+	Due   time.Time // when escalation became due
+}
+
+// Escalate reassigns the items of an open campaign with the escalate rule
+// that are still pending EscalateAfter days after its creation (carried
+// and unconfirmed ones included) to their reviewer's manager in the
+// directory — or the fallback reviewer when the reviewer has no manager
+// there, the manager has left, or the separation rules keep the manager
+// from the item. An item is escalated once. One decision.escalate event per
+// (reviewer, new reviewer) pair.
+func Escalate(ctx context.Context, st *audit.Store, actor, name string) (*Escalated, error) {
+	var out *Escalated
+	err := st.Write(ctx, func(tx *audit.Tx) error {
+		c, err := loadOpen(ctx, tx, name)
+		if err != nil {
+			return err
+		}
+		rule, err := noResponseRule(ctx, tx, c)
+		if err != nil {
+			return err
+		}
+		if rule.On != OnNoResponseEscalate {
+			return fmt.Errorf("%w: campaign %s was not created with --on-no-response escalate; %s", ErrNoResponseRule, c.Name, rule.Describe())
+		}
+		due := c.CreatedAt.AddDate(0, 0, rule.EscalateAfter)
+		if now := tx.Now(); now.Before(due) {
+			return fmt.Errorf("%w: campaign %s escalates items still pending %d days after creation, from %s; nothing was changed",
+				ErrNotYet, c.Name, rule.EscalateAfter, due.UTC().Format(time.RFC3339))
+		}
+		done, err := escalations(ctx, tx, c.Name, 0)
+		if err != nil {
+			return err
+		}
+		items, err := loadItems(ctx, tx, c.ID)
+		if err != nil {
+			return err
+		}
+		owners, err := tx.Owners(ctx)
+		if err != nil {
+			return err
+		}
+		sep, err := newSeparation(ctx, tx, c)
+		if err != nil {
+			return err
+		}
+		out = &Escalated{Moved: map[string][]string{}, Stuck: map[string]string{}, Due: due}
+		type pair struct{ from, to, via string }
+		groups := map[pair][]string{}
+		var order []pair
+		for i := range items {
+			it := &items[i]
+			if it.decision != Pending {
+				continue
+			}
+			if _, ok := done[it.id]; ok {
+				continue
+			}
+			to, via, why := escalationTarget(sep, rule, &it.frozen, owners[it.id])
+			if to == "" {
+				out.Stuck[it.id] = why
+				continue
+			}
+			k := pair{it.reviewer, to, via}
+			if groups[k] == nil {
+				order = append(order, k)
+			}
+			groups[k] = append(groups[k], it.id)
+		}
+		for _, k := range order {
+			ids := groups[k]
+			detail := fmt.Sprintf("no decision %d days after creation; reassigned from %s to %s, ", rule.EscalateAfter, cmpOr(audit.Printable(k.from), "nobody"), audit.Printable(k.to))
+			if k.via == "manager" {
+				detail += "their manager in the directory of people"
+			} else {
+				detail += "the campaign's fallback reviewer"
+			}
+			ev, err := tx.Append(ctx, actor, EventEscalate, EscalatePayload{Campaign: c.Name, Items: ids, Action: "escalate", From: k.from, To: k.to, Via: k.via, Detail: detail})
+			if err != nil {
+				return err
+			}
+			out.Events = append(out.Events, ev)
+			out.Moved[k.to] = append(out.Moved[k.to], ids...)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func cmpOr(s, alt string) string {
+	if s == "" {
+		return alt
+	}
+	return s
+}
+
+// escalationTarget is who takes an item whose reviewer did not decide it:
+// their manager, else the fallback reviewer; "" with why when neither may.
+func escalationTarget(sep *separation, rule NoResponseRule, it *frozen, owner string) (to, via, why string) {
+	var whyNot []string
+	if p := sep.dir.Lookup(it.reviewer); it.reviewer != "" && p != nil && p.Manager != "" {
+		m := sep.dir.Lookup(p.Manager)
+		switch {
+		case m == nil:
+			whyNot = append(whyNot, fmt.Sprintf("manager %s is not in the directory", audit.Printable(p.Manager)))
+		case m.Status == audit.PersonLeft:
+			whyNot = append(whyNot, fmt.Sprintf("manager %s %s", m.Email, m.LeftNote()))
+		default:
+			if r := sep.refusal(it, owner, m.Email); r != nil {
+				whyNot = append(whyNot, fmt.Sprintf("manager %s may not decide it (rule %s)", m.Email, r.Rule))
+			} else {
+				return m.Email, "manager", ""
+			}
+		}
+	} else if it.reviewer != "" {
+		whyNot = append(whyNot, fmt.Sprintf("%s has no manager in the directory", audit.Printable(it.reviewer)))
+	} else {
+		whyNot = append(whyNot, "no reviewer was assigned")
+	}
+	if f := rule.FallbackReviewer; f != "" {
+		if r := sep.refusal(it, owner, f); r != nil {
+			whyNot = append(whyNot, fmt.Sprintf("fallback reviewer %s may not decide it (rule %s)", audit.Printable(f), r.Rule))
+		} else if !sep.same(f, it.reviewer) {
+			return f, "fallback", ""
+		}
+	} else {
+		whyNot = append(whyNot, "no --fallback-reviewer")
+	}
+	return "", "", strings.Join(whyNot, "; ")
+}
+
+// Reminder is one reviewer's pending items, for a reminder mail.
+type Reminder struct {
+	Reviewer string // the person who should decide them now ("" for none)
+	Name     string // their name in the directory, when known
+	Items    []Item // pending (carried and unconfirmed included), in ID order
+}
+
+// Remind lists, per current assignee (after escalations), the items of an
+// open campaign still waiting for a decision. It writes nothing.
+func Remind(ctx context.Context, st *audit.Store, name string) (*Campaign, []Reminder, error) {
+	c, err := Get(ctx, st, name)
+	if err != nil {
+		return nil, nil, err
+	}
+	dir, err := st.People(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	by := map[string]*Reminder{}
+	var order []string
+	for i := range c.Items {
+		it := &c.Items[i]
+		if it.Decision != Pending {
+			continue
+		}
+		who := it.Assignee()
+		k := normActor(who)
+		if by[k] == nil {
+			r := &Reminder{Reviewer: who}
+			if p := dir.Lookup(who); p != nil {
+				r.Name = p.Name
+			}
+			by[k] = r
+			order = append(order, k)
+		}
+		by[k].Items = append(by[k].Items, *it)
+	}
+	slices.Sort(order)
+	out := make([]Reminder, 0, len(order))
+	for _, k := range order {
+		out = append(out, *by[k])
+	}
+	return c, out, nil
+}

@@ -1,0 +1,101 @@
+package report_test
+
+import (
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nhi-audit/nhi/audit"
+	"github.com/nhi-audit/nhi/campaigns"
+	"github.com/nhi-audit/nhi/campaigns/campaignstest"
+	"github.com/nhi-audit/nhi/campaigns/report"
+)
+
+// The campaign's rules in the report: an exception's expiry and approver
+// in the exceptions section, the no-response rule in the criteria, an
+// escalated item flagged with whom it went to (and the manager who then
+// decided it not flagged not-assignee), and what the rule made of each
+// item nobody decided.
+func TestReportStatesTheCampaignRules(t *testing.T) {
+	e := campaignstest.New(t, "2026-10-01T12:00:00Z")
+	st := e.Store
+	in, err := audit.ReadPeopleCSV(strings.NewReader("email,name,github,status,left_at,manager,aliases,signing_key\n"+
+		"mia@acme.com,Mia,mia,active,,,,\nalice@acme.com,Alice,alice,active,,mia@acme.com,,\nadmin@acme.com,Admin,admin,active,,,,\n"), "people.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.SetPeople(ctx, "admin@acme.com", *in, false); err != nil {
+		t.Fatal(err)
+	}
+	p, err := audit.ParsePolicy([]byte("version: 1\nexception_days: 60\nexception_approval: required\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.SetPolicy(ctx, "admin@acme.com", p); err != nil {
+		t.Fatal(err)
+	}
+	old := campaignstest.TimeP("2024-01-02T00:00:00Z")
+	var obs []audit.Observation
+	for _, n := range []string{"1", "2", "3"} {
+		obs = append(obs, audit.Observation{ID: audit.IdentityID("github", "acme", audit.KindGitHubDeployKey, "api/"+n), Kind: audit.KindGitHubDeployKey,
+			Name: "key-" + n, Scope: "acme/api", CreatedAt: old, RotatedAt: old, Attributes: map[string]string{"added_by": "someone", "read_only": "true"}})
+	}
+	e.Snapshot(t, nil, obs...)
+	if _, err := campaigns.Create(ctx, st, "admin@acme.com", campaigns.Spec{Name: "Q4", Scope: "id:*", Due: "2026-10-31",
+		Reviewers: []string{"alice@acme.com"}, OnNoResponse: campaigns.OnNoResponseEscalate, EscalateAfter: 5}); err != nil {
+		t.Fatal(err)
+	}
+	id1, id2, id3 := obs[0].ID, obs[1].ID, obs[2].ID
+	if _, err := campaigns.Decide(ctx, st, "alice@acme.com", "Q4", id1, campaigns.Keep, "CI"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := campaigns.ApproveException(ctx, st, "mia@acme.com", "Q4", id1); err != nil {
+		t.Fatal(err)
+	}
+	e.Clock.Add(6 * 24 * time.Hour)
+	if _, err := campaigns.Escalate(ctx, st, "admin@acme.com", "Q4"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := campaigns.Decide(ctx, st, "mia@acme.com", "Q4", id2, campaigns.Decommission, ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := campaigns.Close(ctx, st, "admin@acme.com", "Q4"); err != nil {
+		t.Fatal(err)
+	}
+	head, err := st.LogHead(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := report.Build(ctx, st, "Q4", report.Options{GeneratedAt: e.Clock.Now(), Signer: "auditor", Tool: "nhi test", AsOf: head.Seq})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if x := row(t, r, id1); x.ExceptionExpires != "2026-11-30" || x.ExceptionApprovedBy != "mia@acme.com" || x.ExceptionState != campaigns.ExceptionApproved {
+		t.Errorf("exception row: %+v", x)
+	}
+	if len(r.Exceptions) != 1 || r.Exceptions[0].ID != id1 {
+		t.Errorf("exceptions: %+v", r.Exceptions)
+	}
+	if x := row(t, r, id2); x.EscalatedTo != "mia@acme.com" || !slices.Contains(x.Flags, report.FlagEscalated) || slices.Contains(x.Flags, report.FlagNotAssignee) {
+		t.Errorf("escalated, then decided by the manager: %+v", x)
+	}
+	if x := row(t, r, id3); x.Decision != "no-response" || !slices.Contains(x.Flags, report.FlagEscalated) {
+		t.Errorf("escalated and never decided: %+v", x)
+	}
+	var nr, ex string
+	for _, p := range r.Criteria.Review {
+		switch p.Name {
+		case "Non-response":
+			nr = p.Rule
+		case "Exceptions":
+			ex = p.Rule
+		}
+	}
+	if !strings.Contains(nr, "pending 5 days after creation are reassigned to their reviewer's manager") {
+		t.Errorf("non-response principle: %q", nr)
+	}
+	if !strings.Contains(ex, "expires 60 days after the decision") || !strings.Contains(ex, "exception_approval: required") {
+		t.Errorf("exceptions principle: %q", ex)
+	}
+}

@@ -1,0 +1,168 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"slices"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/nhi-audit/nhi/audit"
+	"github.com/nhi-audit/nhi/campaigns"
+)
+
+// Exceptions: keep decisions on identities with findings, their expiry and
+// their approval (docs/campaigns.md, "Exceptions").
+
+func newExceptionCmd(a *app) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "exception",
+		Short: "List and approve exceptions: keep decisions on identities with findings",
+		Long: `A keep on an identity that had findings is an exception: it expires after the
+campaign's policy's exception_days (default 90; nhi decide --until DATE sets an
+earlier day), and where the policy says exception_approval: required a second
+person, not the reviewer, approves it. An exception that expires, or is still
+unapproved when its campaign closes, raises the exception-expired finding and
+the identity comes back in the next campaign. See docs/campaigns.md.`,
+	}
+	cmd.AddCommand(newExceptionListCmd(a), newExceptionApproveCmd(a))
+	return cmd
+}
+
+func newExceptionListCmd(a *app) *cobra.Command {
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "list CAMPAIGN [--json]",
+		Short: "List a campaign's exceptions: who kept what, until when, who approved",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			st, err := a.open(cmd.Context(), audit.OpenOptions{ReadOnly: true})
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			xs, err := campaigns.Exceptions(cmd.Context(), st, args[0], 0)
+			if err != nil {
+				return err
+			}
+			list := sortedExceptions(xs)
+			if asJSON {
+				out := make([]exceptionJSON, len(list))
+				for i, x := range list {
+					out[i] = exceptionToJSON(x, st.Now())
+				}
+				return writeJSON(a.stdout, out)
+			}
+			printExceptions(a.stdout, list, st.Now())
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the exceptions as JSON")
+	return cmd
+}
+
+func newExceptionApproveCmd(a *app) *cobra.Command {
+	var sign signing
+	cmd := &cobra.Command{
+		Use:   "approve CAMPAIGN ID",
+		Short: "Approve an exception as the second person (exception_approval: required)",
+		Long: `approve records your approval of the exception on identity ID of an open
+campaign: its decision must be a keep on an identity that had findings. You may
+not approve an exception you kept yourself (under any alias), nor one on an
+identity you may not decide (you own it, a team of yours owns it, you hold it,
+you created the campaign): the refusal is recorded as a decision.refused event.
+The approval is signed like a decision (--sign-with, NHI_SIGNING_KEY).`,
+		Example: `  nhi exception approve 2026-Q4 github:acme:github_deploy_key:api/123 --as mia@acme.com`,
+		Args:    cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx, err := sign.context(cmd.Context(), a)
+			if err != nil {
+				return err
+			}
+			st, actor, err := a.openAs(ctx, audit.OpenOptions{})
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			ap, err := campaigns.ApproveException(ctx, st, actor, args[0], args[1])
+			if err != nil {
+				return err
+			}
+			x := ap.Exception
+			fmt.Fprintf(a.stdout, "Approved the exception on %s in %s (event %d, by %s): kept by %s (event %d), until %s\n",
+				audit.Printable(x.ID), audit.Printable(x.Campaign), ap.Event.Seq, audit.Printable(actor),
+				audit.Printable(x.DecidedBy), x.Seq, dashIfEmpty(x.Expires))
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&sign.keyPath, "sign-with", "", "sign the approval with this SSH key: a private key file, or a public key whose private half is in ssh-agent (env "+signingKeyEnv+")")
+	cmd.Flags().StringVar(&sign.allowedSigners, "allowed-signers", "", "an allowed_signers file listing your key, when the directory of people does not")
+	return cmd
+}
+
+func sortedExceptions(xs map[string]*campaigns.Exception) []*campaigns.Exception {
+	out := make([]*campaigns.Exception, 0, len(xs))
+	for _, x := range xs {
+		out = append(out, x)
+	}
+	slices.SortFunc(out, func(a, b *campaigns.Exception) int {
+		if a.ID < b.ID {
+			return -1
+		}
+		if a.ID > b.ID {
+			return 1
+		}
+		return 0
+	})
+	return out
+}
+
+// exceptionStatus is an exception's state in words, with expired when it
+// has lapsed at now.
+func exceptionStatus(x *campaigns.Exception, now time.Time) string {
+	if x.Expired(now) {
+		if x.State == campaigns.ExceptionUnapproved {
+			return "lapsed: never approved"
+		}
+		return "expired"
+	}
+	return x.State
+}
+
+func printExceptions(w io.Writer, list []*campaigns.Exception, now time.Time) {
+	if len(list) == 0 {
+		fmt.Fprintln(w, "No exceptions: no keep decision on an identity with findings.")
+		return
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "IDENTITY\tKEPT BY\tEVENT\tEXPIRES\tAPPROVED BY\tSTATE")
+	for _, x := range list {
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\n", audit.Printable(x.ID), audit.Printable(x.DecidedBy), x.Seq,
+			dashIfEmpty(x.Expires), dashIfEmpty(audit.Printable(x.ApprovedBy)), exceptionStatus(x, now))
+	}
+	tw.Flush()
+}
+
+type exceptionJSON struct {
+	Campaign         string  `json:"campaign"`
+	ID               string  `json:"id"`
+	Event            int64   `json:"event"`
+	KeptBy           string  `json:"kept_by"`
+	KeptAt           string  `json:"kept_at"`
+	Reason           string  `json:"reason"`
+	Expires          *string `json:"expires"`
+	ApprovalRequired bool    `json:"approval_required"`
+	ApprovedBy       *string `json:"approved_by"`
+	ApprovedAt       *string `json:"approved_at"`
+	ApproveEvent     int64   `json:"approve_event,omitempty"`
+	State            string  `json:"state"`
+	Expired          bool    `json:"expired"`
+}
+
+func exceptionToJSON(x *campaigns.Exception, now time.Time) exceptionJSON {
+	return exceptionJSON{Campaign: x.Campaign, ID: x.ID, Event: x.Seq, KeptBy: x.DecidedBy, KeptAt: x.DecidedAt.UTC().Format(time.RFC3339),
+		Reason: x.Reason, Expires: strOrNull(x.Expires), ApprovalRequired: x.ApprovalRequired, ApprovedBy: strOrNull(x.ApprovedBy),
+		ApprovedAt: timeOrNull(x.ApprovedAt), ApproveEvent: x.ApproveSeq, State: x.State, Expired: x.Expired(now)}
+}

@@ -1,0 +1,62 @@
+package main
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+)
+
+// Exceptions through the binary: --until may shorten an exception and not
+// lengthen it; the reviewer may not approve their own exception, their
+// manager may; nhi exception list shows who kept it, until when, and who
+// approved it.
+func TestExceptionsEndToEnd(t *testing.T) {
+	db := campaignDB(t, 3)
+	ok(t, "people", "import", writeFile(t, "people.csv", northwindPeople), "--db", db, "--as", "carol@northwind.example")
+	ok(t, "policy", "set", writeFile(t, "policy.yaml", "version: 1\nexception_days: 30\nexception_approval: required\n"), "--db", db, "--as", "carol@northwind.example")
+	ok(t, "campaign", "create", "Q4", "--scope", "id:*", "--due", due(20), "--reviewer", "dan@northwind.example", "--db", db, "--as", "alice-smith")
+	item := keyID(1) // added by user1, unrotated: it has findings
+
+	refused(t, 2, `--until "next week": use YYYY-MM-DD`, "decide", "Q4", item, "keep", "--reason", "CI", "--until", "next week", "--db", db, "--as", "dan@northwind.example")
+	refused(t, 1, "allows an exception 30 days at most (exception_days), so choose "+due(30)+" or earlier",
+		"decide", "Q4", item, "keep", "--reason", "CI", "--until", due(31), "--db", db, "--as", "dan@northwind.example")
+	r := ok(t, "decide", "Q4", item, "keep", "--reason", "CI needs it until the migration", "--until", due(14), "--db", db, "--as", "dan@northwind.example")
+	if !strings.Contains(r.stdout, "Exception: it has findings, so this keep holds until "+due(14)) ||
+		!strings.Contains(r.stdout, "nhi exception approve Q4 "+item) {
+		t.Errorf("decide keep:\n%s", r.stdout)
+	}
+	refused(t, 1, "may not approve the exception on "+item+" (rule approver: dan@northwind.example made the keep decision",
+		"exception", "approve", "Q4", item, "--db", db, "--as", "dan@northwind.example")
+	refused(t, 1, "rule creator", "exception", "approve", "Q4", item, "--db", db, "--as", "alice@northwind.example")
+	refused(t, 1, "not an exception", "exception", "approve", "Q4", keyID(2), "--db", db, "--as", "carol@northwind.example")
+	r = ok(t, "exception", "list", "Q4", "--db", db)
+	if !strings.Contains(r.stdout, "awaiting-approval") {
+		t.Errorf("list before approval:\n%s", r.stdout)
+	}
+	r = ok(t, "exception", "approve", "Q4", item, "--db", db, "--as", "carol@northwind.example")
+	if !strings.Contains(r.stdout, "Approved the exception on "+item+" in Q4") || !strings.Contains(r.stdout, "until "+due(14)) {
+		t.Errorf("approve:\n%s", r.stdout)
+	}
+	var list []struct {
+		ID         string  `json:"id"`
+		KeptBy     string  `json:"kept_by"`
+		Expires    *string `json:"expires"`
+		ApprovedBy *string `json:"approved_by"`
+		State      string  `json:"state"`
+		Expired    bool    `json:"expired"`
+	}
+	r = ok(t, "exception", "list", "Q4", "--json", "--db", db)
+	if err := json.Unmarshal([]byte(r.stdout), &list); err != nil || len(list) != 1 {
+		t.Fatalf("list --json: %v\n%s", err, r.stdout)
+	}
+	if x := list[0]; x.ID != item || x.KeptBy != "dan@northwind.example" || x.Expires == nil || *x.Expires != due(14) ||
+		x.ApprovedBy == nil || *x.ApprovedBy != "carol@northwind.example" || x.State != "approved" || x.Expired {
+		t.Errorf("list --json: %+v", x)
+	}
+	// The refused approvals are evidence, like refused decisions.
+	r = ok(t, "campaign", "show", "Q4", "--db", db)
+	if strings.Count(r.stdout, "rule approver") != 1 || !strings.Contains(r.stdout, "rule creator") {
+		t.Errorf("show does not list the refused approvals:\n%s", r.stdout)
+	}
+	ok(t, "verify", "--db", db)
+}

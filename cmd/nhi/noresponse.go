@@ -1,0 +1,154 @@
+package main
+
+import (
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/nhi-audit/nhi/audit"
+	"github.com/nhi-audit/nhi/campaigns"
+)
+
+// The no-response rule of a campaign: escalation and reminders
+// (docs/campaigns.md, "No response").
+
+func newCampaignEscalateCmd(a *app) *cobra.Command {
+	return &cobra.Command{
+		Use:   "escalate NAME",
+		Short: "Reassign items still pending to the reviewer's manager (--on-no-response escalate)",
+		Long: `escalate reassigns the items of an open campaign created with --on-no-response
+escalate that are still pending --escalate-after days after its creation: each
+goes to its reviewer's manager in the directory of people, or to the
+--fallback-reviewer when the reviewer has no manager there, the manager has
+left, or the manager may not decide it (they own it, hold it, ...). Each
+reassignment is a decision.escalate event, in the item's trail. An item is
+escalated once; run it again (from cron, say) and only new cases move.
+Before the escalation day it changes nothing and says when.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			st, actor, err := a.openAs(cmd.Context(), audit.OpenOptions{})
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			res, err := campaigns.Escalate(cmd.Context(), st, actor, args[0])
+			if err != nil {
+				return err
+			}
+			n := 0
+			for _, ids := range res.Moved {
+				n += len(ids)
+			}
+			fmt.Fprintf(a.stdout, "Escalated %d pending item(s) of %s (due since %s), by %s\n", n, args[0], res.Due.UTC().Format(time.RFC3339), audit.Printable(actor))
+			for _, ev := range res.Events {
+				var p campaigns.EscalatePayload
+				if err := json.Unmarshal(ev.Payload, &p); err != nil {
+					return fmt.Errorf("event %d: %w", ev.Seq, err)
+				}
+				fmt.Fprintf(a.stdout, "  event %d: %d item(s) from %s to %s (%s)\n", ev.Seq, len(p.Items), dashIfEmpty(audit.Printable(p.From)), audit.Printable(p.To), p.Via)
+			}
+			if len(res.Stuck) > 0 {
+				fmt.Fprintf(a.stdout, "Left with their reviewer (%d): nobody else may take them:\n", len(res.Stuck))
+				for _, id := range sortedKeys(res.Stuck) {
+					fmt.Fprintf(a.stdout, "  %s: %s\n", audit.Printable(id), audit.Printable(res.Stuck[id]))
+				}
+			}
+			return nil
+		},
+	}
+}
+
+func newCampaignRemindCmd(a *app) *cobra.Command {
+	var asCSV bool
+	cmd := &cobra.Command{
+		Use:   "remind NAME [--csv]",
+		Short: "List each reviewer's pending items, for reminder mails",
+		Long: `remind lists, per reviewer, the items of a campaign still waiting for a
+decision (carried and unconfirmed ones included), after any escalation: the
+reviewer is who should decide the item now. It writes nothing. --csv prints
+one row per item for a mail merge: reviewer, name, campaign, due, identity,
+kind, name of the identity, scope, findings, state, escalated from.`,
+		Example: `  nhi campaign remind 2026-Q4 --csv > reminders.csv`,
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			st, err := a.open(cmd.Context(), audit.OpenOptions{ReadOnly: true})
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			c, rs, err := campaigns.Remind(cmd.Context(), st, args[0])
+			if err != nil {
+				return err
+			}
+			if asCSV {
+				w := csv.NewWriter(a.stdout)
+				_ = w.Write([]string{"reviewer", "reviewer_name", "campaign", "due", "identity_id", "kind", "name", "scope", "findings", "state", "escalated_from"})
+				for _, r := range rs {
+					for i := range r.Items {
+						it := &r.Items[i]
+						from := ""
+						if it.Escalated != nil {
+							from = it.Escalated.From
+						}
+						_ = w.Write(csvCells(r.Reviewer, r.Name, c.Name, c.Due, it.ID, string(it.Kind), it.Name, it.Scope, audit.RuleNames(it.Findings), it.State(), from))
+					}
+				}
+				w.Flush()
+				return w.Error()
+			}
+			if len(rs) == 0 {
+				fmt.Fprintf(a.stdout, "Nothing pending in %s.\n", c.Name)
+				return nil
+			}
+			fmt.Fprintf(a.stdout, "Campaign %s, due %s: pending items per reviewer\n", c.Name, c.Due)
+			for _, r := range rs {
+				who := audit.Printable(r.Reviewer)
+				if who == "" {
+					who = "(no reviewer: anyone who does not own them)"
+				} else if r.Name != "" {
+					who = audit.Printable(r.Name) + " <" + who + ">"
+				}
+				fmt.Fprintf(a.stdout, "\n%s: %d pending\n", who, len(r.Items))
+				for i := range r.Items {
+					it := &r.Items[i]
+					line := fmt.Sprintf("  %s  %s  %s", audit.Printable(it.ID), it.State(), dashIfEmpty(audit.RuleNames(it.Findings)))
+					if it.Escalated != nil {
+						line += "  (escalated from " + dashIfEmpty(audit.Printable(it.Escalated.From)) + ")"
+					}
+					fmt.Fprintln(a.stdout, line)
+				}
+			}
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&asCSV, "csv", false, "print one CSV row per pending item, for a mail merge")
+	return cmd
+}
+
+// csvCells neutralises cells a spreadsheet would run as a formula (the
+// report's rule, docs/report.md): a leading =, +, -, @, tab or CR gets an
+// apostrophe.
+func csvCells(cells ...string) []string {
+	for i, c := range cells {
+		c = audit.Printable(c)
+		if t := strings.TrimLeft(c, " "); t != "" && strings.ContainsRune("=+-@\t\r", rune(t[0])) {
+			c = "'" + c
+		}
+		cells[i] = c
+	}
+	return cells
+}
+
+func sortedKeys(m map[string]string) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
+}
