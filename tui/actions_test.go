@@ -2,6 +2,7 @@ package tui
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -382,5 +383,45 @@ func TestOverviewShowsLeavers(t *testing.T) {
 	v := m.View()
 	if !strings.Contains(v, "Leavers who still own identities (for offboarding)") || !strings.Contains(v, "1  alice-smith") {
 		t.Fatalf("overview:\n%s", v)
+	}
+}
+
+// TestUndoRefusedAfterAnotherProcess: this session set an owner, another
+// process set a different one since; u refuses, saying who changed it and
+// when, and writes nothing: the later change is not erased.
+func TestUndoRefusedAfterAnotherProcess(t *testing.T) {
+	e := newEvidence(t)
+	m := e.model(t, 200, 24, Options{Actor: testActor})
+	press(t, m, "o", "bob", "enter")
+	if e.owner(t, "renovate") != "bob" {
+		t.Fatal("setup: owner not set")
+	}
+	ctx := context.Background()
+	st2, err := audit.Open(ctx, e.path, audit.OpenOptions{Now: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st2.Close()
+	later, err := st2.SetOwner(ctx, "cli@example.com", e.byName(t, "renovate").ID, "carol")
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := e.ownerEvents(t)
+	press(t, m, "u", "y")
+	if got := e.owner(t, "renovate"); got != "carol" {
+		t.Errorf("owner %q after a refused undo; the other process's carol was erased", got)
+	}
+	if n := e.ownerEvents(t); n != before {
+		t.Errorf("%d owner events after a refused undo, want %d", n, before)
+	}
+	want := fmt.Sprintf("Cannot undo event 2: the owner of %s was changed since, to carol by cli@example.com at %s (event %d); set the owner again instead",
+		e.byName(t, "renovate").ID, testNow.UTC().Format("2006-01-02 15:04 UTC"), later.Seq)
+	if b := strings.TrimSpace(bottom(m.View())); b != want {
+		t.Errorf("refusal:\n got %q\nwant %q", b, want)
+	}
+	// Refused for good: the entry is gone, u has nothing left to undo.
+	press(t, m, "u")
+	if !strings.HasPrefix(bottom(m.View()), "Nothing to undo") {
+		t.Errorf("u after the refusal: %q", bottom(m.View()))
 	}
 }
