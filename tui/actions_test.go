@@ -425,3 +425,38 @@ func TestUndoRefusedAfterAnotherProcess(t *testing.T) {
 		t.Errorf("u after the refusal: %q", bottom(m.View()))
 	}
 }
+
+// TestKeyBounceNeverAnswersTheNextPrompt: enter in the owner prompt opens
+// the [y/N] of a selection; a y already on its way (typed with the enter,
+// before the question showed) does not answer it. Once the keys queued
+// behind the enter have gone by, y does.
+func TestKeyBounceNeverAnswersTheNextPrompt(t *testing.T) {
+	e := newEvidence(t)
+	m := e.model(t, 100, 24, Options{Actor: testActor})
+	press(t, m, " ", " ", "o", "carol")
+	_, armed := m.Update(keyMsg("enter"))
+	if b := bottom(m.View()); !strings.HasSuffix(b, "to carol? [y/N]") {
+		t.Fatalf("no question after enter: %q", b)
+	}
+	// y and enter arrive before the question's own message came through.
+	for _, k := range []string{"y", "enter", "yy"} {
+		press(t, m, k)
+	}
+	if got := e.owner(t, "renovate"); got != "" {
+		t.Fatalf("a key typed before the question showed answered it: owner %q", got)
+	}
+	if b := bottom(m.View()); !strings.HasSuffix(b, "to carol? [y/N]") {
+		t.Fatalf("the question went away: %q", b)
+	}
+	run(t, m, armed, 0)
+	press(t, m, "y")
+	if e.owner(t, "renovate") != "carol" || e.owner(t, "release-bot") != "carol" {
+		t.Errorf("y after the question showed did not answer it: %q, %q", e.owner(t, "renovate"), e.owner(t, "release-bot"))
+	}
+	// A prompt the user opens with a key takes the rest of the keys typed
+	// with it at once: ":" then the command.
+	press(t, m, ":ov")
+	if p, ok := m.prompt.(*commandPrompt); !ok || p.input.Value() != "ov" {
+		t.Errorf("the command line after \":ov\": %#v", m.prompt)
+	}
+}
