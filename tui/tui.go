@@ -113,7 +113,8 @@ type Model struct {
 	byViewKey   bool   // the message in hand is a key for the view, not a prompt
 	flash       string // a message shown until the next key
 	flashErr    bool
-	undo        []undoEntry // this session's changes, newest last
+	undo        []undoEntry  // this session's changes, newest last
+	back        *returnPoint // where esc on the table goes back to, or nil
 
 	header string // cached: changes with the width
 	footer string // cached: changes with the width, the top view, the prompt and the help
@@ -377,6 +378,8 @@ func (m *Model) updateKey(msg tea.KeyMsg) tea.Cmd {
 		case key.Matches(msg, m.keys.Command):
 			m.openPrompt(newCommandPrompt(m))
 			return nil
+		case key.Matches(msg, m.keys.Back) && m.canGoBack():
+			return m.goBack()
 		}
 		if cmd, ok := m.actionKey(msg); ok {
 			return cmd
@@ -570,6 +573,11 @@ func (m *Model) footerView() string {
 			showAll:  m.help.ShowAll,
 			quitWith: m.quitWithQ(),
 			input:    ok && iv.capturingInput(),
+		}
+		if m.canGoBack() {
+			sk := keys.(screenKeys)
+			sk.back = m.back.label()
+			keys = sk
 		}
 	}
 	bar := m.shortHelpView(keys.ShortHelp())
