@@ -70,14 +70,14 @@ const (
 // where the population holds more than one source or account, from 84
 // cells.
 var identityColumns = []column{
-	colSource:   {Title: "SOURCE", Min: 8, Max: 22, Grow: 1, Drop: 5},
+	colSource:   {Title: "SOURCE", Min: 8, Fit: 16, Max: 22, Grow: 1, Drop: 5}, // aws/123456789012
 	colKind:     {Title: "KIND", Min: 14, Max: 17, Grow: 4},
 	colName:     {Title: "NAME", Min: 11, Grow: 4},
 	colScope:    {Title: "SCOPE", Min: 11, Grow: 3},
 	colOwner:    {Title: "OWNER", Min: 7, Max: 24, Grow: 1, Drop: 2},
 	colLastUsed: {Title: "LAST USED", Min: 9, Drop: 1},
 	colAge:      {Title: "AGE", Min: 4, Drop: 6},
-	colFindings: {Title: "FINDINGS", Min: 8, Max: 30},
+	colFindings: {Title: "FINDINGS", Min: 8, Fit: 14, Max: 40, Grow: 2}, // "stale,unused"
 	colStatus:   {Title: "STATUS", Min: 7, Drop: 3},
 }
 
