@@ -460,3 +460,23 @@ func TestKeyBounceNeverAnswersTheNextPrompt(t *testing.T) {
 		t.Errorf("the command line after \":ov\": %#v", m.prompt)
 	}
 }
+
+// TestMessageNeverCutMidWord: a message longer than the terminal is
+// wide wraps at words above the hint bar, in the detail as in the table;
+// the frame keeps its height.
+func TestMessageNeverCutMidWord(t *testing.T) {
+	e := newEvidence(t)
+	m := e.model(t, 60, 20, Options{Actor: testActor})
+	press(t, m, "enter")
+	msg := "Cannot undo event 2: the owner of github:acme:app was changed since, to carol by cli@example.com at 2025-06-01 12:00 UTC (event 3); set the owner again instead"
+	m.setFlash(msg, true)
+	v := m.View()
+	checkFrame(t, v, 60, 20)
+	lines := strings.Split(v, "\n")
+	shown := strings.Join(lines[len(lines)-4:len(lines)-1], " ")
+	for _, w := range strings.Fields(msg) {
+		if !strings.Contains(shown, w) {
+			t.Errorf("the word %q is cut or missing:\n%s", w, v)
+		}
+	}
+}

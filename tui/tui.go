@@ -408,7 +408,28 @@ func (m *Model) openPrompt(p prompt) {
 	m.layout()
 }
 
-// setFlash shows a one-line message until the next key.
+// maxFlashLines is the most lines a message takes above the hint bar.
+const maxFlashLines = 3
+
+// flashLines is the message wrapped at words to the width, so that no
+// line cuts a word (a refusal names an event, a person and a time); past
+// maxFlashLines the last line is cut with "…".
+func (m *Model) flashLines() []string {
+	if m.width <= 0 {
+		return []string{m.flash}
+	}
+	lines := strings.Split(ansi.Wrap(m.flash, m.width, ""), "\n")
+	if len(lines) > maxFlashLines {
+		lines = lines[:maxFlashLines]
+		lines[maxFlashLines-1] = truncate(lines[maxFlashLines-1]+" …", m.width)
+	}
+	for i, l := range lines {
+		lines[i] = truncate(strings.TrimRight(l, " "), m.width)
+	}
+	return lines
+}
+
+// setFlash shows a message until the next key.
 func (m *Model) setFlash(msg string, isErr bool) {
 	m.flash, m.flashErr = audit.Printable(msg), isErr
 	m.layout()
@@ -435,7 +456,7 @@ func (m *Model) bottomLines() int {
 	case m.prompt != nil:
 		return m.prompt.Lines()
 	case m.flash != "":
-		return 1
+		return len(m.flashLines())
 	}
 	return 0
 }
@@ -462,8 +483,10 @@ func (m *Model) View() string {
 		if m.flashErr {
 			style = theme.Error
 		}
-		b.WriteString(truncate(style.Render(m.flash), m.width))
-		b.WriteByte('\n')
+		for _, l := range m.flashLines() {
+			b.WriteString(style.Render(l))
+			b.WriteByte('\n')
+		}
 	}
 	b.WriteString(m.footer)
 	return fit(b.String(), m.width, m.height)
