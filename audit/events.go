@@ -387,3 +387,25 @@ func (s *Store) Events(ctx context.Context) ([]Event, error) {
 	}
 	return out, rows.Err()
 }
+
+// OwnersChangedSince lists the identities whose owner an event after seq
+// set (or cleared), each once: a reader that saw the log up to seq reads
+// again only those. It reads the log from seq on, never the whole of it.
+func (s *Store) OwnersChangedSince(ctx context.Context, seq int64) ([]string, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT DISTINCT json_extract(payload, '$.identity') FROM events WHERE seq > ? AND type = ?`, seq, EventOwnerSet)
+	if err != nil {
+		return nil, fmt.Errorf("reading the event log: %w", err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var id sql.NullString
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		if id.Valid {
+			out = append(out, id.String)
+		}
+	}
+	return out, rows.Err()
+}

@@ -168,3 +168,27 @@ func TestLiveUpdate(t *testing.T) {
 		t.Errorf("the other process's decision is not on the row under the cursor:\n%s", m.View())
 	}
 }
+
+// TestLiveUpdateOwners: another process sets an owner; the next poll that
+// sees the new event shows it on the row, without ctrl+r.
+func TestLiveUpdateOwners(t *testing.T) {
+	e := newEvidence(t)
+	ctx := context.Background()
+	m := e.model(t, 120, 30, Options{Actor: testActor})
+	send(t, m, watchTickMsg{}) // the first look
+	st2, err := audit.Open(ctx, e.path, audit.OpenOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st2.Close()
+	if _, err := st2.SetOwner(ctx, "cli@example.com", e.byName(t, "deploy-prod").ID, "zoe"); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(rowOf(t, m.View(), "deploy-prod"), "zoe") {
+		t.Fatal("the owner showed before any poll")
+	}
+	send(t, m, watchTickMsg{})
+	if row := rowOf(t, m.View(), "deploy-prod"); !strings.Contains(row, "zoe") {
+		t.Errorf("the other process's owner is not on the row after a poll: %q", row)
+	}
+}
