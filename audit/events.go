@@ -179,33 +179,9 @@ var ErrOwnerTooLong = fmt.Errorf("an owner is at most %d characters", MaxOwnerLe
 func (s *Store) SetOwners(ctx context.Context, actor string, sets []OwnerSet) ([]Event, error) {
 	var evs []Event
 	err := s.Write(ctx, func(tx *Tx) error {
-		evs = evs[:0]
-		dir, err := tx.People(ctx)
-		if err != nil {
-			return err
-		}
-		for _, set := range sets {
-			set.Owner = strings.TrimSpace(set.Owner)
-			if n := utf8.RuneCountInString(set.Owner); n > MaxOwnerLength {
-				return fmt.Errorf("%w; this one is %d: nothing was written", ErrOwnerTooLong, n)
-			}
-			set.Person = ""
-			if p := dir.Lookup(set.Owner); p != nil {
-				set.Person = p.Email
-			}
-			if err := tx.requireIdentity(ctx, set.Identity); err != nil {
-				return err
-			}
-			ev, err := tx.Append(ctx, actor, EventOwnerSet, set)
-			if err != nil {
-				return err
-			}
-			if err := applyOwnerSet(ctx, tx.tx, ev.Seq, &set); err != nil {
-				return err
-			}
-			evs = append(evs, ev)
-		}
-		return nil
+		var err error
+		evs, err = tx.setOwners(ctx, actor, sets, evs[:0])
+		return err
 	})
 	if err != nil {
 		return nil, err
@@ -213,38 +189,142 @@ func (s *Store) SetOwners(ctx context.Context, actor string, sets []OwnerSet) ([
 	return evs, nil
 }
 
+// setOwners appends one owner.set event per set to evs and applies it.
+func (tx *Tx) setOwners(ctx context.Context, actor string, sets []OwnerSet, evs []Event) ([]Event, error) {
+	dir, err := tx.People(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, set := range sets {
+		set.Owner = strings.TrimSpace(set.Owner)
+		if n := utf8.RuneCountInString(set.Owner); n > MaxOwnerLength {
+			return nil, fmt.Errorf("%w; this one is %d: nothing was written", ErrOwnerTooLong, n)
+		}
+		set.Person = ""
+		if p := dir.Lookup(set.Owner); p != nil {
+			set.Person = p.Email
+		}
+		if err := tx.requireIdentity(ctx, set.Identity); err != nil {
+			return nil, err
+		}
+		ev, err := tx.Append(ctx, actor, EventOwnerSet, set)
+		if err != nil {
+			return nil, err
+		}
+		if err := applyOwnerSet(ctx, tx.tx, ev.Seq, &set); err != nil {
+			return nil, err
+		}
+		evs = append(evs, ev)
+	}
+	return evs, nil
+}
+
+// ErrOwnerUndo is returned when an owner change can no longer be undone:
+// it is not an owner change, it was undone already, or a later change
+// (perhaps by another process) set the same identity's owner since.
+var ErrOwnerUndo = errors.New("cannot undo")
+
 // UndoOwnerSet reverses owner.set event seq with a compensating event that
 // restores the owner the identity had before it. The original stays in the
-// log: undo never deletes.
+// log: undo never deletes. It is refused, naming the event, who and when,
+// when the change was undone already or a later event changed the same
+// identity's owner: restoring the old owner would silently erase that
+// later change. The check and the write are one transaction.
 func (s *Store) UndoOwnerSet(ctx context.Context, actor string, seq int64) (Event, error) {
-	evs, err := s.Events(ctx)
+	var out Event
+	err := s.Write(ctx, func(tx *Tx) error {
+		rows, err := tx.Query(ctx, `SELECT seq, at, actor, payload FROM events WHERE type = ? ORDER BY seq`, EventOwnerSet)
+		if err != nil {
+			return fmt.Errorf("reading the event log: %w", err)
+		}
+		type change struct {
+			seq       int64
+			at, actor string
+			set       OwnerSet
+		}
+		var all []change
+		target := -1
+		for rows.Next() {
+			var c change
+			var payload string
+			if err := rows.Scan(&c.seq, &c.at, &c.actor, &payload); err != nil {
+				rows.Close()
+				return err
+			}
+			if err := json.Unmarshal([]byte(payload), &c.set); err != nil {
+				rows.Close()
+				return fmt.Errorf("event %d: %w", c.seq, err)
+			}
+			if c.seq == seq {
+				target = len(all)
+			}
+			all = append(all, c)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		if target < 0 {
+			return fmt.Errorf("%w event %d: it is not an owner assignment", ErrOwnerUndo, seq)
+		}
+		id := all[target].set.Identity
+		previous := ""
+		for _, c := range all[:target] {
+			if c.set.Identity == id {
+				previous = c.set.Owner
+			}
+		}
+		// The later changes still in force: a later change and its own undo
+		// cancel out, so undoing this session's changes newest first works.
+		var later []*change
+		for i := target + 1; i < len(all); i++ {
+			c := &all[i]
+			if c.set.Identity != id {
+				continue
+			}
+			if c.set.Undoes == seq {
+				return fmt.Errorf("%w event %d: it was already undone by event %d (by %s at %s)",
+					ErrOwnerUndo, seq, c.seq, Printable(c.actor), eventMinute(c.at))
+			}
+			if n := len(later); n > 0 && c.set.Undoes != 0 && later[n-1].seq == c.set.Undoes {
+				later = later[:n-1]
+				continue
+			}
+			later = append(later, c)
+		}
+		if n := len(later); n > 0 {
+			later := later[n-1]
+			return fmt.Errorf("%w event %d: the owner of %s was changed since, to %s by %s at %s (event %d); set the owner again instead",
+				ErrOwnerUndo, seq, Printable(id), ownerName(later.set.Owner), Printable(later.actor), eventMinute(later.at), later.seq)
+		}
+		evs, err := tx.setOwners(ctx, actor, []OwnerSet{{Identity: id, Owner: previous, Undoes: seq}}, nil)
+		if err != nil {
+			return err
+		}
+		out = evs[0]
+		return nil
+	})
 	if err != nil {
 		return Event{}, err
 	}
-	var target *OwnerSet
-	previous := map[string]string{}
-	for _, e := range evs {
-		if e.Type != EventOwnerSet {
-			continue
-		}
-		var p OwnerSet
-		if err := json.Unmarshal(e.Payload, &p); err != nil {
-			return Event{}, fmt.Errorf("event %d: %w", e.Seq, err)
-		}
-		if e.Seq == seq {
-			target = &p
-			break
-		}
-		previous[p.Identity] = p.Owner
-	}
-	if target == nil {
-		return Event{}, fmt.Errorf("event %d is not an owner assignment", seq)
-	}
-	out, err := s.SetOwners(ctx, actor, []OwnerSet{{Identity: target.Identity, Owner: previous[target.Identity], Undoes: seq}})
+	return out, nil
+}
+
+// eventMinute prints a stored event time to the minute, in UTC.
+func eventMinute(at string) string {
+	t, err := time.Parse(eventTimeLayout, at)
 	if err != nil {
-		return Event{}, err
+		return at
 	}
-	return out[0], nil
+	return t.UTC().Format("2006-01-02 15:04 UTC")
+}
+
+// ownerName is an owner as a sentence says it: "nobody" when cleared.
+func ownerName(owner string) string {
+	if owner == "" {
+		return "nobody"
+	}
+	return Printable(owner)
 }
 
 // KnownOwners lists everyone who could own an identity, for completion:
@@ -304,6 +384,28 @@ func (s *Store) Events(ctx context.Context) ([]Event, error) {
 		e.At, _ = time.Parse(eventTimeLayout, at)
 		e.Payload = json.RawMessage(payload)
 		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// OwnersChangedSince lists the identities whose owner an event after seq
+// set (or cleared), each once: a reader that saw the log up to seq reads
+// again only those. It reads the log from seq on, never the whole of it.
+func (s *Store) OwnersChangedSince(ctx context.Context, seq int64) ([]string, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT DISTINCT json_extract(payload, '$.identity') FROM events WHERE seq > ? AND type = ?`, seq, EventOwnerSet)
+	if err != nil {
+		return nil, fmt.Errorf("reading the event log: %w", err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var id sql.NullString
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		if id.Valid {
+			out = append(out, id.String)
+		}
 	}
 	return out, rows.Err()
 }

@@ -829,3 +829,45 @@ func TestHeaderStillInTheWAL(t *testing.T) {
 		t.Errorf("a header only in the WAL: %v", err)
 	}
 }
+
+// TestUndoOwnerSetRefusesALaterChange: undo never erases a change made
+// since (by another process); a later change and its own undo cancel out;
+// an undone change is not undone twice.
+func TestUndoOwnerSetRefusesALaterChange(t *testing.T) {
+	s := openNew(t)
+	w, _ := s.BeginSnapshot(ctx, SnapshotInfo{Source: "github", Account: "acme"})
+	a, b := obs("a", KindGitHubDeployKey), obs("b", KindGitHubDeployKey)
+	w.Record(a)
+	w.Record(b)
+	w.Finish(ctx, nil)
+	x, _ := s.SetOwner(ctx, "ui", a.ID, "x")
+	s.SetOwner(ctx, "ui", b.ID, "other identity") // not the same thing: no conflict
+	y, _ := s.SetOwner(ctx, "cli", a.ID, "y")
+	if ids, err := s.OwnersChangedSince(ctx, x.Seq); err != nil || fmt.Sprint(ids) != fmt.Sprint([]string{b.ID, a.ID}) && fmt.Sprint(ids) != fmt.Sprint([]string{a.ID, b.ID}) {
+		t.Errorf("owners changed since event %d: %v %v", x.Seq, ids, err)
+	}
+	if ids, _ := s.OwnersChangedSince(ctx, y.Seq); len(ids) != 0 {
+		t.Errorf("owners changed since the head: %v", ids)
+	}
+	_, err := s.UndoOwnerSet(ctx, "ui", x.Seq)
+	if !errors.Is(err, ErrOwnerUndo) || !strings.Contains(err.Error(), fmt.Sprintf("changed since, to y by cli at %s (event %d)", y.At.UTC().Format("2006-01-02 15:04 UTC"), y.Seq)) {
+		t.Errorf("undo under a later change: %v", err)
+	}
+	if got, _ := s.Identity(ctx, a.ID); got.Owner != "y" {
+		t.Errorf("owner %q after a refused undo, want y", got.Owner)
+	}
+	// Undo newest first: y's undo cancels y, then x can go.
+	if _, err := s.UndoOwnerSet(ctx, "cli", y.Seq); err != nil {
+		t.Fatal(err)
+	}
+	ux, err := s.UndoOwnerSet(ctx, "ui", x.Seq)
+	if err != nil {
+		t.Fatalf("undo of x after y was undone: %v", err)
+	}
+	if got, _ := s.Identity(ctx, a.ID); got.Owner != "" {
+		t.Errorf("owner %q after both undos, want none", got.Owner)
+	}
+	if _, err := s.UndoOwnerSet(ctx, "ui", x.Seq); !errors.Is(err, ErrOwnerUndo) || !strings.Contains(err.Error(), fmt.Sprintf("already undone by event %d (by ui at", ux.Seq)) {
+		t.Errorf("second undo of the same change: %v", err)
+	}
+}

@@ -2,6 +2,7 @@ package tui
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -382,5 +383,100 @@ func TestOverviewShowsLeavers(t *testing.T) {
 	v := m.View()
 	if !strings.Contains(v, "Leavers who still own identities (for offboarding)") || !strings.Contains(v, "1  alice-smith") {
 		t.Fatalf("overview:\n%s", v)
+	}
+}
+
+// TestUndoRefusedAfterAnotherProcess: this session set an owner, another
+// process set a different one since; u refuses, saying who changed it and
+// when, and writes nothing: the later change is not erased.
+func TestUndoRefusedAfterAnotherProcess(t *testing.T) {
+	e := newEvidence(t)
+	m := e.model(t, 200, 24, Options{Actor: testActor})
+	press(t, m, "o", "bob", "enter")
+	if e.owner(t, "renovate") != "bob" {
+		t.Fatal("setup: owner not set")
+	}
+	ctx := context.Background()
+	st2, err := audit.Open(ctx, e.path, audit.OpenOptions{Now: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st2.Close()
+	later, err := st2.SetOwner(ctx, "cli@example.com", e.byName(t, "renovate").ID, "carol")
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := e.ownerEvents(t)
+	press(t, m, "u", "y")
+	if got := e.owner(t, "renovate"); got != "carol" {
+		t.Errorf("owner %q after a refused undo; the other process's carol was erased", got)
+	}
+	if n := e.ownerEvents(t); n != before {
+		t.Errorf("%d owner events after a refused undo, want %d", n, before)
+	}
+	want := fmt.Sprintf("Cannot undo event 2: the owner of %s was changed since, to carol by cli@example.com at %s (event %d); set the owner again instead",
+		e.byName(t, "renovate").ID, testNow.UTC().Format("2006-01-02 15:04 UTC"), later.Seq)
+	if b := strings.TrimSpace(bottom(m.View())); b != want {
+		t.Errorf("refusal:\n got %q\nwant %q", b, want)
+	}
+	// Refused for good: the entry is gone, u has nothing left to undo.
+	press(t, m, "u")
+	if !strings.HasPrefix(bottom(m.View()), "Nothing to undo") {
+		t.Errorf("u after the refusal: %q", bottom(m.View()))
+	}
+}
+
+// TestKeyBounceNeverAnswersTheNextPrompt: enter in the owner prompt opens
+// the [y/N] of a selection; a y already on its way (typed with the enter,
+// before the question showed) does not answer it. Once the keys queued
+// behind the enter have gone by, y does.
+func TestKeyBounceNeverAnswersTheNextPrompt(t *testing.T) {
+	e := newEvidence(t)
+	m := e.model(t, 100, 24, Options{Actor: testActor})
+	press(t, m, " ", " ", "o", "carol")
+	_, armed := m.Update(keyMsg("enter"))
+	if b := bottom(m.View()); !strings.HasSuffix(b, "to carol? [y/N]") {
+		t.Fatalf("no question after enter: %q", b)
+	}
+	// y and enter arrive before the question's own message came through.
+	for _, k := range []string{"y", "enter", "yy"} {
+		press(t, m, k)
+	}
+	if got := e.owner(t, "renovate"); got != "" {
+		t.Fatalf("a key typed before the question showed answered it: owner %q", got)
+	}
+	if b := bottom(m.View()); !strings.HasSuffix(b, "to carol? [y/N]") {
+		t.Fatalf("the question went away: %q", b)
+	}
+	run(t, m, armed, 0)
+	press(t, m, "y")
+	if e.owner(t, "renovate") != "carol" || e.owner(t, "release-bot") != "carol" {
+		t.Errorf("y after the question showed did not answer it: %q, %q", e.owner(t, "renovate"), e.owner(t, "release-bot"))
+	}
+	// A prompt the user opens with a key takes the rest of the keys typed
+	// with it at once: ":" then the command.
+	press(t, m, ":ov")
+	if p, ok := m.prompt.(*commandPrompt); !ok || p.input.Value() != "ov" {
+		t.Errorf("the command line after \":ov\": %#v", m.prompt)
+	}
+}
+
+// TestMessageNeverCutMidWord: a message longer than the terminal is
+// wide wraps at words above the hint bar, in the detail as in the table;
+// the frame keeps its height.
+func TestMessageNeverCutMidWord(t *testing.T) {
+	e := newEvidence(t)
+	m := e.model(t, 60, 20, Options{Actor: testActor})
+	press(t, m, "enter")
+	msg := "Cannot undo event 2: the owner of github:acme:app was changed since, to carol by cli@example.com at 2025-06-01 12:00 UTC (event 3); set the owner again instead"
+	m.setFlash(msg, true)
+	v := m.View()
+	checkFrame(t, v, 60, 20)
+	lines := strings.Split(v, "\n")
+	shown := strings.Join(lines[len(lines)-4:len(lines)-1], " ")
+	for _, w := range strings.Fields(msg) {
+		if !strings.Contains(shown, w) {
+			t.Errorf("the word %q is cut or missing:\n%s", w, v)
+		}
 	}
 }

@@ -95,9 +95,13 @@ func TestExportThroughCampaigns(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "bundle")
 	m := e.model(t, 100, 30, Options{Actor: testActor, ReadOnly: true, Reviewer: campaignsReviewer{e.store}})
 	press(t, m, ":campaigns", "enter", "enter", ":export "+dir, "enter")
-	if b := bottom(m.View()); !strings.HasPrefix(b, "Exported an interim report (still open) of 2025-Q2: 12 files, as of event 2, in ") {
-		t.Fatalf("after :export: %q", b)
+	// The message is long: it wraps at words above the hint bar, whole.
+	v := m.View()
+	if !strings.HasPrefix(m.flash, "Exported an interim report (still open) of 2025-Q2: 12 files, as of event 2, in ") ||
+		!strings.Contains(v, "\nExported an interim report (still open) of 2025-Q2: 12 files, as of event 2, in\n") {
+		t.Fatalf("after :export: %q\n%s", m.flash, v)
 	}
+	checkFrame(t, v, 100, 30)
 	if _, err := os.Stat(filepath.Join(dir, "report.html")); err != nil {
 		t.Fatal(err)
 	}
@@ -107,14 +111,14 @@ func TestExportThroughCampaigns(t *testing.T) {
 	}
 	// A second export into the same folder is refused, and says why.
 	press(t, m, ":export "+dir, "enter")
-	if b := bottom(m.View()); !strings.HasPrefix(b, "Not exported: ") {
+	if b := m.flash; !strings.HasPrefix(b, "Not exported: ") {
 		t.Errorf("export over a bundle: %q", b)
 	}
 	// --force is an option, never a folder's name: it replaces the bundle.
 	wd := t.TempDir()
 	t.Chdir(wd)
 	press(t, m, ":export "+dir+" --force", "enter")
-	if b := bottom(m.View()); !strings.HasPrefix(b, "Exported an interim report") {
+	if b := m.flash; !strings.HasPrefix(b, "Exported an interim report") {
 		t.Errorf(":export DIR --force: %q", b)
 	}
 	if _, err := os.Stat(filepath.Join(wd, "--force")); err == nil {
@@ -162,5 +166,29 @@ func TestLiveUpdate(t *testing.T) {
 	send(t, m, watchTickMsg{})
 	if row := selectedLine(t, m.View()); !strings.Contains(row, "decom.") {
 		t.Errorf("the other process's decision is not on the row under the cursor:\n%s", m.View())
+	}
+}
+
+// TestLiveUpdateOwners: another process sets an owner; the next poll that
+// sees the new event shows it on the row, without ctrl+r.
+func TestLiveUpdateOwners(t *testing.T) {
+	e := newEvidence(t)
+	ctx := context.Background()
+	m := e.model(t, 120, 30, Options{Actor: testActor})
+	send(t, m, watchTickMsg{}) // the first look
+	st2, err := audit.Open(ctx, e.path, audit.OpenOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st2.Close()
+	if _, err := st2.SetOwner(ctx, "cli@example.com", e.byName(t, "deploy-prod").ID, "zoe"); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(rowOf(t, m.View(), "deploy-prod"), "zoe") {
+		t.Fatal("the owner showed before any poll")
+	}
+	send(t, m, watchTickMsg{})
+	if row := rowOf(t, m.View(), "deploy-prod"); !strings.Contains(row, "zoe") {
+		t.Errorf("the other process's owner is not on the row after a poll: %q", row)
 	}
 }

@@ -66,19 +66,20 @@ const (
 // identityColumns fit 80 cells at their minimum widths (after the
 // two-cell gutter of cursor and mark); wider terminals give the spare
 // width to the text columns, narrower ones hide AGE, SOURCE, STATUS,
-// OWNER and LAST USED, in that order. SOURCE (source/account) shows only
+// OWNER, LAST USED and SCOPE, in that order: at 40 columns KIND, NAME
+// and a finding still show. SOURCE (source/account) shows only
 // where the population holds more than one source or account, from 84
 // cells.
 var identityColumns = []column{
-	colSource:   {Title: "SOURCE", Min: 8, Max: 22, Grow: 1, Drop: 5},
+	colSource:   {Title: "SOURCE", Min: 8, Fit: 16, Max: 22, Grow: 1, Drop: 10}, // aws/123456789012
 	colKind:     {Title: "KIND", Min: 14, Max: 17, Grow: 4},
 	colName:     {Title: "NAME", Min: 11, Grow: 4},
-	colScope:    {Title: "SCOPE", Min: 11, Grow: 3},
-	colOwner:    {Title: "OWNER", Min: 7, Max: 24, Grow: 1, Drop: 2},
-	colLastUsed: {Title: "LAST USED", Min: 9, Drop: 1},
-	colAge:      {Title: "AGE", Min: 4, Drop: 6},
-	colFindings: {Title: "FINDINGS", Min: 8, Max: 30},
-	colStatus:   {Title: "STATUS", Min: 7, Drop: 3},
+	colScope:    {Title: "SCOPE", Min: 11, Grow: 3, Drop: 1},
+	colOwner:    {Title: "OWNER", Min: 7, Max: 24, Grow: 1, Drop: 4},
+	colLastUsed: {Title: "LAST USED", Min: 9, Drop: 2},
+	colAge:      {Title: "AGE", Min: 4, Drop: 12},
+	colFindings: {Title: "FINDINGS", Min: 8, Fit: 14, Max: 40, Grow: 2}, // "stale,unused"
+	colStatus:   {Title: "STATUS", Min: 7, Drop: 6},
 }
 
 // identitiesView is the table of every identity: filtered, sorted and

@@ -18,6 +18,7 @@ type globalKeys struct {
 	Help      key.Binding
 	Quit      key.Binding // only on the first view; above it q closes the view
 	ForceQuit key.Binding
+	Back      key.Binding // esc on the table after a jump from a view above it (route.go)
 }
 
 func newGlobalKeys() globalKeys {
@@ -27,6 +28,7 @@ func newGlobalKeys() globalKeys {
 		Help:      key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "help")),
 		Quit:      key.NewBinding(key.WithKeys("q"), key.WithHelp("q", "quit")),
 		ForceQuit: key.NewBinding(key.WithKeys("ctrl+c"), key.WithHelp("ctrl+c", "quit")),
+		Back:      key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "back")),
 	}
 }
 
@@ -202,12 +204,21 @@ type screenKeys struct {
 	actions  []key.Binding // nil when the view takes no action or the session may not write
 	global   globalKeys
 	showAll  bool
-	quitWith bool // q quits on this screen
-	input    bool // the view is taking typed text: only ctrl+c is global
+	quitWith bool   // q quits on this screen
+	input    bool   // the view is taking typed text: only ctrl+c is global
+	back     string // where esc goes back to ("overview"), when it does
 }
 
 func (k screenKeys) ShortHelp() []key.Binding {
-	out := append([]key.Binding(nil), k.view.ShortHelp()...)
+	view := k.view.ShortHelp()
+	// One allocation for the whole bar: this runs on every key.
+	out := make([]key.Binding, 0, len(view)+6)
+	if k.back != "" {
+		b := k.global.Back
+		b.SetHelp("esc", "back to "+k.back)
+		out = append(out, b)
+	}
+	out = append(out, view...)
 	if k.input {
 		return append(out, k.global.ForceQuit)
 	}
@@ -228,7 +239,13 @@ func (k screenKeys) ShortHelp() []key.Binding {
 }
 
 func (k screenKeys) FullHelp() [][]key.Binding {
-	groups := append([][]key.Binding(nil), k.view.FullHelp()...)
+	var groups [][]key.Binding
+	if k.back != "" {
+		b := k.global.Back
+		b.SetHelp("esc", "back to "+k.back)
+		groups = append(groups, []key.Binding{b})
+	}
+	groups = append(groups, k.view.FullHelp()...)
 	if k.input {
 		return append(groups, []key.Binding{k.global.ForceQuit})
 	}

@@ -190,8 +190,10 @@ func splitCommand(line string) (word, arg string) {
 	return strings.ToLower(word), strings.TrimSpace(arg)
 }
 
-// popToBase closes every view above the first.
+// popToBase closes every view above the first. A : command starts a new
+// path: there is no way back from it (jumpToBase keeps one).
 func (m *Model) popToBase() {
+	m.back = nil
 	clear(m.stack[1:])
 	m.stack = m.stack[:1]
 	m.layout()

@@ -1,6 +1,10 @@
 package tui
 
-import tea "github.com/charmbracelet/bubbletea"
+import (
+	"slices"
+
+	tea "github.com/charmbracelet/bubbletea"
+)
 
 // The root routes: the answers of loads and writes update the shared
 // state (loads.go, writes.go), then the root tells the views what changed
@@ -65,16 +69,76 @@ func (m *Model) route(msg tea.Msg) (tea.Cmd, bool) {
 	}
 	switch msg := msg.(type) {
 	case applyFilterMsg:
-		m.popToBase()
-		return m.broadcast(msg), true
+		m.jumpToBase()
+		cmd := m.broadcast(msg)
+		if m.back != nil {
+			m.back.arrived = m.ids.filterText
+		}
+		return cmd, true
 	case flashMsg:
 		m.setFlash(msg.text, msg.isErr)
 		return nil, true
 	case campaignChosenMsg:
 		m.st.campaign, m.st.items = msg.name, nil
-		m.popToBase()
+		m.jumpToBase()
 		m.setFlash("Campaign "+msg.name+": n next undecided · D decommission · K keep · R rotate", false)
 		return m.loadDecisions(msg.name), true
 	}
 	return nil, false
+}
+
+// returnPoint is where esc on the identities table goes back to after a
+// line of the overview or of the campaigns led there: the views that jump
+// closed, and the table's filter before it. The view stack is the user's
+// path (k9s): esc retraces it.
+type returnPoint struct {
+	views   []view
+	filter  string
+	arrived string // the table's filter right after the jump
+}
+
+// jumpToBase shows the identities table from a view above it, keeping the
+// way back.
+func (m *Model) jumpToBase() {
+	var rp *returnPoint
+	if len(m.stack) > 1 && m.ids != nil {
+		rp = &returnPoint{views: slices.Clone(m.stack[1:]), filter: m.ids.filterText, arrived: m.ids.filterText}
+	}
+	m.popToBase()
+	m.back = rp
+	m.layout() // the hint bar says where esc goes
+}
+
+// goBack is esc on the identities table after a jump: the views it
+// closed come back, the table's filter is the one before, and what they
+// show is read again (it may have changed meanwhile).
+func (m *Model) goBack() tea.Cmd {
+	rp := m.back
+	m.back = nil
+	cmd := m.ids.setFilter(rp.filter)
+	m.stack = append(m.stack, rp.views...)
+	m.layout()
+	return tea.Batch(cmd, m.loadCampaigns())
+}
+
+// canGoBack reports whether esc now goes back along the user's path: on
+// the table, once esc has nothing of the user's own to clear there (a
+// filter typed since the jump, then a selection).
+func (m *Model) canGoBack() bool {
+	if m.back == nil || len(m.stack) != 1 || m.top() != view(m.ids) || m.capturing() {
+		return false
+	}
+	f := m.ids.filterText
+	return (f == "" || f == m.back.arrived) && len(m.ids.selected) == 0
+}
+
+// label names where esc goes back to, for the hint bar.
+func (rp *returnPoint) label() string {
+	switch rp.views[len(rp.views)-1].(type) {
+	case *overviewView:
+		return "overview"
+	case *campaignsView:
+		return "campaigns"
+	}
+	return "previous view"
 }

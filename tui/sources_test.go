@@ -2,6 +2,7 @@ package tui
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -91,5 +92,39 @@ func TestSeveralSources(t *testing.T) {
 	one.Update(tea.WindowSizeMsg{Width: 100, Height: 24})
 	if v := one.View(); strings.Contains(v, "SOURCE") || !strings.HasPrefix(v, "nhi · x509/edge · snapshot partial") {
 		t.Errorf("one source:\n%s", v)
+	}
+}
+
+// TestGoldenWideColumns: on wide terminals the spare width goes first to
+// what a usual value needs whole: SOURCE shows a twelve-digit AWS account
+// at 140 columns, FINDINGS two findings at 200, before NAME takes the rest.
+func TestGoldenWideColumns(t *testing.T) {
+	e := newEvidence(t)
+	ctx := context.Background()
+	w, err := e.store.BeginSnapshot(ctx, audit.SnapshotInfo{Source: "aws", Account: "111111111111", APIURL: "test", ToolVersion: "test", StartedAt: testNow.Add(-time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []string{"ci-deployer", "backup-writer"} {
+		if err := w.Record(audit.Observation{ID: audit.IdentityID("aws", "111111111111", audit.KindAWSIAMUser, n), Kind: audit.KindAWSIAMUser, Name: n, Scope: "111111111111"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := w.Finish(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, size := range [][2]int{{140, 16}, {200, 16}} {
+		m := New(nil, nil, Options{Now: clock, Store: e.store})
+		m.Update(tea.WindowSizeMsg{Width: size[0], Height: size[1]})
+		run(t, m, m.Init(), 0)
+		v := m.View()
+		checkFrame(t, v, size[0], size[1])
+		if !strings.Contains(v, "aws/111111111111 ") {
+			t.Errorf("%dx%d: the AWS account is cut:\n%s", size[0], size[1], v)
+		}
+		if strings.Contains(v, "orphane…") || strings.Contains(v, "stale,u…") {
+			t.Errorf("%dx%d: findings cut:\n%s", size[0], size[1], v)
+		}
+		checkGolden(t, fmt.Sprintf("identities_sources_%dx%d.txt", size[0], size[1]), v)
 	}
 }

@@ -10,9 +10,13 @@ import (
 // column describes one table column. Widths are in terminal cells.
 type column struct {
 	Title string
-	Min   int  // width it never shrinks below while shown
-	Max   int  // width it never grows beyond; 0 = no limit
-	Grow  int  // share of the spare width it takes; 0 = stays at Min
+	Min   int // width it never shrinks below while shown
+	Max   int // width it never grows beyond; 0 = no limit
+	Grow  int // share of the spare width it takes; 0 = stays at Min
+	// Fit is the width that shows a usual value whole (an AWS account's
+	// twelve digits, two findings): the spare width goes there first,
+	// before the shares, so that a long NAME does not take it all.
+	Fit   int
 	Drop  int  // when the terminal is too narrow, higher Drop hides first; 0 = never hidden
 	Right bool // right-align (numbers)
 }
@@ -193,7 +197,8 @@ func (t *table[T]) SetSize(width, height int) {
 
 // layout gives each column its width: everyone gets Min (columns are
 // hidden, highest Drop first, until that fits), then the spare width goes
-// to the growing columns in proportion to Grow, up to their Max. Columns are
+// to columns short of their Fit, then to the growing columns in
+// proportion to Grow, up to their Max. Columns are
 // separated by one space, after a gutter for the cursor marker (and the
 // mark, when rows can be marked).
 func (t *table[T]) layout() {
@@ -232,6 +237,13 @@ func (t *table[T]) layout() {
 	}
 	spare := avail - need()
 	t.overflow = spare < 0
+	for i, c := range t.columns {
+		if shown[i] && spare > 0 && c.Fit > t.widths[i] {
+			add := min(c.Fit-t.widths[i], spare)
+			t.widths[i] += add
+			spare -= add
+		}
+	}
 	for spare > 0 {
 		total := 0
 		for i, c := range t.columns {

@@ -105,10 +105,16 @@ type Model struct {
 	loading       bool            // the identities are being read
 	readShort     bool            // reading them in batches failed part way (stream.go)
 
-	prompt   prompt // the prompt at the bottom, or nil
-	flash    string // a message shown until the next key
-	flashErr bool
-	undo     []undoEntry // this session's changes, newest last
+	prompt prompt // the prompt at the bottom, or nil
+	// promptArmed says the prompt takes keys: at once when a key of the
+	// user opened it, else once the keys already queued have gone by
+	// (Update).
+	promptArmed bool
+	byViewKey   bool   // the message in hand is a key for the view, not a prompt
+	flash       string // a message shown until the next key
+	flashErr    bool
+	undo        []undoEntry  // this session's changes, newest last
+	back        *returnPoint // where esc on the table goes back to, or nil
 
 	header string // cached: changes with the width
 	footer string // cached: changes with the width, the top view, the prompt and the help
@@ -262,40 +268,64 @@ func (m *Model) capturing() bool {
 
 // Update implements tea.Model.
 func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	open := m.prompt
+	m.byViewKey = false
+	cmd := m.update(msg)
+	if m.prompt != nil && m.prompt != open && !m.promptArmed {
+		// A prompt the user did not open with the key just typed (the
+		// confirmation after an owner, a reason): keys already on their
+		// way were typed for what was on screen before, so the prompt
+		// takes keys only once this message has come through the queue
+		// behind them (key-bounce guard).
+		p := m.prompt
+		cmd = tea.Batch(cmd, func() tea.Msg { return promptArmedMsg{p} })
+	}
+	return m, cmd
+}
+
+// promptArmedMsg says prompt p may take keys now.
+type promptArmedMsg struct{ p prompt }
+
+func (m *Model) update(msg tea.Msg) tea.Cmd {
 	switch msg := msg.(type) {
+	case promptArmedMsg:
+		if msg.p == m.prompt {
+			m.promptArmed = true
+		}
+		return nil
 	case tea.WindowSizeMsg:
 		m.width, m.height = msg.Width, msg.Height
 		m.layout()
-		return m, nil
+		return nil
 	case pushViewMsg:
 		m.stack = append(m.stack, msg.view)
 		m.layout()
-		return m, msg.cmd
+		return msg.cmd
 	case popViewMsg:
 		if len(m.stack) > 1 {
 			m.stack[len(m.stack)-1] = nil
 			m.stack = m.stack[:len(m.stack)-1]
 			m.layout()
 		}
-		return m, nil
+		return nil
 	case tea.KeyMsg:
-		return m, m.updateKey(msg)
+		return m.updateKey(msg)
 	case identitiesLoadedMsg:
 		m.loaded(msg)
 		if m.st.pop.manySources() {
 			// Each source has its own snapshot: read them, so the header
 			// can sum what each could not read.
-			return m, m.loadSnapshots()
+			return m.loadSnapshots()
 		}
-		return m, nil
+		return nil
 	case identitiesBatchMsg:
-		return m, m.batchLoaded(msg)
+		return m.batchLoaded(msg)
 	}
 	if cmd, ok := m.route(msg); ok {
-		return m, cmd
+		return cmd
 	}
 	// Anything else is the answer to something a view asked for.
-	return m, m.broadcast(msg)
+	return m.broadcast(msg)
 }
 
 func (m *Model) updateKey(msg tea.KeyMsg) tea.Cmd {
@@ -306,10 +336,16 @@ func (m *Model) updateKey(msg tea.KeyMsg) tea.Cmd {
 		m.setFlash("", false)
 	}
 	if m.prompt != nil {
+		if !m.promptArmed {
+			return nil // typed before the prompt showed: not its answer
+		}
 		cmd := m.prompt.Update(msg)
 		m.layout()
 		return cmd
 	}
+	// A prompt this key opens is the user's answer to it: it takes keys
+	// at once (":" then "q").
+	m.byViewKey = true
 	if keys := splitRunes(msg); keys != nil && !m.capturing() {
 		// Bubble Tea reads keys typed faster than a frame ("jjj", from
 		// key repeat or tmux send-keys) as one message; a keymap must see
@@ -342,6 +378,8 @@ func (m *Model) updateKey(msg tea.KeyMsg) tea.Cmd {
 		case key.Matches(msg, m.keys.Command):
 			m.openPrompt(newCommandPrompt(m))
 			return nil
+		case key.Matches(msg, m.keys.Back) && m.canGoBack():
+			return m.goBack()
 		}
 		if cmd, ok := m.actionKey(msg); ok {
 			return cmd
@@ -366,10 +404,32 @@ func (m *Model) quitWithQ() bool { return len(m.stack) == 1 }
 // openPrompt shows p at the bottom of the screen; nil closes it.
 func (m *Model) openPrompt(p prompt) {
 	m.prompt = p
+	m.promptArmed = m.byViewKey
 	m.layout()
 }
 
-// setFlash shows a one-line message until the next key.
+// maxFlashLines is the most lines a message takes above the hint bar.
+const maxFlashLines = 3
+
+// flashLines is the message wrapped at words to the width, so that no
+// line cuts a word (a refusal names an event, a person and a time); past
+// maxFlashLines the last line is cut with "…".
+func (m *Model) flashLines() []string {
+	if m.width <= 0 {
+		return []string{m.flash}
+	}
+	lines := strings.Split(ansi.Wrap(m.flash, m.width, ""), "\n")
+	if len(lines) > maxFlashLines {
+		lines = lines[:maxFlashLines]
+		lines[maxFlashLines-1] = truncate(lines[maxFlashLines-1]+" …", m.width)
+	}
+	for i, l := range lines {
+		lines[i] = truncate(strings.TrimRight(l, " "), m.width)
+	}
+	return lines
+}
+
+// setFlash shows a message until the next key.
 func (m *Model) setFlash(msg string, isErr bool) {
 	m.flash, m.flashErr = audit.Printable(msg), isErr
 	m.layout()
@@ -396,7 +456,7 @@ func (m *Model) bottomLines() int {
 	case m.prompt != nil:
 		return m.prompt.Lines()
 	case m.flash != "":
-		return 1
+		return len(m.flashLines())
 	}
 	return 0
 }
@@ -423,8 +483,10 @@ func (m *Model) View() string {
 		if m.flashErr {
 			style = theme.Error
 		}
-		b.WriteString(truncate(style.Render(m.flash), m.width))
-		b.WriteByte('\n')
+		for _, l := range m.flashLines() {
+			b.WriteString(style.Render(l))
+			b.WriteByte('\n')
+		}
 	}
 	b.WriteString(m.footer)
 	return fit(b.String(), m.width, m.height)
@@ -534,6 +596,11 @@ func (m *Model) footerView() string {
 			showAll:  m.help.ShowAll,
 			quitWith: m.quitWithQ(),
 			input:    ok && iv.capturingInput(),
+		}
+		if m.canGoBack() {
+			sk := keys.(screenKeys)
+			sk.back = m.back.label()
+			keys = sk
 		}
 	}
 	bar := m.shortHelpView(keys.ShortHelp())

@@ -504,6 +504,18 @@ func TestGolden(t *testing.T) {
 	checkGolden(t, "detail_owner_80x24.txt", m.View())
 	press(t, m, "G")
 	checkGolden(t, "detail_history_80x24.txt", m.View())
+
+	// 40x12 stays usable: KIND, NAME and a finding.
+	m = e.model(t, 40, 12, Options{Actor: testActor})
+	v := m.View()
+	checkFrame(t, v, 40, 12)
+	if l := strings.Split(v, "\n")[2]; !strings.Contains(l, "KIND") || !strings.Contains(l, "NAME") || !strings.Contains(l, "FINDINGS") {
+		t.Errorf("40x12 header: %q", l)
+	}
+	if !strings.Contains(selectedLine(t, v), "orphaned") {
+		t.Errorf("40x12: no finding on the row:\n%s", v)
+	}
+	checkGolden(t, "identities_40x12.txt", v)
 }
 
 // checkGolden compares a screen with its golden file in testdata/tui, or

@@ -301,7 +301,7 @@ func TestOverview(t *testing.T) {
 		t.Errorf("enter on without owner:\n%s", v)
 	}
 	// It follows owner changes.
-	press(t, m, "esc", "o", "bob", "enter", ":ov", "enter")
+	press(t, m, "o", "bob", "enter", ":ov", "enter")
 	o = m.top().(*overviewView)
 	found := false
 	for _, l := range o.lines {
@@ -366,5 +366,71 @@ func TestLoadsIdentitiesAfterFirstFrame(t *testing.T) {
 	}
 	if quit := press(t, m, "q"); !quit {
 		t.Error("q does not quit after loading")
+	}
+}
+
+// TestEscRetracesThePath: the view stack is the user's path. From the
+// overview, enter on a count shows the table; enter opens a detail; esc
+// returns to the table, esc again to the overview with its cursor where
+// it was, and the table gets back the filter it had before; esc once more
+// leaves the overview. A : command starts a new path.
+func TestEscRetracesThePath(t *testing.T) {
+	e := newEvidence(t)
+	m := e.model(t, 100, 24, Options{Actor: testActor})
+	press(t, m, "/", "kind:webhook", "enter", ":overview", "enter")
+	for range 20 {
+		if strings.Contains(selectedLine(t, m.View()), "without owner") {
+			break
+		}
+		press(t, m, "j")
+	}
+	press(t, m, "enter")
+	if v := m.View(); !strings.HasPrefix(title(v), "Identities 40 of 40 · filter owner:none status:active") {
+		t.Fatalf("enter on without owner:\n%s", v)
+	}
+	if v := m.View(); !strings.Contains(lastLine(v), "esc back to overview") {
+		t.Errorf("the hint bar does not say where esc goes: %q", lastLine(v))
+	}
+	// What the user did on the table since is esc's to clear first, as
+	// the table does: a filter of their own, then the selection.
+	press(t, m, " ", "/", "kind:deploy_key", "enter", "esc")
+	if m.top() != view(m.ids) || strings.Contains(title(m.View()), "filter") {
+		t.Fatalf("esc with a filter of the user's own should clear it:\n%s", m.View())
+	}
+	press(t, m, "esc")
+	if m.top() != view(m.ids) || len(m.ids.selected) != 0 {
+		t.Fatalf("esc with a selection: top %T, %d selected", m.top(), len(m.ids.selected))
+	}
+	press(t, m, "/", "owner:none status:active", "enter", "enter")
+	if _, ok := m.top().(*detailView); !ok {
+		t.Fatalf("enter on the table: top is %T", m.top())
+	}
+	press(t, m, "esc")
+	if m.top() != view(m.ids) || !strings.Contains(title(m.View()), "filter owner:none status:active") {
+		t.Fatalf("esc from the detail:\n%s", m.View())
+	}
+	press(t, m, "esc")
+	if _, ok := m.top().(*overviewView); !ok {
+		t.Fatalf("esc on the table after the overview: top is %T\n%s", m.top(), m.View())
+	}
+	if !strings.Contains(selectedLine(t, m.View()), "without owner") {
+		t.Errorf("the overview's cursor moved:\n%s", m.View())
+	}
+	press(t, m, "esc")
+	if v := m.View(); m.top() != view(m.ids) || !strings.Contains(title(v), "filter kind:webhook") {
+		t.Errorf("esc from the overview: the table should have its filter from before:\n%s", v)
+	}
+	if strings.Contains(lastLine(m.View()), "back to") {
+		t.Errorf("no way back is left, yet the hint bar offers one: %q", lastLine(m.View()))
+	}
+	// esc on the table is its own again: it clears the filter.
+	press(t, m, "esc")
+	if strings.Contains(title(m.View()), "filter") {
+		t.Errorf("esc did not clear the filter: %q", title(m.View()))
+	}
+	// A : command is a new path: esc after it does not go back.
+	press(t, m, ":overview", "enter", "enter", ":identities", "enter", "esc")
+	if m.top() != view(m.ids) {
+		t.Errorf("esc after :identities went to %T", m.top())
 	}
 }

@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"context"
 	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
@@ -10,8 +11,9 @@ import (
 // once a second (Options.Poll) it reads the head of the event log off the
 // event loop, and when the log grew it reads again what it shows of the
 // campaigns, the chosen campaign's items and the open detail's history,
-// in place: the cursor and the filter stay. ctrl+r does the same at once,
-// and also re-reads the owners and findings of every identity.
+// in place: the cursor and the filter stay, and the owners and findings
+// of the identities whose owner an event since changed. ctrl+r does the
+// same at once, and re-reads the owners and findings of every identity.
 
 // watchTickMsg is time to look at the log's head again.
 type watchTickMsg struct{}
@@ -20,6 +22,34 @@ type watchTickMsg struct{}
 type headMsg struct {
 	seq int64
 	err error
+}
+
+// ownersWatcher is a Store that says whose owner changed after an event
+// (audit.Store): a poll that saw new events then re-reads those
+// identities' owners and findings, not every identity.
+type ownersWatcher interface {
+	OwnersChangedSince(ctx context.Context, seq int64) ([]string, error)
+}
+
+// ownersChangedMsg is the identities whose owner events after the last
+// seen head changed.
+type ownersChangedMsg struct {
+	ids []string
+	err error
+}
+
+// readOwnersSince reads, off the event loop, whose owner changed after
+// event seq.
+func (m *Model) readOwnersSince(seq int64) tea.Cmd {
+	w, ok := m.st.store.(ownersWatcher)
+	if !ok {
+		return nil
+	}
+	ctx := m.st.ctx
+	return func() tea.Msg {
+		ids, err := w.OwnersChangedSince(ctx, seq)
+		return ownersChangedMsg{ids: ids, err: err}
+	}
 }
 
 // refreshMsg is ctrl+r.
@@ -54,12 +84,22 @@ func (m *Model) updateWatch(msg tea.Msg) (tea.Cmd, bool) {
 		if msg.err != nil || msg.seq == m.st.head {
 			return next, true
 		}
-		first := m.st.head == 0
+		first, prev := m.st.head == 0, m.st.head
 		m.st.head = msg.seq
 		if first {
 			return next, true // the first look: what is shown is as new
 		}
-		return tea.Batch(next, m.reread(false)), true
+		return tea.Batch(next, m.reread(false), m.readOwnersSince(prev)), true
+	case ownersChangedMsg:
+		if msg.err != nil {
+			return nil, true // the next poll or ctrl+r reads them again
+		}
+		for _, id := range msg.ids {
+			if _, ok := m.st.pop.index[id]; ok {
+				m.st.dirty[id]++
+			}
+		}
+		return m.reload(), true
 	case refreshMsg:
 		m.setFlash("Reading the evidence file again…", false)
 		return tea.Batch(m.reread(true), m.readHead()), true

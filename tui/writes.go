@@ -2,6 +2,7 @@ package tui
 
 import (
 	"encoding/json"
+	"errors"
 	"os"
 	"strconv"
 	"strings"
@@ -410,10 +411,12 @@ func (m *Model) undone(msg undoneMsg) tea.Cmd {
 		}
 		cmds = append(cmds, m.loadDecisions(e.campaign), m.broadcast(decisionsChangedMsg{recorded: true}))
 	}
-	// Whatever was undone leaves the entry; what was not stays to retry.
+	// Whatever was undone leaves the entry; what was not stays to retry,
+	// unless the log refused it for good (a later change by someone else):
+	// then u goes on to the change before it.
 	if n := len(m.undo); n > 0 {
 		keep := len(e.events) - msg.done
-		if keep == 0 {
+		if keep == 0 || errors.Is(msg.err, audit.ErrOwnerUndo) {
 			m.undo = m.undo[:n-1]
 		} else {
 			m.undo[n-1].events = e.events[:keep]
@@ -422,9 +425,12 @@ func (m *Model) undone(msg undoneMsg) tea.Cmd {
 			}
 		}
 	}
-	if msg.err != nil {
+	switch {
+	case msg.err != nil && msg.done == 0:
+		m.setFlash(upperFirst(msg.err.Error()), true)
+	case msg.err != nil:
 		m.setFlash("Undo stopped after "+strconv.Itoa(msg.done)+" of "+strconv.Itoa(len(e.events))+": "+msg.err.Error(), true)
-	} else {
+	default:
 		m.setFlash("Undone: "+e.label+" ("+eventRange(msg.events)+")", false)
 	}
 	return tea.Batch(cmds...)
