@@ -179,36 +179,45 @@ var ErrOwnerTooLong = fmt.Errorf("an owner is at most %d characters", MaxOwnerLe
 func (s *Store) SetOwners(ctx context.Context, actor string, sets []OwnerSet) ([]Event, error) {
 	var evs []Event
 	err := s.Write(ctx, func(tx *Tx) error {
-		evs = evs[:0]
-		dir, err := tx.People(ctx)
-		if err != nil {
-			return err
-		}
-		for _, set := range sets {
-			set.Owner = strings.TrimSpace(set.Owner)
-			if n := utf8.RuneCountInString(set.Owner); n > MaxOwnerLength {
-				return fmt.Errorf("%w; this one is %d: nothing was written", ErrOwnerTooLong, n)
-			}
-			set.Person = ""
-			if p := dir.Lookup(set.Owner); p != nil {
-				set.Person = p.Email
-			}
-			if err := tx.requireIdentity(ctx, set.Identity); err != nil {
-				return err
-			}
-			ev, err := tx.Append(ctx, actor, EventOwnerSet, set)
-			if err != nil {
-				return err
-			}
-			if err := applyOwnerSet(ctx, tx.tx, ev.Seq, &set); err != nil {
-				return err
-			}
-			evs = append(evs, ev)
-		}
-		return nil
+		var err error
+		evs, err = tx.SetOwners(ctx, actor, sets)
+		return err
 	})
 	if err != nil {
 		return nil, err
+	}
+	return evs, nil
+}
+
+// SetOwners records owner assignments inside the transaction, one
+// owner.set event each, as Store.SetOwners does: for a workflow whose own
+// event must commit with them (an offboarding transfer).
+func (t *Tx) SetOwners(ctx context.Context, actor string, sets []OwnerSet) ([]Event, error) {
+	var evs []Event
+	dir, err := t.People(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, set := range sets {
+		set.Owner = strings.TrimSpace(set.Owner)
+		if n := utf8.RuneCountInString(set.Owner); n > MaxOwnerLength {
+			return nil, fmt.Errorf("%w; this one is %d: nothing was written", ErrOwnerTooLong, n)
+		}
+		set.Person = ""
+		if p := dir.Lookup(set.Owner); p != nil {
+			set.Person = p.Email
+		}
+		if err := t.requireIdentity(ctx, set.Identity); err != nil {
+			return nil, err
+		}
+		ev, err := t.Append(ctx, actor, EventOwnerSet, set)
+		if err != nil {
+			return nil, err
+		}
+		if err := applyOwnerSet(ctx, t.tx, ev.Seq, &set); err != nil {
+			return nil, err
+		}
+		evs = append(evs, ev)
 	}
 	return evs, nil
 }

@@ -109,7 +109,11 @@ func decideEach(ctx context.Context, st *audit.Store, actor, campaign string, id
 	return out, nil
 }
 
-func decideTx(ctx context.Context, tx *audit.Tx, actor string, c *Campaign, sep *separation, id string, d Decision, reason string, refuseSame bool) (*Outcome, error) {
+// decideOption adds to a decision's event what only some decisions say
+// (a transfer's new owner).
+type decideOption func(*DecidePayload)
+
+func decideTx(ctx context.Context, tx *audit.Tx, actor string, c *Campaign, sep *separation, id string, d Decision, reason string, refuseSame bool, opts ...decideOption) (*Outcome, error) {
 	it, err := loadItem(ctx, tx, c, id)
 	if err != nil {
 		return nil, err
@@ -132,8 +136,11 @@ func decideTx(ctx context.Context, tx *audit.Tx, actor string, c *Campaign, sep 
 	if (d == Keep || d == Rotate) && it.findings != "[]" && reason == "" {
 		return nil, fmt.Errorf("%w: %s on %s needs --reason: it has findings (%s)", ErrReasonRequired, d, audit.Printable(id), findingRules(it.findings))
 	}
-	ev, err := tx.AppendSigned(ctx, actor, EventDecide, DecidePayload{Campaign: c.Name, Items: []string{id}, Decision: d, Reason: reason,
-		SignedBy: sg.fingerprint()}, sg.signer())
+	payload := DecidePayload{Campaign: c.Name, Items: []string{id}, Decision: d, Reason: reason, SignedBy: sg.fingerprint()}
+	for _, o := range opts {
+		o(&payload)
+	}
+	ev, err := tx.AppendSigned(ctx, actor, EventDecide, payload, sg.signer())
 	if err != nil {
 		return nil, err
 	}
@@ -323,6 +330,8 @@ func checkDecision(d Decision) error {
 	switch d {
 	case Decommission, Keep, Rotate:
 		return nil
+	case Transfer:
+		return fmt.Errorf("%w: transfer names the new owner: nhi decide CAMPAIGN ID transfer --to PERSON, in an offboarding campaign", ErrBadDecision)
 	}
 	return fmt.Errorf("%w %q: decide decommission, keep or rotate", ErrBadDecision, string(d))
 }
