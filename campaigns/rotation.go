@@ -23,7 +23,7 @@ const (
 
 // rotationCheck judges rotate decisions against one later snapshot.
 type rotationCheck struct {
-	since  time.Time                 // rotation must be after this
+	since  time.Time                  // rotation must be after this
 	before map[string]*audit.Identity // the identities as the campaign reviewed them
 	after  map[string]*audit.Identity // the later snapshot's, by ID
 	// keysByScope are the later snapshot's deploy keys, by repository.
