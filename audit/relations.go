@@ -238,7 +238,9 @@ type Leaver struct {
 
 // Leavers lists every person of the directory whose status is left and
 // who still owns, holds or created active identities among ids, most
-// identities first (ties by e-mail). One pass over the identities.
+// identities first (ties by e-mail). An identity they created whose
+// recorded owner is someone else was handed over and no longer counts.
+// One pass over the identities.
 func Leavers(dir *Directory, ids []Identity) []Leaver {
 	byKey := map[string]int{} // alias key -> index into out
 	var out []Leaver
@@ -295,7 +297,10 @@ func Leavers(dir *Directory, ids []Identity) []Leaver {
 		}
 		add(lookup(id.Owner), RelOwns)
 		for _, h := range holderAttributes {
-			if v := id.Attributes[h.attr]; v != "" {
+			// What they created is handled once someone else is its
+			// recorded owner (a transfer); what they hold is theirs
+			// whoever answers for it.
+			if v := id.Attributes[h.attr]; v != "" && (h.kind == RelHolds || id.Owner == "") {
 				add(lookup(v), h.kind)
 			}
 		}
