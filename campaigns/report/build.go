@@ -134,6 +134,9 @@ func Build(ctx context.Context, st *audit.Store, name string, opts Options) (*Re
 	if err := people(ctx, st, c, r, opts.AsOf); err != nil {
 		return nil, err
 	}
+	if r.Offboarding, err = offboarding(ctx, st, c, r.Register, opts.AsOf); err != nil {
+		return nil, err
+	}
 	r.Integrity, err = integrity(ctx, st, c, used, head, opts, r.Register)
 	if err != nil {
 		return nil, err

@@ -52,6 +52,9 @@ type Report struct {
 	// Refused are the attempts the separation rules refused, in log order.
 	Refused   []Refusal `json:"refused_attempts"`
 	Integrity Integrity `json:"integrity"`
+	// Offboarding is the offboarding summary (offboarding.go); null for a
+	// review campaign.
+	Offboarding *Offboarding `json:"offboarding"`
 
 	// dataFiles, while a bundle is rendered, closes once the CSV tables
 	// are written and Integrity.DataFiles lists their hashes: the reports

@@ -211,6 +211,35 @@ func TestOffboardEndToEnd(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(out, "manifest.json")); err != nil {
 		t.Fatal(err)
 	}
+	md, err := os.ReadFile(filepath.Join(out, "report.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"## Offboarding summary",
+		"Offboards person " + leaver.Email + ", effective 2026-10-31",
+		"2 identities: 2 done and proven, 0 remaining.",
+		"Relationships found: created 2",
+		"Access revoked: not-checked",
+		"| transfer 20", "| transferred (snapshot 2) | — |",
+		"| rotate 20", "| rotated (snapshot 2) | — |",
+	} {
+		if !strings.Contains(string(md), want) {
+			t.Errorf("report.md lacks %q:\n%s", want, md)
+		}
+	}
+	var rep struct {
+		Offboarding *struct {
+			Person string `json:"person"`
+			Items  []struct {
+				Done bool `json:"done"`
+			} `json:"items"`
+		} `json:"offboarding"`
+	}
+	if b, err := os.ReadFile(filepath.Join(out, "report.json")); err != nil || json.Unmarshal(b, &rep) != nil || rep.Offboarding == nil ||
+		rep.Offboarding.Person != leaver.Email || len(rep.Offboarding.Items) != 2 {
+		t.Errorf("report.json offboarding: %+v %v", rep.Offboarding, err)
+	}
 	if r := ok(t, "verify", "--report", out, "--db", db); !strings.HasPrefix(r.stdout, "OK") {
 		t.Errorf("verify --report:\n%s", r.stdout)
 	}
