@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/nhi-audit/nhi/filter"
 )
 
 // Relationships between a person of the directory and identities: what
@@ -318,4 +320,36 @@ func Leavers(dir *Directory, ids []Identity) []Leaver {
 		return strings.Compare(a.Person.Email, b.Person.Email)
 	})
 	return kept
+}
+
+// PersonRelated resolves the people a filter's person terms name
+// (filter.Filter.People) and returns the filter.Env.Related that matches
+// an identity related to one of them in any way. A name nobody in the
+// directory goes by is an error, with the closest people: a typo must not
+// read as "related to nothing".
+func (s *Store) PersonRelated(ctx context.Context, names []string) (func(filter.Subject, string) bool, error) {
+	dir, err := s.People(ctx)
+	if err != nil {
+		return nil, err
+	}
+	matchers := map[string]*PersonMatcher{}
+	for _, n := range names {
+		p := dir.Lookup(n)
+		if p == nil {
+			if dir.Len() == 0 {
+				return nil, fmt.Errorf("person:%s: the directory of people is empty; import it first (nhi people import FILE)", Printable(n))
+			}
+			return nil, fmt.Errorf("person:%s: %w", Printable(n), dir.Unknown("person", n))
+		}
+		access, err := s.AccessOf(ctx, p)
+		if err != nil {
+			return nil, err
+		}
+		matchers[AliasKey(n)] = NewPersonMatcher(p, access)
+	}
+	return func(sub filter.Subject, person string) bool {
+		id, ok := sub.(*Identity)
+		m := matchers[AliasKey(person)]
+		return ok && m != nil && m.Relations(id) != nil
+	}, nil
 }

@@ -453,6 +453,11 @@ func bulk(ctx context.Context, st *audit.Store, actor, campaign, expr, action st
 	if err != nil {
 		return nil, err
 	}
+	if len(f.People()) > 0 {
+		// Frozen items keep their owner and holder, not every attribute a
+		// relationship reads: a partial answer would decide the wrong set.
+		return nil, fmt.Errorf("%w: person: terms do not apply to a campaign's frozen items; offboard the person (nhi offboard PERSON), or select by owner: and attr. terms", ErrEmptyScope)
+	}
 	c, err := loadOpen(ctx, st, campaign)
 	if err != nil {
 		return nil, err

@@ -219,6 +219,11 @@ func CreateOffboarding(ctx context.Context, st *audit.Store, actor string, spec 
 		related = audit.RelatedIn(ids, audit.NewPersonMatcher(person, access))
 	} else {
 		env := &filter.Env{Now: st.Now()}
+		if people := f.People(); len(people) > 0 {
+			if env.Related, err = st.PersonRelated(ctx, people); err != nil {
+				return nil, err
+			}
+		}
 		for i := range ids {
 			if ids[i].Status == audit.StatusActive && f.Match(&ids[i], env) {
 				related = append(related, audit.Related{Identity: ids[i]})

@@ -85,7 +85,9 @@ var identityColumns = []column{
 // marked for bulk actions. Rows are positions in the population, so an
 // identity changed by an action shows its new values at once.
 type identitiesView struct {
-	keys   identitiesKeys
+	// related answers the filter's person: terms (nil without any).
+	related func(filter.Subject, string) bool
+	keys    identitiesKeys
 	st     *state
 	table  *table[int32]
 	at     time.Time // the clock reading of the frame being drawn

@@ -78,6 +78,16 @@ func TestOffboardEndToEnd(t *testing.T) {
 		t.Errorf("pending:\n%s", text)
 	}
 
+	// person: finds the same identities in any filter.
+	var related []struct {
+		ID string `json:"id"`
+	}
+	if err := json.Unmarshal([]byte(ok(t, "identities", "--filter", "person:"+leaver.Email+" status:active", "--json", "--db", db).stdout), &related); err != nil ||
+		len(related) < leavers[0].Count {
+		t.Errorf("identities --filter person:%s: %d (pending said %d), %v", leaver.Email, len(related), leavers[0].Count, err)
+	}
+	refused(t, 1, `person "nobody-here" is not in the directory of people`, "identities", "--filter", "person:nobody-here", "--db", db)
+
 	// Bad input: nothing is written.
 	refused(t, 1, "is not in the directory of people", "offboard", "nobody-here", "--db", db, "--as", "lead@northwind.example")
 	refused(t, 2, "is after today", "offboard", leaver.GitHub, "--effective", time.Now().UTC().AddDate(0, 0, 2).Format("2006-01-02"), "--db", db, "--as", "lead@northwind.example")
