@@ -88,11 +88,11 @@ type identitiesView struct {
 	// related answers the filter's person: terms (nil without any).
 	related func(filter.Subject, string) bool
 	keys    identitiesKeys
-	st     *state
-	table  *table[int32]
-	at     time.Time // the clock reading of the frame being drawn
-	width  int
-	height int
+	st      *state
+	table   *table[int32]
+	at      time.Time // the clock reading of the frame being drawn
+	width   int
+	height  int
 
 	// The filter in force, and the prompt that edits it.
 	filterText string
