@@ -85,14 +85,12 @@ var identityColumns = []column{
 // marked for bulk actions. Rows are positions in the population, so an
 // identity changed by an action shows its new values at once.
 type identitiesView struct {
-	// related answers the filter's person: terms (nil without any).
-	related func(filter.Subject, string) bool
-	keys    identitiesKeys
-	st      *state
-	table   *table[int32]
-	at      time.Time // the clock reading of the frame being drawn
-	width   int
-	height  int
+	keys   identitiesKeys
+	st     *state
+	table  *table[int32]
+	at     time.Time // the clock reading of the frame being drawn
+	width  int
+	height int
 
 	// The filter in force, and the prompt that edits it.
 	filterText string
@@ -117,6 +115,9 @@ type identitiesView struct {
 	orderCol     int
 	orderVersion uint64
 	lastQuery    time.Duration
+
+	// related answers the filter's person: terms (nil without any).
+	related func(filter.Subject, string) bool
 }
 
 func newIdentitiesView(st *state) *identitiesView {
