@@ -445,6 +445,12 @@ func (v *identitiesView) setFilter(text string) tea.Cmd {
 		v.filterErr = fe
 		return nil
 	}
+	related, err := v.st.personRelated(f)
+	if err != nil {
+		v.filterErr = &filter.Error{Expr: text, Msg: err.Error()}
+		return nil
+	}
+	v.related = related
 	v.filterErr = nil
 	v.filterText = text
 	if strings.TrimSpace(text) == "" {
@@ -460,7 +466,9 @@ func (v *identitiesView) requery() tea.Cmd {
 	v.seq++
 	v.latest.Store(v.seq)
 	v.pending = true
-	q := query{seq: v.seq, latest: &v.latest, pop: v.st.pop, filter: v.query, env: v.st.filterEnv(), sort: v.sort}
+	env := v.st.filterEnv()
+	env.Related = v.related
+	q := query{seq: v.seq, latest: &v.latest, pop: v.st.pop, filter: v.query, env: env, sort: v.sort}
 	if v.sort.col != noSort && v.orderCol == v.sort.col && v.orderVersion == v.st.pop.version {
 		q.order = v.order
 	}
