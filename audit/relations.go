@@ -3,6 +3,7 @@ package audit
 import (
 	"context"
 	"fmt"
+	"iter"
 	"slices"
 	"strings"
 	"time"
@@ -244,6 +245,18 @@ type Leaver struct {
 // recorded owner is someone else was handed over and no longer counts.
 // One pass over the identities.
 func Leavers(dir *Directory, ids []Identity) []Leaver {
+	return LeaversOf(dir, func(yield func(*Identity) bool) {
+		for i := range ids {
+			if !yield(&ids[i]) {
+				return
+			}
+		}
+	})
+}
+
+// LeaversOf is Leavers over any sequence of identities (the review UI
+// holds pointers).
+func LeaversOf(dir *Directory, ids iter.Seq[*Identity]) []Leaver {
 	byKey := map[string]int{} // alias key -> index into out
 	var out []Leaver
 	for _, p := range dir.People() {
@@ -271,8 +284,7 @@ func Leavers(dir *Directory, ids []Identity) []Leaver {
 		return -1
 	}
 	var hit [5]int // distinct leavers of one identity: its owner and each holder attribute
-	for j := range ids {
-		id := &ids[j]
+	for id := range ids {
 		if id.Status != StatusActive {
 			continue
 		}
