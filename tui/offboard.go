@@ -73,7 +73,9 @@ func (m *Model) loadPeople() tea.Cmd { return m.st.loadPeople() }
 func (s *state) loadPeople() tea.Cmd {
 	store, ctx := s.store, s.ctx
 	if store == nil {
-		return func() tea.Msg { return peopleLoadedMsg{err: errors.New("no evidence file to read the directory of people from")} }
+		return func() tea.Msg {
+			return peopleLoadedMsg{err: errors.New("no evidence file to read the directory of people from")}
+		}
 	}
 	return func() tea.Msg {
 		dir, err := store.People(ctx)
