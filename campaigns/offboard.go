@@ -269,7 +269,9 @@ func CreateOffboarding(ctx context.Context, st *audit.Store, actor string, spec 
 				Digest: current[i].Digest, AsOf: current[i].StartedAt.UTC().Format(time.RFC3339), Count: n})
 		}
 	}
-	slices.SortFunc(uses, func(a, b SnapshotUse) int { return strings.Compare(a.Source+"\x00"+a.Account, b.Source+"\x00"+b.Account) })
+	slices.SortFunc(uses, func(a, b SnapshotUse) int {
+		return strings.Compare(a.Source+"\x00"+a.Account, b.Source+"\x00"+b.Account)
+	})
 	slices.SortFunc(items, func(a, b frozen) int { return strings.Compare(a.id, b.id) })
 	slices.SortFunc(obItems, func(a, b OffboardItem) int { return strings.Compare(a.ID, b.ID) })
 
