@@ -180,7 +180,7 @@ func risk(row *Row, rels []audit.Relation) string {
 	} else {
 		exposure = "part of the retired system"
 	}
-	state := row.Decision
+	var state string
 	switch {
 	case row.Decision == "keep":
 		state = "kept (" + orDashText(row.Reason) + ")"
