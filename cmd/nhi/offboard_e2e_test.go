@@ -173,7 +173,7 @@ func TestOffboardEndToEnd(t *testing.T) {
 			ok(t, append([]string{"decide", name, it.ID, "decommission"}, as...)...)
 		}
 	}
-	ok(t, "campaign", "close", name, "--db", db, "--as", "lead@northwind.example")
+	ok(t, "campaign", "close", name, "--yes", "--db", db, "--as", "lead@northwind.example")
 
 	// The organisation acts: keys[1] replaced under the same title, the
 	// rest deleted. The token's PAT lists stay unreadable (they need an
