@@ -409,3 +409,10 @@ func (s *Store) OwnersChangedSince(ctx context.Context, seq int64) ([]string, er
 	}
 	return out, rows.Err()
 }
+
+// SetOwners records owner assignments inside the transaction, one
+// owner.set event each, as Store.SetOwners does: for a workflow whose own
+// event must commit with them (an offboarding transfer).
+func (tx *Tx) SetOwners(ctx context.Context, actor string, sets []OwnerSet) ([]Event, error) {
+	return tx.setOwners(ctx, actor, sets, nil)
+}

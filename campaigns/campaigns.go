@@ -31,10 +31,10 @@ const (
 // ParseDecision reads a decision a reviewer may make.
 func ParseDecision(s string) (Decision, error) {
 	switch d := Decision(strings.ToLower(strings.TrimSpace(s))); d {
-	case Decommission, Keep, Rotate:
+	case Decommission, Keep, Rotate, Transfer:
 		return d, nil
 	}
-	return "", fmt.Errorf("%w %q: decide decommission, keep or rotate", ErrBadDecision, s)
+	return "", fmt.Errorf("%w %q: decide decommission, keep or rotate (or, in an offboarding campaign, transfer --to PERSON)", ErrBadDecision, s)
 }
 
 // Campaign states.
@@ -360,6 +360,9 @@ type DecidePayload struct {
 	Decision Decision `json:"decision"`
 	Reason   string   `json:"reason"`
 	Filter   string   `json:"filter,omitempty"` // bulk: the filter that selected Items
+	// To is the person (e-mail) a transfer hands the items to
+	// (offboarding campaigns, docs/offboarding.md).
+	To string `json:"to,omitempty"`
 	// SignedBy is the fingerprint of the key that signed the event (see
 	// docs/people.md); "" when unsigned.
 	SignedBy string `json:"signed_by,omitempty"`
@@ -417,6 +420,18 @@ type VerifyPayload struct {
 	// Why says, for each not-checked item, why the snapshot could not
 	// check it (absent from events written before it was added).
 	Why map[string]string `json:"not_checked_why,omitempty"`
+	// Rotate and transfer decisions (rotation.go), and why each stands as
+	// it does. Absent from events written before they were checked.
+	Rotated        []string          `json:"rotated,omitempty"`
+	NotRotated     []string          `json:"not_rotated,omitempty"`
+	Transferred    []string          `json:"transferred,omitempty"`
+	NotTransferred []string          `json:"not_transferred,omitempty"`
+	Detail         map[string]string `json:"detail,omitempty"`
+	// Access is, for an offboarding campaign of a person, whether the
+	// snapshot still shows tokens or SSO authorizations they hold:
+	// "revoked", "held" (AccessHeld lists them) or "not-checked".
+	Access     string   `json:"access,omitempty"`
+	AccessHeld []string `json:"access_held,omitempty"`
 }
 
 const (

@@ -137,6 +137,12 @@ func Create(ctx context.Context, st *audit.Store, actor string, spec Spec) (*Cre
 		total    int
 		returned []string
 	)
+	var related func(filter.Subject, string) bool
+	if people := f.People(); len(people) > 0 { // person: terms (docs/offboarding.md)
+		if related, err = st.PersonRelated(ctx, people); err != nil {
+			return nil, err
+		}
+	}
 	for si, snap := range snaps {
 		ids, err := st.IdentitiesInSnapshot(ctx, snap.ID)
 		if err != nil {
@@ -145,7 +151,7 @@ func Create(ctx context.Context, st *audit.Store, actor string, spec Spec) (*Cre
 		total += len(ids)
 		// Each snapshot as of its own start: the same scope over the same
 		// snapshots always selects the same identities.
-		env := &filter.Env{Now: snap.StartedAt}
+		env := &filter.Env{Now: snap.StartedAt, Related: related}
 		before := len(items)
 		for i := range ids {
 			id := &ids[i]

@@ -118,7 +118,11 @@ func decideEach(ctx context.Context, st *audit.Store, actor, campaign string, id
 	return out, nil
 }
 
-func decideTx(ctx context.Context, tx *audit.Tx, actor string, c *Campaign, sep *separation, id string, d Decision, reason string, refuseSame bool, terms *exceptionTerms) (*Outcome, error) {
+// decideOption adds to a decision's event what only some decisions say
+// (a transfer's new owner).
+type decideOption func(*DecidePayload)
+
+func decideTx(ctx context.Context, tx *audit.Tx, actor string, c *Campaign, sep *separation, id string, d Decision, reason string, refuseSame bool, terms *exceptionTerms, opts ...decideOption) (*Outcome, error) {
 	it, err := loadItem(ctx, tx, c, id)
 	if err != nil {
 		return nil, err
@@ -144,6 +148,9 @@ func decideTx(ctx context.Context, tx *audit.Tx, actor string, c *Campaign, sep 
 	p := DecidePayload{Campaign: c.Name, Items: []string{id}, Decision: d, Reason: reason, SignedBy: sg.fingerprint()}
 	if it.findings != "[]" {
 		p.ExceptionExpires, p.ExceptionApproval = terms.expiry(), terms.approvalRequired()
+	}
+	for _, o := range opts {
+		o(&p)
 	}
 	ev, err := tx.AppendSigned(ctx, actor, EventDecide, p, sg.signer())
 	if err != nil {
@@ -335,6 +342,8 @@ func checkDecision(d Decision) error {
 	switch d {
 	case Decommission, Keep, Rotate:
 		return nil
+	case Transfer:
+		return fmt.Errorf("%w: transfer names the new owner: nhi decide CAMPAIGN ID transfer --to PERSON, in an offboarding campaign", ErrBadDecision)
 	}
 	return fmt.Errorf("%w %q: decide decommission, keep or rotate", ErrBadDecision, string(d))
 }
@@ -464,6 +473,11 @@ func bulk(ctx context.Context, st *audit.Store, actor, campaign, expr, action st
 	f, err := filter.Parse(strings.TrimSpace(expr), audit.Vocabulary)
 	if err != nil {
 		return nil, err
+	}
+	if len(f.People()) > 0 {
+		// Frozen items keep their owner and holder, not every attribute a
+		// relationship reads: a partial answer would decide the wrong set.
+		return nil, fmt.Errorf("%w: person: terms do not apply to a campaign's frozen items; offboard the person (nhi offboard PERSON), or select by owner: and attr. terms", ErrEmptyScope)
 	}
 	c, err := loadOpen(ctx, st, campaign)
 	if err != nil {

@@ -32,6 +32,20 @@ type Remediation struct {
 	// Overdue lists the still-present items once the campaign's due date
 	// has passed (store clock): approved for removal, not removed in time.
 	Overdue []string
+	// Rotate decisions (rotation.go): rotated, not rotated, or removed
+	// since (listed under Removed), or not checked (under NotChecked);
+	// transfer decisions: transferred or not. Detail says why, for each.
+	Rotated        []string
+	NotRotated     []string
+	Transferred    []string
+	NotTransferred []string
+	Detail         map[string]string
+	// Access is, for an offboarding campaign of a person, whether the
+	// leaver's tokens and SSO authorizations are gone from this snapshot
+	// ("revoked"), still there ("held", listed in AccessHeld) or
+	// "not-checked"; "" otherwise.
+	Access     string
+	AccessHeld []string
 	// Recorded says a campaign.verify event was appended; false when this
 	// snapshot (or a newer one) was already recorded for the campaign.
 	Recorded bool
@@ -126,7 +140,7 @@ func VerifyAfterSnapshot(ctx context.Context, st *audit.Store, actor string, sna
 	var out []Remediation
 	for i := range list {
 		c := &list[i]
-		if c.Status != StatusClosed || c.Progress.ByDecision[Decommission] == 0 {
+		if c.Status != StatusClosed || c.Progress.ByDecision[Decommission]+c.Progress.ByDecision[Rotate]+c.Progress.ByDecision[Transfer] == 0 {
 			continue
 		}
 		for _, id := range c.snapshotIDs() {
@@ -142,13 +156,16 @@ func VerifyAfterSnapshot(ctx context.Context, st *audit.Store, actor string, sna
 			if err != nil {
 				return out, err
 			}
-			if len(r.Removed)+len(r.StillPresent)+len(r.NotChecked) > 0 {
+			if len(r.Removed)+len(r.StillPresent)+len(r.NotChecked)+len(r.Rotated)+len(r.NotRotated)+len(r.Transferred)+len(r.NotTransferred) > 0 || r.Access != "" {
 				out = append(out, *r)
 			}
 		}
 	}
 	return out, nil
 }
+
+// verifiable reports whether a decision is checked against later snapshots.
+func verifiable(d Decision) bool { return d == Decommission || d == Rotate || d == Transfer }
 
 func finished(s *audit.Snapshot) bool {
 	return s.Status == audit.SnapshotComplete || s.Status == audit.SnapshotPartial
@@ -186,15 +203,65 @@ func verifyAgainst(ctx context.Context, st *audit.Store, actor string, c *Campai
 		return nil, err
 	}
 	r := &Remediation{Campaign: c.Name, Due: c.Due, Base: *base, Snapshot: *snap,
-		Removed: []string{}, StillPresent: []string{}, NotChecked: []string{}, Overdue: []string{}, Why: map[string]string{}, As: map[string]string{}}
+		Removed: []string{}, StillPresent: []string{}, NotChecked: []string{}, Overdue: []string{}, Why: map[string]string{}, As: map[string]string{},
+		Detail: map[string]string{}}
 	state := map[string]string{}
+	ob, err := offboardingOf(ctx, st, c.ID)
+	if err != nil {
+		return nil, err
+	}
+	var rot *rotationCheck
+	var dir *audit.Directory
 	for i := range items {
 		it := &items[i]
-		if it.decision != Decommission || itemSnap[it.id] != base.ID {
+		if !verifiable(it.decision) || itemSnap[it.id] != base.ID {
 			continue
 		}
-		if cur, ok := aliases[it.id]; ok && observed[cur] && !observed[it.id] {
-			r.As[it.id] = cur
+		cur := it.id
+		if a, ok := aliases[it.id]; ok && observed[a] && !observed[it.id] {
+			r.As[it.id], cur = a, a
+		}
+		switch it.decision {
+		case Rotate:
+			if rot == nil {
+				if rot, err = newRotation(ctx, st, ob, base, snap, cov); err != nil {
+					return nil, err
+				}
+			}
+			s, why := rot.judge(it.id, cur, audit.Kind(it.kind), it.scope)
+			state[it.id] = s
+			switch s {
+			case Rotated:
+				r.Rotated = append(r.Rotated, it.id)
+				r.Detail[it.id] = why
+			case NotRotated:
+				r.NotRotated = append(r.NotRotated, it.id)
+				r.Detail[it.id] = why
+			case Removed:
+				r.Removed = append(r.Removed, it.id)
+				r.Detail[it.id] = why
+			default:
+				r.NotChecked = append(r.NotChecked, it.id)
+				r.Why[it.id] = why
+			}
+			continue
+		case Transfer:
+			if dir == nil {
+				if dir, err = st.People(ctx); err != nil {
+					return nil, err
+				}
+			}
+			s, why, err := judgeTransfer(ctx, st, dir, it)
+			if err != nil {
+				return nil, err
+			}
+			state[it.id], r.Detail[it.id] = s, why
+			if s == Transferred {
+				r.Transferred = append(r.Transferred, it.id)
+			} else {
+				r.NotTransferred = append(r.NotTransferred, it.id)
+			}
+			continue
 		}
 		if observed[it.id] || observed[aliases[it.id]] {
 			r.StillPresent = append(r.StillPresent, it.id)
@@ -216,8 +283,13 @@ func verifyAgainst(ctx context.Context, st *audit.Store, actor string, c *Campai
 	if pastDue(c.Due, st.Now()) {
 		r.Overdue = slices.Clone(r.StillPresent)
 	}
+	if ob != nil && ob.Person != "" && snap.Source == "github" {
+		if err := checkAccess(ctx, st, ob, snap, cov, r); err != nil {
+			return nil, err
+		}
+	}
 	if len(state) == 0 {
-		return r, nil
+		return r, nil // Access, if checked, is reported but recorded only with decisions
 	}
 	err = st.Write(ctx, func(tx *audit.Tx) error {
 		// Already recorded against this snapshot or a newer one of the
@@ -230,8 +302,14 @@ func verifyAgainst(ctx context.Context, st *audit.Store, actor string, c *Campai
 		if newest >= snap.ID {
 			return nil
 		}
-		ev, err := tx.Append(ctx, actor, EventVerify, VerifyPayload{Campaign: c.Name, Snapshot: snap.ID,
-			Removed: r.Removed, StillPresent: r.StillPresent, NotChecked: r.NotChecked, Why: r.Why})
+		p := VerifyPayload{Campaign: c.Name, Snapshot: snap.ID,
+			Removed: r.Removed, StillPresent: r.StillPresent, NotChecked: r.NotChecked, Why: r.Why,
+			Rotated: r.Rotated, NotRotated: r.NotRotated, Transferred: r.Transferred, NotTransferred: r.NotTransferred,
+			Access: r.Access, AccessHeld: r.AccessHeld}
+		if len(r.Detail) > 0 {
+			p.Detail = r.Detail
+		}
+		ev, err := tx.Append(ctx, actor, EventVerify, p)
 		if err != nil {
 			return err
 		}

@@ -22,7 +22,11 @@ func Verify(ctx context.Context, st *audit.Store) ([]string, error) {
 		return nil, err
 	}
 	v.compare()
-	return v.problems, nil
+	more, err := verifyOffboardings(ctx, st)
+	if err != nil {
+		return nil, err
+	}
+	return append(v.problems, more...), nil
 }
 
 // replayUpTo replays the campaign events of the log up to event seq (0:
@@ -323,7 +327,8 @@ func (v *verifier) apply(e *audit.Event) {
 		if r == nil {
 			return
 		}
-		for state, ids := range map[string][]string{Removed: p.Removed, StillPresent: p.StillPresent, NotChecked: p.NotChecked} {
+		for state, ids := range map[string][]string{Removed: p.Removed, StillPresent: p.StillPresent, NotChecked: p.NotChecked,
+			Rotated: p.Rotated, NotRotated: p.NotRotated, Transferred: p.Transferred, NotTransferred: p.NotTransferred} {
 			for _, id := range ids {
 				if s := r.items[id]; s != nil {
 					s.verify(state, p.Snapshot, e.Seq)

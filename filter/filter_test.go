@@ -493,7 +493,7 @@ func TestFilterErrors(t *testing.T) {
 		{"finding:stael", 8, `unknown rule "stael"`, `did you mean "stale"?`},
 		{"finding:x*", 8, `"x*" matches no rule`, ""},
 		{"status:gone", 7, `unknown status "gone"`, "active, removed"},
-		{"decision:approve", 9, `unknown decision "approve"`, "pending, decommission, keep, rotate, no-response"},
+		{"decision:approve", 9, `unknown decision "approve"`, "pending, decommission, keep, rotate, transfer, no-response"},
 		{"decision:keeep", 9, `unknown decision "keeep"`, `did you mean "keep"?`},
 		{"perm.contents:rw", 14, `unknown permission level "rw"`, "read, write, admin"},
 		{"perm:wrte", 5, `unknown permission level "wrte"`, `did you mean "write"?`},
@@ -534,7 +534,7 @@ func TestFilterErrors(t *testing.T) {
 func TestFilterErrorText(t *testing.T) {
 	_, err := filter.Parse("ownr:alice", audit.Vocabulary)
 	want := `filter: unknown field "ownr" at column 1 (did you mean "owner"? fields: kind, finding, severity, owner, ` +
-		`scope, name, id, source, account, status, campaign, decision, reviewer, unused, expires, age, rotated, used, attr.KEY, perm, perm.NAME; ` +
+		`scope, name, id, source, account, status, person, campaign, decision, reviewer, unused, expires, age, rotated, used, attr.KEY, perm, perm.NAME; ` +
 		`quote text containing ":" to search for it)`
 	if err.Error() != want {
 		t.Errorf("Error() =\n%s\nwant\n%s", err, want)

@@ -312,6 +312,26 @@ func (t *campaignTerm) write(b *strings.Builder) {
 	writePattern(b, src, false, nil)
 }
 
+// personTerm: person:NAME, every identity related to the person. What
+// "related" means is the caller's (Env.Related): the directory and the
+// evidence behind it are not this package's.
+type personTerm struct {
+	person string
+	src    []pelem // as lexed, for the canonical form
+}
+
+func (t *personTerm) match(s Subject, env *Env) bool {
+	if env.Related == nil {
+		panic("filter.Filter.Match: filter.Env.Related is required by person terms")
+	}
+	return env.Related(s, t.person)
+}
+
+func (t *personTerm) write(b *strings.Builder) {
+	b.WriteString("person:")
+	writePattern(b, t.src, false, nil)
+}
+
 // attrTerm: attr.KEY:value. Keys are matched in lower case.
 type attrTerm struct {
 	key string

@@ -3,6 +3,7 @@ package filter
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -171,6 +172,36 @@ func (f *Filter) Match(s Subject, env *Env) bool {
 		env = &noEnv
 	}
 	return f.root.match(s, env)
+}
+
+// People names the people the filter's person terms ask about, in order
+// of appearance, each once: the caller resolves them and sets
+// Env.Related.
+func (f *Filter) People() []string {
+	var out []string
+	var walk func(n node)
+	walk = func(n node) {
+		switch t := n.(type) {
+		case andNode:
+			for _, c := range t {
+				walk(c)
+			}
+		case orNode:
+			for _, c := range t {
+				walk(c)
+			}
+		case notNode:
+			walk(t.x)
+		case *personTerm:
+			if !slices.Contains(out, t.person) {
+				out = append(out, t.person)
+			}
+		}
+	}
+	if f != nil && f.root != nil {
+		walk(f.root)
+	}
+	return out
 }
 
 // maxDepth bounds nesting of parentheses and negations.

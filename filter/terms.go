@@ -63,6 +63,12 @@ type Env struct {
 	// nothing; callers that can say so refuse such a filter up front
 	// ([Filter.NeedsCampaign], [Filter.Campaigns]).
 	Review Review
+	// Related reports whether the subject is related to the person
+	// (any alias), through any relationship (owns, created, holds,
+	// suggested, could-read: docs/offboarding.md). Required by filters
+	// with person terms (Filter.People names them): Match panics if such
+	// a term meets a nil Related.
+	Related func(s Subject, person string) bool
 }
 
 // Review is the campaign context a filter reads, which this package cannot
@@ -143,10 +149,12 @@ var fields = []field{
 	{name: "status", compile: statusField, example: "status:active", docs: []row{
 		{"status:active` / `status:removed` / `status:not-checked", "are present in their account's newest snapshot / were absent where a later snapshot looked / are absent from later snapshots that did not read where they live (a repository the credential does not see, an endpoint that was a gap)"},
 		{"status:any", "have any status. `nhi identities` and the TUI list only active identities unless the filter has a `status:` term"}}},
+	{name: "person", compile: personField, example: "person:alice", docs: []row{
+		{"person:alice", "are related to the person `alice` of the directory (any alias) in any way: they own it, created it, hold it, are its top owner suggestion, or could read it ([offboarding.md](offboarding.md))"}}},
 	{name: "campaign", compile: campaignField, example: "campaign:q3-review", docs: []row{
 		{"campaign:q3-review", "are in the population of that campaign (its name, case-insensitive)"}}},
 	{name: "decision", compile: decisionField, example: "decision:pending", docs: []row{
-		{"decision:pending", "are in the campaign in view and have no decision yet; also `decommission`, `keep`, `rotate`, `no-response`"}}},
+		{"decision:pending", "are in the campaign in view and have no decision yet; also `decommission`, `keep`, `rotate`, `transfer`, `no-response`"}}},
 	{name: "reviewer", compile: reviewerField, example: "reviewer:me", docs: []row{
 		{"reviewer:me", "are in the campaign in view and assigned to you (`--as`, under any of your aliases)"},
 		{"reviewer:alice*", "are assigned to a reviewer matching the glob"},
@@ -283,7 +291,7 @@ func FieldsText() string {
 const unitsHint = "units: h (hours), d (days), w (weeks), mo (30 days), y (365 days)"
 
 var (
-	decisions  = []string{"pending", "decommission", "keep", "rotate", "no-response"}
+	decisions  = []string{"pending", "decommission", "keep", "rotate", "transfer", "no-response"}
 	permLevels = []string{"read", "write", "admin"}
 )
 
@@ -462,6 +470,16 @@ func appendNew(names []string, name string) []string {
 		}
 	}
 	return append(names, name)
+}
+
+func personField(p *parser, s syntax) (node, *Error) {
+	if err := p.needColon(&s); err != nil {
+		return nil, err
+	}
+	if s.v.hasMeta() || s.v.text == "" {
+		return nil, p.fail(s.v.pos, "person: takes one person's alias, not a pattern", "as in person:alice or person:alice@acme.com")
+	}
+	return &personTerm{person: s.v.text, src: s.v.elems()}, nil
 }
 
 func usedField(p *parser, s syntax) (node, *Error) {

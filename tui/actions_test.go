@@ -381,8 +381,18 @@ func TestOverviewShowsLeavers(t *testing.T) {
 	m := e.model(t, 100, 60, Options{Actor: testActor})
 	press(t, m, "o", "alice-smith", "enter", ":", "overview", "enter")
 	v := m.View()
-	if !strings.Contains(v, "Leavers who still own identities (for offboarding)") || !strings.Contains(v, "1  alice-smith") {
+	if !strings.Contains(v, "1 leaver with 1 identity (for offboarding)") || !strings.Contains(v, "1  alice-smith") {
 		t.Fatalf("overview:\n%s", v)
+	}
+	// :offboard lists her; enter shows everything related to her.
+	press(t, m, ":", "offboard", "enter")
+	v = m.View()
+	if !strings.Contains(v, "Offboarding — 1 leaver with 1 identity") || !strings.Contains(v, "alice@acme.test") || !strings.Contains(v, "2026-10-31") {
+		t.Fatalf("offboard view:\n%s", v)
+	}
+	press(t, m, "enter")
+	if v := m.View(); !strings.Contains(title(v), "Identities 1 of 40") || !strings.Contains(v, "renovate") {
+		t.Errorf("her identities:\n%s", v)
 	}
 }
 

@@ -116,6 +116,9 @@ type identitiesView struct {
 	orderCol     int
 	orderVersion uint64
 	lastQuery    time.Duration
+
+	// related answers the filter's person: terms (nil without any).
+	related func(filter.Subject, string) bool
 }
 
 func newIdentitiesView(st *state) *identitiesView {
@@ -443,6 +446,12 @@ func (v *identitiesView) setFilter(text string) tea.Cmd {
 		v.filterErr = fe
 		return nil
 	}
+	related, err := v.st.personRelated(f)
+	if err != nil {
+		v.filterErr = &filter.Error{Expr: text, Msg: err.Error()}
+		return nil
+	}
+	v.related = related
 	v.filterErr = nil
 	v.filterText = text
 	if strings.TrimSpace(text) == "" {
@@ -458,7 +467,9 @@ func (v *identitiesView) requery() tea.Cmd {
 	v.seq++
 	v.latest.Store(v.seq)
 	v.pending = true
-	q := query{seq: v.seq, latest: &v.latest, pop: v.st.pop, filter: v.query, env: v.st.filterEnv(), sort: v.sort}
+	env := v.st.filterEnv()
+	env.Related = v.related
+	q := query{seq: v.seq, latest: &v.latest, pop: v.st.pop, filter: v.query, env: env, sort: v.sort}
 	if v.sort.col != noSort && v.orderCol == v.sort.col && v.orderVersion == v.st.pop.version {
 		q.order = v.order
 	}

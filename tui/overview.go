@@ -34,9 +34,10 @@ type overviewLine struct {
 	text     string
 	filter   string // the identities it counts; "" for a plain line
 	campaign string // the campaign it shows, chosen by enter
+	offboard bool   // it leads to the :offboard view
 }
 
-func (l overviewLine) leads() bool { return l.filter != "" || l.campaign != "" }
+func (l overviewLine) leads() bool { return l.filter != "" || l.campaign != "" || l.offboard }
 
 func newOverviewView(st *state) *overviewView {
 	return &overviewView{keys: newListKeys("show these identities"), st: st}
@@ -96,6 +97,9 @@ func (v *overviewView) Update(msg tea.Msg) tea.Cmd {
 			l := v.lines[v.items[v.cursor]]
 			if l.campaign != "" {
 				return func() tea.Msg { return campaignChosenMsg{l.campaign} }
+			}
+			if l.offboard {
+				return pushView(newOffboardView(v.st), v.st.loadPeople())
 			}
 			return func() tea.Msg { return applyFilterMsg{l.filter} }
 		}
@@ -276,7 +280,12 @@ func (v *overviewView) content() []overviewLine {
 	out = append(out, overviewLine{text: " " + num(active-unowned) + "  with an owner", filter: "owner:any status:active"})
 	if len(leavers) > 0 {
 		blank()
-		plain(theme.Section.Render("Leavers who still own identities (for offboarding)"))
+		n := 0
+		for _, l := range leavers {
+			n += l.n
+		}
+		out = append(out, overviewLine{text: theme.Section.Render(plural(len(leavers), "leaver", "leavers") + " with " +
+			plural(n, "identity", "identities") + " (for offboarding)"), offboard: true})
 		for _, who := range slices.Sorted(maps.Keys(leavers)) {
 			l := leavers[who]
 			// Free text finds recorded owners; holders only by the finding.

@@ -81,6 +81,12 @@ func (m *Model) commands() []command {
 			return pushView(newOverviewView(m.st), tea.Batch(m.loadSnapshots(), m.loadCampaigns()))
 		}},
 	}
+	if m.st.store != nil { // the directory of people is in the file
+		cmds = append(cmds, command{"offboard", []string{"off", "leavers"}, "leavers who still own, hold or created identities", func(m *Model, _ string) tea.Cmd {
+			m.popToBase()
+			return pushView(newOffboardView(m.st), m.loadPeople())
+		}})
+	}
 	if m.st.reviewer != nil {
 		cmds = append(cmds,
 			command{"campaigns", []string{"camp", "c"}, "review campaigns and their progress", func(m *Model, _ string) tea.Cmd {

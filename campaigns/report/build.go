@@ -147,6 +147,9 @@ func Build(ctx context.Context, st *audit.Store, name string, opts Options) (*Re
 	if err := signedRecords(ctx, st, r); err != nil {
 		return nil, err
 	}
+	if r.Offboarding, err = offboarding(ctx, st, c, r.Register, opts.AsOf); err != nil {
+		return nil, err
+	}
 	r.Integrity, err = integrity(ctx, st, c, used, head, opts, r.Register)
 	if err != nil {
 		return nil, err
@@ -286,6 +289,10 @@ func register(a *campaigns.AsOf, snaps []audit.Snapshot, generatedAt time.Time) 
 			flag(c.NoResponse.On == campaigns.OnNoResponseKeep, FlagKeptByRule)
 			flag(c.NoResponse.On == campaigns.OnNoResponseDecommission, FlagDecommissionByRule)
 		}
+		if (it.Decision == campaigns.Rotate || it.Decision == campaigns.Transfer) && it.Verification != "" {
+			// What a later snapshot (or the log, for a transfer) showed.
+			row.Verification, row.VerifiedSnapshot, row.VerifyEvent = it.Verification, it.VerifiedSnapshot, ev.Verify
+		}
 		if it.Decision == campaigns.Decommission {
 			row.Verification, row.VerifiedSnapshot, row.VerifyEvent = it.Verification, it.VerifiedSnapshot, ev.Verify
 			if row.Verification == "" {
@@ -382,7 +389,7 @@ func attestation(c *campaigns.Campaign, create *campaigns.CreatePayload, policy 
 		PeriodStart: ts(c.CreatedAt), CreatedAt: ts(c.CreatedAt), CreatedBy: clean(c.CreatedBy), CreateEvent: c.CreateSeq,
 		ClosedAt: tsp(c.ClosedAt), ClosedBy: clean(c.ClosedBy), CloseEvent: c.CloseSeq,
 		Reviewers: cleanAll(c.Reviewers), CarriedFrom: clean(c.CarriedFrom), Signer: clean(opts.Signer),
-		Controls: controls(policy),
+		Controls: controls(policy, r.Register),
 	}
 	if c.ClosedAt != nil {
 		a.PeriodEnd, a.PeriodEndIs = tsp(c.ClosedAt), "closed"
@@ -454,8 +461,9 @@ func cleanAll(in []string) []string {
 }
 
 // controls lists the controls the report serves; PCI DSS 8.6.3 only when
-// the policy checks rotation or expiry.
-func controls(p audit.Policy) []Control {
+// the policy checks rotation or expiry, and what it claims of rotation is
+// only what later snapshots showed (campaigns' rotation.go).
+func controls(p audit.Policy, reg []Row) []Control {
 	out := []Control{
 		{"SOC 2", "CC6.2", "Registration, authorization and removal of credentials",
 			"Every non-human credential of the accounts in scope is listed with its owner and an explicit decision by a named reviewer; access no longer authorised is approved for removal, and a later snapshot shows whether it was removed."},
@@ -468,7 +476,7 @@ func controls(p audit.Policy) []Control {
 	}
 	if p.Rules[audit.RuleUnrotated].On() || p.Rules[audit.RuleNoExpiry].On() {
 		out = append(out, Control{"PCI DSS v4.0", "8.6.3", "Passwords/secrets of application and system accounts protected against misuse",
-			"Secrets and keys unchanged beyond the policy's rotation period (unrotated) or without expiry (no-expiry) are flagged and decided: rotate, keep with justification, or decommission."})
+			"Secrets and keys unchanged beyond the policy's rotation period (unrotated) or without expiry (no-expiry) are flagged and decided: rotate, keep with justification, or decommission." + rotationClaim(reg)})
 	}
 	return out
 }

@@ -104,6 +104,7 @@ func (r *Report) WriteMarkdown(out io.Writer) error {
 	w.p("Generated %s by %s; signer %s. Reflects the evidence file's event log up to event %d (`%s`).\n\n",
 		r.GeneratedAt, md(r.Tool), md(orEmpty(a.Signer)), r.Integrity.Head.Seq, r.Integrity.Head.Hash)
 	w.p("Contents: 1. Attestation · 2. Population · 3. Criteria · 4. Decision register · 5. Exceptions · 6. Remediation · 7. Reviewer statistics · 8. Integrity\n\n")
+	w.offboarding(r.Offboarding)
 
 	// 1. Attestation
 	w.p("## 1. Attestation\n\n")

@@ -59,6 +59,9 @@ type Report struct {
 	// Signatures are the signed events of the items' trails, for
 	// signatures.jsonl (signatures.go); not part of report.json.
 	Signatures []audit.SignedRecord `json:"-"`
+	// Offboarding is the offboarding summary (offboarding.go); null for a
+	// review campaign.
+	Offboarding *Offboarding `json:"offboarding"`
 
 	// dataFiles, while a bundle is rendered, closes once the CSV tables
 	// are written and Integrity.DataFiles lists their hashes: the reports

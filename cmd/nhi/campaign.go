@@ -686,6 +686,7 @@ func printRemediation(w io.Writer, r *campaigns.Remediation) {
 			}
 		}
 	}
+	n += printProof(w, r)
 	switch {
 	case r.Recorded:
 		fmt.Fprintf(w, "Recorded as event %d.\n", r.Event.Seq)
@@ -916,6 +917,7 @@ type remediationJSON struct {
 	Overdue      []string `json:"overdue"`
 	Recorded     bool     `json:"recorded"`
 	Event        *int64   `json:"event"`
+	proofJSON
 }
 
 func strOrNull(s string) *string {
@@ -1015,7 +1017,7 @@ func itemToJSON(c *campaigns.Campaign, it *campaigns.Item, now time.Time) itemJS
 func remediationToJSON(r *campaigns.Remediation) remediationJSON {
 	j := remediationJSON{Campaign: r.Campaign, Due: r.Due, Source: r.Snapshot.Source, Account: r.Snapshot.Account,
 		BaseSnapshot: r.Base.ID, Snapshot: r.Snapshot.ID, Removed: r.Removed,
-		StillPresent: r.StillPresent, NotChecked: r.NotChecked, Overdue: r.Overdue, Recorded: r.Recorded}
+		StillPresent: r.StillPresent, NotChecked: r.NotChecked, Overdue: r.Overdue, Recorded: r.Recorded, proofJSON: toProofJSON(r)}
 	if r.Recorded {
 		j.Event = &r.Event.Seq
 	}

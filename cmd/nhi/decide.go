@@ -21,6 +21,7 @@ func newDecideCmd(a *app) *cobra.Command {
 	var (
 		reason, filter, batch string
 		until                 string
+		transferTo            string
 		includeDecided        bool
 		confirmCarried        bool
 		undo                  int64
@@ -28,7 +29,7 @@ func newDecideCmd(a *app) *cobra.Command {
 		bulk                  bulkFlags
 	)
 	cmd := &cobra.Command{
-		Use:   "decide CAMPAIGN ID decommission|keep|rotate [--reason TEXT]",
+		Use:   "decide CAMPAIGN ID decommission|keep|rotate|transfer [--reason TEXT] [--to PERSON]",
 		Short: "Record a review decision in a campaign",
 		Long: `decide records your decision on one identity of an open campaign, as an event in
 the log signed with your name (--as, NHI_REVIEWER, or git user.email):
@@ -38,6 +39,8 @@ the log signed with your name (--as, NHI_REVIEWER, or git user.email):
                 and then the keep is an exception: it expires after the policy's
                 exception_days (default 90) or on --until DATE, whichever is sooner
   rotate        keep, but the credential must be replaced; --reason as for keep
+  transfer      (offboarding campaigns) hand it to --to PERSON, an active person
+                who is not the leaver; the new owner is recorded with it
 
 You may not decide an identity you own (its recorded owner, at the campaign's
 creation or now, or who the source says holds it; @login counts as login).
@@ -159,6 +162,17 @@ Other forms:
 			if err != nil {
 				return usageError{cmd.CommandPath(), err}
 			}
+			if (d == campaigns.Transfer) != (transferTo != "") {
+				return usageError{cmd.CommandPath(), errors.New("--to PERSON goes with transfer, and transfer needs it")}
+			}
+			if d == campaigns.Transfer {
+				outs, err := campaigns.TransferItems(ctx, st, actor, name, []string{args[1]}, transferTo, reason)
+				if err != nil {
+					return campaignError(cmd, "", err)
+				}
+				printTransfer(a.stdout, name, transferTo, actor, outs)
+				return nil
+			}
 			o, err := campaigns.Decide(ctx, st, actor, name, args[1], d, reason)
 			if same, ok := errors.AsType[*campaigns.AlreadyDecidedError](err); ok {
 				// Deciding again what you decided is no change: say so and
@@ -193,6 +207,7 @@ Other forms:
 	f := cmd.Flags()
 	f.StringVar(&reason, "reason", "", "justification, recorded with the decision")
 	f.StringVar(&until, "until", "", "for a keep on an identity with findings (an exception): its last day, YYYY-MM-DD; at most the policy's exception_days")
+	f.StringVar(&transferTo, "to", "", "with transfer: the person who takes the identity over")
 	f.StringVar(&filter, "filter", "", "decide every undecided item matching this filter expression")
 	f.BoolVar(&includeDecided, "include-decided", false, "with --filter: change items already decided too")
 	f.BoolVar(&confirmCarried, "confirm-carried", false, "confirm the decisions carried forward from the previous campaign")

@@ -27,6 +27,11 @@ func filterEnv(ctx context.Context, st *audit.Store, actor, inView string, f *fi
 		return nil, err
 	}
 	env.Review = r
+	if people := f.People(); len(people) > 0 { // person: terms (docs/offboarding.md)
+		if env.Related, err = st.PersonRelated(ctx, people); err != nil {
+			return nil, err
+		}
+	}
 	return env, nil
 }
 

@@ -1,0 +1,367 @@
+package audit
+
+import (
+	"context"
+	"fmt"
+	"iter"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/nhi-audit/nhi/filter"
+)
+
+// Relationships between a person of the directory and identities: what
+// offboarding a leaver has to handle (docs/offboarding.md). They live in
+// audit, beside the directory and owner suggestions, because every reader
+// (campaigns, the command line, the review UI through the filter's
+// person: term) computes them the same way from what the file holds.
+
+// Relationship kinds, most direct first.
+const (
+	RelOwns      = "owns"       // the owner recorded in nhi names the person
+	RelCreated   = "created"    // the source says they created it: added a deploy key, installed an App
+	RelHolds     = "holds"      // the source says it is theirs: a PAT's owner, an SSO authorization's login
+	RelSuggested = "suggested"  // they are its top owner suggestion
+	RelCouldRead = "could-read" // a secret or key where they had admin access: a rotation candidate
+)
+
+// RelationKinds lists the relationship kinds in the order they are shown.
+var RelationKinds = []string{RelOwns, RelCreated, RelHolds, RelSuggested, RelCouldRead}
+
+// Relation is one reason an identity is related to a person.
+type Relation struct {
+	Kind   string `json:"kind"`   // one of RelationKinds
+	Detail string `json:"detail"` // in plain words: "added the deploy key (added_by user3)"
+}
+
+// Access is a place where a person had admin access, as a snapshot read
+// it: a repository they administered as a direct collaborator, or an
+// organisation they owned. Secrets and keys there are rotation candidates
+// when they leave: they could read them, or change the workflows that do.
+type Access struct {
+	Scope      string `json:"scope"` // "org" or "org/repo"
+	Role       string `json:"role"`  // "admin"
+	Via        string `json:"via"`   // "collaborator" or "member"
+	Login      string `json:"login"` // the alias the snapshot named them by
+	SnapshotID int64  `json:"snapshot"`
+}
+
+// readableKinds are the kinds whose value someone with admin access to
+// their place could read or exfiltrate through a workflow.
+func readableKind(k Kind) bool {
+	switch k {
+	case KindGitHubActionsSecret, KindGitHubDependabotSecret, KindGitHubCodespacesSecret, KindGitHubDeployKey:
+		return true
+	}
+	return false
+}
+
+// holderAttributes are the attributes by which a source says who holds or
+// created an identity, with the relationship each stands for.
+var holderAttributes = []struct{ attr, kind, detail string }{
+	{"owner", RelHolds, "holds it (owner %s, according to the source)"},
+	{"login", RelHolds, "authorised the credential (login %s)"},
+	{"added_by", RelCreated, "added it (added_by %s)"},
+	{"installed_by", RelCreated, "installed the App (installed_by %s)"},
+}
+
+// PersonMatcher tells whether a name is one of a person's aliases, the way
+// the directory compares names (case-insensitive, @login = login), without
+// allocating for names already in lower case.
+type PersonMatcher struct {
+	Person *Person
+	keys   []string
+	access []Access
+}
+
+// NewPersonMatcher matches p's names; access is where they had admin
+// access (Store.AccessOf), for the could-read relationship.
+func NewPersonMatcher(p *Person, access []Access) *PersonMatcher {
+	m := &PersonMatcher{Person: p, access: access}
+	for _, n := range p.Names() {
+		if k := AliasKey(n); k != "" && !slices.Contains(m.keys, k) {
+			m.keys = append(m.keys, k)
+		}
+	}
+	return m
+}
+
+// Names reports whether name is one of the person's aliases.
+func (m *PersonMatcher) Names(name string) bool {
+	if name == "" {
+		return false
+	}
+	name = strings.TrimSpace(name)
+	name = strings.TrimPrefix(name, "@")
+	for _, k := range m.keys {
+		if strings.EqualFold(name, k) {
+			return true
+		}
+	}
+	return false
+}
+
+// Relations lists why id is related to the person, most direct first;
+// nil when it is not.
+func (m *PersonMatcher) Relations(id *Identity) []Relation {
+	var out []Relation
+	if m.Names(id.Owner) {
+		out = append(out, Relation{RelOwns, "recorded owner " + Printable(id.Owner)})
+	}
+	for _, h := range holderAttributes {
+		if v := id.Attributes[h.attr]; m.Names(v) {
+			detail := fmt.Sprintf(h.detail, Printable(v))
+			switch {
+			case h.attr == "owner" && id.Kind == KindGitHubFineGrainedPAT:
+				detail = "owns the token (" + Printable(v) + ")"
+			case h.attr == "owner" && id.Kind == KindGitHubPATRequest:
+				detail = "requested the token (" + Printable(v) + ")"
+			case h.attr == "owner" && id.Kind == KindGitHubCredentialAuthorization:
+				detail = "SSO credential authorization of " + Printable(v)
+			}
+			out = append(out, Relation{h.kind, detail})
+		}
+	}
+	// The top suggestion is usually the holder the source names: said
+	// above already.
+	if len(id.Suggestions) > 0 && len(out) == 0 && m.Names(id.Suggestions[0].Owner) {
+		out = append(out, Relation{RelSuggested, "top owner suggestion: " + Printable(id.Suggestions[0].Source)})
+	}
+	if readableKind(id.Kind) {
+		for _, a := range m.access {
+			if within(id.Scope, a.Scope) {
+				what := "admin of " + a.Scope
+				if a.Via == PrincipalMember {
+					what = "owner of the organisation " + a.Scope
+				}
+				out = append(out, Relation{RelCouldRead, what + " (" + Printable(a.Login) + ", snapshot " + fmt.Sprint(a.SnapshotID) + "): rotate"})
+				break
+			}
+		}
+	}
+	return out
+}
+
+// within reports whether scope is place or lies below it ("acme/api/prod"
+// is within "acme/api" and "acme").
+func within(scope, place string) bool {
+	return scope == place || (strings.HasPrefix(scope, place) && len(scope) > len(place) && scope[len(place)] == '/')
+}
+
+// Related is an identity and why it is related to a person.
+type Related struct {
+	Identity  Identity   `json:"identity"`
+	Relations []Relation `json:"relations"`
+}
+
+// RelatedIn picks, from ids, the active identities related to the person
+// m matches, in the order given.
+func RelatedIn(ids []Identity, m *PersonMatcher) []Related {
+	var out []Related
+	for i := range ids {
+		id := &ids[i]
+		if id.Status != StatusActive {
+			continue
+		}
+		if rs := m.Relations(id); rs != nil {
+			out = append(out, Related{Identity: *id, Relations: rs})
+		}
+	}
+	return out
+}
+
+// AccessOf lists where the person had admin access according to any
+// snapshot: a repository they administered as a direct collaborator, an
+// organisation they owned. A leaver is usually gone from the newest
+// snapshot's principals, so every snapshot counts; for each place, the
+// newest snapshot that saw it.
+func (s *Store) AccessOf(ctx context.Context, p *Person) ([]Access, error) {
+	names := p.Names()
+	if len(names) == 0 {
+		return nil, nil
+	}
+	q := `SELECT snapshot_id, type, scope, login, role FROM principals
+		WHERE ((type = ? AND role = 'admin') OR (type = ? AND role = 'admin')) AND lower(login) IN (` +
+		strings.Repeat("?,", len(names)-1) + `?) ORDER BY snapshot_id DESC, scope`
+	args := []any{PrincipalCollaborator, PrincipalMember}
+	for _, n := range names {
+		args = append(args, AliasKey(n))
+	}
+	rows, err := s.db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("reading where %s had access: %w", p.Email, err)
+	}
+	defer rows.Close()
+	var out []Access
+	seen := map[string]bool{}
+	for rows.Next() {
+		var a Access
+		if err := rows.Scan(&a.SnapshotID, &a.Via, &a.Scope, &a.Login, &a.Role); err != nil {
+			return nil, err
+		}
+		if seen[a.Scope] {
+			continue
+		}
+		seen[a.Scope] = true
+		out = append(out, a)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	slices.SortFunc(out, func(a, b Access) int { return strings.Compare(a.Scope, b.Scope) })
+	return out, nil
+}
+
+// PersonRelations lists the active identities related to p, in ID order,
+// each with why.
+func (s *Store) PersonRelations(ctx context.Context, p *Person) ([]Related, error) {
+	access, err := s.AccessOf(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	ids, err := s.Identities(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return RelatedIn(ids, NewPersonMatcher(p, access)), nil
+}
+
+// Leaver is a person who left and still owns, holds or created active
+// identities: what offboarding has left to do.
+type Leaver struct {
+	Person Person         `json:"person"`
+	Count  int            `json:"count"`   // active identities they own, hold or created
+	ByKind map[string]int `json:"by_kind"` // of them, per relationship kind (an identity may count under several)
+	// Oldest is the longest-lived of them (created, else first seen).
+	OldestID   string    `json:"oldest_id"`
+	OldestName string    `json:"oldest_name"`
+	OldestAt   time.Time `json:"oldest_at"`
+}
+
+// Leavers lists every person of the directory whose status is left and
+// who still owns, holds or created active identities among ids, most
+// identities first (ties by e-mail). An identity they created whose
+// recorded owner is someone else was handed over and no longer counts.
+// One pass over the identities.
+func Leavers(dir *Directory, ids []Identity) []Leaver {
+	return LeaversOf(dir, func(yield func(*Identity) bool) {
+		for i := range ids {
+			if !yield(&ids[i]) {
+				return
+			}
+		}
+	})
+}
+
+// LeaversOf is Leavers over any sequence of identities (the review UI
+// holds pointers).
+func LeaversOf(dir *Directory, ids iter.Seq[*Identity]) []Leaver {
+	byKey := map[string]int{} // alias key -> index into out
+	var out []Leaver
+	for _, p := range dir.People() {
+		if p.Status != PersonLeft {
+			continue
+		}
+		out = append(out, Leaver{Person: p, ByKind: map[string]int{}})
+		for _, n := range p.Names() {
+			byKey[AliasKey(n)] = len(out) - 1
+		}
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	lookup := func(name string) int {
+		if name == "" {
+			return -1
+		}
+		if i, ok := byKey[name]; ok { // most names are stored as typed, in lower case
+			return i
+		}
+		if i, ok := byKey[AliasKey(name)]; ok {
+			return i
+		}
+		return -1
+	}
+	var hit [5]int // distinct leavers of one identity: its owner and each holder attribute
+	for id := range ids {
+		if id.Status != StatusActive {
+			continue
+		}
+		n := 0
+		add := func(i int, kind string) {
+			if i < 0 {
+				return
+			}
+			out[i].ByKind[kind]++
+			if slices.Contains(hit[:n], i) {
+				return
+			}
+			hit[n] = i
+			n++
+			l := &out[i]
+			l.Count++
+			at := id.FirstSeen
+			if id.CreatedAt != nil {
+				at = *id.CreatedAt
+			}
+			if l.OldestID == "" || at.Before(l.OldestAt) || (at.Equal(l.OldestAt) && id.ID < l.OldestID) {
+				l.OldestID, l.OldestName, l.OldestAt = id.ID, id.Name, at
+			}
+		}
+		add(lookup(id.Owner), RelOwns)
+		for _, h := range holderAttributes {
+			// What they created is handled once someone else is its
+			// recorded owner (a transfer); what they hold is theirs
+			// whoever answers for it.
+			if v := id.Attributes[h.attr]; v != "" && (h.kind == RelHolds || id.Owner == "") {
+				add(lookup(v), h.kind)
+			}
+		}
+	}
+	kept := out[:0]
+	for _, l := range out {
+		if l.Count > 0 {
+			kept = append(kept, l)
+		}
+	}
+	slices.SortStableFunc(kept, func(a, b Leaver) int {
+		if a.Count != b.Count {
+			return b.Count - a.Count
+		}
+		return strings.Compare(a.Person.Email, b.Person.Email)
+	})
+	return kept
+}
+
+// PersonRelated resolves the people a filter's person terms name
+// (filter.Filter.People) and returns the filter.Env.Related that matches
+// an identity related to one of them in any way. A name nobody in the
+// directory goes by is an error, with the closest people: a typo must not
+// read as "related to nothing".
+func (s *Store) PersonRelated(ctx context.Context, names []string) (func(filter.Subject, string) bool, error) {
+	dir, err := s.People(ctx)
+	if err != nil {
+		return nil, err
+	}
+	matchers := map[string]*PersonMatcher{}
+	for _, n := range names {
+		p := dir.Lookup(n)
+		if p == nil {
+			if dir.Len() == 0 {
+				return nil, fmt.Errorf("person:%s: the directory of people is empty; import it first (nhi people import FILE)", Printable(n))
+			}
+			return nil, fmt.Errorf("person:%s: %w", Printable(n), dir.Unknown("person", n))
+		}
+		access, err := s.AccessOf(ctx, p)
+		if err != nil {
+			return nil, err
+		}
+		matchers[AliasKey(n)] = NewPersonMatcher(p, access)
+	}
+	return func(sub filter.Subject, person string) bool {
+		id, ok := sub.(*Identity)
+		m := matchers[AliasKey(person)]
+		return ok && m != nil && m.Relations(id) != nil
+	}, nil
+}

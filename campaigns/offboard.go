@@ -1,0 +1,640 @@
+package campaigns
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/nhi-audit/nhi/audit"
+	"github.com/nhi-audit/nhi/filter"
+)
+
+// Offboarding campaigns (docs/offboarding.md): everything a leaver leaves
+// behind, or everything a retired system held, frozen like any campaign's
+// population, each item saying why it is there, decided with transfer,
+// decommission, rotate or keep, and proven against later snapshots. They
+// are campaigns (the campaigns tables, the campaign.* events), plus an
+// offboard.create event and its projection (schema_offboard.go) that say
+// whom or what they offboard.
+
+// Transfer hands an identity to a new accountable owner, an active person
+// who is not the leaver (offboarding campaigns only).
+const Transfer Decision = "transfer"
+
+// EventOffboard records what an offboarding campaign offboards, in the
+// transaction that creates it, right after its campaign.create event.
+const EventOffboard = "offboard.create"
+
+// Offboarding kinds.
+const (
+	OffboardPerson = "person" // a leaver
+	OffboardSystem = "system" // a system retired: a repository archived, an App uninstalled
+)
+
+// Offboarding refusals; the wrapped message says what to do.
+var (
+	ErrBadEffective = errors.New("bad effective date")
+	ErrBadTransfer  = errors.New("transfer refused")
+	ErrNotOffboard  = errors.New("not an offboarding campaign")
+)
+
+// OffboardSpec says what to offboard: a person of the directory (Person,
+// any alias) or a system (Scope, a filter expression).
+type OffboardSpec struct {
+	Person string
+	Scope  string
+	// Name defaults to offboard-<login or e-mail local part>-<effective>
+	// (offboard-<first word of the scope>-<effective> for a system).
+	Name string
+	// Effective is when the person left (default: their left_at in the
+	// directory, else today); never in the future.
+	Effective string
+	Due       string // default: 14 days from today
+	// Reviewers default to the leaver's manager in the directory.
+	Reviewers        []string
+	AllowPartial     bool
+	AllowAdminReview bool
+}
+
+// OffboardItem is one identity of an offboarding campaign and why it is
+// there.
+type OffboardItem struct {
+	ID        string           `json:"id"`
+	Snapshot  int64            `json:"snapshot"` // the snapshot it was frozen from
+	Relations []audit.Relation `json:"relations,omitempty"`
+}
+
+// OffboardPayload is the payload of offboard.create.
+type OffboardPayload struct {
+	Campaign  string         `json:"campaign"`
+	Kind      string         `json:"kind"`
+	Person    string         `json:"person,omitempty"` // the leaver's e-mail
+	Effective string         `json:"effective"`        // YYYY-MM-DD
+	Scope     string         `json:"scope,omitempty"`  // a system's filter, canonical
+	Access    []audit.Access `json:"access,omitempty"` // where the leaver had admin access
+	Items     []OffboardItem `json:"items"`
+}
+
+// Offboarding is what an offboarding campaign offboards.
+type Offboarding struct {
+	CampaignID int64
+	OffboardPayload
+	Seq int64 // the offboard.create event
+}
+
+// OffboardCreated is what CreateOffboarding did.
+type OffboardCreated struct {
+	Created
+	Offboarding Offboarding
+	Person      *audit.Person // nil for a system
+}
+
+// CreateOffboarding creates an offboarding campaign. Its population is
+// every active identity, across every source's current snapshot, related
+// to the person (audit.PersonMatcher: owns, created, holds, suggested,
+// could-read), or matched by the scope. An empty population is not an
+// error: the campaign is the evidence that nothing was left.
+func CreateOffboarding(ctx context.Context, st *audit.Store, actor string, spec OffboardSpec) (*OffboardCreated, error) {
+	dir, err := st.People(ctx)
+	if err != nil {
+		return nil, err
+	}
+	today := st.Now().Format(dateLayout)
+	var person *audit.Person
+	var f *filter.Filter
+	switch {
+	case strings.TrimSpace(spec.Person) != "" && strings.TrimSpace(spec.Scope) != "":
+		return nil, fmt.Errorf("%w: offboard a person or a system (--scope), not both", ErrEmptyScope)
+	case strings.TrimSpace(spec.Person) != "":
+		if person = dir.Lookup(spec.Person); person == nil {
+			if dir.Len() == 0 {
+				return nil, fmt.Errorf("person %q is %w, which is empty: import it first (nhi people import people.csv)", audit.Printable(spec.Person), audit.ErrUnknownPerson)
+			}
+			return nil, dir.Unknown("person", spec.Person)
+		}
+	case strings.TrimSpace(spec.Scope) != "":
+		if f, err = filter.Parse(strings.TrimSpace(spec.Scope), audit.Vocabulary); err != nil {
+			return nil, err
+		}
+		if f.String() == "" {
+			return nil, fmt.Errorf("%w: %q selects nothing in particular; name the system, e.g. 'scope:acme/legacy-*'", ErrEmptyScope, spec.Scope)
+		}
+	default:
+		return nil, fmt.Errorf("%w: name the person who left (any alias), or the system with --scope EXPR", ErrEmptyScope)
+	}
+
+	effective := strings.TrimSpace(spec.Effective)
+	if effective == "" && person != nil {
+		effective = person.LeftAt
+	}
+	if effective == "" {
+		effective = today
+	}
+	eff, err := time.Parse(dateLayout, effective)
+	if err != nil {
+		return nil, fmt.Errorf("%w %q: use YYYY-MM-DD, e.g. %s", ErrBadEffective, audit.Printable(effective), today)
+	}
+	if effective = eff.Format(dateLayout); effective > today {
+		return nil, fmt.Errorf("%w %s: it is after today (%s); offboard once they have left, or say --effective %s", ErrBadEffective, effective, today, today)
+	}
+	if spec.Due == "" {
+		spec.Due = st.Now().AddDate(0, 0, 14).Format(dateLayout)
+	}
+	due, err := time.Parse(dateLayout, strings.TrimSpace(spec.Due))
+	if err != nil {
+		return nil, fmt.Errorf("%w %q: use YYYY-MM-DD", ErrBadDue, audit.Printable(spec.Due))
+	}
+	if spec.Due = due.Format(dateLayout); spec.Due < today {
+		return nil, fmt.Errorf("%w %s: it is before today (%s)", ErrBadDue, spec.Due, today)
+	}
+
+	name := strings.TrimSpace(spec.Name)
+	if name == "" {
+		name = defaultOffboardName(person, f, effective)
+	}
+	if err := checkName(name); err != nil {
+		return nil, err
+	}
+
+	reviewers := dedupe(spec.Reviewers)
+	if len(reviewers) == 0 && person != nil && person.Manager != "" {
+		reviewers = []string{person.Manager}
+	}
+	if len(reviewers) == 0 {
+		who := "the system"
+		if person != nil {
+			who = person.Display() + " has no manager in the directory, so"
+		}
+		return nil, fmt.Errorf("%w: %s needs a reviewer: name one with --reviewer", ErrNoReviewer, who)
+	}
+	if person != nil {
+		for _, r := range reviewers {
+			if dir.Same(r, person.Email) {
+				return nil, fmt.Errorf("%w: %s is the person being offboarded and may not review what they leave behind; name someone else with --reviewer",
+					ErrSeparation, audit.Printable(r))
+			}
+		}
+	}
+	reviewerAliases, err := resolveReviewers(ctx, st, actor, spec.AllowAdminReview, reviewers, nil)
+	if err != nil {
+		return nil, err
+	}
+	reviewers = dedupe(reviewers)
+
+	snaps, err := st.Snapshots(ctx)
+	if err != nil {
+		return nil, err
+	}
+	current := audit.CurrentOf(snaps)
+	if len(current) == 0 {
+		return nil, fmt.Errorf("%w to offboard from yet: take one with `nhi snapshot github --org ORG` (or `nhi demo`)", ErrNoSnapshot)
+	}
+	if !spec.AllowPartial {
+		for _, s := range current {
+			if s.Status == audit.SnapshotPartial {
+				eg := ""
+				if len(s.Gaps) > 0 {
+					eg = fmt.Sprintf(", e.g. %s (%s)", audit.Printable(s.Gaps[0].Endpoint), audit.Printable(s.Gaps[0].Reason))
+				}
+				return nil, fmt.Errorf("%w: snapshot %d (%s/%s) could not read %d endpoint(s)%s, so what is left behind there may be incomplete; take a complete snapshot, or pass --allow-partial (its gaps stay on record)",
+					ErrPartial, s.ID, audit.Printable(s.Source), audit.Printable(s.Account), len(s.Gaps), eg)
+			}
+		}
+	}
+	ids, err := st.Identities(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var related []audit.Related
+	var access []audit.Access
+	if person != nil {
+		if access, err = st.AccessOf(ctx, person); err != nil {
+			return nil, err
+		}
+		related = audit.RelatedIn(ids, audit.NewPersonMatcher(person, access))
+	} else {
+		env := &filter.Env{Now: st.Now()}
+		if people := f.People(); len(people) > 0 {
+			if env.Related, err = st.PersonRelated(ctx, people); err != nil {
+				return nil, err
+			}
+		}
+		for i := range ids {
+			if ids[i].Status == audit.StatusActive && f.Match(&ids[i], env) {
+				related = append(related, audit.Related{Identity: ids[i]})
+			}
+		}
+	}
+
+	// The campaign's snapshot is the newest its items come from (the
+	// newest current one when it has none): each item keeps its own.
+	snap := &current[0]
+	for i := range current {
+		if current[i].ID > snap.ID {
+			snap = &current[i]
+		}
+	}
+	items := make([]frozen, 0, len(related))
+	obItems := make([]OffboardItem, 0, len(related))
+	newest := int64(0)
+	for i := range related {
+		fz, err := freeze(&related[i].Identity)
+		if err != nil {
+			return nil, err
+		}
+		items = append(items, fz)
+		obItems = append(obItems, OffboardItem{ID: fz.id, Snapshot: related[i].Identity.SnapshotID, Relations: related[i].Relations})
+		newest = max(newest, related[i].Identity.SnapshotID)
+	}
+	if s := findSnapshot(snaps, newest); s != nil {
+		snap = s
+	}
+	// The snapshots the items come from, as a campaign over several
+	// sources records them (ItemSnapshots, verification per account).
+	var uses []SnapshotUse
+	for i := range current {
+		n := 0
+		for j := range related {
+			if related[j].Identity.SnapshotID == current[i].ID {
+				n++
+			}
+		}
+		if n > 0 {
+			uses = append(uses, SnapshotUse{ID: current[i].ID, Source: current[i].Source, Account: current[i].Account, Status: current[i].Status,
+				Digest: current[i].Digest, AsOf: current[i].StartedAt.UTC().Format(time.RFC3339), Count: n})
+		}
+	}
+	slices.SortFunc(uses, func(a, b SnapshotUse) int {
+		return strings.Compare(a.Source+"\x00"+a.Account, b.Source+"\x00"+b.Account)
+	})
+	slices.SortFunc(items, func(a, b frozen) int { return strings.Compare(a.id, b.id) })
+	slices.SortFunc(obItems, func(a, b OffboardItem) int { return strings.Compare(a.ID, b.ID) })
+
+	res := &OffboardCreated{Created: Created{Snapshot: *snap, Assigned: map[string]int{}}, Person: person}
+	sep, err := newSeparation(ctx, st, &Campaign{SnapshotID: snap.ID, Snapshots: uses, AllowAdminReview: true})
+	if err != nil {
+		return nil, err
+	}
+	assign(items, reviewers, nil, sep.dir, func(f *frozen, r string) bool { return sep.refusal(f, "", r) != nil })
+	for i := range items {
+		if items[i].reviewer == "" {
+			res.Unassigned = append(res.Unassigned, items[i].id)
+		}
+		res.Assigned[items[i].reviewer]++
+	}
+	policy, _, err := st.Policy(ctx)
+	if err != nil {
+		return nil, err
+	}
+	digest := newPopulationDigest()
+	hashes := make([]string, len(items))
+	for i := range items {
+		hashes[i] = digest.add(&items[i])
+	}
+	payload := CreatePayload{
+		Name: name, Due: spec.Due,
+		Snapshot: snap.ID, SnapshotStatus: snap.Status, SnapshotDigest: snap.Digest,
+		AsOf: snap.StartedAt.UTC().Format(time.RFC3339), PolicyDigest: policy.Digest(),
+		Reviewers: reviewers, Count: len(items), PopulationDigest: digest.sum(),
+		ReviewerAliases: reviewerAliases, AllowAdminReview: spec.AllowAdminReview,
+	}
+	if len(uses) > 1 {
+		payload.Snapshots = uses
+	}
+	ob := OffboardPayload{Campaign: name, Effective: effective, Access: access, Items: obItems}
+	if person != nil {
+		ob.Kind, ob.Person = OffboardPerson, person.Email
+		payload.Scope = "person:" + person.Email
+	} else {
+		ob.Kind, ob.Scope = OffboardSystem, f.String()
+		payload.Scope = f.String()
+		if in := strings.TrimSpace(spec.Scope); in != payload.Scope {
+			payload.ScopeInput = in
+		}
+	}
+	revJSON, _ := json.Marshal(reviewers)
+	err = st.Write(ctx, func(tx *audit.Tx) error {
+		var n int
+		if err := tx.QueryRow(ctx, `SELECT count(*) FROM campaigns WHERE name = ?`, name).Scan(&n); err != nil {
+			return err
+		}
+		if n > 0 {
+			return fmt.Errorf("%w: %s; campaign names are unique: pass --name (e.g. %s-2)", ErrExists, name, name)
+		}
+		ev, err := tx.Append(ctx, actor, EventCreate, payload)
+		if err != nil {
+			return err
+		}
+		res.Event = ev
+		r, err := tx.Exec(ctx, `INSERT INTO campaigns (name, scope, due, snapshot_id, as_of, policy_digest, reviewers, carried_from,
+			item_count, population_digest, created_at, created_by, create_seq, status)
+			VALUES (?, ?, ?, ?, ?, ?, ?, '', ?, ?, ?, ?, ?, 'open')`,
+			payload.Name, payload.Scope, payload.Due, payload.Snapshot, payload.AsOf, payload.PolicyDigest, string(revJSON),
+			payload.Count, payload.PopulationDigest, formatAt(ev.At), actor, ev.Seq)
+		if err != nil {
+			return fmt.Errorf("recording campaign %s: %w", name, err)
+		}
+		cid, err := r.LastInsertId()
+		if err != nil {
+			return err
+		}
+		if err := insertItems(ctx, tx, cid, items, hashes); err != nil {
+			return err
+		}
+		oev, err := tx.Append(ctx, actor, EventOffboard, ob)
+		if err != nil {
+			return err
+		}
+		res.Offboarding = Offboarding{CampaignID: cid, OffboardPayload: ob, Seq: oev.Seq}
+		return applyOffboard(ctx, tx, cid, oev.Seq, &ob)
+	})
+	if err != nil {
+		return nil, err
+	}
+	if res.Campaign, err = load(ctx, st, name); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// defaultOffboardName is offboard-<login or e-mail local part>-<effective>.
+func defaultOffboardName(p *audit.Person, f *filter.Filter, effective string) string {
+	who := "system"
+	switch {
+	case p != nil && p.GitHub != "":
+		who = p.GitHub
+	case p != nil:
+		who, _, _ = strings.Cut(p.Email, "@")
+	case f != nil:
+		// The first value of the scope: "scope:acme/legacy-*" → acme-legacy.
+		s := f.String()
+		if _, v, ok := strings.Cut(s, ":"); ok {
+			s = v
+		}
+		s, _, _ = strings.Cut(s, " ")
+		who = s
+	}
+	var b strings.Builder
+	for _, r := range who {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '.', r == '_', r == '-':
+			b.WriteRune(r)
+		case b.Len() > 0 && !strings.HasSuffix(b.String(), "-"):
+			b.WriteByte('-')
+		}
+	}
+	who = strings.Trim(b.String(), "-.")
+	if who == "" {
+		who = "system"
+	}
+	if len(who) > 40 {
+		who = who[:40]
+	}
+	return "offboard-" + who + "-" + effective
+}
+
+func applyOffboard(ctx context.Context, tx *audit.Tx, campaignID, seq int64, ob *OffboardPayload) error {
+	if _, err := tx.Exec(ctx, `INSERT INTO offboardings (campaign_id, kind, person, effective, event_seq) VALUES (?, ?, ?, ?, ?)`,
+		campaignID, ob.Kind, ob.Person, ob.Effective, seq); err != nil {
+		return fmt.Errorf("recording the offboarding: %w", err)
+	}
+	for _, it := range ob.Items {
+		rel, err := json.Marshal(it.Relations)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO offboard_items (campaign_id, identity_id, snapshot_id, relations) VALUES (?, ?, ?, ?)`,
+			campaignID, it.ID, it.Snapshot, string(rel)); err != nil {
+			return fmt.Errorf("recording why %s is offboarded: %w", it.ID, err)
+		}
+	}
+	return nil
+}
+
+// offboardingOf reads what campaign campaignID offboards; nil for an
+// ordinary campaign.
+func offboardingOf(ctx context.Context, r reader, campaignID int64) (*Offboarding, error) {
+	ob := &Offboarding{CampaignID: campaignID}
+	err := r.QueryRow(ctx, `SELECT o.kind, o.person, o.effective, o.event_seq, c.name, c.scope FROM offboardings o JOIN campaigns c ON c.id = o.campaign_id
+		WHERE o.campaign_id = ?`, campaignID).Scan(&ob.Kind, &ob.Person, &ob.Effective, &ob.Seq, &ob.Campaign, &ob.Scope)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading the offboarding of campaign %d: %w", campaignID, err)
+	}
+	if ob.Kind == OffboardPerson {
+		ob.Scope = ""
+	}
+	rows, err := r.Query(ctx, `SELECT identity_id, snapshot_id, relations FROM offboard_items WHERE campaign_id = ? ORDER BY identity_id`, campaignID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var it OffboardItem
+		var rel string
+		if err := rows.Scan(&it.ID, &it.Snapshot, &rel); err != nil {
+			return nil, err
+		}
+		if err := json.Unmarshal([]byte(rel), &it.Relations); err != nil {
+			return nil, fmt.Errorf("offboarding item %s: %w", it.ID, err)
+		}
+		ob.Items = append(ob.Items, it)
+	}
+	return ob, rows.Err()
+}
+
+// OffboardingOf reads what the named campaign offboards; nil, nil for an
+// ordinary review campaign.
+func OffboardingOf(ctx context.Context, st *audit.Store, name string) (*Offboarding, error) {
+	c, err := load(ctx, st, name)
+	if err != nil {
+		return nil, err
+	}
+	return offboardingOf(ctx, st, c.ID)
+}
+
+// TransferItems records transfer decisions in an offboarding campaign: each
+// item goes to person to (any alias; active, not the leaver), as a
+// campaign.decide event naming them and an owner.set event, in one
+// transaction: all items or none. The reviewer rules of Decide apply.
+func TransferItems(ctx context.Context, st *audit.Store, actor, campaign string, ids []string, to, reason string) ([]Outcome, error) {
+	reason, err := checkReason(reason)
+	if err != nil {
+		return nil, err
+	}
+	var out []Outcome
+	err = st.Write(ctx, func(tx *audit.Tx) error {
+		out = out[:0]
+		c, err := loadOpen(ctx, tx, campaign)
+		if err != nil {
+			return err
+		}
+		ob, err := offboardingOf(ctx, tx, c.ID)
+		if err != nil {
+			return err
+		}
+		if ob == nil {
+			return fmt.Errorf("%w: %s is a review campaign; transfer belongs to offboarding (nhi offboard PERSON). Record an owner with nhi owner set instead",
+				ErrNotOffboard, audit.Printable(c.Name))
+		}
+		dir, err := tx.People(ctx)
+		if err != nil {
+			return err
+		}
+		p := dir.Lookup(to)
+		switch {
+		case strings.TrimSpace(to) == "":
+			return fmt.Errorf("%w: say who takes it over with --to PERSON", ErrBadTransfer)
+		case p == nil:
+			return fmt.Errorf("%w: %w", ErrBadTransfer, dir.Unknown("new owner", to))
+		case ob.Person != "" && p.Email == ob.Person:
+			return fmt.Errorf("%w: %s is the person being offboarded; transfer to someone who stays", ErrBadTransfer, p.Display())
+		case p.Status != audit.PersonActive:
+			return fmt.Errorf("%w: %s %s; transfer to someone still here", ErrBadTransfer, p.Display(), p.LeftNote())
+		}
+		sep, err := newSeparation(ctx, tx, c)
+		if err != nil {
+			return err
+		}
+		withTo := func(d *DecidePayload) { d.To = p.Email }
+		for _, id := range ids {
+			o, err := decideTx(ctx, tx, actor, c, sep, id, Transfer, reason, false, nil, withTo)
+			if err != nil {
+				return err
+			}
+			if _, err := tx.SetOwners(ctx, actor, []audit.OwnerSet{{Identity: id, Owner: p.Email}}); err != nil {
+				return err
+			}
+			out = append(out, *o)
+		}
+		return nil
+	})
+	if re, ok := errors.AsType[*RefusedError](err); ok {
+		return nil, recordRefusal(ctx, st, actor, string(Transfer), re, []string{re.Item})
+	}
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// judgeTransfer says whether a transfer holds: the owner recorded now is
+// the person the decision named (an owner.set event after it says so), and
+// that person is still active.
+func judgeTransfer(ctx context.Context, st *audit.Store, dir *audit.Directory, it *liveItem) (state, why string, err error) {
+	ev, err := st.EventAt(ctx, it.seq)
+	if err != nil {
+		return "", "", fmt.Errorf("reading the transfer of %s: %w", it.id, err)
+	}
+	var d DecidePayload
+	if err := json.Unmarshal(ev.Payload, &d); err != nil || d.To == "" {
+		return NotTransferred, fmt.Sprintf("event %d names no new owner", it.seq), nil
+	}
+	var owner string
+	var ownerSeq int64
+	err = st.QueryRow(ctx, `SELECT owner, event_seq FROM owners WHERE identity_id = ?`, it.id).Scan(&owner, &ownerSeq)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return "", "", err
+	}
+	switch p := dir.Lookup(d.To); {
+	case owner == "" || !dir.Same(owner, d.To):
+		return NotTransferred, fmt.Sprintf("transferred to %s, but the owner recorded now is %s", d.To, orNone(owner)), nil
+	case ownerSeq < it.seq:
+		return NotTransferred, fmt.Sprintf("no owner.set event for %s since the decision (event %d)", d.To, it.seq), nil
+	case p == nil || p.Status != audit.PersonActive:
+		note := "is not in the directory"
+		if p != nil {
+			note = p.LeftNote()
+		}
+		return NotTransferred, fmt.Sprintf("the new owner %s %s", d.To, note), nil
+	}
+	return Transferred, fmt.Sprintf("owner %s since event %d, active", d.To, ownerSeq), nil
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "none"
+	}
+	return audit.Printable(s)
+}
+
+// newRotation prepares the rotation check of a campaign's items frozen
+// from base against snap: rotated means after base was taken, or for an
+// offboarding campaign after the effective date (the leaver could read it
+// until then).
+func newRotation(ctx context.Context, st *audit.Store, ob *Offboarding, base, snap *audit.Snapshot, cov *audit.Coverage) (*rotationCheck, error) {
+	since := base.StartedAt
+	if ob != nil {
+		if t, err := time.Parse(dateLayout, ob.Effective); err == nil {
+			since = t
+		}
+	}
+	before, err := st.ObservationsInSnapshot(ctx, base.ID)
+	if err != nil {
+		return nil, err
+	}
+	after, err := st.ObservationsInSnapshot(ctx, snap.ID)
+	if err != nil {
+		return nil, err
+	}
+	return newRotationCheck(since, before, after, cov), nil
+}
+
+// accessKinds are what a person holds in GitHub: tokens and SSO
+// authorizations. Offboarding revokes them.
+var accessKinds = []audit.Kind{audit.KindGitHubFineGrainedPAT, audit.KindGitHubPATRequest, audit.KindGitHubCredentialAuthorization}
+
+// checkAccess sets r.Access: are the leaver's tokens and SSO
+// authorizations gone from snap? Only where snap read them.
+func checkAccess(ctx context.Context, st *audit.Store, ob *Offboarding, snap *audit.Snapshot, cov *audit.Coverage, r *Remediation) error {
+	dir, err := st.People(ctx)
+	if err != nil {
+		return err
+	}
+	p := dir.Lookup(ob.Person)
+	if p == nil {
+		return nil
+	}
+	m := audit.NewPersonMatcher(p, nil)
+	after, err := st.ObservationsInSnapshot(ctx, snap.ID)
+	if err != nil {
+		return err
+	}
+	r.Access = "revoked"
+	for _, k := range accessKinds {
+		if looked, why := cov.Looked(k, snap.Account); !looked {
+			r.Access = NotChecked
+			r.Detail["access:"+string(k)] = why
+		}
+	}
+	for i := range after {
+		id := &after[i]
+		if slices.Contains(accessKinds, id.Kind) && m.Names(audit.NaturalOwner(&id.Observation)) {
+			r.AccessHeld = append(r.AccessHeld, id.ID)
+		}
+	}
+	if len(r.AccessHeld) > 0 {
+		r.Access = "held"
+	}
+	return nil
+}
+
+// PendingLeavers is audit.Leavers over the file's current identities.
+func PendingLeavers(ctx context.Context, st *audit.Store) ([]audit.Leaver, int, error) {
+	dir, err := st.People(ctx)
+	if err != nil {
+		return nil, 0, err
+	}
+	ids, err := st.Identities(ctx)
+	if err != nil {
+		return nil, 0, err
+	}
+	return audit.Leavers(dir, ids), dir.Len(), nil
+}

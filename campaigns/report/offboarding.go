@@ -1,0 +1,259 @@
+package report
+
+import (
+	"context"
+	_ "embed"
+	"encoding/json"
+	"fmt"
+	"html/template"
+	"strings"
+
+	"github.com/nhi-audit/nhi/audit"
+	"github.com/nhi-audit/nhi/campaigns"
+)
+
+// The offboarding summary (docs/offboarding.md, "Evidence"): for an
+// offboarding campaign, whom or what it offboarded and when, every
+// relationship found, what was done to each identity and when it was
+// verified, and what remains with its risk — what an auditor checking a
+// leaver reads first. Built only from the log up to the report's event
+// (the offboard.create event, the register, campaign.verify events), so a
+// rebuild as of the same event gives the same bytes.
+
+// Offboarding is the summary; nil (JSON null) for a review campaign.
+type Offboarding struct {
+	Kind      string `json:"kind"`   // person, system
+	Person    string `json:"person"` // the leaver's e-mail, "" for a system
+	Scope     string `json:"scope"`  // a system's filter, "" for a person
+	Effective string `json:"effective"`
+	Event     int64  `json:"event"` // the offboard.create event
+	// Access is where the leaver had admin access, as snapshots showed it.
+	Access        []OffboardAccess   `json:"access"`
+	Relationships []RelationshipStat `json:"relationships"`
+	Items         []OffboardRow      `json:"items"`
+	// AccessRevoked is what the newest campaign.verify event said of the
+	// leaver's tokens and SSO authorizations: revoked, held, not-checked,
+	// or "" when none checked it yet.
+	AccessRevoked string   `json:"access_revoked"`
+	AccessHeld    []string `json:"access_held"`
+	AccessEvent   int64    `json:"access_event"`
+	Done          int      `json:"done"`      // items whose decision a snapshot or the log proved
+	Remaining     int      `json:"remaining"` // the others
+}
+
+// OffboardAccess is one place the leaver administered.
+type OffboardAccess struct {
+	Scope    string `json:"scope"`
+	Via      string `json:"via"`
+	Login    string `json:"login"`
+	Snapshot int64  `json:"snapshot"`
+}
+
+// RelationshipStat counts the items related one way.
+type RelationshipStat struct {
+	Kind  string `json:"kind"`
+	Count int    `json:"count"`
+}
+
+// OffboardRow is one identity of the summary.
+type OffboardRow struct {
+	N                int    `json:"n"` // its row in the register
+	ID               string `json:"id"`
+	Name             string `json:"name"`
+	Kind             string `json:"kind_label"`
+	Why              string `json:"why"`
+	Decision         string `json:"decision"`
+	DecidedAt        string `json:"decided_at"`
+	Verification     string `json:"verification"`
+	VerifiedSnapshot int64  `json:"verified_snapshot"`
+	Done             bool   `json:"done"`
+	Risk             string `json:"risk"` // what remains, for an item not done
+}
+
+//go:embed offboarding.html.tmpl
+var offboardingHTML string
+
+func init() {
+	template.Must(htmlTemplate.New("offboarding.html.tmpl").Parse(offboardingHTML))
+}
+
+// offboarding builds the summary of campaign c as of event asOf; nil for
+// a review campaign.
+func offboarding(ctx context.Context, st *audit.Store, c *campaigns.Campaign, reg []Row, asOf int64) (*Offboarding, error) {
+	ob, err := campaigns.OffboardingOf(ctx, st, c.Name)
+	if err != nil || ob == nil {
+		return nil, err
+	}
+	o := &Offboarding{Kind: ob.Kind, Person: clean(ob.Person), Scope: clean(ob.Scope), Effective: ob.Effective, Event: ob.Seq,
+		Access: []OffboardAccess{}, Relationships: []RelationshipStat{}, Items: []OffboardRow{}, AccessHeld: []string{}}
+	for _, a := range ob.Access {
+		o.Access = append(o.Access, OffboardAccess{Scope: clean(a.Scope), Via: clean(a.Via), Login: clean(a.Login), Snapshot: a.SnapshotID})
+	}
+	why := map[string][]audit.Relation{}
+	counts := map[string]int{}
+	for _, it := range ob.Items {
+		why[it.ID] = it.Relations
+		for _, r := range it.Relations {
+			counts[r.Kind]++
+		}
+	}
+	for _, k := range audit.RelationKinds {
+		if counts[k] > 0 {
+			o.Relationships = append(o.Relationships, RelationshipStat{k, counts[k]})
+		}
+	}
+	for i := range reg {
+		row := &reg[i]
+		rels := why[row.ID]
+		var words []string
+		for _, r := range rels {
+			words = append(words, r.Kind+": "+r.Detail)
+		}
+		if len(words) == 0 {
+			words = []string{"in scope"}
+		}
+		done := proven(row.Decision, row.Verification)
+		or := OffboardRow{N: row.N, ID: row.ID, Name: row.Name, Kind: row.KindLabel, Why: clean(strings.Join(words, "; ")),
+			Decision: row.Decision, DecidedAt: row.DecidedAt, Verification: row.Verification, VerifiedSnapshot: row.VerifiedSnapshot, Done: done}
+		if done {
+			o.Done++
+		} else {
+			o.Remaining++
+			or.Risk = risk(row, rels)
+		}
+		o.Items = append(o.Items, or)
+	}
+	if ob.Person != "" {
+		evs, err := st.EventsOfType(ctx, campaigns.EventVerify)
+		if err != nil {
+			return nil, err
+		}
+		for _, e := range evs {
+			if e.Seq > asOf || e.Type != campaigns.EventVerify {
+				continue
+			}
+			var p campaigns.VerifyPayload
+			if err := json.Unmarshal(e.Payload, &p); err != nil {
+				return nil, fmt.Errorf("event %d: %w", e.Seq, err)
+			}
+			if p.Campaign == c.Name && p.Access != "" {
+				o.AccessRevoked, o.AccessHeld, o.AccessEvent = p.Access, cleanAll(p.AccessHeld), e.Seq
+				if o.AccessHeld == nil {
+					o.AccessHeld = []string{}
+				}
+			}
+		}
+	}
+	return o, nil
+}
+
+// proven reports whether a decision's outcome is shown: removed, rotated
+// or transferred, as a snapshot or the log said.
+func proven(decision, verification string) bool {
+	switch decision {
+	case string(campaigns.Decommission):
+		return verification == campaigns.Removed
+	case string(campaigns.Rotate):
+		return verification == campaigns.Rotated || verification == campaigns.Removed
+	case string(campaigns.Transfer):
+		return verification == campaigns.Transferred
+	}
+	return false
+}
+
+// risk says, in a line, what an item not done still exposes.
+func risk(row *Row, rels []audit.Relation) string {
+	exposure := "related to the leaver"
+	if len(rels) > 0 {
+		switch rels[0].Kind {
+		case audit.RelHolds:
+			exposure = "a credential of the leaver's that may still work"
+		case audit.RelCreated:
+			exposure = "created by the leaver; nobody accountable for it until it is transferred"
+		case audit.RelOwns:
+			exposure = "owned by the leaver; nobody accountable for it until it is transferred"
+		case audit.RelCouldRead:
+			exposure = "the leaver could read it: a secret someone gone may know"
+		case audit.RelSuggested:
+			exposure = "the leaver was its likeliest owner"
+		}
+	} else {
+		exposure = "part of the retired system"
+	}
+	var state string
+	switch {
+	case row.Decision == "keep":
+		state = "kept (" + orDashText(row.Reason) + ")"
+	case row.Decision == "pending" || row.Decision == "carried":
+		state = "undecided"
+	case row.Decision == string(campaigns.NoResponse):
+		state = "nobody decided it"
+	case row.Verification == "" || row.Verification == NotVerified:
+		state = row.Decision + ", not verified yet"
+	default:
+		state = row.Decision + ", " + row.Verification
+	}
+	return state + ": " + exposure
+}
+
+func orDashText(s string) string {
+	if s == "" {
+		return "—"
+	}
+	return s
+}
+
+// writeOffboardingMarkdown writes the summary section, when there is one.
+func (w *mdWriter) offboarding(o *Offboarding) {
+	if o == nil {
+		return
+	}
+	w.p("## Offboarding summary\n\n")
+	who := "person " + md(o.Person)
+	if o.Kind == campaigns.OffboardSystem {
+		who = "system `" + md(o.Scope) + "`"
+	}
+	w.p("Offboards %s, effective %s (event %d). %d identit%s: %d done and proven, %d remaining.\n\n",
+		who, o.Effective, o.Event, len(o.Items), map[bool]string{true: "y", false: "ies"}[len(o.Items) == 1], o.Done, o.Remaining)
+	if len(o.Relationships) > 0 {
+		var parts []string
+		for _, r := range o.Relationships {
+			parts = append(parts, fmt.Sprintf("%s %d", r.Kind, r.Count))
+		}
+		w.p("Relationships found: %s.\n\n", strings.Join(parts, ", "))
+	}
+	if len(o.Access) > 0 {
+		var parts []string
+		for _, a := range o.Access {
+			parts = append(parts, fmt.Sprintf("%s (%s %s, snapshot %d)", md(a.Scope), md(a.Via), md(a.Login), a.Snapshot))
+		}
+		w.p("Admin access seen: %s.\n\n", strings.Join(parts, "; "))
+	}
+	switch o.AccessRevoked {
+	case "":
+		if o.Kind == campaigns.OffboardPerson {
+			w.p("Access revoked: not verified yet.\n\n")
+		}
+	case "held":
+		w.p("Access revoked: **no** — event %d still shows %s.\n\n", o.AccessEvent, md(strings.Join(o.AccessHeld, ", ")))
+	default:
+		w.p("Access revoked: %s (event %d).\n\n", o.AccessRevoked, o.AccessEvent)
+	}
+	if len(o.Items) == 0 {
+		w.p("Nothing was found to offboard: no active identity was related when the campaign was created.\n\n")
+		return
+	}
+	w.p("| # | Identity | Why | Decision | Verified | Remains |\n|---|---|---|---|---|---|\n")
+	for _, it := range o.Items {
+		verified := orDashText(it.Verification)
+		if it.VerifiedSnapshot != 0 {
+			verified += fmt.Sprintf(" (snapshot %d)", it.VerifiedSnapshot)
+		}
+		remains := "—"
+		if !it.Done {
+			remains = md(it.Risk)
+		}
+		w.p("| %d | %s (%s) | %s | %s %s | %s | %s |\n", it.N, md(it.Name), md(it.Kind), md(it.Why), md(it.Decision), md(it.DecidedAt), md(verified), remains)
+	}
+	w.p("\n")
+}

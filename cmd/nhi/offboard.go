@@ -1,0 +1,319 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/nhi-audit/nhi/audit"
+	"github.com/nhi-audit/nhi/campaigns"
+)
+
+// nhi offboard: campaigns for what a leaver (or a retired system) leaves
+// behind, and the list of leavers still to handle (docs/offboarding.md).
+func newOffboardCmd(a *app) *cobra.Command {
+	var (
+		spec    campaigns.OffboardSpec
+		pending bool
+		asJSON  bool
+	)
+	cmd := &cobra.Command{
+		Use:   "offboard PERSON | --scope EXPR | --pending",
+		Short: "Offboard a leaver or a retired system: everything they leave behind, handled and proven",
+		Long: `offboard creates an offboarding campaign for PERSON (any alias of the directory
+of people): every active identity, in every source, that they own (recorded
+owner), created (added a deploy key, installed an App), hold (a PAT's owner, an
+SSO credential authorization), are the top owner suggestion of, or could read
+(secrets and deploy keys in repositories they administered, or in an
+organisation they owned: rotation candidates). Each item says why it is there.
+The population is frozen like any campaign's; one with nothing in it is still
+created, as evidence that nothing was left.
+
+--scope EXPR retires a system instead: every active identity the filter
+selects (a repository archived, an App uninstalled).
+
+Decide with nhi decide: transfer --to PERSON (an active person, not the
+leaver; records the new owner too), decommission, rotate, or keep --reason.
+After close, nhi campaign verify proves each against later snapshots.
+
+--pending lists every person whose status is left and who still owns, holds
+or created active identities, with counts and the oldest: what to do after
+nhi people import.`,
+		Example: `  nhi offboard --pending
+  nhi offboard alice-smith                       # reviewer: her manager; effective: her left_at
+  nhi offboard bob@acme.com --effective 2026-11-30 --due 2026-12-15 --reviewer carol
+  nhi offboard --scope 'scope:acme/legacy-monolith' --reviewer carol
+  nhi decide offboard-alice-smith-2026-10-31 ID transfer --to dan@acme.com`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			switch {
+			case pending && (len(args) > 0 || spec.Scope != ""):
+				return errors.New("--pending lists leavers; it takes no PERSON or --scope")
+			case pending:
+				return nil
+			case spec.Scope != "" && len(args) > 0:
+				return errors.New("offboard a PERSON or a system (--scope), not both")
+			case spec.Scope != "":
+				return nil
+			case len(args) != 1:
+				return fmt.Errorf("expected PERSON (or --scope EXPR, or --pending), got %d argument(s)", len(args))
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			if pending {
+				st, err := a.open(ctx, audit.OpenOptions{ReadOnly: true})
+				if err != nil {
+					return err
+				}
+				defer st.Close()
+				leavers, people, err := campaigns.PendingLeavers(ctx, st)
+				if err != nil {
+					return err
+				}
+				if asJSON {
+					if leavers == nil {
+						leavers = []audit.Leaver{}
+					}
+					return writeJSON(a.stdout, leavers)
+				}
+				printLeavers(a.stdout, leavers, people)
+				return nil
+			}
+			if len(args) == 1 {
+				spec.Person = args[0]
+			}
+			st, actor, err := a.openAs(ctx, audit.OpenOptions{})
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			res, err := campaigns.CreateOffboarding(ctx, st, actor, spec)
+			if errors.Is(err, campaigns.ErrBadEffective) {
+				return usageError{cmd.CommandPath(), err}
+			}
+			if err != nil {
+				return campaignError(cmd, "--scope", err)
+			}
+			if asJSON {
+				return writeJSON(a.stdout, offboardJSON(res))
+			}
+			printOffboard(a.stdout, res)
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.BoolVar(&pending, "pending", false, "list the leavers who still own, hold or created active identities")
+	f.StringVar(&spec.Scope, "scope", "", "retire a system: every active identity this filter selects")
+	f.StringVar(&spec.Name, "name", "", "campaign name (default offboard-<login or e-mail local part>-<effective date>)")
+	f.StringVar(&spec.Effective, "effective", "", "when they left, YYYY-MM-DD (default: left_at in the directory, else today); never in the future")
+	f.StringVar(&spec.Due, "due", "", "due date, YYYY-MM-DD (default: 14 days from today)")
+	f.StringArrayVar(&spec.Reviewers, "reviewer", nil, "reviewer (repeatable; default: the leaver's manager in the directory)")
+	f.BoolVar(&spec.AllowPartial, "allow-partial", false, "accept current snapshots that could not read everything (their gaps stay on record)")
+	f.BoolVar(&spec.AllowAdminReview, "allow-admin-review", false, "let the campaign's creator review items too (the report shows it)")
+	f.BoolVar(&asJSON, "json", false, "print the result as JSON")
+	return cmd
+}
+
+func printLeavers(w io.Writer, leavers []audit.Leaver, people int) {
+	if people == 0 {
+		fmt.Fprintln(w, "The directory of people is empty: import it first (nhi people import people.csv), then run nhi offboard --pending.")
+		return
+	}
+	if len(leavers) == 0 {
+		fmt.Fprintf(w, "No leaver of the directory (%d people) still owns, holds or created an active identity.\n", people)
+		return
+	}
+	total := 0
+	for _, l := range leavers {
+		total += l.Count
+	}
+	fmt.Fprintf(w, "%d leaver(s) with %d active identit%s (of %d people in the directory):\n", len(leavers), total, map[bool]string{true: "y", false: "ies"}[total == 1], people)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "PERSON\tLEFT\tIDENTITIES\tOWNS\tCREATED\tHOLDS\tOLDEST")
+	for _, l := range leavers {
+		left := l.Person.LeftAt
+		if left == "" {
+			left = "-"
+		}
+		oldest := l.OldestAt.UTC().Format("2006-01-02") + " " + audit.Printable(l.OldestName)
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t%s\n", audit.Printable(l.Person.Display()), left, l.Count,
+			l.ByKind[audit.RelOwns], l.ByKind[audit.RelCreated], l.ByKind[audit.RelHolds], oldest)
+	}
+	tw.Flush()
+	fmt.Fprintf(w, "Start with: nhi offboard %s\n", audit.Printable(leavers[0].Person.Email))
+}
+
+func printOffboard(w io.Writer, res *campaigns.OffboardCreated) {
+	c, ob := res.Campaign, res.Offboarding
+	what := "system " + audit.Printable(ob.Scope)
+	if res.Person != nil {
+		what = audit.Printable(res.Person.Display())
+		if note := res.Person.LeftNote(); note != "" {
+			what += ", " + note
+		}
+	}
+	fmt.Fprintf(w, "Created offboarding campaign %s for %s (effective %s, event %d)\n", c.Name, what, ob.Effective, res.Event.Seq)
+	fmt.Fprintf(w, "  due %s; reviewer(s) %s\n", c.Due, audit.Printable(strings.Join(c.Reviewers, ", ")))
+	if c.Count == 0 {
+		fmt.Fprintf(w, "Nothing to handle: no active identity in the current snapshots is related to them. The empty campaign is the evidence; close it with nhi campaign close %s.\n", c.Name)
+		return
+	}
+	byKind := map[string]int{}
+	for _, it := range ob.Items {
+		for _, r := range it.Relations {
+			byKind[r.Kind]++
+		}
+	}
+	fmt.Fprintf(w, "  %d identit%s", c.Count, map[bool]string{true: "y", false: "ies"}[c.Count == 1])
+	if res.Person != nil {
+		var parts []string
+		for _, k := range audit.RelationKinds {
+			if byKind[k] > 0 {
+				parts = append(parts, fmt.Sprintf("%s %d", k, byKind[k]))
+			}
+		}
+		fmt.Fprintf(w, ": %s", strings.Join(parts, ", "))
+	}
+	fmt.Fprintln(w)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tWHY")
+	for _, it := range ob.Items {
+		var why []string
+		for _, r := range it.Relations {
+			why = append(why, r.Kind+": "+r.Detail)
+		}
+		if len(why) == 0 {
+			why = []string{"in scope"}
+		}
+		fmt.Fprintf(tw, "%s\t%s\n", audit.Printable(it.ID), audit.Printable(strings.Join(why, "; ")))
+	}
+	tw.Flush()
+	if len(res.Unassigned) > 0 {
+		fmt.Fprintf(w, "Warning: %d item(s) are held by every reviewer and have none; anyone else may decide them.\n", len(res.Unassigned))
+	}
+	fmt.Fprintf(w, "Next: nhi decide %s ID transfer --to PERSON | decommission | rotate | keep --reason TEXT\n", c.Name)
+}
+
+type offboardItemJSON struct {
+	ID        string           `json:"id"`
+	Snapshot  int64            `json:"snapshot"`
+	Relations []audit.Relation `json:"relations"`
+}
+
+type offboardResultJSON struct {
+	Campaign  string             `json:"campaign"`
+	Kind      string             `json:"kind"`
+	Person    string             `json:"person,omitempty"`
+	Scope     string             `json:"scope,omitempty"`
+	Effective string             `json:"effective"`
+	Due       string             `json:"due"`
+	Reviewers []string           `json:"reviewers"`
+	Event     int64              `json:"event"`
+	Count     int                `json:"count"`
+	Access    []audit.Access     `json:"access"`
+	Items     []offboardItemJSON `json:"items"`
+	CreatedAt string             `json:"created_at"`
+}
+
+func offboardJSON(res *campaigns.OffboardCreated) offboardResultJSON {
+	c, ob := res.Campaign, res.Offboarding
+	j := offboardResultJSON{Campaign: c.Name, Kind: ob.Kind, Person: ob.Person, Scope: ob.Scope, Effective: ob.Effective, Due: c.Due,
+		Reviewers: c.Reviewers, Event: res.Event.Seq, Count: c.Count, Access: ob.Access, Items: []offboardItemJSON{},
+		CreatedAt: c.CreatedAt.UTC().Format(time.RFC3339)}
+	if j.Access == nil {
+		j.Access = []audit.Access{}
+	}
+	for _, it := range ob.Items {
+		rel := it.Relations
+		if rel == nil {
+			rel = []audit.Relation{}
+		}
+		j.Items = append(j.Items, offboardItemJSON{ID: it.ID, Snapshot: it.Snapshot, Relations: rel})
+	}
+	return j
+}
+
+// printTransfer reports transfer decisions.
+func printTransfer(w io.Writer, name, to, actor string, outs []campaigns.Outcome) {
+	for _, o := range outs {
+		fmt.Fprintf(w, "Decided transfer of %s to %s in %s (event %d, by %s); owner recorded\n",
+			audit.Printable(o.Item), audit.Printable(to), name, o.Event.Seq, audit.Printable(actor))
+		if !o.Assigned {
+			who := "nobody"
+			if o.Reviewer != "" {
+				who = audit.Printable(o.Reviewer)
+			}
+			fmt.Fprintf(w, "Note: the item is assigned to %s; recorded as decided outside the assignment.\n", who)
+		}
+	}
+}
+
+// printProof prints what became of rotate and transfer decisions and of
+// a leaver's access, after the decommission lines of printRemediation, and
+// returns how many items it covered.
+func printProof(w io.Writer, r *campaigns.Remediation) int {
+	n := len(r.Rotated) + len(r.NotRotated) + len(r.Transferred) + len(r.NotTransferred)
+	if n > 0 {
+		fmt.Fprintf(w, "Rotate and transfer decisions: %d rotated, %d not rotated, %d transferred, %d not transferred\n",
+			len(r.Rotated), len(r.NotRotated), len(r.Transferred), len(r.NotTransferred))
+	}
+	for _, g := range []struct {
+		title string
+		ids   []string
+	}{{"Rotated:", r.Rotated}, {"Not rotated:", r.NotRotated}, {"Transferred:", r.Transferred}, {"Not transferred:", r.NotTransferred}} {
+		if len(g.ids) == 0 {
+			continue
+		}
+		fmt.Fprintln(w, g.title)
+		for _, id := range g.ids {
+			fmt.Fprintf(w, "  %s\n    %s\n", audit.Printable(id), audit.Printable(r.Detail[id]))
+		}
+	}
+	switch r.Access {
+	case "revoked":
+		fmt.Fprintln(w, "Access revoked: none of the leaver's tokens or SSO credential authorizations is left.")
+	case "held":
+		fmt.Fprintf(w, "Access NOT revoked: the leaver still holds %d token(s) or SSO authorization(s):\n", len(r.AccessHeld))
+		for _, id := range r.AccessHeld {
+			fmt.Fprintf(w, "  %s\n", audit.Printable(id))
+		}
+	case campaigns.NotChecked:
+		fmt.Fprintln(w, "Access not checked: the snapshot could not read every list of tokens and SSO authorizations.")
+	}
+	return n
+}
+
+// proofJSON is the rotate, transfer and access part of campaign verify --json.
+type proofJSON struct {
+	Rotated        []string          `json:"rotated"`
+	NotRotated     []string          `json:"not_rotated"`
+	Transferred    []string          `json:"transferred"`
+	NotTransferred []string          `json:"not_transferred"`
+	Detail         map[string]string `json:"detail"`
+	Access         *string           `json:"access"` // null for a review campaign
+	AccessHeld     []string          `json:"access_held"`
+}
+
+func toProofJSON(r *campaigns.Remediation) proofJSON {
+	nz := func(s []string) []string {
+		if s == nil {
+			return []string{}
+		}
+		return s
+	}
+	j := proofJSON{Rotated: nz(r.Rotated), NotRotated: nz(r.NotRotated), Transferred: nz(r.Transferred), NotTransferred: nz(r.NotTransferred),
+		Detail: r.Detail, AccessHeld: nz(r.AccessHeld)}
+	if j.Detail == nil {
+		j.Detail = map[string]string{}
+	}
+	if r.Access != "" {
+		j.Access = &r.Access
+	}
+	return j
+}

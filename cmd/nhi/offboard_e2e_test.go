@@ -1,0 +1,264 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nhi-audit/nhi/connectors/github/githubtest"
+)
+
+// TestOffboardEndToEnd drives offboarding through the binary over the
+// sample organisation, whose former members added deploy keys: the HR
+// file marks them left, --pending names them, offboard freezes what the
+// first one left behind, the manager transfers, rotates and decommissions,
+// the organisation changes, the next snapshot proves it, and the evidence
+// exports and verifies.
+func TestOffboardEndToEnd(t *testing.T) {
+	org := githubtest.SampleOrg(githubtest.DefaultSampleRepos)
+	srv := githubtest.NewServer(org)
+	defer srv.Close()
+	db := filepath.Join(t.TempDir(), "nhi.db")
+	env := []string{"GITHUB_TOKEN=" + srv.Token()}
+	snapshot := func() {
+		t.Helper()
+		if r := nhi(t, env, "snapshot", "github", "--org", "northwind", "--api-url", srv.URL(), "--db", db, "--as", "lead@northwind.example"); r.code != 0 {
+			t.Fatalf("snapshot: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+		}
+	}
+	snapshot()
+
+	// The HR export: current members active, former members left, all
+	// managed by the first engineer; the lead runs the audit.
+	manager := org.Members[2]
+	var b strings.Builder
+	b.WriteString("email,name,github,status,left_at,manager\n")
+	fmt.Fprintf(&b, "lead@northwind.example,Lead,,active,,\n")
+	for _, m := range org.Members {
+		mgr := manager + "@northwind.example"
+		if m == manager {
+			mgr = ""
+		}
+		fmt.Fprintf(&b, "%s@northwind.example,,%s,active,,%s\n", m, m, mgr)
+	}
+	for _, m := range org.FormerMembers {
+		fmt.Fprintf(&b, "%s@northwind.example,,%s,left,2026-10-31,%s@northwind.example\n", m, m, manager)
+	}
+	ok(t, "people", "import", writeFile(t, "hr.csv", b.String()), "--db", db, "--as", "lead@northwind.example")
+
+	var leavers []struct {
+		Person struct {
+			Email  string `json:"email"`
+			GitHub string `json:"github"`
+		} `json:"person"`
+		Count    int    `json:"count"`
+		OldestID string `json:"oldest_id"`
+	}
+	if err := json.Unmarshal([]byte(ok(t, "offboard", "--pending", "--json", "--db", db).stdout), &leavers); err != nil || len(leavers) == 0 {
+		t.Fatalf("pending: %v %+v", err, leavers)
+	}
+	for i := 1; i < len(leavers); i++ {
+		if leavers[i].Count > leavers[i-1].Count {
+			t.Errorf("pending not by count: %+v", leavers)
+		}
+	}
+	for _, l := range leavers {
+		if !slices.Contains(org.FormerMembers, l.Person.GitHub) || l.Count == 0 || l.OldestID == "" {
+			t.Errorf("pending lists %+v", l)
+		}
+	}
+	text := ok(t, "offboard", "--pending", "--db", db).stdout
+	leaver := leavers[0].Person
+	if !strings.Contains(text, fmt.Sprintf("%d leaver(s) with", len(leavers))) || !strings.Contains(text, "Start with: nhi offboard "+leaver.Email) {
+		t.Errorf("pending:\n%s", text)
+	}
+
+	// person: finds the same identities in any filter.
+	var related []struct {
+		ID string `json:"id"`
+	}
+	if err := json.Unmarshal([]byte(ok(t, "identities", "--filter", "person:"+leaver.Email+" status:active", "--json", "--db", db).stdout), &related); err != nil ||
+		len(related) < leavers[0].Count {
+		t.Errorf("identities --filter person:%s: %d (pending said %d), %v", leaver.Email, len(related), leavers[0].Count, err)
+	}
+	refused(t, 1, `person "nobody-here" is not in the directory of people`, "identities", "--filter", "person:nobody-here", "--db", db)
+
+	// Bad input: nothing is written.
+	refused(t, 1, "is not in the directory of people", "offboard", "nobody-here", "--db", db, "--as", "lead@northwind.example")
+	refused(t, 2, "is after today", "offboard", leaver.GitHub, "--effective", time.Now().UTC().AddDate(0, 0, 2).Format("2006-01-02"), "--db", db, "--as", "lead@northwind.example")
+	if s := ok(t, "campaign", "list", "--db", db).stdout; strings.Contains(s, "offboard-") {
+		t.Fatalf("a refusal wrote a campaign:\n%s", s)
+	}
+
+	// A person who holds nothing: an empty campaign, said plainly.
+	quiet := org.Members[len(org.Members)-1]
+	r := ok(t, "offboard", "lead@northwind.example", "--reviewer", manager, "--allow-partial", "--db", db, "--as", quiet)
+	if !strings.Contains(r.stdout, "Nothing to handle") {
+		t.Errorf("empty offboarding:\n%s", r.stdout)
+	}
+
+	var created struct {
+		Campaign  string   `json:"campaign"`
+		Effective string   `json:"effective"`
+		Reviewers []string `json:"reviewers"`
+		Items     []struct {
+			ID        string `json:"id"`
+			Relations []struct {
+				Kind string `json:"kind"`
+			} `json:"relations"`
+		} `json:"items"`
+	}
+	// The sample's snapshot could not read two endpoints: it says so.
+	refused(t, 1, "pass --allow-partial", "offboard", leaver.GitHub, "--db", db, "--as", "lead@northwind.example")
+	r = ok(t, "offboard", "@"+strings.ToUpper(leaver.GitHub), "--allow-partial", "--json", "--db", db, "--as", "lead@northwind.example")
+	if err := json.Unmarshal([]byte(r.stdout), &created); err != nil {
+		t.Fatal(err, r.stdout)
+	}
+	name := "offboard-" + leaver.GitHub + "-2026-10-31"
+	if created.Campaign != name || created.Effective != "2026-10-31" || !slices.Equal(created.Reviewers, []string{manager + "@northwind.example"}) ||
+		len(created.Items) < leavers[0].Count {
+		t.Fatalf("offboard: %+v (pending said %d)", created, leavers[0].Count)
+	}
+	// Their deploy keys, by repository.
+	type keyRef struct {
+		id   string
+		repo *githubtest.Repo
+		key  githubtest.DeployKey
+	}
+	var keys []keyRef
+	for _, repo := range org.Repos {
+		for _, k := range repo.DeployKeys {
+			if k.AddedBy == leaver.GitHub {
+				keys = append(keys, keyRef{fmt.Sprintf("github:northwind:github_deploy_key:%s/%d", repo.Name, k.ID), repo, k})
+			}
+		}
+	}
+	if len(keys) < 2 {
+		t.Fatalf("the sample's top leaver added %d keys; the test needs two", len(keys))
+	}
+	for _, k := range keys {
+		if !slices.ContainsFunc(created.Items, func(it struct {
+			ID        string `json:"id"`
+			Relations []struct {
+				Kind string `json:"kind"`
+			} `json:"relations"`
+		}) bool {
+			return it.ID == k.id && it.Relations[0].Kind == "created"
+		}) {
+			t.Errorf("%s (added by the leaver) is not in the campaign as created", k.id)
+		}
+	}
+
+	as := []string{"--db", db, "--as", manager}
+	refused(t, 1, "is the person being offboarded", append([]string{"decide", name, keys[0].id, "transfer", "--to", leaver.Email}, as...)...)
+	refused(t, 1, "left on 2026-10-31", append([]string{"decide", name, keys[0].id, "transfer", "--to", org.FormerMembers[len(org.FormerMembers)-1]}, as...)...)
+	if leaver.GitHub == org.FormerMembers[len(org.FormerMembers)-1] {
+		t.Fatal("the test needs another leaver to transfer to")
+	}
+	refused(t, 2, "--to PERSON goes with transfer", append([]string{"decide", name, keys[0].id, "transfer"}, as...)...)
+	newOwner := org.Members[3]
+	if r := ok(t, append([]string{"decide", name, keys[0].id, "transfer", "--to", newOwner}, as...)...); !strings.Contains(r.stdout, "owner recorded") {
+		t.Errorf("transfer:\n%s", r.stdout)
+	}
+	ok(t, append([]string{"decide", name, keys[1].id, "rotate", "--reason", "the leaver had it"}, as...)...)
+	var rest []string
+	for _, it := range created.Items {
+		if it.ID != keys[0].id && it.ID != keys[1].id {
+			rest = append(rest, it.ID)
+			ok(t, append([]string{"decide", name, it.ID, "decommission"}, as...)...)
+		}
+	}
+	ok(t, "campaign", "close", name, "--yes", "--db", db, "--as", "lead@northwind.example")
+
+	// The organisation acts: keys[1] replaced under the same title, the
+	// rest deleted. The token's PAT lists stay unreadable (they need an
+	// App), so whether the leaver's tokens are gone is not claimed.
+	srv.Mutate(func(o *githubtest.Org) {
+		for _, repo := range o.Repos {
+			repo.DeployKeys = slices.DeleteFunc(repo.DeployKeys, func(k githubtest.DeployKey) bool {
+				return k.AddedBy == leaver.GitHub && k.ID != keys[0].key.ID
+			})
+		}
+		repo := o.Repo(keys[1].repo.Name)
+		repl := keys[1].key
+		repl.ID, repl.AddedBy, repl.CreatedAt = 99000001, manager, time.Now().UTC().Add(-time.Hour)
+		repl.Key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBsIbpOgzEZjWRcssewgth8JVm1KU6lMQG3xkJFEOZo7"
+		repo.DeployKeys = append(repo.DeployKeys, repl)
+	})
+	snapshot()
+
+	var vs []struct {
+		Removed     []string          `json:"removed"`
+		Rotated     []string          `json:"rotated"`
+		Transferred []string          `json:"transferred"`
+		NotChecked  []string          `json:"not_checked"`
+		Detail      map[string]string `json:"detail"`
+		Access      *string           `json:"access"`
+	}
+	r = ok(t, "campaign", "verify", name, "--json", "--db", db, "--as", "lead@northwind.example")
+	if err := json.Unmarshal([]byte(r.stdout), &vs); err != nil || len(vs) != 1 {
+		t.Fatal(err, r.stdout)
+	}
+	v := vs[0]
+	slices.Sort(rest)
+	if !slices.Equal(v.Transferred, []string{keys[0].id}) || !slices.Equal(v.Rotated, []string{keys[1].id}) || !slices.Equal(v.Removed, rest) ||
+		len(v.NotChecked) != 0 || v.Access == nil || *v.Access != "not-checked" ||
+		!strings.Contains(v.Detail["access:github_fine_grained_pat"], "needs a GitHub App installation token") {
+		t.Errorf("verify: %+v\nwant removed %v", v, rest)
+	}
+	if text := ok(t, "campaign", "verify", name, "--db", db, "--as", "lead@northwind.example").stdout; !strings.Contains(text, "Access not checked") ||
+		!strings.Contains(text, "replaced by github:northwind:github_deploy_key:"+keys[1].repo.Name+"/99000001") {
+		t.Errorf("verify text:\n%s", text)
+	}
+
+	out := filepath.Join(t.TempDir(), "evidence")
+	ok(t, "export", name, "--out", out, "--db", db)
+	if _, err := os.Stat(filepath.Join(out, "manifest.json")); err != nil {
+		t.Fatal(err)
+	}
+	md, err := os.ReadFile(filepath.Join(out, "report.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"## Offboarding summary",
+		"Offboards person " + leaver.Email + ", effective 2026-10-31",
+		"2 identities: 2 done and proven, 0 remaining.",
+		"Relationships found: created 2",
+		"Access revoked: not-checked",
+		"| transfer 20", "| transferred (snapshot 2) | — |",
+		"| rotate 20", "| rotated (snapshot 2) | — |",
+	} {
+		if !strings.Contains(string(md), want) {
+			t.Errorf("report.md lacks %q:\n%s", want, md)
+		}
+	}
+	var rep struct {
+		Offboarding *struct {
+			Person string `json:"person"`
+			Items  []struct {
+				Done bool `json:"done"`
+			} `json:"items"`
+		} `json:"offboarding"`
+	}
+	if b, err := os.ReadFile(filepath.Join(out, "report.json")); err != nil || json.Unmarshal(b, &rep) != nil || rep.Offboarding == nil ||
+		rep.Offboarding.Person != leaver.Email || len(rep.Offboarding.Items) != 2 {
+		t.Errorf("report.json offboarding: %+v %v", rep.Offboarding, err)
+	}
+	if r := ok(t, "verify", "--report", out, "--db", db); !strings.HasPrefix(r.stdout, "OK") {
+		t.Errorf("verify --report:\n%s", r.stdout)
+	}
+	if r := ok(t, "verify", "--db", db); !strings.HasPrefix(r.stdout, "OK") {
+		t.Errorf("verify:\n%s", r.stdout)
+	}
+	// Pending no longer names the leaver for what was removed; the key
+	// transferred to newOwner is theirs now.
+	if s := ok(t, "offboard", "--pending", "--json", "--db", db).stdout; strings.Contains(s, `"email":"`+leaver.Email+`"`) {
+		t.Errorf("the leaver is still pending:\n%s", s)
+	}
+}

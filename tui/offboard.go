@@ -1,0 +1,189 @@
+package tui
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strings"
+
+	"github.com/charmbracelet/bubbles/key"
+	tea "github.com/charmbracelet/bubbletea"
+
+	"github.com/nhi-audit/nhi/audit"
+	"github.com/nhi-audit/nhi/filter"
+)
+
+// Offboarding in the UI (docs/offboarding.md): the person: filter term
+// and the :offboard view of leavers.
+
+// personRelater is the part of the store that answers person: terms;
+// *audit.Store has it.
+type personRelater interface {
+	PersonRelated(ctx context.Context, names []string) (func(filter.Subject, string) bool, error)
+}
+
+var _ personRelater = (*audit.Store)(nil)
+
+// personRelated resolves f's person: terms against the directory and the
+// evidence (who had admin access where): nil when f has none. It reads
+// the directory and the principals of the people named, two small
+// queries, when the filter is set.
+func (s *state) personRelated(f *filter.Filter) (func(filter.Subject, string) bool, error) {
+	people := f.People()
+	if len(people) == 0 {
+		return nil, nil
+	}
+	pr, ok := s.store.(personRelater)
+	if !ok || s.store == nil {
+		return nil, errors.New("person:" + strings.Join(people, ", person:") + " needs the evidence file's directory of people, which this session cannot read")
+	}
+	return pr.PersonRelated(s.ctx, people)
+}
+
+// offboardView (:offboard) lists the leavers of the directory who still
+// own, hold or created active identities, most first; enter shows one's
+// identities in the table (person:EMAIL status:active), every relationship
+// included.
+type offboardView struct {
+	keys    listKeys
+	st      *state
+	width   int
+	height  int
+	leavers []audit.Leaver
+	people  int
+	err     error
+	loaded  bool
+	cursor  int
+	offset  int
+}
+
+// peopleLoadedMsg is the directory, read for the offboard view.
+type peopleLoadedMsg struct {
+	dir *audit.Directory
+	err error
+}
+
+func newOffboardView(st *state) *offboardView {
+	return &offboardView{keys: newListKeys("show their identities"), st: st}
+}
+
+// loadPeople reads the directory for the offboard view.
+func (m *Model) loadPeople() tea.Cmd { return m.st.loadPeople() }
+
+func (s *state) loadPeople() tea.Cmd {
+	store, ctx := s.store, s.ctx
+	if store == nil {
+		return func() tea.Msg {
+			return peopleLoadedMsg{err: errors.New("no evidence file to read the directory of people from")}
+		}
+	}
+	return func() tea.Msg {
+		dir, err := store.People(ctx)
+		return peopleLoadedMsg{dir: dir, err: err}
+	}
+}
+
+func (v *offboardView) ShortHelp() []key.Binding  { return v.keys.ShortHelp() }
+func (v *offboardView) FullHelp() [][]key.Binding { return v.keys.FullHelp() }
+
+func (v *offboardView) SetSize(width, height int) {
+	v.width, v.height = width, max(height-2, 1)
+	v.Move(0)
+}
+
+func (v *offboardView) Move(n int) {
+	v.cursor = max(min(v.cursor+n, len(v.leavers)-1), 0)
+	if v.cursor < v.offset {
+		v.offset = v.cursor
+	}
+	if v.cursor >= v.offset+v.height {
+		v.offset = v.cursor - v.height + 1
+	}
+}
+
+func (v *offboardView) GotoTop()      { v.Move(-len(v.leavers)) }
+func (v *offboardView) GotoBottom()   { v.Move(len(v.leavers)) }
+func (v *offboardView) PageSize() int { return max(v.height/2, 1) }
+
+func (v *offboardView) Update(msg tea.Msg) tea.Cmd {
+	switch msg := msg.(type) {
+	case peopleLoadedMsg:
+		v.loaded, v.err = true, msg.err
+		if msg.err == nil {
+			v.people = msg.dir.Len()
+			v.leavers = audit.LeaversOf(msg.dir, slices.Values(v.st.pop.ids))
+		}
+		v.Move(0)
+	case tea.KeyMsg:
+		switch {
+		case key.Matches(msg, v.keys.Back):
+			return popView
+		case key.Matches(msg, v.keys.Open):
+			if v.cursor < len(v.leavers) {
+				expr := "person:" + quoteTerm(v.leavers[v.cursor].Person.Email) + " status:active"
+				return func() tea.Msg { return applyFilterMsg{expr} }
+			}
+		default:
+			navigate(v.keys.navKeys, msg, v)
+		}
+	}
+	return nil
+}
+
+func (v *offboardView) View() string {
+	var b strings.Builder
+	total := 0
+	for _, l := range v.leavers {
+		total += l.Count
+	}
+	title := "Offboarding"
+	if v.loaded && v.err == nil {
+		title += " — " + plural(len(v.leavers), "leaver", "leavers") + " with " + plural(total, "identity", "identities")
+	}
+	b.WriteString(truncate(theme.Title.Render(title), v.width))
+	b.WriteByte('\n')
+	switch {
+	case !v.loaded:
+		b.WriteString(theme.Muted.Render("  reading the directory of people…"))
+		return b.String()
+	case v.err != nil:
+		b.WriteString(theme.Error.Render("  " + audit.Printable(v.err.Error())))
+		return b.String()
+	case v.people == 0:
+		b.WriteString(theme.Muted.Render("  the directory of people is empty: nhi people import FILE"))
+		return b.String()
+	case len(v.leavers) == 0:
+		b.WriteString(theme.Muted.Render("  no leaver still owns, holds or created an active identity"))
+		return b.String()
+	}
+	b.WriteString(truncate(theme.Muted.Render("  "+padRight("PERSON", 40)+" "+padRight("LEFT", 10)+" "+padLeft("IDS", 5)+"  OWNS CREATED HOLDS  OLDEST"), v.width))
+	for i := v.offset; i < min(v.offset+v.height, len(v.leavers)); i++ {
+		l := v.leavers[i]
+		left := l.Person.LeftAt
+		if left == "" {
+			left = "-"
+		}
+		line := " " + padRight(audit.Printable(l.Person.Display()), 40) + " " + padRight(left, 10) + " " + padLeft(commas(l.Count), 5) +
+			"  " + padLeft(commas(l.ByKind[audit.RelOwns]), 4) + " " + padLeft(commas(l.ByKind[audit.RelCreated]), 7) + " " + padLeft(commas(l.ByKind[audit.RelHolds]), 5) +
+			"  " + l.OldestAt.UTC().Format("2006-01-02") + " " + audit.Printable(l.OldestName)
+		b.WriteByte('\n')
+		if i == v.cursor {
+			line = ">" + line
+			b.WriteString(theme.Selected.Render(truncate(line, v.width) + strings.Repeat(" ", max(v.width-textWidth(line), 0))))
+			continue
+		}
+		b.WriteString(truncate(" "+line, v.width))
+	}
+	return b.String()
+}
+
+// quoteTerm quotes a value for a filter term when it holds anything but
+// the characters of an e-mail address or login.
+func quoteTerm(s string) string {
+	for _, r := range s {
+		if !(r == '@' || r == '.' || r == '-' || r == '_' || r == '+' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z') {
+			return `"` + strings.ReplaceAll(strings.ReplaceAll(s, `\`, `\\`), `"`, `\"`) + `"`
+		}
+	}
+	return s
+}

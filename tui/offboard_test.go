@@ -1,0 +1,46 @@
+package tui
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/nhi-audit/nhi/audit"
+)
+
+// person:alice in the identities view: her deploy key (added_by alice)
+// and, as an owner of the organisation, every secret and key she could
+// read; a name nobody goes by is an error at the prompt, never an empty
+// table.
+func TestPersonFilter(t *testing.T) {
+	e := newEvidence(t)
+	if _, err := e.store.SetPeople(context.Background(), testActor, audit.PeopleImport{People: []audit.Person{
+		{Email: "alice@acme.test", GitHub: "alice", Status: audit.PersonLeft, LeftAt: "2026-10-31"},
+		{Email: "bob@acme.test", GitHub: "bob"},
+	}}, false); err != nil {
+		t.Fatal(err)
+	}
+	m := e.model(t, 120, 30, Options{})
+	v := m.ids
+	send(t, m, v.setFilter("person:bob")())
+	// bob installed the App; nothing else is his.
+	if got := v.table.Len(); got != 1 || !strings.Contains(m.View(), "renovate") {
+		t.Errorf("person:bob: %d rows\n%s", got, m.View())
+	}
+	send(t, m, v.setFilter("person:ALICE kind:deploy_key")())
+	if got := v.table.Len(); got != 1 || !strings.Contains(m.View(), "deploy-prod") {
+		t.Errorf("person:alice kind:deploy_key: %d rows\n%s", got, m.View())
+	}
+	send(t, m, v.setFilter("person:alice")())
+	// The key, the Dependabot secret and the 35 Actions secrets: alice
+	// owns the organisation.
+	if got := v.table.Len(); got != 37 {
+		t.Errorf("person:alice: %d rows", got)
+	}
+	if cmd := v.setFilter("person:alise"); cmd != nil || v.filterErr == nil || !strings.Contains(v.filterErr.Msg, "did you mean") {
+		t.Errorf("unknown person: %v", v.filterErr)
+	}
+	if got := v.table.Len(); got != 37 {
+		t.Errorf("a refused filter changed the rows: %d", got)
+	}
+}
