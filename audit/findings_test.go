@@ -172,7 +172,7 @@ func TestParsePolicyRefusesMistakes(t *testing.T) {
 		"exception_days: 0\n":             "exception_days needs a number greater than 0",
 		"exception_days: -5\n":            "exception_days cannot be negative",
 		"exception_days: 1.5\n":           `"1.5" is not a whole number`,
-		"exceptions:\n  days: 30\n":       `(keys: version, first_party_apps, rules, exception_days, exception_approval; nhi help policy)`,
+		"exceptions:\n  days: 30\n":       `(keys: version, first_party_apps, rules, review, exception_days, exception_approval; nhi help policy)`,
 		"exception_approval: required\n":  "",
 		"exception_days: 30\nrules: {}\n": "",
 	} {

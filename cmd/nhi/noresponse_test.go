@@ -58,7 +58,7 @@ func TestNoResponseRuleEndToEnd(t *testing.T) {
 
 	ok(t, "campaign", "create", "Q5", "--scope", "id:*", "--due", due(20), "--reviewer", "dan@northwind.example",
 		"--on-no-response", "decommission", "--db", db, "--as", "carol@northwind.example")
-	r = ok(t, "campaign", "close", "Q5", "--db", db, "--as", "carol@northwind.example")
+	r = ok(t, "campaign", "close", "Q5", "--yes", "--db", db, "--as", "carol@northwind.example")
 	if !strings.Contains(r.stdout, "6 no-response") || !strings.Contains(r.stdout, "No-response rule: an item nobody decides by close is to be decommissioned (on-no-response: decommission)") {
 		t.Errorf("close:\n%s", r.stdout)
 	}
