@@ -42,7 +42,7 @@ const (
 var Rules = []string{
 	RuleExpired, RuleOrphaned, RuleInsecureWebhook, RuleWeakKey, RuleOverprivileged, RuleStale,
 	RuleUnrotated, RuleNoExpiry, RuleExpiring, RuleSelfSigned, RuleLongLived, RuleBroadScope, RuleWildcard,
-	RuleBroadTrust, RuleThirdParty, RuleHumanCredential,
+	RuleBroadTrust, RuleDefaultSA, RuleAutomount, RuleUnused, RuleReuse, RuleThirdParty, RuleHumanCredential,
 }
 
 // OWASPNHI maps each rule to its OWASP Non-Human Identities Top 10 (2025)
@@ -64,6 +64,10 @@ var OWASPNHI = map[string]string{
 	RuleLongLived:       "NHI7",
 	RuleWildcard:        "NHI9",
 	RuleBroadTrust:      "NHI5, NHI9",
+	RuleDefaultSA:       "NHI5",
+	RuleAutomount:       "NHI5",
+	RuleUnused:          "NHI1",
+	RuleReuse:           "NHI9",
 }
 
 // Severities, lowest first.
@@ -117,6 +121,10 @@ func DefaultPolicy() Policy {
 			RuleLongLived:       {Severity: "medium", Days: 398},
 			RuleWildcard:        {Severity: "low"},
 			RuleBroadTrust:      {Severity: "high"},
+			RuleDefaultSA:       {Severity: "high"},
+			RuleAutomount:       {Severity: "medium"},
+			RuleUnused:          {Severity: "low"},
+			RuleReuse:           {Severity: "medium"},
 		},
 	}
 }

@@ -158,11 +158,11 @@ func TestDemoEndToEnd(t *testing.T) {
 			}
 		}
 		kinds[id["kind"].(string)]++
-		if src := id["source"]; id["status"] != "active" || src != "github" && src != "aws" {
+		if src := id["source"]; id["status"] != "active" || src != "github" && src != "aws" && src != "k8s" {
 			t.Errorf("identity %v: status %v source %v", id["id"], id["status"], id["source"])
 		}
 	}
-	for _, k := range []string{"github_app_installation", "github_deploy_key", "github_actions_secret", "github_webhook", "aws_iam_role", "aws_access_key", "aws_iam_user", "aws_oidc_provider"} {
+	for _, k := range []string{"github_app_installation", "github_deploy_key", "github_actions_secret", "github_webhook", "aws_iam_role", "aws_access_key", "aws_iam_user", "aws_oidc_provider", "k8s_service_account", "k8s_sa_token"} {
 		if kinds[k] == 0 {
 			t.Errorf("demo has no %s (kinds: %v)", k, kinds)
 		}
@@ -381,8 +381,9 @@ func TestNotesEndToEnd(t *testing.T) {
 	}
 	id := runners[0].ID
 	// Event 1 is the demo's policy, then one record event per snapshot:
-	// the sample AWS organisation's three accounts and the GitHub one.
-	const before = 1 + 3 + 1
+	// the sample AWS organisation's three accounts, the sample Kubernetes
+	// cluster and the GitHub organisation.
+	const before = 1 + 3 + 1 + 1
 	alice, bob := []string{"NHI_REVIEWER=alice@northwind.test"}, []string{"NHI_REVIEWER=bob@northwind.test"}
 	if r := nhi(t, alice, "note", "add", "--db", db, id, "asked @northwind/ci in SEC-42"); r.code != 0 || !strings.Contains(r.stdout, fmt.Sprintf("(event %d, by alice@northwind.test)", before+1)) {
 		t.Fatalf("note add: exit %d %s%s", r.code, r.stdout, r.stderr)

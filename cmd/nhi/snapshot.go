@@ -33,12 +33,14 @@ func newDemoCmd(a *app) *cobra.Command {
 	var noTUI, history bool
 	cmd := &cobra.Command{
 		Use:   "demo",
-		Short: "Snapshot built-in sample GitHub and AWS organisations, then open the review UI",
+		Short: "Snapshot built-in sample GitHub and AWS organisations and a Kubernetes cluster, then open the review UI",
 		Long: `demo serves a generated GitHub organisation on loopback, reads it with the real
 GitHub connector (authenticated as a GitHub App, as an auditor should) into the
 evidence file (--db), does the same for a sample AWS organisation (three
-accounts, read by the real AWS connector through AWS_ENDPOINT_URL), and opens
-the review UI. Nothing leaves this machine.
+accounts, read by the real AWS connector through AWS_ENDPOINT_URL) and a sample
+Kubernetes cluster (a recorded world: its list responses served on loopback and
+read by the real Kubernetes connector, since the demo runs no API server), and
+opens the review UI. Nothing leaves this machine.
 
 On a new evidence file it then lives through a week (--history, on by
 default): a review campaign decides to decommission three deploy keys, and
@@ -94,6 +96,9 @@ that already has one takes one more, unchanged.`,
 			// The sample AWS organisation beside the GitHub one: the
 			// first screen shows both sources.
 			if err := a.demoAWS(ctx); err != nil {
+				return err
+			}
+			if err := a.demoKubernetes(ctx); err != nil {
 				return err
 			}
 			err = a.snapshot(ctx, false, func(env snapshotEnv) (connectors.Connector, error) {
@@ -232,7 +237,7 @@ costs little of the rate limit.`,
 	f.BoolVar(&noWait, "no-wait", false, "when a rate limit (primary or secondary) asks to wait, stop (resumable) instead")
 	f.DurationVar(&maxWait, "max-wait", 0, "stop (resumable) rather than wait longer than this for a rate limit (default: 15m for a secondary limit, the reset for the primary)")
 	f.BoolVar(&wait, "wait", false, "when another nhi is taking a snapshot of the same organisation, wait for it to finish instead of failing")
-	cmd.AddCommand(gh, newSnapshotX509Cmd(a), newSnapshotAWSCmd(a))
+	cmd.AddCommand(gh, newSnapshotX509Cmd(a), newSnapshotAWSCmd(a), newSnapshotKubernetesCmd(a))
 	return cmd
 }
 
@@ -336,7 +341,11 @@ func printSnapshot(w io.Writer, snap *audit.Snapshot, path string, took time.Dur
 		fmt.Fprintf(w, "Read with: %s\n", audit.Printable(snap.Credential))
 	}
 	if snap.ServerVersion != "" {
-		fmt.Fprintf(w, "Server: GitHub Enterprise Server %s\n", audit.Printable(snap.ServerVersion))
+		server := "GitHub Enterprise Server"
+		if snap.Source == "k8s" {
+			server = "Kubernetes"
+		}
+		fmt.Fprintf(w, "Server: %s %s\n", server, audit.Printable(snap.ServerVersion))
 	}
 	for _, n := range snap.Notes {
 		fmt.Fprintf(w, "Note: %s\n", audit.Printable(n))
