@@ -363,4 +363,3 @@ func waitAllowed(t *testing.T, c *k8stest.Cluster, resource, ns string) {
 	}
 	t.Fatalf("the auditor still may not list %s in %s", resource, ns)
 }
-
