@@ -72,6 +72,11 @@ func TestRecordedSample(t *testing.T) {
 			t.Errorf("%s: permissions_unknown %q, yet every role and binding was read", key, u)
 		}
 	}
+	// The recorded aggregated ClusterRole has no rules of its own (no
+	// controller filled them in): the connector resolves its selectors.
+	if got := ids["k8s:demo:k8s_service_account:payments/default"].Attributes["permissions"]; got != "pods, secrets: get,list in payments" {
+		t.Errorf("payments/default permissions %q", got)
+	}
 	if p := ids["k8s:demo:k8s_service_account:ci/deployer"].Permissions; p["*"] != "*" {
 		t.Errorf("deployer permissions %v, want cluster-admin's * on *", p)
 	}

@@ -202,11 +202,6 @@ func Apply(ctx context.Context, cs kubernetes.Interface, w *World) error {
 			}
 		}
 	}
-	for _, o := range w.Secrets {
-		if _, err := cs.CoreV1().Secrets(o.Namespace).Create(ctx, &o, opts); err != nil {
-			return fmt.Errorf("secret %s/%s: %w", o.Namespace, o.Name, err)
-		}
-	}
 	for _, o := range w.Deployments {
 		got, err := cs.AppsV1().Deployments(o.Namespace).Create(ctx, &o, opts)
 		if err != nil {
@@ -277,6 +272,13 @@ func Apply(ctx context.Context, cs kubernetes.Interface, w *World) error {
 			return err
 		}
 	}
+	// Secrets last: the token controller deletes a legacy token whose
+	// account it has not seen yet, so its informer gets the accounts first.
+	for _, o := range w.Secrets {
+		if _, err := cs.CoreV1().Secrets(o.Namespace).Create(ctx, &o, opts); err != nil {
+			return fmt.Errorf("secret %s/%s: %w", o.Namespace, o.Name, err)
+		}
+	}
 	for _, o := range w.Secrets {
 		if o.Type != corev1.SecretTypeServiceAccountToken {
 			continue
@@ -294,6 +296,9 @@ func TokenOf(ctx context.Context, cs kubernetes.Interface, ns, name string) (str
 	deadline := time.Now().Add(60 * time.Second)
 	for time.Now().Before(deadline) {
 		s, err := cs.CoreV1().Secrets(ns).Get(ctx, name, metav1.GetOptions{})
+		if apierrors.IsNotFound(err) {
+			return "", fmt.Errorf("secret %s/%s is gone: the token controller deletes a legacy token whose account it does not know (see kube-controller-manager.log)", ns, name)
+		}
 		if err != nil {
 			return "", err
 		}

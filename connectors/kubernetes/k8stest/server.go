@@ -152,9 +152,12 @@ func Start(ctx context.Context, dir string) (*Cluster, error) {
 		}
 	}
 	etcdClient := fmt.Sprintf("http://127.0.0.1:%d", ports[0])
+	etcdPeer := fmt.Sprintf("http://127.0.0.1:%d", ports[1])
+	// Flags etcd 3.4 (Debian's etcd-server) and later both know.
 	if err := c.run(ctx, "etcd", etcdBin,
 		"--data-dir", filepath.Join(dir, "etcd"), "--listen-client-urls", etcdClient, "--advertise-client-urls", etcdClient,
-		"--listen-peer-urls", fmt.Sprintf("http://127.0.0.1:%d", ports[1]), "--log-level", "error", "--unsafe-no-fsync"); err != nil {
+		"--listen-peer-urls", etcdPeer, "--initial-advertise-peer-urls", etcdPeer, "--initial-cluster", "default="+etcdPeer,
+		"--log-level", "error"); err != nil {
 		return nil, err
 	}
 	c.Host = fmt.Sprintf("https://127.0.0.1:%d", ports[2])
@@ -175,7 +178,7 @@ func Start(ctx context.Context, dir string) (*Cluster, error) {
 	}
 	if err := c.run(ctx, "kube-controller-manager", kcmBin,
 		"--kubeconfig", f("admin.kubeconfig"), "--leader-elect=false", "--secure-port", "0",
-		"--controllers", "serviceaccount,serviceaccount-token,clusterrole-aggregation",
+		"--controllers", "serviceaccount-controller,serviceaccount-token-controller,clusterrole-aggregation-controller",
 		"--service-account-private-key-file", f("sa.key"), "--root-ca-file", f("ca.crt"),
 		"--use-service-account-credentials=false"); err != nil {
 		return nil, err
@@ -203,7 +206,7 @@ func (c *Cluster) waitReady(ctx context.Context) error {
 	pool := x509.NewCertPool()
 	pool.AppendCertsFromPEM(c.CA)
 	client := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
-	deadline := time.Now().Add(90 * time.Second)
+	deadline := time.Now().Add(150 * time.Second)
 	var last string
 	for time.Now().Before(deadline) {
 		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, c.Host+"/readyz", nil)
@@ -228,7 +231,7 @@ func (c *Cluster) waitReady(ctx context.Context) error {
 	if len(logTail) > 2000 {
 		logTail = logTail[len(logTail)-2000:]
 	}
-	return fmt.Errorf("kube-apiserver not ready after 90s (%s); its log ends:\n%s", last, logTail)
+	return fmt.Errorf("kube-apiserver not ready after 150s (%s); its log ends:\n%s", last, logTail)
 }
 
 func randHex() string {
