@@ -145,9 +145,10 @@ func TestPrintedPages(t *testing.T) {
 	}
 	// The fixed part (attestation, population, criteria with the
 	// separation-of-duties rule, statistics, refused attempts, integrity)
-	// takes about six pages whatever the size.
-	if small > 12 {
-		t.Errorf("a 100-item campaign prints on %d pages, want at most 12", small)
+	// takes about six pages whatever the size; the criteria's rule rows
+	// (four of them for Kubernetes) can push it over a page break.
+	if small > 13 {
+		t.Errorf("a 100-item campaign prints on %d pages, want at most 13", small)
 	}
 }
 

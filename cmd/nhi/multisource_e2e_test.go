@@ -39,7 +39,7 @@ func TestOneCampaignOverEverySource(t *testing.T) {
 	ok(t, "snapshot", "x509", "--path", certs, "--account", "edge", "--db", db)
 
 	r := ok(t, "campaign", "create", "q4", "--scope", "id:*", "--due", "2026-12-31", "--reviewer", "rita@acme.test", "--db", db, "--as", "lead")
-	for _, want := range []string{"from 6 snapshots", "aws/111111111111", "aws/222222222222", "aws/333333333333", "github/northwind", "slack/ws-a", "x509/edge"} {
+	for _, want := range []string{"from 7 snapshots", "k8s/demo-cluster", "aws/111111111111", "aws/222222222222", "aws/333333333333", "github/northwind", "slack/ws-a", "x509/edge"} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("create does not name %q:\n%s", want, r.stdout)
 		}
@@ -170,7 +170,7 @@ func TestOneCampaignOverEverySource(t *testing.T) {
 		t.Errorf("remediation %+v", rep.Remediation)
 	}
 	md, _ := os.ReadFile(filepath.Join(out, "report.md"))
-	for _, want := range []string{"The population comes from 6 snapshots", "| slack / ws-a | 5 (complete)", "### Completeness", "| x509 / edge | 1 files and TLS endpoints | none | 0 |"} {
+	for _, want := range []string{"The population comes from 7 snapshots", "| slack / ws-a | 5 (complete)", "### Completeness", "| x509 / edge | 1 files and TLS endpoints | none | 0 |"} {
 		if !strings.Contains(string(md), want) {
 			t.Errorf("report.md lacks %q", want)
 		}
