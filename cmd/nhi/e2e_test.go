@@ -86,7 +86,7 @@ func TestDemoHistory(t *testing.T) {
 	r := nhi(t, nil, "demo", "--no-tui", "--db", db)
 	if r.code != 0 || !strings.Contains(r.stdout, " of github/northwind: partial") ||
 		!strings.Contains(r.stdout, "Coverage: 1 of 40 repositories is not visible to this credential") ||
-		!strings.Contains(r.stdout, "Campaign demo-deploy-keys: of the identities approved for decommissioning, 1 removed, 1 still present, 1 not checked") {
+		!strings.Contains(r.stdout, "Campaign demo-deploy-keys: of its identities of github/northwind approved for decommissioning, 1 removed, 1 still present, 1 not checked") {
 		t.Fatalf("demo exit %d:\n%s%s", r.code, r.stdout, r.stderr)
 	}
 	r = nhi(t, nil, "diff", "--db", db, "--json")
@@ -158,11 +158,11 @@ func TestDemoEndToEnd(t *testing.T) {
 			}
 		}
 		kinds[id["kind"].(string)]++
-		if src := id["source"]; id["status"] != "active" || src != "github" && src != "aws" && src != "k8s" {
+		if src := id["source"]; id["status"] != "active" || src != "github" && src != "aws" {
 			t.Errorf("identity %v: status %v source %v", id["id"], id["status"], id["source"])
 		}
 	}
-	for _, k := range []string{"github_app_installation", "github_deploy_key", "github_actions_secret", "github_webhook", "aws_iam_role", "aws_access_key", "aws_iam_user", "aws_oidc_provider", "k8s_service_account", "k8s_sa_token"} {
+	for _, k := range []string{"github_app_installation", "github_deploy_key", "github_actions_secret", "github_webhook", "aws_iam_role", "aws_access_key", "aws_iam_user", "aws_oidc_provider"} {
 		if kinds[k] == 0 {
 			t.Errorf("demo has no %s (kinds: %v)", k, kinds)
 		}
@@ -249,6 +249,7 @@ func TestBadInputIsRefusedClearly(t *testing.T) {
 		{"unknown command", []string{"frobnicate"}, 2, "unknown command", ""},
 		{"misspelt command", []string{"identites"}, 2, "did you mean identities?", ""},
 		{"misspelt subcommand", []string{"campaign", "shwo"}, 2, "did you mean show?", ""},
+		{"misspelt flag", []string{"identities", "--db", good, "--jsn"}, 2, "unknown flag: --jsn; did you mean --json?", good},
 		{"no terminal for the UI", []string{"--db", good}, 1, "needs a terminal", good},
 		{"no token", []string{"snapshot", "github", "--org", "acme", "--db", filepath.Join(dir, "s.db")}, 1, "GITHUB_TOKEN", ""},
 	}
@@ -381,9 +382,8 @@ func TestNotesEndToEnd(t *testing.T) {
 	}
 	id := runners[0].ID
 	// Event 1 is the demo's policy, then one record event per snapshot:
-	// the sample AWS organisation's three accounts, the sample Kubernetes
-	// cluster and the GitHub organisation.
-	const before = 1 + 3 + 1 + 1
+	// the sample AWS organisation's three accounts and the GitHub one.
+	const before = 1 + 3 + 1
 	alice, bob := []string{"NHI_REVIEWER=alice@northwind.test"}, []string{"NHI_REVIEWER=bob@northwind.test"}
 	if r := nhi(t, alice, "note", "add", "--db", db, id, "asked @northwind/ci in SEC-42"); r.code != 0 || !strings.Contains(r.stdout, fmt.Sprintf("(event %d, by alice@northwind.test)", before+1)) {
 		t.Fatalf("note add: exit %d %s%s", r.code, r.stdout, r.stderr)

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -12,7 +11,6 @@ import (
 	"github.com/nhi-audit/nhi/audit"
 	"github.com/nhi-audit/nhi/connectors"
 	k8sconn "github.com/nhi-audit/nhi/connectors/kubernetes"
-	"github.com/nhi-audit/nhi/connectors/kubernetes/k8stest"
 )
 
 func newSnapshotKubernetesCmd(a *app) *cobra.Command {
@@ -86,36 +84,4 @@ gives a ClusterRole with everything nhi reads.`,
 	f.BoolVar(&opts.AllContexts, "all-contexts", false, "read every context of the kubeconfig")
 	f.BoolVar(&wait, "wait", false, "when another nhi is taking a snapshot of the same cluster, wait for it to finish instead of failing")
 	return cmd
-}
-
-// demoKubernetes reads the sample cluster (k8stest.Sample) with the real
-// connector, from a recorded world: its list responses, in the API server's
-// JSON, served on loopback, since the demo runs no API server. It says so.
-func (a *app) demoKubernetes(ctx context.Context) error {
-	w := k8stest.Sample()
-	w.Dated(time.Date(2021, 3, 1, 9, 0, 0, 0, time.UTC), map[string]time.Time{"ci/deployer-token": time.Now().AddDate(0, 0, -200)})
-	srv, err := k8stest.NewRecorded(w)
-	if err != nil {
-		return fmt.Errorf("the demo's Kubernetes cluster: %w", err)
-	}
-	defer srv.Close()
-	c, err := k8sconn.New("demo-cluster", srv.Config())
-	if err != nil {
-		return err
-	}
-	st, err := a.open(ctx, audit.OpenOptions{Create: true})
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	fmt.Fprintf(a.stderr, "Reading the sample Kubernetes cluster from a recorded world (its list responses served on %s; no API server runs in the demo) ...\n", srv.URL)
-	start := time.Now()
-	snap, err := connectors.Run(ctx, st, c, a.runOptions(false))
-	if snap != nil {
-		printSnapshot(a.stdout, snap, st.Path(), time.Since(start))
-	}
-	if err != nil {
-		return fmt.Errorf("snapshot of the demo's Kubernetes cluster failed: %w", err)
-	}
-	return nil
 }
