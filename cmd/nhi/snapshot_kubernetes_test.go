@@ -58,7 +58,7 @@ func TestSnapshotKubernetes(t *testing.T) {
 	if r.code != 0 || !strings.Contains(r.stdout, "of k8s/prod: complete") || !strings.Contains(r.stdout, "of k8s/staging: complete") {
 		t.Fatalf("--all-contexts: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
-	r = nhi(t, nil, "identities", "--db", db, "--filter", "account:staging perm.secrets:get")
+	r = nhi(t, nil, "identities", "--db", db, "-o", "id", "--filter", "account:staging perm.secrets:get")
 	for _, want := range []string{"k8s:staging:k8s_service_account:payments/default", "k8s:staging:k8s_service_account:ops/ops-bot", "k8s:staging:k8s_service_account:ci/deployer"} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("perm.secrets:get lacks %s:\n%s%s", want, r.stdout, r.stderr)
