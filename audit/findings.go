@@ -104,6 +104,9 @@ func (e *Evaluator) check(rule string, id *Identity, o *Observation, account str
 	if isAWS(o.Kind) {
 		return e.checkAWS(rule, id, o, r)
 	}
+	if isK8s(o.Kind) {
+		return e.checkK8s(rule, id, o, r)
+	}
 	switch rule {
 	case RuleExpired:
 		if o.ExpiresAt != nil && o.ExpiresAt.Before(e.now) {

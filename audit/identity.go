@@ -47,6 +47,13 @@ const (
 	KindAWSOIDCProvider Kind = "aws_oidc_provider" // context for the roles that trust it
 )
 
+// Kubernetes identity kinds (connectors/kubernetes; docs/kubernetes.md).
+// Their natural key is <namespace>/<name>.
+const (
+	KindK8sServiceAccount Kind = "k8s_service_account"
+	KindK8sSAToken        Kind = "k8s_sa_token" // a legacy token Secret: metadata only
+)
+
 // Kinds lists every known kind in display order.
 var Kinds = []Kind{
 	KindGitHubAppInstallation,
@@ -67,6 +74,8 @@ var Kinds = []Kind{
 	KindAWSAccessKey,
 	KindAWSIAMRole,
 	KindAWSOIDCProvider,
+	KindK8sServiceAccount,
+	KindK8sSAToken,
 }
 
 // Label is the short human name of a kind, for tables.
@@ -108,6 +117,10 @@ func (k Kind) Label() string {
 		return "IAM role"
 	case KindAWSOIDCProvider:
 		return "OIDC provider"
+	case KindK8sServiceAccount:
+		return "service account"
+	case KindK8sSAToken:
+		return "SA token"
 	}
 	return string(k)
 }
@@ -121,7 +134,7 @@ func (k Kind) Imported() bool { return strings.HasPrefix(string(k), ImportKindPr
 func (k Kind) TracksLastUse() bool {
 	switch k {
 	case KindGitHubFineGrainedPAT, KindGitHubCredentialAuthorization, KindGitHubDeployKey,
-		KindAWSAccessKey, KindAWSIAMRole:
+		KindAWSAccessKey, KindAWSIAMRole, KindK8sSAToken:
 		return true
 	}
 	return false

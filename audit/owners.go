@@ -90,6 +90,10 @@ func (idx principalIndex) suggestOwners(id *Identity, people *Directory) []Owner
 		what := map[Kind]string{KindAWSIAMUser: "IAM user name", KindAWSIAMRole: "IAM role name", KindAWSAccessKey: "its IAM user"}[id.Kind]
 		add(p.Email, fmt.Sprintf("%s %s: %s in the directory of people%s", what, ownName(id), p.Display(), left(p)))
 	}
+	if isK8s(id.Kind) {
+		k8sSuggestions(&id.Observation, add)
+		return out // a namespace is no repository: no CODEOWNERS, teams or admins
+	}
 	byScope := idx[id.SnapshotID]
 	repo := repoScope(id.Scope)
 	if repo != "" {

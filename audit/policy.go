@@ -46,7 +46,7 @@ const (
 var Rules = []string{
 	RuleExpired, RuleOrphaned, RuleInsecureWebhook, RuleWeakKey, RuleOverprivileged, RuleStale,
 	RuleUnrotated, RuleNoExpiry, RuleExpiring, RuleSelfSigned, RuleLongLived, RuleBroadScope, RuleWildcard,
-	RuleBroadTrust, RuleThirdParty, RuleHumanCredential, RuleExceptionExpired,
+	RuleBroadTrust, RuleDefaultSA, RuleAutomount, RuleUnused, RuleReuse, RuleThirdParty, RuleHumanCredential, RuleExceptionExpired,
 }
 
 // OWASPNHI maps each rule to its OWASP Non-Human Identities Top 10 (2025)
@@ -71,6 +71,10 @@ var OWASPNHI = map[string]string{
 	// An expired exception is a risk accepted for longer than agreed:
 	// which OWASP entry applies is the underlying finding's.
 	RuleExceptionExpired: "",
+	RuleDefaultSA:        "NHI5",
+	RuleAutomount:        "NHI5",
+	RuleUnused:           "NHI1",
+	RuleReuse:            "NHI9",
 }
 
 // Severities, lowest first.
@@ -192,6 +196,10 @@ func DefaultPolicy() Policy {
 			RuleLongLived:        {Severity: "medium", Days: 398},
 			RuleWildcard:         {Severity: "low"},
 			RuleBroadTrust:       {Severity: "high"},
+			RuleDefaultSA:        {Severity: "high"},
+			RuleAutomount:        {Severity: "medium"},
+			RuleUnused:           {Severity: "low"},
+			RuleReuse:            {Severity: "medium"},
 			RuleExceptionExpired: {Severity: "high"},
 		},
 	}

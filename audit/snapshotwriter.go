@@ -82,6 +82,7 @@ const (
 	PrincipalTeam         = "team"         // a team with access to a repository
 	PrincipalCollaborator = "collaborator" // a person with direct access to a repository
 	PrincipalCodeowner    = "codeowner"    // named in a repository's CODEOWNERS
+	PrincipalSubject      = "subject"      // a person or group a Kubernetes binding names ("User:alice")
 	PrincipalTeamMember   = "team_member"  // a member (Login) of a team (Scope, "org/slug")
 )
 

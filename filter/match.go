@@ -368,19 +368,24 @@ type permTerm struct {
 	kw    keyword
 	min   int
 	level string
+	verb  bool // level is a Kubernetes verb (filter/verbs.go)
 }
 
 func (t *permTerm) match(s Subject, _ *Env) bool {
 	perms := s.FilterMap(Permissions)
 	if t.key != "" {
-		v := perms[t.key]
+		// A Kubernetes permission on "*" (every resource) is one on each.
+		v, every := perms[t.key], perms["*"]
 		switch t.kw {
 		case kwAny:
-			return v != ""
+			return v != "" || every != ""
 		case kwNone:
-			return v == ""
+			return v == "" && every == ""
 		}
-		return rankFold(permLevels, v) >= t.min
+		if t.verb {
+			return hasVerb(v, t.level) || hasVerb(every, t.level)
+		}
+		return max(permRank(v), permRank(every)) >= t.min
 	}
 	for _, v := range perms {
 		switch {
@@ -388,7 +393,9 @@ func (t *permTerm) match(s Subject, _ *Env) bool {
 			return true
 		case t.kw == kwNone && v != "":
 			return false
-		case t.kw == kwPattern && rankFold(permLevels, v) >= t.min:
+		case t.kw == kwPattern && t.verb && hasVerb(v, t.level):
+			return true
+		case t.kw == kwPattern && !t.verb && permRank(v) >= t.min:
 			return true
 		}
 	}

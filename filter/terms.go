@@ -178,6 +178,7 @@ var fields = []field{
 		{"attr.added_by:any` / `attr.added_by:none", "have the attribute with a non-empty value / do not"}}},
 	{name: "perm", key: "NAME", compile: permField, example: "perm:admin or perm.contents:write", keyExample: ":write", docs: []row{
 		{"perm.contents:write", "have permission `contents` at `write` **or above** (`read < write < admin`)"},
+		{"perm.secrets:get", "have Kubernetes permission `secrets` (or `*`, every resource) with the verb `get` (or `*`); a verb list ranks as its strongest verb: `get`, `list`, `watch` read, `create`, `update`, `patch`, `delete` write, `escalate`, `bind`, `impersonate`, `*` admin"},
 		{"perm.contents:any` / `perm.contents:none", "have that permission at any level / do not have it"},
 		{"perm:admin", "have **any** permission at `admin` (or above)"},
 		{"perm:any` / `perm:none", "have at least one permission / none at all"}}},
@@ -526,6 +527,9 @@ func permField(p *parser, s syntax) (node, *Error) {
 		return &permTerm{key: s.key, kw: kwAny}, nil
 	case "none":
 		return &permTerm{key: s.key, kw: kwNone}, nil
+	}
+	if v := strings.ToLower(s.v.text); kubeVerbs[v] > 0 && v != "*" {
+		return &permTerm{key: s.key, level: v, verb: true}, nil
 	}
 	level, err := p.enum(s.v, "permission level", "levels", append(append([]string(nil), permLevels...), "any", "none"))
 	if err != nil {

@@ -791,7 +791,7 @@ func firesWhen(rule string, r audit.RulePolicy) string {
 	case audit.RuleUnrotated:
 		return fmt.Sprintf("a secret's value, a deploy key or an IAM access key unchanged for more than %d days", r.Days)
 	case audit.RuleNoExpiry:
-		return "a personal access token that never expires; every IAM access key"
+		return "a personal access token that never expires; every IAM access key; every Kubernetes legacy token"
 	case audit.RuleExpiring:
 		return fmt.Sprintf("expires within %d days (an outage risk)", r.Days)
 	case audit.RuleBroadScope:
@@ -812,6 +812,14 @@ func firesWhen(rule string, r audit.RulePolicy) string {
 		return "a wildcard certificate (*.example.com)"
 	case audit.RuleExceptionExpired:
 		return "a keep on an identity with findings (an exception) outlived its expiry, or its campaign closed without the approval the policy required"
+	case audit.RuleDefaultSA:
+		return "a Kubernetes namespace's default service account with any permission"
+	case audit.RuleAutomount:
+		return "a Kubernetes service account with permissions whose token is mounted into its Pods"
+	case audit.RuleUnused:
+		return "a Kubernetes service account no Pod runs as"
+	case audit.RuleReuse:
+		return fmt.Sprintf("%d or more unrelated workloads running as one Kubernetes service account", audit.ReuseWorkloads)
 	}
 	return ""
 }

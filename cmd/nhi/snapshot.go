@@ -232,7 +232,7 @@ costs little of the rate limit.`,
 	f.BoolVar(&noWait, "no-wait", false, "when a rate limit (primary or secondary) asks to wait, stop (resumable) instead")
 	f.DurationVar(&maxWait, "max-wait", 0, "stop (resumable) rather than wait longer than this for a rate limit (default: 15m for a secondary limit, the reset for the primary)")
 	f.BoolVar(&wait, "wait", false, "when another nhi is taking a snapshot of the same organisation, wait for it to finish instead of failing")
-	cmd.AddCommand(gh, newSnapshotX509Cmd(a), newSnapshotAWSCmd(a))
+	cmd.AddCommand(gh, newSnapshotX509Cmd(a), newSnapshotAWSCmd(a), newSnapshotKubernetesCmd(a))
 	return cmd
 }
 
@@ -336,7 +336,11 @@ func printSnapshot(w io.Writer, snap *audit.Snapshot, path string, took time.Dur
 		fmt.Fprintf(w, "Read with: %s\n", audit.Printable(snap.Credential))
 	}
 	if snap.ServerVersion != "" {
-		fmt.Fprintf(w, "Server: GitHub Enterprise Server %s\n", audit.Printable(snap.ServerVersion))
+		server := "GitHub Enterprise Server"
+		if snap.Source == "k8s" {
+			server = "Kubernetes"
+		}
+		fmt.Fprintf(w, "Server: %s %s\n", server, audit.Printable(snap.ServerVersion))
 	}
 	for _, n := range snap.Notes {
 		fmt.Fprintf(w, "Note: %s\n", audit.Printable(n))

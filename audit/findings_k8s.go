@@ -1,0 +1,94 @@
+package audit
+
+import (
+	"fmt"
+	"strconv"
+)
+
+// The rules for Kubernetes identities (connectors/kubernetes records the
+// attributes they read; docs/kubernetes.md and docs/policy.md say when
+// each fires).
+
+// Kubernetes rules (docs/policy.md).
+const (
+	RuleDefaultSA = "default-sa-with-permissions"
+	RuleUnused    = "unused"
+	RuleAutomount = "automount-with-permissions"
+	RuleReuse     = "reuse"
+)
+
+// ReuseWorkloads is how many distinct workloads (Deployments, StatefulSets,
+// DaemonSets, CronJobs, bare Pods) must run as one account before it is
+// reused: one account, many unrelated workloads, one blast radius.
+const ReuseWorkloads = 3
+
+func isK8s(k Kind) bool { return k == KindK8sServiceAccount || k == KindK8sSAToken }
+
+// k8sHasPermissions reports whether an account can do anything beyond
+// what every authenticated caller can.
+func k8sHasPermissions(o *Observation) bool { return o.Attributes["permissions"] != "" }
+
+func (e *Evaluator) checkK8s(rule string, id *Identity, o *Observation, r RulePolicy) string {
+	a := o.Attributes
+	sa := o.Kind == KindK8sServiceAccount
+	switch rule {
+	case RuleOverprivileged:
+		if sa && a["privileged"] != "" {
+			return a["privileged"]
+		}
+	case RuleDefaultSA:
+		if sa && o.Name == "default" && k8sHasPermissions(o) {
+			return fmt.Sprintf("the default account of %s, which every Pod there runs as unless it names another, can: %s", a["namespace"], a["permissions"])
+		}
+	case RuleUnused:
+		if sa && a["workloads_read"] == "true" && a["workload_count"] == "0" && o.Name != "default" {
+			return fmt.Sprintf("no Pod in %s runs as it", a["namespace"])
+		}
+	case RuleAutomount:
+		if sa && a["automount_token"] != "false" && k8sHasPermissions(o) {
+			how := "automountServiceAccountToken is true"
+			if a["automount_token"] == "default" {
+				how = "automountServiceAccountToken is not set (so it is mounted)"
+			}
+			return fmt.Sprintf("%s: every Pod that runs as it gets a token that can: %s", how, a["permissions"])
+		}
+	case RuleReuse:
+		if n, err := strconv.Atoi(a["workload_count"]); sa && err == nil && n >= ReuseWorkloads {
+			return fmt.Sprintf("%d workloads run as it (%s): one credential, one blast radius for all of them", n, a["workloads"])
+		}
+	case RuleNoExpiry:
+		if !sa {
+			if s := a["invalid_since"]; s != "" {
+				return ""
+			}
+			return "a legacy service account token Secret never expires: it works until the Secret is deleted"
+		}
+	case RuleStale:
+		if !sa {
+			msg := e.stale(o, r)
+			if msg != "" && o.LastUsedAt == nil {
+				msg += " (the API server labels a legacy token when it is used, since Kubernetes 1.26)"
+			}
+			return msg
+		}
+	case RuleOrphaned:
+		if id.Owner == "" {
+			return "no owner recorded"
+		}
+	}
+	return ""
+}
+
+// k8sSuggestions are the labels and annotations that name who answers for
+// a Kubernetes identity, most direct first, with what they are.
+func k8sSuggestions(o *Observation, add func(owner, source string)) {
+	ns := o.Attributes["namespace"]
+	for _, key := range []string{"owner", "team"} {
+		add(o.Attributes["label."+key], "label "+key)
+		add(o.Attributes["annotation."+key], "annotation "+key)
+	}
+	for _, key := range []string{"owner", "team"} {
+		add(o.Attributes["namespace_label."+key], "label "+key+" of namespace "+ns)
+		add(o.Attributes["namespace_annotation."+key], "annotation "+key+" of namespace "+ns)
+	}
+}

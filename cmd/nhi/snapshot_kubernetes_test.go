@@ -1,0 +1,85 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nhi-audit/nhi/connectors/kubernetes/k8stest"
+)
+
+// `nhi snapshot kubernetes` through the built binary, reading the recorded
+// sample cluster on loopback through a kubeconfig, as kubectl would.
+
+func recordedKubeconfig(t *testing.T, url string, contexts ...string) string {
+	t.Helper()
+	var b strings.Builder
+	fmt.Fprintf(&b, "apiVersion: v1\nkind: Config\nclusters:\n- name: recorded\n  cluster: {server: %q, insecure-skip-tls-verify: true}\n", url)
+	b.WriteString("users:\n- name: auditor\n  user: {token: recorded-world}\ncontexts:\n")
+	for _, c := range contexts {
+		fmt.Fprintf(&b, "- name: %s\n  context: {cluster: recorded, user: auditor}\n", c)
+	}
+	fmt.Fprintf(&b, "current-context: %s\n", contexts[0])
+	path := filepath.Join(t.TempDir(), "kubeconfig")
+	if err := os.WriteFile(path, []byte(b.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func TestSnapshotKubernetes(t *testing.T) {
+	w := k8stest.Sample()
+	w.Dated(time.Date(2021, 3, 1, 9, 0, 0, 0, time.UTC), nil)
+	srv, err := k8stest.NewRecorded(w)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	kc := recordedKubeconfig(t, srv.URL, "prod", "staging")
+	db := filepath.Join(t.TempDir(), "nhi.db")
+
+	// KUBECONFIG and the current context, as kubectl.
+	r := nhi(t, []string{"KUBECONFIG=" + kc}, "snapshot", "kubernetes", "--db", db)
+	if r.code != 0 {
+		t.Fatalf("exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	for _, want := range []string{"of k8s/prod: complete, 8 identities", "Read with: demo-auditor (groups system:authenticated)", "Server: Kubernetes v1.37.2", "Note: bound service account tokens"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("stdout lacks %q:\n%s", want, r.stdout)
+		}
+	}
+	if strings.Contains(r.stdout, "staging") {
+		t.Errorf("only the current context should be read:\n%s", r.stdout)
+	}
+	r = nhi(t, nil, "snapshot", "kubernetes", "--kubeconfig", kc, "--all-contexts", "--db", db)
+	if r.code != 0 || !strings.Contains(r.stdout, "of k8s/prod: complete") || !strings.Contains(r.stdout, "of k8s/staging: complete") {
+		t.Fatalf("--all-contexts: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	r = nhi(t, nil, "identities", "--db", db, "-o", "id", "--filter", "account:staging perm.secrets:get")
+	for _, want := range []string{"k8s:staging:k8s_service_account:payments/default", "k8s:staging:k8s_service_account:ops/ops-bot", "k8s:staging:k8s_service_account:ci/deployer"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("perm.secrets:get lacks %s:\n%s%s", want, r.stdout, r.stderr)
+		}
+	}
+	if strings.Contains(r.stdout, "old-batch") {
+		t.Errorf("old-batch reads only pods:\n%s", r.stdout)
+	}
+
+	for _, tc := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"--kubeconfig", kc, "--context", "nope"}, 1, `context "nope" is not in the kubeconfig (it has: prod, staging)`},
+		{[]string{"--kubeconfig", kc, "--context", "prod", "--all-contexts"}, 2, "--context and --all-contexts cannot be combined"},
+		{[]string{"--kubeconfig", filepath.Join(t.TempDir(), "missing")}, 1, "missing"},
+	} {
+		r := nhi(t, nil, append([]string{"snapshot", "kubernetes", "--db", db}, tc.args...)...)
+		if r.code != tc.code || !strings.Contains(r.stderr, tc.want) {
+			t.Errorf("%v: exit %d, stderr %q; want exit %d and %q", tc.args, r.code, r.stderr, tc.code, tc.want)
+		}
+	}
+}

@@ -1,0 +1,274 @@
+package k8stest
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	authnv1 "k8s.io/api/authentication/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/rest"
+)
+
+// Recorded serves a World the way kube-apiserver answers the lists the
+// connector makes, from list responses encoded once: JSON lists with
+// limit/continue, Secrets by field selector and only as metadata
+// (PartialObjectMetadataList; a request for whole Secrets is refused, so a
+// connector that asked for Secret data would fail), SelfSubjectReview and
+// /version. It is for `nhi demo` when no API server is built, and for
+// benchmarks where creating the objects in a real server takes too long;
+// the live tests prove the connector against the real server.
+type Recorded struct {
+	*httptest.Server
+	User     string
+	Version  string
+	Requests atomic.Int64
+
+	lists map[string]*recordedList // "/api/v1/pods" -> items
+}
+
+type recordedList struct {
+	kind, apiVersion string
+	metadataOnly     bool
+	items            []recordedItem
+}
+
+type recordedItem struct {
+	ns, secretType string
+	full, meta     json.RawMessage
+}
+
+// RecordedVersion is the server version the recorded world reports.
+const RecordedVersion = "v1.37.2"
+
+// Dated sets every object's creation time, UID and, for legacy tokens
+// named in lastUsed, the kubernetes.io/legacy-token-last-used label: what
+// the API server and its controllers would have recorded over time.
+func (w *World) Dated(created time.Time, lastUsed map[string]time.Time) {
+	n := 0
+	stamp := func(m *metav1.ObjectMeta) {
+		n++
+		m.CreationTimestamp = metav1.NewTime(created.Add(time.Duration(n) * time.Minute).UTC().Truncate(time.Second))
+		m.UID = types.UID(fmt.Sprintf("00000000-0000-4000-8000-%012d", n))
+	}
+	for i := range w.Namespaces {
+		stamp(&w.Namespaces[i].ObjectMeta)
+	}
+	for i := range w.ServiceAccounts {
+		stamp(&w.ServiceAccounts[i].ObjectMeta)
+	}
+	for i := range w.Secrets {
+		s := &w.Secrets[i]
+		stamp(&s.ObjectMeta)
+		if t, ok := lastUsed[s.Namespace+"/"+s.Name]; ok {
+			if s.Labels == nil {
+				s.Labels = map[string]string{}
+			}
+			s.Labels["kubernetes.io/legacy-token-last-used"] = t.UTC().Format(time.DateOnly)
+		}
+	}
+	for i := range w.ReplicaSets {
+		stamp(&w.ReplicaSets[i].ObjectMeta)
+	}
+	for i := range w.Jobs {
+		stamp(&w.Jobs[i].ObjectMeta)
+	}
+	for i := range w.Pods {
+		stamp(&w.Pods[i].ObjectMeta)
+	}
+}
+
+// NewRecorded encodes w's list responses and serves them over TLS on
+// loopback.
+func NewRecorded(w *World) (*Recorded, error) {
+	r := &Recorded{User: "demo-auditor", Version: RecordedVersion, lists: map[string]*recordedList{}}
+	add := func(path, kind, apiVersion string, metadataOnly bool, ns, secretType string, obj any, meta metav1.ObjectMeta) error {
+		l := r.lists[path]
+		if l == nil {
+			l = &recordedList{kind: kind, apiVersion: apiVersion, metadataOnly: metadataOnly}
+			r.lists[path] = l
+		}
+		full, err := json.Marshal(obj)
+		if err != nil {
+			return err
+		}
+		m, err := json.Marshal(metav1.PartialObjectMetadata{TypeMeta: metav1.TypeMeta{Kind: "PartialObjectMetadata", APIVersion: "meta.k8s.io/v1"}, ObjectMeta: meta})
+		if err != nil {
+			return err
+		}
+		l.items = append(l.items, recordedItem{ns: ns, secretType: secretType, full: full, meta: m})
+		return nil
+	}
+	var err error
+	try := func(e error) {
+		if err == nil {
+			err = e
+		}
+	}
+	for i := range w.Namespaces {
+		o := &w.Namespaces[i]
+		try(add("/api/v1/namespaces", "NamespaceList", "v1", false, "", "", o, o.ObjectMeta))
+	}
+	for i := range w.ServiceAccounts {
+		o := &w.ServiceAccounts[i]
+		try(add("/api/v1/serviceaccounts", "ServiceAccountList", "v1", false, o.Namespace, "", o, o.ObjectMeta))
+	}
+	for i := range w.Secrets {
+		o := &w.Secrets[i]
+		data := corev1.Secret{ObjectMeta: o.ObjectMeta, Type: o.Type}
+		try(add("/api/v1/secrets", "SecretList", "v1", true, o.Namespace, string(o.Type), data, o.ObjectMeta))
+	}
+	for i := range w.ReplicaSets {
+		o := &w.ReplicaSets[i]
+		try(add("/apis/apps/v1/replicasets", "ReplicaSetList", "apps/v1", false, o.Namespace, "", o, o.ObjectMeta))
+	}
+	for i := range w.Jobs {
+		o := &w.Jobs[i]
+		try(add("/apis/batch/v1/jobs", "JobList", "batch/v1", false, o.Namespace, "", o, o.ObjectMeta))
+	}
+	for i := range w.Pods {
+		o := &w.Pods[i]
+		try(add("/api/v1/pods", "PodList", "v1", false, o.Namespace, "", o, o.ObjectMeta))
+	}
+	const rbac = "/apis/rbac.authorization.k8s.io/v1/"
+	for i := range w.ClusterRoles {
+		o := &w.ClusterRoles[i]
+		try(add(rbac+"clusterroles", "ClusterRoleList", "rbac.authorization.k8s.io/v1", false, "", "", o, o.ObjectMeta))
+	}
+	for i := range w.ClusterRoleBindings {
+		o := &w.ClusterRoleBindings[i]
+		try(add(rbac+"clusterrolebindings", "ClusterRoleBindingList", "rbac.authorization.k8s.io/v1", false, "", "", o, o.ObjectMeta))
+	}
+	for i := range w.Roles {
+		o := &w.Roles[i]
+		try(add(rbac+"roles", "RoleList", "rbac.authorization.k8s.io/v1", false, o.Namespace, "", o, o.ObjectMeta))
+	}
+	for i := range w.RoleBindings {
+		o := &w.RoleBindings[i]
+		try(add(rbac+"rolebindings", "RoleBindingList", "rbac.authorization.k8s.io/v1", false, o.Namespace, "", o, o.ObjectMeta))
+	}
+	if err != nil {
+		return nil, err
+	}
+	// Every list the connector makes exists, even when empty.
+	for path, kind := range map[string][2]string{
+		"/api/v1/namespaces": {"NamespaceList", "v1"}, "/api/v1/serviceaccounts": {"ServiceAccountList", "v1"},
+		"/api/v1/secrets": {"SecretList", "v1"}, "/apis/apps/v1/replicasets": {"ReplicaSetList", "apps/v1"},
+		"/apis/batch/v1/jobs": {"JobList", "batch/v1"}, "/api/v1/pods": {"PodList", "v1"},
+		rbac + "clusterroles": {"ClusterRoleList", "rbac.authorization.k8s.io/v1"}, rbac + "clusterrolebindings": {"ClusterRoleBindingList", "rbac.authorization.k8s.io/v1"},
+		rbac + "roles": {"RoleList", "rbac.authorization.k8s.io/v1"}, rbac + "rolebindings": {"RoleBindingList", "rbac.authorization.k8s.io/v1"},
+	} {
+		if r.lists[path] == nil {
+			r.lists[path] = &recordedList{kind: kind[0], apiVersion: kind[1], metadataOnly: path == "/api/v1/secrets"}
+		}
+	}
+	r.Server = httptest.NewTLSServer(http.HandlerFunc(r.serve))
+	return r, nil
+}
+
+// Config returns a client configuration for the recorded server.
+func (r *Recorded) Config() *rest.Config {
+	return &rest.Config{Host: r.URL, BearerToken: "recorded-world", TLSClientConfig: rest.TLSClientConfig{Insecure: true}}
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func statusErr(w http.ResponseWriter, code int, reason metav1.StatusReason, msg string) {
+	writeJSON(w, code, metav1.Status{TypeMeta: metav1.TypeMeta{Kind: "Status", APIVersion: "v1"}, Status: metav1.StatusFailure, Message: msg, Reason: reason, Code: int32(code)})
+}
+
+func (r *Recorded) serve(w http.ResponseWriter, req *http.Request) {
+	r.Requests.Add(1)
+	switch {
+	case req.URL.Path == "/version":
+		writeJSON(w, 200, map[string]string{"major": "1", "minor": "37", "gitVersion": r.Version, "platform": "linux/amd64"})
+		return
+	case req.URL.Path == "/apis/authentication.k8s.io/v1/selfsubjectreviews" && req.Method == http.MethodPost:
+		writeJSON(w, 201, authnv1.SelfSubjectReview{TypeMeta: metav1.TypeMeta{Kind: "SelfSubjectReview", APIVersion: "authentication.k8s.io/v1"},
+			Status: authnv1.SelfSubjectReviewStatus{UserInfo: authnv1.UserInfo{Username: r.User, Groups: []string{"system:authenticated"}}}})
+		return
+	case req.Method != http.MethodGet:
+		statusErr(w, 405, metav1.StatusReasonMethodNotAllowed, "the recorded world is read-only")
+		return
+	}
+	path, ns := req.URL.Path, ""
+	// /api/v1/namespaces/{ns}/{resource} and /apis/g/v/namespaces/{ns}/{resource}
+	if i := strings.Index(path, "/namespaces/"); i >= 0 {
+		rest := strings.SplitN(path[i+len("/namespaces/"):], "/", 2)
+		if len(rest) == 2 {
+			ns, path = rest[0], path[:i]+"/"+rest[1]
+		}
+	}
+	l := r.lists[path]
+	if l == nil {
+		statusErr(w, 404, metav1.StatusReasonNotFound, "the recorded world has no "+req.URL.Path)
+		return
+	}
+	asMeta := strings.Contains(req.Header.Get("Accept"), "as=PartialObjectMetadataList")
+	if l.metadataOnly && !asMeta {
+		statusErr(w, 406, metav1.StatusReasonNotAcceptable, "the recorded world serves Secrets as metadata only (PartialObjectMetadataList); their data is not recorded")
+		return
+	}
+	q := req.URL.Query()
+	wantType := ""
+	if fs := q.Get("fieldSelector"); fs != "" {
+		t, ok := strings.CutPrefix(fs, "type=")
+		if !ok || path != "/api/v1/secrets" {
+			statusErr(w, 400, metav1.StatusReasonBadRequest, "field selector "+fs+" not supported by the recorded world")
+			return
+		}
+		wantType = t
+	}
+	start, _ := strconv.Atoi(q.Get("continue"))
+	limit, _ := strconv.Atoi(q.Get("limit"))
+	if limit <= 0 {
+		limit = len(l.items) + 1
+	}
+	var b strings.Builder
+	kind, apiVersion := l.kind, l.apiVersion
+	if asMeta {
+		kind, apiVersion = "PartialObjectMetadataList", "meta.k8s.io/v1"
+	}
+	n, next := 0, ""
+	b.WriteString(`{"kind":"` + kind + `","apiVersion":"` + apiVersion + `","metadata":{"resourceVersion":"1"`)
+	var items strings.Builder
+	i := start
+	for ; i < len(l.items); i++ {
+		it := &l.items[i]
+		if (ns != "" && it.ns != ns) || (wantType != "" && it.secretType != wantType) {
+			continue
+		}
+		if n == limit {
+			next = strconv.Itoa(i)
+			break
+		}
+		if n > 0 {
+			items.WriteByte(',')
+		}
+		if asMeta {
+			items.Write(it.meta)
+		} else {
+			items.Write(it.full)
+		}
+		n++
+	}
+	if next != "" {
+		b.WriteString(`,"continue":"` + next + `","remainingItemCount":` + strconv.Itoa(len(l.items)-i))
+	}
+	b.WriteString(`},"items":[`)
+	b.WriteString(items.String())
+	b.WriteString("]}")
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write([]byte(b.String()))
+}

@@ -1,0 +1,169 @@
+// Package kubernetes reads a Kubernetes cluster's service accounts, their
+// legacy token Secrets and what RBAC lets each account do, through
+// client-go (docs/kubernetes.md). One Connector reads one cluster, into one
+// snapshot of source "k8s" and account <context or cluster name>.
+package kubernetes
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"slices"
+	"sync"
+
+	authnv1 "k8s.io/api/authentication/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/metadata"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+)
+
+// Source is the source name of every Kubernetes snapshot.
+const Source = "k8s"
+
+// BoundTokensNote is said once per snapshot: bound tokens are not inventory.
+const BoundTokensNote = "bound service account tokens (TokenRequest, projected volumes) are short-lived and cannot be listed: they are not inventory; each account's legacy token Secrets are"
+
+// Connector reads one cluster.
+type Connector struct {
+	name    string
+	cfg     *rest.Config
+	core    kubernetes.Interface
+	meta    metadata.Interface
+	pageSz  int64
+	mu      sync.Mutex
+	version string
+}
+
+// New returns a connector for the cluster cfg reaches, recorded under
+// account name (a kubeconfig context or cluster name).
+func New(name string, cfg *rest.Config) (*Connector, error) {
+	cfg = rest.CopyConfig(cfg)
+	if cfg.QPS == 0 {
+		// client-go's default of 5 requests a second would make a large
+		// cluster's paginated lists crawl; the API server has its own
+		// priority and fairness limits, and says 429 when it means it.
+		cfg.QPS, cfg.Burst = 50, 100
+	}
+	core, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("cluster %s: %w", name, err)
+	}
+	meta, err := metadata.NewForConfig(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("cluster %s: %w", name, err)
+	}
+	return &Connector{name: name, cfg: cfg, core: core, meta: meta, pageSz: 500}, nil
+}
+
+// SetPageSize sets the limit of each list request (500 by default).
+func (c *Connector) SetPageSize(n int64) { c.pageSz = n }
+
+// Source implements connectors.Connector.
+func (c *Connector) Source() string { return Source }
+
+// Account implements connectors.Connector: the context or cluster name.
+func (c *Connector) Account() string { return c.name }
+
+// APIURL implements connectors.Connector: the API server's URL.
+func (c *Connector) APIURL() string { return c.cfg.Host }
+
+// Credential names who the connector reads as: the user name the API
+// server's SelfSubjectReview reports, never a token.
+func (c *Connector) Credential(ctx context.Context) (string, error) {
+	r, err := c.core.AuthenticationV1().SelfSubjectReviews().Create(ctx, &authnv1.SelfSubjectReview{}, metav1.CreateOptions{})
+	if err != nil {
+		if isForbidden(err) || isNotFound(err) {
+			return "unknown (SelfSubjectReview refused: " + shortErr(err) + ")", nil
+		}
+		return "", fmt.Errorf("cluster %s (%s): who am I (SelfSubjectReview): %w; check the kubeconfig's server and credentials", c.name, c.cfg.Host, err)
+	}
+	u := r.Status.UserInfo
+	cred := u.Username
+	if len(u.Groups) > 0 {
+		groups := slices.Clone(u.Groups)
+		slices.Sort(groups)
+		cred += " (groups " + joinComma(groups) + ")"
+	}
+	return cred, nil
+}
+
+// Server implements connectors.Described: the cluster's version, and that
+// bound tokens are not inventory.
+func (c *Connector) Server() (string, []string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.version, []string{BoundTokensNote}
+}
+
+// Options choose the kubeconfig and contexts, as kubectl does.
+type Options struct {
+	Kubeconfig  string   // "" : $KUBECONFIG, then ~/.kube/config, then in-cluster
+	Contexts    []string // none: the current context
+	AllContexts bool
+}
+
+// ErrNoConfig says no kubeconfig was found and nhi is not in a cluster.
+var ErrNoConfig = errors.New("no kubeconfig found ($KUBECONFIG, ~/.kube/config) and not running in a cluster; pass --kubeconfig FILE")
+
+// Plan loads the kubeconfig the way kubectl does and returns one connector
+// per chosen context, named by the context (or by the cluster in-cluster).
+func Plan(opts Options) ([]*Connector, error) {
+	rules := clientcmd.NewDefaultClientConfigLoadingRules()
+	rules.ExplicitPath = opts.Kubeconfig
+	raw, err := rules.Load()
+	if err != nil {
+		return nil, fmt.Errorf("reading kubeconfig: %w", err)
+	}
+	if len(raw.Contexts) == 0 {
+		if opts.Kubeconfig == "" && len(opts.Contexts) == 0 && !opts.AllContexts && os.Getenv("KUBERNETES_SERVICE_HOST") != "" {
+			cfg, err := rest.InClusterConfig()
+			if err != nil {
+				return nil, fmt.Errorf("in-cluster config: %w", err)
+			}
+			c, err := New("in-cluster", cfg)
+			if err != nil {
+				return nil, err
+			}
+			return []*Connector{c}, nil
+		}
+		return nil, ErrNoConfig
+	}
+	names := opts.Contexts
+	switch {
+	case opts.AllContexts:
+		names = nil
+		for n := range raw.Contexts {
+			names = append(names, n)
+		}
+		slices.Sort(names)
+	case len(names) == 0:
+		if raw.CurrentContext == "" {
+			return nil, errors.New("the kubeconfig has no current context; pass --context NAME or --all-contexts")
+		}
+		names = []string{raw.CurrentContext}
+	}
+	var out []*Connector
+	for _, n := range names {
+		if _, ok := raw.Contexts[n]; !ok {
+			known := make([]string, 0, len(raw.Contexts))
+			for k := range raw.Contexts {
+				known = append(known, k)
+			}
+			slices.Sort(known)
+			return nil, fmt.Errorf("context %q is not in the kubeconfig (it has: %s)", n, joinComma(known))
+		}
+		cfg, err := clientcmd.NewNonInteractiveClientConfig(*raw, n, &clientcmd.ConfigOverrides{}, rules).ClientConfig()
+		if err != nil {
+			return nil, fmt.Errorf("context %s: %w", n, err)
+		}
+		c, err := New(n, cfg)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, nil
+}

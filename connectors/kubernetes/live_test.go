@@ -1,0 +1,367 @@
+package kubernetes_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	rbacv1 "k8s.io/api/rbac/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+
+	"github.com/nhi-audit/nhi/audit"
+	"github.com/nhi-audit/nhi/connectors"
+	k8sconn "github.com/nhi-audit/nhi/connectors/kubernetes"
+	"github.com/nhi-audit/nhi/connectors/kubernetes/k8stest"
+)
+
+// One control plane serves every live test of the package: it takes
+// seconds to start, and the tests read different namespaces of it.
+var (
+	liveOnce    sync.Once
+	liveCluster *k8stest.Cluster
+	liveErr     error
+	liveDir     string
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if liveCluster != nil {
+		liveCluster.Stop()
+	}
+	if liveDir != "" {
+		os.RemoveAll(liveDir)
+	}
+	os.Exit(code)
+}
+
+// live returns the running control plane with the sample world applied
+// and the ci/deployer-token used once. Under -short it skips, saying why;
+// without the servers built it fails, naming the command that builds them.
+func live(t *testing.T) *k8stest.Cluster {
+	t.Helper()
+	if testing.Short() {
+		t.Skip(k8stest.ErrShort)
+	}
+	liveOnce.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+		defer cancel()
+		if liveDir, liveErr = os.MkdirTemp("", "nhi-k8s-"); liveErr != nil {
+			return
+		}
+		if liveCluster, liveErr = k8stest.Start(ctx, liveDir); liveErr != nil {
+			return
+		}
+		cs := kubernetes.NewForConfigOrDie(liveCluster.Config(k8stest.Admin))
+		if liveErr = k8stest.Apply(ctx, cs, k8stest.Sample()); liveErr != nil {
+			return
+		}
+		liveErr = useToken(ctx, liveCluster, cs, "ci", "deployer-token")
+	})
+	if liveErr != nil {
+		t.Fatal(liveErr)
+	}
+	return liveCluster
+}
+
+// useToken makes one authenticated call with a legacy token and waits
+// for the API server to label it used.
+func useToken(ctx context.Context, c *k8stest.Cluster, cs kubernetes.Interface, ns, name string) error {
+	tok, err := k8stest.TokenOf(ctx, cs, ns, name)
+	if err != nil {
+		return err
+	}
+	cfg := c.Config(k8stest.Admin)
+	cfg.BearerToken = tok
+	as := kubernetes.NewForConfigOrDie(cfg)
+	if _, err := as.CoreV1().Namespaces().List(ctx, metav1.ListOptions{Limit: 1}); err != nil {
+		return fmt.Errorf("calling as %s/%s: %w", ns, name, err)
+	}
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		s, err := cs.CoreV1().Secrets(ns).Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		if s.Labels["kubernetes.io/legacy-token-last-used"] != "" {
+			return nil
+		}
+	}
+	return fmt.Errorf("secret %s/%s was not labelled kubernetes.io/legacy-token-last-used after a call", ns, name)
+}
+
+// later is when findings are evaluated: 45 days after the objects were
+// made, so a legacy token never used since is stale under the default
+// policy (never used, created more than 30 days ago).
+var later = time.Now().AddDate(0, 0, 45)
+
+func openStore(t testing.TB, now time.Time) (*audit.Store, string) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "nhi.db")
+	st, err := audit.Open(context.Background(), path, audit.OpenOptions{Create: true, Now: func() time.Time { return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st, path
+}
+
+func snapshot(t testing.TB, st *audit.Store, name string, cfg *rest.Config) *audit.Snapshot {
+	t.Helper()
+	c, err := k8sconn.New(name, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.SetPageSize(2) // every list takes several pages: limit/continue is exercised
+	snap, err := connectors.Snapshot(context.Background(), st, c, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return snap
+}
+
+func byID(t *testing.T, st *audit.Store) map[string]audit.Identity {
+	t.Helper()
+	ids, err := st.Identities(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]audit.Identity{}
+	for _, id := range ids {
+		out[id.ID] = id
+	}
+	return out
+}
+
+func rules(id audit.Identity) map[string]string {
+	out := map[string]string{}
+	for _, f := range id.Findings {
+		out[f.Rule] = f.Message
+	}
+	return out
+}
+
+// TestLiveSampleCluster snapshots the sample world from a real API server
+// as an administrator and checks what an auditor would: the accounts and
+// tokens, their effective permissions and the findings.
+func TestLiveSampleCluster(t *testing.T) {
+	c := live(t)
+	st, _ := openStore(t, later)
+	snap := snapshot(t, st, "sample", c.Config(k8stest.Admin))
+	if snap.Status != audit.SnapshotComplete {
+		t.Fatalf("status %s, gaps %v", snap.Status, snap.Gaps)
+	}
+	if !strings.HasPrefix(snap.ServerVersion, "v1.37") {
+		t.Errorf("server version %q, want the built v1.37", snap.ServerVersion)
+	}
+	if !strings.HasPrefix(snap.Credential, k8stest.Admin+" ") {
+		t.Errorf("credential %q, want the SelfSubjectReview user %s", snap.Credential, k8stest.Admin)
+	}
+	if snap.APIURL != c.Host {
+		t.Errorf("API URL %q, want %q", snap.APIURL, c.Host)
+	}
+	if len(snap.Notes) != 1 || !strings.Contains(snap.Notes[0], "bound service account tokens") {
+		t.Errorf("notes %q, want the one note about bound tokens", snap.Notes)
+	}
+	ids := byID(t, st)
+	id := func(kind, key string) audit.Identity {
+		t.Helper()
+		full := "k8s:sample:" + kind + ":" + key
+		got, ok := ids[full]
+		if !ok {
+			t.Fatalf("no identity %s", full)
+		}
+		return got
+	}
+	deployer := id("k8s_service_account", "ci/deployer")
+	if deployer.Attributes["permissions"] != "cluster-admin" {
+		t.Errorf("deployer permissions %q, want cluster-admin", deployer.Attributes["permissions"])
+	}
+	if w := deployer.Attributes["workloads"]; w != "CronJob/nightly-deploy" {
+		t.Errorf("deployer workloads %q, want the CronJob through its Job", w)
+	}
+	if m := rules(deployer)["overprivileged"]; !strings.Contains(m, "cluster-admin by ClusterRoleBinding/ci-deployer") {
+		t.Errorf("deployer overprivileged %q", m)
+	}
+	def := id("k8s_service_account", "payments/default")
+	if got := def.Attributes["permissions"]; got != "pods, secrets: get,list in payments" {
+		t.Errorf("payments/default permissions %q", got)
+	}
+	if _, ok := rules(def)["default-sa-with-permissions"]; !ok {
+		t.Errorf("payments/default findings %v, want default-sa-with-permissions", def.Findings)
+	}
+	if def.Permissions["secrets"] != "get,list" {
+		t.Errorf("payments/default permission secrets = %q", def.Permissions["secrets"])
+	}
+	api := id("k8s_service_account", "payments/api")
+	if api.Attributes["automount_token"] != "false" || api.Attributes["workloads"] != "Deployment/api" || api.Attributes["pods"] != "2" {
+		t.Errorf("payments/api attrs %v", api.Attributes)
+	}
+	if _, ok := rules(api)["automount-with-permissions"]; ok {
+		t.Errorf("payments/api has automount disabled, yet %v", api.Findings)
+	}
+	if !strings.Contains(api.Attributes["bindings"], "via group system:serviceaccounts:payments") {
+		t.Errorf("payments/api bindings %q: want the group binding of the aggregated role", api.Attributes["bindings"])
+	}
+	old := id("k8s_service_account", "payments/old-batch")
+	if _, ok := rules(old)["unused"]; !ok {
+		t.Errorf("payments/old-batch findings %v, want unused", old.Findings)
+	}
+	if _, ok := rules(old)["automount-with-permissions"]; !ok {
+		t.Errorf("payments/old-batch findings %v, want automount-with-permissions (reads pods, automount unset)", old.Findings)
+	}
+	if s := old.Suggestions; len(s) == 0 || s[0].Owner != "payments-team" {
+		t.Errorf("payments/old-batch suggestions %v, want the namespace's owner label", s)
+	}
+	bot := id("k8s_service_account", "ops/ops-bot")
+	if bot.Attributes["permissions"] != "*/* in ops" || !strings.Contains(rules(bot)["overprivileged"], "*/* in ops") {
+		t.Errorf("ops/ops-bot permissions %q, findings %v", bot.Attributes["permissions"], bot.Findings)
+	}
+	shared := id("k8s_service_account", "shared/shared-runner")
+	if m := rules(shared)["reuse"]; !strings.Contains(m, "3 workloads") {
+		t.Errorf("shared/shared-runner reuse %q (workloads %q)", m, shared.Attributes["workloads"])
+	}
+	used := id("k8s_sa_token", "ci/deployer-token")
+	if used.LastUsedAt == nil || used.Attributes["service_account"] != "deployer" {
+		t.Errorf("ci/deployer-token last used %v, account %q", used.LastUsedAt, used.Attributes["service_account"])
+	}
+	if _, ok := rules(used)["no-expiry"]; !ok {
+		t.Errorf("legacy token findings %v, want no-expiry", used.Findings)
+	}
+	never := id("k8s_sa_token", "payments/old-batch-token")
+	if never.LastUsedAt != nil || !strings.Contains(rules(never)["stale"], "never used") {
+		t.Errorf("payments/old-batch-token last used %v, findings %v", never.LastUsedAt, never.Findings)
+	}
+	if _, ok := ids["k8s:sample:k8s_sa_token:payments/db-password"]; ok {
+		t.Error("an Opaque secret was recorded as a token")
+	}
+	for _, got := range ids {
+		if strings.Contains(got.ID, ":User:") || strings.Contains(got.ID, "alice") {
+			t.Errorf("a person became an identity: %s", got.ID)
+		}
+	}
+}
+
+// TestLiveCanaryNeverStored: Secret data never reaches the evidence file
+// or its write-ahead log (the connector lists Secrets through the metadata
+// API, which returns none).
+func TestLiveCanaryNeverStored(t *testing.T) {
+	c := live(t)
+	st, path := openStore(t, later)
+	snapshot(t, st, "sample", c.Config(k8stest.Admin))
+	for _, p := range []string{path, path + "-wal"} {
+		b, err := os.ReadFile(p)
+		if err != nil && !os.IsNotExist(err) {
+			t.Fatal(err)
+		}
+		if bytes.Contains(b, []byte(k8stest.Canary)) {
+			t.Errorf("%s holds the canary Secret value", filepath.Base(p))
+		}
+		tok, _ := k8stest.TokenOf(context.Background(), kubernetes.NewForConfigOrDie(c.Config(k8stest.Admin)), "ci", "deployer-token")
+		if tok == "" || bytes.Contains(b, []byte(tok)) {
+			t.Errorf("%s holds a token (or the token could not be read)", filepath.Base(p))
+		}
+	}
+}
+
+// TestLiveForbiddenIsAGap reads as an auditor who may list everything but
+// Secrets, and Pods only in some namespaces: each refusal is a gap naming
+// verb, resource and namespace, the snapshot is partial, and an account's
+// workloads are not claimed where Pods were not read.
+func TestLiveForbiddenIsAGap(t *testing.T) {
+	c := live(t)
+	ctx := context.Background()
+	cs := kubernetes.NewForConfigOrDie(c.Config(k8stest.Admin))
+	read := []string{"get", "list", "watch"}
+	role := &rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: "nhi-test-partial"}, Rules: []rbacv1.PolicyRule{
+		{APIGroups: []string{""}, Resources: []string{"namespaces", "serviceaccounts"}, Verbs: read},
+		{APIGroups: []string{"apps"}, Resources: []string{"replicasets"}, Verbs: read},
+		{APIGroups: []string{"batch"}, Resources: []string{"jobs"}, Verbs: read},
+		{APIGroups: []string{"rbac.authorization.k8s.io"}, Resources: []string{"roles", "rolebindings", "clusterroles", "clusterrolebindings"}, Verbs: read},
+	}}
+	podReader := &rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: "nhi-test-pods"}, Rules: []rbacv1.PolicyRule{{APIGroups: []string{""}, Resources: []string{"pods"}, Verbs: read}}}
+	for _, r := range []*rbacv1.ClusterRole{role, podReader} {
+		if _, err := cs.RbacV1().ClusterRoles().Create(ctx, r, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	auditor := []rbacv1.Subject{{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: k8stest.Auditor}}
+	if _, err := cs.RbacV1().ClusterRoleBindings().Create(ctx, &rbacv1.ClusterRoleBinding{ObjectMeta: metav1.ObjectMeta{Name: "nhi-test-partial"},
+		RoleRef: rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: role.Name}, Subjects: auditor}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	for _, ns := range []string{"ci", "ops", "shared", "default", "kube-system", "kube-public", "kube-node-lease"} {
+		if _, err := cs.RbacV1().RoleBindings(ns).Create(ctx, &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Name: "nhi-test-pods"},
+			RoleRef: rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: podReader.Name}, Subjects: auditor}, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Cleanup(func() {
+		cs.RbacV1().ClusterRoleBindings().Delete(ctx, "nhi-test-partial", metav1.DeleteOptions{})
+		cs.RbacV1().ClusterRoles().Delete(ctx, role.Name, metav1.DeleteOptions{})
+		cs.RbacV1().ClusterRoles().Delete(ctx, podReader.Name, metav1.DeleteOptions{})
+		for _, ns := range []string{"ci", "ops", "shared", "default", "kube-system", "kube-public", "kube-node-lease"} {
+			cs.RbacV1().RoleBindings(ns).Delete(ctx, "nhi-test-pods", metav1.DeleteOptions{})
+		}
+	})
+	// RBAC takes effect through the authorizer's informers: wait for it.
+	waitAllowed(t, c, "pods", "ci")
+
+	st, _ := openStore(t, later)
+	snap := snapshot(t, st, "sample", c.Config(k8stest.Auditor))
+	if snap.Status != audit.SnapshotPartial {
+		t.Fatalf("status %s, want partial", snap.Status)
+	}
+	if !strings.HasPrefix(snap.Credential, k8stest.Auditor+" ") {
+		t.Errorf("credential %q", snap.Credential)
+	}
+	var reasons []string
+	for _, g := range snap.Gaps {
+		reasons = append(reasons, g.Reason)
+	}
+	all := strings.Join(reasons, "\n")
+	for _, want := range []string{
+		"forbidden: the credential may not list secrets in namespace payments",
+		"forbidden: the credential may not list pods in namespace payments",
+	} {
+		if !strings.Contains(all, want) {
+			t.Errorf("gaps:\n%s\nwant %q", all, want)
+		}
+	}
+	if strings.Contains(all, "pods in namespace ci") {
+		t.Errorf("pods in ci were readable, yet a gap says otherwise:\n%s", all)
+	}
+	ids := byID(t, st)
+	old := ids["k8s:sample:k8s_service_account:payments/old-batch"]
+	if old.Attributes["workloads_read"] != "false" {
+		t.Errorf("payments pods were not read, yet workloads_read = %q", old.Attributes["workloads_read"])
+	}
+	if _, ok := rules(old)["unused"]; ok {
+		t.Error("unused fired where Pods could not be read: a gap read as zero")
+	}
+	if runner := ids["k8s:sample:k8s_service_account:shared/shared-runner"]; runner.Attributes["workload_count"] != "3" {
+		t.Errorf("shared-runner workloads %q: pods in shared were readable", runner.Attributes["workloads"])
+	}
+	for id := range ids {
+		if strings.Contains(id, ":k8s_sa_token:") {
+			t.Errorf("token %s recorded without the right to list secrets", id)
+		}
+	}
+}
+
+func waitAllowed(t *testing.T, c *k8stest.Cluster, resource, ns string) {
+	t.Helper()
+	cs := kubernetes.NewForConfigOrDie(c.Config(k8stest.Auditor))
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		if _, err := cs.CoreV1().Pods(ns).List(context.Background(), metav1.ListOptions{Limit: 1}); err == nil {
+			return
+		}
+	}
+	t.Fatalf("the auditor still may not list %s in %s", resource, ns)
+}

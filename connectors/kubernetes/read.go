@@ -1,0 +1,351 @@
+package kubernetes
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/nhi-audit/nhi/audit"
+	"github.com/nhi-audit/nhi/connectors"
+)
+
+func isForbidden(err error) bool {
+	return apierrors.IsForbidden(err) || apierrors.IsUnauthorized(err)
+}
+func isNotFound(err error) bool { return apierrors.IsNotFound(err) }
+
+func shortErr(err error) string {
+	var se apierrors.APIStatus
+	if errors.As(err, &se) {
+		return se.Status().Message
+	}
+	return err.Error()
+}
+
+func joinComma(s []string) string { return strings.Join(s, ", ") }
+
+// tokenType is the type of a legacy service account token Secret.
+const tokenType = string(corev1.SecretTypeServiceAccountToken)
+
+// Labels the token controllers set on legacy tokens.
+const (
+	labelLastUsed     = "kubernetes.io/legacy-token-last-used"
+	labelInvalidSince = "kubernetes.io/legacy-token-invalid-since"
+)
+
+// account is what the snapshot keeps of a ServiceAccount.
+type account struct {
+	ns, name    string
+	created     time.Time
+	automount   *bool
+	labels      map[string]string
+	annotations map[string]string
+}
+
+// token is what the snapshot keeps of a legacy token Secret: its metadata
+// only. Its data was never requested (the metadata API returns none).
+type token struct {
+	ns, name    string
+	created     time.Time
+	labels      map[string]string
+	annotations map[string]string
+}
+
+// cluster is everything one run read.
+type cluster struct {
+	namespaces   []metav1.ObjectMeta
+	nsRead       bool
+	accounts     []account
+	saRead       map[string]bool // namespace -> listed in full ("" = all)
+	tokens       []token
+	tokRead      map[string]bool
+	workloads    map[string]map[string]int // account key -> workload -> pods
+	podsRead     map[string]bool
+	rsOwner      map[string]string // ns/replicaset -> Deployment/name
+	jobOwner     map[string]string // ns/job -> CronJob/name
+	clusterRoles []rbacv1.ClusterRole
+	crRead       bool
+	roles        map[string][]rbacv1.PolicyRule
+	rolesRead    map[string]bool
+	crbs         []rbacv1.ClusterRoleBinding
+	crbRead      bool
+	rbs          []rbacv1.RoleBinding
+	rbRead       map[string]bool
+}
+
+// listSpec names one list for gaps: the verb, the resource and the kind
+// of identity it feeds ("" for context such as RBAC).
+type listSpec struct {
+	resource string
+	kind     audit.Kind
+}
+
+// pageFunc lists one page in namespace ns ("" = all) and returns the
+// continue token.
+type pageFunc func(ctx context.Context, ns string, opts metav1.ListOptions) (string, error)
+
+// list reads every page of one resource: across all namespaces at once,
+// or, when that is forbidden and the resource is namespaced, namespace by
+// namespace. Each namespace that refuses is a gap naming the verb,
+// resource and namespace; any other failure is a gap too, never an end
+// of the run. It returns where the list was read in full.
+func (c *Connector) list(ctx context.Context, r connectors.Recorder, spec listSpec, namespaced bool, namespaces []string, page pageFunc, opts metav1.ListOptions) (map[string]bool, error) {
+	read := map[string]bool{}
+	err := c.pages(ctx, "", page, opts)
+	if err == nil {
+		read[""] = true
+		return read, nil
+	}
+	if ctx.Err() != nil {
+		return read, ctx.Err()
+	}
+	if !namespaced || !isForbidden(err) || len(namespaces) == 0 {
+		where := "all namespaces"
+		if !namespaced {
+			where = "the cluster"
+		}
+		return read, c.gap(r, spec, "", err, where)
+	}
+	for _, ns := range namespaces {
+		if err := c.pages(ctx, ns, page, opts); err != nil {
+			if ctx.Err() != nil {
+				return read, ctx.Err()
+			}
+			if gerr := c.gap(r, spec, ns, err, "namespace "+ns); gerr != nil {
+				return read, gerr
+			}
+			continue
+		}
+		read[ns] = true
+	}
+	return read, nil
+}
+
+func (c *Connector) pages(ctx context.Context, ns string, page pageFunc, opts metav1.ListOptions) error {
+	opts.Limit = c.pageSz
+	for {
+		next, err := page(ctx, ns, opts)
+		if err != nil {
+			return err
+		}
+		if next == "" {
+			return nil
+		}
+		opts.Continue = next
+	}
+}
+
+func (c *Connector) gap(r connectors.Recorder, spec listSpec, ns string, err error, where string) error {
+	status := 0
+	var se apierrors.APIStatus
+	if errors.As(err, &se) {
+		status = int(se.Status().Code)
+	}
+	reason := fmt.Sprintf("cannot list %s in %s: %s", spec.resource, where, shortErr(err))
+	if status == http.StatusForbidden {
+		reason = fmt.Sprintf("forbidden: the credential may not list %s in %s", spec.resource, where)
+	}
+	scope := c.name
+	if ns != "" {
+		scope = c.name + "/" + ns
+	}
+	return r.Gap(audit.Gap{Endpoint: "list " + spec.resource + " (" + where + ")", Kind: spec.kind, Scope: scope, Status: status, Reason: reason})
+}
+
+// read lists everything the snapshot needs. Nothing is read beyond
+// metadata and RBAC: Secrets come through the metadata API, by type.
+func (c *Connector) read(ctx context.Context, r connectors.Recorder) (*cluster, error) {
+	k := &cluster{workloads: map[string]map[string]int{}, rsOwner: map[string]string{}, jobOwner: map[string]string{}, roles: map[string][]rbacv1.PolicyRule{}}
+	core, rbac := c.core.CoreV1(), c.core.RbacV1()
+
+	nsRead, err := c.list(ctx, r, listSpec{resource: "namespaces"}, false, nil, func(ctx context.Context, _ string, o metav1.ListOptions) (string, error) {
+		l, err := core.Namespaces().List(ctx, o)
+		if err != nil {
+			return "", err
+		}
+		for i := range l.Items {
+			k.namespaces = append(k.namespaces, l.Items[i].ObjectMeta)
+		}
+		return l.Continue, nil
+	}, metav1.ListOptions{})
+	if err != nil {
+		return nil, err
+	}
+	k.nsRead = nsRead[""]
+	var names []string
+	for _, n := range k.namespaces {
+		names = append(names, n.Name)
+	}
+
+	if k.saRead, err = c.list(ctx, r, listSpec{"serviceaccounts", audit.KindK8sServiceAccount}, true, names, func(ctx context.Context, ns string, o metav1.ListOptions) (string, error) {
+		l, err := core.ServiceAccounts(ns).List(ctx, o)
+		if err != nil {
+			return "", err
+		}
+		for i := range l.Items {
+			sa := &l.Items[i]
+			k.accounts = append(k.accounts, account{ns: sa.Namespace, name: sa.Name, created: sa.CreationTimestamp.Time,
+				automount: sa.AutomountServiceAccountToken, labels: sa.Labels, annotations: sa.Annotations})
+		}
+		return l.Continue, nil
+	}, metav1.ListOptions{}); err != nil {
+		return nil, err
+	}
+	if !k.nsRead { // the accounts say which namespaces exist, for the lists below
+		seen := map[string]bool{}
+		for _, a := range k.accounts {
+			if !seen[a.ns] {
+				seen[a.ns] = true
+				names = append(names, a.ns)
+			}
+		}
+	}
+
+	// Secrets: by type, through the metadata API, which returns no data.
+	secrets := c.meta.Resource(schema.GroupVersionResource{Version: "v1", Resource: "secrets"})
+	if k.tokRead, err = c.list(ctx, r, listSpec{"secrets", audit.KindK8sSAToken}, true, names, func(ctx context.Context, ns string, o metav1.ListOptions) (string, error) {
+		l, err := secrets.Namespace(ns).List(ctx, o)
+		if err != nil {
+			return "", err
+		}
+		for i := range l.Items {
+			m := &l.Items[i].ObjectMeta
+			k.tokens = append(k.tokens, token{ns: m.Namespace, name: m.Name, created: m.CreationTimestamp.Time, labels: m.Labels, annotations: m.Annotations})
+		}
+		return l.Continue, nil
+	}, metav1.ListOptions{FieldSelector: "type=" + tokenType}); err != nil {
+		return nil, err
+	}
+
+	// Workload owners: ReplicaSets (to Deployments) and Jobs (to CronJobs),
+	// metadata only.
+	for _, o := range []struct {
+		gvr  schema.GroupVersionResource
+		kind string
+		into map[string]string
+	}{
+		{schema.GroupVersionResource{Group: "apps", Version: "v1", Resource: "replicasets"}, "Deployment", k.rsOwner},
+		{schema.GroupVersionResource{Group: "batch", Version: "v1", Resource: "jobs"}, "CronJob", k.jobOwner},
+	} {
+		if _, err := c.list(ctx, r, listSpec{resource: o.gvr.Resource}, true, names, func(ctx context.Context, ns string, opts metav1.ListOptions) (string, error) {
+			l, err := c.meta.Resource(o.gvr).Namespace(ns).List(ctx, opts)
+			if err != nil {
+				return "", err
+			}
+			for i := range l.Items {
+				m := &l.Items[i].ObjectMeta
+				if ref := metav1.GetControllerOf(m); ref != nil && ref.Kind == o.kind {
+					o.into[m.Namespace+"/"+m.Name] = ref.Kind + "/" + ref.Name
+				}
+			}
+			return l.Continue, nil
+		}, metav1.ListOptions{}); err != nil {
+			return nil, err
+		}
+	}
+
+	if k.podsRead, err = c.list(ctx, r, listSpec{"pods", audit.KindK8sServiceAccount}, true, names, func(ctx context.Context, ns string, o metav1.ListOptions) (string, error) {
+		l, err := core.Pods(ns).List(ctx, o)
+		if err != nil {
+			return "", err
+		}
+		for i := range l.Items {
+			p := &l.Items[i]
+			sa := p.Spec.ServiceAccountName
+			if sa == "" {
+				sa = "default"
+			}
+			key := p.Namespace + "/" + sa
+			w := k.workloads[key]
+			if w == nil {
+				w = map[string]int{}
+				k.workloads[key] = w
+			}
+			w[k.workloadOf(&p.ObjectMeta)]++
+		}
+		return l.Continue, nil
+	}, metav1.ListOptions{}); err != nil {
+		return nil, err
+	}
+
+	// RBAC.
+	crRead, err := c.list(ctx, r, listSpec{resource: "clusterroles"}, false, nil, func(ctx context.Context, _ string, o metav1.ListOptions) (string, error) {
+		l, err := rbac.ClusterRoles().List(ctx, o)
+		if err != nil {
+			return "", err
+		}
+		k.clusterRoles = append(k.clusterRoles, l.Items...)
+		return l.Continue, nil
+	}, metav1.ListOptions{})
+	if err != nil {
+		return nil, err
+	}
+	k.crRead = crRead[""]
+	crbRead, err := c.list(ctx, r, listSpec{resource: "clusterrolebindings"}, false, nil, func(ctx context.Context, _ string, o metav1.ListOptions) (string, error) {
+		l, err := rbac.ClusterRoleBindings().List(ctx, o)
+		if err != nil {
+			return "", err
+		}
+		k.crbs = append(k.crbs, l.Items...)
+		return l.Continue, nil
+	}, metav1.ListOptions{})
+	if err != nil {
+		return nil, err
+	}
+	k.crbRead = crbRead[""]
+	if k.rolesRead, err = c.list(ctx, r, listSpec{resource: "roles"}, true, names, func(ctx context.Context, ns string, o metav1.ListOptions) (string, error) {
+		l, err := rbac.Roles(ns).List(ctx, o)
+		if err != nil {
+			return "", err
+		}
+		for i := range l.Items {
+			k.roles[l.Items[i].Namespace+"/"+l.Items[i].Name] = l.Items[i].Rules
+		}
+		return l.Continue, nil
+	}, metav1.ListOptions{}); err != nil {
+		return nil, err
+	}
+	if k.rbRead, err = c.list(ctx, r, listSpec{resource: "rolebindings"}, true, names, func(ctx context.Context, ns string, o metav1.ListOptions) (string, error) {
+		l, err := rbac.RoleBindings(ns).List(ctx, o)
+		if err != nil {
+			return "", err
+		}
+		k.rbs = append(k.rbs, l.Items...)
+		return l.Continue, nil
+	}, metav1.ListOptions{}); err != nil {
+		return nil, err
+	}
+	return k, nil
+}
+
+// workloadOf names what runs a Pod: its top owner (Deployment through its
+// ReplicaSet, CronJob through its Job, StatefulSet, DaemonSet), or the Pod.
+func (k *cluster) workloadOf(m *metav1.ObjectMeta) string {
+	ref := metav1.GetControllerOf(m)
+	if ref == nil {
+		return "Pod/" + m.Name
+	}
+	switch ref.Kind {
+	case "ReplicaSet":
+		if d, ok := k.rsOwner[m.Namespace+"/"+ref.Name]; ok {
+			return d
+		}
+	case "Job":
+		if cj, ok := k.jobOwner[m.Namespace+"/"+ref.Name]; ok {
+			return cj
+		}
+	}
+	return ref.Kind + "/" + ref.Name
+}
+
+// in reports whether a list covered namespace ns.
+func in(read map[string]bool, ns string) bool { return read[""] || read[ns] }
