@@ -157,8 +157,10 @@ func TestLiveSampleCluster(t *testing.T) {
 	if snap.Status != audit.SnapshotComplete {
 		t.Fatalf("status %s, gaps %v", snap.Status, snap.Gaps)
 	}
-	if !strings.HasPrefix(snap.ServerVersion, "v1.37") {
-		t.Errorf("server version %q, want the built v1.37", snap.ServerVersion)
+	// A server built from the module proxy reports no release in its
+	// version (no -ldflags stamp): the snapshot records what it says.
+	if v, err := kubernetes.NewForConfigOrDie(c.Config(k8stest.Admin)).Discovery().ServerVersion(); err != nil || snap.ServerVersion != v.GitVersion {
+		t.Errorf("server version %q, the server says %v (%v)", snap.ServerVersion, v, err)
 	}
 	if !strings.HasPrefix(snap.Credential, k8stest.Admin+" ") {
 		t.Errorf("credential %q, want the SelfSubjectReview user %s", snap.Credential, k8stest.Admin)

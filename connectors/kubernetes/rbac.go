@@ -73,14 +73,19 @@ func clusterRoleRules(roles []rbacv1.ClusterRole) map[string][]rbacv1.PolicyRule
 	return out
 }
 
-// baseline reports the bootstrap bindings every authenticated caller has
-// (discovery, self-review): they are not an account's own permissions.
+// baseline reports the bootstrap bindings every authenticated caller, or
+// every service account, has (discovery, self-review, reading public CA
+// bundles): they are not an account's own permissions.
 func baseline(meta metav1.ObjectMeta, subjects []rbacv1.Subject) bool {
 	if meta.Labels["kubernetes.io/bootstrapping"] != "rbac-defaults" {
 		return false
 	}
 	for _, s := range subjects {
-		if s.Kind == rbacv1.GroupKind && (s.Name == "system:authenticated" || s.Name == "system:unauthenticated") {
+		// The API server's own defaults for everyone, or for every
+		// service account (v1.37 lets all of them read
+		// ClusterTrustBundles, public CA certificates): the same on every
+		// cluster, so no account's own permission.
+		if s.Kind == rbacv1.GroupKind && (s.Name == "system:authenticated" || s.Name == "system:unauthenticated" || s.Name == "system:serviceaccounts") {
 			return true
 		}
 	}

@@ -176,6 +176,11 @@ func Start(ctx context.Context, dir string) (*Cluster, error) {
 	if err := c.waitReady(ctx); err != nil {
 		return nil, err
 	}
+	// The controller manager's kubeconfig names the server, known only
+	// now that its port is chosen.
+	if err := os.WriteFile(f("admin.kubeconfig"), c.Kubeconfig("test", Admin), 0o600); err != nil {
+		return nil, err
+	}
 	if err := c.run(ctx, "kube-controller-manager", kcmBin,
 		"--kubeconfig", f("admin.kubeconfig"), "--leader-elect=false", "--secure-port", "0",
 		"--controllers", "serviceaccount-controller,serviceaccount-token-controller,clusterrole-aggregation-controller",
