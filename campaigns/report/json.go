@@ -28,12 +28,11 @@ func (r *Report) WriteJSON(out io.Writer) error {
 }
 
 // writeObject writes the struct v at the given depth of indentation: a
-// []Row field as one line a row, a Remediation field field by field, any
+// []Row or []HistoryEntry field as one line an element, a Remediation field field by field, any
 // other field as json.MarshalIndent writes it there; unexported fields are
 // not part of it. It calls wait before an Integrity field.
 func writeObject(w *bufio.Writer, v reflect.Value, depth int, wait func()) error {
 	indent := strings.Repeat("  ", depth+1)
-	rowIndent := indent + "  "
 	w.WriteByte('{')
 	var row []byte
 	written := 0
@@ -43,7 +42,7 @@ func writeObject(w *bufio.Writer, v reflect.Value, depth int, wait func()) error
 			continue // not part of the report (dataFiles)
 		}
 		name, opts, _ := strings.Cut(f.Tag.Get("json"), ",")
-		if f.IsExported() && f.Tag.Get("json") == "-" {
+		if f.Tag.Get("json") == "-" {
 			continue // written elsewhere (Report.Signatures: signatures.jsonl)
 		}
 		if name == "" || name == "-" || opts != "" {
@@ -59,37 +58,9 @@ func writeObject(w *bufio.Writer, v reflect.Value, depth int, wait func()) error
 		w.WriteString("\n" + indent + string(audit.AppendJSONString(nil, name, true)) + ": ")
 		switch fv := v.Field(i).Interface().(type) {
 		case []Row:
-			if len(fv) == 0 {
-				w.WriteString("[]")
-				continue
-			}
-			w.WriteString("[\n")
-			for k := range fv {
-				row = appendRow(row[:0], &fv[k])
-				w.WriteString(rowIndent)
-				w.Write(row)
-				if k < len(fv)-1 {
-					w.WriteByte(',')
-				}
-				w.WriteByte('\n')
-			}
-			w.WriteString(indent + "]")
+			row = writeLines(w, fv, row, indent, appendRow)
 		case []HistoryEntry:
-			if len(fv) == 0 {
-				w.WriteString("[]")
-				continue
-			}
-			w.WriteString("[\n")
-			for k := range fv {
-				row = appendHistory(row[:0], &fv[k])
-				w.WriteString(rowIndent)
-				w.Write(row)
-				if k < len(fv)-1 {
-					w.WriteByte(',')
-				}
-				w.WriteByte('\n')
-			}
-			w.WriteString(indent + "]")
+			row = writeLines(w, fv, row, indent, appendHistory)
 		case Remediation:
 			if err := writeObject(w, v.Field(i), depth+1, wait); err != nil {
 				return err
@@ -104,6 +75,28 @@ func writeObject(w *bufio.Writer, v reflect.Value, depth int, wait func()) error
 	}
 	w.WriteString("\n" + indent[2:] + "}")
 	return nil
+}
+
+// writeLines writes elems as a JSON array at indent, one compact element a
+// line (appendElem writes one into buf, which is reused and returned).
+func writeLines[T any](w *bufio.Writer, elems []T, buf []byte, indent string, appendElem func([]byte, *T) []byte) []byte {
+	if len(elems) == 0 {
+		w.WriteString("[]")
+		return buf
+	}
+	w.WriteString("[\n")
+	elemIndent := indent + "  "
+	for k := range elems {
+		buf = appendElem(buf[:0], &elems[k])
+		w.WriteString(elemIndent)
+		w.Write(buf)
+		if k < len(elems)-1 {
+			w.WriteByte(',')
+		}
+		w.WriteByte('\n')
+	}
+	w.WriteString(indent + "]")
+	return buf
 }
 
 // appendRow appends r as compact JSON, byte for byte what json.Marshal
