@@ -3,7 +3,9 @@ package audit
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"strings"
+	"sync"
 )
 
 // Read access the campaigns package needs to freeze a population and to
@@ -182,4 +184,119 @@ func (t *Tx) Owner(ctx context.Context, id string) (string, error) {
 // evaluations.
 func (s *Store) ObservationsInSnapshot(ctx context.Context, snapshotID int64) ([]Identity, error) {
 	return s.identitiesInSnapshot(ctx, snapshotID, false)
+}
+
+// EachIdentityInSnapshots calls fn with every identity the snapshots
+// observed, ordered by ID across them, each as IdentitiesInSnapshot gives
+// it (its observation there, the owner recorded now, findings under the
+// policy in force as of that snapshot's start, its current status) but
+// without change marks or owner suggestions, which a campaign does not
+// freeze. They are read and evaluated a batch at a time, so memory stays
+// flat however many there are (issue 21: a campaign over a million). fn
+// must not keep the pointer past its call; an error from fn stops the
+// read and is returned.
+func (s *Store) EachIdentityInSnapshots(ctx context.Context, snapshotIDs []int64, fn func(*Identity) error) error {
+	if len(snapshotIDs) == 0 {
+		return nil
+	}
+	judge, err := s.newStatusJudge(ctx)
+	if err != nil {
+		return err
+	}
+	aliases, err := s.Aliases(ctx)
+	if err != nil {
+		return err
+	}
+	ev, err := s.evaluators(ctx)
+	if err != nil {
+		return err
+	}
+	args := make([]any, len(snapshotIDs))
+	for i, id := range snapshotIDs {
+		args[i] = id
+	}
+	// identityColumns with the snapshot asked for in place of the
+	// identity's latest one, then where the latest one saw it, for its
+	// status.
+	cols := strings.Replace(identityColumns, "i.last_snapshot", "o.snapshot_id", 1)
+	rows, err := s.db.QueryContext(ctx, `SELECT `+cols+`, i.last_snapshot, lo.scope
+		FROM observations o
+		JOIN identities i ON i.id = o.identity_id
+		JOIN observations lo ON lo.snapshot_id = i.last_snapshot AND lo.identity_id = i.id
+		LEFT JOIN owners w ON w.identity_id = i.id
+		WHERE o.snapshot_id IN (?`+strings.Repeat(",?", len(args)-1)+`) ORDER BY i.id`, args...)
+	if err != nil {
+		return fmt.Errorf("reading snapshots %v: %w", snapshotIDs, err)
+	}
+	defer rows.Close()
+	buf := make([]Identity, 0, eachBatch)
+	flush := func() error {
+		for i := range buf {
+			ev.prepare(buf[i].SnapshotID)
+		}
+		// Evaluators are read-only once prepared: the findings of a
+		// batch are evaluated on every core.
+		workers := min(runtime.GOMAXPROCS(0), 8, len(buf)/1000+1)
+		var wg sync.WaitGroup
+		for w := range workers {
+			wg.Go(func() {
+				for i := w; i < len(buf); i += workers {
+					buf[i].Findings = ev.findings(&buf[i])
+				}
+			})
+		}
+		wg.Wait()
+		for i := range buf {
+			if err := fn(&buf[i]); err != nil {
+				return err
+			}
+		}
+		clear(buf)
+		buf = buf[:0]
+		return nil
+	}
+	var prev string
+	for rows.Next() {
+		var (
+			latest Identity
+			scope  string
+		)
+		it, account, err := scanIdentity(rows, &latest.SnapshotID, &scope)
+		if err != nil {
+			return err
+		}
+		if prev != "" && it.ID <= prev {
+			// Campaign digests are over rows in byte order of ID.
+			return fmt.Errorf("reading snapshots %v: the database returned %s after %s: it does not order identity IDs byte by byte (its collation), which nhi needs", snapshotIDs, it.ID, prev)
+		}
+		prev = it.ID
+		// The status is the identity's now, judged from its latest
+		// observation, or its successor's when it continues under another
+		// ID (lineage.go).
+		latest.ID, latest.Kind, latest.Source, latest.Scope = it.ID, it.Kind, it.Source, scope
+		if cur, ok := aliases[it.ID]; ok {
+			var kind string
+			err := s.db.QueryRowContext(ctx, `SELECT i.kind, i.account, i.last_snapshot, o.scope FROM identities i
+				JOIN observations o ON o.snapshot_id = i.last_snapshot AND o.identity_id = i.id WHERE i.id = ?`, cur).
+				Scan(&kind, &account, &latest.SnapshotID, &latest.Scope)
+			if err != nil {
+				return fmt.Errorf("reading %s, which %s continues as: %w", cur, it.ID, err)
+			}
+			latest.Kind = Kind(kind)
+		}
+		if err := judge.judge(ctx, &latest, account); err != nil {
+			return err
+		}
+		it.Status, it.StatusReason = latest.Status, latest.StatusReason
+		buf = append(buf, it)
+		if len(buf) == cap(buf) {
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("reading snapshots %v: %w", snapshotIDs, err)
+	}
+	return flush()
 }

@@ -452,16 +452,17 @@ func (s *Store) Identity(ctx context.Context, id string) (Identity, error) {
 }
 
 // scanIdentity reads one row of identityColumns, and the identity's
-// account. Its status is left active: a statusJudge decides it.
-func scanIdentity(rows *sql.Rows) (Identity, string, error) {
+// account, then any more columns into more. Its status is left active: a
+// statusJudge decides it.
+func scanIdentity(rows *sql.Rows, more ...any) (Identity, string, error) {
 	var (
 		it                                  Identity
 		kind, firstSeen, lastSeen, account  string
 		created, lastUsed, rotated, expires sql.NullString
 		perms, attrs                        string
 	)
-	err := rows.Scan(&it.ID, &kind, &it.Source, &firstSeen, &lastSeen, &it.SnapshotID, &account,
-		&it.Name, &it.Scope, &created, &lastUsed, &rotated, &expires, &perms, &attrs, &it.Owner)
+	err := rows.Scan(append([]any{&it.ID, &kind, &it.Source, &firstSeen, &lastSeen, &it.SnapshotID, &account,
+		&it.Name, &it.Scope, &created, &lastUsed, &rotated, &expires, &perms, &attrs, &it.Owner}, more...)...)
 	if err != nil {
 		return it, "", fmt.Errorf("reading identity: %w", err)
 	}

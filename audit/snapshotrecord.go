@@ -81,15 +81,15 @@ type stored struct {
 // snapshot records them.
 func (s *Store) finish(ctx context.Context, tx *sql.Tx, id int64, status, errText, actor string, known *stored) (time.Time, error) {
 	if known == nil {
-		records, counts, err := snapshotRecords(ctx, tx, id)
-		if err != nil {
-			return time.Time{}, err
-		}
 		scopes, _, err := s.scopeRecords(ctx, id)
 		if err != nil {
 			return time.Time{}, err
 		}
-		known = &stored{digest: digestRecords(withScopes(records, scopes)), counts: counts}
+		digest, counts, err := snapshotDigest(ctx, tx, id, scopes)
+		if err != nil {
+			return time.Time{}, err
+		}
+		known = &stored{digest: digest, counts: counts}
 	}
 	finished := s.now().Truncate(time.Second)
 	var source, account, started string
@@ -519,65 +519,71 @@ func (s *Store) verifyIdentities(ctx context.Context, r *VerifyResult, records m
 		}
 		return ia < ib
 	})
-	type ident struct {
-		kind, source, account, firstSeen, lastSeen string
-		first, last                                int64
+	// Each identity's first and last finished snapshot, as ranks in that
+	// order, come from one grouped query rather than maps in memory: a
+	// million identities are checked in the database's temporary storage,
+	// not in the heap (issue 21). The ranks are written into the query as
+	// integers the file gave, one CASE arm per snapshot.
+	rank := "NULL"
+	if len(snaps) > 0 {
+		var b strings.Builder
+		b.WriteString("CASE o.snapshot_id")
+		for i, sn := range snaps {
+			fmt.Fprintf(&b, " WHEN %d THEN %d", sn.id, i)
+		}
+		b.WriteString(" END")
+		rank = b.String()
 	}
-	want := map[string]ident{}
-	for _, sn := range snaps {
-		obs, err := s.db.QueryContext(ctx, `SELECT identity_id, kind FROM observations WHERE snapshot_id = ?`, sn.id)
-		if err != nil {
-			return err
-		}
-		for obs.Next() {
-			var id, kind string
-			if err := obs.Scan(&id, &kind); err != nil {
-				obs.Close()
-				return err
-			}
-			if w, ok := want[id]; ok {
-				w.last, w.lastSeen = sn.id, sn.started
-				want[id] = w
-			} else {
-				want[id] = ident{kind, sn.source, sn.account, sn.started, sn.started, sn.id, sn.id}
-			}
-		}
-		obs.Close()
-		if err := obs.Err(); err != nil {
-			return err
-		}
-	}
-	got := map[string]ident{}
-	rows, err = s.db.QueryContext(ctx, `SELECT id, kind, source, account, first_snapshot, last_snapshot, first_seen, last_seen FROM identities`)
+	observed := `SELECT identity_id, min(kind) AS kind, max(kind) AS kind2, min(r) AS first_rank, max(r) AS last_rank
+		FROM (SELECT o.identity_id, o.kind, ` + rank + ` AS r FROM observations o) ranked
+		WHERE r IS NOT NULL GROUP BY identity_id`
+	var missing, extra, changed []string
+	rows, err = s.db.QueryContext(ctx, `SELECT i.id, i.kind, i.source, i.account, i.first_snapshot, i.last_snapshot, i.first_seen, i.last_seen,
+			x.kind, x.kind2, x.first_rank, x.last_rank
+		FROM identities i LEFT JOIN (`+observed+`) x ON x.identity_id = i.id`)
 	if err != nil {
 		return err
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var id string
-		var i ident
-		if err := rows.Scan(&id, &i.kind, &i.source, &i.account, &i.first, &i.last, &i.firstSeen, &i.lastSeen); err != nil {
+		var (
+			id, kind, source, account, firstSeen, lastSeen string
+			first, last                                    int64
+			okind, okind2                                  sql.NullString
+			firstRank, lastRank                            sql.NullInt64
+		)
+		if err := rows.Scan(&id, &kind, &source, &account, &first, &last, &firstSeen, &lastSeen, &okind, &okind2, &firstRank, &lastRank); err != nil {
 			return err
 		}
-		got[id] = i
+		if !firstRank.Valid {
+			extra = append(extra, Printable(id))
+			continue
+		}
+		f, l := snaps[firstRank.Int64], snaps[lastRank.Int64]
+		if kind != okind.String || kind != okind2.String || source != f.source || account != f.account ||
+			first != f.id || last != l.id || firstSeen != f.started || lastSeen != l.started {
+			changed = append(changed, Printable(id))
+		}
 	}
 	if err := rows.Err(); err != nil {
 		return err
 	}
-	var missing, extra, changed []string
-	for id, w := range want {
-		g, ok := got[id]
-		switch {
-		case !ok:
-			missing = append(missing, fmt.Sprintf("%s (observed by snapshot %d)", Printable(id), w.last))
-		case g != w:
-			changed = append(changed, Printable(id))
-		}
+	rows.Close()
+	rows, err = s.db.QueryContext(ctx, `SELECT x.identity_id, x.last_rank FROM (`+observed+`) x
+		WHERE NOT EXISTS (SELECT 1 FROM identities i WHERE i.id = x.identity_id)`)
+	if err != nil {
+		return err
 	}
-	for id := range got {
-		if _, ok := want[id]; !ok {
-			extra = append(extra, Printable(id))
+	for rows.Next() {
+		var id string
+		var lastRank int64
+		if err := rows.Scan(&id, &lastRank); err != nil {
+			return err
 		}
+		missing = append(missing, fmt.Sprintf("%s (observed by snapshot %d)", Printable(id), snaps[lastRank].id))
+	}
+	if err := rows.Err(); err != nil {
+		return err
 	}
 	listProblem(r, missing, "identities: %d identities the snapshots observed are missing from the table (rows were deleted): %s")
 	listProblem(r, extra, "identities: %d identities in the table were never observed by a finished snapshot (rows were added): %s")

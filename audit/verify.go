@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 )
@@ -319,15 +320,15 @@ func (s *Store) verifySnapshots(ctx context.Context, r *VerifyResult) error {
 	}
 	snaps.Close()
 	for _, sn := range list {
-		records, counts, err := snapshotRecords(ctx, s.db, sn.id)
-		if err != nil {
-			return err
-		}
 		scopes, _, err := s.scopeRecords(ctx, sn.id)
 		if err != nil {
 			return err
 		}
-		if digestRecords(withScopes(records, scopes)) != sn.digest {
+		digest, counts, err := snapshotDigest(ctx, s.db, sn.id, scopes)
+		if err != nil {
+			return err
+		}
+		if digest != sn.digest {
 			r.add("snapshot %d: its observations no longer match its digest (which covers what it read, too): the snapshot was edited", sn.id)
 		}
 		c, _ := json.Marshal(counts)
@@ -340,8 +341,7 @@ func (s *Store) verifySnapshots(ctx context.Context, r *VerifyResult) error {
 }
 
 func snapshotRecords(ctx context.Context, q querier, id int64) (map[string][sha256.Size]byte, map[Kind]int, error) {
-	rows, err := q.QueryContext(ctx, `SELECT identity_id, kind, name, scope, created_at, last_used_at, rotated_at, expires_at, permissions, attributes, findings, material
-		FROM observations WHERE snapshot_id = ?`, id)
+	rows, err := q.QueryContext(ctx, `SELECT `+recordColumns+` FROM observations WHERE snapshot_id = ?`, id)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -349,20 +349,87 @@ func snapshotRecords(ctx context.Context, q querier, id int64) (map[string][sha2
 	records := make(map[string][sha256.Size]byte)
 	counts := make(map[Kind]int)
 	for rows.Next() {
-		var oid, kind, name, scope, perms, attrs, findings, material string
-		var t [4]sql.NullString
-		if err := rows.Scan(&oid, &kind, &name, &scope, &t[0], &t[1], &t[2], &t[3], &perms, &attrs, &findings, &material); err != nil {
+		oid, kind, sum, err := scanRecord(rows)
+		if err != nil {
 			return nil, nil, err
 		}
-		cols := []any{oid, kind, name, scope, nil, nil, nil, nil, perms, attrs, findings, material}
-		for i := range t {
-			if t[i].Valid {
-				cols[4+i] = t[i].String
-			}
-		}
-		line := canonicalRow(cols)
-		records[oid] = sha256.Sum256(line)
+		records[oid] = sum
 		counts[Kind(kind)]++
 	}
 	return records, counts, rows.Err()
+}
+
+// recordColumns are the columns of an observation its snapshot's digest
+// covers, in canonicalRow's order.
+const recordColumns = `identity_id, kind, name, scope, created_at, last_used_at, rotated_at, expires_at, permissions, attributes, findings, material`
+
+// scanRecord reads one row of recordColumns: the identity, its kind, and
+// the SHA-256 of its canonical row.
+func scanRecord(rows *sql.Rows) (id, kind string, sum [sha256.Size]byte, err error) {
+	var name, scope, perms, attrs, findings, material string
+	var t [4]sql.NullString
+	if err := rows.Scan(&id, &kind, &name, &scope, &t[0], &t[1], &t[2], &t[3], &perms, &attrs, &findings, &material); err != nil {
+		return "", "", sum, err
+	}
+	cols := []any{id, kind, name, scope, nil, nil, nil, nil, perms, attrs, findings, material}
+	for i := range t {
+		if t[i].Valid {
+			cols[4+i] = t[i].String
+		}
+	}
+	return id, kind, sha256.Sum256(canonicalRow(cols)), nil
+}
+
+// snapshotDigest recomputes snapshot id's digest (digestRecords over its
+// observations and scopes) and its counts per kind, reading the
+// observations in ID order and hashing as they come: memory stays flat
+// however many the snapshot holds (issue 21, verify over a million). A
+// database that orders the IDs otherwise than byte by byte (another
+// collation) is noticed, and the digest is then computed the long way.
+func snapshotDigest(ctx context.Context, q querier, id int64, scopes map[string][sha256.Size]byte) (string, map[Kind]int, error) {
+	keys := slices.Sorted(maps.Keys(scopes))
+	rows, err := q.QueryContext(ctx, `SELECT `+recordColumns+` FROM observations WHERE snapshot_id = ? ORDER BY identity_id`, id)
+	if err != nil {
+		return "", nil, err
+	}
+	defer rows.Close()
+	h := sha256.New()
+	put := func(key string, sum [sha256.Size]byte) {
+		h.Write([]byte(key))
+		h.Write([]byte{0})
+		h.Write(sum[:])
+	}
+	counts := make(map[Kind]int)
+	prev, k := "", 0
+	for n := 0; rows.Next(); n++ {
+		oid, kind, sum, err := scanRecord(rows)
+		if err != nil {
+			return "", nil, err
+		}
+		if n > 0 && oid <= prev {
+			rows.Close()
+			records, counts, err := snapshotRecords(ctx, q, id)
+			if err != nil {
+				return "", nil, err
+			}
+			return digestRecords(withScopes(records, scopes)), counts, nil
+		}
+		prev = oid
+		counts[Kind(kind)]++
+		for k < len(keys) && keys[k] < oid {
+			put(keys[k], scopes[keys[k]])
+			k++
+		}
+		if k < len(keys) && keys[k] == oid {
+			continue // withScopes: the scope's record stands for both
+		}
+		put(oid, sum)
+	}
+	if err := rows.Err(); err != nil {
+		return "", nil, err
+	}
+	for ; k < len(keys); k++ {
+		put(keys[k], scopes[keys[k]])
+	}
+	return hex.EncodeToString(h.Sum(nil)), counts, nil
 }

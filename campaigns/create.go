@@ -131,48 +131,133 @@ func Create(ctx context.Context, st *audit.Store, actor string, spec Spec) (*Cre
 	if err != nil {
 		return nil, err
 	}
-	var (
-		items    []frozen
-		uses     = make([]SnapshotUse, len(snaps))
-		total    int
-		returned []string
-	)
 	var related func(filter.Subject, string) bool
 	if people := f.People(); len(people) > 0 { // person: terms (docs/offboarding.md)
 		if related, err = st.PersonRelated(ctx, people); err != nil {
 			return nil, err
 		}
 	}
+	var (
+		uses  = make([]SnapshotUse, len(snaps))
+		ids   = make([]int64, len(snaps))
+		index = make(map[int64]int, len(snaps))
+		envs  = make(map[int64]*filter.Env, len(snaps))
+	)
 	for si, snap := range snaps {
-		ids, err := st.IdentitiesInSnapshot(ctx, snap.ID)
-		if err != nil {
-			return nil, err
-		}
-		total += len(ids)
+		uses[si] = SnapshotUse{ID: snap.ID, Source: snap.Source, Account: snap.Account, Status: snap.Status, Digest: snap.Digest,
+			AsOf: snap.StartedAt.UTC().Format(time.RFC3339)}
+		ids[si], index[snap.ID] = snap.ID, si
 		// Each snapshot as of its own start: the same scope over the same
 		// snapshots always selects the same identities.
-		env := &filter.Env{Now: snap.StartedAt, Related: related}
-		before := len(items)
-		for i := range ids {
-			id := &ids[i]
-			if !f.Match(id, env) {
-				// An identity whose exception lapsed comes back for review,
-				// whatever the scope (docs/campaigns.md, "Exceptions").
-				if !slices.ContainsFunc(id.Findings, func(f audit.Finding) bool { return f.Rule == audit.RuleExceptionExpired }) {
-					continue
-				}
-				returned = append(returned, id.ID)
-			}
-			fr, err := freeze(id)
-			if err != nil {
-				return nil, err
-			}
-			items = append(items, fr)
-		}
-		uses[si] = SnapshotUse{ID: snap.ID, Source: snap.Source, Account: snap.Account, Status: snap.Status, Digest: snap.Digest,
-			AsOf: snap.StartedAt.UTC().Format(time.RFC3339), Count: len(items) - before}
+		envs[snap.ID] = &filter.Env{Now: snap.StartedAt, Related: related}
 	}
-	if len(items) == 0 {
+	// The newest snapshot stands for the campaign where one is named (the
+	// campaigns table, Campaign.SnapshotID and AsOf).
+	snap := snaps[0]
+	status := audit.SnapshotComplete
+	for _, s := range snaps {
+		if s.ID > snap.ID {
+			snap = s
+		}
+		if s.Status == audit.SnapshotPartial {
+			status = audit.SnapshotPartial
+		}
+	}
+	res := &Created{Snapshot: *snap, Assigned: map[string]int{}}
+	for _, s := range snaps {
+		res.Snapshots = append(res.Snapshots, *s)
+	}
+	pool := reviewers
+	if len(pool) == 0 {
+		for _, r := range rmap {
+			pool = append(pool, r)
+		}
+		pool = dedupe(pool)
+		slices.Sort(pool)
+	}
+	sep, err := newSeparation(ctx, st, &Campaign{SnapshotID: snap.ID, Snapshots: uses, AllowAdminReview: true})
+	if err != nil {
+		return nil, err
+	}
+	rmap, err = ownersAsPeople(sep.dir, rmap)
+	if err != nil {
+		return nil, err
+	}
+	var carryFrom *Campaign
+	if spec.CarryForward != "" {
+		if carryFrom, err = closedCampaign(ctx, st, spec.CarryForward); err != nil {
+			return nil, err
+		}
+	}
+
+	// The population streams from the store in ID order, a batch at a
+	// time: each item is frozen, assigned, carried forward and hashed
+	// into the digest in that order, then spooled to a temporary file,
+	// so a campaign over a million identities never holds them all.
+	sp, err := newSpool()
+	if err != nil {
+		return nil, err
+	}
+	defer sp.remove()
+	assigner := newAssigner(pool, rmap, sep.dir, func(f *frozen, r string) bool { return sep.refusal(f, "", r) != nil })
+	allReviewers := slices.Clone(reviewers)
+	digest := newPopulationDigest()
+	total := 0
+	batch := make([]frozen, 0, itemBatch)
+	flush := func() error {
+		if carryFrom != nil {
+			n, err := carryForward(ctx, st, carryFrom, batch)
+			if err != nil {
+				return err
+			}
+			res.Carried += n
+		}
+		for i := range batch {
+			if err := sp.add(&batch[i], digest.add(&batch[i])); err != nil {
+				return fmt.Errorf("spooling the campaign's population: %w", err)
+			}
+		}
+		batch = batch[:0]
+		return nil
+	}
+	err = st.EachIdentityInSnapshots(ctx, ids, func(id *audit.Identity) error {
+		total++
+		if !f.Match(id, envs[id.SnapshotID]) {
+			// An identity whose exception lapsed comes back for review,
+			// whatever the scope (docs/campaigns.md, "Exceptions").
+			if !slices.ContainsFunc(id.Findings, func(f audit.Finding) bool { return f.Rule == audit.RuleExceptionExpired }) {
+				return nil
+			}
+			res.Returned = append(res.Returned, id.ID)
+		}
+		fr, err := freeze(id)
+		if err != nil {
+			return err
+		}
+		assigner.assign(&fr)
+		r := fr.reviewer
+		if r == "" {
+			res.Unassigned = append(res.Unassigned, fr.id)
+		} else if j := slices.IndexFunc(allReviewers, func(x string) bool { return sameActor(x, r) }); j >= 0 {
+			r = allReviewers[j]
+		} else {
+			allReviewers = append(allReviewers, r)
+		}
+		res.Assigned[r]++
+		uses[index[id.SnapshotID]].Count++
+		batch = append(batch, fr)
+		if len(batch) == cap(batch) {
+			return flush()
+		}
+		return nil
+	})
+	if err == nil {
+		err = flush()
+	}
+	if err != nil {
+		return nil, err
+	}
+	if sp.n == 0 {
 		var partial []string
 		for _, sn := range snaps {
 			if sn.Status == audit.SnapshotPartial {
@@ -193,75 +278,15 @@ func Create(ctx context.Context, st *audit.Store, actor string, spec Spec) (*Cre
 	if err := refusePartial(all, snaps, counts, spec.AllowPartial); err != nil {
 		return nil, err
 	}
-	// The newest snapshot stands for the campaign where one is named (the
-	// campaigns table, Campaign.SnapshotID and AsOf).
-	snap := snaps[0]
-	status := audit.SnapshotComplete
-	for _, s := range snaps {
-		if s.ID > snap.ID {
-			snap = s
-		}
-		if s.Status == audit.SnapshotPartial {
-			status = audit.SnapshotPartial
-		}
-	}
-	slices.SortFunc(items, func(a, b frozen) int { return strings.Compare(a.id, b.id) })
 
-	res := &Created{Snapshot: *snap, Assigned: map[string]int{}, Returned: returned}
-	for _, s := range snaps {
-		res.Snapshots = append(res.Snapshots, *s)
-	}
-	pool := reviewers
-	if len(pool) == 0 {
-		for _, r := range rmap {
-			pool = append(pool, r)
-		}
-		pool = dedupe(pool)
-		slices.Sort(pool)
-	}
-	sep, err := newSeparation(ctx, st, &Campaign{SnapshotID: snap.ID, Snapshots: uses, AllowAdminReview: true})
-	if err != nil {
-		return nil, err
-	}
-	rmap, err = ownersAsPeople(sep.dir, rmap)
-	if err != nil {
-		return nil, err
-	}
-	assign(items, pool, rmap, sep.dir, func(f *frozen, r string) bool { return sep.refusal(f, "", r) != nil })
-	allReviewers := slices.Clone(reviewers)
-	for i := range items {
-		r := items[i].reviewer
-		if r == "" {
-			res.Unassigned = append(res.Unassigned, items[i].id)
-		} else if j := slices.IndexFunc(allReviewers, func(x string) bool { return sameActor(x, r) }); j >= 0 {
-			r = allReviewers[j]
-		} else {
-			allReviewers = append(allReviewers, r)
-		}
-		res.Assigned[r]++
-	}
-
-	if spec.CarryForward != "" {
-		n, err := carryForward(ctx, st, spec.CarryForward, items)
-		if err != nil {
-			return nil, err
-		}
-		res.Carried = n
-	}
-
-	digest := newPopulationDigest()
-	hashes := make([]string, len(items))
-	for i := range items {
-		hashes[i] = digest.add(&items[i])
-	}
 	payload := CreatePayload{
 		Name: spec.Name, Scope: f.String(), Due: spec.Due,
 		Snapshot: snap.ID, SnapshotStatus: status, SnapshotDigest: snap.Digest,
 		AsOf: snap.StartedAt.UTC().Format(time.RFC3339), PolicyDigest: policy.Digest(),
 		Reviewers: allReviewers, CarriedFrom: spec.CarryForward, Carried: res.Carried,
-		Count: len(items), PopulationDigest: digest.sum(),
+		Count: sp.n, PopulationDigest: digest.sum(),
 		ReviewerAliases: reviewerAliases, AllowAdminReview: spec.AllowAdminReview, RequireSigned: spec.RequireSigned,
-		ExceptionsReturned: returned,
+		ExceptionsReturned: res.Returned,
 		OnNoResponse:       spec.OnNoResponse, FallbackReviewer: spec.FallbackReviewer, EscalateAfter: spec.EscalateAfter,
 	}
 	if expr != payload.Scope {
@@ -299,7 +324,9 @@ func Create(ctx context.Context, st *audit.Store, actor string, spec Spec) (*Cre
 		if err != nil {
 			return err
 		}
-		return insertItems(ctx, tx, cid, items, hashes)
+		return sp.each(itemBatch, func(items []frozen, hashes []string) error {
+			return insertItems(ctx, tx, cid, items, hashes)
+		})
 	})
 	if err != nil {
 		return nil, err
@@ -312,9 +339,14 @@ func Create(ctx context.Context, st *audit.Store, actor string, spec Spec) (*Cre
 	return res, nil
 }
 
+// itemBatch is how many campaign items are frozen, carried forward and
+// inserted at a time: 500 rows of 13 columns stay under SQLite's 32,766
+// bound parameters.
+const itemBatch = 500
+
 // insertItems writes the frozen population, many rows per statement.
 func insertItems(ctx context.Context, tx *audit.Tx, campaignID int64, items []frozen, hashes []string) error {
-	const perRow, batch = 13, 500
+	const perRow, batch = 13, itemBatch
 	var q strings.Builder
 	args := make([]any, 0, perRow*batch)
 	for start := 0; start < len(items); start += batch {
@@ -489,28 +521,46 @@ func orAny(list []string) string {
 // one listed first. A reviewer is never assigned an item they own; an item
 // every reviewer owns gets none ("").
 func assign(items []frozen, pool []string, rmap map[string]string, dir *audit.Directory, ownedBy func(*frozen, string) bool) {
-	load := map[string]int{}
+	a := newAssigner(pool, rmap, dir, ownedBy)
 	for i := range items {
-		f := &items[i]
-		owns := func(r string) bool { return ownedBy(f, r) }
-		if r, ok := mappedReviewer(f, rmap, dir); ok && !owns(r) {
-			f.reviewer = r
-			load[normActor(r)]++
+		a.assign(&items[i])
+	}
+}
+
+// assigner is assign one item at a time, for a population that streams
+// past in ID order: it keeps only each reviewer's load.
+type assigner struct {
+	pool    []string
+	rmap    map[string]string
+	dir     *audit.Directory
+	ownedBy func(*frozen, string) bool
+	load    map[string]int
+}
+
+func newAssigner(pool []string, rmap map[string]string, dir *audit.Directory, ownedBy func(*frozen, string) bool) *assigner {
+	return &assigner{pool: pool, rmap: rmap, dir: dir, ownedBy: ownedBy, load: map[string]int{}}
+}
+
+// assign gives f its reviewer, the next in ID order after those before.
+func (a *assigner) assign(f *frozen) {
+	owns := func(r string) bool { return a.ownedBy(f, r) }
+	if r, ok := mappedReviewer(f, a.rmap, a.dir); ok && !owns(r) {
+		f.reviewer = r
+		a.load[normActor(r)]++
+		return
+	}
+	best := ""
+	for _, r := range a.pool {
+		if owns(r) {
 			continue
 		}
-		best := ""
-		for _, r := range pool {
-			if owns(r) {
-				continue
-			}
-			if best == "" || load[normActor(r)] < load[normActor(best)] {
-				best = r
-			}
+		if best == "" || a.load[normActor(r)] < a.load[normActor(best)] {
+			best = r
 		}
-		f.reviewer = best
-		if best != "" {
-			load[normActor(best)]++
-		}
+	}
+	f.reviewer = best
+	if best != "" {
+		a.load[normActor(best)]++
 	}
 }
 
@@ -612,26 +662,50 @@ func ownersAsPeople(dir *audit.Directory, rmap map[string]string) (map[string]st
 	return out, nil
 }
 
+// closedCampaign is the campaign --carry-forward names, which must be
+// closed so its decisions are final.
+func closedCampaign(ctx context.Context, st *audit.Store, name string) (*Campaign, error) {
+	prev, err := load(ctx, st, name)
+	if err != nil {
+		return nil, fmt.Errorf("--carry-forward: %w", err)
+	}
+	if prev.Status != StatusClosed {
+		return nil, fmt.Errorf("--carry-forward: %w: close %s first, so its decisions are final", ErrOpen, prev.Name)
+	}
+	return prev, nil
+}
+
 // carryForward pre-fills the keep decisions of a closed earlier campaign
 // for items unchanged since: same owner (recorded, and natural), no finding
 // the earlier item did not have, same permissions. Decommission and rotate
 // decisions are never carried (they asked for a change that should have
-// happened), nor is no-response.
-func carryForward(ctx context.Context, st *audit.Store, prevName string, items []frozen) (int, error) {
-	prev, err := load(ctx, st, prevName)
-	if err != nil {
-		return 0, fmt.Errorf("--carry-forward: %w", err)
+// happened), nor is no-response. It reads the earlier items of this batch
+// only, so a population streams through it.
+func carryForward(ctx context.Context, st *audit.Store, prev *Campaign, items []frozen) (int, error) {
+	if len(items) == 0 {
+		return 0, nil
 	}
-	if prev.Status != StatusClosed {
-		return 0, fmt.Errorf("--carry-forward: %w: close %s first, so its decisions are final", ErrOpen, prev.Name)
+	args := make([]any, 0, len(items)+1)
+	args = append(args, prev.ID)
+	for i := range items {
+		args = append(args, items[i].id)
 	}
-	old, err := loadItems(ctx, st, prev.ID)
+	rows, err := st.Query(ctx, `SELECT `+frozenColumns+`, `+stateColumns+` FROM campaign_items
+		WHERE campaign_id = ? AND identity_id IN (?`+strings.Repeat(",?", len(items)-1)+`)`, args...)
 	if err != nil {
+		return 0, fmt.Errorf("reading campaign %s's items: %w", prev.Name, err)
+	}
+	defer rows.Close()
+	byID := make(map[string]*liveItem, len(items))
+	for rows.Next() {
+		it := new(liveItem)
+		if err := scanFrozen(rows, &it.frozen, it.scanArgs()...); err != nil {
+			return 0, err
+		}
+		byID[it.id] = it
+	}
+	if err := rows.Err(); err != nil {
 		return 0, err
-	}
-	byID := make(map[string]*liveItem, len(old))
-	for i := range old {
-		byID[old[i].id] = &old[i]
 	}
 	n := 0
 	for i := range items {

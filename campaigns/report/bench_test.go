@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/nhi-audit/nhi/audit"
+	"github.com/nhi-audit/nhi/audit/audittest"
 	"github.com/nhi-audit/nhi/campaigns"
 	"github.com/nhi-audit/nhi/campaigns/campaignstest"
 	"github.com/nhi-audit/nhi/campaigns/report"
@@ -105,4 +106,30 @@ func cpuTime() time.Duration {
 		return 0
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// BenchmarkExport1M exports a closed 1,000,000-item campaign in every
+// format (issue 21; target ≤ 30 s, streaming) and reports the peak heap
+// the export held (heap-MB) besides its CPU time.
+func BenchmarkExport1M(b *testing.B) {
+	const n = 1_000_000
+	f := bigCampaign(b, n)
+	var peak float64
+	i := 0
+	before := cpuTime()
+	for b.Loop() {
+		i++
+		dir := filepath.Join(b.TempDir(), fmt.Sprint(i))
+		stop := audittest.HeapPeak()
+		res, err := report.Export(ctx, f.Store, "big", dir, exportOptions())
+		peak = max(peak, stop())
+		if err != nil {
+			b.Fatal(err)
+		}
+		if res.Report.Attestation.Summary.Items != n {
+			b.Fatalf("%d items", res.Report.Attestation.Summary.Items)
+		}
+	}
+	b.ReportMetric((cpuTime()-before).Seconds()/float64(i), "cpu-s/op")
+	b.ReportMetric(peak, "heap-MB")
 }

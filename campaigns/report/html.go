@@ -29,7 +29,24 @@ var htmlTemplate = template.Must(template.New("report").Funcs(template.FuncMap{
 	"closedEarly":    closedEarlyText,
 	"marked":         func(r ReviewerRow, m string) bool { return slices.Contains(r.Marks, m) },
 	"exceptionsText": exceptionsText,
+	"over":           over,
+	"pageRows":       func() int { return pageRows },
 }).Parse(htmlSource))
+
+// pageRows is how many rows of each long table (the register, the
+// exceptions, the decommissions, the trails) the HTML and Markdown
+// reports list. A campaign of a million items would be a page no browser
+// opens and no printer finishes: above it those reports list the first
+// pageRows in identity order, say so, and point at the CSV table and
+// report.json, which hold every row (docs/report.md, "Large campaigns").
+// A variable so tests can cross it with a small campaign.
+var pageRows = 10_000
+
+// over is how many of n rows a report page leaves to the CSV tables.
+func over(n int) int { return max(n-pageRows, 0) }
+
+// page is the part of rows a report page lists.
+func page[T any](rows []T) []T { return rows[:min(len(rows), pageRows)] }
 
 // WriteHTML writes the report as one HTML file: the page from the
 // template, the rows of the register, exceptions and decommissions in
@@ -40,10 +57,10 @@ func (r *Report) WriteHTML(out io.Writer) error {
 		name string
 		rows func()
 	}{
-		{"head", func() { w.register(r.Register) }},
+		{"head", func() { w.register(page(r.Register)) }},
 		{"afterRegister", func() { w.trails(r) }},
-		{"afterTrails", func() { w.exceptions(r.Exceptions) }},
-		{"afterExceptions", func() { w.remediation(r.Remediation.Rows) }},
+		{"afterTrails", func() { w.exceptions(page(r.Exceptions)) }},
+		{"afterExceptions", func() { w.remediation(page(r.Remediation.Rows)) }},
 		{"tail", func() {}},
 	} {
 		if part.name == "tail" { // it holds the integrity section
@@ -288,14 +305,17 @@ func (w *htmlRows) remediation(rows []Row) {
 // than one event; the rest are their register row.
 func (w *htmlRows) trails(r *Report) {
 	h := r.History
-	none, routine := true, 0
+	none, routine, shown, left := true, 0, 0, 0
 	for i := 0; i < len(h); {
 		j := i + 1
 		for j < len(h) && h[j].N == h[i].N {
 			j++
 		}
-		if j-i > 1 {
+		if j-i > 1 && shown == pageRows {
+			left++
+		} else if j-i > 1 {
 			none = false
+			shown++
 			x := &r.Register[h[i].N-1]
 			class := "trail"
 			// A decision carried and then confirmed is the usual trail of a
@@ -341,6 +361,9 @@ func (w *htmlRows) trails(r *Report) {
 	}
 	if none {
 		w.WriteString("<p>No item has more than one event in its trail.</p>\n")
+	}
+	if left > 0 {
+		w.WriteString(`<p class="more">` + strconv.Itoa(left) + " more items have more than one event in their trail: this page shows the first " + strconv.Itoa(pageRows) + "; <span class=\"mono\">history.csv</span> and <span class=\"mono\">report.json</span> have every trail.</p>\n")
 	}
 	if routine > 0 {
 		w.WriteString(`<p class="paper">Not printed: the trails of ` + plural(routine, "carried item", "carried items") + ` whose only events are the carried decision and its confirmation (their register rows are flagged carried); the HTML file and history.csv have them.</p>` + "\n")

@@ -283,8 +283,11 @@ func (r *Report) WriteMarkdown(out io.Writer) error {
 	// 4. Register
 	w.p("## 4. Decision register\n\n")
 	w.p("One row per identity of the frozen population, in identity order; `decisions.csv` has the identity IDs and decision events. Flags: %s.\n\n", md(flagLegend))
+	if n := over(len(r.Register)); n > 0 {
+		w.p("**This report lists the first %d of the %d rows**, in identity order; the other %d are in `decisions.csv` (every row, with the population's facts in `population.csv`) and in `report.json`, whose SHA-256 sums section 8 gives. The counts above and the statistics below are over every row.\n\n", pageRows, len(r.Register), n)
+	}
 	w.header("#", "Kind", "Name", "Scope", "Owner", "Findings", "Decision", "Reviewer", "Decided by", "Time", "Justification", "Signed", "Flags")
-	for i := range r.Register {
+	for i := range page(r.Register) {
 		x := &r.Register[i]
 		w.row(itoa(x.N), md(x.KindLabel), md(x.Name), md(x.Scope), md(ownerText(x)), md(findingList(x.Findings, false)),
 			decisionMD(x.Decision), md(x.Reviewer), md(x.DecidedBy), md(timeText(x)), md(x.Reason), md(signedText(x)), md(strings.Join(x.Flags, " ")))
@@ -316,10 +319,19 @@ func (r *Report) WriteMarkdown(out io.Writer) error {
 		w.table([]string{"Event", "Time", "By", "Decision", "Filter", "Justification", "Items"}, rows)
 	}
 	var trail [][]string
+	shown, left := 0, 0
 	for i := 0; i < len(r.History); {
 		j := i + 1
 		for j < len(r.History) && r.History[j].N == r.History[i].N {
 			j++
+		}
+		if j-i > 1 && shown == pageRows {
+			left++
+			i = j
+			continue
+		}
+		if j-i > 1 {
+			shown++
 		}
 		for k := i; j-i > 1 && k < j; k++ {
 			e := &r.History[k]
@@ -342,6 +354,9 @@ func (r *Report) WriteMarkdown(out io.Writer) error {
 		w.p("The trail of each item with more than one event:\n\n")
 		w.table([]string{"#", "Event", "Time", "By", "Action", "Decision", "Justification", "Outcome", "Detail"}, trail)
 	}
+	if left > 0 {
+		w.p("%d more items have more than one event in their trail: this report shows the first %d; `history.csv` and `report.json` have every trail.\n\n", left, pageRows)
+	}
 
 	// 5. Exceptions
 	w.p("## 5. Exceptions\n\n")
@@ -349,8 +364,11 @@ func (r *Report) WriteMarkdown(out io.Writer) error {
 		w.p("None: no identity with findings was kept or left to rotation.\n\n")
 	} else {
 		w.p("%s\n\n", md(exceptionsText(r)))
+		if n := over(len(r.Exceptions)); n > 0 {
+			w.p("**This report lists the first %d of the %d exceptions**; the other %d are in `exceptions.csv` and `report.json`.\n\n", pageRows, len(r.Exceptions), n)
+		}
 		w.header("#", "Kind", "Name", "Scope", "Findings", "Decision", "Reviewer", "Decided by", "Time", "Justification", "Expires", "Approved by", "Flags")
-		for i := range r.Exceptions {
+		for i := range page(r.Exceptions) {
 			x := &r.Exceptions[i]
 			w.row(itoa(x.N), md(x.KindLabel), md(x.Name), md(x.Scope), md(findingList(x.Findings, true)), decisionMD(x.Decision),
 				md(x.Reviewer), md(x.DecidedBy), md(x.DecidedAt), md(x.Reason), md(x.ExceptionExpires), md(approvalText(x)), md(strings.Join(x.Flags, " ")))
@@ -363,8 +381,11 @@ func (r *Report) WriteMarkdown(out io.Writer) error {
 	w.p("## 6. Remediation and its verification\n\n")
 	w.p("%s\n\n", remediationText(m, a.Due))
 	if len(m.Rows) > 0 {
+		if n := over(len(m.Rows)); n > 0 {
+			w.p("**This report lists the first %d of the %d decommissions**; the other %d are in `remediation.csv` and `report.json`.\n\n", pageRows, len(m.Rows), n)
+		}
 		w.header("#", "Kind", "Name", "Scope", "Decided by", "Time", "State", "Checked by snapshot")
-		for i := range m.Rows {
+		for i := range page(m.Rows) {
 			x := &m.Rows[i]
 			state := x.Verification
 			if x.Overdue {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"os/exec"
 	"path/filepath"
 	"syscall"
@@ -10,37 +9,26 @@ import (
 	"time"
 
 	"github.com/nhi-audit/nhi/audit"
+	"github.com/nhi-audit/nhi/audit/audittest"
 )
 
 // BenchmarkIdentitiesJSON100k runs `nhi identities --json` over 100,000
 // identities, as a user would, and reports the process's peak resident
 // memory (issue 15: 634 MB; target ≤ 150 MB). The output goes to a pipe
 // that is read and dropped.
-func BenchmarkIdentitiesJSON100k(b *testing.B) {
-	const n = 100_000
+func BenchmarkIdentitiesJSON100k(b *testing.B) { benchIdentitiesJSON(b, 100_000) }
+
+// BenchmarkIdentitiesJSON1M is the same over 1,000,000 identities (issue
+// 21: streams, ≤ 150 MB).
+func BenchmarkIdentitiesJSON1M(b *testing.B) { benchIdentitiesJSON(b, 1_000_000) }
+
+func benchIdentitiesJSON(b *testing.B, n int) {
 	db := filepath.Join(b.TempDir(), "nhi.db")
-	ctx := context.Background()
-	st, err := audit.Open(ctx, db, audit.OpenOptions{Create: true})
+	st, err := audit.Open(context.Background(), db, audit.OpenOptions{Create: true})
 	if err != nil {
 		b.Fatal(err)
 	}
-	w, err := st.BeginSnapshot(ctx, audit.SnapshotInfo{Source: "github", Account: "acme", APIURL: "http://127.0.0.1/", ToolVersion: "bench"})
-	if err != nil {
-		b.Fatal(err)
-	}
-	created := time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC)
-	for i := range n {
-		if err := w.Record(audit.Observation{
-			ID: audit.IdentityID("github", "acme", audit.KindGitHubDeployKey, fmt.Sprintf("repo-%05d/%d", i/5, i)), Kind: audit.KindGitHubDeployKey,
-			Name: fmt.Sprintf("deploy-key-%d", i), Scope: fmt.Sprintf("acme/repo-%05d", i/5), CreatedAt: &created, RotatedAt: &created,
-			Permissions: map[string]string{"contents": "write"}, Attributes: map[string]string{"added_by": fmt.Sprintf("user%d", i%97), "read_only": "false"},
-		}); err != nil {
-			b.Fatal(err)
-		}
-	}
-	if _, err := w.Finish(ctx, nil); err != nil {
-		b.Fatal(err)
-	}
+	audittest.Population(b, st, n)
 	st.Close()
 	bin := nhiBinary(b)
 	var peak int64

@@ -1,0 +1,116 @@
+// Package audittest builds large evidence files for benchmarks straight
+// through the store (audit.SnapshotWriter), without a connector or an API,
+// and measures the heap a benchmark's operation holds at its peak.
+package audittest
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/nhi-audit/nhi/audit"
+)
+
+// Created is when every generated identity was created and last rotated:
+// long enough ago that the stale and unrotated rules fire, as they do in
+// a real organisation that has never reviewed its keys.
+var Created = time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC)
+
+// DeployKey is the i-th identity of a generated population: a GitHub
+// deploy key of repo-NNNNN (five keys a repository), added by one of 97
+// users, read-only on even numbers. The same i always gives the same
+// observation.
+func DeployKey(i int) audit.Observation {
+	repo := fmt.Sprintf("repo-%06d", i/5)
+	created := Created
+	return audit.Observation{
+		ID:   audit.IdentityID("github", "acme", audit.KindGitHubDeployKey, fmt.Sprintf("%s/%d", repo, i)),
+		Kind: audit.KindGitHubDeployKey, Name: fmt.Sprintf("key-%d", i), Scope: "acme/" + repo,
+		CreatedAt: &created, RotatedAt: &created,
+		Permissions: map[string]string{"contents": map[bool]string{true: "read", false: "write"}[i%2 == 0]},
+		Attributes:  map[string]string{"added_by": fmt.Sprintf("user%d", i%97), "read_only": fmt.Sprint(i%2 == 0)},
+	}
+}
+
+// Population records n generated identities (DeployKey) as one finished
+// snapshot of github/acme, one observation at a time: the generator holds
+// none of them, so a benchmark of a million measures the store, not the
+// fixture.
+func Population(tb testing.TB, st *audit.Store, n int) *audit.Snapshot {
+	tb.Helper()
+	ctx := context.Background()
+	w, err := st.BeginSnapshot(ctx, audit.SnapshotInfo{Source: "github", Account: "acme", APIURL: "https://api.github.com/", ToolVersion: "bench"})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	for i := range n {
+		if err := w.Record(DeployKey(i)); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	snap, err := w.Finish(ctx, nil)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if snap.Total() != n {
+		tb.Fatalf("the generated snapshot holds %d identities, not %d", snap.Total(), n)
+	}
+	return snap
+}
+
+// HeapPeak samples the Go heap in use every 10 ms until stop is called
+// and returns its peak in MB: what an operation held at its largest,
+// which the allocation count of a benchmark does not say.
+func HeapPeak() (stop func() (heapMB float64)) {
+	var (
+		mu       sync.Mutex
+		peak     uint64
+		done     = make(chan struct{})
+		finished = make(chan struct{})
+	)
+	sample := func() {
+		var m runtime.MemStats
+		runtime.ReadMemStats(&m)
+		mu.Lock()
+		peak = max(peak, m.HeapInuse)
+		mu.Unlock()
+	}
+	// What the fixture left behind is not the operation's.
+	runtime.GC()
+	go func() {
+		defer close(finished)
+		t := time.NewTicker(10 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				sample()
+			}
+		}
+	}()
+	return func() float64 {
+		close(done)
+		<-finished
+		sample()
+		mu.Lock()
+		defer mu.Unlock()
+		return float64(peak) / (1 << 20)
+	}
+}
+
+// CPUTime is the CPU time the process has used, user and system: on a
+// shared, loaded machine the wall time of a benchmark stretches, this
+// does not (much).
+func CPUTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}

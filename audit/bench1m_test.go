@@ -1,0 +1,71 @@
+package audit_test
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/nhi-audit/nhi/audit"
+	"github.com/nhi-audit/nhi/audit/audittest"
+)
+
+// The million-identity benchmarks (issue 21). Each builds its input once
+// through the store and reports, besides the time, the peak heap its
+// operation held (heap-MB): what grows with the population shows there.
+// Run them one at a time with -benchtime 1x: the input takes minutes.
+
+// BenchmarkSnapshot1M writes a snapshot of 1,000,000 identities to a new
+// file, from BeginSnapshot to a committed Finish, the observations made
+// as they are recorded. Target: ≤ 20 s.
+func BenchmarkSnapshot1M(b *testing.B) {
+	const n = 1_000_000
+	var (
+		peak float64
+		cpu  time.Duration
+	)
+	for b.Loop() {
+		b.StopTimer()
+		st, err := audit.Open(context.Background(), filepath.Join(b.TempDir(), "nhi.db"), audit.OpenOptions{Create: true})
+		if err != nil {
+			b.Fatal(err)
+		}
+		stop := audittest.HeapPeak()
+		before := audittest.CPUTime()
+		b.StartTimer()
+		audittest.Population(b, st, n)
+		b.StopTimer()
+		cpu += audittest.CPUTime() - before
+		peak = max(peak, stop())
+		st.Close()
+		b.StartTimer()
+	}
+	b.ReportMetric(cpu.Seconds()/float64(b.N), "cpu-s/op")
+	b.ReportMetric(peak, "heap-MB")
+}
+
+// BenchmarkVerify1M verifies a file holding one snapshot of 1,000,000
+// identities: the chain, the snapshot's digest and record, and the
+// identities table against the observations. Target: ≤ 15 s.
+func BenchmarkVerify1M(b *testing.B) {
+	const n = 1_000_000
+	st, err := audit.Open(context.Background(), filepath.Join(b.TempDir(), "nhi.db"), audit.OpenOptions{Create: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	audittest.Population(b, st, n)
+	var peak float64
+	before := audittest.CPUTime()
+	b.ResetTimer()
+	for b.Loop() {
+		stop := audittest.HeapPeak()
+		r, err := st.Verify(context.Background())
+		peak = max(peak, stop())
+		if err != nil || !r.OK() || r.Snapshots != 1 {
+			b.Fatalf("%+v %v", r, err)
+		}
+	}
+	b.ReportMetric((audittest.CPUTime()-before).Seconds()/float64(b.N), "cpu-s/op")
+	b.ReportMetric(peak, "heap-MB")
+}
