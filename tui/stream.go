@@ -29,9 +29,9 @@ const (
 )
 
 // identitiesBatchMsg is the next part of the population, in the store's
-// order, read in the background.
+// order, read and encoded as rows (rows.go) in the background.
 type identitiesBatchMsg struct {
-	ids   []audit.Identity
+	rows  []idRow
 	total int  // how many identities the file held when the read began
 	done  bool // the last part: err says why it ended early
 	err   error
@@ -42,7 +42,7 @@ type identitiesBatchMsg struct {
 // that hands each batch to the event loop and waits until it is taken:
 // at most two batches are in flight. It stops with the session's context.
 func (m *Model) streamIdentities(s identityStreamer) tea.Cmd {
-	ctx := m.st.ctx
+	ctx, b := m.st.ctx, m.st.pop.b
 	ch := make(chan identitiesBatchMsg, 1)
 	var recv tea.Cmd
 	recv = func() tea.Msg {
@@ -72,20 +72,22 @@ func (m *Model) streamIdentities(s identityStreamer) tea.Cmd {
 				return
 			}
 			size := firstBatch
-			buf := make([]audit.Identity, 0, size)
+			buf := make([]idRow, 0, size)
 			err = s.EachIdentity(ctx, func(id *audit.Identity) error {
-				buf = append(buf, *id)
+				b.mu.Lock()
+				buf = append(buf, b.encode(id))
+				b.mu.Unlock()
 				if len(buf) < size {
 					return nil
 				}
-				if err := send(identitiesBatchMsg{ids: buf, total: total}); err != nil {
+				if err := send(identitiesBatchMsg{rows: buf, total: total}); err != nil {
 					return err
 				}
 				size = min(2*size, maxBatch)
-				buf = make([]audit.Identity, 0, size)
+				buf = make([]idRow, 0, size)
 				return nil
 			})
-			send(identitiesBatchMsg{ids: buf, total: total, done: true, err: err})
+			send(identitiesBatchMsg{rows: buf, total: total, done: true, err: err})
 		}()
 		return recv()
 	}
@@ -94,30 +96,30 @@ func (m *Model) streamIdentities(s identityStreamer) tea.Cmd {
 // batchLoaded adds a part of the population: the table appears with the
 // first identities and grows under the auditor's cursor.
 func (m *Model) batchLoaded(msg identitiesBatchMsg) tea.Cmd {
-	from := len(m.st.pop.ids)
-	if len(msg.ids) > 0 {
-		m.st.pop = m.st.pop.appended(msg.ids)
+	from := m.st.pop.len()
+	if len(msg.rows) > 0 {
+		m.st.pop = m.st.pop.appended(msg.rows)
 	}
 	m.st.loadTotal = msg.total
 	m.loading = !msg.done
 	var cmd tea.Cmd
 	switch {
-	case msg.err != nil && len(m.st.pop.ids) == 0:
+	case msg.err != nil && m.st.pop.len() == 0:
 		e := newEmptyView(m.st.snap)
 		e.message = "The identities could not be read: " + audit.Printable(msg.err.Error())
 		m.stack[0] = e
 	case msg.err != nil:
 		m.readShort = true
 		// What arrived stays on screen; the gap is said, never hidden.
-		m.setFlash("Stopped reading after "+commas(len(m.st.pop.ids))+" of "+commas(msg.total)+
+		m.setFlash("Stopped reading after "+commas(m.st.pop.len())+" of "+commas(msg.total)+
 			" identities: "+audit.Printable(msg.err.Error())+". Quit and open the file again to read them all.", true)
-	case m.ids == nil && len(m.st.pop.ids) > 0:
+	case m.ids == nil && m.st.pop.len() > 0:
 		m.ids = newIdentitiesView(m.st)
 		m.stack[0] = m.ids
 	case m.ids == nil && msg.done:
 		m.stack[0] = newEmptyView(m.st.snap)
 	}
-	if m.ids != nil && from > 0 && len(m.st.pop.ids) > from {
+	if m.ids != nil && from > 0 && m.st.pop.len() > from {
 		cmd = m.broadcast(populationGrewMsg{from: from})
 	}
 	if msg.done && m.st.pop.manySources() {

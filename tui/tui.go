@@ -553,16 +553,16 @@ func (m *Model) headerParts(compact int) string {
 		parts = append(parts, status+" "+when)
 	}
 	switch {
-	case m.loading && len(m.st.pop.ids) > 0:
-		parts = append(parts, theme.Muted.Render("loading "+commas(len(m.st.pop.ids))+" of "+commas(m.st.loadTotal)))
+	case m.loading && m.st.pop.len() > 0:
+		parts = append(parts, theme.Muted.Render("loading "+commas(m.st.pop.len())+" of "+commas(m.st.loadTotal)))
 	case m.loading:
 		parts = append(parts, theme.Muted.Render("reading identities…"))
 	case m.readShort:
-		parts = append(parts, theme.Warning.Render(commas(len(m.st.pop.ids))+" of "+commas(m.st.loadTotal)+" identities read"))
+		parts = append(parts, theme.Warning.Render(commas(m.st.pop.len())+" of "+commas(m.st.loadTotal)+" identities read"))
 	default:
 		// Active is what the newest snapshots hold; the rest (removed,
 		// not checked) shows with status:removed, status:any.
-		active, all := m.st.pop.active, len(m.st.pop.ids)
+		active, all := m.st.pop.active, m.st.pop.len()
 		text := plural(all, "identity", "identities")
 		if all > active {
 			text = commas(active) + " active of " + text
