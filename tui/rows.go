@@ -430,4 +430,3 @@ func relatedRows(related func(filter.Subject, string) bool) func(filter.Subject,
 		return related(s, person)
 	}
 }
-
