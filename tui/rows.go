@@ -3,8 +3,10 @@ package tui
 import (
 	"iter"
 	"math"
+	"strings"
 	"sync"
 	"time"
+	"unsafe"
 
 	"github.com/nhi-audit/nhi/audit"
 	"github.com/nhi-audit/nhi/filter"
@@ -65,7 +67,35 @@ type rowBuilder struct {
 	// suggIdx shares the suggestion lists the store already shares
 	// between the identities of one scope (audit.derivation.byScope).
 	suggIdx map[*audit.OwnerSuggestion]uint32
+	// block is where the bytes of new texts go: a few large blocks hold
+	// the million texts of a population, rather than a million small
+	// allocations the garbage collector visits one by one.
+	block []byte
+	// repeats says, per class of text (names, each attribute's values),
+	// how often a text was seen before, so that a class whose texts are
+	// each their own (a lineage, a fingerprint) is stored without
+	// interning: an intern map of millions of unique texts costs more
+	// than it saves.
+	repeats map[uint32]*repeatCount
 }
+
+// repeatCount is how many texts of a class were interned and how many
+// of them were already known.
+type repeatCount struct{ n, known int }
+
+// Interning is tried on the first internTrial texts of a class and kept
+// while at least one in internRatio was a repeat.
+const (
+	internTrial = 4096
+	internRatio = 4
+	blockSize   = 1 << 20
+)
+
+// classes of text for repeatCount: attribute keys' indices are the others.
+const (
+	className    = math.MaxUint32 - iota
+	classMessage // findings' messages: "not used for 412 days"
+)
 
 // fixedTexts are interned first, in this order, so their indices are
 // constants that rows are compared with.
@@ -81,7 +111,8 @@ const (
 )
 
 func newRowBuilder() *rowBuilder {
-	b := &rowBuilder{strIdx: map[string]uint32{}, fkIdx: map[findingKind]uint32{}, suggIdx: map[*audit.OwnerSuggestion]uint32{}}
+	b := &rowBuilder{strIdx: map[string]uint32{}, fkIdx: map[findingKind]uint32{}, suggIdx: map[*audit.OwnerSuggestion]uint32{},
+		repeats: map[uint32]*repeatCount{}}
 	for _, s := range fixedTexts {
 		b.text(s)
 	}
@@ -101,7 +132,7 @@ func (b *rowBuilder) tables() tables {
 func (b *rowBuilder) encode(id *audit.Identity) idRow {
 	r := idRow{
 		id:        b.raw(id.ID),
-		name:      b.text(id.Name),
+		name:      b.textOf(className, id.Name),
 		scope:     b.text(id.Scope),
 		owner:     b.text(id.Owner),
 		reason:    b.text(id.StatusReason),
@@ -129,7 +160,7 @@ func (b *rowBuilder) encode(id *audit.Identity) idRow {
 			b.t.fkinds = append(b.t.fkinds, k)
 			b.fkIdx[k] = ki
 		}
-		b.t.finds = append(b.t.finds, findingRef{ki, b.text(f.Message)})
+		b.t.finds = append(b.t.finds, findingRef{ki, b.textOf(classMessage, f.Message)})
 		r.nFind++
 	}
 	if len(id.Suggestions) > 0 {
@@ -150,17 +181,49 @@ func (b *rowBuilder) text(s string) uint32 {
 	if i, ok := b.strIdx[s]; ok {
 		return i
 	}
-	i := uint32(len(b.t.strs))
-	b.t.strs = append(b.t.strs, s)
-	b.strIdx[s] = i
+	i := b.raw(s)
+	b.strIdx[b.t.strs[i]] = i
 	return i
 }
 
+// textOf is s's index, interned while texts of its class repeat
+// (repeatCount).
+func (b *rowBuilder) textOf(class uint32, s string) uint32 {
+	c := b.repeats[class]
+	if c == nil {
+		c = &repeatCount{}
+		b.repeats[class] = c
+	}
+	if c.n >= internTrial && c.known*internRatio < c.n {
+		if s == "" {
+			return textNone
+		}
+		return b.raw(s)
+	}
+	c.n++
+	if i, ok := b.strIdx[s]; ok {
+		c.known++
+		return i
+	}
+	return b.text(s)
+}
+
 // raw is s's index for a text no other row has (an identity's ID): not
-// worth a place in the intern map.
+// worth a place in the intern map. Its bytes are copied into the current
+// block.
 func (b *rowBuilder) raw(s string) uint32 {
 	i := uint32(len(b.t.strs))
-	b.t.strs = append(b.t.strs, s)
+	if len(s) > blockSize/16 {
+		// Long texts (policy documents) keep their own memory.
+		b.t.strs = append(b.t.strs, strings.Clone(s))
+		return i
+	}
+	if len(b.block)+len(s) > cap(b.block) {
+		b.block = make([]byte, 0, blockSize)
+	}
+	at := len(b.block)
+	b.block = append(b.block, s...)
+	b.t.strs = append(b.t.strs, unsafe.String(unsafe.SliceData(b.block[at:]), len(s)))
 	return i
 }
 
@@ -171,7 +234,8 @@ func (b *rowBuilder) pairs(m map[string]string) (uint32, uint16) {
 		if n == math.MaxUint16 {
 			break
 		}
-		b.t.pairs = append(b.t.pairs, b.text(k), b.text(v))
+		ki := b.text(k)
+		b.t.pairs = append(b.t.pairs, ki, b.textOf(ki, v))
 		n++
 	}
 	return at, uint16(n)

@@ -91,7 +91,9 @@ func (p *population) appended(rows []idRow) *population {
 		if r.status == textActive {
 			out.active++
 		}
-		out.srcs[[2]uint32{r.source, r.account}] = true
+		if k == 0 || r.source != rows[k-1].source || r.account != rows[k-1].account {
+			out.srcs[[2]uint32{r.source, r.account}] = true
+		}
 	}
 	out.nsrc = len(out.srcs)
 	return out
