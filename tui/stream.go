@@ -2,6 +2,7 @@ package tui
 
 import (
 	"context"
+	"maps"
 
 	tea "github.com/charmbracelet/bubbletea"
 
@@ -32,7 +33,7 @@ const (
 // order, read and encoded as rows (rows.go) in the background.
 type identitiesBatchMsg struct {
 	rows  []idRow
-	total int  // how many identities the file held when the read began
+	total int  // how many identities the file holds; 0 until counted
 	done  bool // the last part: err says why it ended early
 	err   error
 	next  tea.Cmd // receives the part after this one
@@ -66,28 +67,51 @@ func (m *Model) streamIdentities(s identityStreamer) tea.Cmd {
 	}
 	return func() tea.Msg {
 		go func() {
-			total, err := s.IdentityCount(ctx)
-			if err != nil {
-				send(identitiesBatchMsg{done: true, err: err})
-				return
+			// Counting a million rows takes a while of its own: the first
+			// rows do not wait for it, and the header gives the total once
+			// it is known.
+			counted := make(chan int, 1)
+			go func() {
+				n, err := s.IdentityCount(ctx)
+				if err != nil {
+					n = 0 // unknown: the header says "loading N…"
+				}
+				counted <- n
+			}()
+			total := 0
+			send := func(msg identitiesBatchMsg) error {
+				if total == 0 {
+					select {
+					case total = <-counted:
+					default:
+					}
+				}
+				msg.total = total
+				return send(msg)
 			}
 			size := firstBatch
 			buf := make([]idRow, 0, size)
-			err = s.EachIdentity(ctx, func(id *audit.Identity) error {
+			err := s.EachIdentity(ctx, func(id *audit.Identity) error {
 				b.mu.Lock()
 				buf = append(buf, b.encode(id))
 				b.mu.Unlock()
 				if len(buf) < size {
 					return nil
 				}
-				if err := send(identitiesBatchMsg{rows: buf, total: total}); err != nil {
+				if err := send(identitiesBatchMsg{rows: buf}); err != nil {
 					return err
 				}
 				size = min(2*size, maxBatch)
 				buf = make([]idRow, 0, size)
 				return nil
 			})
-			send(identitiesBatchMsg{rows: buf, total: total, done: true, err: err})
+			if total == 0 {
+				select { // the last part says how many there are
+				case total = <-counted:
+				case <-ctx.Done():
+				}
+			}
+			send(identitiesBatchMsg{rows: buf, done: true, err: err})
 		}()
 		return recv()
 	}
@@ -97,10 +121,13 @@ func (m *Model) streamIdentities(s identityStreamer) tea.Cmd {
 // first identities and grows under the auditor's cursor.
 func (m *Model) batchLoaded(msg identitiesBatchMsg) tea.Cmd {
 	from := m.st.pop.len()
-	if from == 0 && len(m.st.pop.index) == 0 && msg.total > 0 {
-		// Sized once for the whole population: growing a map of a million
-		// IDs by doubling costs a tenth of the load.
-		m.st.pop.index = make(map[string]int32, msg.total)
+	if m.st.loadTotal == 0 && msg.total > 2*from {
+		// Sized once for the whole population as soon as it is counted:
+		// growing a map of a million IDs by doubling costs a tenth of the
+		// load.
+		index := make(map[string]int32, msg.total)
+		maps.Copy(index, m.st.pop.index)
+		m.st.pop.index = index
 	}
 	if len(msg.rows) > 0 {
 		m.st.pop = m.st.pop.appended(msg.rows)
@@ -116,7 +143,11 @@ func (m *Model) batchLoaded(msg identitiesBatchMsg) tea.Cmd {
 	case msg.err != nil:
 		m.readShort = true
 		// What arrived stays on screen; the gap is said, never hidden.
-		m.setFlash("Stopped reading after "+commas(m.st.pop.len())+" of "+commas(msg.total)+
+		of := ""
+		if msg.total > 0 {
+			of = " of " + commas(msg.total)
+		}
+		m.setFlash("Stopped reading after "+commas(m.st.pop.len())+of+
 			" identities: "+audit.Printable(msg.err.Error())+". Quit and open the file again to read them all.", true)
 	case m.ids == nil && m.st.pop.len() > 0:
 		m.ids = newIdentitiesView(m.st)

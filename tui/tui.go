@@ -553,10 +553,14 @@ func (m *Model) headerParts(compact int) string {
 		parts = append(parts, status+" "+when)
 	}
 	switch {
+	case m.loading && m.st.pop.len() > 0 && m.st.loadTotal == 0:
+		parts = append(parts, theme.Muted.Render("loading "+commas(m.st.pop.len())+"…"))
 	case m.loading && m.st.pop.len() > 0:
 		parts = append(parts, theme.Muted.Render("loading "+commas(m.st.pop.len())+" of "+commas(m.st.loadTotal)))
 	case m.loading:
 		parts = append(parts, theme.Muted.Render("reading identities…"))
+	case m.readShort && m.st.loadTotal == 0:
+		parts = append(parts, theme.Warning.Render("only "+commas(m.st.pop.len())+" identities read"))
 	case m.readShort:
 		parts = append(parts, theme.Warning.Render(commas(m.st.pop.len())+" of "+commas(m.st.loadTotal)+" identities read"))
 	default:
