@@ -2,7 +2,9 @@ package tui
 
 import (
 	"cmp"
+	"runtime"
 	"slices"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -166,8 +168,35 @@ func naturalOrder(p *population, col int) []int32 {
 			return 2
 		})
 	}
-	slices.SortFunc(order, func(a, b int32) int { return cmp.Or(cmp.Compare(keys[a], keys[b]), cmp.Compare(a, b)) })
+	sortParallel(order, func(a, b int32) int { return cmp.Or(cmp.Compare(keys[a], keys[b]), cmp.Compare(a, b)) })
 	return order
+}
+
+// sortParallel sorts s by cmp, its halves on two cores at once and then
+// merged, when s is large enough for that to pay: sorting a million names
+// is the slowest thing the table does (issue 21: a sort by any column
+// within a second).
+func sortParallel[T any](s []T, cmp func(a, b T) int) {
+	if len(s) < 1<<16 || runtime.GOMAXPROCS(0) < 2 {
+		slices.SortFunc(s, cmp)
+		return
+	}
+	half := len(s) / 2
+	var wg sync.WaitGroup
+	wg.Go(func() { slices.SortFunc(s[:half], cmp) })
+	slices.SortFunc(s[half:], cmp)
+	wg.Wait()
+	merged := make([]T, 0, len(s))
+	a, b := s[:half], s[half:]
+	for len(a) > 0 && len(b) > 0 {
+		if cmp(b[0], a[0]) < 0 {
+			merged, b = append(merged, b[0]), b[1:]
+		} else {
+			merged, a = append(merged, a[0]), a[1:]
+		}
+	}
+	merged = append(append(merged, a...), b...)
+	copy(s, merged)
 }
 
 // textRanks is, for each text that ref gives for a row of p, its rank in
@@ -183,7 +212,7 @@ func textRanks(t *tables, p *population, ref func(*idRow) uint32) []int32 {
 			distinct = append(distinct, k)
 		}
 	}
-	slices.SortFunc(distinct, func(a, b uint32) int { return compareFold(t.strs[a], t.strs[b]) })
+	sortParallel(distinct, func(a, b uint32) int { return compareFold(t.strs[a], t.strs[b]) })
 	var r int32
 	for k, d := range distinct {
 		if k > 0 && compareFold(t.strs[distinct[k-1]], t.strs[d]) != 0 {
