@@ -282,7 +282,7 @@ func (s *Store) EachIdentity(ctx context.Context, fn func(*Identity) error) erro
 		return nil
 	}
 	for rows.Next() {
-		id, account, err := scanIdentity(rows)
+		id, account, err := scanIdentityText(rows)
 		if err != nil {
 			return err
 		}
@@ -473,6 +473,25 @@ func (s *Store) Identity(ctx context.Context, id string) (Identity, error) {
 // scanIdentity reads one row of identityColumns, and the identity's
 // account. Its status is left active: a statusJudge decides it.
 func scanIdentity(rows *sql.Rows) (Identity, string, error) {
+	it, account, err := scanIdentityText(rows)
+	if err != nil {
+		return it, account, err
+	}
+	// The strings a population repeats are kept once each: a million
+	// identities share a few kinds, a few sources and accounts, and a scope
+	// per repository.
+	it.Kind = Kind(unique.Make(string(it.Kind)).Value())
+	it.Account = unique.Make(it.Account).Value()
+	it.Source = unique.Make(it.Source).Value()
+	it.Scope = unique.Make(it.Scope).Value()
+	it.Owner = unique.Make(it.Owner).Value()
+	return it, unique.Make(account).Value(), nil
+}
+
+// scanIdentityText is scanIdentity without interning: for a read that
+// hands each identity on and forgets it (EachIdentity), where interning
+// a million values costs time and saves nothing.
+func scanIdentityText(rows *sql.Rows) (Identity, string, error) {
 	var (
 		it                                  Identity
 		kind, firstSeen, lastSeen, account  string
@@ -484,14 +503,8 @@ func scanIdentity(rows *sql.Rows) (Identity, string, error) {
 	if err != nil {
 		return it, "", fmt.Errorf("reading identity: %w", err)
 	}
-	// The strings a population repeats are kept once each: a million
-	// identities share a few kinds, a few sources and accounts, and a scope
-	// per repository.
-	it.Kind = Kind(unique.Make(kind).Value())
-	it.Account = unique.Make(account).Value()
-	it.Source = unique.Make(it.Source).Value()
-	it.Scope = unique.Make(it.Scope).Value()
-	it.Owner = unique.Make(it.Owner).Value()
+	it.Kind = Kind(kind)
+	it.Account = account
 	it.FirstSeen, _ = parseTime(firstSeen)
 	it.LastSeen, _ = parseTime(lastSeen)
 	it.CreatedAt = parseNullTime(created)
