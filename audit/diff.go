@@ -268,9 +268,20 @@ var reachAttributes = []string{"repositories", "runner_group_visibility", "bypas
 // account, whether they are new or changed since the one before, as the
 // review UI marks them. It compares in SQL to stay cheap at open.
 func (s *Store) changeMarks(ctx context.Context, only string) (map[string]string, error) {
+	if only == "" {
+		return s.changeMarksBetween(ctx, "", "")
+	}
+	return s.changeMarksBetween(ctx, only, only)
+}
+
+// changeMarksBetween is changeMarks of the identities whose IDs lie
+// between lo and hi (inclusive; both "": every identity). A read in
+// batches (EachIdentity) asks for each batch's range, so its first
+// identities need not wait for the marks of a million.
+func (s *Store) changeMarksBetween(ctx context.Context, lo, hi string) (map[string]string, error) {
 	filter, args := "", []any{}
-	if only != "" {
-		filter, args = " AND i.id = ?", []any{only, only}
+	if lo != "" || hi != "" {
+		filter, args = " AND i.id BETWEEN ? AND ?", []any{lo, hi, lo, hi}
 	}
 	cfilter := strings.Replace(filter, "i.id", "c.identity_id", 1)
 	rows, err := s.db.QueryContext(ctx, `

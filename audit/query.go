@@ -88,7 +88,7 @@ func (s *Store) scanIdentities(ctx context.Context, judge *statusJudge) ([]Ident
 // in, with the owners recorded now; its new/changed mark; owner suggestions.
 // With only set, change marks are computed for that one identity.
 func (s *Store) evaluate(ctx context.Context, ids []Identity, only string) error {
-	d, err := s.derivations(ctx, only)
+	d, err := s.derivations(ctx, only, false)
 	if err != nil {
 		return err
 	}
@@ -109,6 +109,9 @@ type derivation struct {
 	// memory the TUI held (issue 21). Nothing changes a Suggestions slice
 	// in place.
 	byScope map[suggestKey][]OwnerSuggestion
+	// perBatch: marks are read for each batch fill is given, by the range
+	// of its IDs (EachIdentity), not once for the whole file.
+	perBatch bool
 }
 
 type suggestKey struct {
@@ -132,20 +135,36 @@ func namesOwner(id *Identity) bool {
 	return false
 }
 
-func (s *Store) derivations(ctx context.Context, only string) (*derivation, error) {
+// derivations prepares fill: with only, for that one identity; with
+// perBatch, for a read in batches (the change marks of each batch are read
+// with it); else for every identity.
+func (s *Store) derivations(ctx context.Context, only string, perBatch bool) (*derivation, error) {
 	ev, err := s.evaluators(ctx)
 	if err != nil {
 		return nil, err
 	}
-	marks, err := s.changeMarks(ctx, only)
-	if err != nil {
-		return nil, err
+	var marks map[string]string
+	if !perBatch {
+		if marks, err = s.changeMarks(ctx, only); err != nil {
+			return nil, err
+		}
 	}
-	return &derivation{s: s, ev: ev, marks: marks, principals: principalIndex{}, byScope: map[suggestKey][]OwnerSuggestion{}}, nil
+	return &derivation{s: s, ev: ev, marks: marks, principals: principalIndex{}, byScope: map[suggestKey][]OwnerSuggestion{}, perBatch: perBatch}, nil
 }
 
 // fill derives findings, marks and suggestions for ids in place.
 func (d *derivation) fill(ctx context.Context, ids []Identity) error {
+	if d.perBatch {
+		d.marks = nil
+		if len(ids) > 0 {
+			// ids are in ID order (EachIdentity reads ORDER BY id).
+			marks, err := d.s.changeMarksBetween(ctx, ids[0].ID, ids[len(ids)-1].ID)
+			if err != nil {
+				return err
+			}
+			d.marks = marks
+		}
+	}
 	need := map[int64]bool{}
 	for i := range ids {
 		if _, ok := d.principals[ids[i].SnapshotID]; !ok {
@@ -227,7 +246,7 @@ func (s *Store) EachIdentity(ctx context.Context, fn func(*Identity) error) erro
 	if err != nil {
 		return err
 	}
-	d, err := s.derivations(ctx, "")
+	d, err := s.derivations(ctx, "", true)
 	if err != nil {
 		return err
 	}
@@ -263,7 +282,7 @@ func (s *Store) EachIdentity(ctx context.Context, fn func(*Identity) error) erro
 		return nil
 	}
 	for rows.Next() {
-		id, account, err := scanIdentity(rows)
+		id, account, err := scanIdentityText(rows)
 		if err != nil {
 			return err
 		}
@@ -455,6 +474,25 @@ func (s *Store) Identity(ctx context.Context, id string) (Identity, error) {
 // account, then any more columns into more. Its status is left active: a
 // statusJudge decides it.
 func scanIdentity(rows *sql.Rows, more ...any) (Identity, string, error) {
+	it, account, err := scanIdentityText(rows, more...)
+	if err != nil {
+		return it, account, err
+	}
+	// The strings a population repeats are kept once each: a million
+	// identities share a few kinds, a few sources and accounts, and a scope
+	// per repository.
+	it.Kind = Kind(unique.Make(string(it.Kind)).Value())
+	it.Account = unique.Make(it.Account).Value()
+	it.Source = unique.Make(it.Source).Value()
+	it.Scope = unique.Make(it.Scope).Value()
+	it.Owner = unique.Make(it.Owner).Value()
+	return it, unique.Make(account).Value(), nil
+}
+
+// scanIdentityText is scanIdentity without interning: for a read that
+// hands each identity on and forgets it (EachIdentity), where interning
+// a million values costs time and saves nothing.
+func scanIdentityText(rows *sql.Rows, more ...any) (Identity, string, error) {
 	var (
 		it                                  Identity
 		kind, firstSeen, lastSeen, account  string
@@ -466,14 +504,8 @@ func scanIdentity(rows *sql.Rows, more ...any) (Identity, string, error) {
 	if err != nil {
 		return it, "", fmt.Errorf("reading identity: %w", err)
 	}
-	// The strings a population repeats are kept once each: a million
-	// identities share a few kinds, a few sources and accounts, and a scope
-	// per repository.
-	it.Kind = Kind(unique.Make(kind).Value())
-	it.Account = unique.Make(account).Value()
-	it.Source = unique.Make(it.Source).Value()
-	it.Scope = unique.Make(it.Scope).Value()
-	it.Owner = unique.Make(it.Owner).Value()
+	it.Kind = Kind(kind)
+	it.Account = account
 	it.FirstSeen, _ = parseTime(firstSeen)
 	it.LastSeen, _ = parseTime(lastSeen)
 	it.CreatedAt = parseNullTime(created)

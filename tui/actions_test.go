@@ -290,8 +290,8 @@ func TestWriteErrorIsShown(t *testing.T) {
 // rules are the finding rules the TUI shows for the identity named name.
 func rules(m *Model, name string) []string {
 	var out []string
-	for _, id := range m.st.pop.ids {
-		if id.Name == name {
+	for i := range int32(m.st.pop.len()) {
+		if id := m.st.identity(i); id.Name == name {
 			for _, f := range id.Findings {
 				out = append(out, f.Rule)
 			}

@@ -2,10 +2,13 @@ package tui
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"runtime"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -83,38 +86,40 @@ func BenchmarkNew100k(b *testing.B) {
 }
 
 // TestKeypressCostIsIndependentOfRows guards the table's design: a
-// keypress costs the same with 100,000 rows as with 1,000 (BenchmarkKeypress1M
-// and BenchmarkKeypress1k compare 1,000 with 1,000,000).
+// keypress allocates as much with 1,000,000 rows as with 1,000 (issue
+// 21), and is fast.
 func TestKeypressCostIsIndependentOfRows(t *testing.T) {
 	if testing.Short() {
-		t.Skip("builds 100,000 identities")
+		t.Skip("builds 1,000,000 identities")
 	}
-	allocs := func(n int) float64 {
+	model := func(n int) *Model {
 		m := New(testSnapshot(), manyIdentities(n), Options{Now: clock})
 		m.Update(tea.WindowSizeMsg{Width: 80, Height: 24})
 		press(t, m, "G", "g", "j", "j")
-		down := keyMsg("down")
+		return m
+	}
+	down := keyMsg("down")
+	allocs := func(m *Model) float64 {
 		return testing.AllocsPerRun(50, func() {
 			m.Update(down)
 			_ = m.View()
 		})
 	}
-	small, large := allocs(1_000), allocs(100_000)
+	small, m := allocs(model(1_000)), model(1_000_000)
+	large := allocs(m)
 	if large > small*1.1+5 {
-		t.Errorf("a keypress allocates %.0f times with 100,000 rows, %.0f with 1,000", large, small)
+		t.Errorf("a keypress allocates %.0f times with 1,000,000 rows, %.0f with 1,000", large, small)
 	}
-	t.Logf("allocations per keypress: %.0f (1,000 rows), %.0f (100,000 rows)", small, large)
+	t.Logf("allocations per keypress: %.0f (1,000 rows), %.0f (1,000,000 rows)", small, large)
 
 	// And it is fast: far below a 16 ms frame even under the race detector.
-	m := New(testSnapshot(), manyIdentities(100_000), Options{Now: clock})
-	m.Update(tea.WindowSizeMsg{Width: 80, Height: 24})
 	start := time.Now()
 	for range 100 {
 		press(t, m, "down")
 		_ = m.View()
 	}
 	if per := time.Since(start) / 100; per > 16*time.Millisecond {
-		t.Errorf("a keypress takes %v with 100,000 rows", per)
+		t.Errorf("a keypress takes %v with 1,000,000 rows", per)
 	}
 }
 
@@ -155,7 +160,7 @@ func BenchmarkSort100k(b *testing.B) {
 		b.Run(sortNames[col], func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
-				naturalOrder(pop.ids, col)
+				naturalOrder(pop, col)
 			}
 		})
 	}
@@ -210,10 +215,14 @@ func writeBigEvidence(path string, n int) error {
 			ID: audit.IdentityID("github", "acme", kind, scope+"/"+name), Kind: kind, Name: name, Scope: scope,
 			CreatedAt:   daysAgo(i % 1500),
 			Permissions: map[string]string{"contents": "read", "metadata": "read"},
-			Attributes:  map[string]string{"visibility": "selected"},
+			// A lineage is every identity's own, as connectors record it.
+			Attributes: map[string]string{"visibility": "selected", "lineage": fmt.Sprintf("repository:%d/%s/%s", 1000+i/10, kind, name)},
 		}
 		if i%3 == 0 {
 			o.LastUsedAt = daysAgo(i % 400)
+		}
+		if i%11 == 0 {
+			o.ExpiresAt = daysAgo(30 - i%90)
 		}
 		if i%7 == 0 {
 			o.Attributes["added_by"] = fmt.Sprintf("user-%03d", i%200)
@@ -224,6 +233,23 @@ func writeBigEvidence(path string, n int) error {
 	}
 	_, err = w.Finish(ctx, nil)
 	return err
+}
+
+// scaleEvidence is the evidence file of a million identities that the
+// *File1M benchmarks read (issue 21): the file NHI_BENCH_1M names, written
+// through the audit API the first time (minutes) and kept for the next
+// runs. Without NHI_BENCH_1M they are skipped.
+func scaleEvidence(b *testing.B) string {
+	path := os.Getenv("NHI_BENCH_1M")
+	if path == "" {
+		b.Skip("NHI_BENCH_1M names the evidence file of a million identities (written when absent)")
+	}
+	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+		if err := writeBigEvidence(path, 1_000_000); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return path
 }
 
 // BenchmarkOpen100k is what `nhi` does before the first frame on a file
@@ -266,10 +292,17 @@ func BenchmarkOpen100k(b *testing.B) {
 
 // BenchmarkStreamOpen100k is opening the TUI on a file of 100,000
 // identities the way `nhi` does, reading them in batches (stream.go): it
-// reports the time to the first frame with rows (first-ms) and until the
-// last batch is in the table (full-ms).
-func BenchmarkStreamOpen100k(b *testing.B) {
-	path := bigEvidence(b)
+// reports the time to the first frame with rows (first-ms), until the
+// last batch is in the table (full-ms), and the live heap then (heap-MB).
+func BenchmarkStreamOpen100k(b *testing.B) { benchStreamOpen(b, bigEvidence(b), 100_000) }
+
+// BenchmarkStreamOpenFile1M is the same on a million identities
+// (scaleEvidence); full-ms includes the sort by name that follows, so the
+// table is complete, counted and sorted (issue 21: first frame ≤ 1 s,
+// full table ≤ 3 s, ≤ 800 MB).
+func BenchmarkStreamOpenFile1M(b *testing.B) { benchStreamOpen(b, scaleEvidence(b), 1_000_000) }
+
+func benchStreamOpen(b *testing.B, path string, n int) {
 	ctx := context.Background()
 	st, err := audit.Open(ctx, path, audit.OpenOptions{ReadOnly: true})
 	if err != nil {
@@ -281,23 +314,59 @@ func BenchmarkStreamOpen100k(b *testing.B) {
 		b.Fatal(err)
 	}
 	var first, full time.Duration
+	var heap uint64
 	for b.Loop() {
 		start := time.Now()
-		m := New(snap, nil, Options{Store: st})
-		m.Update(tea.WindowSizeMsg{Width: 80, Height: 24})
+		m := New(snap, nil, Options{Store: st, Now: clock})
+		m.Update(tea.WindowSizeMsg{Width: 120, Height: 40})
 		_, next := m.Update(m.Init()())
 		if m.ids == nil || m.View() == "" {
 			b.Fatal("no rows in the first frame")
 		}
 		first += time.Since(start)
-		run(b, m, next, 0)
-		if len(m.st.pop.ids) != 100_000 || m.loading {
-			b.Fatal("not all loaded:", len(m.st.pop.ids))
+		drain(b, m, next)
+		if m.st.pop.len() != n || m.loading {
+			b.Fatal("not all loaded:", m.st.pop.len())
+		}
+		press(b, m, "s", "s") // sort by name
+		if m.ids.pending || m.ids.sort.col != colName || m.View() == "" {
+			b.Fatal("not sorted")
 		}
 		full += time.Since(start)
+		b.StopTimer()
+		runtime.GC()
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		heap = ms.HeapAlloc
+		runtime.KeepAlive(m)
+		b.StartTimer()
 	}
 	b.ReportMetric(float64(first.Milliseconds())/float64(b.N), "first-ms")
 	b.ReportMetric(float64(full.Milliseconds())/float64(b.N), "full-ms")
+	b.ReportMetric(float64(heap)/(1<<20), "heap-MB")
+}
+
+// drain runs cmd and every command that follows, however long the chain
+// (run stops at 20: a million identities arrive in about 25 batches).
+func drain(tb testing.TB, m *Model, cmd tea.Cmd) {
+	queue := []tea.Cmd{cmd}
+	for len(queue) > 0 {
+		c := queue[0]
+		queue = queue[1:]
+		if c == nil {
+			continue
+		}
+		msg := c()
+		if v := reflect.ValueOf(msg); v.Kind() == reflect.Slice && v.Type().Elem() == reflect.TypeOf(tea.Cmd(nil)) {
+			for i := range v.Len() {
+				c, _ := v.Index(i).Interface().(tea.Cmd)
+				queue = append(queue, c)
+			}
+			continue
+		}
+		_, next := m.Update(msg)
+		queue = append(queue, next)
+	}
 }
 
 // BenchmarkKeypress1M is BenchmarkKeypress100k on a million identities;
@@ -342,8 +411,91 @@ func BenchmarkFilterSort1M(b *testing.B) {
 	for _, col := range []int{colName, colLastUsed, colFindings} {
 		b.Run("sort "+sortNames[col], func(b *testing.B) {
 			for b.Loop() {
-				naturalOrder(pop.ids, col)
+				naturalOrder(pop, col)
 			}
 		})
 	}
+}
+
+// BenchmarkFile1M is what an auditor does on the table of a million
+// identities read from the file (scaleEvidence), once it is loaded: a
+// keypress and its frame, a filter and a sort by each column (off the
+// event loop, as the table runs them), opening a detail (enter, the
+// identity's trails read from the file, the frame). It reports the live
+// heap of the loaded TUI (heap-MB).
+func BenchmarkFile1M(b *testing.B) {
+	path := scaleEvidence(b)
+	ctx := context.Background()
+	st, err := audit.Open(ctx, path, audit.OpenOptions{ReadOnly: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	snap, err := st.LatestSnapshot(ctx)
+	if err != nil {
+		b.Fatal(err)
+	}
+	m := New(snap, nil, Options{Store: st, Now: clock, ReadOnly: true})
+	m.Update(tea.WindowSizeMsg{Width: 120, Height: 40})
+	drain(b, m, m.Init())
+	if m.st.pop.len() != 1_000_000 {
+		b.Fatal("not all loaded:", m.st.pop.len())
+	}
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	b.ReportMetric(float64(ms.HeapAlloc)/(1<<20), "heap-MB")
+
+	b.Run("keypress", func(b *testing.B) {
+		table := m.ids.table
+		down, top := keyMsg("down"), keyMsg("g")
+		b.ReportAllocs()
+		for b.Loop() {
+			if table.Cursor() == table.Len()-1 {
+				m.Update(top)
+			}
+			m.Update(down)
+			_ = m.View()
+		}
+	})
+	env := m.st.filterEnv()
+	for _, expr := range []string{
+		"owner:none finding:stale",
+		"repo-0042",
+		"attr.lineage:repository:1234/*",
+		"kind:deploy_key unused>90d or severity:high -scope:acme/repo-000*",
+	} {
+		f, err := filter.Parse(expr, audit.Vocabulary)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Run("filter "+expr, func(b *testing.B) {
+			var latest atomic.Uint64
+			rows := 0
+			for b.Loop() {
+				rows = len(query{seq: latest.Add(1), latest: &latest, pop: m.st.pop, filter: filter.Active(f, audit.Vocabulary), env: env, sort: sortSpec{col: noSort}}.run().rows)
+			}
+			b.ReportMetric(float64(rows), "rows")
+		})
+	}
+	for _, col := range sortable {
+		b.Run("sort "+sortNames[col], func(b *testing.B) {
+			for b.Loop() {
+				naturalOrder(m.st.pop, col)
+			}
+		})
+	}
+	b.Run("detail", func(b *testing.B) {
+		press(b, m, "G", "enter") // the snapshot diff, read once a session, outside the timing
+		if _, ok := m.top().(*detailView); !ok || !strings.Contains(m.View(), "identity-") {
+			b.Fatal("no detail")
+		}
+		press(b, m, "esc")
+		b.ReportAllocs()
+		for b.Loop() {
+			press(b, m, "enter")
+			_ = m.View()
+			press(b, m, "esc")
+		}
+	})
 }

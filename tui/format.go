@@ -55,11 +55,12 @@ func span(d time.Duration) string {
 
 // lastUsed is the LAST USED cell: "14d ago", "never", or a dash when the
 // source does not say.
-func lastUsed(id *audit.Identity, now time.Time) string {
-	if id.LastUsedAt != nil {
-		return ago(*id.LastUsedAt, now)
+// at is Unix seconds or noTime.
+func lastUsedCell(at int64, kind audit.Kind, now time.Time) string {
+	if at != noTime {
+		return ago(timeOf(at), now)
 	}
-	if id.Kind.TracksLastUse() {
+	if kind.TracksLastUse() {
 		return "never"
 	}
 	return dash

@@ -117,6 +117,8 @@ type identitiesView struct {
 	orderVersion uint64
 	lastQuery    time.Duration
 
+	findings []audit.Finding // the findings of the row being drawn (cells)
+
 	// related answers the filter's person: terms (nil without any).
 	related func(filter.Subject, string) bool
 }
@@ -134,12 +136,13 @@ func newIdentitiesView(st *state) *identitiesView {
 	v.table.SetHidden(colSource, !st.pop.manySources())
 	v.query = v.queryFilter()
 	env := st.filterEnv()
-	rows := make([]int32, 0, len(st.pop.ids))
-	for i, id := range st.pop.ids {
+	rows := make([]int32, 0, st.pop.len())
+	sub := st.pop.subject()
+	for i := range int32(st.pop.len()) {
 		// The first screen at once: what is active is one comparison
 		// each (a campaign's items are not read yet).
-		if v.query.Match(id, &env) {
-			rows = append(rows, int32(i))
+		if v.query.Match(sub.at(i), &env) {
+			rows = append(rows, i)
 		}
 	}
 	v.table.SetRows(rows)
@@ -163,62 +166,67 @@ func (v *identitiesView) queryFilter() *filter.Filter {
 	return filter.Active(f, audit.Vocabulary)
 }
 
-func (v *identitiesView) key(i int32) string { return v.st.identity(i).ID }
+func (v *identitiesView) key(i int32) string { return v.st.pop.id(i) }
 
 func (v *identitiesView) marked(i int32) bool {
 	if len(v.selected) == 0 {
 		return false
 	}
-	_, ok := v.selected[v.st.identity(i).ID]
+	_, ok := v.selected[v.st.pop.id(i)]
 	return ok
 }
 
 // cells is the text of one row: every value from the API sanitized.
 func (v *identitiesView) cells(i int32, dst []string) {
-	id := v.st.identity(i)
-	dst[colSource] = audit.Printable(id.Source + "/" + id.Account)
-	dst[colKind] = orDash(audit.Printable(id.Kind.Label()))
-	dst[colName] = orDash(audit.Printable(id.Name))
-	dst[colScope] = orDash(audit.Printable(id.Scope))
-	dst[colOwner] = orDash(audit.Printable(id.Owner))
-	dst[colLastUsed] = lastUsed(id, v.at)
+	t, r := &v.st.pop.t, v.st.pop.row(i)
+	id := t.strs[r.id]
+	dst[colSource] = audit.Printable(t.strs[r.source] + "/" + t.strs[r.account])
+	dst[colKind] = orDash(audit.Printable(audit.Kind(t.strs[r.kind]).Label()))
+	dst[colName] = orDash(audit.Printable(t.strs[r.name]))
+	dst[colScope] = orDash(audit.Printable(t.strs[r.scope]))
+	dst[colOwner] = orDash(audit.Printable(t.strs[r.owner]))
+	dst[colLastUsed] = lastUsedCell(r.lastUsed, audit.Kind(t.strs[r.kind]), v.at)
 	dst[colAge] = dash
-	if id.CreatedAt != nil {
-		dst[colAge] = since(*id.CreatedAt, v.at)
+	if r.created != noTime {
+		dst[colAge] = since(timeOf(r.created), v.at)
 	}
-	dst[colFindings] = orDash(audit.RuleNames(id.Findings))
-	if v.st.dirty[id.ID] > 0 {
+	v.findings = v.findings[:0]
+	for k := range int(r.nFind) {
+		v.findings = append(v.findings, t.finding(r, k))
+	}
+	dst[colFindings] = orDash(audit.RuleNames(v.findings))
+	if v.st.dirty[id] > 0 {
 		// The owner changed in this session; the findings that depend on
 		// it are being recomputed.
 		dst[colFindings] = "…"
 	}
-	dst[colStatus] = statusCell(id, v.st.decision(id.ID))
+	dst[colStatus] = statusCell(t.strs[r.status], t.strs[r.change], v.st.decision(id))
 }
 
 // statusCell is the STATUS cell: the decision in the active campaign,
 // else new or changed since the previous snapshot (what a quarterly
 // review looks at first), else the status.
-func statusCell(id *audit.Identity, d string) string {
+func statusCell(status, change, d string) string {
 	if d != "" {
 		if d == DecisionDecommission {
 			return "decom."
 		}
 		return audit.Printable(d)
 	}
-	if id.Status == audit.StatusActive && id.Change != "" {
-		return audit.Printable(id.Change)
+	if status == audit.StatusActive && change != "" {
+		return audit.Printable(change)
 	}
-	return orDash(audit.Printable(id.Status))
+	return orDash(audit.Printable(status))
 }
 
 func (v *identitiesView) cellStyle(i int32, col int) (lipgloss.Style, bool) {
-	id := v.st.identity(i)
+	r := v.st.pop.row(i)
 	switch {
-	case col == colFindings && len(id.Findings) > 0:
+	case col == colFindings && r.nFind > 0:
 		return theme.Warning, true
-	case col == colStatus && id.Status == audit.StatusRemoved:
+	case col == colStatus && r.status == textRemoved:
 		return theme.Muted, true
-	case col == colStatus && id.Change != "":
+	case col == colStatus && r.change != textNone:
 		return theme.Warning, true
 	case v.marked(i):
 		return theme.Mark, true
@@ -299,7 +307,7 @@ func (v *identitiesView) updateKeys(k tea.KeyMsg) tea.Cmd {
 		v.startFilter()
 	case key.Matches(k, v.keys.Select):
 		if i, ok := v.table.Selected(); ok {
-			id := v.st.identity(i).ID
+			id := v.st.pop.id(i)
 			if _, on := v.selected[id]; on {
 				delete(v.selected, id)
 			} else {
@@ -357,7 +365,7 @@ func (v *identitiesView) nextUndecided(dir int) tea.Cmd {
 	n := len(rows)
 	for step := 1; step <= n; step++ {
 		at := ((cur+dir*step)%n + n) % n
-		if v.st.decision(v.st.identity(rows[at]).ID) != DecisionPending {
+		if v.st.decision(v.st.pop.id(rows[at])) != DecisionPending {
 			continue
 		}
 		v.table.Move(at - cur)
@@ -389,16 +397,16 @@ func (v *identitiesView) selectAllShown() {
 	rows := v.table.Rows()
 	all := true
 	for _, i := range rows {
-		if _, ok := v.selected[v.st.identity(i).ID]; !ok {
+		if _, ok := v.selected[v.st.pop.id(i)]; !ok {
 			all = false
 			break
 		}
 	}
 	for _, i := range rows {
 		if all {
-			delete(v.selected, v.st.identity(i).ID)
+			delete(v.selected, v.st.pop.id(i))
 		} else {
-			v.selected[v.st.identity(i).ID] = struct{}{}
+			v.selected[v.st.pop.id(i)] = struct{}{}
 		}
 	}
 }
@@ -468,7 +476,7 @@ func (v *identitiesView) requery() tea.Cmd {
 	v.latest.Store(v.seq)
 	v.pending = true
 	env := v.st.filterEnv()
-	env.Related = v.related
+	env.Related = relatedRows(v.related)
 	q := query{seq: v.seq, latest: &v.latest, pop: v.st.pop, filter: v.query, env: env, sort: v.sort}
 	if v.sort.col != noSort && v.orderCol == v.sort.col && v.orderVersion == v.st.pop.version {
 		q.order = v.order
@@ -497,9 +505,10 @@ func (v *identitiesView) grew(from int) tea.Cmd {
 		return v.requery()
 	}
 	env := v.st.filterEnv()
-	for i := from; i < len(v.st.pop.ids); i++ {
-		if v.query.Match(v.st.pop.ids[i], &env) {
-			rows = append(rows, int32(i))
+	sub := v.st.pop.subject()
+	for i := int32(from); i < int32(v.st.pop.len()); i++ {
+		if v.query.Match(sub.at(i), &env) {
+			rows = append(rows, i)
 		}
 	}
 	v.table.SetRows(rows)
@@ -548,7 +557,7 @@ func (v *identitiesView) hiddenTargets() int {
 	}
 	shown := 0
 	for _, i := range v.table.Rows() {
-		if _, ok := v.selected[v.st.identity(i).ID]; ok {
+		if _, ok := v.selected[v.st.pop.id(i)]; ok {
 			shown++
 		}
 	}
@@ -577,7 +586,7 @@ func (v *identitiesView) View() string {
 func (v *identitiesView) title() string {
 	total := v.st.pop.active
 	if v.query.HasStatus() && v.filter.HasStatus() {
-		total = len(v.st.pop.ids)
+		total = v.st.pop.len()
 	}
 	count := commas(v.table.Len())
 	if v.filter != nil && v.st.campaign == "" {

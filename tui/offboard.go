@@ -3,7 +3,6 @@ package tui
 import (
 	"context"
 	"errors"
-	"slices"
 	"strings"
 
 	"github.com/charmbracelet/bubbles/key"
@@ -111,7 +110,7 @@ func (v *offboardView) Update(msg tea.Msg) tea.Cmd {
 		v.loaded, v.err = true, msg.err
 		if msg.err == nil {
 			v.people = msg.dir.Len()
-			v.leavers = audit.LeaversOf(msg.dir, slices.Values(v.st.pop.ids))
+			v.leavers = audit.LeaversOf(msg.dir, v.st.pop.lightIdentities())
 		}
 		v.Move(0)
 	case tea.KeyMsg:

@@ -203,27 +203,30 @@ func (v *overviewView) content() []overviewLine {
 	active, removed, unowned, fresh, changed := 0, 0, 0, 0, 0
 	type leaver struct{ n, owned int } // identities still theirs; of them, as recorded owner
 	leavers := map[string]*leaver{}    // by the owner's (or holder's) name
-	for _, id := range st.pop.ids {
-		if id.Status == audit.StatusRemoved {
+	t, sub := &st.pop.t, st.pop.subject()
+	for i := range int32(st.pop.len()) {
+		r := st.pop.row(i)
+		if r.status == textRemoved {
 			removed++
 			continue
 		}
 		active++
-		kinds[id.Kind]++
-		if id.Owner == "" {
+		kinds[audit.Kind(t.strs[r.kind])]++
+		if r.owner == textNone {
 			unowned++
 		}
-		switch id.Change {
-		case audit.ChangeNew:
+		switch r.change {
+		case textNew:
 			fresh++
-		case audit.ChangeChanged:
+		case textChanged:
 			changed++
 		}
-		for _, f := range id.Findings {
+		for k := range int(r.nFind) {
+			f := t.finding(r, k)
 			if audit.LeftOwner(f) {
-				who, owned := id.Owner, 1
+				who, owned := t.strs[r.owner], 1
 				if who == "" {
-					who, owned = audit.NaturalOwner(&id.Observation), 0
+					who, owned = audit.NaturalOwner(&sub.at(i).lightIdentity().Observation), 0
 				}
 				if leavers[who] == nil {
 					leavers[who] = &leaver{}
@@ -231,17 +234,17 @@ func (v *overviewView) content() []overviewLine {
 				leavers[who].n++
 				leavers[who].owned += owned
 			}
-			r := rules[f.Rule]
-			if r == nil {
-				r = &ruleCount{}
-				rules[f.Rule] = r
+			rc := rules[f.Rule]
+			if rc == nil {
+				rc = &ruleCount{}
+				rules[f.Rule] = rc
 			}
-			r.n++
-			if audit.SeverityRank(f.Severity) > audit.SeverityRank(r.severity) {
-				r.severity = f.Severity
+			rc.n++
+			if audit.SeverityRank(f.Severity) > audit.SeverityRank(rc.severity) {
+				rc.severity = f.Severity
 			}
-			if r.owasp == "" {
-				r.owasp = f.OWASP
+			if rc.owasp == "" {
+				rc.owasp = f.OWASP
 			}
 		}
 	}

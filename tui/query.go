@@ -2,7 +2,9 @@ package tui
 
 import (
 	"cmp"
+	"runtime"
 	"slices"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -66,13 +68,13 @@ func (q query) cmd() tea.Cmd { return func() tea.Msg { return q.run() } }
 func (q query) run() queryResult {
 	start := time.Now()
 	res := queryResult{seq: q.seq, sort: q.sort, version: q.pop.version}
-	ids := q.pop.ids
 	order := q.order
 	if q.sort.col != noSort && order == nil {
-		order = naturalOrder(ids, q.sort.col)
+		order = naturalOrder(q.pop, q.sort.col)
 	}
 	res.order = order
-	n := len(ids)
+	n := q.pop.len()
+	sub := q.pop.subject()
 	rows := make([]int32, 0, n)
 	for k := range n {
 		if k%checkEvery == checkEvery-1 && q.latest.Load() != q.seq {
@@ -87,7 +89,7 @@ func (q query) run() queryResult {
 				i = order[k]
 			}
 		}
-		if q.filter == nil || q.filter.Match(ids[i], &q.env) {
+		if q.filter == nil || q.filter.Match(sub.at(i), &q.env) {
 			rows = append(rows, i)
 		}
 	}
@@ -96,82 +98,129 @@ func (q query) run() queryResult {
 	return res
 }
 
-// naturalOrder is every position of ids sorted by column col in its
-// natural order; ties keep the given order. Keys are extracted once, so
-// the comparisons touch two slices rather than 100,000 scattered structs.
-func naturalOrder(ids []*audit.Identity, col int) []int32 {
-	order := make([]int32, len(ids))
+// naturalOrder is every position of p sorted by column col in its
+// natural order; ties keep the given order. Keys are extracted once into
+// one slice of integers: text columns by the rank of each distinct text
+// (interned, rows.go), so a million rows sort by comparing integers and
+// only the distinct names, scopes or owners are compared as text.
+func naturalOrder(p *population, col int) []int32 {
+	n := p.len()
+	order := make([]int32, n)
 	for i := range order {
 		order[i] = int32(i)
 	}
-	byInt := func(key func(*audit.Identity) int64) {
-		keys := make([]int64, len(ids))
-		for i, id := range ids {
-			keys[i] = key(id)
+	keys := make([]int64, n)
+	byInt := func(key func(*idRow) int64) {
+		for i := range n {
+			keys[i] = key(p.row(int32(i)))
 		}
-		slices.SortFunc(order, func(a, b int32) int { return cmp.Or(cmp.Compare(keys[a], keys[b]), cmp.Compare(a, b)) })
 	}
-	byText := func(key func(*audit.Identity) string) {
-		keys := make([]string, len(ids))
-		for i, id := range ids {
-			keys[i] = key(id)
-		}
-		slices.SortFunc(order, func(a, b int32) int { return cmp.Or(compareFold(keys[a], keys[b]), cmp.Compare(a, b)) })
+	byText := func(ref func(*idRow) uint32) {
+		rank := textRanks(&p.t, p, ref)
+		byInt(func(r *idRow) int64 { return int64(rank[ref(r)]) })
 	}
 	switch col {
 	case colKind:
-		rank := make(map[audit.Kind]int64, len(audit.Kinds))
+		rank := make(map[string]int64, len(audit.Kinds))
 		for i, k := range audit.Kinds {
-			rank[k] = int64(i)
+			rank[string(k)] = int64(i)
 		}
-		byInt(func(id *audit.Identity) int64 {
-			if r, ok := rank[id.Kind]; ok {
-				return r
+		byInt(func(r *idRow) int64 {
+			if k, ok := rank[p.t.strs[r.kind]]; ok {
+				return k
 			}
 			return int64(len(rank))
 		})
 	case colName:
-		byText(func(id *audit.Identity) string { return id.Name })
+		byText(func(r *idRow) uint32 { return r.name })
 	case colScope:
-		byText(func(id *audit.Identity) string { return id.Scope })
+		byText(func(r *idRow) uint32 { return r.scope })
 	case colOwner: // unowned first
-		byText(func(id *audit.Identity) string { return id.Owner })
+		byText(func(r *idRow) uint32 { return r.owner })
 	case colLastUsed: // never (or not reported) first, then longest ago
-		byInt(func(id *audit.Identity) int64 {
-			if id.LastUsedAt == nil {
+		byInt(func(r *idRow) int64 {
+			if r.lastUsed == noTime {
 				return -1 << 62
 			}
-			return id.LastUsedAt.Unix()
+			return r.lastUsed
 		})
 	case colAge: // oldest first; unknown creation last
-		byInt(func(id *audit.Identity) int64 {
-			if id.CreatedAt == nil {
+		byInt(func(r *idRow) int64 {
+			if r.created == noTime {
 				return 1 << 62
 			}
-			return id.CreatedAt.Unix()
+			return r.created
 		})
 	case colFindings: // most severe first, then most findings
-		byInt(func(id *audit.Identity) int64 {
-			worst := 0
-			for _, f := range id.Findings {
-				worst = max(worst, audit.SeverityRank(f.Severity))
-			}
-			return -int64(worst*1000 + min(len(id.Findings), 999))
+		byInt(func(r *idRow) int64 {
+			return -int64(p.t.worstSeverity(r)*1000 + min(int(r.nFind), 999))
 		})
 	case colStatus: // new, changed, active, removed
-		byInt(func(id *audit.Identity) int64 {
+		byInt(func(r *idRow) int64 {
 			switch {
-			case id.Status == audit.StatusRemoved:
+			case r.status == textRemoved:
 				return 3
-			case id.Change == audit.ChangeNew:
+			case r.change == textNew:
 				return 0
-			case id.Change == audit.ChangeChanged:
+			case r.change == textChanged:
 				return 1
 			}
 			return 2
 		})
 	}
+	sortParallel(order, func(a, b int32) int { return cmp.Or(cmp.Compare(keys[a], keys[b]), cmp.Compare(a, b)) })
 	return order
+}
+
+// sortParallel sorts s by cmp, its halves on two cores at once and then
+// merged, when s is large enough for that to pay: sorting a million names
+// is the slowest thing the table does (issue 21: a sort by any column
+// within a second).
+func sortParallel[T any](s []T, cmp func(a, b T) int) {
+	if len(s) < 1<<16 || runtime.GOMAXPROCS(0) < 2 {
+		slices.SortFunc(s, cmp)
+		return
+	}
+	half := len(s) / 2
+	var wg sync.WaitGroup
+	wg.Go(func() { slices.SortFunc(s[:half], cmp) })
+	slices.SortFunc(s[half:], cmp)
+	wg.Wait()
+	merged := make([]T, 0, len(s))
+	a, b := s[:half], s[half:]
+	for len(a) > 0 && len(b) > 0 {
+		if cmp(b[0], a[0]) < 0 {
+			merged, b = append(merged, b[0]), b[1:]
+		} else {
+			merged, a = append(merged, a[0]), a[1:]
+		}
+	}
+	merged = append(append(merged, a...), b...)
+	copy(s, merged)
+}
+
+// textRanks is, for each text that ref gives for a row of p, its rank in
+// case-insensitive order (equal texts, ignoring case, share a rank),
+// indexed by the text's index in t.strs.
+func textRanks(t *tables, p *population, ref func(*idRow) uint32) []int32 {
+	rank := make([]int32, len(t.strs))
+	used := make([]bool, len(t.strs))
+	var distinct []uint32
+	for i := range p.len() {
+		if k := ref(p.row(int32(i))); !used[k] {
+			used[k] = true
+			distinct = append(distinct, k)
+		}
+	}
+	sortParallel(distinct, func(a, b uint32) int { return compareFold(t.strs[a], t.strs[b]) })
+	var r int32
+	for k, d := range distinct {
+		if k > 0 && compareFold(t.strs[distinct[k-1]], t.strs[d]) != 0 {
+			r++
+		}
+		rank[d] = r
+	}
+	return rank
 }
 
 // compareFold compares ASCII case-insensitively without allocating;

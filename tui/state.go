@@ -11,23 +11,27 @@ import (
 	"github.com/nhi-audit/nhi/filter"
 )
 
-// population is the identities the TUI walks. It is never changed in
-// place: a change makes a new population that shares the unchanged
-// identities (copy on write), so that a filter running in the background
-// reads a consistent, immutable set while the auditor keeps working.
-// Positions never move: a row of a table is an index into ids.
+// population is the identities the TUI walks, as compact rows (rows.go).
+// It is never changed in place: a change makes a new population that
+// shares the unchanged rows (copy on write, a chunk of rows at a time), so
+// that a filter running in the background reads a consistent, immutable
+// set while the auditor keeps working. Positions never move: a row of a
+// table is an index into the population.
 type population struct {
-	ids []*audit.Identity
-	// index maps an ID to its position in ids. Every version shares it;
-	// it grows while the population loads (appended), so only the event
-	// loop reads it.
+	t      tables // as of this version
+	chunks [][]idRow
+	n      int // rows in this version
+	b      *rowBuilder
+	// index maps an ID to its position. Every version shares it; it grows
+	// while the population loads (appended), so only the event loop reads
+	// it.
 	index   map[string]int32
 	version uint64
 	nsrc    int // distinct source/account pairs: SOURCE shows when more than one
 	active  int // identities present in their account's newest snapshot
 	// srcs is the set nsrc counts; shared and grown like index, so a
 	// population read in batches counts the sources of every batch.
-	srcs map[[2]string]bool
+	srcs map[[2]uint32]bool
 }
 
 // manySources reports whether the identities come from more than one
@@ -37,39 +41,58 @@ func (p *population) manySources() bool { return p.nsrc > 1 }
 // sources is how many source/account pairs the identities come from.
 func (p *population) sources() int { return p.nsrc }
 
+// len is how many identities the population holds.
+func (p *population) len() int { return p.n }
+
+// row is the row at position i.
+func (p *population) row(i int32) *idRow { return &p.chunks[i/rowChunk][i%rowChunk] }
+
+// identity is the identity at position i, rebuilt in new memory.
+func (p *population) identity(i int32) *audit.Identity { return p.t.identity(p.row(i)) }
+
+// id is the ID of the identity at position i.
+func (p *population) id(i int32) string { return p.t.strs[p.row(i).id] }
+
 func newPopulation(ids []audit.Identity) *population {
-	p := &population{ids: make([]*audit.Identity, len(ids)), index: make(map[string]int32, len(ids)), srcs: map[[2]string]bool{}}
-	seen := p.srcs
-	for i := range ids {
-		p.ids[i] = &ids[i]
-		p.index[ids[i].ID] = int32(i)
-		if ids[i].Status == audit.StatusActive {
-			p.active++
-		}
-		if i == 0 || ids[i].Source != ids[i-1].Source || ids[i].Account != ids[i-1].Account {
-			seen[[2]string{ids[i].Source, ids[i].Account}] = true
-		}
-	}
-	p.nsrc = len(seen)
-	return p
+	p := &population{b: newRowBuilder(), index: make(map[string]int32, len(ids)), srcs: map[[2]uint32]bool{}}
+	return p.appended(p.b.encodeAll(ids))
 }
 
-// appended is a new version of p with ids added at the end. It may share
-// p.ids' backing array: a version only reads its own length of it, and
-// only the latest version is ever appended to.
-func (p *population) appended(ids []audit.Identity) *population {
-	out := &population{ids: p.ids, index: p.index, version: p.version + 1, srcs: p.srcs, active: p.active}
-	if out.srcs == nil {
-		out.srcs = map[[2]string]bool{}
-	}
+// encodeAll is the rows of ids.
+func (b *rowBuilder) encodeAll(ids []audit.Identity) []idRow {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	rows := make([]idRow, len(ids))
 	for i := range ids {
-		out.index[ids[i].ID] = int32(len(out.ids))
-		out.ids = append(out.ids, &ids[i])
-		if ids[i].Status == audit.StatusActive {
+		rows[i] = b.encode(&ids[i])
+	}
+	return rows
+}
+
+// appended is a new version of p with rows (encoded by p.b) added at the
+// end. It may share p's last chunk: a version only reads its own length
+// of it, and only the latest version is ever appended to.
+func (p *population) appended(rows []idRow) *population {
+	out := &population{t: p.b.tables(), chunks: p.chunks, n: p.n, b: p.b, index: p.index, version: p.version + 1, srcs: p.srcs, active: p.active}
+	if len(out.chunks) > 0 {
+		// The chunk list itself is copied: a version made by with may
+		// have replaced chunks of p that p still reads.
+		out.chunks = append([][]idRow(nil), p.chunks...)
+	}
+	for k := range rows {
+		r := &rows[k]
+		c := out.n / rowChunk
+		if c == len(out.chunks) {
+			out.chunks = append(out.chunks, make([]idRow, 0, rowChunk))
+		}
+		out.chunks[c] = append(out.chunks[c], *r)
+		out.index[out.t.strs[r.id]] = int32(out.n)
+		out.n++
+		if r.status == textActive {
 			out.active++
 		}
-		if i == 0 || ids[i].Source != ids[i-1].Source || ids[i].Account != ids[i-1].Account {
-			out.srcs[[2]string{ids[i].Source, ids[i].Account}] = true
+		if k == 0 || r.source != rows[k-1].source || r.account != rows[k-1].account {
+			out.srcs[[2]uint32{r.source, r.account}] = true
 		}
 	}
 	out.nsrc = len(out.srcs)
@@ -79,19 +102,36 @@ func (p *population) appended(ids []audit.Identity) *population {
 // with is a new version of p in which the identities at the positions of
 // updates are replaced.
 func (p *population) with(updates map[int32]*audit.Identity) *population {
-	ids := make([]*audit.Identity, len(p.ids))
-	copy(ids, p.ids)
-	active := p.active
+	rows := make(map[int32]idRow, len(updates))
+	p.b.mu.Lock()
 	for i, id := range updates {
-		if ids[i].Status == audit.StatusActive {
-			active--
-		}
-		if id.Status == audit.StatusActive {
-			active++
-		}
-		ids[i] = id
+		rows[i] = p.b.encode(id)
 	}
-	return &population{ids: ids, index: p.index, version: p.version + 1, nsrc: p.nsrc, srcs: p.srcs, active: active}
+	p.b.mu.Unlock()
+	return p.withRows(rows)
+}
+
+// withRows is with for rows already encoded by p.b.
+func (p *population) withRows(updates map[int32]idRow) *population {
+	out := &population{t: p.b.tables(), chunks: append([][]idRow(nil), p.chunks...), n: p.n, b: p.b,
+		index: p.index, version: p.version + 1, nsrc: p.nsrc, srcs: p.srcs, active: p.active}
+	copied := map[int32]bool{}
+	for i, r := range updates {
+		c := i / rowChunk
+		if !copied[c] {
+			out.chunks[c] = append(make([]idRow, 0, rowChunk), out.chunks[c]...)
+			copied[c] = true
+		}
+		old := &out.chunks[c][i%rowChunk]
+		if old.status == textActive {
+			out.active--
+		}
+		if r.status == textActive {
+			out.active++
+		}
+		*old = r
+	}
+	return out
 }
 
 // state is what the views of one session share. Only the Bubble Tea
@@ -102,8 +142,9 @@ type state struct {
 	ctx  context.Context
 	snap *audit.Snapshot
 	pop  *population
-	// loadTotal is how many identities the file held when a read in
-	// batches began (stream.go): the header says "loading N of loadTotal".
+	// loadTotal is how many identities the file holds, counted while a
+	// read in batches runs (stream.go): the header says "loading N of
+	// loadTotal", or "loading N…" until it is counted.
 	loadTotal int
 	now       func() time.Time
 	store     Store    // nil: nothing to write to or read history from
@@ -152,8 +193,9 @@ const (
 // writable reports whether this session may write at all.
 func (s *state) writable() bool { return !s.readOnly && s.store != nil }
 
-// identity is the identity at position i.
-func (s *state) identity(i int32) *audit.Identity { return s.pop.ids[i] }
+// identity is the identity at position i, rebuilt whole from its row:
+// the caller may keep or change it.
+func (s *state) identity(i int32) *audit.Identity { return s.pop.identity(i) }
 
 // activeCampaign is the chosen campaign as last listed, or nil when it
 // was not listed yet.

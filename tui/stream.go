@@ -2,6 +2,7 @@ package tui
 
 import (
 	"context"
+	"maps"
 
 	tea "github.com/charmbracelet/bubbletea"
 
@@ -29,10 +30,10 @@ const (
 )
 
 // identitiesBatchMsg is the next part of the population, in the store's
-// order, read in the background.
+// order, read and encoded as rows (rows.go) in the background.
 type identitiesBatchMsg struct {
-	ids   []audit.Identity
-	total int  // how many identities the file held when the read began
+	rows  []idRow
+	total int  // how many identities the file holds; 0 until counted
 	done  bool // the last part: err says why it ended early
 	err   error
 	next  tea.Cmd // receives the part after this one
@@ -42,7 +43,7 @@ type identitiesBatchMsg struct {
 // that hands each batch to the event loop and waits until it is taken:
 // at most two batches are in flight. It stops with the session's context.
 func (m *Model) streamIdentities(s identityStreamer) tea.Cmd {
-	ctx := m.st.ctx
+	ctx, b := m.st.ctx, m.st.pop.b
 	ch := make(chan identitiesBatchMsg, 1)
 	var recv tea.Cmd
 	recv = func() tea.Msg {
@@ -66,26 +67,51 @@ func (m *Model) streamIdentities(s identityStreamer) tea.Cmd {
 	}
 	return func() tea.Msg {
 		go func() {
-			total, err := s.IdentityCount(ctx)
-			if err != nil {
-				send(identitiesBatchMsg{done: true, err: err})
-				return
+			// Counting a million rows takes a while of its own: the first
+			// rows do not wait for it, and the header gives the total once
+			// it is known.
+			counted := make(chan int, 1)
+			go func() {
+				n, err := s.IdentityCount(ctx)
+				if err != nil {
+					n = 0 // unknown: the header says "loading N…"
+				}
+				counted <- n
+			}()
+			total := 0
+			send := func(msg identitiesBatchMsg) error {
+				if total == 0 {
+					select {
+					case total = <-counted:
+					default:
+					}
+				}
+				msg.total = total
+				return send(msg)
 			}
 			size := firstBatch
-			buf := make([]audit.Identity, 0, size)
-			err = s.EachIdentity(ctx, func(id *audit.Identity) error {
-				buf = append(buf, *id)
+			buf := make([]idRow, 0, size)
+			err := s.EachIdentity(ctx, func(id *audit.Identity) error {
+				b.mu.Lock()
+				buf = append(buf, b.encode(id))
+				b.mu.Unlock()
 				if len(buf) < size {
 					return nil
 				}
-				if err := send(identitiesBatchMsg{ids: buf, total: total}); err != nil {
+				if err := send(identitiesBatchMsg{rows: buf}); err != nil {
 					return err
 				}
 				size = min(2*size, maxBatch)
-				buf = make([]audit.Identity, 0, size)
+				buf = make([]idRow, 0, size)
 				return nil
 			})
-			send(identitiesBatchMsg{ids: buf, total: total, done: true, err: err})
+			if total == 0 {
+				select { // the last part says how many there are
+				case total = <-counted:
+				case <-ctx.Done():
+				}
+			}
+			send(identitiesBatchMsg{rows: buf, done: true, err: err})
 		}()
 		return recv()
 	}
@@ -94,30 +120,42 @@ func (m *Model) streamIdentities(s identityStreamer) tea.Cmd {
 // batchLoaded adds a part of the population: the table appears with the
 // first identities and grows under the auditor's cursor.
 func (m *Model) batchLoaded(msg identitiesBatchMsg) tea.Cmd {
-	from := len(m.st.pop.ids)
-	if len(msg.ids) > 0 {
-		m.st.pop = m.st.pop.appended(msg.ids)
+	from := m.st.pop.len()
+	if m.st.loadTotal == 0 && msg.total > 2*from {
+		// Sized once for the whole population as soon as it is counted:
+		// growing a map of a million IDs by doubling costs a tenth of the
+		// load.
+		index := make(map[string]int32, msg.total)
+		maps.Copy(index, m.st.pop.index)
+		m.st.pop.index = index
+	}
+	if len(msg.rows) > 0 {
+		m.st.pop = m.st.pop.appended(msg.rows)
 	}
 	m.st.loadTotal = msg.total
 	m.loading = !msg.done
 	var cmd tea.Cmd
 	switch {
-	case msg.err != nil && len(m.st.pop.ids) == 0:
+	case msg.err != nil && m.st.pop.len() == 0:
 		e := newEmptyView(m.st.snap)
 		e.message = "The identities could not be read: " + audit.Printable(msg.err.Error())
 		m.stack[0] = e
 	case msg.err != nil:
 		m.readShort = true
 		// What arrived stays on screen; the gap is said, never hidden.
-		m.setFlash("Stopped reading after "+commas(len(m.st.pop.ids))+" of "+commas(msg.total)+
+		of := ""
+		if msg.total > 0 {
+			of = " of " + commas(msg.total)
+		}
+		m.setFlash("Stopped reading after "+commas(m.st.pop.len())+of+
 			" identities: "+audit.Printable(msg.err.Error())+". Quit and open the file again to read them all.", true)
-	case m.ids == nil && len(m.st.pop.ids) > 0:
+	case m.ids == nil && m.st.pop.len() > 0:
 		m.ids = newIdentitiesView(m.st)
 		m.stack[0] = m.ids
 	case m.ids == nil && msg.done:
 		m.stack[0] = newEmptyView(m.st.snap)
 	}
-	if m.ids != nil && from > 0 && len(m.st.pop.ids) > from {
+	if m.ids != nil && from > 0 && m.st.pop.len() > from {
 		cmd = m.broadcast(populationGrewMsg{from: from})
 	}
 	if msg.done && m.st.pop.manySources() {

@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -149,6 +150,23 @@ func TestFormat(t *testing.T) {
 	} {
 		if got := ago(now.Add(-d), now); got != want {
 			t.Errorf("ago(%v) = %q, want %q", d, got, want)
+		}
+	}
+}
+
+// TestSortParallel: a sort split across cores orders as slices.SortFunc
+// does, on both sides of the size where it splits.
+func TestSortParallel(t *testing.T) {
+	for _, n := range []int{1000, 1<<16 + 7} {
+		s := make([]int, n)
+		for i := range s {
+			s[i] = (i * 7919) % 1013 // many ties, out of order
+		}
+		want := slices.Clone(s)
+		slices.Sort(want)
+		sortParallel(s, func(a, b int) int { return a - b })
+		if !slices.Equal(s, want) {
+			t.Errorf("%d elements: not sorted", n)
 		}
 	}
 }

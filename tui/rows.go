@@ -1,0 +1,496 @@
+package tui
+
+import (
+	"iter"
+	"math"
+	"strings"
+	"sync"
+	"time"
+	"unsafe"
+
+	"github.com/nhi-audit/nhi/audit"
+	"github.com/nhi-audit/nhi/filter"
+)
+
+// The population in memory is compact rows, not audit.Identity values
+// (issue 21: a million identities held 1.77 GB as decoded structs and
+// maps). A row holds references into tables the population shares:
+// every text — kind, scope, owner, source, a finding's message, an
+// attribute's key and value — is kept once however many rows repeat it,
+// times are Unix seconds, attributes and permissions are runs of
+// (key, value) pairs in one slice, findings runs of (kind, message) in
+// another. Nothing is dropped: an identity is rebuilt whole from its row
+// (population.identity) for the detail, a write or a prompt, and the
+// filter reads rows through a reusable subject without allocating.
+
+// noTime marks a time the identity does not have.
+const noTime = math.MinInt64
+
+// row is one identity. Text fields are indices into tables.strs.
+type idRow struct {
+	id, name, scope, owner, reason uint32
+	kind, source, account          uint32
+	status, change                 uint32
+	find, attr, perm               uint32 // first entry in tables.finds, tables.pairs
+	nFind, nAttr, nPerm            uint16
+	sugg                           uint32 // index into tables.suggs
+	snapshot                       int64
+	created, lastUsed, rotated     int64 // Unix seconds or noTime
+	expires, firstSeen, lastSeen   int64
+}
+
+// findingRef is one finding of a row: its rule, severity and OWASP entry
+// (findingKind, shared) and its message.
+type findingRef struct{ kind, msg uint32 }
+
+type findingKind struct{ rule, severity, owasp string }
+
+// tables is what rows refer to. They only grow, and only at the end, so a
+// population version keeps its own slice headers and reads what existed
+// when it was made while a newer version appends (population.appended).
+type tables struct {
+	strs   []string
+	pairs  []uint32 // key, value, key, value, ...
+	finds  []findingRef
+	fkinds []findingKind
+	suggs  [][]audit.OwnerSuggestion
+}
+
+// rowBuilder turns identities into rows, interning their text. One
+// builder serves every version of a population; the loading goroutine and
+// the event loop both encode, so it is locked.
+type rowBuilder struct {
+	mu     sync.Mutex
+	t      tables
+	strIdx map[string]uint32
+	fkIdx  map[findingKind]uint32
+	// suggIdx shares the suggestion lists the store already shares
+	// between the identities of one scope (audit.derivation.byScope).
+	suggIdx map[*audit.OwnerSuggestion]uint32
+	// block is where the bytes of new texts go: a few large blocks hold
+	// the million texts of a population, rather than a million small
+	// allocations the garbage collector visits one by one.
+	block []byte
+	// repeats says, per class of text (names, each attribute's values),
+	// how often a text was seen before, so that a class whose texts are
+	// each their own (a lineage, a fingerprint) is stored without
+	// interning: an intern map of millions of unique texts costs more
+	// than it saves.
+	repeats map[uint32]*repeatCount
+}
+
+// repeatCount is how many texts of a class were interned and how many
+// of them were already known.
+type repeatCount struct{ n, known int }
+
+// Interning is tried on the first internTrial texts of a class and kept
+// while at least one in internRatio was a repeat.
+const (
+	internTrial = 4096
+	internRatio = 4
+	blockSize   = 1 << 20
+)
+
+// classes of text for repeatCount: attribute keys' indices are the others.
+const (
+	className    = math.MaxUint32 - iota
+	classMessage // findings' messages: "not used for 412 days"
+)
+
+// fixedTexts are interned first, in this order, so their indices are
+// constants that rows are compared with.
+var fixedTexts = []string{"", audit.StatusActive, audit.StatusRemoved, audit.ChangeNew, audit.ChangeChanged}
+
+// Indices of fixedTexts.
+const (
+	textNone uint32 = iota
+	textActive
+	textRemoved
+	textNew
+	textChanged
+)
+
+func newRowBuilder() *rowBuilder {
+	b := &rowBuilder{strIdx: map[string]uint32{}, fkIdx: map[findingKind]uint32{}, suggIdx: map[*audit.OwnerSuggestion]uint32{},
+		repeats: map[uint32]*repeatCount{}}
+	for _, s := range fixedTexts {
+		b.text(s)
+	}
+	b.t.suggs = [][]audit.OwnerSuggestion{nil}
+	return b
+}
+
+// tables is a copy of the builder's slice headers: everything encoded so
+// far.
+func (b *rowBuilder) tables() tables {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.t
+}
+
+// encode is the row of id; the caller holds b.mu.
+func (b *rowBuilder) encode(id *audit.Identity) idRow {
+	r := idRow{
+		id:        b.raw(id.ID),
+		name:      b.textOf(className, id.Name),
+		scope:     b.text(id.Scope),
+		owner:     b.text(id.Owner),
+		reason:    b.text(id.StatusReason),
+		kind:      b.text(string(id.Kind)),
+		source:    b.text(id.Source),
+		account:   b.text(id.Account),
+		status:    b.text(id.Status),
+		change:    b.text(id.Change),
+		snapshot:  id.SnapshotID,
+		created:   unixOf(id.CreatedAt),
+		lastUsed:  unixOf(id.LastUsedAt),
+		rotated:   unixOf(id.RotatedAt),
+		expires:   unixOf(id.ExpiresAt),
+		firstSeen: unixOf(&id.FirstSeen),
+		lastSeen:  unixOf(&id.LastSeen),
+	}
+	r.attr, r.nAttr = b.pairs(id.Attributes)
+	r.perm, r.nPerm = b.pairs(id.Permissions)
+	r.find = uint32(len(b.t.finds))
+	for _, f := range id.Findings[:min(len(id.Findings), math.MaxUint16)] {
+		k := findingKind{f.Rule, f.Severity, f.OWASP}
+		ki, ok := b.fkIdx[k]
+		if !ok {
+			ki = uint32(len(b.t.fkinds))
+			b.t.fkinds = append(b.t.fkinds, k)
+			b.fkIdx[k] = ki
+		}
+		b.t.finds = append(b.t.finds, findingRef{ki, b.textOf(classMessage, f.Message)})
+		r.nFind++
+	}
+	if len(id.Suggestions) > 0 {
+		first := &id.Suggestions[0]
+		si, ok := b.suggIdx[first]
+		if !ok || len(b.t.suggs[si]) != len(id.Suggestions) {
+			si = uint32(len(b.t.suggs))
+			b.t.suggs = append(b.t.suggs, id.Suggestions)
+			b.suggIdx[first] = si
+		}
+		r.sugg = si
+	}
+	return r
+}
+
+// text is s's index, interned.
+func (b *rowBuilder) text(s string) uint32 {
+	if i, ok := b.strIdx[s]; ok {
+		return i
+	}
+	i := b.raw(s)
+	b.strIdx[b.t.strs[i]] = i
+	return i
+}
+
+// textOf is s's index, interned while texts of its class repeat
+// (repeatCount).
+func (b *rowBuilder) textOf(class uint32, s string) uint32 {
+	c := b.repeats[class]
+	if c == nil {
+		c = &repeatCount{}
+		b.repeats[class] = c
+	}
+	if c.n >= internTrial && c.known*internRatio < c.n {
+		if s == "" {
+			return textNone
+		}
+		return b.raw(s)
+	}
+	c.n++
+	if i, ok := b.strIdx[s]; ok {
+		c.known++
+		return i
+	}
+	return b.text(s)
+}
+
+// raw is s's index for a text no other row has (an identity's ID): not
+// worth a place in the intern map. Its bytes are copied into the current
+// block.
+func (b *rowBuilder) raw(s string) uint32 {
+	i := uint32(len(b.t.strs))
+	if len(s) > blockSize/16 {
+		// Long texts (policy documents) keep their own memory.
+		b.t.strs = append(b.t.strs, strings.Clone(s))
+		return i
+	}
+	if len(b.block)+len(s) > cap(b.block) {
+		b.block = make([]byte, 0, blockSize)
+	}
+	at := len(b.block)
+	b.block = append(b.block, s...)
+	b.t.strs = append(b.t.strs, unsafe.String(unsafe.SliceData(b.block[at:]), len(s)))
+	return i
+}
+
+func (b *rowBuilder) pairs(m map[string]string) (uint32, uint16) {
+	at := uint32(len(b.t.pairs))
+	n := 0
+	for k, v := range m {
+		if n == math.MaxUint16 {
+			break
+		}
+		ki := b.text(k)
+		b.t.pairs = append(b.t.pairs, ki, b.textOf(ki, v))
+		n++
+	}
+	return at, uint16(n)
+}
+
+func unixOf(t *time.Time) int64 {
+	if t == nil || t.IsZero() {
+		return noTime
+	}
+	return t.Unix()
+}
+
+func timeOf(s int64) time.Time {
+	if s == noTime {
+		return time.Time{}
+	}
+	return time.Unix(s, 0).UTC()
+}
+
+func timePtr(s int64) *time.Time {
+	if s == noTime {
+		return nil
+	}
+	t := timeOf(s)
+	return &t
+}
+
+// str is the text at index i.
+func (t *tables) str(i uint32) string { return t.strs[i] }
+
+// attr is the value of attribute key on r, "" when it has none.
+func (t *tables) attr(r *idRow, key string) string {
+	for k := r.attr; k < r.attr+2*uint32(r.nAttr); k += 2 {
+		if t.strs[t.pairs[k]] == key {
+			return t.strs[t.pairs[k+1]]
+		}
+	}
+	return ""
+}
+
+// finding is r's k-th finding.
+func (t *tables) finding(r *idRow, k int) audit.Finding {
+	f := t.finds[r.find+uint32(k)]
+	fk := &t.fkinds[f.kind]
+	return audit.Finding{Rule: fk.rule, Severity: fk.severity, OWASP: fk.owasp, Message: t.strs[f.msg]}
+}
+
+// worstSeverity is the rank (audit.SeverityRank) of r's most severe finding.
+func (t *tables) worstSeverity(r *idRow) int {
+	worst := 0
+	for k := range int(r.nFind) {
+		worst = max(worst, audit.SeverityRank(t.fkinds[t.finds[r.find+uint32(k)].kind].severity))
+	}
+	return worst
+}
+
+// fillMap fills m (cleared) with the pairs at n pairs from at.
+func (t *tables) fillMap(m map[string]string, at uint32, n uint16) {
+	clear(m)
+	for k := at; k < at+2*uint32(n); k += 2 {
+		m[t.strs[t.pairs[k]]] = t.strs[t.pairs[k+1]]
+	}
+}
+
+func (t *tables) newMap(at uint32, n uint16) map[string]string {
+	if n == 0 {
+		return nil
+	}
+	m := make(map[string]string, n)
+	t.fillMap(m, at, n)
+	return m
+}
+
+// identity is r rebuilt whole, in new memory the caller may keep.
+func (t *tables) identity(r *idRow) *audit.Identity {
+	id := &audit.Identity{
+		Observation: audit.Observation{
+			ID: t.strs[r.id], Kind: audit.Kind(t.strs[r.kind]), Name: t.strs[r.name], Scope: t.strs[r.scope],
+			CreatedAt: timePtr(r.created), LastUsedAt: timePtr(r.lastUsed), RotatedAt: timePtr(r.rotated), ExpiresAt: timePtr(r.expires),
+			Permissions: t.newMap(r.perm, r.nPerm),
+			Attributes:  t.newMap(r.attr, r.nAttr),
+		},
+		Source: t.strs[r.source], Account: t.strs[r.account], Owner: t.strs[r.owner],
+		Status: t.strs[r.status], StatusReason: t.strs[r.reason],
+		FirstSeen: timeOf(r.firstSeen), LastSeen: timeOf(r.lastSeen),
+		SnapshotID: r.snapshot, Change: t.strs[r.change],
+		Suggestions: t.suggs[r.sugg],
+		Findings:    make([]audit.Finding, r.nFind),
+	}
+	for k := range id.Findings {
+		id.Findings[k] = t.finding(r, k)
+	}
+	return id
+}
+
+// rowChunk is how many rows share one backing array: a change copies the
+// chunks it touches, not the million rows (population.with).
+const rowChunk = 1 << 12
+
+// rowSubject is a row as filter.Subject: one per goroutine, moved from
+// row to row (at). What the filter asks for as Go values (times, maps) it
+// fills into its own fields, reused from row to row, so matching
+// allocates nothing once the maps have grown.
+type rowSubject struct {
+	t        *tables
+	p        *population
+	i        int32
+	r        *idRow
+	times    [4]time.Time
+	attrs    map[string]string
+	perms    map[string]string
+	attrsFor int32 // the row attrs holds, or -1
+	permsFor int32
+	light    audit.Identity // for Related (lightIdentity)
+	lightFor int32
+}
+
+var _ filter.Subject = (*rowSubject)(nil)
+
+func (p *population) subject() *rowSubject {
+	return &rowSubject{t: &p.t, p: p, attrs: map[string]string{}, perms: map[string]string{}, attrsFor: -1, permsFor: -1, lightFor: -1}
+}
+
+// at points s at the row at position i.
+func (s *rowSubject) at(i int32) *rowSubject {
+	s.i, s.r = i, s.p.row(i)
+	return s
+}
+
+// FilterText implements filter.Subject.
+func (s *rowSubject) FilterText(f filter.Field) string {
+	r := s.r
+	switch f {
+	case filter.ID:
+		return s.t.strs[r.id]
+	case filter.Kind:
+		return s.t.strs[r.kind]
+	case filter.Name:
+		return s.t.strs[r.name]
+	case filter.Scope:
+		return s.t.strs[r.scope]
+	case filter.Owner:
+		return s.t.strs[r.owner]
+	case filter.Source:
+		return s.t.strs[r.source]
+	case filter.Account:
+		return s.t.strs[r.account]
+	case filter.Status:
+		return s.t.strs[r.status]
+	}
+	return ""
+}
+
+// FilterTime implements filter.Subject.
+func (s *rowSubject) FilterTime(f filter.Field) *time.Time {
+	var v int64
+	var k int
+	switch f {
+	case filter.LastUsed:
+		v, k = s.r.lastUsed, 0
+	case filter.Created:
+		v, k = s.r.created, 1
+	case filter.Rotated:
+		v, k = s.r.rotated, 2
+	case filter.Expires:
+		v, k = s.r.expires, 3
+	default:
+		return nil
+	}
+	if v == noTime {
+		return nil
+	}
+	s.times[k] = time.Unix(v, 0).UTC()
+	return &s.times[k]
+}
+
+// FilterMap implements filter.Subject.
+func (s *rowSubject) FilterMap(f filter.Field) map[string]string {
+	switch f {
+	case filter.Attributes:
+		if s.attrsFor != s.i {
+			s.t.fillMap(s.attrs, s.r.attr, s.r.nAttr)
+			s.attrsFor = s.i
+		}
+		return s.attrs
+	case filter.Permissions:
+		if s.permsFor != s.i {
+			s.t.fillMap(s.perms, s.r.perm, s.r.nPerm)
+			s.permsFor = s.i
+		}
+		return s.perms
+	}
+	return nil
+}
+
+// FilterFinding implements filter.Subject.
+func (s *rowSubject) FilterFinding(i int) (rule, severity string, ok bool) {
+	if i < 0 || i >= int(s.r.nFind) {
+		return "", "", false
+	}
+	fk := &s.t.fkinds[s.t.finds[s.r.find+uint32(i)].kind]
+	return fk.rule, fk.severity, true
+}
+
+// FilterTracksLastUse implements filter.Subject.
+func (s *rowSubject) FilterTracksLastUse() bool {
+	return audit.Kind(s.t.strs[s.r.kind]).TracksLastUse()
+}
+
+// lightIdentity is the row as an audit.Identity with what relations to a
+// person read (audit.PersonMatcher, audit.LeaversOf): ID, name, kind,
+// scope, owner, status, times, attributes and suggestions. It is s's own
+// and changes with the next row: callers must not keep it.
+func (s *rowSubject) lightIdentity() *audit.Identity {
+	if s.lightFor == s.i {
+		return &s.light
+	}
+	r, t := s.r, s.t
+	s.light = audit.Identity{
+		Observation: audit.Observation{
+			ID: t.strs[r.id], Kind: audit.Kind(t.strs[r.kind]), Name: t.strs[r.name], Scope: t.strs[r.scope],
+			Attributes: s.FilterMap(filter.Attributes),
+		},
+		Owner: t.strs[r.owner], Status: t.strs[r.status], FirstSeen: timeOf(r.firstSeen),
+		Suggestions: t.suggs[r.sugg],
+	}
+	if r.created != noTime {
+		s.light.CreatedAt = s.FilterTime(filter.Created)
+	}
+	s.lightFor = s.i
+	return &s.light
+}
+
+// lightIdentities yields every identity of p as a lightIdentity.
+func (p *population) lightIdentities() iter.Seq[*audit.Identity] {
+	return func(yield func(*audit.Identity) bool) {
+		s := p.subject()
+		for i := range p.n {
+			if !yield(s.at(int32(i)).lightIdentity()) {
+				return
+			}
+		}
+	}
+}
+
+// relatedRows adapts a filter.Env.Related that reads *audit.Identity
+// (audit.Store.PersonRelated) to rows.
+func relatedRows(related func(filter.Subject, string) bool) func(filter.Subject, string) bool {
+	if related == nil {
+		return nil
+	}
+	return func(s filter.Subject, person string) bool {
+		if rs, ok := s.(*rowSubject); ok {
+			return related(rs.lightIdentity(), person)
+		}
+		return related(s, person)
+	}
+}
