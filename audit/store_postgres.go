@@ -82,11 +82,25 @@ func (c *postgresConn) PrepareContext(ctx context.Context, query string) (driver
 }
 
 func (c *postgresConn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return c.Conn.ExecContext(ctx, rewritePostgres(query), args)
+	return c.Conn.ExecContext(ctx, rewritePostgres(query), sqliteArgs(args))
 }
 
 func (c *postgresConn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return c.Conn.QueryContext(ctx, rewritePostgres(query), args)
+	return c.Conn.QueryContext(ctx, rewritePostgres(query), sqliteArgs(args))
+}
+
+// sqliteArgs passes a Go bool as SQLite stores it, 1 or 0: nhi's flags
+// are INTEGER columns on both engines.
+func sqliteArgs(args []driver.NamedValue) []driver.NamedValue {
+	for i, a := range args {
+		if b, ok := a.Value.(bool); ok {
+			args[i].Value = int64(0)
+			if b {
+				args[i].Value = int64(1)
+			}
+		}
+	}
+	return args
 }
 
 // applicationMark is what meta "application" holds in a PostgreSQL
