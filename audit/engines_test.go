@@ -3,6 +3,7 @@ package audit
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -100,6 +101,24 @@ func TestRewritePostgres(t *testing.T) {
 	} {
 		if got := rewritePostgres(c.in); got != c.want {
 			t.Errorf("rewritePostgres(%q)\n = %q\nwant %q", c.in, got, c.want)
+		}
+	}
+}
+
+// A database URL's password never reaches a message: a canary in the
+// user part and in a parameter, for a database that cannot be reached.
+func TestPostgresURLPasswordNotShown(t *testing.T) {
+	const canary = "canary-pw-7f3a"
+	for _, u := range []string{
+		"postgres://alice:" + canary + "@127.0.0.1:1/nhi?connect_timeout=1",
+		"postgres:///nhi?host=127.0.0.1&port=1&user=alice&password=" + canary + "&connect_timeout=1",
+	} {
+		_, err := Open(ctx, u, OpenOptions{})
+		if err == nil {
+			t.Fatalf("opened %s", u)
+		}
+		if strings.Contains(err.Error(), canary) {
+			t.Errorf("the error shows the password: %v", err)
 		}
 	}
 }

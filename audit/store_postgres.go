@@ -47,11 +47,15 @@ func openPostgres(ctx context.Context, rawURL string, opts OpenOptions) (*Store,
 }
 
 // redactedURL is a database URL as messages may show it: without its
-// password.
+// password, in the user part or as a parameter.
 func redactedURL(raw string) string {
 	u, err := url.Parse(raw)
 	if err != nil {
 		return "the postgres:// URL given"
+	}
+	if q := u.Query(); q.Has("password") {
+		q.Set("password", "xxxxx")
+		u.RawQuery = q.Encode()
 	}
 	return u.Redacted()
 }
