@@ -17,101 +17,103 @@ func at(o Observation, scope string) Observation { o.Scope = scope; return o }
 // removed only where that snapshot read its place; elsewhere not-checked,
 // with the reason, in identity status, diff and Coverage alike.
 func TestRemovalOnlyWhereLooked(t *testing.T) {
-	s := openNew(t)
-	var (
-		keyAPI    = at(obs("k1", KindGitHubDeployKey), "acme/api")
-		hookAPI   = at(obs("h1", KindGitHubWebhook), "acme/api")
-		envSecret = at(obs("s1", KindGitHubActionsSecret), "acme/api/prod")
-		keyHidden = at(obs("k2", KindGitHubDeployKey), "acme/hidden")
-		keyGone   = at(obs("k3", KindGitHubDeployKey), "acme/gone")
-		orgSecret = at(obs("s2", KindGitHubActionsSecret), "acme")
-		keep      = at(obs("k4", KindGitHubDeployKey), "acme/web")
-	)
-	scoped(t, s, nil, []ScopeRead{{Scope: "acme", Kinds: []Kind{KindGitHubActionsSecret}, Children: true}},
-		keyAPI, hookAPI, envSecret, keyHidden, keyGone, orgSecret, keep)
+	eachEngine(t, func(t *testing.T, eng testEngine) {
+		s := openAt(t, eng.new(t))
+		var (
+			keyAPI    = at(obs("k1", KindGitHubDeployKey), "acme/api")
+			hookAPI   = at(obs("h1", KindGitHubWebhook), "acme/api")
+			envSecret = at(obs("s1", KindGitHubActionsSecret), "acme/api/prod")
+			keyHidden = at(obs("k2", KindGitHubDeployKey), "acme/hidden")
+			keyGone   = at(obs("k3", KindGitHubDeployKey), "acme/gone")
+			orgSecret = at(obs("s2", KindGitHubActionsSecret), "acme")
+			keep      = at(obs("k4", KindGitHubDeployKey), "acme/web")
+		)
+		scoped(t, s, nil, []ScopeRead{{Scope: "acme", Kinds: []Kind{KindGitHubActionsSecret}, Children: true}},
+			keyAPI, hookAPI, envSecret, keyHidden, keyGone, orgSecret, keep)
 
-	// The second snapshot sees 2 of the org's repositories (api, web) and
-	// cannot read api's webhooks; the org's secrets were read.
-	coverage := Gap{Endpoint: "GET /orgs/acme/repos", Scope: "acme", Reason: "2 of 4 repositories are not visible to this credential"}
-	hooks := Gap{Endpoint: "GET /repos/acme/api/hooks", Kind: KindGitHubWebhook, Scope: "acme/api", Status: 403, Reason: "needs admin"}
-	second := scoped(t, s, []Gap{coverage, hooks}, []ScopeRead{
-		{Scope: "acme", Kinds: []Kind{KindGitHubActionsSecret}},
-		{Scope: "acme/api", Kinds: []Kind{KindGitHubDeployKey, KindGitHubActionsSecret}, Children: true},
-		{Scope: "acme/web", Kinds: []Kind{KindGitHubDeployKey}, Children: true},
-	}, keep)
+		// The second snapshot sees 2 of the org's repositories (api, web) and
+		// cannot read api's webhooks; the org's secrets were read.
+		coverage := Gap{Endpoint: "GET /orgs/acme/repos", Scope: "acme", Reason: "2 of 4 repositories are not visible to this credential"}
+		hooks := Gap{Endpoint: "GET /repos/acme/api/hooks", Kind: KindGitHubWebhook, Scope: "acme/api", Status: 403, Reason: "needs admin"}
+		second := scoped(t, s, []Gap{coverage, hooks}, []ScopeRead{
+			{Scope: "acme", Kinds: []Kind{KindGitHubActionsSecret}},
+			{Scope: "acme/api", Kinds: []Kind{KindGitHubDeployKey, KindGitHubActionsSecret}, Children: true},
+			{Scope: "acme/web", Kinds: []Kind{KindGitHubDeployKey}, Children: true},
+		}, keep)
 
-	want := map[string]struct{ status, why string }{
-		keyAPI.ID:    {StatusRemoved, ""},
-		envSecret.ID: {StatusRemoved, ""}, // its environment is gone: api's environments were listed
-		orgSecret.ID: {StatusRemoved, ""},
-		hookAPI.ID:   {StatusNotChecked, "GET /repos/acme/api/hooks: needs admin"},
-		keyHidden.ID: {StatusNotChecked, "GET /orgs/acme/repos: 2 of 4 repositories are not visible to this credential"},
-		keyGone.ID:   {StatusNotChecked, "GET /orgs/acme/repos: 2 of 4 repositories are not visible to this credential"},
-		keep.ID:      {StatusActive, ""},
-	}
-	ids, err := s.Identities(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, it := range ids {
-		if w := want[it.ID]; it.Status != w.status || it.StatusReason != w.why {
-			t.Errorf("%s: %s %q; want %s %q", it.Scope+" "+it.Name, it.Status, it.StatusReason, w.status, w.why)
+		want := map[string]struct{ status, why string }{
+			keyAPI.ID:    {StatusRemoved, ""},
+			envSecret.ID: {StatusRemoved, ""}, // its environment is gone: api's environments were listed
+			orgSecret.ID: {StatusRemoved, ""},
+			hookAPI.ID:   {StatusNotChecked, "GET /repos/acme/api/hooks: needs admin"},
+			keyHidden.ID: {StatusNotChecked, "GET /orgs/acme/repos: 2 of 4 repositories are not visible to this credential"},
+			keyGone.ID:   {StatusNotChecked, "GET /orgs/acme/repos: 2 of 4 repositories are not visible to this credential"},
+			keep.ID:      {StatusActive, ""},
 		}
-	}
-	// IdentitiesInSnapshot says the same of the first snapshot's population.
-	in, err := s.IdentitiesInSnapshot(ctx, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, it := range in {
-		if w := want[it.ID]; it.Status != w.status || it.StatusReason != w.why {
-			t.Errorf("in snapshot 1, %s: %s %q; want %s", it.Name, it.Status, it.StatusReason, w.status)
+		ids, err := s.Identities(ctx)
+		if err != nil {
+			t.Fatal(err)
 		}
-	}
-
-	d, err := s.Diff(ctx, 1, second.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if d.Removed != 3 || d.NotSeen != 3 {
-		t.Errorf("diff: %d removed, %d not seen; want 3 and 3: %+v", d.Removed, d.NotSeen, d.Changes)
-	}
-	for _, c := range d.Changes {
-		w := want[c.ID]
-		switch {
-		case c.Change == ChangeRemoved && w.status != StatusRemoved,
-			c.Change == ChangeNotSeen && (w.status != StatusNotChecked || len(c.Details) != 1 || c.Details[0] != w.why):
-			t.Errorf("diff: %s %s %v; want %s", c.ID, c.Change, c.Details, w.status)
+		for _, it := range ids {
+			if w := want[it.ID]; it.Status != w.status || it.StatusReason != w.why {
+				t.Errorf("%s: %s %q; want %s %q", it.Scope+" "+it.Name, it.Status, it.StatusReason, w.status, w.why)
+			}
 		}
-	}
-
-	// A third snapshot that demonstrably sees the whole organisation
-	// settles what the second could not: gone is gone; hidden shows up.
-	scoped(t, s, nil, []ScopeRead{
-		{Scope: "acme", Kinds: []Kind{KindGitHubActionsSecret}, Children: true},
-		{Scope: "acme/web", Kinds: []Kind{KindGitHubDeployKey}, Children: true},
-		{Scope: "acme/hidden", Kinds: []Kind{KindGitHubDeployKey}, Children: true},
-		{Scope: "acme/api", Kinds: []Kind{KindGitHubActionsSecret}, Children: true},
-	}, keep, keyHidden)
-	st := statuses(t, s)
-	for id, w := range map[string]string{keyGone.ID: StatusRemoved, keyHidden.ID: StatusActive, hookAPI.ID: StatusNotChecked, keyAPI.ID: StatusRemoved} {
-		if st[id] != w {
-			t.Errorf("after the third snapshot %s is %s; want %s", id, st[id], w)
+		// IdentitiesInSnapshot says the same of the first snapshot's population.
+		in, err := s.IdentitiesInSnapshot(ctx, 1)
+		if err != nil {
+			t.Fatal(err)
 		}
-	}
-	if it, _ := s.Identity(ctx, hookAPI.ID); !strings.Contains(it.StatusReason, "snapshot 3 did not read the webhooks of acme/api") {
-		t.Errorf("hook's reason after the third snapshot: %q", it.StatusReason)
-	}
+		for _, it := range in {
+			if w := want[it.ID]; it.Status != w.status || it.StatusReason != w.why {
+				t.Errorf("in snapshot 1, %s: %s %q; want %s", it.Name, it.Status, it.StatusReason, w.status)
+			}
+		}
 
-	// What a snapshot read is evidence: deleting it fails verify.
-	if r, err := s.Verify(ctx); err != nil || !r.OK() {
-		t.Fatalf("verify before the edit: %+v %v", r, err)
-	}
-	if _, err := s.db.Exec(`DELETE FROM snapshot_scopes WHERE snapshot_id = 2 AND scope = 'acme/api' AND kind = 'github_deploy_key'`); err != nil {
-		t.Fatal(err)
-	}
-	r, err := s.Verify(ctx)
-	if err != nil || r.OK() || !strings.Contains(strings.Join(r.Problems, "\n"), "snapshot 2: its observations no longer match its digest") {
-		t.Errorf("verify after deleting a scope row: %+v %v", r, err)
-	}
+		d, err := s.Diff(ctx, 1, second.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d.Removed != 3 || d.NotSeen != 3 {
+			t.Errorf("diff: %d removed, %d not seen; want 3 and 3: %+v", d.Removed, d.NotSeen, d.Changes)
+		}
+		for _, c := range d.Changes {
+			w := want[c.ID]
+			switch {
+			case c.Change == ChangeRemoved && w.status != StatusRemoved,
+				c.Change == ChangeNotSeen && (w.status != StatusNotChecked || len(c.Details) != 1 || c.Details[0] != w.why):
+				t.Errorf("diff: %s %s %v; want %s", c.ID, c.Change, c.Details, w.status)
+			}
+		}
+
+		// A third snapshot that demonstrably sees the whole organisation
+		// settles what the second could not: gone is gone; hidden shows up.
+		scoped(t, s, nil, []ScopeRead{
+			{Scope: "acme", Kinds: []Kind{KindGitHubActionsSecret}, Children: true},
+			{Scope: "acme/web", Kinds: []Kind{KindGitHubDeployKey}, Children: true},
+			{Scope: "acme/hidden", Kinds: []Kind{KindGitHubDeployKey}, Children: true},
+			{Scope: "acme/api", Kinds: []Kind{KindGitHubActionsSecret}, Children: true},
+		}, keep, keyHidden)
+		st := statuses(t, s)
+		for id, w := range map[string]string{keyGone.ID: StatusRemoved, keyHidden.ID: StatusActive, hookAPI.ID: StatusNotChecked, keyAPI.ID: StatusRemoved} {
+			if st[id] != w {
+				t.Errorf("after the third snapshot %s is %s; want %s", id, st[id], w)
+			}
+		}
+		if it, _ := s.Identity(ctx, hookAPI.ID); !strings.Contains(it.StatusReason, "snapshot 3 did not read the webhooks of acme/api") {
+			t.Errorf("hook's reason after the third snapshot: %q", it.StatusReason)
+		}
+
+		// What a snapshot read is evidence: deleting it fails verify.
+		if r, err := s.Verify(ctx); err != nil || !r.OK() {
+			t.Fatalf("verify before the edit: %+v %v", r, err)
+		}
+		if _, err := s.db.Exec(`DELETE FROM snapshot_scopes WHERE snapshot_id = 2 AND scope = 'acme/api' AND kind = 'github_deploy_key'`); err != nil {
+			t.Fatal(err)
+		}
+		r, err := s.Verify(ctx)
+		if err != nil || r.OK() || !strings.Contains(strings.Join(r.Problems, "\n"), "snapshot 2: its observations no longer match its digest") {
+			t.Errorf("verify after deleting a scope row: %+v %v", r, err)
+		}
+	})
 }

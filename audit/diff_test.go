@@ -90,55 +90,57 @@ func TestDiffAndChangeMarks(t *testing.T) {
 }
 
 func TestOwnerSuggestions(t *testing.T) {
-	s := openNew(t)
-	w, _ := s.BeginSnapshot(ctx, SnapshotInfo{Source: "github", Account: "acme"})
-	key := Observation{ID: "github:acme:github_deploy_key:acme/api/1", Kind: KindGitHubDeployKey, Name: "k", Scope: "acme/api",
-		Attributes: map[string]string{"added_by": "dave"}}
-	secret := Observation{ID: "github:acme:github_actions_secret:acme/api/production/X", Kind: KindGitHubActionsSecret, Name: "X", Scope: "acme/api/production"}
-	orgSecret := Observation{ID: "github:acme:github_actions_secret:acme/Y", Kind: KindGitHubActionsSecret, Name: "Y", Scope: "acme"}
-	for _, o := range []Observation{key, secret, orgSecret} {
-		w.Record(o)
-	}
-	for _, p := range []Principal{
-		{PrincipalCodeowner, "acme/api", "@acme/payments", "codeowner"},
-		{PrincipalTeam, "acme/api", "acme/platform", "admin"},
-		{PrincipalTeam, "acme/api", "acme/readers", "pull"},
-		{PrincipalCollaborator, "acme/api", "erin", "admin"},
-		{PrincipalMember, "acme", "olive", "admin"},
-		{PrincipalMember, "acme", "dave", "member"},
-	} {
-		w.Principal(p)
-	}
-	w.Finish(ctx, nil)
-	get := func(id string) []OwnerSuggestion {
-		i, err := s.Identity(ctx, id)
-		if err != nil {
-			t.Fatal(err)
+	eachEngine(t, func(t *testing.T, eng testEngine) {
+		s := openAt(t, eng.new(t))
+		w, _ := s.BeginSnapshot(ctx, SnapshotInfo{Source: "github", Account: "acme"})
+		key := Observation{ID: "github:acme:github_deploy_key:acme/api/1", Kind: KindGitHubDeployKey, Name: "k", Scope: "acme/api",
+			Attributes: map[string]string{"added_by": "dave"}}
+		secret := Observation{ID: "github:acme:github_actions_secret:acme/api/production/X", Kind: KindGitHubActionsSecret, Name: "X", Scope: "acme/api/production"}
+		orgSecret := Observation{ID: "github:acme:github_actions_secret:acme/Y", Kind: KindGitHubActionsSecret, Name: "Y", Scope: "acme"}
+		for _, o := range []Observation{key, secret, orgSecret} {
+			w.Record(o)
 		}
-		return i.Suggestions
-	}
-	want := []OwnerSuggestion{
-		{"dave", "added the key"},
-		{"@acme/payments", "CODEOWNERS of acme/api"},
-		{"@acme/platform", "admin team of acme/api"},
-		{"erin", "admin of acme/api"},
-	}
-	if got := get(key.ID); !reflect.DeepEqual(got, want) {
-		t.Errorf("deploy key suggestions:\n got %v\nwant %v", got, want)
-	}
-	if got := get(secret.ID); len(got) != 3 || got[0].Owner != "@acme/payments" {
-		t.Errorf("environment secret suggestions: %v", got)
-	}
-	if got := get(orgSecret.ID); !reflect.DeepEqual(got, []OwnerSuggestion{{"olive", "owner of the organisation acme"}}) {
-		t.Errorf("org secret suggestions: %v", got)
-	}
-	// dave is a member: his key is not orphaned; a key by someone who left is.
-	i, _ := s.Identity(ctx, key.ID)
-	for _, f := range i.Findings {
-		if f.Rule == RuleOrphaned {
-			t.Errorf("key added by a member is orphaned: %s", f.Message)
+		for _, p := range []Principal{
+			{PrincipalCodeowner, "acme/api", "@acme/payments", "codeowner"},
+			{PrincipalTeam, "acme/api", "acme/platform", "admin"},
+			{PrincipalTeam, "acme/api", "acme/readers", "pull"},
+			{PrincipalCollaborator, "acme/api", "erin", "admin"},
+			{PrincipalMember, "acme", "olive", "admin"},
+			{PrincipalMember, "acme", "dave", "member"},
+		} {
+			w.Principal(p)
 		}
-	}
+		w.Finish(ctx, nil)
+		get := func(id string) []OwnerSuggestion {
+			i, err := s.Identity(ctx, id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return i.Suggestions
+		}
+		want := []OwnerSuggestion{
+			{"dave", "added the key"},
+			{"@acme/payments", "CODEOWNERS of acme/api"},
+			{"@acme/platform", "admin team of acme/api"},
+			{"erin", "admin of acme/api"},
+		}
+		if got := get(key.ID); !reflect.DeepEqual(got, want) {
+			t.Errorf("deploy key suggestions:\n got %v\nwant %v", got, want)
+		}
+		if got := get(secret.ID); len(got) != 3 || got[0].Owner != "@acme/payments" {
+			t.Errorf("environment secret suggestions: %v", got)
+		}
+		if got := get(orgSecret.ID); !reflect.DeepEqual(got, []OwnerSuggestion{{"olive", "owner of the organisation acme"}}) {
+			t.Errorf("org secret suggestions: %v", got)
+		}
+		// dave is a member: his key is not orphaned; a key by someone who left is.
+		i, _ := s.Identity(ctx, key.ID)
+		for _, f := range i.Findings {
+			if f.Rule == RuleOrphaned {
+				t.Errorf("key added by a member is orphaned: %s", f.Message)
+			}
+		}
+	})
 }
 
 // AWS owner tags and names point to people of the directory: a tag value
@@ -146,41 +148,43 @@ func TestOwnerSuggestions(t *testing.T) {
 // that person, and so is a person whose alias is the IAM user's or role's
 // name; a value it does not know stays as written.
 func TestOwnerSuggestionsFromTheDirectory(t *testing.T) {
-	s := openNew(t)
-	if _, err := s.SetPeople(ctx, "root", PeopleImport{People: []Person{
-		{Email: "sam@northwind.example", Name: "Sam Rivera", Status: PersonActive, Aliases: []string{"sre@northwind.example"}},
-		{Email: "dana@northwind.example", Name: "Dana Fox", Status: PersonLeft, LeftAt: "2026-10-31", Aliases: []string{"dana"}},
-	}}, false); err != nil {
-		t.Fatal(err)
-	}
-	w, _ := s.BeginSnapshot(ctx, SnapshotInfo{Source: "aws", Account: "222222222222"})
-	tagged := Observation{ID: "aws:222222222222:aws_iam_user:metrics-shipper", Kind: KindAWSIAMUser, Name: "metrics-shipper", Scope: "222222222222",
-		Attributes: map[string]string{"tag.Owner": "sre@northwind.example", "tag.CreatedBy": "arn:aws:iam::111111111111:user/dana", "tag.team": "observability"}}
-	named := Observation{ID: "aws:222222222222:aws_access_key:AKIADANA", Kind: KindAWSAccessKey, Name: "AKIADANA", Scope: "222222222222",
-		Attributes: map[string]string{"user": "dana"}}
-	for _, o := range []Observation{tagged, named} {
-		w.Record(o)
-	}
-	if _, err := w.Finish(ctx, nil); err != nil {
-		t.Fatal(err)
-	}
-	get := func(id string) []OwnerSuggestion {
-		i, err := s.Identity(ctx, id)
-		if err != nil {
+	eachEngine(t, func(t *testing.T, eng testEngine) {
+		s := openAt(t, eng.new(t))
+		if _, err := s.SetPeople(ctx, "root", PeopleImport{People: []Person{
+			{Email: "sam@northwind.example", Name: "Sam Rivera", Status: PersonActive, Aliases: []string{"sre@northwind.example"}},
+			{Email: "dana@northwind.example", Name: "Dana Fox", Status: PersonLeft, LeftAt: "2026-10-31", Aliases: []string{"dana"}},
+		}}, false); err != nil {
 			t.Fatal(err)
 		}
-		return i.Suggestions
-	}
-	want := []OwnerSuggestion{
-		{"sam@northwind.example", "tag Owner (sre@northwind.example): Sam Rivera <sam@northwind.example> in the directory of people"},
-		{"observability", "tag team"},
-		{"dana@northwind.example", "tag CreatedBy (arn:aws:iam::111111111111:user/dana): Dana Fox <dana@northwind.example> in the directory of people, who left on 2026-10-31"},
-	}
-	if got := get(tagged.ID); !reflect.DeepEqual(got, want) {
-		t.Errorf("tagged user:\n got %v\nwant %v", got, want)
-	}
-	want = []OwnerSuggestion{{"dana@northwind.example", "its IAM user dana: Dana Fox <dana@northwind.example> in the directory of people, who left on 2026-10-31"}}
-	if got := get(named.ID); !reflect.DeepEqual(got, want) {
-		t.Errorf("key of user dana:\n got %v\nwant %v", got, want)
-	}
+		w, _ := s.BeginSnapshot(ctx, SnapshotInfo{Source: "aws", Account: "222222222222"})
+		tagged := Observation{ID: "aws:222222222222:aws_iam_user:metrics-shipper", Kind: KindAWSIAMUser, Name: "metrics-shipper", Scope: "222222222222",
+			Attributes: map[string]string{"tag.Owner": "sre@northwind.example", "tag.CreatedBy": "arn:aws:iam::111111111111:user/dana", "tag.team": "observability"}}
+		named := Observation{ID: "aws:222222222222:aws_access_key:AKIADANA", Kind: KindAWSAccessKey, Name: "AKIADANA", Scope: "222222222222",
+			Attributes: map[string]string{"user": "dana"}}
+		for _, o := range []Observation{tagged, named} {
+			w.Record(o)
+		}
+		if _, err := w.Finish(ctx, nil); err != nil {
+			t.Fatal(err)
+		}
+		get := func(id string) []OwnerSuggestion {
+			i, err := s.Identity(ctx, id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return i.Suggestions
+		}
+		want := []OwnerSuggestion{
+			{"sam@northwind.example", "tag Owner (sre@northwind.example): Sam Rivera <sam@northwind.example> in the directory of people"},
+			{"observability", "tag team"},
+			{"dana@northwind.example", "tag CreatedBy (arn:aws:iam::111111111111:user/dana): Dana Fox <dana@northwind.example> in the directory of people, who left on 2026-10-31"},
+		}
+		if got := get(tagged.ID); !reflect.DeepEqual(got, want) {
+			t.Errorf("tagged user:\n got %v\nwant %v", got, want)
+		}
+		want = []OwnerSuggestion{{"dana@northwind.example", "its IAM user dana: Dana Fox <dana@northwind.example> in the directory of people, who left on 2026-10-31"}}
+		if got := get(named.ID); !reflect.DeepEqual(got, want) {
+			t.Errorf("key of user dana:\n got %v\nwant %v", got, want)
+		}
+	})
 }

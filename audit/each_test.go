@@ -11,59 +11,63 @@ import (
 // batch, with removed, new and changed identities, and expects exactly what
 // Identities returns, in the same order.
 func TestEachIdentityMatchesIdentities(t *testing.T) {
-	defer func(n int) { eachBatch = n }(eachBatch)
-	eachBatch = 64
-	s := openNew(t)
-	first := make([]Observation, 300)
-	for i := range first {
-		first[i] = obs(fmt.Sprintf("item-%05d", i), Kinds[i%len(Kinds)])
-	}
-	snapshot(t, s, nil, nil, first...)
-	second := append([]Observation(nil), first[10:]...)
-	second[0].Permissions = map[string]string{"contents": "read"}
-	second = append(second, obs("item-new", KindGitHubDeployKey))
-	snapshot(t, s, nil, nil, second...)
-
-	want, err := s.Identities(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var got []Identity
-	if err := s.EachIdentity(ctx, func(id *Identity) error {
-		got = append(got, *id)
-		return nil
-	}); err != nil {
-		t.Fatal(err)
-	}
-	if len(got) != len(want) {
-		t.Fatalf("streamed %d identities, Identities returned %d", len(got), len(want))
-	}
-	marks := map[string]int{}
-	for i := range want {
-		if !reflect.DeepEqual(got[i], want[i]) {
-			t.Fatalf("identity %d differs:\nstreamed %+v\nlisted   %+v", i, got[i], want[i])
+	eachEngine(t, func(t *testing.T, eng testEngine) {
+		defer func(n int) { eachBatch = n }(eachBatch)
+		eachBatch = 64
+		s := openAt(t, eng.new(t))
+		first := make([]Observation, 300)
+		for i := range first {
+			first[i] = obs(fmt.Sprintf("item-%05d", i), Kinds[i%len(Kinds)])
 		}
-		marks[want[i].Status+"/"+want[i].Change]++
-	}
-	if marks["removed/"] != 10 || marks["active/new"] != 1 || marks["active/changed"] != 1 {
-		t.Errorf("the fixture should have 10 removed, 1 new and 1 changed identity; got %v", marks)
-	}
+		snapshot(t, s, nil, nil, first...)
+		second := append([]Observation(nil), first[10:]...)
+		second[0].Permissions = map[string]string{"contents": "read"}
+		second = append(second, obs("item-new", KindGitHubDeployKey))
+		snapshot(t, s, nil, nil, second...)
+
+		want, err := s.Identities(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []Identity
+		if err := s.EachIdentity(ctx, func(id *Identity) error {
+			got = append(got, *id)
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != len(want) {
+			t.Fatalf("streamed %d identities, Identities returned %d", len(got), len(want))
+		}
+		marks := map[string]int{}
+		for i := range want {
+			if !reflect.DeepEqual(got[i], want[i]) {
+				t.Fatalf("identity %d differs:\nstreamed %+v\nlisted   %+v", i, got[i], want[i])
+			}
+			marks[want[i].Status+"/"+want[i].Change]++
+		}
+		if marks["removed/"] != 10 || marks["active/new"] != 1 || marks["active/changed"] != 1 {
+			t.Errorf("the fixture should have 10 removed, 1 new and 1 changed identity; got %v", marks)
+		}
+	})
 }
 
 // TestEachIdentityStopsOnError: the callback's error ends the read and is
 // returned as it is.
 func TestEachIdentityStopsOnError(t *testing.T) {
-	s := openNew(t)
-	snapshot(t, s, nil, nil, obs("a", KindGitHubDeployKey), obs("b", KindGitHubDeployKey), obs("c", KindGitHubDeployKey))
-	stop := errors.New("stop")
-	calls := 0
-	err := s.EachIdentity(ctx, func(*Identity) error {
-		calls++
-		return stop
+	eachEngine(t, func(t *testing.T, eng testEngine) {
+		s := openAt(t, eng.new(t))
+		snapshot(t, s, nil, nil, obs("a", KindGitHubDeployKey), obs("b", KindGitHubDeployKey), obs("c", KindGitHubDeployKey))
+		stop := errors.New("stop")
+		calls := 0
+		err := s.EachIdentity(ctx, func(*Identity) error {
+			calls++
+			return stop
+		})
+		if !errors.Is(err, stop) || calls != 1 {
+			t.Fatalf("EachIdentity = %v after %d calls, want the callback's error after 1", err, calls)
+		}
 	})
-	if !errors.Is(err, stop) || calls != 1 {
-		t.Fatalf("EachIdentity = %v after %d calls, want the callback's error after 1", err, calls)
-	}
 }
 
 // TestEachIdentityInSnapshots streams a snapshot's population larger than

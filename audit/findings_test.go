@@ -232,44 +232,46 @@ func TestPolicyExceptionFields(t *testing.T) {
 }
 
 func TestSetPolicyIsAnEventAndAppliesToNewSnapshots(t *testing.T) {
-	s := openNew(t)
-	secret := Observation{ID: "github:acme:github_actions_secret:acme/X", Kind: KindGitHubActionsSecret, Name: "X", Scope: "acme", RotatedAt: ptr(time.Now().AddDate(0, 0, -100))}
-	first := snapshot(t, s, nil, nil, secret)
-	p := DefaultPolicy()
-	r := p.Rules[RuleUnrotated]
-	r.Days = 365
-	p.Rules[RuleUnrotated] = r
-	ev, err := s.SetPolicy(ctx, "auditor@acme.test", p)
-	if err != nil || ev.Type != EventPolicySet {
-		t.Fatalf("SetPolicy: %+v %v", ev, err)
-	}
-	got, _, _ := s.Policy(ctx)
-	if got.Digest() != p.Digest() {
-		t.Error("policy in force is not the one set")
-	}
-	// Live findings follow the new policy at once...
-	id, _ := s.Identity(ctx, secret.ID)
-	for _, f := range id.Findings {
-		if f.Rule == RuleUnrotated {
-			t.Errorf("unrotated still fires under a 365-day policy: %s", f.Message)
+	eachEngine(t, func(t *testing.T, eng testEngine) {
+		s := openAt(t, eng.new(t))
+		secret := Observation{ID: "github:acme:github_actions_secret:acme/X", Kind: KindGitHubActionsSecret, Name: "X", Scope: "acme", RotatedAt: ptr(time.Now().AddDate(0, 0, -100))}
+		first := snapshot(t, s, nil, nil, secret)
+		p := DefaultPolicy()
+		r := p.Rules[RuleUnrotated]
+		r.Days = 365
+		p.Rules[RuleUnrotated] = r
+		ev, err := s.SetPolicy(ctx, "auditor@acme.test", p)
+		if err != nil || ev.Type != EventPolicySet {
+			t.Fatalf("SetPolicy: %+v %v", ev, err)
 		}
-	}
-	// ...while the first snapshot keeps the findings it was taken with.
-	frozen, _ := s.SnapshotFindings(ctx, first.ID)
-	if fs := frozen[secret.ID]; len(fs) == 0 || fs[0].Rule != RuleUnrotated {
-		t.Errorf("first snapshot's frozen findings: %v", fs)
-	}
-	second := snapshot(t, s, nil, nil, secret)
-	if frozen, _ := s.SnapshotFindings(ctx, second.ID); len(frozen[secret.ID]) != 0 {
-		t.Errorf("second snapshot under the new policy: %v", frozen[secret.ID])
-	}
-	if r, err := s.Verify(ctx); err != nil || !r.OK() {
-		t.Fatalf("verify: %+v %v", r, err)
-	}
-	tamper(t, s, `UPDATE meta SET value = '1' WHERE key = 'policy_id'`)
-	if r, _ := s.Verify(ctx); r.OK() || !strings.Contains(r.Problems[0], "policy in force") {
-		t.Errorf("a policy switched behind nhi's back was not detected: %v", r.Problems)
-	}
+		got, _, _ := s.Policy(ctx)
+		if got.Digest() != p.Digest() {
+			t.Error("policy in force is not the one set")
+		}
+		// Live findings follow the new policy at once...
+		id, _ := s.Identity(ctx, secret.ID)
+		for _, f := range id.Findings {
+			if f.Rule == RuleUnrotated {
+				t.Errorf("unrotated still fires under a 365-day policy: %s", f.Message)
+			}
+		}
+		// ...while the first snapshot keeps the findings it was taken with.
+		frozen, _ := s.SnapshotFindings(ctx, first.ID)
+		if fs := frozen[secret.ID]; len(fs) == 0 || fs[0].Rule != RuleUnrotated {
+			t.Errorf("first snapshot's frozen findings: %v", fs)
+		}
+		second := snapshot(t, s, nil, nil, secret)
+		if frozen, _ := s.SnapshotFindings(ctx, second.ID); len(frozen[secret.ID]) != 0 {
+			t.Errorf("second snapshot under the new policy: %v", frozen[secret.ID])
+		}
+		if r, err := s.Verify(ctx); err != nil || !r.OK() {
+			t.Fatalf("verify: %+v %v", r, err)
+		}
+		tamper(t, s, `UPDATE meta SET value = '1' WHERE key = 'policy_id'`)
+		if r, _ := s.Verify(ctx); r.OK() || !strings.Contains(r.Problems[0], "policy in force") {
+			t.Errorf("a policy switched behind nhi's back was not detected: %v", r.Problems)
+		}
+	})
 }
 
 // BenchmarkFindings100k recomputes every finding of 100,000 identities, as

@@ -10,45 +10,47 @@ import (
 // An identity's owner history is its owner.set events, undos included,
 // and nobody else's.
 func TestOwnerHistory(t *testing.T) {
-	s := openNew(t)
-	a, b := obs("a", KindGitHubDeployKey), obs("b", KindGitHubWebhook)
-	// #1 records the snapshot.
-	snapshot(t, s, nil, nil, a, b)
-	if _, err := s.SetOwner(ctx, "lead", a.ID, "alice"); err != nil { // #2
-		t.Fatal(err)
-	}
-	if _, err := s.AddNotes(ctx, "lead", []string{a.ID}, "asked alice"); err != nil { // #3
-		t.Fatal(err)
-	}
-	if _, err := s.SetOwner(ctx, "lead", b.ID, "bob"); err != nil { // #4
-		t.Fatal(err)
-	}
-	if _, err := s.SetOwner(ctx, "rita", a.ID, "@platform"); err != nil { // #5
-		t.Fatal(err)
-	}
-	if _, err := s.UndoOwnerSet(ctx, "rita", 5); err != nil { // #6
-		t.Fatal(err)
-	}
-	h, err := s.OwnerHistory(ctx, a.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var got []string
-	for _, c := range h {
-		got = append(got, c.Actor+" "+c.Owner+" "+itoa(c.Seq)+"/"+itoa(c.Undoes))
-		if c.At.IsZero() {
-			t.Errorf("event %d has no time", c.Seq)
+	eachEngine(t, func(t *testing.T, eng testEngine) {
+		s := openAt(t, eng.new(t))
+		a, b := obs("a", KindGitHubDeployKey), obs("b", KindGitHubWebhook)
+		// #1 records the snapshot.
+		snapshot(t, s, nil, nil, a, b)
+		if _, err := s.SetOwner(ctx, "lead", a.ID, "alice"); err != nil { // #2
+			t.Fatal(err)
 		}
-	}
-	if want := "lead alice 2/0,rita @platform 5/0,rita alice 6/5"; strings.Join(got, ",") != want {
-		t.Errorf("owner history of a: %q, want %q", strings.Join(got, ","), want)
-	}
-	if h, _ := s.OwnerHistory(ctx, b.ID); len(h) != 1 || h[0].Owner != "bob" {
-		t.Errorf("owner history of b: %+v", h)
-	}
-	if h, err := s.OwnerHistory(ctx, "github:acme:nope"); err != nil || len(h) != 0 {
-		t.Errorf("owner history of an unknown identity: %+v %v", h, err)
-	}
+		if _, err := s.AddNotes(ctx, "lead", []string{a.ID}, "asked alice"); err != nil { // #3
+			t.Fatal(err)
+		}
+		if _, err := s.SetOwner(ctx, "lead", b.ID, "bob"); err != nil { // #4
+			t.Fatal(err)
+		}
+		if _, err := s.SetOwner(ctx, "rita", a.ID, "@platform"); err != nil { // #5
+			t.Fatal(err)
+		}
+		if _, err := s.UndoOwnerSet(ctx, "rita", 5); err != nil { // #6
+			t.Fatal(err)
+		}
+		h, err := s.OwnerHistory(ctx, a.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, c := range h {
+			got = append(got, c.Actor+" "+c.Owner+" "+itoa(c.Seq)+"/"+itoa(c.Undoes))
+			if c.At.IsZero() {
+				t.Errorf("event %d has no time", c.Seq)
+			}
+		}
+		if want := "lead alice 2/0,rita @platform 5/0,rita alice 6/5"; strings.Join(got, ",") != want {
+			t.Errorf("owner history of a: %q, want %q", strings.Join(got, ","), want)
+		}
+		if h, _ := s.OwnerHistory(ctx, b.ID); len(h) != 1 || h[0].Owner != "bob" {
+			t.Errorf("owner history of b: %+v", h)
+		}
+		if h, err := s.OwnerHistory(ctx, "github:acme:nope"); err != nil || len(h) != 0 {
+			t.Errorf("owner history of an unknown identity: %+v %v", h, err)
+		}
+	})
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }

@@ -7,60 +7,62 @@ import (
 )
 
 func TestNotes(t *testing.T) {
-	s := openNew(t)
-	a, b := obs("a", KindGitHubDeployKey), obs("b", KindGitHubWebhook)
-	snapshot(t, s, nil, nil, a, b) // event 1 records it
+	eachEngine(t, func(t *testing.T, eng testEngine) {
+		s := openAt(t, eng.new(t))
+		a, b := obs("a", KindGitHubDeployKey), obs("b", KindGitHubWebhook)
+		snapshot(t, s, nil, nil, a, b) // event 1 records it
 
-	evs, err := s.AddNotes(ctx, "alice", []string{a.ID, b.ID}, "  asked @platform in JIRA-123  ")
-	if err != nil || len(evs) != 2 || evs[0].Type != EventNoteAdd {
-		t.Fatalf("AddNotes: %+v %v", evs, err)
-	}
-	if _, err := s.AddNotes(ctx, "bob", []string{a.ID}, "platform says: still used by the nightly job"); err != nil {
-		t.Fatal(err)
-	}
-	notes, err := s.Notes(ctx, a.ID)
-	if err != nil || len(notes) != 2 {
-		t.Fatalf("notes on a: %+v %v", notes, err)
-	}
-	if n := notes[0]; n.Actor != "alice" || n.Text != "asked @platform in JIRA-123" || n.Seq != 2 || n.At.IsZero() {
-		t.Errorf("first note: %+v", n)
-	}
-	if notes[1].Actor != "bob" || notes[1].Seq != 4 {
-		t.Errorf("second note: %+v", notes[1])
-	}
-	if nb, _ := s.Notes(ctx, b.ID); len(nb) != 1 {
-		t.Errorf("notes on b: %+v", nb)
-	}
-
-	upTo, err := s.NotesUpTo(ctx, 3)
-	if err != nil || len(upTo) != 2 || upTo[0].Identity != a.ID || upTo[1].Identity != b.ID || upTo[1].Seq != 3 {
-		t.Errorf("notes up to event 3: %+v %v", upTo, err)
-	}
-
-	// Refusals write nothing.
-	for name, call := range map[string]func() error{
-		"unknown identity": func() error { _, err := s.AddNotes(ctx, "alice", []string{a.ID, "github:acme:nope"}, "x"); return err },
-		"empty":            func() error { _, err := s.AddNotes(ctx, "alice", []string{a.ID}, " \n "); return err },
-		"too long": func() error {
-			_, err := s.AddNotes(ctx, "alice", []string{a.ID}, strings.Repeat("é", MaxNoteLength+1))
-			return err
-		},
-		"no identity": func() error { _, err := s.AddNotes(ctx, "alice", nil, "x"); return err },
-	} {
-		if err := call(); err == nil {
-			t.Errorf("%s: accepted", name)
+		evs, err := s.AddNotes(ctx, "alice", []string{a.ID, b.ID}, "  asked @platform in JIRA-123  ")
+		if err != nil || len(evs) != 2 || evs[0].Type != EventNoteAdd {
+			t.Fatalf("AddNotes: %+v %v", evs, err)
 		}
-	}
-	if _, err := s.AddNotes(ctx, "alice", []string{"github:acme:nope"}, "x"); !errors.Is(err, ErrUnknownIdentity) {
-		t.Errorf("unknown identity: %v", err)
-	}
-	if r, _ := s.Verify(ctx); !r.OK() || r.Events != 4 {
-		t.Errorf("verify after notes: %+v", r)
-	}
+		if _, err := s.AddNotes(ctx, "bob", []string{a.ID}, "platform says: still used by the nightly job"); err != nil {
+			t.Fatal(err)
+		}
+		notes, err := s.Notes(ctx, a.ID)
+		if err != nil || len(notes) != 2 {
+			t.Fatalf("notes on a: %+v %v", notes, err)
+		}
+		if n := notes[0]; n.Actor != "alice" || n.Text != "asked @platform in JIRA-123" || n.Seq != 2 || n.At.IsZero() {
+			t.Errorf("first note: %+v", n)
+		}
+		if notes[1].Actor != "bob" || notes[1].Seq != 4 {
+			t.Errorf("second note: %+v", notes[1])
+		}
+		if nb, _ := s.Notes(ctx, b.ID); len(nb) != 1 {
+			t.Errorf("notes on b: %+v", nb)
+		}
 
-	// A note rewritten behind nhi's back breaks the chain.
-	tamper(t, s, `UPDATE events SET payload = replace(payload, 'nightly', 'weekly') WHERE seq = 4`)
-	if r, _ := s.Verify(ctx); r.OK() || !strings.Contains(strings.Join(r.Problems, "\n"), "event 4 (note.add by bob") {
-		t.Errorf("verify after editing a note: %+v", r.Problems)
-	}
+		upTo, err := s.NotesUpTo(ctx, 3)
+		if err != nil || len(upTo) != 2 || upTo[0].Identity != a.ID || upTo[1].Identity != b.ID || upTo[1].Seq != 3 {
+			t.Errorf("notes up to event 3: %+v %v", upTo, err)
+		}
+
+		// Refusals write nothing.
+		for name, call := range map[string]func() error{
+			"unknown identity": func() error { _, err := s.AddNotes(ctx, "alice", []string{a.ID, "github:acme:nope"}, "x"); return err },
+			"empty":            func() error { _, err := s.AddNotes(ctx, "alice", []string{a.ID}, " \n "); return err },
+			"too long": func() error {
+				_, err := s.AddNotes(ctx, "alice", []string{a.ID}, strings.Repeat("é", MaxNoteLength+1))
+				return err
+			},
+			"no identity": func() error { _, err := s.AddNotes(ctx, "alice", nil, "x"); return err },
+		} {
+			if err := call(); err == nil {
+				t.Errorf("%s: accepted", name)
+			}
+		}
+		if _, err := s.AddNotes(ctx, "alice", []string{"github:acme:nope"}, "x"); !errors.Is(err, ErrUnknownIdentity) {
+			t.Errorf("unknown identity: %v", err)
+		}
+		if r, _ := s.Verify(ctx); !r.OK() || r.Events != 4 {
+			t.Errorf("verify after notes: %+v", r)
+		}
+
+		// A note rewritten behind nhi's back breaks the chain.
+		tamper(t, s, `UPDATE events SET payload = replace(payload, 'nightly', 'weekly') WHERE seq = 4`)
+		if r, _ := s.Verify(ctx); r.OK() || !strings.Contains(strings.Join(r.Problems, "\n"), "event 4 (note.add by bob") {
+			t.Errorf("verify after editing a note: %+v", r.Problems)
+		}
+	})
 }

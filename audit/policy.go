@@ -549,7 +549,7 @@ func (s *Store) SetPolicy(ctx context.Context, actor string, p Policy) (Event, e
 	if err := p.Validate(); err != nil {
 		return Event{}, err
 	}
-	tx, err := s.db.BeginTx(ctx, nil)
+	tx, err := s.beginWrite(ctx)
 	if err != nil {
 		return Event{}, err
 	}

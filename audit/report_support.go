@@ -65,7 +65,7 @@ func (s *Store) PolicyByDigest(ctx context.Context, digest string, before int64)
 		args = append(args, before)
 	}
 	var seq sql.NullInt64
-	if err := s.db.QueryRowContext(ctx, `SELECT max(seq) FROM (`+q+`)`, args...).Scan(&seq); err != nil {
+	if err := s.db.QueryRowContext(ctx, `SELECT max(seq) FROM (`+q+`) AS matching`, args...).Scan(&seq); err != nil {
 		return Policy{}, Event{}, fmt.Errorf("reading the policy log: %w", err)
 	}
 	if seq.Valid {

@@ -235,8 +235,9 @@ var SchemaVersion = len(migrations)
 // packageMigration is the schema of a package that keeps its own tables in
 // the evidence file, as RegisterMigrations received it.
 type packageMigration struct {
-	name  string
-	steps []string
+	name     string
+	steps    []string
+	postgres []string // RegisterPostgresMigrations; nil: the package has no PostgreSQL schema
 }
 
 var (

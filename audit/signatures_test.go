@@ -66,29 +66,31 @@ func signedLog(t testing.TB, s *Store, key *sshsig.SigningKey, pub string, n int
 }
 
 func TestSignedEventsVerify(t *testing.T) {
-	s := openNew(t)
-	key, pub := keyFile(t)
-	signedLog(t, s, key, pub, 3)
-	r, err := s.Verify(ctx)
-	if err != nil || !r.OK() || r.Signed != 3 {
-		t.Fatalf("verify: %+v %v", r, err)
-	}
-	// A signature deleted: the payload still claims it.
-	tamper(t, s, `DROP TRIGGER event_signatures_no_delete`, `DELETE FROM event_signatures WHERE seq = 3`)
-	if r, _ := s.Verify(ctx); r.OK() || !strings.Contains(r.Problems[0], "event 3 (test.decide by alice@acme.test) says it is signed by SHA256:") {
-		t.Errorf("verify after deleting a signature: %v", r.Problems)
-	}
-	// A key that is not alice's.
-	other, otherPub := keyFile(t)
-	s2 := openNew(t)
-	signedLog(t, s2, other, pub, 1)
-	if r, _ := s2.Verify(ctx); r.OK() || !strings.Contains(r.Problems[0], "which was not alice@acme.test's signing key in the directory then") {
-		t.Errorf("verify of another key: %v", r.Problems)
-	}
-	allowed := []byte("alice@acme.test namespaces=\"nhi-decision\" " + otherPub + "\n")
-	if r, _ := s2.VerifyWithSigners(ctx, allowed); !r.OK() {
-		t.Errorf("verify with the key in allowed signers: %v", r.Problems)
-	}
+	eachEngine(t, func(t *testing.T, eng testEngine) {
+		s := openAt(t, eng.new(t))
+		key, pub := keyFile(t)
+		signedLog(t, s, key, pub, 3)
+		r, err := s.Verify(ctx)
+		if err != nil || !r.OK() || r.Signed != 3 {
+			t.Fatalf("verify: %+v %v", r, err)
+		}
+		// A signature deleted: the payload still claims it.
+		tamper(t, s, `DROP TRIGGER event_signatures_no_delete`, `DELETE FROM event_signatures WHERE seq = 3`)
+		if r, _ := s.Verify(ctx); r.OK() || !strings.Contains(r.Problems[0], "event 3 (test.decide by alice@acme.test) says it is signed by SHA256:") {
+			t.Errorf("verify after deleting a signature: %v", r.Problems)
+		}
+		// A key that is not alice's.
+		other, otherPub := keyFile(t)
+		s2 := openAt(t, eng.new(t))
+		signedLog(t, s2, other, pub, 1)
+		if r, _ := s2.Verify(ctx); r.OK() || !strings.Contains(r.Problems[0], "which was not alice@acme.test's signing key in the directory then") {
+			t.Errorf("verify of another key: %v", r.Problems)
+		}
+		allowed := []byte("alice@acme.test namespaces=\"nhi-decision\" " + otherPub + "\n")
+		if r, _ := s2.VerifyWithSigners(ctx, allowed); !r.OK() {
+			t.Errorf("verify with the key in allowed signers: %v", r.Problems)
+		}
+	})
 }
 
 // BenchmarkSignedDecision is the cost signing adds to one decision with a

@@ -144,7 +144,7 @@ func (w *SnapshotWriter) checkLock(ctx context.Context, tx *sql.Tx) error {
 // ownTx runs fn in a write transaction that first checks the writer still
 // owns the snapshot.
 func (w *SnapshotWriter) ownTx(ctx context.Context, fn func(*sql.Tx) error) error {
-	tx, err := w.s.db.BeginTx(ctx, nil)
+	tx, err := w.s.beginWrite(ctx)
 	if err != nil {
 		return err
 	}

@@ -54,45 +54,47 @@ func TestSnapshotLockRefusesASecondRun(t *testing.T) {
 }
 
 func TestSnapshotLockTakenOverFromAStaleRun(t *testing.T) {
-	for name, lock := range map[string]string{
-		// A process on another host whose heartbeat stopped two minutes ago.
-		"stale heartbeat": `{"pid":1,"host":"elsewhere","started":"2026-01-01T00:00:00Z","heartbeat":"` + time.Now().UTC().Add(-2*time.Minute).Format(TimeLayout) + `","token":"x"}`,
-		// A process on this host that is gone (PIDs are below 2^22).
-		"dead process": `{"pid":99999999,"host":"` + hostname() + `","started":"2026-01-01T00:00:00Z","heartbeat":"` + time.Now().UTC().Format(TimeLayout) + `","token":"x"}`,
-	} {
-		t.Run(name, func(t *testing.T) {
-			s := openNew(t)
-			w, err := s.StartSnapshot(ctx, acme)
-			if err != nil {
-				t.Fatal(err)
-			}
-			w.Record(obs("a", KindGitHubDeployKey))
-			if err := w.Checkpoint("repo:a"); err != nil {
-				t.Fatal(err)
-			}
-			tamper(t, s, `UPDATE meta SET value = '`+lock+`' WHERE key = 'snapshot.lock github/acme'`)
-			// The old writer, were it alive, may not write any more.
-			if err := w.Checkpoint("repo:b"); !errors.Is(err, ErrLockLost) {
-				t.Errorf("a writer whose lock was taken: %v", err)
-			}
-			w2, err := s.StartSnapshot(ctx, acme)
-			if err != nil {
-				t.Fatalf("take-over: %v", err)
-			}
-			if !w2.Continues() || !w2.Checkpointed("repo:a") || !strings.Contains(strings.Join(w2.StartNotes(), "\n"), "took over from pid") {
-				t.Errorf("take-over did not resume: continues=%v notes=%q", w2.Continues(), w2.StartNotes())
-			}
-			if _, err := w2.Finish(ctx, nil); err != nil {
-				t.Fatal(err)
-			}
-			if _, err := w.Finish(ctx, nil); !errors.Is(err, ErrLockLost) {
-				t.Errorf("the old writer finished: %v", err)
-			}
-			if r, _ := s.Verify(ctx); !r.OK() {
-				t.Errorf("verify: %q", r.Problems)
-			}
-		})
-	}
+	eachEngine(t, func(t *testing.T, eng testEngine) {
+		for name, lock := range map[string]string{
+			// A process on another host whose heartbeat stopped two minutes ago.
+			"stale heartbeat": `{"pid":1,"host":"elsewhere","started":"2026-01-01T00:00:00Z","heartbeat":"` + time.Now().UTC().Add(-2*time.Minute).Format(TimeLayout) + `","token":"x"}`,
+			// A process on this host that is gone (PIDs are below 2^22).
+			"dead process": `{"pid":99999999,"host":"` + hostname() + `","started":"2026-01-01T00:00:00Z","heartbeat":"` + time.Now().UTC().Format(TimeLayout) + `","token":"x"}`,
+		} {
+			t.Run(name, func(t *testing.T) {
+				s := openAt(t, eng.new(t))
+				w, err := s.StartSnapshot(ctx, acme)
+				if err != nil {
+					t.Fatal(err)
+				}
+				w.Record(obs("a", KindGitHubDeployKey))
+				if err := w.Checkpoint("repo:a"); err != nil {
+					t.Fatal(err)
+				}
+				tamper(t, s, `UPDATE meta SET value = '`+lock+`' WHERE key = 'snapshot.lock github/acme'`)
+				// The old writer, were it alive, may not write any more.
+				if err := w.Checkpoint("repo:b"); !errors.Is(err, ErrLockLost) {
+					t.Errorf("a writer whose lock was taken: %v", err)
+				}
+				w2, err := s.StartSnapshot(ctx, acme)
+				if err != nil {
+					t.Fatalf("take-over: %v", err)
+				}
+				if !w2.Continues() || !w2.Checkpointed("repo:a") || !strings.Contains(strings.Join(w2.StartNotes(), "\n"), "took over from pid") {
+					t.Errorf("take-over did not resume: continues=%v notes=%q", w2.Continues(), w2.StartNotes())
+				}
+				if _, err := w2.Finish(ctx, nil); err != nil {
+					t.Fatal(err)
+				}
+				if _, err := w.Finish(ctx, nil); !errors.Is(err, ErrLockLost) {
+					t.Errorf("the old writer finished: %v", err)
+				}
+				if r, _ := s.Verify(ctx); !r.OK() {
+					t.Errorf("verify: %q", r.Problems)
+				}
+			})
+		}
+	})
 }
 
 // TestResumeOnlyTheSameRun: an interrupted run against server A is not
@@ -148,24 +150,26 @@ func TestResumeOnlyTheSameRun(t *testing.T) {
 // recorded in the log verifies, saying which snapshots are in the old
 // form; snapshots taken from then on get records.
 func TestOldFormSnapshotsStillVerify(t *testing.T) {
-	s := openNew(t)
-	snapshot(t, s, nil, nil, obs("a", KindGitHubDeployKey))
-	// What an earlier nhi left: no record event, no head, no marker.
-	tamper(t, s, `DELETE FROM events`, `DELETE FROM meta WHERE key IN ('log_head', 'log_length', 'snapshot_records_from')`)
-	r, err := s.Verify(ctx)
-	if err != nil || !r.OK() || len(r.OldForm) != 1 || r.OldForm[0] != 1 {
-		t.Fatalf("old file: %+v %v", r, err)
-	}
-	snapshot(t, s, nil, nil, obs("a", KindGitHubDeployKey), obs("b", KindGitHubDeployKey))
-	r, _ = s.Verify(ctx)
-	if !r.OK() || len(r.OldForm) != 1 || len(r.records) != 1 || r.records[2].seq != 1 {
-		t.Fatalf("after a new snapshot: %+v", r)
-	}
-	// The new snapshot cannot be passed off as old by dropping the marker.
-	tamper(t, s, `DELETE FROM meta WHERE key = 'snapshot_records_from'`)
-	if r, _ := s.Verify(ctx); r.OK() || !strings.Contains(r.Problems[0], "the file no longer says from which snapshot on") {
-		t.Errorf("marker deleted: %q", r.Problems)
-	}
+	eachEngine(t, func(t *testing.T, eng testEngine) {
+		s := openAt(t, eng.new(t))
+		snapshot(t, s, nil, nil, obs("a", KindGitHubDeployKey))
+		// What an earlier nhi left: no record event, no head, no marker.
+		tamper(t, s, `DELETE FROM events`, `DELETE FROM meta WHERE key IN ('log_head', 'log_length', 'snapshot_records_from')`)
+		r, err := s.Verify(ctx)
+		if err != nil || !r.OK() || len(r.OldForm) != 1 || r.OldForm[0] != 1 {
+			t.Fatalf("old file: %+v %v", r, err)
+		}
+		snapshot(t, s, nil, nil, obs("a", KindGitHubDeployKey), obs("b", KindGitHubDeployKey))
+		r, _ = s.Verify(ctx)
+		if !r.OK() || len(r.OldForm) != 1 || len(r.records) != 1 || r.records[2].seq != 1 {
+			t.Fatalf("after a new snapshot: %+v", r)
+		}
+		// The new snapshot cannot be passed off as old by dropping the marker.
+		tamper(t, s, `DELETE FROM meta WHERE key = 'snapshot_records_from'`)
+		if r, _ := s.Verify(ctx); r.OK() || !strings.Contains(r.Problems[0], "the file no longer says from which snapshot on") {
+			t.Errorf("marker deleted: %q", r.Problems)
+		}
+	})
 }
 
 func TestParseHead(t *testing.T) {
@@ -189,37 +193,39 @@ func TestParseHead(t *testing.T) {
 }
 
 func TestCheckHeadCatchesAFullRewrite(t *testing.T) {
-	s := openNew(t)
-	a := obs("a", KindGitHubDeployKey)
-	snapshot(t, s, nil, nil, a)
-	s.SetOwner(ctx, "lead", a.ID, "alice")
-	e, _ := s.LogHead(ctx)
-	anchored := Head{Seq: e.Seq, Hash: e.Hash}
-	s.SetOwner(ctx, "lead", a.ID, "bob")
-	if p, err := s.CheckHead(ctx, anchored); p != "" || err != nil {
-		t.Fatalf("intact log: %q %v", p, err)
-	}
-	// Rewrite event 2 and every hash after it.
-	tamper(t, s, `UPDATE events SET payload = replace(payload, 'alice', 'mallory') WHERE seq = 2`)
-	evs, _ := s.Events(ctx)
-	prev := evs[0].Hash
-	for _, ev := range evs[1:] {
-		h, _ := recordHash(prev, ev.Seq, ev.At.Format(eventTimeLayout), ev.Actor, ev.Type, string(ev.Payload))
-		tamper(t, s, `UPDATE events SET prev_hash = '`+prev+`', hash = '`+h+`' WHERE seq = `+strconv.FormatInt(ev.Seq, 10))
-		prev = h
-	}
-	tamper(t, s, `UPDATE meta SET value = '`+prev+`' WHERE key = 'log_head'`)
-	if r, _ := s.Verify(ctx); !r.OK() {
-		t.Fatalf("the rewrite is not a full one: %q", r.Problems)
-	}
-	p, err := s.CheckHead(ctx, anchored)
-	if err != nil || !strings.Contains(p, "anchored head: event 2 (owner.set by lead at ") {
-		t.Errorf("CheckHead after a full rewrite: %q %v", p, err)
-	}
-	if p, _ := s.CheckHead(ctx, Head{Hash: anchored.Hash}); !strings.Contains(p, "no event of the log has hash") {
-		t.Errorf("by hash alone: %q", p)
-	}
-	if p, _ := s.CheckHead(ctx, Head{Seq: 99, Hash: anchored.Hash}); !strings.Contains(p, "the log has no event 99") {
-		t.Errorf("beyond the log: %q", p)
-	}
+	eachEngine(t, func(t *testing.T, eng testEngine) {
+		s := openAt(t, eng.new(t))
+		a := obs("a", KindGitHubDeployKey)
+		snapshot(t, s, nil, nil, a)
+		s.SetOwner(ctx, "lead", a.ID, "alice")
+		e, _ := s.LogHead(ctx)
+		anchored := Head{Seq: e.Seq, Hash: e.Hash}
+		s.SetOwner(ctx, "lead", a.ID, "bob")
+		if p, err := s.CheckHead(ctx, anchored); p != "" || err != nil {
+			t.Fatalf("intact log: %q %v", p, err)
+		}
+		// Rewrite event 2 and every hash after it.
+		tamper(t, s, `UPDATE events SET payload = replace(payload, 'alice', 'mallory') WHERE seq = 2`)
+		evs, _ := s.Events(ctx)
+		prev := evs[0].Hash
+		for _, ev := range evs[1:] {
+			h, _ := recordHash(prev, ev.Seq, ev.At.Format(eventTimeLayout), ev.Actor, ev.Type, string(ev.Payload))
+			tamper(t, s, `UPDATE events SET prev_hash = '`+prev+`', hash = '`+h+`' WHERE seq = `+strconv.FormatInt(ev.Seq, 10))
+			prev = h
+		}
+		tamper(t, s, `UPDATE meta SET value = '`+prev+`' WHERE key = 'log_head'`)
+		if r, _ := s.Verify(ctx); !r.OK() {
+			t.Fatalf("the rewrite is not a full one: %q", r.Problems)
+		}
+		p, err := s.CheckHead(ctx, anchored)
+		if err != nil || !strings.Contains(p, "anchored head: event 2 (owner.set by lead at ") {
+			t.Errorf("CheckHead after a full rewrite: %q %v", p, err)
+		}
+		if p, _ := s.CheckHead(ctx, Head{Hash: anchored.Hash}); !strings.Contains(p, "no event of the log has hash") {
+			t.Errorf("by hash alone: %q", p)
+		}
+		if p, _ := s.CheckHead(ctx, Head{Seq: 99, Hash: anchored.Hash}); !strings.Contains(p, "the log has no event 99") {
+			t.Errorf("beyond the log: %q", p)
+		}
+	})
 }

@@ -137,7 +137,7 @@ func (s *Store) startSnapshot(ctx context.Context, info SnapshotInfo, mode start
 	if info.Actor == "" {
 		info.Actor = "nhi"
 	}
-	tx, err := s.db.BeginTx(ctx, nil)
+	tx, err := s.beginWrite(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("starting snapshot: %w", err)
 	}
@@ -194,14 +194,10 @@ func (w *SnapshotWriter) begin(ctx context.Context, tx *sql.Tx) error {
 		return err
 	}
 	info := w.info
-	res, err := tx.ExecContext(ctx, `INSERT INTO snapshots (source, account, api_url, credential, tool_version, started_at, status, policy_id)
-		VALUES (?, ?, ?, ?, ?, ?, 'running', ?)`,
-		info.Source, info.Account, info.APIURL, info.Credential, info.ToolVersion, formatTime(info.StartedAt), policyID)
-	if err != nil {
+	if err := tx.QueryRowContext(ctx, `INSERT INTO snapshots (source, account, api_url, credential, tool_version, started_at, status, policy_id)
+		VALUES (?, ?, ?, ?, ?, ?, 'running', ?) RETURNING id`,
+		info.Source, info.Account, info.APIURL, info.Credential, info.ToolVersion, formatTime(info.StartedAt), policyID).Scan(&w.id); err != nil {
 		return fmt.Errorf("starting snapshot: %w", err)
-	}
-	if w.id, err = res.LastInsertId(); err != nil {
-		return err
 	}
 	w.eval = NewEvaluator(policy, info.StartedAt)
 	w.seen = make(map[string][sha256.Size]byte)
@@ -511,7 +507,7 @@ func (w *SnapshotWriter) Checkpoint(unit string) error {
 		return err
 	}
 	ctx := context.Background()
-	tx, err := w.s.db.BeginTx(ctx, nil)
+	tx, err := w.s.beginWrite(ctx)
 	if err != nil {
 		return fmt.Errorf("checkpoint %s: %w", unit, err)
 	}

@@ -45,7 +45,8 @@ type OpenOptions struct {
 // Store is an open evidence file.
 type Store struct {
 	db       *sql.DB
-	path     string
+	path     string // the file, or the database URL without its password
+	engine   engine
 	readOnly bool
 	clock    func() time.Time
 
@@ -60,11 +61,15 @@ type Store struct {
 func (s *Store) now() time.Time { return s.clock().UTC() }
 
 // Open opens the evidence file at path, creating it if asked, and brings its
-// schema up to date. A file that is not an nhi evidence file, or comes from
+// schema up to date. A postgres:// URL opens the evidence in that
+// PostgreSQL database instead (docs/team.md). A file that is not an nhi evidence file, or comes from
 // a newer nhi, is refused before anything is written to it.
 func Open(ctx context.Context, path string, opts OpenOptions) (*Store, error) {
 	if path == "" {
 		return nil, fmt.Errorf("%w: no path given; pass --db PATH", ErrNotExist)
+	}
+	if IsPostgresURL(path) {
+		return openPostgres(ctx, path, opts)
 	}
 	fresh, err := checkFile(path, opts)
 	if err != nil {
@@ -97,7 +102,8 @@ func Open(ctx context.Context, path string, opts OpenOptions) (*Store, error) {
 	return s, nil
 }
 
-// Path is the file the store reads and writes.
+// Path is the file the store reads and writes; on PostgreSQL, the
+// database's URL without its password.
 func (s *Store) Path() string { return s.path }
 
 // checkpoint moves the write-ahead log into the file, so that an auditor
@@ -135,7 +141,7 @@ func (s *Store) ReadOnly() bool { return s.readOnly }
 // Close checkpoints the write-ahead log into the file and closes it.
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() { close(s.closed) })
-	if !s.readOnly {
+	if !s.readOnly && s.engine == engineSQLite {
 		s.checkpoint()
 	}
 	return s.db.Close()

@@ -287,79 +287,81 @@ func TestEmptyFileIsInitialised(t *testing.T) {
 }
 
 func TestSnapshotLifecycle(t *testing.T) {
-	s := openNew(t)
-	a, b, c := obs("a", KindGitHubDeployKey), obs("b", KindGitHubWebhook), obs("c", KindGitHubActionsSecret)
-	first := snapshot(t, s, nil, nil, a, b, c)
-	if first.Status != SnapshotComplete || first.Total() != 3 || first.Counts[KindGitHubWebhook] != 1 {
-		t.Fatalf("first snapshot: %+v", first)
-	}
+	eachEngine(t, func(t *testing.T, eng testEngine) {
+		s := openAt(t, eng.new(t))
+		a, b, c := obs("a", KindGitHubDeployKey), obs("b", KindGitHubWebhook), obs("c", KindGitHubActionsSecret)
+		first := snapshot(t, s, nil, nil, a, b, c)
+		if first.Status != SnapshotComplete || first.Total() != 3 || first.Counts[KindGitHubWebhook] != 1 {
+			t.Fatalf("first snapshot: %+v", first)
+		}
 
-	// Same population in another order gives the same digest.
-	again := snapshot(t, s, nil, nil, c, b, a)
-	if again.Digest != first.Digest {
-		t.Errorf("digest depends on order: %s vs %s", again.Digest, first.Digest)
-	}
+		// Same population in another order gives the same digest.
+		again := snapshot(t, s, nil, nil, c, b, a)
+		if again.Digest != first.Digest {
+			t.Errorf("digest depends on order: %s vs %s", again.Digest, first.Digest)
+		}
 
-	// A partial snapshot that did not see c, where a gap hides it, does
-	// not mark it removed: not checked, and why.
-	partial := snapshot(t, s, nil, []Gap{{Endpoint: "GET /orgs/acme/actions/secrets", Status: 403, Reason: "needs admin:org"}}, a, b)
-	if partial.Status != SnapshotPartial {
-		t.Fatalf("status %s; want partial", partial.Status)
-	}
-	status := statuses(t, s)
-	if status[c.ID] != StatusNotChecked {
-		t.Errorf("c after a partial snapshot: %s; want not-checked", status[c.ID])
-	}
-	if got, err := s.Identity(ctx, c.ID); err != nil || got.StatusReason != "GET /orgs/acme/actions/secrets: needs admin:org" {
-		t.Errorf("c's reason: %q, %v", got.StatusReason, err)
-	}
+		// A partial snapshot that did not see c, where a gap hides it, does
+		// not mark it removed: not checked, and why.
+		partial := snapshot(t, s, nil, []Gap{{Endpoint: "GET /orgs/acme/actions/secrets", Status: 403, Reason: "needs admin:org"}}, a, b)
+		if partial.Status != SnapshotPartial {
+			t.Fatalf("status %s; want partial", partial.Status)
+		}
+		status := statuses(t, s)
+		if status[c.ID] != StatusNotChecked {
+			t.Errorf("c after a partial snapshot: %s; want not-checked", status[c.ID])
+		}
+		if got, err := s.Identity(ctx, c.ID); err != nil || got.StatusReason != "GET /orgs/acme/actions/secrets: needs admin:org" {
+			t.Errorf("c's reason: %q, %v", got.StatusReason, err)
+		}
 
-	// A failed run changes nothing, even for what it saw.
-	changed := a
-	changed.Name = "renamed"
-	failed := snapshot(t, s, errors.New("network down"), nil, changed)
-	if failed.Status != SnapshotFailed || failed.Error != "network down" {
-		t.Fatalf("failed snapshot: %+v", failed)
-	}
-	got, err := s.Identity(ctx, a.ID)
-	if err != nil || got.Name != "a" {
-		t.Errorf("after a failed run: %+v, %v; want name a", got, err)
-	}
+		// A failed run changes nothing, even for what it saw.
+		changed := a
+		changed.Name = "renamed"
+		failed := snapshot(t, s, errors.New("network down"), nil, changed)
+		if failed.Status != SnapshotFailed || failed.Error != "network down" {
+			t.Fatalf("failed snapshot: %+v", failed)
+		}
+		got, err := s.Identity(ctx, a.ID)
+		if err != nil || got.Name != "a" {
+			t.Errorf("after a failed run: %+v, %v; want name a", got, err)
+		}
 
-	// A complete snapshot without c marks it removed, keeping its history.
-	snapshot(t, s, nil, nil, a, b)
-	status = statuses(t, s)
-	if status[c.ID] != StatusRemoved || status[a.ID] != StatusActive {
-		t.Errorf("statuses %v; want c removed, a active", status)
-	}
-	got, _ = s.Identity(ctx, c.ID)
-	if got.FirstSeen.IsZero() || got.SnapshotID != again.ID {
-		t.Errorf("removed identity lost its history: %+v", got)
-	}
+		// A complete snapshot without c marks it removed, keeping its history.
+		snapshot(t, s, nil, nil, a, b)
+		status = statuses(t, s)
+		if status[c.ID] != StatusRemoved || status[a.ID] != StatusActive {
+			t.Errorf("statuses %v; want c removed, a active", status)
+		}
+		got, _ = s.Identity(ctx, c.ID)
+		if got.FirstSeen.IsZero() || got.SnapshotID != again.ID {
+			t.Errorf("removed identity lost its history: %+v", got)
+		}
 
-	latest, err := s.LatestSnapshot(ctx)
-	if err != nil || latest.ID != failed.ID+1 {
-		t.Errorf("latest snapshot %+v, %v", latest, err)
-	}
-	snaps, _ := s.Snapshots(ctx)
-	if len(snaps) != 5 || len(snaps[2].Gaps) != 1 || snaps[2].Gaps[0].Status != 403 {
-		t.Errorf("snapshots: %+v", snaps)
-	}
+		latest, err := s.LatestSnapshot(ctx)
+		if err != nil || latest.ID != failed.ID+1 {
+			t.Errorf("latest snapshot %+v, %v", latest, err)
+		}
+		snaps, _ := s.Snapshots(ctx)
+		if len(snaps) != 5 || len(snaps[2].Gaps) != 1 || snaps[2].Gaps[0].Status != 403 {
+			t.Errorf("snapshots: %+v", snaps)
+		}
 
-	// Fields round-trip exactly.
-	got, _ = s.Identity(ctx, a.ID)
-	if got.Kind != a.Kind || got.Scope != a.Scope || !got.CreatedAt.Equal(*a.CreatedAt) || got.LastUsedAt != nil ||
-		got.Permissions["contents"] != "write" || got.Attributes["added_by"] != "alice" || got.Source != "github" {
-		t.Errorf("round trip: %+v", got)
-	}
+		// Fields round-trip exactly.
+		got, _ = s.Identity(ctx, a.ID)
+		if got.Kind != a.Kind || got.Scope != a.Scope || !got.CreatedAt.Equal(*a.CreatedAt) || got.LastUsedAt != nil ||
+			got.Permissions["contents"] != "write" || got.Attributes["added_by"] != "alice" || got.Source != "github" {
+			t.Errorf("round trip: %+v", got)
+		}
 
-	// Finished snapshots are immutable, even through SQL.
-	if _, err := s.db.Exec(`UPDATE observations SET name = 'x'`); err == nil {
-		t.Error("observations could be updated")
-	}
-	if _, err := s.db.Exec(`UPDATE snapshots SET status = 'complete' WHERE id = ?`, failed.ID); err == nil {
-		t.Error("a finished snapshot could be updated")
-	}
+		// Finished snapshots are immutable, even through SQL.
+		if _, err := s.db.Exec(`UPDATE observations SET name = 'x'`); err == nil {
+			t.Error("observations could be updated")
+		}
+		if _, err := s.db.Exec(`UPDATE snapshots SET status = 'complete' WHERE id = ?`, failed.ID); err == nil {
+			t.Error("a finished snapshot could be updated")
+		}
+	})
 }
 
 func statuses(t *testing.T, s *Store) map[string]string {
@@ -401,46 +403,51 @@ func TestInterruptedSnapshotIsNotCurrent(t *testing.T) {
 }
 
 func TestSetOwnerAndVerify(t *testing.T) {
-	s := openNew(t)
-	a := obs("a", KindGitHubDeployKey)
-	snapshot(t, s, nil, nil, a, obs("b", KindGitHubDeployKey))
-	for _, owner := range []string{"alice", "bob", "carol"} {
-		if _, err := s.SetOwner(ctx, "auditor@acme.test", a.ID, owner); err != nil {
-			t.Fatal(err)
+	eachEngine(t, func(t *testing.T, eng testEngine) {
+		s := openAt(t, eng.new(t))
+		a := obs("a", KindGitHubDeployKey)
+		snapshot(t, s, nil, nil, a, obs("b", KindGitHubDeployKey))
+		for _, owner := range []string{"alice", "bob", "carol"} {
+			if _, err := s.SetOwner(ctx, "auditor@acme.test", a.ID, owner); err != nil {
+				t.Fatal(err)
+			}
 		}
-	}
-	got, _ := s.Identity(ctx, a.ID)
-	if got.Owner != "carol" {
-		t.Errorf("owner %q; want carol", got.Owner)
-	}
-	r, err := s.Verify(ctx)
-	if err != nil || !r.OK() || r.Events != 4 || r.Snapshots != 1 {
-		t.Fatalf("verify: %+v, %v", r, err)
-	}
-	evs, _ := s.Events(ctx)
-	if len(evs) != 4 || evs[0].PrevHash != GenesisHash || evs[1].PrevHash != evs[0].Hash || evs[3].Hash != r.Head {
-		t.Errorf("chain links: %+v", evs)
-	}
-	if evs[0].Type != EventSnapshotRecord || evs[0].Actor != "nhi" {
-		t.Errorf("event 1: %s by %s; want the snapshot's record", evs[0].Type, evs[0].Actor)
-	}
-	if evs[1].Actor != "auditor@acme.test" || string(evs[1].Payload) != `{"identity":"github:acme:github_deploy_key:a","owner":"alice"}` {
-		t.Errorf("event 2: %s by %s", evs[1].Payload, evs[1].Actor)
-	}
+		got, _ := s.Identity(ctx, a.ID)
+		if got.Owner != "carol" {
+			t.Errorf("owner %q; want carol", got.Owner)
+		}
+		r, err := s.Verify(ctx)
+		if err != nil || !r.OK() || r.Events != 4 || r.Snapshots != 1 {
+			t.Fatalf("verify: %+v, %v", r, err)
+		}
+		evs, _ := s.Events(ctx)
+		if len(evs) != 4 || evs[0].PrevHash != GenesisHash || evs[1].PrevHash != evs[0].Hash || evs[3].Hash != r.Head {
+			t.Errorf("chain links: %+v", evs)
+		}
+		if evs[0].Type != EventSnapshotRecord || evs[0].Actor != "nhi" {
+			t.Errorf("event 1: %s by %s; want the snapshot's record", evs[0].Type, evs[0].Actor)
+		}
+		if evs[1].Actor != "auditor@acme.test" || string(evs[1].Payload) != `{"identity":"github:acme:github_deploy_key:a","owner":"alice"}` {
+			t.Errorf("event 2: %s by %s", evs[1].Payload, evs[1].Actor)
+		}
 
-	if _, err := s.SetOwner(ctx, "auditor@acme.test", "github:acme:github_deploy_key:nope", "x"); !errors.Is(err, ErrUnknownIdentity) {
-		t.Errorf("unknown identity: %v", err)
-	}
-	if _, err := s.SetOwner(ctx, "", a.ID, "x"); err == nil {
-		t.Error("owner set without an actor")
-	}
-	if r, _ := s.Verify(ctx); r.Events != 4 {
-		t.Errorf("refused calls wrote events: %d", r.Events)
-	}
+		if _, err := s.SetOwner(ctx, "auditor@acme.test", "github:acme:github_deploy_key:nope", "x"); !errors.Is(err, ErrUnknownIdentity) {
+			t.Errorf("unknown identity: %v", err)
+		}
+		if _, err := s.SetOwner(ctx, "", a.ID, "x"); err == nil {
+			t.Error("owner set without an actor")
+		}
+		if r, _ := s.Verify(ctx); r.Events != 4 {
+			t.Errorf("refused calls wrote events: %d", r.Events)
+		}
+	})
 }
 
 // tamper edits the file the way someone with the sqlite3 shell would:
-// triggers dropped, foreign keys off.
+// triggers dropped, foreign keys off. On PostgreSQL it is the database's
+// owner with psql: session_replication_role = replica turns triggers and
+// foreign keys off for the session, so statements dropping a trigger are
+// passed over.
 func tamper(t *testing.T, s *Store, stmts ...string) {
 	t.Helper()
 	conn, err := s.db.Conn(ctx)
@@ -448,6 +455,21 @@ func tamper(t *testing.T, s *Store, stmts ...string) {
 		t.Fatal(err)
 	}
 	defer conn.Close()
+	if s.engine == enginePostgres {
+		if _, err := conn.ExecContext(ctx, "SET session_replication_role = replica"); err != nil {
+			t.Fatal(err)
+		}
+		defer conn.ExecContext(ctx, "RESET session_replication_role")
+		for _, q := range stmts {
+			if strings.HasPrefix(q, "DROP TRIGGER") {
+				continue
+			}
+			if _, err := conn.ExecContext(ctx, q); err != nil {
+				t.Fatalf("%s: %v", q, err)
+			}
+		}
+		return
+	}
 	conn.ExecContext(ctx, "PRAGMA foreign_keys = OFF")
 	for _, trig := range []string{"events_no_update", "events_no_delete", "observations_no_update", "observations_no_delete", "snapshots_finished", "snapshots_no_delete", "principals_no_update"} {
 		conn.ExecContext(ctx, "DROP TRIGGER IF EXISTS "+trig)
@@ -461,78 +483,80 @@ func tamper(t *testing.T, s *Store, stmts ...string) {
 }
 
 func TestVerifyDetectsTampering(t *testing.T) {
-	cases := []struct {
-		name  string
-		stmts []string
-		first string
-	}{
-		// Event 1 records the snapshot; 2, 3 and 4 set a's owner.
-		{"edited payload", []string{`UPDATE events SET payload = replace(payload, 'bob', 'mallory') WHERE seq = 3`}, "event 3 (owner.set by auditor@acme.test"},
-		{"edited actor", []string{`UPDATE events SET actor = 'someone-else' WHERE seq = 2`}, "event 2 (owner.set by someone-else"},
-		{"edited projection", []string{`UPDATE owners SET owner = 'mallory'`}, `owners: github:acme:github_deploy_key:a has owner "mallory" in the table but "carol" by the event log`},
-		{"deleted middle event", []string{`DELETE FROM events WHERE seq = 3`}, "event 3 is missing"},
-		{"deleted last event", []string{`DELETE FROM events WHERE seq = 4`}, "the file recorded 4 events but the log holds 3"},
-		{"rewritten chain tail", []string{`DELETE FROM events WHERE seq = 4`, `UPDATE meta SET value = '3' WHERE key = 'log_length'`}, "head the file recorded"},
-		{"edited snapshot", []string{`UPDATE observations SET name = 'innocent' WHERE identity_id LIKE '%:b'`}, "snapshot 1: its observations no longer match its digest"},
-		// What the snapshot's record in the log covers beyond its observations.
-		{"partial made complete", []string{`UPDATE snapshots SET status = 'complete'`, `DELETE FROM snapshot_gaps`}, `snapshot 1: its status is "complete" but its record says "partial"`},
-		{"gaps deleted", []string{`DELETE FROM snapshot_gaps`}, "snapshot 1: its gaps (endpoints not read) are 0 rows that differ from the 1 its record holds"},
-		{"credential edited", []string{`UPDATE snapshots SET credential = 'auditor-app'`}, `snapshot 1: its credential is "auditor-app" but its record says "nhi-auditor (classic token)"`},
-		{"API URL edited", []string{`UPDATE snapshots SET api_url = 'https://ghe.acme.test/api/v3/'`}, `snapshot 1: its API URL is "https://ghe.acme.test/api/v3/" but its record says "http://127.0.0.1/"`},
-		{"times edited", []string{`UPDATE snapshots SET started_at = '2020-01-01T00:00:00Z', finished_at = '2020-01-01T00:10:00Z'`}, `snapshot 1: its start time is "2020-01-01T00:00:00Z"`},
-		{"reach edited", []string{`UPDATE snapshots SET reach = replace(reach, '"read":3', '"read":9')`}, `snapshot 1: its reach is "{\"unit\":\"repositories\",\"read\":9`},
-		{"snapshot deleted", []string{`DELETE FROM observations`, `DELETE FROM snapshots`}, "snapshot 1, recorded by event 1, is missing from the file: it was deleted"},
-		{"identities deleted", []string{`DELETE FROM identities WHERE id LIKE '%:b'`}, "identities: 1 identities the snapshots observed are missing from the table (rows were deleted): github:acme:github_deploy_key:b (observed by snapshot 1)"},
-		{"identity added", []string{`INSERT INTO identities SELECT 'github:acme:github_deploy_key:z', kind, source, account, first_snapshot, last_snapshot, first_seen, last_seen FROM identities LIMIT 1`}, "identities: 1 identities in the table were never observed by a finished snapshot (rows were added): github:acme:github_deploy_key:z"},
-		{"identity edited", []string{`UPDATE identities SET first_seen = '2020-01-01T00:00:00Z' WHERE id LIKE '%:b'`}, "identities: 1 rows differ from what the snapshots' observations imply (rows were edited): github:acme:github_deploy_key:b"},
-		{"principals edited", []string{`UPDATE principals SET login = 'mallory'`}, "snapshot 1: its principals (members, teams, collaborators, CODEOWNERS) are 1 rows that differ from the 1 its record holds"},
-		{"principals deleted", []string{`DELETE FROM principals`}, "snapshot 1: its principals (members, teams, collaborators, CODEOWNERS) are 0 rows that differ from the 1 its record holds"},
-		{"running snapshot made complete", []string{`INSERT INTO snapshots (source, account, api_url, credential, tool_version, started_at, finished_at, status, policy_id, counts, digest) SELECT source, account, api_url, credential, tool_version, started_at, finished_at, 'complete', policy_id, '{}', 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855' FROM snapshots`}, "snapshot 2: it is complete but the event log has no record of it finishing"},
-	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			s := openNew(t)
-			a := obs("a", KindGitHubDeployKey)
-			w, err := s.BeginSnapshot(ctx, SnapshotInfo{Source: "github", Account: "acme", APIURL: "http://127.0.0.1/", Credential: "nhi-auditor (classic token)", ToolVersion: "test"})
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, o := range []Observation{a, obs("b", KindGitHubDeployKey)} {
-				w.Record(o)
-			}
-			w.Gap(Gap{Endpoint: "GET /orgs/acme/hooks", Status: 403, Reason: "needs admin:org_hook"})
-			w.Principal(Principal{Type: PrincipalMember, Scope: "acme", Login: "alice", Role: "member"})
-			if err := w.SetReach(ctx, Reach{Unit: "repositories", Read: 3, Requests: 12, CannotSee: []string{"OAuth apps authorized outside SAML"}}); err != nil {
-				t.Fatal(err)
-			}
-			snap, err := w.Finish(ctx, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if r := snap.Reach; r == nil || r.Read != 3 || r.Requests != 12 || len(r.NotRead) != 0 || r.NotRead == nil {
-				t.Fatalf("reach %+v", snap.Reach)
-			}
-			if all, err := s.Snapshots(ctx); err != nil || all[0].Reach == nil || all[0].Reach.CannotSee[0] != "OAuth apps authorized outside SAML" {
-				t.Fatalf("reach read back: %+v %v", all, err)
-			}
-			for _, owner := range []string{"alice", "bob", "carol"} {
-				if _, err := s.SetOwner(ctx, "auditor@acme.test", a.ID, owner); err != nil {
+	eachEngine(t, func(t *testing.T, eng testEngine) {
+		cases := []struct {
+			name  string
+			stmts []string
+			first string
+		}{
+			// Event 1 records the snapshot; 2, 3 and 4 set a's owner.
+			{"edited payload", []string{`UPDATE events SET payload = replace(payload, 'bob', 'mallory') WHERE seq = 3`}, "event 3 (owner.set by auditor@acme.test"},
+			{"edited actor", []string{`UPDATE events SET actor = 'someone-else' WHERE seq = 2`}, "event 2 (owner.set by someone-else"},
+			{"edited projection", []string{`UPDATE owners SET owner = 'mallory'`}, `owners: github:acme:github_deploy_key:a has owner "mallory" in the table but "carol" by the event log`},
+			{"deleted middle event", []string{`DELETE FROM events WHERE seq = 3`}, "event 3 is missing"},
+			{"deleted last event", []string{`DELETE FROM events WHERE seq = 4`}, "the file recorded 4 events but the log holds 3"},
+			{"rewritten chain tail", []string{`DELETE FROM events WHERE seq = 4`, `UPDATE meta SET value = '3' WHERE key = 'log_length'`}, "head the file recorded"},
+			{"edited snapshot", []string{`UPDATE observations SET name = 'innocent' WHERE identity_id LIKE '%:b'`}, "snapshot 1: its observations no longer match its digest"},
+			// What the snapshot's record in the log covers beyond its observations.
+			{"partial made complete", []string{`UPDATE snapshots SET status = 'complete'`, `DELETE FROM snapshot_gaps`}, `snapshot 1: its status is "complete" but its record says "partial"`},
+			{"gaps deleted", []string{`DELETE FROM snapshot_gaps`}, "snapshot 1: its gaps (endpoints not read) are 0 rows that differ from the 1 its record holds"},
+			{"credential edited", []string{`UPDATE snapshots SET credential = 'auditor-app'`}, `snapshot 1: its credential is "auditor-app" but its record says "nhi-auditor (classic token)"`},
+			{"API URL edited", []string{`UPDATE snapshots SET api_url = 'https://ghe.acme.test/api/v3/'`}, `snapshot 1: its API URL is "https://ghe.acme.test/api/v3/" but its record says "http://127.0.0.1/"`},
+			{"times edited", []string{`UPDATE snapshots SET started_at = '2020-01-01T00:00:00Z', finished_at = '2020-01-01T00:10:00Z'`}, `snapshot 1: its start time is "2020-01-01T00:00:00Z"`},
+			{"reach edited", []string{`UPDATE snapshots SET reach = replace(reach, '"read":3', '"read":9')`}, `snapshot 1: its reach is "{\"unit\":\"repositories\",\"read\":9`},
+			{"snapshot deleted", []string{`DELETE FROM observations`, `DELETE FROM snapshots`}, "snapshot 1, recorded by event 1, is missing from the file: it was deleted"},
+			{"identities deleted", []string{`DELETE FROM identities WHERE id LIKE '%:b'`}, "identities: 1 identities the snapshots observed are missing from the table (rows were deleted): github:acme:github_deploy_key:b (observed by snapshot 1)"},
+			{"identity added", []string{`INSERT INTO identities SELECT 'github:acme:github_deploy_key:z', kind, source, account, first_snapshot, last_snapshot, first_seen, last_seen FROM identities LIMIT 1`}, "identities: 1 identities in the table were never observed by a finished snapshot (rows were added): github:acme:github_deploy_key:z"},
+			{"identity edited", []string{`UPDATE identities SET first_seen = '2020-01-01T00:00:00Z' WHERE id LIKE '%:b'`}, "identities: 1 rows differ from what the snapshots' observations imply (rows were edited): github:acme:github_deploy_key:b"},
+			{"principals edited", []string{`UPDATE principals SET login = 'mallory'`}, "snapshot 1: its principals (members, teams, collaborators, CODEOWNERS) are 1 rows that differ from the 1 its record holds"},
+			{"principals deleted", []string{`DELETE FROM principals`}, "snapshot 1: its principals (members, teams, collaborators, CODEOWNERS) are 0 rows that differ from the 1 its record holds"},
+			{"running snapshot made complete", []string{`INSERT INTO snapshots (source, account, api_url, credential, tool_version, started_at, finished_at, status, policy_id, counts, digest) SELECT source, account, api_url, credential, tool_version, started_at, finished_at, 'complete', policy_id, '{}', 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855' FROM snapshots`}, "snapshot 2: it is complete but the event log has no record of it finishing"},
+		}
+		for _, c := range cases {
+			t.Run(c.name, func(t *testing.T) {
+				s := openAt(t, eng.new(t))
+				a := obs("a", KindGitHubDeployKey)
+				w, err := s.BeginSnapshot(ctx, SnapshotInfo{Source: "github", Account: "acme", APIURL: "http://127.0.0.1/", Credential: "nhi-auditor (classic token)", ToolVersion: "test"})
+				if err != nil {
 					t.Fatal(err)
 				}
-			}
-			tamper(t, s, c.stmts...)
-			r, err := s.Verify(ctx)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if r.OK() {
-				t.Fatal("verify passed a tampered file")
-			}
-			if !strings.Contains(r.Problems[0], c.first) {
-				t.Errorf("first problem %q; want it to name %q (all: %q)", r.Problems[0], c.first, r.Problems)
-			}
-		})
-	}
+				for _, o := range []Observation{a, obs("b", KindGitHubDeployKey)} {
+					w.Record(o)
+				}
+				w.Gap(Gap{Endpoint: "GET /orgs/acme/hooks", Status: 403, Reason: "needs admin:org_hook"})
+				w.Principal(Principal{Type: PrincipalMember, Scope: "acme", Login: "alice", Role: "member"})
+				if err := w.SetReach(ctx, Reach{Unit: "repositories", Read: 3, Requests: 12, CannotSee: []string{"OAuth apps authorized outside SAML"}}); err != nil {
+					t.Fatal(err)
+				}
+				snap, err := w.Finish(ctx, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if r := snap.Reach; r == nil || r.Read != 3 || r.Requests != 12 || len(r.NotRead) != 0 || r.NotRead == nil {
+					t.Fatalf("reach %+v", snap.Reach)
+				}
+				if all, err := s.Snapshots(ctx); err != nil || all[0].Reach == nil || all[0].Reach.CannotSee[0] != "OAuth apps authorized outside SAML" {
+					t.Fatalf("reach read back: %+v %v", all, err)
+				}
+				for _, owner := range []string{"alice", "bob", "carol"} {
+					if _, err := s.SetOwner(ctx, "auditor@acme.test", a.ID, owner); err != nil {
+						t.Fatal(err)
+					}
+				}
+				tamper(t, s, c.stmts...)
+				r, err := s.Verify(ctx)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if r.OK() {
+					t.Fatal("verify passed a tampered file")
+				}
+				if !strings.Contains(r.Problems[0], c.first) {
+					t.Errorf("first problem %q; want it to name %q (all: %q)", r.Problems[0], c.first, r.Problems)
+				}
+			})
+		}
+	})
 }
 
 func TestConcurrentOwnerSetsKeepTheChain(t *testing.T) {
@@ -589,92 +613,96 @@ func TestResolveActor(t *testing.T) {
 }
 
 func TestResumeAfterKill(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "nhi.db")
-	s, _ := Open(ctx, path, OpenOptions{Create: true})
-	w, _ := s.BeginSnapshot(ctx, SnapshotInfo{Source: "github", Account: "acme", APIURL: "http://x/"})
-	w.Record(obs("a", KindGitHubDeployKey))
-	w.Principal(Principal{Type: PrincipalMember, Scope: "acme", Login: "alice", Role: "member"})
-	w.Gap(Gap{Endpoint: "GET /orgs/acme/hooks", Status: 403, Reason: "needs admin:org_hook"})
-	if err := w.Checkpoint("repo:a"); err != nil {
-		t.Fatal(err)
-	}
-	w.Record(obs("b", KindGitHubDeployKey)) // recorded after the last checkpoint, still in memory
-	s.Close()                               // killed: no Finish
-
-	s, _ = Open(ctx, path, OpenOptions{})
-	defer s.Close()
-	if other, _ := s.ResumeSnapshot(ctx, SnapshotInfo{Source: "github", Account: "other", APIURL: "http://x/"}); other != nil {
-		t.Error("resumed another account's run")
-	}
-	if other, _ := s.ResumeSnapshot(ctx, SnapshotInfo{Source: "github", Account: "acme", APIURL: "http://elsewhere/"}); other != nil {
-		t.Error("resumed a run against another server")
-	}
-	w, err := s.ResumeSnapshot(ctx, SnapshotInfo{Source: "github", Account: "acme", APIURL: "http://x/"})
-	if err != nil || w == nil {
-		t.Fatalf("resume: %v, %v", w, err)
-	}
-	if !w.Checkpointed("repo:a") || w.Checkpointed("repo:b") || w.Resumed() != 1 {
-		t.Errorf("checkpoints after resume: a=%v b=%v resumed=%d", w.Checkpointed("repo:a"), w.Checkpointed("repo:b"), w.Resumed())
-	}
-	// The resumed run reads repo b again and a again for good measure.
-	for _, o := range []Observation{obs("a", KindGitHubDeployKey), obs("b", KindGitHubDeployKey), obs("c", KindGitHubDeployKey)} {
-		if err := w.Record(o); err != nil {
+	eachEngine(t, func(t *testing.T, eng testEngine) {
+		path := filepath.Join(t.TempDir(), "nhi.db")
+		s, _ := Open(ctx, path, OpenOptions{Create: true})
+		w, _ := s.BeginSnapshot(ctx, SnapshotInfo{Source: "github", Account: "acme", APIURL: "http://x/"})
+		w.Record(obs("a", KindGitHubDeployKey))
+		w.Principal(Principal{Type: PrincipalMember, Scope: "acme", Login: "alice", Role: "member"})
+		w.Gap(Gap{Endpoint: "GET /orgs/acme/hooks", Status: 403, Reason: "needs admin:org_hook"})
+		if err := w.Checkpoint("repo:a"); err != nil {
 			t.Fatal(err)
 		}
-	}
-	snap, err := w.Finish(ctx, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	fresh := openNew(t)
-	whole := snapshot(t, fresh, nil, []Gap{{Endpoint: "GET /orgs/acme/hooks", Status: 403, Reason: "needs admin:org_hook"}},
-		obs("a", KindGitHubDeployKey), obs("b", KindGitHubDeployKey), obs("c", KindGitHubDeployKey))
-	if snap.Total() != 3 || snap.Digest != whole.Digest || snap.Status != SnapshotPartial || len(snap.Gaps) != 1 {
-		t.Errorf("resumed snapshot %+v; want the same as an uninterrupted run %+v", snap, whole)
-	}
-	if r, err := s.Verify(ctx); err != nil || !r.OK() {
-		t.Errorf("verify after resume: %+v %v", r, err)
-	}
-	if again, _ := s.ResumeSnapshot(ctx, SnapshotInfo{Source: "github", Account: "acme", APIURL: "http://x/"}); again != nil {
-		t.Error("a finished snapshot was offered for resuming")
-	}
+		w.Record(obs("b", KindGitHubDeployKey)) // recorded after the last checkpoint, still in memory
+		s.Close()                               // killed: no Finish
+
+		s, _ = Open(ctx, path, OpenOptions{})
+		defer s.Close()
+		if other, _ := s.ResumeSnapshot(ctx, SnapshotInfo{Source: "github", Account: "other", APIURL: "http://x/"}); other != nil {
+			t.Error("resumed another account's run")
+		}
+		if other, _ := s.ResumeSnapshot(ctx, SnapshotInfo{Source: "github", Account: "acme", APIURL: "http://elsewhere/"}); other != nil {
+			t.Error("resumed a run against another server")
+		}
+		w, err := s.ResumeSnapshot(ctx, SnapshotInfo{Source: "github", Account: "acme", APIURL: "http://x/"})
+		if err != nil || w == nil {
+			t.Fatalf("resume: %v, %v", w, err)
+		}
+		if !w.Checkpointed("repo:a") || w.Checkpointed("repo:b") || w.Resumed() != 1 {
+			t.Errorf("checkpoints after resume: a=%v b=%v resumed=%d", w.Checkpointed("repo:a"), w.Checkpointed("repo:b"), w.Resumed())
+		}
+		// The resumed run reads repo b again and a again for good measure.
+		for _, o := range []Observation{obs("a", KindGitHubDeployKey), obs("b", KindGitHubDeployKey), obs("c", KindGitHubDeployKey)} {
+			if err := w.Record(o); err != nil {
+				t.Fatal(err)
+			}
+		}
+		snap, err := w.Finish(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fresh := openAt(t, eng.new(t))
+		whole := snapshot(t, fresh, nil, []Gap{{Endpoint: "GET /orgs/acme/hooks", Status: 403, Reason: "needs admin:org_hook"}},
+			obs("a", KindGitHubDeployKey), obs("b", KindGitHubDeployKey), obs("c", KindGitHubDeployKey))
+		if snap.Total() != 3 || snap.Digest != whole.Digest || snap.Status != SnapshotPartial || len(snap.Gaps) != 1 {
+			t.Errorf("resumed snapshot %+v; want the same as an uninterrupted run %+v", snap, whole)
+		}
+		if r, err := s.Verify(ctx); err != nil || !r.OK() {
+			t.Errorf("verify after resume: %+v %v", r, err)
+		}
+		if again, _ := s.ResumeSnapshot(ctx, SnapshotInfo{Source: "github", Account: "acme", APIURL: "http://x/"}); again != nil {
+			t.Error("a finished snapshot was offered for resuming")
+		}
+	})
 }
 
 func TestCacheRoundTrip(t *testing.T) {
-	s := openNew(t)
-	const key = "GET /orgs/acme/hooks?page=1"
-	if _, _, ok, err := s.CacheGet(ctx, key); ok || err != nil {
-		t.Fatalf("empty cache: ok=%v err=%v", ok, err)
-	}
-	// An entry is replayed once a finished snapshot's record holds it.
-	w, err := s.BeginSnapshot(ctx, SnapshotInfo{Source: "github", Account: "acme"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.CachePut(ctx, key, `W/"abc"`, []byte("v1"))
-	s.CachePut(ctx, key, `W/"def"`, []byte("v2"))
-	if _, _, ok, _ := s.CacheGet(ctx, key); ok {
-		t.Error("an entry no snapshot recorded was offered")
-	}
-	if _, err := w.Finish(ctx, nil); err != nil {
-		t.Fatal(err)
-	}
-	etag, v, ok, err := s.CacheGet(ctx, key)
-	if !ok || err != nil || etag != `W/"def"` || string(v) != "v2" {
-		t.Errorf("got %q %q %v %v", etag, v, ok, err)
-	}
-	if r, _ := s.Verify(ctx); !r.OK() {
-		t.Errorf("verify: %q", r.Problems)
-	}
+	eachEngine(t, func(t *testing.T, eng testEngine) {
+		s := openAt(t, eng.new(t))
+		const key = "GET /orgs/acme/hooks?page=1"
+		if _, _, ok, err := s.CacheGet(ctx, key); ok || err != nil {
+			t.Fatalf("empty cache: ok=%v err=%v", ok, err)
+		}
+		// An entry is replayed once a finished snapshot's record holds it.
+		w, err := s.BeginSnapshot(ctx, SnapshotInfo{Source: "github", Account: "acme"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.CachePut(ctx, key, `W/"abc"`, []byte("v1"))
+		s.CachePut(ctx, key, `W/"def"`, []byte("v2"))
+		if _, _, ok, _ := s.CacheGet(ctx, key); ok {
+			t.Error("an entry no snapshot recorded was offered")
+		}
+		if _, err := w.Finish(ctx, nil); err != nil {
+			t.Fatal(err)
+		}
+		etag, v, ok, err := s.CacheGet(ctx, key)
+		if !ok || err != nil || etag != `W/"def"` || string(v) != "v2" {
+			t.Errorf("got %q %q %v %v", etag, v, ok, err)
+		}
+		if r, _ := s.Verify(ctx); !r.OK() {
+			t.Errorf("verify: %q", r.Problems)
+		}
 
-	// Edited behind nhi's back, it is never replayed, and verify says so.
-	tamper(t, s, `UPDATE http_cache SET value = 'v1'`)
-	if _, _, ok, _ := s.CacheGet(ctx, key); ok {
-		t.Error("an edited cache entry was offered")
-	}
-	if r, _ := s.Verify(ctx); r.OK() || !strings.Contains(r.Problems[0], `request cache: the entry "GET /orgs/acme/hooks?page=1" differs from what snapshot 1 recorded`) {
-		t.Errorf("verify after editing the cache: %q", r.Problems)
-	}
+		// Edited behind nhi's back, it is never replayed, and verify says so.
+		tamper(t, s, `UPDATE http_cache SET value = 'v1'`)
+		if _, _, ok, _ := s.CacheGet(ctx, key); ok {
+			t.Error("an edited cache entry was offered")
+		}
+		if r, _ := s.Verify(ctx); r.OK() || !strings.Contains(r.Problems[0], `request cache: the entry "GET /orgs/acme/hooks?page=1" differs from what snapshot 1 recorded`) {
+			t.Errorf("verify after editing the cache: %q", r.Problems)
+		}
+	})
 }
 
 func TestStoredJSONMatchesEncodingJSON(t *testing.T) {
@@ -725,68 +753,72 @@ func TestStoredFormsReadBack(t *testing.T) {
 }
 
 func TestUndoOwnerSetAndKnownOwners(t *testing.T) {
-	s := openNew(t)
-	w, _ := s.BeginSnapshot(ctx, SnapshotInfo{Source: "github", Account: "acme"})
-	a := obs("a", KindGitHubDeployKey)
-	w.Record(a)
-	w.Principal(Principal{Type: PrincipalMember, Scope: "acme", Login: "zed", Role: "member"})
-	w.Principal(Principal{Type: PrincipalTeam, Scope: "acme/a", Login: "acme/platform", Role: "admin"})
-	w.Finish(ctx, nil)
-	s.SetOwner(ctx, "auditor", a.ID, "alice")
-	second, _ := s.SetOwner(ctx, "auditor", a.ID, "bob")
-	undo, err := s.UndoOwnerSet(ctx, "auditor", second.Seq)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got, _ := s.Identity(ctx, a.ID); got.Owner != "alice" {
-		t.Errorf("owner after undo: %q; want alice", got.Owner)
-	}
-	if !strings.Contains(string(undo.Payload), fmt.Sprintf(`"undoes":%d`, second.Seq)) {
-		t.Errorf("undo event does not name what it reverses: %s", undo.Payload)
-	}
-	if r, _ := s.Verify(ctx); !r.OK() || r.Events != 4 {
-		t.Errorf("verify after undo: %+v", r)
-	}
-	if _, err := s.UndoOwnerSet(ctx, "auditor", 99); err == nil {
-		t.Error("undo of a missing event")
-	}
-	owners, _ := s.KnownOwners(ctx)
-	if fmt.Sprint(owners) != "[@acme/platform alice zed]" {
-		t.Errorf("known owners %v", owners)
-	}
-	// A bulk assignment with one unknown identity writes nothing.
-	if _, err := s.SetOwners(ctx, "auditor", []OwnerSet{{Identity: a.ID, Owner: "x"}, {Identity: "nope", Owner: "y"}}); !errors.Is(err, ErrUnknownIdentity) {
-		t.Errorf("bulk with an unknown identity: %v", err)
-	}
-	if got, _ := s.Identity(ctx, a.ID); got.Owner != "alice" {
-		t.Errorf("a failed bulk assignment changed the owner to %q", got.Owner)
-	}
+	eachEngine(t, func(t *testing.T, eng testEngine) {
+		s := openAt(t, eng.new(t))
+		w, _ := s.BeginSnapshot(ctx, SnapshotInfo{Source: "github", Account: "acme"})
+		a := obs("a", KindGitHubDeployKey)
+		w.Record(a)
+		w.Principal(Principal{Type: PrincipalMember, Scope: "acme", Login: "zed", Role: "member"})
+		w.Principal(Principal{Type: PrincipalTeam, Scope: "acme/a", Login: "acme/platform", Role: "admin"})
+		w.Finish(ctx, nil)
+		s.SetOwner(ctx, "auditor", a.ID, "alice")
+		second, _ := s.SetOwner(ctx, "auditor", a.ID, "bob")
+		undo, err := s.UndoOwnerSet(ctx, "auditor", second.Seq)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := s.Identity(ctx, a.ID); got.Owner != "alice" {
+			t.Errorf("owner after undo: %q; want alice", got.Owner)
+		}
+		if !strings.Contains(string(undo.Payload), fmt.Sprintf(`"undoes":%d`, second.Seq)) {
+			t.Errorf("undo event does not name what it reverses: %s", undo.Payload)
+		}
+		if r, _ := s.Verify(ctx); !r.OK() || r.Events != 4 {
+			t.Errorf("verify after undo: %+v", r)
+		}
+		if _, err := s.UndoOwnerSet(ctx, "auditor", 99); err == nil {
+			t.Error("undo of a missing event")
+		}
+		owners, _ := s.KnownOwners(ctx)
+		if fmt.Sprint(owners) != "[@acme/platform alice zed]" {
+			t.Errorf("known owners %v", owners)
+		}
+		// A bulk assignment with one unknown identity writes nothing.
+		if _, err := s.SetOwners(ctx, "auditor", []OwnerSet{{Identity: a.ID, Owner: "x"}, {Identity: "nope", Owner: "y"}}); !errors.Is(err, ErrUnknownIdentity) {
+			t.Errorf("bulk with an unknown identity: %v", err)
+		}
+		if got, _ := s.Identity(ctx, a.ID); got.Owner != "alice" {
+			t.Errorf("a failed bulk assignment changed the owner to %q", got.Owner)
+		}
+	})
 }
 
 func TestRefreshReevaluatesOwnerFindings(t *testing.T) {
-	s := openNew(t)
-	a := obs("a", KindGitHubActionsSecret)
-	a.Attributes = nil
-	snapshot(t, s, nil, nil, a)
-	ids, _ := s.Identities(ctx)
-	has := func(id *Identity, rule string) bool {
-		for _, f := range id.Findings {
-			if f.Rule == rule {
-				return true
+	eachEngine(t, func(t *testing.T, eng testEngine) {
+		s := openAt(t, eng.new(t))
+		a := obs("a", KindGitHubActionsSecret)
+		a.Attributes = nil
+		snapshot(t, s, nil, nil, a)
+		ids, _ := s.Identities(ctx)
+		has := func(id *Identity, rule string) bool {
+			for _, f := range id.Findings {
+				if f.Rule == rule {
+					return true
+				}
 			}
+			return false
 		}
-		return false
-	}
-	if !has(&ids[0], RuleOrphaned) {
-		t.Fatalf("no owner, no orphaned finding: %v", ids[0].Findings)
-	}
-	s.SetOwner(ctx, "auditor", a.ID, "alice@acme.test")
-	if err := s.Refresh(ctx, []*Identity{&ids[0]}); err != nil {
-		t.Fatal(err)
-	}
-	if ids[0].Owner != "alice@acme.test" || has(&ids[0], RuleOrphaned) {
-		t.Errorf("after Refresh: owner %q findings %v", ids[0].Owner, ids[0].Findings)
-	}
+		if !has(&ids[0], RuleOrphaned) {
+			t.Fatalf("no owner, no orphaned finding: %v", ids[0].Findings)
+		}
+		s.SetOwner(ctx, "auditor", a.ID, "alice@acme.test")
+		if err := s.Refresh(ctx, []*Identity{&ids[0]}); err != nil {
+			t.Fatal(err)
+		}
+		if ids[0].Owner != "alice@acme.test" || has(&ids[0], RuleOrphaned) {
+			t.Errorf("after Refresh: owner %q findings %v", ids[0].Owner, ids[0].Findings)
+		}
+	})
 }
 
 // A second process opening a file the first has just created, before
@@ -835,40 +867,42 @@ func TestHeaderStillInTheWAL(t *testing.T) {
 // since (by another process); a later change and its own undo cancel out;
 // an undone change is not undone twice.
 func TestUndoOwnerSetRefusesALaterChange(t *testing.T) {
-	s := openNew(t)
-	w, _ := s.BeginSnapshot(ctx, SnapshotInfo{Source: "github", Account: "acme"})
-	a, b := obs("a", KindGitHubDeployKey), obs("b", KindGitHubDeployKey)
-	w.Record(a)
-	w.Record(b)
-	w.Finish(ctx, nil)
-	x, _ := s.SetOwner(ctx, "ui", a.ID, "x")
-	s.SetOwner(ctx, "ui", b.ID, "other identity") // not the same thing: no conflict
-	y, _ := s.SetOwner(ctx, "cli", a.ID, "y")
-	if ids, err := s.OwnersChangedSince(ctx, x.Seq); err != nil || fmt.Sprint(ids) != fmt.Sprint([]string{b.ID, a.ID}) && fmt.Sprint(ids) != fmt.Sprint([]string{a.ID, b.ID}) {
-		t.Errorf("owners changed since event %d: %v %v", x.Seq, ids, err)
-	}
-	if ids, _ := s.OwnersChangedSince(ctx, y.Seq); len(ids) != 0 {
-		t.Errorf("owners changed since the head: %v", ids)
-	}
-	_, err := s.UndoOwnerSet(ctx, "ui", x.Seq)
-	if !errors.Is(err, ErrOwnerUndo) || !strings.Contains(err.Error(), fmt.Sprintf("changed since, to y by cli at %s (event %d)", y.At.UTC().Format("2006-01-02 15:04 UTC"), y.Seq)) {
-		t.Errorf("undo under a later change: %v", err)
-	}
-	if got, _ := s.Identity(ctx, a.ID); got.Owner != "y" {
-		t.Errorf("owner %q after a refused undo, want y", got.Owner)
-	}
-	// Undo newest first: y's undo cancels y, then x can go.
-	if _, err := s.UndoOwnerSet(ctx, "cli", y.Seq); err != nil {
-		t.Fatal(err)
-	}
-	ux, err := s.UndoOwnerSet(ctx, "ui", x.Seq)
-	if err != nil {
-		t.Fatalf("undo of x after y was undone: %v", err)
-	}
-	if got, _ := s.Identity(ctx, a.ID); got.Owner != "" {
-		t.Errorf("owner %q after both undos, want none", got.Owner)
-	}
-	if _, err := s.UndoOwnerSet(ctx, "ui", x.Seq); !errors.Is(err, ErrOwnerUndo) || !strings.Contains(err.Error(), fmt.Sprintf("already undone by event %d (by ui at", ux.Seq)) {
-		t.Errorf("second undo of the same change: %v", err)
-	}
+	eachEngine(t, func(t *testing.T, eng testEngine) {
+		s := openAt(t, eng.new(t))
+		w, _ := s.BeginSnapshot(ctx, SnapshotInfo{Source: "github", Account: "acme"})
+		a, b := obs("a", KindGitHubDeployKey), obs("b", KindGitHubDeployKey)
+		w.Record(a)
+		w.Record(b)
+		w.Finish(ctx, nil)
+		x, _ := s.SetOwner(ctx, "ui", a.ID, "x")
+		s.SetOwner(ctx, "ui", b.ID, "other identity") // not the same thing: no conflict
+		y, _ := s.SetOwner(ctx, "cli", a.ID, "y")
+		if ids, err := s.OwnersChangedSince(ctx, x.Seq); err != nil || fmt.Sprint(ids) != fmt.Sprint([]string{b.ID, a.ID}) && fmt.Sprint(ids) != fmt.Sprint([]string{a.ID, b.ID}) {
+			t.Errorf("owners changed since event %d: %v %v", x.Seq, ids, err)
+		}
+		if ids, _ := s.OwnersChangedSince(ctx, y.Seq); len(ids) != 0 {
+			t.Errorf("owners changed since the head: %v", ids)
+		}
+		_, err := s.UndoOwnerSet(ctx, "ui", x.Seq)
+		if !errors.Is(err, ErrOwnerUndo) || !strings.Contains(err.Error(), fmt.Sprintf("changed since, to y by cli at %s (event %d)", y.At.UTC().Format("2006-01-02 15:04 UTC"), y.Seq)) {
+			t.Errorf("undo under a later change: %v", err)
+		}
+		if got, _ := s.Identity(ctx, a.ID); got.Owner != "y" {
+			t.Errorf("owner %q after a refused undo, want y", got.Owner)
+		}
+		// Undo newest first: y's undo cancels y, then x can go.
+		if _, err := s.UndoOwnerSet(ctx, "cli", y.Seq); err != nil {
+			t.Fatal(err)
+		}
+		ux, err := s.UndoOwnerSet(ctx, "ui", x.Seq)
+		if err != nil {
+			t.Fatalf("undo of x after y was undone: %v", err)
+		}
+		if got, _ := s.Identity(ctx, a.ID); got.Owner != "" {
+			t.Errorf("owner %q after both undos, want none", got.Owner)
+		}
+		if _, err := s.UndoOwnerSet(ctx, "ui", x.Seq); !errors.Is(err, ErrOwnerUndo) || !strings.Contains(err.Error(), fmt.Sprintf("already undone by event %d (by ui at", ux.Seq)) {
+			t.Errorf("second undo of the same change: %v", err)
+		}
+	})
 }

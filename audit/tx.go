@@ -25,8 +25,9 @@ type Tx struct {
 }
 
 // Write runs fn in a write transaction and commits it when fn returns nil.
-// The write lock is taken at the start (BEGIN IMMEDIATE), so concurrent
-// writers in other processes queue; a writer that still finds the file busy
+// The write lock is taken at the start (BEGIN IMMEDIATE, or the advisory
+// lock on PostgreSQL: beginWrite), so concurrent writers in other
+// processes queue; a writer that still finds the file busy
 // after the busy timeout is retried a few times before the error surfaces.
 func (s *Store) Write(ctx context.Context, fn func(*Tx) error) error {
 	if s.readOnly {
@@ -47,7 +48,7 @@ func (s *Store) Write(ctx context.Context, fn func(*Tx) error) error {
 }
 
 func (s *Store) writeOnce(ctx context.Context, fn func(*Tx) error) error {
-	tx, err := s.db.BeginTx(ctx, nil)
+	tx, err := s.beginWrite(ctx)
 	if err != nil {
 		return err
 	}
@@ -58,10 +59,10 @@ func (s *Store) writeOnce(ctx context.Context, fn func(*Tx) error) error {
 	return tx.Commit()
 }
 
-// isBusy reports whether err is SQLite's SQLITE_BUSY or SQLITE_LOCKED,
+// isSQLiteBusy reports whether err is SQLite's SQLITE_BUSY or SQLITE_LOCKED,
 // extended codes (SQLITE_BUSY_SNAPSHOT, SQLITE_LOCKED_SHAREDCACHE, ...)
 // included: another connection holds the lock, and trying again can work.
-func isBusy(err error) bool {
+func isSQLiteBusy(err error) bool {
 	var e *sqlite.Error
 	if !errors.As(err, &e) {
 		return false

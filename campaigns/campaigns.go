@@ -476,7 +476,7 @@ type reader interface {
 
 const campaignColumns = `id, name, scope, due, status, snapshot_id, as_of, policy_digest, reviewers, carried_from,
 	item_count, population_digest, created_at, created_by, create_seq, closed_at, closed_by, COALESCE(close_seq, 0),
-	(SELECT COALESCE(json_extract(payload, '$.allow_admin_review'), 0) || ',' || COALESCE(json_extract(payload, '$.require_signed'), 0)
+	(SELECT COALESCE(json_extract(payload, '$.allow_admin_review'), '0') || ',' || COALESCE(json_extract(payload, '$.require_signed'), '0')
 		FROM events WHERE seq = campaigns.create_seq),
 	(SELECT COALESCE(json_extract(payload, '$.snapshots'), '') FROM events WHERE seq = campaigns.create_seq),
 	COALESCE((SELECT json_array(s.source, s.account, s.status, s.digest) FROM snapshots s WHERE s.id = campaigns.snapshot_id), '')`

@@ -41,7 +41,7 @@ func Close(ctx context.Context, st *audit.Store, actor, name string) (*Closed, e
 		}
 		out = &Closed{}
 		if err := tx.QueryRow(ctx, `SELECT
-			COALESCE(sum(decision <> ''), 0), COALESCE(sum(decision = ''), 0), COALESCE(sum(decision = '' AND carried <> ''), 0)
+			count(CASE WHEN decision <> '' THEN 1 END), count(CASE WHEN decision = '' THEN 1 END), count(CASE WHEN decision = '' AND carried <> '' THEN 1 END)
 			FROM campaign_items WHERE campaign_id = ?`, c.ID).Scan(&out.Decided, &out.NoResponse, &out.CarriedUnconfirmed); err != nil {
 			return err
 		}

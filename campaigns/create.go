@@ -312,17 +312,14 @@ func Create(ctx context.Context, st *audit.Store, actor string, spec Spec) (*Cre
 			return err
 		}
 		res.Event = ev
-		r, err := tx.Exec(ctx, `INSERT INTO campaigns (name, scope, due, snapshot_id, as_of, policy_digest, reviewers, carried_from,
+		var cid int64
+		err = tx.QueryRow(ctx, `INSERT INTO campaigns (name, scope, due, snapshot_id, as_of, policy_digest, reviewers, carried_from,
 			item_count, population_digest, created_at, created_by, create_seq, status)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'open')`,
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'open') RETURNING id`,
 			payload.Name, payload.Scope, payload.Due, payload.Snapshot, payload.AsOf, payload.PolicyDigest, string(revJSON),
-			payload.CarriedFrom, payload.Count, payload.PopulationDigest, formatAt(ev.At), actor, ev.Seq)
+			payload.CarriedFrom, payload.Count, payload.PopulationDigest, formatAt(ev.At), actor, ev.Seq).Scan(&cid)
 		if err != nil {
 			return fmt.Errorf("recording campaign %s: %w", spec.Name, err)
-		}
-		cid, err := r.LastInsertId()
-		if err != nil {
-			return err
 		}
 		return sp.each(itemBatch, func(items []frozen, hashes []string) error {
 			return insertItems(ctx, tx, cid, items, hashes)

@@ -243,7 +243,7 @@ func fillExceptions(ctx context.Context, st *audit.Store, campaign string, xs ma
 		}
 		var t terms
 		var approval int
-		if err := st.QueryRow(ctx, `SELECT COALESCE(json_extract(payload, '$.exception_expires'), ''), COALESCE(json_extract(payload, '$.exception_approval'), 0)
+		if err := st.QueryRow(ctx, `SELECT COALESCE(json_extract(payload, '$.exception_expires'), ''), COALESCE(json_extract(payload, '$.exception_approval'), '0')
 			FROM events WHERE seq = ?`, x.Seq).Scan(&t.expires, &approval); err != nil {
 			return fmt.Errorf("reading the exception of event %d: %w", x.Seq, err)
 		}
@@ -454,7 +454,7 @@ func standingExceptions(ctx context.Context, st *audit.Store) (map[string]audit.
 		t, ok := bySeq[x.Seq]
 		if !ok {
 			var approval int
-			if err := st.QueryRow(ctx, `SELECT COALESCE(json_extract(payload, '$.exception_expires'), ''), COALESCE(json_extract(payload, '$.exception_approval'), 0)
+			if err := st.QueryRow(ctx, `SELECT COALESCE(json_extract(payload, '$.exception_expires'), ''), COALESCE(json_extract(payload, '$.exception_approval'), '0')
 				FROM events WHERE seq = ?`, x.Seq).Scan(&t.expires, &approval); err != nil {
 				return nil, fmt.Errorf("reading the exception of event %d: %w", x.Seq, err)
 			}

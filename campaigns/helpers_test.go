@@ -2,11 +2,17 @@ package campaigns_test
 
 import (
 	"context"
+	"os"
 	"testing"
 
 	"github.com/nhi-audit/nhi/audit"
 	"github.com/nhi-audit/nhi/campaigns/campaignstest"
+	"github.com/nhi-audit/nhi/internal/pgtest"
 )
+
+// The campaigns' tests run on SQLite and on PostgreSQL; the server is one
+// per test binary, stopped here.
+func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
 
 var ctx = context.Background()
 
@@ -14,6 +20,11 @@ var ctx = context.Background()
 type fixture = campaignstest.Evidence
 
 func newFixture(t testing.TB) *fixture { return campaignstest.New(t, "2026-10-01T12:00:00Z") }
+
+// newFixtureOn is newFixture on engine eng.
+func newFixtureOn(t testing.TB, eng campaignstest.Engine) *fixture {
+	return campaignstest.NewOn(t, eng, "2026-10-01T12:00:00Z")
+}
 
 // key is a deploy key of repo acme/<repo>, added by addedBy. Its key was
 // created in 2024, so it is unrotated; never used, so stale.

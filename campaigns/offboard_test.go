@@ -179,55 +179,57 @@ func TestOffboardRefusals(t *testing.T) {
 // that did not is not, and one whose repository was not read is not
 // checked.
 func TestRotateVerifiedInReviewCampaign(t *testing.T) {
-	f := newFixture(t)
-	st := f.Store
-	f.Snapshot(t, nil, population()...)
-	if _, err := campaigns.Create(ctx, st, "lead", campaigns.Spec{Name: "q", Scope: "kind:actions_secret", Due: "2026-10-31", Reviewers: []string{"rita"}}); err != nil {
-		t.Fatal(err)
-	}
-	npm, sentry := audit.IdentityID("github", "acme", audit.KindGitHubActionsSecret, "api/NPM_TOKEN"), audit.IdentityID("github", "acme", audit.KindGitHubActionsSecret, "web/SENTRY_DSN")
-	for _, id := range []string{npm, sentry} {
-		if _, err := campaigns.Decide(ctx, st, "rita", "q", id, campaigns.Rotate, "rotate quarterly"); err != nil {
+	campaignstest.Engines(t, func(t *testing.T, eng campaignstest.Engine) {
+		f := newFixtureOn(t, eng)
+		st := f.Store
+		f.Snapshot(t, nil, population()...)
+		if _, err := campaigns.Create(ctx, st, "lead", campaigns.Spec{Name: "q", Scope: "kind:actions_secret", Due: "2026-10-31", Reviewers: []string{"rita"}}); err != nil {
 			t.Fatal(err)
 		}
-	}
-	if _, err := campaigns.Close(ctx, st, "lead", "q"); err != nil {
-		t.Fatal(err)
-	}
-	f.Clock.Set("2026-10-10T00:00:00Z")
-	obs := population()
-	obs[6].RotatedAt = campaignstest.TimeP("2026-10-09T00:00:00Z")
-	f.Snapshot(t, nil, obs...)
-	rs, err := campaigns.VerifyRemediation(ctx, st, "lead", "q")
-	if err != nil || len(rs) != 1 {
-		t.Fatal(rs, err)
-	}
-	r := rs[0]
-	if !slices.Equal(r.Rotated, []string{npm}) || !slices.Equal(r.NotRotated, []string{sentry}) || r.Access != "" ||
-		!strings.Contains(r.Detail[sentry], "last rotated 2026-09-01T00:00:00Z, not after 2026-10-01T12:00:00Z") {
-		t.Errorf("rotation: %+v", r)
-	}
-	s, err := campaigns.Get(ctx, st, "q")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, it := range s.Items {
-		if want := map[string]string{npm: campaigns.Rotated, sentry: campaigns.NotRotated}[it.ID]; it.Verification != want {
-			t.Errorf("%s: verification %q, want %q", it.ID, it.Verification, want)
+		npm, sentry := audit.IdentityID("github", "acme", audit.KindGitHubActionsSecret, "api/NPM_TOKEN"), audit.IdentityID("github", "acme", audit.KindGitHubActionsSecret, "web/SENTRY_DSN")
+		for _, id := range []string{npm, sentry} {
+			if _, err := campaigns.Decide(ctx, st, "rita", "q", id, campaigns.Rotate, "rotate quarterly"); err != nil {
+				t.Fatal(err)
+			}
 		}
-	}
-	// A snapshot that cannot read web's secrets claims nothing about them.
-	f.Clock.Set("2026-10-12T00:00:00Z")
-	f.Snapshot(t, []audit.Gap{{Endpoint: "GET /repos/acme/web/actions/secrets", Kind: audit.KindGitHubActionsSecret, Scope: "acme/web", Status: 403, Reason: "no access"}}, obs[:6]...)
-	rs, err = campaigns.VerifyRemediation(ctx, st, "lead", "q")
-	if err != nil || len(rs) != 1 {
-		t.Fatal(rs, err)
-	}
-	r = rs[0]
-	if !slices.Equal(r.NotChecked, []string{sentry}) || !slices.Equal(r.Removed, []string{npm}) {
-		t.Errorf("with a gap: %+v", r)
-	}
-	if problems, err := campaigns.Verify(ctx, st); err != nil || len(problems) != 0 {
-		t.Fatalf("verify the log: %v %v", problems, err)
-	}
+		if _, err := campaigns.Close(ctx, st, "lead", "q"); err != nil {
+			t.Fatal(err)
+		}
+		f.Clock.Set("2026-10-10T00:00:00Z")
+		obs := population()
+		obs[6].RotatedAt = campaignstest.TimeP("2026-10-09T00:00:00Z")
+		f.Snapshot(t, nil, obs...)
+		rs, err := campaigns.VerifyRemediation(ctx, st, "lead", "q")
+		if err != nil || len(rs) != 1 {
+			t.Fatal(rs, err)
+		}
+		r := rs[0]
+		if !slices.Equal(r.Rotated, []string{npm}) || !slices.Equal(r.NotRotated, []string{sentry}) || r.Access != "" ||
+			!strings.Contains(r.Detail[sentry], "last rotated 2026-09-01T00:00:00Z, not after 2026-10-01T12:00:00Z") {
+			t.Errorf("rotation: %+v", r)
+		}
+		s, err := campaigns.Get(ctx, st, "q")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, it := range s.Items {
+			if want := map[string]string{npm: campaigns.Rotated, sentry: campaigns.NotRotated}[it.ID]; it.Verification != want {
+				t.Errorf("%s: verification %q, want %q", it.ID, it.Verification, want)
+			}
+		}
+		// A snapshot that cannot read web's secrets claims nothing about them.
+		f.Clock.Set("2026-10-12T00:00:00Z")
+		f.Snapshot(t, []audit.Gap{{Endpoint: "GET /repos/acme/web/actions/secrets", Kind: audit.KindGitHubActionsSecret, Scope: "acme/web", Status: 403, Reason: "no access"}}, obs[:6]...)
+		rs, err = campaigns.VerifyRemediation(ctx, st, "lead", "q")
+		if err != nil || len(rs) != 1 {
+			t.Fatal(rs, err)
+		}
+		r = rs[0]
+		if !slices.Equal(r.NotChecked, []string{sentry}) || !slices.Equal(r.Removed, []string{npm}) {
+			t.Errorf("with a gap: %+v", r)
+		}
+		if problems, err := campaigns.Verify(ctx, st); err != nil || len(problems) != 0 {
+			t.Fatalf("verify the log: %v %v", problems, err)
+		}
+	})
 }

@@ -28,4 +28,21 @@ CREATE TABLE offboard_items (
 	PRIMARY KEY (campaign_id, identity_id)
 ) WITHOUT ROWID;
 `)
+	audit.RegisterPostgresMigrations("offboarding", `
+CREATE TABLE offboardings (
+	campaign_id BIGINT PRIMARY KEY REFERENCES campaigns(id),
+	kind        TEXT NOT NULL CHECK (kind IN ('person', 'system')),
+	person      TEXT NOT NULL DEFAULT '',
+	effective   TEXT NOT NULL,
+	event_seq   BIGINT NOT NULL REFERENCES events(seq)
+);
+
+CREATE TABLE offboard_items (
+	campaign_id BIGINT NOT NULL REFERENCES campaigns(id),
+	identity_id TEXT NOT NULL,
+	snapshot_id BIGINT NOT NULL REFERENCES snapshots(id),
+	relations   TEXT NOT NULL,
+	PRIMARY KEY (campaign_id, identity_id)
+);
+`)
 }

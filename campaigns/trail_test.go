@@ -9,6 +9,7 @@ import (
 
 	"github.com/nhi-audit/nhi/audit"
 	"github.com/nhi-audit/nhi/campaigns"
+	"github.com/nhi-audit/nhi/campaigns/campaignstest"
 )
 
 func trail(t testing.TB, st *audit.Store, id string) string {
@@ -31,55 +32,57 @@ func trail(t testing.TB, st *audit.Store, id string) string {
 // An identity's trail is every decision, confirmation, undo, close and
 // removal check that names it, in log order, and nothing about others.
 func TestTrail(t *testing.T) {
-	f := newFixture(t)
-	// #1 records the snapshot.
-	f.Snapshot(t, nil, population()...)
-	create(t, f, campaigns.Spec{Name: "q", Scope: "kind:deploy_key"}) // #2
-	k1, k2 := keyID("api", "1"), keyID("api", "2")
-	o, err := campaigns.Decide(ctx, f.Store, "rita", "q", k1, campaigns.Keep, "deploys api") // #3
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := campaigns.Undo(ctx, f.Store, "rita", "", o.Event.Seq); err != nil { // #4
-		t.Fatal(err)
-	}
-	if _, err := campaigns.DecideMatching(ctx, f.Store, "sam", "q", "scope:acme/api", campaigns.Decommission, "api is retired", false); err != nil { // #5
-		t.Fatal(err)
-	}
-	if _, err := campaigns.Decide(ctx, f.Store, "rita", "q", keyID("web", "3"), campaigns.Keep, "deploys web"); err != nil { // #6
-		t.Fatal(err)
-	}
-	if _, err := campaigns.Close(ctx, f.Store, "lead", "q"); err != nil { // #7
-		t.Fatal(err)
-	}
-	// A later snapshot without api/1: its removal is checked.
-	f.Clock.Set("2026-11-05T12:00:00Z")
-	var later []audit.Observation
-	for _, o := range population() {
-		if o.ID != k1 {
-			later = append(later, o)
+	campaignstest.Engines(t, func(t *testing.T, eng campaignstest.Engine) {
+		f := newFixtureOn(t, eng)
+		// #1 records the snapshot.
+		f.Snapshot(t, nil, population()...)
+		create(t, f, campaigns.Spec{Name: "q", Scope: "kind:deploy_key"}) // #2
+		k1, k2 := keyID("api", "1"), keyID("api", "2")
+		o, err := campaigns.Decide(ctx, f.Store, "rita", "q", k1, campaigns.Keep, "deploys api") // #3
+		if err != nil {
+			t.Fatal(err)
 		}
-	}
-	// #8 records the snapshot.
-	snap := f.Snapshot(t, nil, later...)
-	if _, err := campaigns.VerifyAfterSnapshot(ctx, f.Store, "lead", snap.ID); err != nil { // #9
-		t.Fatal(err)
-	}
+		if _, err := campaigns.Undo(ctx, f.Store, "rita", "", o.Event.Seq); err != nil { // #4
+			t.Fatal(err)
+		}
+		if _, err := campaigns.DecideMatching(ctx, f.Store, "sam", "q", "scope:acme/api", campaigns.Decommission, "api is retired", false); err != nil { // #5
+			t.Fatal(err)
+		}
+		if _, err := campaigns.Decide(ctx, f.Store, "rita", "q", keyID("web", "3"), campaigns.Keep, "deploys web"); err != nil { // #6
+			t.Fatal(err)
+		}
+		if _, err := campaigns.Close(ctx, f.Store, "lead", "q"); err != nil { // #7
+			t.Fatal(err)
+		}
+		// A later snapshot without api/1: its removal is checked.
+		f.Clock.Set("2026-11-05T12:00:00Z")
+		var later []audit.Observation
+		for _, o := range population() {
+			if o.ID != k1 {
+				later = append(later, o)
+			}
+		}
+		// #8 records the snapshot.
+		snap := f.Snapshot(t, nil, later...)
+		if _, err := campaigns.VerifyAfterSnapshot(ctx, f.Store, "lead", snap.ID); err != nil { // #9
+			t.Fatal(err)
+		}
 
-	want := "#3 rita q: keep — deploys api\n#4 rita q: undid #3\n#5 sam q: decommission (bulk, 2 items) — api is retired\n#9 lead q: checked: removed (snapshot 2)"
-	if got := trail(t, f.Store, k1); got != want {
-		t.Errorf("trail of api/1:\n%s\nwant\n%s", got, want)
-	}
-	want = "#5 sam q: decommission (bulk, 2 items) — api is retired\n#9 lead q: checked: still present (snapshot 2)"
-	if got := trail(t, f.Store, k2); got != want {
-		t.Errorf("trail of api/2:\n%s\nwant\n%s", got, want)
-	}
-	if got := trail(t, f.Store, keyID("ops", "5")); got != "#7 lead q: closed without a decision: no-response" {
-		t.Errorf("trail of an item nobody decided: %q", got)
-	}
-	if got := trail(t, f.Store, audit.IdentityID("github", "acme", audit.KindGitHubActionsSecret, "api/NPM_TOKEN")); got != "" {
-		t.Errorf("trail of an identity outside every campaign: %q", got)
-	}
+		want := "#3 rita q: keep — deploys api\n#4 rita q: undid #3\n#5 sam q: decommission (bulk, 2 items) — api is retired\n#9 lead q: checked: removed (snapshot 2)"
+		if got := trail(t, f.Store, k1); got != want {
+			t.Errorf("trail of api/1:\n%s\nwant\n%s", got, want)
+		}
+		want = "#5 sam q: decommission (bulk, 2 items) — api is retired\n#9 lead q: checked: still present (snapshot 2)"
+		if got := trail(t, f.Store, k2); got != want {
+			t.Errorf("trail of api/2:\n%s\nwant\n%s", got, want)
+		}
+		if got := trail(t, f.Store, keyID("ops", "5")); got != "#7 lead q: closed without a decision: no-response" {
+			t.Errorf("trail of an item nobody decided: %q", got)
+		}
+		if got := trail(t, f.Store, audit.IdentityID("github", "acme", audit.KindGitHubActionsSecret, "api/NPM_TOKEN")); got != "" {
+			t.Errorf("trail of an identity outside every campaign: %q", got)
+		}
+	})
 }
 
 // A file made by the build before campaigns owned its tables (audit

@@ -11,115 +11,120 @@ import (
 
 	"github.com/nhi-audit/nhi/audit"
 	"github.com/nhi-audit/nhi/campaigns"
+	"github.com/nhi-audit/nhi/campaigns/campaignstest"
 )
 
 func TestRemediationVerification(t *testing.T) {
-	f := newFixture(t)
-	f.Snapshot(t, nil, population()...)
-	create(t, f, campaigns.Spec{Name: "q", Scope: "kind:deploy_key", Due: "2026-10-15"})
-	for _, id := range []string{keyID("api", "1"), keyID("api", "2"), keyID("web", "3"), keyID("ops", "5")} {
-		if _, err := campaigns.Decide(ctx, f.Store, "zoe", "q", id, campaigns.Decommission, ""); err != nil {
+	campaignstest.Engines(t, func(t *testing.T, eng campaignstest.Engine) {
+		f := newFixtureOn(t, eng)
+		f.Snapshot(t, nil, population()...)
+		create(t, f, campaigns.Spec{Name: "q", Scope: "kind:deploy_key", Due: "2026-10-15"})
+		for _, id := range []string{keyID("api", "1"), keyID("api", "2"), keyID("web", "3"), keyID("ops", "5")} {
+			if _, err := campaigns.Decide(ctx, f.Store, "zoe", "q", id, campaigns.Decommission, ""); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := campaigns.Decide(ctx, f.Store, "zoe", "q", keyID("ops", "6"), campaigns.Keep, "runbook"); err != nil {
 			t.Fatal(err)
 		}
-	}
-	if _, err := campaigns.Decide(ctx, f.Store, "zoe", "q", keyID("ops", "6"), campaigns.Keep, "runbook"); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := onlyRemediation(campaigns.VerifyRemediation(ctx, f.Store, "zoe", "q")); !errors.Is(err, campaigns.ErrOpen) {
-		t.Errorf("verify before close: %v", err)
-	}
-	if _, err := campaigns.Close(ctx, f.Store, "lead", "q"); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := onlyRemediation(campaigns.VerifyRemediation(ctx, f.Store, "zoe", "q")); !errors.Is(err, campaigns.ErrNoSnapshot) || !strings.Contains(err.Error(), "take a new snapshot") {
-		t.Errorf("verify without a later snapshot: %v", err)
-	}
-
-	// A week later: api/1 and web/3 are gone; api/2 is still there; ops
-	// could not be read (a gap on its deploy keys), so ops/5 is not checked.
-	f.Clock.Set("2026-10-08T10:00:00Z")
-	var obs []audit.Observation
-	for _, o := range population() {
-		if o.ID != keyID("api", "1") && o.ID != keyID("web", "3") && !strings.HasPrefix(o.Scope, "acme/ops") {
-			obs = append(obs, o)
+		if _, err := onlyRemediation(campaigns.VerifyRemediation(ctx, f.Store, "zoe", "q")); !errors.Is(err, campaigns.ErrOpen) {
+			t.Errorf("verify before close: %v", err)
 		}
-	}
-	gap := audit.Gap{Endpoint: "GET /repos/acme/ops/keys", Kind: audit.KindGitHubDeployKey, Scope: "acme/ops", Status: 403, Reason: "needs admin"}
-	snap := f.Snapshot(t, []audit.Gap{gap}, obs...)
-	r, err := onlyRemediation(campaigns.VerifyRemediation(ctx, f.Store, "zoe", "q"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !slices.Equal(r.Removed, []string{keyID("api", "1"), keyID("web", "3")}) || !slices.Equal(r.StillPresent, []string{keyID("api", "2")}) ||
-		!slices.Equal(r.NotChecked, []string{keyID("ops", "5")}) || len(r.Overdue) != 0 || !r.Recorded || r.Snapshot.ID != snap.ID {
-		t.Fatalf("remediation %+v", r)
-	}
-	var p campaigns.VerifyPayload
-	json.Unmarshal(r.Event.Payload, &p)
-	if r.Event.Type != campaigns.EventVerify || p.Snapshot != snap.ID || len(p.Removed) != 2 {
-		t.Errorf("verify event %+v", r.Event)
-	}
-	// Again against the same snapshot: same answer, nothing new recorded.
-	r2, err := onlyRemediation(campaigns.VerifyRemediation(ctx, f.Store, "zoe", "q"))
-	if err != nil || r2.Recorded || !slices.Equal(r2.Removed, r.Removed) {
-		t.Errorf("second verify %+v %v", r2, err)
-	}
-	c := get(t, f, "q")
-	for id, want := range map[string]string{keyID("api", "1"): campaigns.Removed, keyID("api", "2"): campaigns.StillPresent,
-		keyID("ops", "5"): campaigns.NotChecked, keyID("ops", "6"): ""} {
-		if it := item(t, c, id); it.Verification != want || (want != "" && it.VerifiedSnapshot != snap.ID) {
-			t.Errorf("%s: verification %q at %d, want %q", id, it.Verification, it.VerifiedSnapshot, want)
+		if _, err := campaigns.Close(ctx, f.Store, "lead", "q"); err != nil {
+			t.Fatal(err)
 		}
-	}
+		if _, err := onlyRemediation(campaigns.VerifyRemediation(ctx, f.Store, "zoe", "q")); !errors.Is(err, campaigns.ErrNoSnapshot) || !strings.Contains(err.Error(), "take a new snapshot") {
+			t.Errorf("verify without a later snapshot: %v", err)
+		}
 
-	// Past the due date, a snapshot taken by the snapshot command verifies
-	// every closed campaign of the account; api/2 is now overdue.
-	f.Clock.Set("2026-10-20T10:00:00Z")
-	snap3 := f.Snapshot(t, nil, obs...)
-	rs, err := campaigns.VerifyAfterSnapshot(ctx, f.Store, "nhi snapshot", snap3.ID)
-	if err != nil || len(rs) != 1 {
-		t.Fatalf("after snapshot: %+v %v", rs, err)
-	}
-	if !slices.Equal(rs[0].Overdue, []string{keyID("api", "2")}) || !slices.Equal(rs[0].Removed, []string{keyID("api", "1"), keyID("ops", "5"), keyID("web", "3")}) || !rs[0].Recorded {
-		t.Errorf("after snapshot %+v", rs[0])
-	}
-	// An older snapshot never overwrites a newer verification.
-	if _, err := campaigns.VerifyAfterSnapshot(ctx, f.Store, "x", snap.ID); err != nil {
-		t.Fatal(err)
-	}
-	if it := item(t, get(t, f, "q"), keyID("ops", "5")); it.Verification != campaigns.Removed || it.VerifiedSnapshot != snap3.ID {
-		t.Errorf("older snapshot overwrote the verification: %+v", it)
-	}
-	verifyOK(t, f)
+		// A week later: api/1 and web/3 are gone; api/2 is still there; ops
+		// could not be read (a gap on its deploy keys), so ops/5 is not checked.
+		f.Clock.Set("2026-10-08T10:00:00Z")
+		var obs []audit.Observation
+		for _, o := range population() {
+			if o.ID != keyID("api", "1") && o.ID != keyID("web", "3") && !strings.HasPrefix(o.Scope, "acme/ops") {
+				obs = append(obs, o)
+			}
+		}
+		gap := audit.Gap{Endpoint: "GET /repos/acme/ops/keys", Kind: audit.KindGitHubDeployKey, Scope: "acme/ops", Status: 403, Reason: "needs admin"}
+		snap := f.Snapshot(t, []audit.Gap{gap}, obs...)
+		r, err := onlyRemediation(campaigns.VerifyRemediation(ctx, f.Store, "zoe", "q"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(r.Removed, []string{keyID("api", "1"), keyID("web", "3")}) || !slices.Equal(r.StillPresent, []string{keyID("api", "2")}) ||
+			!slices.Equal(r.NotChecked, []string{keyID("ops", "5")}) || len(r.Overdue) != 0 || !r.Recorded || r.Snapshot.ID != snap.ID {
+			t.Fatalf("remediation %+v", r)
+		}
+		var p campaigns.VerifyPayload
+		json.Unmarshal(r.Event.Payload, &p)
+		if r.Event.Type != campaigns.EventVerify || p.Snapshot != snap.ID || len(p.Removed) != 2 {
+			t.Errorf("verify event %+v", r.Event)
+		}
+		// Again against the same snapshot: same answer, nothing new recorded.
+		r2, err := onlyRemediation(campaigns.VerifyRemediation(ctx, f.Store, "zoe", "q"))
+		if err != nil || r2.Recorded || !slices.Equal(r2.Removed, r.Removed) {
+			t.Errorf("second verify %+v %v", r2, err)
+		}
+		c := get(t, f, "q")
+		for id, want := range map[string]string{keyID("api", "1"): campaigns.Removed, keyID("api", "2"): campaigns.StillPresent,
+			keyID("ops", "5"): campaigns.NotChecked, keyID("ops", "6"): ""} {
+			if it := item(t, c, id); it.Verification != want || (want != "" && it.VerifiedSnapshot != snap.ID) {
+				t.Errorf("%s: verification %q at %d, want %q", id, it.Verification, it.VerifiedSnapshot, want)
+			}
+		}
+
+		// Past the due date, a snapshot taken by the snapshot command verifies
+		// every closed campaign of the account; api/2 is now overdue.
+		f.Clock.Set("2026-10-20T10:00:00Z")
+		snap3 := f.Snapshot(t, nil, obs...)
+		rs, err := campaigns.VerifyAfterSnapshot(ctx, f.Store, "nhi snapshot", snap3.ID)
+		if err != nil || len(rs) != 1 {
+			t.Fatalf("after snapshot: %+v %v", rs, err)
+		}
+		if !slices.Equal(rs[0].Overdue, []string{keyID("api", "2")}) || !slices.Equal(rs[0].Removed, []string{keyID("api", "1"), keyID("ops", "5"), keyID("web", "3")}) || !rs[0].Recorded {
+			t.Errorf("after snapshot %+v", rs[0])
+		}
+		// An older snapshot never overwrites a newer verification.
+		if _, err := campaigns.VerifyAfterSnapshot(ctx, f.Store, "x", snap.ID); err != nil {
+			t.Fatal(err)
+		}
+		if it := item(t, get(t, f, "q"), keyID("ops", "5")); it.Verification != campaigns.Removed || it.VerifiedSnapshot != snap3.ID {
+			t.Errorf("older snapshot overwrote the verification: %+v", it)
+		}
+		verifyOK(t, f)
+	})
 }
 
 func TestGapsOnlyHideWhatTheyCover(t *testing.T) {
-	f := newFixture(t)
-	f.Snapshot(t, nil, population()...)
-	create(t, f, campaigns.Spec{Name: "q", Scope: "id:*"})
-	for _, id := range []string{keyID("api", "1"), keyID("web", "3")} {
-		if _, err := campaigns.Decide(ctx, f.Store, "zoe", "q", id, campaigns.Decommission, ""); err != nil {
+	campaignstest.Engines(t, func(t *testing.T, eng campaignstest.Engine) {
+		f := newFixtureOn(t, eng)
+		f.Snapshot(t, nil, population()...)
+		create(t, f, campaigns.Spec{Name: "q", Scope: "id:*"})
+		for _, id := range []string{keyID("api", "1"), keyID("web", "3")} {
+			if _, err := campaigns.Decide(ctx, f.Store, "zoe", "q", id, campaigns.Decommission, ""); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := campaigns.Close(ctx, f.Store, "lead", "q"); err != nil {
 			t.Fatal(err)
 		}
-	}
-	if _, err := campaigns.Close(ctx, f.Store, "lead", "q"); err != nil {
-		t.Fatal(err)
-	}
-	// Gaps: another kind in acme/api; deploy keys of the whole org.
-	gaps := []audit.Gap{
-		{Endpoint: "GET /repos/acme/api/hooks", Kind: audit.KindGitHubWebhook, Scope: "acme/api", Reason: "403"},
-		{Endpoint: "GET /orgs/acme/repos", Kind: audit.KindGitHubDeployKey, Scope: "acme", Reason: "500"},
-	}
-	f.Snapshot(t, gaps[:1])
-	r, err := onlyRemediation(campaigns.VerifyRemediation(ctx, f.Store, "zoe", "q"))
-	if err != nil || len(r.Removed) != 2 {
-		t.Fatalf("a gap of another kind hid a removal: %+v %v", r, err)
-	}
-	f.Snapshot(t, gaps)
-	r, err = onlyRemediation(campaigns.VerifyRemediation(ctx, f.Store, "zoe", "q"))
-	if err != nil || len(r.NotChecked) != 2 {
-		t.Fatalf("an org-wide gap did not make repo keys not-checked: %+v %v", r, err)
-	}
+		// Gaps: another kind in acme/api; deploy keys of the whole org.
+		gaps := []audit.Gap{
+			{Endpoint: "GET /repos/acme/api/hooks", Kind: audit.KindGitHubWebhook, Scope: "acme/api", Reason: "403"},
+			{Endpoint: "GET /orgs/acme/repos", Kind: audit.KindGitHubDeployKey, Scope: "acme", Reason: "500"},
+		}
+		f.Snapshot(t, gaps[:1])
+		r, err := onlyRemediation(campaigns.VerifyRemediation(ctx, f.Store, "zoe", "q"))
+		if err != nil || len(r.Removed) != 2 {
+			t.Fatalf("a gap of another kind hid a removal: %+v %v", r, err)
+		}
+		f.Snapshot(t, gaps)
+		r, err = onlyRemediation(campaigns.VerifyRemediation(ctx, f.Store, "zoe", "q"))
+		if err != nil || len(r.NotChecked) != 2 {
+			t.Fatalf("an org-wide gap did not make repo keys not-checked: %+v %v", r, err)
+		}
+	})
 }
 
 // tampered builds a file with every kind of campaign record, then lets a

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/nhi-audit/nhi/audit"
+	"github.com/nhi-audit/nhi/internal/pgtest"
 )
 
 // Clock is a store clock a test sets by hand. Safe for concurrent use.
@@ -81,6 +82,41 @@ func New(t testing.TB, start string) *Evidence {
 	return open(t, filepath.Join(t.TempDir(), "nhi.db"), NewClock(start), true)
 }
 
+// Engine is a database the evidence lives in: tests run on each
+// (docs/team.md).
+type Engine string
+
+// The engines: an SQLite evidence file, and a fresh database on the test
+// binary's PostgreSQL server (internal/pgtest; the test binary's
+// TestMain calls pgtest.Main).
+const (
+	SQLite   Engine = "sqlite"
+	Postgres Engine = "postgres"
+)
+
+// Engines runs f once per engine, as subtests "sqlite" and "postgres";
+// under -short the PostgreSQL one skips, saying why.
+func Engines(t *testing.T, f func(t *testing.T, eng Engine)) {
+	t.Helper()
+	for _, eng := range []Engine{SQLite, Postgres} {
+		t.Run(string(eng), func(t *testing.T) {
+			if eng == Postgres {
+				pgtest.Shared(t)
+			}
+			f(t, eng)
+		})
+	}
+}
+
+// NewOn is New on engine eng.
+func NewOn(t testing.TB, eng Engine, start string) *Evidence {
+	t.Helper()
+	if eng == Postgres {
+		return open(t, pgtest.URL(t), NewClock(start), true)
+	}
+	return New(t, start)
+}
+
 func open(t testing.TB, path string, c *Clock, create bool) *Evidence {
 	t.Helper()
 	st, err := audit.Open(context.Background(), path, audit.OpenOptions{Create: create, Now: c.Now})
@@ -122,9 +158,17 @@ func (e *Evidence) Raw(t testing.TB) *sql.DB {
 	return db
 }
 
-// Exec runs q on the file behind nhi's back.
+// Exec runs q on the file behind nhi's back. On PostgreSQL it runs in a
+// write transaction of the store, as its owner (triggers still apply).
 func (e *Evidence) Exec(t testing.TB, q string, args ...any) {
 	t.Helper()
+	if audit.IsPostgresURL(e.Path) {
+		ctx := context.Background()
+		if err := e.Store.Write(ctx, func(tx *audit.Tx) error { _, err := tx.Exec(ctx, q, args...); return err }); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+		return
+	}
 	if _, err := e.Raw(t).Exec(q, args...); err != nil {
 		t.Fatalf("%s: %v", q, err)
 	}

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/nhi-audit/nhi/audit"
+	"github.com/nhi-audit/nhi/campaigns/campaignstest"
 	"github.com/nhi-audit/nhi/campaigns/report"
 )
 
@@ -59,16 +60,18 @@ func failsNaming(t *testing.T, res *report.BundleResult, subject, says string) {
 }
 
 func TestVerifyCleanBundle(t *testing.T) {
-	f := newFixture(t)
-	dir, _ := export(t, f, exportOptions())
-	res := verify(t, dir, f.Store, report.VerifyOptions{})
-	if !res.OK() || !res.LogChecked {
-		t.Fatalf("a fresh bundle fails: %+v", res.Problems())
-	}
-	// Without an evidence file, files alone.
-	if res := verify(t, dir, nil, report.VerifyOptions{}); !res.OK() || res.LogChecked {
-		t.Fatalf("files-only check: %+v", res.Problems())
-	}
+	campaignstest.Engines(t, func(t *testing.T, eng campaignstest.Engine) {
+		f := newFixtureOn(t, eng)
+		dir, _ := export(t, f, exportOptions())
+		res := verify(t, dir, f.Store, report.VerifyOptions{})
+		if !res.OK() || !res.LogChecked {
+			t.Fatalf("a fresh bundle fails: %+v", res.Problems())
+		}
+		// Without an evidence file, files alone.
+		if res := verify(t, dir, nil, report.VerifyOptions{}); !res.OK() || res.LogChecked {
+			t.Fatalf("files-only check: %+v", res.Problems())
+		}
+	})
 }
 
 // One edited byte in any file fails, naming the file.
@@ -107,20 +110,22 @@ func TestTamperOneByte(t *testing.T) {
 // An edit carried into manifest.json and SHA256SUMS (an unsigned bundle
 // rewritten consistently) is caught by rebuilding from the log.
 func TestConsistentEditIsRebuiltAway(t *testing.T) {
-	f := newFixture(t)
-	dir, _ := export(t, f, exportOptions())
-	d := copyDir(t, dir)
-	md := readFile(t, filepath.Join(d, "report.md"))
-	edited := bytes.Replace(md, []byte("| 7 | deploy key | old-ci | acme/api | — | orphaned (high, NHI1); stale (high, NHI1); unrotated (medium, NHI7) | decommission"),
-		[]byte("| 7 | deploy key | old-ci | acme/api | — | orphaned (high, NHI1); stale (high, NHI1); unrotated (medium, NHI7) | keep"), 1)
-	if bytes.Equal(md, edited) {
-		t.Fatal("the row to edit is not in report.md")
-	}
-	rehash(t, d, "report.md", edited)
-	if r := verify(t, d, nil, report.VerifyOptions{}); !r.OK() {
-		t.Fatalf("the consistent edit should pass the files-only check (that is what the log is for): %+v", r.Problems())
-	}
-	failsNaming(t, verify(t, d, f.Store, report.VerifyOptions{}), "report.md", "rebuilt")
+	campaignstest.Engines(t, func(t *testing.T, eng campaignstest.Engine) {
+		f := newFixtureOn(t, eng)
+		dir, _ := export(t, f, exportOptions())
+		d := copyDir(t, dir)
+		md := readFile(t, filepath.Join(d, "report.md"))
+		edited := bytes.Replace(md, []byte("| 7 | deploy key | old-ci | acme/api | — | orphaned (high, NHI1); stale (high, NHI1); unrotated (medium, NHI7) | decommission"),
+			[]byte("| 7 | deploy key | old-ci | acme/api | — | orphaned (high, NHI1); stale (high, NHI1); unrotated (medium, NHI7) | keep"), 1)
+		if bytes.Equal(md, edited) {
+			t.Fatal("the row to edit is not in report.md")
+		}
+		rehash(t, d, "report.md", edited)
+		if r := verify(t, d, nil, report.VerifyOptions{}); !r.OK() {
+			t.Fatalf("the consistent edit should pass the files-only check (that is what the log is for): %+v", r.Problems())
+		}
+		failsNaming(t, verify(t, d, f.Store, report.VerifyOptions{}), "report.md", "rebuilt")
+	})
 }
 
 // rehash writes data as name and rewrites SHA256SUMS and manifest.json to
@@ -149,14 +154,16 @@ func must(t *testing.T, err error) {
 }
 
 func TestMissingAndAddedFiles(t *testing.T) {
-	f := newFixture(t)
-	dir, _ := export(t, f, exportOptions())
-	d := copyDir(t, dir)
-	must(t, os.Remove(filepath.Join(d, "exceptions.csv")))
-	must(t, os.WriteFile(filepath.Join(d, "notes.txt"), []byte("hi"), 0o644))
-	r := verify(t, d, f.Store, report.VerifyOptions{})
-	failsNaming(t, r, "exceptions.csv", "deleted")
-	failsNaming(t, r, "notes.txt", "not listed")
+	campaignstest.Engines(t, func(t *testing.T, eng campaignstest.Engine) {
+		f := newFixtureOn(t, eng)
+		dir, _ := export(t, f, exportOptions())
+		d := copyDir(t, dir)
+		must(t, os.Remove(filepath.Join(d, "exceptions.csv")))
+		must(t, os.WriteFile(filepath.Join(d, "notes.txt"), []byte("hi"), 0o644))
+		r := verify(t, d, f.Store, report.VerifyOptions{})
+		failsNaming(t, r, "exceptions.csv", "deleted")
+		failsNaming(t, r, "notes.txt", "not listed")
+	})
 }
 
 func TestWrongEvidenceFile(t *testing.T) {
@@ -174,55 +181,57 @@ func TestWrongEvidenceFile(t *testing.T) {
 }
 
 func TestExportRefusesAndLeavesNothing(t *testing.T) {
-	f := newFixture(t)
-	parent := t.TempDir()
-	dir := filepath.Join(parent, "bundle")
-	opts := exportOptions()
+	campaignstest.Engines(t, func(t *testing.T, eng campaignstest.Engine) {
+		f := newFixtureOn(t, eng)
+		parent := t.TempDir()
+		dir := filepath.Join(parent, "bundle")
+		opts := exportOptions()
 
-	if _, err := report.Export(ctx, f.Store, "no-such", dir, opts); err == nil {
-		t.Fatal("exported a campaign that does not exist")
-	}
-	bad := opts
-	bad.Formats = []string{"pdf"}
-	if _, err := report.Export(ctx, f.Store, "2026-Q4", dir, bad); !errors.Is(err, report.ErrBadFormat) {
-		t.Fatalf("unknown format: %v", err)
-	}
-	if entries, _ := os.ReadDir(parent); len(entries) != 0 {
-		t.Fatalf("a failed export left %v behind", entries)
-	}
+		if _, err := report.Export(ctx, f.Store, "no-such", dir, opts); err == nil {
+			t.Fatal("exported a campaign that does not exist")
+		}
+		bad := opts
+		bad.Formats = []string{"pdf"}
+		if _, err := report.Export(ctx, f.Store, "2026-Q4", dir, bad); !errors.Is(err, report.ErrBadFormat) {
+			t.Fatalf("unknown format: %v", err)
+		}
+		if entries, _ := os.ReadDir(parent); len(entries) != 0 {
+			t.Fatalf("a failed export left %v behind", entries)
+		}
 
-	if _, err := report.Export(ctx, f.Store, "2026-Q4", dir, opts); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := report.Export(ctx, f.Store, "2026-Q4", dir, opts); !errors.Is(err, report.ErrNotEmpty) {
-		t.Fatalf("second export into the same folder: %v", err)
-	}
-	opts.Force = true
-	opts.Formats = []string{report.FormatMD}
-	if _, err := report.Export(ctx, f.Store, "2026-Q4", dir, opts); err != nil {
-		t.Fatalf("--force over an earlier bundle: %v", err)
-	}
-	entries, _ := os.ReadDir(dir)
-	var names []string
-	for _, e := range entries {
-		names = append(names, e.Name())
-	}
-	if !slices.Equal(names, []string{"SHA256SUMS", "manifest.json", "report.md"}) {
-		t.Errorf("the forced export holds %v; want only the new bundle", names)
-	}
-	if entries, _ := os.ReadDir(parent); len(entries) != 1 {
-		t.Errorf("the folder beside the bundle holds %d entries; want only the bundle", len(entries))
-	}
+		if _, err := report.Export(ctx, f.Store, "2026-Q4", dir, opts); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := report.Export(ctx, f.Store, "2026-Q4", dir, opts); !errors.Is(err, report.ErrNotEmpty) {
+			t.Fatalf("second export into the same folder: %v", err)
+		}
+		opts.Force = true
+		opts.Formats = []string{report.FormatMD}
+		if _, err := report.Export(ctx, f.Store, "2026-Q4", dir, opts); err != nil {
+			t.Fatalf("--force over an earlier bundle: %v", err)
+		}
+		entries, _ := os.ReadDir(dir)
+		var names []string
+		for _, e := range entries {
+			names = append(names, e.Name())
+		}
+		if !slices.Equal(names, []string{"SHA256SUMS", "manifest.json", "report.md"}) {
+			t.Errorf("the forced export holds %v; want only the new bundle", names)
+		}
+		if entries, _ := os.ReadDir(parent); len(entries) != 1 {
+			t.Errorf("the folder beside the bundle holds %d entries; want only the bundle", len(entries))
+		}
 
-	home := filepath.Join(parent, "home")
-	must(t, os.Mkdir(home, 0o755))
-	must(t, os.WriteFile(filepath.Join(home, "thesis.tex"), []byte("precious"), 0o644))
-	if _, err := report.Export(ctx, f.Store, "2026-Q4", home, opts); !errors.Is(err, report.ErrNotEmpty) {
-		t.Fatalf("--force over a folder that is not a bundle: %v", err)
-	}
-	if string(readFile(t, filepath.Join(home, "thesis.tex"))) != "precious" {
-		t.Fatal("--force touched a folder that is not a bundle")
-	}
+		home := filepath.Join(parent, "home")
+		must(t, os.Mkdir(home, 0o755))
+		must(t, os.WriteFile(filepath.Join(home, "thesis.tex"), []byte("precious"), 0o644))
+		if _, err := report.Export(ctx, f.Store, "2026-Q4", home, opts); !errors.Is(err, report.ErrNotEmpty) {
+			t.Fatalf("--force over a folder that is not a bundle: %v", err)
+		}
+		if string(readFile(t, filepath.Join(home, "thesis.tex"))) != "precious" {
+			t.Fatal("--force touched a folder that is not a bundle")
+		}
+	})
 }
 
 // sshKeygen skips the test when ssh-keygen is not installed.
@@ -260,31 +269,33 @@ func sshVerify(t *testing.T, dir, allowed, principal string) (string, error) {
 }
 
 func TestSignatureAcceptedBySSHKeygen(t *testing.T) {
-	f := newFixture(t)
-	for _, typ := range []string{"ed25519", "ecdsa", "rsa"} {
-		t.Run(typ, func(t *testing.T) {
-			key, err := report.LoadSigningKey(genKey(t, typ, ""), nil)
-			must(t, err)
-			opts := exportOptions()
-			opts.Key = key
-			dir, res := export(t, f, opts)
-			sig := res.Report.Integrity.Signature
-			if sig == nil || sig.Fingerprint != key.Public.Fingerprint {
-				t.Fatalf("the report does not name the signing key: %+v", sig)
-			}
-			line := report.AllowedSignersLine("carol@acme.test", key.Public.Authorized)
-			if out, err := sshVerify(t, dir, line, "carol@acme.test"); err != nil || !strings.Contains(out, "Good") {
-				t.Fatalf("ssh-keygen -Y verify: %v\n%s", err, out)
-			}
-			if out, err := sshVerify(t, dir, line, "mallory@acme.test"); err == nil {
-				t.Fatalf("ssh-keygen accepted another principal:\n%s", out)
-			}
-			r := verify(t, dir, f.Store, report.VerifyOptions{AllowedSigners: []byte(line + "\n")})
-			if !r.OK() || !r.Pinned || r.SignedBy.Fingerprint != key.Public.Fingerprint {
-				t.Fatalf("nhi's check of its own signature: %+v", r.Problems())
-			}
-		})
-	}
+	campaignstest.Engines(t, func(t *testing.T, eng campaignstest.Engine) {
+		f := newFixtureOn(t, eng)
+		for _, typ := range []string{"ed25519", "ecdsa", "rsa"} {
+			t.Run(typ, func(t *testing.T) {
+				key, err := report.LoadSigningKey(genKey(t, typ, ""), nil)
+				must(t, err)
+				opts := exportOptions()
+				opts.Key = key
+				dir, res := export(t, f, opts)
+				sig := res.Report.Integrity.Signature
+				if sig == nil || sig.Fingerprint != key.Public.Fingerprint {
+					t.Fatalf("the report does not name the signing key: %+v", sig)
+				}
+				line := report.AllowedSignersLine("carol@acme.test", key.Public.Authorized)
+				if out, err := sshVerify(t, dir, line, "carol@acme.test"); err != nil || !strings.Contains(out, "Good") {
+					t.Fatalf("ssh-keygen -Y verify: %v\n%s", err, out)
+				}
+				if out, err := sshVerify(t, dir, line, "mallory@acme.test"); err == nil {
+					t.Fatalf("ssh-keygen accepted another principal:\n%s", out)
+				}
+				r := verify(t, dir, f.Store, report.VerifyOptions{AllowedSigners: []byte(line + "\n")})
+				if !r.OK() || !r.Pinned || r.SignedBy.Fingerprint != key.Public.Fingerprint {
+					t.Fatalf("nhi's check of its own signature: %+v", r.Problems())
+				}
+			})
+		}
+	})
 }
 
 // A signature ssh-keygen -Y sign made verifies with nhi's verifier.
@@ -310,39 +321,41 @@ func TestSSHKeygenSignatureVerifies(t *testing.T) {
 }
 
 func TestSignatureFromAnotherKey(t *testing.T) {
-	f := newFixture(t)
-	key, err := report.LoadSigningKey(genKey(t, "ed25519", ""), nil)
-	must(t, err)
-	opts := exportOptions()
-	opts.Key = key
-	dir, _ := export(t, f, opts)
+	campaignstest.Engines(t, func(t *testing.T, eng campaignstest.Engine) {
+		f := newFixtureOn(t, eng)
+		key, err := report.LoadSigningKey(genKey(t, "ed25519", ""), nil)
+		must(t, err)
+		opts := exportOptions()
+		opts.Key = key
+		dir, _ := export(t, f, opts)
 
-	// Replace the signature with one by another key.
-	d := copyDir(t, dir)
-	otherPath := genKey(t, "ed25519", "")
-	must(t, os.Remove(filepath.Join(d, report.FileSignature))) // ssh-keygen does not overwrite it
-	if out, err := exec.Command(sshKeygen(t), "-Y", "sign", "-f", otherPath, "-n", report.Namespace, filepath.Join(d, report.FileManifest)).CombinedOutput(); err != nil {
-		t.Fatalf("ssh-keygen -Y sign: %v\n%s", err, out)
-	}
-	failsNaming(t, verify(t, d, f.Store, report.VerifyOptions{}), report.FileSignature, "the signature was replaced")
+		// Replace the signature with one by another key.
+		d := copyDir(t, dir)
+		otherPath := genKey(t, "ed25519", "")
+		must(t, os.Remove(filepath.Join(d, report.FileSignature))) // ssh-keygen does not overwrite it
+		if out, err := exec.Command(sshKeygen(t), "-Y", "sign", "-f", otherPath, "-n", report.Namespace, filepath.Join(d, report.FileManifest)).CombinedOutput(); err != nil {
+			t.Fatalf("ssh-keygen -Y sign: %v\n%s", err, out)
+		}
+		failsNaming(t, verify(t, d, f.Store, report.VerifyOptions{}), report.FileSignature, "the signature was replaced")
 
-	// A whole bundle signed by another key passes on its own, but not
-	// against the allowed signers of the real signer.
-	other, err := report.LoadSigningKey(otherPath, nil)
-	must(t, err)
-	opts.Key = other
-	forged, _ := export(t, f, opts)
-	pinned := []byte(report.AllowedSignersLine("carol@acme.test", key.Public.Authorized) + "\n")
-	failsNaming(t, verify(t, forged, f.Store, report.VerifyOptions{AllowedSigners: pinned}), report.FileSignature, "not in the allowed signers")
+		// A whole bundle signed by another key passes on its own, but not
+		// against the allowed signers of the real signer.
+		other, err := report.LoadSigningKey(otherPath, nil)
+		must(t, err)
+		opts.Key = other
+		forged, _ := export(t, f, opts)
+		pinned := []byte(report.AllowedSignersLine("carol@acme.test", key.Public.Authorized) + "\n")
+		failsNaming(t, verify(t, forged, f.Store, report.VerifyOptions{AllowedSigners: pinned}), report.FileSignature, "not in the allowed signers")
 
-	// A signature deleted, or an edit of the signed manifest.
-	d = copyDir(t, dir)
-	must(t, os.Remove(filepath.Join(d, report.FileSignature)))
-	failsNaming(t, verify(t, d, f.Store, report.VerifyOptions{}), report.FileSignature, "deleted")
-	d = copyDir(t, dir)
-	m := readFile(t, filepath.Join(d, report.FileManifest))
-	must(t, os.WriteFile(filepath.Join(d, report.FileManifest), bytes.Replace(m, []byte(`"status": "closed"`), []byte(`"status": "closed" `), 1), 0o644))
-	failsNaming(t, verify(t, d, nil, report.VerifyOptions{}), report.FileSignature, "does not verify")
+		// A signature deleted, or an edit of the signed manifest.
+		d = copyDir(t, dir)
+		must(t, os.Remove(filepath.Join(d, report.FileSignature)))
+		failsNaming(t, verify(t, d, f.Store, report.VerifyOptions{}), report.FileSignature, "deleted")
+		d = copyDir(t, dir)
+		m := readFile(t, filepath.Join(d, report.FileManifest))
+		must(t, os.WriteFile(filepath.Join(d, report.FileManifest), bytes.Replace(m, []byte(`"status": "closed"`), []byte(`"status": "closed" `), 1), 0o644))
+		failsNaming(t, verify(t, d, nil, report.VerifyOptions{}), report.FileSignature, "does not verify")
+	})
 }
 
 func TestEncryptedKey(t *testing.T) {

@@ -117,13 +117,23 @@ func (f *fixture) decide(at, actor, campaign, id string, d campaigns.Decision, r
 // against a partial snapshot 3. Every time comes from the fixed clock.
 func newFixture(t testing.TB) *fixture { return buildFixture(t, false) }
 
+// newFixtureOn is newFixture on engine eng.
+func newFixtureOn(t testing.TB, eng campaignstest.Engine) *fixture {
+	return buildFixtureOn(t, eng, false)
+}
+
 // otherFixture is the same story with one more event at the start: every
 // event after it has another sequence number and hash.
 func otherFixture(t testing.TB) *fixture { return buildFixture(t, true) }
 
 func buildFixture(t testing.TB, other bool) *fixture {
 	t.Helper()
-	f := &fixture{Evidence: campaignstest.New(t, "2026-08-20T10:00:00Z"), t: t}
+	return buildFixtureOn(t, campaignstest.SQLite, other)
+}
+
+func buildFixtureOn(t testing.TB, eng campaignstest.Engine, other bool) *fixture {
+	t.Helper()
+	f := &fixture{Evidence: campaignstest.NewOn(t, eng, "2026-08-20T10:00:00Z"), t: t}
 	f.Source = audit.SnapshotInfo{Source: "github", Account: "acme", APIURL: "https://api.github.com/",
 		Credential: "token of audit-bot (scopes: admin:org, read:org, repo)", ToolVersion: "nhi test"}
 	f.Takes = 3 * time.Minute

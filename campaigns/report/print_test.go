@@ -228,39 +228,41 @@ func TestWordsStayWhole(t *testing.T) {
 // the page, and the page says how many it left off; the other trails
 // (an overwrite, an undo) stay.
 func TestRoutineTrailsOffPaper(t *testing.T) {
-	bin := chromium(t)
-	f := newFixture(t)
-	r, err := report.Build(ctx, f.Store, "2026-Q4", exportOptions().Options)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var b bytes.Buffer
-	if err := r.WriteHTML(&b); err != nil {
-		t.Fatal(err)
-	}
-	const script = `<script>
+	campaignstest.Engines(t, func(t *testing.T, eng campaignstest.Engine) {
+		bin := chromium(t)
+		f := newFixtureOn(t, eng)
+		r, err := report.Build(ctx, f.Store, "2026-Q4", exportOptions().Options)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var b bytes.Buffer
+		if err := r.WriteHTML(&b); err != nil {
+			t.Fatal(err)
+		}
+		const script = `<script>
 const shown = [...document.querySelectorAll("details.trail")].filter(e => e.getClientRects().length).map(e => e.querySelector("summary").textContent.split(" ")[0]);
 const paper = [...document.querySelectorAll(".paper")].filter(e => e.getClientRects().length).map(e => e.textContent);
 document.body.setAttribute("data-trails", shown.join(","));
 document.body.setAttribute("data-paper", paper.join("|"));
 </script>`
-	page := strings.Replace(b.String(), "@media print {", "@media all {", 1)
-	page = strings.Replace(page, "</body>", script+"</body>", 1)
-	path := filepath.Join(t.TempDir(), "report.html")
-	if err := os.WriteFile(path, []byte(page), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	dom := string(headless(t, bin, path, "--dump-dom"))
-	m := regexp.MustCompile(`data-trails="([^"]*)" data-paper="([^"]*)"`).FindStringSubmatch(dom)
-	if m == nil {
-		t.Fatalf("the layout script did not run:\n%.500s", dom)
-	}
-	// #3 (NPM_TOKEN) was carried and confirmed; #2, #6 and #11 were
-	// overwritten or undone.
-	if m[1] != "#2,#6,#11" {
-		t.Errorf("trails on paper: %s, want #2,#6,#11", m[1])
-	}
-	if !strings.Contains(m[2], "Not printed: the trails of 1 carried item") {
-		t.Errorf("the page does not say what it left off: %q", m[2])
-	}
+		page := strings.Replace(b.String(), "@media print {", "@media all {", 1)
+		page = strings.Replace(page, "</body>", script+"</body>", 1)
+		path := filepath.Join(t.TempDir(), "report.html")
+		if err := os.WriteFile(path, []byte(page), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		dom := string(headless(t, bin, path, "--dump-dom"))
+		m := regexp.MustCompile(`data-trails="([^"]*)" data-paper="([^"]*)"`).FindStringSubmatch(dom)
+		if m == nil {
+			t.Fatalf("the layout script did not run:\n%.500s", dom)
+		}
+		// #3 (NPM_TOKEN) was carried and confirmed; #2, #6 and #11 were
+		// overwritten or undone.
+		if m[1] != "#2,#6,#11" {
+			t.Errorf("trails on paper: %s, want #2,#6,#11", m[1])
+		}
+		if !strings.Contains(m[2], "Not printed: the trails of 1 carried item") {
+			t.Errorf("the page does not say what it left off: %q", m[2])
+		}
+	})
 }

@@ -47,7 +47,20 @@ func readFile(t *testing.T, path string) []byte {
 // TestGoldenReports compares every file of the bundle with its golden
 // copy; go test -run TestGoldenReports -update rewrites them.
 func TestGoldenReports(t *testing.T) {
-	f := newFixture(t)
+	goldenReports(t, newFixture(t))
+}
+
+// The same story on PostgreSQL gives the same bundle, byte for byte: the
+// engines store and read the same evidence (docs/team.md).
+func TestGoldenReportsOnPostgres(t *testing.T) {
+	if *update {
+		t.Skip("-update writes the golden files from SQLite")
+	}
+	goldenReports(t, newFixtureOn(t, campaignstest.Postgres))
+}
+
+func goldenReports(t *testing.T, f *fixture) {
+	t.Helper()
 	dir, res := export(t, f, exportOptions())
 	if *update {
 		if err := os.MkdirAll(goldenDir, 0o755); err != nil {
@@ -187,105 +200,113 @@ func TestHostileInput(t *testing.T) {
 
 // The printable form of every hostile value is what the report shows.
 func TestPrintableEverywhere(t *testing.T) {
-	f := newFixture(t)
-	r, err := report.Build(ctx, f.Store, "2026-Q4", exportOptions().Options)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, row := range r.Register {
-		if row.ID == idOpsKey && row.Name != audit.Printable(oscName) {
-			t.Errorf("name %q, want %q", row.Name, audit.Printable(oscName))
+	campaignstest.Engines(t, func(t *testing.T, eng campaignstest.Engine) {
+		f := newFixtureOn(t, eng)
+		r, err := report.Build(ctx, f.Store, "2026-Q4", exportOptions().Options)
+		if err != nil {
+			t.Fatal(err)
 		}
-	}
+		for _, row := range r.Register {
+			if row.ID == idOpsKey && row.Name != audit.Printable(oscName) {
+				t.Errorf("name %q, want %q", row.Name, audit.Printable(oscName))
+			}
+		}
+	})
 }
 
 // report.json is valid JSON that reads back into the same report.
 func TestJSONRoundTrip(t *testing.T) {
-	f := newFixture(t)
-	dir, res := export(t, f, exportOptions())
-	var back report.Report
-	if err := json.Unmarshal(readFile(t, filepath.Join(dir, "report.json")), &back); err != nil {
-		t.Fatal(err)
-	}
-	if !reflect.DeepEqual(&back, res.Report) {
-		t.Errorf("report.json does not read back into the report it was written from")
-	}
+	campaignstest.Engines(t, func(t *testing.T, eng campaignstest.Engine) {
+		f := newFixtureOn(t, eng)
+		dir, res := export(t, f, exportOptions())
+		var back report.Report
+		if err := json.Unmarshal(readFile(t, filepath.Join(dir, "report.json")), &back); err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(&back, res.Report) {
+			t.Errorf("report.json does not read back into the report it was written from")
+		}
+	})
 }
 
 // The register rows and history entries are written without reflection;
 // they must be what encoding/json writes, escapes included.
 func TestRowJSON(t *testing.T) {
-	f := newFixture(t)
-	r, err := report.Build(ctx, f.Store, "2026-Q4", exportOptions().Options)
-	if err != nil {
-		t.Fatal(err)
-	}
-	odd := report.Row{N: 7, ID: "a\"b\\c\n\t\r\b\f\x01<>&\u2028\u2029é\xff", Findings: []report.Finding{{Rule: "x", Message: "<&>"}},
-		Flags: []string{"a", "b"}, Event: -3, Overdue: true}
-	rows := append(r.Register, odd, report.Row{})
-	for i := range rows {
-		want, err := json.Marshal(&rows[i])
+	campaignstest.Engines(t, func(t *testing.T, eng campaignstest.Engine) {
+		f := newFixtureOn(t, eng)
+		r, err := report.Build(ctx, f.Store, "2026-Q4", exportOptions().Options)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := report.AppendRowForTest(nil, &rows[i]); !bytes.Equal(got, want) {
-			t.Errorf("row %d:\n got %s\nwant %s", i, got, want)
+		odd := report.Row{N: 7, ID: "a\"b\\c\n\t\r\b\f\x01<>&\u2028\u2029é\xff", Findings: []report.Finding{{Rule: "x", Message: "<&>"}},
+			Flags: []string{"a", "b"}, Event: -3, Overdue: true}
+		rows := append(r.Register, odd, report.Row{})
+		for i := range rows {
+			want, err := json.Marshal(&rows[i])
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := report.AppendRowForTest(nil, &rows[i]); !bytes.Equal(got, want) {
+				t.Errorf("row %d:\n got %s\nwant %s", i, got, want)
+			}
 		}
-	}
-	if len(r.History) < 3 {
-		t.Fatalf("the fixture's history has %d entries", len(r.History))
-	}
-	hist := append(r.History, report.HistoryEntry{N: 7, ID: odd.ID, Event: -3, Reason: "<&>\u2028", Other: true, Undoes: 9, By: -1}, report.HistoryEntry{})
-	for i := range hist {
-		want, err := json.Marshal(&hist[i])
-		if err != nil {
-			t.Fatal(err)
+		if len(r.History) < 3 {
+			t.Fatalf("the fixture's history has %d entries", len(r.History))
 		}
-		if got := report.AppendHistoryForTest(nil, &hist[i]); !bytes.Equal(got, want) {
-			t.Errorf("history entry %d:\n got %s\nwant %s", i, got, want)
+		hist := append(r.History, report.HistoryEntry{N: 7, ID: odd.ID, Event: -3, Reason: "<&>\u2028", Other: true, Undoes: 9, By: -1}, report.HistoryEntry{})
+		for i := range hist {
+			want, err := json.Marshal(&hist[i])
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := report.AppendHistoryForTest(nil, &hist[i]); !bytes.Equal(got, want) {
+				t.Errorf("history entry %d:\n got %s\nwant %s", i, got, want)
+			}
 		}
-	}
+	})
 }
 
 // The reviewers' notes on the population's identities are in the report,
 // in log order, up to the event it reflects; a note on an identity outside
 // the population is not.
 func TestNotesInTheReport(t *testing.T) {
-	f := newFixture(t)
-	dir, _ := export(t, f, exportOptions())
-	r, err := report.Build(ctx, f.Store, "2026-Q4", exportOptions().Options)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(r.Notes) != 2 || r.Notes[0].ID != idDeployProd || r.Notes[1].ID != idFormula || r.Notes[0].Event > r.Notes[1].Event {
-		t.Fatalf("notes: %+v", r.Notes)
-	}
-	for _, n := range r.Notes {
-		if n.ID == idRetired {
-			t.Error("a note on an identity outside the population is in the report")
+	campaignstest.Engines(t, func(t *testing.T, eng campaignstest.Engine) {
+		f := newFixtureOn(t, eng)
+		dir, _ := export(t, f, exportOptions())
+		r, err := report.Build(ctx, f.Store, "2026-Q4", exportOptions().Options)
+		if err != nil {
+			t.Fatal(err)
 		}
-		if row := r.Register[n.N-1]; row.ID != n.ID || n.Name != row.Name {
-			t.Errorf("note %d points at register row %d (%s), not its identity", n.Event, n.N, row.ID)
+		if len(r.Notes) != 2 || r.Notes[0].ID != idDeployProd || r.Notes[1].ID != idFormula || r.Notes[0].Event > r.Notes[1].Event {
+			t.Fatalf("notes: %+v", r.Notes)
 		}
-	}
-	if want := "asked @acme/platform in SEC-42; OIDC pilot in January"; r.Notes[0].Actor != "bob" || r.Notes[0].Text != want {
-		t.Errorf("first note: %+v", r.Notes[0])
-	}
+		for _, n := range r.Notes {
+			if n.ID == idRetired {
+				t.Error("a note on an identity outside the population is in the report")
+			}
+			if row := r.Register[n.N-1]; row.ID != n.ID || n.Name != row.Name {
+				t.Errorf("note %d points at register row %d (%s), not its identity", n.Event, n.N, row.ID)
+			}
+		}
+		if want := "asked @acme/platform in SEC-42; OIDC pilot in January"; r.Notes[0].Actor != "bob" || r.Notes[0].Text != want {
+			t.Errorf("first note: %+v", r.Notes[0])
+		}
 
-	// A note written after the export is in a new report, and the old
-	// bundle still verifies: it reflects the log up to its own head.
-	f.at("2026-11-12T09:00:00Z").must(f.Store.AddNotes(ctx, "carol", []string{idPAT}, "GitHub App token live since 2026-11-11"))
-	res, err := report.VerifyBundle(ctx, dir, f.Store, report.VerifyOptions{Tool: "nhi test"})
-	if err != nil || !res.OK() {
-		t.Fatalf("the bundle no longer verifies after a later note: %+v %v", res.Problems(), err)
-	}
-	opts := exportOptions().Options
-	opts.GeneratedAt = campaignstest.Time("2026-11-12T10:00:00Z")
-	later, err := report.Build(ctx, f.Store, "2026-Q4", opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(later.Notes) != 3 || later.Notes[2].Actor != "carol" {
-		t.Errorf("notes after a later note: %+v", later.Notes)
-	}
+		// A note written after the export is in a new report, and the old
+		// bundle still verifies: it reflects the log up to its own head.
+		f.at("2026-11-12T09:00:00Z").must(f.Store.AddNotes(ctx, "carol", []string{idPAT}, "GitHub App token live since 2026-11-11"))
+		res, err := report.VerifyBundle(ctx, dir, f.Store, report.VerifyOptions{Tool: "nhi test"})
+		if err != nil || !res.OK() {
+			t.Fatalf("the bundle no longer verifies after a later note: %+v %v", res.Problems(), err)
+		}
+		opts := exportOptions().Options
+		opts.GeneratedAt = campaignstest.Time("2026-11-12T10:00:00Z")
+		later, err := report.Build(ctx, f.Store, "2026-Q4", opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(later.Notes) != 3 || later.Notes[2].Actor != "carol" {
+			t.Errorf("notes after a later note: %+v", later.Notes)
+		}
+	})
 }

@@ -29,7 +29,7 @@ var allowed = map[string][]string{
 	"cmd":              {"tui", "campaigns/report", "campaigns", "connectors", "audit", "filter", "sshsig"},
 	"tui":              {"audit", "filter"},
 	"campaigns/report": {"campaigns", "audit", "filter", "sshsig"},
-	"campaigns":        {"audit", "filter", "sshsig"},
+	"campaigns":        {"audit", "filter", "sshsig", "internal"}, // campaignstest runs on internal/pgtest
 	"connectors":       {"audit", "filter"},
 	"audit":            {"filter", "sshsig"},
 	"filter":           {},

@@ -1,0 +1,238 @@
+package audit
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
+)
+
+// openPostgres opens the evidence store in the PostgreSQL database rawURL
+// names (docs/team.md). The database must exist; Create makes nhi's
+// tables in it when it has none (and no other tables).
+func openPostgres(ctx context.Context, rawURL string, opts OpenOptions) (*Store, error) {
+	shown := redactedURL(rawURL)
+	cfg, err := pgx.ParseConfig(rawURL)
+	if err != nil {
+		return nil, fmt.Errorf("%w: cannot read the database URL %s: %v", ErrNotExist, shown, err)
+	}
+	if opts.ReadOnly {
+		// The server refuses every write of a read-only open, nhi's own
+		// mistakes included.
+		cfg.RuntimeParams["default_transaction_read_only"] = "on"
+	}
+	db := sql.OpenDB(postgresConnector{stdlib.GetConnector(*cfg)})
+	db.SetMaxIdleConns(4)
+	db.SetConnMaxIdleTime(time.Minute)
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("%w: cannot connect to %s: %v", ErrNotExist, shown, err)
+	}
+	s := &Store{db: db, path: shown, engine: enginePostgres, readOnly: opts.ReadOnly, clock: opts.Now, closed: make(chan struct{})}
+	if s.clock == nil {
+		s.clock = time.Now
+	}
+	if err := s.migratePostgres(ctx, opts); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// redactedURL is a database URL as messages may show it: without its
+// password, in the user part or as a parameter.
+func redactedURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "the postgres:// URL given"
+	}
+	if q := u.Query(); q.Has("password") {
+		q.Set("password", "xxxxx")
+		u.RawQuery = q.Encode()
+	}
+	return u.Redacted()
+}
+
+// postgresConnector hands database/sql connections whose statements are
+// rewritten from nhi's SQL into PostgreSQL's (rewritePostgres).
+type postgresConnector struct{ driver.Connector }
+
+func (c postgresConnector) Connect(ctx context.Context) (driver.Conn, error) {
+	conn, err := c.Connector.Connect(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &postgresConn{conn.(*stdlib.Conn)}, nil
+}
+
+// postgresConn is pgx's database/sql connection, every method of which it
+// keeps (transactions, argument conversion, Raw), with the
+// statements rewritten on their way in.
+type postgresConn struct{ *stdlib.Conn }
+
+func (c *postgresConn) Prepare(query string) (driver.Stmt, error) {
+	return c.Conn.Prepare(rewritePostgres(query))
+}
+
+func (c *postgresConn) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
+	return c.Conn.PrepareContext(ctx, rewritePostgres(query))
+}
+
+func (c *postgresConn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
+	return c.Conn.ExecContext(ctx, rewritePostgres(query), sqliteArgs(args))
+}
+
+func (c *postgresConn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
+	return c.Conn.QueryContext(ctx, rewritePostgres(query), sqliteArgs(args))
+}
+
+// sqliteArgs passes a Go bool as SQLite stores it, 1 or 0: nhi's flags
+// are INTEGER columns on both engines.
+func sqliteArgs(args []driver.NamedValue) []driver.NamedValue {
+	for i, a := range args {
+		if b, ok := a.Value.(bool); ok {
+			args[i].Value = int64(0)
+			if b {
+				args[i].Value = int64(1)
+			}
+		}
+	}
+	return args
+}
+
+// applicationMark is what meta "application" holds in a PostgreSQL
+// database nhi made: what application_id is in an evidence file.
+const applicationMark = "nhi"
+
+// migratePostgres checks that the database holds nhi's tables (or none,
+// to be created) of a version this build knows, and runs the migrations
+// it lacks, audit's and the registered packages', in one transaction that
+// holds the write lock.
+func (s *Store) migratePostgres(ctx context.Context, opts OpenOptions) error {
+	pkgs := registeredMigrations()
+	v, err := s.postgresVersion(ctx, s.db, opts)
+	if err != nil {
+		return err
+	}
+	todo, err := s.postgresPending(ctx, s.db, v, pkgs)
+	if err != nil || !todo {
+		return err
+	}
+	if s.readOnly {
+		return fmt.Errorf("%w: %s has schema version %d and needs upgrading to %d; open it once without read-only mode", ErrReadOnly, s.path, v, len(postgresMigrations))
+	}
+	tx, err := s.beginWrite(ctx)
+	if err != nil {
+		return fmt.Errorf("cannot migrate %s: %w", s.path, err)
+	}
+	defer tx.Rollback()
+	// Again under the lock: another process may have migrated.
+	if v, err = s.postgresVersion(ctx, tx, opts); err != nil {
+		return err
+	}
+	if todo, err := s.postgresPending(ctx, tx, v, pkgs); err != nil || !todo {
+		return err
+	}
+	for i := v; i < len(postgresMigrations); i++ {
+		if _, err := tx.ExecContext(ctx, postgresMigrations[i]); err != nil {
+			return fmt.Errorf("migrating %s to schema version %d: %w", s.path, i+1, err)
+		}
+	}
+	for _, p := range pkgs {
+		n, err := packageVersion(ctx, tx, 1, p.name)
+		if err != nil {
+			return err
+		}
+		for i := n; i < len(p.postgres); i++ {
+			if _, err := tx.ExecContext(ctx, p.postgres[i]); err != nil {
+				return fmt.Errorf("migrating the %s tables of %s to version %d: %w", p.name, s.path, i+1, err)
+			}
+		}
+		if n < len(p.postgres) {
+			if err := setMeta(ctx, tx, "schema."+p.name, strconv.Itoa(len(p.postgres))); err != nil {
+				return err
+			}
+		}
+	}
+	if err := setMeta(ctx, tx, "application", applicationMark); err != nil {
+		return err
+	}
+	if err := setMeta(ctx, tx, "schema.audit", strconv.Itoa(len(postgresMigrations))); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+func setMeta(ctx context.Context, tx *sql.Tx, key, value string) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`, key, value)
+	return err
+}
+
+// postgresVersion is the version of audit's tables in the database: 0
+// when it has none and may have them created, or an error when it belongs
+// to another application, is newer than this build or may not be created.
+func (s *Store) postgresVersion(ctx context.Context, q querier, opts OpenOptions) (int, error) {
+	var hasMeta bool
+	if err := q.QueryRowContext(ctx, `SELECT to_regclass('meta') IS NOT NULL`).Scan(&hasMeta); err != nil {
+		return 0, fmt.Errorf("%w: %s cannot be read (%v)", ErrNotEvidence, s.path, err)
+	}
+	if !hasMeta {
+		var tables int
+		if err := q.QueryRowContext(ctx, `SELECT count(*) FROM pg_tables WHERE schemaname = current_schema()`).Scan(&tables); err != nil {
+			return 0, err
+		}
+		switch {
+		case tables > 0:
+			return 0, fmt.Errorf("%w: %s holds tables of another application; use an empty database (nothing was changed)", ErrNotEvidence, s.path)
+		case !opts.Create || opts.ReadOnly:
+			return 0, fmt.Errorf("%w in %s: the database is empty; create the evidence with `nhi demo` or `nhi snapshot github --org ORG`, passing the same --db", ErrNotExist, s.path)
+		}
+		return 0, nil
+	}
+	var app, version string
+	err := q.QueryRowContext(ctx, `SELECT
+		coalesce((SELECT value FROM meta WHERE key = 'application'), ''),
+		coalesce((SELECT value FROM meta WHERE key = 'schema.audit'), '')`).Scan(&app, &version)
+	if err != nil {
+		return 0, fmt.Errorf("%w: %s cannot be read (%v)", ErrNotEvidence, s.path, err)
+	}
+	if app != applicationMark {
+		return 0, fmt.Errorf("%w: %s has a meta table of another application; nothing was changed", ErrNotEvidence, s.path)
+	}
+	v, err := strconv.Atoi(version)
+	if err != nil {
+		return 0, fmt.Errorf("%w: %s records schema version %q", ErrNotEvidence, s.path, version)
+	}
+	if v > len(postgresMigrations) {
+		return 0, fmt.Errorf("%w: %s has schema version %d but this nhi knows up to %d; upgrade nhi (nothing was changed)", ErrNewerSchema, s.path, v, len(postgresMigrations))
+	}
+	return v, nil
+}
+
+// postgresPending reports whether the database at version v lacks a
+// migration of audit's or of a registered package's.
+func (s *Store) postgresPending(ctx context.Context, q querier, v int, pkgs []packageMigration) (bool, error) {
+	todo := v < len(postgresMigrations)
+	for _, p := range pkgs {
+		if p.postgres == nil {
+			return false, fmt.Errorf("the %s tables have no PostgreSQL schema in this build: %w", p.name, errors.ErrUnsupported)
+		}
+		n, err := packageVersion(ctx, q, v, p.name)
+		if err != nil {
+			return false, fmt.Errorf("%w: %s: reading the schema version of %s: %v", ErrNotEvidence, s.path, p.name, err)
+		}
+		if n > len(p.postgres) {
+			return false, fmt.Errorf("%w: %s has %s tables of version %d but this nhi knows up to %d; upgrade nhi (nothing was changed)",
+				ErrNewerSchema, s.path, p.name, n, len(p.postgres))
+		}
+		todo = todo || n < len(p.postgres)
+	}
+	return todo, nil
+}

@@ -1,0 +1,382 @@
+// Package pgtest runs a real PostgreSQL server for the tests of the
+// packages whose store also runs on PostgreSQL (docs/team.md): one server
+// per test binary, started on first use in a temporary folder and reached
+// over a unix socket there, and a fresh database per test.
+//
+// The server is Debian's (package postgresql): initdb and postgres are
+// looked up on PATH, then in /usr/lib/postgresql/*/bin (newest first).
+// initdb refuses to run as root, and tests run as root in CI, so when the
+// test binary is root the server's processes run as the user "nobody"
+// (the exec.Cmd's SysProcAttr.Credential, which is what setpriv does),
+// owning only the temporary folder. Under -short the tests that need it
+// skip, saying so; without the binaries they fail, naming the fix.
+//
+// A test binary that uses it calls Main from its TestMain, so the server
+// stops when the tests end:
+//
+//	func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
+package pgtest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// InstallHint is what to do when the server's binaries are missing.
+const InstallHint = "install Debian's PostgreSQL server (apt-get install postgresql), or run .ci/run, which does it"
+
+// Superuser is the role initdb creates and tests connect as.
+const Superuser = "postgres"
+
+// Server is a running PostgreSQL server owned by this test binary.
+type Server struct {
+	dir  string // the temporary folder: data/ and the socket
+	bin  string // the folder of initdb and postgres
+	cmd  *exec.Cmd
+	done chan error // the postgres process's exit
+	dbs  atomic.Int64
+}
+
+var (
+	mu      sync.Mutex
+	running *Server
+	failed  error
+)
+
+// Main runs the tests and then stops the server, if one was started.
+func Main(m *testing.M) int {
+	code := m.Run()
+	mu.Lock()
+	defer mu.Unlock()
+	if running != nil {
+		if err := running.Stop(); err != nil {
+			fmt.Fprintln(os.Stderr, "pgtest:", err)
+		}
+		running = nil
+	}
+	return code
+}
+
+// URL returns the URL of a fresh, empty database on the test binary's
+// server, starting it on first use. It skips the test under -short and
+// fails it when the server cannot start.
+func URL(t testing.TB) string {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("-short: this test runs against a real PostgreSQL server; run it without -short")
+	}
+	s, err := shared()
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, err := s.CreateDatabase(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
+
+// shared starts the test binary's server once; a failure is remembered,
+// so every test says the same thing without trying again.
+func shared() (*Server, error) {
+	mu.Lock()
+	defer mu.Unlock()
+	if running == nil && failed == nil {
+		running, failed = Start()
+	}
+	return running, failed
+}
+
+// Binaries returns the folder holding initdb and postgres, or an error
+// naming what is missing and how to install it.
+func Binaries() (string, error) {
+	if p, err := exec.LookPath("initdb"); err == nil {
+		dir := filepath.Dir(p)
+		if target, err := filepath.EvalSymlinks(p); err == nil {
+			dir = filepath.Dir(target) // /usr/local/bin/initdb -> /usr/lib/postgresql/15/bin/initdb
+		}
+		if _, err := os.Stat(filepath.Join(dir, "postgres")); err == nil {
+			return dir, nil
+		}
+	}
+	found, _ := filepath.Glob("/usr/lib/postgresql/*/bin/initdb")
+	// Newest first: 15 before 9.6, compared as numbers.
+	sort.Slice(found, func(i, j int) bool { return majorOf(found[i]) > majorOf(found[j]) })
+	for _, p := range found {
+		dir := filepath.Dir(p)
+		if _, err := os.Stat(filepath.Join(dir, "postgres")); err == nil {
+			return dir, nil
+		}
+	}
+	return "", fmt.Errorf("no PostgreSQL server binaries (initdb and postgres) on PATH or in /usr/lib/postgresql/*/bin: %s", InstallHint)
+}
+
+func majorOf(initdb string) float64 {
+	v, _ := strconv.ParseFloat(filepath.Base(filepath.Dir(filepath.Dir(initdb))), 64)
+	return v
+}
+
+// Start initialises a database cluster in a new temporary folder and
+// starts a server on a unix socket there, listening on no TCP port.
+func Start() (*Server, error) {
+	bin, err := Binaries()
+	if err != nil {
+		return nil, err
+	}
+	dir, err := os.MkdirTemp("", "pgtest-")
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{dir: dir, bin: bin, done: make(chan error, 1)}
+	if err := s.start(); err != nil {
+		s.cleanup()
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *Server) start() error {
+	owner, err := serverUser()
+	if err != nil {
+		return err
+	}
+	if owner != nil {
+		if err := os.Chown(s.dir, int(owner.Uid), int(owner.Gid)); err != nil {
+			return fmt.Errorf("handing %s to the server's user: %w", s.dir, err)
+		}
+	}
+	data := filepath.Join(s.dir, "data")
+	if err := s.initdb(owner, data); err != nil {
+		return err
+	}
+	s.cmd = exec.Command(filepath.Join(s.bin, "postgres"), "-D", data,
+		"-k", s.dir, "-c", "listen_addresses=",
+		"-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
+		"-c", "max_connections=200", "-c", "shared_buffers=32MB",
+		"-c", "logging_collector=off", "-c", "log_min_messages=warning")
+	s.cmd.SysProcAttr = asUser(owner)
+	logf, err := os.Create(filepath.Join(s.dir, "server.log"))
+	if err != nil {
+		return err
+	}
+	defer logf.Close()
+	s.cmd.Stdout, s.cmd.Stderr = logf, logf
+	if err := s.cmd.Start(); err != nil {
+		return fmt.Errorf("starting postgres: %w", err)
+	}
+	go func() { s.done <- s.cmd.Wait() }()
+	return s.waitReady()
+}
+
+// initdb makes the cluster in data: a copy of the one initdb made the
+// first time, kept in the user's cache (initdb takes seconds on a loaded
+// machine; the copy, a fraction of one).
+func (s *Server) initdb(owner *ids, data string) error {
+	cache, err := os.UserCacheDir()
+	if err != nil {
+		return s.runInitdb(owner, data)
+	}
+	version, err := exec.Command(filepath.Join(s.bin, "postgres"), "--version").Output()
+	if err != nil {
+		return fmt.Errorf("postgres --version: %w", err)
+	}
+	key := strings.NewReplacer(" ", "-", "(", "", ")", "", "/", "-").Replace(strings.TrimSpace(string(version)))
+	template := filepath.Join(cache, "nhi-tools", "pgtest-"+key)
+	if _, err := os.Stat(filepath.Join(template, "PG_VERSION")); err != nil {
+		// Made beside the template and renamed into place, so a
+		// concurrent test binary never copies half a cluster.
+		if err := os.MkdirAll(filepath.Dir(template), 0o755); err != nil {
+			return s.runInitdb(owner, data)
+		}
+		if err := s.runInitdb(owner, data); err != nil {
+			return err
+		}
+		tmp, err := os.MkdirTemp(filepath.Dir(template), "pgtest-new-")
+		if err != nil {
+			return nil
+		}
+		if out, err := exec.Command("cp", "-a", data, filepath.Join(tmp, "data")).CombinedOutput(); err != nil {
+			os.RemoveAll(tmp)
+			return fmt.Errorf("keeping the initialised cluster: %v: %s", err, out)
+		}
+		if err := os.Rename(filepath.Join(tmp, "data"), template); err != nil {
+			os.RemoveAll(tmp) // another binary got there first
+		}
+		os.RemoveAll(tmp)
+		return nil
+	}
+	// cp -a keeps the owner (nobody when root runs the tests).
+	if out, err := exec.Command("cp", "-a", template, data).CombinedOutput(); err != nil {
+		return fmt.Errorf("copying the initialised cluster %s: %v: %s", template, err, out)
+	}
+	if owner == nil {
+		return nil
+	}
+	return filepath.WalkDir(data, func(p string, _ os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		return os.Lchown(p, int(owner.Uid), int(owner.Gid))
+	})
+}
+
+// runInitdb initialises a cluster in data. No fsync and trust on the
+// socket: a throwaway cluster for tests, reachable only through a folder
+// only its owner can write.
+func (s *Server) runInitdb(owner *ids, data string) error {
+	initdb := exec.Command(filepath.Join(s.bin, "initdb"), "-D", data, "-U", Superuser,
+		"--auth=trust", "--no-sync", "--no-instructions", "-E", "UTF8", "--locale=C")
+	initdb.SysProcAttr = asUser(owner)
+	if out, err := initdb.CombinedOutput(); err != nil {
+		return fmt.Errorf("initdb: %v\n%s", err, out)
+	}
+	return nil
+}
+
+// waitReady connects until the server answers, or gives its log when it
+// exits or takes too long.
+func (s *Server) waitReady() error {
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		c, err := pgx.Connect(ctx, s.url("postgres"))
+		cancel()
+		if err == nil {
+			c.Close(context.Background())
+			return nil
+		}
+		select {
+		case werr := <-s.done:
+			s.done <- werr
+			return fmt.Errorf("postgres exited (%v):\n%s", werr, s.log())
+		case <-time.After(20 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("postgres did not accept connections within 30 s: %v\n%s", err, s.log())
+		}
+	}
+}
+
+func (s *Server) log() string {
+	b, _ := os.ReadFile(filepath.Join(s.dir, "server.log"))
+	return string(b)
+}
+
+// url is the URL of database name as the superuser, over the socket.
+func (s *Server) url(name string) string {
+	q := url.Values{}
+	q.Set("host", s.dir)
+	q.Set("user", Superuser)
+	q.Set("sslmode", "disable")
+	return (&url.URL{Scheme: "postgres", Path: "/" + name, RawQuery: q.Encode()}).String()
+}
+
+// URL is the URL of database name on s, connecting as the superuser.
+func (s *Server) URL(name string) string { return s.url(name) }
+
+// CreateDatabase creates a new empty database and returns its URL.
+func (s *Server) CreateDatabase(ctx context.Context) (string, error) {
+	name := fmt.Sprintf("t%d", s.dbs.Add(1))
+	c, err := pgx.Connect(ctx, s.url("postgres"))
+	if err != nil {
+		return "", err
+	}
+	defer c.Close(ctx)
+	// template0 and FILE_COPY: a copy of a few files, no WAL of every page.
+	if _, err := c.Exec(ctx, "CREATE DATABASE "+name+" TEMPLATE template0 STRATEGY FILE_COPY"); err != nil {
+		return "", fmt.Errorf("creating database %s: %w", name, err)
+	}
+	return s.url(name), nil
+}
+
+// Stop shuts the server down (fast: running sessions are ended) and
+// removes its folder.
+func (s *Server) Stop() error {
+	defer s.cleanup()
+	if s.cmd == nil || s.cmd.Process == nil {
+		return nil
+	}
+	if err := interrupt(s.cmd.Process); err != nil && !errors.Is(err, os.ErrProcessDone) {
+		return err
+	}
+	select {
+	case <-s.done:
+		return nil
+	case <-time.After(20 * time.Second):
+		_ = s.cmd.Process.Kill()
+		return errors.New("postgres did not stop within 20 s; killed")
+	}
+}
+
+func (s *Server) cleanup() { _ = os.RemoveAll(s.dir) }
+
+// ids is a user's numeric uid and gid.
+type ids struct{ Uid, Gid uint32 }
+
+// serverUser is the user the server runs as: nil (this process's) unless
+// this process is root, which initdb and postgres refuse; then "nobody".
+func serverUser() (*ids, error) {
+	if os.Geteuid() != 0 {
+		return nil, nil
+	}
+	u, err := user.Lookup("nobody")
+	if err != nil {
+		return nil, fmt.Errorf("running as root, the test server needs the unprivileged user nobody: %w", err)
+	}
+	uid, err1 := strconv.ParseUint(u.Uid, 10, 32)
+	gid, err2 := strconv.ParseUint(u.Gid, 10, 32)
+	if err := errors.Join(err1, err2); err != nil {
+		return nil, fmt.Errorf("user nobody: %w", err)
+	}
+	return &ids{Uid: uint32(uid), Gid: uint32(gid)}, nil
+}
+
+// Exec runs SQL on database name as the superuser (setup a test needs
+// beyond what nhi does: roles, grants).
+func (s *Server) Exec(ctx context.Context, name, sql string) error {
+	c, err := pgx.Connect(ctx, s.url(name))
+	if err != nil {
+		return err
+	}
+	defer c.Close(ctx)
+	_, err = c.Exec(ctx, sql)
+	return err
+}
+
+// Shared returns the test binary's server, starting it on first use; it
+// skips under -short as URL does.
+func Shared(t testing.TB) *Server {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("-short: this test runs against a real PostgreSQL server; run it without -short")
+	}
+	s, err := shared()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// DatabaseName is the database a URL from URL names.
+func DatabaseName(u string) string {
+	p, err := url.Parse(u)
+	if err != nil {
+		return ""
+	}
+	return strings.TrimPrefix(p.Path, "/")
+}

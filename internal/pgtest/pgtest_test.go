@@ -1,0 +1,47 @@
+package pgtest
+
+import (
+	"context"
+	"os"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+)
+
+func TestMain(m *testing.M) { os.Exit(Main(m)) }
+
+// Each test gets its own empty database on one shared server, and the
+// server is a real PostgreSQL: it answers its version and keeps what a
+// test writes apart from another test's database.
+func TestFreshDatabasePerTest(t *testing.T) {
+	ctx := context.Background()
+	a, b := URL(t), URL(t)
+	if a == b {
+		t.Fatalf("two calls gave the same database %s", a)
+	}
+	ca, err := pgx.Connect(ctx, a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ca.Close(ctx)
+	var version string
+	if err := ca.QueryRow(ctx, "SHOW server_version").Scan(&version); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("server_version %s", version)
+	if _, err := ca.Exec(ctx, "CREATE TABLE x (v int); INSERT INTO x VALUES (1)"); err != nil {
+		t.Fatal(err)
+	}
+	cb, err := pgx.Connect(ctx, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cb.Close(ctx)
+	var n int
+	if err := cb.QueryRow(ctx, "SELECT count(*) FROM pg_tables WHERE tablename = 'x'").Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if n != 0 {
+		t.Errorf("database %s sees the table created in %s", DatabaseName(b), DatabaseName(a))
+	}
+}
