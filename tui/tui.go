@@ -102,7 +102,7 @@ type Model struct {
 	keys          globalKeys
 	actions       actionKeys
 	help          help.Model
-	helpPage      helpPage // the full help, over the view, while help.ShowAll
+	helpPage      helpPage        // the full help, over the view, while help.ShowAll
 	stack         []view          // stack[0] is the identities table or the empty state
 	ids           *identitiesView // stack[0], when there are identities
 	loading       bool            // the identities are being read
@@ -148,10 +148,10 @@ func New(snap *audit.Snapshot, ids []audit.Identity, opts Options) *Model {
 		st.campaign = opts.Campaign
 	}
 	m := &Model{
-		st:      st,
-		opts:    opts,
-		keys:    newGlobalKeys(),
-		actions: newActionKeys(),
+		st:       st,
+		opts:     opts,
+		keys:     newGlobalKeys(),
+		actions:  newActionKeys(),
 		help:     newHelp(),
 		helpPage: newHelpPage(),
 	}
