@@ -238,4 +238,3 @@ func printCampaign(w io.Writer, c *campaigns.Campaign, now time.Time, pendingOnl
 func itemOverdue(c *campaigns.Campaign, it *campaigns.Item, now time.Time) bool {
 	return it.Decision == campaigns.Decommission && it.Verification == campaigns.StillPresent && now.UTC().Format("2006-01-02") > c.Due
 }
-
