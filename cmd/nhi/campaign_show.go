@@ -1,8 +1,10 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -15,9 +17,12 @@ import (
 
 func newCampaignShowCmd(a *app) *cobra.Command {
 	out := output{allow: []string{"table", "wide", "id", "csv", "json"}}
-	var pendingOnly bool
+	var (
+		pendingOnly bool
+		reviewer    string
+	)
 	cmd := &cobra.Command{
-		Use:   "show NAME",
+		Use:   "show NAME [--reviewer R|me]",
 		Short: "Show a campaign: progress per reviewer and every item",
 		Long: `show prints a campaign's state, its progress per reviewer and one row per item.
 OWNER is the owner recorded at creation, or in parentheses who the source said
@@ -29,8 +34,13 @@ awaiting confirmation, and decommissions still present after the due date
 --wide (-o wide) adds the ID and cuts nothing, -o id prints the items' IDs
 alone, -o csv the items for a spreadsheet. --json (-o json) prints {name,
 status, due, ..., items: [{id, reviewer, decision, reason, decided_by,
-decided_at, verification, ..., conflict, history}]}.`,
+decided_at, verification, ..., conflict, history}]}.
+
+--reviewer R lists only the items assigned to R (an e-mail or alias of the
+directory of people, or me: who you are, as for nhi decide) with R's
+progress line, in every format.`,
 		Example: `  nhi campaign show 2026-Q4
+  nhi campaign show 2026-Q4 --reviewer me --pending
   nhi campaign show 2026-Q4 --pending -o id
   nhi campaign show 2026-Q4 -o csv > 2026-Q4.csv`,
 		Args: cobra.ExactArgs(1),
@@ -39,7 +49,13 @@ decided_at, verification, ..., conflict, history}]}.`,
 			if err != nil {
 				return usageError{cmd.CommandPath(), err}
 			}
-			st, err := a.open(cmd.Context(), audit.OpenOptions{ReadOnly: true})
+			var st *audit.Store
+			me := ""
+			if reviewer == "me" {
+				st, me, err = a.openAs(cmd.Context(), audit.OpenOptions{ReadOnly: true})
+			} else {
+				st, err = a.open(cmd.Context(), audit.OpenOptions{ReadOnly: true})
+			}
 			if err != nil {
 				return err
 			}
@@ -47,6 +63,13 @@ decided_at, verification, ..., conflict, history}]}.`,
 			c, err := campaigns.Get(cmd.Context(), st, args[0])
 			if err != nil {
 				return err
+			}
+			var mine *campaigns.ReviewerProgress
+			if reviewer != "" {
+				if mine, err = reviewerOf(cmd.Context(), st, c, reviewer, me); err != nil {
+					return usageError{cmd.CommandPath(), err}
+				}
+				c = onlyReviewer(c, mine)
 			}
 			now := st.Now()
 			switch format {
@@ -66,7 +89,7 @@ decided_at, verification, ..., conflict, history}]}.`,
 			if format == "wide" {
 				width = 0
 			}
-			printCampaign(a.stdout, c, now, pendingOnly, format == "wide", width)
+			printCampaign(a.stdout, c, now, pendingOnly, format == "wide", width, mine)
 			return nil
 		},
 	}
@@ -74,15 +97,84 @@ decided_at, verification, ..., conflict, history}]}.`,
 	cmd.Flags().BoolVar(&out.wide, "wide", false, "add the ID column and cut no cell (-o wide)")
 	cmd.Flags().StringVarP(&out.format, "output", "o", "", "table, wide, id (one item ID a line), csv (the items) or json")
 	cmd.Flags().BoolVar(&pendingOnly, "pending", false, "list only items still to decide (pending or carried)")
+	cmd.Flags().StringVar(&reviewer, "reviewer", "", "list only the items assigned to this reviewer (me: you)")
 	return cmd
 }
 
+// reviewerOf finds the reviewer name names among c's: "me" is who the
+// caller proved to be (actor); otherwise the name as assigned, in any
+// case, or a person of the directory by any alias. A name that is no
+// reviewer of c is an error naming the nearest one and listing them.
+func reviewerOf(ctx context.Context, st *audit.Store, c *campaigns.Campaign, name, actor string) (*campaigns.ReviewerProgress, error) {
+	find := func(n string) *campaigns.ReviewerProgress {
+		for i := range c.Progress.Reviewers {
+			if r := &c.Progress.Reviewers[i]; r.Reviewer != "" && strings.EqualFold(r.Reviewer, n) {
+				return r
+			}
+		}
+		return nil
+	}
+	if name == "me" {
+		name = actor
+	}
+	if r := find(name); r != nil {
+		return r, nil
+	}
+	if dir, err := st.People(ctx); err == nil {
+		if p := dir.Lookup(name); p != nil {
+			if r := find(p.Email); r != nil {
+				return r, nil
+			}
+		}
+	}
+	var names []string
+	for _, r := range c.Progress.Reviewers {
+		if r.Reviewer != "" {
+			names = append(names, audit.Printable(r.Reviewer))
+		}
+	}
+	if actor != "" && actor == name {
+		return nil, fmt.Errorf("you (%s) have no items in %s; its reviewers are %s", audit.Printable(actor), audit.Printable(c.Name), strings.Join(names, ", "))
+	}
+	msg := fmt.Sprintf("%q is no reviewer of %s", audit.Printable(name), audit.Printable(c.Name))
+	near := audit.Nearest(name, names)
+	if near == "" && !strings.Contains(name, "@") {
+		// "rta" for rita@acme.com: compare with the part before the @.
+		locals := make([]string, len(names))
+		for i, n := range names {
+			locals[i], _, _ = strings.Cut(n, "@")
+		}
+		if l := audit.Nearest(name, locals); l != "" {
+			near = names[slices.Index(locals, l)]
+		}
+	}
+	if near != "" {
+		msg += "; did you mean " + near + "?"
+	}
+	return nil, fmt.Errorf("%s (its reviewers are %s)", msg, strings.Join(names, ", "))
+}
+
+// onlyReviewer is c with only r's items and r's line of progress.
+func onlyReviewer(c *campaigns.Campaign, r *campaigns.ReviewerProgress) *campaigns.Campaign {
+	o := *c
+	o.Items = nil
+	for _, it := range c.Items {
+		if it.Reviewer == r.Reviewer {
+			o.Items = append(o.Items, it)
+		}
+	}
+	o.Progress.Reviewers = []campaigns.ReviewerProgress{*r}
+	return &o
+}
+
 // itemColumns are the columns of show's item table: the ID only when wide
-// (it is the longest cell, and -o id prints it alone).
+// (it is the longest cell, and -o id prints it alone). The least widths
+// add up, with DECISION whole ("decommission") and the separators, to 120
+// when every optional column shows: the table fits tableWidth.
 func itemColumns(wide bool) []column {
-	cols := []column{{Title: "KIND", Min: 10}, {Title: "NAME", Min: 12}, {Title: "SCOPE", Min: 12}, {Title: "OWNER", Min: 12}, {Title: "FINDINGS", Min: 12},
-		{Title: "REVIEWER", Min: 14}, {Title: "DECISION"}, {Title: "BY", Min: 14, Optional: true}, {Title: "FLAGS", Min: 21, Optional: true},
-		{Title: "VERIFIED", Optional: true}}
+	cols := []column{{Title: "KIND", Min: 8}, {Title: "NAME", Min: 10}, {Title: "SCOPE", Min: 10}, {Title: "OWNER", Min: 9}, {Title: "FINDINGS", Min: 10},
+		{Title: "REVIEWER", Min: 10}, {Title: "DECISION"}, {Title: "BY", Min: 10, Optional: true}, {Title: "FLAGS", Min: 10, Optional: true},
+		{Title: "VERIFIED", Min: 8, Optional: true}}
 	if wide {
 		cols = append([]column{{Title: "ID"}}, cols...)
 	}
@@ -153,7 +245,9 @@ func printItemsCSV(w io.Writer, c *campaigns.Campaign, now time.Time, pendingOnl
 	return t.Flush()
 }
 
-func printCampaign(w io.Writer, c *campaigns.Campaign, now time.Time, pendingOnly, wide bool, width int) {
+// printCampaign prints c; with mine, the progress of that reviewer too,
+// whose items c holds alone (onlyReviewer).
+func printCampaign(w io.Writer, c *campaigns.Campaign, now time.Time, pendingOnly, wide bool, width int, mine *campaigns.ReviewerProgress) {
 	p := c.Progress
 	due := c.Due
 	if c.Overdue(now) {
@@ -195,7 +289,11 @@ func printCampaign(w io.Writer, c *campaigns.Campaign, now time.Time, pendingOnl
 	if len(by) > 0 {
 		fmt.Fprintf(w, ": %s", strings.Join(by, " · "))
 	}
-	fmt.Fprintf(w, "; %d pending, %d carried, %d no-response, %d conflict(s)\n\n", p.Pending, p.Carried, p.NoResponse, p.Conflicts)
+	fmt.Fprintf(w, "; %d pending, %d carried, %d no-response, %d conflict(s)\n", p.Pending, p.Carried, p.NoResponse, p.Conflicts)
+	if mine != nil {
+		fmt.Fprintln(w, reviewerProgressLine(mine))
+	}
+	fmt.Fprintln(w)
 
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "REVIEWER\tASSIGNED\tDECIDED\tPENDING\tDECIDED BY OTHERS\tDECIDED FOR OTHERS")
@@ -237,4 +335,17 @@ func printCampaign(w io.Writer, c *campaigns.Campaign, now time.Time, pendingOnl
 // itemOverdue: approved for removal, still present, after the due date.
 func itemOverdue(c *campaigns.Campaign, it *campaigns.Item, now time.Time) bool {
 	return it.Decision == campaigns.Decommission && it.Verification == campaigns.StillPresent && now.UTC().Format("2006-01-02") > c.Due
+}
+
+// reviewerProgressLine is "Progress of alice@acme.com: 3/10 assigned
+// decided (30%); 7 pending, 0 no-response; 1 decided by others, 2 for
+// others". No-response is what is neither decided nor pending: the
+// items of a closed campaign nobody answered.
+func reviewerProgressLine(r *campaigns.ReviewerProgress) string {
+	pct := 0
+	if r.Assigned > 0 {
+		pct = r.Decided * 100 / r.Assigned
+	}
+	return fmt.Sprintf("Progress of %s: %d/%d assigned decided (%d%%); %d pending, %d no-response; %d decided by others, %d for others",
+		audit.Printable(r.Reviewer), r.Decided, r.Assigned, pct, r.Pending, r.Assigned-r.Decided-r.Pending, r.DecidedByOthers, r.DecidedForOthers)
 }
