@@ -374,6 +374,23 @@ func previewing(ctx context.Context) bool {
 	return p
 }
 
+type mineOnlyCtxKey struct{}
+
+// MineOnly makes the bulk decisions and confirmations under ctx
+// (DecideMatching, ConfirmCarried) take only the items assigned to the
+// actor: a reviewer's filter decides their own queue, and the items of
+// other reviewers (or of none) it matched are counted in NotMine and
+// Unassigned, never decided. The CLI sets it unless --all-reviewers
+// (docs/campaigns.md); the separation-of-duties rules hold either way.
+func MineOnly(ctx context.Context) context.Context {
+	return context.WithValue(ctx, mineOnlyCtxKey{}, true)
+}
+
+func mineOnly(ctx context.Context) bool {
+	m, _ := ctx.Value(mineOnlyCtxKey{}).(bool)
+	return m
+}
+
 // BulkOutcome is what a bulk decision or confirmation did.
 type BulkOutcome struct {
 	Event   audit.Event
@@ -387,6 +404,9 @@ type BulkOutcome struct {
 	SkippedDecided int
 	NotAssigned    int // decided items assigned to another reviewer
 	Conflicts      int // decided items whose previous decision someone else made
+	// Under MineOnly: matching items assigned to another reviewer
+	// (NotMine) or to nobody (Unassigned), left alone.
+	NotMine, Unassigned int
 }
 
 // DecideMatching applies one decision, with one required reason, to every
@@ -570,6 +590,14 @@ func bulk(ctx context.Context, st *audit.Store, actor, campaign, expr, action st
 			if !eligible(c, it, res) {
 				continue
 			}
+			if mineOnly(ctx) && (it.reviewer == "" || !sep.same(it.reviewer, actor)) {
+				if it.reviewer == "" {
+					res.Unassigned++
+				} else {
+					res.NotMine++
+				}
+				continue
+			}
 			res.Matched++
 			if r := sep.refusal(&it.frozen, owners[it.id], actor); r != nil {
 				res.SkippedOwn = append(res.SkippedOwn, it.id)
@@ -583,11 +611,19 @@ func bulk(ctx context.Context, st *audit.Store, actor, campaign, expr, action st
 			if res.Filter != "" {
 				msg += fmt.Sprintf(": no item matches %q", res.Filter)
 			}
-			switch {
-			case len(res.SkippedOwn) > 0:
-				msg += fmt.Sprintf("; %d matching item(s) are yours to be decided by another reviewer", len(res.SkippedOwn))
-			case res.SkippedDecided > 0:
-				msg += fmt.Sprintf(" that is still undecided (%d matching item(s) are decided; --include-decided changes them)", res.SkippedDecided)
+			// Every reason the matching items were left alone.
+			var why []string
+			if n := len(res.SkippedOwn); n > 0 {
+				why = append(why, fmt.Sprintf("%d matching item(s) are yours to be decided by another reviewer", n))
+			}
+			if res.SkippedDecided > 0 {
+				why = append(why, fmt.Sprintf("%d are decided (--include-decided changes them)", res.SkippedDecided))
+			}
+			if n := res.NotMine + res.Unassigned; n > 0 {
+				why = append(why, fmt.Sprintf("%d are other reviewers' or nobody's (--all-reviewers decides them)", n))
+			}
+			if len(why) > 0 {
+				msg += "; " + strings.Join(why, ", ")
 			}
 			return errorString{ErrNothingMatched, msg}
 		}

@@ -488,6 +488,8 @@ func TestFilterErrors(t *testing.T) {
 		{"severity:hgih", 9, `unknown severity "hgih"`, `did you mean "high"?`},
 		{"severity:urgent", 9, `unknown severity "urgent"`, "low, medium, high, critical"},
 		{"kind:deploy_kye", 5, `unknown kind "deploy_kye"`, `did you mean "deploy_key"?`},
+		{"kind:dploy", 5, `unknown kind "dploy"`, `did you mean "deploy_key"?`},
+		{"kind:webhok", 5, `unknown kind "webhok"`, `did you mean "webhook"?`},
 		{"kind:foo*", 5, `"foo*" matches no kind`, "deploy_key"},
 		{`kind:"deploy*"`, 5, `unknown kind "deploy*"`, ""},
 		{"finding:stael", 8, `unknown rule "stael"`, `did you mean "stale"?`},

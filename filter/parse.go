@@ -513,6 +513,19 @@ func closest(s string, cands []string) string {
 			}
 		}
 	}
+	// A start typed with a slip ("dploy" for deploy_key): one edit from
+	// the start of a candidate as long as it, or a character longer or
+	// shorter.
+	if n := utf8.RuneCountInString(s); n >= 4 {
+		for _, c := range cands {
+			r := []rune(c)
+			for l := n - 1; l <= n+1; l++ {
+				if l < len(r) && editDistance(s, string(r[:l])) <= 1 {
+					return c
+				}
+			}
+		}
+	}
 	return ""
 }
 

@@ -102,3 +102,86 @@ func TestTerminal(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 	}
 }
+
+// TestTerminalLiveRefresh: the real binary in a real terminal (tmux) shows
+// a reviewer's queue; a second process (nhi decide) decides one of its
+// items in the same file; the pane shows the decision by itself, without
+// a key, once the TUI's watch has seen the new event. The screen is read
+// up to a bounded number of times: no assertion on how long it took.
+func TestTerminalLiveRefresh(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary and runs it in tmux")
+	}
+	tmux, err := exec.LookPath("tmux")
+	if err != nil {
+		t.Skip("tmux is not installed (.ci/run installs it)")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "nhi")
+	if out, err := exec.CommandContext(ctx, "go", "build", "-o", bin, "../cmd/nhi").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	db := filepath.Join(dir, "nhi.db")
+	nhi := func(args ...string) string {
+		t.Helper()
+		cmd := exec.CommandContext(ctx, bin, append(args, "--db", db)...)
+		cmd.Env = append(os.Environ(), "NHI_DB=", "NHI_REVIEWER=")
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("nhi %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+		return string(out)
+	}
+	nhi("demo", "--no-tui")
+	const reviewer = "tester@example.com"
+	nhi("campaign", "create", "live", "--snapshot", "4", "--scope", "kind:deploy_key scope:*api-gateway*", "--due", "2099-12-31",
+		"--reviewer", reviewer, "--as", "lead@example.com")
+	ids := strings.Fields(nhi("campaign", "show", "live", "-o", "id"))
+	if len(ids) != 2 {
+		t.Fatalf("the campaign has %d items, want the 2 api-gateway keys: %q", len(ids), ids)
+	}
+
+	sock := filepath.Join(dir, "tmux.sock") // a private server: never the user's tmux
+	session := fmt.Sprintf("nhi-live-%d", os.Getpid())
+	tm := func(args ...string) string {
+		t.Helper()
+		out, err := exec.CommandContext(ctx, tmux, append([]string{"-S", sock}, args...)...).CombinedOutput()
+		if err != nil {
+			t.Fatalf("tmux %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+		return string(out)
+	}
+	cmd := fmt.Sprintf("TERM=xterm-256color NO_COLOR=1 NHI_REVIEWER=%s %s --db %s --campaign live", reviewer, bin, db)
+	tm("new-session", "-d", "-s", session, "-x", "120", "-y", "20", cmd)
+	defer exec.Command(tmux, "-S", sock, "kill-server").Run()
+
+	// waitFor reads the pane up to polls times, 100 ms apart.
+	waitFor := func(polls int, want ...string) string {
+		t.Helper()
+		var s string
+		for range polls {
+			s = tm("capture-pane", "-p", "-t", session)
+			ok := true
+			for _, w := range want {
+				ok = ok && strings.Contains(s, w)
+			}
+			if ok {
+				return s
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		t.Fatalf("after %d reads the pane never showed %q; it shows:\n%s", polls, want, s)
+		return ""
+	}
+	s := waitFor(200, "My items 2", "campaign live", "pending")
+	if strings.Contains(s, "decom") {
+		t.Fatalf("decided before anyone decided:\n%s", s)
+	}
+	// A second process decides, as the same reviewer, in the same file.
+	nhi("decide", "live", ids[0], "decommission", "--as", reviewer)
+	// The watch polls once a second: 100 reads leave it many turns.
+	waitFor(100, "decom")
+	tm("send-keys", "-t", session, "q")
+}

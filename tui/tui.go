@@ -102,6 +102,7 @@ type Model struct {
 	keys          globalKeys
 	actions       actionKeys
 	help          help.Model
+	helpPage      helpPage        // the full help, over the view, while help.ShowAll
 	stack         []view          // stack[0] is the identities table or the empty state
 	ids           *identitiesView // stack[0], when there are identities
 	loading       bool            // the identities are being read
@@ -147,11 +148,12 @@ func New(snap *audit.Snapshot, ids []audit.Identity, opts Options) *Model {
 		st.campaign = opts.Campaign
 	}
 	m := &Model{
-		st:      st,
-		opts:    opts,
-		keys:    newGlobalKeys(),
-		actions: newActionKeys(),
-		help:    newHelp(),
+		st:       st,
+		opts:     opts,
+		keys:     newGlobalKeys(),
+		actions:  newActionKeys(),
+		help:     newHelp(),
+		helpPage: newHelpPage(),
 	}
 	switch {
 	case ids == nil && opts.Store != nil:
@@ -364,6 +366,19 @@ func (m *Model) updateKey(msg tea.KeyMsg) tea.Cmd {
 		m.layout()
 		return cmd
 	}
+	if m.help.ShowAll {
+		// The help covers the view: its keys scroll it (helpview.go).
+		// q does what the help says it does: it quits on the first view;
+		// above it, it closes (the help first).
+		if m.quitWithQ() && key.Matches(msg, m.keys.Quit) {
+			return tea.Quit
+		}
+		if m.helpPage.update(msg) {
+			m.help.ShowAll = false
+			m.layout()
+		}
+		return nil
+	}
 	// A prompt this key opens is the user's answer to it: it takes keys
 	// at once (":" then "q").
 	m.byViewKey = true
@@ -391,7 +406,8 @@ func (m *Model) updateKey(msg tea.KeyMsg) tea.Cmd {
 		case key.Matches(msg, m.keys.Refresh):
 			return func() tea.Msg { return refreshMsg{} }
 		case key.Matches(msg, m.keys.Help):
-			m.help.ShowAll = !m.help.ShowAll
+			m.help.ShowAll = true
+			m.helpPage.vp.GotoTop()
 			m.layout()
 			return nil
 		case m.quitWithQ() && key.Matches(msg, m.keys.Quit):
@@ -465,6 +481,9 @@ func (m *Model) layout() {
 	for _, v := range m.stack {
 		v.SetSize(m.width, body)
 	}
+	if m.help.ShowAll {
+		m.helpPage.set(m.fullHelpView(m.screenKeys().FullHelp()), m.width, body)
+	}
 }
 
 func (m *Model) bodyHeight() int {
@@ -492,7 +511,11 @@ func (m *Model) View() string {
 	b.WriteString(m.header)
 	b.WriteByte('\n')
 	if body := m.bodyHeight(); body > 0 {
-		b.WriteString(fit(m.top().View(), m.width, body))
+		if m.help.ShowAll {
+			b.WriteString(fit(m.helpPage.View(), m.width, body))
+		} else {
+			b.WriteString(fit(m.top().View(), m.width, body))
+		}
 		b.WriteByte('\n')
 	}
 	switch {
@@ -607,32 +630,37 @@ func (m *Model) headerParts(compact int) string {
 	return strings.Join(parts, sep)
 }
 
-// footerView is the key-hint bar, under the full help when it is shown.
+// footerView is the key-hint bar: the prompt's keys, the open help's, or
+// those of the screen.
 func (m *Model) footerView() string {
 	var keys help.KeyMap
-	if m.prompt != nil {
+	switch {
+	case m.prompt != nil:
 		keys = m.prompt.Keys()
-	} else {
-		iv, ok := m.top().(inputView)
-		keys = screenKeys{
-			view:     m.top(),
-			actions:  m.actionBindings(),
-			global:   m.keys,
-			showAll:  m.help.ShowAll,
-			quitWith: m.quitWithQ(),
-			input:    ok && iv.capturingInput(),
-		}
-		if m.canGoBack() {
-			sk := keys.(screenKeys)
-			sk.back = m.back.label()
-			keys = sk
-		}
+	case m.help.ShowAll:
+		keys = m.helpPage.keys
+	default:
+		keys = m.screenKeys()
 	}
-	bar := m.shortHelpView(keys.ShortHelp())
-	if !m.help.ShowAll {
-		return bar
+	return m.shortHelpView(keys.ShortHelp())
+}
+
+// screenKeys are the keys of the screen behind any prompt or help: the
+// view on top's, the action keys, the global ones.
+func (m *Model) screenKeys() screenKeys {
+	iv, ok := m.top().(inputView)
+	keys := screenKeys{
+		view:     m.top(),
+		actions:  m.actionBindings(),
+		global:   m.keys,
+		showAll:  m.help.ShowAll,
+		quitWith: m.quitWithQ(),
+		input:    ok && iv.capturingInput(),
 	}
-	return m.fullHelpView(keys.FullHelp()) + "\n\n" + bar
+	if m.canGoBack() {
+		keys.back = m.back.label()
+	}
+	return keys
 }
 
 // shortHelpView is the hint bar. When it is too wide it leaves out the

@@ -187,7 +187,8 @@ func TestCampaignLifecycle(t *testing.T) {
 	if !strings.Contains(r.stdout, "outside the assignment") || !strings.Contains(r.stdout, "conflict") {
 		t.Errorf("override said:\n%s", r.stdout)
 	}
-	r = ok(t, "decide", "q", "--filter", "scope:acme/r2", "decommission", "--reason", "repo archived", "--db", db, "--as", "sam@acme.test")
+	// sam decides items of other reviewers: only with --all-reviewers.
+	r = ok(t, "decide", "q", "--filter", "scope:acme/r2", "decommission", "--reason", "repo archived", "--all-reviewers", "--db", db, "--as", "sam@acme.test")
 	if !strings.Contains(r.stdout, "Decided decommission on 2 item(s)") {
 		t.Errorf("bulk said:\n%s", r.stdout)
 	}

@@ -42,6 +42,7 @@ func addCompletions(root *cobra.Command, a *app) {
 	flags := map[string]map[string]completer{
 		"nhi":                 {"as": people},
 		"nhi campaign create": {"reviewer": people, "carry-forward": campaignNames},
+		"nhi campaign show":   {"reviewer": campaignReviewers},
 	}
 	var walk func(c *cobra.Command)
 	walk = func(c *cobra.Command) {
@@ -118,6 +119,22 @@ func campaignItems(ctx context.Context, st *audit.Store, done []string, prefix s
 		}
 	}
 	return ids
+}
+
+// campaignReviewers are "me" and the reviewers of the campaign named
+// before.
+func campaignReviewers(ctx context.Context, st *audit.Store, done []string, prefix string) []string {
+	names := []string{"me"}
+	if len(done) > 0 {
+		if c, err := campaigns.Get(ctx, st, done[0]); err == nil {
+			for _, r := range c.Progress.Reviewers {
+				if r.Reviewer != "" {
+					names = append(names, r.Reviewer)
+				}
+			}
+		}
+	}
+	return withPrefix(names, prefix)
 }
 
 func decisionWords(_ context.Context, _ *audit.Store, _ []string, prefix string) []string {

@@ -40,6 +40,7 @@ func TestCompletion(t *testing.T) {
 		{[]string{"note", "add", keyID(3)[:len(keyID(3))-1]}, keyID(3)},
 		{[]string{"owner", "set", keyID(2), "al"}, "alice@acme.test"},
 		{[]string{"campaign", "create", "q", "--reviewer", "a"}, "alice@acme.test"},
+		{[]string{"campaign", "show", "2026-Q4", "--reviewer", ""}, "me rita@acme.test"},
 	} {
 		if got := strings.Join(complete(t, db, c.words...), " "); got != c.want {
 			t.Errorf("complete %q: %q, want %q", c.words, got, c.want)

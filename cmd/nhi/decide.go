@@ -24,6 +24,7 @@ func newDecideCmd(a *app) *cobra.Command {
 		transferTo            string
 		includeDecided        bool
 		confirmCarried        bool
+		allReviewers          bool
 		undo                  int64
 		sign                  signing
 		bulk                  bulkFlags
@@ -53,11 +54,15 @@ Other forms:
   --filter EXPR DECISION --reason TEXT   the same decision on every undecided
         item matching EXPR (pending, or carried and unconfirmed); add
         --include-decided to change decided ones too. Items you own are skipped.
+        Only the items assigned to you are decided: the preview says how
+        many of other reviewers (or of nobody) it left out, and
+        --all-reviewers decides them too (flagged as decided outside the
+        assignment; the separation-of-duties rules still hold).
         It first prints how many items it will decide and the first of them;
         --dry-run stops there, and above 10 a terminal is asked to confirm
         (--yes does not ask).
   --confirm-carried --reason TEXT        confirm the carried-forward decisions
-        (all, or those matching --filter)
+        (all, or those matching --filter), yours only unless --all-reviewers
   --undo SEQ                             reverse the decision event SEQ with a
         compensating event; the items go back to their earlier decision
   --batch FILE                           one decision per CSV line
@@ -112,6 +117,9 @@ Other forms:
 			}
 			defer st.Close()
 			name := args[0]
+			if !allReviewers {
+				ctx = campaigns.MineOnly(ctx) // --filter and --confirm-carried
+			}
 			switch {
 			case batch != "":
 				return decideBatch(cmd, a, st, actor, name, batch)
@@ -210,6 +218,7 @@ Other forms:
 	f.StringVar(&transferTo, "to", "", "with transfer: the person who takes the identity over")
 	f.StringVar(&filter, "filter", "", "decide every undecided item matching this filter expression")
 	f.BoolVar(&includeDecided, "include-decided", false, "with --filter: change items already decided too")
+	f.BoolVar(&allReviewers, "all-reviewers", false, "with --filter or --confirm-carried: decide the matching items of every reviewer, not only yours")
 	f.BoolVar(&confirmCarried, "confirm-carried", false, "confirm the decisions carried forward from the previous campaign")
 	f.Int64Var(&undo, "undo", 0, "reverse the decision event SEQ (see history in nhi campaign show --json)")
 	bulk.add(cmd, "--filter or --confirm-carried")
@@ -241,6 +250,9 @@ func (a *app) confirmItems(ctx context.Context, st *audit.Store, b bulkFlags, ca
 	if len(left) > 0 {
 		headline += " (left alone: " + strings.Join(left, ", ") + ")"
 	}
+	if n := p.NotMine + p.Unassigned; n > 0 {
+		fmt.Fprintf(a.stdout, "%s; use --all-reviewers\n", notMineNote(p))
+	}
 	shown := min(len(p.Items), previewRows)
 	rows := func(w io.Writer) error {
 		t := newTable(outputWidth(a.stdout), itemColumns(false)...)
@@ -262,8 +274,24 @@ func stateWord(d campaigns.Decision) string {
 	return string(d)
 }
 
+// notMineNote is "12 item(s) of other reviewers not decided", with those
+// of nobody when there are some.
+func notMineNote(p *campaigns.BulkOutcome) string {
+	var parts []string
+	if p.NotMine > 0 {
+		parts = append(parts, fmt.Sprintf("%d item(s) of other reviewers", p.NotMine))
+	}
+	if p.Unassigned > 0 {
+		parts = append(parts, fmt.Sprintf("%d item(s) with no reviewer", p.Unassigned))
+	}
+	return strings.Join(parts, " and ") + " not decided"
+}
+
 func printBulk(a *app, o *campaigns.BulkOutcome, verb, what, actor string) {
 	fmt.Fprintf(a.stdout, "%s %d %s (event %d, by %s)\n", verb, len(o.Items), what, o.Event.Seq, audit.Printable(actor))
+	if o.NotMine+o.Unassigned > 0 {
+		fmt.Fprintf(a.stdout, "Left alone: %s (--all-reviewers decides them).\n", notMineNote(o))
+	}
 	if o.NotAssigned > 0 {
 		fmt.Fprintf(a.stdout, "Note: %d of them are assigned to another reviewer; recorded as decided outside the assignment.\n", o.NotAssigned)
 	}

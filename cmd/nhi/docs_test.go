@@ -1,13 +1,16 @@
 package main
 
 import (
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
+	"github.com/spf13/pflag"
 )
 
 // TestDocsScripts runs the walks of the README and docs/*.md as a user
@@ -144,4 +147,153 @@ func parses(args []string) error {
 		return unknownCommand(root, rest)
 	}
 	return cmd.ParseFlags(rest)
+}
+
+// TestDocsWalked: every nhi command the shell blocks of docs/*.md show is
+// walked by that doc's testscript (testdata/docs/NAME.txtar): some exec
+// line there runs the same command with at least the flags the doc
+// gives it (the values may differ: the doc's placeholders become the
+// sample organisation's). A command that cannot run here (it needs a real
+// GitHub organisation, cluster or key) is named, with the reason, in a
+// comment just before its block:
+//
+//	<!-- not walked: nhi snapshot github — needs a GitHub organisation -->
+//
+// so the exceptions are few and each says why.
+func TestDocsWalked(t *testing.T) {
+	files, _ := filepath.Glob("../../docs/*.md")
+	walked := 0
+	for _, path := range files {
+		raw, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		name := strings.TrimSuffix(filepath.Base(path), ".md")
+		var shown []docCommand
+		var exempt, pending map[string]bool
+		inBlock := false
+		lines := strings.Split(string(raw), "\n")
+		for i := 0; i < len(lines); i++ {
+			line := lines[i]
+			trim := strings.TrimSpace(line)
+			if reason, ok := strings.CutPrefix(trim, "<!-- not walked: "); ok {
+				cmd, why, found := strings.Cut(strings.TrimSuffix(reason, " -->"), " — ")
+				if !found || strings.TrimSpace(why) == "" {
+					t.Errorf("%s:%d: a not-walked mark says why: <!-- not walked: nhi CMD — REASON -->", filepath.Base(path), i+1)
+				}
+				if pending == nil {
+					pending = map[string]bool{}
+				}
+				pending[strings.TrimSpace(cmd)] = true
+				continue
+			}
+			if strings.HasPrefix(trim, "```") {
+				inBlock = !inBlock
+				if inBlock {
+					exempt, pending = pending, nil
+				}
+				continue
+			}
+			if !inBlock {
+				continue
+			}
+			// A command continued on the next lines is one command.
+			at := i + 1
+			for strings.HasSuffix(strings.TrimSpace(line), "\\") && i+1 < len(lines) {
+				i++
+				line = strings.TrimSuffix(strings.TrimSpace(line), "\\") + " " + lines[i]
+			}
+			for _, words := range nhiCommands(line) {
+				c, err := commandOf(words)
+				if err != nil {
+					continue // TestDocsCommandsParse says why
+				}
+				if exempt[c.path] {
+					continue
+				}
+				c.where = fmt.Sprintf("%s:%d", filepath.Base(path), at)
+				shown = append(shown, c)
+			}
+		}
+		if len(shown) == 0 {
+			continue
+		}
+		script := filepath.Join("testdata", "docs", name+".txtar")
+		ran, err := scriptCommands(script)
+		if err != nil {
+			t.Errorf("docs/%s.md shows %d nhi commands and has no walk: %v", name, len(shown), err)
+			continue
+		}
+		for _, c := range shown {
+			if !slices.ContainsFunc(ran, c.coveredBy) {
+				t.Errorf("%s: %q (flags %v) is run by no line of %s", c.where, c.path, c.flags, script)
+			}
+			walked++
+		}
+	}
+	if walked < 30 {
+		t.Errorf("only %d commands of docs/*.md are walked: is the scan broken?", walked)
+	}
+}
+
+// docCommand is an nhi command as a doc shows or a script runs it: its
+// command path and the flags it sets.
+type docCommand struct {
+	path  string
+	flags []string
+	where string
+}
+
+func (c docCommand) coveredBy(r docCommand) bool {
+	if r.path != c.path {
+		return false
+	}
+	for _, f := range c.flags {
+		if !slices.Contains(r.flags, f) {
+			return false
+		}
+	}
+	return true
+}
+
+// commandOf finds the command args name and the flags they set.
+func commandOf(args []string) (docCommand, error) {
+	root := newRootCmd(strings.NewReader(""), io.Discard, io.Discard)
+	cmd, rest, err := root.Find(args)
+	if err != nil {
+		return docCommand{}, err
+	}
+	if err := cmd.ParseFlags(rest); err != nil {
+		return docCommand{}, err
+	}
+	c := docCommand{path: cmd.CommandPath()}
+	cmd.Flags().Visit(func(f *pflag.Flag) {
+		if f.Name != "db" && f.Name != "as" { // the walk's file and actor, not the doc's point
+			c.flags = append(c.flags, f.Name)
+		}
+	})
+	return c, nil
+}
+
+// scriptCommands are the nhi commands a testscript file runs (exec nhi,
+// ! exec nhi).
+func scriptCommands(path string) ([]docCommand, error) {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var out []docCommand
+	for _, line := range strings.Split(string(raw), "\n") {
+		words := shellWords(line)
+		if len(words) > 0 && words[0] == "!" {
+			words = words[1:]
+		}
+		if len(words) < 2 || words[0] != "exec" || words[1] != "nhi" {
+			continue
+		}
+		if c, err := commandOf(words[2:]); err == nil {
+			out = append(out, c)
+		}
+	}
+	return out, nil
 }

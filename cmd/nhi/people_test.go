@@ -205,7 +205,8 @@ func TestSeparationOfDuties(t *testing.T) {
 		t.Errorf("alice on key 3: %d\n%s", r.code, r.stderr)
 	}
 	// Bulk: dan's own (holder of key 3 is decided already) and his team's key are skipped, and the skips recorded.
-	r := ok(t, "decide", "q", "--filter", "id:*", "keep", "--reason", "reviewed in bulk", "--db", db, "--as", "dan@northwind.example")
+	// With --all-reviewers too, the separation rules hold.
+	r := ok(t, "decide", "q", "--filter", "id:*", "keep", "--reason", "reviewed in bulk", "--all-reviewers", "--db", db, "--as", "dan@northwind.example")
 	if !strings.Contains(r.stdout, "Skipped 1 item(s) you own") || !strings.Contains(r.stdout, keyID(2)) {
 		t.Errorf("bulk:\n%s", r.stdout)
 	}

@@ -1,0 +1,351 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/nhi-audit/nhi/audit"
+	"github.com/nhi-audit/nhi/campaigns"
+)
+
+func newCampaignShowCmd(a *app) *cobra.Command {
+	out := output{allow: []string{"table", "wide", "id", "csv", "json"}}
+	var (
+		pendingOnly bool
+		reviewer    string
+	)
+	cmd := &cobra.Command{
+		Use:   "show NAME [--reviewer R|me]",
+		Short: "Show a campaign: progress per reviewer and every item",
+		Long: `show prints a campaign's state, its progress per reviewer and one row per item.
+OWNER is the owner recorded at creation, or in parentheses who the source said
+holds the identity. FLAGS marks items decided by someone other than their
+assigned reviewer (not-assignee), items re-decided by someone other than their
+last decider (conflict; both decisions stay in the log), carried decisions
+awaiting confirmation, and decommissions still present after the due date
+(OVERDUE). The item table fits the terminal (120 columns when not on one);
+--wide (-o wide) adds the ID and cuts nothing, -o id prints the items' IDs
+alone, -o csv the items for a spreadsheet. --json (-o json) prints {name,
+status, due, ..., items: [{id, reviewer, decision, reason, decided_by,
+decided_at, verification, ..., conflict, history}]}.
+
+--reviewer R lists only the items assigned to R (an e-mail or alias of the
+directory of people, or me: who you are, as for nhi decide) with R's
+progress line, in every format.`,
+		Example: `  nhi campaign show 2026-Q4
+  nhi campaign show 2026-Q4 --reviewer me --pending
+  nhi campaign show 2026-Q4 --pending -o id
+  nhi campaign show 2026-Q4 -o csv > 2026-Q4.csv`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			format, err := out.Resolve()
+			if err != nil {
+				return usageError{cmd.CommandPath(), err}
+			}
+			var st *audit.Store
+			me := ""
+			if reviewer == "me" {
+				st, me, err = a.openAs(cmd.Context(), audit.OpenOptions{ReadOnly: true})
+			} else {
+				st, err = a.open(cmd.Context(), audit.OpenOptions{ReadOnly: true})
+			}
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			c, err := campaigns.Get(cmd.Context(), st, args[0])
+			if err != nil {
+				return err
+			}
+			var mine *campaigns.ReviewerProgress
+			if reviewer != "" {
+				if mine, err = reviewerOf(cmd.Context(), st, c, reviewer, me); err != nil {
+					return usageError{cmd.CommandPath(), err}
+				}
+				c = onlyReviewer(c, mine)
+			}
+			now := st.Now()
+			switch format {
+			case "json":
+				return writeJSON(a.stdout, showJSON{campaignToJSON(c, now), itemsToJSON(c, now), refusedToJSON(c.Refused)})
+			case "csv":
+				return printItemsCSV(a.stdout, c, now, pendingOnly)
+			case "id":
+				for _, it := range c.Items {
+					if !pendingOnly || it.Decision == campaigns.Pending {
+						fmt.Fprintln(a.stdout, audit.Printable(it.ID))
+					}
+				}
+				return nil
+			}
+			width := outputWidth(a.stdout)
+			if format == "wide" {
+				width = 0
+			}
+			printCampaign(a.stdout, c, now, pendingOnly, format == "wide", width, mine)
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&out.json, "json", false, "print the campaign and its items as JSON (-o json)")
+	cmd.Flags().BoolVar(&out.wide, "wide", false, "add the ID column and cut no cell (-o wide)")
+	cmd.Flags().StringVarP(&out.format, "output", "o", "", "table, wide, id (one item ID a line), csv (the items) or json")
+	cmd.Flags().BoolVar(&pendingOnly, "pending", false, "list only items still to decide (pending or carried)")
+	cmd.Flags().StringVar(&reviewer, "reviewer", "", "list only the items assigned to this reviewer (me: you)")
+	return cmd
+}
+
+// reviewerOf finds the reviewer name names among c's: "me" is who the
+// caller proved to be (actor); otherwise the name as assigned, in any
+// case, or a person of the directory by any alias. A name that is no
+// reviewer of c is an error naming the nearest one and listing them.
+func reviewerOf(ctx context.Context, st *audit.Store, c *campaigns.Campaign, name, actor string) (*campaigns.ReviewerProgress, error) {
+	find := func(n string) *campaigns.ReviewerProgress {
+		for i := range c.Progress.Reviewers {
+			if r := &c.Progress.Reviewers[i]; r.Reviewer != "" && strings.EqualFold(r.Reviewer, n) {
+				return r
+			}
+		}
+		return nil
+	}
+	if name == "me" {
+		name = actor
+	}
+	if r := find(name); r != nil {
+		return r, nil
+	}
+	if dir, err := st.People(ctx); err == nil {
+		if p := dir.Lookup(name); p != nil {
+			if r := find(p.Email); r != nil {
+				return r, nil
+			}
+		}
+	}
+	var names []string
+	for _, r := range c.Progress.Reviewers {
+		if r.Reviewer != "" {
+			names = append(names, audit.Printable(r.Reviewer))
+		}
+	}
+	if actor != "" && actor == name {
+		return nil, fmt.Errorf("you (%s) have no items in %s; its reviewers are %s", audit.Printable(actor), audit.Printable(c.Name), strings.Join(names, ", "))
+	}
+	msg := fmt.Sprintf("%q is no reviewer of %s", audit.Printable(name), audit.Printable(c.Name))
+	near := audit.Nearest(name, names)
+	if near == "" && !strings.Contains(name, "@") {
+		// "rta" for rita@acme.com: compare with the part before the @.
+		locals := make([]string, len(names))
+		for i, n := range names {
+			locals[i], _, _ = strings.Cut(n, "@")
+		}
+		if l := audit.Nearest(name, locals); l != "" {
+			near = names[slices.Index(locals, l)]
+		}
+	}
+	if near != "" {
+		msg += "; did you mean " + near + "?"
+	}
+	return nil, fmt.Errorf("%s (its reviewers are %s)", msg, strings.Join(names, ", "))
+}
+
+// onlyReviewer is c with only r's items and r's line of progress.
+func onlyReviewer(c *campaigns.Campaign, r *campaigns.ReviewerProgress) *campaigns.Campaign {
+	o := *c
+	o.Items = nil
+	for _, it := range c.Items {
+		if it.Reviewer == r.Reviewer {
+			o.Items = append(o.Items, it)
+		}
+	}
+	o.Progress.Reviewers = []campaigns.ReviewerProgress{*r}
+	return &o
+}
+
+// itemColumns are the columns of show's item table: the ID only when wide
+// (it is the longest cell, and -o id prints it alone). The least widths
+// add up, with DECISION whole ("decommission") and the separators, to 120
+// when every optional column shows: the table fits tableWidth.
+func itemColumns(wide bool) []column {
+	cols := []column{{Title: "KIND", Min: 8}, {Title: "NAME", Min: 10}, {Title: "SCOPE", Min: 10}, {Title: "OWNER", Min: 9}, {Title: "FINDINGS", Min: 10},
+		{Title: "REVIEWER", Min: 10}, {Title: "DECISION"}, {Title: "BY", Min: 10, Optional: true}, {Title: "FLAGS", Min: 10, Optional: true},
+		{Title: "VERIFIED", Min: 8, Optional: true}}
+	if wide {
+		cols = append([]column{{Title: "ID"}}, cols...)
+	}
+	return cols
+}
+
+// itemCells is one item's row: OWNER is the owner at creation, or in
+// parentheses who the source said holds it; FLAGS what a reader should
+// look at twice.
+func itemCells(c *campaigns.Campaign, it *campaigns.Item, now time.Time) []string {
+	owner := audit.Printable(it.Owner)
+	if owner == "" && it.NaturalOwner != "" {
+		owner = "(" + audit.Printable(it.NaturalOwner) + ")" // who the source says holds it
+	}
+	var flags []string
+	if it.Decision != campaigns.Pending && it.Decision != campaigns.NoResponse && !it.Assigned() {
+		flags = append(flags, "not-assignee")
+	}
+	if it.Conflict {
+		flags = append(flags, "conflict")
+	}
+	if it.Carried != campaigns.Pending && it.Decision == campaigns.Pending {
+		flags = append(flags, "carried:"+string(it.Carried))
+	}
+	if itemOverdue(c, it, now) {
+		flags = append(flags, "OVERDUE")
+	}
+	if it.Escalated != nil {
+		flags = append(flags, "escalated:"+audit.Printable(it.Escalated.To))
+	}
+	if o := c.NoResponse.Outcome(); o != "" && it.Decision == campaigns.NoResponse {
+		flags = append(flags, strings.ReplaceAll(o, " ", "-"))
+	}
+	return []string{it.Kind.Label(), dash(audit.Printable(it.Name)), dash(audit.Printable(it.Scope)), dash(owner), dash(audit.RuleNames(it.Findings)),
+		dash(audit.Printable(it.Reviewer)), it.State(), dash(audit.Printable(it.DecidedBy)), dash(strings.Join(flags, ",")),
+		dash(it.Verification)}
+}
+
+// printItemsCSV writes show's items for a spreadsheet: the ID first, every
+// cell whole, and the reason and decision time the table leaves out.
+func printItemsCSV(w io.Writer, c *campaigns.Campaign, now time.Time, pendingOnly bool) error {
+	t, err := newCSVTable(w, "id", "kind", "name", "scope", "owner", "findings", "reviewer", "decision", "reason", "decided_by", "decided_at", "flags", "verified")
+	if err != nil {
+		return err
+	}
+	for i := range c.Items {
+		it := &c.Items[i]
+		if pendingOnly && it.Decision != campaigns.Pending {
+			continue
+		}
+		cells := itemCells(c, it, now)
+		at := ""
+		if it.DecidedAt != nil {
+			at = it.DecidedAt.UTC().Format(time.RFC3339)
+		}
+		undash := func(s string) string {
+			if s == "-" {
+				return ""
+			}
+			return s
+		}
+		if err := t.Row(audit.Printable(it.ID), string(it.Kind), audit.Printable(it.Name), audit.Printable(it.Scope), undash(cells[3]),
+			audit.RuleNames(it.Findings), audit.Printable(it.Reviewer), it.State(), audit.Printable(it.Reason),
+			audit.Printable(it.DecidedBy), at, undash(cells[8]), it.Verification); err != nil {
+			return err
+		}
+	}
+	return t.Flush()
+}
+
+// printCampaign prints c; with mine, the progress of that reviewer too,
+// whose items c holds alone (onlyReviewer).
+func printCampaign(w io.Writer, c *campaigns.Campaign, now time.Time, pendingOnly, wide bool, width int, mine *campaigns.ReviewerProgress) {
+	p := c.Progress
+	due := c.Due
+	if c.Overdue(now) {
+		due += " (OVERDUE)"
+	}
+	fmt.Fprintf(w, "Campaign %s: %s, due %s\n", c.Name, c.Status, due)
+	if len(c.Snapshots) == 1 {
+		fmt.Fprintf(w, "  scope       %s (snapshot %d, as of %s)\n", audit.Printable(c.Scope), c.SnapshotID, c.AsOf.Format(time.RFC3339))
+	} else {
+		fmt.Fprintf(w, "  scope       %s, over %d snapshots, each as of its start:\n", audit.Printable(c.Scope), len(c.Snapshots))
+		printSnapshotUses(w, c.Snapshots)
+	}
+	fmt.Fprintf(w, "  created     %s by %s\n", c.CreatedAt.Format(time.RFC3339), audit.Printable(c.CreatedBy))
+	if c.ClosedAt != nil {
+		fmt.Fprintf(w, "  closed      %s by %s\n", c.ClosedAt.Format(time.RFC3339), audit.Printable(c.ClosedBy))
+	}
+	fmt.Fprintf(w, "  policy      sha256:%s\n", c.PolicyDigest)
+	fmt.Fprintf(w, "  population  %d identities, sha256:%s\n", c.Count, c.PopulationDigest)
+	if c.CarriedFrom != "" {
+		fmt.Fprintf(w, "  carried     from %s\n", c.CarriedFrom)
+	}
+	fmt.Fprintf(w, "  no response %s\n", c.NoResponse.Describe())
+	if c.AllowAdminReview {
+		fmt.Fprintln(w, "  separation  --allow-admin-review: the creator and whoever closes may review items")
+	} else {
+		fmt.Fprintln(w, "  separation  the creator and whoever closes may not review items")
+	}
+	pct := 0
+	if p.Total > 0 {
+		pct = p.Decided * 100 / p.Total
+	}
+	var by []string
+	for _, d := range []campaigns.Decision{campaigns.Decommission, campaigns.Keep, campaigns.Rotate} {
+		if n := p.ByDecision[d]; n > 0 {
+			by = append(by, fmt.Sprintf("%s %d", d, n))
+		}
+	}
+	fmt.Fprintf(w, "Progress: %d/%d decided (%d%%)", p.Decided, p.Total, pct)
+	if len(by) > 0 {
+		fmt.Fprintf(w, ": %s", strings.Join(by, " · "))
+	}
+	fmt.Fprintf(w, "; %d pending, %d carried, %d no-response, %d conflict(s)\n", p.Pending, p.Carried, p.NoResponse, p.Conflicts)
+	if mine != nil {
+		fmt.Fprintln(w, reviewerProgressLine(mine))
+	}
+	fmt.Fprintln(w)
+
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "REVIEWER\tASSIGNED\tDECIDED\tPENDING\tDECIDED BY OTHERS\tDECIDED FOR OTHERS")
+	for _, r := range p.Reviewers {
+		name := audit.Printable(r.Reviewer)
+		if name == "" {
+			name = "(none eligible)"
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\n", name, r.Assigned, r.Decided, r.Pending, r.DecidedByOthers, r.DecidedForOthers)
+	}
+	tw.Flush()
+	fmt.Fprintln(w)
+
+	t := newTable(width, itemColumns(wide)...)
+	for i := range c.Items {
+		it := &c.Items[i]
+		if pendingOnly && it.Decision != campaigns.Pending {
+			continue
+		}
+		cells := itemCells(c, it, now)
+		if wide {
+			cells = append([]string{audit.Printable(it.ID)}, cells...)
+		}
+		t.Row(cells...)
+	}
+	t.Flush(w)
+	if len(c.Refused) > 0 && !pendingOnly {
+		fmt.Fprintf(w, "\nRefused attempts (%d), the separation-of-duties rules at work:\n", len(c.Refused))
+		for _, r := range c.Refused {
+			what := r.Action
+			if len(r.Items) == 1 {
+				what += " " + audit.Printable(r.Items[0])
+			}
+			fmt.Fprintf(w, "  #%d %s %s: %s refused by rule %s (%s)\n", r.Seq, r.At, audit.Printable(r.Actor), what, r.Rule, audit.Printable(r.Detail))
+		}
+	}
+}
+
+// itemOverdue: approved for removal, still present, after the due date.
+func itemOverdue(c *campaigns.Campaign, it *campaigns.Item, now time.Time) bool {
+	return it.Decision == campaigns.Decommission && it.Verification == campaigns.StillPresent && now.UTC().Format("2006-01-02") > c.Due
+}
+
+// reviewerProgressLine is "Progress of alice@acme.com: 3/10 assigned
+// decided (30%); 7 pending, 0 no-response; 1 decided by others, 2 for
+// others". No-response is what is neither decided nor pending: the
+// items of a closed campaign nobody answered.
+func reviewerProgressLine(r *campaigns.ReviewerProgress) string {
+	pct := 0
+	if r.Assigned > 0 {
+		pct = r.Decided * 100 / r.Assigned
+	}
+	return fmt.Sprintf("Progress of %s: %d/%d assigned decided (%d%%); %d pending, %d no-response; %d decided by others, %d for others",
+		audit.Printable(r.Reviewer), r.Decided, r.Assigned, pct, r.Pending, r.Assigned-r.Decided-r.Pending, r.DecidedByOthers, r.DecidedForOthers)
+}
