@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -338,6 +339,12 @@ func TestLiveForbiddenIsAGap(t *testing.T) {
 	}
 	if strings.Contains(all, "pods in namespace ci") {
 		t.Errorf("pods in ci were readable, yet a gap says otherwise:\n%s", all)
+	}
+	// The snapshot's reach (the report's Completeness) says the same per
+	// namespace: no namespace was read in full without its Secrets.
+	if r := snap.Reach; r == nil || r.Unit != "namespaces" || r.Read != 0 ||
+		!slices.Contains(r.NotRead, "namespace payments: secrets, pods not listed") || !slices.Contains(r.NotRead, "namespace ci: secrets not listed") {
+		t.Errorf("reach %+v", snap.Reach)
 	}
 	ids := byID(t, st)
 	old := ids["k8s:sample:k8s_service_account:payments/old-batch"]

@@ -93,6 +93,11 @@ func TestRecordedSample(t *testing.T) {
 	if n := r.Requests.Load(); n <= 12 {
 		t.Errorf("%d requests: the lists were not paginated", n)
 	}
+	// The snapshot's reach, which the evidence report states: every
+	// namespace read in full, and every request the server answered.
+	if re := snap.Reach; re == nil || re.Unit != "namespaces" || re.Read != 4 || len(re.NotRead) != 0 || int64(re.Requests) != r.Requests.Load() || len(re.CannotSee) == 0 {
+		t.Errorf("reach %+v; want 4 namespaces read in full, %d requests", snap.Reach, r.Requests.Load())
+	}
 }
 
 // TestRecordedRefusesSecretData: the recorded server refuses to list whole
