@@ -11,6 +11,7 @@ import (
 	"github.com/nhi-audit/nhi/connectors"
 	k8sconn "github.com/nhi-audit/nhi/connectors/kubernetes"
 	"github.com/nhi-audit/nhi/connectors/kubernetes/k8stest"
+	"github.com/nhi-audit/nhi/internal/benchmem"
 )
 
 var fixedNow = time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
@@ -130,33 +131,16 @@ func BenchmarkSnapshotLargeCluster(b *testing.B) {
 			b.Fatal(err)
 		}
 		runtime.GC()
-		var base runtime.MemStats
-		runtime.ReadMemStats(&base)
-		done, peakc := make(chan struct{}), make(chan uint64)
-		go func() {
-			peak := base.HeapInuse
-			var m runtime.MemStats
-			for {
-				select {
-				case <-done:
-					peakc <- peak
-					return
-				case <-time.After(20 * time.Millisecond):
-				}
-				runtime.ReadMemStats(&m)
-				peak = max(peak, m.HeapInuse)
-			}
-		}()
+		stop := benchmem.Start()
 		snap, err := connectors.Snapshot(context.Background(), st, c, "bench")
-		close(done)
-		peak := <-peakc
+		u := stop()
 		if err != nil {
 			b.Fatal(err)
 		}
 		if snap.Counts[audit.KindK8sServiceAccount] != 20000 || snap.Counts[audit.KindK8sSAToken] != 5000 {
 			b.Fatalf("counts %v", snap.Counts)
 		}
-		b.ReportMetric(float64(peak-base.HeapInuse)/(1<<20), "peak-heap-MB")
+		b.ReportMetric(u.AboveBaseMB(), "peak-heap-MB")
 		b.ReportMetric(float64(r.Requests.Load())/float64(b.N), "requests")
 	}
 }
