@@ -44,20 +44,103 @@ type Diff struct {
 	NotSeen   int              `json:"not_seen"`
 	Unchanged int              `json:"unchanged"`
 	Changes   []IdentityChange `json:"changes"`
+	// Single names, newest first, the sources/accounts ("k8s/prod")
+	// snapshotted after To but only once, which a diff without snapshot
+	// IDs passed over.
+	Single []string `json:"-"`
 }
 
 // ErrNoSnapshot is returned when a diff has nothing to compare.
 var ErrNoSnapshot = errors.New("no snapshot to compare")
 
-// Diff compares two finished snapshots of the same account. With to 0 it
-// takes the newest finished snapshot; with from 0 the one before it of the
-// same account.
+// Diff compares two finished snapshots of the same account. With both 0
+// it compares the newest finished snapshot of the source/account most
+// recently snapshotted twice with the one before it (Diff.Single names the
+// accounts snapshotted since then only once: a cluster read for the first
+// time does not hide an organisation's changes). With only to 0 it takes
+// the newest finished snapshot; with from 0 the one before it of the same
+// account.
 func (s *Store) Diff(ctx context.Context, from, to int64) (*Diff, error) {
 	snaps, err := s.Snapshots(ctx)
 	if err != nil {
 		return nil, err
 	}
-	finished := func(sn *Snapshot) bool { return sn.Status == SnapshotComplete || sn.Status == SnapshotPartial }
+	var toSnap, fromSnap *Snapshot
+	var single []string
+	if from == 0 && to == 0 {
+		if toSnap, fromSnap, single = newestPair(snaps, ""); toSnap == nil {
+			return nil, noPair(snaps, single)
+		}
+	}
+	return s.diff(ctx, snaps, from, to, toSnap, fromSnap, single)
+}
+
+// DiffAccount compares the newest two finished snapshots of one
+// source/account: what changed there, whatever other accounts were read
+// since.
+func (s *Store) DiffAccount(ctx context.Context, source, account string) (*Diff, error) {
+	snaps, err := s.Snapshots(ctx)
+	if err != nil {
+		return nil, err
+	}
+	toSnap, fromSnap, single := newestPair(snaps, source+"/"+account)
+	if toSnap == nil {
+		return nil, noPair(snaps, single)
+	}
+	return s.diff(ctx, snaps, 0, 0, toSnap, fromSnap, nil)
+}
+
+func finished(sn *Snapshot) bool {
+	return sn.Status == SnapshotComplete || sn.Status == SnapshotPartial
+}
+
+// newestPair finds, among snaps (newest first), the source/account
+// whose newest finished snapshot is the newest of those that have an
+// older finished one too (only account, "source/account", when given),
+// and returns its newest two. single lists the accounts with a single
+// finished snapshot newer than that pair (every account when there is no
+// pair), newest first.
+func newestPair(snaps []Snapshot, account string) (to, from *Snapshot, single []string) {
+	two := map[string][]*Snapshot{} // source/account -> its newest two finished snapshots
+	var order []string
+	for i := range snaps {
+		sn := &snaps[i]
+		key := sn.Source + "/" + sn.Account
+		if !finished(sn) || account != "" && key != account {
+			continue
+		}
+		if len(two[key]) == 0 {
+			order = append(order, key)
+		}
+		if len(two[key]) < 2 {
+			two[key] = append(two[key], sn)
+		}
+	}
+	for i, key := range order {
+		if p := two[key]; len(p) == 2 {
+			return p[0], p[1], order[:i]
+		}
+	}
+	return nil, nil, order
+}
+
+// noPair says why there is nothing to compare.
+func noPair(snaps []Snapshot, single []string) error {
+	switch len(single) {
+	case 0:
+		if len(snaps) > 0 {
+			return fmt.Errorf("%w: no snapshot has finished yet (see `nhi snapshots`)", ErrNoSnapshot)
+		}
+		return fmt.Errorf("%w: take one with `nhi demo` or `nhi snapshot github --org ORG`", ErrNoSnapshot)
+	case 1:
+		return fmt.Errorf("%w: %s has only one finished snapshot; take another to see what changed", ErrNoSnapshot, single[0])
+	}
+	return fmt.Errorf("%w: no source/account has two finished snapshots yet (%s have one each); take another of one to see what changed", ErrNoSnapshot, strings.Join(single, ", "))
+}
+
+// diff compares fromSnap with toSnap, choosing them from from and to
+// (snapshot IDs, 0 for the default) when they are nil.
+func (s *Store) diff(ctx context.Context, snaps []Snapshot, from, to int64, toSnap, fromSnap *Snapshot, single []string) (*Diff, error) {
 	find := func(id int64) *Snapshot {
 		for i := range snaps {
 			if snaps[i].ID == id {
@@ -66,8 +149,9 @@ func (s *Store) Diff(ctx context.Context, from, to int64) (*Diff, error) {
 		}
 		return nil
 	}
-	var toSnap, fromSnap *Snapshot
-	if to == 0 {
+	switch {
+	case toSnap != nil:
+	case to == 0:
 		for i := range snaps {
 			if finished(&snaps[i]) {
 				toSnap = &snaps[i]
@@ -77,10 +161,14 @@ func (s *Store) Diff(ctx context.Context, from, to int64) (*Diff, error) {
 		if toSnap == nil {
 			return nil, fmt.Errorf("%w: take one with `nhi demo` or `nhi snapshot github --org ORG`", ErrNoSnapshot)
 		}
-	} else if toSnap = find(to); toSnap == nil || !finished(toSnap) {
-		return nil, fmt.Errorf("%w: snapshot %d does not exist or did not finish (see `nhi snapshots`)", ErrNoSnapshot, to)
+	default:
+		if toSnap = find(to); toSnap == nil || !finished(toSnap) {
+			return nil, fmt.Errorf("%w: snapshot %d does not exist or did not finish (see `nhi snapshots`)", ErrNoSnapshot, to)
+		}
 	}
-	if from == 0 {
+	switch {
+	case fromSnap != nil:
+	case from == 0:
 		for i := range snaps { // newest first
 			if snaps[i].ID < toSnap.ID && finished(&snaps[i]) && snaps[i].Account == toSnap.Account && snaps[i].Source == toSnap.Source {
 				fromSnap = &snaps[i]
@@ -90,8 +178,10 @@ func (s *Store) Diff(ctx context.Context, from, to int64) (*Diff, error) {
 		if fromSnap == nil {
 			return nil, fmt.Errorf("%w: snapshot %d is the first of %s/%s; take another to see what changed", ErrNoSnapshot, toSnap.ID, toSnap.Source, toSnap.Account)
 		}
-	} else if fromSnap = find(from); fromSnap == nil || !finished(fromSnap) {
-		return nil, fmt.Errorf("%w: snapshot %d does not exist or did not finish", ErrNoSnapshot, from)
+	default:
+		if fromSnap = find(from); fromSnap == nil || !finished(fromSnap) {
+			return nil, fmt.Errorf("%w: snapshot %d does not exist or did not finish", ErrNoSnapshot, from)
+		}
 	}
 	if fromSnap.Account != toSnap.Account || fromSnap.Source != toSnap.Source {
 		return nil, fmt.Errorf("snapshots %d (%s/%s) and %d (%s/%s) are of different accounts", fromSnap.ID, fromSnap.Source, fromSnap.Account, toSnap.ID, toSnap.Source, toSnap.Account)
@@ -108,7 +198,7 @@ func (s *Store) Diff(ctx context.Context, from, to int64) (*Diff, error) {
 	if err != nil {
 		return nil, err
 	}
-	d := &Diff{From: *fromSnap, To: *toSnap, FromID: fromSnap.ID, ToID: toSnap.ID, Changes: []IdentityChange{}}
+	d := &Diff{From: *fromSnap, To: *toSnap, FromID: fromSnap.ID, ToID: toSnap.ID, Single: single, Changes: []IdentityChange{}}
 	// A renamed repository's identities are changes, not removed and new.
 	aliases, err := s.Aliases(ctx)
 	if err != nil {

@@ -22,7 +22,7 @@ func TestDiffAndChangeMarks(t *testing.T) {
 		t.Errorf("diff of an empty file: %v", err)
 	}
 	snapshot(t, s, nil, nil, keep, widen, gone, rotate)
-	if _, err := s.Diff(ctx, 0, 0); !errors.Is(err, ErrNoSnapshot) || !strings.Contains(err.Error(), "is the first") {
+	if _, err := s.Diff(ctx, 0, 0); !errors.Is(err, ErrNoSnapshot) || !strings.Contains(err.Error(), "github/acme has only one finished snapshot; take another") {
 		t.Errorf("diff with one snapshot: %v", err)
 	}
 
@@ -86,6 +86,55 @@ func TestDiffAndChangeMarks(t *testing.T) {
 	}
 	if _, err := s.Diff(ctx, 9, 2); !errors.Is(err, ErrNoSnapshot) {
 		t.Errorf("unknown snapshot: %v", err)
+	}
+}
+
+// A diff without snapshot IDs compares the newest pair of one account:
+// a cluster read once after an organisation was read twice does not hide
+// the organisation's changes, and the diff names what it passed over.
+func TestDiffPicksTheNewestAccountSnapshottedTwice(t *testing.T) {
+	s := openNew(t)
+	if _, err := s.Diff(ctx, 0, 0); !errors.Is(err, ErrNoSnapshot) || !strings.Contains(err.Error(), "take one with `nhi demo`") {
+		t.Errorf("empty file: %v", err)
+	}
+	key := obs("key", KindGitHubDeployKey)
+	sa := Observation{ID: IdentityID("k8s", "prod", KindK8sServiceAccount, "ci/deployer"), Kind: KindK8sServiceAccount, Name: "deployer", Scope: "prod/ci"}
+	gh1 := snapshot(t, s, nil, nil, key)
+	snapshotOf(t, s, "k8s", "prod", nil, sa)
+	if _, err := s.Diff(ctx, 0, 0); !errors.Is(err, ErrNoSnapshot) || !strings.Contains(err.Error(), "no source/account has two finished snapshots yet (k8s/prod, github/acme have one each)") {
+		t.Errorf("two accounts with one snapshot each: %v", err)
+	}
+	added := obs("added", KindGitHubDeployKey)
+	gh2 := snapshot(t, s, nil, nil, key, added)
+	snapshotOf(t, s, "k8s", "edge", nil)
+
+	d, err := s.Diff(ctx, 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.FromID != gh1.ID || d.ToID != gh2.ID || d.New != 1 || d.Changes[0].ID != added.ID {
+		t.Errorf("diff %d → %d, %d new; want github/acme's %d → %d with %s new", d.FromID, d.ToID, d.New, gh1.ID, gh2.ID, added.ID)
+	}
+	if !reflect.DeepEqual(d.Single, []string{"k8s/edge"}) {
+		t.Errorf("passed over %q, want k8s/edge only (k8s/prod's snapshot is older than the pair)", d.Single)
+	}
+	// Explicit IDs are taken as given.
+	if _, err := s.Diff(ctx, 0, 4); !errors.Is(err, ErrNoSnapshot) || !strings.Contains(err.Error(), "snapshot 4 is the first of k8s/edge") {
+		t.Errorf("--to 4: %v", err)
+	}
+
+	// One account's own newest pair, whatever was read since.
+	if _, err := s.DiffAccount(ctx, "k8s", "prod"); !errors.Is(err, ErrNoSnapshot) || !strings.Contains(err.Error(), "k8s/prod has only one finished snapshot") {
+		t.Errorf("DiffAccount k8s/prod: %v", err)
+	}
+	snapshotOf(t, s, "k8s", "prod", nil)
+	if d, err := s.DiffAccount(ctx, "github", "acme"); err != nil || d.FromID != gh1.ID || d.ToID != gh2.ID {
+		t.Errorf("DiffAccount github/acme: %+v %v", d, err)
+	}
+	// Now k8s/prod is the newest account snapshotted twice: its
+	// deployer is removed (the second snapshot saw none), nothing passed over.
+	if d, err := s.Diff(ctx, 0, 0); err != nil || d.To.Account != "prod" || d.Removed != 1 || len(d.Single) != 0 {
+		t.Errorf("diff after k8s/prod's second snapshot: %+v %v", d, err)
 	}
 }
 

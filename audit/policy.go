@@ -77,6 +77,51 @@ var OWASPNHI = map[string]string{
 	RuleReuse:            "NHI9",
 }
 
+// SourceImported stands, in RuleSources, for every source an import
+// records (nhi import --source NAME): any source no connector reads.
+const SourceImported = "import"
+
+// connectorSources are the sources nhi's own connectors read.
+var connectorSources = []string{"github", "aws", "k8s", "x509"}
+
+// RuleSources names, for each rule, the sources whose identities it can
+// fire for (SourceImported: imported ones), as the evaluator's checks
+// (findings.go, findings_aws.go, findings_k8s.go) dispatch by kind. A
+// report lists only the rules of the sources its campaign covers
+// (docs/report.md).
+var RuleSources = map[string][]string{
+	RuleExpired:          {"github", "x509", SourceImported},
+	RuleExpiring:         {"github", "x509", SourceImported},
+	RuleStale:            {"github", "aws", "k8s", SourceImported},
+	RuleUnrotated:        {"github", "aws", SourceImported},
+	RuleNoExpiry:         {"github", "aws", "k8s"},
+	RuleOrphaned:         {"github", "aws", "k8s", "x509", SourceImported},
+	RuleOverprivileged:   {"github", "aws", "k8s", SourceImported},
+	RuleBroadScope:       {"github", SourceImported},
+	RuleThirdParty:       {"github", "aws"},
+	RuleHumanCredential:  {"github", "aws"},
+	RuleInsecureWebhook:  {"github"},
+	RuleWeakKey:          {"x509"},
+	RuleSelfSigned:       {"x509"},
+	RuleLongLived:        {"x509"},
+	RuleWildcard:         {"x509"},
+	RuleBroadTrust:       {"aws"},
+	RuleDefaultSA:        {"k8s"},
+	RuleAutomount:        {"k8s"},
+	RuleUnused:           {"k8s"},
+	RuleReuse:            {"k8s"},
+	RuleExceptionExpired: {"github", "aws", "k8s", "x509", SourceImported},
+}
+
+// RuleApplies reports whether rule can fire for identities of source (an
+// import's source when no connector reads it).
+func RuleApplies(rule, source string) bool {
+	if !slices.Contains(connectorSources, source) {
+		source = SourceImported
+	}
+	return slices.Contains(RuleSources[rule], source)
+}
+
 // Severities, lowest first.
 var Severities = []string{"low", "medium", "high", "critical"}
 

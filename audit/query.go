@@ -132,6 +132,13 @@ func namesOwner(id *Identity) bool {
 			return true
 		}
 	}
+	// A Kubernetes object's own owner labels (k8sSuggestions); its
+	// namespace's are shared by the scope.
+	for _, key := range []string{"owner", "team"} {
+		if id.Attributes["label."+key] != "" || id.Attributes["annotation."+key] != "" {
+			return true
+		}
+	}
 	return false
 }
 

@@ -50,7 +50,7 @@ func newDetailView(st *state, idx int32) *detailView {
 // its history.
 func openDetail(st *state, i int32) tea.Cmd {
 	v := newDetailView(st, i)
-	return pushView(v, tea.Batch(v.loadTrail(), v.loadDecisions(), loadDiff(st)))
+	return pushView(v, tea.Batch(v.loadTrail(), v.loadDecisions(), loadDiff(st, st.identity(i))))
 }
 
 func (v *detailView) ShortHelp() []key.Binding  { return v.keys.ShortHelp() }
@@ -337,7 +337,8 @@ func (v *detailView) content(now time.Time) []string {
 	return lines
 }
 
-// diffLines says what Store.Diff of the newest two snapshots says of id.
+// diffLines says what the newest two snapshots of id's own source/account
+// say of it (Store.DiffAccount).
 func (v *detailView) diffLines(lines []string, id *audit.Identity) []string {
 	label := theme.Label.Render(padRight("Changes", labelWidth))
 	add := func(s string) {
@@ -345,22 +346,20 @@ func (v *detailView) diffLines(lines []string, id *audit.Identity) []string {
 		label = strings.Repeat(" ", labelWidth)
 	}
 	st := v.st
+	if st.store == nil {
+		return lines
+	}
+	ad := st.diffs[diffKey(id)]
 	switch {
-	case st.store == nil:
+	case ad == nil || ad.state != loaded:
+		add(theme.Muted.Render("comparing the newest two snapshots of " + audit.Printable(diffKey(id)) + "…"))
 		return lines
-	case st.diffState != loaded:
-		add(theme.Muted.Render("comparing the newest two snapshots…"))
-		return lines
-	case st.diffErr != nil:
-		add(theme.Muted.Render("not compared: " + audit.Printable(st.diffErr.Error())))
+	case ad.err != nil:
+		add(theme.Muted.Render("not compared: " + audit.Printable(ad.err.Error())))
 		return lines
 	}
-	d := st.diff
+	d := ad.diff
 	pair := "#" + strconv.FormatInt(d.FromID, 10) + " → #" + strconv.FormatInt(d.ToID, 10)
-	if !strings.HasPrefix(id.ID, d.To.Source+":"+d.To.Account+":") {
-		add(theme.Muted.Render("the newest snapshots (" + pair + ") are of another account"))
-		return lines
-	}
 	k := slices.IndexFunc(d.Changes, func(c audit.IdentityChange) bool { return c.ID == id.ID })
 	if k < 0 {
 		add("unchanged " + pair)

@@ -25,7 +25,7 @@ func (m *Model) updateLoads(msg tea.Msg) (tea.Cmd, bool) {
 		}
 		return nil, true
 	case diffLoadedMsg:
-		m.st.diffState, m.st.diff, m.st.diffErr = loaded, msg.diff, msg.err
+		m.st.diffs[msg.account] = &accountDiff{state: loaded, diff: msg.diff, err: msg.err}
 		m.layout()
 		return nil, true
 	case snapshotsLoadedMsg:
@@ -87,22 +87,39 @@ func (s *state) addKnownOwner(o string) {
 	s.owners = append(s.owners[:len(s.owners):len(s.owners)], o)
 }
 
-type diffLoadedMsg struct {
-	diff *audit.Diff
-	err  error
+// accountDiff is what changed in one source/account between its newest
+// two snapshots.
+type accountDiff struct {
+	state loadState
+	diff  *audit.Diff
+	err   error
 }
 
-// loadDiff compares the newest two snapshots, once a session: it reads
-// both in full, which takes seconds at 100,000 identities.
-func loadDiff(st *state) tea.Cmd {
-	if st.store == nil || st.diffState != notLoaded {
+type diffLoadedMsg struct {
+	account string // "source/account"
+	diff    *audit.Diff
+	err     error
+}
+
+// diffKey names id's source/account, the key of state.diffs.
+func diffKey(id *audit.Identity) string { return id.Source + "/" + id.Account }
+
+// loadDiff compares the newest two snapshots of id's own source/account,
+// once a session: it reads both in full, which takes seconds at 100,000
+// identities. Another account's snapshots say nothing of id.
+func loadDiff(st *state, id *audit.Identity) tea.Cmd {
+	key := diffKey(id)
+	if st.store == nil || st.diffs[key] != nil {
 		return nil
 	}
-	st.diffState = loading
-	ctx, store := st.ctx, st.store
+	if st.diffs == nil {
+		st.diffs = map[string]*accountDiff{}
+	}
+	st.diffs[key] = &accountDiff{state: loading}
+	ctx, store, source, account := st.ctx, st.store, id.Source, id.Account
 	return func() tea.Msg {
-		d, err := store.Diff(ctx, 0, 0)
-		return diffLoadedMsg{d, err}
+		d, err := store.DiffAccount(ctx, source, account)
+		return diffLoadedMsg{key, d, err}
 	}
 }
 

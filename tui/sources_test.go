@@ -128,3 +128,50 @@ func TestGoldenWideColumns(t *testing.T) {
 		checkGolden(t, fmt.Sprintf("identities_sources_%dx%d.txt", size[0], size[1]), v)
 	}
 }
+
+// The detail's Changes line compares the identity's own source/account:
+// a cluster read once after an organisation was read twice says it has
+// nothing to compare yet, naming itself, and the organisation's
+// identities show what changed between its own two snapshots.
+func TestDetailChangesOfTheIdentitysOwnAccount(t *testing.T) {
+	ctx := context.Background()
+	st, err := audit.Open(ctx, filepath.Join(t.TempDir(), "nhi.db"), audit.OpenOptions{Create: true, Now: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	var last *audit.Snapshot
+	record := func(source, account string, kind audit.Kind, names ...string) {
+		w, err := st.BeginSnapshot(ctx, audit.SnapshotInfo{Source: source, Account: account, APIURL: "test", ToolVersion: "test", StartedAt: testNow.Add(-time.Hour)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, n := range names {
+			if err := w.Record(audit.Observation{ID: audit.IdentityID(source, account, kind, n), Kind: kind, Name: n, Scope: account}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if last, err = w.Finish(ctx, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	record("github", "acme", audit.KindGitHubDeployKey, "deploy-prod")
+	record("github", "acme", audit.KindGitHubDeployKey, "deploy-prod", "deploy-new")
+	record("k8s", "prod", audit.KindK8sServiceAccount, "ci/deployer")
+
+	m := New(last, nil, Options{Now: clock, Store: st})
+	m.Update(tea.WindowSizeMsg{Width: 100, Height: 40})
+	run(t, m, m.Init(), 0)
+	for _, tc := range []struct{ filter, want, not string }{
+		{"kind:k8s_service_account", "Changes     not compared: no snapshot to compare: k8s/prod has only one finished snapshot", "#1 → #2"},
+		{"name:deploy-new", "Changes     new #1 → #2", "not compared"},
+		{"name:deploy-prod", "Changes     unchanged #1 → #2", "not compared"},
+	} {
+		press(t, m, "/", tc.filter, "enter", "enter")
+		text := detailText(t, m)
+		if !strings.Contains(text, tc.want) || strings.Contains(text, tc.not) {
+			t.Errorf("%s: the detail does not say %q:\n%s", tc.filter, tc.want, text)
+		}
+		press(t, m, "esc", "esc")
+	}
+}

@@ -163,13 +163,13 @@ type state struct {
 	// Loaded in the background on first use.
 	owners      []string // Store.KnownOwners
 	ownersState loadState
-	diff        *audit.Diff // Store.Diff of the newest pair of snapshots
-	diffErr     error
-	diffState   loadState
-	snapshots   []audit.Snapshot
-	snapsState  loadState
-	campaigns   []Campaign // Reviewer.Campaigns, for the overview
-	campsState  loadState
+	// diffs are Store.DiffAccount of each source/account whose identity
+	// a detail showed ("github/acme"): its own newest pair of snapshots.
+	diffs      map[string]*accountDiff
+	snapshots  []audit.Snapshot
+	snapsState loadState
+	campaigns  []Campaign // Reviewer.Campaigns, for the overview
+	campsState loadState
 	// head is the newest event seen (watch.go): 0 before the first look.
 	head int64
 	// forOthers: decisions may be recorded on items assigned to other

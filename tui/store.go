@@ -17,7 +17,8 @@ type Store interface {
 	// Refresh re-reads the owners of ids and re-evaluates their findings.
 	Refresh(ctx context.Context, ids []*audit.Identity) error
 	Snapshots(ctx context.Context) ([]audit.Snapshot, error)
-	Diff(ctx context.Context, from, to int64) (*audit.Diff, error)
+	// DiffAccount compares the newest two snapshots of one source/account.
+	DiffAccount(ctx context.Context, source, account string) (*audit.Diff, error)
 	// OwnerHistory and Notes read one identity's events, never the
 	// whole log: a detail opens as fast on a log of millions.
 	OwnerHistory(ctx context.Context, id string) ([]audit.OwnerChange, error)

@@ -74,8 +74,9 @@ func TestTerminal(t *testing.T) {
 	}
 	send := func(keys ...string) { tm(tmuxArgs(append([]string{"send-keys", "-t", session}, keys...)...)...) }
 
-	// The demo holds a GitHub organisation and three AWS accounts.
-	s := waitFor("nhi · 4 sources and accounts", "SOURCE", "Identities ", "/ filter")
+	// The demo holds a GitHub organisation, three AWS accounts and a
+	// Kubernetes cluster.
+	s := waitFor("nhi · 5 sources and accounts", "SOURCE", "Identities ", "/ filter")
 	if lines := strings.Split(strings.TrimRight(s, "\n"), "\n"); len(lines) > 30 {
 		t.Errorf("the screen has %d lines in a 30-line terminal", len(lines))
 	}

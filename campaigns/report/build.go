@@ -138,7 +138,7 @@ func Build(ctx context.Context, st *audit.Store, name string, opts Options) (*Re
 			}
 		}
 	}
-	r.Criteria = criteria(c, &create, policy, policyEv)
+	r.Criteria = criteria(c, &create, policy, policyEv, used)
 	r.Reviewers = reviewerStats(c, r.Register)
 	judgeReviewers(&r.Reviewers, review)
 	if err := people(ctx, st, c, r, opts.AsOf); err != nil {
@@ -702,12 +702,22 @@ func reconcile(ctx context.Context, st *audit.Store, c *campaigns.Campaign, reg 
 	return rec, nil
 }
 
-func criteria(c *campaigns.Campaign, create *campaigns.CreatePayload, p audit.Policy, ev audit.Event) Criteria {
+// criteria are the policy's rules that can fire on the sources the
+// campaign's snapshots (used) are of, and the review's own rules. The
+// policy's other rules are named, not listed: a Kubernetes rule says
+// nothing of a review of a GitHub organisation.
+func criteria(c *campaigns.Campaign, create *campaigns.CreatePayload, p audit.Policy, ev audit.Event, used []*audit.Snapshot) Criteria {
 	review := p.ReviewThresholds()
 	cr := Criteria{
 		Scope: clean(c.Scope), AsOf: ts(c.AsOf), PolicyDigest: c.PolicyDigest,
-		FirstPartyApps: cleanAll(p.FirstPartyApps),
+		FirstPartyApps: cleanAll(p.FirstPartyApps), Sources: []string{}, OtherRules: []string{},
 	}
+	for _, s := range used {
+		if !slices.Contains(cr.Sources, clean(s.Source)) {
+			cr.Sources = append(cr.Sources, clean(s.Source))
+		}
+	}
+	slices.Sort(cr.Sources)
 	slices.Sort(cr.FirstPartyApps)
 	if ev.Seq == 0 {
 		cr.PolicySource = "the built-in default policy (no policy had been set when the campaign was created)"
@@ -718,6 +728,10 @@ func criteria(c *campaigns.Campaign, create *campaigns.CreatePayload, p audit.Po
 		rp, ok := p.Rules[rule]
 		if !ok {
 			continue // a rule added after this policy was recorded
+		}
+		if !slices.ContainsFunc(cr.Sources, func(s string) bool { return audit.RuleApplies(rule, s) }) {
+			cr.OtherRules = append(cr.OtherRules, rule)
+			continue
 		}
 		cr.Rules = append(cr.Rules, RuleRow{Rule: rule, Enabled: rp.On(), Severity: clean(rp.Severity), OWASP: audit.OWASPNHI[rule], FiresWhen: firesWhen(rule, rp)})
 	}

@@ -273,6 +273,11 @@ func (r *Report) WriteMarkdown(out io.Writer) error {
 		}
 		rules = append(rules, []string{x.Rule, en, x.Severity, md(x.OWASP), md(x.FiresWhen)})
 	}
+	w.p("The rules that can fire on identities of the sources the campaign covers (%s)", md(strings.Join(c.Sources, ", ")))
+	if len(c.OtherRules) > 0 {
+		w.p("; the policy's other rules (%s) apply to other sources only and are not listed", md(strings.Join(c.OtherRules, ", ")))
+	}
+	w.p(":\n\n")
 	w.table([]string{"Rule", "Enabled", "Severity", "OWASP NHI", "Fires when"}, rules)
 	var review [][]string
 	for _, x := range c.Review {

@@ -270,13 +270,18 @@ type ReconKind struct {
 
 // Criteria are the rules the population was reviewed under.
 type Criteria struct {
-	Scope          string      `json:"scope"`
-	AsOf           string      `json:"as_of"`
-	PolicyDigest   string      `json:"policy_digest"`
-	PolicySource   string      `json:"policy_source"`
-	FirstPartyApps []string    `json:"first_party_apps"`
-	Rules          []RuleRow   `json:"rules"`
-	Review         []Principle `json:"review_rules"`
+	Scope          string   `json:"scope"`
+	AsOf           string   `json:"as_of"`
+	PolicyDigest   string   `json:"policy_digest"`
+	PolicySource   string   `json:"policy_source"`
+	FirstPartyApps []string `json:"first_party_apps"`
+	// Sources are those of the campaign's snapshots; Rules lists the
+	// policy's rules that can fire on their identities
+	// (audit.RuleSources), OtherRules names the rest.
+	Sources    []string    `json:"sources"`
+	Rules      []RuleRow   `json:"rules"`
+	OtherRules []string    `json:"other_rules"`
+	Review     []Principle `json:"review_rules"`
 }
 
 // RuleRow is one finding rule as the policy set it.

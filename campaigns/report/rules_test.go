@@ -99,3 +99,52 @@ func TestReportStatesTheCampaignRules(t *testing.T) {
 		t.Errorf("exceptions principle: %q", ex)
 	}
 }
+
+// The criteria list the rules that can fire on the sources the campaign
+// covers, and name the policy's others: a review of an AWS account and a
+// Kubernetes cluster lists broad-trust and reuse, not GitHub's webhook or
+// certificate rules.
+func TestCriteriaListTheRulesOfTheCampaignsSources(t *testing.T) {
+	e := campaignstest.New(t, "2026-10-01T12:00:00Z")
+	st := e.Store
+	e.Source = audit.SnapshotInfo{Source: "aws", Account: "111111111111", APIURL: "http://127.0.0.1/", ToolVersion: "test"}
+	e.Snapshot(t, nil, audit.Observation{ID: audit.IdentityID("aws", "111111111111", audit.KindAWSIAMRole, "deployer"), Kind: audit.KindAWSIAMRole, Name: "deployer", Scope: "111111111111"})
+	e.Source = audit.SnapshotInfo{Source: "k8s", Account: "prod", APIURL: "https://127.0.0.1:6443", ToolVersion: "test"}
+	e.Snapshot(t, nil, audit.Observation{ID: audit.IdentityID("k8s", "prod", audit.KindK8sServiceAccount, "ci/deployer"), Kind: audit.KindK8sServiceAccount, Name: "deployer", Scope: "prod/ci"})
+	if _, err := campaigns.Create(ctx, st, "admin@acme.com", campaigns.Spec{Name: "Q4", Scope: "id:*", Due: "2026-10-31", Reviewers: []string{"alice@acme.com"}}); err != nil {
+		t.Fatal(err)
+	}
+	head, err := st.LogHead(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := report.Build(ctx, st, "Q4", report.Options{GeneratedAt: e.Clock.Now(), Signer: "auditor", Tool: "nhi test", AsOf: head.Seq})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := r.Criteria
+	var listed []string
+	for _, x := range c.Rules {
+		listed = append(listed, x.Rule)
+	}
+	for _, want := range []string{audit.RuleBroadTrust, audit.RuleReuse, audit.RuleDefaultSA, audit.RuleStale, audit.RuleOrphaned, audit.RuleExceptionExpired} {
+		if !slices.Contains(listed, want) {
+			t.Errorf("criteria lack %s: %v", want, listed)
+		}
+	}
+	for _, not := range []string{audit.RuleInsecureWebhook, audit.RuleWeakKey, audit.RuleExpired, audit.RuleBroadScope} {
+		if slices.Contains(listed, not) || !slices.Contains(c.OtherRules, not) {
+			t.Errorf("%s is listed (%v) or not named among the others (%v)", not, listed, c.OtherRules)
+		}
+	}
+	if !slices.Equal(c.Sources, []string{"aws", "k8s"}) || len(listed)+len(c.OtherRules) != len(audit.Rules) {
+		t.Errorf("sources %v; %d rules listed and %d others of %d", c.Sources, len(listed), len(c.OtherRules), len(audit.Rules))
+	}
+	var md strings.Builder
+	if err := r.WriteMarkdown(&md); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(md.String(), "The rules that can fire on identities of the sources the campaign covers (aws, k8s); the policy's other rules (") {
+		t.Errorf("report.md does not say which rules it lists:\n%s", md.String())
+	}
+}

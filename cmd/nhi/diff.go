@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -21,8 +22,11 @@ changed, owner changed, new findings. An identity is removed only when the
 newer snapshot read where it lived and it was not there; one absent from a
 place the newer snapshot could not read (a repository the credential does
 not see, an endpoint that was a gap) is listed apart as not seen, with the
-reason. By default it compares the newest finished snapshot with the one
-before it.`,
+reason. By default it compares the two newest finished snapshots of the
+source/account most recently snapshotted twice, and says which accounts
+read since then it passed over (they have a single snapshot, nothing to
+compare); --to alone compares that snapshot with the one before it of its
+account.`,
 		Example: `  nhi diff
   nhi diff --from 3 --to 7 --json`,
 		Args: cobra.NoArgs,
@@ -38,6 +42,10 @@ before it.`,
 			d, err := st.Diff(cmd.Context(), from, to)
 			if err != nil {
 				return err
+			}
+			if from == 0 && to == 0 && len(d.Single) > 0 {
+				fmt.Fprintf(a.stderr, "Comparing %s/%s, the newest source/account with two snapshots; passed over, with a single snapshot: %s (--from and --to choose others; nhi snapshots lists them)\n",
+					audit.Printable(d.To.Source), audit.Printable(d.To.Account), audit.Printable(strings.Join(d.Single, ", ")))
 			}
 			if asJSON {
 				enc := json.NewEncoder(a.stdout)

@@ -89,6 +89,13 @@ func TestDemoHistory(t *testing.T) {
 		!strings.Contains(r.stdout, "Campaign demo-deploy-keys: of its identities of github/northwind approved for decommissioning, 1 removed, 1 still present, 1 not checked") {
 		t.Fatalf("demo exit %d:\n%s%s", r.code, r.stdout, r.stderr)
 	}
+	// The cluster, read last, has one snapshot: a bare diff passes it
+	// over, says so, and compares the organisation's two.
+	r = nhi(t, nil, "diff", "--db", db)
+	if r.code != 0 || !strings.HasPrefix(r.stdout, "Snapshot 4 → 5 of github/northwind: 0 new, 1 removed,") ||
+		!strings.Contains(r.stderr, "Comparing github/northwind, the newest source/account with two snapshots; passed over, with a single snapshot: k8s/demo-cluster") {
+		t.Errorf("diff: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
 	r = nhi(t, nil, "diff", "--db", db, "--json")
 	var d struct {
 		Removed int `json:"removed"`
@@ -135,6 +142,16 @@ func TestDemoEndToEnd(t *testing.T) {
 	if !strings.Contains(r.stdout, "complete") || !strings.Contains(r.stdout, db) {
 		t.Errorf("demo summary does not say the snapshot completed into %s:\n%s", db, r.stdout)
 	}
+	// The cluster is a recorded world, and the demo and its snapshot say
+	// so: no API server answered.
+	if !strings.Contains(r.stderr, "Reading the sample Kubernetes cluster from a recorded world, not a live API server") ||
+		!strings.Contains(r.stdout, "Snapshot 5 of k8s/demo-cluster: complete, 8 identities") ||
+		!strings.Contains(r.stdout, "Note: a recorded world answered, not a live API server") {
+		t.Errorf("the demo does not say its cluster is a recorded world:\n%s%s", r.stdout, r.stderr)
+	}
+	if r := nhi(t, nil, "snapshots", "show", "5", "--db", db); !strings.Contains(r.stdout, "a recorded world answered") {
+		t.Errorf("snapshots show 5 does not say the cluster was a recorded world:\n%s%s", r.stdout, r.stderr)
+	}
 	if fi, err := os.Stat(db); err != nil || fi.Mode().Perm() != 0o600 {
 		t.Fatalf("evidence file: %v, %v; want mode 0600", fi.Mode(), err)
 	}
@@ -158,11 +175,11 @@ func TestDemoEndToEnd(t *testing.T) {
 			}
 		}
 		kinds[id["kind"].(string)]++
-		if src := id["source"]; id["status"] != "active" || src != "github" && src != "aws" {
+		if src := id["source"]; id["status"] != "active" || src != "github" && src != "aws" && src != "k8s" {
 			t.Errorf("identity %v: status %v source %v", id["id"], id["status"], id["source"])
 		}
 	}
-	for _, k := range []string{"github_app_installation", "github_deploy_key", "github_actions_secret", "github_webhook", "aws_iam_role", "aws_access_key", "aws_iam_user", "aws_oidc_provider"} {
+	for _, k := range []string{"github_app_installation", "github_deploy_key", "github_actions_secret", "github_webhook", "aws_iam_role", "aws_access_key", "aws_iam_user", "aws_oidc_provider", "k8s_service_account", "k8s_sa_token"} {
 		if kinds[k] == 0 {
 			t.Errorf("demo has no %s (kinds: %v)", k, kinds)
 		}
@@ -382,8 +399,9 @@ func TestNotesEndToEnd(t *testing.T) {
 	}
 	id := runners[0].ID
 	// Event 1 is the demo's policy, then one record event per snapshot:
-	// the sample AWS organisation's three accounts and the GitHub one.
-	const before = 1 + 3 + 1
+	// the sample AWS organisation's three accounts, the GitHub one and,
+	// last, the Kubernetes cluster.
+	const before = 1 + 3 + 1 + 1
 	alice, bob := []string{"NHI_REVIEWER=alice@northwind.test"}, []string{"NHI_REVIEWER=bob@northwind.test"}
 	if r := nhi(t, alice, "note", "add", "--db", db, id, "asked @northwind/ci in SEC-42"); r.code != 0 || !strings.Contains(r.stdout, fmt.Sprintf("(event %d, by alice@northwind.test)", before+1)) {
 		t.Fatalf("note add: exit %d %s%s", r.code, r.stdout, r.stderr)

@@ -44,8 +44,9 @@ func TestImportEndToEnd(t *testing.T) {
 		Current bool   `json:"current"`
 	}
 	r = nhi(t, nil, "snapshots", "--json", "--db", db)
-	// The demo holds the GitHub organisation and three AWS accounts.
-	if err := json.Unmarshal([]byte(r.stdout), &snaps); err != nil || len(snaps) != 2+3 {
+	// The demo holds the GitHub organisation, three AWS accounts and a
+	// Kubernetes cluster.
+	if err := json.Unmarshal([]byte(r.stdout), &snaps); err != nil || len(snaps) != 2+3+1 {
 		t.Errorf("snapshots --json: %v %+v", err, snaps)
 	}
 	for _, sn := range snaps {

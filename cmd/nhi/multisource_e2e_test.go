@@ -40,7 +40,7 @@ func TestOneCampaignOverEverySource(t *testing.T) {
 	ok(t, "snapshot", "x509", "--path", certs, "--account", "edge", "--db", db)
 
 	r := ok(t, "campaign", "create", "q4", "--scope", "id:*", "--due", "2026-12-31", "--reviewer", "rita@acme.test", "--db", db, "--as", "lead")
-	for _, want := range []string{"from 6 snapshots", "aws/111111111111", "aws/222222222222", "aws/333333333333", "github/northwind", "slack/ws-a", "x509/edge"} {
+	for _, want := range []string{"from 7 snapshots", "k8s/demo-cluster", "aws/111111111111", "aws/222222222222", "aws/333333333333", "github/northwind", "slack/ws-a", "x509/edge"} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("create does not name %q:\n%s", want, r.stdout)
 		}
@@ -61,7 +61,8 @@ func TestOneCampaignOverEverySource(t *testing.T) {
 	for _, s := range c.Snapshots {
 		total += s.Count
 	}
-	if len(c.Snapshots) != 6 || total != c.Count || c.Snapshots[4].Source != "slack" || c.Snapshots[4].Count != 2 || c.Snapshots[5].Count != 1 {
+	if len(c.Snapshots) != 7 || total != c.Count || c.Snapshots[4].Source != "k8s" || c.Snapshots[4].Count != 8 ||
+		c.Snapshots[5].Source != "slack" || c.Snapshots[5].Count != 2 || c.Snapshots[6].Count != 1 {
 		t.Fatalf("campaign snapshots %+v (count %d)", c.Snapshots, c.Count)
 	}
 
@@ -145,7 +146,7 @@ func TestOneCampaignOverEverySource(t *testing.T) {
 		t.Fatal(err)
 	}
 	p := rep.Population
-	if p.Source != "" || len(p.Sources) != 6 {
+	if p.Source != "" || len(p.Sources) != 7 {
 		t.Fatalf("population: source %q, %d sources", p.Source, len(p.Sources))
 	}
 	units := map[string]string{}
@@ -155,11 +156,11 @@ func TestOneCampaignOverEverySource(t *testing.T) {
 		if !comp.Recorded || len(comp.CannotSee) == 0 || s.InScope == 0 {
 			t.Errorf("%s/%s: in scope %d, completeness %+v", s.Snapshot.Source, s.Snapshot.Account, s.InScope, comp)
 		}
-		if remote := s.Snapshot.Source == "github" || s.Snapshot.Source == "aws"; remote && (comp.Requests == 0 || comp.PlacesRead == nil || *comp.PlacesRead == 0) {
+		if remote := s.Snapshot.Source == "github" || s.Snapshot.Source == "aws" || s.Snapshot.Source == "k8s"; remote && (comp.Requests == 0 || comp.PlacesRead == nil || *comp.PlacesRead == 0) {
 			t.Errorf("%s/%s: %d requests, places read %v", s.Snapshot.Source, s.Snapshot.Account, comp.Requests, comp.PlacesRead)
 		}
 	}
-	if units["github"] != "repositories" || units["aws"] != "accounts" || units["slack"] != "rows" || units["x509"] != "files and TLS endpoints" {
+	if units["github"] != "repositories" || units["aws"] != "accounts" || units["slack"] != "rows" || units["x509"] != "files and TLS endpoints" || units["k8s"] != "namespaces" {
 		t.Errorf("units %v", units)
 	}
 	if i := slices.IndexFunc(rep.Attestation.Controls, func(c struct{ ID, How string }) bool { return c.ID == "CC6.2" }); i < 0 ||
@@ -171,7 +172,7 @@ func TestOneCampaignOverEverySource(t *testing.T) {
 		t.Errorf("remediation %+v", rep.Remediation)
 	}
 	md, _ := os.ReadFile(filepath.Join(out, "report.md"))
-	for _, want := range []string{"The population comes from 6 snapshots", fmt.Sprintf("| slack / ws-a | %d (complete)", c.Snapshots[4].ID), "### Completeness", "| x509 / edge | files and TLS endpoints: 1 | none | 0 |"} {
+	for _, want := range []string{"The population comes from 7 snapshots", fmt.Sprintf("| slack / ws-a | %d (complete)", c.Snapshots[5].ID), "### Completeness", "| x509 / edge | files and TLS endpoints: 1 | none | 0 |"} {
 		if !strings.Contains(string(md), want) {
 			t.Errorf("report.md lacks %q", want)
 		}

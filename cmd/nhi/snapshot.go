@@ -33,12 +33,15 @@ func newDemoCmd(a *app) *cobra.Command {
 	var noTUI, history bool
 	cmd := &cobra.Command{
 		Use:   "demo",
-		Short: "Snapshot built-in sample GitHub and AWS organisations, then open the review UI",
+		Short: "Snapshot built-in sample GitHub and AWS organisations and a Kubernetes cluster, then open the review UI",
 		Long: `demo serves a generated GitHub organisation on loopback, reads it with the real
 GitHub connector (authenticated as a GitHub App, as an auditor should) into the
 evidence file (--db), does the same for a sample AWS organisation (three
-accounts, read by the real AWS connector through AWS_ENDPOINT_URL), and opens
-the review UI. Nothing leaves this machine.
+accounts, read by the real AWS connector through AWS_ENDPOINT_URL) and, last,
+a sample Kubernetes cluster (k8s/demo-cluster: a recorded world, its list
+responses served on loopback and read by the real Kubernetes connector, since
+the demo runs no API server; it says so, and so does the snapshot's note),
+and opens the review UI. Nothing leaves this machine.
 
 On a new evidence file it then lives through a week (--history, on by
 default): a review campaign decides to decommission three deploy keys, and
@@ -119,6 +122,11 @@ that already has one takes one more, unchanged.`,
 				if err != nil {
 					return err
 				}
+			}
+			// The cluster last: the GitHub and AWS snapshots keep the
+			// numbers the docs quote.
+			if err := a.demoKubernetes(ctx); err != nil {
+				return err
 			}
 			if noTUI {
 				return nil

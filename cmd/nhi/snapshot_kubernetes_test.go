@@ -54,9 +54,17 @@ func TestSnapshotKubernetes(t *testing.T) {
 	if strings.Contains(r.stdout, "staging") {
 		t.Errorf("only the current context should be read:\n%s", r.stdout)
 	}
+	if r := nhi(t, nil, "diff", "--db", db); r.code != 1 || !strings.Contains(r.stderr, "k8s/prod has only one finished snapshot; take another to see what changed") {
+		t.Errorf("diff after one snapshot: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
 	r = nhi(t, nil, "snapshot", "kubernetes", "--kubeconfig", kc, "--all-contexts", "--db", db)
 	if r.code != 0 || !strings.Contains(r.stdout, "of k8s/prod: complete") || !strings.Contains(r.stdout, "of k8s/staging: complete") {
 		t.Fatalf("--all-contexts: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	// prod has two snapshots now, staging one, read after them.
+	if r := nhi(t, nil, "diff", "--db", db); r.code != 0 || !strings.HasPrefix(r.stdout, "Snapshot 1 → 2 of k8s/prod: 0 new, 0 removed, 0 changed, 8 unchanged") ||
+		!strings.Contains(r.stderr, "passed over, with a single snapshot: k8s/staging") {
+		t.Errorf("diff: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 	r = nhi(t, nil, "identities", "--db", db, "-o", "id", "--filter", "account:staging perm.secrets:get")
 	for _, want := range []string{"k8s:staging:k8s_service_account:payments/default", "k8s:staging:k8s_service_account:ops/ops-bot", "k8s:staging:k8s_service_account:ci/deployer"} {

@@ -3,7 +3,6 @@ package aws_test
 import (
 	"context"
 	"runtime"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -12,46 +11,8 @@ import (
 	"github.com/nhi-audit/nhi/connectors"
 	awsconn "github.com/nhi-audit/nhi/connectors/aws"
 	"github.com/nhi-audit/nhi/connectors/aws/awstest"
+	"github.com/nhi-audit/nhi/internal/benchmem"
 )
-
-// memPeak samples the Go heap every 50 ms until stop is called, and
-// returns the peak in-use heap and memory obtained from the OS, in MB.
-func memPeak() (stop func() (heapMB, sysMB float64)) {
-	var (
-		mu        sync.Mutex
-		heap, sys uint64
-		done      = make(chan struct{})
-		finished  = make(chan struct{})
-		sample    = func() {
-			var m runtime.MemStats
-			runtime.ReadMemStats(&m)
-			mu.Lock()
-			heap, sys = max(heap, m.HeapInuse), max(sys, m.Sys)
-			mu.Unlock()
-		}
-	)
-	go func() {
-		defer close(finished)
-		t := time.NewTicker(50 * time.Millisecond)
-		defer t.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-t.C:
-				sample()
-			}
-		}
-	}()
-	return func() (float64, float64) {
-		close(done)
-		<-finished
-		sample()
-		mu.Lock()
-		defer mu.Unlock()
-		return float64(heap) / (1 << 20), float64(sys) / (1 << 20)
-	}
-}
 
 // cpuTime is the process's user and system CPU time: on a shared machine
 // it says more than the wall clock.
@@ -81,7 +42,7 @@ func benchmarkOrganisation(b *testing.B, accounts int) {
 	for b.Loop() {
 		s := serve(b, org)
 		st, _ := openStore(b)
-		stop := memPeak()
+		stop := benchmem.Start()
 		cpu0 := cpuTime()
 		start := time.Now()
 		ctx := context.Background()
@@ -99,7 +60,8 @@ func benchmarkOrganisation(b *testing.B, accounts int) {
 		})
 		took := time.Since(start)
 		cpu := cpuTime() - cpu0
-		heap, sys := stop()
+		u := stop()
+		heap, sys := u.HeapMB(), u.SysMB()
 
 		// The least an account can cost: the authorization details in
 		// pages of 1,000 (users, groups, roles, one policy), ListRoles in

@@ -3,53 +3,14 @@ package github_test
 import (
 	"context"
 	"runtime"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/nhi-audit/nhi/audit"
 	ghconn "github.com/nhi-audit/nhi/connectors/github"
 	"github.com/nhi-audit/nhi/connectors/github/githubtest"
+	"github.com/nhi-audit/nhi/internal/benchmem"
 )
-
-// memPeak samples the Go heap every 50 ms until stop is called, and
-// returns the peak in-use heap and memory obtained from the OS, in MB.
-func memPeak() (stop func() (heapMB, sysMB float64)) {
-	var (
-		mu         sync.Mutex
-		heap, sys  uint64
-		done       = make(chan struct{})
-		finished   = make(chan struct{})
-		sampleOnce = func() {
-			var m runtime.MemStats
-			runtime.ReadMemStats(&m)
-			mu.Lock()
-			heap, sys = max(heap, m.HeapInuse), max(sys, m.Sys)
-			mu.Unlock()
-		}
-	)
-	go func() {
-		defer close(finished)
-		t := time.NewTicker(50 * time.Millisecond)
-		defer t.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-t.C:
-				sampleOnce()
-			}
-		}
-	}()
-	return func() (float64, float64) {
-		close(done)
-		<-finished
-		sampleOnce()
-		mu.Lock()
-		defer mu.Unlock()
-		return float64(heap) / (1 << 20), float64(sys) / (1 << 20)
-	}
-}
 
 // BenchmarkSnapshotSampleOrg10000 snapshots the 10,000-repository sample
 // organisation over loopback into a real evidence file, as a GitHub App,
@@ -85,11 +46,12 @@ func benchmarkSnapshot(b *testing.B, repos int) {
 		} {
 			st := openStore(b, b.TempDir()+"/nhi.db")
 			s.ResetCounters()
-			stop := memPeak()
+			stop := benchmem.Start()
 			start := time.Now()
 			snap, _, err := snapshot(b, context.Background(), st, githubtest.SampleLogin, mode.opts())
 			took := time.Since(start)
-			heap, sys := stop()
+			u := stop()
+			heap, sys := u.HeapMB(), u.SysMB()
 			if err != nil || snap.Status == audit.SnapshotFailed {
 				b.Fatalf("%v %v", snap, err)
 			}

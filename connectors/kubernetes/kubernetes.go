@@ -8,9 +8,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"slices"
 	"sync"
+	"sync/atomic"
 
 	authnv1 "k8s.io/api/authentication/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -18,6 +20,8 @@ import (
 	"k8s.io/client-go/metadata"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/nhi-audit/nhi/audit"
 )
 
 // Source is the source name of every Kubernetes snapshot.
@@ -28,19 +32,23 @@ const BoundTokensNote = "bound service account tokens (TokenRequest, projected v
 
 // Connector reads one cluster.
 type Connector struct {
-	name    string
-	cfg     *rest.Config
-	core    kubernetes.Interface
-	meta    metadata.Interface
-	pageSz  int64
-	mu      sync.Mutex
-	version string
+	name     string
+	cfg      *rest.Config
+	core     kubernetes.Interface
+	meta     metadata.Interface
+	pageSz   int64
+	mu       sync.Mutex
+	version  string
+	reach    *audit.Reach  // what the last run read, set once it has read
+	requests *atomic.Int64 // every request sent to the API server
 }
 
 // New returns a connector for the cluster cfg reaches, recorded under
 // account name (a kubeconfig context or cluster name).
 func New(name string, cfg *rest.Config) (*Connector, error) {
 	cfg = rest.CopyConfig(cfg)
+	requests := new(atomic.Int64)
+	cfg.Wrap(func(rt http.RoundTripper) http.RoundTripper { return countRequests{rt, requests} })
 	if cfg.QPS == 0 {
 		// client-go's default of 5 requests a second would make a large
 		// cluster's paginated lists crawl; the API server has its own
@@ -55,7 +63,7 @@ func New(name string, cfg *rest.Config) (*Connector, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cluster %s: %w", name, err)
 	}
-	return &Connector{name: name, cfg: cfg, core: core, meta: meta, pageSz: 500}, nil
+	return &Connector{name: name, cfg: cfg, core: core, meta: meta, pageSz: 500, requests: requests}, nil
 }
 
 // SetPageSize sets the limit of each list request (500 by default).

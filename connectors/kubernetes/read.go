@@ -80,6 +80,7 @@ type cluster struct {
 	crbRead      bool
 	rbs          []rbacv1.RoleBinding
 	rbRead       map[string]bool
+	ownersRead   map[string]map[string]bool // replicasets, jobs -> where read
 }
 
 // listSpec names one list for gaps: the verb, the resource and the kind
@@ -164,7 +165,8 @@ func (c *Connector) gap(r connectors.Recorder, spec listSpec, ns string, err err
 // read lists everything the snapshot needs. Nothing is read beyond
 // metadata and RBAC: Secrets come through the metadata API, by type.
 func (c *Connector) read(ctx context.Context, r connectors.Recorder) (*cluster, error) {
-	k := &cluster{workloads: map[string]map[string]int{}, rsOwner: map[string]string{}, jobOwner: map[string]string{}, roles: map[string][]rbacv1.PolicyRule{}}
+	k := &cluster{workloads: map[string]map[string]int{}, rsOwner: map[string]string{}, jobOwner: map[string]string{}, roles: map[string][]rbacv1.PolicyRule{},
+		ownersRead: map[string]map[string]bool{}}
 	core, rbac := c.core.CoreV1(), c.core.RbacV1()
 
 	nsRead, err := c.list(ctx, r, listSpec{resource: "namespaces"}, false, nil, func(ctx context.Context, _ string, o metav1.ListOptions) (string, error) {
@@ -236,7 +238,7 @@ func (c *Connector) read(ctx context.Context, r connectors.Recorder) (*cluster, 
 		{schema.GroupVersionResource{Group: "apps", Version: "v1", Resource: "replicasets"}, "Deployment", k.rsOwner},
 		{schema.GroupVersionResource{Group: "batch", Version: "v1", Resource: "jobs"}, "CronJob", k.jobOwner},
 	} {
-		if _, err := c.list(ctx, r, listSpec{resource: o.gvr.Resource}, true, names, func(ctx context.Context, ns string, opts metav1.ListOptions) (string, error) {
+		read, err := c.list(ctx, r, listSpec{resource: o.gvr.Resource}, true, names, func(ctx context.Context, ns string, opts metav1.ListOptions) (string, error) {
 			l, err := c.meta.Resource(o.gvr).Namespace(ns).List(ctx, opts)
 			if err != nil {
 				return "", err
@@ -248,9 +250,11 @@ func (c *Connector) read(ctx context.Context, r connectors.Recorder) (*cluster, 
 				}
 			}
 			return l.Continue, nil
-		}, metav1.ListOptions{}); err != nil {
+		}, metav1.ListOptions{})
+		if err != nil {
 			return nil, err
 		}
+		k.ownersRead[o.gvr.Resource] = read
 	}
 
 	if k.podsRead, err = c.list(ctx, r, listSpec{"pods", audit.KindK8sServiceAccount}, true, names, func(ctx context.Context, ns string, o metav1.ListOptions) (string, error) {

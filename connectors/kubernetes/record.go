@@ -45,6 +45,10 @@ func (c *Connector) Run(ctx context.Context, r connectors.Recorder) error {
 	if err != nil {
 		return err
 	}
+	reach := k.reach()
+	c.mu.Lock()
+	c.reach = &reach
+	c.mu.Unlock()
 	return c.record(r, k)
 }
 

@@ -11,6 +11,7 @@ import (
 	"github.com/nhi-audit/nhi/connectors"
 	k8sconn "github.com/nhi-audit/nhi/connectors/kubernetes"
 	"github.com/nhi-audit/nhi/connectors/kubernetes/k8stest"
+	"github.com/nhi-audit/nhi/internal/benchmem"
 )
 
 var fixedNow = time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
@@ -93,6 +94,11 @@ func TestRecordedSample(t *testing.T) {
 	if n := r.Requests.Load(); n <= 12 {
 		t.Errorf("%d requests: the lists were not paginated", n)
 	}
+	// The snapshot's reach, which the evidence report states: every
+	// namespace read in full, and every request the server answered.
+	if re := snap.Reach; re == nil || re.Unit != "namespaces" || re.Read != 4 || len(re.NotRead) != 0 || int64(re.Requests) != r.Requests.Load() || len(re.CannotSee) == 0 {
+		t.Errorf("reach %+v; want 4 namespaces read in full, %d requests", snap.Reach, r.Requests.Load())
+	}
 }
 
 // TestRecordedRefusesSecretData: the recorded server refuses to list whole
@@ -125,33 +131,16 @@ func BenchmarkSnapshotLargeCluster(b *testing.B) {
 			b.Fatal(err)
 		}
 		runtime.GC()
-		var base runtime.MemStats
-		runtime.ReadMemStats(&base)
-		done, peakc := make(chan struct{}), make(chan uint64)
-		go func() {
-			peak := base.HeapInuse
-			var m runtime.MemStats
-			for {
-				select {
-				case <-done:
-					peakc <- peak
-					return
-				case <-time.After(20 * time.Millisecond):
-				}
-				runtime.ReadMemStats(&m)
-				peak = max(peak, m.HeapInuse)
-			}
-		}()
+		stop := benchmem.Start()
 		snap, err := connectors.Snapshot(context.Background(), st, c, "bench")
-		close(done)
-		peak := <-peakc
+		u := stop()
 		if err != nil {
 			b.Fatal(err)
 		}
 		if snap.Counts[audit.KindK8sServiceAccount] != 20000 || snap.Counts[audit.KindK8sSAToken] != 5000 {
 			b.Fatalf("counts %v", snap.Counts)
 		}
-		b.ReportMetric(float64(peak-base.HeapInuse)/(1<<20), "peak-heap-MB")
+		b.ReportMetric(u.AboveBaseMB(), "peak-heap-MB")
 		b.ReportMetric(float64(r.Requests.Load())/float64(b.N), "requests")
 	}
 }

@@ -18,6 +18,11 @@ import (
 
 const module = "github.com/nhi-audit/nhi"
 
+// testOnly are test-support packages: any test may import them, no
+// package's own code may (a benchmark's heap sampler has no place in the
+// binary).
+var testOnly = []string{"internal/benchmem"}
+
 // allowed is, for each part of the module, the parts its non-test code may
 // import (ARCHITECTURE.md): cmd → tui → audit, cmd → campaigns/report →
 // campaigns → audit ← connectors; filter and sshsig are leaves that audit
@@ -83,6 +88,10 @@ func TestImportsPointOneWay(t *testing.T) {
 		for _, imp := range p.Imports {
 			if imp != module && !strings.HasPrefix(imp, module+"/") {
 				continue // the standard library and other modules
+			}
+			if slices.Contains(testOnly, strings.TrimPrefix(imp, module+"/")) {
+				t.Errorf("%s imports %s, which only tests may import (ARCHITECTURE.md)", p.ImportPath, imp)
+				continue
 			}
 			to := part(imp)
 			if to == from || slices.Contains(may, to) {

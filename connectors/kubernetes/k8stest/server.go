@@ -36,6 +36,10 @@ const Version = "v1.37.2"
 // BuildCommand is the one command that builds the servers the tests need.
 const BuildCommand = "tools/k8s/build.sh"
 
+// StampFile, beside the binaries, records the linker flags that stamped
+// the release into them (tools/k8s/build.sh).
+const StampFile = "version.stamp"
+
 // ToolsDir is where tools/k8s/build.sh puts kube-apiserver and
 // kube-controller-manager: outside the repository, in the user's cache.
 func ToolsDir() (string, error) {
@@ -63,6 +67,13 @@ func Binaries() (etcd, apiserver, controllerManager string, err error) {
 	for _, p := range []string{apiserver, controllerManager} {
 		if _, err := os.Stat(p); err != nil {
 			missing = append(missing, p)
+		}
+	}
+	// build.sh stamps the release into the binaries and records it beside
+	// them: binaries from before it did report v0.0.0-master.
+	if len(missing) == 0 {
+		if b, err := os.ReadFile(filepath.Join(dir, StampFile)); err != nil || !strings.Contains(string(b), ".gitVersion="+Version+" ") {
+			missing = append(missing, filepath.Join(dir, StampFile)+" (the binaries are not stamped with "+Version+"; "+BuildCommand+" relinks them)")
 		}
 	}
 	etcd, lerr := exec.LookPath("etcd")
