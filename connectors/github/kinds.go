@@ -124,7 +124,7 @@ func (c *Connector) orgUnits() []orgUnit {
 			case audit.KindGitHubWebhook:
 				c.noteOnce(noteOAuthHooks)
 			case audit.KindGitHubAppInstallation:
-				c.markBypasses(u, nil)
+				c.markBypasses(u, nil, nil)
 			case audit.KindGitHubActionsSecret, audit.KindGitHubDependabotSecret, audit.KindGitHubCodespacesSecret, audit.KindGitHubAgentsSecret:
 				return c.secretReach(ctx, u, strings.TrimSuffix(rest, "/secrets"), need)
 			case audit.KindGitHubFineGrainedPAT, audit.KindGitHubPATRequest:
@@ -201,7 +201,11 @@ func (c *Connector) readRepo(ctx context.Context, r repoInfo) (err error) {
 			u.read(ep.scope, ep.kind)
 		}
 	}
-	c.markBypasses(u, &r)
+	own, err := c.repoRulesets(ctx, u, r)
+	if err != nil {
+		return err
+	}
+	c.markBypasses(u, &r, own)
 	c.anchor(u, r)
 	if u.identities > 0 {
 		if err := c.repoContext(ctx, u, r); err != nil {
