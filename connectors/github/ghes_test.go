@@ -97,7 +97,7 @@ func TestGapNamesRequirement(t *testing.T) {
 	}
 	want := map[string]string{
 		"GET /orgs/acme/personal-access-tokens": `GitHub does not show these to personal access tokens; GitHub's answer says it accepts the GitHub App or fine-grained token permission organization_personal_access_tokens: read`,
-		"GET /orgs/acme/dependabot/secrets":     `GitHub App organization permission "Dependabot secrets: read"`,
+		"GET /orgs/acme/dependabot/secrets":     `GitHub App organization permission "Organization dependabot secrets: read"`,
 	}
 	for _, g := range rec.gaps {
 		if w, ok := want[g.Endpoint]; ok {

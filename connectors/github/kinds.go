@@ -24,8 +24,8 @@ import (
 const (
 	needOrgOwner      = "needs an organization owner's token (classic token scope admin:org; GitHub App organization permission \"Administration: read\")"
 	needOrgSecrets    = "needs an organization owner's token (classic token scope admin:org; GitHub App organization permission \"Secrets: read\")"
-	needOrgDependabot = "needs an organization owner's token (classic token scope admin:org; GitHub App organization permission \"Dependabot secrets: read\")"
-	needOrgCodespaces = "needs an organization owner's token (classic token scope admin:org; GitHub App organization permission \"Codespaces secrets: read\")"
+	needOrgDependabot = "needs an organization owner's token (classic token scope admin:org; GitHub App organization permission \"Organization dependabot secrets: read\")"
+	needOrgCodespaces = "needs an organization owner's token (classic token scope admin:org; GitHub App organization permission \"Organization codespaces secrets: read\")"
 	needOrgHooks      = "needs an organization owner's token (classic token scope admin:org_hook; GitHub App organization permission \"Webhooks: read\")"
 	needRunners       = "needs an organization owner's token (classic token scope admin:org; GitHub App organization permission \"Self-hosted runners: read\")"
 	needMembers       = "needs an organization member's token (classic token scope read:org; GitHub App organization permission \"Members: read\")"

@@ -25,11 +25,11 @@ import (
 // recorded, its reach is not claimed.
 
 const (
-	needOrgAgents    = "needs an organization owner's token (classic token scope admin:org; GitHub App organization permission \"Copilot agent secrets: read\" — GitHub's \"Agents secrets\")"
-	needAgents       = "needs admin access to the repository (classic token scope repo; GitHub App repository permission \"Copilot agent secrets: read\")"
+	needOrgAgents    = "needs an organization owner's token (classic token scope admin:org; GitHub App organization permission \"Agent secrets: read\")"
+	needAgents       = "needs admin access to the repository (classic token scope repo; GitHub App repository permission \"Agent secrets: read\")"
 	needRegistries   = "needs an organization owner's token (classic token scope admin:org; GitHub App organization permission \"Organization private registries: read\")"
 	needRepoRulesets = "needs read access to the repository (classic token scope repo; GitHub App repository permission \"Metadata: read\"); without it, which deploy keys bypass the repository's own rulesets is not known"
-	needRulesets     = "needs an organization owner's token (classic token scope admin:org; GitHub App organization permission \"Administration: read\"); without it, which Apps and deploy keys bypass the organization's rulesets is not known"
+	needRulesets     = "needs an organization owner's token (classic token scope admin:org; GitHub App organization permission \"Administration: write\", which GitHub asks even to read rulesets); without it, which Apps and deploy keys bypass the organization's rulesets is not known"
 	needRunnerGroups = "needs an organization owner's token (classic token scope admin:org; GitHub App organization permission \"Self-hosted runners: read\"); without it, which repositories the organization's runners serve is not known"
 	reachUnknownHint = "; the identity is recorded, but which repositories it reaches is not known"
 )
