@@ -104,7 +104,7 @@ func TestGaps(t *testing.T) {
 		"GET /orgs/acme/installations": {Kind: audit.KindGitHubAppInstallation, Scope: "acme", Status: 404},
 		"GET /repos/acme/api/hooks":    {Kind: audit.KindGitHubWebhook, Scope: "acme/api", Status: 403},
 	}
-	for _, rest := range []string{"keys", "actions/secrets", "dependabot/secrets", "codespaces/secrets", "agents/secrets", "hooks", "actions/runners", "actions/oidc/customization/sub", "environments"} {
+	for _, rest := range []string{"keys", "actions/secrets", "dependabot/secrets", "codespaces/secrets", "agents/secrets", "hooks", "actions/runners", "actions/oidc/customization/sub", "environments", "rulesets"} {
 		kind := map[string]audit.Kind{
 			"actions/oidc/customization/sub": audit.KindGitHubActionsOIDC,
 			"keys":                           audit.KindGitHubDeployKey, "actions/secrets": audit.KindGitHubActionsSecret, "dependabot/secrets": audit.KindGitHubDependabotSecret,

@@ -286,8 +286,8 @@ var (
 	NotCollected = []string{
 		"Actions variables of the organisation, repositories and environments (configuration, not secrets: a secret stored in one is not seen)",
 		"deploy keys, secrets and webhooks of repositories outside the organisation (members' personal repositories, forks elsewhere)",
-		"rulesets defined in a repository itself: only the organisation's are read for the Apps and deploy keys that may bypass them",
-		"which repositories a private registry shared with selected repositories reaches (its visibility is read)",
+		"Apps that may bypass a repository's own ruleset: each repository's rulesets are read for the deploy keys that may bypass them, and an App's installation is marked by the organisation's rulesets only",
+		"which repositories a private registry shared with selected repositories reaches (its visibility is read): GitHub's API has no endpoint that lists them (only the answer to creating a registry carries selected_repository_ids)",
 	}
 	CannotSee = []string{
 		"OAuth apps and personal access tokens authorized outside SAML single sign-on: GitHub lists credential authorizations only for organisations that enforce SAML (GitHub Enterprise Cloud)",

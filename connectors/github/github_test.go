@@ -126,7 +126,12 @@ func smallOrg() *githubtest.Org {
 					{ID: 3, Slug: "sre", Name: "SRE", Permission: "maintain"},
 				},
 				Collaborators: []githubtest.Collaborator{{Login: "carol", RoleName: "admin"}, {Login: "dave", RoleName: "write"}},
-				CodeOwners:    &githubtest.CodeOwners{Path: "CODEOWNERS", Content: "# owners\n*       @acme/platform @Ann\n/docs/  @acme/docs\n*.go    dev@acme.example # Go code\n"},
+				// Its own ruleset: only an App may bypass it, and Apps are
+				// marked by the organisation's rulesets only.
+				Rulesets: []githubtest.Ruleset{{ID: 21, Name: "release-tags", Enforcement: "active",
+					BypassActors: []githubtest.BypassActor{{ActorID: 8, ActorType: "Integration", BypassMode: "always"}},
+					CreatedAt:    at("2025-01-01T00:00:00Z"), UpdatedAt: at("2025-01-01T00:00:00Z")}},
+				CodeOwners: &githubtest.CodeOwners{Path: "CODEOWNERS", Content: "# owners\n*       @acme/platform @Ann\n/docs/  @acme/docs\n*.go    dev@acme.example # Go code\n"},
 			},
 			{
 				ID: 1002, Name: "acme", DefaultBranch: "main", CreatedAt: at("2019-01-01T00:00:00Z"), PushedAt: at("2026-01-01T00:00:00Z"),

@@ -203,7 +203,8 @@ func appOptions(t testing.TB, s *githubtest.Server) ghconn.Options {
 // installation token and GET /app), GET /orgs/{org}, every list endpoint
 // (an empty one, or one answering 403/404, costing one request), what
 // identities reach, the
-// repository list, and per repository its identity endpoints, the secrets
+// repository list, and per repository its identity endpoints, its own
+// rulesets (and each one's detail), the secrets
 // of each environment, and, for a repository holding an identity, its
 // teams, direct collaborators and CODEOWNERS (one request per location
 // tried: .github/, the root, docs/).
@@ -255,6 +256,7 @@ func minRequests(o *githubtest.Org, app bool) int {
 		}
 	}
 	for _, r := range o.Repos {
+		total += pages(len(r.Rulesets)) + len(r.Rulesets) // the repository's own rulesets, and each one's bypass actors
 		total += pages(len(r.DeployKeys)) + pages(len(r.Secrets)) + pages(len(r.DependabotSecrets)) +
 			pages(len(r.CodespacesSecrets)) + pages(len(r.AgentsSecrets)) + pages(len(r.Hooks)) + pages(len(r.Runners)) + pages(len(r.Environments))
 		ids := len(r.DeployKeys) + len(r.Secrets) + len(r.DependabotSecrets) + len(r.CodespacesSecrets) + len(r.AgentsSecrets) + len(r.Hooks) + len(r.Runners)

@@ -24,8 +24,8 @@ import (
 const (
 	needOrgOwner      = "needs an organization owner's token (classic token scope admin:org; GitHub App organization permission \"Administration: read\")"
 	needOrgSecrets    = "needs an organization owner's token (classic token scope admin:org; GitHub App organization permission \"Secrets: read\")"
-	needOrgDependabot = "needs an organization owner's token (classic token scope admin:org; GitHub App organization permission \"Dependabot secrets: read\")"
-	needOrgCodespaces = "needs an organization owner's token (classic token scope admin:org; GitHub App organization permission \"Codespaces secrets: read\")"
+	needOrgDependabot = "needs an organization owner's token (classic token scope admin:org; GitHub App organization permission \"Organization dependabot secrets: read\")"
+	needOrgCodespaces = "needs an organization owner's token (classic token scope admin:org; GitHub App organization permission \"Organization codespaces secrets: read\")"
 	needOrgHooks      = "needs an organization owner's token (classic token scope admin:org_hook; GitHub App organization permission \"Webhooks: read\")"
 	needRunners       = "needs an organization owner's token (classic token scope admin:org; GitHub App organization permission \"Self-hosted runners: read\")"
 	needMembers       = "needs an organization member's token (classic token scope read:org; GitHub App organization permission \"Members: read\")"
@@ -124,7 +124,7 @@ func (c *Connector) orgUnits() []orgUnit {
 			case audit.KindGitHubWebhook:
 				c.noteOnce(noteOAuthHooks)
 			case audit.KindGitHubAppInstallation:
-				c.markBypasses(u, nil)
+				c.markBypasses(u, nil, nil)
 			case audit.KindGitHubActionsSecret, audit.KindGitHubDependabotSecret, audit.KindGitHubCodespacesSecret, audit.KindGitHubAgentsSecret:
 				return c.secretReach(ctx, u, strings.TrimSuffix(rest, "/secrets"), need)
 			case audit.KindGitHubFineGrainedPAT, audit.KindGitHubPATRequest:
@@ -201,7 +201,11 @@ func (c *Connector) readRepo(ctx context.Context, r repoInfo) (err error) {
 			u.read(ep.scope, ep.kind)
 		}
 	}
-	c.markBypasses(u, &r)
+	own, err := c.repoRulesets(ctx, u, r)
+	if err != nil {
+		return err
+	}
+	c.markBypasses(u, &r, own)
 	c.anchor(u, r)
 	if u.identities > 0 {
 		if err := c.repoContext(ctx, u, r); err != nil {

@@ -266,6 +266,8 @@ func TestOpenAPIShapes(t *testing.T) {
 		{"/orgs/{org}/private-registries", "/orgs/acme/private-registries"},
 		{"/orgs/{org}/rulesets", "/orgs/acme/rulesets"},
 		{"/orgs/{org}/rulesets/{ruleset_id}", "/orgs/acme/rulesets/11"},
+		{"/repos/{owner}/{repo}/rulesets", "/repos/acme/api/rulesets"},
+		{"/repos/{owner}/{repo}/rulesets/{ruleset_id}", "/repos/acme/api/rulesets/21"},
 		{"/orgs/{org}/actions/runner-groups", "/orgs/acme/actions/runner-groups"},
 		{"/orgs/{org}/actions/runner-groups/{runner_group_id}/repositories", "/orgs/acme/actions/runner-groups/2/repositories"},
 		{"/orgs/{org}/actions/secrets/{secret_name}/repositories", "/orgs/acme/actions/secrets/DEPLOY_KEY/repositories"},

@@ -25,13 +25,13 @@ import (
 // recorded, its reach is not claimed.
 
 const (
-	needOrgAgents       = "needs an organization owner's token (classic token scope admin:org; GitHub App organization permission \"Copilot agent secrets: read\" — GitHub's \"Agents secrets\")"
-	needAgents          = "needs admin access to the repository (classic token scope repo; GitHub App repository permission \"Copilot agent secrets: read\")"
-	needRegistries      = "needs an organization owner's token (classic token scope admin:org; GitHub App organization permission \"Organization private registries: read\")"
-	needRulesets        = "needs an organization owner's token (classic token scope admin:org; GitHub App organization permission \"Administration: read\"); without it, which Apps and deploy keys bypass the organization's rulesets is not known"
-	needRunnerGroups    = "needs an organization owner's token (classic token scope admin:org; GitHub App organization permission \"Self-hosted runners: read\"); without it, which repositories the organization's runners serve is not known"
-	reachUnknownHint    = "; the identity is recorded, but which repositories it reaches is not known"
-	rulesetsNotRepoNote = "rulesets defined in a repository itself are not read (only the organization's): an App or deploy key that bypasses only a repository's own ruleset is not marked"
+	needOrgAgents    = "needs an organization owner's token (classic token scope admin:org; GitHub App organization permission \"Agent secrets: read\")"
+	needAgents       = "needs admin access to the repository (classic token scope repo; GitHub App repository permission \"Agent secrets: read\")"
+	needRegistries   = "needs an organization owner's token (classic token scope admin:org; GitHub App organization permission \"Organization private registries: read\")"
+	needRepoRulesets = "needs read access to the repository (classic token scope repo; GitHub App repository permission \"Metadata: read\"); without it, which deploy keys bypass the repository's own rulesets is not known"
+	needRulesets     = "needs an organization owner's token (classic token scope admin:org; GitHub App organization permission \"Administration: write\", which GitHub asks even to read rulesets); without it, which Apps and deploy keys bypass the organization's rulesets is not known"
+	needRunnerGroups = "needs an organization owner's token (classic token scope admin:org; GitHub App organization permission \"Self-hosted runners: read\"); without it, which repositories the organization's runners serve is not known"
+	reachUnknownHint = "; the identity is recorded, but which repositories it reaches is not known"
 )
 
 // repoNames collects the repository names of one page: a bare array
@@ -221,50 +221,82 @@ type rulesetJSON struct {
 func (c *Connector) readRulesets(ctx context.Context, rec checkpointer) error {
 	u := c.newUnit("org:rulesets")
 	ep := c.orgEP("rulesets", "", needRulesets)
-	names, ok, err := u.list(ctx, ep, func(body []byte, pd *pageData) (int, error) {
-		var page []*rulesetJSON
-		if err := unmarshal(body, &page); err != nil {
-			return 0, err
-		}
-		for _, r := range page {
-			pd.Names = append(pd.Names, strconv.FormatInt(r.GetID(), 10))
-		}
-		return len(page), nil
-	})
+	names, ok, err := u.list(ctx, ep, parseRulesetIDs)
 	if err != nil {
 		return err
 	}
 	var sets []ruleset
 	if ok {
-		for _, id := range names {
-			one := c.orgEP("rulesets/"+id, "", needRulesets)
-			one.url = strings.TrimSuffix(one.url, fmt.Sprintf("?per_page=%d", perPage))
-			pd, resp, err := c.fetchPage(ctx, u.cache, one, one.url, parseRuleset)
-			var bad *unreadable
-			if errors.As(err, &bad) {
-				u.unreadable(one, 0, bad)
-				continue
-			}
-			if err != nil {
-				return err
-			}
-			if resp.status != http.StatusOK && resp.status != http.StatusNotModified {
-				if err := u.failed(one, 0, resp); err != nil {
-					return err
-				}
-				continue
-			}
-			sets = append(sets, pd.Rulesets...)
+		sets, err = c.rulesetDetails(ctx, u, names, func(id string) endpoint { return c.orgEP("rulesets/"+id, "", needRulesets) })
+		if err != nil {
+			return err
 		}
 	}
 	c.rulesets = sets
-	if ok && len(sets) > 0 {
-		c.noteOnce(rulesetsNotRepoNote)
-	}
 	if rec.Checkpointed(u.name) {
 		u.gaps = nil // recorded by the run this one resumes
 	}
 	return u.finish(ctx)
+}
+
+// rulesetDetails reads each ruleset of ids from the endpoint detail
+// names (a list does not say who may bypass); one that cannot be read is
+// a gap of u and is left out.
+func (c *Connector) rulesetDetails(ctx context.Context, u *unit, ids []string, detail func(id string) endpoint) ([]ruleset, error) {
+	var sets []ruleset
+	for _, id := range ids {
+		one := detail(id)
+		one.url = strings.TrimSuffix(one.url, fmt.Sprintf("?per_page=%d", perPage))
+		pd, resp, err := c.fetchPage(ctx, u.cache, one, one.url, parseRuleset)
+		var bad *unreadable
+		if errors.As(err, &bad) {
+			u.unreadable(one, 0, bad)
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		if resp.status != http.StatusOK && resp.status != http.StatusNotModified {
+			if err := u.failed(one, 0, resp); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		sets = append(sets, pd.Rulesets...)
+	}
+	return sets, nil
+}
+
+// parseRulesetIDs collects the IDs of a page of rulesets.
+func parseRulesetIDs(body []byte, pd *pageData) (int, error) {
+	var page []*rulesetJSON
+	if err := unmarshal(body, &page); err != nil {
+		return 0, err
+	}
+	for _, r := range page {
+		pd.Names = append(pd.Names, strconv.FormatInt(r.GetID(), 10))
+	}
+	return len(page), nil
+}
+
+// repoRulesets reads the rulesets defined in repository r itself
+// (includes_parents=false: the organisation's, which GitHub would list
+// here too, are read once by readRulesets) and who may bypass each. They
+// apply to r whatever their branch conditions, so each targets r.
+func (c *Connector) repoRulesets(ctx context.Context, u *unit, r repoInfo) ([]ruleset, error) {
+	ep := c.repoEP(r.Name, "rulesets", "rulesets", "", needRepoRulesets, "includes_parents=false")
+	ids, ok, err := u.list(ctx, ep, parseRulesetIDs)
+	if err != nil || !ok {
+		return nil, err
+	}
+	sets, err := c.rulesetDetails(ctx, u, ids, func(id string) endpoint {
+		return c.repoEP(r.Name, "rulesets/"+id, "rulesets/"+id, "", needRepoRulesets)
+	})
+	for i := range sets {
+		sets[i].Targeted, sets[i].Include, sets[i].Exclude, sets[i].RepoIDs = true, []string{"~ALL"}, nil, nil
+		sets[i].Name += " (" + r.Name + "'s own ruleset)"
+	}
+	return sets, err
 }
 
 // checkpointer is the part of connectors.Recorder readRulesets asks.
@@ -335,8 +367,9 @@ func (c *Connector) appBypasses(appID string) []string {
 }
 
 // markBypasses adds bypasses_rulesets to the installations and deploy
-// keys of u.
-func (c *Connector) markBypasses(u *unit, r *repoInfo) {
+// keys of u: the organisation's rulesets, and for a repository's deploy
+// keys also its own (see repoRulesets).
+func (c *Connector) markBypasses(u *unit, r *repoInfo, own []ruleset) {
 	for i := range u.obs {
 		o := &u.obs[i]
 		var names []string
@@ -344,7 +377,7 @@ func (c *Connector) markBypasses(u *unit, r *repoInfo) {
 		case o.Kind == audit.KindGitHubAppInstallation:
 			names = c.appBypasses(o.Attributes["app_id"])
 		case o.Kind == audit.KindGitHubDeployKey && r != nil:
-			for _, rs := range c.rulesets {
+			for _, rs := range slices.Concat(c.rulesets, own) {
 				if !rs.DeployKeys || rs.Enforcement == "disabled" {
 					continue
 				}

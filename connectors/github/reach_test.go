@@ -74,3 +74,51 @@ func TestReachOnGHES(t *testing.T) {
 		t.Errorf("kinds %v", k)
 	}
 }
+
+// TestRepoRulesets: a repository's own rulesets are read (without the
+// organisation's, which GitHub would list again) for the deploy keys that
+// may bypass them; a refusal is a gap that names what is needed, and the
+// keys are still read, with no bypass claimed from the ruleset not seen.
+func TestRepoRulesets(t *testing.T) {
+	s := githubtest.NewServer(smallOrg(), withApp(t))
+	defer s.Close()
+	s.Mutate(func(o *githubtest.Org) {
+		o.Repo("api").Rulesets[0].BypassActors = append(o.Repo("api").Rulesets[0].BypassActors, githubtest.BypassActor{ActorType: "DeployKey", BypassMode: "always"})
+	})
+	rec, err := runWith(t, "acme", appOptions(t, s))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := rec.byID()
+	for _, key := range []string{"201", "202"} {
+		if b := got["github:acme:github_deploy_key:api/"+key].Attributes["bypasses_rulesets"]; b != "protect-main, release-tags (api's own ruleset)" {
+			t.Errorf("key %s: bypasses %q (the organisation's ruleset once, then the repository's)", key, b)
+		}
+	}
+	if b := got["github:acme:github_app_installation:102"].Attributes["bypasses_rulesets"]; b != "" {
+		t.Errorf("App 8 marked by %q: only the repository's ruleset names it", b)
+	}
+	if len(rec.gaps) != 0 {
+		t.Errorf("gaps %v", rec.gapEndpoints())
+	}
+	if n := s.RequestsTo("/repos/acme/api/rulesets/21"); n != 1 {
+		t.Errorf("read the ruleset's bypass actors %d times", n)
+	}
+	if n := s.RequestsTo("/repos/acme/api/rulesets/11"); n != 0 {
+		t.Errorf("read the organisation's ruleset through the repository %d times (includes_parents=false not sent?)", n)
+	}
+
+	s.Fail("/repos/acme/api/rulesets", http.StatusForbidden)
+	rec, err = runWith(t, "acme", appOptions(t, s))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got = rec.byID()
+	if k := got["github:acme:github_deploy_key:api/201"]; k.Name != "argocd" || k.Attributes["bypasses_rulesets"] != "protect-main" {
+		t.Errorf("refused: key %q bypasses %q", k.Name, k.Attributes["bypasses_rulesets"])
+	}
+	if len(rec.gaps) != 1 || rec.gaps[0].Endpoint != "GET /repos/acme/api/rulesets" || rec.gaps[0].Kind != "" || rec.gaps[0].Scope != "acme/api" ||
+		!strings.Contains(rec.gaps[0].Reason, `"Metadata: read"`) || !strings.Contains(rec.gaps[0].Reason, "which deploy keys bypass the repository's own rulesets is not known") {
+		t.Errorf("gaps %+v", rec.gaps)
+	}
+}

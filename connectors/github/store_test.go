@@ -148,7 +148,7 @@ func TestResumeAfterNoWait(t *testing.T) {
 	}
 	_ = clock.Sleep(context.Background(), time.Hour)
 	var done *audit.Snapshot
-	for i := 0; i < 5 && done == nil; i++ { // each hour gives 150 more requests
+	for i := 0; i < 8 && done == nil; i++ { // each hour gives 150 more requests
 		done, _, err = snapshot(t, context.Background(), st, githubtest.SampleLogin, opts)
 		if err != nil && !errors.Is(err, connectors.ErrResumable) {
 			t.Fatal(err)

@@ -154,6 +154,9 @@ type Repo struct {
 	Runners           []Runner    `json:"runners,omitempty"`
 	// Environments hold environment-level Actions secrets.
 	Environments []Environment `json:"environments,omitempty"`
+	// Rulesets are the repository's own rulesets (their Include and
+	// Exclude are not used: a repository ruleset targets its branches).
+	Rulesets []Ruleset `json:"rulesets,omitempty"`
 
 	// Context for ownership (not identities).
 	Teams         []TeamAccess   `json:"teams,omitempty"`         // teams with access

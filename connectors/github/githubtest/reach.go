@@ -3,6 +3,7 @@ package githubtest
 import (
 	"fmt"
 	"net/http"
+	"path"
 	"strconv"
 	"strings"
 
@@ -178,6 +179,36 @@ func (s *Server) ruleset(rs *Ruleset) rulesetJSON {
 		CreatedAt: ts(rs.CreatedAt),
 		UpdatedAt: ts(rs.UpdatedAt),
 	}
+}
+
+// repoRulesets are the rulesets GET /repos/{owner}/{repo}/rulesets lists:
+// the repository's own and, unless includes_parents=false, the
+// organisation's that target it (by repository name).
+func (s *Server) repoRulesets(r *http.Request, rp *Repo) []rulesetJSON {
+	var out []rulesetJSON
+	for i := range rp.Rulesets {
+		rs := s.ruleset(&rp.Rulesets[i])
+		rs.SourceType, rs.Source = github.String("Repository"), s.org.Login+"/"+rp.Name
+		rs.Conditions.RepositoryName = nil // a repository's ruleset targets its branches only
+		out = append(out, rs)
+	}
+	if r.URL.Query().Get("includes_parents") == "false" {
+		return out
+	}
+	match := func(pats []string) bool {
+		for _, p := range pats {
+			if ok, _ := path.Match(strings.ToLower(p), strings.ToLower(rp.Name)); ok || p == "~ALL" {
+				return true
+			}
+		}
+		return false
+	}
+	for i := range s.org.Rulesets {
+		if rs := &s.org.Rulesets[i]; (len(rs.Include) == 0 || match(rs.Include)) && !match(rs.Exclude) {
+			out = append(out, s.ruleset(rs))
+		}
+	}
+	return out
 }
 
 // privateRegistryJSON is an org-private-registry-configuration (not in

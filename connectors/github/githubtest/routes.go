@@ -232,6 +232,27 @@ func (s *Server) routes() *http.ServeMux {
 	repo("/environments", func(w http.ResponseWriter, r *http.Request, rp *Repo) {
 		page(s, w, r, rp.Environments, "environments", func(e *Environment) any { return s.environment(rp, e) })
 	})
+	repo("/rulesets", func(w http.ResponseWriter, r *http.Request, rp *Repo) {
+		// The repository's own rulesets, and (includes_parents, true
+		// unless "false") the organisation's that target it, as summaries.
+		list := s.repoRulesets(r, rp)
+		page(s, w, r, list, "", func(rs *rulesetJSON) any {
+			out := *rs
+			rc := *out.Ruleset
+			rc.BypassActors, rc.Conditions, rc.Rules = nil, nil, nil
+			out.Ruleset = &rc
+			return out
+		})
+	})
+	repo("/rulesets/{id}", func(w http.ResponseWriter, r *http.Request, rp *Repo) {
+		for _, rs := range s.repoRulesets(r, rp) {
+			if strconv.FormatInt(rs.GetID(), 10) == r.PathValue("id") {
+				writeJSON(w, rs)
+				return
+			}
+		}
+		notFound(w)
+	})
 	repo("/teams", func(w http.ResponseWriter, r *http.Request, rp *Repo) {
 		page(s, w, r, rp.Teams, "", func(t *TeamAccess) any { return s.team(t) })
 	})

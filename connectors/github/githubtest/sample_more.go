@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"time"
 )
@@ -374,5 +375,15 @@ func (g *gen) reach() {
 		{ID: 4101, Name: "deploy-repos", Enforcement: "active", Include: []string{"*-deploy*", "infra*"},
 			BypassActors: []BypassActor{{ActorType: "DeployKey", BypassMode: "always"}},
 			CreatedAt:    since, UpdatedAt: since},
+	}
+	// The first repository with a deploy key that can push has a ruleset
+	// of its own that its deploy keys may bypass.
+	for _, rp := range o.Repos {
+		if slices.ContainsFunc(rp.DeployKeys, func(k DeployKey) bool { return !k.ReadOnly }) {
+			rp.Rulesets = []Ruleset{{ID: 5200, Name: "release-tags", Enforcement: "active",
+				BypassActors: []BypassActor{{ActorType: "DeployKey", BypassMode: "always"}},
+				CreatedAt:    since, UpdatedAt: since}}
+			break
+		}
 	}
 }
