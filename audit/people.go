@@ -402,24 +402,30 @@ func (s *Store) SetPeople(ctx context.Context, actor string, in PeopleImport, dr
 		if change, err = planPeople(dir, mergeKnown(dir, people, in.Columns), lines); err != nil {
 			return err
 		}
-		for _, group := range [][]Person{change.Added, change.Updated} {
-			for _, p := range group {
-				ev, err := tx.Append(ctx, actor, EventPersonSet, PersonSet{Person: p, Source: source})
-				if err != nil {
-					return err
-				}
-				if err := applyPersonSet(ctx, tx, ev.Seq, &p); err != nil {
-					return err
-				}
-				change.Events = append(change.Events, ev)
-			}
-		}
-		return nil
+		return writePeople(ctx, tx, actor, source, change)
 	})
 	if err != nil {
 		return nil, err
 	}
 	return change, nil
+}
+
+// writePeople records a planned change: one person.set event for each
+// person added or updated, and its row of the people table.
+func writePeople(ctx context.Context, tx *Tx, actor, source string, change *PeopleChange) error {
+	for _, group := range [][]Person{change.Added, change.Updated} {
+		for _, p := range group {
+			ev, err := tx.Append(ctx, actor, EventPersonSet, PersonSet{Person: p, Source: source})
+			if err != nil {
+				return err
+			}
+			if err := applyPersonSet(ctx, tx, ev.Seq, &p); err != nil {
+				return err
+			}
+			change.Events = append(change.Events, ev)
+		}
+	}
+	return nil
 }
 
 // mergeKnown fills, for people the directory knows, the fields the import

@@ -432,6 +432,9 @@ type VerifyPayload struct {
 	// "revoked", "held" (AccessHeld lists them) or "not-checked".
 	Access     string   `json:"access,omitempty"`
 	AccessHeld []string `json:"access_held,omitempty"`
+	// ByRule are the items above that no reviewer decided and the
+	// campaign's rule decommissions (on-no-response: decommission).
+	ByRule []string `json:"by_rule,omitempty"`
 }
 
 const (

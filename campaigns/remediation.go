@@ -46,6 +46,10 @@ type Remediation struct {
 	// "not-checked"; "" otherwise.
 	Access     string
 	AccessHeld []string
+	// ByRule are the items nobody decided that the campaign's no-response
+	// rule decommissions (on-no-response: decommission): verified like a
+	// reviewer's decommission, and each is in one of the lists above too.
+	ByRule []string
 	// Recorded says a campaign.verify event was appended; false when this
 	// snapshot (or a newer one) was already recorded for the campaign.
 	Recorded bool
@@ -140,8 +144,18 @@ func VerifyAfterSnapshot(ctx context.Context, st *audit.Store, actor string, sna
 	var out []Remediation
 	for i := range list {
 		c := &list[i]
-		if c.Status != StatusClosed || c.Progress.ByDecision[Decommission]+c.Progress.ByDecision[Rotate]+c.Progress.ByDecision[Transfer] == 0 {
+		if c.Status != StatusClosed {
 			continue
+		}
+		if c.Progress.ByDecision[Decommission]+c.Progress.ByDecision[Rotate]+c.Progress.ByDecision[Transfer] == 0 {
+			if c.Progress.ByDecision[NoResponse] == 0 {
+				continue
+			}
+			if rule, err := noResponseRule(ctx, st, c); err != nil {
+				return out, err
+			} else if rule.On != OnNoResponseDecommission {
+				continue
+			}
 		}
 		for _, id := range c.snapshotIDs() {
 			base := findSnapshot(snaps, id)
@@ -212,16 +226,29 @@ func verifyAgainst(ctx context.Context, st *audit.Store, actor string, c *Campai
 	}
 	var rot *rotationCheck
 	var dir *audit.Directory
+	rule, err := noResponseRule(ctx, st, c)
+	if err != nil {
+		return nil, err
+	}
 	for i := range items {
 		it := &items[i]
-		if !verifiable(it.decision) || itemSnap[it.id] != base.ID {
+		d := it.decision
+		if d == NoResponse && rule.On == OnNoResponseDecommission {
+			// Decommissioned by the campaign's rule: proven gone like a
+			// reviewer's decommission (docs/campaigns.md, "No response").
+			d = Decommission
+		}
+		if !verifiable(d) || itemSnap[it.id] != base.ID {
 			continue
+		}
+		if it.decision == NoResponse {
+			r.ByRule = append(r.ByRule, it.id)
 		}
 		cur := it.id
 		if a, ok := aliases[it.id]; ok && observed[a] && !observed[it.id] {
 			r.As[it.id], cur = a, a
 		}
-		switch it.decision {
+		switch d {
 		case Rotate:
 			if rot == nil {
 				if rot, err = newRotation(ctx, st, ob, base, snap, cov); err != nil {
@@ -305,7 +332,7 @@ func verifyAgainst(ctx context.Context, st *audit.Store, actor string, c *Campai
 		p := VerifyPayload{Campaign: c.Name, Snapshot: snap.ID,
 			Removed: r.Removed, StillPresent: r.StillPresent, NotChecked: r.NotChecked, Why: r.Why,
 			Rotated: r.Rotated, NotRotated: r.NotRotated, Transferred: r.Transferred, NotTransferred: r.NotTransferred,
-			Access: r.Access, AccessHeld: r.AccessHeld}
+			Access: r.Access, AccessHeld: r.AccessHeld, ByRule: r.ByRule}
 		if len(r.Detail) > 0 {
 			p.Detail = r.Detail
 		}

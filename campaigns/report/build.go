@@ -218,8 +218,13 @@ func register(a *campaigns.AsOf, snaps []audit.Snapshot, generatedAt time.Time) 
 	}
 	rows := make([]Row, len(c.Items))
 	decommissions := 0
+	// An item the no-response rule decommissions is proven gone like a
+	// reviewer's decommission, and listed with them.
+	decommissioned := func(it *campaigns.Item) bool {
+		return it.Decision == campaigns.Decommission || it.Decision == campaigns.NoResponse && c.NoResponse.On == campaigns.OnNoResponseDecommission
+	}
 	for i := range c.Items {
-		if c.Items[i].Decision == campaigns.Decommission {
+		if decommissioned(&c.Items[i]) {
 			decommissions++
 		}
 	}
@@ -293,7 +298,7 @@ func register(a *campaigns.AsOf, snaps []audit.Snapshot, generatedAt time.Time) 
 			// What a later snapshot (or the log, for a transfer) showed.
 			row.Verification, row.VerifiedSnapshot, row.VerifyEvent = it.Verification, it.VerifiedSnapshot, ev.Verify
 		}
-		if it.Decision == campaigns.Decommission {
+		if decommissioned(it) {
 			row.Verification, row.VerifiedSnapshot, row.VerifyEvent = it.Verification, it.VerifiedSnapshot, ev.Verify
 			if row.Verification == "" {
 				row.Verification = NotVerified
@@ -333,7 +338,7 @@ func register(a *campaigns.AsOf, snaps []audit.Snapshot, generatedAt time.Time) 
 			row.Flags = slices.Clone(flags)
 		}
 		rows[i] = row
-		if it.Decision == campaigns.Decommission {
+		if decommissioned(it) {
 			rem.Rows = append(rem.Rows, row)
 		}
 	}
@@ -910,4 +915,13 @@ func approvalText(r *Row) string {
 		return "decided before exceptions had an expiry"
 	}
 	return "" // rotate: not an exception with terms
+}
+
+// remediationDecider is who decided a remediation row: the reviewer, or
+// the campaign's no-response rule for an item nobody decided.
+func remediationDecider(x *Row) string {
+	if x.DecidedBy == "" && slices.Contains(x.Flags, FlagDecommissionByRule) {
+		return "no reviewer: on-no-response rule"
+	}
+	return x.DecidedBy
 }

@@ -283,7 +283,7 @@ func (w *htmlRows) remediation(rows []Row) {
 		x := &rows[i]
 		w.open(x.Overdue, x.N)
 		w.identity(x)
-		w.who(x.DecidedBy)
+		w.who(remediationDecider(x))
 		w.cell("t", x.DecidedAt)
 		state := x.Verification
 		if x.Overdue {

@@ -414,7 +414,8 @@ after the due date.`,
 func printUnverified(w io.Writer, c *campaigns.Campaign, itemSnap map[string]int64, rs []campaigns.Remediation) {
 	waiting := map[int64]int{}
 	for i := range c.Items {
-		if c.Items[i].Decision == campaigns.Decommission {
+		d := c.Items[i].Decision
+		if d == campaigns.Decommission || d == campaigns.NoResponse && c.NoResponse.On == campaigns.OnNoResponseDecommission {
 			waiting[itemSnap[c.Items[i].ID]]++
 		}
 	}
@@ -435,6 +436,21 @@ func printRemediation(w io.Writer, r *campaigns.Remediation) {
 	fmt.Fprintf(w, "  removed        %d\n", len(r.Removed))
 	fmt.Fprintf(w, "  still-present  %d\n", len(r.StillPresent))
 	fmt.Fprintf(w, "  not-checked    %d\n", len(r.NotChecked))
+	if len(r.ByRule) > 0 {
+		// Nobody decided these: the campaign's rule did, and its removal
+		// is proven the same way.
+		fmt.Fprintf(w, "Decommissioned by the campaign's rule (on-no-response: decommission; no reviewer decided them): %d\n", len(r.ByRule))
+		for _, id := range r.ByRule {
+			state := campaigns.NotChecked
+			switch {
+			case slices.Contains(r.Removed, id):
+				state = campaigns.Removed
+			case slices.Contains(r.StillPresent, id):
+				state = campaigns.StillPresent
+			}
+			fmt.Fprintf(w, "  %-14s %s\n", state, audit.Printable(id))
+		}
+	}
 	list := func(title string, ids []string) {
 		if len(ids) == 0 {
 			return
@@ -691,6 +707,9 @@ type remediationJSON struct {
 	Overdue      []string `json:"overdue"`
 	Recorded     bool     `json:"recorded"`
 	Event        *int64   `json:"event"`
+	// ByRule: the items above the campaign's no-response rule
+	// decommissioned, no reviewer having decided them.
+	ByRule []string `json:"by_rule"`
 	proofJSON
 }
 
@@ -791,7 +810,10 @@ func itemToJSON(c *campaigns.Campaign, it *campaigns.Item, now time.Time) itemJS
 func remediationToJSON(r *campaigns.Remediation) remediationJSON {
 	j := remediationJSON{Campaign: r.Campaign, Due: r.Due, Source: r.Snapshot.Source, Account: r.Snapshot.Account,
 		BaseSnapshot: r.Base.ID, Snapshot: r.Snapshot.ID, Removed: r.Removed,
-		StillPresent: r.StillPresent, NotChecked: r.NotChecked, Overdue: r.Overdue, Recorded: r.Recorded, proofJSON: toProofJSON(r)}
+		StillPresent: r.StillPresent, NotChecked: r.NotChecked, Overdue: r.Overdue, Recorded: r.Recorded, ByRule: r.ByRule, proofJSON: toProofJSON(r)}
+	if j.ByRule == nil {
+		j.ByRule = []string{}
+	}
 	if r.Recorded {
 		j.Event = &r.Event.Seq
 	}

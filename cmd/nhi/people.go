@@ -23,7 +23,7 @@ holds anyone, every write must be made by a person it knows, owners and
 reviewers resolve to people, and the self-review rule sees through aliases.
 See docs/people.md.`,
 	}
-	cmd.AddCommand(newPeopleImportCmd(a), newPeopleListCmd(a), newPeopleShowCmd(a))
+	cmd.AddCommand(newPeopleImportCmd(a), newPeopleSyncCmd(a), newPeopleListCmd(a), newPeopleShowCmd(a))
 	return cmd
 }
 

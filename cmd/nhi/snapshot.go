@@ -225,7 +225,7 @@ costs little of the rate limit.`,
 				opts.Token = token
 			}
 			return a.snapshot(cmd.Context(), wait, func(env snapshotEnv) (connectors.Connector, error) {
-				opts.Cache, opts.Progress = env.cache, env.progress
+				opts.Cache, opts.Progress, opts.OwnerTeams = env.cache, env.progress, env.ownerTeams
 				return ghconn.NewConnector(org, opts)
 			})
 		},
@@ -269,6 +269,9 @@ func githubToken(ctx context.Context) (string, error) {
 type snapshotEnv struct {
 	cache    connectors.Cache
 	progress func(ghconn.Progress)
+	// ownerTeams are the teams recorded as owners: the GitHub connector
+	// reads their members too (docs/people.md).
+	ownerTeams []string
 }
 
 // snapshot opens the evidence file, builds the connector with it, runs one
@@ -280,7 +283,11 @@ func (a *app) snapshot(ctx context.Context, wait bool, build func(snapshotEnv) (
 	}
 	defer st.Close()
 	p := newProgressPrinter(a.stderr, isTerminal(a.stderr), terminalWidth(a.stderr), time.Now)
-	c, err := build(snapshotEnv{cache: st, progress: p.Update})
+	teams, err := st.OwnerTeams(ctx)
+	if err != nil {
+		return err
+	}
+	c, err := build(snapshotEnv{cache: st, progress: p.Update, ownerTeams: teams})
 	if err != nil {
 		return err
 	}

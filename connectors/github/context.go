@@ -79,7 +79,10 @@ func (c *Connector) repoContext(ctx context.Context, u *unit, r repoInfo) error 
 	}); err != nil {
 		return err
 	}
-	return c.codeOwners(ctx, u, r)
+	if err := c.codeOwners(ctx, u, r); err != nil {
+		return err
+	}
+	return c.readTeamMembers(ctx, u, c.teamsOf(u.principals))
 }
 
 // codeOwnersLocations are where GitHub looks for CODEOWNERS, in its order:

@@ -103,6 +103,10 @@ type Options struct {
 	// RequestTimeout abandons a request unanswered for so long; a timed-out
 	// request is retried twice at most (default 25 s).
 	RequestTimeout time.Duration
+	// OwnerTeams are teams ("@org/slug") the evidence file records as
+	// owners: their members are read too, besides those of the teams the
+	// run finds (people_teams.go), so the team-owner rule sees them.
+	OwnerTeams []string
 }
 
 // Connector reads one organisation. It implements connectors.Connector.
@@ -155,6 +159,10 @@ type Connector struct {
 	serverMu      sync.Mutex
 	serverVersion string   // GitHub Enterprise Server's version, "" for the cloud
 	notes         []string // said once of the whole run (see Server)
+
+	ownerTeams []string        // Options.OwnerTeams
+	teamsMu    sync.Mutex      // guards teamsRead
+	teamsRead  map[string]bool // team slugs whose members this run read (people_teams.go)
 }
 
 type stats struct {
@@ -187,6 +195,7 @@ func NewConnector(org string, opts Options) (*Connector, error) {
 		clock:       opts.Clock,
 		retries:     opts.Retries,
 		progress:    opts.Progress,
+		ownerTeams:  opts.OwnerTeams,
 	}
 	c.rate.remaining = -1
 	if c.http == nil {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -255,6 +256,7 @@ func minRequests(o *githubtest.Org, app bool) int {
 			}
 		}
 	}
+	teams := map[string]bool{}
 	for _, r := range o.Repos {
 		total += pages(len(r.Rulesets)) + len(r.Rulesets) // the repository's own rulesets, and each one's bypass actors
 		total += pages(len(r.DeployKeys)) + pages(len(r.Secrets)) + pages(len(r.DependabotSecrets)) +
@@ -266,10 +268,34 @@ func minRequests(o *githubtest.Org, app bool) int {
 		}
 		if ids > 0 {
 			total += pages(len(r.Teams)) + pages(len(r.Collaborators)) + codeOwnersProbes(r)
+			for _, t := range r.Teams {
+				if t.Permission == "admin" || t.Permission == "maintain" {
+					teams[strings.ToLower(t.Slug)] = true
+				}
+			}
+			if r.CodeOwners != nil && !r.CodeOwners.Dir {
+				for _, m := range codeOwnersTeam.FindAllStringSubmatch(r.CodeOwners.Content, -1) {
+					if strings.EqualFold(m[1], o.Login) {
+						teams[strings.ToLower(m[2])] = true
+					}
+				}
+			}
 		}
+	}
+	// The members of each team that may own an identity, once a run.
+	for slug := range teams {
+		n := 0
+		for _, t := range o.Teams {
+			if strings.EqualFold(t.Slug, slug) {
+				n = len(t.Members)
+			}
+		}
+		total += pages(n)
 	}
 	return total
 }
+
+var codeOwnersTeam = regexp.MustCompile(`@([A-Za-z0-9-]+)/([A-Za-z0-9_.-]+)`)
 
 func codeOwnersProbes(r *githubtest.Repo) int {
 	if r.CodeOwners == nil {

@@ -514,7 +514,7 @@ func (e *fatalError) Unwrap() error { return e.err }
 // send is one HTTP exchange. The body is read in full, so a connection
 // dropped mid-answer is an error here, retried by do.
 func (c *Connector) send(ctx context.Context, ep endpoint, method, u, etag string, jwt bool) (*response, error) {
-	req, err := c.client.NewRequest(method, u, nil)
+	req, err := c.client.NewRequest(method, u, ep.body)
 	if err != nil {
 		return nil, &fatalError{err}
 	}

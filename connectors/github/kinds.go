@@ -102,6 +102,17 @@ func (c *Connector) orgUnits() []orgUnit {
 			return nil
 		},
 	}}
+	if len(c.ownerTeams) > 0 {
+		units = append(units, orgUnit{name: "org:owner-teams", what: "GET /orgs/" + c.org + "/teams/{team_slug}/members", read: func(ctx context.Context, u *unit) error {
+			var teams []teamRef
+			for _, t := range c.ownerTeams {
+				if slug := c.teamSlug(t); slug != "" {
+					teams = append(teams, teamRef{slug: slug})
+				}
+			}
+			return c.readTeamMembers(ctx, u, teams)
+		}})
+	}
 	for _, s := range specs {
 		ep := c.orgEP(s.rest, s.kind, s.need, s.query...)
 		parse := s.parse

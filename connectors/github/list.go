@@ -28,6 +28,8 @@ type endpoint struct {
 	need string
 	// accept, when set, is the media type asked for (Accept header).
 	accept string
+	// body, when set, is sent as JSON (a GraphQL query: people.go).
+	body any
 }
 
 func (e endpoint) String() string {

@@ -260,6 +260,7 @@ func TestOpenAPIShapes(t *testing.T) {
 		{"/repos/{owner}/{repo}/environments/{environment_name}/secrets", "/repos/acme/api/environments/production/secrets"},
 		{"/repos/{owner}/{repo}/teams", "/repos/acme/api/teams"},
 		{"/repos/{owner}/{repo}/collaborators", "/repos/acme/api/collaborators"},
+		{"/orgs/{org}/teams/{team_slug}/members", "/orgs/acme/teams/platform/members"},
 		// What identities reach (reach.go).
 		{"/orgs/{org}/agents/secrets", "/orgs/acme/agents/secrets"},
 		{"/repos/{owner}/{repo}/agents/secrets", "/repos/acme/api/agents/secrets"},

@@ -41,6 +41,11 @@ type Org struct {
 
 	// Members are the logins of current members (context, not identities).
 	Members []string `json:"members"`
+	// Profiles, SAMLIdentities and Teams: what GitHub shows of the
+	// members beyond their logins (people.go).
+	Profiles       []Profile      `json:"profiles,omitempty"`
+	SAMLIdentities []SAMLIdentity `json:"saml_identities,omitempty"`
+	Teams          []Team         `json:"teams,omitempty"`
 	// Admins are the members with the owner role (a subset of Members).
 	Admins []string `json:"admins,omitempty"`
 	// FormerMembers left the organisation: never served, but the generator

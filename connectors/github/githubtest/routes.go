@@ -97,6 +97,8 @@ func (s *Server) routes() *http.ServeMux {
 		writeJSON(w, o)
 	})
 	org("/members", s.members)
+	org("/teams/{team}/members", s.teamMembers)
+	s.graphqlPeopleRoute(m)
 	org("/repos", func(w http.ResponseWriter, r *http.Request, o *Org) {
 		repos := o.Repos
 		if v := viewOf(r); v != nil && v.Repos != nil {

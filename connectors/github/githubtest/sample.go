@@ -69,6 +69,7 @@ func SampleOrgAt(repos int, now time.Time) *Org {
 	g.patRequests()
 	g.credentialAuthorizations()
 	g.reach()
+	g.sampleTeams()
 	return o
 }
 

@@ -1,0 +1,223 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/nhi-audit/nhi/audit"
+	ghconn "github.com/nhi-audit/nhi/connectors/github"
+)
+
+func newPeopleSyncCmd(a *app) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "sync",
+		Short: "Add or update people from a source's members",
+	}
+	var (
+		org, apiURL, appKey string
+		appID, installation int64
+		dryRun, markLeavers bool
+	)
+	gh := &cobra.Command{
+		Use:   "github --org ORG",
+		Short: "Add or update people from a GitHub organisation's members",
+		Long: `Reads the organisation's members (GET /orgs/{org}/members, owners with
+role=admin) and, through GitHub's GraphQL API, what GitHub shows of each: their
+public name and e-mail, their e-mails on the organisation's verified domains,
+and, on GitHub Enterprise Cloud with SAML single sign-on, the SAML identity
+linked to their login (NameID and e-mails). Each member becomes one person, or
+is added to the person the directory already knows under any of those names:
+logins and SAML identities become aliases of one person. A new person's key is
+the first e-mail GitHub shows (SAML first); a member GitHub shows no e-mail for
+is listed, not added (add them with nhi people import).
+
+Nothing is ever deleted. People an earlier sync of this organisation recorded
+who are no longer members are listed; --mark-leavers marks them left (today).
+What could not be read (SAML without Enterprise Cloud, a refused GraphQL
+query) is said once, and the members are synced all the same; when the member
+list itself is refused nobody is said to have left. Each change is one
+person.set event (source "github ORG"); --dry-run writes nothing.
+
+The token and --api-url work as for nhi snapshot github (GITHUB_TOKEN, GH_TOKEN,
+gh auth token, or a GitHub App). Reading SAML identities and verified-domain
+e-mails needs an organization owner's token (classic scope read:org).`,
+		Example: `  nhi people sync github --org acme --dry-run
+  nhi people sync github --org acme
+  nhi people sync github --org acme --mark-leavers`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			usage := func(format string, args ...any) error {
+				return usageError{cmd.CommandPath(), fmt.Errorf(format, args...)}
+			}
+			switch {
+			case org == "":
+				return usage("--org is required")
+			case appKey != "" && appID == 0:
+				return usage("--app-key needs --app-id")
+			case appID != 0 && appKey == "":
+				return usage("--app-id needs --app-key (the App's private key, a .pem file)")
+			case installation != 0 && appID == 0:
+				return usage("--installation-id needs --app-id and --app-key")
+			}
+			if apiURL != "" {
+				if err := ghconn.CheckAPIURL(apiURL); err != nil {
+					return usageError{cmd.CommandPath(), err}
+				}
+			}
+			opts := ghconn.Options{APIURL: apiURL}
+			if appID != 0 {
+				pemBytes, err := os.ReadFile(appKey)
+				if err != nil {
+					return fmt.Errorf("cannot read the GitHub App's private key: %w", err)
+				}
+				opts.App = &ghconn.AppAuth{AppID: appID, PrivateKey: pemBytes, InstallationID: installation}
+			} else {
+				token, err := githubToken(cmd.Context())
+				if err != nil {
+					return err
+				}
+				opts.Token = token
+			}
+			// Who acts is checked before GitHub is asked anything.
+			st, actor, err := a.openAs(cmd.Context(), audit.OpenOptions{ReadOnly: dryRun, Create: !dryRun})
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			conn, err := ghconn.NewConnector(org, opts)
+			if err != nil {
+				return err
+			}
+			read, err := conn.ReadPeople(cmd.Context())
+			if err != nil {
+				return err
+			}
+			in := audit.MemberSync{
+				Source: "github " + read.Org, Complete: read.Complete, MarkLeavers: markLeavers,
+				Today: time.Now().UTC().Format(time.DateOnly),
+			}
+			linked := 0
+			for _, m := range read.Members {
+				in.Members = append(in.Members, toMember(m))
+				if m.SAMLNameID != "" {
+					linked++
+				}
+			}
+			res, err := st.SyncMembers(cmd.Context(), actor, in, dryRun)
+			if err != nil {
+				return fmt.Errorf("github %s: %w", read.Org, err)
+			}
+			printSync(a, read, res, linked, actor, dryRun, markLeavers)
+			return nil
+		},
+	}
+	f := gh.Flags()
+	f.StringVar(&org, "org", "", "organisation login (required)")
+	f.StringVar(&apiURL, "api-url", "", "REST API base URL (default https://api.github.com/)")
+	f.Int64Var(&appID, "app-id", 0, "authenticate as this GitHub App (needs --app-key)")
+	f.StringVar(&appKey, "app-key", "", "the GitHub App's private key (PEM file); read, never stored")
+	f.Int64Var(&installation, "installation-id", 0, "the App's installation on the organisation (default: looked up)")
+	f.BoolVar(&dryRun, "dry-run", false, "read GitHub and print what would change; write nothing")
+	f.BoolVar(&markLeavers, "mark-leavers", false, "mark people an earlier sync recorded who are no longer members as left (today)")
+	cmd.AddCommand(gh)
+	return cmd
+}
+
+// toMember is a GitHub member as the directory takes them: e-mails most
+// trusted first (a SAML NameID that is an e-mail, the SAML e-mails, those
+// on verified domains, the public one).
+func toMember(m ghconn.OrgMember) audit.Member {
+	out := audit.Member{Login: m.Login, Name: m.Name}
+	var names []string
+	if m.SAMLNameID != "" {
+		names = append(names, m.SAMLNameID)
+	}
+	names = append(names, m.SAMLEmails...)
+	names = append(names, m.VerifiedEmails...)
+	if m.Email != "" {
+		names = append(names, m.Email)
+	}
+	seen := map[string]bool{}
+	for _, n := range names {
+		k := audit.AliasKey(n)
+		if k == "" || seen[k] {
+			continue
+		}
+		seen[k] = true
+		if strings.Contains(n, "@") {
+			out.Emails = append(out.Emails, n)
+		} else {
+			out.Aliases = append(out.Aliases, n)
+		}
+	}
+	return out
+}
+
+func printSync(a *app, read *ghconn.OrgPeople, res *audit.SyncResult, linked int, actor string, dryRun, markLeavers bool) {
+	w := a.stdout
+	for _, p := range res.Added {
+		fmt.Fprintf(w, "+ %s (github %s)\n", audit.Printable(p.Display()), orDash(p.GitHub))
+	}
+	for _, p := range res.Updated {
+		fmt.Fprintf(w, "~ %s (github %s)\n", audit.Printable(p.Display()), orDash(p.GitHub))
+	}
+	verb := "Added"
+	if dryRun {
+		verb = "Would add"
+	}
+	fmt.Fprintf(w, "%s %d, updated %d, unchanged %d people from %d members of %s", verb, len(res.Added), len(res.Updated), res.Unchanged, len(read.Members), read.Org)
+	switch {
+	case dryRun:
+		fmt.Fprintln(w, " (dry run: nothing written)")
+	case len(res.Events) > 0:
+		fmt.Fprintf(w, " (events %d–%d, by %s)\n", res.Events[0].Seq, res.Events[len(res.Events)-1].Seq, audit.Printable(actor))
+	default:
+		fmt.Fprintln(w, " (nothing to write)")
+	}
+	if read.SAML == "read" {
+		fmt.Fprintf(w, "SAML identities: %d of %d members linked\n", linked, len(read.Members))
+	}
+	for _, u := range read.Unread {
+		fmt.Fprintf(w, "Not read: %s\n", audit.Printable(u))
+	}
+	if n := len(res.NoEmail); n > 0 {
+		fmt.Fprintf(w, "%d %s not added, GitHub shows no e-mail for them: %s; add them with nhi people import (a row with email and github)\n",
+			n, plural(n, "member", "members"), audit.Printable(strings.Join(res.NoEmail, ", ")))
+	}
+	for _, c := range res.Conflicts {
+		fmt.Fprintf(w, "Not synced: %s\n", c)
+	}
+	if n := len(res.Gone); n > 0 {
+		var names []string
+		for _, p := range res.Gone {
+			names = append(names, p.GitHub+" ("+p.Email+")")
+		}
+		what := "mark them leavers with --mark-leavers"
+		switch {
+		case markLeavers && dryRun:
+			what = "they would be marked left"
+		case markLeavers:
+			what = "marked left"
+		}
+		fmt.Fprintf(w, "%d %s no longer %s of %s: %s; %s\n", n, plural(n, "person", "people"), plural(n, "a member", "members"), read.Org,
+			audit.Printable(strings.Join(names, ", ")), what)
+	}
+	if !read.Complete {
+		fmt.Fprintf(w, "The member list was not read in full, so nobody is said to have left %s\n", read.Org)
+	}
+	for _, p := range res.LeftMembers {
+		fmt.Fprintf(w, "Still a member: %s (github %s) %s according to the directory; remove them from %s\n",
+			audit.Printable(p.Display()), orDash(p.GitHub), p.LeftNote(), read.Org)
+	}
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}

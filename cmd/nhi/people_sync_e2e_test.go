@@ -1,0 +1,235 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nhi-audit/nhi/audit"
+	"github.com/nhi-audit/nhi/connectors/github/githubtest"
+)
+
+// `nhi people sync github` through the binary, against the fake GitHub on
+// loopback: its REST member lists and its GraphQL answers.
+
+func peopleOrg() *githubtest.Org {
+	return &githubtest.Org{
+		Login: "northwind", ID: 4242, Name: "Northwind",
+		Members: []string{"alice-smith", "bob-jones", "carol", "dave"},
+		Admins:  []string{"alice-smith"},
+		SAML:    true,
+		Profiles: []githubtest.Profile{
+			{Login: "bob-jones", Name: "Bob Jones", VerifiedEmails: []string{"bob@northwind.example"}},
+			{Login: "carol", Name: "Carol King", Email: "carol.king@mail.example"},
+		},
+		SAMLIdentities: []githubtest.SAMLIdentity{
+			{NameID: "alice@northwind.example", Emails: []string{"alice@northwind.example", "a.smith@northwind.example"}, Login: "alice-smith"},
+			{NameID: "bob@northwind.example", Emails: []string{"bob@northwind.example"}, Login: "bob-jones"},
+			{NameID: "nobody@northwind.example"}, // provisioned, never linked to an account
+		},
+	}
+}
+
+type personOut struct {
+	Email   string   `json:"email"`
+	Name    string   `json:"name"`
+	GitHub  string   `json:"github"`
+	Status  string   `json:"status"`
+	LeftAt  *string  `json:"left_at"`
+	Aliases []string `json:"aliases"`
+}
+
+func peopleJSON(t *testing.T, db string) map[string]personOut {
+	t.Helper()
+	r := nhi(t, nil, "people", "list", "--json", "--db", db)
+	if r.code != 0 {
+		t.Fatalf("people list: %s", r.stderr)
+	}
+	var list []personOut
+	if err := json.Unmarshal([]byte(r.stdout), &list); err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]personOut{}
+	for _, p := range list {
+		out[p.Email] = p
+	}
+	return out
+}
+
+func TestPeopleSyncGitHub(t *testing.T) {
+	srv := githubtest.NewServer(peopleOrg())
+	defer srv.Close()
+	dir := t.TempDir()
+	db := filepath.Join(dir, "nhi.db")
+	// HR knows Alice by her e-mail only, and the auditor.
+	csv := filepath.Join(dir, "people.csv")
+	if err := os.WriteFile(csv, []byte("email,name,github\nalice@northwind.example,Alice Smith,\nauditor@northwind.example,Ann Auditor,\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if r := nhi(t, nil, "people", "import", csv, "--db", db, "--as", "auditor@northwind.example"); r.code != 0 {
+		t.Fatalf("import: %s%s", r.stdout, r.stderr)
+	}
+	env := []string{"GITHUB_TOKEN=" + srv.Token(), "NHI_REVIEWER=auditor@northwind.example"}
+	sync := func(extra ...string) result {
+		t.Helper()
+		r := nhi(t, env, append([]string{"people", "sync", "github", "--org", "NorthWind", "--api-url", srv.URL(), "--db", db}, extra...)...)
+		if r.code != 0 {
+			t.Fatalf("sync %v: exit %d\n%s%s", extra, r.code, r.stdout, r.stderr)
+		}
+		return r
+	}
+
+	dry := sync("--dry-run")
+	for _, want := range []string{
+		"~ Alice Smith <alice@northwind.example> (github alice-smith)",
+		"+ Bob Jones <bob@northwind.example> (github bob-jones)",
+		"+ Carol King <carol.king@mail.example> (github carol)",
+		"Would add 2, updated 1, unchanged 0 people from 4 members of northwind (dry run: nothing written)",
+		"SAML identities: 2 of 4 members linked",
+		"1 member not added, GitHub shows no e-mail for them: dave; add them with nhi people import",
+	} {
+		if !strings.Contains(dry.stdout, want) {
+			t.Errorf("dry run: want %q in\n%s", want, dry.stdout)
+		}
+	}
+	if got := peopleJSON(t, db); len(got) != 2 || got["alice@northwind.example"].GitHub != "" {
+		t.Fatalf("the dry run wrote: %+v", got)
+	}
+
+	r := sync()
+	if !strings.Contains(r.stdout, "Added 2, updated 1, unchanged 0 people from 4 members of northwind (events 3–5, by auditor@northwind.example)") {
+		t.Errorf("sync:\n%s", r.stdout)
+	}
+	if strings.Contains(r.stdout, "Not read") {
+		t.Errorf("everything was readable, yet:\n%s", r.stdout)
+	}
+	people := peopleJSON(t, db)
+	alice := people["alice@northwind.example"]
+	if alice.GitHub != "alice-smith" || alice.Name != "Alice Smith" || strings.Join(alice.Aliases, " ") != "alice-smith a.smith@northwind.example" {
+		t.Errorf("alice: %+v", alice)
+	}
+	if bob := people["bob@northwind.example"]; bob.Name != "Bob Jones" || bob.GitHub != "bob-jones" || bob.Status != "active" {
+		t.Errorf("bob: %+v", bob)
+	}
+	if _, ok := people["nobody@northwind.example"]; ok {
+		t.Error("a SAML identity linked to no account became a person")
+	}
+	// Found by any alias: the login, the SAML e-mail.
+	for _, name := range []string{"@Alice-Smith", "a.smith@northwind.example"} {
+		if s := nhi(t, nil, "people", "show", name, "--db", db); s.code != 0 || !strings.Contains(s.stdout, "Alice Smith <alice@northwind.example>") {
+			t.Errorf("people show %s: %s%s", name, s.stdout, s.stderr)
+		}
+	}
+	// The events say where they came from; the file verifies.
+	st, err := audit.Open(context.Background(), db, audit.OpenOptions{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	if err := st.QueryRow(context.Background(), `SELECT count(*) FROM events WHERE type = 'person.set' AND actor = 'auditor@northwind.example'
+		AND json_extract(payload, '$.source') = 'github northwind'`).Scan(&n); err != nil || n != 3 {
+		t.Errorf("%d person.set events from github northwind (%v), want 3", n, err)
+	}
+	st.Close()
+	if v := nhi(t, nil, "verify", "--db", db); v.code != 0 {
+		t.Errorf("verify: %s%s", v.stdout, v.stderr)
+	}
+	// A second sync changes nothing.
+	if again := sync(); !strings.Contains(again.stdout, "Added 0, updated 0, unchanged 3 people from 4 members of northwind (nothing to write)") {
+		t.Errorf("second sync:\n%s", again.stdout)
+	}
+
+	// Bob leaves the organisation: reported, never silently changed.
+	srv.Mutate(func(o *githubtest.Org) { o.Members = []string{"alice-smith", "carol", "dave"} })
+	r = sync()
+	if !strings.Contains(r.stdout, "1 person no longer a member of northwind: bob-jones (bob@northwind.example); mark them leavers with --mark-leavers") {
+		t.Errorf("leaver not reported:\n%s", r.stdout)
+	}
+	if bob := peopleJSON(t, db)["bob@northwind.example"]; bob.Status != "active" {
+		t.Errorf("bob changed without --mark-leavers: %+v", bob)
+	}
+	r = sync("--mark-leavers")
+	if !strings.Contains(r.stdout, "~ Bob Jones <bob@northwind.example>") || !strings.Contains(r.stdout, "marked left") {
+		t.Errorf("--mark-leavers:\n%s", r.stdout)
+	}
+	people = peopleJSON(t, db)
+	today := time.Now().UTC().Format(time.DateOnly)
+	if bob := people["bob@northwind.example"]; bob.Status != "left" || bob.LeftAt == nil || *bob.LeftAt != today {
+		t.Errorf("bob after --mark-leavers: %+v", bob)
+	}
+	if len(people) != 4 {
+		t.Errorf("%d people, want 4: nobody is ever deleted", len(people))
+	}
+	// Ann, imported from HR and never synced, is no member and is not reported.
+	if strings.Contains(r.stdout, "(auditor@northwind.example)") {
+		t.Errorf("a person no sync recorded was reported:\n%s", r.stdout)
+	}
+}
+
+// TestPeopleSyncGitHubWithoutSAML: an organisation without SAML, a
+// refused GraphQL API and a refused member list each say what was not
+// read, and the members are synced with what could be.
+func TestPeopleSyncGitHubWithoutSAML(t *testing.T) {
+	org := peopleOrg()
+	org.SAML = false
+	srv := githubtest.NewServer(org)
+	defer srv.Close()
+	db := filepath.Join(t.TempDir(), "nhi.db")
+	env := []string{"GITHUB_TOKEN=" + srv.Token(), "NHI_REVIEWER=auditor@northwind.example"}
+	args := []string{"people", "sync", "github", "--org", "northwind", "--api-url", srv.URL(), "--db", db}
+	r := nhi(t, env, args...)
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s%s", r.code, r.stdout, r.stderr)
+	}
+	if n := strings.Count(r.stdout, "Not read: SAML identities: the organisation has no SAML single sign-on"); n != 1 {
+		t.Errorf("the missing SAML said %d times, want once:\n%s", n, r.stdout)
+	}
+	// Bob by his verified-domain e-mail, Carol by her public one.
+	if !strings.Contains(r.stdout, "Added 2, updated 0, unchanged 0 people from 4 members of northwind") {
+		t.Errorf("without SAML:\n%s", r.stdout)
+	}
+
+	// GraphQL refused: members are synced as the REST lists show them.
+	srv.Fail("/graphql", http.StatusForbidden)
+	r = nhi(t, append(env, "NHI_REVIEWER=bob@northwind.example"), append(args, "--dry-run")...)
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s%s", r.code, r.stdout, r.stderr)
+	}
+	for _, want := range []string{
+		"Not read: members' names and e-mails: not read: GitHub answered 403",
+		"Not read: SAML identities: not read: GitHub answered 403",
+		"Would add 0, updated 0, unchanged 2 people from 4 members",
+		"2 members not added, GitHub shows no e-mail for them: alice-smith, dave",
+	} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("GraphQL refused: want %q in\n%s", want, r.stdout)
+		}
+	}
+
+	// The member list refused: nobody is said to have left.
+	srv.ClearFaults()
+	srv.Fail("/orgs/northwind/members", http.StatusForbidden)
+	r = nhi(t, append(env, "NHI_REVIEWER=bob@northwind.example"), args...)
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s%s", r.code, r.stdout, r.stderr)
+	}
+	for _, want := range []string{
+		"Not read: GET /orgs/northwind/members: needs an organization member's token",
+		"The member list was not read in full, so nobody is said to have left northwind",
+	} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("members refused: want %q in\n%s", want, r.stdout)
+		}
+	}
+	if strings.Contains(r.stdout, "no longer") {
+		t.Errorf("a refused list was read as nobody:\n%s", r.stdout)
+	}
+	if got := peopleJSON(t, db); len(got) != 2 || got["bob@northwind.example"].Status != "active" {
+		t.Errorf("people after a refused list: %+v", got)
+	}
+}

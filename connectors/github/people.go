@@ -1,0 +1,328 @@
+package github
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/google/go-github/v60/github"
+
+	"github.com/nhi-audit/nhi/audit"
+)
+
+// The people of an organisation, for `nhi people sync github`
+// (docs/people.md): its members and their roles from the REST API, and,
+// through GraphQL, what GitHub shows of each — their public name and
+// e-mail, their e-mails on the organisation's verified domains and, on
+// GitHub Enterprise Cloud with SAML single sign-on, the SAML identity
+// (NameID and e-mails) linked to their login. This is no snapshot: it
+// records no identity; the command turns it into person.set events.
+
+// OrgMember is one member of the organisation as GitHub shows them to
+// the credential.
+type OrgMember struct {
+	Login          string
+	Role           string // "admin" (an owner) or "member"
+	Name           string // public profile name
+	Email          string // public profile e-mail
+	VerifiedEmails []string
+	SAMLNameID     string
+	SAMLEmails     []string
+}
+
+// OrgPeople is what ReadPeople read, and what it could not.
+type OrgPeople struct {
+	Org     string
+	Members []OrgMember // by login
+	// Complete: the member list was read in full, so a login not in it is
+	// not a member (a refused list claims nothing).
+	Complete bool
+	// SAML: "read" (the organisation's SAML identities were read), "none"
+	// (it has no SAML identity provider) or "" (not read: see Unread).
+	SAML string
+	// Unread says, once each, what could not be read and why.
+	Unread   []string
+	Requests int
+}
+
+// Queries sent to GitHub's GraphQL API (schema: docs.github.com/graphql;
+// ExternalIdentitySamlAttributes.emails is [UserEmailMetadata!]).
+const (
+	membersQuery = `query NhiMembers($org: String!, $after: String) {
+  organization(login: $org) {
+    membersWithRole(first: 100, after: $after) {
+      pageInfo { hasNextPage endCursor }
+      nodes { login name email organizationVerifiedDomainEmails(login: $org) }
+    }
+  }
+}`
+	samlQuery = `query NhiSAMLIdentities($org: String!, $after: String) {
+  organization(login: $org) {
+    samlIdentityProvider {
+      externalIdentities(first: 100, after: $after) {
+        pageInfo { hasNextPage endCursor }
+        nodes { samlIdentity { nameId emails { value } } user { login } }
+      }
+    }
+  }
+}`
+)
+
+// ReadPeople reads the organisation's members: GET /orgs/{org}/members
+// (owners with role=admin, then everyone), then their profiles and SAML
+// identities through GraphQL. A refused or unreadable part is said in
+// Unread, never read as nobody; only a rejected token, a missing
+// organisation or a server that stops answering is an error.
+func (c *Connector) ReadPeople(ctx context.Context) (*OrgPeople, error) {
+	if err := c.readOrg(ctx); err != nil {
+		return nil, err
+	}
+	out := &OrgPeople{Org: c.org, Complete: true}
+	byLogin := map[string]*OrgMember{}
+	var order []string
+	for _, role := range []string{"admin", "all"} {
+		ep := c.orgEP("members", "", needMembers, "role="+role)
+		u := c.newUnit("")
+		logins, ok, err := u.list(ctx, ep, func(body []byte, pd *pageData) (int, error) {
+			var page []*github.User
+			if err := unmarshal(body, &page); err != nil {
+				return 0, err
+			}
+			for _, m := range page {
+				// login, name, e-mail: the list's simple-user may carry
+				// the public name and e-mail; GitHub usually leaves them out.
+				pd.Names = append(pd.Names, m.GetLogin(), m.GetName(), m.GetEmail())
+			}
+			return len(page), nil
+		})
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			out.Complete = false
+			for _, g := range u.gaps {
+				out.Unread = append(out.Unread, fmt.Sprintf("%s: %s", g.Endpoint, g.Reason))
+			}
+			break
+		}
+		for i := 0; i+2 < len(logins); i += 3 {
+			login := logins[i]
+			key := strings.ToLower(login)
+			m := byLogin[key]
+			if m == nil {
+				r := "member"
+				if role == "admin" {
+					r = "admin"
+				}
+				m = &OrgMember{Login: login, Role: r}
+				byLogin[key] = m
+				order = append(order, key)
+			}
+			m.Name = keepFirst(m.Name, logins[i+1])
+			m.Email = keepFirst(m.Email, logins[i+2])
+		}
+	}
+	if err := c.readProfiles(ctx, out, byLogin); err != nil {
+		return nil, err
+	}
+	if err := c.readSAML(ctx, out, byLogin); err != nil {
+		return nil, err
+	}
+	slices.Sort(order)
+	for _, k := range order {
+		out.Members = append(out.Members, *byLogin[k])
+	}
+	out.Requests = int(c.stats.requests.Load())
+	return out, nil
+}
+
+func keepFirst(old, v string) string {
+	if old != "" {
+		return old
+	}
+	return strings.TrimSpace(v)
+}
+
+// readProfiles reads each member's public name and e-mail and their
+// e-mails on the organisation's verified domains (membersWithRole).
+func (c *Connector) readProfiles(ctx context.Context, out *OrgPeople, byLogin map[string]*OrgMember) error {
+	var page struct {
+		Organization *struct {
+			MembersWithRole struct {
+				PageInfo gqlPageInfo `json:"pageInfo"`
+				Nodes    []struct {
+					Login    string   `json:"login"`
+					Name     *string  `json:"name"`
+					Email    *string  `json:"email"`
+					Verified []string `json:"organizationVerifiedDomainEmails"`
+				} `json:"nodes"`
+			} `json:"membersWithRole"`
+		} `json:"organization"`
+	}
+	return c.gqlPages(ctx, "members' names and e-mails", membersQuery, &page, out, func() (gqlPageInfo, error) {
+		if page.Organization == nil {
+			return gqlPageInfo{}, c.notFound()
+		}
+		for _, n := range page.Organization.MembersWithRole.Nodes {
+			m := byLogin[strings.ToLower(n.Login)]
+			if m == nil {
+				continue // joined since the REST list was read: the next sync has them
+			}
+			if n.Name != nil {
+				m.Name = strings.TrimSpace(*n.Name)
+			}
+			if n.Email != nil {
+				m.Email = keepFirst(strings.TrimSpace(*n.Email), m.Email)
+			}
+			m.VerifiedEmails = n.Verified
+		}
+		return page.Organization.MembersWithRole.PageInfo, nil
+	})
+}
+
+// readSAML reads the SAML identities linked to members' logins, where the
+// organisation has SAML single sign-on (GitHub Enterprise Cloud).
+func (c *Connector) readSAML(ctx context.Context, out *OrgPeople, byLogin map[string]*OrgMember) error {
+	if c.enterprise() {
+		out.Unread = append(out.Unread, "SAML identities: GitHub Enterprise Server keeps SAML at the instance, not the organisation; none were read")
+		return nil
+	}
+	var page struct {
+		Organization *struct {
+			SAML *struct {
+				External struct {
+					PageInfo gqlPageInfo `json:"pageInfo"`
+					Nodes    []struct {
+						SAML *struct {
+							NameID string `json:"nameId"`
+							Emails []struct {
+								Value string `json:"value"`
+							} `json:"emails"`
+						} `json:"samlIdentity"`
+						User *struct {
+							Login string `json:"login"`
+						} `json:"user"`
+					} `json:"nodes"`
+				} `json:"externalIdentities"`
+			} `json:"samlIdentityProvider"`
+		} `json:"organization"`
+	}
+	none := false
+	before := len(out.Unread)
+	err := c.gqlPages(ctx, "SAML identities", samlQuery, &page, out, func() (gqlPageInfo, error) {
+		if page.Organization == nil {
+			return gqlPageInfo{}, c.notFound()
+		}
+		if page.Organization.SAML == nil {
+			none = true
+			return gqlPageInfo{}, nil
+		}
+		for _, n := range page.Organization.SAML.External.Nodes {
+			if n.User == nil || n.SAML == nil {
+				continue // an identity not linked to an account yet
+			}
+			m := byLogin[strings.ToLower(n.User.Login)]
+			if m == nil {
+				continue
+			}
+			m.SAMLNameID = strings.TrimSpace(n.SAML.NameID)
+			for _, e := range n.SAML.Emails {
+				if v := strings.TrimSpace(e.Value); v != "" {
+					m.SAMLEmails = append(m.SAMLEmails, v)
+				}
+			}
+		}
+		return page.Organization.SAML.External.PageInfo, nil
+	})
+	switch {
+	case err != nil:
+		return err
+	case len(out.Unread) > before:
+		return nil
+	case none:
+		out.SAML = "none"
+		out.Unread = append(out.Unread, "SAML identities: the organisation has no SAML single sign-on (it needs GitHub Enterprise Cloud), so none were read; members were synced without them")
+	default:
+		out.SAML = "read"
+	}
+	return nil
+}
+
+type gqlPageInfo struct {
+	HasNextPage bool   `json:"hasNextPage"`
+	EndCursor   string `json:"endCursor"`
+}
+
+type gqlRequest struct {
+	Query     string         `json:"query"`
+	Variables map[string]any `json:"variables"`
+}
+
+// gqlPages sends query page by page: each answer's data is decoded into
+// data, then use reads it and says where the next page starts. A refusal
+// (an HTTP 403 or 404, or GraphQL errors) is said in out.Unread as what
+// could not be read, and ends the paging; what earlier pages gave is kept.
+func (c *Connector) gqlPages(ctx context.Context, what, query string, data any, out *OrgPeople, use func() (gqlPageInfo, error)) error {
+	url := "graphql"
+	if c.enterprise() {
+		url = "../graphql" // GitHub Enterprise Server: /api/graphql beside /api/v3/
+	}
+	var after any
+	for pages := 0; ; pages++ {
+		ep := endpoint{method: http.MethodPost, path: "/graphql", body: gqlRequest{Query: query, Variables: map[string]any{"org": c.org, "after": after}}}
+		resp, err := c.do(ctx, ep, http.MethodPost, url, "", false)
+		if err != nil {
+			return err
+		}
+		partial := ""
+		if pages > 0 {
+			partial = fmt.Sprintf(" (after %d page(s))", pages)
+		}
+		if resp.status != http.StatusOK {
+			reason := fmt.Sprintf("%s: not read%s: GitHub answered %d %s to POST /graphql", what, partial, resp.status, resp.message())
+			if resp.header.Get("X-GitHub-SSO") != "" {
+				reason += "; authorize the token for the organization's SAML single sign-on"
+			}
+			out.Unread = append(out.Unread, reason)
+			return nil
+		}
+		var envelope struct {
+			Data   json.RawMessage `json:"data"`
+			Errors []struct {
+				Type    string `json:"type"`
+				Message string `json:"message"`
+			} `json:"errors"`
+		}
+		if err := json.Unmarshal(resp.body, &envelope); err != nil {
+			out.Unread = append(out.Unread, fmt.Sprintf("%s: not read%s: GitHub's answer to POST /graphql is not GraphQL's JSON (%v)", what, partial, err))
+			return nil
+		}
+		if len(envelope.Errors) > 0 {
+			var msgs []string
+			for _, e := range envelope.Errors {
+				m := redactServerText(e.Message)
+				if e.Type != "" {
+					m = e.Type + ": " + m
+				}
+				msgs = append(msgs, m)
+			}
+			out.Unread = append(out.Unread, fmt.Sprintf("%s: not read%s: GitHub's GraphQL API answered %s", what, partial, audit.Printable(strings.Join(msgs, "; "))))
+			return nil
+		}
+		if err := json.Unmarshal(envelope.Data, data); err != nil {
+			out.Unread = append(out.Unread, fmt.Sprintf("%s: not read%s: GitHub's answer could not be read (%v)", what, partial, err))
+			return nil
+		}
+		info, err := use()
+		if err != nil {
+			return err
+		}
+		if !info.HasNextPage || info.EndCursor == "" {
+			return nil
+		}
+		after = info.EndCursor
+	}
+}
