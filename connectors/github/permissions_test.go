@@ -16,36 +16,40 @@ import (
 // App permission GitHub's REST reference gives for the endpoint it
 // explains ("Fine-grained access tokens for …": the names GitHub's
 // "Permissions required for GitHub Apps" uses, and that an App's settings
-// show), with the access it asks. Checked against docs.github.com on
-// 2026-12-01; "" where the message names no App permission.
+// show), with the access it asks; "" where the message names no App
+// permission.
 var appPermissions = map[string]struct{ endpoint, permission string }{
-	"needOrgOwner":      {"GET /orgs/{org}/installations", `organization permission "Administration: read"`},
+	// Read in GitHub's REST reference on 2026-12-01.
 	"needOrgSecrets":    {"GET /orgs/{org}/actions/secrets", `organization permission "Secrets: read"`},
 	"needOrgDependabot": {"GET /orgs/{org}/dependabot/secrets", `organization permission "Organization dependabot secrets: read"`},
 	"needOrgCodespaces": {"GET /orgs/{org}/codespaces/secrets", `organization permission "Organization codespaces secrets: read"`},
 	"needOrgAgents":     {"GET /orgs/{org}/agents/secrets", `organization permission "Agent secrets: read"`},
-	"needOrgHooks":      {"GET /orgs/{org}/hooks", `organization permission "Webhooks: read"`},
-	"needRunners":       {"GET /orgs/{org}/actions/runners", `organization permission "Self-hosted runners: read"`},
-	"needRunnerGroups":  {"GET /orgs/{org}/actions/runner-groups", `organization permission "Self-hosted runners: read"`},
-	"needMembers":       {"GET /orgs/{org}/members", `organization permission "Members: read"`},
-	"needPATs":          {"GET /orgs/{org}/personal-access-tokens", `organization permission "Personal access tokens: read"`},
 	"needPATReqs":       {"GET /orgs/{org}/personal-access-token-requests", `organization permission "Personal access token requests: read"`},
 	"needRegistries":    {"GET /orgs/{org}/private-registries", `organization permission "Organization private registries: read"`},
 	// GitHub asks write even to list an organization's rulesets.
 	"needRulesets":     {"GET /orgs/{org}/rulesets", `organization permission "Administration: write"`},
 	"needOrgOIDC":      {"GET /orgs/{org}/actions/oidc/customization/sub", `organization permission "Administration: read"`},
-	"needSAML":         {"GET /orgs/{org}/credential-authorizations", ""}, // a classic token's read:org only
+	"needEnvs":         {"GET /repos/{owner}/{repo}/environments", `repository permission "Actions: read"`},
+	"needRepoRulesets": {"GET /repos/{owner}/{repo}/rulesets", `repository permission "Metadata: read"`}, // as GET …/rules/branches/{branch}
+	"needSAML":         {"GET /orgs/{org}/credential-authorizations", ""},                                // a classic token's read:org only
+	// Not found in the reference this session: as the connector had them,
+	// in GitHub's naming (the repository permission "Agent secrets" by the
+	// organization one's name).
+	"needOrgOwner":     {"GET /orgs/{org}/installations", `organization permission "Administration: read"`},
+	"needOrgHooks":     {"GET /orgs/{org}/hooks", `organization permission "Webhooks: read"`},
+	"needRunners":      {"GET /orgs/{org}/actions/runners", `organization permission "Self-hosted runners: read"`},
+	"needRunnerGroups": {"GET /orgs/{org}/actions/runner-groups", `organization permission "Self-hosted runners: read"`},
+	"needMembers":      {"GET /orgs/{org}/members", `organization permission "Members: read"`},
+	"needPATs":         {"GET /orgs/{org}/personal-access-tokens", `organization permission "Personal access tokens: read"`},
 	"needRepoAdmin":    {"GET /repos/{owner}/{repo}/keys (and runners, teams)", `repository permission "Administration: read"`},
 	"needRepoSecret":   {"GET /repos/{owner}/{repo}/actions/secrets", `repository permission "Secrets: read"`},
 	"needDependabot":   {"GET /repos/{owner}/{repo}/dependabot/secrets", `repository permission "Dependabot secrets: read"`},
 	"needCodespaces":   {"GET /repos/{owner}/{repo}/codespaces/secrets", `repository permission "Codespaces secrets: read"`},
 	"needAgents":       {"GET /repos/{owner}/{repo}/agents/secrets", `repository permission "Agent secrets: read"`},
 	"needRepoHooks":    {"GET /repos/{owner}/{repo}/hooks", `repository permission "Webhooks: read"`},
-	"needEnvs":         {"GET /repos/{owner}/{repo}/environments", `repository permission "Actions: read"`},
 	"needOIDC":         {"GET /repos/{owner}/{repo}/actions/oidc/customization/sub", `repository permission "Actions: read"`},
 	"needCollabs":      {"GET /repos/{owner}/{repo}/collaborators", `repository permission "Metadata: read"`},
 	"needContents":     {"GET /repos/{owner}/{repo}/contents/{path}", `repository permission "Contents: read"`},
-	"needRepoRulesets": {"GET /repos/{owner}/{repo}/rulesets", `repository permission "Metadata: read"`},
 }
 
 // TestGapPermissionNames lists every gap message of the package (each
