@@ -28,6 +28,7 @@ var appPermissions = map[string]struct{ endpoint, permission string }{
 	"needRunners":       {"GET /orgs/{org}/actions/runners", `organization permission "Self-hosted runners: read"`},
 	"needRunnerGroups":  {"GET /orgs/{org}/actions/runner-groups", `organization permission "Self-hosted runners: read"`},
 	"needMembers":       {"GET /orgs/{org}/members", `organization permission "Members: read"`},
+	"needTeamMembers":   {"GET /orgs/{org}/teams/{team_slug}/members", `organization permission "Members: read"`},
 	"needPATs":          {"GET /orgs/{org}/personal-access-tokens", `organization permission "Personal access tokens: read"`},
 	"needPATReqs":       {"GET /orgs/{org}/personal-access-token-requests", `organization permission "Personal access token requests: read"`},
 	"needRegistries":    {"GET /orgs/{org}/private-registries", `organization permission "Organization private registries: read"`},
