@@ -25,6 +25,7 @@ var appPermissions = map[string]struct{ endpoint, permission string }{
 	"needOrgCodespaces": {"GET /orgs/{org}/codespaces/secrets", `organization permission "Organization codespaces secrets: read"`},
 	"needOrgAgents":     {"GET /orgs/{org}/agents/secrets", `organization permission "Agent secrets: read"`},
 	"needPATReqs":       {"GET /orgs/{org}/personal-access-token-requests", `organization permission "Personal access token requests: read"`},
+	"needTeamMembers":   {"GET /orgs/{org}/teams/{team_slug}/members", `organization permission "Members: read"`},
 	"needRegistries":    {"GET /orgs/{org}/private-registries", `organization permission "Organization private registries: read"`},
 	// GitHub asks write even to list an organization's rulesets.
 	"needRulesets":     {"GET /orgs/{org}/rulesets", `organization permission "Administration: write"`},
