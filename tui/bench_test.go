@@ -319,11 +319,12 @@ func benchStreamOpen(b *testing.B, path string, n int) {
 		start := time.Now()
 		m := New(snap, nil, Options{Store: st, Now: clock})
 		m.Update(tea.WindowSizeMsg{Width: 120, Height: 40})
-		_, next := m.Update(m.Init()())
+		next, count := startLoading(b, m)
 		if m.ids == nil || m.View() == "" {
 			b.Fatal("no rows in the first frame")
 		}
 		first += time.Since(start)
+		send(b, m, count())
 		drain(b, m, next)
 		if m.st.pop.len() != n || m.loading {
 			b.Fatal("not all loaded:", m.st.pop.len())
