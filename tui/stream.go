@@ -32,10 +32,10 @@ const (
 // identitiesBatchMsg is the next part of the population, in the store's
 // order, read and encoded as rows (rows.go) in the background.
 type identitiesBatchMsg struct {
-	rows  []idRow
-	done  bool // the last part: err says why it ended early
-	err   error
-	next  tea.Cmd // receives the part after this one
+	rows []idRow
+	done bool // the last part: err says why it ended early
+	err  error
+	next tea.Cmd // receives the part after this one
 }
 
 // streamIdentities reads the population a batch at a time in a goroutine
