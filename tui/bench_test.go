@@ -313,17 +313,19 @@ func benchStreamOpen(b *testing.B, path string, n int) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	var first, full time.Duration
+	var first, full, firstCPU, fullCPU time.Duration
 	var heap uint64
 	for b.Loop() {
-		start := time.Now()
+		start, cpu := time.Now(), cpuTime()
 		m := New(snap, nil, Options{Store: st, Now: clock})
 		m.Update(tea.WindowSizeMsg{Width: 120, Height: 40})
-		_, next := m.Update(m.Init()())
+		next, count := startLoading(b, m)
 		if m.ids == nil || m.View() == "" {
 			b.Fatal("no rows in the first frame")
 		}
 		first += time.Since(start)
+		firstCPU += cpuTime() - cpu
+		send(b, m, count())
 		drain(b, m, next)
 		if m.st.pop.len() != n || m.loading {
 			b.Fatal("not all loaded:", m.st.pop.len())
@@ -333,6 +335,7 @@ func benchStreamOpen(b *testing.B, path string, n int) {
 			b.Fatal("not sorted")
 		}
 		full += time.Since(start)
+		fullCPU += cpuTime() - cpu
 		b.StopTimer()
 		runtime.GC()
 		var ms runtime.MemStats
@@ -343,7 +346,14 @@ func benchStreamOpen(b *testing.B, path string, n int) {
 	}
 	b.ReportMetric(float64(first.Milliseconds())/float64(b.N), "first-ms")
 	b.ReportMetric(float64(full.Milliseconds())/float64(b.N), "full-ms")
+	b.ReportMetric(float64(firstCPU.Milliseconds())/float64(b.N), "first-cpu-ms")
+	b.ReportMetric(float64(fullCPU.Milliseconds())/float64(b.N), "full-cpu-ms")
 	b.ReportMetric(float64(heap)/(1<<20), "heap-MB")
+}
+
+// reportCPU reports the CPU time per operation since start (cpuTime).
+func reportCPU(b *testing.B, start time.Duration) {
+	b.ReportMetric(float64((cpuTime()-start).Microseconds())/1000/float64(b.N), "cpu-ms/op")
 }
 
 // drain runs cmd and every command that follows, however long the chain
@@ -450,6 +460,7 @@ func BenchmarkFile1M(b *testing.B) {
 		table := m.ids.table
 		down, top := keyMsg("down"), keyMsg("g")
 		b.ReportAllocs()
+		cpu := cpuTime()
 		for b.Loop() {
 			if table.Cursor() == table.Len()-1 {
 				m.Update(top)
@@ -457,6 +468,7 @@ func BenchmarkFile1M(b *testing.B) {
 			m.Update(down)
 			_ = m.View()
 		}
+		reportCPU(b, cpu)
 	})
 	env := m.st.filterEnv()
 	for _, expr := range []string{
@@ -471,18 +483,21 @@ func BenchmarkFile1M(b *testing.B) {
 		}
 		b.Run("filter "+expr, func(b *testing.B) {
 			var latest atomic.Uint64
-			rows := 0
+			rows, cpu := 0, cpuTime()
 			for b.Loop() {
 				rows = len(query{seq: latest.Add(1), latest: &latest, pop: m.st.pop, filter: filter.Active(f, audit.Vocabulary), env: env, sort: sortSpec{col: noSort}}.run().rows)
 			}
+			reportCPU(b, cpu)
 			b.ReportMetric(float64(rows), "rows")
 		})
 	}
 	for _, col := range sortable {
 		b.Run("sort "+sortNames[col], func(b *testing.B) {
+			cpu := cpuTime()
 			for b.Loop() {
 				naturalOrder(m.st.pop, col)
 			}
+			reportCPU(b, cpu)
 		})
 	}
 	b.Run("detail", func(b *testing.B) {
@@ -492,10 +507,12 @@ func BenchmarkFile1M(b *testing.B) {
 		}
 		press(b, m, "esc")
 		b.ReportAllocs()
+		cpu := cpuTime()
 		for b.Loop() {
 			press(b, m, "enter")
 			_ = m.View()
 			press(b, m, "esc")
 		}
+		reportCPU(b, cpu)
 	})
 }

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"runtime"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -168,7 +169,26 @@ func naturalOrder(p *population, col int) []int32 {
 			return 2
 		})
 	}
-	sortParallel(order, func(a, b int32) int { return cmp.Or(cmp.Compare(keys[a], keys[b]), cmp.Compare(a, b)) })
+	return orderByKeys(keys, order)
+}
+
+// orderByKeys fills order with the positions 0..len(keys)-1 sorted by
+// key, ties by position. Keys become dense ranks packed with the
+// position into one integer, so the sort compares plain uint64s (a
+// million in a fraction of a second) instead of calling a comparison.
+func orderByKeys(keys []int64, order []int32) []int32 {
+	distinct := slices.Clone(keys)
+	slices.Sort(distinct)
+	distinct = slices.Compact(distinct)
+	packed := make([]uint64, len(keys))
+	for i, k := range keys {
+		r, _ := slices.BinarySearch(distinct, k)
+		packed[i] = uint64(r)<<32 | uint64(i)
+	}
+	sortParallel(packed, cmp.Compare[uint64])
+	for i, v := range packed {
+		order[i] = int32(uint32(v))
+	}
 	return order
 }
 
@@ -212,31 +232,41 @@ func textRanks(t *tables, p *population, ref func(*idRow) uint32) []int32 {
 			distinct = append(distinct, k)
 		}
 	}
-	sortParallel(distinct, func(a, b uint32) int { return compareFold(t.strs[a], t.strs[b]) })
-	var r int32
+	// Case-insensitive (ASCII) order, empty first: the texts in lower
+	// case, folded once (most have no capitals), compared as bytes by the
+	// runtime's memory comparison.
+	folded := make([]string, len(distinct))
 	for k, d := range distinct {
-		if k > 0 && compareFold(t.strs[distinct[k-1]], t.strs[d]) != 0 {
+		folded[k] = lowerASCII(t.strs[d])
+	}
+	byText := make([]int32, len(distinct))
+	for k := range byText {
+		byText[k] = int32(k)
+	}
+	sortParallel(byText, func(a, b int32) int { return strings.Compare(folded[a], folded[b]) })
+	var r int32
+	for k, d := range byText {
+		if k > 0 && folded[byText[k-1]] != folded[d] {
 			r++
 		}
-		rank[d] = r
+		rank[distinct[d]] = r
 	}
 	return rank
 }
 
-// compareFold compares ASCII case-insensitively without allocating;
-// empty strings sort first.
-func compareFold(a, b string) int {
-	for i := 0; i < len(a) && i < len(b); i++ {
-		x, y := a[i], b[i]
-		if 'A' <= x && x <= 'Z' {
-			x += 'a' - 'A'
-		}
-		if 'A' <= y && y <= 'Z' {
-			y += 'a' - 'A'
-		}
-		if x != y {
-			return cmp.Compare(x, y)
+// lowerASCII is s with ASCII capitals in lower case; s itself when it has
+// none (most names, scopes and owners), without allocating.
+func lowerASCII(s string) string {
+	for i := range len(s) {
+		if 'A' <= s[i] && s[i] <= 'Z' {
+			b := []byte(s)
+			for j := i; j < len(b); j++ {
+				if 'A' <= b[j] && b[j] <= 'Z' {
+					b[j] += 'a' - 'A'
+				}
+			}
+			return string(b)
 		}
 	}
-	return cmp.Compare(len(a), len(b))
+	return s
 }

@@ -263,19 +263,6 @@ func timePtr(s int64) *time.Time {
 	return &t
 }
 
-// str is the text at index i.
-func (t *tables) str(i uint32) string { return t.strs[i] }
-
-// attr is the value of attribute key on r, "" when it has none.
-func (t *tables) attr(r *idRow, key string) string {
-	for k := r.attr; k < r.attr+2*uint32(r.nAttr); k += 2 {
-		if t.strs[t.pairs[k]] == key {
-			return t.strs[t.pairs[k+1]]
-		}
-	}
-	return ""
-}
-
 // finding is r's k-th finding.
 func (t *tables) finding(r *idRow, k int) audit.Finding {
 	f := t.finds[r.find+uint32(k)]

@@ -142,9 +142,9 @@ type state struct {
 	ctx  context.Context
 	snap *audit.Snapshot
 	pop  *population
-	// loadTotal is how many identities the file holds, counted while a
-	// read in batches runs (stream.go): the header says "loading N of
-	// loadTotal", or "loading N…" until it is counted.
+	// loadTotal is how many identities the file holds, counted beside a
+	// read in batches (stream.go): the header says "loading N of
+	// loadTotal", or "loading N…" until it is counted; 0 until then.
 	loadTotal int
 	now       func() time.Time
 	store     Store    // nil: nothing to write to or read history from

@@ -32,11 +32,10 @@ const (
 // identitiesBatchMsg is the next part of the population, in the store's
 // order, read and encoded as rows (rows.go) in the background.
 type identitiesBatchMsg struct {
-	rows  []idRow
-	total int  // how many identities the file holds; 0 until counted
-	done  bool // the last part: err says why it ended early
-	err   error
-	next  tea.Cmd // receives the part after this one
+	rows []idRow
+	done bool // the last part: err says why it ended early
+	err  error
+	next tea.Cmd // receives the part after this one
 }
 
 // streamIdentities reads the population a batch at a time in a goroutine
@@ -67,28 +66,6 @@ func (m *Model) streamIdentities(s identityStreamer) tea.Cmd {
 	}
 	return func() tea.Msg {
 		go func() {
-			// Counting a million rows takes a while of its own: the first
-			// rows do not wait for it, and the header gives the total once
-			// it is known.
-			counted := make(chan int, 1)
-			go func() {
-				n, err := s.IdentityCount(ctx)
-				if err != nil {
-					n = 0 // unknown: the header says "loading N…"
-				}
-				counted <- n
-			}()
-			total := 0
-			send := func(msg identitiesBatchMsg) error {
-				if total == 0 {
-					select {
-					case total = <-counted:
-					default:
-					}
-				}
-				msg.total = total
-				return send(msg)
-			}
 			size := firstBatch
 			buf := make([]idRow, 0, size)
 			err := s.EachIdentity(ctx, func(id *audit.Identity) error {
@@ -105,34 +82,53 @@ func (m *Model) streamIdentities(s identityStreamer) tea.Cmd {
 				buf = make([]idRow, 0, size)
 				return nil
 			})
-			if total == 0 {
-				select { // the last part says how many there are
-				case total = <-counted:
-				case <-ctx.Done():
-				}
-			}
 			send(identitiesBatchMsg{rows: buf, done: true, err: err})
 		}()
 		return recv()
 	}
 }
 
+// identitiesCountedMsg is how many identities the file holds, counted
+// beside the read in batches: counting a million rows takes a while of
+// its own, and the first rows do not wait for it.
+type identitiesCountedMsg struct {
+	n   int
+	err error
+}
+
+// countIdentities counts the population while streamIdentities reads it.
+func (m *Model) countIdentities(s identityStreamer) tea.Cmd {
+	ctx := m.st.ctx
+	return func() tea.Msg {
+		n, err := s.IdentityCount(ctx)
+		return identitiesCountedMsg{n, err}
+	}
+}
+
+// counted keeps the count for the header ("loading N of M"); without it
+// the header says "loading N…".
+func (m *Model) counted(msg identitiesCountedMsg) {
+	if msg.err != nil {
+		return
+	}
+	if m.loading && msg.n > 2*m.st.pop.len() {
+		// Sized once for the whole population: growing a map of a million
+		// IDs by doubling costs a tenth of the load.
+		index := make(map[string]int32, msg.n)
+		maps.Copy(index, m.st.pop.index)
+		m.st.pop.index = index
+	}
+	m.st.loadTotal = msg.n
+	m.layout()
+}
+
 // batchLoaded adds a part of the population: the table appears with the
 // first identities and grows under the auditor's cursor.
 func (m *Model) batchLoaded(msg identitiesBatchMsg) tea.Cmd {
 	from := m.st.pop.len()
-	if m.st.loadTotal == 0 && msg.total > 2*from {
-		// Sized once for the whole population as soon as it is counted:
-		// growing a map of a million IDs by doubling costs a tenth of the
-		// load.
-		index := make(map[string]int32, msg.total)
-		maps.Copy(index, m.st.pop.index)
-		m.st.pop.index = index
-	}
 	if len(msg.rows) > 0 {
 		m.st.pop = m.st.pop.appended(msg.rows)
 	}
-	m.st.loadTotal = msg.total
 	m.loading = !msg.done
 	var cmd tea.Cmd
 	switch {
@@ -144,8 +140,8 @@ func (m *Model) batchLoaded(msg identitiesBatchMsg) tea.Cmd {
 		m.readShort = true
 		// What arrived stays on screen; the gap is said, never hidden.
 		of := ""
-		if msg.total > 0 {
-			of = " of " + commas(msg.total)
+		if m.st.loadTotal > 0 {
+			of = " of " + commas(m.st.loadTotal)
 		}
 		m.setFlash("Stopped reading after "+commas(m.st.pop.len())+of+
 			" identities: "+audit.Printable(msg.err.Error())+". Quit and open the file again to read them all.", true)

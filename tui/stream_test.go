@@ -35,6 +35,18 @@ func (s streamStore) EachIdentity(ctx context.Context, fn func(*audit.Identity) 
 	return ctx.Err()
 }
 
+// startLoading starts the read in batches New began (Init) and hands the
+// first batch to m; next receives the rest, count counts the population.
+func startLoading(t testing.TB, m *Model) (next, count tea.Cmd) {
+	t.Helper()
+	cmds, ok := m.Init()().(tea.BatchMsg)
+	if !ok || len(cmds) != 2 {
+		t.Fatalf("Init should start the read and the count, got %#v", cmds)
+	}
+	_, next = m.Update(cmds[0]())
+	return next, cmds[1]
+}
+
 // The table shows the first identities before the rest are read, the
 // header counts what has arrived, and a filter typed meanwhile covers the
 // identities that arrive after it.
@@ -42,11 +54,15 @@ func TestLoadsInBatches(t *testing.T) {
 	ids := manyIdentities(1000)
 	m := New(testSnapshot(), nil, Options{Now: clock, Store: streamStore{ids: ids}})
 	m.Update(tea.WindowSizeMsg{Width: 100, Height: 24})
-	_, next := m.Update(m.Init()())
+	next, count := startLoading(t, m)
 	v := m.View()
 	checkFrame(t, v, 100, 24)
-	if !strings.Contains(v, "loading 256 of 1,000") || !strings.Contains(v, "identity-000000") {
-		t.Fatalf("after the first batch the header should say loading 256 of 1,000 and the table show the first rows:\n%s", v)
+	if !strings.Contains(v, "loading 256…") || !strings.Contains(v, "identity-000000") {
+		t.Fatalf("after the first batch, before the count, the header should say loading 256… and the table show the first rows:\n%s", v)
+	}
+	send(t, m, count())
+	if v := m.View(); !strings.Contains(v, "loading 256 of 1,000") {
+		t.Fatalf("once counted the header should say loading 256 of 1,000:\n%s", v)
 	}
 	press(t, m, "j", "j")
 	press(t, m, "/")
@@ -77,7 +93,7 @@ func TestBatchesKeepTheCursor(t *testing.T) {
 	ids := manyIdentities(1000)
 	m := New(testSnapshot(), nil, Options{Now: clock, Store: streamStore{ids: ids}})
 	m.Update(tea.WindowSizeMsg{Width: 100, Height: 24})
-	_, next := m.Update(m.Init()())
+	next, _ := startLoading(t, m)
 	press(t, m, "j", "j", "j")
 	run(t, m, next, 0)
 	if n := m.ids.table.Len(); n != 1000 {
@@ -94,7 +110,9 @@ func TestBatchReadFailureIsSaid(t *testing.T) {
 	ids := manyIdentities(1000)
 	m := New(testSnapshot(), nil, Options{Now: clock, Store: streamStore{ids: ids, failAt: 600, failErr: errors.New("disk I/O error")}})
 	m.Update(tea.WindowSizeMsg{Width: 100, Height: 24})
-	send(t, m, m.Init()())
+	cmds := m.Init()().(tea.BatchMsg) // the read, the count
+	send(t, m, cmds[1]())             // counted before the read fails
+	run(t, m, cmds[0], 0)
 	v := m.View()
 	if !strings.Contains(v, "Stopped reading after 600 of 1,000 identities: disk I/O error") {
 		t.Errorf("the failure should be said with how many were read:\n%s", v)

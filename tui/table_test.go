@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/nhi-audit/nhi/audit"
 )
 
 type row struct{ id, name string }
@@ -167,6 +169,35 @@ func TestSortParallel(t *testing.T) {
 		sortParallel(s, func(a, b int) int { return a - b })
 		if !slices.Equal(s, want) {
 			t.Errorf("%d elements: not sorted", n)
+		}
+	}
+}
+
+// TestNaturalOrder: names sort ignoring case, equal names (in any case)
+// keep the population's order, an unused identity comes first by last
+// use, and an unknown creation date last by age.
+func TestNaturalOrder(t *testing.T) {
+	ids := []audit.Identity{
+		identity(audit.KindGitHubDeployKey, "beta", "acme/a"),
+		identity(audit.KindGitHubDeployKey, "Alpha", "acme/a"),
+		identity(audit.KindGitHubDeployKey, "BETA", "acme/a"),
+		identity(audit.KindGitHubDeployKey, "alpha2", "acme/a"),
+		identity(audit.KindGitHubDeployKey, "", "acme/a"),
+	}
+	ids[0].LastUsedAt, ids[1].LastUsedAt, ids[3].LastUsedAt = daysAgo(3), daysAgo(10), daysAgo(1)
+	ids[2].LastUsedAt = daysAgo(10)
+	ids[4].CreatedAt = nil
+	pop := newPopulation(ids)
+	for _, c := range []struct {
+		col  int
+		want []int32
+	}{
+		{colName, []int32{4, 1, 3, 0, 2}},
+		{colLastUsed, []int32{4, 1, 2, 0, 3}},
+		{colAge, []int32{0, 1, 2, 3, 4}},
+	} {
+		if got := naturalOrder(pop, c.col); !slices.Equal(got, c.want) {
+			t.Errorf("sort %s: %v, want %v", sortNames[c.col], got, c.want)
 		}
 	}
 }

@@ -270,7 +270,7 @@ func (m *Model) Init() tea.Cmd {
 	}
 	if m.loading {
 		if s, ok := m.st.store.(identityStreamer); ok {
-			cmds = append(cmds, m.streamIdentities(s))
+			cmds = append(cmds, m.streamIdentities(s), m.countIdentities(s))
 		} else {
 			cmds = append(cmds, m.loadIdentities())
 		}
@@ -343,6 +343,9 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 		return nil
 	case identitiesBatchMsg:
 		return m.batchLoaded(msg)
+	case identitiesCountedMsg:
+		m.counted(msg)
+		return nil
 	}
 	if cmd, ok := m.route(msg); ok {
 		return cmd

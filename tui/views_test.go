@@ -360,7 +360,7 @@ func TestLoadsIdentitiesAfterFirstFrame(t *testing.T) {
 	if cmd == nil {
 		t.Fatal("Init does not load")
 	}
-	send(t, m, cmd())
+	run(t, m, cmd, 0)
 	if v := m.View(); !strings.Contains(v, "40 identities") || !strings.Contains(v, "Identities 40") {
 		t.Errorf("after loading:\n%s", v)
 	}

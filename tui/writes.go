@@ -261,12 +261,18 @@ func (m *Model) undoCmd(e undoEntry) tea.Cmd {
 }
 
 // reloadedMsg carries the identities whose owner this session changed,
-// refreshed from the store with the findings that depend on the owner.
+// refreshed from the store with the findings that depend on the owner,
+// as rows by position.
 type reloadedMsg struct {
-	ids []audit.Identity
-	gen map[string]int // st.dirty when the reload started
-	err error
+	rows map[int32]idRow
+	gen  map[string]int // st.dirty when the reload started
+	err  error
 }
+
+// reloadChunk is how many identities a reload rebuilds, refreshes and
+// encodes at a time: ctrl+r refreshes every identity, and a million
+// rebuilt at once would hold gigabytes.
+const reloadChunk = 4096
 
 func (m *Model) reload() tea.Cmd {
 	if m.st.store == nil || len(m.st.dirty) == 0 {
@@ -278,25 +284,34 @@ func (m *Model) reload() tea.Cmd {
 	}
 	m.st.reloading = true
 	gen := make(map[string]int, len(m.st.dirty))
+	positions := make([]int32, 0, len(m.st.dirty))
 	for id, n := range m.st.dirty {
 		gen[id] = n
-	}
-	ctx, store := m.st.ctx, m.st.store
-	// Copies of the changed identities, refreshed off the event loop: the
-	// store re-reads their owners and re-evaluates their findings without
-	// reading the rest of the population.
-	ids := make([]*audit.Identity, 0, len(gen))
-	for id := range gen {
 		if i, ok := m.st.pop.index[id]; ok {
-			c := *m.st.identity(i)
-			ids = append(ids, &c)
+			positions = append(positions, i)
 		}
 	}
+	ctx, store, pop := m.st.ctx, m.st.store, m.st.pop
+	// The changed identities are rebuilt from the population as it is now
+	// (immutable) and refreshed off the event loop: the store re-reads
+	// their owners and re-evaluates their findings without reading the
+	// rest of the population.
 	return func() tea.Msg {
-		msg := reloadedMsg{gen: gen}
-		msg.err = store.Refresh(ctx, ids)
-		for _, id := range ids {
-			msg.ids = append(msg.ids, *id)
+		msg := reloadedMsg{gen: gen, rows: make(map[int32]idRow, len(positions))}
+		for start := 0; start < len(positions); start += reloadChunk {
+			part := positions[start:min(start+reloadChunk, len(positions))]
+			ids := make([]*audit.Identity, len(part))
+			for k, i := range part {
+				ids[k] = pop.identity(i)
+			}
+			if msg.err = store.Refresh(ctx, ids); msg.err != nil {
+				return msg
+			}
+			pop.b.mu.Lock()
+			for k, i := range part {
+				msg.rows[i] = pop.b.encode(ids[k])
+			}
+			pop.b.mu.Unlock()
 		}
 		return msg
 	}
@@ -442,20 +457,22 @@ func (m *Model) reloaded(msg reloadedMsg) tea.Cmd {
 		m.setFlash("Findings not refreshed: "+msg.err.Error(), true)
 		return nil
 	}
-	updates := map[int32]*audit.Identity{}
-	for k := range msg.ids {
-		id := msg.ids[k].ID
+	updates := map[int32]idRow{}
+	for i, r := range msg.rows {
+		id := m.st.pop.id(i)
 		gen, ok := msg.gen[id]
 		if !ok || m.st.dirty[id] != gen {
 			continue // not changed here, or changed again since the reload began
 		}
-		if i, ok := m.st.pop.index[id]; ok {
-			c := msg.ids[k] // a copy: the rest of msg.ids may be collected
-			updates[i] = &c
-		}
+		updates[i] = r
 		delete(m.st.dirty, id)
 	}
-	cmd := m.replace(updates)
+	var cmd tea.Cmd
+	if len(updates) > 0 {
+		m.st.pop = m.st.pop.withRows(updates)
+		m.layout()
+		cmd = m.broadcast(populationChangedMsg{})
+	}
 	if m.st.reloadAgain || len(m.st.dirty) > 0 {
 		m.st.reloadAgain = false
 		return tea.Batch(cmd, m.reload())
