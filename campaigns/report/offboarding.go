@@ -60,11 +60,11 @@ type RelationshipStat struct {
 
 // OffboardRow is one identity of the summary.
 type OffboardRow struct {
-	N                int    `json:"n"` // its row in the register
-	ID               string `json:"id"`
-	Name             string `json:"name"`
-	Kind             string `json:"kind_label"`
-	Why              string `json:"why"`
+	N    int    `json:"n"` // its row in the register
+	ID   string `json:"id"`
+	Name string `json:"name"`
+	Kind string `json:"kind_label"`
+	Why  string `json:"why"`
 	// Group is the strongest relationship, the one it is listed under
 	// (audit.RelationGroups; "" for a system's item); Tags are all of them.
 	Group    string   `json:"group"`
