@@ -251,6 +251,7 @@ func TestRotateWithNamedReplacement(t *testing.T) {
 	for _, bad := range []struct{ id, replacement, says string }{
 		{patID, "SHA256:x", "only a deploy key is replaced"},
 		{api1, "api/1", "is the key being rotated"},
+		{api1, "1", "is the key being rotated"},
 		{api1, api1, "is the key being rotated"},
 		{api1, "a key with spaces", "name the new key by its ID"},
 	} {
@@ -267,7 +268,7 @@ func TestRotateWithNamedReplacement(t *testing.T) {
 	if err := json.Unmarshal(o.Event.Payload, &p); err != nil || p.Replacement != "SHA256:new1" || p.Decision != campaigns.Rotate {
 		t.Errorf("decision event: %+v %v", p, err)
 	}
-	if _, err := campaigns.RotateReplacing(ctx, st, "carol@acme.test", name, web4, "alice left", "web/9"); err != nil {
+	if _, err := campaigns.RotateReplacing(ctx, st, "carol@acme.test", name, web4, "alice left", "9"); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := campaigns.Close(ctx, st, "lead@acme.test", name); err != nil {
@@ -299,7 +300,7 @@ func TestRotateWithNamedReplacement(t *testing.T) {
 	if d := r.Detail[api1]; !strings.Contains(d, "the named replacement "+keyID("api", "10")+" is there, but the old key (fingerprint SHA256:old1) is still present") {
 		t.Errorf("api/1: %q", d)
 	}
-	if d := r.Detail[web4]; !strings.Contains(d, "the old key is gone, but the named replacement web/9 is not in acme/web") {
+	if d := r.Detail[web4]; !strings.Contains(d, "the old key is gone, but the named replacement 9 is not in acme/web") {
 		t.Errorf("web/4: %q", d)
 	}
 	// Then both are done: the named keys are there, the old ones gone.

@@ -147,19 +147,21 @@ func checkReplacement(it *frozen, d Decision, replacement string) error {
 			ErrBadReplacement, audit.Printable(it.id), audit.Kind(it.kind).Label())
 	case len(replacement) > maxReplacement || strings.ContainsAny(replacement, " \t\r\n") || audit.Printable(replacement) != replacement:
 		return fmt.Errorf("%w %q: name the new key by its ID (e.g. %s) or its fingerprint (SHA256:…)", ErrBadReplacement, audit.Printable(replacement), audit.Printable(it.id))
-	case replacement == it.id || strings.HasSuffix(it.id, ":"+replacement):
+	case replacement == it.id || strings.HasSuffix(it.id, ":"+replacement) || strings.HasSuffix(it.id, "/"+replacement):
 		return fmt.Errorf("%w: %s is the key being rotated; name the new key", ErrBadReplacement, audit.Printable(replacement))
 	}
 	return nil
 }
 
 // namesKey reports whether replacement names deploy key k: its identity
-// ID, the last part of it (the key's ID at the source) or its fingerprint.
+// ID, its key within the source ("api/123"), its ID at GitHub ("123", the
+// last part of the identity ID: keys are compared within one repository)
+// or its fingerprint.
 func namesKey(k *audit.Identity, replacement string) bool {
 	if replacement == "" {
 		return false
 	}
-	if k.ID == replacement || strings.HasSuffix(k.ID, ":"+replacement) {
+	if k.ID == replacement || strings.HasSuffix(k.ID, ":"+replacement) || strings.HasSuffix(k.ID, "/"+replacement) {
 		return true
 	}
 	fp := k.Attributes["fingerprint"]
