@@ -41,7 +41,7 @@ func (s *state) personRelated(f *filter.Filter) (func(filter.Subject, string) bo
 
 // offboardView (:offboard) lists the leavers of the directory who still
 // own, hold or created active identities, most first; enter shows one's
-// identities in the table (person:EMAIL status:active), every relationship
+// identities grouped by relationship (person.go), every relationship
 // included.
 type offboardView struct {
 	keys    listKeys
@@ -63,7 +63,7 @@ type peopleLoadedMsg struct {
 }
 
 func newOffboardView(st *state) *offboardView {
-	return &offboardView{keys: newListKeys("show their identities"), st: st}
+	return &offboardView{keys: newListKeys("their identities, by relationship"), st: st}
 }
 
 // loadPeople reads the directory for the offboard view.
@@ -119,8 +119,7 @@ func (v *offboardView) Update(msg tea.Msg) tea.Cmd {
 			return popView
 		case key.Matches(msg, v.keys.Open):
 			if v.cursor < len(v.leavers) {
-				expr := "person:" + quoteTerm(v.leavers[v.cursor].Person.Email) + " status:active"
-				return func() tea.Msg { return applyFilterMsg{expr} }
+				return openPerson(v.st, v.leavers[v.cursor].Person)
 			}
 		default:
 			navigate(v.keys.navKeys, msg, v)

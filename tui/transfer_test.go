@@ -157,3 +157,43 @@ func TestGoldenTransfer(t *testing.T) {
 	press(t, m, "esc", "?")
 	checkGolden(t, "transfer_3_help_80x24.txt", m.View())
 }
+
+// :offboard, enter: the leaver's identities grouped by relationship, each
+// once under its strongest, tagged with all; the action keys work there
+// (T with her offboarding campaign chosen); t shows them in the table.
+func TestGoldenPersonView(t *testing.T) {
+	e, name := offboardEvidence(t)
+	m := e.model(t, 80, 24, Options{Actor: testActor, Reviewer: campaignsReviewer{e.store}, Campaign: name})
+	run(t, m, m.Init(), 0)
+	press(t, m, ":", "offboard", "enter")
+	if v := m.View(); !strings.Contains(v, "Offboarding — 1 leaver with 1 identity") {
+		t.Fatalf("offboard view:\n%s", v)
+	}
+	press(t, m, "enter")
+	v := m.View()
+	checkFrame(t, v, 80, 24)
+	// alice owned the organisation: she could read its 35 Actions secrets
+	// and its Dependabot secret; the key she added is hers first.
+	if !strings.Contains(title(v), "37 identities: created 1 · could") || !strings.Contains(v, "created (1)") || !strings.Contains(v, "could read (36)") {
+		t.Errorf("groups:\n%s", v)
+	}
+	if row := selectedLine(t, v); !strings.Contains(row, "created,could-read") || !strings.Contains(row, "deploy-prod") || strings.Count(v, "deploy-prod") != 1 {
+		t.Errorf("deploy-prod: once, under created, tagged with both:\n%s", v)
+	}
+	if strings.Index(v, "created (1)") > strings.Index(v, "could read (36)") {
+		t.Errorf("could read before created:\n%s", v)
+	}
+	checkGolden(t, "person_1_grouped_80x24.txt", v)
+	press(t, m, "j")
+	if row := selectedLine(t, m.View()); !strings.Contains(row, "could-read") || !strings.Contains(row, "NPM_TOKEN") {
+		t.Errorf("j: the first could-read identity, over the heading: %q", row)
+	}
+	press(t, m, "k", "T")
+	if _, ok := m.prompt.(*transferPrompt); !ok || !strings.Contains(m.View(), "Transfer deploy-prod to:") {
+		t.Errorf("T in the person view:\n%s", m.View())
+	}
+	press(t, m, "esc", "t")
+	if v := m.View(); !strings.Contains(title(v), "My items 37 · campaign "+name+" · filter person:alice@acme.tes") {
+		t.Errorf("t: the table with the person filter:\n%s", v)
+	}
+}
