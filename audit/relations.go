@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"iter"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -403,6 +404,20 @@ func LeaversOf(dir *Directory, ids iter.Seq[*Identity]) []Leaver {
 // directory goes by is an error, with the closest people: a typo must not
 // read as "related to nothing".
 func (s *Store) PersonRelated(ctx context.Context, names []string) (func(filter.Subject, string) bool, error) {
+	matchers, err := s.personMatchers(ctx, names)
+	if err != nil {
+		return nil, err
+	}
+	return func(sub filter.Subject, person string) bool {
+		id, ok := sub.(*Identity)
+		m := matchers[AliasKey(person)]
+		return ok && m != nil && m.Relations(id) != nil
+	}, nil
+}
+
+// personMatchers resolves names against the directory, each to a matcher
+// of that person with where they had access, by alias key.
+func (s *Store) personMatchers(ctx context.Context, names []string) (map[string]*PersonMatcher, error) {
 	dir, err := s.People(ctx)
 	if err != nil {
 		return nil, err
@@ -422,9 +437,24 @@ func (s *Store) PersonRelated(ctx context.Context, names []string) (func(filter.
 		}
 		matchers[AliasKey(n)] = NewPersonMatcher(p, access)
 	}
-	return func(sub filter.Subject, person string) bool {
-		id, ok := sub.(*Identity)
-		m := matchers[AliasKey(person)]
-		return ok && m != nil && m.Relations(id) != nil
+	return matchers, nil
+}
+
+// PersonTags resolves the people names name, as PersonRelated does, and
+// returns what tags a match of person: terms: the relationship kinds an
+// identity has with any of them, in RelationGroups order ("created,could-read"),
+// "" when none.
+func (s *Store) PersonTags(ctx context.Context, names []string) (func(*Identity) string, error) {
+	matchers, err := s.personMatchers(ctx, names)
+	if err != nil {
+		return nil, err
+	}
+	ms := slices.Collect(maps.Values(matchers))
+	return func(id *Identity) string {
+		var rels []Relation
+		for _, m := range ms {
+			rels = append(rels, m.Relations(id)...)
+		}
+		return strings.Join(RelationTags(rels), ",")
 	}, nil
 }

@@ -19,6 +19,7 @@ import (
 // *audit.Store has it.
 type personRelater interface {
 	PersonRelated(ctx context.Context, names []string) (func(filter.Subject, string) bool, error)
+	PersonTags(ctx context.Context, names []string) (func(*audit.Identity) string, error)
 }
 
 var _ personRelater = (*audit.Store)(nil)
@@ -37,6 +38,20 @@ func (s *state) personRelated(f *filter.Filter) (func(filter.Subject, string) bo
 		return nil, errors.New("person:" + strings.Join(people, ", person:") + " needs the evidence file's directory of people, which this session cannot read")
 	}
 	return pr.PersonRelated(s.ctx, people)
+}
+
+// personTags is what tags each match of f's person: terms with its
+// relationships (the table's RELATIONS column); nil when f has none.
+func (s *state) personTags(f *filter.Filter) (func(*audit.Identity) string, error) {
+	people := f.People()
+	if len(people) == 0 {
+		return nil, nil
+	}
+	pr, ok := s.store.(personRelater)
+	if !ok || s.store == nil {
+		return nil, errors.New("person: needs the evidence file's directory of people, which this session cannot read")
+	}
+	return pr.PersonTags(s.ctx, people)
 }
 
 // offboardView (:offboard) lists the leavers of the directory who still

@@ -196,4 +196,5 @@ func TestGoldenPersonView(t *testing.T) {
 	if v := m.View(); !strings.Contains(title(v), "My items 37 · campaign "+name+" · filter person:alice@acme.tes") {
 		t.Errorf("t: the table with the person filter:\n%s", v)
 	}
+	checkGolden(t, "person_2_table_80x24.txt", m.View())
 }

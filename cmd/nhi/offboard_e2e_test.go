@@ -102,6 +102,10 @@ func TestOffboardEndToEnd(t *testing.T) {
 		t.Errorf("identities --filter person:%s: %d (pending said %d), %v", leaver.Email, len(related), leavers[0].Count, err)
 	}
 	refused(t, 1, `person "nobody-here" is not in the directory of people`, "identities", "--filter", "person:nobody-here", "--db", db)
+	// The table tags each match with how it relates to the person.
+	if s := ok(t, "identities", "--filter", "person:"+leaver.Email+" kind:actions_secret", "--db", db).stdout; !strings.Contains(s, "RELATIONS") || !strings.Contains(s, "could-read") {
+		t.Errorf("identities --filter person: is not tagged:\n%s", s)
+	}
 
 	// Bad input: nothing is written.
 	refused(t, 1, "is not in the directory of people", "offboard", "nobody-here", "--db", db, "--as", "lead@northwind.example")
