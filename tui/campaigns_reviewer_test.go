@@ -71,6 +71,14 @@ func (r campaignsReviewer) Transfer(ctx context.Context, actor, campaign string,
 	return evs, err
 }
 
+func (r campaignsReviewer) RotateReplacing(ctx context.Context, actor, campaign, id, reason, replacement string) (audit.Event, error) {
+	o, err := campaigns.RotateReplacing(ctx, r.st, actor, campaign, id, reason, replacement)
+	if err != nil {
+		return audit.Event{}, err
+	}
+	return o.Event, nil
+}
+
 func (r campaignsReviewer) UndoDecision(ctx context.Context, actor string, seq int64) (audit.Event, error) {
 	u, err := campaigns.Undo(ctx, r.st, actor, "", seq)
 	if err != nil {

@@ -262,3 +262,37 @@ func (m *Model) transfer(campaign string, targets []int32, to, reason string) te
 }
 
 var errNoTransfer = errors.New("the campaign no longer takes transfers")
+
+// Replacer is the part of a Reviewer that records a rotate decision on a
+// deploy key naming its replacement (docs/offboarding.md, "Proof"): the
+// key, by its ID or fingerprint, that campaign verify then looks for.
+// cmd/nhi's reviewer has it; without it R asks no replacement.
+type Replacer interface {
+	RotateReplacing(ctx context.Context, actor, campaign, id, reason, replacement string) (audit.Event, error)
+}
+
+// askReplacement asks, after the reason of a rotate of one deploy key,
+// which key replaces it (enter alone: none named), and records the
+// decision; false when it does not apply, and the caller records as usual.
+func (m *Model) askReplacement(campaign string, target int32, reason string) bool {
+	r, ok := m.st.reviewer.(Replacer)
+	id := m.st.identity(target)
+	if !ok || id.Kind != audit.KindGitHubDeployKey {
+		return false
+	}
+	subject := m.subject([]int32{target})
+	m.openPrompt(&reasonPrompt{m: m, question: "Replacement key of " + subject + " (its ID or SHA256 fingerprint)?", enter: "record the decision",
+		hint: "optional: enter alone names none (verify then looks for a key with the same title)",
+		done: func(replacement string) tea.Cmd {
+			if replacement == "" {
+				return m.decide(campaign, []int32{target}, DecisionRotate, reason)
+			}
+			ids, label := []string{id.ID}, "rotate for "+subject+", replacement "+audit.Printable(replacement)+", in "+campaign
+			ctx, actor := m.st.ctx, m.st.actor
+			return func() tea.Msg {
+				ev, err := r.RotateReplacing(ctx, actor, campaign, ids[0], reason, replacement)
+				return decidedMsg{campaign: campaign, ids: ids, decision: DecisionRotate, events: []audit.Event{ev}, label: label, err: err}
+			}
+		}})
+	return true
+}

@@ -198,3 +198,43 @@ func TestGoldenPersonView(t *testing.T) {
 	}
 	checkGolden(t, "person_2_table_80x24.txt", m.View())
 }
+
+// R on a deploy key asks, after the reason, which key replaces it: the
+// decision event names it, as nhi decide … rotate --replacement does;
+// enter alone names none.
+func TestRotateNamesReplacement(t *testing.T) {
+	e, name := offboardEvidence(t)
+	ctx := context.Background()
+	m := e.model(t, 120, 30, Options{Actor: testActor, Reviewer: campaignsReviewer{e.store}, Campaign: name})
+	run(t, m, m.Init(), 0)
+	send(t, m, m.ids.setFilter("name:deploy-prod")())
+	press(t, m, "R")
+	for _, r := range "she had it" {
+		press(t, m, string(r))
+	}
+	press(t, m, "enter")
+	if !strings.Contains(m.View(), "Replacement key of deploy-prod (its ID or SHA256 fingerprint)?") || !strings.Contains(m.View(), "enter alone names none") {
+		t.Fatalf("no replacement asked:\n%s", m.View())
+	}
+	for _, r := range "SHA256:newkey" {
+		press(t, m, string(r))
+	}
+	press(t, m, "enter")
+	if !strings.Contains(m.View(), "Decided rotate for deploy-prod, replacement SHA256:newkey, in "+name) {
+		t.Errorf("no confirmation:\n%s", m.View())
+	}
+	trail, err := campaigns.Trail(ctx, e.store, e.byName(t, "deploy-prod").ID)
+	if err != nil || len(trail) == 0 {
+		t.Fatal(trail, err)
+	}
+	ev, err := e.store.EventAt(ctx, trail[len(trail)-1].Seq)
+	if err != nil || !strings.Contains(string(ev.Payload), `"replacement":"SHA256:newkey"`) || !strings.Contains(string(ev.Payload), `"reason":"she had it"`) {
+		t.Errorf("decision event: %s %v", ev.Payload, err)
+	}
+	// A secret is rotated in place: no replacement is asked.
+	send(t, m, m.ids.setFilter("name:NPM_TOKEN")())
+	press(t, m, "R", "she could read it", "enter")
+	if m.prompt != nil || !strings.Contains(m.View(), "Decided rotate for NPM_TOKEN") {
+		t.Errorf("rotate of a secret:\n%s", m.View())
+	}
+}

@@ -579,6 +579,9 @@ func (m *Model) startDecision(targets []int32, hidden int, decision string) tea.
 	}
 	m.openPrompt(&reasonPrompt{m: m, question: ask, required: decision == DecisionKeep, enter: enter, done: func(reason string) tea.Cmd {
 		record := func() tea.Cmd { return m.decide(campaign, ok, decision, reason) }
+		if len(targets) == 1 && decision == DecisionRotate && m.askReplacement(campaign, ok[0], reason) {
+			return nil
+		}
 		if len(targets) == 1 {
 			return record()
 		}

@@ -117,6 +117,18 @@ func (r *campaignReviewer) Transfer(ctx context.Context, actor, campaign string,
 	return evs, nil
 }
 
+var _ tui.Replacer = (*campaignReviewer)(nil)
+
+// RotateReplacing records a rotate of deploy key id naming its
+// replacement, as nhi decide … rotate --replacement does.
+func (r *campaignReviewer) RotateReplacing(ctx context.Context, actor, campaign, id, reason, replacement string) (audit.Event, error) {
+	o, err := campaigns.RotateReplacing(r.signed(ctx), r.st, actor, campaign, id, reason, replacement)
+	if err != nil {
+		return audit.Event{}, err
+	}
+	return o.Event, nil
+}
+
 // UndoDecision reverses decision event seq with a compensating event.
 func (r *campaignReviewer) UndoDecision(ctx context.Context, actor string, seq int64) (audit.Event, error) {
 	// The campaign is the one the event decided in: Undo finds it by the
