@@ -305,7 +305,7 @@ func TestOffboardEndToEnd(t *testing.T) {
 		fmt.Sprintf("Relationships found: created 2, could-read %d.", len(couldRead)),
 		"Access seen: northwind/" + written.Name + " (write collaborator " + leaver.GitHub,
 		"Access revoked: not-checked",
-		fmt.Sprintf("### created (2)"), fmt.Sprintf("### could read (%d)", len(couldRead)),
+		"### created (2)", fmt.Sprintf("### could read (%d)", len(couldRead)),
 		"| transfer to " + newOwner + "@northwind.example 20", "| transferred (snapshot 2) | — |",
 		"| rotate, replacement 99000001 20", "| rotated (snapshot 2) | — |",
 	} {
