@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"iter"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -29,22 +30,82 @@ const (
 // RelationKinds lists the relationship kinds in the order they are shown.
 var RelationKinds = []string{RelOwns, RelCreated, RelHolds, RelSuggested, RelCouldRead}
 
+// RelationGroups orders the relationships for grouping a person's
+// identities, strongest first: what is theirs by record or by the source,
+// then what they could read, then what they were only the likeliest owner
+// of. An identity related in several ways is shown once, in the group of
+// its strongest relationship, tagged with all of them.
+var RelationGroups = []string{RelOwns, RelCreated, RelHolds, RelCouldRead, RelSuggested}
+
+// RelationTitle is how a relationship group is headed on screen and paper.
+func RelationTitle(kind string) string {
+	switch kind {
+	case RelCouldRead:
+		return "could read"
+	case RelSuggested:
+		return "suggested owner"
+	}
+	return kind
+}
+
+// Strongest is the group rels put an identity in: the first of
+// RelationGroups among them; "" for none (a system's item, in scope).
+func Strongest(rels []Relation) string {
+	for _, g := range RelationGroups {
+		for _, r := range rels {
+			if r.Kind == g {
+				return g
+			}
+		}
+	}
+	return ""
+}
+
+// RelationTags are the kinds of rels, in RelationGroups order, each once.
+func RelationTags(rels []Relation) []string {
+	var out []string
+	for _, g := range RelationGroups {
+		for _, r := range rels {
+			if r.Kind == g {
+				out = append(out, g)
+				break
+			}
+		}
+	}
+	return out
+}
+
 // Relation is one reason an identity is related to a person.
 type Relation struct {
 	Kind   string `json:"kind"`   // one of RelationKinds
 	Detail string `json:"detail"` // in plain words: "added the deploy key (added_by user3)"
 }
 
-// Access is a place where a person had admin access, as a snapshot read
-// it: a repository they administered as a direct collaborator, or an
-// organisation they owned. Secrets and keys there are rotation candidates
-// when they leave: they could read them, or change the workflows that do.
+// Access is a place where a person had access that reaches its secrets,
+// as a snapshot read it: a repository where they were a direct
+// collaborator with admin, maintain or write, or an organisation they
+// owned. Secrets there (and, for admins and owners, deploy keys) are
+// rotation candidates when they leave: they could read them, or change
+// the workflows that do.
 type Access struct {
 	Scope      string `json:"scope"` // "org" or "org/repo"
-	Role       string `json:"role"`  // "admin"
+	Role       string `json:"role"`  // "admin"; for a collaborator also "maintain" or "write"
 	Via        string `json:"via"`   // "collaborator" or "member"
 	Login      string `json:"login"` // the alias the snapshot named them by
 	SnapshotID int64  `json:"snapshot"`
+}
+
+// canRead reports whether access a lets its holder read a secret of kind
+// k (docs/offboarding.md, "could-read"): an admin or organisation owner
+// reads or replaces anything there; write or maintain access lets a
+// person push a workflow that prints the secrets workflows get (Actions,
+// Dependabot, Codespaces), but gives no hold on a deploy key, whose
+// private half GitHub never has.
+func (a *Access) canRead(k Kind) bool {
+	if a.Role == "admin" || a.Via == PrincipalMember {
+		return true
+	}
+	return k != KindGitHubDeployKey
 }
 
 // readableKinds are the kinds whose value someone with admin access to
@@ -130,10 +191,13 @@ func (m *PersonMatcher) Relations(id *Identity) []Relation {
 	}
 	if readableKind(id.Kind) {
 		for _, a := range m.access {
-			if within(id.Scope, a.Scope) {
+			if within(id.Scope, a.Scope) && a.canRead(id.Kind) {
 				what := "admin of " + a.Scope
-				if a.Via == PrincipalMember {
+				switch {
+				case a.Via == PrincipalMember:
 					what = "owner of the organisation " + a.Scope
+				case a.Role != "admin":
+					what = a.Role + " access to " + a.Scope + ", so a workflow they push can print it"
 				}
 				out = append(out, Relation{RelCouldRead, what + " (" + Printable(a.Login) + ", snapshot " + fmt.Sprint(a.SnapshotID) + "): rotate"})
 				break
@@ -171,9 +235,9 @@ func RelatedIn(ids []Identity, m *PersonMatcher) []Related {
 	return out
 }
 
-// AccessOf lists where the person had admin access according to any
-// snapshot: a repository they administered as a direct collaborator, an
-// organisation they owned. A leaver is usually gone from the newest
+// AccessOf lists where the person had access according to any snapshot:
+// a repository where they were a direct collaborator with admin, maintain
+// or write, an organisation they owned. A leaver is usually gone from the newest
 // snapshot's principals, so every snapshot counts; for each place, the
 // newest snapshot that saw it.
 func (s *Store) AccessOf(ctx context.Context, p *Person) ([]Access, error) {
@@ -182,7 +246,7 @@ func (s *Store) AccessOf(ctx context.Context, p *Person) ([]Access, error) {
 		return nil, nil
 	}
 	q := `SELECT snapshot_id, type, scope, login, role FROM principals
-		WHERE ((type = ? AND role = 'admin') OR (type = ? AND role = 'admin')) AND lower(login) IN (` +
+		WHERE ((type = ? AND role IN ('admin', 'maintain', 'write')) OR (type = ? AND role = 'admin')) AND lower(login) IN (` +
 		strings.Repeat("?,", len(names)-1) + `?) ORDER BY snapshot_id DESC, scope`
 	args := []any{PrincipalCollaborator, PrincipalMember}
 	for _, n := range names {
@@ -340,6 +404,20 @@ func LeaversOf(dir *Directory, ids iter.Seq[*Identity]) []Leaver {
 // directory goes by is an error, with the closest people: a typo must not
 // read as "related to nothing".
 func (s *Store) PersonRelated(ctx context.Context, names []string) (func(filter.Subject, string) bool, error) {
+	matchers, err := s.personMatchers(ctx, names)
+	if err != nil {
+		return nil, err
+	}
+	return func(sub filter.Subject, person string) bool {
+		id, ok := sub.(*Identity)
+		m := matchers[AliasKey(person)]
+		return ok && m != nil && m.Relations(id) != nil
+	}, nil
+}
+
+// personMatchers resolves names against the directory, each to a matcher
+// of that person with where they had access, by alias key.
+func (s *Store) personMatchers(ctx context.Context, names []string) (map[string]*PersonMatcher, error) {
 	dir, err := s.People(ctx)
 	if err != nil {
 		return nil, err
@@ -359,9 +437,24 @@ func (s *Store) PersonRelated(ctx context.Context, names []string) (func(filter.
 		}
 		matchers[AliasKey(n)] = NewPersonMatcher(p, access)
 	}
-	return func(sub filter.Subject, person string) bool {
-		id, ok := sub.(*Identity)
-		m := matchers[AliasKey(person)]
-		return ok && m != nil && m.Relations(id) != nil
+	return matchers, nil
+}
+
+// PersonTags resolves the people names name, as PersonRelated does, and
+// returns what tags a match of person: terms: the relationship kinds an
+// identity has with any of them, in RelationGroups order ("created,could-read"),
+// "" when none.
+func (s *Store) PersonTags(ctx context.Context, names []string) (func(*Identity) string, error) {
+	matchers, err := s.personMatchers(ctx, names)
+	if err != nil {
+		return nil, err
+	}
+	ms := slices.Collect(maps.Values(matchers))
+	return func(id *Identity) string {
+		var rels []Relation
+		for _, m := range ms {
+			rels = append(rels, m.Relations(id)...)
+		}
+		return strings.Join(RelationTags(rels), ",")
 	}, nil
 }

@@ -43,6 +43,7 @@ func relationsFixture(t testing.TB) (*Store, *Directory) {
 	for _, p := range []Principal{
 		{Type: PrincipalCollaborator, Scope: "acme/api", Login: "ana-s", Role: "admin"},
 		{Type: PrincipalCollaborator, Scope: "acme/ops", Login: "ana-s", Role: "admin"},
+		{Type: PrincipalCollaborator, Scope: "acme/web", Login: "ben", Role: "write"},
 		{Type: PrincipalMember, Scope: "acme", Login: "cleo", Role: "admin"},
 	} {
 		if err := w.Principal(p); err != nil {
@@ -97,8 +98,48 @@ func TestPersonRelations(t *testing.T) {
 	if err != nil || len(cleo) != 4 {
 		t.Errorf("cleo: %d related, %v: %+v", len(cleo), err, cleo)
 	}
-	if ben, err := s.PersonRelations(ctx, dir.Lookup("ben@acme.test")); err != nil || len(ben) != 1 || ben[0].Relations[0].Kind != RelCreated {
-		t.Errorf("ben: %+v %v", ben, err)
+	// ben has write access to acme/web: he could push a workflow that
+	// prints its secret, but a deploy key's private half is beyond him
+	// (the key is his anyway: he added it).
+	ben, err := s.PersonRelations(ctx, dir.Lookup("ben@acme.test"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var benLines []string
+	for _, r := range ben {
+		for _, rel := range r.Relations {
+			benLines = append(benLines, strings.TrimPrefix(r.Identity.ID, "github:acme:")+" = "+rel.Kind+": "+rel.Detail)
+		}
+	}
+	wantBen := []string{
+		"github_actions_secret:acme/web/NPM = could-read: write access to acme/web, so a workflow they push can print it (ben, snapshot 1): rotate",
+		"github_deploy_key:web/2 = created: added it (added_by ben)",
+	}
+	if !slices.Equal(benLines, wantBen) {
+		t.Errorf("relations of ben:\n%s\nwant:\n%s", strings.Join(benLines, "\n"), strings.Join(wantBen, "\n"))
+	}
+}
+
+// An identity related in several ways is grouped under its strongest
+// relationship and tagged with every one.
+func TestStrongestRelation(t *testing.T) {
+	for _, c := range []struct {
+		rels  []Relation
+		group string
+		tags  string
+	}{
+		{nil, "", ""},
+		{[]Relation{{RelSuggested, ""}}, RelSuggested, "suggested"},
+		{[]Relation{{RelSuggested, ""}, {RelCouldRead, ""}}, RelCouldRead, "could-read suggested"},
+		{[]Relation{{RelCreated, ""}, {RelCouldRead, ""}}, RelCreated, "created could-read"},
+		{[]Relation{{RelHolds, ""}, {RelCreated, ""}, {RelOwns, ""}}, RelOwns, "owns created holds"},
+	} {
+		if g, tags := Strongest(c.rels), strings.Join(RelationTags(c.rels), " "); g != c.group || tags != c.tags {
+			t.Errorf("%v: group %q tags %q, want %q %q", c.rels, g, tags, c.group, c.tags)
+		}
+	}
+	if RelationTitle(RelCouldRead) != "could read" || RelationTitle(RelSuggested) != "suggested owner" || RelationTitle(RelOwns) != "owns" {
+		t.Error("titles")
 	}
 }
 

@@ -363,6 +363,10 @@ type DecidePayload struct {
 	// To is the person (e-mail) a transfer hands the items to
 	// (offboarding campaigns, docs/offboarding.md).
 	To string `json:"to,omitempty"`
+	// Replacement is, for a rotate of a deploy key, the key the reviewer
+	// names as its replacement (an identity ID, a key ID or a
+	// fingerprint): verification looks for that key (rotation.go).
+	Replacement string `json:"replacement,omitempty"`
 	// SignedBy is the fingerprint of the key that signed the event (see
 	// docs/people.md); "" when unsigned.
 	SignedBy string `json:"signed_by,omitempty"`

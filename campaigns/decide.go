@@ -77,7 +77,7 @@ func (e *AlreadyDecidedError) Error() string {
 
 func (e *AlreadyDecidedError) Unwrap() error { return ErrAlreadyDecided }
 
-func decideEach(ctx context.Context, st *audit.Store, actor, campaign string, ids []string, d Decision, reason string, refuseSame bool) ([]Outcome, error) {
+func decideEach(ctx context.Context, st *audit.Store, actor, campaign string, ids []string, d Decision, reason string, refuseSame bool, opts ...decideOption) ([]Outcome, error) {
 	if err := checkDecision(d); err != nil {
 		return nil, err
 	}
@@ -101,7 +101,7 @@ func decideEach(ctx context.Context, st *audit.Store, actor, campaign string, id
 			return err
 		}
 		for _, id := range ids {
-			o, err := decideTx(ctx, tx, actor, c, sep, id, d, reason, refuseSame, terms)
+			o, err := decideTx(ctx, tx, actor, c, sep, id, d, reason, refuseSame, terms, opts...)
 			if err != nil {
 				return err
 			}
@@ -151,6 +151,11 @@ func decideTx(ctx context.Context, tx *audit.Tx, actor string, c *Campaign, sep 
 	}
 	for _, o := range opts {
 		o(&p)
+	}
+	if p.Replacement != "" {
+		if err := checkReplacement(&it.frozen, d, p.Replacement); err != nil {
+			return nil, err
+		}
 	}
 	ev, err := tx.AppendSigned(ctx, actor, EventDecide, p, sg.signer())
 	if err != nil {

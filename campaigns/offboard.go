@@ -635,3 +635,26 @@ func PendingLeavers(ctx context.Context, st *audit.Store) ([]audit.Leaver, int, 
 	}
 	return audit.Leavers(dir, ids), dir.Len(), nil
 }
+
+// OffboardingTargets names, for every offboarding campaign, what it
+// offboards: the leaver's e-mail, or OffboardSystem for a retired system.
+// Review campaigns are absent. One query, for lists of campaigns.
+func OffboardingTargets(ctx context.Context, st *audit.Store) (map[string]string, error) {
+	rows, err := st.Query(ctx, `SELECT c.name, o.kind, o.person FROM offboardings o JOIN campaigns c ON c.id = o.campaign_id`)
+	if err != nil {
+		return nil, fmt.Errorf("reading the offboardings: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]string{}
+	for rows.Next() {
+		var name, kind, person string
+		if err := rows.Scan(&name, &kind, &person); err != nil {
+			return nil, err
+		}
+		if kind == OffboardSystem || person == "" {
+			person = OffboardSystem
+		}
+		out[name] = person
+	}
+	return out, rows.Err()
+}

@@ -1,6 +1,7 @@
 package campaigns_test
 
 import (
+	"encoding/json"
 	"errors"
 	"slices"
 	"strings"
@@ -232,4 +233,86 @@ func TestRotateVerifiedInReviewCampaign(t *testing.T) {
 			t.Fatalf("verify the log: %v %v", problems, err)
 		}
 	})
+}
+
+// A rotate decision on a deploy key may name the replacement: verification
+// then wants that exact key in the repository and the old one gone, and
+// says which part failed; a key under the same title is not enough.
+func TestRotateWithNamedReplacement(t *testing.T) {
+	f := offboardFixture(t)
+	st := f.Store
+	res, err := campaigns.CreateOffboarding(ctx, st, "lead@acme.test", campaigns.OffboardSpec{Person: "alice"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := res.Campaign.Name
+	api1, web4 := keyID("api", "1"), keyID("web", "4")
+	patID := audit.IdentityID("github", "acme", audit.KindGitHubFineGrainedPAT, "7")
+	for _, bad := range []struct{ id, replacement, says string }{
+		{patID, "SHA256:x", "only a deploy key is replaced"},
+		{api1, "api/1", "is the key being rotated"},
+		{api1, "1", "is the key being rotated"},
+		{api1, api1, "is the key being rotated"},
+		{api1, "a key with spaces", "name the new key by its ID"},
+	} {
+		if _, err := campaigns.RotateReplacing(ctx, st, "carol@acme.test", name, bad.id, "alice left", bad.replacement); !errors.Is(err, campaigns.ErrBadReplacement) ||
+			!strings.Contains(err.Error(), bad.says) {
+			t.Errorf("%s replaced by %q: %v", bad.id, bad.replacement, err)
+		}
+	}
+	o, err := campaigns.RotateReplacing(ctx, st, "carol@acme.test", name, api1, "alice left", " SHA256:new1 ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var p campaigns.DecidePayload
+	if err := json.Unmarshal(o.Event.Payload, &p); err != nil || p.Replacement != "SHA256:new1" || p.Decision != campaigns.Rotate {
+		t.Errorf("decision event: %+v %v", p, err)
+	}
+	if _, err := campaigns.RotateReplacing(ctx, st, "carol@acme.test", name, web4, "alice left", "9"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := campaigns.Close(ctx, st, "lead@acme.test", name); err != nil {
+		t.Fatal(err)
+	}
+	verify := func(at string, obs ...audit.Observation) *campaigns.Remediation {
+		t.Helper()
+		f.Clock.Set(at)
+		f.Snapshot(t, nil, obs...)
+		rs, err := campaigns.VerifyRemediation(ctx, st, "lead@acme.test", name)
+		if err != nil || len(rs) != 1 {
+			t.Fatal(rs, err)
+		}
+		return &rs[0]
+	}
+	withFP := func(o audit.Observation, title, fp string) audit.Observation {
+		o.Name, o.Attributes["fingerprint"] = title, fp
+		return o
+	}
+	// First: the named key is there but so is the old one; the old web
+	// key is gone, and a key with its title is there, but not the one named.
+	obs := population()
+	obs[0].Attributes["fingerprint"] = "SHA256:old1"
+	obs[3] = withFP(key("web", "8", "bob"), "key-4", "SHA256:new4")
+	r := verify("2026-10-05T12:00:00Z", append(obs, withFP(key("api", "10", "bob"), "key-1b", "SHA256:new1"))...)
+	if !slices.Equal(r.NotRotated, []string{api1, web4}) || len(r.Rotated) != 0 {
+		t.Errorf("first check: %+v", r)
+	}
+	if d := r.Detail[api1]; !strings.Contains(d, "the named replacement "+keyID("api", "10")+" is there, but the old key (fingerprint SHA256:old1) is still present") {
+		t.Errorf("api/1: %q", d)
+	}
+	if d := r.Detail[web4]; !strings.Contains(d, "the old key is gone, but the named replacement 9 is not in acme/web") {
+		t.Errorf("web/4: %q", d)
+	}
+	// Then both are done: the named keys are there, the old ones gone.
+	obs = population()
+	obs[0] = withFP(key("api", "10", "bob"), "key-1b", "SHA256:new1")
+	obs[3] = withFP(key("web", "9", "bob"), "key-4", "SHA256:new4")
+	r = verify("2026-10-06T12:00:00Z", obs...)
+	if !slices.Equal(r.Rotated, []string{api1, web4}) || !strings.Contains(r.Detail[api1], "replaced by the named key "+keyID("api", "10")+" (fingerprint SHA256:new1)") ||
+		!strings.Contains(r.Detail[web4], "replaced by the named key "+keyID("web", "9")) {
+		t.Errorf("second check: %+v", r)
+	}
+	if problems, err := campaigns.Verify(ctx, st); err != nil || len(problems) != 0 {
+		t.Fatalf("verify the log: %v %v", problems, err)
+	}
 }

@@ -256,6 +256,15 @@ func verifyAgainst(ctx context.Context, st *audit.Store, actor string, c *Campai
 				}
 			}
 			s, why := rot.judge(it.id, cur, audit.Kind(it.kind), it.scope)
+			if audit.Kind(it.kind) == audit.KindGitHubDeployKey {
+				replacement, err := decidedReplacement(ctx, st, it.seq)
+				if err != nil {
+					return nil, err
+				}
+				if replacement != "" {
+					s, why = rot.judgeReplacement(it.id, cur, it.scope, replacement)
+				}
+			}
 			state[it.id] = s
 			switch s {
 			case Rotated:

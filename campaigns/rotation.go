@@ -1,7 +1,11 @@
 package campaigns
 
 import (
+	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/nhi-audit/nhi/audit"
@@ -105,4 +109,112 @@ func timeText(t *time.Time) string {
 		return "none"
 	}
 	return t.UTC().Format(time.RFC3339)
+}
+
+// maxReplacement bounds the name of a replacement key: an identity ID, a
+// key ID or a fingerprint, never a key itself.
+const maxReplacement = 300
+
+// ErrBadReplacement refuses a replacement that cannot be one.
+var ErrBadReplacement = errors.New("bad replacement")
+
+// RotateReplacing records a rotate decision on deploy key id that names
+// its replacement: an identity ID, the key's ID at the source or its
+// fingerprint (SHA256:…), as the reviewer knows it. Verification then
+// looks for that exact key in the same repository, and for the old one
+// gone (docs/offboarding.md, "Proof"). The other rules of Decide apply.
+func RotateReplacing(ctx context.Context, st *audit.Store, actor, campaign, id, reason, replacement string) (*Outcome, error) {
+	replacement = strings.TrimSpace(replacement)
+	if replacement == "" {
+		return Decide(ctx, st, actor, campaign, id, Rotate, reason)
+	}
+	out, err := decideEach(ctx, st, actor, campaign, []string{id}, Rotate, reason, false, func(p *DecidePayload) { p.Replacement = replacement })
+	if err != nil {
+		return nil, err
+	}
+	return &out[0], nil
+}
+
+// checkReplacement refuses a replacement named for anything but the
+// rotation of a deploy key, one that names the key being rotated, and
+// text that cannot name a key.
+func checkReplacement(it *frozen, d Decision, replacement string) error {
+	switch {
+	case d != Rotate:
+		return fmt.Errorf("%w: only a rotate decision names a replacement, not %s", ErrBadReplacement, d)
+	case audit.Kind(it.kind) != audit.KindGitHubDeployKey:
+		return fmt.Errorf("%w: %s is a %s; only a deploy key is replaced by another key (a secret or token is rotated in place)",
+			ErrBadReplacement, audit.Printable(it.id), audit.Kind(it.kind).Label())
+	case len(replacement) > maxReplacement || strings.ContainsAny(replacement, " \t\r\n") || audit.Printable(replacement) != replacement:
+		return fmt.Errorf("%w %q: name the new key by its ID (e.g. %s) or its fingerprint (SHA256:…)", ErrBadReplacement, audit.Printable(replacement), audit.Printable(it.id))
+	case replacement == it.id || strings.HasSuffix(it.id, ":"+replacement) || strings.HasSuffix(it.id, "/"+replacement):
+		return fmt.Errorf("%w: %s is the key being rotated; name the new key", ErrBadReplacement, audit.Printable(replacement))
+	}
+	return nil
+}
+
+// namesKey reports whether replacement names deploy key k: its identity
+// ID, its key within the source ("api/123"), its ID at GitHub ("123", the
+// last part of the identity ID: keys are compared within one repository)
+// or its fingerprint.
+func namesKey(k *audit.Identity, replacement string) bool {
+	if replacement == "" {
+		return false
+	}
+	if k.ID == replacement || strings.HasSuffix(k.ID, ":"+replacement) || strings.HasSuffix(k.ID, "/"+replacement) {
+		return true
+	}
+	fp := k.Attributes["fingerprint"]
+	return fp != "" && (fp == replacement || strings.TrimPrefix(fp, "SHA256:") == strings.TrimPrefix(replacement, "SHA256:"))
+}
+
+// judgeReplacement says whether deploy key id was replaced by the key the
+// reviewer named: that key is in its repository and the old one is gone.
+// Otherwise it says which part failed.
+func (rc *rotationCheck) judgeReplacement(id, cur, scope, replacement string) (state, why string) {
+	var named *audit.Identity
+	for _, k := range rc.keysByScope[scope] {
+		if k.ID != cur && namesKey(k, replacement) {
+			named = k
+			break
+		}
+	}
+	old := rc.after[cur]
+	if named == nil || old != nil {
+		if looked, reason := rc.cov.Looked(audit.KindGitHubDeployKey, scope); !looked {
+			return NotChecked, reason
+		}
+	}
+	name := audit.Printable(replacement)
+	switch {
+	case named != nil && old == nil:
+		return Rotated, fmt.Sprintf("replaced by the named key %s (fingerprint %s); the old key is gone", named.ID, audit.Printable(named.Attributes["fingerprint"]))
+	case named != nil:
+		return NotRotated, fmt.Sprintf("the named replacement %s is there, but the old key (fingerprint %s) is still present", named.ID, audit.Printable(old.Attributes["fingerprint"]))
+	case old == nil:
+		return NotRotated, fmt.Sprintf("the old key is gone, but the named replacement %s is not in %s", name, audit.Printable(scope))
+	}
+	return NotRotated, fmt.Sprintf("neither: the old key (fingerprint %s) is still present and the named replacement %s is not in %s",
+		audit.Printable(old.Attributes["fingerprint"]), name, audit.Printable(scope))
+}
+
+// decidedReplacement is the replacement the decision event seq names; ""
+// when it names none (or is a confirmation or bulk decision, which never
+// do).
+func decidedReplacement(ctx context.Context, st *audit.Store, seq int64) (string, error) {
+	if seq == 0 {
+		return "", nil
+	}
+	ev, err := st.EventAt(ctx, seq)
+	if err != nil {
+		return "", fmt.Errorf("reading decision event %d: %w", seq, err)
+	}
+	if ev.Type != EventDecide {
+		return "", nil
+	}
+	var d DecidePayload
+	if err := json.Unmarshal(ev.Payload, &d); err != nil {
+		return "", fmt.Errorf("decision event %d: %w", seq, err)
+	}
+	return d.Replacement, nil
 }

@@ -391,8 +391,12 @@ func TestOverviewShowsLeavers(t *testing.T) {
 		t.Fatalf("offboard view:\n%s", v)
 	}
 	press(t, m, "enter")
-	if v := m.View(); !strings.Contains(title(v), "Identities 1 of 40") || !strings.Contains(v, "renovate") {
+	if v := m.View(); !strings.Contains(title(v), "1 identity: owns 1") || !strings.Contains(v, "owns (1)") || !strings.Contains(selectedLine(t, v), "renovate") {
 		t.Errorf("her identities:\n%s", v)
+	}
+	press(t, m, "t")
+	if v := m.View(); !strings.Contains(title(v), "Identities 1 of 40") || !strings.Contains(v, "renovate") {
+		t.Errorf("her identities in the table:\n%s", v)
 	}
 }
 

@@ -36,6 +36,8 @@ func TestDecideThroughCampaigns(t *testing.T) {
 	press(t, m, "R")
 	// rotate on an identity with findings asks for a reason
 	press(t, m, "key leaked in a CI log", "enter")
+	// then, for a deploy key, which key replaces it: enter alone names none
+	press(t, m, "enter")
 	if v := m.View(); !strings.Contains(selectedLine(t, v), "rotate") {
 		t.Fatalf("decision not shown:\n%s", v)
 	}

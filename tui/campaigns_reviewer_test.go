@@ -23,6 +23,10 @@ func (r campaignsReviewer) Campaigns(ctx context.Context) ([]Campaign, error) {
 	if err != nil {
 		return nil, err
 	}
+	offboards, err := campaigns.OffboardingTargets(ctx, r.st)
+	if err != nil {
+		return nil, err
+	}
 	var out []Campaign
 	for _, c := range list {
 		due, _ := time.Parse("2006-01-02", c.Due)
@@ -34,7 +38,8 @@ func (r campaignsReviewer) Campaigns(ctx context.Context) ([]Campaign, error) {
 		for _, p := range c.Progress.Reviewers {
 			reviewers = append(reviewers, ReviewerProgress{Reviewer: p.Reviewer, Assigned: p.Assigned, Decided: p.Decided})
 		}
-		out = append(out, Campaign{Name: c.Name, Status: c.Status, Scope: c.Scope, Due: due, Total: c.Progress.Total, Counts: counts, Reviewers: reviewers})
+		out = append(out, Campaign{Name: c.Name, Status: c.Status, Scope: c.Scope, Due: due, Total: c.Progress.Total, Counts: counts, Reviewers: reviewers,
+			Offboards: offboards[c.Name]})
 	}
 	return out, nil
 }
@@ -55,6 +60,23 @@ func (r campaignsReviewer) Decide(ctx context.Context, actor, campaign string, i
 		evs = append(evs, o.Event)
 	}
 	return evs, err
+}
+
+func (r campaignsReviewer) Transfer(ctx context.Context, actor, campaign string, ids []string, to, reason string) ([]audit.Event, error) {
+	outcomes, err := campaigns.TransferItems(ctx, r.st, actor, campaign, ids, to, reason)
+	var evs []audit.Event
+	for _, o := range outcomes {
+		evs = append(evs, o.Event)
+	}
+	return evs, err
+}
+
+func (r campaignsReviewer) RotateReplacing(ctx context.Context, actor, campaign, id, reason, replacement string) (audit.Event, error) {
+	o, err := campaigns.RotateReplacing(ctx, r.st, actor, campaign, id, reason, replacement)
+	if err != nil {
+		return audit.Event{}, err
+	}
+	return o.Event, nil
 }
 
 func (r campaignsReviewer) UndoDecision(ctx context.Context, actor string, seq int64) (audit.Event, error) {

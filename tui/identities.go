@@ -61,6 +61,7 @@ const (
 	colAge
 	colFindings
 	colStatus
+	colRelations // shown only while the filter has person: terms
 )
 
 // identityColumns fit 80 cells at their minimum widths (after the
@@ -71,15 +72,16 @@ const (
 // where the population holds more than one source or account, from 84
 // cells.
 var identityColumns = []column{
-	colSource:   {Title: "SOURCE", Min: 8, Fit: 16, Max: 22, Grow: 1, Drop: 10}, // aws/123456789012
-	colKind:     {Title: "KIND", Min: 14, Max: 17, Grow: 4},
-	colName:     {Title: "NAME", Min: 11, Grow: 4},
-	colScope:    {Title: "SCOPE", Min: 11, Grow: 3, Drop: 1},
-	colOwner:    {Title: "OWNER", Min: 7, Max: 24, Grow: 1, Drop: 4},
-	colLastUsed: {Title: "LAST USED", Min: 9, Drop: 2},
-	colAge:      {Title: "AGE", Min: 4, Drop: 12},
-	colFindings: {Title: "FINDINGS", Min: 8, Fit: 14, Max: 40, Grow: 2}, // "stale,unused"
-	colStatus:   {Title: "STATUS", Min: 7, Drop: 6},
+	colSource:    {Title: "SOURCE", Min: 8, Fit: 16, Max: 22, Grow: 1, Drop: 10}, // aws/123456789012
+	colKind:      {Title: "KIND", Min: 14, Max: 17, Grow: 4},
+	colName:      {Title: "NAME", Min: 11, Grow: 4},
+	colScope:     {Title: "SCOPE", Min: 11, Grow: 3, Drop: 1},
+	colOwner:     {Title: "OWNER", Min: 7, Max: 24, Grow: 1, Drop: 4},
+	colLastUsed:  {Title: "LAST USED", Min: 9, Drop: 2},
+	colAge:       {Title: "AGE", Min: 4, Drop: 12},
+	colFindings:  {Title: "FINDINGS", Min: 8, Fit: 14, Max: 40, Grow: 2}, // "stale,unused"
+	colStatus:    {Title: "STATUS", Min: 7, Drop: 6},
+	colRelations: {Title: "RELATIONS", Min: 18, Max: 30, Grow: 1},
 }
 
 // identitiesView is the table of every identity: filtered, sorted and
@@ -119,8 +121,10 @@ type identitiesView struct {
 
 	findings []audit.Finding // the findings of the row being drawn (cells)
 
-	// related answers the filter's person: terms (nil without any).
+	// related answers the filter's person: terms (nil without any), and
+	// tags says how a match relates to them (the RELATIONS column).
 	related func(filter.Subject, string) bool
+	tags    func(*audit.Identity) string
 }
 
 func newIdentitiesView(st *state) *identitiesView {
@@ -134,6 +138,7 @@ func newIdentitiesView(st *state) *identitiesView {
 	v.table.SetCellStyle(v.cellStyle)
 	v.table.SetMarked(v.marked)
 	v.table.SetHidden(colSource, !st.pop.manySources())
+	v.table.SetHidden(colRelations, true)
 	v.query = v.queryFilter()
 	env := st.filterEnv()
 	rows := make([]int32, 0, st.pop.len())
@@ -201,6 +206,9 @@ func (v *identitiesView) cells(i int32, dst []string) {
 		dst[colFindings] = "…"
 	}
 	dst[colStatus] = statusCell(t.strs[r.status], t.strs[r.change], v.st.decision(id))
+	if v.tags != nil {
+		dst[colRelations] = orDash(v.tags(v.st.pop.subject().at(i).lightIdentity()))
+	}
 }
 
 // statusCell is the STATUS cell: the decision in the active campaign,
@@ -459,7 +467,13 @@ func (v *identitiesView) setFilter(text string) tea.Cmd {
 		v.filterErr = &filter.Error{Expr: text, Msg: err.Error()}
 		return nil
 	}
-	v.related = related
+	tags, err := v.st.personTags(f)
+	if err != nil {
+		v.filterErr = &filter.Error{Expr: text, Msg: err.Error()}
+		return nil
+	}
+	v.related, v.tags = related, tags
+	v.table.SetHidden(colRelations, tags == nil)
 	v.filterErr = nil
 	v.filterText = text
 	if strings.TrimSpace(text) == "" {

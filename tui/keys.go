@@ -42,6 +42,7 @@ type actionKeys struct {
 	Keep         key.Binding
 	Rotate       key.Binding
 	Approve      key.Binding
+	Transfer     key.Binding // offboarding campaigns only (transfer.go)
 }
 
 func newActionKeys() actionKeys {
@@ -53,6 +54,7 @@ func newActionKeys() actionKeys {
 		Keep:         key.NewBinding(key.WithKeys("K"), key.WithHelp("K", "decide: keep (reason)")),
 		Rotate:       key.NewBinding(key.WithKeys("R"), key.WithHelp("R", "decide: rotate")),
 		Approve:      key.NewBinding(key.WithKeys("A"), key.WithHelp("A", "approve exception")),
+		Transfer:     key.NewBinding(key.WithKeys("T"), key.WithHelp("T", "decide: transfer to (tab completes)")),
 	}
 }
 

@@ -19,6 +19,7 @@ import (
 // *audit.Store has it.
 type personRelater interface {
 	PersonRelated(ctx context.Context, names []string) (func(filter.Subject, string) bool, error)
+	PersonTags(ctx context.Context, names []string) (func(*audit.Identity) string, error)
 }
 
 var _ personRelater = (*audit.Store)(nil)
@@ -39,9 +40,23 @@ func (s *state) personRelated(f *filter.Filter) (func(filter.Subject, string) bo
 	return pr.PersonRelated(s.ctx, people)
 }
 
+// personTags is what tags each match of f's person: terms with its
+// relationships (the table's RELATIONS column); nil when f has none.
+func (s *state) personTags(f *filter.Filter) (func(*audit.Identity) string, error) {
+	people := f.People()
+	if len(people) == 0 {
+		return nil, nil
+	}
+	pr, ok := s.store.(personRelater)
+	if !ok || s.store == nil {
+		return nil, errors.New("person: needs the evidence file's directory of people, which this session cannot read")
+	}
+	return pr.PersonTags(s.ctx, people)
+}
+
 // offboardView (:offboard) lists the leavers of the directory who still
 // own, hold or created active identities, most first; enter shows one's
-// identities in the table (person:EMAIL status:active), every relationship
+// identities grouped by relationship (person.go), every relationship
 // included.
 type offboardView struct {
 	keys    listKeys
@@ -63,7 +78,7 @@ type peopleLoadedMsg struct {
 }
 
 func newOffboardView(st *state) *offboardView {
-	return &offboardView{keys: newListKeys("show their identities"), st: st}
+	return &offboardView{keys: newListKeys("their identities, by relationship"), st: st}
 }
 
 // loadPeople reads the directory for the offboard view.
@@ -119,8 +134,7 @@ func (v *offboardView) Update(msg tea.Msg) tea.Cmd {
 			return popView
 		case key.Matches(msg, v.keys.Open):
 			if v.cursor < len(v.leavers) {
-				expr := "person:" + quoteTerm(v.leavers[v.cursor].Person.Email) + " status:active"
-				return func() tea.Msg { return applyFilterMsg{expr} }
+				return openPerson(v.st, v.leavers[v.cursor].Person)
 			}
 		default:
 			navigate(v.keys.navKeys, msg, v)

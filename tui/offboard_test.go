@@ -27,9 +27,16 @@ func TestPersonFilter(t *testing.T) {
 	if got := v.table.Len(); got != 1 || !strings.Contains(m.View(), "renovate") {
 		t.Errorf("person:bob: %d rows\n%s", got, m.View())
 	}
+	if !strings.Contains(m.View(), "RELATIONS") || !strings.Contains(selectedLine(t, m.View()), "created") {
+		t.Errorf("person:bob: the match is not tagged with how he relates to it:\n%s", m.View())
+	}
 	send(t, m, v.setFilter("person:ALICE kind:deploy_key")())
 	if got := v.table.Len(); got != 1 || !strings.Contains(m.View(), "deploy-prod") {
 		t.Errorf("person:alice kind:deploy_key: %d rows\n%s", got, m.View())
+	}
+	// She added the key, and as an owner of the organisation could read it.
+	if row := selectedLine(t, m.View()); !strings.Contains(row, "created,could-read") {
+		t.Errorf("deploy-prod is not tagged with both relationships: %q", row)
 	}
 	send(t, m, v.setFilter("person:alice")())
 	// The key, the Dependabot secret and the 35 Actions secrets: alice
@@ -42,5 +49,9 @@ func TestPersonFilter(t *testing.T) {
 	}
 	if got := v.table.Len(); got != 37 {
 		t.Errorf("a refused filter changed the rows: %d", got)
+	}
+	send(t, m, v.setFilter("kind:deploy_key")())
+	if strings.Contains(m.View(), "RELATIONS") {
+		t.Errorf("RELATIONS without a person: term:\n%s", m.View())
 	}
 }

@@ -409,7 +409,7 @@ func (p *reasonPrompt) View(width int) string {
 	if p.hint != "" {
 		hint = theme.Muted.Render("  " + p.hint)
 	}
-	if !p.required {
+	if !p.required && p.hint == "" {
 		hint = theme.Muted.Render("  optional: enter alone records no reason")
 	}
 	if p.missing {

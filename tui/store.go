@@ -44,6 +44,7 @@ const (
 	DecisionKeep         = "keep"         // reject decommissioning; a reason is required
 	DecisionRotate       = "rotate"       // keep, but the credential must be replaced
 	DecisionPending      = "pending"      // in the campaign, nobody has decided yet
+	DecisionTransfer     = "transfer"     // offboarding: handed to a new owner (Transferrer)
 )
 
 // Reviewer is the seam to review campaigns: the TUI lists campaigns and
@@ -109,6 +110,10 @@ type Campaign struct {
 	// Reviewers is each reviewer's share: the items assigned to them and
 	// how many of those anyone has decided.
 	Reviewers []ReviewerProgress
+	// Offboards is, for an offboarding campaign, the leaver's e-mail (or
+	// "system" for a retired system); "" for a review campaign. Only an
+	// offboarding campaign takes transfers (T).
+	Offboards string
 }
 
 // ReviewerProgress is one reviewer's share of a campaign.

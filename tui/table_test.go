@@ -116,6 +116,7 @@ func TestTableLayout(t *testing.T) {
 			it := newTable(identityColumns, func(int32) string { return "" }, nil)
 			it.SetMarked(func(int32) bool { return false })
 			it.SetHidden(colSource, !many)
+			it.SetHidden(colRelations, true) // shown only with a person: filter
 			it.SetSize(w, 10)
 			total, shown := 2, 0
 			for _, cw := range it.widths {

@@ -46,6 +46,9 @@ func (m *Model) actionBindings() []key.Binding {
 	if m.st.reviewer != nil && m.st.campaign != "" {
 		if ok, _ := m.decidable(av.targets()); len(ok) > 0 {
 			keys = append(keys, m.actions.Decommission, m.actions.Keep, m.actions.Rotate)
+			if t, _ := m.st.transferrer(); t != nil {
+				keys = append(keys, m.actions.Transfer)
+			}
 		}
 		keys = append(keys, m.actions.Approve)
 	}
@@ -54,7 +57,7 @@ func (m *Model) actionBindings() []key.Binding {
 
 // actionKey handles an action key; ok is false when msg is none.
 func (m *Model) actionKey(msg tea.KeyMsg) (tea.Cmd, bool) {
-	decision, note, approve := "", false, false
+	decision, note, approve, transfer := "", false, false, false
 	switch {
 	case key.Matches(msg, m.actions.Undo):
 		if !m.refuseWrite() {
@@ -72,6 +75,8 @@ func (m *Model) actionKey(msg tea.KeyMsg) (tea.Cmd, bool) {
 		decision = DecisionRotate
 	case m.st.reviewer != nil && key.Matches(msg, m.actions.Approve):
 		approve = true
+	case m.st.reviewer != nil && key.Matches(msg, m.actions.Transfer):
+		transfer = true
 	default:
 		return nil, false
 	}
@@ -89,6 +94,9 @@ func (m *Model) actionKey(msg tea.KeyMsg) (tea.Cmd, bool) {
 	}
 	if decision != "" {
 		return m.startDecision(targets, av.hiddenTargets(), decision), true
+	}
+	if transfer {
+		return m.startTransfer(targets, av.hiddenTargets()), true
 	}
 	if approve {
 		m.startApprove(targets)
@@ -375,6 +383,11 @@ func (m *Model) updateWrites(msg tea.Msg) (tea.Cmd, bool) {
 		return m.broadcast(historyChangedMsg{}), true
 	case decidedMsg:
 		return m.decided(msg), true
+	case transferPeopleMsg:
+		if p, ok := m.prompt.(*transferPrompt); ok {
+			p.dir, p.err = msg.dir, msg.err
+		}
+		return nil, true
 	case approvedMsg:
 		if msg.err != nil {
 			m.setFlash("Not approved: "+msg.err.Error(), true)
@@ -583,6 +596,9 @@ func (m *Model) startDecision(targets []int32, hidden int, decision string) tea.
 	}
 	m.openPrompt(&reasonPrompt{m: m, question: ask, required: decision == DecisionKeep, enter: enter, done: func(reason string) tea.Cmd {
 		record := func() tea.Cmd { return m.decide(campaign, ok, decision, reason) }
+		if len(targets) == 1 && decision == DecisionRotate && m.askReplacement(campaign, ok[0], reason) {
+			return nil
+		}
 		if len(targets) == 1 {
 			return record()
 		}
@@ -681,6 +697,17 @@ func (m *Model) decided(msg decidedMsg) tea.Cmd {
 	if msg.campaign == m.st.campaign {
 		m.st.withDecisions(msg.ids, func(string) string { return msg.decision })
 	}
+	if msg.owner != "" {
+		// A transfer recorded the new owner too: show it at once. Undo
+		// takes back the decision; the owner stays until o changes it.
+		m.undo[len(m.undo)-1].label += " (the owner it recorded stays; o changes it)"
+		sets := make([]audit.OwnerSet, len(msg.ids))
+		for k, id := range msg.ids {
+			sets[k] = audit.OwnerSet{Identity: id, Owner: msg.owner}
+		}
+		m.setFlash("Decided "+msg.label+", owner recorded ("+eventRange(msg.events)+") · u undoes the decision", false)
+		return tea.Batch(m.setOwnersLocally(sets), m.reload(), m.broadcast(decisionsChangedMsg{recorded: true}), m.broadcast(historyChangedMsg{}))
+	}
 	m.setFlash("Decided "+msg.label+" ("+eventRange(msg.events)+") · u undoes", false)
 	return m.broadcast(decisionsChangedMsg{recorded: true})
 }
@@ -691,6 +718,7 @@ type decidedMsg struct {
 	decision string
 	events   []audit.Event
 	label    string
+	owner    string // the new owner a transfer recorded
 	err      error
 }
 

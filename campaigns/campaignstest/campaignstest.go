@@ -73,6 +73,9 @@ type Evidence struct {
 	// Reach, when set, is what Snapshot records the run reached, as a
 	// connector would (connectors.Reacher).
 	Reach *audit.Reach
+	// Principals, when set, are recorded with every snapshot: who had
+	// which access, as a connector reads it.
+	Principals []audit.Principal
 }
 
 // New creates an evidence file in t's temporary folder, its clock at the
@@ -190,6 +193,11 @@ func (e *Evidence) Snapshot(t testing.TB, gaps []audit.Gap, obs ...audit.Observa
 	}
 	for _, g := range gaps {
 		if err := w.Gap(g); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, p := range e.Principals {
+		if err := w.Principal(p); err != nil {
 			t.Fatal(err)
 		}
 	}

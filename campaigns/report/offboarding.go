@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"html/template"
+	"slices"
 	"strings"
 
 	"github.com/nhi-audit/nhi/audit"
@@ -27,7 +28,8 @@ type Offboarding struct {
 	Scope     string `json:"scope"`  // a system's filter, "" for a person
 	Effective string `json:"effective"`
 	Event     int64  `json:"event"` // the offboard.create event
-	// Access is where the leaver had admin access, as snapshots showed it.
+	// Access is where the leaver had access that reaches secrets, as
+	// snapshots showed it.
 	Access        []OffboardAccess   `json:"access"`
 	Relationships []RelationshipStat `json:"relationships"`
 	Items         []OffboardRow      `json:"items"`
@@ -41,9 +43,10 @@ type Offboarding struct {
 	Remaining     int      `json:"remaining"` // the others
 }
 
-// OffboardAccess is one place the leaver administered.
+// OffboardAccess is one place the leaver had access to.
 type OffboardAccess struct {
 	Scope    string `json:"scope"`
+	Role     string `json:"role"` // admin; maintain or write for a collaborator
 	Via      string `json:"via"`
 	Login    string `json:"login"`
 	Snapshot int64  `json:"snapshot"`
@@ -57,12 +60,20 @@ type RelationshipStat struct {
 
 // OffboardRow is one identity of the summary.
 type OffboardRow struct {
-	N                int    `json:"n"` // its row in the register
-	ID               string `json:"id"`
-	Name             string `json:"name"`
-	Kind             string `json:"kind_label"`
-	Why              string `json:"why"`
-	Decision         string `json:"decision"`
+	N    int    `json:"n"` // its row in the register
+	ID   string `json:"id"`
+	Name string `json:"name"`
+	Kind string `json:"kind_label"`
+	Why  string `json:"why"`
+	// Group is the strongest relationship, the one it is listed under
+	// (audit.RelationGroups; "" for a system's item); Tags are all of them.
+	Group    string   `json:"group"`
+	Tags     []string `json:"tags"`
+	Decision string   `json:"decision"`
+	// To is the new owner a transfer named; Replacement the key a rotate
+	// of a deploy key named (the decision event's to and replacement).
+	To               string `json:"to,omitempty"`
+	Replacement      string `json:"replacement,omitempty"`
 	DecidedAt        string `json:"decided_at"`
 	Verification     string `json:"verification"`
 	VerifiedSnapshot int64  `json:"verified_snapshot"`
@@ -86,8 +97,18 @@ func offboarding(ctx context.Context, st *audit.Store, c *campaigns.Campaign, re
 	}
 	o := &Offboarding{Kind: ob.Kind, Person: clean(ob.Person), Scope: clean(ob.Scope), Effective: ob.Effective, Event: ob.Seq,
 		Access: []OffboardAccess{}, Relationships: []RelationshipStat{}, Items: []OffboardRow{}, AccessHeld: []string{}}
-	for _, a := range ob.Access {
-		o.Access = append(o.Access, OffboardAccess{Scope: clean(a.Scope), Via: clean(a.Via), Login: clean(a.Login), Snapshot: a.SnapshotID})
+	// Where the leaver had access is in the offboard.create event only
+	// (the offboardings table keeps whom and when).
+	ev, err := st.EventAt(ctx, ob.Seq)
+	if err != nil {
+		return nil, fmt.Errorf("reading the offboarding's event %d: %w", ob.Seq, err)
+	}
+	var created campaigns.OffboardPayload
+	if err := json.Unmarshal(ev.Payload, &created); err != nil {
+		return nil, fmt.Errorf("event %d: %w", ob.Seq, err)
+	}
+	for _, a := range created.Access {
+		o.Access = append(o.Access, OffboardAccess{Scope: clean(a.Scope), Role: clean(a.Role), Via: clean(a.Via), Login: clean(a.Login), Snapshot: a.SnapshotID})
 	}
 	why := map[string][]audit.Relation{}
 	counts := map[string]int{}
@@ -114,7 +135,16 @@ func offboarding(ctx context.Context, st *audit.Store, c *campaigns.Campaign, re
 		}
 		done := proven(row.Decision, row.Verification)
 		or := OffboardRow{N: row.N, ID: row.ID, Name: row.Name, Kind: row.KindLabel, Why: clean(strings.Join(words, "; ")),
+			Group: audit.Strongest(rels), Tags: audit.RelationTags(rels),
 			Decision: row.Decision, DecidedAt: row.DecidedAt, Verification: row.Verification, VerifiedSnapshot: row.VerifiedSnapshot, Done: done}
+		if or.Tags == nil {
+			or.Tags = []string{}
+		}
+		if (row.Decision == string(campaigns.Transfer) || row.Decision == string(campaigns.Rotate)) && row.Event != 0 && row.Event <= asOf {
+			if or.To, or.Replacement, err = decisionTerms(ctx, st, row.Event); err != nil {
+				return nil, err
+			}
+		}
 		if done {
 			o.Done++
 		} else {
@@ -123,6 +153,9 @@ func offboarding(ctx context.Context, st *audit.Store, c *campaigns.Campaign, re
 		}
 		o.Items = append(o.Items, or)
 	}
+	// Listed by relationship, strongest first (each once, with its tags),
+	// in register order within each.
+	slices.SortStableFunc(o.Items, func(a, b OffboardRow) int { return groupRank(a.Group) - groupRank(b.Group) })
 	if ob.Person != "" {
 		evs, err := st.EventsOfType(ctx, campaigns.EventVerify)
 		if err != nil {
@@ -145,6 +178,44 @@ func offboarding(ctx context.Context, st *audit.Store, c *campaigns.Campaign, re
 		}
 	}
 	return o, nil
+}
+
+// groupRank orders the relationship groups as audit.RelationGroups does;
+// an item with none (a system's) comes last.
+func groupRank(g string) int {
+	if i := slices.Index(audit.RelationGroups, g); i >= 0 {
+		return i
+	}
+	return len(audit.RelationGroups)
+}
+
+// decisionTerms reads what decision event seq named beyond the decision:
+// a transfer's new owner, a rotation's replacement key.
+func decisionTerms(ctx context.Context, st *audit.Store, seq int64) (to, replacement string, err error) {
+	ev, err := st.EventAt(ctx, seq)
+	if err != nil {
+		return "", "", fmt.Errorf("reading decision event %d: %w", seq, err)
+	}
+	if ev.Type != campaigns.EventDecide {
+		return "", "", nil
+	}
+	var d campaigns.DecidePayload
+	if err := json.Unmarshal(ev.Payload, &d); err != nil {
+		return "", "", fmt.Errorf("decision event %d: %w", seq, err)
+	}
+	return clean(d.To), clean(d.Replacement), nil
+}
+
+// decisionText is a row's decision with what it named: "transfer to
+// dan@acme.com", "rotate, replacement SHA256:…".
+func (r *OffboardRow) decisionText() string {
+	switch {
+	case r.To != "":
+		return r.Decision + " to " + r.To
+	case r.Replacement != "":
+		return r.Decision + ", replacement " + r.Replacement
+	}
+	return r.Decision
 }
 
 // proven reports whether a decision's outcome is shown: removed, rotated
@@ -225,9 +296,9 @@ func (w *mdWriter) offboarding(o *Offboarding) {
 	if len(o.Access) > 0 {
 		var parts []string
 		for _, a := range o.Access {
-			parts = append(parts, fmt.Sprintf("%s (%s %s, snapshot %d)", md(a.Scope), md(a.Via), md(a.Login), a.Snapshot))
+			parts = append(parts, fmt.Sprintf("%s (%s %s %s, snapshot %d)", md(a.Scope), md(a.Role), md(a.Via), md(a.Login), a.Snapshot))
 		}
-		w.p("Admin access seen: %s.\n\n", strings.Join(parts, "; "))
+		w.p("Access seen: %s.\n\n", strings.Join(parts, "; "))
 	}
 	switch o.AccessRevoked {
 	case "":
@@ -243,17 +314,45 @@ func (w *mdWriter) offboarding(o *Offboarding) {
 		w.p("Nothing was found to offboard: no active identity was related when the campaign was created.\n\n")
 		return
 	}
-	w.p("| # | Identity | Why | Decision | Verified | Remains |\n|---|---|---|---|---|---|\n")
-	for _, it := range o.Items {
-		verified := orDashText(it.Verification)
-		if it.VerifiedSnapshot != 0 {
-			verified += fmt.Sprintf(" (snapshot %d)", it.VerifiedSnapshot)
+	for _, g := range o.Groups() {
+		if g.Title != "" {
+			w.p("### %s (%d)\n\n", md(g.Title), len(g.Items))
 		}
-		remains := "—"
-		if !it.Done {
-			remains = md(it.Risk)
+		w.p("| # | Identity | Why | Decision | Verified | Remains |\n|---|---|---|---|---|---|\n")
+		for _, it := range g.Items {
+			verified := orDashText(it.Verification)
+			if it.VerifiedSnapshot != 0 {
+				verified += fmt.Sprintf(" (snapshot %d)", it.VerifiedSnapshot)
+			}
+			remains := "—"
+			if !it.Done {
+				remains = md(it.Risk)
+			}
+			w.p("| %d | %s (%s) | %s | %s %s | %s | %s |\n", it.N, md(it.Name), md(it.Kind), md(it.Why), md(it.decisionText()), md(it.DecidedAt), md(verified), remains)
 		}
-		w.p("| %d | %s (%s) | %s | %s %s | %s | %s |\n", it.N, md(it.Name), md(it.Kind), md(it.Why), md(it.Decision), md(it.DecidedAt), md(verified), remains)
+		w.p("\n")
 	}
-	w.p("\n")
+}
+
+// OffboardGroup is the summary's items under one relationship.
+type OffboardGroup struct {
+	Kind  string // audit.RelationGroups, "" for a system's items
+	Title string // "could read"; "" for a system's items
+	Items []OffboardRow
+}
+
+// Groups are the items by relationship, strongest first, as listed.
+func (o *Offboarding) Groups() []OffboardGroup {
+	var out []OffboardGroup
+	for _, it := range o.Items {
+		if n := len(out); n == 0 || out[n-1].Kind != it.Group {
+			title := ""
+			if it.Group != "" {
+				title = audit.RelationTitle(it.Group)
+			}
+			out = append(out, OffboardGroup{Kind: it.Group, Title: title})
+		}
+		out[len(out)-1].Items = append(out[len(out)-1].Items, it)
+	}
+	return out
 }

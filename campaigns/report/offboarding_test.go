@@ -31,13 +31,26 @@ func TestOffboardingSummary(t *testing.T) {
 		Name: "deploy-prod", Scope: "acme/api", Attributes: map[string]string{"added_by": "ana", "fingerprint": "SHA256:k"}}
 	pat := audit.Observation{ID: audit.IdentityID("github", "acme", audit.KindGitHubFineGrainedPAT, "7"), Kind: audit.KindGitHubFineGrainedPAT,
 		Name: "ana-ci", Scope: "acme", Attributes: map[string]string{"owner": "ana", "token_id": "70"}}
-	f.Snapshot(t, nil, key, pat)
+	// A second key she added, and a secret of a repository she could
+	// write to (she could push a workflow that prints it).
+	key2 := audit.Observation{ID: audit.IdentityID("github", "acme", audit.KindGitHubDeployKey, "api/2"), Kind: audit.KindGitHubDeployKey,
+		Name: "deploy-stage", Scope: "acme/api", Attributes: map[string]string{"added_by": "ana", "fingerprint": "SHA256:k2"}}
+	sec := audit.Observation{ID: audit.IdentityID("github", "acme", audit.KindGitHubActionsSecret, "api/NPM"), Kind: audit.KindGitHubActionsSecret,
+		Name: "NPM", Scope: "acme/api"}
+	f.Principals = []audit.Principal{{Type: audit.PrincipalCollaborator, Scope: "acme/api", Login: "ana", Role: "write"}}
+	f.Snapshot(t, nil, sec, key, pat, key2)
 	res, err := campaigns.CreateOffboarding(ctx, st, "lead@acme.test", campaigns.OffboardSpec{Person: "ana"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	name := res.Campaign.Name
 	if _, err := campaigns.Decide(ctx, st, "cleo@acme.test", name, key.ID, campaigns.Keep, "deploys prod until the migration"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := campaigns.RotateReplacing(ctx, st, "cleo@acme.test", name, key2.ID, "she had it", "SHA256:new2"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := campaigns.TransferItems(ctx, st, "cleo@acme.test", name, []string{sec.ID}, "lead", "lead runs the pipeline"); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := campaigns.Close(ctx, st, "lead@acme.test", name); err != nil {
@@ -54,15 +67,29 @@ func TestOffboardingSummary(t *testing.T) {
 	for _, want := range []string{
 		"## Offboarding summary",
 		"Offboards person ana@acme.test, effective 2026-10-31",
-		"2 identities: 0 done and proven, 2 remaining.",
-		"Relationships found: created 1, holds 1.",
+		"4 identities: 0 done and proven, 4 remaining.",
+		"Relationships found: created 2, holds 1, could-read 1.",
+		"Access seen: acme/api (write collaborator ana, snapshot 1).",
 		"Access revoked: not verified yet.",
+		"| rotate, replacement SHA256:new2 2026-11-02",
+		"| transfer to lead@acme.test 2026-11-02",
+		"could-read: write access to acme/api, so a workflow they push can print it (ana, snapshot 1): rotate |",
 		"| kept (deploys prod until the migration): created by the leaver; nobody accountable for it until it is transferred |",
 		"| nobody decided it: a credential of the leaver's that may still work |",
 	} {
 		if !strings.Contains(md.String(), want) {
 			t.Errorf("report.md lacks %q:\n%s", want, md.String())
 		}
+	}
+	// Grouped by relationship, strongest first, each item once.
+	groups := []string{"### created (2)", "### holds (1)", "### could read (1)"}
+	last := -1
+	for _, g := range groups {
+		i := strings.Index(md.String(), g)
+		if i < last || strings.Count(md.String(), g) != 1 {
+			t.Errorf("report.md: %q missing, repeated or out of order (%v)", g, groups)
+		}
+		last = i
 	}
 	var html bytes.Buffer
 	if err := r.WriteHTML(&html); err != nil {
@@ -71,7 +98,10 @@ func TestOffboardingSummary(t *testing.T) {
 	if !strings.Contains(html.String(), `<section id="offboarding">`) || !strings.Contains(html.String(), "a credential of the leaver&#39;s that may still work") {
 		t.Errorf("report.html lacks the summary")
 	}
-	if r.Offboarding == nil || r.Offboarding.Remaining != 2 || r.Offboarding.Person != "ana@acme.test" {
+	if !strings.Contains(html.String(), "<h3>could read (1)</h3>") || !strings.Contains(html.String(), `, replacement <span class="mono">SHA256:new2</span>`) {
+		t.Errorf("report.html lacks the groups or the replacement")
+	}
+	if r.Offboarding == nil || r.Offboarding.Remaining != 4 || r.Offboarding.Person != "ana@acme.test" || r.Offboarding.Items[3].Group != audit.RelCouldRead {
 		t.Errorf("JSON summary: %+v", r.Offboarding)
 	}
 }

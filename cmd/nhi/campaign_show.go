@@ -89,7 +89,11 @@ progress line, in every format.`,
 			if format == "wide" {
 				width = 0
 			}
-			printCampaign(a.stdout, c, now, pendingOnly, format == "wide", width, mine)
+			ob, err := campaigns.OffboardingOf(cmd.Context(), st, c.Name)
+			if err != nil {
+				return err
+			}
+			printCampaign(a.stdout, c, ob, now, pendingOnly, format == "wide", width, mine)
 			return nil
 		},
 	}
@@ -247,7 +251,7 @@ func printItemsCSV(w io.Writer, c *campaigns.Campaign, now time.Time, pendingOnl
 
 // printCampaign prints c; with mine, the progress of that reviewer too,
 // whose items c holds alone (onlyReviewer).
-func printCampaign(w io.Writer, c *campaigns.Campaign, now time.Time, pendingOnly, wide bool, width int, mine *campaigns.ReviewerProgress) {
+func printCampaign(w io.Writer, c *campaigns.Campaign, ob *campaigns.Offboarding, now time.Time, pendingOnly, wide bool, width int, mine *campaigns.ReviewerProgress) {
 	p := c.Progress
 	due := c.Due
 	if c.Overdue(now) {
@@ -259,6 +263,13 @@ func printCampaign(w io.Writer, c *campaigns.Campaign, now time.Time, pendingOnl
 	} else {
 		fmt.Fprintf(w, "  scope       %s, over %d snapshots, each as of its start:\n", audit.Printable(c.Scope), len(c.Snapshots))
 		printSnapshotUses(w, c.Snapshots)
+	}
+	if ob != nil {
+		what := "person " + audit.Printable(ob.Person)
+		if ob.Kind == campaigns.OffboardSystem {
+			what = "system " + audit.Printable(ob.Scope)
+		}
+		fmt.Fprintf(w, "  offboards   %s, effective %s (event %d)\n", what, ob.Effective, ob.Seq)
 	}
 	fmt.Fprintf(w, "  created     %s by %s\n", c.CreatedAt.Format(time.RFC3339), audit.Printable(c.CreatedBy))
 	if c.ClosedAt != nil {
@@ -280,7 +291,7 @@ func printCampaign(w io.Writer, c *campaigns.Campaign, now time.Time, pendingOnl
 		pct = p.Decided * 100 / p.Total
 	}
 	var by []string
-	for _, d := range []campaigns.Decision{campaigns.Decommission, campaigns.Keep, campaigns.Rotate} {
+	for _, d := range []campaigns.Decision{campaigns.Decommission, campaigns.Keep, campaigns.Rotate, campaigns.Transfer} {
 		if n := p.ByDecision[d]; n > 0 {
 			by = append(by, fmt.Sprintf("%s %d", d, n))
 		}
@@ -307,19 +318,23 @@ func printCampaign(w io.Writer, c *campaigns.Campaign, now time.Time, pendingOnl
 	tw.Flush()
 	fmt.Fprintln(w)
 
-	t := newTable(width, itemColumns(wide)...)
-	for i := range c.Items {
-		it := &c.Items[i]
-		if pendingOnly && it.Decision != campaigns.Pending {
-			continue
+	if ob != nil && ob.Kind == campaigns.OffboardPerson {
+		printOffboardItems(w, c, ob, now, pendingOnly, wide, width)
+	} else {
+		t := newTable(width, itemColumns(wide)...)
+		for i := range c.Items {
+			it := &c.Items[i]
+			if pendingOnly && it.Decision != campaigns.Pending {
+				continue
+			}
+			cells := itemCells(c, it, now)
+			if wide {
+				cells = append([]string{audit.Printable(it.ID)}, cells...)
+			}
+			t.Row(cells...)
 		}
-		cells := itemCells(c, it, now)
-		if wide {
-			cells = append([]string{audit.Printable(it.ID)}, cells...)
-		}
-		t.Row(cells...)
+		t.Flush(w)
 	}
-	t.Flush(w)
 	if len(c.Refused) > 0 && !pendingOnly {
 		fmt.Fprintf(w, "\nRefused attempts (%d), the separation-of-duties rules at work:\n", len(c.Refused))
 		for _, r := range c.Refused {

@@ -22,6 +22,7 @@ func newDecideCmd(a *app) *cobra.Command {
 		reason, filter, batch string
 		until                 string
 		transferTo            string
+		replacement           string
 		includeDecided        bool
 		confirmCarried        bool
 		allReviewers          bool
@@ -39,7 +40,9 @@ the log signed with your name (--as, NHI_REVIEWER, or git user.email):
   keep          reject removal; --reason required if the identity has findings,
                 and then the keep is an exception: it expires after the policy's
                 exception_days (default 90) or on --until DATE, whichever is sooner
-  rotate        keep, but the credential must be replaced; --reason as for keep
+  rotate        keep, but the credential must be replaced; --reason as for keep;
+                for a deploy key, --replacement KEY names the new key (its ID or
+                SHA256 fingerprint), which campaign verify then looks for
   transfer      (offboarding campaigns) hand it to --to PERSON, an active person
                 who is not the leaver; the new owner is recorded with it
 
@@ -95,6 +98,9 @@ Other forms:
 			}
 			if filter != "" && (batch != "" || undo != 0) {
 				return errors.New("--filter goes with a DECISION or --confirm-carried")
+			}
+			if replacement != "" && want != 3 {
+				return errors.New("--replacement names the new key of one deploy key: nhi decide CAMPAIGN ID rotate --replacement KEY")
 			}
 			return nil
 		},
@@ -181,7 +187,15 @@ Other forms:
 				printTransfer(a.stdout, name, transferTo, actor, outs)
 				return nil
 			}
-			o, err := campaigns.Decide(ctx, st, actor, name, args[1], d, reason)
+			if replacement != "" && d != campaigns.Rotate {
+				return usageError{cmd.CommandPath(), errors.New("--replacement goes with rotate: it names the key that replaces a deploy key")}
+			}
+			var o *campaigns.Outcome
+			if replacement != "" {
+				o, err = campaigns.RotateReplacing(ctx, st, actor, name, args[1], reason, replacement)
+			} else {
+				o, err = campaigns.Decide(ctx, st, actor, name, args[1], d, reason)
+			}
 			if same, ok := errors.AsType[*campaigns.AlreadyDecidedError](err); ok {
 				// Deciding again what you decided is no change: say so and
 				// exit 0, so a script that runs twice does no harm.
@@ -192,6 +206,9 @@ Other forms:
 				return campaignError(cmd, "", err)
 			}
 			fmt.Fprintf(a.stdout, "Decided %s on %s in %s (event %d, by %s)\n", d, audit.Printable(o.Item), name, o.Event.Seq, audit.Printable(actor))
+			if replacement != "" {
+				fmt.Fprintf(a.stdout, "Replacement named: %s; nhi campaign verify looks for that key, and for the old one gone.\n", audit.Printable(strings.TrimSpace(replacement)))
+			}
 			if o.ExceptionExpires != "" {
 				fmt.Fprintf(a.stdout, "Exception: it has findings, so this keep holds until %s (end of day, UTC).\n", o.ExceptionExpires)
 				if o.ExceptionApproval {
@@ -216,6 +233,7 @@ Other forms:
 	f.StringVar(&reason, "reason", "", "justification, recorded with the decision")
 	f.StringVar(&until, "until", "", "for a keep on an identity with findings (an exception): its last day, YYYY-MM-DD; at most the policy's exception_days")
 	f.StringVar(&transferTo, "to", "", "with transfer: the person who takes the identity over")
+	f.StringVar(&replacement, "replacement", "", "with rotate of a deploy key: the new key (its ID or SHA256 fingerprint) that verification looks for")
 	f.StringVar(&filter, "filter", "", "decide every undecided item matching this filter expression")
 	f.BoolVar(&includeDecided, "include-decided", false, "with --filter: change items already decided too")
 	f.BoolVar(&allReviewers, "all-reviewers", false, "with --filter or --confirm-carried: decide the matching items of every reviewer, not only yours")

@@ -80,7 +80,14 @@ the IDs alone, one a line, for other commands; -o csv a spreadsheet;
 				if format == "wide" {
 					width = 0
 				}
-				emit, finish = identityTable(w, expr, time.Now(), width, format == "wide")
+				// person: terms tag each match with how it relates.
+				var tags func(*audit.Identity) string
+				if people := f.People(); len(people) > 0 {
+					if tags, err = st.PersonTags(cmd.Context(), people); err != nil {
+						return err
+					}
+				}
+				emit, finish = identityTable(w, expr, time.Now(), width, format == "wide", tags)
 			}
 			total, matched := 0, 0
 			err = st.EachIdentity(cmd.Context(), func(id *audit.Identity) error {
@@ -168,7 +175,9 @@ func identityCSV(w io.Writer) (emit func(*audit.Identity) error, finish func(tot
 
 // identityTable prints the human table. Its columns are aligned over every
 // row, so the table keeps the cells (text, not identities) until finish.
-func identityTable(w io.Writer, expr string, now time.Time, width int, withID bool) (emit func(*audit.Identity) error, finish func(total, matched int) error) {
+// With tags (a person: filter), a RELATIONS column says how each match
+// relates to the people named.
+func identityTable(w io.Writer, expr string, now time.Time, width int, withID bool, tags func(*audit.Identity) string) (emit func(*audit.Identity) error, finish func(total, matched int) error) {
 	// The least widths add up to 120 with the widest kind label and
 	// status: an e-mail owner and two findings stay whole.
 	cols := []column{{Title: "KIND"}, {Title: "NAME", Min: 16}, {Title: "SCOPE", Min: 14}, {Title: "OWNER", Min: 22},
@@ -176,11 +185,17 @@ func identityTable(w io.Writer, expr string, now time.Time, width int, withID bo
 	if withID {
 		cols = append([]column{{Title: "ID", Min: 20}}, cols...)
 	}
+	if tags != nil {
+		cols = append(cols, column{Title: "RELATIONS", Min: 18})
+	}
 	t := newTable(width, cols...)
 	emit = func(id *audit.Identity) error {
 		cells := identityCells(id, now)
 		if withID {
 			cells = append([]string{audit.Printable(id.ID)}, cells...)
+		}
+		if tags != nil {
+			cells = append(cells, dash(tags(id)))
 		}
 		t.Row(cells...)
 		return nil

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -316,4 +317,44 @@ func toProofJSON(r *campaigns.Remediation) proofJSON {
 		j.Access = &r.Access
 	}
 	return j
+}
+
+// printOffboardItems prints the items of a person's offboarding campaign
+// under their strongest relationship (owns, created, holds, could read,
+// suggested owner), each once, its RELATIONS cell naming every one it has
+// (docs/offboarding.md).
+func printOffboardItems(w io.Writer, c *campaigns.Campaign, ob *campaigns.Offboarding, now time.Time, pendingOnly, wide bool, width int) {
+	why := make(map[string][]audit.Relation, len(ob.Items))
+	for _, it := range ob.Items {
+		why[it.ID] = it.Relations
+	}
+	groups := append(slices.Clone(audit.RelationGroups), "")
+	first := true
+	for _, g := range groups {
+		t := newTable(width, append([]column{{Title: "RELATIONS", Min: 9}}, itemColumns(wide)...)...)
+		for i := range c.Items {
+			it := &c.Items[i]
+			if audit.Strongest(why[it.ID]) != g || (pendingOnly && it.Decision != campaigns.Pending) {
+				continue
+			}
+			cells := itemCells(c, it, now)
+			if wide {
+				cells = append([]string{audit.Printable(it.ID)}, cells...)
+			}
+			t.Row(append([]string{dash(strings.Join(audit.RelationTags(why[it.ID]), ","))}, cells...)...)
+		}
+		if t.Len() == 0 {
+			continue
+		}
+		if !first {
+			fmt.Fprintln(w)
+		}
+		first = false
+		title := "related in no recorded way"
+		if g != "" {
+			title = audit.RelationTitle(g)
+		}
+		fmt.Fprintf(w, "%s (%d):\n", title, t.Len())
+		t.Flush(w)
+	}
 }

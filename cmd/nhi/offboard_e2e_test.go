@@ -21,6 +21,21 @@ import (
 // exports and verifies.
 func TestOffboardEndToEnd(t *testing.T) {
 	org := githubtest.SampleOrg(githubtest.DefaultSampleRepos)
+	// Every former member had write access to one repository with
+	// secrets: they could push a workflow that prints them (could-read).
+	var written *githubtest.Repo
+	for _, repo := range org.Repos {
+		if len(repo.Secrets) > 0 {
+			written = repo
+			break
+		}
+	}
+	if written == nil {
+		t.Fatal("the sample has no repository with Actions secrets")
+	}
+	for _, m := range org.FormerMembers {
+		written.Collaborators = append(written.Collaborators, githubtest.Collaborator{Login: m, RoleName: "write"})
+	}
 	srv := githubtest.NewServer(org)
 	defer srv.Close()
 	db := filepath.Join(t.TempDir(), "nhi.db")
@@ -87,6 +102,10 @@ func TestOffboardEndToEnd(t *testing.T) {
 		t.Errorf("identities --filter person:%s: %d (pending said %d), %v", leaver.Email, len(related), leavers[0].Count, err)
 	}
 	refused(t, 1, `person "nobody-here" is not in the directory of people`, "identities", "--filter", "person:nobody-here", "--db", db)
+	// The table tags each match with how it relates to the person.
+	if s := ok(t, "identities", "--filter", "person:"+leaver.Email+" kind:actions_secret", "--db", db).stdout; !strings.Contains(s, "RELATIONS") || !strings.Contains(s, "could-read") {
+		t.Errorf("identities --filter person: is not tagged:\n%s", s)
+	}
 
 	// Bad input: nothing is written.
 	refused(t, 1, "is not in the directory of people", "offboard", "nobody-here", "--db", db, "--as", "lead@northwind.example")
@@ -154,6 +173,37 @@ func TestOffboardEndToEnd(t *testing.T) {
 		}
 	}
 
+	// What she could read through her write access: the repository's
+	// secrets, rotation candidates, but not its deploy keys.
+	var couldRead []string
+	for _, it := range created.Items {
+		if slices.ContainsFunc(it.Relations, func(r struct {
+			Kind string `json:"kind"`
+		}) bool {
+			return r.Kind == "could-read"
+		}) {
+			if !strings.Contains(it.ID, "_secret:") || !strings.Contains(it.ID, "/"+written.Name+"/") {
+				t.Errorf("could-read %s: not a secret of %s", it.ID, written.Name)
+			}
+			couldRead = append(couldRead, it.ID)
+		}
+	}
+	if len(couldRead) < len(written.Secrets) {
+		t.Errorf("could-read: %v, want the %d secrets of %s at least", couldRead, len(written.Secrets), written.Name)
+	}
+
+	// campaign show lists them by relationship, each once, tagged.
+	show := ok(t, "campaign", "show", name, "--db", db).stdout
+	for _, want := range []string{"offboards   person " + leaver.Email + ", effective 2026-10-31", fmt.Sprintf("created (%d):", len(keys)),
+		fmt.Sprintf("could read (%d):", len(couldRead)), "RELATIONS"} {
+		if !strings.Contains(show, want) {
+			t.Errorf("campaign show lacks %q:\n%s", want, show)
+		}
+	}
+	if strings.Index(show, "created (") > strings.Index(show, "could read (") {
+		t.Errorf("campaign show: could read before created:\n%s", show)
+	}
+
 	as := []string{"--db", db, "--as", manager}
 	refused(t, 1, "is the person being offboarded", append([]string{"decide", name, keys[0].id, "transfer", "--to", leaver.Email}, as...)...)
 	refused(t, 1, "left on 2026-10-31", append([]string{"decide", name, keys[0].id, "transfer", "--to", org.FormerMembers[len(org.FormerMembers)-1]}, as...)...)
@@ -165,10 +215,19 @@ func TestOffboardEndToEnd(t *testing.T) {
 	if r := ok(t, append([]string{"decide", name, keys[0].id, "transfer", "--to", newOwner}, as...)...); !strings.Contains(r.stdout, "owner recorded") {
 		t.Errorf("transfer:\n%s", r.stdout)
 	}
-	ok(t, append([]string{"decide", name, keys[1].id, "rotate", "--reason", "the leaver had it"}, as...)...)
+	// keys[1] is replaced by a key the reviewer names by its GitHub ID.
+	refused(t, 2, "--replacement goes with rotate", append([]string{"decide", name, keys[1].id, "decommission", "--replacement", "99000001"}, as...)...)
+	refused(t, 1, "only a deploy key is replaced", append([]string{"decide", name, couldRead[0], "rotate", "--replacement", "99000001", "--reason", "x"}, as...)...)
+	if r := ok(t, append([]string{"decide", name, keys[1].id, "rotate", "--replacement", "99000001", "--reason", "the leaver had it"}, as...)...); !strings.Contains(r.stdout, "Replacement named: 99000001") {
+		t.Errorf("rotate --replacement:\n%s", r.stdout)
+	}
 	var rest []string
 	for _, it := range created.Items {
-		if it.ID != keys[0].id && it.ID != keys[1].id {
+		switch {
+		case it.ID == keys[0].id || it.ID == keys[1].id:
+		case slices.Contains(couldRead, it.ID):
+			ok(t, append([]string{"decide", name, it.ID, "rotate", "--reason", "she could push a workflow that prints it"}, as...)...)
+		default:
 			rest = append(rest, it.ID)
 			ok(t, append([]string{"decide", name, it.ID, "decommission"}, as...)...)
 		}
@@ -189,6 +248,18 @@ func TestOffboardEndToEnd(t *testing.T) {
 		repl.ID, repl.AddedBy, repl.CreatedAt = 99000001, manager, time.Now().UTC().Add(-time.Hour)
 		repl.Key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBsIbpOgzEZjWRcssewgth8JVm1KU6lMQG3xkJFEOZo7"
 		repo.DeployKeys = append(repo.DeployKeys, repl)
+		// The secrets she could read are set anew.
+		w := o.Repo(written.Name)
+		for _, list := range [][]githubtest.Secret{w.Secrets, w.DependabotSecrets, w.CodespacesSecrets} {
+			for i := range list {
+				list[i].UpdatedAt = time.Now().UTC().Add(-time.Minute)
+			}
+		}
+		for e := range w.Environments {
+			for i := range w.Environments[e].Secrets {
+				w.Environments[e].Secrets[i].UpdatedAt = time.Now().UTC().Add(-time.Minute)
+			}
+		}
 	})
 	snapshot()
 
@@ -206,13 +277,15 @@ func TestOffboardEndToEnd(t *testing.T) {
 	}
 	v := vs[0]
 	slices.Sort(rest)
-	if !slices.Equal(v.Transferred, []string{keys[0].id}) || !slices.Equal(v.Rotated, []string{keys[1].id}) || !slices.Equal(v.Removed, rest) ||
+	rotated := append([]string{keys[1].id}, couldRead...)
+	slices.Sort(rotated)
+	if !slices.Equal(v.Transferred, []string{keys[0].id}) || !slices.Equal(v.Rotated, rotated) || !slices.Equal(v.Removed, rest) ||
 		len(v.NotChecked) != 0 || v.Access == nil || *v.Access != "not-checked" ||
 		!strings.Contains(v.Detail["access:github_fine_grained_pat"], "needs a GitHub App installation token") {
 		t.Errorf("verify: %+v\nwant removed %v", v, rest)
 	}
 	if text := ok(t, "campaign", "verify", name, "--db", db, "--as", "lead@northwind.example").stdout; !strings.Contains(text, "Access not checked") ||
-		!strings.Contains(text, "replaced by github:northwind:github_deploy_key:"+keys[1].repo.Name+"/99000001") {
+		!strings.Contains(text, "replaced by the named key github:northwind:github_deploy_key:"+keys[1].repo.Name+"/99000001") {
 		t.Errorf("verify text:\n%s", text)
 	}
 
@@ -228,11 +301,13 @@ func TestOffboardEndToEnd(t *testing.T) {
 	for _, want := range []string{
 		"## Offboarding summary",
 		"Offboards person " + leaver.Email + ", effective 2026-10-31",
-		"2 identities: 2 done and proven, 0 remaining.",
-		"Relationships found: created 2",
+		fmt.Sprintf("%d identities: %d done and proven, 0 remaining.", len(created.Items), len(created.Items)),
+		fmt.Sprintf("Relationships found: created 2, could-read %d.", len(couldRead)),
+		"Access seen: northwind/" + written.Name + " (write collaborator " + leaver.GitHub,
 		"Access revoked: not-checked",
-		"| transfer 20", "| transferred (snapshot 2) | — |",
-		"| rotate 20", "| rotated (snapshot 2) | — |",
+		"### created (2)", fmt.Sprintf("### could read (%d)", len(couldRead)),
+		"| transfer to " + newOwner + "@northwind.example 20", "| transferred (snapshot 2) | — |",
+		"| rotate, replacement 99000001 20", "| rotated (snapshot 2) | — |",
 	} {
 		if !strings.Contains(string(md), want) {
 			t.Errorf("report.md lacks %q:\n%s", want, md)
@@ -247,7 +322,7 @@ func TestOffboardEndToEnd(t *testing.T) {
 		} `json:"offboarding"`
 	}
 	if b, err := os.ReadFile(filepath.Join(out, "report.json")); err != nil || json.Unmarshal(b, &rep) != nil || rep.Offboarding == nil ||
-		rep.Offboarding.Person != leaver.Email || len(rep.Offboarding.Items) != 2 {
+		rep.Offboarding.Person != leaver.Email || len(rep.Offboarding.Items) != len(created.Items) {
 		t.Errorf("report.json offboarding: %+v %v", rep.Offboarding, err)
 	}
 	if r := ok(t, "verify", "--report", out, "--db", db); !strings.HasPrefix(r.stdout, "OK") {

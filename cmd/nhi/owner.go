@@ -263,7 +263,7 @@ func matching(ctx context.Context, st *audit.Store, f *filter.Filter) ([]audit.I
 // identities table does.
 func identityPreview(ids []audit.Identity, width int) func(io.Writer) error {
 	return func(out io.Writer) error {
-		emit, finish := identityTable(out, "", time.Now(), width, false)
+		emit, finish := identityTable(out, "", time.Now(), width, false, nil)
 		for i := range ids[:min(len(ids), previewRows)] {
 			emit(&ids[i])
 		}

@@ -38,6 +38,10 @@ func (r *campaignReviewer) Campaigns(ctx context.Context) ([]tui.Campaign, error
 	if err != nil {
 		return nil, err
 	}
+	offboards, err := campaigns.OffboardingTargets(ctx, r.st)
+	if err != nil {
+		return nil, err
+	}
 	out := make([]tui.Campaign, 0, len(list))
 	for _, c := range list {
 		due, _ := time.Parse("2006-01-02", c.Due)
@@ -49,7 +53,8 @@ func (r *campaignReviewer) Campaigns(ctx context.Context) ([]tui.Campaign, error
 		for _, p := range c.Progress.Reviewers {
 			reviewers = append(reviewers, tui.ReviewerProgress{Reviewer: p.Reviewer, Assigned: p.Assigned, Decided: p.Decided})
 		}
-		out = append(out, tui.Campaign{Name: c.Name, Status: c.Status, Scope: c.Scope, Due: due, Total: c.Progress.Total, Counts: counts, Reviewers: reviewers})
+		out = append(out, tui.Campaign{Name: c.Name, Status: c.Status, Scope: c.Scope, Due: due, Total: c.Progress.Total, Counts: counts, Reviewers: reviewers,
+			Offboards: offboards[c.Name]})
 	}
 	sort.SliceStable(out, func(i, j int) bool {
 		if (out[i].Status == "open") != (out[j].Status == "open") {
@@ -93,6 +98,35 @@ func (r *campaignReviewer) Decide(ctx context.Context, actor, campaign string, i
 		evs[i] = o.Event
 	}
 	return evs, nil
+}
+
+var _ tui.Transferrer = (*campaignReviewer)(nil)
+
+// Transfer hands ids of an offboarding campaign to the person to, as nhi
+// decide … transfer --to does: a decision and an owner.set event each, all
+// or none.
+func (r *campaignReviewer) Transfer(ctx context.Context, actor, campaign string, ids []string, to, reason string) ([]audit.Event, error) {
+	outcomes, err := campaigns.TransferItems(r.signed(ctx), r.st, actor, campaign, ids, to, reason)
+	if err != nil {
+		return nil, err
+	}
+	evs := make([]audit.Event, len(outcomes))
+	for i, o := range outcomes {
+		evs[i] = o.Event
+	}
+	return evs, nil
+}
+
+var _ tui.Replacer = (*campaignReviewer)(nil)
+
+// RotateReplacing records a rotate of deploy key id naming its
+// replacement, as nhi decide … rotate --replacement does.
+func (r *campaignReviewer) RotateReplacing(ctx context.Context, actor, campaign, id, reason, replacement string) (audit.Event, error) {
+	o, err := campaigns.RotateReplacing(r.signed(ctx), r.st, actor, campaign, id, reason, replacement)
+	if err != nil {
+		return audit.Event{}, err
+	}
+	return o.Event, nil
 }
 
 // UndoDecision reverses decision event seq with a compensating event.

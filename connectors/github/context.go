@@ -40,8 +40,10 @@ func (c *Connector) parseMembers(role string) parser {
 }
 
 // repoContext reads who may own the identities of a repository: teams
-// with admin or maintain permission, direct collaborators with admin, and
-// the owners CODEOWNERS names. Each costs requests, so it is read only for
+// with admin or maintain permission, direct collaborators with admin (and,
+// for offboarding's could-read, with maintain or write: they can push a
+// workflow that prints the repository's secrets), and the owners
+// CODEOWNERS names. Each costs requests, so it is read only for
 // repositories that hold an identity.
 func (c *Connector) repoContext(ctx context.Context, u *unit, r repoInfo) error {
 	repo, scope := r.Name, c.repoScope(r.Name)
@@ -69,9 +71,9 @@ func (c *Connector) repoContext(ctx context.Context, u *unit, r repoInfo) error 
 			return 0, err
 		}
 		for _, p := range page {
-			if p.GetRoleName() == "admin" || (p.GetRoleName() == "" && p.GetPermissions()["admin"]) {
+			if role := collaboratorRole(p); role != "" {
 				pd.Principals = append(pd.Principals, audit.Principal{
-					Type: audit.PrincipalCollaborator, Scope: scope, Login: p.GetLogin(), Role: "admin",
+					Type: audit.PrincipalCollaborator, Scope: scope, Login: p.GetLogin(), Role: role,
 				})
 			}
 		}
@@ -242,4 +244,28 @@ func (c *Connector) parseCodeOwners(repo, text string) []audit.Principal {
 		out = append(out, audit.Principal{Type: audit.PrincipalCodeowner, Scope: scope, Login: o, Role: role})
 	}
 	return out
+}
+
+// collaboratorRole is the role of a direct collaborator that is recorded:
+// admin, maintain or write, from role_name, or from the permissions map
+// where it names a custom role or an older GitHub Enterprise Server sends
+// none; "" for read and triage, which reach no secret.
+func collaboratorRole(p *github.User) string {
+	switch r := p.GetRoleName(); r {
+	case "admin", "maintain", "write":
+		return r
+	case "read", "triage":
+		return ""
+	}
+	// No role_name, or a custom repository role: its base permissions say.
+	perms := p.GetPermissions()
+	switch {
+	case perms["admin"]:
+		return "admin"
+	case perms["maintain"]:
+		return "maintain"
+	case perms["push"]:
+		return "write"
+	}
+	return ""
 }

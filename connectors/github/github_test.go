@@ -125,7 +125,7 @@ func smallOrg() *githubtest.Org {
 					{ID: 2, Slug: "security", Name: "Security", Permission: "pull"},
 					{ID: 3, Slug: "sre", Name: "SRE", Permission: "maintain"},
 				},
-				Collaborators: []githubtest.Collaborator{{Login: "carol", RoleName: "admin"}, {Login: "dave", RoleName: "write"}},
+				Collaborators: []githubtest.Collaborator{{Login: "carol", RoleName: "admin"}, {Login: "dave", RoleName: "write"}, {Login: "bob", RoleName: "triage"}},
 				// Its own ruleset: only an App may bypass it, and Apps are
 				// marked by the organisation's rulesets only.
 				Rulesets: []githubtest.Ruleset{{ID: 21, Name: "release-tags", Enforcement: "active",
@@ -417,6 +417,9 @@ func TestRunSmallOrg(t *testing.T) {
 		{Type: "team", Scope: "acme/api", Login: "acme/platform", Role: "admin"},
 		{Type: "team", Scope: "acme/api", Login: "acme/sre", Role: "maintain"},
 		{Type: "collaborator", Scope: "acme/api", Login: "carol", Role: "admin"},
+		// write reaches the repository's secrets through a workflow
+		// (offboarding's could-read); triage reaches none.
+		{Type: "collaborator", Scope: "acme/api", Login: "dave", Role: "write"},
 		{Type: "codeowner", Scope: "acme/api", Login: "acme/platform", Role: "default"},
 		{Type: "codeowner", Scope: "acme/api", Login: "ann", Role: "default"},
 		{Type: "codeowner", Scope: "acme/api", Login: "acme/docs", Role: "path"},

@@ -1,0 +1,294 @@
+package tui
+
+import (
+	"context"
+	"strconv"
+	"strings"
+
+	"github.com/charmbracelet/bubbles/key"
+	tea "github.com/charmbracelet/bubbletea"
+
+	"github.com/nhi-audit/nhi/audit"
+)
+
+// personView (enter on a leaver in :offboard) lists one person's active
+// identities grouped by relationship (docs/offboarding.md): under owns,
+// created, holds, could read and suggested owner, each identity once, in
+// the group of its strongest relationship, tagged with all of them. The
+// action keys work on the identity under the cursor as in the table (o, c,
+// and with an offboarding campaign chosen D, K, R, T); t shows the same
+// identities in the table.
+
+// accessReader is the part of the store that says where a person had
+// access (could-read); *audit.Store has it.
+type accessReader interface {
+	AccessOf(ctx context.Context, p *audit.Person) ([]audit.Access, error)
+}
+
+var _ accessReader = (*audit.Store)(nil)
+
+// personKeys are the keys of the person view.
+type personKeys struct {
+	navKeys
+	Open  key.Binding
+	Table key.Binding
+	Back  key.Binding
+}
+
+func newPersonKeys() personKeys {
+	return personKeys{
+		navKeys: newNavKeys(""),
+		Open:    key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "details")),
+		Table:   key.NewBinding(key.WithKeys("t"), key.WithHelp("t", "table")),
+		Back:    key.NewBinding(key.WithKeys("esc", "q"), key.WithHelp("esc/q", "back")),
+	}
+}
+
+func (k personKeys) ShortHelp() []key.Binding { return []key.Binding{k.Back, k.Open, k.Table} }
+
+func (k personKeys) FullHelp() [][]key.Binding {
+	return [][]key.Binding{{k.Back, k.Open, k.Table}, k.column()}
+}
+
+// personRow is a line of the person view: a group's heading (idx < 0) or
+// one identity with its relationship tags.
+type personRow struct {
+	group string // for a heading: the relationship kind
+	count int    // for a heading: identities under it
+	idx   int32  // the identity's position in the population; -1 for a heading
+	tags  string // "created,could-read"
+}
+
+// personRelatedMsg answers loadPersonRelated.
+type personRelatedMsg struct {
+	email  string
+	rows   []personRow
+	counts map[string]int // identities per group
+	total  int
+	err    error
+}
+
+type personView struct {
+	keys   personKeys
+	st     *state
+	person audit.Person
+	width  int
+	height int
+	rows   []personRow
+	counts map[string]int
+	total  int
+	loaded bool
+	err    error
+	cursor int // index into rows; always an identity's row when there is one
+	offset int
+}
+
+func newPersonView(st *state, p audit.Person) *personView {
+	return &personView{keys: newPersonKeys(), st: st, person: p, cursor: -1}
+}
+
+// openPerson opens the person view of p and computes their relationships.
+func openPerson(st *state, p audit.Person) tea.Cmd {
+	v := newPersonView(st, p)
+	return pushView(v, v.load())
+}
+
+// load computes, off the event loop, how every active identity of the
+// population relates to the person: the population is immutable (copy on
+// write), so reading it there is safe.
+func (v *personView) load() tea.Cmd {
+	store, ctx, pop, p := v.st.store, v.st.ctx, v.st.pop, v.person
+	return func() tea.Msg {
+		var access []audit.Access
+		if ar, ok := store.(accessReader); ok && store != nil {
+			var err error
+			if access, err = ar.AccessOf(ctx, &p); err != nil {
+				return personRelatedMsg{email: p.Email, err: err}
+			}
+		}
+		m := audit.NewPersonMatcher(&p, access)
+		byGroup := map[string][]personRow{}
+		total := 0
+		rows := pop.subject()
+		for i := range pop.len() {
+			id := rows.at(int32(i)).lightIdentity()
+			if id.Status != audit.StatusActive {
+				continue
+			}
+			rels := m.Relations(id)
+			if rels == nil {
+				continue
+			}
+			g := audit.Strongest(rels)
+			byGroup[g] = append(byGroup[g], personRow{idx: int32(i), tags: strings.Join(audit.RelationTags(rels), ",")})
+			total++
+		}
+		msg := personRelatedMsg{email: p.Email, counts: map[string]int{}, total: total}
+		for _, g := range audit.RelationGroups {
+			if len(byGroup[g]) == 0 {
+				continue
+			}
+			msg.counts[g] = len(byGroup[g])
+			msg.rows = append(msg.rows, personRow{group: g, count: len(byGroup[g]), idx: -1})
+			msg.rows = append(msg.rows, byGroup[g]...)
+		}
+		return msg
+	}
+}
+
+func (v *personView) ShortHelp() []key.Binding  { return v.keys.ShortHelp() }
+func (v *personView) FullHelp() [][]key.Binding { return v.keys.FullHelp() }
+
+// The action keys act on the identity under the cursor.
+func (v *personView) targets() []int32 {
+	if v.cursor < 0 || v.cursor >= len(v.rows) || v.rows[v.cursor].idx < 0 {
+		return nil
+	}
+	return []int32{v.rows[v.cursor].idx}
+}
+func (v *personView) hiddenTargets() int { return 0 }
+func (v *personView) actionDone()        {}
+
+func (v *personView) SetSize(width, height int) {
+	v.width, v.height = width, max(height-2, 1)
+	v.Move(0)
+}
+
+// Move moves the cursor n identities down (up when negative), over the
+// headings, keeping it on screen with its heading when it can.
+func (v *personView) Move(n int) {
+	if len(v.rows) == 0 {
+		v.cursor = -1
+		return
+	}
+	c := max(v.cursor, 0)
+	step := 1
+	if n < 0 {
+		step, n = -1, -n
+	}
+	for ; n > 0; n-- {
+		next := c + step
+		for next >= 0 && next < len(v.rows) && v.rows[next].idx < 0 {
+			next += step
+		}
+		if next < 0 || next >= len(v.rows) {
+			break
+		}
+		c = next
+	}
+	for c < len(v.rows)-1 && v.rows[c].idx < 0 { // the first identity
+		c++
+	}
+	v.cursor = c
+	top := c
+	if top > 0 && v.rows[top-1].idx < 0 {
+		top-- // its heading too
+	}
+	if top < v.offset {
+		v.offset = top
+	}
+	if c >= v.offset+v.height {
+		v.offset = c - v.height + 1
+	}
+}
+
+func (v *personView) GotoTop()      { v.cursor = 0; v.offset = 0; v.Move(0) }
+func (v *personView) GotoBottom()   { v.Move(len(v.rows)) }
+func (v *personView) PageSize() int { return max(v.height, 1) }
+
+func (v *personView) Update(msg tea.Msg) tea.Cmd {
+	switch msg := msg.(type) {
+	case personRelatedMsg:
+		if msg.email != v.person.Email {
+			return nil
+		}
+		var at int32 = -1
+		if t := v.targets(); len(t) == 1 {
+			at = t[0]
+		}
+		v.loaded, v.err, v.rows, v.counts, v.total = true, msg.err, msg.rows, msg.counts, msg.total
+		v.cursor = 0
+		for i, r := range v.rows { // stay on the same identity after a reload
+			if at >= 0 && r.idx == at {
+				v.cursor = i
+			}
+		}
+		v.Move(0)
+	case populationChangedMsg:
+		// An owner changed: owns may have come or gone.
+		return v.load()
+	case tea.KeyMsg:
+		switch {
+		case key.Matches(msg, v.keys.Back):
+			return popView
+		case key.Matches(msg, v.keys.Open):
+			if t := v.targets(); len(t) == 1 {
+				return openDetail(v.st, t[0])
+			}
+		case key.Matches(msg, v.keys.Table):
+			expr := "person:" + quoteTerm(v.person.Email) + " status:active"
+			return func() tea.Msg { return applyFilterMsg{expr} }
+		default:
+			navigate(v.keys.navKeys, msg, v)
+		}
+	}
+	return nil
+}
+
+func (v *personView) View() string {
+	var b strings.Builder
+	title := audit.Printable(v.person.Display())
+	if note := v.person.LeftNote(); note != "" {
+		title += ", " + note
+	}
+	if v.loaded && v.err == nil {
+		title += " — " + plural(v.total, "identity", "identities")
+		var parts []string
+		for _, g := range audit.RelationGroups {
+			if n := v.counts[g]; n > 0 {
+				parts = append(parts, audit.RelationTitle(g)+" "+commas(n))
+			}
+		}
+		if len(parts) > 0 {
+			title += ": " + strings.Join(parts, " · ")
+		}
+	}
+	b.WriteString(truncate(theme.Title.Render(title), v.width))
+	b.WriteByte('\n')
+	switch {
+	case !v.loaded:
+		b.WriteString(theme.Muted.Render("  reading how their identities relate to them…"))
+		return b.String()
+	case v.err != nil:
+		b.WriteString(theme.Error.Render("  " + audit.Printable(v.err.Error())))
+		return b.String()
+	case len(v.rows) == 0:
+		b.WriteString(theme.Muted.Render("  no active identity is related to them: nothing is left to offboard"))
+		return b.String()
+	}
+	tagW, kindW := 20, 15
+	rest := max(v.width-2-tagW-kindW-3-10, 20)
+	nameW := rest * 5 / 9
+	scopeW := rest - nameW
+	b.WriteString(truncate(theme.Muted.Render("  "+padRight("RELATIONS", tagW)+" "+padRight("KIND", kindW)+" "+padRight("NAME", nameW)+" "+
+		padRight("SCOPE", scopeW)+" STATUS"), v.width))
+	for i := v.offset; i < min(v.offset+v.height, len(v.rows)); i++ {
+		r := v.rows[i]
+		b.WriteByte('\n')
+		if r.idx < 0 {
+			b.WriteString(truncate(theme.Title.Render(audit.RelationTitle(r.group)+" ("+strconv.Itoa(r.count)+")"), v.width))
+			continue
+		}
+		id := v.st.identity(r.idx)
+		line := " " + padRight(truncate(r.tags, tagW), tagW) + " " + padRight(truncate(audit.Printable(id.Kind.Label()), kindW), kindW) + " " +
+			padRight(truncate(orDash(audit.Printable(id.Name)), nameW), nameW) + " " + padRight(truncate(orDash(audit.Printable(id.Scope)), scopeW), scopeW) + " " +
+			statusCell(id.Status, id.Change, v.st.decision(id.ID))
+		if i == v.cursor {
+			line = ">" + line
+			b.WriteString(theme.Selected.Render(truncate(line, v.width) + strings.Repeat(" ", max(v.width-textWidth(line), 0))))
+			continue
+		}
+		b.WriteString(truncate(" "+line, v.width))
+	}
+	return b.String()
+}
