@@ -77,57 +77,59 @@ func TestEachIdentityStopsOnError(t *testing.T) {
 // ("123" and "1234": "github:1234:…" sorts before "github:123:…"), one
 // sequence in ID order.
 func TestEachIdentityInSnapshots(t *testing.T) {
-	defer func(n int) { eachBatch = n }(eachBatch)
-	eachBatch = 64
-	s := openNew(t)
-	first := make([]Observation, 300)
-	for i := range first {
-		first[i] = obs(fmt.Sprintf("item-%05d", i), Kinds[i%len(Kinds)])
-	}
-	one := snapshot(t, s, nil, nil, first...)
-	snapshot(t, s, nil, nil, first[10:]...)
-	if _, err := s.SetOwner(ctx, "auditor@acme.test", first[20].ID, "carol"); err != nil {
-		t.Fatal(err)
-	}
-	want, err := s.IdentitiesInSnapshot(ctx, one.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var got []Identity
-	if err := s.EachIdentityInSnapshots(ctx, []int64{one.ID}, func(id *Identity) error {
-		got = append(got, *id)
-		return nil
-	}); err != nil {
-		t.Fatal(err)
-	}
-	if len(got) != len(want) {
-		t.Fatalf("streamed %d identities, IdentitiesInSnapshot returned %d", len(got), len(want))
-	}
-	statuses := map[string]int{}
-	for i := range want {
-		want[i].Change, want[i].Suggestions = "", nil
-		if !reflect.DeepEqual(got[i], want[i]) {
-			t.Fatalf("identity %d differs:\nstreamed %+v\nlisted   %+v", i, got[i], want[i])
+	eachEngine(t, func(t *testing.T, eng testEngine) {
+		defer func(n int) { eachBatch = n }(eachBatch)
+		eachBatch = 64
+		s := openAt(t, eng.new(t))
+		first := make([]Observation, 300)
+		for i := range first {
+			first[i] = obs(fmt.Sprintf("item-%05d", i), Kinds[i%len(Kinds)])
 		}
-		statuses[got[i].Status]++
-		if got[i].Owner == "carol" && len(got[i].Findings) == len(want[i].Findings) {
-			statuses["owned"]++
+		one := snapshot(t, s, nil, nil, first...)
+		snapshot(t, s, nil, nil, first[10:]...)
+		if _, err := s.SetOwner(ctx, "auditor@acme.test", first[20].ID, "carol"); err != nil {
+			t.Fatal(err)
 		}
-	}
-	if statuses[StatusRemoved] != 10 || statuses[StatusActive] != 290 || statuses["owned"] != 1 {
-		t.Errorf("want 10 removed, 290 active, 1 owned by carol; got %v", statuses)
-	}
+		want, err := s.IdentitiesInSnapshot(ctx, one.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []Identity
+		if err := s.EachIdentityInSnapshots(ctx, []int64{one.ID}, func(id *Identity) error {
+			got = append(got, *id)
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != len(want) {
+			t.Fatalf("streamed %d identities, IdentitiesInSnapshot returned %d", len(got), len(want))
+		}
+		statuses := map[string]int{}
+		for i := range want {
+			want[i].Change, want[i].Suggestions = "", nil
+			if !reflect.DeepEqual(got[i], want[i]) {
+				t.Fatalf("identity %d differs:\nstreamed %+v\nlisted   %+v", i, got[i], want[i])
+			}
+			statuses[got[i].Status]++
+			if got[i].Owner == "carol" && len(got[i].Findings) == len(want[i].Findings) {
+				statuses["owned"]++
+			}
+		}
+		if statuses[StatusRemoved] != 10 || statuses[StatusActive] != 290 || statuses["owned"] != 1 {
+			t.Errorf("want 10 removed, 290 active, 1 owned by carol; got %v", statuses)
+		}
 
-	a := snapshotOf(t, s, "github", "123", nil, Observation{ID: IdentityID("github", "123", KindGitHubDeployKey, "x"), Kind: KindGitHubDeployKey, Name: "x"})
-	b := snapshotOf(t, s, "github", "1234", nil, Observation{ID: IdentityID("github", "1234", KindGitHubDeployKey, "y"), Kind: KindGitHubDeployKey, Name: "y"})
-	var ids []string
-	if err := s.EachIdentityInSnapshots(ctx, []int64{a.ID, b.ID}, func(id *Identity) error {
-		ids = append(ids, id.ID)
-		return nil
-	}); err != nil {
-		t.Fatal(err)
-	}
-	if fmt.Sprint(ids) != "[github:1234:github_deploy_key:y github:123:github_deploy_key:x]" {
-		t.Errorf("two accounts streamed as %v, want both in ID order", ids)
-	}
+		a := snapshotOf(t, s, "github", "123", nil, Observation{ID: IdentityID("github", "123", KindGitHubDeployKey, "x"), Kind: KindGitHubDeployKey, Name: "x"})
+		b := snapshotOf(t, s, "github", "1234", nil, Observation{ID: IdentityID("github", "1234", KindGitHubDeployKey, "y"), Kind: KindGitHubDeployKey, Name: "y"})
+		var ids []string
+		if err := s.EachIdentityInSnapshots(ctx, []int64{a.ID, b.ID}, func(id *Identity) error {
+			ids = append(ids, id.ID)
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if fmt.Sprint(ids) != "[github:1234:github_deploy_key:y github:123:github_deploy_key:x]" {
+			t.Errorf("two accounts streamed as %v, want both in ID order", ids)
+		}
+	})
 }
