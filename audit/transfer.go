@@ -209,8 +209,9 @@ func (s *Store) exportInto(ctx context.Context, dst *Store) (*TransferResult, er
 
 // readSnapshotTx is a transaction that reads the whole store as of one
 // moment: REPEATABLE READ on PostgreSQL, whose writers go on meanwhile;
-// on SQLite, a transaction, which holds the file's write lock (the DSN's
-// _txlock) and so sees no other writer's commit.
+// on SQLite, a transaction, whose reads all see one state of the file
+// (write-ahead log mode; a store opened for writing also holds the write
+// lock, the DSN's _txlock, while it lasts).
 func (s *Store) readSnapshotTx(ctx context.Context) (*sql.Tx, error) {
 	if s.engine == enginePostgres {
 		return s.db.BeginTx(ctx, &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true})
