@@ -59,3 +59,40 @@ func BenchmarkIdentities100k(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkDBExport100k exports a store of 100,000 identities (one
+// snapshot, an owner set) into a new evidence file, from each engine.
+// Target: ≤ 10 s per op (issue 20).
+func BenchmarkDBExport100k(b *testing.B) {
+	const n = 100_000
+	obsv := make([]Observation, n)
+	for i := range obsv {
+		obsv[i] = obs(fmt.Sprintf("repo-%05d/item-%d", i/5, i), Kinds[i%len(Kinds)])
+	}
+	for _, eng := range []testEngine{{"sqlite"}, {"postgres"}} {
+		b.Run(eng.name, func(b *testing.B) {
+			if eng.name == "postgres" {
+				pgtest.Shared(b)
+			}
+			s, err := Open(ctx, eng.new(b), OpenOptions{Create: true})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer s.Close()
+			snapshot(b, s, nil, nil, obsv...)
+			dir := b.TempDir()
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				i++
+				res, err := s.Export(ctx, fmt.Sprintf("%s/export-%d.db", dir, i))
+				if err != nil {
+					b.Fatal(err)
+				}
+				if res.Rows["identities"] != n || res.Rows["observations"] != n {
+					b.Fatalf("exported %v", res.Rows)
+				}
+			}
+		})
+	}
+}

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/nhi-audit/nhi/internal/pgtest"
 )
 
 var (
@@ -44,7 +46,7 @@ func nhiBinary(t testing.TB) string {
 }
 
 func TestMain(m *testing.M) {
-	code := m.Run()
+	code := pgtest.Main(m) // stops the PostgreSQL server, if a test started one
 	if binPath != "" {
 		os.RemoveAll(filepath.Dir(binPath))
 	}

@@ -1,0 +1,468 @@
+package audit
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// ErrChainsDiverge is what Import returns when the file's event log and
+// the store's differ at some event: neither extends the other.
+var ErrChainsDiverge = errors.New("the event logs diverge")
+
+// TransferResult says what Export or Import copied.
+type TransferResult struct {
+	// Events is the length of the log written (Export) or appended (Import).
+	Events int64
+	// Head is the hash of the last event of the copy; "" for an empty log.
+	Head string
+	// Rows counts the rows copied per table, events included.
+	Rows map[string]int64
+	// AlreadyAhead is set by Import when the store's log already extends
+	// the file's: nothing was written.
+	AlreadyAhead bool
+	// StoreEvents is the length of the store's log before the import.
+	StoreEvents int64
+}
+
+// skippedTables are not evidence and are not copied between stores:
+// meta is engine-specific in part (its evidence keys are copied apart),
+// http_cache is a connector's conditional-request cache for the machine
+// that ran it.
+var skippedTables = map[string]bool{"meta": true, "http_cache": true}
+
+// transferTable is one table as the SQLite side of a transfer declares it.
+type transferTable struct {
+	name string
+	cols []string
+	pk   []string
+}
+
+// transferTables lists the evidence tables of the SQLite store s (audit's
+// and every registered package's), parents before the tables whose
+// foreign keys point at them, so a PostgreSQL target, whose constraints
+// are immediate, accepts every row as it comes.
+func transferTables(ctx context.Context, q querier) ([]transferTable, error) {
+	rows, err := q.QueryContext(ctx, `SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\_%' ESCAPE '\' ORDER BY name`)
+	if err != nil {
+		return nil, err
+	}
+	var names []string
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		if !skippedTables[n] {
+			names = append(names, n)
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	byName := map[string]*transferTable{}
+	parents := map[string][]string{}
+	for _, n := range names {
+		t := &transferTable{name: n}
+		cols, err := q.QueryContext(ctx, `SELECT name, pk FROM pragma_table_info(?) ORDER BY cid`, n)
+		if err != nil {
+			return nil, err
+		}
+		pks := map[int]string{}
+		for cols.Next() {
+			var c string
+			var pk int
+			if err := cols.Scan(&c, &pk); err != nil {
+				cols.Close()
+				return nil, err
+			}
+			t.cols = append(t.cols, c)
+			if pk > 0 {
+				pks[pk] = c
+			}
+		}
+		cols.Close()
+		for i := 1; i <= len(pks); i++ {
+			t.pk = append(t.pk, pks[i])
+		}
+		fks, err := q.QueryContext(ctx, `SELECT DISTINCT "table" FROM pragma_foreign_key_list(?)`, n)
+		if err != nil {
+			return nil, err
+		}
+		for fks.Next() {
+			var p string
+			if err := fks.Scan(&p); err != nil {
+				fks.Close()
+				return nil, err
+			}
+			if p != n {
+				parents[n] = append(parents[n], p)
+			}
+		}
+		fks.Close()
+		byName[n] = t
+	}
+	var order []transferTable
+	done := map[string]bool{}
+	var visit func(n string, depth int) error
+	visit = func(n string, depth int) error {
+		if done[n] || byName[n] == nil {
+			return nil
+		}
+		if depth > len(names) {
+			return fmt.Errorf("the foreign keys of table %s form a cycle", n)
+		}
+		for _, p := range parents[n] {
+			if err := visit(p, depth+1); err != nil {
+				return err
+			}
+		}
+		done[n] = true
+		order = append(order, *byName[n])
+		return nil
+	}
+	for _, n := range names {
+		if err := visit(n, 0); err != nil {
+			return nil, err
+		}
+	}
+	return order, nil
+}
+
+// Export writes the whole store into a new SQLite evidence file at path,
+// which must not exist: every evidence table row for row (the event log
+// byte for byte, so the copy has the same chain and head and passes nhi
+// verify), read in one consistent transaction and written in batches.
+// The file appears at path only once complete: it is written under a
+// temporary name beside it and renamed. docs/team.md.
+func (s *Store) Export(ctx context.Context, path string) (*TransferResult, error) {
+	if _, err := os.Lstat(path); err == nil {
+		return nil, fmt.Errorf("%s already exists; choose another file (nothing was written)", path)
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("cannot write %s: %w", path, unwrapPathError(err))
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".partial-*")
+	if err != nil {
+		return nil, fmt.Errorf("cannot write beside %s: %w", path, unwrapPathError(err))
+	}
+	tmpPath := tmp.Name()
+	tmp.Close()
+	os.Remove(tmpPath) // Open creates it, 0600, as every evidence file
+	cleanup := func() {
+		for _, p := range []string{tmpPath, tmpPath + "-wal", tmpPath + "-shm"} {
+			os.Remove(p)
+		}
+	}
+	dst, err := Open(ctx, tmpPath, OpenOptions{Create: true, Now: s.clock})
+	if err != nil {
+		cleanup()
+		return nil, err
+	}
+	res, err := s.exportInto(ctx, dst)
+	if cerr := dst.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		cleanup()
+		return nil, err
+	}
+	// Link, not rename: it fails, rather than replaces, when another
+	// process created path meanwhile.
+	if err := os.Link(tmpPath, path); err != nil {
+		cleanup()
+		return nil, fmt.Errorf("cannot create %s: %w (nothing was written)", path, unwrapPathError(err))
+	}
+	cleanup()
+	return res, nil
+}
+
+func (s *Store) exportInto(ctx context.Context, dst *Store) (*TransferResult, error) {
+	src, err := s.readSnapshotTx(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer src.Rollback()
+	tables, err := transferTables(ctx, dst.db)
+	if err != nil {
+		return nil, fmt.Errorf("reading the tables of the new file: %w", err)
+	}
+	tx, err := dst.beginWrite(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+	res, err := copyTables(ctx, src, tx, dst.engine, tables)
+	if err != nil {
+		return nil, err
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// readSnapshotTx is a transaction that reads the whole store as of one
+// moment: REPEATABLE READ on PostgreSQL, whose writers go on meanwhile;
+// on SQLite, a transaction, whose reads all see one state of the file
+// (write-ahead log mode; a store opened for writing also holds the write
+// lock, the DSN's _txlock, while it lasts).
+func (s *Store) readSnapshotTx(ctx context.Context) (*sql.Tx, error) {
+	if s.engine == enginePostgres {
+		return s.db.BeginTx(ctx, &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true})
+	}
+	return s.db.BeginTx(ctx, nil)
+}
+
+// copyTables copies the evidence keys of meta and every table of tables
+// from src to dst. A row whose key dst already holds is updated only
+// where it differs: the append-only triggers then refuse a difference in
+// the log or a finished snapshot, which is what Import relies on.
+func copyTables(ctx context.Context, src querier, dst *sql.Tx, dstEngine engine, tables []transferTable) (*TransferResult, error) {
+	res := &TransferResult{Rows: map[string]int64{}}
+	for _, t := range tables {
+		n, err := copyTable(ctx, src, dst, t)
+		if err != nil {
+			return nil, fmt.Errorf("copying table %s: %w", t.name, err)
+		}
+		res.Rows[t.name] = n
+		if dstEngine == enginePostgres && len(t.pk) == 1 {
+			// Rows inserted with their ids leave an identity column's
+			// sequence behind; the next snapshot would collide.
+			var seq sql.NullString
+			if err := dst.QueryRowContext(ctx, `SELECT pg_get_serial_sequence(?, ?)`, t.name, t.pk[0]).Scan(&seq); err != nil {
+				return nil, fmt.Errorf("reading the id sequence of %s: %w", t.name, err)
+			}
+			if seq.Valid {
+				if _, err := dst.ExecContext(ctx, `SELECT setval(?::regclass, m) FROM (SELECT max(`+t.pk[0]+`) AS m FROM `+t.name+`) x WHERE m IS NOT NULL`, seq.String); err != nil {
+					return nil, fmt.Errorf("advancing the id sequence of %s: %w", t.name, err)
+				}
+			}
+		}
+	}
+	meta := transferTable{name: "meta", cols: []string{"key", "value"}, pk: []string{"key"}}
+	if _, err := copyRows(ctx, src, dst, meta, `SELECT key, value FROM meta WHERE key <> 'application' AND key NOT LIKE 'schema.%' AND key NOT LIKE 'snapshot.lock %' ORDER BY key`); err != nil {
+		return nil, fmt.Errorf("copying the log head: %w", err)
+	}
+	err := src.QueryRowContext(ctx, `SELECT count(*), coalesce((SELECT hash FROM events ORDER BY seq DESC LIMIT 1), '') FROM events`).Scan(&res.Events, &res.Head)
+	return res, err
+}
+
+func copyTable(ctx context.Context, src querier, dst *sql.Tx, t transferTable) (int64, error) {
+	order := ""
+	if len(t.pk) > 0 {
+		order = " ORDER BY " + strings.Join(t.pk, ", ")
+	}
+	return copyRows(ctx, src, dst, t, `SELECT `+strings.Join(t.cols, ", ")+` FROM `+t.name+order)
+}
+
+// maxParams keeps a batch under both engines' limits on bound values
+// (SQLite's 32766, PostgreSQL's 65535).
+const maxParams = 30000
+
+// copyRows streams the rows query selects from src into t on dst, in
+// multi-row INSERTs of at most 500 rows, holding one batch in memory.
+func copyRows(ctx context.Context, src querier, dst *sql.Tx, t transferTable, query string) (int64, error) {
+	rows, err := src.QueryContext(ctx, query)
+	if err != nil {
+		return 0, err
+	}
+	defer rows.Close()
+	per := min(500, maxParams/len(t.cols))
+	var (
+		n     int64
+		batch = make([]any, 0, per*len(t.cols))
+		stmts = map[int]*sql.Stmt{}
+	)
+	defer func() {
+		for _, st := range stmts {
+			st.Close()
+		}
+	}()
+	flush := func() error {
+		k := len(batch) / len(t.cols)
+		if k == 0 {
+			return nil
+		}
+		st := stmts[k]
+		if st == nil {
+			var err error
+			if st, err = dst.PrepareContext(ctx, insertSQL(t, k)); err != nil {
+				return err
+			}
+			stmts[k] = st
+		}
+		if _, err := st.ExecContext(ctx, batch...); err != nil {
+			return err
+		}
+		n += int64(k)
+		batch = batch[:0]
+		return nil
+	}
+	vals := make([]any, len(t.cols))
+	ptrs := make([]any, len(t.cols))
+	for i := range vals {
+		ptrs[i] = &vals[i]
+	}
+	for rows.Next() {
+		if err := rows.Scan(ptrs...); err != nil {
+			return n, err
+		}
+		for _, v := range vals {
+			if b, ok := v.([]byte); ok {
+				v = append([]byte(nil), b...) // the driver reuses its buffer
+			}
+			batch = append(batch, v)
+		}
+		if len(batch) == per*len(t.cols) {
+			if err := flush(); err != nil {
+				return n, err
+			}
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return n, err
+	}
+	return n, flush()
+}
+
+// insertSQL is an INSERT of k rows into t that, for a key already there,
+// updates the row only where a column differs (IS DISTINCT FROM, on both
+// engines), so an identical row is left alone.
+func insertSQL(t transferTable, k int) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "INSERT INTO %s (%s) VALUES ", t.name, strings.Join(t.cols, ", "))
+	row := "(" + strings.TrimSuffix(strings.Repeat("?, ", len(t.cols)), ", ") + ")"
+	for i := range k {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(row)
+	}
+	if len(t.pk) == 0 {
+		return b.String()
+	}
+	isPK := map[string]bool{}
+	for _, c := range t.pk {
+		isPK[c] = true
+	}
+	var set, differs []string
+	for _, c := range t.cols {
+		if !isPK[c] {
+			set = append(set, c+" = excluded."+c)
+			differs = append(differs, t.name+"."+c+" IS DISTINCT FROM excluded."+c)
+		}
+	}
+	fmt.Fprintf(&b, " ON CONFLICT (%s) DO ", strings.Join(t.pk, ", "))
+	if len(set) == 0 {
+		b.WriteString("NOTHING")
+		return b.String()
+	}
+	fmt.Fprintf(&b, "UPDATE SET %s WHERE %s", strings.Join(set, ", "), strings.Join(differs, " OR "))
+	return b.String()
+}
+
+// Import copies the evidence of src, an SQLite evidence file, into s
+// (typically a shared PostgreSQL database), in one transaction that
+// holds the store's write lock. The store's log must be a prefix of the
+// file's (an empty log is one): the events it lacks are appended, and
+// every other row is copied, a row already there left alone when equal
+// and brought up to the file's state when not (the projections of the
+// events appended). When the logs differ at some event, Import returns
+// ErrChainsDiverge naming the first such event and writes nothing; when
+// the store's log already extends the file's, it writes nothing either
+// (AlreadyAhead). The caller verifies the file first (nhi db import does).
+func (s *Store) Import(ctx context.Context, src *Store) (*TransferResult, error) {
+	if src.engine != engineSQLite {
+		return nil, fmt.Errorf("import reads an SQLite evidence file; %s is a database (export it with nhi db export first)", src.path)
+	}
+	if s.readOnly {
+		return nil, fmt.Errorf("%w: %s is open read-only", ErrReadOnly, s.path)
+	}
+	from, err := src.db.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer from.Rollback()
+	tables, err := transferTables(ctx, from)
+	if err != nil {
+		return nil, fmt.Errorf("reading the tables of %s: %w", src.path, err)
+	}
+	tx, err := s.beginWrite(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+	have, fileLen, err := compareLogs(ctx, tx, from, s.path, src.path)
+	if err != nil {
+		return nil, err
+	}
+	if have > fileLen {
+		return &TransferResult{AlreadyAhead: true, StoreEvents: have, Rows: map[string]int64{}}, nil
+	}
+	res, err := copyTables(ctx, from, tx, s.engine, tables)
+	if err != nil {
+		return nil, fmt.Errorf("%w; nothing was written to %s", err, s.path)
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, err
+	}
+	res.StoreEvents = have
+	res.Events -= have
+	return res, nil
+}
+
+// compareLogs walks the store's log and the file's side by side and
+// returns their lengths, or ErrChainsDiverge at the first event (by seq)
+// whose hash differs or that one of them lacks within the shorter.
+func compareLogs(ctx context.Context, store, file querier, storeName, fileName string) (storeLen, fileLen int64, err error) {
+	if err := store.QueryRowContext(ctx, `SELECT count(*) FROM events`).Scan(&storeLen); err != nil {
+		return 0, 0, err
+	}
+	if err := file.QueryRowContext(ctx, `SELECT count(*) FROM events`).Scan(&fileLen); err != nil {
+		return 0, 0, err
+	}
+	a, err := store.QueryContext(ctx, `SELECT seq, type, hash FROM events ORDER BY seq`)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer a.Close()
+	b, err := file.QueryContext(ctx, `SELECT seq, type, hash FROM events ORDER BY seq`)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer b.Close()
+	for a.Next() {
+		var sa, sb int64
+		var ta, tb, ha, hb string
+		if err := a.Scan(&sa, &ta, &ha); err != nil {
+			return 0, 0, err
+		}
+		if !b.Next() {
+			break // the file's log is a prefix of the store's
+		}
+		if err := b.Scan(&sb, &tb, &hb); err != nil {
+			return 0, 0, err
+		}
+		if sa != sb || ha != hb {
+			return 0, 0, fmt.Errorf("%w at event %d: %s holds event %d %s (hash %s), %s holds event %d %s (hash %s); nothing was written",
+				ErrChainsDiverge, min(sa, sb), storeName, sa, ta, shortHash(ha), fileName, sb, tb, shortHash(hb))
+		}
+	}
+	if err := a.Err(); err != nil {
+		return 0, 0, err
+	}
+	return storeLen, fileLen, b.Err()
+}
+
+func shortHash(h string) string {
+	if len(h) > 12 {
+		return h[:12] + "…"
+	}
+	return h
+}

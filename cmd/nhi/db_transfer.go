@@ -1,0 +1,203 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/spf13/cobra"
+
+	"github.com/nhi-audit/nhi/audit"
+	"github.com/nhi-audit/nhi/campaigns"
+)
+
+func newDBCmd(a *app) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "db",
+		Short: "Move the evidence between a shared database and evidence files",
+		Long: `db moves evidence between stores: nhi db export writes the store named by --db
+(a PostgreSQL database or a file) into a new, self-contained evidence file with
+the same event log, and nhi db import brings an evidence file into the store.
+See docs/team.md.`,
+	}
+	cmd.AddCommand(newDBExportCmd(a), newDBImportCmd(a))
+	return cmd
+}
+
+func newDBExportCmd(a *app) *cobra.Command {
+	var to string
+	var at int64
+	var force bool
+	cmd := &cobra.Command{
+		Use:   "export --to FILE.db",
+		Short: "Write the store into a new evidence file that verifies on its own",
+		Long: `export writes the whole store named by --db (typically a shared PostgreSQL
+database) into FILE.db, a new SQLite evidence file: every snapshot, identity,
+owner, campaign and decision, and the event log byte for byte, so the file has
+the same chain and head and nhi verify passes on it alone. The store is read
+as of one moment while others go on writing. The file appears only once
+complete; an existing FILE.db is refused unless --force.
+
+The connectors' request cache (http_cache) is not copied: it is not evidence.
+
+--at EVENT (the store as of an earlier event) is refused: the owners, people
+and campaign tables keep only each row's latest state, so a file as of an
+earlier event would not be the store as it was. See docs/team.md.`,
+		Example: `  nhi db export --db postgres://nhi@db.example.com/nhi --to evidence-2026-Q4.db
+  nhi verify --db evidence-2026-Q4.db`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if to == "" {
+				return usageError{cmd.CommandPath(), errors.New("pass --to FILE.db, the evidence file to write")}
+			}
+			if audit.IsPostgresURL(to) {
+				return usageError{cmd.CommandPath(), errors.New("--to names the evidence file to write, not a database; to fill a database, run nhi db import --from FILE.db against it")}
+			}
+			if cmd.Flags().Changed("at") {
+				return fmt.Errorf("--at %d: a file as of an earlier event cannot be written faithfully: the owners, people and campaign tables keep only each row's latest state; export the whole store (its head is printed) and cite that head, nothing was written", at)
+			}
+			if force {
+				if same(to, a.db) {
+					return fmt.Errorf("--to %s is the store being exported; choose another file", to)
+				}
+				for _, p := range []string{to, to + "-wal", to + "-shm"} {
+					if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
+						return fmt.Errorf("--force: cannot remove %s: %w", p, err)
+					}
+				}
+			} else if _, err := os.Lstat(to); err == nil {
+				return fmt.Errorf("%s already exists; choose another file, or pass --force to replace it (nothing was written)", to)
+			}
+			ctx := cmd.Context()
+			st, err := a.open(ctx, audit.OpenOptions{ReadOnly: true})
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			res, err := st.Export(ctx, to)
+			if err != nil {
+				return err
+			}
+			r, err := verifyStore(ctx, to)
+			if err != nil {
+				return err
+			}
+			if r.Head != res.Head {
+				return fmt.Errorf("%s was written but its head %s is not the store's %s: report this", to, r.Head, res.Head)
+			}
+			fmt.Fprintf(a.stdout, "Wrote %s from %s: %d events, chain head %s; %d snapshots, %d identities, %d observations\n",
+				to, st.Path(), res.Events, headOrNone(res.Head), res.Rows["snapshots"], res.Rows["identities"], res.Rows["observations"])
+			fmt.Fprintf(a.stdout, "OK %s verifies on its own (nhi verify --db %s)\n", to, to)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&to, "to", "", "the new evidence file to write")
+	cmd.Flags().Int64Var(&at, "at", 0, "the store as of this event (refused: see the help)")
+	cmd.Flags().BoolVar(&force, "force", false, "replace FILE.db if it exists")
+	return cmd
+}
+
+func newDBImportCmd(a *app) *cobra.Command {
+	var from string
+	cmd := &cobra.Command{
+		Use:   "import --from FILE.db",
+		Short: "Bring an evidence file into the store, if their logs agree",
+		Long: `import copies the evidence file FILE.db into the store named by --db
+(typically a shared PostgreSQL database). The file is verified first, as nhi
+verify does; a file that fails is refused. Into an empty store everything is
+copied. When the store's event log is a prefix of the file's (the file went on
+from an export of the store, or is the same), the events it lacks are appended
+and the other rows brought to the file's state. When the two logs differ at
+some event, import refuses, naming the first such event, and writes nothing:
+everything happens in one transaction. When the store's log already extends
+the file's, there is nothing to import. See docs/team.md.`,
+		Example: `  nhi db import --db postgres://nhi@db.example.com/nhi --from auditor.db`,
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if from == "" {
+				return usageError{cmd.CommandPath(), errors.New("pass --from FILE.db, the evidence file to import")}
+			}
+			if audit.IsPostgresURL(from) {
+				return usageError{cmd.CommandPath(), errors.New("--from names an evidence file; export a database to one first with nhi db export")}
+			}
+			if same(from, a.db) {
+				return fmt.Errorf("--from %s is the store itself; nothing to import", from)
+			}
+			ctx := cmd.Context()
+			r, err := verifyStore(ctx, from)
+			if err != nil {
+				return fmt.Errorf("%w; nothing was imported", err)
+			}
+			src, err := audit.Open(ctx, from, audit.OpenOptions{ReadOnly: true})
+			if err != nil {
+				return err
+			}
+			defer src.Close()
+			st, err := a.open(ctx, audit.OpenOptions{Create: true})
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			res, err := st.Import(ctx, src)
+			if err != nil {
+				return err
+			}
+			if res.AlreadyAhead {
+				fmt.Fprintf(a.stdout, "Nothing to import: the log of %s (%d events) already extends %s's (%d events, head %s)\n",
+					st.Path(), res.StoreEvents, from, r.Events, headOrNone(r.Head))
+				return nil
+			}
+			fmt.Fprintf(a.stdout, "Imported %s into %s: %d events appended after the %d it held; chain head %s\n",
+				from, st.Path(), res.Events, res.StoreEvents, headOrNone(res.Head))
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&from, "from", "", "the evidence file to import")
+	return cmd
+}
+
+// verifyStore runs nhi verify's checks of the log, the snapshots and the
+// campaigns on the evidence at where, and returns an error naming the
+// first problem.
+func verifyStore(ctx context.Context, where string) (*audit.VerifyResult, error) {
+	st, err := audit.Open(ctx, where, audit.OpenOptions{ReadOnly: true})
+	if err != nil {
+		return nil, err
+	}
+	defer st.Close()
+	r, err := st.Verify(ctx)
+	if err != nil {
+		return nil, err
+	}
+	problems, err := campaigns.Verify(ctx, st)
+	if err != nil {
+		return nil, err
+	}
+	r.Problems = append(r.Problems, problems...)
+	if !r.OK() {
+		return nil, fmt.Errorf("%s failed verification (%d problem(s)): %s", where, len(r.Problems), r.Problems[0])
+	}
+	return r, nil
+}
+
+// same reports whether two --db values name the same file.
+func same(a, b string) bool {
+	if audit.IsPostgresURL(a) || audit.IsPostgresURL(b) {
+		return a == b
+	}
+	fa, errA := os.Stat(a)
+	fb, errB := os.Stat(b)
+	if errA == nil && errB == nil {
+		return os.SameFile(fa, fb)
+	}
+	return filepath.Clean(a) == filepath.Clean(b)
+}
+
+func headOrNone(h string) string {
+	if h == "" {
+		return "(empty log)"
+	}
+	return h
+}
