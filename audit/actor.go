@@ -2,6 +2,8 @@ package audit
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"os/user"
@@ -48,4 +50,37 @@ func gitEmail() string {
 		return ""
 	}
 	return strings.TrimSpace(string(out))
+}
+
+// ErrActorMismatch is --as naming someone other than the database
+// session's role.
+var ErrActorMismatch = errors.New("--as names someone other than the database session's role")
+
+// SessionActor is who acts on a PostgreSQL store: the role the database
+// authenticated (session_user), not a name the command line gives
+// (docs/team.md). narrow, a name given with --as or NHI_REVIEWER, may
+// only narrow it: the role itself or another alias of the person the
+// directory of people says the role is, and is then the name returned;
+// anyone else is refused, naming both. On an evidence file it returns
+// narrow unchanged and ok false: the file has no session to authenticate.
+func (s *Store) SessionActor(ctx context.Context, narrow string) (actor string, ok bool, err error) {
+	if s.engine != enginePostgres {
+		return narrow, false, nil
+	}
+	var role string
+	if err := s.db.QueryRowContext(ctx, `SELECT session_user`).Scan(&role); err != nil {
+		return "", true, fmt.Errorf("asking the database who is connected: %w", err)
+	}
+	if narrow == "" {
+		return role, true, nil
+	}
+	dir, err := s.People(ctx)
+	if err != nil {
+		return "", true, err
+	}
+	if !dir.Same(narrow, role) {
+		return "", true, fmt.Errorf("%w: you are connected as database role %q and act as %q, whom the directory of people does not know as the same person, so nothing was written; connect as your own role, drop --as, or add %q to your aliases (docs/team.md)",
+			ErrActorMismatch, role, Printable(narrow), role)
+	}
+	return narrow, true, nil
 }

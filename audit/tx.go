@@ -36,7 +36,7 @@ func (s *Store) Write(ctx context.Context, fn func(*Tx) error) error {
 	var err error
 	for attempt := 0; attempt < 5; attempt++ {
 		if err = s.writeOnce(ctx, fn); !isBusy(err) {
-			return err
+			return s.permissionError(ctx, err)
 		}
 		select {
 		case <-ctx.Done():

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"context"
+	"net/url"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -55,8 +57,19 @@ func TestDBExportImportThroughPostgres(t *testing.T) {
 		t.Fatalf("the database verifies with head %s, the file %s", h, fileHead)
 	}
 
+	// The reviewer connects as their own role, which the database
+	// authenticates (docs/team.md): --as may only name that role.
+	must("db", "init", "--db", shared)
+	if err := pgtest.Shared(t).Exec(context.Background(), pgtest.DatabaseName(shared), `DO $$ BEGIN CREATE ROLE "rev@example.com" LOGIN;
+		EXCEPTION WHEN duplicate_object THEN NULL; END $$; GRANT nhi_reviewer TO "rev@example.com"`); err != nil {
+		t.Fatal(err)
+	}
+	u, _ := url.Parse(shared)
+	q := u.Query()
+	q.Set("user", "rev@example.com")
+	u.RawQuery = q.Encode()
 	must("decide", "q4", "--filter", "name:render.com", "decommission", "--reason", "unused", "--yes",
-		"--db", shared, "--as", "rev@example.com")
+		"--db", u.String(), "--as", "rev@example.com")
 	sharedHead := verifyHead(t, shared)
 	if sharedHead == fileHead {
 		t.Fatal("the decision on the database did not extend its log")

@@ -223,7 +223,8 @@ func (a *app) open(ctx context.Context, opts audit.OpenOptions) (*audit.Store, e
 // resolved (--as, NHI_REVIEWER, git user.email, the OS user). Once the file
 // has a directory of people, the name must be one of a person's aliases,
 // and the actor is that person (their e-mail); a name the directory does
-// not know is refused before anything is written. The caller closes the
+// not know is refused before anything is written. On PostgreSQL the name
+// is the database session's role (sessionName). The caller closes the
 // store.
 func (a *app) openAs(ctx context.Context, opts audit.OpenOptions) (*audit.Store, string, error) {
 	name, source := audit.ResolveActorSource(a.as)
@@ -234,12 +235,36 @@ func (a *app) openAs(ctx context.Context, opts audit.OpenOptions) (*audit.Store,
 	if err != nil {
 		return nil, "", err
 	}
+	name, source, err = a.sessionName(ctx, st, name, source)
+	if err != nil {
+		st.Close()
+		return nil, "", err
+	}
 	actor, err := resolvePerson(ctx, st, name, source)
 	if err != nil {
 		st.Close()
 		return nil, "", err
 	}
 	return st, actor, nil
+}
+
+// sessionName is who acts on st, given the name and source
+// ResolveActorSource found: on PostgreSQL the role the database
+// authenticated, which a name given with --as or NHI_REVIEWER may only
+// narrow (audit.Store.SessionActor, docs/team.md); on a file, the name.
+func (a *app) sessionName(ctx context.Context, st *audit.Store, name, source string) (string, string, error) {
+	narrow := ""
+	if source == "--as" || source == "NHI_REVIEWER" {
+		narrow = name
+	}
+	who, ok, err := st.SessionActor(ctx, narrow)
+	if err != nil || !ok {
+		return name, source, err
+	}
+	if narrow != "" {
+		return who, "the database session, narrowed by " + source, nil
+	}
+	return who, "the database session", nil
 }
 
 // resolvePerson turns the name someone acts under into the person the
@@ -286,10 +311,12 @@ func (a *app) openTUI(ctx context.Context, readOnly bool) error {
 	// The UI writes in the name of the person the directory knows; a name
 	// it does not know makes the session read-only in effect (every write
 	// is refused, saying why).
-	actor := audit.ResolveActor(a.as)
-	if person, err := resolvePerson(ctx, st, actor, "--as"); err == nil {
-		actor = person
-	} else {
+	actor, source := audit.ResolveActorSource(a.as)
+	actor, source, err = a.sessionName(ctx, st, actor, source)
+	if err == nil {
+		actor, err = resolvePerson(ctx, st, actor, source)
+	}
+	if err != nil {
 		fmt.Fprintf(a.stderr, "nhi: %v\n", err)
 		actor = ""
 	}

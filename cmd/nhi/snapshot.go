@@ -293,7 +293,10 @@ func (a *app) snapshot(ctx context.Context, wait bool, build func(snapshotEnv) (
 	}
 	fmt.Fprintf(a.stderr, "Reading %s/%s from %s ...\n", c.Source(), c.Account(), c.APIURL())
 	start := time.Now()
-	actor := audit.ResolveActor(a.as)
+	actor, source := audit.ResolveActorSource(a.as)
+	if actor, _, err = a.sessionName(ctx, st, actor, source); err != nil {
+		return err
+	}
 	if actor == "" {
 		actor = "nhi"
 	}

@@ -1,0 +1,183 @@
+package campaigns_test
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"os/exec"
+	"strings"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/nhi-audit/nhi/audit"
+	"github.com/nhi-audit/nhi/campaigns"
+	"github.com/nhi-audit/nhi/campaigns/campaignstest"
+	"github.com/nhi-audit/nhi/internal/pgtest"
+)
+
+// asRole is the URL of the database at u, connecting as role instead.
+func asRole(t *testing.T, u, role string) string {
+	t.Helper()
+	p, err := url.Parse(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := p.Query()
+	q.Set("user", role)
+	p.RawQuery = q.Encode()
+	return p.String()
+}
+
+// loginRole creates a login role granted group, as a DBA would for a
+// person (docs/team.md), and returns the URL that connects as it.
+func loginRole(t *testing.T, f *fixture, name, group string) string {
+	t.Helper()
+	srv := pgtest.Shared(t)
+	db := pgtest.DatabaseName(f.Path)
+	role := name + "_" + db // roles are the server's; databases are the test's
+	if err := srv.Exec(ctx, db, fmt.Sprintf(`CREATE ROLE %s LOGIN; GRANT %s TO %s`, role, group, role)); err != nil {
+		t.Fatal(err)
+	}
+	return asRole(t, f.Path, role)
+}
+
+// grants lists every table and column privilege the database grants nhi's
+// roles, to compare two runs of InitRoles.
+func grants(t *testing.T, f *fixture) string {
+	t.Helper()
+	c, err := pgx.Connect(ctx, f.Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close(ctx)
+	rows, err := c.Query(ctx, `SELECT grantee || ' ' || privilege_type || ' ' || table_name || '.' || column_name FROM information_schema.column_privileges
+		WHERE grantee LIKE 'nhi\_%' UNION ALL
+		SELECT grantee || ' ' || privilege_type || ' ' || table_name FROM information_schema.role_table_grants WHERE grantee LIKE 'nhi\_%'
+		ORDER BY 1`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.Join(got, "\n")
+}
+
+// A reviewer connected with their own role decides an item, and cannot
+// rewrite history even with a SQL client: UPDATE, DELETE and TRUNCATE of
+// the log and the snapshots are refused by the server, and the evidence
+// still verifies. An auditor reads and is refused every write with nhi's
+// message naming the role needed. nhi db init run twice changes nothing.
+func TestReviewerCannotRewriteHistory(t *testing.T) {
+	f := newFixtureOn(t, campaignstest.Postgres)
+	f.Snapshot(t, nil, population()...)
+	create(t, f, campaigns.Spec{Name: "q", Scope: "id:*", Reviewers: []string{"rita"}})
+
+	if _, err := f.Store.InitRoles(ctx); err != nil {
+		t.Fatal(err)
+	}
+	first := grants(t, f)
+	again, err := f.Store.InitRoles(ctx)
+	if err != nil || len(again) != 0 {
+		t.Fatalf("second InitRoles created %q, %v; want nothing", again, err)
+	}
+	if second := grants(t, f); second != first {
+		t.Errorf("second InitRoles changed the grants:\n%s\nthen\n%s", first, second)
+	}
+	for _, want := range []string{"nhi_reviewer UPDATE campaign_items.decision", "nhi_reviewer INSERT events", "nhi_auditor SELECT events"} {
+		if !strings.Contains(first, want) {
+			t.Errorf("grants lack %q:\n%s", want, first)
+		}
+	}
+	for _, line := range strings.Split(first, "\n") {
+		if f := strings.Fields(line); len(f) == 3 && (f[1] == "UPDATE" || f[1] == "DELETE" || f[1] == "TRUNCATE") &&
+			(f[2] == "events" || f[2] == "observations" || f[2] == "snapshots" || f[2] == "campaign_decisions") {
+			t.Errorf("a role may rewrite history: %s", line)
+		}
+	}
+
+	// The reviewer decides, through nhi, as their own database role.
+	rita := loginRole(t, f, "rita", audit.RoleReviewer)
+	st, err := audit.Open(ctx, rita, audit.OpenOptions{Now: f.Clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if _, err := campaigns.Decide(ctx, st, "rita", "q", keyID("api", "1"), campaigns.Keep, "still deploys api"); err != nil {
+		t.Fatalf("the reviewer's decision: %v", err)
+	}
+	if _, err := st.AddNotes(ctx, "rita", []string{keyID("api", "1")}, "asked the api team"); err != nil {
+		t.Fatalf("the reviewer's note: %v", err)
+	}
+
+	// Then tries to rewrite history behind nhi's back.
+	c, err := pgx.Connect(ctx, rita)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close(ctx)
+	for _, q := range []string{
+		`UPDATE events SET actor = 'sam'`,
+		`DELETE FROM events WHERE seq > 1`,
+		`TRUNCATE events`,
+		`UPDATE event_signatures SET signature = ''`,
+		`UPDATE observations SET permissions = '{}'`,
+		`DELETE FROM observations`,
+		`TRUNCATE observations CASCADE`,
+		`UPDATE snapshots SET status = 'failed'`,
+		`DELETE FROM snapshots`,
+		`UPDATE campaign_decisions SET decision = 'decommission'`,
+		`DELETE FROM campaign_decisions`,
+		`UPDATE campaign_items SET owner = 'rita'`, // only the decision columns
+		`DELETE FROM campaign_items`,
+		`UPDATE meta SET key = 'x' WHERE key = 'log_head'`,
+	} {
+		_, err := c.Exec(ctx, q)
+		var pe *pgconn.PgError
+		if !errors.As(err, &pe) || pe.Code != "42501" {
+			t.Errorf("as the reviewer, %s: %v; want permission denied (42501)", q, err)
+		}
+	}
+	// And with psql, the client a DBA would hand out.
+	if psql, err := exec.LookPath("psql"); err == nil {
+		out, err := exec.Command(psql, "-X", "-v", "ON_ERROR_STOP=1", "-d", rita, "-c", "DELETE FROM events").CombinedOutput()
+		if err == nil || !strings.Contains(string(out), "permission denied for table events") {
+			t.Errorf("psql as the reviewer, DELETE FROM events: %v\n%s", err, out)
+		}
+	} else {
+		t.Log("no psql on PATH: the refusal was checked through pgx only")
+	}
+
+	r, err := f.Store.Verify(ctx)
+	if err != nil || !r.OK() {
+		t.Fatalf("verify after the reviewer's attempts: %v %v", err, r.Problems)
+	}
+	if it := item(t, get(t, f, "q"), keyID("api", "1")); it.Decision != campaigns.Keep {
+		t.Errorf("the reviewer's decision is %q, want keep", it.Decision)
+	}
+
+	// The auditor reads, and is told which role a write needs.
+	auditor := loginRole(t, f, "audra", audit.RoleAuditor)
+	ast, err := audit.Open(ctx, auditor, audit.OpenOptions{Now: f.Clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ast.Close()
+	if c, err := campaigns.Get(ctx, ast, "q"); err != nil || len(c.Items) != len(population()) {
+		t.Fatalf("the auditor reading the campaign: %v", err)
+	}
+	if r, err := ast.Verify(ctx); err != nil || !r.OK() {
+		t.Fatalf("the auditor verifying: %v", err)
+	}
+	_, err = ast.AddNotes(ctx, "audra", []string{keyID("api", "1")}, "looked")
+	if !errors.Is(err, audit.ErrNotPermitted) || !strings.Contains(err.Error(), "nhi_reviewer") || !strings.Contains(err.Error(), "GRANT nhi_reviewer TO audra_") {
+		t.Errorf("the auditor's note: %v; want ErrNotPermitted naming nhi_reviewer and the grant", err)
+	}
+	_, err = campaigns.Decide(ctx, ast, "audra", "q", keyID("api", "2"), campaigns.Keep, "x")
+	if !errors.Is(err, audit.ErrNotPermitted) {
+		t.Errorf("the auditor's decision: %v; want ErrNotPermitted", err)
+	}
+}
