@@ -338,27 +338,11 @@ func (p *ownerPrompt) View(width int) string {
 	case len(ms) == 0:
 		b.WriteString("no known owner starts with that; enter sets it as typed")
 	default:
-		b.WriteString("tab: ")
-		room := width - 7
+		labels := make([]string, len(ms))
 		for k, c := range ms {
-			item := audit.Printable(c.owner)
-			if c.why != "" {
-				item += " (" + audit.Printable(c.why) + ")"
-			}
-			if k > 0 {
-				item = " · " + item
-			}
-			more := ""
-			if k+1 < len(ms) {
-				more = " · +" + strconv.Itoa(len(ms)-k-1) + " more"
-			}
-			if k > 0 && textWidth(item)+textWidth(more) > room {
-				b.WriteString(" · +" + strconv.Itoa(len(ms)-k) + " more")
-				break
-			}
-			b.WriteString(item)
-			room -= textWidth(item)
+			labels[k] = completionLabel(c.owner, c.why)
 		}
+		writeCompletions(&b, width-7, labels)
 	}
 	return truncate(line, width) + "\n" + theme.Muted.Render(truncate(b.String(), width))
 }
@@ -425,4 +409,35 @@ func (p *reasonPrompt) Lines() int { return 2 }
 
 func (p *reasonPrompt) Keys() help.KeyMap {
 	return promptKeys{key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", cmp.Or(p.enter, "next"))), keyCancel}
+}
+
+// completionLabel is how a completion is offered: its text, and why in
+// brackets when there is a why.
+func completionLabel(text, why string) string {
+	if why == "" {
+		return audit.Printable(text)
+	}
+	return audit.Printable(text) + " (" + audit.Printable(why) + ")"
+}
+
+// writeCompletions writes "tab: a · b · +N more" into b: as many labels
+// as fit in room columns, then how many were left out. The owner and the
+// transfer prompts share it, so both offer completions the same way.
+func writeCompletions(b *strings.Builder, room int, labels []string) {
+	b.WriteString("tab: ")
+	for k, item := range labels {
+		if k > 0 {
+			item = " · " + item
+		}
+		more := ""
+		if k+1 < len(labels) {
+			more = " · +" + strconv.Itoa(len(labels)-k-1) + " more"
+		}
+		if k > 0 && textWidth(item)+textWidth(more) > room {
+			b.WriteString(" · +" + strconv.Itoa(len(labels)-k) + " more")
+			break
+		}
+		b.WriteString(item)
+		room -= textWidth(item)
+	}
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/charmbracelet/bubbles/help"
@@ -187,28 +186,13 @@ func (p *transferPrompt) View(width int) string {
 	case len(cs) == 0:
 		hint = theme.Muted.Render("  no active person starts with that (the leaver and those who left are not offered)")
 	default:
-		var b strings.Builder
-		b.WriteString("  tab: ")
-		room := width - 7
+		labels := make([]string, len(cs))
 		for k, c := range cs {
-			item := audit.Printable(c.Email)
-			if c.Name != "" {
-				item += " (" + audit.Printable(c.Name) + ")"
-			}
-			if k > 0 {
-				item = " · " + item
-			}
-			more := ""
-			if k+1 < len(cs) {
-				more = " · +" + strconv.Itoa(len(cs)-k-1) + " more"
-			}
-			if k > 0 && textWidth(item)+textWidth(more) > room {
-				b.WriteString(" · +" + strconv.Itoa(len(cs)-k) + " more")
-				break
-			}
-			b.WriteString(item)
-			room -= textWidth(item)
+			labels[k] = completionLabel(c.Email, c.Name)
 		}
+		var b strings.Builder
+		b.WriteString("  ")
+		writeCompletions(&b, width-7, labels)
 		hint = theme.Muted.Render(truncate(b.String(), width))
 	}
 	return truncate(line, width) + "\n" + truncate(hint, width)
