@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"os"
 	"strings"
 	"time"
 
@@ -18,8 +17,8 @@ func newPeopleSyncCmd(a *app) *cobra.Command {
 		Short: "Add or update people from a source's members",
 	}
 	var (
-		org, apiURL, appKey string
-		appID, installation int64
+		org                 string
+		auth                githubAuth
 		dryRun, markLeavers bool
 	)
 	gh := &cobra.Command{
@@ -53,34 +52,15 @@ e-mails needs an organization owner's token (classic scope read:org).`,
 			usage := func(format string, args ...any) error {
 				return usageError{cmd.CommandPath(), fmt.Errorf(format, args...)}
 			}
-			switch {
-			case org == "":
+			if org == "" {
 				return usage("--org is required")
-			case appKey != "" && appID == 0:
-				return usage("--app-key needs --app-id")
-			case appID != 0 && appKey == "":
-				return usage("--app-id needs --app-key (the App's private key, a .pem file)")
-			case installation != 0 && appID == 0:
-				return usage("--installation-id needs --app-id and --app-key")
 			}
-			if apiURL != "" {
-				if err := ghconn.CheckAPIURL(apiURL); err != nil {
-					return usageError{cmd.CommandPath(), err}
-				}
+			if err := auth.check(); err != nil {
+				return usageError{cmd.CommandPath(), err}
 			}
-			opts := ghconn.Options{APIURL: apiURL}
-			if appID != 0 {
-				pemBytes, err := os.ReadFile(appKey)
-				if err != nil {
-					return fmt.Errorf("cannot read the GitHub App's private key: %w", err)
-				}
-				opts.App = &ghconn.AppAuth{AppID: appID, PrivateKey: pemBytes, InstallationID: installation}
-			} else {
-				token, err := githubToken(cmd.Context())
-				if err != nil {
-					return err
-				}
-				opts.Token = token
+			opts, err := auth.options(cmd.Context())
+			if err != nil {
+				return err
 			}
 			// Who acts is checked before GitHub is asked anything.
 			st, actor, err := a.openAs(cmd.Context(), audit.OpenOptions{ReadOnly: dryRun, Create: !dryRun})
@@ -117,10 +97,7 @@ e-mails needs an organization owner's token (classic scope read:org).`,
 	}
 	f := gh.Flags()
 	f.StringVar(&org, "org", "", "organisation login (required)")
-	f.StringVar(&apiURL, "api-url", "", "REST API base URL (default https://api.github.com/)")
-	f.Int64Var(&appID, "app-id", 0, "authenticate as this GitHub App (needs --app-key)")
-	f.StringVar(&appKey, "app-key", "", "the GitHub App's private key (PEM file); read, never stored")
-	f.Int64Var(&installation, "installation-id", 0, "the App's installation on the organisation (default: looked up)")
+	auth.addFlags(f)
 	f.BoolVar(&dryRun, "dry-run", false, "read GitHub and print what would change; write nothing")
 	f.BoolVar(&markLeavers, "mark-leavers", false, "mark people an earlier sync recorded who are no longer members as left (today)")
 	cmd.AddCommand(gh)

@@ -146,11 +146,11 @@ func newSnapshotCmd(a *app) *cobra.Command {
 		Short: "Read every non-human identity of a source into the evidence file",
 	}
 	var (
-		org, apiURL, appKey string
-		appID, installation int64
-		concurrency         int
-		noWait, wait        bool
-		maxWait             time.Duration
+		org          string
+		auth         githubAuth
+		concurrency  int
+		noWait, wait bool
+		maxWait      time.Duration
 	)
 	gh := &cobra.Command{
 		Use:   "github --org ORG",
@@ -196,34 +196,17 @@ costs little of the rate limit.`,
 				return usage("--org is required")
 			case concurrency < 1 || concurrency > 64:
 				return usage("--concurrency must be between 1 and 64")
-			case appKey != "" && appID == 0:
-				return usage("--app-key needs --app-id")
-			case appID != 0 && appKey == "":
-				return usage("--app-id needs --app-key (the App's private key, a .pem file)")
-			case installation != 0 && appID == 0:
-				return usage("--installation-id needs --app-id and --app-key")
 			}
 			// Checked before the evidence file is created: a mistyped URL
 			// leaves nothing behind.
-			if apiURL != "" {
-				if err := ghconn.CheckAPIURL(apiURL); err != nil {
-					return usageError{cmd.CommandPath(), err}
-				}
+			if err := auth.check(); err != nil {
+				return usageError{cmd.CommandPath(), err}
 			}
-			opts := ghconn.Options{APIURL: apiURL, Concurrency: concurrency, NoWait: noWait, MaxWait: maxWait}
-			if appID != 0 {
-				pemBytes, err := os.ReadFile(appKey)
-				if err != nil {
-					return fmt.Errorf("cannot read the GitHub App's private key: %w", err)
-				}
-				opts.App = &ghconn.AppAuth{AppID: appID, PrivateKey: pemBytes, InstallationID: installation}
-			} else {
-				token, err := githubToken(cmd.Context())
-				if err != nil {
-					return err
-				}
-				opts.Token = token
+			opts, err := auth.options(cmd.Context())
+			if err != nil {
+				return err
 			}
+			opts.Concurrency, opts.NoWait, opts.MaxWait = concurrency, noWait, maxWait
 			return a.snapshot(cmd.Context(), wait, func(env snapshotEnv) (connectors.Connector, error) {
 				opts.Cache, opts.Progress, opts.OwnerTeams = env.cache, env.progress, env.ownerTeams
 				return ghconn.NewConnector(org, opts)
@@ -232,10 +215,7 @@ costs little of the rate limit.`,
 	}
 	f := gh.Flags()
 	f.StringVar(&org, "org", "", "organisation login (required)")
-	f.StringVar(&apiURL, "api-url", "", "REST API base URL (default https://api.github.com/)")
-	f.Int64Var(&appID, "app-id", 0, "authenticate as this GitHub App (needs --app-key)")
-	f.StringVar(&appKey, "app-key", "", "the GitHub App's private key (PEM file); read, never stored")
-	f.Int64Var(&installation, "installation-id", 0, "the App's installation on the organisation (default: looked up)")
+	auth.addFlags(f)
 	f.IntVar(&concurrency, "concurrency", ghconn.DefaultConcurrency, "how many repositories to read at once")
 	f.BoolVar(&noWait, "no-wait", false, "when a rate limit (primary or secondary) asks to wait, stop (resumable) instead")
 	f.DurationVar(&maxWait, "max-wait", 0, "stop (resumable) rather than wait longer than this for a rate limit (default: 15m for a secondary limit, the reset for the primary)")
