@@ -622,10 +622,10 @@ func bulk(ctx context.Context, st *audit.Store, actor, campaign, expr, action st
 				why = append(why, fmt.Sprintf("%d matching item(s) are yours to be decided by another reviewer", n))
 			}
 			if res.SkippedDecided > 0 {
-				why = append(why, fmt.Sprintf("%d are decided (--include-decided changes them)", res.SkippedDecided))
+				why = append(why, fmt.Sprintf("%d already decided (--include-decided changes them)", res.SkippedDecided))
 			}
 			if n := res.NotMine + res.Unassigned; n > 0 {
-				why = append(why, fmt.Sprintf("%d are other reviewers' or nobody's (--all-reviewers decides them)", n))
+				why = append(why, fmt.Sprintf("%d assigned to other reviewers or to nobody (--all-reviewers decides them)", n))
 			}
 			if len(why) > 0 {
 				msg += "; " + strings.Join(why, ", ")

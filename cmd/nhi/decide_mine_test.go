@@ -43,7 +43,7 @@ func TestBulkDecideMineOnly(t *testing.T) {
 		}
 	}
 	// Nothing of hers left: the refusal says why, and what decides the rest.
-	refused(t, 1, "are other reviewers' or nobody's (--all-reviewers decides them)",
+	refused(t, 1, fmt.Sprintf("%d assigned to other reviewers or to nobody (--all-reviewers decides them)", len(sams)),
 		"decide", "q", "--filter", "id:*", "keep", "--reason", "in use", "--yes", "--db", db, "--as", "rita@acme.test")
 
 	// --all-reviewers: sam's items too, but not one rita owns.
