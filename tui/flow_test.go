@@ -53,7 +53,9 @@ var busyMarks = []string{"filtering…", "reading identities…", "being recompu
 // want and no background work is shown.
 func (r *recorder) waitFor(t *testing.T, want ...string) string {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
+	// Not a speed limit: a frame that has not come in this long is one
+	// that will not come (a slow machine under -race needs more than 5 s).
+	deadline := time.Now().Add(60 * time.Second)
 	for {
 		f := r.last()
 		ok := true
