@@ -47,7 +47,9 @@ func TestGoldenReviewerPath(t *testing.T) {
 	checkGolden(t, "review_2_filter_100x30.txt", r.waitFor(t, "filter scope:acme/api", "> "))
 
 	key(tea.KeyEnter)
-	detail := r.waitFor(t, "esc/q back", "Kind ")
+	// The detail settles once its trail and changes are read: the golden
+	// is that settled screen, 45 lines.
+	detail := r.waitFor(t, "esc/q back", "Kind ", "of 45")
 	checkGolden(t, "review_3_detail_100x30.txt", detail)
 	name := detailName(t, detail)
 
@@ -61,7 +63,8 @@ func TestGoldenReviewerPath(t *testing.T) {
 	tm.Type("u")
 	r.waitFor(t, "[y/N]")
 	tm.Type("y")
-	checkGolden(t, "review_6_undone_100x30.txt", r.waitFor(t, "Undone: decision keep for "+name+" in 2025-Q2"))
+	// Settled once the detail is read again after the undo: 46 lines.
+	checkGolden(t, "review_6_undone_100x30.txt", r.waitFor(t, "Undone: decision keep for "+name+" in 2025-Q2", "of 46"))
 
 	key(tea.KeyEsc) // back to my queue
 	r.waitFor(t, "filter scope:acme/api", "My items ")
