@@ -194,3 +194,70 @@ func TestLiveUpdateOwners(t *testing.T) {
 		t.Errorf("the other process's owner is not on the row after a poll: %q", row)
 	}
 }
+
+// The campaigns view opened while a read of the campaigns is on its way
+// (the watch's, after another process wrote) shows that read's answer,
+// even when it arrives before the view is on screen: :campaigns starts
+// no second read while one is on its way, so a view that missed the
+// answer said "reading campaigns…" for good (TestGoldenReviewerPath
+// stuck there under -race).
+func TestCampaignsViewOpenedDuringARead(t *testing.T) {
+	e := newEvidence(t)
+	if _, err := campaigns.Create(context.Background(), e.store, "lead@example.com", campaigns.Spec{
+		Name: "2025-Q2", Scope: "scope:acme/api", Due: testNow.AddDate(0, 0, 14).Format("2006-01-02"),
+		Reviewers: []string{testActor}, AllowPartial: true,
+	}); err != nil {
+		t.Fatal(err)
+	}
+	m := e.model(t, 100, 30, Options{Actor: testActor, Reviewer: campaignsReviewer{e.store}})
+	onItsWay := m.loadCampaigns()
+	press(t, m, ":", "campaigns")
+	_, open := m.Update(keyMsg("enter")) // the view comes as a message
+	send(t, m, onItsWay())               // the read answers first
+	run(t, m, open, 0)
+	v := m.View()
+	if strings.Contains(v, "reading campaigns…") || !strings.Contains(v, "Campaigns 1") || !strings.Contains(v, "0/2 0%") {
+		t.Errorf("the campaigns view after the read answered:\n%s", v)
+	}
+}
+
+// A read of the campaigns that began before another process decided
+// answers with the progress before that decision; the poll that saw the
+// decision came while it was on its way, so another read follows it and
+// the view shows the decision (it stayed at the old progress until the
+// next write, and TestGoldenReviewerPath waited for it).
+func TestCampaignsReadAgainAfterAStaleRead(t *testing.T) {
+	ctx := context.Background()
+	e := newEvidence(t)
+	if _, err := campaigns.Create(ctx, e.store, "lead@example.com", campaigns.Spec{
+		Name: "2025-Q2", Scope: "scope:acme/api", Due: testNow.AddDate(0, 0, 14).Format("2006-01-02"),
+		Reviewers: []string{testActor}, AllowPartial: true,
+	}); err != nil {
+		t.Fatal(err)
+	}
+	m := e.model(t, 100, 30, Options{Actor: testActor, Reviewer: campaignsReviewer{e.store}})
+	press(t, m, ":", "campaigns", "enter")
+	send(t, m, watchTickMsg{}) // the first look at the log's head
+	if v := m.View(); !strings.Contains(v, "0/2 0%") {
+		t.Fatalf("campaigns view:\n%s", v)
+	}
+	stale := m.loadCampaigns()() // read before the decision, answered after
+
+	st2, err := audit.Open(ctx, e.path, audit.OpenOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st2.Close()
+	c, err := campaigns.Get(ctx, st2, "2025-Q2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := campaigns.DecideEach(ctx, st2, testActor, "2025-Q2", []string{c.Items[0].ID}, campaigns.Keep, "still used"); err != nil {
+		t.Fatal(err)
+	}
+	send(t, m, watchTickMsg{}) // sees the decision while the read is on its way
+	send(t, m, stale)
+	if v := m.View(); !strings.Contains(v, "1/2 50%") {
+		t.Errorf("the campaigns view after the poll that saw the decision:\n%s", v)
+	}
+}

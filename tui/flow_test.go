@@ -49,7 +49,7 @@ func (r *recorder) last() string {
 // depend on how fast the machine is.
 var busyMarks = []string{"filtering…", "reading identities…", "being recomputed", "reading the event log…"}
 
-// waitFor waits (up to 5 s) until the frame on screen contains every
+// waitFor waits (up to 60 s) until the frame on screen contains every
 // want and no background work is shown.
 func (r *recorder) waitFor(t *testing.T, want ...string) string {
 	t.Helper()

@@ -170,6 +170,8 @@ type state struct {
 	snapsState loadState
 	campaigns  []Campaign // Reviewer.Campaigns, for the overview
 	campsState loadState
+	campsErr   error // why the last read failed; campaigns is the one before
+	campsAgain bool  // read them again once the read on its way answers
 	// head is the newest event seen (watch.go): 0 before the first look.
 	head int64
 	// forOthers: decisions may be recorded on items assigned to other

@@ -322,6 +322,13 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 		return nil
 	case pushViewMsg:
 		m.stack = append(m.stack, msg.view)
+		// A read the view waits for may have answered between the command
+		// that made the view and now: loadCampaigns starts none while one
+		// is on its way, and that answer went to the views then open. The
+		// view takes it from the shared state.
+		if read, ok := m.st.campaignsAsRead(); ok {
+			msg.view.Update(read)
+		}
 		m.layout()
 		return msg.cmd
 	case popViewMsg:
