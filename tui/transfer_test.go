@@ -238,3 +238,40 @@ func TestRotateNamesReplacement(t *testing.T) {
 		t.Errorf("rotate of a secret:\n%s", m.View())
 	}
 }
+
+// Tab and shift-tab step forward and back through the same candidates in
+// the owner and transfer prompts, wrapping at both ends, over what was
+// typed before the first tab; typing starts again from what is typed.
+func TestCompletionCyclesBothWays(t *testing.T) {
+	e, name := offboardEvidence(t)
+	m := e.model(t, 120, 30, Options{Actor: testActor, Reviewer: campaignsReviewer{e.store}, Campaign: name})
+	run(t, m, m.Init(), 0)
+	send(t, m, m.ids.setFilter("name:deploy-prod")())
+
+	press(t, m, "o")
+	owner := m.prompt.(*ownerPrompt)
+	var got []string
+	for _, k := range []string{"tab", "tab", "shift+tab", "shift+tab", "tab"} {
+		press(t, m, k)
+		got = append(got, owner.input.Value())
+	}
+	// octocat, a known owner, is the last candidate: shift-tab wraps to it.
+	if want := "alice @acme/platform alice octocat alice"; strings.Join(got, " ") != want {
+		t.Errorf("owner prompt: tab, tab, shift-tab, shift-tab, tab gave %s, want %s", strings.Join(got, " "), want)
+	}
+	if b := bottom(m.View()); !strings.Contains(b, "tab: alice (added the key) · @acme/platform (admin team of acme/api) · ") {
+		t.Errorf("while cycling the owner prompt offers what matched before the first tab: %q", b)
+	}
+	press(t, m, "esc", "T")
+	transfer := m.prompt.(*transferPrompt)
+	got = got[:0]
+	// Typing ends the cycle: tab then completes what is typed, and no
+	// one's address starts with auditor@example.comx.
+	for _, k := range []string{"tab", "tab", "shift+tab", "shift+tab", "tab", "x", "tab"} {
+		press(t, m, k)
+		got = append(got, transfer.input.Value())
+	}
+	if want := "auditor@example.com bob@acme.test auditor@example.com lead@acme.test auditor@example.com auditor@example.comx auditor@example.comx"; strings.Join(got, " ") != want {
+		t.Errorf("transfer prompt gave\n%s\nwant\n%s", strings.Join(got, " "), want)
+	}
+}
