@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/charmbracelet/bubbles/key"
+	tea "github.com/charmbracelet/bubbletea"
 
 	"github.com/nhi-audit/nhi/audit"
 	"github.com/nhi-audit/nhi/campaigns"
@@ -102,8 +103,13 @@ func TestTransferKey(t *testing.T) {
 	if !strings.Contains(m.View(), "Decided transfer of deploy-prod to bob@acme.test in "+name+", owner recorded") {
 		t.Errorf("no confirmation:\n%s", m.View())
 	}
-	if row := selectedLine(t, m.View()); !strings.Contains(row, "bob@acme.") || !strings.Contains(row, "transf") {
+	if row := selectedLine(t, m.View()); !strings.Contains(row, "bob@acme.") || !strings.HasSuffix(strings.TrimRight(row, " "), " transf.") {
 		t.Errorf("the row does not show the new owner and decision: %q", row)
+	}
+	// The same short form at 80 columns, never cut ("transf…").
+	m.Update(tea.WindowSizeMsg{Width: 80, Height: 24})
+	if row := selectedLine(t, m.View()); !strings.HasSuffix(strings.TrimRight(row, " "), " transf.") {
+		t.Errorf("80 columns: the decision is cut: %q", row)
 	}
 	// The same events as nhi decide … transfer --to.
 	id := e.byName(t, "deploy-prod").ID
@@ -273,5 +279,22 @@ func TestCompletionCyclesBothWays(t *testing.T) {
 	}
 	if want := "auditor@example.com bob@acme.test auditor@example.com lead@acme.test auditor@example.com auditor@example.comx auditor@example.comx"; strings.Join(got, " ") != want {
 		t.Errorf("transfer prompt gave\n%s\nwant\n%s", strings.Join(got, " "), want)
+	}
+}
+
+// Every word the STATUS cell shows fits the column whole, at any width:
+// the long ones have a short form ("transf."), never a cut "transf…".
+func TestStatusWordsFit(t *testing.T) {
+	for _, d := range []string{DecisionDecommission, DecisionKeep, DecisionRotate, DecisionPending, DecisionTransfer, DecisionNoResponse} {
+		if w := statusCell(audit.StatusActive, "", d); len(w) > identityColumns[colStatus].Min {
+			t.Errorf("decision %s shows as %q, wider than STATUS (%d)", d, w, identityColumns[colStatus].Min)
+		}
+	}
+	for _, st := range []string{audit.StatusActive, audit.StatusRemoved, audit.StatusNotChecked} {
+		for _, change := range []string{"", audit.ChangeNew, audit.ChangeChanged} {
+			if w := statusCell(st, change, ""); len(w) > identityColumns[colStatus].Min {
+				t.Errorf("status %s %s shows as %q, wider than STATUS (%d)", st, change, w, identityColumns[colStatus].Min)
+			}
+		}
 	}
 }
