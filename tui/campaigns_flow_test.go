@@ -7,7 +7,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/nhi-audit/nhi/audit"
 	"github.com/nhi-audit/nhi/campaigns"
 	"github.com/nhi-audit/nhi/campaigns/report"
 )
@@ -18,13 +17,7 @@ import (
 func TestDecideThroughCampaigns(t *testing.T) {
 	ctx := context.Background()
 	e := newEvidence(t)
-	_, err := campaigns.Create(ctx, e.store, "lead@example.com", campaigns.Spec{
-		Name: "2025-Q2", Scope: "kind:deploy_key", Due: testNow.AddDate(0, 0, 14).Format("2006-01-02"),
-		Reviewers: []string{testActor}, AllowPartial: true,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	e.campaign(t, "kind:deploy_key")
 	r := campaignsReviewer{e.store}
 	list, err := r.Campaigns(ctx)
 	if err != nil || len(list) != 1 || list[0].Name != "2025-Q2" || list[0].Total == 0 {
@@ -88,12 +81,7 @@ func TestDecideThroughCampaigns(t *testing.T) {
 func TestExportThroughCampaigns(t *testing.T) {
 	ctx := context.Background()
 	e := newEvidence(t)
-	if _, err := campaigns.Create(ctx, e.store, "lead@example.com", campaigns.Spec{
-		Name: "2025-Q2", Scope: "kind:deploy_key", Due: testNow.AddDate(0, 0, 14).Format("2006-01-02"),
-		Reviewers: []string{testActor}, AllowPartial: true,
-	}); err != nil {
-		t.Fatal(err)
-	}
+	e.campaign(t, "kind:deploy_key")
 	dir := filepath.Join(t.TempDir(), "bundle")
 	m := e.model(t, 100, 30, Options{Actor: testActor, ReadOnly: true, Reviewer: campaignsReviewer{e.store}})
 	press(t, m, ":campaigns", "enter", "enter", ":export "+dir, "enter")
@@ -138,12 +126,7 @@ func TestExportThroughCampaigns(t *testing.T) {
 func TestLiveUpdate(t *testing.T) {
 	e := newEvidence(t)
 	ctx := context.Background()
-	if _, err := campaigns.Create(ctx, e.store, "lead@example.com", campaigns.Spec{
-		Name: "2025-Q2", Scope: "scope:acme/api", Due: testNow.AddDate(0, 0, 14).Format("2006-01-02"),
-		Reviewers: []string{testActor}, AllowPartial: true,
-	}); err != nil {
-		t.Fatal(err)
-	}
+	e.campaign(t, "scope:acme/api")
 	m := e.model(t, 120, 30, Options{Actor: testActor, Reviewer: campaignsReviewer{e.store}, Campaign: "2025-Q2"})
 	run(t, m, m.Init(), 0)
 	if !strings.HasPrefix(title(m.View()), "My items 2 · campaign 2025-Q2") {
@@ -157,11 +140,7 @@ func TestLiveUpdate(t *testing.T) {
 		t.Fatal("decided before anyone decided")
 	}
 	// Another process: the same file through its own connection.
-	st2, err := audit.Open(ctx, e.path, audit.OpenOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st2.Close()
+	st2 := e.otherProcess(t)
 	if _, err := campaigns.DecideEach(ctx, st2, testActor, "2025-Q2", []string{other}, campaigns.Decommission, "gone"); err != nil {
 		t.Fatal(err)
 	}
@@ -178,11 +157,7 @@ func TestLiveUpdateOwners(t *testing.T) {
 	ctx := context.Background()
 	m := e.model(t, 120, 30, Options{Actor: testActor})
 	send(t, m, watchTickMsg{}) // the first look
-	st2, err := audit.Open(ctx, e.path, audit.OpenOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st2.Close()
+	st2 := e.otherProcess(t)
 	if _, err := st2.SetOwner(ctx, "cli@example.com", e.byName(t, "deploy-prod").ID, "zoe"); err != nil {
 		t.Fatal(err)
 	}
@@ -203,12 +178,7 @@ func TestLiveUpdateOwners(t *testing.T) {
 // stuck there under -race).
 func TestCampaignsViewOpenedDuringARead(t *testing.T) {
 	e := newEvidence(t)
-	if _, err := campaigns.Create(context.Background(), e.store, "lead@example.com", campaigns.Spec{
-		Name: "2025-Q2", Scope: "scope:acme/api", Due: testNow.AddDate(0, 0, 14).Format("2006-01-02"),
-		Reviewers: []string{testActor}, AllowPartial: true,
-	}); err != nil {
-		t.Fatal(err)
-	}
+	e.campaign(t, "scope:acme/api")
 	m := e.model(t, 100, 30, Options{Actor: testActor, Reviewer: campaignsReviewer{e.store}})
 	onItsWay := m.loadCampaigns()
 	press(t, m, ":", "campaigns")
@@ -229,12 +199,7 @@ func TestCampaignsViewOpenedDuringARead(t *testing.T) {
 func TestCampaignsReadAgainAfterAStaleRead(t *testing.T) {
 	ctx := context.Background()
 	e := newEvidence(t)
-	if _, err := campaigns.Create(ctx, e.store, "lead@example.com", campaigns.Spec{
-		Name: "2025-Q2", Scope: "scope:acme/api", Due: testNow.AddDate(0, 0, 14).Format("2006-01-02"),
-		Reviewers: []string{testActor}, AllowPartial: true,
-	}); err != nil {
-		t.Fatal(err)
-	}
+	e.campaign(t, "scope:acme/api")
 	m := e.model(t, 100, 30, Options{Actor: testActor, Reviewer: campaignsReviewer{e.store}})
 	press(t, m, ":", "campaigns", "enter")
 	send(t, m, watchTickMsg{}) // the first look at the log's head
@@ -243,11 +208,7 @@ func TestCampaignsReadAgainAfterAStaleRead(t *testing.T) {
 	}
 	stale := m.loadCampaigns()() // read before the decision, answered after
 
-	st2, err := audit.Open(ctx, e.path, audit.OpenOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st2.Close()
+	st2 := e.otherProcess(t)
 	c, err := campaigns.Get(ctx, st2, "2025-Q2")
 	if err != nil {
 		t.Fatal(err)

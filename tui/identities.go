@@ -80,7 +80,7 @@ var identityColumns = []column{
 	colLastUsed:  {Title: "LAST USED", Min: 9, Drop: 2},
 	colAge:       {Title: "AGE", Min: 4, Drop: 12},
 	colFindings:  {Title: "FINDINGS", Min: 8, Fit: 14, Max: 40, Grow: 2}, // "stale,unused"
-	colStatus:    {Title: "STATUS", Min: statusWidth, Drop: 6}, // every statusCell whole
+	colStatus:    {Title: "STATUS", Min: statusWidth, Drop: 6},           // every statusCell whole
 	colRelations: {Title: "RELATIONS", Min: 18, Max: 30, Grow: 1},
 }
 

@@ -130,12 +130,7 @@ func TestTransferKey(t *testing.T) {
 // In a review campaign T is not offered, and pressing it says why.
 func TestTransferNotInReviewCampaigns(t *testing.T) {
 	e := newEvidence(t)
-	if _, err := campaigns.Create(context.Background(), e.store, "lead@example.com", campaigns.Spec{
-		Name: "2025-Q2", Scope: "kind:deploy_key", Due: testNow.AddDate(0, 0, 14).Format("2006-01-02"),
-		Reviewers: []string{testActor}, AllowPartial: true,
-	}); err != nil {
-		t.Fatal(err)
-	}
+	e.campaign(t, "kind:deploy_key")
 	m := e.model(t, 120, 30, Options{Actor: testActor, Reviewer: campaignsReviewer{e.store}, Campaign: "2025-Q2"})
 	run(t, m, m.Init(), 0)
 	if bs := m.actionBindings(); !hasKey(bs, "D") || hasKey(bs, "T") {

@@ -13,6 +13,20 @@ import (
 	"github.com/nhi-audit/nhi/campaigns/report"
 )
 
+// buildAtHead is campaign name's report as of the log's head.
+func buildAtHead(t *testing.T, e *campaignstest.Evidence, name string) *report.Report {
+	t.Helper()
+	head, err := e.Store.LogHead(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := report.Build(ctx, e.Store, name, report.Options{GeneratedAt: e.Clock.Now(), Signer: "auditor", Tool: "nhi test", AsOf: head.Seq})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
 // The campaign's rules in the report: an exception's expiry and approver
 // in the exceptions section, the no-response rule in the criteria, an
 // escalated item flagged with whom it went to (and the manager who then
@@ -64,14 +78,7 @@ func TestReportStatesTheCampaignRules(t *testing.T) {
 	if _, err := campaigns.Close(ctx, st, "admin@acme.com", "Q4"); err != nil {
 		t.Fatal(err)
 	}
-	head, err := st.LogHead(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r, err := report.Build(ctx, st, "Q4", report.Options{GeneratedAt: e.Clock.Now(), Signer: "auditor", Tool: "nhi test", AsOf: head.Seq})
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := buildAtHead(t, e, "Q4")
 	if x := row(t, r, id1); x.ExceptionExpires != "2026-11-30" || x.ExceptionApprovedBy != "mia@acme.com" || x.ExceptionState != campaigns.ExceptionApproved {
 		t.Errorf("exception row: %+v", x)
 	}
@@ -115,14 +122,7 @@ func TestCriteriaListTheRulesOfTheCampaignsSources(t *testing.T) {
 	if _, err := campaigns.Create(ctx, st, "admin@acme.com", campaigns.Spec{Name: "Q4", Scope: "id:*", Due: "2026-10-31", Reviewers: []string{"alice@acme.com"}}); err != nil {
 		t.Fatal(err)
 	}
-	head, err := st.LogHead(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r, err := report.Build(ctx, st, "Q4", report.Options{GeneratedAt: e.Clock.Now(), Signer: "auditor", Tool: "nhi test", AsOf: head.Seq})
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := buildAtHead(t, e, "Q4")
 	c := r.Criteria
 	var listed []string
 	for _, x := range c.Rules {
@@ -174,14 +174,7 @@ func TestRemediationNamesTheRuleThatDecided(t *testing.T) {
 	if _, err := campaigns.Close(ctx, st, "admin@acme.com", "Q4"); err != nil {
 		t.Fatal(err)
 	}
-	head, err := st.LogHead(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r, err := report.Build(ctx, st, "Q4", report.Options{GeneratedAt: e.Clock.Now(), Signer: "auditor", Tool: "nhi test", AsOf: head.Seq})
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := buildAtHead(t, e, "Q4")
 	byRule := fmt.Sprintf("no reviewer: on-no-response rule set by admin@acme.com (event %d)", res.Campaign.CreateSeq)
 	var csv strings.Builder
 	if err := r.WriteCSV(report.FileRemediation, &csv); err != nil {
