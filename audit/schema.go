@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 )
 
@@ -284,25 +285,50 @@ func packageVersion(ctx context.Context, q querier, v int, name string) (int, er
 	return n, err
 }
 
-// pending reports whether the file at audit version v lacks a migration
-// of audit's or of a registered package's.
-func (s *Store) pending(ctx context.Context, q querier, v int, pkgs []packageMigration) (bool, error) {
+// pending is what the file at audit version v lacks of audit's schema and
+// of the registered packages', as a reader is told it ("the campaigns
+// tables"); none when it is up to date.
+func (s *Store) pending(ctx context.Context, q querier, v int, pkgs []packageMigration) ([]string, error) {
 	if v > SchemaVersion {
-		return false, newerSchemaError(s.path, v)
+		return nil, newerSchemaError(s.path, v)
 	}
-	todo := v < SchemaVersion
+	var missing []string
+	if v < SchemaVersion {
+		missing = append(missing, fmt.Sprintf("audit's tables at schema version %d (it has %d)", SchemaVersion, v))
+	}
 	for _, p := range pkgs {
 		n, err := packageVersion(ctx, q, v, p.name)
 		if err != nil {
-			return false, fmt.Errorf("%w: %s: reading the schema version of %s: %v", ErrNotEvidence, s.path, p.name, err)
+			return nil, fmt.Errorf("%w: %s: reading the schema version of %s: %v", ErrNotEvidence, s.path, p.name, err)
 		}
-		if n > len(p.steps) {
-			return false, fmt.Errorf("%w: %s has %s tables of version %d but this nhi knows up to %d; upgrade nhi (nothing was changed)",
+		switch {
+		case n > len(p.steps):
+			return nil, fmt.Errorf("%w: %s has %s tables of version %d but this nhi knows up to %d; upgrade nhi (nothing was changed)",
 				ErrNewerSchema, s.path, p.name, n, len(p.steps))
+		case n == 0:
+			// Written by a program that does not keep these tables: one
+			// built without the package, or from before it kept them.
+			missing = append(missing, "the "+p.name+" tables")
+		case n < len(p.steps):
+			missing = append(missing, fmt.Sprintf("the %s tables at version %d (it has %d)", p.name, len(p.steps), n))
 		}
-		todo = todo || n < len(p.steps)
 	}
-	return todo, nil
+	return missing, nil
+}
+
+// needsUpgradeError is a read-only open's refusal of a file that lacks
+// what this build keeps in it: what is missing, and how to add it.
+func needsUpgradeError(path string, missing []string) error {
+	return fmt.Errorf("%w: %s lacks %s, which this nhi keeps in the file; nothing was changed: open it once for writing to add them (nhi, the review UI, does on opening without --readonly; so does any command that records)",
+		ErrReadOnly, path, joinAnd(missing))
+}
+
+// joinAnd is "a", "a and b", "a, b and c".
+func joinAnd(items []string) string {
+	if len(items) < 2 {
+		return strings.Join(items, "")
+	}
+	return strings.Join(items[:len(items)-1], ", ") + " and " + items[len(items)-1]
 }
 
 // migrate runs the migrations a file lacks, all in one transaction, so a
@@ -313,12 +339,12 @@ func (s *Store) migrate(ctx context.Context) error {
 		return fmt.Errorf("%w: %s cannot be read as a database (%v)", ErrNotEvidence, s.path, err)
 	}
 	pkgs := registeredMigrations()
-	todo, err := s.pending(ctx, s.db, v, pkgs)
-	if err != nil || !todo {
+	missing, err := s.pending(ctx, s.db, v, pkgs)
+	if err != nil || len(missing) == 0 {
 		return err
 	}
 	if s.readOnly {
-		return fmt.Errorf("%w: %s has schema version %d and needs upgrading to %d; open it once without read-only mode", ErrReadOnly, s.path, v, SchemaVersion)
+		return needsUpgradeError(s.path, missing)
 	}
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
@@ -329,7 +355,7 @@ func (s *Store) migrate(ctx context.Context) error {
 	if err := tx.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v); err != nil {
 		return err
 	}
-	if todo, err := s.pending(ctx, tx, v, pkgs); err != nil || !todo {
+	if missing, err := s.pending(ctx, tx, v, pkgs); err != nil || len(missing) == 0 {
 		return err
 	}
 	for i := v; i < SchemaVersion; i++ {

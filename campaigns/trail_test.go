@@ -1,6 +1,8 @@
 package campaigns_test
 
 import (
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -97,8 +99,10 @@ func TestOpensSchemaV3File(t *testing.T) {
 	if err := os.WriteFile(path, b, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := audit.Open(ctx, path, audit.OpenOptions{ReadOnly: true}); err == nil || !strings.Contains(err.Error(), "open it once without read-only mode") {
-		t.Errorf("read-only open of a file that needs migrating: %v", err)
+	// Read-only, it says what the file lacks and how to add it.
+	want := fmt.Sprintf("nhi.db lacks audit's tables at schema version %d (it has 3), the campaigns tables and the offboarding tables, which this nhi keeps in the file; nothing was changed: open it once for writing", audit.SchemaVersion)
+	if _, err := audit.Open(ctx, path, audit.OpenOptions{ReadOnly: true}); !errors.Is(err, audit.ErrReadOnly) || !strings.Contains(fmt.Sprint(err), want) {
+		t.Errorf("read-only open of a file that needs migrating:\n%v\nwant it to say\n%s", err, want)
 	}
 	st, err := audit.Open(ctx, path, audit.OpenOptions{})
 	if err != nil {

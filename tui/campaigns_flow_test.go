@@ -7,7 +7,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/nhi-audit/nhi/audit"
 	"github.com/nhi-audit/nhi/campaigns"
 	"github.com/nhi-audit/nhi/campaigns/report"
 )
@@ -18,13 +17,7 @@ import (
 func TestDecideThroughCampaigns(t *testing.T) {
 	ctx := context.Background()
 	e := newEvidence(t)
-	_, err := campaigns.Create(ctx, e.store, "lead@example.com", campaigns.Spec{
-		Name: "2025-Q2", Scope: "kind:deploy_key", Due: testNow.AddDate(0, 0, 14).Format("2006-01-02"),
-		Reviewers: []string{testActor}, AllowPartial: true,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	e.campaign(t, "kind:deploy_key")
 	r := campaignsReviewer{e.store}
 	list, err := r.Campaigns(ctx)
 	if err != nil || len(list) != 1 || list[0].Name != "2025-Q2" || list[0].Total == 0 {
@@ -88,12 +81,7 @@ func TestDecideThroughCampaigns(t *testing.T) {
 func TestExportThroughCampaigns(t *testing.T) {
 	ctx := context.Background()
 	e := newEvidence(t)
-	if _, err := campaigns.Create(ctx, e.store, "lead@example.com", campaigns.Spec{
-		Name: "2025-Q2", Scope: "kind:deploy_key", Due: testNow.AddDate(0, 0, 14).Format("2006-01-02"),
-		Reviewers: []string{testActor}, AllowPartial: true,
-	}); err != nil {
-		t.Fatal(err)
-	}
+	e.campaign(t, "kind:deploy_key")
 	dir := filepath.Join(t.TempDir(), "bundle")
 	m := e.model(t, 100, 30, Options{Actor: testActor, ReadOnly: true, Reviewer: campaignsReviewer{e.store}})
 	press(t, m, ":campaigns", "enter", "enter", ":export "+dir, "enter")
@@ -138,12 +126,7 @@ func TestExportThroughCampaigns(t *testing.T) {
 func TestLiveUpdate(t *testing.T) {
 	e := newEvidence(t)
 	ctx := context.Background()
-	if _, err := campaigns.Create(ctx, e.store, "lead@example.com", campaigns.Spec{
-		Name: "2025-Q2", Scope: "scope:acme/api", Due: testNow.AddDate(0, 0, 14).Format("2006-01-02"),
-		Reviewers: []string{testActor}, AllowPartial: true,
-	}); err != nil {
-		t.Fatal(err)
-	}
+	e.campaign(t, "scope:acme/api")
 	m := e.model(t, 120, 30, Options{Actor: testActor, Reviewer: campaignsReviewer{e.store}, Campaign: "2025-Q2"})
 	run(t, m, m.Init(), 0)
 	if !strings.HasPrefix(title(m.View()), "My items 2 · campaign 2025-Q2") {
@@ -157,11 +140,7 @@ func TestLiveUpdate(t *testing.T) {
 		t.Fatal("decided before anyone decided")
 	}
 	// Another process: the same file through its own connection.
-	st2, err := audit.Open(ctx, e.path, audit.OpenOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st2.Close()
+	st2 := e.otherProcess(t)
 	if _, err := campaigns.DecideEach(ctx, st2, testActor, "2025-Q2", []string{other}, campaigns.Decommission, "gone"); err != nil {
 		t.Fatal(err)
 	}
@@ -178,11 +157,7 @@ func TestLiveUpdateOwners(t *testing.T) {
 	ctx := context.Background()
 	m := e.model(t, 120, 30, Options{Actor: testActor})
 	send(t, m, watchTickMsg{}) // the first look
-	st2, err := audit.Open(ctx, e.path, audit.OpenOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st2.Close()
+	st2 := e.otherProcess(t)
 	if _, err := st2.SetOwner(ctx, "cli@example.com", e.byName(t, "deploy-prod").ID, "zoe"); err != nil {
 		t.Fatal(err)
 	}
@@ -192,5 +167,58 @@ func TestLiveUpdateOwners(t *testing.T) {
 	send(t, m, watchTickMsg{})
 	if row := rowOf(t, m.View(), "deploy-prod"); !strings.Contains(row, "zoe") {
 		t.Errorf("the other process's owner is not on the row after a poll: %q", row)
+	}
+}
+
+// The campaigns view opened while a read of the campaigns is on its way
+// (the watch's, after another process wrote) shows that read's answer,
+// even when it arrives before the view is on screen: :campaigns starts
+// no second read while one is on its way, so a view that missed the
+// answer said "reading campaigns…" for good (TestGoldenReviewerPath
+// stuck there under -race).
+func TestCampaignsViewOpenedDuringARead(t *testing.T) {
+	e := newEvidence(t)
+	e.campaign(t, "scope:acme/api")
+	m := e.model(t, 100, 30, Options{Actor: testActor, Reviewer: campaignsReviewer{e.store}})
+	onItsWay := m.loadCampaigns()
+	press(t, m, ":", "campaigns")
+	_, open := m.Update(keyMsg("enter")) // the view comes as a message
+	send(t, m, onItsWay())               // the read answers first
+	run(t, m, open, 0)
+	v := m.View()
+	if strings.Contains(v, "reading campaigns…") || !strings.Contains(v, "Campaigns 1") || !strings.Contains(v, "0/2 0%") {
+		t.Errorf("the campaigns view after the read answered:\n%s", v)
+	}
+}
+
+// A read of the campaigns that began before another process decided
+// answers with the progress before that decision; the poll that saw the
+// decision came while it was on its way, so another read follows it and
+// the view shows the decision (it stayed at the old progress until the
+// next write, and TestGoldenReviewerPath waited for it).
+func TestCampaignsReadAgainAfterAStaleRead(t *testing.T) {
+	ctx := context.Background()
+	e := newEvidence(t)
+	e.campaign(t, "scope:acme/api")
+	m := e.model(t, 100, 30, Options{Actor: testActor, Reviewer: campaignsReviewer{e.store}})
+	press(t, m, ":", "campaigns", "enter")
+	send(t, m, watchTickMsg{}) // the first look at the log's head
+	if v := m.View(); !strings.Contains(v, "0/2 0%") {
+		t.Fatalf("campaigns view:\n%s", v)
+	}
+	stale := m.loadCampaigns()() // read before the decision, answered after
+
+	st2 := e.otherProcess(t)
+	c, err := campaigns.Get(ctx, st2, "2025-Q2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := campaigns.DecideEach(ctx, st2, testActor, "2025-Q2", []string{c.Items[0].ID}, campaigns.Keep, "still used"); err != nil {
+		t.Fatal(err)
+	}
+	send(t, m, watchTickMsg{}) // sees the decision while the read is on its way
+	send(t, m, stale)
+	if v := m.View(); !strings.Contains(v, "1/2 50%") {
+		t.Errorf("the campaigns view after the poll that saw the decision:\n%s", v)
 	}
 }

@@ -49,7 +49,7 @@ func (r *recorder) last() string {
 // depend on how fast the machine is.
 var busyMarks = []string{"filtering…", "reading identities…", "being recomputed", "reading the event log…"}
 
-// waitFor waits (up to 5 s) until the frame on screen contains every
+// waitFor waits (up to 60 s) until the frame on screen contains every
 // want and no background work is shown.
 func (r *recorder) waitFor(t *testing.T, want ...string) string {
 	t.Helper()
@@ -136,12 +136,7 @@ func TestGoldenFlow(t *testing.T) {
 // the decision, quit. Every screen on the way is a golden file.
 func TestGoldenDecisionFlow(t *testing.T) {
 	e := newEvidence(t)
-	if _, err := campaigns.Create(context.Background(), e.store, "lead@example.com", campaigns.Spec{
-		Name: "2025-Q2", Scope: "kind:deploy_key or kind:webhook", Due: testNow.AddDate(0, 0, 14).Format("2006-01-02"),
-		Reviewers: []string{testActor}, AllowPartial: true,
-	}); err != nil {
-		t.Fatal(err)
-	}
+	e.campaign(t, "kind:deploy_key or kind:webhook")
 	r := &recorder{m: New(e.snap, e.ids, Options{Now: clock, Store: e.store, Actor: testActor, Reviewer: campaignsReviewer{e.store}})}
 	tm := teatest.NewTestModel(t, r, teatest.WithInitialTermSize(80, 24))
 	key := func(k tea.KeyType) { tm.Send(tea.KeyMsg{Type: k}) }

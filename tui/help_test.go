@@ -1,12 +1,9 @@
 package tui
 
 import (
-	"context"
 	"fmt"
 	"strings"
 	"testing"
-
-	"github.com/nhi-audit/nhi/campaigns"
 )
 
 // TestGoldenHelpSmall: a reviewer's help (table keys, campaign keys,
@@ -16,12 +13,7 @@ import (
 // reach it. The screens at 80x24 and 40x12, top and bottom, are golden.
 func TestGoldenHelpSmall(t *testing.T) {
 	e := newEvidence(t)
-	if _, err := campaigns.Create(context.Background(), e.store, "lead@example.com", campaigns.Spec{
-		Name: "2025-Q2", Scope: "scope:acme/api", Due: testNow.AddDate(0, 0, 14).Format("2006-01-02"),
-		Reviewers: []string{testActor}, AllowPartial: true,
-	}); err != nil {
-		t.Fatal(err)
-	}
+	e.campaign(t, "scope:acme/api")
 	for _, size := range [][2]int{{80, 24}, {40, 12}} {
 		w, h := size[0], size[1]
 		t.Run(fmt.Sprintf("%dx%d", w, h), func(t *testing.T) {

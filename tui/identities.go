@@ -80,7 +80,7 @@ var identityColumns = []column{
 	colLastUsed:  {Title: "LAST USED", Min: 9, Drop: 2},
 	colAge:       {Title: "AGE", Min: 4, Drop: 12},
 	colFindings:  {Title: "FINDINGS", Min: 8, Fit: 14, Max: 40, Grow: 2}, // "stale,unused"
-	colStatus:    {Title: "STATUS", Min: 7, Drop: 6},
+	colStatus:    {Title: "STATUS", Min: statusWidth, Drop: 6},           // every statusCell whole
 	colRelations: {Title: "RELATIONS", Min: 18, Max: 30, Grow: 1},
 }
 
@@ -213,18 +213,36 @@ func (v *identitiesView) cells(i int32, dst []string) {
 
 // statusCell is the STATUS cell: the decision in the active campaign,
 // else new or changed since the previous snapshot (what a quarterly
-// review looks at first), else the status.
+// review looks at first), else the status. Each word fits statusWidth, so
+// the column never cuts one: the longer ones have a short form.
 func statusCell(status, change, d string) string {
 	if d != "" {
-		if d == DecisionDecommission {
-			return "decom."
-		}
-		return audit.Printable(d)
+		return statusWord(d)
 	}
 	if status == audit.StatusActive && change != "" {
-		return audit.Printable(change)
+		return statusWord(change)
 	}
-	return orDash(audit.Printable(status))
+	return orDash(statusWord(status))
+}
+
+// statusWidth is the width of the STATUS column: "pending", "removed",
+// "changed". At 80 columns every other column is at its own minimum, so
+// the longer words have a short form, the same wherever STATUS shows.
+const statusWidth = 7
+
+// statusShort are the short forms of the words longer than statusWidth.
+var statusShort = map[string]string{
+	DecisionDecommission:   "decom.",
+	DecisionTransfer:       "transf.",
+	DecisionNoResponse:     "no-resp",
+	audit.StatusNotChecked: "not-chk",
+}
+
+func statusWord(w string) string {
+	if s, ok := statusShort[w]; ok {
+		return s
+	}
+	return audit.Printable(w)
 }
 
 func (v *identitiesView) cellStyle(i int32, col int) (lipgloss.Style, bool) {

@@ -36,7 +36,7 @@ func (m *Model) updateLoads(msg tea.Msg) (tea.Cmd, bool) {
 		m.layout()
 		return nil, true
 	case campaignsLoadedMsg:
-		m.st.campsState = loaded
+		m.st.campsState, m.st.campsErr = loaded, msg.err
 		if msg.err == nil {
 			m.st.campaigns = msg.campaigns
 		} else if _, ok := m.top().(*campaignsView); !ok {
@@ -44,7 +44,12 @@ func (m *Model) updateLoads(msg tea.Msg) (tea.Cmd, bool) {
 			m.setFlash("Campaigns not read: "+msg.err.Error(), true)
 		}
 		m.layout()
-		return m.broadcast(msg), true
+		cmd := m.broadcast(msg)
+		if m.st.campsAgain {
+			m.st.campsAgain = false
+			cmd = tea.Batch(cmd, m.loadCampaigns())
+		}
+		return cmd, true
 	case decisionsMsg:
 		if msg.err != nil {
 			m.setFlash("Decisions of "+msg.campaign+" not read: "+msg.err.Error(), true)
@@ -142,11 +147,17 @@ func (m *Model) loadSnapshots() tea.Cmd {
 
 // loadCampaigns reads the campaigns and their progress for the overview
 // and the campaigns view, afresh each time one opens (decisions move the
-// progress), unless a read is already on its way: its answer goes to
-// both.
+// progress) and each time the watch sees the log grow. While a read is on
+// its way it starts none: that read's answer goes to every view, and
+// another read follows it (campsAgain), since it may have begun before
+// what the caller wants to see was written.
 func (m *Model) loadCampaigns() tea.Cmd {
 	r := m.st.reviewer
-	if r == nil || m.st.campsState == loading {
+	if r == nil {
+		return nil
+	}
+	if m.st.campsState == loading {
+		m.st.campsAgain = true
 		return nil
 	}
 	m.st.campsState = loading
@@ -160,6 +171,15 @@ func (m *Model) loadCampaigns() tea.Cmd {
 type campaignsLoadedMsg struct {
 	campaigns []Campaign
 	err       error
+}
+
+// campaignsAsRead is the last answer of loadCampaigns, for a view that
+// opens after it came (tui.go, pushViewMsg); ok is false before any.
+func (s *state) campaignsAsRead() (msg campaignsLoadedMsg, ok bool) {
+	if s.campsState != loaded {
+		return msg, false
+	}
+	return campaignsLoadedMsg{s.campaigns, s.campsErr}, true
 }
 
 type decisionsMsg struct {

@@ -200,14 +200,20 @@ func (v *overviewView) content() []overviewLine {
 		owasp    string
 	}
 	rules := map[string]*ruleCount{}
-	active, removed, unowned, fresh, changed := 0, 0, 0, 0, 0
+	active, notChecked, removed, unowned, fresh, changed := 0, 0, 0, 0, 0, 0
 	type leaver struct{ n, owned int } // identities still theirs; of them, as recorded owner
 	leavers := map[string]*leaver{}    // by the owner's (or holder's) name
 	t, sub := &st.pop.t, st.pop.subject()
 	for i := range int32(st.pop.len()) {
+		// The lines below lead to status:active: they count what they
+		// show. Not checked is not active, nor removed (docs/filter.md).
 		r := st.pop.row(i)
-		if r.status == textRemoved {
+		switch r.status {
+		case textRemoved:
 			removed++
+			continue
+		case textNotChecked:
+			notChecked++
 			continue
 		}
 		active++
@@ -252,6 +258,9 @@ func (v *overviewView) content() []overviewLine {
 
 	blank()
 	head := "Identities: " + commas(active) + " active"
+	if notChecked > 0 {
+		head += ", " + commas(notChecked) + " not checked"
+	}
 	if removed > 0 {
 		head += ", " + commas(removed) + " removed"
 	}
@@ -272,6 +281,9 @@ func (v *overviewView) content() []overviewLine {
 			text:   " " + num(kinds[k]) + "  " + audit.Printable(k.Label()),
 			filter: "kind:" + string(k) + " status:active",
 		})
+	}
+	if notChecked > 0 {
+		out = append(out, overviewLine{text: " " + num(notChecked) + "  " + theme.Warning.Render("not checked") + ": a later snapshot could not read where they live", filter: "status:not-checked"})
 	}
 	if removed > 0 {
 		out = append(out, overviewLine{text: " " + num(removed) + "  removed since an earlier snapshot", filter: "status:removed"})

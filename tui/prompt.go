@@ -220,11 +220,7 @@ type ownerPrompt struct {
 	subject string
 	input   lineInput
 	cands   []candidate
-	// Tab cycles through the candidates matching what was typed before
-	// the first tab.
-	cycling bool
-	base    string
-	next    int
+	cycle   completionCycle
 }
 
 func newOwnerPrompt(m *Model, targets []int32, hidden int) *ownerPrompt {
@@ -301,35 +297,23 @@ func (p *ownerPrompt) Update(msg tea.KeyMsg) tea.Cmd {
 		p.m.prompt = nil
 		return nil
 	case tea.KeyTab, tea.KeyShiftTab:
-		if !p.cycling {
-			p.cycling, p.base, p.next = true, p.input.Value(), 0
+		ms := p.matching(p.cycle.begin(p.input.Value()))
+		if k, ok := p.cycle.step(len(ms), msg.Type == tea.KeyShiftTab); ok {
+			p.input.SetValue(ms[k].owner)
 		}
-		ms := p.matching(p.base)
-		if len(ms) == 0 {
-			return nil
-		}
-		if msg.Type == tea.KeyShiftTab {
-			p.next = (p.next - 2 + 2*len(ms)) % len(ms)
-		}
-		p.input.SetValue(ms[p.next%len(ms)].owner)
-		p.next = (p.next + 1) % len(ms)
 		return nil
 	case tea.KeyEnter:
 		return p.m.submitOwner(p.targets, p.hidden, p.input.Value())
 	}
 	if p.input.Update(msg) {
-		p.cycling = false
+		p.cycle.stop()
 	}
 	return nil
 }
 
 func (p *ownerPrompt) View(width int) string {
 	line := p.input.View(theme.Prompt.Render("Owner of " + p.subject + ": "))
-	typed := p.input.Value()
-	if p.cycling {
-		typed = p.base
-	}
-	ms := p.matching(typed)
+	ms := p.matching(p.cycle.matched(p.input.Value()))
 	var b strings.Builder
 	b.WriteString("  ")
 	switch {
@@ -419,6 +403,51 @@ func completionLabel(text, why string) string {
 	}
 	return audit.Printable(text) + " (" + audit.Printable(why) + ")"
 }
+
+// completionCycle is tab and shift-tab in a prompt that completes (the
+// owner and transfer prompts): they step forward and back through the
+// candidates matching what was typed before the first tab, the base,
+// until typing ends the cycle.
+type completionCycle struct {
+	on   bool
+	base string
+	next int // the candidate tab puts in next
+}
+
+// begin starts a cycle from what is typed, unless one is on, and returns
+// its base: what the candidates to step through match.
+func (c *completionCycle) begin(typed string) string {
+	if !c.on {
+		c.on, c.base, c.next = true, typed, 0
+	}
+	return c.base
+}
+
+// step is the candidate, of n matching the base, that tab (back: shift-
+// tab) puts in the input; ok is false when there is none.
+func (c *completionCycle) step(n int, back bool) (k int, ok bool) {
+	if n == 0 {
+		return 0, false
+	}
+	if back {
+		c.next = (c.next - 2 + 2*n) % n
+	}
+	k = c.next % n
+	c.next = (k + 1) % n
+	return k, true
+}
+
+// matched is what the candidates on screen match: the base while
+// cycling, what is typed otherwise.
+func (c *completionCycle) matched(typed string) string {
+	if c.on {
+		return c.base
+	}
+	return typed
+}
+
+// stop ends the cycle: the user typed.
+func (c *completionCycle) stop() { c.on = false }
 
 // writeCompletions writes "tab: a · b · +N more" into b: as many labels
 // as fit in room columns, then how many were left out. The owner and the

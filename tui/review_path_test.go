@@ -9,7 +9,6 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/x/exp/teatest"
 
-	"github.com/nhi-audit/nhi/audit"
 	"github.com/nhi-audit/nhi/campaigns"
 )
 
@@ -79,11 +78,7 @@ func TestGoldenReviewerPath(t *testing.T) {
 	typed(":campaigns")
 	key(tea.KeyEnter)
 	r.waitFor(t, "Campaigns 1", "0/37 0%")
-	st2, err := audit.Open(ctx, e.path, audit.OpenOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st2.Close()
+	st2 := e.otherProcess(t)
 	c, err := campaigns.Get(ctx, st2, "2025-Q2")
 	if err != nil {
 		t.Fatal(err)

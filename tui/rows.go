@@ -99,7 +99,7 @@ const (
 
 // fixedTexts are interned first, in this order, so their indices are
 // constants that rows are compared with.
-var fixedTexts = []string{"", audit.StatusActive, audit.StatusRemoved, audit.ChangeNew, audit.ChangeChanged}
+var fixedTexts = []string{"", audit.StatusActive, audit.StatusRemoved, audit.ChangeNew, audit.ChangeChanged, audit.StatusNotChecked}
 
 // Indices of fixedTexts.
 const (
@@ -108,6 +108,7 @@ const (
 	textRemoved
 	textNew
 	textChanged
+	textNotChecked
 )
 
 func newRowBuilder() *rowBuilder {

@@ -29,6 +29,9 @@ type population struct {
 	version uint64
 	nsrc    int // distinct source/account pairs: SOURCE shows when more than one
 	active  int // identities present in their account's newest snapshot
+	// notChecked are absent from a later snapshot that could not read
+	// where they live: neither active nor removed (docs/filter.md).
+	notChecked int
 	// srcs is the set nsrc counts; shared and grown like index, so a
 	// population read in batches counts the sources of every batch.
 	srcs map[[2]uint32]bool
@@ -73,7 +76,7 @@ func (b *rowBuilder) encodeAll(ids []audit.Identity) []idRow {
 // end. It may share p's last chunk: a version only reads its own length
 // of it, and only the latest version is ever appended to.
 func (p *population) appended(rows []idRow) *population {
-	out := &population{t: p.b.tables(), chunks: p.chunks, n: p.n, b: p.b, index: p.index, version: p.version + 1, srcs: p.srcs, active: p.active}
+	out := &population{t: p.b.tables(), chunks: p.chunks, n: p.n, b: p.b, index: p.index, version: p.version + 1, srcs: p.srcs, active: p.active, notChecked: p.notChecked}
 	if len(out.chunks) > 0 {
 		// The chunk list itself is copied: a version made by with may
 		// have replaced chunks of p that p still reads.
@@ -88,9 +91,7 @@ func (p *population) appended(rows []idRow) *population {
 		out.chunks[c] = append(out.chunks[c], *r)
 		out.index[out.t.strs[r.id]] = int32(out.n)
 		out.n++
-		if r.status == textActive {
-			out.active++
-		}
+		out.count(r, 1)
 		if k == 0 || r.source != rows[k-1].source || r.account != rows[k-1].account {
 			out.srcs[[2]uint32{r.source, r.account}] = true
 		}
@@ -114,7 +115,7 @@ func (p *population) with(updates map[int32]*audit.Identity) *population {
 // withRows is with for rows already encoded by p.b.
 func (p *population) withRows(updates map[int32]idRow) *population {
 	out := &population{t: p.b.tables(), chunks: append([][]idRow(nil), p.chunks...), n: p.n, b: p.b,
-		index: p.index, version: p.version + 1, nsrc: p.nsrc, srcs: p.srcs, active: p.active}
+		index: p.index, version: p.version + 1, nsrc: p.nsrc, srcs: p.srcs, active: p.active, notChecked: p.notChecked}
 	copied := map[int32]bool{}
 	for i, r := range updates {
 		c := i / rowChunk
@@ -123,15 +124,21 @@ func (p *population) withRows(updates map[int32]idRow) *population {
 			copied[c] = true
 		}
 		old := &out.chunks[c][i%rowChunk]
-		if old.status == textActive {
-			out.active--
-		}
-		if r.status == textActive {
-			out.active++
-		}
+		out.count(old, -1)
+		out.count(&r, 1)
 		*old = r
 	}
 	return out
+}
+
+// count adds d to the count of r's status.
+func (p *population) count(r *idRow, d int) {
+	switch r.status {
+	case textActive:
+		p.active += d
+	case textNotChecked:
+		p.notChecked += d
+	}
 }
 
 // state is what the views of one session share. Only the Bubble Tea
@@ -170,6 +177,8 @@ type state struct {
 	snapsState loadState
 	campaigns  []Campaign // Reviewer.Campaigns, for the overview
 	campsState loadState
+	campsErr   error // why the last read failed; campaigns is the one before
+	campsAgain bool  // read them again once the read on its way answers
 	// head is the newest event seen (watch.go): 0 before the first look.
 	head int64
 	// forOthers: decisions may be recorded on items assigned to other

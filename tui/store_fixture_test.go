@@ -12,6 +12,7 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 
 	"github.com/nhi-audit/nhi/audit"
+	"github.com/nhi-audit/nhi/campaigns"
 )
 
 // testActor is who acts in the tests that write.
@@ -163,3 +164,29 @@ func (e *evidence) ownerEvents(t testing.TB) int {
 }
 
 func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
+
+// campaign creates the review campaign 2025-Q2 of the identities scope
+// selects, due in two weeks, created by lead@example.com and reviewed by
+// the test's auditor.
+func (e *evidence) campaign(t testing.TB, scope string) {
+	t.Helper()
+	if _, err := campaigns.Create(context.Background(), e.store, "lead@example.com", campaigns.Spec{
+		Name: "2025-Q2", Scope: scope, Due: testNow.AddDate(0, 0, 14).Format("2006-01-02"),
+		Reviewers: []string{testActor}, AllowPartial: true,
+	}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// otherProcess is another connection to the evidence file, as another
+// process (a reviewer's nhi decide, the lead's close) would open it;
+// closed when the test ends.
+func (e *evidence) otherProcess(t testing.TB) *audit.Store {
+	t.Helper()
+	st, err := audit.Open(context.Background(), e.path, audit.OpenOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
+}

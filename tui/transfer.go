@@ -59,11 +59,7 @@ type transferPrompt struct {
 	dir      *audit.Directory
 	err      error  // the directory could not be read
 	refusal  string // why enter did not go on
-	// Tab cycles through the people matching what was typed before the
-	// first tab.
-	cycling bool
-	base    string
-	next    int
+	cycle    completionCycle
 }
 
 // startTransfer opens the transfer prompt for the targets that can be
@@ -140,19 +136,11 @@ func (p *transferPrompt) Update(msg tea.KeyMsg) tea.Cmd {
 		p.m.prompt = nil
 		return nil
 	case tea.KeyTab, tea.KeyShiftTab:
-		if !p.cycling {
-			p.cycling, p.base, p.next = true, p.input.Value(), 0
+		cs := p.candidates(p.cycle.begin(p.input.Value()))
+		if k, ok := p.cycle.step(len(cs), msg.Type == tea.KeyShiftTab); ok {
+			p.input.SetValue(cs[k].Email)
+			p.refusal = ""
 		}
-		cs := p.candidates(p.base)
-		if len(cs) == 0 {
-			return nil
-		}
-		if msg.Type == tea.KeyShiftTab {
-			p.next = (p.next - 2 + 2*len(cs)) % len(cs)
-		}
-		p.input.SetValue(cs[p.next%len(cs)].Email)
-		p.next = (p.next + 1) % len(cs)
-		p.refusal = ""
 		return nil
 	case tea.KeyEnter:
 		if p.refusal = p.refuse(p.input.Value()); p.refusal != "" {
@@ -163,7 +151,8 @@ func (p *transferPrompt) Update(msg tea.KeyMsg) tea.Cmd {
 		return nil
 	}
 	if p.input.Update(msg) {
-		p.cycling, p.refusal = false, ""
+		p.cycle.stop()
+		p.refusal = ""
 	}
 	return nil
 }
@@ -171,11 +160,7 @@ func (p *transferPrompt) Update(msg tea.KeyMsg) tea.Cmd {
 func (p *transferPrompt) View(width int) string {
 	line := p.input.View(theme.Prompt.Render("Transfer " + p.subject + " to: "))
 	var hint string
-	typed := p.input.Value()
-	if p.cycling {
-		typed = p.base
-	}
-	cs := p.candidates(typed)
+	cs := p.candidates(p.cycle.matched(p.input.Value()))
 	switch {
 	case p.err != nil:
 		hint = theme.Error.Render("  the directory of people could not be read: " + audit.Printable(p.err.Error()))

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/charmbracelet/bubbles/key"
+	tea "github.com/charmbracelet/bubbletea"
 
 	"github.com/nhi-audit/nhi/audit"
 	"github.com/nhi-audit/nhi/campaigns"
@@ -102,8 +103,13 @@ func TestTransferKey(t *testing.T) {
 	if !strings.Contains(m.View(), "Decided transfer of deploy-prod to bob@acme.test in "+name+", owner recorded") {
 		t.Errorf("no confirmation:\n%s", m.View())
 	}
-	if row := selectedLine(t, m.View()); !strings.Contains(row, "bob@acme.") || !strings.Contains(row, "transf") {
+	if row := selectedLine(t, m.View()); !strings.Contains(row, "bob@acme.") || !strings.HasSuffix(strings.TrimRight(row, " "), " transf.") {
 		t.Errorf("the row does not show the new owner and decision: %q", row)
+	}
+	// The same short form at 80 columns, never cut ("transf…").
+	m.Update(tea.WindowSizeMsg{Width: 80, Height: 24})
+	if row := selectedLine(t, m.View()); !strings.HasSuffix(strings.TrimRight(row, " "), " transf.") {
+		t.Errorf("80 columns: the decision is cut: %q", row)
 	}
 	// The same events as nhi decide … transfer --to.
 	id := e.byName(t, "deploy-prod").ID
@@ -124,12 +130,7 @@ func TestTransferKey(t *testing.T) {
 // In a review campaign T is not offered, and pressing it says why.
 func TestTransferNotInReviewCampaigns(t *testing.T) {
 	e := newEvidence(t)
-	if _, err := campaigns.Create(context.Background(), e.store, "lead@example.com", campaigns.Spec{
-		Name: "2025-Q2", Scope: "kind:deploy_key", Due: testNow.AddDate(0, 0, 14).Format("2006-01-02"),
-		Reviewers: []string{testActor}, AllowPartial: true,
-	}); err != nil {
-		t.Fatal(err)
-	}
+	e.campaign(t, "kind:deploy_key")
 	m := e.model(t, 120, 30, Options{Actor: testActor, Reviewer: campaignsReviewer{e.store}, Campaign: "2025-Q2"})
 	run(t, m, m.Init(), 0)
 	if bs := m.actionBindings(); !hasKey(bs, "D") || hasKey(bs, "T") {
@@ -236,5 +237,59 @@ func TestRotateNamesReplacement(t *testing.T) {
 	press(t, m, "R", "she could read it", "enter")
 	if m.prompt != nil || !strings.Contains(m.View(), "Decided rotate for NPM_TOKEN") {
 		t.Errorf("rotate of a secret:\n%s", m.View())
+	}
+}
+
+// Tab and shift-tab step forward and back through the same candidates in
+// the owner and transfer prompts, wrapping at both ends, over what was
+// typed before the first tab; typing starts again from what is typed.
+func TestCompletionCyclesBothWays(t *testing.T) {
+	e, name := offboardEvidence(t)
+	m := e.model(t, 120, 30, Options{Actor: testActor, Reviewer: campaignsReviewer{e.store}, Campaign: name})
+	run(t, m, m.Init(), 0)
+	send(t, m, m.ids.setFilter("name:deploy-prod")())
+
+	press(t, m, "o")
+	owner := m.prompt.(*ownerPrompt)
+	var got []string
+	for _, k := range []string{"tab", "tab", "shift+tab", "shift+tab", "tab"} {
+		press(t, m, k)
+		got = append(got, owner.input.Value())
+	}
+	// octocat, a known owner, is the last candidate: shift-tab wraps to it.
+	if want := "alice @acme/platform alice octocat alice"; strings.Join(got, " ") != want {
+		t.Errorf("owner prompt: tab, tab, shift-tab, shift-tab, tab gave %s, want %s", strings.Join(got, " "), want)
+	}
+	if b := bottom(m.View()); !strings.Contains(b, "tab: alice (added the key) · @acme/platform (admin team of acme/api) · ") {
+		t.Errorf("while cycling the owner prompt offers what matched before the first tab: %q", b)
+	}
+	press(t, m, "esc", "T")
+	transfer := m.prompt.(*transferPrompt)
+	got = got[:0]
+	// Typing ends the cycle: tab then completes what is typed, and no
+	// one's address starts with auditor@example.comx.
+	for _, k := range []string{"tab", "tab", "shift+tab", "shift+tab", "tab", "x", "tab"} {
+		press(t, m, k)
+		got = append(got, transfer.input.Value())
+	}
+	if want := "auditor@example.com bob@acme.test auditor@example.com lead@acme.test auditor@example.com auditor@example.comx auditor@example.comx"; strings.Join(got, " ") != want {
+		t.Errorf("transfer prompt gave\n%s\nwant\n%s", strings.Join(got, " "), want)
+	}
+}
+
+// Every word the STATUS cell shows fits the column whole, at any width:
+// the long ones have a short form ("transf."), never a cut "transf…".
+func TestStatusWordsFit(t *testing.T) {
+	for _, d := range []string{DecisionDecommission, DecisionKeep, DecisionRotate, DecisionPending, DecisionTransfer, DecisionNoResponse} {
+		if w := statusCell(audit.StatusActive, "", d); len(w) > identityColumns[colStatus].Min {
+			t.Errorf("decision %s shows as %q, wider than STATUS (%d)", d, w, identityColumns[colStatus].Min)
+		}
+	}
+	for _, st := range []string{audit.StatusActive, audit.StatusRemoved, audit.StatusNotChecked} {
+		for _, change := range []string{"", audit.ChangeNew, audit.ChangeChanged} {
+			if w := statusCell(st, change, ""); len(w) > identityColumns[colStatus].Min {
+				t.Errorf("status %s %s shows as %q, wider than STATUS (%d)", st, change, w, identityColumns[colStatus].Min)
+			}
+		}
 	}
 }

@@ -322,6 +322,13 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 		return nil
 	case pushViewMsg:
 		m.stack = append(m.stack, msg.view)
+		// A read the view waits for may have answered between the command
+		// that made the view and now: loadCampaigns starts none while one
+		// is on its way, and that answer went to the views then open. The
+		// view takes it from the shared state.
+		if read, ok := m.st.campaignsAsRead(); ok {
+			msg.view.Update(read)
+		}
 		m.layout()
 		return msg.cmd
 	case popViewMsg:
@@ -611,14 +618,19 @@ func (m *Model) headerParts(compact int) string {
 	case m.readShort:
 		parts = append(parts, theme.Warning.Render(commas(m.st.pop.len())+" of "+commas(m.st.loadTotal)+" identities read"))
 	default:
-		// Active is what the newest snapshots hold; the rest (removed,
-		// not checked) shows with status:removed, status:any.
+		// Active is what the newest snapshots hold, what the lists show;
+		// the rest shows with status:not-checked, status:removed,
+		// status:any. Not checked is neither active nor removed: a later
+		// snapshot could not read where those live (docs/filter.md).
 		active, all := m.st.pop.active, m.st.pop.len()
 		text := plural(all, "identity", "identities")
 		if all > active {
 			text = commas(active) + " active of " + text
 		}
 		parts = append(parts, text)
+		if n := m.st.pop.notChecked; n > 0 {
+			parts = append(parts, theme.Warning.Render(commas(n)+" not checked"))
+		}
 	}
 	if gaps > 0 {
 		text := plural(gaps, "endpoint", "endpoints") + " not read"

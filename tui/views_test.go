@@ -6,6 +6,9 @@ import (
 	"testing"
 
 	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/x/ansi"
+
+	"github.com/nhi-audit/nhi/audit"
 )
 
 func title(v string) string { return strings.Split(v, "\n")[1] }
@@ -432,5 +435,52 @@ func TestEscRetracesThePath(t *testing.T) {
 	press(t, m, ":overview", "enter", "enter", ":identities", "enter", "esc")
 	if m.top() != view(m.ids) {
 		t.Errorf("esc after :identities went to %T", m.top())
+	}
+}
+
+// Not checked is neither active nor removed (docs/filter.md; issue 11:
+// never claim what was not seen): the header, the table and the overview
+// count the same active identities, each shows the not-checked ones
+// apart, and the overview's line leads to them.
+func TestNotCheckedCountedApart(t *testing.T) {
+	ids := testIdentities() // 40: 39 active, the webhook removed
+	for i := 10; i < 15; i++ {
+		ids[i].Status, ids[i].StatusReason = audit.StatusNotChecked, "GET /repos/acme/repo-3/actions/secrets: 403"
+	}
+	m := newTestModel(t, testSnapshot(), ids, 120, 40)
+	v := m.View()
+	if h := strings.Split(v, "\n")[0]; !strings.Contains(h, "· 34 active of 40 identities · 5 not checked ·") {
+		t.Errorf("header: %q", h)
+	}
+	if !strings.HasPrefix(title(v), "Identities 34 ") {
+		t.Errorf("table title: %q", title(v))
+	}
+	press(t, m, ":overview", "enter")
+	var lines []string
+	for _, l := range m.top().(*overviewView).lines {
+		lines = append(lines, ansi.Strip(l.text))
+	}
+	text := strings.Join(lines, "\n")
+	for _, want := range []string{
+		"Identities: 34 active, 5 not checked, 1 removed",
+		"      30  actions secret", // 35, less the 5 not checked
+		"       5  not checked: a later snapshot could not read where they live",
+		"       1  removed since an earlier snapshot",
+		"      32  without owner",
+		"       2  with an owner",
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("overview lacks %q:\n%s", want, text)
+		}
+	}
+	for range 40 {
+		if strings.Contains(selectedLine(t, m.View()), "not checked") {
+			break
+		}
+		press(t, m, "j")
+	}
+	press(t, m, "enter")
+	if v := m.View(); !strings.HasPrefix(title(v), "Identities 5 of 40 · filter status:not-checked") {
+		t.Errorf("enter on not checked:\n%s", v)
 	}
 }

@@ -1,13 +1,12 @@
 // Package audittest builds large evidence files for benchmarks straight
 // through the store (audit.SnapshotWriter), without a connector or an API,
-// and measures the heap a benchmark's operation holds at its peak.
+// and measures the CPU time an operation takes. The heap it holds at its
+// peak is internal/benchmem's to sample.
 package audittest
 
 import (
 	"context"
 	"fmt"
-	"runtime"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -60,48 +59,6 @@ func Population(tb testing.TB, st *audit.Store, n int) *audit.Snapshot {
 		tb.Fatalf("the generated snapshot holds %d identities, not %d", snap.Total(), n)
 	}
 	return snap
-}
-
-// HeapPeak samples the Go heap in use every 10 ms until stop is called
-// and returns its peak in MB: what an operation held at its largest,
-// which the allocation count of a benchmark does not say.
-func HeapPeak() (stop func() (heapMB float64)) {
-	var (
-		mu       sync.Mutex
-		peak     uint64
-		done     = make(chan struct{})
-		finished = make(chan struct{})
-	)
-	sample := func() {
-		var m runtime.MemStats
-		runtime.ReadMemStats(&m)
-		mu.Lock()
-		peak = max(peak, m.HeapInuse)
-		mu.Unlock()
-	}
-	// What the fixture left behind is not the operation's.
-	runtime.GC()
-	go func() {
-		defer close(finished)
-		t := time.NewTicker(10 * time.Millisecond)
-		defer t.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-t.C:
-				sample()
-			}
-		}
-	}()
-	return func() float64 {
-		close(done)
-		<-finished
-		sample()
-		mu.Lock()
-		defer mu.Unlock()
-		return float64(peak) / (1 << 20)
-	}
 }
 
 // CPUTime is the CPU time the process has used, user and system: on a

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -917,11 +918,13 @@ func approvalText(r *Row) string {
 	return "" // rotate: not an exception with terms
 }
 
-// remediationDecider is who decided a remediation row: the reviewer, or
-// the campaign's no-response rule for an item nobody decided.
-func remediationDecider(x *Row) string {
+// remediationDecider is who decided a remediation row: the reviewer, or,
+// for an item nobody decided, the campaign's on-no-response rule and who
+// set it (the creator, in the campaign.create event), as every format of
+// the remediation table says it (docs/report.md).
+func (a *Attestation) remediationDecider(x *Row) string {
 	if x.DecidedBy == "" && slices.Contains(x.Flags, FlagDecommissionByRule) {
-		return "no reviewer: on-no-response rule"
+		return "no reviewer: on-no-response rule set by " + a.CreatedBy + " (event " + strconv.FormatInt(a.CreateEvent, 10) + ")"
 	}
 	return x.DecidedBy
 }

@@ -141,7 +141,7 @@ func (r *Report) WriteCSV(name string, out io.Writer) error {
 			"checked_by_snapshot", "verify_event", "due", "overdue")
 		for i := range r.Remediation.Rows {
 			w := &r.Remediation.Rows[i]
-			t.row(w.N, w.ID, w.Kind, w.Name, w.Scope, w.DecidedBy, w.DecidedAt, seqCell(w.Event), w.Verification,
+			t.row(w.N, w.ID, w.Kind, w.Name, w.Scope, r.Attestation.remediationDecider(w), w.DecidedAt, seqCell(w.Event), w.Verification,
 				seqCell(w.VerifiedSnapshot), seqCell(w.VerifyEvent), r.Attestation.Due, w.Overdue)
 		}
 		return t.flush()

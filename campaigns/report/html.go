@@ -60,7 +60,7 @@ func (r *Report) WriteHTML(out io.Writer) error {
 		{"head", func() { w.register(page(r.Register)) }},
 		{"afterRegister", func() { w.trails(r) }},
 		{"afterTrails", func() { w.exceptions(page(r.Exceptions)) }},
-		{"afterExceptions", func() { w.remediation(page(r.Remediation.Rows)) }},
+		{"afterExceptions", func() { w.remediation(page(r.Remediation.Rows), &r.Attestation) }},
 		{"tail", func() {}},
 	} {
 		if part.name == "tail" { // it holds the integrity section
@@ -278,12 +278,12 @@ func (w *htmlRows) exceptions(rows []Row) {
 	}
 }
 
-func (w *htmlRows) remediation(rows []Row) {
+func (w *htmlRows) remediation(rows []Row, a *Attestation) {
 	for i := range rows {
 		x := &rows[i]
 		w.open(x.Overdue, x.N)
 		w.identity(x)
-		w.who(remediationDecider(x))
+		w.who(a.remediationDecider(x))
 		w.cell("t", x.DecidedAt)
 		state := x.Verification
 		if x.Overdue {

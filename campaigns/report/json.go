@@ -114,24 +114,7 @@ func appendRow(b []byte, r *Row) []byte {
 	b = appendField(b, "holder", r.Holder)
 	b = appendField(b, "permissions", r.Permissions)
 	b = append(b, `,"findings":`...)
-	if r.Findings == nil {
-		b = append(b, "null"...)
-	} else {
-		b = append(b, '[')
-		for i := range r.Findings {
-			f := &r.Findings[i]
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = append(b, `{"rule":`...)
-			b = audit.AppendJSONString(b, f.Rule, true)
-			b = appendField(b, "severity", f.Severity)
-			b = appendField(b, "owasp", f.OWASP)
-			b = appendField(b, "message", f.Message)
-			b = append(b, '}')
-		}
-		b = append(b, ']')
-	}
+	b = appendList(b, r.Findings, appendFinding)
 	b = appendField(b, "reviewer", r.Reviewer)
 	b = appendField(b, "decision", r.Decision)
 	b = appendField(b, "decided_by", r.DecidedBy)
@@ -143,18 +126,7 @@ func appendRow(b []byte, r *Row) []byte {
 	b = appendField(b, "carried", r.Carried)
 	b = appendField(b, "carried_justification", r.CarriedWhy)
 	b = append(b, `,"flags":`...)
-	if r.Flags == nil {
-		b = append(b, "null"...)
-	} else {
-		b = append(b, '[')
-		for i, f := range r.Flags {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = audit.AppendJSONString(b, f, true)
-		}
-		b = append(b, ']')
-	}
+	b = appendList(b, r.Flags, func(b []byte, f *string) []byte { return audit.AppendJSONString(b, *f, true) })
 	b = appendField(b, "signed_by", r.SignedBy)
 	b = appendField(b, "verification", r.Verification)
 	b = append(b, `,"verified_snapshot":`...)
@@ -179,6 +151,32 @@ func appendRow(b []byte, r *Row) []byte {
 		b = append(b, `,"escalate_event":`...)
 		b = strconv.AppendInt(b, r.EscalateEvent, 10)
 	}
+	return append(b, '}')
+}
+
+// appendList appends elems as a compact JSON array, null when nil, as
+// json.Marshal writes a slice (appendElem writes one element); writeLines
+// is its one-element-a-line counterpart for the report's long lists.
+func appendList[T any](b []byte, elems []T, appendElem func([]byte, *T) []byte) []byte {
+	if elems == nil {
+		return append(b, "null"...)
+	}
+	b = append(b, '[')
+	for k := range elems {
+		if k > 0 {
+			b = append(b, ',')
+		}
+		b = appendElem(b, &elems[k])
+	}
+	return append(b, ']')
+}
+
+func appendFinding(b []byte, f *Finding) []byte {
+	b = append(b, `{"rule":`...)
+	b = audit.AppendJSONString(b, f.Rule, true)
+	b = appendField(b, "severity", f.Severity)
+	b = appendField(b, "owasp", f.OWASP)
+	b = appendField(b, "message", f.Message)
 	return append(b, '}')
 }
 

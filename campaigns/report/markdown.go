@@ -398,7 +398,7 @@ func (r *Report) WriteMarkdown(out io.Writer) error {
 			} else if slices.Contains(x.Flags, FlagNotYetChecked) {
 				state += ", not yet checked after the due date"
 			}
-			w.row(itoa(x.N), md(x.KindLabel), md(x.Name), md(x.Scope), md(remediationDecider(x)), md(x.DecidedAt), state, seqText(x.VerifiedSnapshot))
+			w.row(itoa(x.N), md(x.KindLabel), md(x.Name), md(x.Scope), md(a.remediationDecider(x)), md(x.DecidedAt), state, seqText(x.VerifiedSnapshot))
 		}
 		w.WriteByte('\n')
 	}

@@ -1,6 +1,7 @@
 package report_test
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -11,6 +12,20 @@ import (
 	"github.com/nhi-audit/nhi/campaigns/campaignstest"
 	"github.com/nhi-audit/nhi/campaigns/report"
 )
+
+// buildAtHead is campaign name's report as of the log's head.
+func buildAtHead(t *testing.T, e *campaignstest.Evidence, name string) *report.Report {
+	t.Helper()
+	head, err := e.Store.LogHead(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := report.Build(ctx, e.Store, name, report.Options{GeneratedAt: e.Clock.Now(), Signer: "auditor", Tool: "nhi test", AsOf: head.Seq})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
 
 // The campaign's rules in the report: an exception's expiry and approver
 // in the exceptions section, the no-response rule in the criteria, an
@@ -63,14 +78,7 @@ func TestReportStatesTheCampaignRules(t *testing.T) {
 	if _, err := campaigns.Close(ctx, st, "admin@acme.com", "Q4"); err != nil {
 		t.Fatal(err)
 	}
-	head, err := st.LogHead(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r, err := report.Build(ctx, st, "Q4", report.Options{GeneratedAt: e.Clock.Now(), Signer: "auditor", Tool: "nhi test", AsOf: head.Seq})
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := buildAtHead(t, e, "Q4")
 	if x := row(t, r, id1); x.ExceptionExpires != "2026-11-30" || x.ExceptionApprovedBy != "mia@acme.com" || x.ExceptionState != campaigns.ExceptionApproved {
 		t.Errorf("exception row: %+v", x)
 	}
@@ -114,14 +122,7 @@ func TestCriteriaListTheRulesOfTheCampaignsSources(t *testing.T) {
 	if _, err := campaigns.Create(ctx, st, "admin@acme.com", campaigns.Spec{Name: "Q4", Scope: "id:*", Due: "2026-10-31", Reviewers: []string{"alice@acme.com"}}); err != nil {
 		t.Fatal(err)
 	}
-	head, err := st.LogHead(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r, err := report.Build(ctx, st, "Q4", report.Options{GeneratedAt: e.Clock.Now(), Signer: "auditor", Tool: "nhi test", AsOf: head.Seq})
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := buildAtHead(t, e, "Q4")
 	c := r.Criteria
 	var listed []string
 	for _, x := range c.Rules {
@@ -146,5 +147,54 @@ func TestCriteriaListTheRulesOfTheCampaignsSources(t *testing.T) {
 	}
 	if !strings.Contains(md.String(), "The rules that can fire on identities of the sources the campaign covers (aws, k8s); the policy's other rules (") {
 		t.Errorf("report.md does not say which rules it lists:\n%s", md.String())
+	}
+}
+
+// An item nobody decided in a campaign whose on-no-response rule is
+// decommission is in the remediation table with the rule as its decider
+// and who set it (the campaign's creator, in its campaign.create event),
+// in remediation.csv as in the Markdown and HTML: decided_by was empty.
+func TestRemediationNamesTheRuleThatDecided(t *testing.T) {
+	e := campaignstest.New(t, "2026-10-01T12:00:00Z")
+	st := e.Store
+	var obs []audit.Observation
+	for _, n := range []string{"1", "2"} {
+		obs = append(obs, audit.Observation{ID: audit.IdentityID("github", "acme", audit.KindGitHubDeployKey, "api/"+n), Kind: audit.KindGitHubDeployKey,
+			Name: "key-" + n, Scope: "acme/api"})
+	}
+	e.Snapshot(t, nil, obs...)
+	res, err := campaigns.Create(ctx, st, "admin@acme.com", campaigns.Spec{Name: "Q4", Scope: "id:*", Due: "2026-10-31",
+		Reviewers: []string{"alice@acme.com"}, OnNoResponse: campaigns.OnNoResponseDecommission})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := campaigns.Decide(ctx, st, "alice@acme.com", "Q4", obs[0].ID, campaigns.Decommission, ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := campaigns.Close(ctx, st, "admin@acme.com", "Q4"); err != nil {
+		t.Fatal(err)
+	}
+	r := buildAtHead(t, e, "Q4")
+	byRule := fmt.Sprintf("no reviewer: on-no-response rule set by admin@acme.com (event %d)", res.Campaign.CreateSeq)
+	var csv strings.Builder
+	if err := r.WriteCSV(report.FileRemediation, &csv); err != nil {
+		t.Fatal(err)
+	}
+	deciders := map[string]string{}
+	lines := strings.Split(strings.TrimSpace(csv.String()), "\n")
+	for _, l := range lines[1:] {
+		cells := strings.Split(l, ",")
+		deciders[cells[1]] = cells[5]
+	}
+	if !strings.HasPrefix(lines[0], "n,identity_id,kind,name,scope,decided_by,") || len(deciders) != 2 ||
+		deciders[obs[0].ID] != "alice@acme.com" || deciders[obs[1].ID] != byRule {
+		t.Errorf("remediation.csv: decided_by of the reviewer's and the rule's decommissions: %q\n%s", deciders, csv.String())
+	}
+	var md strings.Builder
+	if err := r.WriteMarkdown(&md); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(md.String(), "| 2 | deploy key | key-2 | acme/api | "+byRule+" |") {
+		t.Errorf("the Markdown remediation table does not name the rule and who set it:\n%s", md.String())
 	}
 }
