@@ -158,4 +158,3 @@ func TestNoticesMerge(t *testing.T) {
 		}
 	}
 }
-
