@@ -2,6 +2,7 @@ package pgtest
 
 import (
 	"context"
+	"net/url"
 	"os"
 	"testing"
 
@@ -43,5 +44,30 @@ func TestFreshDatabasePerTest(t *testing.T) {
 	}
 	if n != 0 {
 		t.Errorf("database %s sees the table created in %s", DatabaseName(b), DatabaseName(a))
+	}
+}
+
+// The server answers over TCP on loopback too, with the password TCPURL
+// carries, and refuses a connection over TCP without it.
+func TestTCPURL(t *testing.T) {
+	ctx := context.Background()
+	u := TCPURL(t)
+	c, err := pgx.Connect(ctx, u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close(ctx)
+	var addr string
+	if err := c.QueryRow(ctx, "SELECT host(inet_client_addr())").Scan(&addr); err != nil || addr != "127.0.0.1" {
+		t.Errorf("client address %q (%v), want 127.0.0.1: not over TCP", addr, err)
+	}
+	p, err := url.Parse(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.User = url.User(Superuser)
+	if c, err := pgx.Connect(ctx, p.String()); err == nil {
+		c.Close(ctx)
+		t.Error("connected over TCP without the password")
 	}
 }
