@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"os"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 )
@@ -70,4 +71,31 @@ func TestTCPURL(t *testing.T) {
 		c.Close(ctx)
 		t.Error("connected over TCP without the password")
 	}
+}
+
+// The server's CPU time counts what its connections do.
+func TestServerCPUTime(t *testing.T) {
+	ctx := context.Background()
+	s := Shared(t)
+	c, err := pgx.Connect(ctx, URL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close(ctx)
+	before, err := s.CPUTime()
+	if err != nil {
+		t.Skip(err)
+	}
+	var n int64
+	if err := c.QueryRow(ctx, "SELECT sum(g) FROM generate_series(1, 20000000) g").Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	after, err := s.CPUTime()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after-before < 100*time.Millisecond {
+		t.Errorf("summing 20,000,000 numbers took %v of the server's CPU time", after-before)
+	}
+	t.Logf("%v", after-before)
 }
