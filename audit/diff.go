@@ -384,7 +384,7 @@ func (s *Store) changeMarksBetween(ctx context.Context, lo, hi string) (map[stri
 		SELECT c.identity_id, 'changed' FROM pair
 			JOIN observations c ON c.snapshot_id = pair.cur
 			JOIN observations p ON p.snapshot_id = pair.prev AND p.identity_id = c.identity_id
-		WHERE c.material <> p.material`+cfilter, args...)
+		WHERE pair.prev IS NOT NULL AND c.material <> p.material`+cfilter, args...)
 	if err != nil {
 		return nil, fmt.Errorf("comparing snapshots: %w", err)
 	}

@@ -26,6 +26,14 @@ const identityFrom = `FROM identities i
 	JOIN observations o ON o.snapshot_id = i.last_snapshot AND o.identity_id = i.id
 	LEFT JOIN owners w ON w.identity_id = i.id`
 
+// identityFromBatch is identityFrom for the n identities after an ID
+// (arguments: the ID, n): the batch is chosen first, by the ID index, so
+// that no plan joins every identity to pick the first n (PostgreSQL's,
+// before it has statistics of a table just written, does).
+const identityFromBatch = `FROM (SELECT * FROM identities WHERE id > ? ORDER BY id LIMIT ?) i
+	JOIN observations o ON o.snapshot_id = i.last_snapshot AND o.identity_id = i.id
+	LEFT JOIN owners w ON w.identity_id = i.id`
+
 // Identities returns every identity the file knows, current and removed,
 // each with its latest observation and owner, ordered by ID.
 func (s *Store) Identities(ctx context.Context) ([]Identity, error) {
@@ -257,13 +265,13 @@ func (s *Store) EachIdentity(ctx context.Context, fn func(*Identity) error) erro
 	if err != nil {
 		return err
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT `+identityColumns+` `+identityFrom+` ORDER BY i.id`)
-	if err != nil {
-		return fmt.Errorf("reading identities: %w", err)
-	}
-	defer rows.Close()
 	// The first batches are small, so the first identities reach fn
-	// after milliseconds (the TUI shows them while the rest loads).
+	// after milliseconds (the TUI shows them while the rest loads). Each
+	// batch is one query from where the last ended: PostgreSQL plans one
+	// query over every identity as a hash join and a sort of them all
+	// (seconds before its first row, at 100,000), a LIMIT as a walk of
+	// the ID index. An identity recorded meanwhile may show in a later
+	// batch only, as the change marks, read per batch, already may.
 	batch := min(256, eachBatch)
 	buf := make([]Identity, 0, batch)
 	accounts := make([]string, 0, batch)
@@ -288,24 +296,68 @@ func (s *Store) EachIdentity(ctx context.Context, fn func(*Identity) error) erro
 		buf, accounts = buf[:0], accounts[:0]
 		return nil
 	}
+	after := ""
+	for {
+		if err := s.readIdentityBatch(ctx, after, batch, &buf, &accounts); err != nil {
+			return err
+		}
+		n := len(buf)
+		if n > 0 {
+			after = buf[n-1].ID
+		}
+		if err := flush(); err != nil || n < batch {
+			return err
+		}
+		batch = min(2*batch, eachBatch)
+	}
+}
+
+// identityPage is the most identities one query reads. A page of the
+// identities by ID, joined to their observations by primary key, is a
+// walk of both indexes while the page is small against the table; from
+// about 2,000 of 100,000 PostgreSQL's planner prefers to read every
+// observation into a hash instead, once per page (BenchmarkStreamOpen…
+// tui: the server spent seconds).
+const identityPage = 1024
+
+// readIdentityBatch appends to buf (and their accounts to accounts) the
+// first n identities whose IDs sort after after, in ID order, a page at a
+// time.
+func (s *Store) readIdentityBatch(ctx context.Context, after string, n int, buf *[]Identity, accounts *[]string) error {
+	for n > 0 {
+		page := min(n, identityPage)
+		got, err := s.readIdentityPage(ctx, after, page, buf, accounts)
+		if err != nil || got < page {
+			return err
+		}
+		after = (*buf)[len(*buf)-1].ID
+		n -= got
+	}
+	return nil
+}
+
+// readIdentityPage is one query of readIdentityBatch; it returns how many
+// identities it appended.
+func (s *Store) readIdentityPage(ctx context.Context, after string, n int, buf *[]Identity, accounts *[]string) (int, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT `+identityColumns+` `+identityFromBatch+` ORDER BY i.id`, after, n)
+	if err != nil {
+		return 0, fmt.Errorf("reading identities: %w", err)
+	}
+	defer rows.Close()
+	got := 0
 	for rows.Next() {
 		id, account, err := scanIdentityText(rows)
 		if err != nil {
-			return err
+			return got, err
 		}
-		buf = append(buf, id)
-		accounts = append(accounts, account)
-		if len(buf) == batch {
-			if err := flush(); err != nil {
-				return err
-			}
-			batch = min(2*batch, eachBatch)
-		}
+		*buf = append(*buf, id)
+		*accounts = append(*accounts, account)
+		got++
 	}
 	if err := rows.Err(); err != nil {
-		return fmt.Errorf("reading identities: %w", err)
+		return got, fmt.Errorf("reading identities: %w", err)
 	}
-	return flush()
+	return got, nil
 }
 
 // Refresh re-reads the owners of ids and re-evaluates their findings in

@@ -4,7 +4,8 @@ package audit
 // same tables, columns and meaning as the SQLite migrations of schema.go,
 // in PostgreSQL's types, versioned apart from them (meta "schema.audit").
 // Step 1 is SQLite's schema version 7 in one go: no PostgreSQL database
-// predates it. Append only, as there.
+// predates it; step 2 notifies listeners of new events. Append only, as
+// there.
 var postgresMigrations = []string{
 	`
 -- The SQLite functions nhi's SQL uses, on the JSON text nhi stores
@@ -191,6 +192,20 @@ CREATE TRIGGER principals_no_update BEFORE UPDATE ON principals FOR EACH ROW EXE
 CREATE TRIGGER snapshot_scopes_no_update BEFORE UPDATE ON snapshot_scopes FOR EACH ROW EXECUTE FUNCTION nhi_refuse('snapshots are immutable');
 CREATE TRIGGER event_signatures_no_update BEFORE UPDATE ON event_signatures FOR EACH ROW EXECUTE FUNCTION nhi_refuse('signatures are append-only');
 CREATE TRIGGER event_signatures_no_delete BEFORE DELETE ON event_signatures FOR EACH ROW EXECUTE FUNCTION nhi_refuse('signatures are append-only');
+`,
+	`
+-- Live: every statement that appends to the log notifies channel
+-- nhi_events, at commit, with the new head's number and nothing else
+-- (watch_postgres.go; the TUI listens instead of polling). NOTIFY is
+-- delivered in commit order, and appends serialise on the write lock, so
+-- the numbers a listener receives only grow.
+CREATE FUNCTION nhi_notify_events() RETURNS trigger LANGUAGE plpgsql AS
+$$ BEGIN
+	PERFORM pg_notify('nhi_events', max(seq)::text) FROM nhi_new_events HAVING count(*) > 0;
+	RETURN NULL;
+END $$;
+CREATE TRIGGER events_notify AFTER INSERT ON events REFERENCING NEW TABLE AS nhi_new_events
+	FOR EACH STATEMENT EXECUTE FUNCTION nhi_notify_events();
 `,
 }
 

@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 )
 
@@ -49,6 +50,9 @@ type Store struct {
 	engine   engine
 	readOnly bool
 	clock    func() time.Time
+	// pgConfig is, on PostgreSQL, how to connect: WatchEvents opens a
+	// connection of its own to listen on.
+	pgConfig *pgx.ConnConfig
 
 	closed    chan struct{} // closed by Close
 	closeOnce sync.Once

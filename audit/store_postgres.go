@@ -35,7 +35,7 @@ func openPostgres(ctx context.Context, rawURL string, opts OpenOptions) (*Store,
 		db.Close()
 		return nil, fmt.Errorf("%w: cannot connect to %s: %v", ErrNotExist, shown, err)
 	}
-	s := &Store{db: db, path: shown, engine: enginePostgres, readOnly: opts.ReadOnly, clock: opts.Now, closed: make(chan struct{})}
+	s := &Store{db: db, path: shown, engine: enginePostgres, readOnly: opts.ReadOnly, clock: opts.Now, closed: make(chan struct{}), pgConfig: cfg}
 	if s.clock == nil {
 		s.clock = time.Now
 	}

@@ -14,12 +14,13 @@ import (
 	"github.com/muesli/termenv"
 
 	"github.com/nhi-audit/nhi/audit"
+	"github.com/nhi-audit/nhi/internal/pgtest"
 )
 
 func TestMain(m *testing.M) {
 	lipgloss.SetColorProfile(termenv.Ascii)
 	lipgloss.SetHasDarkBackground(true)
-	code := m.Run()
+	code := pgtest.Main(m) // the PostgreSQL server of the live tests stops with them
 	for _, dir := range []string{big.dir, longLog.dir} {
 		if dir != "" {
 			os.RemoveAll(dir)

@@ -21,12 +21,18 @@ type recorder struct {
 	m     *Model
 	mu    sync.Mutex
 	frame string
+	// handled, when set, is told of each message once the model has
+	// handled it (on the program's goroutine).
+	handled func(tea.Msg)
 }
 
 func (r *recorder) Init() tea.Cmd { return r.m.Init() }
 
 func (r *recorder) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	_, cmd := r.m.Update(msg)
+	if r.handled != nil {
+		r.handled(msg)
+	}
 	return r, cmd
 }
 

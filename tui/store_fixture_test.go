@@ -61,8 +61,14 @@ func fixtureObservations() []audit.Observation {
 // newEvidence writes the fixture organisation to a new file.
 func newEvidence(t testing.TB) *evidence {
 	t.Helper()
+	return newEvidenceIn(t, filepath.Join(t.TempDir(), "nhi.db"))
+}
+
+// newEvidenceIn writes the fixture organisation to a new store at path: a
+// file, or a PostgreSQL database's URL (pgtest.URL).
+func newEvidenceIn(t testing.TB, path string) *evidence {
+	t.Helper()
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "nhi.db")
 	st, err := audit.Open(ctx, path, audit.OpenOptions{Create: true, Now: clock})
 	if err != nil {
 		t.Fatal(err)

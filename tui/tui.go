@@ -54,7 +54,8 @@ type Options struct {
 	// no campaign feature.
 	Reviewer Reviewer
 	// Poll is how often the TUI looks for events other processes wrote
-	// (watch.go); 0 only on ctrl+r.
+	// (watch.go); 0 only on ctrl+r. On PostgreSQL it listens for them
+	// instead, and polls only while it cannot.
 	Poll time.Duration
 	// Campaign is the campaign to review from the start (nhi --campaign):
 	// the table lists the Actor's items in it, as if chosen in :campaigns.
@@ -107,6 +108,7 @@ type Model struct {
 	ids           *identitiesView // stack[0], when there are identities
 	loading       bool            // the identities are being read
 	readShort     bool            // reading them in batches failed part way (stream.go)
+	watch         watchState      // how other processes' writes are noticed (watch.go)
 
 	prompt prompt // the prompt at the bottom, or nil
 	// promptArmed says the prompt takes keys: at once when a key of the
@@ -261,7 +263,7 @@ func newHelp() help.Model {
 func (m *Model) Init() tea.Cmd {
 	var cmds []tea.Cmd
 	if m.opts.Poll > 0 {
-		cmds = append(cmds, m.readHead()) // the watch starts (watch.go)
+		cmds = append(cmds, m.startWatch()) // watch.go
 	}
 	if m.st.campaign != "" {
 		// The campaign's items and its status (open or closed), for the

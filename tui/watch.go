@@ -5,23 +5,33 @@ import (
 	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
+
+	"github.com/nhi-audit/nhi/audit"
 )
 
-// Other reviewers write to the same evidence file. The TUI notices: about
+// Other reviewers write to the same evidence. The TUI notices: about
 // once a second (Options.Poll) it reads the head of the event log off the
 // event loop, and when the log grew it reads again what it shows of the
 // campaigns, the chosen campaign's items and the open detail's history,
 // in place: the cursor and the filter stay, and the owners and findings
 // of the identities whose owner an event since changed. ctrl+r does the
 // same at once, and re-reads the owners and findings of every identity.
+//
+// On PostgreSQL it listens instead (audit.Store.WatchEvents, LISTEN on a
+// connection of its own): each append is notified with the new head, and
+// the poll stops while the listening connection is up. When that
+// connection is lost the poll takes over until it is back; the notices
+// are taken at most one per liveGap, so a burst of decisions by forty
+// reviewers is a few re-reads, not one per decision.
 
 // watchTickMsg is time to look at the log's head again.
 type watchTickMsg struct{}
 
 // headMsg is the log's head as read.
 type headMsg struct {
-	seq int64
-	err error
+	seq  int64
+	err  error
+	poll bool // read by the poll, which schedules the next read
 }
 
 // ownersWatcher is a Store that says whose owner changed after an event
@@ -55,6 +65,74 @@ func (m *Model) readOwnersSince(seq int64) tea.Cmd {
 // refreshMsg is ctrl+r.
 type refreshMsg struct{}
 
+// watchState is how the TUI learns of other processes' writes.
+type watchState struct {
+	live    bool // the store notifies appends: no poll
+	polling bool // a poll is scheduled or under way (watchTick … headMsg)
+}
+
+// liveGap is the least time between two notices taken: those that come
+// meanwhile merge into one (audit.WatchEvents).
+const liveGap = 250 * time.Millisecond
+
+// eventsWatcher is a Store that notifies appends to the log
+// (audit.Store on PostgreSQL; on an evidence file WatchEvents says it
+// cannot, and the TUI polls).
+type eventsWatcher interface {
+	WatchEvents(ctx context.Context) (<-chan audit.LogNotice, error)
+}
+
+var _ eventsWatcher = (*audit.Store)(nil)
+
+// noticeMsg is a notice of the store's watch, and the command that takes
+// the next one.
+type noticeMsg struct {
+	notice audit.LogNotice
+	next   tea.Cmd
+}
+
+// startWatch starts what tells the TUI of other processes' writes: the
+// poll, at once, and where the store notifies appends, the listener, which
+// stops the poll once it listens.
+func (m *Model) startWatch() tea.Cmd {
+	if m.opts.Poll <= 0 || m.st.store == nil {
+		return nil
+	}
+	m.watch.polling = true
+	cmds := []tea.Cmd{m.readHead(true)}
+	if w, ok := m.st.store.(eventsWatcher); ok {
+		ctx := m.st.ctx
+		cmds = append(cmds, func() tea.Msg {
+			ch, err := w.WatchEvents(ctx)
+			if err != nil {
+				return nil // an evidence file: the poll goes on
+			}
+			return takeNotice(ctx, ch, 0)()
+		})
+	}
+	return tea.Batch(cmds...)
+}
+
+// takeNotice waits gap, then for the next notice on ch.
+func takeNotice(ctx context.Context, ch <-chan audit.LogNotice, gap time.Duration) tea.Cmd {
+	return func() tea.Msg {
+		select {
+		case <-time.After(gap):
+		case <-ctx.Done():
+			return nil
+		}
+		select {
+		case n, ok := <-ch:
+			if !ok {
+				return nil // the session or the store ended
+			}
+			return noticeMsg{notice: n, next: takeNotice(ctx, ch, liveGap)}
+		case <-ctx.Done():
+			return nil
+		}
+	}
+}
+
 func (m *Model) watchTick() tea.Cmd {
 	if m.opts.Poll <= 0 || m.st.store == nil {
 		return nil
@@ -62,15 +140,16 @@ func (m *Model) watchTick() tea.Cmd {
 	return tea.Tick(m.opts.Poll, func(time.Time) tea.Msg { return watchTickMsg{} })
 }
 
-// readHead reads the head of the log, off the event loop.
-func (m *Model) readHead() tea.Cmd {
+// readHead reads the head of the log, off the event loop; poll says the
+// poll asked, and schedules the next one.
+func (m *Model) readHead(poll bool) tea.Cmd {
 	if m.st.store == nil {
 		return nil
 	}
 	ctx, store := m.st.ctx, m.st.store
 	return func() tea.Msg {
 		h, err := store.LogHead(ctx)
-		return headMsg{seq: h.Seq, err: err}
+		return headMsg{seq: h.Seq, err: err, poll: poll}
 	}
 }
 
@@ -78,18 +157,40 @@ func (m *Model) readHead() tea.Cmd {
 func (m *Model) updateWatch(msg tea.Msg) (tea.Cmd, bool) {
 	switch msg := msg.(type) {
 	case watchTickMsg:
-		return m.readHead(), true
+		return m.readHead(true), true
 	case headMsg:
-		next := m.watchTick()
-		if msg.err != nil || msg.seq == m.st.head {
+		var next tea.Cmd
+		if msg.poll {
+			if m.watch.live {
+				m.watch.polling = false // the listener has taken over
+			} else {
+				next = m.watchTick()
+			}
+		}
+		if msg.err != nil {
 			return next, true
 		}
-		first, prev := m.st.head == 0, m.st.head
-		m.st.head = msg.seq
-		if first {
-			return next, true // the first look: what is shown is as new
+		return tea.Batch(next, m.headSeen(msg.seq)), true
+	case noticeMsg:
+		n := msg.notice
+		var cmd tea.Cmd
+		switch {
+		case n.Lost:
+			m.watch.live = false
+			if !m.watch.polling {
+				m.watch.polling = true
+				cmd = m.readHead(true) // the poll takes over
+			}
+		case n.Head > 0:
+			m.watch.live = true
+			if n.Head > m.st.head { // an older head is news already seen
+				cmd = m.headSeen(n.Head)
+			}
+		default: // listening again, or at last: what was missed is read
+			m.watch.live = true
+			cmd = m.readHead(false)
 		}
-		return tea.Batch(next, m.reread(false), m.readOwnersSince(prev)), true
+		return tea.Batch(cmd, msg.next), true
 	case ownersChangedMsg:
 		if msg.err != nil {
 			return nil, true // the next poll or ctrl+r reads them again
@@ -102,9 +203,23 @@ func (m *Model) updateWatch(msg tea.Msg) (tea.Cmd, bool) {
 		return m.reload(), true
 	case refreshMsg:
 		m.setFlash("Reading the evidence file again…", false)
-		return tea.Batch(m.reread(true), m.readHead()), true
+		return tea.Batch(m.reread(true), m.readHead(false)), true
 	}
 	return nil, false
+}
+
+// headSeen follows the log's head to seq: when it moved, the views read
+// again what another process may have changed.
+func (m *Model) headSeen(seq int64) tea.Cmd {
+	if seq == m.st.head {
+		return nil
+	}
+	first, prev := m.st.head == 0, m.st.head
+	m.st.head = seq
+	if first {
+		return nil // the first look: what is shown is as new
+	}
+	return tea.Batch(m.reread(false), m.readOwnersSince(prev))
 }
 
 // reread reads again what the views show that others may have changed:

@@ -1,7 +1,9 @@
 // Package pgtest runs a real PostgreSQL server for the tests of the
 // packages whose store also runs on PostgreSQL (docs/team.md): one server
 // per test binary, started on first use in a temporary folder and reached
-// over a unix socket there, and a fresh database per test.
+// over a unix socket there (URL) or over TCP on loopback (TCPURL, for
+// benchmarks that measure what a team's network adds), and a fresh
+// database per test.
 //
 // The server is Debian's (package postgresql): initdb and postgres are
 // looked up on PATH, then in /usr/lib/postgresql/*/bin (newest first).
@@ -19,8 +21,10 @@ package pgtest
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"os"
 	"os/exec"
@@ -45,11 +49,13 @@ const Superuser = "postgres"
 
 // Server is a running PostgreSQL server owned by this test binary.
 type Server struct {
-	dir  string // the temporary folder: data/ and the socket
-	bin  string // the folder of initdb and postgres
-	cmd  *exec.Cmd
-	done chan error // the postgres process's exit
-	dbs  atomic.Int64
+	dir      string // the temporary folder: data/ and the socket
+	bin      string // the folder of initdb and postgres
+	cmd      *exec.Cmd
+	done     chan error // the postgres process's exit
+	dbs      atomic.Int64
+	port     int    // the TCP port on 127.0.0.1 (and the socket's name)
+	password string // the superuser's over TCP: random, this server's only
 }
 
 var (
@@ -89,6 +95,13 @@ func URL(t testing.TB) string {
 		t.Fatal(err)
 	}
 	return u
+}
+
+// TCPURL is URL over TCP on loopback: a fresh, empty database, reached
+// as a team's reviewers reach theirs (less the network).
+func TCPURL(t testing.TB) string {
+	t.Helper()
+	return Shared(t).TCPURL(DatabaseName(URL(t)))
 }
 
 // shared starts the test binary's server once; a failure is remembered,
@@ -132,7 +145,8 @@ func majorOf(initdb string) float64 {
 }
 
 // Start initialises a database cluster in a new temporary folder and
-// starts a server on a unix socket there, listening on no TCP port.
+// starts a server on a unix socket there (trust) and on a free TCP port
+// of 127.0.0.1 (the superuser's random password).
 func Start() (*Server, error) {
 	bin, err := Binaries()
 	if err != nil {
@@ -164,10 +178,27 @@ func (s *Server) start() error {
 	if err := s.initdb(owner, data); err != nil {
 		return err
 	}
+	// Trust on the socket, a password over TCP: another user of the
+	// machine can reach the loopback port, not the folder.
+	hba := "local all all trust\nhost all all 127.0.0.1/32 scram-sha-256\n"
+	if err := os.WriteFile(filepath.Join(data, "pg_hba.conf"), []byte(hba), 0o600); err != nil {
+		return err
+	}
+	if owner != nil {
+		if err := os.Chown(filepath.Join(data, "pg_hba.conf"), int(owner.Uid), int(owner.Gid)); err != nil {
+			return err
+		}
+	}
+	if s.port, err = freePort(); err != nil {
+		return err
+	}
+	// shared_buffers is PostgreSQL's default: with less, a table of
+	// 100,000 observations no longer fits, and a benchmark measures the
+	// server copying pages from the OS rather than nhi's queries.
 	s.cmd = exec.Command(filepath.Join(s.bin, "postgres"), "-D", data,
-		"-k", s.dir, "-c", "listen_addresses=",
+		"-k", s.dir, "-c", "listen_addresses=127.0.0.1", "-p", strconv.Itoa(s.port),
 		"-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
-		"-c", "max_connections=200", "-c", "shared_buffers=32MB",
+		"-c", "max_connections=200", "-c", "shared_buffers=128MB",
 		"-c", "logging_collector=off", "-c", "log_min_messages=warning")
 	s.cmd.SysProcAttr = asUser(owner)
 	logf, err := os.Create(filepath.Join(s.dir, "server.log"))
@@ -180,7 +211,21 @@ func (s *Server) start() error {
 		return fmt.Errorf("starting postgres: %w", err)
 	}
 	go func() { s.done <- s.cmd.Wait() }()
-	return s.waitReady()
+	if err := s.waitReady(); err != nil {
+		return err
+	}
+	s.password = rand.Text()
+	return s.Exec(context.Background(), "postgres", "ALTER ROLE "+Superuser+" PASSWORD '"+s.password+"'")
+}
+
+// freePort is a TCP port on 127.0.0.1 nothing listens on now.
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, fmt.Errorf("finding a free loopback port for postgres: %w", err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
 // initdb makes the cluster in data: a copy of the one initdb made the
@@ -281,9 +326,19 @@ func (s *Server) log() string {
 func (s *Server) url(name string) string {
 	q := url.Values{}
 	q.Set("host", s.dir)
+	q.Set("port", strconv.Itoa(s.port))
 	q.Set("user", Superuser)
 	q.Set("sslmode", "disable")
 	return (&url.URL{Scheme: "postgres", Path: "/" + name, RawQuery: q.Encode()}).String()
+}
+
+// TCPURL is the URL of database name on s as the superuser, over TCP on
+// 127.0.0.1 (with a password).
+func (s *Server) TCPURL(name string) string {
+	q := url.Values{}
+	q.Set("sslmode", "disable")
+	return (&url.URL{Scheme: "postgres", User: url.UserPassword(Superuser, s.password),
+		Host: net.JoinHostPort("127.0.0.1", strconv.Itoa(s.port)), Path: "/" + name, RawQuery: q.Encode()}).String()
 }
 
 // URL is the URL of database name on s, connecting as the superuser.
@@ -370,6 +425,17 @@ func Shared(t testing.TB) *Server {
 		t.Fatal(err)
 	}
 	return s
+}
+
+// CPUTime is the CPU time the server has used so far, user and system, its
+// every process (one per connection) included: with the benchmark's own
+// (audittest.CPUTime), what an operation cost on a loaded machine, whose
+// wall time stretches. Linux only; elsewhere an error.
+func (s *Server) CPUTime() (time.Duration, error) {
+	if s.cmd == nil || s.cmd.Process == nil {
+		return 0, errors.New("the server is not running")
+	}
+	return cpuOf(s.cmd.Process.Pid)
 }
 
 // DatabaseName is the database a URL from URL names.

@@ -2,8 +2,10 @@ package pgtest
 
 import (
 	"context"
+	"net/url"
 	"os"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 )
@@ -44,4 +46,56 @@ func TestFreshDatabasePerTest(t *testing.T) {
 	if n != 0 {
 		t.Errorf("database %s sees the table created in %s", DatabaseName(b), DatabaseName(a))
 	}
+}
+
+// The server answers over TCP on loopback too, with the password TCPURL
+// carries, and refuses a connection over TCP without it.
+func TestTCPURL(t *testing.T) {
+	ctx := context.Background()
+	u := TCPURL(t)
+	c, err := pgx.Connect(ctx, u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close(ctx)
+	var addr string
+	if err := c.QueryRow(ctx, "SELECT host(inet_client_addr())").Scan(&addr); err != nil || addr != "127.0.0.1" {
+		t.Errorf("client address %q (%v), want 127.0.0.1: not over TCP", addr, err)
+	}
+	p, err := url.Parse(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.User = url.User(Superuser)
+	if c, err := pgx.Connect(ctx, p.String()); err == nil {
+		c.Close(ctx)
+		t.Error("connected over TCP without the password")
+	}
+}
+
+// The server's CPU time counts what its connections do.
+func TestServerCPUTime(t *testing.T) {
+	ctx := context.Background()
+	s := Shared(t)
+	c, err := pgx.Connect(ctx, URL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close(ctx)
+	before, err := s.CPUTime()
+	if err != nil {
+		t.Skip(err)
+	}
+	var n int64
+	if err := c.QueryRow(ctx, "SELECT sum(g) FROM generate_series(1, 20000000) g").Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	after, err := s.CPUTime()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after-before < 100*time.Millisecond {
+		t.Errorf("summing 20,000,000 numbers took %v of the server's CPU time", after-before)
+	}
+	t.Logf("%v", after-before)
 }
