@@ -174,6 +174,14 @@ func (s *Store) permissionError(ctx context.Context, err error) error {
 	what := "this table"
 	if m := deniedTable.FindStringSubmatch(pe.Message); m != nil {
 		what = "table " + m[1]
+	} else if pe.Message != "" {
+		// One of nhi's own checks (schema_postgres.go: an event or a
+		// decision in someone else's name) says what it refused, and why.
+		msg := fmt.Sprintf("%s in %s, so nothing was written", pe.Message, s.path)
+		if pe.Hint != "" {
+			msg += ": " + pe.Hint
+		}
+		return fmt.Errorf("%w: %s", ErrNotPermitted, msg)
 	}
 	who := "your database role"
 	var user string

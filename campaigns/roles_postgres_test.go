@@ -74,6 +74,13 @@ func grants(t *testing.T, f *fixture) string {
 func TestReviewerCannotRewriteHistory(t *testing.T) {
 	f := newFixtureOn(t, campaignstest.Postgres)
 	f.Snapshot(t, nil, population()...)
+	// The directory knows rita's database role as one of her names: the
+	// database accepts her events in either (TestReviewerCannotForge).
+	if _, err := f.Store.SetPeople(ctx, "admin", audit.PeopleImport{People: []audit.Person{
+		{Email: "rita@acme.test", Aliases: []string{"rita", "rita_" + pgtest.DatabaseName(f.Path)}},
+	}}, false); err != nil {
+		t.Fatal(err)
+	}
 	create(t, f, campaigns.Spec{Name: "q", Scope: "id:*", Reviewers: []string{"rita"}})
 
 	if _, err := f.Store.InitRoles(ctx); err != nil {
@@ -179,5 +186,141 @@ func TestReviewerCannotRewriteHistory(t *testing.T) {
 	_, err = campaigns.Decide(ctx, ast, "audra", "q", keyID("api", "2"), campaigns.Keep, "x")
 	if !errors.Is(err, audit.ErrNotPermitted) {
 		t.Errorf("the auditor's decision: %v; want ErrNotPermitted", err)
+	}
+}
+
+// forgeries are what a reviewer with a SQL client might try in another
+// reviewer's name: append an event as sam, decide sam's item, add a row
+// to the history of sam's item, or to the history of their own item in
+// sam's name. samItem is assigned to sam, ritaItem to rita.
+func forgeries(samItem, ritaItem string) []string {
+	return []string{
+		`INSERT INTO events (seq, at, actor, type, payload, prev_hash, hash)
+			SELECT seq + 1, at, 'sam@acme.test', 'note.add', '{}', hash, 'forged-' || seq FROM events ORDER BY seq DESC LIMIT 1`,
+		`INSERT INTO events (seq, at, actor, type, payload, prev_hash, hash)
+			SELECT seq + 1, at, 'SAM', 'note.add', '{}', hash, 'forged-' || seq FROM events ORDER BY seq DESC LIMIT 1`,
+		`UPDATE campaign_items SET decision = 'keep', reason = 'forged' WHERE identity_id = '` + samItem + `'`,
+		`INSERT INTO campaign_decisions (campaign_id, identity_id, seq, decision, reason, actor, at, via)
+			SELECT campaign_id, identity_id, (SELECT max(seq) FROM events), 'keep', 'forged', 'rita@acme.test', '2026-10-01T12:00:00Z', 'single'
+			FROM campaign_items WHERE identity_id = '` + samItem + `'`,
+		`INSERT INTO campaign_decisions (campaign_id, identity_id, seq, decision, reason, actor, at, via)
+			SELECT campaign_id, identity_id, (SELECT max(seq) FROM events), 'keep', 'forged', 'sam@acme.test', '2026-10-01T12:00:00Z', 'single'
+			FROM campaign_items WHERE identity_id = '` + ritaItem + `'`,
+	}
+}
+
+// A reviewer connected as their own role cannot append an event in
+// another person's name, nor decide an item assigned to someone else,
+// even with psql and a temporary table posing as the directory of
+// people; through nhi, deciding another reviewer's item is refused with
+// nhi's message. With the database's checks disabled (as the owner, in a
+// transaction rolled back) the same statements go through: the checks
+// are what refuse them.
+func TestReviewerCannotForge(t *testing.T) {
+	f := newFixtureOn(t, campaignstest.Postgres)
+	f.Snapshot(t, nil, population()...)
+	db := pgtest.DatabaseName(f.Path)
+	ritaRole, samRole := "rita_"+db, "sam_"+db
+	if _, err := f.Store.SetPeople(ctx, "admin", audit.PeopleImport{People: []audit.Person{
+		{Email: "rita@acme.test", Aliases: []string{"rita", ritaRole}},
+		{Email: "sam@acme.test", Aliases: []string{"sam", samRole}},
+	}}, false); err != nil {
+		t.Fatal(err)
+	}
+	create(t, f, campaigns.Spec{Name: "q", Scope: "id:*", Reviewers: []string{"rita@acme.test", "sam@acme.test"}})
+	var ritaItem, samItem string
+	for _, it := range get(t, f, "q").Items {
+		switch it.Reviewer {
+		case "rita@acme.test":
+			ritaItem = it.ID
+		case "sam@acme.test":
+			samItem = it.ID
+		}
+	}
+	if ritaItem == "" || samItem == "" {
+		t.Fatalf("the campaign did not assign both reviewers: rita %q, sam %q", ritaItem, samItem)
+	}
+	if _, err := f.Store.InitRoles(ctx); err != nil {
+		t.Fatal(err)
+	}
+	rita := loginRole(t, f, "rita", audit.RoleReviewer)
+	loginRole(t, f, "sam", audit.RoleReviewer)
+
+	// Through nhi: her own item, yes; sam's, refused in nhi's words.
+	st, err := audit.Open(ctx, rita, audit.OpenOptions{Now: f.Clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if _, err := campaigns.Decide(ctx, st, "rita@acme.test", "q", ritaItem, campaigns.Decommission, ""); err != nil {
+		t.Fatalf("rita deciding her own item: %v", err)
+	}
+	_, err = campaigns.Decide(ctx, st, "rita@acme.test", "q", samItem, campaigns.Decommission, "")
+	if !errors.Is(err, audit.ErrNotPermitted) || !strings.Contains(err.Error(), "it is assigned to sam@acme.test") {
+		t.Errorf("rita deciding sam's item: %v; want ErrNotPermitted saying it is sam's", err)
+	}
+	_, err = campaigns.Decide(ctx, st, "sam@acme.test", "q", ritaItem, campaigns.Keep, "as sam")
+	if !errors.Is(err, audit.ErrNotPermitted) || !strings.Contains(err.Error(), "in the name of sam@acme.test") {
+		t.Errorf("rita deciding as sam: %v; want ErrNotPermitted naming sam", err)
+	}
+
+	// Through a SQL client, with a fake directory of her own in pg_temp,
+	// which comes first in her search path for tables.
+	c, err := pgx.Connect(ctx, rita)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close(ctx)
+	if _, err := c.Exec(ctx, `CREATE TEMP TABLE people (email text, record text, event_seq bigint);
+		INSERT INTO people VALUES ('sam@acme.test', '{"email":"sam@acme.test","aliases":["`+ritaRole+`"]}', 1)`); err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range forgeries(samItem, ritaItem) {
+		_, err := c.Exec(ctx, q)
+		var pe *pgconn.PgError
+		if !errors.As(err, &pe) || pe.Code != "42501" || !strings.Contains(pe.Message, ritaRole) {
+			t.Errorf("as rita, %s: %v; want refused (42501) naming her role", q, err)
+		}
+	}
+	if psql, err := exec.LookPath("psql"); err == nil {
+		out, err := exec.Command(psql, "-X", "-v", "ON_ERROR_STOP=1", "-d", rita, "-c", forgeries(samItem, ritaItem)[0]).CombinedOutput()
+		if err == nil || !strings.Contains(string(out), "may not record an event in the name of sam@acme.test") {
+			t.Errorf("psql as rita, an event as sam: %v\n%s", err, out)
+		}
+	} else {
+		t.Log("no psql on PATH: the refusal was checked through pgx only")
+	}
+	if r, err := f.Store.Verify(ctx); err != nil || !r.OK() {
+		t.Fatalf("verify after rita's attempts: %v %v", err, r.Problems)
+	}
+
+	// The control: without the checks, the same statements go through.
+	owner, err := pgx.Connect(ctx, f.Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer owner.Close(ctx)
+	tx, err := owner.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(ctx)
+	for _, q := range []string{
+		`ALTER TABLE events DISABLE TRIGGER events_actor`,
+		`ALTER TABLE campaign_items DISABLE TRIGGER campaign_items_reviewer`,
+		`ALTER TABLE campaign_decisions DISABLE TRIGGER campaign_decisions_reviewer`,
+		`SET SESSION AUTHORIZATION ` + ritaRole,
+	} {
+		if _, err := tx.Exec(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	for i, q := range forgeries(samItem, ritaItem) {
+		if i == 1 {
+			continue // the second event would take the first's seq
+		}
+		if _, err := tx.Exec(ctx, q); err != nil {
+			t.Errorf("as rita without the checks, %s: %v; want it to go through", q, err)
+		}
 	}
 }
