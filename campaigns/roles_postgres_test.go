@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"net/url"
 	"os/exec"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -323,4 +325,142 @@ func TestReviewerCannotForge(t *testing.T) {
 			t.Errorf("as rita without the checks, %s: %v; want it to go through", q, err)
 		}
 	}
+}
+
+// A login role granted only nhi_connector takes a snapshot in its own
+// name, and the check of decommission decisions against it that follows
+// (VerifyAfterSnapshot) is recorded; it may not decide.
+func TestConnectorSnapshots(t *testing.T) {
+	f := newFixtureOn(t, campaignstest.Postgres)
+	f.Snapshot(t, nil, population()...)
+	create(t, f, campaigns.Spec{Name: "q", Scope: "id:*", Reviewers: []string{"rita"}})
+	gone := keyID("api", "1")
+	if _, err := campaigns.Decide(ctx, f.Store, "rita", "q", gone, campaigns.Decommission, ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := campaigns.Close(ctx, f.Store, "lead", "q"); err != nil {
+		t.Fatal(err)
+	}
+	create(t, f, campaigns.Spec{Name: "next", Scope: "id:*", Reviewers: []string{"rita"}})
+	if _, err := f.Store.InitRoles(ctx); err != nil {
+		t.Fatal(err)
+	}
+	ci := loginRole(t, f, "ci", audit.RoleConnector)
+	ciRole := "ci_" + pgtest.DatabaseName(f.Path)
+	st, err := audit.Open(ctx, ci, audit.OpenOptions{Now: f.Clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+
+	f.Clock.Add(time.Hour)
+	info := f.Source
+	info.StartedAt, info.Actor = f.Clock.Now(), ciRole
+	w, err := st.BeginSnapshot(ctx, info)
+	if err != nil {
+		t.Fatalf("the connector beginning a snapshot: %v", err)
+	}
+	for _, o := range population() {
+		if o.ID != gone {
+			if err := w.Record(o); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	snap, err := w.Finish(ctx, nil)
+	if err != nil {
+		t.Fatalf("the connector finishing its snapshot: %v", err)
+	}
+	res, err := campaigns.VerifyAfterSnapshot(ctx, st, ciRole, snap.ID)
+	if err != nil || len(res) != 1 || !slices.Equal(res[0].Removed, []string{gone}) {
+		t.Fatalf("the connector checking decommissions against its snapshot: %+v %v; want %s removed", res, err, gone)
+	}
+	if it := item(t, get(t, f, "q"), gone); it.Verification == "" {
+		t.Errorf("the item's remediation was not recorded: %+v", it)
+	}
+
+	_, err = campaigns.Decide(ctx, st, ciRole, "next", keyID("api", "2"), campaigns.Keep, "x")
+	if !errors.Is(err, audit.ErrNotPermitted) {
+		t.Errorf("the connector deciding: %v; want ErrNotPermitted", err)
+	}
+	if r, err := f.Store.Verify(ctx); err != nil || !r.OK() {
+		t.Fatalf("verify: %v %v", err, r.Problems)
+	}
+}
+
+// nhi db import needs the tables' owner: a reviewer and an administrator
+// are refused in nhi's words, naming the owner, and nothing is written;
+// the owner imports an auditor's file, events in other people's names
+// included, and the database's chain verifies.
+func TestOwnerImports(t *testing.T) {
+	src := newFixtureOn(t, campaignstest.SQLite)
+	src.Snapshot(t, nil, population()...)
+	create(t, src, campaigns.Spec{Name: "q", Scope: "id:*", Reviewers: []string{"rita"}})
+	if _, err := campaigns.Decide(ctx, src.Store, "rita", "q", keyID("api", "1"), campaigns.Decommission, ""); err != nil {
+		t.Fatal(err)
+	}
+	file, err := audit.Open(ctx, src.Path, audit.OpenOptions{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer file.Close()
+
+	f := newFixtureOn(t, campaignstest.Postgres)
+	if _, err := f.Store.InitRoles(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, who := range []struct{ name, role string }{{"rita", audit.RoleReviewer}, {"ada", audit.RoleAdmin}} {
+		st, err := audit.Open(ctx, loginRole(t, f, who.name, who.role), audit.OpenOptions{Now: f.Clock.Now})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close()
+		_, err = st.Import(ctx, file)
+		if !errors.Is(err, audit.ErrNotPermitted) || !strings.Contains(err.Error(), "nhi db import needs the tables' owner") {
+			t.Fatalf("%s importing: %v; want ErrNotPermitted naming the owner", who.role, err)
+		}
+		if evs, err := f.Store.Events(ctx); err != nil || len(evs) != 0 {
+			t.Fatalf("after %s's refused import the database holds %d events (%v); want none", who.role, len(evs), err)
+		}
+	}
+	if res, err := f.Store.Import(ctx, file); err != nil || res.Events == 0 {
+		t.Fatalf("the owner importing: %+v %v", res, err)
+	}
+	if r, err := f.Store.Verify(ctx); err != nil || !r.OK() {
+		t.Fatalf("verify after the import: %v %v", err, r.Problems)
+	}
+	if it := item(t, get(t, f, "q"), keyID("api", "1")); it.Decision != campaigns.Decommission || it.DecidedBy != "rita" {
+		t.Errorf("the imported decision: %q by %q", it.Decision, it.DecidedBy)
+	}
+}
+
+// A database whose tables are older than this nhi is upgraded only by
+// their owner: an administrator opening it is told so, and nothing is
+// changed; once the owner has opened it, the administrator works.
+func TestMigrationNeedsTheOwner(t *testing.T) {
+	f := newFixtureOn(t, campaignstest.Postgres)
+	if _, err := f.Store.InitRoles(ctx); err != nil {
+		t.Fatal(err)
+	}
+	ada := loginRole(t, f, "ada", audit.RoleAdmin)
+	// The campaigns' tables as an nhi of one step earlier left them.
+	if err := pgtest.Shared(t).Exec(ctx, pgtest.DatabaseName(f.Path), `DROP TRIGGER campaign_items_reviewer ON campaign_items;
+		DROP TRIGGER campaign_decisions_reviewer ON campaign_decisions; DROP FUNCTION nhi_check_reviewer();
+		UPDATE meta SET value = '1' WHERE key = 'schema.campaigns'`); err != nil {
+		t.Fatal(err)
+	}
+	_, err := audit.Open(ctx, ada, audit.OpenOptions{})
+	if !errors.Is(err, audit.ErrNotPermitted) || !strings.Contains(err.Error(), "only their owner may do") {
+		t.Fatalf("the administrator opening an older database: %v; want ErrNotPermitted naming the owner", err)
+	}
+	owner, err := audit.Open(ctx, f.Path, audit.OpenOptions{})
+	if err != nil {
+		t.Fatalf("the owner upgrading: %v", err)
+	}
+	owner.Close()
+	st, err := audit.Open(ctx, ada, audit.OpenOptions{})
+	if err != nil {
+		t.Fatalf("the administrator after the upgrade: %v", err)
+	}
+	st.Close()
 }

@@ -179,7 +179,10 @@ BEGIN
 	END IF;
 	RETURN NEW;
 END $$;
-CREATE TRIGGER campaign_items_reviewer BEFORE UPDATE ON campaign_items FOR EACH ROW EXECUTE FUNCTION nhi_check_reviewer();
+-- Only the decision columns: a connector records remediation checks
+-- (verification, verified_snapshot, verify_seq) on any item.
+CREATE TRIGGER campaign_items_reviewer BEFORE UPDATE OF decision, reason, decided_by, decided_at, decision_seq, conflict ON campaign_items
+	FOR EACH ROW EXECUTE FUNCTION nhi_check_reviewer();
 CREATE TRIGGER campaign_decisions_reviewer BEFORE INSERT ON campaign_decisions FOR EACH ROW EXECUTE FUNCTION nhi_check_reviewer();
 DO $$ BEGIN
 	EXECUTE format('ALTER FUNCTION nhi_check_reviewer() SET search_path = pg_catalog, %I, pg_temp', current_schema());
