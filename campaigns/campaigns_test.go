@@ -712,6 +712,9 @@ func TestDecisionPreparedBeforeTheLock(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		if meanwhile != nil {
+			t.Fatal("the decision was not prepared before the lock: its reads failed, and it went the long way at once")
+		}
 		if o.Previous != campaigns.Keep || o.PreviousBy != "sam" || !o.Conflict {
 			t.Errorf("rita's decision after sam's: previous %q by %q, conflict %v; want keep by sam, a conflict", o.Previous, o.PreviousBy, o.Conflict)
 		}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -212,9 +213,25 @@ func applyDecision(sep *separation, campaignID int64, it liveItem, p *DecidePayl
 // lock from the start. So does every refusal and error found here: the
 // long way says it, and records a refusal, exactly as it always has.
 func decideChecked(ctx context.Context, st *audit.Store, actor, campaign, id string, d Decision, reason string, refuseSame bool, terms *exceptionTerms, opts ...decideOption) (*Outcome, error) {
+	// The stamp, the item and its owner in one statement, so they are of
+	// one moment; the campaign and the directory after it, which the
+	// stamp covers.
 	check := decisionCheck(campaign, id)
-	var want string
-	if err := st.QueryRow(ctx, check.Query, check.Args...).Scan(&want); err != nil {
+	var (
+		want  string
+		owner string
+		it    liveItem
+	)
+	rows, err := st.Query(ctx, `SELECT `+frozenColumns+`, `+stateColumns+`,
+		COALESCE((SELECT o.owner FROM owners o WHERE o.identity_id = campaign_items.identity_id), ''), (`+check.Query+`)
+		FROM campaign_items WHERE campaign_id = (SELECT id FROM campaigns WHERE name = ?) AND identity_id = ?`,
+		append(slices.Clone(check.Args), campaign, id)...)
+	if err != nil {
+		return nil, errDecideLocked
+	}
+	found := rows.Next() && scanFrozen(rows, &it.frozen, append(it.scanArgs(), &owner, &want)...) == nil
+	rows.Close()
+	if !found || rows.Err() != nil {
 		return nil, errDecideLocked
 	}
 	c, err := loadOpen(ctx, st, campaign)
@@ -225,16 +242,8 @@ func decideChecked(ctx context.Context, st *audit.Store, actor, campaign, id str
 	if err != nil {
 		return nil, errDecideLocked
 	}
-	it, err := loadItem(ctx, st, c, id)
-	if err != nil {
-		return nil, errDecideLocked
-	}
-	owner, err := st.Owner(ctx, id)
-	if err != nil {
-		return nil, errDecideLocked
-	}
 	sg := signingFrom(ctx)
-	p, err := planDecision(c, sep, it, owner, actor, d, reason, refuseSame, terms, sg, opts...)
+	p, err := planDecision(c, sep, &it, owner, actor, d, reason, refuseSame, terms, sg, opts...)
 	if err != nil {
 		return nil, errDecideLocked
 	}
@@ -243,7 +252,7 @@ func decideChecked(ctx context.Context, st *audit.Store, actor, campaign, id str
 	}
 	var out *Outcome
 	_, err = st.AppendChecked(ctx, check, want, actor, EventDecide, p, sg.signer(), func(ev audit.Event) []audit.Stmt {
-		o, stmts := applyDecision(sep, c.ID, *it, p, actor, ev)
+		o, stmts := applyDecision(sep, c.ID, it, p, actor, ev)
 		out = o
 		return stmts
 	})
