@@ -170,8 +170,18 @@ func (t *Tx) Owners(ctx context.Context) (map[string]string, error) {
 
 // Owner returns the owner recorded now for one identity, "" when none.
 func (t *Tx) Owner(ctx context.Context, id string) (string, error) {
+	return readOwner(ctx, t.tx, id)
+}
+
+// Owner returns the owner recorded now for one identity, "" when none,
+// outside any write transaction.
+func (s *Store) Owner(ctx context.Context, id string) (string, error) {
+	return readOwner(ctx, s.db, id)
+}
+
+func readOwner(ctx context.Context, q querier, id string) (string, error) {
 	var owner string
-	err := t.tx.QueryRowContext(ctx, `SELECT COALESCE((SELECT owner FROM owners WHERE identity_id = ?), '')`, id).Scan(&owner)
+	err := q.QueryRowContext(ctx, `SELECT COALESCE((SELECT owner FROM owners WHERE identity_id = ?), '')`, id).Scan(&owner)
 	if err != nil {
 		return "", fmt.Errorf("reading the owner of %s: %w", id, err)
 	}

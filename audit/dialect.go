@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/jackc/pgx/v5/pgconn"
 )
@@ -85,7 +86,17 @@ var postgresFunctions = map[string]string{
 	"json_array":   "nhi_json_array",
 }
 
-var rewritten sync.Map // SQLite statement -> PostgreSQL statement
+// rewritten caches rewritePostgres: SQLite statement -> PostgreSQL
+// statement. nhi's statements are a few hundred, but some are built
+// (IN lists of as many placeholders as values), so the cache is bounded:
+// once it holds maxRewritten statements it is emptied, and the statements
+// that repeat are soon back in it.
+var (
+	rewritten      sync.Map
+	rewrittenCount atomic.Int64
+)
+
+const maxRewritten = 4096
 
 // rewritePostgres turns a statement in nhi's SQL (SQLite's dialect) into
 // PostgreSQL's: "?" placeholders become $1, $2, …, "?N" becomes $N, and
@@ -180,6 +191,10 @@ func rewritePostgres(q string) string {
 		}
 	}
 	out := b.String()
+	if rewrittenCount.Add(1) > maxRewritten {
+		rewritten.Clear()
+		rewrittenCount.Store(1)
+	}
 	rewritten.Store(q, out)
 	return out
 }

@@ -3,6 +3,7 @@ package audit
 import (
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -102,6 +103,25 @@ func TestRewritePostgres(t *testing.T) {
 		if got := rewritePostgres(c.in); got != c.want {
 			t.Errorf("rewritePostgres(%q)\n = %q\nwant %q", c.in, got, c.want)
 		}
+	}
+}
+
+// The cache of rewritten statements stays bounded however many distinct
+// statements pass (built ones: IN lists of every length), and a cached
+// statement is still rewritten right.
+func TestRewriteCacheBounded(t *testing.T) {
+	for i := range 3 * maxRewritten {
+		q := `SELECT a FROM t WHERE b IN (?` + strings.Repeat(", ?", i%50) + `) AND c = ` + strconv.Itoa(i)
+		rewritePostgres(q)
+		rewritePostgres(q)
+	}
+	n := 0
+	rewritten.Range(func(any, any) bool { n++; return true })
+	if n > maxRewritten {
+		t.Errorf("%d statements cached after %d distinct ones; want at most %d", n, 3*maxRewritten, maxRewritten)
+	}
+	if got := rewritePostgres(`SELECT ? AND ?`); got != `SELECT $1 AND $2` {
+		t.Errorf("after the cache was emptied: %q", got)
 	}
 }
 

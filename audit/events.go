@@ -107,53 +107,73 @@ func appendEvent(ctx context.Context, tx *sql.Tx, now time.Time, actor, typ stri
 // appendSigned is appendEvent, signing the event's canonical bytes with key
 // when it is not nil; the signature is stored beside the event.
 func appendSigned(ctx context.Context, tx *sql.Tx, now time.Time, actor, typ string, payload any, key *sshsig.SigningKey) (Event, error) {
-	if strings.TrimSpace(actor) == "" {
-		return Event{}, errors.New("no actor: say who you are with --as or NHI_REVIEWER")
+	if err := checkActor(actor); err != nil {
+		return Event{}, err
 	}
-	p, err := canonicalJSON(payload)
+	var head sql.NullString
+	var last sql.NullInt64
+	if err := tx.QueryRowContext(ctx, headQuery).Scan(&last, &head); err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return Event{}, err
+	}
+	ev, stmts, err := nextEvent(head.String, last.Int64, now, actor, typ, payload, key)
 	if err != nil {
 		return Event{}, err
 	}
-	prev, seq := GenesisHash, int64(1)
-	var head sql.NullString
-	var last sql.NullInt64
-	if err := tx.QueryRowContext(ctx, `SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1`).Scan(&last, &head); err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return Event{}, err
+	for _, st := range stmts {
+		if _, err := tx.ExecContext(ctx, st.Query, st.Args...); err != nil {
+			return Event{}, fmt.Errorf("appending event %d: %w", ev.Seq, err)
+		}
 	}
-	if last.Valid {
-		prev, seq = head.String, last.Int64+1
+	return ev, nil
+}
+
+// headQuery reads the log's head: the last event's seq and hash, no row
+// when the log is empty.
+const headQuery = `SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1`
+
+func checkActor(actor string) error {
+	if strings.TrimSpace(actor) == "" {
+		return errors.New("no actor: say who you are with --as or NHI_REVIEWER")
+	}
+	return nil
+}
+
+// nextEvent is the event that follows the head (seq last, hash head; 0
+// and "" for an empty log), signed with key when it is not nil, and the
+// statements that append it: the event, its signature, the head kept in
+// meta.
+func nextEvent(head string, last int64, now time.Time, actor, typ string, payload any, key *sshsig.SigningKey) (Event, []Stmt, error) {
+	p, err := canonicalJSON(payload)
+	if err != nil {
+		return Event{}, nil, err
+	}
+	prev, seq := GenesisHash, int64(1)
+	if last > 0 {
+		prev, seq = head, last+1
 	}
 	at := now.UTC().Format(eventTimeLayout)
 	h, err := recordHash(prev, seq, at, actor, typ, p)
 	if err != nil {
-		return Event{}, err
+		return Event{}, nil, err
 	}
-	var sig []byte
+	stmts := []Stmt{{`INSERT INTO events (seq, at, actor, type, payload, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		[]any{seq, at, actor, typ, p, prev, h}}}
 	if key != nil {
 		rec, err := canonicalRecord(seq, at, actor, typ, p)
 		if err != nil {
-			return Event{}, err
+			return Event{}, nil, err
 		}
-		if sig, err = key.Sign(rec, SignatureNamespace); err != nil {
-			return Event{}, err
+		sig, err := key.Sign(rec, SignatureNamespace)
+		if err != nil {
+			return Event{}, nil, err
 		}
+		stmts = append(stmts, Stmt{`INSERT INTO event_signatures (seq, fingerprint, public_key, signature) VALUES (?, ?, ?, ?)`,
+			[]any{seq, key.Public.Fingerprint, key.Public.Authorized, string(sig)}})
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO events (seq, at, actor, type, payload, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-		seq, at, actor, typ, p, prev, h); err != nil {
-		return Event{}, fmt.Errorf("appending event: %w", err)
-	}
-	if sig != nil {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO event_signatures (seq, fingerprint, public_key, signature) VALUES (?, ?, ?, ?)`,
-			seq, key.Public.Fingerprint, key.Public.Authorized, string(sig)); err != nil {
-			return Event{}, fmt.Errorf("storing the signature: %w", err)
-		}
-	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO meta (key, value) VALUES ('log_head', ?), ('log_length', ?)
-		ON CONFLICT (key) DO UPDATE SET value = excluded.value`, h, fmt.Sprint(seq)); err != nil {
-		return Event{}, err
-	}
+	stmts = append(stmts, Stmt{`INSERT INTO meta (key, value) VALUES ('log_head', ?), ('log_length', ?)
+		ON CONFLICT (key) DO UPDATE SET value = excluded.value`, []any{h, fmt.Sprint(seq)}})
 	t, _ := time.Parse(eventTimeLayout, at)
-	return Event{Seq: seq, At: t, Actor: actor, Type: typ, Payload: json.RawMessage(p), PrevHash: prev, Hash: h}, nil
+	return Event{Seq: seq, At: t, Actor: actor, Type: typ, Payload: json.RawMessage(p), PrevHash: prev, Hash: h}, stmts, nil
 }
 
 // SetOwner records that owner answers for identity id (an empty owner

@@ -41,7 +41,8 @@ var historyTables = []string{
 // value column. A reviewer's decision updates the decision columns of
 // campaign_items — the only UPDATE a reviewer has — and inserts into
 // campaign_decisions. A connector updates a snapshot while it runs (the
-// trigger refuses it once finished) and the identities' last sighting.
+// trigger refuses it once finished), the identities' last sighting, and
+// the remediation columns of campaign_items a snapshot settles.
 func rolePrivileges(schema string, exists func(table string) bool) []string {
 	s := pgx.Identifier{schema}.Sanitize()
 	writers := strings.Join([]string{RoleAdmin, RoleConnector, RoleReviewer}, ", ")
@@ -72,9 +73,16 @@ func rolePrivileges(schema string, exists func(table string) bool) []string {
 	// the identities' last sighting, the snapshot lock in meta, and the
 	// HTTP cache (not evidence).
 	grant(`INSERT`, RoleConnector, "snapshots", "snapshot_gaps", "observations", "principals", "snapshot_checkpoints", "snapshot_scopes", "identities", "identity_aliases")
+	// A snapshot records the policy it was evaluated under: a row keyed by
+	// the digest of its body, added if new, never changed.
+	grant(`INSERT`, RoleConnector, "policies")
 	grant(`UPDATE (finished_at, status, error, counts, digest, scoped, server_version, notes, reach, credential)`, RoleConnector, "snapshots")
 	grant(`UPDATE (last_snapshot, last_seen)`, RoleConnector, "identities")
 	grant(`DELETE`, RoleConnector, "meta")
+	// After a snapshot, which decommissioned items it no longer sees
+	// (campaigns' VerifyAfterSnapshot): campaign.verify events and these
+	// columns, never a decision.
+	grant(`UPDATE (verification, verified_snapshot, verify_seq)`, RoleConnector, "campaign_items")
 	grant(`INSERT, UPDATE, DELETE`, RoleConnector, "http_cache")
 	// The administrator writes every table but the history ones, which it
 	// may only append to.
@@ -174,6 +182,14 @@ func (s *Store) permissionError(ctx context.Context, err error) error {
 	what := "this table"
 	if m := deniedTable.FindStringSubmatch(pe.Message); m != nil {
 		what = "table " + m[1]
+	} else if pe.Message != "" {
+		// One of nhi's own checks (schema_postgres.go: an event or a
+		// decision in someone else's name) says what it refused, and why.
+		msg := fmt.Sprintf("%s in %s, so nothing was written", pe.Message, s.path)
+		if pe.Hint != "" {
+			msg += ": " + pe.Hint
+		}
+		return fmt.Errorf("%w: %s", ErrNotPermitted, msg)
 	}
 	who := "your database role"
 	var user string
@@ -182,6 +198,26 @@ func (s *Store) permissionError(ctx context.Context, err error) error {
 	}
 	return fmt.Errorf("%w: %s may not write to %s in %s. Decisions and notes need %s, snapshots %s, campaigns, policy and owners %s; %s only reads (docs/team.md). Ask the database's owner: GRANT nhi_reviewer TO %s (or the role you need)",
 		ErrNotPermitted, who, what, s.path, RoleReviewer, RoleConnector, RoleAdmin, RoleAuditor, orRole(user))
+}
+
+// importPermissionError is permissionError for nhi db import. It needs
+// the tables' owner (docs/team.md): it copies the log and the snapshots
+// as upserts (INSERT … ON CONFLICT DO UPDATE), so that a row differing
+// from the store's under the same key reaches the append-only triggers
+// and is refused, and an upsert needs UPDATE, which no role but the
+// owner has on those tables.
+func (s *Store) importPermissionError(ctx context.Context, err error) error {
+	var pe *pgconn.PgError
+	if s.engine != enginePostgres || !errors.As(err, &pe) || pe.Code != "42501" {
+		return err
+	}
+	who := "your database role"
+	var user string
+	if s.db.QueryRowContext(ctx, `SELECT session_user`).Scan(&user) == nil && user != "" {
+		who = "database role " + user
+	}
+	return fmt.Errorf("%w: %s may not import into %s (%s), so nothing was written: nhi db import needs the tables' owner, the role that ran nhi db init (not %s: the import may update rows of the log, which no other role may, so that the append-only triggers judge any difference); run it as the owner",
+		ErrNotPermitted, who, s.path, pe.Message, RoleAdmin)
 }
 
 func orRole(user string) string {

@@ -4,8 +4,8 @@ package audit
 // same tables, columns and meaning as the SQLite migrations of schema.go,
 // in PostgreSQL's types, versioned apart from them (meta "schema.audit").
 // Step 1 is SQLite's schema version 7 in one go: no PostgreSQL database
-// predates it; step 2 notifies listeners of new events. Append only, as
-// there.
+// predates it; step 2 notifies listeners of new events; step 3 checks
+// who an event names. Append only, as there.
 var postgresMigrations = []string{
 	`
 -- The SQLite functions nhi's SQL uses, on the JSON text nhi stores
@@ -206,6 +206,72 @@ $$ BEGIN
 END $$;
 CREATE TRIGGER events_notify AFTER INSERT ON events REFERENCING NEW TABLE AS nhi_new_events
 	FOR EACH STATEMENT EXECUTE FUNCTION nhi_notify_events();
+`,
+	// 3: the database checks who an event names (docs/team.md, threat
+	// model). A session that is neither the tables' owner nor a member of
+	// nhi_admin may append only events whose actor is the session's own
+	// role, or another name of the person the directory of people says the
+	// role is: the rule Store.SessionActor applies, here where psql cannot
+	// go around it. The functions are pinned to the schema they were made
+	// in, with pg_temp last, so a session's own temporary tables (a fake
+	// people table) are never what they read.
+	`
+-- AliasKey: how two names are compared (trimmed, lower case, without a
+-- login's "@").
+CREATE FUNCTION nhi_alias_key(name text) RETURNS text LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS
+$$ SELECT lower(regexp_replace(btrim(name, E' \t\n\r\f\v'), '^@', '')) $$;
+
+-- Person.Names of a directory record, as alias keys, for an index: every
+-- name a person goes by (built of pg_catalog's functions only, so the
+-- index never depends on a search path).
+CREATE FUNCTION nhi_person_keys(record text) RETURNS text[] LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS
+$$ SELECT array_agg(DISTINCT lower(regexp_replace(btrim(n, E' \t\n\r\f\v'), '^@', ''))) FROM (
+	SELECT record::jsonb->>'email' AS n
+	UNION ALL SELECT record::jsonb->>'github'
+	UNION ALL SELECT jsonb_array_elements_text(COALESCE(record::jsonb->'aliases', '[]'::jsonb))
+) names WHERE n <> '' $$;
+CREATE INDEX people_keys ON people USING gin (nhi_person_keys(record));
+
+-- The e-mail of the person who goes by name, as Directory.Lookup finds
+-- them (the last by e-mail, in byte order, when two claim the name).
+CREATE FUNCTION nhi_person_of(name text) RETURNS text LANGUAGE sql STABLE AS
+$$ SELECT max(email COLLATE "C") FROM people WHERE nhi_person_keys(record) @> ARRAY[nhi_alias_key(name)] $$;
+
+-- Directory.Same: one alias, or two aliases of one person.
+CREATE FUNCTION nhi_same_person(a text, b text) RETURNS boolean LANGUAGE sql STABLE AS
+$$ SELECT COALESCE(nhi_alias_key(a) <> '' AND (nhi_alias_key(a) = nhi_alias_key(b) OR nhi_person_of(a) = nhi_person_of(b)), false) $$;
+
+-- Whether the session may write in anyone's name: the owner of the table
+-- (tbl), a superuser, or a member of nhi_admin (campaigns, people,
+-- nhi db import).
+CREATE FUNCTION nhi_unchecked_session(tbl oid) RETURNS boolean LANGUAGE plpgsql STABLE AS
+$$ BEGIN
+	IF pg_has_role(session_user, (SELECT relowner FROM pg_class WHERE oid = tbl), 'MEMBER') THEN
+		RETURN true;
+	END IF;
+	IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'nhi_admin') THEN
+		RETURN pg_has_role(session_user, 'nhi_admin', 'MEMBER');
+	END IF;
+	RETURN false;
+END $$;
+
+CREATE FUNCTION nhi_check_actor() RETURNS trigger LANGUAGE plpgsql AS
+$$ BEGIN
+	IF nhi_unchecked_session(TG_RELID) OR nhi_same_person(NEW.actor, session_user) THEN
+		RETURN NEW;
+	END IF;
+	RAISE EXCEPTION 'database role % may not record an event in the name of %', session_user, NEW.actor
+		USING ERRCODE = 'insufficient_privilege',
+			HINT = 'an event''s actor is the session''s role or another alias of the same person in the directory of people (docs/team.md)';
+END $$;
+CREATE TRIGGER events_actor BEFORE INSERT ON events FOR EACH ROW EXECUTE FUNCTION nhi_check_actor();
+
+DO $$ BEGIN
+	EXECUTE format('ALTER FUNCTION nhi_person_of(text) SET search_path = pg_catalog, %I, pg_temp', current_schema());
+	EXECUTE format('ALTER FUNCTION nhi_same_person(text, text) SET search_path = pg_catalog, %I, pg_temp', current_schema());
+	EXECUTE format('ALTER FUNCTION nhi_unchecked_session(oid) SET search_path = pg_catalog, %I, pg_temp', current_schema());
+	EXECUTE format('ALTER FUNCTION nhi_check_actor() SET search_path = pg_catalog, %I, pg_temp', current_schema());
+END $$;
 `,
 }
 

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/stdlib"
 )
 
@@ -142,7 +143,7 @@ func (s *Store) migratePostgres(ctx context.Context, opts OpenOptions) error {
 	}
 	for i := v; i < len(postgresMigrations); i++ {
 		if _, err := tx.ExecContext(ctx, postgresMigrations[i]); err != nil {
-			return fmt.Errorf("migrating %s to schema version %d: %w", s.path, i+1, err)
+			return s.migrationError(fmt.Errorf("migrating %s to schema version %d: %w", s.path, i+1, err))
 		}
 	}
 	for _, p := range pkgs {
@@ -152,7 +153,7 @@ func (s *Store) migratePostgres(ctx context.Context, opts OpenOptions) error {
 		}
 		for i := n; i < len(p.postgres); i++ {
 			if _, err := tx.ExecContext(ctx, p.postgres[i]); err != nil {
-				return fmt.Errorf("migrating the %s tables of %s to version %d: %w", p.name, s.path, i+1, err)
+				return s.migrationError(fmt.Errorf("migrating the %s tables of %s to version %d: %w", p.name, s.path, i+1, err))
 			}
 		}
 		if n < len(p.postgres) {
@@ -168,6 +169,20 @@ func (s *Store) migratePostgres(ctx context.Context, opts OpenOptions) error {
 		return err
 	}
 	return tx.Commit()
+}
+
+// migrationError says who may migrate when the session may not. Only the
+// tables' owner can: a migration changes tables (triggers, indexes,
+// columns), which PostgreSQL lets only a table's owner do, and making
+// nhi_admin the owner would give it what the owner alone has — UPDATE and
+// DELETE of the log, and turning its triggers off (docs/team.md).
+func (s *Store) migrationError(err error) error {
+	var pe *pgconn.PgError
+	if !errors.As(err, &pe) || pe.Code != "42501" {
+		return err
+	}
+	return fmt.Errorf("%w: %s needs upgrading to this nhi's tables, which only their owner may do (the role that ran nhi db init; not nhi_admin, which may not change the log's tables): run nhi db init as the owner, then try again; nothing was changed (%v)",
+		ErrNotPermitted, s.path, err)
 }
 
 func setMeta(ctx context.Context, tx *sql.Tx, key, value string) error {

@@ -393,12 +393,17 @@ func (s *Store) Import(ctx context.Context, src *Store) (*TransferResult, error)
 	if err != nil {
 		return nil, fmt.Errorf("reading the tables of %s: %w", src.path, err)
 	}
+	res, err := s.importFrom(ctx, from, tables, src.path)
+	return res, s.importPermissionError(ctx, err)
+}
+
+func (s *Store) importFrom(ctx context.Context, from *sql.Tx, tables []transferTable, srcPath string) (*TransferResult, error) {
 	tx, err := s.beginWrite(ctx)
 	if err != nil {
 		return nil, err
 	}
 	defer tx.Rollback()
-	have, fileLen, err := compareLogs(ctx, tx, from, s.path, src.path)
+	have, fileLen, err := compareLogs(ctx, tx, from, s.path, srcPath)
 	if err != nil {
 		return nil, err
 	}

@@ -683,3 +683,59 @@ func TestUndoIsACompensatingEvent(t *testing.T) {
 		verifyOK(t, f)
 	})
 }
+
+// A decision is prepared before the write lock is taken; when another
+// reviewer decides the same item in between, the decision is made again
+// under the lock, so it still records the conflict and what it replaced,
+// as deciding one after the other would. The same holds when the owner
+// changes in between: the separation rules see the new owner.
+func TestDecisionPreparedBeforeTheLock(t *testing.T) {
+	campaignstest.Engines(t, func(t *testing.T, eng campaignstest.Engine) {
+		f := newFixtureOn(t, eng)
+		f.Snapshot(t, nil, population()...)
+		create(t, f, campaigns.Spec{Name: "q", Scope: "id:*", Reviewers: []string{"rita"}})
+		id := keyID("api", "1")
+
+		var meanwhile func()
+		defer campaigns.BeforeDecideLock(func() {
+			if m := meanwhile; m != nil {
+				meanwhile = nil // the decision made meanwhile is prepared the same way
+				m()
+			}
+		})()
+		meanwhile = func() {
+			if _, err := campaigns.Decide(ctx, f.Store, "sam", "q", id, campaigns.Keep, "sam's"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		o, err := campaigns.Decide(ctx, f.Store, "rita", "q", id, campaigns.Decommission, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if meanwhile != nil {
+			t.Fatal("the decision was not prepared before the lock: its reads failed, and it went the long way at once")
+		}
+		if o.Previous != campaigns.Keep || o.PreviousBy != "sam" || !o.Conflict {
+			t.Errorf("rita's decision after sam's: previous %q by %q, conflict %v; want keep by sam, a conflict", o.Previous, o.PreviousBy, o.Conflict)
+		}
+		if it := item(t, get(t, f, "q"), id); it.Decision != campaigns.Decommission || !it.Conflict || len(it.History) != 2 {
+			t.Errorf("the item: %q, conflict %v, %d changes; want decommission, a conflict, 2 changes", it.Decision, it.Conflict, len(it.History))
+		}
+
+		// rita becomes the owner of another item while her decision on it
+		// is being prepared: she may no longer decide it.
+		other := keyID("api", "2")
+		meanwhile = func() {
+			if _, err := f.Store.SetOwner(ctx, "lead", other, "rita"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		_, err = campaigns.Decide(ctx, f.Store, "rita", "q", other, campaigns.Decommission, "")
+		if !errors.Is(err, campaigns.ErrSelfReview) {
+			t.Errorf("rita deciding an item she came to own meanwhile: %v; want ErrSelfReview", err)
+		}
+		if r, err := f.Store.Verify(ctx); err != nil || !r.OK() {
+			t.Fatalf("verify: %v %v", err, r.Problems)
+		}
+	})
+}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -89,6 +90,15 @@ func decideEach(ctx context.Context, st *audit.Store, actor, campaign string, id
 	if err != nil {
 		return nil, err
 	}
+	if len(ids) == 1 {
+		o, err := decideChecked(ctx, st, actor, campaign, ids[0], d, reason, refuseSame, terms, opts...)
+		if !errors.Is(err, errDecideLocked) {
+			if err != nil {
+				return nil, err
+			}
+			return []Outcome{*o}, nil
+		}
+	}
 	var out []Outcome
 	err = st.Write(ctx, func(tx *audit.Tx) error {
 		out = out[:0]
@@ -127,45 +137,153 @@ func decideTx(ctx context.Context, tx *audit.Tx, actor string, c *Campaign, sep 
 	if err != nil {
 		return nil, err
 	}
-	if refuseSame && it.decision == d && it.seq != 0 && sep.same(it.decidedBy, actor) && (reason == "" || reason == it.reason) {
-		at, _ := parseAt(it.decidedAt)
-		return nil, &AlreadyDecidedError{Item: id, Decision: d, Reason: it.reason, By: it.decidedBy, At: at, Seq: it.seq}
-	}
 	owner, err := tx.Owner(ctx, id)
 	if err != nil {
 		return nil, err
 	}
+	sg := signingFrom(ctx)
+	p, err := planDecision(c, sep, it, owner, actor, d, reason, refuseSame, terms, sg, opts...)
+	if err != nil {
+		return nil, err
+	}
+	ev, err := tx.AppendSigned(ctx, actor, EventDecide, p, sg.signer())
+	if err != nil {
+		return nil, err
+	}
+	out, stmts := applyDecision(sep, c.ID, *it, p, actor, ev)
+	for _, st := range stmts {
+		if _, err := tx.Exec(ctx, st.Query, st.Args...); err != nil {
+			return nil, fmt.Errorf("recording the decision on %s: %w", id, err)
+		}
+	}
+	return out, nil
+}
+
+// planDecision checks actor's decision d on item it (whose owner recorded
+// now is owner) against every rule Decide names and returns the event's
+// payload, or why it is refused. It reads nothing: what it is given was
+// read under the write lock (decideTx) or before it (decideChecked).
+func planDecision(c *Campaign, sep *separation, it *liveItem, owner, actor string, d Decision, reason string, refuseSame bool, terms *exceptionTerms, sg *signing, opts ...decideOption) (*DecidePayload, error) {
+	id := it.id
+	if refuseSame && it.decision == d && it.seq != 0 && sep.same(it.decidedBy, actor) && (reason == "" || reason == it.reason) {
+		at, _ := parseAt(it.decidedAt)
+		return nil, &AlreadyDecidedError{Item: id, Decision: d, Reason: it.reason, By: it.decidedBy, At: at, Seq: it.seq}
+	}
 	if r := sep.refusal(&it.frozen, owner, actor); r != nil {
 		return nil, &RefusedError{Refusal: *r, Campaign: c.Name, Item: id, Actor: actor}
 	}
-	sg := signingFrom(ctx)
 	if r := sep.signingRefusal(sg, actor); r != nil {
 		return nil, &RefusedError{Refusal: *r, Campaign: c.Name, Item: id, Actor: actor}
 	}
 	if (d == Keep || d == Rotate) && it.findings != "[]" && reason == "" {
 		return nil, fmt.Errorf("%w: %s on %s needs --reason: it has findings (%s)", ErrReasonRequired, d, audit.Printable(id), findingRules(it.findings))
 	}
-	p := DecidePayload{Campaign: c.Name, Items: []string{id}, Decision: d, Reason: reason, SignedBy: sg.fingerprint()}
+	p := &DecidePayload{Campaign: c.Name, Items: []string{id}, Decision: d, Reason: reason, SignedBy: sg.fingerprint()}
 	if it.findings != "[]" {
 		p.ExceptionExpires, p.ExceptionApproval = terms.expiry(), terms.approvalRequired()
 	}
 	for _, o := range opts {
-		o(&p)
+		o(p)
 	}
 	if p.Replacement != "" {
 		if err := checkReplacement(&it.frozen, d, p.Replacement); err != nil {
 			return nil, err
 		}
 	}
-	ev, err := tx.AppendSigned(ctx, actor, EventDecide, p, sg.signer())
+	return p, nil
+}
+
+// applyDecision is what event ev, recording decision p, did to item it (a
+// copy, so a transaction tried again starts from the item as read): the
+// outcome, and the statements that store the item's new state.
+func applyDecision(sep *separation, campaignID int64, it liveItem, p *DecidePayload, actor string, ev audit.Event) (*Outcome, []audit.Stmt) {
+	out := &Outcome{Event: ev, Item: it.id, Decision: p.Decision, Reviewer: it.reviewer, ExceptionExpires: p.ExceptionExpires, ExceptionApproval: p.ExceptionApproval,
+		Assigned: it.reviewer != "" && sep.same(it.reviewer, actor), Previous: it.decision, PreviousBy: it.decidedBy}
+	out.Conflict = it.decidedBy != "" && !sep.same(it.decidedBy, actor)
+	it.decide(p.Decision, p.Reason, actor, formatAt(ev.At), ev.Seq)
+	return out, decisionStmts(campaignID, it.id, &it.itemState, it.entry(ViaSingle))
+}
+
+// decideChecked is decideTx with its reads and checks done before the
+// write lock is taken, so that 40 reviewers deciding at once queue only
+// for the append (audit.Store.AppendChecked; docs/team.md, "Many writers,
+// one chain"). decisionCheck, read first, stamps everything the decision
+// depends on; under the lock it must read the same, or decideChecked
+// returns errDecideLocked and the caller decides the long way, under the
+// lock from the start. So does every refusal and error found here: the
+// long way says it, and records a refusal, exactly as it always has.
+func decideChecked(ctx context.Context, st *audit.Store, actor, campaign, id string, d Decision, reason string, refuseSame bool, terms *exceptionTerms, opts ...decideOption) (*Outcome, error) {
+	// The stamp, the item and its owner in one statement, so they are of
+	// one moment; the campaign and the directory after it, which the
+	// stamp covers.
+	check := decisionCheck(campaign, id)
+	var (
+		want  string
+		owner string
+		it    liveItem
+	)
+	rows, err := st.Query(ctx, `SELECT `+frozenColumns+`, `+stateColumns+`,
+		COALESCE((SELECT o.owner FROM owners o WHERE o.identity_id = campaign_items.identity_id), ''), (`+check.Query+`)
+		FROM campaign_items WHERE campaign_id = (SELECT id FROM campaigns WHERE name = ?) AND identity_id = ?`,
+		append(slices.Clone(check.Args), campaign, id)...)
+	if err != nil {
+		return nil, errDecideLocked
+	}
+	found := rows.Next() && scanFrozen(rows, &it.frozen, append(it.scanArgs(), &owner, &want)...) == nil
+	rows.Close()
+	if !found || rows.Err() != nil {
+		return nil, errDecideLocked
+	}
+	c, err := loadOpen(ctx, st, campaign)
+	if err != nil {
+		return nil, errDecideLocked
+	}
+	sep, err := newSeparation(ctx, st, c)
+	if err != nil {
+		return nil, errDecideLocked
+	}
+	sg := signingFrom(ctx)
+	p, err := planDecision(c, sep, &it, owner, actor, d, reason, refuseSame, terms, sg, opts...)
+	if err != nil {
+		return nil, errDecideLocked
+	}
+	if beforeDecideLock != nil {
+		beforeDecideLock()
+	}
+	var out *Outcome
+	_, err = st.AppendChecked(ctx, check, want, actor, EventDecide, p, sg.signer(), func(ev audit.Event) []audit.Stmt {
+		o, stmts := applyDecision(sep, c.ID, it, p, actor, ev)
+		out = o
+		return stmts
+	})
+	if errors.Is(err, audit.ErrChanged) {
+		return nil, errDecideLocked
+	}
 	if err != nil {
 		return nil, err
 	}
-	out := &Outcome{Event: ev, Item: id, Decision: d, Reviewer: it.reviewer, ExceptionExpires: p.ExceptionExpires, ExceptionApproval: p.ExceptionApproval,
-		Assigned: it.reviewer != "" && sep.same(it.reviewer, actor), Previous: it.decision, PreviousBy: it.decidedBy}
-	out.Conflict = it.decidedBy != "" && !sep.same(it.decidedBy, actor)
-	it.decide(d, reason, actor, formatAt(ev.At), ev.Seq)
-	return out, writeDecision(ctx, tx, c.ID, id, &it.itemState, it.entry(ViaSingle))
+	return out, nil
+}
+
+// beforeDecideLock, when set (by a test), runs between decideChecked's
+// reads and the lock.
+var beforeDecideLock func()
+
+// errDecideLocked sends a decision the long way, under the write lock.
+var errDecideLocked = errors.New("decide under the write lock")
+
+// decisionCheck reads the stamps of what deciding item id of campaign
+// depends on: the campaign's status, the item's last decision, the last
+// owner.set of the identity and the last person.set of the directory
+// (the separation rules read owners and people; the teams and the frozen
+// item never change). Each only grows, so the same answer twice means
+// nothing changed in between.
+func decisionCheck(campaign, id string) audit.Stmt {
+	return audit.Stmt{Query: `SELECT c.status || ' ' || COALESCE(c.close_seq, 0)
+		|| ' ' || COALESCE((SELECT max(d.seq) FROM campaign_decisions d WHERE d.campaign_id = c.id AND d.identity_id = ?), 0)
+		|| ' ' || COALESCE((SELECT max(e.seq) FROM events e WHERE json_extract(e.payload, '$.identity') = ? AND e.type = ?), 0)
+		|| ' ' || COALESCE((SELECT max(e.seq) FROM events e WHERE e.type = ?), 0)
+		FROM campaigns c WHERE c.name = ?`, Args: []any{id, id, audit.EventOwnerSet, audit.EventPersonSet, campaign}}
 }
 
 // Undone is what Undo did.

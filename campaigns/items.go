@@ -174,16 +174,24 @@ func nullInt(n int64) any {
 
 // writeDecision stores s as item id's state and adds h to its history.
 func writeDecision(ctx context.Context, tx *audit.Tx, campaignID int64, id string, s *itemState, h histEntry) error {
-	if _, err := tx.Exec(ctx, `UPDATE campaign_items SET decision = ?, reason = ?, decided_by = ?, decided_at = ?, decision_seq = ?, conflict = ?
-		WHERE campaign_id = ? AND identity_id = ?`,
-		string(s.decision), s.reason, s.decidedBy, nullString(s.decidedAt), nullInt(s.seq), s.conflict, campaignID, id); err != nil {
-		return fmt.Errorf("recording the decision on %s: %w", id, err)
-	}
-	if _, err := tx.Exec(ctx, `INSERT INTO campaign_decisions (campaign_id, identity_id, seq, decision, reason, actor, at, via, undoes)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, campaignID, id, h.seq, string(h.decision), h.reason, h.actor, h.at, h.via, h.undoes); err != nil {
-		return fmt.Errorf("recording the decision on %s: %w", id, err)
+	for _, st := range decisionStmts(campaignID, id, s, h) {
+		if _, err := tx.Exec(ctx, st.Query, st.Args...); err != nil {
+			return fmt.Errorf("recording the decision on %s: %w", id, err)
+		}
 	}
 	return nil
+}
+
+// decisionStmts are the statements of writeDecision.
+func decisionStmts(campaignID int64, id string, s *itemState, h histEntry) []audit.Stmt {
+	return []audit.Stmt{
+		{Query: `UPDATE campaign_items SET decision = ?, reason = ?, decided_by = ?, decided_at = ?, decision_seq = ?, conflict = ?
+		WHERE campaign_id = ? AND identity_id = ?`,
+			Args: []any{string(s.decision), s.reason, s.decidedBy, nullString(s.decidedAt), nullInt(s.seq), s.conflict, campaignID, id}},
+		{Query: `INSERT INTO campaign_decisions (campaign_id, identity_id, seq, decision, reason, actor, at, via, undoes)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			Args: []any{campaignID, id, h.seq, string(h.decision), h.reason, h.actor, h.at, h.via, h.undoes}},
+	}
 }
 
 // entry is the history row of the decision s now holds.

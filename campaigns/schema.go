@@ -145,5 +145,47 @@ CREATE TABLE campaign_decisions (
 	PRIMARY KEY (campaign_id, identity_id, seq)
 );
 CREATE INDEX campaign_decisions_seq ON campaign_decisions (seq);
+`,
+		// 2: a reviewer decides only the items assigned to them
+		// (docs/team.md, threat model). For a session that is neither the
+		// tables' owner nor a member of nhi_admin (audit's
+		// nhi_unchecked_session), an item's decision columns change only
+		// when its reviewer is the session's person (audit's
+		// nhi_same_person), and a row of an item's history names that
+		// person as actor. Pinned to the schema as audit's functions are.
+		`
+CREATE FUNCTION nhi_check_reviewer() RETURNS trigger LANGUAGE plpgsql AS
+$$ DECLARE
+	item campaign_items;
+BEGIN
+	IF nhi_unchecked_session(TG_RELID) THEN
+		RETURN NEW;
+	END IF;
+	IF TG_TABLE_NAME = 'campaign_items' THEN
+		item := OLD;
+	ELSE
+		SELECT * INTO item FROM campaign_items WHERE campaign_id = NEW.campaign_id AND identity_id = NEW.identity_id;
+		IF NOT nhi_same_person(NEW.actor, session_user) THEN
+			RAISE EXCEPTION 'database role % may not record a decision in the name of %', session_user, NEW.actor
+				USING ERRCODE = 'insufficient_privilege',
+					HINT = 'a decision''s actor is the session''s role or another alias of the same person in the directory of people (docs/team.md)';
+		END IF;
+	END IF;
+	IF item.reviewer IS NULL OR NOT nhi_same_person(item.reviewer, session_user) THEN
+		RAISE EXCEPTION 'database role % may not decide % in campaign %: it is assigned to %', session_user,
+			COALESCE(item.identity_id, NEW.identity_id), (SELECT name FROM campaigns WHERE id = NEW.campaign_id), COALESCE(NULLIF(item.reviewer, ''), 'nobody')
+			USING ERRCODE = 'insufficient_privilege',
+				HINT = 'a reviewer decides only the items assigned to them; an nhi_admin decides any (docs/team.md)';
+	END IF;
+	RETURN NEW;
+END $$;
+-- Only the decision columns: a connector records remediation checks
+-- (verification, verified_snapshot, verify_seq) on any item.
+CREATE TRIGGER campaign_items_reviewer BEFORE UPDATE OF decision, reason, decided_by, decided_at, decision_seq, conflict ON campaign_items
+	FOR EACH ROW EXECUTE FUNCTION nhi_check_reviewer();
+CREATE TRIGGER campaign_decisions_reviewer BEFORE INSERT ON campaign_decisions FOR EACH ROW EXECUTE FUNCTION nhi_check_reviewer();
+DO $$ BEGIN
+	EXECUTE format('ALTER FUNCTION nhi_check_reviewer() SET search_path = pg_catalog, %I, pg_temp', current_schema());
+END $$;
 `)
 }

@@ -112,8 +112,12 @@ func (a *app) importPopulation(ctx context.Context, pop *importer.Population, pa
 		}
 		return nil
 	}
+	actor, err := a.snapshotActor(ctx, st, "")
+	if err != nil {
+		return err
+	}
 	start := time.Now()
-	snap, err := connectors.Snapshot(ctx, st, importer.NewConnector(pop, path), toolVersion())
+	snap, err := connectors.Run(ctx, st, importer.NewConnector(pop, path), connectors.RunOptions{ToolVersion: toolVersion(), Actor: actor})
 	if snap != nil {
 		printSnapshot(a.stdout, snap, st.Path(), time.Since(start))
 	}

@@ -273,12 +273,9 @@ func (a *app) snapshot(ctx context.Context, wait bool, build func(snapshotEnv) (
 	}
 	fmt.Fprintf(a.stderr, "Reading %s/%s from %s ...\n", c.Source(), c.Account(), c.APIURL())
 	start := time.Now()
-	actor, source := audit.ResolveActorSource(a.as)
-	if actor, _, err = a.sessionName(ctx, st, actor, source); err != nil {
+	actor, err := a.snapshotActor(ctx, st, audit.ResolveActor(a.as))
+	if err != nil {
 		return err
-	}
-	if actor == "" {
-		actor = "nhi"
 	}
 	snap, err := connectors.Run(ctx, st, c, connectors.RunOptions{
 		ToolVersion: toolVersion(), Actor: actor, Wait: wait,
@@ -308,9 +305,9 @@ func (a *app) snapshot(ctx context.Context, wait bool, build func(snapshotEnv) (
 // verifyRemediation checks, against a new snapshot, every decommissioning
 // approved in a closed campaign: the proof that what was approved is gone.
 func (a *app) verifyRemediation(ctx context.Context, st *audit.Store, snapshotID int64) error {
-	actor := audit.ResolveActor(a.as)
-	if actor == "" {
-		actor = "nhi"
+	actor, err := a.snapshotActor(ctx, st, audit.ResolveActor(a.as))
+	if err != nil {
+		return err
 	}
 	results, err := campaigns.VerifyAfterSnapshot(ctx, st, actor, snapshotID)
 	if err != nil {
@@ -325,6 +322,28 @@ func (a *app) verifyRemediation(ctx context.Context, st *audit.Store, snapshotID
 		fmt.Fprintln(a.stdout)
 	}
 	return nil
+}
+
+// snapshotActor is who takes a snapshot of st and records what follows
+// from it: on PostgreSQL the session's role, which --as or NHI_REVIEWER
+// may only narrow (docs/team.md; the database refuses any other name),
+// on an evidence file onFile; "nhi" when that is empty.
+func (a *app) snapshotActor(ctx context.Context, st *audit.Store, onFile string) (string, error) {
+	narrow, source := audit.ResolveActorSource(a.as)
+	if source != "--as" && source != "NHI_REVIEWER" {
+		narrow = ""
+	}
+	actor, ok, err := st.SessionActor(ctx, narrow)
+	if err != nil {
+		return "", err
+	}
+	if !ok {
+		actor = onFile
+	}
+	if actor == "" {
+		actor = "nhi"
+	}
+	return actor, nil
 }
 
 func printSnapshot(w io.Writer, snap *audit.Snapshot, path string, took time.Duration) {

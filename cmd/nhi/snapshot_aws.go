@@ -70,7 +70,11 @@ Progress and waits (throttling, the credential report) go to stderr.`,
 			var failed []string
 			var verifyErr error
 			start := time.Now()
-			plan.Snapshot(ctx, st, a.runOptions(wait), concurrency, func(c *awsconn.Connector, snap *audit.Snapshot, err error) {
+			run, err := a.runOptions(ctx, st, wait)
+			if err != nil {
+				return err
+			}
+			plan.Snapshot(ctx, st, run, concurrency, func(c *awsconn.Connector, snap *audit.Snapshot, err error) {
 				if snap != nil {
 					printSnapshot(a.stdout, snap, st.Path(), time.Since(start))
 				}
@@ -143,7 +147,11 @@ func (a *app) demoAWS(ctx context.Context) error {
 	fmt.Fprintf(a.stderr, "Reading the sample AWS organisation (%d accounts) from %s ...\n", len(plan.Connectors), srv.URL)
 	start := time.Now()
 	var failed error
-	plan.Snapshot(ctx, st, a.runOptions(false), awsconn.DefaultAccounts, func(c *awsconn.Connector, snap *audit.Snapshot, err error) {
+	run, err := a.runOptions(ctx, st, false)
+	if err != nil {
+		return err
+	}
+	plan.Snapshot(ctx, st, run, awsconn.DefaultAccounts, func(c *awsconn.Connector, snap *audit.Snapshot, err error) {
 		if snap != nil {
 			printSnapshot(a.stdout, snap, st.Path(), time.Since(start))
 		}
@@ -156,10 +164,10 @@ func (a *app) demoAWS(ctx context.Context) error {
 
 // runOptions are the choices every snapshot of the run shares: who takes
 // it, and what to say when it waits for another run or notes something.
-func (a *app) runOptions(wait bool) connectors.RunOptions {
-	actor := audit.ResolveActor(a.as)
-	if actor == "" {
-		actor = "nhi"
+func (a *app) runOptions(ctx context.Context, st *audit.Store, wait bool) (connectors.RunOptions, error) {
+	actor, err := a.snapshotActor(ctx, st, audit.ResolveActor(a.as))
+	if err != nil {
+		return connectors.RunOptions{}, err
 	}
 	return connectors.RunOptions{
 		ToolVersion: toolVersion(), Actor: actor, Wait: wait,
@@ -167,5 +175,5 @@ func (a *app) runOptions(wait bool) connectors.RunOptions {
 			fmt.Fprintf(a.stderr, "%s\nWaiting for it to finish ...\n", strings.TrimSuffix(held.Error(), "; wait for it with --wait, or run again once it has finished"))
 		},
 		Notice: func(n string) { fmt.Fprintf(a.stderr, "Note: %s\n", audit.Printable(n)) },
-	}
+	}, nil
 }

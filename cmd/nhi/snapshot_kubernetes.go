@@ -54,11 +54,15 @@ gives a ClusterRole with everything nhi reads.`,
 				return err
 			}
 			defer st.Close()
+			run, err := a.runOptions(ctx, st, wait)
+			if err != nil {
+				return err
+			}
 			var failed []string
 			for _, c := range plan {
 				fmt.Fprintf(a.stderr, "Reading cluster %s at %s ...\n", audit.Printable(c.Account()), audit.Printable(c.APIURL()))
 				start := time.Now()
-				snap, err := connectors.Run(ctx, st, c, a.runOptions(wait))
+				snap, err := connectors.Run(ctx, st, c, run)
 				if snap != nil {
 					printSnapshot(a.stdout, snap, st.Path(), time.Since(start))
 				}
@@ -118,8 +122,12 @@ func (a *app) demoKubernetes(ctx context.Context) error {
 	}
 	defer st.Close()
 	fmt.Fprintf(a.stderr, "Reading the sample Kubernetes cluster from a recorded world, not a live API server (the demo runs none): its list responses, in kube-apiserver's JSON, served on %s ...\n", srv.URL)
+	run, err := a.runOptions(ctx, st, false)
+	if err != nil {
+		return err
+	}
 	start := time.Now()
-	snap, err := connectors.Run(ctx, st, c, a.runOptions(false))
+	snap, err := connectors.Run(ctx, st, c, run)
 	if snap != nil {
 		printSnapshot(a.stdout, snap, st.Path(), time.Since(start))
 	}

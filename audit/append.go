@@ -1,0 +1,219 @@
+package audit
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/nhi-audit/nhi/sshsig"
+)
+
+// Stmt is one statement of a write, in nhi's SQL (SQLite's dialect, as
+// everywhere: dialect.go).
+type Stmt struct {
+	Query string
+	Args  []any
+}
+
+// ErrChanged is what AppendChecked returns when its check, run again
+// under the write lock, no longer gives what it gave before: something
+// the write was prepared from changed meanwhile. Nothing was written.
+var ErrChanged = errors.New("the store changed while the write was being prepared")
+
+// AppendChecked appends one event (signed with key when it is not nil)
+// and runs the statements then gives for it, in one transaction holding
+// the write lock — provided check, a query of one text value, still
+// returns want once the lock is held. Otherwise it writes nothing and
+// returns ErrChanged.
+//
+// It lets a write do its reads and checks before it takes the lock
+// (docs/team.md, "Many writers, one chain"), so writers queue only for
+// the append itself. The caller runs check first and keeps its answer,
+// then reads what it needs and decides, outside any transaction. check
+// must read stamps that move whenever any of that changes — the sequence
+// numbers of the events that change it — so the same answer under the
+// lock means the write is the one it would have been had everything been
+// read under the lock. A caller that gets ErrChanged does its write again
+// the long way (Write). then may be called more than once (a transaction
+// that meets a busy store is tried again) and must not keep state.
+//
+// On PostgreSQL the locked part is two round trips: the lock, the check
+// and the log's head in one pipeline; the event, then's statements and
+// the commit in another.
+func (s *Store) AppendChecked(ctx context.Context, check Stmt, want string, actor, typ string, payload any, key *sshsig.SigningKey, then func(Event) []Stmt) (Event, error) {
+	if s.readOnly {
+		return Event{}, fmt.Errorf("%w: %s was opened read-only", ErrReadOnly, s.path)
+	}
+	if err := checkActor(actor); err != nil {
+		return Event{}, err
+	}
+	if s.engine != enginePostgres {
+		var ev Event
+		err := s.Write(ctx, func(tx *Tx) error {
+			var got sql.NullString
+			if err := tx.QueryRow(ctx, check.Query, check.Args...).Scan(&got); err != nil && !errors.Is(err, sql.ErrNoRows) {
+				return err
+			}
+			if got.String != want {
+				return ErrChanged
+			}
+			var err error
+			if ev, err = tx.AppendSigned(ctx, actor, typ, payload, key); err != nil {
+				return err
+			}
+			for _, st := range then(ev) {
+				if _, err := tx.Exec(ctx, st.Query, st.Args...); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		return ev, err
+	}
+	var err error
+	for attempt := 0; attempt < 5; attempt++ {
+		var ev Event
+		if ev, err = s.appendPipelined(ctx, check, want, actor, typ, payload, key, then); !isBusy(err) {
+			return ev, s.permissionError(ctx, err)
+		}
+		select {
+		case <-ctx.Done():
+			return Event{}, ctx.Err()
+		case <-time.After(time.Duration(50*(attempt+1)) * time.Millisecond):
+		}
+	}
+	return Event{}, fmt.Errorf("%s stayed busy with other writers; try again: %w", s.path, err)
+}
+
+// appendPipelined is AppendChecked on PostgreSQL, on one connection of
+// the pool through pgx itself, whose batches are pipelines: every
+// statement of a batch goes out at once and the answers come back
+// together.
+func (s *Store) appendPipelined(ctx context.Context, check Stmt, want string, actor, typ string, payload any, key *sshsig.SigningKey, then func(Event) []Stmt) (Event, error) {
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return Event{}, err
+	}
+	defer conn.Close()
+	var (
+		ev   Event
+		werr error
+	)
+	err = conn.Raw(func(dc any) error {
+		pc := dc.(*postgresConn).Conn.Conn()
+		ev, werr = s.appendOn(ctx, pc, check, want, actor, typ, payload, key, then)
+		if pc.PgConn().TxStatus() == 'I' {
+			return nil
+		}
+		// An error left the transaction open: roll it back, or let the
+		// pool drop the connection.
+		if _, err := pc.Exec(ctx, "ROLLBACK"); err != nil || pc.PgConn().TxStatus() != 'I' {
+			return driver.ErrBadConn
+		}
+		return nil
+	})
+	if werr == nil && err != nil {
+		werr = err
+	}
+	return ev, werr
+}
+
+func (s *Store) appendOn(ctx context.Context, pc *pgx.Conn, check Stmt, want string, actor, typ string, payload any, key *sshsig.SigningKey, then func(Event) []Stmt) (Event, error) {
+	// The lock, then the check and the head: each statement of a pipeline
+	// starts after the one before it ends, so both read what the previous
+	// holder of the lock committed.
+	b := &pgx.Batch{}
+	b.Queue("BEGIN")
+	b.Queue("SELECT pg_advisory_xact_lock($1)", int64(logLockKey))
+	b.Queue(rewritePostgres(check.Query), pgArgs(check.Args)...)
+	b.Queue(headQuery)
+	br := pc.SendBatch(ctx, b)
+	var (
+		got  *string
+		last int64
+		head string
+	)
+	_, err := br.Exec()
+	if err == nil {
+		_, err = br.Exec()
+	}
+	if err == nil {
+		if err = br.QueryRow().Scan(&got); errors.Is(err, pgx.ErrNoRows) {
+			err = nil
+		}
+	}
+	if err == nil {
+		if err = br.QueryRow().Scan(&last, &head); errors.Is(err, pgx.ErrNoRows) {
+			err = nil
+		}
+	}
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return Event{}, err
+	}
+	if got == nil || *got != want {
+		return Event{}, ErrChanged
+	}
+	ev, stmts, err := nextEvent(head, last, s.now(), actor, typ, payload, key)
+	if err != nil {
+		return Event{}, err
+	}
+	own := len(stmts) // the event's statements, then the caller's
+	stmts = append(stmts, then(ev)...)
+	b = &pgx.Batch{}
+	for _, st := range stmts {
+		b.Queue(rewritePostgres(st.Query), pgArgs(st.Args)...)
+	}
+	b.Queue("COMMIT")
+	br = pc.SendBatch(ctx, b)
+	for i := range stmts {
+		if _, err = br.Exec(); err != nil {
+			if i < own {
+				err = fmt.Errorf("appending event %d: %w", ev.Seq, err)
+			}
+			break
+		}
+	}
+	if err == nil {
+		var tag pgconn.CommandTag
+		if tag, err = br.Exec(); err == nil && tag.String() != "COMMIT" {
+			err = fmt.Errorf("appending event %d: the database answered %s to COMMIT", ev.Seq, tag)
+		}
+	}
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return Event{}, err
+	}
+	return ev, nil
+}
+
+// pgArgs are arguments as sqliteArgs passes them through database/sql: a
+// Go bool as 1 or 0, nhi's flags being INTEGER columns on both engines.
+func pgArgs(args []any) []any {
+	var out []any
+	for i, a := range args {
+		if b, ok := a.(bool); ok {
+			if out == nil {
+				out = append([]any(nil), args...) // the caller's slice stays as it was
+			}
+			out[i] = int64(0)
+			if b {
+				out[i] = int64(1)
+			}
+		}
+	}
+	if out == nil {
+		return args
+	}
+	return out
+}

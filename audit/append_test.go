@@ -1,0 +1,108 @@
+package audit
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+)
+
+// AppendChecked appends, with its statements, only while its check still
+// reads what the caller read before: a stale answer writes nothing and
+// says ErrChanged; a failing statement writes nothing either, and the
+// store goes on working; many writers at once make one chain.
+func TestAppendChecked(t *testing.T) {
+	eachEngine(t, func(t *testing.T, eng testEngine) {
+		where := eng.new(t)
+		s := openAt(t, where)
+		a := obs("a", KindGitHubDeployKey)
+		snapshot(t, s, nil, nil, a) // event 1
+		// The stamp a note depends on here: the last note.add.
+		check := Stmt{Query: `SELECT COALESCE(max(seq), 0) || '' FROM events WHERE type = ?`, Args: []any{EventNoteAdd}}
+		stamp := func() string {
+			t.Helper()
+			var v string
+			if err := s.QueryRow(ctx, check.Query, check.Args...).Scan(&v); err != nil {
+				t.Fatal(err)
+			}
+			return v
+		}
+		note := func(ev Event) []Stmt {
+			return []Stmt{{`INSERT INTO meta (key, value) VALUES ('test.noted', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`, []any{fmt.Sprint(ev.Seq)}}}
+		}
+		meta := func() string {
+			t.Helper()
+			var v string
+			if err := s.QueryRow(ctx, `SELECT COALESCE((SELECT value FROM meta WHERE key = 'test.noted'), '')`).Scan(&v); err != nil {
+				t.Fatal(err)
+			}
+			return v
+		}
+
+		want := stamp()
+		ev, err := s.AppendChecked(ctx, check, want, "alice", EventNoteAdd, NoteAdd{Identity: a.ID, Text: "first"}, nil, note)
+		if err != nil || ev.Seq != 2 || meta() != "2" {
+			t.Fatalf("append with a fresh check: %+v %v, meta %q; want event 2 and its statement", ev, err, meta())
+		}
+		// want is now stale: event 2 moved the stamp.
+		_, err = s.AppendChecked(ctx, check, want, "bob", EventNoteAdd, NoteAdd{Identity: a.ID, Text: "stale"}, nil, note)
+		if !errors.Is(err, ErrChanged) {
+			t.Errorf("append with a stale check: %v; want ErrChanged", err)
+		}
+		if n, _ := s.Notes(ctx, a.ID); len(n) != 1 || meta() != "2" {
+			t.Errorf("after the stale append: %d notes, meta %q; want nothing written", len(n), meta())
+		}
+		// A statement that fails rolls the event back with it.
+		_, err = s.AppendChecked(ctx, check, stamp(), "bob", EventNoteAdd, NoteAdd{Identity: a.ID, Text: "broken"}, nil, func(Event) []Stmt {
+			return []Stmt{{`INSERT INTO meta (key, value) VALUES (NULL, 'x')`, nil}}
+		})
+		if err == nil {
+			t.Error("append whose statement fails: no error")
+		}
+		if n, _ := s.Notes(ctx, a.ID); len(n) != 1 {
+			t.Errorf("after the failed statement: %d notes; want 1", len(n))
+		}
+
+		// Many writers at once, each on a store of its own, as processes.
+		const writers, each = 4, 10
+		var wg sync.WaitGroup
+		errs := make(chan error, writers*each)
+		for w := range writers {
+			st, err := Open(ctx, where, OpenOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer st.Close()
+			wg.Go(func() {
+				for i := range each {
+					for {
+						var v string
+						if err := st.QueryRow(ctx, check.Query, check.Args...).Scan(&v); err != nil {
+							errs <- err
+							return
+						}
+						_, err := st.AppendChecked(ctx, check, v, fmt.Sprint("w", w), EventNoteAdd, NoteAdd{Identity: a.ID, Text: fmt.Sprint(i)}, nil, note)
+						if errors.Is(err, ErrChanged) {
+							continue // another writer's note came first: read again
+						}
+						if err != nil {
+							errs <- err
+						}
+						break
+					}
+				}
+			})
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Error(err)
+		}
+		if n, _ := s.Notes(ctx, a.ID); len(n) != 1+writers*each {
+			t.Errorf("%d notes after the concurrent appends; want %d", len(n), 1+writers*each)
+		}
+		if r, err := s.Verify(ctx); err != nil || !r.OK() {
+			t.Fatalf("the chain after concurrent checked appends: %v %v", err, r.Problems)
+		}
+	})
+}
