@@ -15,7 +15,7 @@ func TestRecordSetDigestsAsTheMapDid(t *testing.T) {
 	r := newRecordSet()
 	m := map[string][sha256.Size]byte{}
 	rng := rand.New(rand.NewPCG(1, 2))
-	for i := range 5000 {
+	for i := range 60_000 { // more than a chunk of records and of ID bytes
 		id := fmt.Sprintf("github:acme:github_deploy_key:repo-%d/%d", rng.IntN(900), rng.IntN(50))
 		sum := sha256.Sum256([]byte(fmt.Sprint(i)))
 		_, had := m[id]
@@ -26,8 +26,8 @@ func TestRecordSetDigestsAsTheMapDid(t *testing.T) {
 			m[id] = sum
 		}
 	}
-	if r.len() != len(m) {
-		t.Fatalf("%d records kept, want %d", r.len(), len(m))
+	if r.len() != len(m) || len(r.recs) < 2 || len(r.ids) < 2 {
+		t.Fatalf("%d records kept (in %d chunks, IDs in %d), want %d in more than one chunk", r.len(), len(r.recs), len(r.ids), len(m))
 	}
 	scopes := map[string][sha256.Size]byte{"acme\x00*": sha256.Sum256([]byte("x")), "zzz": sha256.Sum256([]byte("y"))}
 	for id := range m { // one scope record on an observation's key
