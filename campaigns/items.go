@@ -48,7 +48,7 @@ func (f *frozen) canonical() []byte {
 // same but for \b and \f (as \u0008 and \u000c, the evidence file's
 // stored form), so a string holding either goes through encoding/json.
 func appendPlainJSONString(b []byte, s string) []byte {
-	if strings.ContainsAny(s, "\b\f") {
+	if strings.IndexByte(s, '\b') >= 0 || strings.IndexByte(s, '\f') >= 0 {
 		var buf bytes.Buffer
 		enc := json.NewEncoder(&buf)
 		enc.SetEscapeHTML(false)
