@@ -222,10 +222,13 @@ func (s *Store) EachIdentityInSnapshots(ctx context.Context, snapshotIDs []int64
 	// then walks the observations' primary key in order, where ORDER BY
 	// i.id sorted a million rows in a temporary B-tree first (issue 21).
 	cols := strings.Replace(identityColumns, "i.last_snapshot", "o.snapshot_id", 1)
-	rows, err := s.db.QueryContext(ctx, `SELECT `+cols+`, i.last_snapshot, lo.scope
+	// The latest observation's scope is looked up only where it is not
+	// this one: over the current snapshots, never (a million lookups).
+	rows, err := s.db.QueryContext(ctx, `SELECT `+cols+`, i.last_snapshot,
+			CASE WHEN i.last_snapshot = o.snapshot_id THEN o.scope
+			ELSE (SELECT lo.scope FROM observations lo WHERE lo.snapshot_id = i.last_snapshot AND lo.identity_id = i.id) END
 		FROM observations o
 		JOIN identities i ON i.id = o.identity_id
-		JOIN observations lo ON lo.snapshot_id = i.last_snapshot AND lo.identity_id = i.id
 		LEFT JOIN owners w ON w.identity_id = i.id
 		WHERE o.snapshot_id IN (?`+strings.Repeat(",?", len(args)-1)+`) ORDER BY o.identity_id`, args...)
 	if err != nil {
