@@ -204,8 +204,10 @@ func Create(ctx context.Context, st *audit.Store, actor string, spec Spec) (*Cre
 	allReviewers := slices.Clone(reviewers)
 	digest := newPopulationDigest()
 	total := 0
-	batch := make([]frozen, 0, itemBatch)
-	flush := func() error {
+	// Full batches are carried forward, hashed into the digest and
+	// spooled on a goroutine of their own, in order, while the store reads
+	// and evaluates the next: on two cores the two halves overlap.
+	pipe := newBatchPipe(itemBatch, func(batch []frozen) error {
 		if carryFrom != nil {
 			n, err := carryForward(ctx, st, carryFrom, batch)
 			if err != nil {
@@ -218,9 +220,8 @@ func Create(ctx context.Context, st *audit.Store, actor string, spec Spec) (*Cre
 				return fmt.Errorf("spooling the campaign's population: %w", err)
 			}
 		}
-		batch = batch[:0]
 		return nil
-	}
+	})
 	err = st.EachIdentityInSnapshots(ctx, ids, func(id *audit.Identity) error {
 		total++
 		if !f.Match(id, envs[id.SnapshotID]) {
@@ -246,14 +247,10 @@ func Create(ctx context.Context, st *audit.Store, actor string, spec Spec) (*Cre
 		}
 		res.Assigned[r]++
 		uses[index[id.SnapshotID]].Count++
-		batch = append(batch, fr)
-		if len(batch) == cap(batch) {
-			return flush()
-		}
-		return nil
+		return pipe.add(fr)
 	})
-	if err == nil {
-		err = flush()
+	if perr := pipe.close(); err == nil {
+		err = perr
 	}
 	if err != nil {
 		return nil, err
