@@ -403,7 +403,8 @@ func freeze(id *audit.Identity) (frozen, error) {
 	return frozen{
 		id: id.ID, kind: string(id.Kind), name: id.Name, scope: id.Scope,
 		owner: id.Owner, naturalOwner: audit.NaturalOwner(&id.Observation),
-		findings: string(appendFindingsJSON(nil, id.Findings)), permissions: string(appendPermissionsJSON(nil, id.Permissions)),
+		findings:    string(appendFindingsJSON(make([]byte, 0, findingsSize(id.Findings)), id.Findings)),
+		permissions: string(appendPermissionsJSON(nil, id.Permissions)),
 	}, nil
 }
 

@@ -31,7 +31,9 @@ type frozen struct {
 // spent 3.6 s there (issue 21). TestFrozenJSONIsEncodingJSONs holds it to
 // encoding/json's bytes.
 func (f *frozen) canonical() []byte {
-	b := make([]byte, 0, 64+len(f.id)+len(f.name)+len(f.scope)+len(f.findings)+len(f.permissions))
+	n := 64 + len(f.id) + len(f.kind) + len(f.name) + len(f.scope) + len(f.owner) + len(f.naturalOwner) + len(f.reviewer) + len(f.carriedReason)
+	// The JSON columns gain a backslash before each of their quotes.
+	b := make([]byte, 0, n+(len(f.findings)+len(f.permissions))*5/4)
 	b = append(b, '[')
 	for i, s := range [...]string{f.id, f.kind, f.name, f.scope, f.owner, f.naturalOwner,
 		f.findings, f.permissions, f.reviewer, f.carried, f.carriedReason} {
@@ -77,6 +79,16 @@ func appendFindingsJSON(b []byte, fs []audit.Finding) []byte {
 		b = append(b, '}')
 	}
 	return append(b, ']')
+}
+
+// findingsSize is about what appendFindingsJSON appends for fs, so it
+// grows its buffer once.
+func findingsSize(fs []audit.Finding) int {
+	n := 2
+	for i := range fs {
+		n += 48 + len(fs[i].Rule) + len(fs[i].Severity) + len(fs[i].OWASP) + len(fs[i].Message)
+	}
+	return n
 }
 
 // appendPermissionsJSON appends m as json.Marshal writes a
