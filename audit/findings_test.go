@@ -369,3 +369,43 @@ func TestPolicyReviewThresholds(t *testing.T) {
 		}
 	}
 }
+
+// The plain scans that stand in for personalKey and patName on ASCII
+// names say what the expressions say, and non-ASCII names still go to the
+// expressions (their case folding matches ſ and K).
+func TestNameScansAgreeWithExpressions(t *testing.T) {
+	names := []string{
+		"", "key-1", "deploy", "Alice's Laptop", "MacBook Pro", "ci desktop", "WORKSTATION 3", "personal", "impersonal key",
+		"alice's key", "ALICE'S KEY", "my key", "My Key", "mykey", "my keys", "xmy key", "my key_", "_my key", "(my key)", "my-key", "my my key",
+		"GH_PAT", "gh_pat", "PAT", "pat", "MY_PAT", "PAT_X", "PATTERN", "SPAT", "X_PAT_Y", "PERSONAL_ACCESS_TOKEN", "OLD_GH_TOKEN_2",
+		"GITHUB_TOKEN", "GITHUB_TOKENS", "_PAT_", "PAT_", "__PAT", "GH__PAT", "A_GH_TOKEN", "GH_TOKENX", "pat_pat",
+		"ſ's key", "LAPTOP\u212a", "naïve laptop", "PAT\u00e9", "\u212aEY", "my \u212aey", "PAtoken", "xx_gh_pat",
+	}
+	for _, n := range names {
+		if got, want := personalKeyName(n), personalKey.MatchString(n); got != want {
+			t.Errorf("personalKeyName(%q) = %v, the expression says %v", n, got, want)
+		}
+		if got, want := patSecretName(n), patName.MatchString(n); got != want {
+			t.Errorf("patSecretName(%q) = %v, the expression says %v", n, got, want)
+		}
+	}
+}
+
+func TestDayIsTheLayoutsDate(t *testing.T) {
+	for _, tm := range []time.Time{evalNow, time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(999, 12, 31, 23, 0, 0, 0, time.UTC),
+		time.Date(2026, 3, 9, 23, 59, 59, 0, time.FixedZone("x", -5*3600)), time.Date(12000, 5, 6, 0, 0, 0, 0, time.UTC), time.Date(-3, 5, 6, 0, 0, 0, 0, time.UTC)} {
+		if got, want := day(&tm), tm.UTC().Format("2006-01-02"); got != want {
+			t.Errorf("day(%v) = %q, want %q", tm, got, want)
+		}
+	}
+}
+
+func TestFormatTimeIsTheLayouts(t *testing.T) {
+	for _, tm := range []time.Time{evalNow, time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(999, 12, 31, 23, 59, 58, 999, time.UTC),
+		time.Date(2026, 3, 9, 23, 59, 59, 0, time.FixedZone("x", -5*3600)), time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC),
+		time.Date(12000, 5, 6, 7, 8, 9, 0, time.UTC), time.Date(-3, 5, 6, 0, 0, 0, 0, time.UTC)} {
+		if got, want := formatTime(tm), tm.UTC().Format(TimeLayout); got != want {
+			t.Errorf("formatTime(%v) = %q, want %q", tm, got, want)
+		}
+	}
+}

@@ -2,6 +2,18 @@ package audit
 
 import "unicode/utf8"
 
+// jsonSafe and jsonSafeHTML say which ASCII bytes AppendJSONString
+// copies as they are, without and with html: one load per byte where a
+// chain of comparisons was, since every observation and campaign item
+// passes through here (issue 21).
+var jsonSafe, jsonSafeHTML = func() (plain, html [utf8.RuneSelf]bool) {
+	for c := 0x20; c < utf8.RuneSelf; c++ {
+		plain[c] = c != '"' && c != '\\'
+		html[c] = plain[c] && c != '<' && c != '>' && c != '&'
+	}
+	return plain, html
+}()
+
 // AppendJSONString appends s to b as a JSON string: ", \ and control
 // characters escaped, U+2028 and U+2029 as \u2028 and \u2029, and invalid
 // UTF-8 as U+FFFD, as encoding/json does, so the text reads back as stored.
@@ -17,12 +29,16 @@ import "unicode/utf8"
 // (TestSnapshotDigestIsStable).
 func AppendJSONString(b []byte, s string, html bool) []byte {
 	const hex = "0123456789abcdef"
+	safe := &jsonSafe
+	if html {
+		safe = &jsonSafeHTML
+	}
 	b = append(b, '"')
 	start := 0
 	for i := 0; i < len(s); {
 		c := s[i]
 		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' && (!html || (c != '<' && c != '>' && c != '&')) {
+			if safe[c] {
 				i++
 				continue
 			}

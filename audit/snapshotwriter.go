@@ -47,7 +47,8 @@ type SnapshotWriter struct {
 	flushDone sync.WaitGroup
 	flushMu   sync.Mutex
 	flushErr  error
-	seen      map[string][sha256.Size]byte // identity ID -> digest of its canonical record
+	seen      *recordSet // identity ID -> digest of its canonical record
+	lineage   bool       // an observation of this run has a lineage attribute
 	counts    map[Kind]int
 	gaps      []Gap
 	units     map[string]bool              // checkpointed units of work
@@ -200,7 +201,7 @@ func (w *SnapshotWriter) begin(ctx context.Context, tx *sql.Tx) error {
 		return fmt.Errorf("starting snapshot: %w", err)
 	}
 	w.eval = NewEvaluator(policy, info.StartedAt)
-	w.seen = make(map[string][sha256.Size]byte)
+	w.seen = newRecordSet()
 	w.counts = make(map[Kind]int)
 	return nil
 }
@@ -251,9 +252,11 @@ func (w *SnapshotWriter) resume(ctx context.Context, tx *sql.Tx, abandon bool) (
 		return false, fmt.Errorf("snapshot %d: its policy: %w", id, err)
 	}
 	w.eval = NewEvaluator(policy, w.info.StartedAt)
-	if w.seen, w.counts, err = snapshotRecords(ctx, tx, id); err != nil {
+	records, counts, err := snapshotRecords(ctx, tx, id)
+	if err != nil {
 		return false, err
 	}
+	w.seen, w.counts = recordSetOf(records), counts
 	if w.gaps, err = gaps(ctx, tx, id); err != nil {
 		return false, err
 	}
@@ -308,10 +311,12 @@ func (w *SnapshotWriter) Record(o Observation) error {
 	if w.done {
 		return errors.New("snapshot already finished")
 	}
-	if _, dup := w.seen[o.ID]; dup {
+	if !w.seen.add(o.ID, sum) {
 		return nil
 	}
-	w.seen[o.ID] = sum
+	if _, ok := o.Attributes["lineage"]; ok {
+		w.lineage = true
+	}
 	w.counts[o.Kind]++
 	w.pending = append(w.pending, row...)
 	if len(w.pending) >= batchSize*columnsPerRow {
@@ -584,7 +589,9 @@ func (w *SnapshotWriter) Finish(ctx context.Context, runErr error) (*Snapshot, e
 		snap.Status = SnapshotComplete
 	}
 	err := w.ownTx(ctx, func(tx *sql.Tx) error {
-		if snap.Status != SnapshotFailed {
+		// Only an identity with a lineage continues another; a resumed
+		// run does not know what its earlier part recorded, so it looks.
+		if snap.Status != SnapshotFailed && (w.lineage || w.continues) {
 			if err := w.linkRenames(ctx, tx); err != nil {
 				return err
 			}
@@ -605,7 +612,7 @@ func (w *SnapshotWriter) Finish(ctx context.Context, runErr error) (*Snapshot, e
 // digest is SHA-256 over every (ID, record digest) in ID order: the same
 // population gives the same digest whatever order the connector read it in.
 func (w *SnapshotWriter) digest() string {
-	return digestRecords(withScopes(w.seen, w.scopes))
+	return w.seen.digest(w.scopes)
 }
 
 func digestRecords(records map[string][sha256.Size]byte) string {
@@ -647,7 +654,26 @@ func canonicalRow(cols []any) []byte {
 // order is time order.
 const TimeLayout = "2006-01-02T15:04:05Z"
 
-func formatTime(t time.Time) string { return t.UTC().Format(TimeLayout) }
+// formatTime is t in TimeLayout. The digits are appended by hand (as
+// parseTime reads them) for the years four digits hold: a snapshot of a
+// million formats several million times (issue 21).
+func formatTime(t time.Time) string {
+	t = t.UTC()
+	y, mo, d := t.Date()
+	if y < 0 || y > 9999 {
+		return t.Format(TimeLayout)
+	}
+	h, mi, sec := t.Clock()
+	two := func(b []byte, n int) []byte { return append(b, byte('0'+n/10), byte('0'+n%10)) }
+	b := make([]byte, 0, len(TimeLayout))
+	b = two(two(b, y/100), y%100)
+	b = two(append(b, '-'), int(mo))
+	b = two(append(b, '-'), d)
+	b = two(append(b, 'T'), h)
+	b = two(append(b, ':'), mi)
+	b = two(append(b, ':'), sec)
+	return string(append(b, 'Z'))
+}
 
 func nullTime(t *time.Time) any {
 	if t == nil || t.IsZero() {

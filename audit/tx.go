@@ -93,6 +93,13 @@ func (t *Tx) Exec(ctx context.Context, query string, args ...any) (sql.Result, e
 	return t.tx.ExecContext(ctx, query, args...)
 }
 
+// Prepare readies a statement the transaction runs many times (a
+// multi-row INSERT of a large population), parsed once; it is closed when
+// the transaction ends.
+func (t *Tx) Prepare(ctx context.Context, query string) (*sql.Stmt, error) {
+	return t.tx.PrepareContext(ctx, query)
+}
+
 // Query reads inside the transaction.
 func (t *Tx) Query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
 	return t.tx.QueryContext(ctx, query, args...)

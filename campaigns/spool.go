@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"slices"
+	"sync"
 )
 
 // spool holds a campaign's frozen population on disk between the read
@@ -91,4 +92,78 @@ func (s *spool) each(batch int, fn func(items []frozen, hashes []string) error) 
 // remove deletes the file.
 func (s *spool) remove() error {
 	return errors.Join(s.f.Close(), os.Remove(s.f.Name()))
+}
+
+// batchPipe hands items, a batch at a time, to fn on a goroutine of its
+// own, in the order they were added: what is done to a batch overlaps
+// reading the next. Its first error stops it; add then returns it.
+type batchPipe struct {
+	fn      func([]frozen) error
+	size    int
+	cur     []frozen
+	batches chan []frozen
+	free    chan []frozen // emptied batches, for reuse
+	done    chan struct{}
+	mu      sync.Mutex
+	err     error
+}
+
+// pipeDepth is how many full batches wait for fn at most.
+const pipeDepth = 2
+
+func newBatchPipe(size int, fn func([]frozen) error) *batchPipe {
+	p := &batchPipe{fn: fn, size: size, batches: make(chan []frozen, pipeDepth),
+		free: make(chan []frozen, pipeDepth+2), done: make(chan struct{})}
+	for range pipeDepth + 1 {
+		p.free <- make([]frozen, 0, size)
+	}
+	p.cur = make([]frozen, 0, size)
+	go func() {
+		defer close(p.done)
+		for b := range p.batches {
+			if p.failed() == nil {
+				if err := fn(b); err != nil {
+					p.mu.Lock()
+					p.err = err
+					p.mu.Unlock()
+				}
+			}
+			clear(b) // its strings are not kept past the batch
+			p.free <- b[:0]
+		}
+	}()
+	return p
+}
+
+func (p *batchPipe) failed() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.err
+}
+
+// add appends f to the batch being filled and hands the batch on when it
+// is full.
+func (p *batchPipe) add(f frozen) error {
+	p.cur = append(p.cur, f)
+	if len(p.cur) < p.size {
+		return nil
+	}
+	if err := p.failed(); err != nil {
+		return err
+	}
+	p.batches <- p.cur
+	p.cur = <-p.free
+	return nil
+}
+
+// close hands on the last, partial batch, waits until fn has seen every
+// batch and returns its first error.
+func (p *batchPipe) close() error {
+	if len(p.cur) > 0 {
+		p.batches <- p.cur
+		p.cur = nil
+	}
+	close(p.batches)
+	<-p.done
+	return p.failed()
 }

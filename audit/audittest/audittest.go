@@ -6,7 +6,7 @@ package audittest
 
 import (
 	"context"
-	"fmt"
+	"strconv"
 	"syscall"
 	"testing"
 	"time"
@@ -23,15 +23,24 @@ var Created = time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC)
 // deploy key of repo-NNNNN (five keys a repository), added by one of 97
 // users, read-only on even numbers. The same i always gives the same
 // observation.
+//
+// It is built with strconv rather than fmt: at a million the generator's
+// own formatting was a tenth of what a snapshot benchmark measured.
 func DeployKey(i int) audit.Observation {
-	repo := fmt.Sprintf("repo-%06d", i/5)
+	n := strconv.Itoa(i / 5)
+	repo := "repo-" + "000000"[min(len(n), 6):] + n // %06d
+	num := strconv.Itoa(i)
 	created := Created
+	access := "write"
+	if i%2 == 0 {
+		access = "read"
+	}
 	return audit.Observation{
-		ID:   audit.IdentityID("github", "acme", audit.KindGitHubDeployKey, fmt.Sprintf("%s/%d", repo, i)),
-		Kind: audit.KindGitHubDeployKey, Name: fmt.Sprintf("key-%d", i), Scope: "acme/" + repo,
+		ID:   audit.IdentityID("github", "acme", audit.KindGitHubDeployKey, repo+"/"+num),
+		Kind: audit.KindGitHubDeployKey, Name: "key-" + num, Scope: "acme/" + repo,
 		CreatedAt: &created, RotatedAt: &created,
-		Permissions: map[string]string{"contents": map[bool]string{true: "read", false: "write"}[i%2 == 0]},
-		Attributes:  map[string]string{"added_by": fmt.Sprintf("user%d", i%97), "read_only": fmt.Sprint(i%2 == 0)},
+		Permissions: map[string]string{"contents": access},
+		Attributes:  map[string]string{"added_by": "user" + strconv.Itoa(i%97), "read_only": strconv.FormatBool(i%2 == 0)},
 	}
 }
 
