@@ -139,6 +139,7 @@ type itemCursor struct {
 	dec        *decoder
 	pending    *historyRow // the history row read ahead of its item
 	historyEnd bool
+	peeked     bool // the items cursor stands on a row next has not taken
 }
 
 type historyRow struct {
@@ -171,7 +172,9 @@ func openItemCursor(ctx context.Context, st *audit.Store, c *Campaign) (*itemCur
 		cur.items.Close()
 		return nil, fmt.Errorf("reading decisions: %w", err)
 	}
-	// The first history row, so both cursors have begun reading.
+	// The first row of each, so both cursors have begun reading (a
+	// cursor's read transaction starts with its first step).
+	cur.peeked = cur.items.Next()
 	if err := cur.readHistory(); err != nil {
 		cur.close()
 		return nil, err
@@ -216,7 +219,13 @@ func (cur *itemCursor) next(b *Batch) (bool, error) {
 		cur.dec = newDecoder()
 	}
 	for len(b.Items) < streamBatch {
-		if !cur.items.Next() {
+		more := cur.peeked
+		if more {
+			cur.peeked = false
+		} else {
+			more = cur.items.Next()
+		}
+		if !more {
 			if err := cur.items.Err(); err != nil {
 				return false, fmt.Errorf("reading campaign items: %w", err)
 			}

@@ -251,14 +251,15 @@ func (s *spoolWriter) history(h *HistoryEntry) {
 	s.str(h.Detail)
 }
 
-// spoolReader reads what spoolWriter wrote. Strings repeated from the
-// previous row (kinds, scopes, reviewers, decisions) are shared with it
-// rather than allocated again.
+// spoolReader reads what spoolWriter wrote. A string equal to the one
+// the same field of the previous row held (a kind, a scope, a reviewer, a
+// decision) is shared with it rather than allocated again.
 type spoolReader struct {
 	r    *bufio.Reader
 	buf  []byte
 	err  error
-	last map[string]string
+	prev [40]string // by field: what the previous row held
+	slot int        // the field being read
 }
 
 func (d *spoolReader) int() int64 {
@@ -270,6 +271,8 @@ func (d *spoolReader) int() int64 {
 }
 
 func (d *spoolReader) str() string {
+	slot := d.slot
+	d.slot++
 	n, err := binary.ReadUvarint(d.r)
 	if err != nil {
 		if d.err == nil {
@@ -290,19 +293,14 @@ func (d *spoolReader) str() string {
 		}
 		return ""
 	}
-	if d.last == nil {
-		d.last = map[string]string{}
+	if slot >= len(d.prev) {
+		return string(b)
 	}
-	if s, ok := d.last[string(b)]; ok {
-		return s
+	if d.prev[slot] == string(b) {
+		return d.prev[slot]
 	}
 	s := string(b)
-	if len(d.last) > 4096 {
-		clear(d.last)
-	}
-	if len(s) <= 64 {
-		d.last[s] = s
-	}
+	d.prev[slot] = s
 	return s
 }
 
@@ -327,6 +325,7 @@ func (d *spoolReader) strs() []string {
 }
 
 func (d *spoolReader) row(r *Row) error {
+	d.slot = 0
 	r.N = int(d.int())
 	for _, p := range [...]*string{&r.ID, &r.Kind, &r.KindLabel, &r.Name, &r.Scope, &r.Owner, &r.Holder, &r.Permissions} {
 		*p = d.str()
@@ -361,6 +360,7 @@ func (d *spoolReader) row(r *Row) error {
 }
 
 func (d *spoolReader) history(h *HistoryEntry) error {
+	d.slot = 0
 	h.N = int(d.int())
 	h.ID = d.str()
 	h.Event = d.int()
