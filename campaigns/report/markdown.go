@@ -614,4 +614,3 @@ func exceptionsText(r *Report) string {
 	return fmt.Sprintf("Identities kept, or kept for rotation, although they had findings at creation, with the assigned reviewer, who decided, the justification recorded and the flags of exceptions.csv. Of their justifications, %d are shorter than %d characters (short-reason) and %d are on exceptions of more than %s (reused-reason).",
 		short, min, reused, plural(kinds, "kind", "kinds"))
 }
-
