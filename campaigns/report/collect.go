@@ -478,7 +478,7 @@ func (r *Report) count(t table) int {
 // files while a bundle is written, else from the report's slices.
 func (r *Report) eachRow(t table, fn func(*Row)) error {
 	if r.long != nil {
-		return r.long.eachRow(t, fn)
+		return r.long.eachRow(t, true, fn)
 	}
 	rows := r.Register
 	switch t {
@@ -496,7 +496,7 @@ func (r *Report) eachRow(t table, fn func(*Row)) error {
 // eachHistory calls fn with every entry of the decision history in order.
 func (r *Report) eachHistory(fn func(*HistoryEntry)) error {
 	if r.long != nil {
-		return r.long.eachHistory(fn)
+		return r.long.eachHistory(true, fn)
 	}
 	for i := range r.History {
 		fn(&r.History[i])
@@ -514,7 +514,7 @@ func (r *Report) materialise() error {
 	defer l.remove()
 	read := func(t table) ([]Row, error) {
 		out := make([]Row, 0, l.n[t])
-		err := l.eachRow(t, func(x *Row) { out = append(out, *x) })
+		err := l.eachRow(t, false, func(x *Row) { out = append(out, *x) })
 		return out, err
 	}
 	var err error
@@ -528,7 +528,7 @@ func (r *Report) materialise() error {
 		return err
 	}
 	h := make([]HistoryEntry, 0, l.n[tableHistory])
-	if err := l.eachHistory(func(e *HistoryEntry) { h = append(h, *e) }); err != nil {
+	if err := l.eachHistory(false, func(e *HistoryEntry) { h = append(h, *e) }); err != nil {
 		return err
 	}
 	r.History = h

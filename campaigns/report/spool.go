@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // The long tables of a report built for a bundle (docs/report.md, "Large
@@ -126,9 +127,10 @@ func (l *longTables) judge(x *Row) {
 	}
 }
 
-// eachRow calls fn with every row of table t, in order; the row is reused.
-func (l *longTables) eachRow(t table, fn func(*Row)) error {
-	return l.read(t, func(d *spoolReader) error {
+// eachRow calls fn with every row of table t, in order. With transient,
+// the row and its strings are only fn's until it returns.
+func (l *longTables) eachRow(t table, transient bool, fn func(*Row)) error {
+	return l.read(t, transient, func(d *spoolReader) error {
 		var r Row
 		if err := d.row(&r); err != nil {
 			return err
@@ -141,8 +143,8 @@ func (l *longTables) eachRow(t table, fn func(*Row)) error {
 	})
 }
 
-func (l *longTables) eachHistory(fn func(*HistoryEntry)) error {
-	return l.read(tableHistory, func(d *spoolReader) error {
+func (l *longTables) eachHistory(transient bool, fn func(*HistoryEntry)) error {
+	return l.read(tableHistory, transient, func(d *spoolReader) error {
 		var h HistoryEntry
 		if err := d.history(&h); err != nil {
 			return err
@@ -152,13 +154,13 @@ func (l *longTables) eachHistory(fn func(*HistoryEntry)) error {
 	})
 }
 
-func (l *longTables) read(t table, each func(*spoolReader) error) error {
+func (l *longTables) read(t table, transient bool, each func(*spoolReader) error) error {
 	f, err := os.Open(filepath.Join(l.dir, tableFiles[t]))
 	if err != nil {
 		return fmt.Errorf("report: reading the %s table back: %w", tableFiles[t], err)
 	}
 	defer f.Close()
-	d := &spoolReader{r: bufio.NewReaderSize(f, 1<<16)}
+	d := &spoolReader{r: bufio.NewReaderSize(f, 1<<16), transient: transient}
 	for range l.n[t] {
 		if err := each(d); err != nil {
 			return fmt.Errorf("report: reading the %s table back: %w", tableFiles[t], err)
@@ -260,6 +262,13 @@ type spoolReader struct {
 	err  error
 	prev [40]string // by field: what the previous row held
 	slot int        // the field being read
+	// transient: the row handed on is written out before the next is
+	// read (the CSV tables, report.json), so its strings point into
+	// arena, which the next row reuses, and nothing is allocated a row.
+	transient bool
+	arena     []byte
+	flags     []string
+	findings  []Finding
 }
 
 func (d *spoolReader) int() int64 {
@@ -282,6 +291,23 @@ func (d *spoolReader) str() string {
 	}
 	if n == 0 {
 		return ""
+	}
+	if d.transient {
+		start := len(d.arena)
+		if cap(d.arena)-start < int(n) {
+			// A new block: the strings already handed out keep the old.
+			d.arena = make([]byte, 0, max(4096, 2*int(n)))
+			start = 0
+		}
+		d.arena = d.arena[:start+int(n)]
+		b := d.arena[start:]
+		if _, err := io.ReadFull(d.r, b); err != nil {
+			if d.err == nil {
+				d.err = err
+			}
+			return ""
+		}
+		return unsafe.String(&b[0], len(b))
 	}
 	if uint64(cap(d.buf)) < n {
 		d.buf = make([]byte, n)
@@ -317,6 +343,13 @@ func (d *spoolReader) strs() []string {
 	if n < 0 {
 		return nil
 	}
+	if d.transient {
+		d.flags = slices.Grow(d.flags[:0], int(n))[:n]
+		for i := range d.flags {
+			d.flags[i] = d.str()
+		}
+		return d.flags
+	}
 	out := make([]string, n)
 	for i := range out {
 		out[i] = d.str()
@@ -325,7 +358,7 @@ func (d *spoolReader) strs() []string {
 }
 
 func (d *spoolReader) row(r *Row) error {
-	d.slot = 0
+	d.slot, d.arena = 0, d.arena[:0]
 	r.N = int(d.int())
 	for _, p := range [...]*string{&r.ID, &r.Kind, &r.KindLabel, &r.Name, &r.Scope, &r.Owner, &r.Holder, &r.Permissions} {
 		*p = d.str()
@@ -333,7 +366,12 @@ func (d *spoolReader) row(r *Row) error {
 	if n := d.int(); n < 0 {
 		r.Findings = nil
 	} else {
-		r.Findings = make([]Finding, n)
+		if d.transient {
+			d.findings = slices.Grow(d.findings[:0], int(n))[:n]
+			r.Findings = d.findings
+		} else {
+			r.Findings = make([]Finding, n)
+		}
 		for i := range r.Findings {
 			f := &r.Findings[i]
 			f.Rule, f.Severity, f.OWASP, f.Message = d.str(), d.str(), d.str(), d.str()
@@ -360,7 +398,7 @@ func (d *spoolReader) row(r *Row) error {
 }
 
 func (d *spoolReader) history(h *HistoryEntry) error {
-	d.slot = 0
+	d.slot, d.arena = 0, d.arena[:0]
 	h.N = int(d.int())
 	h.ID = d.str()
 	h.Event = d.int()
