@@ -139,3 +139,31 @@ func BenchmarkExport1M(b *testing.B) {
 	b.ReportMetric((cpuTime()-before).Seconds()/float64(i), "cpu-s/op")
 	b.ReportMetric(peak, "heap-MB")
 }
+
+// BenchmarkVerifyWhole1M is what `nhi verify` does on a file holding a
+// closed 1,000,000-item campaign (issue 21, target ≤ 15 s): the audit part
+// (the chain, the snapshot's digest and record, the identities table)
+// and the campaigns part (their events replayed against their tables).
+// It reports the CPU time and the peak heap of the two together.
+func BenchmarkVerifyWhole1M(b *testing.B) {
+	const n = 1_000_000
+	f := bigCampaign(b, n)
+	var peak float64
+	i := 0
+	before := cpuTime()
+	for b.Loop() {
+		i++
+		stop := audittest.HeapPeak()
+		v, err := f.Store.Verify(ctx)
+		if err != nil || !v.OK() {
+			b.Fatalf("%+v %v", v, err)
+		}
+		problems, err := campaigns.Verify(ctx, f.Store)
+		peak = max(peak, stop())
+		if err != nil || len(problems) > 0 {
+			b.Fatalf("%v %v", problems, err)
+		}
+	}
+	b.ReportMetric((cpuTime()-before).Seconds()/float64(i), "cpu-s/op")
+	b.ReportMetric(peak, "heap-MB")
+}
