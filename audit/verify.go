@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -68,15 +69,30 @@ func (s *Store) VerifyWithSigners(ctx context.Context, allowed []byte) (*VerifyR
 	if err := s.verifyPolicies(ctx, r); err != nil {
 		return nil, err
 	}
-	if err := s.verifySnapshots(ctx, r); err != nil {
+	// The snapshots' digests (every observation hashed) and the
+	// identities table (every identity against its observations) are the
+	// two long reads, and independent: each runs on a core of its own,
+	// on its own connection, and their problems are listed in the order
+	// the checks were written in.
+	digests := &VerifyResult{}
+	var digestsErr error
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		digestsErr = s.verifySnapshots(ctx, digests)
+	}()
+	rest := &VerifyResult{}
+	restErr := s.verifySnapshotRecords(ctx, rest, r.records, r.refs)
+	if restErr == nil {
+		restErr = s.verifyIdentities(ctx, rest, r.records)
+	}
+	<-done
+	if err := errors.Join(digestsErr, restErr); err != nil {
 		return nil, err
 	}
-	if err := s.verifySnapshotRecords(ctx, r, r.records, r.refs); err != nil {
-		return nil, err
-	}
-	if err := s.verifyIdentities(ctx, r, r.records); err != nil {
-		return nil, err
-	}
+	r.Snapshots += digests.Snapshots
+	r.OldForm = append(r.OldForm, rest.OldForm...)
+	r.Problems = append(append(r.Problems, digests.Problems...), rest.Problems...)
 	return r, nil
 }
 

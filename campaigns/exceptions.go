@@ -232,6 +232,16 @@ func fillExceptions(ctx context.Context, st *audit.Store, campaign string, xs ma
 	if len(xs) == 0 {
 		return nil
 	}
+	approvals, err := readApprovals(ctx, st, campaign, upTo)
+	if err != nil {
+		return err
+	}
+	return fillTerms(ctx, st, xs, approvals)
+}
+
+// fillTerms sets each exception's terms (its keep event's payload) and
+// approval (from approvals).
+func fillTerms(ctx context.Context, st *audit.Store, xs map[string]*Exception, approvals map[approvalKey]approval) error {
 	type terms struct {
 		expires  string
 		approval bool
@@ -249,10 +259,6 @@ func fillExceptions(ctx context.Context, st *audit.Store, campaign string, xs ma
 		}
 		t.approval = approval != 0
 		bySeq[x.Seq] = t
-	}
-	approvals, err := readApprovals(ctx, st, campaign, upTo)
-	if err != nil {
-		return err
 	}
 	for _, x := range xs {
 		t := bySeq[x.Seq]

@@ -38,8 +38,24 @@ func tsp(t *time.Time) string {
 func clean(s string) string { return audit.Printable(s) }
 
 // Build reads campaign name from the evidence file as its log stood after
-// opts.AsOf (the head now, when 0) and assembles the report.
+// opts.AsOf (the head now, when 0) and assembles the report, every row of
+// its long tables in memory. Export does not: it writes the rows to the
+// bundle as they are read (docs/report.md, "Large campaigns").
 func Build(ctx context.Context, st *audit.Store, name string, opts Options) (*Report, error) {
+	r, err := build(ctx, st, name, opts)
+	if err != nil {
+		return nil, err
+	}
+	if err := r.materialise(); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// build assembles the report with its long tables in spool files (see
+// longTables), reading the campaign's items a batch at a time; the caller
+// closes it (Report.close) once it is written.
+func build(ctx context.Context, st *audit.Store, name string, opts Options) (*Report, error) {
 	if opts.GeneratedAt.IsZero() {
 		return nil, errors.New("report: the generation time is an input; set Options.GeneratedAt")
 	}
@@ -62,72 +78,68 @@ func Build(ctx context.Context, st *audit.Store, name string, opts Options) (*Re
 		return nil, fmt.Errorf("report: generation time %s is before event %d (%s), the last event the report reflects: a report cannot be dated before what it shows; give a time at or after %s, or leave --generated-at out",
 			ts(opts.GeneratedAt), head.Seq, ts(head.At), ts(head.At))
 	}
-	asOf, err := campaigns.GetAsOf(ctx, st, name, opts.AsOf)
-	if err != nil {
-		return nil, err
-	}
-	c := asOf.Campaign
 	snaps, err := st.Snapshots(ctx)
 	if err != nil {
 		return nil, err
 	}
-	var used []*audit.Snapshot // the population's, in source/account order
-	for _, u := range c.Snapshots {
-		s := findSnapshot(snaps, u.ID)
-		if s == nil {
-			return nil, fmt.Errorf("campaign %s: its snapshot %d is missing from the evidence file", c.Name, u.ID)
-		}
-		used = append(used, s)
-	}
-	createEv, err := st.EventAt(ctx, c.CreateSeq)
+	long, err := newLongTables()
 	if err != nil {
 		return nil, err
 	}
-	var create campaigns.CreatePayload
-	if err := unmarshal(createEv, &create); err != nil {
-		return nil, err
-	}
-	policy, policyEv, err := st.PolicyByDigest(ctx, c.PolicyDigest, c.CreateSeq)
-	if err != nil {
-		return nil, fmt.Errorf("campaign %s: %w", c.Name, err)
-	}
-
 	r := &Report{
 		Format:      FormatName,
 		Tool:        clean(opts.Tool),
 		GeneratedAt: ts(opts.GeneratedAt),
-		Draft:       c.Status != campaigns.StatusClosed,
+		generatedAt: opts.GeneratedAt,
+		long:        long,
 	}
-	r.Register, r.Remediation = register(asOf, snaps, opts.GeneratedAt)
-	xs, err := asOf.Exceptions(ctx, st)
-	if err != nil {
-		return nil, err
-	}
-	for i := range r.Register {
-		if x := xs[r.Register[i].ID]; x != nil {
-			row := &r.Register[i]
-			row.ExceptionExpires, row.ExceptionApprovedBy, row.ExceptionState = x.Expires, clean(x.ApprovedBy), x.State
+	ok := false
+	defer func() {
+		if !ok {
+			r.close()
 		}
-	}
-	review := policy.ReviewThresholds()
-	judgeReasons(r.Register, review)
-	for i := range r.Register {
-		if isException(&r.Register[i]) {
-			r.Exceptions = append(r.Exceptions, r.Register[i])
+	}()
+	k := &collector{ctx: ctx, st: st, r: r, long: long, asOf: opts.AsOf, snaps: snaps}
+	var (
+		c        *campaigns.Campaign
+		used     []*audit.Snapshot // the population's, in source/account order
+		create   campaigns.CreatePayload
+		policy   audit.Policy
+		policyEv audit.Event
+	)
+	begin := func(cam *campaigns.Campaign) error {
+		c = cam
+		r.Draft = c.Status != campaigns.StatusClosed
+		for _, u := range c.Snapshots {
+			s := findSnapshot(snaps, u.ID)
+			if s == nil {
+				return fmt.Errorf("campaign %s: its snapshot %d is missing from the evidence file", c.Name, u.ID)
+			}
+			used = append(used, s)
 		}
+		createEv, err := st.EventAt(ctx, c.CreateSeq)
+		if err != nil {
+			return err
+		}
+		if err := unmarshal(createEv, &create); err != nil {
+			return err
+		}
+		if policy, policyEv, err = st.PolicyByDigest(ctx, c.PolicyDigest, c.CreateSeq); err != nil {
+			return fmt.Errorf("campaign %s: %w", c.Name, err)
+		}
+		r.review = policy.ReviewThresholds()
+		long.review = reviewLimits{minChars: r.review.MinReasonChars, maxKinds: r.review.MaxReasonKinds}
+		return k.begin(c)
 	}
-	if r.Exceptions == nil {
-		r.Exceptions = []Row{}
-	}
-	if r.History, err = history(ctx, st, asOf, r.Register, opts.AsOf); err != nil {
+	if err := campaigns.EachAsOf(ctx, st, name, opts.AsOf, begin, k.add); err != nil {
 		return nil, err
 	}
-	r.BulkDecisions = bulkDecisions(r.History)
-	if r.Notes, err = notes(ctx, st, r.Register, opts.AsOf); err != nil {
+	if err := long.finish(); err != nil {
 		return nil, err
 	}
-	r.Attestation = attestation(c, &create, policy, r, opts)
-	r.Population, err = population(ctx, st, c, used, snaps, r.Register, opts.AsOf)
+	k.finish()
+	r.Attestation = attestation(c, &create, policy, r, k.sum, rotationClaim(k.rotation), opts)
+	r.Population, err = population(ctx, st, c, used, k.inCampaign, k.all, k.sum.Items, opts.AsOf)
 	if err != nil {
 		return nil, err
 	}
@@ -140,42 +152,25 @@ func Build(ctx context.Context, st *audit.Store, name string, opts Options) (*Re
 		}
 	}
 	r.Criteria = criteria(c, &create, policy, policyEv, used)
-	r.Reviewers = reviewerStats(c, r.Register)
-	judgeReviewers(&r.Reviewers, review)
-	if err := people(ctx, st, c, r, opts.AsOf); err != nil {
+	r.Reviewers = k.reviewers.stats()
+	judgeReviewers(&r.Reviewers, r.review)
+	if err := people(ctx, st, c, r, k.signed, opts.AsOf); err != nil {
 		return nil, err
 	}
-	if err := signedRecords(ctx, st, r); err != nil {
+	if r.Signatures, err = st.SignedRecords(ctx, sortedSeqs(k.sigSeqs)); err != nil {
 		return nil, err
 	}
-	if r.Offboarding, err = offboarding(ctx, st, c, r.Register, opts.AsOf); err != nil {
-		return nil, err
-	}
-	r.Integrity, err = integrity(ctx, st, c, used, head, opts, r.Register)
-	if err != nil {
-		return nil, err
-	}
-	return r, nil
-}
-
-// notes are the notes on the register's identities up to event asOf.
-func notes(ctx context.Context, st *audit.Store, reg []Row, asOf int64) ([]Note, error) {
-	all, err := st.NotesUpTo(ctx, asOf)
-	if err != nil {
-		return nil, err
-	}
-	row := make(map[string]*Row, len(reg))
-	for i := range reg {
-		row[reg[i].ID] = &reg[i]
-	}
-	// In log order: who wrote what when reads as it happened.
-	out := []Note{}
-	for _, n := range all {
-		if r := row[n.Identity]; r != nil {
-			out = append(out, Note{N: r.N, ID: r.ID, Name: r.Name, Event: n.Seq, At: ts(n.At), Actor: clean(n.Actor), Text: clean(n.Text)})
+	if k.offboard != nil {
+		if r.Offboarding, err = k.offboard.finish(ctx, st, c, opts.AsOf); err != nil {
+			return nil, err
 		}
 	}
-	return out, nil
+	r.Integrity, err = integrity(ctx, st, c, used, head, opts, k.verifySeqs)
+	if err != nil {
+		return nil, err
+	}
+	ok = true
+	return r, nil
 }
 
 func unmarshal(e audit.Event, v any) error {
@@ -206,149 +201,6 @@ func dueEnd(due string) (time.Time, bool) {
 		return time.Time{}, false
 	}
 	return d.Add(24 * time.Hour), true
-}
-
-func register(a *campaigns.AsOf, snaps []audit.Snapshot, generatedAt time.Time) ([]Row, Remediation) {
-	c := a.Campaign
-	end, hasDue := dueEnd(c.Due)
-	pastDue := hasDue && !generatedAt.Before(end)
-	// takenAfterDue: the snapshot started after the due date ended.
-	takenAfterDue := map[int64]bool{}
-	for i := range snaps {
-		takenAfterDue[snaps[i].ID] = hasDue && !snaps[i].StartedAt.Before(end)
-	}
-	rows := make([]Row, len(c.Items))
-	decommissions := 0
-	// An item the no-response rule decommissions is proven gone like a
-	// reviewer's decommission, and listed with them.
-	decommissioned := func(it *campaigns.Item) bool {
-		return it.Decision == campaigns.Decommission || it.Decision == campaigns.NoResponse && c.NoResponse.On == campaigns.OnNoResponseDecommission
-	}
-	for i := range c.Items {
-		if decommissioned(&c.Items[i]) {
-			decommissions++
-		}
-	}
-	rem := Remediation{Rows: make([]Row, 0, decommissions), Snapshots: []SnapshotRef{}}
-	noFlags := []string{}
-	checked := map[int64]bool{}
-	// Items with the same findings text share one decoded slice (see
-	// campaigns.GetAsOf): convert each once.
-	type shared struct {
-		first *audit.Finding
-		n     int
-	}
-	converted := map[shared][]Finding{}
-	noFindings := []Finding{}
-	conv := func(fs []audit.Finding) []Finding {
-		if len(fs) == 0 {
-			return noFindings
-		}
-		k := shared{&fs[0], len(fs)}
-		out, ok := converted[k]
-		if !ok {
-			out = findings(fs)
-			converted[k] = out
-		}
-		return out
-	}
-	for i := range c.Items {
-		it := &c.Items[i]
-		ev := a.Events[i]
-		row := Row{
-			N: i + 1, ID: clean(it.ID), Kind: clean(string(it.Kind)), KindLabel: clean(it.Kind.Label()),
-			Name: clean(it.Name), Scope: clean(it.Scope), Owner: clean(it.Owner), Holder: clean(it.NaturalOwner),
-			Permissions: permissions(it.Permissions), Findings: conv(it.Findings), Reviewer: clean(it.Reviewer),
-			Decision: it.State(), DecidedBy: clean(it.DecidedBy), DecidedAt: tsp(it.DecidedAt), Event: ev.Decision,
-			Reason: clean(it.Reason), Carried: string(it.Carried), CarriedWhy: clean(it.CarriedReason),
-		}
-		// The flags gather in a small array, then take one allocation of
-		// their size (none without flags): 100,000 rows.
-		var flagBuf [12]string
-		flags := flagBuf[:0]
-		if it.Decision != campaigns.Pending && it.Decision != campaigns.NoResponse {
-			row.Via = via(it, ev.Decision)
-		}
-		if it.Decision == campaigns.NoResponse {
-			// Nobody decided: the close is not a decision time.
-			row.DecidedBy, row.DecidedAt, row.ClosedAt = "", "", tsp(c.ClosedAt)
-		}
-		flag := func(ok bool, f string) {
-			if ok {
-				flags = append(flags, f)
-			}
-		}
-		decided := it.Decision != campaigns.Pending && it.Decision != campaigns.NoResponse
-		flag(it.Decision == campaigns.NoResponse, FlagNoResponse)
-		flag(it.Reviewer == "", FlagUnassigned)
-		flag(decided && it.Reviewer != "" && !it.Assigned(), FlagNotAssignee)
-		flag(it.Conflict, FlagConflict)
-		flag(it.Carried != campaigns.Pending, FlagCarried)
-		flag(row.Via == campaigns.ViaBulk || row.Via == campaigns.ViaConfirm, FlagBulk)
-		flag(len(it.History) > 1, FlagChanged)
-		flag(decided && hasDue && it.DecidedAt != nil && !it.DecidedAt.Before(end), FlagLate)
-		if it.Escalated != nil {
-			row.EscalatedTo, row.EscalateEvent = clean(it.Escalated.To), it.Escalated.Seq
-			flag(true, FlagEscalated)
-		}
-		if it.Decision == campaigns.NoResponse {
-			flag(c.NoResponse.On == campaigns.OnNoResponseKeep, FlagKeptByRule)
-			flag(c.NoResponse.On == campaigns.OnNoResponseDecommission, FlagDecommissionByRule)
-		}
-		if (it.Decision == campaigns.Rotate || it.Decision == campaigns.Transfer) && it.Verification != "" {
-			// What a later snapshot (or the log, for a transfer) showed.
-			row.Verification, row.VerifiedSnapshot, row.VerifyEvent = it.Verification, it.VerifiedSnapshot, ev.Verify
-		}
-		if decommissioned(it) {
-			row.Verification, row.VerifiedSnapshot, row.VerifyEvent = it.Verification, it.VerifiedSnapshot, ev.Verify
-			if row.Verification == "" {
-				row.Verification = NotVerified
-			}
-			// Overdue only on a snapshot's word: one taken after the due
-			// date still shows it. Past due without one, it is not yet
-			// checked — never assumed removed, never assumed overdue.
-			afterDue := takenAfterDue[it.VerifiedSnapshot] && row.Verification != NotVerified
-			row.Overdue = afterDue && row.Verification == campaigns.StillPresent
-			flag(row.Overdue, FlagOverdue)
-			notYet := pastDue && row.Verification != campaigns.Removed && !row.Overdue &&
-				!(afterDue && row.Verification == campaigns.StillPresent)
-			flag(notYet, FlagNotYetChecked)
-			if notYet {
-				rem.NotYetChecked++
-			}
-			if it.VerifiedSnapshot != 0 {
-				checked[it.VerifiedSnapshot] = true
-			}
-			rem.Decommission++
-			switch row.Verification {
-			case campaigns.Removed:
-				rem.Removed++
-			case campaigns.StillPresent:
-				rem.StillPresent++
-			case campaigns.NotChecked:
-				rem.NotChecked++
-			default:
-				rem.NotVerified++
-			}
-			if row.Overdue {
-				rem.Overdue++
-			}
-		}
-		row.Flags = noFlags
-		if len(flags) > 0 {
-			row.Flags = slices.Clone(flags)
-		}
-		rows[i] = row
-		if decommissioned(it) {
-			rem.Rows = append(rem.Rows, row)
-		}
-	}
-	for i := len(snaps) - 1; i >= 0; i-- { // Snapshots is newest first
-		if s := &snaps[i]; checked[s.ID] {
-			rem.Snapshots = append(rem.Snapshots, SnapshotRef{ID: s.ID, Started: ts(s.StartedAt), Status: s.Status, Digest: s.Digest})
-		}
-	}
-	return rows, rem
 }
 
 // via says how the current decision was made: the Via of the history
@@ -389,58 +241,26 @@ func permissions(m map[string]string) string {
 	return b.String()
 }
 
-func attestation(c *campaigns.Campaign, create *campaigns.CreatePayload, policy audit.Policy, r *Report, opts Options) Attestation {
+func attestation(c *campaigns.Campaign, create *campaigns.CreatePayload, policy audit.Policy, r *Report, sum Summary, rotation string, opts Options) Attestation {
 	a := Attestation{
 		Campaign: clean(c.Name), Status: c.Status, Scope: clean(c.Scope), ScopeInput: clean(create.ScopeInput), Due: c.Due,
 		PeriodStart: ts(c.CreatedAt), CreatedAt: ts(c.CreatedAt), CreatedBy: clean(c.CreatedBy), CreateEvent: c.CreateSeq,
 		ClosedAt: tsp(c.ClosedAt), ClosedBy: clean(c.ClosedBy), CloseEvent: c.CloseSeq,
 		Reviewers: cleanAll(c.Reviewers), CarriedFrom: clean(c.CarriedFrom), Signer: clean(opts.Signer),
-		Controls: controls(policy, r.Register),
+		Controls: controls(policy, rotation),
 	}
 	if c.ClosedAt != nil {
 		a.PeriodEnd, a.PeriodEndIs = tsp(c.ClosedAt), "closed"
 	} else {
 		a.PeriodEnd, a.PeriodEndIs = c.Due, "due date; still open"
 	}
+	// The register's counts, accumulated as its rows were read.
+	a.Summary = sum
 	s := &a.Summary
-	s.Items = len(r.Register)
-	for i := range r.Register {
-		row := &r.Register[i]
-		switch campaigns.Decision(row.Decision) {
-		case campaigns.Decommission:
-			s.Decommission++
-		case campaigns.Keep:
-			s.Keep++
-		case campaigns.Rotate:
-			s.Rotate++
-		case campaigns.NoResponse:
-			s.NoResponse++
-		default:
-			s.Pending++
-		}
-		if len(row.Findings) > 0 {
-			s.WithFindings++
-		}
-		if slices.Contains(row.Flags, FlagNotAssignee) {
-			s.NotAssignee++
-		}
-		if slices.Contains(row.Flags, FlagConflict) {
-			s.Conflicts++
-		}
-		if row.Overdue {
-			s.Overdue++
-		}
-		if slices.Contains(row.Flags, FlagNotYetChecked) {
-			s.NotYetChecked++
-		}
-		if slices.Contains(row.Flags, FlagLate) {
-			s.Late++
-		}
-	}
 	if end, ok := dueEnd(c.Due); ok && c.ClosedAt != nil && c.ClosedAt.Before(end) {
 		s.ClosedBeforeDue = true
 	}
-	s.Exceptions = len(r.Exceptions)
+	s.Exceptions = r.count(tableExceptions)
 	head := "the campaign as its event log stood when the report was generated"
 	if r.Draft {
 		head = "an interim state: the campaign is still open and its decisions may change"
@@ -469,7 +289,7 @@ func cleanAll(in []string) []string {
 // controls lists the controls the report serves; PCI DSS 8.6.3 only when
 // the policy checks rotation or expiry, and what it claims of rotation is
 // only what later snapshots showed (campaigns' rotation.go).
-func controls(p audit.Policy, reg []Row) []Control {
+func controls(p audit.Policy, rotation string) []Control {
 	out := []Control{
 		{"SOC 2", "CC6.2", "Registration, authorization and removal of credentials",
 			"Every non-human credential of the accounts in scope is listed with its owner and an explicit decision by a named reviewer; access no longer authorised is approved for removal, and a later snapshot shows whether it was removed."},
@@ -482,34 +302,19 @@ func controls(p audit.Policy, reg []Row) []Control {
 	}
 	if p.Rules[audit.RuleUnrotated].On() || p.Rules[audit.RuleNoExpiry].On() {
 		out = append(out, Control{"PCI DSS v4.0", "8.6.3", "Passwords/secrets of application and system accounts protected against misuse",
-			"Secrets and keys unchanged beyond the policy's rotation period (unrotated) or without expiry (no-expiry) are flagged and decided: rotate, keep with justification, or decommission." + rotationClaim(reg)})
+			"Secrets and keys unchanged beyond the policy's rotation period (unrotated) or without expiry (no-expiry) are flagged and decided: rotate, keep with justification, or decommission." + rotation})
 	}
 	return out
 }
 
-func population(ctx context.Context, st *audit.Store, c *campaigns.Campaign, used []*audit.Snapshot, snaps []audit.Snapshot, reg []Row, asOf int64) (Population, error) {
-	p := Population{InScope: len(reg), PopulationDigest: c.PopulationDigest, Gaps: []Gap{}, Sources: []SourceEvidence{}}
+func population(ctx context.Context, st *audit.Store, c *campaigns.Campaign, used []*audit.Snapshot, inCampaign map[int64]map[string]int, all map[string]int, inScope int, asOf int64) (Population, error) {
+	p := Population{InScope: inScope, PopulationDigest: c.PopulationDigest, Gaps: []Gap{}, Sources: []SourceEvidence{}}
 	if len(used) == 1 {
 		snap := used[0]
 		p.Source, p.Account, p.APIURL, p.Credential, p.ToolVersion = clean(snap.Source), clean(snap.Account), clean(snap.APIURL), clean(snap.Credential), clean(snap.ToolVersion)
 		p.Snapshot, p.SnapshotStatus, p.SnapshotStarted, p.SnapshotFinished, p.SnapshotDigest = snap.ID, snap.Status, ts(snap.StartedAt), tsp(snap.FinishedAt), snap.Digest
 	} else {
 		p.SnapshotStatus = audit.SnapshotComplete
-	}
-	itemSnap, err := campaigns.ItemSnapshots(ctx, st, c)
-	if err != nil {
-		return p, err
-	}
-	// Kinds per snapshot, and for the whole population.
-	inCampaign := map[int64]map[string]int{}
-	all := map[string]int{}
-	for i := range reg {
-		id := itemSnap[c.Items[i].ID]
-		if inCampaign[id] == nil {
-			inCampaign[id] = map[string]int{}
-		}
-		inCampaign[id][reg[i].Kind]++
-		all[reg[i].Kind]++
 	}
 	counts := map[audit.Kind]int{}
 	for k, u := range used {
@@ -539,7 +344,8 @@ func population(ctx context.Context, st *audit.Store, c *campaigns.Campaign, use
 	for _, k := range kindOrder(counts, all) {
 		p.Kinds = append(p.Kinds, KindCount{Kind: clean(string(k)), Label: clean(k.Label()), Snapshot: counts[k], Campaign: all[clean(string(k))]})
 	}
-	p.Reconciliation, err = reconcile(ctx, st, c, reg, asOf)
+	var err error
+	p.Reconciliation, err = reconcile(ctx, st, c, all, inScope, asOf)
 	return p, err
 }
 
@@ -628,8 +434,8 @@ func kindOrder(counts map[audit.Kind]int, more map[string]int) []audit.Kind {
 
 // reconcile compares the frozen populations of this campaign and the one
 // created before it over the same sources and accounts.
-func reconcile(ctx context.Context, st *audit.Store, c *campaigns.Campaign, reg []Row, asOf int64) (Reconciliation, error) {
-	rec := Reconciliation{First: true, Count: len(reg), Kinds: []ReconKind{}}
+func reconcile(ctx context.Context, st *audit.Store, c *campaigns.Campaign, all map[string]int, count int, asOf int64) (Reconciliation, error) {
+	rec := Reconciliation{First: true, Count: count, Kinds: []ReconKind{}}
 	list, err := campaigns.Headers(ctx, st)
 	if err != nil {
 		return rec, err
@@ -655,15 +461,14 @@ func reconcile(ctx context.Context, st *audit.Store, c *campaigns.Campaign, reg 
 		return rec, nil
 	}
 	// The previous campaign's population as frozen, with its decisions as
-	// of the event this report reflects.
-	members, err := campaigns.Population(ctx, st, prev.Name, asOf)
+	// of the event this report reflects, compared in the database.
+	deltas, err := campaigns.Deltas(ctx, st, c, prev, asOf)
 	if err != nil {
 		return rec, err
 	}
 	rec.First = false
 	rec.Previous, rec.PreviousSnapshot, rec.PreviousScope = clean(prev.Name), prev.SnapshotID, clean(prev.Scope)
 	rec.SameScope = prev.Scope == c.Scope
-	rec.PreviousCount = len(members)
 	type counts struct{ prev, added, removed, count int }
 	byKind := map[string]*counts{}
 	get := func(k string) *counts {
@@ -672,29 +477,18 @@ func reconcile(ctx context.Context, st *audit.Store, c *campaigns.Campaign, reg 
 		}
 		return byKind[k]
 	}
-	cur := make(map[string]bool, len(reg))
-	for i := range reg {
-		cur[reg[i].ID] = true
-		get(reg[i].Kind).count++
+	for k, n := range all {
+		get(k).count = n
 	}
-	old := make(map[string]bool, len(members))
-	for _, m := range members {
-		id, k := clean(m.ID), clean(string(m.Kind))
-		old[id] = true
-		get(k).prev++
-		if !cur[id] {
-			rec.Removed++
-			get(k).removed++
-			if m.Decision == campaigns.Decommission {
-				rec.RemovedApproved++
-			}
-		}
-	}
-	for i := range reg {
-		if !old[reg[i].ID] {
-			rec.Added++
-			get(reg[i].Kind).added++
-		}
+	for _, d := range deltas {
+		n := get(clean(string(d.Kind)))
+		n.prev += d.Previous
+		n.added += d.Added
+		n.removed += d.Removed
+		rec.PreviousCount += d.Previous
+		rec.Added += d.Added
+		rec.Removed += d.Removed
+		rec.RemovedApproved += d.RemovedApproved
 	}
 	kinds := map[string]int{}
 	for k := range byKind {
@@ -844,7 +638,7 @@ func firesWhen(rule string, r audit.RulePolicy) string {
 	return ""
 }
 
-func integrity(ctx context.Context, st *audit.Store, c *campaigns.Campaign, used []*audit.Snapshot, head audit.Event, opts Options, reg []Row) (Integrity, error) {
+func integrity(ctx context.Context, st *audit.Store, c *campaigns.Campaign, used []*audit.Snapshot, head audit.Event, opts Options, verifySeqs map[int64]bool) (Integrity, error) {
 	in := Integrity{
 		Head:           EventRef{Seq: head.Seq, Type: head.Type, At: ts(head.At), Hash: head.Hash},
 		CampaignEvents: []EventRef{}, SnapshotDigests: []string{}, PopulationDigest: c.PopulationDigest, PolicyDigest: c.PolicyDigest,
@@ -861,8 +655,8 @@ func integrity(ctx context.Context, st *audit.Store, c *campaigns.Campaign, used
 		seqs = append(seqs, c.CloseSeq)
 	}
 	// The campaign.verify events behind the remediation states shown.
-	for i := range reg {
-		if v := reg[i].VerifyEvent; v != 0 && !slices.Contains(seqs, v) {
+	for v := range verifySeqs {
+		if !slices.Contains(seqs, v) {
 			seqs = append(seqs, v)
 		}
 	}

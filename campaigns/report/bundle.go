@@ -265,7 +265,7 @@ func manifestOf(r *Report, formats []string, hashes []FileHash) *Manifest {
 	a, p, in := &r.Attestation, &r.Population, &r.Integrity
 	m := &Manifest{
 		Format: ManifestFormat, Tool: r.Tool, GeneratedAt: r.GeneratedAt, Signer: a.Signer,
-		Campaign:  ManifestCampaign{Name: a.Campaign, Status: a.Status, Items: len(r.Register), Events: []HeadRef{}},
+		Campaign:  ManifestCampaign{Name: a.Campaign, Status: a.Status, Items: r.count(tableRegister), Events: []HeadRef{}},
 		Snapshot:  ManifestSnapshot{ID: p.Snapshot, Source: p.Source, Account: p.Account, Digest: p.SnapshotDigest, Status: p.SnapshotStatus},
 		Snapshots: []ManifestSnapshot{}, VerifyingSnapshots: []ManifestSnapshot{},
 		PopulationDigest: p.PopulationDigest, PolicyDigest: in.PolicyDigest,
@@ -312,7 +312,10 @@ const utf8BOM = "\ufeff"
 
 // Exported is what Export wrote.
 type Exported struct {
-	Dir      string
+	Dir string
+	// Report is the report the bundle holds; of its long tables
+	// (Register, History, Exceptions, Remediation.Rows) only the rows the
+	// HTML and Markdown reports list: the files hold every row.
 	Report   *Report
 	Manifest *Manifest
 	Files    []FileHash // every file, manifest and signature included, by name
@@ -336,10 +339,13 @@ func Export(ctx context.Context, st *audit.Store, name, dir string, opts ExportO
 	if opts.Key != nil {
 		opts.Options.Key = opts.Key.Public
 	}
-	r, err := Build(ctx, st, name, opts.Options)
+	// The long tables stay in spool files while the bundle is written
+	// (docs/report.md, "Large campaigns").
+	r, err := build(ctx, st, name, opts.Options)
 	if err != nil {
 		return nil, err
 	}
+	defer r.close()
 	var out *Exported
 	err = writeDir(abs, opts.Force, func(tmp string) error {
 		create := func(name string) (io.WriteCloser, error) {

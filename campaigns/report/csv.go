@@ -2,6 +2,7 @@ package report
 
 import (
 	"encoding/csv"
+	"errors"
 	"fmt"
 	"io"
 	"strconv"
@@ -111,40 +112,36 @@ func (r *Report) WriteCSV(name string, out io.Writer) error {
 	case FileDecisions:
 		t := newCSV(out, "n", "identity_id", "kind", "name", "scope", "owner", "holder", "findings", "decision", "reviewer",
 			"decided_by", "decided_at", "event", "via", "justification", "carried", "flags", "verification", "overdue", "signed_by", "closed_at")
-		for i := range r.Register {
-			w := &r.Register[i]
+		err := r.eachRow(tableRegister, func(w *Row) {
 			t.row(w.N, w.ID, w.Kind, w.Name, w.Scope, w.Owner, w.Holder, findingList(w.Findings, false), w.Decision, w.Reviewer,
 				w.DecidedBy, w.DecidedAt, seqCell(w.Event), w.Via, w.Reason, w.Carried, strings.Join(w.Flags, " "), w.Verification, w.Overdue, w.SignedBy, w.ClosedAt)
-		}
-		return t.flush()
+		})
+		return errors.Join(err, t.flush())
 	case FilePopulation:
 		t := newCSV(out, "n", "identity_id", "kind", "name", "scope", "owner", "holder", "permissions", "findings", "reviewer",
 			"carried", "carried_justification")
-		for i := range r.Register {
-			w := &r.Register[i]
+		err := r.eachRow(tableRegister, func(w *Row) {
 			t.row(w.N, w.ID, w.Kind, w.Name, w.Scope, w.Owner, w.Holder, w.Permissions, findingList(w.Findings, true), w.Reviewer,
 				w.Carried, w.CarriedWhy)
-		}
-		return t.flush()
+		})
+		return errors.Join(err, t.flush())
 	case FileExceptions:
 		t := newCSV(out, "n", "identity_id", "kind", "name", "scope", "owner", "holder", "findings", "decision", "reviewer",
 			"decided_by", "decided_at", "event", "justification", "flags", "expires", "approved_by", "exception_state")
-		for i := range r.Exceptions {
-			w := &r.Exceptions[i]
+		err := r.eachRow(tableExceptions, func(w *Row) {
 			t.row(w.N, w.ID, w.Kind, w.Name, w.Scope, w.Owner, w.Holder, findingList(w.Findings, true), w.Decision, w.Reviewer,
 				w.DecidedBy, w.DecidedAt, seqCell(w.Event), w.Reason, strings.Join(w.Flags, " "),
 				w.ExceptionExpires, w.ExceptionApprovedBy, w.ExceptionState)
-		}
-		return t.flush()
+		})
+		return errors.Join(err, t.flush())
 	case FileRemediation:
 		t := newCSV(out, "n", "identity_id", "kind", "name", "scope", "decided_by", "decided_at", "event", "state",
 			"checked_by_snapshot", "verify_event", "due", "overdue")
-		for i := range r.Remediation.Rows {
-			w := &r.Remediation.Rows[i]
+		err := r.eachRow(tableDecommissions, func(w *Row) {
 			t.row(w.N, w.ID, w.Kind, w.Name, w.Scope, r.Attestation.remediationDecider(w), w.DecidedAt, seqCell(w.Event), w.Verification,
 				seqCell(w.VerifiedSnapshot), seqCell(w.VerifyEvent), r.Attestation.Due, w.Overdue)
-		}
-		return t.flush()
+		})
+		return errors.Join(err, t.flush())
 	case FileReviewers:
 		t := newCSV(out, "reviewer", "listed", "assigned", "decisions", "decommission", "keep", "rotate", "for_others", "no_response",
 			"events", "median_interval", "median_interval_seconds", "bulk", "bulk_share", "decided_with_findings",
@@ -168,12 +165,11 @@ func (r *Report) WriteCSV(name string, out io.Writer) error {
 	case FileHistory:
 		t := newCSV(out, "n", "identity_id", "event", "type", "at", "actor", "action", "decision", "via", "justification",
 			"filter", "undoes", "outcome", "by_event", "conflict", "detail")
-		for i := range r.History {
-			h := &r.History[i]
+		err := r.eachHistory(func(h *HistoryEntry) {
 			t.row(h.N, h.ID, seqCell(h.Event), h.Type, h.At, h.Actor, h.Action, h.Decision, h.Via, h.Reason,
 				h.Filter, seqCell(h.Undoes), h.Outcome, seqCell(h.By), h.Other, h.Detail)
-		}
-		return t.flush()
+		})
+		return errors.Join(err, t.flush())
 	}
 	return fmt.Errorf("report: no CSV table %q", name)
 }

@@ -1,11 +1,9 @@
 package report
 
 import (
-	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 
@@ -63,111 +61,90 @@ const (
 // items (decision.refused, docs/people.md) belong to the items' trails.
 const decisionEventPrefix = "decision."
 
-// history builds the decision trail of every item, in register order and,
-// within an item, event order.
-func history(ctx context.Context, st *audit.Store, a *campaigns.AsOf, reg []Row, asOf int64) ([]HistoryEntry, error) {
-	c := a.Campaign
-	filters := map[int64]string{} // bulk decision and confirmation events' filters
-	filterOf := func(seq int64) (string, error) {
-		if f, ok := filters[seq]; ok {
-			return f, nil
-		}
-		e, err := st.EventAt(ctx, seq)
-		if err != nil {
-			return "", err
-		}
-		var p struct {
-			Filter string `json:"filter"`
-		}
-		if err := unmarshal(e, &p); err != nil {
-			return "", err
-		}
-		filters[seq] = clean(p.Filter)
-		return filters[seq], nil
+// itemHistory appends item it's decision trail (its register row is row)
+// to out, in event order.
+func (k *collector) itemHistory(it *campaigns.Item, row *Row, out []HistoryEntry) ([]HistoryEntry, error) {
+	c := k.c
+	start := len(out)
+	add := func(e HistoryEntry) *HistoryEntry {
+		e.N, e.ID = row.N, row.ID
+		out = append(out, e)
+		return &out[len(out)-1]
 	}
-	others, err := decisionEvents(ctx, st, c.Name, asOf)
-	if err != nil {
-		return nil, err
+	carried := -1
+	if it.Carried != campaigns.Pending {
+		add(HistoryEntry{Event: c.CreateSeq, Type: campaigns.EventCreate, At: ts(c.CreatedAt), Actor: clean(c.CreatedBy),
+			Action: ActionCarried, Decision: string(it.Carried), Reason: clean(it.CarriedReason),
+			Detail: "carried from campaign " + clean(c.CarriedFrom) + "; counts only once confirmed"})
+		carried = len(out) - 1
 	}
-	out := make([]HistoryEntry, 0, len(reg))
-	for i := range c.Items {
-		it, row := &c.Items[i], &reg[i]
-		start := len(out)
-		add := func(e HistoryEntry) *HistoryEntry {
-			e.N, e.ID = row.N, row.ID
-			out = append(out, e)
-			return &out[len(out)-1]
+	// in force: the index in out of the decision in force; before:
+	// what was in force before each decision, for undos.
+	inForce := -1
+	var before, index map[int64]int
+	if len(it.History) > 1 {
+		before, index = map[int64]int{}, map[int64]int{}
+	}
+	for _, h := range it.History {
+		e := HistoryEntry{Event: h.Seq, At: ts(h.At), Actor: clean(h.Actor), Decision: string(h.Decision), Via: h.Via, Reason: clean(h.Reason)}
+		switch h.Via {
+		case campaigns.ViaUndo:
+			e.Type, e.Action, e.Undoes = campaigns.EventUndo, ActionUndo, h.Undoes
+			if e.Decision == "" {
+				e.Decision = "pending"
+			}
+			e.Detail = fmt.Sprintf("reverses event %d; puts back %s", h.Undoes, e.Decision)
+			add(e)
+			if k, ok := index[h.Undoes]; ok {
+				u := &out[k]
+				u.Outcome, u.By, u.Other = OutcomeUndone, h.Seq, !strings.EqualFold(u.Actor, e.Actor)
+				inForce = before[h.Undoes]
+				if inForce >= 0 {
+					out[inForce].Outcome, out[inForce].By, out[inForce].Other = "", 0, false
+				}
+			}
+			continue
+		case campaigns.ViaConfirm:
+			e.Type, e.Action = campaigns.EventConfirm, ActionConfirm
+		default:
+			e.Type, e.Action = campaigns.EventDecide, ActionDecide
 		}
-		carried := -1
-		if it.Carried != campaigns.Pending {
-			add(HistoryEntry{Event: c.CreateSeq, Type: campaigns.EventCreate, At: ts(c.CreatedAt), Actor: clean(c.CreatedBy),
-				Action: ActionCarried, Decision: string(it.Carried), Reason: clean(it.CarriedReason),
-				Detail: "carried from campaign " + clean(c.CarriedFrom) + "; counts only once confirmed"})
-			carried = len(out) - 1
+		if h.Via == campaigns.ViaBulk || h.Via == campaigns.ViaConfirm {
+			f, err := k.filterOf(h.Seq)
+			if err != nil {
+				return nil, err
+			}
+			e.Filter = f
 		}
-		// in force: the index in out of the decision in force; before:
-		// what was in force before each decision, for undos.
-		inForce := -1
-		before := map[int64]int{}
-		index := map[int64]int{}
-		for _, h := range it.History {
-			e := HistoryEntry{Event: h.Seq, At: ts(h.At), Actor: clean(h.Actor), Decision: string(h.Decision), Via: h.Via, Reason: clean(h.Reason)}
-			switch h.Via {
-			case campaigns.ViaUndo:
-				e.Type, e.Action, e.Undoes = campaigns.EventUndo, ActionUndo, h.Undoes
-				if e.Decision == "" {
-					e.Decision = "pending"
-				}
-				e.Detail = fmt.Sprintf("reverses event %d; puts back %s", h.Undoes, e.Decision)
-				add(e)
-				if k, ok := index[h.Undoes]; ok {
-					u := &out[k]
-					u.Outcome, u.By, u.Other = OutcomeUndone, h.Seq, !strings.EqualFold(u.Actor, e.Actor)
-					inForce = before[h.Undoes]
-					if inForce >= 0 {
-						out[inForce].Outcome, out[inForce].By, out[inForce].Other = "", 0, false
-					}
-				}
-				continue
-			case campaigns.ViaConfirm:
-				e.Type, e.Action = campaigns.EventConfirm, ActionConfirm
-			default:
-				e.Type, e.Action = campaigns.EventDecide, ActionDecide
-			}
-			if h.Via == campaigns.ViaBulk || h.Via == campaigns.ViaConfirm {
-				f, err := filterOf(h.Seq)
-				if err != nil {
-					return nil, err
-				}
-				e.Filter = f
-			}
-			p := add(e)
-			k := len(out) - 1
-			if h.Via == campaigns.ViaConfirm && carried >= 0 {
-				out[carried].Outcome, out[carried].By = OutcomeConfirmed, h.Seq
-				p.Detail = "confirms the decision carried from " + clean(c.CarriedFrom)
-			}
-			if inForce >= 0 {
-				o := &out[inForce]
-				o.Outcome, o.By, o.Other = OutcomeOverwritten, h.Seq, !strings.EqualFold(o.Actor, p.Actor)
-			}
-			before[h.Seq], index[h.Seq], inForce = inForce, k, k
+		p := add(e)
+		i := len(out) - 1
+		if h.Via == campaigns.ViaConfirm && carried >= 0 {
+			out[carried].Outcome, out[carried].By = OutcomeConfirmed, h.Seq
+			p.Detail = "confirms the decision carried from " + clean(c.CarriedFrom)
 		}
 		if inForce >= 0 {
-			out[inForce].Outcome = OutcomeCurrent
+			o := &out[inForce]
+			o.Outcome, o.By, o.Other = OutcomeOverwritten, h.Seq, !strings.EqualFold(o.Actor, p.Actor)
 		}
-		if it.Decision == campaigns.NoResponse {
-			if carried >= 0 && out[carried].Outcome == "" {
-				out[carried].Outcome = OutcomeNotConfirmed
-			}
-			add(HistoryEntry{Event: c.CloseSeq, Type: campaigns.EventClose, At: tsp(c.ClosedAt), Actor: clean(c.ClosedBy),
-				Action: ActionNoResponse, Decision: string(campaigns.NoResponse), Detail: "closed without a decision"})
+		if index != nil {
+			before[h.Seq], index[h.Seq] = inForce, i
 		}
-		for _, e := range others[it.ID] {
-			add(e)
-		}
-		sortByEvent(out[start:])
+		inForce = i
 	}
+	if inForce >= 0 {
+		out[inForce].Outcome = OutcomeCurrent
+	}
+	if it.Decision == campaigns.NoResponse {
+		if carried >= 0 && out[carried].Outcome == "" {
+			out[carried].Outcome = OutcomeNotConfirmed
+		}
+		add(HistoryEntry{Event: c.CloseSeq, Type: campaigns.EventClose, At: tsp(c.ClosedAt), Actor: clean(c.ClosedBy),
+			Action: ActionNoResponse, Decision: string(campaigns.NoResponse), Detail: "closed without a decision"})
+	}
+	for _, e := range k.others[it.ID] {
+		add(e)
+	}
+	sortByEvent(out[start:])
 	return out, nil
 }
 
@@ -238,30 +215,4 @@ func decisionEvents(ctx context.Context, st *audit.Store, campaign string, asOf 
 		}
 	}
 	return out, rows.Err()
-}
-
-// bulkDecisions lists the bulk decisions and confirmations of the trails,
-// by event.
-func bulkDecisions(h []HistoryEntry) []BulkDecision {
-	out := []BulkDecision{}
-	at := map[int64]int{}
-	for i := range h {
-		e := &h[i]
-		if e.Via != campaigns.ViaBulk && e.Via != campaigns.ViaConfirm {
-			continue
-		}
-		k, ok := at[e.Event]
-		if !ok {
-			k = len(out)
-			at[e.Event] = k
-			d := e.Decision
-			if e.Via == campaigns.ViaConfirm {
-				d = "confirm carried"
-			}
-			out = append(out, BulkDecision{Event: e.Event, Type: e.Type, At: e.At, Actor: e.Actor, Decision: d, Filter: e.Filter, Reason: e.Reason})
-		}
-		out[k].Items++
-	}
-	slices.SortFunc(out, func(a, b BulkDecision) int { return cmp.Compare(a.Event, b.Event) })
-	return out
 }

@@ -31,6 +31,7 @@ var htmlTemplate = template.Must(template.New("report").Funcs(template.FuncMap{
 	"exceptionsText": exceptionsText,
 	"over":           over,
 	"pageRows":       func() int { return pageRows },
+	"count":          func(r *Report, name string) int { return r.count(tableNamed[name]) },
 }).Parse(htmlSource))
 
 // pageRows is how many rows of each long table (the register, the
@@ -41,6 +42,9 @@ var htmlTemplate = template.Must(template.New("report").Funcs(template.FuncMap{
 // report.json, which hold every row (docs/report.md, "Large campaigns").
 // A variable so tests can cross it with a small campaign.
 var pageRows = 10_000
+
+// tableNamed names the long tables for the template.
+var tableNamed = map[string]table{"register": tableRegister, "exceptions": tableExceptions, "decommissions": tableDecommissions}
 
 // over is how many of n rows a report page leaves to the CSV tables.
 func over(n int) int { return max(n-pageRows, 0) }
@@ -304,7 +308,7 @@ func (w *htmlRows) remediation(rows []Row, a *Attestation) {
 // trails writes a <details> trail for each item whose history has more
 // than one event; the rest are their register row.
 func (w *htmlRows) trails(r *Report) {
-	h := r.History
+	h := r.trail // the first pageRows items with more than one event
 	none, routine, shown, left := true, 0, 0, 0
 	for i := 0; i < len(h); {
 		j := i + 1
@@ -316,7 +320,7 @@ func (w *htmlRows) trails(r *Report) {
 		} else if j-i > 1 {
 			none = false
 			shown++
-			x := &r.Register[h[i].N-1]
+			x := r.trailRow(h[i].N)
 			class := "trail"
 			// A decision carried and then confirmed is the usual trail of a
 			// carried item: on paper, where a campaign that carries
@@ -359,6 +363,7 @@ func (w *htmlRows) trails(r *Report) {
 		}
 		i = j
 	}
+	left += r.trailsOut
 	if none {
 		w.WriteString("<p>No item has more than one event in its trail.</p>\n")
 	}

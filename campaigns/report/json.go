@@ -20,7 +20,7 @@ import (
 // escaped (\u003c ...) like every encoding/json output.
 func (r *Report) WriteJSON(out io.Writer) error {
 	w := bufio.NewWriterSize(out, 1<<16)
-	if err := writeObject(w, reflect.ValueOf(r).Elem(), 0, r.awaitDataFiles); err != nil {
+	if err := writeObject(w, r, reflect.ValueOf(r).Elem(), 0, r.awaitDataFiles); err != nil {
 		return err
 	}
 	w.WriteByte('\n')
@@ -31,7 +31,7 @@ func (r *Report) WriteJSON(out io.Writer) error {
 // []Row or []HistoryEntry field as one line an element, a Remediation field field by field, any
 // other field as json.MarshalIndent writes it there; unexported fields are
 // not part of it. It calls wait before an Integrity field.
-func writeObject(w *bufio.Writer, v reflect.Value, depth int, wait func()) error {
+func writeObject(w *bufio.Writer, r *Report, v reflect.Value, depth int, wait func()) error {
 	indent := strings.Repeat("  ", depth+1)
 	w.WriteByte('{')
 	var row []byte
@@ -58,11 +58,21 @@ func writeObject(w *bufio.Writer, v reflect.Value, depth int, wait func()) error
 		w.WriteString("\n" + indent + string(audit.AppendJSONString(nil, name, true)) + ": ")
 		switch fv := v.Field(i).Interface().(type) {
 		case []Row:
-			row = writeLines(w, fv, row, indent, appendRow)
+			t, ok := rowTables[name]
+			if !ok {
+				return fmt.Errorf("report JSON: no table of rows %q", name)
+			}
+			var err error
+			if row, err = writeLines(w, r.count(t), row, indent, appendRow, func(fn func(*Row)) error { return r.eachRow(t, fn) }); err != nil {
+				return err
+			}
 		case []HistoryEntry:
-			row = writeLines(w, fv, row, indent, appendHistory)
+			var err error
+			if row, err = writeLines(w, r.count(tableHistory), row, indent, appendHistory, r.eachHistory); err != nil {
+				return err
+			}
 		case Remediation:
-			if err := writeObject(w, v.Field(i), depth+1, wait); err != nil {
+			if err := writeObject(w, r, v.Field(i), depth+1, wait); err != nil {
 				return err
 			}
 		default:
@@ -77,26 +87,32 @@ func writeObject(w *bufio.Writer, v reflect.Value, depth int, wait func()) error
 	return nil
 }
 
-// writeLines writes elems as a JSON array at indent, one compact element a
-// line (appendElem writes one into buf, which is reused and returned).
-func writeLines[T any](w *bufio.Writer, elems []T, buf []byte, indent string, appendElem func([]byte, *T) []byte) []byte {
-	if len(elems) == 0 {
+// rowTables are the JSON fields of the long tables of rows.
+var rowTables = map[string]table{"decision_register": tableRegister, "exceptions": tableExceptions, "decommissions": tableDecommissions}
+
+// writeLines writes the n elements each gives as a JSON array at indent,
+// one compact element a line (appendElem writes one into buf, which is
+// reused and returned).
+func writeLines[T any](w *bufio.Writer, n int, buf []byte, indent string, appendElem func([]byte, *T) []byte, each func(func(*T)) error) ([]byte, error) {
+	if n == 0 {
 		w.WriteString("[]")
-		return buf
+		return buf, nil
 	}
 	w.WriteString("[\n")
 	elemIndent := indent + "  "
-	for k := range elems {
-		buf = appendElem(buf[:0], &elems[k])
+	k := 0
+	err := each(func(e *T) {
+		buf = appendElem(buf[:0], e)
 		w.WriteString(elemIndent)
 		w.Write(buf)
-		if k < len(elems)-1 {
+		if k < n-1 {
 			w.WriteByte(',')
 		}
 		w.WriteByte('\n')
-	}
+		k++
+	})
 	w.WriteString(indent + "]")
-	return buf
+	return buf, err
 }
 
 // appendRow appends r as compact JSON, byte for byte what json.Marshal

@@ -18,7 +18,7 @@ func TestLargeCampaignPages(t *testing.T) {
 	defer report.SetPageRowsForTest(3)()
 	f := newFixture(t)
 	dir, res := export(t, f, exportOptions())
-	n := len(res.Report.Register)
+	n := res.Report.Attestation.Summary.Items
 	if n <= 3 {
 		t.Fatalf("the fixture has %d items; the test needs more than 3", n)
 	}
@@ -56,5 +56,44 @@ func TestLargeCampaignPages(t *testing.T) {
 	v, err := report.VerifyBundle(ctx, dir, f.Store, report.VerifyOptions{Tool: "nhi test"})
 	if err != nil || !v.OK() {
 		t.Fatalf("the bundle does not verify: %+v %v", v.Problems(), err)
+	}
+}
+
+// TestStreamedExportIsBuilt: the bundle Export writes, its long tables
+// read back from spool files as they are written, holds the same bytes as
+// the report Build assembles whole in memory, rendered; with a page of 3
+// rows the tables, trails and exceptions all run past the page.
+func TestStreamedExportIsBuilt(t *testing.T) {
+	defer report.SetPageRowsForTest(3)()
+	f := newFixture(t)
+	dir, res := export(t, f, exportOptions())
+	whole, err := report.Build(ctx, f.Store, "2026-Q4", exportOptions().Options)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(whole.Register) != res.Report.Attestation.Summary.Items || len(whole.Register) <= 3 {
+		t.Fatalf("Build holds %d rows of %d; the test needs more than 3", len(whole.Register), res.Report.Attestation.Summary.Items)
+	}
+	if len(res.Report.Register) != 3 {
+		t.Errorf("the exported report keeps %d register rows in memory, want the page's 3", len(res.Report.Register))
+	}
+	// The CSV tables' hashes are filled in while a bundle is written.
+	whole.Integrity.DataFiles = res.Report.Integrity.DataFiles
+	files := map[string]func(*bytes.Buffer) error{
+		"report.json": func(b *bytes.Buffer) error { return whole.WriteJSON(b) },
+		"report.html": func(b *bytes.Buffer) error { return whole.WriteHTML(b) },
+		"report.md":   func(b *bytes.Buffer) error { return whole.WriteMarkdown(b) },
+	}
+	for _, name := range report.CSVFiles {
+		files[name] = func(b *bytes.Buffer) error { return whole.WriteCSV(name, b) }
+	}
+	for name, write := range files {
+		var b bytes.Buffer
+		if err := write(&b); err != nil {
+			t.Fatal(err)
+		}
+		if got := readFile(t, filepath.Join(dir, name)); !bytes.Equal(got, b.Bytes()) {
+			t.Errorf("%s: the exported file (%d bytes) differs from the built report's (%d bytes)", name, len(got), b.Len())
+		}
 	}
 }

@@ -288,8 +288,8 @@ func (r *Report) WriteMarkdown(out io.Writer) error {
 	// 4. Register
 	w.p("## 4. Decision register\n\n")
 	w.p("One row per identity of the frozen population, in identity order; `decisions.csv` has the identity IDs and decision events. Flags: %s.\n\n", md(flagLegend))
-	if n := over(len(r.Register)); n > 0 {
-		w.p("**This report lists the first %d of the %d rows**, in identity order; the other %d are in `decisions.csv` (every row, with the population's facts in `population.csv`) and in `report.json`, whose SHA-256 sums section 8 gives. The counts above and the statistics below are over every row.\n\n", pageRows, len(r.Register), n)
+	if n := over(r.count(tableRegister)); n > 0 {
+		w.p("**This report lists the first %d of the %d rows**, in identity order; the other %d are in `decisions.csv` (every row, with the population's facts in `population.csv`) and in `report.json`, whose SHA-256 sums section 8 gives. The counts above and the statistics below are over every row.\n\n", pageRows, r.count(tableRegister), n)
 	}
 	w.header("#", "Kind", "Name", "Scope", "Owner", "Findings", "Decision", "Reviewer", "Decided by", "Time", "Justification", "Signed", "Flags")
 	for i := range page(r.Register) {
@@ -325,9 +325,10 @@ func (r *Report) WriteMarkdown(out io.Writer) error {
 	}
 	var trail [][]string
 	shown, left := 0, 0
-	for i := 0; i < len(r.History); {
+	h := r.trail // the first pageRows items with more than one event
+	for i := 0; i < len(h); {
 		j := i + 1
-		for j < len(r.History) && r.History[j].N == r.History[i].N {
+		for j < len(h) && h[j].N == h[i].N {
 			j++
 		}
 		if j-i > 1 && shown == pageRows {
@@ -339,7 +340,7 @@ func (r *Report) WriteMarkdown(out io.Writer) error {
 			shown++
 		}
 		for k := i; j-i > 1 && k < j; k++ {
-			e := &r.History[k]
+			e := &h[k]
 			out := e.Outcome
 			if e.By != 0 {
 				out += " by event " + strconv.FormatInt(e.By, 10)
@@ -355,6 +356,7 @@ func (r *Report) WriteMarkdown(out io.Writer) error {
 		}
 		i = j
 	}
+	left += r.trailsOut
 	if len(trail) > 0 {
 		w.p("The trail of each item with more than one event:\n\n")
 		w.table([]string{"#", "Event", "Time", "By", "Action", "Decision", "Justification", "Outcome", "Detail"}, trail)
@@ -369,8 +371,8 @@ func (r *Report) WriteMarkdown(out io.Writer) error {
 		w.p("None: no identity with findings was kept or left to rotation.\n\n")
 	} else {
 		w.p("%s\n\n", md(exceptionsText(r)))
-		if n := over(len(r.Exceptions)); n > 0 {
-			w.p("**This report lists the first %d of the %d exceptions**; the other %d are in `exceptions.csv` and `report.json`.\n\n", pageRows, len(r.Exceptions), n)
+		if n := over(r.count(tableExceptions)); n > 0 {
+			w.p("**This report lists the first %d of the %d exceptions**; the other %d are in `exceptions.csv` and `report.json`.\n\n", pageRows, r.count(tableExceptions), n)
 		}
 		w.header("#", "Kind", "Name", "Scope", "Findings", "Decision", "Reviewer", "Decided by", "Time", "Justification", "Expires", "Approved by", "Flags")
 		for i := range page(r.Exceptions) {
@@ -386,8 +388,8 @@ func (r *Report) WriteMarkdown(out io.Writer) error {
 	w.p("## 6. Remediation and its verification\n\n")
 	w.p("%s\n\n", remediationText(m, a.Due))
 	if len(m.Rows) > 0 {
-		if n := over(len(m.Rows)); n > 0 {
-			w.p("**This report lists the first %d of the %d decommissions**; the other %d are in `remediation.csv` and `report.json`.\n\n", pageRows, len(m.Rows), n)
+		if n := over(r.count(tableDecommissions)); n > 0 {
+			w.p("**This report lists the first %d of the %d decommissions**; the other %d are in `remediation.csv` and `report.json`.\n\n", pageRows, r.count(tableDecommissions), n)
 		}
 		w.header("#", "Kind", "Name", "Scope", "Decided by", "Time", "State", "Checked by snapshot")
 		for i := range page(m.Rows) {
@@ -599,11 +601,7 @@ func listCell(items []string) string {
 // exceptionsText introduces the exceptions and counts their flagged
 // justifications.
 func exceptionsText(r *Report) string {
-	short, reused := 0, 0
-	for i := range r.Exceptions {
-		short += boolInt(slices.Contains(r.Exceptions[i].Flags, FlagShortReason))
-		reused += boolInt(slices.Contains(r.Exceptions[i].Flags, FlagReusedReason))
-	}
+	short, reused := r.shortReasons, r.reusedReasons
 	min, kinds := 0, 0
 	for _, th := range r.Reviewers.Thresholds {
 		switch th.Signal {
@@ -615,11 +613,4 @@ func exceptionsText(r *Report) string {
 	}
 	return fmt.Sprintf("Identities kept, or kept for rotation, although they had findings at creation, with the assigned reviewer, who decided, the justification recorded and the flags of exceptions.csv. Of their justifications, %d are shorter than %d characters (short-reason) and %d are on exceptions of more than %s (reused-reason).",
 		short, min, reused, plural(kinds, "kind", "kinds"))
-}
-
-func boolInt(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
 }

@@ -63,6 +63,23 @@ type Report struct {
 	// review campaign.
 	Offboarding *Offboarding `json:"offboarding"`
 
+	// long holds the long tables (register, exceptions, decommissions,
+	// history) in spool files while a bundle is written; Register,
+	// Exceptions, Remediation.Rows and History then hold only the first
+	// rows, those the HTML and Markdown reports list (see collect.go).
+	long        *longTables
+	generatedAt time.Time
+	review      audit.ReviewPolicy
+	// trail is the decision history of the first items whose trail has
+	// more than one event (pageRows of them), trailRows their register
+	// rows by number, trailsOut how many such items come after them.
+	trail     []HistoryEntry
+	trailRows map[int]Row
+	trailsOut int
+	// shortReasons and reusedReasons count the exceptions flagged
+	// short-reason and reused-reason.
+	shortReasons, reusedReasons int
+
 	// dataFiles, while a bundle is rendered, closes once the CSV tables
 	// are written and Integrity.DataFiles lists their hashes: the reports
 	// are written meanwhile and wait for it only at their integrity

@@ -88,9 +88,19 @@ func init() {
 	template.Must(htmlTemplate.New("offboarding.html.tmpl").Parse(offboardingHTML))
 }
 
-// offboarding builds the summary of campaign c as of event asOf; nil for
-// a review campaign.
-func offboarding(ctx context.Context, st *audit.Store, c *campaigns.Campaign, reg []Row, asOf int64) (*Offboarding, error) {
+// offboardAcc builds an offboarding campaign's summary as the register's
+// rows pass (an offboarding campaign is one leaver's identities: its rows
+// are kept).
+type offboardAcc struct {
+	o    *Offboarding
+	ob   *campaigns.Offboarding
+	why  map[string][]audit.Relation
+	asOf int64
+}
+
+// startOffboarding begins the summary of campaign c as of event asOf; nil
+// for a review campaign.
+func startOffboarding(ctx context.Context, st *audit.Store, c *campaigns.Campaign, asOf int64) (*offboardAcc, error) {
 	ob, err := campaigns.OffboardingOf(ctx, st, c.Name)
 	if err != nil || ob == nil {
 		return nil, err
@@ -123,36 +133,46 @@ func offboarding(ctx context.Context, st *audit.Store, c *campaigns.Campaign, re
 			o.Relationships = append(o.Relationships, RelationshipStat{k, counts[k]})
 		}
 	}
-	for i := range reg {
-		row := &reg[i]
-		rels := why[row.ID]
-		var words []string
-		for _, r := range rels {
-			words = append(words, r.Kind+": "+r.Detail)
-		}
-		if len(words) == 0 {
-			words = []string{"in scope"}
-		}
-		done := proven(row.Decision, row.Verification)
-		or := OffboardRow{N: row.N, ID: row.ID, Name: row.Name, Kind: row.KindLabel, Why: clean(strings.Join(words, "; ")),
-			Group: audit.Strongest(rels), Tags: audit.RelationTags(rels),
-			Decision: row.Decision, DecidedAt: row.DecidedAt, Verification: row.Verification, VerifiedSnapshot: row.VerifiedSnapshot, Done: done}
-		if or.Tags == nil {
-			or.Tags = []string{}
-		}
-		if (row.Decision == string(campaigns.Transfer) || row.Decision == string(campaigns.Rotate)) && row.Event != 0 && row.Event <= asOf {
-			if or.To, or.Replacement, err = decisionTerms(ctx, st, row.Event); err != nil {
-				return nil, err
-			}
-		}
-		if done {
-			o.Done++
-		} else {
-			o.Remaining++
-			or.Risk = risk(row, rels)
-		}
-		o.Items = append(o.Items, or)
+	return &offboardAcc{o: o, ob: ob, why: why, asOf: asOf}, nil
+}
+
+// add adds a register row.
+func (a *offboardAcc) add(ctx context.Context, st *audit.Store, row *Row) error {
+	o, asOf := a.o, a.asOf
+	var err error
+	rels := a.why[row.ID]
+	var words []string
+	for _, r := range rels {
+		words = append(words, r.Kind+": "+r.Detail)
 	}
+	if len(words) == 0 {
+		words = []string{"in scope"}
+	}
+	done := proven(row.Decision, row.Verification)
+	or := OffboardRow{N: row.N, ID: row.ID, Name: row.Name, Kind: row.KindLabel, Why: clean(strings.Join(words, "; ")),
+		Group: audit.Strongest(rels), Tags: audit.RelationTags(rels),
+		Decision: row.Decision, DecidedAt: row.DecidedAt, Verification: row.Verification, VerifiedSnapshot: row.VerifiedSnapshot, Done: done}
+	if or.Tags == nil {
+		or.Tags = []string{}
+	}
+	if (row.Decision == string(campaigns.Transfer) || row.Decision == string(campaigns.Rotate)) && row.Event != 0 && row.Event <= asOf {
+		if or.To, or.Replacement, err = decisionTerms(ctx, st, row.Event); err != nil {
+			return err
+		}
+	}
+	if done {
+		o.Done++
+	} else {
+		o.Remaining++
+		or.Risk = risk(row, rels)
+	}
+	o.Items = append(o.Items, or)
+	return nil
+}
+
+// finish completes the summary once every row was added.
+func (a *offboardAcc) finish(ctx context.Context, st *audit.Store, c *campaigns.Campaign, asOf int64) (*Offboarding, error) {
+	o, ob := a.o, a.ob
 	// Listed by relationship, strongest first (each once, with its tags),
 	// in register order within each.
 	slices.SortStableFunc(o.Items, func(a, b OffboardRow) int { return groupRank(a.Group) - groupRank(b.Group) })

@@ -25,21 +25,10 @@ type Refusal struct {
 }
 
 // people fills what the report says about signatures and refusals: each
-// register row's signing key, each reviewer's share of signed decisions,
-// and the refused attempts up to asOf.
-func people(ctx context.Context, st *audit.Store, c *campaigns.Campaign, r *Report, asOf int64) error {
-	sigs, err := st.Signatures(ctx)
-	if err != nil {
-		return err
-	}
-	signed := map[string]int{}
-	for i := range r.Register {
-		row := &r.Register[i]
-		if sg, ok := sigs[row.Event]; ok && row.Via != "" {
-			row.SignedBy = sg.Fingerprint
-			signed[normActor(row.DecidedBy)]++
-		}
-	}
+// reviewer's share of signed decisions (signed counts them by decider; each
+// register row's signing key was set as it was read), and the refused
+// attempts up to asOf.
+func people(ctx context.Context, st *audit.Store, c *campaigns.Campaign, r *Report, signed map[string]int, asOf int64) error {
 	for i := range r.Reviewers.Rows {
 		rr := &r.Reviewers.Rows[i]
 		rr.Signed = signed[normActor(rr.Reviewer)]

@@ -2,29 +2,13 @@ package report
 
 import (
 	"fmt"
-
-	"github.com/nhi-audit/nhi/campaigns"
 )
 
 // rotationClaim is what the PCI DSS 8.6.3 row may say of rotate
 // decisions: how many a later snapshot proved rotated, showed unrotated,
 // or did not check. "" when nothing was decided rotate.
-func rotationClaim(reg []Row) string {
-	var n, rotated, not, removed int
-	for i := range reg {
-		if reg[i].Decision != string(campaigns.Rotate) {
-			continue
-		}
-		n++
-		switch reg[i].Verification {
-		case campaigns.Rotated:
-			rotated++
-		case campaigns.NotRotated:
-			not++
-		case campaigns.Removed:
-			removed++
-		}
-	}
+func rotationClaim(c rotationCounts) string {
+	n, rotated, not, removed := c.n, c.rotated, c.not, c.removed
 	if n == 0 {
 		return ""
 	}

@@ -2,7 +2,6 @@ package report
 
 import (
 	"bufio"
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -27,26 +26,6 @@ import (
 // FileSignatures is the bundle's file of signed decision events, one JSON
 // object a line (audit.SignedRecord); absent when nothing was signed.
 const FileSignatures = "signatures.jsonl"
-
-// signedRecords fills r.Signatures: the signed events among the register's
-// decisions and the trails' events.
-func signedRecords(ctx context.Context, st *audit.Store, r *Report) error {
-	var seqs []int64
-	for i := range r.Register {
-		if r.Register[i].SignedBy != "" {
-			seqs = append(seqs, r.Register[i].Event)
-		}
-	}
-	for i := range r.History {
-		seqs = append(seqs, r.History[i].Event)
-	}
-	recs, err := st.SignedRecords(ctx, seqs)
-	if err != nil {
-		return err
-	}
-	r.Signatures = recs
-	return nil
-}
 
 // writeSignatures writes signatures.jsonl.
 func (r *Report) writeSignatures(w io.Writer) error {

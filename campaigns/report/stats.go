@@ -5,7 +5,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/nhi-audit/nhi/audit"
 	"github.com/nhi-audit/nhi/campaigns"
@@ -31,80 +30,96 @@ func normActor(s string) string {
 	return strings.ToLower(strings.TrimPrefix(strings.TrimSpace(s), "@"))
 }
 
-func reviewerStats(c *campaigns.Campaign, reg []Row) ReviewerStats {
-	rows := map[string]*ReviewerRow{}
-	var order []string
-	get := func(name string, listed bool) *ReviewerRow {
-		k := normActor(name)
-		if r := rows[k]; r != nil {
-			r.Listed = r.Listed || listed
-			return r
-		}
-		r := &ReviewerRow{Reviewer: clean(name), Listed: listed}
-		rows[k] = r
-		order = append(order, k)
+// reviewerAcc accumulates the reviewer statistics as the register's rows
+// pass.
+type reviewerAcc struct {
+	rows   map[string]*ReviewerRow
+	order  []string
+	listed int
+	events map[string]map[int64]int64 // actor -> decision event -> Unix nanoseconds
+}
+
+func newReviewerAcc(c *campaigns.Campaign) *reviewerAcc {
+	a := &reviewerAcc{rows: map[string]*ReviewerRow{}, events: map[string]map[int64]int64{}}
+	for _, r := range c.Reviewers {
+		a.get(r, true)
+	}
+	a.listed = len(a.order)
+	return a
+}
+
+func (a *reviewerAcc) get(name string, listed bool) *ReviewerRow {
+	k := normActor(name)
+	if r := a.rows[k]; r != nil {
+		r.Listed = r.Listed || listed
 		return r
 	}
-	for _, r := range c.Reviewers {
-		get(r, true)
+	r := &ReviewerRow{Reviewer: clean(name), Listed: listed}
+	a.rows[k] = r
+	a.order = append(a.order, k)
+	return r
+}
+
+// add counts item it, whose register row is row.
+func (a *reviewerAcc) add(it *campaigns.Item, row *Row) {
+	if it.Reviewer != "" {
+		rr := a.get(it.Reviewer, false)
+		rr.Assigned++
+		if it.Decision == campaigns.NoResponse || it.Decision == campaigns.Pending {
+			rr.NoResponse++
+		}
 	}
-	listed := len(order)
-	events := map[string]map[int64]time.Time{} // actor -> decision event -> time
-	for i := range c.Items {
-		it, row := &c.Items[i], &reg[i]
-		if it.Reviewer != "" {
-			rr := get(it.Reviewer, false)
-			rr.Assigned++
-			if it.Decision == campaigns.NoResponse || it.Decision == campaigns.Pending {
-				rr.NoResponse++
-			}
-		}
-		for _, h := range it.History {
-			if h.Via == campaigns.ViaUndo {
-				continue
-			}
-			k := normActor(h.Actor)
-			get(h.Actor, false)
-			if events[k] == nil {
-				events[k] = map[int64]time.Time{}
-			}
-			events[k][h.Seq] = h.At
-		}
-		switch it.Decision {
-		case campaigns.Pending, campaigns.NoResponse:
+	for _, h := range it.History {
+		if h.Via == campaigns.ViaUndo {
 			continue
 		}
-		rr := get(it.DecidedBy, false)
-		rr.Decisions++
-		switch it.Decision {
-		case campaigns.Decommission:
-			rr.Decommission++
-		case campaigns.Keep:
-			rr.Keep++
-		case campaigns.Rotate:
-			rr.Rotate++
+		k := normActor(h.Actor)
+		a.get(h.Actor, false)
+		if a.events[k] == nil {
+			a.events[k] = map[int64]int64{}
 		}
-		if it.Reviewer == "" || normActor(it.Reviewer) != normActor(it.DecidedBy) {
-			rr.ForOthers++
-		}
-		if row.Via == campaigns.ViaBulk || row.Via == campaigns.ViaConfirm {
-			rr.Bulk++
-		}
-		if len(it.Findings) > 0 {
-			rr.DecidedFindings++
-			if it.Decision == campaigns.Keep {
-				rr.KeptFindings++
-			}
+		a.events[k][h.Seq] = h.At.UnixNano()
+	}
+	switch it.Decision {
+	case campaigns.Pending, campaigns.NoResponse:
+		return
+	}
+	rr := a.get(it.DecidedBy, false)
+	rr.Decisions++
+	switch it.Decision {
+	case campaigns.Decommission:
+		rr.Decommission++
+	case campaigns.Keep:
+		rr.Keep++
+	case campaigns.Rotate:
+		rr.Rotate++
+	}
+	if it.Reviewer == "" || normActor(it.Reviewer) != normActor(it.DecidedBy) {
+		rr.ForOthers++
+	}
+	if row.Via == campaigns.ViaBulk || row.Via == campaigns.ViaConfirm {
+		rr.Bulk++
+	}
+	if len(it.Findings) > 0 {
+		rr.DecidedFindings++
+		if it.Decision == campaigns.Keep {
+			rr.KeptFindings++
 		}
 	}
+}
+
+// stats are the statistics of every row added.
+func (a *reviewerAcc) stats() ReviewerStats {
 	// Listed reviewers in the campaign's order, then everyone else by name.
-	rest := order[listed:]
+	order := a.order
+	rest := order[a.listed:]
 	slices.SortFunc(rest, func(a, b string) int { return strings.Compare(a, b) })
 	out := ReviewerStats{Definitions: statDefinitions, Rows: []ReviewerRow{}}
 	for _, k := range order {
-		r := rows[k]
-		seqs := make([]int64, 0, len(events[k]))
-		for s := range events[k] {
+		r := a.rows[k]
+		events := a.events[k]
+		seqs := make([]int64, 0, len(events))
+		for s := range events {
 			seqs = append(seqs, s)
 		}
 		slices.Sort(seqs)
@@ -113,7 +128,7 @@ func reviewerStats(c *campaigns.Campaign, reg []Row) ReviewerStats {
 		if len(seqs) > 1 {
 			gaps := make([]int64, 0, len(seqs)-1)
 			for i := 1; i < len(seqs); i++ {
-				d := events[k][seqs[i]].Sub(events[k][seqs[i-1]])
+				d := time.Duration(events[seqs[i]] - events[seqs[i-1]])
 				gaps = append(gaps, max(int64(d/time.Second), 0))
 			}
 			slices.Sort(gaps)
@@ -124,7 +139,7 @@ func reviewerStats(c *campaigns.Campaign, reg []Row) ReviewerStats {
 				r.MedianSeconds = (gaps[n/2-1] + gaps[n/2]) / 2
 			}
 		}
-		r.PeakPerMinute = peakPerMinute(events[k])
+		r.PeakPerMinute = peakPerMinute(events)
 		r.MedianInterval = duration(r.MedianSeconds)
 		r.BulkShare = percent(r.Bulk, r.Decisions)
 		r.KeptFindingShare = percent(r.KeptFindings, r.DecidedFindings)
@@ -160,15 +175,15 @@ func percent(n, d int) string {
 }
 
 // peakPerMinute is the most events within any 60 seconds.
-func peakPerMinute(events map[int64]time.Time) int {
-	at := make([]time.Time, 0, len(events))
+func peakPerMinute(events map[int64]int64) int {
+	at := make([]int64, 0, len(events))
 	for _, t := range events {
 		at = append(at, t)
 	}
-	slices.SortFunc(at, func(a, b time.Time) int { return a.Compare(b) })
+	slices.Sort(at)
 	peak := 0
 	for i, j := 0, 0; i < len(at); i++ {
-		for j < len(at) && at[j].Sub(at[i]) < time.Minute {
+		for j < len(at) && time.Duration(at[j]-at[i]) < time.Minute {
 			j++
 		}
 		peak = max(peak, j-i)
@@ -205,33 +220,6 @@ func judgeReviewers(s *ReviewerStats, th audit.ReviewPolicy) {
 		mark(r.Decisions > 0 && r.Bulk*100 > th.MaxBulkPercent*r.Decisions, MarkBulk)
 		mark(r.DecidedFindings > 0 && r.KeptFindings*100 > th.MaxKeptFindingsPercent*r.DecidedFindings, MarkKeptWithFindings)
 		mark(r.PeakPerMinute > th.MaxDecisionsPerMinute, MarkPerMinute)
-	}
-}
-
-// judgeReasons flags the exceptions' justifications: too short, or the
-// same text (without case or spacing) on exceptions of too many kinds.
-func judgeReasons(reg []Row, th audit.ReviewPolicy) {
-	kinds := map[string]map[string]bool{} // normalised justification -> kinds
-	for i := range reg {
-		if x := &reg[i]; isException(x) {
-			k := normReason(x.Reason)
-			if kinds[k] == nil {
-				kinds[k] = map[string]bool{}
-			}
-			kinds[k][x.Kind] = true
-		}
-	}
-	for i := range reg {
-		x := &reg[i]
-		if !isException(x) {
-			continue
-		}
-		if utf8.RuneCountInString(strings.TrimSpace(x.Reason)) < th.MinReasonChars {
-			x.Flags = append(x.Flags, FlagShortReason)
-		}
-		if len(kinds[normReason(x.Reason)]) > th.MaxReasonKinds {
-			x.Flags = append(x.Flags, FlagReusedReason)
-		}
 	}
 }
 

@@ -259,11 +259,12 @@ func checkLog(ctx context.Context, dir string, raw []byte, st *audit.Store, m *M
 	if s := m.Signature; s != nil {
 		o.Key = &PublicKey{Type: s.KeyType, Fingerprint: s.Fingerprint, Authorized: s.PublicKey}
 	}
-	r, err := Build(ctx, st, m.Campaign.Name, o)
+	r, err := build(ctx, st, m.Campaign.Name, o)
 	if err != nil {
 		res.fail("rebuild", "cannot rebuild campaign %s from %s: %v", audit.Printable(m.Campaign.Name), st.Path(), err)
 		return nil
 	}
+	defer r.close()
 	if r.Population.PopulationDigest != m.PopulationDigest {
 		res.fail(FileManifest, "population digest %s, but campaign %s's is %s in the evidence file", m.PopulationDigest, m.Campaign.Name, r.Population.PopulationDigest)
 	}

@@ -85,7 +85,7 @@ nhi verify --report DIR. See docs/report.md.`,
 			}
 			r := res.Report
 			fmt.Fprintf(a.stdout, "Exported campaign %s (%s, %d items) to %s, as of event %d, generated %s, signer %s\n",
-				r.Attestation.Campaign, r.Attestation.Status, len(r.Register), res.Dir, r.Integrity.Head.Seq, r.GeneratedAt, audit.Printable(r.Attestation.Signer))
+				r.Attestation.Campaign, r.Attestation.Status, r.Attestation.Summary.Items, res.Dir, r.Integrity.Head.Seq, r.GeneratedAt, audit.Printable(r.Attestation.Signer))
 			for _, f := range res.Files {
 				fmt.Fprintf(a.stdout, "  %s  %s\n", f.SHA256, f.Path)
 			}
