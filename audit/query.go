@@ -164,8 +164,12 @@ func (d *derivation) fill(ctx context.Context, ids []Identity) error {
 	if d.perBatch {
 		d.marks = nil
 		if len(ids) > 0 {
-			// ids are in ID order (EachIdentity reads ORDER BY id).
-			marks, err := d.s.changeMarksBetween(ctx, ids[0].ID, ids[len(ids)-1].ID)
+			// ids are in ID order, or its reverse (StreamIdentities).
+			lo, hi := ids[0].ID, ids[len(ids)-1].ID
+			if lo > hi {
+				lo, hi = hi, lo
+			}
+			marks, err := d.s.changeMarksBetween(ctx, lo, hi)
 			if err != nil {
 				return err
 			}
@@ -361,6 +365,9 @@ type snapshotEvaluators struct {
 	members    map[string][]string
 	info       map[int64]snapshotAccount
 	evals      map[int64]*Evaluator
+	// stored are the snapshots whose stored findings hold under policy
+	// (StreamIdentities): an identity of one comes with them in Findings.
+	stored map[int64]bool
 }
 
 func (s *Store) evaluators(ctx context.Context) (*snapshotEvaluators, error) {
@@ -404,6 +411,9 @@ func (e *snapshotEvaluators) prepare(snapshotID int64) {
 
 // findings evaluates id under its snapshot's evaluator; never nil.
 func (e *snapshotEvaluators) findings(id *Identity) []Finding {
+	if e.stored[id.SnapshotID] {
+		return e.evals[id.SnapshotID].withOwnerDependent(id, e.info[id.SnapshotID].account, id.Findings)
+	}
 	fs := e.evals[id.SnapshotID].Evaluate(id, e.info[id.SnapshotID].account)
 	if fs == nil {
 		fs = []Finding{}
