@@ -6,29 +6,29 @@ import (
 	"fmt"
 )
 
-// StreamOptions says how Store.StreamIdentities reads.
-type StreamOptions struct {
-	// Descending reads from the highest ID down. A reader going down,
-	// started beside one going up, meets it in the middle: the TUI reads a
-	// million identities on two cores that way (issue 21), each over its
-	// own connection (SQLite in WAL mode lets readers run side by side).
-	Descending bool
-}
-
 // StreamIdentities calls fn with every identity EachIdentity gives, with
-// the same derived fields, a batch at a time, in ID order (or its reverse,
-// opts.Descending). It is the read for a caller that wants a million
-// identities fast (the TUI's load, issue 21): an identity last seen in a
-// snapshot taken under the policy in force keeps the findings that
-// snapshot stored for it, and only the rules that depend on what people
-// recorded since (owners, exceptions: OwnerDependent) are evaluated again;
-// every rule is evaluated under the policy in force, as EachIdentity does,
-// for an identity whose snapshot recorded another policy or none (files
-// from before schema v4). Texts of stored findings that repeat (most do)
-// are decoded once and their Finding slice shared: fn must not change an
-// identity's Findings in place, nor keep the pointer past its call. An
-// error from fn stops the read and is returned as is.
-func (s *Store) StreamIdentities(ctx context.Context, opts StreamOptions, fn func(*Identity) error) error {
+// the same derived fields, in ID order, a batch at a time. It is the read
+// for a caller that wants a million identities fast (the TUI's load,
+// issue 21):
+//   - an identity last seen in a snapshot taken under the policy in force
+//     keeps the findings that snapshot stored for it, and only the rules
+//     that depend on what people recorded since (owners, exceptions:
+//     OwnerDependent) are evaluated again; every rule is evaluated under
+//     the policy in force, as EachIdentity does, for an identity whose
+//     snapshot recorded another policy or none (files from before schema
+//     v4). Texts of stored findings that repeat (most do) are decoded once
+//     and their Finding slice shared: fn must not change an identity's
+//     Findings in place, nor keep the pointer past its call;
+//   - the change marks are not read batch by batch when no source has
+//     two finished snapshots to compare.
+//
+// It reads and derives in one goroutine (fill spreads the findings over
+// the cores): reading beside deriving, or two readers over ranges of IDs
+// on two connections, cost this driver twice the CPU and were slower
+// (ARCHITECTURE.md, tui).
+//
+// An error from fn stops the read and is returned as is.
+func (s *Store) StreamIdentities(ctx context.Context, fn func(*Identity) error) error {
 	judge, err := s.newStatusJudge(ctx)
 	if err != nil {
 		return err
@@ -44,16 +44,20 @@ func (s *Store) StreamIdentities(ctx context.Context, opts StreamOptions, fn fun
 	if d.ev.stored, err = s.snapshotsUnderPolicy(ctx, d.ev.policy); err != nil {
 		return err
 	}
-	order := "ORDER BY i.id"
-	if opts.Descending {
-		order += " DESC"
+	if marked, err := s.anyChangeMarks(ctx); err != nil {
+		return err
+	} else if !marked {
+		// No identity is new or changed: no batch need ask.
+		d.perBatch, d.marks = false, map[string]string{}
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT `+identityColumns+`, o.findings `+identityFrom+` `+order)
+	rows, err := s.db.QueryContext(ctx, `SELECT `+identityColumns+`, o.findings `+identityFrom+` ORDER BY i.id`)
 	if err != nil {
 		return fmt.Errorf("reading identities: %w", err)
 	}
 	defer rows.Close()
 	decoded := map[string][]Finding{"[]": {}}
+	// The first batches are small, so the first identities reach fn
+	// after milliseconds.
 	batch := min(256, eachBatch)
 	buf := make([]Identity, 0, batch)
 	accounts := make([]string, 0, batch)
@@ -106,6 +110,19 @@ func (s *Store) StreamIdentities(ctx context.Context, opts StreamOptions, fn fun
 		return fmt.Errorf("reading identities: %w", err)
 	}
 	return flush()
+}
+
+// anyChangeMarks reports whether an identity can be new or changed: some
+// source and account has a finished snapshot before its newest
+// (changeMarksBetween compares the two).
+func (s *Store) anyChangeMarks(ctx context.Context) (bool, error) {
+	var n int
+	err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT source, account FROM snapshots
+		WHERE status IN ('complete', 'partial') GROUP BY source, account HAVING count(*) > 1) AS pairs`).Scan(&n)
+	if err != nil {
+		return false, fmt.Errorf("reading snapshots: %w", err)
+	}
+	return n > 0, nil
 }
 
 // snapshotsUnderPolicy is the set of snapshots taken under p: the

@@ -9,7 +9,7 @@ import (
 )
 
 // TestStreamIdentitiesMatchesEachIdentity: the TUI's read gives what
-// EachIdentity gives, in ID order or its reverse, on a file where stored
+// EachIdentity gives, in the same order, on a file where stored
 // findings hold (the current snapshot, taken under the policy in force)
 // and where they do not (identities last seen before the policy changed);
 // where owners recorded since change the owner-dependent rules (an owner
@@ -57,38 +57,33 @@ func TestStreamIdentitiesMatchesEachIdentity(t *testing.T) {
 		}); err != nil {
 			t.Fatal(err)
 		}
-		for _, desc := range []bool{false, true} {
-			var got []Identity
-			if err := s.StreamIdentities(ctx, StreamOptions{Descending: desc}, func(id *Identity) error {
-				got = append(got, *id)
-				return nil
-			}); err != nil {
-				t.Fatal(err)
+		var got []Identity
+		if err := s.StreamIdentities(ctx, func(id *Identity) error {
+			got = append(got, *id)
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != len(want) {
+			t.Fatalf("streamed %d identities, EachIdentity %d", len(got), len(want))
+		}
+		seen := map[string]int{}
+		for i := range want {
+			if !reflect.DeepEqual(got[i], want[i]) {
+				t.Fatalf("identity %d differs:\nstreamed %+v\neach     %+v", i, got[i], want[i])
 			}
-			if desc {
-				slices.Reverse(got)
+			seen[want[i].Status+"/"+want[i].Change]++
+			for _, f := range want[i].Findings {
+				seen[f.Rule+"/"+f.Severity]++
 			}
-			if len(got) != len(want) {
-				t.Fatalf("descending %v: streamed %d identities, EachIdentity %d", desc, len(got), len(want))
+			if want[i].Owner == "carol" {
+				seen["carol, orphaned"] += len(slices.DeleteFunc(slices.Clone(want[i].Findings), func(f Finding) bool { return f.Rule != RuleOrphaned }))
 			}
-			seen := map[string]int{}
-			for i := range want {
-				if !reflect.DeepEqual(got[i], want[i]) {
-					t.Fatalf("descending %v: identity %d differs:\nstreamed %+v\neach     %+v", desc, i, got[i], want[i])
-				}
-				seen[want[i].Status+"/"+want[i].Change]++
-				for _, f := range want[i].Findings {
-					seen[f.Rule+"/"+f.Severity]++
-				}
-				if want[i].Owner == "carol" {
-					seen["carol, orphaned"] += len(slices.DeleteFunc(slices.Clone(want[i].Findings), func(f Finding) bool { return f.Rule != RuleOrphaned }))
-				}
-			}
-			// The fixture has what the test is about.
-			if seen["removed/"] != 10 || seen["active/new"] != 1 || seen["active/changed"] != 1 ||
-				seen[RuleUnrotated+"/critical"] == 0 || seen[RuleOrphaned+"/"+p.Rules[RuleOrphaned].Severity] == 0 || seen["carol, orphaned"] != 0 {
-				t.Errorf("fixture: %v", seen)
-			}
+		}
+		// The fixture has what the test is about.
+		if seen["removed/"] != 10 || seen["active/new"] != 1 || seen["active/changed"] != 1 ||
+			seen[RuleUnrotated+"/critical"] == 0 || seen[RuleOrphaned+"/"+p.Rules[RuleOrphaned].Severity] == 0 || seen["carol, orphaned"] != 0 {
+			t.Errorf("fixture: %v", seen)
 		}
 	})
 }
@@ -100,11 +95,11 @@ func TestStreamIdentitiesStopsOnError(t *testing.T) {
 	snapshot(t, s, nil, nil, obs("a", KindGitHubDeployKey), obs("b", KindGitHubDeployKey), obs("c", KindGitHubDeployKey))
 	stop := errors.New("stop")
 	var calls []string
-	err := s.StreamIdentities(ctx, StreamOptions{Descending: true}, func(id *Identity) error {
+	err := s.StreamIdentities(ctx, func(id *Identity) error {
 		calls = append(calls, id.Name)
 		return stop
 	})
-	if !errors.Is(err, stop) || fmt.Sprint(calls) != "[c]" {
-		t.Fatalf("StreamIdentities = %v after %v, want the callback's error after c (the highest ID)", err, calls)
+	if !errors.Is(err, stop) || fmt.Sprint(calls) != "[a]" {
+		t.Fatalf("StreamIdentities = %v after %v, want the callback's error after a", err, calls)
 	}
 }

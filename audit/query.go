@@ -164,12 +164,8 @@ func (d *derivation) fill(ctx context.Context, ids []Identity) error {
 	if d.perBatch {
 		d.marks = nil
 		if len(ids) > 0 {
-			// ids are in ID order, or its reverse (StreamIdentities).
-			lo, hi := ids[0].ID, ids[len(ids)-1].ID
-			if lo > hi {
-				lo, hi = hi, lo
-			}
-			marks, err := d.s.changeMarksBetween(ctx, lo, hi)
+			// ids are in ID order (EachIdentity reads ORDER BY id).
+			marks, err := d.s.changeMarksBetween(ctx, ids[0].ID, ids[len(ids)-1].ID)
 			if err != nil {
 				return err
 			}
