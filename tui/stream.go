@@ -38,9 +38,19 @@ type identitiesBatchMsg struct {
 	next tea.Cmd // receives the part after this one
 }
 
-// streamIdentities reads the population a batch at a time in a goroutine
-// that hands each batch to the event loop and waits until it is taken:
-// at most two batches are in flight. It stops with the session's context.
+// fastStreamer is what a Store may offer to read the population faster
+// than EachIdentity (audit.Store.StreamIdentities: stored findings,
+// reading beside deriving). *audit.Store implements it.
+type fastStreamer interface {
+	StreamIdentities(ctx context.Context, fn func(*audit.Identity) error) error
+}
+
+var _ fastStreamer = (*audit.Store)(nil)
+
+// streamIdentities reads the population a batch at a time in the
+// background and hands each batch to the event loop, waiting until it is
+// taken: at most two batches are in flight. It stops with the session's
+// context.
 func (m *Model) streamIdentities(s identityStreamer) tea.Cmd {
 	ctx, b := m.st.ctx, m.st.pop.b
 	ch := make(chan identitiesBatchMsg, 1)
@@ -66,26 +76,55 @@ func (m *Model) streamIdentities(s identityStreamer) tea.Cmd {
 	}
 	return func() tea.Msg {
 		go func() {
-			size := firstBatch
-			buf := make([]idRow, 0, size)
-			err := s.EachIdentity(ctx, func(id *audit.Identity) error {
-				b.mu.Lock()
-				buf = append(buf, b.encode(id))
-				b.mu.Unlock()
-				if len(buf) < size {
-					return nil
-				}
-				if err := send(identitiesBatchMsg{rows: buf}); err != nil {
-					return err
-				}
-				size = min(2*size, maxBatch)
-				buf = make([]idRow, 0, size)
-				return nil
-			})
-			send(identitiesBatchMsg{rows: buf, done: true, err: err})
+			read := s.EachIdentity
+			if fast, ok := s.(fastStreamer); ok {
+				read = fast.StreamIdentities
+			}
+			up := newBatcher(b, send)
+			err := read(ctx, up.add)
+			if ferr := up.flush(); err == nil {
+				err = ferr
+			}
+			send(identitiesBatchMsg{done: true, err: err})
 		}()
 		return recv()
 	}
+}
+
+// batcher encodes identities into rows and sends them in batches that
+// start small, so the first screenful arrives after a few milliseconds
+// of reading, and double up to maxBatch, so a filter or sort re-run per
+// batch costs about twice one run over the whole population.
+type batcher struct {
+	b    *rowBuilder
+	send func(identitiesBatchMsg) error
+	buf  []idRow
+	size int
+}
+
+func newBatcher(b *rowBuilder, send func(identitiesBatchMsg) error) *batcher {
+	return &batcher{b: b, send: send, buf: make([]idRow, 0, firstBatch), size: firstBatch}
+}
+
+func (u *batcher) add(id *audit.Identity) error {
+	u.b.mu.Lock()
+	u.buf = append(u.buf, u.b.encode(id))
+	u.b.mu.Unlock()
+	if len(u.buf) < u.size {
+		return nil
+	}
+	u.size = min(2*u.size, maxBatch)
+	return u.flush()
+}
+
+// flush sends what is encoded.
+func (u *batcher) flush() error {
+	if len(u.buf) == 0 {
+		return nil
+	}
+	err := u.send(identitiesBatchMsg{rows: u.buf})
+	u.buf = make([]idRow, 0, u.size)
+	return err
 }
 
 // identitiesCountedMsg is how many identities the file holds, counted
@@ -111,6 +150,7 @@ func (m *Model) counted(msg identitiesCountedMsg) {
 	if msg.err != nil {
 		return
 	}
+	m.st.pop.b.expect(msg.n)
 	if m.loading && msg.n > 2*m.st.pop.len() {
 		// Sized once for the whole population: growing a map of a million
 		// IDs by doubling costs a tenth of the load.
