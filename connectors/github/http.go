@@ -622,7 +622,7 @@ func (c *Connector) send(ctx context.Context, ep endpoint, method, u, etag strin
 	switch {
 	case hr.StatusCode == http.StatusNotModified:
 		c.stats.notModified.Add(1) // free of the rate limit
-	case !ep.graphql && !jwt:
+	case !ep.graphql:
 		c.stats.restPoints.Add(1)
 	}
 	return &response{status: hr.StatusCode, header: hr.Header, body: body}, nil
