@@ -400,7 +400,8 @@ func TestGraphQLMatchesREST(t *testing.T) {
 // agrees with what the run counted, and GraphQL cut a first snapshot's
 // REST points by a third or more (the bar for building it).
 func TestGraphQLCost(t *testing.T) {
-	s := githubtest.NewServer(githubtest.SampleOrg(250), withSchema(t))
+	o := githubtest.SampleOrg(250)
+	s := githubtest.NewServer(o, withSchema(t))
 	defer s.Close()
 	c, err := ghconn.NewConnector(githubtest.SampleLogin, ghconn.Options{APIURL: s.URL(), HTTPClient: s.Client(), Token: s.Token(), RESTOnly: true})
 	if err != nil {
@@ -410,6 +411,9 @@ func TestGraphQLCost(t *testing.T) {
 		t.Fatal(err)
 	}
 	restOnly := c.Stats().RESTPoints
+	if got, want := s.Requests(), minRESTRequests(o, false); got != want {
+		t.Errorf("through REST alone: %d requests, the fewest are %d", got, want)
+	}
 	s.ResetCounters()
 	c, err = ghconn.NewConnector(githubtest.SampleLogin, ghconn.Options{APIURL: s.URL(), HTTPClient: s.Client(), Token: s.Token()})
 	if err != nil {
@@ -417,6 +421,9 @@ func TestGraphQLCost(t *testing.T) {
 	}
 	if err := c.Run(context.Background(), &recorder{}); err != nil {
 		t.Fatal(err)
+	}
+	if got, want := s.Requests(), minRequests(o, false); got != want {
+		t.Errorf("with GraphQL: %d requests, the fewest are %d", got, want)
 	}
 	if rest := c.Stats().RESTPoints; 3*rest > 2*restOnly {
 		t.Errorf("with GraphQL %d REST points, through REST alone %d: less than a third saved", rest, restOnly)

@@ -93,7 +93,7 @@ func (s *Server) parseGraphQL(req gqlPeopleRequest) (*ast.QueryDocument, *ast.Op
 	}
 	if s.gqlSchema != nil {
 		var out []gqlErr
-		for _, e := range validator.Validate(s.gqlSchema, doc) {
+		for _, e := range validator.ValidateWithRules(s.gqlSchema, doc, nil) {
 			out = append(out, gqlErr{Message: e.Message, Extensions: map[string]any{"code": e.Rule}})
 		}
 		if len(out) > 0 {
