@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math"
 	"net/http"
-	"net/http/httptest"
 	"slices"
 	"strings"
 
@@ -16,9 +15,9 @@ import (
 // actors, direct collaborators and Git objects (object(expression:
 // "HEAD:path"): a Blob or a Tree), and Query.rateLimit — answered from the
 // same organisation as the REST routes: the same visibility per token, a
-// renamed repository found by its old name (followRenames), the REST
-// faults of a field's REST twin (a 403 on …/collaborators is FORBIDDEN
-// on collaborators), and GitHub's cost, node limit and rate limit
+// renamed repository found by its old name (followRenames), the paths
+// [Server.Fail] made fail for a field's REST twin (a 403 on
+// …/collaborators is FORBIDDEN on collaborators), and GitHub's cost, node limit and rate limit
 // (graphqlCost). The query is parsed with gqlparser and executed over its
 // AST, so aliases, variables and fragments work as on GitHub.
 
@@ -143,24 +142,20 @@ func (s *Server) graphqlRepos(w http.ResponseWriter, r *http.Request, doc *ast.Q
 	gqlWrite(w, data, e.errs)
 }
 
-// restFault is the status a REST fault would answer for rest (below
-// /repos/{org}/{repo}) with this request's token. Faults run without the
-// data lock, as for REST (serve): a fault may change the organisation.
+// restFault is the status the path rest (below /repos/{org}/{repo}) was
+// made to fail with ([Server.Fail], [Server.FailWith]): the same field
+// of GraphQL fails too, as GitHub refuses the same data both ways. Faults
+// of [WithFault] are functions of a REST request and are not consulted.
 func (e *gqlExec) restFault(rp *Repo, rest string) (int, bool) {
 	path := "/repos/" + e.s.org.Login + "/" + rp.Name
 	if rest != "" {
 		path += "/" + rest
 	}
 	e.s.mu.Lock()
-	faults := e.s.faults
-	e.s.mu.Unlock()
-	e.s.dataMu.RUnlock()
-	defer e.s.dataMu.RLock()
-	req := httptest.NewRequest(http.MethodGet, path, nil)
-	req.Header.Set("Authorization", e.r.Header.Get("Authorization"))
-	for _, f := range faults {
-		if status, _, ok := f(req); ok && status >= 400 {
-			return status, true
+	defer e.s.mu.Unlock()
+	for _, f := range e.s.failing {
+		if under(path, f.prefix) && f.status >= 400 {
+			return f.status, true
 		}
 	}
 	return 0, false

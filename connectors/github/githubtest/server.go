@@ -141,6 +141,7 @@ type Server struct {
 	mu          sync.Mutex // guards everything below up to dataMu
 	faults      []FaultFunc
 	httpFaults  []HTTPFault
+	failing     []pathFault // what Fail and FailWith made fail, for GraphQL's fields (restFault)
 	requests    int
 	notModified int
 	perPath     map[string]int
@@ -289,6 +290,7 @@ func (s *Server) FailWith(pathPrefix string, status int, body string) {
 	}
 	s.mu.Lock()
 	s.faults = append(s.faults, f)
+	s.failing = append(s.failing, pathFault{pathPrefix, status})
 	s.mu.Unlock()
 }
 
@@ -303,8 +305,14 @@ func (s *Server) AddHTTPFault(f HTTPFault) {
 // WithHTTPFault.
 func (s *Server) ClearFaults() {
 	s.mu.Lock()
-	s.faults, s.httpFaults = nil, nil
+	s.faults, s.httpFaults, s.failing = nil, nil, nil
 	s.mu.Unlock()
+}
+
+// pathFault is a REST path that Fail or FailWith made answer status.
+type pathFault struct {
+	prefix string
+	status int
 }
 
 // under reports whether path is prefix or lies under it.
