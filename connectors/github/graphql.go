@@ -231,9 +231,16 @@ func (c *Connector) gqlBatch(ctx context.Context, repos []repoInfo) ([]*gqlRepo,
 		return c.gqlSplit(ctx, repos)
 	case errors.Is(err, ErrBadCredentials):
 		return nil, err
+	case errors.Is(err, errGraphQLSpent):
+		why := errGraphQLSpent.Error()
+		if _, _, reset := c.gqlRate.snapshot(); !reset.IsZero() {
+			why += " until " + reset.UTC().Format("15:04:05 MST")
+		}
+		c.gqlDisable(why)
+		return out, nil
 	case err != nil:
-		// The GraphQL budget spent beyond --max-wait, a secondary limit
-		// that would not lift: REST goes on.
+		// A secondary limit that would not lift, a server that stopped
+		// answering: REST goes on, and says so if it cannot either.
 		c.gqlDisable(strings.TrimPrefix(err.Error(), "github: "))
 		return out, nil
 	case resp.status >= 500:

@@ -156,6 +156,11 @@ func (c *Connector) beforeRequest(ctx context.Context, ep endpoint) error {
 			r.mu.Unlock()
 			return ctx.Err()
 		}
+		if ep.batch && !secondary {
+			// GraphQL's budget is spent: REST reads on rather than wait.
+			r.mu.Unlock()
+			return fmt.Errorf("github: %s: %w", ep, errGraphQLSpent)
+		}
 		if c.noWait || until.Sub(now) > c.waitLimit(secondary) {
 			r.mu.Unlock()
 			return c.exhausted(ep, until, secondary)
@@ -355,6 +360,10 @@ func (c *Connector) do(ctx context.Context, ep endpoint, method, u, etag string,
 				return nil, fmt.Errorf("github: %s: still rate limited after %d waits for the reset: %w", ep, maxPrimary, connectors.ErrResumable)
 			}
 			p := c.bucket(resp.header)
+			if ep.batch {
+				// GraphQL's budget: REST reads on rather than wait (graphql.go).
+				return nil, fmt.Errorf("github: %s: %w", ep, errGraphQLSpent)
+			}
 			p.mu.Lock()
 			if !p.reset.After(c.clock.Now()) {
 				// A reset already past by our clock: wait a little anyway.
@@ -476,6 +485,10 @@ func (c *Connector) backoff(ctx context.Context, ep endpoint, attempt int, why s
 	c.note(fmt.Sprintf("%s: %s; retrying in %s (attempt %d of %d)", ep, why, d.Round(100*time.Millisecond), attempt+1, c.retries+1))
 	return c.clock.Sleep(ctx, d)
 }
+
+// errGraphQLSpent: GraphQL's own rate limit is spent (graphql.go then
+// reads through REST).
+var errGraphQLSpent = errors.New("GitHub's GraphQL rate limit is spent")
 
 // errTimeout is a request unanswered within the request timeout.
 var errTimeout = errors.New("no answer in time")
