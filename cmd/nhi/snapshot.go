@@ -150,6 +150,7 @@ func newSnapshotCmd(a *app) *cobra.Command {
 		auth         githubAuth
 		concurrency  int
 		noWait, wait bool
+		restOnly     bool
 		maxWait      time.Duration
 	)
 	gh := &cobra.Command{
@@ -206,7 +207,7 @@ costs little of the rate limit.`,
 			if err != nil {
 				return err
 			}
-			opts.Concurrency, opts.NoWait, opts.MaxWait = concurrency, noWait, maxWait
+			opts.Concurrency, opts.NoWait, opts.MaxWait, opts.RESTOnly = concurrency, noWait, maxWait, restOnly
 			return a.snapshot(cmd.Context(), wait, func(env snapshotEnv) (connectors.Connector, error) {
 				opts.Cache, opts.Progress, opts.OwnerTeams = env.cache, env.progress, env.ownerTeams
 				return ghconn.NewConnector(org, opts)
@@ -220,6 +221,7 @@ costs little of the rate limit.`,
 	f.BoolVar(&noWait, "no-wait", false, "when a rate limit (primary or secondary) asks to wait, stop (resumable) instead")
 	f.DurationVar(&maxWait, "max-wait", 0, "stop (resumable) rather than wait longer than this for a rate limit (default: 15m for a secondary limit, the reset for the primary)")
 	f.BoolVar(&wait, "wait", false, "when another nhi is taking a snapshot of the same organisation, wait for it to finish instead of failing")
+	f.BoolVar(&restOnly, "rest-only", false, "read every repository through the REST API alone, not its environments, rulesets, collaborators and CODEOWNERS through GraphQL (docs/github.md)")
 	cmd.AddCommand(gh, newSnapshotX509Cmd(a), newSnapshotAWSCmd(a), newSnapshotKubernetesCmd(a))
 	return cmd
 }

@@ -142,6 +142,10 @@ func line(pr ghconn.Progress) string {
 	if pr.Requests > 0 && pr.NotModified > 0 {
 		fmt.Fprintf(&b, " (%d%% unchanged)", pr.NotModified*100/pr.Requests)
 	}
+	if pr.GraphQLQueries > 0 {
+		// Two budgets at GitHub (docs/github.md): say what each was charged.
+		fmt.Fprintf(&b, ", rate-limit points %d REST and %d GraphQL", pr.RESTPoints, pr.GraphQLPoints)
+	}
 	if pr.Gaps > 0 {
 		fmt.Fprintf(&b, ", %d not readable", pr.Gaps)
 	}

@@ -35,7 +35,8 @@ func TestProgressLog(t *testing.T) {
 		p.Update(progressAt(i, 1000))
 	}
 	p.Update(ghconn.Progress{Org: "acme", Message: "Resuming snapshot 3: 120 units already read"})
-	p.Update(ghconn.Progress{Org: "acme", Phase: ghconn.PhaseDone, ReposDone: 1000, ReposTotal: 1000, RateRemaining: -1})
+	p.Update(ghconn.Progress{Org: "acme", Phase: ghconn.PhaseDone, ReposDone: 1000, ReposTotal: 1000, RateRemaining: -1,
+		Stats: ghconn.Stats{Requests: 9300, RESTPoints: 9280, GraphQLPoints: 130, GraphQLQueries: 10}})
 	p.Close()
 	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
 	// org, 0%, 10%..100%, the message, done
@@ -46,7 +47,7 @@ func TestProgressLog(t *testing.T) {
 		"github/acme: reading GET /orgs/acme/hooks",
 		"github/acme: repositories 500/1000 (50%), 2500 identities, 5500 requests (90% unchanged), rate limit 4000/5000 left until 14:05 UTC",
 		"Resuming snapshot 3: 120 units already read",
-		"github/acme: done, 1000 repositories",
+		"github/acme: done, 1000 repositories, 0 identities, 9300 requests, rate-limit points 9280 REST and 130 GraphQL",
 	} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("output lacks %q:\n%s", want, out.String())

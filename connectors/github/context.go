@@ -44,8 +44,8 @@ func (c *Connector) parseMembers(role string) parser {
 // for offboarding's could-read, with maintain or write: they can push a
 // workflow that prints the repository's secrets), and the owners
 // CODEOWNERS names. Each costs requests, so it is read only for
-// repositories that hold an identity.
-func (c *Connector) repoContext(ctx context.Context, u *unit, r repoInfo) error {
+// repositories that hold an identity. g is what GraphQL gave (nil: nothing).
+func (c *Connector) repoContext(ctx context.Context, u *unit, r repoInfo, g *gqlRepo) error {
 	repo, scope := r.Name, c.repoScope(r.Name)
 	teams := c.repoEP(repo, "teams", "teams", "", needRepoAdmin)
 	if _, _, err := u.list(ctx, teams, func(body []byte, pd *pageData) (int, error) {
@@ -64,8 +64,26 @@ func (c *Connector) repoContext(ctx context.Context, u *unit, r repoInfo) error 
 	}); err != nil {
 		return err
 	}
-	collabs := c.repoEP(repo, "collaborators", "collaborators", "", needCollabs, "affiliation=direct")
-	if _, _, err := u.list(ctx, collabs, func(body []byte, pd *pageData) (int, error) {
+	if err := c.collaborators(ctx, u, r, g); err != nil {
+		return err
+	}
+	if g != nil && g.codeOwners != nil {
+		c.keepCodeOwners(ctx, u, r, g.codeOwners)
+	} else if err := c.codeOwners(ctx, u, r); err != nil {
+		return err
+	}
+	return c.readTeamMembers(ctx, u, c.teamsOf(u.principals))
+}
+
+// collaborators records the repository's direct collaborators with
+// admin, maintain or write, from GraphQL when it gave them in full.
+func (c *Connector) collaborators(ctx context.Context, u *unit, r repoInfo, g *gqlRepo) error {
+	if g != nil && g.collabsOK {
+		return u.add(&pageData{Principals: g.collabs})
+	}
+	scope := c.repoScope(r.Name)
+	collabs := c.repoEP(r.Name, "collaborators", "collaborators", "", needCollabs, "affiliation=direct")
+	_, _, err := u.list(ctx, collabs, func(body []byte, pd *pageData) (int, error) {
 		var page []*github.User
 		if err := unmarshal(body, &page); err != nil {
 			return 0, err
@@ -78,13 +96,20 @@ func (c *Connector) repoContext(ctx context.Context, u *unit, r repoInfo) error 
 			}
 		}
 		return len(page), nil
-	}); err != nil {
-		return err
+	})
+	return err
+}
+
+// keepCodeOwners records the CODEOWNERS GraphQL read, and keeps it in the
+// cache as REST's read would (valid while the repository's stamp is), so
+// a later run through REST alone need not read it again.
+func (c *Connector) keepCodeOwners(ctx context.Context, u *unit, r repoInfo, e *codeOwnersEntry) {
+	if pc := u.cache; pc != nil && r.Stamp != "" {
+		pc.load(ctx)
+		pc.cur.Stamp, pc.cur.CodeOwners = r.Stamp, e
+		pc.dirty = true
 	}
-	if err := c.codeOwners(ctx, u, r); err != nil {
-		return err
-	}
-	return c.readTeamMembers(ctx, u, c.teamsOf(u.principals))
+	_ = u.add(&pageData{Principals: e.Principals})
 }
 
 // codeOwnersLocations are where GitHub looks for CODEOWNERS, in its order:

@@ -103,6 +103,12 @@ type Options struct {
 	// RequestTimeout abandons a request unanswered for so long; a timed-out
 	// request is retried twice at most (default 25 s).
 	RequestTimeout time.Duration
+	// RESTOnly reads every repository through REST alone. Unset, each
+	// repository's environments, own rulesets, direct collaborators and
+	// CODEOWNERS are read through GraphQL, up to 100 repositories a query
+	// (docs/github.md: a third fewer REST points); anything GraphQL cannot
+	// give is still read through REST.
+	RESTOnly bool
 	// OwnerTeams are teams ("@org/slug") the evidence file records as
 	// owners: their members are read too, besides those of the teams the
 	// run finds (people_teams.go), so the team-owner rule sees them.
@@ -127,8 +133,13 @@ type Connector struct {
 	slots          *slots
 	sendMu         sync.RWMutex // see send and pause
 
-	rate  rateState
-	stats stats
+	rate    rateState // REST's primary budget, and the secondary-limit pause for all
+	gqlRate rateState // GraphQL's primary budget (graphql.go)
+	stats   stats
+	// restOnly: Options.RESTOnly; gqlOff: GraphQL turned out unusable in
+	// this run (see graphql.go), so REST reads what it would have.
+	restOnly bool
+	gqlOff   atomic.Bool
 	// reached: some request got an HTTP answer, so the address is right
 	// and a failure to connect is a dropped connection worth a retry.
 	reached atomic.Bool
@@ -168,6 +179,8 @@ type Connector struct {
 type stats struct {
 	requests, notModified, retries, identities, gaps atomic.Int64
 	conditional                                      atomic.Int64 // requests sent with If-None-Match
+	restPoints                                       atomic.Int64 // REST answers other than 304
+	gqlQueries, gqlPoints                            atomic.Int64 // GraphQL queries sent, and what GitHub said they cost
 }
 
 var (
@@ -196,8 +209,9 @@ func NewConnector(org string, opts Options) (*Connector, error) {
 		retries:     opts.Retries,
 		progress:    opts.Progress,
 		ownerTeams:  opts.OwnerTeams,
+		restOnly:    opts.RESTOnly,
 	}
-	c.rate.remaining = -1
+	c.rate.remaining, c.gqlRate.remaining = -1, -1
 	if c.http == nil {
 		t := http.DefaultTransport.(*http.Transport).Clone()
 		t.MaxIdleConnsPerHost = 64
@@ -340,6 +354,12 @@ type Stats struct {
 	Retries     int // backoffs after a server error, a dropped connection or a secondary rate limit
 	Identities  int // recorded
 	Gaps        int // endpoints that could not be read
+	// RESTPoints are what REST requests cost of the REST rate limit (every
+	// answer but a 304); GraphQLPoints what GraphQL queries cost of
+	// GraphQL's own, as GitHub computed it, over GraphQLQueries queries.
+	RESTPoints     int
+	GraphQLPoints  int
+	GraphQLQueries int
 }
 
 // Stats reports what the connector has done so far.
@@ -350,6 +370,10 @@ func (c *Connector) Stats() Stats {
 		Retries:     int(c.stats.retries.Load()),
 		Identities:  int(c.stats.identities.Load()),
 		Gaps:        int(c.stats.gaps.Load()),
+
+		RESTPoints:     int(c.stats.restPoints.Load()),
+		GraphQLPoints:  int(c.stats.gqlPoints.Load()),
+		GraphQLQueries: int(c.stats.gqlQueries.Load()),
 	}
 }
 
@@ -555,7 +579,7 @@ func (c *Connector) readRepos(ctx context.Context, repos []repoInfo) error {
 		wg       sync.WaitGroup
 		errOnce  sync.Once
 		firstErr error
-		next     = make(chan repoInfo)
+		next     = make(chan repoJob)
 	)
 	fail := func(err error) {
 		errOnce.Do(func() { firstErr = err })
@@ -565,21 +589,25 @@ func (c *Connector) readRepos(ctx context.Context, repos []repoInfo) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for repo := range next {
-				if err := c.readRepo(ctx, repo); err != nil {
+			for job := range next {
+				if err := c.readRepo(ctx, job.info, job.gql); err != nil {
 					fail(err)
 					return
 				}
 			}
 		}()
 	}
-feed:
-	for _, r := range repos {
+	// GraphQL reads a batch of repositories ahead of the workers (graphql.go).
+	err := c.gqlBatches(ctx, repos, func(j repoJob) bool {
 		select {
-		case next <- r:
+		case next <- j:
+			return true
 		case <-ctx.Done():
-			break feed
+			return false
 		}
+	})
+	if err != nil {
+		fail(err)
 	}
 	close(next)
 	wg.Wait()

@@ -208,8 +208,16 @@ func appOptions(t testing.TB, s *githubtest.Server) ghconn.Options {
 // rulesets (and each one's detail), the secrets
 // of each environment, and, for a repository holding an identity, its
 // teams, direct collaborators and CODEOWNERS (one request per location
-// tried: .github/, the root, docs/).
-func minRequests(o *githubtest.Org, app bool) int {
+// tried: .github/, the root, docs/). Read through GraphQL (the default),
+// environments, own rulesets, collaborators and CODEOWNERS cost one query
+// per 100 repositories instead, unless one holds more than a query's page
+// of them (graphql.go); minRESTRequests is the same read through REST
+// alone (Options.RESTOnly).
+func minRequests(o *githubtest.Org, app bool) int { return minRequestsVia(o, app, true) }
+
+func minRESTRequests(o *githubtest.Org, app bool) int { return minRequestsVia(o, app, false) }
+
+func minRequestsVia(o *githubtest.Org, app, gql bool) int {
 	pages := func(n int) int { return max(1, (n+99)/100) }
 	total := 1 + 1
 	if app {
@@ -257,17 +265,35 @@ func minRequests(o *githubtest.Org, app bool) int {
 		}
 	}
 	teams := map[string]bool{}
+	if gql {
+		total += (len(o.Repos) + 99) / 100
+	}
 	for _, r := range o.Repos {
-		total += pages(len(r.Rulesets)) + len(r.Rulesets) // the repository's own rulesets, and each one's bypass actors
+		bypassers := 0
+		for _, rs := range r.Rulesets {
+			bypassers = max(bypassers, len(rs.BypassActors))
+		}
+		if !gql || len(r.Rulesets) > 10 || bypassers > 10 {
+			total += pages(len(r.Rulesets)) + len(r.Rulesets) // the repository's own rulesets, and each one's bypass actors
+		}
+		if !gql || len(r.Environments) > 100 {
+			total += pages(len(r.Environments))
+		}
 		total += pages(len(r.DeployKeys)) + pages(len(r.Secrets)) + pages(len(r.DependabotSecrets)) +
-			pages(len(r.CodespacesSecrets)) + pages(len(r.AgentsSecrets)) + pages(len(r.Hooks)) + pages(len(r.Runners)) + pages(len(r.Environments))
+			pages(len(r.CodespacesSecrets)) + pages(len(r.AgentsSecrets)) + pages(len(r.Hooks)) + pages(len(r.Runners))
 		ids := len(r.DeployKeys) + len(r.Secrets) + len(r.DependabotSecrets) + len(r.CodespacesSecrets) + len(r.AgentsSecrets) + len(r.Hooks) + len(r.Runners)
 		for _, e := range r.Environments {
 			total += pages(len(e.Secrets))
 			ids += len(e.Secrets)
 		}
 		if ids > 0 {
-			total += pages(len(r.Teams)) + pages(len(r.Collaborators)) + codeOwnersProbes(r)
+			total += pages(len(r.Teams))
+			if !gql || len(r.Collaborators) > 100 {
+				total += pages(len(r.Collaborators))
+			}
+			if !gql || (r.CodeOwners != nil && len(r.CodeOwners.Content) > 1<<20) {
+				total += codeOwnersProbes(r)
+			}
 			for _, t := range r.Teams {
 				if t.Permission == "admin" || t.Permission == "maintain" {
 					teams[strings.ToLower(t.Slug)] = true

@@ -141,16 +141,25 @@ func (r *rateState) snapshot() (limit, remaining int, reset time.Time) {
 // MaxWait, it returns an error wrapping connectors.ErrResumable.
 func (c *Connector) beforeRequest(ctx context.Context, ep endpoint) error {
 	for {
+		// The primary budget is the endpoint's own (REST's or GraphQL's:
+		// separate at GitHub); a secondary-limit pause stops both.
+		p := c.primary(ep)
+		_, remaining, reset := p.snapshot()
 		r := &c.rate
 		r.mu.Lock()
 		now := c.clock.Now()
 		until, secondary := r.pauseUntil, true
-		if r.remaining == 0 && r.reset.Add(resetMargin).After(until) {
-			until, secondary = r.reset.Add(resetMargin), false
+		if remaining == 0 && reset.Add(resetMargin).After(until) {
+			until, secondary = reset.Add(resetMargin), false
 		}
 		if !now.Before(until) {
 			r.mu.Unlock()
 			return ctx.Err()
+		}
+		if ep.batch && !secondary {
+			// GraphQL's budget is spent: REST reads on rather than wait.
+			r.mu.Unlock()
+			return fmt.Errorf("github: %s: %w", ep, errGraphQLSpent)
 		}
 		if c.noWait || until.Sub(now) > c.waitLimit(secondary) {
 			r.mu.Unlock()
@@ -173,10 +182,12 @@ func (c *Connector) beforeRequest(ctx context.Context, ep endpoint) error {
 
 		r.mu.Lock()
 		r.waiting = nil
-		if err == nil && r.remaining == 0 && !c.clock.Now().Before(until) {
-			r.remaining = -1 // a new window: unknown until the next answer
-		}
 		r.mu.Unlock()
+		p.mu.Lock()
+		if err == nil && p.remaining == 0 && !c.clock.Now().Before(until) {
+			p.remaining = -1 // a new window: unknown until the next answer
+		}
+		p.mu.Unlock()
 		close(ch)
 		if err != nil {
 			return err
@@ -197,13 +208,31 @@ func (c *Connector) waitLimit(secondary bool) time.Duration {
 	return 1<<63 - 1
 }
 
-// gateClosed reports whether beforeRequest would wait now.
-func (c *Connector) gateClosed() bool {
+// gateClosed reports whether beforeRequest would wait now for ep.
+func (c *Connector) gateClosed(ep endpoint) bool {
+	_, remaining, reset := c.primary(ep).snapshot()
 	r := &c.rate
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	now := c.clock.Now()
-	return now.Before(r.pauseUntil) || (r.remaining == 0 && now.Before(r.reset.Add(resetMargin)))
+	return now.Before(r.pauseUntil) || (remaining == 0 && now.Before(reset.Add(resetMargin)))
+}
+
+// primary is the primary rate-limit budget ep spends: GraphQL's for a
+// GraphQL query, REST's for the rest (GitHub keeps them apart).
+func (c *Connector) primary(ep endpoint) *rateState {
+	if ep.graphql {
+		return &c.gqlRate
+	}
+	return &c.rate
+}
+
+// bucket is the budget an answer reports on, by its X-RateLimit-Resource.
+func (c *Connector) bucket(h http.Header) *rateState {
+	if h.Get("X-RateLimit-Resource") == "graphql" {
+		return &c.gqlRate
+	}
+	return &c.rate
 }
 
 func (c *Connector) exhausted(ep endpoint, until time.Time, secondary bool) error {
@@ -270,6 +299,9 @@ func (c *Connector) do(ctx context.Context, ep endpoint, method, u, etag string,
 			if errors.As(err, &fe) {
 				return nil, fe.err
 			}
+			if errors.Is(err, errTimeout) && ep.batch {
+				return nil, err // graphql.go asks again with fewer repositories
+			}
 			if errors.Is(err, errTimeout) {
 				timeouts++
 				if timeouts > maxTimeouts {
@@ -292,7 +324,7 @@ func (c *Connector) do(ctx context.Context, ep endpoint, method, u, etag string,
 			}
 			continue
 		}
-		c.rate.observe(resp.header)
+		c.bucket(resp.header).observe(resp.header)
 		if v := resp.header.Get("X-GitHub-Enterprise-Version"); v != "" {
 			c.setServerVersion(v)
 		}
@@ -327,13 +359,18 @@ func (c *Connector) do(ctx context.Context, ep endpoint, method, u, etag string,
 			if primary > maxPrimary {
 				return nil, fmt.Errorf("github: %s: still rate limited after %d waits for the reset: %w", ep, maxPrimary, connectors.ErrResumable)
 			}
-			c.rate.mu.Lock()
-			if !c.rate.reset.After(c.clock.Now()) {
-				// A reset already past by our clock: wait a little anyway.
-				c.rate.reset = c.clock.Now().Add(time.Duration(primary) * 30 * time.Second)
+			p := c.bucket(resp.header)
+			if ep.batch {
+				// GraphQL's budget: REST reads on rather than wait (graphql.go).
+				return nil, fmt.Errorf("github: %s: %w", ep, errGraphQLSpent)
 			}
-			c.rate.remaining = 0
-			c.rate.mu.Unlock()
+			p.mu.Lock()
+			if !p.reset.After(c.clock.Now()) {
+				// A reset already past by our clock: wait a little anyway.
+				p.reset = c.clock.Now().Add(time.Duration(primary) * 30 * time.Second)
+			}
+			p.remaining = 0
+			p.mu.Unlock()
 			continue
 		case isSecondaryLimit(resp):
 			secondary++
@@ -342,6 +379,10 @@ func (c *Connector) do(ctx context.Context, ep endpoint, method, u, etag string,
 			}
 			c.pause(ep, resp, secondary)
 			continue
+		case s >= 500 && ep.batch:
+			// A query too large to answer in time: the caller asks again
+			// with fewer repositories (graphql.go), not the same again.
+			return resp, nil
 		case s >= 500:
 			attempts++
 			if attempts > c.retries {
@@ -444,6 +485,10 @@ func (c *Connector) backoff(ctx context.Context, ep endpoint, attempt int, why s
 	c.note(fmt.Sprintf("%s: %s; retrying in %s (attempt %d of %d)", ep, why, d.Round(100*time.Millisecond), attempt+1, c.retries+1))
 	return c.clock.Sleep(ctx, d)
 }
+
+// errGraphQLSpent: GraphQL's own rate limit is spent (graphql.go then
+// reads through REST).
+var errGraphQLSpent = errors.New("GitHub's GraphQL rate limit is spent")
 
 // errTimeout is a request unanswered within the request timeout.
 var errTimeout = errors.New("no answer in time")
@@ -550,7 +595,7 @@ func (c *Connector) send(ctx context.Context, ep endpoint, method, u, etag strin
 			return nil, &fatalError{err}
 		}
 		c.sendMu.RLock()
-		if !c.gateClosed() {
+		if !c.gateClosed(ep) {
 			break
 		}
 		c.sendMu.RUnlock()
@@ -587,8 +632,11 @@ func (c *Connector) send(ctx context.Context, ep endpoint, method, u, etag strin
 	if len(body) > maxBody {
 		return nil, fmt.Errorf("answer larger than %d MB", maxBody>>20)
 	}
-	if hr.StatusCode == http.StatusNotModified {
-		c.stats.notModified.Add(1)
+	switch {
+	case hr.StatusCode == http.StatusNotModified:
+		c.stats.notModified.Add(1) // free of the rate limit
+	case !ep.graphql:
+		c.stats.restPoints.Add(1)
 	}
 	return &response{status: hr.StatusCode, header: hr.Header, body: body}, nil
 }

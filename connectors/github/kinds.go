@@ -150,8 +150,9 @@ func (c *Connector) orgUnits() []orgUnit {
 }
 
 // readRepo reads everything that lives in one repository, then, when it
-// holds at least one identity, who may own them.
-func (c *Connector) readRepo(ctx context.Context, r repoInfo) (err error) {
+// holds at least one identity, who may own them. g is what GraphQL gave of
+// it (graphql.go; nil: nothing): REST reads the rest.
+func (c *Connector) readRepo(ctx context.Context, r repoInfo, g *gqlRepo) (err error) {
 	repo := r.Name
 	u := c.newUnit(repoUnit(repo))
 	defer func() {
@@ -193,12 +194,19 @@ func (c *Connector) readRepo(ctx context.Context, r repoInfo) (err error) {
 	} else if ok {
 		u.read(scope, audit.KindGitHubActionsOIDC)
 	}
-	envs, ok, err := u.list(ctx, c.repoEP(repo, "environments", "environments", audit.KindGitHubActionsSecret, needEnvs), parseEnvironments)
-	if err != nil {
-		return err
-	}
-	if ok {
-		u.children(scope) // an environment not listed no longer exists
+	var envs []string
+	if g != nil && g.envsOK {
+		envs = g.envs
+		u.children(scope)
+	} else {
+		var ok bool
+		envs, ok, err = u.list(ctx, c.repoEP(repo, "environments", "environments", audit.KindGitHubActionsSecret, needEnvs), parseEnvironments)
+		if err != nil {
+			return err
+		}
+		if ok {
+			u.children(scope) // an environment not listed no longer exists
+		}
 	}
 	for _, env := range envs {
 		ep := c.repoEP(repo, "environments/"+pathEscape(env)+"/secrets", "environments/"+env+"/secrets", audit.KindGitHubActionsSecret, needRepoSecret)
@@ -212,14 +220,16 @@ func (c *Connector) readRepo(ctx context.Context, r repoInfo) (err error) {
 			u.read(ep.scope, ep.kind)
 		}
 	}
-	own, err := c.repoRulesets(ctx, u, r)
-	if err != nil {
+	var own []ruleset
+	if g != nil && g.rulesetsOK {
+		own = ownRulesets(r, g.rulesets)
+	} else if own, err = c.repoRulesets(ctx, u, r); err != nil {
 		return err
 	}
 	c.markBypasses(u, &r, own)
 	c.anchor(u, r)
 	if u.identities > 0 {
-		if err := c.repoContext(ctx, u, r); err != nil {
+		if err := c.repoContext(ctx, u, r, g); err != nil {
 			return err
 		}
 	}

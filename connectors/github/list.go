@@ -30,6 +30,11 @@ type endpoint struct {
 	accept string
 	// body, when set, is sent as JSON (a GraphQL query: people.go).
 	body any
+	// graphql: a GraphQL query, which spends GraphQL's rate limit, not
+	// REST's. batch: one of graphql.go's batches, which a server error or
+	// a timeout does not retry as it is: graphql.go asks for fewer
+	// repositories instead.
+	graphql, batch bool
 }
 
 func (e endpoint) String() string {

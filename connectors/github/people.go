@@ -272,7 +272,7 @@ func (c *Connector) gqlPages(ctx context.Context, what, query string, data any, 
 	}
 	var after any
 	for pages := 0; ; pages++ {
-		ep := endpoint{method: http.MethodPost, path: "/graphql", body: gqlRequest{Query: query, Variables: map[string]any{"org": c.org, "after": after}}}
+		ep := endpoint{method: http.MethodPost, path: "/graphql", graphql: true, body: gqlRequest{Query: query, Variables: map[string]any{"org": c.org, "after": after}}}
 		resp, err := c.do(ctx, ep, http.MethodPost, url, "", false)
 		if err != nil {
 			return err

@@ -292,11 +292,17 @@ func (c *Connector) repoRulesets(ctx context.Context, u *unit, r repoInfo) ([]ru
 	sets, err := c.rulesetDetails(ctx, u, ids, func(id string) endpoint {
 		return c.repoEP(r.Name, "rulesets/"+id, "rulesets/"+id, "", needRepoRulesets)
 	})
+	return ownRulesets(r, sets), err
+}
+
+// ownRulesets marks sets as repository r's own: each targets r, and its
+// name says whose it is.
+func ownRulesets(r repoInfo, sets []ruleset) []ruleset {
 	for i := range sets {
 		sets[i].Targeted, sets[i].Include, sets[i].Exclude, sets[i].RepoIDs = true, []string{"~ALL"}, nil, nil
 		sets[i].Name += " (" + r.Name + "'s own ruleset)"
 	}
-	return sets, err
+	return sets
 }
 
 // checkpointer is the part of connectors.Recorder readRulesets asks.

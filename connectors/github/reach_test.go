@@ -85,10 +85,40 @@ func TestRepoRulesets(t *testing.T) {
 	s.Mutate(func(o *githubtest.Org) {
 		o.Repo("api").Rulesets[0].BypassActors = append(o.Repo("api").Rulesets[0].BypassActors, githubtest.BypassActor{ActorType: "DeployKey", BypassMode: "always"})
 	})
-	rec, err := runWith(t, "acme", appOptions(t, s))
-	if err != nil {
-		t.Fatal(err)
+	for _, restOnly := range []bool{true, false} {
+		s.ResetCounters()
+		opts := appOptions(t, s)
+		opts.RESTOnly = restOnly
+		rec, err := runWith(t, "acme", opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkRepoRulesets(t, s, rec, restOnly)
 	}
+
+	// A refusal: of REST's answer, or (the same fault) of GraphQL's
+	// rulesets field, which REST then reads and is refused.
+	s.Fail("/repos/acme/api/rulesets", http.StatusForbidden)
+	for _, restOnly := range []bool{true, false} {
+		opts := appOptions(t, s)
+		opts.RESTOnly = restOnly
+		rec, err := runWith(t, "acme", opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := rec.byID()
+		if k := got["github:acme:github_deploy_key:api/201"]; k.Name != "argocd" || k.Attributes["bypasses_rulesets"] != "protect-main" {
+			t.Errorf("refused (REST only %v): key %q bypasses %q", restOnly, k.Name, k.Attributes["bypasses_rulesets"])
+		}
+		if len(rec.gaps) != 1 || rec.gaps[0].Endpoint != "GET /repos/acme/api/rulesets" || rec.gaps[0].Kind != "" || rec.gaps[0].Scope != "acme/api" ||
+			!strings.Contains(rec.gaps[0].Reason, `"Metadata: read"`) || !strings.Contains(rec.gaps[0].Reason, "which deploy keys bypass the repository's own rulesets is not known") {
+			t.Errorf("REST only %v: gaps %+v", restOnly, rec.gaps)
+		}
+	}
+}
+
+func checkRepoRulesets(t *testing.T, s *githubtest.Server, rec *recorder, restOnly bool) {
+	t.Helper()
 	got := rec.byID()
 	for _, key := range []string{"201", "202"} {
 		if b := got["github:acme:github_deploy_key:api/"+key].Attributes["bypasses_rulesets"]; b != "protect-main, release-tags (api's own ruleset)" {
@@ -101,24 +131,17 @@ func TestRepoRulesets(t *testing.T) {
 	if len(rec.gaps) != 0 {
 		t.Errorf("gaps %v", rec.gapEndpoints())
 	}
-	if n := s.RequestsTo("/repos/acme/api/rulesets/21"); n != 1 {
-		t.Errorf("read the ruleset's bypass actors %d times", n)
+	want := 1 // REST reads the ruleset's detail for its bypass actors
+	if !restOnly {
+		want = 0 // GraphQL gave them (graphql.go)
+		if n := s.GraphQLRequests(); n == 0 {
+			t.Error("no GraphQL query sent")
+		}
+	}
+	if n := s.RequestsTo("/repos/acme/api/rulesets/21"); n != want {
+		t.Errorf("REST only %v: read the ruleset's bypass actors %d times through REST, want %d", restOnly, n, want)
 	}
 	if n := s.RequestsTo("/repos/acme/api/rulesets/11"); n != 0 {
 		t.Errorf("read the organisation's ruleset through the repository %d times (includes_parents=false not sent?)", n)
-	}
-
-	s.Fail("/repos/acme/api/rulesets", http.StatusForbidden)
-	rec, err = runWith(t, "acme", appOptions(t, s))
-	if err != nil {
-		t.Fatal(err)
-	}
-	got = rec.byID()
-	if k := got["github:acme:github_deploy_key:api/201"]; k.Name != "argocd" || k.Attributes["bypasses_rulesets"] != "protect-main" {
-		t.Errorf("refused: key %q bypasses %q", k.Name, k.Attributes["bypasses_rulesets"])
-	}
-	if len(rec.gaps) != 1 || rec.gaps[0].Endpoint != "GET /repos/acme/api/rulesets" || rec.gaps[0].Kind != "" || rec.gaps[0].Scope != "acme/api" ||
-		!strings.Contains(rec.gaps[0].Reason, `"Metadata: read"`) || !strings.Contains(rec.gaps[0].Reason, "which deploy keys bypass the repository's own rulesets is not known") {
-		t.Errorf("gaps %+v", rec.gaps)
 	}
 }

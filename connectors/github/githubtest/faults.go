@@ -2,6 +2,7 @@ package githubtest
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"strconv"
 	"sync"
@@ -127,7 +128,12 @@ func Hang(pathPrefix string) HTTPFault {
 		if !under(r.URL.Path, pathPrefix) {
 			return nil, false
 		}
-		return func(http.ResponseWriter) { <-r.Context().Done() }, true
+		return func(http.ResponseWriter) {
+			// A server notices a client gone only once it has read the
+			// body (a POST's): until then its context never ends.
+			_, _ = io.Copy(io.Discard, r.Body)
+			<-r.Context().Done()
+		}, true
 	}
 }
 

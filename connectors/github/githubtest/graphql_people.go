@@ -8,9 +8,17 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+
+	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/parser"
+	"github.com/vektah/gqlparser/v2/validator"
 )
 
-// POST /graphql for the organisation's people, in GraphQL's wire format
+// POST /graphql, the one GraphQL route: every query is parsed (and, with
+// [WithGraphQLSchema], validated against GitHub's schema), its cost and
+// nodes computed as GitHub does and charged to GraphQL's own rate limit;
+// repository queries are answered in graphql_repos.go. Here: the
+// organisation's people, in GraphQL's wire format
 // (an HTTP 200 with {"data": ..., "errors": [...]}, as GitHub answers
 // even a refused field): organization.membersWithRole (login, name,
 // email, organizationVerifiedDomainEmails) and
@@ -20,8 +28,9 @@ import (
 // repository data may join it.
 
 type gqlPeopleRequest struct {
-	Query     string         `json:"query"`
-	Variables map[string]any `json:"variables"`
+	Query         string         `json:"query"`
+	OperationName string         `json:"operationName,omitempty"`
+	Variables     map[string]any `json:"variables"`
 }
 
 type gqlPeopleError struct {
@@ -32,72 +41,140 @@ type gqlPeopleError struct {
 
 var gqlFirst = regexp.MustCompile(`\bfirst:\s*(\d+)`)
 
-func (s *Server) graphqlPeopleRoute(m *http.ServeMux) {
+func (s *Server) graphqlRoute(m *http.ServeMux) {
 	m.HandleFunc("POST /graphql", func(w http.ResponseWriter, r *http.Request) {
 		var req gqlPeopleRequest
 		if err := json.NewDecoder(r.Body).Decode(&req); err != nil || strings.TrimSpace(req.Query) == "" {
 			writeRaw(w, http.StatusBadRequest, errorBody(http.StatusBadRequest, "Problems parsing JSON"))
 			return
 		}
-		org, _ := req.Variables["org"].(string)
-		after, _ := req.Variables["after"].(string)
-		first := 100
-		if mm := gqlFirst.FindStringSubmatch(req.Query); mm != nil {
-			first, _ = strconv.Atoi(mm[1])
-		}
-		if first < 1 || first > 100 {
-			gqlAnswer(w, nil, gqlPeopleError{Type: "ARGUMENT_LIMIT", Message: "The requested page size must be between 1 and 100."})
+		doc, op, errs := s.parseGraphQL(req)
+		if len(errs) > 0 {
+			// GitHub answers a query it will not run with errors and no data.
+			gqlWrite(w, nil, errs)
 			return
 		}
-		if !strings.EqualFold(org, s.org.Login) {
-			gqlAnswer(w, map[string]any{"organization": nil}, gqlPeopleError{Type: "NOT_FOUND", Path: []string{"organization"},
-				Message: fmt.Sprintf("Could not resolve to an Organization with the login of '%s'.", org)})
+		cost, nodes := graphqlCost(doc, op, req.Variables)
+		if nodes > MaxGraphQLNodes {
+			gqlWrite(w, nil, []gqlErr{{Type: "MAX_NODE_LIMIT_EXCEEDED", Message: fmt.Sprintf("This query requests up to %d possible nodes which exceeds the maximum limit of %d.", nodes, MaxGraphQLNodes)}})
 			return
 		}
-		lo := cursorOffset(after)
-		switch {
-		case strings.Contains(req.Query, "membersWithRole"):
-			var nodes []any
-			for _, login := range s.org.Members {
-				p := s.profile(login)
-				n := map[string]any{"login": login, "name": nil, "email": "", "organizationVerifiedDomainEmails": []string{}}
-				if p.Name != "" {
-					n["name"] = p.Name
-				}
-				n["email"] = p.Email // GitHub: "" when the member shows none
-				if p.VerifiedEmails != nil {
-					n["organizationVerifiedDomainEmails"] = p.VerifiedEmails
-				}
-				nodes = append(nodes, n)
-			}
-			gqlAnswer(w, map[string]any{"organization": map[string]any{"membersWithRole": connection(nodes, lo, first)}})
-		case strings.Contains(req.Query, "samlIdentityProvider"):
-			if v := viewOf(r); v != nil && v.Member {
-				gqlAnswer(w, map[string]any{"organization": map[string]any{"samlIdentityProvider": nil}}, gqlPeopleError{Type: "FORBIDDEN",
-					Path: []string{"organization", "samlIdentityProvider"}, Message: "Resource not accessible: you must be an organization owner"})
-				return
-			}
-			if !s.org.SAML {
-				gqlAnswer(w, map[string]any{"organization": map[string]any{"samlIdentityProvider": nil}})
-				return
-			}
-			var nodes []any
-			for _, id := range s.org.SAMLIdentities {
-				emails := []any{}
-				for _, e := range id.Emails {
-					emails = append(emails, map[string]any{"value": e, "primary": len(emails) == 0, "type": "work"})
-				}
-				var user any
-				if id.Login != "" {
-					user = map[string]any{"login": id.Login}
-				}
-				nodes = append(nodes, map[string]any{"samlIdentity": map[string]any{"nameId": id.NameID, "emails": emails}, "user": user})
-			}
-			gqlAnswer(w, map[string]any{"organization": map[string]any{"samlIdentityProvider": map[string]any{"externalIdentities": connection(nodes, lo, first)}}})
-		default:
-			gqlAnswer(w, nil, gqlPeopleError{Message: "this fake answers organization.membersWithRole and organization.samlIdentityProvider only"})
+		if s.chargeGraphQL(w.Header(), cost) {
+			gqlWrite(w, nil, []gqlErr{{Type: "RATE_LIMITED", Message: "API rate limit exceeded for user ID 1."}})
+			return
 		}
+		for _, sel := range op.SelectionSet {
+			if f, ok := sel.(*ast.Field); ok && f.Name == "organization" {
+				s.graphqlPeople(w, r, req)
+				return
+			}
+		}
+		s.graphqlRepos(w, r, doc, op, req.Variables, cost)
 	})
+}
+
+// parseGraphQL parses req's query and, with [WithGraphQLSchema], validates
+// it and its variables against GitHub's schema; a query that does not is
+// remembered ([Server.GraphQLInvalid]) and answered with its errors.
+func (s *Server) parseGraphQL(req gqlPeopleRequest) (*ast.QueryDocument, *ast.OperationDefinition, []gqlErr) {
+	fail := func(msgs ...gqlErr) (*ast.QueryDocument, *ast.OperationDefinition, []gqlErr) {
+		var b strings.Builder
+		for _, m := range msgs {
+			b.WriteString(m.Message + "; ")
+		}
+		s.mu.Lock()
+		s.gqlInvalid = append(s.gqlInvalid, strings.TrimSuffix(b.String(), "; ")+"\n"+req.Query)
+		s.mu.Unlock()
+		return nil, nil, msgs
+	}
+	doc, err := parser.ParseQuery(&ast.Source{Name: "query", Input: req.Query})
+	if err != nil {
+		return fail(gqlErr{Message: err.Error(), Extensions: map[string]any{"code": "parseError"}})
+	}
+	if s.gqlSchema != nil {
+		var out []gqlErr
+		for _, e := range validator.ValidateWithRules(s.gqlSchema, doc, nil) {
+			out = append(out, gqlErr{Message: e.Message, Extensions: map[string]any{"code": e.Rule}})
+		}
+		if len(out) > 0 {
+			return fail(out...)
+		}
+	}
+	op := doc.Operations.ForName(req.OperationName)
+	if op == nil && len(doc.Operations) == 1 {
+		op = doc.Operations[0]
+	}
+	if op == nil || op.Operation != ast.Query {
+		return fail(gqlErr{Message: "this fake runs one query operation a request", Extensions: map[string]any{"code": "operationNotFound"}})
+	}
+	if s.gqlSchema != nil {
+		if _, err := validator.VariableValues(s.gqlSchema, op, req.Variables); err != nil {
+			return fail(gqlErr{Message: err.Error(), Extensions: map[string]any{"code": "variableMismatch"}})
+		}
+	}
+	return doc, op, nil
+}
+
+// graphqlPeople answers the queries of nhi people sync github.
+func (s *Server) graphqlPeople(w http.ResponseWriter, r *http.Request, req gqlPeopleRequest) {
+	org, _ := req.Variables["org"].(string)
+	after, _ := req.Variables["after"].(string)
+	first := 100
+	if mm := gqlFirst.FindStringSubmatch(req.Query); mm != nil {
+		first, _ = strconv.Atoi(mm[1])
+	}
+	if first < 1 || first > 100 {
+		gqlAnswer(w, nil, gqlPeopleError{Type: "ARGUMENT_LIMIT", Message: "The requested page size must be between 1 and 100."})
+		return
+	}
+	if !strings.EqualFold(org, s.org.Login) {
+		gqlAnswer(w, map[string]any{"organization": nil}, gqlPeopleError{Type: "NOT_FOUND", Path: []string{"organization"},
+			Message: fmt.Sprintf("Could not resolve to an Organization with the login of '%s'.", org)})
+		return
+	}
+	lo := cursorOffset(after)
+	switch {
+	case strings.Contains(req.Query, "membersWithRole"):
+		var nodes []any
+		for _, login := range s.org.Members {
+			p := s.profile(login)
+			n := map[string]any{"login": login, "name": nil, "email": "", "organizationVerifiedDomainEmails": []string{}}
+			if p.Name != "" {
+				n["name"] = p.Name
+			}
+			n["email"] = p.Email // GitHub: "" when the member shows none
+			if p.VerifiedEmails != nil {
+				n["organizationVerifiedDomainEmails"] = p.VerifiedEmails
+			}
+			nodes = append(nodes, n)
+		}
+		gqlAnswer(w, map[string]any{"organization": map[string]any{"membersWithRole": connection(nodes, lo, first)}})
+	case strings.Contains(req.Query, "samlIdentityProvider"):
+		if v := viewOf(r); v != nil && v.Member {
+			gqlAnswer(w, map[string]any{"organization": map[string]any{"samlIdentityProvider": nil}}, gqlPeopleError{Type: "FORBIDDEN",
+				Path: []string{"organization", "samlIdentityProvider"}, Message: "Resource not accessible: you must be an organization owner"})
+			return
+		}
+		if !s.org.SAML {
+			gqlAnswer(w, map[string]any{"organization": map[string]any{"samlIdentityProvider": nil}})
+			return
+		}
+		var nodes []any
+		for _, id := range s.org.SAMLIdentities {
+			emails := []any{}
+			for _, e := range id.Emails {
+				emails = append(emails, map[string]any{"value": e, "primary": len(emails) == 0, "type": "work"})
+			}
+			var user any
+			if id.Login != "" {
+				user = map[string]any{"login": id.Login}
+			}
+			nodes = append(nodes, map[string]any{"samlIdentity": map[string]any{"nameId": id.NameID, "emails": emails}, "user": user})
+		}
+		gqlAnswer(w, map[string]any{"organization": map[string]any{"samlIdentityProvider": map[string]any{"externalIdentities": connection(nodes, lo, first)}}})
+	default:
+		gqlAnswer(w, nil, gqlPeopleError{Message: "this fake answers organization.membersWithRole and organization.samlIdentityProvider only"})
+	}
 }
 
 func (s *Server) profile(login string) Profile {
@@ -119,9 +196,15 @@ func connection(nodes []any, lo, first int) map[string]any {
 	}
 	info := map[string]any{"hasNextPage": hi < len(nodes), "endCursor": nil}
 	if hi > lo {
-		info["endCursor"] = base64.StdEncoding.EncodeToString([]byte("cursor:v2:" + strconv.Itoa(hi)))
+		info["endCursor"] = cursorAt(hi)
 	}
 	return map[string]any{"pageInfo": info, "nodes": page, "totalCount": len(nodes)}
+}
+
+// cursorAt is the cursor of the nth item (1-based): after it, paging
+// goes on at item n+1.
+func cursorAt(n int) string {
+	return base64.StdEncoding.EncodeToString([]byte("cursor:v2:" + strconv.Itoa(n)))
 }
 
 func cursorOffset(after string) int {
@@ -140,6 +223,19 @@ func cursorOffset(after string) int {
 // errors.
 func gqlAnswer(w http.ResponseWriter, data any, errs ...gqlPeopleError) {
 	body := map[string]any{"data": data}
+	if len(errs) > 0 {
+		body["errors"] = errs
+	}
+	writeJSON(w, body)
+}
+
+// gqlWrite writes GraphQL's answer: HTTP 200 with data, unless nil (a
+// query not run), and errors when any.
+func gqlWrite(w http.ResponseWriter, data map[string]any, errs []gqlErr) {
+	body := map[string]any{}
+	if data != nil {
+		body["data"] = data
+	}
 	if len(errs) > 0 {
 		body["errors"] = errs
 	}

@@ -184,7 +184,7 @@ func (s *Server) ruleset(rs *Ruleset) rulesetJSON {
 // repoRulesets are the rulesets GET /repos/{owner}/{repo}/rulesets lists:
 // the repository's own and, unless includes_parents=false, the
 // organisation's that target it (by repository name).
-func (s *Server) repoRulesets(r *http.Request, rp *Repo) []rulesetJSON {
+func (s *Server) repoRulesets(rp *Repo, includeParents bool) []rulesetJSON {
 	var out []rulesetJSON
 	for i := range rp.Rulesets {
 		rs := s.ruleset(&rp.Rulesets[i])
@@ -192,7 +192,7 @@ func (s *Server) repoRulesets(r *http.Request, rp *Repo) []rulesetJSON {
 		rs.Conditions.RepositoryName = nil // a repository's ruleset targets its branches only
 		out = append(out, rs)
 	}
-	if r.URL.Query().Get("includes_parents") == "false" {
+	if !includeParents {
 		return out
 	}
 	match := func(pats []string) bool {

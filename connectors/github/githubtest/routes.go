@@ -98,7 +98,7 @@ func (s *Server) routes() *http.ServeMux {
 	})
 	org("/members", s.members)
 	org("/teams/{team}/members", s.teamMembers)
-	s.graphqlPeopleRoute(m)
+	s.graphqlRoute(m)
 	org("/repos", func(w http.ResponseWriter, r *http.Request, o *Org) {
 		repos := o.Repos
 		if v := viewOf(r); v != nil && v.Repos != nil {
@@ -237,7 +237,7 @@ func (s *Server) routes() *http.ServeMux {
 	repo("/rulesets", func(w http.ResponseWriter, r *http.Request, rp *Repo) {
 		// The repository's own rulesets, and (includes_parents, true
 		// unless "false") the organisation's that target it, as summaries.
-		list := s.repoRulesets(r, rp)
+		list := s.repoRulesets(rp, r.URL.Query().Get("includes_parents") != "false")
 		page(s, w, r, list, "", func(rs *rulesetJSON) any {
 			out := *rs
 			rc := *out.Ruleset
@@ -247,7 +247,7 @@ func (s *Server) routes() *http.ServeMux {
 		})
 	})
 	repo("/rulesets/{id}", func(w http.ResponseWriter, r *http.Request, rp *Repo) {
-		for _, rs := range s.repoRulesets(r, rp) {
+		for _, rs := range s.repoRulesets(rp, r.URL.Query().Get("includes_parents") != "false") {
 			if strconv.FormatInt(rs.GetID(), 10) == r.PathValue("id") {
 				writeJSON(w, rs)
 				return

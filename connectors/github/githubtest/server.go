@@ -9,10 +9,13 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/vektah/gqlparser/v2/ast"
 )
 
 // DefaultToken is the token a Server accepts unless [WithToken] says otherwise.
@@ -109,6 +112,14 @@ func WithGHES(version string, header bool) Option {
 	return func(s *Server) { s.ghes, s.ghesHeader, s.prefix = version, header, "/api/v3" }
 }
 
+// WithGraphQLSchema makes the server validate every GraphQL query, and its
+// variables, against schema (GitHub's, as @octokit/graphql-schema ships
+// it: the tests load it): a query that does not validate is answered
+// with its errors, as GitHub does, and kept for [Server.GraphQLInvalid].
+func WithGraphQLSchema(schema *ast.Schema) Option {
+	return func(s *Server) { s.gqlSchema = schema }
+}
+
 // Server is a fake GitHub REST API served over loopback HTTP.
 type Server struct {
 	ts      *httptest.Server
@@ -125,10 +136,12 @@ type Server struct {
 	ghes       string
 	ghesHeader bool
 	prefix     string
+	gqlSchema  *ast.Schema // WithGraphQLSchema
 
 	mu          sync.Mutex // guards everything below up to dataMu
 	faults      []FaultFunc
 	httpFaults  []HTTPFault
+	failing     []pathFault // what Fail and FailWith made fail, for GraphQL's fields (restFault)
 	requests    int
 	notModified int
 	perPath     map[string]int
@@ -136,6 +149,10 @@ type Server struct {
 	reset       time.Time
 	reqSeq      int
 	installToks map[string]time.Time // installation token -> expiry
+	// GraphQL's own rate limit (GitHub keeps it apart from REST's): the
+	// points spent in this window, and the counters of the run.
+	gqlUsed, gqlRequests, gqlPoints int
+	gqlInvalid                      []string
 
 	mux *http.ServeMux
 
@@ -215,11 +232,43 @@ func (s *Server) RequestsTo(path string) int {
 	return s.perPath[path]
 }
 
+// GraphQLRequests is how many GraphQL queries (POST /graphql) the server
+// has received; they are among [Server.Requests] too.
+func (s *Server) GraphQLRequests() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.gqlRequests
+}
+
+// GraphQLPoints is what the GraphQL queries cost of GraphQL's rate limit,
+// by GitHub's formula.
+func (s *Server) GraphQLPoints() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.gqlPoints
+}
+
+// RESTPoints is what REST requests cost of REST's rate limit: every
+// request but a 304 and a GraphQL query.
+func (s *Server) RESTPoints() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.requests - s.notModified - s.gqlRequests
+}
+
+// GraphQLInvalid are the GraphQL queries that did not validate against
+// the schema of [WithGraphQLSchema], each after its errors.
+func (s *Server) GraphQLInvalid() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.gqlInvalid)
+}
+
 // ResetCounters sets the request counters back to zero (not the rate limit).
 func (s *Server) ResetCounters() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.requests, s.notModified = 0, 0
+	s.requests, s.notModified, s.gqlRequests, s.gqlPoints = 0, 0, 0, 0
 	s.perPath = map[string]int{}
 }
 
@@ -241,6 +290,7 @@ func (s *Server) FailWith(pathPrefix string, status int, body string) {
 	}
 	s.mu.Lock()
 	s.faults = append(s.faults, f)
+	s.failing = append(s.failing, pathFault{pathPrefix, status})
 	s.mu.Unlock()
 }
 
@@ -255,8 +305,14 @@ func (s *Server) AddHTTPFault(f HTTPFault) {
 // WithHTTPFault.
 func (s *Server) ClearFaults() {
 	s.mu.Lock()
-	s.faults, s.httpFaults = nil, nil
+	s.faults, s.httpFaults, s.failing = nil, nil, nil
 	s.mu.Unlock()
+}
+
+// pathFault is a REST path that Fail or FailWith made answer status.
+type pathFault struct {
+	prefix string
+	status int
 }
 
 // under reports whether path is prefix or lies under it.
@@ -323,28 +379,39 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 			h.Set("X-GitHub-Enterprise-Version", s.ghes)
 		}
 		rest, ok := strings.CutPrefix(r.URL.Path, s.prefix+"/")
-		if !ok {
+		switch {
+		case r.URL.Path == "/api/graphql":
+			rest = "graphql" // GHES serves GraphQL beside /api/v3, not under it
+		case !ok:
 			notFound(w)
 			return
 		}
 		r.URL.Path, r.URL.RawPath = "/"+rest, strings.TrimPrefix(r.URL.RawPath, s.prefix)
 	}
+	graphql := r.URL.Path == "/graphql"
 	now := s.now()
 	s.mu.Lock()
 	s.requests++
 	s.perPath[r.URL.Path]++
+	if graphql {
+		s.gqlRequests++
+	}
 	s.reqSeq++
 	h.Set("X-GitHub-Request-Id", fmt.Sprintf("0000:%04X:%06X", s.reqSeq%0xFFFF, s.reqSeq))
 	if !now.Before(s.reset) {
 		// The window is over: a fresh budget, as GitHub does at the reset.
-		s.used, s.reset = 0, now.Add(time.Hour).Truncate(time.Second)
+		s.used, s.gqlUsed, s.reset = 0, 0, now.Add(time.Hour).Truncate(time.Second)
 	}
 	faults, httpFaults := s.faults, s.httpFaults
 	s.mu.Unlock()
 
+	charge := s.charge
+	if graphql {
+		charge = func(h http.Header) bool { return s.chargeGraphQL(h, 1) }
+	}
 	who, view := s.authenticate(r, now)
 	if who == authNone {
-		s.charge(h)
+		charge(h)
 		writeRaw(w, http.StatusUnauthorized, errorBody(http.StatusUnauthorized, "Bad credentials"))
 		return
 	}
@@ -357,23 +424,24 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 			h.Set("X-Accepted-OAuth-Scopes", "")
 		}
 	}
-	if s.spent() {
+	if !graphql && s.spent() {
 		// Once the budget is spent every request is refused, conditional
-		// or not, until the reset; faults never see it.
+		// or not, until the reset; faults never see it. (GraphQL's budget
+		// is its own: see chargeGraphQL.)
 		s.charge(h)
 		rateLimited(w)
 		return
 	}
 	for _, f := range faults {
 		if status, body, ok := f(r); ok {
-			s.charge(h)
+			charge(h)
 			writeRaw(w, status, body)
 			return
 		}
 	}
 	for _, f := range httpFaults {
 		if answer, ok := f(r); ok {
-			s.charge(h)
+			charge(h)
 			answer(w)
 			return
 		}
@@ -395,7 +463,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	if s.charge(h) {
+	// A GraphQL query charged what it cost itself (chargeGraphQL), and its
+	// answer carries the headers that say so.
+	if !graphql && s.charge(h) {
 		rateLimited(w)
 		return
 	}
@@ -425,6 +495,31 @@ func (s *Server) charge(h http.Header) (exceeded bool) {
 		s.used, s.reset = 1, s.now().Add(time.Hour).Truncate(time.Second)
 	}
 	s.rateHeadersLocked(h)
+	return exceeded
+}
+
+// chargeGraphQL spends cost points of GraphQL's budget and sets its
+// rate-limit headers (X-RateLimit-Resource: graphql); it reports whether
+// the budget could not pay for it (enforced limits only), when GitHub
+// answers RATE_LIMITED and charges nothing.
+func (s *Server) chargeGraphQL(h http.Header, cost int) (exceeded bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch {
+	case s.gqlUsed+cost < s.limit || (s.enforce && s.gqlUsed+cost <= s.limit):
+		s.gqlUsed += cost
+		s.gqlPoints += cost
+	case s.enforce:
+		exceeded = true
+	default: // as if the hour had passed, never 0 left (see WithRateLimit)
+		s.gqlUsed = cost
+		s.gqlPoints += cost
+	}
+	h.Set("X-RateLimit-Limit", strconv.Itoa(s.limit))
+	h.Set("X-RateLimit-Remaining", strconv.Itoa(s.limit-s.gqlUsed))
+	h.Set("X-RateLimit-Used", strconv.Itoa(s.gqlUsed))
+	h.Set("X-RateLimit-Reset", strconv.FormatInt(s.reset.Unix(), 10))
+	h.Set("X-RateLimit-Resource", "graphql")
 	return exceeded
 }
 
