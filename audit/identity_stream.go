@@ -160,12 +160,12 @@ var ruleOrder = func() map[string]int {
 // as is when those add nothing; else a new slice.
 func (e *Evaluator) withOwnerDependent(id *Identity, account string, stored []Finding) []Finding {
 	var live []Finding
-	for _, rule := range Rules {
+	for i, rule := range Rules {
 		if !OwnerDependent(rule) {
 			continue
 		}
-		if msg := e.check(rule, id, &id.Observation, account); msg != "" {
-			r := e.policy.Rules[rule]
+		r := e.rules[i]
+		if msg := e.check(rule, r, id, &id.Observation, account); msg != "" {
 			live = append(live, Finding{Rule: rule, Severity: r.Severity, OWASP: OWASPNHI[rule], Message: msg})
 		}
 	}
