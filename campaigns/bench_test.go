@@ -14,6 +14,7 @@ import (
 	"github.com/nhi-audit/nhi/campaigns"
 	"github.com/nhi-audit/nhi/campaigns/campaignstest"
 	"github.com/nhi-audit/nhi/internal/benchmem"
+	"github.com/nhi-audit/nhi/internal/pgtest"
 )
 
 func bigPopulation(b *testing.B, n int) *fixture {
@@ -153,15 +154,27 @@ func BenchmarkCreate1M(b *testing.B) {
 // BenchmarkConcurrentDecisions is 40 reviewers deciding at once, 250
 // decisions each, every reviewer with a store (a connection pool) of its
 // own as a process would have, on each engine. One op is all 10,000
-// decisions; it reports the 95th percentile of one decision's latency and
-// fails on any error surfaced, any decision lost or a chain that does not
-// verify.
+// decisions; it reports the 95th percentile of one decision's latency,
+// and the CPU time of one decision in this process (cpu-µs/decision)
+// and, on PostgreSQL, in the server's (server-cpu-µs/decision) — the fair
+// figures on a loaded machine — and fails on any error surfaced, any
+// decision lost or a chain that does not verify. postgres-locked makes
+// every decision the long way, everything read under the write lock, as
+// before decisions were prepared outside it (docs/team.md).
 func BenchmarkConcurrentDecisions(b *testing.B) {
 	const writers, each = 40, 250
-	for _, eng := range []campaignstest.Engine{campaignstest.SQLite, campaignstest.Postgres} {
-		b.Run(string(eng), func(b *testing.B) {
+	for _, run := range []struct {
+		name   string
+		eng    campaignstest.Engine
+		locked bool
+	}{{"sqlite", campaignstest.SQLite, false}, {"postgres", campaignstest.Postgres, false}, {"postgres-locked", campaignstest.Postgres, true}} {
+		eng := run.eng
+		b.Run(run.name, func(b *testing.B) {
 			if eng == campaignstest.Postgres && testing.Short() {
 				b.Skip("-short: runs against a real PostgreSQL server")
+			}
+			if run.locked {
+				defer campaigns.DecideLocked()()
 			}
 			f := campaignstest.NewOn(b, eng, "2026-10-01T12:00:00Z")
 			obs := make([]audit.Observation, writers*each)
@@ -182,7 +195,17 @@ func BenchmarkConcurrentDecisions(b *testing.B) {
 				defer st.Close()
 				stores[w] = st
 			}
-			var p95 time.Duration
+			var p95, cpu, serverCPU time.Duration
+			serverTime := func() time.Duration {
+				if eng != campaignstest.Postgres {
+					return 0
+				}
+				d, err := pgtest.Shared(b).CPUTime()
+				if err != nil {
+					b.Fatal(err)
+				}
+				return d
+			}
 			round := 0
 			for b.Loop() {
 				round++
@@ -197,6 +220,7 @@ func BenchmarkConcurrentDecisions(b *testing.B) {
 				}
 				items := created.Items
 				b.StartTimer()
+				cpuBefore, serverBefore := audittest.CPUTime(), serverTime()
 				latencies := make([]time.Duration, len(items))
 				var wg sync.WaitGroup
 				var errs atomic.Int64
@@ -215,6 +239,8 @@ func BenchmarkConcurrentDecisions(b *testing.B) {
 				}
 				wg.Wait()
 				b.StopTimer()
+				cpu += audittest.CPUTime() - cpuBefore
+				serverCPU += serverTime() - serverBefore
 				if n := errs.Load(); n > 0 {
 					b.Fatalf("%d decisions failed; the first: %v", n, first.Load())
 				}
@@ -233,6 +259,11 @@ func BenchmarkConcurrentDecisions(b *testing.B) {
 				b.StartTimer()
 			}
 			b.ReportMetric(float64(p95.Microseconds())/1000, "p95-ms/decision")
+			decisions := float64(round * writers * each)
+			b.ReportMetric(float64(cpu.Microseconds())/decisions, "cpu-µs/decision")
+			if eng == campaignstest.Postgres {
+				b.ReportMetric(float64(serverCPU.Microseconds())/decisions, "server-cpu-µs/decision")
+			}
 		})
 	}
 }

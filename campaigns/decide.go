@@ -90,7 +90,7 @@ func decideEach(ctx context.Context, st *audit.Store, actor, campaign string, id
 	if err != nil {
 		return nil, err
 	}
-	if len(ids) == 1 {
+	if len(ids) == 1 && !decideAlwaysLocked {
 		o, err := decideChecked(ctx, st, actor, campaign, ids[0], d, reason, refuseSame, terms, opts...)
 		if !errors.Is(err, errDecideLocked) {
 			if err != nil {
@@ -268,6 +268,10 @@ func decideChecked(ctx context.Context, st *audit.Store, actor, campaign, id str
 // beforeDecideLock, when set (by a test), runs between decideChecked's
 // reads and the lock.
 var beforeDecideLock func()
+
+// decideAlwaysLocked, when set (by a benchmark), sends every decision
+// the long way.
+var decideAlwaysLocked bool
 
 // errDecideLocked sends a decision the long way, under the write lock.
 var errDecideLocked = errors.New("decide under the write lock")

@@ -8,3 +8,11 @@ func BeforeDecideLock(f func()) (restore func()) {
 	beforeDecideLock = f
 	return func() { beforeDecideLock = old }
 }
+
+// DecideLocked makes every decision go the long way, everything read
+// under the write lock, as before decisions were prepared outside it: for
+// the benchmark's comparison. The returned function restores the default.
+func DecideLocked() (restore func()) {
+	decideAlwaysLocked = true
+	return func() { decideAlwaysLocked = false }
+}
