@@ -413,9 +413,6 @@ type snapshotEvaluators struct {
 	members    map[string][]string
 	info       map[int64]snapshotAccount
 	evals      map[int64]*Evaluator
-	// stored are the snapshots whose stored findings hold under policy
-	// (StreamIdentities): an identity of one comes with them in Findings.
-	stored map[int64]bool
 }
 
 func (s *Store) evaluators(ctx context.Context) (*snapshotEvaluators, error) {
@@ -459,9 +456,6 @@ func (e *snapshotEvaluators) prepare(snapshotID int64) {
 
 // findings evaluates id under its snapshot's evaluator; never nil.
 func (e *snapshotEvaluators) findings(id *Identity) []Finding {
-	if e.stored[id.SnapshotID] {
-		return e.evals[id.SnapshotID].withOwnerDependent(id, e.info[id.SnapshotID].account, id.Findings)
-	}
 	fs := e.evals[id.SnapshotID].Evaluate(id, e.info[id.SnapshotID].account)
 	if fs == nil {
 		fs = []Finding{}

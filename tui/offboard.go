@@ -71,10 +71,14 @@ type offboardView struct {
 	offset  int
 }
 
-// peopleLoadedMsg is the directory, read for the offboard view.
+// peopleLoadedMsg is the directory, read for the offboard view, and the
+// leavers who still have identities, found with it off the event loop:
+// finding them visits every identity (a million: issue 21), and a key
+// pressed meanwhile is answered at once.
 type peopleLoadedMsg struct {
-	dir *audit.Directory
-	err error
+	dir     *audit.Directory
+	leavers []audit.Leaver
+	err     error
 }
 
 func newOffboardView(st *state) *offboardView {
@@ -91,9 +95,13 @@ func (s *state) loadPeople() tea.Cmd {
 			return peopleLoadedMsg{err: errors.New("no evidence file to read the directory of people from")}
 		}
 	}
+	pop := s.pop // immutable: the population as it is now
 	return func() tea.Msg {
 		dir, err := store.People(ctx)
-		return peopleLoadedMsg{dir: dir, err: err}
+		if err != nil {
+			return peopleLoadedMsg{err: err}
+		}
+		return peopleLoadedMsg{dir: dir, leavers: audit.LeaversOf(dir, pop.lightIdentities())}
 	}
 }
 
@@ -125,7 +133,7 @@ func (v *offboardView) Update(msg tea.Msg) tea.Cmd {
 		v.loaded, v.err = true, msg.err
 		if msg.err == nil {
 			v.people = msg.dir.Len()
-			v.leavers = audit.LeaversOf(msg.dir, v.st.pop.lightIdentities())
+			v.leavers = msg.leavers
 		}
 		v.Move(0)
 	case tea.KeyMsg:

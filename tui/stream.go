@@ -38,15 +38,6 @@ type identitiesBatchMsg struct {
 	next tea.Cmd // receives the part after this one
 }
 
-// fastStreamer is what a Store may offer to read the population faster
-// than EachIdentity (audit.Store.StreamIdentities: stored findings,
-// reading beside deriving). *audit.Store implements it.
-type fastStreamer interface {
-	StreamIdentities(ctx context.Context, fn func(*audit.Identity) error) error
-}
-
-var _ fastStreamer = (*audit.Store)(nil)
-
 // streamIdentities reads the population a batch at a time in the
 // background and hands each batch to the event loop, waiting until it is
 // taken: at most two batches are in flight. It stops with the session's
@@ -76,12 +67,8 @@ func (m *Model) streamIdentities(s identityStreamer) tea.Cmd {
 	}
 	return func() tea.Msg {
 		go func() {
-			read := s.EachIdentity
-			if fast, ok := s.(fastStreamer); ok {
-				read = fast.StreamIdentities
-			}
 			up := newBatcher(b, send)
-			err := read(ctx, up.add)
+			err := s.EachIdentity(ctx, up.add)
 			if ferr := up.flush(); err == nil {
 				err = ferr
 			}

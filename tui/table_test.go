@@ -157,7 +157,7 @@ func TestFormat(t *testing.T) {
 	}
 }
 
-// TestSortParallel: a sort split across cores orders as slices.SortFunc
+// TestSortParallel: a sort split across cores orders as slices.Sort
 // does, on both sides of the size where it splits.
 func TestSortParallel(t *testing.T) {
 	for _, n := range []int{1000, 1<<16 + 7} {
@@ -167,7 +167,7 @@ func TestSortParallel(t *testing.T) {
 		}
 		want := slices.Clone(s)
 		slices.Sort(want)
-		sortParallel(s, func(a, b int) int { return a - b })
+		sortParallel(s)
 		if !slices.Equal(s, want) {
 			t.Errorf("%d elements: not sorted", n)
 		}
