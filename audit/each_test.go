@@ -15,6 +15,8 @@ func TestEachIdentityMatchesIdentities(t *testing.T) {
 	eachEngine(t, func(t *testing.T, eng testEngine) {
 		defer func(n int) { eachBatch = n }(eachBatch)
 		eachBatch = 64
+		defer func(n int) { identityPage = n }(identityPage)
+		identityPage = 24 // pages inside a batch, and one cut short
 		s := openAt(t, eng.new(t))
 		first := make([]Observation, 300)
 		for i := range first {
