@@ -57,7 +57,10 @@ func TestTeamFlowsThroughPostgres(t *testing.T) {
 	// database created the campaign.
 	must("db", "init", "--db", shared)
 	if err := pgtest.Shared(t).Exec(context.Background(), pgtest.DatabaseName(shared),
-		`CREATE ROLE "rev@example.com" LOGIN; GRANT nhi_reviewer TO "rev@example.com"`); err != nil {
+		// Roles are the server's, not the database's: another test may
+		// have made this one.
+		`DO $$ BEGIN CREATE ROLE "rev@example.com" LOGIN;
+		EXCEPTION WHEN duplicate_object THEN NULL; END $$; GRANT nhi_reviewer TO "rev@example.com"`); err != nil {
 		t.Fatal(err)
 	}
 	must("campaign", "create", "q4", "--due", "2026-12-31", "--scope", "kind:deploy_key",
