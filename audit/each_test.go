@@ -1,6 +1,7 @@
 package audit
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"reflect"
@@ -14,6 +15,8 @@ func TestEachIdentityMatchesIdentities(t *testing.T) {
 	eachEngine(t, func(t *testing.T, eng testEngine) {
 		defer func(n int) { eachBatch = n }(eachBatch)
 		eachBatch = 64
+		defer func(n int) { identityPage = n }(identityPage)
+		identityPage = 24 // pages inside a batch, and one cut short
 		s := openAt(t, eng.new(t))
 		first := make([]Observation, 300)
 		for i := range first {
@@ -66,6 +69,33 @@ func TestEachIdentityStopsOnError(t *testing.T) {
 		})
 		if !errors.Is(err, stop) || calls != 1 {
 			t.Fatalf("EachIdentity = %v after %d calls, want the callback's error after 1", err, calls)
+		}
+	})
+}
+
+// A read whose context ends part way says so: it never ends as if the
+// population were whole.
+func TestEachIdentityCancelled(t *testing.T) {
+	eachEngine(t, func(t *testing.T, eng testEngine) {
+		defer func(n int) { eachBatch = n }(eachBatch)
+		eachBatch = 64
+		s := openAt(t, eng.new(t))
+		all := make([]Observation, 600)
+		for i := range all {
+			all[i] = obs(fmt.Sprintf("item-%05d", i), KindGitHubDeployKey)
+		}
+		snapshot(t, s, nil, nil, all...)
+		cctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		calls := 0
+		err := s.EachIdentity(cctx, func(*Identity) error {
+			if calls++; calls == 100 {
+				cancel()
+			}
+			return nil
+		})
+		if !errors.Is(err, context.Canceled) || calls >= len(all) {
+			t.Errorf("cancelled after 100 identities: %v after %d calls, want context.Canceled before all %d", err, calls, len(all))
 		}
 	})
 }

@@ -317,8 +317,9 @@ func (s *Store) EachIdentity(ctx context.Context, fn func(*Identity) error) erro
 // walk of both indexes while the page is small against the table; from
 // about 2,000 of 100,000 PostgreSQL's planner prefers to read every
 // observation into a hash instead, once per page (BenchmarkStreamOpen…
-// tui: the server spent seconds).
-const identityPage = 1024
+// tui: the server spent seconds). A variable so tests can cross page
+// boundaries inside a batch.
+var identityPage = 1024
 
 // readIdentityBatch appends to buf (and their accounts to accounts) the
 // first n identities whose IDs sort after after, in ID order, a page at a
