@@ -110,6 +110,12 @@ func Open(ctx context.Context, path string, opts OpenOptions) (*Store, error) {
 // database's URL without its password.
 func (s *Store) Path() string { return s.path }
 
+// Remote reports whether the store is a database server (PostgreSQL)
+// rather than a file: there every statement is a round trip, so a write
+// does its reads before it takes the write lock (AppendChecked); on a
+// file, reads under the lock cost no more than reads before it.
+func (s *Store) Remote() bool { return s.engine == enginePostgres }
+
 // checkpoint moves the write-ahead log into the file, so that an auditor
 // copying only nhi.db does not lose the last writes, when it can do so at
 // once. A TRUNCATE checkpoint waits for every reader to finish, and with

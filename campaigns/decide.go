@@ -90,7 +90,7 @@ func decideEach(ctx context.Context, st *audit.Store, actor, campaign string, id
 	if err != nil {
 		return nil, err
 	}
-	if len(ids) == 1 && !decideAlwaysLocked {
+	if len(ids) == 1 && !decideAlwaysLocked && st.Remote() {
 		o, err := decideChecked(ctx, st, actor, campaign, ids[0], d, reason, refuseSame, terms, opts...)
 		if !errors.Is(err, errDecideLocked) {
 			if err != nil {
