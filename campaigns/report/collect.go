@@ -3,6 +3,7 @@ package report
 import (
 	"cmp"
 	"context"
+	"maps"
 	"slices"
 	"time"
 
@@ -547,10 +548,5 @@ func (r *Report) close() {
 
 // sortedSeqs lists a set's events in order.
 func sortedSeqs(set map[int64]bool) []int64 {
-	out := make([]int64, 0, len(set))
-	for s := range set {
-		out = append(out, s)
-	}
-	slices.Sort(out)
-	return out
+	return slices.Sorted(maps.Keys(set))
 }

@@ -93,11 +93,7 @@ func (r *campaignReviewer) Decide(ctx context.Context, actor, campaign string, i
 	if err != nil {
 		return nil, err
 	}
-	evs := make([]audit.Event, len(outcomes))
-	for i, o := range outcomes {
-		evs[i] = o.Event
-	}
-	return evs, nil
+	return outcomeEvents(outcomes), nil
 }
 
 var _ tui.Transferrer = (*campaignReviewer)(nil)
@@ -110,11 +106,7 @@ func (r *campaignReviewer) Transfer(ctx context.Context, actor, campaign string,
 	if err != nil {
 		return nil, err
 	}
-	evs := make([]audit.Event, len(outcomes))
-	for i, o := range outcomes {
-		evs[i] = o.Event
-	}
-	return evs, nil
+	return outcomeEvents(outcomes), nil
 }
 
 var _ tui.Replacer = (*campaignReviewer)(nil)
@@ -178,4 +170,13 @@ func (r *campaignReviewer) ApproveException(ctx context.Context, actor, campaign
 		return audit.Event{}, err
 	}
 	return a.Event, nil
+}
+
+// outcomeEvents is the event each decision recorded, in order.
+func outcomeEvents(outcomes []campaigns.Outcome) []audit.Event {
+	evs := make([]audit.Event, len(outcomes))
+	for i, o := range outcomes {
+		evs[i] = o.Event
+	}
+	return evs
 }
