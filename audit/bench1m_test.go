@@ -2,6 +2,7 @@ package audit_test
 
 import (
 	"context"
+	"os"
 	"path/filepath"
 	"runtime"
 	"testing"
@@ -72,4 +73,41 @@ func BenchmarkVerify1M(b *testing.B) {
 	}
 	b.ReportMetric((audittest.CPUTime()-before).Seconds()/float64(b.N), "cpu-s/op")
 	b.ReportMetric(peak, "heap-MB")
+}
+
+// BenchmarkReadFile1M reads every identity of the file NHI_BENCH_1M names
+// (the million-identity file the TUI's benchmarks read; skipped without
+// it), as `nhi identities --json` does (EachIdentity) and as the TUI's
+// table does (EachTableIdentity), with nothing done with each identity:
+// the store's share of opening the table.
+func BenchmarkReadFile1M(b *testing.B) {
+	path := os.Getenv("NHI_BENCH_1M")
+	if path == "" {
+		b.Skip("NHI_BENCH_1M names an evidence file of a million identities (tui's BenchmarkStreamOpenFile1M writes one)")
+	}
+	ctx := context.Background()
+	st, err := audit.Open(ctx, path, audit.OpenOptions{ReadOnly: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	for _, read := range []struct {
+		name string
+		each func(context.Context, func(*audit.Identity) error) error
+	}{{"EachIdentity", st.EachIdentity}, {"EachTableIdentity", st.EachTableIdentity}} {
+		b.Run(read.name, func(b *testing.B) {
+			var cpu time.Duration
+			n := 0
+			for b.Loop() {
+				before := audittest.CPUTime()
+				n = 0
+				if err := read.each(ctx, func(*audit.Identity) error { n++; return nil }); err != nil {
+					b.Fatal(err)
+				}
+				cpu += audittest.CPUTime() - before
+			}
+			b.ReportMetric(cpu.Seconds()/float64(b.N), "cpu-s/op")
+			b.ReportMetric(float64(n), "identities")
+		})
+	}
 }

@@ -602,26 +602,38 @@ func parsePlainMap(s string) (map[string]string, bool) {
 		return nil, false
 	}
 	m := make(map[string]string, strings.Count(s, ":"))
+	if !fillPlainMap(s, m) {
+		return nil, false
+	}
+	return m, true
+}
+
+// fillPlainMap is parsePlainMap into m, which the caller clears first
+// (and again when it fails part way).
+func fillPlainMap(s string, m map[string]string) bool {
+	if len(s) < 2 || s[0] != '{' || s[len(s)-1] != '}' || strings.IndexByte(s, '\\') >= 0 {
+		return false
+	}
 	rest := s[1 : len(s)-1]
 	for rest != "" {
 		k, after, ok := quoted(rest)
 		if !ok || after == "" || after[0] != ':' {
-			return nil, false
+			return false
 		}
 		v, after, ok := quoted(after[1:])
 		if !ok {
-			return nil, false
+			return false
 		}
 		m[k] = v
 		if after == "" {
 			break
 		}
 		if after[0] != ',' {
-			return nil, false
+			return false
 		}
 		rest = after[1:]
 	}
-	return m, true
+	return true
 }
 
 // quoted splits a leading "string" (without escapes) off s.

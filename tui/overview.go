@@ -192,68 +192,42 @@ func (v *overviewView) content() []overviewLine {
 		}
 	}
 
-	// One pass over the population.
+	// The population keeps the counts as its rows come and change
+	// (tally.go): nothing here passes over the rows.
+	t, tl := &st.pop.t, st.pop.tally
 	kinds := map[audit.Kind]int{}
+	for k, n := range tl.kinds {
+		if n > 0 {
+			kinds[audit.Kind(t.strs[k])] += n
+		}
+	}
 	type ruleCount struct {
 		n        int
 		severity string
 		owasp    string
 	}
 	rules := map[string]*ruleCount{}
-	active, notChecked, removed, unowned, fresh, changed := 0, 0, 0, 0, 0, 0
-	type leaver struct{ n, owned int } // identities still theirs; of them, as recorded owner
-	leavers := map[string]*leaver{}    // by the owner's (or holder's) name
-	t, sub := &st.pop.t, st.pop.subject()
-	for i := range int32(st.pop.len()) {
-		// The lines below lead to status:active: they count what they
-		// show. Not checked is not active, nor removed (docs/filter.md).
-		r := st.pop.row(i)
-		switch r.status {
-		case textRemoved:
-			removed++
-			continue
-		case textNotChecked:
-			notChecked++
+	for _, fk := range slices.Sorted(maps.Keys(tl.findings)) {
+		n := tl.findings[fk]
+		if n <= 0 {
 			continue
 		}
-		active++
-		kinds[audit.Kind(t.strs[r.kind])]++
-		if r.owner == textNone {
-			unowned++
+		f := &t.fkinds[fk]
+		rc := rules[f.rule]
+		if rc == nil {
+			rc = &ruleCount{}
+			rules[f.rule] = rc
 		}
-		switch r.change {
-		case textNew:
-			fresh++
-		case textChanged:
-			changed++
+		rc.n += n
+		if audit.SeverityRank(f.severity) > audit.SeverityRank(rc.severity) {
+			rc.severity = f.severity
 		}
-		for k := range int(r.nFind) {
-			f := t.finding(r, k)
-			if audit.LeftOwner(f) {
-				who, owned := t.strs[r.owner], 1
-				if who == "" {
-					who, owned = audit.NaturalOwner(&sub.at(i).lightIdentity().Observation), 0
-				}
-				if leavers[who] == nil {
-					leavers[who] = &leaver{}
-				}
-				leavers[who].n++
-				leavers[who].owned += owned
-			}
-			rc := rules[f.Rule]
-			if rc == nil {
-				rc = &ruleCount{}
-				rules[f.Rule] = rc
-			}
-			rc.n++
-			if audit.SeverityRank(f.Severity) > audit.SeverityRank(rc.severity) {
-				rc.severity = f.Severity
-			}
-			if rc.owasp == "" {
-				rc.owasp = f.OWASP
-			}
+		if rc.owasp == "" {
+			rc.owasp = f.owasp
 		}
 	}
+	active, notChecked, removed := st.pop.active, st.pop.notChecked, tl.removed
+	unowned, fresh, changed, leavers := tl.unowned, tl.fresh, tl.changed, tl.leavers
 	num := func(n int) string { return padLeft(commas(n), 8) }
 
 	blank()

@@ -82,11 +82,39 @@ type rowBuilder struct {
 	// population will hold, once counted (expect).
 	encoded, expected int
 	reserved          bool
+	// last is, per field of a row, the text the previous row had and its
+	// index: rows read in ID order repeat their kind, source, account,
+	// status and often scope one after the other, and a comparison is
+	// cheaper than a look-up in the intern map of every text.
+	last [nLastFields]lastText
 }
 
+// lastText is a text and its index.
+type lastText struct {
+	s  string
+	i  uint32
+	ok bool
+}
+
+// Fields of rowBuilder.last.
+const (
+	lastScope = iota
+	lastOwner
+	lastReason
+	lastKind
+	lastSource
+	lastAccount
+	lastStatus
+	lastChange
+	nLastFields
+)
+
 // repeatCount is how many texts of a class were interned and how many
-// of them were already known.
-type repeatCount struct{ n, known int }
+// of them were already known; last is the class's text seen last.
+type repeatCount struct {
+	n, known int
+	last     lastText
+}
 
 // Interning is tried on the first internTrial texts of a class and kept
 // while at least one in internRatio was a repeat.
@@ -172,14 +200,14 @@ func (b *rowBuilder) encode(id *audit.Identity) idRow {
 	r := idRow{
 		id:        b.raw(id.ID),
 		name:      b.textOf(className, id.Name),
-		scope:     b.text(id.Scope),
-		owner:     b.text(id.Owner),
-		reason:    b.text(id.StatusReason),
-		kind:      b.text(string(id.Kind)),
-		source:    b.text(id.Source),
-		account:   b.text(id.Account),
-		status:    b.text(id.Status),
-		change:    b.text(id.Change),
+		scope:     b.textAt(lastScope, id.Scope),
+		owner:     b.textAt(lastOwner, id.Owner),
+		reason:    b.textAt(lastReason, id.StatusReason),
+		kind:      b.textAt(lastKind, string(id.Kind)),
+		source:    b.textAt(lastSource, id.Source),
+		account:   b.textAt(lastAccount, id.Account),
+		status:    b.textAt(lastStatus, id.Status),
+		change:    b.textAt(lastChange, id.Change),
 		snapshot:  id.SnapshotID,
 		created:   unixOf(id.CreatedAt),
 		lastUsed:  unixOf(id.LastUsedAt),
@@ -225,6 +253,17 @@ func (b *rowBuilder) text(s string) uint32 {
 	return i
 }
 
+// textAt is text(s) for field f of a row (rowBuilder.last).
+func (b *rowBuilder) textAt(f int, s string) uint32 {
+	l := &b.last[f]
+	if l.ok && l.s == s {
+		return l.i
+	}
+	i := b.text(s)
+	*l = lastText{b.t.strs[i], i, true}
+	return i
+}
+
 // textOf is s's index, interned while texts of its class repeat
 // (repeatCount).
 func (b *rowBuilder) textOf(class uint32, s string) uint32 {
@@ -240,11 +279,18 @@ func (b *rowBuilder) textOf(class uint32, s string) uint32 {
 		return b.raw(s)
 	}
 	c.n++
-	if i, ok := b.strIdx[s]; ok {
+	if c.last.ok && c.last.s == s {
 		c.known++
-		return i
+		return c.last.i
 	}
-	return b.text(s)
+	i, ok := b.strIdx[s]
+	if ok {
+		c.known++
+	} else {
+		i = b.text(s)
+	}
+	c.last = lastText{b.t.strs[i], i, true}
+	return i
 }
 
 // raw is s's index for a text no other row has (an identity's ID): not

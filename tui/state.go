@@ -35,6 +35,8 @@ type population struct {
 	// srcs is the set nsrc counts; shared and grown like index, so a
 	// population read in batches counts the sources of every batch.
 	srcs map[[2]uint32]bool
+	// tally is what the overview shows, counted as rows come and change.
+	tally *tally
 }
 
 // manySources reports whether the identities come from more than one
@@ -57,7 +59,7 @@ func (p *population) identity(i int32) *audit.Identity { return p.t.identity(p.r
 func (p *population) id(i int32) string { return p.t.strs[p.row(i).id] }
 
 func newPopulation(ids []audit.Identity) *population {
-	p := &population{b: newRowBuilder(), index: make(map[string]int32, len(ids)), srcs: map[[2]uint32]bool{}}
+	p := &population{b: newRowBuilder(), index: make(map[string]int32, len(ids)), srcs: map[[2]uint32]bool{}, tally: newTally()}
 	return p.appended(p.b.encodeAll(ids))
 }
 
@@ -76,7 +78,7 @@ func (b *rowBuilder) encodeAll(ids []audit.Identity) []idRow {
 // end. It may share p's last chunk: a version only reads its own length
 // of it, and only the latest version is ever appended to.
 func (p *population) appended(rows []idRow) *population {
-	out := &population{t: p.b.tables(), chunks: p.chunks, n: p.n, b: p.b, index: p.index, version: p.version + 1, srcs: p.srcs, active: p.active, notChecked: p.notChecked}
+	out := &population{t: p.b.tables(), chunks: p.chunks, n: p.n, b: p.b, index: p.index, version: p.version + 1, srcs: p.srcs, active: p.active, notChecked: p.notChecked, tally: p.tally.clone()}
 	if len(out.chunks) > 0 {
 		// The chunk list itself is copied: a version made by with may
 		// have replaced chunks of p that p still reads.
@@ -115,7 +117,7 @@ func (p *population) with(updates map[int32]*audit.Identity) *population {
 // withRows is with for rows already encoded by p.b.
 func (p *population) withRows(updates map[int32]idRow) *population {
 	out := &population{t: p.b.tables(), chunks: append([][]idRow(nil), p.chunks...), n: p.n, b: p.b,
-		index: p.index, version: p.version + 1, nsrc: p.nsrc, srcs: p.srcs, active: p.active, notChecked: p.notChecked}
+		index: p.index, version: p.version + 1, nsrc: p.nsrc, srcs: p.srcs, active: p.active, notChecked: p.notChecked, tally: p.tally.clone()}
 	copied := map[int32]bool{}
 	for i, r := range updates {
 		c := i / rowChunk
@@ -131,8 +133,9 @@ func (p *population) withRows(updates map[int32]idRow) *population {
 	return out
 }
 
-// count adds d to the count of r's status.
+// count adds d to the counts of r: its status, and the overview's.
 func (p *population) count(r *idRow, d int) {
+	p.tally.add(&p.t, r, d)
 	switch r.status {
 	case textActive:
 		p.active += d

@@ -19,7 +19,19 @@ type identityStreamer interface {
 	EachIdentity(ctx context.Context, fn func(*audit.Identity) error) error
 }
 
-var _ identityStreamer = (*audit.Store)(nil)
+// tableReader is the read a Store may offer for the table in particular
+// (audit.Store.EachTableIdentity: the identities EachIdentity gives, read
+// as a merge of ranges on a goroutine of its own, with reused maps, which
+// the row builder copies from); a Store that does not is read with
+// EachIdentity.
+type tableReader interface {
+	EachTableIdentity(ctx context.Context, fn func(*audit.Identity) error) error
+}
+
+var (
+	_ identityStreamer = (*audit.Store)(nil)
+	_ tableReader      = (*audit.Store)(nil)
+)
 
 // Batches start small, so the first screenful arrives after a few
 // milliseconds of reading, and double up to maxBatch, so a filter or sort
@@ -68,7 +80,11 @@ func (m *Model) streamIdentities(s identityStreamer) tea.Cmd {
 	return func() tea.Msg {
 		go func() {
 			up := newBatcher(b, send)
-			err := s.EachIdentity(ctx, up.add)
+			each := s.EachIdentity
+			if t, ok := s.(tableReader); ok {
+				each = t.EachTableIdentity
+			}
+			err := each(ctx, up.add)
 			if ferr := up.flush(); err == nil {
 				err = ferr
 			}

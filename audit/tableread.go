@@ -1,0 +1,384 @@
+package audit
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"strings"
+)
+
+// The TUI's read of the whole population (issue 21: a table of a million
+// identities). It hands over what EachIdentity does, derived by the same
+// steps (status, renames, findings, marks, suggestions), but reads it the
+// way a table wants it:
+//
+//   - identities and their latest observations are read as a merge of
+//     ranges in ID order (a page of identities, then the observations of
+//     the page's snapshot over the page's range of IDs, which the
+//     observations' key (snapshot_id, identity_id) gives in that order),
+//     rather than a join that seeks every identity's observation: the
+//     seek was a third of SQLite's work. Identities whose latest snapshot
+//     few of the page share (removed ones) are read by key;
+//   - a goroutine reads the next page while the last one is derived and
+//     handed to fn, so the read uses two cores;
+//   - the Identity and its two maps are reused from row to row.
+
+// EachTableIdentity calls fn with every identity EachIdentity would, in
+// the same order and with the same fields. The *Identity and its
+// Permissions and Attributes maps are reused for the next identities:
+// fn copies what it keeps of them (its strings, findings and suggestions
+// it may keep). An error from fn stops the read and is returned.
+func (s *Store) EachTableIdentity(ctx context.Context, fn func(*Identity) error) error {
+	judge, err := s.newStatusJudge(ctx)
+	if err != nil {
+		return err
+	}
+	ren, err := s.renames(ctx)
+	if err != nil {
+		return err
+	}
+	d, err := s.derivations(ctx, "", true)
+	if err != nil {
+		return err
+	}
+	rctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	// Two pages circulate: the reader fills one while the other is
+	// derived and handed on.
+	free, full := make(chan *tablePage, 2), make(chan *tablePage, 1)
+	for range 2 {
+		free <- &tablePage{}
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		s.readTablePages(rctx, free, full)
+	}()
+	defer func() {
+		cancel()
+		<-done
+	}()
+	var (
+		buf          []Identity
+		attrs, perms []map[string]string
+	)
+	for {
+		var p *tablePage
+		select {
+		case p = <-full:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		if p.err != nil {
+			return p.err
+		}
+		buf = buf[:0]
+		for i := range p.rows {
+			if len(attrs) <= i {
+				attrs, perms = append(attrs, map[string]string{}), append(perms, map[string]string{})
+			}
+			r := &p.rows[i]
+			if !r.found {
+				continue // as the join left it out: no observation
+			}
+			id, err := r.identity(attrs[i], perms[i])
+			if err != nil {
+				return err
+			}
+			buf = append(buf, id)
+		}
+		last := p.last
+		free <- p
+		for i := range buf {
+			if err := judge.judge(ctx, &buf[i], buf[i].Account); err != nil {
+				return err
+			}
+		}
+		kept := ren.follow(buf)
+		if err := d.fill(ctx, kept); err != nil {
+			return err
+		}
+		markRenamed(kept, ren.prev)
+		for i := range kept {
+			if err := fn(&kept[i]); err != nil {
+				return err
+			}
+		}
+		clear(buf)
+		if last {
+			return nil
+		}
+	}
+}
+
+// tablePage is a page of identities with their latest observations and
+// owners, as the reader got them.
+type tablePage struct {
+	rows []tableRow
+	last bool  // no page follows
+	err  error // the read failed: no page follows
+	// at indexes rows by ID, built when a read does not come in the
+	// page's order.
+	at map[string]int
+}
+
+// tableRow is one identity's columns.
+type tableRow struct {
+	id, kind, source, account, firstSeen, lastSeen string
+	snapshot                                       int64
+	found                                          bool // its observation was read
+	name, scope                                    string
+	created, lastUsed, rotated, expires            sql.NullString
+	perms, attrs, owner                            string
+}
+
+// identity is r as an Identity whose maps are attrs and perms (cleared).
+func (r *tableRow) identity(attrs, perms map[string]string) (Identity, error) {
+	it := Identity{
+		Observation: Observation{ID: r.id, Kind: Kind(r.kind), Name: r.name, Scope: r.scope,
+			CreatedAt: parseNullTime(r.created), LastUsedAt: parseNullTime(r.lastUsed),
+			RotatedAt: parseNullTime(r.rotated), ExpiresAt: parseNullTime(r.expires)},
+		Source: r.source, Account: r.account, Owner: r.owner, SnapshotID: r.snapshot,
+		Status: StatusActive, Findings: []Finding{},
+	}
+	it.FirstSeen, _ = parseTime(r.firstSeen)
+	it.LastSeen, _ = parseTime(r.lastSeen)
+	var err error
+	if it.Permissions, err = fillMap(r.perms, perms); err != nil {
+		return it, fmt.Errorf("identity %s: permissions: %w", r.id, err)
+	}
+	if it.Attributes, err = fillMap(r.attrs, attrs); err != nil {
+		return it, fmt.Errorf("identity %s: attributes: %w", r.id, err)
+	}
+	return it, nil
+}
+
+// fillMap is unmarshalMap into m, cleared first: nil for an empty object.
+func fillMap(s string, m map[string]string) (map[string]string, error) {
+	if s == "{}" || s == "" {
+		return nil, nil
+	}
+	clear(m)
+	if fillPlainMap(s, m) {
+		return m, nil
+	}
+	clear(m)
+	if err := json.Unmarshal([]byte(s), &m); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// readTablePages reads the population into the pages free hands it, in
+// ID order, and sends each to full, the last with last (or err) set.
+// The first pages are small, so the first identities show at once (as
+// EachIdentity's first batches).
+func (s *Store) readTablePages(ctx context.Context, free <-chan *tablePage, full chan<- *tablePage) {
+	after, size := "", min(256, eachBatch)
+	for {
+		var p *tablePage
+		select {
+		case p = <-free:
+		case <-ctx.Done():
+			return
+		}
+		p.err = s.readTablePage(ctx, p, after, size)
+		p.last = p.err != nil || len(p.rows) < size
+		if n := len(p.rows); n > 0 {
+			after = p.rows[n-1].id
+		}
+		select {
+		case full <- p:
+		case <-ctx.Done():
+			return
+		}
+		if p.last {
+			return
+		}
+		size = min(2*size, eachBatch)
+	}
+}
+
+// readTablePage reads the n identities after the ID after into p, with
+// their observations and owners.
+func (s *Store) readTablePage(ctx context.Context, p *tablePage, after string, n int) error {
+	p.rows, p.at = p.rows[:0], nil
+	rows, err := s.db.QueryContext(ctx, `SELECT id, kind, source, account, last_snapshot, first_seen, last_seen
+		FROM identities WHERE id > ? ORDER BY id LIMIT ?`, after, n)
+	if err != nil {
+		return fmt.Errorf("reading identities: %w", err)
+	}
+	for rows.Next() {
+		p.rows = append(p.rows, tableRow{})
+		r := &p.rows[len(p.rows)-1]
+		if err := rows.Scan(&r.id, &r.kind, &r.source, &r.account, &r.snapshot, &r.firstSeen, &r.lastSeen); err != nil {
+			rows.Close()
+			return fmt.Errorf("reading identities: %w", err)
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("reading identities: %w", err)
+	}
+	if len(p.rows) == 0 {
+		return nil
+	}
+	// The snapshots the page's identities were last seen in, with the
+	// first and last of its rows each holds.
+	type span struct{ n, first, last int }
+	spans := map[int64]*span{}
+	for i := range p.rows {
+		sn := p.rows[i].snapshot
+		if sp := spans[sn]; sp != nil {
+			sp.n, sp.last = sp.n+1, i
+		} else {
+			spans[sn] = &span{1, i, i}
+		}
+	}
+	for sn, sp := range spans {
+		// A range read costs the rows between the first and the last;
+		// a read by key, a seek each.
+		if sp.n*8 >= sp.last-sp.first+1 {
+			err = s.readObservationRange(ctx, p, sn, sp.first, sp.last)
+		} else {
+			err = s.readObservationKeys(ctx, p, sn)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return s.readOwnerRange(ctx, p)
+}
+
+const tableObservationColumns = `identity_id, name, scope, created_at, last_used_at, rotated_at, expires_at, permissions, attributes`
+
+// readObservationRange reads snapshot sn's observations of the page's
+// rows first to last (ID order) in one range of the key.
+func (s *Store) readObservationRange(ctx context.Context, p *tablePage, sn int64, first, last int) error {
+	rows, err := s.db.QueryContext(ctx, `SELECT `+tableObservationColumns+` FROM observations
+		WHERE snapshot_id = ? AND identity_id >= ? AND identity_id <= ? ORDER BY identity_id`, sn, p.rows[first].id, p.rows[last].id)
+	if err != nil {
+		return fmt.Errorf("reading observations: %w", err)
+	}
+	defer rows.Close()
+	var o tableRow
+	j := first
+	for rows.Next() {
+		if err := o.scanObservation(rows); err != nil {
+			return err
+		}
+		// Both reads come in the database's order of IDs: the row this
+		// observation belongs to is at j or after it, unless the
+		// identity was last seen elsewhere (then the lookup finds it
+		// with another snapshot, or not at all).
+		k := j
+		for k <= last && p.rows[k].id != o.id {
+			k++
+		}
+		if k > last {
+			continue
+		}
+		j = k + 1
+		if r := &p.rows[k]; r.snapshot == sn {
+			r.setObservation(&o)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("reading observations: %w", err)
+	}
+	return nil
+}
+
+// readObservationKeys reads snapshot sn's observations of the page's rows
+// last seen in it, by key.
+func (s *Store) readObservationKeys(ctx context.Context, p *tablePage, sn int64) error {
+	var ids []any
+	for i := range p.rows {
+		if p.rows[i].snapshot == sn {
+			ids = append(ids, p.rows[i].id)
+		}
+	}
+	p.index()
+	const chunk = 500
+	for start := 0; start < len(ids); start += chunk {
+		part := ids[start:min(start+chunk, len(ids))]
+		rows, err := s.db.QueryContext(ctx, `SELECT `+tableObservationColumns+` FROM observations
+			WHERE snapshot_id = ? AND identity_id IN (?`+strings.Repeat(",?", len(part)-1)+`)`, append([]any{sn}, part...)...)
+		if err != nil {
+			return fmt.Errorf("reading observations: %w", err)
+		}
+		var o tableRow
+		for rows.Next() {
+			if err := o.scanObservation(rows); err != nil {
+				rows.Close()
+				return err
+			}
+			if k, ok := p.at[o.id]; ok {
+				p.rows[k].setObservation(&o)
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("reading observations: %w", err)
+		}
+	}
+	return nil
+}
+
+// readOwnerRange reads the owners of the page's identities: one range,
+// in ID order like the page.
+func (s *Store) readOwnerRange(ctx context.Context, p *tablePage) error {
+	rows, err := s.db.QueryContext(ctx, `SELECT identity_id, owner FROM owners WHERE identity_id >= ? AND identity_id <= ? ORDER BY identity_id`,
+		p.rows[0].id, p.rows[len(p.rows)-1].id)
+	if err != nil {
+		return fmt.Errorf("reading owners: %w", err)
+	}
+	defer rows.Close()
+	j := 0
+	for rows.Next() {
+		var id, owner string
+		if err := rows.Scan(&id, &owner); err != nil {
+			return fmt.Errorf("reading owners: %w", err)
+		}
+		k := j
+		for k < len(p.rows) && p.rows[k].id != id {
+			k++
+		}
+		if k == len(p.rows) {
+			continue
+		}
+		j = k + 1
+		p.rows[k].owner = owner
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("reading owners: %w", err)
+	}
+	return nil
+}
+
+// index builds p.at.
+func (p *tablePage) index() {
+	if p.at != nil {
+		return
+	}
+	p.at = make(map[string]int, len(p.rows))
+	for i := range p.rows {
+		p.at[p.rows[i].id] = i
+	}
+}
+
+func (o *tableRow) scanObservation(rows *sql.Rows) error {
+	if err := rows.Scan(&o.id, &o.name, &o.scope, &o.created, &o.lastUsed, &o.rotated, &o.expires, &o.perms, &o.attrs); err != nil {
+		return fmt.Errorf("reading observations: %w", err)
+	}
+	return nil
+}
+
+// setObservation copies o's observation columns into r.
+func (r *tableRow) setObservation(o *tableRow) {
+	r.found = true
+	r.name, r.scope = o.name, o.scope
+	r.created, r.lastUsed, r.rotated, r.expires = o.created, o.lastUsed, o.rotated, o.expires
+	r.perms, r.attrs = o.perms, o.attrs
+}

@@ -1,0 +1,193 @@
+package audit
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"reflect"
+	"testing"
+)
+
+// variedPopulation records, on s, a population with what a table read
+// must get right: every source's kinds, several accounts and snapshots,
+// identities removed and not checked (a gap), new and changed ones, a
+// rename, owners (one a person who left), owner suggestions from the
+// directory and from principals, a policy changed between snapshots, and
+// attributes that need JSON's escapes. It returns how many identities
+// Identities lists.
+func variedPopulation(t *testing.T, s *Store) {
+	t.Helper()
+	if _, err := s.SetPeople(ctx, "root", PeopleImport{People: []Person{
+		{Email: "sam@acme.example", Name: "Sam Rivera", Status: PersonActive, GitHub: "sam"},
+		{Email: "dana@acme.example", Name: "Dana Fox", Status: PersonLeft, LeftAt: "2026-10-31", Aliases: []string{"dana"}},
+	}}, false); err != nil {
+		t.Fatal(err)
+	}
+	first := make([]Observation, 300)
+	for i := range first {
+		o := obs(fmt.Sprintf("item-%05d", i), Kinds[i%len(Kinds)])
+		switch i % 6 {
+		case 0:
+			o.LastUsedAt = ts("2024-03-01T00:00:00Z")
+			o.ExpiresAt = ts("2024-02-01T00:00:00Z")
+		case 1:
+			o.Attributes = map[string]string{"repository_selection": "all", "added_by": "dana"}
+		case 2:
+			o.Attributes = map[string]string{"has_secret": "false", "url": "http://hooks.example/\"x\"\t<y>"}
+		case 3:
+			o.Attributes, o.Permissions = nil, nil
+		case 4:
+			o.Attributes = map[string]string{"tag.Owner": "sam@acme.example", "user": "dana"}
+		}
+		first[i] = o
+	}
+	first = append(first, renamed("old"))
+	w, err := s.BeginSnapshot(ctx, SnapshotInfo{Source: "github", Account: "acme", APIURL: "http://127.0.0.1/", ToolVersion: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []Principal{
+		{Type: PrincipalMember, Scope: "acme", Login: "alice", Role: "admin"},
+		{Type: PrincipalCodeowner, Scope: "acme/item-00007", Login: "@acme/owners", Role: ""},
+		{Type: PrincipalTeam, Scope: "acme/item-00008", Login: "acme/admins", Role: "admin"},
+	} {
+		if err := w.Principal(p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, o := range first {
+		if err := w.Record(o); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := w.Finish(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	for i, owner := range map[int]string{20: "carol", 21: "dana", 22: "sam@acme.example", 5: "gone-owner"} {
+		if _, err := s.SetOwner(ctx, "auditor@acme.test", first[i].ID, owner); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := s.SetOwner(ctx, "auditor@acme.test", renamed("old").ID, "erin"); err != nil {
+		t.Fatal(err)
+	}
+	p := DefaultPolicy()
+	r := p.Rules[RuleStale]
+	r.NeverUsedDays = 7
+	p.Rules[RuleStale] = r
+	p.FirstPartyApps = []string{"item-00000"}
+	if _, err := s.SetPolicy(ctx, "root", p); err != nil {
+		t.Fatal(err)
+	}
+	// The second snapshot removes 10 (one of them where a gap kept it from
+	// looking: not checked), changes one, adds one, renames one.
+	second := append([]Observation(nil), first[10:300]...)
+	second[0].Permissions = map[string]string{"contents": "admin"}
+	second = append(second, obs("item-new", KindGitHubDeployKey), renamed("new"))
+	gap := Gap{Endpoint: "GET /repos/acme/item-00003/keys", Kind: first[3].Kind, Scope: first[3].Scope, Status: 403, Reason: "forbidden"}
+	snapshot(t, s, nil, []Gap{gap}, second...)
+	// Other sources and accounts, whose IDs sort among each other.
+	snapshotOf(t, s, "aws", "123456789012", nil,
+		Observation{ID: "aws:123456789012:aws_iam_user:dana", Kind: KindAWSIAMUser, Name: "dana", Scope: "123456789012",
+			Attributes: map[string]string{"tag.Owner": "arn:aws:iam::1:user/dana"}},
+		Observation{ID: "aws:123456789012:aws_access_key:AKIA1", Kind: KindAWSAccessKey, Name: "AKIA1", Scope: "123456789012",
+			CreatedAt: ts("2020-01-01T00:00:00Z"), Attributes: map[string]string{"user": "dana", "status": "Active"}})
+	snapshotOf(t, s, "k8s", "prod", nil,
+		Observation{ID: "k8s:prod:k8s_service_account:default/ci", Kind: KindK8sServiceAccount, Name: "ci", Scope: "default",
+			Attributes: map[string]string{"label.team": "platform"}, Permissions: map[string]string{"secrets": "get,list"}})
+	snapshotOf(t, s, "x509", "certs", nil,
+		Observation{ID: "x509:certs:x509_certificate:ab12", Kind: KindX509Certificate, Name: "www.acme.example", Scope: "/etc/ssl/a.pem",
+			ExpiresAt: ts("2024-01-01T00:00:00Z"), Attributes: map[string]string{"key_bits": "1024", "self_signed": "true"}})
+	snapshotOf(t, s, "hr", "idp", nil,
+		Observation{ID: "hr:idp:import_sso_app:payroll", Kind: "import_sso_app", Name: "payroll", Scope: "idp", LastUsedAt: ts("2023-01-01T00:00:00Z")})
+}
+
+// TestEachTableIdentityMatchesIdentities: the table's read gives every
+// identity Identities lists, field for field, in the same order, on both
+// engines, across batches and pages that mix snapshots.
+func TestEachTableIdentityMatchesIdentities(t *testing.T) {
+	eachEngine(t, func(t *testing.T, eng testEngine) {
+		defer func(n int) { eachBatch = n }(eachBatch)
+		eachBatch = 64
+		s := openAt(t, eng.new(t))
+		variedPopulation(t, s)
+		want, err := s.Identities(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []Identity
+		if err := s.EachTableIdentity(ctx, func(id *Identity) error {
+			c := *id
+			// Its maps are reused: a caller keeps copies.
+			c.Attributes, c.Permissions = maps.Clone(id.Attributes), maps.Clone(id.Permissions)
+			got = append(got, c)
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != len(want) {
+			t.Fatalf("the table read gave %d identities, Identities %d", len(got), len(want))
+		}
+		seen := map[string]int{}
+		for i := range want {
+			if !reflect.DeepEqual(got[i], want[i]) {
+				t.Fatalf("identity %d differs:\ntable read %+v\nIdentities %+v", i, got[i], want[i])
+			}
+			seen[want[i].Status+"/"+want[i].Change]++
+			seen[want[i].Source]++
+			if want[i].Owner != "" {
+				seen["owned"]++
+			}
+			if len(want[i].Suggestions) > 0 {
+				seen["suggested"]++
+			}
+			for _, f := range want[i].Findings {
+				seen[f.Rule]++
+			}
+		}
+		// The fixture has what it claims, so the comparison covers it.
+		for k, n := range map[string]int{"removed/": 9, "not-checked/": 1, "active/new": 1, "active/changed": 2,
+			"aws": 2, "k8s": 1, "x509": 1, "hr": 1, "owned": 5, RuleOrphaned: 1, RuleStale: 1, RuleExpired: 1, RuleBroadScope: 1} {
+			if seen[k] < n {
+				t.Errorf("the fixture should have at least %d %q; it has %d (%v)", n, k, seen[k], seen)
+			}
+		}
+		if seen["suggested"] == 0 {
+			t.Errorf("no identity has owner suggestions: %v", seen)
+		}
+	})
+}
+
+// TestEachTableIdentityStops: fn's error ends the read and is returned as
+// it is; a context ended part way is the read's error, never a short
+// population presented as whole.
+func TestEachTableIdentityStops(t *testing.T) {
+	eachEngine(t, func(t *testing.T, eng testEngine) {
+		defer func(n int) { eachBatch = n }(eachBatch)
+		eachBatch = 64
+		s := openAt(t, eng.new(t))
+		all := make([]Observation, 600)
+		for i := range all {
+			all[i] = obs(fmt.Sprintf("item-%05d", i), KindGitHubDeployKey)
+		}
+		snapshot(t, s, nil, nil, all...)
+		stop := errors.New("stop")
+		calls := 0
+		if err := s.EachTableIdentity(ctx, func(*Identity) error { calls++; return stop }); !errors.Is(err, stop) || calls != 1 {
+			t.Errorf("EachTableIdentity = %v after %d calls, want the callback's error after 1", err, calls)
+		}
+		cctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		calls = 0
+		err := s.EachTableIdentity(cctx, func(*Identity) error {
+			if calls++; calls == 100 {
+				cancel()
+			}
+			return nil
+		})
+		if !errors.Is(err, context.Canceled) || calls >= len(all) {
+			t.Errorf("cancelled after 100 identities: %v after %d calls, want context.Canceled before all %d", err, calls, len(all))
+		}
+	})
+}
