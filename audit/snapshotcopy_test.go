@@ -3,9 +3,12 @@ package audit
 import (
 	"database/sql"
 	"fmt"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/nhi-audit/nhi/internal/pgtest"
 )
 
 // copyCorpus is a population whose rows differ in every way a column can:
@@ -130,5 +133,82 @@ func TestSnapshotStoredAlikeOnBothEngines(t *testing.T) {
 		if diffs > 5 {
 			t.Fatal("and more")
 		}
+	}
+}
+
+// analyzed is how many times ANALYZE (not autovacuum's) ran on each of
+// the tables a snapshot grows, as pg_stat_user_tables tells an operator.
+func analyzed(t *testing.T, s *Store) (observations, identities int64) {
+	t.Helper()
+	err := s.db.QueryRowContext(ctx, `SELECT
+		(SELECT analyze_count FROM pg_stat_user_tables WHERE relname = 'observations' AND schemaname = current_schema()),
+		(SELECT analyze_count FROM pg_stat_user_tables WHERE relname = 'identities' AND schemaname = current_schema())`).Scan(&observations, &identities)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return observations, identities
+}
+
+// numbered is n observations whose IDs start with prefix.
+func numbered(prefix string, n int) []Observation {
+	out := make([]Observation, n)
+	for i := range out {
+		out[i] = obs(fmt.Sprintf("%s-%05d", prefix, i), Kinds[i%len(Kinds)])
+	}
+	return out
+}
+
+// On PostgreSQL a large snapshot leaves the tables it grew analyzed, so
+// the next reads are planned with statistics; a small one does not
+// bother. A connector's role, which may not ANALYZE, still records its
+// large snapshot.
+func TestLargeSnapshotAnalyzedOnPostgres(t *testing.T) {
+	srv := pgtest.Shared(t)
+	where := pgtest.URL(t)
+	s := openAt(t, where)
+	snapshot(t, s, nil, nil, numbered("small", 100)...)
+	if o, i := analyzed(t, s); o != 0 || i != 0 {
+		t.Fatalf("after 100 observations: observations analyzed %d times, identities %d; want neither", o, i)
+	}
+	snapshot(t, s, nil, nil, numbered("large", analyzeAfter)...)
+	if o, i := analyzed(t, s); o != 1 || i != 1 {
+		t.Fatalf("after %d observations: observations analyzed %d times, identities %d; want each once", analyzeAfter, o, i)
+	}
+
+	if _, err := s.InitRoles(ctx); err != nil {
+		t.Fatal(err)
+	}
+	db := pgtest.DatabaseName(where)
+	role := "ci_" + db
+	if err := srv.Exec(ctx, db, fmt.Sprintf(`CREATE ROLE %s LOGIN; GRANT %s TO %s`, role, RoleConnector, role)); err != nil {
+		t.Fatal(err)
+	}
+	u, err := url.Parse(where)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := u.Query()
+	q.Set("user", role)
+	u.RawQuery = q.Encode()
+	ci := openAt(t, u.String())
+	info := SnapshotInfo{Source: "github", Account: "acme", APIURL: "http://127.0.0.1/", ToolVersion: "test", Actor: role}
+	w, err := ci.BeginSnapshot(ctx, info)
+	if err != nil {
+		t.Fatalf("the connector beginning a snapshot: %v", err)
+	}
+	for _, o := range numbered("connector", analyzeAfter) {
+		if err := w.Record(o); err != nil {
+			t.Fatal(err)
+		}
+	}
+	snap, err := w.Finish(ctx, nil)
+	if err != nil || snap.Status != SnapshotComplete || snap.Total() != analyzeAfter {
+		t.Fatalf("the connector's large snapshot: %+v, %v", snap, err)
+	}
+	if o, i := analyzed(t, s); o != 1 || i != 1 {
+		t.Errorf("after the connector's snapshot: observations analyzed %d times, identities %d; want still once (it may not)", o, i)
+	}
+	if r, err := s.Verify(ctx); err != nil || !r.OK() {
+		t.Fatalf("verify: %v, %v", r.Problems, err)
 	}
 }

@@ -617,6 +617,9 @@ func (w *SnapshotWriter) Finish(ctx context.Context, runErr error) (*Snapshot, e
 	if err != nil {
 		return nil, fmt.Errorf("finishing snapshot: %w", err)
 	}
+	if snap.Status != SnapshotFailed {
+		w.s.analyzeGrown(ctx, snap.Total())
+	}
 	return snap, nil
 }
 

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -274,4 +275,44 @@ func copyObservations(ctx context.Context, conn *sql.Conn, params []any) error {
 		}
 		return err
 	})
+}
+
+// analyzeAfter is how many observations make a snapshot large enough
+// that PostgreSQL's statistics of the tables it grew are refreshed as it
+// commits (analyzeGrown).
+const analyzeAfter = 10_000
+
+// analyzeGrown refreshes, on PostgreSQL, the planner's statistics of the
+// tables a snapshot of n observations just grew, when n is large: without
+// them the next reads of the population (the TUI's, a campaign's) are
+// planned as if the tables were as small as before, until autovacuum
+// gets to them (see identityFromBatch). Only the tables' owner, the
+// database's owner and superusers may ANALYZE; for any other role (a
+// connector's, nhi_connector) there is nothing to do and nothing fails.
+// Neither does the snapshot, already committed, when ANALYZE does:
+// statistics are a help to the planner, not evidence.
+func (s *Store) analyzeGrown(ctx context.Context, n int) {
+	if s.engine != enginePostgres || n < analyzeAfter {
+		return
+	}
+	var tables []string
+	rows, err := s.db.QueryContext(ctx, `SELECT c.relname FROM pg_class c
+		WHERE c.oid IN ('observations'::regclass, 'identities'::regclass)
+		AND (pg_has_role(current_user, c.relowner, 'USAGE')
+			OR pg_has_role(current_user, (SELECT datdba FROM pg_database WHERE datname = current_database()), 'USAGE'))
+		ORDER BY c.relname`)
+	if err != nil {
+		return
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var t string
+		if rows.Scan(&t) == nil {
+			tables = append(tables, pgx.Identifier{t}.Sanitize())
+		}
+	}
+	if rows.Close() != nil || rows.Err() != nil || len(tables) == 0 {
+		return
+	}
+	_, _ = s.db.ExecContext(ctx, `ANALYZE `+strings.Join(tables, ", "))
 }
