@@ -123,12 +123,13 @@ func (s *Store) migratePostgres(ctx context.Context, opts OpenOptions) error {
 	if err != nil {
 		return err
 	}
-	todo, err := s.postgresPending(ctx, s.db, v, pkgs)
-	if err != nil || !todo {
+	missing, err := s.postgresPending(ctx, s.db, v, pkgs)
+	if err != nil || len(missing) == 0 {
 		return err
 	}
 	if s.readOnly {
-		return fmt.Errorf("%w: %s has schema version %d and needs upgrading to %d; open it once without read-only mode", ErrReadOnly, s.path, v, len(postgresMigrations))
+		return fmt.Errorf("%w: %s lacks %s, which this nhi keeps in the database; nothing was changed: run nhi db init as the tables' owner (the role that first ran it) to add them, then open it again",
+			ErrReadOnly, s.path, joinAnd(missing))
 	}
 	tx, err := s.beginWrite(ctx)
 	if err != nil {
@@ -139,7 +140,7 @@ func (s *Store) migratePostgres(ctx context.Context, opts OpenOptions) error {
 	if v, err = s.postgresVersion(ctx, tx, opts); err != nil {
 		return err
 	}
-	if todo, err := s.postgresPending(ctx, tx, v, pkgs); err != nil || !todo {
+	if missing, err := s.postgresPending(ctx, tx, v, pkgs); err != nil || len(missing) == 0 {
 		return err
 	}
 	for i := v; i < len(postgresMigrations); i++ {
@@ -232,25 +233,35 @@ func (s *Store) postgresVersion(ctx context.Context, q querier, opts OpenOptions
 	return v, nil
 }
 
-// postgresPending reports whether the database at version v lacks a
-// migration of audit's or of a registered package's.
-func (s *Store) postgresPending(ctx context.Context, q querier, v int, pkgs []packageMigration) (bool, error) {
-	todo := v < len(postgresMigrations)
+// postgresPending is what the database at version v lacks of audit's
+// schema and of the registered packages', as a reader is told it (the
+// SQLite side's pending); none when it is up to date.
+func (s *Store) postgresPending(ctx context.Context, q querier, v int, pkgs []packageMigration) ([]string, error) {
+	var missing []string
+	if v < len(postgresMigrations) {
+		missing = append(missing, fmt.Sprintf("audit's tables at schema version %d (it has %d)", len(postgresMigrations), v))
+	}
 	for _, p := range pkgs {
 		if p.postgres == nil {
-			return false, fmt.Errorf("the %s tables have no PostgreSQL schema in this build: %w", p.name, errors.ErrUnsupported)
+			return nil, fmt.Errorf("the %s tables have no PostgreSQL schema in this build: %w", p.name, errors.ErrUnsupported)
 		}
 		n, err := packageVersion(ctx, q, v, p.name)
 		if err != nil {
-			return false, fmt.Errorf("%w: %s: reading the schema version of %s: %v", ErrNotEvidence, s.path, p.name, err)
+			return nil, fmt.Errorf("%w: %s: reading the schema version of %s: %v", ErrNotEvidence, s.path, p.name, err)
 		}
-		if n > len(p.postgres) {
-			return false, fmt.Errorf("%w: %s has %s tables of version %d but this nhi knows up to %d; upgrade nhi (nothing was changed)",
+		switch {
+		case n > len(p.postgres):
+			return nil, fmt.Errorf("%w: %s has %s tables of version %d but this nhi knows up to %d; upgrade nhi (nothing was changed)",
 				ErrNewerSchema, s.path, p.name, n, len(p.postgres))
+		case n == 0 && v > 0:
+			// Made by a program that does not keep these tables: one
+			// built without the package, or from before it kept them.
+			missing = append(missing, "the "+p.name+" tables")
+		case n < len(p.postgres):
+			missing = append(missing, fmt.Sprintf("the %s tables at version %d (it has %d)", p.name, len(p.postgres), n))
 		}
-		todo = todo || n < len(p.postgres)
 	}
-	return todo, nil
+	return missing, nil
 }
 
 // observationColumns are the columns of a row of observation parameters
