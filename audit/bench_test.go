@@ -2,10 +2,10 @@ package audit
 
 import (
 	"fmt"
-	"syscall"
 	"testing"
 	"time"
 
+	"github.com/nhi-audit/nhi/internal/benchmem"
 	"github.com/nhi-audit/nhi/internal/pgtest"
 )
 
@@ -44,14 +44,14 @@ func BenchmarkSnapshot100k(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				before, serverBefore := cpuTime(), serverTime()
+				before, serverBefore := benchmem.CPUTime(), serverTime()
 				b.StartTimer()
 				snap := snapshot(b, s, nil, nil, obsv...)
 				if snap.Total() != n {
 					b.Fatalf("%d identities written", snap.Total())
 				}
 				b.StopTimer()
-				cpu += cpuTime() - before
+				cpu += benchmem.CPUTime() - before
 				serverCPU += serverTime() - serverBefore
 				s.Close()
 				b.StartTimer()
@@ -117,14 +117,4 @@ func BenchmarkDBExport100k(b *testing.B) {
 			}
 		})
 	}
-}
-
-// cpuTime is audittest.CPUTime, which this package's tests cannot import:
-// the CPU time the process has used, user and system.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

@@ -429,7 +429,7 @@ func Shared(t testing.TB) *Server {
 
 // CPUTime is the CPU time the server has used so far, user and system, its
 // every process (one per connection) included: with the benchmark's own
-// (audittest.CPUTime), what an operation cost on a loaded machine, whose
+// (benchmem.CPUTime), what an operation cost on a loaded machine, whose
 // wall time stretches. Linux only; elsewhere an error.
 func (s *Server) CPUTime() (time.Duration, error) {
 	if s.cmd == nil || s.cmd.Process == nil {
