@@ -3,7 +3,6 @@ package audit
 import (
 	"database/sql"
 	"fmt"
-	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -183,14 +182,7 @@ func TestLargeSnapshotAnalyzedOnPostgres(t *testing.T) {
 	if err := srv.Exec(ctx, db, fmt.Sprintf(`CREATE ROLE %s LOGIN; GRANT %s TO %s`, role, RoleConnector, role)); err != nil {
 		t.Fatal(err)
 	}
-	u, err := url.Parse(where)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := u.Query()
-	q.Set("user", role)
-	u.RawQuery = q.Encode()
-	ci := openAt(t, u.String())
+	ci := openAt(t, pgtest.AsRole(t, where, role))
 	info := SnapshotInfo{Source: "github", Account: "acme", APIURL: "http://127.0.0.1/", ToolVersion: "test", Actor: role}
 	w, err := ci.BeginSnapshot(ctx, info)
 	if err != nil {

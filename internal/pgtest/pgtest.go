@@ -438,6 +438,21 @@ func (s *Server) CPUTime() (time.Duration, error) {
 	return cpuOf(s.cmd.Process.Pid)
 }
 
+// AsRole is the URL u (from URL or TCPURL) with its user set to role:
+// the same database, reached as a role the test created, as a DBA would
+// for a person (docs/team.md).
+func AsRole(t testing.TB, u, role string) string {
+	t.Helper()
+	p, err := url.Parse(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := p.Query()
+	q.Set("user", role)
+	p.RawQuery = q.Encode()
+	return p.String()
+}
+
 // DatabaseName is the database a URL from URL names.
 func DatabaseName(u string) string {
 	p, err := url.Parse(u)
