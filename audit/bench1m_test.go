@@ -35,11 +35,11 @@ func BenchmarkSnapshot1M(b *testing.B) {
 		}
 		runtime.GC() // what the fixture left behind is not the operation's
 		stop := benchmem.Start()
-		before := audittest.CPUTime()
+		before := benchmem.CPUTime()
 		b.StartTimer()
 		audittest.Population(b, st, n)
 		b.StopTimer()
-		cpu += audittest.CPUTime() - before
+		cpu += benchmem.CPUTime() - before
 		peak = max(peak, stop().HeapMB())
 		st.Close()
 		b.StartTimer()
@@ -60,7 +60,7 @@ func BenchmarkVerify1M(b *testing.B) {
 	defer st.Close()
 	audittest.Population(b, st, n)
 	var peak float64
-	before := audittest.CPUTime()
+	before := benchmem.CPUTime()
 	b.ResetTimer()
 	for b.Loop() {
 		runtime.GC() // what the fixture left behind is not the operation's
@@ -71,7 +71,7 @@ func BenchmarkVerify1M(b *testing.B) {
 			b.Fatalf("%+v %v", r, err)
 		}
 	}
-	b.ReportMetric((audittest.CPUTime()-before).Seconds()/float64(b.N), "cpu-s/op")
+	b.ReportMetric((benchmem.CPUTime()-before).Seconds()/float64(b.N), "cpu-s/op")
 	b.ReportMetric(peak, "heap-MB")
 }
 
@@ -99,12 +99,12 @@ func BenchmarkReadFile1M(b *testing.B) {
 			var cpu time.Duration
 			n := 0
 			for b.Loop() {
-				before := audittest.CPUTime()
+				before := benchmem.CPUTime()
 				n = 0
 				if err := read.each(ctx, func(*audit.Identity) error { n++; return nil }); err != nil {
 					b.Fatal(err)
 				}
-				cpu += audittest.CPUTime() - before
+				cpu += benchmem.CPUTime() - before
 			}
 			b.ReportMetric(cpu.Seconds()/float64(b.N), "cpu-s/op")
 			b.ReportMetric(float64(n), "identities")

@@ -52,7 +52,19 @@ const logLockKey = ApplicationID
 // lock: BEGIN IMMEDIATE on SQLite (the DSN's _txlock), the advisory lock
 // on PostgreSQL.
 func (s *Store) beginWrite(ctx context.Context) (*sql.Tx, error) {
-	tx, err := s.db.BeginTx(ctx, nil)
+	return s.beginWriteOn(ctx, s.db)
+}
+
+// txBeginner is a *sql.DB or a *sql.Conn.
+type txBeginner interface {
+	BeginTx(context.Context, *sql.TxOptions) (*sql.Tx, error)
+}
+
+// beginWriteOn is beginWrite on a connection the caller holds (a
+// *sql.Conn), so it can reach the transaction's connection through pgx
+// too (copyObservations), or on any of the pool's (the *sql.DB).
+func (s *Store) beginWriteOn(ctx context.Context, on txBeginner) (*sql.Tx, error) {
+	tx, err := on.BeginTx(ctx, nil)
 	if err != nil || s.engine != enginePostgres {
 		return tx, err
 	}

@@ -158,6 +158,33 @@ func (w *SnapshotWriter) ownTx(ctx context.Context, fn func(*sql.Tx) error) erro
 	return tx.Commit()
 }
 
+// ownConnTx is ownTx for writes of observations: on PostgreSQL the
+// transaction runs on a connection held for it, which fn is given, so
+// the rows can go in by COPY inside the transaction (copyObservations);
+// on SQLite conn is nil.
+func (w *SnapshotWriter) ownConnTx(ctx context.Context, fn func(tx *sql.Tx, conn *sql.Conn) error) error {
+	if w.s.engine != enginePostgres {
+		return w.ownTx(ctx, func(tx *sql.Tx) error { return fn(tx, nil) })
+	}
+	conn, err := w.s.db.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	tx, err := w.s.beginWriteOn(ctx, conn)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if err := w.checkLock(ctx, tx); err != nil {
+		return err
+	}
+	if err := fn(tx, conn); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
 // releaseLock drops the writer's lock inside tx.
 func (w *SnapshotWriter) releaseLock(ctx context.Context, tx *sql.Tx) error {
 	_, err := tx.ExecContext(ctx, `DELETE FROM meta WHERE key = ? AND json_extract(value, '$.token') = ?`,

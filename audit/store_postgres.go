@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -122,12 +123,13 @@ func (s *Store) migratePostgres(ctx context.Context, opts OpenOptions) error {
 	if err != nil {
 		return err
 	}
-	todo, err := s.postgresPending(ctx, s.db, v, pkgs)
-	if err != nil || !todo {
+	missing, err := s.postgresPending(ctx, s.db, v, pkgs)
+	if err != nil || len(missing) == 0 {
 		return err
 	}
 	if s.readOnly {
-		return fmt.Errorf("%w: %s has schema version %d and needs upgrading to %d; open it once without read-only mode", ErrReadOnly, s.path, v, len(postgresMigrations))
+		return fmt.Errorf("%w: %s lacks %s, which this nhi keeps in the database; nothing was changed: run nhi db init as the tables' owner (the role that first ran it) to add them, then open it again",
+			ErrReadOnly, s.path, joinAnd(missing))
 	}
 	tx, err := s.beginWrite(ctx)
 	if err != nil {
@@ -138,7 +140,7 @@ func (s *Store) migratePostgres(ctx context.Context, opts OpenOptions) error {
 	if v, err = s.postgresVersion(ctx, tx, opts); err != nil {
 		return err
 	}
-	if todo, err := s.postgresPending(ctx, tx, v, pkgs); err != nil || !todo {
+	if missing, err := s.postgresPending(ctx, tx, v, pkgs); err != nil || len(missing) == 0 {
 		return err
 	}
 	for i := v; i < len(postgresMigrations); i++ {
@@ -231,23 +233,97 @@ func (s *Store) postgresVersion(ctx context.Context, q querier, opts OpenOptions
 	return v, nil
 }
 
-// postgresPending reports whether the database at version v lacks a
-// migration of audit's or of a registered package's.
-func (s *Store) postgresPending(ctx context.Context, q querier, v int, pkgs []packageMigration) (bool, error) {
-	todo := v < len(postgresMigrations)
+// postgresPending is what the database at version v lacks of audit's
+// schema and of the registered packages', as a reader is told it (the
+// SQLite side's pending); none when it is up to date.
+func (s *Store) postgresPending(ctx context.Context, q querier, v int, pkgs []packageMigration) ([]string, error) {
+	var missing []string
+	if v < len(postgresMigrations) {
+		missing = append(missing, fmt.Sprintf("audit's tables at schema version %d (it has %d)", len(postgresMigrations), v))
+	}
 	for _, p := range pkgs {
 		if p.postgres == nil {
-			return false, fmt.Errorf("the %s tables have no PostgreSQL schema in this build: %w", p.name, errors.ErrUnsupported)
+			return nil, fmt.Errorf("the %s tables have no PostgreSQL schema in this build: %w", p.name, errors.ErrUnsupported)
 		}
 		n, err := packageVersion(ctx, q, v, p.name)
 		if err != nil {
-			return false, fmt.Errorf("%w: %s: reading the schema version of %s: %v", ErrNotEvidence, s.path, p.name, err)
+			return nil, fmt.Errorf("%w: %s: reading the schema version of %s: %v", ErrNotEvidence, s.path, p.name, err)
 		}
-		if n > len(p.postgres) {
-			return false, fmt.Errorf("%w: %s has %s tables of version %d but this nhi knows up to %d; upgrade nhi (nothing was changed)",
+		switch {
+		case n > len(p.postgres):
+			return nil, fmt.Errorf("%w: %s has %s tables of version %d but this nhi knows up to %d; upgrade nhi (nothing was changed)",
 				ErrNewerSchema, s.path, p.name, n, len(p.postgres))
+		case n == 0 && v > 0:
+			// Made by a program that does not keep these tables: one
+			// built without the package, or from before it kept them.
+			missing = append(missing, "the "+p.name+" tables")
+		case n < len(p.postgres):
+			missing = append(missing, fmt.Sprintf("the %s tables at version %d (it has %d)", p.name, len(p.postgres), n))
 		}
-		todo = todo || n < len(p.postgres)
 	}
-	return todo, nil
+	return missing, nil
+}
+
+// observationColumns are the columns of a row of observation parameters
+// (SnapshotWriter.Record), in order: insertObservations's.
+var observationColumns = []string{"snapshot_id", "identity_id", "kind", "name", "scope", "created_at", "last_used_at", "rotated_at", "expires_at", "permissions", "attributes", "findings", "material"}
+
+// copyObservations writes rows of observation parameters with COPY, on
+// conn inside the write transaction it holds open (ownConnTx): the
+// server parses no statement and plans nothing per row. The table has no
+// INSERT trigger (only BEFORE UPDATE and DELETE ones, which COPY does not
+// fire), so the rows are stored exactly as an INSERT would store them.
+func copyObservations(ctx context.Context, conn *sql.Conn, params []any) error {
+	rows := len(params) / columnsPerRow
+	return conn.Raw(func(dc any) error {
+		pc := dc.(*postgresConn).Conn.Conn()
+		n, err := pc.CopyFrom(ctx, pgx.Identifier{"observations"}, observationColumns,
+			pgx.CopyFromSlice(rows, func(i int) ([]any, error) {
+				return params[i*columnsPerRow : (i+1)*columnsPerRow], nil
+			}))
+		if err == nil && n != int64(rows) {
+			err = fmt.Errorf("COPY wrote %d observations of %d", n, rows)
+		}
+		return err
+	})
+}
+
+// analyzeAfter is how many observations make a snapshot large enough
+// that PostgreSQL's statistics of the tables it grew are refreshed as it
+// commits (analyzeGrown).
+const analyzeAfter = 10_000
+
+// analyzeGrown refreshes, on PostgreSQL, the planner's statistics of the
+// tables a snapshot of n observations just grew, when n is large: without
+// them the next reads of the population (the TUI's, a campaign's) are
+// planned as if the tables were as small as before, until autovacuum
+// gets to them (see identityFromBatch). Only the tables' owner, the
+// database's owner and superusers may ANALYZE; for any other role (a
+// connector's, nhi_connector) there is nothing to do and nothing fails.
+// Neither does the snapshot, already committed, when ANALYZE does:
+// statistics are a help to the planner, not evidence.
+func (s *Store) analyzeGrown(ctx context.Context, n int) {
+	if s.engine != enginePostgres || n < analyzeAfter {
+		return
+	}
+	var tables []string
+	rows, err := s.db.QueryContext(ctx, `SELECT c.relname FROM pg_class c
+		WHERE c.oid IN ('observations'::regclass, 'identities'::regclass)
+		AND (pg_has_role(current_user, c.relowner, 'USAGE')
+			OR pg_has_role(current_user, (SELECT datdba FROM pg_database WHERE datname = current_database()), 'USAGE'))
+		ORDER BY c.relname`)
+	if err != nil {
+		return
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var t string
+		if rows.Scan(&t) == nil {
+			tables = append(tables, pgx.Identifier{t}.Sanitize())
+		}
+	}
+	if rows.Close() != nil || rows.Err() != nil || len(tables) == 0 {
+		return
+	}
+	_, _ = s.db.ExecContext(ctx, `ANALYZE `+strings.Join(tables, ", "))
 }

@@ -34,7 +34,7 @@ func BenchmarkCreate100k(b *testing.B) {
 	reviewers := []string{"r1", "r2", "r3", "r4", "r5", "r6", "r7", "r8"}
 	n := 0
 	b.ReportAllocs()
-	before := audittest.CPUTime()
+	before := benchmem.CPUTime()
 	for b.Loop() {
 		n++
 		res, err := campaigns.Create(ctx, f.Store, "lead", campaigns.Spec{Name: fmt.Sprintf("c%d", n), Scope: "kind:deploy_key", Due: "2026-12-31", Reviewers: reviewers})
@@ -42,7 +42,7 @@ func BenchmarkCreate100k(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	b.ReportMetric((audittest.CPUTime()-before).Seconds()/float64(n), "cpu-s/op")
+	b.ReportMetric((benchmem.CPUTime()-before).Seconds()/float64(n), "cpu-s/op")
 }
 
 // BenchmarkDecide1000 records 1,000 single decisions (one transaction and
@@ -136,7 +136,7 @@ func BenchmarkCreate1M(b *testing.B) {
 	reviewers := []string{"r1", "r2", "r3", "r4", "r5", "r6", "r7", "r8"}
 	var peak float64
 	i := 0
-	before := audittest.CPUTime()
+	before := benchmem.CPUTime()
 	for b.Loop() {
 		i++
 		runtime.GC() // what the fixture left behind is not the operation's
@@ -147,7 +147,7 @@ func BenchmarkCreate1M(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	b.ReportMetric((audittest.CPUTime()-before).Seconds()/float64(i), "cpu-s/op")
+	b.ReportMetric((benchmem.CPUTime()-before).Seconds()/float64(i), "cpu-s/op")
 	b.ReportMetric(peak, "heap-MB")
 }
 
@@ -220,7 +220,7 @@ func BenchmarkConcurrentDecisions(b *testing.B) {
 				}
 				items := created.Items
 				b.StartTimer()
-				cpuBefore, serverBefore := audittest.CPUTime(), serverTime()
+				cpuBefore, serverBefore := benchmem.CPUTime(), serverTime()
 				latencies := make([]time.Duration, len(items))
 				var wg sync.WaitGroup
 				var errs atomic.Int64
@@ -239,7 +239,7 @@ func BenchmarkConcurrentDecisions(b *testing.B) {
 				}
 				wg.Wait()
 				b.StopTimer()
-				cpu += audittest.CPUTime() - cpuBefore
+				cpu += benchmem.CPUTime() - cpuBefore
 				serverCPU += serverTime() - serverBefore
 				if n := errs.Load(); n > 0 {
 					b.Fatalf("%d decisions failed; the first: %v", n, first.Load())

@@ -3,7 +3,6 @@ package campaigns_test
 import (
 	"errors"
 	"fmt"
-	"net/url"
 	"os/exec"
 	"slices"
 	"strings"
@@ -19,19 +18,6 @@ import (
 	"github.com/nhi-audit/nhi/internal/pgtest"
 )
 
-// asRole is the URL of the database at u, connecting as role instead.
-func asRole(t *testing.T, u, role string) string {
-	t.Helper()
-	p, err := url.Parse(u)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := p.Query()
-	q.Set("user", role)
-	p.RawQuery = q.Encode()
-	return p.String()
-}
-
 // loginRole creates a login role granted group, as a DBA would for a
 // person (docs/team.md), and returns the URL that connects as it.
 func loginRole(t *testing.T, f *fixture, name, group string) string {
@@ -42,7 +28,7 @@ func loginRole(t *testing.T, f *fixture, name, group string) string {
 	if err := srv.Exec(ctx, db, fmt.Sprintf(`CREATE ROLE %s LOGIN; GRANT %s TO %s`, role, group, role)); err != nil {
 		t.Fatal(err)
 	}
-	return asRole(t, f.Path, role)
+	return pgtest.AsRole(t, f.Path, role)
 }
 
 // grants lists every table and column privilege the database grants nhi's

@@ -1,14 +1,10 @@
 package campaigns
 
 import (
-	"bufio"
-	"encoding/binary"
-	"errors"
 	"fmt"
-	"io"
-	"os"
-	"slices"
 	"sync"
+
+	spoolfile "github.com/nhi-audit/nhi/internal/spool"
 )
 
 // spool holds a campaign's frozen population on disk between the read
@@ -16,17 +12,16 @@ import (
 // are never all in memory (issue 21), and the write lock is held only
 // while they are inserted, not while they are read and evaluated.
 type spool struct {
-	f *os.File
-	w *bufio.Writer
+	w *spoolfile.Writer
 	n int // items written
 }
 
 func newSpool() (*spool, error) {
-	f, err := os.CreateTemp("", "nhi-campaign-*.spool")
+	w, err := spoolfile.Create("", "nhi-campaign-*.spool")
 	if err != nil {
 		return nil, fmt.Errorf("a temporary file for the campaign's population: %w", err)
 	}
-	return &spool{f: f, w: bufio.NewWriterSize(f, 256<<10)}, nil
+	return &spool{w: w}, nil
 }
 
 // fields are the strings of an item the spool keeps, in a fixed order:
@@ -36,47 +31,37 @@ func (f *frozen) fields(hash *string) []*string {
 		&f.findings, &f.permissions, &f.reviewer, &f.carried, &f.carriedReason, hash}
 }
 
-// add appends an item and its row hash, each string prefixed with its
-// length.
+// add appends an item and its row hash.
 func (s *spool) add(f *frozen, hash string) error {
-	var n [binary.MaxVarintLen64]byte
 	for _, p := range f.fields(&hash) {
-		if _, err := s.w.Write(n[:binary.PutUvarint(n[:], uint64(len(*p)))]); err != nil {
-			return err
-		}
-		if _, err := s.w.WriteString(*p); err != nil {
-			return err
-		}
+		s.w.String(*p)
 	}
 	s.n++
-	return nil
+	return s.w.Err()
 }
 
 // each reads the items back in the order they were added, batch at a
-// time; the slices are reused between calls of fn.
+// time; the slices are reused between calls of fn. Nothing can be added
+// after.
 func (s *spool) each(batch int, fn func(items []frozen, hashes []string) error) error {
-	if err := s.w.Flush(); err != nil {
-		return err
+	if err := s.w.Close(); err != nil {
+		return fmt.Errorf("spooling the campaign's population: %w", err)
 	}
-	if _, err := s.f.Seek(0, io.SeekStart); err != nil {
-		return err
+	r, err := spoolfile.Open(s.w.Name(), false)
+	if err != nil {
+		return fmt.Errorf("reading the campaign's population back: %w", err)
 	}
-	r := bufio.NewReaderSize(s.f, 256<<10)
+	defer r.Close()
 	items, hashes := make([]frozen, 0, batch), make([]string, 0, batch)
-	var buf []byte
 	for read := 0; read < s.n; read++ {
 		var f frozen
 		var hash string
+		r.Next()
 		for _, p := range f.fields(&hash) {
-			n, err := binary.ReadUvarint(r)
-			if err != nil {
-				return fmt.Errorf("reading the campaign's population back: %w", err)
-			}
-			buf = slices.Grow(buf[:0], int(n))[:n]
-			if _, err := io.ReadFull(r, buf); err != nil {
-				return fmt.Errorf("reading the campaign's population back: %w", err)
-			}
-			*p = string(buf)
+			*p = r.String()
+		}
+		if err := r.Err(); err != nil {
+			return fmt.Errorf("reading the campaign's population back: %w", err)
 		}
 		items, hashes = append(items, f), append(hashes, hash)
 		if len(items) == batch || read == s.n-1 {
@@ -90,9 +75,7 @@ func (s *spool) each(batch int, fn func(items []frozen, hashes []string) error) 
 }
 
 // remove deletes the file.
-func (s *spool) remove() error {
-	return errors.Join(s.f.Close(), os.Remove(s.f.Name()))
-}
+func (s *spool) remove() error { return s.w.Remove() }
 
 // batchPipe hands items, a batch at a time, to fn on a goroutine of its
 // own, in the order they were added: what is done to a batch overlaps

@@ -19,6 +19,7 @@ import (
 
 	"github.com/nhi-audit/nhi/audit"
 	"github.com/nhi-audit/nhi/filter"
+	"github.com/nhi-audit/nhi/internal/benchmem"
 )
 
 // manyIdentities is n identities of every kind, with findings and owners
@@ -316,7 +317,7 @@ func benchStreamOpen(b *testing.B, path string, n int) {
 	var first, full, firstCPU, fullCPU time.Duration
 	var heap uint64
 	for b.Loop() {
-		start, cpu := time.Now(), cpuTime()
+		start, cpu := time.Now(), benchmem.CPUTime()
 		m := New(snap, nil, Options{Store: st, Now: clock})
 		m.Update(tea.WindowSizeMsg{Width: 120, Height: 40})
 		next, count := startLoading(b, m)
@@ -324,7 +325,7 @@ func benchStreamOpen(b *testing.B, path string, n int) {
 			b.Fatal("no rows in the first frame")
 		}
 		first += time.Since(start)
-		firstCPU += cpuTime() - cpu
+		firstCPU += benchmem.CPUTime() - cpu
 		send(b, m, count())
 		drain(b, m, next)
 		if m.st.pop.len() != n || m.loading {
@@ -335,7 +336,7 @@ func benchStreamOpen(b *testing.B, path string, n int) {
 			b.Fatal("not sorted")
 		}
 		full += time.Since(start)
-		fullCPU += cpuTime() - cpu
+		fullCPU += benchmem.CPUTime() - cpu
 		b.StopTimer()
 		runtime.GC()
 		var ms runtime.MemStats
@@ -353,7 +354,7 @@ func benchStreamOpen(b *testing.B, path string, n int) {
 
 // reportCPU reports the CPU time per operation since start (cpuTime).
 func reportCPU(b *testing.B, start time.Duration) {
-	b.ReportMetric(float64((cpuTime()-start).Microseconds())/1000/float64(b.N), "cpu-ms/op")
+	b.ReportMetric(float64((benchmem.CPUTime()-start).Microseconds())/1000/float64(b.N), "cpu-ms/op")
 }
 
 // drain runs cmd and every command that follows, however long the chain
@@ -460,7 +461,7 @@ func BenchmarkFile1M(b *testing.B) {
 		table := m.ids.table
 		down, top := keyMsg("down"), keyMsg("g")
 		b.ReportAllocs()
-		cpu := cpuTime()
+		cpu := benchmem.CPUTime()
 		for b.Loop() {
 			if table.Cursor() == table.Len()-1 {
 				m.Update(top)
@@ -483,7 +484,7 @@ func BenchmarkFile1M(b *testing.B) {
 		}
 		b.Run("filter "+expr, func(b *testing.B) {
 			var latest atomic.Uint64
-			rows, cpu := 0, cpuTime()
+			rows, cpu := 0, benchmem.CPUTime()
 			for b.Loop() {
 				rows = len(query{seq: latest.Add(1), latest: &latest, pop: m.st.pop, filter: filter.Active(f, audit.Vocabulary), env: env, sort: sortSpec{col: noSort}}.run().rows)
 			}
@@ -493,7 +494,7 @@ func BenchmarkFile1M(b *testing.B) {
 	}
 	for _, col := range sortable {
 		b.Run("sort "+sortNames[col], func(b *testing.B) {
-			cpu := cpuTime()
+			cpu := benchmem.CPUTime()
 			for b.Loop() {
 				naturalOrder(m.st.pop, col)
 			}
@@ -507,7 +508,7 @@ func BenchmarkFile1M(b *testing.B) {
 		}
 		press(b, m, "esc")
 		b.ReportAllocs()
-		cpu := cpuTime()
+		cpu := benchmem.CPUTime()
 		for b.Loop() {
 			press(b, m, "enter")
 			_ = m.View()

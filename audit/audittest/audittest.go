@@ -7,7 +7,6 @@ package audittest
 import (
 	"context"
 	"strconv"
-	"syscall"
 	"testing"
 	"time"
 
@@ -68,15 +67,4 @@ func Population(tb testing.TB, st *audit.Store, n int) *audit.Snapshot {
 		tb.Fatalf("the generated snapshot holds %d identities, not %d", snap.Total(), n)
 	}
 	return snap
-}
-
-// CPUTime is the CPU time the process has used, user and system: on a
-// shared, loaded machine the wall time of a benchmark stretches, this
-// does not (much).
-func CPUTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

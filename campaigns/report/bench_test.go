@@ -4,9 +4,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"runtime"
-	"syscall"
 	"testing"
-	"time"
 
 	"github.com/nhi-audit/nhi/audit"
 	"github.com/nhi-audit/nhi/campaigns"
@@ -63,9 +61,9 @@ func BenchmarkExport100k(b *testing.B) {
 	b.ReportAllocs()
 	// CPU time per export, user and system: on a shared, loaded machine
 	// the wall time (ns/op) stretches, this does not (much).
-	before := cpuTime()
+	before := benchmem.CPUTime()
 	defer func() {
-		b.ReportMetric((cpuTime()-before).Seconds()/float64(n), "cpu-s/op")
+		b.ReportMetric((benchmem.CPUTime()-before).Seconds()/float64(n), "cpu-s/op")
 		b.ReportMetric(peak, "heap-MB")
 	}()
 	for b.Loop() {
@@ -107,15 +105,6 @@ type countingWriter struct{ n int64 }
 
 func (w *countingWriter) Write(p []byte) (int, error) { w.n += int64(len(p)); return len(p), nil }
 
-// cpuTime is the CPU time the process has used, user and system.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
 // BenchmarkExport1M exports a closed 1,000,000-item campaign in every
 // format (issue 21; target ≤ 30 s, streaming) and reports the peak heap
 // the export held (heap-MB) besides its CPU time.
@@ -124,7 +113,7 @@ func BenchmarkExport1M(b *testing.B) {
 	f := bigCampaign(b, n)
 	var peak float64
 	i := 0
-	before := cpuTime()
+	before := benchmem.CPUTime()
 	for b.Loop() {
 		i++
 		dir := filepath.Join(b.TempDir(), fmt.Sprint(i))
@@ -139,7 +128,7 @@ func BenchmarkExport1M(b *testing.B) {
 			b.Fatalf("%d items", res.Report.Attestation.Summary.Items)
 		}
 	}
-	b.ReportMetric((cpuTime()-before).Seconds()/float64(i), "cpu-s/op")
+	b.ReportMetric((benchmem.CPUTime()-before).Seconds()/float64(i), "cpu-s/op")
 	b.ReportMetric(peak, "heap-MB")
 }
 
@@ -153,7 +142,7 @@ func BenchmarkVerifyWhole1M(b *testing.B) {
 	f := bigCampaign(b, n)
 	var peak float64
 	i := 0
-	before := cpuTime()
+	before := benchmem.CPUTime()
 	for b.Loop() {
 		i++
 		runtime.GC() // what the fixture left behind is not the operation's
@@ -168,6 +157,6 @@ func BenchmarkVerifyWhole1M(b *testing.B) {
 			b.Fatalf("%v %v", problems, err)
 		}
 	}
-	b.ReportMetric((cpuTime()-before).Seconds()/float64(i), "cpu-s/op")
+	b.ReportMetric((benchmem.CPUTime()-before).Seconds()/float64(i), "cpu-s/op")
 	b.ReportMetric(peak, "heap-MB")
 }

@@ -3,7 +3,6 @@ package aws_test
 import (
 	"context"
 	"runtime"
-	"syscall"
 	"testing"
 	"time"
 
@@ -13,16 +12,6 @@ import (
 	"github.com/nhi-audit/nhi/connectors/aws/awstest"
 	"github.com/nhi-audit/nhi/internal/benchmem"
 )
-
-// cpuTime is the process's user and system CPU time: on a shared machine
-// it says more than the wall clock.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
 
 // BenchmarkOrganisation100 snapshots 100 accounts of 200 users, 300 keys
 // and 500 roles each over loopback into a real evidence file, through
@@ -43,7 +32,7 @@ func benchmarkOrganisation(b *testing.B, accounts int) {
 		s := serve(b, org)
 		st, _ := openStore(b)
 		stop := benchmem.Start()
-		cpu0 := cpuTime()
+		cpu0 := benchmem.CPUTime()
 		start := time.Now()
 		ctx := context.Background()
 		opts := awsconn.Options{OrgRole: org.RoleName, ReportPoll: time.Millisecond}
@@ -59,7 +48,7 @@ func benchmarkOrganisation(b *testing.B, accounts int) {
 			total += snap.Total()
 		})
 		took := time.Since(start)
-		cpu := cpuTime() - cpu0
+		cpu := benchmem.CPUTime() - cpu0
 		u := stop()
 		heap, sys := u.HeapMB(), u.SysMB()
 

@@ -61,9 +61,9 @@ func benchmarkSnapshot(b *testing.B, repos int, restToo bool) {
 			st := openStore(b, b.TempDir()+"/nhi.db")
 			s.ResetCounters()
 			stop := benchmem.Start()
-			start, cpu := time.Now(), cpuTime()
+			start, cpu := time.Now(), benchmem.CPUTime()
 			snap, _, err := snapshot(b, context.Background(), st, githubtest.SampleLogin, opts())
-			took, tookCPU := time.Since(start), cpuTime()-cpu
+			took, tookCPU := time.Since(start), benchmem.CPUTime()-cpu
 			u := stop()
 			heap, sys := u.HeapMB(), u.SysMB()
 			if err != nil || snap.Status == audit.SnapshotFailed {
@@ -72,9 +72,9 @@ func benchmarkSnapshot(b *testing.B, repos int, restToo bool) {
 			first, firstPoints, firstGQL := s.Requests(), s.RESTPoints(), s.GraphQLPoints()
 
 			s.ResetCounters()
-			start, cpu = time.Now(), cpuTime()
+			start, cpu = time.Now(), benchmem.CPUTime()
 			again, _, err := snapshot(b, context.Background(), st, githubtest.SampleLogin, opts())
-			retook, retookCPU := time.Since(start), cpuTime()-cpu
+			retook, retookCPU := time.Since(start), benchmem.CPUTime()-cpu
 			if err != nil || again.Digest != snap.Digest {
 				b.Fatalf("re-snapshot: %v (digest %s vs %s)", err, again.Digest, snap.Digest)
 			}

@@ -5,12 +5,12 @@ import (
 	"fmt"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/nhi-audit/nhi/audit"
 	"github.com/nhi-audit/nhi/connectors"
+	"github.com/nhi-audit/nhi/internal/benchmem"
 )
 
 // BenchmarkImport100k reads a CSV of 100,000 identities and records it as
@@ -33,7 +33,7 @@ func BenchmarkImport100k(b *testing.B) {
 			b.Fatal(err)
 		}
 		b.StartTimer()
-		cpu0 := cpuTime()
+		cpu0 := benchmem.CPUTime()
 		p, err := Parse(data, Options{Source: "vendor", Format: FormatCSV, File: "export.csv"})
 		if err != nil {
 			b.Fatal(err)
@@ -42,7 +42,7 @@ func BenchmarkImport100k(b *testing.B) {
 		if err != nil || snap.Total() != 100_000 {
 			b.Fatalf("%v, %v", snap, err)
 		}
-		cpu += cpuTime() - cpu0
+		cpu += benchmem.CPUTime() - cpu0
 		b.StopTimer()
 		st.Close()
 		b.StartTimer()
@@ -50,13 +50,4 @@ func BenchmarkImport100k(b *testing.B) {
 	// CPU time (user and system, all threads) is what a loaded machine
 	// does not inflate as it does the wall clock.
 	b.ReportMetric(cpu.Seconds()/float64(b.N), "cpu-s/op")
-}
-
-// cpuTime is the CPU time the process has used so far.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

@@ -33,8 +33,8 @@ var testOnly = []string{"internal/benchmem"}
 var allowed = map[string][]string{
 	"cmd":              {"tui", "campaigns/report", "campaigns", "connectors", "audit", "filter", "sshsig"},
 	"tui":              {"audit", "filter"},
-	"campaigns/report": {"campaigns", "audit", "filter", "sshsig"},
-	"campaigns":        {"audit", "filter", "sshsig", "internal"}, // campaignstest runs on internal/pgtest
+	"campaigns/report": {"campaigns", "audit", "filter", "sshsig", "internal"}, // internal/spool
+	"campaigns":        {"audit", "filter", "sshsig", "internal"},              // internal/spool; campaignstest runs on internal/pgtest
 	"connectors":       {"audit", "filter"},
 	"audit":            {"filter", "sshsig"},
 	"filter":           {},

@@ -1,7 +1,8 @@
-// Package benchmem measures the memory a benchmark's run takes: the Go
-// heap in use when the run starts, and the peaks of the heap in use and
-// of the memory obtained from the OS while it runs, sampled in the
-// background. Only tests import it (internal/archtest checks).
+// Package benchmem measures what a benchmark's run takes: the memory —
+// the Go heap in use when the run starts, and the peaks of the heap in
+// use and of the memory obtained from the OS while it runs, sampled in
+// the background — and the process's CPU time (CPUTime). Only tests
+// import it (internal/archtest checks).
 package benchmem
 
 import (

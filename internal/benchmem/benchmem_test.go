@@ -3,6 +3,7 @@ package benchmem
 import (
 	"runtime"
 	"testing"
+	"time"
 )
 
 // A run that holds 64 MB shows a peak at least that far above its base.
@@ -18,5 +19,25 @@ func TestStartSeesWhatTheRunHolds(t *testing.T) {
 	runtime.KeepAlive(held)
 	if u.AboveBaseMB() < 64 || u.HeapMB() < u.AboveBaseMB() || u.SysMB() < u.HeapMB() {
 		t.Errorf("usage %+v: %.1f MB above base, %.1f MB heap, %.1f MB sys; want at least 64 MB above base", u, u.AboveBaseMB(), u.HeapMB(), u.SysMB())
+	}
+}
+
+// Work the process does shows in CPUTime, and no more of it than the
+// wall clock allows on this machine's processors.
+func TestCPUTimeSeesWork(t *testing.T) {
+	if runtime.GOOS == "windows" || runtime.GOOS == "plan9" || runtime.GOOS == "js" || runtime.GOOS == "wasip1" {
+		t.Skip("CPUTime is not measured on " + runtime.GOOS)
+	}
+	start, before := time.Now(), CPUTime()
+	x := uint64(1)
+	for range 50_000_000 { // some tens of milliseconds of one core
+		x = x*6364136223846793005 + 1442695040888963407
+	}
+	spent, wall := CPUTime()-before, time.Since(start)
+	if x == 0 {
+		t.Log("never: x keeps the loop from being optimised away")
+	}
+	if spent <= 0 || spent > wall*time.Duration(runtime.NumCPU())+10*time.Millisecond {
+		t.Errorf("CPUTime grew by %v over a loop of %v wall time on %d processors", spent, wall, runtime.NumCPU())
 	}
 }

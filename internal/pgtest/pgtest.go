@@ -429,13 +429,28 @@ func Shared(t testing.TB) *Server {
 
 // CPUTime is the CPU time the server has used so far, user and system, its
 // every process (one per connection) included: with the benchmark's own
-// (audittest.CPUTime), what an operation cost on a loaded machine, whose
+// (benchmem.CPUTime), what an operation cost on a loaded machine, whose
 // wall time stretches. Linux only; elsewhere an error.
 func (s *Server) CPUTime() (time.Duration, error) {
 	if s.cmd == nil || s.cmd.Process == nil {
 		return 0, errors.New("the server is not running")
 	}
 	return cpuOf(s.cmd.Process.Pid)
+}
+
+// AsRole is the URL u (from URL or TCPURL) with its user set to role:
+// the same database, reached as a role the test created, as a DBA would
+// for a person (docs/team.md).
+func AsRole(t testing.TB, u, role string) string {
+	t.Helper()
+	p, err := url.Parse(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := p.Query()
+	q.Set("user", role)
+	p.RawQuery = q.Encode()
+	return p.String()
 }
 
 // DatabaseName is the database a URL from URL names.

@@ -1,0 +1,245 @@
+// Package spool keeps records on disk between the pass that writes them
+// and the pass that reads them back, in order, so that a million of them
+// are never all in memory (issue 21): a campaign's population between
+// the read that freezes it and the transaction that records it
+// (campaigns), and the long tables of an evidence report between the
+// read of the campaign and the files that list them (campaigns/report).
+//
+// A record is a sequence of fields the caller writes and reads back in
+// the same order: strings as their length (uvarint) and bytes, integers
+// as varints, booleans as a byte. The file marks no record's end; the
+// caller counts its records.
+package spool
+
+import (
+	"bufio"
+	"encoding/binary"
+	"errors"
+	"io"
+	"os"
+	"slices"
+	"unsafe"
+)
+
+const bufferSize = 256 << 10
+
+// Writer appends records to a new temporary file. Its methods keep the
+// first error, which Err and Close return.
+type Writer struct {
+	f    *os.File // nil once closed
+	name string
+	w    *bufio.Writer
+	buf  [binary.MaxVarintLen64]byte
+	err  error // the first write's error
+}
+
+// Create makes a new temporary file as os.CreateTemp does (dir "" is the
+// system's temporary folder; the last "*" of pattern is replaced by a
+// random string).
+func Create(dir, pattern string) (*Writer, error) {
+	f, err := os.CreateTemp(dir, pattern)
+	if err != nil {
+		return nil, err
+	}
+	return &Writer{f: f, name: f.Name(), w: bufio.NewWriterSize(f, bufferSize)}, nil
+}
+
+// Name is the file's path, for Open.
+func (w *Writer) Name() string { return w.name }
+
+// Err is the first error a write met (a full disk), which every later
+// write and Close return too; nil so far.
+func (w *Writer) Err() error { return w.err }
+
+func (w *Writer) keep(err error) {
+	if err != nil && w.err == nil {
+		w.err = err
+	}
+}
+
+// String writes a string field.
+func (w *Writer) String(v string) {
+	_, err := w.w.Write(binary.AppendUvarint(w.buf[:0], uint64(len(v))))
+	w.keep(err)
+	_, err = w.w.WriteString(v)
+	w.keep(err)
+}
+
+// Int writes an integer field.
+func (w *Writer) Int(v int64) {
+	_, err := w.w.Write(binary.AppendVarint(w.buf[:0], v))
+	w.keep(err)
+}
+
+// Bool writes a boolean field.
+func (w *Writer) Bool(v bool) {
+	var b byte
+	if v {
+		b = 1
+	}
+	w.keep(w.w.WriteByte(b))
+}
+
+// Strings writes a slice of strings, keeping nil apart from empty.
+func (w *Writer) Strings(v []string) {
+	if v == nil {
+		w.Int(-1)
+		return
+	}
+	w.Int(int64(len(v)))
+	for _, s := range v {
+		w.String(s)
+	}
+}
+
+// Close writes what is buffered and closes the file for writing; it
+// returns the first error of any write. The file stays, for Open, until
+// Remove.
+func (w *Writer) Close() error {
+	if w.f == nil {
+		return nil
+	}
+	w.keep(w.w.Flush())
+	w.keep(w.f.Close())
+	w.f = nil
+	return w.err
+}
+
+// Remove closes the file if it is open and deletes it.
+func (w *Writer) Remove() error {
+	return errors.Join(w.Close(), os.Remove(w.name))
+}
+
+// Reader reads back, from its start, a file a Writer wrote. A string
+// equal to the one the same field of the previous record held (a kind, a
+// scope, a reviewer) is shared with it rather than allocated again.
+type Reader struct {
+	f    *os.File
+	r    *bufio.Reader
+	buf  []byte
+	err  error
+	prev [40]string // by field: what the previous record held
+	slot int        // the field being read
+	// transient: each record is done with before the next is read, so
+	// its strings point into arena, which the next record reuses, and
+	// nothing is allocated a record.
+	transient bool
+	arena     []byte
+	strs      []string
+}
+
+// Open opens the file name for reading. With transient, the strings and
+// slices a record's fields return are valid only until Next starts the
+// next record; otherwise they are the caller's to keep.
+func Open(name string, transient bool) (*Reader, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	return &Reader{f: f, r: bufio.NewReaderSize(f, bufferSize), transient: transient}, nil
+}
+
+// Next starts reading a record: call it before the first field of each.
+func (d *Reader) Next() {
+	d.slot, d.arena = 0, d.arena[:0]
+}
+
+// Err is the first error reading met: a short file reads as io.EOF or
+// io.ErrUnexpectedEOF.
+func (d *Reader) Err() error { return d.err }
+
+// Close closes the file.
+func (d *Reader) Close() error { return d.f.Close() }
+
+func (d *Reader) fail(err error) {
+	if d.err == nil {
+		d.err = err
+	}
+}
+
+// Int reads an integer field.
+func (d *Reader) Int() int64 {
+	v, err := binary.ReadVarint(d.r)
+	if err != nil {
+		d.fail(err)
+	}
+	return v
+}
+
+// Bool reads a boolean field.
+func (d *Reader) Bool() bool {
+	b, err := d.r.ReadByte()
+	if err != nil {
+		d.fail(err)
+	}
+	return b == 1
+}
+
+// String reads a string field.
+func (d *Reader) String() string {
+	slot := d.slot
+	d.slot++
+	n, err := binary.ReadUvarint(d.r)
+	if err != nil {
+		d.fail(err)
+		return ""
+	}
+	if n == 0 {
+		return ""
+	}
+	if d.transient {
+		start := len(d.arena)
+		if cap(d.arena)-start < int(n) {
+			// A new block: the strings already handed out keep the old.
+			d.arena = make([]byte, 0, max(4096, 2*int(n)))
+			start = 0
+		}
+		d.arena = d.arena[:start+int(n)]
+		b := d.arena[start:]
+		if _, err := io.ReadFull(d.r, b); err != nil {
+			d.fail(err)
+			return ""
+		}
+		return unsafe.String(&b[0], len(b))
+	}
+	if uint64(cap(d.buf)) < n {
+		d.buf = make([]byte, n)
+	}
+	b := d.buf[:n]
+	if _, err := io.ReadFull(d.r, b); err != nil {
+		d.fail(err)
+		return ""
+	}
+	if slot >= len(d.prev) {
+		return string(b)
+	}
+	if d.prev[slot] == string(b) {
+		return d.prev[slot]
+	}
+	s := string(b)
+	d.prev[slot] = s
+	return s
+}
+
+// Strings reads a slice of strings, nil when nil was written.
+func (d *Reader) Strings() []string {
+	n := d.Int()
+	if n < 0 {
+		return nil
+	}
+	if n == 0 {
+		return []string{}
+	}
+	if d.transient {
+		d.strs = slices.Grow(d.strs[:0], int(n))[:n]
+		for i := range d.strs {
+			d.strs[i] = d.String()
+		}
+		return d.strs
+	}
+	out := make([]string, n)
+	for i := range out {
+		out[i] = d.String()
+	}
+	return out
+}

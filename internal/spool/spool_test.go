@@ -1,0 +1,138 @@
+package spool
+
+import (
+	"errors"
+	"io"
+	"os"
+	"slices"
+	"strings"
+	"testing"
+	"unsafe"
+)
+
+type record struct {
+	name  string
+	n     int64
+	ok    bool
+	flags []string
+}
+
+var records = []record{
+	{"", 0, false, nil},
+	{"kind", -1, true, []string{}},
+	{"kind", 1 << 40, false, []string{"a", "", strings.Repeat("é", 5000)}},
+	{"Zoë \"q\"\n\x00", -(1 << 62), true, []string{"x"}},
+}
+
+func write(t *testing.T) *Writer {
+	t.Helper()
+	w, err := Create(t.TempDir(), "test-*.spool")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range records {
+		w.String(r.name)
+		w.Int(r.n)
+		w.Bool(r.ok)
+		w.Strings(r.flags)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return w
+}
+
+func read(d *Reader) record {
+	d.Next()
+	return record{d.String(), d.Int(), d.Bool(), d.Strings()}
+}
+
+// Records come back in order, field for field, nil slices apart from
+// empty ones, whichever way they are read, and as often as the file is
+// opened.
+func TestRoundTrip(t *testing.T) {
+	w := write(t)
+	for _, transient := range []bool{false, true} {
+		d, err := Open(w.Name(), transient)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, want := range records {
+			got := read(d)
+			if got.name != want.name || got.n != want.n || got.ok != want.ok || !slices.Equal(got.flags, want.flags) || (got.flags == nil) != (want.flags == nil) {
+				t.Errorf("transient %v, record %d: %+v, want %+v", transient, i, got, want)
+			}
+		}
+		if err := d.Err(); err != nil {
+			t.Errorf("transient %v: %v", transient, err)
+		}
+		d.Close()
+	}
+	if err := w.Remove(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(w.Name()); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("after Remove: %v", err)
+	}
+}
+
+// Read to keep, a string equal to the previous record's in the same field
+// is that string, not a copy; read transiently, strings are not
+// allocated a record but overwritten by the next.
+func TestStringsShared(t *testing.T) {
+	w := write(t)
+	d, err := Open(w.Name(), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	_ = read(d)
+	a, b := read(d), read(d)
+	if a.name != "kind" || unsafe.StringData(a.name) != unsafe.StringData(b.name) {
+		t.Errorf("records 2 and 3 hold %q and %q in two copies", a.name, b.name)
+	}
+}
+
+// A file cut short is an error, never a record of zeros.
+func TestShortFile(t *testing.T) {
+	w := write(t)
+	info, err := os.Stat(w.Name())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(w.Name(), info.Size()-3); err != nil {
+		t.Fatal(err)
+	}
+	d, err := Open(w.Name(), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	for range records {
+		read(d)
+	}
+	if err := d.Err(); !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
+		t.Errorf("reading a file cut short: %v, want an EOF", err)
+	}
+}
+
+// A write that fails (here: the file closed under the writer, as a full
+// disk would fail it) is kept: Err reports it as soon as the buffer met
+// it, and Close returns it.
+func TestWriteErrorKept(t *testing.T) {
+	w, err := Create(t.TempDir(), "test-*.spool")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Remove()
+	w.f.Close()
+	big := strings.Repeat("x", 1<<20) // more than the buffer holds
+	w.String(big)
+	if w.Err() == nil {
+		t.Fatal("writing a megabyte to a closed file: no error")
+	}
+	w.Int(1)
+	if err := w.Close(); !errors.Is(err, os.ErrClosed) {
+		t.Errorf("Close after a failed write: %v, want the write's error", err)
+	}
+}
