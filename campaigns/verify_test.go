@@ -301,3 +301,70 @@ func onlyRemediation(rs []campaigns.Remediation, err error) (*campaigns.Remediat
 	}
 	return &rs[0], nil
 }
+
+// Verify reads a campaign a row at a time (issue 21): an item edited in
+// the middle of one several thousand items long is named exactly as in a
+// small one, with the same words and in the same order, and nothing else
+// is.
+func TestVerifyNamesAnEditInTheMiddleOfALargeCampaign(t *testing.T) {
+	const n = 5000
+	f := newFixture(t)
+	obs := make([]audit.Observation, n)
+	ids := make([]string, n)
+	for i := range obs {
+		obs[i] = key(fmt.Sprintf("repo-%03d", i/10), fmt.Sprint(i), "")
+		ids[i] = obs[i].ID
+	}
+	slices.Sort(ids)
+	f.Snapshot(t, nil, obs...)
+	created := create(t, f, campaigns.Spec{Name: "big", Scope: "id:*", Due: "2026-12-31", Reviewers: []string{"rita"}})
+	if _, err := campaigns.DecideMatching(ctx, f.Store, "rita", "big", "name:key-1*", campaigns.Decommission, "unused", false); err != nil {
+		t.Fatal(err)
+	}
+	middle, decided := ids[n/2], ids[n/2+501]
+	single, err := campaigns.Decide(ctx, f.Store, "rita", "big", middle, campaigns.Keep, "still deploys")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := campaigns.Close(ctx, f.Store, "lead", "big"); err != nil {
+		t.Fatal(err)
+	}
+	verifyOK(t, f)
+
+	cases := []struct {
+		name string
+		sql  string
+		args []any
+		says []string
+	}{
+		{"frozen owner edited", `UPDATE campaign_items SET owner = 'mallory' WHERE identity_id = ?`, []any{middle}, []string{
+			"campaign big: item " + middle + " was edited after creation: its frozen columns (owner, findings, reviewer, ...) no longer match their hash",
+			fmt.Sprintf("campaign big: its population no longer matches the digest its creation (event %d) recorded: items were edited, added or removed behind nhi's back", created.Event.Seq),
+		}},
+		{"decision changed", `UPDATE campaign_items SET decision = 'keep' WHERE identity_id = ?`, []any{decided}, []string{
+			"campaign big: item " + decided + `: decision is "keep" in the table but "no-response" by the event log: the table was edited`,
+		}},
+		{"history row deleted", `DELETE FROM campaign_decisions WHERE identity_id = ?`, []any{middle}, []string{
+			fmt.Sprintf("campaign big: item %s: the decision of event %d (keep by rita) is missing from the decision history: it was deleted behind nhi's back", middle, single.Event.Seq),
+		}},
+		{"two edits, listed in ID order", `UPDATE campaign_items SET reason = 'x' WHERE identity_id IN (?, ?)`, []any{decided, middle}, []string{
+			"campaign big: item " + middle + `: reason is "x" in the table but "still deploys" by the event log: the table was edited`,
+			"campaign big: item " + decided + `: reason is "x" in the table but "" by the event log: the table was edited`,
+		}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			c := f.Copy(t)
+			if _, err := c.Raw(t).Exec(tc.sql, tc.args...); err != nil {
+				t.Fatal(err)
+			}
+			problems, err := campaigns.Verify(ctx, c.Store)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(problems, tc.says) {
+				t.Errorf("problems:\n%s\nwant:\n%s", strings.Join(problems, "\n"), strings.Join(tc.says, "\n"))
+			}
+		})
+	}
+}
