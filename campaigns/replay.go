@@ -232,38 +232,68 @@ func (v *verifier) loadCampaigns(ctx context.Context) error {
 	}
 
 	key := func() problemKey { return problemKey{k: [4]int64{phaseTables, 0, 0, int64(len(v.problems))}} }
-	items, err := v.st.Query(ctx, `SELECT campaign_id, count(*) FROM campaign_items
-		WHERE campaign_id NOT IN (SELECT id FROM campaigns) GROUP BY campaign_id ORDER BY campaign_id`)
+	orphans, err := v.unknownCampaigns(ctx, "campaign_items")
 	if err != nil {
 		return fmt.Errorf("reading campaign items: %w", err)
 	}
-	for items.Next() {
-		var cid, n int64
-		if err := items.Scan(&cid, &n); err != nil {
-			items.Close()
-			return err
+	for _, cid := range orphans {
+		var n int64
+		if err := v.st.QueryRow(ctx, `SELECT count(*) FROM campaign_items WHERE campaign_id = ?`, cid).Scan(&n); err != nil {
+			return fmt.Errorf("reading campaign items: %w", err)
 		}
 		v.add(key(), "campaign items: %d row(s) belong to campaign id %d, which does not exist: rows were added behind nhi's back", n, cid)
 	}
-	items.Close()
-	if err := items.Err(); err != nil {
-		return err
-	}
-	hist, err := v.st.Query(ctx, `SELECT campaign_id, identity_id, seq FROM campaign_decisions
-		WHERE campaign_id NOT IN (SELECT id FROM campaigns) ORDER BY campaign_id, identity_id, seq`)
-	if err != nil {
+	if orphans, err = v.unknownCampaigns(ctx, "campaign_decisions"); err != nil {
 		return fmt.Errorf("reading campaign decisions: %w", err)
 	}
-	defer hist.Close()
-	for hist.Next() {
-		var cid, seq int64
+	for _, cid := range orphans {
+		if err := v.orphanDecisions(ctx, cid, key); err != nil {
+			return fmt.Errorf("reading campaign decisions: %w", err)
+		}
+	}
+	return nil
+}
+
+// unknownCampaigns lists the campaign IDs of table's rows that no campaign
+// has, from one seek per campaign ID (the tables' keys begin with it),
+// not a read of every row.
+func (v *verifier) unknownCampaigns(ctx context.Context, table string) ([]int64, error) {
+	rows, err := v.st.Query(ctx, `WITH RECURSIVE ids(id) AS (
+		SELECT (SELECT min(campaign_id) FROM `+table+`)
+		UNION ALL SELECT (SELECT min(campaign_id) FROM `+table+` WHERE campaign_id > ids.id) FROM ids WHERE ids.id IS NOT NULL)
+		SELECT id FROM ids WHERE id IS NOT NULL`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		if v.byID[id] == nil {
+			out = append(out, id)
+		}
+	}
+	return out, rows.Err()
+}
+
+func (v *verifier) orphanDecisions(ctx context.Context, cid int64, key func() problemKey) error {
+	rows, err := v.st.Query(ctx, `SELECT identity_id, seq FROM campaign_decisions WHERE campaign_id = ? ORDER BY identity_id, seq`, cid)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var seq int64
 		var id string
-		if err := hist.Scan(&cid, &id, &seq); err != nil {
+		if err := rows.Scan(&id, &seq); err != nil {
 			return err
 		}
 		v.add(key(), "campaign decisions: a decision on %s (event %d) belongs to campaign id %d, which does not exist: rows were added behind nhi's back", audit.Printable(id), seq, cid)
 	}
-	return hist.Err()
+	return rows.Err()
 }
 
 // apply replays one event at the level of its campaign, and keeps what it
@@ -383,213 +413,5 @@ func (v *verifier) apply(e *audit.Event) {
 		}
 	default:
 		v.add(v.eventKey(e.Seq), "event %d has type %s, which this nhi does not know", e.Seq, audit.Printable(e.Type))
-	}
-}
-
-// walkedItem is one item as the walk passes it: its row, the state and
-// history the events give it, and its rows of the decision history.
-type walkedItem struct {
-	frozen
-	table   itemState // as the row holds it
-	rowHash string
-	state   itemState    // as the events make it
-	hist    []histEntry  // as the events make it, in event order
-	rows    []histEntry  // the decision history's rows, in event order
-	n       int64        // its position in the walk
-	touched []touchedPos // scratch: the touches naming it
-}
-
-// histRow is a row of the decision history.
-type histRow struct {
-	id    string
-	entry histEntry
-}
-
-// touchedPos is one mention of an item by a touch: which touch, and where
-// in its list.
-type touchedPos struct{ touch, pos int32 }
-
-// walk reads campaign r's items and their decision history in ID order
-// and calls fn with each item as the events make it. Rows of the history
-// whose item the table does not hold go to orphan; the IDs the events name
-// that the table does not hold are problems (items were deleted).
-func (v *verifier) walk(ctx context.Context, r *replayed, fn func(*walkedItem), orphan func(id string, h histEntry)) error {
-	// The mentions of each ID, chained in event order: the first in
-	// first, the next of each in next.
-	var mentions []touchedPos
-	first := map[string]int32{}
-	var n int
-	for i := range r.touches {
-		n += len(r.touches[i].ids)
-	}
-	mentions = make([]touchedPos, 0, n)
-	next := make([]int32, 0, n)
-	var closes []int32
-	for ti := range r.touches {
-		t := &r.touches[ti]
-		if t.op == opClose {
-			closes = append(closes, int32(ti))
-		}
-		for pos := range t.ids {
-			mentions = append(mentions, touchedPos{int32(ti), int32(pos)})
-			next = append(next, -1)
-		}
-	}
-	last := map[string]int32{}
-	for m := range mentions {
-		id := r.touches[mentions[m].touch].ids[mentions[m].pos]
-		if l, ok := last[id]; ok {
-			next[l] = int32(m)
-		} else {
-			first[id] = int32(m)
-		}
-		last[id] = int32(m)
-	}
-	clear(last)
-	last = nil
-
-	if r.table != nil {
-		if err := v.walkItems(ctx, r, first, mentions, next, closes, fn, orphan); err != nil {
-			return err
-		}
-	}
-	// What is left in first was never found among the items.
-	name := audit.Printable(r.create.Name)
-	for id, m := range first {
-		for ; m >= 0; m = next[m] {
-			t := &r.touches[mentions[m].touch]
-			key := problemKey{k: [4]int64{phaseEvents, t.seq, t.sub, int64(mentions[m].pos)}}
-			switch t.op {
-			case opDecide, opConfirm:
-				v.add(key, "event %d (%s by %s) decides %s, which is not in campaign %s's population as the table holds it: items were deleted",
-					t.seq, t.typ, t.actor, audit.Printable(id), name)
-			case opUndo:
-				v.add(key, "event %d (%s by %s) undoes a decision on %s, which is not in campaign %s's population as the table holds it: items were deleted",
-					t.seq, t.typ, t.actor, audit.Printable(id), name)
-			case opVerify:
-				v.add(key, "event %d (%s) verifies %s, which is not in campaign %s's population as the table holds it: items were deleted",
-					t.seq, t.typ, audit.Printable(id), name)
-			}
-		}
-	}
-	return nil
-}
-
-func (v *verifier) walkItems(ctx context.Context, r *replayed, first map[string]int32, mentions []touchedPos, next, closes []int32,
-	fn func(*walkedItem), orphan func(id string, h histEntry)) error {
-	items, err := v.st.Query(ctx, `SELECT `+frozenColumns+`, row_hash, `+stateColumns+` FROM campaign_items WHERE campaign_id = ? ORDER BY identity_id`, r.table.c.ID)
-	if err != nil {
-		return fmt.Errorf("reading campaign items: %w", err)
-	}
-	defer items.Close()
-	// The history in the same order; a row whose item is not in the table
-	// is flagged, so the two cursors keep step comparing IDs for equality
-	// only (the database's collation need not be Go's).
-	hist, err := v.st.Query(ctx, `SELECT d.identity_id, d.seq, d.decision, d.reason, d.actor, d.at, d.via, d.undoes,
-		CASE WHEN i.identity_id IS NULL THEN 1 ELSE 0 END
-		FROM campaign_decisions d LEFT JOIN campaign_items i ON i.campaign_id = d.campaign_id AND i.identity_id = d.identity_id
-		WHERE d.campaign_id = ? ORDER BY d.identity_id, d.seq`, r.table.c.ID)
-	if err != nil {
-		return fmt.Errorf("reading campaign decisions: %w", err)
-	}
-	defer hist.Close()
-	var pending *histRow
-	var pendingOrphan bool
-	readHistory := func() error {
-		pending = nil
-		if !hist.Next() {
-			if err := hist.Err(); err != nil {
-				return fmt.Errorf("reading campaign decisions: %w", err)
-			}
-			return nil
-		}
-		h := &histRow{}
-		if err := hist.Scan(&h.id, &h.entry.seq, &h.entry.decision, &h.entry.reason, &h.entry.actor, &h.entry.at, &h.entry.via, &h.entry.undoes, &pendingOrphan); err != nil {
-			return err
-		}
-		pending = h
-		return nil
-	}
-	if err := readHistory(); err != nil {
-		return err
-	}
-	w := &walkedItem{}
-	for w.n = 0; items.Next(); w.n++ {
-		w.rowHash = ""
-		if err := scanFrozen(items, &w.frozen, append([]any{&w.rowHash}, w.table.scanArgs()...)...); err != nil {
-			return err
-		}
-		w.rows = w.rows[:0]
-		for pending != nil && (pendingOrphan || pending.id == w.id) {
-			if pendingOrphan {
-				orphan(pending.id, pending.entry)
-			} else {
-				w.rows = append(w.rows, pending.entry)
-			}
-			if err := readHistory(); err != nil {
-				return err
-			}
-		}
-		w.touched = w.touched[:0]
-		if m, ok := first[w.id]; ok {
-			delete(first, w.id)
-			for ; m >= 0; m = next[m] {
-				w.touched = append(w.touched, mentions[m])
-			}
-		}
-		v.replayItem(r, w, closes)
-		fn(w)
-	}
-	if err := items.Err(); err != nil {
-		return fmt.Errorf("reading campaign items: %w", err)
-	}
-	// Rows after the last item belong to none.
-	for pending != nil {
-		orphan(pending.id, pending.entry)
-		if err := readHistory(); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// replayItem rebuilds w's state and history from the touches naming it
-// and the campaign's closes, in event order.
-func (v *verifier) replayItem(r *replayed, w *walkedItem, closes []int32) {
-	s := &w.state
-	*s = itemState{}
-	w.hist = w.hist[:0]
-	i, c := 0, 0
-	for i < len(w.touched) || c < len(closes) {
-		var t *touch
-		var pos int32
-		if c < len(closes) && (i == len(w.touched) || closes[c] < w.touched[i].touch) {
-			t = &r.touches[closes[c]]
-			c++
-		} else {
-			t, pos = &r.touches[w.touched[i].touch], w.touched[i].pos
-			i++
-		}
-		switch t.op {
-		case opDecide, opConfirm:
-			dec := t.decision
-			if t.op == opConfirm {
-				dec = Decision(w.carried)
-			}
-			s.decide(dec, t.reason, t.actor, t.at, t.seq)
-			w.hist = append(w.hist, s.entry(t.via))
-		case opUndo:
-			if s.seq != t.undoes {
-				v.add(problemKey{k: [4]int64{phaseEvents, t.seq, t.sub, int64(pos)}}, "event %d (%s by %s) undoes event %d on %s, which was not its decision then",
-					t.seq, t.typ, t.actor, t.undoes, audit.Printable(w.id))
-			}
-			prev := restoreBefore(w.hist, t.undoes)
-			s.undo(prev, t.actor)
-			w.hist = append(w.hist, histEntry{seq: t.seq, decision: prev.decision, reason: prev.reason, actor: t.actor, at: t.at, via: ViaUndo, undoes: t.undoes})
-		case opClose:
-			s.close(t.at, t.seq)
-		case opVerify:
-			s.verify(t.state, t.snapshot, t.seq)
-		}
 	}
 }

@@ -220,17 +220,12 @@ func replayAsOf(ctx context.Context, st *audit.Store, c *Campaign, seq int64) (*
 	live := make([]liveItem, 0, r.create.Count)
 	out.Items = make([]Item, 0, r.create.Count)
 	events := make([]ItemEvents, 0, r.create.Count)
-	var decodeErr error
-	err = v.walk(ctx, r, func(w *walkedItem) {
-		if decodeErr != nil {
-			return
-		}
+	err = v.walk(ctx, r, true, func(w *walkedItem) error {
 		s := &w.state
 		live = append(live, liveItem{frozen: w.frozen, itemState: *s})
 		it, err := dec.item(&w.frozen)
 		if err != nil {
-			decodeErr = err
-			return
+			return err
 		}
 		it.Decision, it.Reason, it.DecidedBy, it.Conflict = s.decision, s.reason, s.decidedBy, s.conflict
 		if t, ok := parseAt(s.decidedAt); ok {
@@ -246,8 +241,9 @@ func replayAsOf(ctx context.Context, st *audit.Store, c *Campaign, seq int64) (*
 		slices.SortFunc(it.History, func(a, b Change) int { return int(a.Seq - b.Seq) })
 		out.Items = append(out.Items, it)
 		events = append(events, ItemEvents{Decision: s.seq, Verify: s.verifySeq})
+		return nil
 	}, func(string, histEntry) {})
-	if err = errors.Join(err, decodeErr); err != nil {
+	if err != nil {
 		return nil, err
 	}
 	out.Progress = progress(&out, live)

@@ -368,3 +368,43 @@ func TestVerifyNamesAnEditInTheMiddleOfALargeCampaign(t *testing.T) {
 		})
 	}
 }
+
+// Verify reads most rows as JSON SQLite writes (issue 21); texts that
+// JSON writes otherwise than the population digest's canonical form (a
+// line separator, a backspace) are read again column by column: an
+// untouched file verifies, and an edit of such a row is still named.
+func TestVerifyOddTexts(t *testing.T) {
+	f := newFixture(t)
+	odd := key("api", "odd", "")
+	odd.Name = "key\u2028line\bback\x01ctl\u00e9\"q\\"
+	odd.Permissions = map[string]string{"contents\u2029": "read\b"}
+	f.Snapshot(t, nil, odd, key("api", "plain", ""))
+	create(t, f, campaigns.Spec{Name: "q", Scope: "id:*", Reviewers: []string{"rita"}})
+	if _, err := campaigns.Decide(ctx, f.Store, "rita", "q", odd.ID, campaigns.Keep, "needed"); err != nil {
+		t.Fatal(err)
+	}
+	var name string
+	if err := f.Raw(t).QueryRow(`SELECT name FROM campaign_items WHERE identity_id = ?`, odd.ID).Scan(&name); err != nil || name != odd.Name {
+		t.Fatalf("the frozen name is %q (%v), not the odd one", name, err)
+	}
+	verifyOK(t, f)
+
+	for _, tc := range []struct{ sql, want string }{
+		{`UPDATE campaign_items SET reason = 'x' WHERE identity_id = ?`,
+			`campaign q: item ` + odd.ID + `: reason is "x" in the table but "needed" by the event log: the table was edited`},
+		{`UPDATE campaign_items SET scope = 'acme/x' WHERE identity_id = ?`,
+			`campaign q: item ` + odd.ID + ` was edited after creation: its frozen columns (owner, findings, reviewer, ...) no longer match their hash`},
+	} {
+		c := f.Copy(t)
+		if _, err := c.Raw(t).Exec(tc.sql, odd.ID); err != nil {
+			t.Fatal(err)
+		}
+		problems, err := campaigns.Verify(ctx, c.Store)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(problems) == 0 || problems[0] != tc.want {
+			t.Errorf("problems:\n%s\nwant first:\n%s", strings.Join(problems, "\n"), tc.want)
+		}
+	}
+}
