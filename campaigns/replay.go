@@ -3,6 +3,7 @@ package campaigns
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -152,7 +153,7 @@ func replayUpTo(ctx context.Context, st *audit.Store, seq int64) (*verifier, err
 }
 
 // errStop ends eachEventOfType early, without an error.
-var errStop = fmt.Errorf("stop")
+var errStop = errors.New("stop")
 
 // eachEventOfType calls fn with each event whose type begins with prefix,
 // in log order, one at a time (the log may be long; Store.EventsOfType
