@@ -52,7 +52,7 @@ type touchedPos struct{ touch, pos int32 }
 // the table holds them. Otherwise, on SQLite, an item comes with its
 // canonical row and its state as JSON that SQLite writes (json_array), its
 // ID and carried decision: reading five columns rather than twenty-one
-// costs this driver a third less (issue 21); an item whose text JSON would
+// costs this driver a quarter less (issue 21); an item whose text JSON would
 // not write as encoding/json does is read again whole (readWhole), and so
 // is one whose state differs (see sameState).
 func (v *verifier) walk(ctx context.Context, r *replayed, full bool, fn func(*walkedItem) error, orphan func(id string, h histEntry)) error {
