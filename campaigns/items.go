@@ -113,8 +113,11 @@ type populationDigest struct{ h hash.Hash }
 func newPopulationDigest() *populationDigest { return &populationDigest{h: sha256.New()} }
 
 // add adds f to the digest and returns f's row hash.
-func (d *populationDigest) add(f *frozen) string {
-	c := f.canonical()
+func (d *populationDigest) add(f *frozen) string { return d.addCanonical(f.canonical()) }
+
+// addCanonical adds a row in its canonical form to the digest and returns
+// its row hash.
+func (d *populationDigest) addCanonical(c []byte) string {
 	d.h.Write(c)
 	d.h.Write([]byte{'\n'})
 	sum := sha256.Sum256(c)

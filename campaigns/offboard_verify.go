@@ -13,17 +13,19 @@ import (
 // offboard.create events they project: a row added, changed or deleted
 // behind nhi's back is named, as Verify names campaign rows.
 func verifyOffboardings(ctx context.Context, st *audit.Store) ([]string, error) {
-	evs, err := st.EventsOfType(ctx, "offboard.")
-	if err != nil {
+	var evs []audit.Event
+	if err := eachEventOfType(ctx, st, "offboard.", func(e *audit.Event) error {
+		if e.Type == EventOffboard {
+			evs = append(evs, *e)
+		}
+		return nil
+	}); err != nil {
 		return nil, err
 	}
 	var problems []string
 	add := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
 	seen := map[int64]bool{}
 	for _, e := range evs {
-		if e.Type != EventOffboard {
-			continue
-		}
 		var want OffboardPayload
 		if err := json.Unmarshal(e.Payload, &want); err != nil {
 			add("event %d (%s): %v", e.Seq, e.Type, err)

@@ -217,27 +217,23 @@ func replayAsOf(ctx context.Context, st *audit.Store, c *Campaign, seq int64) (*
 		}
 	}
 	dec := newDecoder()
-	live := make([]liveItem, 0, len(r.table.order))
-	out.Items = make([]Item, 0, len(r.table.order))
-	events := make([]ItemEvents, 0, len(r.table.order))
-	for _, id := range r.table.order {
-		s := r.items[id]
-		if s == nil {
-			s = &itemState{}
-		}
-		f := r.table.items[id].frozen
-		live = append(live, liveItem{frozen: f, itemState: *s})
-		it, err := dec.item(&f)
+	live := make([]liveItem, 0, r.create.Count)
+	out.Items = make([]Item, 0, r.create.Count)
+	events := make([]ItemEvents, 0, r.create.Count)
+	err = v.walk(ctx, r, true, func(w *walkedItem) error {
+		s := &w.state
+		live = append(live, liveItem{frozen: w.frozen, itemState: *s})
+		it, err := dec.item(&w.frozen)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		it.Decision, it.Reason, it.DecidedBy, it.Conflict = s.decision, s.reason, s.decidedBy, s.conflict
 		if t, ok := parseAt(s.decidedAt); ok {
 			it.DecidedAt = &t
 		}
 		it.Verification, it.VerifiedSnapshot = s.verification, s.verifiedSnapshot
-		it.History = []Change{}
-		for _, h := range r.itemHist[id] {
+		it.History = make([]Change, 0, len(w.hist))
+		for _, h := range w.hist {
 			ch := Change{Seq: h.seq, Decision: h.decision, Reason: h.reason, Actor: h.actor, Via: h.via, Undoes: h.undoes}
 			ch.At, _ = parseAt(h.at)
 			it.History = append(it.History, ch)
@@ -245,6 +241,10 @@ func replayAsOf(ctx context.Context, st *audit.Store, c *Campaign, seq int64) (*
 		slices.SortFunc(it.History, func(a, b Change) int { return int(a.Seq - b.Seq) })
 		out.Items = append(out.Items, it)
 		events = append(events, ItemEvents{Decision: s.seq, Verify: s.verifySeq})
+		return nil
+	}, func(string, histEntry) {})
+	if err != nil {
+		return nil, err
 	}
 	out.Progress = progress(&out, live)
 	return &AsOf{Campaign: &out, Seq: seq, Events: events}, nil

@@ -233,17 +233,12 @@ func checkLog(ctx context.Context, dir string, raw []byte, st *audit.Store, m *M
 
 	// The evidence file itself must be intact: a head found in a rewritten
 	// log proves nothing.
-	v, err := st.Verify(ctx)
+	v, err := campaigns.VerifyStore(ctx, st, nil)
 	if err != nil {
 		return err
 	}
-	problems, err := campaigns.Verify(ctx, st)
-	if err != nil {
-		return err
-	}
-	problems = append(v.Problems, problems...)
-	if len(problems) > 0 {
-		for _, p := range problems {
+	if !v.OK() {
+		for _, p := range v.Problems {
 			res.fail(subject, "%s", p)
 		}
 		return nil

@@ -168,15 +168,10 @@ func verifyStore(ctx context.Context, where string) (*audit.VerifyResult, error)
 		return nil, err
 	}
 	defer st.Close()
-	r, err := st.Verify(ctx)
+	r, err := campaigns.VerifyStore(ctx, st, nil)
 	if err != nil {
 		return nil, err
 	}
-	problems, err := campaigns.Verify(ctx, st)
-	if err != nil {
-		return nil, err
-	}
-	r.Problems = append(r.Problems, problems...)
 	if !r.OK() {
 		return nil, fmt.Errorf("%s failed verification (%d problem(s)): %s", where, len(r.Problems), r.Problems[0])
 	}

@@ -88,17 +88,13 @@ naming the file.`,
 				return err
 			}
 			defer st.Close()
-			r, err := st.VerifyWithSigners(cmd.Context(), allowed)
-			if err != nil {
-				return err
-			}
 			// Campaign tables are projections of campaign.* events, with
-			// digests over their frozen populations.
-			problems, err := campaigns.Verify(cmd.Context(), st)
+			// digests over their frozen populations: checked beside the
+			// log and audit's tables.
+			r, err := campaigns.VerifyStore(cmd.Context(), st, allowed)
 			if err != nil {
 				return err
 			}
-			r.Problems = append(r.Problems, problems...)
 			if head != nil {
 				p, err := st.CheckHead(cmd.Context(), *head)
 				if err != nil {
