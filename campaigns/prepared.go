@@ -69,7 +69,7 @@ func decideChecked(ctx context.Context, st *audit.Store, actor, campaign, id str
 		beforeDecideLock()
 	}
 	var out *Outcome
-	_, err = st.AppendChecked(ctx, check, want, actor, EventDecide, p, sg.signer(), func(ev audit.Event) []audit.Stmt {
+	ev, err := st.AppendChecked(ctx, check, want, actor, EventDecide, p, sg.signer(), func(ev audit.Event) []audit.Stmt {
 		o, stmts := applyDecision(sep, c.ID, it, p, actor, ev)
 		out = o
 		return stmts
@@ -80,6 +80,7 @@ func decideChecked(ctx context.Context, st *audit.Store, actor, campaign, id str
 	if err != nil {
 		return nil, err
 	}
+	out.Event = ev // then may have seen a stand-in for the event's number
 	return out, nil
 }
 
