@@ -2,6 +2,8 @@ package campaigns_test
 
 import (
 	"errors"
+	"fmt"
+	"sync"
 	"testing"
 
 	"github.com/nhi-audit/nhi/audit"
@@ -62,6 +64,61 @@ func TestDecisionSeesWhatChangedSinceTheLast(t *testing.T) {
 		}
 		if it := item(t, get(t, f, "q2"), keyID("ops", "5")); it.Decision != campaigns.Decommission {
 			t.Errorf("q2's item after sam's decision: %q", it.Decision)
+		}
+		verifyOK(t, f)
+	})
+}
+
+// Decisions at once through one store (a TUI deciding off its event
+// loop) share what the store keeps between them, and through stores of
+// their own (processes) they queue for the chain: every decision is
+// recorded, the item all of them decided shows the conflict, the chain
+// verifies.
+func TestConcurrentDecisionsShareOneStore(t *testing.T) {
+	campaignstest.Engines(t, func(t *testing.T, eng campaignstest.Engine) {
+		f := newFixtureOn(t, eng)
+		var obs []audit.Observation
+		for i := range 40 {
+			obs = append(obs, key(fmt.Sprintf("r%d", i%7), fmt.Sprint(i), "nobody"))
+		}
+		f.Snapshot(t, nil, obs...)
+		create(t, f, campaigns.Spec{Name: "q", Scope: "id:*"})
+		c := get(t, f, "q")
+		other, err := audit.Open(ctx, f.Path, audit.OpenOptions{Now: f.Clock.Now})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer other.Close()
+		const writers = 4
+		var wg sync.WaitGroup
+		errs := make(chan error, len(c.Items)+writers)
+		for w := range writers {
+			st := f.Store
+			if w%2 == 1 {
+				st = other
+			}
+			wg.Go(func() {
+				for i := w; i < len(c.Items); i += writers {
+					if _, err := campaigns.Decide(ctx, st, fmt.Sprintf("rev%d", w), "q", c.Items[i].ID, campaigns.Decommission, ""); err != nil {
+						errs <- err
+					}
+				}
+				if w != 0 { // rev0 decided item 0 above
+					if _, err := campaigns.Decide(ctx, st, fmt.Sprintf("rev%d", w), "q", c.Items[0].ID, campaigns.Decommission, ""); err != nil {
+						errs <- err
+					}
+				}
+			})
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Error(err)
+		}
+		c = get(t, f, "q")
+		if first := item(t, c, c.Items[0].ID); c.Progress.Decided != len(c.Items) || len(first.History) != writers || !first.Conflict {
+			t.Errorf("after concurrent decisions: %+v; the first item decided %d times, conflict %v; want all decided, %d times, a conflict",
+				c.Progress, len(first.History), first.Conflict, writers)
 		}
 		verifyOK(t, f)
 	})
