@@ -266,22 +266,15 @@ func (s *Store) appendOneTrip(ctx context.Context, pc *pgx.Conn, check Stmt, wan
 	masks := make([]uint64, len(stmts))
 	for i, st := range stmts {
 		for j, a := range st.Args {
-			switch v := a.(type) {
-			case int64:
+			if v, ok := a.(int64); ok {
 				if v == seqStandIn {
 					if j >= 64 {
 						return Event{}, false, nil
 					}
 					masks[i] |= 1 << j
 				}
-			case string:
-				if strings.Contains(v, seqStandInText) {
-					return Event{}, false, nil
-				}
-			case []byte:
-				if bytes.Contains(v, []byte(seqStandInText)) {
-					return Event{}, false, nil
-				}
+			} else if carriesStandIn(a) {
+				return Event{}, false, nil
 			}
 		}
 	}
@@ -333,4 +326,20 @@ func (s *Store) appendOneTrip(ctx context.Context, pc *pgx.Conn, check Stmt, wan
 		return Event{}, true, fmt.Errorf("event %d was appended with hash %s, where nhi computes %s: run nhi verify and report this", ev.Seq, ev.Hash, h)
 	}
 	return ev, true, nil
+}
+
+// carriesStandIn reports whether an argument other than an int64 holds
+// the stand-in for the event's number: in a text, or in a value of
+// another type (an int, an sql.NullInt64), which the server could not
+// be told to replace.
+func carriesStandIn(a any) bool {
+	switch v := a.(type) {
+	case nil, bool, float64, time.Time:
+		return false
+	case string:
+		return strings.Contains(v, seqStandInText)
+	case []byte:
+		return bytes.Contains(v, []byte(seqStandInText))
+	}
+	return strings.Contains(fmt.Sprint(a), seqStandInText)
 }
