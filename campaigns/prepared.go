@@ -129,7 +129,8 @@ func parseDecisionStamp(s string) (decisionStamp, bool) {
 }
 
 // decideMemo is what one store's decisions keep between them: the open
-// campaign last decided in, with its teams, and the directory of people.
+// campaign last decided in, with its teams, the directory of people, and
+// the exception policy of each campaign a keep was decided in.
 // A campaign's row changes only when it is closed, which its stamp shows
 // (a closed campaign is never taken from here), and its teams are those
 // of its snapshots, which never change; the directory is kept with the
@@ -142,6 +143,33 @@ type decideMemo struct {
 	dir       *audit.Directory
 	dirSeq    int64
 	dirLoaded bool
+	policies  map[string]audit.ExceptionPolicy // by campaign name: exceptionPolicy
+}
+
+// exceptionPolicy is the exception policy of the campaign named name
+// (campaignExceptionPolicy), kept once read: a campaign keeps the policy
+// it was created under, and its name is never another campaign's.
+func (m *decideMemo) exceptionPolicy(ctx context.Context, st *audit.Store, name string) (audit.ExceptionPolicy, error) {
+	m.mu.Lock()
+	pol, ok := m.policies[name]
+	m.mu.Unlock()
+	if ok {
+		return pol, nil
+	}
+	c, err := load(ctx, st, name)
+	if err != nil {
+		return audit.ExceptionPolicy{}, err
+	}
+	if pol, err = campaignExceptionPolicy(ctx, st, c); err != nil {
+		return audit.ExceptionPolicy{}, err
+	}
+	m.mu.Lock()
+	if m.policies == nil {
+		m.policies = map[string]audit.ExceptionPolicy{}
+	}
+	m.policies[name] = pol
+	m.mu.Unlock()
+	return pol, nil
 }
 
 // memos holds each open store's decideMemo; an entry goes when its store
