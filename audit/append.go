@@ -1,11 +1,16 @@
 package audit
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"database/sql/driver"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -43,9 +48,17 @@ var ErrChanged = errors.New("the store changed while the write was being prepare
 // the long way (Write). then may be called more than once (a transaction
 // that meets a busy store is tried again) and must not keep state.
 //
-// On PostgreSQL the locked part is two round trips: the lock, the check
-// and the log's head in one pipeline; the event, then's statements and
-// the commit in another.
+// On PostgreSQL the locked part of an unsigned event is one round trip:
+// the lock, the check, the event (the server reads the head and hashes
+// the record: nhi_append_event, schema_postgres.go), then's statements
+// and the commit in one pipeline. then is given the event before its
+// number is known, with Seq set to a stand-in: an argument that is the
+// stand-in itself (an int64) becomes the event's number on the server;
+// one that carries it in a text makes AppendChecked call then again with
+// the event numbered, the way a signed event goes: the lock, the check
+// and the log's head in one pipeline, the event, then's statements and
+// the commit in another, the signature needing the event's number.
+// check must number its placeholders in order (?, not ?N).
 func (s *Store) AppendChecked(ctx context.Context, check Stmt, want string, actor, typ string, payload any, key *sshsig.SigningKey, then func(Event) []Stmt) (Event, error) {
 	if s.readOnly {
 		return Event{}, fmt.Errorf("%w: %s was opened read-only", ErrReadOnly, s.path)
@@ -125,6 +138,11 @@ func (s *Store) appendPipelined(ctx context.Context, check Stmt, want string, ac
 }
 
 func (s *Store) appendOn(ctx context.Context, pc *pgx.Conn, check Stmt, want string, actor, typ string, payload any, key *sshsig.SigningKey, then func(Event) []Stmt) (Event, error) {
+	if key == nil {
+		if ev, done, err := s.appendOneTrip(ctx, pc, check, want, actor, typ, payload, then); done {
+			return ev, err
+		}
+	}
 	// The lock, then the check and the head: each statement of a pipeline
 	// starts after the one before it ends, so both read what the previous
 	// holder of the lock committed.
@@ -216,4 +234,112 @@ func pgArgs(args []any) []any {
 		return args
 	}
 	return out
+}
+
+// seqStandIn is the number then is given for an event appended in one
+// round trip, before the server numbers it (AppendChecked): never an
+// event's, which count from 1.
+const seqStandIn int64 = -7_305_011_964_518_302_417
+
+var seqStandInText = strconv.FormatInt(seqStandIn, 10)
+
+// errChangedCode is the SQLSTATE nhi_append_event refuses with when the
+// check no longer gives what the caller read.
+const errChangedCode = "NHI01"
+
+// appendOneTrip is appendOn for an unsigned event in one round trip. done
+// is false, nothing having been sent, when then's statements carry the
+// event's number other than as an argument of their own.
+func (s *Store) appendOneTrip(ctx context.Context, pc *pgx.Conn, check Stmt, want string, actor, typ string, payload any, then func(Event) []Stmt) (ev Event, done bool, err error) {
+	p, err := canonicalJSON(payload)
+	if err != nil {
+		return Event{}, true, err
+	}
+	at := s.now().UTC().Format(eventTimeLayout)
+	rec, err := canonicalRecord(0, at, actor, typ, p)
+	if err != nil {
+		return Event{}, true, err
+	}
+	rest := string(rec[len("[0,"):]) // the record after its number, which the server writes
+	t, _ := time.Parse(eventTimeLayout, at)
+	stmts := then(Event{Seq: seqStandIn, At: t, Actor: actor, Type: typ, Payload: json.RawMessage(p)})
+	masks := make([]uint64, len(stmts))
+	for i, st := range stmts {
+		for j, a := range st.Args {
+			if v, ok := a.(int64); ok {
+				if v == seqStandIn {
+					if j >= 64 {
+						return Event{}, false, nil
+					}
+					masks[i] |= 1 << j
+				}
+			} else if carriesStandIn(a) {
+				return Event{}, false, nil
+			}
+		}
+	}
+	b := &pgx.Batch{}
+	b.Queue("BEGIN")
+	b.Queue("SELECT pg_advisory_xact_lock($1)", int64(logLockKey))
+	b.Queue(rewritePostgres(`SELECT seq, prev_hash, hash FROM nhi_append_event((`+check.Query+`) = ?, ?, ?, ?, ?, ?)`),
+		pgArgs(append(slices.Clone(check.Args), want, at, actor, typ, p, rest))...)
+	for i, st := range stmts {
+		b.Queue(rewriteSeqArgs(st.Query, masks[i]), pgArgs(st.Args)...)
+	}
+	b.Queue("COMMIT")
+	br := pc.SendBatch(ctx, b)
+	ev = Event{At: t, Actor: actor, Type: typ, Payload: json.RawMessage(p)}
+	_, err = br.Exec()
+	if err == nil {
+		_, err = br.Exec()
+	}
+	if err == nil {
+		if err = br.QueryRow().Scan(&ev.Seq, &ev.PrevHash, &ev.Hash); err != nil {
+			if pe, ok := errors.AsType[*pgconn.PgError](err); ok && pe.Code == errChangedCode {
+				err = ErrChanged
+			} else {
+				err = fmt.Errorf("appending an event: %w", err)
+			}
+		}
+	}
+	for range stmts {
+		if err != nil {
+			break
+		}
+		_, err = br.Exec()
+	}
+	if err == nil {
+		var tag pgconn.CommandTag
+		if tag, err = br.Exec(); err == nil && tag.String() != "COMMIT" {
+			err = fmt.Errorf("appending event %d: the database answered %s to COMMIT", ev.Seq, tag)
+		}
+	}
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return Event{}, true, err
+	}
+	// The server hashed what nhi would have: say so loudly if not, as
+	// nhi verify would.
+	if h, herr := recordHash(ev.PrevHash, ev.Seq, at, actor, typ, p); herr != nil || h != ev.Hash {
+		return Event{}, true, fmt.Errorf("event %d was appended with hash %s, where nhi computes %s: run nhi verify and report this", ev.Seq, ev.Hash, h)
+	}
+	return ev, true, nil
+}
+
+// carriesStandIn reports whether an argument other than an int64 holds
+// the stand-in for the event's number: in a text, or in a value of
+// another type (an int, an sql.NullInt64), which the server could not
+// be told to replace.
+func carriesStandIn(a any) bool {
+	switch v := a.(type) {
+	case nil, bool, float64, time.Time:
+		return false
+	case string:
+		return strings.Contains(v, seqStandInText)
+	case []byte:
+		return bytes.Contains(v, []byte(seqStandInText))
+	}
+	return strings.Contains(fmt.Sprint(a), seqStandInText)
 }

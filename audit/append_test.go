@@ -1,6 +1,7 @@
 package audit
 
 import (
+	"database/sql"
 	"errors"
 	"fmt"
 	"sync"
@@ -52,6 +53,35 @@ func TestAppendChecked(t *testing.T) {
 		if n, _ := s.Notes(ctx, a.ID); len(n) != 1 || meta() != "2" {
 			t.Errorf("after the stale append: %d notes, meta %q; want nothing written", len(n), meta())
 		}
+		// An event's number as an argument of its own (the one round trip
+		// on PostgreSQL, where the server numbers the event), rather than
+		// in a text (two round trips there, the number read first).
+		noteSeq := func(ev Event) []Stmt {
+			return []Stmt{{`INSERT INTO meta (key, value) VALUES ('test.noted', CAST(? AS TEXT)) ON CONFLICT (key) DO UPDATE SET value = excluded.value`, []any{ev.Seq}}}
+		}
+		want = stamp()
+		ev, err = s.AppendChecked(ctx, check, want, "carol", EventNoteAdd, NoteAdd{Identity: a.ID, Text: "second"}, nil, noteSeq)
+		if err != nil || ev.Seq != 3 || meta() != "3" || ev.PrevHash == "" || ev.Hash == "" {
+			t.Fatalf("append numbered on the way: %+v %v, meta %q; want event 3, its statement given its number", ev, err, meta())
+		}
+		if evs, err := s.Events(ctx); err != nil || len(evs) != 3 || evs[2].Hash != ev.Hash || evs[2].PrevHash != evs[1].Hash || !evs[2].At.Equal(ev.At) {
+			t.Fatalf("the log after it: %v; want event 3 as returned, after event 2", err)
+		}
+		// The number in a value of another type is given as it is.
+		want = stamp()
+		ev, err = s.AppendChecked(ctx, check, want, "carol", EventNoteAdd, NoteAdd{Identity: a.ID, Text: "third"}, nil, func(ev Event) []Stmt {
+			return []Stmt{{`INSERT INTO meta (key, value) VALUES ('test.noted', CAST(CAST(? AS BIGINT) AS TEXT)) ON CONFLICT (key) DO UPDATE SET value = excluded.value`,
+				[]any{sql.NullInt64{Int64: ev.Seq, Valid: true}}}}
+		})
+		if err != nil || ev.Seq != 4 || meta() != "4" {
+			t.Fatalf("append whose statement has its number as an sql.NullInt64: %+v %v, meta %q; want event 4, its statement given its number", ev, err, meta())
+		}
+		if _, err := s.AppendChecked(ctx, check, want, "carol", EventNoteAdd, NoteAdd{Identity: a.ID, Text: "stale"}, nil, noteSeq); !errors.Is(err, ErrChanged) {
+			t.Errorf("append numbered on the way with a stale check: %v; want ErrChanged", err)
+		}
+		if n, _ := s.Notes(ctx, a.ID); len(n) != 3 || meta() != "4" {
+			t.Errorf("after the stale append: %d notes, meta %q; want nothing written", len(n), meta())
+		}
 		// A statement that fails rolls the event back with it.
 		_, err = s.AppendChecked(ctx, check, stamp(), "bob", EventNoteAdd, NoteAdd{Identity: a.ID, Text: "broken"}, nil, func(Event) []Stmt {
 			return []Stmt{{`INSERT INTO meta (key, value) VALUES (NULL, 'x')`, nil}}
@@ -59,8 +89,13 @@ func TestAppendChecked(t *testing.T) {
 		if err == nil {
 			t.Error("append whose statement fails: no error")
 		}
-		if n, _ := s.Notes(ctx, a.ID); len(n) != 1 {
-			t.Errorf("after the failed statement: %d notes; want 1", len(n))
+		if _, err = s.AppendChecked(ctx, check, stamp(), "bob", EventNoteAdd, NoteAdd{Identity: a.ID, Text: "broken"}, nil, func(ev Event) []Stmt {
+			return []Stmt{{`INSERT INTO meta (key, value) VALUES (NULL, CAST(? AS TEXT))`, []any{ev.Seq}}}
+		}); err == nil {
+			t.Error("append numbered on the way whose statement fails: no error")
+		}
+		if n, _ := s.Notes(ctx, a.ID); len(n) != 3 {
+			t.Errorf("after the failed statements: %d notes; want 3", len(n))
 		}
 
 		// Many writers at once, each on a store of its own, as processes.
@@ -81,7 +116,11 @@ func TestAppendChecked(t *testing.T) {
 							errs <- err
 							return
 						}
-						_, err := st.AppendChecked(ctx, check, v, fmt.Sprint("w", w), EventNoteAdd, NoteAdd{Identity: a.ID, Text: fmt.Sprint(i)}, nil, note)
+						then := note
+						if (w+i)%2 == 0 {
+							then = noteSeq
+						}
+						_, err := st.AppendChecked(ctx, check, v, fmt.Sprint("w", w), EventNoteAdd, NoteAdd{Identity: a.ID, Text: fmt.Sprint(i)}, nil, then)
 						if errors.Is(err, ErrChanged) {
 							continue // another writer's note came first: read again
 						}
@@ -98,8 +137,8 @@ func TestAppendChecked(t *testing.T) {
 		for err := range errs {
 			t.Error(err)
 		}
-		if n, _ := s.Notes(ctx, a.ID); len(n) != 1+writers*each {
-			t.Errorf("%d notes after the concurrent appends; want %d", len(n), 1+writers*each)
+		if n, _ := s.Notes(ctx, a.ID); len(n) != 3+writers*each {
+			t.Errorf("%d notes after the concurrent appends; want %d", len(n), 3+writers*each)
 		}
 		if r, err := s.Verify(ctx); err != nil || !r.OK() {
 			t.Fatalf("the chain after concurrent checked appends: %v %v", err, r.Problems)

@@ -98,8 +98,8 @@ var postgresFunctions = map[string]string{
 	"json_array":   "nhi_json_array",
 }
 
-// rewritten caches rewritePostgres: SQLite statement -> PostgreSQL
-// statement. nhi's statements are a few hundred, but some are built
+// rewritten caches rewritePostgres: SQLite statement (or rewriteKey) ->
+// PostgreSQL statement. nhi's statements are a few hundred, but some are built
 // (IN lists of as many placeholders as values), so the cache is bounded:
 // once it holds maxRewritten statements it is emptied, and the statements
 // that repeat are soon back in it.
@@ -115,10 +115,38 @@ const maxRewritten = 4096
 // the SQLite functions of postgresFunctions are called by their nhi_*
 // names. String literals, quoted names, comments and dollar-quoted bodies
 // pass unchanged. Statements repeat, so each is rewritten once.
-func rewritePostgres(q string) string {
-	if v, ok := rewritten.Load(q); ok {
+func rewritePostgres(q string) string { return rewriteCached(q, 0) }
+
+// rewriteSeqArgs is rewritePostgres for a statement that follows
+// nhi_append_event in its transaction (AppendChecked): each placeholder
+// $k whose bit k-1 is set in seqArgs, the argument being a stand-in for
+// the new event's number, is read as nhi_event_seq($k), the number itself.
+func rewriteSeqArgs(q string, seqArgs uint64) string { return rewriteCached(q, seqArgs) }
+
+// rewriteKey is a statement of rewriteSeqArgs in the cache.
+type rewriteKey struct {
+	q       string
+	seqArgs uint64
+}
+
+func rewriteCached(q string, seqArgs uint64) string {
+	var key any = q
+	if seqArgs != 0 {
+		key = rewriteKey{q, seqArgs}
+	}
+	if v, ok := rewritten.Load(key); ok {
 		return v.(string)
 	}
+	out := rewrite(q, seqArgs)
+	if rewrittenCount.Add(1) > maxRewritten {
+		rewritten.Clear()
+		rewrittenCount.Store(1)
+	}
+	rewritten.Store(key, out)
+	return out
+}
+
+func rewrite(q string, seqArgs uint64) string {
 	var b strings.Builder
 	b.Grow(len(q) + 16)
 	n := 0
@@ -178,12 +206,17 @@ func rewritePostgres(q string) string {
 			for j < len(q) && q[j] >= '0' && q[j] <= '9' {
 				j++
 			}
-			b.WriteByte('$')
+			k := 0
 			if j > i+1 {
-				b.WriteString(q[i+1 : j])
+				k, _ = strconv.Atoi(q[i+1 : j])
 			} else {
 				n++
-				b.WriteString(strconv.Itoa(n))
+				k = n
+			}
+			if k >= 1 && k <= 64 && seqArgs&(1<<(k-1)) != 0 {
+				b.WriteString("nhi_event_seq($" + strconv.Itoa(k) + ")")
+			} else {
+				b.WriteString("$" + strconv.Itoa(k))
 			}
 			i = j
 		case isIdentStart(c):
@@ -202,13 +235,7 @@ func rewritePostgres(q string) string {
 			i++
 		}
 	}
-	out := b.String()
-	if rewrittenCount.Add(1) > maxRewritten {
-		rewritten.Clear()
-		rewrittenCount.Store(1)
-	}
-	rewritten.Store(q, out)
-	return out
+	return b.String()
 }
 
 func isIdentStart(c byte) bool {

@@ -106,6 +106,23 @@ func TestRewritePostgres(t *testing.T) {
 	}
 }
 
+// A statement that follows the event appended in one round trip reads
+// the event's number where its argument is the stand-in (bit k-1 of the
+// mask: placeholder $k), and the same statement without a mask is
+// rewritten as before: the two are cached apart.
+func TestRewriteSeqArgs(t *testing.T) {
+	q := `UPDATE t SET a = ?, seq = ? WHERE id = ? AND note = '?'`
+	if got, want := rewriteSeqArgs(q, 1<<1), `UPDATE t SET a = $1, seq = nhi_event_seq($2) WHERE id = $3 AND note = '?'`; got != want {
+		t.Errorf("rewriteSeqArgs = %q\nwant %q", got, want)
+	}
+	if got, want := rewritePostgres(q), `UPDATE t SET a = $1, seq = $2 WHERE id = $3 AND note = '?'`; got != want {
+		t.Errorf("rewritePostgres after it = %q\nwant %q", got, want)
+	}
+	if got, want := rewriteSeqArgs(`SELECT ?2, ?1, ?2`, 1<<1), `SELECT nhi_event_seq($2), $1, nhi_event_seq($2)`; got != want {
+		t.Errorf("numbered placeholders: %q\nwant %q", got, want)
+	}
+}
+
 // The cache of rewritten statements stays bounded however many distinct
 // statements pass (built ones: IN lists of every length), and a cached
 // statement is still rewritten right.

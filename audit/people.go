@@ -304,22 +304,47 @@ func (t *Tx) People(ctx context.Context) (*Directory, error) {
 	return readPeople(ctx, t)
 }
 
-func readPeople(ctx context.Context, q interface {
+// PeopleSeq reads the directory of people and the sequence number of the
+// last person.set event (0 when there is none) in one statement, so both
+// are of one moment. Every change to the directory is a person.set event,
+// so a caller may keep the directory for as long as that number stays the
+// same (a decision prepared before the write lock, campaigns' decide).
+func (s *Store) PeopleSeq(ctx context.Context) (*Directory, int64, error) {
+	var seq int64
+	dir, err := scanPeople(ctx, s, `SELECT l.seq, p.record FROM (SELECT COALESCE(max(seq), 0) AS seq FROM events WHERE type = ?) l
+		LEFT JOIN people p ON 1 = 1 ORDER BY p.email`, []any{EventPersonSet}, &seq)
+	return dir, seq, err
+}
+
+func readPeople(ctx context.Context, q querierRows) (*Directory, error) {
+	return scanPeople(ctx, q, `SELECT record FROM people ORDER BY email`, nil)
+}
+
+type querierRows interface {
 	Query(context.Context, string, ...any) (*sql.Rows, error)
-}) (*Directory, error) {
-	rows, err := q.Query(ctx, `SELECT record FROM people ORDER BY email`)
+}
+
+// scanPeople reads the directory from query, whose last column is a
+// person's record (NULL: no one) and whose columns before it, the same
+// in every row, are scanned into before.
+func scanPeople(ctx context.Context, q querierRows, query string, args []any, before ...any) (*Directory, error) {
+	rows, err := q.Query(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("reading the directory of people: %w", err)
 	}
 	defer rows.Close()
 	var people []Person
+	var rec sql.NullString
+	dest := append(before[:len(before):len(before)], &rec)
 	for rows.Next() {
-		var rec string
-		if err := rows.Scan(&rec); err != nil {
+		if err := rows.Scan(dest...); err != nil {
 			return nil, err
 		}
+		if !rec.Valid {
+			continue
+		}
 		var p Person
-		if err := json.Unmarshal([]byte(rec), &p); err != nil {
+		if err := json.Unmarshal([]byte(rec.String), &p); err != nil {
 			return nil, fmt.Errorf("reading the directory of people: %w", err)
 		}
 		people = append(people, p)

@@ -5,7 +5,8 @@ package audit
 // in PostgreSQL's types, versioned apart from them (meta "schema.audit").
 // Step 1 is SQLite's schema version 7 in one go: no PostgreSQL database
 // predates it; step 2 notifies listeners of new events; step 3 checks
-// who an event names. Append only, as there.
+// who an event names; step 4 appends an event on the server. Append
+// only, as there.
 var postgresMigrations = []string{
 	`
 -- The SQLite functions nhi's SQL uses, on the JSON text nhi stores
@@ -272,6 +273,46 @@ DO $$ BEGIN
 	EXECUTE format('ALTER FUNCTION nhi_unchecked_session(oid) SET search_path = pg_catalog, %I, pg_temp', current_schema());
 	EXECUTE format('ALTER FUNCTION nhi_check_actor() SET search_path = pg_catalog, %I, pg_temp', current_schema());
 END $$;
+`,
+	// 4: an event appended in the round trip that takes the write lock
+	// (append.go, AppendChecked): the server reads the head and hashes
+	// the record, so a writer holds the lock for one round trip, not two.
+	// nhi_append_event refuses (SQLSTATE NHI01) unless ok, the caller's
+	// check under the lock; it hashes prev_hash ‖ "[" ‖ seq ‖ "," ‖ rest,
+	// rest being the canonical record after its seq as nhi encoded it
+	// (events.go, canonicalRecord), and inserts the event as any writer
+	// would: the session's own privileges and the actor trigger apply.
+	// nhi_event_seq is the number of the event the transaction appended,
+	// for the statements that follow it in the same round trip (they pass
+	// a stand-in for it, which it ignores).
+	`
+CREATE FUNCTION nhi_append_event(ok boolean, ev_at text, ev_actor text, ev_type text, ev_payload text, rest text)
+RETURNS TABLE (seq bigint, prev_hash text, hash text) LANGUAGE plpgsql AS
+$$ DECLARE
+	last_seq bigint;
+	last_hash text;
+	next_seq bigint := 1;
+	prev text := '` + GenesisHash + `';
+	h text;
+BEGIN
+	IF ok IS NOT TRUE THEN
+		RAISE EXCEPTION 'the store changed while the write was being prepared' USING ERRCODE = 'NHI01';
+	END IF;
+	SELECT e.seq, e.hash INTO last_seq, last_hash FROM events e ORDER BY e.seq DESC LIMIT 1;
+	IF last_seq IS NOT NULL THEN
+		next_seq := last_seq + 1;
+		prev := last_hash;
+	END IF;
+	h := encode(sha256(convert_to(prev || '[' || next_seq || ',' || rest, 'UTF8')), 'hex');
+	INSERT INTO events (seq, at, actor, type, payload, prev_hash, hash) VALUES (next_seq, ev_at, ev_actor, ev_type, ev_payload, prev, h);
+	INSERT INTO meta (key, value) VALUES ('log_head', h), ('log_length', next_seq::text)
+		ON CONFLICT (key) DO UPDATE SET value = excluded.value;
+	PERFORM set_config('nhi.event_seq', next_seq::text, true);
+	RETURN QUERY SELECT next_seq, prev, h;
+END $$;
+
+CREATE FUNCTION nhi_event_seq(stand_in bigint) RETURNS bigint LANGUAGE sql STABLE AS
+$$ SELECT current_setting('nhi.event_seq')::bigint $$;
 `,
 }
 

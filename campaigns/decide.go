@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 
@@ -202,92 +201,6 @@ func applyDecision(sep *separation, campaignID int64, it liveItem, p *DecidePayl
 	out.Conflict = it.decidedBy != "" && !sep.same(it.decidedBy, actor)
 	it.decide(p.Decision, p.Reason, actor, formatAt(ev.At), ev.Seq)
 	return out, decisionStmts(campaignID, it.id, &it.itemState, it.entry(ViaSingle))
-}
-
-// decideChecked is decideTx with its reads and checks done before the
-// write lock is taken, so that 40 reviewers deciding at once queue only
-// for the append (audit.Store.AppendChecked; docs/team.md, "Many writers,
-// one chain"). decisionCheck, read first, stamps everything the decision
-// depends on; under the lock it must read the same, or decideChecked
-// returns errDecideLocked and the caller decides the long way, under the
-// lock from the start. So does every refusal and error found here: the
-// long way says it, and records a refusal, exactly as it always has.
-func decideChecked(ctx context.Context, st *audit.Store, actor, campaign, id string, d Decision, reason string, refuseSame bool, terms *exceptionTerms, opts ...decideOption) (*Outcome, error) {
-	// The stamp, the item and its owner in one statement, so they are of
-	// one moment; the campaign and the directory after it, which the
-	// stamp covers.
-	check := decisionCheck(campaign, id)
-	var (
-		want  string
-		owner string
-		it    liveItem
-	)
-	rows, err := st.Query(ctx, `SELECT `+frozenColumns+`, `+stateColumns+`,
-		COALESCE((SELECT o.owner FROM owners o WHERE o.identity_id = campaign_items.identity_id), ''), (`+check.Query+`)
-		FROM campaign_items WHERE campaign_id = (SELECT id FROM campaigns WHERE name = ?) AND identity_id = ?`,
-		append(slices.Clone(check.Args), campaign, id)...)
-	if err != nil {
-		return nil, errDecideLocked
-	}
-	found := rows.Next() && scanFrozen(rows, &it.frozen, append(it.scanArgs(), &owner, &want)...) == nil
-	rows.Close()
-	if !found || rows.Err() != nil {
-		return nil, errDecideLocked
-	}
-	c, err := loadOpen(ctx, st, campaign)
-	if err != nil {
-		return nil, errDecideLocked
-	}
-	sep, err := newSeparation(ctx, st, c)
-	if err != nil {
-		return nil, errDecideLocked
-	}
-	sg := signingFrom(ctx)
-	p, err := planDecision(c, sep, &it, owner, actor, d, reason, refuseSame, terms, sg, opts...)
-	if err != nil {
-		return nil, errDecideLocked
-	}
-	if beforeDecideLock != nil {
-		beforeDecideLock()
-	}
-	var out *Outcome
-	_, err = st.AppendChecked(ctx, check, want, actor, EventDecide, p, sg.signer(), func(ev audit.Event) []audit.Stmt {
-		o, stmts := applyDecision(sep, c.ID, it, p, actor, ev)
-		out = o
-		return stmts
-	})
-	if errors.Is(err, audit.ErrChanged) {
-		return nil, errDecideLocked
-	}
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
-}
-
-// beforeDecideLock, when set (by a test), runs between decideChecked's
-// reads and the lock.
-var beforeDecideLock func()
-
-// decideAlwaysLocked, when set (by a benchmark), sends every decision
-// the long way.
-var decideAlwaysLocked bool
-
-// errDecideLocked sends a decision the long way, under the write lock.
-var errDecideLocked = errors.New("decide under the write lock")
-
-// decisionCheck reads the stamps of what deciding item id of campaign
-// depends on: the campaign's status, the item's last decision, the last
-// owner.set of the identity and the last person.set of the directory
-// (the separation rules read owners and people; the teams and the frozen
-// item never change). Each only grows, so the same answer twice means
-// nothing changed in between.
-func decisionCheck(campaign, id string) audit.Stmt {
-	return audit.Stmt{Query: `SELECT c.status || ' ' || COALESCE(c.close_seq, 0)
-		|| ' ' || COALESCE((SELECT max(d.seq) FROM campaign_decisions d WHERE d.campaign_id = c.id AND d.identity_id = ?), 0)
-		|| ' ' || COALESCE((SELECT max(e.seq) FROM events e WHERE json_extract(e.payload, '$.identity') = ? AND e.type = ?), 0)
-		|| ' ' || COALESCE((SELECT max(e.seq) FROM events e WHERE e.type = ?), 0)
-		FROM campaigns c WHERE c.name = ?`, Args: []any{id, id, audit.EventOwnerSet, audit.EventPersonSet, campaign}}
 }
 
 // Undone is what Undo did.

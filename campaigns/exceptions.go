@@ -102,11 +102,7 @@ func termsFor(ctx context.Context, st *audit.Store, campaign string, d Decision)
 		}
 		return nil, nil
 	}
-	c, err := load(ctx, st, campaign)
-	if err != nil {
-		return nil, err
-	}
-	pol, err := campaignExceptionPolicy(ctx, st, c)
+	pol, err := memoFor(st).exceptionPolicy(ctx, st, campaign)
 	if err != nil {
 		return nil, err
 	}
@@ -119,7 +115,7 @@ func termsFor(ctx context.Context, st *audit.Store, campaign string, d Decision)
 		}
 		if until > latest {
 			return nil, fmt.Errorf("%w: --until %s is after %s; campaign %s's policy allows an exception %d days at most (exception_days), so choose %s or earlier",
-				ErrUntilTooLong, until, latest, c.Name, pol.ExceptionDays(), latest)
+				ErrUntilTooLong, until, latest, campaign, pol.ExceptionDays(), latest)
 		}
 		t.expires = until
 	}

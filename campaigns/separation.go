@@ -99,17 +99,27 @@ func newSeparation(ctx context.Context, r reader, c *Campaign) (*separation, err
 	if err != nil {
 		return nil, err
 	}
-	s := &separation{c: c, dir: dir, teams: map[string]map[string]bool{}}
+	teams, err := readTeams(ctx, r, c)
+	if err != nil {
+		return nil, err
+	}
+	return &separation{c: c, dir: dir, teams: teams}, nil
+}
+
+// readTeams reads the members of each team the snapshots of campaign c
+// read: team ("org/slug", lower case) -> member logins (lower case).
+func readTeams(ctx context.Context, r reader, c *Campaign) (map[string]map[string]bool, error) {
+	teams := map[string]map[string]bool{}
 	for _, id := range c.snapshotIDs() {
-		if err := s.readTeams(ctx, r, id); err != nil {
+		if err := readSnapshotTeams(ctx, r, id, teams); err != nil {
 			return nil, err
 		}
 	}
-	return s, nil
+	return teams, nil
 }
 
-// readTeams adds the team members snapshot id read.
-func (s *separation) readTeams(ctx context.Context, r reader, id int64) error {
+// readSnapshotTeams adds to teams the team members snapshot id read.
+func readSnapshotTeams(ctx context.Context, r reader, id int64, teams map[string]map[string]bool) error {
 	rows, err := r.Query(ctx, `SELECT scope, login FROM principals WHERE snapshot_id = ? AND type = ?`, id, audit.PrincipalTeamMember)
 	if err != nil {
 		return fmt.Errorf("reading team members: %w", err)
@@ -121,10 +131,10 @@ func (s *separation) readTeams(ctx context.Context, r reader, id int64) error {
 			return err
 		}
 		team = audit.AliasKey(team)
-		if s.teams[team] == nil {
-			s.teams[team] = map[string]bool{}
+		if teams[team] == nil {
+			teams[team] = map[string]bool{}
 		}
-		s.teams[team][audit.AliasKey(login)] = true
+		teams[team][audit.AliasKey(login)] = true
 	}
 	return rows.Err()
 }

@@ -70,6 +70,11 @@ func Main(m *testing.M) int {
 	mu.Lock()
 	defer mu.Unlock()
 	if running != nil {
+		if out := os.Getenv(StatementsEnv); out != "" {
+			if err := running.WriteStatements(context.Background(), out); err != nil {
+				fmt.Fprintln(os.Stderr, "pgtest:", err)
+			}
+		}
 		if err := running.Stop(); err != nil {
 			fmt.Fprintln(os.Stderr, "pgtest:", err)
 		}
@@ -195,11 +200,16 @@ func (s *Server) start() error {
 	// shared_buffers is PostgreSQL's default: with less, a table of
 	// 100,000 observations no longer fits, and a benchmark measures the
 	// server copying pages from the OS rather than nhi's queries.
-	s.cmd = exec.Command(filepath.Join(s.bin, "postgres"), "-D", data,
+	args := []string{"-D", data,
 		"-k", s.dir, "-c", "listen_addresses=127.0.0.1", "-p", strconv.Itoa(s.port),
 		"-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
 		"-c", "max_connections=200", "-c", "shared_buffers=128MB",
-		"-c", "logging_collector=off", "-c", "log_min_messages=warning")
+		"-c", "logging_collector=off", "-c", "log_min_messages=warning"}
+	if os.Getenv(StatementsEnv) != "" {
+		args = append(args, "-c", "shared_preload_libraries=pg_stat_statements",
+			"-c", "pg_stat_statements.track=all", "-c", "pg_stat_statements.track_planning=on")
+	}
+	s.cmd = exec.Command(filepath.Join(s.bin, "postgres"), args...)
 	s.cmd.SysProcAttr = asUser(owner)
 	logf, err := os.Create(filepath.Join(s.dir, "server.log"))
 	if err != nil {
@@ -460,4 +470,54 @@ func DatabaseName(u string) string {
 		return ""
 	}
 	return strings.TrimPrefix(p.Path, "/")
+}
+
+// StatementsEnv names the file Main writes, when the variable is set,
+// the statements the server spent most time on: the server is started
+// with pg_stat_statements (Debian's postgresql package has it), every
+// statement of every database tracked, nested ones (triggers, functions)
+// included — where a benchmark's server time goes (docs/team.md, "Many
+// writers, one chain"):
+//
+//	NHI_PGTEST_STATEMENTS=/tmp/statements.txt go test ./campaigns/ -run '^$' -bench ConcurrentDecisions/postgres$ -benchtime 1x
+const StatementsEnv = "NHI_PGTEST_STATEMENTS"
+
+// WriteStatements writes to file the 60 statements the server spent most
+// time executing and planning, with their calls and rows, one a line, the
+// costliest first. The server must have been started with StatementsEnv
+// set.
+func (s *Server) WriteStatements(ctx context.Context, file string) error {
+	c, err := pgx.Connect(ctx, s.url("postgres"))
+	if err != nil {
+		return err
+	}
+	defer c.Close(ctx)
+	if _, err := c.Exec(ctx, "CREATE EXTENSION IF NOT EXISTS pg_stat_statements"); err != nil {
+		return fmt.Errorf("pg_stat_statements (set %s before the server starts): %w", StatementsEnv, err)
+	}
+	rows, err := c.Query(ctx, `SELECT calls, total_exec_time, total_plan_time, rows, toplevel,
+		left(regexp_replace(query, '\s+', ' ', 'g'), 400)
+		FROM pg_stat_statements ORDER BY total_exec_time + total_plan_time DESC LIMIT 60`)
+	if err != nil {
+		return fmt.Errorf("pg_stat_statements (set %s before the server starts): %w", StatementsEnv, err)
+	}
+	defer rows.Close()
+	var b strings.Builder
+	b.WriteString("calls\texec ms\tplan ms\trows\ttop level\tstatement\n")
+	for rows.Next() {
+		var (
+			calls, n   int64
+			exec, plan float64
+			top        bool
+			query      string
+		)
+		if err := rows.Scan(&calls, &exec, &plan, &n, &top, &query); err != nil {
+			return err
+		}
+		fmt.Fprintf(&b, "%d\t%.1f\t%.1f\t%d\t%v\t%s\n", calls, exec, plan, n, top, query)
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("pg_stat_statements (set %s before the server starts): %w", StatementsEnv, err)
+	}
+	return os.WriteFile(file, []byte(b.String()), 0o644)
 }

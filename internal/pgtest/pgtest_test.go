@@ -4,6 +4,8 @@ import (
 	"context"
 	"net/url"
 	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -98,4 +100,34 @@ func TestServerCPUTime(t *testing.T) {
 		t.Errorf("summing 20,000,000 numbers took %v of the server's CPU time", after-before)
 	}
 	t.Logf("%v", after-before)
+}
+
+// With NHI_PGTEST_STATEMENTS set when it starts, a server tracks the
+// statements it runs, and WriteStatements lists them; without it,
+// WriteStatements says what to set.
+func TestWriteStatements(t *testing.T) {
+	ctx := context.Background()
+	out := filepath.Join(t.TempDir(), "statements.txt")
+	if err := Shared(t).WriteStatements(ctx, out); err == nil || !strings.Contains(err.Error(), StatementsEnv) {
+		t.Errorf("statements of a server started without %s: %v; want an error naming it", StatementsEnv, err)
+	}
+	t.Setenv(StatementsEnv, out)
+	s, err := Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Stop()
+	if err := s.Exec(ctx, "postgres", "SELECT 424242 AS canary_statement"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.WriteStatements(ctx, out); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(b), "canary_statement") {
+		t.Errorf("the statements do not list the one run:\n%s", b)
+	}
 }

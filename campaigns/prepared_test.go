@@ -1,0 +1,125 @@
+package campaigns_test
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+
+	"github.com/nhi-audit/nhi/audit"
+	"github.com/nhi-audit/nhi/campaigns"
+	"github.com/nhi-audit/nhi/campaigns/campaignstest"
+)
+
+// A reviewer's store keeps the campaign and the directory of people
+// between decisions (on PostgreSQL, where a decision is prepared before
+// the lock), but what another process changes in between is seen by the
+// next decision: a new alias that makes the reviewer an identity's
+// holder, a campaign closed, another campaign decided in.
+func TestDecisionSeesWhatChangedSinceTheLast(t *testing.T) {
+	campaignstest.Engines(t, func(t *testing.T, eng campaignstest.Engine) {
+		f := newFixtureOn(t, eng)
+		f.Snapshot(t, nil, population()...)
+		create(t, f, campaigns.Spec{Name: "q", Scope: "id:*", Reviewers: []string{"rita"}})
+		other, err := audit.Open(ctx, f.Path, audit.OpenOptions{Now: f.Clock.Now})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer other.Close()
+
+		if _, err := campaigns.Decide(ctx, f.Store, "rita", "q", keyID("api", "1"), campaigns.Decommission, ""); err != nil {
+			t.Fatal(err)
+		}
+		// Another process records that rita also goes by alice, who
+		// added the deploy key web/4: rita holds it now.
+		if _, err := other.SetPeople(ctx, "hr", audit.PeopleImport{People: []audit.Person{
+			{Email: "rita@acme.test", GitHub: "alice", Aliases: []string{"rita"}},
+			{Email: "sam@acme.test", GitHub: "sam"},
+		}}, false); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := campaigns.Decide(ctx, f.Store, "rita", "q", keyID("web", "4"), campaigns.Decommission, ""); !errors.Is(err, campaigns.ErrSelfReview) {
+			t.Errorf("rita deciding a key alice added, once the directory says she is alice: %v; want ErrSelfReview", err)
+		}
+		if _, err := campaigns.Decide(ctx, f.Store, "rita", "q", keyID("web", "3"), campaigns.Keep, "still used"); err != nil {
+			t.Fatal(err)
+		}
+
+		// Another process creates a second campaign and closes the first.
+		if _, err := campaigns.Create(ctx, other, "lead", campaigns.Spec{Name: "q2", Scope: "id:*", Due: "2026-10-31", Reviewers: []string{"sam"}}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := campaigns.Close(ctx, other, "lead", "q"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := campaigns.Decide(ctx, f.Store, "rita", "q", keyID("ops", "5"), campaigns.Decommission, ""); !errors.Is(err, campaigns.ErrClosed) {
+			t.Errorf("deciding in a campaign another process closed: %v; want ErrClosed", err)
+		}
+		o, err := campaigns.Decide(ctx, f.Store, "sam", "q2", keyID("ops", "5"), campaigns.Decommission, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !o.Assigned || o.Reviewer != "sam@acme.test" {
+			t.Errorf("sam's decision in q2: reviewer %q, assigned %v; want sam's own item", o.Reviewer, o.Assigned)
+		}
+		if it := item(t, get(t, f, "q2"), keyID("ops", "5")); it.Decision != campaigns.Decommission {
+			t.Errorf("q2's item after sam's decision: %q", it.Decision)
+		}
+		verifyOK(t, f)
+	})
+}
+
+// Decisions at once through one store (a TUI deciding off its event
+// loop) share what the store keeps between them, and through stores of
+// their own (processes) they queue for the chain: every decision is
+// recorded, the item all of them decided shows the conflict, the chain
+// verifies.
+func TestConcurrentDecisionsShareOneStore(t *testing.T) {
+	campaignstest.Engines(t, func(t *testing.T, eng campaignstest.Engine) {
+		f := newFixtureOn(t, eng)
+		var obs []audit.Observation
+		for i := range 40 {
+			obs = append(obs, key(fmt.Sprintf("r%d", i%7), fmt.Sprint(i), "nobody"))
+		}
+		f.Snapshot(t, nil, obs...)
+		create(t, f, campaigns.Spec{Name: "q", Scope: "id:*"})
+		c := get(t, f, "q")
+		other, err := audit.Open(ctx, f.Path, audit.OpenOptions{Now: f.Clock.Now})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer other.Close()
+		const writers = 4
+		var wg sync.WaitGroup
+		errs := make(chan error, len(c.Items)+writers)
+		for w := range writers {
+			st := f.Store
+			if w%2 == 1 {
+				st = other
+			}
+			wg.Go(func() {
+				for i := w; i < len(c.Items); i += writers {
+					if _, err := campaigns.Decide(ctx, st, fmt.Sprintf("rev%d", w), "q", c.Items[i].ID, campaigns.Decommission, ""); err != nil {
+						errs <- err
+					}
+				}
+				if w != 0 { // rev0 decided item 0 above
+					if _, err := campaigns.Decide(ctx, st, fmt.Sprintf("rev%d", w), "q", c.Items[0].ID, campaigns.Decommission, ""); err != nil {
+						errs <- err
+					}
+				}
+			})
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Error(err)
+		}
+		c = get(t, f, "q")
+		if first := item(t, c, c.Items[0].ID); c.Progress.Decided != len(c.Items) || len(first.History) != writers || !first.Conflict {
+			t.Errorf("after concurrent decisions: %+v; the first item decided %d times, conflict %v; want all decided, %d times, a conflict",
+				c.Progress, len(first.History), first.Conflict, writers)
+		}
+		verifyOK(t, f)
+	})
+}
