@@ -73,7 +73,9 @@ type Created struct {
 
 // Create freezes a campaign's population and records it. The scope is
 // evaluated over one finished snapshot as of that snapshot's start, with
-// owners as recorded now and findings under the policy in force.
+// owners as recorded now and findings under the policy in force. On an
+// evidence file it holds the write lock while it reads the population,
+// which other writers wait for (recordLocked).
 func Create(ctx context.Context, st *audit.Store, actor string, spec Spec) (*Created, error) {
 	spec.Name = strings.TrimSpace(spec.Name)
 	if err := checkName(spec.Name); err != nil {
