@@ -73,7 +73,9 @@ type Created struct {
 
 // Create freezes a campaign's population and records it. The scope is
 // evaluated over one finished snapshot as of that snapshot's start, with
-// owners as recorded now and findings under the policy in force.
+// owners as recorded now and findings under the policy in force. On an
+// evidence file it holds the write lock while it reads the population,
+// which other writers wait for (recordLocked).
 func Create(ctx context.Context, st *audit.Store, actor string, spec Spec) (*Created, error) {
 	spec.Name = strings.TrimSpace(spec.Name)
 	if err := checkName(spec.Name); err != nil {
@@ -138,16 +140,11 @@ func Create(ctx context.Context, st *audit.Store, actor string, spec Spec) (*Cre
 			return nil, err
 		}
 	}
-	var (
-		uses  = make([]SnapshotUse, len(snaps))
-		ids   = make([]int64, len(snaps))
-		index = make(map[int64]int, len(snaps))
-		envs  = make(map[int64]*filter.Env, len(snaps))
-	)
+	uses := make([]SnapshotUse, len(snaps))
+	envs := make(map[int64]*filter.Env, len(snaps))
 	for si, snap := range snaps {
 		uses[si] = SnapshotUse{ID: snap.ID, Source: snap.Source, Account: snap.Account, Status: snap.Status, Digest: snap.Digest,
 			AsOf: snap.StartedAt.UTC().Format(time.RFC3339)}
-		ids[si], index[snap.ID] = snap.ID, si
 		// Each snapshot as of its own start: the same scope over the same
 		// snapshots always selects the same identities.
 		envs[snap.ID] = &filter.Env{Now: snap.StartedAt, Related: related}
@@ -163,10 +160,6 @@ func Create(ctx context.Context, st *audit.Store, actor string, spec Spec) (*Cre
 		if s.Status == audit.SnapshotPartial {
 			status = audit.SnapshotPartial
 		}
-	}
-	res := &Created{Snapshot: *snap, Assigned: map[string]int{}}
-	for _, s := range snaps {
-		res.Snapshots = append(res.Snapshots, *s)
 	}
 	pool := reviewers
 	if len(pool) == 0 {
@@ -184,154 +177,35 @@ func Create(ctx context.Context, st *audit.Store, actor string, spec Spec) (*Cre
 	if err != nil {
 		return nil, err
 	}
-	var carryFrom *Campaign
+	c := &creation{st: st, actor: actor, spec: spec, expr: expr, scope: f, envs: envs,
+		snaps: snaps, all: all, newest: snap, status: status, uses: uses, policy: policy.Digest(),
+		aliases: reviewerAliases, rmap: rmap, pool: pool, listed: reviewers, sep: sep}
 	if spec.CarryForward != "" {
-		if carryFrom, err = closedCampaign(ctx, st, spec.CarryForward); err != nil {
+		if c.carry, err = closedCampaign(ctx, st, spec.CarryForward); err != nil {
 			return nil, err
 		}
 	}
 
 	// The population streams from the store in ID order, a batch at a
-	// time: each item is frozen, assigned, carried forward and hashed
-	// into the digest in that order, then spooled to a temporary file,
-	// so a campaign over a million identities never holds them all.
-	sp, err := newSpool()
+	// time, so a campaign over a million identities never holds them all
+	// (create_population.go): on an evidence file straight into the
+	// transaction that records it, on PostgreSQL through a spool file.
+	record := c.recordLocked
+	if st.Remote() || createSpooled {
+		record = c.recordSpooled
+	}
+	pop, ev, err := record(ctx)
 	if err != nil {
 		return nil, err
 	}
-	defer sp.remove()
-	assigner := newAssigner(pool, rmap, sep.dir, func(f *frozen, r string) bool { return sep.refusal(f, "", r) != nil })
-	allReviewers := slices.Clone(reviewers)
-	digest := newPopulationDigest()
-	total := 0
-	// Full batches are carried forward, hashed into the digest and
-	// spooled on a goroutine of their own, in order, while the store reads
-	// and evaluates the next: on two cores the two halves overlap.
-	pipe := newBatchPipe(itemBatch, func(batch []frozen) error {
-		if carryFrom != nil {
-			n, err := carryForward(ctx, st, carryFrom, batch)
-			if err != nil {
-				return err
-			}
-			res.Carried += n
-		}
-		for i := range batch {
-			if err := sp.add(&batch[i], digest.add(&batch[i])); err != nil {
-				return fmt.Errorf("spooling the campaign's population: %w", err)
-			}
-		}
-		return nil
-	})
-	err = st.EachIdentityInSnapshots(ctx, ids, func(id *audit.Identity) error {
-		total++
-		if !f.Match(id, envs[id.SnapshotID]) {
-			// An identity whose exception lapsed comes back for review,
-			// whatever the scope (docs/campaigns.md, "Exceptions").
-			if !slices.ContainsFunc(id.Findings, func(f audit.Finding) bool { return f.Rule == audit.RuleExceptionExpired }) {
-				return nil
-			}
-			res.Returned = append(res.Returned, id.ID)
-		}
-		fr, err := freeze(id)
-		if err != nil {
-			return err
-		}
-		assigner.assign(&fr)
-		r := fr.reviewer
-		if r == "" {
-			res.Unassigned = append(res.Unassigned, fr.id)
-		} else if j := slices.IndexFunc(allReviewers, func(x string) bool { return sameActor(x, r) }); j >= 0 {
-			r = allReviewers[j]
-		} else {
-			allReviewers = append(allReviewers, r)
-		}
-		res.Assigned[r]++
-		uses[index[id.SnapshotID]].Count++
-		return pipe.add(fr)
-	})
-	if perr := pipe.close(); err == nil {
-		err = perr
+	res := &Created{Snapshot: *snap, Event: ev, Assigned: pop.assigned, Carried: pop.carried,
+		Unassigned: pop.unassigned, Returned: pop.returned}
+	for _, s := range snaps {
+		res.Snapshots = append(res.Snapshots, *s)
 	}
-	if err != nil {
+	if res.Campaign, err = load(ctx, st, spec.Name); err != nil {
 		return nil, err
 	}
-	if sp.n == 0 {
-		var partial []string
-		for _, sn := range snaps {
-			if sn.Status == audit.SnapshotPartial {
-				partial = append(partial, fmt.Sprintf("snapshot %d could not read %d endpoint(s)", sn.ID, len(sn.Gaps)))
-			}
-		}
-		why := ""
-		if len(partial) > 0 {
-			why = " (" + strings.Join(partial, ", ") + ": what it did not read is not here)"
-		}
-		return nil, fmt.Errorf("%w: %q matches none of the %d identities of %s%s; check it with `nhi identities --filter`",
-			ErrEmptyScope, audit.Printable(expr), total, describeSnapshots(snaps), why)
-	}
-	counts := map[int64]int{}
-	for _, u := range uses {
-		counts[u.ID] = u.Count
-	}
-	if err := refusePartial(all, snaps, counts, spec.AllowPartial); err != nil {
-		return nil, err
-	}
-
-	payload := CreatePayload{
-		Name: spec.Name, Scope: f.String(), Due: spec.Due,
-		Snapshot: snap.ID, SnapshotStatus: status, SnapshotDigest: snap.Digest,
-		AsOf: snap.StartedAt.UTC().Format(time.RFC3339), PolicyDigest: policy.Digest(),
-		Reviewers: allReviewers, CarriedFrom: spec.CarryForward, Carried: res.Carried,
-		Count: sp.n, PopulationDigest: digest.sum(),
-		ReviewerAliases: reviewerAliases, AllowAdminReview: spec.AllowAdminReview, RequireSigned: spec.RequireSigned,
-		ExceptionsReturned: res.Returned,
-		OnNoResponse:       spec.OnNoResponse, FallbackReviewer: spec.FallbackReviewer, EscalateAfter: spec.EscalateAfter,
-	}
-	if expr != payload.Scope {
-		payload.ScopeInput = expr
-	}
-	if len(uses) > 1 {
-		payload.Snapshots = uses
-	}
-	if len(rmap) > 0 {
-		payload.ReviewerMap = rmap
-	}
-	revJSON, _ := json.Marshal(allReviewers)
-	err = st.Write(ctx, func(tx *audit.Tx) error {
-		var n int
-		if err := tx.QueryRow(ctx, `SELECT count(*) FROM campaigns WHERE name = ?`, spec.Name).Scan(&n); err != nil {
-			return err
-		}
-		if n > 0 {
-			return fmt.Errorf("%w: %s; campaign names are unique, choose another (e.g. %s-2)", ErrExists, spec.Name, spec.Name)
-		}
-		ev, err := tx.Append(ctx, actor, EventCreate, payload)
-		if err != nil {
-			return err
-		}
-		res.Event = ev
-		var cid int64
-		err = tx.QueryRow(ctx, `INSERT INTO campaigns (name, scope, due, snapshot_id, as_of, policy_digest, reviewers, carried_from,
-			item_count, population_digest, created_at, created_by, create_seq, status)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'open') RETURNING id`,
-			payload.Name, payload.Scope, payload.Due, payload.Snapshot, payload.AsOf, payload.PolicyDigest, string(revJSON),
-			payload.CarriedFrom, payload.Count, payload.PopulationDigest, formatAt(ev.At), actor, ev.Seq).Scan(&cid)
-		if err != nil {
-			return fmt.Errorf("recording campaign %s: %w", spec.Name, err)
-		}
-		ins := newItemInserter(tx, cid)
-		return sp.each(itemBatch, func(items []frozen, hashes []string) error {
-			return ins.insert(ctx, items, hashes)
-		})
-	})
-	if err != nil {
-		return nil, err
-	}
-	c, err := load(ctx, st, spec.Name)
-	if err != nil {
-		return nil, err
-	}
-	res.Campaign = c
 	return res, nil
 }
 

@@ -16,3 +16,11 @@ func DecideLocked() (restore func()) {
 	decideAlwaysLocked = true
 	return func() { decideAlwaysLocked = false }
 }
+
+// CreateSpooled makes Create read the population to a spool file before
+// taking the write lock on an evidence file too, as it does on
+// PostgreSQL. The returned function restores the default.
+func CreateSpooled() (restore func()) {
+	createSpooled = true
+	return func() { createSpooled = false }
+}

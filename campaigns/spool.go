@@ -8,9 +8,10 @@ import (
 )
 
 // spool holds a campaign's frozen population on disk between the read
-// that freezes it and the transaction that records it: a million items
-// are never all in memory (issue 21), and the write lock is held only
-// while they are inserted, not while they are read and evaluated.
+// that freezes it and the transaction that records it, on PostgreSQL
+// (recordSpooled): a million items are never all in memory (issue 21),
+// and the advisory lock is held only while they are inserted, not while
+// they are read and evaluated.
 type spool struct {
 	w *spoolfile.Writer
 	n int // items written
@@ -91,8 +92,10 @@ type batchPipe struct {
 	err     error
 }
 
-// pipeDepth is how many full batches wait for fn at most.
-const pipeDepth = 2
+// pipeDepth is how many full batches wait for fn at most: enough that
+// neither side waits for the other when one is descheduled for a moment
+// on a busy machine, a few MB.
+const pipeDepth = 8
 
 func newBatchPipe(size int, fn func([]frozen) error) *batchPipe {
 	p := &batchPipe{fn: fn, size: size, batches: make(chan []frozen, pipeDepth),
