@@ -77,9 +77,10 @@ func BenchmarkVerify1M(b *testing.B) {
 
 // BenchmarkReadFile1M reads every identity of the file NHI_BENCH_1M names
 // (the million-identity file the TUI's benchmarks read; skipped without
-// it), as `nhi identities --json` does (EachIdentity) and as the TUI's
-// table does (EachTableIdentity), with nothing done with each identity:
-// the store's share of opening the table.
+// it), as `nhi identities --json` does (EachIdentity), as the TUI's
+// table does (EachTableIdentity) and as `campaign create` over every
+// current snapshot does (EachIdentityInSnapshots), with nothing done
+// with each identity: the store's share of those commands.
 func BenchmarkReadFile1M(b *testing.B) {
 	path := os.Getenv("NHI_BENCH_1M")
 	if path == "" {
@@ -91,10 +92,25 @@ func BenchmarkReadFile1M(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer st.Close()
+	snaps, err := st.Snapshots(ctx) // newest first
+	if err != nil {
+		b.Fatal(err)
+	}
+	var current []int64
+	seen := map[[2]string]bool{}
+	for _, sn := range snaps {
+		if k := [2]string{sn.Source, sn.Account}; !seen[k] {
+			seen[k] = true
+			current = append(current, sn.ID)
+		}
+	}
+	inSnapshots := func(ctx context.Context, fn func(*audit.Identity) error) error {
+		return st.EachIdentityInSnapshots(ctx, current, fn)
+	}
 	for _, read := range []struct {
 		name string
 		each func(context.Context, func(*audit.Identity) error) error
-	}{{"EachIdentity", st.EachIdentity}, {"EachTableIdentity", st.EachTableIdentity}} {
+	}{{"EachIdentity", st.EachIdentity}, {"EachTableIdentity", st.EachTableIdentity}, {"EachIdentityInSnapshots", inSnapshots}} {
 		b.Run(read.name, func(b *testing.B) {
 			var cpu time.Duration
 			n := 0

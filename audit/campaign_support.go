@@ -204,8 +204,8 @@ func (s *Store) ObservationsInSnapshot(ctx context.Context, snapshotID int64) ([
 // without change marks or owner suggestions, which a campaign does not
 // freeze. They are read and evaluated a batch at a time, so memory stays
 // flat however many there are (issue 21: a campaign over a million). fn
-// must not keep the pointer past its call; an error from fn stops the
-// read and is returned.
+// must not keep the pointer, nor its Permissions and Attributes maps,
+// past its call; an error from fn stops the read and is returned.
 func (s *Store) EachIdentityInSnapshots(ctx context.Context, snapshotIDs []int64, fn func(*Identity) error) error {
 	if len(snapshotIDs) == 0 {
 		return nil
@@ -226,33 +226,66 @@ func (s *Store) EachIdentityInSnapshots(ctx context.Context, snapshotIDs []int64
 	for i, id := range snapshotIDs {
 		args[i] = id
 	}
-	// identityColumns with the snapshot asked for in place of the
-	// identity's latest one, then where the latest one saw it, for its
-	// status.
-	// Ordered by o.identity_id, which is i.id: over one snapshot SQLite
-	// then walks the observations' primary key in order, where ORDER BY
-	// i.id sorted a million rows in a temporary B-tree first (issue 21).
-	cols := strings.Replace(identityColumns, "i.last_snapshot", "o.snapshot_id", 1)
-	// The latest observation's scope is looked up only where it is not
-	// this one: over the current snapshots, never (a million lookups).
+	// The observations stream in ID order on one cursor: over one
+	// snapshot SQLite walks their primary key in order; over several it
+	// sorts once. Each page of them is completed with its identities and
+	// owners read as ranges (snapshotread.go).
 	q, release, err := s.mappedReader(ctx)
 	if err != nil {
 		return err
 	}
 	defer release()
-	rows, err := q.QueryContext(ctx, `SELECT `+cols+`, i.last_snapshot,
-			CASE WHEN i.last_snapshot = o.snapshot_id THEN o.scope
-			ELSE (SELECT lo.scope FROM observations lo WHERE lo.snapshot_id = i.last_snapshot AND lo.identity_id = i.id) END
-		FROM observations o
-		JOIN identities i ON i.id = o.identity_id
-		LEFT JOIN owners w ON w.identity_id = i.id
-		WHERE o.snapshot_id IN (?`+strings.Repeat(",?", len(args)-1)+`) ORDER BY o.identity_id`, args...)
+	rows, err := q.QueryContext(ctx, `SELECT snapshot_id, `+tableObservationColumns+` FROM observations
+		WHERE snapshot_id IN (?`+strings.Repeat(",?", len(args)-1)+`) ORDER BY identity_id`, args...)
 	if err != nil {
 		return fmt.Errorf("reading snapshots %v: %w", snapshotIDs, err)
 	}
 	defer rows.Close()
-	buf := make([]Identity, 0, eachBatch)
+	var (
+		page = &snapshotPage{}
+		buf  = make([]Identity, 0, eachBatch)
+		// A page's maps are reused by the next: fn does not keep them.
+		attrs, perms []map[string]string
+	)
 	flush := func() error {
+		if err := page.fill(ctx, q); err != nil {
+			return err
+		}
+		for i := range page.rows {
+			r := &page.rows[i]
+			if !r.found {
+				continue // as the join left it out: no identity
+			}
+			if len(attrs) <= i {
+				attrs, perms = append(attrs, map[string]string{}), append(perms, map[string]string{})
+			}
+			it, err := r.identity(attrs[i], perms[i])
+			if err != nil {
+				return err
+			}
+			// The status is the identity's now, judged from its latest
+			// observation, or its successor's when it continues under
+			// another ID (lineage.go).
+			account := r.account
+			latest := Identity{Observation: Observation{ID: it.ID, Kind: it.Kind, Scope: page.latestScope[i]},
+				Source: it.Source, SnapshotID: page.latest[i]}
+			if cur, ok := aliases[it.ID]; ok {
+				var kind string
+				err := q.QueryRowContext(ctx, `SELECT i.kind, i.account, i.last_snapshot, o.scope FROM identities i
+					JOIN observations o ON o.snapshot_id = i.last_snapshot AND o.identity_id = i.id WHERE i.id = ?`, cur).
+					Scan(&kind, &account, &latest.SnapshotID, &latest.Scope)
+				if err != nil {
+					return fmt.Errorf("reading %s, which %s continues as: %w", cur, it.ID, err)
+				}
+				latest.Kind = Kind(kind)
+			}
+			if err := judge.judge(ctx, &latest, account); err != nil {
+				return err
+			}
+			it.Status, it.StatusReason = latest.Status, latest.StatusReason
+			buf = append(buf, it)
+		}
+		page.reset()
 		for i := range buf {
 			ev.prepare(buf[i].SnapshotID)
 		}
@@ -279,40 +312,18 @@ func (s *Store) EachIdentityInSnapshots(ctx context.Context, snapshotIDs []int64
 	}
 	var prev string
 	for rows.Next() {
-		var (
-			latest Identity
-			scope  string
-		)
-		// Not interned: each identity is handed on and forgotten.
-		it, account, err := scanIdentityText(rows, &latest.SnapshotID, &scope)
-		if err != nil {
-			return err
+		page.rows = append(page.rows, tableRow{})
+		r := &page.rows[len(page.rows)-1]
+		if err := rows.Scan(&r.snapshot, &r.id, &r.name, &r.scope, &r.created, &r.lastUsed, &r.rotated, &r.expires, &r.perms, &r.attrs); err != nil {
+			return fmt.Errorf("reading snapshots %v: %w", snapshotIDs, err)
 		}
-		if prev != "" && it.ID <= prev {
-			// Campaign digests are over rows in byte order of ID.
-			return fmt.Errorf("reading snapshots %v: the database returned %s after %s: it does not order identity IDs byte by byte (its collation), which nhi needs", snapshotIDs, it.ID, prev)
+		if prev != "" && r.id <= prev {
+			// Campaign digests are over rows in byte order of ID, and the
+			// pages' reads merge in it.
+			return fmt.Errorf("reading snapshots %v: the database returned %s after %s: it does not order identity IDs byte by byte (its collation), which nhi needs", snapshotIDs, r.id, prev)
 		}
-		prev = it.ID
-		// The status is the identity's now, judged from its latest
-		// observation, or its successor's when it continues under another
-		// ID (lineage.go).
-		latest.ID, latest.Kind, latest.Source, latest.Scope = it.ID, it.Kind, it.Source, scope
-		if cur, ok := aliases[it.ID]; ok {
-			var kind string
-			err := q.QueryRowContext(ctx, `SELECT i.kind, i.account, i.last_snapshot, o.scope FROM identities i
-				JOIN observations o ON o.snapshot_id = i.last_snapshot AND o.identity_id = i.id WHERE i.id = ?`, cur).
-				Scan(&kind, &account, &latest.SnapshotID, &latest.Scope)
-			if err != nil {
-				return fmt.Errorf("reading %s, which %s continues as: %w", cur, it.ID, err)
-			}
-			latest.Kind = Kind(kind)
-		}
-		if err := judge.judge(ctx, &latest, account); err != nil {
-			return err
-		}
-		it.Status, it.StatusReason = latest.Status, latest.StatusReason
-		buf = append(buf, it)
-		if len(buf) == cap(buf) {
+		prev = r.id
+		if len(page.rows) == eachBatch {
 			if err := flush(); err != nil {
 				return err
 			}

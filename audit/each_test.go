@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"reflect"
 	"testing"
 )
@@ -114,6 +115,9 @@ func TestEachIdentityInSnapshots(t *testing.T) {
 		first := make([]Observation, 300)
 		for i := range first {
 			first[i] = obs(fmt.Sprintf("item-%05d", i), Kinds[i%len(Kinds)])
+			// Maps that differ from row to row: the read reuses them
+			// from page to page.
+			first[i].Attributes = map[string]string{"added_by": "alice", "n": fmt.Sprint(i)}
 		}
 		one := snapshot(t, s, nil, nil, first...)
 		snapshot(t, s, nil, nil, first[10:]...)
@@ -126,7 +130,9 @@ func TestEachIdentityInSnapshots(t *testing.T) {
 		}
 		var got []Identity
 		if err := s.EachIdentityInSnapshots(ctx, []int64{one.ID}, func(id *Identity) error {
-			got = append(got, *id)
+			it := *id // kept past the call: its maps copied
+			it.Permissions, it.Attributes = maps.Clone(it.Permissions), maps.Clone(it.Attributes)
+			got = append(got, it)
 			return nil
 		}); err != nil {
 			t.Fatal(err)
@@ -160,6 +166,28 @@ func TestEachIdentityInSnapshots(t *testing.T) {
 		}
 		if fmt.Sprint(ids) != "[github:1234:github_deploy_key:y github:123:github_deploy_key:x]" {
 			t.Errorf("two accounts streamed as %v, want both in ID order", ids)
+		}
+
+		// Two accounts whose IDs have another's many between them: the
+		// page's range of identities stops short (identityRangeSlack) and
+		// the rest are read by key.
+		lo := snapshotOf(t, s, "github", "k1", nil, Observation{ID: IdentityID("github", "k1", KindGitHubDeployKey, "lo"), Kind: KindGitHubDeployKey, Name: "lo"})
+		var between []Observation
+		for i := range 40 {
+			between = append(between, Observation{ID: IdentityID("github", "k2", KindGitHubDeployKey, fmt.Sprint(i)), Kind: KindGitHubDeployKey, Name: fmt.Sprint(i)})
+		}
+		snapshotOf(t, s, "github", "k2", nil, between...)
+		hi := snapshotOf(t, s, "github", "k3", nil, Observation{ID: IdentityID("github", "k3", KindGitHubDeployKey, "hi"), Kind: KindGitHubDeployKey, Name: "hi"})
+		var sparse []string
+		if err := s.EachIdentityInSnapshots(ctx, []int64{lo.ID, hi.ID}, func(id *Identity) error {
+			sparse = append(sparse, fmt.Sprintf("%s %s/%s #%d %s", id.ID, id.Source, id.Account, id.SnapshotID, id.Status))
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		want2 := fmt.Sprintf("[github:k1:github_deploy_key:lo github/k1 #%d active github:k3:github_deploy_key:hi github/k3 #%d active]", lo.ID, hi.ID)
+		if fmt.Sprint(sparse) != want2 {
+			t.Errorf("two accounts apart streamed as\n%v, want\n%v", sparse, want2)
 		}
 	})
 }

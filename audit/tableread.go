@@ -248,7 +248,7 @@ func (s *Store) readTablePage(ctx context.Context, p *tablePage, after string, n
 			return err
 		}
 	}
-	return s.readOwnerRange(ctx, p)
+	return readOwnerRange(ctx, s.db, p)
 }
 
 const tableObservationColumns = `identity_id, name, scope, created_at, last_used_at, rotated_at, expires_at, permissions, attributes`
@@ -328,8 +328,8 @@ func (s *Store) readObservationKeys(ctx context.Context, p *tablePage, sn int64)
 
 // readOwnerRange reads the owners of the page's identities: one range,
 // in ID order like the page.
-func (s *Store) readOwnerRange(ctx context.Context, p *tablePage) error {
-	rows, err := s.db.QueryContext(ctx, `SELECT identity_id, owner FROM owners WHERE identity_id >= ? AND identity_id <= ? ORDER BY identity_id`,
+func readOwnerRange(ctx context.Context, q querier, p *tablePage) error {
+	rows, err := q.QueryContext(ctx, `SELECT identity_id, owner FROM owners WHERE identity_id >= ? AND identity_id <= ? ORDER BY identity_id`,
 		p.rows[0].id, p.rows[len(p.rows)-1].id)
 	if err != nil {
 		return fmt.Errorf("reading owners: %w", err)
