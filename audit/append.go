@@ -200,15 +200,7 @@ func (s *Store) appendOn(ctx context.Context, pc *pgx.Conn, check Stmt, want str
 			break
 		}
 	}
-	if err == nil {
-		var tag pgconn.CommandTag
-		if tag, err = br.Exec(); err == nil && tag.String() != "COMMIT" {
-			err = fmt.Errorf("appending event %d: the database answered %s to COMMIT", ev.Seq, tag)
-		}
-	}
-	if cerr := br.Close(); err == nil {
-		err = cerr
-	}
+	err = commitBatch(br, ev.Seq, err)
 	if err != nil {
 		return Event{}, err
 	}
@@ -308,15 +300,7 @@ func (s *Store) appendOneTrip(ctx context.Context, pc *pgx.Conn, check Stmt, wan
 		}
 		_, err = br.Exec()
 	}
-	if err == nil {
-		var tag pgconn.CommandTag
-		if tag, err = br.Exec(); err == nil && tag.String() != "COMMIT" {
-			err = fmt.Errorf("appending event %d: the database answered %s to COMMIT", ev.Seq, tag)
-		}
-	}
-	if cerr := br.Close(); err == nil {
-		err = cerr
-	}
+	err = commitBatch(br, ev.Seq, err)
 	if err != nil {
 		return Event{}, true, err
 	}
@@ -342,4 +326,20 @@ func carriesStandIn(a any) bool {
 		return bytes.Contains(v, []byte(seqStandInText))
 	}
 	return strings.Contains(fmt.Sprint(a), seqStandInText)
+}
+
+// commitBatch reads the COMMIT that ends a pgx batch of event seq, if
+// nothing before it failed (err), and closes the batch: the first error
+// of the three is the one returned.
+func commitBatch(br pgx.BatchResults, seq int64, err error) error {
+	if err == nil {
+		var tag pgconn.CommandTag
+		if tag, err = br.Exec(); err == nil && tag.String() != "COMMIT" {
+			err = fmt.Errorf("appending event %d: the database answered %s to COMMIT", seq, tag)
+		}
+	}
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }

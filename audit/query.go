@@ -247,21 +247,32 @@ func (s *Store) IdentityCount(ctx context.Context) (int, error) {
 // cross batch boundaries with a small file.
 var eachBatch = 4096
 
+// wholeDerivers reads what every identity of a whole-population read is
+// derived with: its status, the renames to follow and the findings, marks
+// and suggestions (EachIdentity and EachTableIdentity derive alike).
+func (s *Store) wholeDerivers(ctx context.Context) (*statusJudge, *renameView, *derivation, error) {
+	judge, err := s.newStatusJudge(ctx)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	ren, err := s.renames(ctx)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	d, err := s.derivations(ctx, "", true)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return judge, ren, d, nil
+}
+
 // EachIdentity calls fn with every identity Identities would return, in the
 // same order and with the same derived fields, but reads and evaluates them
 // a batch at a time: memory stays flat however large the file (issue 21,
 // `nhi identities --json` over a million identities). fn must not keep the
 // pointer past its call; an error from fn stops the read and is returned.
 func (s *Store) EachIdentity(ctx context.Context, fn func(*Identity) error) error {
-	judge, err := s.newStatusJudge(ctx)
-	if err != nil {
-		return err
-	}
-	ren, err := s.renames(ctx)
-	if err != nil {
-		return err
-	}
-	d, err := s.derivations(ctx, "", true)
+	judge, ren, d, err := s.wholeDerivers(ctx)
 	if err != nil {
 		return err
 	}

@@ -30,15 +30,7 @@ import (
 // fn copies what it keeps of them (its strings, findings and suggestions
 // it may keep). An error from fn stops the read and is returned.
 func (s *Store) EachTableIdentity(ctx context.Context, fn func(*Identity) error) error {
-	judge, err := s.newStatusJudge(ctx)
-	if err != nil {
-		return err
-	}
-	ren, err := s.renames(ctx)
-	if err != nil {
-		return err
-	}
-	d, err := s.derivations(ctx, "", true)
+	judge, ren, d, err := s.wholeDerivers(ctx)
 	if err != nil {
 		return err
 	}
