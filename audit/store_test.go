@@ -497,6 +497,8 @@ func TestVerifyDetectsTampering(t *testing.T) {
 			{"deleted last event", []string{`DELETE FROM events WHERE seq = 4`}, "the file recorded 4 events but the log holds 3"},
 			{"rewritten chain tail", []string{`DELETE FROM events WHERE seq = 4`, `UPDATE meta SET value = '3' WHERE key = 'log_length'`}, "head the file recorded"},
 			{"edited snapshot", []string{`UPDATE observations SET name = 'innocent' WHERE identity_id LIKE '%:b'`}, "snapshot 1: its observations no longer match its digest"},
+			// A time never recorded (NULL) is not the empty text.
+			{"unset time made empty", []string{`UPDATE observations SET expires_at = '' WHERE expires_at IS NULL AND identity_id LIKE '%:b'`}, "snapshot 1: its observations no longer match its digest"},
 			// What the snapshot's record in the log covers beyond its observations.
 			{"partial made complete", []string{`UPDATE snapshots SET status = 'complete'`, `DELETE FROM snapshot_gaps`}, `snapshot 1: its status is "complete" but its record says "partial"`},
 			{"gaps deleted", []string{`DELETE FROM snapshot_gaps`}, "snapshot 1: its gaps (endpoints not read) are 0 rows that differ from the 1 its record holds"},
