@@ -120,6 +120,14 @@ func TestFindingRules(t *testing.T) {
 
 func ptr[T any](v T) *T { return &v }
 
+// TestEveryRuleFitsEvaluateRoom guards evaluate's stack buffer: an
+// identity can fire every rule, and each finding must have a place.
+func TestEveryRuleFitsEvaluateRoom(t *testing.T) {
+	if len(Rules) > evaluateRoom {
+		t.Fatalf("%d rules, but evaluate gathers at most %d findings: raise evaluateRoom", len(Rules), evaluateRoom)
+	}
+}
+
 func TestPolicyChangesFindings(t *testing.T) {
 	id := Identity{Owner: "alice", Observation: Observation{Kind: KindGitHubActionsSecret, RotatedAt: daysAgo(100),
 		Attributes: map[string]string{"visibility": "all"}}}

@@ -532,10 +532,15 @@ func (v *identitiesView) grew(from int) tea.Cmd {
 	if v.filter != nil || v.st.campaign != "" || v.sort.col != noSort || v.pending {
 		return v.requery()
 	}
-	rows := slices.Clip(v.table.Rows()) // appending copies: the old slice may be read elsewhere
-	if len(rows) > 0 && int(rows[len(rows)-1]) >= from {
+	old := v.table.Rows()
+	if len(old) > 0 && int(old[len(old)-1]) >= from {
 		return v.requery()
 	}
+	// A new slice, sized once for every new row: the old one may be read
+	// elsewhere, and growing it by appending, batch after batch of a
+	// million-row load, copied it again and again (issue 21).
+	rows := make([]int32, len(old), len(old)+v.st.pop.len()-from)
+	copy(rows, old)
 	env := v.st.filterEnv()
 	sub := v.st.pop.subject()
 	for i := int32(from); i < int32(v.st.pop.len()); i++ {
