@@ -247,23 +247,51 @@ func (s *Store) IdentityCount(ctx context.Context) (int, error) {
 // cross batch boundaries with a small file.
 var eachBatch = 4096
 
-// wholeDerivers reads what every identity of a whole-population read is
-// derived with: its status, the renames to follow and the findings, marks
-// and suggestions (EachIdentity and EachTableIdentity derive alike).
-func (s *Store) wholeDerivers(ctx context.Context) (*statusJudge, *renameView, *derivation, error) {
+// derivers are what every identity of a whole-population read is derived
+// with: its status, the renames to follow and the findings, marks and
+// suggestions. EachIdentity and EachTableIdentity derive each batch alike,
+// through each.
+type derivers struct {
+	judge *statusJudge
+	ren   *renameView
+	d     *derivation
+}
+
+func (s *Store) wholeDerivers(ctx context.Context) (*derivers, error) {
 	judge, err := s.newStatusJudge(ctx)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, err
 	}
 	ren, err := s.renames(ctx)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, err
 	}
 	d, err := s.derivations(ctx, "", true)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, err
 	}
-	return judge, ren, d, nil
+	return &derivers{judge, ren, d}, nil
+}
+
+// each derives a batch read in ID order, in the steps of Identities and
+// in its order, and calls fn with every identity the renames keep.
+func (v *derivers) each(ctx context.Context, batch []Identity, fn func(*Identity) error) error {
+	for i := range batch {
+		if err := v.judge.judge(ctx, &batch[i], batch[i].Account); err != nil {
+			return err
+		}
+	}
+	kept := v.ren.follow(batch)
+	if err := v.d.fill(ctx, kept); err != nil {
+		return err
+	}
+	markRenamed(kept, v.ren.prev)
+	for i := range kept {
+		if err := fn(&kept[i]); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // EachIdentity calls fn with every identity Identities would return, in the
@@ -272,7 +300,7 @@ func (s *Store) wholeDerivers(ctx context.Context) (*statusJudge, *renameView, *
 // `nhi identities --json` over a million identities). fn must not keep the
 // pointer past its call; an error from fn stops the read and is returned.
 func (s *Store) EachIdentity(ctx context.Context, fn func(*Identity) error) error {
-	judge, ren, d, err := s.wholeDerivers(ctx)
+	v, err := s.wholeDerivers(ctx)
 	if err != nil {
 		return err
 	}
@@ -285,31 +313,17 @@ func (s *Store) EachIdentity(ctx context.Context, fn func(*Identity) error) erro
 	// batch only, as the change marks, read per batch, already may.
 	batch := min(256, eachBatch)
 	buf := make([]Identity, 0, batch)
-	accounts := make([]string, 0, batch)
-	// Each batch goes through the steps of Identities, in its order.
 	flush := func() error {
-		for i := range buf {
-			if err := judge.judge(ctx, &buf[i], accounts[i]); err != nil {
-				return err
-			}
-		}
-		kept := ren.follow(buf)
-		if err := d.fill(ctx, kept); err != nil {
+		if err := v.each(ctx, buf, fn); err != nil {
 			return err
 		}
-		markRenamed(kept, ren.prev)
-		for i := range kept {
-			if err := fn(&kept[i]); err != nil {
-				return err
-			}
-		}
 		clear(buf[:cap(buf)])
-		buf, accounts = buf[:0], accounts[:0]
+		buf = buf[:0]
 		return nil
 	}
 	after := ""
 	for {
-		if err := s.readIdentityBatch(ctx, after, batch, &buf, &accounts); err != nil {
+		if err := s.readIdentityBatch(ctx, after, batch, &buf); err != nil {
 			return err
 		}
 		n := len(buf)
@@ -332,13 +346,13 @@ func (s *Store) EachIdentity(ctx context.Context, fn func(*Identity) error) erro
 // boundaries inside a batch.
 var identityPage = 1024
 
-// readIdentityBatch appends to buf (and their accounts to accounts) the
+// readIdentityBatch appends to buf the
 // first n identities whose IDs sort after after, in ID order, a page at a
 // time.
-func (s *Store) readIdentityBatch(ctx context.Context, after string, n int, buf *[]Identity, accounts *[]string) error {
+func (s *Store) readIdentityBatch(ctx context.Context, after string, n int, buf *[]Identity) error {
 	for n > 0 {
 		page := min(n, identityPage)
-		got, err := s.readIdentityPage(ctx, after, page, buf, accounts)
+		got, err := s.readIdentityPage(ctx, after, page, buf)
 		if err != nil || got < page {
 			return err
 		}
@@ -350,7 +364,7 @@ func (s *Store) readIdentityBatch(ctx context.Context, after string, n int, buf 
 
 // readIdentityPage is one query of readIdentityBatch; it returns how many
 // identities it appended.
-func (s *Store) readIdentityPage(ctx context.Context, after string, n int, buf *[]Identity, accounts *[]string) (int, error) {
+func (s *Store) readIdentityPage(ctx context.Context, after string, n int, buf *[]Identity) (int, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT `+identityColumns+` `+identityFromBatch+` ORDER BY i.id`, after, n)
 	if err != nil {
 		return 0, fmt.Errorf("reading identities: %w", err)
@@ -358,12 +372,11 @@ func (s *Store) readIdentityPage(ctx context.Context, after string, n int, buf *
 	defer rows.Close()
 	got := 0
 	for rows.Next() {
-		id, account, err := scanIdentityText(rows)
+		id, _, err := scanIdentityText(rows)
 		if err != nil {
 			return got, err
 		}
 		*buf = append(*buf, id)
-		*accounts = append(*accounts, account)
 		got++
 	}
 	if err := rows.Err(); err != nil {

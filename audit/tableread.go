@@ -30,7 +30,7 @@ import (
 // fn copies what it keeps of them (its strings, findings and suggestions
 // it may keep). An error from fn stops the read and is returned.
 func (s *Store) EachTableIdentity(ctx context.Context, fn func(*Identity) error) error {
-	judge, ren, d, err := s.wholeDerivers(ctx)
+	v, err := s.wholeDerivers(ctx)
 	if err != nil {
 		return err
 	}
@@ -82,20 +82,8 @@ func (s *Store) EachTableIdentity(ctx context.Context, fn func(*Identity) error)
 		}
 		last := p.last
 		free <- p
-		for i := range buf {
-			if err := judge.judge(ctx, &buf[i], buf[i].Account); err != nil {
-				return err
-			}
-		}
-		kept := ren.follow(buf)
-		if err := d.fill(ctx, kept); err != nil {
+		if err := v.each(ctx, buf, fn); err != nil {
 			return err
-		}
-		markRenamed(kept, ren.prev)
-		for i := range kept {
-			if err := fn(&kept[i]); err != nil {
-				return err
-			}
 		}
 		clear(buf)
 		if last {
