@@ -483,7 +483,8 @@ func DatabaseName(u string) string {
 const StatementsEnv = "NHI_PGTEST_STATEMENTS"
 
 // WriteStatements writes to file the 60 statements the server spent most
-// time executing and planning, with their calls and rows, one a line, the
+// time executing and planning, with their calls and rows summed over the
+// roles that ran them, one a line, the
 // costliest first. The server must have been started with StatementsEnv
 // set.
 func (s *Server) WriteStatements(ctx context.Context, file string) error {
@@ -495,9 +496,11 @@ func (s *Server) WriteStatements(ctx context.Context, file string) error {
 	if _, err := c.Exec(ctx, "CREATE EXTENSION IF NOT EXISTS pg_stat_statements"); err != nil {
 		return fmt.Errorf("pg_stat_statements (set %s before the server starts): %w", StatementsEnv, err)
 	}
-	rows, err := c.Query(ctx, `SELECT calls, total_exec_time, total_plan_time, rows, toplevel,
-		left(regexp_replace(query, '\s+', ' ', 'g'), 400)
-		FROM pg_stat_statements ORDER BY total_exec_time + total_plan_time DESC LIMIT 60`)
+	// One line a statement, whichever role ran it (the server counts each
+	// role's apart: 40 reviewers are 40 lines of one statement).
+	rows, err := c.Query(ctx, `SELECT sum(calls)::bigint, sum(total_exec_time), sum(total_plan_time), sum(rows)::bigint, toplevel,
+		left(regexp_replace(query, '\s+', ' ', 'g'), 400) AS q
+		FROM pg_stat_statements GROUP BY toplevel, q ORDER BY sum(total_exec_time + total_plan_time) DESC LIMIT 60`)
 	if err != nil {
 		return fmt.Errorf("pg_stat_statements (set %s before the server starts): %w", StatementsEnv, err)
 	}
