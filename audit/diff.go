@@ -366,7 +366,7 @@ func (s *Store) changeMarks(ctx context.Context, only string) (map[string]string
 
 // changeMarksBetween is changeMarks of the identities whose IDs lie
 // between lo and hi (inclusive; both "": every identity). A read in
-// batches (EachIdentity) asks for each batch's range, so its first
+// batches (EachTableIdentity) asks for each batch's range, so its first
 // identities need not wait for the marks of a million.
 func (s *Store) changeMarksBetween(ctx context.Context, lo, hi string) (map[string]string, error) {
 	filter, args := "", []any{}

@@ -1,105 +1,11 @@
 package audit
 
 import (
-	"context"
-	"errors"
 	"fmt"
 	"maps"
 	"reflect"
 	"testing"
 )
-
-// TestEachIdentityMatchesIdentities streams a population larger than one
-// batch, with removed, new and changed identities, and expects exactly what
-// Identities returns, in the same order.
-func TestEachIdentityMatchesIdentities(t *testing.T) {
-	eachEngine(t, func(t *testing.T, eng testEngine) {
-		defer func(n int) { eachBatch = n }(eachBatch)
-		eachBatch = 64
-		defer func(n int) { identityPage = n }(identityPage)
-		identityPage = 24 // pages inside a batch, and one cut short
-		s := openAt(t, eng.new(t))
-		first := make([]Observation, 300)
-		for i := range first {
-			first[i] = obs(fmt.Sprintf("item-%05d", i), Kinds[i%len(Kinds)])
-		}
-		snapshot(t, s, nil, nil, first...)
-		second := append([]Observation(nil), first[10:]...)
-		second[0].Permissions = map[string]string{"contents": "read"}
-		second = append(second, obs("item-new", KindGitHubDeployKey))
-		snapshot(t, s, nil, nil, second...)
-
-		want, err := s.Identities(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var got []Identity
-		if err := s.EachIdentity(ctx, func(id *Identity) error {
-			got = append(got, *id)
-			return nil
-		}); err != nil {
-			t.Fatal(err)
-		}
-		if len(got) != len(want) {
-			t.Fatalf("streamed %d identities, Identities returned %d", len(got), len(want))
-		}
-		marks := map[string]int{}
-		for i := range want {
-			if !reflect.DeepEqual(got[i], want[i]) {
-				t.Fatalf("identity %d differs:\nstreamed %+v\nlisted   %+v", i, got[i], want[i])
-			}
-			marks[want[i].Status+"/"+want[i].Change]++
-		}
-		if marks["removed/"] != 10 || marks["active/new"] != 1 || marks["active/changed"] != 1 {
-			t.Errorf("the fixture should have 10 removed, 1 new and 1 changed identity; got %v", marks)
-		}
-	})
-}
-
-// TestEachIdentityStopsOnError: the callback's error ends the read and is
-// returned as it is.
-func TestEachIdentityStopsOnError(t *testing.T) {
-	eachEngine(t, func(t *testing.T, eng testEngine) {
-		s := openAt(t, eng.new(t))
-		snapshot(t, s, nil, nil, obs("a", KindGitHubDeployKey), obs("b", KindGitHubDeployKey), obs("c", KindGitHubDeployKey))
-		stop := errors.New("stop")
-		calls := 0
-		err := s.EachIdentity(ctx, func(*Identity) error {
-			calls++
-			return stop
-		})
-		if !errors.Is(err, stop) || calls != 1 {
-			t.Fatalf("EachIdentity = %v after %d calls, want the callback's error after 1", err, calls)
-		}
-	})
-}
-
-// A read whose context ends part way says so: it never ends as if the
-// population were whole.
-func TestEachIdentityCancelled(t *testing.T) {
-	eachEngine(t, func(t *testing.T, eng testEngine) {
-		defer func(n int) { eachBatch = n }(eachBatch)
-		eachBatch = 64
-		s := openAt(t, eng.new(t))
-		all := make([]Observation, 600)
-		for i := range all {
-			all[i] = obs(fmt.Sprintf("item-%05d", i), KindGitHubDeployKey)
-		}
-		snapshot(t, s, nil, nil, all...)
-		cctx, cancel := context.WithCancel(ctx)
-		defer cancel()
-		calls := 0
-		err := s.EachIdentity(cctx, func(*Identity) error {
-			if calls++; calls == 100 {
-				cancel()
-			}
-			return nil
-		})
-		if !errors.Is(err, context.Canceled) || calls >= len(all) {
-			t.Errorf("cancelled after 100 identities: %v after %d calls, want context.Canceled before all %d", err, calls, len(all))
-		}
-	})
-}
 
 // TestEachIdentityInSnapshots streams a snapshot's population larger than
 // one batch, some of it removed since, and expects what

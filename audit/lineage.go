@@ -138,8 +138,8 @@ func (s *Store) followRenames(ctx context.Context, ids []Identity) ([]Identity, 
 	return r.follow(ids), r.prev, nil
 }
 
-// renameView is what following renames needs, read once: Store.EachIdentity
-// applies it a batch at a time.
+// renameView is what following renames needs, read once: a whole-population
+// read (Store.EachTableIdentity) applies it a batch at a time.
 type renameView struct {
 	aliases map[string]string   // old ID -> the ID it continues as
 	owners  map[string]string   // the owners projection; nil without aliases

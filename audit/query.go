@@ -26,14 +26,6 @@ const identityFrom = `FROM identities i
 	JOIN observations o ON o.snapshot_id = i.last_snapshot AND o.identity_id = i.id
 	LEFT JOIN owners w ON w.identity_id = i.id`
 
-// identityFromBatch is identityFrom for the n identities after an ID
-// (arguments: the ID, n): the batch is chosen first, by the ID index, so
-// that no plan joins every identity to pick the first n (PostgreSQL's,
-// before it has statistics of a table just written, does).
-const identityFromBatch = `FROM (SELECT * FROM identities WHERE id > ? ORDER BY id LIMIT ?) i
-	JOIN observations o ON o.snapshot_id = i.last_snapshot AND o.identity_id = i.id
-	LEFT JOIN owners w ON w.identity_id = i.id`
-
 // Identities returns every identity the file knows, current and removed,
 // each with its latest observation and owner, ordered by ID.
 func (s *Store) Identities(ctx context.Context) ([]Identity, error) {
@@ -105,7 +97,7 @@ func (s *Store) evaluate(ctx context.Context, ids []Identity, only string) error
 
 // derivation holds what evaluate needs besides the identities: built once
 // per read, then applied batch by batch, so a streamed read of a million
-// identities (EachIdentity) holds only its current batch.
+// identities (EachTableIdentity) holds only its current batch.
 type derivation struct {
 	s          *Store
 	ev         *snapshotEvaluators
@@ -118,7 +110,7 @@ type derivation struct {
 	// in place.
 	byScope map[suggestKey][]OwnerSuggestion
 	// perBatch: marks are read for each batch fill is given, by the range
-	// of its IDs (EachIdentity), not once for the whole file.
+	// of its IDs (EachTableIdentity), not once for the whole file.
 	perBatch bool
 }
 
@@ -172,7 +164,7 @@ func (d *derivation) fill(ctx context.Context, ids []Identity) error {
 	if d.perBatch {
 		d.marks = nil
 		if len(ids) > 0 {
-			// ids are in ID order (EachIdentity reads ORDER BY id).
+			// ids are in ID order (EachTableIdentity reads ORDER BY id).
 			marks, err := d.s.changeMarksBetween(ctx, ids[0].ID, ids[len(ids)-1].ID)
 			if err != nil {
 				return err
@@ -242,15 +234,15 @@ func (s *Store) IdentityCount(ctx context.Context) (int, error) {
 	return n, nil
 }
 
-// eachBatch is how many identities EachIdentity reads and evaluates at a
+// eachBatch is how many identities a whole-population read
+// (EachTableIdentity, EachIdentityInSnapshots) reads and evaluates at a
 // time: enough to keep every core busy evaluating; a variable so tests can
 // cross batch boundaries with a small file.
 var eachBatch = 4096
 
 // derivers are what every identity of a whole-population read is derived
 // with: its status, the renames to follow and the findings, marks and
-// suggestions. EachIdentity and EachTableIdentity derive each batch alike,
-// through each.
+// suggestions. EachTableIdentity derives each batch through each.
 type derivers struct {
 	judge *statusJudge
 	ren   *renameView
@@ -292,97 +284,6 @@ func (v *derivers) each(ctx context.Context, batch []Identity, fn func(*Identity
 		}
 	}
 	return nil
-}
-
-// EachIdentity calls fn with every identity Identities would return, in the
-// same order and with the same derived fields, but reads and evaluates them
-// a batch at a time: memory stays flat however large the file (issue 21,
-// `nhi identities --json` over a million identities). fn must not keep the
-// pointer past its call; an error from fn stops the read and is returned.
-func (s *Store) EachIdentity(ctx context.Context, fn func(*Identity) error) error {
-	v, err := s.wholeDerivers(ctx)
-	if err != nil {
-		return err
-	}
-	// The first batches are small, so the first identities reach fn
-	// after milliseconds (the TUI shows them while the rest loads). Each
-	// batch is one query from where the last ended: PostgreSQL plans one
-	// query over every identity as a hash join and a sort of them all
-	// (seconds before its first row, at 100,000), a LIMIT as a walk of
-	// the ID index. An identity recorded meanwhile may show in a later
-	// batch only, as the change marks, read per batch, already may.
-	batch := min(256, eachBatch)
-	buf := make([]Identity, 0, batch)
-	flush := func() error {
-		if err := v.each(ctx, buf, fn); err != nil {
-			return err
-		}
-		clear(buf[:cap(buf)])
-		buf = buf[:0]
-		return nil
-	}
-	after := ""
-	for {
-		if err := s.readIdentityBatch(ctx, after, batch, &buf); err != nil {
-			return err
-		}
-		n := len(buf)
-		if n > 0 {
-			after = buf[n-1].ID
-		}
-		if err := flush(); err != nil || n < batch {
-			return err
-		}
-		batch = min(2*batch, eachBatch)
-	}
-}
-
-// identityPage is the most identities one query reads. A page of the
-// identities by ID, joined to their observations by primary key, is a
-// walk of both indexes while the page is small against the table; from
-// about 2,000 of 100,000 PostgreSQL's planner prefers to read every
-// observation into a hash instead, once per page (BenchmarkStreamOpen…
-// tui: the server spent seconds). A variable so tests can cross page
-// boundaries inside a batch.
-var identityPage = 1024
-
-// readIdentityBatch appends to buf the
-// first n identities whose IDs sort after after, in ID order, a page at a
-// time.
-func (s *Store) readIdentityBatch(ctx context.Context, after string, n int, buf *[]Identity) error {
-	for n > 0 {
-		page := min(n, identityPage)
-		got, err := s.readIdentityPage(ctx, after, page, buf)
-		if err != nil || got < page {
-			return err
-		}
-		after = (*buf)[len(*buf)-1].ID
-		n -= got
-	}
-	return nil
-}
-
-// readIdentityPage is one query of readIdentityBatch; it returns how many
-// identities it appended.
-func (s *Store) readIdentityPage(ctx context.Context, after string, n int, buf *[]Identity) (int, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+identityColumns+` `+identityFromBatch+` ORDER BY i.id`, after, n)
-	if err != nil {
-		return 0, fmt.Errorf("reading identities: %w", err)
-	}
-	defer rows.Close()
-	got := 0
-	for rows.Next() {
-		id, _, err := scanIdentityText(rows)
-		if err != nil {
-			return got, err
-		}
-		*buf = append(*buf, id)
-		got++
-	}
-	if err := rows.Err(); err != nil {
-		return got, fmt.Errorf("reading identities: %w", err)
-	}
-	return got, nil
 }
 
 // Refresh re-reads the owners of ids and re-evaluates their findings in
@@ -558,25 +459,6 @@ func (s *Store) Identity(ctx context.Context, id string) (Identity, error) {
 // account, then any more columns into more. Its status is left active: a
 // statusJudge decides it.
 func scanIdentity(rows *sql.Rows, more ...any) (Identity, string, error) {
-	it, account, err := scanIdentityText(rows, more...)
-	if err != nil {
-		return it, account, err
-	}
-	// The strings a population repeats are kept once each: a million
-	// identities share a few kinds, a few sources and accounts, and a scope
-	// per repository.
-	it.Kind = Kind(unique.Make(string(it.Kind)).Value())
-	it.Account = unique.Make(it.Account).Value()
-	it.Source = unique.Make(it.Source).Value()
-	it.Scope = unique.Make(it.Scope).Value()
-	it.Owner = unique.Make(it.Owner).Value()
-	return it, unique.Make(account).Value(), nil
-}
-
-// scanIdentityText is scanIdentity without interning: for a read that
-// hands each identity on and forgets it (EachIdentity), where interning
-// a million values costs time and saves nothing.
-func scanIdentityText(rows *sql.Rows, more ...any) (Identity, string, error) {
 	var (
 		it                                  Identity
 		kind, firstSeen, lastSeen, account  string
@@ -588,8 +470,15 @@ func scanIdentityText(rows *sql.Rows, more ...any) (Identity, string, error) {
 	if err != nil {
 		return it, "", fmt.Errorf("reading identity: %w", err)
 	}
-	it.Kind = Kind(kind)
+	// The strings a population repeats are kept once each: a million
+	// identities share a few kinds, a few sources and accounts, and a scope
+	// per repository.
+	account = unique.Make(account).Value()
+	it.Kind = Kind(unique.Make(kind).Value())
 	it.Account = account
+	it.Source = unique.Make(it.Source).Value()
+	it.Scope = unique.Make(it.Scope).Value()
+	it.Owner = unique.Make(it.Owner).Value()
 	it.FirstSeen, _ = parseTime(firstSeen)
 	it.LastSeen, _ = parseTime(lastSeen)
 	it.CreatedAt = parseNullTime(created)

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"sync"
 	"time"
 )
@@ -42,12 +43,18 @@ type SnapshotRunningError struct {
 }
 
 func (e *SnapshotRunningError) Error() string {
+	return fmt.Sprintf("a snapshot of %s/%s is already running (%s); wait for it with --wait, or run again once it has finished",
+		e.Source, e.Account, e.process())
+}
+
+// process names the process that runs the snapshot: "pid 4242 on host
+// build-1, started 09:12 UTC" (with the date when not today).
+func (e *SnapshotRunningError) process() string {
 	started := e.Started.UTC().Format("15:04 UTC")
 	if y, m, d := e.Started.UTC().Date(); !(y == time.Now().UTC().Year() && m == time.Now().UTC().Month() && d == time.Now().UTC().Day()) {
 		started = e.Started.UTC().Format("2006-01-02 15:04 UTC")
 	}
-	return fmt.Sprintf("a snapshot of %s/%s is already running (pid %d on host %s, started %s); wait for it with --wait, or run again once it has finished",
-		e.Source, e.Account, e.PID, e.Host, started)
+	return fmt.Sprintf("pid %d on host %s, started %s", e.PID, Printable(e.Host), started)
 }
 
 // Is makes errors.Is(err, ErrSnapshotRunning) true.
@@ -66,7 +73,10 @@ type snapshotLock struct {
 	Token     string `json:"token"`
 }
 
-func lockKey(source, account string) string { return "snapshot.lock " + source + "/" + account }
+// lockPrefix starts the meta key of every account's snapshot lock.
+const lockPrefix = "snapshot.lock "
+
+func lockKey(source, account string) string { return lockPrefix + source + "/" + account }
 
 // hostname is this machine's name for locks; a process on another host
 // cannot be checked, only its heartbeat.
@@ -94,15 +104,7 @@ func (s *Store) acquireLock(ctx context.Context, tx *sql.Tx, source, account str
 	default:
 		var held snapshotLock
 		if json.Unmarshal([]byte(raw), &held) == nil {
-			beat, _ := parseTime(held.Heartbeat)
-			gone := held.Host == host && !processAlive(held.PID)
-			if held.Host == host && held.PID == os.Getpid() {
-				// This very process: the lock is live while the store of
-				// the writer that took it is open.
-				v, ok := liveLocks.Load(held.Token)
-				gone = !ok || v.(*Store).isClosed()
-			}
-			if !gone && now.Sub(beat) < StaleAfter {
+			if held.live(now, host) {
 				started, _ := parseTime(held.Started)
 				return "", nil, &SnapshotRunningError{Source: source, Account: account, PID: held.PID, Host: held.Host, Started: started}
 			}
@@ -120,6 +122,45 @@ func (s *Store) acquireLock(ctx context.Context, tx *sql.Tx, source, account str
 	}
 	liveLocks.Store(token, s)
 	return token, tookOver, nil
+}
+
+// live reports whether the process that holds l still runs its snapshot,
+// as far as the file can tell at now on host: its heartbeat is recent,
+// and on this host the process is alive.
+func (l *snapshotLock) live(now time.Time, host string) bool {
+	beat, _ := parseTime(l.Heartbeat)
+	gone := l.Host == host && !processAlive(l.PID)
+	if l.Host == host && l.PID == os.Getpid() {
+		// This very process: the lock is live while the store of
+		// the writer that took it is open.
+		v, ok := liveLocks.Load(l.Token)
+		gone = !ok || v.(*Store).isClosed()
+	}
+	return !gone && now.Sub(beat) < StaleAfter
+}
+
+// runningSnapshots are the snapshots whose locks are live: which nhi
+// processes may hold the write lock, for an error that says what a writer
+// waited for (busyError). It names nothing when the locks cannot be read.
+func (s *Store) runningSnapshots(ctx context.Context) []SnapshotRunningError {
+	rows, err := s.db.QueryContext(ctx, `SELECT key, value FROM meta WHERE key LIKE ? ORDER BY key`, lockPrefix+"%")
+	if err != nil {
+		return nil
+	}
+	defer rows.Close()
+	now, host := s.now(), hostname()
+	var running []SnapshotRunningError
+	for rows.Next() {
+		var key, raw string
+		var held snapshotLock
+		if rows.Scan(&key, &raw) != nil || json.Unmarshal([]byte(raw), &held) != nil || !held.live(now, host) {
+			continue
+		}
+		source, account, _ := strings.Cut(strings.TrimPrefix(key, lockPrefix), "/")
+		started, _ := parseTime(held.Started)
+		running = append(running, SnapshotRunningError{Source: source, Account: account, PID: held.PID, Host: held.Host, Started: started})
+	}
+	return running
 }
 
 // liveLocks maps the tokens of the locks this process holds to the store

@@ -297,7 +297,7 @@ const analyzeAfter = 10_000
 // tables a snapshot of n observations just grew, when n is large: without
 // them the next reads of the population (the TUI's, a campaign's) are
 // planned as if the tables were as small as before, until autovacuum
-// gets to them (see identityFromBatch). Only the tables' owner, the
+// gets to them. Only the tables' owner, the
 // database's owner and superusers may ANALYZE; for any other role (a
 // connector's, nhi_connector) there is nothing to do and nothing fails.
 // Neither does the snapshot, already committed, when ANALYZE does:

@@ -8,10 +8,11 @@ import (
 	"strings"
 )
 
-// The TUI's read of the whole population (issue 21: a table of a million
-// identities). It hands over what EachIdentity does, derived by the same
-// steps (status, renames, findings, marks, suggestions), but reads it the
-// way a table wants it:
+// The read of the whole population (issue 21: the TUI's table of a
+// million identities, `nhi identities`, shell completion). It hands over
+// what Identities returns, derived by the same steps (status, renames,
+// findings, marks, suggestions), a batch at a time, so memory stays flat
+// however large the file, and reads it the way a table wants it:
 //
 //   - identities and their latest observations are read as a merge of
 //     ranges in ID order (a page of identities, then the observations of
@@ -24,8 +25,8 @@ import (
 //     handed to fn, so the read uses two cores;
 //   - the Identity and its two maps are reused from row to row.
 
-// EachTableIdentity calls fn with every identity EachIdentity would, in
-// the same order and with the same fields. The *Identity and its
+// EachTableIdentity calls fn with every identity Identities would return,
+// in the same order and with the same fields. The *Identity and its
 // Permissions and Attributes maps are reused for the next identities:
 // fn copies what it keeps of them (its strings, findings and suggestions
 // it may keep). An error from fn stops the read and is returned.
@@ -152,8 +153,7 @@ func fillMap(s string, m map[string]string) (map[string]string, error) {
 
 // readTablePages reads the population into the pages free hands it, in
 // ID order, and sends each to full, the last with last (or err) set.
-// The first pages are small, so the first identities show at once (as
-// EachIdentity's first batches).
+// The first pages are small, so the first identities show at once.
 func (s *Store) readTablePages(ctx context.Context, free <-chan *tablePage, full chan<- *tablePage) {
 	after, size := "", min(256, eachBatch)
 	for {

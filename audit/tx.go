@@ -28,11 +28,13 @@ type Tx struct {
 // The write lock is taken at the start (BEGIN IMMEDIATE, or the advisory
 // lock on PostgreSQL: beginWrite), so concurrent writers in other
 // processes queue; a writer that still finds the file busy
-// after the busy timeout is retried a few times before the error surfaces.
+// after the busy timeout is retried a few times before the error surfaces
+// (busyError).
 func (s *Store) Write(ctx context.Context, fn func(*Tx) error) error {
 	if s.readOnly {
 		return fmt.Errorf("%w: %s was opened read-only", ErrReadOnly, s.path)
 	}
+	start := time.Now()
 	var err error
 	for attempt := 0; attempt < 5; attempt++ {
 		if err = s.writeOnce(ctx, fn); !isBusy(err) {
@@ -44,7 +46,37 @@ func (s *Store) Write(ctx context.Context, fn func(*Tx) error) error {
 		case <-time.After(time.Duration(50*(attempt+1)) * time.Millisecond):
 		}
 	}
-	return fmt.Errorf("%s stayed busy with other writers; try again: %w", s.path, err)
+	return s.busyError(ctx, time.Since(start), err)
+}
+
+// busyTimeout is how long a statement on an evidence file waits for
+// another connection's write lock before it fails busy (SQLite's
+// busy_timeout); Write tries five times, so a writer gives up after five
+// of them. A variable so tests can shorten it.
+var busyTimeout = 10 * time.Second
+
+// busyError is Write's error once it gave up after waited: on an evidence
+// file, another process held the write lock all that time. It says what
+// the user can do, and names the snapshots running now, which the file
+// records (snapshotlock.go); a campaign create records nothing of the
+// kind, so it is only named as a likely holder.
+func (s *Store) busyError(ctx context.Context, waited time.Duration, err error) error {
+	if s.engine == enginePostgres {
+		// The advisory lock waits without a timeout: what failed here is
+		// a transaction that kept conflicting with others.
+		return fmt.Errorf("%s stayed busy with other writers; run the command again: %w", s.path, err)
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s stayed busy with other writers for %s: another process held its write lock all that time", s.path, waited.Round(time.Second))
+	for i, r := range s.runningSnapshots(ctx) {
+		sep := "; running now: "
+		if i > 0 {
+			sep = ", "
+		}
+		fmt.Fprintf(&b, "%sa snapshot of %s/%s (%s)", sep, Printable(r.Source), Printable(r.Account), r.process())
+	}
+	b.WriteString(". A campaign create or a snapshot of a large population holds it for minutes: wait for the other nhi process to finish, then run this command again")
+	return fmt.Errorf("%s: %w", b.String(), err)
 }
 
 func (s *Store) writeOnce(ctx context.Context, fn func(*Tx) error) error {

@@ -12,26 +12,16 @@ import (
 // identityStreamer is what a Store may offer besides Identities to read a
 // large population in parts: the first screenful shows while the rest
 // loads, and the header counts what has arrived (ARCHITECTURE.md, tui;
-// issue 21). *audit.Store implements it; a Store that does not is read
-// whole, as before.
+// issue 21). *audit.Store implements it (EachTableIdentity: the
+// identities Identities returns, read as a merge of ranges on a goroutine
+// of its own, with reused maps, which the row builder copies from); a
+// Store that does not is read whole, as before.
 type identityStreamer interface {
 	IdentityCount(ctx context.Context) (int, error)
-	EachIdentity(ctx context.Context, fn func(*audit.Identity) error) error
-}
-
-// tableReader is the read a Store may offer for the table in particular
-// (audit.Store.EachTableIdentity: the identities EachIdentity gives, read
-// as a merge of ranges on a goroutine of its own, with reused maps, which
-// the row builder copies from); a Store that does not is read with
-// EachIdentity.
-type tableReader interface {
 	EachTableIdentity(ctx context.Context, fn func(*audit.Identity) error) error
 }
 
-var (
-	_ identityStreamer = (*audit.Store)(nil)
-	_ tableReader      = (*audit.Store)(nil)
-)
+var _ identityStreamer = (*audit.Store)(nil)
 
 // Batches start small, so the first screenful arrives after a few
 // milliseconds of reading, and double up to maxBatch, so a filter or sort
@@ -80,11 +70,7 @@ func (m *Model) streamIdentities(s identityStreamer) tea.Cmd {
 	return func() tea.Msg {
 		go func() {
 			up := newBatcher(b, send)
-			each := s.EachIdentity
-			if t, ok := s.(tableReader); ok {
-				each = t.EachTableIdentity
-			}
-			err := each(ctx, up.add)
+			err := s.EachTableIdentity(ctx, up.add)
 			if ferr := up.flush(); err == nil {
 				err = ferr
 			}

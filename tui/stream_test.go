@@ -12,7 +12,7 @@ import (
 )
 
 // streamStore hands out a population in the order given, the way
-// *audit.Store's EachIdentity does, and can fail after some identities.
+// *audit.Store's EachTableIdentity does, and can fail after some identities.
 type streamStore struct {
 	Store
 	ids     []audit.Identity
@@ -22,7 +22,7 @@ type streamStore struct {
 
 func (s streamStore) IdentityCount(context.Context) (int, error) { return len(s.ids), nil }
 
-func (s streamStore) EachIdentity(ctx context.Context, fn func(*audit.Identity) error) error {
+func (s streamStore) EachTableIdentity(ctx context.Context, fn func(*audit.Identity) error) error {
 	for i := range s.ids {
 		if s.failAt > 0 && i == s.failAt {
 			return s.failErr

@@ -13,20 +13,10 @@ import (
 	"github.com/nhi-audit/nhi/internal/pgtest"
 )
 
-// eachIdentityOnly is a store that reads the population only through
-// EachIdentity, as the table did before audit.Store.EachTableIdentity.
-type eachIdentityOnly struct {
-	Store
-	st *audit.Store
-}
-
-func (s eachIdentityOnly) IdentityCount(ctx context.Context) (int, error) {
-	return s.st.IdentityCount(ctx)
-}
-
-func (s eachIdentityOnly) EachIdentity(ctx context.Context, fn func(*audit.Identity) error) error {
-	return s.st.EachIdentity(ctx, fn)
-}
+// wholeRead is a store that offers no read in parts: the TUI reads it
+// whole, through Identities (the reference audit's
+// TestEachTableIdentityMatchesIdentities holds EachTableIdentity to).
+type wholeRead struct{ Store }
 
 // variedEvidence is the fixture organisation (newEvidenceIn) grown into
 // what the table must show right: a second snapshot that removes some
@@ -84,11 +74,11 @@ func variedEvidence(t *testing.T, where string) *audit.Store {
 	return st
 }
 
-// TestTableReadMatchesEachIdentity: the table the TUI builds from
-// EachTableIdentity is the one it built from EachIdentity — every
+// TestTableReadMatchesWholeRead: the table the TUI builds from
+// EachTableIdentity is the one it builds from Identities — every
 // identity whole (columns, statuses, marks, findings, suggestions), the
 // screen, and what filters and marks select — on both engines.
-func TestTableReadMatchesEachIdentity(t *testing.T) {
+func TestTableReadMatchesWholeRead(t *testing.T) {
 	for _, eng := range []string{"sqlite", "postgres"} {
 		t.Run(eng, func(t *testing.T) {
 			where := t.TempDir() + "/nhi.db"
@@ -108,16 +98,16 @@ func TestTableReadMatchesEachIdentity(t *testing.T) {
 				}
 				return m
 			}
-			old, cur := load(eachIdentityOnly{Store: st, st: st}), load(st)
+			old, cur := load(wholeRead{st}), load(st)
 			po, pc := old.st.pop, cur.st.pop
 			if po.len() != pc.len() || po.len() < 40 {
-				t.Fatalf("the table read loaded %d identities, EachIdentity %d", pc.len(), po.len())
+				t.Fatalf("the table read loaded %d identities, Identities %d", pc.len(), po.len())
 			}
 			statuses := map[string]int{}
 			for i := range int32(po.len()) {
 				a, b := po.t.identity(po.row(i)), pc.t.identity(pc.row(i))
 				if !reflect.DeepEqual(a, b) {
-					t.Fatalf("row %d differs:\ntable read  %+v\nEachIdentity %+v", i, *b, *a)
+					t.Fatalf("row %d differs:\ntable read %+v\nIdentities %+v", i, *b, *a)
 				}
 				statuses[a.Status+"/"+a.Change]++
 				statuses[a.Source]++
@@ -128,7 +118,7 @@ func TestTableReadMatchesEachIdentity(t *testing.T) {
 				}
 			}
 			if a, b := old.View(), cur.View(); a != b {
-				t.Errorf("the screens differ:\nEachIdentity:\n%s\ntable read:\n%s", a, b)
+				t.Errorf("the screens differ:\nIdentities:\n%s\ntable read:\n%s", a, b)
 			}
 			for _, keys := range []string{"/status:removed", "/owner:none finding:stale", "/attr.added_by:alice", "/change:new or change:changed", "/source:aws", "sss"} {
 				for _, m := range []*Model{old, cur} {
@@ -141,7 +131,7 @@ func TestTableReadMatchesEachIdentity(t *testing.T) {
 					}
 				}
 				if a, b := old.View(), cur.View(); a != b {
-					t.Errorf("after %q the screens differ:\nEachIdentity:\n%s\ntable read:\n%s", keys, a, b)
+					t.Errorf("after %q the screens differ:\nIdentities:\n%s\ntable read:\n%s", keys, a, b)
 				}
 				for _, m := range []*Model{old, cur} {
 					press(t, m, "esc")

@@ -141,12 +141,14 @@ func decisionWords(_ context.Context, _ *audit.Store, _ []string, prefix string)
 	return withPrefix([]string{string(campaigns.Decommission), string(campaigns.Keep), string(campaigns.Rotate)}, prefix)
 }
 
-// errEnough stops EachIdentity once maxCompletions IDs are found.
+// errEnough stops the read once maxCompletions IDs are found.
 var errEnough = errors.New("enough")
 
 func identityIDs(ctx context.Context, st *audit.Store, _ []string, prefix string) []string {
 	var ids []string
-	_ = st.EachIdentity(ctx, func(id *audit.Identity) error {
+	// The read reuses each identity for the next: its ID, a string, is
+	// what is kept.
+	_ = st.EachTableIdentity(ctx, func(id *audit.Identity) error {
 		if strings.HasPrefix(id.ID, prefix) {
 			ids = append(ids, id.ID)
 		}
@@ -170,7 +172,7 @@ func people(ctx context.Context, st *audit.Store, _ []string, prefix string) []s
 		seen[p.Email] = true
 	}
 	if len(seen) == 0 {
-		_ = st.EachIdentity(ctx, func(id *audit.Identity) error {
+		_ = st.EachTableIdentity(ctx, func(id *audit.Identity) error {
 			if id.Owner != "" {
 				seen[id.Owner] = true
 			}

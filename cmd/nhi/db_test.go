@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -57,11 +56,7 @@ func TestDBActorIsTheSessionRole(t *testing.T) {
 	if err := srv.Exec(context.Background(), dbName, "CREATE ROLE "+role+" LOGIN; GRANT nhi_reviewer TO "+role); err != nil {
 		t.Fatal(err)
 	}
-	u, _ := url.Parse(owner)
-	q := u.Query()
-	q.Set("user", role)
-	u.RawQuery = q.Encode()
-	rita := u.String()
+	rita := pgtest.AsRole(t, owner, role)
 	id := "github:northwind:github_deploy_key:api-gateway/80000240"
 
 	r := nhi(t, []string{"NHI_REVIEWER=someone@else.test"}, "--db", rita, "note", "add", id, "asked the gateway team")

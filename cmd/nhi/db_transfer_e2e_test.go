@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"net/url"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -64,12 +63,8 @@ func TestDBExportImportThroughPostgres(t *testing.T) {
 		EXCEPTION WHEN duplicate_object THEN NULL; END $$; GRANT nhi_reviewer TO "rev@example.com"`); err != nil {
 		t.Fatal(err)
 	}
-	u, _ := url.Parse(shared)
-	q := u.Query()
-	q.Set("user", "rev@example.com")
-	u.RawQuery = q.Encode()
 	must("decide", "q4", "--filter", "name:render.com", "decommission", "--reason", "unused", "--yes",
-		"--db", u.String(), "--as", "rev@example.com")
+		"--db", pgtest.AsRole(t, shared, "rev@example.com"), "--as", "rev@example.com")
 	sharedHead := verifyHead(t, shared)
 	if sharedHead == fileHead {
 		t.Fatal("the decision on the database did not extend its log")

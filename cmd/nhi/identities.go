@@ -60,8 +60,11 @@ the IDs alone, one a line, for other commands; -o csv a spreadsheet;
 				return err
 			}
 			f = filter.Active(f, audit.Vocabulary)
-			// Rows stream from the store's cursor to the output: nothing
+			// Rows stream from the store's read to the output: nothing
 			// holds the whole population (issue 21: a million identities).
+			// The read reuses each *audit.Identity and its maps for the
+			// next: every emit writes the identity out or keeps strings
+			// of it (the table's cells), never the identity or its maps.
 			w := bufio.NewWriterSize(a.stdout, 64<<10)
 			var emit func(*audit.Identity) error
 			var finish func(total, matched int) error
@@ -90,7 +93,7 @@ the IDs alone, one a line, for other commands; -o csv a spreadsheet;
 				emit, finish = identityTable(w, expr, time.Now(), width, format == "wide", tags)
 			}
 			total, matched := 0, 0
-			err = st.EachIdentity(cmd.Context(), func(id *audit.Identity) error {
+			err = st.EachTableIdentity(cmd.Context(), func(id *audit.Identity) error {
 				total++
 				if !f.Match(id, env) {
 					return nil

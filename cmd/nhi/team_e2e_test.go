@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net/url"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -65,12 +64,9 @@ func TestTeamFlowsThroughPostgres(t *testing.T) {
 	}
 	must("campaign", "create", "q4", "--due", "2026-12-31", "--scope", "kind:deploy_key",
 		"--reviewer", "rev@example.com", "--db", shared)
-	u, _ := url.Parse(shared)
-	q := u.Query()
-	q.Set("user", "rev@example.com")
-	u.RawQuery = q.Encode()
 	// render.com has two deploy keys.
-	r := must("decide", "q4", "--filter", "name:render.com", "decommission", "--reason", "unused", "--yes", "--db", u.String())
+	r := must("decide", "q4", "--filter", "name:render.com", "decommission", "--reason", "unused", "--yes",
+		"--db", pgtest.AsRole(t, shared, "rev@example.com"))
 	if !strings.Contains(r.stdout+r.stderr, "decommission") {
 		t.Errorf("decide says:\n%s%s", r.stdout, r.stderr)
 	}
