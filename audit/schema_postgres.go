@@ -314,43 +314,6 @@ END $$;
 CREATE FUNCTION nhi_event_seq(stand_in bigint) RETURNS bigint LANGUAGE sql STABLE AS
 $$ SELECT current_setting('nhi.event_seq')::bigint $$;
 `,
-	// 5: who a name is, at the cost of an index lookup. Step 3's
-	// functions were SQL functions pinned to a search path, which
-	// PostgreSQL neither inlines nor keeps a plan for: each call planned
-	// its query again and computed every directory record's names (JSON
-	// and regular expressions) to compare them, a few milliseconds a
-	// call, four calls a reviewer's decision, all under the write lock
-	// (BenchmarkConcurrentDecisions/postgres-reviewers). The names are
-	// now a stored column, indexed, and the functions PL/pgSQL, whose
-	// plans a session keeps. What they answer is unchanged.
-	`
-ALTER TABLE people ADD COLUMN name_keys text[] GENERATED ALWAYS AS (nhi_person_keys(record)) STORED;
-DROP INDEX people_keys;
-CREATE INDEX people_name_keys ON people USING gin (name_keys);
-
-CREATE OR REPLACE FUNCTION nhi_person_of(name text) RETURNS text LANGUAGE plpgsql STABLE AS
-$$ BEGIN
-	RETURN (SELECT max(email COLLATE "C") FROM people WHERE name_keys @> ARRAY[nhi_alias_key(name)]);
-END $$;
-
-CREATE OR REPLACE FUNCTION nhi_same_person(a text, b text) RETURNS boolean LANGUAGE plpgsql STABLE AS
-$$ DECLARE
-	ka text := nhi_alias_key(a);
-BEGIN
-	IF ka IS NULL OR ka = '' THEN
-		RETURN false;
-	END IF;
-	IF ka = nhi_alias_key(b) THEN
-		RETURN true;
-	END IF;
-	RETURN COALESCE(nhi_person_of(a) = nhi_person_of(b), false);
-END $$;
-
-DO $$ BEGIN
-	EXECUTE format('ALTER FUNCTION nhi_person_of(text) SET search_path = pg_catalog, %I, pg_temp', current_schema());
-	EXECUTE format('ALTER FUNCTION nhi_same_person(text, text) SET search_path = pg_catalog, %I, pg_temp', current_schema());
-END $$;
-`,
 }
 
 // RegisterPostgresMigrations adds the PostgreSQL schema of a package that
