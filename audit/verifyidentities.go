@@ -251,23 +251,23 @@ type observationCursor struct {
 
 // advance moves c to its next row, reporting whether there was one.
 func (c *observationCursor) advance(rank map[int64]int) (bool, error) {
-	for c.rows.Next() {
-		if c.rank >= 0 {
-			if err := c.rows.Scan(&c.rawID, &c.rawKind); err != nil {
-				return false, err
-			}
-			c.r = c.rank
-		} else {
-			if err := c.rows.Scan(&c.rawID, &c.rawKind, &c.snapshot); err != nil {
-				return false, err
-			}
-			c.r = rank[c.snapshot]
-		}
-		c.id = append(c.id[:0], c.rawID...)
-		c.kind = append(c.kind[:0], c.rawKind...)
-		return true, nil
+	if !c.rows.Next() {
+		return false, c.rows.Err()
 	}
-	return false, c.rows.Err()
+	if c.rank >= 0 {
+		if err := c.rows.Scan(&c.rawID, &c.rawKind); err != nil {
+			return false, err
+		}
+		c.r = c.rank
+	} else {
+		if err := c.rows.Scan(&c.rawID, &c.rawKind, &c.snapshot); err != nil {
+			return false, err
+		}
+		c.r = rank[c.snapshot] // the query asked for ranked snapshots only
+	}
+	c.id = append(c.id[:0], c.rawID...)
+	c.kind = append(c.kind[:0], c.rawKind...)
+	return true, nil
 }
 
 // next moves to the next identity observed, reporting whether there was
