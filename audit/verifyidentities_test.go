@@ -2,7 +2,9 @@ package audit
 
 import (
 	"errors"
+	"maps"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -102,5 +104,43 @@ func TestVerifyIdentitiesDeletedAddedEdited(t *testing.T) {
 				}
 			})
 		})
+	})
+}
+
+// Each identity's first and last snapshot are the lowest and highest
+// rank among its observations, whichever order the reads give them in:
+// here the ranks run against the snapshots' IDs (3 before 1).
+func TestObservedIDsFirstAndLastRank(t *testing.T) {
+	type ranks struct{ first, last int }
+	want := map[string]ranks{"a": {0, 1}, "b": {1, 1}, "c": {0, 1}, "d": {1, 1}, "g": {0, 0}}
+	check := func(t *testing.T, s *Store) {
+		o, err := s.observedInIDOrder(ctx, s.db, []finishedSnap{{id: 3}, {id: 1}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer o.close()
+		got := map[string]ranks{}
+		for {
+			ok, err := o.next()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !ok {
+				break
+			}
+			key := strings.TrimPrefix(string(o.id), "github:acme:github_deploy_key:")
+			got[key] = ranks{o.first, o.last}
+		}
+		if !maps.Equal(got, want) {
+			t.Errorf("ranks %v, want %v", got, want)
+		}
+	}
+	eachEngine(t, func(t *testing.T, eng testEngine) {
+		check(t, identitiesFile(t, eng))
+		if eng.name == "sqlite" {
+			defer func(n int) { maxObservationCursors = n }(maxObservationCursors)
+			maxObservationCursors = 1
+			check(t, identitiesFile(t, eng))
+		}
 	})
 }
