@@ -16,12 +16,13 @@ import (
 // It is one merge, in identity order, of the identities table and of
 // those snapshots' observations: each identity's first and last snapshot
 // (as ranks in that order) and its kinds are gathered as the cursors pass
-// it, so nothing is grouped or sorted in temporary storage, the table and
-// the observations are each read once, and the heap holds only what is
-// reported (issue 21; it was a grouped query, read twice). On SQLite each
-// snapshot's observations are a cursor of their own, in the order of the
-// table's key (snapshot_id, identity_id), merged here; all the cursors
-// share one connection, so one read transaction. On PostgreSQL, whose
+// it: the table and the observations are each read once, and memory
+// holds only what is reported (issue 21; it was a query grouping every
+// observation, run twice). On SQLite each snapshot's observations are a
+// cursor of their own, in the order of the table's key (snapshot_id,
+// identity_id), merged here, so nothing is grouped or sorted in
+// temporary storage; all the cursors share one connection, and so read
+// the file as it stood when the first was stepped. On PostgreSQL, whose
 // connections give one result at a time, and past maxObservationCursors
 // snapshots, the database sorts the observations into one cursor instead.
 // Both orders are byte by byte, as Go compares (COLLATE "C" on
@@ -159,8 +160,10 @@ func (s *Store) finishedInOrder(ctx context.Context, records map[int64]loggedRec
 }
 
 // maxObservationCursors is how many snapshots' observations SQLite reads
-// through cursors of their own (each an open statement); past it, one
-// query sorts them all. A variable so a test can take the sorted way.
+// through cursors of their own. Each is an open statement holding a page
+// or two of the file: a few hundred cost little, but a file of years of
+// daily snapshots of many accounts holds hundreds of thousands, so past
+// it one query sorts them all. A variable so a test can take that way.
 var maxObservationCursors = 256
 
 // byteOrder is an ORDER BY term that orders column's texts byte by byte,
