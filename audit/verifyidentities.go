@@ -1,0 +1,362 @@
+package audit
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// verifyIdentities rebuilds the identities table from the observations
+// of every complete or partial snapshot, in the order they finished, and
+// compares: rows deleted, added and edited are named.
+//
+// It is one merge, in identity order, of the identities table and of
+// those snapshots' observations: each identity's first and last snapshot
+// (as ranks in that order) and its kinds are gathered as the cursors pass
+// it: the table and the observations are each read once, and memory
+// holds only what is reported (issue 21; it was a query grouping every
+// observation, run twice). On SQLite each snapshot's observations are a
+// cursor of their own, in the order of the table's key (snapshot_id,
+// identity_id), merged here, so nothing is grouped or sorted in
+// temporary storage; all the cursors share one connection, and so read
+// the file as it stood when the first was stepped. On PostgreSQL, whose
+// connections give one result at a time, and past maxObservationCursors
+// snapshots, the database sorts the observations into one cursor instead.
+// Both orders are byte by byte, as Go compares (COLLATE "C" on
+// PostgreSQL).
+func (s *Store) verifyIdentities(ctx context.Context, r *VerifyResult, records map[int64]loggedRecord) error {
+	snaps, err := s.finishedInOrder(ctx, records)
+	if err != nil {
+		return err
+	}
+	// PostgreSQL's cursors each take a connection of the pool; SQLite's
+	// share one.
+	var on querier = s.db
+	if s.engine != enginePostgres {
+		conn, err := s.db.Conn(ctx)
+		if err != nil {
+			return err
+		}
+		defer conn.Close()
+		on = conn
+	}
+	obs, err := s.observedInIDOrder(ctx, on, snaps)
+	if err != nil {
+		return err
+	}
+	defer obs.close()
+	rows, err := on.QueryContext(ctx, `SELECT id, kind, source, account, first_snapshot, last_snapshot, first_seen, last_seen
+		FROM identities ORDER BY `+s.byteOrder("id"))
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	var (
+		id, kind, source, account, firstSeen, lastSeen sql.RawBytes
+		first, last                                    int64
+	)
+	nextRow := func() (bool, error) {
+		if !rows.Next() {
+			return false, rows.Err()
+		}
+		return true, rows.Scan(&id, &kind, &source, &account, &first, &last, &firstSeen, &lastSeen)
+	}
+	var missing, extra, changed []string
+	haveRow, err := nextRow()
+	if err != nil {
+		return err
+	}
+	haveObs, err := obs.next()
+	if err != nil {
+		return err
+	}
+	for haveRow || haveObs {
+		var c int // < 0: a row nothing observed; > 0: observed, no row
+		switch {
+		case !haveObs:
+			c = -1
+		case !haveRow:
+			c = 1
+		default:
+			c = bytes.Compare(id, obs.id)
+		}
+		switch {
+		case c < 0:
+			extra = append(extra, Printable(string(id)))
+		case c > 0:
+			missing = append(missing, fmt.Sprintf("%s (observed by snapshot %d)", Printable(string(obs.id)), snaps[obs.last].id))
+		default:
+			f, l := snaps[obs.first], snaps[obs.last]
+			if obs.mixed || string(kind) != string(obs.kind) || string(source) != f.source || string(account) != f.account ||
+				first != f.id || last != l.id || string(firstSeen) != f.started || string(lastSeen) != l.started {
+				changed = append(changed, Printable(string(id)))
+			}
+		}
+		if c <= 0 {
+			if haveRow, err = nextRow(); err != nil {
+				return err
+			}
+		}
+		if c >= 0 {
+			if haveObs, err = obs.next(); err != nil {
+				return err
+			}
+		}
+	}
+	listProblem(r, missing, "identities: %d identities the snapshots observed are missing from the table (rows were deleted): %s")
+	listProblem(r, extra, "identities: %d identities in the table were never observed by a finished snapshot (rows were added): %s")
+	listProblem(r, changed, "identities: %d rows differ from what the snapshots' observations imply (rows were edited): %s")
+	return nil
+}
+
+// finishedSnap is a complete or partial snapshot as verifyIdentities
+// replays it.
+type finishedSnap struct {
+	id                               int64
+	source, account, started, finish string
+}
+
+// finishedInOrder lists the complete and partial snapshots in the order
+// they finished: old-form snapshots (no record) before every recorded
+// one, by finish time; recorded ones by their record's place in the log.
+func (s *Store) finishedInOrder(ctx context.Context, records map[int64]loggedRecord) ([]finishedSnap, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT id, source, account, started_at, coalesce(finished_at, '') FROM snapshots WHERE status IN ('complete', 'partial')`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var snaps []finishedSnap
+	for rows.Next() {
+		var sn finishedSnap
+		if err := rows.Scan(&sn.id, &sn.source, &sn.account, &sn.started, &sn.finish); err != nil {
+			return nil, err
+		}
+		snaps = append(snaps, sn)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	order := func(sn finishedSnap) (int64, string, int64) {
+		if lr, ok := records[sn.id]; ok {
+			return 1, "", lr.seq
+		}
+		return 0, sn.finish, sn.id
+	}
+	sort.Slice(snaps, func(i, j int) bool {
+		ra, fa, ia := order(snaps[i])
+		rb, fb, ib := order(snaps[j])
+		if ra != rb {
+			return ra < rb
+		}
+		if fa != fb {
+			return fa < fb
+		}
+		return ia < ib
+	})
+	return snaps, nil
+}
+
+// maxObservationCursors is how many snapshots' observations SQLite reads
+// through cursors of their own. Each is an open statement holding a page
+// or two of the file: a few hundred cost little, but a file of years of
+// daily snapshots of many accounts holds hundreds of thousands, so past
+// it one query sorts them all. A variable so a test can take that way.
+var maxObservationCursors = 256
+
+// byteOrder is an ORDER BY term that orders column's texts byte by byte,
+// as Go compares strings: SQLite's default (BINARY), PostgreSQL's "C".
+func (s *Store) byteOrder(column string) string {
+	if s.engine == enginePostgres {
+		return column + ` COLLATE "C"`
+	}
+	return column
+}
+
+// observedInIDOrder opens the observations of snaps (ranked by their
+// place in it) as one stream in identity order: see verifyIdentities.
+func (s *Store) observedInIDOrder(ctx context.Context, on querier, snaps []finishedSnap) (*observedIDs, error) {
+	o := &observedIDs{}
+	if len(snaps) == 0 {
+		return o, nil
+	}
+	if s.engine == enginePostgres || len(snaps) > maxObservationCursors {
+		o.rank = make(map[int64]int, len(snaps))
+		var in strings.Builder
+		for i, sn := range snaps {
+			o.rank[sn.id] = i
+			if i > 0 {
+				in.WriteByte(',')
+			}
+			fmt.Fprint(&in, sn.id)
+		}
+		// The snapshot IDs are integers the file gave.
+		rows, err := on.QueryContext(ctx, `SELECT identity_id, kind, snapshot_id FROM observations
+			WHERE snapshot_id IN (`+in.String()+`) ORDER BY `+s.byteOrder("identity_id"))
+		if err != nil {
+			return nil, err
+		}
+		o.heap = append(o.heap, &observationCursor{rows: rows, rank: -1})
+	} else {
+		for i, sn := range snaps {
+			rows, err := on.QueryContext(ctx, `SELECT identity_id, kind FROM observations WHERE snapshot_id = ? ORDER BY identity_id`, sn.id)
+			if err != nil {
+				o.close()
+				return nil, err
+			}
+			o.heap = append(o.heap, &observationCursor{rows: rows, rank: i})
+		}
+	}
+	// Each cursor's first row, then the heap.
+	var live []*observationCursor
+	for _, c := range o.heap {
+		ok, err := c.advance(o.rank)
+		if err != nil {
+			o.close()
+			return nil, err
+		}
+		if ok {
+			live = append(live, c)
+		} else {
+			c.rows.Close()
+		}
+	}
+	o.heap = live
+	for i := len(o.heap)/2 - 1; i >= 0; i-- {
+		o.down(i)
+	}
+	return o, nil
+}
+
+// observedIDs merges cursors over observations, each in identity order,
+// into one identity at a time (next): its ID, its first and last
+// snapshot's ranks, and its kind (mixed when its observations disagree).
+type observedIDs struct {
+	heap        []*observationCursor // a min-heap by the cursors' current ID
+	rank        map[int64]int        // snapshot -> rank, for a cursor over several
+	id, kind    []byte
+	mixed       bool
+	first, last int
+}
+
+// observationCursor is one query's observations in identity order, at
+// its current row.
+type observationCursor struct {
+	rows           *sql.Rows
+	rank           int // the snapshot's rank; -1: the rows name their snapshot
+	rawID, rawKind sql.RawBytes
+	snapshot       int64
+	id, kind       []byte // the current row's, kept past the next Scan
+	r              int    // the current row's snapshot rank
+}
+
+// advance moves c to its next row, reporting whether there was one.
+func (c *observationCursor) advance(rank map[int64]int) (bool, error) {
+	if !c.rows.Next() {
+		return false, c.rows.Err()
+	}
+	if c.rank >= 0 {
+		if err := c.rows.Scan(&c.rawID, &c.rawKind); err != nil {
+			return false, err
+		}
+		c.r = c.rank
+	} else {
+		if err := c.rows.Scan(&c.rawID, &c.rawKind, &c.snapshot); err != nil {
+			return false, err
+		}
+		c.r = rank[c.snapshot] // the query asked for ranked snapshots only
+	}
+	c.id = append(c.id[:0], c.rawID...)
+	c.kind = append(c.kind[:0], c.rawKind...)
+	return true, nil
+}
+
+// next moves to the next identity observed, reporting whether there was
+// one.
+func (o *observedIDs) next() (bool, error) {
+	if len(o.heap) == 0 {
+		return false, nil
+	}
+	top := o.heap[0]
+	o.id = append(o.id[:0], top.id...)
+	o.kind = append(o.kind[:0], top.kind...)
+	o.first, o.last, o.mixed = top.r, top.r, false
+	for {
+		if err := o.advanceTop(); err != nil {
+			return false, err
+		}
+		if len(o.heap) == 0 || !bytes.Equal(o.heap[0].id, o.id) {
+			return true, nil
+		}
+		c := o.heap[0]
+		o.first, o.last = min(o.first, c.r), max(o.last, c.r)
+		if !bytes.Equal(c.kind, o.kind) {
+			o.mixed = true
+		}
+	}
+}
+
+// advanceTop moves the heap's first cursor on, dropping it when done.
+func (o *observedIDs) advanceTop() error {
+	top := o.heap[0]
+	ok, err := top.advance(o.rank)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		top.rows.Close()
+		last := len(o.heap) - 1
+		o.heap[0] = o.heap[last]
+		o.heap[last] = nil
+		o.heap = o.heap[:last]
+	}
+	if len(o.heap) > 0 {
+		o.down(0)
+	}
+	return nil
+}
+
+// down restores the heap's order below i.
+func (o *observedIDs) down(i int) {
+	h := o.heap
+	for {
+		m := 2*i + 1
+		if m >= len(h) {
+			return
+		}
+		if r := m + 1; r < len(h) && bytes.Compare(h[r].id, h[m].id) < 0 {
+			m = r
+		}
+		if bytes.Compare(h[m].id, h[i].id) >= 0 {
+			return
+		}
+		h[i], h[m] = h[m], h[i]
+		i = m
+	}
+}
+
+// close closes the cursors still open.
+func (o *observedIDs) close() {
+	for _, c := range o.heap {
+		c.rows.Close()
+	}
+	o.heap = nil
+}
+
+// listProblem adds one problem naming up to ten of items, sorted.
+func listProblem(r *VerifyResult, items []string, format string) {
+	if len(items) == 0 {
+		return
+	}
+	sort.Strings(items)
+	shown := items
+	more := ""
+	if len(shown) > 10 {
+		shown, more = shown[:10], fmt.Sprintf(" and %d more", len(items)-10)
+	}
+	r.add(format, len(items), joinComma(shown)+more)
+}
+
+func joinComma(s []string) string { return strings.Join(s, ", ") }
