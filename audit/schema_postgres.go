@@ -5,8 +5,9 @@ package audit
 // in PostgreSQL's types, versioned apart from them (meta "schema.audit").
 // Step 1 is SQLite's schema version 7 in one go: no PostgreSQL database
 // predates it; step 2 notifies listeners of new events; step 3 checks
-// who an event names; step 4 appends an event on the server. Append
-// only, as there.
+// who an event names; step 4 appends an event on the server; step 5
+// keeps each person's names ready for step 3's checks. Append only, as
+// there.
 var postgresMigrations = []string{
 	`
 -- The SQLite functions nhi's SQL uses, on the JSON text nhi stores
@@ -313,6 +314,49 @@ END $$;
 
 CREATE FUNCTION nhi_event_seq(stand_in bigint) RETURNS bigint LANGUAGE sql STABLE AS
 $$ SELECT current_setting('nhi.event_seq')::bigint $$;
+`,
+	// 5: who a name is, at the cost of an index lookup. A reviewer's
+	// decision runs step 3's checks four times under the write lock (the
+	// event's actor, the item's reviewer twice, the history row's actor),
+	// each finding the person of two names. Those were SQL functions
+	// pinned to a search path, which PostgreSQL neither inlines nor keeps
+	// a plan for: each call planned its query again and, rather than
+	// reading people_keys, computed every person's keys from their JSON
+	// record (40 evaluations of nhi_person_keys a call on a directory of
+	// 40; BenchmarkConcurrentDecisions/postgres-reviewers). Now each row
+	// keeps its keys in a column PostgreSQL computes when the row is
+	// written (the same function, so the same keys), indexed, and the
+	// functions are PL/pgSQL, whose plans a session keeps. What they
+	// answer is unchanged (TestPersonOfMatchesDirectory), and so are
+	// their pinned search paths (set again: a replaced function loses
+	// them).
+	`
+ALTER TABLE people ADD COLUMN name_keys text[] GENERATED ALWAYS AS (nhi_person_keys(record)) STORED;
+CREATE INDEX people_name_keys ON people USING gin (name_keys);
+DROP INDEX people_keys;
+
+CREATE OR REPLACE FUNCTION nhi_person_of(name text) RETURNS text LANGUAGE plpgsql STABLE AS
+$$ BEGIN
+	RETURN (SELECT max(email COLLATE "C") FROM people WHERE name_keys @> ARRAY[nhi_alias_key(name)]);
+END $$;
+
+CREATE OR REPLACE FUNCTION nhi_same_person(a text, b text) RETURNS boolean LANGUAGE plpgsql STABLE AS
+$$ DECLARE
+	ka text := nhi_alias_key(a);
+BEGIN
+	IF ka IS NULL OR ka = '' THEN
+		RETURN false;
+	END IF;
+	IF ka = nhi_alias_key(b) THEN
+		RETURN true;
+	END IF;
+	RETURN COALESCE(nhi_person_of(a) = nhi_person_of(b), false);
+END $$;
+
+DO $$ BEGIN
+	EXECUTE format('ALTER FUNCTION nhi_person_of(text) SET search_path = pg_catalog, %I, pg_temp', current_schema());
+	EXECUTE format('ALTER FUNCTION nhi_same_person(text, text) SET search_path = pg_catalog, %I, pg_temp', current_schema());
+END $$;
 `,
 }
 

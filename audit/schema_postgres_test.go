@@ -1,6 +1,7 @@
 package audit
 
 import (
+	"database/sql"
 	"errors"
 	"fmt"
 	"strconv"
@@ -75,4 +76,59 @@ func TestReadOnlyOpenOfOlderDatabase(t *testing.T) {
 	if err := r.db.QueryRowContext(ctx, `SELECT count(*) FROM widgets`).Scan(&n); err != nil {
 		t.Errorf("the widgets table after the upgrade: %v", err)
 	}
+}
+
+// The database's checks of who a write names (step 3) find a name's
+// person as the directory does (Directory.Lookup, Directory.Same), from
+// the keys each row of people keeps (step 5), which follow the record
+// when it changes.
+func TestPersonOfMatchesDirectory(t *testing.T) {
+	s := openAt(t, pgtest.URL(t))
+	people := []Person{
+		{Email: "rita@acme.test", GitHub: "Rita-K", Aliases: []string{" RKim ", "@rk"}},
+		{Email: "sam@acme.test", GitHub: "sam", Aliases: []string{"samuel@old.acme.test"}},
+		{Email: "ana@acme.test", Aliases: []string{"Ana.Lopez"}},
+	}
+	if _, err := s.SetPeople(ctx, "hr", PeopleImport{People: people}, false); err != nil {
+		t.Fatal(err)
+	}
+	names := []string{"rita@acme.test", "RITA@ACME.TEST", "rita-k", "@Rita-K", "rkim", "rk", "@rk", "sam", "Samuel@old.acme.test",
+		"ana.lopez", "nobody", "", " ", "@"}
+	compare := func(step string) {
+		t.Helper()
+		dir, err := s.People(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, a := range names {
+			want := ""
+			if p := dir.Lookup(a); p != nil {
+				want = p.Email
+			}
+			var got sql.NullString
+			if err := s.db.QueryRowContext(ctx, `SELECT nhi_person_of($1)`, a).Scan(&got); err != nil {
+				t.Fatal(err)
+			}
+			if got.String != want {
+				t.Errorf("%s: the database finds %q as %q; the directory as %q", step, a, got.String, want)
+			}
+			for _, b := range names {
+				var same bool
+				if err := s.db.QueryRowContext(ctx, `SELECT nhi_same_person($1, $2)`, a, b).Scan(&same); err != nil {
+					t.Fatal(err)
+				}
+				if want := dir.Same(a, b); same != want {
+					t.Errorf("%s: the database says %q and %q are the same person: %v; the directory: %v", step, a, b, same, want)
+				}
+			}
+		}
+	}
+	compare("imported")
+	// rita drops an alias and sam takes it: the stored keys follow.
+	people[0].Aliases = []string{"@rk"}
+	people[1].Aliases = []string{"rkim"}
+	if _, err := s.SetPeople(ctx, "hr", PeopleImport{People: people}, false); err != nil {
+		t.Fatal(err)
+	}
+	compare("changed")
 }

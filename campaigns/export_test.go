@@ -1,5 +1,7 @@
 package campaigns
 
+import "github.com/nhi-audit/nhi/audit"
+
 // BeforeDecideLock sets a function decideChecked runs between its reads
 // and the write lock, where another writer may change what it read; the
 // returned function restores the old one.
@@ -24,3 +26,7 @@ func CreateSpooled() (restore func()) {
 	createSpooled = true
 	return func() { createSpooled = false }
 }
+
+// DecisionCheck is the statement a prepared decision stamps what it read
+// with (decisionCheck).
+func DecisionCheck(campaign, id string) audit.Stmt { return decisionCheck(campaign, id) }

@@ -101,13 +101,23 @@ var errDecideLocked = errors.New("decide under the write lock")
 // (the separation rules read owners and people; the teams and the frozen
 // item never change). Each only grows, so the same answer twice means
 // nothing changed in between. parseDecisionStamp reads it back.
+//
+// The event types are in the statement's text, not arguments: PostgreSQL
+// plans a prepared statement once for all its arguments after a few runs
+// (a generic plan), and with the type an unknown argument that plan read
+// the log backwards from its newest event to find the last person.set,
+// a scan as long as the log, or the server planned the statement anew on
+// every decision; with the types written in, every plan finds each
+// number through an index (TestDecisionCheckUsesIndexes).
 func decisionCheck(campaign, id string) audit.Stmt {
-	return audit.Stmt{Query: `SELECT c.status || ' ' || COALESCE(c.close_seq, 0)
-		|| ' ' || COALESCE((SELECT max(d.seq) FROM campaign_decisions d WHERE d.campaign_id = c.id AND d.identity_id = ?), 0)
-		|| ' ' || COALESCE((SELECT max(e.seq) FROM events e WHERE json_extract(e.payload, '$.identity') = ? AND e.type = ?), 0)
-		|| ' ' || COALESCE((SELECT max(e.seq) FROM events e WHERE e.type = ?), 0)
-		FROM campaigns c WHERE c.name = ?`, Args: []any{id, id, audit.EventOwnerSet, audit.EventPersonSet, campaign}}
+	return audit.Stmt{Query: decisionCheckQuery, Args: []any{id, id, campaign}}
 }
+
+const decisionCheckQuery = `SELECT c.status || ' ' || COALESCE(c.close_seq, 0)
+		|| ' ' || COALESCE((SELECT max(d.seq) FROM campaign_decisions d WHERE d.campaign_id = c.id AND d.identity_id = ?), 0)
+		|| ' ' || COALESCE((SELECT max(e.seq) FROM events e WHERE json_extract(e.payload, '$.identity') = ? AND e.type = '` + audit.EventOwnerSet + `'), 0)
+		|| ' ' || COALESCE((SELECT max(e.seq) FROM events e WHERE e.type = '` + audit.EventPersonSet + `'), 0)
+		FROM campaigns c WHERE c.name = ?`
 
 // decisionStamp is what a decisionCheck answer says of the campaign and
 // the directory.

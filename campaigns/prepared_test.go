@@ -3,6 +3,7 @@ package campaigns_test
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 
@@ -122,4 +123,74 @@ func TestConcurrentDecisionsShareOneStore(t *testing.T) {
 		}
 		verifyOK(t, f)
 	})
+}
+
+// The stamp a decision is prepared with is read twice a decision, once
+// under the write lock, so it must stay a few index lookups however long
+// the log grows. PostgreSQL soon runs a prepared statement with one plan
+// for every argument (a generic plan); on a log whose statistics say it
+// is thousands of events of a few types, a plan that did not know which
+// type it looked for read the log backwards from its newest event until
+// it met the last person.set — every event, when there is none. The plan
+// PostgreSQL keeps must find each number through an index.
+func TestDecisionCheckUsesIndexes(t *testing.T) {
+	f := newFixtureOn(t, campaignstest.Postgres)
+	f.Snapshot(t, nil, population()...)
+	create(t, f, campaigns.Spec{Name: "q", Scope: "id:*", Reviewers: []string{"rita"}})
+	// A long log of other events, and its statistics, as autovacuum
+	// would gather them.
+	if err := f.Store.Write(ctx, func(tx *audit.Tx) error {
+		for i := range 3000 {
+			if _, err := tx.Append(ctx, "lead", "test.filler", map[string]int{"n": i}); err != nil {
+				return err
+			}
+		}
+		_, err := tx.Exec(ctx, "ANALYZE events")
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	check := campaigns.DecisionCheck("q", keyID("api", "1"))
+	var plan []string
+	errExplained := errors.New("explained")
+	err := f.Store.Write(ctx, func(tx *audit.Tx) error {
+		plan = plan[:0]
+		if _, err := tx.Exec(ctx, "SET LOCAL plan_cache_mode = force_generic_plan"); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, "PREPARE stamp AS "+check.Query); err != nil {
+			return err
+		}
+		defer tx.Exec(ctx, "DEALLOCATE stamp")
+		args := make([]string, len(check.Args))
+		for i, a := range check.Args {
+			args[i] = "'" + strings.ReplaceAll(fmt.Sprint(a), "'", "''") + "'"
+		}
+		rows, err := tx.Query(ctx, "EXPLAIN EXECUTE stamp("+strings.Join(args, ", ")+")")
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var line string
+			if err := rows.Scan(&line); err != nil {
+				return err
+			}
+			plan = append(plan, line)
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		return errExplained // nothing to keep
+	})
+	if !errors.Is(err, errExplained) {
+		t.Fatal(err)
+	}
+	text := strings.Join(plan, "\n")
+	if strings.Contains(text, "events_pkey") || strings.Contains(text, "Seq Scan on events") {
+		t.Errorf("the stamp's generic plan reads the log in order of its events, not through an index on type:\n%s", text)
+	}
+	if !strings.Contains(text, "events_type") || !strings.Contains(text, "events_identity") {
+		t.Errorf("the stamp's generic plan does not find the last person.set and owner.set through their indexes:\n%s", text)
+	}
 }
