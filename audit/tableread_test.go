@@ -8,6 +8,7 @@ import (
 	"maps"
 	"os"
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -211,6 +212,37 @@ func TestEachTableIdentityReadOnly(t *testing.T) {
 		}
 		tableReadEquals(t, r, want)
 	})
+}
+
+// TestEachTableIdentityUnpackable: a name or scope holding the packed
+// read's separator (packSep) is read whole: its page is read again column
+// by column, the pages around it packed.
+func TestEachTableIdentityUnpackable(t *testing.T) {
+	defer func(n int) { eachBatch = n }(eachBatch)
+	eachBatch = 2
+	s := openAt(t, testEngine{"sqlite"}.new(t))
+	var o []Observation
+	for i := range 9 {
+		o = append(o, obs(fmt.Sprintf("item-%d", i), KindGitHubDeployKey))
+	}
+	o[4].Name = "deploy" + packSep + "key"
+	o[6].Scope = "acme/" + packSep
+	o[7].Attributes = map[string]string{"note": "a" + packSep + "b"}
+	snapshot(t, s, nil, nil, o...)
+	want, err := s.Identities(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tableReadEquals(t, s, want)
+	names := 0
+	for _, id := range want {
+		if strings.Contains(id.Name+id.Scope+id.Attributes["note"], packSep) {
+			names++
+		}
+	}
+	if names != 3 {
+		t.Fatalf("the store kept %d of the 3 texts with the separator", names)
+	}
 }
 
 // TestEachTableIdentityStops: fn's error ends the read and is returned as
