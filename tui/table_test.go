@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"cmp"
 	"slices"
 	"strconv"
 	"strings"
@@ -157,19 +158,22 @@ func TestFormat(t *testing.T) {
 	}
 }
 
-// TestSortParallel: a sort split across cores orders as slices.Sort
-// does, on both sides of the size where it splits.
-func TestSortParallel(t *testing.T) {
-	for _, n := range []int{1000, 1<<16 + 7} {
-		s := make([]int, n)
-		for i := range s {
-			s[i] = (i * 7919) % 1013 // many ties, out of order
+// TestOrderByKeysIsStableSort: the counting sort behind every column's
+// order puts positions in the order a stable sort by key does, ties in
+// their given order, with few distinct keys and with many.
+func TestOrderByKeysIsStableSort(t *testing.T) {
+	for _, distinct := range []int{1, 13, 1013, 1 << 20} {
+		keys := make([]int64, 5000)
+		for i := range keys {
+			keys[i] = int64((i*7919)%distinct) - 500 // ties, out of order, negatives
 		}
-		want := slices.Clone(s)
-		slices.Sort(want)
-		sortParallel(s)
-		if !slices.Equal(s, want) {
-			t.Errorf("%d elements: not sorted", n)
+		want := make([]int32, len(keys))
+		for i := range want {
+			want[i] = int32(i)
+		}
+		slices.SortStableFunc(want, func(a, b int32) int { return cmp.Compare(keys[a], keys[b]) })
+		if got := orderByKeys(keys, make([]int32, len(keys))); !slices.Equal(got, want) {
+			t.Errorf("%d distinct keys: %v…, want %v…", distinct, got[:8], want[:8])
 		}
 	}
 }
