@@ -209,6 +209,9 @@ func (d *derivation) fill(ctx context.Context, ids []Identity) error {
 			list, ok := d.byScope[k]
 			if !ok {
 				list = d.principals.suggestOwners(id, d.ev.people)
+				// Its own copy of the scope: the identity's may share
+				// the memory of a whole row read (tableread.go).
+				k.scope = strings.Clone(k.scope)
 				d.byScope[k] = list
 			}
 			lastKey, lastList, haveLast = k, list, true
