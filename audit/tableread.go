@@ -25,9 +25,14 @@ import (
 //     few of the page share (removed ones) are read by key;
 //   - a goroutine reads the next page while the last one is derived and
 //     handed to fn, so the read uses two cores;
-//   - the reader's connection maps the file (mappedReader) rather than
-//     reading it a page per read call: the calls were half of SQLite's
-//     work at a million identities;
+//   - the reader reads the file a page per read call, not through a map
+//     of it (mappedReader): the read calls cost about a CPU-second at a
+//     million identities, but every page of the file the read touched
+//     counted in the process's resident memory while mapped (the kernel
+//     maps the neighbours of a page with it, and the leaves of a range
+//     lie all over the file): 1.3 GB at the peak, where the target is
+//     800 MB (issue 21); unmapping after every page kept it down and cost
+//     three CPU-seconds;
 //   - on SQLite a row's columns come packed into one text (tableRead),
 //     cut apart in Go: the driver's cost is per column (a lock, a type
 //     and a length call and an allocation each), and eighteen columns a
@@ -52,15 +57,10 @@ func (s *Store) EachTableIdentity(ctx context.Context, fn func(*Identity) error)
 	for range 2 {
 		free <- &tablePage{}
 	}
-	q, release, err := s.mappedReader(ctx)
-	if err != nil {
-		return fmt.Errorf("reading identities: %w", err)
-	}
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		defer release()
-		s.readTablePages(rctx, tableRead{q: q, packed: s.engine == engineSQLite}, free, full)
+		s.readTablePages(rctx, tableRead{q: s.db, packed: s.engine == engineSQLite}, free, full)
 	}()
 	defer func() {
 		cancel()

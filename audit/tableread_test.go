@@ -171,10 +171,10 @@ func tableReadEquals(t *testing.T, s *Store, want []Identity) {
 	}
 }
 
-// TestEachTableIdentityReadOnly: the table read maps the file
-// (mappedReader); it reads a file opened read-only the same, with the
-// last writes still in the write-ahead log of a writer that has it open,
-// and through an immutable connection (readableOn, read-only media).
+// TestEachTableIdentityReadOnly: the table read reads a file opened
+// read-only the same, with the last writes still in the write-ahead log
+// of a writer that has it open, and through an immutable connection
+// (readableOn, read-only media).
 func TestEachTableIdentityReadOnly(t *testing.T) {
 	defer func(n int) { eachBatch = n }(eachBatch)
 	eachBatch = 64
