@@ -4,7 +4,9 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 )
 
@@ -23,6 +25,18 @@ import (
 //     few of the page share (removed ones) are read by key;
 //   - a goroutine reads the next page while the last one is derived and
 //     handed to fn, so the read uses two cores;
+//   - the reader reads the file a page per read call, not through a map
+//     of it (mappedReader): the read calls cost about a CPU-second at a
+//     million identities, but every page of the file the read touched
+//     counted in the process's resident memory while mapped (the kernel
+//     maps the neighbours of a page with it, and the leaves of a range
+//     lie all over the file): 1.3 GB at the peak, where the target is
+//     800 MB (issue 21); unmapping after every page kept it down and cost
+//     three CPU-seconds;
+//   - on SQLite a row's columns come packed into one text (tableRead),
+//     cut apart in Go: the driver's cost is per column (a lock, a type
+//     and a length call and an allocation each), and eighteen columns a
+//     row were most of the reader's time; now four;
 //   - the Identity and its two maps are reused from row to row.
 
 // EachTableIdentity calls fn with every identity Identities would return,
@@ -46,7 +60,7 @@ func (s *Store) EachTableIdentity(ctx context.Context, fn func(*Identity) error)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		s.readTablePages(rctx, free, full)
+		s.readTablePages(rctx, tableRead{q: s.db, packed: s.engine == engineSQLite}, free, full)
 	}()
 	defer func() {
 		cancel()
@@ -154,7 +168,7 @@ func fillMap(s string, m map[string]string) (map[string]string, error) {
 // readTablePages reads the population into the pages free hands it, in
 // ID order, and sends each to full, the last with last (or err) set.
 // The first pages are small, so the first identities show at once.
-func (s *Store) readTablePages(ctx context.Context, free <-chan *tablePage, full chan<- *tablePage) {
+func (s *Store) readTablePages(ctx context.Context, rd tableRead, free <-chan *tablePage, full chan<- *tablePage) {
 	after, size := "", min(256, eachBatch)
 	for {
 		var p *tablePage
@@ -163,7 +177,11 @@ func (s *Store) readTablePages(ctx context.Context, free <-chan *tablePage, full
 		case <-ctx.Done():
 			return
 		}
-		p.err = s.readTablePage(ctx, p, after, size)
+		p.err = rd.page(ctx, p, after, size)
+		if errors.Is(p.err, errUnpackable) {
+			// A text holds the separator: this page column by column.
+			p.err = tableRead{q: rd.q}.page(ctx, p, after, size)
+		}
 		p.last = p.err != nil || len(p.rows) < size
 		if n := len(p.rows); n > 0 {
 			after = p.rows[n-1].id
@@ -180,11 +198,70 @@ func (s *Store) readTablePages(ctx context.Context, free <-chan *tablePage, full
 	}
 }
 
-// readTablePage reads the n identities after the ID after into p, with
-// their observations and owners.
-func (s *Store) readTablePage(ctx context.Context, p *tablePage, after string, n int) error {
+// tableRead is how the reader queries: on q, with each row's columns
+// packed into one text or not.
+type tableRead struct {
+	q      querier
+	packed bool
+}
+
+// packSep separates the columns of a packed row: a control character no
+// text nhi writes as JSON or time has, and names and scopes hardly ever
+// (a row in which one does is read again column by column: errUnpackable).
+const packSep = "\x1f"
+
+// errUnpackable says a packed row did not cut into its columns.
+var errUnpackable = errors.New("a text holds the column separator")
+
+// packed is the columns as one packed text (SQLite): NULL as empty,
+// which parseNullTime reads as it reads NULL.
+func packed(cols ...string) string {
+	return strings.Join(cols, "||char(31)||")
+}
+
+// unpack cuts a packed row into dst, one text per column; false when it
+// has more or fewer separators than columns.
+func unpack(s string, dst ...*string) bool {
+	for _, d := range dst[:len(dst)-1] {
+		var ok bool
+		if *d, s, ok = strings.Cut(s, packSep); !ok {
+			return false
+		}
+	}
+	*dst[len(dst)-1] = s
+	return !strings.Contains(s, packSep)
+}
+
+func (rd tableRead) identityColumns() string {
+	if rd.packed {
+		return packed("id", "kind", "source", "account", "last_snapshot", "first_seen", "last_seen")
+	}
+	return "id, kind, source, account, last_snapshot, first_seen, last_seen"
+}
+
+func (rd tableRead) scanIdentity(rows *sql.Rows, r *tableRow) error {
+	if !rd.packed {
+		return rows.Scan(&r.id, &r.kind, &r.source, &r.account, &r.snapshot, &r.firstSeen, &r.lastSeen)
+	}
+	var row, sn string
+	if err := rows.Scan(&row); err != nil {
+		return err
+	}
+	if !unpack(row, &r.id, &r.kind, &r.source, &r.account, &sn, &r.firstSeen, &r.lastSeen) {
+		return errUnpackable
+	}
+	var err error
+	if r.snapshot, err = strconv.ParseInt(sn, 10, 64); err != nil {
+		return fmt.Errorf("identity %s: last snapshot %q: %w", r.id, sn, err)
+	}
+	return nil
+}
+
+// page reads the n identities after the ID after into p, with their
+// observations and owners.
+func (rd tableRead) page(ctx context.Context, p *tablePage, after string, n int) error {
 	p.rows, p.at = p.rows[:0], nil
-	rows, err := s.db.QueryContext(ctx, `SELECT id, kind, source, account, last_snapshot, first_seen, last_seen
+	rows, err := rd.q.QueryContext(ctx, `SELECT `+rd.identityColumns()+`
 		FROM identities WHERE id > ? ORDER BY id LIMIT ?`, after, n)
 	if err != nil {
 		return fmt.Errorf("reading identities: %w", err)
@@ -192,7 +269,7 @@ func (s *Store) readTablePage(ctx context.Context, p *tablePage, after string, n
 	for rows.Next() {
 		p.rows = append(p.rows, tableRow{})
 		r := &p.rows[len(p.rows)-1]
-		if err := rows.Scan(&r.id, &r.kind, &r.source, &r.account, &r.snapshot, &r.firstSeen, &r.lastSeen); err != nil {
+		if err := rd.scanIdentity(rows, r); err != nil {
 			rows.Close()
 			return fmt.Errorf("reading identities: %w", err)
 		}
@@ -220,23 +297,36 @@ func (s *Store) readTablePage(ctx context.Context, p *tablePage, after string, n
 		// A range read costs the rows between the first and the last;
 		// a read by key, a seek each.
 		if sp.n*8 >= sp.last-sp.first+1 {
-			err = s.readObservationRange(ctx, p, sn, sp.first, sp.last)
+			err = rd.observationRange(ctx, p, sn, sp.first, sp.last)
 		} else {
-			err = s.readObservationKeys(ctx, p, sn)
+			err = rd.observationKeys(ctx, p, sn)
 		}
 		if err != nil {
 			return err
 		}
 	}
-	return readOwnerRange(ctx, s.db, p)
+	return rd.ownerRange(ctx, p)
 }
 
+// tableObservationColumns are an observation's columns as a table read
+// scans them column by column (EachIdentityInSnapshots reads them so).
 const tableObservationColumns = `identity_id, name, scope, created_at, last_used_at, rotated_at, expires_at, permissions, attributes`
+
+func (rd tableRead) observationColumns() string {
+	if rd.packed {
+		// The attributes stay a column of their own: the owners named
+		// in them are kept as suggestions, and a substring of a packed
+		// row would keep the whole row.
+		return packed("identity_id", "name", "scope", "ifnull(created_at,'')", "ifnull(last_used_at,'')",
+			"ifnull(rotated_at,'')", "ifnull(expires_at,'')", "permissions") + ", attributes"
+	}
+	return tableObservationColumns
+}
 
 // readObservationRange reads snapshot sn's observations of the page's
 // rows first to last (ID order) in one range of the key.
-func (s *Store) readObservationRange(ctx context.Context, p *tablePage, sn int64, first, last int) error {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+tableObservationColumns+` FROM observations
+func (rd tableRead) observationRange(ctx context.Context, p *tablePage, sn int64, first, last int) error {
+	rows, err := rd.q.QueryContext(ctx, `SELECT `+rd.observationColumns()+` FROM observations
 		WHERE snapshot_id = ? AND identity_id >= ? AND identity_id <= ? ORDER BY identity_id`, sn, p.rows[first].id, p.rows[last].id)
 	if err != nil {
 		return fmt.Errorf("reading observations: %w", err)
@@ -245,7 +335,7 @@ func (s *Store) readObservationRange(ctx context.Context, p *tablePage, sn int64
 	var o tableRow
 	j := first
 	for rows.Next() {
-		if err := o.scanObservation(rows); err != nil {
+		if err := rd.scanObservation(rows, &o); err != nil {
 			return err
 		}
 		// Both reads come in the database's order of IDs: the row this
@@ -272,7 +362,7 @@ func (s *Store) readObservationRange(ctx context.Context, p *tablePage, sn int64
 
 // readObservationKeys reads snapshot sn's observations of the page's rows
 // last seen in it, by key.
-func (s *Store) readObservationKeys(ctx context.Context, p *tablePage, sn int64) error {
+func (rd tableRead) observationKeys(ctx context.Context, p *tablePage, sn int64) error {
 	var ids []any
 	for i := range p.rows {
 		if p.rows[i].snapshot == sn {
@@ -283,14 +373,14 @@ func (s *Store) readObservationKeys(ctx context.Context, p *tablePage, sn int64)
 	const chunk = 500
 	for start := 0; start < len(ids); start += chunk {
 		part := ids[start:min(start+chunk, len(ids))]
-		rows, err := s.db.QueryContext(ctx, `SELECT `+tableObservationColumns+` FROM observations
+		rows, err := rd.q.QueryContext(ctx, `SELECT `+rd.observationColumns()+` FROM observations
 			WHERE snapshot_id = ? AND identity_id IN (?`+strings.Repeat(",?", len(part)-1)+`)`, append([]any{sn}, part...)...)
 		if err != nil {
 			return fmt.Errorf("reading observations: %w", err)
 		}
 		var o tableRow
 		for rows.Next() {
-			if err := o.scanObservation(rows); err != nil {
+			if err := rd.scanObservation(rows, &o); err != nil {
 				rows.Close()
 				return err
 			}
@@ -306,10 +396,20 @@ func (s *Store) readObservationKeys(ctx context.Context, p *tablePage, sn int64)
 	return nil
 }
 
-// readOwnerRange reads the owners of the page's identities: one range,
-// in ID order like the page.
+// readOwnerRange reads the owners of the page's identities on q, column
+// by column (ownerRange).
 func readOwnerRange(ctx context.Context, q querier, p *tablePage) error {
-	rows, err := q.QueryContext(ctx, `SELECT identity_id, owner FROM owners WHERE identity_id >= ? AND identity_id <= ? ORDER BY identity_id`,
+	return tableRead{q: q}.ownerRange(ctx, p)
+}
+
+// ownerRange reads the owners of the page's identities: one range,
+// in ID order like the page.
+func (rd tableRead) ownerRange(ctx context.Context, p *tablePage) error {
+	cols := "identity_id, owner"
+	if rd.packed {
+		cols = packed("identity_id", "owner")
+	}
+	rows, err := rd.q.QueryContext(ctx, `SELECT `+cols+` FROM owners WHERE identity_id >= ? AND identity_id <= ? ORDER BY identity_id`,
 		p.rows[0].id, p.rows[len(p.rows)-1].id)
 	if err != nil {
 		return fmt.Errorf("reading owners: %w", err)
@@ -318,7 +418,15 @@ func readOwnerRange(ctx context.Context, q querier, p *tablePage) error {
 	j := 0
 	for rows.Next() {
 		var id, owner string
-		if err := rows.Scan(&id, &owner); err != nil {
+		if rd.packed {
+			var row string
+			if err := rows.Scan(&row); err != nil {
+				return fmt.Errorf("reading owners: %w", err)
+			}
+			if !unpack(row, &id, &owner) {
+				return fmt.Errorf("reading owners: %w", errUnpackable)
+			}
+		} else if err := rows.Scan(&id, &owner); err != nil {
 			return fmt.Errorf("reading owners: %w", err)
 		}
 		k := j
@@ -348,9 +456,22 @@ func (p *tablePage) index() {
 	}
 }
 
-func (o *tableRow) scanObservation(rows *sql.Rows) error {
-	if err := rows.Scan(&o.id, &o.name, &o.scope, &o.created, &o.lastUsed, &o.rotated, &o.expires, &o.perms, &o.attrs); err != nil {
+func (rd tableRead) scanObservation(rows *sql.Rows, o *tableRow) error {
+	if !rd.packed {
+		if err := rows.Scan(&o.id, &o.name, &o.scope, &o.created, &o.lastUsed, &o.rotated, &o.expires, &o.perms, &o.attrs); err != nil {
+			return fmt.Errorf("reading observations: %w", err)
+		}
+		return nil
+	}
+	var row string
+	if err := rows.Scan(&row, &o.attrs); err != nil {
 		return fmt.Errorf("reading observations: %w", err)
+	}
+	if !unpack(row, &o.id, &o.name, &o.scope, &o.created.String, &o.lastUsed.String, &o.rotated.String, &o.expires.String, &o.perms) {
+		return fmt.Errorf("reading observations: %w", errUnpackable)
+	}
+	for _, t := range []*sql.NullString{&o.created, &o.lastUsed, &o.rotated, &o.expires} {
+		t.Valid = t.String != ""
 	}
 	return nil
 }

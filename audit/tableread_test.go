@@ -2,10 +2,13 @@ package audit
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"maps"
+	"os"
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -116,24 +119,9 @@ func TestEachTableIdentityMatchesIdentities(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var got []Identity
-		if err := s.EachTableIdentity(ctx, func(id *Identity) error {
-			c := *id
-			// Its maps are reused: a caller keeps copies.
-			c.Attributes, c.Permissions = maps.Clone(id.Attributes), maps.Clone(id.Permissions)
-			got = append(got, c)
-			return nil
-		}); err != nil {
-			t.Fatal(err)
-		}
-		if len(got) != len(want) {
-			t.Fatalf("the table read gave %d identities, Identities %d", len(got), len(want))
-		}
+		tableReadEquals(t, s, want)
 		seen := map[string]int{}
 		for i := range want {
-			if !reflect.DeepEqual(got[i], want[i]) {
-				t.Fatalf("identity %d differs:\ntable read %+v\nIdentities %+v", i, got[i], want[i])
-			}
 			seen[want[i].Status+"/"+want[i].Change]++
 			seen[want[i].Source]++
 			if want[i].Owner != "" {
@@ -157,6 +145,104 @@ func TestEachTableIdentityMatchesIdentities(t *testing.T) {
 			t.Errorf("no identity has owner suggestions: %v", seen)
 		}
 	})
+}
+
+// tableReadEquals fails t unless s's table read gives want, identity for
+// identity.
+func tableReadEquals(t *testing.T, s *Store, want []Identity) {
+	t.Helper()
+	var got []Identity
+	if err := s.EachTableIdentity(ctx, func(id *Identity) error {
+		c := *id
+		// Its maps are reused: a caller keeps copies.
+		c.Attributes, c.Permissions = maps.Clone(id.Attributes), maps.Clone(id.Permissions)
+		got = append(got, c)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(want) {
+		t.Fatalf("the table read gave %d identities, Identities %d", len(got), len(want))
+	}
+	for i := range want {
+		if !reflect.DeepEqual(got[i], want[i]) {
+			t.Fatalf("identity %d differs:\ntable read %+v\nIdentities %+v", i, got[i], want[i])
+		}
+	}
+}
+
+// TestEachTableIdentityReadOnly: the table read reads a file opened
+// read-only the same, with the last writes still in the write-ahead log
+// of a writer that has it open, and through an immutable connection
+// (readableOn, read-only media).
+func TestEachTableIdentityReadOnly(t *testing.T) {
+	defer func(n int) { eachBatch = n }(eachBatch)
+	eachBatch = 64
+	path := testEngine{"sqlite"}.new(t)
+	w := openAt(t, path)
+	variedPopulation(t, w)
+	want, err := w.Identities(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi, err := os.Stat(path + "-wal"); err != nil || fi.Size() == 0 {
+		t.Fatalf("the writes should still be in the write-ahead log: %v", err)
+	}
+	t.Run("wal", func(t *testing.T) {
+		r, err := Open(ctx, path, OpenOptions{ReadOnly: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer r.Close()
+		tableReadEquals(t, r, want)
+	})
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	t.Run("immutable", func(t *testing.T) {
+		r, err := Open(ctx, path, OpenOptions{ReadOnly: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer r.Close()
+		// As readableOn opens a file it cannot read otherwise.
+		r.db.Close()
+		if r.db, err = sql.Open("sqlite", immutableDSN(path)); err != nil {
+			t.Fatal(err)
+		}
+		tableReadEquals(t, r, want)
+	})
+}
+
+// TestEachTableIdentityUnpackable: a name or scope holding the packed
+// read's separator (packSep) is read whole: its page is read again column
+// by column, the pages around it packed.
+func TestEachTableIdentityUnpackable(t *testing.T) {
+	defer func(n int) { eachBatch = n }(eachBatch)
+	eachBatch = 2
+	s := openAt(t, testEngine{"sqlite"}.new(t))
+	var o []Observation
+	for i := range 9 {
+		o = append(o, obs(fmt.Sprintf("item-%d", i), KindGitHubDeployKey))
+	}
+	o[4].Name = "deploy" + packSep + "key"
+	o[6].Scope = "acme/" + packSep
+	o[7].Attributes = map[string]string{"note": "a" + packSep + "b"}
+	snapshot(t, s, nil, nil, o...)
+	want, err := s.Identities(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tableReadEquals(t, s, want)
+	names := 0
+	for _, id := range want {
+		if strings.Contains(id.Name+id.Scope+id.Attributes["note"], packSep) {
+			names++
+		}
+	}
+	if names != 3 {
+		t.Fatalf("the store kept %d of the 3 texts with the separator", names)
+	}
 }
 
 // TestEachTableIdentityStops: fn's error ends the read and is returned as

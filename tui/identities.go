@@ -574,7 +574,7 @@ func (v *identitiesView) targets() []int32 {
 	if len(v.selected) > 0 {
 		out := make([]int32, 0, len(v.selected))
 		for id := range v.selected {
-			if i, ok := v.st.pop.index[id]; ok {
+			if i, ok := v.st.pop.find(id); ok {
 				out = append(out, i)
 			}
 		}

@@ -68,6 +68,13 @@ type rowBuilder struct {
 	// suggIdx shares the suggestion lists the store already shares
 	// between the identities of one scope (audit.derivation.byScope).
 	suggIdx map[*audit.OwnerSuggestion]uint32
+	// lastSugg is the suggestion list the previous row had: rows of one
+	// scope come one after the other and share it.
+	lastSugg struct {
+		first *audit.OwnerSuggestion
+		n     int
+		i     uint32
+	}
 	// block is where the bytes of new texts go: a few large blocks hold
 	// the million texts of a population, rather than a million small
 	// allocations the garbage collector visits one by one.
@@ -232,6 +239,10 @@ func (b *rowBuilder) encode(id *audit.Identity) idRow {
 	}
 	if len(id.Suggestions) > 0 {
 		first := &id.Suggestions[0]
+		if l := &b.lastSugg; l.first == first && l.n == len(id.Suggestions) {
+			r.sugg = l.i
+			return r
+		}
 		si, ok := b.suggIdx[first]
 		if !ok || len(b.t.suggs[si]) != len(id.Suggestions) {
 			si = uint32(len(b.t.suggs))
@@ -239,6 +250,7 @@ func (b *rowBuilder) encode(id *audit.Identity) idRow {
 			b.suggIdx[first] = si
 		}
 		r.sugg = si
+		b.lastSugg.first, b.lastSugg.n, b.lastSugg.i = first, len(id.Suggestions), si
 	}
 	return r
 }

@@ -3,7 +3,9 @@ package tui
 import (
 	"cmp"
 	"context"
+	"iter"
 	"maps"
+	"sort"
 	"strings"
 	"time"
 
@@ -22,9 +24,13 @@ type population struct {
 	chunks [][]idRow
 	n      int // rows in this version
 	b      *rowBuilder
-	// index maps an ID to its position. Every version shares it; it grows
-	// while the population loads (appended), so only the event loop reads
-	// it.
+	// index maps an ID to its position, once the rows are not in the
+	// order of their IDs (find): while they are (a population read from
+	// the store comes in ID order), a binary search over the rows finds
+	// an ID, and a million IDs need no map (issue 21: building it was a
+	// second of the event loop's time and 40 MB). Every version shares
+	// it; it grows while the population loads (appended), so only the
+	// event loop reads it.
 	index   map[string]int32
 	version uint64
 	nsrc    int // distinct source/account pairs: SOURCE shows when more than one
@@ -58,8 +64,30 @@ func (p *population) identity(i int32) *audit.Identity { return p.t.identity(p.r
 // id is the ID of the identity at position i.
 func (p *population) id(i int32) string { return p.t.strs[p.row(i).id] }
 
+// find is the position of the identity whose ID is id.
+func (p *population) find(id string) (int32, bool) {
+	if p.index != nil {
+		i, ok := p.index[id]
+		return i, ok && int(i) < p.n
+	}
+	// The rows are in the order of their IDs (index).
+	i, found := sort.Find(p.n, func(k int) int { return strings.Compare(id, p.id(int32(k))) })
+	return int32(i), found
+}
+
+// ids yields the ID of every identity.
+func (p *population) ids() iter.Seq[string] {
+	return func(yield func(string) bool) {
+		for i := range p.n {
+			if !yield(p.id(int32(i))) {
+				return
+			}
+		}
+	}
+}
+
 func newPopulation(ids []audit.Identity) *population {
-	p := &population{b: newRowBuilder(), index: make(map[string]int32, len(ids)), srcs: map[[2]uint32]bool{}, tally: newTally()}
+	p := &population{b: newRowBuilder(), srcs: map[[2]uint32]bool{}, tally: newTally()}
 	return p.appended(p.b.encodeAll(ids))
 }
 
@@ -84,6 +112,10 @@ func (p *population) appended(rows []idRow) *population {
 		// have replaced chunks of p that p still reads.
 		out.chunks = append([][]idRow(nil), p.chunks...)
 	}
+	prev := ""
+	if out.n > 0 {
+		prev = out.id(int32(out.n - 1))
+	}
 	for k := range rows {
 		r := &rows[k]
 		c := out.n / rowChunk
@@ -91,7 +123,17 @@ func (p *population) appended(rows []idRow) *population {
 			out.chunks = append(out.chunks, make([]idRow, 0, rowChunk))
 		}
 		out.chunks[c] = append(out.chunks[c], *r)
-		out.index[out.t.strs[r.id]] = int32(out.n)
+		if id := out.t.strs[r.id]; out.index != nil {
+			out.index[id] = int32(out.n)
+		} else if out.n > 0 && id <= prev {
+			// Out of ID order: from here on, a map finds the IDs.
+			out.index = make(map[string]int32, out.n+len(rows)-k)
+			for i := range out.n + 1 {
+				out.index[out.id(int32(i))] = int32(i)
+			}
+		} else {
+			prev = id
+		}
 		out.n++
 		out.count(r, 1)
 		if k == 0 || r.source != rows[k-1].source || r.account != rows[k-1].account {

@@ -2,7 +2,6 @@ package tui
 
 import (
 	"context"
-	"maps"
 
 	tea "github.com/charmbracelet/bubbletea"
 
@@ -140,13 +139,6 @@ func (m *Model) counted(msg identitiesCountedMsg) {
 		return
 	}
 	m.st.pop.b.expect(msg.n)
-	if m.loading && msg.n > 2*m.st.pop.len() {
-		// Sized once for the whole population: growing a map of a million
-		// IDs by doubling costs a tenth of the load.
-		index := make(map[string]int32, msg.n)
-		maps.Copy(index, m.st.pop.index)
-		m.st.pop.index = index
-	}
 	m.st.loadTotal = msg.n
 	m.layout()
 }

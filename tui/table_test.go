@@ -1,6 +1,8 @@
 package tui
 
 import (
+	"cmp"
+	"fmt"
 	"slices"
 	"strconv"
 	"strings"
@@ -157,19 +159,22 @@ func TestFormat(t *testing.T) {
 	}
 }
 
-// TestSortParallel: a sort split across cores orders as slices.Sort
-// does, on both sides of the size where it splits.
-func TestSortParallel(t *testing.T) {
-	for _, n := range []int{1000, 1<<16 + 7} {
-		s := make([]int, n)
-		for i := range s {
-			s[i] = (i * 7919) % 1013 // many ties, out of order
+// TestOrderByKeysIsStableSort: the counting sort behind every column's
+// order puts positions in the order a stable sort by key does, ties in
+// their given order, with few distinct keys and with many.
+func TestOrderByKeysIsStableSort(t *testing.T) {
+	for _, distinct := range []int{1, 13, 1013, 1 << 20} {
+		keys := make([]int64, 5000)
+		for i := range keys {
+			keys[i] = int64((i*7919)%distinct) - 500 // ties, out of order, negatives
 		}
-		want := slices.Clone(s)
-		slices.Sort(want)
-		sortParallel(s)
-		if !slices.Equal(s, want) {
-			t.Errorf("%d elements: not sorted", n)
+		want := make([]int32, len(keys))
+		for i := range want {
+			want[i] = int32(i)
+		}
+		slices.SortStableFunc(want, func(a, b int32) int { return cmp.Compare(keys[a], keys[b]) })
+		if got := orderByKeys(keys, make([]int32, len(keys))); !slices.Equal(got, want) {
+			t.Errorf("%d distinct keys: %v…, want %v…", distinct, got[:8], want[:8])
 		}
 	}
 }
@@ -200,5 +205,69 @@ func TestNaturalOrder(t *testing.T) {
 		if got := naturalOrder(pop, c.col); !slices.Equal(got, c.want) {
 			t.Errorf("sort %s: %v, want %v", sortNames[c.col], got, c.want)
 		}
+	}
+}
+
+// TestPopulationFind: an identity is found by its ID whether the rows
+// came in the order of their IDs (binary search, no map), out of it, or
+// in order at first and out of it in a later batch (the map is built
+// then); an older version does not find rows appended after it.
+func TestPopulationFind(t *testing.T) {
+	ids := make([]audit.Identity, 300)
+	for i := range ids {
+		ids[i] = identity(audit.KindGitHubDeployKey, fmt.Sprintf("key-%03d", i), "acme/a")
+	}
+	sorted := slices.Clone(ids)
+	slices.SortFunc(sorted, func(a, b audit.Identity) int { return strings.Compare(a.ID, b.ID) })
+	shuffled := slices.Clone(sorted)
+	for i := range shuffled {
+		j := (i * 7919) % len(shuffled)
+		shuffled[i], shuffled[j] = shuffled[j], shuffled[i]
+	}
+	inBatches := func(ids []audit.Identity, sizes ...int) *population {
+		p := &population{b: newRowBuilder(), srcs: map[[2]uint32]bool{}, tally: newTally()}
+		for _, n := range sizes {
+			p = p.appended(p.b.encodeAll(ids[:n]))
+			ids = ids[n:]
+		}
+		return p.appended(p.b.encodeAll(ids))
+	}
+	late := append(slices.Clone(sorted[:200]), shuffled[200:]...)
+	// late's last 100 are shuffled from all 300: keep those not already in.
+	seen := map[string]bool{}
+	late = slices.DeleteFunc(late, func(id audit.Identity) bool { d := seen[id.ID]; seen[id.ID] = true; return d })
+	for name, c := range map[string]struct {
+		p      *population
+		mapped bool
+	}{
+		"in ID order":          {newPopulation(sorted), false},
+		"in ID order, batched": {inBatches(sorted, 1, 64, 100), false},
+		"out of order":         {newPopulation(shuffled), true},
+		"out of order later":   {inBatches(late, 150, 50), true},
+	} {
+		p := c.p
+		if (p.index != nil) != c.mapped {
+			t.Errorf("%s: index map built %v, want %v", name, p.index != nil, c.mapped)
+		}
+		for i := range p.len() {
+			if got, ok := p.find(p.id(int32(i))); !ok || got != int32(i) {
+				t.Errorf("%s: find(%s) = %d, %v; want %d", name, p.id(int32(i)), got, ok, i)
+			}
+		}
+		if _, ok := p.find("github:acme:nothing"); ok {
+			t.Errorf("%s: found an ID it does not hold", name)
+		}
+		if n := slices.Collect(p.ids()); len(n) != p.len() {
+			t.Errorf("%s: ids gave %d of %d", name, len(n), p.len())
+		}
+	}
+	// A version before the last batch does not find that batch's rows.
+	old := newPopulation(shuffled[:100])
+	grown := old.appended(old.b.encodeAll(shuffled[100:]))
+	if _, ok := old.find(shuffled[200].ID); ok {
+		t.Error("an older version finds a row appended after it")
+	}
+	if _, ok := grown.find(shuffled[200].ID); !ok {
+		t.Error("the grown version does not find its last rows")
 	}
 }

@@ -196,7 +196,7 @@ func (m *Model) updateWatch(msg tea.Msg) (tea.Cmd, bool) {
 			return nil, true // the next poll or ctrl+r reads them again
 		}
 		for _, id := range msg.ids {
-			if _, ok := m.st.pop.index[id]; ok {
+			if _, ok := m.st.pop.find(id); ok {
 				m.st.dirty[id]++
 			}
 		}
@@ -231,7 +231,7 @@ func (m *Model) reread(owners bool) tea.Cmd {
 		cmds = append(cmds, m.loadCampaigns())
 	}
 	if owners && m.st.store != nil {
-		for id := range m.st.pop.index {
+		for id := range m.st.pop.ids() {
 			m.st.dirty[id]++
 		}
 		cmds = append(cmds, m.reload())

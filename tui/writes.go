@@ -295,7 +295,7 @@ func (m *Model) reload() tea.Cmd {
 	positions := make([]int32, 0, len(m.st.dirty))
 	for id, n := range m.st.dirty {
 		gen[id] = n
-		if i, ok := m.st.pop.index[id]; ok {
+		if i, ok := m.st.pop.find(id); ok {
 			positions = append(positions, i)
 		}
 	}
@@ -330,7 +330,7 @@ func (m *Model) reload() tea.Cmd {
 func (m *Model) setOwnersLocally(sets []audit.OwnerSet) tea.Cmd {
 	updates := map[int32]*audit.Identity{}
 	for _, s := range sets {
-		i, ok := m.st.pop.index[s.Identity]
+		i, ok := m.st.pop.find(s.Identity)
 		if !ok {
 			continue
 		}
