@@ -158,9 +158,13 @@ func BenchmarkCreate1M(b *testing.B) {
 // and the CPU time of one decision in this process (cpu-µs/decision)
 // and, on PostgreSQL, in the server's (server-cpu-µs/decision) — the fair
 // figures on a loaded machine — and fails on any error surfaced, any
-// decision lost or a chain that does not verify. postgres-locked makes
+// decision lost or a chain that does not verify. postgres-reviewers
+// connects each writer as its own reviewer role, as a team does
+// (docs/team.md), and postgres-reviewers-400/s paces them at 400
+// decisions a second between them, an open loop (each writer's decisions
+// come when due, not when the last returned). postgres-locked makes
 // every decision the long way, everything read under the write lock, as
-// before decisions were prepared outside it (docs/team.md).
+// before decisions were prepared outside it.
 func BenchmarkConcurrentDecisions(b *testing.B) {
 	const writers, each = 40, 250
 	for _, run := range []struct {
@@ -172,8 +176,17 @@ func BenchmarkConcurrentDecisions(b *testing.B) {
 		// every event's actor and every item a reviewer changes
 		// (docs/team.md), as it does for 40 people on 40 laptops.
 		roles bool
-	}{{"sqlite", campaignstest.SQLite, false, false}, {"postgres", campaignstest.Postgres, false, false},
-		{"postgres-reviewers", campaignstest.Postgres, false, true}, {"postgres-locked", campaignstest.Postgres, true, false}} {
+		// pace, when set, is how often each writer decides: its k-th
+		// decision is due at start + k·pace (writers staggered over one
+		// pace) and its latency runs from when it was due, so a writer
+		// that falls behind counts its wait (no coordinated omission).
+		// Unpaced, each writer decides as soon as its last decision
+		// returns: a closed loop, whose latency is 40 ÷ throughput.
+		pace time.Duration
+	}{{"sqlite", campaignstest.SQLite, false, false, 0}, {"postgres", campaignstest.Postgres, false, false, 0},
+		{"postgres-reviewers", campaignstest.Postgres, false, true, 0},
+		{"postgres-reviewers-400/s", campaignstest.Postgres, false, true, 100 * time.Millisecond},
+		{"postgres-locked", campaignstest.Postgres, true, false, 0}} {
 		eng := run.eng
 		b.Run(run.name, func(b *testing.B) {
 			if eng == campaignstest.Postgres && testing.Short() {
@@ -259,11 +272,16 @@ func BenchmarkConcurrentDecisions(b *testing.B) {
 				var wg sync.WaitGroup
 				var errs atomic.Int64
 				var first atomic.Value
+				begin := time.Now()
 				for w := range writers {
 					wg.Go(func() {
 						mine := make([]time.Duration, 0, len(assigned[w]))
-						for _, id := range assigned[w] {
+						for k, id := range assigned[w] {
 							start := time.Now()
+							if run.pace > 0 {
+								start = begin.Add(time.Duration(k)*run.pace + time.Duration(w)*run.pace/writers)
+								time.Sleep(time.Until(start))
+							}
 							if _, err := campaigns.Decide(ctx, stores[w], reviewers[w], name, id, campaigns.Decommission, ""); err != nil {
 								errs.Add(1)
 								first.CompareAndSwap(nil, err)
