@@ -160,7 +160,7 @@ func BenchmarkCreate1M(b *testing.B) {
 // figures on a loaded machine — and fails on any error surfaced, any
 // decision lost or a chain that does not verify. postgres-reviewers
 // connects each writer as its own reviewer role, as a team does
-// (docs/team.md), and postgres-reviewers-400/s paces them at 400
+// (docs/team.md), and postgres-reviewers-paced400 paces them at 400
 // decisions a second between them, an open loop (each writer's decisions
 // come when due, not when the last returned). postgres-locked makes
 // every decision the long way, everything read under the write lock, as
@@ -185,7 +185,7 @@ func BenchmarkConcurrentDecisions(b *testing.B) {
 		pace time.Duration
 	}{{"sqlite", campaignstest.SQLite, false, false, 0}, {"postgres", campaignstest.Postgres, false, false, 0},
 		{"postgres-reviewers", campaignstest.Postgres, false, true, 0},
-		{"postgres-reviewers-400/s", campaignstest.Postgres, false, true, 100 * time.Millisecond},
+		{"postgres-reviewers-paced400", campaignstest.Postgres, false, true, 100 * time.Millisecond},
 		{"postgres-locked", campaignstest.Postgres, true, false, 0}} {
 		eng := run.eng
 		b.Run(run.name, func(b *testing.B) {
