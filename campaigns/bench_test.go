@@ -163,8 +163,8 @@ func BenchmarkCreate1M(b *testing.B) {
 // (docs/team.md), and postgres-reviewers-paced200 paces them at 200
 // decisions a second between them, an open loop (each writer's decisions
 // come when due, not when the last returned): half of what this 2-core
-// machine sustains, and some hundred times what 40 people deciding by
-// hand would ask. postgres-locked makes
+// machine sustains, and fifty times what 40 people deciding an item every
+// ten seconds would ask. postgres-locked makes
 // every decision the long way, everything read under the write lock, as
 // before decisions were prepared outside it.
 func BenchmarkConcurrentDecisions(b *testing.B) {
