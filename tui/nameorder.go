@@ -3,10 +3,11 @@ package tui
 // Sorting a million identities by name once they have loaded ranked every
 // distinct name then (textRanks): 0.3 s of the 0.7 s the sort took (issue
 // 21). The names are ranked while the rows load instead, on the loading
-// goroutine: each batch's new names are sorted as the batch is sent
-// (sortTexts) and merged with the runs before it, a run merged whenever
-// the one before is no larger, so each name takes part in a few merges
-// only. The load's last message carries the merged order (nameOrder), and
+// goroutine: each batch's new names are put in order as the batch is
+// sent (merged where they climb in a few runs, else sorted by sortTexts)
+// and merged with the runs before it, a run merged whenever the one
+// before is no larger than twice its size, so each name takes part in a
+// few merges only. The load's last message carries the merged order (nameOrder), and
 // the sort by name the auditor asks for then ranks the rows in one pass.
 
 // nameOrder is the distinct names of a population's first rows rows, as
@@ -106,23 +107,54 @@ func (r *nameRanker) seal() {
 			r.sorted[k].key = textKey(r.folded[r.sorted[k].f], common)
 		}
 	}
-	r.texts, r.pos = r.texts[:0], r.pos[:0]
 	for k := range r.pending {
 		f := &r.pending[k]
-		s := r.folded[f.f]
-		f.key = textKey(s, common)
-		r.texts = append(r.texts, s)
-		r.pos = append(r.pos, int32(k))
+		f.key = textKey(r.folded[f.f], common)
 	}
-	sortTexts(r.texts, r.pos)
-	r.starts = append(r.starts, len(r.sorted))
-	for _, p := range r.pos {
-		r.sorted = append(r.sorted, r.pending[p])
+	// Rows come in ID order, and an ID ends with its scope and name, so
+	// a batch's names often climb in a few long runs: those are merged
+	// rather than sorted.
+	var breaks []int
+	for k := 1; k < len(r.pending) && len(breaks) <= maxNameRuns; k++ {
+		if r.less(&r.pending[k], &r.pending[k-1]) {
+			breaks = append(breaks, k)
+		}
+	}
+	at := len(r.sorted)
+	if len(breaks) < maxNameRuns {
+		r.sorted = append(r.sorted, r.pending...)
+		r.starts = append(r.starts, at)
+		for _, k := range breaks {
+			r.starts = append(r.starts, at+k)
+		}
+		for len(r.starts) > 1 && r.starts[len(r.starts)-2] >= at {
+			r.mergeLast()
+		}
+	} else {
+		r.texts, r.pos = r.texts[:0], r.pos[:0]
+		for k := range r.pending {
+			r.texts = append(r.texts, r.folded[r.pending[k].f])
+			r.pos = append(r.pos, int32(k))
+		}
+		sortTexts(r.texts, r.pos)
+		r.starts = append(r.starts, at)
+		for _, p := range r.pos {
+			r.sorted = append(r.sorted, r.pending[p])
+		}
 	}
 	r.pending = r.pending[:0]
 	for n := len(r.starts); n > 1 && r.starts[n-1]-r.starts[n-2] <= 2*(len(r.sorted)-r.starts[n-1]); n = len(r.starts) {
 		r.mergeLast()
 	}
+}
+
+// maxNameRuns is how many climbing runs a batch's names may fall into
+// and still be merged rather than sorted.
+const maxNameRuns = 4
+
+// less reports whether x's name sorts before y's.
+func (r *nameRanker) less(x, y *foldedText) bool {
+	return x.key < y.key || x.key == y.key && r.folded[x.f] < r.folded[y.f]
 }
 
 // textKey is the eight bytes of s from off, as a big-endian integer,
@@ -169,7 +201,7 @@ func (r *nameRanker) mergeLast() {
 	i, j, k := 0, mid, at
 	for i < len(a) && j < len(out) {
 		x, y := &a[i], &out[j]
-		if y.key < x.key || y.key == x.key && r.folded[y.f] < r.folded[x.f] {
+		if r.less(y, x) {
 			out[k] = *y
 			j++
 		} else {

@@ -47,6 +47,11 @@ func TestStreamedNamesSortAsLoaded(t *testing.T) {
 			}
 			return mixCase(odd[rng.IntN(len(odd))])
 		}, false},
+		// Names that climb in runs, as rows in ID order have them (one
+		// run a kind): merged rather than sorted (maxNameRuns).
+		{"climbing runs", func(i int) string {
+			return mixCase(fmt.Sprintf("identity-%06d", i%3000*3+i/3000))
+		}, false},
 		{"repeated names", func(int) string { // interned
 			if rng.IntN(10) == 0 {
 				return odd[rng.IntN(len(odd))]
