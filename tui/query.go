@@ -114,8 +114,15 @@ func naturalOrder(p *population, col int) []int32 {
 			keys[i] = key(p.row(int32(i)))
 		}
 	}
-	byText := func(ref func(*idRow) uint32) {
-		rank, distinct := textRanks(&p.t, p, ref)
+	byText := func(ref func(*idRow) uint32, ranked *nameOrder) {
+		var rank []int32
+		var distinct int
+		if ranked != nil {
+			// Ranked while the rows loaded (nameorder.go).
+			rank, distinct = ranked.ranks(len(p.t.strs))
+		} else {
+			rank, distinct = textRanks(&p.t, p, ref)
+		}
 		ranks := make([]int32, n)
 		for c := 0; c*rowChunk < n; c++ {
 			base, chunk := c*rowChunk, p.chunks[c]
@@ -139,11 +146,11 @@ func naturalOrder(p *population, col int) []int32 {
 			return int64(len(rank))
 		})
 	case colName:
-		byText(func(r *idRow) uint32 { return r.name })
+		byText(func(r *idRow) uint32 { return r.name }, p.names)
 	case colScope:
-		byText(func(r *idRow) uint32 { return r.scope })
+		byText(func(r *idRow) uint32 { return r.scope }, nil)
 	case colOwner: // unowned first
-		byText(func(r *idRow) uint32 { return r.owner })
+		byText(func(r *idRow) uint32 { return r.owner }, nil)
 	case colLastUsed: // never (or not reported) first, then longest ago
 		byInt(func(r *idRow) int64 {
 			if r.lastUsed == noTime {

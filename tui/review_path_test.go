@@ -57,13 +57,15 @@ func TestGoldenReviewerPath(t *testing.T) {
 	typed("CI deploys; rotated in SEC-42")
 	checkGolden(t, "review_4_reason_100x30.txt", r.waitFor(t, "Why keep "+name+"? CI deploys; rotated in SEC-42█"))
 	key(tea.KeyEnter)
-	checkGolden(t, "review_5_kept_100x30.txt", r.waitFor(t, "Decided keep for "+name+" in 2025-Q2", "u undoes"))
+	// Settled once the detail is read again after the decision: 45 lines.
+	checkGolden(t, "review_5_kept_100x30.txt", r.waitFor(t, "Decided keep for "+name+" in 2025-Q2", "u undoes", "of 45"))
 
 	tm.Type("u")
 	r.waitFor(t, "[y/N]")
 	tm.Type("y")
-	// Settled once the detail is read again after the undo: 46 lines.
-	checkGolden(t, "review_6_undone_100x30.txt", r.waitFor(t, "Undone: decision keep for "+name+" in 2025-Q2", "of 46"))
+	// Settled once the detail is read again after the undo (46 lines) and
+	// the decisions too (pending again).
+	checkGolden(t, "review_6_undone_100x30.txt", r.waitFor(t, "Undone: decision keep for "+name+" in 2025-Q2", "of 46", "pending in 2025-Q2"))
 
 	key(tea.KeyEsc) // back to my queue
 	r.waitFor(t, "filter scope:acme/api", "My items ")

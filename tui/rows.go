@@ -94,6 +94,17 @@ type rowBuilder struct {
 	// status and often scope one after the other, and a comparison is
 	// cheaper than a look-up in the intern map of every text.
 	last [nLastFields]lastText
+	// lastAttr and lastPerm are the previous row's run of attributes and
+	// of permissions: a row whose map holds the same pairs shares the run
+	// (many rows have the same permissions), found by a look-up per pair
+	// in the small map rather than by iterating it (pairs).
+	lastAttr, lastPerm pairRun
+}
+
+// pairRun is a run of pairs in tables.pairs.
+type pairRun struct {
+	at uint32
+	n  uint16
 }
 
 // lastText is a text and its index.
@@ -223,8 +234,8 @@ func (b *rowBuilder) encode(id *audit.Identity) idRow {
 		firstSeen: unixOf(&id.FirstSeen),
 		lastSeen:  unixOf(&id.LastSeen),
 	}
-	r.attr, r.nAttr = b.pairs(id.Attributes)
-	r.perm, r.nPerm = b.pairs(id.Permissions)
+	r.attr, r.nAttr = b.pairs(id.Attributes, &b.lastAttr)
+	r.perm, r.nPerm = b.pairs(id.Permissions, &b.lastPerm)
 	r.find = uint32(len(b.t.finds))
 	for _, f := range id.Findings[:min(len(id.Findings), math.MaxUint16)] {
 		k := findingKind{f.Rule, f.Severity, f.OWASP}
@@ -324,7 +335,31 @@ func (b *rowBuilder) raw(s string) uint32 {
 	return i
 }
 
-func (b *rowBuilder) pairs(m map[string]string) (uint32, uint16) {
+// pairs is the run of m's pairs: last's if m holds the same pairs (last
+// becomes the run returned), else a new one.
+func (b *rowBuilder) pairs(m map[string]string, last *pairRun) (uint32, uint16) {
+	if len(m) == int(last.n) && b.samePairs(m, last) {
+		return last.at, last.n
+	}
+	at, n := b.newPairs(m)
+	*last = pairRun{at, n}
+	return at, n
+}
+
+// samePairs reports whether m holds the pairs of run (as many: the
+// caller checks).
+func (b *rowBuilder) samePairs(m map[string]string, run *pairRun) bool {
+	for k := run.at; k < run.at+2*uint32(run.n); k += 2 {
+		v, ok := m[b.t.strs[b.t.pairs[k]]]
+		if !ok || v != b.t.strs[b.t.pairs[k+1]] {
+			return false
+		}
+	}
+	return true
+}
+
+// newPairs appends m's pairs to tables.pairs, as a run.
+func (b *rowBuilder) newPairs(m map[string]string) (uint32, uint16) {
 	at := uint32(len(b.t.pairs))
 	n := 0
 	for k, v := range m {

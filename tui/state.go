@@ -43,6 +43,12 @@ type population struct {
 	srcs map[[2]uint32]bool
 	// tally is what the overview shows, counted as rows come and change.
 	tally *tally
+	// names is the rows' names ranked while they loaded (nameorder.go),
+	// or nil: the sort by name ranks them itself. renamed says a row's
+	// name changed since the load began, so a ranking made by the loader
+	// no longer fits.
+	names   *nameOrder
+	renamed bool
 }
 
 // manySources reports whether the identities come from more than one
@@ -88,7 +94,7 @@ func (p *population) ids() iter.Seq[string] {
 
 func newPopulation(ids []audit.Identity) *population {
 	p := &population{b: newRowBuilder(), srcs: map[[2]uint32]bool{}, tally: newTally()}
-	return p.appended(p.b.encodeAll(ids))
+	return p.appended(p.b.encodeAll(ids), nil)
 }
 
 // encodeAll is the rows of ids.
@@ -104,9 +110,11 @@ func (b *rowBuilder) encodeAll(ids []audit.Identity) []idRow {
 
 // appended is a new version of p with rows (encoded by p.b) added at the
 // end. It may share p's last chunk: a version only reads its own length
-// of it, and only the latest version is ever appended to.
-func (p *population) appended(rows []idRow) *population {
-	out := &population{t: p.b.tables(), chunks: p.chunks, n: p.n, b: p.b, index: p.index, version: p.version + 1, srcs: p.srcs, active: p.active, notChecked: p.notChecked, tally: p.tally.clone()}
+// of it, and only the latest version is ever appended to. names, if not
+// nil, ranks the names of every row, these included (the load's last
+// batch).
+func (p *population) appended(rows []idRow, names *nameOrder) *population {
+	out := &population{t: p.b.tables(), chunks: p.chunks, n: p.n, b: p.b, index: p.index, version: p.version + 1, srcs: p.srcs, active: p.active, notChecked: p.notChecked, tally: p.tally.clone(), renamed: p.renamed}
 	if len(out.chunks) > 0 {
 		// The chunk list itself is copied: a version made by with may
 		// have replaced chunks of p that p still reads.
@@ -141,6 +149,9 @@ func (p *population) appended(rows []idRow) *population {
 		}
 	}
 	out.nsrc = len(out.srcs)
+	if names != nil && names.rows == out.n && !out.renamed {
+		out.names = names
+	}
 	return out
 }
 
@@ -159,7 +170,8 @@ func (p *population) with(updates map[int32]*audit.Identity) *population {
 // withRows is with for rows already encoded by p.b.
 func (p *population) withRows(updates map[int32]idRow) *population {
 	out := &population{t: p.b.tables(), chunks: append([][]idRow(nil), p.chunks...), n: p.n, b: p.b,
-		index: p.index, version: p.version + 1, nsrc: p.nsrc, srcs: p.srcs, active: p.active, notChecked: p.notChecked, tally: p.tally.clone()}
+		index: p.index, version: p.version + 1, nsrc: p.nsrc, srcs: p.srcs, active: p.active, notChecked: p.notChecked, tally: p.tally.clone(),
+		names: p.names, renamed: p.renamed}
 	copied := map[int32]bool{}
 	for i, r := range updates {
 		c := i / rowChunk
@@ -168,6 +180,13 @@ func (p *population) withRows(updates map[int32]idRow) *population {
 			copied[c] = true
 		}
 		old := &out.chunks[c][i%rowChunk]
+		if out.t.strs[r.name] == out.t.strs[old.name] {
+			// The same name (a name not interned has a new index each
+			// time it is encoded): the names' ranking still holds.
+			r.name = old.name
+		} else {
+			out.names, out.renamed = nil, true
+		}
 		out.count(old, -1)
 		out.count(&r, 1)
 		*old = r

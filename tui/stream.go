@@ -37,6 +37,9 @@ type identitiesBatchMsg struct {
 	done bool // the last part: err says why it ended early
 	err  error
 	next tea.Cmd // receives the part after this one
+	// names ranks the names of every row read, on the last part of a
+	// complete read (nameorder.go).
+	names *nameOrder
 }
 
 // streamIdentities reads the population a batch at a time in the
@@ -70,10 +73,13 @@ func (m *Model) streamIdentities(s identityStreamer) tea.Cmd {
 		go func() {
 			up := newBatcher(b, send)
 			err := s.EachTableIdentity(ctx, up.add)
-			if ferr := up.flush(); err == nil {
-				err = ferr
+			// The last rows go with the end of the read, and with the
+			// names of every row ranked, when all were read.
+			last := identitiesBatchMsg{rows: up.buf, done: true, err: err}
+			if err == nil {
+				last.names = up.names.order(up.n)
 			}
-			send(identitiesBatchMsg{done: true, err: err})
+			send(last)
 		}()
 		return recv()
 	}
@@ -84,10 +90,12 @@ func (m *Model) streamIdentities(s identityStreamer) tea.Cmd {
 // of reading, and double up to maxBatch, so a filter or sort re-run per
 // batch costs about twice one run over the whole population.
 type batcher struct {
-	b    *rowBuilder
-	send func(identitiesBatchMsg) error
-	buf  []idRow
-	size int
+	b     *rowBuilder
+	send  func(identitiesBatchMsg) error
+	buf   []idRow
+	size  int
+	names nameRanker // the names of the rows encoded, ranked batch by batch
+	n     int        // rows encoded
 }
 
 func newBatcher(b *rowBuilder, send func(identitiesBatchMsg) error) *batcher {
@@ -96,8 +104,11 @@ func newBatcher(b *rowBuilder, send func(identitiesBatchMsg) error) *batcher {
 
 func (u *batcher) add(id *audit.Identity) error {
 	u.b.mu.Lock()
-	u.buf = append(u.buf, u.b.encode(id))
+	r := u.b.encode(id)
+	u.names.add(r.name, u.b.t.strs[r.name])
 	u.b.mu.Unlock()
+	u.buf = append(u.buf, r)
+	u.n++
 	if len(u.buf) < u.size {
 		return nil
 	}
@@ -105,11 +116,12 @@ func (u *batcher) add(id *audit.Identity) error {
 	return u.flush()
 }
 
-// flush sends what is encoded.
+// flush ranks the names of what is encoded and sends it.
 func (u *batcher) flush() error {
 	if len(u.buf) == 0 {
 		return nil
 	}
+	u.names.seal()
 	err := u.send(identitiesBatchMsg{rows: u.buf})
 	u.buf = make([]idRow, 0, u.size)
 	return err
@@ -147,8 +159,8 @@ func (m *Model) counted(msg identitiesCountedMsg) {
 // first identities and grows under the auditor's cursor.
 func (m *Model) batchLoaded(msg identitiesBatchMsg) tea.Cmd {
 	from := m.st.pop.len()
-	if len(msg.rows) > 0 {
-		m.st.pop = m.st.pop.appended(msg.rows)
+	if len(msg.rows) > 0 || msg.names != nil {
+		m.st.pop = m.st.pop.appended(msg.rows, msg.names)
 	}
 	m.loading = !msg.done
 	var cmd tea.Cmd

@@ -227,10 +227,10 @@ func TestPopulationFind(t *testing.T) {
 	inBatches := func(ids []audit.Identity, sizes ...int) *population {
 		p := &population{b: newRowBuilder(), srcs: map[[2]uint32]bool{}, tally: newTally()}
 		for _, n := range sizes {
-			p = p.appended(p.b.encodeAll(ids[:n]))
+			p = p.appended(p.b.encodeAll(ids[:n]), nil)
 			ids = ids[n:]
 		}
-		return p.appended(p.b.encodeAll(ids))
+		return p.appended(p.b.encodeAll(ids), nil)
 	}
 	late := append(slices.Clone(sorted[:200]), shuffled[200:]...)
 	// late's last 100 are shuffled from all 300: keep those not already in.
@@ -263,7 +263,7 @@ func TestPopulationFind(t *testing.T) {
 	}
 	// A version before the last batch does not find that batch's rows.
 	old := newPopulation(shuffled[:100])
-	grown := old.appended(old.b.encodeAll(shuffled[100:]))
+	grown := old.appended(old.b.encodeAll(shuffled[100:]), nil)
 	if _, ok := old.find(shuffled[200].ID); ok {
 		t.Error("an older version finds a row appended after it")
 	}
