@@ -47,7 +47,7 @@ func (p *snapshotPage) fill(ctx context.Context, q querier) error {
 	if err := p.readIdentityKeys(ctx, q); err != nil {
 		return err
 	}
-	if err := readOwnerRange(ctx, q, &p.tablePage); err != nil {
+	if err := (tableRead{q: q}).ownerRange(ctx, &p.tablePage); err != nil {
 		return err
 	}
 	return p.readLatestScopes(ctx, q)

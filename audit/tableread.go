@@ -323,7 +323,7 @@ func (rd tableRead) observationColumns() string {
 	return tableObservationColumns
 }
 
-// readObservationRange reads snapshot sn's observations of the page's
+// observationRange reads snapshot sn's observations of the page's
 // rows first to last (ID order) in one range of the key.
 func (rd tableRead) observationRange(ctx context.Context, p *tablePage, sn int64, first, last int) error {
 	rows, err := rd.q.QueryContext(ctx, `SELECT `+rd.observationColumns()+` FROM observations
@@ -360,7 +360,7 @@ func (rd tableRead) observationRange(ctx context.Context, p *tablePage, sn int64
 	return nil
 }
 
-// readObservationKeys reads snapshot sn's observations of the page's rows
+// observationKeys reads snapshot sn's observations of the page's rows
 // last seen in it, by key.
 func (rd tableRead) observationKeys(ctx context.Context, p *tablePage, sn int64) error {
 	var ids []any
@@ -394,12 +394,6 @@ func (rd tableRead) observationKeys(ctx context.Context, p *tablePage, sn int64)
 		}
 	}
 	return nil
-}
-
-// readOwnerRange reads the owners of the page's identities on q, column
-// by column (ownerRange).
-func readOwnerRange(ctx context.Context, q querier, p *tablePage) error {
-	return tableRead{q: q}.ownerRange(ctx, p)
 }
 
 // ownerRange reads the owners of the page's identities: one range,
