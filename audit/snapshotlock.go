@@ -248,6 +248,9 @@ func (w *SnapshotWriter) heartbeat(stop <-chan struct{}) {
 		case <-w.s.closed:
 			return
 		case <-t.C:
+			// Not execWaiting: a beat the file is too busy for is
+			// missed, and the next one, HeartbeatEvery later, tries
+			// again.
 			_, _ = w.s.db.Exec(`UPDATE meta SET value = json_set(value, '$.heartbeat', ?) WHERE key = ? AND json_extract(value, '$.token') = ?`,
 				formatTime(w.s.now()), lockKey(w.info.Source, w.info.Account), w.token)
 		}
