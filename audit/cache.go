@@ -39,7 +39,7 @@ func (s *Store) CachePut(ctx context.Context, key, etag string, value []byte) er
 	if s.readOnly {
 		return fmt.Errorf("%w: cannot cache in %s", ErrReadOnly, s.path)
 	}
-	_, err := s.db.ExecContext(ctx, `INSERT INTO http_cache (key, etag, value, stored_at) VALUES (?, ?, ?, ?)
+	_, err := s.execWaiting(ctx, "", `INSERT INTO http_cache (key, etag, value, stored_at) VALUES (?, ?, ?, ?)
 		ON CONFLICT (key) DO UPDATE SET etag = excluded.etag, value = excluded.value, stored_at = excluded.stored_at`,
 		key, etag, value, formatTime(s.now()))
 	if err != nil {

@@ -144,7 +144,7 @@ func (w *SnapshotWriter) SetReach(ctx context.Context, r Reach) error {
 	if err != nil {
 		return err
 	}
-	if _, err = w.s.db.ExecContext(ctx, `UPDATE snapshots SET reach = ? WHERE id = ?`, string(b), w.id); err != nil {
+	if _, err = w.s.execWaiting(ctx, w.token, `UPDATE snapshots SET reach = ? WHERE id = ?`, string(b), w.id); err != nil {
 		return fmt.Errorf("recording what the run reached: %w", err)
 	}
 	w.reach = &r

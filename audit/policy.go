@@ -594,7 +594,7 @@ func (s *Store) SetPolicy(ctx context.Context, actor string, p Policy) (Event, e
 	if err := p.Validate(); err != nil {
 		return Event{}, err
 	}
-	tx, err := s.beginWrite(ctx)
+	tx, err := s.beginWriteWaiting(ctx, nil, "")
 	if err != nil {
 		return Event{}, err
 	}

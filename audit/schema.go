@@ -346,7 +346,7 @@ func (s *Store) migrate(ctx context.Context) error {
 	if s.readOnly {
 		return needsUpgradeError(s.path, missing)
 	}
-	tx, err := s.db.BeginTx(ctx, nil)
+	tx, err := s.beginWriteWaiting(ctx, nil, "")
 	if err != nil {
 		return fmt.Errorf("cannot migrate %s: %w", s.path, err)
 	}

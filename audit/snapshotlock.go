@@ -141,8 +141,9 @@ func (l *snapshotLock) live(now time.Time, host string) bool {
 
 // runningSnapshots are the snapshots whose locks are live: which nhi
 // processes may hold the write lock, for an error that says what a writer
-// waited for (busyError). It names nothing when the locks cannot be read.
-func (s *Store) runningSnapshots(ctx context.Context) []SnapshotRunningError {
+// waited for (busyError), but for the one whose token is own (the
+// writer's own run). It names nothing when the locks cannot be read.
+func (s *Store) runningSnapshots(ctx context.Context, own string) []SnapshotRunningError {
 	rows, err := s.db.QueryContext(ctx, `SELECT key, value FROM meta WHERE key LIKE ? ORDER BY key`, lockPrefix+"%")
 	if err != nil {
 		return nil
@@ -153,7 +154,7 @@ func (s *Store) runningSnapshots(ctx context.Context) []SnapshotRunningError {
 	for rows.Next() {
 		var key, raw string
 		var held snapshotLock
-		if rows.Scan(&key, &raw) != nil || json.Unmarshal([]byte(raw), &held) != nil || !held.live(now, host) {
+		if rows.Scan(&key, &raw) != nil || json.Unmarshal([]byte(raw), &held) != nil || !held.live(now, host) || own != "" && held.Token == own {
 			continue
 		}
 		source, account, _ := strings.Cut(strings.TrimPrefix(key, lockPrefix), "/")
@@ -185,7 +186,7 @@ func (w *SnapshotWriter) checkLock(ctx context.Context, tx *sql.Tx) error {
 // ownTx runs fn in a write transaction that first checks the writer still
 // owns the snapshot.
 func (w *SnapshotWriter) ownTx(ctx context.Context, fn func(*sql.Tx) error) error {
-	tx, err := w.s.beginWrite(ctx)
+	tx, err := w.s.beginWriteWaiting(ctx, nil, w.token)
 	if err != nil {
 		return err
 	}
@@ -212,7 +213,7 @@ func (w *SnapshotWriter) ownConnTx(ctx context.Context, fn func(tx *sql.Tx, conn
 		return err
 	}
 	defer conn.Close()
-	tx, err := w.s.beginWriteOn(ctx, conn)
+	tx, err := w.s.beginWriteWaiting(ctx, conn, w.token)
 	if err != nil {
 		return err
 	}
@@ -247,6 +248,9 @@ func (w *SnapshotWriter) heartbeat(stop <-chan struct{}) {
 		case <-w.s.closed:
 			return
 		case <-t.C:
+			// Not execWaiting: a beat the file is too busy for is
+			// missed, and the next one, HeartbeatEvery later, tries
+			// again.
 			_, _ = w.s.db.Exec(`UPDATE meta SET value = json_set(value, '$.heartbeat', ?) WHERE key = ? AND json_extract(value, '$.token') = ?`,
 				formatTime(w.s.now()), lockKey(w.info.Source, w.info.Account), w.token)
 		}

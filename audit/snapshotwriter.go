@@ -150,7 +150,7 @@ func (s *Store) startSnapshot(ctx context.Context, info SnapshotInfo, mode start
 	if info.Actor == "" {
 		info.Actor = "nhi"
 	}
-	tx, err := s.beginWrite(ctx)
+	tx, err := s.beginWriteWaiting(ctx, nil, "")
 	if err != nil {
 		return nil, fmt.Errorf("starting snapshot: %w", err)
 	}
@@ -412,6 +412,39 @@ func (w *SnapshotWriter) Suspend(ctx context.Context) error {
 	return err
 }
 
+// errLeft stops the flusher of a run that Leave ended.
+var errLeft = errors.New("the run was left unfinished")
+
+// Leave ends the run without writing anything more, for a run whose
+// writes the file refused (ErrBusy: another process kept its write lock
+// through the busy timeout, so a further write would wait as long
+// again). The snapshot stays unfinished, never current, with every batch
+// it committed; the rows recorded since the last one are not written.
+// Its lock is let go in this process at once and, for other processes,
+// when this one ends (or once its heartbeat is StaleAfter old), so the
+// next run of the account takes the snapshot over and resumes it
+// (StartSnapshot; ARCHITECTURE.md, "The evidence file").
+func (w *SnapshotWriter) Leave() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.done {
+		return
+	}
+	w.done = true
+	w.flushMu.Lock()
+	if w.flushErr == nil {
+		w.flushErr = errLeft // the batches still queued are dropped
+	}
+	w.flushMu.Unlock()
+	close(w.flushes)
+	w.flushDone.Wait()
+	if w.batch != nil {
+		w.batch.Close()
+	}
+	w.stopHeartbeat()
+	liveLocks.Delete(w.token)
+}
+
 func (w *SnapshotWriter) stopHeartbeat() {
 	if w.stopBeat != nil {
 		close(w.stopBeat)
@@ -500,7 +533,7 @@ func (w *SnapshotWriter) Principal(p Principal) error {
 	}
 	// One statement, guarded by the lock, rather than a transaction per
 	// principal: a large organisation has tens of thousands.
-	res, err := w.s.db.Exec(`INSERT INTO principals (snapshot_id, type, scope, login, role)
+	res, err := w.s.execWaiting(context.Background(), w.token, `INSERT INTO principals (snapshot_id, type, scope, login, role)
 		SELECT ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM meta WHERE key = ? AND json_extract(value, '$.token') = ?)
 		ON CONFLICT DO NOTHING`, w.id, p.Type, p.Scope, p.Login, p.Role, lockKey(w.info.Source, w.info.Account), w.token)
 	if err == nil {

@@ -41,6 +41,11 @@ type OpenOptions struct {
 	// Now is the clock events and snapshots are stamped with; nil means
 	// time.Now. Tests pass a fixed one.
 	Now func() time.Time
+	// BusyTimeout is how long a write on an evidence file waits for
+	// another process's write lock before it tries again (five tries in
+	// all, then the error names what holds the file: busyError); zero
+	// means ten seconds. Tests shorten it.
+	BusyTimeout time.Duration
 }
 
 // Store is an open evidence file.
@@ -88,7 +93,7 @@ func Open(ctx context.Context, path string, opts OpenOptions) (*Store, error) {
 		}
 		f.Close()
 	}
-	db, err := sql.Open("sqlite", dsn(path, opts.ReadOnly))
+	db, err := sql.Open("sqlite", dsn(path, opts.ReadOnly, opts.BusyTimeout))
 	if err != nil {
 		return nil, fmt.Errorf("cannot open %s: %w", path, err)
 	}
@@ -188,9 +193,12 @@ func immutableDSN(path string) string {
 	return u.String()
 }
 
-func dsn(path string, readOnly bool) string {
+func dsn(path string, readOnly bool, wait time.Duration) string {
+	if wait <= 0 {
+		wait = busyTimeout
+	}
 	q := url.Values{}
-	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", busyTimeout.Milliseconds()))
+	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", wait.Milliseconds()))
 	q.Add("_pragma", "foreign_keys(1)")
 	if readOnly {
 		q.Set("mode", "ro")
@@ -283,7 +291,7 @@ func walHasHeader(path string) bool {
 // walHeader reads application_id and user_version through SQLite, which
 // sees the write-ahead log, on a read-only connection that changes nothing.
 func walHeader(path string) (appID uint32, version int) {
-	db, err := sql.Open("sqlite", dsn(path, true))
+	db, err := sql.Open("sqlite", dsn(path, true, 0))
 	if err != nil {
 		return 0, 0
 	}
@@ -298,7 +306,7 @@ func walHeader(path string) (appID uint32, version int) {
 // emptyDatabase reports whether the SQLite file at path has no schema,
 // looking through a read-only connection that changes nothing.
 func emptyDatabase(path string) bool {
-	db, err := sql.Open("sqlite", dsn(path, true))
+	db, err := sql.Open("sqlite", dsn(path, true, 0))
 	if err != nil {
 		return false
 	}

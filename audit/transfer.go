@@ -246,7 +246,7 @@ func copyTables(ctx context.Context, src querier, dst *sql.Tx, dstEngine engine,
 		}
 	}
 	meta := transferTable{name: "meta", cols: []string{"key", "value"}, pk: []string{"key"}}
-	if _, err := copyRows(ctx, src, dst, meta, `SELECT key, value FROM meta WHERE key <> 'application' AND key NOT LIKE 'schema.%' AND key NOT LIKE 'snapshot.lock %' ORDER BY key`); err != nil {
+	if _, err := copyRows(ctx, src, dst, meta, `SELECT key, value FROM meta WHERE key <> 'application' AND key NOT LIKE 'schema.%' AND key NOT LIKE 'snapshot.lock %' AND key NOT LIKE 'write.hold %' ORDER BY key`); err != nil {
 		return nil, fmt.Errorf("copying the log head: %w", err)
 	}
 	err := src.QueryRowContext(ctx, `SELECT count(*), coalesce((SELECT hash FROM events ORDER BY seq DESC LIMIT 1), '') FROM events`).Scan(&res.Events, &res.Head)
@@ -398,7 +398,7 @@ func (s *Store) Import(ctx context.Context, src *Store) (*TransferResult, error)
 }
 
 func (s *Store) importFrom(ctx context.Context, from *sql.Tx, tables []transferTable, srcPath string) (*TransferResult, error) {
-	tx, err := s.beginWrite(ctx)
+	tx, err := s.beginWriteWaiting(ctx, nil, "")
 	if err != nil {
 		return nil, err
 	}

@@ -34,11 +34,26 @@ func (s *Store) Write(ctx context.Context, fn func(*Tx) error) error {
 	if s.readOnly {
 		return fmt.Errorf("%w: %s was opened read-only", ErrReadOnly, s.path)
 	}
+	err := s.waitBusy(ctx, "", func() error { return s.writeOnce(ctx, fn) })
+	if errors.Is(err, ErrBusy) {
+		return err
+	}
+	return s.permissionError(ctx, err)
+}
+
+// waitBusy runs once, and again while it fails busy, five times in all,
+// a little apart; then it gives up with busyError. once must be safe to
+// run again after a busy failure: a whole transaction, rolled back
+// (Write), a BEGIN that took no lock (beginWriteWaiting), or one
+// statement outside a transaction, which wrote nothing. own is the token
+// of the snapshot lock the writer holds, if any: its own run is not
+// named among what holds the file.
+func (s *Store) waitBusy(ctx context.Context, own string, once func() error) error {
 	start := time.Now()
 	var err error
 	for attempt := 0; attempt < 5; attempt++ {
-		if err = s.writeOnce(ctx, fn); !isBusy(err) {
-			return s.permissionError(ctx, err)
+		if err = once(); !isBusy(err) {
+			return err
 		}
 		select {
 		case <-ctx.Done():
@@ -46,37 +61,99 @@ func (s *Store) Write(ctx context.Context, fn func(*Tx) error) error {
 		case <-time.After(time.Duration(50*(attempt+1)) * time.Millisecond):
 		}
 	}
-	return s.busyError(ctx, time.Since(start), err)
+	return s.busyError(ctx, time.Since(start), err, own)
 }
+
+// beginWriteWaiting is beginWriteOn (on the pool when on is nil) for the
+// writes that run their own transaction rather than Write's (a
+// snapshot's batches, gaps, checkpoints and finish; the policy; a
+// migration; an import): the BEGIN waits for the write lock as Write
+// does, and fails with busyError; own as for waitBusy.
+func (s *Store) beginWriteWaiting(ctx context.Context, on txBeginner, own string) (*sql.Tx, error) {
+	if on == nil {
+		on = s.db
+	}
+	var tx *sql.Tx
+	err := s.waitBusy(ctx, own, func() (err error) {
+		tx, err = s.beginWriteOn(ctx, on)
+		return err
+	})
+	return tx, err
+}
+
+// execWaiting runs one write statement outside a transaction (SQLite
+// commits it alone), waiting for the write lock as Write does; own as
+// for waitBusy.
+func (s *Store) execWaiting(ctx context.Context, own, query string, args ...any) (sql.Result, error) {
+	var res sql.Result
+	err := s.waitBusy(ctx, own, func() (err error) {
+		res, err = s.db.ExecContext(ctx, query, args...)
+		return err
+	})
+	return res, err
+}
+
+// ErrBusy is what every write returns, wrapped in busyError's message,
+// when another process held the evidence file's write lock through the
+// busy timeout five times over: errors.Is(err, ErrBusy). Nothing the
+// failed write meant to record was recorded.
+var ErrBusy = errors.New("the evidence file stayed busy with another writer")
+
+// busyErr is busyError's error: its message, and the driver's error
+// (SQLITE_BUSY) it wraps.
+type busyErr struct {
+	msg string
+	err error
+}
+
+func (e *busyErr) Error() string        { return e.msg + ": " + e.err.Error() }
+func (e *busyErr) Unwrap() error        { return e.err }
+func (e *busyErr) Is(target error) bool { return target == ErrBusy }
 
 // busyTimeout is how long a statement on an evidence file waits for
 // another connection's write lock before it fails busy (SQLite's
-// busy_timeout); Write tries five times, so a writer gives up after five
-// of them. A variable so tests can shorten it.
+// busy_timeout), unless OpenOptions.BusyTimeout says otherwise; a write
+// tries five times (waitBusy), so it gives up after five of them. A
+// variable so tests can shorten it.
 var busyTimeout = 10 * time.Second
 
-// busyError is Write's error once it gave up after waited: on an evidence
-// file, another process held the write lock all that time. It says what
-// the user can do, and names the snapshots running now, which the file
-// records (snapshotlock.go); a campaign create records nothing of the
-// kind, so it is only named as a likely holder.
-func (s *Store) busyError(ctx context.Context, waited time.Duration, err error) error {
+// busyTimeoutFlag, set when nhi is built with -ldflags "-X
+// github.com/nhi-audit/nhi/audit.busyTimeoutFlag=200ms", replaces
+// busyTimeout's default: cmd/nhi's tests build a binary that gives up
+// on a busy file in about a second, to pin the message a user sees.
+var busyTimeoutFlag string
+
+func init() {
+	if d, err := time.ParseDuration(busyTimeoutFlag); err == nil && d > 0 {
+		busyTimeout = d
+	}
+}
+
+// busyError is a write's error once it gave up after waited (waitBusy):
+// on an evidence file, another process held the write lock all that
+// time. It says what the user can do, and names what the file says is
+// running now (runningHolders): the snapshots (their locks,
+// snapshotlock.go) but the writer's own (own, its lock's token), and the
+// long writes (WriteLong: a campaign create). A holder that records
+// nothing (the sqlite3 shell, an nhi older than this) is "another
+// process".
+func (s *Store) busyError(ctx context.Context, waited time.Duration, err error, own string) error {
 	if s.engine == enginePostgres {
 		// The advisory lock waits without a timeout: what failed here is
 		// a transaction that kept conflicting with others.
-		return fmt.Errorf("%s stayed busy with other writers; run the command again: %w", s.path, err)
+		return &busyErr{msg: s.path + " stayed busy with other writers; run the command again", err: err}
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s stayed busy with other writers for %s: another process held its write lock all that time", s.path, waited.Round(time.Second))
-	for i, r := range s.runningSnapshots(ctx) {
+	for i, name := range s.runningHolders(ctx, own) {
 		sep := "; running now: "
 		if i > 0 {
 			sep = ", "
 		}
-		fmt.Fprintf(&b, "%sa snapshot of %s/%s (%s)", sep, Printable(r.Source), Printable(r.Account), r.process())
+		b.WriteString(sep + name)
 	}
 	b.WriteString(". A campaign create or a snapshot of a large population holds it for minutes: wait for the other nhi process to finish, then run this command again")
-	return fmt.Errorf("%s: %w", b.String(), err)
+	return &busyErr{msg: b.String(), err: err}
 }
 
 func (s *Store) writeOnce(ctx context.Context, fn func(*Tx) error) error {

@@ -222,7 +222,7 @@ func (c *creation) recordLocked(ctx context.Context) (*population, audit.Event, 
 		pop *population
 		ev  audit.Event
 	)
-	err := c.st.Write(ctx, func(tx *audit.Tx) error {
+	err := c.st.WriteLong(ctx, "a campaign create of "+c.spec.Name, func(tx *audit.Tx) error {
 		if err := c.checkUnique(ctx, tx); err != nil {
 			return err
 		}

@@ -141,6 +141,17 @@ func Run(ctx context.Context, st *audit.Store, c Connector, opts RunOptions) (*a
 	if runErr == nil && ctx.Err() != nil {
 		runErr = ctx.Err()
 	}
+	if errors.Is(runErr, audit.ErrBusy) {
+		// Another process kept the file's write lock through every
+		// wait: recording the server, the reach or the outcome would
+		// wait as long again, and marking the run failed would throw
+		// away what the next run can resume. The committed batches stay.
+		w.Leave()
+		if _, whole := c.(Whole); whole {
+			return nil, fmt.Errorf("snapshot %d stopped unfinished and is never current; it keeps the batches it wrote, but this source is read in one go: run the same command again: %w", w.ID(), runErr)
+		}
+		return nil, fmt.Errorf("snapshot %d stopped unfinished and is never current; it keeps the batches it wrote, and running the same command again continues it: %w", w.ID(), runErr)
+	}
 	if d, ok := c.(Described); ok {
 		if version, notes := d.Server(); version != "" || len(notes) > 0 {
 			if err := w.SetServer(context.WithoutCancel(ctx), version, notes); err != nil && runErr == nil {

@@ -1,0 +1,315 @@
+package audit
+
+import (
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// holdWriteLock takes the write lock of the evidence file at path on a
+// connection of its own, as another process would (the sqlite3 shell, or
+// an nhi that is recording a campaign), and keeps it until release.
+func holdWriteLock(t *testing.T, path string) (release func()) {
+	t.Helper()
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
+		t.Fatal(err)
+	}
+	released := false
+	release = func() {
+		if released {
+			return
+		}
+		released = true
+		if _, err := conn.ExecContext(ctx, "ROLLBACK"); err != nil {
+			t.Error(err)
+		}
+		conn.Close()
+		db.Close()
+	}
+	t.Cleanup(release)
+	return release
+}
+
+// busyAdvice is what every busy error tells the user to do.
+const busyAdvice = ". A campaign create or a snapshot of a large population holds it for minutes: wait for the other nhi process to finish, then run this command again: "
+
+// wantBusy fails unless err is the busy error of a write on path that
+// waited out the lock: ErrBusy, the driver's SQLITE_BUSY beneath it, the
+// advice, and each of names among the snapshots running now.
+func wantBusy(t *testing.T, what string, err error, path string, names ...string) {
+	t.Helper()
+	if !errors.Is(err, ErrBusy) || !isBusy(err) {
+		t.Errorf("%s while another connection holds the write lock = %v, want ErrBusy", what, err)
+		return
+	}
+	msg := err.Error()
+	if !strings.Contains(msg, path+" stayed busy with other writers for ") ||
+		!strings.Contains(msg, "another process held its write lock all that time") ||
+		!strings.Contains(msg, busyAdvice+"database is locked") {
+		t.Errorf("%s: the busy error should say what happened and what to do; it says:\n%s", what, msg)
+	}
+	for _, n := range names {
+		if !strings.Contains(msg, n) {
+			t.Errorf("%s: the busy error should name %q; it says:\n%s", what, n, msg)
+		}
+	}
+}
+
+// shortBusy makes each wait for the write lock 20 ms for the test: five
+// tries give up in under a second rather than 50 s.
+func shortBusy(t *testing.T) {
+	t.Helper()
+	d := busyTimeout
+	busyTimeout = 20 * time.Millisecond
+	t.Cleanup(func() { busyTimeout = d })
+}
+
+// A snapshot that meets the file busy says who holds it, at the start
+// and in the middle of the run, for its batches, gaps and principals
+// alike; left unfinished, it keeps the batches it committed, never
+// current, the file verifies, and the next run of the account resumes it
+// and finishes it whole.
+func TestSnapshotBusyKeepsItsBatches(t *testing.T) {
+	shortBusy(t)
+	path := filepath.Join(t.TempDir(), "nhi.db")
+	st, other := openAt(t, path), openAt(t, path)
+	running, err := other.BeginSnapshot(ctx, SnapshotInfo{Source: "github", Account: "other", APIURL: "http://127.0.0.1/", ToolVersion: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	holder := fmt.Sprintf("; running now: a snapshot of github/other (pid %d on host %s, started ", os.Getpid(), Printable(hostname()))
+	info := SnapshotInfo{Source: "github", Account: "acme", APIURL: "http://127.0.0.1/", Credential: "App test", ToolVersion: "test"}
+
+	release := holdWriteLock(t, path)
+	_, err = st.StartSnapshot(ctx, info)
+	release()
+	wantBusy(t, "starting a snapshot", err, path, holder)
+	if err != nil && !strings.HasPrefix(err.Error(), "starting snapshot: "+path+" stayed busy") {
+		t.Errorf("the start's error should say the snapshot did not start: %v", err)
+	}
+
+	w, err := st.StartSnapshot(ctx, info)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := func(i int) Observation { return obs(fmt.Sprintf("key-%04d", i), KindGitHubDeployKey) }
+	for i := 0; i < batchSize; i++ {
+		if err := w.Record(key(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Checkpoint("acme/first"); err != nil {
+		t.Fatal(err)
+	}
+
+	release = holdWriteLock(t, path)
+	for i := batchSize; i < 2*batchSize; i++ {
+		if err := w.Record(key(i)); err != nil {
+			break // the flusher's error, which Checkpoint returns below
+		}
+	}
+	err = w.Checkpoint("acme/second")
+	wantBusy(t, "a checkpoint after a full batch", err, path, holder)
+	if err != nil && strings.Contains(err.Error(), "a snapshot of github/acme") {
+		t.Errorf("a run's busy error names its own snapshot among what holds the file: %v", err)
+	}
+	wantBusy(t, "a gap", w.Gap(Gap{Endpoint: "GET /repos/acme/x/keys", Status: 500, Reason: "test"}), path, holder)
+	wantBusy(t, "a principal", w.Principal(Principal{Type: PrincipalMember, Scope: "org", Login: "alice", Role: "member"}), path, holder)
+	w.Leave()
+	release()
+
+	var status string
+	var n int
+	if err := st.QueryRow(ctx, `SELECT status, (SELECT count(*) FROM observations WHERE snapshot_id = s.id) FROM snapshots s WHERE id = ?`, w.ID()).Scan(&status, &n); err != nil {
+		t.Fatal(err)
+	}
+	if status != "running" || n != batchSize {
+		t.Errorf("the snapshot left busy is %s with %d observations, want running with the %d of its committed batch", status, n, batchSize)
+	}
+	if ids, err := st.Identities(ctx); err != nil || len(ids) != 0 {
+		t.Errorf("an unfinished snapshot makes nothing current; the file lists %d identities (%v)", len(ids), err)
+	}
+	checkVerifies(t, st, "with the snapshot left busy")
+
+	w2, err := st.StartSnapshot(ctx, info)
+	if err != nil {
+		t.Fatalf("the next run should take the snapshot over: %v", err)
+	}
+	if !w2.Continues() || w2.ID() != w.ID() || !w2.Checkpointed("acme/first") || w2.Checkpointed("acme/second") {
+		t.Errorf("the next run should resume snapshot %d after its first unit; it continues=%v snapshot %d", w.ID(), w2.Continues(), w2.ID())
+	}
+	for i := batchSize; i < 2*batchSize; i++ {
+		if err := w2.Record(key(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	snap, err := w2.Finish(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if snap.Status != SnapshotComplete || snap.Total() != 2*batchSize {
+		t.Errorf("the resumed snapshot finished %s with %d identities, want complete with %d", snap.Status, snap.Total(), 2*batchSize)
+	}
+	if _, err := running.Finish(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	checkVerifies(t, st, "after the resumed snapshot")
+}
+
+// checkVerifies fails unless nhi verify finds nothing wrong with the file.
+func checkVerifies(t *testing.T, st *Store, when string) {
+	t.Helper()
+	res, err := st.Verify(ctx)
+	if err != nil || len(res.Problems) > 0 {
+		t.Errorf("verify %s: %v %v", when, err, res.Problems)
+	}
+}
+
+// The writes outside Write that run a statement or a transaction of
+// their own (the policy, the request cache, an import of another file)
+// wait for the lock as Write does, say who holds it, and write nothing;
+// once the lock is free they go through.
+func TestOtherWritesBusySayWhatToDo(t *testing.T) {
+	shortBusy(t)
+	dir := t.TempDir()
+	path := filepath.Join(dir, "nhi.db")
+	st := openAt(t, path)
+	snapshot(t, st, nil, nil, obs("deploy", KindGitHubDeployKey))
+	srcPath := filepath.Join(dir, "other.db")
+	src := openAt(t, srcPath)
+	snapshot(t, src, nil, nil, obs("deploy", KindGitHubDeployKey), obs("second", KindGitHubDeployKey))
+	src.Close()
+	src, err := Open(ctx, srcPath, OpenOptions{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	events := func() int64 {
+		var n int64
+		if err := st.QueryRow(ctx, `SELECT count(*) FROM events`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	before := events()
+	p := DefaultPolicy()
+	p.Rules[RuleUnrotated] = RulePolicy{Severity: "medium", Days: 60}
+
+	release := holdWriteLock(t, path)
+	_, err = st.SetPolicy(ctx, "lead@acme.test", p)
+	wantBusy(t, "setting the policy", err, path)
+	wantBusy(t, "storing a request-cache entry", st.CachePut(ctx, "GET /orgs/acme", `"etag"`, []byte("{}")), path)
+	_, err = st.Import(ctx, src)
+	wantBusy(t, "importing another file", err, path)
+	release()
+
+	if n := events(); n != before {
+		t.Errorf("the busy writes appended %d events", n-before)
+	}
+	if _, _, ok, err := st.CacheGet(ctx, "GET /orgs/acme"); ok || err != nil {
+		t.Errorf("the busy cache write stored an entry (%v)", err)
+	}
+	checkVerifies(t, st, "after the busy writes")
+	if _, err := st.SetPolicy(ctx, "lead@acme.test", p); err != nil {
+		t.Errorf("once the lock is free the policy is set: %v", err)
+	}
+	if err := st.CachePut(ctx, "GET /orgs/acme", `"etag"`, []byte("{}")); err != nil {
+		t.Errorf("once the lock is free the cache is written: %v", err)
+	}
+}
+
+// A long write (WriteLong: a campaign create) is named by the writers
+// that wait it out, with its process, and leaves no trace once it has
+// committed; the row of one whose process is gone is never named, and the
+// next long write removes it.
+func TestWriteLongIsNamed(t *testing.T) {
+	shortBusy(t)
+	path := filepath.Join(t.TempDir(), "nhi.db")
+	holder, waiter := openAt(t, path), openAt(t, path)
+	key := obs("deploy", KindGitHubDeployKey)
+	snapshot(t, holder, nil, nil, key)
+	// A long write of a process that is gone: pid 0 is never alive.
+	dead, _ := json.Marshal(writeHold{What: "a campaign create of gone", PID: 0, Host: hostname(), Started: formatTime(time.Now()), Token: "dead"})
+	if err := holder.Write(ctx, func(tx *Tx) error {
+		_, err := tx.Exec(ctx, `INSERT INTO meta (key, value) VALUES (?, ?)`, holdPrefix+"dead", string(dead))
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+
+	held, stop, done := make(chan struct{}), make(chan struct{}), make(chan error, 1)
+	go func() {
+		done <- holder.WriteLong(ctx, "a campaign create of q4", func(tx *Tx) error {
+			close(held)
+			<-stop
+			_, err := tx.Append(ctx, "lead@acme.test", "test.long", map[string]string{"campaign": "q4"})
+			return err
+		})
+	}()
+	<-held
+	_, err := waiter.AddNotes(ctx, "auditor@acme.test", []string{key.ID}, "while the create runs")
+	close(stop)
+	if err := <-done; err != nil {
+		t.Fatalf("the long write: %v", err)
+	}
+	t.Logf("the error: %v", err)
+	wantBusy(t, "a note during a long write", err, path, fmt.Sprintf("; running now: a campaign create of q4 (pid %d on host %s, started ", os.Getpid(), Printable(hostname())))
+	if err != nil && strings.Contains(err.Error(), "gone") {
+		t.Errorf("the busy error names a long write whose process is gone: %v", err)
+	}
+	var rows int
+	if err := waiter.QueryRow(ctx, `SELECT count(*) FROM meta WHERE key LIKE ?`, holdPrefix+"%").Scan(&rows); err != nil || rows != 0 {
+		t.Errorf("after the long write meta holds %d rows of long writes (%v), want none", rows, err)
+	}
+	checkVerifies(t, waiter, "after the long write")
+}
+
+// Opening a file whose schema is older than the build upgrades it in a
+// transaction that waits for the lock as any write does: while another
+// connection holds it, the open fails naming the holder and leaves the
+// file at its old version; once the lock is free the open upgrades it.
+func TestMigrateBusySaysWhatToDo(t *testing.T) {
+	shortBusy(t)
+	path := filepath.Join(t.TempDir(), "nhi.db")
+	s := openAt(t, path)
+	snapshot(t, s, nil, nil, obs("k1", KindGitHubDeployKey))
+	s.Close()
+
+	saved := migrations
+	migrations = append(slices2(saved), `CREATE TABLE later (id INTEGER PRIMARY KEY)`)
+	SchemaVersion = len(migrations)
+	defer func() { migrations, SchemaVersion = saved, len(saved) }()
+
+	release := holdWriteLock(t, path)
+	_, err := Open(ctx, path, OpenOptions{})
+	release()
+	wantBusy(t, "opening a file to upgrade", err, path)
+	if err != nil && !strings.HasPrefix(err.Error(), "cannot migrate "+path+": "+path+" stayed busy") {
+		t.Errorf("the open's error should say the upgrade did not happen: %v", err)
+	}
+	old, err := Open(ctx, path, OpenOptions{ReadOnly: true})
+	if err == nil {
+		old.Close()
+		t.Errorf("the busy open upgraded the file anyway")
+	}
+	s, err = Open(ctx, path, OpenOptions{})
+	if err != nil {
+		t.Fatalf("once the lock is free the open upgrades the file: %v", err)
+	}
+	defer s.Close()
+	checkVerifies(t, s, "after the upgrade")
+}

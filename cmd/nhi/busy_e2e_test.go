@@ -1,0 +1,110 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"sync"
+	"testing"
+)
+
+var (
+	busyBuildOnce sync.Once
+	busyBinPath   string
+	busyBuildErr  error
+)
+
+// nhiBusyBinary is nhi built to wait 100 ms for a busy file's write lock
+// rather than 10 s (audit's busyTimeoutFlag), so a command gives up after
+// its five tries in about a second and the test sees what a user sees
+// after 50 s.
+func nhiBusyBinary(t *testing.T) string {
+	t.Helper()
+	busyBuildOnce.Do(func() {
+		dir := filepath.Dir(nhiBinary(t)) // removed with it by TestMain
+		busyBinPath = filepath.Join(dir, "nhi-busy")
+		out, err := exec.Command("go", "build", "-o", busyBinPath,
+			"-ldflags", "-X github.com/nhi-audit/nhi/audit.busyTimeoutFlag=100ms", ".").CombinedOutput()
+		if err != nil {
+			busyBuildErr = errors.New(string(out))
+		}
+	})
+	if busyBuildErr != nil {
+		t.Fatalf("building nhi: %v", busyBuildErr)
+	}
+	return busyBinPath
+}
+
+// TestBusyFileSaysWhoHoldsIt: an `nhi import` into a file whose write lock
+// another connection holds all through its waits exits 1 with one line
+// that says what happened, names the snapshot running now (another nhi,
+// stalled in the middle of an organisation) and what to do; it records
+// nothing, the file verifies, and once the lock is free the same command
+// goes through.
+func TestBusyFileSaysWhoHoldsIt(t *testing.T) {
+	busy := nhiBusyBinary(t)
+	dir := t.TempDir()
+	db := filepath.Join(dir, "nhi.db")
+	csv := filepath.Join(dir, "bots.csv")
+	if err := os.WriteFile(csv, []byte("key,kind,name\nB1,bot_token,deploy bot\nB2,bot_token,chat bot\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	first := startHeld(t, db) // an nhi snapshot github, stalled: it holds its snapshot lock
+
+	ctx := context.Background()
+	raw, err := sql.Open("sqlite", db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	holder, err := raw.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := holder.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(busy, "import", csv, "--source", "slack", "--account", "acme", "--db", db)
+	cmd.Env = append(os.Environ(), "NHI_DB=", "NHI_REVIEWER=")
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	runErr := cmd.Run()
+	if _, err := holder.ExecContext(ctx, "ROLLBACK"); err != nil {
+		t.Fatal(err)
+	}
+	holder.Close()
+
+	var ee *exec.ExitError
+	if !errors.As(runErr, &ee) || ee.ExitCode() != 1 {
+		t.Errorf("import into a busy file: %v, want exit 1", runErr)
+	}
+	want := regexp.MustCompile(`^nhi: import of bots\.csv failed: starting snapshot: ` + regexp.QuoteMeta(db) +
+		` stayed busy with other writers for \ds: another process held its write lock all that time; ` +
+		`running now: a snapshot of github/northwind \(pid ` + strconv.Itoa(first.cmd.Process.Pid) + ` on host [^,]+, started \d\d:\d\d UTC\)\. ` +
+		`A campaign create or a snapshot of a large population holds it for minutes: wait for the other nhi process to finish, then run this command again: ` +
+		`database is locked \(5\) \(SQLITE_BUSY\)\n$`)
+	if !want.MatchString(errb.String()) {
+		t.Errorf("import into a busy file says:\n%s\nwant it to match\n%s", errb.String(), want)
+	}
+	t.Logf("what the user sees:\n%s%s", out.String(), errb.String())
+
+	first.release()
+	if err := first.cmd.Wait(); err != nil {
+		t.Fatalf("the stalled snapshot: %v\n%s", err, first.stderr)
+	}
+	if r := nhi(t, nil, "snapshots", "--db", db); r.code != 0 || regexp.MustCompile(`(?m)^slack/`).MatchString(r.stdout) {
+		t.Errorf("the busy import recorded a snapshot: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if r := nhi(t, nil, "verify", "--db", db); r.code != 0 {
+		t.Errorf("verify after the busy import: %s%s", r.stdout, r.stderr)
+	}
+	if r := nhi(t, nil, "import", csv, "--source", "slack", "--account", "acme", "--db", db); r.code != 0 {
+		t.Errorf("the same import once the lock is free: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+}
