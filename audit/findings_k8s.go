@@ -53,7 +53,10 @@ func (e *Evaluator) checkK8s(rule string, id *Identity, o *Observation, r RulePo
 			return fmt.Sprintf("%s: every Pod that runs as it gets a token that can: %s", how, a["permissions"])
 		}
 	case RuleReuse:
-		if n, err := strconv.Atoi(a["workload_count"]); sa && err == nil && n >= ReuseWorkloads {
+		if !sa {
+			return "" // and no count to parse: a failed parse allocates its error
+		}
+		if n, err := strconv.Atoi(a["workload_count"]); err == nil && n >= ReuseWorkloads {
 			return fmt.Sprintf("%d workloads run as it (%s): one credential, one blast radius for all of them", n, a["workloads"])
 		}
 	case RuleNoExpiry:
