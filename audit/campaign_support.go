@@ -246,6 +246,7 @@ func (s *Store) EachIdentityInSnapshots(ctx context.Context, snapshotIDs []int64
 		buf  = make([]Identity, 0, eachBatch)
 		// A page's maps are reused by the next: fn does not keep them.
 		attrs, perms []map[string]string
+		times        timeSlab
 	)
 	flush := func() error {
 		if err := page.fill(ctx, q); err != nil {
@@ -259,7 +260,7 @@ func (s *Store) EachIdentityInSnapshots(ctx context.Context, snapshotIDs []int64
 			if len(attrs) <= i {
 				attrs, perms = append(attrs, map[string]string{}), append(perms, map[string]string{})
 			}
-			it, err := r.identity(attrs[i], perms[i])
+			it, err := r.identity(attrs[i], perms[i], &times)
 			if err != nil {
 				return err
 			}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // The read of the whole population (issue 21: the TUI's table of a
@@ -69,6 +70,7 @@ func (s *Store) EachTableIdentity(ctx context.Context, fn func(*Identity) error)
 	var (
 		buf          []Identity
 		attrs, perms []map[string]string
+		times        timeSlab
 	)
 	for {
 		var p *tablePage
@@ -89,7 +91,7 @@ func (s *Store) EachTableIdentity(ctx context.Context, fn func(*Identity) error)
 			if !r.found {
 				continue // as the join left it out: no observation
 			}
-			id, err := r.identity(attrs[i], perms[i])
+			id, err := r.identity(attrs[i], perms[i], &times)
 			if err != nil {
 				return err
 			}
@@ -126,14 +128,19 @@ type tableRow struct {
 	name, scope                                    string
 	created, lastUsed, rotated, expires            sql.NullString
 	perms, attrs, owner                            string
+	// packed is the row's columns as the packed read got them (the
+	// texts above share its memory): scanned into the row rather than a
+	// local, which escaped and took an allocation a row.
+	packed string
 }
 
-// identity is r as an Identity whose maps are attrs and perms (cleared).
-func (r *tableRow) identity(attrs, perms map[string]string) (Identity, error) {
+// identity is r as an Identity whose maps are attrs and perms (cleared),
+// its times taken from times.
+func (r *tableRow) identity(attrs, perms map[string]string, times *timeSlab) (Identity, error) {
 	it := Identity{
 		Observation: Observation{ID: r.id, Kind: Kind(r.kind), Name: r.name, Scope: r.scope,
-			CreatedAt: parseNullTime(r.created), LastUsedAt: parseNullTime(r.lastUsed),
-			RotatedAt: parseNullTime(r.rotated), ExpiresAt: parseNullTime(r.expires)},
+			CreatedAt: times.parse(r.created), LastUsedAt: times.parse(r.lastUsed),
+			RotatedAt: times.parse(r.rotated), ExpiresAt: times.parse(r.expires)},
 		Source: r.source, Account: r.account, Owner: r.owner, SnapshotID: r.snapshot,
 		Status: StatusActive, Findings: []Finding{},
 	}
@@ -149,6 +156,27 @@ func (r *tableRow) identity(attrs, perms map[string]string) (Identity, error) {
 	return it, nil
 }
 
+// timeSlab hands out the times of a read's identities from blocks of
+// them, an allocation a block rather than one a time. A block is never
+// written again once handed out, so a time a caller keeps stays as it is.
+type timeSlab []time.Time
+
+// parse is parseNullTime(s), kept in the slab.
+func (ts *timeSlab) parse(s sql.NullString) *time.Time {
+	if !s.Valid {
+		return nil
+	}
+	t, err := parseTime(s.String)
+	if err != nil {
+		return nil
+	}
+	if len(*ts) == cap(*ts) {
+		*ts = make(timeSlab, 0, 1024)
+	}
+	*ts = append(*ts, t)
+	return &(*ts)[len(*ts)-1]
+}
+
 // fillMap is unmarshalMap into m, cleared first: nil for an empty object.
 func fillMap(s string, m map[string]string) (map[string]string, error) {
 	if s == "{}" || s == "" {
@@ -159,10 +187,13 @@ func fillMap(s string, m map[string]string) (map[string]string, error) {
 		return m, nil
 	}
 	clear(m)
-	if err := json.Unmarshal([]byte(s), &m); err != nil {
+	// Decoded through a variable of this branch's own: the parameter's
+	// address, taken here, moved it to the heap on every call.
+	decoded := m
+	if err := json.Unmarshal([]byte(s), &decoded); err != nil {
 		return nil, err
 	}
-	return m, nil
+	return decoded, nil
 }
 
 // readTablePages reads the population into the pages free hands it, in
@@ -243,11 +274,11 @@ func (rd tableRead) scanIdentity(rows *sql.Rows, r *tableRow) error {
 	if !rd.packed {
 		return rows.Scan(&r.id, &r.kind, &r.source, &r.account, &r.snapshot, &r.firstSeen, &r.lastSeen)
 	}
-	var row, sn string
-	if err := rows.Scan(&row); err != nil {
+	var sn string
+	if err := rows.Scan(&r.packed); err != nil {
 		return err
 	}
-	if !unpack(row, &r.id, &r.kind, &r.source, &r.account, &sn, &r.firstSeen, &r.lastSeen) {
+	if !unpack(r.packed, &r.id, &r.kind, &r.source, &r.account, &sn, &r.firstSeen, &r.lastSeen) {
 		return errUnpackable
 	}
 	var err error
@@ -410,28 +441,27 @@ func (rd tableRead) ownerRange(ctx context.Context, p *tablePage) error {
 	}
 	defer rows.Close()
 	j := 0
+	var o tableRow // scanned into, one for the read: locals escaped a row at a time
 	for rows.Next() {
-		var id, owner string
 		if rd.packed {
-			var row string
-			if err := rows.Scan(&row); err != nil {
+			if err := rows.Scan(&o.packed); err != nil {
 				return fmt.Errorf("reading owners: %w", err)
 			}
-			if !unpack(row, &id, &owner) {
+			if !unpack(o.packed, &o.id, &o.owner) {
 				return fmt.Errorf("reading owners: %w", errUnpackable)
 			}
-		} else if err := rows.Scan(&id, &owner); err != nil {
+		} else if err := rows.Scan(&o.id, &o.owner); err != nil {
 			return fmt.Errorf("reading owners: %w", err)
 		}
 		k := j
-		for k < len(p.rows) && p.rows[k].id != id {
+		for k < len(p.rows) && p.rows[k].id != o.id {
 			k++
 		}
 		if k == len(p.rows) {
 			continue
 		}
 		j = k + 1
-		p.rows[k].owner = owner
+		p.rows[k].owner = o.owner
 	}
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("reading owners: %w", err)
@@ -457,11 +487,10 @@ func (rd tableRead) scanObservation(rows *sql.Rows, o *tableRow) error {
 		}
 		return nil
 	}
-	var row string
-	if err := rows.Scan(&row, &o.attrs); err != nil {
+	if err := rows.Scan(&o.packed, &o.attrs); err != nil {
 		return fmt.Errorf("reading observations: %w", err)
 	}
-	if !unpack(row, &o.id, &o.name, &o.scope, &o.created.String, &o.lastUsed.String, &o.rotated.String, &o.expires.String, &o.perms) {
+	if !unpack(o.packed, &o.id, &o.name, &o.scope, &o.created.String, &o.lastUsed.String, &o.rotated.String, &o.expires.String, &o.perms) {
 		return fmt.Errorf("reading observations: %w", errUnpackable)
 	}
 	for _, t := range []*sql.NullString{&o.created, &o.lastUsed, &o.rotated, &o.expires} {
