@@ -62,7 +62,10 @@ func (idx principalIndex) suggestOwners(id *Identity, people *Directory) []Owner
 			return
 		}
 		seen[key] = true
-		out = append(out, OwnerSuggestion{Owner: owner, Source: source})
+		// Its own copy: an owner named in an attribute shares the memory
+		// of the whole row the table read got (tableread.go), which a
+		// suggestion kept (the TUI keeps them) would keep.
+		out = append(out, OwnerSuggestion{Owner: strings.Clone(owner), Source: source})
 	}
 	for _, n := range naturalOwnerSources {
 		add(id.Attributes[n.attr], n.source)

@@ -111,8 +111,17 @@ type derivation struct {
 	// twentieth of a million-identity read.
 	byScope map[int64]map[string][]OwnerSuggestion
 	// perBatch: marks are read for each batch fill is given, by the range
-	// of its IDs (EachTableIdentity), not once for the whole file.
+	// of its IDs (EachTableIdentity), not once for the whole file, on a
+	// statement prepared once (stmts; close releases it).
 	perBatch bool
+	stmts    *stmtCache
+}
+
+// close releases what a read in batches prepared.
+func (d *derivation) close() {
+	if d.stmts != nil {
+		d.stmts.close()
+	}
 }
 
 // namesOwner reports whether id's attributes name a likely owner, which
@@ -168,7 +177,11 @@ func (s *Store) derivations(ctx context.Context, only string, perBatch bool) (*d
 			return nil, err
 		}
 	}
-	return &derivation{s: s, ev: ev, marks: marks, principals: principalIndex{}, byScope: map[int64]map[string][]OwnerSuggestion{}, perBatch: perBatch}, nil
+	d := &derivation{s: s, ev: ev, marks: marks, principals: principalIndex{}, byScope: map[int64]map[string][]OwnerSuggestion{}, perBatch: perBatch}
+	if perBatch {
+		d.stmts = &stmtCache{db: s.db}
+	}
+	return d, nil
 }
 
 // fill derives findings, marks and suggestions for ids in place.
@@ -177,7 +190,7 @@ func (d *derivation) fill(ctx context.Context, ids []Identity) error {
 		d.marks = nil
 		if len(ids) > 0 {
 			// ids are in ID order (EachTableIdentity reads ORDER BY id).
-			marks, err := d.s.changeMarksBetween(ctx, ids[0].ID, ids[len(ids)-1].ID)
+			marks, err := changeMarksVia(ctx, d.stmts.query, ids[0].ID, ids[len(ids)-1].ID)
 			if err != nil {
 				return err
 			}
@@ -299,6 +312,9 @@ func (s *Store) wholeDerivers(ctx context.Context) (*derivers, error) {
 	}
 	return &derivers{judge, ren, d}, nil
 }
+
+// close releases what the derivers prepared.
+func (v *derivers) close() { v.d.close() }
 
 // each derives a batch read in ID order, in the steps of Identities and
 // in its order, and calls fn with every identity the renames keep.

@@ -37,7 +37,8 @@ import (
 //   - on SQLite a row's columns come packed into one text (tableRead),
 //     cut apart in Go: the driver's cost is per column (a lock, a type
 //     and a length call and an allocation each), and eighteen columns a
-//     row were most of the reader's time; now four;
+//     row were most of the reader's time; now three (identity, observation,
+//     owner);
 //   - the Identity and its two maps are reused from row to row.
 
 // EachTableIdentity calls fn with every identity Identities would return,
@@ -50,6 +51,7 @@ func (s *Store) EachTableIdentity(ctx context.Context, fn func(*Identity) error)
 	if err != nil {
 		return err
 	}
+	defer v.close()
 	rctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	// Two pages circulate: the reader fills one while the other is
@@ -61,7 +63,9 @@ func (s *Store) EachTableIdentity(ctx context.Context, fn func(*Identity) error)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		s.readTablePages(rctx, tableRead{q: s.db, packed: s.engine == engineSQLite}, free, full)
+		stmts := &stmtCache{db: s.db}
+		defer stmts.close()
+		s.readTablePages(rctx, tableRead{q: s.db, packed: s.engine == engineSQLite, stmts: stmts}, free, full)
 	}()
 	defer func() {
 		cancel()
@@ -211,7 +215,7 @@ func (s *Store) readTablePages(ctx context.Context, rd tableRead, free <-chan *t
 		p.err = rd.page(ctx, p, after, size)
 		if errors.Is(p.err, errUnpackable) {
 			// A text holds the separator: this page column by column.
-			p.err = tableRead{q: rd.q}.page(ctx, p, after, size)
+			p.err = tableRead{q: rd.q, stmts: rd.stmts}.page(ctx, p, after, size)
 		}
 		p.last = p.err != nil || len(p.rows) < size
 		if n := len(p.rows); n > 0 {
@@ -230,10 +234,51 @@ func (s *Store) readTablePages(ctx context.Context, rd tableRead, free <-chan *t
 }
 
 // tableRead is how the reader queries: on q, with each row's columns
-// packed into one text or not.
+// packed into one text or not, through stmts' statements when it has
+// them.
 type tableRead struct {
 	q      querier
 	packed bool
+	stmts  *stmtCache
+}
+
+// query runs query on rd.q, through a statement of rd.stmts when it has
+// them.
+func (rd tableRead) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if rd.stmts == nil {
+		return rd.q.QueryContext(ctx, query, args...)
+	}
+	return rd.stmts.query(ctx, query, args...)
+}
+
+// stmtCache prepares each query of a read once: a read of a million
+// identities runs its three queries some 250 times each, and preparing
+// them every time (SQLite parses and plans the text anew) cost a
+// twentieth of the reader. It is one goroutine's.
+type stmtCache struct {
+	db *sql.DB
+	m  map[string]*sql.Stmt
+}
+
+func (c *stmtCache) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	st := c.m[query]
+	if st == nil {
+		var err error
+		if st, err = c.db.PrepareContext(ctx, query); err != nil {
+			return nil, err
+		}
+		if c.m == nil {
+			c.m = map[string]*sql.Stmt{}
+		}
+		c.m[query] = st
+	}
+	return st.QueryContext(ctx, args...)
+}
+
+func (c *stmtCache) close() {
+	for _, st := range c.m {
+		st.Close()
+	}
 }
 
 // packSep separates the columns of a packed row: a control character no
@@ -292,7 +337,7 @@ func (rd tableRead) scanIdentity(rows *sql.Rows, r *tableRow) error {
 // observations and owners.
 func (rd tableRead) page(ctx context.Context, p *tablePage, after string, n int) error {
 	p.rows, p.at = p.rows[:0], nil
-	rows, err := rd.q.QueryContext(ctx, `SELECT `+rd.identityColumns()+`
+	rows, err := rd.query(ctx, `SELECT `+rd.identityColumns()+`
 		FROM identities WHERE id > ? ORDER BY id LIMIT ?`, after, n)
 	if err != nil {
 		return fmt.Errorf("reading identities: %w", err)
@@ -345,11 +390,11 @@ const tableObservationColumns = `identity_id, name, scope, created_at, last_used
 
 func (rd tableRead) observationColumns() string {
 	if rd.packed {
-		// The attributes stay a column of their own: the owners named
-		// in them are kept as suggestions, and a substring of a packed
-		// row would keep the whole row.
+		// The attributes too: the owners named in them are kept as
+		// suggestions, which suggestOwners copies, so no suggestion
+		// keeps the whole row.
 		return packed("identity_id", "name", "scope", "ifnull(created_at,'')", "ifnull(last_used_at,'')",
-			"ifnull(rotated_at,'')", "ifnull(expires_at,'')", "permissions") + ", attributes"
+			"ifnull(rotated_at,'')", "ifnull(expires_at,'')", "permissions", "attributes")
 	}
 	return tableObservationColumns
 }
@@ -357,7 +402,7 @@ func (rd tableRead) observationColumns() string {
 // observationRange reads snapshot sn's observations of the page's
 // rows first to last (ID order) in one range of the key.
 func (rd tableRead) observationRange(ctx context.Context, p *tablePage, sn int64, first, last int) error {
-	rows, err := rd.q.QueryContext(ctx, `SELECT `+rd.observationColumns()+` FROM observations
+	rows, err := rd.query(ctx, `SELECT `+rd.observationColumns()+` FROM observations
 		WHERE snapshot_id = ? AND identity_id >= ? AND identity_id <= ? ORDER BY identity_id`, sn, p.rows[first].id, p.rows[last].id)
 	if err != nil {
 		return fmt.Errorf("reading observations: %w", err)
@@ -434,7 +479,7 @@ func (rd tableRead) ownerRange(ctx context.Context, p *tablePage) error {
 	if rd.packed {
 		cols = packed("identity_id", "owner")
 	}
-	rows, err := rd.q.QueryContext(ctx, `SELECT `+cols+` FROM owners WHERE identity_id >= ? AND identity_id <= ? ORDER BY identity_id`,
+	rows, err := rd.query(ctx, `SELECT `+cols+` FROM owners WHERE identity_id >= ? AND identity_id <= ? ORDER BY identity_id`,
 		p.rows[0].id, p.rows[len(p.rows)-1].id)
 	if err != nil {
 		return fmt.Errorf("reading owners: %w", err)
@@ -487,10 +532,10 @@ func (rd tableRead) scanObservation(rows *sql.Rows, o *tableRow) error {
 		}
 		return nil
 	}
-	if err := rows.Scan(&o.packed, &o.attrs); err != nil {
+	if err := rows.Scan(&o.packed); err != nil {
 		return fmt.Errorf("reading observations: %w", err)
 	}
-	if !unpack(o.packed, &o.id, &o.name, &o.scope, &o.created.String, &o.lastUsed.String, &o.rotated.String, &o.expires.String, &o.perms) {
+	if !unpack(o.packed, &o.id, &o.name, &o.scope, &o.created.String, &o.lastUsed.String, &o.rotated.String, &o.expires.String, &o.perms, &o.attrs) {
 		return fmt.Errorf("reading observations: %w", errUnpackable)
 	}
 	for _, t := range []*sql.NullString{&o.created, &o.lastUsed, &o.rotated, &o.expires} {
