@@ -296,8 +296,9 @@ func (s *Store) EachIdentityInSnapshots(ctx context.Context, snapshotIDs []int64
 		var wg sync.WaitGroup
 		for w := range workers {
 			wg.Go(func() {
+				var slab findingSlab // the worker's own
 				for i := w; i < len(buf); i += workers {
-					buf[i].Findings = ev.findings(&buf[i])
+					buf[i].Findings = ev.findingsIn(&buf[i], &slab)
 				}
 			})
 		}

@@ -1,6 +1,7 @@
 package audit
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"regexp"
@@ -179,14 +180,14 @@ func NaturalOwner(o *Observation) string {
 // Evaluate returns id's findings in rule order. account is the account
 // (organisation) the identity belongs to, for membership.
 func (e *Evaluator) Evaluate(id *Identity, account string) []Finding {
-	return e.evaluate(id, account, true)
+	return e.evaluate(id, account, true, nil)
 }
 
 // EvaluateObservation returns the findings that depend on the observation
 // alone: every rule but the owner-dependent ones (orphaned), which change
 // when someone records an owner and so are evaluated live.
 func (e *Evaluator) EvaluateObservation(o *Observation) []Finding {
-	return e.evaluate(&Identity{Observation: *o}, "", false)
+	return e.evaluate(&Identity{Observation: *o}, "", false, nil)
 }
 
 // OwnerDependent reports whether a rule's outcome changes with what people
@@ -200,7 +201,9 @@ func OwnerDependent(rule string) bool { return rule == RuleOrphaned || rule == R
 // findings always fit.
 const evaluateRoom = 24
 
-func (e *Evaluator) evaluate(id *Identity, account string, withOwners bool) []Finding {
+// evaluate is Evaluate (withOwners) or EvaluateObservation; the findings
+// leave in slab when there is one.
+func (e *Evaluator) evaluate(id *Identity, account string, withOwners bool, slab *findingSlab) []Finding {
 	// Findings gather on the stack and leave in one allocation of their
 	// exact size: appending to a nil slice grew it one finding at a time,
 	// several allocations per identity of a million-row load (issue 21).
@@ -221,7 +224,27 @@ func (e *Evaluator) evaluate(id *Identity, account string, withOwners bool) []Fi
 	if n == 0 {
 		return nil
 	}
+	if slab != nil {
+		return slab.keep(buf[:n])
+	}
 	return append(make([]Finding, 0, n), buf[:n]...)
+}
+
+// findingSlab holds the findings of many identities in blocks, an
+// allocation a block rather than one an identity with findings (most of
+// a large population has some).
+type findingSlab []Finding
+
+// keep copies fs into the slab and returns the copy, whose capacity ends
+// with it: an append to one identity's findings never writes over the
+// next one's.
+func (s *findingSlab) keep(fs []Finding) []Finding {
+	if cap(*s)-len(*s) < len(fs) {
+		*s = make(findingSlab, 0, max(512, len(fs)))
+	}
+	start := len(*s)
+	*s = append(*s, fs...)
+	return (*s)[start:len(*s):len(*s)]
 }
 
 // check is rule's finding for id, "" for none; evaluate calls it only for
@@ -656,4 +679,16 @@ func RuleNames(fs []Finding) string {
 		b.WriteString(f.Rule)
 	}
 	return b.String()
+}
+
+// errNotSet is atoiSet's error for an attribute that is not set.
+var errNotSet = errors.New("not set")
+
+// atoiSet is strconv.Atoi(s), but without parsing (and allocating the
+// syntax error) when s is empty, as most identities' attributes are.
+func atoiSet(s string) (int, error) {
+	if s == "" {
+		return 0, errNotSet
+	}
+	return strconv.Atoi(s)
 }

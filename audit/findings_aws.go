@@ -87,7 +87,11 @@ func (e *Evaluator) checkAWS(rule string, id *Identity, o *Observation, r RulePo
 	return ""
 }
 
+// splitList is s's comma-separated items, trimmed, without empty ones.
 func splitList(s string) []string {
+	if s == "" {
+		return nil // no split of nothing: an allocation an identity
+	}
 	var out []string
 	for _, p := range strings.Split(s, ",") {
 		if p = strings.TrimSpace(p); p != "" {

@@ -1,6 +1,7 @@
 package audit
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -488,4 +489,25 @@ func everyRuleFindings(e *Evaluator, id *Identity, account string, withOwners bo
 		}
 	}
 	return out
+}
+
+// Findings kept in a slab are each identity's own: appending to one's
+// leaves the next one's as it was, across the slab's blocks.
+func TestFindingSlabKeepsEachIdentitysOwn(t *testing.T) {
+	var slab findingSlab
+	var kept [][]Finding
+	for i := range 700 { // more than a block
+		kept = append(kept, slab.keep([]Finding{{Rule: RuleStale, Message: fmt.Sprint(i)}, {Rule: RuleOrphaned, Message: fmt.Sprint(i)}}))
+	}
+	for i := range kept {
+		grown := append(kept[i], Finding{Rule: RuleExpired, Message: "added"})
+		if len(grown) != 3 || grown[2].Message != "added" {
+			t.Fatalf("identity %d: %v", i, grown)
+		}
+	}
+	for i, fs := range kept {
+		if len(fs) != 2 || fs[0].Message != fmt.Sprint(i) || fs[1].Message != fmt.Sprint(i) {
+			t.Fatalf("identity %d's findings changed: %v", i, fs)
+		}
+	}
 }

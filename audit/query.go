@@ -258,9 +258,10 @@ func (d *derivation) fill(ctx context.Context, ids []Identity) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			var slab findingSlab // the worker's own
 			for i := w; i < len(ids); i += workers {
 				id := &ids[i]
-				id.Findings = d.ev.findings(id)
+				id.Findings = d.ev.findingsIn(id, &slab)
 				id.Change = d.marks[id.ID]
 				if !shared[i] {
 					id.Suggestions = d.principals.suggestOwners(id, d.ev.people)
@@ -433,7 +434,12 @@ func (e *snapshotEvaluators) prepare(snapshotID int64) {
 
 // findings evaluates id under its snapshot's evaluator; never nil.
 func (e *snapshotEvaluators) findings(id *Identity) []Finding {
-	fs := e.evals[id.SnapshotID].Evaluate(id, e.info[id.SnapshotID].account)
+	return e.findingsIn(id, nil)
+}
+
+// findingsIn is findings kept in slab (nil: an allocation of their own).
+func (e *snapshotEvaluators) findingsIn(id *Identity, slab *findingSlab) []Finding {
+	fs := e.evals[id.SnapshotID].evaluate(id, e.info[id.SnapshotID].account, true, slab)
 	if fs == nil {
 		fs = []Finding{}
 	}
