@@ -246,6 +246,7 @@ func (s *Store) EachIdentityInSnapshots(ctx context.Context, snapshotIDs []int64
 		buf  = make([]Identity, 0, eachBatch)
 		// A page's maps are reused by the next: fn does not keep them.
 		attrs, perms []map[string]string
+		times        timeSlab
 	)
 	flush := func() error {
 		if err := page.fill(ctx, q); err != nil {
@@ -259,7 +260,7 @@ func (s *Store) EachIdentityInSnapshots(ctx context.Context, snapshotIDs []int64
 			if len(attrs) <= i {
 				attrs, perms = append(attrs, map[string]string{}), append(perms, map[string]string{})
 			}
-			it, err := r.identity(attrs[i], perms[i])
+			it, err := r.identity(attrs[i], perms[i], &times)
 			if err != nil {
 				return err
 			}
@@ -295,8 +296,9 @@ func (s *Store) EachIdentityInSnapshots(ctx context.Context, snapshotIDs []int64
 		var wg sync.WaitGroup
 		for w := range workers {
 			wg.Go(func() {
+				var slab findingSlab // the worker's own
 				for i := w; i < len(buf); i += workers {
-					buf[i].Findings = ev.findings(&buf[i])
+					buf[i].Findings = ev.findingsIn(&buf[i], &slab)
 				}
 			})
 		}

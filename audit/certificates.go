@@ -2,7 +2,6 @@ package audit
 
 import (
 	"fmt"
-	"strconv"
 	"strings"
 )
 
@@ -29,7 +28,7 @@ func certificateCheck(rule string, o *Observation, r RulePolicy) string {
 	switch rule {
 	case RuleWeakKey:
 		var why []string
-		if bits, err := strconv.Atoi(a[CertKeyBits]); err == nil && a[CertKeyType] == "RSA" && bits < minRSABits {
+		if bits, err := atoiSet(a[CertKeyBits]); err == nil && a[CertKeyType] == "RSA" && bits < minRSABits {
 			why = append(why, fmt.Sprintf("RSA key of %d bits (at least %d)", bits, minRSABits))
 		}
 		if sig := strings.ToUpper(a[CertSignature]); strings.Contains(sig, weakSignaturePart) || strings.Contains(sig, "MD5") || strings.Contains(sig, "MD2") {
@@ -51,8 +50,8 @@ func certificateCheck(rule string, o *Observation, r RulePolicy) string {
 		}
 	case RuleWildcard:
 		var wild []string
-		for _, n := range strings.Split(a[CertSANs], ",") {
-			if n = strings.TrimSpace(n); strings.HasPrefix(n, "*.") {
+		for _, n := range splitList(a[CertSANs]) {
+			if strings.HasPrefix(n, "*.") {
 				wild = append(wild, n)
 			}
 		}

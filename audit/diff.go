@@ -369,12 +369,18 @@ func (s *Store) changeMarks(ctx context.Context, only string) (map[string]string
 // batches (EachTableIdentity) asks for each batch's range, so its first
 // identities need not wait for the marks of a million.
 func (s *Store) changeMarksBetween(ctx context.Context, lo, hi string) (map[string]string, error) {
+	return changeMarksVia(ctx, s.db.QueryContext, lo, hi)
+}
+
+// changeMarksVia is changeMarksBetween through query: a read in batches
+// runs it on a statement it prepared once (stmtCache.query).
+func changeMarksVia(ctx context.Context, query func(context.Context, string, ...any) (*sql.Rows, error), lo, hi string) (map[string]string, error) {
 	filter, args := "", []any{}
 	if lo != "" || hi != "" {
 		filter, args = " AND i.id BETWEEN ? AND ?", []any{lo, hi, lo, hi}
 	}
 	cfilter := strings.Replace(filter, "i.id", "c.identity_id", 1)
-	rows, err := s.db.QueryContext(ctx, `
+	rows, err := query(ctx, `
 		WITH fin AS (SELECT id, source, account FROM snapshots WHERE status IN ('complete', 'partial')),
 		latest AS (SELECT source, account, max(id) AS cur FROM fin GROUP BY source, account),
 		pair AS (SELECT l.source, l.account, l.cur,

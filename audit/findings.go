@@ -1,6 +1,7 @@
 package audit
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"regexp"
@@ -22,6 +23,13 @@ type Evaluator struct {
 	firstParty map[string]bool
 	people     *Directory // nil: no directory, leavers unknown
 	exceptions map[string]Exception
+	// byKind lists, per known kind, the rules (indexes into Rules) that
+	// are on and can fire for that kind; imported and other kinds share
+	// the lists of their kind of kind. evaluate walks only those: every
+	// rule for every identity was a map look-up and a switch each, most
+	// of them for rules that cannot fire (issue 21).
+	byKind             map[Kind]*kindRules
+	imported, anyOther *kindRules
 }
 
 // NewEvaluator prepares p for evaluation at now.
@@ -35,7 +43,109 @@ func NewEvaluator(p Policy, now time.Time) *Evaluator {
 	for _, a := range p.FirstPartyApps {
 		e.firstParty[strings.ToLower(a)] = true
 	}
+	e.byKind = make(map[Kind]*kindRules, len(Kinds))
+	for _, k := range Kinds {
+		e.byKind[k] = e.kindRules(k)
+	}
+	// canFire reads a kind only through isAWS, isK8s, Imported,
+	// TracksLastUse and comparisons with known kinds: every imported kind
+	// answers as the prefix does, every other unknown kind as "".
+	e.imported, e.anyOther = e.kindRules(ImportKindPrefix), e.kindRules("")
 	return e
+}
+
+// kindRules are the rules evaluate checks for one kind: with the owner-
+// dependent ones (Evaluate) and without them (EvaluateObservation).
+type kindRules struct{ withOwners, withoutOwners []uint8 }
+
+func (e *Evaluator) kindRules(k Kind) *kindRules {
+	kr := &kindRules{}
+	for i, rule := range Rules {
+		if !e.rules[i].On() || !canFire(rule, k) {
+			continue
+		}
+		kr.withOwners = append(kr.withOwners, uint8(i))
+		if !OwnerDependent(rule) {
+			kr.withoutOwners = append(kr.withoutOwners, uint8(i))
+		}
+	}
+	return kr
+}
+
+// rulesOf is the rules evaluate checks for an identity of kind k.
+func (e *Evaluator) rulesOf(k Kind) *kindRules {
+	if kr := e.byKind[k]; kr != nil {
+		return kr
+	}
+	if k.Imported() {
+		return e.imported
+	}
+	return e.anyOther
+}
+
+// canFire reports whether check can return a finding of rule for some
+// identity of kind k: false only where check (and checkAWS, checkK8s,
+// certificateCheck) returns "" for every identity of that kind, by the
+// dispatch on kind that starts each rule's case. evaluate skips the rest;
+// TestEvaluateChecksOnlyRulesThatCanFire holds the two equal.
+func canFire(rule string, k Kind) bool {
+	if rule == RuleExceptionExpired {
+		return true // any identity can hold an exception
+	}
+	switch {
+	case isAWS(k):
+		switch rule {
+		case RuleStale, RuleOrphaned, RuleOverprivileged:
+			return true
+		case RuleUnrotated, RuleNoExpiry:
+			return k == KindAWSAccessKey
+		case RuleHumanCredential:
+			return k == KindAWSIAMUser || k == KindAWSAccessKey
+		case RuleBroadTrust, RuleThirdParty:
+			return k == KindAWSIAMRole
+		}
+		return false
+	case isK8s(k):
+		sa := k == KindK8sServiceAccount
+		switch rule {
+		case RuleOrphaned:
+			return true
+		case RuleOverprivileged, RuleDefaultSA, RuleUnused, RuleAutomount, RuleReuse:
+			return sa
+		case RuleNoExpiry, RuleStale:
+			return !sa
+		}
+		return false
+	}
+	switch rule {
+	case RuleExpired, RuleExpiring, RuleOrphaned, RuleOverprivileged, RuleBroadScope:
+		return true
+	case RuleStale:
+		return k == KindGitHubRunner || k == KindGitHubWebhook || k.TracksLastUse() || k.Imported()
+	case RuleUnrotated:
+		return isSecretKind(k) || k == KindGitHubDeployKey || k.Imported()
+	case RuleNoExpiry:
+		return k == KindGitHubFineGrainedPAT || k == KindGitHubCredentialAuthorization
+	case RuleThirdParty:
+		return k == KindGitHubAppInstallation
+	case RuleHumanCredential:
+		return k == KindGitHubFineGrainedPAT || k == KindGitHubCredentialAuthorization || k == KindGitHubDeployKey || isSecretKind(k)
+	case RuleWeakKey, RuleSelfSigned, RuleLongLived, RuleWildcard:
+		return k == KindX509Certificate
+	case RuleInsecureWebhook:
+		return k == KindGitHubWebhook
+	}
+	return false
+}
+
+// isSecretKind reports the kinds whose value is a secret someone stored:
+// unrotated reads when it last changed, human-credential its name.
+func isSecretKind(k Kind) bool {
+	switch k {
+	case KindGitHubActionsSecret, KindGitHubDependabotSecret, KindGitHubCodespacesSecret, KindGitHubAgentsSecret, KindGitHubPrivateRegistry:
+		return true
+	}
+	return false
 }
 
 // SetMembers says who belongs to account, so an owner who left can be told
@@ -70,14 +180,14 @@ func NaturalOwner(o *Observation) string {
 // Evaluate returns id's findings in rule order. account is the account
 // (organisation) the identity belongs to, for membership.
 func (e *Evaluator) Evaluate(id *Identity, account string) []Finding {
-	return e.evaluate(id, account, true)
+	return e.evaluate(id, account, true, nil)
 }
 
 // EvaluateObservation returns the findings that depend on the observation
 // alone: every rule but the owner-dependent ones (orphaned), which change
 // when someone records an owner and so are evaluated live.
 func (e *Evaluator) EvaluateObservation(o *Observation) []Finding {
-	return e.evaluate(&Identity{Observation: *o}, "", false)
+	return e.evaluate(&Identity{Observation: *o}, "", false, nil)
 }
 
 // OwnerDependent reports whether a rule's outcome changes with what people
@@ -91,17 +201,21 @@ func OwnerDependent(rule string) bool { return rule == RuleOrphaned || rule == R
 // findings always fit.
 const evaluateRoom = 24
 
-func (e *Evaluator) evaluate(id *Identity, account string, withOwners bool) []Finding {
+// evaluate is Evaluate (withOwners) or EvaluateObservation; the findings
+// leave in slab when there is one.
+func (e *Evaluator) evaluate(id *Identity, account string, withOwners bool, slab *findingSlab) []Finding {
 	// Findings gather on the stack and leave in one allocation of their
 	// exact size: appending to a nil slice grew it one finding at a time,
 	// several allocations per identity of a million-row load (issue 21).
 	var buf [evaluateRoom]Finding
 	n := 0
-	for i, rule := range Rules {
-		if !withOwners && OwnerDependent(rule) {
-			continue
-		}
-		r := e.rules[i]
+	kr := e.rulesOf(id.Kind)
+	rules := kr.withOwners
+	if !withOwners {
+		rules = kr.withoutOwners
+	}
+	for _, i := range rules {
+		rule, r := Rules[i], &e.rules[i]
 		if msg := e.check(rule, r, id, &id.Observation, account); msg != "" {
 			buf[n] = Finding{Rule: rule, Severity: r.Severity, OWASP: OWASPNHI[rule], Message: msg}
 			n++
@@ -110,35 +224,56 @@ func (e *Evaluator) evaluate(id *Identity, account string, withOwners bool) []Fi
 	if n == 0 {
 		return nil
 	}
+	if slab != nil {
+		return slab.keep(buf[:n])
+	}
 	return append(make([]Finding, 0, n), buf[:n]...)
 }
 
-func (e *Evaluator) check(rule string, r RulePolicy, id *Identity, o *Observation, account string) string {
-	if !r.On() {
-		return ""
+// findingSlab holds the findings of many identities in blocks, an
+// allocation a block rather than one an identity with findings (most of
+// a large population has some).
+type findingSlab []Finding
+
+// keep copies fs into the slab and returns the copy, whose capacity ends
+// with it: an append to one identity's findings never writes over the
+// next one's.
+func (s *findingSlab) keep(fs []Finding) []Finding {
+	if cap(*s)-len(*s) < len(fs) {
+		*s = make(findingSlab, 0, max(512, len(fs)))
 	}
+	start := len(*s)
+	*s = append(*s, fs...)
+	return (*s)[start:len(*s):len(*s)]
+}
+
+// check is rule's finding for id, "" for none; evaluate calls it only for
+// rules that are on.
+func (e *Evaluator) check(rule string, r *RulePolicy, id *Identity, o *Observation, account string) string {
 	if rule == RuleExceptionExpired {
 		return e.exceptionExpired(id)
 	}
 	if isAWS(o.Kind) {
-		return e.checkAWS(rule, id, o, r)
+		return e.checkAWS(rule, id, o, *r)
 	}
 	if isK8s(o.Kind) {
-		return e.checkK8s(rule, id, o, r)
+		return e.checkK8s(rule, id, o, *r)
 	}
 	switch rule {
 	case RuleExpired:
 		if o.ExpiresAt != nil && o.ExpiresAt.Before(e.now) {
-			return fmt.Sprintf("expired %s, %s ago, but still present", day(o.ExpiresAt), e.days(*o.ExpiresAt))
+			var buf [msgRoom]byte
+			return string(e.appendDated(buf[:0], "expired ", o.ExpiresAt, ", ", " ago, but still present"))
 		}
 	case RuleExpiring:
 		if o.ExpiresAt != nil && !o.ExpiresAt.Before(e.now) && o.ExpiresAt.Before(e.now.AddDate(0, 0, r.Days)) {
-			return fmt.Sprintf("expires %s, in %s; policy: %d", day(o.ExpiresAt), e.days(*o.ExpiresAt), r.Days)
+			var buf [msgRoom]byte
+			return withPolicy(e.appendDated(buf[:0], "expires ", o.ExpiresAt, ", in ", ""), r.Days)
 		}
 	case RuleStale:
-		return e.stale(o, r)
+		return e.stale(o, *r)
 	case RuleUnrotated:
-		return e.unrotated(o, r)
+		return e.unrotated(o, *r)
 	case RuleNoExpiry:
 		if o.ExpiresAt == nil && (o.Kind == KindGitHubFineGrainedPAT || isClassicPAT(o)) {
 			return "the token never expires"
@@ -170,7 +305,7 @@ func (e *Evaluator) check(rule string, r RulePolicy, id *Identity, o *Observatio
 		return humanCredential(o)
 	case RuleWeakKey, RuleSelfSigned, RuleLongLived, RuleWildcard:
 		if o.Kind == KindX509Certificate {
-			return certificateCheck(rule, o, r)
+			return certificateCheck(rule, o, *r)
 		}
 	case RuleInsecureWebhook:
 		if o.Kind != KindGitHubWebhook {
@@ -212,14 +347,14 @@ func (e *Evaluator) stale(o *Observation, r RulePolicy) string {
 	}
 	if o.LastUsedAt != nil {
 		if d := e.daysSince(*o.LastUsedAt); d > r.UnusedDays {
-			return fmt.Sprintf("last used %s, %s ago; policy: %d", day(o.LastUsedAt), e.days(*o.LastUsedAt), r.UnusedDays)
+			var buf [msgRoom]byte
+			return withPolicy(e.appendDated(buf[:0], "last used ", o.LastUsedAt, ", ", " ago"), r.UnusedDays)
 		}
 		return ""
 	}
 	if o.Kind.TracksLastUse() && o.CreatedAt != nil && e.daysSince(*o.CreatedAt) > r.NeverUsedDays {
-		// Concatenated rather than formatted: every deploy key and App of
-		// a large organisation passes here (issue 21).
-		return "never used since it was created " + day(o.CreatedAt) + ", " + e.days(*o.CreatedAt) + " ago; policy: " + strconv.Itoa(r.NeverUsedDays)
+		var buf [msgRoom]byte
+		return withPolicy(e.appendDated(buf[:0], "never used since it was created ", o.CreatedAt, ", ", " ago"), r.NeverUsedDays)
 	}
 	return ""
 }
@@ -232,18 +367,21 @@ func (e *Evaluator) unrotated(o *Observation, r RulePolicy) string {
 			t = o.CreatedAt
 		}
 		if t != nil && e.daysSince(*t) > r.Days {
-			return fmt.Sprintf("value last changed %s, %s ago; policy: %d", day(t), e.days(*t), r.Days)
+			var buf [msgRoom]byte
+			return withPolicy(e.appendDated(buf[:0], "value last changed ", t, ", ", " ago"), r.Days)
 		}
 	case KindGitHubDeployKey:
 		// A key cannot be changed, only replaced: its age is its rotation.
 		if o.CreatedAt != nil && e.daysSince(*o.CreatedAt) > r.Days {
-			return "key created " + day(o.CreatedAt) + ", " + e.days(*o.CreatedAt) + " ago, never replaced; policy: " + strconv.Itoa(r.Days)
+			var buf [msgRoom]byte
+			return withPolicy(e.appendDated(buf[:0], "key created ", o.CreatedAt, ", ", " ago, never replaced"), r.Days)
 		}
 	default:
 		// An import that says when the secret material last changed
 		// (its rotated_at) is held to the same days.
 		if t := o.RotatedAt; t != nil && o.Kind.Imported() && e.daysSince(*t) > r.Days {
-			return fmt.Sprintf("secret material last changed %s, %s ago; policy: %d", day(t), e.days(*t), r.Days)
+			var buf [msgRoom]byte
+			return withPolicy(e.appendDated(buf[:0], "secret material last changed ", t, ", ", " ago"), r.Days)
 		}
 	}
 	return ""
@@ -313,9 +451,11 @@ func overprivileged(o *Observation) string {
 		}
 	}
 	var scopes []string
-	for _, s := range strings.Split(o.Attributes["scopes"], ",") {
-		if s = strings.TrimSpace(s); slices.Contains(adminScopes, s) {
-			scopes = append(scopes, s)
+	if list := o.Attributes["scopes"]; list != "" { // no split of nothing: an allocation an identity
+		for _, s := range strings.Split(list, ",") {
+			if s = strings.TrimSpace(s); slices.Contains(adminScopes, s) {
+				scopes = append(scopes, s)
+			}
 		}
 	}
 	bypass := ""
@@ -459,10 +599,21 @@ func orUnknown(s string) string {
 
 // day is t's date, YYYY-MM-DD: formatTime's first ten characters.
 func day(t *time.Time) string {
-	if y := t.UTC().Year(); y < 0 || y > 9999 {
-		return t.UTC().Format("2006-01-02")
+	var buf [16]byte
+	return string(appendDay(buf[:0], t))
+}
+
+// appendDay appends day(t) to b.
+func appendDay(b []byte, t *time.Time) []byte {
+	u := t.UTC()
+	y, mo, d := u.Date()
+	if y < 0 || y > 9999 {
+		return u.AppendFormat(b, "2006-01-02")
 	}
-	return formatTime(*t)[:10]
+	two := func(b []byte, n int) []byte { return append(b, byte('0'+n/10), byte('0'+n%10)) }
+	b = two(two(b, y/100), y%100)
+	b = two(append(b, '-'), int(mo))
+	return two(append(b, '-'), d)
 }
 
 func (e *Evaluator) daysSince(t time.Time) int {
@@ -471,14 +622,40 @@ func (e *Evaluator) daysSince(t time.Time) int {
 
 // days says how many whole days lie between t and now: "1,412 days".
 func (e *Evaluator) days(t time.Time) string {
+	var buf [32]byte
+	return string(e.appendDays(buf[:0], t))
+}
+
+// appendDays appends e.days(t) to b.
+func (e *Evaluator) appendDays(b []byte, t time.Time) []byte {
 	d := e.daysSince(t)
 	if d < 0 {
 		d = -d
 	}
 	if d == 1 {
-		return "1 day"
+		return append(b, "1 day"...)
 	}
-	return Thousands(d) + " days"
+	return append(appendThousands(b, d), " days"...)
+}
+
+// msgRoom is how much of a dated message is built on the stack.
+const msgRoom = 160
+
+// appendDated appends before + day(t) + between + e.days(*t) + after to
+// b: the messages of the rules that fire for most identities (stale,
+// unrotated, expired, expiring), built in one buffer, so each leaves as
+// one string; fmt.Sprintf with day and days took six allocations a
+// finding, and a million identities have about a million of them
+// (issue 21).
+func (e *Evaluator) appendDated(b []byte, before string, t *time.Time, between, after string) []byte {
+	b = appendDay(append(b, before...), t)
+	b = e.appendDays(append(b, between...), *t)
+	return append(b, after...)
+}
+
+// withPolicy is the message in b with "; policy: DAYS" after it.
+func withPolicy(b []byte, days int) string {
+	return string(strconv.AppendInt(append(b, "; policy: "...), int64(days), 10))
 }
 
 // RuleNames names findings most severe first, comma-separated ("" for
@@ -502,4 +679,16 @@ func RuleNames(fs []Finding) string {
 		b.WriteString(f.Rule)
 	}
 	return b.String()
+}
+
+// errNotSet is atoiSet's error for an attribute that is not set.
+var errNotSet = errors.New("not set")
+
+// atoiSet is strconv.Atoi(s), but without parsing (and allocating the
+// syntax error) when s is empty, as most identities' attributes are.
+func atoiSet(s string) (int, error) {
+	if s == "" {
+		return 0, errNotSet
+	}
+	return strconv.Atoi(s)
 }

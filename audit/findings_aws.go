@@ -30,7 +30,8 @@ func (e *Evaluator) checkAWS(rule string, id *Identity, o *Observation, r RulePo
 		return e.stale(o, r)
 	case RuleUnrotated:
 		if o.Kind == KindAWSAccessKey && a["status"] == "Active" && o.CreatedAt != nil && e.daysSince(*o.CreatedAt) > r.Days {
-			return fmt.Sprintf("key created %s, %s ago, never rotated; policy: %d", day(o.CreatedAt), e.days(*o.CreatedAt), r.Days)
+			var buf [msgRoom]byte
+			return withPolicy(e.appendDated(buf[:0], "key created ", o.CreatedAt, ", ", " ago, never rotated"), r.Days)
 		}
 	case RuleNoExpiry:
 		if o.Kind == KindAWSAccessKey {
@@ -86,7 +87,11 @@ func (e *Evaluator) checkAWS(rule string, id *Identity, o *Observation, r RulePo
 	return ""
 }
 
+// splitList is s's comma-separated items, trimmed, without empty ones.
 func splitList(s string) []string {
+	if s == "" {
+		return nil // no split of nothing: an allocation an identity
+	}
 	var out []string
 	for _, p := range strings.Split(s, ",") {
 		if p = strings.TrimSpace(p); p != "" {

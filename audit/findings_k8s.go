@@ -2,7 +2,6 @@ package audit
 
 import (
 	"fmt"
-	"strconv"
 )
 
 // The rules for Kubernetes identities (connectors/kubernetes records the
@@ -53,7 +52,10 @@ func (e *Evaluator) checkK8s(rule string, id *Identity, o *Observation, r RulePo
 			return fmt.Sprintf("%s: every Pod that runs as it gets a token that can: %s", how, a["permissions"])
 		}
 	case RuleReuse:
-		if n, err := strconv.Atoi(a["workload_count"]); sa && err == nil && n >= ReuseWorkloads {
+		if !sa {
+			return ""
+		}
+		if n, err := atoiSet(a["workload_count"]); err == nil && n >= ReuseWorkloads {
 			return fmt.Sprintf("%d workloads run as it (%s): one credential, one blast radius for all of them", n, a["workloads"])
 		}
 	case RuleNoExpiry:
@@ -83,12 +85,19 @@ func (e *Evaluator) checkK8s(rule string, id *Identity, o *Observation, r RulePo
 // a Kubernetes identity, most direct first, with what they are.
 func k8sSuggestions(o *Observation, add func(owner, source string)) {
 	ns := o.Attributes["namespace"]
-	for _, key := range []string{"owner", "team"} {
-		add(o.Attributes["label."+key], "label "+key)
-		add(o.Attributes["annotation."+key], "annotation "+key)
+	// What each says is written only for a value that is set: add drops
+	// the rest, and the words cost an allocation each.
+	addSet := func(owner string, source func() string) {
+		if owner != "" {
+			add(owner, source())
+		}
 	}
 	for _, key := range []string{"owner", "team"} {
-		add(o.Attributes["namespace_label."+key], "label "+key+" of namespace "+ns)
-		add(o.Attributes["namespace_annotation."+key], "annotation "+key+" of namespace "+ns)
+		addSet(o.Attributes["label."+key], func() string { return "label " + key })
+		addSet(o.Attributes["annotation."+key], func() string { return "annotation " + key })
+	}
+	for _, key := range []string{"owner", "team"} {
+		addSet(o.Attributes["namespace_label."+key], func() string { return "label " + key + " of namespace " + ns })
+		addSet(o.Attributes["namespace_annotation."+key], func() string { return "annotation " + key + " of namespace " + ns })
 	}
 }

@@ -1,6 +1,8 @@
 package audit
 
 import (
+	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -414,6 +416,98 @@ func TestFormatTimeIsTheLayouts(t *testing.T) {
 		time.Date(12000, 5, 6, 7, 8, 9, 0, time.UTC), time.Date(-3, 5, 6, 0, 0, 0, 0, time.UTC)} {
 		if got, want := formatTime(tm), tm.UTC().Format(TimeLayout); got != want {
 			t.Errorf("formatTime(%v) = %q, want %q", tm, got, want)
+		}
+	}
+}
+
+// evaluate checks, per kind, only the rules canFire says can fire for it:
+// for every kind (and an imported one), in variants that set off every
+// rule somewhere, with and without an owner, under the default policy
+// and one with rules turned off, it finds exactly what checking every
+// rule that is on finds.
+func TestEvaluateChecksOnlyRulesThatCanFire(t *testing.T) {
+	more := []func(o *Observation){
+		func(o *Observation) { o.LastUsedAt, o.RotatedAt = nil, nil },
+		func(o *Observation) {
+			o.CreatedAt, o.LastUsedAt, o.RotatedAt, o.ExpiresAt = nil, nil, nil, nil
+			o.Permissions, o.Attributes = nil, nil
+		},
+		func(o *Observation) {
+			for k, v := range map[string]string{"managed_by": "aws", "invalid_since": "2026-01-01", "insecure_ssl": "1", "visibility": "all",
+				"last_used_service": "signin", "runner_group_visibility": "all", CertIsCA: "true"} {
+				o.Attributes[k] = v
+			}
+			o.Name, o.Permissions = "my key", map[string]string{"contents": "write"}
+		},
+	}
+	off := DefaultPolicy()
+	for _, rule := range []string{RuleStale, RuleHumanCredential, RuleOrphaned} {
+		r := off.Rules[rule]
+		r.Enabled = ptr(false)
+		off.Rules[rule] = r
+	}
+	fired := map[string]bool{}
+	for _, p := range []Policy{DefaultPolicy(), off} {
+		ev := NewEvaluator(p, evalNow)
+		ev.SetMembers("acme", []string{"alice"})
+		ev.SetExceptions(map[string]Exception{"x": {Until: evalNow.AddDate(0, 0, -1), Lapsed: "kept in q3 until 2026-10-31"}})
+		for _, o := range riskyObservations(more) {
+			for _, owner := range []string{"", "mallory", "alice"} {
+				id := Identity{Owner: owner, Observation: o}
+				got, want := ev.Evaluate(&id, "acme"), everyRuleFindings(ev, &id, "acme", true)
+				if !slices.Equal(got, want) {
+					t.Errorf("%s (owner %q): Evaluate found %v, every rule finds %v", o.Kind, owner, got, want)
+				}
+				for _, f := range got {
+					fired[f.Rule] = true
+				}
+			}
+			got, want := ev.EvaluateObservation(&o), everyRuleFindings(ev, &Identity{Observation: o}, "", false)
+			if !slices.Equal(got, want) {
+				t.Errorf("%s: EvaluateObservation found %v, every rule finds %v", o.Kind, got, want)
+			}
+		}
+	}
+	for _, rule := range Rules {
+		if !fired[rule] {
+			t.Errorf("nothing here sets off %s, so a kind it was skipped for would go unseen", rule)
+		}
+	}
+}
+
+// everyRuleFindings is what evaluate finds when it checks every rule that
+// is on, whatever the kind.
+func everyRuleFindings(e *Evaluator, id *Identity, account string, withOwners bool) []Finding {
+	var out []Finding
+	for i, rule := range Rules {
+		r := e.rules[i]
+		if !r.On() || !withOwners && OwnerDependent(rule) {
+			continue
+		}
+		if msg := e.check(rule, &r, id, &id.Observation, account); msg != "" {
+			out = append(out, Finding{Rule: rule, Severity: r.Severity, OWASP: OWASPNHI[rule], Message: msg})
+		}
+	}
+	return out
+}
+
+// Findings kept in a slab are each identity's own: appending to one's
+// leaves the next one's as it was, across the slab's blocks.
+func TestFindingSlabKeepsEachIdentitysOwn(t *testing.T) {
+	var slab findingSlab
+	var kept [][]Finding
+	for i := range 700 { // more than a block
+		kept = append(kept, slab.keep([]Finding{{Rule: RuleStale, Message: fmt.Sprint(i)}, {Rule: RuleOrphaned, Message: fmt.Sprint(i)}}))
+	}
+	for i := range kept {
+		grown := append(kept[i], Finding{Rule: RuleExpired, Message: "added"})
+		if len(grown) != 3 || grown[2].Message != "added" {
+			t.Fatalf("identity %d: %v", i, grown)
+		}
+	}
+	for i, fs := range kept {
+		if len(fs) != 2 || fs[0].Message != fmt.Sprint(i) || fs[1].Message != fmt.Sprint(i) {
+			t.Fatalf("identity %d's findings changed: %v", i, fs)
 		}
 	}
 }

@@ -62,7 +62,10 @@ func (idx principalIndex) suggestOwners(id *Identity, people *Directory) []Owner
 			return
 		}
 		seen[key] = true
-		out = append(out, OwnerSuggestion{Owner: owner, Source: source})
+		// Its own copy: an owner named in an attribute shares the memory
+		// of the whole row the table read got (tableread.go), which a
+		// suggestion kept (the TUI keeps them) would keep.
+		out = append(out, OwnerSuggestion{Owner: strings.Clone(owner), Source: source})
 	}
 	for _, n := range naturalOwnerSources {
 		add(id.Attributes[n.attr], n.source)
@@ -126,13 +129,36 @@ func (idx principalIndex) suggestOwners(id *Identity, people *Directory) []Owner
 	return out
 }
 
-// repoScope is the "org/repo" part of a scope, or "" for an org-wide one.
+// repoScope is the "org/repo" part of a scope, or "" for an org-wide one:
+// scope itself up to its second slash.
 func repoScope(scope string) string {
-	parts := strings.SplitN(scope, "/", 3)
-	if len(parts) < 2 {
+	first := strings.IndexByte(scope, '/')
+	if first < 0 {
 		return ""
 	}
-	return parts[0] + "/" + parts[1]
+	if second := strings.IndexByte(scope[first+1:], '/'); second >= 0 {
+		return scope[:first+1+second]
+	}
+	return scope
+}
+
+// suggestsByScope reports whether suggestOwners can suggest anyone for
+// id when its attributes name nobody (namesOwner) and no person of the
+// directory goes by its name: then all it has to go by is its scope, in
+// principals recorded for the scope's repository (or for the scope
+// itself when it names no repository) or, on Kubernetes, its namespace's
+// labels. A snapshot's principals cover a few scopes, so for most
+// identities of a large population this is one look-up in a small map
+// and no list to find or keep (derivation.fill).
+func (idx principalIndex) suggestsByScope(id *Identity) bool {
+	if isK8s(id.Kind) {
+		return true
+	}
+	key := repoScope(id.Scope)
+	if key == "" {
+		key = id.Scope
+	}
+	return len(idx[id.SnapshotID][key]) > 0
 }
 
 // principalName is the person a tag value may name: the value itself, or

@@ -107,40 +107,61 @@ type derivation struct {
 	// snapshot and scope whose source names no owner: they get the same
 	// suggestions, and a million copies of them were a sixth of the
 	// memory the TUI held (issue 21). Nothing changes a Suggestions slice
-	// in place.
-	byScope map[suggestKey][]OwnerSuggestion
+	// in place. By snapshot, then scope: a map keyed by both was a
+	// twentieth of a million-identity read.
+	byScope map[int64]map[string][]OwnerSuggestion
 	// perBatch: marks are read for each batch fill is given, by the range
-	// of its IDs (EachTableIdentity), not once for the whole file.
+	// of its IDs (EachTableIdentity), not once for the whole file, on a
+	// statement prepared once (stmts; close releases it).
 	perBatch bool
+	stmts    *stmtCache
 }
 
-type suggestKey struct {
-	snapshot int64
-	scope    string
+// close releases what a read in batches prepared.
+func (d *derivation) close() {
+	if d.stmts != nil {
+		d.stmts.close()
+	}
 }
 
 // namesOwner reports whether id's attributes name a likely owner, which
-// makes its suggestions its own.
+// makes its suggestions its own: one of ownerAttributes is set. Most
+// identities have a few attributes, so they are walked rather than the
+// sixteen names looked up (issue 21).
 func namesOwner(id *Identity) bool {
-	for _, n := range naturalOwnerSources {
-		if id.Attributes[n.attr] != "" {
-			return true
+	if len(id.Attributes) <= len(ownerAttributes)/2 {
+		for k, v := range id.Attributes {
+			if v != "" && ownerAttributes[k] {
+				return true
+			}
 		}
+		return false
 	}
-	for _, tag := range ownerTags {
-		if id.Attributes["tag."+tag] != "" || id.Attributes["user_tag."+tag] != "" {
-			return true
-		}
-	}
-	// A Kubernetes object's own owner labels (k8sSuggestions); its
-	// namespace's are shared by the scope.
-	for _, key := range []string{"owner", "team"} {
-		if id.Attributes["label."+key] != "" || id.Attributes["annotation."+key] != "" {
+	for k := range ownerAttributes {
+		if id.Attributes[k] != "" {
 			return true
 		}
 	}
 	return false
 }
+
+// ownerAttributes are the attributes through which suggestOwners finds
+// an identity's own owners: who the source says holds it, its owner tags
+// (its IAM user's too), and a Kubernetes object's own owner labels and
+// annotations (k8sSuggestions; its namespace's are shared by the scope).
+var ownerAttributes = func() map[string]bool {
+	m := map[string]bool{}
+	for _, n := range naturalOwnerSources {
+		m[n.attr] = true
+	}
+	for _, tag := range ownerTags {
+		m["tag."+tag], m["user_tag."+tag] = true, true
+	}
+	for _, key := range []string{"owner", "team"} {
+		m["label."+key], m["annotation."+key] = true, true
+	}
+	return m
+}()
 
 // derivations prepares fill: with only, for that one identity; with
 // perBatch, for a read in batches (the change marks of each batch are read
@@ -156,7 +177,11 @@ func (s *Store) derivations(ctx context.Context, only string, perBatch bool) (*d
 			return nil, err
 		}
 	}
-	return &derivation{s: s, ev: ev, marks: marks, principals: principalIndex{}, byScope: map[suggestKey][]OwnerSuggestion{}, perBatch: perBatch}, nil
+	d := &derivation{s: s, ev: ev, marks: marks, principals: principalIndex{}, byScope: map[int64]map[string][]OwnerSuggestion{}, perBatch: perBatch}
+	if perBatch {
+		d.stmts = &stmtCache{db: s.db}
+	}
+	return d, nil
 }
 
 // fill derives findings, marks and suggestions for ids in place.
@@ -165,7 +190,7 @@ func (d *derivation) fill(ctx context.Context, ids []Identity) error {
 		d.marks = nil
 		if len(ids) > 0 {
 			// ids are in ID order (EachTableIdentity reads ORDER BY id).
-			marks, err := d.s.changeMarksBetween(ctx, ids[0].ID, ids[len(ids)-1].ID)
+			marks, err := changeMarksVia(ctx, d.stmts.query, ids[0].ID, ids[len(ids)-1].ID)
 			if err != nil {
 				return err
 			}
@@ -193,9 +218,10 @@ func (d *derivation) fill(ctx context.Context, ids []Identity) error {
 	// an identity were 1.4 of the 5 CPU-s deriving a million, issue 21).
 	shared := make([]bool, len(ids))
 	var (
-		lastKey  suggestKey
-		lastList []OwnerSuggestion
-		haveLast bool
+		lastSnapshot int64
+		lastScope    string
+		lastList     []OwnerSuggestion
+		haveLast     bool
 	)
 	for i := range ids {
 		id := &ids[i]
@@ -204,17 +230,23 @@ func (d *derivation) fill(ctx context.Context, ids []Identity) error {
 			continue
 		}
 		shared[i] = true
-		k := suggestKey{id.SnapshotID, id.Scope}
-		if !haveLast || k != lastKey {
-			list, ok := d.byScope[k]
+		if !d.principals.suggestsByScope(id) {
+			continue // nothing to suggest, nothing to share: Suggestions stays nil
+		}
+		if !haveLast || id.SnapshotID != lastSnapshot || id.Scope != lastScope {
+			scopes := d.byScope[id.SnapshotID]
+			if scopes == nil {
+				scopes = map[string][]OwnerSuggestion{}
+				d.byScope[id.SnapshotID] = scopes
+			}
+			list, ok := scopes[id.Scope]
 			if !ok {
 				list = d.principals.suggestOwners(id, d.ev.people)
 				// Its own copy of the scope: the identity's may share
 				// the memory of a whole row read (tableread.go).
-				k.scope = strings.Clone(k.scope)
-				d.byScope[k] = list
+				scopes[strings.Clone(id.Scope)] = list
 			}
-			lastKey, lastList, haveLast = k, list, true
+			lastSnapshot, lastScope, lastList, haveLast = id.SnapshotID, id.Scope, list, true
 		}
 		id.Suggestions = lastList
 	}
@@ -226,9 +258,10 @@ func (d *derivation) fill(ctx context.Context, ids []Identity) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			var slab findingSlab // the worker's own
 			for i := w; i < len(ids); i += workers {
 				id := &ids[i]
-				id.Findings = d.ev.findings(id)
+				id.Findings = d.ev.findingsIn(id, &slab)
 				id.Change = d.marks[id.ID]
 				if !shared[i] {
 					id.Suggestions = d.principals.suggestOwners(id, d.ev.people)
@@ -280,6 +313,9 @@ func (s *Store) wholeDerivers(ctx context.Context) (*derivers, error) {
 	}
 	return &derivers{judge, ren, d}, nil
 }
+
+// close releases what the derivers prepared.
+func (v *derivers) close() { v.d.close() }
 
 // each derives a batch read in ID order, in the steps of Identities and
 // in its order, and calls fn with every identity the renames keep.
@@ -398,7 +434,12 @@ func (e *snapshotEvaluators) prepare(snapshotID int64) {
 
 // findings evaluates id under its snapshot's evaluator; never nil.
 func (e *snapshotEvaluators) findings(id *Identity) []Finding {
-	fs := e.evals[id.SnapshotID].Evaluate(id, e.info[id.SnapshotID].account)
+	return e.findingsIn(id, nil)
+}
+
+// findingsIn is findings kept in slab (nil: an allocation of their own).
+func (e *snapshotEvaluators) findingsIn(id *Identity, slab *findingSlab) []Finding {
+	fs := e.evals[id.SnapshotID].evaluate(id, e.info[id.SnapshotID].account, true, slab)
 	if fs == nil {
 		fs = []Finding{}
 	}

@@ -13,14 +13,57 @@ import (
 // set off as many rules as their attributes can, fires only rules listed
 // for its source, and every listed pair fires at least once.
 func TestRuleSourcesMatchTheEvaluator(t *testing.T) {
-	sourceOf := func(k Kind) string {
-		for _, s := range connectorSources {
-			if strings.HasPrefix(string(k), s+"_") {
-				return s
+	fired := map[string]map[string]bool{} // rule -> sources
+	ev := NewEvaluator(DefaultPolicy(), evalNow)
+	for _, o := range riskyObservations(nil) {
+		src := sourceOfKind(o.Kind)
+		id := Identity{Observation: o}
+		for _, f := range ev.Evaluate(&id, "acme") {
+			if !RuleApplies(f.Rule, src) {
+				t.Errorf("%s fired for %s (source %s), which RuleSources does not list: %s", f.Rule, o.Kind, src, f.Message)
+			}
+			if fired[f.Rule] == nil {
+				fired[f.Rule] = map[string]bool{}
+			}
+			fired[f.Rule][src] = true
+		}
+	}
+	for _, rule := range Rules {
+		srcs, ok := RuleSources[rule]
+		if !ok {
+			t.Errorf("RuleSources has no entry for %s", rule)
+			continue
+		}
+		if rule == RuleExceptionExpired {
+			continue // fires from campaign exceptions, on any identity
+		}
+		for _, s := range srcs {
+			if !fired[rule][s] {
+				t.Errorf("RuleSources lists %s for %s, but no %s identity set it off here", rule, s, s)
 			}
 		}
-		return SourceImported
 	}
+	if !RuleApplies(RuleStale, "slack") || RuleApplies(RuleReuse, "github") || !RuleApplies(RuleReuse, "k8s") {
+		t.Error("an import's source is SourceImported; reuse is Kubernetes's only")
+	}
+}
+
+// sourceOfKind is the source whose connector records identities of kind
+// k, SourceImported for an import's.
+func sourceOfKind(k Kind) string {
+	for _, s := range connectorSources {
+		if strings.HasPrefix(string(k), s+"_") {
+			return s
+		}
+	}
+	return SourceImported
+}
+
+// riskyObservations are observations of every kind of every source (and
+// an imported one), in variants that set off as many rules as their
+// attributes can; more variants, when given, are applied after the
+// first ones, each to a fresh copy.
+func riskyObservations(more []func(o *Observation)) []Observation {
 	old := time.Date(2019, 1, 1, 0, 0, 0, 0, time.UTC)
 	past, soon := evalNow.AddDate(0, 0, -3), evalNow.AddDate(0, 0, 3)
 	// Valid for years: long-lived, for a certificate.
@@ -49,10 +92,10 @@ func TestRuleSourcesMatchTheEvaluator(t *testing.T) {
 			o.Attributes["active"] = "false"
 		},
 	}
-	fired := map[string]map[string]bool{} // rule -> sources
-	ev := NewEvaluator(DefaultPolicy(), evalNow)
+	variants = append(variants, more...)
+	var out []Observation
 	for _, kind := range append(slices.Clone(Kinds), ImportKindPrefix+"bot_token") {
-		src := sourceOf(kind)
+		src := sourceOfKind(kind)
 		for _, vary := range variants {
 			attrs := map[string]string{}
 			for k, v := range risky[src] {
@@ -65,34 +108,8 @@ func TestRuleSourcesMatchTheEvaluator(t *testing.T) {
 			o := Observation{ID: "x", Kind: kind, Name: "GH_PAT laptop", CreatedAt: &old, RotatedAt: &old, LastUsedAt: &longAgo, ExpiresAt: &past,
 				Permissions: perms, Attributes: attrs}
 			vary(&o)
-			id := Identity{Observation: o}
-			for _, f := range ev.Evaluate(&id, "acme") {
-				if !RuleApplies(f.Rule, src) {
-					t.Errorf("%s fired for %s (source %s), which RuleSources does not list: %s", f.Rule, kind, src, f.Message)
-				}
-				if fired[f.Rule] == nil {
-					fired[f.Rule] = map[string]bool{}
-				}
-				fired[f.Rule][src] = true
-			}
+			out = append(out, o)
 		}
 	}
-	for _, rule := range Rules {
-		srcs, ok := RuleSources[rule]
-		if !ok {
-			t.Errorf("RuleSources has no entry for %s", rule)
-			continue
-		}
-		if rule == RuleExceptionExpired {
-			continue // fires from campaign exceptions, on any identity
-		}
-		for _, s := range srcs {
-			if !fired[rule][s] {
-				t.Errorf("RuleSources lists %s for %s, but no %s identity set it off here", rule, s, s)
-			}
-		}
-	}
-	if !RuleApplies(RuleStale, "slack") || RuleApplies(RuleReuse, "github") || !RuleApplies(RuleReuse, "k8s") {
-		t.Error("an import's source is SourceImported; reuse is Kubernetes's only")
-	}
+	return out
 }

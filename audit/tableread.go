@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // The read of the whole population (issue 21: the TUI's table of a
@@ -36,7 +37,8 @@ import (
 //   - on SQLite a row's columns come packed into one text (tableRead),
 //     cut apart in Go: the driver's cost is per column (a lock, a type
 //     and a length call and an allocation each), and eighteen columns a
-//     row were most of the reader's time; now four;
+//     row were most of the reader's time; now three (identity, observation,
+//     owner);
 //   - the Identity and its two maps are reused from row to row.
 
 // EachTableIdentity calls fn with every identity Identities would return,
@@ -49,6 +51,7 @@ func (s *Store) EachTableIdentity(ctx context.Context, fn func(*Identity) error)
 	if err != nil {
 		return err
 	}
+	defer v.close()
 	rctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	// Two pages circulate: the reader fills one while the other is
@@ -60,7 +63,9 @@ func (s *Store) EachTableIdentity(ctx context.Context, fn func(*Identity) error)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		s.readTablePages(rctx, tableRead{q: s.db, packed: s.engine == engineSQLite}, free, full)
+		stmts := &stmtCache{db: s.db}
+		defer stmts.close()
+		s.readTablePages(rctx, tableRead{q: s.db, packed: s.engine == engineSQLite, stmts: stmts}, free, full)
 	}()
 	defer func() {
 		cancel()
@@ -69,6 +74,7 @@ func (s *Store) EachTableIdentity(ctx context.Context, fn func(*Identity) error)
 	var (
 		buf          []Identity
 		attrs, perms []map[string]string
+		times        timeSlab
 	)
 	for {
 		var p *tablePage
@@ -89,7 +95,7 @@ func (s *Store) EachTableIdentity(ctx context.Context, fn func(*Identity) error)
 			if !r.found {
 				continue // as the join left it out: no observation
 			}
-			id, err := r.identity(attrs[i], perms[i])
+			id, err := r.identity(attrs[i], perms[i], &times)
 			if err != nil {
 				return err
 			}
@@ -126,14 +132,19 @@ type tableRow struct {
 	name, scope                                    string
 	created, lastUsed, rotated, expires            sql.NullString
 	perms, attrs, owner                            string
+	// packed is the row's columns as the packed read got them (the
+	// texts above share its memory): scanned into the row rather than a
+	// local, which escaped and took an allocation a row.
+	packed string
 }
 
-// identity is r as an Identity whose maps are attrs and perms (cleared).
-func (r *tableRow) identity(attrs, perms map[string]string) (Identity, error) {
+// identity is r as an Identity whose maps are attrs and perms (cleared),
+// its times taken from times.
+func (r *tableRow) identity(attrs, perms map[string]string, times *timeSlab) (Identity, error) {
 	it := Identity{
 		Observation: Observation{ID: r.id, Kind: Kind(r.kind), Name: r.name, Scope: r.scope,
-			CreatedAt: parseNullTime(r.created), LastUsedAt: parseNullTime(r.lastUsed),
-			RotatedAt: parseNullTime(r.rotated), ExpiresAt: parseNullTime(r.expires)},
+			CreatedAt: times.parse(r.created), LastUsedAt: times.parse(r.lastUsed),
+			RotatedAt: times.parse(r.rotated), ExpiresAt: times.parse(r.expires)},
 		Source: r.source, Account: r.account, Owner: r.owner, SnapshotID: r.snapshot,
 		Status: StatusActive, Findings: []Finding{},
 	}
@@ -149,6 +160,27 @@ func (r *tableRow) identity(attrs, perms map[string]string) (Identity, error) {
 	return it, nil
 }
 
+// timeSlab hands out the times of a read's identities from blocks of
+// them, an allocation a block rather than one a time. A block is never
+// written again once handed out, so a time a caller keeps stays as it is.
+type timeSlab []time.Time
+
+// parse is parseNullTime(s), kept in the slab.
+func (ts *timeSlab) parse(s sql.NullString) *time.Time {
+	if !s.Valid {
+		return nil
+	}
+	t, err := parseTime(s.String)
+	if err != nil {
+		return nil
+	}
+	if len(*ts) == cap(*ts) {
+		*ts = make(timeSlab, 0, 1024)
+	}
+	*ts = append(*ts, t)
+	return &(*ts)[len(*ts)-1]
+}
+
 // fillMap is unmarshalMap into m, cleared first: nil for an empty object.
 func fillMap(s string, m map[string]string) (map[string]string, error) {
 	if s == "{}" || s == "" {
@@ -159,10 +191,13 @@ func fillMap(s string, m map[string]string) (map[string]string, error) {
 		return m, nil
 	}
 	clear(m)
-	if err := json.Unmarshal([]byte(s), &m); err != nil {
+	// Decoded through a variable of this branch's own: the parameter's
+	// address, taken here, moved it to the heap on every call.
+	decoded := m
+	if err := json.Unmarshal([]byte(s), &decoded); err != nil {
 		return nil, err
 	}
-	return m, nil
+	return decoded, nil
 }
 
 // readTablePages reads the population into the pages free hands it, in
@@ -180,7 +215,7 @@ func (s *Store) readTablePages(ctx context.Context, rd tableRead, free <-chan *t
 		p.err = rd.page(ctx, p, after, size)
 		if errors.Is(p.err, errUnpackable) {
 			// A text holds the separator: this page column by column.
-			p.err = tableRead{q: rd.q}.page(ctx, p, after, size)
+			p.err = tableRead{q: rd.q, stmts: rd.stmts}.page(ctx, p, after, size)
 		}
 		p.last = p.err != nil || len(p.rows) < size
 		if n := len(p.rows); n > 0 {
@@ -199,10 +234,51 @@ func (s *Store) readTablePages(ctx context.Context, rd tableRead, free <-chan *t
 }
 
 // tableRead is how the reader queries: on q, with each row's columns
-// packed into one text or not.
+// packed into one text or not, through stmts' statements when it has
+// them.
 type tableRead struct {
 	q      querier
 	packed bool
+	stmts  *stmtCache
+}
+
+// query runs query on rd.q, through a statement of rd.stmts when it has
+// them.
+func (rd tableRead) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if rd.stmts == nil {
+		return rd.q.QueryContext(ctx, query, args...)
+	}
+	return rd.stmts.query(ctx, query, args...)
+}
+
+// stmtCache prepares each query of a read once: a read of a million
+// identities runs its three queries some 250 times each, and preparing
+// them every time (SQLite parses and plans the text anew) cost a
+// twentieth of the reader. It is one goroutine's.
+type stmtCache struct {
+	db *sql.DB
+	m  map[string]*sql.Stmt
+}
+
+func (c *stmtCache) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	st := c.m[query]
+	if st == nil {
+		var err error
+		if st, err = c.db.PrepareContext(ctx, query); err != nil {
+			return nil, err
+		}
+		if c.m == nil {
+			c.m = map[string]*sql.Stmt{}
+		}
+		c.m[query] = st
+	}
+	return st.QueryContext(ctx, args...)
+}
+
+func (c *stmtCache) close() {
+	for _, st := range c.m {
+		st.Close()
+	}
 }
 
 // packSep separates the columns of a packed row: a control character no
@@ -243,11 +319,11 @@ func (rd tableRead) scanIdentity(rows *sql.Rows, r *tableRow) error {
 	if !rd.packed {
 		return rows.Scan(&r.id, &r.kind, &r.source, &r.account, &r.snapshot, &r.firstSeen, &r.lastSeen)
 	}
-	var row, sn string
-	if err := rows.Scan(&row); err != nil {
+	var sn string
+	if err := rows.Scan(&r.packed); err != nil {
 		return err
 	}
-	if !unpack(row, &r.id, &r.kind, &r.source, &r.account, &sn, &r.firstSeen, &r.lastSeen) {
+	if !unpack(r.packed, &r.id, &r.kind, &r.source, &r.account, &sn, &r.firstSeen, &r.lastSeen) {
 		return errUnpackable
 	}
 	var err error
@@ -261,7 +337,7 @@ func (rd tableRead) scanIdentity(rows *sql.Rows, r *tableRow) error {
 // observations and owners.
 func (rd tableRead) page(ctx context.Context, p *tablePage, after string, n int) error {
 	p.rows, p.at = p.rows[:0], nil
-	rows, err := rd.q.QueryContext(ctx, `SELECT `+rd.identityColumns()+`
+	rows, err := rd.query(ctx, `SELECT `+rd.identityColumns()+`
 		FROM identities WHERE id > ? ORDER BY id LIMIT ?`, after, n)
 	if err != nil {
 		return fmt.Errorf("reading identities: %w", err)
@@ -314,11 +390,11 @@ const tableObservationColumns = `identity_id, name, scope, created_at, last_used
 
 func (rd tableRead) observationColumns() string {
 	if rd.packed {
-		// The attributes stay a column of their own: the owners named
-		// in them are kept as suggestions, and a substring of a packed
-		// row would keep the whole row.
+		// The attributes too: the owners named in them are kept as
+		// suggestions, which suggestOwners copies, so no suggestion
+		// keeps the whole row.
 		return packed("identity_id", "name", "scope", "ifnull(created_at,'')", "ifnull(last_used_at,'')",
-			"ifnull(rotated_at,'')", "ifnull(expires_at,'')", "permissions") + ", attributes"
+			"ifnull(rotated_at,'')", "ifnull(expires_at,'')", "permissions", "attributes")
 	}
 	return tableObservationColumns
 }
@@ -326,7 +402,7 @@ func (rd tableRead) observationColumns() string {
 // observationRange reads snapshot sn's observations of the page's
 // rows first to last (ID order) in one range of the key.
 func (rd tableRead) observationRange(ctx context.Context, p *tablePage, sn int64, first, last int) error {
-	rows, err := rd.q.QueryContext(ctx, `SELECT `+rd.observationColumns()+` FROM observations
+	rows, err := rd.query(ctx, `SELECT `+rd.observationColumns()+` FROM observations
 		WHERE snapshot_id = ? AND identity_id >= ? AND identity_id <= ? ORDER BY identity_id`, sn, p.rows[first].id, p.rows[last].id)
 	if err != nil {
 		return fmt.Errorf("reading observations: %w", err)
@@ -403,35 +479,34 @@ func (rd tableRead) ownerRange(ctx context.Context, p *tablePage) error {
 	if rd.packed {
 		cols = packed("identity_id", "owner")
 	}
-	rows, err := rd.q.QueryContext(ctx, `SELECT `+cols+` FROM owners WHERE identity_id >= ? AND identity_id <= ? ORDER BY identity_id`,
+	rows, err := rd.query(ctx, `SELECT `+cols+` FROM owners WHERE identity_id >= ? AND identity_id <= ? ORDER BY identity_id`,
 		p.rows[0].id, p.rows[len(p.rows)-1].id)
 	if err != nil {
 		return fmt.Errorf("reading owners: %w", err)
 	}
 	defer rows.Close()
 	j := 0
+	var o tableRow // scanned into, one for the read: locals escaped a row at a time
 	for rows.Next() {
-		var id, owner string
 		if rd.packed {
-			var row string
-			if err := rows.Scan(&row); err != nil {
+			if err := rows.Scan(&o.packed); err != nil {
 				return fmt.Errorf("reading owners: %w", err)
 			}
-			if !unpack(row, &id, &owner) {
+			if !unpack(o.packed, &o.id, &o.owner) {
 				return fmt.Errorf("reading owners: %w", errUnpackable)
 			}
-		} else if err := rows.Scan(&id, &owner); err != nil {
+		} else if err := rows.Scan(&o.id, &o.owner); err != nil {
 			return fmt.Errorf("reading owners: %w", err)
 		}
 		k := j
-		for k < len(p.rows) && p.rows[k].id != id {
+		for k < len(p.rows) && p.rows[k].id != o.id {
 			k++
 		}
 		if k == len(p.rows) {
 			continue
 		}
 		j = k + 1
-		p.rows[k].owner = owner
+		p.rows[k].owner = o.owner
 	}
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("reading owners: %w", err)
@@ -457,11 +532,10 @@ func (rd tableRead) scanObservation(rows *sql.Rows, o *tableRow) error {
 		}
 		return nil
 	}
-	var row string
-	if err := rows.Scan(&row, &o.attrs); err != nil {
+	if err := rows.Scan(&o.packed); err != nil {
 		return fmt.Errorf("reading observations: %w", err)
 	}
-	if !unpack(row, &o.id, &o.name, &o.scope, &o.created.String, &o.lastUsed.String, &o.rotated.String, &o.expires.String, &o.perms) {
+	if !unpack(o.packed, &o.id, &o.name, &o.scope, &o.created.String, &o.lastUsed.String, &o.rotated.String, &o.expires.String, &o.perms, &o.attrs) {
 		return fmt.Errorf("reading observations: %w", errUnpackable)
 	}
 	for _, t := range []*sql.NullString{&o.created, &o.lastUsed, &o.rotated, &o.expires} {

@@ -277,3 +277,99 @@ func TestEachTableIdentityStops(t *testing.T) {
 		}
 	})
 }
+
+// The suggestions fill shares between identities of a snapshot and scope
+// (and leaves out where the scope has none to give) are what
+// suggestOwners gives each identity by itself: for repository scopes
+// with CODEOWNERS, teams and admins and without, environment scopes
+// under a repository, the organisation's own scope, Kubernetes
+// namespaces, and identities whose attributes or names point to their
+// own owners, in both reads.
+func TestSharedSuggestionsAreEachIdentitys(t *testing.T) {
+	defer func(n int) { eachBatch = n }(eachBatch)
+	eachBatch = 16
+	s := openAt(t, testEngine{"sqlite"}.new(t))
+	if _, err := s.SetPeople(ctx, "root", PeopleImport{People: []Person{
+		{Email: "dana@acme.example", Name: "Dana Fox", Status: PersonActive, Aliases: []string{"dana"}},
+	}}, false); err != nil {
+		t.Fatal(err)
+	}
+	w, err := s.BeginSnapshot(ctx, SnapshotInfo{Source: "github", Account: "acme", APIURL: "http://127.0.0.1/", ToolVersion: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []Principal{
+		{PrincipalCodeowner, "acme/api", "@acme/payments", "codeowner"},
+		{PrincipalTeam, "acme/api", "acme/platform", "admin"},
+		{PrincipalCollaborator, "acme/web", "erin", "admin"},
+		{PrincipalMember, "acme", "olive", "admin"},
+	} {
+		if err := w.Principal(p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var all []Observation
+	for i, scope := range []string{"acme/api", "acme/api/production", "acme/web", "acme/docs", "acme", "acme/docs/staging"} {
+		for j, kind := range []Kind{KindGitHubDeployKey, KindGitHubActionsSecret, KindGitHubWebhook} {
+			o := Observation{ID: IdentityID("github", "acme", kind, fmt.Sprintf("%s/%d", scope, j)), Kind: kind, Name: fmt.Sprint(j), Scope: scope}
+			if (i+j)%4 == 0 {
+				o.Attributes = map[string]string{"added_by": "dave"}
+			}
+			all = append(all, o)
+		}
+	}
+	for _, o := range all {
+		if err := w.Record(o); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := w.Finish(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	snapshotOf(t, s, "aws", "123456789012", nil,
+		Observation{ID: "aws:123456789012:aws_iam_user:dana", Kind: KindAWSIAMUser, Name: "dana", Scope: "123456789012"},
+		Observation{ID: "aws:123456789012:aws_iam_role:ci", Kind: KindAWSIAMRole, Name: "ci", Scope: "123456789012"})
+	snapshotOf(t, s, "k8s", "prod", nil,
+		Observation{ID: "k8s:prod:k8s_service_account:ci/a", Kind: KindK8sServiceAccount, Name: "a", Scope: "ci",
+			Attributes: map[string]string{"namespace": "ci", "namespace_label.team": "platform"}},
+		Observation{ID: "k8s:prod:k8s_service_account:ci/b", Kind: KindK8sServiceAccount, Name: "b", Scope: "ci",
+			Attributes: map[string]string{"namespace": "ci", "namespace_label.team": "platform", "label.owner": "sam"}},
+		Observation{ID: "k8s:prod:k8s_service_account:web/c", Kind: KindK8sServiceAccount, Name: "c", Scope: "web",
+			Attributes: map[string]string{"namespace": "web"}})
+
+	people, err := s.People(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	snaps := map[int64]bool{}
+	got, err := s.Identities(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range got {
+		snaps[got[i].SnapshotID] = true
+	}
+	idx, err := s.principalsOf(ctx, snaps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	suggested := 0
+	check := func(read string, id *Identity) {
+		want := idx.suggestOwners(id, people)
+		if len(want) > 0 {
+			suggested++
+		}
+		if !reflect.DeepEqual(id.Suggestions, want) {
+			t.Errorf("%s: %s (scope %s) is suggested %v; by itself, %v", read, id.ID, id.Scope, id.Suggestions, want)
+		}
+	}
+	for i := range got {
+		check("Identities", &got[i])
+	}
+	if err := s.EachTableIdentity(ctx, func(id *Identity) error { check("EachTableIdentity", id); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(all) + 5; len(got) != n || suggested < n {
+		t.Errorf("%d identities, %d suggested anyone; the fixture has %d, most with suggestions", len(got), suggested, n)
+	}
+}

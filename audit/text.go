@@ -68,24 +68,23 @@ func IsPlain(s string) bool {
 // Thousands formats n with comma thousands separators, the way counts read
 // on screens and in reports: 1234567 is "1,234,567".
 func Thousands(n int) string {
-	s := strconv.Itoa(n)
-	sign := ""
+	var buf [32]byte
+	return string(appendThousands(buf[:0], n))
+}
+
+// appendThousands appends Thousands(n) to b.
+func appendThousands(b []byte, n int) []byte {
+	var digits [24]byte
+	s := strconv.AppendInt(digits[:0], int64(n), 10)
 	if n < 0 {
-		sign, s = "-", s[1:]
+		b, s = append(b, '-'), s[1:]
 	}
-	if len(s) <= 3 {
-		return sign + s
-	}
-	var b strings.Builder
-	b.Grow(len(sign) + len(s) + len(s)/3)
-	b.WriteString(sign)
 	head := (len(s)-1)%3 + 1
-	b.WriteString(s[:head])
+	b = append(b, s[:head]...)
 	for i := head; i < len(s); i += 3 {
-		b.WriteByte(',')
-		b.WriteString(s[i : i+3])
+		b = append(append(b, ','), s[i:i+3]...)
 	}
-	return b.String()
+	return b
 }
 
 // skipEscape returns the index just past the escape sequence whose ESC byte
