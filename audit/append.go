@@ -270,21 +270,23 @@ func (s *Store) appendOneTrip(ctx context.Context, pc *pgx.Conn, check Stmt, wan
 			}
 		}
 	}
+	// No BEGIN and no COMMIT: a pgx batch is one pipeline ended by one
+	// Sync, and the statements between two Syncs are one transaction,
+	// which the server commits at the Sync when every statement
+	// succeeded and rolls back otherwise (the extended query protocol's
+	// implicit transaction). The advisory lock is the transaction's, so
+	// it is held until then. Two statements fewer a decision to parse,
+	// run and answer.
 	b := &pgx.Batch{}
-	b.Queue("BEGIN")
 	b.Queue("SELECT pg_advisory_xact_lock($1)", int64(logLockKey))
 	b.Queue(rewritePostgres(`SELECT seq, prev_hash, hash FROM nhi_append_event((`+check.Query+`) = ?, ?, ?, ?, ?, ?)`),
 		pgArgs(append(slices.Clone(check.Args), want, at, actor, typ, p, rest))...)
 	for i, st := range stmts {
 		b.Queue(rewriteSeqArgs(st.Query, masks[i]), pgArgs(st.Args)...)
 	}
-	b.Queue("COMMIT")
 	br := pc.SendBatch(ctx, b)
 	ev = Event{At: t, Actor: actor, Type: typ, Payload: json.RawMessage(p)}
 	_, err = br.Exec()
-	if err == nil {
-		_, err = br.Exec()
-	}
 	if err == nil {
 		if err = br.QueryRow().Scan(&ev.Seq, &ev.PrevHash, &ev.Hash); err != nil {
 			if pe, ok := errors.AsType[*pgconn.PgError](err); ok && pe.Code == errChangedCode {
@@ -300,7 +302,11 @@ func (s *Store) appendOneTrip(ctx context.Context, pc *pgx.Conn, check Stmt, wan
 		}
 		_, err = br.Exec()
 	}
-	err = commitBatch(br, ev.Seq, err)
+	// Close reads the answer to the Sync: the commit's error, if the
+	// commit failed.
+	if cerr := br.Close(); err == nil && cerr != nil {
+		err = fmt.Errorf("appending event %d: %w", ev.Seq, cerr)
+	}
 	if err != nil {
 		return Event{}, true, err
 	}

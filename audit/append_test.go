@@ -4,8 +4,11 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
+
+	"github.com/nhi-audit/nhi/internal/pgtest"
 )
 
 // AppendChecked appends, with its statements, only while its check still
@@ -144,4 +147,47 @@ func TestAppendChecked(t *testing.T) {
 			t.Fatalf("the chain after concurrent checked appends: %v %v", err, r.Problems)
 		}
 	})
+}
+
+// On PostgreSQL an unsigned checked append commits when its pipeline
+// ends, with no COMMIT of its own: a transaction the server refuses at
+// commit (here a deferred trigger's refusal) is an error, not a success,
+// and writes nothing — not the event, not the statements after it — and
+// the store goes on working.
+func TestAppendCheckedRefusedAtCommit(t *testing.T) {
+	where := pgtest.URL(t)
+	s := openAt(t, where)
+	a := obs("a", KindGitHubDeployKey)
+	snapshot(t, s, nil, nil, a) // event 1
+	if err := pgtest.Shared(t).Exec(ctx, pgtest.DatabaseName(where), `
+		CREATE FUNCTION test_refuse_at_commit() RETURNS trigger LANGUAGE plpgsql AS
+		$$ BEGIN IF NEW.value = 'refuse at commit' THEN RAISE EXCEPTION 'refused at commit'; END IF; RETURN NULL; END $$;
+		CREATE CONSTRAINT TRIGGER test_at_commit AFTER INSERT OR UPDATE ON meta DEFERRABLE INITIALLY DEFERRED
+			FOR EACH ROW EXECUTE FUNCTION test_refuse_at_commit()`); err != nil {
+		t.Fatal(err)
+	}
+	check := Stmt{Query: `SELECT COALESCE(max(seq), 0) || '' FROM events WHERE type = ?`, Args: []any{EventNoteAdd}}
+	mark := func(value string) func(Event) []Stmt {
+		return func(Event) []Stmt {
+			return []Stmt{{`INSERT INTO meta (key, value) VALUES ('test.mark', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`, []any{value}}}
+		}
+	}
+	_, err := s.AppendChecked(ctx, check, "0", "alice", EventNoteAdd, NoteAdd{Identity: a.ID, Text: "refused"}, nil, mark("refuse at commit"))
+	if err == nil || !strings.Contains(err.Error(), "refused at commit") {
+		t.Fatalf("an append the server refuses at commit: %v; want its refusal", err)
+	}
+	var marks int
+	if err := s.QueryRow(ctx, `SELECT count(*) FROM meta WHERE key = 'test.mark'`).Scan(&marks); err != nil {
+		t.Fatal(err)
+	}
+	if evs, err := s.Events(ctx); err != nil || len(evs) != 1 || marks != 0 {
+		t.Fatalf("after the refused commit: %d events, %d marks, %v; want the one event before it and no mark", len(evs), marks, err)
+	}
+	ev, err := s.AppendChecked(ctx, check, "0", "alice", EventNoteAdd, NoteAdd{Identity: a.ID, Text: "kept"}, nil, mark("kept"))
+	if err != nil || ev.Seq != 2 {
+		t.Fatalf("the next append: %+v %v; want event 2", ev, err)
+	}
+	if r, err := s.Verify(ctx); err != nil || !r.OK() {
+		t.Fatalf("the chain after a refused commit: %v %v", err, r.Problems)
+	}
 }

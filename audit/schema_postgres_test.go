@@ -8,6 +8,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
 	"github.com/nhi-audit/nhi/internal/pgtest"
 )
 
@@ -131,4 +134,80 @@ func TestPersonOfMatchesDirectory(t *testing.T) {
 		t.Fatal(err)
 	}
 	compare("changed")
+}
+
+// The database's check of an event's actor (events_actor, step 6) lets a
+// reviewer's role record an event in a name exactly when the directory
+// says the name and the role are the same person (Directory.Same): the
+// role itself, another name of the role's person (as --as compares
+// them: trimmed, lower case, without a login's "@"), and not a name
+// someone else goes by, nor any name for a role the directory does not
+// know. Each insert is made as the role, through SET SESSION
+// AUTHORIZATION, and rolled back.
+func TestActorCheckMatchesDirectory(t *testing.T) {
+	srv := pgtest.Shared(t)
+	where := pgtest.URL(t)
+	db := pgtest.DatabaseName(where)
+	openAt(t, where).Close()
+	// The tables as step 5 left them, upgraded by the owner's next open.
+	if err := srv.Exec(ctx, db, fmt.Sprintf(`UPDATE meta SET value = '%d' WHERE key = 'schema.audit'`, len(postgresMigrations)-1)); err != nil {
+		t.Fatal(err)
+	}
+	s := openAt(t, where)
+	if _, err := s.InitRoles(ctx); err != nil {
+		t.Fatal(err)
+	}
+	rita, sam, stranger := "rita_"+db, "sam_"+db, "stranger_"+db
+	for _, role := range []string{rita, sam, stranger} {
+		if err := srv.Exec(ctx, db, fmt.Sprintf(`CREATE ROLE %s LOGIN; GRANT %s TO %s`, role, RoleReviewer, role)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := s.SetPeople(ctx, "hr", PeopleImport{People: []Person{
+		{Email: "rita@acme.test", GitHub: "Rita-K", Aliases: []string{" RKim ", strings.ToUpper(rita)}},
+		{Email: "sam@acme.test", GitHub: "sam", Aliases: []string{"@" + sam}},
+		{Email: "ana@acme.test", Aliases: []string{"Ana.Lopez"}},
+	}}, false); err != nil {
+		t.Fatal(err)
+	}
+	dir, err := s.People(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := pgx.Connect(ctx, where)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close(ctx)
+	actors := []string{rita, " " + strings.ToUpper(rita), "rita@acme.test", "RITA-K", "@rita-k", "rkim", "sam", sam, "sam@acme.test",
+		"ana.lopez", stranger, "nobody", "", " ", "@"}
+	accepted := 0
+	for _, role := range []string{rita, sam, stranger} {
+		for i, actor := range actors {
+			tx, err := c.Begin(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := tx.Exec(ctx, "SET SESSION AUTHORIZATION "+role); err != nil {
+				t.Fatal(err)
+			}
+			_, err = tx.Exec(ctx, `INSERT INTO events (seq, at, actor, type, payload, prev_hash, hash) VALUES ($1, '2026-12-02T00:00:00Z', $2, 'note.add', '{}', '', $3)`,
+				int64(1_000_000+i), actor, fmt.Sprint("test-", i))
+			tx.Rollback(ctx)
+			var pe *pgconn.PgError
+			refused := errors.As(err, &pe) && pe.Code == "42501" && strings.Contains(pe.Message, "may not record an event in the name of")
+			if err != nil && !refused {
+				t.Fatalf("as %s, an event in the name of %q: %v", role, actor, err)
+			}
+			if want := dir.Same(actor, role); !refused != want {
+				t.Errorf("as %s, an event in the name of %q: accepted %v; the directory says the same person: %v", role, actor, !refused, want)
+			}
+			if !refused {
+				accepted++
+			}
+		}
+	}
+	if accepted == 0 {
+		t.Fatal("no actor was accepted: the check refused everything")
+	}
 }

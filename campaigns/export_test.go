@@ -30,3 +30,7 @@ func CreateSpooled() (restore func()) {
 // DecisionCheck is the statement a prepared decision stamps what it read
 // with (decisionCheck).
 func DecisionCheck(campaign, id string) audit.Stmt { return decisionCheck(campaign, id) }
+
+// DecisionRead is the statement a prepared decision reads the item and
+// its stamp with, before the lock (decisionRead).
+func DecisionRead(campaign, id string) audit.Stmt { return decisionRead(campaign, id) }

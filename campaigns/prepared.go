@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"runtime"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -38,11 +37,8 @@ func decideChecked(ctx context.Context, st *audit.Store, actor, campaign, id str
 		campaignID int64
 		createSeq  int64
 	)
-	rows, err := st.Query(ctx, `SELECT `+frozenColumns+`, `+stateColumns+`,
-		COALESCE((SELECT o.owner FROM owners o WHERE o.identity_id = campaign_items.identity_id), ''), (`+check.Query+`),
-		campaign_id, (SELECT c.create_seq FROM campaigns c WHERE c.id = campaign_items.campaign_id)
-		FROM campaign_items WHERE campaign_id = (SELECT id FROM campaigns WHERE name = ?) AND identity_id = ?`,
-		append(slices.Clone(check.Args), campaign, id)...)
+	read := decisionRead(campaign, id)
+	rows, err := st.Query(ctx, read.Query, read.Args...)
 	if err != nil {
 		return nil, errDecideLocked
 	}
@@ -83,6 +79,18 @@ func decideChecked(ctx context.Context, st *audit.Store, actor, campaign, id str
 	out.Event = ev // then may have seen a stand-in for the event's number
 	return out, nil
 }
+
+// decisionRead is the statement decideChecked reads before the lock:
+// the item, its owner, which campaign it is and the stamp
+// (decisionCheck) of what deciding it depends on, all of one moment.
+func decisionRead(campaign, id string) audit.Stmt {
+	return audit.Stmt{Query: decisionReadQuery, Args: append(decisionCheck(campaign, id).Args, campaign, id)}
+}
+
+const decisionReadQuery = `SELECT ` + frozenColumns + `, ` + stateColumns + `,
+		COALESCE((SELECT o.owner FROM owners o WHERE o.identity_id = campaign_items.identity_id), ''), (` + decisionCheckQuery + `),
+		campaign_id, (SELECT c.create_seq FROM campaigns c WHERE c.id = campaign_items.campaign_id)
+		FROM campaign_items WHERE campaign_id = (SELECT id FROM campaigns WHERE name = ?) AND identity_id = ?`
 
 // beforeDecideLock, when set (by a test), runs between decideChecked's
 // reads and the lock.

@@ -483,8 +483,9 @@ func DatabaseName(u string) string {
 const StatementsEnv = "NHI_PGTEST_STATEMENTS"
 
 // WriteStatements writes to file the 60 statements the server spent most
-// time executing and planning, with their calls and rows summed over the
-// roles that ran them, one a line, the
+// time executing and planning, with their calls, plans and rows summed
+// over the roles that ran them (a statement planned far fewer times than
+// it ran is run on a kept plan), one a line, the
 // costliest first. The server must have been started with StatementsEnv
 // set.
 func (s *Server) WriteStatements(ctx context.Context, file string) error {
@@ -498,7 +499,7 @@ func (s *Server) WriteStatements(ctx context.Context, file string) error {
 	}
 	// One line a statement, whichever role ran it (the server counts each
 	// role's apart: 40 reviewers are 40 lines of one statement).
-	rows, err := c.Query(ctx, `SELECT sum(calls)::bigint, sum(total_exec_time), sum(total_plan_time), sum(rows)::bigint, toplevel,
+	rows, err := c.Query(ctx, `SELECT sum(calls)::bigint, sum(total_exec_time), sum(plans)::bigint, sum(total_plan_time), sum(rows)::bigint, toplevel,
 		left(regexp_replace(query, '\s+', ' ', 'g'), 400) AS q
 		FROM pg_stat_statements GROUP BY toplevel, q ORDER BY sum(total_exec_time + total_plan_time) DESC LIMIT 60`)
 	if err != nil {
@@ -506,18 +507,18 @@ func (s *Server) WriteStatements(ctx context.Context, file string) error {
 	}
 	defer rows.Close()
 	var b strings.Builder
-	b.WriteString("calls\texec ms\tplan ms\trows\ttop level\tstatement\n")
+	b.WriteString("calls\texec ms\tplans\tplan ms\trows\ttop level\tstatement\n")
 	for rows.Next() {
 		var (
-			calls, n   int64
-			exec, plan float64
-			top        bool
-			query      string
+			calls, plans, n int64
+			exec, plan      float64
+			top             bool
+			query           string
 		)
-		if err := rows.Scan(&calls, &exec, &plan, &n, &top, &query); err != nil {
+		if err := rows.Scan(&calls, &exec, &plans, &plan, &n, &top, &query); err != nil {
 			return err
 		}
-		fmt.Fprintf(&b, "%d\t%.1f\t%.1f\t%d\t%v\t%s\n", calls, exec, plan, n, top, query)
+		fmt.Fprintf(&b, "%d\t%.1f\t%d\t%.1f\t%d\t%v\t%s\n", calls, exec, plans, plan, n, top, query)
 	}
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("pg_stat_statements (set %s before the server starts): %w", StatementsEnv, err)

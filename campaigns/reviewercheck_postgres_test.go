@@ -1,0 +1,104 @@
+package campaigns_test
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/nhi-audit/nhi/audit"
+	"github.com/nhi-audit/nhi/campaigns"
+	"github.com/nhi-audit/nhi/campaigns/campaignstest"
+	"github.com/nhi-audit/nhi/internal/pgtest"
+)
+
+// The database's checks of a reviewer's writes (campaigns' schema step 3)
+// let a reviewer's role change an item's decision exactly when the
+// directory says the item's reviewer is the role's person, and add a row
+// to an item's history exactly when both the row's actor and the item's
+// reviewer are (Directory.Same: the role, or another name of its person,
+// as --as compares names). Each write is made as the role, through SET
+// SESSION AUTHORIZATION, and rolled back.
+func TestReviewerCheckMatchesDirectory(t *testing.T) {
+	f := newFixtureOn(t, campaignstest.Postgres)
+	f.Snapshot(t, nil, population()...)
+	db := pgtest.DatabaseName(f.Path)
+	rita, sam, stranger := "rita_"+db, "sam_"+db, "stranger_"+db
+	if _, err := f.Store.SetPeople(ctx, "admin", audit.PeopleImport{People: []audit.Person{
+		{Email: "rita@acme.test", GitHub: "Rita-K", Aliases: []string{" RKim ", strings.ToUpper(rita)}},
+		{Email: "sam@acme.test", Aliases: []string{"sam", "@" + sam}},
+	}}, false); err != nil {
+		t.Fatal(err)
+	}
+	create(t, f, campaigns.Spec{Name: "q", Scope: "id:*", Reviewers: []string{"rita@acme.test", "sam@acme.test"}})
+	items := map[string]string{} // reviewer -> an item assigned to them
+	for _, it := range get(t, f, "q").Items {
+		items[it.Reviewer] = it.ID
+	}
+	if len(items) != 2 {
+		t.Fatalf("the campaign's reviewers: %v", items)
+	}
+	if _, err := f.Store.InitRoles(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"rita", "sam", "stranger"} {
+		loginRole(t, f, name, audit.RoleReviewer)
+	}
+	dir, err := f.Store.People(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := pgx.Connect(ctx, f.Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close(ctx)
+	// as runs q as role in a transaction it rolls back, and reports
+	// whether the database accepted it, failing on any error but its
+	// checks' refusal.
+	as := func(role, q string, args ...any) bool {
+		t.Helper()
+		tx, err := c.Begin(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer tx.Rollback(ctx)
+		if _, err := tx.Exec(ctx, "SET SESSION AUTHORIZATION "+role); err != nil {
+			t.Fatal(err)
+		}
+		tag, err := tx.Exec(ctx, q, args...)
+		if pe, ok := errors.AsType[*pgconn.PgError](err); ok && pe.Code == "42501" && strings.Contains(pe.Message, "database role "+role+" may not") {
+			return false
+		}
+		if err != nil || tag.RowsAffected() != 1 {
+			t.Fatalf("as %s, %s %v: %v (%s)", role, q, args, err, tag)
+		}
+		return true
+	}
+	actors := []string{rita, "rita@acme.test", "RITA-K", "@rita-k", "rkim", "sam", sam, "sam@acme.test", stranger, "nobody", "", " "}
+	accepted := 0
+	for _, role := range []string{rita, sam, stranger} {
+		for reviewer, id := range items {
+			got := as(role, `UPDATE campaign_items SET decision = 'keep', reason = 'checked' WHERE identity_id = $1`, id)
+			if want := dir.Same(reviewer, role); got != want {
+				t.Errorf("as %s, deciding %s's item: accepted %v; want %v", role, reviewer, got, want)
+			}
+			for _, actor := range actors {
+				got := as(role, `INSERT INTO campaign_decisions (campaign_id, identity_id, seq, decision, reason, actor, at, via)
+					SELECT campaign_id, identity_id, (SELECT max(seq) FROM events), 'keep', 'checked', $2, '2026-10-01T12:00:00Z', 'single'
+					FROM campaign_items WHERE identity_id = $1`, id, actor)
+				if want := dir.Same(actor, role) && dir.Same(reviewer, role); got != want {
+					t.Errorf("as %s, a history row of %s's item in the name of %q: accepted %v; want %v", role, reviewer, actor, got, want)
+				}
+				if got {
+					accepted++
+				}
+			}
+		}
+	}
+	if accepted == 0 {
+		t.Fatal("no history row was accepted: the check refused everything")
+	}
+}
