@@ -164,6 +164,8 @@ type tableCache struct {
 	interned []uint64
 	repeats  []classRepeats
 	names    *nameOrder
+	// rowBytes is the file's memory the rows were read from.
+	rowBytes []byte
 }
 
 // classRepeats is a repeatCount of class.
@@ -236,17 +238,6 @@ func bytesOf[T any](s []T) []byte {
 		return nil
 	}
 	return unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(s))), len(s)*int(unsafe.Sizeof(s[0])))
-}
-
-// sliceOf is a new slice of n bytes' worth of T, or an error when n is
-// not a whole number of them.
-func sliceOf[T any](n uint64) ([]T, error) {
-	var z T
-	size := uint64(unsafe.Sizeof(z))
-	if n%size != 0 || n/size > math.MaxInt32 {
-		return nil, errors.New("a section's length is not whole")
-	}
-	return make([]T, n/size), nil
 }
 
 // writeTableCache writes c into dir, as a temporary file renamed in
@@ -347,43 +338,42 @@ func (c *tableCache) write(ctx context.Context, f io.Writer, code string) error 
 
 	w := bufio.NewWriterSize(f, 1<<20)
 	crc := crc32.New(castagnoli)
-	out := io.MultiWriter(w, crc)
+	out := &countingWriter{w: io.MultiWriter(w, crc), n: uint64(len(tableCacheMagic))}
 	if _, err := w.WriteString(tableCacheMagic); err != nil {
 		return err
 	}
 	var n [4]byte
 	binary.LittleEndian.PutUint32(n[:], uint32(len(h.b)))
-	parts := [][]byte{n[:], h.b, bytesOf(offs)}
-	for _, p := range parts {
-		if _, err := out.Write(p); err != nil {
-			return err
-		}
-	}
+	out.write(n[:])
+	out.write(h.b)
+	// Each section starts on a multiple of 8 (align8).
+	out.pad()
+	out.write(bytesOf(offs))
+	out.pad()
 	for i, s := range c.t.strs {
-		if _, err := io.WriteString(out, s); err != nil {
-			return err
-		}
+		out.write(unsafe.Slice(unsafe.StringData(s), len(s)))
 		if i%(1<<16) == 0 && ctx.Err() != nil {
 			return ctx.Err()
 		}
 	}
 	for _, p := range [][]byte{bytesOf(c.interned), bytesOf(c.t.pairs), bytesOf(c.t.finds)} {
-		if _, err := out.Write(p); err != nil {
-			return err
-		}
+		out.pad()
+		out.write(p)
 	}
+	out.pad()
 	for k := 0; k < c.n; k += rowChunk {
-		if _, err := out.Write(bytesOf(c.chunks[k/rowChunk][:min(rowChunk, c.n-k)])); err != nil {
-			return err
-		}
+		out.write(bytesOf(c.chunks[k/rowChunk][:min(rowChunk, c.n-k)]))
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
 	}
 	for _, p := range [][]byte{bytesOf(nameIdx), bytesOf(nameTie), other.b} {
-		if _, err := out.Write(p); err != nil {
-			return err
-		}
+		out.pad()
+		out.write(p)
+	}
+	out.pad()
+	if out.err != nil {
+		return out.err
 	}
 	binary.LittleEndian.PutUint32(n[:], crc.Sum32())
 	if _, err := w.Write(n[:]); err != nil {
@@ -392,47 +382,81 @@ func (c *tableCache) write(ctx context.Context, f io.Writer, code string) error 
 	return w.Flush()
 }
 
+// countingWriter writes to w, counting the bytes from the file's start;
+// err is the first write's error, after which it writes nothing.
+type countingWriter struct {
+	w   io.Writer
+	n   uint64
+	err error
+}
+
+func (c *countingWriter) write(b []byte) {
+	if c.err != nil {
+		return
+	}
+	var k int
+	k, c.err = c.w.Write(b)
+	c.n += uint64(k)
+}
+
+// pad writes zeros up to the next multiple of 8.
+func (c *countingWriter) pad() {
+	var zeros [8]byte
+	c.write(zeros[:align8(c.n)-c.n])
+}
+
 // errStale is a cache file that does not hold this log's table at a head
 // it can use.
 var errStale = errors.New("not this log's table")
 
+// align8 is n rounded up to a multiple of 8: every section starts there,
+// so a mapped file's sections are read in place as the types they hold.
+func align8(n uint64) uint64 { return (n + 7) &^ 7 }
+
 // readTableCache reads the table cached at path, if it is one of head's
-// log at head or at an ancestor of it that on tells is usable (onChain).
+// log at head or at an ancestor of it that onChain tells is usable. The
+// file is mapped into memory where the system can (mapFile): the texts
+// stay views into it, the rows are copied into the population and their
+// pages given back once loaded (tableCache.dropRows).
 func readTableCache(path string, head logPoint, onChain func(seq int64, hash string) bool) (*tableCache, error) {
-	f, err := os.Open(path)
+	data, unmap, err := mapFile(path)
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
-	fi, err := f.Stat()
+	c, err := parseTableCache(data, head, onChain)
 	if err != nil {
+		unmap()
 		return nil, err
 	}
-	r := bufio.NewReaderSize(f, 1<<20)
-	var magic [len(tableCacheMagic) + 4]byte
-	if _, err := io.ReadFull(r, magic[:]); err != nil || string(magic[:len(tableCacheMagic)]) != tableCacheMagic {
+	return c, nil
+}
+
+// parseTableCache is the table data holds (a cache file's bytes).
+func parseTableCache(data []byte, head logPoint, onChain func(seq int64, hash string) bool) (*tableCache, error) {
+	lm := len(tableCacheMagic)
+	if len(data) < lm+4+4 || string(data[:lm]) != tableCacheMagic {
 		return nil, errors.New("not a table cache")
 	}
-	crc := crc32.New(castagnoli)
-	crc.Write(magic[len(tableCacheMagic):])
-	hlen := binary.LittleEndian.Uint32(magic[len(tableCacheMagic):])
-	if hlen > maxHeaderLen {
-		return nil, errors.New("header too long")
+	hlen := uint64(binary.LittleEndian.Uint32(data[lm:]))
+	if hlen > maxHeaderLen || uint64(len(data)) < uint64(lm)+4+hlen {
+		return nil, errors.New("header cut short")
 	}
-	hb := make([]byte, hlen)
-	if _, err := io.ReadFull(r, hb); err != nil {
-		return nil, err
-	}
-	crc.Write(hb)
-	h := tableDecoder{b: hb}
+	h := tableDecoder{b: data[lm+4 : uint64(lm)+4+hlen]}
 	version, code, genesis := h.u64(), h.str(), h.str()
 	at := logPoint{genesis: genesis, seq: int64(h.u64()), hash: h.str()}
 	nrows, hasNames := h.u64(), h.u64() == 1
+	var secs [nSections][]byte
+	off := align8(uint64(lm) + 4 + hlen)
 	var lens [nSections]uint64
-	body := uint64(0)
 	for i := range lens {
 		lens[i] = h.u64()
-		body += lens[i]
+	}
+	for i, n := range lens {
+		if off+n < off || off+n > uint64(len(data)) {
+			return nil, errors.New("truncated")
+		}
+		secs[i] = data[off : off+n : off+n]
+		off = align8(off + n)
 	}
 	switch {
 	case h.err != nil:
@@ -445,59 +469,35 @@ func readTableCache(path string, head logPoint, onChain func(seq int64, hash str
 		return nil, errStale
 	case at.seq > head.seq || at.seq == head.seq && at.hash != head.hash:
 		return nil, errStale
-	case uint64(fi.Size()) != uint64(len(magic))+uint64(hlen)+body+4:
+	case uint64(len(data)) != off+4:
 		return nil, errors.New("truncated")
 	case at.seq < head.seq && !onChain(at.seq, at.hash):
 		return nil, errStale
 	}
-	c := &tableCache{at: at}
-	in := io.TeeReader(r, crc)
-	offs, err := readSection[uint32](in, lens[secOffsets])
-	if err != nil {
-		return nil, err
-	}
-	text, err := readSection[byte](in, lens[secText])
-	if err != nil {
-		return nil, err
-	}
-	if c.interned, err = readSection[uint64](in, lens[secInterned]); err != nil {
-		return nil, err
-	}
-	if c.t.pairs, err = readSection[uint32](in, lens[secPairs]); err != nil {
-		return nil, err
-	}
-	if c.t.finds, err = readSection[findingRef](in, lens[secFinds]); err != nil {
-		return nil, err
-	}
-	if c.rows, err = readSection[idRow](in, lens[secRows]); err != nil {
-		return nil, err
-	}
-	names := &nameOrder{rows: len(c.rows)}
-	if names.idx, err = readSection[uint32](in, lens[secNameIdx]); err != nil {
-		return nil, err
-	}
-	if names.tie, err = readSection[uint64](in, lens[secNameTie]); err != nil {
-		return nil, err
-	}
-	other, err := readSection[byte](in, lens[secOther])
-	if err != nil {
-		return nil, err
-	}
-	var sum [4]byte
-	if _, err := io.ReadFull(r, sum[:]); err != nil {
-		return nil, err
-	}
-	if binary.LittleEndian.Uint32(sum[:]) != crc.Sum32() {
+	if crc32.Checksum(data[lm:off], castagnoli) != binary.LittleEndian.Uint32(data[off:]) {
 		return nil, errors.New("checksum mismatch")
 	}
-	if uint64(len(c.rows)) != nrows || len(offs) == 0 || uint64(offs[len(offs)-1]) != uint64(len(text)) ||
-		len(c.interned) != (len(offs)-1+63)/64 || len(names.tie) != (len(names.idx)+63)/64 {
+	c := &tableCache{at: at, rowBytes: secs[secRows]}
+	offs, err1 := viewOf[uint32](secs[secOffsets])
+	text := secs[secText]
+	interned, err2 := viewOf[uint64](secs[secInterned])
+	pairs, err3 := viewOf[uint32](secs[secPairs])
+	finds, err4 := viewOf[findingRef](secs[secFinds])
+	rows, err5 := viewOf[idRow](secs[secRows])
+	nameIdx, err6 := viewOf[uint32](secs[secNameIdx])
+	nameTie, err7 := viewOf[uint64](secs[secNameTie])
+	if err := errors.Join(err1, err2, err3, err4, err5, err6, err7); err != nil {
+		return nil, err
+	}
+	c.interned, c.t.pairs, c.t.finds, c.rows = interned, pairs, finds, rows
+	if uint64(len(rows)) != nrows || len(offs) == 0 || uint64(offs[len(offs)-1]) != uint64(len(text)) ||
+		len(interned) != (len(offs)-1+63)/64 || len(nameTie) != (len(nameIdx)+63)/64 {
 		return nil, errors.New("sections do not agree")
 	}
 	if hasNames {
-		c.names = names
+		c.names = &nameOrder{idx: nameIdx, tie: nameTie, rows: len(rows)}
 	}
-	// The texts are views into one block of bytes, as the builder's are
+	// The texts are views into the file's bytes, as the builder's are
 	// into its blocks.
 	c.t.strs = make([]string, len(offs)-1)
 	for i := range c.t.strs {
@@ -510,6 +510,7 @@ func readTableCache(path string, head logPoint, onChain func(seq int64, hash str
 	if len(c.t.strs) < len(fixedTexts) || !slices.Equal(c.t.strs[:len(fixedTexts)], fixedTexts) {
 		return nil, errors.New("not this build's texts")
 	}
+	other := secs[secOther]
 	d := tableDecoder{b: other}
 	c.t.fkinds = make([]findingKind, min(d.u64(), uint64(len(other))))
 	for i := range c.t.fkinds {
@@ -537,16 +538,22 @@ func readTableCache(path string, head logPoint, onChain func(seq int64, hash str
 	return c, nil
 }
 
-// readSection reads n bytes of Ts.
-func readSection[T any](r io.Reader, n uint64) ([]T, error) {
-	s, err := sliceOf[T](n)
-	if err != nil {
-		return nil, err
+// viewOf is b's bytes as Ts, in place (its length and capacity alike,
+// so an append never writes into the file's memory).
+func viewOf[T any](b []byte) ([]T, error) {
+	var z T
+	size := int(unsafe.Sizeof(z))
+	if len(b)%size != 0 {
+		return nil, errors.New("a section's length is not whole")
 	}
-	if _, err := io.ReadFull(r, bytesOf(s)); err != nil {
-		return nil, err
+	if len(b) == 0 {
+		return nil, nil
 	}
-	return s, nil
+	if uintptr(unsafe.Pointer(unsafe.SliceData(b)))%unsafe.Alignof(z) != 0 {
+		return nil, errors.New("a section out of line")
+	}
+	n := len(b) / size
+	return unsafe.Slice((*T)(unsafe.Pointer(unsafe.SliceData(b))), n)[:n:n], nil
 }
 
 // tableEncoder writes numbers and texts of a header or the other section.
@@ -690,7 +697,7 @@ func sendCached(b *rowBuilder, c *tableCache, head logPoint, send func(identitie
 		rows, size = rows[size:], min(2*size, maxBatch)
 	}
 	at := c.at
-	send(identitiesBatchMsg{rows: rows, done: true, names: c.names, cachedAt: &at, head: &head})
+	send(identitiesBatchMsg{rows: rows, done: true, names: c.names, cachedAt: &at, head: &head, cachedRows: c.rowBytes})
 }
 
 // tableCacheDone follows a complete load: a read from the store is
@@ -711,6 +718,9 @@ func (m *Model) tableCacheDone(msg identitiesBatchMsg) tea.Cmd {
 	if msg.cachedAt == nil {
 		return nil
 	}
+	// The rows are copied into the population: their pages of the
+	// mapped file leave the resident memory.
+	dropPages(msg.cachedRows)
 	m.cache.read = msg.cachedAt
 	if m.st.head == 0 {
 		// What the watch re-reads next is what comes after this head.
