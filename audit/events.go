@@ -430,6 +430,27 @@ func (s *Store) OwnersChangedSince(ctx context.Context, seq int64) ([]string, er
 	return out, rows.Err()
 }
 
+// EventTypesSince is the distinct types of the events after seq, sorted:
+// what kinds of change the log holds since then (the TUI's table cache
+// patches a table of an older head only when nothing that derives the
+// table but owners changed).
+func (s *Store) EventTypesSince(ctx context.Context, seq int64) ([]string, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT DISTINCT type FROM events WHERE seq > ? ORDER BY type`, seq)
+	if err != nil {
+		return nil, fmt.Errorf("reading the event log: %w", err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var t string
+		if err := rows.Scan(&t); err != nil {
+			return nil, err
+		}
+		out = append(out, t)
+	}
+	return out, rows.Err()
+}
+
 // SetOwners records owner assignments inside the transaction, one
 // owner.set event each, as Store.SetOwners does: for a workflow whose own
 // event must commit with them (an offboarding transfer).

@@ -2,6 +2,7 @@ package audit
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -63,6 +64,36 @@ func TestNotes(t *testing.T) {
 		tamper(t, s, `UPDATE events SET payload = replace(payload, 'nightly', 'weekly') WHERE seq = 4`)
 		if r, _ := s.Verify(ctx); r.OK() || !strings.Contains(strings.Join(r.Problems, "\n"), "event 4 (note.add by bob") {
 			t.Errorf("verify after editing a note: %+v", r.Problems)
+		}
+	})
+}
+
+// EventTypesSince says what kinds of event came after a point of the log:
+// each type once, sorted, none after the head.
+func TestEventTypesSince(t *testing.T) {
+	eachEngine(t, func(t *testing.T, eng testEngine) {
+		s := openAt(t, eng.new(t))
+		a := obs("a", KindGitHubDeployKey)
+		// Events 1 to 4: the snapshot, a note, two owners.
+		snapshot(t, s, nil, nil, a)
+		if _, err := s.AddNotes(ctx, "alice", []string{a.ID}, "asked"); err != nil {
+			t.Fatal(err)
+		}
+		for _, owner := range []string{"x", "y"} {
+			if _, err := s.SetOwner(ctx, "alice", a.ID, owner); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for seq, want := range map[int64]string{
+			0: "[note.add owner.set snapshot.record]",
+			1: "[note.add owner.set]",
+			2: "[owner.set]",
+			4: "[]",
+		} {
+			got, err := s.EventTypesSince(ctx, seq)
+			if err != nil || fmt.Sprint(got) != want {
+				t.Errorf("event types after %d: %v %v, want %s", seq, got, err, want)
+			}
 		}
 	})
 }

@@ -40,13 +40,21 @@ type identitiesBatchMsg struct {
 	// names ranks the names of every row read, on the last part of a
 	// complete read (nameorder.go).
 	names *nameOrder
+	// On the last part: readAt is the head of the log a complete read
+	// from the store was made at (the log did not move while it ran), so
+	// its table can be cached; cachedAt the head whose cached table the
+	// rows are, and head where the log stood then (tablecache.go).
+	readAt, cachedAt, head *logPoint
+	// cachedRows is the memory of the file the cached rows were read
+	// from: given back once they are in the population.
+	cachedRows []byte
 }
 
 // streamIdentities reads the population a batch at a time in the
 // background and hands each batch to the event loop, waiting until it is
 // taken: at most two batches are in flight. It stops with the session's
 // context.
-func (m *Model) streamIdentities(s identityStreamer) tea.Cmd {
+func (m *Model) streamIdentities(s identityStreamer, l *tableLoad) tea.Cmd {
 	ctx, b := m.st.ctx, m.st.pop.b
 	ch := make(chan identitiesBatchMsg, 1)
 	var recv tea.Cmd
@@ -71,6 +79,17 @@ func (m *Model) streamIdentities(s identityStreamer) tea.Cmd {
 	}
 	return func() tea.Msg {
 		go func() {
+			head, known := l.before(ctx)
+			if known {
+				if c := cachedTable(ctx, l.dir, l.store, head); c != nil {
+					l.decided <- len(c.rows)
+					sendCached(b, c, head, send)
+					return
+				}
+			}
+			if l.store != nil {
+				l.decided <- -1 // the store counts
+			}
 			up := newBatcher(b, send)
 			err := s.EachTableIdentity(ctx, up.add)
 			// The last rows go with the end of the read, and with the
@@ -78,6 +97,9 @@ func (m *Model) streamIdentities(s identityStreamer) tea.Cmd {
 			last := identitiesBatchMsg{rows: up.buf, done: true, err: err}
 			if err == nil {
 				last.names = up.names.order(up.n)
+				if after, ok := l.before(ctx); known && ok && after == head {
+					last.readAt = &head
+				}
 			}
 			send(last)
 		}()
@@ -135,10 +157,19 @@ type identitiesCountedMsg struct {
 	err error
 }
 
-// countIdentities counts the population while streamIdentities reads it.
-func (m *Model) countIdentities(s identityStreamer) tea.Cmd {
+// countIdentities counts the population while streamIdentities reads it:
+// the store counts, unless the rows come from the table cache.
+func (m *Model) countIdentities(s identityStreamer, l *tableLoad) tea.Cmd {
 	ctx := m.st.ctx
 	return func() tea.Msg {
+		select {
+		case n := <-l.decided:
+			if n >= 0 {
+				return identitiesCountedMsg{n: n}
+			}
+		case <-ctx.Done():
+			return nil
+		}
 		n, err := s.IdentityCount(ctx)
 		return identitiesCountedMsg{n, err}
 	}
@@ -186,6 +217,9 @@ func (m *Model) batchLoaded(msg identitiesBatchMsg) tea.Cmd {
 	}
 	if m.ids != nil && from > 0 && m.st.pop.len() > from {
 		cmd = m.broadcast(populationGrewMsg{from: from})
+	}
+	if msg.done && msg.err == nil {
+		cmd = tea.Batch(cmd, m.tableCacheDone(msg))
 	}
 	if msg.done && m.st.pop.manySources() {
 		// Each source has its own snapshot: read them, so the header can

@@ -47,7 +47,8 @@ func TestTerminal(t *testing.T) {
 	// A private server socket: the test never touches the user's tmux.
 	sock := filepath.Join(dir, "tmux.sock")
 	tmuxArgs := func(args ...string) []string { return append([]string{"-S", sock}, args...) }
-	cmd := fmt.Sprintf("TERM=xterm-256color NO_COLOR=1 NHI_REVIEWER=tester@example.com %s --db %s", bin, db)
+	// The table cache in the test's own directory, never the user's.
+	cmd := fmt.Sprintf("TERM=xterm-256color NO_COLOR=1 NHI_CACHE_DIR=%s NHI_REVIEWER=tester@example.com %s --db %s", filepath.Join(dir, "cache"), bin, db)
 	tm(tmuxArgs("new-session", "-d", "-s", session, "-x", "100", "-y", "30", cmd)...)
 	defer exec.Command(tmux, tmuxArgs("kill-server")...).Run()
 
@@ -154,7 +155,7 @@ func TestTerminalLiveRefresh(t *testing.T) {
 		}
 		return string(out)
 	}
-	cmd := fmt.Sprintf("TERM=xterm-256color NO_COLOR=1 NHI_REVIEWER=%s %s --db %s --campaign live", reviewer, bin, db)
+	cmd := fmt.Sprintf("TERM=xterm-256color NO_COLOR=1 NHI_CACHE_DIR=%s NHI_REVIEWER=%s %s --db %s --campaign live", filepath.Join(dir, "cache"), reviewer, bin, db)
 	tm("new-session", "-d", "-s", session, "-x", "120", "-y", "20", cmd)
 	defer exec.Command(tmux, "-S", sock, "kill-server").Run()
 

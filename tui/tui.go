@@ -60,6 +60,10 @@ type Options struct {
 	// Campaign is the campaign to review from the start (nhi --campaign):
 	// the table lists the Actor's items in it, as if chosen in :campaigns.
 	Campaign string
+	// TableCache is the directory where the table read from the Store is
+	// cached, keyed by the head of the event log (tablecache.go); ""
+	// keeps no cache. It is never evidence: only the TUI reads it.
+	TableCache string
 }
 
 // view is one screen below the header and above the hint bar.
@@ -123,6 +127,9 @@ type Model struct {
 
 	header string // cached: changes with the width
 	footer string // cached: changes with the width, the top view, the prompt and the help
+
+	// cache is the table cache's part of the load (tablecache.go).
+	cache tableCacheState
 }
 
 // New returns the TUI for the identities of a snapshot. snap may be nil
@@ -156,6 +163,7 @@ func New(snap *audit.Snapshot, ids []audit.Identity, opts Options) *Model {
 		actions:  newActionKeys(),
 		help:     newHelp(),
 		helpPage: newHelpPage(),
+		cache:    tableCacheState{writeCtx: context.Background()},
 	}
 	switch {
 	case ids == nil && opts.Store != nil:
@@ -212,7 +220,13 @@ func Run(ctx context.Context, snap *audit.Snapshot, ids []audit.Identity, opts O
 	// now, before Bubble Tea starts reading the input.
 	lipgloss.HasDarkBackground()
 	defer limitMemory()()
-	return runProgram(ctx, New(snap, ids, opts), tea.WithAltScreen())
+	m := New(snap, ids, opts)
+	// The table cache is written after the table loads, off the event
+	// loop: a quit meanwhile waits for it (a second or so at a million
+	// identities) rather than leave half a file; ctx cancelled stops it.
+	m.cache.writeCtx = ctx
+	defer m.cache.writes.Wait()
+	return runProgram(ctx, m, tea.WithAltScreen())
 }
 
 // memoryLimit is the soft limit of the Go heap while the TUI runs, unless
@@ -272,7 +286,8 @@ func (m *Model) Init() tea.Cmd {
 	}
 	if m.loading {
 		if s, ok := m.st.store.(identityStreamer); ok {
-			cmds = append(cmds, m.streamIdentities(s), m.countIdentities(s))
+			l := m.tableLoad()
+			cmds = append(cmds, m.streamIdentities(s, l), m.countIdentities(s, l))
 		} else {
 			cmds = append(cmds, m.loadIdentities())
 		}

@@ -1,0 +1,364 @@
+package tui
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	tea "github.com/charmbracelet/bubbletea"
+
+	"github.com/nhi-audit/nhi/audit"
+	"github.com/nhi-audit/nhi/campaigns"
+)
+
+// openTable opens the TUI on the store at path, as `nhi` does (a Store of
+// its own, the table read after the first frame), with its table cache in
+// dir ("": none), and waits until the table is loaded, patched and its
+// cache written.
+func openTable(t *testing.T, path, dir string) *Model {
+	t.Helper()
+	st, err := audit.Open(context.Background(), path, audit.OpenOptions{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	m := New(nil, nil, Options{Store: st, Now: clock, ReadOnly: true, TableCache: dir})
+	m.Update(tea.WindowSizeMsg{Width: 200, Height: 60})
+	drain(t, m, m.Init())
+	if m.loading || m.ids == nil {
+		t.Fatal("the population did not load")
+	}
+	m.cache.writes.Wait()
+	if err := m.cache.wrote; err != nil {
+		t.Fatalf("writing the table cache: %v", err)
+	}
+	return m
+}
+
+// sameTable fails unless a and b show the same table: every identity
+// whole, the overview's counts, and the screens after a filter, the sorts
+// and a detail.
+func sameTable(t *testing.T, a, b *Model) {
+	t.Helper()
+	pa, pb := a.st.pop, b.st.pop
+	if pa.len() != pb.len() {
+		t.Fatalf("%d identities, want %d", pb.len(), pa.len())
+	}
+	for i := range int32(pa.len()) {
+		if x, y := pa.identity(i), pb.identity(i); !reflect.DeepEqual(x, y) {
+			t.Fatalf("row %d differs:\n got %+v\nwant %+v", i, *y, *x)
+		}
+	}
+	if a.View() != b.View() {
+		t.Fatalf("the screens differ:\nwant:\n%s\ngot:\n%s", a.View(), b.View())
+	}
+	typed := func(s string) []string { return strings.Split(s, "") }
+	for _, keys := range [][]string{
+		append(append([]string{":"}, typed("overview")...), "enter"),
+		append(append([]string{"/"}, typed("owner:none finding:stale")...), "enter"),
+		append(append([]string{"/"}, typed("attr.added_by:alice")...), "enter"),
+		append(append([]string{"/"}, typed("change:new or change:changed")...), "enter"),
+		{"s"}, {"s", "s"}, {"G", "k", "enter"},
+	} {
+		for _, m := range []*Model{a, b} {
+			press(t, m, keys...)
+		}
+		if a.View() != b.View() {
+			t.Errorf("after %q the screens differ:\nwant:\n%s\ngot:\n%s", keys, a.View(), b.View())
+		}
+		for _, m := range []*Model{a, b} {
+			press(t, m, "esc")
+		}
+	}
+}
+
+// cacheFiles is the table cache files in dir.
+func cacheFiles(t *testing.T, dir string) []string {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join(dir, "*"+tableCacheExt))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return files
+}
+
+// TestTableCacheReadsBack: the first open reads the store and writes the
+// cache (private), the second reads the cache, and both show the table
+// an open without a cache shows.
+func TestTableCacheReadsBack(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "nhi.db")
+	variedEvidence(t, path)
+	dir := filepath.Join(t.TempDir(), "tables")
+	first := openTable(t, path, dir)
+	if first.cache.read != nil {
+		t.Fatal("the first open read a cache there was none of")
+	}
+	files := cacheFiles(t, dir)
+	if len(files) != 1 {
+		t.Fatalf("cache files after the first open: %v", files)
+	}
+	for p, want := range map[string]os.FileMode{dir: 0o700 | os.ModeDir, files[0]: 0o600} {
+		if fi, err := os.Stat(p); err != nil || fi.Mode() != want {
+			t.Errorf("%s: mode %v, want %v (%v)", p, fi.Mode(), want, err)
+		}
+	}
+	second := openTable(t, path, dir)
+	if second.cache.read == nil || second.cache.patched {
+		t.Fatalf("the second open should read the cache of the same head: read %v patched %v", second.cache.read, second.cache.patched)
+	}
+	sameTable(t, openTable(t, path, ""), first)
+	sameTable(t, openTable(t, path, ""), second)
+}
+
+// TestTableCacheFollowsTheLog: owners set (and a note added) after the
+// cache was written are re-read into the cached table; a new snapshot, a
+// policy, people or a decision make a full read. Each time the table is
+// the one an open without a cache shows.
+func TestTableCacheFollowsTheLog(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "nhi.db")
+	variedEvidence(t, path)
+	e := &evidence{path: path}
+	dir := t.TempDir()
+	openTable(t, path, dir) // writes the cache
+
+	other := e.otherProcess(t)
+	ids, err := other.Identities(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var target audit.Identity
+	for _, id := range ids {
+		if id.Owner == "" && id.Status == audit.StatusActive && id.Kind == audit.KindGitHubActionsSecret {
+			target = id
+			break
+		}
+	}
+	const canary = "ghp_canaryCANARYcanary0123456789abcd"
+	if _, err := other.SetOwner(ctx, testActor, target.ID, "mallory"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := other.AddNotes(ctx, testActor, []string{target.ID}, "pasted by mistake: "+canary); err != nil {
+		t.Fatal(err)
+	}
+	patched := openTable(t, path, dir)
+	if patched.cache.read == nil || !patched.cache.patched {
+		t.Fatalf("an owner set since the cache should patch the cached table: read %v patched %v", patched.cache.read, patched.cache.patched)
+	}
+	i, ok := patched.st.pop.find(target.ID)
+	if !ok {
+		t.Fatal("the identity is gone")
+	}
+	got := patched.st.pop.identity(i)
+	if got.Owner != "mallory" || !hasRule(got, audit.RuleOrphaned) {
+		t.Errorf("after the patch %s has owner %q and findings %+v; want mallory, who is no member (orphaned)", target.Name, got.Owner, got.Findings)
+	}
+	plain := openTable(t, path, "")
+	sameTable(t, plain, patched)
+
+	// A new snapshot: read whole, the new identity shows.
+	full := func(what string) *Model {
+		t.Helper()
+		m := openTable(t, path, dir)
+		if m.cache.read != nil {
+			t.Fatalf("after %s the table should be read from the store, not the cache of event %d", what, m.cache.read.seq)
+		}
+		sameTable(t, openTable(t, path, ""), m)
+		if again := openTable(t, path, dir); again.cache.read == nil {
+			t.Fatalf("after %s the full read should have been cached for the next open", what)
+		}
+		return m
+	}
+	w, err := other.BeginSnapshot(ctx, audit.SnapshotInfo{Source: "aws", Account: "123456789012", APIURL: "https://iam.amazonaws.com", ToolVersion: "test", StartedAt: testNow})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"deployer", "auditor"} {
+		if err := w.Record(audit.Observation{ID: "aws:123456789012:aws_iam_role:" + name, Kind: audit.KindAWSIAMRole, Name: name, Scope: "123456789012"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := w.Finish(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	m := full("a snapshot")
+	if _, ok := m.st.pop.find("aws:123456789012:aws_iam_role:auditor"); !ok {
+		t.Error("the new snapshot's identity is missing")
+	}
+
+	// A policy that turns the stale rule off.
+	p, _, err := other.Policy(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := p.Rules[audit.RuleStale]
+	off := false
+	r.Enabled = &off
+	p.Rules[audit.RuleStale] = r
+	if _, err := other.SetPolicy(ctx, testActor, p); err != nil {
+		t.Fatal(err)
+	}
+	m = full("a policy change")
+	for i := range int32(m.st.pop.len()) {
+		if hasRule(m.st.pop.identity(i), audit.RuleStale) {
+			t.Fatal("a stale finding under a policy that turned the rule off")
+		}
+	}
+
+	// A decision can start or end an exception (exception-expired).
+	if _, err := campaigns.Create(ctx, other, "lead@example.com", campaigns.Spec{
+		Name: "2025-Q2", Scope: "kind:github_actions_secret", Due: time.Now().AddDate(0, 0, 14).Format("2006-01-02"),
+		Reviewers: []string{testActor}, AllowPartial: true,
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if m := openTable(t, path, dir); m.cache.read == nil {
+		t.Error("creating a campaign changes no row: the cache should serve")
+	}
+	if _, err := campaigns.Decide(ctx, other, testActor, "2025-Q2", target.ID, campaigns.Decommission, ""); err != nil {
+		t.Fatal(err)
+	}
+	full("a decision")
+
+	// Nothing in the cache files is what was never a row: the note.
+	for _, f := range cacheFiles(t, dir) {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if bytes.Contains(b, []byte(canary)) {
+			t.Errorf("%s holds the canary of a note", f)
+		}
+		if !bytes.Contains(b, []byte(target.ID)) {
+			t.Errorf("%s does not hold the rows (no ID %s): the canary check proves nothing", f, target.ID)
+		}
+	}
+	if n := len(cacheFiles(t, dir)); n > tableCacheKeep {
+		t.Errorf("%d cache files of one log, want at most %d", n, tableCacheKeep)
+	}
+}
+
+func hasRule(id *audit.Identity, rule string) bool {
+	for _, f := range id.Findings {
+		if f.Rule == rule {
+			return true
+		}
+	}
+	return false
+}
+
+// TestTableCacheRefusesBadFiles: a cache file cut short, with a byte
+// changed, written by another executable or for another log (a copy of
+// the evidence that went its own way) is not used: the table is read from
+// the store, right, and the file replaced by a good one.
+func TestTableCacheRefusesBadFiles(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	// Two files whose logs start alike (the same first snapshot, the same
+	// clock) and part at the owner set.
+	paths := []string{filepath.Join(t.TempDir(), "a.db"), filepath.Join(t.TempDir(), "b.db")}
+	var first string
+	for k, path := range paths {
+		e := newEvidenceIn(t, path)
+		first = e.ids[0].ID
+		if _, err := e.store.SetOwner(ctx, testActor, e.ids[0].ID, []string{"alice", "bob"}[k]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a, b := paths[0], paths[1]
+	openTable(t, a, dir)
+	files := cacheFiles(t, dir)
+	if len(files) != 1 {
+		t.Fatalf("cache files: %v", files)
+	}
+	good, err := os.ReadFile(files[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	// b's log is a's up to the owner set: the same file name, another head.
+	if m := openTable(t, b, dir); m.cache.read != nil {
+		t.Error("the cache of another log's head was used")
+	} else {
+		sameTable(t, openTable(t, b, ""), m)
+	}
+	if got := cacheFiles(t, dir); len(got) != 1 || got[0] != files[0] {
+		t.Fatalf("the two logs should share their first event and head seq, so b's table replaces a's file: %v", got)
+	}
+	if m := openTable(t, b, dir); m.cache.read == nil {
+		t.Fatal("b's table, written over a's, is not used")
+	}
+	// b goes on: a's table is then of an older seq that b's log holds
+	// with another hash.
+	sb, err := audit.Open(ctx, b, audit.OpenOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sb.Close()
+	if _, err := sb.AddNotes(ctx, testActor, []string{first}, "later"); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(files[0], good, 0o600)
+	if m := openTable(t, b, dir); m.cache.read != nil {
+		t.Error("the cache of an event another log holds with another hash was used")
+	}
+
+	// The same log, bad files; written by this executable, the same
+	// table is used (so what is refused below is refused for its fault).
+	var other bytes.Buffer
+	if err := os.WriteFile(files[0], writtenBy(t, a, codeIdentity(), &other), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if m := openTable(t, a, dir); m.cache.read == nil {
+		t.Fatal("a good file was not used")
+	}
+	c, err := readTableCache(files[0], logPoint{}, nil)
+	if err == nil || c != nil {
+		t.Fatal("a cache read for no log")
+	}
+	for name, bad := range map[string]func() []byte{
+		"truncated":          func() []byte { return good[:len(good)/2] },
+		"a byte changed":     func() []byte { x := bytes.Clone(good); x[len(x)*2/3] ^= 0x40; return x },
+		"no checksum":        func() []byte { return good[:len(good)-4] },
+		"another program":    func() []byte { return writtenBy(t, a, "/usr/bin/other\x00123\x00456", &other) },
+		"not a cache at all": func() []byte { return []byte("hello") },
+	} {
+		t.Run(name, func(t *testing.T) {
+			for _, f := range cacheFiles(t, dir) {
+				os.Remove(f)
+			}
+			if err := os.WriteFile(files[0], bad(), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			m := openTable(t, a, dir)
+			if m.cache.read != nil {
+				t.Fatal("a bad cache was used")
+			}
+			sameTable(t, openTable(t, a, ""), m)
+			if m := openTable(t, a, dir); m.cache.read == nil {
+				t.Error("the bad file was not replaced by the table read")
+			}
+		})
+	}
+}
+
+// writtenBy is the cache file of the table at path as the executable
+// code would have written it.
+func writtenBy(t *testing.T, path, code string, buf *bytes.Buffer) []byte {
+	t.Helper()
+	m := openTable(t, path, "")
+	st := m.st.store.(tableCacheStore)
+	at, ok := logPointOf(context.Background(), st)
+	if !ok {
+		t.Fatal("no log")
+	}
+	buf.Reset()
+	if err := snapshotTable(m.st.pop, at).write(context.Background(), buf, code); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
