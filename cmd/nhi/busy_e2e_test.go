@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 )
@@ -106,5 +107,61 @@ func TestBusyFileSaysWhoHoldsIt(t *testing.T) {
 	}
 	if r := nhi(t, nil, "import", csv, "--source", "slack", "--account", "acme", "--db", db); r.code != 0 {
 		t.Errorf("the same import once the lock is free: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+}
+
+// TestSnapshotStoppedBusyIsContinued: an `nhi snapshot github` whose
+// writes meet the file busy in the middle of the organisation stops, exit
+// 1, saying which snapshot keeps what it wrote and that the same command
+// continues it; the file verifies with that snapshot unfinished and
+// nothing of it current, and the same command, once the file is free,
+// continues that snapshot and finishes it.
+func TestSnapshotStoppedBusyIsContinued(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "nhi.db")
+	first := startHeldWith(t, nhiBusyBinary(t), db) // stalled at the repositories, its organisation's units written
+
+	ctx := context.Background()
+	raw, err := sql.Open("sqlite", db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	holder, err := raw.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := holder.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
+		t.Fatal(err)
+	}
+	first.release()
+	runErr := first.cmd.Wait()
+	if _, err := holder.ExecContext(ctx, "ROLLBACK"); err != nil {
+		t.Fatal(err)
+	}
+	holder.Close()
+	t.Logf("what the user sees:\n%s%s", first.stdout, first.stderr)
+	var ee *exec.ExitError
+	if !errors.As(runErr, &ee) || ee.ExitCode() != 1 {
+		t.Errorf("the snapshot that met the file busy: %v, want exit 1", runErr)
+	}
+	want := regexp.MustCompile(`(?m)^nhi: snapshot of northwind failed: snapshot 1 stopped unfinished and is never current; it keeps the batches it wrote, and running the same command again continues it: .*` +
+		regexp.QuoteMeta(db) + ` stayed busy with other writers for \ds: another process held its write lock all that time\. ` +
+		`A campaign create or a snapshot of a large population holds it for minutes: wait for the other nhi process to finish, then run this command again: database is locked \(5\) \(SQLITE_BUSY\)$`)
+	if !want.MatchString(first.stderr.String()) {
+		t.Errorf("the stopped snapshot says:\n%s\nwant a line matching\n%s", first.stderr, want)
+	}
+	if r := nhi(t, nil, "verify", "--db", db); r.code != 0 {
+		t.Errorf("verify with the snapshot stopped: %s%s", r.stdout, r.stderr)
+	}
+	if r := nhi(t, nil, "identities", "--db", db); r.code != 0 || !strings.Contains(r.stdout+r.stderr, "No identities yet") {
+		t.Errorf("identities should list nothing of an unfinished snapshot: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+
+	r := nhi(t, []string{"GITHUB_TOKEN=" + first.srv.Token()}, first.args...)
+	if r.code != 0 || !regexp.MustCompile(`(?m)^Snapshot 1 of github/northwind: partial`).MatchString(r.stdout) {
+		t.Errorf("the same command again: exit %d, want snapshot 1 continued and finished:\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if r := nhi(t, nil, "verify", "--db", db); r.code != 0 {
+		t.Errorf("verify after the continued snapshot: %s%s", r.stdout, r.stderr)
 	}
 }

@@ -31,6 +31,12 @@ type lockedRun struct {
 // it then holds the organisation's snapshot lock.
 func startHeld(t *testing.T, db string) *lockedRun {
 	t.Helper()
+	return startHeldWith(t, nhiBinary(t), db)
+}
+
+// startHeldWith is startHeld with the nhi binary bin.
+func startHeldWith(t *testing.T, bin, db string) *lockedRun {
+	t.Helper()
 	var (
 		stalled = make(chan struct{})
 		gate    = make(chan struct{})
@@ -47,7 +53,7 @@ func startHeld(t *testing.T, db string) *lockedRun {
 	release := func() { relOnce.Do(func() { close(gate) }) }
 	t.Cleanup(func() { release(); srv.Close() })
 	args := []string{"snapshot", "github", "--org", "northwind", "--api-url", srv.URL(), "--db", db}
-	cmd := exec.Command(nhiBinary(t), args...)
+	cmd := exec.Command(bin, args...)
 	cmd.Env = append(os.Environ(), "NHI_DB=", "GH_TOKEN=", "GITHUB_TOKEN="+srv.Token())
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
