@@ -117,18 +117,6 @@ func (e *busyErr) Is(target error) bool { return target == ErrBusy }
 // variable so tests can shorten it.
 var busyTimeout = 10 * time.Second
 
-// busyTimeoutFlag, set when nhi is built with -ldflags "-X
-// github.com/nhi-audit/nhi/audit.busyTimeoutFlag=200ms", replaces
-// busyTimeout's default: cmd/nhi's tests build a binary that gives up
-// on a busy file in about a second, to pin the message a user sees.
-var busyTimeoutFlag string
-
-func init() {
-	if d, err := time.ParseDuration(busyTimeoutFlag); err == nil && d > 0 {
-		busyTimeout = d
-	}
-}
-
 // busyError is a write's error once it gave up after waited (waitBusy):
 // on an evidence file, another process held the write lock all that
 // time. It says what the user can do, and names what the file says is

@@ -11,36 +11,13 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 )
 
-var (
-	busyBuildOnce sync.Once
-	busyBinPath   string
-	busyBuildErr  error
-)
-
-// nhiBusyBinary is nhi built to wait 100 ms for a busy file's write lock
-// rather than 10 s (audit's busyTimeoutFlag), so a command gives up after
-// its five tries in about a second and the test sees what a user sees
-// after 50 s.
-func nhiBusyBinary(t *testing.T) string {
-	t.Helper()
-	busyBuildOnce.Do(func() {
-		dir := filepath.Dir(nhiBinary(t)) // removed with it by TestMain
-		busyBinPath = filepath.Join(dir, "nhi-busy")
-		out, err := exec.Command("go", "build", "-o", busyBinPath,
-			"-ldflags", "-X github.com/nhi-audit/nhi/audit.busyTimeoutFlag=100ms", ".").CombinedOutput()
-		if err != nil {
-			busyBuildErr = errors.New(string(out))
-		}
-	})
-	if busyBuildErr != nil {
-		t.Fatalf("building nhi: %v", busyBuildErr)
-	}
-	return busyBinPath
-}
+// shortWait makes nhi wait 100 ms for a busy file's write lock rather
+// than 10 s (NHI_BUSY_TIMEOUT), so a command gives up after its five
+// tries in about a second and the test sees what a user sees after 50 s.
+const shortWait = busyTimeoutEnv + "=100ms"
 
 // TestBusyFileSaysWhoHoldsIt: an `nhi import` into a file whose write lock
 // another connection holds all through its waits exits 1 with one line
@@ -49,7 +26,6 @@ func nhiBusyBinary(t *testing.T) string {
 // nothing, the file verifies, and once the lock is free the same command
 // goes through.
 func TestBusyFileSaysWhoHoldsIt(t *testing.T) {
-	busy := nhiBusyBinary(t)
 	dir := t.TempDir()
 	db := filepath.Join(dir, "nhi.db")
 	csv := filepath.Join(dir, "bots.csv")
@@ -71,8 +47,8 @@ func TestBusyFileSaysWhoHoldsIt(t *testing.T) {
 	if _, err := holder.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(busy, "import", csv, "--source", "slack", "--account", "acme", "--db", db)
-	cmd.Env = append(os.Environ(), "NHI_DB=", "NHI_REVIEWER=")
+	cmd := exec.Command(nhiBinary(t), "import", csv, "--source", "slack", "--account", "acme", "--db", db)
+	cmd.Env = append(os.Environ(), "NHI_DB=", "NHI_REVIEWER=", shortWait)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	runErr := cmd.Run()
@@ -118,7 +94,7 @@ func TestBusyFileSaysWhoHoldsIt(t *testing.T) {
 // continues that snapshot and finishes it.
 func TestSnapshotStoppedBusyIsContinued(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "nhi.db")
-	first := startHeldWith(t, nhiBusyBinary(t), db) // stalled at the repositories, its organisation's units written
+	first := startHeldWith(t, db, shortWait) // stalled at the repositories, its organisation's units written
 
 	ctx := context.Background()
 	raw, err := sql.Open("sqlite", db)
@@ -163,5 +139,20 @@ func TestSnapshotStoppedBusyIsContinued(t *testing.T) {
 	}
 	if r := nhi(t, nil, "verify", "--db", db); r.code != 0 {
 		t.Errorf("verify after the continued snapshot: %s%s", r.stdout, r.stderr)
+	}
+}
+
+// TestBusyTimeoutMustBeADuration: a NHI_BUSY_TIMEOUT that is not a
+// duration stops a command before it opens the file, saying what the
+// variable is for and what a value looks like.
+func TestBusyTimeoutMustBeADuration(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "nhi.db")
+	r := nhi(t, []string{busyTimeoutEnv + "=soon"}, "identities", "--db", db)
+	want := `nhi: NHI_BUSY_TIMEOUT="soon" is not a duration such as 30s: set it to how long a write waits for a busy evidence file, or unset it for 10s`
+	if r.code != 1 || !strings.Contains(r.stderr, want) {
+		t.Errorf("exit %d, stderr:\n%s\nwant exit 1 and %q", r.code, r.stderr, want)
+	}
+	if _, err := os.Stat(db); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the refused command created or touched %s: %v", db, err)
 	}
 }

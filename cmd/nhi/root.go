@@ -215,7 +215,32 @@ func unknownCommand(cmd *cobra.Command, args []string) error {
 
 // open opens the evidence file named by --db.
 func (a *app) open(ctx context.Context, opts audit.OpenOptions) (*audit.Store, error) {
+	if opts.BusyTimeout == 0 {
+		d, err := busyTimeoutFromEnv()
+		if err != nil {
+			return nil, err
+		}
+		opts.BusyTimeout = d
+	}
 	return audit.Open(ctx, a.db, opts)
+}
+
+// busyTimeoutEnv says how long a write waits, each of its tries, for
+// another process's write lock on an evidence file (audit.OpenOptions
+// BusyTimeout; 10 s when unset): longer where a long snapshot and
+// reviewers share one file, shorter in scripts that prefer to fail fast.
+const busyTimeoutEnv = "NHI_BUSY_TIMEOUT"
+
+func busyTimeoutFromEnv() (time.Duration, error) {
+	v := os.Getenv(busyTimeoutEnv)
+	if v == "" {
+		return 0, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d <= 0 {
+		return 0, fmt.Errorf("%s=%q is not a duration such as 30s: set it to how long a write waits for a busy evidence file, or unset it for 10s", busyTimeoutEnv, v)
+	}
+	return d, nil
 }
 
 // openAs opens the evidence file named by --db for a command that writes

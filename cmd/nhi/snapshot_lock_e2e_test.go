@@ -31,11 +31,11 @@ type lockedRun struct {
 // it then holds the organisation's snapshot lock.
 func startHeld(t *testing.T, db string) *lockedRun {
 	t.Helper()
-	return startHeldWith(t, nhiBinary(t), db)
+	return startHeldWith(t, db)
 }
 
-// startHeldWith is startHeld with the nhi binary bin.
-func startHeldWith(t *testing.T, bin, db string) *lockedRun {
+// startHeldWith is startHeld with env added to the run's environment.
+func startHeldWith(t *testing.T, db string, env ...string) *lockedRun {
 	t.Helper()
 	var (
 		stalled = make(chan struct{})
@@ -53,8 +53,8 @@ func startHeldWith(t *testing.T, bin, db string) *lockedRun {
 	release := func() { relOnce.Do(func() { close(gate) }) }
 	t.Cleanup(func() { release(); srv.Close() })
 	args := []string{"snapshot", "github", "--org", "northwind", "--api-url", srv.URL(), "--db", db}
-	cmd := exec.Command(bin, args...)
-	cmd.Env = append(os.Environ(), "NHI_DB=", "GH_TOKEN=", "GITHUB_TOKEN="+srv.Token())
+	cmd := exec.Command(nhiBinary(t), args...)
+	cmd.Env = append(append(os.Environ(), "NHI_DB=", "GH_TOKEN=", "GITHUB_TOKEN="+srv.Token()), env...)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	if err := cmd.Start(); err != nil {

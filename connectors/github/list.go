@@ -526,7 +526,7 @@ func (c *Connector) write(rec connectors.Recorder, u *unit) error {
 	}
 	for _, p := range u.principals {
 		if err := rec.Principal(p); err != nil {
-			return fmt.Errorf("github: recording %s %s: %w", p.Type, p.Login, err)
+			return fmt.Errorf("github: %w", err) // the store names the principal
 		}
 	}
 	for _, g := range u.gaps {
