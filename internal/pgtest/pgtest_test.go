@@ -131,3 +131,47 @@ func TestWriteStatements(t *testing.T) {
 		t.Errorf("the statements do not list the one run:\n%s", b)
 	}
 }
+
+// durability is what the server says of its flushes to disk.
+func durability(tb testing.TB) string {
+	tb.Helper()
+	ctx := context.Background()
+	c, err := pgx.Connect(ctx, URL(tb))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer c.Close(ctx)
+	var out []string
+	for _, name := range []string{"fsync", "synchronous_commit", "full_page_writes"} {
+		var v string
+		if err := c.QueryRow(ctx, "SHOW "+name).Scan(&v); err != nil {
+			tb.Fatal(err)
+		}
+		out = append(out, name+"="+v)
+	}
+	return strings.Join(out, " ")
+}
+
+// Tests run on a server that skips flushes to disk (their answers do not
+// depend on them), unless the same binary runs benchmarks.
+func TestTestsSkipFlushes(t *testing.T) {
+	want := "fsync=off synchronous_commit=off full_page_writes=off"
+	if benchmarking() {
+		want = "fsync=on synchronous_commit=on full_page_writes=on"
+	}
+	if got := durability(t); got != want {
+		t.Errorf("the server: %s, want %s", got, want)
+	}
+}
+
+// BenchmarkServerIsDurable fails unless a benchmark's server flushes
+// every commit as a default install does: the figures in the docs (a
+// decision's latency on PostgreSQL) are a durable server's.
+func BenchmarkServerIsDurable(b *testing.B) {
+	if got, want := durability(b), "fsync=on synchronous_commit=on full_page_writes=on"; got != want {
+		b.Fatalf("a benchmark's server: %s, want %s", got, want)
+	}
+	b.ResetTimer()
+	for range b.N {
+	}
+}
