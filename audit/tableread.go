@@ -128,8 +128,9 @@ func (s *Store) EachTableIdentity(ctx context.Context, fn func(*Identity) error)
 
 // deriveChunk is how many identities EachTableIdentity builds, derives
 // and hands over at a time: what with their maps and texts stays in a
-// core's cache from one step to the next.
-const deriveChunk = 256
+// core's cache from one step to the next. A variable so tests can cross
+// chunk boundaries inside pages.
+var deriveChunk = 256
 
 // tablePage is a page of identities with their latest observations and
 // owners, as the reader got them.
