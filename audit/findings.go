@@ -620,13 +620,8 @@ func (e *Evaluator) daysSince(t time.Time) int {
 	return int(math.Floor(e.now.Sub(t).Hours() / 24))
 }
 
-// days says how many whole days lie between t and now: "1,412 days".
-func (e *Evaluator) days(t time.Time) string {
-	var buf [32]byte
-	return string(e.appendDays(buf[:0], t))
-}
-
-// appendDays appends e.days(t) to b.
+// appendDays appends how many whole days lie between t and now to b:
+// "1,412 days".
 func (e *Evaluator) appendDays(b []byte, t time.Time) []byte {
 	d := e.daysSince(t)
 	if d < 0 {
@@ -641,7 +636,7 @@ func (e *Evaluator) appendDays(b []byte, t time.Time) []byte {
 // msgRoom is how much of a dated message is built on the stack.
 const msgRoom = 160
 
-// appendDated appends before + day(t) + between + e.days(*t) + after to
+// appendDated appends before + day(t) + between + appendDays(t) + after to
 // b: the messages of the rules that fire for most identities (stale,
 // unrotated, expired, expiring), built in one buffer, so each leaves as
 // one string; fmt.Sprintf with day and days took six allocations a

@@ -110,11 +110,20 @@ type derivation struct {
 	// in place. By snapshot, then scope: a map keyed by both was a
 	// twentieth of a million-identity read.
 	byScope map[int64]map[string][]OwnerSuggestion
-	// perBatch: marks are read for each batch fill is given, by the range
-	// of its IDs (EachTableIdentity), not once for the whole file, on a
-	// statement prepared once (stmts; close releases it).
+	// perBatch: marks are read for each page of a read in batches by the
+	// range of its IDs (readMarks, EachTableIdentity), not once for the
+	// whole file, on a statement prepared once (stmts; close releases
+	// it).
 	perBatch bool
 	stmts    *stmtCache
+}
+
+// readMarks reads the change marks of the identities from lo to hi (ID
+// order), which the next fills use.
+func (d *derivation) readMarks(ctx context.Context, lo, hi string) error {
+	marks, err := changeMarksVia(ctx, d.stmts.query, lo, hi)
+	d.marks = marks
+	return err
 }
 
 // close releases what a read in batches prepared.
@@ -186,17 +195,6 @@ func (s *Store) derivations(ctx context.Context, only string, perBatch bool) (*d
 
 // fill derives findings, marks and suggestions for ids in place.
 func (d *derivation) fill(ctx context.Context, ids []Identity) error {
-	if d.perBatch {
-		d.marks = nil
-		if len(ids) > 0 {
-			// ids are in ID order (EachTableIdentity reads ORDER BY id).
-			marks, err := changeMarksVia(ctx, d.stmts.query, ids[0].ID, ids[len(ids)-1].ID)
-			if err != nil {
-				return err
-			}
-			d.marks = marks
-		}
-	}
 	need := map[int64]bool{}
 	for i := range ids {
 		if _, ok := d.principals[ids[i].SnapshotID]; !ok {
@@ -253,21 +251,24 @@ func (d *derivation) fill(ctx context.Context, ids []Identity) error {
 	// Evaluators are read-only once built: split the work across cores,
 	// the larger part of opening a file of 100,000 identities.
 	workers := min(runtime.GOMAXPROCS(0), 8, len(ids)/1000+1)
+	work := func(w int) {
+		var slab findingSlab // the worker's own
+		for i := w; i < len(ids); i += workers {
+			id := &ids[i]
+			id.Findings = d.ev.findingsIn(id, &slab)
+			id.Change = d.marks[id.ID]
+			if !shared[i] {
+				id.Suggestions = d.principals.suggestOwners(id, d.ev.people)
+			}
+		}
+	}
+	if workers == 1 {
+		work(0) // a small batch (EachTableIdentity's chunks): no goroutine
+		return nil
+	}
 	var wg sync.WaitGroup
 	for w := range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			var slab findingSlab // the worker's own
-			for i := w; i < len(ids); i += workers {
-				id := &ids[i]
-				id.Findings = d.ev.findingsIn(id, &slab)
-				id.Change = d.marks[id.ID]
-				if !shared[i] {
-					id.Suggestions = d.principals.suggestOwners(id, d.ev.people)
-				}
-			}
-		}()
+		wg.Go(func() { work(w) })
 	}
 	wg.Wait()
 	return nil

@@ -54,10 +54,10 @@ func (s *Store) EachTableIdentity(ctx context.Context, fn func(*Identity) error)
 	defer v.close()
 	rctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	// Two pages circulate: the reader fills one while the other is
-	// derived and handed on.
-	free, full := make(chan *tablePage, 2), make(chan *tablePage, 1)
-	for range 2 {
+	// Three pages circulate: the reader fills one while another waits
+	// and the third is derived and handed on.
+	free, full := make(chan *tablePage, 3), make(chan *tablePage, 1)
+	for range 3 {
 		free <- &tablePage{}
 	}
 	done := make(chan struct{})
@@ -86,32 +86,51 @@ func (s *Store) EachTableIdentity(ctx context.Context, fn func(*Identity) error)
 		if p.err != nil {
 			return p.err
 		}
-		buf = buf[:0]
-		for i := range p.rows {
-			if len(attrs) <= i {
-				attrs, perms = append(attrs, map[string]string{}), append(perms, map[string]string{})
-			}
-			r := &p.rows[i]
-			if !r.found {
-				continue // as the join left it out: no observation
-			}
-			id, err := r.identity(attrs[i], perms[i], &times)
-			if err != nil {
+		if len(p.rows) > 0 {
+			// The change marks of the whole page, in one query.
+			if err := v.d.readMarks(ctx, p.rows[0].id, p.rows[len(p.rows)-1].id); err != nil {
 				return err
 			}
-			buf = append(buf, id)
+		}
+		// A page is built, derived and handed to fn a chunk at a time,
+		// each step over identities the one before just touched: a
+		// page's identities, maps and texts at once (several MB) were
+		// out of the processor's cache by the next step, and every map
+		// look-up of the derive and of fn missed it (issue 21).
+		for start := 0; start < len(p.rows); start += deriveChunk {
+			buf = buf[:0]
+			for i := start; i < min(start+deriveChunk, len(p.rows)); i++ {
+				r := &p.rows[i]
+				if !r.found {
+					continue // as the join left it out: no observation
+				}
+				if len(attrs) <= len(buf) {
+					attrs, perms = append(attrs, map[string]string{}), append(perms, map[string]string{})
+				}
+				id, err := r.identity(attrs[len(buf)], perms[len(buf)], &times)
+				if err != nil {
+					return err
+				}
+				buf = append(buf, id)
+			}
+			if err := v.each(ctx, buf, fn); err != nil {
+				return err
+			}
+			clear(buf)
 		}
 		last := p.last
 		free <- p
-		if err := v.each(ctx, buf, fn); err != nil {
-			return err
-		}
-		clear(buf)
 		if last {
 			return nil
 		}
 	}
 }
+
+// deriveChunk is how many identities EachTableIdentity builds, derives
+// and hands over at a time: what with their maps and texts stays in a
+// core's cache from one step to the next. A variable so tests can cross
+// chunk boundaries inside pages.
+var deriveChunk = 256
 
 // tablePage is a page of identities with their latest observations and
 // owners, as the reader got them.
@@ -289,10 +308,14 @@ const packSep = "\x1f"
 // errUnpackable says a packed row did not cut into its columns.
 var errUnpackable = errors.New("a text holds the column separator")
 
-// packed is the columns as one packed text (SQLite): NULL as empty,
-// which parseNullTime reads as it reads NULL.
+// packed is the columns as one packed text (SQLite), joined by one call
+// of concat_ws, which sizes the text once, where a chain of || built and
+// copied it anew at every column. The columns are never NULL (ifnull
+// makes a nullable one the empty text, which parseNullTime reads as it
+// reads NULL): concat_ws would leave a NULL out, and || would make the
+// whole row NULL.
 func packed(cols ...string) string {
-	return strings.Join(cols, "||char(31)||")
+	return "concat_ws(char(31)," + strings.Join(cols, ",") + ")"
 }
 
 // unpack cuts a packed row into dst, one text per column; false when it

@@ -111,8 +111,8 @@ func variedPopulation(t *testing.T, s *Store) {
 // engines, across batches and pages that mix snapshots.
 func TestEachTableIdentityMatchesIdentities(t *testing.T) {
 	eachEngine(t, func(t *testing.T, eng testEngine) {
-		defer func(n int) { eachBatch = n }(eachBatch)
-		eachBatch = 64
+		defer func(n, c int) { eachBatch, deriveChunk = n, c }(eachBatch, deriveChunk)
+		eachBatch, deriveChunk = 64, 7 // chunks that end inside pages
 		s := openAt(t, eng.new(t))
 		variedPopulation(t, s)
 		want, err := s.Identities(ctx)
