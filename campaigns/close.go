@@ -109,3 +109,87 @@ func closerRefusal(ctx context.Context, tx *audit.Tx, c *Campaign, actor string)
 	}
 	return &Refusal{RuleCloser, fmt.Sprintf("%s decided %d item(s) of it; someone who did not review closes it, unless the campaign was created with --allow-admin-review", audit.Printable(actor), n)}, nil
 }
+
+// ClosePreview is what closing a campaign would do, as the close command
+// shows it before asking: the counts, and the first undecided items.
+type ClosePreview struct {
+	// Campaign is the campaign's row, with its no-response rule; its
+	// Items and Progress are not read.
+	Campaign *Campaign
+	Total    int
+	// Decided counts the items with a decision other than no-response
+	// (Progress.Decided).
+	Decided int
+	// Undecided counts the items that closing makes no-response.
+	Undecided int
+	// First is the first undecided items in ID order, at most as many as
+	// asked, each with its decision history and escalation.
+	First []Item
+}
+
+// PreviewClose reads what Close would make no-response, without reading
+// every item: the counts come from SQL, and only the first n undecided
+// items are read whole (issue 21: Get held a million items to show ten).
+func PreviewClose(ctx context.Context, st *audit.Store, name string, n int) (*ClosePreview, error) {
+	c, err := load(ctx, st, name)
+	if err != nil {
+		return nil, err
+	}
+	if c.NoResponse, err = noResponseRule(ctx, st, c); err != nil {
+		return nil, err
+	}
+	p := &ClosePreview{Campaign: c}
+	if err := st.QueryRow(ctx, `SELECT count(*), count(CASE WHEN decision <> '' AND decision <> ? THEN 1 END), count(CASE WHEN decision = '' THEN 1 END)
+		FROM campaign_items WHERE campaign_id = ?`, string(NoResponse), c.ID).Scan(&p.Total, &p.Decided, &p.Undecided); err != nil {
+		return nil, fmt.Errorf("reading campaign items: %w", err)
+	}
+	if n <= 0 || p.Undecided == 0 {
+		return p, nil
+	}
+	rows, err := st.Query(ctx, `SELECT `+frozenColumns+`, `+stateColumns+` FROM campaign_items WHERE campaign_id = ? AND decision = ''
+		ORDER BY identity_id LIMIT ?`, c.ID, n)
+	if err != nil {
+		return nil, fmt.Errorf("reading campaign items: %w", err)
+	}
+	var live []liveItem
+	for rows.Next() {
+		var it liveItem
+		if err := scanFrozen(rows, &it.frozen, it.scanArgs()...); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		live = append(live, it)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	var esc map[string]Escalation
+	if c.NoResponse.On == OnNoResponseEscalate {
+		if esc, err = escalations(ctx, st, c.Name, 0); err != nil {
+			return nil, err
+		}
+	}
+	for i := range live {
+		l := &live[i]
+		it, err := l.frozen.item()
+		if err != nil {
+			return nil, err
+		}
+		h, err := loadItemHistory(ctx, st, c.ID, l.id)
+		if err != nil {
+			return nil, err
+		}
+		history := make([]Change, len(h))
+		for j, e := range h {
+			history[j] = Change{Seq: e.seq, Decision: e.decision, Reason: e.reason, Actor: e.actor, Via: e.via, Undoes: e.undoes}
+			history[j].At, _ = parseAt(e.at)
+		}
+		l.fill(&it, map[string][]Change{l.id: history})
+		if x, ok := esc[l.id]; ok {
+			it.Escalated = &x
+		}
+		p.First = append(p.First, it)
+	}
+	return p, nil
+}

@@ -323,38 +323,34 @@ It first prints what becomes no-response and asks; --dry-run stops there,
 // confirmClose shows what closing the campaign makes no-response, and
 // asks; a campaign already closed (or unknown) is left to Close to refuse.
 func (a *app) confirmClose(cmd *cobra.Command, st *audit.Store, name string, b bulkFlags) (bool, error) {
-	c, err := campaigns.Get(cmd.Context(), st, name)
+	// Only the rows shown are read whole: a million-item campaign's close
+	// holds ten items, not all of them (issue 21).
+	p, err := campaigns.PreviewClose(cmd.Context(), st, name, previewRows)
 	if err != nil {
 		return false, err
 	}
+	c := p.Campaign
 	if c.Status != campaigns.StatusOpen {
 		return true, nil
 	}
 	now := st.Now()
-	var undecided []*campaigns.Item
-	for i := range c.Items {
-		if c.Items[i].Decision == campaigns.Pending {
-			undecided = append(undecided, &c.Items[i])
-		}
-	}
-	p := c.Progress
 	headline := fmt.Sprintf("Closing %s makes its decisions final: %d of %d item(s) decided, %d become no-response.",
-		audit.Printable(c.Name), p.Decided, p.Total, len(undecided))
-	if len(undecided) > 0 {
+		audit.Printable(c.Name), p.Decided, p.Total, p.Undecided)
+	if p.Undecided > 0 {
 		headline += " No response:"
 	}
-	shown := min(len(undecided), previewRows)
+	shown := len(p.First)
 	rows := func(w io.Writer) error {
 		if shown == 0 {
 			return nil
 		}
 		t := newTable(outputWidth(a.stdout), itemColumns(false)...)
-		for _, it := range undecided[:shown] {
-			t.Row(itemCells(c, it, now)...)
+		for i := range p.First {
+			t.Row(itemCells(c, &p.First[i], now)...)
 		}
 		return t.Flush(w)
 	}
-	return a.confirm(b, preview{headline: headline, rows: rows, count: len(undecided), shown: shown,
+	return a.confirm(b, preview{headline: headline, rows: rows, count: p.Undecided, shown: shown,
 		question: fmt.Sprintf("Close %s?", audit.Printable(c.Name))}, true)
 }
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -80,5 +81,38 @@ func TestBulkWritesAskAtATerminal(t *testing.T) {
 	ok(t, "campaign", "create", "q", "--scope", "id:*", "--due", due(30), "--reviewer", "sam", "--db", db, "--as", "lead")
 	if code, out := call("yes\n", "campaign", "close", "q"); code != 0 || !strings.Contains(out, "Close q? [y/N] ") || !strings.Contains(out, fmt.Sprintf("%d no-response", 14)) {
 		t.Errorf("close, answered yes: exit %d\n%s", code, out)
+	}
+}
+
+// TestClosePreviewListsTheFirstUndecided: with some items decided, close
+// --dry-run counts them apart and lists the first undecided items in ID
+// order — the ones campaign show --pending lists first — and none decided.
+func TestClosePreviewListsTheFirstUndecided(t *testing.T) {
+	db := campaignDB(t, 14)
+	ok(t, "campaign", "create", "q", "--scope", "id:*", "--due", due(30), "--reviewer", "rita", "--db", db, "--as", "lead")
+	ok(t, "decide", "q", "--filter", "scope:acme/r0", "keep", "--reason", "build keys", "--db", db, "--as", "rita")
+	csv := ok(t, "campaign", "show", "q", "--pending", "-o", "csv", "--db", db, "--as", "lead").stdout
+	var pending []string // names, in show's (ID) order
+	for _, line := range strings.Split(strings.TrimSpace(csv), "\n")[1:] {
+		pending = append(pending, strings.Split(line, ",")[2])
+	}
+	if len(pending) != 11 {
+		t.Fatalf("show --pending listed %d items, want 11:\n%s", len(pending), csv)
+	}
+	r := ok(t, "campaign", "close", "q", "--dry-run", "--db", db, "--as", "lead")
+	lines := strings.Split(r.stdout, "\n")
+	if lines[0] != "Closing q makes its decisions final: 3 of 14 item(s) decided, 11 become no-response. No response:" ||
+		!strings.HasPrefix(lines[1], "KIND ") || lines[2+previewRows] != "… and 1 more" {
+		t.Fatalf("close --dry-run printed:\n%s", r.stdout)
+	}
+	for i, name := range pending[:previewRows] {
+		if row := lines[2+i]; !slices.Contains(strings.Fields(row), name) || !slices.Contains(strings.Fields(row), "pending") {
+			t.Errorf("row %d of the preview is %q, want %s (pending)", i, row, name)
+		}
+	}
+	for _, decided := range []string{"key-0", "key-5", "key-10"} {
+		if strings.Contains(r.stdout, " "+decided+" ") {
+			t.Errorf("the preview lists %s, which is decided:\n%s", decided, r.stdout)
+		}
 	}
 }
