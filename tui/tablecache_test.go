@@ -14,6 +14,7 @@ import (
 
 	"github.com/nhi-audit/nhi/audit"
 	"github.com/nhi-audit/nhi/campaigns"
+	"github.com/nhi-audit/nhi/internal/pgtest"
 )
 
 // openTable opens the TUI on the store at path, as `nhi` does (a Store of
@@ -89,30 +90,40 @@ func cacheFiles(t *testing.T, dir string) []string {
 
 // TestTableCacheReadsBack: the first open reads the store and writes the
 // cache (private), the second reads the cache, and both show the table
-// an open without a cache shows.
+// an open without a cache shows; on both engines.
 func TestTableCacheReadsBack(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "nhi.db")
-	variedEvidence(t, path)
-	dir := filepath.Join(t.TempDir(), "tables")
-	first := openTable(t, path, dir)
-	if first.cache.read != nil {
-		t.Fatal("the first open read a cache there was none of")
+	for _, eng := range []string{"sqlite", "postgres"} {
+		t.Run(eng, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "nhi.db")
+			if eng == "postgres" {
+				if testing.Short() {
+					t.Skip("-short: no PostgreSQL server")
+				}
+				path = pgtest.URL(t)
+			}
+			variedEvidence(t, path)
+			dir := filepath.Join(t.TempDir(), "tables")
+			first := openTable(t, path, dir)
+			if first.cache.read != nil {
+				t.Fatal("the first open read a cache there was none of")
+			}
+			files := cacheFiles(t, dir)
+			if len(files) != 1 {
+				t.Fatalf("cache files after the first open: %v", files)
+			}
+			for p, want := range map[string]os.FileMode{dir: 0o700 | os.ModeDir, files[0]: 0o600} {
+				if fi, err := os.Stat(p); err != nil || fi.Mode() != want {
+					t.Errorf("%s: mode %v, want %v (%v)", p, fi.Mode(), want, err)
+				}
+			}
+			second := openTable(t, path, dir)
+			if second.cache.read == nil || second.cache.patched {
+				t.Fatalf("the second open should read the cache of the same head: read %v patched %v", second.cache.read, second.cache.patched)
+			}
+			sameTable(t, openTable(t, path, ""), first)
+			sameTable(t, openTable(t, path, ""), second)
+		})
 	}
-	files := cacheFiles(t, dir)
-	if len(files) != 1 {
-		t.Fatalf("cache files after the first open: %v", files)
-	}
-	for p, want := range map[string]os.FileMode{dir: 0o700 | os.ModeDir, files[0]: 0o600} {
-		if fi, err := os.Stat(p); err != nil || fi.Mode() != want {
-			t.Errorf("%s: mode %v, want %v (%v)", p, fi.Mode(), want, err)
-		}
-	}
-	second := openTable(t, path, dir)
-	if second.cache.read == nil || second.cache.patched {
-		t.Fatalf("the second open should read the cache of the same head: read %v patched %v", second.cache.read, second.cache.patched)
-	}
-	sameTable(t, openTable(t, path, ""), first)
-	sameTable(t, openTable(t, path, ""), second)
 }
 
 // TestTableCacheFollowsTheLog: owners set (and a note added) after the
