@@ -373,3 +373,38 @@ func writtenBy(t *testing.T, path, code string, buf *bytes.Buffer) []byte {
 	}
 	return buf.Bytes()
 }
+
+// TestTableCacheRowsInPlace: a cached table of more than a chunk of rows
+// keeps them in the file's memory, read-only; an owner changed since is
+// written to a copy of its chunk, and the table is the one read whole.
+func TestTableCacheRowsInPlace(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "nhi.db")
+	if err := writeBigEvidence(path, 2*rowChunk+100); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	openTable(t, path, dir)
+	m := openTable(t, path, dir)
+	if m.cache.read == nil {
+		t.Fatal("the second open did not read the cache")
+	}
+	other := (&evidence{path: path}).otherProcess(t)
+	var sets []audit.OwnerSet
+	for _, i := range []int32{5, rowChunk + 3, 2*rowChunk + 50} {
+		sets = append(sets, audit.OwnerSet{Identity: m.st.pop.id(i), Owner: "user-007"})
+	}
+	if _, err := other.SetOwners(ctx, testActor, sets); err != nil {
+		t.Fatal(err)
+	}
+	patched := openTable(t, path, dir)
+	if !patched.cache.patched {
+		t.Fatal("the owners set since were not re-read into the cached table")
+	}
+	for _, s := range sets {
+		if i, ok := patched.st.pop.find(s.Identity); !ok || patched.st.pop.identity(i).Owner != "user-007" {
+			t.Errorf("%s: owner not re-read", s.Identity)
+		}
+	}
+	sameTable(t, openTable(t, path, ""), patched)
+}
