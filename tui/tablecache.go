@@ -39,6 +39,7 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"time"
 	"unsafe"
 
 	tea "github.com/charmbracelet/bubbletea"
@@ -268,8 +269,16 @@ func writeTableCache(ctx context.Context, dir string, c *tableCache) error {
 	if err := os.Rename(tmp, tableCacheName(dir, c.at)); err != nil {
 		return err
 	}
-	for _, old := range cachedHeads(dir, c.at.genesis)[min(tableCacheKeep, len(cachedHeads(dir, c.at.genesis))):] {
+	heads := cachedHeads(dir, c.at.genesis)
+	for _, old := range heads[min(tableCacheKeep, len(heads)):] {
 		os.Remove(old)
+	}
+	// A write a killed process left half done.
+	tmps, _ := filepath.Glob(filepath.Join(dir, ".table-*"))
+	for _, t := range tmps {
+		if fi, err := os.Stat(t); err == nil && time.Since(fi.ModTime()) > time.Hour {
+			os.Remove(t)
+		}
 	}
 	return nil
 }

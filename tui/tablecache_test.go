@@ -3,6 +3,7 @@ package tui
 import (
 	"bytes"
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -103,7 +104,25 @@ func TestTableCacheReadsBack(t *testing.T) {
 			}
 			variedEvidence(t, path)
 			dir := filepath.Join(t.TempDir(), "tables")
+			// What a write killed half way left, long ago, and one under
+			// way now: the first goes.
+			if err := os.Mkdir(dir, 0o700); err != nil {
+				t.Fatal(err)
+			}
+			stale, fresh := filepath.Join(dir, ".table-1"), filepath.Join(dir, ".table-2")
+			for _, f := range []string{stale, fresh} {
+				if err := os.WriteFile(f, []byte("half"), 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			os.Chtimes(stale, time.Now().Add(-2*time.Hour), time.Now().Add(-2*time.Hour))
 			first := openTable(t, path, dir)
+			if _, err := os.Stat(stale); !errors.Is(err, os.ErrNotExist) {
+				t.Errorf("a temporary file of two hours ago is still there: %v", err)
+			}
+			if _, err := os.Stat(fresh); err != nil {
+				t.Errorf("a write under way lost its file: %v", err)
+			}
 			if first.cache.read != nil {
 				t.Fatal("the first open read a cache there was none of")
 			}
