@@ -124,13 +124,27 @@ func (p *population) appended(rows []idRow, names *nameOrder) *population {
 	if out.n > 0 {
 		prev = out.id(int32(out.n - 1))
 	}
+	// Rows that start on a chunk's boundary are whole chunks: they become
+	// chunks as they are, not copied (a table read from its cache hands
+	// them so, in the file's memory, read-only: a change copies a chunk
+	// before it writes, withRows).
+	whole := 0
+	if out.n%rowChunk == 0 {
+		whole = len(rows) / rowChunk * rowChunk
+	}
 	for k := range rows {
 		r := &rows[k]
 		c := out.n / rowChunk
-		if c == len(out.chunks) {
-			out.chunks = append(out.chunks, make([]idRow, 0, rowChunk))
+		if k < whole {
+			if k%rowChunk == 0 {
+				out.chunks = append(out.chunks, rows[k:k+rowChunk:k+rowChunk])
+			}
+		} else {
+			if c == len(out.chunks) {
+				out.chunks = append(out.chunks, make([]idRow, 0, rowChunk))
+			}
+			out.chunks[c] = append(out.chunks[c], *r)
 		}
-		out.chunks[c] = append(out.chunks[c], *r)
 		if id := out.t.strs[r.id]; out.index != nil {
 			out.index[id] = int32(out.n)
 		} else if out.n > 0 && id <= prev {

@@ -45,9 +45,6 @@ type identitiesBatchMsg struct {
 	// its table can be cached; cachedAt the head whose cached table the
 	// rows are, and head where the log stood then (tablecache.go).
 	readAt, cachedAt, head *logPoint
-	// cachedRows is the memory of the file the cached rows were read
-	// from: given back once they are in the population.
-	cachedRows []byte
 }
 
 // streamIdentities reads the population a batch at a time in the

@@ -39,6 +39,7 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"time"
 	"unsafe"
 
 	tea "github.com/charmbracelet/bubbletea"
@@ -164,8 +165,6 @@ type tableCache struct {
 	interned []uint64
 	repeats  []classRepeats
 	names    *nameOrder
-	// rowBytes is the file's memory the rows were read from.
-	rowBytes []byte
 }
 
 // classRepeats is a repeatCount of class.
@@ -202,7 +201,11 @@ func (b *rowBuilder) restore(c *tableCache) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.t = c.t
-	b.strIdx = make(map[string]uint32, len(c.t.strs)/4)
+	n := 0
+	for _, word := range c.interned {
+		n += bits.OnesCount64(word)
+	}
+	b.strIdx = make(map[string]uint32, n)
 	for w, word := range c.interned {
 		for word != 0 {
 			k := uint32(w*64 + bits.TrailingZeros64(word))
@@ -266,8 +269,16 @@ func writeTableCache(ctx context.Context, dir string, c *tableCache) error {
 	if err := os.Rename(tmp, tableCacheName(dir, c.at)); err != nil {
 		return err
 	}
-	for _, old := range cachedHeads(dir, c.at.genesis)[min(tableCacheKeep, len(cachedHeads(dir, c.at.genesis))):] {
+	heads := cachedHeads(dir, c.at.genesis)
+	for _, old := range heads[min(tableCacheKeep, len(heads)):] {
 		os.Remove(old)
+	}
+	// A write a killed process left half done.
+	tmps, _ := filepath.Glob(filepath.Join(dir, ".table-*"))
+	for _, t := range tmps {
+		if fi, err := os.Stat(t); err == nil && time.Since(fi.ModTime()) > time.Hour {
+			os.Remove(t)
+		}
 	}
 	return nil
 }
@@ -415,9 +426,10 @@ func align8(n uint64) uint64 { return (n + 7) &^ 7 }
 
 // readTableCache reads the table cached at path, if it is one of head's
 // log at head or at an ancestor of it that onChain tells is usable. The
-// file is mapped into memory where the system can (mapFile): the texts
-// stay views into it, the rows are copied into the population and their
-// pages given back once loaded (tableCache.dropRows).
+// file is mapped into memory where the system can (mapFile): the texts,
+// the rows and the tables of pairs and findings stay views into it,
+// read-only (what changes is copied first: appends reallocate, a changed
+// row's chunk is copied, population.withRows).
 func readTableCache(path string, head logPoint, onChain func(seq int64, hash string) bool) (*tableCache, error) {
 	data, unmap, err := mapFile(path)
 	if err != nil {
@@ -477,7 +489,7 @@ func parseTableCache(data []byte, head logPoint, onChain func(seq int64, hash st
 	if crc32.Checksum(data[lm:off], castagnoli) != binary.LittleEndian.Uint32(data[off:]) {
 		return nil, errors.New("checksum mismatch")
 	}
-	c := &tableCache{at: at, rowBytes: secs[secRows]}
+	c := &tableCache{at: at}
 	offs, err1 := viewOf[uint32](secs[secOffsets])
 	text := secs[secText]
 	interned, err2 := viewOf[uint64](secs[secInterned])
@@ -689,7 +701,9 @@ func (l *tableLoad) before(ctx context.Context) (logPoint, bool) {
 // builder holds c's tables; the log stood at head.
 func sendCached(b *rowBuilder, c *tableCache, head logPoint, send func(identitiesBatchMsg) error) {
 	b.restore(c)
-	rows, size := c.rows, firstBatch
+	// Batches of whole chunks, so the population takes the rows as they
+	// lie in the file (population.appended).
+	rows, size := c.rows, rowChunk
 	for len(rows) > size {
 		if send(identitiesBatchMsg{rows: rows[:size:size]}) != nil {
 			return
@@ -697,7 +711,7 @@ func sendCached(b *rowBuilder, c *tableCache, head logPoint, send func(identitie
 		rows, size = rows[size:], min(2*size, maxBatch)
 	}
 	at := c.at
-	send(identitiesBatchMsg{rows: rows, done: true, names: c.names, cachedAt: &at, head: &head, cachedRows: c.rowBytes})
+	send(identitiesBatchMsg{rows: rows, done: true, names: c.names, cachedAt: &at, head: &head})
 }
 
 // tableCacheDone follows a complete load: a read from the store is
@@ -718,9 +732,6 @@ func (m *Model) tableCacheDone(msg identitiesBatchMsg) tea.Cmd {
 	if msg.cachedAt == nil {
 		return nil
 	}
-	// The rows are copied into the population: their pages of the
-	// mapped file leave the resident memory.
-	dropPages(msg.cachedRows)
 	m.cache.read = msg.cachedAt
 	if m.st.head == 0 {
 		// What the watch re-reads next is what comes after this head.

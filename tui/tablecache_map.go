@@ -4,7 +4,6 @@ package tui
 
 import (
 	"os"
-	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -32,21 +31,4 @@ func mapFile(path string) (data []byte, unmap func(), err error) {
 		return nil, nil, err
 	}
 	return data, func() { unix.Munmap(data) }, nil
-}
-
-// dropPages tells the system the pages of b (memory of a mapped file)
-// will not be read again soon: they leave the process's resident memory,
-// and come back from the file if they are.
-func dropPages(b []byte) {
-	page := uintptr(os.Getpagesize())
-	if len(b) == 0 {
-		return
-	}
-	start := uintptr(unsafe.Pointer(unsafe.SliceData(b)))
-	first := (start + page - 1) &^ (page - 1)
-	end := (start + uintptr(len(b))) &^ (page - 1)
-	if end <= first {
-		return
-	}
-	unix.Madvise(b[first-start:end-start], unix.MADV_DONTNEED)
 }

@@ -9,6 +9,3 @@ func mapFile(path string) (data []byte, unmap func(), err error) {
 	data, err = os.ReadFile(path)
 	return data, func() {}, err
 }
-
-// dropPages does nothing: the rows' memory is the garbage collector's.
-func dropPages([]byte) {}

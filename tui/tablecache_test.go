@@ -3,6 +3,7 @@ package tui
 import (
 	"bytes"
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/nhi-audit/nhi/audit"
 	"github.com/nhi-audit/nhi/campaigns"
+	"github.com/nhi-audit/nhi/internal/pgtest"
 )
 
 // openTable opens the TUI on the store at path, as `nhi` does (a Store of
@@ -89,30 +91,58 @@ func cacheFiles(t *testing.T, dir string) []string {
 
 // TestTableCacheReadsBack: the first open reads the store and writes the
 // cache (private), the second reads the cache, and both show the table
-// an open without a cache shows.
+// an open without a cache shows; on both engines.
 func TestTableCacheReadsBack(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "nhi.db")
-	variedEvidence(t, path)
-	dir := filepath.Join(t.TempDir(), "tables")
-	first := openTable(t, path, dir)
-	if first.cache.read != nil {
-		t.Fatal("the first open read a cache there was none of")
+	for _, eng := range []string{"sqlite", "postgres"} {
+		t.Run(eng, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "nhi.db")
+			if eng == "postgres" {
+				if testing.Short() {
+					t.Skip("-short: no PostgreSQL server")
+				}
+				path = pgtest.URL(t)
+			}
+			variedEvidence(t, path)
+			dir := filepath.Join(t.TempDir(), "tables")
+			// What a write killed half way left, long ago, and one under
+			// way now: the first goes.
+			if err := os.Mkdir(dir, 0o700); err != nil {
+				t.Fatal(err)
+			}
+			stale, fresh := filepath.Join(dir, ".table-1"), filepath.Join(dir, ".table-2")
+			for _, f := range []string{stale, fresh} {
+				if err := os.WriteFile(f, []byte("half"), 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			os.Chtimes(stale, time.Now().Add(-2*time.Hour), time.Now().Add(-2*time.Hour))
+			first := openTable(t, path, dir)
+			if _, err := os.Stat(stale); !errors.Is(err, os.ErrNotExist) {
+				t.Errorf("a temporary file of two hours ago is still there: %v", err)
+			}
+			if _, err := os.Stat(fresh); err != nil {
+				t.Errorf("a write under way lost its file: %v", err)
+			}
+			if first.cache.read != nil {
+				t.Fatal("the first open read a cache there was none of")
+			}
+			files := cacheFiles(t, dir)
+			if len(files) != 1 {
+				t.Fatalf("cache files after the first open: %v", files)
+			}
+			for p, want := range map[string]os.FileMode{dir: 0o700 | os.ModeDir, files[0]: 0o600} {
+				if fi, err := os.Stat(p); err != nil || fi.Mode() != want {
+					t.Errorf("%s: mode %v, want %v (%v)", p, fi.Mode(), want, err)
+				}
+			}
+			second := openTable(t, path, dir)
+			if second.cache.read == nil || second.cache.patched {
+				t.Fatalf("the second open should read the cache of the same head: read %v patched %v", second.cache.read, second.cache.patched)
+			}
+			sameTable(t, openTable(t, path, ""), first)
+			sameTable(t, openTable(t, path, ""), second)
+		})
 	}
-	files := cacheFiles(t, dir)
-	if len(files) != 1 {
-		t.Fatalf("cache files after the first open: %v", files)
-	}
-	for p, want := range map[string]os.FileMode{dir: 0o700 | os.ModeDir, files[0]: 0o600} {
-		if fi, err := os.Stat(p); err != nil || fi.Mode() != want {
-			t.Errorf("%s: mode %v, want %v (%v)", p, fi.Mode(), want, err)
-		}
-	}
-	second := openTable(t, path, dir)
-	if second.cache.read == nil || second.cache.patched {
-		t.Fatalf("the second open should read the cache of the same head: read %v patched %v", second.cache.read, second.cache.patched)
-	}
-	sameTable(t, openTable(t, path, ""), first)
-	sameTable(t, openTable(t, path, ""), second)
 }
 
 // TestTableCacheFollowsTheLog: owners set (and a note added) after the
@@ -361,4 +391,39 @@ func writtenBy(t *testing.T, path, code string, buf *bytes.Buffer) []byte {
 		t.Fatal(err)
 	}
 	return buf.Bytes()
+}
+
+// TestTableCacheRowsInPlace: a cached table of more than a chunk of rows
+// keeps them in the file's memory, read-only; an owner changed since is
+// written to a copy of its chunk, and the table is the one read whole.
+func TestTableCacheRowsInPlace(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "nhi.db")
+	if err := writeBigEvidence(path, 2*rowChunk+100); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	openTable(t, path, dir)
+	m := openTable(t, path, dir)
+	if m.cache.read == nil {
+		t.Fatal("the second open did not read the cache")
+	}
+	other := (&evidence{path: path}).otherProcess(t)
+	var sets []audit.OwnerSet
+	for _, i := range []int32{5, rowChunk + 3, 2*rowChunk + 50} {
+		sets = append(sets, audit.OwnerSet{Identity: m.st.pop.id(i), Owner: "user-007"})
+	}
+	if _, err := other.SetOwners(ctx, testActor, sets); err != nil {
+		t.Fatal(err)
+	}
+	patched := openTable(t, path, dir)
+	if !patched.cache.patched {
+		t.Fatal("the owners set since were not re-read into the cached table")
+	}
+	for _, s := range sets {
+		if i, ok := patched.st.pop.find(s.Identity); !ok || patched.st.pop.identity(i).Owner != "user-007" {
+			t.Errorf("%s: owner not re-read", s.Identity)
+		}
+	}
+	sameTable(t, openTable(t, path, ""), patched)
 }

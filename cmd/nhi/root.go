@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"runtime/debug"
 	"strings"
 	"time"
@@ -356,13 +357,33 @@ func (a *app) openTUI(ctx context.Context, readOnly bool) error {
 	// Writes go through st as the CLI's do, in the actor's name; the UI
 	// refuses them, saying why, when nobody can be named, and always in a
 	// read-only session. The actor also signs the reports exported.
-	opts := tui.Options{ReadOnly: readOnly, Store: st, Reviewer: reviewer, Actor: actor, Poll: time.Second}
+	opts := tui.Options{ReadOnly: readOnly, Store: st, Reviewer: reviewer, Actor: actor, Poll: time.Second, TableCache: tableCacheDir()}
 	if a.campaign != "" {
 		if opts.Campaign, err = campaignNamed(ctx, st, a.campaign); err != nil {
 			return err
 		}
 	}
 	return tui.Run(ctx, snap, nil, opts)
+}
+
+// tableCacheDir is where the review UI caches the table it derived, by
+// the head of the event log, so the next open of the same evidence reads
+// it back (README, "The table cache"): $NHI_CACHE_DIR, else nhi/tables
+// in the user's cache directory; NHI_CACHE_DIR=off keeps none. It is
+// never evidence: verify, report and export never read it.
+func tableCacheDir() string {
+	switch d := os.Getenv("NHI_CACHE_DIR"); d {
+	case "off":
+		return ""
+	case "":
+		base, err := os.UserCacheDir()
+		if err != nil {
+			return ""
+		}
+		return filepath.Join(base, "nhi", "tables")
+	default:
+		return d
+	}
 }
 
 func newVersionCmd(a *app) *cobra.Command {
