@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -346,6 +347,7 @@ func TestDecideRules(t *testing.T) {
 		if vic == nil || vic.DecidedForOthers != 1 || vic.Assigned != 0 {
 			t.Errorf("decisions outside assignment not counted: %+v", c.Progress.Reviewers)
 		}
+		listCountsAsGet(t, f)
 		verifyOK(t, f)
 	})
 }
@@ -501,6 +503,7 @@ func TestCarryForward(t *testing.T) {
 		if c.Progress.Carried != 2 || c.CarriedFrom != "q3" {
 			t.Errorf("progress %+v from %q", c.Progress, c.CarriedFrom)
 		}
+		listCountsAsGet(t, f)
 		// Confirmation is a bulk action with a reason; bob may not confirm his own key.
 		if _, err := campaigns.ConfirmCarried(ctx, f.Store, "sam", "q4", "", ""); !errors.Is(err, campaigns.ErrReasonRequired) {
 			t.Errorf("confirm without reason: %v", err)
@@ -755,4 +758,22 @@ func TestDecisionPreparedBeforeTheLock(t *testing.T) {
 			t.Fatalf("verify: %v %v", err, r.Problems)
 		}
 	})
+}
+
+// listCountsAsGet: the progress campaigns.List counts in the database
+// (without reading an item) is, for every campaign, the progress Get
+// counts over the items it reads: totals, per decision, and per reviewer
+// in the same order.
+func listCountsAsGet(t *testing.T, f *fixture) {
+	t.Helper()
+	list, err := campaigns.List(ctx, f.Store)
+	if err != nil || len(list) == 0 {
+		t.Fatalf("list: %d campaigns, %v", len(list), err)
+	}
+	for _, c := range list {
+		whole := get(t, f, c.Name)
+		if !reflect.DeepEqual(c.Progress, whole.Progress) {
+			t.Errorf("campaign %s: list counts\n%+v\nget counts\n%+v", c.Name, c.Progress, whole.Progress)
+		}
+	}
 }

@@ -31,13 +31,60 @@ func List(ctx context.Context, st *audit.Store) ([]Campaign, error) {
 		return nil, err
 	}
 	for i := range out {
-		items, err := loadItems(ctx, st, out[i].ID)
+		p, err := loadProgress(ctx, st, &out[i])
 		if err != nil {
 			return nil, err
 		}
-		out[i].Progress = progress(&out[i], items)
+		out[i].Progress = p
 	}
 	return out, nil
+}
+
+// loadProgress is progress over c's items, counted by the database: the
+// items grouped by what progress reads of them, each group once, in the
+// order of its first item, so reviewers come in the order progress gives
+// them. List reads no item (issue 21: a campaign of a million items was
+// read whole for `nhi campaign list`, shell completion and the review
+// UI's :campaigns).
+func loadProgress(ctx context.Context, r reader, c *Campaign) (Progress, error) {
+	rows, err := r.Query(ctx, `SELECT reviewer, decision, carried <> '', decided_by, conflict, count(*)
+		FROM campaign_items WHERE campaign_id = ?
+		GROUP BY reviewer, decision, carried <> '', decided_by, conflict
+		ORDER BY min(identity_id)`, c.ID)
+	if err != nil {
+		return Progress{}, fmt.Errorf("reading campaign progress: %w", err)
+	}
+	defer rows.Close()
+	var groups []itemGroup
+	for rows.Next() {
+		var g itemGroup
+		var carried bool
+		if err := rows.Scan(&g.item.reviewer, &g.item.decision, &carried, &g.item.decidedBy, &g.item.conflict, &g.n); err != nil {
+			return Progress{}, fmt.Errorf("reading campaign progress: %w", err)
+		}
+		if carried {
+			g.item.carried = "carried" // progress asks only whether it is
+		}
+		groups = append(groups, g)
+	}
+	if err := rows.Err(); err != nil {
+		return Progress{}, fmt.Errorf("reading campaign progress: %w", err)
+	}
+	return progressOf(c, groups), nil
+}
+
+// itemGroup is n items alike in all progress reads of them.
+type itemGroup struct {
+	item liveItem
+	n    int
+}
+
+func progress(c *Campaign, items []liveItem) Progress {
+	groups := make([]itemGroup, len(items))
+	for i := range items {
+		groups[i] = itemGroup{items[i], 1}
+	}
+	return progressOf(c, groups)
 }
 
 // Get returns one campaign with its items in ID order, each with its
@@ -108,8 +155,10 @@ func loadHistory(ctx context.Context, st *audit.Store, campaignID int64) (map[st
 
 // progress counts items by state and by reviewer, reviewers in the
 // campaign's order, then any other assignee, then "" (no eligible reviewer).
-func progress(c *Campaign, items []liveItem) Progress {
-	p := Progress{Total: len(items), ByDecision: map[Decision]int{}}
+// progressOf counts c's items, given as groups of alike items in the
+// order of their first item.
+func progressOf(c *Campaign, groups []itemGroup) Progress {
+	p := Progress{ByDecision: map[Decision]int{}}
 	byReviewer := map[string]*ReviewerProgress{}
 	var order []string
 	get := func(r string) *ReviewerProgress {
@@ -125,33 +174,34 @@ func progress(c *Campaign, items []liveItem) Progress {
 	for _, r := range c.Reviewers {
 		get(r)
 	}
-	for i := range items {
-		it := &items[i]
+	for _, g := range groups {
+		it, n := &g.item, g.n
+		p.Total += n
 		rp := get(it.reviewer)
-		rp.Assigned++
+		rp.Assigned += n
 		switch it.decision {
 		case Pending:
-			rp.Pending++
+			rp.Pending += n
 			if it.carried != "" {
-				p.Carried++
+				p.Carried += n
 			} else {
-				p.Pending++
+				p.Pending += n
 			}
 		case NoResponse:
-			p.NoResponse++
+			p.NoResponse += n
 		default:
-			p.Decided++
-			rp.Decided++
+			p.Decided += n
+			rp.Decided += n
 			if it.reviewer == "" || !sameActor(it.decidedBy, it.reviewer) {
-				rp.DecidedByOthers++
-				get(it.decidedBy).DecidedForOthers++
+				rp.DecidedByOthers += n
+				get(it.decidedBy).DecidedForOthers += n
 			}
 		}
 		if it.decision != Pending {
-			p.ByDecision[it.decision]++
+			p.ByDecision[it.decision] += n
 		}
 		if it.conflict {
-			p.Conflicts++
+			p.Conflicts += n
 		}
 	}
 	// "" (no eligible reviewer) last, if anything landed there.
