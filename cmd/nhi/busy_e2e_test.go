@@ -19,6 +19,33 @@ import (
 // tries in about a second and the test sees what a user sees after 50 s.
 const shortWait = busyTimeoutEnv + "=100ms"
 
+// holdWriteLock takes db's write lock on a connection of its own, as
+// another process writing would, until free is called.
+func holdWriteLock(t *testing.T, db string) (free func()) {
+	t.Helper()
+	ctx := context.Background()
+	raw, err := sql.Open("sqlite", db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	holder, err := raw.Conn(ctx)
+	if err != nil {
+		raw.Close()
+		t.Fatal(err)
+	}
+	if _, err := holder.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
+		raw.Close()
+		t.Fatal(err)
+	}
+	return func() {
+		if _, err := holder.ExecContext(ctx, "ROLLBACK"); err != nil {
+			t.Error(err)
+		}
+		holder.Close()
+		raw.Close()
+	}
+}
+
 // TestBusyFileSaysWhoHoldsIt: an `nhi import` into a file whose write lock
 // another connection holds all through its waits exits 1 with one line
 // that says what happened, names the snapshot running now (another nhi,
@@ -34,28 +61,13 @@ func TestBusyFileSaysWhoHoldsIt(t *testing.T) {
 	}
 	first := startHeld(t, db) // an nhi snapshot github, stalled: it holds its snapshot lock
 
-	ctx := context.Background()
-	raw, err := sql.Open("sqlite", db)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer raw.Close()
-	holder, err := raw.Conn(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := holder.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
-		t.Fatal(err)
-	}
+	free := holdWriteLock(t, db)
 	cmd := exec.Command(nhiBinary(t), "import", csv, "--source", "slack", "--account", "acme", "--db", db)
 	cmd.Env = append(os.Environ(), "NHI_DB=", "NHI_REVIEWER=", shortWait)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	runErr := cmd.Run()
-	if _, err := holder.ExecContext(ctx, "ROLLBACK"); err != nil {
-		t.Fatal(err)
-	}
-	holder.Close()
+	free()
 
 	var ee *exec.ExitError
 	if !errors.As(runErr, &ee) || ee.ExitCode() != 1 {
@@ -96,25 +108,10 @@ func TestSnapshotStoppedBusyIsContinued(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "nhi.db")
 	first := startHeldWith(t, db, shortWait) // stalled at the repositories, its organisation's units written
 
-	ctx := context.Background()
-	raw, err := sql.Open("sqlite", db)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer raw.Close()
-	holder, err := raw.Conn(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := holder.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
-		t.Fatal(err)
-	}
+	free := holdWriteLock(t, db)
 	first.release()
 	runErr := first.cmd.Wait()
-	if _, err := holder.ExecContext(ctx, "ROLLBACK"); err != nil {
-		t.Fatal(err)
-	}
-	holder.Close()
+	free()
 	t.Logf("what the user sees:\n%s%s", first.stdout, first.stderr)
 	var ee *exec.ExitError
 	if !errors.As(runErr, &ee) || ee.ExitCode() != 1 {
