@@ -138,11 +138,13 @@ func PreviewClose(ctx context.Context, st *audit.Store, name string, n int) (*Cl
 	if c.NoResponse, err = noResponseRule(ctx, st, c); err != nil {
 		return nil, err
 	}
-	p := &ClosePreview{Campaign: c}
-	if err := st.QueryRow(ctx, `SELECT count(*), count(CASE WHEN decision <> '' AND decision <> ? THEN 1 END), count(CASE WHEN decision = '' THEN 1 END)
-		FROM campaign_items WHERE campaign_id = ?`, string(NoResponse), c.ID).Scan(&p.Total, &p.Decided, &p.Undecided); err != nil {
-		return nil, fmt.Errorf("reading campaign items: %w", err)
+	// The counts as List and Get count them (progress): the decided,
+	// and the undecided, carried or not, that closing makes no-response.
+	prog, err := loadProgress(ctx, st, c)
+	if err != nil {
+		return nil, err
 	}
+	p := &ClosePreview{Campaign: c, Total: prog.Total, Decided: prog.Decided, Undecided: prog.Pending + prog.Carried}
 	if n <= 0 || p.Undecided == 0 {
 		return p, nil
 	}
@@ -151,17 +153,16 @@ func PreviewClose(ctx context.Context, st *audit.Store, name string, n int) (*Cl
 	if err != nil {
 		return nil, fmt.Errorf("reading campaign items: %w", err)
 	}
-	var live []liveItem
-	for rows.Next() {
-		var it liveItem
-		if err := scanFrozen(rows, &it.frozen, it.scanArgs()...); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		live = append(live, it)
+	live, err := scanItems(rows, n)
+	if err != nil {
+		return nil, err
 	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
+	ids := make([]string, len(live))
+	for i := range live {
+		ids[i] = live[i].id
+	}
+	history, err := loadHistory(ctx, st, c.ID, ids)
+	if err != nil {
 		return nil, err
 	}
 	var esc map[string]Escalation
@@ -176,16 +177,7 @@ func PreviewClose(ctx context.Context, st *audit.Store, name string, n int) (*Cl
 		if err != nil {
 			return nil, err
 		}
-		h, err := loadItemHistory(ctx, st, c.ID, l.id)
-		if err != nil {
-			return nil, err
-		}
-		history := make([]Change, len(h))
-		for j, e := range h {
-			history[j] = Change{Seq: e.seq, Decision: e.decision, Reason: e.reason, Actor: e.actor, Via: e.via, Undoes: e.undoes}
-			history[j].At, _ = parseAt(e.at)
-		}
-		l.fill(&it, map[string][]Change{l.id: history})
+		l.fill(&it, history)
 		if x, ok := esc[l.id]; ok {
 			it.Escalated = &x
 		}

@@ -389,6 +389,12 @@ func loadItems(ctx context.Context, r reader, campaignID int64) ([]liveItem, err
 	if err != nil {
 		return nil, fmt.Errorf("reading campaign items: %w", err)
 	}
+	return scanItems(rows, n)
+}
+
+// scanItems reads rows of frozenColumns and stateColumns, expecting about
+// n of them, and closes rows.
+func scanItems(rows *sql.Rows, n int) ([]liveItem, error) {
 	defer rows.Close()
 	out := make([]liveItem, 0, n)
 	for rows.Next() {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -79,14 +80,6 @@ type itemGroup struct {
 	n    int
 }
 
-func progress(c *Campaign, items []liveItem) Progress {
-	groups := make([]itemGroup, len(items))
-	for i := range items {
-		groups[i] = itemGroup{items[i], 1}
-	}
-	return progressOf(c, groups)
-}
-
 // Get returns one campaign with its items in ID order, each with its
 // decision history.
 func Get(ctx context.Context, st *audit.Store, name string) (*Campaign, error) {
@@ -99,7 +92,7 @@ func Get(ctx context.Context, st *audit.Store, name string) (*Campaign, error) {
 		return nil, err
 	}
 	c.Progress = progress(c, live)
-	history, err := loadHistory(ctx, st, c.ID)
+	history, err := loadHistory(ctx, st, c.ID, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -133,9 +126,19 @@ func Get(ctx context.Context, st *audit.Store, name string) (*Campaign, error) {
 	return c, nil
 }
 
-func loadHistory(ctx context.Context, st *audit.Store, campaignID int64) (map[string][]Change, error) {
-	rows, err := st.Query(ctx, `SELECT identity_id, seq, decision, reason, actor, at, via, undoes FROM campaign_decisions
-		WHERE campaign_id = ? ORDER BY identity_id, seq`, campaignID)
+// loadHistory reads the decision history of a campaign's items, by
+// identity ID: of every item, or of those ids names when it is not nil.
+func loadHistory(ctx context.Context, st *audit.Store, campaignID int64, ids []string) (map[string][]Change, error) {
+	q, args := `SELECT identity_id, seq, decision, reason, actor, at, via, undoes FROM campaign_decisions
+		WHERE campaign_id = ?`, []any{campaignID}
+	if ids != nil {
+		list, err := json.Marshal(ids)
+		if err != nil {
+			return nil, err
+		}
+		q, args = q+` AND identity_id IN (SELECT value FROM json_each(?))`, append(args, string(list))
+	}
+	rows, err := st.Query(ctx, q+` ORDER BY identity_id, seq`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("reading decisions: %w", err)
 	}
@@ -155,8 +158,16 @@ func loadHistory(ctx context.Context, st *audit.Store, campaignID int64) (map[st
 
 // progress counts items by state and by reviewer, reviewers in the
 // campaign's order, then any other assignee, then "" (no eligible reviewer).
-// progressOf counts c's items, given as groups of alike items in the
-// order of their first item.
+func progress(c *Campaign, items []liveItem) Progress {
+	groups := make([]itemGroup, len(items))
+	for i := range items {
+		groups[i] = itemGroup{items[i], 1}
+	}
+	return progressOf(c, groups)
+}
+
+// progressOf is progress over c's items given as groups of alike items,
+// in the order of their first item.
 func progressOf(c *Campaign, groups []itemGroup) Progress {
 	p := Progress{ByDecision: map[Decision]int{}}
 	byReviewer := map[string]*ReviewerProgress{}

@@ -74,7 +74,7 @@ func getAsOf(ctx context.Context, st *audit.Store, name string, seq int64) (*AsO
 	read := make(chan struct{})
 	go func() {
 		defer close(read)
-		history, histErr = loadHistory(ctx, st, c.ID)
+		history, histErr = loadHistory(ctx, st, c.ID, nil)
 	}()
 	live, err := loadItems(ctx, st, c.ID)
 	<-read
