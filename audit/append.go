@@ -89,19 +89,17 @@ func (s *Store) AppendChecked(ctx context.Context, check Stmt, want string, acto
 		})
 		return ev, err
 	}
-	var err error
-	for attempt := 0; attempt < 5; attempt++ {
-		var ev Event
-		if ev, err = s.appendPipelined(ctx, check, want, actor, typ, payload, key, then); !isBusy(err) {
-			return ev, s.permissionError(ctx, err)
-		}
-		select {
-		case <-ctx.Done():
-			return Event{}, ctx.Err()
-		case <-time.After(time.Duration(50*(attempt+1)) * time.Millisecond):
-		}
+	// Tried again while it conflicts, as every write is (waitBusy); its
+	// error then says so, errors.Is(err, ErrBusy).
+	var ev Event
+	err := s.waitBusy(ctx, "", func() (err error) {
+		ev, err = s.appendPipelined(ctx, check, want, actor, typ, payload, key, then)
+		return err
+	})
+	if errors.Is(err, ErrBusy) {
+		return Event{}, err
 	}
-	return Event{}, fmt.Errorf("%s stayed busy with other writers; try again: %w", s.path, err)
+	return ev, s.permissionError(ctx, err)
 }
 
 // appendPipelined is AppendChecked on PostgreSQL, on one connection of
