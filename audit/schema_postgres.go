@@ -370,39 +370,7 @@ END $$;
 	// people_name_keys for both names. It answers as step 3's did
 	// (TestActorCheckMatchesDirectory); those functions stay, for
 	// campaigns' older steps and for tests.
-	`
-CREATE OR REPLACE FUNCTION nhi_check_actor() RETURNS trigger LANGUAGE plpgsql AS
-$$ DECLARE
-	ka text := nhi_alias_key(NEW.actor);
-	ks text := nhi_alias_key(session_user);
-	pa text;
-	ps text;
-BEGIN
-	IF ka <> '' AND ka = ks THEN
-		RETURN NEW;
-	END IF;
-	IF pg_has_role(session_user, (SELECT relowner FROM pg_class WHERE oid = TG_RELID), 'MEMBER')
-		OR EXISTS (SELECT 1 FROM pg_roles r WHERE r.rolname = 'nhi_admin' AND pg_has_role(session_user, r.oid, 'MEMBER')) THEN
-		RETURN NEW;
-	END IF;
-	IF ka <> '' THEN
-		-- Directory.Lookup of each: the last by e-mail, in byte order, of
-		-- those who go by the name.
-		SELECT max(email COLLATE "C") FILTER (WHERE name_keys @> ARRAY[ka]), max(email COLLATE "C") FILTER (WHERE name_keys @> ARRAY[ks])
-			INTO pa, ps FROM people WHERE name_keys && ARRAY[ka, ks];
-		IF pa = ps THEN
-			RETURN NEW;
-		END IF;
-	END IF;
-	RAISE EXCEPTION 'database role % may not record an event in the name of %', session_user, NEW.actor
-		USING ERRCODE = 'insufficient_privilege',
-			HINT = 'an event''s actor is the session''s role or another alias of the same person in the directory of people (docs/team.md)';
-END $$;
-
-DO $$ BEGIN
-	EXECUTE format('ALTER FUNCTION nhi_check_actor() SET search_path = pg_catalog, %I, pg_temp', current_schema());
-END $$;
-`,
+	checkActorStep(`EXISTS (SELECT 1 FROM pg_roles r WHERE r.rolname = 'nhi_admin' AND pg_has_role(session_user, r.oid, 'MEMBER'))`),
 	// 7: whether the session may write in anyone's name asks the server
 	// for nhi_admin's role by name (to_regrole: none, when nhi db init
 	// has not made it) rather than reading the pg_roles view, a join of
@@ -410,39 +378,7 @@ END $$;
 	// (pg_stat_statements, BenchmarkConcurrentDecisions/
 	// postgres-reviewers). Same answers (TestActorCheckMatchesDirectory,
 	// an nhi_admin included).
-	`
-CREATE OR REPLACE FUNCTION nhi_check_actor() RETURNS trigger LANGUAGE plpgsql AS
-$$ DECLARE
-	ka text := nhi_alias_key(NEW.actor);
-	ks text := nhi_alias_key(session_user);
-	pa text;
-	ps text;
-BEGIN
-	IF ka <> '' AND ka = ks THEN
-		RETURN NEW;
-	END IF;
-	IF pg_has_role(session_user, (SELECT relowner FROM pg_class WHERE oid = TG_RELID), 'MEMBER')
-		OR COALESCE(pg_has_role(session_user, to_regrole('nhi_admin'), 'MEMBER'), false) THEN
-		RETURN NEW;
-	END IF;
-	IF ka <> '' THEN
-		-- Directory.Lookup of each: the last by e-mail, in byte order, of
-		-- those who go by the name.
-		SELECT max(email COLLATE "C") FILTER (WHERE name_keys @> ARRAY[ka]), max(email COLLATE "C") FILTER (WHERE name_keys @> ARRAY[ks])
-			INTO pa, ps FROM people WHERE name_keys && ARRAY[ka, ks];
-		IF pa = ps THEN
-			RETURN NEW;
-		END IF;
-	END IF;
-	RAISE EXCEPTION 'database role % may not record an event in the name of %', session_user, NEW.actor
-		USING ERRCODE = 'insufficient_privilege',
-			HINT = 'an event''s actor is the session''s role or another alias of the same person in the directory of people (docs/team.md)';
-END $$;
-
-DO $$ BEGIN
-	EXECUTE format('ALTER FUNCTION nhi_check_actor() SET search_path = pg_catalog, %I, pg_temp', current_schema());
-END $$;
-`,
+	checkActorStep(`COALESCE(pg_has_role(session_user, to_regrole('nhi_admin'), 'MEMBER'), false)`),
 }
 
 // RegisterPostgresMigrations adds the PostgreSQL schema of a package that
@@ -464,3 +400,46 @@ func RegisterPostgresMigrations(name string, steps ...string) {
 	}
 	panic("audit: PostgreSQL migrations of " + name + " registered before its SQLite ones")
 }
+
+// checkActorStep is the step that makes nhi_check_actor what steps 6 and
+// 7 made it: they differ only in how the trigger asks whether the session
+// may write in anyone's name (mayNameAnyone, a condition on session_user).
+func checkActorStep(mayNameAnyone string) string {
+	return checkActorHead + mayNameAnyone + checkActorTail
+}
+
+const checkActorHead = `
+CREATE OR REPLACE FUNCTION nhi_check_actor() RETURNS trigger LANGUAGE plpgsql AS
+$$ DECLARE
+	ka text := nhi_alias_key(NEW.actor);
+	ks text := nhi_alias_key(session_user);
+	pa text;
+	ps text;
+BEGIN
+	IF ka <> '' AND ka = ks THEN
+		RETURN NEW;
+	END IF;
+	IF pg_has_role(session_user, (SELECT relowner FROM pg_class WHERE oid = TG_RELID), 'MEMBER')
+		OR `
+
+const checkActorTail = ` THEN
+		RETURN NEW;
+	END IF;
+	IF ka <> '' THEN
+		-- Directory.Lookup of each: the last by e-mail, in byte order, of
+		-- those who go by the name.
+		SELECT max(email COLLATE "C") FILTER (WHERE name_keys @> ARRAY[ka]), max(email COLLATE "C") FILTER (WHERE name_keys @> ARRAY[ks])
+			INTO pa, ps FROM people WHERE name_keys && ARRAY[ka, ks];
+		IF pa = ps THEN
+			RETURN NEW;
+		END IF;
+	END IF;
+	RAISE EXCEPTION 'database role % may not record an event in the name of %', session_user, NEW.actor
+		USING ERRCODE = 'insufficient_privilege',
+			HINT = 'an event''s actor is the session''s role or another alias of the same person in the directory of people (docs/team.md)';
+END $$;
+
+DO $$ BEGIN
+	EXECUTE format('ALTER FUNCTION nhi_check_actor() SET search_path = pg_catalog, %I, pg_temp', current_schema());
+END $$;
+`

@@ -196,57 +196,22 @@ END $$;
 		// lookups and up to seven calls, each setting the search path, a
 		// row). Same answers, same refusals (TestReviewerCannotForge,
 		// TestReviewerCheckMatchesDirectory).
-		`
-CREATE OR REPLACE FUNCTION nhi_check_reviewer() RETURNS trigger LANGUAGE plpgsql AS
-$$ DECLARE
-	item campaign_items;
-	ks text := nhi_alias_key(session_user);
-	ka text := '';
-	kr text;
-	ps text;
-	pa text;
-	pr text;
-BEGIN
-	IF pg_has_role(session_user, (SELECT relowner FROM pg_class WHERE oid = TG_RELID), 'MEMBER')
-		OR EXISTS (SELECT 1 FROM pg_roles r WHERE r.rolname = 'nhi_admin' AND pg_has_role(session_user, r.oid, 'MEMBER')) THEN
-		RETURN NEW;
-	END IF;
-	IF TG_TABLE_NAME = 'campaign_items' THEN
-		item := OLD;
-	ELSE
-		SELECT * INTO item FROM campaign_items WHERE campaign_id = NEW.campaign_id AND identity_id = NEW.identity_id;
-		ka := COALESCE(nhi_alias_key(NEW.actor), '');
-	END IF;
-	kr := COALESCE(nhi_alias_key(item.reviewer), '');
-	-- Directory.Lookup of each name: the last by e-mail, in byte order,
-	-- of those who go by it; not needed for a name that is the session's.
-	IF (ka <> '' AND ka <> ks) OR (kr <> '' AND kr <> ks) THEN
-		SELECT max(email COLLATE "C") FILTER (WHERE name_keys @> ARRAY[ks]), max(email COLLATE "C") FILTER (WHERE name_keys @> ARRAY[ka]),
-				max(email COLLATE "C") FILTER (WHERE name_keys @> ARRAY[kr])
-			INTO ps, pa, pr FROM people WHERE name_keys && ARRAY[ks, ka, kr];
-	END IF;
-	IF TG_TABLE_NAME <> 'campaign_items' AND NOT (ka <> '' AND (ka = ks OR COALESCE(pa = ps, false))) THEN
-		RAISE EXCEPTION 'database role % may not record a decision in the name of %', session_user, NEW.actor
-			USING ERRCODE = 'insufficient_privilege',
-				HINT = 'a decision''s actor is the session''s role or another alias of the same person in the directory of people (docs/team.md)';
-	END IF;
-	IF item.reviewer IS NULL OR NOT (kr <> '' AND (kr = ks OR COALESCE(pr = ps, false))) THEN
-		RAISE EXCEPTION 'database role % may not decide % in campaign %: it is assigned to %', session_user,
-			COALESCE(item.identity_id, NEW.identity_id), (SELECT name FROM campaigns WHERE id = NEW.campaign_id), COALESCE(NULLIF(item.reviewer, ''), 'nobody')
-			USING ERRCODE = 'insufficient_privilege',
-				HINT = 'a reviewer decides only the items assigned to them; an nhi_admin decides any (docs/team.md)';
-	END IF;
-	RETURN NEW;
-END $$;
-DO $$ BEGIN
-	EXECUTE format('ALTER FUNCTION nhi_check_reviewer() SET search_path = pg_catalog, %I, pg_temp', current_schema());
-END $$;
-`,
+		checkReviewerStep(`EXISTS (SELECT 1 FROM pg_roles r WHERE r.rolname = 'nhi_admin' AND pg_has_role(session_user, r.oid, 'MEMBER'))`),
 		// 4: as audit's step 7, nhi_admin's role found by name
 		// (to_regrole) rather than through the pg_roles view. Same
 		// answers (TestReviewerCheckMatchesDirectory, an nhi_admin
 		// included).
-		`
+		checkReviewerStep(`COALESCE(pg_has_role(session_user, to_regrole('nhi_admin'), 'MEMBER'), false)`))
+}
+
+// checkReviewerStep is the step that makes nhi_check_reviewer what steps
+// 3 and 4 made it: they differ only in how the trigger asks whether the
+// session may decide any item (mayDecideAny, a condition on session_user).
+func checkReviewerStep(mayDecideAny string) string {
+	return checkReviewerHead + mayDecideAny + checkReviewerTail
+}
+
+const checkReviewerHead = `
 CREATE OR REPLACE FUNCTION nhi_check_reviewer() RETURNS trigger LANGUAGE plpgsql AS
 $$ DECLARE
 	item campaign_items;
@@ -258,7 +223,9 @@ $$ DECLARE
 	pr text;
 BEGIN
 	IF pg_has_role(session_user, (SELECT relowner FROM pg_class WHERE oid = TG_RELID), 'MEMBER')
-		OR COALESCE(pg_has_role(session_user, to_regrole('nhi_admin'), 'MEMBER'), false) THEN
+		OR `
+
+const checkReviewerTail = ` THEN
 		RETURN NEW;
 	END IF;
 	IF TG_TABLE_NAME = 'campaign_items' THEN
@@ -291,5 +258,4 @@ END $$;
 DO $$ BEGIN
 	EXECUTE format('ALTER FUNCTION nhi_check_reviewer() SET search_path = pg_catalog, %I, pg_temp', current_schema());
 END $$;
-`)
-}
+`
