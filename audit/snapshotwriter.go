@@ -430,17 +430,13 @@ func (w *SnapshotWriter) Leave() {
 	if w.done {
 		return
 	}
-	w.done = true
 	w.flushMu.Lock()
 	if w.flushErr == nil {
 		w.flushErr = errLeft // the batches still queued are dropped
 	}
 	w.flushMu.Unlock()
-	close(w.flushes)
-	w.flushDone.Wait()
-	if w.batch != nil {
-		w.batch.Close()
-	}
+	// With the flusher's error set, stopping writes nothing more.
+	_ = w.stopLocked(context.Background())
 	w.stopHeartbeat()
 	liveLocks.Delete(w.token)
 }
