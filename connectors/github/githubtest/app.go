@@ -43,6 +43,7 @@ func (s *Server) SetAppRepos(repos []string) {
 	s.dataMu.Lock()
 	defer s.dataMu.Unlock()
 	s.app.Repos = repos
+	s.appViewer = viewing(Viewer{Repos: repos})
 }
 
 func (a *App) selection() string {

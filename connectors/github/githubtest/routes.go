@@ -38,18 +38,7 @@ func whoOf(r *http.Request) auth { a, _ := r.Context().Value(whoKey{}).(auth); r
 func viewOf(r *http.Request) *Viewer { v, _ := r.Context().Value(viewKey{}).(*Viewer); return v }
 
 // sees reports whether the request's credential may see repo.
-func sees(r *http.Request, repo *Repo) bool {
-	v := viewOf(r)
-	if v == nil || v.Repos == nil {
-		return true
-	}
-	for _, n := range v.Repos {
-		if strings.EqualFold(n, repo.Name) {
-			return true
-		}
-	}
-	return false
-}
+func sees(r *http.Request, repo *Repo) bool { return viewOf(r).sees(repo.Name) }
 
 // routes builds the request router. Handlers run with the data read-locked.
 func (s *Server) routes() *http.ServeMux {

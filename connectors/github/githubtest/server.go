@@ -58,13 +58,40 @@ type Viewer struct {
 	// Member is an organisation member who is not an owner: GET
 	// /orgs/{org} leaves out the private repository counts, as GitHub does.
 	Member bool
+
+	// seen is Repos folded to lower case (viewing): GET
+	// /orgs/{org}/repos asks of every repository whether the credential
+	// sees it, and a scan of Repos for each made a listing of 192,000
+	// repositories through an App on all but one quadratic (it never
+	// finished: nhi demo --repos 192000's second week).
+	seen map[string]bool
+}
+
+// viewing is v with its set of names built, as the server keeps it.
+func viewing(v Viewer) *Viewer {
+	if v.Repos != nil {
+		v.seen = make(map[string]bool, len(v.Repos))
+		for _, n := range v.Repos {
+			v.seen[strings.ToLower(n)] = true
+		}
+	}
+	return &v
+}
+
+// sees reports whether v may see the repository named name: always when
+// v lists no repositories.
+func (v *Viewer) sees(name string) bool {
+	if v == nil || v.Repos == nil {
+		return true
+	}
+	return v.seen[strings.ToLower(name)]
 }
 
 // WithViewer makes the server accept v.Token too, showing it only what v
 // may see: other repositories are missing from GET /orgs/{org}/repos and
 // answer 404, as on GitHub.
 func WithViewer(v Viewer) Option {
-	return func(s *Server) { s.viewers = append(s.viewers, v) }
+	return func(s *Server) { s.viewers = append(s.viewers, viewing(v)) }
 }
 
 // WithToken sets the only (classic) token the server accepts.
@@ -130,7 +157,11 @@ type Server struct {
 	enforce bool
 	now     func() time.Time
 	app     *App
-	viewers []Viewer
+	// appViewer is what an installation token of app sees when app.Repos
+	// is set: one Viewer from one SetAppRepos to the next, so its set of
+	// names is built once (Viewer.sees).
+	appViewer *Viewer
+	viewers   []*Viewer
 	// GHES mode (WithGHES): the version, whether answers carry it, and
 	// the API's path prefix ("" for api.github.com).
 	ghes       string
@@ -181,6 +212,9 @@ func NewServer(org *Org, opts ...Option) *Server {
 	}
 	for _, o := range opts {
 		o(s)
+	}
+	if s.app != nil {
+		s.appViewer = viewing(Viewer{Repos: s.app.Repos})
 	}
 	s.reset = s.now().Add(time.Hour).Truncate(time.Second)
 	s.setOrg(org)
@@ -606,8 +640,8 @@ func (s *Server) authenticate(r *http.Request, now time.Time) (auth, *Viewer) {
 	if s.token != "" && tok == s.token {
 		return authClassic, nil
 	}
-	for i := range s.viewers {
-		if v := &s.viewers[i]; v.Token != "" && tok == v.Token {
+	for _, v := range s.viewers {
+		if v.Token != "" && tok == v.Token {
 			return authClassic, v
 		}
 	}
@@ -618,7 +652,7 @@ func (s *Server) authenticate(r *http.Request, now time.Time) (auth, *Viewer) {
 		s.dataMu.RLock()
 		defer s.dataMu.RUnlock()
 		if s.app.Repos != nil {
-			return authInstallation, &Viewer{Repos: s.app.Repos}
+			return authInstallation, s.appViewer
 		}
 		return authInstallation, nil
 	}
