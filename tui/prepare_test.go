@@ -251,8 +251,9 @@ func TestSnapshotPreparesTheTable(t *testing.T) {
 // peak Go heap (heap-MB).
 func BenchmarkPrepareTable100k(b *testing.B) { benchPrepare(b, bigEvidence(b), 100_000) }
 
-// BenchmarkPrepareTable1M is the same on a million identities
-// (scaleEvidence: NHI_BENCH_1M).
+// BenchmarkPrepareTable1M is the same on a million identities or more
+// (scaleEvidence: NHI_BENCH_1M, which may name a file `nhi demo --repos
+// 192000` wrote).
 func BenchmarkPrepareTable1M(b *testing.B) { benchPrepare(b, scaleEvidence(b), 1_000_000) }
 
 func benchPrepare(b *testing.B, path string, n int) {
@@ -266,7 +267,7 @@ func benchPrepare(b *testing.B, path string, n int) {
 	cpu := benchmem.CPUTime()
 	for b.Loop() {
 		p, err := PrepareTable(ctx, st, b.TempDir())
-		if err != nil || !p.Wrote || p.Identities != n {
+		if err != nil || !p.Wrote || p.Identities < n {
 			b.Fatal(p, err)
 		}
 	}
