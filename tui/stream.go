@@ -87,21 +87,32 @@ func (m *Model) streamIdentities(s identityStreamer, l *tableLoad) tea.Cmd {
 			if l.store != nil {
 				l.decided <- -1 // the store counts
 			}
-			up := newBatcher(b, send)
-			err := s.EachTableIdentity(ctx, up.add)
-			// The last rows go with the end of the read, and with the
-			// names of every row ranked, when all were read.
-			last := identitiesBatchMsg{rows: up.buf, done: true, err: err}
-			if err == nil {
-				last.names = up.names.order(up.n)
-				if after, ok := l.before(ctx); known && ok && after == head {
-					last.readAt = &head
-				}
-			}
-			send(last)
+			send(deriveTable(ctx, s, l, b, head, known, send))
 		}()
 		return recv()
 	}
+}
+
+// deriveTable reads the population from the store and encodes it into
+// rows with b, handing them to send in batches (batcher). It returns the
+// last batch, done, unsent: with the rows not yet sent, the names of
+// every row ranked, and readAt when the read was whole and the log stood
+// at head (known) before and after it, so the table may be cached at
+// head. The TUI's load (streamIdentities) and PrepareTable both derive
+// through it, so the table a command prepares is the one an open builds.
+func deriveTable(ctx context.Context, s identityStreamer, l *tableLoad, b *rowBuilder, head logPoint, known bool, send func(identitiesBatchMsg) error) identitiesBatchMsg {
+	up := newBatcher(b, send)
+	err := s.EachTableIdentity(ctx, up.add)
+	// The last rows go with the end of the read, and with the names of
+	// every row ranked, when all were read.
+	last := identitiesBatchMsg{rows: up.buf, done: true, err: err}
+	if err == nil {
+		last.names = up.names.order(up.n)
+		if after, ok := l.before(ctx); known && ok && after == head {
+			last.readAt = &head
+		}
+	}
+	return last
 }
 
 // batcher encodes identities into rows and sends them in batches that

@@ -125,12 +125,17 @@ var codeIdentity = sync.OnceValue(func() string {
 	if err != nil {
 		return ""
 	}
+	return codeIdentityOf(exe)
+})
+
+// codeIdentityOf is codeIdentity of the executable at exe.
+func codeIdentityOf(exe string) string {
 	fi, err := os.Stat(exe)
 	if err != nil {
 		return ""
 	}
 	return exe + "\x00" + strconv.FormatInt(fi.Size(), 10) + "\x00" + strconv.FormatInt(fi.ModTime().UnixNano(), 10)
-})
+}
 
 // tableCacheName is the file of the table at head p in dir.
 func tableCacheName(dir string, p logPoint) string {
@@ -678,9 +683,13 @@ type tableLoad struct {
 }
 
 // tableLoad is the load Init starts.
-func (m *Model) tableLoad() *tableLoad {
-	l := &tableLoad{dir: m.opts.TableCache, decided: make(chan int, 1)}
-	if s, ok := m.st.store.(tableCacheStore); ok && l.dir != "" && codeIdentity() != "" {
+func (m *Model) tableLoad() *tableLoad { return newTableLoad(m.st.store, m.opts.TableCache) }
+
+// newTableLoad is a load of store's table with its cache in dir ("":
+// none).
+func newTableLoad(store Store, dir string) *tableLoad {
+	l := &tableLoad{dir: dir, decided: make(chan int, 1)}
+	if s, ok := store.(tableCacheStore); ok && l.dir != "" && codeIdentity() != "" {
 		l.store = s
 	} else {
 		l.decided <- -1 // the store counts, at once

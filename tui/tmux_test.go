@@ -30,7 +30,10 @@ func TestTerminal(t *testing.T) {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
 	db := filepath.Join(dir, "nhi.db")
+	// The demo prepares the table (a cache), in the test's own folder:
+	// the UI below opens on it.
 	demo := exec.CommandContext(ctx, bin, "demo", "--no-tui", "--db", db)
+	demo.Env = append(os.Environ(), "NHI_CACHE_DIR="+filepath.Join(dir, "cache"))
 	if out, err := demo.CombinedOutput(); err != nil {
 		t.Fatalf("nhi demo: %v\n%s", err, out)
 	}
@@ -129,7 +132,7 @@ func TestTerminalLiveRefresh(t *testing.T) {
 	nhi := func(args ...string) string {
 		t.Helper()
 		cmd := exec.CommandContext(ctx, bin, append(args, "--db", db)...)
-		cmd.Env = append(os.Environ(), "NHI_DB=", "NHI_REVIEWER=")
+		cmd.Env = append(os.Environ(), "NHI_DB=", "NHI_REVIEWER=", "NHI_CACHE_DIR="+filepath.Join(dir, "cache"))
 		out, err := cmd.CombinedOutput()
 		if err != nil {
 			t.Fatalf("nhi %s: %v\n%s", strings.Join(args, " "), err, out)

@@ -150,6 +150,7 @@ the file's, there is nothing to import. See docs/team.md.`,
 					st.Path(), res.StoreEvents, from, r.Events, headOrNone(r.Head))
 				return nil
 			}
+			a.recorded = true
 			fmt.Fprintf(a.stdout, "Imported %s into %s: %d events appended after the %d it held; chain head %s\n",
 				from, st.Path(), res.Events, res.StoreEvents, headOrNone(res.Head))
 			return nil

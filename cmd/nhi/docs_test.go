@@ -25,6 +25,9 @@ func TestDocsScripts(t *testing.T) {
 		Setup: func(env *testscript.Env) error {
 			env.Setenv("PATH", filepath.Dir(bin)+string(os.PathListSeparator)+os.Getenv("PATH"))
 			env.Setenv("NHI_DB", filepath.Join(env.WorkDir, "nhi.db"))
+			// The table cache the snapshots prepare, in the script's own
+			// folder (README, "The table cache").
+			env.Setenv("NHI_CACHE_DIR", filepath.Join(env.WorkDir, ".cache", "nhi", "tables"))
 			return nil
 		},
 	})

@@ -46,10 +46,20 @@ func nhiBinary(t testing.TB) string {
 }
 
 func TestMain(m *testing.M) {
+	// The commands that record a population prepare the UI's table cache
+	// (prepare.go): in a folder of the tests', never the user's. A test
+	// of where it goes sets NHI_CACHE_DIR itself.
+	cache, err := os.MkdirTemp("", "nhi-tables-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	os.Setenv("NHI_CACHE_DIR", cache)
 	code := pgtest.Main(m) // stops the PostgreSQL server, if a test started one
 	if binPath != "" {
 		os.RemoveAll(filepath.Dir(binPath))
 	}
+	os.RemoveAll(cache)
 	os.Exit(code)
 }
 

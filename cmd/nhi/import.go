@@ -119,6 +119,7 @@ func (a *app) importPopulation(ctx context.Context, pop *importer.Population, pa
 	start := time.Now()
 	snap, err := connectors.Run(ctx, st, importer.NewConnector(pop, path), connectors.RunOptions{ToolVersion: toolVersion(), Actor: actor})
 	if snap != nil {
+		a.recorded = true
 		printSnapshot(a.stdout, snap, st.Path(), time.Since(start))
 	}
 	if err != nil {

@@ -87,6 +87,9 @@ type app struct {
 	readOnly bool
 	campaign string  // the UI's campaign (--campaign)
 	sign     signing // the UI's signing key (--sign-with, NHI_SIGNING_KEY)
+	// recorded says the command recorded a population in the evidence
+	// since its table was last prepared (prepare.go).
+	recorded bool
 	stdin    io.Reader
 	stdout   io.Writer
 	stderr   io.Writer
@@ -155,6 +158,7 @@ Run nhi with no command to open the terminal UI on the evidence file.`,
 		newFilterHelp(),
 	)
 	wrapArgs(root)
+	preparesTable(root, a)
 	addCompletions(root, a)
 	return root
 }

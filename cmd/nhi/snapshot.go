@@ -131,6 +131,9 @@ that already has one takes one more, unchanged.`,
 			if noTUI {
 				return nil
 			}
+			// The table the UI opens on, prepared first: the UI reads it
+			// back rather than derive it (preparesTable).
+			a.prepareTable(ctx)
 			return a.openTUI(ctx, false)
 		},
 	}
@@ -288,6 +291,7 @@ func (a *app) snapshot(ctx context.Context, wait bool, build func(snapshotEnv) (
 	})
 	p.Close()
 	if snap != nil {
+		a.recorded = true
 		printSnapshot(a.stdout, snap, st.Path(), time.Since(start))
 	}
 	if errors.Is(err, audit.ErrSnapshotRunning) {

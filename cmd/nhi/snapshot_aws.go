@@ -76,6 +76,7 @@ Progress and waits (throttling, the credential report) go to stderr.`,
 			}
 			plan.Snapshot(ctx, st, run, concurrency, func(c *awsconn.Connector, snap *audit.Snapshot, err error) {
 				if snap != nil {
+					a.recorded = true
 					printSnapshot(a.stdout, snap, st.Path(), time.Since(start))
 				}
 				if err != nil {
@@ -153,6 +154,7 @@ func (a *app) demoAWS(ctx context.Context) error {
 	}
 	plan.Snapshot(ctx, st, run, awsconn.DefaultAccounts, func(c *awsconn.Connector, snap *audit.Snapshot, err error) {
 		if snap != nil {
+			a.recorded = true
 			printSnapshot(a.stdout, snap, st.Path(), time.Since(start))
 		}
 		if err != nil && failed == nil {

@@ -64,6 +64,7 @@ gives a ClusterRole with everything nhi reads.`,
 				start := time.Now()
 				snap, err := connectors.Run(ctx, st, c, run)
 				if snap != nil {
+					a.recorded = true
 					printSnapshot(a.stdout, snap, st.Path(), time.Since(start))
 				}
 				if ctx.Err() != nil {
@@ -129,6 +130,7 @@ func (a *app) demoKubernetes(ctx context.Context) error {
 	start := time.Now()
 	snap, err := connectors.Run(ctx, st, c, run)
 	if snap != nil {
+		a.recorded = true
 		printSnapshot(a.stdout, snap, st.Path(), time.Since(start))
 	}
 	if err != nil {
