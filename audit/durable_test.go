@@ -197,11 +197,13 @@ func TestAcknowledgedAppendsSurviveACrash(t *testing.T) {
 	}
 }
 
-// An export from PostgreSQL writes its file only once what it read is on
-// the database's disk: a commit it saw that had not been flushed yet
+// What nhi reads and hands on — an export's file, the head of the log
+// (nhi log head, a report's), nhi verify's head — is on the database's
+// disk before it leaves: a commit it saw that had not been flushed yet
 // (as a checked append's is until it is acknowledged) could vanish in a
-// crash, and the file would hold events the database no longer has.
-func TestExportWaitsForWhatItReadToBeFlushed(t *testing.T) {
+// crash, and the file or the head recorded would name events the
+// database no longer has.
+func TestReadsFlushWhatTheyHandOn(t *testing.T) {
 	_, where := quietDurableServer(t)
 	s := openAt(t, where)
 	snapshot(t, s, nil, nil, obs("a", KindGitHubDeployKey))
@@ -210,35 +212,51 @@ func TestExportWaitsForWhatItReadToBeFlushed(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer other.Close(ctx)
-	var committedTo string
-	var flushedBefore bool
-	b := &pgx.Batch{}
-	b.Queue(`BEGIN`)
-	b.Queue(`SET LOCAL synchronous_commit = off`)
-	b.Queue(`INSERT INTO meta (key, value) VALUES ('test.unflushed', 'seen')`)
-	b.Queue(`COMMIT`)
-	b.Queue(`SELECT pg_current_wal_insert_lsn()::text, pg_current_wal_flush_lsn() >= pg_current_wal_insert_lsn()`).QueryRow(func(r pgx.Row) error {
-		return r.Scan(&committedTo, &flushedBefore)
-	})
-	if err := other.SendBatch(ctx, b).Close(); err != nil {
-		t.Fatal(err)
-	}
-	if flushedBefore {
-		t.Fatal("the server flushed an asynchronous commit at once; this test needs it left unflushed (wal_writer_delay)")
-	}
-	out := filepath.Join(t.TempDir(), "evidence.db")
-	if _, err := s.Export(ctx, out); err != nil {
-		t.Fatal(err)
-	}
-	var flushed bool
-	if err := other.QueryRow(ctx, `SELECT pg_current_wal_flush_lsn() >= $1::text::pg_lsn`, committedTo).Scan(&flushed); err != nil {
-		t.Fatal(err)
-	}
-	if !flushed {
-		t.Fatalf("the export was written with a commit it read (log position %s) not yet on the database's disk", committedTo)
-	}
-	var seen string
-	if err := openAt(t, out).QueryRow(ctx, `SELECT value FROM meta WHERE key = 'test.unflushed'`).Scan(&seen); err != nil || seen != "seen" {
-		t.Fatalf("the export lacks the row committed before it: %q %v", seen, err)
+	for _, read := range []struct {
+		name string
+		run  func() error
+	}{
+		{"export", func() error {
+			out := filepath.Join(t.TempDir(), "evidence.db")
+			if _, err := s.Export(ctx, out); err != nil {
+				return err
+			}
+			var seen string
+			if err := openAt(t, out).QueryRow(ctx, `SELECT value FROM meta WHERE key = 'test.unflushed'`).Scan(&seen); err != nil || seen != "export" {
+				return fmt.Errorf("the export lacks the row committed before it: %q %v", seen, err)
+			}
+			return nil
+		}},
+		{"log head", func() error { _, err := s.LogHead(ctx); return err }},
+		{"verify", func() error { _, err := s.Verify(ctx); return err }},
+	} {
+		// A commit that does not wait for the disk, as a checked
+		// append's.
+		var committedTo string
+		var flushedBefore bool
+		b := &pgx.Batch{}
+		b.Queue(`BEGIN`)
+		b.Queue(`SET LOCAL synchronous_commit = off`)
+		b.Queue(`INSERT INTO meta (key, value) VALUES ('test.unflushed', $1) ON CONFLICT (key) DO UPDATE SET value = excluded.value`, read.name)
+		b.Queue(`COMMIT`)
+		b.Queue(`SELECT pg_current_wal_insert_lsn()::text, pg_current_wal_flush_lsn() >= pg_current_wal_insert_lsn()`).QueryRow(func(r pgx.Row) error {
+			return r.Scan(&committedTo, &flushedBefore)
+		})
+		if err := other.SendBatch(ctx, b).Close(); err != nil {
+			t.Fatal(err)
+		}
+		if flushedBefore {
+			t.Fatalf("%s: the server flushed an asynchronous commit at once; this test needs it left unflushed (wal_writer_delay)", read.name)
+		}
+		if err := read.run(); err != nil {
+			t.Fatalf("%s: %v", read.name, err)
+		}
+		var flushed bool
+		if err := other.QueryRow(ctx, `SELECT pg_current_wal_flush_lsn() >= $1::text::pg_lsn`, committedTo).Scan(&flushed); err != nil {
+			t.Fatal(err)
+		}
+		if !flushed {
+			t.Errorf("%s returned with a commit it could see (log position %s) not yet on the database's disk", read.name, committedTo)
+		}
 	}
 }
