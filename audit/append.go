@@ -51,13 +51,17 @@ var ErrChanged = errors.New("the store changed while the write was being prepare
 // On PostgreSQL the locked part of an unsigned event is one round trip:
 // the lock, the check, the event (the server reads the head and hashes
 // the record: nhi_append_event, schema_postgres.go), then's statements
-// and the commit in one pipeline. then is given the event before its
-// number is known, with Seq set to a stand-in: an argument that is the
-// stand-in itself (an int64) becomes the event's number on the server;
-// one that carries it in a text makes AppendChecked call then again with
-// the event numbered, the way a signed event goes: the lock, the check
-// and the log's head in one pipeline, the event, then's statements and
-// the commit in another, the signature needing the event's number.
+// and the commit in one pipeline. The commit does not wait for the disk,
+// so the lock is not held through the flush; the same pipeline then
+// waits, outside the lock, until the commit is on disk (lockAsync,
+// flushQuery), and only then does AppendChecked return. then is given
+// the event before its number is known, with Seq set to a stand-in: an
+// argument that is the stand-in itself (an int64) becomes the event's
+// number on the server; one that carries it in a text makes
+// AppendChecked call then again with the event numbered, the way a
+// signed event goes: the lock, the check and the log's head in one
+// pipeline, the event, then's statements, the commit and the flush in
+// another, the signature needing the event's number.
 // check must number its placeholders in order (?, not ?N).
 func (s *Store) AppendChecked(ctx context.Context, check Stmt, want string, actor, typ string, payload any, key *sshsig.SigningKey, then func(Event) []Stmt) (Event, error) {
 	if s.readOnly {
@@ -146,7 +150,7 @@ func (s *Store) appendOn(ctx context.Context, pc *pgx.Conn, check Stmt, want str
 	// holder of the lock committed.
 	b := &pgx.Batch{}
 	b.Queue("BEGIN")
-	b.Queue("SELECT pg_advisory_xact_lock($1)", int64(logLockKey))
+	b.Queue(lockAsync, int64(logLockKey))
 	b.Queue(rewritePostgres(check.Query), pgArgs(check.Args)...)
 	b.Queue(headQuery)
 	br := pc.SendBatch(ctx, b)
@@ -189,6 +193,7 @@ func (s *Store) appendOn(ctx context.Context, pc *pgx.Conn, check Stmt, want str
 		b.Queue(rewritePostgres(st.Query), pgArgs(st.Args)...)
 	}
 	b.Queue("COMMIT")
+	b.Queue(flushQuery)
 	br = pc.SendBatch(ctx, b)
 	for i := range stmts {
 		if _, err = br.Exec(); err != nil {
@@ -268,23 +273,29 @@ func (s *Store) appendOneTrip(ctx context.Context, pc *pgx.Conn, check Stmt, wan
 			}
 		}
 	}
-	// No BEGIN and no COMMIT: a pgx batch is one pipeline ended by one
-	// Sync, and the statements between two Syncs are one transaction,
-	// which the server commits at the Sync when every statement
-	// succeeded and rolls back otherwise (the extended query protocol's
-	// implicit transaction). The advisory lock is the transaction's, so
-	// it is held until then. Two statements fewer a decision to parse,
-	// run and answer.
+	// One pipeline (a pgx batch, ended by one Sync): the append's
+	// transaction, committed without waiting for the disk (lockAsync),
+	// then the flush that makes it durable before it is acknowledged
+	// (flushQuery). The COMMIT is a statement of its own, so the flush
+	// is a transaction of its own in the same round trip; a statement
+	// that fails makes the server skip the rest up to the Sync, the
+	// flush included, and roll the append back.
 	b := &pgx.Batch{}
-	b.Queue("SELECT pg_advisory_xact_lock($1)", int64(logLockKey))
+	b.Queue("BEGIN")
+	b.Queue(lockAsync, int64(logLockKey))
 	b.Queue(rewritePostgres(`SELECT seq, prev_hash, hash FROM nhi_append_event((`+check.Query+`) = ?, ?, ?, ?, ?, ?)`),
 		pgArgs(append(slices.Clone(check.Args), want, at, actor, typ, p, rest))...)
 	for i, st := range stmts {
 		b.Queue(rewriteSeqArgs(st.Query, masks[i]), pgArgs(st.Args)...)
 	}
+	b.Queue("COMMIT")
+	b.Queue(flushQuery)
 	br := pc.SendBatch(ctx, b)
 	ev = Event{At: t, Actor: actor, Type: typ, Payload: json.RawMessage(p)}
 	_, err = br.Exec()
+	if err == nil {
+		_, err = br.Exec()
+	}
 	if err == nil {
 		if err = br.QueryRow().Scan(&ev.Seq, &ev.PrevHash, &ev.Hash); err != nil {
 			if pe, ok := errors.AsType[*pgconn.PgError](err); ok && pe.Code == errChangedCode {
@@ -300,12 +311,7 @@ func (s *Store) appendOneTrip(ctx context.Context, pc *pgx.Conn, check Stmt, wan
 		}
 		_, err = br.Exec()
 	}
-	// Close reads the answer to the Sync: the commit's error, if the
-	// commit failed.
-	if cerr := br.Close(); err == nil && cerr != nil {
-		err = fmt.Errorf("appending event %d: %w", ev.Seq, cerr)
-	}
-	if err != nil {
+	if err = commitBatch(br, ev.Seq, err); err != nil {
 		return Event{}, true, err
 	}
 	// The server hashed what nhi would have: say so loudly if not, as
@@ -332,14 +338,20 @@ func carriesStandIn(a any) bool {
 	return strings.Contains(fmt.Sprint(a), seqStandInText)
 }
 
-// commitBatch reads the COMMIT that ends a pgx batch of event seq, if
-// nothing before it failed (err), and closes the batch: the first error
-// of the three is the one returned.
+// commitBatch reads the COMMIT of event seq's transaction and the flush
+// after it (flushQuery), the end of a pgx batch, if nothing before them
+// failed (err), and closes the batch: the first error is the one
+// returned.
 func commitBatch(br pgx.BatchResults, seq int64, err error) error {
 	if err == nil {
 		var tag pgconn.CommandTag
-		if tag, err = br.Exec(); err == nil && tag.String() != "COMMIT" {
+		if tag, err = br.Exec(); err != nil {
+			err = fmt.Errorf("appending event %d: %w", seq, err)
+		} else if tag.String() != "COMMIT" {
+			// COMMIT of a transaction that failed answers ROLLBACK.
 			err = fmt.Errorf("appending event %d: the database answered %s to COMMIT", seq, tag)
+		} else if _, err = br.Exec(); err != nil {
+			err = fmt.Errorf("event %d was appended, but the database did not confirm it is on disk, so it may be lost if the server stopped: %w (nhi log shows whether it is there)", seq, err)
 		}
 	}
 	if cerr := br.Close(); err == nil {
@@ -347,3 +359,27 @@ func commitBatch(br pgx.BatchResults, seq int64, err error) error {
 	}
 	return err
 }
+
+// lockAsync takes the write lock and has the transaction commit without
+// waiting for its commit to reach the disk (synchronous_commit off for
+// this transaction only: set_config's true), so the lock, released at
+// commit, is not held through the flush (docs/team.md, "Many writers,
+// one chain"). The commit is visible at once, so the next holder chains
+// on it; it is made durable before anything is acknowledged, by
+// flushQuery.
+const lockAsync = "SELECT pg_advisory_xact_lock($1), set_config('synchronous_commit', 'off', true)"
+
+// flushQuery, run in a transaction of its own after a commit made with
+// lockAsync (or after reading what such commits wrote), returns once
+// that commit is on disk. It writes a record to the write-ahead log in
+// its transaction (a logical decoding message, prefix nhi.flush, empty,
+// which any role may write, even in a read-only transaction), so its
+// commit waits, under the session's
+// synchronous_commit (on unless the server's owner chose otherwise),
+// until the log is flushed up to its commit record — which covers every
+// commit before it, the log being flushed in order. A transaction that
+// only took a transaction ID (pg_current_xact_id()) would not do: the
+// server commits a transaction that wrote nothing else to the log
+// without waiting for the disk. Commits that wait together are flushed
+// together (PostgreSQL's group commit), outside the write lock.
+const flushQuery = "SELECT pg_logical_emit_message(true, 'nhi.flush', '')"

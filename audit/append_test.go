@@ -149,11 +149,11 @@ func TestAppendChecked(t *testing.T) {
 	})
 }
 
-// On PostgreSQL an unsigned checked append commits when its pipeline
-// ends, with no COMMIT of its own: a transaction the server refuses at
-// commit (here a deferred trigger's refusal) is an error, not a success,
-// and writes nothing — not the event, not the statements after it — and
-// the store goes on working.
+// On PostgreSQL an unsigned checked append commits inside its pipeline,
+// the flush following: a transaction the server refuses at commit (here
+// a deferred trigger's refusal) is an error, not a success, and writes
+// nothing — not the event, not the statements after it — and the store
+// goes on working.
 func TestAppendCheckedRefusedAtCommit(t *testing.T) {
 	where := pgtest.URL(t)
 	s := openAt(t, where)

@@ -18,11 +18,16 @@ import (
 var ErrNoEvent = errors.New("no such event")
 
 // LogHead returns the last event of the log; for an empty log, an Event
-// with Seq 0 and Hash GenesisHash.
+// with Seq 0 and Hash GenesisHash. On PostgreSQL it returns once that
+// event is on the database's disk (flushSeen), so a head nhi prints or
+// records (nhi log head, a report's) cannot vanish in a crash.
 func (s *Store) LogHead(ctx context.Context) (Event, error) {
 	e, err := s.eventWhere(ctx, `ORDER BY seq DESC LIMIT 1`)
 	if errors.Is(err, ErrNoEvent) {
 		return Event{Hash: GenesisHash, PrevHash: GenesisHash}, nil
+	}
+	if err == nil {
+		err = s.flushSeen(ctx)
 	}
 	return e, err
 }

@@ -201,10 +201,30 @@ func (s *Store) exportInto(ctx context.Context, dst *Store) (*TransferResult, er
 	if err != nil {
 		return nil, err
 	}
+	if err := s.flushSeen(ctx); err != nil {
+		return nil, fmt.Errorf("making sure what was read is on the database's disk before writing it out: %w (nothing was written)", err)
+	}
 	if err := tx.Commit(); err != nil {
 		return nil, err
 	}
 	return res, nil
+}
+
+// flushSeen returns once every commit a read begun before it could see
+// is on the database's disk. On PostgreSQL a checked append is visible
+// before it is flushed (append.go, lockAsync), so a crash can still
+// take back what a reader saw — never what a writer was told was
+// recorded; a reader whose copy leaves the database (an export) must
+// not hand on an event that may vanish, and waits. A standby's readers
+// see only what its primary flushed, and a standby cannot write the
+// record flushQuery writes, so there it returns at once. Nothing to do
+// on an evidence file, whose commits are visible once on disk.
+func (s *Store) flushSeen(ctx context.Context) error {
+	if s.engine != enginePostgres {
+		return nil
+	}
+	_, err := s.db.ExecContext(ctx, `SELECT CASE WHEN pg_is_in_recovery() THEN NULL ELSE (`+flushQuery+`) END`)
+	return err
 }
 
 // readSnapshotTx is a transaction that reads the whole store as of one

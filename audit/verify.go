@@ -58,6 +58,10 @@ func (s *Store) VerifyWithSigners(ctx context.Context, allowed []byte) (*VerifyR
 	if err != nil {
 		return nil, err
 	}
+	// The head reported must not vanish in a crash (flushSeen).
+	if err := s.flushSeen(ctx); err != nil {
+		return nil, err
+	}
 	if err := s.verifyOwners(ctx, r, owners); err != nil {
 		return nil, err
 	}

@@ -57,6 +57,8 @@ type Server struct {
 	dbs      atomic.Int64
 	port     int    // the TCP port on 127.0.0.1 (and the socket's name)
 	password string // the superuser's over TCP: random, this server's only
+	durable  bool   // flushes to disk whether or not benchmarking (StartDurable)
+	settings []string
 }
 
 var (
@@ -198,6 +200,16 @@ func (s *Server) start() error {
 	if s.port, err = freePort(); err != nil {
 		return err
 	}
+	if err := s.launch(owner); err != nil {
+		return err
+	}
+	s.password = rand.Text()
+	return s.Exec(context.Background(), "postgres", "ALTER ROLE "+Superuser+" PASSWORD '"+s.password+"'")
+}
+
+// launch starts postgres on s's data folder and waits until it answers.
+func (s *Server) launch(owner *ids) error {
+	data := filepath.Join(s.dir, "data")
 	// shared_buffers is PostgreSQL's default: with less, a table of
 	// 100,000 observations no longer fits, and a benchmark measures the
 	// server copying pages from the OS rather than nhi's queries.
@@ -205,10 +217,13 @@ func (s *Server) start() error {
 		"-k", s.dir, "-c", "listen_addresses=127.0.0.1", "-p", strconv.Itoa(s.port),
 		"-c", "max_connections=200", "-c", "shared_buffers=128MB",
 		"-c", "logging_collector=off", "-c", "log_min_messages=warning"}
-	if !benchmarking() {
+	if !benchmarking() && !s.durable {
 		// Tests skip the flushes to disk; their answers do not depend on
 		// them. A benchmark's server flushes as a default install does.
 		args = append(args, "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off")
+	}
+	for _, kv := range s.settings {
+		args = append(args, "-c", kv)
 	}
 	if os.Getenv(StatementsEnv) != "" {
 		args = append(args, "-c", "shared_preload_libraries=pg_stat_statements",
@@ -216,7 +231,8 @@ func (s *Server) start() error {
 	}
 	s.cmd = exec.Command(filepath.Join(s.bin, "postgres"), args...)
 	s.cmd.SysProcAttr = asUser(owner)
-	logf, err := os.Create(filepath.Join(s.dir, "server.log"))
+	// Appended to: a restarted server (Restart) keeps the log before it.
+	logf, err := os.OpenFile(filepath.Join(s.dir, "server.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		return err
 	}
@@ -225,12 +241,74 @@ func (s *Server) start() error {
 	if err := s.cmd.Start(); err != nil {
 		return fmt.Errorf("starting postgres: %w", err)
 	}
-	go func() { s.done <- s.cmd.Wait() }()
-	if err := s.waitReady(); err != nil {
+	done := make(chan error, 1)
+	s.done = done
+	go func() { done <- s.cmd.Wait() }()
+	return s.waitReady()
+}
+
+// StartDurable starts a server of the test's own, stopped when the test
+// ends, that flushes to disk as a default install does (fsync,
+// synchronous_commit and full_page_writes on) even in a test binary
+// that is not benchmarking, with settings (name=value) added: for tests
+// of what a commit's acknowledgement promises, with Crash and Restart.
+func StartDurable(t testing.TB, settings ...string) *Server {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("-short: this test runs against a real PostgreSQL server; run it without -short")
+	}
+	bin, err := Binaries()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir, err := os.MkdirTemp("", "pgtest-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &Server{dir: dir, bin: bin, done: make(chan error, 1), durable: true, settings: settings}
+	if err := s.start(); err != nil {
+		s.cleanup()
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := s.Stop(); err != nil {
+			t.Error(err)
+		}
+	})
+	return s
+}
+
+// Crash stops the server at once, as a power cut stops it for what it
+// has not handed to the operating system: SIGQUIT to the postmaster
+// (pg_ctl stop -m immediate), so its processes exit without writing
+// what is still in shared memory — the write-ahead log's buffers among
+// it — and the next start recovers from the log on disk. (Written but
+// not yet flushed data survives a crash of the server, not of the
+// machine: Crash loses less than a power cut can.)
+func (s *Server) Crash() error {
+	if s.cmd == nil || s.cmd.Process == nil {
+		return errors.New("the server is not running")
+	}
+	if err := quit(s.cmd.Process); err != nil && !errors.Is(err, os.ErrProcessDone) {
 		return err
 	}
-	s.password = rand.Text()
-	return s.Exec(context.Background(), "postgres", "ALTER ROLE "+Superuser+" PASSWORD '"+s.password+"'")
+	select {
+	case <-s.done:
+		return nil
+	case <-time.After(20 * time.Second):
+		_ = s.cmd.Process.Kill()
+		return errors.New("postgres did not stop within 20 s of SIGQUIT; killed")
+	}
+}
+
+// Restart starts the server again on the same data folder and port,
+// after Crash: it replays its write-ahead log before it answers.
+func (s *Server) Restart() error {
+	owner, err := serverUser()
+	if err != nil {
+		return err
+	}
+	return s.launch(owner)
 }
 
 // benchmarking says the test binary runs benchmarks (-test.bench): its

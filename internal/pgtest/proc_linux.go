@@ -24,6 +24,9 @@ func asUser(u *ids) *syscall.SysProcAttr {
 // interrupt asks postgres for a fast shutdown.
 func interrupt(p *os.Process) error { return p.Signal(syscall.SIGINT) }
 
+// quit asks postgres for an immediate shutdown (Crash).
+func quit(p *os.Process) error { return p.Signal(syscall.SIGQUIT) }
+
 // cpuOf is the CPU time, user and system, of process pid and of its
 // children, those running (read one by one: a backend per connection)
 // and those ended, from /proc; clock ticks are taken as 1/100 s, the

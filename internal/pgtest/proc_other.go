@@ -16,5 +16,8 @@ func asUser(*ids) *syscall.SysProcAttr { return nil }
 // interrupt stops postgres (no signals on every platform).
 func interrupt(p *os.Process) error { return p.Kill() }
 
+// quit stops postgres at once (Crash).
+func quit(p *os.Process) error { return p.Kill() }
+
 // cpuOf is not measured off Linux.
 func cpuOf(int) (time.Duration, error) { return 0, errors.ErrUnsupported }
