@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -66,6 +67,7 @@ type SnapshotWriter struct {
 	startNotes []string // see StartNotes
 	stopBeat   chan struct{}
 	beatDone   sync.WaitGroup
+	beatFile   string // see beatPath; "" when the run beats in meta only
 }
 
 // Principal is a person or team a connector read as context: who may own
@@ -186,6 +188,13 @@ func (s *Store) startSnapshot(ctx context.Context, info SnapshotInfo, mode start
 	if err := tx.Commit(); err != nil {
 		return nil, fmt.Errorf("starting snapshot: %w", err)
 	}
+	if tookOver != nil {
+		// A killed run's beat file, if it left one.
+		if p := s.beatPath(tookOver.Token); p != "" {
+			os.Remove(p)
+		}
+	}
+	w.startBeat()
 	w.startFlusher()
 	w.stopBeat = make(chan struct{})
 	w.beatDone.Add(1)
@@ -446,6 +455,10 @@ func (w *SnapshotWriter) stopHeartbeat() {
 		close(w.stopBeat)
 		w.beatDone.Wait()
 		w.stopBeat = nil
+	}
+	if w.beatFile != "" {
+		os.Remove(w.beatFile)
+		w.beatFile = ""
 	}
 }
 
