@@ -443,3 +443,65 @@ func TestBeatFileOfADeadRun(t *testing.T) {
 		t.Errorf("beatPath of a crafted token = %q", p)
 	}
 }
+
+// A long write that is itself waiting for the lock (a second campaign
+// create) has recorded itself, but does not hold the file: a writer that
+// gives up names only the one that holds it. A long write of another
+// process is named while it holds the lock, which it shows by a file
+// beside the evidence file, and not while it waits.
+func TestWaitingLongWriteIsNotNamed(t *testing.T) {
+	shortBusy(t)
+	path := filepath.Join(t.TempDir(), "nhi.db")
+	holder, note := openAt(t, path), openAt(t, path)
+	key := obs("deploy", KindGitHubDeployKey)
+	snapshot(t, holder, nil, nil, key)
+	record := func(what, token string, pid int) {
+		t.Helper()
+		row, _ := json.Marshal(writeHold{What: what, PID: pid, Host: hostname(), Started: formatTime(time.Now()), Token: token})
+		tamper(t, note, `INSERT INTO meta (key, value) VALUES ('`+holdPrefix+token+`', '`+string(row)+`')`)
+	}
+	// A create of this process that recorded itself and waits for the
+	// lock: WriteLong between its two writes, when another writer took
+	// the lock in between.
+	waiting := strings.Repeat("ef", 16)
+	record("a campaign create of q5", waiting, os.Getpid())
+	liveHolds.Store(waiting, note)
+	defer liveHolds.Delete(waiting)
+
+	held, stop, done := make(chan struct{}), make(chan struct{}), make(chan error, 1)
+	go func() {
+		done <- holder.WriteLong(ctx, "a campaign create of q4", func(tx *Tx) error {
+			close(held)
+			<-stop
+			return nil
+		})
+	}()
+	<-held
+	_, err := note.AddNotes(ctx, "auditor@acme.test", []string{key.ID}, "while one create runs and another waits")
+	close(stop)
+	if err := <-done; err != nil {
+		t.Fatalf("the long write: %v", err)
+	}
+	wantBusy(t, "a note while one create holds the file and another waits", err, path, "; running now: a campaign create of q4 (pid ")
+	if err != nil && strings.Contains(err.Error(), "q5") {
+		t.Errorf("the busy error names the create that was itself waiting: %v", err)
+	}
+	if _, err := os.Stat(holder.holdPath(waiting)); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a waiting create has a hold file: %v", err)
+	}
+
+	// Another process's long write (the test's parent stands for it):
+	// named only while its file says it holds the lock.
+	other := strings.Repeat("cd", 16)
+	record("a campaign create of q6", other, os.Getppid())
+	names := func() string { return strings.Join(note.runningHolders(ctx, ""), "; ") }
+	if n := names(); strings.Contains(n, "q6") {
+		t.Errorf("a long write of another process that waits is named: %q", n)
+	}
+	if err := os.WriteFile(note.holdPath(other), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if n := names(); !strings.Contains(n, "a campaign create of q6 (pid ") || strings.Contains(n, "q5") {
+		t.Errorf("a long write of another process that holds the file should be named, alone: %q", n)
+	}
+}

@@ -261,14 +261,19 @@ func (w *SnapshotWriter) releaseLock(ctx context.Context, tx *sql.Tx) error {
 // run that holds the lock with token, "" when there is none: on
 // PostgreSQL, and for a token nhi did not make (a file is never named
 // after what a meta row of the evidence file says).
-func (s *Store) beatPath(token string) string {
+func (s *Store) beatPath(token string) string { return s.sideFile("-beat-", token) }
+
+// sideFile is the path of a file beside an evidence file that says
+// something of the nhi process that made token (a run's beat, a long
+// write's hold), "" on PostgreSQL and for a token nhi did not make.
+func (s *Store) sideFile(infix, token string) string {
 	if s.engine != engineSQLite || len(token) != 32 {
 		return ""
 	}
 	if _, err := hex.DecodeString(token); err != nil {
 		return ""
 	}
-	return s.path + "-beat-" + token
+	return s.path + infix + token
 }
 
 // beatAge is how long ago, at now, the run that holds l last said it is
