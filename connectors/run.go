@@ -95,9 +95,9 @@ const pollLock = 500 * time.Millisecond
 // were recorded) or failed (c returned an error). A run interrupted by ctx
 // or stopped with ErrResumable, or whose writes met the file busy
 // (audit.ErrBusy), stays unfinished, never current, for the next run to
-// continue; a Whole source's is closed as failed instead. One process at a time snapshots an account: the
-// account's lock is taken when the snapshot starts (see
-// audit.Store.StartSnapshot).
+// continue; a Whole source's is closed as failed instead. One process at
+// a time snapshots an account: the account's lock is taken when the
+// snapshot starts (see audit.Store.StartSnapshot).
 func Run(ctx context.Context, st *audit.Store, c Connector, opts RunOptions) (*audit.Snapshot, error) {
 	info := audit.SnapshotInfo{
 		Source: c.Source(), Account: c.Account(), APIURL: c.APIURL(),
