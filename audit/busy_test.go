@@ -313,3 +313,195 @@ func TestMigrateBusySaysWhatToDo(t *testing.T) {
 	defer s.Close()
 	checkVerifies(t, s, "after the upgrade")
 }
+
+// shortBeat makes a run heartbeat every 100 ms and its lock stale after
+// 2 s for the test (the heartbeat in meta keeps whole seconds).
+func shortBeat(t *testing.T) {
+	t.Helper()
+	every, stale := heartbeatEvery, staleAfter
+	heartbeatEvery, staleAfter = 100*time.Millisecond, 2*time.Second
+	t.Cleanup(func() { heartbeatEvery, staleAfter = every, stale })
+}
+
+// A run that waits while another process holds the write lock for
+// longer than a lock may go without a heartbeat (a campaign create of a
+// million items) is alive: the next run of its account, started the
+// moment the file is free, is told it is running instead of taking its
+// snapshot over, and the first run goes on and finishes. On SQLite the
+// heartbeat in meta waits for the same lock, so the run beats on a file
+// beside the evidence file too; on PostgreSQL the heartbeat never waits
+// for the write lock (an advisory lock the UPDATE does not take).
+func TestWaitingRunIsNotTakenOver(t *testing.T) {
+	shortBusy(t)
+	shortBeat(t)
+	eachEngine(t, func(t *testing.T, eng testEngine) {
+		where := eng.new(t)
+		st, holder, next := openAt(t, where), openAt(t, where), openAt(t, where)
+		w, err := st.StartSnapshot(ctx, acme)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Record(obs("a", KindGitHubDeployKey)); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Checkpoint("repo:a"); err != nil {
+			t.Fatal(err)
+		}
+		held, done := make(chan struct{}), make(chan error, 1)
+		go func() {
+			done <- holder.Write(ctx, func(*Tx) error {
+				close(held)
+				time.Sleep(staleAfter + 1500*time.Millisecond)
+				return nil
+			})
+		}()
+		<-held
+		if err := <-done; err != nil {
+			t.Fatalf("the long write: %v", err)
+		}
+		_, err = next.StartSnapshot(ctx, acme)
+		var running *SnapshotRunningError
+		if !errors.As(err, &running) || running.PID != os.Getpid() {
+			t.Errorf("the next run, once the file was free, should be told the waiting run is running; it got %v", err)
+		}
+		if err := w.Record(obs("b", KindGitHubDeployKey)); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Checkpoint("repo:b"); err != nil {
+			t.Errorf("the run that waited can no longer write: %v", err)
+		}
+		snap, err := w.Finish(ctx, nil)
+		if err != nil || snap.Status != SnapshotComplete || snap.Total() != 2 {
+			t.Errorf("the run that waited should finish complete with 2 identities: %+v %v", snap, err)
+		}
+		checkVerifies(t, st, "after the run that waited")
+	})
+}
+
+// A run's beat file keeps its lock live only while it beats: a lock of
+// another host whose heartbeat in meta is old is live while its beat
+// file is fresh, and taken over once the file is StaleAfter old too; a
+// killed run's lock is taken over at once, as before. Either way the
+// takeover removes the file the dead run left.
+func TestBeatFileOfADeadRun(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "nhi.db")
+	st := openAt(t, path)
+	token := strings.Repeat("ab", 16)
+	beat := st.beatPath(token)
+	if err := os.WriteFile(beat, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	old := time.Now().UTC().Add(-2 * StaleAfter)
+	tamper(t, st, `INSERT INTO meta (key, value) VALUES ('snapshot.lock github/acme', '{"pid":1,"host":"elsewhere","started":"2026-01-01T00:00:00Z","heartbeat":"`+old.Format(TimeLayout)+`","token":"`+token+`"}')`)
+	if _, err := st.StartSnapshot(ctx, acme); !errors.Is(err, ErrSnapshotRunning) {
+		t.Errorf("a lock whose beat file is fresh should be live: %v", err)
+	}
+	if err := os.Chtimes(beat, old, old); err != nil {
+		t.Fatal(err)
+	}
+	w, err := st.StartSnapshot(ctx, acme)
+	if err != nil {
+		t.Fatalf("a lock whose beat file is as old as its heartbeat should be taken over: %v", err)
+	}
+	if _, err := os.Stat(beat); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the takeover left the dead run's beat file: %v", err)
+	}
+	mine := st.beatPath(w.token)
+	if _, err := os.Stat(mine); err != nil {
+		t.Errorf("a running snapshot has no beat file: %v", err)
+	}
+	if _, err := w.Finish(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(mine); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a finished run left its beat file: %v", err)
+	}
+
+	// Killed: the store closes under the run, whose beat file stays.
+	killed := openAt(t, path)
+	w, err = killed.StartSnapshot(ctx, acme)
+	if err != nil {
+		t.Fatal(err)
+	}
+	left := st.beatPath(w.token)
+	killed.Close()
+	if _, err := os.Stat(left); err != nil {
+		t.Fatalf("the killed run's beat file: %v", err)
+	}
+	w, err = st.StartSnapshot(ctx, acme)
+	if err != nil {
+		t.Fatalf("a killed run's lock should be taken over at once: %v", err)
+	}
+	if _, err := os.Stat(left); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the takeover left the killed run's beat file: %v", err)
+	}
+	if _, err := w.Finish(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	// A token that is not one nhi makes names no file.
+	if p := st.beatPath("../../x"); p != "" {
+		t.Errorf("beatPath of a crafted token = %q", p)
+	}
+}
+
+// A long write that is itself waiting for the lock (a second campaign
+// create) has recorded itself, but does not hold the file: a writer that
+// gives up names only the one that holds it. A long write of another
+// process is named while it holds the lock, which it shows by a file
+// beside the evidence file, and not while it waits.
+func TestWaitingLongWriteIsNotNamed(t *testing.T) {
+	shortBusy(t)
+	path := filepath.Join(t.TempDir(), "nhi.db")
+	holder, note := openAt(t, path), openAt(t, path)
+	key := obs("deploy", KindGitHubDeployKey)
+	snapshot(t, holder, nil, nil, key)
+	record := func(what, token string, pid int) {
+		t.Helper()
+		row, _ := json.Marshal(writeHold{What: what, PID: pid, Host: hostname(), Started: formatTime(time.Now()), Token: token})
+		tamper(t, note, `INSERT INTO meta (key, value) VALUES ('`+holdPrefix+token+`', '`+string(row)+`')`)
+	}
+	// A create of this process that recorded itself and waits for the
+	// lock: WriteLong between its two writes, when another writer took
+	// the lock in between.
+	waiting := strings.Repeat("ef", 16)
+	record("a campaign create of q5", waiting, os.Getpid())
+	liveHolds.Store(waiting, note)
+	defer liveHolds.Delete(waiting)
+
+	held, stop, done := make(chan struct{}), make(chan struct{}), make(chan error, 1)
+	go func() {
+		done <- holder.WriteLong(ctx, "a campaign create of q4", func(tx *Tx) error {
+			close(held)
+			<-stop
+			return nil
+		})
+	}()
+	<-held
+	_, err := note.AddNotes(ctx, "auditor@acme.test", []string{key.ID}, "while one create runs and another waits")
+	close(stop)
+	if err := <-done; err != nil {
+		t.Fatalf("the long write: %v", err)
+	}
+	wantBusy(t, "a note while one create holds the file and another waits", err, path, "; running now: a campaign create of q4 (pid ")
+	if err != nil && strings.Contains(err.Error(), "q5") {
+		t.Errorf("the busy error names the create that was itself waiting: %v", err)
+	}
+	if _, err := os.Stat(holder.holdPath(waiting)); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a waiting create has a hold file: %v", err)
+	}
+
+	// Another process's long write (the test's parent stands for it):
+	// named only while its file says it holds the lock.
+	other := strings.Repeat("cd", 16)
+	record("a campaign create of q6", other, os.Getppid())
+	names := func() string { return strings.Join(note.runningHolders(ctx, ""), "; ") }
+	if n := names(); strings.Contains(n, "q6") {
+		t.Errorf("a long write of another process that waits is named: %q", n)
+	}
+	if err := os.WriteFile(note.holdPath(other), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if n := names(); !strings.Contains(n, "a campaign create of q6 (pid ") || strings.Contains(n, "q5") {
+		t.Errorf("a long write of another process that holds the file should be named, alone: %q", n)
+	}
+}

@@ -48,6 +48,27 @@ func (h *writeHold) live(host string) bool {
 	}
 }
 
+// holdPath is the file that says the long write with token holds the
+// write lock: its row is written before it waits for the lock, so a
+// create that is itself waiting (behind another) has a row too, and only
+// the file, made once its transaction has begun and removed once it has
+// committed or rolled back, tells the one that holds the file apart.
+func (s *Store) holdPath(token string) string { return s.sideFile("-hold-", token) }
+
+// holding reports whether the long write h holds the write lock now, as
+// far as can be told: it may still run (live) and its hold file is there.
+func (s *Store) holding(h *writeHold, host string) bool {
+	if !h.live(host) {
+		return false
+	}
+	p := s.holdPath(h.Token)
+	if p == "" {
+		return false
+	}
+	_, err := os.Stat(p)
+	return err == nil
+}
+
 // WriteLong is Write for a write that holds the lock for long; what
 // says what it is ("a campaign create of q4"). On an evidence file a row
 // of meta names it, this process and its start from just before it waits
@@ -82,12 +103,22 @@ func (s *Store) WriteLong(ctx context.Context, what string, fn func(*Tx) error) 
 		_, err := tx.Exec(ctx, `DELETE FROM meta WHERE key = ?`, key)
 		return err
 	}
+	held := s.holdPath(hold.Token)
 	err = s.Write(ctx, func(tx *Tx) error {
+		// The transaction has begun: this write holds the lock until
+		// it commits or rolls back (a commit that failed busy and is
+		// tried again keeps the file through that wait).
+		if held != "" {
+			_ = os.WriteFile(held, nil, 0o600)
+		}
 		if err := fn(tx); err != nil {
 			return err
 		}
 		return drop(tx)
 	})
+	if held != "" {
+		os.Remove(held)
+	}
 	if err != nil && !errors.Is(err, ErrBusy) {
 		// fn's writes were rolled back, and the row's removal with
 		// them. After a busy failure another wait would be as long: the
@@ -115,6 +146,9 @@ func dropDeadHolds(ctx context.Context, tx *Tx, host string) error {
 		}
 		if json.Unmarshal([]byte(raw), &h) != nil || h.Host == host && !h.live(host) {
 			dead = append(dead, key)
+			if p := tx.s.holdPath(strings.TrimPrefix(key, holdPrefix)); p != "" {
+				os.Remove(p) // a killed write's
+			}
 		}
 	}
 	rows.Close()
@@ -132,8 +166,9 @@ func dropDeadHolds(ctx context.Context, tx *Tx, host string) error {
 // runningHolders names what may hold the write lock now, for busyError:
 // the live snapshots but the one whose lock token is own (the writer's
 // own run), "a snapshot of github/acme (pid 4242 on host build-1,
-// started 09:12 UTC)", and the long writes under way, "a campaign create
-// of q4 (pid …)". It names nothing it cannot read.
+// started 09:12 UTC)", and the long write that holds it (holding), "a
+// campaign create of q4 (pid …)", not those waiting behind it. It names
+// nothing it cannot read.
 func (s *Store) runningHolders(ctx context.Context, own string) []string {
 	var names []string
 	for _, r := range s.runningSnapshots(ctx, own) {
@@ -148,7 +183,7 @@ func (s *Store) runningHolders(ctx context.Context, own string) []string {
 	for rows.Next() {
 		var raw string
 		var h writeHold
-		if rows.Scan(&raw) != nil || json.Unmarshal([]byte(raw), &h) != nil || !h.live(host) {
+		if rows.Scan(&raw) != nil || json.Unmarshal([]byte(raw), &h) != nil || !s.holding(&h, host) {
 			continue
 		}
 		started, _ := parseTime(h.Started)

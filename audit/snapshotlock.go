@@ -33,6 +33,13 @@ const (
 	HeartbeatEvery = 15 * time.Second
 )
 
+// staleAfter and heartbeatEvery are StaleAfter and HeartbeatEvery,
+// variables so that tests can shorten them.
+var (
+	staleAfter     = StaleAfter
+	heartbeatEvery = HeartbeatEvery
+)
+
 // SnapshotRunningError names the process that holds the account's snapshot.
 type SnapshotRunningError struct {
 	Source, Account string
@@ -104,7 +111,7 @@ func (s *Store) acquireLock(ctx context.Context, tx *sql.Tx, source, account str
 	default:
 		var held snapshotLock
 		if json.Unmarshal([]byte(raw), &held) == nil {
-			if held.live(now, host) {
+			if held.live(host, s.beatAge(&held, now)) {
 				started, _ := parseTime(held.Started)
 				return "", nil, &SnapshotRunningError{Source: source, Account: account, PID: held.PID, Host: held.Host, Started: started}
 			}
@@ -125,10 +132,11 @@ func (s *Store) acquireLock(ctx context.Context, tx *sql.Tx, source, account str
 }
 
 // live reports whether the process that holds l still runs its snapshot,
-// as far as the file can tell at now on host: its heartbeat is recent,
-// and on this host the process is alive.
-func (l *snapshotLock) live(now time.Time, host string) bool {
-	beat, _ := parseTime(l.Heartbeat)
+// as far as the file can tell on host: its last beat is younger than
+// staleAfter (age, beatAge's), and on this host the process is alive.
+// A live process is not enough: its PID may have been reused, or it
+// may be stopped.
+func (l *snapshotLock) live(host string, age time.Duration) bool {
 	gone := l.Host == host && !processAlive(l.PID)
 	if l.Host == host && l.PID == os.Getpid() {
 		// This very process: the lock is live while the store of
@@ -136,7 +144,7 @@ func (l *snapshotLock) live(now time.Time, host string) bool {
 		v, ok := liveLocks.Load(l.Token)
 		gone = !ok || v.(*Store).isClosed()
 	}
-	return !gone && now.Sub(beat) < StaleAfter
+	return !gone && age < staleAfter
 }
 
 // runningSnapshots are the snapshots whose locks are live: which nhi
@@ -154,7 +162,7 @@ func (s *Store) runningSnapshots(ctx context.Context, own string) []SnapshotRunn
 	for rows.Next() {
 		var key, raw string
 		var held snapshotLock
-		if rows.Scan(&key, &raw) != nil || json.Unmarshal([]byte(raw), &held) != nil || !held.live(now, host) || own != "" && held.Token == own {
+		if rows.Scan(&key, &raw) != nil || json.Unmarshal([]byte(raw), &held) != nil || !held.live(host, s.beatAge(&held, now)) || own != "" && held.Token == own {
 			continue
 		}
 		source, account, _ := strings.Cut(strings.TrimPrefix(key, lockPrefix), "/")
@@ -235,11 +243,74 @@ func (w *SnapshotWriter) releaseLock(ctx context.Context, tx *sql.Tx) error {
 	return err
 }
 
+// A run's heartbeat in meta is an UPDATE, which on SQLite waits for the
+// write lock like any write: while another process holds the lock for
+// long (a campaign create of a million items, the sqlite3 shell) every
+// beat fails busy, and a run that is alive and only waiting would look
+// dead after StaleAfter to the next run of its account that got the
+// lock first, whatever its PID says. So on SQLite the run also beats on
+// a file of its own beside the evidence file (beatPath), which no
+// writer of the evidence file holds up: its modification time is the
+// beat, and beatAge reads the newer of the two. The file holds
+// nothing; it is removed when the beat stops (stopHeartbeat) or, left
+// by a killed run, when its lock is taken over. On PostgreSQL the write
+// lock is an advisory lock the heartbeat's UPDATE does not take, so the
+// beat in meta goes on.
+
+// beatPath is the file whose modification time is the heartbeat of the
+// run that holds the lock with token, "" when there is none: on
+// PostgreSQL, and for a token nhi did not make (a file is never named
+// after what a meta row of the evidence file says).
+func (s *Store) beatPath(token string) string { return s.sideFile("-beat-", token) }
+
+// sideFile is the path of a file beside an evidence file that says
+// something of the nhi process that made token (a run's beat, a long
+// write's hold), "" on PostgreSQL and for a token nhi did not make.
+func (s *Store) sideFile(infix, token string) string {
+	if s.engine != engineSQLite || len(token) != 32 {
+		return ""
+	}
+	if _, err := hex.DecodeString(token); err != nil {
+		return ""
+	}
+	return s.path + infix + token
+}
+
+// beatAge is how long ago, at now, the run that holds l last said it is
+// alive: its heartbeat in meta (on the store's clock, as now), or its
+// beat file's modification time (on the machine's clock) if newer.
+func (s *Store) beatAge(l *snapshotLock, now time.Time) time.Duration {
+	beat, _ := parseTime(l.Heartbeat)
+	age := now.Sub(beat)
+	if p := s.beatPath(l.Token); p != "" {
+		if fi, err := os.Stat(p); err == nil {
+			age = min(age, time.Since(fi.ModTime()))
+		}
+	}
+	return age
+}
+
+// startBeat creates the run's beat file (beatPath), beating now; without
+// one (PostgreSQL, a folder it cannot be made in) the run beats in meta
+// only.
+func (w *SnapshotWriter) startBeat() {
+	p := w.s.beatPath(w.token)
+	if p == "" {
+		return
+	}
+	if os.WriteFile(p, nil, 0o600) != nil {
+		os.Remove(p)
+		return
+	}
+	w.beatFile = p
+}
+
 // heartbeat refreshes the lock every HeartbeatEvery until stop is closed,
-// so a run waiting out a rate limit for an hour is not taken for dead.
+// so a run waiting out a rate limit for an hour, or for the write lock,
+// is not taken for dead.
 func (w *SnapshotWriter) heartbeat(stop <-chan struct{}) {
 	defer w.beatDone.Done()
-	t := time.NewTicker(HeartbeatEvery)
+	t := time.NewTicker(heartbeatEvery)
 	defer t.Stop()
 	for {
 		select {
@@ -248,9 +319,15 @@ func (w *SnapshotWriter) heartbeat(stop <-chan struct{}) {
 		case <-w.s.closed:
 			return
 		case <-t.C:
+			if w.beatFile != "" {
+				// Gone once another run took the lock over: then
+				// this fails, and the beat stays gone.
+				now := time.Now()
+				_ = os.Chtimes(w.beatFile, now, now)
+			}
 			// Not execWaiting: a beat the file is too busy for is
-			// missed, and the next one, HeartbeatEvery later, tries
-			// again.
+			// missed (the beat file has it), and the next one,
+			// HeartbeatEvery later, tries again.
 			_, _ = w.s.db.Exec(`UPDATE meta SET value = json_set(value, '$.heartbeat', ?) WHERE key = ? AND json_extract(value, '$.token') = ?`,
 				formatTime(w.s.now()), lockKey(w.info.Source, w.info.Account), w.token)
 		}

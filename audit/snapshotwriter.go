@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -66,6 +67,7 @@ type SnapshotWriter struct {
 	startNotes []string // see StartNotes
 	stopBeat   chan struct{}
 	beatDone   sync.WaitGroup
+	beatFile   string // see beatPath; "" when the run beats in meta only
 }
 
 // Principal is a person or team a connector read as context: who may own
@@ -107,7 +109,9 @@ func (w *SnapshotWriter) batchRows() int {
 }
 
 // BeginSnapshot records the start of a new connector run, taking the
-// account's snapshot lock (see StartSnapshot); it never resumes.
+// account's snapshot lock (see StartSnapshot); it never resumes, and
+// closes as failed any unfinished snapshot of the account, which nothing
+// would resume either (closeUnfinished; StartNotes say so).
 func (s *Store) BeginSnapshot(ctx context.Context, info SnapshotInfo) (*SnapshotWriter, error) {
 	return s.startSnapshot(ctx, info, startNew)
 }
@@ -175,6 +179,11 @@ func (s *Store) startSnapshot(ctx context.Context, info SnapshotInfo, mode start
 			return nil, err
 		}
 	}
+	if mode == startNew {
+		if err := w.closeUnfinished(ctx, tx); err != nil {
+			return nil, err
+		}
+	}
 	if !resumed {
 		if mode == startResume {
 			return nil, nil
@@ -186,6 +195,13 @@ func (s *Store) startSnapshot(ctx context.Context, info SnapshotInfo, mode start
 	if err := tx.Commit(); err != nil {
 		return nil, fmt.Errorf("starting snapshot: %w", err)
 	}
+	if tookOver != nil {
+		// A killed run's beat file, if it left one.
+		if p := s.beatPath(tookOver.Token); p != "" {
+			os.Remove(p)
+		}
+	}
+	w.startBeat()
 	w.startFlusher()
 	w.stopBeat = make(chan struct{})
 	w.beatDone.Add(1)
@@ -217,6 +233,43 @@ func (w *SnapshotWriter) begin(ctx context.Context, tx *sql.Tx) error {
 	w.counts = make(map[Kind]int)
 	return nil
 }
+
+// closeUnfinished closes as failed, saying why, every unfinished
+// snapshot of the account, for a run that never resumes (BeginSnapshot:
+// a source read in one go, an import or a certificate scan). The run
+// holds the account's lock, so no live run writes them, and no later run
+// would ever finish them: one stopped busy whose file stayed busy for its
+// close too (connectors.Run), killed, or left by an older nhi, would be
+// listed as running for good.
+func (w *SnapshotWriter) closeUnfinished(ctx context.Context, tx *sql.Tx) error {
+	rows, err := tx.QueryContext(ctx, `SELECT id FROM snapshots WHERE source = ? AND account = ? AND status = 'running' ORDER BY id`, w.info.Source, w.info.Account)
+	if err != nil {
+		return fmt.Errorf("looking for an unfinished snapshot: %w", err)
+	}
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return err
+		}
+		ids = append(ids, id)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, id := range ids {
+		if _, err := w.s.finish(ctx, tx, id, SnapshotFailed, unfinishedWholeRun, w.info.Actor, nil); err != nil {
+			return err
+		}
+		w.startNotes = append(w.startNotes, fmt.Sprintf("snapshot %d of %s/%s stopped before it finished and is closed as failed; this run reads everything again", id, w.info.Source, w.info.Account))
+	}
+	return nil
+}
+
+// unfinishedWholeRun is the error of a snapshot closeUnfinished closed.
+const unfinishedWholeRun = "stopped before it finished; a source read in one go is never resumed, so the next run closed it and read everything again"
 
 // resume loads the newest unfinished snapshot of the account when this
 // run may continue it. With abandon, one it may not continue is closed
@@ -447,6 +500,10 @@ func (w *SnapshotWriter) stopHeartbeat() {
 		w.beatDone.Wait()
 		w.stopBeat = nil
 	}
+	if w.beatFile != "" {
+		os.Remove(w.beatFile)
+		w.beatFile = ""
+	}
 }
 
 // Gap records an endpoint the connector could not read.
@@ -607,6 +664,7 @@ func (w *SnapshotWriter) Finish(ctx context.Context, runErr error) (*Snapshot, e
 		return nil, errors.New("snapshot already finished")
 	}
 	defer w.stopHeartbeat()
+	unwritten := false // observations recorded that did not reach the file
 	if err := w.stopLocked(ctx); err != nil {
 		if errors.Is(err, ErrLockLost) {
 			return nil, err
@@ -614,6 +672,7 @@ func (w *SnapshotWriter) Finish(ctx context.Context, runErr error) (*Snapshot, e
 		if runErr == nil {
 			runErr = err
 		}
+		unwritten = true
 	}
 	snap := &Snapshot{
 		ID: w.id, Source: w.info.Source, Account: w.info.Account, APIURL: w.info.APIURL, ServerVersion: w.server, Notes: append([]string{}, w.notes...), Reach: w.reach,
@@ -636,7 +695,21 @@ func (w *SnapshotWriter) Finish(ctx context.Context, runErr error) (*Snapshot, e
 				return err
 			}
 		}
-		finished, err := w.s.finish(ctx, tx, w.id, snap.Status, snap.Error, w.info.Actor, &stored{digest: snap.Digest, counts: w.counts, own: true})
+		known := &stored{digest: snap.Digest, counts: w.counts, own: true}
+		if unwritten {
+			// A write failed (the file stayed busy) and the rows
+			// after it were dropped: the failed snapshot's record
+			// states what the file holds, as nhi verify recomputes it.
+			scopes, _, err := w.s.scopeRecords(ctx, w.id)
+			if err != nil {
+				return err
+			}
+			if known.digest, known.counts, err = snapshotDigest(ctx, tx, w.id, scopes); err != nil {
+				return err
+			}
+			snap.Digest, snap.Counts = known.digest, known.counts
+		}
+		finished, err := w.s.finish(ctx, tx, w.id, snap.Status, snap.Error, w.info.Actor, known)
 		if err != nil {
 			return err
 		}
@@ -644,6 +717,9 @@ func (w *SnapshotWriter) Finish(ctx context.Context, runErr error) (*Snapshot, e
 		return w.releaseLock(ctx, tx)
 	})
 	if err != nil {
+		// The run is over: its lock is let go in this process, as
+		// Leave lets it go.
+		liveLocks.Delete(w.token)
 		return nil, fmt.Errorf("finishing snapshot: %w", err)
 	}
 	if snap.Status != SnapshotFailed {

@@ -57,7 +57,10 @@ type Resumer interface {
 // Whole is implemented by connectors that read their whole population in
 // one go and never checkpoint (an import, a certificate scan). An earlier
 // run of theirs that was interrupted is never resumed: what it read may no
-// longer be there, and the new run reads it all again.
+// longer be there, and the new run reads it all again. So a run of theirs
+// that stops (interrupted, or the file stayed busy) is closed as failed
+// rather than left unfinished, and the next one closes any its
+// predecessor could not (audit.Store.BeginSnapshot).
 type Whole interface {
 	Whole()
 }
@@ -78,7 +81,8 @@ type RunOptions struct {
 	Wait   bool
 	OnWait func(held error)
 	// Notice is told what the start did that the user should know (an
-	// unfinished snapshot not resumed, and why; a dead run taken over).
+	// unfinished snapshot not resumed, and why; a dead run taken over),
+	// and that a Whole source's run stopped busy is being closed.
 	Notice func(string)
 }
 
@@ -89,10 +93,11 @@ const pollLock = 500 * time.Millisecond
 // the same account left unfinished when it was the same run (same API URL
 // and credential), or else a new one. It ends as complete, partial (gaps
 // were recorded) or failed (c returned an error). A run interrupted by ctx
-// or stopped with ErrResumable stays unfinished, never current, for the
-// next run to continue. One process at a time snapshots an account: the
-// account's lock is taken when the snapshot starts (see
-// audit.Store.StartSnapshot).
+// or stopped with ErrResumable, or whose writes met the file busy
+// (audit.ErrBusy), stays unfinished, never current, for the next run to
+// continue; a Whole source's is closed as failed instead. One process at
+// a time snapshots an account: the account's lock is taken when the
+// snapshot starts (see audit.Store.StartSnapshot).
 func Run(ctx context.Context, st *audit.Store, c Connector, opts RunOptions) (*audit.Snapshot, error) {
 	info := audit.SnapshotInfo{
 		Source: c.Source(), Account: c.Account(), APIURL: c.APIURL(),
@@ -108,7 +113,7 @@ func Run(ctx context.Context, st *audit.Store, c Connector, opts RunOptions) (*a
 		info.Credential = cred
 	}
 	start := st.StartSnapshot
-	if _, whole := c.(Whole); whole {
+	if _, ok := c.(Whole); ok {
 		start = st.BeginSnapshot
 	}
 	w, err := start(ctx, info)
@@ -141,16 +146,30 @@ func Run(ctx context.Context, st *audit.Store, c Connector, opts RunOptions) (*a
 	if runErr == nil && ctx.Err() != nil {
 		runErr = ctx.Err()
 	}
-	if errors.Is(runErr, audit.ErrBusy) {
+	_, whole := c.(Whole)
+	if errors.Is(runErr, audit.ErrBusy) && !whole {
 		// Another process kept the file's write lock through every
 		// wait: recording the server, the reach or the outcome would
 		// wait as long again, and marking the run failed would throw
 		// away what the next run can resume. The committed batches stay.
 		w.Leave()
-		if _, whole := c.(Whole); whole {
-			return nil, fmt.Errorf("snapshot %d stopped unfinished and is never current; it keeps the batches it wrote, but this source is read in one go: run the same command again: %w", w.ID(), runErr)
-		}
 		return nil, fmt.Errorf("snapshot %d stopped unfinished and is never current; it keeps the batches it wrote, and running the same command again continues it: %w", w.ID(), runErr)
+	}
+	if errors.Is(runErr, audit.ErrBusy) {
+		// A source read in one go is never resumed: left unfinished,
+		// its snapshot would be listed as running with nothing to
+		// continue it. It is closed as failed, with the busy error,
+		// once the file lets it (the waits of any write); if the file
+		// stays busy through those too, the next run of the account
+		// closes it (audit.Store.BeginSnapshot).
+		if opts.Notice != nil {
+			opts.Notice(fmt.Sprintf("the evidence file stayed busy: snapshot %d stops here and is closed as failed once the file is free (this source is read in one go, so nothing of it is continued)", w.ID()))
+		}
+		snap, err := w.Finish(context.WithoutCancel(ctx), runErr)
+		if err != nil {
+			return nil, fmt.Errorf("snapshot %d stopped unfinished and is never current, and the file stayed busy for its close too: the next run of %s/%s closes it as failed and reads everything again; run the same command again: %w", w.ID(), c.Source(), c.Account(), err)
+		}
+		return snap, runErr
 	}
 	if d, ok := c.(Described); ok {
 		if version, notes := d.Server(); version != "" || len(notes) > 0 {
@@ -164,7 +183,7 @@ func Run(ctx context.Context, st *audit.Store, c Connector, opts RunOptions) (*a
 			runErr = err
 		}
 	}
-	if errors.Is(runErr, context.Canceled) || errors.Is(runErr, ErrResumable) {
+	if (errors.Is(runErr, context.Canceled) || errors.Is(runErr, ErrResumable)) && !whole {
 		if err := w.Suspend(context.WithoutCancel(ctx)); err != nil {
 			return nil, err
 		}

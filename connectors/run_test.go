@@ -85,67 +85,142 @@ func holdWriteLock(t *testing.T, path string) (release func()) {
 // A run whose write meets the file busy in the middle stops, says which
 // snapshot keeps what it wrote and what the next run does, and leaves it
 // unfinished rather than failed: the file verifies, nothing is current,
-// and the same command resumes it (a resumable source) and finishes it
-// whole. A source read in one go says it starts again.
+// and the same command resumes it and finishes it whole.
 func TestRunLeftBusy(t *testing.T) {
 	ctx := context.Background()
-	for _, tc := range []struct {
-		name   string
-		c      func(between func()) Connector
-		says   string
-		resume bool
-	}{
-		{"resumable", func(b func()) Connector { return &unitsConnector{between: b, resumed: -1} },
-			"it keeps the batches it wrote, and running the same command again continues it: reading second: checkpoint second: ", true},
-		{"whole", func(b func()) Connector { return &wholeConnector{unitsConnector{between: b, resumed: -1}} },
-			"it keeps the batches it wrote, but this source is read in one go: run the same command again: reading second: checkpoint second: ", false},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			path := filepath.Join(t.TempDir(), "nhi.db")
-			st, err := audit.Open(ctx, path, audit.OpenOptions{Create: true, BusyTimeout: 20 * time.Millisecond})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer st.Close()
-			var release func()
-			_, err = Snapshot(ctx, st, tc.c(func() { release = holdWriteLock(t, path) }), "test")
-			release()
-			if !errors.Is(err, audit.ErrBusy) || !strings.HasPrefix(err.Error(), "snapshot 1 stopped unfinished and is never current; "+tc.says+path+" stayed busy with other writers for ") {
-				t.Fatalf("a run that met the file busy says:\n%v", err)
-			}
+	st, path := openShortBusy(t)
+	var release func()
+	_, err := Snapshot(ctx, st, &unitsConnector{between: func() { release = holdWriteLock(t, path) }, resumed: -1}, "test")
+	release()
+	if !errors.Is(err, audit.ErrBusy) || !strings.HasPrefix(err.Error(), "snapshot 1 stopped unfinished and is never current; it keeps the batches it wrote, and running the same command again continues it: reading second: checkpoint second: "+path+" stayed busy with other writers for ") {
+		t.Fatalf("a run that met the file busy says:\n%v", err)
+	}
+	if status, n := snapshotStatus(t, st, 1); status != "running" || n != 3 {
+		t.Errorf("the snapshot left busy is %s with %d observations, want running with the first unit's 3", status, n)
+	}
+	checkVerifies(t, st, "after the busy run")
 
-			var status string
-			var n int
-			if err := st.QueryRow(ctx, `SELECT status, (SELECT count(*) FROM observations WHERE snapshot_id = s.id) FROM snapshots s WHERE id = 1`).Scan(&status, &n); err != nil {
-				t.Fatal(err)
-			}
-			if status != "running" || n != 3 {
-				t.Errorf("the snapshot left busy is %s with %d observations, want running with the first unit's 3", status, n)
-			}
-			if res, err := st.Verify(ctx); err != nil || len(res.Problems) > 0 {
-				t.Errorf("verify after the busy run: %v %v", err, res.Problems)
-			}
+	again := &unitsConnector{resumed: -1}
+	snap, err := Snapshot(ctx, st, again, "test")
+	if err != nil {
+		t.Fatalf("the same command again: %v", err)
+	}
+	if snap.ID != 1 || snap.Status != audit.SnapshotComplete || snap.Total() != 6 || again.resumed != 1 {
+		t.Errorf("the next run finished snapshot %d %s with %d identities, resuming %d units; want snapshot 1 complete with 6, resuming 1",
+			snap.ID, snap.Status, snap.Total(), again.resumed)
+	}
+	checkVerifies(t, st, "after the next run")
+}
 
-			again := &unitsConnector{resumed: -1}
-			var c Connector = again
-			if !tc.resume {
-				c = &wholeConnector{unitsConnector{resumed: -1}}
+// A source read in one go (an import, a certificate scan) that stops is
+// never left listed as running, since nothing would continue it: met
+// busy, it is closed as failed with the busy error once the file is
+// free, or, when the file stays busy through that close too, by the next
+// run of the account, which says so and reads everything again;
+// interrupted, it is closed as failed at once.
+func TestWholeRunStoppedIsClosed(t *testing.T) {
+	ctx := context.Background()
+	busyErr := func(path string) string {
+		return "reading second: checkpoint second: " + path + " stayed busy with other writers for "
+	}
+	t.Run("freed for its close", func(t *testing.T) {
+		st, path := openShortBusy(t)
+		var release func()
+		var notes []string
+		c := &wholeConnector{unitsConnector{between: func() { release = holdWriteLock(t, path) }, resumed: -1}}
+		snap, err := Run(ctx, st, c, RunOptions{ToolVersion: "test", Notice: func(n string) {
+			notes = append(notes, n)
+			// The other process lets go while the run waits to close.
+			time.AfterFunc(100*time.Millisecond, release)
+		}})
+		if !errors.Is(err, audit.ErrBusy) || !strings.HasPrefix(err.Error(), busyErr(path)) {
+			t.Errorf("the run that met the file busy returned %v, want the busy error", err)
+		}
+		want := "the evidence file stayed busy: snapshot 1 stops here and is closed as failed once the file is free (this source is read in one go, so nothing of it is continued)"
+		if len(notes) != 1 || notes[0] != want {
+			t.Errorf("the user is told %q, want %q", notes, want)
+		}
+		if snap == nil || snap.Status != audit.SnapshotFailed || !strings.HasPrefix(snap.Error, busyErr(path)) {
+			t.Fatalf("the stopped run should return its snapshot failed with the busy error: %+v", snap)
+		}
+		if status, _ := snapshotStatus(t, st, 1); status != audit.SnapshotFailed {
+			t.Errorf("the stopped snapshot is %s in the file, want failed", status)
+		}
+		checkVerifies(t, st, "after the stopped run")
+		next, err := Snapshot(ctx, st, &wholeConnector{unitsConnector{resumed: -1}}, "test")
+		if err != nil || next.ID != 2 || next.Status != audit.SnapshotComplete || next.Total() != 6 {
+			t.Errorf("the next run: %+v %v, want snapshot 2 complete with 6", next, err)
+		}
+	})
+	t.Run("busy through its close", func(t *testing.T) {
+		st, path := openShortBusy(t)
+		var release func()
+		_, err := Snapshot(ctx, st, &wholeConnector{unitsConnector{between: func() { release = holdWriteLock(t, path) }, resumed: -1}}, "test")
+		release()
+		if !errors.Is(err, audit.ErrBusy) || !strings.HasPrefix(err.Error(), "snapshot 1 stopped unfinished and is never current, and the file stayed busy for its close too: the next run of test/acme closes it as failed and reads everything again; run the same command again: finishing snapshot: "+path+" stayed busy") {
+			t.Errorf("the run whose close met the file busy says:\n%v", err)
+		}
+		if status, _ := snapshotStatus(t, st, 1); status != audit.SnapshotRunning {
+			t.Errorf("the snapshot the file was too busy to close is %s", status)
+		}
+		var notes []string
+		next, err := Run(ctx, st, &wholeConnector{unitsConnector{resumed: -1}}, RunOptions{ToolVersion: "test", Notice: func(n string) { notes = append(notes, n) }})
+		if err != nil || next.ID != 2 || next.Status != audit.SnapshotComplete || next.Total() != 6 {
+			t.Errorf("the next run: %+v %v, want snapshot 2 complete with 6", next, err)
+		}
+		// After the note that it took the stopped run's lock over.
+		want := "snapshot 1 of test/acme stopped before it finished and is closed as failed; this run reads everything again"
+		if len(notes) == 0 || notes[len(notes)-1] != want {
+			t.Errorf("the next run tells the user %q, want %q", notes, want)
+		}
+		snaps, err := st.Snapshots(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range snaps {
+			if s.ID == 1 && (s.Status != audit.SnapshotFailed || !strings.Contains(s.Error, "stopped before it finished; a source read in one go is never resumed")) {
+				t.Errorf("snapshot 1 after the next run: %s %q, want failed saying why", s.Status, s.Error)
 			}
-			snap, err := Snapshot(ctx, st, c, "test")
-			if err != nil {
-				t.Fatalf("the same command again: %v", err)
-			}
-			wantID, wantResumed := int64(2), -1
-			if tc.resume {
-				wantID, wantResumed = 1, 1
-			}
-			if snap.ID != wantID || snap.Status != audit.SnapshotComplete || snap.Total() != 6 || again.resumed != wantResumed {
-				t.Errorf("the next run finished snapshot %d %s with %d identities, resuming %d units; want snapshot %d complete with 6, resuming %d",
-					snap.ID, snap.Status, snap.Total(), again.resumed, wantID, wantResumed)
-			}
-			if res, err := st.Verify(ctx); err != nil || len(res.Problems) > 0 {
-				t.Errorf("verify after the next run: %v %v", err, res.Problems)
-			}
-		})
+		}
+		checkVerifies(t, st, "after the next run")
+	})
+	t.Run("interrupted", func(t *testing.T) {
+		st, _ := openShortBusy(t)
+		ctx, cancel := context.WithCancel(ctx)
+		snap, err := Snapshot(ctx, st, &wholeConnector{unitsConnector{between: cancel, resumed: -1}}, "test")
+		if !errors.Is(err, context.Canceled) || snap == nil || snap.Status != audit.SnapshotFailed {
+			t.Errorf("an interrupted run read in one go: %+v %v, want its snapshot failed", snap, err)
+		}
+		checkVerifies(t, st, "after the interrupted run")
+	})
+}
+
+// openShortBusy opens a new evidence file whose writes wait 20 ms for
+// the write lock (five tries), for a test that holds it.
+func openShortBusy(t *testing.T) (*audit.Store, string) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "nhi.db")
+	st, err := audit.Open(context.Background(), path, audit.OpenOptions{Create: true, BusyTimeout: 20 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st, path
+}
+
+// snapshotStatus is snapshot id's status and how many observations it has.
+func snapshotStatus(t *testing.T, st *audit.Store, id int64) (status string, n int) {
+	t.Helper()
+	if err := st.QueryRow(context.Background(), `SELECT status, (SELECT count(*) FROM observations WHERE snapshot_id = s.id) FROM snapshots s WHERE id = ?`, id).Scan(&status, &n); err != nil {
+		t.Fatal(err)
+	}
+	return status, n
+}
+
+// checkVerifies fails unless nhi verify finds nothing wrong with the file.
+func checkVerifies(t *testing.T, st *audit.Store, when string) {
+	t.Helper()
+	if res, err := st.Verify(context.Background()); err != nil || len(res.Problems) > 0 {
+		t.Errorf("verify %s: %v %v", when, err, res.Problems)
 	}
 }

@@ -1,10 +1,14 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
+	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,6 +16,9 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/nhi-audit/nhi/audit"
 )
 
 // shortWait makes nhi wait 100 ms for a busy file's write lock rather
@@ -151,5 +158,107 @@ func TestBusyTimeoutMustBeADuration(t *testing.T) {
 	}
 	if _, err := os.Stat(db); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("the refused command created or touched %s: %v", db, err)
+	}
+}
+
+// TestImportStoppedBusyIsClosed: an `nhi import` whose writes meet the
+// file busy in the middle (another connection takes the write lock once
+// its snapshot has started) says it stops and closes its snapshot as
+// failed once the file is free; it exits 1 with the busy error, and the
+// snapshot is listed failed, never running (an import is never
+// resumed), the file verifies, and the same import once the file is free
+// records the whole file.
+func TestImportStoppedBusyIsClosed(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "nhi.db")
+	csv := filepath.Join(dir, "bots.csv")
+	var b strings.Builder
+	b.WriteString("key,kind,name\n")
+	for i := range 20000 {
+		fmt.Fprintf(&b, "B%d,bot_token,bot %d\n", i, i)
+	}
+	if err := os.WriteFile(csv, []byte(b.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// Another source first, so the file exists for the test to watch.
+	other := filepath.Join(dir, "other.csv")
+	if err := os.WriteFile(other, []byte("key,kind,name\nO1,bot_token,other bot\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ok(t, "import", other, "--source", "other", "--db", db)
+
+	cmd := exec.Command(nhiBinary(t), "import", csv, "--source", "slack", "--account", "acme", "--db", db)
+	cmd.Env = append(os.Environ(), "NHI_DB=", "NHI_REVIEWER=", shortWait)
+	var out bytes.Buffer
+	cmd.Stdout = &out
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// Another process takes the write lock once the import has started
+	// its snapshot, and lets go once the import says it is closing it.
+	raw, err := sql.Open("sqlite", "file:"+db+"?_pragma=busy_timeout(10000)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	holder, err := raw.Conn(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer holder.Close()
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(2 * time.Millisecond) {
+		var n int
+		if raw.QueryRow(`SELECT count(*) FROM snapshots WHERE source = 'slack'`).Scan(&n) == nil && n > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the import started no snapshot in 30 s")
+		}
+	}
+	if _, err := holder.ExecContext(context.Background(), "BEGIN IMMEDIATE"); err != nil {
+		t.Fatal(err)
+	}
+	held := true
+	var errb bytes.Buffer
+	lines := bufio.NewScanner(io.TeeReader(stderr, &errb))
+	for lines.Scan() {
+		if held && strings.HasPrefix(lines.Text(), "Note: the evidence file stayed busy: snapshot 2 stops here and is closed as failed once the file is free") {
+			holder.ExecContext(context.Background(), "ROLLBACK")
+			held = false
+		}
+	}
+	runErr := cmd.Wait()
+	if held {
+		holder.ExecContext(context.Background(), "ROLLBACK")
+	}
+	t.Logf("what the user sees:\n%s%s", out.String(), errb.String())
+	var ee *exec.ExitError
+	if !errors.As(runErr, &ee) || ee.ExitCode() != 1 {
+		t.Errorf("the import that met the file busy: %v, want exit 1", runErr)
+	}
+	if !regexp.MustCompile(`(?m)^nhi: import of bots\.csv failed: .*` + regexp.QuoteMeta(db) + ` stayed busy with other writers for \ds: `).MatchString(errb.String()) {
+		t.Errorf("the stopped import should fail with the busy error; stderr:\n%s", errb.String())
+	}
+	if !regexp.MustCompile(`(?m)^Snapshot 2 of slack/acme: failed, `).MatchString(out.String()) {
+		t.Errorf("the stopped import should say its snapshot failed; stdout:\n%s", out.String())
+	}
+	var snaps []snapshotJSON
+	r := ok(t, "snapshots", "--json", "--db", db)
+	if err := json.Unmarshal([]byte(r.stdout), &snaps); err != nil {
+		t.Fatal(err)
+	}
+	if len(snaps) != 2 || snaps[0].ID != 2 || snaps[0].Status != audit.SnapshotFailed || !strings.Contains(snaps[0].Error, "stayed busy") {
+		t.Errorf("nhi snapshots after the stopped import: %+v, want snapshot 2 failed with the busy error", snaps)
+	}
+	if r := nhi(t, nil, "verify", "--db", db); r.code != 0 {
+		t.Errorf("verify after the stopped import: %s%s", r.stdout, r.stderr)
+	}
+	r = ok(t, "import", csv, "--source", "slack", "--account", "acme", "--db", db)
+	if !strings.Contains(r.stdout, "Snapshot 3 of slack/acme: complete, 20000 identities") {
+		t.Errorf("the same import once the file is free:\n%s%s", r.stdout, r.stderr)
 	}
 }

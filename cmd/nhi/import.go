@@ -117,7 +117,10 @@ func (a *app) importPopulation(ctx context.Context, pop *importer.Population, pa
 		return err
 	}
 	start := time.Now()
-	snap, err := connectors.Run(ctx, st, importer.NewConnector(pop, path), connectors.RunOptions{ToolVersion: toolVersion(), Actor: actor})
+	snap, err := connectors.Run(ctx, st, importer.NewConnector(pop, path), connectors.RunOptions{
+		ToolVersion: toolVersion(), Actor: actor,
+		Notice: func(n string) { fmt.Fprintf(a.stderr, "Note: %s\n", audit.Printable(n)) },
+	})
 	if snap != nil {
 		a.recorded = true
 		printSnapshot(a.stdout, snap, st.Path(), time.Since(start))
