@@ -468,6 +468,7 @@ func (m *Model) reloaded(msg reloadedMsg) tea.Cmd {
 	m.st.reloading = false
 	if msg.err != nil {
 		m.setFlash("Findings not refreshed: "+msg.err.Error(), true)
+		m.cache.pending = nil // the table is not the head's: not cached
 		return nil
 	}
 	updates := map[int32]idRow{}
@@ -488,8 +489,11 @@ func (m *Model) reloaded(msg reloadedMsg) tea.Cmd {
 	}
 	if m.st.reloadAgain || len(m.st.dirty) > 0 {
 		m.st.reloadAgain = false
-		return tea.Batch(cmd, m.reload())
+		if next := m.reload(); next != nil {
+			return tea.Batch(cmd, next)
+		}
 	}
+	m.patchDone() // a patched open's table, now whole (tablepatch.go)
 	return cmd
 }
 
