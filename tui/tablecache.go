@@ -520,8 +520,11 @@ func parseTableCache(data []byte, head logPoint, onChain func(seq int64, hash st
 		c.names = &nameOrder{idx: nameIdx, tie: nameTie, rows: len(rows)}
 	}
 	// The texts are views into the file's bytes, as the builder's are
-	// into its blocks.
-	c.t.strs = make([]string, len(offs)-1)
+	// into its blocks. Room for a few more: the rows a patch or a live
+	// owner change encodes add texts (an ID, a finding's message), and
+	// appending to a full slice would copy its three million headers; the
+	// room is never written unless used, so it is not resident.
+	c.t.strs = make([]string, len(offs)-1, len(offs)-1+(len(offs)-1)/64+1024)
 	for i := range c.t.strs {
 		if a, b := offs[i], offs[i+1]; b > a {
 			c.t.strs[i] = unsafe.String(&text[a], b-a)

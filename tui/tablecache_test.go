@@ -450,5 +450,11 @@ func TestTableCacheRowsInPlace(t *testing.T) {
 			t.Errorf("%s: owner not re-read", s.Identity)
 		}
 	}
+	// A re-derived row keeps its runs of attributes and permissions (an
+	// owner changes neither): the pairs are still the file's, never copied
+	// out of it whole (a view of the file has no room to append to).
+	if p := patched.st.pop.t.pairs; cap(p) != len(p) {
+		t.Errorf("the pairs were copied out of the file for the rows re-derived: %d of room for %d", cap(p), len(p))
+	}
 	sameTable(t, openTable(t, path, ""), patched)
 }

@@ -317,6 +317,12 @@ func (m *Model) reload() tea.Cmd {
 			}
 			pop.b.mu.Lock()
 			for k, i := range part {
+				// A refresh changes the owner and the findings, not the
+				// attributes or permissions: the row keeps its runs of
+				// pairs rather than append copies (which, in a table read
+				// from its cache, would copy every pair out of the file).
+				old := pop.row(i)
+				pop.b.lastAttr, pop.b.lastPerm = pairRun{old.attr, old.nAttr}, pairRun{old.perm, old.nPerm}
 				msg.rows[i] = pop.b.encode(ids[k])
 			}
 			pop.b.mu.Unlock()
