@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"os"
@@ -282,6 +283,16 @@ type reloadedMsg struct {
 // rebuilt at once would hold gigabytes.
 const reloadChunk = 4096
 
+// refresherStore is a Store that refreshes chunk after chunk with one
+// read of what findings depend on (audit.Store.Refresher): a reload of
+// more than a chunk (ctrl+r, a patched table, tablepatch.go) reads the
+// standing exceptions once rather than once a chunk.
+type refresherStore interface {
+	Refresher(ctx context.Context) (*audit.Refresher, error)
+}
+
+var _ refresherStore = (*audit.Store)(nil)
+
 func (m *Model) reload() tea.Cmd {
 	if m.st.store == nil || len(m.st.dirty) == 0 {
 		return nil
@@ -306,13 +317,23 @@ func (m *Model) reload() tea.Cmd {
 	// rest of the population.
 	return func() tea.Msg {
 		msg := reloadedMsg{gen: gen, rows: make(map[int32]idRow, len(positions))}
+		refresh := store.Refresh
+		if r, ok := store.(refresherStore); ok && len(positions) > reloadChunk {
+			// What findings depend on is read once, not once a chunk.
+			rf, err := r.Refresher(ctx)
+			if err != nil {
+				msg.err = err
+				return msg
+			}
+			refresh = rf.Refresh
+		}
 		for start := 0; start < len(positions); start += reloadChunk {
 			part := positions[start:min(start+reloadChunk, len(positions))]
 			ids := make([]*audit.Identity, len(part))
 			for k, i := range part {
 				ids[k] = pop.identity(i)
 			}
-			if msg.err = store.Refresh(ctx, ids); msg.err != nil {
+			if msg.err = refresh(ctx, ids); msg.err != nil {
 				return msg
 			}
 			pop.b.mu.Lock()
