@@ -65,10 +65,11 @@ const closeEvent = "campaign.close" // campaigns.EventClose
 // loaded 2-core machine: 300 decisions, and 10,000, each cost about 5
 // CPU-seconds from open to the patched table written back (2.3 for an
 // open with nothing to patch), where a full read cost 36; a few hundred
-// decisions are a day of review. Beyond 10,000 the rows re-derived (a
-// bulk decision, a close of a campaign with that many exceptions) near
-// what a full read costs per row, and the patched rows stay pending
-// longer on screen: the table is read whole instead, and cached again.
+// decisions are a day of review. The bound is a choice, not a measured
+// crossover: it keeps the time the re-derived rows are pending on screen
+// (and the identities held to re-derive them) small whatever a bulk
+// decision or a close names; above it the table is read whole, and
+// cached again.
 // (A variable for the tests, which lower it.)
 var patchMax = 10_000
 
