@@ -451,6 +451,41 @@ func (s *Store) EventTypesSince(ctx context.Context, seq int64) ([]string, error
 	return out, rows.Err()
 }
 
+// EventsSince calls fn with each event after seq whose type is one of
+// types, in order, until fn returns an error (which it returns): the
+// TUI's table cache reads what the decisions since a cached head name
+// (tui/tablecache.go). It reads through the index of types, never the
+// whole log.
+func (s *Store) EventsSince(ctx context.Context, seq int64, types []string, fn func(Event) error) error {
+	if len(types) == 0 {
+		return nil
+	}
+	args := make([]any, 0, len(types)+1)
+	for _, t := range types {
+		args = append(args, t)
+	}
+	args = append(args, seq)
+	rows, err := s.db.QueryContext(ctx, `SELECT seq, at, actor, type, payload, prev_hash, hash FROM events
+		WHERE type IN (?`+strings.Repeat(",?", len(types)-1)+`) AND seq > ? ORDER BY seq`, args...)
+	if err != nil {
+		return fmt.Errorf("reading the event log: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var e Event
+		var at, payload string
+		if err := rows.Scan(&e.Seq, &at, &e.Actor, &e.Type, &payload, &e.PrevHash, &e.Hash); err != nil {
+			return err
+		}
+		e.At, _ = time.Parse(eventTimeLayout, at)
+		e.Payload = json.RawMessage(payload)
+		if err := fn(e); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
 // SetOwners records owner assignments inside the transaction, one
 // owner.set event each, as Store.SetOwners does: for a workflow whose own
 // event must commit with them (an offboarding transfer).

@@ -491,3 +491,34 @@ func standingExceptions(ctx context.Context, st *audit.Store) (map[string]audit.
 }
 
 func init() { audit.RegisterExceptions(standingExceptions) }
+
+// ExceptionIDs lists the identities of campaign's exceptions as they
+// stand (its items whose decision is a keep and that had findings at
+// creation), in ID order, at most limit of them (0: all): what its close
+// can change, since an exception that needed an approval and had none
+// lapses then (Exception.until). The TUI's table cache re-derives those
+// rows after a close rather than the whole table (tui/tablecache.go).
+// It reads the items only, not their history.
+func ExceptionIDs(ctx context.Context, st *audit.Store, campaign string, limit int) ([]string, error) {
+	q := `SELECT i.identity_id FROM campaign_items i JOIN campaigns c ON c.id = i.campaign_id
+		WHERE c.name = ? AND i.decision = ? AND i.findings <> '[]' ORDER BY i.identity_id`
+	args := []any{campaign, string(Keep)}
+	if limit > 0 {
+		q += ` LIMIT ?`
+		args = append(args, limit)
+	}
+	rows, err := st.Query(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("reading the exceptions of %s: %w", audit.Printable(campaign), err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		out = append(out, id)
+	}
+	return out, rows.Err()
+}

@@ -180,6 +180,12 @@ func TestExceptionApproval(t *testing.T) {
 		if _, err := campaigns.Decide(ctx, st, "carol@acme.com", "Q4", web4, campaigns.Keep, "web deploys"); err != nil {
 			t.Fatal(err)
 		}
+		// The identities its close can change, in ID order, as many as asked.
+		for limit, want := range map[int][]string{0: {api1, web4}, 1: {api1}} {
+			if got, err := campaigns.ExceptionIDs(ctx, st, "Q4", limit); err != nil || !slices.Equal(got, want) {
+				t.Errorf("ExceptionIDs limit %d: %v %v, want %v", limit, got, err, want)
+			}
+		}
 		for _, c := range []struct {
 			actor, id, rule string
 			err             error

@@ -53,6 +53,10 @@ func (r campaignsReviewer) Items(ctx context.Context, campaign, actor string) (m
 	return out, err
 }
 
+func (r campaignsReviewer) ExceptionIDs(ctx context.Context, campaign string, limit int) ([]string, error) {
+	return campaigns.ExceptionIDs(ctx, r.st, campaign, limit)
+}
+
 func (r campaignsReviewer) Decide(ctx context.Context, actor, campaign string, ids []string, decision, reason string) ([]audit.Event, error) {
 	outcomes, err := campaigns.DecideEach(ctx, r.st, actor, campaign, ids, campaigns.Decision(decision), reason)
 	var evs []audit.Event

@@ -43,8 +43,10 @@ type identitiesBatchMsg struct {
 	// On the last part: readAt is the head of the log a complete read
 	// from the store was made at (the log did not move while it ran), so
 	// its table can be cached; cachedAt the head whose cached table the
-	// rows are, and head where the log stood then (tablecache.go).
+	// rows are, and head where the log stood then (tablecache.go), with
+	// patch the identities whose rows differ since (tablepatch.go).
 	readAt, cachedAt, head *logPoint
+	patch                  []string
 }
 
 // streamIdentities reads the population a batch at a time in the
@@ -78,7 +80,7 @@ func (m *Model) streamIdentities(s identityStreamer, l *tableLoad) tea.Cmd {
 		go func() {
 			head, known := l.before(ctx)
 			if known {
-				if c := cachedTable(ctx, l.dir, l.store, head); c != nil {
+				if c := cachedTableWith(ctx, l.dir, l.store, l.exceptions, head); c != nil {
 					l.decided <- len(c.rows)
 					sendCached(b, c, head, send)
 					return

@@ -17,9 +17,12 @@ package tui
 // is a miss: the table is read from the store as without a cache, and
 // the file is replaced once that read is complete. A cache of an older
 // head is used when every event since is one that changes no row but
-// owners (ownersOnly): the rows are loaded, then the owners changed since
-// are re-read as the watch re-reads those another process changed
-// (readOwnersSince).
+// owners (ownersOnly), or a decision, an undo, an approval or a close
+// that names few identities (tablepatch.go): the rows are loaded, then
+// the rows of the identities whose owner changed since, and of those the
+// decisions can change, are re-derived as a live owner change re-derives
+// them (Model.reload) and replaced; once they are all in, the patched
+// table is written as the cache of the head it now matches.
 
 import (
 	"bufio"
@@ -48,13 +51,16 @@ import (
 )
 
 // tableCacheStore is what the cache reads of the store: the log's head,
-// an event by seq (the log's first, and the one at a cached head), and
-// the types of the events since a cached head. *audit.Store implements it
-// on both engines.
+// an event by seq (the log's first, and the one at a cached head), the
+// types of the events since a cached head, and whom they changed: the
+// owners set, and the events that name identities (tablepatch.go).
+// *audit.Store implements it on both engines.
 type tableCacheStore interface {
 	LogHead(ctx context.Context) (audit.Event, error)
 	EventAt(ctx context.Context, seq int64) (audit.Event, error)
 	EventTypesSince(ctx context.Context, seq int64) ([]string, error)
+	OwnersChangedSince(ctx context.Context, seq int64) ([]string, error)
+	EventsSince(ctx context.Context, seq int64, types []string, fn func(audit.Event) error) error
 }
 
 var _ tableCacheStore = (*audit.Store)(nil)
@@ -77,9 +83,10 @@ type logPoint struct {
 // items; a removal check (campaign.verify) its verification columns; a
 // refusal nothing; an escalation reviewers. A decision, an undo, an
 // approval or a close can start or end an exception (its lapse is the
-// exception-expired finding, campaigns/exceptions.go), and snapshots,
-// people and policy change anything: those, and types this list does not
-// know, make a full read.
+// exception-expired finding, campaigns/exceptions.go): those name whom
+// they change, and patch those rows (tablepatch.go). Snapshots, people
+// and policy change anything: those, and types neither list knows, make
+// a full read.
 var ownersOnly = map[string]bool{
 	audit.EventOwnerSet: true,
 	audit.EventNoteAdd:  true,
@@ -170,6 +177,9 @@ type tableCache struct {
 	interned []uint64
 	repeats  []classRepeats
 	names    *nameOrder
+	// patch is, for a table of an older head, the identities whose rows
+	// are re-derived once it is loaded (rowsSince).
+	patch []string
 }
 
 // classRepeats is a repeatCount of class.
@@ -515,8 +525,11 @@ func parseTableCache(data []byte, head logPoint, onChain func(seq int64, hash st
 		c.names = &nameOrder{idx: nameIdx, tie: nameTie, rows: len(rows)}
 	}
 	// The texts are views into the file's bytes, as the builder's are
-	// into its blocks.
-	c.t.strs = make([]string, len(offs)-1)
+	// into its blocks. Room for a few more: the rows a patch or a live
+	// owner change encodes add texts (an ID, a finding's message), and
+	// appending to a full slice would copy its three million headers; the
+	// room is never written unless used, so it is not resident.
+	c.t.strs = make([]string, len(offs)-1, len(offs)-1+(len(offs)-1)/64+1024)
 	for i := range c.t.strs {
 		if a, b := offs[i], offs[i+1]; b > a {
 			c.t.strs[i] = unsafe.String(&text[a], b-a)
@@ -613,27 +626,30 @@ func (d *tableDecoder) str() string {
 }
 
 // cachedTable is the table of the newest usable file of dir for the
-// store's log as it stands (head), or nil: no file, or none usable.
+// store's log as it stands (head), or nil: no file, or none usable. A
+// close since makes a full read (cachedTableWith lists its exceptions).
 func cachedTable(ctx context.Context, dir string, s tableCacheStore, head logPoint) *tableCache {
+	return cachedTableWith(ctx, dir, s, nil, head)
+}
+
+// cachedTableWith is cachedTable, with x to list the exceptions of a
+// campaign closed since (nil: none can be).
+func cachedTableWith(ctx context.Context, dir string, s tableCacheStore, x ExceptionLister, head logPoint) *tableCache {
+	var patch []string
 	onChain := func(seq int64, hash string) bool {
 		ev, err := s.EventAt(ctx, seq)
 		if err != nil || ev.Hash != hash {
 			return false
 		}
-		types, err := s.EventTypesSince(ctx, seq)
-		if err != nil {
-			return false
-		}
-		for _, t := range types {
-			if !ownersOnly[t] {
-				return false
-			}
-		}
-		return true
+		var ok bool
+		patch, ok = rowsSince(ctx, s, x, seq)
+		return ok
 	}
 	for _, path := range cachedHeads(dir, head.genesis) {
+		patch = nil
 		c, err := readTableCache(path, head, onChain)
 		if err == nil {
+			c.patch = patch
 			return c
 		}
 		if ctx.Err() != nil {
@@ -664,10 +680,12 @@ type tableCacheState struct {
 	writeCtx context.Context
 	writes   sync.WaitGroup
 	// read is the head whose cached table the population was read from,
-	// nil when it was read from the store; patched says the owners
-	// changed since were re-read.
+	// nil when it was read from the store; patched says the rows changed
+	// since were re-derived (tablepatch.go), pending the head the table
+	// will match once they are all in, to be written as its cache.
 	read    *logPoint
 	patched bool
+	pending *logPoint
 	// wrote is the last write's outcome: a cache that cannot be written
 	// is said nowhere but here (tests), the table is right without it.
 	wroteMu sync.Mutex
@@ -677,16 +695,24 @@ type tableCacheState struct {
 // tableLoad is one load of the table: where the cache is, and how the
 // count learns that the rows come from it (decided: their number, or -1).
 type tableLoad struct {
-	dir     string
-	store   tableCacheStore // nil: no cache
-	decided chan int
+	dir        string
+	store      tableCacheStore // nil: no cache
+	exceptions ExceptionLister // nil: a close since makes a full read
+	decided    chan int
 }
 
 // tableLoad is the load Init starts.
-func (m *Model) tableLoad() *tableLoad { return newTableLoad(m.st.store, m.opts.TableCache) }
+func (m *Model) tableLoad() *tableLoad {
+	l := newTableLoad(m.st.store, m.opts.TableCache)
+	if l.store != nil {
+		l.exceptions, _ = m.st.reviewer.(ExceptionLister)
+	}
+	return l
+}
 
 // newTableLoad is a load of store's table with its cache in dir ("":
-// none).
+// none), with no ExceptionLister (a close since a cached head makes a
+// full read; the Model's load sets the reviewer's).
 func newTableLoad(store Store, dir string) *tableLoad {
 	l := &tableLoad{dir: dir, decided: make(chan int, 1)}
 	if s, ok := store.(tableCacheStore); ok && l.dir != "" && codeIdentity() != "" {
@@ -720,12 +746,12 @@ func sendCached(b *rowBuilder, c *tableCache, head logPoint, send func(identitie
 		rows, size = rows[size:], min(2*size, maxBatch)
 	}
 	at := c.at
-	send(identitiesBatchMsg{rows: rows, done: true, names: c.names, cachedAt: &at, head: &head})
+	send(identitiesBatchMsg{rows: rows, done: true, names: c.names, cachedAt: &at, head: &head, patch: c.patch})
 }
 
 // tableCacheDone follows a complete load: a read from the store is
 // written to the cache, off the event loop; a table read from a cache of
-// an older head has the owners changed since re-read (readOwnersSince).
+// an older head has the rows changed since re-derived (patchTable).
 func (m *Model) tableCacheDone(msg identitiesBatchMsg) tea.Cmd {
 	if msg.readAt != nil && !m.readShort {
 		pop, dir, ctx, at := m.st.pop, m.opts.TableCache, m.cache.writeCtx, *msg.readAt
@@ -750,5 +776,5 @@ func (m *Model) tableCacheDone(msg identitiesBatchMsg) tea.Cmd {
 		return nil
 	}
 	m.cache.patched = true
-	return m.readOwnersSince(msg.cachedAt.seq)
+	return m.patchTable(*msg.head, msg.patch)
 }

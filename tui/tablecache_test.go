@@ -24,12 +24,28 @@ import (
 // cache written.
 func openTable(t *testing.T, path, dir string) *Model {
 	t.Helper()
+	return openTableWith(t, path, dir, false)
+}
+
+// openReviewTable is openTable with the Reviewer over the real campaigns
+// package, as `nhi` opens it (ExceptionLister: a close is patched).
+func openReviewTable(t *testing.T, path, dir string) *Model {
+	t.Helper()
+	return openTableWith(t, path, dir, true)
+}
+
+func openTableWith(t *testing.T, path, dir string, review bool) *Model {
+	t.Helper()
 	st, err := audit.Open(context.Background(), path, audit.OpenOptions{ReadOnly: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	m := New(nil, nil, Options{Store: st, Now: clock, ReadOnly: true, TableCache: dir})
+	opts := Options{Store: st, Now: clock, ReadOnly: true, TableCache: dir}
+	if review {
+		opts.Reviewer = campaignsReviewer{st}
+	}
+	m := New(nil, nil, opts)
 	m.Update(tea.WindowSizeMsg{Width: 200, Height: 60})
 	drain(t, m, m.Init())
 	if m.loading || m.ids == nil {
@@ -146,9 +162,10 @@ func TestTableCacheReadsBack(t *testing.T) {
 }
 
 // TestTableCacheFollowsTheLog: owners set (and a note added) after the
-// cache was written are re-read into the cached table; a new snapshot, a
-// policy, people or a decision make a full read. Each time the table is
-// the one an open without a cache shows.
+// cache was written are re-read into the cached table, and so is the
+// identity a decision names; a new snapshot, a policy, or a close that
+// no Reviewer can list the exceptions of make a full read. Each time the
+// table is the one an open without a cache shows.
 func TestTableCacheFollowsTheLog(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "nhi.db")
@@ -253,7 +270,15 @@ func TestTableCacheFollowsTheLog(t *testing.T) {
 	if _, err := campaigns.Decide(ctx, other, testActor, "2025-Q2", target.ID, campaigns.Decommission, ""); err != nil {
 		t.Fatal(err)
 	}
-	full("a decision")
+	if m := openTable(t, path, dir); m.cache.read == nil || !m.cache.patched {
+		t.Errorf("a decision names whom it changes: the cached table should be patched (read %v, patched %v)", m.cache.read, m.cache.patched)
+	} else {
+		sameTable(t, openTable(t, path, ""), m)
+	}
+	if _, err := campaigns.Close(ctx, other, "closer@example.com", "2025-Q2"); err != nil {
+		t.Fatal(err)
+	}
+	full("a close, without a Reviewer to list its exceptions")
 
 	// Nothing in the cache files is what was never a row: the note.
 	for _, f := range cacheFiles(t, dir) {
@@ -425,5 +450,27 @@ func TestTableCacheRowsInPlace(t *testing.T) {
 			t.Errorf("%s: owner not re-read", s.Identity)
 		}
 	}
+	// A re-derived row keeps its runs of attributes and permissions (an
+	// owner changes neither): the pairs are still the file's, never copied
+	// out of it whole (a view of the file has no room to append to).
+	if p := patched.st.pop.t.pairs; cap(p) != len(p) {
+		t.Errorf("the pairs were copied out of the file for the rows re-derived: %d of room for %d", cap(p), len(p))
+	}
 	sameTable(t, openTable(t, path, ""), patched)
+
+	// ctrl+r re-derives every row, three chunks with one read of what
+	// findings depend on (audit.Refresher): an owner set meanwhile in the
+	// last chunk shows, and the table is the one read whole.
+	last := patched.st.pop.id(int32(patched.st.pop.len() - 1))
+	if _, err := other.SetOwner(ctx, testActor, last, "user-008"); err != nil {
+		t.Fatal(err)
+	}
+	send(t, patched, refreshMsg{})
+	if i, _ := patched.st.pop.find(last); patched.st.pop.identity(i).Owner != "user-008" || len(patched.st.dirty) != 0 {
+		t.Errorf("after ctrl+r %s has owner %q (%d rows still to re-derive)", last, patched.st.pop.identity(i).Owner, len(patched.st.dirty))
+	}
+	// (Rows only: sameTable above left this model sorted, its cursor moved.)
+	if diff := changedRows(rowsByID(openTable(t, path, "")), rowsByID(patched)); len(diff) > 0 {
+		t.Errorf("after ctrl+r the rows of %v differ from a full read's", diff)
+	}
 }

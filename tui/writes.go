@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"os"
@@ -282,6 +283,16 @@ type reloadedMsg struct {
 // rebuilt at once would hold gigabytes.
 const reloadChunk = 4096
 
+// refresherStore is a Store that refreshes chunk after chunk with one
+// read of what findings depend on (audit.Store.Refresher): a reload of
+// more than a chunk (ctrl+r, a patched table, tablepatch.go) reads the
+// standing exceptions once rather than once a chunk.
+type refresherStore interface {
+	Refresher(ctx context.Context) (*audit.Refresher, error)
+}
+
+var _ refresherStore = (*audit.Store)(nil)
+
 func (m *Model) reload() tea.Cmd {
 	if m.st.store == nil || len(m.st.dirty) == 0 {
 		return nil
@@ -306,17 +317,33 @@ func (m *Model) reload() tea.Cmd {
 	// rest of the population.
 	return func() tea.Msg {
 		msg := reloadedMsg{gen: gen, rows: make(map[int32]idRow, len(positions))}
+		refresh := store.Refresh
+		if r, ok := store.(refresherStore); ok && len(positions) > reloadChunk {
+			// What findings depend on is read once, not once a chunk.
+			rf, err := r.Refresher(ctx)
+			if err != nil {
+				msg.err = err
+				return msg
+			}
+			refresh = rf.Refresh
+		}
 		for start := 0; start < len(positions); start += reloadChunk {
 			part := positions[start:min(start+reloadChunk, len(positions))]
 			ids := make([]*audit.Identity, len(part))
 			for k, i := range part {
 				ids[k] = pop.identity(i)
 			}
-			if msg.err = store.Refresh(ctx, ids); msg.err != nil {
+			if msg.err = refresh(ctx, ids); msg.err != nil {
 				return msg
 			}
 			pop.b.mu.Lock()
 			for k, i := range part {
+				// A refresh changes the owner and the findings, not the
+				// attributes or permissions: the row keeps its runs of
+				// pairs rather than append copies (which, in a table read
+				// from its cache, would copy every pair out of the file).
+				old := pop.row(i)
+				pop.b.lastAttr, pop.b.lastPerm = pairRun{old.attr, old.nAttr}, pairRun{old.perm, old.nPerm}
 				msg.rows[i] = pop.b.encode(ids[k])
 			}
 			pop.b.mu.Unlock()
@@ -468,6 +495,7 @@ func (m *Model) reloaded(msg reloadedMsg) tea.Cmd {
 	m.st.reloading = false
 	if msg.err != nil {
 		m.setFlash("Findings not refreshed: "+msg.err.Error(), true)
+		m.cache.pending = nil // the table is not the head's: not cached
 		return nil
 	}
 	updates := map[int32]idRow{}
@@ -488,8 +516,11 @@ func (m *Model) reloaded(msg reloadedMsg) tea.Cmd {
 	}
 	if m.st.reloadAgain || len(m.st.dirty) > 0 {
 		m.st.reloadAgain = false
-		return tea.Batch(cmd, m.reload())
+		if next := m.reload(); next != nil {
+			return tea.Batch(cmd, next)
+		}
 	}
+	m.patchDone() // a patched open's table, now whole (tablepatch.go)
 	return cmd
 }
 

@@ -172,6 +172,14 @@ func (r *campaignReviewer) ApproveException(ctx context.Context, actor, campaign
 	return a.Event, nil
 }
 
+var _ tui.ExceptionLister = (*campaignReviewer)(nil)
+
+// ExceptionIDs lists the identities of the campaign's exceptions, at
+// most limit: what its close can change in the UI's cached table.
+func (r *campaignReviewer) ExceptionIDs(ctx context.Context, campaign string, limit int) ([]string, error) {
+	return campaigns.ExceptionIDs(ctx, r.st, campaign, limit)
+}
+
 // outcomeEvents is the event each decision recorded, in order.
 func outcomeEvents(outcomes []campaigns.Outcome) []audit.Event {
 	evs := make([]audit.Event, len(outcomes))
