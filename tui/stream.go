@@ -107,7 +107,8 @@ func (m *Model) streamIdentities(s identityStreamer, l *tableLoad) tea.Cmd {
 // batcher encodes identities into rows and sends them in batches that
 // start small, so the first screenful arrives after a few milliseconds
 // of reading, and double up to maxBatch, so a filter or sort re-run per
-// batch costs about twice one run over the whole population.
+// batch costs about twice one run over the whole population; from the
+// 4,096th row on, each batch is whole chunks of rows (rowChunk).
 type batcher struct {
 	b     *rowBuilder
 	send  func(identitiesBatchMsg) error
@@ -131,7 +132,12 @@ func (u *batcher) add(id *audit.Identity) error {
 	if len(u.buf) < u.size {
 		return nil
 	}
-	u.size = min(2*u.size, maxBatch)
+	// The next batch is as large as all before it (256, 256, 512, ...),
+	// so from the 4,096th row on each starts on a chunk's boundary and
+	// is whole chunks, which the population takes as they are
+	// (population.appended) rather than copy a million rows into chunks
+	// of its own (issue 21).
+	u.size = min(u.n, maxBatch)
 	return u.flush()
 }
 
