@@ -126,6 +126,7 @@ func (u *batcher) add(id *audit.Identity) error {
 	u.b.mu.Lock()
 	r := u.b.encode(id)
 	u.names.add(r.name, u.b.t.strs[r.name])
+	expected := u.b.expected
 	u.b.mu.Unlock()
 	u.buf = append(u.buf, r)
 	u.n++
@@ -138,17 +139,28 @@ func (u *batcher) add(id *audit.Identity) error {
 	// (population.appended) rather than copy a million rows into chunks
 	// of its own (issue 21).
 	u.size = min(u.n, maxBatch)
-	return u.flush()
+	left := -1 // not counted yet
+	if expected > 0 {
+		left = max(expected-u.n, 0)
+	}
+	return u.flush(left)
 }
 
-// flush ranks the names of what is encoded and sends it.
-func (u *batcher) flush() error {
+// flush ranks the names of what is encoded and sends it. The next
+// batch's rows are allocated for the rows left to read (left, -1 until
+// counted) when fewer than a batch: the population keeps the memory of
+// a batch's whole chunks, the unused rest of the last one's too.
+func (u *batcher) flush(left int) error {
 	if len(u.buf) == 0 {
 		return nil
 	}
 	u.names.seal()
 	err := u.send(identitiesBatchMsg{rows: u.buf})
-	u.buf = make([]idRow, 0, u.size)
+	size := u.size
+	if left >= 0 {
+		size = min(size, max(left, firstBatch))
+	}
+	u.buf = make([]idRow, 0, size)
 	return err
 }
 
