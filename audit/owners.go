@@ -2,37 +2,112 @@ package audit
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"slices"
 	"strings"
 )
 
-// principalIndex holds the context principals of some snapshots, by
-// snapshot and scope, for owner suggestions.
-type principalIndex map[int64]map[string][]Principal
+// principalIndex holds the context principals that suggest owners
+// (suggestingPrincipals) of some snapshots, by snapshot and type, each
+// type's ordered by scope: a scope's are found by binary search
+// (principals.in). A map by scope of a list each, for the 190,000
+// scopes of a large organisation, cost a map entry and a few growing
+// slices per scope (issue 21).
+type principalIndex map[int64]principals
+
+// principals are one snapshot's, by type, each ordered by scope and
+// then as the database gave them (login).
+type principals map[string][]Principal
+
+// in is the principals of type typ in scope.
+func (ps principals) in(typ, scope string) []Principal {
+	list := ps[typ]
+	i, _ := slices.BinarySearchFunc(list, scope, func(p Principal, scope string) int { return strings.Compare(p.Scope, scope) })
+	j := i
+	for j < len(list) && list[j].Scope == scope {
+		j++
+	}
+	return list[i:j]
+}
 
 func (s *Store) principalsOf(ctx context.Context, snapshotIDs map[int64]bool) (principalIndex, error) {
 	idx := principalIndex{}
 	for id := range snapshotIDs {
-		rows, err := s.db.QueryContext(ctx, `SELECT type, scope, login, role FROM principals WHERE snapshot_id = ? ORDER BY type, scope, login`, id)
+		ps, err := s.principalsIn(ctx, id, s.engine == engineSQLite)
+		if errors.Is(err, errUnpackable) {
+			// A text holds the separator: this snapshot column by column.
+			ps, err = s.principalsIn(ctx, id, false)
+		}
+		if err != nil {
+			return nil, err
+		}
+		idx[id] = ps
+	}
+	return idx, nil
+}
+
+// suggestingPrincipals are the principals suggestOwners reads (CODEOWNERS,
+// admin and maintain teams, admin collaborators, the organisation's
+// admins): a snapshot of 192,000 repositories has half a million
+// principals, and reading the rest (members, write collaborators, team
+// members) cost the first open of a million identities CPU and memory
+// for nothing (issue 21).
+const suggestingPrincipals = `(type = 'codeowner' OR type = 'team' AND role IN ('admin', 'maintain')
+	OR type IN ('collaborator', 'member') AND role = 'admin')`
+
+// principalsIn reads snapshot id's principals that suggest owners; with
+// packedRow (SQLite) each row as one text (tableread.go's packed), whose
+// parts the principal keeps: one allocation a principal, not four.
+func (s *Store) principalsIn(ctx context.Context, id int64, packedRow bool) (principals, error) {
+	cols := "type, scope, login, role"
+	if packedRow {
+		cols = packed("type", "scope", "login", "role")
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT `+cols+` FROM principals WHERE snapshot_id = ? AND `+suggestingPrincipals+`
+		ORDER BY type, scope, login`, id)
+	if err != nil {
+		return nil, fmt.Errorf("reading principals: %w", err)
+	}
+	defer rows.Close()
+	var (
+		all []Principal // in the order of type: each type's a part of it
+		row string
+	)
+	for rows.Next() {
+		var p Principal
+		if !packedRow {
+			err = rows.Scan(&p.Type, &p.Scope, &p.Login, &p.Role)
+		} else if err = rows.Scan(&row); err == nil && !unpack(row, &p.Type, &p.Scope, &p.Login, &p.Role) {
+			return nil, errUnpackable
+		}
 		if err != nil {
 			return nil, fmt.Errorf("reading principals: %w", err)
 		}
-		byScope := map[string][]Principal{}
-		for rows.Next() {
-			var p Principal
-			if err := rows.Scan(&p.Type, &p.Scope, &p.Login, &p.Role); err != nil {
-				rows.Close()
-				return nil, err
-			}
-			byScope[p.Scope] = append(byScope[p.Scope], p)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, err
-		}
-		idx[id] = byScope
+		all = append(all, p)
 	}
-	return idx, nil
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("reading principals: %w", err)
+	}
+	ps := principals{}
+	for i := 0; i < len(all); {
+		j := i + 1
+		for j < len(all) && all[j].Type == all[i].Type {
+			j++
+		}
+		ps[all[i].Type] = all[i:j:j]
+		i = j
+	}
+	for _, list := range ps {
+		// In scope order as in's binary search compares, which a
+		// database's collation (PostgreSQL's) need not be; logins stay
+		// in the database's order.
+		byScope := func(a, b Principal) int { return strings.Compare(a.Scope, b.Scope) }
+		if !slices.IsSortedFunc(list, byScope) {
+			slices.SortStableFunc(list, byScope)
+		}
+	}
+	return ps, nil
 }
 
 // naturalOwnerSources says, per attribute, what the source means by it.
@@ -54,14 +129,42 @@ var ownerTags = []string{"Owner", "owner", "team", "CreatedBy"}
 // admins of its repository, then the organisation's owners for org-wide
 // identities. people may be nil (no directory).
 func (idx principalIndex) suggestOwners(id *Identity, people *Directory) []OwnerSuggestion {
+	return suggestOwnersWith(id, people, idx.scopeSuggestions(id))
+}
+
+// ownerKey is what tells two suggested owners apart: case and a leading
+// @ do not.
+func ownerKey(owner string) string { return strings.ToLower(strings.TrimPrefix(owner, "@")) }
+
+// suggestOwnersWith is suggestOwners with scope, what the principals of
+// id's repository or organisation suggest (scopeSuggestions): every
+// identity of a scope shares it, and one whose attributes name nobody is
+// suggested that very list. It was built anew for each identity that
+// names its own owner, an allocation for each of its texts (issue 21).
+func suggestOwnersWith(id *Identity, people *Directory, scope []OwnerSuggestion) []OwnerSuggestion {
 	var out []OwnerSuggestion
-	seen := map[string]bool{}
+	var keys [8]string // the owners' keys (ownerKey), while they fit
+	seen := func(key string) bool {
+		for i := range min(len(out), len(keys)) {
+			if keys[i] == key {
+				return true
+			}
+		}
+		for i := len(keys); i < len(out); i++ {
+			if ownerKey(out[i].Owner) == key {
+				return true
+			}
+		}
+		return false
+	}
 	add := func(owner, source string) {
-		key := strings.ToLower(strings.TrimPrefix(owner, "@"))
-		if owner == "" || seen[key] {
+		key := ownerKey(owner)
+		if owner == "" || seen(key) {
 			return
 		}
-		seen[key] = true
+		if len(out) < len(keys) {
+			keys[len(out)] = key
+		}
 		// Its own copy: an owner named in an attribute shares the memory
 		// of the whole row the table read got (tableread.go), which a
 		// suggestion kept (the TUI keeps them) would keep.
@@ -97,36 +200,76 @@ func (idx principalIndex) suggestOwners(id *Identity, people *Directory) []Owner
 		k8sSuggestions(&id.Observation, add)
 		return out // a namespace is no repository: no CODEOWNERS, teams or admins
 	}
-	byScope := idx[id.SnapshotID]
+	switch {
+	case len(out) == 0:
+		return scope
+	case repoScope(id.Scope) == "":
+		return out // the organisation's owners only for whom nothing else suggests anyone
+	}
+	for _, sg := range scope {
+		// The scope's suggestions have no two of one owner: only this
+		// identity's own can repeat one.
+		if !seen(ownerKey(sg.Owner)) {
+			out = append(out, sg)
+		}
+	}
+	return out
+}
+
+// scopeSuggestions is what the principals of id's scope suggest, in
+// suggestOwners' order, no owner twice, nil for none; its capacity is
+// its length, so an append to it is a copy. For a repository's scope:
+// its CODEOWNERS, admin and maintain teams and admins; for a scope
+// without a repository: the first three admins of the organisation
+// (scope) among its principals. Not for Kubernetes kinds, whose
+// namespaces have no principals.
+func (idx principalIndex) scopeSuggestions(id *Identity) []OwnerSuggestion {
+	var out []OwnerSuggestion
+	var keys []string
+	add := func(owner, source string) {
+		key := ownerKey(owner)
+		if owner == "" || slices.Contains(keys, key) {
+			return
+		}
+		keys = append(keys, key)
+		out = append(out, OwnerSuggestion{Owner: strings.Clone(owner), Source: source})
+	}
+	ps := idx[id.SnapshotID]
 	repo := repoScope(id.Scope)
 	if repo != "" {
-		for _, p := range byScope[repo] {
-			if p.Type == PrincipalCodeowner {
-				add(p.Login, "CODEOWNERS of "+repo)
-			}
+		for _, p := range ps.in(PrincipalCodeowner, repo) {
+			add(p.Login, "CODEOWNERS of "+repo)
 		}
-		for _, p := range byScope[repo] {
-			if p.Type == PrincipalTeam && (p.Role == "admin" || p.Role == "maintain") {
+		for _, p := range ps.in(PrincipalTeam, repo) {
+			if p.Role == "admin" || p.Role == "maintain" {
 				add("@"+strings.TrimPrefix(p.Login, "@"), p.Role+" team of "+repo)
 			}
 		}
-		for _, p := range byScope[repo] {
-			if p.Type == PrincipalCollaborator && p.Role == "admin" {
+		for _, p := range ps.in(PrincipalCollaborator, repo) {
+			if p.Role == "admin" {
 				add(p.Login, "admin of "+repo)
 			}
 		}
-	}
-	if repo == "" && len(out) == 0 {
+	} else {
 		org := id.Scope
 		n := 0
-		for _, p := range byScope[org] {
-			if p.Type == PrincipalMember && p.Role == "admin" && n < 3 {
+		for _, p := range ps.in(PrincipalMember, org) {
+			if p.Role == "admin" && n < 3 {
 				add(p.Login, "owner of the organisation "+org)
 				n++
 			}
 		}
 	}
-	return out
+	return slices.Clip(out)
+}
+
+// principalScope is what scopeSuggestions reads of id's scope: its
+// repository, else the scope itself.
+func principalScope(id *Identity) string {
+	if repo := repoScope(id.Scope); repo != "" {
+		return repo
+	}
+	return id.Scope
 }
 
 // repoScope is the "org/repo" part of a scope, or "" for an org-wide one:
@@ -140,25 +283,6 @@ func repoScope(scope string) string {
 		return scope[:first+1+second]
 	}
 	return scope
-}
-
-// suggestsByScope reports whether suggestOwners can suggest anyone for
-// id when its attributes name nobody (namesOwner) and no person of the
-// directory goes by its name: then all it has to go by is its scope, in
-// principals recorded for the scope's repository (or for the scope
-// itself when it names no repository) or, on Kubernetes, its namespace's
-// labels. A snapshot's principals cover a few scopes, so for most
-// identities of a large population this is one look-up in a small map
-// and no list to find or keep (derivation.fill).
-func (idx principalIndex) suggestsByScope(id *Identity) bool {
-	if isK8s(id.Kind) {
-		return true
-	}
-	key := repoScope(id.Scope)
-	if key == "" {
-		key = id.Scope
-	}
-	return len(idx[id.SnapshotID][key]) > 0
 }
 
 // principalName is the person a tag value may name: the value itself, or

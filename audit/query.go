@@ -103,19 +103,59 @@ type derivation struct {
 	ev         *snapshotEvaluators
 	marks      map[string]string
 	principals principalIndex
-	// byScope shares one suggestion list between the identities of a
-	// snapshot and scope whose source names no owner: they get the same
-	// suggestions, and a million copies of them were a sixth of the
-	// memory the TUI held (issue 21). Nothing changes a Suggestions slice
-	// in place. By snapshot, then scope: a map keyed by both was a
+	// Identities of a snapshot and scope whose source names no owner
+	// share one suggestion list: they get the same suggestions, and a
+	// million copies of them were a sixth of the memory the TUI held
+	// (issue 21). Nothing changes a Suggestions slice in place.
+	//
+	// byScope holds the lists of Kubernetes namespaces (their labels'
+	// suggestions). By snapshot, then scope: a map keyed by both was a
 	// twentieth of a million-identity read.
 	byScope map[int64]map[string][]OwnerSuggestion
+	// scoped holds the lists of every other scope: what the principals
+	// of each repository (or scope without one) suggest, by snapshot,
+	// then principalScope, which an identity whose own attributes name
+	// an owner gets after its own (scopeSuggestions); scopedLast is the
+	// one looked up last.
+	scoped     map[int64]map[string][]OwnerSuggestion
+	scopedLast struct {
+		snapshot int64
+		key      string
+		list     []OwnerSuggestion
+		ok       bool
+	}
 	// perBatch: marks are read for each page of a read in batches by the
 	// range of its IDs (readMarks, EachTableIdentity), not once for the
 	// whole file, on a statement prepared once (stmts; close releases
 	// it).
 	perBatch bool
 	stmts    *stmtCache
+}
+
+// scopeSuggestions is d.principals.scopeSuggestions(id), each scope's
+// built once.
+func (d *derivation) scopeSuggestions(id *Identity) []OwnerSuggestion {
+	key, l := principalScope(id), &d.scopedLast
+	if l.ok && l.snapshot == id.SnapshotID && l.key == key {
+		return l.list
+	}
+	if d.scoped == nil {
+		d.scoped = map[int64]map[string][]OwnerSuggestion{}
+	}
+	scopes := d.scoped[id.SnapshotID]
+	if scopes == nil {
+		scopes = map[string][]OwnerSuggestion{}
+		d.scoped[id.SnapshotID] = scopes
+	}
+	list, ok := scopes[key]
+	if !ok {
+		list = d.principals.scopeSuggestions(id)
+		// Its own copy: id's scope may share a whole row's memory.
+		key = strings.Clone(key)
+		scopes[key] = list
+	}
+	l.snapshot, l.key, l.list, l.ok = id.SnapshotID, key, list, true
+	return list
 }
 
 // readMarks reads the change marks of the identities from lo to hi (ID
@@ -212,9 +252,12 @@ func (d *derivation) fill(ctx context.Context, ids []Identity) error {
 	}
 	// The shared suggestions are handed out here, once per identity:
 	// identities in ID order come a scope at a time, so the last scope's
-	// list serves most of them without a look-up in byScope (two look-ups
+	// list serves most of them without a look-up in a map (two look-ups
 	// an identity were 1.4 of the 5 CPU-s deriving a million, issue 21).
 	shared := make([]bool, len(ids))
+	// What the principals of its scope suggest, for each identity whose
+	// own suggestions the workers add it to.
+	scoped := make([][]OwnerSuggestion, len(ids))
 	var (
 		lastSnapshot int64
 		lastScope    string
@@ -225,11 +268,17 @@ func (d *derivation) fill(ctx context.Context, ids []Identity) error {
 		id := &ids[i]
 		d.ev.prepare(id.SnapshotID)
 		if namesOwner(id) || d.ev.people.personNamed(id) != nil {
+			if !isK8s(id.Kind) {
+				scoped[i] = d.scopeSuggestions(id)
+			}
 			continue
 		}
 		shared[i] = true
-		if !d.principals.suggestsByScope(id) {
-			continue // nothing to suggest, nothing to share: Suggestions stays nil
+		if !isK8s(id.Kind) {
+			// Its attributes name nobody: what its scope's principals
+			// suggest is all there is (nil for none).
+			id.Suggestions = d.scopeSuggestions(id)
+			continue
 		}
 		if !haveLast || id.SnapshotID != lastSnapshot || id.Scope != lastScope {
 			scopes := d.byScope[id.SnapshotID]
@@ -239,7 +288,7 @@ func (d *derivation) fill(ctx context.Context, ids []Identity) error {
 			}
 			list, ok := scopes[id.Scope]
 			if !ok {
-				list = d.principals.suggestOwners(id, d.ev.people)
+				list = suggestOwnersWith(id, d.ev.people, nil)
 				// Its own copy of the scope: the identity's may share
 				// the memory of a whole row read (tableread.go).
 				scopes[strings.Clone(id.Scope)] = list
@@ -258,7 +307,7 @@ func (d *derivation) fill(ctx context.Context, ids []Identity) error {
 			id.Findings = d.ev.findingsIn(id, &slab)
 			id.Change = d.marks[id.ID]
 			if !shared[i] {
-				id.Suggestions = d.principals.suggestOwners(id, d.ev.people)
+				id.Suggestions = suggestOwnersWith(id, d.ev.people, scoped[i])
 			}
 		}
 	}

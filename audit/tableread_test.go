@@ -8,6 +8,7 @@ import (
 	"maps"
 	"os"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -286,9 +287,13 @@ func TestEachTableIdentityStops(t *testing.T) {
 // namespaces, and identities whose attributes or names point to their
 // own owners, in both reads.
 func TestSharedSuggestionsAreEachIdentitys(t *testing.T) {
+	eachEngine(t, testSharedSuggestions)
+}
+
+func testSharedSuggestions(t *testing.T, eng testEngine) {
 	defer func(n int) { eachBatch = n }(eachBatch)
 	eachBatch = 16
-	s := openAt(t, testEngine{"sqlite"}.new(t))
+	s := openAt(t, eng.new(t))
 	if _, err := s.SetPeople(ctx, "root", PeopleImport{People: []Person{
 		{Email: "dana@acme.example", Name: "Dana Fox", Status: PersonActive, Aliases: []string{"dana"}},
 	}}, false); err != nil {
@@ -303,13 +308,27 @@ func TestSharedSuggestionsAreEachIdentitys(t *testing.T) {
 		{PrincipalTeam, "acme/api", "acme/platform", "admin"},
 		{PrincipalCollaborator, "acme/web", "erin", "admin"},
 		{PrincipalMember, "acme", "olive", "admin"},
+		// Dave as an admin, whom an identity's own added_by names too:
+		// suggested once, as what its attributes say.
+		{PrincipalCollaborator, "acme/web", "Dave", "admin"},
+		// Principals that suggest no one (principalsOf leaves them out):
+		// acme/docs has only these.
+		{PrincipalCollaborator, "acme/docs", "wendy", "write"},
+		{PrincipalTeam, "acme/docs", "acme/readers", "read"},
+		{PrincipalMember, "acme", "mark", "member"},
+		{PrincipalTeamMember, "acme/platform", "tess", "member"},
+		// Scopes a collation other than the bytes' (PostgreSQL's) may
+		// order otherwise: principals.in searches in the bytes' order.
+		{PrincipalCodeowner, "acme/Zeta", "zoe", "codeowner"},
+		{PrincipalCodeowner, "acme/alpha", "al", "codeowner"},
+		{PrincipalCodeowner, "acme/Beta", "bo", "codeowner"},
 	} {
 		if err := w.Principal(p); err != nil {
 			t.Fatal(err)
 		}
 	}
 	var all []Observation
-	for i, scope := range []string{"acme/api", "acme/api/production", "acme/web", "acme/docs", "acme", "acme/docs/staging"} {
+	for i, scope := range []string{"acme/api", "acme/api/production", "acme/web", "acme/docs", "acme", "acme/docs/staging", "acme/Zeta", "acme/alpha", "acme/Beta"} {
 		for j, kind := range []Kind{KindGitHubDeployKey, KindGitHubActionsSecret, KindGitHubWebhook} {
 			o := Observation{ID: IdentityID("github", "acme", kind, fmt.Sprintf("%s/%d", scope, j)), Kind: kind, Name: fmt.Sprint(j), Scope: scope}
 			if (i+j)%4 == 0 {
@@ -353,6 +372,27 @@ func TestSharedSuggestionsAreEachIdentitys(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Every principal, as principalsOf read them before it left out
+	// those that suggest no one.
+	every := principalIndex{}
+	for sn := range snaps {
+		rows, err := s.db.QueryContext(ctx, `SELECT type, scope, login, role FROM principals WHERE snapshot_id = ? ORDER BY type, scope, login`, sn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		every[sn] = principals{}
+		for rows.Next() {
+			var p Principal
+			if err := rows.Scan(&p.Type, &p.Scope, &p.Login, &p.Role); err != nil {
+				t.Fatal(err)
+			}
+			every[sn][p.Type] = append(every[sn][p.Type], p)
+		}
+		rows.Close()
+		for _, list := range every[sn] {
+			slices.SortStableFunc(list, func(a, b Principal) int { return strings.Compare(a.Scope, b.Scope) })
+		}
+	}
 	suggested := 0
 	check := func(read string, id *Identity) {
 		want := idx.suggestOwners(id, people)
@@ -362,12 +402,35 @@ func TestSharedSuggestionsAreEachIdentitys(t *testing.T) {
 		if !reflect.DeepEqual(id.Suggestions, want) {
 			t.Errorf("%s: %s (scope %s) is suggested %v; by itself, %v", read, id.ID, id.Scope, id.Suggestions, want)
 		}
+		if all := every.suggestOwners(id, people); !reflect.DeepEqual(want, all) {
+			t.Errorf("%s: %s (scope %s) is suggested %v; with every principal, %v", read, id.ID, id.Scope, want, all)
+		}
 	}
 	for i := range got {
 		check("Identities", &got[i])
 	}
 	if err := s.EachTableIdentity(ctx, func(id *Identity) error { check("EachTableIdentity", id); return nil }); err != nil {
 		t.Fatal(err)
+	}
+	// A webhook of acme/web that names its own owner: its own first,
+	// then its repository's, Dave not twice.
+	webhook := IdentityID("github", "acme", KindGitHubWebhook, "acme/web/2")
+	for i := range got {
+		if got[i].ID != webhook {
+			continue
+		}
+		want := []OwnerSuggestion{{Owner: "dave", Source: "added the key"}, {Owner: "erin", Source: "admin of acme/web"}}
+		if !reflect.DeepEqual(got[i].Suggestions, want) {
+			t.Errorf("%s is suggested %v, want %v", webhook, got[i].Suggestions, want)
+		}
+	}
+	for i := range got {
+		switch got[i].Scope {
+		case "acme/Zeta", "acme/alpha", "acme/Beta":
+			if sg := got[i].Suggestions; len(sg) == 0 || sg[len(sg)-1].Source != "CODEOWNERS of "+got[i].Scope {
+				t.Errorf("%s is suggested %v, want its scope's CODEOWNERS last", got[i].ID, sg)
+			}
+		}
 	}
 	if n := len(all) + 5; len(got) != n || suggested < n {
 		t.Errorf("%d identities, %d suggested anyone; the fixture has %d, most with suggestions", len(got), suggested, n)

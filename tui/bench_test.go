@@ -317,10 +317,13 @@ func BenchmarkStreamOpenCached1M(b *testing.B) {
 	benchStreamOpen(b, scaleEvidence(b), 1_000_000, b.TempDir())
 }
 
-// benchStreamOpen opens the file at path, of n identities, b.N times;
-// with a cache directory (at most one), after a first open that writes
-// the cache, and each open measured must read it.
+// benchStreamOpen opens the file at path, of n identities (at least:
+// nhi demo --repos 192000 writes 1,004,913), b.N times; with a cache
+// directory (at most one), after a first open that writes the cache, and
+// each open measured must read it. It runs under the heap limit tui.Run
+// sets (limitMemory), as the binary does.
 func benchStreamOpen(b *testing.B, path string, n int, cache ...string) {
+	defer limitMemory()()
 	ctx := context.Background()
 	st, err := audit.Open(ctx, path, audit.OpenOptions{ReadOnly: true})
 	if err != nil {
@@ -356,7 +359,7 @@ func benchStreamOpen(b *testing.B, path string, n int, cache ...string) {
 		firstCPU += benchmem.CPUTime() - cpu
 		send(b, m, count())
 		drain(b, m, next)
-		if m.st.pop.len() != n || m.loading {
+		if m.st.pop.len() < n || m.loading {
 			b.Fatal("not all loaded:", m.st.pop.len())
 		}
 		if (m.cache.read != nil) != (opts.TableCache != "") {
@@ -483,7 +486,7 @@ func BenchmarkFile1M(b *testing.B) {
 	m := New(snap, nil, Options{Store: st, Now: clock, ReadOnly: true})
 	m.Update(tea.WindowSizeMsg{Width: 120, Height: 40})
 	drain(b, m, m.Init())
-	if m.st.pop.len() != 1_000_000 {
+	if m.st.pop.len() < 1_000_000 {
 		b.Fatal("not all loaded:", m.st.pop.len())
 	}
 	runtime.GC()

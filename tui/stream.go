@@ -120,7 +120,8 @@ func deriveTable(ctx context.Context, s identityStreamer, l *tableLoad, b *rowBu
 // batcher encodes identities into rows and sends them in batches that
 // start small, so the first screenful arrives after a few milliseconds
 // of reading, and double up to maxBatch, so a filter or sort re-run per
-// batch costs about twice one run over the whole population.
+// batch costs about twice one run over the whole population; from the
+// 4,096th row on, each batch is whole chunks of rows (rowChunk).
 type batcher struct {
 	b     *rowBuilder
 	send  func(identitiesBatchMsg) error
@@ -138,24 +139,41 @@ func (u *batcher) add(id *audit.Identity) error {
 	u.b.mu.Lock()
 	r := u.b.encode(id)
 	u.names.add(r.name, u.b.t.strs[r.name])
+	expected := u.b.expected
 	u.b.mu.Unlock()
 	u.buf = append(u.buf, r)
 	u.n++
 	if len(u.buf) < u.size {
 		return nil
 	}
-	u.size = min(2*u.size, maxBatch)
-	return u.flush()
+	// The next batch is as large as all before it (256, 256, 512, ...),
+	// so from the 4,096th row on each starts on a chunk's boundary and
+	// is whole chunks, which the population takes as they are
+	// (population.appended) rather than copy a million rows into chunks
+	// of its own (issue 21).
+	u.size = min(u.n, maxBatch)
+	left := -1 // not counted yet
+	if expected > 0 {
+		left = max(expected-u.n, 0)
+	}
+	return u.flush(left)
 }
 
-// flush ranks the names of what is encoded and sends it.
-func (u *batcher) flush() error {
+// flush ranks the names of what is encoded and sends it. The next
+// batch's rows are allocated for the rows left to read (left, -1 until
+// counted) when fewer than a batch: the population keeps the memory of
+// a batch's whole chunks, the unused rest of the last one's too.
+func (u *batcher) flush(left int) error {
 	if len(u.buf) == 0 {
 		return nil
 	}
 	u.names.seal()
 	err := u.send(identitiesBatchMsg{rows: u.buf})
-	u.buf = make([]idRow, 0, u.size)
+	size := u.size
+	if left >= 0 {
+		size = min(size, max(left, firstBatch))
+	}
+	u.buf = make([]idRow, 0, size)
 	return err
 }
 

@@ -124,3 +124,41 @@ func TestBatchReadFailureIsSaid(t *testing.T) {
 		t.Errorf("table has %d rows, want the 600 read before the failure", n)
 	}
 }
+
+// Once a chunk of rows is in, each batch a read from the store hands
+// over starts on a chunk's boundary and is whole chunks (but the last),
+// which the population keeps as they are rather than copy them into
+// chunks of its own (population.appended).
+func TestBatchesAreWholeChunks(t *testing.T) {
+	ids := manyIdentities(3*rowChunk + 100)
+	m := New(testSnapshot(), nil, Options{Now: clock, Store: streamStore{ids: ids}})
+	m.Update(tea.WindowSizeMsg{Width: 100, Height: 24})
+	cmds, ok := m.Init()().(tea.BatchMsg)
+	if !ok || len(cmds) != 2 {
+		t.Fatalf("Init should start the read and the count, got %#v", cmds)
+	}
+	msg, kept := cmds[0](), 0
+	for {
+		b, ok := msg.(identitiesBatchMsg)
+		if !ok {
+			t.Fatalf("got %T, want a batch", msg)
+		}
+		from := m.st.pop.len()
+		m.Update(b)
+		if from >= rowChunk && (from%rowChunk != 0 || !b.done && len(b.rows)%rowChunk != 0) {
+			t.Errorf("a batch of %d rows from row %d: not whole chunks", len(b.rows), from)
+		}
+		for k := 0; from%rowChunk == 0 && k+rowChunk <= len(b.rows); k += rowChunk {
+			if &m.st.pop.chunks[(from+k)/rowChunk][0] == &b.rows[k] {
+				kept++
+			}
+		}
+		if b.done {
+			break
+		}
+		msg = b.next()
+	}
+	if m.st.pop.len() != len(ids) || kept != 2 {
+		t.Errorf("%d rows loaded, %d chunks kept as the batches brought them; want %d and 2", m.st.pop.len(), kept, len(ids))
+	}
+}
