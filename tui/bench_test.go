@@ -340,7 +340,7 @@ func benchStreamOpen(b *testing.B, path string, n int, cache ...string) {
 		m := New(snap, nil, opts)
 		drain(b, m, m.Init())
 		m.cache.writes.Wait()
-		if m.cache.wrote != nil || m.st.pop.len() != n {
+		if m.cache.wrote != nil || m.st.pop.len() < n {
 			b.Fatal("the first open did not write the cache:", m.cache.wrote, m.st.pop.len())
 		}
 		runtime.GC()
