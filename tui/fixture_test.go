@@ -21,7 +21,7 @@ func TestMain(m *testing.M) {
 	lipgloss.SetColorProfile(termenv.Ascii)
 	lipgloss.SetHasDarkBackground(true)
 	code := pgtest.Main(m) // the PostgreSQL server of the live tests stops with them
-	for _, dir := range []string{big.dir, longLog.dir} {
+	for _, dir := range []string{big.dir, longLog.dir, builtNHI.dir} {
 		if dir != "" {
 			os.RemoveAll(dir)
 		}

@@ -211,10 +211,7 @@ func TestSnapshotPreparesTheTable(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "nhi")
-	if out, err := exec.CommandContext(ctx, "go", "build", "-o", bin, "../cmd/nhi").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := nhiBinary(t, ctx)
 	srv := githubtest.NewServer(githubtest.SampleOrg(30))
 	defer srv.Close()
 	db, cache := filepath.Join(dir, "nhi.db"), filepath.Join(dir, "cache")

@@ -25,10 +25,7 @@ func TestTerminal(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "nhi")
-	if out, err := exec.CommandContext(ctx, "go", "build", "-o", bin, "../cmd/nhi").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := nhiBinary(t, ctx)
 	db := filepath.Join(dir, "nhi.db")
 	// The demo prepares the table (a cache), in the test's own folder:
 	// the UI below opens on it.
@@ -124,10 +121,7 @@ func TestTerminalLiveRefresh(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "nhi")
-	if out, err := exec.CommandContext(ctx, "go", "build", "-o", bin, "../cmd/nhi").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := nhiBinary(t, ctx)
 	db := filepath.Join(dir, "nhi.db")
 	nhi := func(args ...string) string {
 		t.Helper()
