@@ -154,6 +154,25 @@ type SentRequest struct {
 	At       time.Time
 	Path     string
 	InFlight int // requests in flight once it left, itself included
+	// Answered is when its answer came back (the response's headers, or
+	// an error); zero while it is in flight.
+	Answered time.Time
+}
+
+// InFlightSince is how many requests that left at or after since were in
+// flight once r left, r included: what a client sent after a point in
+// time, without those still on their way from before it.
+func InFlightSince(sent []SentRequest, r SentRequest, since time.Time) int {
+	n := 0
+	for _, q := range sent {
+		if q.At.Before(since) || q.At.After(r.At) {
+			continue
+		}
+		if q.Answered.IsZero() || q.Answered.After(r.At) || q == r {
+			n++
+		}
+	}
+	return n
 }
 
 // NewRequestLog logs requests on their way to next.
@@ -163,11 +182,13 @@ func NewRequestLog(next http.RoundTripper) *RequestLog { return &RequestLog{next
 func (l *RequestLog) RoundTrip(r *http.Request) (*http.Response, error) {
 	l.mu.Lock()
 	l.inFlight++
+	i := len(l.sent)
 	l.sent = append(l.sent, SentRequest{At: time.Now(), Path: r.URL.Path, InFlight: l.inFlight})
 	l.mu.Unlock()
 	resp, err := l.next.RoundTrip(r)
 	l.mu.Lock()
 	l.inFlight--
+	l.sent[i].Answered = time.Now()
 	l.mu.Unlock()
 	return resp, err
 }
