@@ -227,7 +227,8 @@ func (s *Server) launch(owner *ids) error {
 	}
 	if os.Getenv(StatementsEnv) != "" {
 		args = append(args, "-c", "shared_preload_libraries=pg_stat_statements",
-			"-c", "pg_stat_statements.track=all", "-c", "pg_stat_statements.track_planning=on")
+			"-c", "pg_stat_statements.track=all", "-c", "pg_stat_statements.track_planning=on",
+			"-c", "track_functions=all")
 	}
 	s.cmd = exec.Command(filepath.Join(s.bin, "postgres"), args...)
 	s.cmd.SysProcAttr = asUser(owner)
@@ -569,8 +570,9 @@ func DatabaseName(u string) string {
 // the statements the server spent most time on: the server is started
 // with pg_stat_statements (Debian's postgresql package has it), every
 // statement of every database tracked, nested ones (triggers, functions)
-// included — where a benchmark's server time goes (docs/team.md, "Many
-// writers, one chain"):
+// included, and then every function's calls and time (track_functions)
+// — where a benchmark's server time goes (docs/team.md, "Many writers,
+// one chain"):
 //
 //	NHI_PGTEST_STATEMENTS=/tmp/statements.txt go test ./campaigns/ -run '^$' -bench ConcurrentDecisions/postgres$ -benchtime 1x
 const StatementsEnv = "NHI_PGTEST_STATEMENTS"
@@ -579,8 +581,8 @@ const StatementsEnv = "NHI_PGTEST_STATEMENTS"
 // time executing and planning, with their calls, plans and rows summed
 // over the roles that ran them (a statement planned far fewer times than
 // it ran is run on a kept plan), one a line, the
-// costliest first. The server must have been started with StatementsEnv
-// set.
+// costliest first, then the functions (writeFunctions). The server must
+// have been started with StatementsEnv set.
 func (s *Server) WriteStatements(ctx context.Context, file string) error {
 	c, err := pgx.Connect(ctx, s.url("postgres"))
 	if err != nil {
@@ -616,5 +618,74 @@ func (s *Server) WriteStatements(ctx context.Context, file string) error {
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("pg_stat_statements (set %s before the server starts): %w", StatementsEnv, err)
 	}
+	if err := s.writeFunctions(ctx, c, &b); err != nil {
+		return err
+	}
 	return os.WriteFile(file, []byte(b.String()), 0o644)
+}
+
+// writeFunctions adds to b what the server spent in each function
+// (track_functions, which a server started with StatementsEnv set has
+// on), summed over every database: triggers' functions run inside the
+// statements above and are timed apart here. total ms includes the
+// functions a function called, self ms does not.
+func (s *Server) writeFunctions(ctx context.Context, c *pgx.Conn, b *strings.Builder) error {
+	rows, err := c.Query(ctx, "SELECT datname FROM pg_database WHERE datallowconn AND NOT datistemplate")
+	if err != nil {
+		return err
+	}
+	dbs, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return err
+	}
+	type fn struct {
+		calls       int64
+		total, self float64
+	}
+	sum := map[string]*fn{}
+	for _, db := range dbs {
+		dc, err := pgx.Connect(ctx, s.url(db))
+		if err != nil {
+			return err
+		}
+		rows, err := dc.Query(ctx, "SELECT funcname, calls, total_time, self_time FROM pg_stat_user_functions")
+		if err == nil {
+			for rows.Next() {
+				var (
+					name        string
+					calls       int64
+					total, self float64
+				)
+				if err = rows.Scan(&name, &calls, &total, &self); err != nil {
+					break
+				}
+				f := sum[name]
+				if f == nil {
+					f = &fn{}
+					sum[name] = f
+				}
+				f.calls += calls
+				f.total += total
+				f.self += self
+			}
+			rows.Close()
+			if err == nil {
+				err = rows.Err()
+			}
+		}
+		dc.Close(ctx)
+		if err != nil {
+			return err
+		}
+	}
+	names := make([]string, 0, len(sum))
+	for n := range sum {
+		names = append(names, n)
+	}
+	sort.Slice(names, func(i, j int) bool { return sum[names[i]].total > sum[names[j]].total })
+	b.WriteString("\ncalls\ttotal ms\tself ms\tfunction\n")
+	for _, n := range names {
+		fmt.Fprintf(b, "%d\t%.1f\t%.1f\t%s\n", sum[n].calls, sum[n].total, sum[n].self, n)
+	}
+	return nil
 }

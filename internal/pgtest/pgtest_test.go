@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -120,6 +121,14 @@ func TestWriteStatements(t *testing.T) {
 	if err := s.Exec(ctx, "postgres", "SELECT 424242 AS canary_statement"); err != nil {
 		t.Fatal(err)
 	}
+	// A function's time, counted when the backend next goes idle
+	// (forced: the counts are otherwise sent at most once a second).
+	if err := s.Exec(ctx, "postgres", `CREATE FUNCTION canary_function() RETURNS int LANGUAGE plpgsql AS $$ BEGIN RETURN 1; END $$`); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Exec(ctx, "postgres", "SELECT canary_function(); SELECT pg_stat_force_next_flush()"); err != nil {
+		t.Fatal(err)
+	}
 	if err := s.WriteStatements(ctx, out); err != nil {
 		t.Fatal(err)
 	}
@@ -129,6 +138,9 @@ func TestWriteStatements(t *testing.T) {
 	}
 	if !strings.Contains(string(b), "canary_statement") {
 		t.Errorf("the statements do not list the one run:\n%s", b)
+	}
+	if !regexp.MustCompile(`(?m)^1\t[0-9.]+\t[0-9.]+\tcanary_function$`).Match(b) {
+		t.Errorf("the functions do not list the one called, once:\n%s", b)
 	}
 }
 
