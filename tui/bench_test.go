@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"runtime"
+	"runtime/pprof"
 	"strings"
 	"sync"
 	"testing"
@@ -347,6 +348,19 @@ func benchStreamOpen(b *testing.B, path string, n int, cache ...string) {
 	}
 	var first, full, firstCPU, fullCPU, sortCPU time.Duration
 	var heap uint64
+	// NHI_BENCH_CPUPROFILE names a file for a CPU profile of the opens
+	// measured alone (-test.cpuprofile also has the first open's derive).
+	if out := os.Getenv("NHI_BENCH_CPUPROFILE"); out != "" {
+		f, err := os.Create(out)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			b.Fatal(err)
+		}
+		defer pprof.StopCPUProfile()
+	}
 	for b.Loop() {
 		start, cpu := time.Now(), benchmem.CPUTime()
 		m := New(snap, nil, opts)

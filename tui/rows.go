@@ -68,6 +68,10 @@ type rowBuilder struct {
 	// suggIdx shares the suggestion lists the store already shares
 	// between the identities of one scope (audit.derivation.byScope).
 	suggIdx map[*audit.OwnerSuggestion]uint32
+	// unindexed is, for tables read from a cache (restore), which texts
+	// strIdx is to hold, until the first row encoded builds the indexes
+	// (index); nil once they are built.
+	unindexed []uint64
 	// lastSugg is the suggestion list the previous row had: rows of one
 	// scope come one after the other and share it.
 	lastSugg struct {
@@ -219,6 +223,7 @@ func (b *rowBuilder) reserve() {
 
 // encode is the row of id; the caller holds b.mu.
 func (b *rowBuilder) encode(id *audit.Identity) idRow {
+	b.index()
 	b.encoded++
 	if b.encoded == reserveAfter {
 		b.reserve()

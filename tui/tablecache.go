@@ -102,7 +102,7 @@ var ownersOnly = map[string]bool{
 // the magic.
 const (
 	tableCacheMagic   = "NHITABLE"
-	tableCacheVersion = 1
+	tableCacheVersion = 2
 	tableCacheExt     = ".table"
 	// tableCacheKeep is how many files a log keeps (its newest heads).
 	tableCacheKeep = 2
@@ -196,6 +196,10 @@ func snapshotTable(p *population, at logPoint) *tableCache {
 	c.interned = make([]uint64, (n+63)/64)
 	b := p.b
 	b.mu.Lock()
+	if b.unindexed != nil {
+		// Nothing encoded since the cache was read: its texts are.
+		copy(c.interned, b.unindexed)
+	}
 	for _, i := range b.strIdx {
 		if int(i) < n {
 			c.interned[i/64] |= 1 << (i % 64)
@@ -209,35 +213,21 @@ func snapshotTable(p *population, at logPoint) *tableCache {
 	return c
 }
 
-// restore makes c's tables b's and rebuilds b's indexes over them, so the
-// rows encoded from now on (a live owner change) intern into the same
-// texts: counts by text (tally) do not split.
+// restore makes c's tables b's. Its indexes over them are rebuilt by the
+// first row encoded (index), so the rows encoded from now on (a patch, a
+// live owner change) intern into the same texts: counts by text (tally)
+// do not split. Not here: the maps of a million identities' texts and
+// suggestion lists took a sixth of a cached open's CPU before its first
+// frame, and most opens encode no row.
 func (b *rowBuilder) restore(c *tableCache) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.t = c.t
-	n := 0
-	for _, word := range c.interned {
-		n += bits.OnesCount64(word)
+	b.unindexed = c.interned
+	if b.unindexed == nil {
+		b.unindexed = []uint64{} // no text interned, yet not indexed
 	}
-	b.strIdx = make(map[string]uint32, n)
-	for w, word := range c.interned {
-		for word != 0 {
-			k := uint32(w*64 + bits.TrailingZeros64(word))
-			word &= word - 1
-			b.strIdx[c.t.strs[k]] = k
-		}
-	}
-	b.fkIdx = make(map[findingKind]uint32, len(c.t.fkinds))
-	for i, k := range c.t.fkinds {
-		b.fkIdx[k] = uint32(i)
-	}
-	b.suggIdx = make(map[*audit.OwnerSuggestion]uint32, len(c.t.suggs))
-	for i, l := range c.t.suggs {
-		if len(l) > 0 {
-			b.suggIdx[&l[0]] = uint32(i)
-		}
-	}
+	b.strIdx, b.fkIdx, b.suggIdx = nil, nil, nil
 	b.repeats = make(map[uint32]*repeatCount, len(c.repeats))
 	for _, r := range c.repeats {
 		b.repeats[r.class] = &repeatCount{n: int(r.n), known: int(r.know)}
@@ -246,6 +236,37 @@ func (b *rowBuilder) restore(c *tableCache) {
 	b.last, b.lastAttr, b.lastPerm = [nLastFields]lastText{}, pairRun{}, pairRun{}
 	b.lastSugg.first, b.lastSugg.n, b.lastSugg.i = nil, 0, 0
 	b.block = nil
+}
+
+// index builds the indexes restore left to build, over the tables as
+// restore left them (nothing is encoded before); the caller holds b.mu.
+func (b *rowBuilder) index() {
+	if b.unindexed == nil {
+		return
+	}
+	n := 0
+	for _, word := range b.unindexed {
+		n += bits.OnesCount64(word)
+	}
+	b.strIdx = make(map[string]uint32, n)
+	for w, word := range b.unindexed {
+		for word != 0 {
+			k := uint32(w*64 + bits.TrailingZeros64(word))
+			word &= word - 1
+			b.strIdx[b.t.strs[k]] = k
+		}
+	}
+	b.fkIdx = make(map[findingKind]uint32, len(b.t.fkinds))
+	for i, k := range b.t.fkinds {
+		b.fkIdx[k] = uint32(i)
+	}
+	b.suggIdx = make(map[*audit.OwnerSuggestion]uint32, len(b.t.suggs))
+	for i, l := range b.t.suggs {
+		if len(l) > 0 {
+			b.suggIdx[&l[0]] = uint32(i)
+		}
+	}
+	b.unindexed = nil
 }
 
 // bytesOf is the memory of s as bytes: a cache file is read by the
@@ -316,6 +337,11 @@ func (c *tableCache) write(ctx context.Context, f io.Writer, code string) error 
 		other.str(k.owasp)
 	}
 	other.u64(uint64(len(c.t.suggs)))
+	nsugg := 0
+	for _, l := range c.t.suggs {
+		nsugg += len(l)
+	}
+	other.u64(uint64(nsugg)) // the lists are read back into one array
 	for _, l := range c.t.suggs {
 		other.u64(uint64(len(l)))
 		for _, s := range l {
@@ -546,17 +572,29 @@ func parseTableCache(data []byte, head logPoint, onChain func(seq int64, hash st
 	for i := range c.t.fkinds {
 		c.t.fkinds[i] = findingKind{d.str(), d.str(), d.str()}
 	}
+	// A million identities have hundreds of thousands of suggestion
+	// lists (a repository's principals, an owner's own first): they are
+	// read into one array, their texts views into the file, rather than
+	// allocated one by one, which was a third of a cached open's CPU
+	// before its first frame (issue 21).
 	c.t.suggs = make([][]audit.OwnerSuggestion, min(d.u64(), uint64(len(other))))
+	all := make([]audit.OwnerSuggestion, min(d.u64(), uint64(len(other))/2)) // two lengths a suggestion at least
 	for i := range c.t.suggs {
-		n := min(d.u64(), uint64(len(other)))
+		n := d.u64()
 		if n == 0 {
 			continue
 		}
-		l := make([]audit.OwnerSuggestion, n)
-		for k := range l {
-			l[k] = audit.OwnerSuggestion{Owner: d.str(), Source: d.str()}
+		if n > uint64(len(all)) {
+			return nil, errors.New("sections do not agree")
 		}
-		c.t.suggs[i] = l
+		l := all[:n:n]
+		for k := range l {
+			l[k] = audit.OwnerSuggestion{Owner: d.view(), Source: d.view()}
+		}
+		c.t.suggs[i], all = l, all[n:]
+	}
+	if len(all) != 0 {
+		return nil, errors.New("sections do not agree")
 	}
 	c.repeats = make([]classRepeats, min(d.u64(), uint64(len(other))))
 	for i := range c.repeats {
@@ -621,6 +659,20 @@ func (d *tableDecoder) str() string {
 		return ""
 	}
 	s := string(d.b[:n])
+	d.b = d.b[n:]
+	return s
+}
+
+// view is str, in place: a view into the bytes decoded, which must live
+// as long as the text (a cache file's mapped memory, as its texts do).
+func (d *tableDecoder) view() string {
+	n := d.u64()
+	if n > uint64(len(d.b)) {
+		d.err = errors.New("short section")
+		d.b = nil
+		return ""
+	}
+	s := unsafe.String(unsafe.SliceData(d.b), n)
 	d.b = d.b[n:]
 	return s
 }

@@ -474,3 +474,72 @@ func TestTableCacheRowsInPlace(t *testing.T) {
 		t.Errorf("after ctrl+r the rows of %v differ from a full read's", diff)
 	}
 }
+
+// TestTableCacheIndexesOnFirstEncode: a table read from its cache leaves
+// the builder's indexes to the first row encoded (an open that encodes
+// none builds no map of its texts); written back before that, it keeps
+// the texts interned it was read with. Its suggestion lists, read into
+// one array, are each their own (no room to append into the next) and
+// the store's; the first row encoded interns into the cached owner,
+// kinds of findings and suggestion list rather than adding its own.
+func TestTableCacheIndexesOnFirstEncode(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "nhi.db")
+	variedEvidence(t, path)
+	dir := t.TempDir()
+	whole := openTable(t, path, dir)
+	m := openTable(t, path, dir)
+	if m.cache.read == nil {
+		t.Fatal("the second open did not read the cache")
+	}
+	p, b := m.st.pop, m.st.pop.b
+	if b.unindexed == nil || b.strIdx != nil || b.suggIdx != nil {
+		t.Fatal("the open built the indexes of a table it encoded no row of")
+	}
+	files := cacheFiles(t, dir)
+	if len(files) != 1 {
+		t.Fatalf("cache files: %v", files)
+	}
+	read, err := readTableCache(files[0], *m.cache.read, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := snapshotTable(p, *m.cache.read).interned; !reflect.DeepEqual(got, read.interned) || len(got) == 0 {
+		t.Errorf("written back unindexed, the texts interned are %x, read %x", got, read.interned)
+	}
+	if !reflect.DeepEqual(read.t.suggs, whole.st.pop.t.suggs) {
+		t.Errorf("suggestion lists read %v, derived %v", read.t.suggs, whole.st.pop.t.suggs)
+	}
+	lists := 0
+	for _, l := range p.t.suggs {
+		if cap(l) != len(l) {
+			t.Errorf("a suggestion list %v has room for %d: an append would write the next", l, cap(l))
+		}
+		if len(l) > 0 {
+			lists++
+		}
+	}
+	var at int32 = -1
+	for i := range int32(p.len()) {
+		if r := p.row(i); r.sugg != 0 && r.nFind > 0 && r.owner != textNone {
+			at = i
+			break
+		}
+	}
+	if lists < 2 || at < 0 {
+		t.Fatalf("the fixture has %d suggestion lists and no owned row with findings and suggestions (%d)", lists, at)
+	}
+	old := *p.row(at)
+	fkinds, suggs := len(p.t.fkinds), len(p.t.suggs)
+	b.mu.Lock()
+	r := b.encode(p.identity(at))
+	b.mu.Unlock()
+	if b.unindexed != nil || b.strIdx == nil {
+		t.Fatal("the first row encoded did not build the indexes")
+	}
+	tb := b.tables()
+	if r.owner != old.owner || r.kind != old.kind || r.scope != old.scope || r.sugg != old.sugg ||
+		len(tb.fkinds) != fkinds || len(tb.suggs) != suggs || tb.finds[r.find].kind != tb.finds[old.find].kind {
+		t.Errorf("the row encoded again did not intern into the cached table: %+v, was %+v (%d kinds of findings, was %d; %d suggestion lists, was %d)",
+			r, old, len(tb.fkinds), fkinds, len(tb.suggs), suggs)
+	}
+}
