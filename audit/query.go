@@ -405,8 +405,9 @@ func (s *Store) Refresh(ctx context.Context, ids []*Identity) error {
 // Refresher is Refresh for identities refreshed a chunk at a time (the
 // TUI's reload, 4,096 at a time): what findings depend on besides the
 // identity — the policy, the members, the people and the standing
-// exceptions, whose read scans every campaign's items (about a second at
-// a million identities) — is read once, when it is made, for every chunk.
+// exceptions (every kept item with findings, through the campaigns
+// package's index of them) — is read once, when it is made, for every
+// chunk.
 // One goroutine at a time.
 type Refresher struct {
 	s  *Store

@@ -1,6 +1,7 @@
 package campaigns_test
 
 import (
+	"context"
 	"fmt"
 	"runtime"
 	"slices"
@@ -384,4 +385,62 @@ func reviewerRoles(b *testing.B, f *fixture, reviewers []string) []string {
 		b.Fatal(err)
 	}
 	return urls
+}
+
+// BenchmarkStandingExceptions100k reads the standing exceptions, as
+// every Store.Refresh and Store.Identity does, from two campaigns of
+// 100,000 items, on each engine: the first closed with 500 keeps, 500
+// decommissions and the rest no-response, the second open with 50 of
+// those keeps decided again. "indexed" is the read (the kept items'
+// index, campaigns' step 3); "scan" is the query before it, which grouped
+// every decided item by identity.
+func BenchmarkStandingExceptions100k(b *testing.B) {
+	const n = 100_000
+	for _, eng := range []campaignstest.Engine{campaignstest.SQLite, campaignstest.Postgres} {
+		b.Run(string(eng), func(b *testing.B) {
+			if eng == campaignstest.Postgres && testing.Short() {
+				b.Skip("-short: runs against a real PostgreSQL server")
+			}
+			f := newFixtureOn(b, eng)
+			obs := make([]audit.Observation, n)
+			for i := range obs {
+				obs[i] = key(fmt.Sprintf("repo-%05d", i/5), fmt.Sprint(i), fmt.Sprintf("user%d", i%97))
+			}
+			f.Snapshot(b, nil, obs...)
+			create := func(name string) {
+				if _, err := campaigns.Create(ctx, f.Store, "lead", campaigns.Spec{Name: name, Scope: "id:*", Due: "2026-12-31", Reviewers: []string{"r1"}}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			decide := func(campaign, expr string, d campaigns.Decision) {
+				if _, err := campaigns.DecideMatching(ctx, f.Store, "rev", campaign, expr, d, "bench", false); err != nil {
+					b.Fatal(err)
+				}
+			}
+			create("c1")
+			decide("c1", "scope:acme/repo-000*", campaigns.Keep)
+			decide("c1", "scope:acme/repo-001*", campaigns.Decommission)
+			if _, err := campaigns.Close(ctx, f.Store, "lead", "c1"); err != nil {
+				b.Fatal(err)
+			}
+			create("c2")
+			decide("c2", "scope:acme/repo-0002*", campaigns.Keep)
+			for _, run := range []struct {
+				name string
+				read func(context.Context, *audit.Store) (map[string]audit.Exception, error)
+			}{{"indexed", campaigns.StandingExceptions}, {"scan", campaigns.StandingExceptionsByScan}} {
+				b.Run(run.name, func(b *testing.B) {
+					b.ReportAllocs()
+					before := benchmem.CPUTime()
+					for b.Loop() {
+						xs, err := run.read(ctx, f.Store)
+						if err != nil || len(xs) != 500 {
+							b.Fatalf("%d exceptions, want 500: %v", len(xs), err)
+						}
+					}
+					b.ReportMetric((benchmem.CPUTime()-before).Seconds()*1000/float64(b.N), "cpu-ms/op")
+				})
+			}
+		})
+	}
 }

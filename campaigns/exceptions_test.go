@@ -2,6 +2,7 @@ package campaigns_test
 
 import (
 	"errors"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -250,3 +251,86 @@ func TestExceptionApproval(t *testing.T) {
 }
 
 func day(s string) time.Time { return campaignstest.Time(s + "T00:00:00Z") }
+
+// The standing exceptions are read through the kept items' index
+// (campaigns' step 3) and are exactly those the query before it found,
+// which grouped every decided item by identity for the newest campaign
+// that decided it: across a closed campaign (an approved keep, one never
+// approved, an undone keep, a keep without findings, a decommission,
+// no-responses) and an open one created after it that decides some of
+// those identities again and leaves others pending.
+func TestStandingExceptionsMatchScan(t *testing.T) {
+	campaignstest.Engines(t, func(t *testing.T, eng campaignstest.Engine) {
+		e := newFixtureOn(t, eng)
+		st := e.Store
+		people(t, st)
+		setPolicy(t, st, "version: 1\nexception_approval: required\n")
+		e.Snapshot(t, nil, population()...)
+		api1, api2, web3, web4, ops5, ops6 := keyID("api", "1"), keyID("api", "2"), keyID("web", "3"), keyID("web", "4"), keyID("ops", "5"), keyID("ops", "6")
+		npm := audit.IdentityID("github", "acme", audit.KindGitHubActionsSecret, "api/NPM_TOKEN")
+		decide := func(actor, campaign, id string, d campaigns.Decision) *campaigns.Outcome {
+			t.Helper()
+			o, err := campaigns.Decide(ctx, st, actor, campaign, id, d, "reviewed")
+			if err != nil {
+				t.Fatalf("%s %s in %s: %v", d, id, campaign, err)
+			}
+			return o
+		}
+		create := func(name string) {
+			t.Helper()
+			if _, err := campaigns.Create(ctx, st, "admin@acme.com", campaigns.Spec{Name: name, Scope: "id:*", Due: "2026-10-31",
+				Reviewers: []string{"carol@acme.com", "dave@acme.com"}}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := st.SetOwner(ctx, "admin@acme.com", npm, "bob@acme.com"); err != nil { // owned: no findings
+			t.Fatal(err)
+		}
+		create("Q1")
+		decide("carol@acme.com", "Q1", api1, campaigns.Keep)
+		decide("dave@acme.com", "Q1", web3, campaigns.Keep)
+		undone := decide("carol@acme.com", "Q1", web4, campaigns.Keep)
+		if _, err := campaigns.Undo(ctx, st, "carol@acme.com", "Q1", undone.Event.Seq); err != nil {
+			t.Fatal(err)
+		}
+		decide("carol@acme.com", "Q1", ops5, campaigns.Keep)
+		decide("carol@acme.com", "Q1", ops6, campaigns.Keep)
+		decide("carol@acme.com", "Q1", api2, campaigns.Decommission)
+		if o := decide("carol@acme.com", "Q1", npm, campaigns.Keep); o.ExceptionExpires != "" {
+			t.Fatalf("a keep without findings is an exception: %+v", o)
+		}
+		if _, err := campaigns.ApproveException(ctx, st, "mia@acme.com", "Q1", api1); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := campaigns.Close(ctx, st, "admin@acme.com", "Q1"); err != nil {
+			t.Fatal(err)
+		}
+		create("Q2")
+		decide("carol@acme.com", "Q2", ops5, campaigns.Decommission)
+		decide("carol@acme.com", "Q2", ops6, campaigns.Keep)
+		decide("carol@acme.com", "Q2", api2, campaigns.Keep)
+
+		got, err := campaigns.StandingExceptions(ctx, st)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := campaigns.StandingExceptionsByScan(ctx, st)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !maps.EqualFunc(got, want, func(a, b audit.Exception) bool { return a.Until.Equal(b.Until) && a.Lapsed == b.Lapsed }) {
+			t.Errorf("standing exceptions:\n%v\nthe query before the index:\n%v", got, want)
+		}
+		for id, campaign := range map[string]string{api1: "Q1", web3: "Q1", ops6: "Q2", api2: "Q2"} {
+			if x, ok := got[id]; !ok || !strings.Contains(x.Lapsed, "campaign "+campaign+" ") {
+				t.Errorf("%s: %+v; want the exception of %s", id, x, campaign)
+			}
+		}
+		if len(got) != 4 {
+			t.Errorf("%d standing exceptions, want 4 (not %s, decommissioned since; not %s, undone; not %s, without findings): %v", len(got), ops5, web4, npm, got)
+		}
+		if !strings.Contains(got[web3].Lapsed, "never approved") {
+			t.Errorf("web/3, unapproved at Q1's close: %q", got[web3].Lapsed)
+		}
+	})
+}

@@ -1,6 +1,10 @@
 package campaigns
 
-import "github.com/nhi-audit/nhi/audit"
+import (
+	"context"
+
+	"github.com/nhi-audit/nhi/audit"
+)
 
 // BeforeDecideLock sets a function decideChecked runs between its reads
 // and the write lock, where another writer may change what it read; the
@@ -34,3 +38,24 @@ func DecisionCheck(campaign, id string) audit.Stmt { return decisionCheck(campai
 // DecisionRead is the statement a prepared decision reads the item and
 // its stamp with, before the lock (decisionRead).
 func DecisionRead(campaign, id string) audit.Stmt { return decisionRead(campaign, id) }
+
+// StandingExceptions is what package audit reads the standing exceptions
+// with (standingExceptions).
+func StandingExceptions(ctx context.Context, st *audit.Store) (map[string]audit.Exception, error) {
+	return standingExceptions(ctx, st)
+}
+
+// StandingExceptionsByScan is the same read by the query it was before
+// the kept items had an index (campaigns' step 3): every decided item
+// grouped by identity for the newest campaign that decided it. The
+// answer the indexed query must give.
+func StandingExceptionsByScan(ctx context.Context, st *audit.Store) (map[string]audit.Exception, error) {
+	return standingExceptionsOf(ctx, st, `
+		WITH latest AS (
+			SELECT i.identity_id, max(c.create_seq) AS create_seq FROM campaign_items i JOIN campaigns c ON c.id = i.campaign_id
+			WHERE i.decision NOT IN ('', 'no-response') GROUP BY i.identity_id)
+		SELECT c.name, i.identity_id, i.decision_seq, i.decided_by, COALESCE(c.closed_at, '')
+		FROM latest JOIN campaigns c ON c.create_seq = latest.create_seq
+		JOIN campaign_items i ON i.campaign_id = c.id AND i.identity_id = latest.identity_id
+		WHERE i.decision = 'keep' AND i.findings <> '[]'`)
+}

@@ -81,6 +81,11 @@ CREATE TABLE IF NOT EXISTS campaign_decisions (
 		// 2: a decision event's items by its sequence number, for undo and
 		// an identity's trail, without scanning every decision.
 		`CREATE INDEX campaign_decisions_seq ON campaign_decisions (seq);`,
+		// 3: the kept items with findings, every exception there is, so
+		// reading the standing exceptions (standingExceptions, on every
+		// identity read) and a campaign's (ExceptionIDs) searches them
+		// rather than scanning every campaign's items.
+		keptIndex,
 	)
 	// The same tables on PostgreSQL (docs/team.md), in its types; step 1
 	// is SQLite's steps 1 and 2.
@@ -201,8 +206,15 @@ END $$;
 		// (to_regrole) rather than through the pg_roles view. Same
 		// answers (TestReviewerCheckMatchesDirectory, an nhi_admin
 		// included).
-		checkReviewerStep(`COALESCE(pg_has_role(session_user, to_regrole('nhi_admin'), 'MEMBER'), false)`))
+		checkReviewerStep(`COALESCE(pg_has_role(session_user, to_regrole('nhi_admin'), 'MEMBER'), false)`),
+		// 5: SQLite's step 3.
+		keptIndex)
 }
+
+// keptIndex indexes the items whose decision is a keep on an item that
+// had findings: exceptions (exceptions.go). A query uses it only when its
+// conditions name the same literals.
+const keptIndex = `CREATE INDEX campaign_items_kept ON campaign_items (campaign_id, identity_id) WHERE decision = 'keep' AND findings <> '[]';`
 
 // checkReviewerStep is the step that makes nhi_check_reviewer what steps
 // 3 and 4 made it: they differ only in how the trigger asks whether the

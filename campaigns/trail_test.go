@@ -132,7 +132,7 @@ func TestOpensSchemaV3File(t *testing.T) {
 		t.Errorf("user_version %d %v", v, err)
 	}
 	var cv string
-	if err := st.QueryRow(ctx, `SELECT value FROM meta WHERE key = 'schema.campaigns'`).Scan(&cv); err != nil || cv != "2" {
+	if err := st.QueryRow(ctx, `SELECT value FROM meta WHERE key = 'schema.campaigns'`).Scan(&cv); err != nil || cv != "3" {
 		t.Errorf("campaigns schema version %q %v", cv, err)
 	}
 	if _, err := campaigns.Decide(ctx, st, "sam", "2026-Q4", keyID("api", "1"), campaigns.Decommission, ""); err != nil {
