@@ -16,7 +16,6 @@ import (
 	"github.com/nhi-audit/nhi/audit"
 	"github.com/nhi-audit/nhi/connectors/github/githubtest"
 	"github.com/nhi-audit/nhi/internal/benchmem"
-	"github.com/nhi-audit/nhi/internal/pgtest"
 )
 
 // sameCachedRows fails unless the cache files a and b hold the same table
@@ -90,13 +89,7 @@ func TestPrepareTableIsTheOpensTable(t *testing.T) {
 	ctx := context.Background()
 	for _, eng := range []string{"sqlite", "postgres"} {
 		t.Run(eng, func(t *testing.T) {
-			path := filepath.Join(t.TempDir(), "nhi.db")
-			if eng == "postgres" {
-				if testing.Short() {
-					t.Skip("-short: no PostgreSQL server")
-				}
-				path = pgtest.URL(t)
-			}
+			path := evidenceOn(t, eng)
 			variedEvidence(t, path)
 			head := headOf(t, path)
 			prepared, opened := t.TempDir(), t.TempDir()

@@ -111,13 +111,7 @@ func cacheFiles(t *testing.T, dir string) []string {
 func TestTableCacheReadsBack(t *testing.T) {
 	for _, eng := range []string{"sqlite", "postgres"} {
 		t.Run(eng, func(t *testing.T) {
-			path := filepath.Join(t.TempDir(), "nhi.db")
-			if eng == "postgres" {
-				if testing.Short() {
-					t.Skip("-short: no PostgreSQL server")
-				}
-				path = pgtest.URL(t)
-			}
+			path := evidenceOn(t, eng)
 			variedEvidence(t, path)
 			dir := filepath.Join(t.TempDir(), "tables")
 			// What a write killed half way left, long ago, and one under
@@ -542,4 +536,18 @@ func TestTableCacheIndexesOnFirstEncode(t *testing.T) {
 		t.Errorf("the row encoded again did not intern into the cached table: %+v, was %+v (%d kinds of findings, was %d; %d suggestion lists, was %d)",
 			r, old, len(tb.fkinds), fkinds, len(tb.suggs), suggs)
 	}
+}
+
+// evidenceOn is where a test of the table cache keeps its evidence on
+// engine eng ("sqlite": a file in the test's folder; "postgres": a fresh
+// database, skipped under -short).
+func evidenceOn(t *testing.T, eng string) string {
+	t.Helper()
+	if eng != "postgres" {
+		return filepath.Join(t.TempDir(), "nhi.db")
+	}
+	if testing.Short() {
+		t.Skip("-short: no PostgreSQL server")
+	}
+	return pgtest.URL(t)
 }

@@ -2,7 +2,6 @@ package tui
 
 import (
 	"context"
-	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
@@ -11,7 +10,6 @@ import (
 
 	"github.com/nhi-audit/nhi/audit"
 	"github.com/nhi-audit/nhi/campaigns"
-	"github.com/nhi-audit/nhi/internal/pgtest"
 )
 
 // rowsByID is every identity of m's table, by ID.
@@ -60,13 +58,7 @@ func findingOf(id audit.Identity, rule string) (audit.Finding, bool) {
 func TestTableCachePatchesDecisions(t *testing.T) {
 	for _, eng := range []string{"sqlite", "postgres"} {
 		t.Run(eng, func(t *testing.T) {
-			path := filepath.Join(t.TempDir(), "nhi.db")
-			if eng == "postgres" {
-				if testing.Short() {
-					t.Skip("-short: no PostgreSQL server")
-				}
-				path = pgtest.URL(t)
-			}
+			path := evidenceOn(t, eng)
 			patchesDecisions(t, path)
 		})
 	}
