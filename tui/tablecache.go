@@ -801,20 +801,33 @@ func sendCached(b *rowBuilder, c *tableCache, head logPoint, send func(identitie
 	send(identitiesBatchMsg{rows: rows, done: true, names: c.names, cachedAt: &at, head: &head, patch: c.patch})
 }
 
+// writeCache writes the population as the table at head at, off the
+// event loop, recording the outcome in m.cache.wrote; with s, only if
+// the log still stands at at when the write begins (a patched table,
+// which the log may have moved past while its rows were re-derived).
+func (m *Model) writeCache(at logPoint, s tableCacheStore) {
+	pop, dir, ctx := m.st.pop, m.opts.TableCache, m.cache.writeCtx
+	m.cache.writes.Add(1)
+	go func() {
+		defer m.cache.writes.Done()
+		if s != nil {
+			if now, ok := logPointOf(ctx, s); !ok || now != at {
+				return
+			}
+		}
+		err := writeTableCache(ctx, dir, snapshotTable(pop, at))
+		m.cache.wroteMu.Lock()
+		m.cache.wrote = err
+		m.cache.wroteMu.Unlock()
+	}()
+}
+
 // tableCacheDone follows a complete load: a read from the store is
 // written to the cache, off the event loop; a table read from a cache of
 // an older head has the rows changed since re-derived (patchTable).
 func (m *Model) tableCacheDone(msg identitiesBatchMsg) tea.Cmd {
 	if msg.readAt != nil && !m.readShort {
-		pop, dir, ctx, at := m.st.pop, m.opts.TableCache, m.cache.writeCtx, *msg.readAt
-		m.cache.writes.Add(1)
-		go func() {
-			defer m.cache.writes.Done()
-			err := writeTableCache(ctx, dir, snapshotTable(pop, at))
-			m.cache.wroteMu.Lock()
-			m.cache.wrote = err
-			m.cache.wroteMu.Unlock()
-		}()
+		m.writeCache(*msg.readAt, nil)
 	}
 	if msg.cachedAt == nil {
 		return nil

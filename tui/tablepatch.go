@@ -185,16 +185,5 @@ func (m *Model) patchDone() {
 	}
 	at := *m.cache.pending
 	m.cache.pending = nil
-	pop, dir, ctx := m.st.pop, m.opts.TableCache, m.cache.writeCtx
-	m.cache.writes.Add(1)
-	go func() {
-		defer m.cache.writes.Done()
-		if now, ok := logPointOf(ctx, s); !ok || now != at {
-			return
-		}
-		err := writeTableCache(ctx, dir, snapshotTable(pop, at))
-		m.cache.wroteMu.Lock()
-		m.cache.wrote = err
-		m.cache.wroteMu.Unlock()
-	}()
+	m.writeCache(at, s)
 }
