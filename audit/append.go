@@ -3,8 +3,10 @@ package audit
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"database/sql"
 	"database/sql/driver"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -250,13 +252,14 @@ func (s *Store) appendOneTrip(ctx context.Context, pc *pgx.Conn, check Stmt, wan
 	if err != nil {
 		return Event{}, true, err
 	}
-	at := s.now().UTC().Format(eventTimeLayout)
+	// The event's time as stored, to the microsecond (eventTimeLayout).
+	t := s.now().UTC().Truncate(time.Microsecond)
+	at := t.Format(eventTimeLayout)
 	rec, err := canonicalRecord(0, at, actor, typ, p)
 	if err != nil {
 		return Event{}, true, err
 	}
 	rest := string(rec[len("[0,"):]) // the record after its number, which the server writes
-	t, _ := time.Parse(eventTimeLayout, at)
 	stmts := then(Event{Seq: seqStandIn, At: t, Actor: actor, Type: typ, Payload: json.RawMessage(p)})
 	masks := make([]uint64, len(stmts))
 	for i, st := range stmts {
@@ -315,11 +318,26 @@ func (s *Store) appendOneTrip(ctx context.Context, pc *pgx.Conn, check Stmt, wan
 		return Event{}, true, err
 	}
 	// The server hashed what nhi would have: say so loudly if not, as
-	// nhi verify would.
-	if h, herr := recordHash(ev.PrevHash, ev.Seq, at, actor, typ, p); herr != nil || h != ev.Hash {
+	// nhi verify would. The record numbered seq is "[", seq, "," and
+	// rest (canonicalRecord), so it is hashed from rest rather than
+	// encoded a second time (TestChainHashIsRecordHash).
+	if h := chainHash(ev.PrevHash, ev.Seq, rest); h != ev.Hash {
 		return Event{}, true, fmt.Errorf("event %d was appended with hash %s, where nhi computes %s: run nhi verify and report this", ev.Seq, ev.Hash, h)
 	}
 	return ev, true, nil
+}
+
+// chainHash is recordHash of the record numbered seq whose canonical
+// bytes after "[seq," are rest: SHA-256(prev_hash ‖ "[" ‖ seq ‖ "," ‖
+// rest), as nhi_append_event computes it on the server.
+func chainHash(prevHash string, seq int64, rest string) string {
+	h := sha256.New()
+	h.Write([]byte(prevHash))
+	var num [24]byte
+	h.Write(strconv.AppendInt(append(num[:0], '['), seq, 10))
+	h.Write([]byte{','})
+	h.Write([]byte(rest))
+	return hex.EncodeToString(h.Sum(nil))
 }
 
 // carriesStandIn reports whether an argument other than an int64 holds

@@ -191,3 +191,27 @@ func TestAppendCheckedRefusedAtCommit(t *testing.T) {
 		t.Fatalf("the chain after a refused commit: %v %v", err, r.Problems)
 	}
 }
+
+// The hash appendOneTrip checks the server's against is computed from
+// the record after its number; it must be the chain's hash of the whole
+// record (recordHash), whatever the number and the payload's characters.
+func TestChainHashIsRecordHash(t *testing.T) {
+	for _, c := range []struct {
+		seq     int64
+		actor   string
+		payload string
+	}{{1, "rita", `{}`}, {42, "rita@acme.test", `{"campaign":"q","items":["a"]}`}, {9_007_199_254_740_993, "ünï \"x\"", `{"reason":"<&> \u2028 é"}`}} {
+		at := "2026-12-02T10:11:12.123456Z"
+		rec, err := canonicalRecord(0, at, c.actor, "campaign.decide", c.payload)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := recordHash(GenesisHash, c.seq, at, c.actor, "campaign.decide", c.payload)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := chainHash(GenesisHash, c.seq, string(rec[len("[0,"):])); got != want {
+			t.Errorf("event %d: chainHash %s, recordHash %s", c.seq, got, want)
+		}
+	}
+}
