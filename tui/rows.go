@@ -32,7 +32,7 @@ type idRow struct {
 	id, name, scope, owner, reason uint32
 	kind, source, account          uint32
 	status, change                 uint32
-	find, attr, perm               uint32 // first entry in tables.finds, tables.pairs
+	find, attr, perm               uint32 // first entry in tables.finds, tables.pairs (pairStore)
 	nFind, nAttr, nPerm            uint16
 	sugg                           uint32 // index into tables.suggs
 	snapshot                       int64
@@ -51,10 +51,92 @@ type findingKind struct{ rule, severity, owasp string }
 // when it was made while a newer version appends (population.appended).
 type tables struct {
 	strs   []string
-	pairs  []uint32 // key, value, key, value, ...
+	pairs  pairStore
 	finds  []findingRef
 	fkinds []findingKind
 	suggs  [][]audit.OwnerSuggestion
+}
+
+// pairStore holds the runs of (key, value) pairs of attributes and
+// permissions: key, value, key, value, ... as text indices. Its entries
+// are numbered as one array, kept in chunks of pairChunk entries that a
+// run never straddles, so it grows by adding a chunk, never by copying
+// what it holds: a million identities bring ten million entries or more,
+// and a slice grown by doubling was copied, and its old arrays collected,
+// three times in the last fifth of a first open, when the rows bring more
+// pairs than the first rows foretold (issue 21). A chunk the builder
+// allocates is pairChunk long; one read from a cache file is a view of
+// the file as long as the entries it holds, which the builder never
+// writes to (it starts a chunk of its own: add).
+type pairStore struct {
+	chunks [][]uint32
+	n      uint32 // entries numbered: the next run starts here or on the next chunk
+}
+
+// pairChunk is how many entries a chunk holds (1 MB): at least the
+// longest run, math.MaxUint16 pairs.
+const (
+	pairChunkBits = 18
+	pairChunk     = 1 << pairChunkBits
+)
+
+// run is the n pairs from entry at.
+func (p *pairStore) run(at uint32, n uint16) []uint32 {
+	if n == 0 {
+		return nil
+	}
+	c, off := p.chunks[at>>pairChunkBits], at&(pairChunk-1)
+	return c[off : off+2*uint32(n)]
+}
+
+// add makes room for n pairs and returns where they start and the room
+// to fill: the rest of the last chunk when it has room and is the
+// builder's, else a new chunk.
+func (p *pairStore) add(n int) (uint32, []uint32) {
+	at := p.n
+	c, off := int(at>>pairChunkBits), int(at&(pairChunk-1))
+	if c >= len(p.chunks) || off+2*n > len(p.chunks[c]) {
+		c, off = len(p.chunks), 0
+		p.chunks = append(p.chunks, make([]uint32, pairChunk))
+		at = uint32(c) << pairChunkBits
+	}
+	p.n = at + 2*uint32(n)
+	return at, p.chunks[c][off : off+2*n]
+}
+
+// entries yields the store's entries as one array would hold them, a
+// chunk at a time: the room a chunk left unused is zeros.
+func (p *pairStore) entries(yield func([]uint32) bool) {
+	var zeros []uint32
+	for i, c := range p.chunks {
+		start := uint32(i) << pairChunkBits
+		if i == len(p.chunks)-1 {
+			yield(c[:p.n-start])
+			return
+		}
+		if !yield(c) {
+			return
+		}
+		if len(c) < pairChunk {
+			if zeros == nil {
+				zeros = make([]uint32, pairChunk)
+			}
+			if !yield(zeros[:pairChunk-len(c)]) {
+				return
+			}
+		}
+	}
+}
+
+// viewPairs is the store whose entries are e (a cache file's), cut into
+// chunks that are views of it with no room to append to.
+func viewPairs(e []uint32) pairStore {
+	p := pairStore{n: uint32(len(e))}
+	for start := 0; start < len(e); start += pairChunk {
+		end := min(start+pairChunk, len(e))
+		p.chunks = append(p.chunks, e[start:end:end])
+	}
+	return p
 }
 
 // rowBuilder turns identities into rows, interning their text. One
@@ -217,7 +299,6 @@ func (b *rowBuilder) reserve() {
 	b.reserved = true
 	grow := func(n int) int { return n * (b.expected + b.expected/8) / b.encoded }
 	b.t.strs = slices.Grow(b.t.strs, grow(len(b.t.strs))-len(b.t.strs))
-	b.t.pairs = slices.Grow(b.t.pairs, grow(len(b.t.pairs))-len(b.t.pairs))
 	b.t.finds = slices.Grow(b.t.finds, grow(len(b.t.finds))-len(b.t.finds))
 }
 
@@ -369,26 +450,31 @@ func (b *rowBuilder) pairs(m map[string]string, last *pairRun) (uint32, uint16) 
 // samePairs reports whether m holds the pairs of run (as many: the
 // caller checks).
 func (b *rowBuilder) samePairs(m map[string]string, run *pairRun) bool {
-	for k := run.at; k < run.at+2*uint32(run.n); k += 2 {
-		v, ok := m[b.t.strs[b.t.pairs[k]]]
-		if !ok || v != b.t.strs[b.t.pairs[k+1]] {
+	p := b.t.pairs.run(run.at, run.n)
+	for k := 0; k < len(p); k += 2 {
+		v, ok := m[b.t.strs[p[k]]]
+		if !ok || v != b.t.strs[p[k+1]] {
 			return false
 		}
 	}
 	return true
 }
 
-// newPairs appends m's pairs to tables.pairs, as a run.
+// newPairs adds m's pairs to tables.pairs, as a run.
 func (b *rowBuilder) newPairs(m map[string]string) (uint32, uint16) {
-	at := uint32(len(b.t.pairs))
-	n := 0
-	for k, v := range m {
-		if n == math.MaxUint16 {
+	n := min(len(m), math.MaxUint16)
+	if n == 0 {
+		return b.t.pairs.n, 0
+	}
+	at, room := b.t.pairs.add(n)
+	k := 0
+	for key, v := range m {
+		if k == len(room) {
 			break
 		}
-		ki := b.text(k)
-		b.t.pairs = append(b.t.pairs, ki, b.textOf(ki, v))
-		n++
+		ki := b.text(key)
+		room[k], room[k+1] = ki, b.textOf(ki, v)
+		k += 2
 	}
 	return at, uint16(n)
 }
@@ -434,8 +520,12 @@ func (t *tables) worstSeverity(r *idRow) int {
 // fillMap fills m (cleared) with the pairs at n pairs from at.
 func (t *tables) fillMap(m map[string]string, at uint32, n uint16) {
 	clear(m)
-	for k := at; k < at+2*uint32(n); k += 2 {
-		m[t.strs[t.pairs[k]]] = t.strs[t.pairs[k+1]]
+	if n == 0 {
+		return
+	}
+	p := t.pairs.run(at, n)
+	for k := 0; k < len(p); k += 2 {
+		m[t.strs[p[k]]] = t.strs[p[k+1]]
 	}
 }
 

@@ -102,7 +102,7 @@ var ownersOnly = map[string]bool{
 // the magic.
 const (
 	tableCacheMagic   = "NHITABLE"
-	tableCacheVersion = 2
+	tableCacheVersion = 3 // 3: a run of pairs never straddles a pairStore chunk
 	tableCacheExt     = ".table"
 	// tableCacheKeep is how many files a log keeps (its newest heads).
 	tableCacheKeep = 2
@@ -365,7 +365,7 @@ func (c *tableCache) write(ctx context.Context, f io.Writer, code string) error 
 	lens[secOffsets] = uint64(len(bytesOf(offs)))
 	lens[secText] = total
 	lens[secInterned] = uint64(len(bytesOf(c.interned)))
-	lens[secPairs] = uint64(len(bytesOf(c.t.pairs)))
+	lens[secPairs] = uint64(c.t.pairs.n) * 4
 	lens[secFinds] = uint64(len(bytesOf(c.t.finds)))
 	lens[secRows] = uint64(c.n) * uint64(unsafe.Sizeof(idRow{}))
 	lens[secNameIdx] = uint64(len(bytesOf(nameIdx)))
@@ -408,10 +408,14 @@ func (c *tableCache) write(ctx context.Context, f io.Writer, code string) error 
 			return ctx.Err()
 		}
 	}
-	for _, p := range [][]byte{bytesOf(c.interned), bytesOf(c.t.pairs), bytesOf(c.t.finds)} {
-		out.pad()
-		out.write(p)
+	out.pad()
+	out.write(bytesOf(c.interned))
+	out.pad()
+	for p := range c.t.pairs.entries {
+		out.write(bytesOf(p))
 	}
+	out.pad()
+	out.write(bytesOf(c.t.finds))
 	out.pad()
 	for k := 0; k < c.n; k += rowChunk {
 		out.write(bytesOf(c.chunks[k/rowChunk][:min(rowChunk, c.n-k)]))
@@ -542,7 +546,7 @@ func parseTableCache(data []byte, head logPoint, onChain func(seq int64, hash st
 	if err := errors.Join(err1, err2, err3, err4, err5, err6, err7); err != nil {
 		return nil, err
 	}
-	c.interned, c.t.pairs, c.t.finds, c.rows = interned, pairs, finds, rows
+	c.interned, c.t.pairs, c.t.finds, c.rows = interned, viewPairs(pairs), finds, rows
 	if uint64(len(rows)) != nrows || len(offs) == 0 || uint64(offs[len(offs)-1]) != uint64(len(text)) ||
 		len(interned) != (len(offs)-1+63)/64 || len(nameTie) != (len(nameIdx)+63)/64 {
 		return nil, errors.New("sections do not agree")

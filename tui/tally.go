@@ -87,9 +87,10 @@ func (t *tally) add(tb *tables, r *idRow, d int) {
 // naturalOwner is audit.NaturalOwner of r's attributes.
 func (tb *tables) naturalOwner(r *idRow) string {
 	for _, key := range []string{"owner", "login", "added_by"} {
-		for k := r.attr; k < r.attr+2*uint32(r.nAttr); k += 2 {
-			if tb.strs[tb.pairs[k]] == key && tb.strs[tb.pairs[k+1]] != "" {
-				return tb.strs[tb.pairs[k+1]]
+		p := tb.pairs.run(r.attr, r.nAttr)
+		for k := 0; k < len(p); k += 2 {
+			if tb.strs[p[k]] == key && tb.strs[p[k+1]] != "" {
+				return tb.strs[p[k+1]]
 			}
 		}
 	}
