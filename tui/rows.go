@@ -4,7 +4,6 @@ import (
 	"iter"
 	"math"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 	"unsafe"
@@ -27,7 +26,7 @@ import (
 // noTime marks a time the identity does not have.
 const noTime = math.MinInt64
 
-// row is one identity. Text fields are indices into tables.strs.
+// row is one identity. Text fields are indices into tables.strs (textStore).
 type idRow struct {
 	id, name, scope, owner, reason uint32
 	kind, source, account          uint32
@@ -50,11 +49,43 @@ type findingKind struct{ rule, severity, owasp string }
 // population version keeps its own slice headers and reads what existed
 // when it was made while a newer version appends (population.appended).
 type tables struct {
-	strs   []string
+	strs   textStore
 	pairs  pairStore
 	finds  []findingRef
 	fkinds []findingKind
 	suggs  [][]audit.OwnerSuggestion
+}
+
+// textStore holds a population's texts: their bytes in large blocks,
+// each text a reference to its block, offset and length. The references
+// hold no pointer, so the garbage collector does not visit them: as
+// three million strings into the blocks, every collection while a
+// million identities loaded followed each of them, a collection of the
+// full table took a third of a CPU-second on its texts alone, and the
+// load runs a dozen collections under the heap limit (issue 21).
+type textStore struct {
+	refs []textRef
+	// blocks are the texts' bytes: the builder's blocks of blockSize,
+	// a long text's own, a cache file's text section. Once added, a
+	// block's header is never written again (the builder fills the
+	// block's bytes after those taken), so a population version reads
+	// its texts while a newer one adds more.
+	blocks [][]byte
+}
+
+// textRef is where a text lies in textStore.blocks.
+type textRef struct{ block, off, n uint32 }
+
+// len is how many texts the store holds.
+func (t *textStore) len() int { return len(t.refs) }
+
+// at is the i-th text.
+func (t *textStore) at(i uint32) string {
+	r := t.refs[i]
+	if r.n == 0 {
+		return ""
+	}
+	return unsafe.String(unsafe.SliceData(t.blocks[r.block][r.off:r.off+r.n]), r.n)
 }
 
 // pairStore holds the runs of (key, value) pairs of attributes and
@@ -161,10 +192,12 @@ type rowBuilder struct {
 		n     int
 		i     uint32
 	}
-	// block is where the bytes of new texts go: a few large blocks hold
-	// the million texts of a population, rather than a million small
-	// allocations the garbage collector visits one by one.
-	block []byte
+	// block is where the bytes of new texts go, the room left in
+	// t.strs.blocks[blockAt]: a few large blocks hold the million texts
+	// of a population, rather than a million small allocations the
+	// garbage collector visits one by one.
+	block   []byte
+	blockAt uint32
 	// repeats says, per class of text (names, each attribute's values),
 	// how often a text was seen before, so that a class whose texts are
 	// each their own (a lineage, a fingerprint) is stored without
@@ -298,7 +331,7 @@ func (b *rowBuilder) reserve() {
 	}
 	b.reserved = true
 	grow := func(n int) int { return n * (b.expected + b.expected/8) / b.encoded }
-	b.t.strs = slices.Grow(b.t.strs, grow(len(b.t.strs))-len(b.t.strs))
+	b.t.strs.refs = slices.Grow(b.t.strs.refs, grow(b.t.strs.len())-b.t.strs.len())
 	b.t.finds = slices.Grow(b.t.finds, grow(len(b.t.finds))-len(b.t.finds))
 }
 
@@ -366,7 +399,7 @@ func (b *rowBuilder) text(s string) uint32 {
 		return i
 	}
 	i := b.raw(s)
-	b.strIdx[b.t.strs[i]] = i
+	b.strIdx[b.t.strs.at(i)] = i
 	return i
 }
 
@@ -377,7 +410,7 @@ func (b *rowBuilder) textAt(f int, s string) uint32 {
 		return l.i
 	}
 	i := b.text(s)
-	*l = lastText{b.t.strs[i], i, true}
+	*l = lastText{b.t.strs.at(i), i, true}
 	return i
 }
 
@@ -411,9 +444,9 @@ func (b *rowBuilder) textOf(class uint32, s string) uint32 {
 		if c.idx == nil {
 			c.idx = map[string]uint32{}
 		}
-		c.idx[b.t.strs[i]] = i
+		c.idx[b.t.strs.at(i)] = i
 	}
-	c.last = lastText{b.t.strs[i], i, true}
+	c.last = lastText{b.t.strs.at(i), i, true}
 	return i
 }
 
@@ -421,18 +454,25 @@ func (b *rowBuilder) textOf(class uint32, s string) uint32 {
 // worth a place in the intern map. Its bytes are copied into the current
 // block.
 func (b *rowBuilder) raw(s string) uint32 {
-	i := uint32(len(b.t.strs))
-	if len(s) > blockSize/16 {
-		// Long texts (policy documents) keep their own memory.
-		b.t.strs = append(b.t.strs, strings.Clone(s))
+	t := &b.t.strs
+	i := uint32(t.len())
+	switch {
+	case s == "":
+		t.refs = append(t.refs, textRef{})
 		return i
-	}
-	if len(b.block)+len(s) > cap(b.block) {
-		b.block = make([]byte, 0, blockSize)
+	case len(s) > blockSize/16:
+		// Long texts (policy documents) keep their own memory.
+		t.blocks = append(t.blocks, []byte(s))
+		t.refs = append(t.refs, textRef{uint32(len(t.blocks) - 1), 0, uint32(len(s))})
+		return i
+	case b.block == nil || len(b.block)+len(s) > cap(b.block):
+		t.blocks = append(t.blocks, make([]byte, blockSize))
+		b.blockAt = uint32(len(t.blocks) - 1)
+		b.block = t.blocks[b.blockAt][:0]
 	}
 	at := len(b.block)
 	b.block = append(b.block, s...)
-	b.t.strs = append(b.t.strs, unsafe.String(unsafe.SliceData(b.block[at:]), len(s)))
+	t.refs = append(t.refs, textRef{b.blockAt, uint32(at), uint32(len(s))})
 	return i
 }
 
@@ -452,8 +492,8 @@ func (b *rowBuilder) pairs(m map[string]string, last *pairRun) (uint32, uint16) 
 func (b *rowBuilder) samePairs(m map[string]string, run *pairRun) bool {
 	p := b.t.pairs.run(run.at, run.n)
 	for k := 0; k < len(p); k += 2 {
-		v, ok := m[b.t.strs[p[k]]]
-		if !ok || v != b.t.strs[p[k+1]] {
+		v, ok := m[b.t.strs.at(p[k])]
+		if !ok || v != b.t.strs.at(p[k+1]) {
 			return false
 		}
 	}
@@ -505,7 +545,7 @@ func timePtr(s int64) *time.Time {
 func (t *tables) finding(r *idRow, k int) audit.Finding {
 	f := t.finds[r.find+uint32(k)]
 	fk := &t.fkinds[f.kind]
-	return audit.Finding{Rule: fk.rule, Severity: fk.severity, OWASP: fk.owasp, Message: t.strs[f.msg]}
+	return audit.Finding{Rule: fk.rule, Severity: fk.severity, OWASP: fk.owasp, Message: t.strs.at(f.msg)}
 }
 
 // worstSeverity is the rank (audit.SeverityRank) of r's most severe finding.
@@ -525,7 +565,7 @@ func (t *tables) fillMap(m map[string]string, at uint32, n uint16) {
 	}
 	p := t.pairs.run(at, n)
 	for k := 0; k < len(p); k += 2 {
-		m[t.strs[p[k]]] = t.strs[p[k+1]]
+		m[t.strs.at(p[k])] = t.strs.at(p[k+1])
 	}
 }
 
@@ -542,15 +582,15 @@ func (t *tables) newMap(at uint32, n uint16) map[string]string {
 func (t *tables) identity(r *idRow) *audit.Identity {
 	id := &audit.Identity{
 		Observation: audit.Observation{
-			ID: t.strs[r.id], Kind: audit.Kind(t.strs[r.kind]), Name: t.strs[r.name], Scope: t.strs[r.scope],
+			ID: t.strs.at(r.id), Kind: audit.Kind(t.strs.at(r.kind)), Name: t.strs.at(r.name), Scope: t.strs.at(r.scope),
 			CreatedAt: timePtr(r.created), LastUsedAt: timePtr(r.lastUsed), RotatedAt: timePtr(r.rotated), ExpiresAt: timePtr(r.expires),
 			Permissions: t.newMap(r.perm, r.nPerm),
 			Attributes:  t.newMap(r.attr, r.nAttr),
 		},
-		Source: t.strs[r.source], Account: t.strs[r.account], Owner: t.strs[r.owner],
-		Status: t.strs[r.status], StatusReason: t.strs[r.reason],
+		Source: t.strs.at(r.source), Account: t.strs.at(r.account), Owner: t.strs.at(r.owner),
+		Status: t.strs.at(r.status), StatusReason: t.strs.at(r.reason),
 		FirstSeen: timeOf(r.firstSeen), LastSeen: timeOf(r.lastSeen),
-		SnapshotID: r.snapshot, Change: t.strs[r.change],
+		SnapshotID: r.snapshot, Change: t.strs.at(r.change),
 		Suggestions: t.suggs[r.sugg],
 		Findings:    make([]audit.Finding, r.nFind),
 	}
@@ -599,21 +639,21 @@ func (s *rowSubject) FilterText(f filter.Field) string {
 	r := s.r
 	switch f {
 	case filter.ID:
-		return s.t.strs[r.id]
+		return s.t.strs.at(r.id)
 	case filter.Kind:
-		return s.t.strs[r.kind]
+		return s.t.strs.at(r.kind)
 	case filter.Name:
-		return s.t.strs[r.name]
+		return s.t.strs.at(r.name)
 	case filter.Scope:
-		return s.t.strs[r.scope]
+		return s.t.strs.at(r.scope)
 	case filter.Owner:
-		return s.t.strs[r.owner]
+		return s.t.strs.at(r.owner)
 	case filter.Source:
-		return s.t.strs[r.source]
+		return s.t.strs.at(r.source)
 	case filter.Account:
-		return s.t.strs[r.account]
+		return s.t.strs.at(r.account)
 	case filter.Status:
-		return s.t.strs[r.status]
+		return s.t.strs.at(r.status)
 	}
 	return ""
 }
@@ -671,7 +711,7 @@ func (s *rowSubject) FilterFinding(i int) (rule, severity string, ok bool) {
 
 // FilterTracksLastUse implements filter.Subject.
 func (s *rowSubject) FilterTracksLastUse() bool {
-	return audit.Kind(s.t.strs[s.r.kind]).TracksLastUse()
+	return audit.Kind(s.t.strs.at(s.r.kind)).TracksLastUse()
 }
 
 // lightIdentity is the row as an audit.Identity with what relations to a
@@ -685,10 +725,10 @@ func (s *rowSubject) lightIdentity() *audit.Identity {
 	r, t := s.r, s.t
 	s.light = audit.Identity{
 		Observation: audit.Observation{
-			ID: t.strs[r.id], Kind: audit.Kind(t.strs[r.kind]), Name: t.strs[r.name], Scope: t.strs[r.scope],
+			ID: t.strs.at(r.id), Kind: audit.Kind(t.strs.at(r.kind)), Name: t.strs.at(r.name), Scope: t.strs.at(r.scope),
 			Attributes: s.FilterMap(filter.Attributes),
 		},
-		Owner: t.strs[r.owner], Status: t.strs[r.status], FirstSeen: timeOf(r.firstSeen),
+		Owner: t.strs.at(r.owner), Status: t.strs.at(r.status), FirstSeen: timeOf(r.firstSeen),
 		Suggestions: t.suggs[r.sugg],
 	}
 	if r.created != noTime {

@@ -192,7 +192,7 @@ type classRepeats struct {
 // The intern index is read under the builder's lock.
 func snapshotTable(p *population, at logPoint) *tableCache {
 	c := &tableCache{at: at, t: p.t, names: p.names, chunks: p.chunks, n: p.n}
-	n := len(c.t.strs)
+	n := c.t.strs.len()
 	c.interned = make([]uint64, (n+63)/64)
 	b := p.b
 	b.mu.Lock()
@@ -253,7 +253,7 @@ func (b *rowBuilder) index() {
 		for word != 0 {
 			k := uint32(w*64 + bits.TrailingZeros64(word))
 			word &= word - 1
-			b.strIdx[b.t.strs[k]] = k
+			b.strIdx[b.t.strs.at(k)] = k
 		}
 	}
 	b.fkIdx = make(map[findingKind]uint32, len(b.t.fkinds))
@@ -320,10 +320,10 @@ func writeTableCache(ctx context.Context, dir string, c *tableCache) error {
 }
 
 func (c *tableCache) write(ctx context.Context, f io.Writer, code string) error {
-	offs := make([]uint32, len(c.t.strs)+1)
+	offs := make([]uint32, c.t.strs.len()+1)
 	var total uint64
-	for i, s := range c.t.strs {
-		total += uint64(len(s))
+	for i, r := range c.t.strs.refs {
+		total += uint64(r.n)
 		if total > math.MaxUint32 {
 			return errors.New("too much text for a cache file")
 		}
@@ -402,7 +402,8 @@ func (c *tableCache) write(ctx context.Context, f io.Writer, code string) error 
 	out.pad()
 	out.write(bytesOf(offs))
 	out.pad()
-	for i, s := range c.t.strs {
+	for i := range c.t.strs.refs {
+		s := c.t.strs.at(uint32(i))
 		out.write(unsafe.Slice(unsafe.StringData(s), len(s)))
 		if i%(1<<16) == 0 && ctx.Err() != nil {
 			return ctx.Err()
@@ -557,18 +558,23 @@ func parseTableCache(data []byte, head logPoint, onChain func(seq int64, hash st
 	// The texts are views into the file's bytes, as the builder's are
 	// into its blocks. Room for a few more: the rows a patch or a live
 	// owner change encodes add texts (an ID, a finding's message), and
-	// appending to a full slice would copy its three million headers; the
+	// appending to a full slice would copy its three million references; the
 	// room is never written unless used, so it is not resident.
-	c.t.strs = make([]string, len(offs)-1, len(offs)-1+(len(offs)-1)/64+1024)
-	for i := range c.t.strs {
-		if a, b := offs[i], offs[i+1]; b > a {
-			c.t.strs[i] = unsafe.String(&text[a], b-a)
-		} else if b < a {
+	c.t.strs = textStore{refs: make([]textRef, len(offs)-1, len(offs)-1+(len(offs)-1)/64+1024), blocks: [][]byte{text}}
+	for i := range c.t.strs.refs {
+		if a, b := offs[i], offs[i+1]; b >= a {
+			c.t.strs.refs[i] = textRef{0, a, b - a}
+		} else {
 			return nil, errors.New("texts out of order")
 		}
 	}
-	if len(c.t.strs) < len(fixedTexts) || !slices.Equal(c.t.strs[:len(fixedTexts)], fixedTexts) {
+	if c.t.strs.len() < len(fixedTexts) {
 		return nil, errors.New("not this build's texts")
+	}
+	for i, s := range fixedTexts {
+		if c.t.strs.at(uint32(i)) != s {
+			return nil, errors.New("not this build's texts")
+		}
 	}
 	other := secs[secOther]
 	d := tableDecoder{b: other}

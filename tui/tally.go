@@ -67,7 +67,7 @@ func (t *tally) add(tb *tables, r *idRow, d int) {
 		if tb.fkinds[f.kind].rule != audit.RuleOrphaned || !audit.LeftOwner(tb.finding(r, int(k))) {
 			continue
 		}
-		who, owned := tb.strs[r.owner], 1
+		who, owned := tb.strs.at(r.owner), 1
 		if who == "" {
 			who, owned = tb.naturalOwner(r), 0
 		}
@@ -89,8 +89,8 @@ func (tb *tables) naturalOwner(r *idRow) string {
 	for _, key := range []string{"owner", "login", "added_by"} {
 		p := tb.pairs.run(r.attr, r.nAttr)
 		for k := 0; k < len(p); k += 2 {
-			if tb.strs[p[k]] == key && tb.strs[p[k+1]] != "" {
-				return tb.strs[p[k+1]]
+			if tb.strs.at(p[k]) == key && tb.strs.at(p[k+1]) != "" {
+				return tb.strs.at(p[k+1])
 			}
 		}
 	}
