@@ -482,7 +482,7 @@ func (b *rowBuilder) pairs(m map[string]string, last *pairRun) (uint32, uint16) 
 	if len(m) == int(last.n) && b.samePairs(m, last) {
 		return last.at, last.n
 	}
-	at, n := b.newPairs(m)
+	at, n := b.newPairs(m, last)
 	*last = pairRun{at, n}
 	return at, n
 }
@@ -500,23 +500,58 @@ func (b *rowBuilder) samePairs(m map[string]string, run *pairRun) bool {
 	return true
 }
 
-// newPairs adds m's pairs to tables.pairs, as a run.
-func (b *rowBuilder) newPairs(m map[string]string) (uint32, uint16) {
+// newPairs adds m's pairs to tables.pairs, as a run. The pairs the last
+// run has too keep its texts, and a key it has keeps its index, without a
+// look-up in the intern maps: a row's attributes mostly differ from the
+// previous row's in a value or two (a lineage, a fingerprint), and the
+// look-ups of the others were most of the encoding of a first open of a
+// million identities (issue 21).
+func (b *rowBuilder) newPairs(m map[string]string, last *pairRun) (uint32, uint16) {
 	n := min(len(m), math.MaxUint16)
 	if n == 0 {
 		return b.t.pairs.n, 0
 	}
+	prev := b.t.pairs.run(last.at, last.n)
 	at, room := b.t.pairs.add(n)
 	k := 0
+	for j := 0; j < len(prev) && k < len(room); j += 2 {
+		v, ok := m[b.t.strs.at(prev[j])]
+		if !ok {
+			continue
+		}
+		vi := prev[j+1]
+		if v != b.t.strs.at(vi) {
+			vi = b.textOf(prev[j], v)
+		}
+		room[k], room[k+1] = prev[j], vi
+		k += 2
+	}
+	if k == len(room) {
+		return at, uint16(n)
+	}
+	// The keys the last run did not have.
 	for key, v := range m {
 		if k == len(room) {
 			break
+		}
+		if inRun(&b.t, prev, key) {
+			continue
 		}
 		ki := b.text(key)
 		room[k], room[k+1] = ki, b.textOf(ki, v)
 		k += 2
 	}
 	return at, uint16(n)
+}
+
+// inRun reports whether the run p has the key.
+func inRun(t *tables, p []uint32, key string) bool {
+	for j := 0; j < len(p); j += 2 {
+		if t.strs.at(p[j]) == key {
+			return true
+		}
+	}
+	return false
 }
 
 func unixOf(t *time.Time) int64 {
