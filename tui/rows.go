@@ -64,7 +64,12 @@ type tables struct {
 // full table took a third of a CPU-second on its texts alone, and the
 // load runs a dozen collections under the heap limit (issue 21).
 type textStore struct {
-	refs []textRef
+	// refs are the references, in chunks of refChunk, each allocated
+	// whole and filled in place, so the store grows by a chunk rather
+	// than copying three million references by doubling; n is how many
+	// are used.
+	refs [][]textRef
+	n    uint32
 	// blocks are the texts' bytes: the builder's blocks of blockSize,
 	// a long text's own, a cache file's text section. Once added, a
 	// block's header is never written again (the builder fills the
@@ -76,12 +81,35 @@ type textStore struct {
 // textRef is where a text lies in textStore.blocks.
 type textRef struct{ block, off, n uint32 }
 
+// refChunk is how many references a chunk holds (768 KB).
+const (
+	refChunkBits = 16
+	refChunk     = 1 << refChunkBits
+)
+
 // len is how many texts the store holds.
-func (t *textStore) len() int { return len(t.refs) }
+func (t *textStore) len() int { return int(t.n) }
+
+// ref is the i-th text's reference.
+func (t *textStore) ref(i uint32) textRef { return t.refs[i>>refChunkBits][i&(refChunk-1)] }
+
+// add adds the reference of a text and returns its index.
+func (t *textStore) add(r textRef) uint32 {
+	i := t.n
+	if int(i>>refChunkBits) == len(t.refs) {
+		t.refs = append(t.refs, make([]textRef, refChunk))
+	}
+	t.refs[i>>refChunkBits][i&(refChunk-1)] = r
+	t.n++
+	return i
+}
 
 // at is the i-th text.
 func (t *textStore) at(i uint32) string {
-	r := t.refs[i]
+	if i >= t.n {
+		panic("text index out of range")
+	}
+	r := t.ref(i)
 	if r.n == 0 {
 		return ""
 	}
@@ -331,7 +359,6 @@ func (b *rowBuilder) reserve() {
 	}
 	b.reserved = true
 	grow := func(n int) int { return n * (b.expected + b.expected/8) / b.encoded }
-	b.t.strs.refs = slices.Grow(b.t.strs.refs, grow(b.t.strs.len())-b.t.strs.len())
 	b.t.finds = slices.Grow(b.t.finds, grow(len(b.t.finds))-len(b.t.finds))
 }
 
@@ -455,16 +482,13 @@ func (b *rowBuilder) textOf(class uint32, s string) uint32 {
 // block.
 func (b *rowBuilder) raw(s string) uint32 {
 	t := &b.t.strs
-	i := uint32(t.len())
 	switch {
 	case s == "":
-		t.refs = append(t.refs, textRef{})
-		return i
+		return t.add(textRef{})
 	case len(s) > blockSize/16:
 		// Long texts (policy documents) keep their own memory.
 		t.blocks = append(t.blocks, []byte(s))
-		t.refs = append(t.refs, textRef{uint32(len(t.blocks) - 1), 0, uint32(len(s))})
-		return i
+		return t.add(textRef{uint32(len(t.blocks) - 1), 0, uint32(len(s))})
 	case b.block == nil || len(b.block)+len(s) > cap(b.block):
 		t.blocks = append(t.blocks, make([]byte, blockSize))
 		b.blockAt = uint32(len(t.blocks) - 1)
@@ -472,8 +496,7 @@ func (b *rowBuilder) raw(s string) uint32 {
 	}
 	at := len(b.block)
 	b.block = append(b.block, s...)
-	t.refs = append(t.refs, textRef{b.blockAt, uint32(at), uint32(len(s))})
-	return i
+	return t.add(textRef{b.blockAt, uint32(at), uint32(len(s))})
 }
 
 // pairs is the run of m's pairs: last's if m holds the same pairs (last

@@ -322,8 +322,8 @@ func writeTableCache(ctx context.Context, dir string, c *tableCache) error {
 func (c *tableCache) write(ctx context.Context, f io.Writer, code string) error {
 	offs := make([]uint32, c.t.strs.len()+1)
 	var total uint64
-	for i, r := range c.t.strs.refs {
-		total += uint64(r.n)
+	for i := range c.t.strs.len() {
+		total += uint64(c.t.strs.ref(uint32(i)).n)
 		if total > math.MaxUint32 {
 			return errors.New("too much text for a cache file")
 		}
@@ -402,7 +402,7 @@ func (c *tableCache) write(ctx context.Context, f io.Writer, code string) error 
 	out.pad()
 	out.write(bytesOf(offs))
 	out.pad()
-	for i := range c.t.strs.refs {
+	for i := range c.t.strs.len() {
 		s := c.t.strs.at(uint32(i))
 		out.write(unsafe.Slice(unsafe.StringData(s), len(s)))
 		if i%(1<<16) == 0 && ctx.Err() != nil {
@@ -556,14 +556,13 @@ func parseTableCache(data []byte, head logPoint, onChain func(seq int64, hash st
 		c.names = &nameOrder{idx: nameIdx, tie: nameTie, rows: len(rows)}
 	}
 	// The texts are views into the file's bytes, as the builder's are
-	// into its blocks. Room for a few more: the rows a patch or a live
-	// owner change encodes add texts (an ID, a finding's message), and
-	// appending to a full slice would copy its three million references; the
-	// room is never written unless used, so it is not resident.
-	c.t.strs = textStore{refs: make([]textRef, len(offs)-1, len(offs)-1+(len(offs)-1)/64+1024), blocks: [][]byte{text}}
-	for i := range c.t.strs.refs {
+	// into its blocks; the texts a patch or a live owner change encodes
+	// (an ID, a finding's message) go to the last chunk of references'
+	// room, or a new chunk (textStore.add), and to a block of their own.
+	c.t.strs = textStore{blocks: [][]byte{text}}
+	for i := range len(offs) - 1 {
 		if a, b := offs[i], offs[i+1]; b >= a {
-			c.t.strs.refs[i] = textRef{0, a, b - a}
+			c.t.strs.add(textRef{0, a, b - a})
 		} else {
 			return nil, errors.New("texts out of order")
 		}
