@@ -246,6 +246,12 @@ type rowBuilder struct {
 	// (many rows have the same permissions), found by a look-up per pair
 	// in the small map rather than by iterating it (pairs).
 	lastAttr, lastPerm pairRun
+	// lastMsg is, per finding kind (an index into tables.fkinds), the
+	// message its last finding had: a row's findings are of several
+	// rules, so the message class's last text (repeatCount.last) changes
+	// at every finding, while a rule's message ("no owner recorded",
+	// "not used for 412 days") is often the one its previous finding had.
+	lastMsg []lastText
 }
 
 // pairRun is a run of pairs in tables.pairs.
@@ -399,7 +405,7 @@ func (b *rowBuilder) encode(id *audit.Identity) idRow {
 			b.t.fkinds = append(b.t.fkinds, k)
 			b.fkIdx[k] = ki
 		}
-		b.t.finds = append(b.t.finds, findingRef{ki, b.textOf(classMessage, f.Message)})
+		b.t.finds = append(b.t.finds, findingRef{ki, b.message(ki, f.Message)})
 		r.nFind++
 	}
 	if len(id.Suggestions) > 0 {
@@ -474,6 +480,26 @@ func (b *rowBuilder) textOf(class uint32, s string) uint32 {
 		c.idx[b.t.strs.at(i)] = i
 	}
 	c.last = lastText{b.t.strs.at(i), i, true}
+	return i
+}
+
+// message is the index of a finding's message s, of finding kind ki:
+// textOf(classMessage, s), but a message its kind's last finding had is
+// found without a look-up in the class's map, and counted as the repeat
+// it is.
+func (b *rowBuilder) message(ki uint32, s string) uint32 {
+	if int(ki) >= len(b.lastMsg) {
+		b.lastMsg = append(b.lastMsg, make([]lastText, int(ki)+1-len(b.lastMsg))...)
+	}
+	if l := &b.lastMsg[ki]; l.ok && l.s == s {
+		if c := b.repeats[classMessage]; c != nil && (c.n < internTrial || c.known*internRatio >= c.n) {
+			c.n++
+			c.known++
+		}
+		return l.i
+	}
+	i := b.textOf(classMessage, s)
+	b.lastMsg[ki] = lastText{b.t.strs.at(i), i, true}
 	return i
 }
 

@@ -233,7 +233,7 @@ func (b *rowBuilder) restore(c *tableCache) {
 		b.repeats[r.class] = &repeatCount{n: int(r.n), known: int(r.know)}
 	}
 	b.encoded, b.expected, b.reserved = len(c.rows), len(c.rows), true
-	b.last, b.lastAttr, b.lastPerm = [nLastFields]lastText{}, pairRun{}, pairRun{}
+	b.last, b.lastAttr, b.lastPerm, b.lastMsg = [nLastFields]lastText{}, pairRun{}, pairRun{}, nil
 	b.lastSugg.first, b.lastSugg.n, b.lastSugg.i = nil, 0, 0
 	b.block = nil
 }
