@@ -60,9 +60,10 @@ type tables struct {
 // each text a reference to its block, offset and length. The references
 // hold no pointer, so the garbage collector does not visit them: as
 // three million strings into the blocks, every collection while a
-// million identities loaded followed each of them, a collection of the
-// full table took a third of a CPU-second on its texts alone, and the
-// load runs a dozen collections under the heap limit (issue 21).
+// million identities loaded followed each of them (three million
+// strings into blocks took a quarter of a second a collection on the
+// shared 2-core machine, as many references a hundredth), and the load
+// runs a dozen collections under the heap limit (issue 21).
 type textStore struct {
 	// refs are the references, in chunks of refChunk, each allocated
 	// whole and filled in place, so the store grows by a chunk rather
@@ -347,9 +348,10 @@ func (b *rowBuilder) tables() tables {
 const reserveAfter = 4096
 
 // expect says how many rows the population will hold: once reserveAfter
-// rows are encoded, the tables are allocated at about their final size,
-// rather than grown by doubling while a million rows load — each doubling
-// copied all that was already there, a tenth of the load (issue 21).
+// rows are encoded, the findings' table is allocated at about its final
+// size, rather than grown by doubling while a million rows load — each
+// doubling copied all that was already there (issue 21). The texts and
+// the pairs grow by chunks (textStore, pairStore) and need no estimate.
 func (b *rowBuilder) expect(n int) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -357,7 +359,7 @@ func (b *rowBuilder) expect(n int) {
 	b.reserve()
 }
 
-// reserve sizes the tables for the expected rows, scaling what the rows
+// reserve sizes the findings for the expected rows, scaling what the rows
 // encoded so far brought; the caller holds b.mu.
 func (b *rowBuilder) reserve() {
 	if b.reserved || b.expected <= b.encoded || b.encoded < reserveAfter {
