@@ -184,13 +184,13 @@ func (v *identitiesView) marked(i int32) bool {
 // cells is the text of one row: every value from the API sanitized.
 func (v *identitiesView) cells(i int32, dst []string) {
 	t, r := &v.st.pop.t, v.st.pop.row(i)
-	id := t.strs[r.id]
-	dst[colSource] = audit.Printable(t.strs[r.source] + "/" + t.strs[r.account])
-	dst[colKind] = orDash(audit.Printable(audit.Kind(t.strs[r.kind]).Label()))
-	dst[colName] = orDash(audit.Printable(t.strs[r.name]))
-	dst[colScope] = orDash(audit.Printable(t.strs[r.scope]))
-	dst[colOwner] = orDash(audit.Printable(t.strs[r.owner]))
-	dst[colLastUsed] = lastUsedCell(r.lastUsed, audit.Kind(t.strs[r.kind]), v.at)
+	id := t.strs.at(r.id)
+	dst[colSource] = audit.Printable(t.strs.at(r.source) + "/" + t.strs.at(r.account))
+	dst[colKind] = orDash(audit.Printable(audit.Kind(t.strs.at(r.kind)).Label()))
+	dst[colName] = orDash(audit.Printable(t.strs.at(r.name)))
+	dst[colScope] = orDash(audit.Printable(t.strs.at(r.scope)))
+	dst[colOwner] = orDash(audit.Printable(t.strs.at(r.owner)))
+	dst[colLastUsed] = lastUsedCell(r.lastUsed, audit.Kind(t.strs.at(r.kind)), v.at)
 	dst[colAge] = dash
 	if r.created != noTime {
 		dst[colAge] = since(timeOf(r.created), v.at)
@@ -205,7 +205,7 @@ func (v *identitiesView) cells(i int32, dst []string) {
 		// it are being recomputed.
 		dst[colFindings] = "…"
 	}
-	dst[colStatus] = statusCell(t.strs[r.status], t.strs[r.change], v.st.decision(id))
+	dst[colStatus] = statusCell(t.strs.at(r.status), t.strs.at(r.change), v.st.decision(id))
 	if v.tags != nil {
 		dst[colRelations] = orDash(v.tags(v.st.pop.subject().at(i).lightIdentity()))
 	}

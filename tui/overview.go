@@ -198,7 +198,7 @@ func (v *overviewView) content() []overviewLine {
 	kinds := map[audit.Kind]int{}
 	for k, n := range tl.kinds {
 		if n > 0 {
-			kinds[audit.Kind(t.strs[k])] += n
+			kinds[audit.Kind(t.strs.at(k))] += n
 		}
 	}
 	type ruleCount struct {

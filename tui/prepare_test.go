@@ -57,7 +57,7 @@ func sameCachedRows(t *testing.T, a, b string, head logPoint) {
 		var out []string
 		for k, i := range c.names.idx {
 			tie := c.names.tie[k/64]&(1<<(k%64)) != 0
-			out = append(out, fmt.Sprintf("%s/%v", c.t.strs[i], tie))
+			out = append(out, fmt.Sprintf("%s/%v", c.t.strs.at(i), tie))
 		}
 		return out
 	}

@@ -119,7 +119,7 @@ func naturalOrder(p *population, col int) []int32 {
 		var distinct int
 		if ranked != nil {
 			// Ranked while the rows loaded (nameorder.go).
-			rank, distinct = ranked.ranks(len(p.t.strs))
+			rank, distinct = ranked.ranks(p.t.strs.len())
 		} else {
 			rank, distinct = textRanks(&p.t, p, ref)
 		}
@@ -140,7 +140,7 @@ func naturalOrder(p *population, col int) []int32 {
 			rank[string(k)] = int64(i)
 		}
 		byInt(func(r *idRow) int64 {
-			if k, ok := rank[p.t.strs[r.kind]]; ok {
+			if k, ok := rank[p.t.strs.at(r.kind)]; ok {
 				return k
 			}
 			return int64(len(rank))
@@ -227,8 +227,8 @@ func countingOrder(ranks []int32, distinct int, order []int32) []int32 {
 // case-insensitive order (equal texts, ignoring case, share a rank),
 // indexed by the text's index in t.strs, and how many ranks there are.
 func textRanks(t *tables, p *population, ref func(*idRow) uint32) ([]int32, int) {
-	rank := make([]int32, len(t.strs))
-	used := make([]bool, len(t.strs))
+	rank := make([]int32, t.strs.len())
+	used := make([]bool, t.strs.len())
 	var distinct []uint32
 	for i := range p.len() {
 		if k := ref(p.row(int32(i))); !used[k] {
@@ -241,7 +241,7 @@ func textRanks(t *tables, p *population, ref func(*idRow) uint32) ([]int32, int)
 	// runtime's memory comparison.
 	folded := make([]string, len(distinct))
 	for k, d := range distinct {
-		folded[k] = lowerASCII(t.strs[d])
+		folded[k] = lowerASCII(t.strs.at(d))
 	}
 	byText := make([]int32, len(distinct))
 	for k := range byText {

@@ -4,7 +4,6 @@ import (
 	"iter"
 	"math"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 	"unsafe"
@@ -27,12 +26,12 @@ import (
 // noTime marks a time the identity does not have.
 const noTime = math.MinInt64
 
-// row is one identity. Text fields are indices into tables.strs.
+// row is one identity. Text fields are indices into tables.strs (textStore).
 type idRow struct {
 	id, name, scope, owner, reason uint32
 	kind, source, account          uint32
 	status, change                 uint32
-	find, attr, perm               uint32 // first entry in tables.finds, tables.pairs
+	find, attr, perm               uint32 // first entry in tables.finds, tables.pairs (pairStore)
 	nFind, nAttr, nPerm            uint16
 	sugg                           uint32 // index into tables.suggs
 	snapshot                       int64
@@ -50,11 +49,154 @@ type findingKind struct{ rule, severity, owasp string }
 // population version keeps its own slice headers and reads what existed
 // when it was made while a newer version appends (population.appended).
 type tables struct {
-	strs   []string
-	pairs  []uint32 // key, value, key, value, ...
+	strs   textStore
+	pairs  pairStore
 	finds  []findingRef
 	fkinds []findingKind
 	suggs  [][]audit.OwnerSuggestion
+}
+
+// textStore holds a population's texts: their bytes in large blocks,
+// each text a reference to its block, offset and length. The references
+// hold no pointer, so the garbage collector does not visit them: as
+// three million strings into the blocks, every collection while a
+// million identities loaded followed each of them (three million
+// strings into blocks took a quarter of a second a collection on the
+// shared 2-core machine, as many references a hundredth), and the load
+// runs a dozen collections under the heap limit (issue 21).
+type textStore struct {
+	// refs are the references, in chunks of refChunk, each allocated
+	// whole and filled in place, so the store grows by a chunk rather
+	// than copying three million references by doubling; n is how many
+	// are used.
+	refs [][]textRef
+	n    uint32
+	// blocks are the texts' bytes: the builder's blocks of blockSize,
+	// a long text's own, a cache file's text section. Once added, a
+	// block's header is never written again (the builder fills the
+	// block's bytes after those taken), so a population version reads
+	// its texts while a newer one adds more.
+	blocks [][]byte
+}
+
+// textRef is where a text lies in textStore.blocks.
+type textRef struct{ block, off, n uint32 }
+
+// refChunk is how many references a chunk holds (768 KB).
+const (
+	refChunkBits = 16
+	refChunk     = 1 << refChunkBits
+)
+
+// len is how many texts the store holds.
+func (t *textStore) len() int { return int(t.n) }
+
+// ref is the i-th text's reference.
+func (t *textStore) ref(i uint32) textRef { return t.refs[i>>refChunkBits][i&(refChunk-1)] }
+
+// add adds the reference of a text and returns its index.
+func (t *textStore) add(r textRef) uint32 {
+	i := t.n
+	if int(i>>refChunkBits) == len(t.refs) {
+		t.refs = append(t.refs, make([]textRef, refChunk))
+	}
+	t.refs[i>>refChunkBits][i&(refChunk-1)] = r
+	t.n++
+	return i
+}
+
+// at is the i-th text.
+func (t *textStore) at(i uint32) string {
+	if i >= t.n {
+		panic("text index out of range")
+	}
+	r := t.ref(i)
+	if r.n == 0 {
+		return ""
+	}
+	return unsafe.String(unsafe.SliceData(t.blocks[r.block][r.off:r.off+r.n]), r.n)
+}
+
+// pairStore holds the runs of (key, value) pairs of attributes and
+// permissions: key, value, key, value, ... as text indices. Its entries
+// are numbered as one array, kept in chunks of pairChunk entries that a
+// run never straddles, so it grows by adding a chunk, never by copying
+// what it holds: a million identities bring ten million entries or more,
+// and a slice grown by doubling was copied, and its old arrays collected,
+// three times in the last fifth of a first open, when the rows bring more
+// pairs than the first rows foretold (issue 21). A chunk the builder
+// allocates is pairChunk long; one read from a cache file is a view of
+// the file as long as the entries it holds, which the builder never
+// writes to (it starts a chunk of its own: add).
+type pairStore struct {
+	chunks [][]uint32
+	n      uint32 // entries numbered: the next run starts here or on the next chunk
+}
+
+// pairChunk is how many entries a chunk holds (1 MB): at least the
+// longest run, math.MaxUint16 pairs.
+const (
+	pairChunkBits = 18
+	pairChunk     = 1 << pairChunkBits
+)
+
+// run is the n pairs from entry at.
+func (p *pairStore) run(at uint32, n uint16) []uint32 {
+	if n == 0 {
+		return nil
+	}
+	c, off := p.chunks[at>>pairChunkBits], at&(pairChunk-1)
+	return c[off : off+2*uint32(n)]
+}
+
+// add makes room for n pairs and returns where they start and the room
+// to fill: the rest of the last chunk when it has room and is the
+// builder's, else a new chunk.
+func (p *pairStore) add(n int) (uint32, []uint32) {
+	at := p.n
+	c, off := int(at>>pairChunkBits), int(at&(pairChunk-1))
+	if c >= len(p.chunks) || off+2*n > len(p.chunks[c]) {
+		c, off = len(p.chunks), 0
+		p.chunks = append(p.chunks, make([]uint32, pairChunk))
+		at = uint32(c) << pairChunkBits
+	}
+	p.n = at + 2*uint32(n)
+	return at, p.chunks[c][off : off+2*n]
+}
+
+// entries yields the store's entries as one array would hold them, a
+// chunk at a time: the room a chunk left unused is zeros.
+func (p *pairStore) entries(yield func([]uint32) bool) {
+	var zeros []uint32
+	for i, c := range p.chunks {
+		start := uint32(i) << pairChunkBits
+		if i == len(p.chunks)-1 {
+			yield(c[:p.n-start])
+			return
+		}
+		if !yield(c) {
+			return
+		}
+		if len(c) < pairChunk {
+			if zeros == nil {
+				zeros = make([]uint32, pairChunk)
+			}
+			if !yield(zeros[:pairChunk-len(c)]) {
+				return
+			}
+		}
+	}
+}
+
+// viewPairs is the store whose entries are e (a cache file's), cut into
+// chunks that are views of it with no room to append to.
+func viewPairs(e []uint32) pairStore {
+	p := pairStore{n: uint32(len(e))}
+	for start := 0; start < len(e); start += pairChunk {
+		end := min(start+pairChunk, len(e))
+		p.chunks = append(p.chunks, e[start:end:end])
+	}
+	return p
 }
 
 // rowBuilder turns identities into rows, interning their text. One
@@ -79,10 +221,12 @@ type rowBuilder struct {
 		n     int
 		i     uint32
 	}
-	// block is where the bytes of new texts go: a few large blocks hold
-	// the million texts of a population, rather than a million small
-	// allocations the garbage collector visits one by one.
-	block []byte
+	// block is where the bytes of new texts go, the room left in
+	// t.strs.blocks[blockAt]: a few large blocks hold the million texts
+	// of a population, rather than a million small allocations the
+	// garbage collector visits one by one.
+	block   []byte
+	blockAt uint32
 	// repeats says, per class of text (names, each attribute's values),
 	// how often a text was seen before, so that a class whose texts are
 	// each their own (a lineage, a fingerprint) is stored without
@@ -103,6 +247,12 @@ type rowBuilder struct {
 	// (many rows have the same permissions), found by a look-up per pair
 	// in the small map rather than by iterating it (pairs).
 	lastAttr, lastPerm pairRun
+	// lastMsg is, per finding kind (an index into tables.fkinds), the
+	// message its last finding had: a row's findings are of several
+	// rules, so the message class's last text (repeatCount.last) changes
+	// at every finding, while a rule's message ("no owner recorded",
+	// "not used for 412 days") is often the one its previous finding had.
+	lastMsg []lastText
 }
 
 // pairRun is a run of pairs in tables.pairs.
@@ -198,9 +348,10 @@ func (b *rowBuilder) tables() tables {
 const reserveAfter = 4096
 
 // expect says how many rows the population will hold: once reserveAfter
-// rows are encoded, the tables are allocated at about their final size,
-// rather than grown by doubling while a million rows load — each doubling
-// copied all that was already there, a tenth of the load (issue 21).
+// rows are encoded, the findings' table is allocated at about its final
+// size, rather than grown by doubling while a million rows load — each
+// doubling copied all that was already there (issue 21). The texts and
+// the pairs grow by chunks (textStore, pairStore) and need no estimate.
 func (b *rowBuilder) expect(n int) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -208,7 +359,7 @@ func (b *rowBuilder) expect(n int) {
 	b.reserve()
 }
 
-// reserve sizes the tables for the expected rows, scaling what the rows
+// reserve sizes the findings for the expected rows, scaling what the rows
 // encoded so far brought; the caller holds b.mu.
 func (b *rowBuilder) reserve() {
 	if b.reserved || b.expected <= b.encoded || b.encoded < reserveAfter {
@@ -216,8 +367,6 @@ func (b *rowBuilder) reserve() {
 	}
 	b.reserved = true
 	grow := func(n int) int { return n * (b.expected + b.expected/8) / b.encoded }
-	b.t.strs = slices.Grow(b.t.strs, grow(len(b.t.strs))-len(b.t.strs))
-	b.t.pairs = slices.Grow(b.t.pairs, grow(len(b.t.pairs))-len(b.t.pairs))
 	b.t.finds = slices.Grow(b.t.finds, grow(len(b.t.finds))-len(b.t.finds))
 }
 
@@ -258,7 +407,7 @@ func (b *rowBuilder) encode(id *audit.Identity) idRow {
 			b.t.fkinds = append(b.t.fkinds, k)
 			b.fkIdx[k] = ki
 		}
-		b.t.finds = append(b.t.finds, findingRef{ki, b.textOf(classMessage, f.Message)})
+		b.t.finds = append(b.t.finds, findingRef{ki, b.message(ki, f.Message)})
 		r.nFind++
 	}
 	if len(id.Suggestions) > 0 {
@@ -285,7 +434,7 @@ func (b *rowBuilder) text(s string) uint32 {
 		return i
 	}
 	i := b.raw(s)
-	b.strIdx[b.t.strs[i]] = i
+	b.strIdx[b.t.strs.at(i)] = i
 	return i
 }
 
@@ -296,7 +445,7 @@ func (b *rowBuilder) textAt(f int, s string) uint32 {
 		return l.i
 	}
 	i := b.text(s)
-	*l = lastText{b.t.strs[i], i, true}
+	*l = lastText{b.t.strs.at(i), i, true}
 	return i
 }
 
@@ -330,9 +479,29 @@ func (b *rowBuilder) textOf(class uint32, s string) uint32 {
 		if c.idx == nil {
 			c.idx = map[string]uint32{}
 		}
-		c.idx[b.t.strs[i]] = i
+		c.idx[b.t.strs.at(i)] = i
 	}
-	c.last = lastText{b.t.strs[i], i, true}
+	c.last = lastText{b.t.strs.at(i), i, true}
+	return i
+}
+
+// message is the index of a finding's message s, of finding kind ki:
+// textOf(classMessage, s), but a message its kind's last finding had is
+// found without a look-up in the class's map, and counted as the repeat
+// it is.
+func (b *rowBuilder) message(ki uint32, s string) uint32 {
+	if int(ki) >= len(b.lastMsg) {
+		b.lastMsg = append(b.lastMsg, make([]lastText, int(ki)+1-len(b.lastMsg))...)
+	}
+	if l := &b.lastMsg[ki]; l.ok && l.s == s {
+		if c := b.repeats[classMessage]; c != nil && (c.n < internTrial || c.known*internRatio >= c.n) {
+			c.n++
+			c.known++
+		}
+		return l.i
+	}
+	i := b.textOf(classMessage, s)
+	b.lastMsg[ki] = lastText{b.t.strs.at(i), i, true}
 	return i
 }
 
@@ -340,19 +509,22 @@ func (b *rowBuilder) textOf(class uint32, s string) uint32 {
 // worth a place in the intern map. Its bytes are copied into the current
 // block.
 func (b *rowBuilder) raw(s string) uint32 {
-	i := uint32(len(b.t.strs))
-	if len(s) > blockSize/16 {
+	t := &b.t.strs
+	switch {
+	case s == "":
+		return t.add(textRef{})
+	case len(s) > blockSize/16:
 		// Long texts (policy documents) keep their own memory.
-		b.t.strs = append(b.t.strs, strings.Clone(s))
-		return i
-	}
-	if len(b.block)+len(s) > cap(b.block) {
-		b.block = make([]byte, 0, blockSize)
+		t.blocks = append(t.blocks, []byte(s))
+		return t.add(textRef{uint32(len(t.blocks) - 1), 0, uint32(len(s))})
+	case b.block == nil || len(b.block)+len(s) > cap(b.block):
+		t.blocks = append(t.blocks, make([]byte, blockSize))
+		b.blockAt = uint32(len(t.blocks) - 1)
+		b.block = t.blocks[b.blockAt][:0]
 	}
 	at := len(b.block)
 	b.block = append(b.block, s...)
-	b.t.strs = append(b.t.strs, unsafe.String(unsafe.SliceData(b.block[at:]), len(s)))
-	return i
+	return t.add(textRef{b.blockAt, uint32(at), uint32(len(s))})
 }
 
 // pairs is the run of m's pairs: last's if m holds the same pairs (last
@@ -361,7 +533,7 @@ func (b *rowBuilder) pairs(m map[string]string, last *pairRun) (uint32, uint16) 
 	if len(m) == int(last.n) && b.samePairs(m, last) {
 		return last.at, last.n
 	}
-	at, n := b.newPairs(m)
+	at, n := b.newPairs(m, last)
 	*last = pairRun{at, n}
 	return at, n
 }
@@ -369,28 +541,68 @@ func (b *rowBuilder) pairs(m map[string]string, last *pairRun) (uint32, uint16) 
 // samePairs reports whether m holds the pairs of run (as many: the
 // caller checks).
 func (b *rowBuilder) samePairs(m map[string]string, run *pairRun) bool {
-	for k := run.at; k < run.at+2*uint32(run.n); k += 2 {
-		v, ok := m[b.t.strs[b.t.pairs[k]]]
-		if !ok || v != b.t.strs[b.t.pairs[k+1]] {
+	p := b.t.pairs.run(run.at, run.n)
+	for k := 0; k < len(p); k += 2 {
+		v, ok := m[b.t.strs.at(p[k])]
+		if !ok || v != b.t.strs.at(p[k+1]) {
 			return false
 		}
 	}
 	return true
 }
 
-// newPairs appends m's pairs to tables.pairs, as a run.
-func (b *rowBuilder) newPairs(m map[string]string) (uint32, uint16) {
-	at := uint32(len(b.t.pairs))
-	n := 0
-	for k, v := range m {
-		if n == math.MaxUint16 {
+// newPairs adds m's pairs to tables.pairs, as a run. The pairs the last
+// run has too keep its texts, and a key it has keeps its index, without a
+// look-up in the intern maps: a row's attributes mostly differ from the
+// previous row's in a value or two (a lineage, a fingerprint), and the
+// look-ups of the others were most of the encoding of a first open of a
+// million identities (issue 21).
+func (b *rowBuilder) newPairs(m map[string]string, last *pairRun) (uint32, uint16) {
+	n := min(len(m), math.MaxUint16)
+	if n == 0 {
+		return b.t.pairs.n, 0
+	}
+	prev := b.t.pairs.run(last.at, last.n)
+	at, room := b.t.pairs.add(n)
+	k := 0
+	for j := 0; j < len(prev) && k < len(room); j += 2 {
+		v, ok := m[b.t.strs.at(prev[j])]
+		if !ok {
+			continue
+		}
+		vi := prev[j+1]
+		if v != b.t.strs.at(vi) {
+			vi = b.textOf(prev[j], v)
+		}
+		room[k], room[k+1] = prev[j], vi
+		k += 2
+	}
+	if k == len(room) {
+		return at, uint16(n)
+	}
+	// The keys the last run did not have.
+	for key, v := range m {
+		if k == len(room) {
 			break
 		}
-		ki := b.text(k)
-		b.t.pairs = append(b.t.pairs, ki, b.textOf(ki, v))
-		n++
+		if inRun(&b.t, prev, key) {
+			continue
+		}
+		ki := b.text(key)
+		room[k], room[k+1] = ki, b.textOf(ki, v)
+		k += 2
 	}
 	return at, uint16(n)
+}
+
+// inRun reports whether the run p has the key.
+func inRun(t *tables, p []uint32, key string) bool {
+	for j := 0; j < len(p); j += 2 {
+		if t.strs.at(p[j]) == key {
+			return true
+		}
+	}
+	return false
 }
 
 func unixOf(t *time.Time) int64 {
@@ -419,7 +631,7 @@ func timePtr(s int64) *time.Time {
 func (t *tables) finding(r *idRow, k int) audit.Finding {
 	f := t.finds[r.find+uint32(k)]
 	fk := &t.fkinds[f.kind]
-	return audit.Finding{Rule: fk.rule, Severity: fk.severity, OWASP: fk.owasp, Message: t.strs[f.msg]}
+	return audit.Finding{Rule: fk.rule, Severity: fk.severity, OWASP: fk.owasp, Message: t.strs.at(f.msg)}
 }
 
 // worstSeverity is the rank (audit.SeverityRank) of r's most severe finding.
@@ -434,8 +646,12 @@ func (t *tables) worstSeverity(r *idRow) int {
 // fillMap fills m (cleared) with the pairs at n pairs from at.
 func (t *tables) fillMap(m map[string]string, at uint32, n uint16) {
 	clear(m)
-	for k := at; k < at+2*uint32(n); k += 2 {
-		m[t.strs[t.pairs[k]]] = t.strs[t.pairs[k+1]]
+	if n == 0 {
+		return
+	}
+	p := t.pairs.run(at, n)
+	for k := 0; k < len(p); k += 2 {
+		m[t.strs.at(p[k])] = t.strs.at(p[k+1])
 	}
 }
 
@@ -452,15 +668,15 @@ func (t *tables) newMap(at uint32, n uint16) map[string]string {
 func (t *tables) identity(r *idRow) *audit.Identity {
 	id := &audit.Identity{
 		Observation: audit.Observation{
-			ID: t.strs[r.id], Kind: audit.Kind(t.strs[r.kind]), Name: t.strs[r.name], Scope: t.strs[r.scope],
+			ID: t.strs.at(r.id), Kind: audit.Kind(t.strs.at(r.kind)), Name: t.strs.at(r.name), Scope: t.strs.at(r.scope),
 			CreatedAt: timePtr(r.created), LastUsedAt: timePtr(r.lastUsed), RotatedAt: timePtr(r.rotated), ExpiresAt: timePtr(r.expires),
 			Permissions: t.newMap(r.perm, r.nPerm),
 			Attributes:  t.newMap(r.attr, r.nAttr),
 		},
-		Source: t.strs[r.source], Account: t.strs[r.account], Owner: t.strs[r.owner],
-		Status: t.strs[r.status], StatusReason: t.strs[r.reason],
+		Source: t.strs.at(r.source), Account: t.strs.at(r.account), Owner: t.strs.at(r.owner),
+		Status: t.strs.at(r.status), StatusReason: t.strs.at(r.reason),
 		FirstSeen: timeOf(r.firstSeen), LastSeen: timeOf(r.lastSeen),
-		SnapshotID: r.snapshot, Change: t.strs[r.change],
+		SnapshotID: r.snapshot, Change: t.strs.at(r.change),
 		Suggestions: t.suggs[r.sugg],
 		Findings:    make([]audit.Finding, r.nFind),
 	}
@@ -509,21 +725,21 @@ func (s *rowSubject) FilterText(f filter.Field) string {
 	r := s.r
 	switch f {
 	case filter.ID:
-		return s.t.strs[r.id]
+		return s.t.strs.at(r.id)
 	case filter.Kind:
-		return s.t.strs[r.kind]
+		return s.t.strs.at(r.kind)
 	case filter.Name:
-		return s.t.strs[r.name]
+		return s.t.strs.at(r.name)
 	case filter.Scope:
-		return s.t.strs[r.scope]
+		return s.t.strs.at(r.scope)
 	case filter.Owner:
-		return s.t.strs[r.owner]
+		return s.t.strs.at(r.owner)
 	case filter.Source:
-		return s.t.strs[r.source]
+		return s.t.strs.at(r.source)
 	case filter.Account:
-		return s.t.strs[r.account]
+		return s.t.strs.at(r.account)
 	case filter.Status:
-		return s.t.strs[r.status]
+		return s.t.strs.at(r.status)
 	}
 	return ""
 }
@@ -581,7 +797,7 @@ func (s *rowSubject) FilterFinding(i int) (rule, severity string, ok bool) {
 
 // FilterTracksLastUse implements filter.Subject.
 func (s *rowSubject) FilterTracksLastUse() bool {
-	return audit.Kind(s.t.strs[s.r.kind]).TracksLastUse()
+	return audit.Kind(s.t.strs.at(s.r.kind)).TracksLastUse()
 }
 
 // lightIdentity is the row as an audit.Identity with what relations to a
@@ -595,10 +811,10 @@ func (s *rowSubject) lightIdentity() *audit.Identity {
 	r, t := s.r, s.t
 	s.light = audit.Identity{
 		Observation: audit.Observation{
-			ID: t.strs[r.id], Kind: audit.Kind(t.strs[r.kind]), Name: t.strs[r.name], Scope: t.strs[r.scope],
+			ID: t.strs.at(r.id), Kind: audit.Kind(t.strs.at(r.kind)), Name: t.strs.at(r.name), Scope: t.strs.at(r.scope),
 			Attributes: s.FilterMap(filter.Attributes),
 		},
-		Owner: t.strs[r.owner], Status: t.strs[r.status], FirstSeen: timeOf(r.firstSeen),
+		Owner: t.strs.at(r.owner), Status: t.strs.at(r.status), FirstSeen: timeOf(r.firstSeen),
 		Suggestions: t.suggs[r.sugg],
 	}
 	if r.created != noTime {

@@ -68,7 +68,7 @@ func (p *population) row(i int32) *idRow { return &p.chunks[i/rowChunk][i%rowChu
 func (p *population) identity(i int32) *audit.Identity { return p.t.identity(p.row(i)) }
 
 // id is the ID of the identity at position i.
-func (p *population) id(i int32) string { return p.t.strs[p.row(i).id] }
+func (p *population) id(i int32) string { return p.t.strs.at(p.row(i).id) }
 
 // find is the position of the identity whose ID is id.
 func (p *population) find(id string) (int32, bool) {
@@ -145,7 +145,7 @@ func (p *population) appended(rows []idRow, names *nameOrder) *population {
 			}
 			out.chunks[c] = append(out.chunks[c], *r)
 		}
-		if id := out.t.strs[r.id]; out.index != nil {
+		if id := out.t.strs.at(r.id); out.index != nil {
 			out.index[id] = int32(out.n)
 		} else if out.n > 0 && id <= prev {
 			// Out of ID order: from here on, a map finds the IDs.
@@ -194,7 +194,7 @@ func (p *population) withRows(updates map[int32]idRow) *population {
 			copied[c] = true
 		}
 		old := &out.chunks[c][i%rowChunk]
-		if out.t.strs[r.name] == out.t.strs[old.name] {
+		if out.t.strs.at(r.name) == out.t.strs.at(old.name) {
 			// The same name (a name not interned has a new index each
 			// time it is encoded): the names' ranking still holds.
 			r.name = old.name

@@ -138,7 +138,7 @@ func newBatcher(b *rowBuilder, send func(identitiesBatchMsg) error) *batcher {
 func (u *batcher) add(id *audit.Identity) error {
 	u.b.mu.Lock()
 	r := u.b.encode(id)
-	u.names.add(r.name, u.b.t.strs[r.name])
+	u.names.add(r.name, u.b.t.strs.at(r.name))
 	expected := u.b.expected
 	u.b.mu.Unlock()
 	u.buf = append(u.buf, r)

@@ -102,7 +102,7 @@ var ownersOnly = map[string]bool{
 // the magic.
 const (
 	tableCacheMagic   = "NHITABLE"
-	tableCacheVersion = 2
+	tableCacheVersion = 3 // 3: a run of pairs never straddles a pairStore chunk
 	tableCacheExt     = ".table"
 	// tableCacheKeep is how many files a log keeps (its newest heads).
 	tableCacheKeep = 2
@@ -192,7 +192,7 @@ type classRepeats struct {
 // The intern index is read under the builder's lock.
 func snapshotTable(p *population, at logPoint) *tableCache {
 	c := &tableCache{at: at, t: p.t, names: p.names, chunks: p.chunks, n: p.n}
-	n := len(c.t.strs)
+	n := c.t.strs.len()
 	c.interned = make([]uint64, (n+63)/64)
 	b := p.b
 	b.mu.Lock()
@@ -233,7 +233,7 @@ func (b *rowBuilder) restore(c *tableCache) {
 		b.repeats[r.class] = &repeatCount{n: int(r.n), known: int(r.know)}
 	}
 	b.encoded, b.expected, b.reserved = len(c.rows), len(c.rows), true
-	b.last, b.lastAttr, b.lastPerm = [nLastFields]lastText{}, pairRun{}, pairRun{}
+	b.last, b.lastAttr, b.lastPerm, b.lastMsg = [nLastFields]lastText{}, pairRun{}, pairRun{}, nil
 	b.lastSugg.first, b.lastSugg.n, b.lastSugg.i = nil, 0, 0
 	b.block = nil
 }
@@ -253,7 +253,7 @@ func (b *rowBuilder) index() {
 		for word != 0 {
 			k := uint32(w*64 + bits.TrailingZeros64(word))
 			word &= word - 1
-			b.strIdx[b.t.strs[k]] = k
+			b.strIdx[b.t.strs.at(k)] = k
 		}
 	}
 	b.fkIdx = make(map[findingKind]uint32, len(b.t.fkinds))
@@ -320,10 +320,10 @@ func writeTableCache(ctx context.Context, dir string, c *tableCache) error {
 }
 
 func (c *tableCache) write(ctx context.Context, f io.Writer, code string) error {
-	offs := make([]uint32, len(c.t.strs)+1)
+	offs := make([]uint32, c.t.strs.len()+1)
 	var total uint64
-	for i, s := range c.t.strs {
-		total += uint64(len(s))
+	for i := range c.t.strs.len() {
+		total += uint64(c.t.strs.ref(uint32(i)).n)
 		if total > math.MaxUint32 {
 			return errors.New("too much text for a cache file")
 		}
@@ -365,7 +365,7 @@ func (c *tableCache) write(ctx context.Context, f io.Writer, code string) error 
 	lens[secOffsets] = uint64(len(bytesOf(offs)))
 	lens[secText] = total
 	lens[secInterned] = uint64(len(bytesOf(c.interned)))
-	lens[secPairs] = uint64(len(bytesOf(c.t.pairs)))
+	lens[secPairs] = uint64(c.t.pairs.n) * 4
 	lens[secFinds] = uint64(len(bytesOf(c.t.finds)))
 	lens[secRows] = uint64(c.n) * uint64(unsafe.Sizeof(idRow{}))
 	lens[secNameIdx] = uint64(len(bytesOf(nameIdx)))
@@ -402,16 +402,21 @@ func (c *tableCache) write(ctx context.Context, f io.Writer, code string) error 
 	out.pad()
 	out.write(bytesOf(offs))
 	out.pad()
-	for i, s := range c.t.strs {
+	for i := range c.t.strs.len() {
+		s := c.t.strs.at(uint32(i))
 		out.write(unsafe.Slice(unsafe.StringData(s), len(s)))
 		if i%(1<<16) == 0 && ctx.Err() != nil {
 			return ctx.Err()
 		}
 	}
-	for _, p := range [][]byte{bytesOf(c.interned), bytesOf(c.t.pairs), bytesOf(c.t.finds)} {
-		out.pad()
-		out.write(p)
+	out.pad()
+	out.write(bytesOf(c.interned))
+	out.pad()
+	for p := range c.t.pairs.entries {
+		out.write(bytesOf(p))
 	}
+	out.pad()
+	out.write(bytesOf(c.t.finds))
 	out.pad()
 	for k := 0; k < c.n; k += rowChunk {
 		out.write(bytesOf(c.chunks[k/rowChunk][:min(rowChunk, c.n-k)]))
@@ -542,7 +547,7 @@ func parseTableCache(data []byte, head logPoint, onChain func(seq int64, hash st
 	if err := errors.Join(err1, err2, err3, err4, err5, err6, err7); err != nil {
 		return nil, err
 	}
-	c.interned, c.t.pairs, c.t.finds, c.rows = interned, pairs, finds, rows
+	c.interned, c.t.pairs, c.t.finds, c.rows = interned, viewPairs(pairs), finds, rows
 	if uint64(len(rows)) != nrows || len(offs) == 0 || uint64(offs[len(offs)-1]) != uint64(len(text)) ||
 		len(interned) != (len(offs)-1+63)/64 || len(nameTie) != (len(nameIdx)+63)/64 {
 		return nil, errors.New("sections do not agree")
@@ -551,20 +556,24 @@ func parseTableCache(data []byte, head logPoint, onChain func(seq int64, hash st
 		c.names = &nameOrder{idx: nameIdx, tie: nameTie, rows: len(rows)}
 	}
 	// The texts are views into the file's bytes, as the builder's are
-	// into its blocks. Room for a few more: the rows a patch or a live
-	// owner change encodes add texts (an ID, a finding's message), and
-	// appending to a full slice would copy its three million headers; the
-	// room is never written unless used, so it is not resident.
-	c.t.strs = make([]string, len(offs)-1, len(offs)-1+(len(offs)-1)/64+1024)
-	for i := range c.t.strs {
-		if a, b := offs[i], offs[i+1]; b > a {
-			c.t.strs[i] = unsafe.String(&text[a], b-a)
-		} else if b < a {
+	// into its blocks; the texts a patch or a live owner change encodes
+	// (an ID, a finding's message) go to the last chunk of references'
+	// room, or a new chunk (textStore.add), and to a block of their own.
+	c.t.strs = textStore{blocks: [][]byte{text}}
+	for i := range len(offs) - 1 {
+		if a, b := offs[i], offs[i+1]; b >= a {
+			c.t.strs.add(textRef{0, a, b - a})
+		} else {
 			return nil, errors.New("texts out of order")
 		}
 	}
-	if len(c.t.strs) < len(fixedTexts) || !slices.Equal(c.t.strs[:len(fixedTexts)], fixedTexts) {
+	if c.t.strs.len() < len(fixedTexts) {
 		return nil, errors.New("not this build's texts")
+	}
+	for i, s := range fixedTexts {
+		if c.t.strs.at(uint32(i)) != s {
+			return nil, errors.New("not this build's texts")
+		}
 	}
 	other := secs[secOther]
 	d := tableDecoder{b: other}

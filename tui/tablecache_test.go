@@ -446,9 +446,10 @@ func TestTableCacheRowsInPlace(t *testing.T) {
 	}
 	// A re-derived row keeps its runs of attributes and permissions (an
 	// owner changes neither): the pairs are still the file's, never copied
-	// out of it whole (a view of the file has no room to append to).
-	if p := patched.st.pop.t.pairs; cap(p) != len(p) {
-		t.Errorf("the pairs were copied out of the file for the rows re-derived: %d of room for %d", cap(p), len(p))
+	// out of it whole (a view of the file has no room to append to), and
+	// none were added.
+	if p, f := patched.st.pop.t.pairs, m.st.pop.t.pairs; p.n != f.n || len(p.chunks) != len(f.chunks) {
+		t.Errorf("pairs were added for the rows re-derived: %d entries in %d chunks, the file's %d in %d", p.n, len(p.chunks), f.n, len(f.chunks))
 	}
 	sameTable(t, openTable(t, path, ""), patched)
 

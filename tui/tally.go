@@ -67,7 +67,7 @@ func (t *tally) add(tb *tables, r *idRow, d int) {
 		if tb.fkinds[f.kind].rule != audit.RuleOrphaned || !audit.LeftOwner(tb.finding(r, int(k))) {
 			continue
 		}
-		who, owned := tb.strs[r.owner], 1
+		who, owned := tb.strs.at(r.owner), 1
 		if who == "" {
 			who, owned = tb.naturalOwner(r), 0
 		}
@@ -87,9 +87,10 @@ func (t *tally) add(tb *tables, r *idRow, d int) {
 // naturalOwner is audit.NaturalOwner of r's attributes.
 func (tb *tables) naturalOwner(r *idRow) string {
 	for _, key := range []string{"owner", "login", "added_by"} {
-		for k := r.attr; k < r.attr+2*uint32(r.nAttr); k += 2 {
-			if tb.strs[tb.pairs[k]] == key && tb.strs[tb.pairs[k+1]] != "" {
-				return tb.strs[tb.pairs[k+1]]
+		p := tb.pairs.run(r.attr, r.nAttr)
+		for k := 0; k < len(p); k += 2 {
+			if tb.strs.at(p[k]) == key && tb.strs.at(p[k+1]) != "" {
+				return tb.strs.at(p[k+1])
 			}
 		}
 	}
