@@ -75,7 +75,7 @@ type logPoint struct {
 
 // ownersOnly are the event types after which a table differs from the one
 // cached before them in owners only, and in the findings that follow an
-// owner, which readOwnersSince re-reads. Checked against what the table
+// owner, which rowsSince names. Checked against what the table
 // derives from (audit/query.go: statuses, renames, owners, marks,
 // suggestions, findings under the policy, the directory of people, the
 // members and the standing exceptions): a note is read by the detail
@@ -693,9 +693,8 @@ func cachedTableWith(ctx context.Context, dir string, s tableCacheStore, x Excep
 		if err != nil || ev.Hash != hash {
 			return false
 		}
-		var ok bool
-		patch, ok = rowsSince(ctx, s, x, seq)
-		return ok
+		patch, err = rowsSince(ctx, s, x, seq)
+		return err == nil
 	}
 	for _, path := range cachedHeads(dir, head.genesis) {
 		patch = nil
