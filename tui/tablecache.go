@@ -693,7 +693,7 @@ func cachedTableWith(ctx context.Context, dir string, s tableCacheStore, x Excep
 		if err != nil || ev.Hash != hash {
 			return false
 		}
-		patch, err = rowsSince(ctx, s, x, seq)
+		patch, err = rowsSince(ctx, s, x, seq, patchMax)
 		return err == nil
 	}
 	for _, path := range cachedHeads(dir, head.genesis) {

@@ -82,14 +82,14 @@ type ExceptionLister interface {
 	ExceptionIDs(ctx context.Context, campaign string, limit int) ([]string, error)
 }
 
-// errPatchTooBig stops reading the events since a cached head once they
-// name more than patchMax identities.
+// errPatchTooBig stops reading the events since a head once they name
+// more identities than rowsSince's most.
 var errPatchTooBig = errors.New("too many identities to re-derive")
 
 // errNotNamed is rowsSince's answer when the events since a head change
 // rows they do not name (a snapshot, the policy, the directory of
-// people, a type rowsSince does not know), or name more than patchMax: an
-// open reads the table whole, the watch derives every row again.
+// people, a type rowsSince does not know), or name more than its most:
+// an open reads the table whole, the watch derives every row again.
 var errNotNamed = errors.New("the rows changed are not named")
 
 // itemsPayload is what decisionEvents and closeEvent say of whom they
@@ -103,13 +103,15 @@ type itemsPayload struct {
 // as it stood at event seq and the table now: the owners changed since,
 // and those the decisions and closes since can change. errNotNamed says
 // they cannot be named (an event that changes more than that, more than
-// patchMax identities named, or a close and no x to list its
-// exceptions); another error, that the store could not say. An open from
-// a cache of an older head patches the rows it names (patchTable), and
-// the watch re-derives them after another process wrote (watch.go): one
-// answer to "what did the events since change", so the table a reviewer
-// keeps open and the one the next open patches agree.
-func rowsSince(ctx context.Context, s tableCacheStore, x ExceptionLister, seq int64) ([]string, error) {
+// most identities named by decisions and closes, or a close and no x to
+// list its exceptions); another error, that the store could not say. An
+// open from a cache of an older head patches the rows it names
+// (patchTable; most is patchMax), and the watch derives them again after
+// another process wrote (watch.go; most is the table's size, past which
+// every row is as cheap): one answer to "what did the events since
+// change", so the table a reviewer keeps open and the one the next open
+// patches agree.
+func rowsSince(ctx context.Context, s tableCacheStore, x ExceptionLister, seq int64, most int) ([]string, error) {
 	types, err := s.EventTypesSince(ctx, seq)
 	if err != nil {
 		return nil, err
@@ -142,13 +144,13 @@ func rowsSince(ctx context.Context, s tableCacheStore, x ExceptionLister, seq in
 		}
 		list := p.Items
 		if ev.Type == closeEvent {
-			if list, err = x.ExceptionIDs(ctx, p.Campaign, patchMax+1); err != nil {
+			if list, err = x.ExceptionIDs(ctx, p.Campaign, most+1); err != nil {
 				return err
 			}
 		}
 		for _, id := range list {
 			if !seen[id] {
-				if named++; named > patchMax {
+				if named++; named > most {
 					return errPatchTooBig
 				}
 				seen[id] = true

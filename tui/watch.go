@@ -20,10 +20,12 @@ import (
 // the same rows an open from a cache of that head patches (rowsSince,
 // tablepatch.go): the identities whose owner changed, those the
 // decisions, undos and approvals name, and the exceptions of a campaign
-// closed. When the events do not name the rows they change (a snapshot,
-// the policy, the directory of people, more than patchMax identities
-// named) every row is derived again, as ctrl+r does; a snapshot's new
-// identities show at the next open. ctrl+r does the same at once.
+// closed, however many (an open patches at most patchMax, then reads the
+// table whole; here every row derived again is the only other way).
+// When the events do not name the rows they change (a snapshot, the
+// policy, the directory of people) every row is derived again, as ctrl+r
+// does; a snapshot's new identities show at the next open. ctrl+r does
+// the same at once.
 //
 // On PostgreSQL it listens instead (audit.Store.WatchEvents, LISTEN on a
 // connection of its own): each append is notified with the new head, and
@@ -60,9 +62,9 @@ func (m *Model) readRowsSince(seq int64) tea.Cmd {
 		return nil
 	}
 	x, _ := m.st.reviewer.(ExceptionLister)
-	ctx := m.st.ctx
+	ctx, most := m.st.ctx, max(m.st.pop.len(), 1)
 	return func() tea.Msg {
-		ids, err := rowsSince(ctx, s, x, seq)
+		ids, err := rowsSince(ctx, s, x, seq, most)
 		if errors.Is(err, errNotNamed) {
 			return rowsChangedMsg{from: seq, all: true}
 		}

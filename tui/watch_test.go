@@ -17,8 +17,8 @@ import (
 // in the findings that depend on it, not only in the decisions: after
 // each keep, decommission, undo, approval and close the next look at the
 // log's head leaves every row as a fresh open shows it (a keep's lapsed
-// exception, the exceptions a close ends); a bulk decision above
-// patchMax, and a new policy, which name no rows, re-derive every row.
+// exception, the exceptions a close ends), above patchMax too; a new
+// policy, which names no rows, derives every row again.
 // On both engines.
 func TestWatchRederivesWhatDecisionsChange(t *testing.T) {
 	for _, eng := range []string{"sqlite", "postgres"} {
@@ -82,7 +82,8 @@ func watchRederives(t *testing.T, path string) {
 	}
 	follow("a keep that runs on and an approval")
 
-	// Above patchMax identities named: every row is derived again.
+	// Above patchMax identities named: an open reads the table whole,
+	// the watch still derives only the rows named.
 	defer func(n int) { patchMax = n }(patchMax)
 	patchMax = 1
 	if _, err := campaigns.DecideEach(ctx, past, testActor, camp, []string{d, e}, campaigns.Keep, "both still used"); err != nil {
