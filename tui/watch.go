@@ -24,8 +24,11 @@ import (
 // table whole; here every row derived again is the only other way).
 // When the events do not name the rows they change (a snapshot, the
 // policy, the directory of people) every row is derived again, as ctrl+r
-// does; a snapshot's new identities show at the next open. ctrl+r does
-// the same at once.
+// does, in a table of at most patchMax rows; a larger one says so and
+// leaves it to ctrl+r, since at a million rows that cost 115 CPU-seconds
+// (BenchmarkWatchFile1M, loaded), too much to spend in every open TUI
+// each time a connector records a snapshot. A snapshot's new identities
+// show at the next open. ctrl+r does the same at once.
 //
 // On PostgreSQL it listens instead (audit.Store.WatchEvents, LISTEN on a
 // connection of its own): each append is notified with the new head, and
@@ -71,6 +74,10 @@ func (m *Model) readRowsSince(seq int64) tea.Cmd {
 		return rowsChangedMsg{from: seq, ids: ids, err: err}
 	}
 }
+
+// notFollowed says that another process changed what a large table's
+// rows are not derived again for by themselves.
+const notFollowed = "Another process recorded a snapshot, the policy or people: ctrl+r updates owners and findings; new identities show when nhi opens again"
 
 // refreshMsg is ctrl+r.
 type refreshMsg struct{}
@@ -216,6 +223,10 @@ func (m *Model) updateWatch(msg tea.Msg) (tea.Cmd, bool) {
 			m.watch.behind = 0
 		}
 		if msg.all {
+			if m.st.pop.len() > patchMax {
+				m.setFlash(notFollowed, false)
+				return nil, true
+			}
 			return m.rederiveAll(), true
 		}
 		for _, id := range msg.ids {

@@ -103,15 +103,37 @@ func watchRederives(t *testing.T, path string) {
 		t.Errorf("after the close %s shows %+v (%v); want its exception lapsed, never approved", c, f, ok)
 	}
 
-	// A policy names no rows: every row is derived again under it.
-	p, err := audit.ParsePolicy([]byte("version: 1\nexception_days: 400\n"))
-	if err != nil {
-		t.Fatal(err)
+	// A policy names no rows: every row is derived again under it; in a
+	// table of more than patchMax rows, at ctrl+r, the watch says so.
+	policy := func(yaml string) {
+		t.Helper()
+		p, err := audit.ParsePolicy([]byte("version: 1\n" + yaml))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := past.SetPolicy(ctx, testActor, p); err != nil {
+			t.Fatal(err)
+		}
 	}
-	if _, err := past.SetPolicy(ctx, testActor, p); err != nil {
-		t.Fatal(err)
+	policy("rules:\n  orphaned:\n    enabled: false\n")
+	follow("a policy that turns orphaned off")
+
+	patchMax = m.st.pop.len() - 1
+	policy("") // orphaned on again
+	look()
+	if !strings.Contains(m.View(), "ctrl+r updates owners and findings") {
+		t.Errorf("a policy recorded beside a table of more than patchMax rows, and nothing says so:\n%s", m.View())
 	}
-	follow("a new policy")
+	if len(m.st.dirty) > 0 || m.st.reloading {
+		t.Error("a policy recorded beside a table of more than patchMax rows derives rows by itself")
+	}
+	if len(changedRows(rowsByID(openReviewTable(t, path, "")), rowsByID(m))) == 0 {
+		t.Fatal("orphaned turned on again changes no row: the step shows nothing")
+	}
+	drain(t, m, func() tea.Msg { return refreshMsg{} })
+	if got := changedRows(rowsByID(openReviewTable(t, path, "")), rowsByID(m)); len(got) > 0 {
+		t.Errorf("after ctrl+r the rows of %v are not what an open shows", got)
+	}
 }
 
 // TestWatchReadsAgainAfterAFailedRead: when the read of what the events
