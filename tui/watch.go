@@ -48,8 +48,8 @@ type headMsg struct {
 }
 
 // rowsChangedMsg is the identities whose rows the events after event
-// from may have changed (rowsSince); all says they are not named, and
-// every row is derived again.
+// from may have changed (rowsSince); all says they are not all named
+// (ids are then the owners changed), and every row is derived again.
 type rowsChangedMsg struct {
 	from int64
 	ids  []string
@@ -69,7 +69,9 @@ func (m *Model) readRowsSince(seq int64) tea.Cmd {
 	return func() tea.Msg {
 		ids, err := rowsSince(ctx, s, x, seq, most)
 		if errors.Is(err, errNotNamed) {
-			return rowsChangedMsg{from: seq, all: true}
+			// A table too large to derive whole still follows its owners.
+			ids, err = s.OwnersChangedSince(ctx, seq)
+			return rowsChangedMsg{from: seq, ids: ids, all: true, err: err}
 		}
 		return rowsChangedMsg{from: seq, ids: ids, err: err}
 	}
@@ -223,11 +225,10 @@ func (m *Model) updateWatch(msg tea.Msg) (tea.Cmd, bool) {
 			m.watch.behind = 0
 		}
 		if msg.all {
-			if m.st.pop.len() > patchMax {
-				m.setFlash(notFollowed, false)
-				return nil, true
+			if m.st.pop.len() <= patchMax {
+				return m.rederiveAll(), true
 			}
-			return m.rederiveAll(), true
+			m.setFlash(notFollowed, false)
 		}
 		for _, id := range msg.ids {
 			if _, ok := m.st.pop.find(id); ok {

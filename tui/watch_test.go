@@ -118,14 +118,21 @@ func watchRederives(t *testing.T, path string) {
 	policy("rules:\n  orphaned:\n    enabled: false\n")
 	follow("a policy that turns orphaned off")
 
+	// An owner set beside it still shows.
 	patchMax = m.st.pop.len() - 1
 	policy("") // orphaned on again
+	if _, err := past.SetOwner(ctx, testActor, e, "zoe"); err != nil {
+		t.Fatal(err)
+	}
 	look()
 	if !strings.Contains(m.View(), "ctrl+r updates owners and findings") {
 		t.Errorf("a policy recorded beside a table of more than patchMax rows, and nothing says so:\n%s", m.View())
 	}
 	if len(m.st.dirty) > 0 || m.st.reloading {
 		t.Error("a policy recorded beside a table of more than patchMax rows derives rows by itself")
+	}
+	if i, _ := m.st.pop.find(e); m.st.pop.identity(i).Owner != "zoe" {
+		t.Errorf("the owner set beside a policy did not follow: %q", m.st.pop.identity(i).Owner)
 	}
 	if len(changedRows(rowsByID(openReviewTable(t, path, "")), rowsByID(m))) == 0 {
 		t.Fatal("orphaned turned on again changes no row: the step shows nothing")
