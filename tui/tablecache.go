@@ -42,7 +42,6 @@ import (
 	"slices"
 	"strconv"
 	"sync"
-	"time"
 	"unsafe"
 
 	tea "github.com/charmbracelet/bubbletea"
@@ -75,7 +74,7 @@ type logPoint struct {
 
 // ownersOnly are the event types after which a table differs from the one
 // cached before them in owners only, and in the findings that follow an
-// owner, which readOwnersSince re-reads. Checked against what the table
+// owner, which rowsSince names. Checked against what the table
 // derives from (audit/query.go: statuses, renames, owners, marks,
 // suggestions, findings under the policy, the directory of people, the
 // members and the standing exceptions): a note is read by the detail
@@ -280,7 +279,9 @@ func bytesOf[T any](s []T) []byte {
 }
 
 // writeTableCache writes c into dir, as a temporary file renamed in
-// place, and removes the log's older files but the newest tableCacheKeep.
+// place (locked until then: tablecache_temp.go), and removes the log's
+// older files but the newest tableCacheKeep, and the temporary files of
+// writers that are gone.
 func writeTableCache(ctx context.Context, dir string, c *tableCache) error {
 	code := codeIdentity()
 	if code == "" {
@@ -289,33 +290,28 @@ func writeTableCache(ctx context.Context, dir string, c *tableCache) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return err
 	}
-	f, err := os.CreateTemp(dir, ".table-*") // 0600
+	f, err := createTableTemp(dir)
 	if err != nil {
 		return err
 	}
 	tmp := f.Name()
+	defer f.Close()
 	defer os.Remove(tmp) // gone once renamed
 	if err := c.write(ctx, f, code); err != nil {
-		f.Close()
+		return err
+	}
+	// Renamed while the lock is held, so no removeDeadWrites takes it.
+	if err := os.Rename(tmp, tableCacheName(dir, c.at)); err != nil {
 		return err
 	}
 	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, tableCacheName(dir, c.at)); err != nil {
 		return err
 	}
 	heads := cachedHeads(dir, c.at.genesis)
 	for _, old := range heads[min(tableCacheKeep, len(heads)):] {
 		os.Remove(old)
 	}
-	// A write a killed process left half done.
-	tmps, _ := filepath.Glob(filepath.Join(dir, ".table-*"))
-	for _, t := range tmps {
-		if fi, err := os.Stat(t); err == nil && time.Since(fi.ModTime()) > time.Hour {
-			os.Remove(t)
-		}
-	}
+	removeDeadWrites(dir)
 	return nil
 }
 
@@ -696,15 +692,15 @@ func cachedTable(ctx context.Context, dir string, s tableCacheStore, head logPoi
 // cachedTableWith is cachedTable, with x to list the exceptions of a
 // campaign closed since (nil: none can be).
 func cachedTableWith(ctx context.Context, dir string, s tableCacheStore, x ExceptionLister, head logPoint) *tableCache {
+	removeDeadWrites(dir) // what a TUI killed while it wrote left
 	var patch []string
 	onChain := func(seq int64, hash string) bool {
 		ev, err := s.EventAt(ctx, seq)
 		if err != nil || ev.Hash != hash {
 			return false
 		}
-		var ok bool
-		patch, ok = rowsSince(ctx, s, x, seq)
-		return ok
+		patch, err = rowsSince(ctx, s, x, seq, patchMax)
+		return err == nil
 	}
 	for _, path := range cachedHeads(dir, head.genesis) {
 		patch = nil

@@ -115,17 +115,23 @@ func TestTableCacheReadsBack(t *testing.T) {
 			variedEvidence(t, path)
 			dir := filepath.Join(t.TempDir(), "tables")
 			// What a write killed half way left, long ago, and one under
-			// way now: the first goes.
+			// way now (its writer holds it: tablecache_temp.go): the
+			// first goes (TestTableCacheRemovesAKilledWritersFile kills
+			// the writers).
 			if err := os.Mkdir(dir, 0o700); err != nil {
 				t.Fatal(err)
 			}
-			stale, fresh := filepath.Join(dir, ".table-1"), filepath.Join(dir, ".table-2")
-			for _, f := range []string{stale, fresh} {
-				if err := os.WriteFile(f, []byte("half"), 0o600); err != nil {
-					t.Fatal(err)
-				}
+			stale := filepath.Join(dir, tableTempPrefix+"1")
+			if err := os.WriteFile(stale, []byte("half"), 0o600); err != nil {
+				t.Fatal(err)
 			}
 			os.Chtimes(stale, time.Now().Add(-2*time.Hour), time.Now().Add(-2*time.Hour))
+			w, err := createTableTemp(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer w.Close()
+			fresh := w.Name()
 			first := openTable(t, path, dir)
 			if _, err := os.Stat(stale); !errors.Is(err, os.ErrNotExist) {
 				t.Errorf("a temporary file of two hours ago is still there: %v", err)

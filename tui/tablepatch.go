@@ -82,9 +82,15 @@ type ExceptionLister interface {
 	ExceptionIDs(ctx context.Context, campaign string, limit int) ([]string, error)
 }
 
-// errPatchTooBig stops reading the events since a cached head once they
-// name more than patchMax identities.
+// errPatchTooBig stops reading the events since a head once they name
+// more identities than rowsSince's most.
 var errPatchTooBig = errors.New("too many identities to re-derive")
+
+// errNotNamed is rowsSince's answer when the events since a head change
+// rows they do not name (a snapshot, the policy, the directory of
+// people, a type rowsSince does not know), or name more than its most:
+// an open reads the table whole, the watch derives every row again.
+var errNotNamed = errors.New("the rows changed are not named")
 
 // itemsPayload is what decisionEvents and closeEvent say of whom they
 // change: the campaign, and the identities (item IDs are identity IDs).
@@ -94,14 +100,21 @@ type itemsPayload struct {
 }
 
 // rowsSince is the identities whose rows may differ between the table
-// cached at event seq and the table now: the owners changed since, and
-// those the decisions and closes since can change; ok is false when the
-// table must be read whole (an event that changes more than that, more
-// than patchMax identities named, or the store cannot say).
-func rowsSince(ctx context.Context, s tableCacheStore, x ExceptionLister, seq int64) (ids []string, ok bool) {
+// as it stood at event seq and the table now: the owners changed since,
+// and those the decisions and closes since can change. errNotNamed says
+// they cannot be named (an event that changes more than that, more than
+// most identities named by decisions and closes, or a close and no x to
+// list its exceptions); another error, that the store could not say. An
+// open from a cache of an older head patches the rows it names
+// (patchTable; most is patchMax), and the watch derives them again after
+// another process wrote (watch.go; most is the table's size, past which
+// every row is as cheap): one answer to "what did the events since
+// change", so the table a reviewer keeps open and the one the next open
+// patches agree.
+func rowsSince(ctx context.Context, s tableCacheStore, x ExceptionLister, seq int64, most int) ([]string, error) {
 	types, err := s.EventTypesSince(ctx, seq)
 	if err != nil {
-		return nil, false
+		return nil, err
 	}
 	var naming []string
 	for _, t := range types {
@@ -110,14 +123,14 @@ func rowsSince(ctx context.Context, s tableCacheStore, x ExceptionLister, seq in
 		case isDecisionEvent(t), t == closeEvent && x != nil:
 			naming = append(naming, t)
 		default:
-			return nil, false
+			return nil, errNotNamed
 		}
 	}
 	// The owners changed are re-read whatever their number, as before
 	// decisions were patched (OwnersChangedSince lists each once).
-	ids, err = s.OwnersChangedSince(ctx, seq)
+	ids, err := s.OwnersChangedSince(ctx, seq)
 	if err != nil {
-		return nil, false
+		return nil, err
 	}
 	seen := make(map[string]bool, len(ids))
 	for _, id := range ids {
@@ -126,18 +139,18 @@ func rowsSince(ctx context.Context, s tableCacheStore, x ExceptionLister, seq in
 	named := 0
 	err = s.EventsSince(ctx, seq, naming, func(ev audit.Event) error {
 		var p itemsPayload
-		if err := json.Unmarshal(ev.Payload, &p); err != nil {
-			return err
+		if json.Unmarshal(ev.Payload, &p) != nil {
+			return errNotNamed // no reading it again will tell
 		}
 		list := p.Items
 		if ev.Type == closeEvent {
-			if list, err = x.ExceptionIDs(ctx, p.Campaign, patchMax+1); err != nil {
+			if list, err = x.ExceptionIDs(ctx, p.Campaign, most+1); err != nil {
 				return err
 			}
 		}
 		for _, id := range list {
 			if !seen[id] {
-				if named++; named > patchMax {
+				if named++; named > most {
 					return errPatchTooBig
 				}
 				seen[id] = true
@@ -146,10 +159,13 @@ func rowsSince(ctx context.Context, s tableCacheStore, x ExceptionLister, seq in
 		}
 		return nil
 	})
-	if err != nil {
-		return nil, false
+	if errors.Is(err, errPatchTooBig) {
+		err = errNotNamed
 	}
-	return ids, true
+	if err != nil {
+		return nil, err
+	}
+	return ids, nil
 }
 
 func isDecisionEvent(t string) bool { return slices.Contains(decisionEvents, t) }

@@ -64,12 +64,16 @@ func TestTableCachePatchesDecisions(t *testing.T) {
 	}
 }
 
-func patchesDecisions(t *testing.T, path string) {
+// reviewOn is the evidence at path (variedEvidence) under a policy whose
+// exceptions need an approval, with campaign Q1 over its Actions secrets,
+// and two stores on it that decide as of two times: past, 200 days
+// before the snapshots (an exception of 90 days from then has lapsed at
+// them), and recent, ten days before (one has not). Each is a process of
+// its own to a TUI opened on path.
+func reviewOn(t *testing.T, path string) (past, recent *audit.Store) {
+	t.Helper()
 	ctx := context.Background()
 	variedEvidence(t, path)
-	// Decisions taken long before the snapshots (the snapshots' start is
-	// when findings are evaluated): an exception of 90 days from then has
-	// lapsed at the snapshots; one taken ten days before them has not.
 	at := func(t0 time.Time) *audit.Store {
 		st, err := audit.Open(ctx, path, audit.OpenOptions{Now: func() time.Time { return t0 }})
 		if err != nil {
@@ -78,7 +82,7 @@ func patchesDecisions(t *testing.T, path string) {
 		t.Cleanup(func() { st.Close() })
 		return st
 	}
-	past, recent := at(testNow.AddDate(0, 0, -200)), at(testNow.AddDate(0, 0, -10))
+	past, recent = at(testNow.AddDate(0, 0, -200)), at(testNow.AddDate(0, 0, -10))
 	p, err := audit.ParsePolicy([]byte("version: 1\nexception_approval: required\n"))
 	if err != nil {
 		t.Fatal(err)
@@ -86,23 +90,25 @@ func patchesDecisions(t *testing.T, path string) {
 	if _, err := past.SetPolicy(ctx, testActor, p); err != nil {
 		t.Fatal(err)
 	}
-	const camp = "Q1"
 	if _, err := campaigns.Create(ctx, past, "lead@example.com", campaigns.Spec{
-		Name: camp, Scope: "kind:github_actions_secret", Due: testNow.AddDate(0, 0, -100).Format("2006-01-02"),
+		Name: reviewCampaign, Scope: "kind:github_actions_secret", Due: testNow.AddDate(0, 0, -100).Format("2006-01-02"),
 		Reviewers: []string{testActor}, AllowPartial: true,
 	}); err != nil {
 		t.Fatal(err)
 	}
-	dir := t.TempDir()
-	before := openReviewTable(t, path, dir) // writes the cache
-	if before.cache.read != nil {
-		t.Fatal("the first open read a cache there was none of")
-	}
-	// Secrets with findings at the campaign's creation: a keep of one is
-	// an exception.
+	return past, recent
+}
+
+// reviewCampaign is reviewOn's campaign.
+const reviewCampaign = "Q1"
+
+// keptWithFindings is five secrets of m's table with findings at the
+// campaign's creation and no owner: a keep of one is an exception.
+func keptWithFindings(t *testing.T, m *Model) (a, b, c, d, e string) {
+	t.Helper()
 	var ids []string
-	for i := range int32(before.st.pop.len()) {
-		id := before.st.pop.identity(i)
+	for i := range int32(m.st.pop.len()) {
+		id := m.st.pop.identity(i)
 		if id.Kind == audit.KindGitHubActionsSecret && id.Status == audit.StatusActive && len(id.Findings) > 0 && id.Owner == "" {
 			ids = append(ids, id.ID)
 		}
@@ -110,7 +116,32 @@ func patchesDecisions(t *testing.T, path string) {
 	if len(ids) < 5 {
 		t.Fatalf("want 5 secrets with findings, have %d", len(ids))
 	}
-	a, b, c, d, e := ids[0], ids[1], ids[2], ids[3], ids[4]
+	return ids[0], ids[1], ids[2], ids[3], ids[4]
+}
+
+// expiredOn is id's exception-expired finding in m's table.
+func expiredOn(t *testing.T, m *Model, id string) (audit.Finding, bool) {
+	t.Helper()
+	i, ok := m.st.pop.find(id)
+	if !ok {
+		t.Fatalf("%s is gone", id)
+	}
+	return findingOf(*m.st.pop.identity(i), audit.RuleExceptionExpired)
+}
+
+func patchesDecisions(t *testing.T, path string) {
+	ctx := context.Background()
+	// Decisions taken long before the snapshots (the snapshots' start is
+	// when findings are evaluated): an exception of 90 days from then has
+	// lapsed at the snapshots; one taken ten days before them has not.
+	past, recent := reviewOn(t, path)
+	const camp = reviewCampaign
+	dir := t.TempDir()
+	before := openReviewTable(t, path, dir) // writes the cache
+	if before.cache.read != nil {
+		t.Fatal("the first open read a cache there was none of")
+	}
+	a, b, c, d, e := keptWithFindings(t, before)
 
 	rows := rowsByID(before)
 	// step opens after what was done: the cached table is patched, shows
@@ -141,14 +172,7 @@ func patchesDecisions(t *testing.T, path string) {
 		}
 		return m
 	}
-	expired := func(m *Model, id string) (audit.Finding, bool) {
-		t.Helper()
-		i, ok := m.st.pop.find(id)
-		if !ok {
-			t.Fatalf("%s is gone", id)
-		}
-		return findingOf(*m.st.pop.identity(i), audit.RuleExceptionExpired)
-	}
+	expired := func(m *Model, id string) (audit.Finding, bool) { return expiredOn(t, m, id) }
 
 	// A keep of a with findings, 90 days from 200 days ago: lapsed.
 	if _, err := campaigns.Decide(ctx, past, testActor, camp, a, campaigns.Keep, "needed by the release job"); err != nil {

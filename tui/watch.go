@@ -2,6 +2,7 @@ package tui
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
@@ -13,9 +14,21 @@ import (
 // once a second (Options.Poll) it reads the head of the event log off the
 // event loop, and when the log grew it reads again what it shows of the
 // campaigns, the chosen campaign's items and the open detail's history,
-// in place: the cursor and the filter stay, and the owners and findings
-// of the identities whose owner an event since changed. ctrl+r does the
-// same at once, and re-reads the owners and findings of every identity.
+// in place: the cursor and the filter stay. The rows the events since the
+// last head seen may have changed are derived again (owners, and the
+// findings that follow them and the review: orphaned, exception-expired),
+// the same rows an open from a cache of that head patches (rowsSince,
+// tablepatch.go): the identities whose owner changed, those the
+// decisions, undos and approvals name, and the exceptions of a campaign
+// closed, however many (an open patches at most patchMax, then reads the
+// table whole; here every row derived again is the only other way).
+// When the events do not name the rows they change (a snapshot, the
+// policy, the directory of people) every row is derived again, as ctrl+r
+// does, in a table of at most patchMax rows; a larger one says so and
+// leaves it to ctrl+r, since at a million rows that cost 115 CPU-seconds
+// (BenchmarkWatchFile1M, loaded), too much to spend in every open TUI
+// each time a connector records a snapshot. A snapshot's new identities
+// show at the next open. ctrl+r does the same at once.
 //
 // On PostgreSQL it listens instead (audit.Store.WatchEvents, LISTEN on a
 // connection of its own): each append is notified with the new head, and
@@ -34,33 +47,39 @@ type headMsg struct {
 	poll bool // read by the poll, which schedules the next read
 }
 
-// ownersWatcher is a Store that says whose owner changed after an event
-// (audit.Store): a poll that saw new events then re-reads those
-// identities' owners and findings, not every identity.
-type ownersWatcher interface {
-	OwnersChangedSince(ctx context.Context, seq int64) ([]string, error)
+// rowsChangedMsg is the identities whose rows the events after event
+// from may have changed (rowsSince); all says they are not all named
+// (ids are then the owners changed), and every row is derived again.
+type rowsChangedMsg struct {
+	from int64
+	ids  []string
+	all  bool
+	err  error
 }
 
-// ownersChangedMsg is the identities whose owner events after the last
-// seen head changed.
-type ownersChangedMsg struct {
-	ids []string
-	err error
-}
-
-// readOwnersSince reads, off the event loop, whose owner changed after
-// event seq.
-func (m *Model) readOwnersSince(seq int64) tea.Cmd {
-	w, ok := m.st.store.(ownersWatcher)
+// readRowsSince reads, off the event loop, whose rows the events after
+// event seq may have changed.
+func (m *Model) readRowsSince(seq int64) tea.Cmd {
+	s, ok := m.st.store.(tableCacheStore)
 	if !ok {
 		return nil
 	}
-	ctx := m.st.ctx
+	x, _ := m.st.reviewer.(ExceptionLister)
+	ctx, most := m.st.ctx, max(m.st.pop.len(), 1)
 	return func() tea.Msg {
-		ids, err := w.OwnersChangedSince(ctx, seq)
-		return ownersChangedMsg{ids: ids, err: err}
+		ids, err := rowsSince(ctx, s, x, seq, most)
+		if errors.Is(err, errNotNamed) {
+			// A table too large to derive whole still follows its owners.
+			ids, err = s.OwnersChangedSince(ctx, seq)
+			return rowsChangedMsg{from: seq, ids: ids, all: true, err: err}
+		}
+		return rowsChangedMsg{from: seq, ids: ids, err: err}
 	}
 }
+
+// notFollowed says that another process changed what a large table's
+// rows are not derived again for by themselves.
+const notFollowed = "Another process recorded a snapshot, the policy or people: ctrl+r updates owners and findings; new identities show when nhi opens again"
 
 // refreshMsg is ctrl+r.
 type refreshMsg struct{}
@@ -69,6 +88,9 @@ type refreshMsg struct{}
 type watchState struct {
 	live    bool // the store notifies appends: no poll
 	polling bool // a poll is scheduled or under way (watchTick … headMsg)
+	// behind is the head after which a read of the rows changed failed:
+	// the next head seen reads them from there (0: none failed).
+	behind int64
 }
 
 // liveGap is the least time between two notices taken: those that come
@@ -191,9 +213,22 @@ func (m *Model) updateWatch(msg tea.Msg) (tea.Cmd, bool) {
 			cmd = m.readHead(false)
 		}
 		return tea.Batch(cmd, msg.next), true
-	case ownersChangedMsg:
+	case rowsChangedMsg:
 		if msg.err != nil {
-			return nil, true // the next poll or ctrl+r reads them again
+			// The next head seen reads them again, from here.
+			if m.watch.behind == 0 || msg.from < m.watch.behind {
+				m.watch.behind = msg.from
+			}
+			return nil, true
+		}
+		if msg.from == m.watch.behind {
+			m.watch.behind = 0
+		}
+		if msg.all {
+			if m.st.pop.len() <= patchMax {
+				return m.rederiveAll(), true
+			}
+			m.setFlash(notFollowed, false)
 		}
 		for _, id := range msg.ids {
 			if _, ok := m.st.pop.find(id); ok {
@@ -203,6 +238,7 @@ func (m *Model) updateWatch(msg tea.Msg) (tea.Cmd, bool) {
 		return m.reload(), true
 	case refreshMsg:
 		m.setFlash("Reading the evidence file again…", false)
+		m.watch.behind = 0 // every row is derived again
 		return tea.Batch(m.reread(true), m.readHead(false)), true
 	}
 	return nil, false
@@ -219,7 +255,11 @@ func (m *Model) headSeen(seq int64) tea.Cmd {
 	if first {
 		return nil // the first look: what is shown is as new
 	}
-	return tea.Batch(m.reread(false), m.readOwnersSince(prev))
+	from := prev
+	if b := m.watch.behind; b != 0 && b < from {
+		from = b
+	}
+	return tea.Batch(m.reread(false), m.readRowsSince(from))
 }
 
 // reread reads again what the views show that others may have changed:
@@ -230,11 +270,19 @@ func (m *Model) reread(owners bool) tea.Cmd {
 	if m.st.campsState != notLoaded {
 		cmds = append(cmds, m.loadCampaigns())
 	}
-	if owners && m.st.store != nil {
-		for id := range m.st.pop.ids() {
-			m.st.dirty[id]++
-		}
-		cmds = append(cmds, m.reload())
+	if owners {
+		cmds = append(cmds, m.rederiveAll())
 	}
 	return tea.Batch(cmds...)
+}
+
+// rederiveAll derives every row's owner and findings again (reload).
+func (m *Model) rederiveAll() tea.Cmd {
+	if m.st.store == nil {
+		return nil
+	}
+	for id := range m.st.pop.ids() {
+		m.st.dirty[id]++
+	}
+	return m.reload()
 }
