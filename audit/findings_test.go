@@ -2,6 +2,7 @@ package audit
 
 import (
 	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -510,4 +511,46 @@ func TestFindingSlabKeepsEachIdentitysOwn(t *testing.T) {
 			t.Fatalf("identity %d's findings changed: %v", i, fs)
 		}
 	}
+}
+
+// TestMembersAreTheNewestFinishedSnapshots: the orphaned rule reads, per
+// account, the members that the newest finished snapshot which read any
+// recorded: not an older snapshot's, nor a running one's; an account
+// whose snapshots read none is absent (membership unknown).
+func TestMembersAreTheNewestFinishedSnapshots(t *testing.T) {
+	eachEngine(t, func(t *testing.T, eng testEngine) {
+		s := openAt(t, eng.new(t))
+		withMembers := func(account string, finish bool, logins ...string) {
+			t.Helper()
+			w, err := s.BeginSnapshot(ctx, SnapshotInfo{Source: "github", Account: account, APIURL: "http://127.0.0.1/", ToolVersion: "test"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, l := range logins {
+				if err := w.Principal(Principal{Type: PrincipalMember, Scope: account, Login: l, Role: "member"}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if finish {
+				if _, err := w.Finish(ctx, nil); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		withMembers("acme", true, "old", "alice")
+		withMembers("acme", true, "alice", "Bob")
+		withMembers("acme", true) // read no members: the one before stands
+		withMembers("beta", true)
+		withMembers("gamma", false, "carl")
+		got, err := members(ctx, s.db)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, logins := range got {
+			slices.Sort(logins)
+		}
+		if want := map[string][]string{"acme": {"Bob", "alice"}}; !reflect.DeepEqual(got, want) {
+			t.Errorf("members %v, want %v", got, want)
+		}
+	})
 }

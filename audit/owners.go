@@ -1,6 +1,7 @@
 package audit
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -34,17 +35,24 @@ func (ps principals) in(typ, scope string) []Principal {
 func (s *Store) principalsOf(ctx context.Context, snapshotIDs map[int64]bool) (principalIndex, error) {
 	idx := principalIndex{}
 	for id := range snapshotIDs {
-		ps, err := s.principalsIn(ctx, id, s.engine == engineSQLite)
-		if errors.Is(err, errUnpackable) {
-			// A text holds the separator: this snapshot column by column.
-			ps, err = s.principalsIn(ctx, id, false)
-		}
+		ps, err := s.principalsOfSnapshot(ctx, id, nil)
 		if err != nil {
 			return nil, err
 		}
 		idx[id] = ps
 	}
 	return idx, nil
+}
+
+// principalsOfSnapshot is principalsIn on this engine: packed on SQLite,
+// unless a text holds the separator; with scopes (not nil), only theirs.
+func (s *Store) principalsOfSnapshot(ctx context.Context, id int64, scopes []string) (principals, error) {
+	ps, err := s.principalsIn(ctx, id, scopes, s.engine == engineSQLite)
+	if errors.Is(err, errUnpackable) {
+		// A text holds the separator: this snapshot column by column.
+		ps, err = s.principalsIn(ctx, id, scopes, false)
+	}
+	return ps, err
 }
 
 // suggestingPrincipals are the principals suggestOwners reads (CODEOWNERS,
@@ -56,38 +64,80 @@ func (s *Store) principalsOf(ctx context.Context, snapshotIDs map[int64]bool) (p
 const suggestingPrincipals = `(type = 'codeowner' OR type = 'team' AND role IN ('admin', 'maintain')
 	OR type IN ('collaborator', 'member') AND role = 'admin')`
 
+// suggestingTypes are the types of suggestingPrincipals, said as the
+// principals' key (snapshot, type, scope, login) can seek them: a read of
+// some scopes' principals (principalsIn with scopes) seeks each type and
+// scope rather than scanning the snapshot's.
+const suggestingTypes = `type IN ('codeowner', 'collaborator', 'member', 'team')`
+
 // principalsIn reads snapshot id's principals that suggest owners; with
-// packedRow (SQLite) each row as one text (tableread.go's packed), whose
-// parts the principal keeps: one allocation a principal, not four.
-func (s *Store) principalsIn(ctx context.Context, id int64, packedRow bool) (principals, error) {
+// scopes (not nil), only those of these scopes (principalScope), by key;
+// with packedRow (SQLite) each row as one text (tableread.go's packed),
+// whose parts the principal keeps: one allocation a principal, not four.
+func (s *Store) principalsIn(ctx context.Context, id int64, scopes []string, packedRow bool) (principals, error) {
 	cols := "type, scope, login, role"
 	if packedRow {
 		cols = packed("type", "scope", "login", "role")
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT `+cols+` FROM principals WHERE snapshot_id = ? AND `+suggestingPrincipals+`
-		ORDER BY type, scope, login`, id)
-	if err != nil {
-		return nil, fmt.Errorf("reading principals: %w", err)
-	}
-	defer rows.Close()
-	var (
-		all []Principal // in the order of type: each type's a part of it
-		row string
-	)
-	for rows.Next() {
-		var p Principal
-		if !packedRow {
-			err = rows.Scan(&p.Type, &p.Scope, &p.Login, &p.Role)
-		} else if err = rows.Scan(&row); err == nil && !unpack(row, &p.Type, &p.Scope, &p.Login, &p.Role) {
-			return nil, errUnpackable
-		}
+	var all []Principal // in the order of type and scope: each type's a part of it
+	read := func(where string, args ...any) error {
+		rows, err := s.db.QueryContext(ctx, `SELECT `+cols+` FROM principals WHERE snapshot_id = ? AND `+suggestingPrincipals+where+`
+			ORDER BY type, scope, login`, append([]any{id}, args...)...)
 		if err != nil {
-			return nil, fmt.Errorf("reading principals: %w", err)
+			return fmt.Errorf("reading principals: %w", err)
 		}
-		all = append(all, p)
+		defer rows.Close()
+		var row string
+		for rows.Next() {
+			var p Principal
+			if !packedRow {
+				err = rows.Scan(&p.Type, &p.Scope, &p.Login, &p.Role)
+			} else if err = rows.Scan(&row); err == nil && !unpack(row, &p.Type, &p.Scope, &p.Login, &p.Role) {
+				return errUnpackable
+			}
+			if err != nil {
+				return fmt.Errorf("reading principals: %w", err)
+			}
+			if len(all) == cap(all) {
+				// Doubled: append grows a large slice by a quarter, and
+				// copying the half million principals of a large
+				// organisation again and again was a third of reading them.
+				all = slices.Grow(all, max(len(all), 256))
+			}
+			all = append(all, p)
+		}
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("reading principals: %w", err)
+		}
+		return nil
 	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("reading principals: %w", err)
+	if scopes == nil {
+		if err := read(""); err != nil {
+			return nil, err
+		}
+	}
+	const chunk = 500
+	for start := 0; start < len(scopes); start += chunk {
+		part := scopes[start:min(start+chunk, len(scopes))]
+		args := make([]any, len(part))
+		for i, sc := range part {
+			args[i] = sc
+		}
+		if err := read(` AND `+suggestingTypes+` AND scope IN (?`+strings.Repeat(",?", len(part)-1)+`)`, args...); err != nil {
+			return nil, err
+		}
+	}
+	// In the order of type and scope as in's binary search compares,
+	// which a database's collation (PostgreSQL's) need not be, nor the
+	// reads of scopes in parts; logins stay in the database's order.
+	byTypeScope := func(a, b Principal) int {
+		return cmp.Or(strings.Compare(a.Type, b.Type), strings.Compare(a.Scope, b.Scope))
+	}
+	if !slices.IsSortedFunc(all, byTypeScope) {
+		slices.SortStableFunc(all, byTypeScope)
+	}
+	if cap(all)-len(all) > len(all)/8 {
+		all = slices.Clone(all) // the doubling's spare room not kept through a read
 	}
 	ps := principals{}
 	for i := 0; i < len(all); {
@@ -97,15 +147,6 @@ func (s *Store) principalsIn(ctx context.Context, id int64, packedRow bool) (pri
 		}
 		ps[all[i].Type] = all[i:j:j]
 		i = j
-	}
-	for _, list := range ps {
-		// In scope order as in's binary search compares, which a
-		// database's collation (PostgreSQL's) need not be; logins stay
-		// in the database's order.
-		byScope := func(a, b Principal) int { return strings.Compare(a.Scope, b.Scope) }
-		if !slices.IsSortedFunc(list, byScope) {
-			slices.SortStableFunc(list, byScope)
-		}
 	}
 	return ps, nil
 }

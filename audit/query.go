@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"runtime"
 	"slices"
 	"strings"
@@ -130,6 +131,41 @@ type derivation struct {
 	// it).
 	perBatch bool
 	stmts    *stmtCache
+	// A read in batches reads each snapshot's principals whole on a
+	// goroutine of its own (loads, begun with the first identity of the
+	// snapshot, stopped and waited for by close), and the first
+	// keyedLeft identities (keyedPrincipals) do not wait for it: their
+	// fill reads the principals of their own scopes by key (keyed says
+	// which entries of principals are such a part), so the first rows
+	// of a million show without waiting for the half million principals
+	// of a large organisation (issue 21).
+	loads     map[int64]*principalLoad
+	loadsCtx  context.Context
+	stopLoads context.CancelFunc
+	loading   sync.WaitGroup
+	keyedLeft int
+	keyed     map[int64]bool
+}
+
+// keyedPrincipals is how many identities a read in batches derives with
+// the principals of their own scopes, read by key, before it waits for
+// their snapshots' principals read whole: the first pages, which the
+// TUI's first frame shows (its first batch is 256 rows). A variable so
+// tests can derive every identity either way.
+var keyedPrincipals = 4096
+
+// wholePrincipals reads a snapshot's principals whole for a read in
+// batches: a variable so a test can hold it back.
+var wholePrincipals = func(ctx context.Context, s *Store, snapshot int64) (principals, error) {
+	return s.principalsOfSnapshot(ctx, snapshot, nil)
+}
+
+// principalLoad is one snapshot's principals read whole: ps or err once
+// done is closed.
+type principalLoad struct {
+	done chan struct{}
+	ps   principals
+	err  error
 }
 
 // scopeSuggestions is d.principals.scopeSuggestions(id), each scope's
@@ -166,11 +202,89 @@ func (d *derivation) readMarks(ctx context.Context, lo, hi string) error {
 	return err
 }
 
-// close releases what a read in batches prepared.
+// close releases what a read in batches prepared, and stops the reads
+// of principals still running.
 func (d *derivation) close() {
+	if d.stopLoads != nil {
+		d.stopLoads()
+		d.loading.Wait()
+	}
 	if d.stmts != nil {
 		d.stmts.close()
 	}
+}
+
+// principalsFor reads the principals of the snapshots need names, which
+// ids lie in: whole, or for a read in batches (perBatch), as its fields
+// say.
+func (d *derivation) principalsFor(ctx context.Context, ids []Identity, need map[int64]bool) error {
+	if !d.perBatch {
+		more, err := d.s.principalsOf(ctx, need)
+		if err != nil {
+			return err
+		}
+		maps.Copy(d.principals, more)
+		return nil
+	}
+	for sn := range need {
+		if d.loads[sn] == nil {
+			ld := &principalLoad{done: make(chan struct{})}
+			d.loads[sn] = ld
+			d.loading.Go(func() {
+				defer close(ld.done)
+				ld.ps, ld.err = wholePrincipals(d.loadsCtx, d.s, sn)
+			})
+		}
+	}
+	if d.keyedLeft <= 0 {
+		for sn := range need {
+			ld := d.loads[sn]
+			select {
+			case <-ld.done:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+			if ld.err != nil {
+				return ld.err
+			}
+			d.principals[sn] = ld.ps
+			delete(d.keyed, sn)
+		}
+		return nil
+	}
+	d.keyedLeft -= len(ids)
+	// The scopes whose suggestions fill will look up (those of every
+	// kind but Kubernetes', scopeSuggestions) and has not built yet.
+	scopes := map[int64][]string{}
+	type scopeOf struct {
+		snapshot int64
+		scope    string
+	}
+	seen := map[scopeOf]bool{}
+	for i := range ids {
+		id := &ids[i]
+		if !need[id.SnapshotID] || isK8s(id.Kind) {
+			continue
+		}
+		key := principalScope(id)
+		if _, built := d.scoped[id.SnapshotID][key]; built || seen[scopeOf{id.SnapshotID, key}] {
+			continue
+		}
+		seen[scopeOf{id.SnapshotID, key}] = true
+		scopes[id.SnapshotID] = append(scopes[id.SnapshotID], key)
+	}
+	for sn := range need {
+		list := scopes[sn]
+		if list == nil {
+			list = []string{} // none: an empty part, not the whole
+		}
+		ps, err := d.s.principalsOfSnapshot(ctx, sn, list)
+		if err != nil {
+			return err
+		}
+		d.principals[sn], d.keyed[sn] = ps, true
+	}
+	return nil
 }
 
 // namesOwner reports whether id's attributes name a likely owner, which
@@ -229,6 +343,8 @@ func (s *Store) derivations(ctx context.Context, only string, perBatch bool) (*d
 	d := &derivation{s: s, ev: ev, marks: marks, principals: principalIndex{}, byScope: map[int64]map[string][]OwnerSuggestion{}, perBatch: perBatch}
 	if perBatch {
 		d.stmts = &stmtCache{db: s.db}
+		d.loads, d.keyed, d.keyedLeft = map[int64]*principalLoad{}, map[int64]bool{}, keyedPrincipals
+		d.loadsCtx, d.stopLoads = context.WithCancel(ctx)
 	}
 	return d, nil
 }
@@ -237,17 +353,14 @@ func (s *Store) derivations(ctx context.Context, only string, perBatch bool) (*d
 func (d *derivation) fill(ctx context.Context, ids []Identity) error {
 	need := map[int64]bool{}
 	for i := range ids {
-		if _, ok := d.principals[ids[i].SnapshotID]; !ok {
-			need[ids[i].SnapshotID] = true
+		sn := ids[i].SnapshotID
+		if _, ok := d.principals[sn]; !ok || d.keyed[sn] {
+			need[sn] = true
 		}
 	}
 	if len(need) > 0 {
-		more, err := d.s.principalsOf(ctx, need)
-		if err != nil {
+		if err := d.principalsFor(ctx, ids, need); err != nil {
 			return err
-		}
-		for id, p := range more {
-			d.principals[id] = p
 		}
 	}
 	// The shared suggestions are handed out here, once per identity:

@@ -47,11 +47,6 @@ import (
 // fn copies what it keeps of them (its strings, findings and suggestions
 // it may keep). An error from fn stops the read and is returned.
 func (s *Store) EachTableIdentity(ctx context.Context, fn func(*Identity) error) error {
-	v, err := s.wholeDerivers(ctx)
-	if err != nil {
-		return err
-	}
-	defer v.close()
 	rctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	// Three pages circulate: the reader fills one while another waits
@@ -71,6 +66,13 @@ func (s *Store) EachTableIdentity(ctx context.Context, fn func(*Identity) error)
 		cancel()
 		<-done
 	}()
+	// The derivers are read while the reader reads the first page (the
+	// members of a large organisation take a while).
+	v, err := s.wholeDerivers(ctx)
+	if err != nil {
+		return err
+	}
+	defer v.close()
 	var (
 		buf          []Identity
 		attrs, perms []map[string]string

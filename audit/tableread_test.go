@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 // variedPopulation records, on s, a population with what a table read
@@ -114,13 +115,19 @@ func TestEachTableIdentityMatchesIdentities(t *testing.T) {
 	eachEngine(t, func(t *testing.T, eng testEngine) {
 		defer func(n, c int) { eachBatch, deriveChunk = n, c }(eachBatch, deriveChunk)
 		eachBatch, deriveChunk = 64, 7 // chunks that end inside pages
+		defer func(n int) { keyedPrincipals = n }(keyedPrincipals)
 		s := openAt(t, eng.new(t))
 		variedPopulation(t, s)
 		want, err := s.Identities(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
-		tableReadEquals(t, s, want)
+		// The principals read whole, by key for every identity, and by
+		// key for the first pages and then whole.
+		for _, keyed := range []int{0, 1 << 30, 100} {
+			keyedPrincipals = keyed
+			tableReadEquals(t, s, want)
+		}
 		seen := map[string]int{}
 		for i := range want {
 			seen[want[i].Status+"/"+want[i].Change]++
@@ -409,8 +416,13 @@ func testSharedSuggestions(t *testing.T, eng testEngine) {
 	for i := range got {
 		check("Identities", &got[i])
 	}
-	if err := s.EachTableIdentity(ctx, func(id *Identity) error { check("EachTableIdentity", id); return nil }); err != nil {
-		t.Fatal(err)
+	defer func(n int) { keyedPrincipals = n }(keyedPrincipals)
+	for _, keyed := range []int{0, 1 << 30, 10} { // as in TestEachTableIdentityMatchesIdentities
+		keyedPrincipals = keyed
+		read := fmt.Sprintf("EachTableIdentity (the first %d by key)", keyed)
+		if err := s.EachTableIdentity(ctx, func(id *Identity) error { check(read, id); return nil }); err != nil {
+			t.Fatal(err)
+		}
 	}
 	// A webhook of acme/web that names its own owner: its own first,
 	// then its repository's, Dave not twice.
@@ -435,4 +447,99 @@ func testSharedSuggestions(t *testing.T, eng testEngine) {
 	if n := len(all) + 5; len(got) != n || suggested < n {
 		t.Errorf("%d identities, %d suggested anyone; the fixture has %d, most with suggestions", len(got), suggested, n)
 	}
+}
+
+// TestFirstIdentitiesDoNotWaitForPrincipals: a read in batches hands over
+// its first identities while the read of their snapshot's principals
+// (half a million in a large organisation) is still held back, and with
+// the owners their scopes' principals suggest: here a first identity's
+// repository, acme/zz, whose team sorts after every other principal of
+// the snapshot, and the organisation's admin for an identity of its own
+// scope. The identities after them wait for the whole read and are
+// suggested what Identities suggests.
+func TestFirstIdentitiesDoNotWaitForPrincipals(t *testing.T) {
+	eachEngine(t, func(t *testing.T, eng testEngine) {
+		defer func(n, c, k int) { eachBatch, deriveChunk, keyedPrincipals = n, c, k }(eachBatch, deriveChunk, keyedPrincipals)
+		defer func(f func(context.Context, *Store, int64) (principals, error)) { wholePrincipals = f }(wholePrincipals)
+		eachBatch, deriveChunk, keyedPrincipals = 16, 4, 16
+		s := openAt(t, eng.new(t))
+		w, err := s.BeginSnapshot(ctx, SnapshotInfo{Source: "github", Account: "acme", APIURL: "http://127.0.0.1/", ToolVersion: "test"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ps := []Principal{
+			{PrincipalMember, "acme", "olive", "admin"},
+			{PrincipalTeam, "acme/zz", "acme/platform", "admin"},
+		}
+		var all []Observation
+		for i := range 60 {
+			repo := fmt.Sprintf("acme/r-%03d", i)
+			ps = append(ps, Principal{PrincipalCodeowner, repo, fmt.Sprintf("@acme/team-%03d", i), "codeowner"})
+			all = append(all, Observation{ID: IdentityID("github", "acme", KindGitHubDeployKey, repo+"/key"),
+				Kind: KindGitHubDeployKey, Name: "key", Scope: repo})
+		}
+		// Actions secrets come before deploy keys in ID order: the first page.
+		all = append(all,
+			Observation{ID: IdentityID("github", "acme", KindGitHubActionsSecret, "acme/zz/TOKEN"), Kind: KindGitHubActionsSecret, Name: "TOKEN", Scope: "acme/zz"},
+			Observation{ID: IdentityID("github", "acme", KindGitHubActionsSecret, "acme/ORG_TOKEN"), Kind: KindGitHubActionsSecret, Name: "ORG_TOKEN", Scope: "acme"})
+		for _, p := range ps {
+			if err := w.Principal(p); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, o := range all {
+			if err := w.Record(o); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := w.Finish(ctx, nil); err != nil {
+			t.Fatal(err)
+		}
+		want, err := s.Identities(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		suggested := map[string]string{}
+		for i := range want {
+			if sg := want[i].Suggestions; len(sg) > 0 {
+				suggested[want[i].ID] = sg[0].Owner
+			}
+		}
+		for id, owner := range map[string]string{all[60].ID: "@acme/platform", all[61].ID: "olive", all[59].ID: "@acme/team-059"} {
+			if suggested[id] != owner {
+				t.Fatalf("Identities suggests %q for %s, want %q: the fixture is not what the test needs", suggested[id], id, owner)
+			}
+		}
+		release := make(chan struct{})
+		wholePrincipals = func(ctx context.Context, s *Store, sn int64) (principals, error) {
+			select {
+			case <-release:
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			}
+			return s.principalsOfSnapshot(ctx, sn, nil)
+		}
+		tctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+		defer cancel()
+		var got []Identity
+		err = s.EachTableIdentity(tctx, func(id *Identity) error {
+			c := *id
+			c.Attributes, c.Permissions = maps.Clone(id.Attributes), maps.Clone(id.Permissions)
+			if got = append(got, c); len(got) == keyedPrincipals {
+				close(release) // the first identities are in: the principals may come
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatalf("the read ended with %v after %d identities: the first %d should not wait for the principals read whole", err, len(got), keyedPrincipals)
+		}
+		if len(got) != len(want) {
+			t.Fatalf("the table read gave %d identities, Identities %d", len(got), len(want))
+		}
+		for i := range want {
+			if !reflect.DeepEqual(got[i], want[i]) {
+				t.Fatalf("identity %d differs:\ntable read %+v\nIdentities %+v", i, got[i], want[i])
+			}
+		}
+	})
 }

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
 
@@ -111,8 +113,10 @@ func TestBatchReadFailureIsSaid(t *testing.T) {
 	m := New(testSnapshot(), nil, Options{Now: clock, Store: streamStore{ids: ids, failAt: 600, failErr: errors.New("disk I/O error")}})
 	m.Update(tea.WindowSizeMsg{Width: 100, Height: 24})
 	cmds := m.Init()().(tea.BatchMsg) // the read, the count
+	first := cmds[0]()                // the read's first batch, after which the count begins
 	send(t, m, cmds[1]())             // counted before the read fails
-	run(t, m, cmds[0], 0)
+	_, next := m.Update(first)
+	run(t, m, next, 0)
 	v := m.View()
 	if !strings.Contains(v, "Stopped reading after 600 of 1,000 identities: disk I/O error") {
 		t.Errorf("the failure should be said with how many were read:\n%s", v)
@@ -160,5 +164,53 @@ func TestBatchesAreWholeChunks(t *testing.T) {
 	}
 	if m.st.pop.len() != len(ids) || kept != 2 {
 		t.Errorf("%d rows loaded, %d chunks kept as the batches brought them; want %d and 2", m.st.pop.len(), kept, len(ids))
+	}
+}
+
+// countAfterStore is a streamStore that says, when asked to count, how
+// many identities it had handed over by then.
+type countAfterStore struct {
+	streamStore
+	handed  atomic.Int64
+	atCount chan int64
+}
+
+func (s *countAfterStore) IdentityCount(ctx context.Context) (int, error) {
+	s.atCount <- s.handed.Load()
+	return s.streamStore.IdentityCount(ctx)
+}
+
+func (s *countAfterStore) EachTableIdentity(ctx context.Context, fn func(*audit.Identity) error) error {
+	return s.streamStore.EachTableIdentity(ctx, func(id *audit.Identity) error {
+		s.handed.Add(1)
+		return fn(id)
+	})
+}
+
+// TestCountsAfterTheFirstBatch: the count (a fifth of a CPU-second at a
+// million identities) begins once the first batch has gone to the event
+// loop, not beside the read of the first page, even when Bubble Tea runs
+// it first.
+func TestCountsAfterTheFirstBatch(t *testing.T) {
+	s := &countAfterStore{streamStore: streamStore{ids: manyIdentities(1000)}, atCount: make(chan int64, 1)}
+	m := New(testSnapshot(), nil, Options{Now: clock, Store: s})
+	m.Update(tea.WindowSizeMsg{Width: 100, Height: 24})
+	cmds, ok := m.Init()().(tea.BatchMsg)
+	if !ok || len(cmds) != 2 {
+		t.Fatalf("Init should start the read and the count, got %#v", cmds)
+	}
+	counted := make(chan tea.Msg, 1)
+	go func() { counted <- cmds[1]() }()
+	select {
+	case n := <-s.atCount:
+		t.Fatalf("the count began with %d identities read, before the read had begun", n)
+	case <-time.After(200 * time.Millisecond):
+	}
+	m.Update(cmds[0]())
+	if n := <-s.atCount; n < firstBatch {
+		t.Errorf("the count began with %d identities read, before the first batch of %d had gone", n, firstBatch)
+	}
+	if msg, ok := (<-counted).(identitiesCountedMsg); !ok || msg.n != 1000 || msg.err != nil {
+		t.Errorf("the count said %+v, want 1,000", msg)
 	}
 }

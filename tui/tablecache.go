@@ -750,12 +750,14 @@ type tableCacheState struct {
 }
 
 // tableLoad is one load of the table: where the cache is, and how the
-// count learns that the rows come from it (decided: their number, or -1).
+// count learns that the rows come from it (decided: their number, or -1)
+// and when the first batch has gone to the event loop (first, closed).
 type tableLoad struct {
 	dir        string
 	store      tableCacheStore // nil: no cache
 	exceptions ExceptionLister // nil: a close since makes a full read
 	decided    chan int
+	first      chan struct{}
 }
 
 // tableLoad is the load Init starts.
@@ -771,7 +773,7 @@ func (m *Model) tableLoad() *tableLoad {
 // none), with no ExceptionLister (a close since a cached head makes a
 // full read; the Model's load sets the reviewer's).
 func newTableLoad(store Store, dir string) *tableLoad {
-	l := &tableLoad{dir: dir, decided: make(chan int, 1)}
+	l := &tableLoad{dir: dir, decided: make(chan int, 1), first: make(chan struct{})}
 	if s, ok := store.(tableCacheStore); ok && l.dir != "" && codeIdentity() != "" {
 		l.store = s
 	} else {
