@@ -14,7 +14,8 @@ import (
 type reversed struct{ db *sql.DB }
 
 func (q reversed) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	return q.db.QueryContext(ctx, strings.ReplaceAll(query, "ORDER BY identity_id", "ORDER BY identity_id DESC"), args...)
+	query = strings.ReplaceAll(query, "ORDER BY identity_id", "ORDER BY identity_id DESC")
+	return q.db.QueryContext(ctx, strings.ReplaceAll(query, "ORDER BY scope, kind", "ORDER BY scope DESC, kind DESC"), args...)
 }
 
 func (q reversed) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
@@ -36,6 +37,13 @@ func TestSnapshotDigestStreams(t *testing.T) {
 		if err := w.Record(obs(fmt.Sprintf("repo-%d/%d", i%7, i), k)); err != nil {
 			t.Fatal(err)
 		}
+	}
+	// An identity ID that sorts among the scope keys (they begin with a
+	// NUL): the scope rows cannot all be hashed ahead of it.
+	odd := obs("a", KindGitHubDeployKey)
+	odd.ID = "\x00acme/a"
+	if err := w.Record(odd); err != nil {
+		t.Fatal(err)
 	}
 	for _, r := range []ScopeRead{{Scope: "acme", Kinds: []Kind{KindGitHubActionsSecret}}, {Scope: "acme/repo-3", Kinds: []Kind{KindGitHubDeployKey}, Children: true}} {
 		if err := w.Scope(r); err != nil {
@@ -60,6 +68,16 @@ func TestSnapshotDigestStreams(t *testing.T) {
 		}
 		if fmt.Sprint(counts) != fmt.Sprint(snap.Counts) {
 			t.Errorf("%s: counts %v, the snapshot recorded %v", name, counts, snap.Counts)
+		}
+		// Verify's digest hashes the scope rows as read, ahead of the
+		// observations, and falls back to the map when the order is not
+		// the digest's.
+		digest, counts, err = s.streamDigest(ctx, q, snap.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if digest != snap.Digest || fmt.Sprint(counts) != fmt.Sprint(snap.Counts) {
+			t.Errorf("%s: verify's digest %s %v, the snapshot recorded %s %v", name, digest, counts, snap.Digest, snap.Counts)
 		}
 	}
 	if r, err := s.Verify(ctx); err != nil || !r.OK() {
