@@ -23,12 +23,13 @@ import (
 // closed, however many (an open patches at most patchMax, then reads the
 // table whole; here every row derived again is the only other way).
 // When the events do not name the rows they change (a snapshot, the
-// policy, the directory of people) every row is derived again, as ctrl+r
-// does, in a table of at most patchMax rows; a larger one says so and
-// leaves it to ctrl+r, since at a million rows that cost 115 CPU-seconds
-// (BenchmarkWatchFile1M, loaded), too much to spend in every open TUI
-// each time a connector records a snapshot. A snapshot's new identities
-// show at the next open. ctrl+r does the same at once.
+// policy, the directory of people) every row is derived again in a table
+// of at most patchMax rows; a larger one says so and leaves it to ctrl+r,
+// which reads the table again as an open does (reread.go): an open's
+// CPU, too much to spend in every open TUI each time a connector records
+// a snapshot (row by row it was 115 CPU-seconds at a million,
+// BenchmarkWatchFile1M, loaded). A snapshot's new identities show at the
+// next open.
 //
 // On PostgreSQL it listens instead (audit.Store.WatchEvents, LISTEN on a
 // connection of its own): each append is notified with the new head, and
