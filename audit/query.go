@@ -528,13 +528,51 @@ type Refresher struct {
 }
 
 // Refresher reads what the findings of the identities it refreshes
-// depend on, as the store stands now.
+// depend on, as the store stands now: read again only when the log moved
+// since the last Refresher (refreshCache).
 func (s *Store) Refresher(ctx context.Context) (*Refresher, error) {
-	ev, err := s.evaluators(ctx)
+	ev, err := s.refresh.evaluators(ctx, s)
 	if err != nil {
 		return nil, err
 	}
 	return &Refresher{s: s, ev: ev}, nil
+}
+
+// refreshCache keeps the evaluators a Refresher read, by the head of the
+// log it was made at. What findings depend on — the policy, the members
+// of the finished snapshots, the snapshots, the people, the standing
+// exceptions — changes only by an event appended, so while the head
+// stands they are the same: the TUI refreshes the rows each watch notice
+// and each owner set names (a few at a time), and reading every member
+// and every kept item with findings again for each cost about a second
+// at a million identities. The head is read before the evaluators, so
+// they are never older than the head they are kept by.
+type refreshCache struct {
+	mu   sync.Mutex
+	head int64
+	ev   *snapshotEvaluators
+}
+
+func (c *refreshCache) evaluators(ctx context.Context, s *Store) (*snapshotEvaluators, error) {
+	h, err := s.LogHead(ctx)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	if c.ev != nil && c.head == h.Seq {
+		ev := c.ev
+		c.mu.Unlock()
+		return ev, nil
+	}
+	c.mu.Unlock()
+	ev, err := s.evaluators(ctx)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	c.head, c.ev = h.Seq, ev
+	c.mu.Unlock()
+	return ev, nil
 }
 
 // Refresh is Store.Refresh, with what findings depend on as it was read
@@ -567,6 +605,10 @@ func (r *Refresher) Refresh(ctx context.Context, ids []*Identity) error {
 		}
 	}
 	ev := r.ev
+	// Refreshers made at one head share ev (refreshCache), whose
+	// evaluators are built as snapshots are met.
+	ev.mu.Lock()
+	defer ev.mu.Unlock()
 	for _, id := range ids {
 		ev.prepare(id.SnapshotID)
 		id.Owner = owners[id.ID]
@@ -578,6 +620,7 @@ func (r *Refresher) Refresh(ctx context.Context, ids []*Identity) error {
 // snapshotEvaluators hands out one Evaluator per snapshot: the policy in
 // force, as of that snapshot's start, with the members known now.
 type snapshotEvaluators struct {
+	mu         sync.Mutex // Refresher.Refresh's, when shared
 	policy     Policy
 	people     *Directory
 	exceptions map[string]Exception

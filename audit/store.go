@@ -65,6 +65,8 @@ type Store struct {
 	cacheMu   sync.Mutex
 	cacheWant map[string]string // see cacheHashes
 	cachePut  map[string]string // key -> value hash of what this Store stored
+
+	refresh refreshCache // Refresher's evaluators, at a head of the log
 }
 
 func (s *Store) now() time.Time { return s.clock().UTC() }

@@ -59,9 +59,31 @@ func PrepareTable(ctx context.Context, st Store, dir string) (PreparedTable, err
 			return PreparedTable{Identities: len(c.rows)}, nil
 		}
 	}
+	pop, last := derivePopulation(ctx, s, l, head, known)
+	if last.err != nil {
+		return PreparedTable{}, last.err
+	}
+	if err := ctx.Err(); err != nil {
+		return PreparedTable{}, err
+	}
+	if last.readAt == nil {
+		return PreparedTable{}, ErrEvidenceMoved
+	}
+	if err := writeTableCache(ctx, dir, snapshotTable(pop, *last.readAt)); err != nil {
+		return PreparedTable{}, err
+	}
+	return PreparedTable{Wrote: true, Identities: pop.len()}, nil
+}
+
+// derivePopulation derives the table into a population of its own, off
+// the event loop, as the event loop takes an open's batches (deriveTable,
+// population.appended), counted beside the read, as an open counts, so
+// the builder sizes its tables once (rowBuilder.expect). last is
+// deriveTable's last batch, already taken when it has no err: readAt says
+// the read was whole at head. PrepareTable and ctrl+r (reread.go) derive
+// through it.
+func derivePopulation(ctx context.Context, s identityStreamer, l *tableLoad, head logPoint, known bool) (*population, identitiesBatchMsg) {
 	pop := newPopulation(nil)
-	// Counted beside the read, as an open counts, so the builder sizes its
-	// tables once (rowBuilder.expect).
 	counted := make(chan struct{})
 	go func() {
 		defer close(counted)
@@ -74,18 +96,8 @@ func PrepareTable(ctx context.Context, st Store, dir string) (PreparedTable, err
 		return ctx.Err()
 	})
 	<-counted
-	if last.err != nil {
-		return PreparedTable{}, last.err
+	if last.err == nil && ctx.Err() == nil {
+		pop = pop.appended(last.rows, last.names)
 	}
-	if err := ctx.Err(); err != nil {
-		return PreparedTable{}, err
-	}
-	pop = pop.appended(last.rows, last.names)
-	if last.readAt == nil {
-		return PreparedTable{}, ErrEvidenceMoved
-	}
-	if err := writeTableCache(ctx, dir, snapshotTable(pop, *last.readAt)); err != nil {
-		return PreparedTable{}, err
-	}
-	return PreparedTable{Wrote: true, Identities: pop.len()}, nil
+	return pop, last
 }

@@ -267,6 +267,18 @@ type state struct {
 	dirty       map[string]int
 	reloading   bool // a reload is running
 	reloadAgain bool // and another is needed after it
+	// touched is, while ctrl+r reads the table again (reread.go), every
+	// identity marked dirty since it began: its row in the table read may
+	// predate the change, so it is derived again once that table is in.
+	touched map[string]struct{}
+}
+
+// markDirty says id's row awaits a reload from the store.
+func (s *state) markDirty(id string) {
+	s.dirty[id]++
+	if s.touched != nil {
+		s.touched[id] = struct{}{}
+	}
 }
 
 type loadState uint8

@@ -178,7 +178,7 @@ func (m *Model) patchTable(head logPoint, ids []string) tea.Cmd {
 	m.cache.pending = &head
 	for _, id := range ids {
 		if _, ok := m.st.pop.find(id); ok {
-			m.st.dirty[id]++
+			m.st.markDirty(id)
 		}
 	}
 	if len(m.st.dirty) == 0 {

@@ -23,12 +23,13 @@ import (
 // closed, however many (an open patches at most patchMax, then reads the
 // table whole; here every row derived again is the only other way).
 // When the events do not name the rows they change (a snapshot, the
-// policy, the directory of people) every row is derived again, as ctrl+r
-// does, in a table of at most patchMax rows; a larger one says so and
-// leaves it to ctrl+r, since at a million rows that cost 115 CPU-seconds
-// (BenchmarkWatchFile1M, loaded), too much to spend in every open TUI
-// each time a connector records a snapshot. A snapshot's new identities
-// show at the next open. ctrl+r does the same at once.
+// policy, the directory of people) every row is derived again in a table
+// of at most patchMax rows; a larger one says so and leaves it to ctrl+r,
+// which reads the table again as an open does (reread.go): an open's
+// CPU, too much to spend in every open TUI each time a connector records
+// a snapshot (row by row it was 115 CPU-seconds at a million,
+// BenchmarkWatchFile1M, loaded). A snapshot's new identities show at the
+// next open.
 //
 // On PostgreSQL it listens instead (audit.Store.WatchEvents, LISTEN on a
 // connection of its own): each append is notified with the new head, and
@@ -232,14 +233,16 @@ func (m *Model) updateWatch(msg tea.Msg) (tea.Cmd, bool) {
 		}
 		for _, id := range msg.ids {
 			if _, ok := m.st.pop.find(id); ok {
-				m.st.dirty[id]++
+				m.st.markDirty(id)
 			}
 		}
 		return m.reload(), true
 	case refreshMsg:
 		m.setFlash("Reading the evidence file again…", false)
-		m.watch.behind = 0 // every row is derived again
-		return tea.Batch(m.reread(true), m.readHead(false)), true
+		m.watch.behind = 0 // every row is read again
+		return tea.Batch(m.reread(), m.readTableAgain(), m.readHead(false)), true
+	case tableReadAgainMsg:
+		return m.tableReadAgain(msg), true
 	}
 	return nil, false
 }
@@ -259,19 +262,16 @@ func (m *Model) headSeen(seq int64) tea.Cmd {
 	if b := m.watch.behind; b != 0 && b < from {
 		from = b
 	}
-	return tea.Batch(m.reread(false), m.readRowsSince(from))
+	return tea.Batch(m.reread(), m.readRowsSince(from))
 }
 
 // reread reads again what the views show that others may have changed:
 // the campaigns' progress, the chosen campaign's items (decisions), the
-// open detail's trails; with owners, every identity's owner and findings.
-func (m *Model) reread(owners bool) tea.Cmd {
+// open detail's trails.
+func (m *Model) reread() tea.Cmd {
 	cmds := []tea.Cmd{m.loadDecisions(m.st.campaign), m.broadcast(historyChangedMsg{}), m.broadcast(decisionsChangedMsg{recorded: true})}
 	if m.st.campsState != notLoaded {
 		cmds = append(cmds, m.loadCampaigns())
-	}
-	if owners {
-		cmds = append(cmds, m.rederiveAll())
 	}
 	return tea.Batch(cmds...)
 }
@@ -282,7 +282,7 @@ func (m *Model) rederiveAll() tea.Cmd {
 		return nil
 	}
 	for id := range m.st.pop.ids() {
-		m.st.dirty[id]++
+		m.st.markDirty(id)
 	}
 	return m.reload()
 }

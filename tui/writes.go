@@ -276,6 +276,9 @@ type reloadedMsg struct {
 	rows map[int32]idRow
 	gen  map[string]int // st.dirty when the reload started
 	err  error
+	// b encoded rows: a table read again by ctrl+r since (reread.go) has
+	// a builder of its own, whose tables these rows do not index.
+	b *rowBuilder
 }
 
 // reloadChunk is how many identities a reload rebuilds, refreshes and
@@ -316,7 +319,7 @@ func (m *Model) reload() tea.Cmd {
 	// their owners and re-evaluates their findings without reading the
 	// rest of the population.
 	return func() tea.Msg {
-		msg := reloadedMsg{gen: gen, rows: make(map[int32]idRow, len(positions))}
+		msg := reloadedMsg{gen: gen, rows: make(map[int32]idRow, len(positions)), b: pop.b}
 		refresh := store.Refresh
 		if r, ok := store.(refresherStore); ok && len(positions) > reloadChunk {
 			// What findings depend on is read once, not once a chunk.
@@ -364,7 +367,7 @@ func (m *Model) setOwnersLocally(sets []audit.OwnerSet) tea.Cmd {
 		c := *m.st.identity(i)
 		c.Owner = s.Owner
 		updates[i] = &c
-		m.st.dirty[s.Identity]++
+		m.st.markDirty(s.Identity)
 		if s.Owner != "" {
 			m.st.addKnownOwner(s.Owner)
 		}
@@ -497,6 +500,11 @@ func (m *Model) reloaded(msg reloadedMsg) tea.Cmd {
 		m.setFlash("Findings not refreshed: "+msg.err.Error(), true)
 		m.cache.pending = nil // the table is not the head's: not cached
 		return nil
+	}
+	if msg.b != m.st.pop.b {
+		// ctrl+r swapped the table in meanwhile: the rows still dirty
+		// are derived again into it.
+		return m.reload()
 	}
 	updates := map[int32]idRow{}
 	for i, r := range msg.rows {
