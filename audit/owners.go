@@ -64,12 +64,6 @@ func (s *Store) principalsOfSnapshot(ctx context.Context, id int64, scopes []str
 const suggestingPrincipals = `(type = 'codeowner' OR type = 'team' AND role IN ('admin', 'maintain')
 	OR type IN ('collaborator', 'member') AND role = 'admin')`
 
-// suggestingTypes are the types of suggestingPrincipals, said as the
-// principals' key (snapshot, type, scope, login) can seek them: a read of
-// some scopes' principals (principalsIn with scopes) seeks each type and
-// scope rather than scanning the snapshot's.
-const suggestingTypes = `type IN ('codeowner', 'collaborator', 'member', 'team')`
-
 // principalsIn reads snapshot id's principals that suggest owners; with
 // scopes (not nil), only those of these scopes (principalScope), by key;
 // with packedRow (SQLite) each row as one text (tableread.go's packed),
@@ -116,15 +110,30 @@ func (s *Store) principalsIn(ctx context.Context, id int64, scopes []string, pac
 			return nil, err
 		}
 	}
-	const chunk = 500
-	for start := 0; start < len(scopes); start += chunk {
-		part := scopes[start:min(start+chunk, len(scopes))]
-		args := make([]any, len(part))
-		for i, sc := range part {
-			args[i] = sc
+	// Of a repository, scopeSuggestions reads its CODEOWNERS, teams and
+	// collaborators; of an organisation, its members: each scope's read
+	// seeks those types only, said as the principals' key (snapshot, type,
+	// scope, login) can seek them, a seek a type and scope (a million
+	// identities' reads by key, StreamIdentities', sought all four types
+	// of every scope).
+	var repos, orgs []any
+	for _, sc := range scopes {
+		if strings.Contains(sc, "/") {
+			repos = append(repos, sc)
+		} else {
+			orgs = append(orgs, sc)
 		}
-		if err := read(` AND `+suggestingTypes+` AND scope IN (?`+strings.Repeat(",?", len(part)-1)+`)`, args...); err != nil {
-			return nil, err
+	}
+	const chunk = 500
+	for _, set := range []struct {
+		types string
+		args  []any
+	}{{`type IN ('codeowner', 'collaborator', 'team')`, repos}, {`type = 'member'`, orgs}} {
+		for start := 0; start < len(set.args); start += chunk {
+			part := set.args[start:min(start+chunk, len(set.args))]
+			if err := read(` AND `+set.types+` AND scope IN (?`+strings.Repeat(",?", len(part)-1)+`)`, part...); err != nil {
+				return nil, err
+			}
 		}
 	}
 	// In the order of type and scope as in's binary search compares,

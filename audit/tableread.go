@@ -47,6 +47,26 @@ import (
 // fn copies what it keeps of them (its strings, findings and suggestions
 // it may keep). An error from fn stops the read and is returned.
 func (s *Store) EachTableIdentity(ctx context.Context, fn func(*Identity) error) error {
+	return s.eachTable(ctx, false, fn)
+}
+
+// StreamIdentities is EachTableIdentity for a caller that keeps nothing
+// of an identity once fn returns but copies of its strings: an output,
+// such as nhi identities (issue 21: a million identities' --json in
+// 150 MB). It gives the same identities with the same fields, but holds
+// nothing for the whole read that only some identities need: each chunk's
+// principals are read by the keys of its own scopes rather than every
+// snapshot's whole (half a million in an organisation of 192,000
+// repositories, 53 MB), and the suggestion lists the identities of a
+// scope share are dropped with the chunk rather than kept for the rest
+// of the read (50 MB): suggestions fn keeps past the call are shared
+// with no later identity, unlike EachTableIdentity's.
+func (s *Store) StreamIdentities(ctx context.Context, fn func(*Identity) error) error {
+	return s.eachTable(ctx, true, fn)
+}
+
+// eachTable is EachTableIdentity, or with passing StreamIdentities.
+func (s *Store) eachTable(ctx context.Context, passing bool, fn func(*Identity) error) error {
 	rctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	// Three pages circulate: the reader fills one while another waits
@@ -73,6 +93,7 @@ func (s *Store) EachTableIdentity(ctx context.Context, fn func(*Identity) error)
 		return err
 	}
 	defer v.close()
+	v.d.passing = passing
 	var (
 		buf          []Identity
 		attrs, perms []map[string]string

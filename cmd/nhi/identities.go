@@ -93,7 +93,7 @@ the IDs alone, one a line, for other commands; -o csv a spreadsheet;
 				emit, finish = identityTable(w, expr, time.Now(), width, format == "wide", tags)
 			}
 			total, matched := 0, 0
-			err = st.EachTableIdentity(cmd.Context(), func(id *audit.Identity) error {
+			err = st.StreamIdentities(cmd.Context(), func(id *audit.Identity) error {
 				total++
 				if !f.Match(id, env) {
 					return nil
