@@ -249,8 +249,18 @@ CREATE FUNCTION nhi_decide(a_campaign bigint, a_create_seq bigint, a_item text, 
 RETURNS TABLE (o_seq bigint, o_prev_hash text, o_hash text, o_variant int, o_reviewer text, o_decision text, o_decided_by text)
 LANGUAGE plpgsql AS
 $$ DECLARE
-	item campaign_items;
+	i_owner text;
+	i_natural text;
+	i_decision text;
+	i_reason text;
+	i_by text;
+	i_seq bigint;
+	i_conflict bigint;
+	i_findings text;
+	i_reviewer text;
 	cur text;
+	c_open boolean;
+	pseq bigint;
 	names text;
 	ko text;
 	kc text;
@@ -258,23 +268,27 @@ $$ DECLARE
 	exc boolean;
 	ev record;
 BEGIN
-	SELECT * INTO item FROM campaign_items i WHERE i.campaign_id = a_campaign AND i.identity_id = a_item;
-	cur := COALESCE((SELECT o.owner FROM owners o WHERE o.identity_id = a_item), '');
-	names := item.owner || cur || item.natural_owner || item.decided_by;
-	IF item.identity_id IS NULL OR octet_length(names) <> length(names)
-		OR NOT EXISTS (SELECT 1 FROM campaigns c WHERE c.id = a_campaign AND c.create_seq = a_create_seq AND c.status = 'open')
-		OR COALESCE((SELECT max(e.seq) FROM events e WHERE e.type = '` + audit.EventPersonSet + `'), 0) <> a_person_seq THEN
+	-- Everything it depends on, in one statement.
+	SELECT i.owner, i.natural_owner, i.decision, i.reason, i.decided_by, i.decision_seq, i.conflict, i.findings, i.reviewer,
+			COALESCE(o.owner, ''),
+			EXISTS (SELECT 1 FROM campaigns c WHERE c.id = a_campaign AND c.create_seq = a_create_seq AND c.status = 'open'),
+			COALESCE((SELECT max(e.seq) FROM events e WHERE e.type = '` + audit.EventPersonSet + `'), 0)
+		INTO i_owner, i_natural, i_decision, i_reason, i_by, i_seq, i_conflict, i_findings, i_reviewer, cur, c_open, pseq
+		FROM campaign_items i LEFT JOIN owners o ON o.identity_id = i.identity_id
+		WHERE i.campaign_id = a_campaign AND i.identity_id = a_item;
+	names := i_owner || cur || i_natural || i_by;
+	IF NOT FOUND OR NOT c_open OR pseq <> a_person_seq OR octet_length(names) <> length(names) THEN
 		RAISE EXCEPTION 'the store changed while the write was being prepared' USING ERRCODE = 'NHI01';
 	END IF;
-	ko := nhi_ascii_key(item.owner);
+	ko := nhi_ascii_key(i_owner);
 	kc := nhi_ascii_key(cur);
-	kd := nhi_ascii_key(item.decided_by);
-	exc := item.findings <> '[]';
-	IF ko = ANY (a_same_keys) OR (strpos(item.owner, '/') > 0 AND ko = ANY (a_team_keys))
+	kd := nhi_ascii_key(i_by);
+	exc := i_findings <> '[]';
+	IF ko = ANY (a_same_keys) OR (strpos(i_owner, '/') > 0 AND ko = ANY (a_team_keys))
 		OR kc = ANY (a_same_keys) OR (strpos(cur, '/') > 0 AND kc = ANY (a_team_keys))
-		OR nhi_ascii_key(item.natural_owner) = ANY (a_same_keys)
-		OR (a_refuse_same <> 0 AND item.decision = a_decision AND item.decision_seq IS NOT NULL AND kd = ANY (a_same_keys)
-			AND (a_reason = '' OR a_reason = item.reason))
+		OR nhi_ascii_key(i_natural) = ANY (a_same_keys)
+		OR (a_refuse_same <> 0 AND i_decision = a_decision AND i_seq IS NOT NULL AND kd = ANY (a_same_keys)
+			AND (a_reason = '' OR a_reason = i_reason))
 		OR (a_decision IN ('keep', 'rotate') AND exc AND a_reason = '') THEN
 		RAISE EXCEPTION 'the decision must be made the long way' USING ERRCODE = 'NHI01';
 	END IF;
@@ -283,18 +297,20 @@ BEGIN
 	ELSE
 		SELECT * INTO ev FROM nhi_append_event(true, ev_at, ev_actor, ev_type, ev_payload, ev_rest);
 	END IF;
-	UPDATE campaign_items SET decision = a_decision, reason = a_reason, decided_by = ev_actor, decided_at = a_decided_at, decision_seq = ev.seq,
-		conflict = CASE WHEN item.decided_by <> '' AND (kd = '' OR kd <> a_actor_key) THEN 1 ELSE item.conflict END
-		WHERE campaign_id = a_campaign AND identity_id = a_item;
+	-- The item's new state and its history row, in one statement.
+	WITH u AS (
+		UPDATE campaign_items SET decision = a_decision, reason = a_reason, decided_by = ev_actor, decided_at = a_decided_at, decision_seq = ev.seq,
+			conflict = CASE WHEN i_by <> '' AND (kd = '' OR kd <> a_actor_key) THEN 1 ELSE i_conflict END
+		WHERE campaign_id = a_campaign AND identity_id = a_item)
 	INSERT INTO campaign_decisions (campaign_id, identity_id, seq, decision, reason, actor, at, via, undoes)
 		VALUES (a_campaign, a_item, ev.seq, a_decision, a_reason, ev_actor, a_decided_at, a_via, 0);
 	o_seq := ev.seq;
 	o_prev_hash := ev.prev_hash;
 	o_hash := ev.hash;
 	o_variant := CASE WHEN exc THEN 1 ELSE 0 END;
-	o_reviewer := item.reviewer;
-	o_decision := item.decision;
-	o_decided_by := item.decided_by;
+	o_reviewer := i_reviewer;
+	o_decision := i_decision;
+	o_decided_by := i_by;
 	RETURN NEXT;
 END $$;
 `
