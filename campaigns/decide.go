@@ -90,6 +90,15 @@ func decideEach(ctx context.Context, st *audit.Store, actor, campaign string, id
 		return nil, err
 	}
 	if len(ids) == 1 && !decideAlwaysLocked && st.Remote() {
+		if len(opts) == 0 {
+			o, err := decideOneTrip(ctx, st, actor, campaign, ids[0], d, reason, refuseSame, terms)
+			if !errors.Is(err, errDecideLocked) {
+				if err != nil {
+					return nil, err
+				}
+				return []Outcome{*o}, nil
+			}
+		}
 		o, err := decideChecked(ctx, st, actor, campaign, ids[0], d, reason, refuseSame, terms, opts...)
 		if !errors.Is(err, errDecideLocked) {
 			if err != nil {

@@ -59,3 +59,11 @@ func StandingExceptionsByScan(ctx context.Context, st *audit.Store) (map[string]
 		JOIN campaign_items i ON i.campaign_id = c.id AND i.identity_id = latest.identity_id
 		WHERE i.decision = 'keep' AND i.findings <> '[]'`)
 }
+
+// OneTripDecided sets a function run after each decision made in one
+// round trip (decideOneTrip); the returned function restores the old one.
+func OneTripDecided(f func()) (restore func()) {
+	old := oneTripDecided
+	oneTripDecided = f
+	return func() { oneTripDecided = old }
+}

@@ -432,6 +432,7 @@ func TestMigrationNeedsTheOwner(t *testing.T) {
 	// The campaigns' tables as an nhi of one step earlier left them.
 	if err := pgtest.Shared(t).Exec(ctx, pgtest.DatabaseName(f.Path), `DROP TRIGGER campaign_items_reviewer ON campaign_items;
 		DROP TRIGGER campaign_decisions_reviewer ON campaign_decisions; DROP FUNCTION nhi_check_reviewer(); DROP INDEX campaign_items_kept;
+		DROP FUNCTION nhi_decide; DROP FUNCTION nhi_ascii_key(text);
 		UPDATE meta SET value = '1' WHERE key = 'schema.campaigns'`); err != nil {
 		t.Fatal(err)
 	}

@@ -208,8 +208,112 @@ END $$;
 		// included).
 		checkReviewerStep(`COALESCE(pg_has_role(session_user, to_regrole('nhi_admin'), 'MEMBER'), false)`),
 		// 5: SQLite's step 3.
-		keptIndex)
+		keptIndex,
+		// 6: a single decision in one round trip (docs/team.md, "One
+		// decision, one round trip"; decideOneTrip).
+		decideFunction)
 }
+
+// decideFunction is nhi_decide: one decision, read, checked and written
+// on the server under the write lock, the caller (decideOneTrip,
+// through audit.Store.AppendCall) having taken the lock in the same
+// pipeline. It reads the item, its owner now, the campaign and the
+// directory's last person.set, and refuses with NHI01 (nothing written;
+// nhi then decides the long way, which says why) unless it can prove
+// the decision is the one planDecision would make and record: the
+// campaign is the open one the caller knew, the directory is the one the
+// caller computed the actor's names from (a_person_seq), no separation
+// rule forbids it, it is not the same decision again, and it has the
+// reason it needs. Names are compared by their alias keys: the caller's,
+// computed in Go (audit.AliasKey) — a_same_keys, the keys of every name
+// Directory.Same says is the actor; a_team_keys, the teams the actor is a
+// member of; a_actor_key, normActor of the actor — against keys computed
+// here of the item's names, which agree with Go's only for ASCII, so an
+// item naming anyone in other characters is refused to the long way.
+// Then it appends the event (nhi_append_event: the first payload, or the
+// second, an exception's, when the item has findings), stores the item's
+// new state and its history row as decisionStmts does, and returns the
+// event, which payload it took and the item as it was.
+//
+// It runs with the caller's privileges, so the server's own checks of a
+// reviewer (audit's events_actor, nhi_check_reviewer) apply as to any
+// write; it only spares nhi the round trip that read the item first.
+const decideFunction = `
+CREATE FUNCTION nhi_ascii_key(name text) RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE AS
+$$ SELECT lower(CASE WHEN left(btrim(name, E' \t\n\r\f' || chr(11)), 1) = '@' THEN substr(btrim(name, E' \t\n\r\f' || chr(11)), 2)
+	ELSE btrim(name, E' \t\n\r\f' || chr(11)) END COLLATE "C") $$;
+
+CREATE FUNCTION nhi_decide(a_campaign bigint, a_create_seq bigint, a_item text, a_decision text, a_reason text, a_refuse_same bigint,
+	a_actor_key text, a_same_keys text[], a_team_keys text[], a_person_seq bigint, a_decided_at text, a_via text,
+	ev_at text, ev_actor text, ev_type text, ev_payload text, ev_rest text, ev_exception_payload text, ev_exception_rest text)
+RETURNS TABLE (o_seq bigint, o_prev_hash text, o_hash text, o_variant int, o_reviewer text, o_decision text, o_decided_by text)
+LANGUAGE plpgsql AS
+$$ DECLARE
+	i_owner text;
+	i_natural text;
+	i_decision text;
+	i_reason text;
+	i_by text;
+	i_seq bigint;
+	i_conflict bigint;
+	i_findings text;
+	i_reviewer text;
+	cur text;
+	c_open boolean;
+	pseq bigint;
+	names text;
+	ko text;
+	kc text;
+	kd text;
+	exc boolean;
+	ev record;
+BEGIN
+	-- Everything it depends on, in one statement.
+	SELECT i.owner, i.natural_owner, i.decision, i.reason, i.decided_by, i.decision_seq, i.conflict, i.findings, i.reviewer,
+			COALESCE(o.owner, ''),
+			EXISTS (SELECT 1 FROM campaigns c WHERE c.id = a_campaign AND c.create_seq = a_create_seq AND c.status = 'open'),
+			COALESCE((SELECT max(e.seq) FROM events e WHERE e.type = '` + audit.EventPersonSet + `'), 0)
+		INTO i_owner, i_natural, i_decision, i_reason, i_by, i_seq, i_conflict, i_findings, i_reviewer, cur, c_open, pseq
+		FROM campaign_items i LEFT JOIN owners o ON o.identity_id = i.identity_id
+		WHERE i.campaign_id = a_campaign AND i.identity_id = a_item;
+	names := i_owner || cur || i_natural || i_by;
+	IF NOT FOUND OR NOT c_open OR pseq <> a_person_seq OR octet_length(names) <> length(names) THEN
+		RAISE EXCEPTION 'the store changed while the write was being prepared' USING ERRCODE = 'NHI01';
+	END IF;
+	ko := nhi_ascii_key(i_owner);
+	kc := nhi_ascii_key(cur);
+	kd := nhi_ascii_key(i_by);
+	exc := i_findings <> '[]';
+	IF ko = ANY (a_same_keys) OR (strpos(i_owner, '/') > 0 AND ko = ANY (a_team_keys))
+		OR kc = ANY (a_same_keys) OR (strpos(cur, '/') > 0 AND kc = ANY (a_team_keys))
+		OR nhi_ascii_key(i_natural) = ANY (a_same_keys)
+		OR (a_refuse_same <> 0 AND i_decision = a_decision AND i_seq IS NOT NULL AND kd = ANY (a_same_keys)
+			AND (a_reason = '' OR a_reason = i_reason))
+		OR (a_decision IN ('keep', 'rotate') AND exc AND a_reason = '') THEN
+		RAISE EXCEPTION 'the decision must be made the long way' USING ERRCODE = 'NHI01';
+	END IF;
+	IF exc THEN
+		SELECT * INTO ev FROM nhi_append_event(true, ev_at, ev_actor, ev_type, ev_exception_payload, ev_exception_rest);
+	ELSE
+		SELECT * INTO ev FROM nhi_append_event(true, ev_at, ev_actor, ev_type, ev_payload, ev_rest);
+	END IF;
+	-- The item's new state and its history row, in one statement.
+	WITH u AS (
+		UPDATE campaign_items SET decision = a_decision, reason = a_reason, decided_by = ev_actor, decided_at = a_decided_at, decision_seq = ev.seq,
+			conflict = CASE WHEN i_by <> '' AND (kd = '' OR kd <> a_actor_key) THEN 1 ELSE i_conflict END
+		WHERE campaign_id = a_campaign AND identity_id = a_item)
+	INSERT INTO campaign_decisions (campaign_id, identity_id, seq, decision, reason, actor, at, via, undoes)
+		VALUES (a_campaign, a_item, ev.seq, a_decision, a_reason, ev_actor, a_decided_at, a_via, 0);
+	o_seq := ev.seq;
+	o_prev_hash := ev.prev_hash;
+	o_hash := ev.hash;
+	o_variant := CASE WHEN exc THEN 1 ELSE 0 END;
+	o_reviewer := i_reviewer;
+	o_decision := i_decision;
+	o_decided_by := i_by;
+	RETURN NEXT;
+END $$;
+`
 
 // keptIndex indexes the items whose decision is a keep on an item that
 // had findings: exceptions (exceptions.go). A query uses it only when its

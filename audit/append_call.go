@@ -1,0 +1,138 @@
+package audit
+
+import (
+	"context"
+	"database/sql/driver"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+)
+
+// AppendCall appends one unsigned event through a function on the
+// server that reads what the write depends on, checks it, appends the
+// event (by nhi_append_event) and writes the rest, all under the write
+// lock, in one round trip: the lock, the call, the commit and the flush
+// in one pipeline, as AppendChecked's (docs/team.md, "One decision, one
+// round trip"). It is for writes whose every check can be asked on the
+// server; the function refuses with SQLSTATE NHI01 (AppendCall returns
+// ErrChanged, nothing written) whenever it cannot prove the write is the
+// one the caller would have made, and the caller then writes the long
+// way.
+//
+// payloads are the event's possible payloads, of which the function
+// appends one (a payload depends on what the function reads). call is
+// given the event (its Seq a stand-in) and the arguments the function
+// takes for the event: its time, actor and type, then each payload's
+// canonical JSON and the record after its number (what nhi_append_event
+// hashes), in order; it returns the statement that calls the function.
+// The statement's row is the event's seq, prev_hash and hash, the index
+// of the payload appended, then the columns dest scans.
+//
+// PostgreSQL only: on an evidence file it returns errors.ErrUnsupported.
+func (s *Store) AppendCall(ctx context.Context, actor, typ string, payloads []any, call func(ev Event, eventArgs []any) Stmt, dest ...any) (Event, int, error) {
+	if s.readOnly {
+		return Event{}, 0, fmt.Errorf("%w: %s was opened read-only", ErrReadOnly, s.path)
+	}
+	if s.engine != enginePostgres {
+		return Event{}, 0, errors.ErrUnsupported
+	}
+	if err := checkActor(actor); err != nil {
+		return Event{}, 0, err
+	}
+	if len(payloads) == 0 {
+		return Event{}, 0, errors.New("AppendCall: no payload")
+	}
+	var (
+		ev      Event
+		variant int
+	)
+	err := s.waitBusy(ctx, "", func() error {
+		conn, err := s.db.Conn(ctx)
+		if err != nil {
+			return err
+		}
+		defer conn.Close()
+		var werr error
+		err = conn.Raw(func(dc any) error {
+			pc := dc.(*postgresConn).Conn.Conn()
+			ev, variant, werr = s.appendCallOn(ctx, pc, actor, typ, payloads, call, dest)
+			if pc.PgConn().TxStatus() == 'I' {
+				return nil
+			}
+			if _, err := pc.Exec(ctx, "ROLLBACK"); err != nil || pc.PgConn().TxStatus() != 'I' {
+				return driver.ErrBadConn
+			}
+			return nil
+		})
+		if werr == nil {
+			werr = err
+		}
+		return werr
+	})
+	if errors.Is(err, ErrBusy) || errors.Is(err, ErrChanged) {
+		return Event{}, 0, err
+	}
+	if err != nil {
+		return Event{}, 0, s.permissionError(ctx, err)
+	}
+	return ev, variant, nil
+}
+
+func (s *Store) appendCallOn(ctx context.Context, pc *pgx.Conn, actor, typ string, payloads []any, call func(Event, []any) Stmt, dest []any) (Event, int, error) {
+	t := s.now().UTC().Truncate(time.Microsecond)
+	at := t.Format(eventTimeLayout)
+	args := []any{at, actor, typ}
+	texts := make([]string, len(payloads))
+	rests := make([]string, len(payloads))
+	for i, pl := range payloads {
+		p, err := canonicalJSON(pl)
+		if err != nil {
+			return Event{}, 0, err
+		}
+		rec, err := canonicalRecord(0, at, actor, typ, p)
+		if err != nil {
+			return Event{}, 0, err
+		}
+		texts[i], rests[i] = p, string(rec[len("[0,"):])
+		args = append(args, p, rests[i])
+	}
+	st := call(Event{Seq: seqStandIn, At: t, Actor: actor, Type: typ, Payload: json.RawMessage(texts[0])}, args)
+	b := &pgx.Batch{}
+	b.Queue("BEGIN")
+	b.Queue(lockAsync, int64(logLockKey))
+	b.Queue(rewritePostgres(st.Query), pgArgs(st.Args)...)
+	b.Queue("COMMIT")
+	b.Queue(flushQuery)
+	br := pc.SendBatch(ctx, b)
+	ev := Event{At: t, Actor: actor, Type: typ}
+	var variant int
+	_, err := br.Exec()
+	if err == nil {
+		_, err = br.Exec()
+	}
+	if err == nil {
+		if err = br.QueryRow().Scan(append([]any{&ev.Seq, &ev.PrevHash, &ev.Hash, &variant}, dest...)...); err != nil {
+			if pe, ok := errors.AsType[*pgconn.PgError](err); ok && pe.Code == errChangedCode {
+				err = ErrChanged
+			} else {
+				err = fmt.Errorf("appending an event: %w", err)
+			}
+		}
+	}
+	if err == nil && (variant < 0 || variant >= len(payloads)) {
+		err = fmt.Errorf("appending an event: the server chose payload %d of %d", variant, len(payloads))
+	}
+	if err = commitBatch(br, ev.Seq, err); err != nil {
+		return Event{}, 0, err
+	}
+	ev.Payload = json.RawMessage(texts[variant])
+	// As appendOneTrip: the server hashed what nhi would have.
+	if h := chainHash(ev.PrevHash, ev.Seq, rests[variant]); h != ev.Hash {
+		return Event{}, 0, fmt.Errorf("event %d was appended with hash %s, where nhi computes %s: run nhi verify and report this", ev.Seq, ev.Hash, h)
+	}
+	return ev, variant, nil
+}

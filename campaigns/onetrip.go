@@ -1,0 +1,114 @@
+package campaigns
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strings"
+
+	"github.com/nhi-audit/nhi/audit"
+)
+
+// decideOneTrip is a single decision on PostgreSQL in one round trip: the
+// server function nhi_decide (schema.go, decideFunction) reads the item,
+// its owner, the campaign and the directory's stamp under the write lock,
+// checks what planDecision would, and appends and stores the decision,
+// in the pipeline that takes the lock and commits (audit.Store.
+// AppendCall; docs/team.md, "One decision, one round trip"). What it
+// compares on the server is what nhi knows without reading: the open
+// campaign and the directory decideChecked last read (decideMemo), from
+// which it sends the alias keys of every name the actor goes by and of
+// the teams the actor is in. Whatever it cannot prove — a campaign or
+// directory not known or changed, any rule that would refuse, the same
+// decision again, a reason missing, names outside ASCII — makes it
+// return errDecideLocked with nothing written, and the decision is made
+// as before (decideChecked, then the long way), which says why. A signed
+// decision and one with options (a transfer) go that way from the start.
+func decideOneTrip(ctx context.Context, st *audit.Store, actor, campaign, id string, d Decision, reason string, refuseSame bool, terms *exceptionTerms) (*Outcome, error) {
+	if signingFrom(ctx) != nil {
+		return nil, errDecideLocked
+	}
+	m := memoFor(st)
+	m.mu.Lock()
+	c, teams, dir, dirSeq, ok := m.campaign, m.teams, m.dir, m.dirSeq, m.dirLoaded
+	m.mu.Unlock()
+	if !ok || c == nil || c.Name != campaign {
+		return nil, errDecideLocked
+	}
+	sep := &separation{c: c, dir: dir, teams: teams}
+	if !c.AllowAdminReview && sep.same(c.CreatedBy, actor) {
+		return nil, errDecideLocked // the creator rule (separation.refusal)
+	}
+	if sep.signingRefusal(nil, actor) != nil {
+		return nil, errDecideLocked
+	}
+	actorKey := normActor(actor)
+	if actorKey == "" {
+		return nil, errDecideLocked
+	}
+	sameKeys, teamKeys := actorKeys(sep, actor)
+	plain := &DecidePayload{Campaign: c.Name, Items: []string{id}, Decision: d, Reason: reason}
+	exception := *plain
+	exception.ExceptionExpires, exception.ExceptionApproval = terms.expiry(), terms.approvalRequired()
+	if beforeDecideLock != nil {
+		beforeDecideLock()
+	}
+	var reviewer, previous, previousBy string
+	ev, variant, err := st.AppendCall(ctx, actor, EventDecide, []any{plain, &exception}, func(ev audit.Event, eventArgs []any) audit.Stmt {
+		args := append([]any{c.ID, c.CreateSeq, id, string(d), reason, refuseSame, actorKey, sameKeys, teamKeys, dirSeq, formatAt(ev.At), ViaSingle}, eventArgs...)
+		return audit.Stmt{Query: `SELECT * FROM nhi_decide(` + strings.TrimSuffix(strings.Repeat("?, ", len(args)), ", ") + `)`, Args: args}
+	}, &reviewer, &previous, &previousBy)
+	if errors.Is(err, audit.ErrChanged) {
+		return nil, errDecideLocked
+	}
+	if err != nil {
+		return nil, err
+	}
+	p := plain
+	if variant == 1 {
+		p = &exception
+	}
+	if oneTripDecided != nil {
+		oneTripDecided()
+	}
+	return &Outcome{Event: ev, Item: id, Decision: d, Reviewer: reviewer, ExceptionExpires: p.ExceptionExpires, ExceptionApproval: p.ExceptionApproval,
+		Assigned: reviewer != "" && sep.same(reviewer, actor), Previous: Decision(previous), PreviousBy: previousBy,
+		Conflict: previousBy != "" && !sep.same(previousBy, actor)}, nil
+}
+
+// oneTripDecided, when set (by a test), runs after each decision
+// decideOneTrip made.
+var oneTripDecided func()
+
+// actorKeys are the alias keys nhi_decide compares an item's names with:
+// sameKeys, every key k such that Directory.Same(k, actor) — the actor's
+// own, and each name of the actor's person that the directory resolves
+// to that person (a name two people claim is the other's when Lookup
+// says so) — and teamKeys, the key of every team of the campaign's
+// snapshots the actor, under any alias, is a member of (separation.
+// inTeam). Neither holds the empty key, which Same never matches.
+func actorKeys(sep *separation, actor string) (sameKeys, teamKeys []string) {
+	add := func(k string) {
+		if k != "" && !slices.Contains(sameKeys, k) {
+			sameKeys = append(sameKeys, k)
+		}
+	}
+	add(audit.AliasKey(actor))
+	if p := sep.dir.Lookup(actor); p != nil {
+		for _, n := range p.Names() {
+			if sep.dir.Lookup(n) == p {
+				add(audit.AliasKey(n))
+			}
+		}
+	}
+	names := sep.names(actor)
+	for team, members := range sep.teams {
+		for _, n := range names {
+			if members[audit.AliasKey(n)] {
+				teamKeys = append(teamKeys, team)
+				break
+			}
+		}
+	}
+	return sameKeys, teamKeys
+}
