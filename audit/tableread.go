@@ -58,9 +58,11 @@ func (s *Store) EachTableIdentity(ctx context.Context, fn func(*Identity) error)
 // principals are read by the keys of its own scopes rather than every
 // snapshot's whole (half a million in an organisation of 192,000
 // repositories, 53 MB), and the suggestion lists the identities of a
-// scope share are dropped with the chunk rather than kept for the rest
-// of the read (50 MB): suggestions fn keeps past the call are shared
-// with no later identity, unlike EachTableIdentity's.
+// repository share are dropped with the chunk rather than kept for the
+// rest of the read (50 MB); an organisation's, a few owners, stay, so
+// its members are not read again for each chunk of its org-wide
+// identities. Suggestions fn keeps past the call are shared with no
+// later identity but those of the same organisation-wide scope.
 func (s *Store) StreamIdentities(ctx context.Context, fn func(*Identity) error) error {
 	return s.eachTable(ctx, true, fn)
 }

@@ -12,9 +12,10 @@ import (
 
 // TestIdentitiesJSONIsIdentitiesEncoded: nhi identities --json streams
 // (audit.Store.StreamIdentities, which reads each chunk's principals by
-// key and keeps no scope's suggestions past it) byte for byte what
+// key and keeps no repository's suggestions past it) byte for byte what
 // encoding every identity Identities returns would print, on a demo whose
-// repositories' CODEOWNERS, teams and admins suggest owners, across
+// repositories' CODEOWNERS, teams and admins suggest owners, and whose
+// organisation's owners are suggested for its org-wide identities, across
 // several of the read's chunks.
 func TestIdentitiesJSONIsIdentitiesEncoded(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "demo.db")
@@ -61,5 +62,20 @@ func TestIdentitiesJSONIsIdentitiesEncoded(t *testing.T) {
 	}
 	if len(all) < 600 || scoped < 100 {
 		t.Errorf("the demo has %d identities, %d suggested from their repositories' principals: want several chunks, most of them suggested", len(all), scoped)
+	}
+	// And org-wide identities suggested the organisation's owners in
+	// more than one chunk: the read keeps an organisation's list from
+	// chunk to chunk rather than read its members again.
+	chunks := map[int]bool{}
+	for i := range all {
+		for _, sg := range all[i].Suggestions {
+			if strings.HasPrefix(sg.Source, "owner of the organisation ") {
+				chunks[i/256] = true
+				break
+			}
+		}
+	}
+	if len(chunks) < 2 {
+		t.Errorf("the organisation's owners are suggested in %d chunks of 256 identities: want several", len(chunks))
 	}
 }
