@@ -202,13 +202,20 @@ func (s *Store) verifyChain(ctx context.Context, r *VerifyResult) (map[string]ow
 			}
 		}
 		if typ == EventSnapshotRecord {
-			var rec SnapshotRecord
-			if err := json.Unmarshal([]byte(payload), &rec); err != nil || rec.Snapshot == 0 {
+			// Without its cache map, which only verifyCache reads (its
+			// own read of the records): a large organisation's lists
+			// 192,000 responses, decoded into a map verify would hold
+			// to its end for nothing (issue 21).
+			var rec struct {
+				SnapshotRecord
+				Cache json.RawMessage `json:"cache,omitempty"`
+			}
+			if err := json.Unmarshal([]byte(payload), &rec); err != nil || rec.Snapshot == 0 || !stringMapJSON(rec.Cache) {
 				r.add("event log: event %d (%s) is not a snapshot record nhi can read", seq, typ)
 			} else if old, dup := r.records[rec.Snapshot]; dup {
 				r.add("event log: events %d and %d both record snapshot %d finishing", old.seq, seq, rec.Snapshot)
 			} else {
-				r.records[rec.Snapshot] = loggedRecord{seq: seq, rec: rec}
+				r.records[rec.Snapshot] = loggedRecord{seq: seq, rec: rec.SnapshotRecord}
 			}
 		} else {
 			// Any other event naming a snapshot (campaign.create, ...)
@@ -261,6 +268,42 @@ func (s *Store) verifyChain(ctx context.Context, r *VerifyResult) (map[string]ow
 		r.add("event log: the file has no recorded head: the log was rewritten")
 	}
 	return owners, nil
+}
+
+// stringMapJSON reports whether raw, valid JSON, decodes into a
+// map[string]string, as SnapshotRecord's Cache: null, or an object whose
+// every value is a text or null. Outside its texts, each ':' of such an
+// object is followed by a value, which must begin with '"' or 'n'.
+func stringMapJSON(raw []byte) bool {
+	i := 0
+	skip := func() {
+		for i < len(raw) && (raw[i] == ' ' || raw[i] == '\t' || raw[i] == '\n' || raw[i] == '\r') {
+			i++
+		}
+	}
+	skip()
+	if i == len(raw) || raw[i] == 'n' {
+		return true
+	}
+	if raw[i] != '{' {
+		return false
+	}
+	for inText := false; i < len(raw); i++ {
+		switch c := raw[i]; {
+		case inText && c == '\\':
+			i++
+		case c == '"':
+			inText = !inText
+		case !inText && c == ':':
+			i++
+			skip()
+			if i == len(raw) || raw[i] != '"' && raw[i] != 'n' {
+				return false
+			}
+			i--
+		}
+	}
+	return true
 }
 
 type ownerRow struct {
