@@ -3,7 +3,9 @@ package audit
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -82,5 +84,35 @@ func TestSnapshotDigestStreams(t *testing.T) {
 	}
 	if r, err := s.Verify(ctx); err != nil || !r.OK() {
 		t.Fatalf("verify: %v %v", r.Problems, err)
+	}
+}
+
+// Verify's read of the log skips a snapshot record's cache map (only the
+// cache's own check reads it) but still names a record whose map would
+// not decode, as when it decoded it: stringMapJSON agrees with
+// json.Unmarshal into the map's type.
+func TestStringMapJSONAgreesWithUnmarshal(t *testing.T) {
+	for _, raw := range []string{
+		`null`, `{}`, ` { } `, `{"a":"b"}`, `{"a" : "b", "c":null}`, `{"a:":"b:", "x\":":"y"}`,
+		`{"a":"\\", "b":"\"c\":5"}`, "{\n\t\"a\":\r\n\"b\"}",
+		`{"a":5}`, `{"a":true}`, `{"a":{"b":"c"}}`, `{"a":["b"]}`, `{"a":"b","c":-1}`, `{"a\\":1}`,
+		`[]`, `"a"`, `5`, `true`, `["a"]`,
+	} {
+		var m map[string]string
+		want := json.Unmarshal([]byte(raw), &m) == nil
+		if got := stringMapJSON([]byte(raw)); got != want {
+			t.Errorf("stringMapJSON(%s) = %v, json.Unmarshal says %v", raw, got, want)
+		}
+	}
+	// A record whose cache map does not decode is named by the chain.
+	s := openNew(t)
+	snapshot(t, s, nil, nil, obs("a", KindGitHubDeployKey))
+	tamper(t, s, `UPDATE events SET payload = json_set(payload, '$.cache', json('{"k":1}')) WHERE seq = 1`)
+	r, err := s.Verify(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "event log: event 1 (snapshot.record) is not a snapshot record nhi can read"; !slices.Contains(r.Problems, want) {
+		t.Errorf("problems %q, want %q among them", r.Problems, want)
 	}
 }

@@ -27,10 +27,15 @@ import (
 // snapshots, the database sorts the observations into one cursor instead.
 // Both orders are byte by byte, as Go compares (COLLATE "C" on
 // PostgreSQL).
-func (s *Store) verifyIdentities(ctx context.Context, r *VerifyResult, records map[int64]loggedRecord) error {
+//
+// A cursor per snapshot reads its observations whole and hashes them as
+// they pass: it returns the digests so computed (rowDigest), which
+// verify's check of the digests then need not read again; a snapshot
+// whose rows were not in the digest's order is not among them.
+func (s *Store) verifyIdentities(ctx context.Context, r *VerifyResult, records map[int64]loggedRecord) (map[int64]snapDigest, error) {
 	snaps, err := s.finishedInOrder(ctx, records)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	// PostgreSQL's cursors each take a connection of the pool; SQLite's
 	// share one.
@@ -38,20 +43,20 @@ func (s *Store) verifyIdentities(ctx context.Context, r *VerifyResult, records m
 	if s.engine != enginePostgres {
 		conn, err := s.db.Conn(ctx)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		defer conn.Close()
 		on = conn
 	}
 	obs, err := s.observedInIDOrder(ctx, on, snaps)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer obs.close()
 	rows, err := on.QueryContext(ctx, `SELECT id, kind, source, account, first_snapshot, last_snapshot, first_seen, last_seen
 		FROM identities ORDER BY `+s.byteOrder("id"))
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer rows.Close()
 	var (
@@ -67,11 +72,11 @@ func (s *Store) verifyIdentities(ctx context.Context, r *VerifyResult, records m
 	var missing, extra, changed []string
 	haveRow, err := nextRow()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	haveObs, err := obs.next()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	for haveRow || haveObs {
 		var c int // < 0: a row nothing observed; > 0: observed, no row
@@ -97,19 +102,19 @@ func (s *Store) verifyIdentities(ctx context.Context, r *VerifyResult, records m
 		}
 		if c <= 0 {
 			if haveRow, err = nextRow(); err != nil {
-				return err
+				return nil, err
 			}
 		}
 		if c >= 0 {
 			if haveObs, err = obs.next(); err != nil {
-				return err
+				return nil, err
 			}
 		}
 	}
 	listProblem(r, missing, "identities: %d identities the snapshots observed are missing from the table (rows were deleted): %s")
 	listProblem(r, extra, "identities: %d identities in the table were never observed by a finished snapshot (rows were added): %s")
 	listProblem(r, changed, "identities: %d rows differ from what the snapshots' observations imply (rows were edited): %s")
-	return nil
+	return obs.digests, nil
 }
 
 // finishedSnap is a complete or partial snapshot as verifyIdentities
@@ -200,13 +205,31 @@ func (s *Store) observedInIDOrder(ctx context.Context, on querier, snaps []finis
 		}
 		o.heap = append(o.heap, &observationCursor{rows: rows, rank: -1})
 	} else {
+		// Each snapshot's cursor reads its observations whole and
+		// hashes them into its digest (rowDigest), its scope records
+		// hashed first, here, before any cursor is open.
+		o.digests = make(map[int64]snapDigest, len(snaps))
+		digests := make([]*rowDigest, len(snaps))
 		for i, sn := range snaps {
-			rows, err := on.QueryContext(ctx, `SELECT identity_id, kind FROM observations WHERE snapshot_id = ? ORDER BY identity_id`, sn.id)
+			d, err := startRowDigest(ctx, on, sn.id)
+			if err != nil {
+				return nil, err
+			}
+			digests[i] = d
+		}
+		for i, sn := range snaps {
+			c := &observationCursor{rank: i, snapshot: sn.id, digest: digests[i], digests: o.digests}
+			cols := `identity_id, kind`
+			if c.digest != nil {
+				cols, c.whole = recordColumns, true
+			}
+			rows, err := on.QueryContext(ctx, `SELECT `+cols+` FROM observations WHERE snapshot_id = ? ORDER BY identity_id`, sn.id)
 			if err != nil {
 				o.close()
 				return nil, err
 			}
-			o.heap = append(o.heap, &observationCursor{rows: rows, rank: i})
+			c.rows = rows
+			o.heap = append(o.heap, c)
 		}
 	}
 	// Each cursor's first row, then the heap.
@@ -236,6 +259,7 @@ func (s *Store) observedInIDOrder(ctx context.Context, on querier, snaps []finis
 type observedIDs struct {
 	heap        []*observationCursor // a min-heap by the cursors' current ID
 	rank        map[int64]int        // snapshot -> rank, for a cursor over several
+	digests     map[int64]snapDigest // by snapshot, those its cursor computed
 	id, kind    []byte
 	mixed       bool
 	first, last int
@@ -250,12 +274,41 @@ type observationCursor struct {
 	snapshot       int64
 	id, kind       []byte // the current row's, kept past the next Scan
 	r              int    // the current row's snapshot rank
+
+	// A cursor over one snapshot's observations whole (whole) hashes
+	// them into digest as it reads them, and puts the digest into
+	// digests at its end; digest is nil when the snapshot's rows were
+	// not in the digest's order (it is then computed apart).
+	whole   bool
+	rs      recordScanner
+	digest  *rowDigest
+	digests map[int64]snapDigest
 }
 
 // advance moves c to its next row, reporting whether there was one.
 func (c *observationCursor) advance(rank map[int64]int) (bool, error) {
 	if !c.rows.Next() {
-		return false, c.rows.Err()
+		if err := c.rows.Err(); err != nil {
+			return false, err
+		}
+		if c.digest != nil {
+			c.digests[c.snapshot] = snapDigest{c.digest.sum(), c.digest.counts}
+			c.digest = nil
+		}
+		return false, nil
+	}
+	if c.whole {
+		oid, kind, sum, err := c.rs.scan(c.rows)
+		if err != nil {
+			return false, err
+		}
+		if c.digest != nil && !c.digest.add(oid, kind, sum) {
+			c.digest = nil
+		}
+		c.id = append(c.id[:0], oid...)
+		c.kind = append(c.kind[:0], kind...)
+		c.r = c.rank
+		return true, nil
 	}
 	if c.rank >= 0 {
 		if err := c.rows.Scan(&c.rawID, &c.rawKind); err != nil {

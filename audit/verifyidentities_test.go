@@ -2,6 +2,7 @@ package audit
 
 import (
 	"errors"
+	"fmt"
 	"maps"
 	"slices"
 	"strings"
@@ -142,5 +143,138 @@ func TestObservedIDsFirstAndLastRank(t *testing.T) {
 			maxObservationCursors = 1
 			check(t, identitiesFile(t, eng))
 		}
+	})
+}
+
+// Verify hashes the complete and partial snapshots' observations as the
+// identities' check reads them (sharesDigests), rather than reading them
+// again for their digests: every row counts, whichever snapshot holds it
+// and wherever it falls in the merge (a snapshot's first row is read
+// before the merge begins, its last as its cursor ends). Here each row in
+// turn is edited in a column only the digest covers, and verify must name
+// its snapshot and nothing else, on both engines and both ways of reading
+// on SQLite. Snapshot 4 failed (its digest is computed apart) and 5's rows
+// are, on SQLite, not in the digest's order (an ID among its scope keys:
+// computed the long way).
+func TestDigestsBesideIdentitiesCoverEveryRow(t *testing.T) {
+	build := func(t *testing.T, eng testEngine) *Store {
+		s := openAt(t, eng.new(t))
+		acme := func(ids ...string) []Observation {
+			var out []Observation
+			for _, id := range ids {
+				out = append(out, obs(id, KindGitHubDeployKey))
+			}
+			return out
+		}
+		reads := []ScopeRead{{Scope: "acme", Kinds: []Kind{KindGitHubActionsSecret}}, {Scope: "acme/repo-3", Kinds: []Kind{KindGitHubDeployKey}, Children: true}}
+		recordSnapshot(t, s, snapshotSpec{reads: reads}, acme("a", "b", "c", "d")...)
+		beta := func(id string) Observation {
+			o := obs(id, KindGitHubDeployKey)
+			o.ID = IdentityID("github", "beta", KindGitHubDeployKey, id)
+			return o
+		}
+		recordSnapshot(t, s, snapshotSpec{source: "github", account: "beta", apiURL: "http://127.0.0.1/"}, beta("e"), beta("f"))
+		recordSnapshot(t, s, snapshotSpec{reads: reads[1:], gaps: []Gap{{Endpoint: "GET /orgs/acme/hooks", Status: 403, Reason: "needs admin:org_hook"}}}, acme("a", "c", "g")...)
+		recordSnapshot(t, s, snapshotSpec{runErr: errors.New("the run was cut short")}, acme("h")...)
+		five := acme("a", "i")
+		if eng.name == "sqlite" { // PostgreSQL's texts hold no NUL
+			odd := obs("a", KindGitHubDeployKey)
+			odd.ID = "\x00acme/a"
+			five = append(five, odd)
+		}
+		recordSnapshot(t, s, snapshotSpec{reads: reads}, five...)
+		return s
+	}
+	check := func(t *testing.T, s *Store, shared bool) {
+		t.Helper()
+		snaps, err := s.digestedSnaps(ctx)
+		if err != nil || len(snaps) != 5 {
+			t.Fatalf("snapshots %v %v", snaps, err)
+		}
+		if s.sharesDigests(snaps) != shared {
+			t.Fatalf("sharesDigests %v, want %v", !shared, shared)
+		}
+		if shared {
+			// The identities' read computes the digests of 1, 2 and 3,
+			// those the snapshots recorded, and not 5's.
+			finished, err := s.finishedInOrder(ctx, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			o, err := s.observedInIDOrder(ctx, s.db, finished)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for {
+				ok, err := o.next()
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !ok {
+					break
+				}
+			}
+			got := map[int64]string{}
+			for id, d := range o.digests {
+				got[id] = d.digest
+			}
+			want := map[int64]string{}
+			for _, sn := range snaps[:3] {
+				want[sn.id] = sn.digest
+			}
+			if !maps.Equal(got, want) {
+				t.Errorf("digests beside the identities %v, want %v", got, want)
+			}
+		}
+		if r, err := s.Verify(ctx); err != nil || !r.OK() || r.Snapshots != 5 {
+			t.Fatalf("untampered: %+v %v", r, err)
+		}
+		rows, err := s.db.QueryContext(ctx, `SELECT snapshot_id, identity_id FROM observations ORDER BY snapshot_id, identity_id`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		type row struct {
+			snapshot int64
+			id       string
+		}
+		var all []row
+		for rows.Next() {
+			var x row
+			if err := rows.Scan(&x.snapshot, &x.id); err != nil {
+				t.Fatal(err)
+			}
+			all = append(all, x)
+		}
+		if err := rows.Err(); err != nil || len(all) < 12 {
+			t.Fatalf("%d observations, %v", len(all), err)
+		}
+		for _, x := range all {
+			where := fmt.Sprintf(` WHERE snapshot_id = %d AND identity_id = '%s'`, x.snapshot, x.id)
+			if s.engine != enginePostgres { // the ID may hold a NUL
+				where = fmt.Sprintf(` WHERE snapshot_id = %d AND identity_id = CAST(X'%x' AS TEXT)`, x.snapshot, x.id)
+			}
+			tamper(t, s, `UPDATE observations SET name = name || '!'`+where)
+			r, err := s.Verify(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := []string{fmt.Sprintf("snapshot %d: its observations no longer match its digest (which covers what it read, too): the snapshot was edited", x.snapshot)}
+			if !slices.Equal(r.Problems, want) {
+				t.Errorf("%q of snapshot %d edited: problems %q, want %q", x.id, x.snapshot, r.Problems, want)
+			}
+			tamper(t, s, `UPDATE observations SET name = substr(name, 1, length(name) - 1)`+where)
+		}
+	}
+	eachEngine(t, func(t *testing.T, eng testEngine) {
+		if eng.name != "sqlite" {
+			check(t, build(t, eng), false)
+			return
+		}
+		t.Run("cursor per snapshot", func(t *testing.T) { check(t, build(t, eng), true) })
+		t.Run("one sorted query", func(t *testing.T) {
+			defer func(n int) { maxObservationCursors = n }(maxObservationCursors)
+			maxObservationCursors = 2
+			check(t, build(t, eng), false)
+		})
 	})
 }
