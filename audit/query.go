@@ -505,25 +505,21 @@ func (s *Store) wholeDerivers(ctx context.Context) (*derivers, error) {
 // close releases what the derivers prepared.
 func (v *derivers) close() { v.d.close() }
 
-// each derives a batch read in ID order, in the steps of Identities and
-// in its order, and calls fn with every identity the renames keep.
-func (v *derivers) each(ctx context.Context, batch []Identity, fn func(*Identity) error) error {
+// derive derives a batch read in ID order, in the steps of Identities
+// and in its order, and gives the identities the renames keep (a prefix
+// of batch, in place), which a read hands to its fn in that order.
+func (v *derivers) derive(ctx context.Context, batch []Identity) ([]Identity, error) {
 	for i := range batch {
 		if err := v.judge.judge(ctx, &batch[i], batch[i].Account); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	kept := v.ren.follow(batch)
 	if err := v.d.fill(ctx, kept); err != nil {
-		return err
+		return nil, err
 	}
 	markRenamed(kept, v.ren.prev)
-	for i := range kept {
-		if err := fn(&kept[i]); err != nil {
-			return err
-		}
-	}
-	return nil
+	return kept, nil
 }
 
 // Refresh re-reads the owners of ids and re-evaluates their findings in

@@ -200,8 +200,8 @@ func viewPairs(e []uint32) pairStore {
 }
 
 // rowBuilder turns identities into rows, interning their text. One
-// builder serves every version of a population; the loading goroutine and
-// the event loop both encode, so it is locked.
+// builder serves every version of a population; the table read (its fn's
+// goroutine, batcher.add) and the event loop both encode, so it is locked.
 type rowBuilder struct {
 	mu     sync.Mutex
 	t      tables

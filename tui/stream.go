@@ -140,6 +140,9 @@ func newBatcher(b *rowBuilder, send func(identitiesBatchMsg) error) *batcher {
 	return &batcher{b: b, send: send, buf: make([]idRow, 0, firstBatch), size: firstBatch}
 }
 
+// add is EachTableIdentity's fn: the read calls it on a goroutine of its
+// own, so the encoding into rows runs beside the derive of the next
+// identities (audit's handOver), one call at a time.
 func (u *batcher) add(id *audit.Identity) error {
 	u.b.mu.Lock()
 	r := u.b.encode(id)
