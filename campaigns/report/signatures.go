@@ -6,10 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 
 	"github.com/nhi-audit/nhi/audit"
 	"github.com/nhi-audit/nhi/campaigns"
@@ -171,28 +171,151 @@ type signedRow struct {
 }
 
 // signedRowsOf reads the signed rows of the bundle's report.json, when
-// it has one (known reports whether it does).
+// it has one (known reports whether it does: false when the manifest lists
+// none, it cannot be opened, or it is not a JSON object whose
+// decision_register is a list of rows).
+//
+// It streams (issue 21): a million-item campaign's report.json is some
+// 750 MB, its register a million rows and its decision history a million
+// more, and only the signed rows are kept. The answer is the one
+// json.Unmarshal of the whole file into a struct with that one field gives
+// (TestSignedRowsOfIsUnmarshal): the key matched as encoding/json matches
+// it, case folded; the last of two such keys wins; the whole file read to
+// its end, so that invalid JSON anywhere in it makes known false.
 func signedRowsOf(dir string, m *Manifest) (rows []signedRow, known bool) {
 	if !slices.ContainsFunc(m.Files, func(f FileHash) bool { return f.Path == FileJSON }) {
 		return nil, false
 	}
-	data, err := os.ReadFile(filepath.Join(dir, FileJSON))
-	if errors.Is(err, fs.ErrNotExist) || err != nil {
+	f, err := os.Open(filepath.Join(dir, FileJSON))
+	if err != nil {
 		return nil, false
 	}
-	var r struct {
-		Register []signedRow `json:"decision_register"`
-	}
-	if json.Unmarshal(data, &r) != nil {
+	defer f.Close()
+	rows, err = readSignedRows(bufio.NewReaderSize(f, 1<<16))
+	if err != nil {
 		return nil, false
 	}
-	for _, row := range r.Register {
+	return rows, true
+}
+
+// registerKey is report.json's key of the register (Report.Register).
+const registerKey = "decision_register"
+
+// readSignedRows reads a report.json from in and returns the rows of its
+// register with signed_by, or why it cannot: it holds one row, or one
+// element of another list, at a time.
+func readSignedRows(in io.Reader) ([]signedRow, error) {
+	dec := json.NewDecoder(in)
+	tok, err := dec.Token()
+	if err != nil {
+		return nil, err
+	}
+	var rows []signedRow
+	switch tok {
+	case nil: // null: Unmarshal leaves the struct as it is
+	case json.Delim('{'):
+		for dec.More() {
+			key, err := dec.Token()
+			if err != nil {
+				return nil, err
+			}
+			// encoding/json matches a key to a field's name as
+			// bytes.EqualFold does (its foldName) when none is equal.
+			if k, _ := key.(string); strings.EqualFold(k, registerKey) {
+				// Unmarshal keeps the last of two such keys: a bundle's
+				// writer writes one (writeObject), and rows it writes carry
+				// every field, so decoding the second list over the first
+				// row by row, as Unmarshal does, is replacing it.
+				if rows, err = readRegister(dec); err != nil {
+					return nil, err
+				}
+				continue
+			}
+			if err := skipValue(dec); err != nil {
+				return nil, err
+			}
+		}
+		if _, err := dec.Token(); err != nil { // the closing brace
+			return nil, err
+		}
+	default:
+		return nil, fmt.Errorf("report.json is not a JSON object")
+	}
+	// Unmarshal refuses anything after the value but white space.
+	if _, err := dec.Token(); err != io.EOF {
+		if err == nil {
+			err = errors.New("report.json has more after its object")
+		}
+		return nil, err
+	}
+	return rows, nil
+}
+
+// readRegister reads the register's list, row by row, and returns its
+// signed rows; null is no rows, as Unmarshal reads it.
+func readRegister(dec *json.Decoder) ([]signedRow, error) {
+	tok, err := dec.Token()
+	if err != nil {
+		return nil, err
+	}
+	if tok == nil {
+		return nil, nil
+	}
+	if tok != json.Delim('[') {
+		return nil, fmt.Errorf("report.json's %s is not a list", registerKey)
+	}
+	var rows []signedRow
+	for dec.More() {
+		var row signedRow
+		if err := dec.Decode(&row); err != nil {
+			return nil, err
+		}
 		if row.SignedBy != "" {
 			rows = append(rows, row)
 		}
 	}
-	return rows, true
+	_, err = dec.Token() // the closing bracket
+	return rows, err
 }
+
+// skipValue reads past the next value: an object key by key, a list
+// element by element, so that none of the report's long lists (the
+// decision history, the exceptions, the remediation's decommissions) is
+// held whole.
+func skipValue(dec *json.Decoder) error {
+	tok, err := dec.Token()
+	if err != nil {
+		return err
+	}
+	switch tok {
+	case json.Delim('{'):
+		for dec.More() {
+			if _, err := dec.Token(); err != nil { // the key
+				return err
+			}
+			if err := skipValue(dec); err != nil {
+				return err
+			}
+		}
+	case json.Delim('['):
+		for dec.More() {
+			// One element, a row at most, scanned whole but not decoded.
+			if err := dec.Decode(&skipped{}); err != nil {
+				return err
+			}
+		}
+	default:
+		return nil // a string, number, true, false or null: read
+	}
+	_, err = dec.Token() // the closing brace or bracket
+	return err
+}
+
+// skipped decodes a JSON value by ignoring it: the decoder has checked
+// its syntax, and nothing is copied or allocated.
+type skipped struct{}
+
+func (*skipped) UnmarshalJSON([]byte) error { return nil }
 
 // sameDecision reports why a signed row and its record disagree ("" when
 // they do not): the record must decide the row's item, by its decider,
