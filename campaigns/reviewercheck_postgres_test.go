@@ -19,14 +19,15 @@ import (
 // directory says the item's reviewer is the role's person, and add a row
 // to an item's history exactly when both the row's actor and the item's
 // reviewer are (Directory.Same: the role, or another name of its person,
-// as --as compares names); an nhi_admin's role decides any item in any
-// name. Each write is made as the role, through SET SESSION
+// as --as compares names: role vsam_… is not sam_…); an nhi_admin's role
+// decides any item in any name. Each write is made as the role, through SET SESSION
 // AUTHORIZATION, and rolled back.
 func TestReviewerCheckMatchesDirectory(t *testing.T) {
 	f := newFixtureOn(t, campaignstest.Postgres)
 	f.Snapshot(t, nil, population()...)
 	db := pgtest.DatabaseName(f.Path)
 	rita, sam, stranger, ada := "rita_"+db, "sam_"+db, "stranger_"+db, "ada_"+db
+	vsam := "v" + sam // a role named v and another's name is not them (step 8 of audit's schema)
 	if _, err := f.Store.SetPeople(ctx, "admin", audit.PeopleImport{People: []audit.Person{
 		{Email: "rita@acme.test", GitHub: "Rita-K", Aliases: []string{" RKim ", strings.ToUpper(rita)}},
 		{Email: "sam@acme.test", Aliases: []string{"sam", "@" + sam}},
@@ -44,7 +45,7 @@ func TestReviewerCheckMatchesDirectory(t *testing.T) {
 	if _, err := f.Store.InitRoles(ctx); err != nil {
 		t.Fatal(err)
 	}
-	for _, name := range []string{"rita", "sam", "stranger"} {
+	for _, name := range []string{"rita", "sam", "stranger", "vsam"} {
 		loginRole(t, f, name, audit.RoleReviewer)
 	}
 	loginRole(t, f, "ada", audit.RoleAdmin)
@@ -79,9 +80,10 @@ func TestReviewerCheckMatchesDirectory(t *testing.T) {
 		}
 		return true
 	}
-	actors := []string{rita, "rita@acme.test", "RITA-K", "@rita-k", "rkim", "sam", sam, "sam@acme.test", stranger, "nobody", "", " "}
+	actors := []string{rita, "rita@acme.test", "RITA-K", "@rita-k", "rkim", "sam", sam, "sam@acme.test", stranger, "nobody", "", " ",
+		vsam, "v" + rita, "\v" + sam + "\u00a0", "vsam@acme.test"}
 	accepted := 0
-	for _, role := range []string{rita, sam, stranger, ada} {
+	for _, role := range []string{rita, sam, stranger, ada, vsam} {
 		for reviewer, id := range items {
 			got := as(role, `UPDATE campaign_items SET decision = 'keep', reason = 'checked' WHERE identity_id = $1`, id)
 			if want := role == ada || dir.Same(reviewer, role); got != want {
@@ -99,6 +101,9 @@ func TestReviewerCheckMatchesDirectory(t *testing.T) {
 				}
 			}
 		}
+	}
+	if as(vsam, `UPDATE campaign_items SET decision = 'keep', reason = 'checked' WHERE identity_id = $1`, items["sam@acme.test"]) {
+		t.Errorf("as %s, sam's item was decided", vsam)
 	}
 	if accepted == 0 {
 		t.Fatal("no history row was accepted: the check refused everything")
