@@ -505,3 +505,40 @@ func TestWaitingLongWriteIsNotNamed(t *testing.T) {
 		t.Errorf("a long write of another process that holds the file should be named, alone: %q", n)
 	}
 }
+
+// A long write's statements keep their journals in memory (temp_store 2,
+// MEMORY), and its connection goes back to the pool as it came: every
+// connection after it keeps the file's default (0), so a large UPDATE
+// elsewhere (a campaign's close) still journals to a file.
+func TestWriteLongJournalsInMemoryAlone(t *testing.T) {
+	s := openAt(t, filepath.Join(t.TempDir(), "nhi.db"))
+	snapshot(t, s, nil, nil, obs("deploy", KindGitHubDeployKey))
+	var during int
+	if err := s.WriteLong(ctx, "a campaign create of q4", func(tx *Tx) error {
+		return tx.QueryRow(ctx, `PRAGMA temp_store`).Scan(&during)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if during != 2 {
+		t.Errorf("temp_store %d in the long write, want 2 (memory)", during)
+	}
+	// Every connection the pool holds, taken at once.
+	var conns []*sql.Conn
+	for range 4 {
+		c, err := s.db.Conn(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		conns = append(conns, c)
+		var v int
+		if err := c.QueryRowContext(ctx, `PRAGMA temp_store`).Scan(&v); err != nil {
+			t.Fatal(err)
+		}
+		if v != 0 {
+			t.Errorf("a pooled connection has temp_store %d after the long write, want 0", v)
+		}
+	}
+	for _, c := range conns {
+		c.Close()
+	}
+}

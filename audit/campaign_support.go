@@ -222,25 +222,19 @@ func (s *Store) EachIdentityInSnapshots(ctx context.Context, snapshotIDs []int64
 	if err != nil {
 		return err
 	}
-	args := make([]any, len(snapshotIDs))
-	for i, id := range snapshotIDs {
-		args[i] = id
-	}
-	// The observations stream in ID order on one cursor: over one
-	// snapshot SQLite walks their primary key in order; over several it
-	// sorts once. Each page of them is completed with its identities and
-	// owners read as ranges (snapshotread.go).
+	// The observations stream in ID order (snapshotObservations), each
+	// page of them completed with its identities and owners read as
+	// ranges (snapshotread.go).
 	q, release, err := s.mappedReader(ctx)
 	if err != nil {
 		return err
 	}
 	defer release()
-	rows, err := q.QueryContext(ctx, `SELECT snapshot_id, `+tableObservationColumns+` FROM observations
-		WHERE snapshot_id IN (?`+strings.Repeat(",?", len(args)-1)+`) ORDER BY identity_id`, args...)
+	obs, err := s.openSnapshotObservations(ctx, q, snapshotIDs)
 	if err != nil {
-		return fmt.Errorf("reading snapshots %v: %w", snapshotIDs, err)
+		return err
 	}
-	defer rows.Close()
+	defer obs.close()
 	var (
 		page = &snapshotPage{}
 		buf  = make([]Identity, 0, eachBatch)
@@ -249,7 +243,7 @@ func (s *Store) EachIdentityInSnapshots(ctx context.Context, snapshotIDs []int64
 		times        timeSlab
 	)
 	flush := func() error {
-		if err := page.fill(ctx, q); err != nil {
+		if err := page.fill(ctx, q, obs.packed); err != nil {
 			return err
 		}
 		for i := range page.rows {
@@ -313,11 +307,16 @@ func (s *Store) EachIdentityInSnapshots(ctx context.Context, snapshotIDs []int64
 		return nil
 	}
 	var prev string
-	for rows.Next() {
+	for {
 		page.rows = append(page.rows, tableRow{})
 		r := &page.rows[len(page.rows)-1]
-		if err := rows.Scan(&r.snapshot, &r.id, &r.name, &r.scope, &r.created, &r.lastUsed, &r.rotated, &r.expires, &r.perms, &r.attrs); err != nil {
+		ok, err := obs.next(ctx, r)
+		if err != nil {
 			return fmt.Errorf("reading snapshots %v: %w", snapshotIDs, err)
+		}
+		if !ok {
+			page.rows = page.rows[:len(page.rows)-1]
+			break
 		}
 		if prev != "" && r.id <= prev {
 			// Campaign digests are over rows in byte order of ID, and the
@@ -330,9 +329,6 @@ func (s *Store) EachIdentityInSnapshots(ctx context.Context, snapshotIDs []int64
 				return err
 			}
 		}
-	}
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("reading snapshots %v: %w", snapshotIDs, err)
 	}
 	return flush()
 }

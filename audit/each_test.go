@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"maps"
 	"reflect"
+	"slices"
+	"strings"
 	"testing"
 )
 
@@ -94,6 +96,88 @@ func TestEachIdentityInSnapshots(t *testing.T) {
 		want2 := fmt.Sprintf("[github:k1:github_deploy_key:lo github/k1 #%d active github:k3:github_deploy_key:hi github/k3 #%d active]", lo.ID, hi.ID)
 		if fmt.Sprint(sparse) != want2 {
 			t.Errorf("two accounts apart streamed as\n%v, want\n%v", sparse, want2)
+		}
+	})
+}
+
+// TestEachIdentityInSnapshotsMerges: the snapshots' observations, each
+// read through a cursor of its own and merged (snapshotObservations),
+// come as one query that sorts them gives them, across pages; a text
+// holding the packed read's separator (an ID, a name, a scope, an
+// attribute, an owner) is read whole.
+func TestEachIdentityInSnapshotsMerges(t *testing.T) {
+	eachEngine(t, func(t *testing.T, eng testEngine) {
+		defer func(n int) { eachBatch = n }(eachBatch)
+		eachBatch = 16
+		s := openAt(t, eng.new(t))
+		var snaps []int64
+		var want []Identity
+		// Snapshots taken in another order than their identities'.
+		for _, account := range []string{"zz", "a", "m"} {
+			var o []Observation
+			for i := range 40 {
+				o = append(o, Observation{ID: IdentityID("github", account, KindGitHubDeployKey, fmt.Sprintf("k%02d", i)), Kind: KindGitHubDeployKey,
+					Name: fmt.Sprint(i), Scope: "acme/r" + fmt.Sprint(i%3), Attributes: map[string]string{"n": fmt.Sprint(i)}})
+			}
+			if account == "a" {
+				o[3].Name = "deploy" + packSep + "key"
+				o[5].Scope = "acme/" + packSep
+				o[7].Attributes = map[string]string{"note": "a" + packSep + "b"}
+				o[9].ID += packSep + "x"
+			}
+			sn := snapshotOf(t, s, "github", account, nil, o...)
+			snaps = append(snaps, sn.ID)
+		}
+		if _, err := s.SetOwner(ctx, "auditor@acme.test", IdentityID("github", "m", KindGitHubDeployKey, "k11"), "carol"+packSep+"dave"); err != nil {
+			t.Fatal(err)
+		}
+		for _, sn := range snaps {
+			ids, err := s.IdentitiesInSnapshot(ctx, sn)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want = append(want, ids...)
+		}
+		slices.SortFunc(want, func(a, b Identity) int { return strings.Compare(a.ID, b.ID) })
+		for i := range want {
+			want[i].Change, want[i].Suggestions = "", nil
+		}
+		read := func() []Identity {
+			var got []Identity
+			if err := s.EachIdentityInSnapshots(ctx, snaps, func(id *Identity) error {
+				it := *id
+				it.Permissions, it.Attributes = maps.Clone(it.Permissions), maps.Clone(it.Attributes)
+				got = append(got, it)
+				return nil
+			}); err != nil {
+				t.Fatal(err)
+			}
+			return got
+		}
+		check := func(how string, got []Identity) {
+			t.Helper()
+			if len(got) != len(want) {
+				t.Fatalf("%s: streamed %d identities, want %d", how, len(got), len(want))
+			}
+			for i := range want {
+				if !reflect.DeepEqual(got[i], want[i]) {
+					t.Fatalf("%s: identity %d differs:\nstreamed %+v\nlisted   %+v", how, i, got[i], want[i])
+				}
+			}
+		}
+		merged := read()
+		check("merged", merged)
+		defer func(n int) { maxSnapshotCursors = n }(maxSnapshotCursors)
+		maxSnapshotCursors = 0
+		check("sorted", read())
+		seps := 0
+		for _, id := range merged {
+			if strings.Contains(id.ID+id.Name+id.Scope+id.Attributes["note"]+id.Owner, packSep) {
+				seps++
+			}
+		}
+		if seps != 5 {
+			t.Errorf("the read kept %d of the 5 texts with the separator", seps)
 		}
 	})
 }

@@ -2,7 +2,10 @@ package audit
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 )
 
@@ -31,23 +34,34 @@ func (p *snapshotPage) reset() {
 // fill reads the identities' and owners' columns of the page's rows,
 // whose observations are read, and the scope each had where it was last
 // seen. A row whose identity is not there is left !found, as the join
-// left it out.
-func (p *snapshotPage) fill(ctx context.Context, q querier) error {
+// left it out. On SQLite the rows come packed (tableread.go's packed: the
+// driver's cost is per column); a page a text of which holds the
+// separator is read again column by column.
+func (p *snapshotPage) fill(ctx context.Context, q querier, packed bool) error {
+	err := p.fillAs(ctx, q, packed)
+	if packed && errors.Is(err, errUnpackable) {
+		err = p.fillAs(ctx, q, false)
+	}
+	return err
+}
+
+func (p *snapshotPage) fillAs(ctx context.Context, q querier, packed bool) error {
 	if len(p.rows) == 0 {
 		return nil
 	}
 	for i := range p.rows {
-		p.rows[i].found = false
+		p.rows[i].found, p.rows[i].owner = false, ""
 	}
+	p.at = nil
 	p.latest = append(p.latest[:0], make([]int64, len(p.rows))...)
 	p.latestScope = append(p.latestScope[:0], make([]string, len(p.rows))...)
-	if err := p.readIdentityRange(ctx, q); err != nil {
+	if err := p.readIdentityRange(ctx, q, packed); err != nil {
 		return err
 	}
-	if err := p.readIdentityKeys(ctx, q); err != nil {
+	if err := p.readIdentityKeys(ctx, q, packed); err != nil {
 		return err
 	}
-	if err := (tableRead{q: q}).ownerRange(ctx, &p.tablePage); err != nil {
+	if err := (tableRead{q: q, packed: packed}).ownerRange(ctx, &p.tablePage); err != nil {
 		return err
 	}
 	return p.readLatestScopes(ctx, q)
@@ -60,10 +74,17 @@ const identityRangeSlack = 8
 
 const snapshotIdentityColumns = `id, kind, source, account, last_snapshot, first_seen, last_seen`
 
+func identityColumnsOf(packedRow bool) string {
+	if packedRow {
+		return packed("id", "kind", "source", "account", "last_snapshot", "first_seen", "last_seen")
+	}
+	return snapshotIdentityColumns
+}
+
 // readIdentityRange reads the identities from the page's first ID to its
 // last in one range of the key, merging them into the rows in ID order.
-func (p *snapshotPage) readIdentityRange(ctx context.Context, q querier) error {
-	rows, err := q.QueryContext(ctx, `SELECT `+snapshotIdentityColumns+` FROM identities
+func (p *snapshotPage) readIdentityRange(ctx context.Context, q querier, packed bool) error {
+	rows, err := q.QueryContext(ctx, `SELECT `+identityColumnsOf(packed)+` FROM identities
 		WHERE id >= ? AND id <= ? ORDER BY id LIMIT ?`,
 		p.rows[0].id, p.rows[len(p.rows)-1].id, identityRangeSlack*len(p.rows))
 	if err != nil {
@@ -74,7 +95,7 @@ func (p *snapshotPage) readIdentityRange(ctx context.Context, q querier) error {
 	var latest int64
 	j := 0
 	for rows.Next() {
-		if err := p.scanIdentity(rows, &r, &latest); err != nil {
+		if err := scanSnapshotIdentity(rows, packed, &r, &latest); err != nil {
 			return err
 		}
 		k := j
@@ -95,7 +116,7 @@ func (p *snapshotPage) readIdentityRange(ctx context.Context, q querier) error {
 
 // readIdentityKeys reads, by key, the identities readIdentityRange's
 // bound left out.
-func (p *snapshotPage) readIdentityKeys(ctx context.Context, q querier) error {
+func (p *snapshotPage) readIdentityKeys(ctx context.Context, q querier, packed bool) error {
 	var ids []any
 	for i := range p.rows {
 		if !p.rows[i].found {
@@ -109,7 +130,7 @@ func (p *snapshotPage) readIdentityKeys(ctx context.Context, q querier) error {
 	const chunk = 500
 	for start := 0; start < len(ids); start += chunk {
 		part := ids[start:min(start+chunk, len(ids))]
-		rows, err := q.QueryContext(ctx, `SELECT `+snapshotIdentityColumns+` FROM identities
+		rows, err := q.QueryContext(ctx, `SELECT `+identityColumnsOf(packed)+` FROM identities
 			WHERE id IN (?`+strings.Repeat(",?", len(part)-1)+`)`, part...)
 		if err != nil {
 			return fmt.Errorf("reading identities: %w", err)
@@ -117,7 +138,7 @@ func (p *snapshotPage) readIdentityKeys(ctx context.Context, q querier) error {
 		var r tableRow
 		var latest int64
 		for rows.Next() {
-			if err := p.scanIdentity(rows, &r, &latest); err != nil {
+			if err := scanSnapshotIdentity(rows, packed, &r, &latest); err != nil {
 				rows.Close()
 				return err
 			}
@@ -133,9 +154,23 @@ func (p *snapshotPage) readIdentityKeys(ctx context.Context, q querier) error {
 	return nil
 }
 
-func (p *snapshotPage) scanIdentity(rows interface{ Scan(...any) error }, r *tableRow, latest *int64) error {
-	if err := rows.Scan(&r.id, &r.kind, &r.source, &r.account, latest, &r.firstSeen, &r.lastSeen); err != nil {
+func scanSnapshotIdentity(rows *sql.Rows, packed bool, r *tableRow, latest *int64) error {
+	if !packed {
+		if err := rows.Scan(&r.id, &r.kind, &r.source, &r.account, latest, &r.firstSeen, &r.lastSeen); err != nil {
+			return fmt.Errorf("reading identities: %w", err)
+		}
+		return nil
+	}
+	var sn string
+	if err := rows.Scan(&r.packed); err != nil {
 		return fmt.Errorf("reading identities: %w", err)
+	}
+	if !unpack(r.packed, &r.id, &r.kind, &r.source, &r.account, &sn, &r.firstSeen, &r.lastSeen) {
+		return fmt.Errorf("reading identities: %w", errUnpackable)
+	}
+	var err error
+	if *latest, err = strconv.ParseInt(sn, 10, 64); err != nil {
+		return fmt.Errorf("identity %s: last snapshot %q: %w", r.id, sn, err)
 	}
 	return nil
 }
@@ -191,4 +226,185 @@ func (p *snapshotPage) readLatestScopes(ctx context.Context, q querier) error {
 		}
 	}
 	return nil
+}
+
+// maxSnapshotCursors is how many snapshots' observations a campaign's
+// read merges through cursors of their own on SQLite; past it one query
+// sorts them (a campaign takes one snapshot per source and account, so
+// only a file of hundreds of accounts comes near it). A variable so a
+// test can take that way.
+var maxSnapshotCursors = 64
+
+// snapshotObservations is the observations of a campaign's snapshots as
+// one stream in ID order. On SQLite each snapshot's are a cursor of its
+// own, in the order of the table's key (snapshot_id, identity_id), merged
+// here: one query over several snapshots ordered by ID made SQLite sort
+// every observation into a temporary tree before it gave the first, 2.3
+// CPU-seconds of a million-identity campaign (issue 21) during which the
+// insert had nothing to do. The cursors share one connection, and so
+// read the file as it stood when the first was stepped. On PostgreSQL,
+// and past maxSnapshotCursors, the database sorts them into one cursor.
+type snapshotObservations struct {
+	q       querier
+	packed  bool
+	cursors []*observationsCursor // a min-heap by the current row's ID
+}
+
+// observationsCursor is one query's observations in ID order, at its
+// current row.
+type observationsCursor struct {
+	rows     *sql.Rows
+	snapshot int64 // its snapshot; 0: the rows name theirs
+	row      tableRow
+	dst      []any // what a row is scanned into, row's fields
+}
+
+func (s *Store) openSnapshotObservations(ctx context.Context, q querier, snapshotIDs []int64) (*snapshotObservations, error) {
+	o := &snapshotObservations{q: q, packed: s.engine == engineSQLite}
+	if s.engine == engineSQLite && len(snapshotIDs) <= maxSnapshotCursors {
+		for _, sn := range snapshotIDs {
+			rows, err := q.QueryContext(ctx, `SELECT `+o.columns()+` FROM observations WHERE snapshot_id = ? ORDER BY identity_id`, sn)
+			if err != nil {
+				o.close()
+				return nil, fmt.Errorf("reading snapshot %d: %w", sn, err)
+			}
+			o.cursors = append(o.cursors, &observationsCursor{rows: rows, snapshot: sn})
+		}
+	} else {
+		args := make([]any, len(snapshotIDs))
+		for i, id := range snapshotIDs {
+			args[i] = id
+		}
+		rows, err := q.QueryContext(ctx, `SELECT snapshot_id, `+o.columns()+` FROM observations
+			WHERE snapshot_id IN (?`+strings.Repeat(",?", len(args)-1)+`) ORDER BY identity_id`, args...)
+		if err != nil {
+			return nil, fmt.Errorf("reading snapshots %v: %w", snapshotIDs, err)
+		}
+		o.cursors = append(o.cursors, &observationsCursor{rows: rows})
+	}
+	// Each cursor's first row, then the heap.
+	live := o.cursors[:0]
+	for _, c := range o.cursors {
+		ok, err := o.advance(ctx, c)
+		if err != nil {
+			o.close()
+			return nil, err
+		}
+		if ok {
+			live = append(live, c)
+		} else {
+			c.rows.Close()
+		}
+	}
+	clear(o.cursors[len(live):])
+	o.cursors = live
+	for i := len(o.cursors)/2 - 1; i >= 0; i-- {
+		o.down(i)
+	}
+	return o, nil
+}
+
+// columns are an observation's columns but its snapshot: on SQLite the
+// ID and the rest packed into one text (tableread.go's packed).
+func (o *snapshotObservations) columns() string {
+	if o.packed {
+		return "identity_id, " + packed("name", "scope", "ifnull(created_at,'')", "ifnull(last_used_at,'')",
+			"ifnull(rotated_at,'')", "ifnull(expires_at,'')", "permissions", "attributes")
+	}
+	return tableObservationColumns
+}
+
+// advance moves c to its next row, reporting whether there was one.
+func (o *snapshotObservations) advance(ctx context.Context, c *observationsCursor) (bool, error) {
+	if !c.rows.Next() {
+		if err := c.rows.Err(); err != nil {
+			return false, fmt.Errorf("reading observations: %w", err)
+		}
+		return false, nil
+	}
+	r := &c.row
+	if c.dst == nil {
+		c.dst = []any{&r.id, &r.name, &r.scope, &r.created, &r.lastUsed, &r.rotated, &r.expires, &r.perms, &r.attrs}
+		if o.packed {
+			c.dst = []any{&r.id, &r.packed}
+		}
+		if c.snapshot == 0 {
+			c.dst = append([]any{&r.snapshot}, c.dst...)
+		}
+	}
+	if c.snapshot != 0 {
+		r.snapshot = c.snapshot
+	}
+	if err := c.rows.Scan(c.dst...); err != nil {
+		return false, fmt.Errorf("reading observations: %w", err)
+	}
+	if !o.packed {
+		return true, nil
+	}
+	if unpack(r.packed, &r.name, &r.scope, &r.created.String, &r.lastUsed.String, &r.rotated.String, &r.expires.String, &r.perms, &r.attrs) {
+		for _, t := range []*sql.NullString{&r.created, &r.lastUsed, &r.rotated, &r.expires} {
+			t.Valid = t.String != ""
+		}
+		return true, nil
+	}
+	// A text holds the separator: this row column by column.
+	err := o.q.QueryRowContext(ctx, `SELECT name, scope, created_at, last_used_at, rotated_at, expires_at, permissions, attributes
+		FROM observations WHERE snapshot_id = ? AND identity_id = ?`, r.snapshot, r.id).
+		Scan(&r.name, &r.scope, &r.created, &r.lastUsed, &r.rotated, &r.expires, &r.perms, &r.attrs)
+	if err != nil {
+		return false, fmt.Errorf("reading observation %s of snapshot %d: %w", r.id, r.snapshot, err)
+	}
+	return true, nil
+}
+
+// next sets r to the next observation in ID order, reporting whether
+// there was one.
+func (o *snapshotObservations) next(ctx context.Context, r *tableRow) (bool, error) {
+	if len(o.cursors) == 0 {
+		return false, nil
+	}
+	top := o.cursors[0]
+	*r = top.row
+	ok, err := o.advance(ctx, top)
+	if err != nil {
+		return false, err
+	}
+	if !ok {
+		top.rows.Close()
+		last := len(o.cursors) - 1
+		o.cursors[0] = o.cursors[last]
+		o.cursors[last] = nil
+		o.cursors = o.cursors[:last]
+	}
+	if len(o.cursors) > 1 {
+		o.down(0)
+	}
+	return true, nil
+}
+
+// down restores the heap's order below i: by ID, byte by byte.
+func (o *snapshotObservations) down(i int) {
+	h := o.cursors
+	for {
+		m := 2*i + 1
+		if m >= len(h) {
+			return
+		}
+		if r := m + 1; r < len(h) && h[r].row.id < h[m].row.id {
+			m = r
+		}
+		if h[m].row.id >= h[i].row.id {
+			return
+		}
+		h[i], h[m] = h[m], h[i]
+		i = m
+	}
+}
+
+// close closes the cursors still open.
+func (o *snapshotObservations) close() {
+	for _, c := range o.cursors {
+		c.rows.Close()
+	}
+	o.cursors = nil
 }

@@ -53,10 +53,11 @@ type population struct {
 
 // read streams the population from the store in ID order, a batch at a
 // time: each item is frozen and assigned on the reading goroutine, and
-// each full batch is carried forward, hashed into the digest in order and
-// handed to sink with its row hashes on a goroutine of its own
-// (batchPipe), while the store reads and evaluates the next: on two cores
-// the two halves overlap. sink's slices are reused after it returns.
+// each full batch is carried forward and hashed into the digest in order
+// on a goroutine of its own, then handed to sink with its row hashes on
+// another (batchPipe), while the store reads and evaluates the next: on
+// two cores the three overlap, the one or two the machine has free at
+// each moment busy. sink's slices are reused after it returns.
 func (c *creation) read(ctx context.Context, sink func(items []frozen, hashes []string) error) (*population, error) {
 	ids := make([]int64, len(c.snaps))
 	for i, s := range c.snaps {
@@ -66,7 +67,7 @@ func (c *creation) read(ctx context.Context, sink func(items []frozen, hashes []
 	assigner := newAssigner(c.pool, c.rmap, c.sep.dir, func(f *frozen, r string) bool { return c.sep.refusal(f, "", r) != nil })
 	digest := newPopulationDigest()
 	hashes := make([]string, 0, itemBatch)
-	carried := 0 // the pipe's goroutine's; read after close
+	carried := 0 // the pipe's first stage's; read after close
 	pipe := newBatchPipe(itemBatch, func(batch []frozen) error {
 		if c.carry != nil {
 			n, err := carryForward(ctx, c.st, c.carry, batch)
@@ -75,9 +76,14 @@ func (c *creation) read(ctx context.Context, sink func(items []frozen, hashes []
 			}
 			carried += n
 		}
+		for i := range batch {
+			batch[i].rowHash = digest.add(&batch[i])
+		}
+		return nil
+	}, func(batch []frozen) error {
 		hashes = hashes[:0]
 		for i := range batch {
-			hashes = append(hashes, digest.add(&batch[i]))
+			hashes = append(hashes, batch[i].rowHash)
 		}
 		err := sink(batch, hashes)
 		clear(hashes)

@@ -21,6 +21,7 @@ type frozen struct {
 	id, kind, name, scope, owner, naturalOwner string
 	findings, permissions                      string // JSON as stored
 	reviewer, carried, carriedReason           string
+	rowHash                                    string // while a create hands it on (creation.read)
 }
 
 // canonical is the byte form the population digest covers: the frozen

@@ -1,6 +1,7 @@
 package campaigns
 
 import (
+	"cmp"
 	"fmt"
 	"sync"
 
@@ -78,45 +79,70 @@ func (s *spool) each(batch int, fn func(items []frozen, hashes []string) error) 
 // remove deletes the file.
 func (s *spool) remove() error { return s.w.Remove() }
 
-// batchPipe hands items, a batch at a time, to fn on a goroutine of its
-// own, in the order they were added: what is done to a batch overlaps
-// reading the next. Its first error stops it; add then returns it.
+// batchPipe hands items, a batch at a time, to its stages, each on a
+// goroutine of its own, in the order they were added: each batch goes
+// through the stages in turn, so what each stage does to a batch
+// overlaps what the others do to the batches before and after it, and
+// the reading that adds them. Its first error stops it; add then
+// returns it, and no stage sees a batch after.
 type batchPipe struct {
-	fn      func([]frozen) error
 	size    int
 	cur     []frozen
-	batches chan []frozen
+	batches chan []frozen // to the first stage
 	free    chan []frozen // emptied batches, for reuse
 	done    chan struct{}
 	mu      sync.Mutex
 	err     error
 }
 
-// pipeDepth is how many full batches wait for fn at most: enough that
-// neither side waits for the other when one is descheduled for a moment
-// on a busy machine, a few MB.
+// pipeDepth is how many full batches wait for a stage at most: enough
+// that no side waits for another when one is descheduled for a moment on
+// a busy machine, a few MB.
 const pipeDepth = 8
 
-func newBatchPipe(size int, fn func([]frozen) error) *batchPipe {
-	p := &batchPipe{fn: fn, size: size, batches: make(chan []frozen, pipeDepth),
-		free: make(chan []frozen, pipeDepth+2), done: make(chan struct{})}
-	for range pipeDepth + 1 {
+func newBatchPipe(size int, stages ...func([]frozen) error) *batchPipe {
+	// Every batch there is: the one being filled, and those waiting for
+	// or in the hands of each stage.
+	n := 1 + len(stages)*(pipeDepth+1)
+	p := &batchPipe{size: size, batches: make(chan []frozen, pipeDepth),
+		free: make(chan []frozen, n), done: make(chan struct{})}
+	for range n - 1 {
 		p.free <- make([]frozen, 0, size)
 	}
 	p.cur = make([]frozen, 0, size)
-	go func() {
-		defer close(p.done)
-		for b := range p.batches {
-			if p.failed() == nil {
-				if err := fn(b); err != nil {
-					p.mu.Lock()
-					p.err = err
-					p.mu.Unlock()
-				}
-			}
-			clear(b) // its strings are not kept past the batch
-			p.free <- b[:0]
+	var wg sync.WaitGroup
+	in := p.batches
+	for i, fn := range stages {
+		var out chan []frozen
+		if i < len(stages)-1 {
+			out = make(chan []frozen, pipeDepth)
 		}
+		src := in
+		wg.Go(func() {
+			for b := range src {
+				if p.failed() == nil {
+					if err := fn(b); err != nil {
+						p.mu.Lock()
+						p.err = cmp.Or(p.err, err)
+						p.mu.Unlock()
+					}
+				}
+				if out != nil {
+					out <- b
+					continue
+				}
+				clear(b) // its strings are not kept past the batch
+				p.free <- b[:0]
+			}
+			if out != nil {
+				close(out)
+			}
+		})
+		in = out
+	}
+	go func() {
+		wg.Wait()
+		close(p.done)
 	}()
 	return p
 }
@@ -142,8 +168,8 @@ func (p *batchPipe) add(f frozen) error {
 	return nil
 }
 
-// close hands on the last, partial batch, waits until fn has seen every
-// batch and returns its first error.
+// close hands on the last, partial batch, waits until every stage has
+// seen every batch and returns the first error.
 func (p *batchPipe) close() error {
 	if len(p.cur) > 0 {
 		p.batches <- p.cur
