@@ -384,21 +384,7 @@ func (o *snapshotObservations) next(ctx context.Context, r *tableRow) (bool, err
 
 // down restores the heap's order below i: by ID, byte by byte.
 func (o *snapshotObservations) down(i int) {
-	h := o.cursors
-	for {
-		m := 2*i + 1
-		if m >= len(h) {
-			return
-		}
-		if r := m + 1; r < len(h) && h[r].row.id < h[m].row.id {
-			m = r
-		}
-		if h[m].row.id >= h[i].row.id {
-			return
-		}
-		h[i], h[m] = h[m], h[i]
-		i = m
-	}
+	siftDown(o.cursors, i, func(a, b *observationsCursor) bool { return a.row.id < b.row.id })
 }
 
 // close closes the cursors still open.

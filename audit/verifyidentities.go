@@ -373,21 +373,7 @@ func (o *observedIDs) advanceTop() error {
 
 // down restores the heap's order below i.
 func (o *observedIDs) down(i int) {
-	h := o.heap
-	for {
-		m := 2*i + 1
-		if m >= len(h) {
-			return
-		}
-		if r := m + 1; r < len(h) && bytes.Compare(h[r].id, h[m].id) < 0 {
-			m = r
-		}
-		if bytes.Compare(h[m].id, h[i].id) >= 0 {
-			return
-		}
-		h[i], h[m] = h[m], h[i]
-		i = m
-	}
+	siftDown(o.heap, i, func(a, b *observationCursor) bool { return bytes.Compare(a.id, b.id) < 0 })
 }
 
 // close closes the cursors still open.
