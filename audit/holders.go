@@ -156,17 +156,7 @@ func (s *Store) writeJournalInMemory(ctx context.Context, fn func(*Tx) error) er
 			_ = conn.Raw(func(any) error { return driver.ErrBadConn }) // not back to the pool
 		}
 	}()
-	err = s.waitBusy(ctx, "", func() error {
-		tx, err := s.beginWriteOn(ctx, conn)
-		if err != nil {
-			return err
-		}
-		defer tx.Rollback()
-		if err := fn(&Tx{s: s, tx: tx}); err != nil {
-			return err
-		}
-		return tx.Commit()
-	})
+	err = s.waitBusy(ctx, "", func() error { return s.writeOnce(ctx, conn, fn) })
 	if errors.Is(err, ErrBusy) {
 		return err
 	}

@@ -34,7 +34,7 @@ func (s *Store) Write(ctx context.Context, fn func(*Tx) error) error {
 	if s.readOnly {
 		return fmt.Errorf("%w: %s was opened read-only", ErrReadOnly, s.path)
 	}
-	err := s.waitBusy(ctx, "", func() error { return s.writeOnce(ctx, fn) })
+	err := s.waitBusy(ctx, "", func() error { return s.writeOnce(ctx, s.db, fn) })
 	if errors.Is(err, ErrBusy) {
 		return err
 	}
@@ -144,8 +144,10 @@ func (s *Store) busyError(ctx context.Context, waited time.Duration, err error, 
 	return &busyErr{msg: b.String(), err: err}
 }
 
-func (s *Store) writeOnce(ctx context.Context, fn func(*Tx) error) error {
-	tx, err := s.beginWrite(ctx)
+// writeOnce runs fn in one write transaction begun on on (the pool, or a
+// connection of the caller's) and commits it.
+func (s *Store) writeOnce(ctx context.Context, on txBeginner, fn func(*Tx) error) error {
+	tx, err := s.beginWriteOn(ctx, on)
 	if err != nil {
 		return err
 	}
