@@ -21,3 +21,13 @@ func siftDown[T any](h []T, i int, less func(a, b T) bool) {
 		i = m
 	}
 }
+
+// dropTop removes a heap's first element, its last taking the place; the
+// caller restores the order (siftDown from 0).
+func dropTop[T any](h []T) []T {
+	last := len(h) - 1
+	h[0] = h[last]
+	var zero T
+	h[last] = zero // the cursor dropped is not kept alive by the array
+	return h[:last]
+}

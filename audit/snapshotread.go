@@ -371,10 +371,7 @@ func (o *snapshotObservations) next(ctx context.Context, r *tableRow) (bool, err
 	}
 	if !ok {
 		top.rows.Close()
-		last := len(o.cursors) - 1
-		o.cursors[0] = o.cursors[last]
-		o.cursors[last] = nil
-		o.cursors = o.cursors[:last]
+		o.cursors = dropTop(o.cursors)
 	}
 	if len(o.cursors) > 1 {
 		o.down(0)

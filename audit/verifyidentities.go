@@ -360,10 +360,7 @@ func (o *observedIDs) advanceTop() error {
 	}
 	if !ok {
 		top.rows.Close()
-		last := len(o.heap) - 1
-		o.heap[0] = o.heap[last]
-		o.heap[last] = nil
-		o.heap = o.heap[:last]
+		o.heap = dropTop(o.heap)
 	}
 	if len(o.heap) > 0 {
 		o.down(0)
