@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 // reversed is the file read by a database that orders identity IDs
@@ -115,4 +116,43 @@ func TestStringMapJSONAgreesWithUnmarshal(t *testing.T) {
 	if want := "event log: event 1 (snapshot.record) is not a snapshot record nhi can read"; !slices.Contains(r.Problems, want) {
 		t.Errorf("problems %q, want %q among them", r.Problems, want)
 	}
+}
+
+// Verify reads an entry's stored_at only when the entry differs from its
+// record: one a run still unfinished stored is left alone, one edited
+// before that run began is named.
+func TestVerifyCacheSparesAnUnfinishedRun(t *testing.T) {
+	eachEngine(t, func(t *testing.T, eng testEngine) {
+		s := openAt(t, eng.new(t))
+		at := time.Date(2026, 10, 1, 12, 0, 0, 0, time.UTC)
+		s.clock = func() time.Time { return at }
+		w, err := s.BeginSnapshot(ctx, SnapshotInfo{Source: "github", Account: "acme"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, k := range []string{"GET /a", "GET /b"} {
+			if err := s.CachePut(ctx, k, `"1"`, []byte(k+" 1")); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := w.Finish(ctx, nil); err != nil {
+			t.Fatal(err)
+		}
+		tamper(t, s, `UPDATE http_cache SET value = 'edited' WHERE key = 'GET /b'`)
+		at = at.Add(time.Hour)
+		if _, err := s.BeginSnapshot(ctx, SnapshotInfo{Source: "github", Account: "acme"}); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.CachePut(ctx, "GET /a", `"2"`, []byte("GET /a 2")); err != nil {
+			t.Fatal(err)
+		}
+		r, err := s.Verify(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := []string{`request cache: the entry "GET /b" differs from what snapshot 1 recorded: it was edited (nhi will not replay it)`}
+		if !slices.Equal(r.Problems, want) {
+			t.Errorf("problems %q, want %q", r.Problems, want)
+		}
+	})
 }

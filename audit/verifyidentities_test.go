@@ -278,3 +278,76 @@ func TestDigestsBesideIdentitiesCoverEveryRow(t *testing.T) {
 		})
 	})
 }
+
+// On SQLite verify reads an observation's and an identity's columns
+// packed into one text (recordColumnsPacked, and the identities' read),
+// the four times' NULLs in a number of their own: an edit of any one
+// column is named, a NULL time made empty or an empty one NULL among
+// them, and so is one that puts the packing's separator into a text; a
+// row whose texts hold the separator verifies, read again column by
+// column.
+func TestPackedReadsNameAnEditOfEachColumn(t *testing.T) {
+	eng := testEngine{"sqlite"}
+	b := IdentityID("github", "acme", KindGitHubDeployKey, "b") // in snapshot 1 only
+	digest := "snapshot 1: its observations no longer match its digest"
+	edited := "identities: 1 rows differ from what the snapshots' observations imply (rows were edited): " + b
+	for _, tc := range []struct{ table, set, says string }{
+		{"observations", "kind = 'github_actions_secret'", digest},
+		{"observations", "name = name || '!'", digest},
+		{"observations", "name = name || char(31)", digest},
+		{"observations", "scope = 'acme/x'", digest},
+		{"observations", "created_at = NULL", digest},
+		{"observations", "created_at = ''", digest},
+		{"observations", "last_used_at = ''", digest},
+		{"observations", "rotated_at = '2024-06-01T00:00:01Z'", digest},
+		{"observations", "expires_at = '2030-01-01T00:00:00Z'", digest},
+		{"observations", "permissions = '{}'", digest},
+		{"observations", "attributes = attributes || char(31)", digest},
+		{"observations", "findings = '[]'", digest},
+		{"observations", "material = 'x'", digest},
+		{"identities", "kind = 'github_actions_secret'", edited},
+		{"identities", "source = 'gitlab'", edited},
+		{"identities", "source = source || char(31)", edited},
+		{"identities", "account = 'beta'", edited},
+		{"identities", "first_snapshot = 2", edited},
+		{"identities", "last_snapshot = 3", edited},
+		{"identities", "first_seen = '2020-01-01T00:00:00Z'", edited},
+		{"identities", "last_seen = '2020-01-01T00:00:00Z'", edited},
+	} {
+		t.Run(tc.table+" "+tc.set, func(t *testing.T) {
+			where := ` WHERE snapshot_id = 1 AND identity_id = '` + b + `'`
+			if tc.table == "identities" {
+				where = ` WHERE id = '` + b + `'`
+			}
+			c := identitiesFile(t, eng)
+			if r, err := c.Verify(ctx); err != nil || !r.OK() {
+				t.Fatalf("untampered: %+v %v", r, err)
+			}
+			tamper(t, c, `UPDATE `+tc.table+` SET `+tc.set+where)
+			r, err := c.Verify(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if all := strings.Join(r.Problems, "\n"); !strings.Contains(all, tc.says) {
+				t.Errorf("problems do not say %q:\n%s", tc.says, all)
+			}
+		})
+	}
+	t.Run("texts holding the separator", func(t *testing.T) {
+		s := openAt(t, eng.new(t))
+		odd := obs("x\x1fy", KindGitHubDeployKey)
+		odd.Attributes = map[string]string{"added_by": "al\x1fice"}
+		snapshot(t, s, nil, nil, odd, obs("z", KindGitHubDeployKey))
+		if r, err := s.Verify(ctx); err != nil || !r.OK() || r.Snapshots != 1 {
+			t.Fatalf("untampered: %+v %v", r, err)
+		}
+		tamper(t, s, `UPDATE observations SET name = name || '!' WHERE identity_id = '`+odd.ID+`'`)
+		r, err := s.Verify(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if all := strings.Join(r.Problems, "\n"); !strings.Contains(all, digest) {
+			t.Errorf("problems do not say %q:\n%s", digest, all)
+		}
+	})
+}

@@ -369,14 +369,16 @@ func TestVerifyNamesAnEditInTheMiddleOfALargeCampaign(t *testing.T) {
 	}
 }
 
-// Verify reads most rows as JSON SQLite writes (issue 21); texts that
-// JSON writes otherwise than the population digest's canonical form (a
-// line separator, a backspace) are read again column by column: an
-// untouched file verifies, and an edit of such a row is still named.
+// Verify reads each row as one text its columns are packed into, and
+// builds the canonical row from them (issue 21): texts that JSON escapes
+// (a line separator, a backspace) verify as the row read whole does, and
+// a row whose texts hold the packing's separator, its ID among them, is
+// read again column by column: an untouched file verifies, and an edit
+// of such a row is still named.
 func TestVerifyOddTexts(t *testing.T) {
 	f := newFixture(t)
-	odd := key("api", "odd", "")
-	odd.Name = "key\u2028line\bback\x01ctl\u00e9\"q\\"
+	odd := key("api", "odd\x1fsep", "")
+	odd.Name = "key\u2028line\bback\x01ctl\u00e9\"q\\\x1fsep"
 	odd.Permissions = map[string]string{"contents\u2029": "read\b"}
 	f.Snapshot(t, nil, odd, key("api", "plain", ""))
 	create(t, f, campaigns.Spec{Name: "q", Scope: "id:*", Reviewers: []string{"rita"}})
@@ -391,9 +393,9 @@ func TestVerifyOddTexts(t *testing.T) {
 
 	for _, tc := range []struct{ sql, want string }{
 		{`UPDATE campaign_items SET reason = 'x' WHERE identity_id = ?`,
-			`campaign q: item ` + odd.ID + `: reason is "x" in the table but "needed" by the event log: the table was edited`},
+			`campaign q: item ` + audit.Printable(odd.ID) + `: reason is "x" in the table but "needed" by the event log: the table was edited`},
 		{`UPDATE campaign_items SET scope = 'acme/x' WHERE identity_id = ?`,
-			`campaign q: item ` + odd.ID + ` was edited after creation: its frozen columns (owner, findings, reviewer, ...) no longer match their hash`},
+			`campaign q: item ` + audit.Printable(odd.ID) + ` was edited after creation: its frozen columns (owner, findings, reviewer, ...) no longer match their hash`},
 	} {
 		c := f.Copy(t)
 		if _, err := c.Raw(t).Exec(tc.sql, odd.ID); err != nil {
@@ -406,6 +408,64 @@ func TestVerifyOddTexts(t *testing.T) {
 		if len(problems) == 0 || problems[0] != tc.want {
 			t.Errorf("problems:\n%s\nwant first:\n%s", strings.Join(problems, "\n"), tc.want)
 		}
+	}
+}
+
+// Verify reads an item as its columns packed into one text (itemsPacked)
+// and builds the canonical row the population digest covers from them:
+// an edit of any one column of one item, in the file, is named, and so is
+// one that puts the packing's separator into a text.
+func TestVerifyNamesAnEditOfEachItemColumn(t *testing.T) {
+	f := newFixture(t)
+	f.Snapshot(t, nil, key("api", "1", ""), key("api", "2", ""), key("api", "3", ""))
+	create(t, f, campaigns.Spec{Name: "q", Scope: "id:*", Reviewers: []string{"rita"}})
+	k := keyID("api", "2")
+	if _, err := campaigns.Decide(ctx, f.Store, "rita", "q", k, campaigns.Keep, "needed"); err != nil {
+		t.Fatal(err)
+	}
+	verifyOK(t, f)
+	edited := "campaign q: item " + k + " was edited after creation"
+	stateIs := func(col, v string) string {
+		return fmt.Sprintf("campaign q: item %s: %s is %q in the table but", k, col, v)
+	}
+	for _, tc := range []struct{ col, to, says string }{
+		{"identity_id", "'github:acme:x'", "github:acme:x"},
+		{"kind", "'github-app'", edited},
+		{"name", "name || 'x'", edited},
+		{"scope", "'acme/web'", edited},
+		{"owner", "'mallory'", edited},
+		{"natural_owner", "'mallory'", edited},
+		{"findings", "'[]'", edited},
+		{"permissions", "'{}'", edited},
+		{"reviewer", "'mallory'", edited},
+		{"carried", "'keep'", edited},
+		{"carried_reason", "'x'", edited},
+		{"row_hash", "'x'", edited},
+		{"name", "name || char(31)", edited},
+		{"decision", "'decommission'", stateIs("decision", "decommission")},
+		{"reason", "'x'", stateIs("reason", "x")},
+		{"reason", "'need' || char(31) || 'ed'", stateIs("reason", "needed")},
+		{"decided_by", "'mallory'", stateIs("decided_by", "mallory")},
+		{"decided_at", "'2026-01-01T00:00:00Z'", stateIs("decided_at", "2026-01-01T00:00:00Z")},
+		{"decision_seq", "1", stateIs("decision_seq", "1")},
+		{"conflict", "1", stateIs("conflict", "true")},
+		{"verification", "'removed'", stateIs("verification", "removed")},
+		{"verified_snapshot", "1", stateIs("verified_snapshot", "1")},
+		{"verify_seq", "1", stateIs("verify_seq", "1")},
+	} {
+		t.Run(tc.col, func(t *testing.T) {
+			c := f.Copy(t)
+			if _, err := c.Raw(t).Exec(`UPDATE campaign_items SET `+tc.col+` = `+tc.to+` WHERE identity_id = ?`, k); err != nil {
+				t.Fatal(err)
+			}
+			problems, err := campaigns.Verify(ctx, c.Store)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if all := strings.Join(problems, "\n"); !strings.Contains(all, tc.says) {
+				t.Errorf("problems do not say %q:\n%s", tc.says, all)
+			}
+		})
 	}
 }
 
