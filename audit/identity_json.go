@@ -117,26 +117,12 @@ func (w *IdentityJSON) Append(b []byte, i *Identity) []byte {
 		b = AppendJSONString(b, i.Owner, true)
 	}
 	b = append(b, ',')
-	b = w.key(b, 1, "suggested_owners")
-	if len(i.Suggestions) == 0 {
-		b = append(b, "[]"...)
-	} else {
-		b = append(b, '[')
-		for n, s := range i.Suggestions {
-			if n > 0 {
-				b = append(b, ',')
-			}
-			b = append(b, w.nl[2]...)
-			b = append(b, '{')
-			b = w.str(b, 3, "owner", s.Owner)
-			b = append(b, ',')
-			b = w.str(b, 3, "source", s.Source)
-			b = append(b, w.nl[2]...)
-			b = append(b, '}')
-		}
-		b = append(b, w.nl[1]...)
-		b = append(b, ']')
-	}
+	b = w.objects(b, "suggested_owners", len(i.Suggestions), func(b []byte, n int) []byte {
+		s := &i.Suggestions[n]
+		b = w.str(b, 3, "owner", s.Owner)
+		b = append(b, ',')
+		return w.str(b, 3, "source", s.Source)
+	})
 	b = append(b, ',')
 	b = w.time(b, "created_at", i.CreatedAt)
 	b = append(b, ',')
@@ -150,30 +136,16 @@ func (w *IdentityJSON) Append(b []byte, i *Identity) []byte {
 	b = append(b, ',')
 	b = w.strMap(b, "attributes", i.Attributes)
 	b = append(b, ',')
-	b = w.key(b, 1, "findings")
-	if len(i.Findings) == 0 {
-		b = append(b, "[]"...)
-	} else {
-		b = append(b, '[')
-		for n, f := range i.Findings {
-			if n > 0 {
-				b = append(b, ',')
-			}
-			b = append(b, w.nl[2]...)
-			b = append(b, '{')
-			b = w.str(b, 3, "rule", f.Rule)
-			b = append(b, ',')
-			b = w.str(b, 3, "severity", f.Severity)
-			b = append(b, ',')
-			b = w.str(b, 3, "owasp", f.OWASP)
-			b = append(b, ',')
-			b = w.str(b, 3, "message", f.Message)
-			b = append(b, w.nl[2]...)
-			b = append(b, '}')
-		}
-		b = append(b, w.nl[1]...)
-		b = append(b, ']')
-	}
+	b = w.objects(b, "findings", len(i.Findings), func(b []byte, n int) []byte {
+		f := &i.Findings[n]
+		b = w.str(b, 3, "rule", f.Rule)
+		b = append(b, ',')
+		b = w.str(b, 3, "severity", f.Severity)
+		b = append(b, ',')
+		b = w.str(b, 3, "owasp", f.OWASP)
+		b = append(b, ',')
+		return w.str(b, 3, "message", f.Message)
+	})
 	b = append(b, ',')
 	b = w.str(b, 1, "status", i.Status)
 	if i.StatusReason != "" {
@@ -214,6 +186,29 @@ func (w *IdentityJSON) time(b []byte, name string, t *time.Time) []byte {
 	b = append(b, '"')
 	b = t.UTC().AppendFormat(b, time.RFC3339)
 	return append(b, '"')
+}
+
+// objects is a list member at depth 1 of n objects, [] when n is 0;
+// fields writes the n-th object's members at depth 3, between the braces
+// objects writes.
+func (w *IdentityJSON) objects(b []byte, name string, n int, fields func(b []byte, n int) []byte) []byte {
+	b = w.key(b, 1, name)
+	if n == 0 {
+		return append(b, '[', ']')
+	}
+	b = append(b, '[')
+	for k := range n {
+		if k > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, w.nl[2]...)
+		b = append(b, '{')
+		b = fields(b, k)
+		b = append(b, w.nl[2]...)
+		b = append(b, '}')
+	}
+	b = append(b, w.nl[1]...)
+	return append(b, ']')
 }
 
 // strMap is a map member at depth 1, its keys in encoding/json's order
