@@ -214,6 +214,20 @@ func (s *Store) migrationError(err error) error {
 		ErrNotPermitted, s.path, err)
 }
 
+// readDenied is the refusal of a login role that may not read nhi's
+// tables: one granted none of nhi's roles (every one of them reads every
+// table, docs/team.md), or any role of a database whose owner never ran
+// nhi db init, which creates the roles and grants them.
+func (s *Store) readDenied(ctx context.Context, q querier) error {
+	who := "your database role"
+	var user string
+	if q.QueryRowContext(ctx, `SELECT session_user`).Scan(&user) == nil && user != "" {
+		who = "database role " + user
+	}
+	return fmt.Errorf("%s may not read nhi's tables in %s, so nothing was read or changed: it has none of nhi's roles. Ask the database's owner to grant the one you need — GRANT %s TO %s to read; %s to decide, %s to snapshot, %s for campaigns, owners and people — after running nhi db init once, which creates them (docs/team.md, \"Roles\")",
+		who, s.path, RoleAuditor, orRole(user), RoleReviewer, RoleConnector, RoleAdmin)
+}
+
 func setMeta(ctx context.Context, tx *sql.Tx, key, value string) error {
 	_, err := tx.ExecContext(ctx, `INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`, key, value)
 	return err
@@ -245,6 +259,9 @@ func (s *Store) postgresVersion(ctx context.Context, q querier, opts OpenOptions
 		coalesce((SELECT value FROM meta WHERE key = 'application'), ''),
 		coalesce((SELECT value FROM meta WHERE key = 'schema.audit'), '')`).Scan(&app, &version)
 	if err != nil {
+		if pe := (*pgconn.PgError)(nil); errors.As(err, &pe) && pe.Code == "42501" {
+			return 0, s.readDenied(ctx, q)
+		}
 		return 0, fmt.Errorf("%w: %s cannot be read (%v)", ErrNotEvidence, s.path, err)
 	}
 	if app != applicationMark {
