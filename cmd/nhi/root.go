@@ -227,7 +227,15 @@ func (a *app) open(ctx context.Context, opts audit.OpenOptions) (*audit.Store, e
 		}
 		opts.BusyTimeout = d
 	}
-	return audit.Open(ctx, a.db, opts)
+	st, err := audit.Open(ctx, a.db, opts)
+	if err != nil && errors.Is(err, audit.ErrNotExist) {
+		if env := os.Getenv("NHI_DB"); env != "" && env == a.db {
+			// The user may not remember setting it: the message names a
+			// store they never typed.
+			err = fmt.Errorf("%w\n(The store named by NHI_DB, set in your environment: unset it for ./nhi.db, or pass --db.)", err)
+		}
+	}
+	return st, err
 }
 
 // busyTimeoutEnv says how long a write waits, each of its tries, for
