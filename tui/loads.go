@@ -63,7 +63,11 @@ func (m *Model) updateLoads(msg tea.Msg) (tea.Cmd, bool) {
 		if first && !mineAmong(msg.items) {
 			// An empty table that says nothing leaves the user guessing
 			// (a creator, an administrator, someone under another name).
-			m.setFlash("No item of "+audit.Printable(msg.campaign)+" is assigned to you ("+audit.Printable(m.st.actor)+"): a lists everyone's items; :others decides for other reviewers (flagged)", false)
+			you := "you"
+			if m.st.actor != "" {
+				you += " (" + audit.Printable(m.st.actor) + ")"
+			}
+			m.setFlash("No item of "+audit.Printable(msg.campaign)+" is assigned to "+you+": a lists everyone's items; :others decides for other reviewers (flagged)", false)
 		}
 		m.layout()
 		return m.broadcast(decisionsChangedMsg{}), true

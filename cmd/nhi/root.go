@@ -354,9 +354,12 @@ func (a *app) openTUI(ctx context.Context, readOnly bool) error {
 	if err == nil {
 		actor, err = resolvePerson(ctx, st, actor, source)
 	}
+	noActor := ""
 	if err != nil {
 		fmt.Fprintf(a.stderr, "nhi: %v\n", err)
-		actor = ""
+		// The line above is gone once the UI takes the screen: a refused
+		// write there says it again.
+		actor, noActor = "", strings.TrimSuffix(strings.Replace(err.Error(), ", so nothing was written", "", 1), ".")
 	}
 	reviewer := &campaignReviewer{st: st, tool: "nhi " + toolVersion()}
 	if !readOnly {
@@ -369,7 +372,7 @@ func (a *app) openTUI(ctx context.Context, readOnly bool) error {
 	// Writes go through st as the CLI's do, in the actor's name; the UI
 	// refuses them, saying why, when nobody can be named, and always in a
 	// read-only session. The actor also signs the reports exported.
-	opts := tui.Options{ReadOnly: readOnly, Store: st, Reviewer: reviewer, Actor: actor, Poll: time.Second, TableCache: tableCacheDir()}
+	opts := tui.Options{ReadOnly: readOnly, Store: st, Reviewer: reviewer, Actor: actor, NoActor: noActor, Poll: time.Second, TableCache: tableCacheDir()}
 	if a.campaign != "" {
 		if opts.Campaign, err = campaignNamed(ctx, st, a.campaign); err != nil {
 			return err
