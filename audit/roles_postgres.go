@@ -179,9 +179,9 @@ func (s *Store) permissionError(ctx context.Context, err error) error {
 	if s.engine != enginePostgres || !errors.As(err, &pe) || pe.Code != "42501" {
 		return err
 	}
-	what := "this table"
+	what, need := "this table", RoleReviewer
 	if m := deniedTable.FindStringSubmatch(pe.Message); m != nil {
-		what = "table " + m[1]
+		what, need = "table "+m[1], roleFor(m[1])
 	} else if pe.Message != "" {
 		// One of nhi's own checks (schema_postgres.go: an event or a
 		// decision in someone else's name) says what it refused, and why.
@@ -196,8 +196,29 @@ func (s *Store) permissionError(ctx context.Context, err error) error {
 	if s.db.QueryRowContext(ctx, `SELECT session_user`).Scan(&user) == nil && user != "" {
 		who = "database role " + user
 	}
-	return fmt.Errorf("%w: %s may not write to %s in %s. Decisions and notes need %s, snapshots %s, campaigns, policy and owners %s; %s only reads (docs/team.md). Ask the database's owner: GRANT nhi_reviewer TO %s (or the role you need)",
-		ErrNotPermitted, who, what, s.path, RoleReviewer, RoleConnector, RoleAdmin, RoleAuditor, orRole(user))
+	return fmt.Errorf("%w: %s may not write to %s in %s. Decisions and notes need %s, snapshots %s, campaigns, policy and owners %s; %s only reads (docs/team.md). Ask the database's owner: GRANT %s TO %s",
+		ErrNotPermitted, who, what, s.path, RoleReviewer, RoleConnector, RoleAdmin, RoleAuditor, need, orRole(user))
+}
+
+// roleFor is the role whose grants (rolePrivileges) cover a write to
+// table, for the grant a refusal asks for: a reviewer refused an owner
+// change needs nhi_admin, not the nhi_reviewer they have. The log, its
+// head and the decisions are a reviewer's (every writer appends to the
+// log, and notes are events only); the snapshots' tables a connector's;
+// the rest — owners, people, campaigns, offboardings, the policy — the
+// administrator's. policies takes a connector's insert too, but only as
+// the policy a snapshot was evaluated under: a refused write there is
+// nhi policy set.
+func roleFor(table string) string {
+	table = strings.TrimSuffix(strings.Trim(table, `"`), "_id_seq") // a sequence: its table's
+	switch table {
+	case "events", "event_signatures", "meta", "campaign_items", "campaign_decisions":
+		return RoleReviewer
+	case "snapshots", "snapshot_gaps", "observations", "principals", "snapshot_checkpoints", "snapshot_scopes",
+		"identities", "identity_aliases", "http_cache":
+		return RoleConnector
+	}
+	return RoleAdmin
 }
 
 // importPermissionError is permissionError for nhi db import. It needs

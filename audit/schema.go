@@ -336,6 +336,10 @@ func joinAnd(items []string) string {
 func (s *Store) migrate(ctx context.Context) error {
 	var v int
 	if err := s.db.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v); err != nil {
+		if Damaged(err) {
+			// checkFile found nhi's header: the file is nhi's, and damaged.
+			return fmt.Errorf("%w: %s cannot be read (SQLite: %v); nothing was changed", ErrDamaged, s.path, err)
+		}
 		return fmt.Errorf("%w: %s cannot be read as a database (%v)", ErrNotEvidence, s.path, err)
 	}
 	pkgs := registeredMigrations()

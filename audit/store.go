@@ -30,6 +30,9 @@ var (
 	ErrNotEvidence = errors.New("not an nhi evidence file")
 	ErrNewerSchema = errors.New("evidence file from a newer nhi")
 	ErrReadOnly    = errors.New("evidence file is read-only")
+	// ErrDamaged: the file's header says nhi's, but SQLite finds its
+	// pages malformed (cut short, or overwritten in part).
+	ErrDamaged = errors.New("evidence file is damaged")
 )
 
 // OpenOptions says how to open an evidence file.

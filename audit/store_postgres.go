@@ -6,6 +6,7 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"strconv"
 	"strings"
@@ -35,7 +36,7 @@ func openPostgres(ctx context.Context, rawURL string, opts OpenOptions) (*Store,
 	db.SetConnMaxIdleTime(time.Minute)
 	if err := db.PingContext(ctx); err != nil {
 		db.Close()
-		return nil, fmt.Errorf("%w: cannot connect to %s: %v", ErrNotExist, shown, err)
+		return nil, fmt.Errorf("%w: cannot connect to %s: %v%s", ErrNotExist, shown, err, connectHint(cfg, err))
 	}
 	s := &Store{db: db, path: shown, engine: enginePostgres, readOnly: opts.ReadOnly, clock: opts.Now, closed: make(chan struct{}), pgConfig: cfg}
 	if s.clock == nil {
@@ -46,6 +47,32 @@ func openPostgres(ctx context.Context, rawURL string, opts OpenOptions) (*Store,
 		return nil, err
 	}
 	return s, nil
+}
+
+// connectHint is what to do about a connection the server or the network
+// refused, in a sentence after pgx's own words, which name the cause but
+// not the remedy: a login refused, a database not there, no server at
+// the address.
+func connectHint(cfg *pgx.ConnConfig, err error) string {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		switch pe.Code {
+		case "28P01", "28000": // invalid_password, invalid_authorization_specification
+			return fmt.Sprintf("\nThe server refused the login of role %s: check the role's name and its password (PGPASSWORD, ~/.pgpass, or the URL's password); the database's owner creates each person's login role and grants it one of nhi's roles (docs/team.md, \"Roles\")", cfg.User)
+		case "3D000": // invalid_catalog_name
+			return fmt.Sprintf("\nThe server has no database %s: check its name in the URL, or have its owner create it (createdb %s, then nhi db init: docs/team.md, \"Roles\")", cfg.Database, cfg.Database)
+		}
+		return ""
+	}
+	var dns *net.DNSError
+	if errors.As(err, &dns) {
+		return fmt.Sprintf("\nThe host %s was not found: check the host in the URL", cfg.Host)
+	}
+	var op *net.OpError
+	if errors.As(err, &op) || errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Sprintf("\nNo PostgreSQL server answered at %s port %d: check the host and port in the URL, and that the server runs and accepts connections there", cfg.Host, cfg.Port)
+	}
+	return ""
 }
 
 // redactedURL is a database URL as messages may show it: without its
@@ -187,6 +214,20 @@ func (s *Store) migrationError(err error) error {
 		ErrNotPermitted, s.path, err)
 }
 
+// readDenied is the refusal of a login role that may not read nhi's
+// tables: one granted none of nhi's roles (every one of them reads every
+// table, docs/team.md), or any role of a database whose owner never ran
+// nhi db init, which creates the roles and grants them.
+func (s *Store) readDenied(ctx context.Context, q querier) error {
+	who := "your database role"
+	var user string
+	if q.QueryRowContext(ctx, `SELECT session_user`).Scan(&user) == nil && user != "" {
+		who = "database role " + user
+	}
+	return fmt.Errorf("%s may not read nhi's tables in %s, so nothing was read or changed: it has none of nhi's roles. Ask the database's owner to grant the one you need — GRANT %s TO %s to read; %s to decide, %s to snapshot, %s for campaigns, owners and people — after running nhi db init once, which creates them (docs/team.md, \"Roles\")",
+		who, s.path, RoleAuditor, orRole(user), RoleReviewer, RoleConnector, RoleAdmin)
+}
+
 func setMeta(ctx context.Context, tx *sql.Tx, key, value string) error {
 	_, err := tx.ExecContext(ctx, `INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`, key, value)
 	return err
@@ -218,6 +259,9 @@ func (s *Store) postgresVersion(ctx context.Context, q querier, opts OpenOptions
 		coalesce((SELECT value FROM meta WHERE key = 'application'), ''),
 		coalesce((SELECT value FROM meta WHERE key = 'schema.audit'), '')`).Scan(&app, &version)
 	if err != nil {
+		if pe := (*pgconn.PgError)(nil); errors.As(err, &pe) && pe.Code == "42501" {
+			return 0, s.readDenied(ctx, q)
+		}
 		return 0, fmt.Errorf("%w: %s cannot be read (%v)", ErrNotEvidence, s.path, err)
 	}
 	if app != applicationMark {

@@ -173,6 +173,25 @@ func isSQLiteBusy(err error) bool {
 	return false
 }
 
+// Damaged reports whether err is, or wraps, SQLite's finding that the
+// file is malformed (SQLITE_CORRUPT, SQLITE_NOTADB) or ErrDamaged: a
+// file cut short or overwritten in part, which no retry mends. Commands
+// add what to do (cmd/nhi); the file is only read on the way there.
+func Damaged(err error) bool {
+	if errors.Is(err, ErrDamaged) {
+		return true
+	}
+	var e *sqlite.Error
+	if !errors.As(err, &e) {
+		return false
+	}
+	switch e.Code() & 0xff {
+	case sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB:
+		return true
+	}
+	return false
+}
+
 // Append adds an event to the log and returns it, stamped with the store's
 // clock. The payload is stored as canonical JSON and covered by the hash.
 func (t *Tx) Append(ctx context.Context, actor, typ string, payload any) (Event, error) {

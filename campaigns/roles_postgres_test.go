@@ -107,6 +107,12 @@ func TestReviewerCannotRewriteHistory(t *testing.T) {
 	if _, err := st.AddNotes(ctx, "rita", []string{keyID("api", "1")}, "asked the api team"); err != nil {
 		t.Fatalf("the reviewer's note: %v", err)
 	}
+	// An owner is the administrator's to set: the refusal asks for that
+	// grant, not for the nhi_reviewer rita has.
+	_, err = st.SetOwner(ctx, "rita", keyID("api", "1"), "sam@acme.test")
+	if !errors.Is(err, audit.ErrNotPermitted) || !strings.Contains(err.Error(), "table owners") || !strings.Contains(err.Error(), "GRANT nhi_admin TO rita_") {
+		t.Errorf("the reviewer setting an owner: %v; want ErrNotPermitted asking for GRANT nhi_admin TO rita_…", err)
+	}
 
 	// Then tries to rewrite history behind nhi's back.
 	c, err := pgx.Connect(ctx, rita)

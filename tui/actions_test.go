@@ -494,3 +494,19 @@ func TestMessageNeverCutMidWord(t *testing.T) {
 		}
 	}
 }
+
+// A session whose actor could not be named (nhi said why on stderr,
+// which the UI then covers) says why again when a write is refused,
+// rather than guessing that --as was missing.
+func TestNoActorSaysWhy(t *testing.T) {
+	e := newEvidence(t)
+	why := `you are acting as "ext_auditor" (from the database session), who is not in the directory of people (3 people): pass --as with one of your aliases, or ask for your row in the people file (nhi people import)`
+	m := e.model(t, 300, 24, Options{NoActor: why})
+	press(t, m, "o")
+	if m.prompt != nil {
+		t.Fatal("o opened a prompt with nobody to act as")
+	}
+	if b, want := bottom(m.View()), "Nothing can be changed in this session: "+why; b != want {
+		t.Errorf("refusal: %q\nwant %q", b, want)
+	}
+}

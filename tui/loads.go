@@ -58,7 +58,17 @@ func (m *Model) updateLoads(msg tea.Msg) (tea.Cmd, bool) {
 		if msg.campaign != m.st.campaign {
 			return nil, true // another campaign was chosen since
 		}
+		first := m.st.items == nil // the campaign was just picked, not read again
 		m.st.items = msg.items
+		if first && !mineAmong(msg.items) {
+			// An empty table that says nothing leaves the user guessing
+			// (a creator, an administrator, someone under another name).
+			you := "you"
+			if m.st.actor != "" {
+				you += " (" + audit.Printable(m.st.actor) + ")"
+			}
+			m.setFlash("No item of "+audit.Printable(msg.campaign)+" is assigned to "+you+": a lists everyone's items; :others decides for other reviewers (flagged)", false)
+		}
 		m.layout()
 		return m.broadcast(decisionsChangedMsg{}), true
 	}
@@ -200,4 +210,15 @@ func (m *Model) loadDecisions(campaign string) tea.Cmd {
 		items, err := r.Items(ctx, campaign, actor)
 		return decisionsMsg{campaign, items, err}
 	}
+}
+
+// mineAmong reports whether any of a campaign's items is assigned to the
+// user.
+func mineAmong(items map[string]filter.Item) bool {
+	for _, it := range items {
+		if it.Mine {
+			return true
+		}
+	}
+	return false
 }

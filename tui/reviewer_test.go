@@ -559,3 +559,32 @@ func TestApproveExceptionAsksFirst(t *testing.T) {
 		t.Errorf("help lacks A:\n%s", m.View())
 	}
 }
+
+// A campaign with no item assigned to the user says so when picked, and
+// how to see the others': "My items 0" and an empty table said nothing.
+func TestNoItemOfMineSaysSo(t *testing.T) {
+	e := newEvidence(t)
+	r := newFakeReviewer()
+	m := e.model(t, 160, 30, Options{Actor: testActor, Reviewer: r})
+	rows := m.ids.table.Rows()
+	a, b := m.st.identity(rows[0]).ID, m.st.identity(rows[1]).ID
+	r.members = []string{a, b}
+	r.reviewers = map[string]string{a: "bob@acme.test", b: "bob@acme.test"}
+
+	press(t, m, ":campaigns", "enter", "enter")
+	want := "No item of 2025-Q2 is assigned to you (" + testActor + "): a lists everyone's items; :others decides for other reviewers (flagged)"
+	if got := bottom(m.View()); got != want {
+		t.Errorf("picking a campaign with none of my items: %q\nwant %q", got, want)
+	}
+	press(t, m, "a")
+	if !strings.HasPrefix(title(m.View()), "Everyone's items 2") {
+		t.Errorf("a: %q", title(m.View()))
+	}
+
+	// With an item of mine, the campaign's keys, as before.
+	r.reviewers = map[string]string{a: "bob@acme.test"}
+	press(t, m, "esc", ":campaigns", "enter", "enter")
+	if got := bottom(m.View()); strings.HasPrefix(got, "No item of") {
+		t.Errorf("with an item of mine: %q", got)
+	}
+}

@@ -50,6 +50,10 @@ type Options struct {
 	Store Store
 	// Actor is who the event log says acted (audit.ResolveActor).
 	Actor string
+	// NoActor, when Actor is "", is why nobody could be named (a name the
+	// directory of people does not know, a role --as may not narrow to):
+	// what a refused write says, with what to do, rather than a guess.
+	NoActor string
 	// Reviewer gives access to review campaigns and decisions; nil shows
 	// no campaign feature.
 	Reviewer Reviewer

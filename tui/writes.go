@@ -119,6 +119,8 @@ func (m *Model) refuseWrite() bool {
 		m.setFlash("Read-only session (--readonly): nothing can be changed.", true)
 	case m.st.store == nil:
 		m.setFlash("No evidence file is open: nothing can be changed.", true)
+	case m.st.actor == "" && m.opts.NoActor != "":
+		m.setFlash("Nothing can be changed in this session: "+m.opts.NoActor, true)
 	case m.st.actor == "":
 		m.setFlash("Cannot tell who you are: restart with --as EMAIL or set NHI_REVIEWER.", true)
 	default:

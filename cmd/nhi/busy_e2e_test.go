@@ -136,6 +136,16 @@ func TestSnapshotStoppedBusyIsContinued(t *testing.T) {
 	if r := nhi(t, nil, "identities", "--db", db); r.code != 0 || !strings.Contains(r.stdout+r.stderr, "No identities yet") {
 		t.Errorf("identities should list nothing of an unfinished snapshot: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
+	// Its counts and gaps are not known until it finishes: none is
+	// claimed (it wrote batches of identities already).
+	if r := nhi(t, nil, "snapshots", "--db", db); r.code != 0 || !regexp.MustCompile(`(?m)^1 +github/northwind +\S+ \S+ +running +— +— `).MatchString(r.stdout) ||
+		!strings.Contains(r.stdout, "Snapshot 1 is running, or was stopped before it finished: its identities and endpoints not read are counted when it finishes") {
+		t.Errorf("snapshots with one stopped: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if r := nhi(t, nil, "snapshots", "show", "1", "--db", db); r.code != 0 || strings.Contains(r.stdout, "Identities: 0") || strings.Contains(r.stdout, "Not read: nothing") ||
+		!strings.Contains(r.stdout, "Identities: counted when it finishes") {
+		t.Errorf("snapshots show of the stopped one: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
 
 	r := nhi(t, []string{"GITHUB_TOKEN=" + first.srv.Token()}, first.args...)
 	if r.code != 0 || !regexp.MustCompile(`(?m)^Snapshot 1 of github/northwind: partial`).MatchString(r.stdout) {

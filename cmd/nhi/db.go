@@ -42,6 +42,18 @@ after upgrading nhi, so new tables get their grants.`,
 			if err != nil {
 				return err
 			}
+			// The open made the tables if the database had none: say they
+			// are there, and whether evidence is, so the owner knows what
+			// the first run did.
+			head, err := st.LogHead(cmd.Context())
+			if err != nil {
+				return err
+			}
+			if head.Seq == 0 {
+				fmt.Fprintf(a.stdout, "nhi's tables are in place in %s; it holds no evidence yet (a snapshot records the first: nhi snapshot …, or nhi demo).\n", st.Path())
+			} else {
+				fmt.Fprintf(a.stdout, "nhi's tables are in place in %s, its log at event %d.\n", st.Path(), head.Seq)
+			}
 			if len(created) == 0 {
 				fmt.Fprintf(a.stdout, "The roles %s were there; their grants are in place.\n", strings.Join(audit.Roles, ", "))
 			} else {

@@ -17,7 +17,8 @@ import (
 func TestDBInit(t *testing.T) {
 	db := pgtest.URL(t)
 	r := nhi(t, nil, "--db", db, "db", "init")
-	if r.code != 0 || !strings.Contains(r.stdout, "Created the roles nhi_admin, nhi_connector, nhi_reviewer, nhi_auditor") {
+	if r.code != 0 || !strings.Contains(r.stdout, "Created the roles nhi_admin, nhi_connector, nhi_reviewer, nhi_auditor") ||
+		!strings.Contains(r.stdout, "nhi's tables are in place in postgres://") || !strings.Contains(r.stdout, "it holds no evidence yet") {
 		t.Fatalf("first nhi db init: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 	r = nhi(t, nil, "--db", db, "db", "init")

@@ -88,8 +88,15 @@ earlier event would not be the store as it was. See docs/team.md.`,
 			if r.Head != res.Head {
 				return fmt.Errorf("%s was written but its head %s is not the store's %s: report this", to, r.Head, res.Head)
 			}
-			fmt.Fprintf(a.stdout, "Wrote %s from %s: %d events, chain head %s; %d snapshots, %d identities, %d observations\n",
-				to, st.Path(), res.Events, headOrNone(res.Head), res.Rows["snapshots"], res.Rows["identities"], res.Rows["observations"])
+			// identities holds a renamed identity's former ID too, which
+			// identity_aliases links to its current one (audit/lineage.go):
+			// counted apart, the identities are those nhi identities lists.
+			idents, former := res.Rows["identities"]-res.Rows["identity_aliases"], ""
+			if n := res.Rows["identity_aliases"]; n > 0 {
+				former = fmt.Sprintf(" (and %d former IDs of renamed ones)", n)
+			}
+			fmt.Fprintf(a.stdout, "Wrote %s from %s: %d events, chain head %s; %d snapshots, %d identities%s, %d observations\n",
+				to, st.Path(), res.Events, headOrNone(res.Head), res.Rows["snapshots"], idents, former, res.Rows["observations"])
 			fmt.Fprintf(a.stdout, "OK %s verifies on its own (nhi verify --db %s)\n", to, to)
 			return nil
 		},

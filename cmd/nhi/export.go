@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -58,8 +59,15 @@ nhi verify --report DIR. See docs/report.md.`,
 					return usage(fmt.Errorf("--generated-at %q: use RFC 3339, e.g. 2027-01-15T09:00:00Z", audit.Printable(generatedAt)))
 				}
 			}
+			st, err := a.open(ctx, audit.OpenOptions{ReadOnly: true})
+			if err != nil {
+				return err
+			}
+			defer st.Close()
 			if signer == "" {
-				signer = audit.ResolveActor(a.as)
+				if signer, err = defaultSigner(ctx, a, st); err != nil {
+					return err
+				}
 			}
 			if signer == "" {
 				return errors.New("cannot tell who attests the report: pass --signer NAME (or --as, NHI_REVIEWER)")
@@ -74,11 +82,6 @@ nhi verify --report DIR. See docs/report.md.`,
 					return err
 				}
 			}
-			st, err := a.open(ctx, audit.OpenOptions{ReadOnly: true})
-			if err != nil {
-				return err
-			}
-			defer st.Close()
 			res, err := report.Export(ctx, st, args[0], out, opts)
 			if err != nil {
 				return err
@@ -108,4 +111,25 @@ nhi verify --report DIR. See docs/report.md.`,
 	f.StringVar(&signer, "signer", "", "who attests the report (default the actor: --as, NHI_REVIEWER, git user.email)")
 	f.StringVar(&keyPath, "sign", "", "sign manifest.json with this OpenSSH private key (Ed25519, ECDSA or RSA); passphrase from "+passphraseEnv)
 	return cmd
+}
+
+// defaultSigner is who attests a report when --signer does not say: the
+// actor, as every other command finds it. On PostgreSQL that is the
+// role the database authenticated, which --as may only narrow, never
+// git's user.email or the OS user (docs/team.md); the directory of
+// people gives the person's e-mail where it knows the name.
+func defaultSigner(ctx context.Context, a *app, st *audit.Store) (string, error) {
+	name, source := audit.ResolveActorSource(a.as)
+	name, _, err := a.sessionName(ctx, st, name, source)
+	if err != nil || name == "" {
+		return name, err
+	}
+	dir, err := st.People(ctx)
+	if err != nil {
+		return "", err
+	}
+	if p := dir.Lookup(name); p != nil {
+		return p.Email, nil
+	}
+	return name, nil
 }

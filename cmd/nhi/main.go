@@ -11,6 +11,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/nhi-audit/nhi/audit"
 )
 
 // Exit codes scripts rely on.
@@ -36,6 +38,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return exitOK
 	}
 	fmt.Fprintf(stderr, "nhi: %v\n", err)
+	if audit.Damaged(err) {
+		fmt.Fprintln(stderr, damagedHint)
+	}
 	var u usageError
 	var te topicError
 	if errors.As(err, &te) {
@@ -48,6 +53,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	}
 	return exitFailure
 }
+
+// damagedHint follows an error that found the evidence file malformed
+// (audit.Damaged): SQLite's words say what broke, not what to do.
+const damagedHint = `The evidence file is damaged (cut short, or overwritten in part), and nhi does not repair it. Keep it as it is, for the record; work from a copy taken before the damage (a backup, or a file nhi db export wrote), and check that copy with nhi verify --db COPY (with --head SEQ:HASH if you kept one, nhi log head).`
 
 // usageError marks a mistake in how nhi was called (exit 2), as opposed to a
 // failure while doing what was asked (exit 1).

@@ -227,7 +227,15 @@ func (a *app) open(ctx context.Context, opts audit.OpenOptions) (*audit.Store, e
 		}
 		opts.BusyTimeout = d
 	}
-	return audit.Open(ctx, a.db, opts)
+	st, err := audit.Open(ctx, a.db, opts)
+	if err != nil && errors.Is(err, audit.ErrNotExist) {
+		if env := os.Getenv("NHI_DB"); env != "" && env == a.db {
+			// The user may not remember setting it: the message names a
+			// store they never typed.
+			err = fmt.Errorf("%w\n(The store named by NHI_DB, set in your environment: unset it for ./nhi.db, or pass --db.)", err)
+		}
+	}
+	return st, err
 }
 
 // busyTimeoutEnv says how long a write waits, each of its tries, for
@@ -346,9 +354,12 @@ func (a *app) openTUI(ctx context.Context, readOnly bool) error {
 	if err == nil {
 		actor, err = resolvePerson(ctx, st, actor, source)
 	}
+	noActor := ""
 	if err != nil {
 		fmt.Fprintf(a.stderr, "nhi: %v\n", err)
-		actor = ""
+		// The line above is gone once the UI takes the screen: a refused
+		// write there says it again.
+		actor, noActor = "", strings.TrimSuffix(strings.Replace(err.Error(), ", so nothing was written", "", 1), ".")
 	}
 	reviewer := &campaignReviewer{st: st, tool: "nhi " + toolVersion()}
 	if !readOnly {
@@ -361,7 +372,7 @@ func (a *app) openTUI(ctx context.Context, readOnly bool) error {
 	// Writes go through st as the CLI's do, in the actor's name; the UI
 	// refuses them, saying why, when nobody can be named, and always in a
 	// read-only session. The actor also signs the reports exported.
-	opts := tui.Options{ReadOnly: readOnly, Store: st, Reviewer: reviewer, Actor: actor, Poll: time.Second, TableCache: tableCacheDir()}
+	opts := tui.Options{ReadOnly: readOnly, Store: st, Reviewer: reviewer, Actor: actor, NoActor: noActor, Poll: time.Second, TableCache: tableCacheDir()}
 	if a.campaign != "" {
 		if opts.Campaign, err = campaignNamed(ctx, st, a.campaign); err != nil {
 			return err

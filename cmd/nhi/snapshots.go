@@ -61,12 +61,26 @@ func newSnapshotsCmd(a *app) *cobra.Command {
 			}
 			t := newTable(width, column{Title: "ID"}, column{Title: "ACCOUNT", Min: 16}, column{Title: "STARTED (UTC)"}, column{Title: "STATUS"},
 				column{Title: "IDENTITIES"}, column{Title: "NOT READ"}, column{Title: "READ BY", Min: 16})
+			var unfinished []string
 			for _, s := range snaps {
+				total, gaps := fmt.Sprint(s.Total()), fmt.Sprint(len(s.Gaps))
+				if s.Status == audit.SnapshotRunning {
+					// Counted when it finishes: 0 would claim what it did not see.
+					total, gaps = "—", "—"
+					unfinished = append(unfinished, fmt.Sprint(s.ID))
+				}
 				t.Row(fmt.Sprint(s.ID), audit.Printable(s.Source)+"/"+audit.Printable(s.Account), s.StartedAt.Format("2006-01-02 15:04"),
-					s.Status, fmt.Sprint(s.Total()), fmt.Sprint(len(s.Gaps)), readBy(s.Credential))
+					s.Status, total, gaps, readBy(s.Credential))
 			}
 			if err := t.Flush(a.stdout); err != nil {
 				return err
+			}
+			if len(unfinished) > 0 {
+				what := "Snapshot " + unfinished[0] + " is running, or was stopped before it finished: its"
+				if len(unfinished) > 1 {
+					what = "Snapshots " + strings.Join(unfinished, ", ") + " are running, or were stopped before they finished: their"
+				}
+				fmt.Fprintf(a.stdout, "%s identities and endpoints not read are counted when it finishes; the next run of the same source and account continues it or closes it as failed\n", what)
 			}
 			for _, s := range snaps {
 				for _, g := range s.Gaps {
@@ -219,6 +233,13 @@ func printSnapshotDetail(w io.Writer, r snapshotJSON) error {
 	total := 0
 	for _, k := range kinds {
 		total += r.Counts[audit.Kind(k)]
+	}
+	if r.Status == audit.SnapshotRunning {
+		// Its counts and gaps are written when it finishes: none yet is
+		// not none.
+		fmt.Fprintln(w, "Identities: counted when it finishes (it is running, or was stopped: the next run of its source and account continues it or closes it as failed)")
+		fmt.Fprintln(w, "Not read: known when it finishes")
+		return nil
 	}
 	fmt.Fprintf(w, "Identities: %d\n", total)
 	for _, k := range kinds {

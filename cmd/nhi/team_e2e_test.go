@@ -79,6 +79,12 @@ func TestTeamFlowsThroughPostgres(t *testing.T) {
 	}
 	bundle := filepath.Join(dir, "report")
 	must("export", "q4", "--out", bundle, "--db", shared)
+	// The report's signer, unless --signer says, is who the database
+	// authenticated, as every actor there: not git's user.email.
+	r = must("export", "q4", "--out", filepath.Join(dir, "by-reviewer"), "--db", pgtest.AsRole(t, shared, "rev@example.com"))
+	if !strings.Contains(r.stdout, ", signer rev@example.com\n") {
+		t.Errorf("export as the reviewer's role names another signer:\n%s", r.stdout)
+	}
 	if r := must("verify", "--db", shared, "--report", bundle); !strings.HasPrefix(r.stdout, "OK") {
 		t.Errorf("verify --report: %s", r.stdout)
 	}

@@ -28,7 +28,7 @@ import (
 const Source = "k8s"
 
 // BoundTokensNote is said once per snapshot: bound tokens are not inventory.
-const BoundTokensNote = "bound service account tokens (TokenRequest, projected volumes) are short-lived and cannot be listed: they are not inventory; each account's legacy token Secrets are"
+const BoundTokensNote = "bound service account tokens (TokenRequest, projected volumes) are short-lived and cannot be listed: they are not inventory; each account's legacy token Secrets are recorded, as k8s_sa_token"
 
 // Connector reads one cluster.
 type Connector struct {
