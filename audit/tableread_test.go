@@ -227,34 +227,49 @@ func TestEachTableIdentityReadOnly(t *testing.T) {
 	})
 }
 
-// TestEachTableIdentityUnpackable: a name or scope holding the packed
-// read's separator (packSep) is read whole: its page is read again column
-// by column, the pages around it packed.
+// TestEachTableIdentityUnpackable: a name, scope or ID holding the
+// packed read's separator of columns (packSep) or of rows (rowSep) is
+// read whole: its page is read again column by column, the pages around
+// it packed.
 func TestEachTableIdentityUnpackable(t *testing.T) {
 	defer func(n int) { eachBatch = n }(eachBatch)
 	eachBatch = 2
 	s := openAt(t, testEngine{"sqlite"}.new(t))
 	var o []Observation
-	for i := range 9 {
-		o = append(o, obs(fmt.Sprintf("item-%d", i), KindGitHubDeployKey))
+	for i := range 16 {
+		o = append(o, obs(fmt.Sprintf("item-%02d", i), KindGitHubDeployKey))
 	}
 	o[4].Name = "deploy" + packSep + "key"
 	o[6].Scope = "acme/" + packSep
 	o[7].Attributes = map[string]string{"note": "a" + packSep + "b"}
+	o[9].Name = "deploy" + rowSep + "key"
+	o[11].Scope = "acme/" + rowSep
+	o[12].Attributes = map[string]string{"note": "a" + rowSep + "b"}
+	// IDs, which the identities' rows hold too.
+	o[14].ID += rowSep + "x"
+	o[15].ID += packSep + "x"
 	snapshot(t, s, nil, nil, o...)
+	// An owner, the last column of its row, that reads as the end of
+	// one row and a row of its own.
+	if _, err := s.SetOwner(ctx, "lead", o[2].ID, "bob"+rowSep+o[3].ID+packSep+"mallory"); err != nil {
+		t.Fatal(err)
+	}
 	want, err := s.Identities(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
 	tableReadEquals(t, s, want)
-	names := 0
+	if want[3].Owner != "" {
+		t.Fatalf("%s is owned by %q", want[3].ID, want[3].Owner)
+	}
+	texts := 0
 	for _, id := range want {
-		if strings.Contains(id.Name+id.Scope+id.Attributes["note"], packSep) {
-			names++
+		if strings.ContainsAny(id.ID+id.Name+id.Scope+id.Attributes["note"], packSep+rowSep) {
+			texts++
 		}
 	}
-	if names != 3 {
-		t.Fatalf("the store kept %d of the 3 texts with the separator", names)
+	if texts != 8 {
+		t.Fatalf("the store kept %d of the 8 texts with a separator", texts)
 	}
 }
 
