@@ -36,10 +36,10 @@ func (rd tableRead) each(ctx context.Context, cols, from string, args []any, fn 
 		}
 		return rows.Err()
 	}
-	// The rows in from's order: a query whose outer statement is an
-	// aggregate is not merged with its subquery when that has an ORDER
-	// BY, so the subquery's rows come to group_concat in that order
-	// (which the callers check as they merge).
+	// The rows in from's order: SQLite keeps a subquery's ORDER BY, and
+	// does not merge the subquery into its outer query, when that is an
+	// aggregate other than count, min or max, so group_concat joins the
+	// rows in that order (which the callers check as they merge).
 	rows, err := rd.query(ctx, `SELECT count(*), group_concat(r, char(30)) FROM (SELECT `+cols+` AS r `+from+`)`, args...)
 	if err != nil {
 		return err
