@@ -5,6 +5,9 @@ import (
 	"database/sql"
 	"errors"
 	"strings"
+
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
 )
 
 // How the table read (tableread.go) has SQLite hand it rows: packed.
@@ -42,7 +45,7 @@ func (rd tableRead) each(ctx context.Context, cols, from string, args []any, fn 
 	// rows in that order (which the callers check as they merge).
 	rows, err := rd.query(ctx, `SELECT count(*), group_concat(r, char(30)) FROM (SELECT `+cols+` AS r `+from+`)`, args...)
 	if err != nil {
-		return err
+		return tooBig(err)
 	}
 	var (
 		n    int
@@ -58,7 +61,7 @@ func (rd tableRead) each(ctx context.Context, cols, from string, args []any, fn 
 		err = rows.Err()
 	}
 	if err != nil || n == 0 {
-		return err
+		return tooBig(err)
 	}
 	s := text.String
 	// A text holding rowSep would cut into one row more: a row's last
@@ -74,6 +77,17 @@ func (rd tableRead) each(ctx context.Context, cols, from string, args []any, fn 
 		s = rest
 	}
 	return nil
+}
+
+// tooBig is err, or errUnpackable when it is SQLite's SQLITE_TOOBIG: a
+// page's text longer than SQLite makes one (a billion bytes unless the
+// build says less), whose rows are then read one at a time.
+func tooBig(err error) error {
+	var e *sqlite.Error
+	if errors.As(err, &e) && e.Code()&0xff == sqlite3.SQLITE_TOOBIG {
+		return errUnpackable
+	}
+	return err
 }
 
 // rowSep separates the rows of a packed query (each), packSep the

@@ -12,6 +12,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
 )
 
 // variedPopulation records, on s, a population with what a table read
@@ -271,6 +274,46 @@ func TestEachTableIdentityUnpackable(t *testing.T) {
 	if texts != 8 {
 		t.Fatalf("the store kept %d of the 8 texts with a separator", texts)
 	}
+}
+
+// TestEachTableIdentityPageTooBig: a page whose rows make a text longer
+// than SQLite makes one is read again column by column, not failed.
+func TestEachTableIdentityPageTooBig(t *testing.T) {
+	defer func(n int) { eachBatch = n }(eachBatch)
+	eachBatch = 64
+	s := openAt(t, testEngine{"sqlite"}.new(t))
+	var o []Observation
+	for i := range 100 {
+		o = append(o, obs(fmt.Sprintf("item-%03d", i), KindGitHubDeployKey))
+	}
+	snapshot(t, s, nil, nil, o...)
+	want, err := s.Identities(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Connections whose texts stop at 2,000 bytes, a row's fit, a page's
+	// do not, left idle in the pool for the read to take.
+	s.db.SetMaxIdleConns(8)
+	var conns []*sql.Conn
+	for range 8 {
+		conn, err := s.db.Conn(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := sqlite.Limit(conn, sqlite3.SQLITE_LIMIT_LENGTH, 2000); err != nil {
+			t.Fatal(err)
+		}
+		conns = append(conns, conn)
+	}
+	var long string
+	err = conns[0].QueryRowContext(ctx, `SELECT group_concat(id) FROM identities`).Scan(&long)
+	if !errors.Is(tooBig(err), errUnpackable) {
+		t.Fatalf("the identities' IDs in one text: %v, want SQLITE_TOOBIG", err)
+	}
+	for _, c := range conns {
+		c.Close()
+	}
+	tableReadEquals(t, s, want)
 }
 
 // TestEachTableIdentityStops: fn's error ends the read and is returned as
