@@ -40,8 +40,26 @@ import (
 //   - on SQLite a row's columns come packed into one text (tableRead),
 //     cut apart in Go: the driver's cost is per column (a lock, a type
 //     and a length call and an allocation each), and eighteen columns a
-//     row were most of the reader's time; now three (identity, observation,
-//     owner);
+//     row were most of the reader's time; then three (identity,
+//     observation, owner); now each query's rows come as one text too
+//     (tablepack.go: group_concat of the packed rows, 4,096 a page), as
+//     the driver's cost per row (its step's locks, database/sql's, a
+//     copy into a string of its own) was the next third of the reader.
+//     A text a page means what fn keeps of an identity's strings keeps
+//     its page's text (a few MB) in memory: the TUI copies what it keeps
+//     into its own blocks, the derive clones what it keeps from chunk
+//     to chunk;
+//   - what the reader reads of the sample file of a million (nhi demo
+//     --repos 192000): 200,000 pages of 4 KB, a read call each, for
+//     1,004,913 identities (148 bytes of their columns a row, read whole)
+//     and their observations (331 of the 515 bytes a row holds: kind,
+//     findings and material are left, but the page holds them). The
+//     identities' leaves lie in order in the file, the observations' all
+//     over it (8,000 of 138,000 follow the one before), so larger reads
+//     would spare few calls; through a map of the file each page cost a
+//     fault, on this machine twice a read call (13 against 5.5 us), and
+//     the map's pages counted in the resident memory. The read calls are
+//     the reader's largest cost left, about half of it;
 //   - the Identity and its two maps are reused from row to row.
 
 // EachTableIdentity calls fn with every identity Identities would return,
@@ -85,9 +103,17 @@ func (s *Store) eachTable(ctx context.Context, passing bool, fn func(*Identity) 
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		stmts := &stmtCache{db: s.db}
+		// The reader keeps one connection: its page cache keeps the
+		// tables' inner pages from query to query, where the pool's
+		// connections each read them again.
+		var q readConn = s.db
+		if conn, err := s.db.Conn(rctx); err == nil {
+			defer conn.Close()
+			q = conn
+		}
+		stmts := &stmtCache{db: q}
 		defer stmts.close()
-		s.readTablePages(rctx, tableRead{q: s.db, packed: s.engine == engineSQLite, stmts: stmts}, free, full)
+		s.readTablePages(rctx, tableRead{q: q, packed: s.engine == engineSQLite, stmts: stmts}, free, full)
 	}()
 	defer func() {
 		cancel()
@@ -308,8 +334,9 @@ type tableRow struct {
 	created, lastUsed, rotated, expires            sql.NullString
 	perms, attrs, owner                            string
 	// packed is the row's columns as the packed read got them (the
-	// texts above share its memory): scanned into the row rather than a
-	// local, which escaped and took an allocation a row.
+	// texts above share its memory, and it that of its query's rows,
+	// tablepack.go): kept in the row rather than a local, which escaped
+	// and took an allocation a row.
 	packed string
 }
 
@@ -426,16 +453,32 @@ func (rd tableRead) query(ctx context.Context, query string, args ...any) (*sql.
 	return rd.stmts.query(ctx, query, args...)
 }
 
+// readConn is where a read's statements are prepared: the pool, or one
+// connection of it.
+type readConn interface {
+	querier
+	PrepareContext(ctx context.Context, query string) (*sql.Stmt, error)
+}
+
 // stmtCache prepares each query of a read once: a read of a million
 // identities runs its three queries some 250 times each, and preparing
 // them every time (SQLite parses and plans the text anew) cost a
 // twentieth of the reader. It is one goroutine's.
 type stmtCache struct {
-	db *sql.DB
+	db readConn
 	m  map[string]*sql.Stmt
 }
 
 func (c *stmtCache) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	st, err := c.stmt(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	return st.QueryContext(ctx, args...)
+}
+
+// stmt is query's statement, prepared the first time.
+func (c *stmtCache) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
 	st := c.m[query]
 	if st == nil {
 		var err error
@@ -447,44 +490,13 @@ func (c *stmtCache) query(ctx context.Context, query string, args ...any) (*sql.
 		}
 		c.m[query] = st
 	}
-	return st.QueryContext(ctx, args...)
+	return st, nil
 }
 
 func (c *stmtCache) close() {
 	for _, st := range c.m {
 		st.Close()
 	}
-}
-
-// packSep separates the columns of a packed row: a control character no
-// text nhi writes as JSON or time has, and names and scopes hardly ever
-// (a row in which one does is read again column by column: errUnpackable).
-const packSep = "\x1f"
-
-// errUnpackable says a packed row did not cut into its columns.
-var errUnpackable = errors.New("a text holds the column separator")
-
-// packed is the columns as one packed text (SQLite), joined by one call
-// of concat_ws, which sizes the text once, where a chain of || built and
-// copied it anew at every column. The columns are never NULL (ifnull
-// makes a nullable one the empty text, which parseNullTime reads as it
-// reads NULL): concat_ws would leave a NULL out, and || would make the
-// whole row NULL.
-func packed(cols ...string) string {
-	return "concat_ws(char(31)," + strings.Join(cols, ",") + ")"
-}
-
-// unpack cuts a packed row into dst, one text per column; false when it
-// has more or fewer separators than columns.
-func unpack(s string, dst ...*string) bool {
-	for _, d := range dst[:len(dst)-1] {
-		var ok bool
-		if *d, s, ok = strings.Cut(s, packSep); !ok {
-			return false
-		}
-	}
-	*dst[len(dst)-1] = s
-	return !strings.Contains(s, packSep)
 }
 
 func (rd tableRead) identityColumns() string {
@@ -494,14 +506,13 @@ func (rd tableRead) identityColumns() string {
 	return "id, kind, source, account, last_snapshot, first_seen, last_seen"
 }
 
+// scanIdentity reads r's identity columns: from rows, or from the text
+// r.packed (rd.packed).
 func (rd tableRead) scanIdentity(rows *sql.Rows, r *tableRow) error {
 	if !rd.packed {
 		return rows.Scan(&r.id, &r.kind, &r.source, &r.account, &r.snapshot, &r.firstSeen, &r.lastSeen)
 	}
 	var sn string
-	if err := rows.Scan(&r.packed); err != nil {
-		return err
-	}
 	if !unpack(r.packed, &r.id, &r.kind, &r.source, &r.account, &sn, &r.firstSeen, &r.lastSeen) {
 		return errUnpackable
 	}
@@ -516,21 +527,19 @@ func (rd tableRead) scanIdentity(rows *sql.Rows, r *tableRow) error {
 // observations and owners.
 func (rd tableRead) page(ctx context.Context, p *tablePage, after string, n int) error {
 	p.rows, p.at = p.rows[:0], nil
-	rows, err := rd.query(ctx, `SELECT `+rd.identityColumns()+`
-		FROM identities WHERE id > ? ORDER BY id LIMIT ?`, after, n)
+	err := rd.each(ctx, rd.identityColumns(), `FROM identities WHERE id > ? ORDER BY id LIMIT ?`, []any{after, n},
+		func(rows *sql.Rows, text string) error {
+			p.rows = append(p.rows, tableRow{packed: text})
+			r := &p.rows[len(p.rows)-1]
+			if err := rd.scanIdentity(rows, r); err != nil {
+				return err
+			}
+			if len(p.rows) > 1 && r.id <= p.rows[len(p.rows)-2].id {
+				return errUnpackable // out of order: cut wrong
+			}
+			return nil
+		})
 	if err != nil {
-		return fmt.Errorf("reading identities: %w", err)
-	}
-	for rows.Next() {
-		p.rows = append(p.rows, tableRow{})
-		r := &p.rows[len(p.rows)-1]
-		if err := rd.scanIdentity(rows, r); err != nil {
-			rows.Close()
-			return fmt.Errorf("reading identities: %w", err)
-		}
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
 		return fmt.Errorf("reading identities: %w", err)
 	}
 	if len(p.rows) == 0 {
@@ -581,35 +590,37 @@ func (rd tableRead) observationColumns() string {
 // observationRange reads snapshot sn's observations of the page's
 // rows first to last (ID order) in one range of the key.
 func (rd tableRead) observationRange(ctx context.Context, p *tablePage, sn int64, first, last int) error {
-	rows, err := rd.query(ctx, `SELECT `+rd.observationColumns()+` FROM observations
-		WHERE snapshot_id = ? AND identity_id >= ? AND identity_id <= ? ORDER BY identity_id`, sn, p.rows[first].id, p.rows[last].id)
-	if err != nil {
-		return fmt.Errorf("reading observations: %w", err)
-	}
-	defer rows.Close()
 	var o tableRow
 	j := first
-	for rows.Next() {
-		if err := rd.scanObservation(rows, &o); err != nil {
-			return err
-		}
-		// Both reads come in the database's order of IDs: the row this
-		// observation belongs to is at j or after it, unless the
-		// identity was last seen elsewhere (then the lookup finds it
-		// with another snapshot, or not at all).
-		k := j
-		for k <= last && p.rows[k].id != o.id {
-			k++
-		}
-		if k > last {
-			continue
-		}
-		j = k + 1
-		if r := &p.rows[k]; r.snapshot == sn {
-			r.setObservation(&o)
-		}
-	}
-	if err := rows.Err(); err != nil {
+	err := rd.each(ctx, rd.observationColumns(), `FROM observations
+		WHERE snapshot_id = ? AND identity_id >= ? AND identity_id <= ? ORDER BY identity_id`, []any{sn, p.rows[first].id, p.rows[last].id},
+		func(rows *sql.Rows, text string) error {
+			prev := o.id
+			o.packed = text
+			if err := rd.scanObservation(rows, &o); err != nil {
+				return err
+			}
+			if o.id <= prev {
+				return errUnpackable // out of order: cut wrong
+			}
+			// Both reads come in the database's order of IDs: the row
+			// this observation belongs to is at j or after it, unless
+			// the identity was last seen elsewhere (then the lookup
+			// finds it with another snapshot, or not at all).
+			k := j
+			for k <= last && p.rows[k].id != o.id {
+				k++
+			}
+			if k > last {
+				return nil
+			}
+			j = k + 1
+			if r := &p.rows[k]; r.snapshot == sn {
+				r.setObservation(&o)
+			}
+			return nil
+		})
+	if err != nil {
 		return fmt.Errorf("reading observations: %w", err)
 	}
 	return nil
@@ -625,26 +636,25 @@ func (rd tableRead) observationKeys(ctx context.Context, p *tablePage, sn int64)
 		}
 	}
 	p.index()
+	// Not through rd.stmts: the statement differs with the count of keys.
+	byKey := tableRead{q: rd.q, packed: rd.packed}
 	const chunk = 500
 	for start := 0; start < len(ids); start += chunk {
 		part := ids[start:min(start+chunk, len(ids))]
-		rows, err := rd.q.QueryContext(ctx, `SELECT `+rd.observationColumns()+` FROM observations
-			WHERE snapshot_id = ? AND identity_id IN (?`+strings.Repeat(",?", len(part)-1)+`)`, append([]any{sn}, part...)...)
-		if err != nil {
-			return fmt.Errorf("reading observations: %w", err)
-		}
 		var o tableRow
-		for rows.Next() {
-			if err := rd.scanObservation(rows, &o); err != nil {
-				rows.Close()
-				return err
-			}
-			if k, ok := p.at[o.id]; ok {
-				p.rows[k].setObservation(&o)
-			}
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
+		err := byKey.each(ctx, rd.observationColumns(), `FROM observations
+			WHERE snapshot_id = ? AND identity_id IN (?`+strings.Repeat(",?", len(part)-1)+`)`, append([]any{sn}, part...),
+			func(rows *sql.Rows, text string) error {
+				o.packed = text
+				if err := rd.scanObservation(rows, &o); err != nil {
+					return err
+				}
+				if k, ok := p.at[o.id]; ok {
+					p.rows[k].setObservation(&o)
+				}
+				return nil
+			})
+		if err != nil {
 			return fmt.Errorf("reading observations: %w", err)
 		}
 	}
@@ -658,36 +668,34 @@ func (rd tableRead) ownerRange(ctx context.Context, p *tablePage) error {
 	if rd.packed {
 		cols = packed("identity_id", "owner")
 	}
-	rows, err := rd.query(ctx, `SELECT `+cols+` FROM owners WHERE identity_id >= ? AND identity_id <= ? ORDER BY identity_id`,
-		p.rows[0].id, p.rows[len(p.rows)-1].id)
-	if err != nil {
-		return fmt.Errorf("reading owners: %w", err)
-	}
-	defer rows.Close()
-	j := 0
 	var o tableRow // scanned into, one for the read: locals escaped a row at a time
-	for rows.Next() {
-		if rd.packed {
-			if err := rows.Scan(&o.packed); err != nil {
-				return fmt.Errorf("reading owners: %w", err)
+	j := 0
+	err := rd.each(ctx, cols, `FROM owners WHERE identity_id >= ? AND identity_id <= ? ORDER BY identity_id`,
+		[]any{p.rows[0].id, p.rows[len(p.rows)-1].id},
+		func(rows *sql.Rows, text string) error {
+			prev := o.id
+			if rd.packed {
+				if !unpack(text, &o.id, &o.owner) {
+					return errUnpackable
+				}
+			} else if err := rows.Scan(&o.id, &o.owner); err != nil {
+				return err
 			}
-			if !unpack(o.packed, &o.id, &o.owner) {
-				return fmt.Errorf("reading owners: %w", errUnpackable)
+			if o.id <= prev {
+				return errUnpackable // out of order: cut wrong
 			}
-		} else if err := rows.Scan(&o.id, &o.owner); err != nil {
-			return fmt.Errorf("reading owners: %w", err)
-		}
-		k := j
-		for k < len(p.rows) && p.rows[k].id != o.id {
-			k++
-		}
-		if k == len(p.rows) {
-			continue
-		}
-		j = k + 1
-		p.rows[k].owner = o.owner
-	}
-	if err := rows.Err(); err != nil {
+			k := j
+			for k < len(p.rows) && p.rows[k].id != o.id {
+				k++
+			}
+			if k == len(p.rows) {
+				return nil // an identity the page does not have
+			}
+			j = k + 1
+			p.rows[k].owner = o.owner
+			return nil
+		})
+	if err != nil {
 		return fmt.Errorf("reading owners: %w", err)
 	}
 	return nil
@@ -704,18 +712,14 @@ func (p *tablePage) index() {
 	}
 }
 
+// scanObservation reads o's observation columns: from rows, or from the
+// text o.packed (rd.packed).
 func (rd tableRead) scanObservation(rows *sql.Rows, o *tableRow) error {
 	if !rd.packed {
-		if err := rows.Scan(&o.id, &o.name, &o.scope, &o.created, &o.lastUsed, &o.rotated, &o.expires, &o.perms, &o.attrs); err != nil {
-			return fmt.Errorf("reading observations: %w", err)
-		}
-		return nil
-	}
-	if err := rows.Scan(&o.packed); err != nil {
-		return fmt.Errorf("reading observations: %w", err)
+		return rows.Scan(&o.id, &o.name, &o.scope, &o.created, &o.lastUsed, &o.rotated, &o.expires, &o.perms, &o.attrs)
 	}
 	if !unpack(o.packed, &o.id, &o.name, &o.scope, &o.created.String, &o.lastUsed.String, &o.rotated.String, &o.expires.String, &o.perms, &o.attrs) {
-		return fmt.Errorf("reading observations: %w", errUnpackable)
+		return errUnpackable
 	}
 	for _, t := range []*sql.NullString{&o.created, &o.lastUsed, &o.rotated, &o.expires} {
 		t.Valid = t.String != ""

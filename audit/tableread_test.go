@@ -12,6 +12,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
 )
 
 // variedPopulation records, on s, a population with what a table read
@@ -227,35 +230,90 @@ func TestEachTableIdentityReadOnly(t *testing.T) {
 	})
 }
 
-// TestEachTableIdentityUnpackable: a name or scope holding the packed
-// read's separator (packSep) is read whole: its page is read again column
-// by column, the pages around it packed.
+// TestEachTableIdentityUnpackable: a name, scope or ID holding the
+// packed read's separator of columns (packSep) or of rows (rowSep) is
+// read whole: its page is read again column by column, the pages around
+// it packed.
 func TestEachTableIdentityUnpackable(t *testing.T) {
 	defer func(n int) { eachBatch = n }(eachBatch)
 	eachBatch = 2
 	s := openAt(t, testEngine{"sqlite"}.new(t))
 	var o []Observation
-	for i := range 9 {
-		o = append(o, obs(fmt.Sprintf("item-%d", i), KindGitHubDeployKey))
+	for i := range 16 {
+		o = append(o, obs(fmt.Sprintf("item-%02d", i), KindGitHubDeployKey))
 	}
 	o[4].Name = "deploy" + packSep + "key"
 	o[6].Scope = "acme/" + packSep
 	o[7].Attributes = map[string]string{"note": "a" + packSep + "b"}
+	o[9].Name = "deploy" + rowSep + "key"
+	o[11].Scope = "acme/" + rowSep
+	o[12].Attributes = map[string]string{"note": "a" + rowSep + "b"}
+	// IDs, which the identities' rows hold too.
+	o[14].ID += rowSep + "x"
+	o[15].ID += packSep + "x"
 	snapshot(t, s, nil, nil, o...)
+	// An owner, the last column of its row, that reads as the end of
+	// one row and a row of its own.
+	if _, err := s.SetOwner(ctx, "lead", o[2].ID, "bob"+rowSep+o[3].ID+packSep+"mallory"); err != nil {
+		t.Fatal(err)
+	}
 	want, err := s.Identities(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
 	tableReadEquals(t, s, want)
-	names := 0
+	if want[3].Owner != "" {
+		t.Fatalf("%s is owned by %q", want[3].ID, want[3].Owner)
+	}
+	texts := 0
 	for _, id := range want {
-		if strings.Contains(id.Name+id.Scope+id.Attributes["note"], packSep) {
-			names++
+		if strings.ContainsAny(id.ID+id.Name+id.Scope+id.Attributes["note"], packSep+rowSep) {
+			texts++
 		}
 	}
-	if names != 3 {
-		t.Fatalf("the store kept %d of the 3 texts with the separator", names)
+	if texts != 8 {
+		t.Fatalf("the store kept %d of the 8 texts with a separator", texts)
 	}
+}
+
+// TestEachTableIdentityPageTooBig: a page whose rows make a text longer
+// than SQLite makes one is read again column by column, not failed.
+func TestEachTableIdentityPageTooBig(t *testing.T) {
+	defer func(n int) { eachBatch = n }(eachBatch)
+	eachBatch = 64
+	s := openAt(t, testEngine{"sqlite"}.new(t))
+	var o []Observation
+	for i := range 100 {
+		o = append(o, obs(fmt.Sprintf("item-%03d", i), KindGitHubDeployKey))
+	}
+	snapshot(t, s, nil, nil, o...)
+	want, err := s.Identities(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Connections whose texts stop at 2,000 bytes, a row's fit, a page's
+	// do not, left idle in the pool for the read to take.
+	s.db.SetMaxIdleConns(8)
+	var conns []*sql.Conn
+	for range 8 {
+		conn, err := s.db.Conn(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := sqlite.Limit(conn, sqlite3.SQLITE_LIMIT_LENGTH, 2000); err != nil {
+			t.Fatal(err)
+		}
+		conns = append(conns, conn)
+	}
+	var long string
+	err = conns[0].QueryRowContext(ctx, `SELECT group_concat(id) FROM identities`).Scan(&long)
+	if !errors.Is(tooBig(err), errUnpackable) {
+		t.Fatalf("the identities' IDs in one text: %v, want SQLITE_TOOBIG", err)
+	}
+	for _, c := range conns {
+		c.Close()
+	}
+	tableReadEquals(t, s, want)
 }
 
 // TestEachTableIdentityStops: fn's error ends the read and is returned as
