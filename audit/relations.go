@@ -373,13 +373,20 @@ func LeaversOf(dir *Directory, ids iter.Seq[*Identity]) []Leaver {
 				l.OldestID, l.OldestName, l.OldestAt = id.ID, id.Name, at
 			}
 		}
-		add(lookup(id.Owner), RelOwns)
+		owner := lookup(id.Owner)
+		add(owner, RelOwns)
 		for _, h := range holderAttributes {
 			// What they created is handled once someone else is its
 			// recorded owner (a transfer); what they hold is theirs
-			// whoever answers for it.
-			if v := id.Attributes[h.attr]; v != "" && (h.kind == RelHolds || id.Owner == "") {
-				add(lookup(v), h.kind)
+			// whoever answers for it. One they created and own by
+			// record counts under both, as her offboarding campaign
+			// lists it (PersonMatcher.Relations): "owns 1, created 1".
+			v := id.Attributes[h.attr]
+			if v == "" {
+				continue
+			}
+			if i := lookup(v); h.kind == RelHolds || id.Owner == "" || i == owner {
+				add(i, h.kind)
 			}
 		}
 	}

@@ -160,6 +160,32 @@ func TestLeavers(t *testing.T) {
 		!l.OldestAt.Equal(*ts("2024-01-02T03:04:05Z")) || l.OldestID == "" {
 		t.Errorf("leaver: %+v", l)
 	}
+	// She is recorded as the owner of the key she added: it counts under
+	// both, as her offboarding campaign lists it (owns and created), and
+	// still once among her identities.
+	key := IdentityID("github", "acme", KindGitHubDeployKey, "api/1")
+	counts := func(owner string) Leaver {
+		t.Helper()
+		if _, err := s.SetOwner(ctx, "root", key, owner); err != nil {
+			t.Fatal(err)
+		}
+		ids, err := s.Identities(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := Leavers(dir, ids)
+		if len(got) != 1 {
+			t.Fatalf("leavers with the key's owner %s: %+v", owner, got)
+		}
+		return got[0]
+	}
+	if l := counts("@ana-s"); l.Count != 4 || l.ByKind[RelOwns] != 2 || l.ByKind[RelCreated] != 1 || l.ByKind[RelHolds] != 2 {
+		t.Errorf("she owns the key she added: %d identities, %v; want 4, owns 2, created 1, holds 2", l.Count, l.ByKind)
+	}
+	// Handed over to ben (a transfer): it no longer counts.
+	if l := counts("ben@acme.test"); l.Count != 3 || l.ByKind[RelOwns] != 1 || l.ByKind[RelCreated] != 0 || l.ByKind[RelHolds] != 2 {
+		t.Errorf("the key handed over to ben: %d identities, %v; want 3, owns 1, created 0, holds 2", l.Count, l.ByKind)
+	}
 	// Once she is back (status active), nobody is pending.
 	if _, err := s.SetPeople(ctx, "root", PeopleImport{People: []Person{{Email: "ana@acme.test", GitHub: "ana-s", Manager: "cleo@acme.test"}}}, false); err != nil {
 		t.Fatal(err)

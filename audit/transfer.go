@@ -25,6 +25,10 @@ type TransferResult struct {
 	// AlreadyAhead is set by Import when the store's log already extends
 	// the file's: nothing was written.
 	AlreadyAhead bool
+	// AlreadyHeld is set by Import when the store's log is the file's,
+	// every event of it (the same file imported twice): nothing was
+	// written. Head is then the file's head.
+	AlreadyHeld bool
 	// StoreEvents is the length of the store's log before the import.
 	StoreEvents int64
 }
@@ -396,7 +400,7 @@ func insertSQL(t transferTable, k int) string {
 // events appended). When the logs differ at some event, Import returns
 // ErrChainsDiverge naming the first such event and writes nothing; when
 // the store's log already extends the file's, it writes nothing either
-// (AlreadyAhead). The caller verifies the file first (nhi db import does).
+// (AlreadyAhead), nor when it is the file's log, every event (AlreadyHeld). The caller verifies the file first (nhi db import does).
 func (s *Store) Import(ctx context.Context, src *Store) (*TransferResult, error) {
 	if src.engine != engineSQLite {
 		return nil, fmt.Errorf("import reads an SQLite evidence file; %s is a database (export it with nhi db export first)", src.path)
@@ -429,6 +433,17 @@ func (s *Store) importFrom(ctx context.Context, from *sql.Tx, tables []transferT
 	}
 	if have > fileLen {
 		return &TransferResult{AlreadyAhead: true, StoreEvents: have, Rows: map[string]int64{}}, nil
+	}
+	if have == fileLen && have > 0 {
+		// The same log, event for event: the other rows are its
+		// projections, so they hold nothing the store lacks. Writing
+		// nothing also spares a pass over every row of a large file. (Two
+		// empty logs still copy: a new file's rows, whatever they are.)
+		var head string
+		if err := from.QueryRowContext(ctx, `SELECT hash FROM events ORDER BY seq DESC LIMIT 1`).Scan(&head); err != nil {
+			return nil, err
+		}
+		return &TransferResult{AlreadyHeld: true, StoreEvents: have, Head: head, Rows: map[string]int64{}}, nil
 	}
 	res, err := copyTables(ctx, from, tx, s.engine, tables)
 	if err != nil {

@@ -170,8 +170,11 @@ func TestImportAppendsTheRestOfTheFile(t *testing.T) {
 		// Importing the same file again changes nothing; an older file
 		// (the store is ahead) neither.
 		again, err := shared.Import(ctx, file)
-		if err != nil || again.Events != 0 {
+		if err != nil || again.Events != 0 || !again.AlreadyHeld || again.AlreadyAhead || again.StoreEvents != 5 || again.Head != r.Head {
 			t.Fatalf("importing the same file again: %+v %v", again, err)
+		}
+		if after := verified(t, shared.Path()); after.Head != r.Head || after.Events != 5 {
+			t.Fatalf("importing the same file again changed the store: %s/%d", after.Head, after.Events)
 		}
 	})
 }

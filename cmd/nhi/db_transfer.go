@@ -116,11 +116,13 @@ func newDBImportCmd(a *app) *cobra.Command {
 (typically a shared PostgreSQL database). The file is verified first, as nhi
 verify does; a file that fails is refused. Into an empty store everything is
 copied. When the store's event log is a prefix of the file's (the file went on
-from an export of the store, or is the same), the events it lacks are appended
-and the other rows brought to the file's state. When the two logs differ at
+from an export of the store), the events it lacks are appended and the other
+rows brought to the file's state. When the two logs differ at
 some event, import refuses, naming the first such event, and writes nothing:
-everything happens in one transaction. When the store's log already extends
-the file's, there is nothing to import. See docs/team.md.`,
+everything happens in one transaction. When the store already holds the
+file's whole log (the same file imported twice), or its log extends the
+file's, there is nothing to import: it says so and writes nothing. See
+docs/team.md.`,
 		Example: `  nhi db import --db postgres://nhi@db.example.com/nhi --from auditor.db`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -155,6 +157,11 @@ the file's, there is nothing to import. See docs/team.md.`,
 			if res.AlreadyAhead {
 				fmt.Fprintf(a.stdout, "Nothing to import: the log of %s (%d events) already extends %s's (%d events, head %s)\n",
 					st.Path(), res.StoreEvents, from, r.Events, headOrNone(r.Head))
+				return nil
+			}
+			if res.AlreadyHeld {
+				fmt.Fprintf(a.stdout, "Nothing to import: %s already holds the %d events of %s (chain head %s); nothing was written\n",
+					st.Path(), res.StoreEvents, from, headOrNone(res.Head))
 				return nil
 			}
 			a.recorded = true
