@@ -21,10 +21,15 @@ type globalKeys struct {
 	Back      key.Binding // esc on the table after a jump from a view above it (route.go)
 }
 
-func newGlobalKeys() globalKeys {
+// newGlobalKeys: store is what ctrl+r reads again (storeNoun).
+func newGlobalKeys(store Store) globalKeys {
+	again := "read the file again"
+	if storeNoun(store) == "the database" {
+		again = "read the database again"
+	}
 	return globalKeys{
 		Command:   key.NewBinding(key.WithKeys(":"), key.WithHelp(":", "command")),
-		Refresh:   key.NewBinding(key.WithKeys("ctrl+r"), key.WithHelp("ctrl+r", "read the file again")),
+		Refresh:   key.NewBinding(key.WithKeys("ctrl+r"), key.WithHelp("ctrl+r", again)),
 		Help:      key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "help")),
 		Quit:      key.NewBinding(key.WithKeys("q"), key.WithHelp("q", "quit")),
 		ForceQuit: key.NewBinding(key.WithKeys("ctrl+c"), key.WithHelp("ctrl+c", "quit")),

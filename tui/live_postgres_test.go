@@ -139,3 +139,18 @@ func TestLiveOnPostgresFallsBackToPolling(t *testing.T) {
 	}
 	l.quit(t)
 }
+
+// TestCtrlROnPostgresSaysDatabase: on PostgreSQL the help's ctrl+r and
+// what it says when done name the database, not an evidence file the
+// user does not have.
+func TestCtrlROnPostgresSaysDatabase(t *testing.T) {
+	l := startLive(t, time.Hour)
+	l.tm.Type("?")
+	l.r.waitFor(t, "ctrl+r read the database again")
+	l.tm.Send(tea.KeyMsg{Type: tea.KeyEsc})
+	l.tm.Send(tea.KeyMsg{Type: tea.KeyCtrlR})
+	if screen := l.r.waitFor(t, "Read the database again"); strings.Contains(screen, "evidence file") {
+		t.Errorf("the screen names an evidence file on PostgreSQL:\n%s", screen)
+	}
+	l.quit(t)
+}

@@ -155,7 +155,7 @@ func (m *Model) tableReadAgain(msg tableReadAgainMsg) tea.Cmd {
 		if msg.readAt != nil && m.opts.TableCache != "" {
 			m.writeCache(*msg.readAt, nil)
 		}
-		m.setFlash("Read the evidence file again: "+commas(m.st.pop.len())+" identities", false)
+		m.setFlash("Read "+storeNoun(m.st.store)+" again: "+commas(m.st.pop.len())+" identities", false)
 	case msg.pop != nil:
 		// The table changed under the read (it cannot, but were it to,
 		// its positions would not be the views'): row by row instead.
@@ -168,7 +168,7 @@ func (m *Model) tableReadAgain(msg tableReadAgainMsg) tea.Cmd {
 			}
 		}
 		m.st.pop = m.st.pop.withRows(updates)
-		note := "Read the evidence file again"
+		note := "Read " + storeNoun(m.st.store) + " again"
 		if msg.added > 0 {
 			note += ": " + plural(msg.added, "new identity shows", "new identities show") + " when nhi opens again"
 		}

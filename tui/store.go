@@ -37,6 +37,16 @@ type Store interface {
 
 var _ Store = (*audit.Store)(nil)
 
+// storeNoun names where the evidence is, for the help and the notes: "the
+// database" when the store is a PostgreSQL server (audit.Store.Remote),
+// else "the evidence file".
+func storeNoun(s Store) string {
+	if r, ok := s.(interface{ Remote() bool }); ok && r.Remote() {
+		return "the database"
+	}
+	return "the evidence file"
+}
+
 // Decisions a reviewer takes on an identity within a campaign
 // (docs/campaigns.md, "Deciding").
 const (

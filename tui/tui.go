@@ -163,7 +163,7 @@ func New(snap *audit.Snapshot, ids []audit.Identity, opts Options) *Model {
 	m := &Model{
 		st:       st,
 		opts:     opts,
-		keys:     newGlobalKeys(),
+		keys:     newGlobalKeys(opts.Store),
 		actions:  newActionKeys(),
 		help:     newHelp(),
 		helpPage: newHelpPage(),

@@ -238,7 +238,7 @@ func (m *Model) updateWatch(msg tea.Msg) (tea.Cmd, bool) {
 		}
 		return m.reload(), true
 	case refreshMsg:
-		m.setFlash("Reading the evidence file again…", false)
+		m.setFlash("Reading "+storeNoun(m.st.store)+" again…", false)
 		m.watch.behind = 0 // every row is read again
 		return tea.Batch(m.reread(), m.readTableAgain(), m.readHead(false)), true
 	case tableReadAgainMsg:

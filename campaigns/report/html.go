@@ -23,6 +23,7 @@ var htmlSource string
 
 var htmlTemplate = template.Must(template.New("report").Funcs(template.FuncMap{
 	"join":           strings.Join,
+	"wbr":            wbr,
 	"recon":          reconText,
 	"remediation":    remediationText,
 	"flagLegend":     func() string { return flagLegend },
@@ -157,14 +158,22 @@ func (w *htmlRows) breakable(s string) {
 		w.WriteString("—")
 		return
 	}
+	w.WriteString(string(wbr(s)))
+}
+
+// wbr is s escaped, with a <wbr> after each / @ and : (an ARN, a URL, an
+// e-mail address), so a table cell that holds it can be narrower than
+// the whole string without breaking it mid-word.
+func wbr(s string) template.HTML {
+	var b strings.Builder
 	for {
 		i := strings.IndexAny(s, "/@:")
 		if i < 0 {
-			w.WriteString(template.HTMLEscapeString(s))
-			return
+			b.WriteString(template.HTMLEscapeString(s))
+			return template.HTML(b.String())
 		}
-		w.WriteString(template.HTMLEscapeString(s[:i+1]))
-		w.WriteString("<wbr>")
+		b.WriteString(template.HTMLEscapeString(s[:i+1]))
+		b.WriteString("<wbr>")
 		s = s[i+1:]
 	}
 }

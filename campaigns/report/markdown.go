@@ -101,7 +101,7 @@ func (r *Report) WriteMarkdown(out io.Writer) error {
 	if r.Draft {
 		w.p("> **Interim report.** Campaign %s is still open: decisions may change and undecided items are shown as pending.\n\n", md(a.Campaign))
 	}
-	w.p("Generated %s by %s; signer %s. Reflects the evidence file's event log up to event %d (`%s`).\n\n",
+	w.p("Generated %s by %s; signer %s. Reflects nhi's event log up to event %d (`%s`).\n\n",
 		r.GeneratedAt, md(r.Tool), md(orEmpty(a.Signer)), r.Integrity.Head.Seq, r.Integrity.Head.Hash)
 	w.p("Contents: 1. Attestation · 2. Population · 3. Criteria · 4. Decision register · 5. Exceptions · 6. Remediation · 7. Reviewer statistics · 8. Integrity\n\n")
 	w.offboarding(r.Offboarding)

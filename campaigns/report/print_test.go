@@ -63,10 +63,15 @@ func headless(t *testing.T, bin, path string, args ...string) []byte {
 // organisation has them: repeated names ("jenkins-ci" twice in a
 // repository), owners that are e-mail addresses and teams, a third kept
 // with a reason, a third decommissioned in bulk, the rest no-response.
-func printCampaign(t *testing.T, n int) *fixture {
+// Each of more is a further source with one IAM role in the campaign.
+func printCampaign(t *testing.T, n int, more ...audit.SnapshotInfo) *fixture {
 	t.Helper()
 	f := &fixture{Evidence: campaignstest.New(t, "2026-10-01T06:00:00Z"), t: t}
 	st := f.Store
+	for _, src := range more {
+		f.Source = src
+		f.Snapshot(t, nil, audit.Observation{ID: audit.IdentityID(src.Source, src.Account, audit.KindAWSIAMRole, "deployer"), Kind: audit.KindAWSIAMRole, Name: "deployer", Scope: src.Account})
+	}
 	w, err := st.BeginSnapshot(ctx, audit.SnapshotInfo{Source: "github", Account: "northwind", APIURL: "https://api.github.com/", ToolVersion: "nhi test"})
 	if err != nil {
 		t.Fatal(err)
@@ -277,4 +282,60 @@ document.body.setAttribute("data-paper", paper.join("|"));
 			t.Errorf("the page does not say what it left off: %q", m[2])
 		}
 	})
+}
+
+// fitScript records, after layout, how wide the page is against the
+// window, which tables are wider than the window (they may scroll inside
+// their own box, not widen the page) and the narrowest digest cell.
+const fitScript = `<script>
+const wide = [...document.querySelectorAll("table")].filter(t => t.getClientRects().length && t.getBoundingClientRect().right > innerWidth && !t.parentElement.classList.contains("wide")).map(t => t.querySelector("th").textContent);
+const hashes = [...document.querySelectorAll("td.hash")].filter(e => e.getClientRects().length).map(e => e.getBoundingClientRect().width);
+document.body.setAttribute("data-fit", JSON.stringify({page: document.documentElement.scrollWidth, window: innerWidth, wide: wide, hash: Math.min(...hashes), hashes: hashes.length}));
+</script>`
+
+// TestScreenFits: on a 1200- or 800-pixel window the report does not
+// scroll sideways: the reviewer statistics' headings wrap, a table with
+// many columns scrolls inside its own box, and a digest in a table of
+// several sources keeps room for two lines of 36 characters rather than
+// a column a character wide.
+func TestScreenFits(t *testing.T) {
+	bin := chromium(t)
+	path := printHTML(t, printCampaign(t, 30,
+		audit.SnapshotInfo{Source: "aws", Account: "222222222222", APIURL: "https://iam.amazonaws.com/", ToolVersion: "nhi test",
+			Credential: "arn:aws:iam::222222222222:role/OrganizationAccountAccessRole (assumed by arn:aws:iam::111111111111:user/nhi-auditor)"}))
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page := strings.Replace(string(b), "</body>", fitScript+"</body>", 1)
+	file := filepath.Join(t.TempDir(), "fit.html")
+	if err := os.WriteFile(file, []byte(page), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, width := range []int{1200, 800} {
+		dom := string(headless(t, bin, file, fmt.Sprintf("--window-size=%d,1000", width), "--dump-dom"))
+		m := regexp.MustCompile(`data-fit="([^"]*)"`).FindStringSubmatch(dom)
+		if m == nil {
+			t.Fatalf("%d: the layout script did not run:\n%.500s", width, dom)
+		}
+		var fit struct {
+			Page, Window, Hashes int
+			Wide                 []string
+			Hash                 float64
+		}
+		if err := json.Unmarshal([]byte(strings.ReplaceAll(m[1], "&quot;", `"`)), &fit); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("%d: page %d px wide in a %d px window; narrowest of %d digest cells %.0f px", width, fit.Page, fit.Window, fit.Hashes, fit.Hash)
+		if fit.Page > fit.Window {
+			t.Errorf("%d: the page is %d px wide, wider than the %d px window: it scrolls sideways", width, fit.Page, fit.Window)
+		}
+		for _, th := range fit.Wide {
+			t.Errorf("%d: the table headed %q is wider than the window", width, th)
+		}
+		// Two lines of "sha256:" and 64 hex digits at 0.85em monospace.
+		if fit.Hashes < 4 || fit.Hash < 200 {
+			t.Errorf("%d: the narrowest of %d digest cells is %.0f px, want at least 200 (two lines of a SHA-256)", width, fit.Hashes, fit.Hash)
+		}
+	}
 }
