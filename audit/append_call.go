@@ -13,15 +13,19 @@ import (
 )
 
 // AppendCall appends one unsigned event through a function on the
-// server that reads what the write depends on, checks it, appends the
-// event (by nhi_append_event) and writes the rest, all under the write
-// lock, in one round trip: the lock, the call, the commit and the flush
-// in one pipeline, as AppendChecked's (docs/team.md, "One decision, one
-// round trip"). It is for writes whose every check can be asked on the
-// server; the function refuses with SQLSTATE NHI01 (AppendCall returns
-// ErrChanged, nothing written) whenever it cannot prove the write is the
-// one the caller would have made, and the caller then writes the long
-// way.
+// server that reads what the write depends on, checks it, takes the
+// write lock itself (nhi_lock_log, schema step 9), appends the event (by
+// nhi_append_event) and writes the rest, in one round trip: the call,
+// the commit and the flush in one pipeline, as AppendChecked's
+// (docs/team.md, "One decision, one round trip"). The function reads and
+// checks before the lock what it can, and under it makes sure that what
+// another writer may have changed meanwhile has not changed, so the lock
+// is held only for the append and what depends on it ("The lock only
+// for the append"). It is for writes whose every check can be asked on
+// the server; the function refuses with SQLSTATE NHI01 (AppendCall
+// returns ErrChanged, nothing written) whenever it cannot prove the
+// write is the one the caller would have made, and the caller then
+// writes the long way.
 //
 // payloads are the event's possible payloads, of which the function
 // appends one (a payload depends on what the function reads). call is
@@ -103,7 +107,7 @@ func (s *Store) appendCallOn(ctx context.Context, pc *pgx.Conn, actor, typ strin
 	st := call(Event{Seq: seqStandIn, At: t, Actor: actor, Type: typ, Payload: json.RawMessage(texts[0])}, args)
 	b := &pgx.Batch{}
 	b.Queue("BEGIN")
-	b.Queue(lockAsync, int64(logLockKey))
+	b.Queue(commitAsync)
 	b.Queue(rewritePostgres(st.Query), pgArgs(st.Args)...)
 	b.Queue("COMMIT")
 	b.Queue(flushQuery)
@@ -136,3 +140,9 @@ func (s *Store) appendCallOn(ctx context.Context, pc *pgx.Conn, actor, typ strin
 	}
 	return ev, variant, nil
 }
+
+// commitAsync is lockAsync without the lock, for a transaction whose
+// server function takes the lock itself: the commit does not wait for
+// the disk, so the lock is not held through the flush; flushQuery,
+// after it, does.
+const commitAsync = "SELECT set_config('synchronous_commit', 'off', true)"

@@ -1,5 +1,7 @@
 package audit
 
+import "strconv"
+
 // postgresMigrations are audit's tables on PostgreSQL (docs/team.md): the
 // same tables, columns and meaning as the SQLite migrations of schema.go,
 // in PostgreSQL's types, versioned apart from them (meta "schema.audit").
@@ -8,7 +10,8 @@ package audit
 // who an event names; step 4 appends an event on the server; step 5
 // keeps each person's names ready for step 3's checks; step 6 makes
 // step 3's check one query, step 7 a cheaper one; step 8 trims names as
-// AliasKey does. Append only, as there.
+// AliasKey does; step 9 lets a server function take the write lock.
+// Append only, as there.
 var postgresMigrations = []string{
 	`
 -- The SQLite functions nhi's SQL uses, on the JSON text nhi stores
@@ -417,6 +420,13 @@ END $step$;
 ALTER TABLE people ADD COLUMN name_keys text[] GENERATED ALWAYS AS (nhi_person_keys(record)) STORED;
 CREATE INDEX people_name_keys ON people USING gin (name_keys);
 `,
+	// 9: the write lock, for a server function that takes it itself
+	// (AppendCall, append_call.go): it reads and checks what it can
+	// before the lock and holds the lock only for what depends on the
+	// log's head (docs/team.md, "The lock only for the append"). The same
+	// lock every write takes (logLockKey), named in pg_catalog so no
+	// search path stands in for it. Running it again changes nothing.
+	`CREATE OR REPLACE FUNCTION nhi_lock_log() RETURNS void LANGUAGE sql AS $$ SELECT pg_catalog.pg_advisory_xact_lock(` + strconv.Itoa(logLockKey) + `) $$;`,
 }
 
 // RegisterPostgresMigrations adds the PostgreSQL schema of a package that

@@ -211,7 +211,10 @@ END $$;
 		keptIndex,
 		// 6: a single decision in one round trip (docs/team.md, "One
 		// decision, one round trip"; decideOneTrip).
-		decideFunction)
+		decideFunction,
+		// 7: nhi_decide reads and checks before the write lock and takes
+		// the lock itself (docs/team.md, "The lock only for the append").
+		decideBeforeLock)
 }
 
 // decideFunction is nhi_decide: one decision, read, checked and written
@@ -297,6 +300,105 @@ BEGIN
 	ELSE
 		SELECT * INTO ev FROM nhi_append_event(true, ev_at, ev_actor, ev_type, ev_payload, ev_rest);
 	END IF;
+	-- The item's new state and its history row, in one statement.
+	WITH u AS (
+		UPDATE campaign_items SET decision = a_decision, reason = a_reason, decided_by = ev_actor, decided_at = a_decided_at, decision_seq = ev.seq,
+			conflict = CASE WHEN i_by <> '' AND (kd = '' OR kd <> a_actor_key) THEN 1 ELSE i_conflict END
+		WHERE campaign_id = a_campaign AND identity_id = a_item)
+	INSERT INTO campaign_decisions (campaign_id, identity_id, seq, decision, reason, actor, at, via, undoes)
+		VALUES (a_campaign, a_item, ev.seq, a_decision, a_reason, ev_actor, a_decided_at, a_via, 0);
+	o_seq := ev.seq;
+	o_prev_hash := ev.prev_hash;
+	o_hash := ev.hash;
+	o_variant := CASE WHEN exc THEN 1 ELSE 0 END;
+	o_reviewer := i_reviewer;
+	o_decision := i_decision;
+	o_decided_by := i_by;
+	RETURN NEXT;
+END $$;
+`
+
+// decideBeforeLock is step 7: nhi_decide as step 6 made it, but what it
+// reads and checks comes before the write lock, which it takes itself
+// (audit's nhi_lock_log; its caller, audit.Store.AppendCall, no longer
+// takes it in the pipeline), so a decision holds the lock only for the
+// append and the item's new state and history row, which need the
+// event's number. Every writer of what it read — the item's decision,
+// the identity's owner, the campaign's status, the directory — holds
+// the lock, so once it has the lock nothing it read can change; what
+// may have changed between the read and the lock is read again, in the
+// statement that appends (nhi_append_event's ok: the item's decision
+// columns, the owner, the open campaign, the last person.set, each as
+// it was read), and any difference refuses with NHI01, nothing written,
+// as a change seen by the read under the lock did: nhi decides the long
+// way, which reads again and records what changed (a conflict, a
+// refusal). The frozen columns of an item (its names, findings and
+// reviewer) and the campaign's teams never change. Same arguments, same
+// result: a caller of step 6's that takes the lock itself still may
+// (the lock is taken again, at once). The checks are step 6's, word for
+// word (TestDecisionInOneRoundTrip); what another writer changes between
+// the read and the lock, TestDecisionRechecksUnderTheLock.
+const decideBeforeLock = `
+CREATE OR REPLACE FUNCTION nhi_decide(a_campaign bigint, a_create_seq bigint, a_item text, a_decision text, a_reason text, a_refuse_same bigint,
+	a_actor_key text, a_same_keys text[], a_team_keys text[], a_person_seq bigint, a_decided_at text, a_via text,
+	ev_at text, ev_actor text, ev_type text, ev_payload text, ev_rest text, ev_exception_payload text, ev_exception_rest text)
+RETURNS TABLE (o_seq bigint, o_prev_hash text, o_hash text, o_variant int, o_reviewer text, o_decision text, o_decided_by text)
+LANGUAGE plpgsql AS
+$$ DECLARE
+	i_owner text;
+	i_natural text;
+	i_decision text;
+	i_reason text;
+	i_by text;
+	i_seq bigint;
+	i_conflict bigint;
+	i_findings text;
+	i_reviewer text;
+	cur text;
+	c_open boolean;
+	pseq bigint;
+	names text;
+	ko text;
+	kc text;
+	kd text;
+	exc boolean;
+	ev record;
+BEGIN
+	-- Everything it depends on, in one statement, before the lock.
+	SELECT i.owner, i.natural_owner, i.decision, i.reason, i.decided_by, i.decision_seq, i.conflict, i.findings, i.reviewer,
+			COALESCE(o.owner, ''),
+			EXISTS (SELECT 1 FROM campaigns c WHERE c.id = a_campaign AND c.create_seq = a_create_seq AND c.status = 'open'),
+			COALESCE((SELECT max(e.seq) FROM events e WHERE e.type = '` + audit.EventPersonSet + `'), 0)
+		INTO i_owner, i_natural, i_decision, i_reason, i_by, i_seq, i_conflict, i_findings, i_reviewer, cur, c_open, pseq
+		FROM campaign_items i LEFT JOIN owners o ON o.identity_id = i.identity_id
+		WHERE i.campaign_id = a_campaign AND i.identity_id = a_item;
+	names := i_owner || cur || i_natural || i_by;
+	IF NOT FOUND OR NOT c_open OR pseq <> a_person_seq OR octet_length(names) <> length(names) THEN
+		RAISE EXCEPTION 'the store changed while the write was being prepared' USING ERRCODE = 'NHI01';
+	END IF;
+	ko := nhi_ascii_key(i_owner);
+	kc := nhi_ascii_key(cur);
+	kd := nhi_ascii_key(i_by);
+	exc := i_findings <> '[]';
+	IF ko = ANY (a_same_keys) OR (strpos(i_owner, '/') > 0 AND ko = ANY (a_team_keys))
+		OR kc = ANY (a_same_keys) OR (strpos(cur, '/') > 0 AND kc = ANY (a_team_keys))
+		OR nhi_ascii_key(i_natural) = ANY (a_same_keys)
+		OR (a_refuse_same <> 0 AND i_decision = a_decision AND i_seq IS NOT NULL AND kd = ANY (a_same_keys)
+			AND (a_reason = '' OR a_reason = i_reason))
+		OR (a_decision IN ('keep', 'rotate') AND exc AND a_reason = '') THEN
+		RAISE EXCEPTION 'the decision must be made the long way' USING ERRCODE = 'NHI01';
+	END IF;
+	PERFORM nhi_lock_log();
+	-- Under the lock: the append, if nothing read above has changed
+	-- (nhi_append_event refuses with NHI01 when ok is false).
+	SELECT * INTO ev FROM nhi_append_event(
+		EXISTS (SELECT 1 FROM campaign_items i WHERE i.campaign_id = a_campaign AND i.identity_id = a_item
+				AND i.decision = i_decision AND i.reason = i_reason AND i.decided_by = i_by
+				AND i.decision_seq IS NOT DISTINCT FROM i_seq AND i.conflict = i_conflict)
+			AND COALESCE((SELECT o.owner FROM owners o WHERE o.identity_id = a_item), '') = cur
+			AND EXISTS (SELECT 1 FROM campaigns c WHERE c.id = a_campaign AND c.create_seq = a_create_seq AND c.status = 'open')
+			AND COALESCE((SELECT max(e.seq) FROM events e WHERE e.type = '` + audit.EventPersonSet + `'), 0) = pseq,
+		ev_at, ev_actor, ev_type, CASE WHEN exc THEN ev_exception_payload ELSE ev_payload END, CASE WHEN exc THEN ev_exception_rest ELSE ev_rest END);
 	-- The item's new state and its history row, in one statement.
 	WITH u AS (
 		UPDATE campaign_items SET decision = a_decision, reason = a_reason, decided_by = ev_actor, decided_at = a_decided_at, decision_seq = ev.seq,
