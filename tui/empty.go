@@ -42,11 +42,12 @@ func (v *emptyView) View() string {
 	return lipgloss.Place(v.width, v.height, lipgloss.Center, lipgloss.Center, text)
 }
 
-// newLoadingView is the first screen while the identities are read.
-func newLoadingView(snap *audit.Snapshot) *emptyView {
-	msg := "Reading the identities from the evidence file…"
+// newLoadingView is the first screen while the identities are read from
+// where (storeNoun: the evidence file, or the database).
+func newLoadingView(snap *audit.Snapshot, where string) *emptyView {
+	msg := "Reading the identities from " + where + "…"
 	if snap != nil && snap.Total() > 0 {
-		msg = "Reading " + plural(snap.Total(), "identity", "identities") + " from the evidence file…"
+		msg = "Reading " + plural(snap.Total(), "identity", "identities") + " from " + where + "…"
 	}
 	return &emptyView{message: msg}
 }

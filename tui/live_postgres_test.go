@@ -154,3 +154,14 @@ func TestCtrlROnPostgresSaysDatabase(t *testing.T) {
 	}
 	l.quit(t)
 }
+
+// TestLoadingOnPostgresSaysDatabase: the first frame, while the
+// identities are read, names the database on PostgreSQL.
+func TestLoadingOnPostgresSaysDatabase(t *testing.T) {
+	e := newEvidenceIn(t, pgtest.URL(t))
+	m := New(e.snap, nil, Options{Now: clock, Store: e.store})
+	m.Update(tea.WindowSizeMsg{Width: 80, Height: 24})
+	if v := m.View(); !strings.Contains(v, "from the database…") || strings.Contains(v, "evidence file") {
+		t.Errorf("first frame on PostgreSQL:\n%s", v)
+	}
+}

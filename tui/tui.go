@@ -174,7 +174,7 @@ func New(snap *audit.Snapshot, ids []audit.Identity, opts Options) *Model {
 		// Read them in the background (Init): the first frame does not
 		// wait for the seconds 100,000 identities take to load.
 		m.loading = true
-		m.stack = []view{newLoadingView(snap)}
+		m.stack = []view{newLoadingView(snap, storeNoun(opts.Store))}
 	case len(ids) == 0:
 		m.stack = []view{newEmptyView(snap)}
 	default:
