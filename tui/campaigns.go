@@ -91,7 +91,7 @@ func (v *campaignsView) View() string {
 	body := v.table.View()
 	switch {
 	case v.err != nil:
-		body = theme.Error.Render(truncate("Campaigns not read: "+audit.Printable(v.err.Error()), v.width))
+		body = theme.Error.Render(truncate(audit.Printable(readError("Campaigns", v.err)), v.width))
 	case !v.loaded:
 		body = theme.Muted.Render("reading campaigns…")
 	case v.table.Len() == 0:

@@ -41,7 +41,7 @@ func (m *Model) updateLoads(msg tea.Msg) (tea.Cmd, bool) {
 			m.st.campaigns = msg.campaigns
 		} else if _, ok := m.top().(*campaignsView); !ok {
 			// The campaigns view says so itself; the overview has no room.
-			m.setFlash("Campaigns not read: "+msg.err.Error(), true)
+			m.setFlash(readError("Campaigns", msg.err), true)
 		}
 		m.layout()
 		cmd := m.broadcast(msg)
@@ -52,7 +52,7 @@ func (m *Model) updateLoads(msg tea.Msg) (tea.Cmd, bool) {
 		return cmd, true
 	case decisionsMsg:
 		if msg.err != nil {
-			m.setFlash("Decisions of "+msg.campaign+" not read: "+msg.err.Error(), true)
+			m.setFlash(readError("Decisions of "+msg.campaign, msg.err), true)
 			return nil, true
 		}
 		if msg.campaign != m.st.campaign {
@@ -221,4 +221,15 @@ func mineAmong(items map[string]filter.Item) bool {
 		}
 	}
 	return false
+}
+
+// readError is what a read that failed says: what was not read and why,
+// or, when the evidence file is damaged (audit.Damaged), what to do,
+// first, since a line is cut at the screen's width and SQLite's words
+// ("malformed") do not say it (nhi's commands add the same advice).
+func readError(what string, err error) string {
+	if audit.Damaged(err) {
+		return "The evidence file is damaged (" + what + " not read): nhi does not repair it; quit, and work from a copy checked with nhi verify"
+	}
+	return what + " not read: " + err.Error()
 }
