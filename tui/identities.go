@@ -68,19 +68,21 @@ const (
 // two-cell gutter of cursor and mark); wider terminals give the spare
 // width to the text columns, narrower ones hide AGE, SOURCE, STATUS,
 // OWNER, LAST USED and SCOPE, in that order: at 40 columns KIND, NAME
-// and a finding still show. SOURCE (source/account) shows only
+// and a finding still show. With a campaign picked, STATUS holds the
+// decision the reviewer is there to make, so it is hidden last
+// (statusDropDeciding). SOURCE (source/account) shows only
 // where the population holds more than one source or account, from 84
 // cells.
 var identityColumns = []column{
-	colSource:    {Title: "SOURCE", Min: 8, Fit: 16, Max: 22, Grow: 1, Drop: 10}, // aws/123456789012
+	colSource:    {Title: "SOURCE", Min: 8, Fit: 16, Max: 22, Grow: 1, Drop: 20}, // aws/123456789012
 	colKind:      {Title: "KIND", Min: 14, Max: 17, Grow: 4},
 	colName:      {Title: "NAME", Min: 11, Grow: 4},
-	colScope:     {Title: "SCOPE", Min: 11, Grow: 3, Drop: 1},
-	colOwner:     {Title: "OWNER", Min: 7, Max: 24, Grow: 1, Drop: 4},
-	colLastUsed:  {Title: "LAST USED", Min: 9, Drop: 2},
-	colAge:       {Title: "AGE", Min: 4, Drop: 12},
+	colScope:     {Title: "SCOPE", Min: 11, Grow: 3, Drop: 2},
+	colOwner:     {Title: "OWNER", Min: 7, Max: 24, Grow: 1, Drop: 8},
+	colLastUsed:  {Title: "LAST USED", Min: 9, Drop: 4},
+	colAge:       {Title: "AGE", Min: 4, Drop: 24},
 	colFindings:  {Title: "FINDINGS", Min: 8, Fit: 14, Max: 40, Grow: 2}, // "stale,unused"
-	colStatus:    {Title: "STATUS", Min: statusWidth, Drop: 6},           // every statusCell whole
+	colStatus:    {Title: "STATUS", Min: statusWidth, Drop: statusDrop},  // every statusCell whole
 	colRelations: {Title: "RELATIONS", Min: 18, Max: 30, Grow: 1},
 }
 
@@ -225,6 +227,14 @@ func statusCell(status, change, d string) string {
 	return orDash(statusWord(status))
 }
 
+// statusDrop and statusDropDeciding are STATUS's place in the order a
+// narrow terminal hides columns (column.Drop): after AGE and SOURCE, or,
+// with a campaign picked, after every other column that can be hidden.
+const (
+	statusDrop         = 12
+	statusDropDeciding = 1
+)
+
 // statusWidth is the width of the STATUS column: "pending", "removed",
 // "changed". At 80 columns every other column is at its own minimum, so
 // the longer words have a short form, the same wherever STATUS shows.
@@ -289,6 +299,11 @@ func (v *identitiesView) SetSize(width, height int) {
 	if v.editing {
 		above += 2 // the filter prompt and its error or hint
 	}
+	drop := statusDrop
+	if v.st.campaign != "" {
+		drop = statusDropDeciding
+	}
+	v.table.SetDrop(colStatus, drop)
 	v.table.SetSize(width, height-above)
 }
 

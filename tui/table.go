@@ -56,7 +56,7 @@ type table[T any] struct {
 // newTable returns an empty table.
 func newTable[T any](columns []column, key func(T) string, cells func(T, []string)) *table[T] {
 	return &table[T]{
-		columns: columns,
+		columns: slices.Clone(columns), // SetDrop changes a table's own
 		off:     make([]bool, len(columns)),
 		widths:  make([]int, len(columns)),
 		key:     key,
@@ -80,6 +80,19 @@ func (t *table[T]) SetHidden(col int, hidden bool) {
 		return
 	}
 	t.off[col] = hidden
+	if t.width > 0 {
+		t.layout()
+		t.clampOffset()
+	}
+}
+
+// SetDrop sets a column's Drop: its place in the order a narrow
+// terminal hides columns, which may depend on what the view shows.
+func (t *table[T]) SetDrop(col, drop int) {
+	if t.columns[col].Drop == drop {
+		return
+	}
+	t.columns[col].Drop = drop
 	if t.width > 0 {
 		t.layout()
 		t.clampOffset()

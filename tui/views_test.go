@@ -484,3 +484,31 @@ func TestNotCheckedCountedApart(t *testing.T) {
 		t.Errorf("enter on not checked:\n%s", v)
 	}
 }
+
+// TestNarrowKeepsTheDecision: at 60 columns the table hides STATUS, but
+// with a campaign picked STATUS holds the decision a reviewer is there
+// to make, so the other columns that can go go first.
+func TestNarrowKeepsTheDecision(t *testing.T) {
+	e := newEvidence(t)
+	e.campaign(t, "kind:deploy_key")
+	for _, c := range []struct {
+		campaign string
+		status   bool
+	}{{"", false}, {"2025-Q2", true}} {
+		m := e.model(t, 60, 20, Options{Actor: testActor, Reviewer: campaignsReviewer{e.store}, Campaign: c.campaign})
+		run(t, m, m.Init(), 0)
+		v := m.View()
+		checkFrame(t, v, 60, 20)
+		header := strings.Split(v, "\n")[2]
+		if strings.Contains(header, "STATUS") != c.status || (c.status && !strings.Contains(v, "pending")) {
+			t.Errorf("campaign %q at 60 columns: STATUS shown %v, want %v:\n%s", c.campaign, !c.status, c.status, v)
+		}
+	}
+	// Picked in the UI, the campaign brings STATUS back at once.
+	m := e.model(t, 60, 20, Options{Actor: testActor, Reviewer: campaignsReviewer{e.store}})
+	run(t, m, m.Init(), 0)
+	press(t, m, ":campaigns", "enter", "enter")
+	if v := m.View(); !strings.Contains(strings.Split(v, "\n")[2], "STATUS") {
+		t.Errorf("a campaign picked at 60 columns, no STATUS:\n%s", v)
+	}
+}
