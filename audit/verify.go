@@ -534,15 +534,22 @@ func (rs *recordScanner) scan(rows *sql.Rows) (id, kind string, sum [sha256.Size
 	if err := rows.Scan(rs.dest...); err != nil {
 		return "", "", sum, err
 	}
-	b := rs.buf[:0]
 	for i, c := range rs.cols {
+		if !c.Valid && (i < 4 || i >= 8) {
+			// Only the four times may be NULL: scanning into
+			// strings names the column in its error.
+			var s [12]string
+			return "", "", sum, rows.Scan(&s[0], &s[1], &s[2], &s[3], &rs.cols[4], &rs.cols[5], &rs.cols[6], &rs.cols[7], &s[8], &s[9], &s[10], &s[11])
+		}
+	}
+	return rs.cols[0].String, rs.cols[1].String, rs.sum(), nil
+}
+
+// sum is the SHA-256 of cols' canonical row, built in buf.
+func (rs *recordScanner) sum() [sha256.Size]byte {
+	b := rs.buf[:0]
+	for _, c := range rs.cols {
 		if !c.Valid {
-			if i < 4 || i >= 8 {
-				// Only the four times may be NULL: scanning into
-				// strings names the column in its error.
-				var s [12]string
-				return "", "", sum, rows.Scan(&s[0], &s[1], &s[2], &s[3], &rs.cols[4], &rs.cols[5], &rs.cols[6], &rs.cols[7], &s[8], &s[9], &s[10], &s[11])
-			}
 			b = append(b, 0xff)
 			continue
 		}
@@ -550,7 +557,7 @@ func (rs *recordScanner) scan(rows *sql.Rows) (id, kind string, sum [sha256.Size
 		b = append(b, c.String...)
 	}
 	rs.buf = b
-	return rs.cols[0].String, rs.cols[1].String, sha256.Sum256(b), nil
+	return sha256.Sum256(b)
 }
 
 // recordColumnsPacked are recordColumns on SQLite as two: the ID, and
@@ -595,17 +602,10 @@ func (rs *recordScanner) scanPacked(rows *sql.Rows, reread func(id string) (*sql
 		return "", "", sum, fmt.Errorf("observation %s: %w", Printable(rs.id), err)
 	}
 	c[0].String = rs.id
-	b := rs.buf[:0]
 	for i := range c {
-		if i >= 4 && i < 8 && bits&(1<<(i-4)) != 0 {
-			b = append(b, 0xff)
-			continue
-		}
-		b = binary.AppendUvarint(b, uint64(len(c[i].String)))
-		b = append(b, c[i].String...)
+		c[i].Valid = i < 4 || i >= 8 || bits&(1<<(i-4)) == 0
 	}
-	rs.buf = b
-	return rs.id, c[1].String, sha256.Sum256(b), nil
+	return rs.id, c[1].String, rs.sum(), nil
 }
 
 // snapshotDigest recomputes snapshot id's digest (digestRecords over its
