@@ -6,7 +6,6 @@ import (
 	"errors"
 	"strings"
 
-	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 )
 
@@ -83,8 +82,7 @@ func (rd tableRead) each(ctx context.Context, cols, from string, args []any, fn 
 // page's text longer than SQLite makes one (a billion bytes unless the
 // build says less), whose rows are then read one at a time.
 func tooBig(err error) error {
-	var e *sqlite.Error
-	if errors.As(err, &e) && e.Code()&0xff == sqlite3.SQLITE_TOOBIG {
+	if sqliteCode(err) == sqlite3.SQLITE_TOOBIG {
 		return errUnpackable
 	}
 	return err

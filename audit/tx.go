@@ -162,15 +162,21 @@ func (s *Store) writeOnce(ctx context.Context, on txBeginner, fn func(*Tx) error
 // extended codes (SQLITE_BUSY_SNAPSHOT, SQLITE_LOCKED_SHAREDCACHE, ...)
 // included: another connection holds the lock, and trying again can work.
 func isSQLiteBusy(err error) bool {
-	var e *sqlite.Error
-	if !errors.As(err, &e) {
-		return false
-	}
-	switch e.Code() & 0xff { // the primary code is the low byte
+	switch sqliteCode(err) {
 	case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED:
 		return true
 	}
 	return false
+}
+
+// sqliteCode is the primary result code (the extended code's low byte)
+// of the SQLite error err is or wraps, 0 when it is none.
+func sqliteCode(err error) int {
+	var e *sqlite.Error
+	if !errors.As(err, &e) {
+		return 0
+	}
+	return e.Code() & 0xff
 }
 
 // Damaged reports whether err is, or wraps, SQLite's finding that the
@@ -181,11 +187,7 @@ func Damaged(err error) bool {
 	if errors.Is(err, ErrDamaged) {
 		return true
 	}
-	var e *sqlite.Error
-	if !errors.As(err, &e) {
-		return false
-	}
-	switch e.Code() & 0xff {
+	switch sqliteCode(err) {
 	case sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB:
 		return true
 	}
