@@ -10,7 +10,8 @@ import "strconv"
 // who an event names; step 4 appends an event on the server; step 5
 // keeps each person's names ready for step 3's checks; step 6 makes
 // step 3's check one query, step 7 a cheaper one; step 8 trims names as
-// AliasKey does; step 9 lets a server function take the write lock.
+// AliasKey does; step 9 lets a server function take the write lock;
+// step 10 keeps the log's head with an UPDATE.
 // Append only, as there.
 var postgresMigrations = []string{
 	`
@@ -427,7 +428,49 @@ CREATE INDEX people_name_keys ON people USING gin (name_keys);
 	// lock every write takes (logLockKey), named in pg_catalog so no
 	// search path stands in for it. Running it again changes nothing.
 	`CREATE OR REPLACE FUNCTION nhi_lock_log() RETURNS void LANGUAGE sql AS $$ SELECT pg_catalog.pg_advisory_xact_lock(` + strconv.Itoa(logLockKey) + `) $$;`,
+	// 10: nhi_append_event as step 4 made it, but the log's head is kept
+	// in meta by an UPDATE of its two rows rather than an INSERT … ON
+	// CONFLICT DO UPDATE, which for each row probed the key's index,
+	// found the row there, locked it (a record of its own in the
+	// write-ahead log) and then updated it, all under the write lock. The
+	// two rows exist once the log has an event; until then (the first
+	// append, or a database whose rows someone removed) the insert is
+	// still made. Same rows, same values (TestAppendCheckedOneTrip,
+	// verify's check of the recorded head).
+	appendEventMetaUpdated,
 }
+
+var appendEventMetaUpdated = `
+CREATE OR REPLACE FUNCTION nhi_append_event(ok boolean, ev_at text, ev_actor text, ev_type text, ev_payload text, rest text)
+RETURNS TABLE (seq bigint, prev_hash text, hash text) LANGUAGE plpgsql AS
+$$ DECLARE
+	last_seq bigint;
+	last_hash text;
+	next_seq bigint := 1;
+	prev text := '` + GenesisHash + `';
+	h text;
+	kept int;
+BEGIN
+	IF ok IS NOT TRUE THEN
+		RAISE EXCEPTION 'the store changed while the write was being prepared' USING ERRCODE = 'NHI01';
+	END IF;
+	SELECT e.seq, e.hash INTO last_seq, last_hash FROM events e ORDER BY e.seq DESC LIMIT 1;
+	IF last_seq IS NOT NULL THEN
+		next_seq := last_seq + 1;
+		prev := last_hash;
+	END IF;
+	h := encode(sha256(convert_to(prev || '[' || next_seq || ',' || rest, 'UTF8')), 'hex');
+	INSERT INTO events (seq, at, actor, type, payload, prev_hash, hash) VALUES (next_seq, ev_at, ev_actor, ev_type, ev_payload, prev, h);
+	UPDATE meta SET value = CASE WHEN key = 'log_head' THEN h ELSE next_seq::text END WHERE key IN ('log_head', 'log_length');
+	GET DIAGNOSTICS kept = ROW_COUNT;
+	IF kept <> 2 THEN
+		INSERT INTO meta (key, value) VALUES ('log_head', h), ('log_length', next_seq::text)
+			ON CONFLICT (key) DO UPDATE SET value = excluded.value;
+	END IF;
+	PERFORM set_config('nhi.event_seq', next_seq::text, true);
+	RETURN QUERY SELECT next_seq, prev, h;
+END $$;
+`
 
 // RegisterPostgresMigrations adds the PostgreSQL schema of a package that
 // registered its SQLite schema with RegisterMigrations: steps in

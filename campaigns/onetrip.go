@@ -10,11 +10,12 @@ import (
 )
 
 // decideOneTrip is a single decision on PostgreSQL in one round trip: the
-// server function nhi_decide (schema.go, decideFunction) reads the item,
-// its owner, the campaign and the directory's stamp under the write lock,
-// checks what planDecision would, and appends and stores the decision,
-// in the pipeline that takes the lock and commits (audit.Store.
-// AppendCall; docs/team.md, "One decision, one round trip"). What it
+// server function nhi_decide (schema.go: decideFunction, as steps 7 and 8
+// made it) reads the item, its owner, the campaign and the directory's
+// stamp, checks what planDecision would, takes the write lock, makes sure
+// what it read has not changed, and appends and stores the decision, in
+// the pipeline that commits (audit.Store.AppendCall; docs/team.md, "One
+// decision, one round trip" and "The lock only for the append"). What it
 // compares on the server is what nhi knows without reading: the open
 // campaign and the directory decideChecked last read (decideMemo), from
 // which it sends the alias keys of every name the actor goes by and of

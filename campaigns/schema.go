@@ -214,7 +214,11 @@ END $$;
 		decideFunction,
 		// 7: nhi_decide reads and checks before the write lock and takes
 		// the lock itself (docs/team.md, "The lock only for the append").
-		decideBeforeLock)
+		decideBeforeLock,
+		// 8: under the lock, the item's decision is read again by the
+		// UPDATE that stores the new one (docs/team.md, "The lock only
+		// for the append").
+		decideItemRechecked)
 }
 
 // decideFunction is nhi_decide: one decision, read, checked and written
@@ -406,6 +410,103 @@ BEGIN
 		WHERE campaign_id = a_campaign AND identity_id = a_item)
 	INSERT INTO campaign_decisions (campaign_id, identity_id, seq, decision, reason, actor, at, via, undoes)
 		VALUES (a_campaign, a_item, ev.seq, a_decision, a_reason, ev_actor, a_decided_at, a_via, 0);
+	o_seq := ev.seq;
+	o_prev_hash := ev.prev_hash;
+	o_hash := ev.hash;
+	o_variant := CASE WHEN exc THEN 1 ELSE 0 END;
+	o_reviewer := i_reviewer;
+	o_decision := i_decision;
+	o_decided_by := i_by;
+	RETURN NEXT;
+END $$;
+`
+
+// decideItemRechecked is step 8: nhi_decide as step 7 made it, but the
+// item's decision columns, read before the lock, are not read again in
+// a statement of their own under it: the UPDATE that stores the new
+// decision names them in its WHERE, so it changes the row only if they
+// are still what was read, and the history row is inserted only for a
+// row it changed. When none was (another decision of the same item went
+// first), the function refuses with NHI01 after the append, and the
+// refusal rolls the append back with everything else: nothing written,
+// nhi decides the long way, as before. The owner, the campaign and the
+// directory are read again as step 7 reads them. Under the lock, one
+// subquery fewer and no second lookup of the item's row
+// (TestDecisionRechecksUnderTheLock: another reviewer's decision of the
+// same item between the read and the lock is still a conflict).
+const decideItemRechecked = `
+CREATE OR REPLACE FUNCTION nhi_decide(a_campaign bigint, a_create_seq bigint, a_item text, a_decision text, a_reason text, a_refuse_same bigint,
+	a_actor_key text, a_same_keys text[], a_team_keys text[], a_person_seq bigint, a_decided_at text, a_via text,
+	ev_at text, ev_actor text, ev_type text, ev_payload text, ev_rest text, ev_exception_payload text, ev_exception_rest text)
+RETURNS TABLE (o_seq bigint, o_prev_hash text, o_hash text, o_variant int, o_reviewer text, o_decision text, o_decided_by text)
+LANGUAGE plpgsql AS
+$$ DECLARE
+	i_owner text;
+	i_natural text;
+	i_decision text;
+	i_reason text;
+	i_by text;
+	i_seq bigint;
+	i_conflict bigint;
+	i_findings text;
+	i_reviewer text;
+	cur text;
+	c_open boolean;
+	pseq bigint;
+	names text;
+	ko text;
+	kc text;
+	kd text;
+	exc boolean;
+	ev record;
+BEGIN
+	-- Everything it depends on, in one statement, before the lock.
+	SELECT i.owner, i.natural_owner, i.decision, i.reason, i.decided_by, i.decision_seq, i.conflict, i.findings, i.reviewer,
+			COALESCE(o.owner, ''),
+			EXISTS (SELECT 1 FROM campaigns c WHERE c.id = a_campaign AND c.create_seq = a_create_seq AND c.status = 'open'),
+			COALESCE((SELECT max(e.seq) FROM events e WHERE e.type = '` + audit.EventPersonSet + `'), 0)
+		INTO i_owner, i_natural, i_decision, i_reason, i_by, i_seq, i_conflict, i_findings, i_reviewer, cur, c_open, pseq
+		FROM campaign_items i LEFT JOIN owners o ON o.identity_id = i.identity_id
+		WHERE i.campaign_id = a_campaign AND i.identity_id = a_item;
+	names := i_owner || cur || i_natural || i_by;
+	IF NOT FOUND OR NOT c_open OR pseq <> a_person_seq OR octet_length(names) <> length(names) THEN
+		RAISE EXCEPTION 'the store changed while the write was being prepared' USING ERRCODE = 'NHI01';
+	END IF;
+	ko := nhi_ascii_key(i_owner);
+	kc := nhi_ascii_key(cur);
+	kd := nhi_ascii_key(i_by);
+	exc := i_findings <> '[]';
+	IF ko = ANY (a_same_keys) OR (strpos(i_owner, '/') > 0 AND ko = ANY (a_team_keys))
+		OR kc = ANY (a_same_keys) OR (strpos(cur, '/') > 0 AND kc = ANY (a_team_keys))
+		OR nhi_ascii_key(i_natural) = ANY (a_same_keys)
+		OR (a_refuse_same <> 0 AND i_decision = a_decision AND i_seq IS NOT NULL AND kd = ANY (a_same_keys)
+			AND (a_reason = '' OR a_reason = i_reason))
+		OR (a_decision IN ('keep', 'rotate') AND exc AND a_reason = '') THEN
+		RAISE EXCEPTION 'the decision must be made the long way' USING ERRCODE = 'NHI01';
+	END IF;
+	PERFORM nhi_lock_log();
+	-- Under the lock: the append, if the owner, the campaign and the
+	-- directory are as read above (nhi_append_event refuses with NHI01
+	-- when ok is false).
+	SELECT * INTO ev FROM nhi_append_event(
+		COALESCE((SELECT o.owner FROM owners o WHERE o.identity_id = a_item), '') = cur
+			AND EXISTS (SELECT 1 FROM campaigns c WHERE c.id = a_campaign AND c.create_seq = a_create_seq AND c.status = 'open')
+			AND COALESCE((SELECT max(e.seq) FROM events e WHERE e.type = '` + audit.EventPersonSet + `'), 0) = pseq,
+		ev_at, ev_actor, ev_type, CASE WHEN exc THEN ev_exception_payload ELSE ev_payload END, CASE WHEN exc THEN ev_exception_rest ELSE ev_rest END);
+	-- The item's new state, if its decision is still the one read above,
+	-- and then its history row, in one statement.
+	WITH u AS (
+		UPDATE campaign_items SET decision = a_decision, reason = a_reason, decided_by = ev_actor, decided_at = a_decided_at, decision_seq = ev.seq,
+			conflict = CASE WHEN i_by <> '' AND (kd = '' OR kd <> a_actor_key) THEN 1 ELSE i_conflict END
+		WHERE campaign_id = a_campaign AND identity_id = a_item
+			AND decision = i_decision AND reason = i_reason AND decided_by = i_by
+			AND decision_seq IS NOT DISTINCT FROM i_seq AND conflict = i_conflict
+		RETURNING 1)
+	INSERT INTO campaign_decisions (campaign_id, identity_id, seq, decision, reason, actor, at, via, undoes)
+		SELECT a_campaign, a_item, ev.seq, a_decision, a_reason, ev_actor, a_decided_at, a_via, 0 FROM u;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'the store changed while the write was being prepared' USING ERRCODE = 'NHI01';
+	END IF;
 	o_seq := ev.seq;
 	o_prev_hash := ev.prev_hash;
 	o_hash := ev.hash;
