@@ -35,36 +35,72 @@ func (c *Connector) readPath(ctx context.Context, root string, r connectors.Reco
 		c.readFile(root, r)
 		return nil
 	}
-	var dirs, failed []string
-	err = filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		if err != nil {
-			failed = append(failed, path)
-			c.notRead = append(c.notRead, path+": "+plainPathError(err))
-			return r.Gap(audit.Gap{Endpoint: "file:" + path, Kind: audit.KindX509Certificate, Scope: path, Reason: "cannot read it: " + plainPathError(err)})
-		}
-		switch {
-		case d.IsDir():
-			dirs = append(dirs, path)
-		case d.Type().IsRegular():
-			if !c.readFile(path, r) {
-				failed = append(failed, path)
-			}
-		}
-		return nil
-	})
-	if err != nil {
+	w := &walk{c: c, r: r}
+	if err := w.dir(ctx, root, info); err != nil {
 		return err
 	}
 	// A directory read without a failure anywhere below it was read in
 	// full: a certificate file gone from it is removed, not unchecked
 	// (audit.ScopeRead; ARCHITECTURE.md, "Removals").
-	for _, d := range dirs {
-		if !slices.ContainsFunc(failed, func(f string) bool { return f == d || strings.HasPrefix(f, d+string(filepath.Separator)) }) {
+	for _, d := range w.dirs {
+		if !slices.ContainsFunc(w.failed, func(f string) bool { return f == d || strings.HasPrefix(f, d+string(filepath.Separator)) }) {
 			if err := r.Scope(audit.ScopeRead{Scope: d, Kinds: []audit.Kind{audit.KindX509Certificate}, Children: true}); err != nil {
 				return err
+			}
+		}
+	}
+	return nil
+}
+
+// walk reads a directory tree, following symbolic links as a server
+// does when it opens a certificate: /etc/letsencrypt/live/NAME/cert.pem
+// and a Kubernetes Secret's volume are links, and a --path may be one.
+// Each directory is read once, so a link back up the tree (a loop) ends.
+type walk struct {
+	c            *Connector
+	r            connectors.Recorder
+	seen         []os.FileInfo // directories read
+	dirs, failed []string
+}
+
+func (w *walk) dir(ctx context.Context, path string, info os.FileInfo) error {
+	if slices.ContainsFunc(w.seen, func(s os.FileInfo) bool { return os.SameFile(s, info) }) {
+		return nil
+	}
+	w.seen = append(w.seen, info)
+	w.dirs = append(w.dirs, path)
+	entries, err := os.ReadDir(path)
+	if err != nil {
+		w.failed = append(w.failed, path)
+		w.c.notRead = append(w.c.notRead, path+": "+plainPathError(err))
+		if err := w.r.Gap(audit.Gap{Endpoint: "file:" + path, Kind: audit.KindX509Certificate, Scope: path, Reason: "cannot read it: " + plainPathError(err)}); err != nil {
+			return err
+		}
+	}
+	for _, e := range entries {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		p := filepath.Join(path, e.Name())
+		typ := e.Type()
+		var info os.FileInfo
+		if typ&fs.ModeSymlink != 0 || typ.IsDir() {
+			if info, err = os.Stat(p); err != nil {
+				// A link to nothing, or a loop of links: no certificate
+				// is there to read.
+				w.c.skip(p)
+				continue
+			}
+			typ = info.Mode().Type()
+		}
+		switch {
+		case typ.IsDir():
+			if err := w.dir(ctx, p, info); err != nil {
+				return err
+			}
+		case typ.IsRegular():
+			if !w.c.readFile(p, w.r) {
+				w.failed = append(w.failed, p)
 			}
 		}
 	}

@@ -288,3 +288,57 @@ func TestOptions(t *testing.T) {
 		t.Errorf("a missing path: %s %+v; want a gap", snap.Status, snap.Gaps)
 	}
 }
+
+// Certificates behind symbolic links are read where a server would open
+// them: Let's Encrypt's live/NAME/cert.pem links into archive/, a --path
+// may itself be a link to a directory, a link back up the tree is read
+// once, and a link to nothing is skipped and named.
+func TestSymlinks(t *testing.T) {
+	dir := t.TempDir()
+	old := gen(t, spec{cn: "le.acme.test", from: -60 * day, to: 30 * day}, nil)
+	renewed := gen(t, spec{cn: "le.acme.test", from: -day, to: 89 * day}, nil)
+	write(t, filepath.Join(dir, "letsencrypt", "archive", "le.acme.test", "cert1.pem"), old.pem())
+	write(t, filepath.Join(dir, "letsencrypt", "archive", "le.acme.test", "cert2.pem"), renewed.pem())
+	live := filepath.Join(dir, "letsencrypt", "live", "le.acme.test")
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(os.MkdirAll(live, 0o700))
+	must(os.Symlink("../../archive/le.acme.test/cert1.pem", filepath.Join(live, "cert.pem")))
+	must(os.Symlink("..", filepath.Join(live, "up")))                 // a loop
+	must(os.Symlink("missing.pem", filepath.Join(live, "chain.pem"))) // a link to nothing
+	linked := filepath.Join(dir, "certs")
+	must(os.Symlink(filepath.Join(dir, "letsencrypt", "live"), linked))
+
+	st, _ := open(t)
+	for _, path := range []string{filepath.Join(dir, "letsencrypt", "live"), linked} {
+		c, snap, ids := run(t, st, Options{Account: "le", Paths: []string{path}})
+		id, ok := ids[certID("le", old)]
+		if !ok || snap.Status != audit.SnapshotComplete || len(ids) != 1 {
+			t.Fatalf("--path %s: %s, %d identities; want the certificate cert.pem links to", path, snap.Status, len(ids))
+		}
+		if files := id.Attributes[audit.CertFiles]; !strings.Contains(files, filepath.Join("le.acme.test", "cert.pem")) {
+			t.Errorf("--path %s: files %q; want the link's path, where the server reads it", path, files)
+		}
+		if s := c.Summary(); s.Skipped != 1 || !strings.HasSuffix(s.SkippedFirst[0], "chain.pem") {
+			t.Errorf("--path %s: skipped %d %v; want the link to nothing named", path, s.Skipped, s.SkippedFirst)
+		}
+	}
+
+	// Renewal points the link at the next certificate: the old one is
+	// removed from the place that was read in full, the new one active.
+	must(os.Remove(filepath.Join(live, "cert.pem")))
+	must(os.Symlink("../../archive/le.acme.test/cert2.pem", filepath.Join(live, "cert.pem")))
+	run(t, st, Options{Account: "le", Paths: []string{linked}})
+	all, _ := st.Identities(context.Background())
+	status := map[string]string{}
+	for _, id := range all {
+		status[id.ID] = id.Status
+	}
+	if status[certID("le", old)] != audit.StatusRemoved || status[certID("le", renewed)] != audit.StatusActive {
+		t.Errorf("after renewal: old %q, renewed %q; want removed, active", status[certID("le", old)], status[certID("le", renewed)])
+	}
+}
