@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/nhi-audit/nhi/audit"
 	"github.com/nhi-audit/nhi/connectors"
@@ -200,15 +201,34 @@ func TestTLSEndpoints(t *testing.T) {
 	dead := closed.Addr().String()
 	closed.Close()
 
+	// A server that accepts the connection and never answers.
+	silent, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer silent.Close()
+	go func() {
+		for {
+			c, err := silent.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close()
+		}
+	}()
+
 	roots := stdx509.NewCertPool()
 	roots.AddCert(root.cert)
 	st, _ := open(t)
 	ep1, ep2 := "localhost:"+port, "localhost:"+port2
-	_, snap, ids := run(t, st, Options{Account: "edge", TLS: []string{ep1, ep2, selfAddr, dead}, Roots: roots})
+	_, snap, ids := run(t, st, Options{Account: "edge", TLS: []string{ep1, ep2, selfAddr, dead, silent.Addr().String()}, Roots: roots, Timeout: 300 * time.Millisecond})
 
-	if snap.Status != audit.SnapshotPartial || len(snap.Gaps) != 1 || snap.Gaps[0].Endpoint != "tls://"+dead ||
+	if snap.Status != audit.SnapshotPartial || len(snap.Gaps) != 2 || snap.Gaps[0].Endpoint != "tls://"+dead ||
 		!strings.Contains(snap.Gaps[0].Reason, "cannot reach it for a TLS handshake") {
 		t.Fatalf("snapshot %s, gaps %+v; want partial naming tls://%s", snap.Status, snap.Gaps, dead)
+	}
+	if g := snap.Gaps[1]; g.Endpoint != "tls://"+silent.Addr().String() || !strings.Contains(g.Reason, "(no TLS answer within 300ms)") {
+		t.Errorf("a server that never answers: %+v; want how long nhi waited, not %q", g, "context deadline exceeded")
 	}
 	if len(ids) != 2 {
 		t.Fatalf("%d identities; want the site's (SNI localhost, at two endpoints) and the self-signed one", len(ids))
