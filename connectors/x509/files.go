@@ -7,6 +7,7 @@ import (
 	stdx509 "crypto/x509"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"os"
@@ -144,7 +145,21 @@ func (c *Connector) readFile(path string, r connectors.Recorder) bool {
 	head, _ := br.Peek(64 << 10)
 	var certs []*stdx509.Certificate
 	if bytes.Contains(head, []byte("-----BEGIN ")) {
-		certs = c.readPEM(br)
+		var problem string
+		if certs, problem = c.readPEM(br); problem != "" {
+			// Not read in full: a certificate crypto/x509 refuses (it is
+			// stricter than many servers) or a read cut short may still be
+			// one the file holds, so nothing in it is taken for removed.
+			c.notRead = append(c.notRead, path+": "+problem)
+			r.Gap(audit.Gap{Endpoint: "file:" + path, Kind: audit.KindX509Certificate, Scope: path, Reason: problem})
+			if len(certs) > 0 {
+				c.summary.CertFiles++
+			}
+			for _, leaf := range leaves(certs) {
+				c.add(leaf, certs, path, "", "")
+			}
+			return false
+		}
 	} else if info, err := f.Stat(); err == nil && info.Size() <= maxDER {
 		if der, err := io.ReadAll(br); err == nil {
 			certs, _ = stdx509.ParseCertificates(der)
@@ -164,17 +179,22 @@ func (c *Connector) readFile(path string, r connectors.Recorder) bool {
 
 // readPEM reads certificate blocks line by line. Every other block is
 // skipped: a private key's lines are passed over, never decoded or kept,
-// so its material never reaches memory the connector holds.
-func (c *Connector) readPEM(br *bufio.Reader) []*stdx509.Certificate {
+// so its material never reaches memory the connector holds. problem says
+// why the file was not read in full: a CERTIFICATE block that does not
+// parse, or a read that failed.
+func (c *Connector) readPEM(br *bufio.Reader) (certs []*stdx509.Certificate, problem string) {
 	var (
-		certs  []*stdx509.Certificate
 		inCert bool
 		skipTo string // the END line of a block being skipped
 		body   strings.Builder
+		bad    []string
+		line0  int // the line of the BEGIN being read
+		n      int
 	)
 	sc := bufio.NewScanner(br)
 	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
 	for sc.Scan() {
+		n++
 		line := strings.TrimSpace(sc.Text())
 		switch {
 		case skipTo != "":
@@ -187,18 +207,22 @@ func (c *Connector) readPEM(br *bufio.Reader) []*stdx509.Certificate {
 				der, err := base64.StdEncoding.DecodeString(body.String())
 				body.Reset()
 				if err != nil {
+					bad = append(bad, fmt.Sprintf("line %d: not base64", line0))
 					continue
 				}
-				if cert, err := stdx509.ParseCertificate(der); err == nil {
-					certs = append(certs, cert)
+				cert, err := stdx509.ParseCertificate(der)
+				if err != nil {
+					bad = append(bad, fmt.Sprintf("line %d: %s", line0, audit.Printable(err.Error())))
+					continue
 				}
+				certs = append(certs, cert)
 				continue
 			}
 			if !strings.Contains(line, ":") { // headers such as Proc-Type
 				body.WriteString(line)
 			}
 		case line == "-----BEGIN CERTIFICATE-----" || line == "-----BEGIN TRUSTED CERTIFICATE-----":
-			inCert, skipTo = line == "-----BEGIN CERTIFICATE-----", ""
+			inCert, skipTo, line0 = line == "-----BEGIN CERTIFICATE-----", "", n
 			if !inCert {
 				skipTo = "-----END TRUSTED CERTIFICATE-----"
 			}
@@ -210,5 +234,18 @@ func (c *Connector) readPEM(br *bufio.Reader) []*stdx509.Certificate {
 			skipTo = "-----END " + typ + "-----"
 		}
 	}
-	return certs
+	if inCert {
+		bad = append(bad, fmt.Sprintf("line %d: no END CERTIFICATE line: the file is cut short", line0))
+	}
+	if err := sc.Err(); err != nil {
+		return certs, fmt.Sprintf("cannot read it past line %d: %s", n, plainPathError(err))
+	}
+	if len(bad) > 0 {
+		more := ""
+		if len(bad) > 3 {
+			bad, more = bad[:3], fmt.Sprintf(" (and %d more)", len(bad)-3)
+		}
+		return certs, "a CERTIFICATE block does not parse, so what it holds was not read: " + strings.Join(bad, "; ") + more
+	}
+	return certs, ""
 }

@@ -362,3 +362,46 @@ func TestSymlinks(t *testing.T) {
 		t.Errorf("after renewal: old %q, renewed %q; want removed, active", status[certID("le", old)], status[certID("le", renewed)])
 	}
 }
+
+// A CERTIFICATE block that does not parse (a copy cut short, a
+// certificate crypto/x509 refuses) leaves its file not read in full: a
+// gap naming the file and the line, the file's other certificates read,
+// and what it held before not-checked, never removed.
+func TestUnparsedBlockIsAGap(t *testing.T) {
+	dir := t.TempDir()
+	a := gen(t, spec{cn: "a.acme.test", from: -day, to: 30 * day}, nil)
+	b := gen(t, spec{cn: "b.acme.test", from: -day, to: 30 * day}, nil)
+	c := gen(t, spec{cn: "c.acme.test", from: -day, to: 30 * day}, nil)
+	write(t, filepath.Join(dir, "bundle.pem"), a.pem(), b.pem())
+	write(t, filepath.Join(dir, "c.pem"), c.pem())
+	st, _ := open(t)
+	run(t, st, Options{Account: "files", Paths: []string{dir}})
+
+	// b's block loses lines from its middle; c.pem is cut short.
+	lines := strings.Split(string(b.pem()), "\n")
+	broken := strings.Join(append(lines[:2:2], lines[5:]...), "\n")
+	write(t, filepath.Join(dir, "bundle.pem"), a.pem(), []byte(broken))
+	write(t, filepath.Join(dir, "c.pem"), c.pem()[:200])
+	_, snap, ids := run(t, st, Options{Account: "files", Paths: []string{dir}})
+	if snap.Status != audit.SnapshotPartial || len(snap.Gaps) != 2 {
+		t.Fatalf("snapshot %s, gaps %+v; want partial with a gap for each file", snap.Status, snap.Gaps)
+	}
+	for i, want := range []string{"bundle.pem", "c.pem"} {
+		g := snap.Gaps[i]
+		if g.Endpoint != "file:"+filepath.Join(dir, want) || !strings.Contains(g.Reason, "line ") {
+			t.Errorf("gap %d: %+v; want file:%s and the line", i, g, want)
+		}
+	}
+	if !strings.Contains(snap.Gaps[1].Reason, "cut short") {
+		t.Errorf("c.pem: %q; want it said to be cut short", snap.Gaps[1].Reason)
+	}
+	if _, ok := ids[certID("files", a)]; !ok {
+		t.Errorf("a, whole beside the broken block, not read: %v", ids)
+	}
+	all, _ := st.Identities(context.Background())
+	for _, id := range all {
+		if want := map[string]string{"a.acme.test": audit.StatusActive}[id.Name]; want == "" && id.Status != audit.StatusNotChecked {
+			t.Errorf("%s is %s; want not-checked (its file was not read in full)", id.Name, id.Status)
+		}
+	}
+}
