@@ -215,27 +215,56 @@ func TestServerErrorRetried(t *testing.T) {
 	}
 }
 
-// TestServerErrorForever: a 500 that does not go away ends the run after
-// bounded retries, naming the endpoint; what was read stays resumable.
+// TestServerErrorForever: a 500 that does not go away on one endpoint,
+// while GitHub answers every other request, is a gap for that endpoint
+// after bounded retries, and the run goes on: stopping would not mend
+// it, and the resumed run would stop at it again and never finish.
+// When nothing is answered (GitHub down) the run ends resumably, naming
+// the endpoint.
 func TestServerErrorForever(t *testing.T) {
-	s, opts, clock := clocked(t, smallOrg(), githubtest.WithHTTPFault(githubtest.FailTimes("/repos/acme/api/hooks", -1, http.StatusInternalServerError, nil, `{"message":"Server Error"}`)))
-	_, err := runWith(t, "acme", opts)
-	if err == nil {
-		t.Fatal("no error")
+	o := smallOrg()
+	s, opts, clock := clocked(t, o, githubtest.WithHTTPFault(githubtest.FailTimes("/repos/acme/api/hooks", -1, http.StatusInternalServerError, nil, `{"message":"Server Error"}`)))
+	rec, err := runWith(t, "acme", opts)
+	if err != nil {
+		t.Fatalf("one endpoint that always answers 500 ended the run: %v", err)
 	}
-	for _, w := range []string{"GET /repos/acme/api/hooks", "500", "Server Error", "gave up after 5 attempts"} {
-		if !strings.Contains(err.Error(), w) {
-			t.Errorf("error %q lacks %q", err, w)
+	if len(rec.gaps) != 1 || rec.gaps[0].Endpoint != "GET /repos/acme/api/hooks" || rec.gaps[0].Status != http.StatusInternalServerError {
+		t.Fatalf("gaps %+v; want one for GET /repos/acme/api/hooks", rec.gaps)
+	}
+	for _, w := range []string{"500 Server Error each of 5 times", "not read", "run again later"} {
+		if !strings.Contains(rec.gaps[0].Reason, w) {
+			t.Errorf("gap reason %q lacks %q", rec.gaps[0].Reason, w)
 		}
 	}
-	if !errors.Is(err, connectors.ErrResumable) {
-		t.Errorf("a server error should leave the run resumable: %v", err)
+	// Everything else was read: the webhooks of api are the only ones missing.
+	want := o.Counts()
+	for _, r := range o.Repos {
+		if r.Name == "api" {
+			want[audit.KindGitHubWebhook] -= len(r.Hooks)
+		}
+	}
+	if got := rec.kinds(); got[audit.KindGitHubWebhook] != want[audit.KindGitHubWebhook] || got[audit.KindGitHubDeployKey] != want[audit.KindGitHubDeployKey] {
+		t.Errorf("recorded %v; want %v", got, want)
 	}
 	if n := s.RequestsTo("/repos/acme/api/hooks"); n != 5 {
 		t.Errorf("%d attempts, want 5", n)
 	}
 	if total := clock.Total(); total < 7*time.Second || total > 23*time.Second {
 		t.Errorf("backed off %v in all (%v)", total, clock.Slept())
+	}
+
+	_, opts, _ = clocked(t, o, githubtest.WithHTTPFault(githubtest.FailTimes("/", -1, http.StatusInternalServerError, nil, `{"message":"Server Error"}`)))
+	_, err = runWith(t, "acme", opts)
+	if err == nil {
+		t.Fatal("GitHub answering 500 to everything: no error")
+	}
+	for _, w := range []string{"500", "Server Error", "gave up after 5 attempts"} {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("error %q lacks %q", err, w)
+		}
+	}
+	if !errors.Is(err, connectors.ErrResumable) {
+		t.Errorf("a server error should leave the run resumable: %v", err)
 	}
 }
 

@@ -386,8 +386,12 @@ func (c *Connector) do(ctx context.Context, ep endpoint, method, u, etag string,
 		case s >= 500:
 			attempts++
 			if attempts > c.retries {
-				return nil, fmt.Errorf("github: %s: GitHub answered %d %s (gave up after %d attempts): %w",
+				err := fmt.Errorf("github: %s: GitHub answered %d %s (gave up after %d attempts): %w",
 					ep, s, resp.message(), attempts, connectors.ErrResumable)
+				if ep.need != "" && c.answering(ctx, jwt) {
+					return nil, &brokenEndpoint{status: s, message: resp.message(), attempts: attempts, err: err}
+				}
+				return nil, err
 			}
 			if err := c.backoff(ctx, ep, attempts, fmt.Sprintf("%d %s", s, resp.message())); err != nil {
 				return nil, err
@@ -546,6 +550,37 @@ func (s *slots) wake() {
 	s.mu.Lock()
 	s.cond.Broadcast()
 	s.mu.Unlock()
+}
+
+// brokenEndpoint is an endpoint that answered 5xx every time it was
+// asked while GitHub answered other requests meanwhile: one repository's
+// endpoint GitHub cannot serve, which stopping the run would not mend
+// (the resumed run would stop at it again, and never finish). An
+// endpoint read by unit.list makes it a gap; elsewhere it ends the run
+// resumably, as any 5xx that does not go away.
+type brokenEndpoint struct {
+	status   int
+	message  string
+	attempts int
+	err      error
+}
+
+func (e *brokenEndpoint) Error() string { return e.err.Error() }
+func (e *brokenEndpoint) Unwrap() error { return e.err }
+
+// answering reports whether GitHub answers at all, asked GET /rate_limit,
+// which costs nothing of the rate limit: an answer below 500 (GitHub
+// Enterprise Server's 404 when it has no rate limit included) says an
+// endpoint's 5xx are its own.
+func (c *Connector) answering(ctx context.Context, jwt bool) bool {
+	if !jwt {
+		if err := c.slots.acquire(ctx); err != nil {
+			return false
+		}
+		defer c.slots.release()
+	}
+	resp, err := c.send(ctx, endpoint{path: "/rate_limit", url: "rate_limit"}, http.MethodGet, "rate_limit", "", jwt)
+	return err == nil && resp.status < 500
 }
 
 // fatalError is a failure before anything was sent (a request that cannot

@@ -262,6 +262,16 @@ func (u *unit) list(ctx context.Context, ep endpoint, parse parser) (names []str
 			u.unreadable(ep, pages, bad)
 			return nil, false, nil
 		}
+		var broken *brokenEndpoint
+		if errors.As(err, &broken) {
+			reason := fmt.Sprintf("GitHub answered %d %s each of %d times it was asked while it answered other requests, so what this endpoint holds was not read; run again later, and tell GitHub Support if it stays",
+				broken.status, broken.message, broken.attempts)
+			if pages > 0 {
+				reason += fmt.Sprintf("; only the first %d page(s) were read", pages)
+			}
+			u.gap(audit.Gap{Endpoint: ep.String(), Kind: ep.kind, Scope: ep.scope, Status: broken.status, Reason: reason})
+			return nil, false, nil
+		}
 		if err != nil {
 			return nil, false, err
 		}
@@ -318,7 +328,7 @@ func (u *unit) unreadable(ep endpoint, pages int, bad *unreadable) {
 
 // failed decides what an unusable answer means: a gap (nil) or an error.
 // 401 and rate limits never get here (see do); 5xx ends the run
-// resumably there.
+// resumably there, unless only this endpoint gets it (brokenEndpoint).
 func (u *unit) failed(ep endpoint, pages int, resp *response) error {
 	status := resp.status
 	switch {
