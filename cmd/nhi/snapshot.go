@@ -385,7 +385,12 @@ func printSnapshot(w io.Writer, snap *audit.Snapshot, path string, took time.Dur
 		}
 	}
 	if len(endpoints) > 0 {
-		fmt.Fprintf(w, "Not read (%d endpoints; the snapshot is partial):\n", len(endpoints))
+		// A failed snapshot is not partial: say only what it did not read.
+		status := "the snapshot is partial"
+		if snap.Status != audit.SnapshotPartial {
+			status = "before the run " + string(snap.Status)
+		}
+		fmt.Fprintf(w, "Not read (%d endpoints; %s):\n", len(endpoints), status)
 		for _, g := range endpoints {
 			fmt.Fprintf(w, "  %s: %s\n", g.Endpoint, audit.Printable(g.Reason))
 		}
