@@ -332,6 +332,9 @@ func TestPrimaryRateLimitWaits(t *testing.T) {
 		if p.Phase == ghconn.PhaseWaiting {
 			waits = append(waits, p.Wait)
 			lastRem = p.RateRemaining
+			if p.Secondary {
+				t.Errorf("the primary budget's reset reported as a secondary limit's pause")
+			}
 		}
 	}
 	start := clock.Now()

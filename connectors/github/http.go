@@ -178,7 +178,7 @@ func (c *Connector) beforeRequest(ctx context.Context, ep endpoint) error {
 		r.waiting = ch
 		r.mu.Unlock()
 
-		err := c.countdown(ctx, until)
+		err := c.countdown(ctx, until, secondary)
 
 		r.mu.Lock()
 		r.waiting = nil
@@ -252,11 +252,12 @@ func (c *Connector) until(t time.Time) time.Duration {
 	return max(t.Sub(c.clock.Now()), 0).Round(time.Second)
 }
 
-// countdown sleeps until t, a second at a time, telling progress how long is left.
-func (c *Connector) countdown(ctx context.Context, t time.Time) error {
+// countdown sleeps until t, a second at a time, telling progress how
+// long is left and whether it is a secondary limit's pause.
+func (c *Connector) countdown(ctx context.Context, t time.Time, secondary bool) error {
 	c.progressMu.Lock()
 	prev := c.phase
-	c.waitUntil = t
+	c.waitUntil, c.waitSecondary = t, secondary
 	c.progressMu.Unlock()
 	defer c.emit(prev, "", 0)
 	for {
