@@ -541,3 +541,41 @@ func TestNextLinkElsewhere(t *testing.T) {
 		t.Errorf("err = %v", err)
 	}
 }
+
+// TestPaginationLoop: a rel="next" link back to a page already read (a
+// proxy or cache gone wrong) ends that listing as a gap after one lap,
+// where following it spent requests for ever.
+func TestPaginationLoop(t *testing.T) {
+	o := smallOrg()
+	s, opts, _ := clocked(t, o)
+	s.AddHTTPFault(func(r *http.Request) (func(http.ResponseWriter), bool) {
+		if r.URL.Path != "/orgs/acme/hooks" {
+			return nil, false
+		}
+		return func(w http.ResponseWriter) {
+			page := "2"
+			if r.URL.Query().Get("page") == "2" {
+				page = "1"
+			}
+			w.Header().Set("Link", "<"+s.URL()+"orgs/acme/hooks?per_page=100&page="+page+`>; rel="next"`)
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = w.Write([]byte("[]"))
+		}, true
+	})
+	rec, err := runWith(t, "acme", opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := s.RequestsTo("/orgs/acme/hooks"); n > 3 {
+		t.Errorf("%d requests to a listing whose pages link in a loop; want one lap", n)
+	}
+	var found bool
+	for _, g := range rec.gaps {
+		if g.Endpoint == "GET /orgs/acme/hooks" && strings.Contains(g.Reason, "links back to a page already read") {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("gaps %+v; want one for GET /orgs/acme/hooks saying its pages loop", rec.gaps)
+	}
+}

@@ -251,10 +251,22 @@ func malformed(ep endpoint, err error) error {
 func (u *unit) list(ctx context.Context, ep endpoint, parse parser) (names []string, ok bool, err error) {
 	c := u.c
 	next := ep.url
+	read := map[string]bool{} // the pages asked for, to end a loop of links
 	for pages := 0; next != ""; pages++ {
 		if err := ctx.Err(); err != nil {
 			return nil, false, err
 		}
+		if read[next] {
+			// A rel="next" link back to a page already read: followed, it
+			// would spend the rate limit for ever and read nothing new.
+			bad := &unreadable{ep: ep, err: fmt.Errorf("github: %s: page %d links back to a page already read", ep, pages)}
+			if ep.need == "" {
+				return nil, false, bad
+			}
+			u.unreadable(ep, pages, bad)
+			return nil, false, nil
+		}
+		read[next] = true
 		pd, resp, err := c.fetchPage(ctx, u.cache, ep, next, parse)
 		var bad *unreadable
 		if errors.As(err, &bad) && ep.need != "" {
