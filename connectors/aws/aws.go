@@ -168,9 +168,13 @@ func NewPlan(ctx context.Context, opts Options) (*Plan, error) {
 func listAccounts(ctx context.Context, cfg aws.Config) ([]orgtypes.Account, error) {
 	var out []orgtypes.Account
 	pg := organizations.NewListAccountsPaginator(organizations.NewFromConfig(cfg), &organizations.ListAccountsInput{})
+	seen := markers{}
 	for pg.HasMorePages() {
 		page, err := pg.NextPage(ctx)
 		if err != nil {
+			return nil, err
+		}
+		if err := seen.next("organizations:ListAccounts", page.NextToken); err != nil {
 			return nil, err
 		}
 		out = append(out, page.Accounts...)

@@ -535,3 +535,35 @@ func TestInactiveKeysAreReadAndNotConfused(t *testing.T) {
 		t.Errorf("GetAccessKeyLastUsed asked %d times, want once per inactive key (3)", n)
 	}
 }
+
+// TestPagesThatLoop: a listing whose last page hands back a marker to the
+// first (pages that loop) ends the account's run with an error saying so,
+// after one lap, where the SDK's paginator asked for ever; the account's
+// population stays that of its last finished snapshot, nothing removed.
+func TestPagesThatLoop(t *testing.T) {
+	org := awstest.Sample(fixedNow)
+	s := serve(t, org, awstest.WithPageSize(3))
+	st, _ := openStore(t)
+	snapshotAll(t, st, options(&lockedBuffer{}))
+	s.LoopPages()
+	ctx := context.Background()
+	plan, err := awsconn.NewPlan(ctx, options(&lockedBuffer{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var runErr error
+	plan.Snapshot(ctx, st, connectors.RunOptions{ToolVersion: "test", Actor: "tester"}, awsconn.DefaultAccounts, func(c *awsconn.Connector, snap *audit.Snapshot, err error) {
+		runErr = err
+	})
+	if runErr == nil || !strings.Contains(runErr.Error(), "page marker it had given before") {
+		t.Fatalf("pages that loop: %v", runErr)
+	}
+	if n := s.Calls(awstest.SampleManagement)["iam:GetAccountAuthorizationDetails"]; n > 40 {
+		t.Errorf("%d calls to a listing whose pages loop; want one lap", n)
+	}
+	for id, i := range byID(t, st) {
+		if i.Status != audit.StatusActive {
+			t.Errorf("%s: %s after a run that failed; want active", id, i.Status)
+		}
+	}
+}
