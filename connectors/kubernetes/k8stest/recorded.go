@@ -30,6 +30,10 @@ type Recorded struct {
 	User     string
 	Version  string
 	Requests atomic.Int64
+	// LoopPages, when set, makes the last page of a list that took more
+	// than one hand back a continue token to the first, so its pages
+	// loop: what a broken proxy in front of an API server looks like.
+	LoopPages atomic.Bool
 
 	lists map[string]*recordedList // "/api/v1/pods" -> items
 }
@@ -262,6 +266,9 @@ func (r *Recorded) serve(w http.ResponseWriter, req *http.Request) {
 			items.Write(it.full)
 		}
 		n++
+	}
+	if next == "" && start > 0 && r.LoopPages.Load() {
+		next = "0"
 	}
 	if next != "" {
 		b.WriteString(`,"continue":"` + next + `","remainingItemCount":` + strconv.Itoa(len(l.items)-i))
