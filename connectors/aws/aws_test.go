@@ -3,6 +3,7 @@ package aws_test
 import (
 	"bytes"
 	"context"
+	"net"
 	"os"
 	"path/filepath"
 	"slices"
@@ -565,5 +566,29 @@ func TestPagesThatLoop(t *testing.T) {
 		if i.Status != audit.StatusActive {
 			t.Errorf("%s: %s after a run that failed; want active", id, i.Status)
 		}
+	}
+}
+
+// TestUnreachableIsNotACredential: an STS endpoint that cannot be reached
+// says so and what to check, not "no usable AWS credentials" with advice
+// to log in again; a key AWS rejects still says that.
+func TestUnreachableIsNotACredential(t *testing.T) {
+	serve(t, awstest.Sample(fixedNow))
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln.Close()
+	good := os.Getenv("AWS_ENDPOINT_URL")
+	t.Setenv("AWS_ENDPOINT_URL", "http://"+ln.Addr().String())
+	_, err = awsconn.NewPlan(context.Background(), options(&lockedBuffer{}))
+	if err == nil || !strings.Contains(err.Error(), "cannot reach AWS STS") || !strings.Contains(err.Error(), "AWS_ENDPOINT_URL") || strings.Contains(err.Error(), "aws sso login") {
+		t.Errorf("STS unreachable: %v", err)
+	}
+	t.Setenv("AWS_ENDPOINT_URL", good)
+	t.Setenv("AWS_ACCESS_KEY_ID", "AKIAREVOKED000000000")
+	_, err = awsconn.NewPlan(context.Background(), options(&lockedBuffer{}))
+	if err == nil || !strings.Contains(err.Error(), "no usable AWS credentials") || !strings.Contains(err.Error(), "InvalidClientTokenId") {
+		t.Errorf("a revoked key: %v", err)
 	}
 }
