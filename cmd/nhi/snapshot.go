@@ -302,6 +302,11 @@ func (a *app) snapshot(ctx context.Context, wait bool, build func(snapshotEnv) (
 		// is now: the previous complete snapshot, if there is one.
 		return fmt.Errorf("snapshot %d of %s/%s failed: %w; %s", snap.ID, c.Source(), c.Account(), err, currentAfterFailure(ctx, st, snap))
 	}
+	if errors.Is(err, connectors.ErrResumable) {
+		// Stopped on purpose (--no-wait, --max-wait) or by a server that
+		// stopped answering: kept and resumable, not failed.
+		return fmt.Errorf("snapshot of %s stopped: %w", c.Account(), err)
+	}
 	if err != nil {
 		return fmt.Errorf("snapshot of %s failed: %w", c.Account(), err)
 	}
