@@ -282,10 +282,22 @@ func TestDroppedConnection(t *testing.T) {
 		t.Errorf("%d requests, want 2", n)
 	}
 
+	// Always cut short while GitHub answers the rest: a gap for that
+	// endpoint, the run goes on (a resumed run would stop at it again).
 	_, opts, _ = clocked(t, o, githubtest.WithHTTPFault(githubtest.TruncatedBody("/orgs/acme/hooks", -1)))
+	rec, err = runWith(t, "acme", opts)
+	if err != nil {
+		t.Fatalf("always cut short: %v", err)
+	}
+	if len(rec.gaps) != 1 || rec.gaps[0].Endpoint != "GET /orgs/acme/hooks" || !strings.Contains(rec.gaps[0].Reason, "an answer cut short") {
+		t.Errorf("always cut short: gaps %+v; want one for GET /orgs/acme/hooks", rec.gaps)
+	}
+
+	// Every answer cut short: GitHub is unreachable, and the run stops.
+	_, opts, _ = clocked(t, o, githubtest.WithHTTPFault(githubtest.TruncatedBody("/", -1)))
 	_, err = runWith(t, "acme", opts)
-	if err == nil || !strings.Contains(err.Error(), "GET /orgs/acme/hooks") || !strings.Contains(err.Error(), "gave up") {
-		t.Errorf("always cut short: %v", err)
+	if err == nil || !strings.Contains(err.Error(), "gave up") || !errors.Is(err, connectors.ErrResumable) {
+		t.Errorf("every answer cut short: %v", err)
 	}
 }
 

@@ -318,7 +318,11 @@ func (c *Connector) do(ctx context.Context, ep endpoint, method, u, etag string,
 			// A dropped connection or a body cut short: try again.
 			attempts++
 			if attempts > c.retries {
-				return nil, fmt.Errorf("github: %s: %v (gave up after %d attempts): %w", ep, err, attempts, connectors.ErrResumable)
+				gaveUp := fmt.Errorf("github: %s: %v (gave up after %d attempts): %w", ep, err, attempts, connectors.ErrResumable)
+				if ep.need != "" && c.answering(ctx, jwt) {
+					return nil, &brokenEndpoint{message: "an answer cut short (" + err.Error() + ")", attempts: attempts, err: gaveUp}
+				}
+				return nil, gaveUp
 			}
 			if err := c.backoff(ctx, ep, attempts, err.Error()); err != nil {
 				return nil, err
@@ -553,15 +557,15 @@ func (s *slots) wake() {
 	s.mu.Unlock()
 }
 
-// brokenEndpoint is an endpoint that answered 5xx every time it was
-// asked while GitHub answered other requests meanwhile: one repository's
+// brokenEndpoint is an endpoint that answered 5xx, or an answer cut
+// short, every time it was asked while GitHub answers other requests: one repository's
 // endpoint GitHub cannot serve, which stopping the run would not mend
 // (the resumed run would stop at it again, and never finish). An
 // endpoint read by unit.list makes it a gap; elsewhere it ends the run
 // resumably, as any 5xx that does not go away.
 type brokenEndpoint struct {
-	status   int
-	message  string
+	status   int    // the 5xx; 0 for answers cut short
+	message  string // GitHub's message, or what was wrong with the answer
 	attempts int
 	err      error
 }

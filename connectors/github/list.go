@@ -276,8 +276,12 @@ func (u *unit) list(ctx context.Context, ep endpoint, parse parser) (names []str
 		}
 		var broken *brokenEndpoint
 		if errors.As(err, &broken) {
-			reason := fmt.Sprintf("GitHub answered %d %s each of %d times it was asked while it answered other requests, so what this endpoint holds was not read; run again later, and tell GitHub Support if it stays",
-				broken.status, broken.message, broken.attempts)
+			answer := fmt.Sprintf("%d %s", broken.status, broken.message)
+			if broken.status == 0 {
+				answer = broken.message
+			}
+			reason := fmt.Sprintf("GitHub answered %s each of %d times it was asked while it answered other requests, so what this endpoint holds was not read; run again later, and tell GitHub Support if it stays",
+				answer, broken.attempts)
 			if pages > 0 {
 				reason += fmt.Sprintf("; only the first %d page(s) were read", pages)
 			}
