@@ -395,7 +395,11 @@ func printSnapshot(w io.Writer, snap *audit.Snapshot, path string, took time.Dur
 		if snap.Status != audit.SnapshotPartial {
 			status = "before the run " + string(snap.Status)
 		}
-		fmt.Fprintf(w, "Not read (%d endpoints; %s):\n", len(endpoints), status)
+		noun := "endpoints"
+		if len(endpoints) == 1 {
+			noun = "endpoint"
+		}
+		fmt.Fprintf(w, "Not read (%d %s; %s):\n", len(endpoints), noun, status)
 		for _, g := range endpoints {
 			fmt.Fprintf(w, "  %s: %s\n", g.Endpoint, audit.Printable(g.Reason))
 		}
