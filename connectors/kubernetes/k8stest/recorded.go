@@ -34,6 +34,9 @@ type Recorded struct {
 	// than one hand back a continue token to the first, so its pages
 	// loop: what a broken proxy in front of an API server looks like.
 	LoopPages atomic.Bool
+	// ForbidLists, when set, answers every list 403 Forbidden, as an API
+	// server answers a user no role binding names.
+	ForbidLists atomic.Bool
 
 	lists map[string]*recordedList // "/api/v1/pods" -> items
 }
@@ -213,6 +216,10 @@ func (r *Recorded) serve(w http.ResponseWriter, req *http.Request) {
 		if len(rest) == 2 {
 			ns, path = rest[0], path[:i]+"/"+rest[1]
 		}
+	}
+	if r.ForbidLists.Load() {
+		statusErr(w, 403, metav1.StatusReasonForbidden, `User "`+r.User+`" cannot list resource at the cluster scope`)
+		return
 	}
 	l := r.lists[path]
 	if l == nil {
