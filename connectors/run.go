@@ -187,6 +187,10 @@ func Run(ctx context.Context, st *audit.Store, c Connector, opts RunOptions) (*a
 		if err := w.Suspend(context.WithoutCancel(ctx)); err != nil {
 			return nil, err
 		}
+		if errors.Is(runErr, ErrResumable) {
+			// runErr ends with what to do (ErrResumable's words): said once.
+			return nil, fmt.Errorf("what was read is kept (snapshot %d): %w", w.ID(), runErr)
+		}
 		return nil, fmt.Errorf("interrupted; what was read is kept (snapshot %d), run the same command again to continue: %w", w.ID(), runErr)
 	}
 	// Record the outcome even when ctx is done: the file must say the run

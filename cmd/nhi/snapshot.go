@@ -302,6 +302,11 @@ func (a *app) snapshot(ctx context.Context, wait bool, build func(snapshotEnv) (
 		// is now: the previous complete snapshot, if there is one.
 		return fmt.Errorf("snapshot %d of %s/%s failed: %w; %s", snap.ID, c.Source(), c.Account(), err, currentAfterFailure(ctx, st, snap))
 	}
+	if errors.Is(err, connectors.ErrResumable) {
+		// Stopped on purpose (--no-wait, --max-wait) or by a server that
+		// stopped answering: kept and resumable, not failed.
+		return fmt.Errorf("snapshot of %s stopped: %w", c.Account(), err)
+	}
 	if err != nil {
 		return fmt.Errorf("snapshot of %s failed: %w", c.Account(), err)
 	}
@@ -385,7 +390,16 @@ func printSnapshot(w io.Writer, snap *audit.Snapshot, path string, took time.Dur
 		}
 	}
 	if len(endpoints) > 0 {
-		fmt.Fprintf(w, "Not read (%d endpoints; the snapshot is partial):\n", len(endpoints))
+		// A failed snapshot is not partial: say only what it did not read.
+		status := "the snapshot is partial"
+		if snap.Status != audit.SnapshotPartial {
+			status = "before the run " + string(snap.Status)
+		}
+		noun := "endpoints"
+		if len(endpoints) == 1 {
+			noun = "endpoint"
+		}
+		fmt.Fprintf(w, "Not read (%d %s; %s):\n", len(endpoints), noun, status)
 		for _, g := range endpoints {
 			fmt.Fprintf(w, "  %s: %s\n", g.Endpoint, audit.Printable(g.Reason))
 		}

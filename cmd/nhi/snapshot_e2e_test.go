@@ -306,6 +306,11 @@ func TestSnapshotNoWait(t *testing.T) {
 	if r.code != 1 || !strings.Contains(r.stderr, "rate limit is exhausted") || !strings.Contains(r.stderr, "run the same command again to continue") {
 		t.Fatalf("exit %d\n%s", r.code, r.stderr)
 	}
+	// A run stopped on purpose is kept, not failed, and says what to do once.
+	if !strings.Contains(r.stderr, "nhi: snapshot of northwind stopped: what was read is kept (snapshot 1): ") || strings.Contains(r.stderr, "failed") ||
+		strings.Count(r.stderr, "run the same command again") != 1 {
+		t.Errorf("--no-wait's stop:\n%s", r.stderr)
+	}
 	for i := 0; i < 10; i++ {
 		_ = clock.Sleep(context.Background(), time.Hour)
 		r = nhi(t, env, args...)

@@ -76,4 +76,8 @@ func TestSnapshotFailuresSayItOnce(t *testing.T) {
 	if r.code != 1 || said401(r) != 1 || !strings.Contains(r.stderr, "the population of github/northwind is still that of snapshot") {
 		t.Errorf("401 after a complete snapshot: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
+	// The endpoints a failed run did not read are not called a partial snapshot.
+	if !strings.Contains(r.stdout, ": failed, ") || strings.Contains(r.stdout, "partial") || !strings.Contains(r.stdout, "endpoints; before the run failed):") {
+		t.Errorf("a failed snapshot's endpoints not read:\n%s", r.stdout)
+	}
 }

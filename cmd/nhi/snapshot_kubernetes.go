@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 	"time"
 
@@ -66,6 +67,9 @@ gives a ClusterRole with everything nhi reads.`,
 				if snap != nil {
 					a.recorded = true
 					printSnapshot(a.stdout, snap, st.Path(), time.Since(start))
+					if nothingAllowed(snap) {
+						fmt.Fprintf(a.stdout, "The credential may list nothing nhi reads in cluster %s: bind it to the read-only ClusterRole of docs/kubernetes.md (\"Permissions nhi needs\") and run again\n", audit.Printable(c.Account()))
+					}
 				}
 				if ctx.Err() != nil {
 					return fmt.Errorf("interrupted; what was read is kept, run the same command again to continue: %w", ctx.Err())
@@ -91,6 +95,21 @@ gives a ClusterRole with everything nhi reads.`,
 	f.BoolVar(&opts.AllContexts, "all-contexts", false, "read every context of the kubeconfig")
 	f.BoolVar(&wait, "wait", false, "when another nhi is taking a snapshot of the same cluster, wait for it to finish instead of failing")
 	return cmd
+}
+
+// nothingAllowed reports whether a snapshot read nothing because every
+// list was forbidden: a credential no role binding names, which the
+// list of refusals alone does not say plainly.
+func nothingAllowed(snap *audit.Snapshot) bool {
+	if snap.Total() > 0 || len(snap.Gaps) == 0 {
+		return false
+	}
+	for _, g := range snap.Gaps {
+		if !g.Coverage() && g.Status != http.StatusForbidden {
+			return false
+		}
+	}
+	return true
 }
 
 // demoCluster is the account of the demo's Kubernetes cluster.

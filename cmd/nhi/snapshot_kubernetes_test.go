@@ -54,6 +54,17 @@ func TestSnapshotKubernetes(t *testing.T) {
 	if strings.Contains(r.stdout, "staging") {
 		t.Errorf("only the current context should be read:\n%s", r.stdout)
 	}
+	if strings.Contains(r.stdout, "may list nothing") {
+		t.Errorf("a credential that read everything told it may list nothing:\n%s", r.stdout)
+	}
+	// A credential no role binding names: every list forbidden, and the
+	// run says what to do, not only ten refusals.
+	srv.ForbidLists.Store(true)
+	if r := nhi(t, []string{"KUBECONFIG=" + kc}, "snapshot", "kubernetes", "--db", filepath.Join(t.TempDir(), "none.db")); r.code != 0 ||
+		!strings.Contains(r.stdout, "The credential may list nothing nhi reads in cluster prod: bind it to the read-only ClusterRole of docs/kubernetes.md") {
+		t.Errorf("every list forbidden: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	srv.ForbidLists.Store(false)
 	if r := nhi(t, nil, "diff", "--db", db); r.code != 1 || !strings.Contains(r.stderr, "k8s/prod has only one finished snapshot; take another to see what changed") {
 		t.Errorf("diff after one snapshot: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}

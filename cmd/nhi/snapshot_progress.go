@@ -124,6 +124,12 @@ func line(pr ghconn.Progress) string {
 	fmt.Fprintf(&b, "github/%s: ", pr.Org)
 	switch pr.Phase {
 	case ghconn.PhaseWaiting:
+		if pr.Secondary {
+			// Not the primary budget, which may have plenty left.
+			fmt.Fprintf(&b, "GitHub's secondary rate limit asked to pause; every worker waits %s, until %s (--no-wait stops instead)",
+				pr.Wait.Round(time.Second), pr.Until.UTC().Format("15:04:05 MST"))
+			return b.String()
+		}
 		fmt.Fprintf(&b, "API rate limit exhausted; waiting %s for the reset at %s (--no-wait stops instead)",
 			pr.Wait.Round(time.Second), pr.RateReset.UTC().Format("15:04:05 MST"))
 		return b.String()

@@ -87,6 +87,16 @@ func TestProgressWaiting(t *testing.T) {
 	if want := "github/acme: API rate limit exhausted; waiting 10m0s for the reset at 13:10:00 UTC (--no-wait stops instead)"; lines[0] != want {
 		t.Errorf("first line %q, want %q", lines[0], want)
 	}
+
+	// A secondary limit's pause, with most of the primary budget left,
+	// is not called the budget exhausted, nor timed by its reset.
+	out.Reset()
+	p = newProgressPrinter(&out, false, 0, clock.now)
+	p.Update(ghconn.Progress{Org: "acme", Phase: ghconn.PhaseWaiting, Wait: time.Minute, Until: clock.t.Add(time.Minute), Secondary: true,
+		RateReset: clock.t.Add(50 * time.Minute), RateRemaining: 4541, RateLimit: 5000})
+	if want := "github/acme: GitHub's secondary rate limit asked to pause; every worker waits 1m0s, until 13:11:00 UTC (--no-wait stops instead)\n"; out.String() != want {
+		t.Errorf("a secondary limit's pause: %q, want %q", out.String(), want)
+	}
 }
 
 // TestProgressTerminal: on a terminal one line is redrawn in place, at

@@ -39,7 +39,10 @@ docs/certificates.md.`,
 				return usageError{cmd.CommandPath(), err}
 			}
 			err = a.snapshot(cmd.Context(), wait, func(snapshotEnv) (connectors.Connector, error) { return c, nil })
-			if s := c.Summary(); s.Files > 0 {
+			// With --path, say what was found even when it is nothing: a
+			// complete snapshot of 0 certificates is otherwise silent about
+			// a directory that held none.
+			if s := c.Summary(); len(opts.Paths) > 0 {
 				fmt.Fprintf(a.stdout, "Files: %d read, %d with certificates, %d skipped (no certificate)", s.Files, s.CertFiles, s.Skipped)
 				if s.Skipped > 0 {
 					names := make([]string, len(s.SkippedFirst))

@@ -51,6 +51,7 @@ func TestSnapshotX509EndToEnd(t *testing.T) {
 	}
 	for _, want := range []string{
 		"of x509/edge: partial, 2 identities",
+		"Not read (1 endpoint; the snapshot is partial):",
 		"tls://" + dead + ": cannot reach it for a TLS handshake",
 		"Files: 2 read, 1 with certificates, 1 skipped (no certificate): " + filepath.Join(certs, "notes.txt"),
 	} {
@@ -61,6 +62,14 @@ func TestSnapshotX509EndToEnd(t *testing.T) {
 	r = nhi(t, nil, "identities", "--filter", "source:x509", "--db", db)
 	if !strings.Contains(r.stdout, "expired") || !strings.Contains(r.stdout, "wildcard") || !strings.Contains(r.stdout, "self-signed") {
 		t.Errorf("identities:\n%s%s", r.stdout, r.stderr)
+	}
+	// A directory holding no certificate says so, not only "0 identities".
+	empty := filepath.Join(dir, "empty")
+	os.MkdirAll(empty, 0o700)
+	os.WriteFile(filepath.Join(empty, "site.key"), []byte("not opened"), 0o600)
+	r = nhi(t, nil, "snapshot", "x509", "--path", empty, "--account", "none", "--db", db)
+	if want := "Files: 0 read, 0 with certificates, 1 skipped (no certificate): " + filepath.Join(empty, "site.key"); r.code != 0 || !strings.Contains(r.stdout, want) {
+		t.Errorf("a directory without certificates: exit %d; output lacks %q:\n%s%s", r.code, want, r.stdout, r.stderr)
 	}
 	if r = nhi(t, nil, "snapshot", "x509", "--db", db); r.code != 2 || !strings.Contains(r.stderr, "say where to look") {
 		t.Errorf("no --path or --tls: %d %s", r.code, r.stderr)

@@ -33,6 +33,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go"
 	"github.com/aws/smithy-go/middleware"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/nhi-audit/nhi/audit"
 )
@@ -103,7 +104,19 @@ func NewPlan(ctx context.Context, opts Options) (*Plan, error) {
 	if cfg.Region == "" {
 		cfg.Region = "us-east-1" // IAM, STS (global endpoint) and Organizations live there
 	}
+	// The credentials first, apart from the call that checks them: a
+	// network that does not reach STS is not a credential to fix.
+	if cfg.Credentials == nil {
+		return nil, errors.New("no usable AWS credentials: none found; set AWS_PROFILE, run `aws sso login`, or export AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY")
+	}
+	if _, err := cfg.Credentials.Retrieve(ctx); err != nil {
+		return nil, fmt.Errorf("no usable AWS credentials: %w; set AWS_PROFILE, run `aws sso login`, or export AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY", err)
+	}
 	id, err := sts.NewFromConfig(cfg).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+	var send *smithyhttp.RequestSendError
+	if errors.As(err, &send) {
+		return nil, fmt.Errorf("cannot reach AWS STS (sts:GetCallerIdentity: %v): check the network, a proxy, and AWS_ENDPOINT_URL or AWS_ENDPOINT_URL_STS if set; nothing was read", send.Err)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("no usable AWS credentials (sts:GetCallerIdentity): %w; set AWS_PROFILE, run `aws sso login`, or export AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY", err)
 	}
@@ -168,9 +181,13 @@ func NewPlan(ctx context.Context, opts Options) (*Plan, error) {
 func listAccounts(ctx context.Context, cfg aws.Config) ([]orgtypes.Account, error) {
 	var out []orgtypes.Account
 	pg := organizations.NewListAccountsPaginator(organizations.NewFromConfig(cfg), &organizations.ListAccountsInput{})
+	seen := markers{}
 	for pg.HasMorePages() {
 		page, err := pg.NextPage(ctx)
 		if err != nil {
+			return nil, err
+		}
+		if err := seen.next("organizations:ListAccounts", page.NextToken); err != nil {
 			return nil, err
 		}
 		out = append(out, page.Accounts...)

@@ -3,6 +3,7 @@ package aws_test
 import (
 	"bytes"
 	"context"
+	"net"
 	"os"
 	"path/filepath"
 	"slices"
@@ -533,5 +534,61 @@ func TestInactiveKeysAreReadAndNotConfused(t *testing.T) {
 	}
 	if n := s.Calls(awstest.SampleProd)["iam:GetAccessKeyLastUsed"]; n != 3 {
 		t.Errorf("GetAccessKeyLastUsed asked %d times, want once per inactive key (3)", n)
+	}
+}
+
+// TestPagesThatLoop: a listing whose last page hands back a marker to the
+// first (pages that loop) ends the account's run with an error saying so,
+// after one lap, where the SDK's paginator asked for ever; the account's
+// population stays that of its last finished snapshot, nothing removed.
+func TestPagesThatLoop(t *testing.T) {
+	org := awstest.Sample(fixedNow)
+	s := serve(t, org, awstest.WithPageSize(3))
+	st, _ := openStore(t)
+	snapshotAll(t, st, options(&lockedBuffer{}))
+	s.LoopPages()
+	ctx := context.Background()
+	plan, err := awsconn.NewPlan(ctx, options(&lockedBuffer{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var runErr error
+	plan.Snapshot(ctx, st, connectors.RunOptions{ToolVersion: "test", Actor: "tester"}, awsconn.DefaultAccounts, func(c *awsconn.Connector, snap *audit.Snapshot, err error) {
+		runErr = err
+	})
+	if runErr == nil || !strings.Contains(runErr.Error(), "page marker it had given before") {
+		t.Fatalf("pages that loop: %v", runErr)
+	}
+	if n := s.Calls(awstest.SampleManagement)["iam:GetAccountAuthorizationDetails"]; n > 40 {
+		t.Errorf("%d calls to a listing whose pages loop; want one lap", n)
+	}
+	for id, i := range byID(t, st) {
+		if i.Status != audit.StatusActive {
+			t.Errorf("%s: %s after a run that failed; want active", id, i.Status)
+		}
+	}
+}
+
+// TestUnreachableIsNotACredential: an STS endpoint that cannot be reached
+// says so and what to check, not "no usable AWS credentials" with advice
+// to log in again; a key AWS rejects still says that.
+func TestUnreachableIsNotACredential(t *testing.T) {
+	serve(t, awstest.Sample(fixedNow))
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln.Close()
+	good := os.Getenv("AWS_ENDPOINT_URL")
+	t.Setenv("AWS_ENDPOINT_URL", "http://"+ln.Addr().String())
+	_, err = awsconn.NewPlan(context.Background(), options(&lockedBuffer{}))
+	if err == nil || !strings.Contains(err.Error(), "cannot reach AWS STS") || !strings.Contains(err.Error(), "AWS_ENDPOINT_URL") || strings.Contains(err.Error(), "aws sso login") {
+		t.Errorf("STS unreachable: %v", err)
+	}
+	t.Setenv("AWS_ENDPOINT_URL", good)
+	t.Setenv("AWS_ACCESS_KEY_ID", "AKIAREVOKED000000000")
+	_, err = awsconn.NewPlan(context.Background(), options(&lockedBuffer{}))
+	if err == nil || !strings.Contains(err.Error(), "no usable AWS credentials") || !strings.Contains(err.Error(), "InvalidClientTokenId") {
+		t.Errorf("a revoked key: %v", err)
 	}
 }

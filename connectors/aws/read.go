@@ -166,9 +166,13 @@ func (c *Connector) readDetails(ctx context.Context, client *iam.Client, a *acco
 		Filter:   []types.EntityType{types.EntityTypeUser, types.EntityTypeGroup, types.EntityTypeRole, types.EntityTypeLocalManagedPolicy},
 		MaxItems: aws.Int32(1000),
 	})
+	seen := markers{}
 	for pg.HasMorePages() {
 		page, err := pg.NextPage(ctx)
 		if err != nil {
+			return err
+		}
+		if err := seen.next("iam:GetAccountAuthorizationDetails", page.Marker); err != nil {
 			return err
 		}
 		a.users = append(a.users, page.UserDetailList...)
@@ -191,9 +195,13 @@ func (c *Connector) readDetails(ctx context.Context, client *iam.Client, a *acco
 // readUsers is the fallback for users: ListUsers, without policies.
 func (c *Connector) readUsers(ctx context.Context, client *iam.Client, a *account) error {
 	pg := iam.NewListUsersPaginator(client, &iam.ListUsersInput{MaxItems: aws.Int32(1000)})
+	seen := markers{}
 	for pg.HasMorePages() {
 		page, err := pg.NextPage(ctx)
 		if err != nil {
+			return err
+		}
+		if err := seen.next("iam:ListUsers", page.Marker); err != nil {
 			return err
 		}
 		for _, u := range page.Users {
@@ -233,9 +241,13 @@ func (c *Connector) readRoles(ctx context.Context, client *iam.Client, a *accoun
 func (c *Connector) listRoles(ctx context.Context, client *iam.Client, a *account) ([]string, error) {
 	pg := iam.NewListRolesPaginator(client, &iam.ListRolesInput{MaxItems: aws.Int32(1000)})
 	var names []string
+	seen := markers{}
 	for pg.HasMorePages() {
 		page, err := pg.NextPage(ctx)
 		if err != nil {
+			return nil, err
+		}
+		if err := seen.next("iam:ListRoles", page.Marker); err != nil {
 			return nil, err
 		}
 		for _, r := range page.Roles {
@@ -378,9 +390,13 @@ func (c *Connector) readKeys(ctx context.Context, client *iam.Client, a *account
 	keys := make([][]key, len(names))
 	err := c.each(ctx, len(names), func(i int) error {
 		pg := iam.NewListAccessKeysPaginator(client, &iam.ListAccessKeysInput{UserName: aws.String(names[i])})
+		seen := markers{}
 		for pg.HasMorePages() {
 			page, err := pg.NextPage(ctx)
 			if err != nil {
+				return err
+			}
+			if err := seen.next("iam:ListAccessKeys", page.Marker); err != nil {
 				return err
 			}
 			for _, m := range page.AccessKeyMetadata {
@@ -519,4 +535,21 @@ feed:
 		first = parent.Err()
 	}
 	return first
+}
+
+// markers are the page markers a listing was given. The SDK's paginators
+// follow whatever marker comes back, so a service that hands back one it
+// already gave (a loop) would be asked for ever; next ends the listing
+// with an error instead, and the listing is not taken as whole.
+type markers map[string]bool
+
+func (m markers) next(action string, marker *string) error {
+	if marker == nil || *marker == "" {
+		return nil
+	}
+	if m[*marker] {
+		return fmt.Errorf("%s: AWS answered with a page marker it had given before, so its pages loop; the listing was not read in full: run again, and report it to AWS Support if it stays", action)
+	}
+	m[*marker] = true
+	return nil
 }

@@ -215,27 +215,56 @@ func TestServerErrorRetried(t *testing.T) {
 	}
 }
 
-// TestServerErrorForever: a 500 that does not go away ends the run after
-// bounded retries, naming the endpoint; what was read stays resumable.
+// TestServerErrorForever: a 500 that does not go away on one endpoint,
+// while GitHub answers every other request, is a gap for that endpoint
+// after bounded retries, and the run goes on: stopping would not mend
+// it, and the resumed run would stop at it again and never finish.
+// When nothing is answered (GitHub down) the run ends resumably, naming
+// the endpoint.
 func TestServerErrorForever(t *testing.T) {
-	s, opts, clock := clocked(t, smallOrg(), githubtest.WithHTTPFault(githubtest.FailTimes("/repos/acme/api/hooks", -1, http.StatusInternalServerError, nil, `{"message":"Server Error"}`)))
-	_, err := runWith(t, "acme", opts)
-	if err == nil {
-		t.Fatal("no error")
+	o := smallOrg()
+	s, opts, clock := clocked(t, o, githubtest.WithHTTPFault(githubtest.FailTimes("/repos/acme/api/hooks", -1, http.StatusInternalServerError, nil, `{"message":"Server Error"}`)))
+	rec, err := runWith(t, "acme", opts)
+	if err != nil {
+		t.Fatalf("one endpoint that always answers 500 ended the run: %v", err)
 	}
-	for _, w := range []string{"GET /repos/acme/api/hooks", "500", "Server Error", "gave up after 5 attempts"} {
-		if !strings.Contains(err.Error(), w) {
-			t.Errorf("error %q lacks %q", err, w)
+	if len(rec.gaps) != 1 || rec.gaps[0].Endpoint != "GET /repos/acme/api/hooks" || rec.gaps[0].Status != http.StatusInternalServerError {
+		t.Fatalf("gaps %+v; want one for GET /repos/acme/api/hooks", rec.gaps)
+	}
+	for _, w := range []string{"500 Server Error each of 5 times", "not read", "run again later"} {
+		if !strings.Contains(rec.gaps[0].Reason, w) {
+			t.Errorf("gap reason %q lacks %q", rec.gaps[0].Reason, w)
 		}
 	}
-	if !errors.Is(err, connectors.ErrResumable) {
-		t.Errorf("a server error should leave the run resumable: %v", err)
+	// Everything else was read: the webhooks of api are the only ones missing.
+	want := o.Counts()
+	for _, r := range o.Repos {
+		if r.Name == "api" {
+			want[audit.KindGitHubWebhook] -= len(r.Hooks)
+		}
+	}
+	if got := rec.kinds(); got[audit.KindGitHubWebhook] != want[audit.KindGitHubWebhook] || got[audit.KindGitHubDeployKey] != want[audit.KindGitHubDeployKey] {
+		t.Errorf("recorded %v; want %v", got, want)
 	}
 	if n := s.RequestsTo("/repos/acme/api/hooks"); n != 5 {
 		t.Errorf("%d attempts, want 5", n)
 	}
 	if total := clock.Total(); total < 7*time.Second || total > 23*time.Second {
 		t.Errorf("backed off %v in all (%v)", total, clock.Slept())
+	}
+
+	_, opts, _ = clocked(t, o, githubtest.WithHTTPFault(githubtest.FailTimes("/", -1, http.StatusInternalServerError, nil, `{"message":"Server Error"}`)))
+	_, err = runWith(t, "acme", opts)
+	if err == nil {
+		t.Fatal("GitHub answering 500 to everything: no error")
+	}
+	for _, w := range []string{"500", "Server Error", "gave up after 5 attempts"} {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("error %q lacks %q", err, w)
+		}
+	}
+	if !errors.Is(err, connectors.ErrResumable) {
+		t.Errorf("a server error should leave the run resumable: %v", err)
 	}
 }
 
@@ -253,10 +282,22 @@ func TestDroppedConnection(t *testing.T) {
 		t.Errorf("%d requests, want 2", n)
 	}
 
+	// Always cut short while GitHub answers the rest: a gap for that
+	// endpoint, the run goes on (a resumed run would stop at it again).
 	_, opts, _ = clocked(t, o, githubtest.WithHTTPFault(githubtest.TruncatedBody("/orgs/acme/hooks", -1)))
+	rec, err = runWith(t, "acme", opts)
+	if err != nil {
+		t.Fatalf("always cut short: %v", err)
+	}
+	if len(rec.gaps) != 1 || rec.gaps[0].Endpoint != "GET /orgs/acme/hooks" || !strings.Contains(rec.gaps[0].Reason, "an answer cut short") {
+		t.Errorf("always cut short: gaps %+v; want one for GET /orgs/acme/hooks", rec.gaps)
+	}
+
+	// Every answer cut short: GitHub is unreachable, and the run stops.
+	_, opts, _ = clocked(t, o, githubtest.WithHTTPFault(githubtest.TruncatedBody("/", -1)))
 	_, err = runWith(t, "acme", opts)
-	if err == nil || !strings.Contains(err.Error(), "GET /orgs/acme/hooks") || !strings.Contains(err.Error(), "gave up") {
-		t.Errorf("always cut short: %v", err)
+	if err == nil || !strings.Contains(err.Error(), "gave up") || !errors.Is(err, connectors.ErrResumable) {
+		t.Errorf("every answer cut short: %v", err)
 	}
 }
 
@@ -303,6 +344,9 @@ func TestPrimaryRateLimitWaits(t *testing.T) {
 		if p.Phase == ghconn.PhaseWaiting {
 			waits = append(waits, p.Wait)
 			lastRem = p.RateRemaining
+			if p.Secondary {
+				t.Errorf("the primary budget's reset reported as a secondary limit's pause")
+			}
 		}
 	}
 	start := clock.Now()
@@ -507,5 +551,43 @@ func TestNextLinkElsewhere(t *testing.T) {
 	_, err := run(t, s, "acme")
 	if err == nil || !strings.Contains(err.Error(), "GET /orgs/acme/hooks") || !strings.Contains(err.Error(), "leaves the API") {
 		t.Errorf("err = %v", err)
+	}
+}
+
+// TestPaginationLoop: a rel="next" link back to a page already read (a
+// proxy or cache gone wrong) ends that listing as a gap after one lap,
+// where following it spent requests for ever.
+func TestPaginationLoop(t *testing.T) {
+	o := smallOrg()
+	s, opts, _ := clocked(t, o)
+	s.AddHTTPFault(func(r *http.Request) (func(http.ResponseWriter), bool) {
+		if r.URL.Path != "/orgs/acme/hooks" {
+			return nil, false
+		}
+		return func(w http.ResponseWriter) {
+			page := "2"
+			if r.URL.Query().Get("page") == "2" {
+				page = "1"
+			}
+			w.Header().Set("Link", "<"+s.URL()+"orgs/acme/hooks?per_page=100&page="+page+`>; rel="next"`)
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = w.Write([]byte("[]"))
+		}, true
+	})
+	rec, err := runWith(t, "acme", opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := s.RequestsTo("/orgs/acme/hooks"); n > 3 {
+		t.Errorf("%d requests to a listing whose pages link in a loop; want one lap", n)
+	}
+	var found bool
+	for _, g := range rec.gaps {
+		if g.Endpoint == "GET /orgs/acme/hooks" && strings.Contains(g.Reason, "links back to a page already read") {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("gaps %+v; want one for GET /orgs/acme/hooks saying its pages loop", rec.gaps)
 	}
 }

@@ -157,6 +157,8 @@ type Connector struct {
 	reposTotal int
 	listed     []repoInfo // the repositories the run listed, for Reach
 	waitUntil  time.Time  // while waiting: until when
+	// waitSecondary: the wait is a secondary limit's pause (Progress.Secondary)
+	waitSecondary bool
 
 	credMu sync.Mutex
 	cred   string // what Credential said, once asked

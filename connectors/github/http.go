@@ -178,7 +178,7 @@ func (c *Connector) beforeRequest(ctx context.Context, ep endpoint) error {
 		r.waiting = ch
 		r.mu.Unlock()
 
-		err := c.countdown(ctx, until)
+		err := c.countdown(ctx, until, secondary)
 
 		r.mu.Lock()
 		r.waiting = nil
@@ -252,11 +252,12 @@ func (c *Connector) until(t time.Time) time.Duration {
 	return max(t.Sub(c.clock.Now()), 0).Round(time.Second)
 }
 
-// countdown sleeps until t, a second at a time, telling progress how long is left.
-func (c *Connector) countdown(ctx context.Context, t time.Time) error {
+// countdown sleeps until t, a second at a time, telling progress how
+// long is left and whether it is a secondary limit's pause.
+func (c *Connector) countdown(ctx context.Context, t time.Time, secondary bool) error {
 	c.progressMu.Lock()
 	prev := c.phase
-	c.waitUntil = t
+	c.waitUntil, c.waitSecondary = t, secondary
 	c.progressMu.Unlock()
 	defer c.emit(prev, "", 0)
 	for {
@@ -317,7 +318,11 @@ func (c *Connector) do(ctx context.Context, ep endpoint, method, u, etag string,
 			// A dropped connection or a body cut short: try again.
 			attempts++
 			if attempts > c.retries {
-				return nil, fmt.Errorf("github: %s: %v (gave up after %d attempts): %w", ep, err, attempts, connectors.ErrResumable)
+				gaveUp := fmt.Errorf("github: %s: %v (gave up after %d attempts): %w", ep, err, attempts, connectors.ErrResumable)
+				if ep.need != "" && c.answering(ctx, jwt) {
+					return nil, &brokenEndpoint{message: "an answer cut short (" + err.Error() + ")", attempts: attempts, err: gaveUp}
+				}
+				return nil, gaveUp
 			}
 			if err := c.backoff(ctx, ep, attempts, err.Error()); err != nil {
 				return nil, err
@@ -386,8 +391,12 @@ func (c *Connector) do(ctx context.Context, ep endpoint, method, u, etag string,
 		case s >= 500:
 			attempts++
 			if attempts > c.retries {
-				return nil, fmt.Errorf("github: %s: GitHub answered %d %s (gave up after %d attempts): %w",
+				err := fmt.Errorf("github: %s: GitHub answered %d %s (gave up after %d attempts): %w",
 					ep, s, resp.message(), attempts, connectors.ErrResumable)
+				if ep.need != "" && c.answering(ctx, jwt) {
+					return nil, &brokenEndpoint{status: s, message: resp.message(), attempts: attempts, err: err}
+				}
+				return nil, err
 			}
 			if err := c.backoff(ctx, ep, attempts, fmt.Sprintf("%d %s", s, resp.message())); err != nil {
 				return nil, err
@@ -546,6 +555,37 @@ func (s *slots) wake() {
 	s.mu.Lock()
 	s.cond.Broadcast()
 	s.mu.Unlock()
+}
+
+// brokenEndpoint is an endpoint that answered 5xx, or an answer cut
+// short, every time it was asked while GitHub answers other requests: one repository's
+// endpoint GitHub cannot serve, which stopping the run would not mend
+// (the resumed run would stop at it again, and never finish). An
+// endpoint read by unit.list makes it a gap; elsewhere it ends the run
+// resumably, as any 5xx that does not go away.
+type brokenEndpoint struct {
+	status   int    // the 5xx; 0 for answers cut short
+	message  string // GitHub's message, or what was wrong with the answer
+	attempts int
+	err      error
+}
+
+func (e *brokenEndpoint) Error() string { return e.err.Error() }
+func (e *brokenEndpoint) Unwrap() error { return e.err }
+
+// answering reports whether GitHub answers at all, asked GET /rate_limit,
+// which costs nothing of the rate limit: an answer below 500 (GitHub
+// Enterprise Server's 404 when it has no rate limit included) says an
+// endpoint's 5xx are its own.
+func (c *Connector) answering(ctx context.Context, jwt bool) bool {
+	if !jwt {
+		if err := c.slots.acquire(ctx); err != nil {
+			return false
+		}
+		defer c.slots.release()
+	}
+	resp, err := c.send(ctx, endpoint{path: "/rate_limit", url: "rate_limit"}, http.MethodGet, "rate_limit", "", jwt)
+	return err == nil && resp.status < 500
 }
 
 // fatalError is a failure before anything was sent (a request that cannot

@@ -251,15 +251,41 @@ func malformed(ep endpoint, err error) error {
 func (u *unit) list(ctx context.Context, ep endpoint, parse parser) (names []string, ok bool, err error) {
 	c := u.c
 	next := ep.url
+	read := map[string]bool{} // the pages asked for, to end a loop of links
 	for pages := 0; next != ""; pages++ {
 		if err := ctx.Err(); err != nil {
 			return nil, false, err
 		}
+		if read[next] {
+			// A rel="next" link back to a page already read: followed, it
+			// would spend the rate limit for ever and read nothing new.
+			bad := &unreadable{ep: ep, err: fmt.Errorf("github: %s: page %d links back to a page already read", ep, pages)}
+			if ep.need == "" {
+				return nil, false, bad
+			}
+			u.unreadable(ep, pages, bad)
+			return nil, false, nil
+		}
+		read[next] = true
 		pd, resp, err := c.fetchPage(ctx, u.cache, ep, next, parse)
 		var bad *unreadable
 		if errors.As(err, &bad) && ep.need != "" {
 			// One endpoint's answer is no reason to lose the rest.
 			u.unreadable(ep, pages, bad)
+			return nil, false, nil
+		}
+		var broken *brokenEndpoint
+		if errors.As(err, &broken) {
+			answer := fmt.Sprintf("%d %s", broken.status, broken.message)
+			if broken.status == 0 {
+				answer = broken.message
+			}
+			reason := fmt.Sprintf("GitHub answered %s each of %d times it was asked while it answered other requests, so what this endpoint holds was not read; run again later, and tell GitHub Support if it stays",
+				answer, broken.attempts)
+			if pages > 0 {
+				reason += fmt.Sprintf("; only the first %d page(s) were read", pages)
+			}
+			u.gap(audit.Gap{Endpoint: ep.String(), Kind: ep.kind, Scope: ep.scope, Status: broken.status, Reason: reason})
 			return nil, false, nil
 		}
 		if err != nil {
@@ -318,7 +344,7 @@ func (u *unit) unreadable(ep endpoint, pages int, bad *unreadable) {
 
 // failed decides what an unusable answer means: a gap (nil) or an error.
 // 401 and rate limits never get here (see do); 5xx ends the run
-// resumably there.
+// resumably there, unless only this endpoint gets it (brokenEndpoint).
 func (u *unit) failed(ep endpoint, pages int, resp *response) error {
 	status := resp.status
 	switch {

@@ -29,6 +29,10 @@ type Progress struct {
 	// or the end of a secondary-limit pause, and Until that time.
 	Wait  time.Duration
 	Until time.Time
+	// Secondary: the wait is a secondary rate limit's pause (every
+	// worker waits; the primary budget may have plenty left), not the
+	// primary budget's reset.
+	Secondary bool
 	// Message, when not "", is a line to show as is: resuming, backing off.
 	Message string
 }
@@ -73,7 +77,7 @@ func (c *Connector) sendLocked(wait time.Duration, msg string) {
 		Message: msg,
 	}
 	if c.phase == PhaseWaiting {
-		p.Wait, p.Until = wait, c.waitUntil
+		p.Wait, p.Until, p.Secondary = wait, c.waitUntil, c.waitSecondary
 	}
 	c.progress(p)
 }

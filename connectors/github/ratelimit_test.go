@@ -97,9 +97,26 @@ func TestSecondaryLimitWaits(t *testing.T) {
 		o := smallOrg()
 		s, opts, clock := clocked(t, o)
 		s.AddHTTPFault(tc.fault(clock))
+		var mu sync.Mutex
+		waiting, secondary := 0, 0
+		opts.Progress = func(p ghconn.Progress) {
+			mu.Lock()
+			defer mu.Unlock()
+			if p.Phase == ghconn.PhaseWaiting {
+				waiting++
+				if p.Secondary {
+					secondary++
+				}
+			}
+		}
 		rec, err := runWith(t, "acme", opts)
 		if err != nil {
 			t.Fatalf("%s: %v", tc.name, err)
+		}
+		// With X-RateLimit-Remaining: 0 the budget is spent, and the wait
+		// is for its reset; otherwise it is the secondary limit's pause.
+		if want := waiting; waiting == 0 || tc.name == "X-RateLimit-Reset" && secondary != 0 || tc.name != "X-RateLimit-Reset" && secondary != want {
+			t.Errorf("%s: %d of %d waiting reports say it is a secondary limit's pause", tc.name, secondary, waiting)
 		}
 		checkCounts(t, o, rec)
 		if got := clock.Total(); got != tc.want || s.RequestsTo(path) != 2 {

@@ -158,7 +158,9 @@ func csvMessage(pe *csv.ParseError) string {
 		if pe.Line != pe.StartLine {
 			return fmt.Sprintf("a quoted value opened on line %d is never closed", pe.StartLine)
 		}
-		return `a double quote inside a value that is not in quotes; quote the whole value and double the quote ("say ""hi""")`
+		// Inside a quoted value: a quote followed by something other than
+		// a comma or the line's end, or a file that ends inside it.
+		return `a quoted value is not closed as CSV wants: its closing double quote must come just before the next separator or the line's end, and a double quote inside it is written twice ("say ""hi""")`
 	case errors.Is(pe.Err, csv.ErrBareQuote):
 		return `a double quote inside a value that is not in quotes; quote the whole value and double the quote ("say ""hi""")`
 	}

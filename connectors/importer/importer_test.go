@@ -202,6 +202,14 @@ func TestSpreadsheetQuirks(t *testing.T) {
 	if len(got) != 1 || !strings.Contains(got[0], "a quoted value opened on line 2 is never closed") {
 		t.Errorf("unclosed quote: %v", got)
 	}
+	// A quote inside a quoted value, and a file that ends inside one, are
+	// not "a double quote inside a value that is not in quotes".
+	for _, data := range []string{"key,name\nk1,\"say \"hi\" now\"\n", "key,name\nk1,x\n\"k2,y\n"} {
+		got = errorLines(t, data, FormatCSV)
+		if len(got) != 1 || !strings.Contains(got[0], "a quoted value is not closed as CSV wants") || strings.Contains(got[0], "not in quotes") {
+			t.Errorf("%q: %v", data, got)
+		}
+	}
 }
 
 // A formula is text: stored as written, never evaluated (exports

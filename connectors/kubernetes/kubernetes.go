@@ -15,6 +15,7 @@ import (
 	"sync/atomic"
 
 	authnv1 "k8s.io/api/authentication/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/metadata"
@@ -83,6 +84,11 @@ func (c *Connector) APIURL() string { return c.cfg.Host }
 func (c *Connector) Credential(ctx context.Context) (string, error) {
 	r, err := c.core.AuthenticationV1().SelfSubjectReviews().Create(ctx, &authnv1.SelfSubjectReview{}, metav1.CreateOptions{})
 	if err != nil {
+		if apierrors.IsUnauthorized(err) {
+			// Not a permission the credential lacks: the API server does
+			// not accept it at all, and every list would say the same.
+			return "", fmt.Errorf("cluster %s (%s): the API server rejected the credential (401 %s): it may be expired or revoked; renew it (log in again, or refresh the kubeconfig's user) and run again; nothing was read", c.name, c.cfg.Host, shortErr(err))
+		}
 		if isForbidden(err) || isNotFound(err) {
 			return "unknown (SelfSubjectReview refused: " + shortErr(err) + ")", nil
 		}

@@ -374,3 +374,25 @@ func waitAllowed(t *testing.T, c *k8stest.Cluster, resource, ns string) {
 	}
 	t.Fatalf("the auditor still may not list %s in %s", resource, ns)
 }
+
+// TestLiveRevokedCredential: a token the API server does not accept (401:
+// expired, revoked) fails the run saying so and what to do, and records
+// no snapshot, where it recorded a partial snapshot of 0 identities
+// whose every list said "Unauthorized".
+func TestLiveRevokedCredential(t *testing.T) {
+	c := live(t)
+	cfg := c.Config(k8stest.Auditor)
+	cfg.BearerToken = "revoked-token-CANARY-0000"
+	st, _ := openStore(t, later)
+	conn, err := k8sconn.New("sample", cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = connectors.Snapshot(context.Background(), st, conn, "test")
+	if err == nil || !strings.Contains(err.Error(), "rejected the credential (401") || !strings.Contains(err.Error(), "expired or revoked") || strings.Contains(err.Error(), "CANARY") {
+		t.Errorf("a revoked token: %v", err)
+	}
+	if snaps, _ := st.Snapshots(context.Background()); len(snaps) != 0 {
+		t.Errorf("a revoked token recorded %d snapshot(s): %+v", len(snaps), snaps[0])
+	}
+}

@@ -133,6 +133,7 @@ func (c *Connector) list(ctx context.Context, r connectors.Recorder, spec listSp
 
 func (c *Connector) pages(ctx context.Context, ns string, page pageFunc, opts metav1.ListOptions) error {
 	opts.Limit = c.pageSz
+	seen := map[string]bool{}
 	for {
 		next, err := page(ctx, ns, opts)
 		if err != nil {
@@ -141,6 +142,12 @@ func (c *Connector) pages(ctx context.Context, ns string, page pageFunc, opts me
 		if next == "" {
 			return nil
 		}
+		if seen[next] {
+			// An API server never hands back a token twice; followed, a
+			// loop would be listed for ever. A gap (the list is not whole).
+			return errors.New("the server answered with a continue token it had given before, so its pages loop; the list was not read in full")
+		}
+		seen[next] = true
 		opts.Continue = next
 	}
 }

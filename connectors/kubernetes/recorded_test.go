@@ -144,3 +144,32 @@ func BenchmarkSnapshotLargeCluster(b *testing.B) {
 		b.ReportMetric(float64(r.Requests.Load())/float64(b.N), "requests")
 	}
 }
+
+// TestPagesThatLoop: a list whose last page hands back a continue token
+// to the first (pages that loop) is a gap naming the resource after one
+// lap, where the connector listed for ever; what it held is not-checked,
+// never removed.
+func TestPagesThatLoop(t *testing.T) {
+	r := recorded(t, demoWorld())
+	st, _ := openStore(t, fixedNow)
+	snapshot(t, st, "demo", r.Config())
+	r.LoopPages.Store(true)
+	before := r.Requests.Load()
+	snap := snapshot(t, st, "demo", r.Config())
+	if n := r.Requests.Load() - before; n > 200 {
+		t.Errorf("%d requests for lists whose pages loop; want one lap of each", n)
+	}
+	if snap.Status != audit.SnapshotPartial || len(snap.Gaps) == 0 {
+		t.Fatalf("snapshot %s, gaps %+v; want partial", snap.Status, snap.Gaps)
+	}
+	for _, g := range snap.Gaps {
+		if !strings.Contains(g.Reason, "its pages loop") {
+			t.Errorf("gap %+v does not say the pages loop", g)
+		}
+	}
+	for id, i := range byID(t, st) {
+		if i.Status == audit.StatusRemoved {
+			t.Errorf("%s removed by a run whose lists looped", id)
+		}
+	}
+}

@@ -7,6 +7,7 @@ import (
 	stdx509 "crypto/x509"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"os"
@@ -35,36 +36,72 @@ func (c *Connector) readPath(ctx context.Context, root string, r connectors.Reco
 		c.readFile(root, r)
 		return nil
 	}
-	var dirs, failed []string
-	err = filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		if err != nil {
-			failed = append(failed, path)
-			c.notRead = append(c.notRead, path+": "+plainPathError(err))
-			return r.Gap(audit.Gap{Endpoint: "file:" + path, Kind: audit.KindX509Certificate, Scope: path, Reason: "cannot read it: " + plainPathError(err)})
-		}
-		switch {
-		case d.IsDir():
-			dirs = append(dirs, path)
-		case d.Type().IsRegular():
-			if !c.readFile(path, r) {
-				failed = append(failed, path)
-			}
-		}
-		return nil
-	})
-	if err != nil {
+	w := &walk{c: c, r: r}
+	if err := w.dir(ctx, root, info); err != nil {
 		return err
 	}
 	// A directory read without a failure anywhere below it was read in
 	// full: a certificate file gone from it is removed, not unchecked
 	// (audit.ScopeRead; ARCHITECTURE.md, "Removals").
-	for _, d := range dirs {
-		if !slices.ContainsFunc(failed, func(f string) bool { return f == d || strings.HasPrefix(f, d+string(filepath.Separator)) }) {
+	for _, d := range w.dirs {
+		if !slices.ContainsFunc(w.failed, func(f string) bool { return f == d || strings.HasPrefix(f, d+string(filepath.Separator)) }) {
 			if err := r.Scope(audit.ScopeRead{Scope: d, Kinds: []audit.Kind{audit.KindX509Certificate}, Children: true}); err != nil {
 				return err
+			}
+		}
+	}
+	return nil
+}
+
+// walk reads a directory tree, following symbolic links as a server
+// does when it opens a certificate: /etc/letsencrypt/live/NAME/cert.pem
+// and a Kubernetes Secret's volume are links, and a --path may be one.
+// Each directory is read once, so a link back up the tree (a loop) ends.
+type walk struct {
+	c            *Connector
+	r            connectors.Recorder
+	seen         []os.FileInfo // directories read
+	dirs, failed []string
+}
+
+func (w *walk) dir(ctx context.Context, path string, info os.FileInfo) error {
+	if slices.ContainsFunc(w.seen, func(s os.FileInfo) bool { return os.SameFile(s, info) }) {
+		return nil
+	}
+	w.seen = append(w.seen, info)
+	w.dirs = append(w.dirs, path)
+	entries, err := os.ReadDir(path)
+	if err != nil {
+		w.failed = append(w.failed, path)
+		w.c.notRead = append(w.c.notRead, path+": "+plainPathError(err))
+		if err := w.r.Gap(audit.Gap{Endpoint: "file:" + path, Kind: audit.KindX509Certificate, Scope: path, Reason: "cannot read it: " + plainPathError(err)}); err != nil {
+			return err
+		}
+	}
+	for _, e := range entries {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		p := filepath.Join(path, e.Name())
+		typ := e.Type()
+		var info os.FileInfo
+		if typ&fs.ModeSymlink != 0 || typ.IsDir() {
+			if info, err = os.Stat(p); err != nil {
+				// A link to nothing, or a loop of links: no certificate
+				// is there to read.
+				w.c.skip(p)
+				continue
+			}
+			typ = info.Mode().Type()
+		}
+		switch {
+		case typ.IsDir():
+			if err := w.dir(ctx, p, info); err != nil {
+				return err
+			}
+		case typ.IsRegular():
+			if !w.c.readFile(p, w.r) {
+				w.failed = append(w.failed, p)
 			}
 		}
 	}
@@ -108,7 +145,21 @@ func (c *Connector) readFile(path string, r connectors.Recorder) bool {
 	head, _ := br.Peek(64 << 10)
 	var certs []*stdx509.Certificate
 	if bytes.Contains(head, []byte("-----BEGIN ")) {
-		certs = c.readPEM(br)
+		var problem string
+		if certs, problem = c.readPEM(br); problem != "" {
+			// Not read in full: a certificate crypto/x509 refuses (it is
+			// stricter than many servers) or a read cut short may still be
+			// one the file holds, so nothing in it is taken for removed.
+			c.notRead = append(c.notRead, path+": "+problem)
+			r.Gap(audit.Gap{Endpoint: "file:" + path, Kind: audit.KindX509Certificate, Scope: path, Reason: problem})
+			if len(certs) > 0 {
+				c.summary.CertFiles++
+			}
+			for _, leaf := range leaves(certs) {
+				c.add(leaf, certs, path, "", "")
+			}
+			return false
+		}
 	} else if info, err := f.Stat(); err == nil && info.Size() <= maxDER {
 		if der, err := io.ReadAll(br); err == nil {
 			certs, _ = stdx509.ParseCertificates(der)
@@ -128,17 +179,22 @@ func (c *Connector) readFile(path string, r connectors.Recorder) bool {
 
 // readPEM reads certificate blocks line by line. Every other block is
 // skipped: a private key's lines are passed over, never decoded or kept,
-// so its material never reaches memory the connector holds.
-func (c *Connector) readPEM(br *bufio.Reader) []*stdx509.Certificate {
+// so its material never reaches memory the connector holds. problem says
+// why the file was not read in full: a CERTIFICATE block that does not
+// parse, or a read that failed.
+func (c *Connector) readPEM(br *bufio.Reader) (certs []*stdx509.Certificate, problem string) {
 	var (
-		certs  []*stdx509.Certificate
 		inCert bool
 		skipTo string // the END line of a block being skipped
 		body   strings.Builder
+		bad    []string
+		line0  int // the line of the BEGIN being read
+		n      int
 	)
 	sc := bufio.NewScanner(br)
 	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
 	for sc.Scan() {
+		n++
 		line := strings.TrimSpace(sc.Text())
 		switch {
 		case skipTo != "":
@@ -151,18 +207,22 @@ func (c *Connector) readPEM(br *bufio.Reader) []*stdx509.Certificate {
 				der, err := base64.StdEncoding.DecodeString(body.String())
 				body.Reset()
 				if err != nil {
+					bad = append(bad, fmt.Sprintf("line %d: not base64", line0))
 					continue
 				}
-				if cert, err := stdx509.ParseCertificate(der); err == nil {
-					certs = append(certs, cert)
+				cert, err := stdx509.ParseCertificate(der)
+				if err != nil {
+					bad = append(bad, fmt.Sprintf("line %d: %s", line0, audit.Printable(err.Error())))
+					continue
 				}
+				certs = append(certs, cert)
 				continue
 			}
 			if !strings.Contains(line, ":") { // headers such as Proc-Type
 				body.WriteString(line)
 			}
 		case line == "-----BEGIN CERTIFICATE-----" || line == "-----BEGIN TRUSTED CERTIFICATE-----":
-			inCert, skipTo = line == "-----BEGIN CERTIFICATE-----", ""
+			inCert, skipTo, line0 = line == "-----BEGIN CERTIFICATE-----", "", n
 			if !inCert {
 				skipTo = "-----END TRUSTED CERTIFICATE-----"
 			}
@@ -174,5 +234,18 @@ func (c *Connector) readPEM(br *bufio.Reader) []*stdx509.Certificate {
 			skipTo = "-----END " + typ + "-----"
 		}
 	}
-	return certs
+	if inCert {
+		bad = append(bad, fmt.Sprintf("line %d: no END CERTIFICATE line: the file is cut short", line0))
+	}
+	if err := sc.Err(); err != nil {
+		return certs, fmt.Sprintf("cannot read it past line %d: %s", n, plainPathError(err))
+	}
+	if len(bad) > 0 {
+		more := ""
+		if len(bad) > 3 {
+			bad, more = bad[:3], fmt.Sprintf(" (and %d more)", len(bad)-3)
+		}
+		return certs, "a CERTIFICATE block does not parse, so what it holds was not read: " + strings.Join(bad, "; ") + more
+	}
+	return certs, ""
 }

@@ -253,9 +253,15 @@ func (c *Connector) readTLS(ctx context.Context, endpoint string, r connectors.R
 	c.handshakes++
 	conn, err := d.DialContext(ctx, "tcp", endpoint)
 	if err != nil {
-		c.notRead = append(c.notRead, "tls://"+endpoint+": "+plainError(err))
+		why := plainError(err)
+		if errors.Is(err, context.DeadlineExceeded) {
+			// A server that accepts and never answers, or a firewall
+			// that drops: say how long nhi waited, not Go's words.
+			why = fmt.Sprintf("no TLS answer within %s", c.opts.Timeout)
+		}
+		c.notRead = append(c.notRead, "tls://"+endpoint+": "+why)
 		r.Gap(audit.Gap{Endpoint: "tls://" + endpoint, Kind: audit.KindX509Certificate, Scope: endpoint,
-			Reason: "cannot reach it for a TLS handshake (" + plainError(err) + "); its certificate was not read"})
+			Reason: "cannot reach it for a TLS handshake (" + why + "); its certificate was not read"})
 		return
 	}
 	defer conn.Close()

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/nhi-audit/nhi/audit"
 	"github.com/nhi-audit/nhi/connectors"
@@ -200,15 +201,34 @@ func TestTLSEndpoints(t *testing.T) {
 	dead := closed.Addr().String()
 	closed.Close()
 
+	// A server that accepts the connection and never answers.
+	silent, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer silent.Close()
+	go func() {
+		for {
+			c, err := silent.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close()
+		}
+	}()
+
 	roots := stdx509.NewCertPool()
 	roots.AddCert(root.cert)
 	st, _ := open(t)
 	ep1, ep2 := "localhost:"+port, "localhost:"+port2
-	_, snap, ids := run(t, st, Options{Account: "edge", TLS: []string{ep1, ep2, selfAddr, dead}, Roots: roots})
+	_, snap, ids := run(t, st, Options{Account: "edge", TLS: []string{ep1, ep2, selfAddr, dead, silent.Addr().String()}, Roots: roots, Timeout: 300 * time.Millisecond})
 
-	if snap.Status != audit.SnapshotPartial || len(snap.Gaps) != 1 || snap.Gaps[0].Endpoint != "tls://"+dead ||
+	if snap.Status != audit.SnapshotPartial || len(snap.Gaps) != 2 || snap.Gaps[0].Endpoint != "tls://"+dead ||
 		!strings.Contains(snap.Gaps[0].Reason, "cannot reach it for a TLS handshake") {
 		t.Fatalf("snapshot %s, gaps %+v; want partial naming tls://%s", snap.Status, snap.Gaps, dead)
+	}
+	if g := snap.Gaps[1]; g.Endpoint != "tls://"+silent.Addr().String() || !strings.Contains(g.Reason, "(no TLS answer within 300ms)") {
+		t.Errorf("a server that never answers: %+v; want how long nhi waited, not %q", g, "context deadline exceeded")
 	}
 	if len(ids) != 2 {
 		t.Fatalf("%d identities; want the site's (SNI localhost, at two endpoints) and the self-signed one", len(ids))
@@ -286,5 +306,102 @@ func TestOptions(t *testing.T) {
 	_, snap, _ := run(t, st, Options{Paths: []string{filepath.Join(t.TempDir(), "missing")}})
 	if snap.Status != audit.SnapshotPartial || !strings.Contains(snap.Gaps[0].Reason, "no such file") {
 		t.Errorf("a missing path: %s %+v; want a gap", snap.Status, snap.Gaps)
+	}
+}
+
+// Certificates behind symbolic links are read where a server would open
+// them: Let's Encrypt's live/NAME/cert.pem links into archive/, a --path
+// may itself be a link to a directory, a link back up the tree is read
+// once, and a link to nothing is skipped and named.
+func TestSymlinks(t *testing.T) {
+	dir := t.TempDir()
+	old := gen(t, spec{cn: "le.acme.test", from: -60 * day, to: 30 * day}, nil)
+	renewed := gen(t, spec{cn: "le.acme.test", from: -day, to: 89 * day}, nil)
+	write(t, filepath.Join(dir, "letsencrypt", "archive", "le.acme.test", "cert1.pem"), old.pem())
+	write(t, filepath.Join(dir, "letsencrypt", "archive", "le.acme.test", "cert2.pem"), renewed.pem())
+	live := filepath.Join(dir, "letsencrypt", "live", "le.acme.test")
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(os.MkdirAll(live, 0o700))
+	must(os.Symlink("../../archive/le.acme.test/cert1.pem", filepath.Join(live, "cert.pem")))
+	must(os.Symlink("..", filepath.Join(live, "up")))                 // a loop
+	must(os.Symlink("missing.pem", filepath.Join(live, "chain.pem"))) // a link to nothing
+	linked := filepath.Join(dir, "certs")
+	must(os.Symlink(filepath.Join(dir, "letsencrypt", "live"), linked))
+
+	st, _ := open(t)
+	for _, path := range []string{filepath.Join(dir, "letsencrypt", "live"), linked} {
+		c, snap, ids := run(t, st, Options{Account: "le", Paths: []string{path}})
+		id, ok := ids[certID("le", old)]
+		if !ok || snap.Status != audit.SnapshotComplete || len(ids) != 1 {
+			t.Fatalf("--path %s: %s, %d identities; want the certificate cert.pem links to", path, snap.Status, len(ids))
+		}
+		if files := id.Attributes[audit.CertFiles]; !strings.Contains(files, filepath.Join("le.acme.test", "cert.pem")) {
+			t.Errorf("--path %s: files %q; want the link's path, where the server reads it", path, files)
+		}
+		if s := c.Summary(); s.Skipped != 1 || !strings.HasSuffix(s.SkippedFirst[0], "chain.pem") {
+			t.Errorf("--path %s: skipped %d %v; want the link to nothing named", path, s.Skipped, s.SkippedFirst)
+		}
+	}
+
+	// Renewal points the link at the next certificate: the old one is
+	// removed from the place that was read in full, the new one active.
+	must(os.Remove(filepath.Join(live, "cert.pem")))
+	must(os.Symlink("../../archive/le.acme.test/cert2.pem", filepath.Join(live, "cert.pem")))
+	run(t, st, Options{Account: "le", Paths: []string{linked}})
+	all, _ := st.Identities(context.Background())
+	status := map[string]string{}
+	for _, id := range all {
+		status[id.ID] = id.Status
+	}
+	if status[certID("le", old)] != audit.StatusRemoved || status[certID("le", renewed)] != audit.StatusActive {
+		t.Errorf("after renewal: old %q, renewed %q; want removed, active", status[certID("le", old)], status[certID("le", renewed)])
+	}
+}
+
+// A CERTIFICATE block that does not parse (a copy cut short, a
+// certificate crypto/x509 refuses) leaves its file not read in full: a
+// gap naming the file and the line, the file's other certificates read,
+// and what it held before not-checked, never removed.
+func TestUnparsedBlockIsAGap(t *testing.T) {
+	dir := t.TempDir()
+	a := gen(t, spec{cn: "a.acme.test", from: -day, to: 30 * day}, nil)
+	b := gen(t, spec{cn: "b.acme.test", from: -day, to: 30 * day}, nil)
+	c := gen(t, spec{cn: "c.acme.test", from: -day, to: 30 * day}, nil)
+	write(t, filepath.Join(dir, "bundle.pem"), a.pem(), b.pem())
+	write(t, filepath.Join(dir, "c.pem"), c.pem())
+	st, _ := open(t)
+	run(t, st, Options{Account: "files", Paths: []string{dir}})
+
+	// b's block loses lines from its middle; c.pem is cut short.
+	lines := strings.Split(string(b.pem()), "\n")
+	broken := strings.Join(append(lines[:2:2], lines[5:]...), "\n")
+	write(t, filepath.Join(dir, "bundle.pem"), a.pem(), []byte(broken))
+	write(t, filepath.Join(dir, "c.pem"), c.pem()[:200])
+	_, snap, ids := run(t, st, Options{Account: "files", Paths: []string{dir}})
+	if snap.Status != audit.SnapshotPartial || len(snap.Gaps) != 2 {
+		t.Fatalf("snapshot %s, gaps %+v; want partial with a gap for each file", snap.Status, snap.Gaps)
+	}
+	for i, want := range []string{"bundle.pem", "c.pem"} {
+		g := snap.Gaps[i]
+		if g.Endpoint != "file:"+filepath.Join(dir, want) || !strings.Contains(g.Reason, "line ") {
+			t.Errorf("gap %d: %+v; want file:%s and the line", i, g, want)
+		}
+	}
+	if !strings.Contains(snap.Gaps[1].Reason, "cut short") {
+		t.Errorf("c.pem: %q; want it said to be cut short", snap.Gaps[1].Reason)
+	}
+	if _, ok := ids[certID("files", a)]; !ok {
+		t.Errorf("a, whole beside the broken block, not read: %v", ids)
+	}
+	all, _ := st.Identities(context.Background())
+	for _, id := range all {
+		if want := map[string]string{"a.acme.test": audit.StatusActive}[id.Name]; want == "" && id.Status != audit.StatusNotChecked {
+			t.Errorf("%s is %s; want not-checked (its file was not read in full)", id.Name, id.Status)
+		}
 	}
 }

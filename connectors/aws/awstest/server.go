@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -46,6 +47,7 @@ type Server struct {
 	reports     map[string]*report
 	sessions    map[string]string // access key ID -> account
 	nextSession int
+	loopPages   atomic.Bool
 }
 
 type report struct {
@@ -314,8 +316,17 @@ func (s *Server) page(n int, marker string, max string) (lo, hi int, next string
 	hi = min(lo+size, n)
 	if hi < n {
 		next = strconv.Itoa(hi)
+	} else if s.loopPages.Load() && lo > 0 {
+		next = "0" // back to the first page (LoopPages)
 	}
 	return lo, hi, next
+}
+
+// LoopPages makes the last page of every IAM listing that has more than
+// one page hand back a marker to the first, so its pages loop: what a
+// service answering wrongly looks like to a paginator.
+func (s *Server) LoopPages() {
+	s.loopPages.Store(true)
 }
 
 func max0(n int) int {

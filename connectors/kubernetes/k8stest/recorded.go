@@ -30,6 +30,13 @@ type Recorded struct {
 	User     string
 	Version  string
 	Requests atomic.Int64
+	// LoopPages, when set, makes the last page of a list that took more
+	// than one hand back a continue token to the first, so its pages
+	// loop: what a broken proxy in front of an API server looks like.
+	LoopPages atomic.Bool
+	// ForbidLists, when set, answers every list 403 Forbidden, as an API
+	// server answers a user no role binding names.
+	ForbidLists atomic.Bool
 
 	lists map[string]*recordedList // "/api/v1/pods" -> items
 }
@@ -210,6 +217,10 @@ func (r *Recorded) serve(w http.ResponseWriter, req *http.Request) {
 			ns, path = rest[0], path[:i]+"/"+rest[1]
 		}
 	}
+	if r.ForbidLists.Load() {
+		statusErr(w, 403, metav1.StatusReasonForbidden, `User "`+r.User+`" cannot list resource at the cluster scope`)
+		return
+	}
 	l := r.lists[path]
 	if l == nil {
 		statusErr(w, 404, metav1.StatusReasonNotFound, "the recorded world has no "+req.URL.Path)
@@ -262,6 +273,9 @@ func (r *Recorded) serve(w http.ResponseWriter, req *http.Request) {
 			items.Write(it.full)
 		}
 		n++
+	}
+	if next == "" && start > 0 && r.LoopPages.Load() {
+		next = "0"
 	}
 	if next != "" {
 		b.WriteString(`,"continue":"` + next + `","remainingItemCount":` + strconv.Itoa(len(l.items)-i))
