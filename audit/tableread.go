@@ -119,6 +119,14 @@ func (s *Store) eachTable(ctx context.Context, passing bool, fn func(*Identity) 
 		cancel()
 		<-done
 	}()
+	return s.deriveTable(ctx, passing, fn, free, full)
+}
+
+// deriveTable derives the pages full brings, in order, and hands their
+// identities to fn, giving each page back to free once it is through
+// with it: eachTable's side of the read, apart from the reader so a
+// benchmark can feed it pages read before (BenchmarkDeriveTable1M).
+func (s *Store) deriveTable(ctx context.Context, passing bool, fn func(*Identity) error, free chan<- *tablePage, full <-chan *tablePage) error {
 	// The derivers are read while the reader reads the first page (the
 	// members of a large organisation take a while).
 	v, err := s.wholeDerivers(ctx)
