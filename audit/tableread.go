@@ -113,7 +113,15 @@ func (s *Store) eachTable(ctx context.Context, passing bool, fn func(*Identity) 
 		}
 		stmts := &stmtCache{db: q}
 		defer stmts.close()
-		s.readTablePages(rctx, tableRead{q: q, packed: s.engine == engineSQLite, stmts: stmts}, free, full)
+		rd := tableRead{q: q, packed: s.engine == engineSQLite, stmts: stmts}
+		var err error
+		if rd.marks, err = readMarkPairs(rctx, q); err != nil {
+			p := <-free // three are free: nothing is read yet
+			p.rows, p.err, p.last = p.rows[:0], err, true
+			full <- p // nor sent
+			return
+		}
+		s.readTablePages(rctx, rd, free, full)
 	}()
 	defer func() {
 		cancel()
@@ -158,12 +166,7 @@ func (s *Store) deriveTable(ctx context.Context, passing bool, fn func(*Identity
 		if p.err != nil {
 			return p.err
 		}
-		if len(p.rows) > 0 {
-			// The change marks of the whole page, in one query.
-			if err := v.d.readMarks(ctx, p.rows[0].id, p.rows[len(p.rows)-1].id); err != nil {
-				return err
-			}
-		}
+		v.d.marks = p.marks // the reader's, for the page's identities
 		// A page is built, derived and handed to fn a chunk at a time,
 		// each step over identities the one before just touched: a
 		// page's identities, maps and texts at once (several MB) were
@@ -331,12 +334,14 @@ type tablePage struct {
 	// at indexes rows by ID, built when a read does not come in the
 	// page's order.
 	at map[string]int
+	// marks are the change marks of the page's identities (markPairs).
+	marks map[string]string
 }
 
 // tableRow is one identity's columns.
 type tableRow struct {
 	id, kind, source, account, firstSeen, lastSeen string
-	snapshot                                       int64
+	snapshot, firstSnapshot                        int64
 	found                                          bool // its observation was read
 	name, scope                                    string
 	created, lastUsed, rotated, expires            sql.NullString
@@ -425,7 +430,7 @@ func (s *Store) readTablePages(ctx context.Context, rd tableRead, free <-chan *t
 		p.err = rd.page(ctx, p, after, size)
 		if errors.Is(p.err, errUnpackable) {
 			// A text holds the separator: this page column by column.
-			p.err = tableRead{q: rd.q, stmts: rd.stmts}.page(ctx, p, after, size)
+			p.err = tableRead{q: rd.q, stmts: rd.stmts, marks: rd.marks}.page(ctx, p, after, size)
 		}
 		p.last = p.err != nil || len(p.rows) < size
 		if n := len(p.rows); n > 0 {
@@ -450,6 +455,7 @@ type tableRead struct {
 	q      querier
 	packed bool
 	stmts  *stmtCache
+	marks  *markPairs // nil: no marks read (a benchmark's reader)
 }
 
 // query runs query on rd.q, through a statement of rd.stmts when it has
@@ -509,24 +515,27 @@ func (c *stmtCache) close() {
 
 func (rd tableRead) identityColumns() string {
 	if rd.packed {
-		return packed("id", "kind", "source", "account", "last_snapshot", "first_seen", "last_seen")
+		return packed("id", "kind", "source", "account", "last_snapshot", "first_seen", "last_seen", "first_snapshot")
 	}
-	return "id, kind, source, account, last_snapshot, first_seen, last_seen"
+	return "id, kind, source, account, last_snapshot, first_seen, last_seen, first_snapshot"
 }
 
 // scanIdentity reads r's identity columns: from rows, or from the text
 // r.packed (rd.packed).
 func (rd tableRead) scanIdentity(rows *sql.Rows, r *tableRow) error {
 	if !rd.packed {
-		return rows.Scan(&r.id, &r.kind, &r.source, &r.account, &r.snapshot, &r.firstSeen, &r.lastSeen)
+		return rows.Scan(&r.id, &r.kind, &r.source, &r.account, &r.snapshot, &r.firstSeen, &r.lastSeen, &r.firstSnapshot)
 	}
-	var sn string
-	if !unpack(r.packed, &r.id, &r.kind, &r.source, &r.account, &sn, &r.firstSeen, &r.lastSeen) {
+	var sn, first string
+	if !unpack(r.packed, &r.id, &r.kind, &r.source, &r.account, &sn, &r.firstSeen, &r.lastSeen, &first) {
 		return errUnpackable
 	}
 	var err error
 	if r.snapshot, err = strconv.ParseInt(sn, 10, 64); err != nil {
 		return fmt.Errorf("identity %s: last snapshot %q: %w", r.id, sn, err)
+	}
+	if r.firstSnapshot, err = strconv.ParseInt(first, 10, 64); err != nil {
+		return fmt.Errorf("identity %s: first snapshot %q: %w", r.id, first, err)
 	}
 	return nil
 }
@@ -577,7 +586,10 @@ func (rd tableRead) page(ctx context.Context, p *tablePage, after string, n int)
 			return err
 		}
 	}
-	return rd.ownerRange(ctx, p)
+	if err := rd.ownerRange(ctx, p); err != nil {
+		return err
+	}
+	return rd.readMarks(ctx, p)
 }
 
 // tableObservationColumns are an observation's columns as a table read

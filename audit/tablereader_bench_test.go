@@ -9,7 +9,8 @@ import (
 )
 
 // BenchmarkTableReader1M runs the table read's reader alone
-// (readTablePages, as eachTable runs it) over the file NHI_BENCH_1M
+// (readTablePages, as eachTable runs it, the change marks with each
+// page) over the file NHI_BENCH_1M
 // names, the pages drained as they come and nothing derived: the
 // reader's goroutine is the no-cache open's floor (issue 21), and its
 // CPU is what this reports beside the rows it found.
@@ -37,7 +38,11 @@ func BenchmarkTableReader1M(b *testing.B) {
 			b.Fatal(err)
 		}
 		stmts := &stmtCache{db: conn}
-		go s.readTablePages(ctx, tableRead{q: conn, packed: true, stmts: stmts}, free, full)
+		marks, err := readMarkPairs(ctx, conn)
+		if err != nil {
+			b.Fatal(err)
+		}
+		go s.readTablePages(ctx, tableRead{q: conn, packed: true, stmts: stmts, marks: marks}, free, full)
 		for {
 			p := <-full
 			if p.err != nil {
@@ -121,7 +126,11 @@ func readAllPages(b *testing.B, s *Store) []*tablePage {
 	for range most {
 		free <- &tablePage{}
 	}
-	s.readTablePages(ctx, tableRead{q: conn, packed: s.engine == engineSQLite, stmts: stmts}, free, full)
+	marks, err := readMarkPairs(ctx, conn)
+	if err != nil {
+		b.Fatal(err)
+	}
+	s.readTablePages(ctx, tableRead{q: conn, packed: s.engine == engineSQLite, stmts: stmts, marks: marks}, free, full)
 	var pages []*tablePage
 	for len(full) > 0 {
 		p := <-full
