@@ -94,7 +94,7 @@ func (rd tableRead) readMarks(ctx context.Context, p *tablePage) error {
 		if from > to {
 			continue
 		}
-		cur, err := rd.materials(ctx, pair.cur, from, to)
+		cur, err := rd.curMaterials(ctx, p, pair.cur, from, to)
 		if err != nil {
 			return err
 		}
@@ -108,6 +108,45 @@ func (rd tableRead) readMarks(ctx context.Context, p *tablePage) error {
 		changedMaterials(cur, prev, p.marks)
 	}
 	return nil
+}
+
+// curMaterials is materials(sn, from, to), taking what the page's range
+// read of sn read (p.cur) rather than reading it again: only the parts of
+// from..to outside it are read, which hold observations of sn only for
+// identities last seen in a later snapshot (one still running), so are
+// mostly empty.
+func (rd tableRead) curMaterials(ctx context.Context, p *tablePage, sn int64, from, to string) ([]idMaterial, error) {
+	c := &p.cur
+	if !c.ok || c.sn != sn || c.from > to || c.to < from {
+		return rd.materials(ctx, sn, from, to)
+	}
+	var out []idMaterial
+	if from < c.from {
+		before, err := rd.materials(ctx, sn, from, c.from)
+		if err != nil {
+			return nil, err
+		}
+		if n := len(before); n > 0 && before[n-1].id == c.from {
+			before = before[:n-1] // the range read has it
+		}
+		out = append(out, before...)
+	}
+	for _, m := range c.list {
+		if from <= m.id && m.id <= to {
+			out = append(out, m)
+		}
+	}
+	if c.to < to {
+		after, err := rd.materials(ctx, sn, c.to, to)
+		if err != nil {
+			return nil, err
+		}
+		if len(after) > 0 && after[0].id == c.to {
+			after = after[1:]
+		}
+		out = append(out, after...)
+	}
+	return out, nil
 }
 
 // idMaterial is an observation's identity and material digest.

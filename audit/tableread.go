@@ -336,6 +336,15 @@ type tablePage struct {
 	at map[string]int
 	// marks are the change marks of the page's identities (markPairs).
 	marks map[string]string
+	// cur is what the page's first range read of an account's newest
+	// snapshot read (observationRange): its material digests, from the
+	// ID from to the ID to, which readMarks need not read again.
+	cur struct {
+		ok       bool
+		sn       int64
+		from, to string
+		list     []idMaterial
+	}
 }
 
 // tableRow is one identity's columns.
@@ -346,6 +355,7 @@ type tableRow struct {
 	name, scope                                    string
 	created, lastUsed, rotated, expires            sql.NullString
 	perms, attrs, owner                            string
+	material                                       string // its observation's digest, for the change marks
 	// packed is the row's columns as the packed read got them (the
 	// texts above share its memory, and it that of its query's rows,
 	// tablepack.go): kept in the row rather than a local, which escaped
@@ -544,6 +554,8 @@ func (rd tableRead) scanIdentity(rows *sql.Rows, r *tableRow) error {
 // observations and owners.
 func (rd tableRead) page(ctx context.Context, p *tablePage, after string, n int) error {
 	p.rows, p.at = p.rows[:0], nil
+	clear(p.cur.list)
+	p.cur.ok, p.cur.list = false, p.cur.list[:0]
 	err := rd.each(ctx, rd.identityColumns(), `FROM identities WHERE id > ? ORDER BY id LIMIT ?`, []any{after, n},
 		func(rows *sql.Rows, text string) error {
 			p.rows = append(p.rows, tableRow{packed: text})
@@ -601,17 +613,40 @@ func (rd tableRead) observationColumns() string {
 		// The attributes too: the owners named in them are kept as
 		// suggestions, which suggestOwners copies, so no suggestion
 		// keeps the whole row.
-		return packed("identity_id", "name", "scope", "ifnull(created_at,'')", "ifnull(last_used_at,'')",
-			"ifnull(rotated_at,'')", "ifnull(expires_at,'')", "permissions", "attributes")
+		cols := []string{"identity_id", "name", "scope", "ifnull(created_at,'')", "ifnull(last_used_at,'')",
+			"ifnull(rotated_at,'')", "ifnull(expires_at,'')", "permissions", "attributes"}
+		if rd.withMaterial() {
+			cols = append(cols, "material")
+		}
+		return packed(cols...)
+	}
+	if rd.withMaterial() {
+		return tableObservationColumns + ", material"
 	}
 	return tableObservationColumns
 }
+
+// withMaterial says whether the observations are read with their
+// material digests: only where some account has two finished snapshots
+// to tell changes between (readMarks); else the digests, 33 bytes a row,
+// were read for nothing.
+func (rd tableRead) withMaterial() bool { return rd.marks != nil && len(rd.marks.pairs) > 0 }
 
 // observationRange reads snapshot sn's observations of the page's
 // rows first to last (ID order) in one range of the key.
 func (rd tableRead) observationRange(ctx context.Context, p *tablePage, sn int64, first, last int) error {
 	var o tableRow
 	j := first
+	// The material digests of a range of an account's newest snapshot
+	// are kept for its change marks (readMarks): every observation the
+	// range holds, whoever it belongs to.
+	keep := false
+	if rd.marks != nil && !p.cur.ok {
+		if _, ok := rd.marks.prevOf[sn]; ok {
+			keep = true
+			p.cur.ok, p.cur.sn, p.cur.from, p.cur.to = true, sn, p.rows[first].id, p.rows[last].id
+		}
+	}
 	err := rd.each(ctx, rd.observationColumns(), `FROM observations
 		WHERE snapshot_id = ? AND identity_id >= ? AND identity_id <= ? ORDER BY identity_id`, []any{sn, p.rows[first].id, p.rows[last].id},
 		func(rows *sql.Rows, text string) error {
@@ -622,6 +657,9 @@ func (rd tableRead) observationRange(ctx context.Context, p *tablePage, sn int64
 			}
 			if o.id <= prev {
 				return errUnpackable // out of order: cut wrong
+			}
+			if keep {
+				p.cur.list = append(p.cur.list, idMaterial{o.id, o.material})
 			}
 			// Both reads come in the database's order of IDs: the row
 			// this observation belongs to is at j or after it, unless
@@ -735,11 +773,20 @@ func (p *tablePage) index() {
 // scanObservation reads o's observation columns: from rows, or from the
 // text o.packed (rd.packed).
 func (rd tableRead) scanObservation(rows *sql.Rows, o *tableRow) error {
-	if !rd.packed {
+	withMaterial := rd.withMaterial()
+	switch {
+	case !rd.packed && withMaterial:
+		return rows.Scan(&o.id, &o.name, &o.scope, &o.created, &o.lastUsed, &o.rotated, &o.expires, &o.perms, &o.attrs, &o.material)
+	case !rd.packed:
 		return rows.Scan(&o.id, &o.name, &o.scope, &o.created, &o.lastUsed, &o.rotated, &o.expires, &o.perms, &o.attrs)
-	}
-	if !unpack(o.packed, &o.id, &o.name, &o.scope, &o.created.String, &o.lastUsed.String, &o.rotated.String, &o.expires.String, &o.perms, &o.attrs) {
-		return errUnpackable
+	case withMaterial:
+		if !unpack(o.packed, &o.id, &o.name, &o.scope, &o.created.String, &o.lastUsed.String, &o.rotated.String, &o.expires.String, &o.perms, &o.attrs, &o.material) {
+			return errUnpackable
+		}
+	default:
+		if !unpack(o.packed, &o.id, &o.name, &o.scope, &o.created.String, &o.lastUsed.String, &o.rotated.String, &o.expires.String, &o.perms, &o.attrs) {
+			return errUnpackable
+		}
 	}
 	for _, t := range []*sql.NullString{&o.created, &o.lastUsed, &o.rotated, &o.expires} {
 		t.Valid = t.String != ""
