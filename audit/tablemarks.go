@@ -90,9 +90,16 @@ func (rd tableRead) readMarks(ctx context.Context, p *tablePage) error {
 	// Changed: observed in both, with another material digest.
 	lo, hi := p.rows[0].id, p.rows[len(p.rows)-1].id
 	for _, pair := range rd.marks.pairs {
-		from, to := max(lo, pair.lo), min(hi, pair.hi)
-		if from > to {
-			continue
+		from, to := lo, hi
+		if rd.packed {
+			// SQLite orders IDs byte by byte, as Go compares them: a
+			// pair whose IDs lie outside the page's is not read. Another
+			// database's collation need not (PostgreSQL's), and there
+			// each pair's range is the page's.
+			from, to = max(lo, pair.lo), min(hi, pair.hi)
+			if from > to {
+				continue
+			}
 		}
 		cur, err := rd.curMaterials(ctx, p, pair.cur, from, to)
 		if err != nil {
@@ -117,7 +124,7 @@ func (rd tableRead) readMarks(ctx context.Context, p *tablePage) error {
 // mostly empty.
 func (rd tableRead) curMaterials(ctx context.Context, p *tablePage, sn int64, from, to string) ([]idMaterial, error) {
 	c := &p.cur
-	if !c.ok || c.sn != sn || c.from > to || c.to < from {
+	if !rd.packed || !c.ok || c.sn != sn || c.from > to || c.to < from { // on SQLite only: see readMarks
 		return rd.materials(ctx, sn, from, to)
 	}
 	var out []idMaterial
