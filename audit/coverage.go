@@ -212,6 +212,11 @@ type Coverage struct {
 
 // Coverage loads where snapshot id looked.
 func (s *Store) Coverage(ctx context.Context, id int64) (*Coverage, error) {
+	return s.coverageOf(ctx, id, true)
+}
+
+// coverageOf is Coverage, with its scope rows (scopes) or without them.
+func (s *Store) coverageOf(ctx context.Context, id int64, scopes bool) (*Coverage, error) {
 	c := &Coverage{ID: id, read: map[string]map[string]bool{}}
 	err := s.db.QueryRowContext(ctx, `SELECT status, scoped FROM snapshots WHERE id = ?`, id).Scan(&c.status, &c.scoped)
 	if err == sql.ErrNoRows {
@@ -223,15 +228,23 @@ func (s *Store) Coverage(ctx context.Context, id int64) (*Coverage, error) {
 	if c.gaps, err = gaps(ctx, s.db, id); err != nil {
 		return nil, err
 	}
+	if !scopes {
+		return c, nil
+	}
 	rows, err := s.db.QueryContext(ctx, `SELECT scope, kind FROM snapshot_scopes WHERE snapshot_id = ?`, id)
 	if err != nil {
 		return nil, fmt.Errorf("reading snapshot %d: %w", id, err)
 	}
 	defer rows.Close()
+	return c, c.scanScopes(rows)
+}
+
+// scanScopes adds the scope rows (scope, kind) of rows to c.read.
+func (c *Coverage) scanScopes(rows *sql.Rows) error {
 	for rows.Next() {
 		var scope, kind string
 		if err := rows.Scan(&scope, &kind); err != nil {
-			return nil, err
+			return err
 		}
 		m := c.read[scope]
 		if m == nil {
@@ -240,7 +253,7 @@ func (s *Store) Coverage(ctx context.Context, id int64) (*Coverage, error) {
 		}
 		m[kind] = true
 	}
-	return c, rows.Err()
+	return rows.Err()
 }
 
 // Looked reports whether the snapshot read the place where an identity of
@@ -332,11 +345,16 @@ func childOf(parent, scope string) string {
 
 // statusJudge decides the status of identities not seen in their
 // account's newest finished snapshot: removed when a later snapshot looked
-// where they live, else not-checked. Coverages load once, when needed.
+// where they live, else not-checked. Coverages load once, when needed,
+// and of a scoped snapshot only the scopes asked about (judgedCoverage):
+// a whole-population read judges a few identities left behind by a
+// later snapshot, and the scope rows of that snapshot, every kind read
+// at each of 192,000 repositories in the sample file of a million
+// identities, were read whole into a map of maps for them (issue 21).
 type statusJudge struct {
 	s        *Store
 	finished map[string][]int64 // source NUL account -> finished snapshots, oldest first
-	cov      map[int64]*Coverage
+	cov      map[int64]*judgedCoverage
 }
 
 func (s *Store) newStatusJudge(ctx context.Context) (*statusJudge, error) {
@@ -345,7 +363,7 @@ func (s *Store) newStatusJudge(ctx context.Context) (*statusJudge, error) {
 		return nil, fmt.Errorf("reading snapshots: %w", err)
 	}
 	defer rows.Close()
-	j := &statusJudge{s: s, finished: map[string][]int64{}, cov: map[int64]*Coverage{}}
+	j := &statusJudge{s: s, finished: map[string][]int64{}, cov: map[int64]*judgedCoverage{}}
 	for rows.Next() {
 		var src, acct string
 		var id int64
@@ -368,7 +386,7 @@ func (j *statusJudge) judge(ctx context.Context, it *Identity, account string) e
 	}
 	var reason string
 	for _, id := range later {
-		c, err := j.coverage(ctx, id)
+		c, err := j.coverage(ctx, id, it.Scope)
 		if err != nil {
 			return err
 		}
@@ -383,14 +401,75 @@ func (j *statusJudge) judge(ctx context.Context, it *Identity, account string) e
 	return nil
 }
 
-func (j *statusJudge) coverage(ctx context.Context, id int64) (*Coverage, error) {
-	if c, ok := j.cov[id]; ok {
-		return c, nil
+// coverage is snapshot id's Coverage, holding at least what Looked reads
+// of it for an identity at scope.
+func (j *statusJudge) coverage(ctx context.Context, id int64, scope string) (*Coverage, error) {
+	jc := j.cov[id]
+	if jc == nil {
+		c, err := j.s.coverageOf(ctx, id, false)
+		if err != nil {
+			return nil, err
+		}
+		jc = &judgedCoverage{c: c, whole: !c.scoped, asked: map[string]bool{}}
+		j.cov[id] = jc
 	}
-	c, err := j.s.Coverage(ctx, id)
-	if err != nil {
+	if err := jc.ask(ctx, j.s, scope); err != nil {
 		return nil, err
 	}
-	j.cov[id] = c
-	return c, nil
+	return jc.c, nil
+}
+
+// judgedCoverage is a Coverage whose scope rows are read as identities
+// ask about them: Looked reads those of an identity's scope and of the
+// scopes above it, nothing else, so those read are all it needs.
+type judgedCoverage struct {
+	c     *Coverage
+	whole bool            // every row read (or none to read: not scoped)
+	asked map[string]bool // the scopes whose rows are read
+}
+
+// coverageByKey is how many scopes a judgedCoverage reads by key before
+// it reads the snapshot's rows whole: a seek each, where many identities
+// of many scopes left behind are cheaper read in one pass. A variable so
+// tests can judge either way.
+var coverageByKey = 2048
+
+// ask reads the rows of scope and of the scopes above it, unless read.
+func (jc *judgedCoverage) ask(ctx context.Context, s *Store, scope string) error {
+	if jc.whole {
+		return nil
+	}
+	var need []any
+	if !jc.asked[scope] {
+		need = append(need, scope)
+	}
+	for p := parentScope(scope); p != ""; p = parentScope(p) {
+		if !jc.asked[p] {
+			need = append(need, p)
+		}
+	}
+	if len(need) == 0 {
+		return nil
+	}
+	if len(jc.asked)+len(need) > coverageByKey {
+		c, err := s.coverageOf(ctx, jc.c.ID, true)
+		if err != nil {
+			return err
+		}
+		jc.c, jc.whole, jc.asked = c, true, nil
+		return nil
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT scope, kind FROM snapshot_scopes WHERE snapshot_id = ? AND scope IN (?`+
+		strings.Repeat(",?", len(need)-1)+`)`, append([]any{jc.c.ID}, need...)...)
+	if err != nil {
+		return fmt.Errorf("reading snapshot %d: %w", jc.c.ID, err)
+	}
+	defer rows.Close()
+	if err := jc.c.scanScopes(rows); err != nil {
+		return err
+	}
+	for _, p := range need {
+		jc.asked[p.(string)] = true
+	}
+	return nil
 }

@@ -15,8 +15,23 @@ func at(o Observation, scope string) Observation { o.Scope = scope; return o }
 
 // TestRemovalOnlyWhereLooked: an identity absent from a later snapshot is
 // removed only where that snapshot read its place; elsewhere not-checked,
-// with the reason, in identity status, diff and Coverage alike.
+// with the reason, in identity status, diff and Coverage alike; the same
+// whether the status judge reads a snapshot's scope rows by key, whole,
+// or by key and then whole.
 func TestRemovalOnlyWhereLooked(t *testing.T) {
+	for _, c := range []struct {
+		name  string
+		byKey int
+	}{{"by key", coverageByKey}, {"whole", 0}, {"by key then whole", 2}} {
+		t.Run(c.name, func(t *testing.T) {
+			defer func(n int) { coverageByKey = n }(coverageByKey)
+			coverageByKey = c.byKey
+			removalOnlyWhereLooked(t)
+		})
+	}
+}
+
+func removalOnlyWhereLooked(t *testing.T) {
 	eachEngine(t, func(t *testing.T, eng testEngine) {
 		s := openAt(t, eng.new(t))
 		var (

@@ -125,12 +125,11 @@ type derivation struct {
 		list     []OwnerSuggestion
 		ok       bool
 	}
-	// perBatch: marks are read for each page of a read in batches by the
-	// range of its IDs (readMarks, EachTableIdentity), not once for the
-	// whole file, on a statement prepared once (stmts; close releases
-	// it).
+	// perBatch: a read in batches (EachTableIdentity), whose reader
+	// reads the marks of each page with it (tablemarks.go) and sets
+	// marks to them before the page's fills, rather than once for the
+	// whole file.
 	perBatch bool
-	stmts    *stmtCache
 	// A read in batches reads each snapshot's principals whole on a
 	// goroutine of its own (loads, begun with the first identity of the
 	// snapshot, stopped and waited for by close), and the first
@@ -198,23 +197,12 @@ func (d *derivation) scopeSuggestions(id *Identity) []OwnerSuggestion {
 	return list
 }
 
-// readMarks reads the change marks of the identities from lo to hi (ID
-// order), which the next fills use.
-func (d *derivation) readMarks(ctx context.Context, lo, hi string) error {
-	marks, err := changeMarksVia(ctx, d.stmts.query, lo, hi)
-	d.marks = marks
-	return err
-}
-
 // close releases what a read in batches prepared, and stops the reads
 // of principals still running.
 func (d *derivation) close() {
 	if d.stopLoads != nil {
 		d.stopLoads()
 		d.loading.Wait()
-	}
-	if d.stmts != nil {
-		d.stmts.close()
 	}
 }
 
@@ -349,7 +337,6 @@ func (s *Store) derivations(ctx context.Context, only string, perBatch bool) (*d
 	}
 	d := &derivation{s: s, ev: ev, marks: marks, principals: principalIndex{}, byScope: map[int64]map[string][]OwnerSuggestion{}, perBatch: perBatch}
 	if perBatch {
-		d.stmts = &stmtCache{db: s.db}
 		d.loads, d.keyed, d.keyedLeft = map[int64]*principalLoad{}, map[int64]bool{}, keyedPrincipals
 		d.loadsCtx, d.stopLoads = context.WithCancel(ctx)
 	}

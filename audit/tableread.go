@@ -113,12 +113,28 @@ func (s *Store) eachTable(ctx context.Context, passing bool, fn func(*Identity) 
 		}
 		stmts := &stmtCache{db: q}
 		defer stmts.close()
-		s.readTablePages(rctx, tableRead{q: q, packed: s.engine == engineSQLite, stmts: stmts}, free, full)
+		rd := tableRead{q: q, packed: s.engine == engineSQLite, stmts: stmts}
+		var err error
+		if rd.marks, err = readMarkPairs(rctx, q); err != nil {
+			p := <-free // three are free: nothing is read yet
+			p.rows, p.err, p.last = p.rows[:0], err, true
+			full <- p // nor sent
+			return
+		}
+		s.readTablePages(rctx, rd, free, full)
 	}()
 	defer func() {
 		cancel()
 		<-done
 	}()
+	return s.deriveTable(ctx, passing, fn, free, full)
+}
+
+// deriveTable derives the pages full brings, in order, and hands their
+// identities to fn, giving each page back to free once it is through
+// with it: eachTable's side of the read, apart from the reader so a
+// benchmark can feed it pages read before (BenchmarkDeriveTable1M).
+func (s *Store) deriveTable(ctx context.Context, passing bool, fn func(*Identity) error, free chan<- *tablePage, full <-chan *tablePage) error {
 	// The derivers are read while the reader reads the first page (the
 	// members of a large organisation take a while).
 	v, err := s.wholeDerivers(ctx)
@@ -150,12 +166,7 @@ func (s *Store) eachTable(ctx context.Context, passing bool, fn func(*Identity) 
 		if p.err != nil {
 			return p.err
 		}
-		if len(p.rows) > 0 {
-			// The change marks of the whole page, in one query.
-			if err := v.d.readMarks(ctx, p.rows[0].id, p.rows[len(p.rows)-1].id); err != nil {
-				return err
-			}
-		}
+		v.d.marks = p.marks // the reader's, for the page's identities
 		// A page is built, derived and handed to fn a chunk at a time,
 		// each step over identities the one before just touched: a
 		// page's identities, maps and texts at once (several MB) were
@@ -323,16 +334,28 @@ type tablePage struct {
 	// at indexes rows by ID, built when a read does not come in the
 	// page's order.
 	at map[string]int
+	// marks are the change marks of the page's identities (markPairs).
+	marks map[string]string
+	// cur is what the page's first range read of an account's newest
+	// snapshot read (observationRange): its material digests, from the
+	// ID from to the ID to, which readMarks need not read again.
+	cur struct {
+		ok       bool
+		sn       int64
+		from, to string
+		list     []idMaterial
+	}
 }
 
 // tableRow is one identity's columns.
 type tableRow struct {
 	id, kind, source, account, firstSeen, lastSeen string
-	snapshot                                       int64
+	snapshot, firstSnapshot                        int64
 	found                                          bool // its observation was read
 	name, scope                                    string
 	created, lastUsed, rotated, expires            sql.NullString
 	perms, attrs, owner                            string
+	material                                       string // its observation's digest, for the change marks
 	// packed is the row's columns as the packed read got them (the
 	// texts above share its memory, and it that of its query's rows,
 	// tablepack.go): kept in the row rather than a local, which escaped
@@ -417,7 +440,7 @@ func (s *Store) readTablePages(ctx context.Context, rd tableRead, free <-chan *t
 		p.err = rd.page(ctx, p, after, size)
 		if errors.Is(p.err, errUnpackable) {
 			// A text holds the separator: this page column by column.
-			p.err = tableRead{q: rd.q, stmts: rd.stmts}.page(ctx, p, after, size)
+			p.err = tableRead{q: rd.q, stmts: rd.stmts, marks: rd.marks}.page(ctx, p, after, size)
 		}
 		p.last = p.err != nil || len(p.rows) < size
 		if n := len(p.rows); n > 0 {
@@ -442,6 +465,7 @@ type tableRead struct {
 	q      querier
 	packed bool
 	stmts  *stmtCache
+	marks  *markPairs // nil: no marks read (a benchmark's reader)
 }
 
 // query runs query on rd.q, through a statement of rd.stmts when it has
@@ -501,24 +525,27 @@ func (c *stmtCache) close() {
 
 func (rd tableRead) identityColumns() string {
 	if rd.packed {
-		return packed("id", "kind", "source", "account", "last_snapshot", "first_seen", "last_seen")
+		return packed("id", "kind", "source", "account", "last_snapshot", "first_seen", "last_seen", "first_snapshot")
 	}
-	return "id, kind, source, account, last_snapshot, first_seen, last_seen"
+	return "id, kind, source, account, last_snapshot, first_seen, last_seen, first_snapshot"
 }
 
 // scanIdentity reads r's identity columns: from rows, or from the text
 // r.packed (rd.packed).
 func (rd tableRead) scanIdentity(rows *sql.Rows, r *tableRow) error {
 	if !rd.packed {
-		return rows.Scan(&r.id, &r.kind, &r.source, &r.account, &r.snapshot, &r.firstSeen, &r.lastSeen)
+		return rows.Scan(&r.id, &r.kind, &r.source, &r.account, &r.snapshot, &r.firstSeen, &r.lastSeen, &r.firstSnapshot)
 	}
-	var sn string
-	if !unpack(r.packed, &r.id, &r.kind, &r.source, &r.account, &sn, &r.firstSeen, &r.lastSeen) {
+	var sn, first string
+	if !unpack(r.packed, &r.id, &r.kind, &r.source, &r.account, &sn, &r.firstSeen, &r.lastSeen, &first) {
 		return errUnpackable
 	}
 	var err error
 	if r.snapshot, err = strconv.ParseInt(sn, 10, 64); err != nil {
 		return fmt.Errorf("identity %s: last snapshot %q: %w", r.id, sn, err)
+	}
+	if r.firstSnapshot, err = strconv.ParseInt(first, 10, 64); err != nil {
+		return fmt.Errorf("identity %s: first snapshot %q: %w", r.id, first, err)
 	}
 	return nil
 }
@@ -527,6 +554,8 @@ func (rd tableRead) scanIdentity(rows *sql.Rows, r *tableRow) error {
 // observations and owners.
 func (rd tableRead) page(ctx context.Context, p *tablePage, after string, n int) error {
 	p.rows, p.at = p.rows[:0], nil
+	clear(p.cur.list)
+	p.cur.ok, p.cur.list = false, p.cur.list[:0]
 	err := rd.each(ctx, rd.identityColumns(), `FROM identities WHERE id > ? ORDER BY id LIMIT ?`, []any{after, n},
 		func(rows *sql.Rows, text string) error {
 			p.rows = append(p.rows, tableRow{packed: text})
@@ -569,7 +598,10 @@ func (rd tableRead) page(ctx context.Context, p *tablePage, after string, n int)
 			return err
 		}
 	}
-	return rd.ownerRange(ctx, p)
+	if err := rd.ownerRange(ctx, p); err != nil {
+		return err
+	}
+	return rd.readMarks(ctx, p)
 }
 
 // tableObservationColumns are an observation's columns as a table read
@@ -581,17 +613,40 @@ func (rd tableRead) observationColumns() string {
 		// The attributes too: the owners named in them are kept as
 		// suggestions, which suggestOwners copies, so no suggestion
 		// keeps the whole row.
-		return packed("identity_id", "name", "scope", "ifnull(created_at,'')", "ifnull(last_used_at,'')",
-			"ifnull(rotated_at,'')", "ifnull(expires_at,'')", "permissions", "attributes")
+		cols := []string{"identity_id", "name", "scope", "ifnull(created_at,'')", "ifnull(last_used_at,'')",
+			"ifnull(rotated_at,'')", "ifnull(expires_at,'')", "permissions", "attributes"}
+		if rd.withMaterial() {
+			cols = append(cols, "material")
+		}
+		return packed(cols...)
+	}
+	if rd.withMaterial() {
+		return tableObservationColumns + ", material"
 	}
 	return tableObservationColumns
 }
+
+// withMaterial says whether the observations are read with their
+// material digests: only where some account has two finished snapshots
+// to tell changes between (readMarks); else the digests, 33 bytes a row,
+// were read for nothing.
+func (rd tableRead) withMaterial() bool { return rd.marks != nil && len(rd.marks.pairs) > 0 }
 
 // observationRange reads snapshot sn's observations of the page's
 // rows first to last (ID order) in one range of the key.
 func (rd tableRead) observationRange(ctx context.Context, p *tablePage, sn int64, first, last int) error {
 	var o tableRow
 	j := first
+	// The material digests of a range of an account's newest snapshot
+	// are kept for its change marks (readMarks): every observation the
+	// range holds, whoever it belongs to.
+	keep := false
+	if rd.marks != nil && !p.cur.ok {
+		if _, ok := rd.marks.prevOf[sn]; ok {
+			keep = true
+			p.cur.ok, p.cur.sn, p.cur.from, p.cur.to = true, sn, p.rows[first].id, p.rows[last].id
+		}
+	}
 	err := rd.each(ctx, rd.observationColumns(), `FROM observations
 		WHERE snapshot_id = ? AND identity_id >= ? AND identity_id <= ? ORDER BY identity_id`, []any{sn, p.rows[first].id, p.rows[last].id},
 		func(rows *sql.Rows, text string) error {
@@ -602,6 +657,9 @@ func (rd tableRead) observationRange(ctx context.Context, p *tablePage, sn int64
 			}
 			if o.id <= prev {
 				return errUnpackable // out of order: cut wrong
+			}
+			if keep {
+				p.cur.list = append(p.cur.list, idMaterial{o.id, o.material})
 			}
 			// Both reads come in the database's order of IDs: the row
 			// this observation belongs to is at j or after it, unless
@@ -715,11 +773,20 @@ func (p *tablePage) index() {
 // scanObservation reads o's observation columns: from rows, or from the
 // text o.packed (rd.packed).
 func (rd tableRead) scanObservation(rows *sql.Rows, o *tableRow) error {
-	if !rd.packed {
+	withMaterial := rd.withMaterial()
+	switch {
+	case !rd.packed && withMaterial:
+		return rows.Scan(&o.id, &o.name, &o.scope, &o.created, &o.lastUsed, &o.rotated, &o.expires, &o.perms, &o.attrs, &o.material)
+	case !rd.packed:
 		return rows.Scan(&o.id, &o.name, &o.scope, &o.created, &o.lastUsed, &o.rotated, &o.expires, &o.perms, &o.attrs)
-	}
-	if !unpack(o.packed, &o.id, &o.name, &o.scope, &o.created.String, &o.lastUsed.String, &o.rotated.String, &o.expires.String, &o.perms, &o.attrs) {
-		return errUnpackable
+	case withMaterial:
+		if !unpack(o.packed, &o.id, &o.name, &o.scope, &o.created.String, &o.lastUsed.String, &o.rotated.String, &o.expires.String, &o.perms, &o.attrs, &o.material) {
+			return errUnpackable
+		}
+	default:
+		if !unpack(o.packed, &o.id, &o.name, &o.scope, &o.created.String, &o.lastUsed.String, &o.rotated.String, &o.expires.String, &o.perms, &o.attrs) {
+			return errUnpackable
+		}
 	}
 	for _, t := range []*sql.NullString{&o.created, &o.lastUsed, &o.rotated, &o.expires} {
 		t.Valid = t.String != ""
