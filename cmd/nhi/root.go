@@ -164,8 +164,10 @@ Run nhi with no command to open the terminal UI on the evidence file.`,
 }
 
 // wrapArgs turns every positional-argument error into a usage error, so a
-// wrong call exits 2 like a wrong flag does. A group of commands (nhi
-// campaign) given a word it does not know says so, with the nearest
+// wrong call exits 2 like a wrong flag does. cobra's own count checks
+// ("accepts 1 arg(s), received 0") get the usage line, which names the
+// arguments the command wants (nhi note list ID). A group of commands
+// (nhi campaign) given a word it does not know says so, with the nearest
 // command, instead of printing its help and exiting 0.
 func wrapArgs(c *cobra.Command) {
 	if c.HasSubCommands() && !c.Runnable() {
@@ -175,10 +177,14 @@ func wrapArgs(c *cobra.Command) {
 	if c.Args != nil {
 		check := c.Args
 		c.Args = func(cmd *cobra.Command, args []string) error {
-			if err := check(cmd, args); err != nil {
-				return usageError{command: cmd.CommandPath(), err: err}
+			err := check(cmd, args)
+			if err == nil {
+				return nil
 			}
-			return nil
+			if strings.Contains(err.Error(), " arg(s)") {
+				err = fmt.Errorf("%w: the usage is %s", err, strings.TrimSuffix(cmd.UseLine(), " [flags]"))
+			}
+			return usageError{command: cmd.CommandPath(), err: err}
 		}
 	}
 	for _, sub := range c.Commands() {
