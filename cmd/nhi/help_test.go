@@ -1,8 +1,11 @@
 package main
 
 import (
+	"io"
 	"strings"
 	"testing"
+
+	"github.com/spf13/cobra"
 
 	"github.com/nhi-audit/nhi/audit"
 	"github.com/nhi-audit/nhi/filter"
@@ -52,4 +55,58 @@ func TestHelpPolicy(t *testing.T) {
 	if r := nhi(t, nil, "policy", "set", f, "--db", db, "--as", "lead"); strings.Contains(r.stderr, "audit.") {
 		t.Errorf("a policy typo names a Go type:\n%s", r.stderr)
 	}
+}
+
+// TestRootHelpNamesTheStores: --db takes a PostgreSQL URL as well as a
+// file, and nhi log says what it does, in nhi --help.
+func TestRootHelpNamesTheStores(t *testing.T) {
+	r := ok(t, "--help")
+	for _, want := range []string{"--db string                evidence file, or a PostgreSQL URL (postgres://…; env NHI_DB)", "log         Read the event log's head, to cite and check later"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("nhi --help lacks %q:\n%s", want, r.stdout)
+		}
+	}
+}
+
+// TestHelpExamplesParse: every nhi line of every command's Examples names
+// a command that exists, with flags it has and as many arguments as it
+// takes, as the docs' shell blocks must (TestDocsCommandsParse): a new
+// user copies them first.
+func TestHelpExamplesParse(t *testing.T) {
+	n := 0
+	var walk func(c *cobra.Command)
+	walk = func(c *cobra.Command) {
+		example := strings.ReplaceAll(c.Example, "\\\n", " ")
+		for _, line := range strings.Split(example, "\n") {
+			for _, words := range nhiCommands(line) {
+				n++
+				if err := parsesWithArgs(words); err != nil {
+					t.Errorf("%s --help: %q: %v", c.CommandPath(), strings.Join(words, " "), err)
+				}
+			}
+		}
+		for _, sub := range c.Commands() {
+			walk(sub)
+		}
+	}
+	walk(newRootCmd(strings.NewReader(""), io.Discard, io.Discard))
+	if n < 40 {
+		t.Errorf("found only %d nhi lines in the commands' examples: is the scan broken?", n)
+	}
+}
+
+// parsesWithArgs is parses, and the command's check of its arguments.
+func parsesWithArgs(words []string) error {
+	if err := parses(words); err != nil {
+		return err
+	}
+	root := newRootCmd(strings.NewReader(""), io.Discard, io.Discard)
+	cmd, rest, err := root.Find(words)
+	if err != nil {
+		return err
+	}
+	if err := cmd.ParseFlags(rest); err != nil {
+		return err
+	}
+	return cmd.ValidateArgs(cmd.Flags().Args())
 }

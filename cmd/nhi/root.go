@@ -129,7 +129,7 @@ Run nhi with no command to open the terminal UI on the evidence file.`,
 	root.SetIn(stdin)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.PersistentFlags().StringVar(&a.db, "db", defaultDB(), "evidence file (env NHI_DB)")
+	root.PersistentFlags().StringVar(&a.db, "db", defaultDB(), "evidence file, or a PostgreSQL URL (postgres://…; env NHI_DB)")
 	root.PersistentFlags().StringVar(&a.as, "as", "", "who is acting, for the event log (env NHI_REVIEWER; default git user.email)")
 	root.Flags().BoolVar(&a.readOnly, "readonly", false, "open the terminal UI without any way to write")
 	root.Flags().StringVar(&a.campaign, "campaign", "", "open the terminal UI on a campaign: your items in it, to decide")
