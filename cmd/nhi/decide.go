@@ -47,7 +47,10 @@ the log signed with your name (--as, NHI_REVIEWER, or git user.email):
                 who is not the leaver; the new owner is recorded with it
 
 You may not decide an identity you own (its recorded owner, at the campaign's
-creation or now, or who the source says holds it; @login counts as login).
+creation or now, or who the source says holds it; @login counts as login, and
+so does any alias the directory of people gives you), nor one a team you
+belong to owns, nor any in a campaign you created unless it was created with
+--allow-admin-review; each refusal is recorded, and names the rule.
 Anyone else may, also outside their assignment: the record says so, and
 show counts it. A decision can be changed until the campaign closes; every
 change stays in the log, and an item re-decided by someone other than its

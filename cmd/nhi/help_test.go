@@ -68,6 +68,19 @@ func TestRootHelpNamesTheStores(t *testing.T) {
 	}
 }
 
+// TestDecideHelpNamesEverySeparationRule: nhi decide --help names each
+// rule that refuses a reviewer (owner, alias, team, creator), not the
+// owner alone.
+func TestDecideHelpNamesEverySeparationRule(t *testing.T) {
+	said := strings.Join(strings.Fields(ok(t, "decide", "--help").stdout), " ")
+	for _, want := range []string{"You may not decide an identity you own", "any alias the directory of people gives you",
+		"nor one a team you belong to owns", "nor any in a campaign you created unless it was created with --allow-admin-review"} {
+		if !strings.Contains(said, want) {
+			t.Errorf("nhi decide --help lacks %q:\n%s", want, said)
+		}
+	}
+}
+
 // TestHelpExamplesParse: every nhi line of every command's Examples names
 // a command that exists, with flags it has and as many arguments as it
 // takes, as the docs' shell blocks must (TestDocsCommandsParse): a new
