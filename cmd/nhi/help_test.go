@@ -81,6 +81,15 @@ func TestDecideHelpNamesEverySeparationRule(t *testing.T) {
 	}
 }
 
+// TestCampaignCreateHelpSaysSnapshotOnce: --snapshot's default is said
+// in words, once, and its value is named ID, not pflag's type.
+func TestCampaignCreateHelpSaysSnapshotOnce(t *testing.T) {
+	r := ok(t, "campaign", "create", "--help")
+	if !strings.Contains(r.stdout, "--snapshot ID ") || strings.Contains(r.stdout, "int64Slice") || strings.Contains(r.stdout, "(default [])") {
+		t.Errorf("nhi campaign create --help:\n%s", r.stdout)
+	}
+}
+
 // TestHelpExamplesParse: every nhi line of every command's Examples names
 // a command that exists, with flags it has and as many arguments as it
 // takes, as the docs' shell blocks must (TestDocsCommandsParse): a new
