@@ -21,10 +21,10 @@ func newDBCmd(a *app) *cobra.Command {
 		Use:   "db",
 		Short: "Set up a shared database; move the evidence between it and evidence files",
 		Long: `db sets up and moves evidence between stores: nhi db init creates nhi's
-tables and roles in a PostgreSQL database, nhi db export writes the store named by --db
-(a PostgreSQL database or a file) into a new, self-contained evidence file with
-the same event log, and nhi db import brings an evidence file into the store.
-See docs/team.md.`,
+tables and roles in a PostgreSQL database, nhi db export writes the store
+named by --db (a PostgreSQL database or a file) into a new, self-contained
+evidence file with the same event log, and nhi db import brings an evidence
+file into the store. See docs/team.md.`,
 	}
 	cmd.AddCommand(newDBInitCmd(a), newDBExportCmd(a), newDBImportCmd(a))
 	return cmd

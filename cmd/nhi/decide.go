@@ -39,7 +39,8 @@ the log signed with your name (--as, NHI_REVIEWER, or git user.email):
   decommission  approve removal (verified by later snapshots)
   keep          reject removal; --reason required if the identity has findings,
                 and then the keep is an exception: it expires after the policy's
-                exception_days (default 90) or on --until DATE, whichever is sooner
+                exception_days (default 90) or on --until DATE, whichever is
+                sooner
   rotate        keep, but the credential must be replaced; --reason as for keep;
                 for a deploy key, --replacement KEY names the new key (its ID or
                 SHA256 fingerprint), which campaign verify then looks for

@@ -107,10 +107,11 @@ func newRootCmd(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
 	root := &cobra.Command{
 		Use:   "nhi",
 		Short: "Audit non-human identities: snapshot, review, decide, prove",
-		Long: `nhi audits non-human identities (GitHub App installations, tokens, deploy keys,
-CI secrets, webhooks, runners): connectors snapshot them into one local evidence
-file, an auditor reviews them in a terminal UI, and every decision is recorded in
-a tamper-evident event log.
+		Long: `nhi audits non-human identities (GitHub App installations, tokens, deploy
+keys, CI secrets, webhooks, runners, cloud keys and roles, Kubernetes service
+accounts, certificates): connectors snapshot them into one local evidence
+file, an auditor reviews them in a terminal UI, and every decision is
+recorded in a tamper-evident event log.
 
 Run nhi with no command to open the terminal UI on the evidence file.`,
 		Example: `  nhi demo                          # try it on a built-in sample organisation
