@@ -35,6 +35,12 @@ var (
 	ErrDamaged = errors.New("evidence file is damaged")
 )
 
+// DamagedAdvice is what to do with an evidence file Damaged finds
+// malformed, in the words both the commands (after the error) and the UI
+// (after what it could not read) use: SQLite's words say what broke, not
+// what to do.
+const DamagedAdvice = "nhi does not repair it: keep it as it is, for the record, and work from a copy taken before the damage (a backup, or nhi db export's), checked with nhi verify --db COPY"
+
 // OpenOptions says how to open an evidence file.
 type OpenOptions struct {
 	// Create makes a new file (mode 0600) when none exists.

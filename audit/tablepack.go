@@ -114,12 +114,29 @@ func packed(cols ...string) string {
 // unpack cuts a packed row into dst, one text per column; false when it
 // has more or fewer separators than columns.
 func unpack(s string, dst ...*string) bool {
-	for _, d := range dst[:len(dst)-1] {
-		var ok bool
+	rest, ok := CutPacked(s, dst[:len(dst)-1]...)
+	*dst[len(dst)-1] = rest
+	return ok && !strings.Contains(rest, packSep)
+}
+
+// The packed read for packages that keep their tables in the store (the
+// campaigns' verify reads an item so): one format, the separator the
+// SQL joins with and Go cuts at defined here only.
+
+// PackSep separates the columns of a row Packed packs.
+const PackSep = packSep
+
+// Packed is the SQL expression of the columns (a comma-separated list,
+// each NOT NULL) packed into one text, as the table read packs its rows.
+func Packed(cols ...string) string { return packed(cols...) }
+
+// CutPacked cuts the first len(dst) columns of a packed row into dst and
+// returns the rest; false when the row has fewer separators than that.
+func CutPacked(s string, dst ...*string) (rest string, ok bool) {
+	for _, d := range dst {
 		if *d, s, ok = strings.Cut(s, packSep); !ok {
-			return false
+			return s, false
 		}
 	}
-	*dst[len(dst)-1] = s
-	return !strings.Contains(s, packSep)
+	return s, true
 }

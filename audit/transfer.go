@@ -31,6 +31,13 @@ type TransferResult struct {
 	AlreadyHeld bool
 	// StoreEvents is the length of the store's log before the import.
 	StoreEvents int64
+	// Unlogged is set by Import when the store held the file's whole log
+	// but not every row: per table, how many more rows the file held.
+	// Those are rows written outside the log (a snapshot not finished,
+	// interrupted or still running: its snapshot row, observations,
+	// gaps, scopes, principals and checkpoints; no event records it until
+	// it finishes), which the import then copied as it copies a file's.
+	Unlogged map[string]int64
 }
 
 // skippedTables are not evidence and are not copied between stores:
@@ -400,7 +407,11 @@ func insertSQL(t transferTable, k int) string {
 // events appended). When the logs differ at some event, Import returns
 // ErrChainsDiverge naming the first such event and writes nothing; when
 // the store's log already extends the file's, it writes nothing either
-// (AlreadyAhead), nor when it is the file's log, every event (AlreadyHeld). The caller verifies the file first (nhi db import does).
+// (AlreadyAhead), nor when it is the file's log, every event, and the
+// store holds as many rows of every table (AlreadyHeld); with the same
+// log and fewer rows (a snapshot the file has not finished: Unlogged)
+// it copies them. The caller verifies the file first (nhi db import
+// does).
 func (s *Store) Import(ctx context.Context, src *Store) (*TransferResult, error) {
 	if src.engine != engineSQLite {
 		return nil, fmt.Errorf("import reads an SQLite evidence file; %s is a database (export it with nhi db export first)", src.path)
@@ -434,16 +445,31 @@ func (s *Store) importFrom(ctx context.Context, from *sql.Tx, tables []transferT
 	if have > fileLen {
 		return &TransferResult{AlreadyAhead: true, StoreEvents: have, Rows: map[string]int64{}}, nil
 	}
+	var unlogged map[string]int64
 	if have == fileLen && have > 0 {
-		// The same log, event for event: the other rows are its
-		// projections, so they hold nothing the store lacks. Writing
-		// nothing also spares a pass over every row of a large file. (Two
-		// empty logs still copy: a new file's rows, whatever they are.)
-		var head string
-		if err := from.QueryRowContext(ctx, `SELECT hash FROM events ORDER BY seq DESC LIMIT 1`).Scan(&head); err != nil {
+		// The same log, event for event: the rows it records are its
+		// projections, which the store holds already. A snapshot not
+		// finished is not among them: its rows go in as it runs, and its
+		// event only when it finishes, so a file imported and then
+		// snapshotted again, the run interrupted, has rows the store
+		// lacks under the same log. (Nothing else leaves the log without
+		// its rows: an import killed part way rolls back whole, and nhi db
+		// export --at, a file as of an earlier event, is refused.) Rows
+		// are counted, table by table, and
+		// copied only when the file has more: counting is a small part of
+		// the file's verification, which reads every row, where copying
+		// would be a pass over every row again. (Two empty logs still
+		// copy: a new file's rows, whatever they are.)
+		if unlogged, err = moreRows(ctx, from, tx, tables); err != nil {
 			return nil, err
 		}
-		return &TransferResult{AlreadyHeld: true, StoreEvents: have, Head: head, Rows: map[string]int64{}}, nil
+		if len(unlogged) == 0 {
+			var head string
+			if err := from.QueryRowContext(ctx, `SELECT hash FROM events ORDER BY seq DESC LIMIT 1`).Scan(&head); err != nil {
+				return nil, err
+			}
+			return &TransferResult{AlreadyHeld: true, StoreEvents: have, Head: head, Rows: map[string]int64{}}, nil
+		}
 	}
 	res, err := copyTables(ctx, from, tx, s.engine, tables)
 	if err != nil {
@@ -454,7 +480,27 @@ func (s *Store) importFrom(ctx context.Context, from *sql.Tx, tables []transferT
 	}
 	res.StoreEvents = have
 	res.Events -= have
+	res.Unlogged = unlogged
 	return res, nil
+}
+
+// moreRows counts the rows of each table in the file and in the store
+// and returns, for each table the file holds more rows of, how many more.
+func moreRows(ctx context.Context, file, store querier, tables []transferTable) (map[string]int64, error) {
+	more := map[string]int64{}
+	for _, t := range tables {
+		var inFile, inStore int64
+		if err := file.QueryRowContext(ctx, `SELECT count(*) FROM `+t.name).Scan(&inFile); err != nil {
+			return nil, fmt.Errorf("counting the rows of %s in the file: %w", t.name, err)
+		}
+		if err := store.QueryRowContext(ctx, `SELECT count(*) FROM `+t.name).Scan(&inStore); err != nil {
+			return nil, fmt.Errorf("counting the rows of %s in the store: %w", t.name, err)
+		}
+		if inFile > inStore {
+			more[t.name] = inFile - inStore
+		}
+	}
+	return more, nil
 }
 
 // compareLogs walks the store's log and the file's side by side and

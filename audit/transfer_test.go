@@ -181,3 +181,49 @@ func TestImportAppendsTheRestOfTheFile(t *testing.T) {
 
 // dk is the ID of the deploy key obs names id.
 func dk(id string) string { return IdentityID("github", "acme", KindGitHubDeployKey, id) }
+
+// A file imported, then snapshotted again and the run interrupted, has
+// the same log as the store and rows the store lacks: the unfinished
+// snapshot's, which no event records until it finishes. Importing it
+// again copies them, saying which (Unlogged), where it said there was
+// nothing to import; a third import has nothing left to bring.
+func TestImportAgainBringsAnUnfinishedSnapshot(t *testing.T) {
+	eachEngine(t, func(t *testing.T, eng testEngine) {
+		file := storeWithHistory(t, filepath.Join(t.TempDir(), "auditor.db"))
+		shared := openAt(t, eng.new(t))
+		if _, err := shared.Import(ctx, file); err != nil {
+			t.Fatal(err)
+		}
+		w, err := file.BeginSnapshot(ctx, SnapshotInfo{Source: "github", Account: "acme", APIURL: "http://127.0.0.1/", ToolVersion: "test"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, o := range []Observation{obs("acme/api/key-1", KindGitHubDeployKey), obs("acme/api/key-9", KindGitHubDeployKey)} {
+			if err := w.Record(o); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := w.Suspend(ctx); err != nil { // ctrl-c: what was read is kept
+			t.Fatal(err)
+		}
+		verified(t, file.Path())
+		res, err := shared.Import(ctx, file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.AlreadyHeld || res.Events != 0 || res.Unlogged["snapshots"] != 1 || res.Unlogged["observations"] != 2 {
+			t.Fatalf("importing the file with an unfinished snapshot: %+v", res)
+		}
+		var status string
+		var n int
+		if err := shared.db.QueryRowContext(ctx, `SELECT s.status, count(o.identity_id) FROM snapshots s JOIN observations o ON o.snapshot_id = s.id
+			WHERE s.id = ? GROUP BY s.status`, w.ID()).Scan(&status, &n); err != nil || status != "running" || n != 2 {
+			t.Fatalf("the unfinished snapshot in the store: %q, %d observations, %v", status, n, err)
+		}
+		verified(t, shared.Path())
+		again, err := shared.Import(ctx, file)
+		if err != nil || !again.AlreadyHeld || len(again.Unlogged) != 0 {
+			t.Fatalf("a third import: %+v %v", again, err)
+		}
+	})
+}

@@ -76,6 +76,34 @@ func (e *RefusedError) Error() string {
 	return msg
 }
 
+// Brief is the refusal for a screen that already shows whose session it
+// is (the UI): "you", the identity by the name it has there (name of its
+// ID), the rule and why, what to do, and the attempt's event, last. Error
+// names the actor and the identity's ID, for a terminal or a log; at 80
+// columns the UI's three lines of a message lost what to do to them.
+func (e *RefusedError) Brief(name func(id string) string) string {
+	what := "this decision"
+	if e.Item != "" {
+		what = audit.Printable(name(e.Item))
+	}
+	rule := fmt.Sprintf("(rule %s: %s)", e.Rule, e.Detail)
+	msg := "you may not decide " + what + " " + rule + "; another reviewer of campaign " + e.Campaign + " must decide it"
+	switch e.Rule {
+	case RuleUnsigned, RuleSigningKey:
+		msg = "the decision's signature is refused " + rule
+	case RuleCloser:
+		msg = "you may not close campaign " + e.Campaign + " " + rule
+	case RuleCreator:
+		msg = "you may not decide in campaign " + e.Campaign + " " + rule + "; its other reviewers decide its items"
+	case RuleApprover:
+		msg = "you may not approve the exception on " + what + " " + rule + "; another person must approve it"
+	}
+	if e.Event.Seq != 0 {
+		msg += fmt.Sprintf("; attempt recorded (event %d)", e.Event.Seq)
+	}
+	return audit.Printable(msg)
+}
+
 func (e *RefusedError) Unwrap() error {
 	switch e.Rule {
 	case RuleCloser, RuleCreator, RuleApprover:

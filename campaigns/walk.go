@@ -111,37 +111,30 @@ func (v *verifier) walk(ctx context.Context, r *replayed, full bool, fn func(*wa
 }
 
 // itemsPacked is the walk's query on SQLite when not full: an item's
-// columns (frozenColumns, row_hash, stateColumns) as one text, joined by
-// packSep in one call of concat_ws, as audit's table read packs its rows.
-// Every column is NOT NULL or COALESCEd (concat_ws leaves a NULL out),
-// and of TEXT affinity or an integer, so the text holds each column's
-// stored text (an integer in decimal) as a scan into a string reads it;
-// the canonical row is then appended here (frozen.appendCanonical), the
-// same code as for a row read whole. Where SQLite built it (json_array,
-// and the state as another), the read alone of a million items took
-// 4.0-5.5 CPU-s on a loaded machine, packed 3.1-3.9 (issue 21).
-const itemsPacked = `SELECT concat_ws(char(31), ` + frozenColumns + `, row_hash, ` + stateColumns + `)
+// columns (frozenColumns, row_hash, stateColumns) as one text, packed
+// as audit's table read packs its rows (audit.Packed: concat_ws, joined
+// by audit.PackSep, a control character no JSON or time nhi writes
+// holds, and names hardly ever: a row in which a text does is read again
+// whole). Every column is NOT NULL or COALESCEd (concat_ws leaves a NULL
+// out), and of TEXT affinity or an integer, so the text holds each
+// column's stored text (an integer in decimal) as a scan into a string
+// reads it; the canonical row is then appended here
+// (frozen.appendCanonical), the same code as for a row read whole. Where
+// SQLite built it (json_array, and the state as another), the read alone
+// of a million items took 4.0-5.5 CPU-s on a loaded machine, packed
+// 3.1-3.9 (issue 21).
+var itemsPacked = `SELECT ` + audit.Packed(frozenColumns, `row_hash`, stateColumns) + `
 	FROM campaign_items WHERE campaign_id = ? ORDER BY identity_id`
 
-// packSep separates a packed row's columns: a control character no
-// JSON or time nhi writes holds, and names hardly ever (a row in which a
-// text does is read again column by column).
-const packSep = "\x1f"
-
 // unpackItem cuts a row of itemsPacked into w's frozen columns, row hash
-// and packed state; false when a text holds packSep (the row has more
-// than the twenty separators of its twenty-one columns).
+// and packed state; false when a text holds audit.PackSep (the row has
+// more than the twenty separators of its twenty-one columns).
 func unpackItem(s string, w *walkedItem) bool {
 	f := &w.frozen
-	for _, d := range [...]*string{&f.id, &f.kind, &f.name, &f.scope, &f.owner, &f.naturalOwner,
-		&f.findings, &f.permissions, &f.reviewer, &f.carried, &f.carriedReason, &w.rowHash} {
-		var ok bool
-		if *d, s, ok = strings.Cut(s, packSep); !ok {
-			return false
-		}
-	}
-	w.state9 = s
-	return strings.Count(s, packSep) == 8
+	state, ok := audit.CutPacked(s, &f.id, &f.kind, &f.name, &f.scope, &f.owner, &f.naturalOwner,
+		&f.findings, &f.permissions, &f.reviewer, &f.carried, &f.carriedReason, &w.rowHash)
+	w.state9 = state
+	return ok && strings.Count(state, audit.PackSep) == 8
 }
 
 func (v *verifier) walkItems(ctx context.Context, r *replayed, full bool, first map[string]int32, mentions []touchedPos, next, closes []int32,
@@ -321,23 +314,23 @@ func (v *verifier) sameState(ctx context.Context, r *replayed, w *walkedItem) (b
 // appendStatePacked appends s as itemsPacked packs the state columns.
 func appendStatePacked(b []byte, s *itemState) []byte {
 	b = append(b, s.decision...)
-	b = append(b, packSep...)
+	b = append(b, audit.PackSep...)
 	b = append(b, s.reason...)
-	b = append(b, packSep...)
+	b = append(b, audit.PackSep...)
 	b = append(b, s.decidedBy...)
-	b = append(b, packSep...)
+	b = append(b, audit.PackSep...)
 	b = append(b, s.decidedAt...)
-	b = append(b, packSep...)
+	b = append(b, audit.PackSep...)
 	b = strconv.AppendInt(b, s.seq, 10)
 	if s.conflict {
-		b = append(b, packSep+"1"+packSep...)
+		b = append(b, audit.PackSep+"1"+audit.PackSep...)
 	} else {
-		b = append(b, packSep+"0"+packSep...)
+		b = append(b, audit.PackSep+"0"+audit.PackSep...)
 	}
 	b = append(b, s.verification...)
-	b = append(b, packSep...)
+	b = append(b, audit.PackSep...)
 	b = strconv.AppendInt(b, s.verifiedSnapshot, 10)
-	b = append(b, packSep...)
+	b = append(b, audit.PackSep...)
 	return strconv.AppendInt(b, s.verifySeq, 10)
 }
 

@@ -3,9 +3,11 @@ package filter
 import (
 	"fmt"
 	"math"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Subject is what a filter is matched against: one identity, read through
@@ -267,24 +269,53 @@ func fieldsMarkdown() string {
 }
 
 // FieldsText is the field table of docs/filter.md as plain text for a
-// terminal (nhi help filter), generated from the same field list: one
-// term a line, what it matches beside it or, for a long term, below it.
+// terminal of 80 columns (nhi help filter), generated from the same field
+// list: one term a line, what it matches beside it or, for a long term,
+// below it, wrapped at words under itself; a link to another page names
+// the page (docs/offboarding.md).
 func FieldsText() string {
 	plain := strings.NewReplacer("**", "", "`", "")
-	const col = 30
+	const col, width = 30, 80
 	var b strings.Builder
 	for _, f := range fields {
 		for _, r := range f.docs {
 			term := strings.ReplaceAll(r.term, "` / `", " / ")
-			meaning := plain.Replace(r.meaning)
+			meaning := mdLink.ReplaceAllString(plain.Replace(r.meaning), "docs/$1")
+			lines := wrapWords(meaning, width-2-col)
 			if len(term) > col-2 {
-				fmt.Fprintf(&b, "  %s\n  %*s%s\n", term, col, "", meaning)
-				continue
+				fmt.Fprintf(&b, "  %s\n", term)
+			} else {
+				fmt.Fprintf(&b, "  %-*s%s\n", col, term, lines[0])
+				lines = lines[1:]
 			}
-			fmt.Fprintf(&b, "  %-*s%s\n", col, term, meaning)
+			for _, l := range lines {
+				fmt.Fprintf(&b, "  %*s%s\n", col, "", l)
+			}
 		}
 	}
 	return b.String()
+}
+
+// mdLink is a Markdown link to another page of docs/ ([x.md](x.md)).
+var mdLink = regexp.MustCompile(`\[[^\]]*\]\(([^)]+\.md)\)`)
+
+// wrapWords cuts s at spaces into lines of at most w characters (a word
+// longer than w stands alone on its line).
+func wrapWords(s string, w int) []string {
+	var lines []string
+	line := ""
+	for _, word := range strings.Fields(s) {
+		switch {
+		case line == "":
+			line = word
+		case utf8.RuneCountInString(line)+1+utf8.RuneCountInString(word) <= w:
+			line += " " + word
+		default:
+			lines = append(lines, line)
+			line = word
+		}
+	}
+	return append(lines, line)
 }
 
 // ---------------------------------------------------------------- compilers

@@ -91,7 +91,8 @@ func (v *campaignsView) View() string {
 	body := v.table.View()
 	switch {
 	case v.err != nil:
-		body = theme.Error.Render(truncate(audit.Printable(readError("Campaigns", v.err)), v.width))
+		// Wrapped, not cut: what to do comes after what went wrong.
+		body = theme.Error.Render(wrapLines(audit.Printable(readError("Campaigns", v.err)), v.width))
 	case !v.loaded:
 		body = theme.Muted.Render("reading campaigns…")
 	case v.table.Len() == 0:

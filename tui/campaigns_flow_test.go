@@ -222,3 +222,39 @@ func TestCampaignsReadAgainAfterAStaleRead(t *testing.T) {
 		t.Errorf("the campaigns view after the poll that saw the decision:\n%s", v)
 	}
 }
+
+// A decision the separation rules refuse says, at 80×24, why (the rule
+// and its detail) and what to do (another reviewer decides), naming the
+// identity as the table does: the refusal's full wording, the actor and
+// the identity's ID again, cut what to do off the message's three lines.
+func TestRefusalFitsEightyColumns(t *testing.T) {
+	e := newEvidence(t)
+	ctx := context.Background()
+	e.campaign(t, "kind:deploy_key")
+	// Owned by the reviewer since the campaign began: rule owner.
+	if _, err := e.store.SetOwner(ctx, "cli@example.com", e.byName(t, "deploy-prod").ID, testActor); err != nil {
+		t.Fatal(err)
+	}
+	m := e.model(t, 80, 24, Options{Actor: testActor, Reviewer: campaignsReviewer{e.store}})
+	press(t, m, ":campaigns", "enter", "enter")
+	press(t, m, "/", "name:deploy-prod", "enter")
+	press(t, m, "D", "gone", "enter")
+	v := m.View()
+	checkFrame(t, v, 80, 24)
+	checkGolden(t, "decide_refused_80x24.txt", v)
+	lines := strings.Split(v, "\n")
+	message := strings.Join(strings.Fields(strings.Join(lines[len(lines)-4:len(lines)-1], " ")), " ")
+	for _, want := range []string{
+		"Not decided: you may not decide deploy-prod",
+		"(rule owner: " + testActor + " is the recorded owner)",
+		"another reviewer of campaign 2025-Q2 must decide it",
+		"attempt recorded (event 4)",
+	} {
+		if !strings.Contains(message, want) {
+			t.Errorf("the refusal lacks %q:\n%s", want, v)
+		}
+	}
+	if strings.Contains(message, "…") {
+		t.Errorf("the refusal is cut:\n%s", v)
+	}
+}

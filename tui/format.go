@@ -99,6 +99,19 @@ func truncate(s string, w int) string {
 	return ansi.Truncate(s, w, ellipsis)
 }
 
+// wrapLines is s wrapped at words to w cells, a line that still passes w
+// (a word wider than the screen) cut with an ellipsis.
+func wrapLines(s string, w int) string {
+	if w <= 0 {
+		return ""
+	}
+	lines := strings.Split(ansi.Wrap(s, w, ""), "\n")
+	for i, l := range lines {
+		lines[i] = truncate(strings.TrimRight(l, " "), w)
+	}
+	return strings.Join(lines, "\n")
+}
+
 // textWidth is the width of plain (sanitized, unstyled) text in cells.
 func textWidth(s string) int {
 	if audit.IsPlain(s) {

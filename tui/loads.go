@@ -224,12 +224,12 @@ func mineAmong(items map[string]filter.Item) bool {
 }
 
 // readError is what a read that failed says: what was not read and why,
-// or, when the evidence file is damaged (audit.Damaged), what to do,
-// first, since a line is cut at the screen's width and SQLite's words
-// ("malformed") do not say it (nhi's commands add the same advice).
+// or, when the evidence file is damaged (audit.Damaged), what to do
+// (audit.DamagedAdvice, as nhi's commands say it), since SQLite's words
+// ("malformed") do not say it.
 func readError(what string, err error) string {
 	if audit.Damaged(err) {
-		return "The evidence file is damaged (" + what + " not read): nhi does not repair it; quit, and work from a copy checked with nhi verify"
+		return "The evidence file is damaged (" + what + " not read): " + audit.DamagedAdvice + "."
 	}
 	return what + " not read: " + err.Error()
 }

@@ -129,6 +129,30 @@ func (m *Model) refuseWrite() bool {
 	return true
 }
 
+// briefRefusal is a refused write that can say why in the words of a
+// screen that shows whose session it is and the identity by its name
+// (campaigns.RefusedError.Brief): its Error names both again, with the
+// identity's ID, and at 80 columns the reason and what to do fell off
+// the message's lines.
+type briefRefusal interface {
+	Brief(name func(id string) string) string
+}
+
+// refusal is what a failed write says on screen: a refusal briefly, an
+// identity by its name; any other error as it is.
+func (m *Model) refusal(err error) string {
+	var b briefRefusal
+	if !errors.As(err, &b) {
+		return err.Error()
+	}
+	return b.Brief(func(id string) string {
+		if i, ok := m.st.pop.find(id); ok {
+			return orDash(m.st.identity(i).Name)
+		}
+		return id
+	})
+}
+
 // subject names the targets of an action: the identity, or how many.
 func (m *Model) subject(targets []int32) string {
 	if len(targets) == 1 {
@@ -422,7 +446,7 @@ func (m *Model) updateWrites(msg tea.Msg) (tea.Cmd, bool) {
 		return nil, true
 	case approvedMsg:
 		if msg.err != nil {
-			m.setFlash("Not approved: "+msg.err.Error(), true)
+			m.setFlash("Not approved: "+m.refusal(msg.err), true)
 			return nil, true
 		}
 		m.setFlash("Approved the exception on "+msg.label+" ("+eventRange([]audit.Event{msg.event})+")", false)
@@ -724,7 +748,7 @@ func (m *Model) decide(campaign string, targets []int32, decision, reason string
 
 func (m *Model) decided(msg decidedMsg) tea.Cmd {
 	if msg.err != nil {
-		m.setFlash("Not decided: "+msg.err.Error(), true)
+		m.setFlash("Not decided: "+m.refusal(msg.err), true)
 		return nil
 	}
 	prev := make(map[string]string, len(msg.ids))

@@ -3,6 +3,7 @@ package report
 import (
 	"cmp"
 	"context"
+	"iter"
 	"maps"
 	"slices"
 	"time"
@@ -549,4 +550,24 @@ func (r *Report) close() {
 // sortedSeqs lists a set's events in order.
 func sortedSeqs(set map[int64]bool) []int64 {
 	return slices.Sorted(maps.Keys(set))
+}
+
+// trails yields the trails the report prints, an item's events each, in
+// item order: the first pageRows items with more than one event, which
+// the collector kept (the others, trailsOut, are left to history.csv and
+// report.json). The HTML and Markdown pages print the same ones.
+func (r *Report) trails() iter.Seq[[]HistoryEntry] {
+	return func(yield func([]HistoryEntry) bool) {
+		h := r.trail
+		for i := 0; i < len(h); {
+			j := i + 1
+			for j < len(h) && h[j].N == h[i].N {
+				j++
+			}
+			if !yield(h[i:j]) {
+				return
+			}
+			i = j
+		}
+	}
 }

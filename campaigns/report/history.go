@@ -38,6 +38,15 @@ type HistoryEntry struct {
 	Detail  string `json:"detail"`
 }
 
+// detailWithFilter is the detail the pages print, followed by the filter
+// of a bulk decision or confirmation.
+func (e *HistoryEntry) detailWithFilter() string {
+	if e.Filter == "" {
+		return e.Detail
+	}
+	return strings.TrimPrefix(e.Detail+"; filter "+e.Filter, "; ")
+}
+
 // History actions besides the decisions' own.
 const (
 	ActionCarried    = "carried"

@@ -317,62 +317,47 @@ func (w *htmlRows) remediation(rows []Row, a *Attestation) {
 // trails writes a <details> trail for each item whose history has more
 // than one event; the rest are their register row.
 func (w *htmlRows) trails(r *Report) {
-	h := r.trail // the first pageRows items with more than one event
-	none, routine, shown, left := true, 0, 0, 0
-	for i := 0; i < len(h); {
-		j := i + 1
-		for j < len(h) && h[j].N == h[i].N {
-			j++
+	none, routine := true, 0
+	for t := range r.trails() {
+		none = false
+		x := r.trailRow(t[0].N)
+		class := "trail"
+		// A decision carried and then confirmed is the usual trail of a
+		// carried item: on paper, where a campaign that carries
+		// thousands would print thousands, the register's row says it.
+		if len(t) == 2 && t[0].Action == ActionCarried && t[1].Action == ActionConfirm {
+			class += " routine"
+			routine++
 		}
-		if j-i > 1 && shown == pageRows {
-			left++
-		} else if j-i > 1 {
-			none = false
-			shown++
-			x := r.trailRow(h[i].N)
-			class := "trail"
-			// A decision carried and then confirmed is the usual trail of a
-			// carried item: on paper, where a campaign that carries
-			// thousands would print thousands, the register's row says it.
-			if j-i == 2 && h[i].Action == ActionCarried && h[i+1].Action == ActionConfirm {
-				class += " routine"
-				routine++
+		w.WriteString(`<details class="` + class + `" open><summary>#` + strconv.Itoa(x.N) + " ")
+		w.text(x.Name)
+		w.WriteString(` · <span class="id">`)
+		w.breakable(x.ID)
+		w.WriteString("</span> · now ")
+		w.text(x.Decision)
+		w.WriteString("</summary>\n<table><thead><tr><th>Event</th><th>Time</th><th>By</th><th>Action</th><th>Decision</th><th>Justification</th><th>Outcome</th><th>Detail</th></tr></thead><tbody>\n")
+		for k := range t {
+			e := &t[k]
+			w.WriteString(`<tr><td class="n">` + strconv.FormatInt(e.Event, 10) + "</td>")
+			w.cell("t", e.At)
+			w.who(e.Actor)
+			w.cell("", e.Action)
+			w.decision(e.Decision)
+			w.cell("", e.Reason)
+			out := e.Outcome
+			if e.By != 0 {
+				out += " by event " + strconv.FormatInt(e.By, 10)
 			}
-			w.WriteString(`<details class="` + class + `" open><summary>#` + strconv.Itoa(x.N) + " ")
-			w.text(x.Name)
-			w.WriteString(` · <span class="id">`)
-			w.breakable(x.ID)
-			w.WriteString("</span> · now ")
-			w.text(x.Decision)
-			w.WriteString("</summary>\n<table><thead><tr><th>Event</th><th>Time</th><th>By</th><th>Action</th><th>Decision</th><th>Justification</th><th>Outcome</th><th>Detail</th></tr></thead><tbody>\n")
-			for k := i; k < j; k++ {
-				e := &h[k]
-				w.WriteString(`<tr><td class="n">` + strconv.FormatInt(e.Event, 10) + "</td>")
-				w.cell("t", e.At)
-				w.who(e.Actor)
-				w.cell("", e.Action)
-				w.decision(e.Decision)
-				w.cell("", e.Reason)
-				out := e.Outcome
-				if e.By != 0 {
-					out += " by event " + strconv.FormatInt(e.By, 10)
-				}
-				if e.Other {
-					out += " (conflict: another person)"
-				}
-				w.cell("", out)
-				detail := e.Detail
-				if e.Filter != "" {
-					detail = strings.TrimPrefix(detail+"; filter "+e.Filter, "; ")
-				}
-				w.cell("", detail)
-				w.WriteString("</tr>\n")
+			if e.Other {
+				out += " (conflict: another person)"
 			}
-			w.WriteString("</tbody></table></details>\n")
+			w.cell("", out)
+			w.cell("", e.detailWithFilter())
+			w.WriteString("</tr>\n")
 		}
-		i = j
+		w.WriteString("</tbody></table></details>\n")
 	}
-	left += r.trailsOut
+	left := r.trailsOut
 	if none {
 		w.WriteString("<p>No item has more than one event in its trail.</p>\n")
 	}

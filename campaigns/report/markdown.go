@@ -324,23 +324,9 @@ func (r *Report) WriteMarkdown(out io.Writer) error {
 		w.table([]string{"Event", "Time", "By", "Decision", "Filter", "Justification", "Items"}, rows)
 	}
 	var trail [][]string
-	shown, left := 0, 0
-	h := r.trail // the first pageRows items with more than one event
-	for i := 0; i < len(h); {
-		j := i + 1
-		for j < len(h) && h[j].N == h[i].N {
-			j++
-		}
-		if j-i > 1 && shown == pageRows {
-			left++
-			i = j
-			continue
-		}
-		if j-i > 1 {
-			shown++
-		}
-		for k := i; j-i > 1 && k < j; k++ {
-			e := &h[k]
+	for t := range r.trails() {
+		for k := range t {
+			e := &t[k]
 			out := e.Outcome
 			if e.By != 0 {
 				out += " by event " + strconv.FormatInt(e.By, 10)
@@ -348,15 +334,10 @@ func (r *Report) WriteMarkdown(out io.Writer) error {
 			if e.Other {
 				out += " (conflict)"
 			}
-			detail := e.Detail
-			if e.Filter != "" {
-				detail = strings.TrimPrefix(detail+"; filter "+e.Filter, "; ")
-			}
-			trail = append(trail, []string{itoa(e.N), strconv.FormatInt(e.Event, 10), md(e.At), md(e.Actor), md(e.Action), decisionMD(e.Decision), md(e.Reason), md(out), md(detail)})
+			trail = append(trail, []string{itoa(e.N), strconv.FormatInt(e.Event, 10), md(e.At), md(e.Actor), md(e.Action), decisionMD(e.Decision), md(e.Reason), md(out), md(e.detailWithFilter())})
 		}
-		i = j
 	}
-	left += r.trailsOut
+	left := r.trailsOut
 	if len(trail) > 0 {
 		w.p("The trail of each item with more than one event:\n\n")
 		w.table([]string{"#", "Event", "Time", "By", "Action", "Decision", "Justification", "Outcome", "Detail"}, trail)

@@ -22,7 +22,8 @@ import (
 )
 
 // Check is one thing VerifyBundle checked, named by its subject: a file of
-// the bundle, "signature", "evidence file" or "rebuild".
+// the bundle, "signature", "evidence file" ("database" on PostgreSQL) or
+// "rebuild".
 type Check struct {
 	OK      bool
 	Subject string
@@ -35,7 +36,8 @@ type BundleResult struct {
 	Checks   []Check    // in the order made
 	SignedBy *PublicKey // the key of a good signature
 	Pinned   bool       // the signing key was found in the allowed signers given
-	// LogChecked says an evidence file was given and checked.
+	// LogChecked says an evidence file (or a database) was given and
+	// checked.
 	LogChecked bool
 }
 
@@ -222,19 +224,23 @@ func checkSignature(dir string, raw []byte, m *Manifest, opts VerifyOptions, res
 }
 
 // checkLog checks the manifest against the evidence file and rebuilds the
-// bundle from it.
+// bundle from it. On PostgreSQL its checks name the database: there is no
+// file there, and the TUI says "the database" too.
 func checkLog(ctx context.Context, dir string, raw []byte, st *audit.Store, m *Manifest, opts VerifyOptions, res *BundleResult) error {
-	const subject = "evidence file"
+	subject, store := "evidence file", "the evidence file"
+	if st.Remote() {
+		subject, store = "database", "the database"
+	}
 	head, err := st.EventAt(ctx, m.EventLogHead.Seq)
 	switch {
 	case errors.Is(err, audit.ErrNoEvent):
-		res.fail(subject, "%s has no event %d, the head manifest.json names: it is not the evidence file this bundle came from, or the manifest was edited", st.Path(), m.EventLogHead.Seq)
+		res.fail(subject, "%s has no event %d, the head manifest.json names: it is not %s this bundle came from, or the manifest was edited", st.Path(), m.EventLogHead.Seq, store)
 		return nil
 	case err != nil:
 		return err
 	case head.Hash != m.EventLogHead.Hash:
-		res.fail(subject, "event %d of %s has hash %s, but manifest.json says %s: it is not the evidence file this bundle came from, or the manifest was edited",
-			head.Seq, st.Path(), head.Hash, m.EventLogHead.Hash)
+		res.fail(subject, "event %d of %s has hash %s, but manifest.json says %s: it is not %s this bundle came from, or the manifest was edited",
+			head.Seq, st.Path(), head.Hash, m.EventLogHead.Hash, store)
 		return nil
 	}
 	res.pass(subject, "event %d of %s has the hash manifest.json names as the log's head", head.Seq, st.Path())
@@ -246,7 +252,7 @@ func checkLog(ctx context.Context, dir string, raw []byte, st *audit.Store, m *M
 		}
 	}
 
-	// The evidence file itself must be intact: a head found in a rewritten
+	// The evidence file (the database) itself must be intact: a head found in a rewritten
 	// log proves nothing.
 	v, err := campaigns.VerifyStore(ctx, st, nil)
 	if err != nil {
@@ -276,23 +282,23 @@ func checkLog(ctx context.Context, dir string, raw []byte, st *audit.Store, m *M
 	}
 	defer r.close()
 	if r.Population.PopulationDigest != m.PopulationDigest {
-		res.fail(FileManifest, "population digest %s, but campaign %s's is %s in the evidence file", m.PopulationDigest, m.Campaign.Name, r.Population.PopulationDigest)
+		res.fail(FileManifest, "population digest %s, but campaign %s's is %s in %s", m.PopulationDigest, m.Campaign.Name, r.Population.PopulationDigest, store)
 	}
 	if r.Population.SnapshotDigest != m.Snapshot.Digest {
-		res.fail(FileManifest, "snapshot digest %s, but snapshot %d's is %s in the evidence file", m.Snapshot.Digest, r.Population.Snapshot, r.Population.SnapshotDigest)
+		res.fail(FileManifest, "snapshot digest %s, but snapshot %d's is %s in %s", m.Snapshot.Digest, r.Population.Snapshot, r.Population.SnapshotDigest, store)
 	}
 	if len(m.Snapshots) != len(r.Population.Sources) {
-		res.fail(FileManifest, "lists %d population snapshot(s), but campaign %s has %d in the evidence file", len(m.Snapshots), audit.Printable(m.Campaign.Name), len(r.Population.Sources))
+		res.fail(FileManifest, "lists %d population snapshot(s), but campaign %s has %d in %s", len(m.Snapshots), audit.Printable(m.Campaign.Name), len(r.Population.Sources), store)
 	}
 	for i, ms := range m.Snapshots {
 		if i < len(r.Population.Sources) && (r.Population.Sources[i].Snapshot.ID != ms.ID || r.Population.Sources[i].Snapshot.Digest != ms.Digest) {
-			res.fail(FileManifest, "population snapshot %d with digest %s, which the evidence file does not show behind this report", ms.ID, audit.Printable(ms.Digest))
+			res.fail(FileManifest, "population snapshot %d with digest %s, which %s does not show behind this report", ms.ID, audit.Printable(ms.Digest), store)
 		}
 	}
 	for _, ms := range m.VerifyingSnapshots {
 		i := slices.IndexFunc(r.Population.VerifyingSnapshots, func(v SnapshotEvidence) bool { return v.ID == ms.ID })
 		if i < 0 || r.Population.VerifyingSnapshots[i].Digest != ms.Digest {
-			res.fail(FileManifest, "verifying snapshot %d with digest %s, which the evidence file does not show behind this report", ms.ID, audit.Printable(ms.Digest))
+			res.fail(FileManifest, "verifying snapshot %d with digest %s, which %s does not show behind this report", ms.ID, audit.Printable(ms.Digest), store)
 		}
 	}
 	formats := slices.Clone(m.Formats)

@@ -124,7 +124,10 @@ nhi decide NAME --confirm-carried --reason TEXT.`,
 	f.StringVar(&spec.Due, "due", "", "due date, YYYY-MM-DD (required)")
 	f.StringSliceVar(&spec.Reviewers, "reviewer", nil, "a reviewer; repeat or separate with commas")
 	f.StringVar(&reviewerCS, "reviewer-map", "", "CSV file of owner,reviewer rows assigning an owner's identities")
-	f.Int64SliceVar(&spec.SnapshotIDs, "snapshot", nil, "snapshot to review, one per source/account; repeat or separate with commas (default: the current one of each)")
+	f.Int64SliceVar(&spec.SnapshotIDs, "snapshot", nil, "snapshot `ID` to review, one per source/account; repeat or separate with commas (default: the current one of each)")
+	// pflag takes an empty int64 slice's "[]" for a default to print
+	// after the one the usage gives in words.
+	f.Lookup("snapshot").DefValue = ""
 	f.StringSliceVar(&spec.Sources, "source", nil, "review only the current snapshots of these sources (github, aws, x509, an import's --source)")
 	f.StringSliceVar(&spec.Accounts, "account", nil, "review only the current snapshots of these accounts (an organisation, an AWS account ID, ...)")
 	f.BoolVar(&spec.AllowPartial, "allow-partial", false, "accept a partial snapshot (its population may be incomplete)")

@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -18,10 +21,10 @@ func newDBCmd(a *app) *cobra.Command {
 		Use:   "db",
 		Short: "Set up a shared database; move the evidence between it and evidence files",
 		Long: `db sets up and moves evidence between stores: nhi db init creates nhi's
-tables and roles in a PostgreSQL database, nhi db export writes the store named by --db
-(a PostgreSQL database or a file) into a new, self-contained evidence file with
-the same event log, and nhi db import brings an evidence file into the store.
-See docs/team.md.`,
+tables and roles in a PostgreSQL database, nhi db export writes the store
+named by --db (a PostgreSQL database or a file) into a new, self-contained
+evidence file with the same event log, and nhi db import brings an evidence
+file into the store. See docs/team.md.`,
 	}
 	cmd.AddCommand(newDBInitCmd(a), newDBExportCmd(a), newDBImportCmd(a))
 	return cmd
@@ -121,8 +124,10 @@ rows brought to the file's state. When the two logs differ at
 some event, import refuses, naming the first such event, and writes nothing:
 everything happens in one transaction. When the store already holds the
 file's whole log (the same file imported twice), or its log extends the
-file's, there is nothing to import: it says so and writes nothing. See
-docs/team.md.`,
+file's, there is nothing to import: it says so and writes nothing, unless
+the file holds rows of a snapshot it has not finished (interrupted, or
+still running: no event records one until it finishes) that the store
+lacks, which are copied. See docs/team.md.`,
 		Example: `  nhi db import --db postgres://nhi@db.example.com/nhi --from auditor.db`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -165,6 +170,12 @@ docs/team.md.`,
 				return nil
 			}
 			a.recorded = true
+			if len(res.Unlogged) > 0 {
+				// The same log, and rows no event records yet (audit.TransferResult.Unlogged).
+				fmt.Fprintf(a.stdout, "Imported the rows of a snapshot %s has not finished (no event records one until it finishes) into %s, which held its %d %s already: %s; chain head %s\n",
+					from, st.Path(), res.StoreEvents, plural(int(res.StoreEvents), "event", "events"), tableCounts(res.Unlogged), headOrNone(res.Head))
+				return nil
+			}
 			fmt.Fprintf(a.stdout, "Imported %s into %s: %d events appended after the %d it held; chain head %s\n",
 				from, st.Path(), res.Events, res.StoreEvents, headOrNone(res.Head))
 			return nil
@@ -211,4 +222,14 @@ func headOrNone(h string) string {
 		return "(empty log)"
 	}
 	return h
+}
+
+// tableCounts is "observations 2, snapshots 1": rows per table, by name.
+func tableCounts(rows map[string]int64) string {
+	names := slices.Sorted(maps.Keys(rows))
+	parts := make([]string, len(names))
+	for i, n := range names {
+		parts[i] = fmt.Sprintf("%s %d", n, rows[n])
+	}
+	return strings.Join(parts, ", ")
 }

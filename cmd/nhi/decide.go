@@ -39,7 +39,8 @@ the log signed with your name (--as, NHI_REVIEWER, or git user.email):
   decommission  approve removal (verified by later snapshots)
   keep          reject removal; --reason required if the identity has findings,
                 and then the keep is an exception: it expires after the policy's
-                exception_days (default 90) or on --until DATE, whichever is sooner
+                exception_days (default 90) or on --until DATE, whichever is
+                sooner
   rotate        keep, but the credential must be replaced; --reason as for keep;
                 for a deploy key, --replacement KEY names the new key (its ID or
                 SHA256 fingerprint), which campaign verify then looks for
@@ -47,7 +48,10 @@ the log signed with your name (--as, NHI_REVIEWER, or git user.email):
                 who is not the leaver; the new owner is recorded with it
 
 You may not decide an identity you own (its recorded owner, at the campaign's
-creation or now, or who the source says holds it; @login counts as login).
+creation or now, or who the source says holds it; @login counts as login, and
+so does any alias the directory of people gives you), nor one a team you
+belong to owns, nor any in a campaign you created unless it was created with
+--allow-admin-review; each refusal is recorded, and names the rule.
 Anyone else may, also outside their assignment: the record says so, and
 show counts it. A decision can be changed until the campaign closes; every
 change stays in the log, and an item re-decided by someone other than its

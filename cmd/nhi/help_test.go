@@ -1,8 +1,12 @@
 package main
 
 import (
+	"io"
 	"strings"
 	"testing"
+	"unicode/utf8"
+
+	"github.com/spf13/cobra"
 
 	"github.com/nhi-audit/nhi/audit"
 	"github.com/nhi-audit/nhi/filter"
@@ -52,4 +56,106 @@ func TestHelpPolicy(t *testing.T) {
 	if r := nhi(t, nil, "policy", "set", f, "--db", db, "--as", "lead"); strings.Contains(r.stderr, "audit.") {
 		t.Errorf("a policy typo names a Go type:\n%s", r.stderr)
 	}
+}
+
+// TestRootHelpNamesTheStores: --db takes a PostgreSQL URL as well as a
+// file, and nhi log says what it does, in nhi --help.
+func TestRootHelpNamesTheStores(t *testing.T) {
+	r := ok(t, "--help")
+	for _, want := range []string{"--db string                evidence file, or a PostgreSQL URL (postgres://…; env NHI_DB)", "log         Read the event log's head, to cite and check later"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("nhi --help lacks %q:\n%s", want, r.stdout)
+		}
+	}
+}
+
+// TestDecideHelpNamesEverySeparationRule: nhi decide --help names each
+// rule that refuses a reviewer (owner, alias, team, creator), not the
+// owner alone.
+func TestDecideHelpNamesEverySeparationRule(t *testing.T) {
+	said := strings.Join(strings.Fields(ok(t, "decide", "--help").stdout), " ")
+	for _, want := range []string{"You may not decide an identity you own", "any alias the directory of people gives you",
+		"nor one a team you belong to owns", "nor any in a campaign you created unless it was created with --allow-admin-review"} {
+		if !strings.Contains(said, want) {
+			t.Errorf("nhi decide --help lacks %q:\n%s", want, said)
+		}
+	}
+}
+
+// TestCampaignCreateHelpSaysSnapshotOnce: --snapshot's default is said
+// in words, once, and its value is named ID, not pflag's type.
+func TestCampaignCreateHelpSaysSnapshotOnce(t *testing.T) {
+	r := ok(t, "campaign", "create", "--help")
+	if !strings.Contains(r.stdout, "--snapshot ID ") || strings.Contains(r.stdout, "int64Slice") || strings.Contains(r.stdout, "(default [])") {
+		t.Errorf("nhi campaign create --help:\n%s", r.stdout)
+	}
+}
+
+// TestHelpFitsEightyColumns: what each command's --help says of it, above
+// Usage, fits a terminal of 80 columns, where a longer line wraps in the
+// middle of a sentence (nhi help filter's field table, the filter
+// package's FieldsText, included); nhi policy's is the policy file's own
+// YAML and comments, as nhi policy show prints them, and is left as it is.
+func TestHelpFitsEightyColumns(t *testing.T) {
+	var walk func(c *cobra.Command)
+	walk = func(c *cobra.Command) {
+		if c.CommandPath() != "nhi policy" && !c.Hidden {
+			text := c.Long
+			if text == "" {
+				text = c.Short
+			}
+			for _, line := range strings.Split(text, "\n") {
+				if w := utf8.RuneCountInString(line); w > 80 {
+					t.Errorf("%s --help: a line of %d columns: %q", c.CommandPath(), w, line)
+				}
+			}
+		}
+		for _, sub := range c.Commands() {
+			walk(sub)
+		}
+	}
+	walk(newRootCmd(strings.NewReader(""), io.Discard, io.Discard))
+}
+
+// TestHelpExamplesParse: every nhi line of every command's Examples names
+// a command that exists, with flags it has and as many arguments as it
+// takes, as the docs' shell blocks must (TestDocsCommandsParse): a new
+// user copies them first.
+func TestHelpExamplesParse(t *testing.T) {
+	n := 0
+	var walk func(c *cobra.Command)
+	walk = func(c *cobra.Command) {
+		example := strings.ReplaceAll(c.Example, "\\\n", " ")
+		for _, line := range strings.Split(example, "\n") {
+			for _, words := range nhiCommands(line) {
+				n++
+				if err := parsesWithArgs(words); err != nil {
+					t.Errorf("%s --help: %q: %v", c.CommandPath(), strings.Join(words, " "), err)
+				}
+			}
+		}
+		for _, sub := range c.Commands() {
+			walk(sub)
+		}
+	}
+	walk(newRootCmd(strings.NewReader(""), io.Discard, io.Discard))
+	if n < 40 {
+		t.Errorf("found only %d nhi lines in the commands' examples: is the scan broken?", n)
+	}
+}
+
+// parsesWithArgs is parses, and the command's check of its arguments.
+func parsesWithArgs(words []string) error {
+	if err := parses(words); err != nil {
+		return err
+	}
+	root := newRootCmd(strings.NewReader(""), io.Discard, io.Discard)
+	cmd, rest, err := root.Find(words)
+	if err != nil {
+		return err
+	}
+	if err := cmd.ParseFlags(rest); err != nil {
+		return err
+	}
+	return cmd.ValidateArgs(cmd.Flags().Args())
 }

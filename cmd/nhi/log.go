@@ -11,7 +11,7 @@ import (
 func newLogCmd(a *app) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "log",
-		Short: "The event log",
+		Short: "Read the event log's head, to cite and check later",
 	}
 	cmd.AddCommand(&cobra.Command{
 		Use:   "head",

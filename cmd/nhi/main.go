@@ -55,8 +55,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 }
 
 // damagedHint follows an error that found the evidence file malformed
-// (audit.Damaged): SQLite's words say what broke, not what to do.
-const damagedHint = `The evidence file is damaged (cut short, or overwritten in part), and nhi does not repair it. Keep it as it is, for the record; work from a copy taken before the damage (a backup, or a file nhi db export wrote), and check that copy with nhi verify --db COPY (with --head SEQ:HASH if you kept one, nhi log head).`
+// (audit.Damaged): audit's advice, the UI's too, and the head a user may
+// have kept to check the copy against.
+const damagedHint = "The evidence file is damaged (cut short, or overwritten in part): " + audit.DamagedAdvice +
+	" (with --head SEQ:HASH if you kept one, nhi log head)."
 
 // usageError marks a mistake in how nhi was called (exit 2), as opposed to a
 // failure while doing what was asked (exit 1).

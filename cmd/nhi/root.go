@@ -107,10 +107,11 @@ func newRootCmd(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
 	root := &cobra.Command{
 		Use:   "nhi",
 		Short: "Audit non-human identities: snapshot, review, decide, prove",
-		Long: `nhi audits non-human identities (GitHub App installations, tokens, deploy keys,
-CI secrets, webhooks, runners): connectors snapshot them into one local evidence
-file, an auditor reviews them in a terminal UI, and every decision is recorded in
-a tamper-evident event log.
+		Long: `nhi audits non-human identities (GitHub App installations, tokens, deploy
+keys, CI secrets, webhooks, runners, cloud keys and roles, Kubernetes service
+accounts, certificates): connectors snapshot them into one local evidence
+file, an auditor reviews them in a terminal UI, and every decision is
+recorded in a tamper-evident event log.
 
 Run nhi with no command to open the terminal UI on the evidence file.`,
 		Example: `  nhi demo                          # try it on a built-in sample organisation
@@ -129,7 +130,7 @@ Run nhi with no command to open the terminal UI on the evidence file.`,
 	root.SetIn(stdin)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.PersistentFlags().StringVar(&a.db, "db", defaultDB(), "evidence file (env NHI_DB)")
+	root.PersistentFlags().StringVar(&a.db, "db", defaultDB(), "evidence file, or a PostgreSQL URL (postgres://…; env NHI_DB)")
 	root.PersistentFlags().StringVar(&a.as, "as", "", "who is acting, for the event log (env NHI_REVIEWER; default git user.email)")
 	root.Flags().BoolVar(&a.readOnly, "readonly", false, "open the terminal UI without any way to write")
 	root.Flags().StringVar(&a.campaign, "campaign", "", "open the terminal UI on a campaign: your items in it, to decide")
@@ -164,8 +165,10 @@ Run nhi with no command to open the terminal UI on the evidence file.`,
 }
 
 // wrapArgs turns every positional-argument error into a usage error, so a
-// wrong call exits 2 like a wrong flag does. A group of commands (nhi
-// campaign) given a word it does not know says so, with the nearest
+// wrong call exits 2 like a wrong flag does. cobra's own count checks
+// ("accepts 1 arg(s), received 0") get the usage line, which names the
+// arguments the command wants (nhi note list ID). A group of commands
+// (nhi campaign) given a word it does not know says so, with the nearest
 // command, instead of printing its help and exiting 0.
 func wrapArgs(c *cobra.Command) {
 	if c.HasSubCommands() && !c.Runnable() {
@@ -175,10 +178,14 @@ func wrapArgs(c *cobra.Command) {
 	if c.Args != nil {
 		check := c.Args
 		c.Args = func(cmd *cobra.Command, args []string) error {
-			if err := check(cmd, args); err != nil {
-				return usageError{command: cmd.CommandPath(), err: err}
+			err := check(cmd, args)
+			if err == nil {
+				return nil
 			}
-			return nil
+			if strings.Contains(err.Error(), " arg(s)") {
+				err = fmt.Errorf("%w: the usage is %s", err, strings.TrimSuffix(cmd.UseLine(), " [flags]"))
+			}
+			return usageError{command: cmd.CommandPath(), err: err}
 		}
 	}
 	for _, sub := range c.Commands() {

@@ -184,9 +184,8 @@ command continues it, against the same API URL with the same credential
 starts, saying why). One nhi at a time snapshots an organisation: a second
 one fails, naming the first (its PID and host), or waits with --wait; one
 whose process is gone or has not shown signs of life for a minute is taken
-over. Answers
-are cached by ETag in the evidence file (never a secret), so a second run
-costs little of the rate limit.`,
+over. Answers are cached by ETag in the evidence file (never a secret), so a
+second run costs little of the rate limit.`,
 		Example: `  GITHUB_TOKEN=... nhi snapshot github --org acme
   nhi snapshot github --org acme --app-id 123456 --app-key nhi-audit.private-key.pem
   nhi snapshot github --org acme --api-url https://github.example.com --no-wait`,

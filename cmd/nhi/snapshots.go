@@ -162,6 +162,8 @@ func newSnapshotShowCmd(a *app) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "show N",
 		Short: "Show one snapshot in full: the credential that read it, its gaps, counts and digest",
+		Long: `show prints snapshot N in full: the credential that read it, its gaps,
+its counts and its digest.`,
 		Example: `  nhi snapshots show 3
   nhi snapshots show 3 --json`,
 		Args: cobra.ExactArgs(1),

@@ -29,9 +29,9 @@ anything differs. docs/verify.md lists every check.
 
 A rewrite of the whole log (an event edited and every hash after it
 recomputed) leaves the chain intact; a head recorded outside the file catches
-it. --head SEQ:HASH (what ` + "`nhi log head`" + ` printed earlier, pasted into a ticket or
-an e-mail) or --head-file F (a file holding it, or a bundle's manifest.json)
-checks that the log still extends that head.
+it. --head SEQ:HASH (what ` + "`nhi log head`" + ` printed earlier, pasted into a ticket
+or an e-mail) or --head-file F (a file holding it, or a bundle's
+manifest.json) checks that the log still extends that head.
 
 With --report DIR it checks a bundle written by nhi export instead: every file
 against manifest.json (none missing, none added), the signature when there is
