@@ -19,7 +19,8 @@ import (
 // attribute's key and value — is kept once however many rows repeat it,
 // times are Unix seconds, attributes and permissions are runs of
 // (key, value) pairs in one slice, findings runs of (kind, message) in
-// another. Nothing is dropped: an identity is rebuilt whole from its row
+// another, owner suggestions runs of (owner, source) in the pairs' slice
+// too. Nothing is dropped: an identity is rebuilt whole from its row
 // (population.identity) for the detail, a write or a prompt, and the
 // filter reads rows through a reusable subject without allocating.
 
@@ -32,8 +33,8 @@ type idRow struct {
 	kind, source, account          uint32
 	status, change                 uint32
 	find, attr, perm               uint32 // first entry in tables.finds, tables.pairs (pairStore)
-	nFind, nAttr, nPerm            uint16
-	sugg                           uint32 // index into tables.suggs
+	nFind, nAttr, nPerm, nSugg     uint16
+	sugg                           uint32 // first entry in tables.pairs of the owner suggestions (suggestionRun)
 	snapshot                       int64
 	created, lastUsed, rotated     int64 // Unix seconds or noTime
 	expires, firstSeen, lastSeen   int64
@@ -53,7 +54,6 @@ type tables struct {
 	pairs  pairStore
 	finds  []findingRef
 	fkinds []findingKind
-	suggs  [][]audit.OwnerSuggestion
 }
 
 // textStore holds a population's texts: their bytes in large blocks,
@@ -207,20 +207,21 @@ type rowBuilder struct {
 	t      tables
 	strIdx map[string]uint32
 	fkIdx  map[findingKind]uint32
-	// suggIdx shares the suggestion lists the store already shares
-	// between the identities of one scope (audit.derivation.byScope).
-	suggIdx map[*audit.OwnerSuggestion]uint32
+	// suggIdx shares the runs of suggestions of the lists the store
+	// already shares between the identities of one scope
+	// (audit.derivation.byScope): keyed by the address of a list's first
+	// suggestion, not a pointer, so it neither keeps the store's lists
+	// alive nor is visited by the garbage collector; a run found is
+	// compared with the list (sameSuggestions), as an address may be
+	// another list's once the first is collected.
+	suggIdx map[uintptr]pairRun
 	// unindexed is, for tables read from a cache (restore), which texts
 	// strIdx is to hold, until the first row encoded builds the indexes
 	// (index); nil once they are built.
 	unindexed []uint64
-	// lastSugg is the suggestion list the previous row had: rows of one
-	// scope come one after the other and share it.
-	lastSugg struct {
-		first *audit.OwnerSuggestion
-		n     int
-		i     uint32
-	}
+	// lastSugg is the run of suggestions the previous row had: rows of
+	// one scope come one after the other and share it.
+	lastSugg pairRun
 	// block is where the bytes of new texts go, the room left in
 	// t.strs.blocks[blockAt]: a few large blocks hold the million texts
 	// of a population, rather than a million small allocations the
@@ -306,8 +307,10 @@ const (
 
 // classes of text for repeatCount: attribute keys' indices are the others.
 const (
-	className    = math.MaxUint32 - iota
-	classMessage // findings' messages: "not used for 412 days"
+	className       = math.MaxUint32 - iota
+	classMessage    // findings' messages: "not used for 412 days"
+	classSuggOwner  // owner suggestions' owners
+	classSuggSource // owner suggestions' sources: "admin team of acme/api"
 )
 
 // fixedTexts are interned first, in this order, so their indices are
@@ -325,12 +328,11 @@ const (
 )
 
 func newRowBuilder() *rowBuilder {
-	b := &rowBuilder{strIdx: map[string]uint32{}, fkIdx: map[findingKind]uint32{}, suggIdx: map[*audit.OwnerSuggestion]uint32{},
+	b := &rowBuilder{strIdx: map[string]uint32{}, fkIdx: map[findingKind]uint32{}, suggIdx: map[uintptr]pairRun{},
 		repeats: map[uint32]*repeatCount{}}
 	for _, s := range fixedTexts {
 		b.text(s)
 	}
-	b.t.suggs = [][]audit.OwnerSuggestion{nil}
 	return b
 }
 
@@ -410,22 +412,50 @@ func (b *rowBuilder) encode(id *audit.Identity) idRow {
 		b.t.finds = append(b.t.finds, findingRef{ki, b.message(ki, f.Message)})
 		r.nFind++
 	}
-	if len(id.Suggestions) > 0 {
-		first := &id.Suggestions[0]
-		if l := &b.lastSugg; l.first == first && l.n == len(id.Suggestions) {
-			r.sugg = l.i
-			return r
-		}
-		si, ok := b.suggIdx[first]
-		if !ok || len(b.t.suggs[si]) != len(id.Suggestions) {
-			si = uint32(len(b.t.suggs))
-			b.t.suggs = append(b.t.suggs, id.Suggestions)
-			b.suggIdx[first] = si
-		}
-		r.sugg = si
-		b.lastSugg.first, b.lastSugg.n, b.lastSugg.i = first, len(id.Suggestions), si
-	}
+	r.sugg, r.nSugg = b.suggestions(id.Suggestions)
 	return r
+}
+
+// suggestions is the run of the owner suggestions l in tables.pairs, as
+// (owner, source) text indices: the previous row's run or a run of a
+// list seen before if it holds the same suggestions, else a new one. The
+// rows keep no audit.OwnerSuggestion: a million identities' lists were
+// two million pointers the garbage collector followed at every
+// collection of a first open (issue 21).
+func (b *rowBuilder) suggestions(l []audit.OwnerSuggestion) (uint32, uint16) {
+	l = l[:min(len(l), math.MaxUint16)]
+	if len(l) == 0 {
+		return 0, 0
+	}
+	if b.sameSuggestions(l, b.lastSugg) {
+		return b.lastSugg.at, b.lastSugg.n
+	}
+	key := uintptr(unsafe.Pointer(&l[0]))
+	if run, ok := b.suggIdx[key]; ok && b.sameSuggestions(l, run) {
+		b.lastSugg = run
+		return run.at, run.n
+	}
+	at, room := b.t.pairs.add(len(l))
+	for k, s := range l {
+		room[2*k], room[2*k+1] = b.textOf(classSuggOwner, s.Owner), b.textOf(classSuggSource, s.Source)
+	}
+	run := pairRun{at, uint16(len(l))}
+	b.suggIdx[key], b.lastSugg = run, run
+	return run.at, run.n
+}
+
+// sameSuggestions reports whether run holds the suggestions l.
+func (b *rowBuilder) sameSuggestions(l []audit.OwnerSuggestion, run pairRun) bool {
+	if len(l) != int(run.n) {
+		return false
+	}
+	p := b.t.pairs.run(run.at, run.n)
+	for k, s := range l {
+		if s.Owner != b.t.strs.at(p[2*k]) || s.Source != b.t.strs.at(p[2*k+1]) {
+			return false
+		}
+	}
+	return true
 }
 
 // text is s's index, interned.
@@ -664,6 +694,20 @@ func (t *tables) newMap(at uint32, n uint16) map[string]string {
 	return m
 }
 
+// appendSuggestions appends r's owner suggestions to l: nil for a row
+// without any, as the store has it. Their texts are the store's (views
+// of its blocks), not copies.
+func (t *tables) appendSuggestions(l []audit.OwnerSuggestion, r *idRow) []audit.OwnerSuggestion {
+	if r.nSugg == 0 {
+		return l
+	}
+	p := t.pairs.run(r.sugg, r.nSugg)
+	for k := 0; k < len(p); k += 2 {
+		l = append(l, audit.OwnerSuggestion{Owner: t.strs.at(p[k]), Source: t.strs.at(p[k+1])})
+	}
+	return l
+}
+
 // identity is r rebuilt whole, in new memory the caller may keep.
 func (t *tables) identity(r *idRow) *audit.Identity {
 	id := &audit.Identity{
@@ -677,7 +721,7 @@ func (t *tables) identity(r *idRow) *audit.Identity {
 		Status: t.strs.at(r.status), StatusReason: t.strs.at(r.reason),
 		FirstSeen: timeOf(r.firstSeen), LastSeen: timeOf(r.lastSeen),
 		SnapshotID: r.snapshot, Change: t.strs.at(r.change),
-		Suggestions: t.suggs[r.sugg],
+		Suggestions: t.appendSuggestions(nil, r),
 		Findings:    make([]audit.Finding, r.nFind),
 	}
 	for k := range id.Findings {
@@ -706,6 +750,7 @@ type rowSubject struct {
 	permsFor int32
 	light    audit.Identity // for Related (lightIdentity)
 	lightFor int32
+	suggs    []audit.OwnerSuggestion // light's, reused from row to row
 }
 
 var _ filter.Subject = (*rowSubject)(nil)
@@ -815,7 +860,10 @@ func (s *rowSubject) lightIdentity() *audit.Identity {
 			Attributes: s.FilterMap(filter.Attributes),
 		},
 		Owner: t.strs.at(r.owner), Status: t.strs.at(r.status), FirstSeen: timeOf(r.firstSeen),
-		Suggestions: t.suggs[r.sugg],
+	}
+	if r.nSugg > 0 {
+		s.suggs = t.appendSuggestions(s.suggs[:0], r)
+		s.light.Suggestions = s.suggs
 	}
 	if r.created != noTime {
 		s.light.CreatedAt = s.FilterTime(filter.Created)

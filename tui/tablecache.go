@@ -101,7 +101,7 @@ var ownersOnly = map[string]bool{
 // the magic.
 const (
 	tableCacheMagic   = "NHITABLE"
-	tableCacheVersion = 3 // 3: a run of pairs never straddles a pairStore chunk
+	tableCacheVersion = 4 // 3: a run of pairs never straddles a pairStore chunk; 4: suggestions are runs of pairs
 	tableCacheExt     = ".table"
 	// tableCacheKeep is how many files a log keeps (its newest heads).
 	tableCacheKeep = 2
@@ -120,7 +120,7 @@ const (
 	secRows            // the rows, in the population's order
 	secNameIdx         // nameOrder.idx
 	secNameTie         // nameOrder.tie
-	secOther           // fkinds, suggestions and repeats, encoded (tableEncoder)
+	secOther           // fkinds and repeats, encoded (tableEncoder)
 	nSections
 )
 
@@ -233,7 +233,7 @@ func (b *rowBuilder) restore(c *tableCache) {
 	}
 	b.encoded, b.expected, b.reserved = len(c.rows), len(c.rows), true
 	b.last, b.lastAttr, b.lastPerm, b.lastMsg = [nLastFields]lastText{}, pairRun{}, pairRun{}, nil
-	b.lastSugg.first, b.lastSugg.n, b.lastSugg.i = nil, 0, 0
+	b.lastSugg = pairRun{}
 	b.block = nil
 }
 
@@ -259,12 +259,7 @@ func (b *rowBuilder) index() {
 	for i, k := range b.t.fkinds {
 		b.fkIdx[k] = uint32(i)
 	}
-	b.suggIdx = make(map[*audit.OwnerSuggestion]uint32, len(b.t.suggs))
-	for i, l := range b.t.suggs {
-		if len(l) > 0 {
-			b.suggIdx[&l[0]] = uint32(i)
-		}
-	}
+	b.suggIdx = map[uintptr]pairRun{} // keyed by the store's lists, which a cache has none of
 	b.unindexed = nil
 }
 
@@ -331,19 +326,6 @@ func (c *tableCache) write(ctx context.Context, f io.Writer, code string) error 
 		other.str(k.rule)
 		other.str(k.severity)
 		other.str(k.owasp)
-	}
-	other.u64(uint64(len(c.t.suggs)))
-	nsugg := 0
-	for _, l := range c.t.suggs {
-		nsugg += len(l)
-	}
-	other.u64(uint64(nsugg)) // the lists are read back into one array
-	for _, l := range c.t.suggs {
-		other.u64(uint64(len(l)))
-		for _, s := range l {
-			other.str(s.Owner)
-			other.str(s.Source)
-		}
 	}
 	other.u64(uint64(len(c.repeats)))
 	for _, r := range c.repeats {
@@ -576,30 +558,6 @@ func parseTableCache(data []byte, head logPoint, onChain func(seq int64, hash st
 	c.t.fkinds = make([]findingKind, min(d.u64(), uint64(len(other))))
 	for i := range c.t.fkinds {
 		c.t.fkinds[i] = findingKind{d.str(), d.str(), d.str()}
-	}
-	// A million identities have hundreds of thousands of suggestion
-	// lists (a repository's principals, an owner's own first): they are
-	// read into one array, their texts views into the file, rather than
-	// allocated one by one, which was a third of a cached open's CPU
-	// before its first frame (issue 21).
-	c.t.suggs = make([][]audit.OwnerSuggestion, min(d.u64(), uint64(len(other))))
-	all := make([]audit.OwnerSuggestion, min(d.u64(), uint64(len(other))/2)) // two lengths a suggestion at least
-	for i := range c.t.suggs {
-		n := d.u64()
-		if n == 0 {
-			continue
-		}
-		if n > uint64(len(all)) {
-			return nil, errors.New("sections do not agree")
-		}
-		l := all[:n:n]
-		for k := range l {
-			l[k] = audit.OwnerSuggestion{Owner: d.view(), Source: d.view()}
-		}
-		c.t.suggs[i], all = l, all[n:]
-	}
-	if len(all) != 0 {
-		return nil, errors.New("sections do not agree")
 	}
 	c.repeats = make([]classRepeats, min(d.u64(), uint64(len(other))))
 	for i := range c.repeats {

@@ -479,10 +479,10 @@ func TestTableCacheRowsInPlace(t *testing.T) {
 // TestTableCacheIndexesOnFirstEncode: a table read from its cache leaves
 // the builder's indexes to the first row encoded (an open that encodes
 // none builds no map of its texts); written back before that, it keeps
-// the texts interned it was read with. Its suggestion lists, read into
-// one array, are each their own (no room to append into the next) and
-// the store's; the first row encoded interns into the cached owner,
-// kinds of findings and suggestion list rather than adding its own.
+// the texts interned it was read with. Its rows' suggestions are the
+// store's; the first row encoded, as a patch encodes it, interns into the
+// cached owner, kinds of findings and suggestions rather than adding its
+// own.
 func TestTableCacheIndexesOnFirstEncode(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "nhi.db")
 	variedEvidence(t, path)
@@ -507,16 +507,14 @@ func TestTableCacheIndexesOnFirstEncode(t *testing.T) {
 	if got := snapshotTable(p, *m.cache.read).interned; !reflect.DeepEqual(got, read.interned) || len(got) == 0 {
 		t.Errorf("written back unindexed, the texts interned are %x, read %x", got, read.interned)
 	}
-	if !reflect.DeepEqual(read.t.suggs, whole.st.pop.t.suggs) {
-		t.Errorf("suggestion lists read %v, derived %v", read.t.suggs, whole.st.pop.t.suggs)
-	}
-	lists := 0
-	for _, l := range p.t.suggs {
-		if cap(l) != len(l) {
-			t.Errorf("a suggestion list %v has room for %d: an append would write the next", l, cap(l))
+	lists := map[pairRun]bool{}
+	for i := range int32(p.len()) {
+		r, w := read.rows[i], whole.st.pop.row(i)
+		if got, want := read.t.appendSuggestions(nil, &r), whole.st.pop.t.appendSuggestions(nil, w); !reflect.DeepEqual(got, want) {
+			t.Errorf("row %d: suggestions read %v, derived %v", i, got, want)
 		}
-		if len(l) > 0 {
-			lists++
+		if r.nSugg > 0 {
+			lists[pairRun{r.sugg, r.nSugg}] = true
 		}
 	}
 	var at int32 = -1
@@ -526,22 +524,23 @@ func TestTableCacheIndexesOnFirstEncode(t *testing.T) {
 			break
 		}
 	}
-	if lists < 2 || at < 0 {
-		t.Fatalf("the fixture has %d suggestion lists and no owned row with findings and suggestions (%d)", lists, at)
+	if len(lists) < 2 || at < 0 {
+		t.Fatalf("the fixture has %d suggestion lists and no owned row with findings and suggestions (%d)", len(lists), at)
 	}
 	old := *p.row(at)
-	fkinds, suggs := len(p.t.fkinds), len(p.t.suggs)
+	fkinds, pairs := len(p.t.fkinds), p.t.pairs.n
 	b.mu.Lock()
+	b.lastAttr, b.lastPerm, b.lastSugg = pairRun{old.attr, old.nAttr}, pairRun{old.perm, old.nPerm}, pairRun{old.sugg, old.nSugg} // as a patch does (writes.go)
 	r := b.encode(p.identity(at))
 	b.mu.Unlock()
 	if b.unindexed != nil || b.strIdx == nil {
 		t.Fatal("the first row encoded did not build the indexes")
 	}
 	tb := b.tables()
-	if r.owner != old.owner || r.kind != old.kind || r.scope != old.scope || r.sugg != old.sugg ||
-		len(tb.fkinds) != fkinds || len(tb.suggs) != suggs || tb.finds[r.find].kind != tb.finds[old.find].kind {
-		t.Errorf("the row encoded again did not intern into the cached table: %+v, was %+v (%d kinds of findings, was %d; %d suggestion lists, was %d)",
-			r, old, len(tb.fkinds), fkinds, len(tb.suggs), suggs)
+	if r.owner != old.owner || r.kind != old.kind || r.scope != old.scope || r.sugg != old.sugg || r.nSugg != old.nSugg ||
+		len(tb.fkinds) != fkinds || tb.pairs.n != pairs || tb.finds[r.find].kind != tb.finds[old.find].kind {
+		t.Errorf("the row encoded again did not intern into the cached table: %+v, was %+v (%d kinds of findings, was %d; %d pair entries, was %d)",
+			r, old, len(tb.fkinds), fkinds, tb.pairs.n, pairs)
 	}
 }
 

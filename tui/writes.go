@@ -370,9 +370,11 @@ func (m *Model) reload() tea.Cmd {
 				// A refresh changes the owner and the findings, not the
 				// attributes or permissions: the row keeps its runs of
 				// pairs rather than append copies (which, in a table read
-				// from its cache, would copy every pair out of the file).
+				// from its cache, would copy every pair out of the file);
+				// its suggestions keep theirs while they are the same.
 				old := pop.row(i)
 				pop.b.lastAttr, pop.b.lastPerm = pairRun{old.attr, old.nAttr}, pairRun{old.perm, old.nPerm}
+				pop.b.lastSugg = pairRun{old.sugg, old.nSugg}
 				msg.rows[i] = pop.b.encode(ids[k])
 			}
 			pop.b.mu.Unlock()
