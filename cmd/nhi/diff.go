@@ -28,7 +28,7 @@ read since then it passed over (they have a single snapshot, nothing to
 compare); --to alone compares that snapshot with the one before it of its
 account.`,
 		Example: `  nhi diff
-  nhi diff --from 3 --to 7 --json`,
+  nhi diff --from 3 --to 7 -o json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			asJSON, err := out.wantJSON(cmd)

@@ -34,7 +34,7 @@ the identity comes back in the next campaign. See docs/campaigns.md.`,
 func newExceptionListCmd(a *app) *cobra.Command {
 	out := textOrJSON("table")
 	cmd := &cobra.Command{
-		Use:   "list CAMPAIGN [--json]",
+		Use:   "list CAMPAIGN [-o json]",
 		Short: "List a campaign's exceptions: who kept what, until when, who approved",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {

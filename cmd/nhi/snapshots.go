@@ -169,7 +169,7 @@ func newSnapshotShowCmd(a *app) *cobra.Command {
 		Long: `show prints snapshot N in full: the credential that read it, its gaps,
 its counts and its digest.`,
 		Example: `  nhi snapshots show 3
-  nhi snapshots show 3 --json`,
+  nhi snapshots show 3 -o json`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			asJSON, err := out.wantJSON(cmd)
