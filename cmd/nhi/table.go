@@ -209,6 +209,7 @@ func (o *output) Resolve() (string, error) {
 func (o *output) addFlags(cmd *cobra.Command, jsonUsage, formats string) {
 	cmd.Flags().BoolVar(&o.json, "json", false, jsonUsage+" (-o json)")
 	cmd.Flags().StringVarP(&o.format, "output", "o", "", formats)
+	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions(o.allow, cobra.ShellCompDirectiveNoFileComp))
 }
 
 // textOrJSON is the output of a command that prints its text (a table, a
