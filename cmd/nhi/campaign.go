@@ -55,7 +55,7 @@ func newCampaignCreateCmd(a *app) *cobra.Command {
 	var (
 		spec       campaigns.Spec
 		reviewerCS string
-		asJSON     bool
+		out        = textOrJSON("text")
 	)
 	cmd := &cobra.Command{
 		Use:   "create NAME --scope EXPR --due YYYY-MM-DD --reviewer R...",
@@ -90,6 +90,10 @@ nhi decide NAME --confirm-carried --reason TEXT.`,
       --carry-forward 2026-Q4`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			asJSON, err := out.wantJSON(cmd)
+			if err != nil {
+				return err
+			}
 			ctx := cmd.Context()
 			spec.Name = args[0]
 			if reviewerCS != "" {
@@ -137,7 +141,7 @@ nhi decide NAME --confirm-carried --reason TEXT.`,
 	f.StringVar(&spec.OnNoResponse, "on-no-response", "", "what an item nobody decides comes to: keep, decommission, or escalate (to the reviewer's manager; see nhi campaign escalate)")
 	f.StringVar(&spec.FallbackReviewer, "fallback-reviewer", "", "with --on-no-response escalate: who takes items whose reviewer has no manager to take them")
 	f.IntVar(&spec.EscalateAfter, "escalate-after", 0, fmt.Sprintf("with --on-no-response escalate: days after creation before pending items escalate (default %d)", campaigns.DefaultEscalateAfter))
-	f.BoolVar(&asJSON, "json", false, "print the campaign as JSON")
+	out.addTextOrJSONFlags(cmd, "print the campaign as JSON")
 	return cmd
 }
 
@@ -259,8 +263,7 @@ func newCampaignListCmd(a *app) *cobra.Command {
 			return t.Flush(a.stdout)
 		},
 	}
-	cmd.Flags().BoolVar(&out.json, "json", false, "print a JSON array of campaigns, without items (-o json)")
-	cmd.Flags().StringVarP(&out.format, "output", "o", "", "table, csv or json")
+	out.addFlags(cmd, "print a JSON array of campaigns, without items", "table, csv or json")
 	return cmd
 }
 
@@ -358,7 +361,7 @@ func (a *app) confirmClose(cmd *cobra.Command, st *audit.Store, name string, b b
 }
 
 func newCampaignVerifyCmd(a *app) *cobra.Command {
-	var asJSON bool
+	out := textOrJSON("text")
 	cmd := &cobra.Command{
 		Use:   "verify NAME",
 		Short: "Check that what a closed campaign approved for removal is gone",
@@ -370,6 +373,10 @@ snapshot) and lists what is overdue: approved for removal but still present
 after the due date.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			asJSON, err := out.wantJSON(cmd)
+			if err != nil {
+				return err
+			}
 			st, actor, err := a.openAs(cmd.Context(), audit.OpenOptions{})
 			if err != nil {
 				return err
@@ -404,7 +411,7 @@ after the due date.`,
 			return nil
 		},
 	}
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print the result as JSON")
+	out.addTextOrJSONFlags(cmd, "print the result as JSON")
 	return cmd
 }
 
@@ -487,7 +494,7 @@ func printRemediation(w io.Writer, r *campaigns.Remediation) {
 func newCampaignSampleCmd(a *app) *cobra.Command {
 	var size int
 	var seed string
-	var asJSON bool
+	out := textOrJSON("text")
 	cmd := &cobra.Command{
 		Use:   "sample NAME --size N --seed S",
 		Short: "Draw a reproducible audit sample of a campaign's items",
@@ -501,6 +508,10 @@ sort the items by key (ties by ID) and take the first N.`,
 		Example: `  nhi campaign sample 2026-Q4 --size 25 --seed "$(date +%F)-external-audit"`,
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			asJSON, err := out.wantJSON(cmd)
+			if err != nil {
+				return err
+			}
 			if size < 1 {
 				return usageError{cmd.CommandPath(), errors.New("--size must be at least 1")}
 			}
@@ -540,7 +551,7 @@ sort the items by key (ties by ID) and take the first N.`,
 	}
 	cmd.Flags().IntVar(&size, "size", 0, "how many items to draw (required)")
 	cmd.Flags().StringVar(&seed, "seed", "", "the seed; record it with the sample (required)")
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print the sample as JSON")
+	out.addTextOrJSONFlags(cmd, "print the sample as JSON")
 	return cmd
 }
 

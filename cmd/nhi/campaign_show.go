@@ -97,9 +97,8 @@ progress line, in every format.`,
 			return nil
 		},
 	}
-	cmd.Flags().BoolVar(&out.json, "json", false, "print the campaign and its items as JSON (-o json)")
+	out.addFlags(cmd, "print the campaign and its items as JSON", "table, wide, id (one item ID a line), csv (the items) or json")
 	cmd.Flags().BoolVar(&out.wide, "wide", false, "add the ID column and cut no cell (-o wide)")
-	cmd.Flags().StringVarP(&out.format, "output", "o", "", "table, wide, id (one item ID a line), csv (the items) or json")
 	cmd.Flags().BoolVar(&pendingOnly, "pending", false, "list only items still to decide (pending or carried)")
 	cmd.Flags().StringVar(&reviewer, "reviewer", "", "list only the items assigned to this reviewer (me: you)")
 	return cmd

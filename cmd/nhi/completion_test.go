@@ -41,6 +41,8 @@ func TestCompletion(t *testing.T) {
 		{[]string{"owner", "set", keyID(2), "al"}, "alice@acme.test"},
 		{[]string{"campaign", "create", "q", "--reviewer", "a"}, "alice@acme.test"},
 		{[]string{"campaign", "show", "2026-Q4", "--reviewer", ""}, "me rita@acme.test"},
+		{[]string{"snapshots", "-o", ""}, "table json"},
+		{[]string{"campaign", "show", "2026-Q4", "--output", ""}, "table wide id csv json"},
 	} {
 		if got := strings.Join(complete(t, db, c.words...), " "); got != c.want {
 			t.Errorf("complete %q: %q, want %q", c.words, got, c.want)

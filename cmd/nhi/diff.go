@@ -12,7 +12,7 @@ import (
 
 func newDiffCmd(a *app) *cobra.Command {
 	var from, to int64
-	var asJSON bool
+	out := textOrJSON("text")
 	cmd := &cobra.Command{
 		Use:   "diff",
 		Short: "Show what changed between two snapshots",
@@ -28,9 +28,13 @@ read since then it passed over (they have a single snapshot, nothing to
 compare); --to alone compares that snapshot with the one before it of its
 account.`,
 		Example: `  nhi diff
-  nhi diff --from 3 --to 7 --json`,
+  nhi diff --from 3 --to 7 -o json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			asJSON, err := out.wantJSON(cmd)
+			if err != nil {
+				return err
+			}
 			if from != 0 && to != 0 && from >= to {
 				return usageError{cmd.CommandPath(), fmt.Errorf("--from %d is not older than --to %d: diff compares an older snapshot with a newer one (nhi snapshots lists them)", from, to)}
 			}
@@ -78,6 +82,6 @@ account.`,
 	}
 	cmd.Flags().Int64Var(&from, "from", 0, "older snapshot (default: the one before --to)")
 	cmd.Flags().Int64Var(&to, "to", 0, "newer snapshot (default: the newest finished one)")
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	out.addTextOrJSONFlags(cmd, "print JSON")
 	return cmd
 }

@@ -32,12 +32,16 @@ the identity comes back in the next campaign. See docs/campaigns.md.`,
 }
 
 func newExceptionListCmd(a *app) *cobra.Command {
-	var asJSON bool
+	out := textOrJSON("table")
 	cmd := &cobra.Command{
-		Use:   "list CAMPAIGN [--json]",
+		Use:   "list CAMPAIGN [-o json]",
 		Short: "List a campaign's exceptions: who kept what, until when, who approved",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			asJSON, err := out.wantJSON(cmd)
+			if err != nil {
+				return err
+			}
 			st, err := a.open(cmd.Context(), audit.OpenOptions{ReadOnly: true})
 			if err != nil {
 				return err
@@ -59,7 +63,7 @@ func newExceptionListCmd(a *app) *cobra.Command {
 			return nil
 		},
 	}
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print the exceptions as JSON")
+	out.addTextOrJSONFlags(cmd, "print the exceptions as JSON")
 	return cmd
 }
 

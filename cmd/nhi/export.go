@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -19,8 +18,8 @@ const passphraseEnv = "NHI_SIGN_PASSPHRASE"
 
 func newExportCmd(a *app) *cobra.Command {
 	var (
-		out, formats, generatedAt, signer, keyPath string
-		force, excel                               bool
+		out, formats, generatedAt, signer, keyPath, oldKeyPath string
+		force, excel                                           bool
 	)
 	cmd := &cobra.Command{
 		Use:   "export CAMPAIGN --out DIR",
@@ -29,10 +28,12 @@ func newExportCmd(a *app) *cobra.Command {
 self-contained HTML (prints to PDF) and Markdown, CSV tables (decisions,
 population, exceptions, remediation, reviewers), a JSON report, SHA256SUMS, and
 manifest.json with the SHA-256 of every file, the campaign, the snapshot and
-population digests and the event log's head. With --sign KEY, manifest.json is
-signed with an SSH key (manifest.json.sig, namespace nhi-evidence) that
-ssh-keygen -Y verify accepts; an encrypted key's passphrase is read from
-` + passphraseEnv + `.
+population digests and the event log's head. With --sign-with KEY,
+manifest.json is signed with an SSH key (manifest.json.sig, namespace
+nhi-evidence) that ssh-keygen -Y verify accepts: as for nhi decide, a private
+key file, or a public key whose private half is in ssh-agent; an encrypted
+key's passphrase is read from ` + passphraseEnv + ` or asked on the terminal.
+--sign KEY, its older name, still works.
 
 The same evidence file and inputs give the same bytes: the generation time is an
 input (--generated-at, default now). DIR must be new or empty; --force replaces
@@ -40,7 +41,7 @@ an earlier bundle. The bundle is written beside DIR and renamed into place, so a
 failed export leaves nothing behind. Check a bundle with
 nhi verify --report DIR. See docs/report.md.`,
 		Example: `  nhi export 2026-Q4 --out evidence/2026-Q4
-  nhi export 2026-Q4 --out evidence/2026-Q4 --format html,csv --sign ~/.ssh/id_ed25519 --signer ciso@acme.com
+  nhi export 2026-Q4 --out evidence/2026-Q4 --format html,csv --sign-with ~/.ssh/id_ed25519 --signer ciso@acme.com
   nhi verify --report evidence/2026-Q4 --db nhi.db`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -74,11 +75,20 @@ nhi verify --report DIR. See docs/report.md.`,
 			}
 			opts := report.ExportOptions{Formats: fs, Force: force, Excel: excel,
 				Options: report.Options{GeneratedAt: at, Signer: signer, Tool: "nhi " + toolVersion()}}
+			if oldKeyPath != "" {
+				if keyPath != "" && keyPath != oldKeyPath {
+					return usage(errors.New("--sign and --sign-with name different keys: pass --sign-with alone (--sign is its older name)"))
+				}
+				keyPath = oldKeyPath
+				// On stderr: cobra's deprecation notice would go to
+				// stdout, which scripts read.
+				fmt.Fprintln(a.stderr, "nhi: --sign is now --sign-with (the same key file, or a key in ssh-agent); --sign still works")
+			}
 			if keyPath != "" {
 				if !report.ValidSigner(signer) {
 					return usage(fmt.Errorf("--signer %q cannot sign: use an email address or login (letters, digits and @._+- only), as it will appear in allowed_signers", audit.Printable(signer)))
 				}
-				if opts.Key, err = report.LoadSigningKey(keyPath, []byte(os.Getenv(passphraseEnv))); err != nil {
+				if opts.Key, err = loadSigningKey(a, keyPath); err != nil {
 					return err
 				}
 			}
@@ -109,7 +119,11 @@ nhi verify --report DIR. See docs/report.md.`,
 	f.BoolVar(&excel, "excel", false, "start each CSV table with a UTF-8 byte order mark, so Excel reads non-ASCII names right")
 	f.StringVar(&generatedAt, "generated-at", "", "generation time the report states, RFC 3339 (default now, UTC; not before the report's last event)")
 	f.StringVar(&signer, "signer", "", "who attests the report (default the actor: --as, NHI_REVIEWER, git user.email)")
-	f.StringVar(&keyPath, "sign", "", "sign manifest.json with this OpenSSH private key (Ed25519, ECDSA or RSA); passphrase from "+passphraseEnv)
+	f.StringVar(&keyPath, "sign-with", "", "sign manifest.json with this SSH key: a private key file (Ed25519, ECDSA or RSA), or a public key whose private half is in ssh-agent; passphrase from "+passphraseEnv+" or the terminal")
+	// --sign was the flag's name before it took what nhi decide's does;
+	// scripts keep it.
+	f.StringVar(&oldKeyPath, "sign", "", "the older name of --sign-with")
+	f.MarkHidden("sign")
 	return cmd
 }
 

@@ -109,9 +109,8 @@ the IDs alone, one a line, for other commands; -o csv a spreadsheet;
 			return w.Flush()
 		},
 	}
-	cmd.Flags().BoolVar(&out.json, "json", false, "print a JSON array of identity objects (-o json)")
+	out.addFlags(cmd, "print a JSON array of identity objects", "table, wide, id (one ID a line), csv or json")
 	cmd.Flags().BoolVar(&out.wide, "wide", false, "add the ID column and cut no cell (-o wide)")
-	cmd.Flags().StringVarP(&out.format, "output", "o", "", "table, wide, id (one ID a line), csv or json")
 	cmd.Flags().StringVar(&expr, "filter", "", "only identities this filter expression matches (nhi help filter)")
 	cmd.Flags().StringVar(&campaign, "campaign", "", "the campaign decision: and reviewer: terms read")
 	return cmd

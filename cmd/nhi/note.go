@@ -73,7 +73,7 @@ Above 10, a terminal is asked to confirm (--yes does not ask).`,
 	add.Flags().StringVar(&filter, "filter", "", "add the note to every identity this filter matches (nhi help filter)")
 	bulk.add(add, "--filter")
 
-	var asJSON bool
+	out := textOrJSON("text")
 	list := &cobra.Command{
 		Use:   "list ID",
 		Short: "Print the notes on an identity, oldest first",
@@ -81,6 +81,10 @@ Above 10, a terminal is asked to confirm (--yes does not ask).`,
 time and author. --json prints an array of {seq, at, actor, text}.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			asJSON, err := out.wantJSON(cmd)
+			if err != nil {
+				return err
+			}
 			st, err := a.open(cmd.Context(), audit.OpenOptions{ReadOnly: true})
 			if err != nil {
 				return err
@@ -118,7 +122,7 @@ time and author. --json prints an array of {seq, at, actor, text}.`,
 			return nil
 		},
 	}
-	list.Flags().BoolVar(&asJSON, "json", false, "print a JSON array")
+	out.addTextOrJSONFlags(list, "print a JSON array")
 	cmd.AddCommand(add, list)
 	return cmd
 }

@@ -21,7 +21,7 @@ func newOffboardCmd(a *app) *cobra.Command {
 	var (
 		spec    campaigns.OffboardSpec
 		pending bool
-		asJSON  bool
+		out     = textOrJSON("text")
 	)
 	cmd := &cobra.Command{
 		Use:   "offboard PERSON | --scope EXPR | --pending",
@@ -66,6 +66,10 @@ nhi people import.`,
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
+			asJSON, err := out.wantJSON(cmd)
+			if err != nil {
+				return err
+			}
 			ctx := cmd.Context()
 			if pending {
 				st, err := a.open(ctx, audit.OpenOptions{ReadOnly: true})
@@ -117,7 +121,7 @@ nhi people import.`,
 	f.StringArrayVar(&spec.Reviewers, "reviewer", nil, "reviewer (repeatable; default: the leaver's manager in the directory)")
 	f.BoolVar(&spec.AllowPartial, "allow-partial", false, "accept current snapshots that could not read everything (their gaps stay on record)")
 	f.BoolVar(&spec.AllowAdminReview, "allow-admin-review", false, "let the campaign's creator review items too (the report shows it)")
-	f.BoolVar(&asJSON, "json", false, "print the result as JSON")
+	out.addTextOrJSONFlags(cmd, "print the result as JSON")
 	return cmd
 }
 

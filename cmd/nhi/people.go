@@ -134,7 +134,7 @@ func keyFingerprint(line string) string {
 }
 
 func newPeopleListCmd(a *app) *cobra.Command {
-	var asJSON bool
+	out := textOrJSON("table")
 	cmd := &cobra.Command{
 		Use:   "list",
 		Short: "List the people of the directory",
@@ -143,6 +143,10 @@ leaver left) and aliases. --json prints an array of {email, name, github,
 status, left_at, manager, aliases, signing_key_fingerprint}.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			asJSON, err := out.wantJSON(cmd)
+			if err != nil {
+				return err
+			}
 			st, err := a.open(cmd.Context(), audit.OpenOptions{ReadOnly: true})
 			if err != nil {
 				return err
@@ -177,7 +181,7 @@ status, left_at, manager, aliases, signing_key_fingerprint}.`,
 			return tw.Flush()
 		},
 	}
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print a JSON array")
+	out.addTextOrJSONFlags(cmd, "print a JSON array")
 	return cmd
 }
 
@@ -189,12 +193,16 @@ func orDash(s string) string {
 }
 
 func newPeopleShowCmd(a *app) *cobra.Command {
-	var asJSON bool
+	out := textOrJSON("text")
 	cmd := &cobra.Command{
 		Use:   "show PERSON",
 		Short: "Show one person, found by any alias, and the identities they own",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			asJSON, err := out.wantJSON(cmd)
+			if err != nil {
+				return err
+			}
 			st, err := a.open(cmd.Context(), audit.OpenOptions{ReadOnly: true})
 			if err != nil {
 				return err
@@ -241,7 +249,7 @@ func newPeopleShowCmd(a *app) *cobra.Command {
 			return nil
 		},
 	}
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print a JSON object")
+	out.addTextOrJSONFlags(cmd, "print a JSON object")
 	return cmd
 }
 

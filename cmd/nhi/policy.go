@@ -21,12 +21,16 @@ campaigns' exceptions last and whether a second person approves them
 is in force until one is set; setting one is an event in the log, and each
 snapshot keeps the policy it was taken under.` + "\n" + policyHelp(),
 	}
-	var asJSON bool
+	out := textOrJSON("text")
 	show := &cobra.Command{
 		Use:   "show",
 		Short: "Print the policy in force (YAML; a template for `policy set`)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			asJSON, err := out.wantJSON(cmd)
+			if err != nil {
+				return err
+			}
 			p := audit.DefaultPolicy()
 			if _, err := os.Stat(a.db); err == nil {
 				st, err := a.open(cmd.Context(), audit.OpenOptions{ReadOnly: true})
@@ -47,7 +51,7 @@ snapshot keeps the policy it was taken under.` + "\n" + policyHelp(),
 			return nil
 		},
 	}
-	show.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	out.addTextOrJSONFlags(show, "print JSON")
 	set := &cobra.Command{
 		Use:     "set FILE",
 		Short:   "Record FILE as the policy in force from now on (an event in the log)",

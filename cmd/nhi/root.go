@@ -116,7 +116,7 @@ recorded in a tamper-evident event log.
 Run nhi with no command to open the terminal UI on the evidence file.`,
 		Example: `  nhi demo                          # try it on a built-in sample organisation
   nhi snapshot github --org acme    # read a real organisation (token from GITHUB_TOKEN)
-  nhi identities --json             # every identity, for scripts
+  nhi identities -o json            # every identity, for scripts
   nhi verify                        # check the event log has not been edited`,
 		Args:          unknownCommand,
 		Version:       toolVersion(),

@@ -52,6 +52,25 @@ func (s *signing) load(a *app) (func(context.Context) context.Context, error) {
 		}
 		return nil, nil
 	}
+	key, err := loadSigningKey(a, path)
+	if err != nil {
+		return nil, err
+	}
+	var allowed []byte
+	if s.allowedSigners != "" {
+		if allowed, err = os.ReadFile(s.allowedSigners); err != nil {
+			return nil, fmt.Errorf("--allowed-signers: %w", err)
+		}
+	}
+	return func(ctx context.Context) context.Context { return campaigns.SignWith(ctx, key, allowed) }, nil
+}
+
+// loadSigningKey reads the key --sign-with names, for a decision or an
+// evidence bundle alike: a private key file, or a public key file whose
+// private half ssh-agent holds. An encrypted key takes its passphrase from
+// NHI_SIGN_PASSPHRASE, or asks for it on the terminal without echoing it,
+// as git commit -S does.
+func loadSigningKey(a *app, path string) (*sshsig.SigningKey, error) {
 	key, err := sshsig.LoadKey(path, []byte(os.Getenv(passphraseEnv)))
 	if errors.Is(err, sshsig.ErrEncryptedKey) {
 		if f, ok := a.stdin.(*os.File); ok && term.IsTerminal(f.Fd()) {
@@ -64,16 +83,7 @@ func (s *signing) load(a *app) (func(context.Context) context.Context, error) {
 			key, err = sshsig.LoadKey(path, pass)
 		}
 	}
-	if err != nil {
-		return nil, err
-	}
-	var allowed []byte
-	if s.allowedSigners != "" {
-		if allowed, err = os.ReadFile(s.allowedSigners); err != nil {
-			return nil, fmt.Errorf("--allowed-signers: %w", err)
-		}
-	}
-	return func(ctx context.Context) context.Context { return campaigns.SignWith(ctx, key, allowed) }, nil
+	return key, err
 }
 
 // newSignatureCmd writes what an auditor needs to check one signed event

@@ -13,12 +13,16 @@ import (
 )
 
 func newSnapshotsCmd(a *app) *cobra.Command {
-	var asJSON bool
+	out := textOrJSON("table")
 	cmd := &cobra.Command{
 		Use:   "snapshots",
 		Short: "List the snapshots in the evidence file, newest first",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			asJSON, err := out.wantJSON(cmd)
+			if err != nil {
+				return err
+			}
 			st, err := a.open(cmd.Context(), audit.OpenOptions{ReadOnly: true})
 			if err != nil {
 				return err
@@ -95,7 +99,7 @@ func newSnapshotsCmd(a *app) *cobra.Command {
 			return nil
 		},
 	}
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	out.addTextOrJSONFlags(cmd, "print JSON")
 	cmd.AddCommand(newSnapshotShowCmd(a))
 	return cmd
 }
@@ -158,16 +162,20 @@ func readBy(credential string) string {
 }
 
 func newSnapshotShowCmd(a *app) *cobra.Command {
-	var asJSON bool
+	out := textOrJSON("text")
 	cmd := &cobra.Command{
 		Use:   "show N",
 		Short: "Show one snapshot in full: the credential that read it, its gaps, counts and digest",
 		Long: `show prints snapshot N in full: the credential that read it, its gaps,
 its counts and its digest.`,
 		Example: `  nhi snapshots show 3
-  nhi snapshots show 3 --json`,
+  nhi snapshots show 3 -o json`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			asJSON, err := out.wantJSON(cmd)
+			if err != nil {
+				return err
+			}
 			n, err := strconv.ParseInt(args[0], 10, 64)
 			if err != nil || n <= 0 {
 				return usageError{cmd.CommandPath(), fmt.Errorf("snapshot %q: give its number, as nhi snapshots lists it", args[0])}
@@ -201,7 +209,7 @@ its counts and its digest.`,
 			return printSnapshotDetail(a.stdout, r)
 		},
 	}
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	out.addTextOrJSONFlags(cmd, "print JSON")
 	return cmd
 }
 

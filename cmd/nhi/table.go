@@ -10,6 +10,7 @@ import (
 
 	"github.com/charmbracelet/x/ansi"
 	"github.com/charmbracelet/x/term"
+	"github.com/spf13/cobra"
 )
 
 // tableWidth is the width the human tables fit when stdout is not a
@@ -165,8 +166,10 @@ func outputWidth(w io.Writer) int {
 	return tableWidth
 }
 
-// output is the -o flag of the table commands: table (the default), wide,
-// csv, json and, where a command lists identities, id.
+// output is the -o/--output flag every command that prints JSON takes
+// (TestEveryJSONCommandTakesOutput), as kubectl and gh users expect: the
+// first of allow is the default (table or text), then wide, csv, json and,
+// where a command lists identities or items, id.
 type output struct {
 	format string
 	json   bool // --json, the older spelling of -o json
@@ -191,7 +194,7 @@ func (o *output) Resolve() (string, error) {
 		f = "wide"
 	}
 	if f == "" {
-		f = "table"
+		f = o.allow[0]
 	}
 	for _, a := range o.allow {
 		if f == a {
@@ -199,6 +202,33 @@ func (o *output) Resolve() (string, error) {
 		}
 	}
 	return "", fmt.Errorf("unknown output format %q: use one of %s", f, strings.Join(o.allow, ", "))
+}
+
+// addFlags gives cmd -o/--output and --json, the older spelling of -o json
+// that scripts use; formats says in words what -o takes.
+func (o *output) addFlags(cmd *cobra.Command, jsonUsage, formats string) {
+	cmd.Flags().BoolVar(&o.json, "json", false, jsonUsage+" (-o json)")
+	cmd.Flags().StringVarP(&o.format, "output", "o", "", formats)
+	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions(o.allow, cobra.ShellCompDirectiveNoFileComp))
+}
+
+// textOrJSON is the output of a command that prints its text (a table, a
+// record, a result) or the same as JSON.
+func textOrJSON(text string) output { return output{allow: []string{text, "json"}} }
+
+// addTextOrJSONFlags is addFlags for a textOrJSON output.
+func (o *output) addTextOrJSONFlags(cmd *cobra.Command, jsonUsage string) {
+	o.addFlags(cmd, jsonUsage, o.allow[0]+" (the default) or json")
+}
+
+// wantJSON settles -o and --json for a textOrJSON command, before it does
+// anything: a format it does not print is a usage error naming those it does.
+func (o *output) wantJSON(cmd *cobra.Command) (bool, error) {
+	f, err := o.Resolve()
+	if err != nil {
+		return false, usageError{cmd.CommandPath(), err}
+	}
+	return f == "json", nil
 }
 
 // csvTable writes RFC 4180 CSV with a header row, for spreadsheets.

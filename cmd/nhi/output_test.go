@@ -1,0 +1,68 @@
+package main
+
+import (
+	"io"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/spf13/cobra"
+)
+
+// TestEveryJSONCommandTakesOutput: a kubectl or gh user types -o json on
+// any command that prints JSON; every command with --json has -o/--output.
+func TestEveryJSONCommandTakesOutput(t *testing.T) {
+	withJSON := 0
+	var walk func(c *cobra.Command)
+	walk = func(c *cobra.Command) {
+		if c.LocalFlags().Lookup("json") != nil {
+			withJSON++
+			if o := c.LocalFlags().Lookup("output"); o == nil || o.Shorthand != "o" {
+				t.Errorf("%s has --json but not -o/--output", c.CommandPath())
+			}
+		}
+		for _, sub := range c.Commands() {
+			walk(sub)
+		}
+	}
+	walk(newRootCmd(strings.NewReader(""), io.Discard, io.Discard))
+	if withJSON < 15 {
+		t.Errorf("only %d commands have --json: the walk missed the command tree", withJSON)
+	}
+}
+
+// TestOutputJSONIsTheJSONFlag: -o json prints what --json prints, -o with
+// the default format's name what no flag prints, on the lists and records
+// that had only --json; a format a command does not print is refused,
+// naming those it does, and so is --json with another -o.
+func TestOutputJSONIsTheJSONFlag(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "demo.db")
+	ok(t, "demo", "--no-tui", "--repos", "6", "--db", db)
+	for _, c := range []struct {
+		args []string
+		text string
+	}{
+		{[]string{"snapshots"}, "table"},
+		{[]string{"snapshots", "show", "1"}, "text"},
+		{[]string{"diff"}, "text"},
+		{[]string{"people", "list"}, "table"},
+		{[]string{"offboard", "--pending"}, "text"},
+		{[]string{"policy", "show"}, "text"},
+		{[]string{"exception", "list", "demo-deploy-keys"}, "table"},
+		{[]string{"campaign", "sample", "demo-deploy-keys", "--size", "2", "--seed", "s"}, "text"},
+	} {
+		run := func(extra ...string) string {
+			return ok(t, append(append([]string{"--db", db}, c.args...), extra...)...).stdout
+		}
+		name := strings.Join(c.args, " ")
+		if j, o := run("--json"), run("-o", "json"); j != o || !strings.HasPrefix(strings.TrimSpace(j), "[") && !strings.HasPrefix(strings.TrimSpace(j), "{") {
+			t.Errorf("nhi %s: -o json printed\n%.300s\nwant what --json printed\n%.300s", name, o, j)
+		}
+		if d, o := run(), run("--output", c.text); d != o {
+			t.Errorf("nhi %s: -o %s printed\n%.300s\nwant the default\n%.300s", name, c.text, o, d)
+		}
+		args := append([]string{"--db", db}, c.args...)
+		refused(t, 2, `unknown output format "yaml": use one of `+c.text+", json", append(args, "-o", "yaml")...)
+		refused(t, 2, "--json and -o "+c.text+" say different things", append(args, "--json", "-o", c.text)...)
+	}
+}
