@@ -66,6 +66,14 @@ func (c *Connector) Run(ctx context.Context, r connectors.Recorder) error {
 	return err
 }
 
+// Resuming says that this run continues a snapshot an earlier run of the
+// account left unfinished (connectors.Resumer), as GitHub's does. An
+// account is read in one go, so nothing of it is skipped: it is read again
+// in full into the same snapshot.
+func (c *Connector) Resuming(snapshotID int64, _ int) {
+	c.say("resuming snapshot %d, which an earlier run left unfinished; the account is read again in full", snapshotID)
+}
+
 // throttledOut reports whether err is AWS throttling that the SDK's
 // retryer gave up on.
 func throttledOut(err error) bool {
