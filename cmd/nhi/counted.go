@@ -1,6 +1,10 @@
 package main
 
-import "strconv"
+import (
+	"errors"
+	"strconv"
+	"strings"
+)
 
 // plural is one when n is 1 and many otherwise.
 func plural(n int, one, many string) string {
@@ -14,4 +18,18 @@ func plural(n int, one, many string) string {
 // "0 identities".
 func counted(n int, one, many string) string {
 	return strconv.Itoa(n) + " " + plural(n, one, many)
+}
+
+// failedSnapshots is the error a run of total accounts (or clusters) ends
+// with when the snapshots of those in failed failed: it names them, and
+// says the others are saved only when there were others.
+func failedSnapshots(failed []string, total int, one, many string) error {
+	msg := "the snapshot of " + one + " " + failed[0] + " failed"
+	if len(failed) > 1 {
+		msg = "the snapshots of " + counted(len(failed), one, many) + " failed (" + strings.Join(failed, ", ") + ")"
+	}
+	if len(failed) < total {
+		msg += "; the others are saved"
+	}
+	return errors.New(msg)
 }
