@@ -99,8 +99,8 @@ func (a *app) importPopulation(ctx context.Context, pop *importer.Population, pa
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(a.stdout, "Dry run: %s is valid; importing it would record %d identities of %s/%s (%d new; %d now current would be marked removed). Nothing was recorded.\n",
-			audit.Printable(pop.File), len(pop.Observations), pop.Source, pop.Account, fresh, removed)
+		fmt.Fprintf(a.stdout, "Dry run: %s is valid; importing it would record %s of %s/%s (%d new; %d now current would be marked removed). Nothing was recorded.\n",
+			audit.Printable(pop.File), counted(len(pop.Observations), "identity", "identities"), pop.Source, pop.Account, fresh, removed)
 		counts := pop.Counts()
 		kinds := make([]string, 0, len(counts))
 		for k := range counts {

@@ -106,3 +106,22 @@ func TestImportEndToEnd(t *testing.T) {
 		t.Errorf("verify after imports: %d %s%s", r.code, r.stdout, r.stderr)
 	}
 }
+
+// A file of one identity says "1 identity", in the dry run and in the
+// snapshot's summary, and "1 endpoint" where one was not read.
+func TestImportOfOneIdentitySaysIdentity(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "nhi.db")
+	file := filepath.Join(dir, "one.csv")
+	if err := os.WriteFile(file, []byte("key,kind,name\nB01HX2,bot_token,deploy-bot\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := nhi(t, nil, "import", file, "--source", "slack", "--account", "acme", "--dry-run", "--db", db)
+	if r.code != 0 || !strings.Contains(r.stdout, "would record 1 identity of slack/acme (1 new;") {
+		t.Fatalf("dry run: %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	r = nhi(t, nil, "import", file, "--source", "slack", "--account", "acme", "--db", db)
+	if r.code != 0 || !strings.Contains(r.stdout, "of slack/acme: complete, 1 identity in ") {
+		t.Fatalf("import: %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+}

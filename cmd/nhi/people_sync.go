@@ -191,10 +191,3 @@ func printSync(a *app, read *ghconn.OrgPeople, res *audit.SyncResult, linked int
 			audit.Printable(p.Display()), orDash(p.GitHub), p.LeftNote(), read.Org)
 	}
 }
-
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return one
-	}
-	return many
-}

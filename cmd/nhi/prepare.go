@@ -71,8 +71,8 @@ func (a *app) prepareTable(ctx context.Context) {
 	case err != nil:
 		fmt.Fprintf(a.stderr, "The review table was not prepared (%s); nhi will derive it when it opens\n", audit.Printable(err.Error()))
 	case p.Wrote:
-		fmt.Fprintf(a.stderr, "Prepared the review table of %s identities for nhi (a cache, not evidence) in %s\n",
-			audit.Thousands(p.Identities), time.Since(start).Round(time.Millisecond))
+		fmt.Fprintf(a.stderr, "Prepared the review table of %s %s for nhi (a cache, not evidence) in %s\n",
+			audit.Thousands(p.Identities), plural(p.Identities, "identity", "identities"), time.Since(start).Round(time.Millisecond))
 	}
 }
 

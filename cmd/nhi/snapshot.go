@@ -357,8 +357,8 @@ func (a *app) snapshotActor(ctx context.Context, st *audit.Store, onFile string)
 }
 
 func printSnapshot(w io.Writer, snap *audit.Snapshot, path string, took time.Duration) {
-	fmt.Fprintf(w, "Snapshot %d of %s/%s: %s, %d identities in %s, written to %s\n",
-		snap.ID, snap.Source, snap.Account, snap.Status, snap.Total(), took.Round(time.Millisecond), path)
+	fmt.Fprintf(w, "Snapshot %d of %s/%s: %s, %s in %s, written to %s\n",
+		snap.ID, snap.Source, snap.Account, snap.Status, counted(snap.Total(), "identity", "identities"), took.Round(time.Millisecond), path)
 	if snap.Credential != "" {
 		fmt.Fprintf(w, "Read with: %s\n", audit.Printable(snap.Credential))
 	}
@@ -394,11 +394,7 @@ func printSnapshot(w io.Writer, snap *audit.Snapshot, path string, took time.Dur
 		if snap.Status != audit.SnapshotPartial {
 			status = "before the run " + string(snap.Status)
 		}
-		noun := "endpoints"
-		if len(endpoints) == 1 {
-			noun = "endpoint"
-		}
-		fmt.Fprintf(w, "Not read (%d %s; %s):\n", len(endpoints), noun, status)
+		fmt.Fprintf(w, "Not read (%s; %s):\n", counted(len(endpoints), "endpoint", "endpoints"), status)
 		for _, g := range endpoints {
 			fmt.Fprintf(w, "  %s: %s\n", g.Endpoint, audit.Printable(g.Reason))
 		}

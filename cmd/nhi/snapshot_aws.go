@@ -95,7 +95,7 @@ Progress and waits (throttling, the credential report) go to stderr.`,
 				return verifyErr
 			}
 			if len(failed) > 0 {
-				return fmt.Errorf("the snapshots of %d account(s) failed (%s); the others are saved", len(failed), strings.Join(failed, ", "))
+				return failedSnapshots(failed, len(plan.Connectors), "account", "accounts")
 			}
 			return nil
 		},

@@ -113,3 +113,20 @@ func fileText(t *testing.T, db string) string {
 	}
 	return string(b)
 }
+
+// A run whose only account failed does not say "the others are saved";
+// a run of an organisation where one account failed does.
+func TestSnapshotAWSFailedSaysOthersOnlyWhenThereAreOthers(t *testing.T) {
+	s := awstest.New(awstest.Sample(awstestNow()), awstest.WithReportReady(), awstest.WithPageSize(3))
+	defer s.Close()
+	s.LoopPages() // every listing of more than a page loops: the run fails
+	db := filepath.Join(t.TempDir(), "nhi.db")
+	r := nhi(t, awsEnv(s), "snapshot", "aws", "--db", db)
+	if r.code != 1 || !strings.Contains(r.stderr, "the snapshot of account "+awstest.SampleManagement+" failed") || strings.Contains(r.stderr, "others") {
+		t.Errorf("the only account failed: exit %d\n%s", r.code, r.stderr)
+	}
+	r = nhi(t, awsEnv(s), "snapshot", "aws", "--org-role", "OrganizationAccountAccessRole", "--db", db)
+	if r.code != 1 || !strings.Contains(r.stderr, "failed (111111111111, 222222222222); the others are saved") {
+		t.Errorf("some accounts failed: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+}

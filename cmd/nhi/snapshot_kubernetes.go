@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -84,7 +83,7 @@ gives a ClusterRole with everything nhi reads.`,
 				}
 			}
 			if len(failed) > 0 {
-				return fmt.Errorf("the snapshots of %d cluster(s) failed (%s); the others are saved", len(failed), strings.Join(failed, ", "))
+				return failedSnapshots(failed, len(plan), "cluster", "clusters")
 			}
 			return nil
 		},

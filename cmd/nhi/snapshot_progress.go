@@ -134,7 +134,7 @@ func line(pr ghconn.Progress) string {
 			pr.Wait.Round(time.Second), pr.RateReset.UTC().Format("15:04:05 MST"))
 		return b.String()
 	case ghconn.PhaseDone:
-		fmt.Fprintf(&b, "done, %d repositories", pr.ReposTotal)
+		fmt.Fprintf(&b, "done, %s", counted(pr.ReposTotal, "repository", "repositories"))
 	case ghconn.PhaseRepos:
 		if pr.ReposTotal > 0 {
 			fmt.Fprintf(&b, "repositories %d/%d (%d%%)", pr.ReposDone, pr.ReposTotal, pr.ReposDone*100/pr.ReposTotal)
@@ -144,7 +144,7 @@ func line(pr ghconn.Progress) string {
 	default:
 		fmt.Fprintf(&b, "reading %s", pr.Doing)
 	}
-	fmt.Fprintf(&b, ", %d identities, %d requests", pr.Identities, pr.Requests)
+	fmt.Fprintf(&b, ", %s, %s", counted(pr.Identities, "identity", "identities"), counted(pr.Requests, "request", "requests"))
 	if pr.Requests > 0 && pr.NotModified > 0 {
 		fmt.Fprintf(&b, " (%d%% unchanged)", pr.NotModified*100/pr.Requests)
 	}

@@ -124,3 +124,12 @@ func TestProgressTerminal(t *testing.T) {
 		}
 	}
 }
+
+// One of anything is said in the singular.
+func TestProgressLineCountsOne(t *testing.T) {
+	got := line(ghconn.Progress{Org: "acme", Phase: ghconn.PhaseDone, ReposDone: 1, ReposTotal: 1, RateRemaining: -1,
+		Stats: ghconn.Stats{Requests: 1, Identities: 1}})
+	if want := "github/acme: done, 1 repository, 1 identity, 1 request"; got != want {
+		t.Errorf("line = %q, want %q", got, want)
+	}
+}

@@ -75,3 +75,34 @@ func TestSnapshotX509EndToEnd(t *testing.T) {
 		t.Errorf("no --path or --tls: %d %s", r.code, r.stderr)
 	}
 }
+
+// --path on the folder that holds the evidence file passes over nhi's own
+// files (the file, its -wal, -shm and -beat-* companions) without a word:
+// they are not skipped certificates.
+func TestSnapshotX509PassesOverItsOwnFiles(t *testing.T) {
+	dir := t.TempDir()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(8), Subject: pkix.Name{CommonName: "own.test"}, DNSNames: []string{"own.test"},
+		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(24 * time.Hour)}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "site.pem"), pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	db := filepath.Join(dir, "nhi.db")
+	for run := 1; run <= 2; run++ { // the second finds the file nhi wrote
+		r := nhi(t, nil, "snapshot", "x509", "--path", dir, "--db", db)
+		if r.code != 0 {
+			t.Fatalf("run %d: exit %d\n%s%s", run, r.code, r.stdout, r.stderr)
+		}
+		if want := "Files: 1 read, 1 with certificates, 0 skipped (no certificate)\n"; !strings.Contains(r.stdout, want) {
+			t.Errorf("run %d: output lacks %q:\n%s", run, want, r.stdout)
+		}
+	}
+}

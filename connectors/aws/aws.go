@@ -323,9 +323,13 @@ var (
 	}
 )
 
+// maxAttempts is how many times the SDK sends a request before it gives
+// up (throttling included).
+const maxAttempts = 10
+
 func newRetryer(backoff retry.BackoffDelayer, progress io.Writer, label string) aws.Retryer {
 	std := retry.NewStandard(func(o *retry.StandardOptions) {
-		o.MaxAttempts = 10
+		o.MaxAttempts = maxAttempts
 		o.RateLimiter = ratelimit.None
 		if backoff != nil {
 			o.Backoff = backoff

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/csv"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/iam/types"
 	"github.com/nhi-audit/nhi/audit"
@@ -50,8 +52,39 @@ type oidcProvider struct {
 
 // Run reads the account and records its identities. AccessDenied on an
 // API is a gap naming the account, the action and the IAM permission;
-// other errors (after the SDK's retries) fail the snapshot.
+// other errors (after the SDK's retries) fail the snapshot, throttling
+// that outlasted them saying to run again later.
 func (c *Connector) Run(ctx context.Context, r connectors.Recorder) error {
+	err := c.read(ctx, r)
+	if throttledOut(err) {
+		action := operationOf(err)
+		if action == "" {
+			action = "IAM"
+		}
+		return fmt.Errorf("AWS kept throttling %s in account %s through every retry of the SDK (%d attempts); this is AWS's rate limit, not a permission: run the same command again later: %w", action, c.account, maxAttempts, err)
+	}
+	return err
+}
+
+// Resuming says that this run continues a snapshot an earlier run of the
+// account left unfinished (connectors.Resumer), as GitHub's does. An
+// account is read in one go, so nothing of it is skipped: it is read again
+// in full into the same snapshot.
+func (c *Connector) Resuming(snapshotID int64, _ int) {
+	c.say("resuming snapshot %d, which an earlier run left unfinished; the account is read again in full", snapshotID)
+}
+
+// throttledOut reports whether err is AWS throttling that the SDK's
+// retryer gave up on.
+func throttledOut(err error) bool {
+	var maxed *retry.MaxAttemptsError
+	if !errors.As(err, &maxed) {
+		return false
+	}
+	return retry.ThrottleErrorCode{Codes: retry.DefaultThrottleErrorCodes}.IsErrorThrottle(err) == aws.TrueTernary
+}
+
+func (c *Connector) read(ctx context.Context, r connectors.Recorder) error {
 	if c.suspended {
 		c.say("suspended in the organisation; skipped")
 		if err := r.Scope(audit.ScopeRead{Scope: c.account}); err != nil { // it exists; nothing in it was read

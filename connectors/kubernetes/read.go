@@ -18,10 +18,8 @@ import (
 	"github.com/nhi-audit/nhi/connectors"
 )
 
-func isForbidden(err error) bool {
-	return apierrors.IsForbidden(err) || apierrors.IsUnauthorized(err)
-}
-func isNotFound(err error) bool { return apierrors.IsNotFound(err) }
+func isForbidden(err error) bool { return apierrors.IsForbidden(err) }
+func isNotFound(err error) bool  { return apierrors.IsNotFound(err) }
 
 func shortErr(err error) string {
 	var se apierrors.APIStatus
@@ -109,6 +107,9 @@ func (c *Connector) list(ctx context.Context, r connectors.Recorder, spec listSp
 	if ctx.Err() != nil {
 		return read, ctx.Err()
 	}
+	if apierrors.IsUnauthorized(err) {
+		return read, c.rejected(err)
+	}
 	if !namespaced || !isForbidden(err) || len(namespaces) == 0 {
 		where := "all namespaces"
 		if !namespaced {
@@ -120,6 +121,9 @@ func (c *Connector) list(ctx context.Context, r connectors.Recorder, spec listSp
 		if err := c.pages(ctx, ns, page, opts); err != nil {
 			if ctx.Err() != nil {
 				return read, ctx.Err()
+			}
+			if apierrors.IsUnauthorized(err) {
+				return read, c.rejected(err)
 			}
 			if gerr := c.gap(r, spec, ns, err, "namespace "+ns); gerr != nil {
 				return read, gerr
@@ -150,6 +154,14 @@ func (c *Connector) pages(ctx context.Context, ns string, page pageFunc, opts me
 		seen[next] = true
 		opts.Continue = next
 	}
+}
+
+// rejected is the error of a run whose credential the API server stopped
+// accepting part way (401: it expired or was revoked after the run began).
+// Unlike a permission the credential lacks, it is no gap: every list after
+// it would say the same, so the run fails, as one rejected at its start.
+func (c *Connector) rejected(err error) error {
+	return fmt.Errorf("cluster %s (%s): the API server rejected the credential part way through the run (401 %s): it may have expired or been revoked; renew it (log in again, or refresh the kubeconfig's user) and run the same command again", c.name, c.cfg.Host, shortErr(err))
 }
 
 func (c *Connector) gap(r connectors.Recorder, spec listSpec, ns string, err error, where string) error {

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+
 	"github.com/nhi-audit/nhi/audit"
 	"github.com/nhi-audit/nhi/connectors"
 )
@@ -38,6 +40,8 @@ func (c *Connector) Run(ctx context.Context, r connectors.Recorder) error {
 		c.mu.Lock()
 		c.version = v.GitVersion
 		c.mu.Unlock()
+	} else if apierrors.IsUnauthorized(err) {
+		return c.rejected(err)
 	} else if err := r.Gap(audit.Gap{Endpoint: "GET /version", Scope: c.name, Reason: "server version not read: " + shortErr(err)}); err != nil {
 		return err
 	}

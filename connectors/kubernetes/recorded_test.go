@@ -173,3 +173,36 @@ func TestPagesThatLoop(t *testing.T) {
 		}
 	}
 }
+
+// TestRejectedPartWayFails: a credential the API server stops accepting
+// part way through a run (401 after SelfSubjectReview and the first lists
+// accepted it: expired or revoked) fails the run saying so and what to do,
+// as a credential rejected at the start does; it is no gap, and nothing
+// current is marked removed.
+func TestRejectedPartWayFails(t *testing.T) {
+	r := recorded(t, demoWorld())
+	st, _ := openStore(t, fixedNow)
+	first := snapshot(t, st, "demo", r.Config())
+	r.RejectListsAfter.Store(3)
+	c, err := k8sconn.New("demo", r.Config())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.SetPageSize(2)
+	snap, err := connectors.Snapshot(context.Background(), st, c, "test")
+	if err == nil || !strings.Contains(err.Error(), "the API server rejected the credential part way through the run (401") ||
+		!strings.Contains(err.Error(), "renew it") {
+		t.Fatalf("a credential rejected mid-run: %v", err)
+	}
+	if snap == nil || snap.Status != audit.SnapshotFailed || len(snap.Gaps) != 0 {
+		t.Errorf("snapshot %+v, want failed without gaps", snap)
+	}
+	for id, i := range byID(t, st) {
+		if i.Status == audit.StatusRemoved {
+			t.Errorf("%s removed by a run whose credential was rejected", id)
+		}
+	}
+	if first.Status != audit.SnapshotComplete {
+		t.Errorf("first snapshot %s", first.Status)
+	}
+}

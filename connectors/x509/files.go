@@ -116,6 +116,25 @@ func plainPathError(err error) string {
 	return err.Error()
 }
 
+// ownFile reports whether path is the evidence file the run writes to or
+// one of its companions: --path . in the folder that holds nhi.db reads
+// them otherwise, and would list nhi's own files as skipped.
+func (c *Connector) ownFile(path string) bool {
+	own := c.opts.Own
+	if own == "" || !strings.HasPrefix(filepath.Base(path), filepath.Base(own)) {
+		return false
+	}
+	own, err := filepath.Abs(own)
+	if err != nil {
+		return false
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return false
+	}
+	return abs == own || strings.HasPrefix(abs, own+"-")
+}
+
 func (c *Connector) skip(path string) {
 	c.summary.Skipped++
 	if len(c.summary.SkippedFirst) < 5 {
@@ -127,6 +146,9 @@ func (c *Connector) skip(path string) {
 // file as DER, and records the file as read in full. It reports false when
 // the file could not be read (a gap).
 func (c *Connector) readFile(path string, r connectors.Recorder) bool {
+	if c.ownFile(path) {
+		return true
+	}
 	switch strings.ToLower(filepath.Ext(path)) {
 	case ".key", ".pk8", ".p12", ".pfx", ".jks", ".keystore":
 		// Key files and key stores: not opened at all.

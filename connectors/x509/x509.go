@@ -46,6 +46,10 @@ type Options struct {
 	// Now is the time that decides whether a chain verifies (default: the
 	// clock); tests set it.
 	Now func() time.Time
+	// Own is the evidence file the run writes to (SetOwn): it and its
+	// companions (-wal, -shm, -journal, -beat-*) are nhi's own files,
+	// passed over without a word when a --path holds them.
+	Own string
 }
 
 // Summary is what a run saw beyond the identities: the files it skipped.
@@ -99,6 +103,9 @@ type found struct {
 	endpoints []string
 	hosts     []string // the names it was asked for on TLS, to verify against
 }
+
+// SetOwn names the evidence file the run writes to (Options.Own).
+func (c *Connector) SetOwn(path string) { c.opts.Own = path }
 
 // NewConnector checks opts.
 func NewConnector(opts Options) (*Connector, error) {

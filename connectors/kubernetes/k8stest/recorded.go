@@ -37,6 +37,13 @@ type Recorded struct {
 	// ForbidLists, when set, answers every list 403 Forbidden, as an API
 	// server answers a user no role binding names.
 	ForbidLists atomic.Bool
+	// RejectListsAfter, when above 0, answers every list after that many
+	// 401 Unauthorized, as an API server answers a token that expired or
+	// was revoked part way through a run (SelfSubjectReview at its start
+	// still accepted it).
+	RejectListsAfter atomic.Int64
+
+	listsServed atomic.Int64
 
 	lists map[string]*recordedList // "/api/v1/pods" -> items
 }
@@ -216,6 +223,10 @@ func (r *Recorded) serve(w http.ResponseWriter, req *http.Request) {
 		if len(rest) == 2 {
 			ns, path = rest[0], path[:i]+"/"+rest[1]
 		}
+	}
+	if n := r.RejectListsAfter.Load(); n > 0 && r.listsServed.Add(1) > n {
+		statusErr(w, 401, metav1.StatusReasonUnauthorized, "Unauthorized")
+		return
 	}
 	if r.ForbidLists.Load() {
 		statusErr(w, 403, metav1.StatusReasonForbidden, `User "`+r.User+`" cannot list resource at the cluster scope`)

@@ -1,0 +1,35 @@
+package main
+
+import (
+	"errors"
+	"strconv"
+	"strings"
+)
+
+// plural is one when n is 1 and many otherwise.
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
+
+// counted is n and its noun, which agree: "1 identity", "2 identities",
+// "0 identities".
+func counted(n int, one, many string) string {
+	return strconv.Itoa(n) + " " + plural(n, one, many)
+}
+
+// failedSnapshots is the error a run of total accounts (or clusters) ends
+// with when the snapshots of those in failed failed: it names them, and
+// says the others are saved only when there were others.
+func failedSnapshots(failed []string, total int, one, many string) error {
+	msg := "the snapshot of " + one + " " + failed[0] + " failed"
+	if len(failed) > 1 {
+		msg = "the snapshots of " + counted(len(failed), one, many) + " failed (" + strings.Join(failed, ", ") + ")"
+	}
+	if len(failed) < total {
+		msg += "; the others are saved"
+	}
+	return errors.New(msg)
+}
