@@ -626,20 +626,6 @@ func (d *tableDecoder) str() string {
 	return s
 }
 
-// view is str, in place: a view into the bytes decoded, which must live
-// as long as the text (a cache file's mapped memory, as its texts do).
-func (d *tableDecoder) view() string {
-	n := d.u64()
-	if n > uint64(len(d.b)) {
-		d.err = errors.New("short section")
-		d.b = nil
-		return ""
-	}
-	s := unsafe.String(unsafe.SliceData(d.b), n)
-	d.b = d.b[n:]
-	return s
-}
-
 // cachedTable is the table of the newest usable file of dir for the
 // store's log as it stands (head), or nil: no file, or none usable. A
 // close since makes a full read (cachedTableWith lists its exceptions).
