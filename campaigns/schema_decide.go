@@ -80,7 +80,10 @@ BEGIN
 		OR (a_decision IN ('keep', 'rotate') AND exc AND a_reason = '') THEN
 		RAISE EXCEPTION 'the decision must be made the long way' USING ERRCODE = 'NHI01';
 	END IF;
-	PERFORM nhi_lock_log();
+	-- The write lock, taken in an expression: PERFORM would run it as a
+	-- query, with an executor of its own.
+	IF nhi_lock_log() IS NULL THEN
+	END IF;
 	-- Under the lock: the log's head, and whether the owner, the campaign
 	-- and the directory are as read above, in one statement.
 	SELECT e.seq + 1, e.hash,
