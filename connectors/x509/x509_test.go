@@ -302,10 +302,20 @@ func TestOptions(t *testing.T) {
 			t.Errorf("%+v accepted", o)
 		}
 	}
-	st, _ := open(t)
-	_, snap, _ := run(t, st, Options{Paths: []string{filepath.Join(t.TempDir(), "missing")}})
-	if snap.Status != audit.SnapshotPartial || !strings.Contains(snap.Gaps[0].Reason, "no such file") {
-		t.Errorf("a missing path: %s %+v; want a gap", snap.Status, snap.Gaps)
+	// A --path that is not there is refused before anything is read,
+	// named, with what to do; so is a link to nothing.
+	dir := t.TempDir()
+	missing, dangling := filepath.Join(dir, "missing"), filepath.Join(dir, "link")
+	if err := os.Symlink(missing, dangling); err != nil {
+		t.Fatal(err)
+	}
+	for path, want := range map[string]string{
+		missing:  "--path " + missing + " does not exist: check it, or leave it out; nothing was read",
+		dangling: "--path " + dangling + " is a symbolic link to nothing: check it",
+	} {
+		if _, err := NewConnector(Options{Paths: []string{dir, path}}); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("--path %s: %v; want %q", path, err, want)
+		}
 	}
 }
 
