@@ -46,7 +46,7 @@ func TestSnapshotAWSOrganisation(t *testing.T) {
 			t.Errorf("stdout lacks %q:\n%s", want, r.stdout)
 		}
 	}
-	if !strings.Contains(r.stderr, "Reading 4 AWS account(s) as arn:aws:iam::111111111111:user/nhi-auditor") {
+	if !strings.Contains(r.stderr, "Reading 4 AWS accounts as arn:aws:iam::111111111111:user/nhi-auditor") {
 		t.Errorf("stderr:\n%s", r.stderr)
 	}
 
