@@ -3,6 +3,7 @@ package audit
 import (
 	"fmt"
 	"strings"
+	"time"
 )
 
 // Attributes connectors/x509 records on a KindX509Certificate, which the
@@ -23,7 +24,7 @@ const (
 )
 
 // certificateCheck is the rules that only a certificate can fire.
-func certificateCheck(rule string, o *Observation, r RulePolicy) string {
+func certificateCheck(rule string, o *Observation, r RulePolicy, now time.Time) string {
 	a := o.Attributes
 	switch rule {
 	case RuleWeakKey:
@@ -38,6 +39,13 @@ func certificateCheck(rule string, o *Observation, r RulePolicy) string {
 	case RuleSelfSigned:
 		if a[CertSelfSigned] == "true" && a[CertTLSEndpoints] != "" {
 			return "self-signed, presented by " + a[CertTLSEndpoints] + ": clients can only trust it by pinning it or by not verifying at all"
+		}
+	case RuleNotYetValid:
+		// Only as a TLS endpoint serves it: a file may hold a certificate
+		// issued ahead of a rotation, which is no mistake.
+		if a[CertTLSEndpoints] != "" && o.CreatedAt != nil && o.CreatedAt.After(now) {
+			return fmt.Sprintf("presented by %s but not valid until %s, %s after it was read: clients refuse it until then",
+				a[CertTLSEndpoints], o.CreatedAt.UTC().Format("2006-01-02 15:04 UTC"), aheadBy(o.CreatedAt.Sub(now)))
 		}
 	case RuleLongLived:
 		if a[CertTrusted] != "true" || a[CertIsCA] == "true" || o.CreatedAt == nil || o.ExpiresAt == nil {
@@ -60,4 +68,18 @@ func certificateCheck(rule string, o *Observation, r RulePolicy) string {
 		}
 	}
 	return ""
+}
+
+// aheadBy says how far ahead a time is, to the nearest of the unit that
+// matters: "3 days", "5 hours", "12 minutes".
+func aheadBy(d time.Duration) string {
+	switch {
+	case d >= 36*time.Hour:
+		return Thousands(int(d.Round(24*time.Hour)/(24*time.Hour))) + " days"
+	case d >= 90*time.Minute:
+		return fmt.Sprintf("%d hours", int(d.Round(time.Hour)/time.Hour))
+	case d >= 90*time.Second:
+		return fmt.Sprintf("%d minutes", int(d.Round(time.Minute)/time.Minute))
+	}
+	return "moments"
 }

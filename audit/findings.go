@@ -130,7 +130,7 @@ func canFire(rule string, k Kind) bool {
 		return k == KindGitHubAppInstallation
 	case RuleHumanCredential:
 		return k == KindGitHubFineGrainedPAT || k == KindGitHubCredentialAuthorization || k == KindGitHubDeployKey || isSecretKind(k)
-	case RuleWeakKey, RuleSelfSigned, RuleLongLived, RuleWildcard:
+	case RuleWeakKey, RuleSelfSigned, RuleNotYetValid, RuleLongLived, RuleWildcard:
 		return k == KindX509Certificate
 	case RuleInsecureWebhook:
 		return k == KindGitHubWebhook
@@ -303,9 +303,9 @@ func (e *Evaluator) check(rule string, r *RulePolicy, id *Identity, o *Observati
 		}
 	case RuleHumanCredential:
 		return humanCredential(o)
-	case RuleWeakKey, RuleSelfSigned, RuleLongLived, RuleWildcard:
+	case RuleWeakKey, RuleSelfSigned, RuleNotYetValid, RuleLongLived, RuleWildcard:
 		if o.Kind == KindX509Certificate {
-			return certificateCheck(rule, o, *r)
+			return certificateCheck(rule, o, *r, e.now)
 		}
 	case RuleInsecureWebhook:
 		if o.Kind != KindGitHubWebhook {

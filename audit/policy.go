@@ -33,9 +33,14 @@ const (
 	RuleInsecureWebhook = "insecure-webhook"
 	RuleWeakKey         = "weak-key"
 	RuleSelfSigned      = "self-signed"
-	RuleLongLived       = "long-lived"
-	RuleWildcard        = "wildcard"
-	RuleBroadTrust      = "broad-trust"
+	// RuleNotYetValid: a TLS endpoint serves a certificate whose
+	// not-before is still ahead, which its clients refuse until then. In
+	// a file it is normal (issued ahead of a rotation), so the rule reads
+	// only certificates a TLS endpoint presented.
+	RuleNotYetValid = "not-yet-valid"
+	RuleLongLived   = "long-lived"
+	RuleWildcard    = "wildcard"
+	RuleBroadTrust  = "broad-trust"
 	// RuleExceptionExpired: a keep on an identity with findings (an
 	// exception) outlived its expiry, or was never approved where the
 	// policy requires it (docs/campaigns.md, "Exceptions").
@@ -44,7 +49,7 @@ const (
 
 // Rules lists every rule in the order findings are reported.
 var Rules = []string{
-	RuleExpired, RuleOrphaned, RuleInsecureWebhook, RuleWeakKey, RuleOverprivileged, RuleStale,
+	RuleExpired, RuleNotYetValid, RuleOrphaned, RuleInsecureWebhook, RuleWeakKey, RuleOverprivileged, RuleStale,
 	RuleUnrotated, RuleNoExpiry, RuleExpiring, RuleSelfSigned, RuleLongLived, RuleBroadScope, RuleWildcard,
 	RuleBroadTrust, RuleDefaultSA, RuleAutomount, RuleUnused, RuleReuse, RuleThirdParty, RuleHumanCredential, RuleExceptionExpired,
 }
@@ -65,9 +70,11 @@ var OWASPNHI = map[string]string{
 	RuleInsecureWebhook: "NHI4",
 	RuleWeakKey:         "NHI4",
 	RuleSelfSigned:      "NHI4",
-	RuleLongLived:       "NHI7",
-	RuleWildcard:        "NHI9",
-	RuleBroadTrust:      "NHI5, NHI9",
+	// Not a risk of misuse but of an outage, like expiring.
+	RuleNotYetValid: "",
+	RuleLongLived:   "NHI7",
+	RuleWildcard:    "NHI9",
+	RuleBroadTrust:  "NHI5, NHI9",
 	// An expired exception is a risk accepted for longer than agreed:
 	// which OWASP entry applies is the underlying finding's.
 	RuleExceptionExpired: "",
@@ -103,6 +110,7 @@ var RuleSources = map[string][]string{
 	RuleInsecureWebhook:  {"github"},
 	RuleWeakKey:          {"x509"},
 	RuleSelfSigned:       {"x509"},
+	RuleNotYetValid:      {"x509"},
 	RuleLongLived:        {"x509"},
 	RuleWildcard:         {"x509"},
 	RuleBroadTrust:       {"aws"},
@@ -238,6 +246,7 @@ func DefaultPolicy() Policy {
 			RuleInsecureWebhook:  {Severity: "high"},
 			RuleWeakKey:          {Severity: "high"},
 			RuleSelfSigned:       {Severity: "medium"},
+			RuleNotYetValid:      {Severity: "high"},
 			RuleLongLived:        {Severity: "medium", Days: 398},
 			RuleWildcard:         {Severity: "low"},
 			RuleBroadTrust:       {Severity: "high"},

@@ -91,6 +91,8 @@ func riskyObservations(more []func(o *Observation)) []Observation {
 			o.Attributes["status"] = "offline"
 			o.Attributes["active"] = "false"
 		},
+		// Not valid yet: not-yet-valid, for a certificate a TLS endpoint serves.
+		func(o *Observation) { o.CreatedAt = &soon },
 	}
 	variants = append(variants, more...)
 	var out []Observation

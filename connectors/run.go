@@ -54,6 +54,39 @@ type Resumer interface {
 	Resuming(snapshotID int64, units int)
 }
 
+// Checker is implemented by connectors that can tell, before a snapshot
+// opens, that what they are to read is there: the account exists and the
+// credential can see it. A run that fails the check learned nothing (a
+// mistyped --org), so it opens no snapshot and records nothing.
+type Checker interface {
+	Check(ctx context.Context) error
+}
+
+// NotStartedError is the error of a run that stopped before its snapshot
+// opened (see Check): nothing of it was recorded. It says what Err says.
+type NotStartedError struct{ Err error }
+
+func (e *NotStartedError) Error() string { return e.Err.Error() }
+func (e *NotStartedError) Unwrap() error { return e.Err }
+
+// Check does what Run does before a snapshot opens: asks c which
+// credential it reads with (Credentialed) and checks the account
+// (Checker). It returns the credential ("" when c does not say); an error
+// means there is nothing to read, and no snapshot should open.
+func Check(ctx context.Context, c Connector) (credential string, err error) {
+	if cc, ok := c.(Credentialed); ok {
+		if credential, err = cc.Credential(ctx); err != nil {
+			return "", err
+		}
+	}
+	if ch, ok := c.(Checker); ok {
+		if err := ch.Check(ctx); err != nil {
+			return "", err
+		}
+	}
+	return credential, nil
+}
+
 // Whole is implemented by connectors that read their whole population in
 // one go and never checkpoint (an import, a certificate scan). An earlier
 // run of theirs that was interrupted is never resumed: what it read may no
@@ -97,21 +130,22 @@ const pollLock = 500 * time.Millisecond
 // (audit.ErrBusy), stays unfinished, never current, for the next run to
 // continue; a Whole source's is closed as failed instead. One process at
 // a time snapshots an account: the account's lock is taken when the
-// snapshot starts (see audit.Store.StartSnapshot).
+// snapshot starts (see audit.Store.StartSnapshot). A run that fails before
+// its snapshot opens (Check) returns a *NotStartedError and no snapshot.
 func Run(ctx context.Context, st *audit.Store, c Connector, opts RunOptions) (*audit.Snapshot, error) {
 	info := audit.SnapshotInfo{
 		Source: c.Source(), Account: c.Account(), APIURL: c.APIURL(),
 		ToolVersion: opts.ToolVersion, StartedAt: st.Now(), Actor: opts.Actor,
 	}
 	// The credential is known before the snapshot starts, so a resume can
-	// be matched against it: another credential is another run.
-	if cc, ok := c.(Credentialed); ok {
-		cred, err := cc.Credential(ctx)
-		if err != nil {
-			return nil, err
-		}
-		info.Credential = cred
+	// be matched against it: another credential is another run. The
+	// account is checked then too, so a run that could read nothing
+	// leaves no failed snapshot behind.
+	cred, err := Check(ctx, c)
+	if err != nil {
+		return nil, &NotStartedError{err}
 	}
+	info.Credential = cred
 	start := st.StartSnapshot
 	if _, ok := c.(Whole); ok {
 		start = st.BeginSnapshot

@@ -155,7 +155,7 @@ func (m *Model) tableReadAgain(msg tableReadAgainMsg) tea.Cmd {
 		if msg.readAt != nil && m.opts.TableCache != "" {
 			m.writeCache(*msg.readAt, nil)
 		}
-		m.setFlash("Read "+storeNoun(m.st.store)+" again: "+commas(m.st.pop.len())+" identities", false)
+		m.setFlash("Read "+storeNoun(m.st.store)+" again: "+plural(m.st.pop.len(), "identity", "identities"), false)
 	case msg.pop != nil:
 		// The table changed under the read (it cannot, but were it to,
 		// its positions would not be the views'): row by row instead.

@@ -248,12 +248,11 @@ func (m *Model) batchLoaded(msg identitiesBatchMsg) tea.Cmd {
 	case msg.err != nil:
 		m.readShort = true
 		// What arrived stays on screen; the gap is said, never hidden.
-		of := ""
+		read := plural(m.st.pop.len(), "identity", "identities")
 		if m.st.loadTotal > 0 {
-			of = " of " + commas(m.st.loadTotal)
+			read = commas(m.st.pop.len()) + " of " + plural(m.st.loadTotal, "identity", "identities")
 		}
-		m.setFlash("Stopped reading after "+commas(m.st.pop.len())+of+
-			" identities: "+audit.Printable(msg.err.Error())+". Quit and open the file again to read them all.", true)
+		m.setFlash("Stopped reading after "+read+": "+audit.Printable(msg.err.Error())+". Quit and open the file again to read them all.", true)
 	case m.ids == nil && m.st.pop.len() > 0:
 		m.ids = newIdentitiesView(m.st)
 		m.stack[0] = m.ids

@@ -129,6 +129,21 @@ func TestBatchReadFailureIsSaid(t *testing.T) {
 	}
 }
 
+// One identity read before the read failed, with no count yet: the
+// header says so in the singular.
+func TestBatchReadFailureAfterOne(t *testing.T) {
+	ids := manyIdentities(5)
+	m := New(testSnapshot(), nil, Options{Now: clock, Store: streamStore{ids: ids, failAt: 1, failErr: errors.New("disk I/O error")}})
+	m.Update(tea.WindowSizeMsg{Width: 100, Height: 24})
+	cmds := m.Init()().(tea.BatchMsg) // the read, the count, never sent
+	_, next := m.Update(cmds[0]())
+	run(t, m, next, 0)
+	v := m.View()
+	if !strings.Contains(v, "only 1 identity read") || !strings.Contains(v, "Stopped reading after 1 identity: disk I/O error") {
+		t.Errorf("the header and the failure should say one identity was read:\n%s", v)
+	}
+}
+
 // Once a chunk of rows is in, each batch a read from the store hands
 // over starts on a chunk's boundary and is whole chunks (but the last),
 // which the population keeps as they are rather than copy them into

@@ -644,9 +644,9 @@ func (m *Model) headerParts(compact int) string {
 	case m.loading:
 		parts = append(parts, theme.Muted.Render("reading identities…"))
 	case m.readShort && m.st.loadTotal == 0:
-		parts = append(parts, theme.Warning.Render("only "+commas(m.st.pop.len())+" identities read"))
+		parts = append(parts, theme.Warning.Render("only "+plural(m.st.pop.len(), "identity", "identities")+" read"))
 	case m.readShort:
-		parts = append(parts, theme.Warning.Render(commas(m.st.pop.len())+" of "+commas(m.st.loadTotal)+" identities read"))
+		parts = append(parts, theme.Warning.Render(commas(m.st.pop.len())+" of "+plural(m.st.loadTotal, "identity", "identities")+" read"))
 	default:
 		// Active is what the newest snapshots hold, what the lists show;
 		// the rest shows with status:not-checked, status:removed,

@@ -624,6 +624,8 @@ func firesWhen(rule string, r audit.RulePolicy) string {
 		return "a certificate with an RSA key under 2048 bits, or signed with SHA-1 or MD5"
 	case audit.RuleSelfSigned:
 		return "a self-signed certificate presented by a TLS endpoint"
+	case audit.RuleNotYetValid:
+		return "a TLS endpoint presents a certificate not valid yet (its not-before is ahead)"
 	case audit.RuleLongLived:
 		return fmt.Sprintf("a publicly trusted TLS certificate valid for more than %d days", r.Days)
 	case audit.RuleWildcard:

@@ -148,11 +148,11 @@ nhi decide NAME --confirm-carried --reason TEXT.`,
 func printCreated(w io.Writer, res *campaigns.Created, actor string) {
 	c, sn := res.Campaign, res.Snapshot
 	if len(c.Snapshots) == 1 {
-		fmt.Fprintf(w, "Created campaign %s (event %d, by %s): %d identities from snapshot %d (%s/%s, %s, %s)\n",
-			c.Name, res.Event.Seq, audit.Printable(actor), c.Count, sn.ID, audit.Printable(sn.Source), audit.Printable(sn.Account), sn.Status, sn.StartedAt.Format(time.RFC3339))
+		fmt.Fprintf(w, "Created campaign %s (event %d, by %s): %s from snapshot %d (%s/%s, %s, %s)\n",
+			c.Name, res.Event.Seq, audit.Printable(actor), counted(c.Count, "identity", "identities"), sn.ID, audit.Printable(sn.Source), audit.Printable(sn.Account), sn.Status, sn.StartedAt.Format(time.RFC3339))
 	} else {
-		fmt.Fprintf(w, "Created campaign %s (event %d, by %s): %d identities from %d snapshots\n",
-			c.Name, res.Event.Seq, audit.Printable(actor), c.Count, len(c.Snapshots))
+		fmt.Fprintf(w, "Created campaign %s (event %d, by %s): %s from %d snapshots\n",
+			c.Name, res.Event.Seq, audit.Printable(actor), counted(c.Count, "identity", "identities"), len(c.Snapshots))
 		printSnapshotUses(w, c.Snapshots)
 	}
 	fmt.Fprintf(w, "  scope       %s\n", audit.Printable(c.Scope))
@@ -165,8 +165,8 @@ func printCreated(w io.Writer, res *campaigns.Created, actor string) {
 	}
 	fmt.Fprintf(w, "  reviewers   %s\n", strings.Join(parts, " · "))
 	if c.CarriedFrom != "" {
-		fmt.Fprintf(w, "  carried     %d keep decision(s) from %s, awaiting confirmation: nhi decide %s --confirm-carried --reason TEXT\n",
-			res.Carried, c.CarriedFrom, c.Name)
+		fmt.Fprintf(w, "  carried     %s from %s, awaiting confirmation: nhi decide %s --confirm-carried --reason TEXT\n",
+			counted(res.Carried, "keep decision", "keep decisions"), c.CarriedFrom, c.Name)
 	}
 	for i, sn := range res.Snapshots {
 		if sn.Status != audit.SnapshotPartial {
@@ -176,14 +176,14 @@ func printCreated(w io.Writer, res *campaigns.Created, actor string) {
 		if i < len(c.Snapshots) && c.Snapshots[i].Count == 0 {
 			took = " (the scope took none of its identities: it may exclude them, or they may be among what was not read)"
 		}
-		fmt.Fprintf(w, "Warning: snapshot %d (%s/%s) is partial%s; %d endpoint(s) were not read, so the population may be incomplete:\n",
-			sn.ID, audit.Printable(sn.Source), audit.Printable(sn.Account), took, len(sn.Gaps))
+		fmt.Fprintf(w, "Warning: snapshot %d (%s/%s) is partial%s; %s not read, so the population may be incomplete:\n",
+			sn.ID, audit.Printable(sn.Source), audit.Printable(sn.Account), took, counted(len(sn.Gaps), "endpoint was", "endpoints were"))
 		for _, g := range sn.Gaps {
 			fmt.Fprintf(w, "  %s: %s\n", audit.Printable(g.Endpoint), audit.Printable(g.Reason))
 		}
 	}
 	if n := len(res.Unassigned); n > 0 {
-		fmt.Fprintf(w, "Warning: %d item(s) have no reviewer (every reviewer owns them); anyone who does not own them may decide:\n", n)
+		fmt.Fprintf(w, "Warning: %s no reviewer (every reviewer owns %s); anyone who does not own %s may decide:\n", counted(n, "item has", "items have"), plural(n, "it", "them"), plural(n, "it", "them"))
 		for _, id := range res.Unassigned {
 			fmt.Fprintf(w, "  %s\n", audit.Printable(id))
 		}
@@ -340,8 +340,8 @@ func (a *app) confirmClose(cmd *cobra.Command, st *audit.Store, name string, b b
 		return true, nil
 	}
 	now := st.Now()
-	headline := fmt.Sprintf("Closing %s makes its decisions final: %d of %d item(s) decided, %d become no-response.",
-		audit.Printable(c.Name), p.Decided, p.Total, p.Undecided)
+	headline := fmt.Sprintf("Closing %s makes its decisions final: %d of %s decided, %d %s no-response.",
+		audit.Printable(c.Name), p.Decided, counted(p.Total, "item", "items"), p.Undecided, plural(p.Undecided, "becomes", "become"))
 	if p.Undecided > 0 {
 		headline += " No response:"
 	}
@@ -429,16 +429,16 @@ func printUnverified(w io.Writer, c *campaigns.Campaign, itemSnap map[string]int
 		if waiting[u.ID] == 0 || slices.ContainsFunc(rs, func(r campaigns.Remediation) bool { return r.Base.ID == u.ID }) {
 			continue
 		}
-		fmt.Fprintf(w, "\nNot verified: %d decommission decision(s) of %s/%s; no snapshot of it since snapshot %d, so their removal is unverified until one is taken.\n",
-			waiting[u.ID], audit.Printable(u.Source), audit.Printable(u.Account), u.ID)
+		fmt.Fprintf(w, "\nNot verified: %s of %s/%s; no snapshot of it since snapshot %d, so %s removal is unverified until one is taken.\n",
+			counted(waiting[u.ID], "decommission decision", "decommission decisions"), audit.Printable(u.Source), audit.Printable(u.Account), u.ID, plural(waiting[u.ID], "its", "their"))
 	}
 }
 
 func printRemediation(w io.Writer, r *campaigns.Remediation) {
 	sn := r.Snapshot
 	n := len(r.Removed) + len(r.StillPresent) + len(r.NotChecked)
-	fmt.Fprintf(w, "Campaign %s: %d decommission decision(s) of %s/%s checked against snapshot %d (%s, %s)\n",
-		r.Campaign, n, audit.Printable(sn.Source), audit.Printable(sn.Account), sn.ID, sn.Status, sn.StartedAt.Format(time.RFC3339))
+	fmt.Fprintf(w, "Campaign %s: %s of %s/%s checked against snapshot %d (%s, %s)\n",
+		r.Campaign, counted(n, "decommission decision", "decommission decisions"), audit.Printable(sn.Source), audit.Printable(sn.Account), sn.ID, sn.Status, sn.StartedAt.Format(time.RFC3339))
 	fmt.Fprintf(w, "  removed        %d\n", len(r.Removed))
 	fmt.Fprintf(w, "  still-present  %d\n", len(r.StillPresent))
 	fmt.Fprintf(w, "  not-checked    %d\n", len(r.NotChecked))
@@ -537,8 +537,8 @@ sort the items by key (ties by ID) and take the first N.`,
 				}
 				return writeJSON(a.stdout, out)
 			}
-			fmt.Fprintf(a.stdout, "Sample of %d from campaign %s (%d items, population sha256:%s), seed %q\n",
-				len(sample), c.Name, c.Count, c.PopulationDigest, seed)
+			fmt.Fprintf(a.stdout, "Sample of %d from campaign %s (%s, population sha256:%s), seed %q\n",
+				len(sample), c.Name, counted(c.Count, "item", "items"), c.PopulationDigest, seed)
 			fmt.Fprintf(a.stdout, "Algorithm: %s\n", sampleAlgorithm)
 			tw := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
 			fmt.Fprintln(tw, "RANK\tID\tKEY\tDECISION\tBY\tREASON")

@@ -275,7 +275,7 @@ func printCampaign(w io.Writer, c *campaigns.Campaign, ob *campaigns.Offboarding
 		fmt.Fprintf(w, "  closed      %s by %s\n", c.ClosedAt.Format(time.RFC3339), audit.Printable(c.ClosedBy))
 	}
 	fmt.Fprintf(w, "  policy      sha256:%s\n", c.PolicyDigest)
-	fmt.Fprintf(w, "  population  %d identities, sha256:%s\n", c.Count, c.PopulationDigest)
+	fmt.Fprintf(w, "  population  %s, sha256:%s\n", counted(c.Count, "identity", "identities"), c.PopulationDigest)
 	if c.CarriedFrom != "" {
 		fmt.Fprintf(w, "  carried     from %s\n", c.CarriedFrom)
 	}
@@ -299,7 +299,7 @@ func printCampaign(w io.Writer, c *campaigns.Campaign, ob *campaigns.Offboarding
 	if len(by) > 0 {
 		fmt.Fprintf(w, ": %s", strings.Join(by, " · "))
 	}
-	fmt.Fprintf(w, "; %d pending, %d carried, %d no-response, %d conflict(s)\n", p.Pending, p.Carried, p.NoResponse, p.Conflicts)
+	fmt.Fprintf(w, "; %d pending, %d carried, %d no-response, %s\n", p.Pending, p.Carried, p.NoResponse, counted(p.Conflicts, "conflict", "conflicts"))
 	if mine != nil {
 		fmt.Fprintln(w, reviewerProgressLine(mine))
 	}

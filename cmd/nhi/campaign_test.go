@@ -189,7 +189,7 @@ func TestCampaignLifecycle(t *testing.T) {
 	}
 	// sam decides items of other reviewers: only with --all-reviewers.
 	r = ok(t, "decide", "q", "--filter", "scope:acme/r2", "decommission", "--reason", "repo archived", "--all-reviewers", "--db", db, "--as", "sam@acme.test")
-	if !strings.Contains(r.stdout, "Decided decommission on 2 item(s)") {
+	if !strings.Contains(r.stdout, "Decided decommission on 2 items") {
 		t.Errorf("bulk said:\n%s", r.stdout)
 	}
 	refused(t, 2, "^", "decide", "q", "--filter", "scope:", "keep", "--reason", "x", "--db", db, "--as", "sam@acme.test")

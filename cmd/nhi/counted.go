@@ -20,6 +20,15 @@ func counted(n int, one, many string) string {
 	return strconv.Itoa(n) + " " + plural(n, one, many)
 }
 
+// eventSpan names the events a write appended, first to last: "event 7"
+// when there is one, "events 7–9" otherwise.
+func eventSpan(first, last int64) string {
+	if first == last {
+		return "event " + strconv.FormatInt(first, 10)
+	}
+	return "events " + strconv.FormatInt(first, 10) + "–" + strconv.FormatInt(last, 10)
+}
+
 // failedSnapshots is the error a run of total accounts (or clusters) ends
 // with when the snapshots of those in failed failed: it names them, and
 // says the others are saved only when there were others.

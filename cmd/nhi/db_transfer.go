@@ -96,10 +96,11 @@ earlier event would not be the store as it was. See docs/team.md.`,
 			// counted apart, the identities are those nhi identities lists.
 			idents, former := res.Rows["identities"]-res.Rows["identity_aliases"], ""
 			if n := res.Rows["identity_aliases"]; n > 0 {
-				former = fmt.Sprintf(" (and %d former IDs of renamed ones)", n)
+				former = fmt.Sprintf(" (and %s of renamed ones)", counted(int(n), "former ID", "former IDs"))
 			}
-			fmt.Fprintf(a.stdout, "Wrote %s from %s: %d events, chain head %s; %d snapshots, %d identities%s, %d observations\n",
-				to, st.Path(), res.Events, headOrNone(res.Head), res.Rows["snapshots"], idents, former, res.Rows["observations"])
+			fmt.Fprintf(a.stdout, "Wrote %s from %s: %s, chain head %s; %s, %s%s, %s\n",
+				to, st.Path(), counted(int(res.Events), "event", "events"), headOrNone(res.Head), counted(int(res.Rows["snapshots"]), "snapshot", "snapshots"),
+				counted(int(idents), "identity", "identities"), former, counted(int(res.Rows["observations"]), "observation", "observations"))
 			fmt.Fprintf(a.stdout, "OK %s verifies on its own (nhi verify --db %s)\n", to, to)
 			return nil
 		},
@@ -160,13 +161,13 @@ lacks, which are copied. See docs/team.md.`,
 				return err
 			}
 			if res.AlreadyAhead {
-				fmt.Fprintf(a.stdout, "Nothing to import: the log of %s (%d events) already extends %s's (%d events, head %s)\n",
-					st.Path(), res.StoreEvents, from, r.Events, headOrNone(r.Head))
+				fmt.Fprintf(a.stdout, "Nothing to import: the log of %s (%s) already extends %s's (%s, head %s)\n",
+					st.Path(), counted(int(res.StoreEvents), "event", "events"), from, counted(int(r.Events), "event", "events"), headOrNone(r.Head))
 				return nil
 			}
 			if res.AlreadyHeld {
-				fmt.Fprintf(a.stdout, "Nothing to import: %s already holds the %d events of %s (chain head %s); nothing was written\n",
-					st.Path(), res.StoreEvents, from, headOrNone(res.Head))
+				fmt.Fprintf(a.stdout, "Nothing to import: %s already holds the %s of %s (chain head %s); nothing was written\n",
+					st.Path(), counted(int(res.StoreEvents), "event", "events"), from, headOrNone(res.Head))
 				return nil
 			}
 			a.recorded = true
@@ -176,8 +177,8 @@ lacks, which are copied. See docs/team.md.`,
 					from, st.Path(), res.StoreEvents, plural(int(res.StoreEvents), "event", "events"), tableCounts(res.Unlogged), headOrNone(res.Head))
 				return nil
 			}
-			fmt.Fprintf(a.stdout, "Imported %s into %s: %d events appended after the %d it held; chain head %s\n",
-				from, st.Path(), res.Events, res.StoreEvents, headOrNone(res.Head))
+			fmt.Fprintf(a.stdout, "Imported %s into %s: %s appended after the %d it held; chain head %s\n",
+				from, st.Path(), counted(int(res.Events), "event", "events"), res.StoreEvents, headOrNone(res.Head))
 			return nil
 		},
 	}
@@ -199,7 +200,7 @@ func verifyStore(ctx context.Context, where string) (*audit.VerifyResult, error)
 		return nil, err
 	}
 	if !r.OK() {
-		return nil, fmt.Errorf("%s failed verification (%d problem(s)): %s", where, len(r.Problems), r.Problems[0])
+		return nil, fmt.Errorf("%s failed verification (%s): %s", where, counted(len(r.Problems), "problem", "problems"), r.Problems[0])
 	}
 	return r, nil
 }

@@ -107,7 +107,7 @@ func TestDBExportImportThroughPostgres(t *testing.T) {
 		"--db", out, "--as", "rev@example.com")
 	outHead := verifyHead(t, out)
 	r = must("db", "import", "--db", shared, "--from", out)
-	if !strings.Contains(r.stdout, "1 events appended after the 15 it held") {
+	if !strings.Contains(r.stdout, "1 event appended after the 15 it held") {
 		t.Fatalf("appending import: %s", r.stdout)
 	}
 	if h := verifyHead(t, shared); h != outHead {

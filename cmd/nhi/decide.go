@@ -155,7 +155,7 @@ Other forms:
 				if err != nil {
 					return campaignError(cmd, "--filter", err)
 				}
-				printBulk(a, o, "Confirmed", "carried decision(s)", actor)
+				printBulk(a, o, "Confirmed", "carried decision", "carried decisions", actor)
 				return nil
 			case filter != "":
 				d, err := campaigns.ParseDecision(args[1])
@@ -173,7 +173,7 @@ Other forms:
 				if err != nil {
 					return campaignError(cmd, "--filter", err)
 				}
-				printBulk(a, o, "Decided "+string(d)+" on", "item(s)", actor)
+				printBulk(a, o, "Decided "+string(d)+" on", "item", "items", actor)
 				return nil
 			}
 			d, err := campaigns.ParseDecision(args[2])
@@ -261,7 +261,7 @@ func (a *app) confirmItems(ctx context.Context, st *audit.Store, b bulkFlags, ca
 	for i := range c.Items {
 		byID[c.Items[i].ID] = &c.Items[i]
 	}
-	headline := fmt.Sprintf("%s %d item(s) of %s", verb, len(p.Items), audit.Printable(campaign))
+	headline := fmt.Sprintf("%s %s of %s", verb, counted(len(p.Items), "item", "items"), audit.Printable(campaign))
 	var left []string
 	if p.SkippedDecided > 0 {
 		left = append(left, fmt.Sprintf("%d already decided", p.SkippedDecided))
@@ -286,7 +286,7 @@ func (a *app) confirmItems(ctx context.Context, st *audit.Store, b bulkFlags, ca
 		return t.Flush(w)
 	}
 	return a.confirm(b, preview{headline: headline + ":", rows: rows, count: len(p.Items), shown: shown,
-		question: fmt.Sprintf("%s %d item(s)?", verb, len(p.Items))}, false)
+		question: fmt.Sprintf("%s %s?", verb, counted(len(p.Items), "item", "items"))}, false)
 }
 
 func stateWord(d campaigns.Decision) string {
@@ -296,35 +296,35 @@ func stateWord(d campaigns.Decision) string {
 	return string(d)
 }
 
-// notMineNote is "12 item(s) of other reviewers not decided", with those
+// notMineNote is "12 items of other reviewers not decided", with those
 // of nobody when there are some.
 func notMineNote(p *campaigns.BulkOutcome) string {
 	var parts []string
 	if p.NotMine > 0 {
-		parts = append(parts, fmt.Sprintf("%d item(s) of other reviewers", p.NotMine))
+		parts = append(parts, counted(p.NotMine, "item", "items")+" of other reviewers")
 	}
 	if p.Unassigned > 0 {
-		parts = append(parts, fmt.Sprintf("%d item(s) with no reviewer", p.Unassigned))
+		parts = append(parts, counted(p.Unassigned, "item", "items")+" with no reviewer")
 	}
 	return strings.Join(parts, " and ") + " not decided"
 }
 
-func printBulk(a *app, o *campaigns.BulkOutcome, verb, what, actor string) {
-	fmt.Fprintf(a.stdout, "%s %d %s (event %d, by %s)\n", verb, len(o.Items), what, o.Event.Seq, audit.Printable(actor))
+func printBulk(a *app, o *campaigns.BulkOutcome, verb, one, many, actor string) {
+	fmt.Fprintf(a.stdout, "%s %s (event %d, by %s)\n", verb, counted(len(o.Items), one, many), o.Event.Seq, audit.Printable(actor))
 	if o.NotMine+o.Unassigned > 0 {
 		fmt.Fprintf(a.stdout, "Left alone: %s (--all-reviewers decides them).\n", notMineNote(o))
 	}
 	if o.NotAssigned > 0 {
-		fmt.Fprintf(a.stdout, "Note: %d of them are assigned to another reviewer; recorded as decided outside the assignment.\n", o.NotAssigned)
+		fmt.Fprintf(a.stdout, "Note: %d of them %s assigned to another reviewer; recorded as decided outside the assignment.\n", o.NotAssigned, plural(o.NotAssigned, "is", "are"))
 	}
 	if o.Conflicts > 0 {
 		fmt.Fprintf(a.stdout, "Note: %d replaced someone else's decision; marked as conflicts.\n", o.Conflicts)
 	}
 	if o.SkippedDecided > 0 {
-		fmt.Fprintf(a.stdout, "Left alone: %d matching item(s) already decided.\n", o.SkippedDecided)
+		fmt.Fprintf(a.stdout, "Left alone: %s already decided.\n", counted(o.SkippedDecided, "matching item", "matching items"))
 	}
 	if n := len(o.SkippedOwn); n > 0 {
-		fmt.Fprintf(a.stdout, "Skipped %d item(s) you own (another reviewer must decide them):\n", n)
+		fmt.Fprintf(a.stdout, "Skipped %s you own (another reviewer must decide %s):\n", counted(n, "item", "items"), plural(n, "it", "them"))
 		for _, id := range o.SkippedOwn {
 			fmt.Fprintf(a.stdout, "  %s\n", audit.Printable(id))
 		}
@@ -388,8 +388,8 @@ func decideBatch(cmd *cobra.Command, a *app, st *audit.Store, actor, campaign, p
 		failed++
 	}
 	if failed > 0 {
-		return fmt.Errorf("%d decision(s) recorded, %d refused (see above)", ok, failed)
+		return fmt.Errorf("%s recorded, %d refused (see above)", counted(ok, "decision", "decisions"), failed)
 	}
-	fmt.Fprintf(a.stderr, "%d decision(s) recorded in %s\n", ok, campaign)
+	fmt.Fprintf(a.stderr, "%s recorded in %s\n", counted(ok, "decision", "decisions"), campaign)
 	return nil
 }

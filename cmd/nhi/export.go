@@ -97,8 +97,8 @@ nhi verify --report DIR. See docs/report.md.`,
 				return err
 			}
 			r := res.Report
-			fmt.Fprintf(a.stdout, "Exported campaign %s (%s, %d items) to %s, as of event %d, generated %s, signer %s\n",
-				r.Attestation.Campaign, r.Attestation.Status, r.Attestation.Summary.Items, res.Dir, r.Integrity.Head.Seq, r.GeneratedAt, audit.Printable(r.Attestation.Signer))
+			fmt.Fprintf(a.stdout, "Exported campaign %s (%s, %s) to %s, as of event %d, generated %s, signer %s\n",
+				r.Attestation.Campaign, r.Attestation.Status, counted(r.Attestation.Summary.Items, "item", "items"), res.Dir, r.Integrity.Head.Seq, r.GeneratedAt, audit.Printable(r.Attestation.Signer))
 			for _, f := range res.Files {
 				fmt.Fprintf(a.stdout, "  %s  %s\n", f.SHA256, f.Path)
 			}

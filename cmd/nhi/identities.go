@@ -207,6 +207,10 @@ func identityTable(w io.Writer, expr string, now time.Time, width int, withID bo
 			_, err := fmt.Fprintln(w, "No identities yet. Take a snapshot: nhi demo, or nhi snapshot github --org ORG")
 			return err
 		case matched == 0 && expr == "":
+			if total == 1 {
+				_, err := fmt.Fprintln(w, "The one identity is not active; --filter status:any lists it.")
+				return err
+			}
 			_, err := fmt.Fprintf(w, "None of the %d identities is active; --filter status:any lists them all.\n", total)
 			return err
 		case matched == 0:

@@ -50,10 +50,10 @@ func TestOwnerImportInputs(t *testing.T) {
 	clear := filepath.Join(dir, "clear.csv")
 	os.WriteFile(clear, []byte(keyID(0)+",\n"+keyID(2)+",carol@acme.test\n"), 0o600)
 	if r := ok(t, "owner", "import", clear, "--dry-run", "--db", db, "--as", "lead"); !strings.Contains(r.stdout, keyID(0)+"\t(cleared)") ||
-		!strings.Contains(r.stdout, "Would have set the owner of 1 identities and cleared it of 1, from 2 rows") {
+		!strings.Contains(r.stdout, "Would have set the owner of 1 identity and cleared it of 1, from 2 rows") {
 		t.Errorf("dry run with an empty owner cell: %s", r.stdout)
 	}
-	if r := ok(t, "owner", "import", clear, "--db", db, "--as", "lead"); !strings.Contains(r.stdout, "Set the owner of 1 identities and cleared it of 1, from 2 rows") {
+	if r := ok(t, "owner", "import", clear, "--db", db, "--as", "lead"); !strings.Contains(r.stdout, "Set the owner of 1 identity and cleared it of 1, from 2 rows") {
 		t.Errorf("import with an empty owner cell: %s", r.stdout)
 	}
 	long := filepath.Join(dir, "long.csv")

@@ -44,13 +44,13 @@ Before the escalation day it changes nothing and says when.`,
 			for _, ids := range res.Moved {
 				n += len(ids)
 			}
-			fmt.Fprintf(a.stdout, "Escalated %d pending item(s) of %s (due since %s), by %s\n", n, args[0], res.Due.UTC().Format(time.RFC3339), audit.Printable(actor))
+			fmt.Fprintf(a.stdout, "Escalated %s of %s (due since %s), by %s\n", counted(n, "pending item", "pending items"), args[0], res.Due.UTC().Format(time.RFC3339), audit.Printable(actor))
 			for _, ev := range res.Events {
 				var p campaigns.EscalatePayload
 				if err := json.Unmarshal(ev.Payload, &p); err != nil {
 					return fmt.Errorf("event %d: %w", ev.Seq, err)
 				}
-				fmt.Fprintf(a.stdout, "  event %d: %d item(s) from %s to %s (%s)\n", ev.Seq, len(p.Items), dashIfEmpty(audit.Printable(p.From)), audit.Printable(p.To), p.Via)
+				fmt.Fprintf(a.stdout, "  event %d: %s from %s to %s (%s)\n", ev.Seq, counted(len(p.Items), "item", "items"), dashIfEmpty(audit.Printable(p.From)), audit.Printable(p.To), p.Via)
 			}
 			if len(res.Stuck) > 0 {
 				fmt.Fprintf(a.stdout, "Left with their reviewer (%d): nobody else may take them:\n", len(res.Stuck))

@@ -56,7 +56,7 @@ func TestVerifyDecommissionByRule(t *testing.T) {
 
 	r := ok(t, append([]string{"campaign", "verify", "R"}, carol...)...)
 	for _, want := range []string{
-		"Campaign R: 6 decommission decision(s) of github/acme checked against snapshot 2",
+		"Campaign R: 6 decommission decisions of github/acme checked against snapshot 2",
 		"  removed        3\n  still-present  3\n",
 		"Decommissioned by the campaign's rule (on-no-response: decommission; no reviewer decided them): 5\n",
 		"  still-present  " + keyID(0) + "\n",

@@ -51,9 +51,9 @@ Above 10, a terminal is asked to confirm (--yes does not ask).`,
 				if err != nil {
 					return err
 				}
-				if goOn, err := a.confirm(bulk, preview{headline: fmt.Sprintf("The note goes on %d identities:", len(matched)),
+				if goOn, err := a.confirm(bulk, preview{headline: fmt.Sprintf("The note goes on %s:", counted(len(matched), "identity", "identities")),
 					rows: identityPreview(matched, outputWidth(a.stdout)), count: len(matched), shown: min(len(matched), previewRows),
-					question: fmt.Sprintf("Add the note to %d identities?", len(matched))}, false); !goOn {
+					question: fmt.Sprintf("Add the note to %s?", counted(len(matched), "identity", "identities"))}, false); !goOn {
 					return err
 				}
 				ids = idsOf(matched)

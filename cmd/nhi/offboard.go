@@ -131,14 +131,14 @@ func printLeavers(w io.Writer, leavers []audit.Leaver, people int) {
 		return
 	}
 	if len(leavers) == 0 {
-		fmt.Fprintf(w, "No leaver of the directory (%d people) still owns, holds or created an active identity.\n", people)
+		fmt.Fprintf(w, "No leaver of the directory (%s) still owns, holds or created an active identity.\n", counted(people, "person", "people"))
 		return
 	}
 	total := 0
 	for _, l := range leavers {
 		total += l.Count
 	}
-	fmt.Fprintf(w, "%d leaver(s) with %d active identit%s (of %d people in the directory):\n", len(leavers), total, map[bool]string{true: "y", false: "ies"}[total == 1], people)
+	fmt.Fprintf(w, "%s with %s (of %s in the directory):\n", counted(len(leavers), "leaver", "leavers"), counted(total, "active identity", "active identities"), counted(people, "person", "people"))
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "PERSON\tLEFT\tIDENTITIES\tOWNS\tCREATED\tHOLDS\tOLDEST")
 	for _, l := range leavers {
@@ -164,7 +164,7 @@ func printOffboard(w io.Writer, res *campaigns.OffboardCreated) {
 		}
 	}
 	fmt.Fprintf(w, "Created offboarding campaign %s for %s (effective %s, event %d)\n", c.Name, what, ob.Effective, res.Event.Seq)
-	fmt.Fprintf(w, "  due %s; reviewer(s) %s\n", c.Due, audit.Printable(strings.Join(c.Reviewers, ", ")))
+	fmt.Fprintf(w, "  due %s; %s %s\n", c.Due, plural(len(c.Reviewers), "reviewer", "reviewers"), audit.Printable(strings.Join(c.Reviewers, ", ")))
 	if c.Count == 0 {
 		fmt.Fprintf(w, "Nothing to handle: no active identity in the current snapshots is related to them. The empty campaign is the evidence; close it with nhi campaign close %s.\n", c.Name)
 		return
@@ -175,7 +175,7 @@ func printOffboard(w io.Writer, res *campaigns.OffboardCreated) {
 			byKind[r.Kind]++
 		}
 	}
-	fmt.Fprintf(w, "  %d identit%s", c.Count, map[bool]string{true: "y", false: "ies"}[c.Count == 1])
+	fmt.Fprintf(w, "  %s", counted(c.Count, "identity", "identities"))
 	if res.Person != nil {
 		var parts []string
 		for _, k := range audit.RelationKinds {
@@ -200,7 +200,7 @@ func printOffboard(w io.Writer, res *campaigns.OffboardCreated) {
 	}
 	tw.Flush()
 	if len(res.Unassigned) > 0 {
-		fmt.Fprintf(w, "Warning: %d item(s) are held by every reviewer and have none; anyone else may decide them.\n", len(res.Unassigned))
+		fmt.Fprintf(w, "Warning: %s held by every reviewer and %s none; anyone else may decide %s.\n", counted(len(res.Unassigned), "item is", "items are"), plural(len(res.Unassigned), "has", "have"), plural(len(res.Unassigned), "it", "them"))
 	}
 	fmt.Fprintf(w, "Next: nhi decide %s ID transfer --to PERSON | decommission | rotate | keep --reason TEXT\n", c.Name)
 }
@@ -284,7 +284,7 @@ func printProof(w io.Writer, r *campaigns.Remediation) int {
 	case "revoked":
 		fmt.Fprintln(w, "Access revoked: none of the leaver's tokens or SSO credential authorizations is left.")
 	case "held":
-		fmt.Fprintf(w, "Access NOT revoked: the leaver still holds %d token(s) or SSO authorization(s):\n", len(r.AccessHeld))
+		fmt.Fprintf(w, "Access NOT revoked: the leaver still holds %s:\n", counted(len(r.AccessHeld), "token or SSO authorization", "tokens or SSO authorizations"))
 		for _, id := range r.AccessHeld {
 			fmt.Fprintf(w, "  %s\n", audit.Printable(id))
 		}

@@ -89,7 +89,7 @@ func TestOffboardEndToEnd(t *testing.T) {
 	}
 	text := ok(t, "offboard", "--pending", "--db", db).stdout
 	leaver := leavers[0].Person
-	if !strings.Contains(text, fmt.Sprintf("%d leaver(s) with", len(leavers))) || !strings.Contains(text, "Start with: nhi offboard "+leaver.Email) {
+	if !strings.Contains(text, counted(len(leavers), "leaver", "leavers")+" with") || !strings.Contains(text, "Start with: nhi offboard "+leaver.Email) {
 		t.Errorf("pending:\n%s", text)
 	}
 

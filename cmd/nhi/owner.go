@@ -72,13 +72,13 @@ of them; --dry-run stops there. Above 10, a terminal is asked to confirm
 			if err != nil {
 				return err
 			}
-			headline := fmt.Sprintf("The owner of %d identities becomes %s:", len(matched), audit.Printable(args[0]))
+			headline := fmt.Sprintf("The owner of %s becomes %s:", counted(len(matched), "identity", "identities"), audit.Printable(args[0]))
 			if args[0] == "" {
-				headline = fmt.Sprintf("The owner of %d identities is cleared:", len(matched))
+				headline = fmt.Sprintf("The owner of %s is cleared:", counted(len(matched), "identity", "identities"))
 			}
 			if goOn, err := a.confirm(bulk, preview{headline: headline, rows: identityPreview(matched, outputWidth(a.stdout)),
 				count: len(matched), shown: min(len(matched), previewRows),
-				question: fmt.Sprintf("Set the owner of %d identities?", len(matched))}, false); !goOn {
+				question: fmt.Sprintf("Set the owner of %s?", counted(len(matched), "identity", "identities"))}, false); !goOn {
 				return err
 			}
 			sets := make([]audit.OwnerSet, len(matched))
@@ -89,8 +89,8 @@ of them; --dry-run stops there. Above 10, a terminal is asked to confirm
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(a.stdout, "Owner of %d identities is now %s (events %d–%d, by %s)\n",
-				len(evs), audit.Printable(args[0]), evs[0].Seq, evs[len(evs)-1].Seq, actor)
+			fmt.Fprintf(a.stdout, "Owner of %s is now %s (%s, by %s)\n",
+				counted(len(evs), "identity", "identities"), audit.Printable(args[0]), eventSpan(evs[0].Seq, evs[len(evs)-1].Seq), actor)
 			return nil
 		},
 	}
@@ -143,7 +143,7 @@ standard input.`,
 				}
 			}
 			// An empty owner cell clears the owner: say so, apart.
-			what := fmt.Sprintf("set the owner of %d identities and cleared it of %d", set, cleared)
+			what := fmt.Sprintf("set the owner of %s and cleared it of %d", counted(set, "identity", "identities"), cleared)
 			owners := make([]string, len(sets))
 			for i, s := range sets {
 				owners[i] = s.Owner
@@ -159,15 +159,15 @@ standard input.`,
 					}
 					fmt.Fprintf(a.stdout, "%s\t%s\n", audit.Printable(s.Identity), o)
 				}
-				fmt.Fprintf(a.stdout, "Would have %s, from %d rows (dry run: nothing written)\n", what, len(rows))
+				fmt.Fprintf(a.stdout, "Would have %s, from %s (dry run: nothing written)\n", what, counted(len(rows), "row", "rows"))
 				return nil
 			}
 			evs, err := st.SetOwners(cmd.Context(), actor, sets)
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(a.stdout, "%s%s, from %d rows (events %d–%d, by %s)\n",
-				strings.ToUpper(what[:1]), what[1:], len(rows), evs[0].Seq, evs[len(evs)-1].Seq, actor)
+			fmt.Fprintf(a.stdout, "%s%s, from %s (%s, by %s)\n",
+				strings.ToUpper(what[:1]), what[1:], counted(len(rows), "row", "rows"), eventSpan(evs[0].Seq, evs[len(evs)-1].Seq), actor)
 			return nil
 		},
 	}
@@ -356,7 +356,7 @@ func resolveOwnerRows(ctx context.Context, st *audit.Store, rows []ownerRow) ([]
 		}
 	}
 	if len(unmatched) > 0 {
-		return nil, fmt.Errorf("%d rows match no identity, so nothing was written: %s", len(unmatched), strings.Join(unmatched, ", "))
+		return nil, fmt.Errorf("%s no identity, so nothing was written: %s", counted(len(unmatched), "row matches", "rows match"), strings.Join(unmatched, ", "))
 	}
 	sets := make([]audit.OwnerSet, len(order))
 	for i, id := range order {

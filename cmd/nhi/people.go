@@ -81,12 +81,12 @@ the file are kept. "-" reads standard input.`,
 			for _, p := range ch.Updated {
 				fmt.Fprintf(a.stdout, "~ %s\n", audit.Printable(p.Display()))
 			}
-			fmt.Fprintf(a.stdout, "%s %d, updated %d, unchanged %d people from %d rows", verb, len(ch.Added), len(ch.Updated), ch.Unchanged, len(in.People))
+			fmt.Fprintf(a.stdout, "%s %d, updated %d, unchanged %d people from %s", verb, len(ch.Added), len(ch.Updated), ch.Unchanged, counted(len(in.People), "row", "rows"))
 			switch {
 			case dryRun:
 				fmt.Fprintln(a.stdout, " (dry run: nothing written)")
 			case len(ch.Events) > 0:
-				fmt.Fprintf(a.stdout, " (events %d–%d, by %s)\n", ch.Events[0].Seq, ch.Events[len(ch.Events)-1].Seq, audit.Printable(actor))
+				fmt.Fprintf(a.stdout, " (%s, by %s)\n", eventSpan(ch.Events[0].Seq, ch.Events[len(ch.Events)-1].Seq), audit.Printable(actor))
 			default:
 				fmt.Fprintln(a.stdout, " (nothing to write)")
 			}
@@ -242,7 +242,7 @@ func newPeopleShowCmd(a *app) *cobra.Command {
 			fmt.Fprintf(a.stdout, "  aliases:     %s\n", audit.Printable(strings.Join(p.Names(), " ")))
 			fmt.Fprintf(a.stdout, "  manager:     %s\n", orDash(p.Manager))
 			fmt.Fprintf(a.stdout, "  signing key: %s\n", orDash(keyFingerprint(p.SigningKey)))
-			fmt.Fprintf(a.stdout, "  owns:        %d identities\n", len(owns))
+			fmt.Fprintf(a.stdout, "  owns:        %s\n", counted(len(owns), "identity", "identities"))
 			for _, id := range owns {
 				fmt.Fprintf(a.stdout, "    %s\n", audit.Printable(id))
 			}

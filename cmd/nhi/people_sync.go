@@ -146,17 +146,17 @@ func printSync(a *app, read *ghconn.OrgPeople, res *audit.SyncResult, linked int
 	if dryRun {
 		verb = "Would add"
 	}
-	fmt.Fprintf(w, "%s %d, updated %d, unchanged %d people from %d members of %s", verb, len(res.Added), len(res.Updated), res.Unchanged, len(read.Members), read.Org)
+	fmt.Fprintf(w, "%s %d, updated %d, unchanged %d people from %s of %s", verb, len(res.Added), len(res.Updated), res.Unchanged, counted(len(read.Members), "member", "members"), read.Org)
 	switch {
 	case dryRun:
 		fmt.Fprintln(w, " (dry run: nothing written)")
 	case len(res.Events) > 0:
-		fmt.Fprintf(w, " (events %d–%d, by %s)\n", res.Events[0].Seq, res.Events[len(res.Events)-1].Seq, audit.Printable(actor))
+		fmt.Fprintf(w, " (%s, by %s)\n", eventSpan(res.Events[0].Seq, res.Events[len(res.Events)-1].Seq), audit.Printable(actor))
 	default:
 		fmt.Fprintln(w, " (nothing to write)")
 	}
 	if read.SAML == "read" {
-		fmt.Fprintf(w, "SAML identities: %d of %d members linked\n", linked, len(read.Members))
+		fmt.Fprintf(w, "SAML identities: %d of %s linked\n", linked, counted(len(read.Members), "member", "members"))
 	}
 	for _, u := range read.Unread {
 		fmt.Fprintf(w, "Not read: %s\n", audit.Printable(u))

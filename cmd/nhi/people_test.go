@@ -154,7 +154,7 @@ func TestTheActorIsAPerson(t *testing.T) {
 	if !strings.Contains(r.stderr, `warning: owner "dann" is not in the directory of people; did you mean Dan Wu <dan@northwind.example>?`) {
 		t.Errorf("owner set to an unknown name: %s", r.stderr)
 	}
-	if r := ok(t, "people", "show", "alice-smith", "--db", db); !strings.Contains(r.stdout, "owns:        1 identities\n    "+keyID(1)) {
+	if r := ok(t, "people", "show", "alice-smith", "--db", db); !strings.Contains(r.stdout, "owns:        1 identity\n    "+keyID(1)) {
 		t.Errorf("alice owns key 1 under her alias:\n%s", r.stdout)
 	}
 	ok(t, "verify", "--db", db)
@@ -207,7 +207,7 @@ func TestSeparationOfDuties(t *testing.T) {
 	// Bulk: dan's own (holder of key 3 is decided already) and his team's key are skipped, and the skips recorded.
 	// With --all-reviewers too, the separation rules hold.
 	r := ok(t, "decide", "q", "--filter", "id:*", "keep", "--reason", "reviewed in bulk", "--all-reviewers", "--db", db, "--as", "dan@northwind.example")
-	if !strings.Contains(r.stdout, "Skipped 1 item(s) you own") || !strings.Contains(r.stdout, keyID(2)) {
+	if !strings.Contains(r.stdout, "Skipped 1 item you own") || !strings.Contains(r.stdout, keyID(2)) {
 		t.Errorf("bulk:\n%s", r.stdout)
 	}
 	// Whoever decided may not close; carol, who did not, may.

@@ -329,9 +329,9 @@ func resolvePerson(ctx context.Context, st *audit.Store, name, source string) (s
 		}
 		return p.Email, nil
 	}
-	msg := fmt.Sprintf("you are acting as %q (from %s), who is %v (%d people), so nothing was written: "+
+	msg := fmt.Sprintf("you are acting as %q (from %s), who is %v (%s), so nothing was written: "+
 		"pass --as with one of your aliases, or ask for your row in the people file (nhi people import)",
-		audit.Printable(name), source, audit.ErrUnknownPerson, dir.Len())
+		audit.Printable(name), source, audit.ErrUnknownPerson, counted(dir.Len(), "person", "people"))
 	if s := closestNames(dir, name); s != "" {
 		msg += "; did you mean " + s + "?"
 	}

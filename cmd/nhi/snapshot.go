@@ -171,6 +171,11 @@ The server's version is recorded, and the kinds it does not have
 (Codespaces and Copilot coding agent secrets, SAML credential
 authorizations) are not read and are not gaps.
 
+The token and the organisation are checked before a snapshot opens: a
+token GitHub rejects, or an organisation it answers 404 for (it does not
+exist, or the credential may not see it), fails the run with nothing
+recorded, and creates no evidence file.
+
 Progress goes to stderr. When the API rate limit runs out the run waits for
 the reset; after a secondary rate limit every worker pauses as long as
 GitHub asks (Retry-After, else until the reset, else a minute) and the run
@@ -249,7 +254,9 @@ func githubToken(ctx context.Context) (string, error) {
 }
 
 // snapshotEnv is what a connector gets from the command that runs it: the
-// evidence file as its request cache, and where to report progress.
+// evidence file as its request cache, and where to report progress. A
+// connector built only to check the source before a new evidence file is
+// created (see snapshot) gets no cache.
 type snapshotEnv struct {
 	cache    connectors.Cache
 	progress func(ghconn.Progress)
@@ -261,12 +268,36 @@ type snapshotEnv struct {
 // snapshot opens the evidence file, builds the connector with it, runs one
 // snapshot, reporting progress on stderr, and prints a summary.
 func (a *app) snapshot(ctx context.Context, wait bool, build func(snapshotEnv) (connectors.Connector, error)) error {
-	st, err := a.open(ctx, audit.OpenOptions{Create: true})
+	p := newProgressPrinter(a.stderr, isTerminal(a.stderr), terminalWidth(a.stderr), time.Now)
+	said := false
+	reading := func(c connectors.Connector) {
+		if !said {
+			fmt.Fprintf(a.stderr, "Reading %s/%s from %s ...\n", c.Source(), c.Account(), c.APIURL())
+			said = true
+		}
+	}
+	st, err := a.open(ctx, audit.OpenOptions{})
+	if errors.Is(err, audit.ErrNotExist) {
+		// A new evidence file is created only once the source is known
+		// to be there: a mistyped --org or a rejected token leaves no
+		// file behind. The connector built for the check has no store
+		// (a new file has no cache and no owners); the run's own is
+		// built with it below, and checks again, a request or two.
+		c, berr := build(snapshotEnv{progress: p.Update})
+		if berr != nil {
+			return berr
+		}
+		reading(c)
+		if _, cerr := connectors.Check(ctx, c); cerr != nil {
+			p.Close()
+			return notStarted(c, cerr)
+		}
+		st, err = a.open(ctx, audit.OpenOptions{Create: true})
+	}
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	p := newProgressPrinter(a.stderr, isTerminal(a.stderr), terminalWidth(a.stderr), time.Now)
 	teams, err := st.OwnerTeams(ctx)
 	if err != nil {
 		return err
@@ -275,7 +306,7 @@ func (a *app) snapshot(ctx context.Context, wait bool, build func(snapshotEnv) (
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(a.stderr, "Reading %s/%s from %s ...\n", c.Source(), c.Account(), c.APIURL())
+	reading(c)
 	start := time.Now()
 	actor, err := a.snapshotActor(ctx, st, audit.ResolveActor(a.as))
 	if err != nil {
@@ -296,6 +327,10 @@ func (a *app) snapshot(ctx context.Context, wait bool, build func(snapshotEnv) (
 	if errors.Is(err, audit.ErrSnapshotRunning) {
 		return err
 	}
+	var ns *connectors.NotStartedError
+	if errors.As(err, &ns) {
+		return notStarted(c, ns.Err)
+	}
 	if err != nil && snap != nil {
 		// The failure is said once, on stderr, with what the population
 		// is now: the previous complete snapshot, if there is one.
@@ -310,6 +345,12 @@ func (a *app) snapshot(ctx context.Context, wait bool, build func(snapshotEnv) (
 		return fmt.Errorf("snapshot of %s failed: %w", c.Account(), err)
 	}
 	return a.verifyRemediation(ctx, st, snap.ID)
+}
+
+// notStarted says that a run failed before its snapshot opened, so the
+// user knows nothing was recorded (connectors.Check).
+func notStarted(c connectors.Connector, err error) error {
+	return fmt.Errorf("no snapshot of %s/%s was taken: %w", c.Source(), c.Account(), err)
 }
 
 // verifyRemediation checks, against a new snapshot, every decommissioning

@@ -66,7 +66,7 @@ Progress and waits (throttling, the credential report) go to stderr.`,
 				return err
 			}
 			defer st.Close()
-			fmt.Fprintf(a.stderr, "Reading %d AWS account(s) as %s ...\n", len(plan.Connectors), audit.Printable(plan.Caller))
+			fmt.Fprintf(a.stderr, "Reading %s as %s ...\n", counted(len(plan.Connectors), "AWS account", "AWS accounts"), audit.Printable(plan.Caller))
 			var failed []string
 			var verifyErr error
 			start := time.Now()

@@ -46,7 +46,7 @@ func TestSnapshotAWSOrganisation(t *testing.T) {
 			t.Errorf("stdout lacks %q:\n%s", want, r.stdout)
 		}
 	}
-	if !strings.Contains(r.stderr, "Reading 4 AWS account(s) as arn:aws:iam::111111111111:user/nhi-auditor") {
+	if !strings.Contains(r.stderr, "Reading 4 AWS accounts as arn:aws:iam::111111111111:user/nhi-auditor") {
 		t.Errorf("stderr:\n%s", r.stderr)
 	}
 
@@ -95,6 +95,23 @@ func TestSnapshotAWSBadInput(t *testing.T) {
 	r = nhi(t, awsEnv(s), "snapshot", "aws", "--org-role", "R", "--accounts", "123", "--db", db)
 	if r.code != 1 || !strings.Contains(r.stderr, "account 123 is not in the organisation") {
 		t.Errorf("unknown account: exit %d, %s", r.code, r.stderr)
+	}
+	// A mistyped --profile names the profile and the files looked in.
+	dir := t.TempDir()
+	cfg, creds := filepath.Join(dir, "config"), filepath.Join(dir, "credentials")
+	if err := os.WriteFile(cfg, []byte("[profile audit]\nregion = eu-west-1\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(creds, []byte("[audit]\naws_access_key_id = AKIAEXAMPLE\naws_secret_access_key = x\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r = nhi(t, append(awsEnv(s), "AWS_CONFIG_FILE="+cfg, "AWS_SHARED_CREDENTIALS_FILE="+creds), "snapshot", "aws", "--profile", "adit", "--db", db)
+	if want := `AWS profile "adit" is not in ` + cfg + " or " + creds + ": check --profile"; r.code != 1 || !strings.Contains(r.stderr, want) {
+		t.Errorf("unknown profile: exit %d, %s; want %q", r.code, r.stderr, want)
+	}
+	// None of these created the evidence file.
+	if _, err := os.Stat(db); !os.IsNotExist(err) {
+		t.Errorf("a run that read nothing created %s (%v)", db, err)
 	}
 }
 

@@ -13,7 +13,7 @@ import (
 
 // TestSnapshotFailuresSayItOnce: each was reproduced in issue 15. A bad
 // --api-url creates no file; an address nobody answers fails at once, with
-// no snapshot and no advice to resume; a 401 is said once, and says which
+// no snapshot (nor file) and no advice to resume; a 401 is said once, and says which
 // snapshot the population still comes from, or that there is none.
 func TestSnapshotFailuresSayItOnce(t *testing.T) {
 	dir := t.TempDir()
@@ -44,8 +44,8 @@ func TestSnapshotFailuresSayItOnce(t *testing.T) {
 			t.Errorf("unreachable says %q:\n%s%s", never, r.stdout, r.stderr)
 		}
 	}
-	if s := ok(t, "snapshots", "--db", db).stdout; !strings.HasPrefix(s, "No snapshots yet") {
-		t.Errorf("an unreachable server left a snapshot:\n%s", s)
+	if _, err := os.Stat(db); !os.IsNotExist(err) {
+		t.Errorf("an unreachable server created %s (%v)", db, err)
 	}
 
 	// A token revoked mid-run: 401 on one repository's hooks.
@@ -79,5 +79,45 @@ func TestSnapshotFailuresSayItOnce(t *testing.T) {
 	// The endpoints a failed run did not read are not called a partial snapshot.
 	if !strings.Contains(r.stdout, ": failed, ") || strings.Contains(r.stdout, "partial") || !strings.Contains(r.stdout, "endpoints; before the run failed):") {
 		t.Errorf("a failed snapshot's endpoints not read:\n%s", r.stdout)
+	}
+}
+
+// TestSnapshotUnknownOrgRecordsNothing: a mistyped --org (GitHub answers
+// 404) fails before a snapshot opens, saying the organisation was not
+// found or the credential cannot see it. A new evidence file is not
+// created; an existing one gains no snapshot and no event, and the run
+// does not prepare the review table of a population it did not read.
+func TestSnapshotUnknownOrgRecordsNothing(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "nhi.db")
+	srv := githubtest.NewServer(githubtest.SampleOrg(3))
+	defer srv.Close()
+	env := []string{"GITHUB_TOKEN=" + srv.Token()}
+	typo := func() result {
+		t.Helper()
+		r := nhi(t, env, "snapshot", "github", "--org", "nortwind", "--api-url", srv.URL(), "--db", db)
+		want := `nhi: no snapshot of github/nortwind was taken: github: organization "nortwind" not found at ` + srv.URL() +
+			": GitHub answered 404 Not Found, as it does too for an organization the credential may not see; check --org"
+		if r.code != 1 || !strings.Contains(r.stderr, want) || r.stdout != "" || strings.Contains(r.stderr, "Prepared") {
+			t.Errorf("--org nortwind: exit %d\nstdout:\n%s\nstderr:\n%s\nwant %q", r.code, r.stdout, r.stderr, want)
+		}
+		return r
+	}
+	typo()
+	if _, err := os.Stat(db); !os.IsNotExist(err) {
+		t.Errorf("a mistyped --org created %s (%v)", db, err)
+	}
+
+	if r := nhi(t, env, "snapshot", "github", "--org", "northwind", "--api-url", srv.URL(), "--db", db); r.code != 0 {
+		t.Fatalf("snapshot: exit %d\n%s", r.code, r.stderr)
+	}
+	before := ok(t, "snapshots", "--db", db).stdout
+	head := ok(t, "log", "head", "--db", db).stdout
+	typo()
+	if after := ok(t, "snapshots", "--db", db).stdout; after != before {
+		t.Errorf("a mistyped --org changed nhi snapshots:\n%s\nwas:\n%s", after, before)
+	}
+	if after := ok(t, "log", "head", "--db", db).stdout; after != head {
+		t.Errorf("a mistyped --org wrote to the event log: head\n%s\nwas\n%s", after, head)
 	}
 }

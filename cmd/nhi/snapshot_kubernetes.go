@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -49,7 +50,33 @@ gives a ClusterRole with everything nhi reads.`,
 			if err != nil {
 				return err
 			}
-			st, err := a.open(ctx, audit.OpenOptions{Create: true})
+			var failed, notTaken []string
+			notStarted := func(c *k8sconn.Connector, err error) {
+				fmt.Fprintf(a.stderr, "no snapshot of cluster %s was taken: %v\n", audit.Printable(c.Account()), err)
+				failed, notTaken = append(failed, c.Account()), append(notTaken, c.Account())
+			}
+			checked := false // plan[0] was checked, and said so, before the file was created
+			st, err := a.open(ctx, audit.OpenOptions{})
+			if errors.Is(err, audit.ErrNotExist) {
+				// A new evidence file is created only once a cluster
+				// answers: an unreachable server or a rejected credential
+				// leaves no file behind. The clusters before the first that
+				// answers are not read; it is asked again by its run.
+				for len(plan) > 0 {
+					fmt.Fprintf(a.stderr, "Reading cluster %s at %s ...\n", audit.Printable(plan[0].Account()), audit.Printable(plan[0].APIURL()))
+					_, cerr := connectors.Check(ctx, plan[0])
+					if cerr == nil {
+						checked = true
+						break
+					}
+					notStarted(plan[0], cerr)
+					plan = plan[1:]
+				}
+				if len(plan) == 0 {
+					return notTakenError(notTaken)
+				}
+				st, err = a.open(ctx, audit.OpenOptions{Create: true})
+			}
 			if err != nil {
 				return err
 			}
@@ -58,9 +85,11 @@ gives a ClusterRole with everything nhi reads.`,
 			if err != nil {
 				return err
 			}
-			var failed []string
-			for _, c := range plan {
-				fmt.Fprintf(a.stderr, "Reading cluster %s at %s ...\n", audit.Printable(c.Account()), audit.Printable(c.APIURL()))
+			total := len(failed) + len(plan)
+			for i, c := range plan {
+				if i > 0 || !checked {
+					fmt.Fprintf(a.stderr, "Reading cluster %s at %s ...\n", audit.Printable(c.Account()), audit.Printable(c.APIURL()))
+				}
 				start := time.Now()
 				snap, err := connectors.Run(ctx, st, c, run)
 				if snap != nil {
@@ -73,6 +102,11 @@ gives a ClusterRole with everything nhi reads.`,
 				if ctx.Err() != nil {
 					return fmt.Errorf("interrupted; what was read is kept, run the same command again to continue: %w", ctx.Err())
 				}
+				var ns *connectors.NotStartedError
+				if errors.As(err, &ns) {
+					notStarted(c, ns.Err)
+					continue
+				}
 				if err != nil {
 					fmt.Fprintf(a.stderr, "snapshot of cluster %s failed: %v\n", audit.Printable(c.Account()), err)
 					failed = append(failed, c.Account())
@@ -82,8 +116,11 @@ gives a ClusterRole with everything nhi reads.`,
 					return err
 				}
 			}
+			if len(failed) > 0 && len(notTaken) == len(failed) && len(failed) == total {
+				return notTakenError(notTaken)
+			}
 			if len(failed) > 0 {
-				return failedSnapshots(failed, len(plan), "cluster", "clusters")
+				return failedSnapshots(failed, total, "cluster", "clusters")
 			}
 			return nil
 		},
@@ -94,6 +131,15 @@ gives a ClusterRole with everything nhi reads.`,
 	f.BoolVar(&opts.AllContexts, "all-contexts", false, "read every context of the kubeconfig")
 	f.BoolVar(&wait, "wait", false, "when another nhi is taking a snapshot of the same cluster, wait for it to finish instead of failing")
 	return cmd
+}
+
+// notTakenError is the error of a run none of whose clusters answered,
+// each already said: no snapshot was taken of any.
+func notTakenError(clusters []string) error {
+	if len(clusters) == 1 {
+		return fmt.Errorf("nothing was recorded of cluster %s", clusters[0])
+	}
+	return fmt.Errorf("nothing was recorded of the %d clusters (%s)", len(clusters), strings.Join(clusters, ", "))
 }
 
 // nothingAllowed reports whether a snapshot read nothing because every

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -100,5 +101,41 @@ func TestSnapshotKubernetes(t *testing.T) {
 		if r.code != tc.code || !strings.Contains(r.stderr, tc.want) {
 			t.Errorf("%v: exit %d, stderr %q; want exit %d and %q", tc.args, r.code, r.stderr, tc.code, tc.want)
 		}
+	}
+}
+
+// TestSnapshotKubernetesUnreachable: a cluster whose API server does not
+// answer is said to have no snapshot taken, not a failed one, and a new
+// evidence file is not created for it; into an existing file nothing is
+// written.
+func TestSnapshotKubernetesUnreachable(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := "https://" + l.Addr().String()
+	l.Close()
+	kc := recordedKubeconfig(t, closed, "prod")
+	db := filepath.Join(t.TempDir(), "nhi.db")
+	check := func() {
+		t.Helper()
+		r := nhi(t, nil, "snapshot", "kubernetes", "--kubeconfig", kc, "--db", db)
+		if r.code != 1 || !strings.Contains(r.stderr, "no snapshot of cluster prod was taken: cluster prod ("+closed+")") ||
+			!strings.Contains(r.stderr, "nhi: nothing was recorded of cluster prod") || strings.Contains(r.stdout+r.stderr, "failed") {
+			t.Errorf("an unreachable cluster: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+		}
+	}
+	check()
+	if _, err := os.Stat(db); !os.IsNotExist(err) {
+		t.Errorf("an unreachable cluster created %s (%v)", db, err)
+	}
+	ok(t, "import", "--db", db, "--source", "slack", "--account", "ws", writeFile(t, "bots.csv", "key\nB01\n"))
+	head := ok(t, "log", "head", "--db", db).stdout
+	check()
+	if s := ok(t, "snapshots", "--db", db).stdout; strings.Contains(s, "k8s/") {
+		t.Errorf("an unreachable cluster left a snapshot:\n%s", s)
+	}
+	if after := ok(t, "log", "head", "--db", db).stdout; after != head {
+		t.Errorf("an unreachable cluster wrote to the log: %s, was %s", after, head)
 	}
 }

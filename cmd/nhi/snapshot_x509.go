@@ -25,7 +25,8 @@ present (HOST is sent as SNI). Each leaf certificate is one identity,
 x509:ACCOUNT:x509_certificate:SHA256-FINGERPRINT, with every file and endpoint
 it was found at. Private keys in the same files are skipped unread; files that
 hold no certificate are skipped and counted. An endpoint that cannot be reached
-is a coverage gap: the snapshot is then partial.
+is a coverage gap: the snapshot is then partial. A --path that does not exist
+is refused before anything is read.
 
 Certificates are publicly trusted when they chain to a root this machine
 trusts; only those can be long-lived (more than 398 days). See

@@ -106,3 +106,18 @@ func TestSnapshotX509PassesOverItsOwnFiles(t *testing.T) {
 		}
 	}
 }
+
+// TestSnapshotX509MissingPath: a --path that does not exist (a typo) is
+// refused before the evidence file is opened, naming it, where it was
+// recorded as a partial snapshot with one gap.
+func TestSnapshotX509MissingPath(t *testing.T) {
+	dir := t.TempDir()
+	db, missing := filepath.Join(dir, "nhi.db"), filepath.Join(dir, "certz")
+	r := nhi(t, nil, "snapshot", "x509", "--path", missing, "--db", db)
+	if want := "--path " + missing + " does not exist: check it, or leave it out; nothing was read"; r.code != 2 || !strings.Contains(r.stderr, want) || r.stdout != "" {
+		t.Errorf("a missing --path: exit %d\n%s%s\nwant %q", r.code, r.stdout, r.stderr, want)
+	}
+	if _, err := os.Stat(db); !os.IsNotExist(err) {
+		t.Errorf("a missing --path created %s (%v)", db, err)
+	}
+}

@@ -110,10 +110,10 @@ naming the file.`,
 				}
 				return fmt.Errorf("%s failed verification: %s", st.Path(), r.Problems[0])
 			}
-			fmt.Fprintf(a.stdout, "OK %s: %d events, chain head %s; %d snapshots match their digests and records; identities, owners and campaigns match the log",
-				st.Path(), r.Events, r.Head, r.Snapshots)
+			fmt.Fprintf(a.stdout, "OK %s: %s, chain head %s; %s digests and records; identities, owners and campaigns match the log",
+				st.Path(), counted(int(r.Events), "event", "events"), r.Head, counted(r.Snapshots, "snapshot matches its", "snapshots match their"))
 			if r.Signed > 0 {
-				fmt.Fprintf(a.stdout, "; %d signatures verify", r.Signed)
+				fmt.Fprintf(a.stdout, "; %s", counted(r.Signed, "signature verifies", "signatures verify"))
 			}
 			fmt.Fprintln(a.stdout)
 			if head != nil {
@@ -168,10 +168,10 @@ func (a *app) verifyReport(cmd *cobra.Command, dir, allowedSigners string) error
 		fmt.Fprintf(a.stdout, "%s %s: %s\n", word, audit.Printable(c.Subject), c.Text)
 	}
 	if problems := res.Problems(); len(problems) > 0 {
-		return fmt.Errorf("bundle %s failed verification (%d problem(s)); first: %s: %s", dir, len(problems), audit.Printable(problems[0].Subject), problems[0].Text)
+		return fmt.Errorf("bundle %s failed verification (%s); first: %s: %s", dir, counted(len(problems), "problem", "problems"), audit.Printable(problems[0].Subject), problems[0].Text)
 	}
 	m := res.Manifest
-	fmt.Fprintf(a.stdout, "OK bundle %s: campaign %s, %d files match manifest.json", dir, audit.Printable(m.Campaign.Name), len(m.Files))
+	fmt.Fprintf(a.stdout, "OK bundle %s: campaign %s, %s manifest.json", dir, audit.Printable(m.Campaign.Name), counted(len(m.Files), "file matches", "files match"))
 	switch {
 	case res.SignedBy != nil && res.Pinned:
 		fmt.Fprintf(a.stdout, "; signed by %s (key %s, in the allowed signers)", audit.Printable(m.Signature.Signer), res.SignedBy.Fingerprint)

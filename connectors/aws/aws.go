@@ -16,6 +16,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -98,6 +100,17 @@ func NewPlan(ctx context.Context, opts Options) (*Plan, error) {
 		load = append(load, config.WithRegion(opts.Region))
 	}
 	cfg, err := config.LoadDefaultConfig(ctx, load...)
+	var noProfile config.SharedConfigProfileNotExistError
+	if errors.As(err, &noProfile) {
+		// The SDK leaves Filename empty: the files are named as it finds them.
+		in := []string{config.DefaultSharedConfigFilename(), config.DefaultSharedCredentialsFilename()}
+		for i, env := range []string{"AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE"} {
+			if f := os.Getenv(env); f != "" {
+				in[i] = f
+			}
+		}
+		return nil, fmt.Errorf("AWS profile %q is not in %s: check --profile and AWS_PROFILE (`aws configure list-profiles` lists the profiles there); nothing was read", noProfile.Profile, strings.Join(in, " or "))
+	}
 	if err != nil {
 		return nil, fmt.Errorf("loading AWS configuration: %w", err)
 	}
@@ -115,7 +128,7 @@ func NewPlan(ctx context.Context, opts Options) (*Plan, error) {
 	id, err := sts.NewFromConfig(cfg).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
 	var send *smithyhttp.RequestSendError
 	if errors.As(err, &send) {
-		return nil, fmt.Errorf("cannot reach AWS STS (sts:GetCallerIdentity: %v): check the network, a proxy, and AWS_ENDPOINT_URL or AWS_ENDPOINT_URL_STS if set; nothing was read", send.Err)
+		return nil, unreachableSTS(send, cfg.Region, opts.Region != "")
 	}
 	if err != nil {
 		return nil, fmt.Errorf("no usable AWS credentials (sts:GetCallerIdentity): %w; set AWS_PROFILE, run `aws sso login`, or export AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY", err)
@@ -366,4 +379,20 @@ func (s *syncWriter) Write(p []byte) (int, error) {
 // say writes one progress line about the account.
 func (c *Connector) say(format string, args ...any) {
 	fmt.Fprintf(c.progress, "aws/%s: %s\n", c.account, fmt.Sprintf(format, args...))
+}
+
+// unreachableSTS says why sts:GetCallerIdentity was not answered. A
+// region AWS does not have is a host DNS does not know
+// (sts.us-esat-1.amazonaws.com): that is said as the region to check,
+// besides the network.
+func unreachableSTS(send *smithyhttp.RequestSendError, region string, flag bool) error {
+	var dns *net.DNSError
+	if errors.As(send.Err, &dns) && dns.IsNotFound && region != "" && strings.Contains(dns.Name, "."+region+".") {
+		from := "the region the SDK was given (AWS_REGION, or the profile's region)"
+		if flag {
+			from = "--region"
+		}
+		return fmt.Errorf("cannot reach AWS STS: %s has no address, so %q may not be an AWS region: check %s (regions are named like us-east-1), the network, and AWS_ENDPOINT_URL or AWS_ENDPOINT_URL_STS if set; nothing was read", dns.Name, region, from)
+	}
+	return fmt.Errorf("cannot reach AWS STS (sts:GetCallerIdentity: %v): check the network, a proxy, and AWS_ENDPOINT_URL or AWS_ENDPOINT_URL_STS if set; nothing was read", send.Err)
 }

@@ -155,7 +155,7 @@ func (a *appAuth) installationID(ctx context.Context) error {
 		return err
 	}
 	if resp.status == http.StatusNotFound {
-		return fmt.Errorf("github: %s: App %d is not installed on organization %q: install it, or pass --installation-id", ep, a.id, a.c.org)
+		return fmt.Errorf("github: %s: App %d is not installed on organization %q (GitHub answered 404 Not Found, as it does for an organization that does not exist): check --org, install the App on the organization, or pass --installation-id", ep, a.id, a.c.org)
 	}
 	if resp.status != http.StatusOK {
 		return fmt.Errorf("github: %s: GitHub answered %d %s", ep, resp.status, resp.message())

@@ -68,18 +68,38 @@ func TestBadCredentials(t *testing.T) {
 }
 
 func TestUnknownOrg(t *testing.T) {
-	s := githubtest.NewServer(smallOrg())
+	s := githubtest.NewServer(smallOrg(), withApp(t))
 	defer s.Close()
 	rec, err := run(t, s, "nope")
 	if !errors.Is(err, ghconn.ErrOrgNotFound) {
 		t.Fatalf("err = %v", err)
 	}
-	want := fmt.Sprintf("organization %q not found at %s (or the token cannot see it)", "nope", s.URL())
-	if !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), "--org") {
+	want := fmt.Sprintf("organization %q not found at %s: GitHub answered 404 Not Found, as it does too for an organization the credential may not see; check --org", "nope", s.URL())
+	if !strings.Contains(err.Error(), want) {
 		t.Errorf("error %q lacks %q", err, want)
 	}
 	if len(rec.obs)+len(rec.gaps) != 0 {
 		t.Errorf("recorded %d observations, %d gaps for a missing org", len(rec.obs), len(rec.gaps))
+	}
+	// Into an evidence file: no snapshot opens, no event is written, for
+	// a run that could learn nothing.
+	st, _ := tempStore(t)
+	snap, _, err := snapshot(t, context.Background(), st, "nope", ghconn.Options{APIURL: s.URL(), Token: s.Token(), HTTPClient: s.Client()})
+	var notStarted *connectors.NotStartedError
+	if snap != nil || !errors.As(err, &notStarted) || !errors.Is(err, ghconn.ErrOrgNotFound) {
+		t.Errorf("snapshot of a missing org: %v, %v; want no snapshot and a NotStartedError", snap, err)
+	}
+	var snaps, events int
+	if err := st.QueryRow(context.Background(), `SELECT (SELECT count(*) FROM snapshots), (SELECT count(*) FROM events)`).Scan(&snaps, &events); err != nil {
+		t.Fatal(err)
+	}
+	if snaps+events != 0 {
+		t.Errorf("a missing org left %d snapshots and %d events", snaps, events)
+	}
+	// An App looking up its installation meets the same 404 first.
+	if _, err := runWith(t, "nope", func() ghconn.Options { o := appOptions(t, s); o.App.InstallationID = 0; return o }()); err == nil ||
+		!strings.Contains(err.Error(), `is not installed on organization "nope" (GitHub answered 404 Not Found, as it does for an organization that does not exist): check --org`) {
+		t.Errorf("an App's lookup on a missing org: %v", err)
 	}
 	// The repository list vanishing is the same failure.
 	s.Fail("/orgs/acme/repos", http.StatusNotFound)

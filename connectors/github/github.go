@@ -163,6 +163,8 @@ type Connector struct {
 	credMu sync.Mutex
 	cred   string // what Credential said, once asked
 
+	checkMu  sync.Mutex
+	checked  bool        // Check read the organisation
 	orgRepos *repoCounts // what GET /orgs/{org} said, nil when it did not say
 	rulesets []ruleset   // the organisation's rulesets (see readRulesets)
 
@@ -188,6 +190,7 @@ type stats struct {
 var (
 	_ connectors.Connector    = (*Connector)(nil)
 	_ connectors.Credentialed = (*Connector)(nil)
+	_ connectors.Checker      = (*Connector)(nil)
 )
 
 // NewConnector reads org as opts say.
@@ -467,9 +470,30 @@ func (c *Connector) Run(ctx context.Context, rec connectors.Recorder) (err error
 	return err
 }
 
-func (c *Connector) run(ctx context.Context, rec connectors.Recorder) error {
+// Check reads GET /orgs/{org} before a snapshot opens
+// (connectors.Checker), so an organisation that does not exist, or that
+// the credential cannot see, fails the run with nothing recorded. Run
+// checks too, once: a Run after a Check does not read the organisation
+// again.
+func (c *Connector) Check(ctx context.Context) error {
+	c.checkMu.Lock()
+	defer c.checkMu.Unlock()
+	if c.checked {
+		return nil
+	}
+	if _, err := c.Credential(ctx); err != nil {
+		return err
+	}
 	c.emit(PhaseOrg, "GET /orgs/"+c.org, 0)
 	if err := c.readOrg(ctx); err != nil {
+		return err
+	}
+	c.checked = true
+	return nil
+}
+
+func (c *Connector) run(ctx context.Context, rec connectors.Recorder) error {
+	if err := c.Check(ctx); err != nil {
 		return err
 	}
 	c.emit(PhaseOrg, "GET /orgs/"+c.org+"/rulesets", 0)
@@ -681,9 +705,18 @@ func (c *Connector) readServer(ctx context.Context) error {
 	return nil
 }
 
+// notFound is GET /orgs/{org} answered 404. GitHub answers so for an
+// organisation that does not exist and for one it hides from the
+// credential, and says nothing that tells them apart: the error says both.
 func (c *Connector) notFound() error {
-	return fmt.Errorf("github: %w: organization %q not found at %s (or the token cannot see it): check --org, and --api-url for GitHub Enterprise Server", ErrOrgNotFound, c.org, c.APIURL())
+	return orgNotFoundError(fmt.Sprintf("github: organization %q not found at %s: GitHub answered 404 Not Found, as it does too for an organization the credential may not see; check --org, that the credential can see the organization, and --api-url for GitHub Enterprise Server", c.org, c.APIURL()))
 }
+
+// orgNotFoundError is ErrOrgNotFound in words of its own.
+type orgNotFoundError string
+
+func (e orgNotFoundError) Error() string        { return string(e) }
+func (e orgNotFoundError) Is(target error) bool { return target == ErrOrgNotFound }
 
 // repoInfo is a repository as the list says: its name, and a stamp that
 // changes whenever its files may have (see repoContext).

@@ -307,6 +307,14 @@ func (u *unit) list(ctx context.Context, ep endpoint, parse parser) (names []str
 			// by a page would look unchanged. Ask for the page after it.
 			next = pageAfter(next)
 		default:
+			// No rel="next" is the last page, even a full one: GitHub
+			// sends no Link header when everything fits on one page
+			// (exactly 100 items included), and go-github reads it so
+			// too (Response.NextPage comes from the Link header alone).
+			// Only a proxy that strips Link headers makes a full
+			// page with more behind it, and it would cut every longer
+			// list alike; asking for one page more would cost a request
+			// for every list of exactly 100 to guard against it.
 			next = ""
 		}
 	}

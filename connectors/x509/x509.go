@@ -17,7 +17,9 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -121,6 +123,18 @@ func NewConnector(opts Options) (*Connector, error) {
 	for _, t := range opts.TLS {
 		if _, port, err := net.SplitHostPort(t); err != nil || port == "" {
 			return nil, fmt.Errorf("--tls %q: use HOST:PORT, e.g. api.example.com:443", audit.Printable(t))
+		}
+	}
+	// A --path that is not there is a mistake to fix, not a place that
+	// could not be read: nothing would be learned of it, so the run fails
+	// before it starts. One that exists but cannot be read is a gap.
+	for _, p := range opts.Paths {
+		if _, err := os.Stat(p); errors.Is(err, fs.ErrNotExist) {
+			what := "does not exist"
+			if fi, lerr := os.Lstat(p); lerr == nil && fi.Mode()&fs.ModeSymlink != 0 {
+				what = "is a symbolic link to nothing"
+			}
+			return nil, fmt.Errorf("--path %s %s: check it, or leave it out; nothing was read", audit.Printable(p), what)
 		}
 	}
 	if opts.Timeout == 0 {

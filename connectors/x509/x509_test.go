@@ -302,10 +302,20 @@ func TestOptions(t *testing.T) {
 			t.Errorf("%+v accepted", o)
 		}
 	}
-	st, _ := open(t)
-	_, snap, _ := run(t, st, Options{Paths: []string{filepath.Join(t.TempDir(), "missing")}})
-	if snap.Status != audit.SnapshotPartial || !strings.Contains(snap.Gaps[0].Reason, "no such file") {
-		t.Errorf("a missing path: %s %+v; want a gap", snap.Status, snap.Gaps)
+	// A --path that is not there is refused before anything is read,
+	// named, with what to do; so is a link to nothing.
+	dir := t.TempDir()
+	missing, dangling := filepath.Join(dir, "missing"), filepath.Join(dir, "link")
+	if err := os.Symlink(missing, dangling); err != nil {
+		t.Fatal(err)
+	}
+	for path, want := range map[string]string{
+		missing:  "--path " + missing + " does not exist: check it, or leave it out; nothing was read",
+		dangling: "--path " + dangling + " is a symbolic link to nothing: check it",
+	} {
+		if _, err := NewConnector(Options{Paths: []string{dir, path}}); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("--path %s: %v; want %q", path, err, want)
+		}
 	}
 }
 
@@ -403,5 +413,36 @@ func TestUnparsedBlockIsAGap(t *testing.T) {
 		if want := map[string]string{"a.acme.test": audit.StatusActive}[id.Name]; want == "" && id.Status != audit.StatusNotChecked {
 			t.Errorf("%s is %s; want not-checked (its file was not read in full)", id.Name, id.Status)
 		}
+	}
+}
+
+// TestNotYetValid: a TLS endpoint that serves a certificate whose
+// not-before is still ahead is flagged (its clients refuse it until
+// then); the same in a file, issued ahead of a rotation, is not.
+func TestNotYetValid(t *testing.T) {
+	root := gen(t, spec{cn: "Acme Test Root", ca: true, from: -day, to: 3650 * day}, nil)
+	early := gen(t, spec{cn: "localhost", dns: []string{"localhost"}, from: 3 * day, to: 90 * day}, &root)
+	next := gen(t, spec{cn: "next.acme.test", dns: []string{"next.acme.test"}, from: 3 * day, to: 90 * day}, &root)
+	dir := t.TempDir()
+	write(t, filepath.Join(dir, "next.pem"), next.pem())
+	_, port, _ := net.SplitHostPort(tlsServer(t, "localhost", early, early, root))
+	roots := stdx509.NewCertPool()
+	roots.AddCert(root.cert)
+	st, _ := open(t)
+	ep := "localhost:" + port
+	_, _, ids := run(t, st, Options{Account: "edge", TLS: []string{ep}, Paths: []string{dir}, Roots: roots})
+
+	served := ids[certID("edge", early)]
+	if rules(served) != "not-yet-valid,orphaned" {
+		t.Errorf("a certificate served before its not-before: findings %s", rules(served))
+	}
+	for _, f := range served.Findings {
+		want := "presented by " + ep + " but not valid until " + early.cert.NotBefore.UTC().Format("2006-01-02 15:04 UTC") + ", 3 days after it was read: clients refuse it until then"
+		if f.Rule == audit.RuleNotYetValid && (f.Severity != "high" || f.Message != want) {
+			t.Errorf("not-yet-valid finding: %+v\nwant message %q", f, want)
+		}
+	}
+	if got := rules(ids[certID("edge", next)]); got != "orphaned" {
+		t.Errorf("a certificate in a file, valid from next week: findings %s; want orphaned only", got)
 	}
 }
