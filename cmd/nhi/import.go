@@ -100,7 +100,7 @@ func (a *app) importPopulation(ctx context.Context, pop *importer.Population, pa
 			return err
 		}
 		fmt.Fprintf(a.stdout, "Dry run: %s is valid; importing it would record %s of %s/%s (%d new; %d now current would be marked removed). Nothing was recorded.\n",
-			audit.Printable(pop.File), counted(len(pop.Observations), "identity", "identities"), pop.Source, pop.Account, fresh, removed)
+			audit.Printable(pop.File), counted(pop.Identities, "identity", "identities"), pop.Source, pop.Account, fresh, removed)
 		counts := pop.Counts()
 		kinds := make([]string, 0, len(counts))
 		for k := range counts {
@@ -146,12 +146,13 @@ func importChanges(ctx context.Context, st *audit.Store, pop *importer.Populatio
 			}
 		}
 	}
-	for i := range pop.Observations {
-		if current[pop.Observations[i].ID] {
-			delete(current, pop.Observations[i].ID)
+	err = pop.Each(func(o audit.Observation) error {
+		if current[o.ID] {
+			delete(current, o.ID)
 		} else {
 			fresh++
 		}
-	}
-	return fresh, len(current), nil
+		return ctx.Err()
+	})
+	return fresh, len(current), err
 }

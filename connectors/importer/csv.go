@@ -55,7 +55,7 @@ func parseCSV(data []byte, b *builder) error {
 			h[i] = normColumn(h[i])
 		}
 		if slices.Contains(h, colKey) {
-			b.p.Delimiter, cols = d, h
+			b.delim, cols = d, h
 			break
 		}
 	}
@@ -73,14 +73,14 @@ func parseCSV(data []byte, b *builder) error {
 	}
 
 	r := csv.NewReader(bytes.NewReader(data))
-	r.Comma = b.p.Delimiter
+	r.Comma = b.delim
 	r.FieldsPerRecord = -1
 	r.ReuseRecord = true
 	if _, err := r.Read(); err != nil { // the header, read above
 		return err
 	}
 	cells := make([]cell, len(cols))
-	for !b.c.errs.More {
+	for !b.stopped() {
 		rec, err := r.Read()
 		if errors.Is(err, io.EOF) {
 			break
@@ -105,7 +105,7 @@ func parseCSV(data []byte, b *builder) error {
 				continue
 			}
 			b.c.add(Error{Line: line, Msg: fmt.Sprintf("%d cells, but the header names %d columns; a value with a %s in it must be in double quotes",
-				len(rec), len(cols), delimiterName(b.p.Delimiter))})
+				len(rec), len(cols), delimiterName(b.delim))})
 			continue
 		}
 		if blank(rec) {

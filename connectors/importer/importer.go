@@ -5,12 +5,12 @@
 package importer
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"regexp"
 	"slices"
 	"strings"
@@ -77,10 +77,12 @@ func (o *Options) Check() error {
 	return nil
 }
 
-// Population is a file read in full and found valid.
+// Population is a file checked in full and found valid. It holds the
+// file's bytes, not its identities: Each reads them again, one at a time,
+// as they are recorded, so a million rows never sit decoded in memory at
+// once (docs/import.md, "Speed").
 type Population struct {
 	Source, Account string
-	Observations    []audit.Observation
 	// Delimiter is the CSV separator found in the header (',', ';' or tab);
 	// 0 for JSON.
 	Delimiter rune
@@ -88,15 +90,35 @@ type Population struct {
 	// so the evidence names exactly which file it came from.
 	SHA256 string
 	File   string
+	// Identities is how many identities the file holds.
+	Identities int
+
+	counts map[audit.Kind]int
+	data   []byte
+	format string
 }
 
 // Counts is the number of identities per kind.
-func (p *Population) Counts() map[audit.Kind]int {
-	m := map[audit.Kind]int{}
-	for i := range p.Observations {
-		m[p.Observations[i].Kind]++
+func (p *Population) Counts() map[audit.Kind]int { return maps.Clone(p.counts) }
+
+// Each reads the file again and hands fn its identities in the file's
+// order, each in maps of its own. It stops at fn's first error and
+// returns it.
+func (p *Population) Each(fn func(audit.Observation) error) error {
+	c := &collector{errs: Errors{File: p.File}}
+	b := &builder{source: p.Source, account: p.Account, c: c, kinds: map[string]kindOf{}, emit: fn}
+	if err := b.parse(p.data, p.format); err != nil {
+		return err
 	}
-	return m
+	if b.err != nil {
+		return b.err
+	}
+	if len(c.errs.List) > 0 || b.n != p.Identities {
+		// The bytes are the ones Parse checked: only a fault of nhi's
+		// own reads them differently.
+		return fmt.Errorf("%s read differently the second time (%d identities, %d errors, where the check found %d and none): this is a bug in nhi", audit.Printable(p.File), b.n, len(c.errs.List), p.Identities)
+	}
+	return nil
 }
 
 // Error is one problem in the file, where it is.
@@ -162,26 +184,19 @@ func (c *collector) add(e Error) bool {
 
 func (c *collector) full() bool { return len(c.errs.List) >= MaxErrors }
 
-// Parse reads a whole file. It returns *Errors when the file cannot be
-// imported as it is, listing every problem found (up to MaxErrors).
+// Parse checks a whole file. It returns *Errors when the file cannot be
+// imported as it is, listing every problem found (up to MaxErrors), and
+// otherwise a Population whose Each reads the identities. The check keeps
+// the kinds' counts and the keys (to find a repeated one), compactly; no
+// identity is built.
 func Parse(data []byte, opts Options) (*Population, error) {
 	if err := opts.Check(); err != nil {
 		return nil, err
 	}
 	sum := sha256.Sum256(data)
-	p := &Population{Source: opts.Source, Account: opts.Account, SHA256: hex.EncodeToString(sum[:]), File: opts.File}
-	// Sized up front: growing a slice of 100,000 observations by doubling
-	// copies them all several times over.
-	p.Observations = make([]audit.Observation, 0, bytes.Count(data, []byte{'\n'})+1)
 	c := &collector{errs: Errors{File: opts.File}}
-	b := &builder{p: p, c: c, keys: map[string]int{}, kinds: map[string]kindOf{}}
-	var err error
-	if opts.Format == FormatJSON {
-		err = parseJSON(data, b)
-	} else {
-		err = parseCSV(data, b)
-	}
-	if err != nil {
+	b := &builder{source: opts.Source, account: opts.Account, c: c, keys: &keySet{}, kinds: map[string]kindOf{}, counts: map[audit.Kind]int{}}
+	if err := b.parse(data, opts.Format); err != nil {
 		return nil, err
 	}
 	if len(c.errs.List) > 0 {
@@ -195,11 +210,23 @@ func Parse(data []byte, opts Options) (*Population, error) {
 		})
 		return nil, &c.errs
 	}
-	if len(p.Observations) == 0 {
+	if b.n == 0 {
 		return nil, &Errors{File: opts.File, List: []Error{{Line: 1, Msg: "the file has no identities, so there is nothing to import (nhi refuses an empty import: it would mark every identity of " +
 			opts.Source + "/" + opts.Account + " as removed)"}}}
 	}
-	return p, nil
+	return &Population{
+		Source: opts.Source, Account: opts.Account, Delimiter: b.delim,
+		SHA256: hex.EncodeToString(sum[:]), File: opts.File, Identities: b.n,
+		counts: b.counts, data: data, format: opts.Format,
+	}, nil
+}
+
+// parse reads data in format, row by row, into b.
+func (b *builder) parse(data []byte, format string) error {
+	if format == FormatJSON {
+		return parseJSON(data, b)
+	}
+	return parseCSV(data, b)
 }
 
 // secretWords are column names that suggest a secret value rather than
@@ -245,15 +272,26 @@ const (
 	colPermissions = "permissions"
 )
 
-// builder turns cells into observations, reporting each bad cell.
+// builder turns cells into observations, reporting each bad cell. It
+// runs twice over a file: Parse checks (emit is nil: it counts, and keeps
+// the keys), then Each records (emit hands on each identity).
 type builder struct {
-	p    *Population
-	c    *collector
-	keys map[string]int // key -> line it was first seen on
+	source, account string
+	c               *collector
+	keys            *keySet // the keys seen so far; nil in Each
 	// kinds remembers each kind cell's stored kind (or why it is refused):
 	// a file has a few kinds over many rows.
-	kinds map[string]kindOf
+	kinds  map[string]kindOf
+	counts map[audit.Kind]int // identities per kind; nil in Each
+	n      int                // identities read
+	delim  rune               // the CSV separator the header says
+	emit   func(audit.Observation) error
+	err    error // emit's first error: reading stops
 }
+
+// stopped reports whether reading should stop: too many errors, or the
+// recorder refused an identity.
+func (b *builder) stopped() bool { return b.c.errs.More || b.err != nil }
 
 type kindOf struct {
 	kind string
@@ -271,8 +309,10 @@ type cell struct {
 }
 
 // row turns the cells of one record into an observation; line and col
-// are where the record starts.
+// are where the record starts. Checking, it only checks: the maps and
+// pointers of an observation are built when it is recorded.
 func (b *builder) row(line, col int, cells []cell) {
+	record := b.emit != nil
 	o := audit.Observation{}
 	var key, kind string
 	var keyCell cell
@@ -316,6 +356,9 @@ func (b *builder) row(line, col int, cells []cell) {
 				bad(c, err.Error())
 				continue
 			}
+			if !record {
+				continue
+			}
 			switch c.field {
 			case colCreated:
 				o.CreatedAt = &t
@@ -334,13 +377,15 @@ func (b *builder) row(line, col int, cells []cell) {
 						bad(c, "starts with [ but is not a JSON array of strings; write permissions separated by spaces, or as [\"a\", \"b\"]")
 						continue
 					}
-				} else {
+				} else if record {
 					list = strings.Fields(text)
 				}
 			}
-			o.Permissions = permissions(list)
+			if record {
+				o.Permissions = permissions(list)
+			}
 		default: // an attribute; colOwner too (a suggestion, see docs/import.md)
-			if text != "" {
+			if text != "" && record {
 				if o.Attributes == nil {
 					o.Attributes = map[string]string{}
 				}
@@ -354,10 +399,10 @@ func (b *builder) row(line, col int, cells []cell) {
 			c = cell{line: line, col: col, field: colKey}
 		}
 		bad(c, "the key is empty; every identity needs a key that is unique within the source")
-	} else if first, dup := b.keys[key]; dup {
-		bad(keyCell, fmt.Sprintf("key %q is also on line %d; keys are unique within the source", audit.Printable(key), first))
-	} else {
-		b.keys[key] = keyCell.line
+	} else if b.keys != nil {
+		if first, dup := b.keys.add(key, keyCell.line); dup {
+			bad(keyCell, fmt.Sprintf("key %q is also on line %d; keys are unique within the source", audit.Printable(key), first))
+		}
 	}
 	if len(b.c.errs.List) > errs || b.c.full() {
 		return
@@ -366,11 +411,16 @@ func (b *builder) row(line, col int, cells []cell) {
 		kind = DefaultKind
 	}
 	o.Kind = audit.Kind(kind)
-	o.ID = audit.IdentityID(b.p.Source, b.p.Account, o.Kind, key)
+	b.n++
+	if !record {
+		b.counts[o.Kind]++
+		return
+	}
+	o.ID = audit.IdentityID(b.source, b.account, o.Kind, key)
 	if o.Name == "" {
 		o.Name = key
 	}
-	b.p.Observations = append(b.p.Observations, o)
+	b.err = b.emit(o)
 }
 
 // normKind keeps a known kind and prefixes any other with KindPrefix.
@@ -446,7 +496,7 @@ func (c *Connector) Credential(context.Context) (string, error) {
 // Reach says what the import read (connectors.Reacher): every row of the
 // file, and what an import cannot see.
 func (c *Connector) Reach() audit.Reach {
-	return audit.Reach{Unit: "rows", Read: len(c.pop.Observations), CannotSee: CannotSee}
+	return audit.Reach{Unit: "rows", Read: c.pop.Identities, CannotSee: CannotSee}
 }
 
 // CannotSee is what no import sees: the evidence report lists it.
@@ -454,19 +504,19 @@ var CannotSee = []string{
 	"the system itself: nhi reads the export only, so an identity the export left out is not in the population (and the next import that lists it again shows it as new)",
 }
 
-// Run records every identity. It never fails on content: Parse already
-// refused any file it could not take whole. It records no audit.ScopeRead:
-// an import is all or nothing, so its complete snapshot looked everywhere,
+// Run records every identity, reading the file again as it goes
+// (Population.Each). It never fails on content: Parse already refused
+// any file it could not take whole. It records no audit.ScopeRead: an
+// import is all or nothing, so its complete snapshot looked everywhere,
 // which is what a snapshot without scopes means (ARCHITECTURE.md,
 // "Removals"); an identity missing from the file is removed.
 func (c *Connector) Run(ctx context.Context, r connectors.Recorder) error {
-	for i := range c.pop.Observations {
-		if i%4096 == 0 && ctx.Err() != nil {
+	n := 0
+	return c.pop.Each(func(o audit.Observation) error {
+		if n%4096 == 0 && ctx.Err() != nil {
 			return ctx.Err()
 		}
-		if err := r.Record(c.pop.Observations[i]); err != nil {
-			return err
-		}
-	}
-	return nil
+		n++
+		return r.Record(o)
+	})
 }
