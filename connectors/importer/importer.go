@@ -96,6 +96,9 @@ type Population struct {
 	counts map[audit.Kind]int
 	data   []byte
 	format string
+	// flat says the check read the JSON with parseFlatJSON, so the
+	// recording does too.
+	flat bool
 }
 
 // Counts is the number of identities per kind.
@@ -107,8 +110,19 @@ func (p *Population) Counts() map[audit.Kind]int { return maps.Clone(p.counts) }
 func (p *Population) Each(fn func(audit.Observation) error) error {
 	c := &collector{errs: Errors{File: p.File}}
 	b := &builder{source: p.Source, account: p.Account, c: c, kinds: map[string]kindOf{}, emit: fn}
-	if err := b.parse(p.data, p.format); err != nil {
-		return err
+	switch {
+	case p.flat:
+		if !parseFlatJSON(p.data, b) && b.err == nil {
+			return fmt.Errorf("%s read differently the second time: this is a bug in nhi", audit.Printable(p.File))
+		}
+	case p.format == FormatJSON:
+		if err := parseJSON(p.data, b); err != nil {
+			return err
+		}
+	default:
+		if err := parseCSV(p.data, b); err != nil {
+			return err
+		}
 	}
 	if b.err != nil {
 		return b.err
@@ -194,10 +208,26 @@ func Parse(data []byte, opts Options) (*Population, error) {
 		return nil, err
 	}
 	sum := sha256.Sum256(data)
-	c := &collector{errs: Errors{File: opts.File}}
-	b := &builder{source: opts.Source, account: opts.Account, c: c, keys: &keySet{}, kinds: map[string]kindOf{}, counts: map[audit.Kind]int{}}
-	if err := b.parse(data, opts.Format); err != nil {
-		return nil, err
+	var c *collector
+	var b *builder
+	check := func() {
+		c = &collector{errs: Errors{File: opts.File}}
+		b = &builder{source: opts.Source, account: opts.Account, c: c, keys: &keySet{}, kinds: map[string]kindOf{}, counts: map[audit.Kind]int{}}
+	}
+	check()
+	flat := false
+	switch {
+	case opts.Format == FormatJSON:
+		if flat = parseFlatJSON(data, b); !flat {
+			check() // again, from the start, where the messages are
+			if err := parseJSON(data, b); err != nil {
+				return nil, err
+			}
+		}
+	default:
+		if err := parseCSV(data, b); err != nil {
+			return nil, err
+		}
 	}
 	if len(c.errs.List) > 0 {
 		// Rows report their cells after checking them all: put the list in
@@ -217,16 +247,8 @@ func Parse(data []byte, opts Options) (*Population, error) {
 	return &Population{
 		Source: opts.Source, Account: opts.Account, Delimiter: b.delim,
 		SHA256: hex.EncodeToString(sum[:]), File: opts.File, Identities: b.n,
-		counts: b.counts, data: data, format: opts.Format,
+		counts: b.counts, data: data, format: opts.Format, flat: flat,
 	}, nil
-}
-
-// parse reads data in format, row by row, into b.
-func (b *builder) parse(data []byte, format string) error {
-	if format == FormatJSON {
-		return parseJSON(data, b)
-	}
-	return parseCSV(data, b)
 }
 
 // secretWords are column names that suggest a secret value rather than
