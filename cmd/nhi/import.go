@@ -136,14 +136,16 @@ func (a *app) importPopulation(ctx context.Context, pop *importer.Population, pa
 func importChanges(ctx context.Context, st *audit.Store, pop *importer.Population) (fresh, removed int, err error) {
 	current := map[string]bool{}
 	if st != nil {
-		ids, err := st.Identities(ctx)
-		if err != nil {
-			return 0, 0, err
-		}
-		for _, id := range ids {
+		// Read a page at a time, keeping the IDs of this account only:
+		// the file may hold a million identities of other sources.
+		err := st.EachTableIdentity(ctx, func(id *audit.Identity) error {
 			if id.Source == pop.Source && id.Account == pop.Account && id.Status == audit.StatusActive {
 				current[id.ID] = true
 			}
+			return nil
+		})
+		if err != nil {
+			return 0, 0, err
 		}
 	}
 	err = pop.Each(func(o audit.Observation) error {
