@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -52,19 +53,25 @@ The columns and formats are described in docs/import.md.`,
 			if err := opts.Check(); err != nil {
 				return usageError{cmd.CommandPath(), err}
 			}
-			data, err := os.ReadFile(path)
-			if errors.Is(err, fs.ErrNotExist) {
-				return fmt.Errorf("%s does not exist", path)
-			}
-			if err != nil {
-				return fmt.Errorf("cannot read %s: %w", path, err)
-			}
-			pop, err := importer.Parse(data, opts)
-			if err != nil {
-				return err
+			// The file is read as a stream twice: checked whole, then
+			// recorded (importer.ParseFrom).
+			file := path
+			open := func() (io.ReadCloser, error) {
+				f, err := os.Open(file)
+				if errors.Is(err, fs.ErrNotExist) {
+					return nil, fmt.Errorf("%s does not exist", file)
+				}
+				if err != nil {
+					return nil, fmt.Errorf("cannot read %s: %w", file, err)
+				}
+				return importFile{f, file}, nil
 			}
 			if abs, err := filepath.Abs(path); err == nil {
 				path = abs
+			}
+			pop, err := importer.ParseFrom(open, opts)
+			if err != nil {
+				return err
 			}
 			return a.importPopulation(cmd.Context(), pop, path, dryRun)
 		},
@@ -75,6 +82,20 @@ The columns and formats are described in docs/import.md.`,
 	f.StringVar(&opts.Format, "format", "", "csv or json (default: from the file name, else csv)")
 	f.BoolVar(&dryRun, "dry-run", false, "read and check the file, say what would change; record nothing")
 	return cmd
+}
+
+// importFile is a file being imported, whose read errors name it.
+type importFile struct {
+	*os.File
+	name string
+}
+
+func (f importFile) Read(p []byte) (int, error) {
+	n, err := f.File.Read(p)
+	if err != nil && !errors.Is(err, io.EOF) {
+		err = fmt.Errorf("cannot read %s: %w", f.name, err)
+	}
+	return n, err
 }
 
 // importPopulation records pop as a snapshot (or with dryRun only says

@@ -6,11 +6,8 @@ package importer
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"maps"
 	"regexp"
 	"slices"
 	"strings"
@@ -77,64 +74,6 @@ func (o *Options) Check() error {
 	return nil
 }
 
-// Population is a file checked in full and found valid. It holds the
-// file's bytes, not its identities: Each reads them again, one at a time,
-// as they are recorded, so a million rows never sit decoded in memory at
-// once (docs/import.md, "Speed").
-type Population struct {
-	Source, Account string
-	// Delimiter is the CSV separator found in the header (',', ';' or tab);
-	// 0 for JSON.
-	Delimiter rune
-	// SHA256 is the digest of the file's bytes, recorded with the snapshot
-	// so the evidence names exactly which file it came from.
-	SHA256 string
-	File   string
-	// Identities is how many identities the file holds.
-	Identities int
-
-	counts map[audit.Kind]int
-	data   []byte
-	format string
-	// flat says the check read the JSON with parseFlatJSON, so the
-	// recording does too.
-	flat bool
-}
-
-// Counts is the number of identities per kind.
-func (p *Population) Counts() map[audit.Kind]int { return maps.Clone(p.counts) }
-
-// Each reads the file again and hands fn its identities in the file's
-// order, each in maps of its own. It stops at fn's first error and
-// returns it.
-func (p *Population) Each(fn func(audit.Observation) error) error {
-	c := &collector{errs: Errors{File: p.File}}
-	b := &builder{source: p.Source, account: p.Account, c: c, kinds: map[string]kindOf{}, emit: fn}
-	switch {
-	case p.flat:
-		if !parseFlatJSON(p.data, b) && b.err == nil {
-			return fmt.Errorf("%s read differently the second time: this is a bug in nhi", audit.Printable(p.File))
-		}
-	case p.format == FormatJSON:
-		if err := parseJSON(p.data, b); err != nil {
-			return err
-		}
-	default:
-		if err := parseCSV(p.data, b); err != nil {
-			return err
-		}
-	}
-	if b.err != nil {
-		return b.err
-	}
-	if len(c.errs.List) > 0 || b.n != p.Identities {
-		// The bytes are the ones Parse checked: only a fault of nhi's
-		// own reads them differently.
-		return fmt.Errorf("%s read differently the second time (%d identities, %d errors, where the check found %d and none): this is a bug in nhi", audit.Printable(p.File), b.n, len(c.errs.List), p.Identities)
-	}
-	return nil
-}
-
 // Error is one problem in the file, where it is.
 type Error struct {
 	Line, Column int    // 1-based; Column 0 when the whole line is meant
@@ -197,59 +136,6 @@ func (c *collector) add(e Error) bool {
 }
 
 func (c *collector) full() bool { return len(c.errs.List) >= MaxErrors }
-
-// Parse checks a whole file. It returns *Errors when the file cannot be
-// imported as it is, listing every problem found (up to MaxErrors), and
-// otherwise a Population whose Each reads the identities. The check keeps
-// the kinds' counts and the keys (to find a repeated one), compactly; no
-// identity is built.
-func Parse(data []byte, opts Options) (*Population, error) {
-	if err := opts.Check(); err != nil {
-		return nil, err
-	}
-	sum := sha256.Sum256(data)
-	var c *collector
-	var b *builder
-	check := func() {
-		c = &collector{errs: Errors{File: opts.File}}
-		b = &builder{source: opts.Source, account: opts.Account, c: c, keys: &keySet{}, kinds: map[string]kindOf{}, counts: map[audit.Kind]int{}}
-	}
-	check()
-	flat := false
-	switch {
-	case opts.Format == FormatJSON:
-		if flat = parseFlatJSON(data, b); !flat {
-			check() // again, from the start, where the messages are
-			if err := parseJSON(data, b); err != nil {
-				return nil, err
-			}
-		}
-	default:
-		if err := parseCSV(data, b); err != nil {
-			return nil, err
-		}
-	}
-	if len(c.errs.List) > 0 {
-		// Rows report their cells after checking them all: put the list in
-		// the order of the file.
-		slices.SortStableFunc(c.errs.List, func(a, b Error) int {
-			if a.Line != b.Line {
-				return a.Line - b.Line
-			}
-			return a.Column - b.Column
-		})
-		return nil, &c.errs
-	}
-	if b.n == 0 {
-		return nil, &Errors{File: opts.File, List: []Error{{Line: 1, Msg: "the file has no identities, so there is nothing to import (nhi refuses an empty import: it would mark every identity of " +
-			opts.Source + "/" + opts.Account + " as removed)"}}}
-	}
-	return &Population{
-		Source: opts.Source, Account: opts.Account, Delimiter: b.delim,
-		SHA256: hex.EncodeToString(sum[:]), File: opts.File, Identities: b.n,
-		counts: b.counts, data: data, format: opts.Format, flat: flat,
-	}, nil
-}
 
 // secretWords are column names that suggest a secret value rather than
 // metadata; nhi refuses the whole file rather than store one.

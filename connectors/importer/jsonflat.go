@@ -1,8 +1,10 @@
 package importer
 
 import (
-	"bytes"
+	"bufio"
 	"encoding/json"
+	"errors"
+	"io"
 	"unicode/utf8"
 )
 
@@ -15,10 +17,14 @@ import (
 // stopped, at anything else (a nested object, a secret-looking field,
 // bad JSON): the caller then reads the file with parseJSON, whose
 // messages say what is wrong, from a new builder.
-func parseFlatJSON(data []byte, b *builder) bool {
-	data = bytes.TrimPrefix(data, bom)
-	s := &flatScanner{data: data}
-	pos := &position{data: data}
+func parseFlatJSON(r *bufio.Reader, b *builder) (bool, error) {
+	s := &flatScanner{r: r}
+	ok := s.read(b)
+	return ok, s.err
+}
+
+// read reads the array of objects into b.
+func (s *flatScanner) read(b *builder) bool {
 	fields := map[string]string{} // a field as written -> its column
 	var cells []cell
 	s.space()
@@ -31,11 +37,10 @@ func parseFlatJSON(data []byte, b *builder) bool {
 	}
 	for !b.stopped() {
 		s.space()
-		objOff := s.i
+		line, col := s.pos()
 		if !s.eat('{') {
 			return false
 		}
-		line, col := pos.at(objOff)
 		cells = cells[:0]
 		s.space()
 		for !s.eat('}') {
@@ -60,13 +65,11 @@ func parseFlatJSON(data []byte, b *builder) bool {
 				return false
 			}
 			s.space()
-			vl, vc := pos.at(s.i)
+			vl, vc := s.pos()
 			c := cell{line: vl, col: vc, field: field}
 			switch s.peek() {
 			case '"':
-				if _, c.text, ok = s.str(); !ok {
-					return false
-				}
+				_, c.text, ok = s.str()
 			case 'n':
 				c.null = true
 				ok = s.word("null")
@@ -78,9 +81,7 @@ func parseFlatJSON(data []byte, b *builder) bool {
 				ok = s.word("false")
 			case '[':
 				c.isList = true
-				if c.list, ok = s.stringList(); !ok {
-					return false
-				}
+				c.list, ok = s.stringList()
 			default:
 				if isTimeField(field) {
 					return false // parseJSON says a timestamp is a string
@@ -105,24 +106,45 @@ func parseFlatJSON(data []byte, b *builder) bool {
 	return true
 }
 
-// flatScanner reads JSON tokens from data at i.
+// flatScanner reads JSON tokens, counting lines as it goes.
 type flatScanner struct {
-	data []byte
-	i    int
+	r         *bufio.Reader
+	off       int    // bytes read
+	line      int    // newlines read
+	lineStart int    // where the line being read starts
+	buf       []byte // the last string or number read
+	err       error  // the first error reading, but the end
 }
 
+// pos is the line and column (in bytes, 1-based) of the next byte.
+func (s *flatScanner) pos() (int, int) { return s.line + 1, s.off - s.lineStart + 1 }
+
 func (s *flatScanner) peek() byte {
-	if s.i < len(s.data) {
-		return s.data[s.i]
+	b, err := s.r.Peek(1)
+	if len(b) == 0 {
+		if !errors.Is(err, io.EOF) && s.err == nil {
+			s.err = err
+		}
+		return 0
 	}
-	return 0
+	return b[0]
+}
+
+// next moves past the byte peek saw.
+func (s *flatScanner) next() {
+	c, _ := s.r.ReadByte()
+	s.off++
+	if c == '\n' {
+		s.line++
+		s.lineStart = s.off
+	}
 }
 
 func (s *flatScanner) space() {
-	for s.i < len(s.data) {
-		switch s.data[s.i] {
+	for {
+		switch s.peek() {
 		case ' ', '\t', '\r', '\n':
-			s.i++
+			s.next()
 		default:
 			return
 		}
@@ -132,54 +154,75 @@ func (s *flatScanner) space() {
 // eat moves past c if it is next.
 func (s *flatScanner) eat(c byte) bool {
 	if s.peek() == c {
-		s.i++
+		s.next()
 		return true
 	}
 	return false
 }
 
-// word moves past w if it is next, and reports whether it was.
+// word moves past w (no newline in it) if it is next, and reports
+// whether it was.
 func (s *flatScanner) word(w string) bool {
-	if bytes.HasPrefix(s.data[s.i:], []byte(w)) {
-		s.i += len(w)
+	if b, _ := s.r.Peek(len(w)); string(b) == w {
+		s.r.Discard(len(w))
+		s.off += len(w)
 		return true
 	}
 	return false
 }
 
-// str reads a string: raw is what is between its quotes, text the string
-// it is (escapes and invalid UTF-8 read by encoding/json, as parseJSON
-// reads them). False at a control character or no closing quote.
+// str reads a string: raw is what is between its quotes (until the next
+// read), text the string it is (escapes and invalid UTF-8 read by
+// encoding/json, as parseJSON reads them). False at a control character
+// (a newline among them) or no closing quote.
 func (s *flatScanner) str() (raw []byte, text string, ok bool) {
 	if !s.eat('"') {
 		return nil, "", false
 	}
-	start, plain := s.i, true
-	for ; s.i < len(s.data); s.i++ {
-		switch c := s.data[s.i]; {
-		case c == '"':
-			raw = s.data[start:s.i]
-			s.i++
-			if plain && utf8.Valid(raw) {
-				return raw, string(raw), true
+	s.buf = append(s.buf[:0], '"')
+	for {
+		chunk, err := s.r.ReadSlice('"')
+		s.off += len(chunk)
+		s.buf = append(s.buf, chunk...)
+		if errors.Is(err, bufio.ErrBufferFull) {
+			continue
+		}
+		if err != nil {
+			if !errors.Is(err, io.EOF) && s.err == nil {
+				s.err = err
 			}
-			if err := json.Unmarshal(s.data[start-1:s.i], &text); err != nil {
-				return nil, "", false
-			}
-			return raw, text, true
-		case c == '\\':
-			plain = false
-			s.i++ // the escaped character, a quote among them
-		case c < 0x20:
 			return nil, "", false
 		}
+		escapes := 0 // the backslashes before the quote
+		for i := len(s.buf) - 2; i > 0 && s.buf[i] == '\\'; i-- {
+			escapes++
+		}
+		if escapes%2 == 0 {
+			break
+		}
 	}
-	return nil, "", false
+	raw = s.buf[1 : len(s.buf)-1]
+	plain := true
+	for _, c := range raw {
+		if c < 0x20 {
+			return nil, "", false
+		}
+		if c == '\\' {
+			plain = false
+		}
+	}
+	if plain && utf8.Valid(raw) {
+		return raw, string(raw), true
+	}
+	if err := json.Unmarshal(s.buf, &text); err != nil {
+		return nil, "", false
+	}
+	return raw, text, true
 }
 
 // stringList reads an array of strings.
 func (s *flatScanner) stringList() ([]string, bool) {
-	s.i++ // [
+	s.next() // [
 	var list []string
 	s.space()
 	for !s.eat(']') {
@@ -199,33 +242,41 @@ func (s *flatScanner) stringList() ([]string, bool) {
 
 // number reads a JSON number as it is written (json.Number's text).
 func (s *flatScanner) number() (string, bool) {
-	start := s.i
+	s.buf = s.buf[:0]
+	take := func(c byte) bool {
+		if s.peek() == c {
+			s.buf = append(s.buf, c)
+			s.next()
+			return true
+		}
+		return false
+	}
 	digits := func() int {
 		n := 0
-		for s.i < len(s.data) && s.data[s.i] >= '0' && s.data[s.i] <= '9' {
-			s.i++
+		for c := s.peek(); c >= '0' && c <= '9'; c = s.peek() {
+			take(c)
 			n++
 		}
 		return n
 	}
-	s.eat('-')
-	if s.eat('0') {
+	take('-')
+	if take('0') {
 		if c := s.peek(); c >= '0' && c <= '9' {
 			return "", false
 		}
 	} else if digits() == 0 {
 		return "", false
 	}
-	if s.eat('.') && digits() == 0 {
+	if take('.') && digits() == 0 {
 		return "", false
 	}
-	if s.eat('e') || s.eat('E') {
-		if !s.eat('+') {
-			s.eat('-')
+	if take('e') || take('E') {
+		if !take('+') {
+			take('-')
 		}
 		if digits() == 0 {
 			return "", false
 		}
 	}
-	return string(s.data[start:s.i]), true
+	return string(s.buf), true
 }

@@ -1,13 +1,17 @@
 package importer
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"io"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"testing"
 
 	"github.com/nhi-audit/nhi/audit"
+	"github.com/nhi-audit/nhi/connectors"
 )
 
 // A checked file holds its bytes and the counts, not its identities:
@@ -93,5 +97,60 @@ func TestEachStopsAtTheRecordersError(t *testing.T) {
 	// And it reads the file again from the start every time.
 	if obs := observations(t, p); len(obs) != 3 || obs[0].ID != "slack:acme:import_identity:k1" {
 		t.Errorf("again: %+v", obs)
+	}
+}
+
+// A file written to between its check and its recording is not recorded
+// as the file that was checked: the recording fails, and the snapshot is
+// closed as failed, never current.
+func TestFileChangedWhileImportedFails(t *testing.T) {
+	ctx := context.Background()
+	st, err := audit.Open(ctx, filepath.Join(t.TempDir(), "nhi.db"), audit.OpenOptions{Create: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	for _, change := range []struct{ name, checked, recorded string }{
+		{"a row added", "key\nk1\nk2\n", "key\nk1\nk2\nk3\n"},
+		{"a cell changed", "key,name\nk1,a\nk2,b\n", "key,name\nk1,a\nk2,c\n"},
+		{"made invalid", "key,expires_at\nk1,2026-01-01\n", "key,expires_at\nk1,01/02/2026\n"},
+	} {
+		reads := 0
+		open := func() (io.ReadCloser, error) {
+			reads++
+			data := change.checked
+			if reads > 1 {
+				data = change.recorded
+			}
+			return io.NopCloser(strings.NewReader(data)), nil
+		}
+		p, err := ParseFrom(open, Options{Source: "slack", Account: "acme", Format: FormatCSV, File: "in.csv"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		snap, err := connectors.Snapshot(ctx, st, NewConnector(p, "/tmp/in.csv"), "test")
+		if !errors.Is(err, ErrChanged) || snap == nil || snap.Status != audit.SnapshotFailed {
+			t.Errorf("%s: snapshot %+v, %v; want it failed, the file changed", change.name, snap, err)
+		}
+	}
+	current, err := st.CurrentSnapshots(ctx)
+	if err != nil || len(current) != 0 {
+		t.Errorf("current snapshots %+v, %v; want none", current, err)
+	}
+}
+
+// A string longer than what is read at a time, escapes and all, is read
+// whole, and the lines after it are counted right.
+func TestLongJSONString(t *testing.T) {
+	long := strings.Repeat(`ab\"c\\`, readBuffer/3) + `\\`
+	data := `[{"key": "k1", "name": "` + long + `"},` + "\n" + `{"key": "k2", "expires_at": "soon"}]`
+	got := errorLines(t, data, FormatJSON)
+	if len(got) != 1 || !strings.HasPrefix(got[0], "line 2, column 29 (expires_at)") {
+		t.Errorf("errors %v", got)
+	}
+	p := mustParse(t, `[{"key": "k1", "name": "`+long+`"}]`, FormatJSON)
+	want := strings.Repeat(`ab"c\`, readBuffer/3) + `\`
+	if o := observations(t, p); len(o) != 1 || o[0].Name != want {
+		t.Errorf("the long name is not read whole")
 	}
 }
