@@ -1,10 +1,12 @@
 package importer
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -104,6 +106,7 @@ func TestEachStopsAtTheRecordersError(t *testing.T) {
 // as the file that was checked: the recording fails, and the snapshot is
 // closed as failed, never current.
 func TestFileChangedWhileImportedFails(t *testing.T) {
+	const canary = "xoxb-CANARY-5f1e2d3c4b5a"
 	ctx := context.Background()
 	st, err := audit.Open(ctx, filepath.Join(t.TempDir(), "nhi.db"), audit.OpenOptions{Create: true})
 	if err != nil {
@@ -114,6 +117,8 @@ func TestFileChangedWhileImportedFails(t *testing.T) {
 		{"a row added", "key\nk1\nk2\n", "key\nk1\nk2\nk3\n"},
 		{"a cell changed", "key,name\nk1,a\nk2,b\n", "key,name\nk1,a\nk2,c\n"},
 		{"made invalid", "key,expires_at\nk1,2026-01-01\n", "key,expires_at\nk1,01/02/2026\n"},
+		{"a secret column added", "key,name\nk1,a\n", "key,name,token\nk1,a," + canary + "\n"},
+		{"a secret field added", `[{"key": "k1"}, {"key": "k2"}]`, `[{"key": "k1"}, {"key": "k2", "token": "` + canary + `"}]`},
 	} {
 		reads := 0
 		open := func() (io.ReadCloser, error) {
@@ -124,7 +129,11 @@ func TestFileChangedWhileImportedFails(t *testing.T) {
 			}
 			return io.NopCloser(strings.NewReader(data)), nil
 		}
-		p, err := ParseFrom(open, Options{Source: "slack", Account: "acme", Format: FormatCSV, File: "in.csv"})
+		format := FormatCSV
+		if strings.HasPrefix(change.checked, "[") {
+			format = FormatJSON
+		}
+		p, err := ParseFrom(open, Options{Source: "slack", Account: "acme", Format: format, File: "in." + format})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -136,6 +145,12 @@ func TestFileChangedWhileImportedFails(t *testing.T) {
 	current, err := st.CurrentSnapshots(ctx)
 	if err != nil || len(current) != 0 {
 		t.Errorf("current snapshots %+v, %v; want none", current, err)
+	}
+	st.Close()
+	for _, f := range []string{st.Path(), st.Path() + "-wal"} {
+		if data, _ := os.ReadFile(f); bytes.Contains(data, []byte(canary)) {
+			t.Errorf("%s holds the secret value", f)
+		}
 	}
 }
 
