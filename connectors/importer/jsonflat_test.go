@@ -80,3 +80,30 @@ func TestFlatJSONReadsAsParseJSON(t *testing.T) {
 		}
 	}
 }
+
+// Whatever the fast reader takes, it reads as encoding/json's reader does:
+// the same observations and the same refusals (go test -fuzz FuzzFlatJSON).
+func FuzzFlatJSON(f *testing.F) {
+	for _, s := range []string{
+		`[{"key": "k1", "name": "a", "permissions": ["x:read"], "created_at": "2026-01-02"}]`,
+		`[{"key": "a\"b\\c\/d\u00e9\n", "n": -0.5e+3, "yes": true, "gone": null}]`,
+		`[{"key": "d", "name": "first", "name": "second"}, {}]`,
+		`[{"key": "a", "n": 01}]`, `[{"key": "a",}]`, `[ ]`, "\xef\xbb\xbf[{\"key\":\"k\"}]",
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		ok, obs, errs := readWith(flatJSON, data)
+		if !ok {
+			return
+		}
+		var jsonErr error
+		_, wantObs, wantErrs := readWith(func(d []byte, b *builder) bool { jsonErr = parseJSON(d, b); return jsonErr == nil }, data)
+		if jsonErr != nil {
+			t.Fatalf("%q: the fast reader took what encoding/json refuses: %v", data, jsonErr)
+		}
+		if !reflect.DeepEqual(obs, wantObs) || !reflect.DeepEqual(errs, wantErrs) {
+			t.Fatalf("%q:\n fast %+v %v\n json %+v %v", data, obs, errs, wantObs, wantErrs)
+		}
+	})
+}
