@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -52,19 +53,25 @@ The columns and formats are described in docs/import.md.`,
 			if err := opts.Check(); err != nil {
 				return usageError{cmd.CommandPath(), err}
 			}
-			data, err := os.ReadFile(path)
-			if errors.Is(err, fs.ErrNotExist) {
-				return fmt.Errorf("%s does not exist", path)
-			}
-			if err != nil {
-				return fmt.Errorf("cannot read %s: %w", path, err)
-			}
-			pop, err := importer.Parse(data, opts)
-			if err != nil {
-				return err
+			// The file is read as a stream twice: checked whole, then
+			// recorded (importer.ParseFrom).
+			file := path
+			open := func() (io.ReadCloser, error) {
+				f, err := os.Open(file)
+				if errors.Is(err, fs.ErrNotExist) {
+					return nil, fmt.Errorf("%s does not exist", file)
+				}
+				if err != nil {
+					return nil, fmt.Errorf("cannot read %s: %w", file, err)
+				}
+				return importFile{f, file}, nil
 			}
 			if abs, err := filepath.Abs(path); err == nil {
 				path = abs
+			}
+			pop, err := importer.ParseFrom(open, opts)
+			if err != nil {
+				return err
 			}
 			return a.importPopulation(cmd.Context(), pop, path, dryRun)
 		},
@@ -75,6 +82,20 @@ The columns and formats are described in docs/import.md.`,
 	f.StringVar(&opts.Format, "format", "", "csv or json (default: from the file name, else csv)")
 	f.BoolVar(&dryRun, "dry-run", false, "read and check the file, say what would change; record nothing")
 	return cmd
+}
+
+// importFile is a file being imported, whose read errors name it.
+type importFile struct {
+	*os.File
+	name string
+}
+
+func (f importFile) Read(p []byte) (int, error) {
+	n, err := f.File.Read(p)
+	if err != nil && !errors.Is(err, io.EOF) {
+		err = fmt.Errorf("cannot read %s: %w", f.name, err)
+	}
+	return n, err
 }
 
 // importPopulation records pop as a snapshot (or with dryRun only says
@@ -100,7 +121,7 @@ func (a *app) importPopulation(ctx context.Context, pop *importer.Population, pa
 			return err
 		}
 		fmt.Fprintf(a.stdout, "Dry run: %s is valid; importing it would record %s of %s/%s (%d new; %d now current would be marked removed). Nothing was recorded.\n",
-			audit.Printable(pop.File), counted(len(pop.Observations), "identity", "identities"), pop.Source, pop.Account, fresh, removed)
+			audit.Printable(pop.File), counted(pop.Identities, "identity", "identities"), pop.Source, pop.Account, fresh, removed)
 		counts := pop.Counts()
 		kinds := make([]string, 0, len(counts))
 		for k := range counts {
@@ -136,22 +157,25 @@ func (a *app) importPopulation(ctx context.Context, pop *importer.Population, pa
 func importChanges(ctx context.Context, st *audit.Store, pop *importer.Population) (fresh, removed int, err error) {
 	current := map[string]bool{}
 	if st != nil {
-		ids, err := st.Identities(ctx)
-		if err != nil {
-			return 0, 0, err
-		}
-		for _, id := range ids {
+		// Read a page at a time, keeping the IDs of this account only:
+		// the file may hold a million identities of other sources.
+		err := st.EachTableIdentity(ctx, func(id *audit.Identity) error {
 			if id.Source == pop.Source && id.Account == pop.Account && id.Status == audit.StatusActive {
 				current[id.ID] = true
 			}
+			return nil
+		})
+		if err != nil {
+			return 0, 0, err
 		}
 	}
-	for i := range pop.Observations {
-		if current[pop.Observations[i].ID] {
-			delete(current, pop.Observations[i].ID)
+	err = pop.Each(func(o audit.Observation) error {
+		if current[o.ID] {
+			delete(current, o.ID)
 		} else {
 			fresh++
 		}
-	}
-	return fresh, len(current), nil
+		return ctx.Err()
+	})
+	return fresh, len(current), err
 }

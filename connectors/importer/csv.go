@@ -1,6 +1,7 @@
 package importer
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/csv"
 	"errors"
@@ -28,24 +29,38 @@ func delimiterName(r rune) string {
 	return "comma"
 }
 
-// header reads the first record with delimiter d.
-func header(data []byte, d rune) ([]string, error) {
-	r := csv.NewReader(bytes.NewReader(data))
+// header reads the first record with delimiter d from the file's start.
+func header(start []byte, d rune) ([]string, error) {
+	r := csv.NewReader(bytes.NewReader(start))
 	r.Comma = d
 	r.FieldsPerRecord = -1
-	return r.Read()
+	h, err := r.Read()
+	if err == nil && r.InputOffset() >= int64(len(start)) && len(start) == readBuffer {
+		return nil, errLongHeader // it may go on past what was read
+	}
+	return h, err
 }
 
-// parseCSV reads a CSV file: a header row naming the columns, then one
-// identity per record. A byte-order mark, CRLF line ends and quoted
-// newlines are taken as they come; the separator is found from the header.
-func parseCSV(data []byte, b *builder) error {
-	data = bytes.TrimPrefix(data, bom)
+var errLongHeader = fmt.Errorf("the header row is longer than %d MB; the first row must name the columns", readBuffer>>20)
+
+// parseCSV reads a CSV file (past a byte-order mark): a header row naming
+// the columns, then one identity per record. CRLF line ends and quoted
+// newlines are taken as they come; the separator is found from the
+// header.
+func parseCSV(in *bufio.Reader, b *builder) error {
+	start, err := in.Peek(readBuffer)
+	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, bufio.ErrBufferFull) {
+		return err
+	}
 	var cols []string
 	for _, d := range delimiters {
-		h, err := header(data, d)
+		h, err := header(start, d)
 		if errors.Is(err, io.EOF) {
 			b.c.add(Error{Line: 1, Msg: "the file is empty; it needs a header row naming the columns (at least key)"})
+			return nil
+		}
+		if errors.Is(err, errLongHeader) {
+			b.c.add(Error{Line: 1, Msg: err.Error()})
 			return nil
 		}
 		if err != nil {
@@ -55,12 +70,12 @@ func parseCSV(data []byte, b *builder) error {
 			h[i] = normColumn(h[i])
 		}
 		if slices.Contains(h, colKey) {
-			b.p.Delimiter, cols = d, h
+			b.delim, cols = d, h
 			break
 		}
 	}
 	if cols == nil {
-		h, _ := header(data, ',')
+		h, _ := header(start, ',')
 		msg := "the header has no key column; the first row must name the columns, key among them (see docs/import.md)"
 		if len(h) == 1 {
 			msg = fmt.Sprintf("the header is one column %q: nhi reads comma-, semicolon- or tab-separated files whose first row names the columns, key among them", audit.Printable(h[0]))
@@ -72,15 +87,15 @@ func parseCSV(data []byte, b *builder) error {
 		return nil
 	}
 
-	r := csv.NewReader(bytes.NewReader(data))
-	r.Comma = b.p.Delimiter
+	r := csv.NewReader(in)
+	r.Comma = b.delim
 	r.FieldsPerRecord = -1
 	r.ReuseRecord = true
 	if _, err := r.Read(); err != nil { // the header, read above
 		return err
 	}
 	cells := make([]cell, len(cols))
-	for !b.c.errs.More {
+	for !b.stopped() {
 		rec, err := r.Read()
 		if errors.Is(err, io.EOF) {
 			break
@@ -105,7 +120,7 @@ func parseCSV(data []byte, b *builder) error {
 				continue
 			}
 			b.c.add(Error{Line: line, Msg: fmt.Sprintf("%d cells, but the header names %d columns; a value with a %s in it must be in double quotes",
-				len(rec), len(cols), delimiterName(b.p.Delimiter))})
+				len(rec), len(cols), delimiterName(b.delim))})
 			continue
 		}
 		if blank(rec) {

@@ -5,10 +5,7 @@
 package importer
 
 import (
-	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"regexp"
@@ -77,28 +74,6 @@ func (o *Options) Check() error {
 	return nil
 }
 
-// Population is a file read in full and found valid.
-type Population struct {
-	Source, Account string
-	Observations    []audit.Observation
-	// Delimiter is the CSV separator found in the header (',', ';' or tab);
-	// 0 for JSON.
-	Delimiter rune
-	// SHA256 is the digest of the file's bytes, recorded with the snapshot
-	// so the evidence names exactly which file it came from.
-	SHA256 string
-	File   string
-}
-
-// Counts is the number of identities per kind.
-func (p *Population) Counts() map[audit.Kind]int {
-	m := map[audit.Kind]int{}
-	for i := range p.Observations {
-		m[p.Observations[i].Kind]++
-	}
-	return m
-}
-
 // Error is one problem in the file, where it is.
 type Error struct {
 	Line, Column int    // 1-based; Column 0 when the whole line is meant
@@ -162,46 +137,6 @@ func (c *collector) add(e Error) bool {
 
 func (c *collector) full() bool { return len(c.errs.List) >= MaxErrors }
 
-// Parse reads a whole file. It returns *Errors when the file cannot be
-// imported as it is, listing every problem found (up to MaxErrors).
-func Parse(data []byte, opts Options) (*Population, error) {
-	if err := opts.Check(); err != nil {
-		return nil, err
-	}
-	sum := sha256.Sum256(data)
-	p := &Population{Source: opts.Source, Account: opts.Account, SHA256: hex.EncodeToString(sum[:]), File: opts.File}
-	// Sized up front: growing a slice of 100,000 observations by doubling
-	// copies them all several times over.
-	p.Observations = make([]audit.Observation, 0, bytes.Count(data, []byte{'\n'})+1)
-	c := &collector{errs: Errors{File: opts.File}}
-	b := &builder{p: p, c: c, keys: map[string]int{}, kinds: map[string]kindOf{}}
-	var err error
-	if opts.Format == FormatJSON {
-		err = parseJSON(data, b)
-	} else {
-		err = parseCSV(data, b)
-	}
-	if err != nil {
-		return nil, err
-	}
-	if len(c.errs.List) > 0 {
-		// Rows report their cells after checking them all: put the list in
-		// the order of the file.
-		slices.SortStableFunc(c.errs.List, func(a, b Error) int {
-			if a.Line != b.Line {
-				return a.Line - b.Line
-			}
-			return a.Column - b.Column
-		})
-		return nil, &c.errs
-	}
-	if len(p.Observations) == 0 {
-		return nil, &Errors{File: opts.File, List: []Error{{Line: 1, Msg: "the file has no identities, so there is nothing to import (nhi refuses an empty import: it would mark every identity of " +
-			opts.Source + "/" + opts.Account + " as removed)"}}}
-	}
-	return p, nil
-}
-
 // secretWords are column names that suggest a secret value rather than
 // metadata; nhi refuses the whole file rather than store one.
 var secretWords = []string{"secret", "token", "password", "value"}
@@ -245,15 +180,26 @@ const (
 	colPermissions = "permissions"
 )
 
-// builder turns cells into observations, reporting each bad cell.
+// builder turns cells into observations, reporting each bad cell. It
+// runs twice over a file: Parse checks (emit is nil: it counts, and keeps
+// the keys), then Each records (emit hands on each identity).
 type builder struct {
-	p    *Population
-	c    *collector
-	keys map[string]int // key -> line it was first seen on
+	source, account string
+	c               *collector
+	keys            *keySet // the keys seen so far; nil in Each
 	// kinds remembers each kind cell's stored kind (or why it is refused):
 	// a file has a few kinds over many rows.
-	kinds map[string]kindOf
+	kinds  map[string]kindOf
+	counts map[audit.Kind]int // identities per kind; nil in Each
+	n      int                // identities read
+	delim  rune               // the CSV separator the header says
+	emit   func(audit.Observation) error
+	err    error // emit's first error: reading stops
 }
+
+// stopped reports whether reading should stop: too many errors, or the
+// recorder refused an identity.
+func (b *builder) stopped() bool { return b.c.errs.More || b.err != nil }
 
 type kindOf struct {
 	kind string
@@ -271,8 +217,10 @@ type cell struct {
 }
 
 // row turns the cells of one record into an observation; line and col
-// are where the record starts.
+// are where the record starts. Checking, it only checks: the maps and
+// pointers of an observation are built when it is recorded.
 func (b *builder) row(line, col int, cells []cell) {
+	record := b.emit != nil
 	o := audit.Observation{}
 	var key, kind string
 	var keyCell cell
@@ -316,6 +264,9 @@ func (b *builder) row(line, col int, cells []cell) {
 				bad(c, err.Error())
 				continue
 			}
+			if !record {
+				continue
+			}
 			switch c.field {
 			case colCreated:
 				o.CreatedAt = &t
@@ -334,13 +285,15 @@ func (b *builder) row(line, col int, cells []cell) {
 						bad(c, "starts with [ but is not a JSON array of strings; write permissions separated by spaces, or as [\"a\", \"b\"]")
 						continue
 					}
-				} else {
+				} else if record {
 					list = strings.Fields(text)
 				}
 			}
-			o.Permissions = permissions(list)
+			if record {
+				o.Permissions = permissions(list)
+			}
 		default: // an attribute; colOwner too (a suggestion, see docs/import.md)
-			if text != "" {
+			if text != "" && record {
 				if o.Attributes == nil {
 					o.Attributes = map[string]string{}
 				}
@@ -354,10 +307,10 @@ func (b *builder) row(line, col int, cells []cell) {
 			c = cell{line: line, col: col, field: colKey}
 		}
 		bad(c, "the key is empty; every identity needs a key that is unique within the source")
-	} else if first, dup := b.keys[key]; dup {
-		bad(keyCell, fmt.Sprintf("key %q is also on line %d; keys are unique within the source", audit.Printable(key), first))
-	} else {
-		b.keys[key] = keyCell.line
+	} else if b.keys != nil {
+		if first, dup := b.keys.add(key, keyCell.line); dup {
+			bad(keyCell, fmt.Sprintf("key %q is also on line %d; keys are unique within the source", audit.Printable(key), first))
+		}
 	}
 	if len(b.c.errs.List) > errs || b.c.full() {
 		return
@@ -366,11 +319,16 @@ func (b *builder) row(line, col int, cells []cell) {
 		kind = DefaultKind
 	}
 	o.Kind = audit.Kind(kind)
-	o.ID = audit.IdentityID(b.p.Source, b.p.Account, o.Kind, key)
+	b.n++
+	if !record {
+		b.counts[o.Kind]++
+		return
+	}
+	o.ID = audit.IdentityID(b.source, b.account, o.Kind, key)
 	if o.Name == "" {
 		o.Name = key
 	}
-	b.p.Observations = append(b.p.Observations, o)
+	b.err = b.emit(o)
 }
 
 // normKind keeps a known kind and prefixes any other with KindPrefix.
@@ -446,7 +404,7 @@ func (c *Connector) Credential(context.Context) (string, error) {
 // Reach says what the import read (connectors.Reacher): every row of the
 // file, and what an import cannot see.
 func (c *Connector) Reach() audit.Reach {
-	return audit.Reach{Unit: "rows", Read: len(c.pop.Observations), CannotSee: CannotSee}
+	return audit.Reach{Unit: "rows", Read: c.pop.Identities, CannotSee: CannotSee}
 }
 
 // CannotSee is what no import sees: the evidence report lists it.
@@ -454,19 +412,19 @@ var CannotSee = []string{
 	"the system itself: nhi reads the export only, so an identity the export left out is not in the population (and the next import that lists it again shows it as new)",
 }
 
-// Run records every identity. It never fails on content: Parse already
-// refused any file it could not take whole. It records no audit.ScopeRead:
-// an import is all or nothing, so its complete snapshot looked everywhere,
+// Run records every identity, reading the file again as it goes
+// (Population.Each). It never fails on content: Parse already refused
+// any file it could not take whole. It records no audit.ScopeRead: an
+// import is all or nothing, so its complete snapshot looked everywhere,
 // which is what a snapshot without scopes means (ARCHITECTURE.md,
 // "Removals"); an identity missing from the file is removed.
 func (c *Connector) Run(ctx context.Context, r connectors.Recorder) error {
-	for i := range c.pop.Observations {
-		if i%4096 == 0 && ctx.Err() != nil {
+	n := 0
+	return c.pop.Each(func(o audit.Observation) error {
+		if n%4096 == 0 && ctx.Err() != nil {
 			return ctx.Err()
 		}
-		if err := r.Record(c.pop.Observations[i]); err != nil {
-			return err
-		}
-	}
-	return nil
+		n++
+		return r.Record(o)
+	})
 }

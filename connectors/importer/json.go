@@ -72,7 +72,7 @@ func parseJSON(data []byte, b *builder) error {
 		return nil
 	}
 	checked := map[string]bool{}
-	for dec.More() && !b.c.errs.More {
+	for dec.More() && !b.stopped() {
 		objOff := dec.InputOffset()
 		tok, err := dec.Token()
 		if err != nil {
@@ -173,7 +173,7 @@ func parseJSON(data []byte, b *builder) error {
 		}
 		b.row(line, col, cells)
 	}
-	if b.c.errs.More {
+	if b.stopped() {
 		return nil
 	}
 	if _, err := dec.Token(); err != nil { // ]
