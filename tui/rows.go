@@ -62,7 +62,7 @@ type tables struct {
 type rowBuilder struct {
 	mu     sync.Mutex
 	t      tables
-	strIdx map[string]uint32
+	strIdx *textIndex
 	fkIdx  map[findingKind]uint32
 	// suggIdx shares the runs of suggestions of the lists the store
 	// already shares between the identities of one scope
@@ -151,7 +151,8 @@ type repeatCount struct {
 	// a twentieth of a first open of a million identities (issue 21).
 	// A text of two classes is kept once in each; a table read from its
 	// cache starts the maps anew (tablecache.go keeps strIdx's texts).
-	idx map[string]uint32
+	// Dropped once the class is stored without interning.
+	idx *textIndex
 }
 
 // Interning is tried on the first internTrial texts of a class and kept
@@ -185,7 +186,7 @@ const (
 )
 
 func newRowBuilder() *rowBuilder {
-	b := &rowBuilder{strIdx: map[string]uint32{}, fkIdx: map[findingKind]uint32{}, suggIdx: map[uintptr]pairRun{},
+	b := &rowBuilder{strIdx: newTextIndex(0), fkIdx: map[findingKind]uint32{}, suggIdx: map[uintptr]pairRun{},
 		repeats: map[uint32]*repeatCount{}}
 	for _, s := range fixedTexts {
 		b.text(s)
@@ -317,11 +318,12 @@ func (b *rowBuilder) sameSuggestions(l []audit.OwnerSuggestion, run pairRun) boo
 
 // text is s's index, interned.
 func (b *rowBuilder) text(s string) uint32 {
-	if i, ok := b.strIdx[s]; ok {
-		return i
+	h := hashText(s)
+	i, slot, ok := b.strIdx.find(&b.t.strs, s, h)
+	if !ok {
+		i = b.raw(s)
+		b.strIdx.add(slot, h, i)
 	}
-	i := b.raw(s)
-	b.strIdx[b.t.strs.at(i)] = i
 	return i
 }
 
@@ -345,6 +347,7 @@ func (b *rowBuilder) textOf(class uint32, s string) uint32 {
 		b.repeats[class] = c
 	}
 	if c.n >= internTrial && c.known*internRatio < c.n {
+		c.idx = nil
 		if s == "" {
 			return textNone
 		}
@@ -355,18 +358,21 @@ func (b *rowBuilder) textOf(class uint32, s string) uint32 {
 		c.known++
 		return c.last.i
 	}
-	i, ok := c.idx[s]
-	switch {
-	case ok:
+	if s == "" {
+		c.known++ // a fixed text, known from the start
+		c.last = lastText{"", textNone, true}
+		return textNone
+	}
+	if c.idx == nil {
+		c.idx = newTextIndex(0)
+	}
+	h := hashText(s)
+	i, slot, ok := c.idx.find(&b.t.strs, s, h)
+	if ok {
 		c.known++
-	case s == "":
-		i, c.known = textNone, c.known+1 // a fixed text, known from the start
-	default:
+	} else {
 		i = b.raw(s)
-		if c.idx == nil {
-			c.idx = map[string]uint32{}
-		}
-		c.idx[b.t.strs.at(i)] = i
+		c.idx.add(slot, h, i)
 	}
 	c.last = lastText{b.t.strs.at(i), i, true}
 	return i
