@@ -199,10 +199,12 @@ func snapshotTable(p *population, at logPoint) *tableCache {
 		// Nothing encoded since the cache was read: its texts are.
 		copy(c.interned, b.unindexed)
 	}
-	for _, i := range b.strIdx {
-		if int(i) < n {
-			c.interned[i/64] |= 1 << (i % 64)
-		}
+	if b.strIdx != nil {
+		b.strIdx.each(func(i uint32) {
+			if int(i) < n {
+				c.interned[i/64] |= 1 << (i % 64)
+			}
+		})
 	}
 	for class, r := range b.repeats {
 		c.repeats = append(c.repeats, classRepeats{class, int64(r.n), int64(r.known)})
@@ -247,12 +249,12 @@ func (b *rowBuilder) index() {
 	for _, word := range b.unindexed {
 		n += bits.OnesCount64(word)
 	}
-	b.strIdx = make(map[string]uint32, n)
+	b.strIdx = newTextIndex(n)
 	for w, word := range b.unindexed {
 		for word != 0 {
 			k := uint32(w*64 + bits.TrailingZeros64(word))
 			word &= word - 1
-			b.strIdx[b.t.strs.at(k)] = k
+			b.strIdx.put(&b.t.strs, b.t.strs.at(k), k)
 		}
 	}
 	b.fkIdx = make(map[findingKind]uint32, len(b.t.fkinds))
