@@ -10,8 +10,8 @@ import (
 )
 
 // decideOneTrip is a single decision on PostgreSQL in one round trip: the
-// server function nhi_decide (schema.go: decideFunction, as steps 7, 8
-// and 9 made it) reads the item, its owner, the campaign and the directory's
+// server function nhi_decide (schema.go: decideFunction, as steps 7 and 8
+// made it) reads the item, its owner, the campaign and the directory's
 // stamp, checks what planDecision would, takes the write lock, makes sure
 // what it read has not changed, and appends and stores the decision, in
 // the pipeline that commits (audit.Store.AppendCall; docs/team.md, "One

@@ -218,10 +218,7 @@ END $$;
 		// 8: under the lock, the item's decision is read again by the
 		// UPDATE that stores the new one (docs/team.md, "The lock only
 		// for the append").
-		decideItemRechecked,
-		// 9: under the lock, two statements where there were nine
-		// (schema_decide.go; docs/team.md, "How fast a decision is").
-		decideOneStatement)
+		decideItemRechecked)
 }
 
 // decideFunction is nhi_decide: one decision, read, checked and written
