@@ -13,8 +13,9 @@ import (
 // A decision made in one round trip keeps the log's head in meta, as
 // every append does (what nhi verify compares the chain with), and puts
 // the two rows back when they are missing, as nhi_append_event does
-// (TestServerAppendKeepsTheHead): nhi_decide appends the event itself
-// since campaigns' step 9.
+// (TestServerAppendKeepsTheHead), so a change to how nhi_decide
+// appends (docs/team.md weighs doing it in fewer statements) cannot drop
+// the head.
 func TestDecisionInOneRoundTripKeepsTheHead(t *testing.T) {
 	if testing.Short() {
 		t.Skip("-short: runs against a real PostgreSQL server")
