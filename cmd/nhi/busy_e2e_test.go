@@ -31,7 +31,10 @@ const shortWait = busyTimeoutEnv + "=100ms"
 func holdWriteLock(t *testing.T, db string) (free func()) {
 	t.Helper()
 	ctx := context.Background()
-	raw, err := sql.Open("sqlite", db)
+	// The stalled nhi may be in the middle of writing a batch its other
+	// workers read before the stall: wait for that to end, as a writer
+	// does, rather than fail on it.
+	raw, err := sql.Open("sqlite", db+"?_pragma=busy_timeout(30000)")
 	if err != nil {
 		t.Fatal(err)
 	}
