@@ -11,8 +11,7 @@ import "strconv"
 // keeps each person's names ready for step 3's checks; step 6 makes
 // step 3's check one query, step 7 a cheaper one; step 8 trims names as
 // AliasKey does; step 9 lets a server function take the write lock;
-// step 10 keeps the log's head with an UPDATE; step 11 asks a reviewer's
-// session the directory before the catalog.
+// step 10 keeps the log's head with an UPDATE.
 // Append only, as there.
 var postgresMigrations = []string{
 	`
@@ -439,19 +438,6 @@ CREATE INDEX people_name_keys ON people USING gin (name_keys);
 	// still made. Same rows, same values (TestAppendCheckedOneTrip,
 	// verify's check of the recorded head).
 	appendEventMetaUpdated,
-	// 11: step 7's check of who an event names, in another order for a
-	// member of nhi_reviewer: the directory first, and whether the
-	// session may write in anyone's name (a query of pg_class for the
-	// table's owner) only when the directory says no. A reviewer's
-	// events are in their own names, so their sessions skip that query;
-	// any other session asks it first, as before. The answer is the same
-	// either way, it being "the owner, or an nhi_admin, or the same
-	// person" and none of them writing anything
-	// (TestActorCheckMatchesDirectory, a role that is both a reviewer and
-	// an nhi_admin included; docs/team.md, "What makes reviewer roles
-	// dearer"). A superuser, a member of every role, asks the catalog
-	// first.
-	checkActorDirectoryFirst,
 }
 
 var appendEventMetaUpdated = `
@@ -483,56 +469,6 @@ BEGIN
 	END IF;
 	PERFORM set_config('nhi.event_seq', next_seq::text, true);
 	RETURN QUERY SELECT next_seq, prev, h;
-END $$;
-`
-
-// checkActorDirectoryFirst is step 11's nhi_check_actor.
-const checkActorDirectoryFirst = `
-CREATE OR REPLACE FUNCTION nhi_check_actor() RETURNS trigger LANGUAGE plpgsql AS
-$$ DECLARE
-	ka text := nhi_alias_key(NEW.actor);
-	ks text := nhi_alias_key(session_user);
-	-- Only which question is asked first: a superuser is a member of
-	-- every role, so is_superuser (set by the server, not the session)
-	-- sends it the owner's way. The catalog's question is an IF of its
-	-- own inside IF reviewer, not ANDed with it: a parameter that
-	-- folds the statement to false makes PostgreSQL plan it anew on
-	-- every call.
-	reviewer boolean := current_setting('is_superuser') = 'off' AND COALESCE(pg_has_role(session_user, to_regrole('` + RoleReviewer + `'), 'MEMBER'), false);
-	pa text;
-	ps text;
-BEGIN
-	IF ka <> '' AND ka = ks THEN
-		RETURN NEW;
-	END IF;
-	IF NOT reviewer THEN
-		IF pg_has_role(session_user, (SELECT relowner FROM pg_class WHERE oid = TG_RELID), 'MEMBER')
-			OR COALESCE(pg_has_role(session_user, to_regrole('` + RoleAdmin + `'), 'MEMBER'), false) THEN
-			RETURN NEW;
-		END IF;
-	END IF;
-	IF ka <> '' THEN
-		-- Directory.Lookup of each: the last by e-mail, in byte order, of
-		-- those who go by the name.
-		SELECT max(email COLLATE "C") FILTER (WHERE name_keys @> ARRAY[ka]), max(email COLLATE "C") FILTER (WHERE name_keys @> ARRAY[ks])
-			INTO pa, ps FROM people WHERE name_keys && ARRAY[ka, ks];
-		IF pa = ps THEN
-			RETURN NEW;
-		END IF;
-	END IF;
-	IF reviewer THEN
-		IF pg_has_role(session_user, (SELECT relowner FROM pg_class WHERE oid = TG_RELID), 'MEMBER')
-			OR COALESCE(pg_has_role(session_user, to_regrole('` + RoleAdmin + `'), 'MEMBER'), false) THEN
-			RETURN NEW;
-		END IF;
-	END IF;
-	RAISE EXCEPTION 'database role % may not record an event in the name of %', session_user, NEW.actor
-		USING ERRCODE = 'insufficient_privilege',
-			HINT = 'an event''s actor is the session''s role or another alias of the same person in the directory of people (docs/team.md)';
-END $$;
-
-DO $$ BEGIN
-	EXECUTE format('ALTER FUNCTION nhi_check_actor() SET search_path = pg_catalog, %I, pg_temp', current_schema());
 END $$;
 `
 

@@ -157,8 +157,10 @@ func TestActorCheckMatchesDirectory(t *testing.T) {
 	if _, err := s.InitRoles(ctx); err != nil {
 		t.Fatal(err)
 	}
-	// rex is a reviewer and an nhi_admin: step 11 asks a reviewer the
-	// directory first, and must still let rex record in any name.
+	// rex is a reviewer and an nhi_admin, and records in any name: a
+	// check that asked a reviewer the directory first would have to ask
+	// the catalog too when it says no (docs/team.md, "What makes reviewer
+	// roles dearer").
 	rita, sam, stranger, ada, rex := "rita_"+db, "sam_"+db, "stranger_"+db, "ada_"+db, "rex_"+db
 	for _, role := range []string{rita, sam, stranger, ada, rex} {
 		group := RoleReviewer

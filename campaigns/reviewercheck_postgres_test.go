@@ -27,7 +27,7 @@ func TestReviewerCheckMatchesDirectory(t *testing.T) {
 	f.Snapshot(t, nil, population()...)
 	db := pgtest.DatabaseName(f.Path)
 	rita, sam, stranger, ada := "rita_"+db, "sam_"+db, "stranger_"+db, "ada_"+db
-	rex := "rex_" + db // a reviewer and an nhi_admin: step 9 asks a reviewer the directory first
+	rex := "rex_" + db // a reviewer and an nhi_admin, who decides any item in any name
 	vsam := "v" + sam  // a role named v and another's name is not them (step 8 of audit's schema)
 	if _, err := f.Store.SetPeople(ctx, "admin", audit.PeopleImport{People: []audit.Person{
 		{Email: "rita@acme.test", GitHub: "Rita-K", Aliases: []string{" RKim ", strings.ToUpper(rita)}},

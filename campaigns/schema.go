@@ -218,14 +218,7 @@ END $$;
 		// 8: under the lock, the item's decision is read again by the
 		// UPDATE that stores the new one (docs/team.md, "The lock only
 		// for the append").
-		decideItemRechecked,
-		// 9: as audit's step 11, a member of nhi_reviewer's session asks
-		// the directory first and the catalog (whether it may decide any
-		// item) only when the directory says no; any other session asks
-		// the catalog first, as before. Same answers, same refusals
-		// (TestReviewerCheckMatchesDirectory, a reviewer who is also an
-		// nhi_admin included).
-		checkReviewerDirectoryFirst)
+		decideItemRechecked)
 }
 
 // decideFunction is nhi_decide: one decision, read, checked and written
@@ -580,70 +573,6 @@ const checkReviewerTail = ` THEN
 				HINT = 'a reviewer decides only the items assigned to them; an nhi_admin decides any (docs/team.md)';
 	END IF;
 	RETURN NEW;
-END $$;
-DO $$ BEGIN
-	EXECUTE format('ALTER FUNCTION nhi_check_reviewer() SET search_path = pg_catalog, %I, pg_temp', current_schema());
-END $$;
-`
-
-// checkReviewerDirectoryFirst is step 9's nhi_check_reviewer.
-const checkReviewerDirectoryFirst = `
-CREATE OR REPLACE FUNCTION nhi_check_reviewer() RETURNS trigger LANGUAGE plpgsql AS
-$$ DECLARE
-	item campaign_items;
-	ks text := nhi_alias_key(session_user);
-	ka text := '';
-	kr text;
-	ps text;
-	pa text;
-	pr text;
-	-- Only which question is asked first: a superuser is a member of
-	-- every role, so is_superuser (set by the server, not the session)
-	-- sends it the owner's way. The catalog's question is an IF of its
-	-- own inside IF reviewer, not ANDed with it: a parameter that
-	-- folds the statement to false makes PostgreSQL plan it anew on
-	-- every call.
-	reviewer boolean := current_setting('is_superuser') = 'off' AND COALESCE(pg_has_role(session_user, to_regrole('` + audit.RoleReviewer + `'), 'MEMBER'), false);
-BEGIN
-	IF NOT reviewer THEN
-		IF pg_has_role(session_user, (SELECT relowner FROM pg_class WHERE oid = TG_RELID), 'MEMBER')
-			OR COALESCE(pg_has_role(session_user, to_regrole('` + audit.RoleAdmin + `'), 'MEMBER'), false) THEN
-			RETURN NEW;
-		END IF;
-	END IF;
-	IF TG_TABLE_NAME = 'campaign_items' THEN
-		item := OLD;
-	ELSE
-		SELECT * INTO item FROM campaign_items WHERE campaign_id = NEW.campaign_id AND identity_id = NEW.identity_id;
-		ka := COALESCE(nhi_alias_key(NEW.actor), '');
-	END IF;
-	kr := COALESCE(nhi_alias_key(item.reviewer), '');
-	-- Directory.Lookup of each name: the last by e-mail, in byte order,
-	-- of those who go by it; not needed for a name that is the session's.
-	IF (ka <> '' AND ka <> ks) OR (kr <> '' AND kr <> ks) THEN
-		SELECT max(email COLLATE "C") FILTER (WHERE name_keys @> ARRAY[ks]), max(email COLLATE "C") FILTER (WHERE name_keys @> ARRAY[ka]),
-				max(email COLLATE "C") FILTER (WHERE name_keys @> ARRAY[kr])
-			INTO ps, pa, pr FROM people WHERE name_keys && ARRAY[ks, ka, kr];
-	END IF;
-	IF (TG_TABLE_NAME = 'campaign_items' OR (ka <> '' AND (ka = ks OR COALESCE(pa = ps, false))))
-		AND item.reviewer IS NOT NULL AND kr <> '' AND (kr = ks OR COALESCE(pr = ps, false)) THEN
-		RETURN NEW;
-	END IF;
-	IF reviewer THEN
-		IF pg_has_role(session_user, (SELECT relowner FROM pg_class WHERE oid = TG_RELID), 'MEMBER')
-			OR COALESCE(pg_has_role(session_user, to_regrole('` + audit.RoleAdmin + `'), 'MEMBER'), false) THEN
-			RETURN NEW;
-		END IF;
-	END IF;
-	IF TG_TABLE_NAME <> 'campaign_items' AND NOT (ka <> '' AND (ka = ks OR COALESCE(pa = ps, false))) THEN
-		RAISE EXCEPTION 'database role % may not record a decision in the name of %', session_user, NEW.actor
-			USING ERRCODE = 'insufficient_privilege',
-				HINT = 'a decision''s actor is the session''s role or another alias of the same person in the directory of people (docs/team.md)';
-	END IF;
-	RAISE EXCEPTION 'database role % may not decide % in campaign %: it is assigned to %', session_user,
-		COALESCE(item.identity_id, NEW.identity_id), (SELECT name FROM campaigns WHERE id = NEW.campaign_id), COALESCE(NULLIF(item.reviewer, ''), 'nobody')
-		USING ERRCODE = 'insufficient_privilege',
-			HINT = 'a reviewer decides only the items assigned to them; an nhi_admin decides any (docs/team.md)';
 END $$;
 DO $$ BEGIN
 	EXECUTE format('ALTER FUNCTION nhi_check_reviewer() SET search_path = pg_catalog, %I, pg_temp', current_schema());
