@@ -405,7 +405,7 @@ func (es PeopleErrors) Error() string {
 	for i, e := range es {
 		msgs[i] = e.Error()
 	}
-	return fmt.Sprintf("%d record(s) refused, nothing was written:\n  %s", len(es), strings.Join(msgs, "\n  "))
+	return fmt.Sprintf("%s refused, nothing was written:\n  %s", Counted(len(es), "record", "records"), strings.Join(msgs, "\n  "))
 }
 
 // SetPeople adds or updates people, one person.set event each, all in one

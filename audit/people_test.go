@@ -2,6 +2,7 @@ package audit
 
 import (
 	"errors"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -84,6 +85,19 @@ func TestPeopleImportLookupAndVerify(t *testing.T) {
 	})
 }
 
+// A file with one bad record says so in the singular.
+func TestOneRefusedRecordIsOneRecord(t *testing.T) {
+	s := openAt(t, filepath.Join(t.TempDir(), "nhi.db"))
+	in, err := ReadPeopleCSV(strings.NewReader("email,name\nnot-an-email,X\n"), "bad.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.SetPeople(ctx, "root", *in, false)
+	if err == nil || !strings.HasPrefix(err.Error(), "1 record refused, nothing was written:") {
+		t.Errorf("one bad record: %v", err)
+	}
+}
+
 func TestPeopleImportIsAllOrNothing(t *testing.T) {
 	eachEngine(t, func(t *testing.T, eng testEngine) {
 		s := openAt(t, eng.new(t))
@@ -113,7 +127,7 @@ func TestPeopleImportIsAllOrNothing(t *testing.T) {
 			"line 7: manager nobody@x.example is not in the file nor the directory",
 			"line 8: signing_key is not an SSH public key line",
 			"line 9: alice@northwind.example is listed twice (line 2)",
-			"nothing was written",
+			"7 records refused, nothing was written",
 		} {
 			if !strings.Contains(err.Error(), want) {
 				t.Errorf("missing %q in:\n%v", want, err)

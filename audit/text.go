@@ -65,6 +65,15 @@ func IsPlain(s string) bool {
 	return true
 }
 
+// Counted is n and its noun, which agree, as a message an auditor reads
+// should: "1 record", "2 records", "0 records".
+func Counted(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return strconv.Itoa(n) + " " + many
+}
+
 // Thousands formats n with comma thousands separators, the way counts read
 // on screens and in reports: 1234567 is "1,234,567".
 func Thousands(n int) string {

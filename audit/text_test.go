@@ -70,6 +70,14 @@ func FuzzPrintable(f *testing.F) {
 	})
 }
 
+func TestCounted(t *testing.T) {
+	for n, want := range map[int]string{0: "0 identities", 1: "1 identity", 2: "2 identities", 1000: "1000 identities"} {
+		if got := Counted(n, "identity", "identities"); got != want {
+			t.Errorf("Counted(%d) = %q, want %q", n, got, want)
+		}
+	}
+}
+
 func TestThousands(t *testing.T) {
 	for n, want := range map[int]string{0: "0", 7: "7", 999: "999", 1000: "1,000", 12345: "12,345", 100000: "100,000",
 		1234567: "1,234,567", -7: "-7", -123: "-123", -1234: "-1,234", -100000: "-100,000",

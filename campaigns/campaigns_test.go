@@ -240,7 +240,7 @@ func TestPartialSnapshotNeedsConsent(t *testing.T) {
 		gap := audit.Gap{Endpoint: "GET /repos/acme/ops/keys", Kind: audit.KindGitHubDeployKey, Scope: "acme/ops", Status: 403, Reason: "needs admin on acme/ops"}
 		partial := f.Snapshot(t, []audit.Gap{gap}, population()[:4]...)
 		_, err := campaigns.Create(ctx, f.Store, "lead", campaigns.Spec{Name: "q", Scope: "id:*", Due: "2026-10-31", Reviewers: []string{"r"}})
-		if !errors.Is(err, campaigns.ErrPartial) || !strings.Contains(err.Error(), "--allow-partial") ||
+		if !errors.Is(err, campaigns.ErrPartial) || !strings.Contains(err.Error(), "--allow-partial") || !strings.Contains(err.Error(), "could not read 1 endpoint;") ||
 			!strings.Contains(err.Error(), fmt.Sprintf("--snapshot %d", complete.ID)) || !strings.Contains(err.Error(), "GET /repos/acme/ops/keys") {
 			t.Fatalf("partial: %v", err)
 		}
@@ -389,7 +389,7 @@ func TestBulkDecisions(t *testing.T) {
 			t.Errorf("bulk payload %+v", p)
 		}
 		// Nothing undecided left for alice: a clear refusal.
-		if _, err := bulk("alice", "kind:deploy_key", campaigns.Decommission, "again", false); !errors.Is(err, campaigns.ErrNothingMatched) || !strings.Contains(err.Error(), "yours") {
+		if _, err := bulk("alice", "kind:deploy_key", campaigns.Decommission, "again", false); !errors.Is(err, campaigns.ErrNothingMatched) || !strings.Contains(err.Error(), "2 matching items are yours") {
 			t.Errorf("bulk over nothing: %v", err)
 		}
 		// decision: terms see the current decisions; --include-decided changes decided ones.

@@ -107,7 +107,7 @@ func closerRefusal(ctx context.Context, tx *audit.Tx, c *Campaign, actor string)
 	if err := rows.Err(); err != nil || n == 0 {
 		return nil, err
 	}
-	return &Refusal{RuleCloser, fmt.Sprintf("%s decided %d item(s) of it; someone who did not review closes it, unless the campaign was created with --allow-admin-review", audit.Printable(actor), n)}, nil
+	return &Refusal{RuleCloser, fmt.Sprintf("%s decided %s of it; someone who did not review closes it, unless the campaign was created with --allow-admin-review", audit.Printable(actor), audit.Counted(n, "item", "items"))}, nil
 }
 
 // ClosePreview is what closing a campaign would do, as the close command

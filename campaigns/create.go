@@ -375,7 +375,7 @@ func refusePartial(all []audit.Snapshot, picked []*audit.Snapshot, counts map[in
 		if snap.Status != audit.SnapshotPartial || counts[snap.ID] == 0 {
 			continue
 		}
-		msg := fmt.Sprintf("snapshot %d (%s/%s) could not read %d endpoint(s)", snap.ID, audit.Printable(snap.Source), audit.Printable(snap.Account), len(snap.Gaps))
+		msg := fmt.Sprintf("snapshot %d (%s/%s) could not read %s", snap.ID, audit.Printable(snap.Source), audit.Printable(snap.Account), audit.Counted(len(snap.Gaps), "endpoint", "endpoints"))
 		if len(snap.Gaps) > 0 && example == "" {
 			g := snap.Gaps[0]
 			example = fmt.Sprintf(" (e.g. %s: %s)", audit.Printable(g.Endpoint), audit.Printable(g.Reason))

@@ -134,7 +134,7 @@ func (c *creation) check(pop *population) error {
 		var partial []string
 		for _, sn := range c.snaps {
 			if sn.Status == audit.SnapshotPartial {
-				partial = append(partial, fmt.Sprintf("snapshot %d could not read %d endpoint(s)", sn.ID, len(sn.Gaps)))
+				partial = append(partial, fmt.Sprintf("snapshot %d could not read %s", sn.ID, audit.Counted(len(sn.Gaps), "endpoint", "endpoints")))
 			}
 		}
 		why := ""

@@ -663,7 +663,7 @@ func bulk(ctx context.Context, st *audit.Store, actor, campaign, expr, action st
 			// Every reason the matching items were left alone.
 			var why []string
 			if n := len(res.SkippedOwn); n > 0 {
-				why = append(why, fmt.Sprintf("%d matching item(s) are yours to be decided by another reviewer", n))
+				why = append(why, audit.Counted(n, "matching item is", "matching items are")+" yours to be decided by another reviewer")
 			}
 			if res.SkippedDecided > 0 {
 				why = append(why, fmt.Sprintf("%d already decided (--include-decided changes them)", res.SkippedDecided))

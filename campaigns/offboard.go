@@ -201,8 +201,8 @@ func CreateOffboarding(ctx context.Context, st *audit.Store, actor string, spec 
 				if len(s.Gaps) > 0 {
 					eg = fmt.Sprintf(", e.g. %s (%s)", audit.Printable(s.Gaps[0].Endpoint), audit.Printable(s.Gaps[0].Reason))
 				}
-				return nil, fmt.Errorf("%w: snapshot %d (%s/%s) could not read %d endpoint(s)%s, so what is left behind there may be incomplete; take a complete snapshot, or pass --allow-partial (its gaps stay on record)",
-					ErrPartial, s.ID, audit.Printable(s.Source), audit.Printable(s.Account), len(s.Gaps), eg)
+				return nil, fmt.Errorf("%w: snapshot %d (%s/%s) could not read %s%s, so what is left behind there may be incomplete; take a complete snapshot, or pass --allow-partial (its gaps stay on record)",
+					ErrPartial, s.ID, audit.Printable(s.Source), audit.Printable(s.Account), audit.Counted(len(s.Gaps), "endpoint", "endpoints"), eg)
 			}
 		}
 	}

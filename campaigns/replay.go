@@ -242,7 +242,7 @@ func (v *verifier) loadCampaigns(ctx context.Context) error {
 		if err := v.st.QueryRow(ctx, `SELECT count(*) FROM campaign_items WHERE campaign_id = ?`, cid).Scan(&n); err != nil {
 			return fmt.Errorf("reading campaign items: %w", err)
 		}
-		v.add(key(), "campaign items: %d row(s) belong to campaign id %d, which does not exist: rows were added behind nhi's back", n, cid)
+		v.add(key(), "campaign items: %s to campaign id %d, which does not exist: rows were added behind nhi's back", audit.Counted(int(n), "row belongs", "rows belong"), cid)
 	}
 	if orphans, err = v.unknownCampaigns(ctx, "campaign_decisions"); err != nil {
 		return fmt.Errorf("reading campaign decisions: %w", err)

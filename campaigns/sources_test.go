@@ -106,7 +106,7 @@ func TestCampaignSnapshotChoiceRefusals(t *testing.T) {
 	f.Source = slackSource
 	f.Snapshot(t, []audit.Gap{{Endpoint: "file:bots.csv", Reason: "line 3 unreadable"}}, slackBot("B1", "deploy-bot"))
 	_, err := campaigns.Create(ctx, f.Store, "lead", spec)
-	if !errors.Is(err, campaigns.ErrPartial) || !strings.Contains(err.Error(), "(slack/ws-a) could not read 1 endpoint") ||
+	if !errors.Is(err, campaigns.ErrPartial) || !strings.Contains(err.Error(), "(slack/ws-a) could not read 1 endpoint;") ||
 		!strings.Contains(err.Error(), "--snapshot 2") || !strings.Contains(err.Error(), "--source/--account to leave it out") {
 		t.Errorf("partial slack: %v", err)
 	}

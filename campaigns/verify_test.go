@@ -204,7 +204,7 @@ func TestVerifyNamesEveryEditedRecord(t *testing.T) {
 		{"reopened", `UPDATE campaigns SET status = 'open' WHERE name = 'q'`, nil,
 			[]string{"campaign q: status"}},
 		{"campaign deleted", `DELETE FROM campaigns WHERE name = 'open'`, nil,
-			[]string{"campaign open (created by event", "missing from the campaigns table", "belong to campaign id 2"}},
+			[]string{"campaign open (created by event", "missing from the campaigns table", "7 rows belong to campaign id 2"}},
 		{"campaign forged", `INSERT INTO campaigns (name, scope, due, snapshot_id, as_of, policy_digest, reviewers, item_count, population_digest, created_at, created_by, create_seq, status)
 			VALUES ('forged', 'id:*', '2026-12-31', 1, '', '', '[]', 0, '', '', 'x', 1, 'open')`, nil,
 			[]string{"campaign forged is in the campaigns table but no event created it"}},

@@ -225,6 +225,11 @@ func TestExportRefusesAndLeavesNothing(t *testing.T) {
 		home := filepath.Join(parent, "home")
 		must(t, os.Mkdir(home, 0o755))
 		must(t, os.WriteFile(filepath.Join(home, "thesis.tex"), []byte("precious"), 0o644))
+		opts.Force = false
+		if _, err := report.Export(ctx, f.Store, "2026-Q4", home, opts); !errors.Is(err, report.ErrNotEmpty) || !strings.Contains(err.Error(), "holds 1 file;") {
+			t.Fatalf("export into a folder holding one file: %v", err)
+		}
+		opts.Force = true
 		if _, err := report.Export(ctx, f.Store, "2026-Q4", home, opts); !errors.Is(err, report.ErrNotEmpty) {
 			t.Fatalf("--force over a folder that is not a bundle: %v", err)
 		}

@@ -562,6 +562,15 @@ func plural(n int, one, many string) string {
 	return fmt.Sprintf("%d %s", n, many)
 }
 
+// oneOrMany is the word that agrees with a count of n, without the count:
+// "was" for 1, "were" otherwise.
+func oneOrMany(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
+
 // snapshotDigests are the population snapshots' digests, as one cell.
 func snapshotDigests(in *Integrity) string {
 	var each []string

@@ -12,7 +12,7 @@ func rotationClaim(c rotationCounts) string {
 	if n == 0 {
 		return ""
 	}
-	s := fmt.Sprintf(" Of %d rotate decision(s), %d were shown rotated by a later snapshot (a secret's updated_at after the review, a deploy key replaced, a token regenerated), %d still unrotated", n, rotated, not)
+	s := fmt.Sprintf(" Of %s, %d %s shown rotated by a later snapshot (a secret's updated_at after the review, a deploy key replaced, a token regenerated), %d still unrotated", plural(n, "rotate decision", "rotate decisions"), rotated, oneOrMany(rotated, "was", "were"), not)
 	if removed > 0 {
 		s += fmt.Sprintf(", %d removed instead", removed)
 	}

@@ -179,7 +179,7 @@ func TestCampaignLifecycle(t *testing.T) {
 	refused(t, 2, "decommission, keep or rotate", "decide", "q", k1, "approve", "--db", db, "--as", "sam@acme.test")
 	refused(t, 1, "not in the population", "decide", "q", "github:acme:nope", "keep", "--db", db, "--as", "sam@acme.test")
 	refused(t, 1, "no such campaign", "decide", "nope", k1, "keep", "--db", db, "--as", "sam@acme.test")
-	refused(t, 2, "expected CAMPAIGN ID DECISION", "decide", "q", k1, "--db", db, "--as", "sam@acme.test")
+	refused(t, 2, "expected CAMPAIGN ID DECISION, got 2 arguments", "decide", "q", k1, "--db", db, "--as", "sam@acme.test")
 
 	assigned := *s.item(t, k1).Reviewer
 	ok(t, "decide", "q", k1, "decommission", "--db", db, "--as", assigned)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"regexp"
 	"strconv"
 	"strings"
 )
@@ -18,6 +19,22 @@ func plural(n int, one, many string) string {
 // "0 identities".
 func counted(n int, one, many string) string {
 	return strconv.Itoa(n) + " " + plural(n, one, many)
+}
+
+// cobraArgs is the count in cobra's own argument checks: "accepts 1
+// arg(s), received 0", "requires at least 2 arg(s), only received 1".
+var cobraArgs = regexp.MustCompile(`(\d+) arg\(s\)`)
+
+// cobraArgCount is cobra's argument-count message with its count agreeing
+// with its noun ("accepts 1 argument, received 0"), and whether msg was one.
+func cobraArgCount(msg string) (string, bool) {
+	if !cobraArgs.MatchString(msg) {
+		return msg, false
+	}
+	return cobraArgs.ReplaceAllStringFunc(msg, func(m string) string {
+		n, _ := strconv.Atoi(strings.TrimSuffix(m, " arg(s)"))
+		return counted(n, "argument", "arguments")
+	}), true
 }
 
 // eventSpan names the events a write appended, first to last: "event 7"

@@ -273,7 +273,7 @@ func TestBadInputIsRefusedClearly(t *testing.T) {
 		{"foreign file", []string{"owner", "set", "--db", foreign, "x", "y", "--as", "a"}, 1, "not an SQLite database", foreign},
 		{"read-only file", []string{"owner", "set", "--db", readOnly, "x", "y", "--as", "a"}, 1, "not writable", readOnly},
 		{"unknown identity", []string{"owner", "set", "--db", good, "github:nope:github_deploy_key:1", "alice", "--as", "a"}, 1, "unknown identity", good},
-		{"missing argument", []string{"owner", "set", "--db", good, "only-one"}, 2, "accepts 2 arg(s)", good},
+		{"missing argument", []string{"owner", "set", "--db", good, "only-one"}, 2, "accepts 2 arguments, received 1: the usage is nhi owner set", good},
 		{"unknown flag", []string{"identities", "--db", good, "--colour"}, 2, "unknown flag", good},
 		{"unknown command", []string{"frobnicate"}, 2, "unknown command", ""},
 		{"misspelt command", []string{"identites"}, 2, "did you mean identities?", ""},

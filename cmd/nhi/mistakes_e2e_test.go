@@ -43,8 +43,8 @@ func TestSmallMistakesOfIssue15(t *testing.T) {
 	refused(t, 2, "--from 1 is not older than --to 1", "diff", "--from", "1", "--to", "1", "--db", db)
 
 	// A missing argument names the arguments wanted, not only how many.
-	refused(t, 2, "accepts 1 arg(s), received 0: the usage is nhi note list ID", "note", "list", "--db", db)
-	refused(t, 2, "accepts 1 arg(s), received 0: the usage is nhi exception list CAMPAIGN", "exception", "list", "--db", db)
+	refused(t, 2, "accepts 1 argument, received 0: the usage is nhi note list ID", "note", "list", "--db", db)
+	refused(t, 2, "accepts 1 argument, received 0: the usage is nhi exception list CAMPAIGN", "exception", "list", "--db", db)
 }
 
 // TestDecideAgainAndUndoAgain: the same decision twice writes nothing and

@@ -109,6 +109,7 @@ func TestOffboardEndToEnd(t *testing.T) {
 
 	// Bad input: nothing is written.
 	refused(t, 1, "is not in the directory of people", "offboard", "nobody-here", "--db", db, "--as", "lead@northwind.example")
+	refused(t, 2, "expected PERSON (or --scope EXPR, or --pending), got 2 arguments", "offboard", "nobody-here", "nor-here", "--db", db, "--as", "lead@northwind.example")
 	refused(t, 2, "is after today", "offboard", leaver.GitHub, "--effective", time.Now().UTC().AddDate(0, 0, 2).Format("2006-01-02"), "--db", db, "--as", "lead@northwind.example")
 	if s := ok(t, "campaign", "list", "--db", db).stdout; strings.Contains(s, "offboard-") {
 		t.Fatalf("a refusal wrote a campaign:\n%s", s)
@@ -133,7 +134,7 @@ func TestOffboardEndToEnd(t *testing.T) {
 		} `json:"items"`
 	}
 	// The sample's snapshot could not read two endpoints: it says so.
-	refused(t, 1, "pass --allow-partial", "offboard", leaver.GitHub, "--db", db, "--as", "lead@northwind.example")
+	refused(t, 1, "could not read 2 endpoints, e.g.", "offboard", leaver.GitHub, "--db", db, "--as", "lead@northwind.example")
 	r = ok(t, "offboard", "@"+strings.ToUpper(leaver.GitHub), "--allow-partial", "--json", "--db", db, "--as", "lead@northwind.example")
 	if err := json.Unmarshal([]byte(r.stdout), &created); err != nil {
 		t.Fatal(err, r.stdout)

@@ -211,7 +211,7 @@ func TestSeparationOfDuties(t *testing.T) {
 		t.Errorf("bulk:\n%s", r.stdout)
 	}
 	// Whoever decided may not close; carol, who did not, may.
-	refused(t, 1, "separation of duties: dan@northwind.example may not close campaign q (rule closer: dan@northwind.example decided",
+	refused(t, 1, "separation of duties: dan@northwind.example may not close campaign q (rule closer: dan@northwind.example decided 5 items of it;",
 		"campaign", "close", "q", "--yes", "--db", db, "--as", "user3")
 	ok(t, append([]string{"campaign", "close", "q", "--yes"}, carol...)...)
 

@@ -166,8 +166,8 @@ Run nhi with no command to open the terminal UI on the evidence file.`,
 
 // wrapArgs turns every positional-argument error into a usage error, so a
 // wrong call exits 2 like a wrong flag does. cobra's own count checks
-// ("accepts 1 arg(s), received 0") get the usage line, which names the
-// arguments the command wants (nhi note list ID). A group of commands
+// ("accepts 1 arg(s), received 0") say "1 argument" and get the usage
+// line, which names the arguments the command wants (nhi note list ID). A group of commands
 // (nhi campaign) given a word it does not know says so, with the nearest
 // command, instead of printing its help and exiting 0.
 func wrapArgs(c *cobra.Command) {
@@ -182,8 +182,8 @@ func wrapArgs(c *cobra.Command) {
 			if err == nil {
 				return nil
 			}
-			if strings.Contains(err.Error(), " arg(s)") {
-				err = fmt.Errorf("%w: the usage is %s", err, strings.TrimSuffix(cmd.UseLine(), " [flags]"))
+			if msg, ok := cobraArgCount(err.Error()); ok {
+				err = fmt.Errorf("%s: the usage is %s", msg, strings.TrimSuffix(cmd.UseLine(), " [flags]"))
 			}
 			return usageError{command: cmd.CommandPath(), err: err}
 		}

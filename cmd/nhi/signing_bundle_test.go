@@ -29,8 +29,8 @@ func TestBundleChecksDecisionSignaturesOffline(t *testing.T) {
 		t.Fatalf("no signatures.jsonl: %v", err)
 	}
 	r := ok(t, "verify", "--report", out)
-	if !strings.Contains(r.stdout, "2 signed decision event(s) verify offline (namespace nhi-decision)") ||
-		!strings.Contains(r.stdout, "report.json's 2 signed decision(s) match them") {
+	if !strings.Contains(r.stdout, "2 signed decision events verify offline (namespace nhi-decision)") ||
+		!strings.Contains(r.stdout, "report.json's 2 signed decisions match them") {
 		t.Errorf("offline verify:\n%s", r.stdout)
 	}
 	// ssh-keygen checks a line by hand, as docs/report.md says.
@@ -88,7 +88,7 @@ func TestBundleChecksDecisionSignaturesOffline(t *testing.T) {
 	os.Remove(filepath.Join(forged, "signatures.jsonl"))
 	rehash(t, forged, "signatures.jsonl")
 	r = nhi(t, nil, "verify", "--report", forged)
-	if r.code != 1 || !strings.Contains(r.stdout, "missing, yet report.json has 2 signed decision(s)") {
+	if r.code != 1 || !strings.Contains(r.stdout, "missing, yet report.json has 2 signed decisions: the bundle cannot prove them") {
 		t.Errorf("without signatures.jsonl: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 }

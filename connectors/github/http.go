@@ -19,6 +19,7 @@ import (
 
 	"github.com/google/go-github/v60/github"
 
+	"github.com/nhi-audit/nhi/audit"
 	"github.com/nhi-audit/nhi/connectors"
 )
 
@@ -468,7 +469,7 @@ func (c *Connector) pause(ep endpoint, resp *response, nth int) {
 	c.rate.mu.Unlock()
 	c.sendMu.Unlock()
 	n := c.slots.lower()
-	c.note(fmt.Sprintf("secondary rate limit on %s: every worker waits %s, then goes on with %d request(s) at a time", ep, wait.Round(time.Second), n))
+	c.note(fmt.Sprintf("secondary rate limit on %s: every worker waits %s, then goes on with %s at a time", ep, wait.Round(time.Second), audit.Counted(n, "request", "requests")))
 	c.stats.retries.Add(1)
 }
 

@@ -283,7 +283,7 @@ func (u *unit) list(ctx context.Context, ep endpoint, parse parser) (names []str
 			reason := fmt.Sprintf("GitHub answered %s each of %d times it was asked while it answered other requests, so what this endpoint holds was not read; run again later, and tell GitHub Support if it stays",
 				answer, broken.attempts)
 			if pages > 0 {
-				reason += fmt.Sprintf("; only the first %d page(s) were read", pages)
+				reason += firstPagesRead(pages)
 			}
 			u.gap(audit.Gap{Endpoint: ep.String(), Kind: ep.kind, Scope: ep.scope, Status: broken.status, Reason: reason})
 			return nil, false, nil
@@ -340,12 +340,26 @@ func pageAfter(u string) string {
 	return p.String()
 }
 
+// onlyTheFirst begins what a gap's reason says of the pages read before
+// the listing failed (firstPagesRead).
+const onlyTheFirst = "; only the first "
+
+// firstPagesRead is what a gap's reason adds when pages of a listing were
+// read before it failed: "; only the first page was read", "; only the
+// first 3 pages were read".
+func firstPagesRead(pages int) string {
+	if pages == 1 {
+		return onlyTheFirst + "page was read"
+	}
+	return onlyTheFirst + strconv.Itoa(pages) + " pages were read"
+}
+
 // unreadable records an answer that could not be read as a gap.
 func (u *unit) unreadable(ep endpoint, pages int, bad *unreadable) {
 	why := strings.TrimPrefix(bad.err.Error(), "github: "+ep.String()+": ")
 	reason := fmt.Sprintf("GitHub's answer could not be read (%s), so what this endpoint holds was not recorded; run again, and report it if it stays", why)
 	if pages > 0 {
-		reason += fmt.Sprintf("; only the first %d page(s) were read", pages)
+		reason += firstPagesRead(pages)
 	}
 	u.gap(audit.Gap{Endpoint: ep.String(), Kind: ep.kind, Scope: ep.scope, Status: http.StatusOK, Reason: reason})
 }
@@ -368,7 +382,7 @@ func (u *unit) failed(ep endpoint, pages int, resp *response) error {
 			reason += "; the token is not authorized for this organization's SAML single sign-on: authorize it in your GitHub token settings"
 		}
 		if pages > 0 {
-			reason += fmt.Sprintf("; only the first %d page(s) were read", pages)
+			reason += firstPagesRead(pages)
 		}
 		u.gap(audit.Gap{Endpoint: ep.String(), Kind: ep.kind, Scope: ep.scope, Status: status, Reason: reason})
 		return nil

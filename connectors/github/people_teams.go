@@ -105,7 +105,7 @@ func (c *Connector) readTeamMembers(ctx context.Context, u *unit, teams []teamRe
 		if err != nil {
 			return err
 		}
-		if !ok && t.codeOwnersOnly && len(u.gaps) == gaps+1 && u.gaps[gaps].Status == http.StatusNotFound && !strings.Contains(u.gaps[gaps].Reason, "page(s)") {
+		if !ok && t.codeOwnersOnly && len(u.gaps) == gaps+1 && u.gaps[gaps].Status == http.StatusNotFound && !strings.Contains(u.gaps[gaps].Reason, onlyTheFirst) {
 			u.gaps = u.gaps[:gaps]
 			c.noteOnce(fmt.Sprintf("CODEOWNERS names @%s, which GitHub does not show (404): no such team, or a secret team this credential cannot see; it has no members on record", team))
 		}

@@ -174,3 +174,35 @@ func TestServerStopsAnswering(t *testing.T) {
 		t.Errorf("%d requests sent to the hanging endpoint; want 3 (two retries)", sent)
 	}
 }
+
+// TestSecondaryLimitNoteCountsRequests: the note of a secondary limit's
+// pause says how many requests go at a time after it, in words that agree
+// with the count ("1 request at a time", where it said "request(s)").
+func TestSecondaryLimitNoteCountsRequests(t *testing.T) {
+	for _, tc := range []struct {
+		concurrency int
+		want        string
+	}{
+		{1, "then goes on with 1 request at a time"},
+		{8, "then goes on with 4 requests at a time"},
+	} {
+		s, opts, _ := clocked(t, smallOrg())
+		s.AddHTTPFault(githubtest.SecondaryRateLimit("/orgs/acme/hooks", 1, 30*time.Second))
+		opts.Concurrency = tc.concurrency
+		var mu sync.Mutex
+		var notes []string
+		opts.Progress = func(p ghconn.Progress) {
+			mu.Lock()
+			defer mu.Unlock()
+			if strings.Contains(p.Message, "secondary rate limit") {
+				notes = append(notes, p.Message)
+			}
+		}
+		if _, err := runWith(t, "acme", opts); err != nil {
+			t.Fatal(err)
+		}
+		if len(notes) != 1 || !strings.HasSuffix(notes[0], tc.want) {
+			t.Errorf("concurrency %d: notes %q; want one ending %q", tc.concurrency, notes, tc.want)
+		}
+	}
+}
