@@ -5,6 +5,8 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+
+	"github.com/nhi-audit/nhi/audit"
 )
 
 // plural is one when n is 1 and many otherwise.
@@ -16,10 +18,8 @@ func plural(n int, one, many string) string {
 }
 
 // counted is n and its noun, which agree: "1 identity", "2 identities",
-// "0 identities".
-func counted(n int, one, many string) string {
-	return strconv.Itoa(n) + " " + plural(n, one, many)
-}
+// "0 identities" (audit.Counted, which the reports use too).
+func counted(n int, one, many string) string { return audit.Counted(n, one, many) }
 
 // cobraArgs is the count in cobra's own argument checks: "accepts 1
 // arg(s), received 0", "requires at least 2 arg(s), only received 1".
