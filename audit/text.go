@@ -68,10 +68,16 @@ func IsPlain(s string) bool {
 // Counted is n and its noun, which agree, as a message an auditor reads
 // should: "1 record", "2 records", "0 records".
 func Counted(n int, one, many string) string {
+	return strconv.Itoa(n) + " " + Plural(n, one, many)
+}
+
+// Plural is the word that agrees with a count of n, without the count:
+// one when n is 1, many otherwise ("was", "were").
+func Plural(n int, one, many string) string {
 	if n == 1 {
-		return "1 " + one
+		return one
 	}
-	return strconv.Itoa(n) + " " + many
+	return many
 }
 
 // Thousands formats n with comma thousands separators, the way counts read

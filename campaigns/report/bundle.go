@@ -419,7 +419,7 @@ func checkOut(dir string, force bool) error {
 		return nil
 	}
 	if !force {
-		return fmt.Errorf("%w: %s holds %s; choose a new folder, or pass --force to replace an earlier bundle", ErrNotEmpty, dir, plural(len(entries), "file", "files"))
+		return fmt.Errorf("%w: %s holds %s; choose a new folder, or pass --force to replace an earlier bundle", ErrNotEmpty, dir, audit.Counted(len(entries), "file", "files"))
 	}
 	if _, err := os.Stat(filepath.Join(dir, FileManifest)); err != nil {
 		return fmt.Errorf("%w: %s holds files but no %s, so it is not an earlier bundle; --force only replaces a bundle, choose another folder", ErrNotEmpty, dir, FileManifest)

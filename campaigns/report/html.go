@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/nhi-audit/nhi/audit"
 )
 
 // The HTML report: one self-contained file (inline CSS, no script, no
@@ -365,6 +367,6 @@ func (w *htmlRows) trails(r *Report) {
 		w.WriteString(`<p class="more">` + strconv.Itoa(left) + " more items have more than one event in their trail: this page shows the first " + strconv.Itoa(pageRows) + "; <span class=\"mono\">history.csv</span> and <span class=\"mono\">report.json</span> have every trail.</p>\n")
 	}
 	if routine > 0 {
-		w.WriteString(`<p class="paper">Not printed: the trails of ` + plural(routine, "carried item", "carried items") + ` whose only events are the carried decision and its confirmation (their register rows are flagged carried); the HTML file and history.csv have them.</p>` + "\n")
+		w.WriteString(`<p class="paper">Not printed: the trails of ` + audit.Counted(routine, "carried item", "carried items") + ` whose only events are the carried decision and its confirmation (their register rows are flagged carried); the HTML file and history.csv have them.</p>` + "\n")
 	}
 }

@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/nhi-audit/nhi/audit"
 )
 
 // The Markdown report: the same sections as the HTML one, in GitHub
@@ -472,7 +474,7 @@ const flagLegend = "not-assignee (decided by someone other than the assigned rev
 // closedEarlyText says a campaign closed before its due date, and what
 // that left without a response.
 func closedEarlyText(a *Attestation) string {
-	return fmt.Sprintf("— before the due date (%s), leaving %s without a response", a.Due, plural(a.Summary.NoResponse, "item", "items"))
+	return fmt.Sprintf("— before the due date (%s), leaving %s without a response", a.Due, audit.Counted(a.Summary.NoResponse, "item", "items"))
 }
 
 // timeText is a register row's time: its decision's, or the close for a
@@ -537,7 +539,7 @@ func remediationText(m *Remediation, due string) string {
 		return "No identity was approved for decommissioning."
 	}
 	t := fmt.Sprintf("%s approved for decommissioning (due %s): %d removed, %d still present, %d not checked (the checking snapshot could not read where they live), %d not verified yet (no later snapshot).",
-		plural(m.Decommission, "identity was", "identities were"), due, m.Removed, m.StillPresent, m.NotChecked, m.NotVerified)
+		audit.Counted(m.Decommission, "identity was", "identities were"), due, m.Removed, m.StillPresent, m.NotChecked, m.NotVerified)
 	if m.Overdue > 0 {
 		t += fmt.Sprintf(" Overdue, still shown by a snapshot taken after the due date: %d.", m.Overdue)
 	}
@@ -552,23 +554,6 @@ func remediationText(m *Remediation, due string) string {
 		t += " Checked by " + strings.Join(parts, ", ") + "."
 	}
 	return t
-}
-
-// plural is "1 identity was" or "2 identities were".
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return "1 " + one
-	}
-	return fmt.Sprintf("%d %s", n, many)
-}
-
-// oneOrMany is the word that agrees with a count of n, without the count:
-// "was" for 1, "were" otherwise.
-func oneOrMany(n int, one, many string) string {
-	if n == 1 {
-		return one
-	}
-	return many
 }
 
 // snapshotDigests are the population snapshots' digests, as one cell.
@@ -602,5 +587,5 @@ func exceptionsText(r *Report) string {
 		}
 	}
 	return fmt.Sprintf("Identities kept, or kept for rotation, although they had findings at creation, with the assigned reviewer, who decided, the justification recorded and the flags of exceptions.csv. Of their justifications, %d are shorter than %d characters (short-reason) and %d are on exceptions of more than %s (reused-reason).",
-		short, min, reused, plural(kinds, "kind", "kinds"))
+		short, min, reused, audit.Counted(kinds, "kind", "kinds"))
 }

@@ -2,6 +2,8 @@ package report
 
 import (
 	"fmt"
+
+	"github.com/nhi-audit/nhi/audit"
 )
 
 // rotationClaim is what the PCI DSS 8.6.3 row may say of rotate
@@ -12,7 +14,7 @@ func rotationClaim(c rotationCounts) string {
 	if n == 0 {
 		return ""
 	}
-	s := fmt.Sprintf(" Of %s, %d %s shown rotated by a later snapshot (a secret's updated_at after the review, a deploy key replaced, a token regenerated), %d still unrotated", plural(n, "rotate decision", "rotate decisions"), rotated, oneOrMany(rotated, "was", "were"), not)
+	s := fmt.Sprintf(" Of %s, %d %s shown rotated by a later snapshot (a secret's updated_at after the review, a deploy key replaced, a token regenerated), %d still unrotated", audit.Counted(n, "rotate decision", "rotate decisions"), rotated, audit.Plural(rotated, "was", "were"), not)
 	if removed > 0 {
 		s += fmt.Sprintf(", %d removed instead", removed)
 	}

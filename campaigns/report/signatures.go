@@ -51,7 +51,7 @@ func checkDecisionSignatures(dir string, m *Manifest, opts VerifyOptions, res *B
 	signedRows, rowsKnown := signedRowsOf(dir, m)
 	if !listed {
 		if len(signedRows) > 0 {
-			res.fail(subject, "missing, yet report.json has %s: the bundle cannot prove %s without it", plural(len(signedRows), "signed decision", "signed decisions"), oneOrMany(len(signedRows), "it", "them"))
+			res.fail(subject, "missing, yet report.json has %s: the bundle cannot prove %s without it", audit.Counted(len(signedRows), "signed decision", "signed decisions"), audit.Plural(len(signedRows), "it", "them"))
 		}
 		return
 	}
@@ -103,14 +103,14 @@ func checkDecisionSignatures(dir string, m *Manifest, opts VerifyOptions, res *B
 	if bad > 0 {
 		return
 	}
-	text := fmt.Sprintf("%s offline (namespace %s), each by its signer's key in the directory of people at that event", plural(good, "signed decision event verifies", "signed decision events verify"), audit.SignatureNamespace)
+	text := fmt.Sprintf("%s offline (namespace %s), each by its signer's key in the directory of people at that event", audit.Counted(good, "signed decision event verifies", "signed decision events verify"), audit.SignatureNamespace)
 	if len(opts.AllowedSigners) > 0 {
 		text += fmt.Sprintf("; %d of them listed for their signer in the allowed signers given", pinned)
 	} else {
 		text += " (the keys come from the bundle: pass --allowed-signers to pin them to keys you trust)"
 	}
 	if rowsKnown {
-		text += fmt.Sprintf("; report.json's %s %s", plural(len(signedRows), "signed decision matches", "signed decisions match"), oneOrMany(good, "it", "them"))
+		text += fmt.Sprintf("; report.json's %s %s", audit.Counted(len(signedRows), "signed decision matches", "signed decisions match"), audit.Plural(good, "it", "them"))
 	}
 	res.pass(subject, "%s", text)
 }

@@ -195,7 +195,7 @@ func peakPerMinute(events map[int64]int64) int {
 func thresholds(th audit.ReviewPolicy) []Threshold {
 	return []Threshold{
 		{FlagShortReason, "min_reason_chars", th.MinReasonChars, fmt.Sprintf("an exception's justification shorter than %d characters is flagged %s", th.MinReasonChars, FlagShortReason)},
-		{FlagReusedReason, "max_reason_kinds", th.MaxReasonKinds, fmt.Sprintf("a justification on exceptions of more than %s is flagged %s", plural(th.MaxReasonKinds, "kind", "kinds"), FlagReusedReason)},
+		{FlagReusedReason, "max_reason_kinds", th.MaxReasonKinds, fmt.Sprintf("a justification on exceptions of more than %s is flagged %s", audit.Counted(th.MaxReasonKinds, "kind", "kinds"), FlagReusedReason)},
 		{MarkMedianInterval, "min_median_seconds", th.MinMedianSeconds, fmt.Sprintf("a median interval shorter than %s is marked", duration(int64(th.MinMedianSeconds)))},
 		{MarkBulk, "max_bulk_percent", th.MaxBulkPercent, fmt.Sprintf("more than %d%% of decisions in bulk is marked", th.MaxBulkPercent)},
 		{MarkKeptWithFindings, "max_kept_findings_percent", th.MaxKeptFindingsPercent, fmt.Sprintf("keeping more than %d%% of the items with findings decided is marked", th.MaxKeptFindingsPercent)},

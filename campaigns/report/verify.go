@@ -288,7 +288,7 @@ func checkLog(ctx context.Context, dir string, raw []byte, st *audit.Store, m *M
 		res.fail(FileManifest, "snapshot digest %s, but snapshot %d's is %s in %s", m.Snapshot.Digest, r.Population.Snapshot, r.Population.SnapshotDigest, store)
 	}
 	if len(m.Snapshots) != len(r.Population.Sources) {
-		res.fail(FileManifest, "lists %s, but campaign %s has %d in %s", plural(len(m.Snapshots), "population snapshot", "population snapshots"), audit.Printable(m.Campaign.Name), len(r.Population.Sources), store)
+		res.fail(FileManifest, "lists %s, but campaign %s has %d in %s", audit.Counted(len(m.Snapshots), "population snapshot", "population snapshots"), audit.Printable(m.Campaign.Name), len(r.Population.Sources), store)
 	}
 	for i, ms := range m.Snapshots {
 		if i < len(r.Population.Sources) && (r.Population.Sources[i].Snapshot.ID != ms.ID || r.Population.Sources[i].Snapshot.Digest != ms.Digest) {

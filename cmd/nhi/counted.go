@@ -9,13 +9,8 @@ import (
 	"github.com/nhi-audit/nhi/audit"
 )
 
-// plural is one when n is 1 and many otherwise.
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return one
-	}
-	return many
-}
+// plural is one when n is 1 and many otherwise (audit.Plural).
+func plural(n int, one, many string) string { return audit.Plural(n, one, many) }
 
 // counted is n and its noun, which agree: "1 identity", "2 identities",
 // "0 identities" (audit.Counted, which the reports use too).
