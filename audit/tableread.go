@@ -440,7 +440,9 @@ func (s *Store) readTablePages(ctx context.Context, rd tableRead, free <-chan *t
 		p.err = rd.page(ctx, p, after, size)
 		if errors.Is(p.err, errUnpackable) {
 			// A text holds the separator: this page column by column.
-			p.err = tableRead{q: rd.q, stmts: rd.stmts, marks: rd.marks}.page(ctx, p, after, size)
+			unpacked := rd
+			unpacked.packed = false
+			p.err = unpacked.page(ctx, p, after, size)
 		}
 		p.last = p.err != nil || len(p.rows) < size
 		if n := len(p.rows); n > 0 {

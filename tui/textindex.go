@@ -1,6 +1,9 @@
 package tui
 
-import "hash/maphash"
+import (
+	"hash/maphash"
+	"math/bits"
+)
 
 // textIndex finds a text of a textStore by its bytes: the intern index
 // of the row builder (rowBuilder.strIdx, repeatCount.idx). It is a table
@@ -43,15 +46,7 @@ func (x *textIndex) init(n int) {
 	for slots < 2*n {
 		slots *= 2
 	}
-	x.slots, x.n, x.shift = make([]uint64, slots), 0, uint32(32-log2(slots))
-}
-
-func log2(n int) int {
-	k := 0
-	for 1<<k < n {
-		k++
-	}
-	return k
+	x.slots, x.n, x.shift = make([]uint64, slots), 0, uint32(32-bits.TrailingZeros(uint(slots)))
 }
 
 // len is how many texts x holds.

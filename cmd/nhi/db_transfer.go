@@ -173,8 +173,8 @@ lacks, which are copied. See docs/team.md.`,
 			a.recorded = true
 			if len(res.Unlogged) > 0 {
 				// The same log, and rows no event records yet (audit.TransferResult.Unlogged).
-				fmt.Fprintf(a.stdout, "Imported the rows of a snapshot %s has not finished (no event records one until it finishes) into %s, which held its %d %s already: %s; chain head %s\n",
-					from, st.Path(), res.StoreEvents, plural(int(res.StoreEvents), "event", "events"), tableCounts(res.Unlogged), headOrNone(res.Head))
+				fmt.Fprintf(a.stdout, "Imported the rows of a snapshot %s has not finished (no event records one until it finishes) into %s, which held its %s already: %s; chain head %s\n",
+					from, st.Path(), counted(int(res.StoreEvents), "event", "events"), tableCounts(res.Unlogged), headOrNone(res.Head))
 				return nil
 			}
 			fmt.Fprintf(a.stdout, "Imported %s into %s: %s appended after the %d it held; chain head %s\n",
