@@ -116,7 +116,7 @@ gives a ClusterRole with everything nhi reads.`,
 					return err
 				}
 			}
-			if len(failed) > 0 && len(notTaken) == len(failed) && len(failed) == total {
+			if len(notTaken) > 0 && len(notTaken) == total { // none answered (each not taken is also failed)
 				return notTakenError(notTaken)
 			}
 			if len(failed) > 0 {

@@ -29,8 +29,7 @@ const maxDER = 1 << 20
 func (c *Connector) readPath(ctx context.Context, root string, r connectors.Recorder) error {
 	info, err := os.Stat(root)
 	if err != nil {
-		c.notRead = append(c.notRead, root+": "+plainPathError(err))
-		return r.Gap(audit.Gap{Endpoint: "file:" + root, Kind: audit.KindX509Certificate, Scope: root, Reason: "cannot read it: " + plainPathError(err)})
+		return c.pathGap(r, root, err)
 	}
 	if !info.IsDir() {
 		c.readFile(root, r)
@@ -73,8 +72,7 @@ func (w *walk) dir(ctx context.Context, path string, info os.FileInfo) error {
 	entries, err := os.ReadDir(path)
 	if err != nil {
 		w.failed = append(w.failed, path)
-		w.c.notRead = append(w.c.notRead, path+": "+plainPathError(err))
-		if err := w.r.Gap(audit.Gap{Endpoint: "file:" + path, Kind: audit.KindX509Certificate, Scope: path, Reason: "cannot read it: " + plainPathError(err)}); err != nil {
+		if err := w.c.pathGap(w.r, path, err); err != nil {
 			return err
 		}
 	}
@@ -157,8 +155,7 @@ func (c *Connector) readFile(path string, r connectors.Recorder) bool {
 	}
 	f, err := os.Open(path)
 	if err != nil {
-		c.notRead = append(c.notRead, path+": "+plainPathError(err))
-		r.Gap(audit.Gap{Endpoint: "file:" + path, Kind: audit.KindX509Certificate, Scope: path, Reason: "cannot read it: " + plainPathError(err)})
+		c.pathGap(r, path, err)
 		return false
 	}
 	defer f.Close()
@@ -166,37 +163,49 @@ func (c *Connector) readFile(path string, r connectors.Recorder) bool {
 	br := bufio.NewReader(f)
 	head, _ := br.Peek(64 << 10)
 	var certs []*stdx509.Certificate
+	whole := true
 	if bytes.Contains(head, []byte("-----BEGIN ")) {
 		var problem string
 		if certs, problem = c.readPEM(br); problem != "" {
 			// Not read in full: a certificate crypto/x509 refuses (it is
 			// stricter than many servers) or a read cut short may still be
 			// one the file holds, so nothing in it is taken for removed.
-			c.notRead = append(c.notRead, path+": "+problem)
-			r.Gap(audit.Gap{Endpoint: "file:" + path, Kind: audit.KindX509Certificate, Scope: path, Reason: problem})
-			if len(certs) > 0 {
-				c.summary.CertFiles++
-			}
-			for _, leaf := range leaves(certs) {
-				c.add(leaf, certs, path, "", "")
-			}
-			return false
+			// What it did read is still recorded.
+			c.fileGap(r, path, problem, problem)
+			whole = false
 		}
 	} else if info, err := f.Stat(); err == nil && info.Size() <= maxDER {
 		if der, err := io.ReadAll(br); err == nil {
 			certs, _ = stdx509.ParseCertificates(der)
 		}
 	}
-	r.Scope(audit.ScopeRead{Scope: path, Kinds: []audit.Kind{audit.KindX509Certificate}})
+	if whole {
+		r.Scope(audit.ScopeRead{Scope: path, Kinds: []audit.Kind{audit.KindX509Certificate}})
+	}
 	if len(certs) == 0 {
-		c.skip(path)
-		return true
+		if whole {
+			c.skip(path)
+		}
+		return whole
 	}
 	c.summary.CertFiles++
 	for _, leaf := range leaves(certs) {
 		c.add(leaf, certs, path, "", "")
 	}
-	return true
+	return whole
+}
+
+// pathGap records a file or folder that could not be opened as a gap,
+// and lists it as not read.
+func (c *Connector) pathGap(r connectors.Recorder, path string, err error) error {
+	return c.fileGap(r, path, plainPathError(err), "cannot read it: "+plainPathError(err))
+}
+
+// fileGap records path as a gap with reason, and lists it as not read
+// (why).
+func (c *Connector) fileGap(r connectors.Recorder, path, why, reason string) error {
+	c.notRead = append(c.notRead, path+": "+why)
+	return r.Gap(audit.Gap{Endpoint: "file:" + path, Kind: audit.KindX509Certificate, Scope: path, Reason: reason})
 }
 
 // readPEM reads certificate blocks line by line. Every other block is
