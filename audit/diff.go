@@ -356,35 +356,17 @@ var reachAttributes = []string{"repositories", "runner_group_visibility", "bypas
 
 // changeMarks says, for identities in the newest finished snapshot of their
 // account, whether they are new or changed since the one before, as the
-// review UI marks them. It compares in SQL to stay cheap at open.
+// review UI marks them; with only set, of that one identity. It compares
+// in SQL to stay cheap at open. (The table read finds the same marks a
+// page at a time: tablemarks.go.)
 func (s *Store) changeMarks(ctx context.Context, only string) (map[string]string, error) {
-	if only == "" {
-		return s.changeMarksBetween(ctx, "", "")
-	}
-	return s.changeMarksBetween(ctx, only, only)
-}
-
-// changeMarksBetween is changeMarks of the identities whose IDs lie
-// between lo and hi (inclusive; both "": every identity). A read in
-// batches (EachTableIdentity) asks for each batch's range, so its first
-// identities need not wait for the marks of a million.
-func (s *Store) changeMarksBetween(ctx context.Context, lo, hi string) (map[string]string, error) {
-	return changeMarksVia(ctx, s.db.QueryContext, lo, hi)
-}
-
-// changeMarksVia is changeMarksBetween through query: a read in batches
-// runs it on a statement it prepared once (stmtCache.query).
-func changeMarksVia(ctx context.Context, query func(context.Context, string, ...any) (*sql.Rows, error), lo, hi string) (map[string]string, error) {
 	filter, args := "", []any{}
-	if lo != "" || hi != "" {
-		filter, args = " AND i.id BETWEEN ? AND ?", []any{lo, hi, lo, hi}
+	if only != "" {
+		filter, args = " AND i.id = ?", []any{only, only}
 	}
 	cfilter := strings.Replace(filter, "i.id", "c.identity_id", 1)
-	rows, err := query(ctx, `
-		WITH fin AS (SELECT id, source, account FROM snapshots WHERE status IN ('complete', 'partial')),
-		latest AS (SELECT source, account, max(id) AS cur FROM fin GROUP BY source, account),
-		pair AS (SELECT l.source, l.account, l.cur,
-			(SELECT max(f.id) FROM fin f WHERE f.source = l.source AND f.account = l.account AND f.id < l.cur) AS prev FROM latest l)
+	rows, err := s.db.QueryContext(ctx, `
+		WITH `+markPairsCTE+`
 		SELECT i.id, 'new' FROM identities i JOIN pair ON i.last_snapshot = pair.cur AND pair.prev IS NOT NULL AND i.first_snapshot > pair.prev`+filter+`
 		UNION ALL
 		SELECT c.identity_id, 'changed' FROM pair

@@ -33,13 +33,18 @@ type markPair struct {
 	lo, hi    string
 }
 
+// markPairsCTE names pair: each account's newest finished snapshot (cur)
+// and the finished one before it (prev, NULL when there is none), which
+// change marks compare.
+const markPairsCTE = `fin AS (SELECT id, source, account FROM snapshots WHERE status IN ('complete', 'partial')),
+		latest AS (SELECT source, account, max(id) AS cur FROM fin GROUP BY source, account),
+		pair AS (SELECT l.cur,
+			(SELECT max(f.id) FROM fin f WHERE f.source = l.source AND f.account = l.account AND f.id < l.cur) AS prev FROM latest l)`
+
 // readMarkPairs reads the pairs, as changeMarks' query picks them.
 func readMarkPairs(ctx context.Context, q querier) (*markPairs, error) {
 	rows, err := q.QueryContext(ctx, `
-		WITH fin AS (SELECT id, source, account FROM snapshots WHERE status IN ('complete', 'partial')),
-		latest AS (SELECT source, account, max(id) AS cur FROM fin GROUP BY source, account),
-		pair AS (SELECT l.cur,
-			(SELECT max(f.id) FROM fin f WHERE f.source = l.source AND f.account = l.account AND f.id < l.cur) AS prev FROM latest l)
+		WITH `+markPairsCTE+`
 		SELECT cur, prev,
 			(SELECT min(identity_id) FROM observations WHERE snapshot_id = pair.cur),
 			(SELECT max(identity_id) FROM observations WHERE snapshot_id = pair.cur)
@@ -69,8 +74,8 @@ func readMarkPairs(ctx context.Context, q querier) (*markPairs, error) {
 	return m, nil
 }
 
-// readMarks sets p.marks: changeMarksBetween of the page's first and
-// last IDs.
+// readMarks sets p.marks: changeMarks of the identities between the
+// page's first and last IDs.
 func (rd tableRead) readMarks(ctx context.Context, p *tablePage) error {
 	if p.marks == nil {
 		p.marks = map[string]string{}
