@@ -231,12 +231,23 @@ func (s *Store) coverageOf(ctx context.Context, id int64, scopes bool) (*Coverag
 	if !scopes {
 		return c, nil
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT scope, kind FROM snapshot_scopes WHERE snapshot_id = ?`, id)
+	return c, s.readScopes(ctx, c, nil)
+}
+
+// readScopes adds to c the scope rows of its snapshot: those of the
+// scopes named, or every row when none is.
+func (s *Store) readScopes(ctx context.Context, c *Coverage, scopes []any) error {
+	q, args := `SELECT scope, kind FROM snapshot_scopes WHERE snapshot_id = ?`, []any{c.ID}
+	if len(scopes) > 0 {
+		q += ` AND scope IN (?` + strings.Repeat(",?", len(scopes)-1) + `)`
+		args = append(args, scopes...)
+	}
+	rows, err := s.db.QueryContext(ctx, q, args...)
 	if err != nil {
-		return nil, fmt.Errorf("reading snapshot %d: %w", id, err)
+		return fmt.Errorf("reading snapshot %d: %w", c.ID, err)
 	}
 	defer rows.Close()
-	return c, c.scanScopes(rows)
+	return c.scanScopes(rows)
 }
 
 // scanScopes adds the scope rows (scope, kind) of rows to c.read.
@@ -452,20 +463,15 @@ func (jc *judgedCoverage) ask(ctx context.Context, s *Store, scope string) error
 		return nil
 	}
 	if len(jc.asked)+len(need) > coverageByKey {
-		c, err := s.coverageOf(ctx, jc.c.ID, true)
-		if err != nil {
+		// Every row, into the same Coverage: adding a row read already
+		// changes nothing.
+		if err := s.readScopes(ctx, jc.c, nil); err != nil {
 			return err
 		}
-		jc.c, jc.whole, jc.asked = c, true, nil
+		jc.whole, jc.asked = true, nil
 		return nil
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT scope, kind FROM snapshot_scopes WHERE snapshot_id = ? AND scope IN (?`+
-		strings.Repeat(",?", len(need)-1)+`)`, append([]any{jc.c.ID}, need...)...)
-	if err != nil {
-		return fmt.Errorf("reading snapshot %d: %w", jc.c.ID, err)
-	}
-	defer rows.Close()
-	if err := jc.c.scanScopes(rows); err != nil {
+	if err := s.readScopes(ctx, jc.c, need); err != nil {
 		return err
 	}
 	for _, p := range need {
