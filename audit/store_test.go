@@ -333,6 +333,23 @@ func TestNewFilePageSize(t *testing.T) {
 	if r, err := s.Verify(ctx); err != nil || !r.OK() {
 		t.Errorf("earlier build's file: verify %+v, %v", r, err)
 	}
+
+	// Exported, it is a new file: at the new size, the same log.
+	exported := filepath.Join(dir, "exported.db")
+	if _, err := s.Export(ctx, exported); err != nil {
+		t.Fatal(err)
+	}
+	e, err := Open(ctx, exported, OpenOptions{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	if n := pageSize(t, e); n != newFilePageSize {
+		t.Errorf("exported file: page_size %d, want %d", n, newFilePageSize)
+	}
+	if r, err := e.Verify(ctx); err != nil || !r.OK() {
+		t.Errorf("exported file: verify %+v, %v", r, err)
+	}
 }
 
 func TestEmptyFileIsInitialised(t *testing.T) {
