@@ -276,6 +276,82 @@ func TestOpenRefusesAndChangesNothing(t *testing.T) {
 	s.Close()
 }
 
+// TestNewFilePageSize checks that a file nhi creates has pages of
+// newFilePageSize, which a read of every identity pays for per page
+// (docs/performance.md, "Page size"), also when it was created empty, and
+// that a file an earlier build created keeps its 4 KiB pages, which SQLite
+// cannot change in WAL mode, and reads and takes writes as before.
+func TestNewFilePageSize(t *testing.T) {
+	pageSize := func(t *testing.T, s *Store) int {
+		t.Helper()
+		var n int
+		if err := s.db.QueryRow("PRAGMA page_size").Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	dir := t.TempDir()
+	empty := filepath.Join(dir, "empty.db")
+	if err := os.WriteFile(empty, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range []string{filepath.Join(dir, "new.db"), empty} {
+		s, err := Open(ctx, path, OpenOptions{Create: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		snapshot(t, s, nil, nil, obs("k1", KindGitHubDeployKey))
+		if n := pageSize(t, s); n != newFilePageSize {
+			t.Errorf("%s: page_size %d, want %d", filepath.Base(path), n, newFilePageSize)
+		}
+		s.Close()
+	}
+
+	// A file of an earlier build, which left the page size to SQLite.
+	old := filepath.Join(dir, "old.db")
+	saved := newFilePageSize
+	newFilePageSize = 4096
+	s, err := Open(ctx, old, OpenOptions{Create: true})
+	newFilePageSize = saved
+	if err != nil {
+		t.Fatal(err)
+	}
+	snapshot(t, s, nil, nil, obs("k1", KindGitHubDeployKey))
+	s.Close()
+	s, err = Open(ctx, old, OpenOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	snapshot(t, s, nil, nil, obs("k1", KindGitHubDeployKey), obs("k2", KindGitHubDeployKey))
+	if n := pageSize(t, s); n != 4096 {
+		t.Errorf("earlier build's file: page_size %d after reopening, want 4096 as it was", n)
+	}
+	if ids, err := s.Identities(ctx); err != nil || len(ids) != 2 {
+		t.Errorf("earlier build's file: %d identities, %v; want 2", len(ids), err)
+	}
+	if r, err := s.Verify(ctx); err != nil || !r.OK() {
+		t.Errorf("earlier build's file: verify %+v, %v", r, err)
+	}
+
+	// Exported, it is a new file: at the new size, the same log.
+	exported := filepath.Join(dir, "exported.db")
+	if _, err := s.Export(ctx, exported); err != nil {
+		t.Fatal(err)
+	}
+	e, err := Open(ctx, exported, OpenOptions{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	if n := pageSize(t, e); n != newFilePageSize {
+		t.Errorf("exported file: page_size %d, want %d", n, newFilePageSize)
+	}
+	if r, err := e.Verify(ctx); err != nil || !r.OK() {
+		t.Errorf("exported file: verify %+v, %v", r, err)
+	}
+}
+
 func TestEmptyFileIsInitialised(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "nhi.db")
 	os.WriteFile(path, nil, 0o600)
