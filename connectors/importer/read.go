@@ -38,9 +38,6 @@ type Population struct {
 	counts map[audit.Kind]int
 	open   Opener
 	format string
-	// flat says the check read the JSON with parseFlatJSON, so the
-	// recording does too.
-	flat bool
 }
 
 // Counts is the number of identities per kind.
@@ -77,7 +74,11 @@ func ParseFrom(open Opener, opts Options) (*Population, error) {
 			return err
 		})
 		if err == nil && !flat {
-			check() // again, from the start, where the messages are
+			// Not an export's flat array: read again, from the start, by
+			// encoding/json, whose messages say what is wrong. It refuses
+			// whatever the fast reader hands on (FuzzFlatJSON), so a JSON
+			// population is always recorded as parseFlatJSON reads it.
+			check()
 			sum, err = whole(open, func(data []byte) error { return parseJSON(data, b) })
 		}
 	} else {
@@ -105,7 +106,7 @@ func ParseFrom(open Opener, opts Options) (*Population, error) {
 	return &Population{
 		Source: opts.Source, Account: opts.Account, Delimiter: b.delim,
 		SHA256: sum, File: opts.File, Identities: b.n,
-		counts: b.counts, open: open, format: opts.Format, flat: flat,
+		counts: b.counts, open: open, format: opts.Format,
 	}, nil
 }
 
@@ -127,8 +128,7 @@ func (p *Population) Each(fn func(audit.Observation) error) error {
 		sum string
 		err error
 	)
-	switch {
-	case p.flat:
+	if p.format == FormatJSON {
 		sum, err = stream(p.open, func(r *bufio.Reader) error {
 			ok, err := parseFlatJSON(r, b)
 			if err == nil && !ok && b.err == nil {
@@ -136,9 +136,7 @@ func (p *Population) Each(fn func(audit.Observation) error) error {
 			}
 			return stop(err)
 		})
-	case p.format == FormatJSON:
-		sum, err = whole(p.open, func(data []byte) error { return stop(parseJSON(data, b)) })
-	default:
+	} else {
 		sum, err = stream(p.open, func(r *bufio.Reader) error { return stop(parseCSV(r, b)) })
 	}
 	switch {
