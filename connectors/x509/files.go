@@ -26,6 +26,10 @@ const maxDER = 1 << 20
 // cannot be read is a gap; a file that holds no certificate is skipped
 // and counted.
 func (c *Connector) readPath(ctx context.Context, root string, r connectors.Recorder) error {
+	// As the paths below it are written (filepath.Join cleans them), so
+	// that the folder is theirs: ./certs/ is certs, the folder of
+	// certs/a.pem, whose removal its reading in full can then claim.
+	root = filepath.Clean(root)
 	info, err := os.Stat(root)
 	if err != nil {
 		return c.pathGap(r, root, err)
