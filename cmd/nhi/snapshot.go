@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -254,9 +255,7 @@ func githubToken(ctx context.Context) (string, error) {
 }
 
 // snapshotEnv is what a connector gets from the command that runs it: the
-// evidence file as its request cache, and where to report progress. A
-// connector built only to check the source before a new evidence file is
-// created (see snapshot) gets no cache.
+// evidence file as its request cache, and where to report progress.
 type snapshotEnv struct {
 	cache    connectors.Cache
 	progress func(ghconn.Progress)
@@ -265,48 +264,105 @@ type snapshotEnv struct {
 	ownerTeams []string
 }
 
+// heldCache is the request cache of a connector built before its evidence
+// file exists: it holds what is put until attach writes it to the file,
+// and from then on is the file's cache. Until then nothing is cached.
+type heldCache struct {
+	mu   sync.Mutex
+	to   connectors.Cache
+	puts []heldPut
+}
+
+type heldPut struct {
+	key, etag string
+	value     []byte
+}
+
+func (h *heldCache) cache() connectors.Cache {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.to
+}
+
+func (h *heldCache) CacheGet(ctx context.Context, key string) (string, []byte, bool, error) {
+	if to := h.cache(); to != nil {
+		return to.CacheGet(ctx, key)
+	}
+	return "", nil, false, nil
+}
+
+func (h *heldCache) CachePut(ctx context.Context, key, etag string, value []byte) error {
+	h.mu.Lock()
+	if h.to == nil {
+		h.puts = append(h.puts, heldPut{key, etag, value})
+		h.mu.Unlock()
+		return nil
+	}
+	to := h.to
+	h.mu.Unlock()
+	return to.CachePut(ctx, key, etag, value)
+}
+
+// attach writes what was put to to, which is the cache from then on. A
+// put that fails costs a request next time, never data, so it is not an
+// error here either (the GitHub connector's own puts are not).
+func (h *heldCache) attach(ctx context.Context, to connectors.Cache) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, p := range h.puts {
+		_ = to.CachePut(ctx, p.key, p.etag, p.value)
+	}
+	h.to, h.puts = to, nil
+}
+
+// ownFiler is a connector that reads local files (x509): it is told the
+// evidence file it writes to, so that nhi's own files are never read as
+// its input.
+type ownFiler interface{ SetOwn(path string) }
+
 // snapshot opens the evidence file, builds the connector with it, runs one
 // snapshot, reporting progress on stderr, and prints a summary.
 func (a *app) snapshot(ctx context.Context, wait bool, build func(snapshotEnv) (connectors.Connector, error)) error {
 	p := newProgressPrinter(a.stderr, isTerminal(a.stderr), terminalWidth(a.stderr), time.Now)
-	said := false
-	reading := func(c connectors.Connector) {
-		if !said {
-			fmt.Fprintf(a.stderr, "Reading %s/%s from %s ...\n", c.Source(), c.Account(), c.APIURL())
-			said = true
-		}
-	}
+	var c connectors.Connector
 	st, err := a.open(ctx, audit.OpenOptions{})
 	if errors.Is(err, audit.ErrNotExist) {
 		// A new evidence file is created only once the source is known
 		// to be there: a mistyped --org or a rejected token leaves no
-		// file behind. The connector built for the check has no store
-		// (a new file has no cache and no owners); the run's own is
-		// built with it below, and checks again, a request or two.
-		c, berr := build(snapshotEnv{progress: p.Update})
-		if berr != nil {
-			return berr
+		// file behind. The connector that checks is the one that runs,
+		// so the run does not ask again (its check is kept); what it
+		// caches meanwhile is held until the file exists. A new file has
+		// no owner teams.
+		held := &heldCache{}
+		if c, err = build(snapshotEnv{cache: held, progress: p.Update}); err != nil {
+			return err
 		}
-		reading(c)
+		fmt.Fprintf(a.stderr, "Reading %s/%s from %s ...\n", c.Source(), c.Account(), c.APIURL())
 		if _, cerr := connectors.Check(ctx, c); cerr != nil {
 			p.Close()
 			return notStarted(c, cerr)
 		}
-		st, err = a.open(ctx, audit.OpenOptions{Create: true})
+		if st, err = a.open(ctx, audit.OpenOptions{Create: true}); err == nil {
+			held.attach(ctx, st)
+		}
 	}
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	teams, err := st.OwnerTeams(ctx)
-	if err != nil {
-		return err
+	if c == nil {
+		teams, err := st.OwnerTeams(ctx)
+		if err != nil {
+			return err
+		}
+		if c, err = build(snapshotEnv{cache: st, progress: p.Update, ownerTeams: teams}); err != nil {
+			return err
+		}
+		fmt.Fprintf(a.stderr, "Reading %s/%s from %s ...\n", c.Source(), c.Account(), c.APIURL())
 	}
-	c, err := build(snapshotEnv{cache: st, progress: p.Update, ownerTeams: teams})
-	if err != nil {
-		return err
+	if o, ok := c.(ownFiler); ok && !audit.IsPostgresURL(st.Path()) {
+		o.SetOwn(st.Path())
 	}
-	reading(c)
 	start := time.Now()
 	actor, err := a.snapshotActor(ctx, st, audit.ResolveActor(a.as))
 	if err != nil {

@@ -130,6 +130,56 @@ func TestSnapshotGitHubApp(t *testing.T) {
 	}
 }
 
+// TestSnapshotGitHubNewFileChecksOnce: the check before a new evidence
+// file is created is the run's own check: the first snapshot into a new
+// file sends as many requests as one into an existing file (the
+// credential, the App's installation and token, and GET /orgs/{org} are
+// asked once), and what the check read is the file's cache all the same:
+// the next run asks for it conditionally and is answered 304.
+func TestSnapshotGitHubNewFileChecksOnce(t *testing.T) {
+	opt, keyFile, _ := e2eApp(t)
+	srv := githubtest.NewServer(githubtest.SampleOrg(20), opt)
+	defer srv.Close()
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		name string
+		env  []string
+		args []string
+	}{
+		{"token", []string{"GITHUB_TOKEN=" + srv.Token()}, nil},
+		{"app", nil, []string{"--app-id", "777001", "--app-key", keyFile}},
+	} {
+		db := filepath.Join(dir, tc.name+".db")
+		args := append([]string{"snapshot", "github", "--org", "northwind", "--api-url", srv.URL(), "--db", db}, tc.args...)
+		var requests []int
+		for range 2 {
+			srv.ResetCounters()
+			if r := nhi(t, tc.env, args...); r.code != 0 {
+				t.Fatalf("%s: exit %d\n%s%s", tc.name, r.code, r.stdout, r.stderr)
+			}
+			requests = append(requests, srv.Requests())
+		}
+		if requests[0] != requests[1] {
+			t.Errorf("%s: %d requests into a new file, %d into an existing one, want alike", tc.name, requests[0], requests[1])
+		}
+		switch tc.name {
+		case "token":
+			// An App's ETags die with its installation token (see Run).
+			for _, p := range []string{"/user", "/orgs/northwind"} {
+				if n := srv.NotModifiedTo(p); n != 1 {
+					t.Errorf("the second run was answered 304 %d times for %s, want 1", n, p)
+				}
+			}
+		case "app":
+			for _, p := range []string{"/app", "/orgs/northwind/installation", "/app/installations/31337/access_tokens", "/orgs/northwind"} {
+				if n := srv.RequestsTo(p); n != 1 {
+					t.Errorf("the second run asked %s %d times, want 1", p, n)
+				}
+			}
+		}
+	}
+}
+
 func TestSnapshotGitHubRefused(t *testing.T) {
 	srv := githubtest.NewServer(githubtest.SampleOrg(3))
 	defer srv.Close()

@@ -139,3 +139,28 @@ func TestSnapshotKubernetesUnreachable(t *testing.T) {
 		t.Errorf("an unreachable cluster wrote to the log: %s, was %s", after, head)
 	}
 }
+
+// TestSnapshotKubernetesNewFileAsksOnce: the cluster checked before a new
+// evidence file is created is not asked who the credential is again by
+// its run: a first snapshot into a new file sends as many requests as one
+// into an existing file.
+func TestSnapshotKubernetesNewFileAsksOnce(t *testing.T) {
+	srv, err := k8stest.NewRecorded(k8stest.Sample())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	kc := recordedKubeconfig(t, srv.URL, "prod")
+	db := filepath.Join(t.TempDir(), "nhi.db")
+	var requests []int64
+	for range 2 {
+		srv.Requests.Store(0)
+		if r := nhi(t, nil, "snapshot", "kubernetes", "--kubeconfig", kc, "--db", db); r.code != 0 {
+			t.Fatalf("exit %d\n%s%s", r.code, r.stdout, r.stderr)
+		}
+		requests = append(requests, srv.Requests.Load())
+	}
+	if requests[0] != requests[1] {
+		t.Errorf("%d requests into a new file, %d into an existing one, want alike", requests[0], requests[1])
+	}
+}

@@ -39,12 +39,7 @@ docs/certificates.md.`,
 			if err != nil {
 				return usageError{cmd.CommandPath(), err}
 			}
-			err = a.snapshot(cmd.Context(), wait, func(env snapshotEnv) (connectors.Connector, error) {
-				if st, ok := env.cache.(*audit.Store); ok && !audit.IsPostgresURL(st.Path()) {
-					c.SetOwn(st.Path()) // never listed as a skipped file
-				}
-				return c, nil
-			})
+			err = a.snapshot(cmd.Context(), wait, func(snapshotEnv) (connectors.Connector, error) { return c, nil })
 			// With --path, say what was found even when it is nothing: a
 			// complete snapshot of 0 certificates is otherwise silent about
 			// a directory that held none.

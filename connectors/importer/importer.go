@@ -197,6 +197,17 @@ type builder struct {
 	err    error // emit's first error: reading stops
 }
 
+// newBuilder is a builder of a file of source and account: one that
+// checks (emit nil: it counts, and keeps the keys) or one that records,
+// handing each identity to emit.
+func newBuilder(source, account, file string, emit func(audit.Observation) error) *builder {
+	b := &builder{source: source, account: account, c: &collector{errs: Errors{File: file}}, kinds: map[string]kindOf{}, emit: emit}
+	if emit == nil {
+		b.keys, b.counts = &keySet{}, map[audit.Kind]int{}
+	}
+	return b
+}
+
 // stopped reports whether reading should stop: too many errors, or the
 // recorder refused an identity.
 func (b *builder) stopped() bool { return b.c.errs.More || b.err != nil }

@@ -289,6 +289,21 @@ func TestJSONErrors(t *testing.T) {
 	if len(got) != 1 || !strings.Contains(got[0], "must be a JSON array of objects") {
 		t.Errorf("an object: %v", got)
 	}
+	// A file cut off inside a nested value is refused, not taken for the
+	// identities before it (the rest would be marked removed).
+	for _, cut := range []string{"[{\"key\": \"a\"},\n {\"key\": \"b\", \"x\": {", "[{\"key\": \"a\"},\n {\"key\": \"b\", \"permissions\": [[", "[{\"key\": \"a\"},\n [["} {
+		got = errorLines(t, cut, FormatJSON)
+		if last := got[len(got)-1]; !strings.HasPrefix(last, "line 2, ") || !strings.Contains(last, "the JSON ends too early") {
+			t.Errorf("%q: %v", cut, got)
+		}
+	}
+	// A stray separator at the very start is a syntax error on line 1.
+	for _, stray := range []string{",", ":", "]"} {
+		got = errorLines(t, stray, FormatJSON)
+		if len(got) != 1 || !strings.HasPrefix(got[0], "line 1, ") || !strings.Contains(got[0], "not valid JSON: invalid character '"+stray+"'") {
+			t.Errorf("%q: %v", stray, got)
+		}
+	}
 }
 
 func TestOptions(t *testing.T) {

@@ -20,6 +20,9 @@ type position struct {
 // or after off that is not white space, a comma or a colon: where the
 // next token starts.
 func (p *position) at(off int) (int, int) {
+	// A syntax error at the first byte (a stray , : or ] there) is
+	// reported at -1 by its caller.
+	off = max(off, 0)
 	for off < len(p.data) && strings.IndexByte(" \t\r\n,:", p.data[off]) >= 0 {
 		off++
 	}
@@ -82,7 +85,8 @@ func parseJSON(data []byte, b *builder) error {
 		if d, ok := tok.(json.Delim); !ok || d != '{' {
 			fail(objOff, "each element must be an object with the identity's fields")
 			if ok && d == '[' {
-				if !skip(dec, 1) {
+				if err := skip(dec, 1); err != nil {
+					syntax(err)
 					return nil
 				}
 			}
@@ -139,8 +143,11 @@ func parseJSON(data []byte, b *builder) error {
 						s, isStr := et.(string)
 						if !isStr {
 							ok = false
-							if _, isD := et.(json.Delim); isD && !skip(dec, 1) {
-								return nil
+							if _, isD := et.(json.Delim); isD {
+								if err := skip(dec, 1); err != nil {
+									syntax(err)
+									return nil
+								}
 							}
 							continue
 						}
@@ -155,7 +162,8 @@ func parseJSON(data []byte, b *builder) error {
 						continue
 					}
 				} else {
-					if !skip(dec, 1) {
+					if err := skip(dec, 1); err != nil {
+						syntax(err)
 						return nil
 					}
 					b.c.add(Error{Line: vl, Column: vc, Field: field, Msg: "a nested object is not read; write the value as text"})
@@ -199,13 +207,14 @@ func isTimeField(f string) bool {
 	return false
 }
 
-// skip reads tokens until depth open delimiters are closed; false on a
-// syntax error (reported by the caller's next read).
-func skip(dec *json.Decoder, depth int) bool {
+// skip reads tokens until depth open delimiters are closed; its error is
+// the syntax error that stopped it (a file that ends inside a nested value
+// among them), for the caller to report.
+func skip(dec *json.Decoder, depth int) error {
 	for depth > 0 {
 		t, err := dec.Token()
 		if err != nil {
-			return false
+			return err
 		}
 		if d, ok := t.(json.Delim); ok {
 			if d == '[' || d == '{' {
@@ -215,5 +224,5 @@ func skip(dec *json.Decoder, depth int) bool {
 			}
 		}
 	}
-	return true
+	return nil
 }

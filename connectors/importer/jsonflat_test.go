@@ -73,28 +73,49 @@ func TestFlatJSONReadsAsParseJSON(t *testing.T) {
 		`[{"key": "a", "created_at": 46356}]`, `[{"key": "a", "token": "x"}]`, `[{"key": "a", "": "x"}]`,
 		`[{"key": "a", "n": 01}]`, `[{"key": "a", "n": 1.}]`, `[{"key": "a", "n": -}]`, `[{"key": "a", "b": tru}]`,
 		"[{\"key\": \"a\tb\"}]", `[{"key": "a",}]`, `[{"key" "a"}]`, `[{"key": "a"},]`, `[{key: "a"}]`,
+		`,`, `:`, `]`, ` ,`, `[{"key": "a"}, {"key": "b", "x": {`, `[{"key": "a"}, {"key": "b", "p": [[`, `[{"key": "a"}, [[`,
 	}
 	for _, in := range handed {
 		if ok, _, _ := readWith(flatJSON, []byte(in)); ok {
 			t.Errorf("%q: the fast reader took it", in)
 		}
+		// And the reader it is handed to refuses it, saying why: a file
+		// is recorded only as the fast reader reads it (Each).
+		if refused(in) == 0 {
+			t.Errorf("%q: encoding/json's reader takes it without a word", in)
+		}
 	}
 }
 
+// refused is how many errors parseJSON reports of data, panicking not.
+func refused(data string) int {
+	var jsonErr error
+	_, _, errs := readWith(func(d []byte, b *builder) bool { jsonErr = parseJSON(d, b); return jsonErr == nil }, []byte(data))
+	if jsonErr != nil {
+		return len(errs) + 1
+	}
+	return len(errs)
+}
+
 // Whatever the fast reader takes, it reads as encoding/json's reader does:
-// the same observations and the same refusals (go test -fuzz FuzzFlatJSON).
+// the same observations and the same refusals; whatever it hands on,
+// encoding/json's reader refuses (go test -fuzz FuzzFlatJSON).
 func FuzzFlatJSON(f *testing.F) {
 	for _, s := range []string{
 		`[{"key": "k1", "name": "a", "permissions": ["x:read"], "created_at": "2026-01-02"}]`,
 		`[{"key": "a\"b\\c\/d\u00e9\n", "n": -0.5e+3, "yes": true, "gone": null}]`,
 		`[{"key": "d", "name": "first", "name": "second"}, {}]`,
 		`[{"key": "a", "n": 01}]`, `[{"key": "a",}]`, `[ ]`, "\xef\xbb\xbf[{\"key\":\"k\"}]",
+		`,`, `[{"key": "a"}, {"key": "b", "x": {`,
 	} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		ok, obs, errs := readWith(flatJSON, data)
 		if !ok {
+			if refused(string(data)) == 0 {
+				t.Fatalf("%q: handed on, and encoding/json's reader takes it without a word", data)
+			}
 			return
 		}
 		var jsonErr error

@@ -38,9 +38,6 @@ type Population struct {
 	counts map[audit.Kind]int
 	open   Opener
 	format string
-	// flat says the check read the JSON with parseFlatJSON, so the
-	// recording does too.
-	flat bool
 }
 
 // Counts is the number of identities per kind.
@@ -60,12 +57,7 @@ func ParseFrom(open Opener, opts Options) (*Population, error) {
 	if err := opts.Check(); err != nil {
 		return nil, err
 	}
-	var b *builder
-	check := func() {
-		b = &builder{source: opts.Source, account: opts.Account, c: &collector{errs: Errors{File: opts.File}},
-			keys: &keySet{}, kinds: map[string]kindOf{}, counts: map[audit.Kind]int{}}
-	}
-	check()
+	b := newBuilder(opts.Source, opts.Account, opts.File, nil)
 	var (
 		sum  string
 		flat bool
@@ -77,7 +69,11 @@ func ParseFrom(open Opener, opts Options) (*Population, error) {
 			return err
 		})
 		if err == nil && !flat {
-			check() // again, from the start, where the messages are
+			// Not an export's flat array: read again, from the start, by
+			// encoding/json, whose messages say what is wrong. It refuses
+			// whatever the fast reader hands on (FuzzFlatJSON), so a JSON
+			// population is always recorded as parseFlatJSON reads it.
+			b = newBuilder(opts.Source, opts.Account, opts.File, nil)
 			sum, err = whole(open, func(data []byte) error { return parseJSON(data, b) })
 		}
 	} else {
@@ -105,7 +101,7 @@ func ParseFrom(open Opener, opts Options) (*Population, error) {
 	return &Population{
 		Source: opts.Source, Account: opts.Account, Delimiter: b.delim,
 		SHA256: sum, File: opts.File, Identities: b.n,
-		counts: b.counts, open: open, format: opts.Format, flat: flat,
+		counts: b.counts, open: open, format: opts.Format,
 	}, nil
 }
 
@@ -115,32 +111,23 @@ func ParseFrom(open Opener, opts Options) (*Population, error) {
 // is an error (ErrChanged), at its end or where it stops reading as it
 // did: fn may have been handed identities of it by then.
 func (p *Population) Each(fn func(audit.Observation) error) error {
-	b := &builder{source: p.Source, account: p.Account, c: &collector{errs: Errors{File: p.File}}, kinds: map[string]kindOf{}, emit: fn}
-	// The recorder's error stops the reading, the rest unread.
-	stop := func(err error) error {
-		if err == nil {
-			return b.err
-		}
-		return err
-	}
-	var (
-		sum string
-		err error
-	)
-	switch {
-	case p.flat:
-		sum, err = stream(p.open, func(r *bufio.Reader) error {
+	b := newBuilder(p.Source, p.Account, p.File, fn)
+	read := func(r *bufio.Reader) error { return parseCSV(r, b) }
+	if p.format == FormatJSON {
+		read = func(r *bufio.Reader) error {
 			ok, err := parseFlatJSON(r, b)
 			if err == nil && !ok && b.err == nil {
 				b.c.add(Error{Msg: "not read as when checked"})
 			}
-			return stop(err)
-		})
-	case p.format == FormatJSON:
-		sum, err = whole(p.open, func(data []byte) error { return stop(parseJSON(data, b)) })
-	default:
-		sum, err = stream(p.open, func(r *bufio.Reader) error { return stop(parseCSV(r, b)) })
+			return err
+		}
 	}
+	sum, err := stream(p.open, func(r *bufio.Reader) error {
+		if err := read(r); err != nil {
+			return err
+		}
+		return b.err // the recorder's error: the rest is not read
+	})
 	switch {
 	case b.err != nil:
 		return b.err

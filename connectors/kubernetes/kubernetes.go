@@ -40,6 +40,7 @@ type Connector struct {
 	pageSz   int64
 	mu       sync.Mutex
 	version  string
+	cred     string        // what Credential said, once asked
 	reach    *audit.Reach  // what the last run read, set once it has read
 	requests *atomic.Int64 // every request sent to the API server
 }
@@ -80,8 +81,26 @@ func (c *Connector) Account() string { return c.name }
 func (c *Connector) APIURL() string { return c.cfg.Host }
 
 // Credential names who the connector reads as: the user name the API
-// server's SelfSubjectReview reports, never a token.
+// server's SelfSubjectReview reports, never a token. It asks once: the
+// check before a new evidence file is created and the run that follows
+// share the answer.
 func (c *Connector) Credential(ctx context.Context) (string, error) {
+	c.mu.Lock()
+	cred := c.cred
+	c.mu.Unlock()
+	if cred != "" {
+		return cred, nil
+	}
+	cred, err := c.whoAmI(ctx)
+	if err == nil {
+		c.mu.Lock()
+		c.cred = cred
+		c.mu.Unlock()
+	}
+	return cred, err
+}
+
+func (c *Connector) whoAmI(ctx context.Context) (string, error) {
 	r, err := c.core.AuthenticationV1().SelfSubjectReviews().Create(ctx, &authnv1.SelfSubjectReview{}, metav1.CreateOptions{})
 	if err != nil {
 		if apierrors.IsUnauthorized(err) {

@@ -12,7 +12,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 
 	"github.com/nhi-audit/nhi/audit"
@@ -27,6 +26,10 @@ const maxDER = 1 << 20
 // cannot be read is a gap; a file that holds no certificate is skipped
 // and counted.
 func (c *Connector) readPath(ctx context.Context, root string, r connectors.Recorder) error {
+	// As the paths below it are written (filepath.Join cleans them), so
+	// that the folder is theirs: ./certs/ is certs, the folder of
+	// certs/a.pem, whose removal its reading in full can then claim.
+	root = filepath.Clean(root)
 	info, err := os.Stat(root)
 	if err != nil {
 		return c.pathGap(r, root, err)
@@ -35,7 +38,7 @@ func (c *Connector) readPath(ctx context.Context, root string, r connectors.Reco
 		c.readFile(root, r)
 		return nil
 	}
-	w := &walk{c: c, r: r}
+	w := &walk{c: c, r: r, failedIn: map[string]bool{}}
 	if err := w.dir(ctx, root, info); err != nil {
 		return err
 	}
@@ -43,7 +46,7 @@ func (c *Connector) readPath(ctx context.Context, root string, r connectors.Reco
 	// full: a certificate file gone from it is removed, not unchecked
 	// (audit.ScopeRead; ARCHITECTURE.md, "Removals").
 	for _, d := range w.dirs {
-		if !slices.ContainsFunc(w.failed, func(f string) bool { return f == d || strings.HasPrefix(f, d+string(filepath.Separator)) }) {
+		if !w.failedIn[d] {
 			if err := r.Scope(audit.ScopeRead{Scope: d, Kinds: []audit.Kind{audit.KindX509Certificate}, Children: true}); err != nil {
 				return err
 			}
@@ -57,21 +60,36 @@ func (c *Connector) readPath(ctx context.Context, root string, r connectors.Reco
 // and a Kubernetes Secret's volume are links, and a --path may be one.
 // Each directory is read once, so a link back up the tree (a loop) ends.
 type walk struct {
-	c            *Connector
-	r            connectors.Recorder
-	seen         []os.FileInfo // directories read
-	dirs, failed []string
+	c    *Connector
+	r    connectors.Recorder
+	seen dirSet   // directories read
+	dirs []string // the paths they were read at
+	// failedIn holds each path that could not be read in full and every
+	// directory above it: a map, as a tree of 10,000 folders has as many
+	// to look up (BenchmarkRead10k).
+	failedIn map[string]bool
+}
+
+// failed notes that path could not be read in full.
+func (w *walk) failed(path string) {
+	for !w.failedIn[path] {
+		w.failedIn[path] = true
+		up := filepath.Dir(path)
+		if up == path {
+			return
+		}
+		path = up
+	}
 }
 
 func (w *walk) dir(ctx context.Context, path string, info os.FileInfo) error {
-	if slices.ContainsFunc(w.seen, func(s os.FileInfo) bool { return os.SameFile(s, info) }) {
+	if !w.seen.add(info) {
 		return nil
 	}
-	w.seen = append(w.seen, info)
 	w.dirs = append(w.dirs, path)
 	entries, err := os.ReadDir(path)
 	if err != nil {
-		w.failed = append(w.failed, path)
+		w.failed(path)
 		if err := w.c.pathGap(w.r, path, err); err != nil {
 			return err
 		}
@@ -99,7 +117,7 @@ func (w *walk) dir(ctx context.Context, path string, info os.FileInfo) error {
 			}
 		case typ.IsRegular():
 			if !w.c.readFile(p, w.r) {
-				w.failed = append(w.failed, p)
+				w.failed(p)
 			}
 		}
 	}

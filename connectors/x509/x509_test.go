@@ -266,26 +266,44 @@ func TestTLSEndpoints(t *testing.T) {
 	}
 }
 
-// A certificate file deleted from a directory read in full is removed.
+// A certificate file deleted from a directory read in full is removed,
+// however --path names the directory: with a trailing slash, or as
+// ./certs from the folder that holds it.
 func TestDeletedFileIsRemoved(t *testing.T) {
-	dir := t.TempDir()
-	a := gen(t, spec{cn: "a.acme.test", from: -day, to: 30 * day}, nil)
-	b := gen(t, spec{cn: "b.acme.test", from: -day, to: 30 * day}, nil)
-	write(t, filepath.Join(dir, "certs", "a.pem"), a.pem())
-	write(t, filepath.Join(dir, "certs", "old", "b.pem"), b.pem())
-	st, _ := open(t)
-	run(t, st, Options{Account: "files", Paths: []string{dir}})
-	if err := os.RemoveAll(filepath.Join(dir, "certs", "old")); err != nil {
-		t.Fatal(err)
-	}
-	_, snap, _ := run(t, st, Options{Account: "files", Paths: []string{dir}})
-	all, _ := st.Identities(context.Background())
-	status := map[string]string{}
-	for _, id := range all {
-		status[id.Name] = id.Status
-	}
-	if snap.Status != audit.SnapshotComplete || status["a.acme.test"] != audit.StatusActive || status["b.acme.test"] != audit.StatusRemoved {
-		t.Errorf("after deleting old/b.pem: snapshot %s, statuses %v", snap.Status, status)
+	for _, named := range []string{"as is", "with a slash", "relative"} {
+		t.Run(named, func(t *testing.T) {
+			dir := t.TempDir()
+			a := gen(t, spec{cn: "a.acme.test", from: -day, to: 30 * day}, nil)
+			b := gen(t, spec{cn: "b.acme.test", from: -day, to: 30 * day}, nil)
+			c := gen(t, spec{cn: "c.acme.test", from: -day, to: 30 * day}, nil)
+			write(t, filepath.Join(dir, "certs", "a.pem"), a.pem())
+			write(t, filepath.Join(dir, "certs", "old", "b.pem"), b.pem())
+			write(t, filepath.Join(dir, "certs", "c.pem"), c.pem())
+			path := filepath.Join(dir, "certs")
+			switch named {
+			case "with a slash":
+				path += string(filepath.Separator)
+			case "relative":
+				t.Chdir(dir)
+				path = "./certs/"
+			}
+			st, _ := open(t)
+			run(t, st, Options{Account: "files", Paths: []string{path}})
+			for _, gone := range []string{filepath.Join(dir, "certs", "old"), filepath.Join(dir, "certs", "c.pem")} {
+				if err := os.RemoveAll(gone); err != nil {
+					t.Fatal(err)
+				}
+			}
+			_, snap, _ := run(t, st, Options{Account: "files", Paths: []string{path}})
+			all, _ := st.Identities(context.Background())
+			status := map[string]string{}
+			for _, id := range all {
+				status[id.Name] = id.Status
+			}
+			if snap.Status != audit.SnapshotComplete || status["a.acme.test"] != audit.StatusActive || status["b.acme.test"] != audit.StatusRemoved || status["c.acme.test"] != audit.StatusRemoved {
+				t.Errorf("--path %s, after deleting old/b.pem and c.pem: snapshot %s, statuses %v", path, snap.Status, status)
+			}
+		})
 	}
 }
 

@@ -176,6 +176,7 @@ type Server struct {
 	requests    int
 	notModified int
 	perPath     map[string]int
+	notModPath  map[string]int // of perPath, answered 304
 	used        int
 	reset       time.Time
 	reqSeq      int
@@ -208,6 +209,7 @@ func NewServer(org *Org, opts ...Option) *Server {
 		limit:       DefaultRateLimit,
 		now:         time.Now,
 		perPath:     map[string]int{},
+		notModPath:  map[string]int{},
 		installToks: map[string]time.Time{},
 	}
 	for _, o := range opts {
@@ -266,6 +268,14 @@ func (s *Server) RequestsTo(path string) int {
 	return s.perPath[path]
 }
 
+// NotModifiedTo is how many requests for path (as [Server.RequestsTo])
+// were answered 304 Not Modified.
+func (s *Server) NotModifiedTo(path string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.notModPath[path]
+}
+
 // GraphQLRequests is how many GraphQL queries (POST /graphql) the server
 // has received; they are among [Server.Requests] too.
 func (s *Server) GraphQLRequests() int {
@@ -303,7 +313,7 @@ func (s *Server) ResetCounters() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.requests, s.notModified, s.gqlRequests, s.gqlPoints = 0, 0, 0, 0
-	s.perPath = map[string]int{}
+	s.perPath, s.notModPath = map[string]int{}, map[string]int{}
 }
 
 // Fail makes every request whose path is pathPrefix, or lies under it
@@ -491,6 +501,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		if matchETag(r.Header.Get("If-None-Match"), etag) {
 			s.mu.Lock()
 			s.notModified++
+			s.notModPath[r.URL.Path]++
 			s.mu.Unlock()
 			s.rateHeaders(h)
 			w.WriteHeader(http.StatusNotModified)
