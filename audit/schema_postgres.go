@@ -611,10 +611,10 @@ const checkActorMiddle = ` THEN
 const actorLookupByNameKeys = `		SELECT max(email COLLATE "C") FILTER (WHERE name_keys @> ARRAY[ka]), max(email COLLATE "C") FILTER (WHERE name_keys @> ARRAY[ks])
 			INTO pa, ps FROM people WHERE name_keys && ARRAY[ka, ks];`
 
-// actorLookupByPeopleKeys is step 11's: each name a probe of people_keys'
-// primary key, which finds its greatest e-mail for the key.
-const actorLookupByPeopleKeys = `		SELECT (SELECT max(k.email) FROM people_keys k WHERE k.key = ka), (SELECT max(k.email) FROM people_keys k WHERE k.key = ks)
-			INTO pa, ps;`
+// actorLookupByPeopleKeys is step 11's: both names in one scan of
+// people_keys' primary key.
+const actorLookupByPeopleKeys = `		SELECT max(k.email) FILTER (WHERE k.key = ka), max(k.email) FILTER (WHERE k.key = ks)
+			INTO pa, ps FROM people_keys k WHERE k.key = ANY (ARRAY[ka, ks]);`
 
 const checkActorTail = `
 		IF pa = ps THEN

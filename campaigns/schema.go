@@ -534,14 +534,13 @@ func checkReviewerStep(mayDecideAny string) string {
 }
 
 // checkReviewerByPeopleKeys is step 9: nhi_check_reviewer as step 4 made
-// it, but each name found by a probe of people_keys' primary key
+// it, but the three names found in one scan of people_keys' primary key
 // (audit's step 11), where steps 3 and 4 searched people through the GIN
 // index on name_keys (docs/team.md, "What makes reviewer roles dearer").
 // Same answers, same refusals (TestReviewerCheckMatchesDirectory).
 const checkReviewerByPeopleKeys = checkReviewerHead + `COALESCE(pg_has_role(session_user, to_regrole('nhi_admin'), 'MEMBER'), false)` +
-	checkReviewerMiddle + `		SELECT (SELECT max(k.email) FROM people_keys k WHERE k.key = ks), (SELECT max(k.email) FROM people_keys k WHERE k.key = ka),
-				(SELECT max(k.email) FROM people_keys k WHERE k.key = kr)
-			INTO ps, pa, pr;` + checkReviewerTail
+	checkReviewerMiddle + `		SELECT max(k.email) FILTER (WHERE k.key = ks), max(k.email) FILTER (WHERE k.key = ka), max(k.email) FILTER (WHERE k.key = kr)
+			INTO ps, pa, pr FROM people_keys k WHERE k.key = ANY (ARRAY[ks, ka, kr]);` + checkReviewerTail
 
 const checkReviewerHead = `
 CREATE OR REPLACE FUNCTION nhi_check_reviewer() RETURNS trigger LANGUAGE plpgsql AS
