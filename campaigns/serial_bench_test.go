@@ -51,15 +51,7 @@ func BenchmarkSerialDecisions(b *testing.B) {
 			if run.roles {
 				u = reviewerRoles(b, f, reviewers)[0]
 			}
-			if run.others > 0 {
-				others := make([]audit.Person, run.others)
-				for i := range others {
-					others[i] = audit.Person{Email: fmt.Sprintf("p%05d@acme.test", i), GitHub: fmt.Sprintf("p%05d-gh", i), Aliases: []string{fmt.Sprintf("p%05d", i)}}
-				}
-				if _, err := f.Store.SetPeople(ctx, "admin", audit.PeopleImport{People: others}, false); err != nil {
-					b.Fatal(err)
-				}
-			}
+			addPeople(b, f, run.others)
 			if run.vacuum {
 				if err := pgtest.Shared(b).Exec(ctx, pgtest.DatabaseName(f.Path), "VACUUM ANALYZE"); err != nil {
 					b.Fatal(err)
