@@ -11,7 +11,8 @@ import "strconv"
 // keeps each person's names ready for step 3's checks; step 6 makes
 // step 3's check one query, step 7 a cheaper one; step 8 trims names as
 // AliasKey does; step 9 lets a server function take the write lock;
-// step 10 keeps the log's head with an UPDATE.
+// step 10 keeps the log's head with an UPDATE; step 11 finds a name's
+// person through a B-tree of its own (people_keys).
 // Append only, as there.
 var postgresMigrations = []string{
 	`
@@ -375,7 +376,7 @@ END $$;
 	// people_name_keys for both names. It answers as step 3's did
 	// (TestActorCheckMatchesDirectory); those functions stay, for
 	// campaigns' older steps and for tests.
-	checkActorStep(`EXISTS (SELECT 1 FROM pg_roles r WHERE r.rolname = 'nhi_admin' AND pg_has_role(session_user, r.oid, 'MEMBER'))`),
+	checkActorStep(`EXISTS (SELECT 1 FROM pg_roles r WHERE r.rolname = 'nhi_admin' AND pg_has_role(session_user, r.oid, 'MEMBER'))`, actorLookupByNameKeys),
 	// 7: whether the session may write in anyone's name asks the server
 	// for nhi_admin's role by name (to_regrole: none, when nhi db init
 	// has not made it) rather than reading the pg_roles view, a join of
@@ -383,7 +384,7 @@ END $$;
 	// (pg_stat_statements, BenchmarkConcurrentDecisions/
 	// postgres-reviewers). Same answers (TestActorCheckMatchesDirectory,
 	// an nhi_admin included).
-	checkActorStep(`COALESCE(pg_has_role(session_user, to_regrole('nhi_admin'), 'MEMBER'), false)`),
+	checkActorStep(mayNameAnyoneByRegrole, actorLookupByNameKeys),
 	// 8: names are trimmed of what AliasKey trims (strings.TrimSpace:
 	// unicode.IsSpace), character for character. Step 3 trimmed E' \t\n\r\f\v',
 	// but an E'' string has no \v escape: it is the letter v, so the
@@ -438,7 +439,89 @@ CREATE INDEX people_name_keys ON people USING gin (name_keys);
 	// still made. Same rows, same values (TestAppendCheckedOneTrip,
 	// verify's check of the recorded head).
 	appendEventMetaUpdated,
+	// 11: who a name is, at the cost of a probe of a B-tree (docs/team.md,
+	// "What makes reviewer roles dearer"). The checks of who a write
+	// names found each name through the GIN index on people.name_keys:
+	// a scan of people, which asks the kernel the file's size, under an
+	// aggregate of FILTERed maxima. Now people_keys holds a row for each
+	// key a person goes by, (key, e-mail), both in byte order, and the
+	// last e-mail of a key (Directory.Lookup) is the end of that key's
+	// entries in the primary key's index. peopleKeysStep says how it is
+	// kept; nhi_check_actor and nhi_person_of read it, and the GIN index,
+	// read by nothing now, goes. Same answers
+	// (TestActorCheckMatchesDirectory, TestPersonOfMatchesDirectory,
+	// TestPeopleKeysFollowTheDirectory). Running it again changes
+	// nothing.
+	peopleKeysStep + checkActorStep(mayNameAnyoneByRegrole, actorLookupByPeopleKeys),
 }
+
+// mayNameAnyoneByRegrole is how nhi_check_actor asks, since step 7,
+// whether the session may write in anyone's name.
+const mayNameAnyoneByRegrole = `COALESCE(pg_has_role(session_user, to_regrole('nhi_admin'), 'MEMBER'), false)`
+
+// peopleKeysStep makes people_keys, every alias key of every person in
+// the directory with that person's e-mail: unnest(people.name_keys), the
+// keys the server computes of a record (nhi_person_keys). A trigger on
+// people keeps it, row by row, whoever writes people and however (nhi's
+// person.set, an administrator's psql, a TRUNCATE): it runs with the
+// writer's privileges, so people_keys is granted what people is, to the
+// same roles — here, from people's own grants, for a database whose
+// owner ran nhi db init before this step, and by nhi db init as it
+// grants every table (rolePrivileges: read by every role, written only
+// by nhi_admin, so a reviewer cannot give themselves another's name).
+// It is filled from the keys people holds, so a later step that
+// computes name_keys anew (as step 8 did) must fill it again. Its index
+// by e-mail is for the trigger, which replaces a person's rows.
+const peopleKeysStep = `
+CREATE TABLE IF NOT EXISTS people_keys (
+	key   TEXT COLLATE "C" NOT NULL,
+	email TEXT COLLATE "C" NOT NULL,
+	PRIMARY KEY (key, email)
+);
+CREATE INDEX IF NOT EXISTS people_keys_email ON people_keys (email);
+
+CREATE OR REPLACE FUNCTION nhi_people_keys_follow() RETURNS trigger LANGUAGE plpgsql AS
+$$ BEGIN
+	IF TG_OP = 'TRUNCATE' THEN
+		DELETE FROM people_keys;
+		RETURN NULL;
+	END IF;
+	IF TG_OP <> 'INSERT' THEN
+		DELETE FROM people_keys WHERE email = OLD.email;
+	END IF;
+	IF TG_OP <> 'DELETE' THEN
+		INSERT INTO people_keys (key, email) SELECT DISTINCT k, NEW.email FROM unnest(NEW.name_keys) k WHERE k IS NOT NULL;
+	END IF;
+	RETURN NULL;
+END $$;
+DROP TRIGGER IF EXISTS people_keys_follow ON people;
+DROP TRIGGER IF EXISTS people_keys_truncate ON people;
+CREATE TRIGGER people_keys_follow AFTER INSERT OR UPDATE OR DELETE ON people FOR EACH ROW EXECUTE FUNCTION nhi_people_keys_follow();
+CREATE TRIGGER people_keys_truncate AFTER TRUNCATE ON people FOR EACH STATEMENT EXECUTE FUNCTION nhi_people_keys_follow();
+
+DELETE FROM people_keys;
+INSERT INTO people_keys (key, email) SELECT DISTINCT k, p.email FROM people p CROSS JOIN LATERAL unnest(p.name_keys) k WHERE k IS NOT NULL;
+DROP INDEX IF EXISTS people_name_keys;
+
+CREATE OR REPLACE FUNCTION nhi_person_of(name text) RETURNS text LANGUAGE plpgsql STABLE AS
+$$ BEGIN
+	RETURN (SELECT max(k.email) FROM people_keys k WHERE k.key = nhi_alias_key(name));
+END $$;
+
+DO $$ DECLARE
+	g record;
+BEGIN
+	EXECUTE format('ALTER FUNCTION nhi_people_keys_follow() SET search_path = pg_catalog, %I, pg_temp', current_schema());
+	EXECUTE format('ALTER FUNCTION nhi_person_of(text) SET search_path = pg_catalog, %I, pg_temp', current_schema());
+	-- people's grants, to the same roles (none yet in a new database).
+	FOR g IN SELECT a.privilege_type AS priv, CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(r.rolname) END AS grantee
+		FROM pg_class c CROSS JOIN LATERAL aclexplode(c.relacl) a LEFT JOIN pg_roles r ON r.oid = a.grantee
+		WHERE c.oid = format('%I.people', current_schema())::regclass AND a.grantee <> c.relowner
+	LOOP
+		EXECUTE format('GRANT %s ON %I.people_keys TO %s', g.priv, current_schema(), g.grantee);
+	END LOOP;
+END $$;
+`
 
 var appendEventMetaUpdated = `
 CREATE OR REPLACE FUNCTION nhi_append_event(ok boolean, ev_at text, ev_actor text, ev_type text, ev_payload text, rest text)
@@ -492,11 +575,13 @@ func RegisterPostgresMigrations(name string, steps ...string) {
 	panic("audit: PostgreSQL migrations of " + name + " registered before its SQLite ones")
 }
 
-// checkActorStep is the step that makes nhi_check_actor what steps 6 and
-// 7 made it: they differ only in how the trigger asks whether the session
-// may write in anyone's name (mayNameAnyone, a condition on session_user).
-func checkActorStep(mayNameAnyone string) string {
-	return checkActorHead + mayNameAnyone + checkActorTail
+// checkActorStep is the step that makes nhi_check_actor what steps 6, 7
+// and 11 made it: they differ only in how the trigger asks whether the
+// session may write in anyone's name (mayNameAnyone, a condition on
+// session_user) and how it finds who the event's actor and the session
+// are (lookup, a statement setting pa and ps from ka and ks).
+func checkActorStep(mayNameAnyone, lookup string) string {
+	return checkActorHead + mayNameAnyone + checkActorMiddle + lookup + checkActorTail
 }
 
 const checkActorHead = `
@@ -513,14 +598,25 @@ BEGIN
 	IF pg_has_role(session_user, (SELECT relowner FROM pg_class WHERE oid = TG_RELID), 'MEMBER')
 		OR `
 
-const checkActorTail = ` THEN
+const checkActorMiddle = ` THEN
 		RETURN NEW;
 	END IF;
 	IF ka <> '' THEN
 		-- Directory.Lookup of each: the last by e-mail, in byte order, of
 		-- those who go by the name.
-		SELECT max(email COLLATE "C") FILTER (WHERE name_keys @> ARRAY[ka]), max(email COLLATE "C") FILTER (WHERE name_keys @> ARRAY[ks])
-			INTO pa, ps FROM people WHERE name_keys && ARRAY[ka, ks];
+`
+
+// actorLookupByNameKeys is steps 6 and 7's lookup of both names, through
+// the GIN index on people.name_keys.
+const actorLookupByNameKeys = `		SELECT max(email COLLATE "C") FILTER (WHERE name_keys @> ARRAY[ka]), max(email COLLATE "C") FILTER (WHERE name_keys @> ARRAY[ks])
+			INTO pa, ps FROM people WHERE name_keys && ARRAY[ka, ks];`
+
+// actorLookupByPeopleKeys is step 11's: both names in one scan of
+// people_keys' primary key.
+const actorLookupByPeopleKeys = `		SELECT max(k.email) FILTER (WHERE k.key = ka), max(k.email) FILTER (WHERE k.key = ks)
+			INTO pa, ps FROM people_keys k WHERE k.key = ANY (ARRAY[ka, ks]);`
+
+const checkActorTail = `
 		IF pa = ps THEN
 			RETURN NEW;
 		END IF;

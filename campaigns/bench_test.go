@@ -200,7 +200,8 @@ func BenchmarkCreate1M(b *testing.B) {
 // machine sustains, and fifty times what 40 people deciding an item every
 // ten seconds would ask. postgres-locked makes
 // every decision the long way, everything read under the write lock, as
-// before decisions were prepared outside it.
+// before decisions were prepared outside it. postgres-reviewers-people5000
+// is postgres-reviewers in a directory of 5,000 people, just imported.
 func BenchmarkConcurrentDecisions(b *testing.B) {
 	const writers, each = 40, 250
 	for _, run := range []struct {
@@ -219,10 +220,14 @@ func BenchmarkConcurrentDecisions(b *testing.B) {
 		// Unpaced, each writer decides as soon as its last decision
 		// returns: a closed loop, whose latency is 40 ÷ throughput.
 		pace time.Duration
-	}{{"sqlite", campaignstest.SQLite, false, false, 0}, {"postgres", campaignstest.Postgres, false, false, 0},
-		{"postgres-reviewers", campaignstest.Postgres, false, true, 0},
-		{"postgres-reviewers-paced200", campaignstest.Postgres, false, true, 200 * time.Millisecond},
-		{"postgres-locked", campaignstest.Postgres, true, false, 0}} {
+		// others is how many people the directory holds besides the
+		// reviewers.
+		others int
+	}{{"sqlite", campaignstest.SQLite, false, false, 0, 0}, {"postgres", campaignstest.Postgres, false, false, 0, 0},
+		{"postgres-reviewers", campaignstest.Postgres, false, true, 0, 0},
+		{"postgres-reviewers-paced200", campaignstest.Postgres, false, true, 200 * time.Millisecond, 0},
+		{"postgres-locked", campaignstest.Postgres, true, false, 0, 0},
+		{"postgres-reviewers-people5000", campaignstest.Postgres, false, true, 0, 5000 - writers}} {
 		eng := run.eng
 		b.Run(run.name, func(b *testing.B) {
 			if eng == campaignstest.Postgres && testing.Short() {
@@ -248,6 +253,7 @@ func BenchmarkConcurrentDecisions(b *testing.B) {
 			if run.roles {
 				urls = reviewerRoles(b, f, reviewers)
 			}
+			addPeople(b, f, run.others)
 			stores := make([]*audit.Store, writers)
 			for w := range stores {
 				st, err := audit.Open(ctx, urls[w], audit.OpenOptions{})
@@ -385,6 +391,22 @@ func reviewerRoles(b *testing.B, f *fixture, reviewers []string) []string {
 		b.Fatal(err)
 	}
 	return urls
+}
+
+// addPeople adds n people to the directory, none of them a reviewer: an
+// organisation's directory, just imported.
+func addPeople(b *testing.B, f *fixture, n int) {
+	b.Helper()
+	if n == 0 {
+		return
+	}
+	people := make([]audit.Person, n)
+	for i := range people {
+		people[i] = audit.Person{Email: fmt.Sprintf("p%05d@acme.test", i), GitHub: fmt.Sprintf("p%05d-gh", i), Aliases: []string{fmt.Sprintf("p%05d", i)}}
+	}
+	if _, err := f.Store.SetPeople(ctx, "admin", audit.PeopleImport{People: people}, false); err != nil {
+		b.Fatal(err)
+	}
 }
 
 // BenchmarkStandingExceptions100k reads the standing exceptions, as

@@ -218,7 +218,10 @@ END $$;
 		// 8: under the lock, the item's decision is read again by the
 		// UPDATE that stores the new one (docs/team.md, "The lock only
 		// for the append").
-		decideItemRechecked)
+		decideItemRechecked,
+		// 9: who the session and the names a reviewer's write names are,
+		// each a probe of people_keys (audit's step 11).
+		checkReviewerByPeopleKeys)
 }
 
 // decideFunction is nhi_decide: one decision, read, checked and written
@@ -527,8 +530,17 @@ const keptIndex = `CREATE INDEX campaign_items_kept ON campaign_items (campaign_
 // 3 and 4 made it: they differ only in how the trigger asks whether the
 // session may decide any item (mayDecideAny, a condition on session_user).
 func checkReviewerStep(mayDecideAny string) string {
-	return checkReviewerHead + mayDecideAny + checkReviewerTail
+	return checkReviewerHead + mayDecideAny + checkReviewerMiddle + reviewerLookupByNameKeys + checkReviewerTail
 }
+
+// checkReviewerByPeopleKeys is step 9: nhi_check_reviewer as step 4 made
+// it, but the three names found in one scan of people_keys' primary key
+// (audit's step 11), where steps 3 and 4 searched people through the GIN
+// index on name_keys (docs/team.md, "What makes reviewer roles dearer").
+// Same answers, same refusals (TestReviewerCheckMatchesDirectory).
+const checkReviewerByPeopleKeys = checkReviewerHead + `COALESCE(pg_has_role(session_user, to_regrole('nhi_admin'), 'MEMBER'), false)` +
+	checkReviewerMiddle + `		SELECT max(k.email) FILTER (WHERE k.key = ks), max(k.email) FILTER (WHERE k.key = ka), max(k.email) FILTER (WHERE k.key = kr)
+			INTO ps, pa, pr FROM people_keys k WHERE k.key = ANY (ARRAY[ks, ka, kr]);` + checkReviewerTail
 
 const checkReviewerHead = `
 CREATE OR REPLACE FUNCTION nhi_check_reviewer() RETURNS trigger LANGUAGE plpgsql AS
@@ -544,7 +556,7 @@ BEGIN
 	IF pg_has_role(session_user, (SELECT relowner FROM pg_class WHERE oid = TG_RELID), 'MEMBER')
 		OR `
 
-const checkReviewerTail = ` THEN
+const checkReviewerMiddle = ` THEN
 		RETURN NEW;
 	END IF;
 	IF TG_TABLE_NAME = 'campaign_items' THEN
@@ -557,9 +569,15 @@ const checkReviewerTail = ` THEN
 	-- Directory.Lookup of each name: the last by e-mail, in byte order,
 	-- of those who go by it; not needed for a name that is the session's.
 	IF (ka <> '' AND ka <> ks) OR (kr <> '' AND kr <> ks) THEN
-		SELECT max(email COLLATE "C") FILTER (WHERE name_keys @> ARRAY[ks]), max(email COLLATE "C") FILTER (WHERE name_keys @> ARRAY[ka]),
+`
+
+// reviewerLookupByNameKeys is steps 3 and 4's lookup of the three names,
+// through the GIN index on people.name_keys.
+const reviewerLookupByNameKeys = `		SELECT max(email COLLATE "C") FILTER (WHERE name_keys @> ARRAY[ks]), max(email COLLATE "C") FILTER (WHERE name_keys @> ARRAY[ka]),
 				max(email COLLATE "C") FILTER (WHERE name_keys @> ARRAY[kr])
-			INTO ps, pa, pr FROM people WHERE name_keys && ARRAY[ks, ka, kr];
+			INTO ps, pa, pr FROM people WHERE name_keys && ARRAY[ks, ka, kr];`
+
+const checkReviewerTail = `
 	END IF;
 	IF TG_TABLE_NAME <> 'campaign_items' AND NOT (ka <> '' AND (ka = ks OR COALESCE(pa = ps, false))) THEN
 		RAISE EXCEPTION 'database role % may not record a decision in the name of %', session_user, NEW.actor

@@ -19,12 +19,23 @@ import (
 // with the machine's load than BenchmarkConcurrentDecisions' figures, so
 // it is the one to compare two builds with (docs/team.md). The first 100
 // decisions warm the connection (its first plans) and are not counted.
+// postgres-reviewers-people5000 decides as the reviewer role among a
+// directory of 5,000 people, an organisation's, just imported, where the
+// others' is the reviewer alone: what the server's checks of who a write
+// names cost when the lookup of people has more than a page to search;
+// -vacuumed once the database is vacuumed and analysed, as autovacuum
+// leaves it a while after an import (docs/team.md).
 func BenchmarkSerialDecisions(b *testing.B) {
 	const warm, n = 100, 2000
 	for _, run := range []struct {
-		name  string
-		roles bool
-	}{{"postgres", false}, {"postgres-reviewers", true}} {
+		name   string
+		roles  bool
+		others int  // people in the directory besides the reviewer
+		vacuum bool // the database vacuumed once they are
+	}{
+		{"postgres", false, 0, false}, {"postgres-reviewers", true, 0, false},
+		{"postgres-reviewers-people5000", true, 4999, false}, {"postgres-reviewers-people5000-vacuumed", true, 4999, true},
+	} {
 		b.Run(run.name, func(b *testing.B) {
 			if testing.Short() {
 				b.Skip("-short: runs against a real PostgreSQL server")
@@ -39,6 +50,12 @@ func BenchmarkSerialDecisions(b *testing.B) {
 			u := f.Path
 			if run.roles {
 				u = reviewerRoles(b, f, reviewers)[0]
+			}
+			addPeople(b, f, run.others)
+			if run.vacuum {
+				if err := pgtest.Shared(b).Exec(ctx, pgtest.DatabaseName(f.Path), "VACUUM ANALYZE"); err != nil {
+					b.Fatal(err)
+				}
 			}
 			st, err := audit.Open(ctx, u, audit.OpenOptions{})
 			if err != nil {
