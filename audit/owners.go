@@ -1,7 +1,6 @@
 package audit
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -12,25 +11,10 @@ import (
 // principalIndex holds the context principals that suggest owners
 // (suggestingPrincipals) of some snapshots, by snapshot and type, each
 // type's ordered by scope: a scope's are found by binary search
-// (principals.in). A map by scope of a list each, for the 190,000
-// scopes of a large organisation, cost a map entry and a few growing
-// slices per scope (issue 21).
+// (principals.in, principaltext.go). A map by scope of a list each, for
+// the 190,000 scopes of a large organisation, cost a map entry and a few
+// growing slices per scope (issue 21).
 type principalIndex map[int64]principals
-
-// principals are one snapshot's, by type, each ordered by scope and
-// then as the database gave them (login).
-type principals map[string][]Principal
-
-// in is the principals of type typ in scope.
-func (ps principals) in(typ, scope string) []Principal {
-	list := ps[typ]
-	i, _ := slices.BinarySearchFunc(list, scope, func(p Principal, scope string) int { return strings.Compare(p.Scope, scope) })
-	j := i
-	for j < len(list) && list[j].Scope == scope {
-		j++
-	}
-	return list[i:j]
-}
 
 func (s *Store) principalsOf(ctx context.Context, snapshotIDs map[int64]bool) (principalIndex, error) {
 	idx := principalIndex{}
@@ -66,51 +50,34 @@ const suggestingPrincipals = `(type = 'codeowner' OR type = 'team' AND role IN (
 
 // principalsIn reads snapshot id's principals that suggest owners; with
 // scopes (not nil), only those of these scopes (principalScope), by key;
-// with packedRow (SQLite) each row as one text (tableread.go's packed),
-// whose parts the principal keeps: one allocation a principal, not four.
+// with packedRow (SQLite) each read's rows as one text (tablepack.go),
+// which the principals keep (principalText).
 func (s *Store) principalsIn(ctx context.Context, id int64, scopes []string, packedRow bool) (principals, error) {
-	cols := "type, scope, login, role"
-	if packedRow {
-		cols = packed("type", "scope", "login", "role")
-	}
-	var all []Principal // in the order of type and scope: each type's a part of it
-	if scopes == nil {
-		// Sized by a count first: the half million principals of a
-		// large organisation, grown by doubling and then trimmed, were
-		// copied about three times over, into memory new to the process
-		// each time (issue 21: a third of reading them). The count walks
-		// the same rows of the key without handing them over.
-		var n int
-		if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM principals WHERE snapshot_id = ? AND `+suggestingPrincipals, id).Scan(&n); err != nil {
-			return nil, fmt.Errorf("counting principals: %w", err)
-		}
-		all = make([]Principal, 0, n)
-	}
+	var pt principalText
+	from := `FROM principals WHERE snapshot_id = ? AND ` + suggestingPrincipals
 	read := func(where string, args ...any) error {
-		rows, err := s.db.QueryContext(ctx, `SELECT `+cols+` FROM principals WHERE snapshot_id = ? AND `+suggestingPrincipals+where+`
-			ORDER BY type, scope, login`, append([]any{id}, args...)...)
+		args = append([]any{id}, args...)
+		if packedRow {
+			n, text, err := tableRead{q: s.db}.packedRows(ctx, packed("type", "scope", "login", "role"), from+where+` ORDER BY type, scope, login`, args)
+			if err != nil {
+				return fmt.Errorf("reading principals: %w", err)
+			}
+			if n > 0 && !pt.addPacked(text, n) {
+				return errUnpackable
+			}
+			return nil
+		}
+		rows, err := s.db.QueryContext(ctx, `SELECT type, scope, login, role `+from+where+` ORDER BY type, scope, login`, args...)
 		if err != nil {
 			return fmt.Errorf("reading principals: %w", err)
 		}
 		defer rows.Close()
-		var row string
+		var p Principal
 		for rows.Next() {
-			var p Principal
-			if !packedRow {
-				err = rows.Scan(&p.Type, &p.Scope, &p.Login, &p.Role)
-			} else if err = rows.Scan(&row); err == nil && !unpack(row, &p.Type, &p.Scope, &p.Login, &p.Role) {
-				return errUnpackable
-			}
-			if err != nil {
+			if err := rows.Scan(&p.Type, &p.Scope, &p.Login, &p.Role); err != nil {
 				return fmt.Errorf("reading principals: %w", err)
 			}
-			if len(all) == cap(all) {
-				// Doubled (by scope, or past the count of a snapshot
-				// still written): append grows a large slice by a
-				// quarter, copying it again and again.
-				all = slices.Grow(all, max(len(all), 256))
-			}
-			all = append(all, p)
+			pt.add(p.Type, p.Scope, p.Login, p.Role)
 		}
 		if err := rows.Err(); err != nil {
 			return fmt.Errorf("reading principals: %w", err)
@@ -148,28 +115,7 @@ func (s *Store) principalsIn(ctx context.Context, id int64, scopes []string, pac
 			}
 		}
 	}
-	// In the order of type and scope as in's binary search compares,
-	// which a database's collation (PostgreSQL's) need not be, nor the
-	// reads of scopes in parts; logins stay in the database's order.
-	byTypeScope := func(a, b Principal) int {
-		return cmp.Or(strings.Compare(a.Type, b.Type), strings.Compare(a.Scope, b.Scope))
-	}
-	if !slices.IsSortedFunc(all, byTypeScope) {
-		slices.SortStableFunc(all, byTypeScope)
-	}
-	if cap(all)-len(all) > len(all)/8 {
-		all = slices.Clone(all) // the doubling's spare room not kept through a read
-	}
-	ps := principals{}
-	for i := 0; i < len(all); {
-		j := i + 1
-		for j < len(all) && all[j].Type == all[i].Type {
-			j++
-		}
-		ps[all[i].Type] = all[i:j:j]
-		i = j
-	}
-	return ps, nil
+	return pt.index(), nil
 }
 
 // naturalOwnerSources says, per attribute, what the source means by it.
@@ -299,25 +245,29 @@ func (idx principalIndex) scopeSuggestions(id *Identity) []OwnerSuggestion {
 	ps := idx[id.SnapshotID]
 	repo := repoScope(id.Scope)
 	if repo != "" {
-		for _, p := range ps.in(PrincipalCodeowner, repo) {
-			add(p.Login, "CODEOWNERS of "+repo)
+		owners := ps.in(PrincipalCodeowner, repo)
+		for k := range owners.len() {
+			add(owners.login(k), "CODEOWNERS of "+repo)
 		}
-		for _, p := range ps.in(PrincipalTeam, repo) {
-			if p.Role == "admin" || p.Role == "maintain" {
-				add("@"+strings.TrimPrefix(p.Login, "@"), p.Role+" team of "+repo)
+		teams := ps.in(PrincipalTeam, repo)
+		for k := range teams.len() {
+			if role := teams.role(k); role == "admin" || role == "maintain" {
+				add("@"+strings.TrimPrefix(teams.login(k), "@"), role+" team of "+repo)
 			}
 		}
-		for _, p := range ps.in(PrincipalCollaborator, repo) {
-			if p.Role == "admin" {
-				add(p.Login, "admin of "+repo)
+		admins := ps.in(PrincipalCollaborator, repo)
+		for k := range admins.len() {
+			if admins.role(k) == "admin" {
+				add(admins.login(k), "admin of "+repo)
 			}
 		}
 	} else {
 		org := id.Scope
 		n := 0
-		for _, p := range ps.in(PrincipalMember, org) {
-			if p.Role == "admin" && n < 3 {
-				add(p.Login, "owner of the organisation "+org)
+		members := ps.in(PrincipalMember, org)
+		for k := range members.len() {
+			if members.role(k) == "admin" && n < 3 {
+				add(members.login(k), "owner of the organisation "+org)
 				n++
 			}
 		}

@@ -8,7 +8,6 @@ import (
 	"maps"
 	"os"
 	"reflect"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -276,6 +275,54 @@ func TestEachTableIdentityUnpackable(t *testing.T) {
 	}
 }
 
+// TestPrincipalsHoldingASeparator: principals whose texts hold a
+// separator of the packed read are read again column by column, as a
+// page of identities is, and suggested whole, by every read: whole and
+// by the keys of the first identities' scopes.
+func TestPrincipalsHoldingASeparator(t *testing.T) {
+	s := openAt(t, testEngine{"sqlite"}.new(t))
+	w, err := s.BeginSnapshot(ctx, SnapshotInfo{Source: "github", Account: "acme", APIURL: "http://127.0.0.1/", ToolVersion: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// In suggestOwners' order: CODEOWNERS, then admins.
+	logins := []string{"ann" + packSep + "bo", "eve", "cy" + rowSep + "di"}
+	for _, p := range []Principal{
+		{PrincipalCodeowner, "acme/api", logins[0], "codeowner"},
+		{PrincipalCodeowner, "acme/api", logins[1], "codeowner"},
+		{PrincipalCollaborator, "acme/api", logins[2], "admin"},
+		{PrincipalCodeowner, "acme/web", "wes", "codeowner"},
+	} {
+		if err := w.Principal(p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, scope := range []string{"acme/api", "acme/web"} {
+		if err := w.Record(Observation{ID: IdentityID("github", "acme", KindGitHubActionsSecret, scope+"/TOKEN"), Kind: KindGitHubActionsSecret, Name: "TOKEN", Scope: scope}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := w.Finish(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	want, err := s.Identities(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var owners []string
+	for _, sg := range want[0].Suggestions {
+		owners = append(owners, sg.Owner)
+	}
+	if want[0].Scope != "acme/api" || !reflect.DeepEqual(owners, logins) {
+		t.Fatalf("%s is suggested %q, want %q", want[0].ID, owners, logins)
+	}
+	defer func(n int) { keyedPrincipals = n }(keyedPrincipals)
+	for _, keyed := range []int{0, 1 << 30} {
+		keyedPrincipals = keyed
+		tableReadEquals(t, s, want)
+	}
+}
+
 // TestEachTableIdentityPageTooBig: a page whose rows make a text longer
 // than SQLite makes one is read again column by column, not failed.
 func TestEachTableIdentityPageTooBig(t *testing.T) {
@@ -450,18 +497,16 @@ func testSharedSuggestions(t *testing.T, eng testEngine) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		every[sn] = principals{}
+		var pt principalText
 		for rows.Next() {
 			var p Principal
 			if err := rows.Scan(&p.Type, &p.Scope, &p.Login, &p.Role); err != nil {
 				t.Fatal(err)
 			}
-			every[sn][p.Type] = append(every[sn][p.Type], p)
+			pt.add(p.Type, p.Scope, p.Login, p.Role)
 		}
 		rows.Close()
-		for _, list := range every[sn] {
-			slices.SortStableFunc(list, func(a, b Principal) int { return strings.Compare(a.Scope, b.Scope) })
-		}
+		every[sn] = pt.index()
 	}
 	suggested := 0
 	check := func(read string, id *Identity) {
