@@ -63,10 +63,10 @@ import (
 //   - the Identity and its two maps are reused from row to row.
 
 // EachTableIdentity calls fn with every identity Identities would return,
-// in the same order and with the same fields. The *Identity and its
-// Permissions and Attributes maps are reused for the next identities:
-// fn copies what it keeps of them (its strings, findings and suggestions
-// it may keep). fn is called on a goroutine of the read's own, one call
+// in the same order and with the same fields. The *Identity, its
+// Permissions and Attributes maps and its Findings are reused for the
+// next identities: fn copies what it keeps of them (its strings and
+// suggestions it may keep). fn is called on a goroutine of the read's own, one call
 // at a time, in order, and never after EachTableIdentity returned. An
 // error from fn stops the read and is returned.
 func (s *Store) EachTableIdentity(ctx context.Context, fn func(*Identity) error) error {
@@ -195,7 +195,7 @@ func (s *Store) deriveTable(ctx context.Context, passing bool, fn func(*Identity
 				}
 				c.ids = append(c.ids, id)
 			}
-			kept, err := v.derive(ctx, c.ids)
+			kept, err := v.derive(ctx, c.ids, &c.findings)
 			if err != nil {
 				return err
 			}
@@ -228,13 +228,16 @@ type tableChunk struct {
 	ids          []Identity
 	kept         []Identity // ids the renames keep, derived: a prefix of ids
 	attrs, perms []map[string]string
+	findings     findingSlab // the findings of kept
 }
 
 // reset empties c for the next chunk: the identities go, so no texts of
-// theirs are held; the maps stay, to be cleared and filled again.
+// theirs are held; the maps and the findings' blocks stay, to be
+// cleared and filled again.
 func (c *tableChunk) reset() {
 	clear(c.ids)
 	c.ids, c.kept = c.ids[:0], nil
+	c.findings.reset()
 }
 
 // handOver calls fn with the identities of each chunk passed to it, in

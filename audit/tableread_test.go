@@ -8,6 +8,7 @@ import (
 	"maps"
 	"os"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -168,8 +169,9 @@ func tableReadEquals(t *testing.T, s *Store, want []Identity) {
 		var got []Identity
 		if err := read.each(ctx, func(id *Identity) error {
 			c := *id
-			// Its maps are reused: a caller keeps copies.
+			// Its maps and findings are reused: a caller keeps copies.
 			c.Attributes, c.Permissions = maps.Clone(id.Attributes), maps.Clone(id.Permissions)
+			c.Findings = slices.Clone(id.Findings)
 			got = append(got, c)
 			return nil
 		}); err != nil {
@@ -640,6 +642,7 @@ func TestFirstIdentitiesDoNotWaitForPrincipals(t *testing.T) {
 		err = s.EachTableIdentity(tctx, func(id *Identity) error {
 			c := *id
 			c.Attributes, c.Permissions = maps.Clone(id.Attributes), maps.Clone(id.Permissions)
+			c.Findings = slices.Clone(id.Findings)
 			if got = append(got, c); len(got) == keyedPrincipals {
 				close(release) // the first identities are in: the principals may come
 			}
