@@ -168,10 +168,7 @@ func tableReadEquals(t *testing.T, s *Store, want []Identity) {
 	}{{"EachTableIdentity", s.EachTableIdentity}, {"StreamIdentities", s.StreamIdentities}} {
 		var got []Identity
 		if err := read.each(ctx, func(id *Identity) error {
-			c := *id
-			// Its maps and findings are reused: a caller keeps copies.
-			c.Attributes, c.Permissions = maps.Clone(id.Attributes), maps.Clone(id.Permissions)
-			c.Findings = slices.Clone(id.Findings)
+			c := keptCopy(id)
 			got = append(got, c)
 			return nil
 		}); err != nil {
@@ -186,6 +183,21 @@ func tableReadEquals(t *testing.T, s *Store, want []Identity) {
 			}
 		}
 	}
+}
+
+// keptCopy is what a caller of the table read keeps of id: its maps,
+// findings and times are reused for the identities after it.
+func keptCopy(id *Identity) Identity {
+	c := *id
+	c.Attributes, c.Permissions = maps.Clone(id.Attributes), maps.Clone(id.Permissions)
+	c.Findings = slices.Clone(id.Findings)
+	for _, t := range []**time.Time{&c.CreatedAt, &c.LastUsedAt, &c.RotatedAt, &c.ExpiresAt} {
+		if *t != nil {
+			v := **t
+			*t = &v
+		}
+	}
+	return c
 }
 
 // TestEachTableIdentityReadOnly: the table read reads a file opened
@@ -640,10 +652,7 @@ func TestFirstIdentitiesDoNotWaitForPrincipals(t *testing.T) {
 		defer cancel()
 		var got []Identity
 		err = s.EachTableIdentity(tctx, func(id *Identity) error {
-			c := *id
-			c.Attributes, c.Permissions = maps.Clone(id.Attributes), maps.Clone(id.Permissions)
-			c.Findings = slices.Clone(id.Findings)
-			if got = append(got, c); len(got) == keyedPrincipals {
+			if got = append(got, keptCopy(id)); len(got) == keyedPrincipals {
 				close(release) // the first identities are in: the principals may come
 			}
 			return nil
