@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -55,10 +56,10 @@ const suggestingPrincipals = `(type = 'codeowner' OR type = 'team' AND role IN (
 func (s *Store) principalsIn(ctx context.Context, id int64, scopes []string, packedRow bool) (principals, error) {
 	var pt principalText
 	from := `FROM principals WHERE snapshot_id = ? AND ` + suggestingPrincipals
-	read := func(where string, args ...any) error {
+	read := func(where, limit string, args ...any) error {
 		args = append([]any{id}, args...)
 		if packedRow {
-			n, text, err := tableRead{q: s.db}.packedRows(ctx, packed("type", "scope", "login", "role"), from+where+` ORDER BY type, scope, login`, args)
+			n, text, err := tableRead{q: s.db}.packedRows(ctx, packed("type", "scope", "login", "role"), from+where+` ORDER BY type, scope, login`+limit, args)
 			if err != nil {
 				return fmt.Errorf("reading principals: %w", err)
 			}
@@ -84,8 +85,27 @@ func (s *Store) principalsIn(ctx context.Context, id int64, scopes []string, pac
 		}
 		return nil
 	}
-	if scopes == nil {
-		if err := read(""); err != nil {
+	switch {
+	case scopes == nil && packedRow:
+		// A page of principals a read, in the order of the key: the text
+		// of half a million at once was 26 MB that SQLite built by
+		// doubling, in memory of its own that stayed in the process's
+		// resident memory to the end (50 MB more at the peak of a first
+		// open of a million identities).
+		after := []any{"", "", ""}
+		for {
+			n := len(pt.at)
+			if err := read(` AND (type, scope, login) > (?, ?, ?)`, ` LIMIT `+strconv.Itoa(principalPage), after...); err != nil {
+				return nil, err
+			}
+			if len(pt.at)-n < principalPage {
+				break
+			}
+			last := principalList{pt.texts, pt.at[len(pt.at)-1:]}
+			after = []any{pt.texts[last.at[0].text][last.at[0].typ : last.at[0].scope-1], last.scope(0), last.login(0)}
+		}
+	case scopes == nil:
+		if err := read("", ""); err != nil {
 			return nil, err
 		}
 	}
@@ -110,13 +130,17 @@ func (s *Store) principalsIn(ctx context.Context, id int64, scopes []string, pac
 	}{{`type IN ('codeowner', 'collaborator', 'team')`, repos}, {`type = 'member'`, orgs}} {
 		for start := 0; start < len(set.args); start += chunk {
 			part := set.args[start:min(start+chunk, len(set.args))]
-			if err := read(` AND `+set.types+` AND scope IN (?`+strings.Repeat(",?", len(part)-1)+`)`, part...); err != nil {
+			if err := read(` AND `+set.types+` AND scope IN (?`+strings.Repeat(",?", len(part)-1)+`)`, "", part...); err != nil {
 				return nil, err
 			}
 		}
 	}
 	return pt.index(), nil
 }
+
+// principalPage is how many principals a read of a snapshot's whole
+// (principalsIn) gets at a time: a variable so tests can cross pages.
+var principalPage = 4096
 
 // naturalOwnerSources says, per attribute, what the source means by it.
 var naturalOwnerSources = []struct{ attr, source string }{

@@ -330,10 +330,13 @@ func TestPrincipalsHoldingASeparator(t *testing.T) {
 	if want[0].Scope != "acme/api" || !reflect.DeepEqual(owners, logins) {
 		t.Fatalf("%s is suggested %q, want %q", want[0].ID, owners, logins)
 	}
-	defer func(n int) { keyedPrincipals = n }(keyedPrincipals)
-	for _, keyed := range []int{0, 1 << 30} {
-		keyedPrincipals = keyed
-		tableReadEquals(t, s, want)
+	defer func(n, p int) { keyedPrincipals, principalPage = n, p }(keyedPrincipals, principalPage)
+	for _, page := range []int{2, 4096} {
+		principalPage = page
+		for _, keyed := range []int{0, 1 << 30} {
+			keyedPrincipals = keyed
+			tableReadEquals(t, s, want)
+		}
 	}
 }
 
@@ -422,8 +425,9 @@ func TestSharedSuggestionsAreEachIdentitys(t *testing.T) {
 }
 
 func testSharedSuggestions(t *testing.T, eng testEngine) {
-	defer func(n int) { eachBatch = n }(eachBatch)
+	defer func(n, p int) { eachBatch, principalPage = n, p }(eachBatch, principalPage)
 	eachBatch = 16
+	principalPage = 2 // a snapshot's principals read whole, in pages
 	s := openAt(t, eng.new(t))
 	if _, err := s.SetPeople(ctx, "root", PeopleImport{People: []Person{
 		{Email: "dana@acme.example", Name: "Dana Fox", Status: PersonActive, Aliases: []string{"dana"}},
