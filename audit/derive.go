@@ -24,7 +24,7 @@ func (s *Store) evaluate(ctx context.Context, ids []Identity, only string) error
 	if err != nil {
 		return err
 	}
-	return d.fill(ctx, ids)
+	return d.fill(ctx, ids, nil)
 }
 
 // derivation holds what evaluate needs besides the identities: built once
@@ -274,8 +274,10 @@ func (s *Store) derivations(ctx context.Context, only string, perBatch bool) (*d
 	return d, nil
 }
 
-// fill derives findings, marks and suggestions for ids in place.
-func (d *derivation) fill(ctx context.Context, ids []Identity) error {
+// fill derives findings, marks and suggestions for ids in place; their
+// findings are kept in slab when it is not nil and one worker derives
+// (a table read's chunk), else in slabs of the workers' own.
+func (d *derivation) fill(ctx context.Context, ids []Identity, slab *findingSlab) error {
 	if d.passing {
 		// What the last fill built served identities already handed
 		// over and kept by nobody: a million identities' scopes were
@@ -356,11 +358,13 @@ func (d *derivation) fill(ctx context.Context, ids []Identity) error {
 	// Evaluators are read-only once built: split the work across cores,
 	// the larger part of opening a file of 100,000 identities.
 	workers := min(runtime.GOMAXPROCS(0), 8, len(ids)/1000+1)
-	work := func(w int) {
-		var slab findingSlab // the worker's own
+	work := func(w int, slab *findingSlab) {
+		if slab == nil {
+			slab = &findingSlab{} // the worker's own
+		}
 		for i := w; i < len(ids); i += workers {
 			id := &ids[i]
-			id.Findings = d.ev.findingsIn(id, &slab)
+			id.Findings = d.ev.findingsIn(id, slab)
 			id.Change = d.marks[id.ID]
 			if !shared[i] {
 				id.Suggestions = suggestOwnersWith(id, d.ev.people, scoped[i])
@@ -368,12 +372,12 @@ func (d *derivation) fill(ctx context.Context, ids []Identity) error {
 		}
 	}
 	if workers == 1 {
-		work(0) // a small batch (EachTableIdentity's chunks): no goroutine
+		work(0, slab) // a small batch (EachTableIdentity's chunks): no goroutine
 		return nil
 	}
 	var wg sync.WaitGroup
 	for w := range workers {
-		wg.Go(func() { work(w) })
+		wg.Go(func() { work(w, nil) })
 	}
 	wg.Wait()
 	return nil
@@ -425,15 +429,16 @@ func (v *derivers) close() { v.d.close() }
 
 // derive derives a batch read in ID order, in the steps of Identities
 // and in its order, and gives the identities the renames keep (a prefix
-// of batch, in place), which a read hands to its fn in that order.
-func (v *derivers) derive(ctx context.Context, batch []Identity) ([]Identity, error) {
+// of batch, in place), which a read hands to its fn in that order; their
+// findings are kept in slab (fill).
+func (v *derivers) derive(ctx context.Context, batch []Identity, slab *findingSlab) ([]Identity, error) {
 	for i := range batch {
 		if err := v.judge.judge(ctx, &batch[i], batch[i].Account); err != nil {
 			return nil, err
 		}
 	}
 	kept := v.ren.follow(batch)
-	if err := v.d.fill(ctx, kept); err != nil {
+	if err := v.d.fill(ctx, kept, slab); err != nil {
 		return nil, err
 	}
 	markRenamed(kept, v.ren.prev)

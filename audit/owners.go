@@ -1,36 +1,21 @@
 package audit
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 )
 
 // principalIndex holds the context principals that suggest owners
 // (suggestingPrincipals) of some snapshots, by snapshot and type, each
 // type's ordered by scope: a scope's are found by binary search
-// (principals.in). A map by scope of a list each, for the 190,000
-// scopes of a large organisation, cost a map entry and a few growing
-// slices per scope (issue 21).
+// (principals.in, principaltext.go). A map by scope of a list each, for
+// the 190,000 scopes of a large organisation, cost a map entry and a few
+// growing slices per scope (issue 21).
 type principalIndex map[int64]principals
-
-// principals are one snapshot's, by type, each ordered by scope and
-// then as the database gave them (login).
-type principals map[string][]Principal
-
-// in is the principals of type typ in scope.
-func (ps principals) in(typ, scope string) []Principal {
-	list := ps[typ]
-	i, _ := slices.BinarySearchFunc(list, scope, func(p Principal, scope string) int { return strings.Compare(p.Scope, scope) })
-	j := i
-	for j < len(list) && list[j].Scope == scope {
-		j++
-	}
-	return list[i:j]
-}
 
 func (s *Store) principalsOf(ctx context.Context, snapshotIDs map[int64]bool) (principalIndex, error) {
 	idx := principalIndex{}
@@ -66,47 +51,61 @@ const suggestingPrincipals = `(type = 'codeowner' OR type = 'team' AND role IN (
 
 // principalsIn reads snapshot id's principals that suggest owners; with
 // scopes (not nil), only those of these scopes (principalScope), by key;
-// with packedRow (SQLite) each row as one text (tableread.go's packed),
-// whose parts the principal keeps: one allocation a principal, not four.
+// with packedRow (SQLite) each read's rows as one text (tablepack.go),
+// which the principals keep (principalText).
 func (s *Store) principalsIn(ctx context.Context, id int64, scopes []string, packedRow bool) (principals, error) {
-	cols := "type, scope, login, role"
-	if packedRow {
-		cols = packed("type", "scope", "login", "role")
-	}
-	var all []Principal // in the order of type and scope: each type's a part of it
-	read := func(where string, args ...any) error {
-		rows, err := s.db.QueryContext(ctx, `SELECT `+cols+` FROM principals WHERE snapshot_id = ? AND `+suggestingPrincipals+where+`
-			ORDER BY type, scope, login`, append([]any{id}, args...)...)
+	var pt principalText
+	from := `FROM principals WHERE snapshot_id = ? AND ` + suggestingPrincipals
+	read := func(where, limit string, args ...any) error {
+		args = append([]any{id}, args...)
+		if packedRow {
+			n, text, err := tableRead{q: s.db}.packedRows(ctx, packed("type", "scope", "login", "role"), from+where+` ORDER BY type, scope, login`+limit, args)
+			if err != nil {
+				return fmt.Errorf("reading principals: %w", err)
+			}
+			if n > 0 && !pt.addPacked(text, n) {
+				return errUnpackable
+			}
+			return nil
+		}
+		rows, err := s.db.QueryContext(ctx, `SELECT type, scope, login, role `+from+where+` ORDER BY type, scope, login`, args...)
 		if err != nil {
 			return fmt.Errorf("reading principals: %w", err)
 		}
 		defer rows.Close()
-		var row string
+		var p Principal
 		for rows.Next() {
-			var p Principal
-			if !packedRow {
-				err = rows.Scan(&p.Type, &p.Scope, &p.Login, &p.Role)
-			} else if err = rows.Scan(&row); err == nil && !unpack(row, &p.Type, &p.Scope, &p.Login, &p.Role) {
-				return errUnpackable
-			}
-			if err != nil {
+			if err := rows.Scan(&p.Type, &p.Scope, &p.Login, &p.Role); err != nil {
 				return fmt.Errorf("reading principals: %w", err)
 			}
-			if len(all) == cap(all) {
-				// Doubled: append grows a large slice by a quarter, and
-				// copying the half million principals of a large
-				// organisation again and again was a third of reading them.
-				all = slices.Grow(all, max(len(all), 256))
-			}
-			all = append(all, p)
+			pt.add(p.Type, p.Scope, p.Login, p.Role)
 		}
 		if err := rows.Err(); err != nil {
 			return fmt.Errorf("reading principals: %w", err)
 		}
 		return nil
 	}
-	if scopes == nil {
-		if err := read(""); err != nil {
+	switch {
+	case scopes == nil && packedRow:
+		// A page of principals a read, in the order of the key: the text
+		// of half a million at once was 26 MB that SQLite built by
+		// doubling, in memory of its own that stayed in the process's
+		// resident memory to the end (50 MB more at the peak of a first
+		// open of a million identities).
+		after := []any{"", "", ""}
+		for {
+			n := len(pt.at)
+			if err := read(` AND (type, scope, login) > (?, ?, ?)`, ` LIMIT `+strconv.Itoa(principalPage), after...); err != nil {
+				return nil, err
+			}
+			if len(pt.at)-n < principalPage {
+				break
+			}
+			last := principalList{pt.texts, pt.at[len(pt.at)-1:]}
+			after = []any{pt.texts[last.at[0].text][last.at[0].typ : last.at[0].scope-1], last.scope(0), last.login(0)}
+		}
+	case scopes == nil:
+		if err := read("", ""); err != nil {
 			return nil, err
 		}
 	}
@@ -131,34 +130,17 @@ func (s *Store) principalsIn(ctx context.Context, id int64, scopes []string, pac
 	}{{`type IN ('codeowner', 'collaborator', 'team')`, repos}, {`type = 'member'`, orgs}} {
 		for start := 0; start < len(set.args); start += chunk {
 			part := set.args[start:min(start+chunk, len(set.args))]
-			if err := read(` AND `+set.types+` AND scope IN (?`+strings.Repeat(",?", len(part)-1)+`)`, part...); err != nil {
+			if err := read(` AND `+set.types+` AND scope IN (?`+strings.Repeat(",?", len(part)-1)+`)`, "", part...); err != nil {
 				return nil, err
 			}
 		}
 	}
-	// In the order of type and scope as in's binary search compares,
-	// which a database's collation (PostgreSQL's) need not be, nor the
-	// reads of scopes in parts; logins stay in the database's order.
-	byTypeScope := func(a, b Principal) int {
-		return cmp.Or(strings.Compare(a.Type, b.Type), strings.Compare(a.Scope, b.Scope))
-	}
-	if !slices.IsSortedFunc(all, byTypeScope) {
-		slices.SortStableFunc(all, byTypeScope)
-	}
-	if cap(all)-len(all) > len(all)/8 {
-		all = slices.Clone(all) // the doubling's spare room not kept through a read
-	}
-	ps := principals{}
-	for i := 0; i < len(all); {
-		j := i + 1
-		for j < len(all) && all[j].Type == all[i].Type {
-			j++
-		}
-		ps[all[i].Type] = all[i:j:j]
-		i = j
-	}
-	return ps, nil
+	return pt.index(), nil
 }
+
+// principalPage is how many principals a read of a snapshot's whole
+// (principalsIn) gets at a time: a variable so tests can cross pages.
+var principalPage = 4096
 
 // naturalOwnerSources says, per attribute, what the source means by it.
 var naturalOwnerSources = []struct{ attr, source string }{
@@ -287,25 +269,29 @@ func (idx principalIndex) scopeSuggestions(id *Identity) []OwnerSuggestion {
 	ps := idx[id.SnapshotID]
 	repo := repoScope(id.Scope)
 	if repo != "" {
-		for _, p := range ps.in(PrincipalCodeowner, repo) {
-			add(p.Login, "CODEOWNERS of "+repo)
+		owners := ps.in(PrincipalCodeowner, repo)
+		for k := range owners.len() {
+			add(owners.login(k), "CODEOWNERS of "+repo)
 		}
-		for _, p := range ps.in(PrincipalTeam, repo) {
-			if p.Role == "admin" || p.Role == "maintain" {
-				add("@"+strings.TrimPrefix(p.Login, "@"), p.Role+" team of "+repo)
+		teams := ps.in(PrincipalTeam, repo)
+		for k := range teams.len() {
+			if role := teams.role(k); role == "admin" || role == "maintain" {
+				add("@"+strings.TrimPrefix(teams.login(k), "@"), role+" team of "+repo)
 			}
 		}
-		for _, p := range ps.in(PrincipalCollaborator, repo) {
-			if p.Role == "admin" {
-				add(p.Login, "admin of "+repo)
+		admins := ps.in(PrincipalCollaborator, repo)
+		for k := range admins.len() {
+			if admins.role(k) == "admin" {
+				add(admins.login(k), "admin of "+repo)
 			}
 		}
 	} else {
 		org := id.Scope
 		n := 0
-		for _, p := range ps.in(PrincipalMember, org) {
-			if p.Role == "admin" && n < 3 {
-				add(p.Login, "owner of the organisation "+org)
+		members := ps.in(PrincipalMember, org)
+		for k := range members.len() {
+			if members.role(k) == "admin" && n < 3 {
+				add(members.login(k), "owner of the organisation "+org)
 				n++
 			}
 		}

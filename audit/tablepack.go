@@ -38,13 +38,37 @@ func (rd tableRead) each(ctx context.Context, cols, from string, args []any, fn 
 		}
 		return rows.Err()
 	}
+	n, s, err := rd.packedRows(ctx, cols, from, args)
+	if err != nil || n == 0 {
+		return err
+	}
+	// A text holding rowSep would cut into one row more: a row's last
+	// column, which unpack cannot tell, could pass as a row of its own.
+	if strings.Count(s, rowSep) != n-1 {
+		return errUnpackable
+	}
+	for range n {
+		row, rest, _ := strings.Cut(s, rowSep)
+		if err := fn(nil, row); err != nil {
+			return err
+		}
+		s = rest
+	}
+	return nil
+}
+
+// packedRows runs the query of the packed columns cols from the rest of
+// the statement from, with args: how many rows it has and their texts
+// joined by rowSep, in from's order; errUnpackable for a text too long
+// for SQLite (tooBig).
+func (rd tableRead) packedRows(ctx context.Context, cols, from string, args []any) (int, string, error) {
 	// The rows in from's order: SQLite keeps a subquery's ORDER BY, and
 	// does not merge the subquery into its outer query, when that is an
 	// aggregate other than count, min or max, so group_concat joins the
 	// rows in that order (which the callers check as they merge).
 	rows, err := rd.query(ctx, `SELECT count(*), group_concat(r, char(30)) FROM (SELECT `+cols+` AS r `+from+`)`, args...)
 	if err != nil {
-		return tooBig(err)
+		return 0, "", tooBig(err)
 	}
 	var (
 		n    int
@@ -59,23 +83,10 @@ func (rd tableRead) each(ctx context.Context, cols, from string, args []any, fn 
 	if err == nil {
 		err = rows.Err()
 	}
-	if err != nil || n == 0 {
-		return tooBig(err)
+	if err != nil {
+		return 0, "", tooBig(err)
 	}
-	s := text.String
-	// A text holding rowSep would cut into one row more: a row's last
-	// column, which unpack cannot tell, could pass as a row of its own.
-	if strings.Count(s, rowSep) != n-1 {
-		return errUnpackable
-	}
-	for range n {
-		row, rest, _ := strings.Cut(s, rowSep)
-		if err := fn(nil, row); err != nil {
-			return err
-		}
-		s = rest
-	}
-	return nil
+	return n, text.String, nil
 }
 
 // tooBig is err, or errUnpackable when it is SQLite's SQLITE_TOOBIG: a

@@ -63,10 +63,10 @@ import (
 //   - the Identity and its two maps are reused from row to row.
 
 // EachTableIdentity calls fn with every identity Identities would return,
-// in the same order and with the same fields. The *Identity and its
-// Permissions and Attributes maps are reused for the next identities:
-// fn copies what it keeps of them (its strings, findings and suggestions
-// it may keep). fn is called on a goroutine of the read's own, one call
+// in the same order and with the same fields. The *Identity, its
+// Permissions and Attributes maps, its Findings and its times are reused
+// for the next identities: fn copies what it keeps of them (its strings
+// and suggestions it may keep). fn is called on a goroutine of the read's own, one call
 // at a time, in order, and never after EachTableIdentity returned. An
 // error from fn stops the read and is returned.
 func (s *Store) EachTableIdentity(ctx context.Context, fn func(*Identity) error) error {
@@ -152,10 +152,7 @@ func (s *Store) deriveTable(ctx context.Context, passing bool, fn func(*Identity
 		hand = newHandOver(ctx, fn)
 		defer hand.stop()
 	}
-	var (
-		local tableChunk // StreamIdentities' one chunk
-		times timeSlab
-	)
+	var local tableChunk // StreamIdentities' one chunk
 	for {
 		var p *tablePage
 		select {
@@ -189,13 +186,13 @@ func (s *Store) deriveTable(ctx context.Context, passing bool, fn func(*Identity
 				if len(c.attrs) <= n {
 					c.attrs, c.perms = append(c.attrs, map[string]string{}), append(c.perms, map[string]string{})
 				}
-				id, err := r.identity(c.attrs[n], c.perms[n], &times)
+				id, err := r.identity(c.attrs[n], c.perms[n], &c.times)
 				if err != nil {
 					return err
 				}
 				c.ids = append(c.ids, id)
 			}
-			kept, err := v.derive(ctx, c.ids)
+			kept, err := v.derive(ctx, c.ids, &c.findings)
 			if err != nil {
 				return err
 			}
@@ -228,13 +225,18 @@ type tableChunk struct {
 	ids          []Identity
 	kept         []Identity // ids the renames keep, derived: a prefix of ids
 	attrs, perms []map[string]string
+	findings     findingSlab // the findings of kept
+	times        timeSlab    // the times of ids: a block of them, for a chunk of deriveChunk
 }
 
 // reset empties c for the next chunk: the identities go, so no texts of
-// theirs are held; the maps stay, to be cleared and filled again.
+// theirs are held; the maps and the blocks of findings and times stay,
+// to be cleared and filled again.
 func (c *tableChunk) reset() {
 	clear(c.ids)
 	c.ids, c.kept = c.ids[:0], nil
+	c.findings.reset()
+	c.times = c.times[:0]
 }
 
 // handOver calls fn with the identities of each chunk passed to it, in
@@ -386,8 +388,10 @@ func (r *tableRow) identity(attrs, perms map[string]string, times *timeSlab) (Id
 }
 
 // timeSlab hands out the times of a read's identities from blocks of
-// them, an allocation a block rather than one a time. A block is never
-// written again once handed out, so a time a caller keeps stays as it is.
+// them, an allocation a block rather than one a time. A block is not
+// written again once handed out, so a time a caller keeps stays as it
+// is, unless the slab is emptied to be filled again (tableChunk.reset:
+// the table read's identities' times are reused as the identities are).
 type timeSlab []time.Time
 
 // parse is parseNullTime(s), kept in the slab.

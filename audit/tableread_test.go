@@ -168,9 +168,7 @@ func tableReadEquals(t *testing.T, s *Store, want []Identity) {
 	}{{"EachTableIdentity", s.EachTableIdentity}, {"StreamIdentities", s.StreamIdentities}} {
 		var got []Identity
 		if err := read.each(ctx, func(id *Identity) error {
-			c := *id
-			// Its maps are reused: a caller keeps copies.
-			c.Attributes, c.Permissions = maps.Clone(id.Attributes), maps.Clone(id.Permissions)
+			c := keptCopy(id)
 			got = append(got, c)
 			return nil
 		}); err != nil {
@@ -185,6 +183,21 @@ func tableReadEquals(t *testing.T, s *Store, want []Identity) {
 			}
 		}
 	}
+}
+
+// keptCopy is what a caller of the table read keeps of id: its maps,
+// findings and times are reused for the identities after it.
+func keptCopy(id *Identity) Identity {
+	c := *id
+	c.Attributes, c.Permissions = maps.Clone(id.Attributes), maps.Clone(id.Permissions)
+	c.Findings = slices.Clone(id.Findings)
+	for _, t := range []**time.Time{&c.CreatedAt, &c.LastUsedAt, &c.RotatedAt, &c.ExpiresAt} {
+		if *t != nil {
+			v := **t
+			*t = &v
+		}
+	}
+	return c
 }
 
 // TestEachTableIdentityReadOnly: the table read reads a file opened
@@ -276,6 +289,57 @@ func TestEachTableIdentityUnpackable(t *testing.T) {
 	}
 }
 
+// TestPrincipalsHoldingASeparator: principals whose texts hold a
+// separator of the packed read are read again column by column, as a
+// page of identities is, and suggested whole, by every read: whole and
+// by the keys of the first identities' scopes.
+func TestPrincipalsHoldingASeparator(t *testing.T) {
+	s := openAt(t, testEngine{"sqlite"}.new(t))
+	w, err := s.BeginSnapshot(ctx, SnapshotInfo{Source: "github", Account: "acme", APIURL: "http://127.0.0.1/", ToolVersion: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// In suggestOwners' order: CODEOWNERS, then admins.
+	logins := []string{"ann" + packSep + "bo", "eve", "cy" + rowSep + "di"}
+	for _, p := range []Principal{
+		{PrincipalCodeowner, "acme/api", logins[0], "codeowner"},
+		{PrincipalCodeowner, "acme/api", logins[1], "codeowner"},
+		{PrincipalCollaborator, "acme/api", logins[2], "admin"},
+		{PrincipalCodeowner, "acme/web", "wes", "codeowner"},
+	} {
+		if err := w.Principal(p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, scope := range []string{"acme/api", "acme/web"} {
+		if err := w.Record(Observation{ID: IdentityID("github", "acme", KindGitHubActionsSecret, scope+"/TOKEN"), Kind: KindGitHubActionsSecret, Name: "TOKEN", Scope: scope}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := w.Finish(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	want, err := s.Identities(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var owners []string
+	for _, sg := range want[0].Suggestions {
+		owners = append(owners, sg.Owner)
+	}
+	if want[0].Scope != "acme/api" || !reflect.DeepEqual(owners, logins) {
+		t.Fatalf("%s is suggested %q, want %q", want[0].ID, owners, logins)
+	}
+	defer func(n, p int) { keyedPrincipals, principalPage = n, p }(keyedPrincipals, principalPage)
+	for _, page := range []int{2, 4096} {
+		principalPage = page
+		for _, keyed := range []int{0, 1 << 30} {
+			keyedPrincipals = keyed
+			tableReadEquals(t, s, want)
+		}
+	}
+}
+
 // TestEachTableIdentityPageTooBig: a page whose rows make a text longer
 // than SQLite makes one is read again column by column, not failed.
 func TestEachTableIdentityPageTooBig(t *testing.T) {
@@ -361,8 +425,9 @@ func TestSharedSuggestionsAreEachIdentitys(t *testing.T) {
 }
 
 func testSharedSuggestions(t *testing.T, eng testEngine) {
-	defer func(n int) { eachBatch = n }(eachBatch)
+	defer func(n, p int) { eachBatch, principalPage = n, p }(eachBatch, principalPage)
 	eachBatch = 16
+	principalPage = 2 // a snapshot's principals read whole, in pages
 	s := openAt(t, eng.new(t))
 	if _, err := s.SetPeople(ctx, "root", PeopleImport{People: []Person{
 		{Email: "dana@acme.example", Name: "Dana Fox", Status: PersonActive, Aliases: []string{"dana"}},
@@ -450,18 +515,16 @@ func testSharedSuggestions(t *testing.T, eng testEngine) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		every[sn] = principals{}
+		var pt principalText
 		for rows.Next() {
 			var p Principal
 			if err := rows.Scan(&p.Type, &p.Scope, &p.Login, &p.Role); err != nil {
 				t.Fatal(err)
 			}
-			every[sn][p.Type] = append(every[sn][p.Type], p)
+			pt.add(p.Type, p.Scope, p.Login, p.Role)
 		}
 		rows.Close()
-		for _, list := range every[sn] {
-			slices.SortStableFunc(list, func(a, b Principal) int { return strings.Compare(a.Scope, b.Scope) })
-		}
+		every[sn] = pt.index()
 	}
 	suggested := 0
 	check := func(read string, id *Identity) {
@@ -593,9 +656,7 @@ func TestFirstIdentitiesDoNotWaitForPrincipals(t *testing.T) {
 		defer cancel()
 		var got []Identity
 		err = s.EachTableIdentity(tctx, func(id *Identity) error {
-			c := *id
-			c.Attributes, c.Permissions = maps.Clone(id.Attributes), maps.Clone(id.Permissions)
-			if got = append(got, c); len(got) == keyedPrincipals {
+			if got = append(got, keptCopy(id)); len(got) == keyedPrincipals {
 				close(release) // the first identities are in: the principals may come
 			}
 			return nil

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
@@ -122,6 +123,10 @@ type identitiesView struct {
 	lastQuery    time.Duration
 
 	findings []audit.Finding // the findings of the row being drawn (cells)
+
+	// grown is the rows grew set last, whose room past them is grew's
+	// alone to append into.
+	grown []int32
 
 	// related answers the filter's person: terms (nil without any), and
 	// tags says how a match relates to them (the RELATIONS column).
@@ -551,11 +556,17 @@ func (v *identitiesView) grew(from int) tea.Cmd {
 	if len(old) > 0 && int(old[len(old)-1]) >= from {
 		return v.requery()
 	}
-	// A new slice, sized once for every new row: the old one may be read
-	// elsewhere, and growing it by appending, batch after batch of a
-	// million-row load, copied it again and again (issue 21).
-	rows := make([]int32, len(old), len(old)+v.st.pop.len()-from)
-	copy(rows, old)
+	// The new rows go after the old in the room grew left, which nothing
+	// else appends into (what reads the old rows reads them up to their
+	// length); else into a new slice sized for the population the load
+	// expects, once counted: a slice sized for each batch's rows alone
+	// was copied whole at every batch of a million-row load, and one
+	// grown by appending was copied again and again (issue 21).
+	rows, need := old, len(old)+v.st.pop.len()-from
+	if v.grown == nil || cap(old) < need || len(old) != len(v.grown) || unsafe.SliceData(old) != unsafe.SliceData(v.grown) {
+		rows = make([]int32, len(old), max(need, v.st.loadTotal))
+		copy(rows, old)
+	}
 	env := v.st.filterEnv()
 	sub := v.st.pop.subject()
 	for i := int32(from); i < int32(v.st.pop.len()); i++ {
@@ -564,6 +575,7 @@ func (v *identitiesView) grew(from int) tea.Cmd {
 		}
 	}
 	v.table.SetRows(rows)
+	v.grown = rows
 	return nil
 }
 
@@ -573,6 +585,7 @@ func (v *identitiesView) apply(r queryResult) {
 	}
 	v.pending = false
 	v.lastQuery = r.duration
+	v.grown = nil
 	if r.order != nil {
 		v.order, v.orderCol, v.orderVersion = r.order, r.sort.col, r.version
 	}

@@ -322,7 +322,7 @@ func (b *rowBuilder) text(s string) uint32 {
 	i, slot, ok := b.strIdx.find(&b.t.strs, s, h)
 	if !ok {
 		i = b.raw(s)
-		b.strIdx.add(slot, h, i)
+		b.strIdx.add(&b.t.strs, slot, h, i)
 	}
 	return i
 }
@@ -372,7 +372,7 @@ func (b *rowBuilder) textOf(class uint32, s string) uint32 {
 		c.known++
 	} else {
 		i = b.raw(s)
-		c.idx.add(slot, h, i)
+		c.idx.add(&b.t.strs, slot, h, i)
 	}
 	c.last = lastText{b.t.strs.at(i), i, true}
 	return i

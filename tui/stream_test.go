@@ -3,6 +3,7 @@ package tui
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -103,6 +104,49 @@ func TestBatchesKeepTheCursor(t *testing.T) {
 	}
 	if id, _ := m.ids.table.SelectedKey(); id != ids[3].ID {
 		t.Errorf("cursor on %s after loading, want %s", id, ids[3].ID)
+	}
+}
+
+// Without a filter each batch's rows go after those shown, in the order
+// read, and the rows a batch showed stay as they were for whatever read
+// them (a query off the event loop) while later batches arrive.
+func TestBatchesAppendAfterTheRowsShown(t *testing.T) {
+	ids := manyIdentities(3000)
+	m := New(testSnapshot(), nil, Options{Now: clock, Store: streamStore{ids: ids}})
+	m.Update(tea.WindowSizeMsg{Width: 100, Height: 24})
+	next, count := startLoading(t, m)
+	send(t, m, count())
+	var shown [][]int32 // the rows after each batch, as the table held them
+	var kept [][]int32  // copies of them
+	for next != nil {
+		msg := next()
+		batch, ok := msg.(identitiesBatchMsg)
+		if !ok {
+			t.Fatalf("the read sent %T", msg)
+		}
+		_, next = m.Update(batch)
+		if batch.done {
+			next = nil
+		}
+		rows := m.ids.table.Rows()
+		shown, kept = append(shown, rows), append(kept, slices.Clone(rows))
+	}
+	if len(shown) < 3 {
+		t.Fatalf("%d batches after the first: the test needs more", len(shown))
+	}
+	for i := range shown {
+		if !slices.Equal(shown[i], kept[i]) {
+			t.Fatalf("the rows batch %d showed changed as later batches came", i+2)
+		}
+	}
+	final := kept[len(kept)-1]
+	if len(final) != len(ids) {
+		t.Fatalf("%d rows after loading, want %d", len(final), len(ids))
+	}
+	for i, r := range final {
+		if int(r) != i {
+			t.Fatalf("row %d is identity %d: the rows are not in the order read", i, r)
+		}
 	}
 }
 

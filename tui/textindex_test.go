@@ -3,13 +3,14 @@ package tui
 import (
 	"fmt"
 	"reflect"
+	"strings"
 	"testing"
 )
 
-// The intern index finds every text it was given, through the growths
-// that move its slots by the hashes they kept, gives a text added again
-// the index it had, and finds none it was not given; it holds no
-// pointer for the garbage collector to follow.
+// The intern index finds every text it was given, long ones too,
+// through the growths that move its slots by the hashes they kept, gives
+// a text added again the index it had, and finds none it was not given;
+// it holds no pointer for the garbage collector to follow.
 func TestTextIndexFindsEachTextOnce(t *testing.T) {
 	b := newRowBuilder()
 	x := newTextIndex(0)
@@ -18,11 +19,14 @@ func TestTextIndexFindsEachTextOnce(t *testing.T) {
 	for i := range 20_000 {
 		texts = append(texts, fmt.Sprintf("northwind/analytics-api-%d", i), fmt.Sprintf("%d", i))
 	}
+	// Texts too long for the place a slot keeps (textAt): compared
+	// through the store's reference.
+	texts = append(texts, strings.Repeat("policy ", 10_000), strings.Repeat("policy ", 10_001))
 	for _, s := range texts {
 		h := hashText(s)
 		if _, slot, ok := x.find(&b.t.strs, s, h); !ok {
 			i := b.raw(s)
-			x.add(slot, h, i)
+			x.add(&b.t.strs, slot, h, i)
 			want = append(want, i)
 		} else {
 			t.Fatalf("%q found before it was added", s)

@@ -55,6 +55,14 @@ func (t *textStore) add(r textRef) uint32 {
 	return i
 }
 
+// in is the text of n bytes at off in block b.
+func (t *textStore) in(b, off, n uint32) string {
+	if n == 0 {
+		return ""
+	}
+	return unsafe.String(unsafe.SliceData(t.blocks[b][off:off+n]), n)
+}
+
 // at is the i-th text.
 func (t *textStore) at(i uint32) string {
 	if i >= t.n {
