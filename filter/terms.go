@@ -97,6 +97,10 @@ type Item struct {
 	// decided (carried decisions awaiting confirmation included),
 	// "decommission", "keep", "rotate" or "no-response".
 	Decision string
+	// Findings says the item had findings when its campaign froze it: a
+	// keep or rotate on it needs a reason. No term reads it; a reviewer's
+	// prompt does.
+	Findings bool
 }
 
 var noEnv Env
