@@ -211,7 +211,11 @@ func (m *Model) setOwners(targets []int32, owner string) tea.Cmd {
 // confirms, then records one note.add event per identity.
 func (m *Model) startNote(targets []int32, hidden int) {
 	subject := m.subject(targets)
-	m.openPrompt(&reasonPrompt{m: m, question: "Note on " + subject + ":", required: true,
+	enter := "add the note"
+	if len(targets) > 1 {
+		enter = "review, then confirm"
+	}
+	m.openPrompt(&reasonPrompt{m: m, question: "Note on " + subject + ":", required: true, enter: enter,
 		hint: "goes into the event log in your name; never edited or removed",
 		done: func(text string) tea.Cmd {
 			record := func() tea.Cmd { return m.addNotes(targets, text) }
