@@ -40,6 +40,10 @@ type Remediation struct {
 	Transferred    []string
 	NotTransferred []string
 	Detail         map[string]string
+	// RotateChecks are the rotate items listed under Removed or
+	// NotChecked, so that what is said of decommissions counts them
+	// apart (the campaign.verify event lists them there, as before).
+	RotateChecks []string
 	// Access is, for an offboarding campaign of a person, whether the
 	// leaver's tokens and SSO authorizations are gone from this snapshot
 	// ("revoked"), still there ("held", listed in AccessHeld) or
@@ -178,6 +182,38 @@ func VerifyAfterSnapshot(ctx context.Context, st *audit.Store, actor string, sna
 	return out, nil
 }
 
+// Decommissions are the lists of decommission items alone: Removed,
+// StillPresent and NotChecked without the rotate items among them.
+func (r *Remediation) Decommissions() (removed, stillPresent, notChecked []string) {
+	rot := r.rotateSet()
+	return without(r.Removed, rot, true), r.StillPresent, without(r.NotChecked, rot, true)
+}
+
+// RotateRemoved are the rotate items gone from the snapshot, and
+// RotateNotChecked those it could not check.
+func (r *Remediation) RotateRemoved() []string { return without(r.Removed, r.rotateSet(), false) }
+
+func (r *Remediation) RotateNotChecked() []string { return without(r.NotChecked, r.rotateSet(), false) }
+
+func (r *Remediation) rotateSet() map[string]bool {
+	set := make(map[string]bool, len(r.RotateChecks))
+	for _, id := range r.RotateChecks {
+		set[id] = true
+	}
+	return set
+}
+
+// without is ids without those in set (drop), or only those (!drop).
+func without(ids []string, set map[string]bool, drop bool) []string {
+	var out []string
+	for _, id := range ids {
+		if set[id] != drop {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
 // verifiable reports whether a decision is checked against later snapshots.
 func verifiable(d Decision) bool { return d == Decommission || d == Rotate || d == Transfer }
 
@@ -276,9 +312,11 @@ func verifyAgainst(ctx context.Context, st *audit.Store, actor string, c *Campai
 			case Removed:
 				r.Removed = append(r.Removed, it.id)
 				r.Detail[it.id] = why
+				r.RotateChecks = append(r.RotateChecks, it.id)
 			default:
 				r.NotChecked = append(r.NotChecked, it.id)
 				r.Why[it.id] = why
+				r.RotateChecks = append(r.RotateChecks, it.id)
 			}
 			continue
 		case Transfer:

@@ -16,6 +16,9 @@ type Assignment struct {
 	Reviewer string   // "" when no eligible reviewer could be assigned
 	Mine     bool     // Reviewer is the actor asked about, under any alias
 	Decision Decision // Pending while undecided
+	// Findings says the item had findings when the campaign froze it, so
+	// keep and rotate need a reason (planDecision).
+	Findings bool
 }
 
 // Assignments are the items of a campaign by identity ID, with Mine set
@@ -33,7 +36,7 @@ func Assignments(ctx context.Context, st *audit.Store, campaign, actor string) (
 }
 
 func assignments(ctx context.Context, r reader, campaignID int64, actor string, dir *audit.Directory) (map[string]Assignment, error) {
-	rows, err := r.Query(ctx, `SELECT identity_id, reviewer, decision FROM campaign_items WHERE campaign_id = ?`, campaignID)
+	rows, err := r.Query(ctx, `SELECT identity_id, reviewer, decision, CASE WHEN findings <> '[]' THEN 1 ELSE 0 END FROM campaign_items WHERE campaign_id = ?`, campaignID)
 	if err != nil {
 		return nil, fmt.Errorf("reading campaign items: %w", err)
 	}
@@ -44,9 +47,11 @@ func assignments(ctx context.Context, r reader, campaignID int64, actor string, 
 	for rows.Next() {
 		var id string
 		var a Assignment
-		if err := rows.Scan(&id, &a.Reviewer, &a.Decision); err != nil {
+		var findings int
+		if err := rows.Scan(&id, &a.Reviewer, &a.Decision, &findings); err != nil {
 			return nil, err
 		}
+		a.Findings = findings == 1
 		if a.Reviewer != "" && actor != "" {
 			m, ok := mine[a.Reviewer]
 			if !ok {

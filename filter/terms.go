@@ -97,6 +97,10 @@ type Item struct {
 	// decided (carried decisions awaiting confirmation included),
 	// "decommission", "keep", "rotate" or "no-response".
 	Decision string
+	// Findings says the item had findings when its campaign froze it: a
+	// keep or rotate on it needs a reason. No term reads it; a reviewer's
+	// prompt does.
+	Findings bool
 }
 
 var noEnv Env
@@ -150,7 +154,7 @@ var fields = []field{
 		{"account:acme", "were read from a matching account of their source (organisation, certificate set, import account)"}}},
 	{name: "status", compile: statusField, example: "status:active", docs: []row{
 		{"status:active` / `status:removed` / `status:not-checked", "are present in their account's newest snapshot / were absent where a later snapshot looked / are absent from later snapshots that did not read where they live (a repository the credential does not see, an endpoint that was a gap)"},
-		{"status:any", "have any status. `nhi identities` and the TUI list only active identities unless the filter has a `status:` term"}}},
+		{"status:any", "have any status. `nhi identities` and the TUI list only active identities unless the filter has a `status:` term; the TUI on a campaign lists its items whatever their status"}}},
 	{name: "person", compile: personField, example: "person:alice", docs: []row{
 		{"person:alice", "are related to the person `alice` of the directory (any alias) in any way: they own it, created it, hold it, are its top owner suggestion, or could read it ([offboarding.md](offboarding.md))"}}},
 	{name: "campaign", compile: campaignField, example: "campaign:q3-review", docs: []row{

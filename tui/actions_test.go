@@ -313,6 +313,10 @@ func TestNotes(t *testing.T) {
 	if !strings.HasPrefix(lines[21], "Note on deploy-prod: █") || !strings.Contains(lines[22], "never edited or removed") {
 		t.Fatalf("no note prompt:\n%s", v)
 	}
+	// The hint bar says what enter does (it said "enter next").
+	if last := lastLine(v); !strings.HasPrefix(last, "enter add the note") {
+		t.Errorf("note prompt hint bar: %q", last)
+	}
 	press(t, m, "enter")
 	if !strings.Contains(m.View(), "some text is required") {
 		t.Errorf("an empty note was not refused:\n%s", m.View())

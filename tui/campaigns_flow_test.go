@@ -27,7 +27,16 @@ func TestDecideThroughCampaigns(t *testing.T) {
 	press(t, m, ":campaigns", "enter", "enter")
 	press(t, m, "/", "kind:deploy_key", "enter")
 	press(t, m, "R")
-	// rotate on an identity with findings asks for a reason
+	// rotate on an identity with findings asks for a reason, and says
+	// so before enter, as the campaign refuses one without (it said
+	// "optional", then "needs --reason").
+	if b := bottom(m.View()); strings.Contains(b, "optional") {
+		t.Errorf("rotate on an item with findings offers no reason: %q", b)
+	}
+	press(t, m, "enter")
+	if b := bottom(m.View()); !strings.Contains(b, "a reason is required") {
+		t.Errorf("rotate without a reason on an item with findings: %q\n%s", b, m.View())
+	}
 	press(t, m, "key leaked in a CI log", "enter")
 	// then, for a deploy key, which key replaces it: enter alone names none
 	press(t, m, "enter")

@@ -48,7 +48,7 @@ func (r campaignsReviewer) Items(ctx context.Context, campaign, actor string) (m
 	as, err := campaigns.Assignments(ctx, r.st, campaign, actor)
 	out := map[string]filter.Item{}
 	for id, a := range as {
-		out[id] = filter.Item{Reviewer: a.Reviewer, Mine: a.Mine, Decision: cmp.Or(string(a.Decision), DecisionPending)}
+		out[id] = filter.Item{Reviewer: a.Reviewer, Mine: a.Mine, Decision: cmp.Or(string(a.Decision), DecisionPending), Findings: a.Findings}
 	}
 	return out, err
 }

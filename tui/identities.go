@@ -163,7 +163,10 @@ func newIdentitiesView(st *state) *identitiesView {
 
 // queryFilter is what the table lists: the user's filter, within the
 // active campaign's population (the user's own items unless everyone),
-// active identities only unless a status: term says otherwise.
+// active identities only unless a status: term says otherwise. A
+// campaign's items are listed whatever their status: its population is
+// frozen, and an item whose identity a later snapshot found removed, or
+// could not check, is still to be decided (nhi campaign show lists it).
 func (v *identitiesView) queryFilter() *filter.Filter {
 	f := v.filter
 	if c := v.st.campaign; c != "" {
@@ -172,7 +175,7 @@ func (v *identitiesView) queryFilter() *filter.Filter {
 			expr += " reviewer:me"
 		}
 		if scope, err := filter.Parse(expr, audit.Vocabulary); err == nil {
-			f = filter.And(scope, f)
+			return filter.And(scope, f)
 		}
 	}
 	return filter.Active(f, audit.Vocabulary)

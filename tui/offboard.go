@@ -177,14 +177,17 @@ func (v *offboardView) View() string {
 		b.WriteString(theme.Muted.Render("  no leaver still owns, holds or created an active identity"))
 		return b.String()
 	}
-	b.WriteString(truncate(theme.Muted.Render("  "+padRight("PERSON", 40)+" "+padRight("LEFT", 10)+" "+padLeft("IDS", 5)+"  OWNS CREATED HOLDS  OLDEST"), v.width))
+	// PERSON gives way on a narrow terminal, so the counts and the
+	// oldest identity stay on screen (at 80 columns they were cut).
+	personW := min(40, max(16, v.width-offboardFixedWidth))
+	b.WriteString(truncate(theme.Muted.Render("  "+padRight("PERSON", personW)+" "+padRight("LEFT", 10)+" "+padLeft("IDS", 5)+"  OWNS CREATED HOLDS  OLDEST"), v.width))
 	for i := v.offset; i < min(v.offset+v.height, len(v.leavers)); i++ {
 		l := v.leavers[i]
 		left := l.Person.LeftAt
 		if left == "" {
 			left = "-"
 		}
-		line := " " + padRight(audit.Printable(l.Person.Display()), 40) + " " + padRight(left, 10) + " " + padLeft(commas(l.Count), 5) +
+		line := " " + padRight(truncate(audit.Printable(l.Person.Display()), personW), personW) + " " + padRight(left, 10) + " " + padLeft(commas(l.Count), 5) +
 			"  " + padLeft(commas(l.ByKind[audit.RelOwns]), 4) + " " + padLeft(commas(l.ByKind[audit.RelCreated]), 7) + " " + padLeft(commas(l.ByKind[audit.RelHolds]), 5) +
 			"  " + l.OldestAt.UTC().Format("2006-01-02") + " " + audit.Printable(l.OldestName)
 		b.WriteByte('\n')
@@ -197,6 +200,10 @@ func (v *offboardView) View() string {
 	}
 	return b.String()
 }
+
+// offboardFixedWidth is the leavers table's width but PERSON's: the
+// columns after it and the oldest identity's date and a name's start.
+const offboardFixedWidth = 2 + 1 + 10 + 1 + 5 + 2 + 4 + 1 + 7 + 1 + 5 + 2 + 10 + 1 + 12
 
 // quoteTerm quotes a value for a filter term when it holds anything but
 // the characters of an e-mail address or login.

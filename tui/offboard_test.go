@@ -2,6 +2,7 @@ package tui
 
 import (
 	"context"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -53,5 +54,27 @@ func TestPersonFilter(t *testing.T) {
 	send(t, m, v.setFilter("kind:deploy_key")())
 	if strings.Contains(m.View(), "RELATIONS") {
 		t.Errorf("RELATIONS without a person: term:\n%s", m.View())
+	}
+}
+
+// The leavers of :offboard fit 80 columns: PERSON gives way, so the
+// counts and the oldest identity are not cut ("HOLDS…").
+func TestOffboardLeaversAt80Columns(t *testing.T) {
+	e := newEvidence(t)
+	if _, err := e.store.SetPeople(context.Background(), testActor, audit.PeopleImport{People: []audit.Person{
+		{Email: "alice.longname-of-the-finance-department@acme.test", Name: "Alice Smith-Longname", GitHub: "alice", Status: audit.PersonLeft, LeftAt: "2026-10-31"},
+	}}, false); err != nil {
+		t.Fatal(err)
+	}
+	m := e.model(t, 80, 24, Options{})
+	press(t, m, ":offboard", "enter")
+	v := m.View()
+	checkFrame(t, v, 80, 24)
+	lines := strings.Split(v, "\n")
+	if !strings.HasSuffix(strings.TrimRight(lines[2], " "), "HOLDS  OLDEST") {
+		t.Errorf("the header is cut: %q\n%s", lines[2], v)
+	}
+	if row := selectedLine(t, v); !regexp.MustCompile(`Alice Smith-Lon… 2026-10-31 +\d+ +\d+ +\d+ +\d+  \d{4}-\d{2}-\d{2} \S`).MatchString(row) {
+		t.Errorf("the leaver's row is cut: %q\n%s", row, v)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	tea "github.com/charmbracelet/bubbletea"
 	"github.com/nhi-audit/nhi/audit"
 	"github.com/nhi-audit/nhi/filter"
 )
@@ -587,4 +588,30 @@ func TestNoItemOfMineSaysSo(t *testing.T) {
 	if got := bottom(m.View()); strings.HasPrefix(got, "No item of") {
 		t.Errorf("with an item of mine: %q", got)
 	}
+}
+
+// TestCampaignListsItemsWhateverTheirStatus: a campaign's items are its
+// frozen population, each to be decided whatever a later snapshot found
+// of its identity, as nhi campaign show lists them; the queue listed
+// active identities only, so an item removed or not checked since was
+// missing from "My items" while show counted it pending.
+func TestCampaignListsItemsWhateverTheirStatus(t *testing.T) {
+	ids := testIdentities()
+	var hook audit.Identity
+	for _, id := range ids {
+		if id.Status == audit.StatusRemoved {
+			hook = id
+		}
+	}
+	r := newFakeReviewer()
+	r.members = []string{ids[2].ID, hook.ID}
+	m := New(testSnapshot(), ids, Options{Now: clock, Actor: testActor, Reviewer: r})
+	m.Update(tea.WindowSizeMsg{Width: 100, Height: 30})
+	press(t, m, ":campaigns", "enter", "enter")
+	v := m.View()
+	shown := hook.Name[:15] // the NAME column is narrower
+	if !strings.HasPrefix(title(v), "My items 2 · campaign 2025-Q2") || !strings.Contains(v, shown) {
+		t.Fatalf("the queue misses the item whose identity was removed since:\n%s", v)
+	}
+
 }

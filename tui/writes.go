@@ -211,7 +211,11 @@ func (m *Model) setOwners(targets []int32, owner string) tea.Cmd {
 // confirms, then records one note.add event per identity.
 func (m *Model) startNote(targets []int32, hidden int) {
 	subject := m.subject(targets)
-	m.openPrompt(&reasonPrompt{m: m, question: "Note on " + subject + ":", required: true,
+	enter := "add the note"
+	if len(targets) > 1 {
+		enter = "review, then confirm"
+	}
+	m.openPrompt(&reasonPrompt{m: m, question: "Note on " + subject + ":", required: true, enter: enter,
 		hint: "goes into the event log in your name; never edited or removed",
 		done: func(text string) tea.Cmd {
 			record := func() tea.Cmd { return m.addNotes(targets, text) }
@@ -661,7 +665,10 @@ func (m *Model) startDecision(targets []int32, hidden int, decision string) tea.
 	if len(targets) > 1 {
 		enter = "review, then confirm"
 	}
-	m.openPrompt(&reasonPrompt{m: m, question: ask, required: decision == DecisionKeep, enter: enter, done: func(reason string) tea.Cmd {
+	// A keep always asks why; a rotate must when an item had findings
+	// when the campaign froze it, as the campaign refuses one without.
+	required := decision == DecisionKeep || decision == DecisionRotate && m.anyFindings(ok)
+	m.openPrompt(&reasonPrompt{m: m, question: ask, required: required, enter: enter, done: func(reason string) tea.Cmd {
 		record := func() tea.Cmd { return m.decide(campaign, ok, decision, reason) }
 		if len(targets) == 1 && decision == DecisionRotate && m.askReplacement(campaign, ok[0], reason) {
 			return nil
@@ -678,6 +685,17 @@ func (m *Model) startDecision(targets []int32, hidden int, decision string) tea.
 		return nil
 	}})
 	return nil
+}
+
+// anyFindings reports whether any of targets had findings when the
+// active campaign froze it.
+func (m *Model) anyFindings(targets []int32) bool {
+	for _, i := range targets {
+		if m.st.items[m.st.identity(i).ID].Findings {
+			return true
+		}
+	}
+	return false
 }
 
 // decidable are the targets a decision can be recorded for now, and why

@@ -415,6 +415,14 @@ after the due date.`,
 	return cmd
 }
 
+// listAnd is "a", "a and b", "a, b and c".
+func listAnd(parts []string) string {
+	if len(parts) < 2 {
+		return strings.Join(parts, "")
+	}
+	return strings.Join(parts[:len(parts)-1], ", ") + " and " + parts[len(parts)-1]
+}
+
 // printUnverified names the sources/accounts of a campaign with
 // decommissions that no later snapshot has checked: they stay unverified.
 func printUnverified(w io.Writer, c *campaigns.Campaign, itemSnap map[string]int64, rs []campaigns.Remediation) {
@@ -436,12 +444,29 @@ func printUnverified(w io.Writer, c *campaigns.Campaign, itemSnap map[string]int
 
 func printRemediation(w io.Writer, r *campaigns.Remediation) {
 	sn := r.Snapshot
-	n := len(r.Removed) + len(r.StillPresent) + len(r.NotChecked)
+	// Rotate items gone or not checked are in Removed and NotChecked too:
+	// counted here apart, under their own decision (printProof).
+	removed, present, notChecked := r.Decommissions()
+	n := len(removed) + len(present) + len(notChecked)
+	what := []string{counted(n, "decommission decision", "decommission decisions")}
+	rotations := len(r.Rotated) + len(r.NotRotated) + len(r.RotateChecks)
+	transfers := len(r.Transferred) + len(r.NotTransferred)
+	if n == 0 && rotations+transfers > 0 {
+		what = nil
+	}
+	if rotations > 0 {
+		what = append(what, counted(rotations, "rotate decision", "rotate decisions"))
+	}
+	if transfers > 0 {
+		what = append(what, counted(transfers, "transfer decision", "transfer decisions"))
+	}
 	fmt.Fprintf(w, "Campaign %s: %s of %s/%s checked against snapshot %d (%s, %s)\n",
-		r.Campaign, counted(n, "decommission decision", "decommission decisions"), audit.Printable(sn.Source), audit.Printable(sn.Account), sn.ID, sn.Status, sn.StartedAt.Format(time.RFC3339))
-	fmt.Fprintf(w, "  removed        %d\n", len(r.Removed))
-	fmt.Fprintf(w, "  still-present  %d\n", len(r.StillPresent))
-	fmt.Fprintf(w, "  not-checked    %d\n", len(r.NotChecked))
+		r.Campaign, listAnd(what), audit.Printable(sn.Source), audit.Printable(sn.Account), sn.ID, sn.Status, sn.StartedAt.Format(time.RFC3339))
+	if n > 0 || rotations+transfers == 0 {
+		fmt.Fprintf(w, "  removed        %d\n", len(removed))
+		fmt.Fprintf(w, "  still-present  %d\n", len(present))
+		fmt.Fprintf(w, "  not-checked    %d\n", len(notChecked))
+	}
 	if len(r.ByRule) > 0 {
 		// Nobody decided these: the campaign's rule did, and its removal
 		// is proven the same way.
@@ -473,9 +498,9 @@ func printRemediation(w io.Writer, r *campaigns.Remediation) {
 	if len(r.Overdue) == 0 {
 		list("Still present (not yet overdue):", r.StillPresent)
 	}
-	if len(r.NotChecked) > 0 {
+	if len(notChecked) > 0 {
 		fmt.Fprintln(w, "Not checked (this snapshot did not read where they live; they may or may not be gone):")
-		for _, id := range r.NotChecked {
+		for _, id := range notChecked {
 			fmt.Fprintf(w, "  %s\n", audit.Printable(id))
 			if why := r.Why[id]; why != "" {
 				fmt.Fprintf(w, "    %s\n", audit.Printable(why))

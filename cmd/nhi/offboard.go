@@ -263,23 +263,35 @@ func printTransfer(w io.Writer, name, to, actor string, outs []campaigns.Outcome
 // a leaver's access, after the decommission lines of printRemediation, and
 // returns how many items it covered.
 func printProof(w io.Writer, r *campaigns.Remediation) int {
-	n := len(r.Rotated) + len(r.NotRotated) + len(r.Transferred) + len(r.NotTransferred)
-	if n > 0 {
-		fmt.Fprintf(w, "Rotate and transfer decisions: %d rotated, %d not rotated, %d transferred, %d not transferred\n",
-			len(r.Rotated), len(r.NotRotated), len(r.Transferred), len(r.NotTransferred))
+	gone, unchecked := r.RotateRemoved(), r.RotateNotChecked()
+	rotations := len(r.Rotated) + len(r.NotRotated) + len(gone) + len(unchecked)
+	if rotations > 0 {
+		fmt.Fprintf(w, "Rotate decisions: %d rotated, %d not rotated, %d removed, %d not checked\n",
+			len(r.Rotated), len(r.NotRotated), len(gone), len(unchecked))
+	}
+	transfers := len(r.Transferred) + len(r.NotTransferred)
+	if transfers > 0 {
+		fmt.Fprintf(w, "Transfer decisions: %d transferred, %d not transferred\n", len(r.Transferred), len(r.NotTransferred))
 	}
 	for _, g := range []struct {
 		title string
 		ids   []string
-	}{{"Rotated:", r.Rotated}, {"Not rotated:", r.NotRotated}, {"Transferred:", r.Transferred}, {"Not transferred:", r.NotTransferred}} {
+		why   map[string]string
+	}{{"Rotated:", r.Rotated, r.Detail}, {"Not rotated:", r.NotRotated, r.Detail}, {"Rotate decisions, removed since:", gone, r.Detail},
+		{"Rotate decisions not checked (they may or may not be rotated):", unchecked, r.Why},
+		{"Transferred:", r.Transferred, r.Detail}, {"Not transferred:", r.NotTransferred, r.Detail}} {
 		if len(g.ids) == 0 {
 			continue
 		}
 		fmt.Fprintln(w, g.title)
 		for _, id := range g.ids {
-			fmt.Fprintf(w, "  %s\n    %s\n", audit.Printable(id), audit.Printable(r.Detail[id]))
+			fmt.Fprintf(w, "  %s\n", audit.Printable(id))
+			if why := g.why[id]; why != "" {
+				fmt.Fprintf(w, "    %s\n", audit.Printable(why))
+			}
 		}
 	}
+	n := rotations + transfers
 	switch r.Access {
 	case "revoked":
 		fmt.Fprintln(w, "Access revoked: none of the leaver's tokens or SSO credential authorizations is left.")

@@ -78,7 +78,7 @@ func (r *campaignReviewer) Items(ctx context.Context, campaign, actor string) (m
 		if a.Decision == campaigns.Pending {
 			d = tui.DecisionPending
 		}
-		out[id] = filter.Item{Reviewer: a.Reviewer, Mine: a.Mine, Decision: d}
+		out[id] = filter.Item{Reviewer: a.Reviewer, Mine: a.Mine, Decision: d, Findings: a.Findings}
 	}
 	return out, nil
 }

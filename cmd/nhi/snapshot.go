@@ -421,12 +421,38 @@ func (a *app) verifyRemediation(ctx context.Context, st *audit.Store, snapshotID
 		return fmt.Errorf("the snapshot is saved, but checking campaign decisions against it failed: %w", err)
 	}
 	for _, r := range results {
-		fmt.Fprintf(a.stdout, "Campaign %s: of its identities of %s/%s approved for decommissioning, %d removed, %d still present, %d not checked",
-			audit.Printable(r.Campaign), audit.Printable(r.Snapshot.Source), audit.Printable(r.Snapshot.Account), len(r.Removed), len(r.StillPresent), len(r.NotChecked))
-		if len(r.Overdue) > 0 {
-			fmt.Fprintf(a.stdout, ", %d overdue (see nhi campaign verify %s)", len(r.Overdue), audit.Printable(r.Campaign))
+		// Rotate items gone or not checked are listed with the
+		// decommissions; each decision is counted under its own.
+		removed, present, notChecked := r.Decommissions()
+		var parts []string
+		if n := len(removed) + len(present) + len(notChecked); n > 0 || len(r.Overdue) > 0 {
+			p := fmt.Sprintf("of its identities of %s/%s approved for decommissioning, %d removed, %d still present, %d not checked",
+				audit.Printable(r.Snapshot.Source), audit.Printable(r.Snapshot.Account), len(removed), len(present), len(notChecked))
+			if len(r.Overdue) > 0 {
+				p += fmt.Sprintf(", %d overdue", len(r.Overdue))
+			}
+			parts = append(parts, p)
 		}
-		fmt.Fprintln(a.stdout)
+		gone, unchecked := r.RotateRemoved(), r.RotateNotChecked()
+		if len(r.Rotated)+len(r.NotRotated)+len(gone)+len(unchecked) > 0 {
+			parts = append(parts, fmt.Sprintf("of those to rotate, %d rotated, %d not rotated, %d removed, %d not checked",
+				len(r.Rotated), len(r.NotRotated), len(gone), len(unchecked)))
+		}
+		if len(r.Transferred)+len(r.NotTransferred) > 0 {
+			parts = append(parts, fmt.Sprintf("of those to transfer, %d transferred, %d not", len(r.Transferred), len(r.NotTransferred)))
+		}
+		switch r.Access {
+		case "revoked":
+			parts = append(parts, "the leaver's access revoked")
+		case "held":
+			parts = append(parts, fmt.Sprintf("the leaver's access NOT revoked (%s)", counted(len(r.AccessHeld), "token or SSO authorization held", "tokens or SSO authorizations held")))
+		case campaigns.NotChecked:
+			parts = append(parts, "the leaver's access not checked")
+		}
+		if len(parts) == 0 {
+			continue
+		}
+		fmt.Fprintf(a.stdout, "Campaign %s: %s (see nhi campaign verify %s)\n", audit.Printable(r.Campaign), strings.Join(parts, "; "), audit.Printable(r.Campaign))
 	}
 	return nil
 }
