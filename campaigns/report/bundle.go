@@ -395,11 +395,23 @@ func (s *syncFile) Close() error {
 	return s.f.Close()
 }
 
-// checkOut refuses an output folder that cannot take the bundle.
+// checkOut refuses an output folder that cannot take the bundle. Folders
+// above it that do not exist yet are created when the bundle is written
+// (makeParents), as the docs' `--out evidence/2026-Q4` in a new folder
+// expects; a file where a folder should be is refused.
 func checkOut(dir string, force bool) error {
-	parent := filepath.Dir(dir)
-	if fi, err := os.Stat(parent); err != nil || !fi.IsDir() {
-		return fmt.Errorf("cannot write %s: folder %s does not exist; create it first", dir, parent)
+	for p := filepath.Dir(dir); ; p = filepath.Dir(p) {
+		fi, err := os.Stat(p)
+		if errors.Is(err, fs.ErrNotExist) && p != filepath.Dir(p) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("cannot write %s: %w", dir, err)
+		}
+		if !fi.IsDir() {
+			return fmt.Errorf("cannot write %s: %s is a file, not a folder", dir, p)
+		}
+		break
 	}
 	fi, err := os.Stat(dir)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -431,6 +443,18 @@ func checkOut(dir string, force bool) error {
 // dir, then renames it to dir, replacing an empty folder or (force) an
 // earlier bundle. On any failure the temporary folder is removed.
 func writeDir(dir string, force bool, fill func(tmp string) error) (err error) {
+	made, err := makeParents(filepath.Dir(dir))
+	if err != nil {
+		return fmt.Errorf("cannot write %s: %w", dir, err)
+	}
+	defer func() {
+		if err != nil {
+			// Deepest first; a folder something else wrote into stays.
+			for _, m := range slices.Backward(made) {
+				os.Remove(m)
+			}
+		}
+	}()
 	removeAbandoned(dir)
 	tmp, err := os.MkdirTemp(filepath.Dir(dir), tmpPrefix(dir)+strconv.Itoa(os.Getpid())+"-")
 	if err != nil {
@@ -472,6 +496,28 @@ func writeDir(dir string, force bool, fill func(tmp string) error) (err error) {
 		_ = os.RemoveAll(old)
 	}
 	return syncDir(filepath.Dir(dir))
+}
+
+// makeParents creates the folders of path that do not exist yet, and
+// returns them, outermost first, so a failed export can take them back.
+func makeParents(path string) ([]string, error) {
+	var missing []string
+	for p := path; ; p = filepath.Dir(p) {
+		if _, err := os.Stat(p); err == nil || p == filepath.Dir(p) {
+			break
+		}
+		missing = append(missing, p)
+	}
+	slices.Reverse(missing)
+	for i, m := range missing {
+		if err := os.Mkdir(m, 0o755); err != nil && !errors.Is(err, fs.ErrExist) {
+			for _, made := range slices.Backward(missing[:i]) {
+				os.Remove(made)
+			}
+			return nil, err
+		}
+	}
+	return missing, nil
 }
 
 // tmpPrefix starts the name of the temporary folders an export of dir

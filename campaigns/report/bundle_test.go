@@ -239,6 +239,37 @@ func TestExportRefusesAndLeavesNothing(t *testing.T) {
 	})
 }
 
+// TestExportMakesItsFolders checks that --out evidence/2026-Q4 in a new
+// folder (the README's example) creates evidence/, that an export that
+// fails creates nothing, and that a file where a folder should be is
+// refused.
+func TestExportMakesItsFolders(t *testing.T) {
+	f := newFixture(t)
+	parent := t.TempDir()
+	opts := exportOptions()
+
+	if _, err := report.Export(ctx, f.Store, "no-such", filepath.Join(parent, "evidence", "q4", "no-such"), opts); err == nil {
+		t.Fatal("exported a campaign that does not exist")
+	}
+	if entries, _ := os.ReadDir(parent); len(entries) != 0 {
+		t.Fatalf("a failed export left %v behind", entries)
+	}
+
+	dir := filepath.Join(parent, "evidence", "q4", "2026-Q4")
+	if _, err := report.Export(ctx, f.Store, "2026-Q4", dir, opts); err != nil {
+		t.Fatalf("export into folders that do not exist yet: %v", err)
+	}
+	if res := verify(t, dir, f.Store, report.VerifyOptions{}); !res.OK() {
+		t.Fatalf("the bundle written into new folders does not verify: %+v", res.Problems())
+	}
+
+	must(t, os.WriteFile(filepath.Join(parent, "notes"), []byte("x"), 0o644))
+	_, err := report.Export(ctx, f.Store, "2026-Q4", filepath.Join(parent, "notes", "2026-Q4"), opts)
+	if err == nil || !strings.Contains(err.Error(), "is a file, not a folder") {
+		t.Fatalf("export below a file: %v", err)
+	}
+}
+
 // sshKeygen skips the test when ssh-keygen is not installed.
 func sshKeygen(t *testing.T) string {
 	t.Helper()
