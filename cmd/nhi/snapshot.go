@@ -52,8 +52,10 @@ installed on one repository, so that snapshot is partial. nhi diff,
 identity status, nhi campaign verify and the campaign's report then have
 something true to show: a removal where it was looked for, a rename as a
 change (its key still present), and identities not checked where nothing
-was read. --history=false takes the first snapshot only; a demo on a file
-that already has one takes one more, unchanged.`,
+was read. --history=false takes the first snapshot only. A demo on a file
+that already has one takes one more of the sample as it first was, so after
+the week the removed key, the rename and the App come back; it says so
+first. Pass a new --db for a demo from the start.`,
 		Example: `  nhi demo
   nhi demo --no-tui && nhi diff && nhi campaign verify demo-deploy-keys
   nhi demo --repos 2000 --no-tui --db demo.db`,
@@ -86,6 +88,9 @@ that already has one takes one more, unchanged.`,
 			fresh, err := a.freshDemo(ctx)
 			if err != nil {
 				return err
+			}
+			if !fresh {
+				fmt.Fprintln(a.stderr, "The evidence file already holds the demo: this run snapshots the sample organisation as it first was, without the week, so what the week changed comes back (pass a new --db for a demo from the start)")
 			}
 			srv := githubtest.NewServer(org, githubtest.WithApp(githubtest.App{
 				ID: demoAppID, Slug: demoAppSlug, Name: "nhi audit (demo)", InstallationID: demoInstallationID,
