@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
-	"strings"
 	"sync"
 )
 
@@ -320,15 +319,7 @@ func (s *Store) pending(ctx context.Context, q querier, v int, pkgs []packageMig
 // what this build keeps in it: what is missing, and how to add it.
 func needsUpgradeError(path string, missing []string) error {
 	return fmt.Errorf("%w: %s lacks %s, which this nhi keeps in the file; nothing was changed: open it once for writing to add them (nhi, the review UI, does on opening without --readonly; so does any command that records)",
-		ErrReadOnly, path, joinAnd(missing))
-}
-
-// joinAnd is "a", "a and b", "a, b and c".
-func joinAnd(items []string) string {
-	if len(items) < 2 {
-		return strings.Join(items, "")
-	}
-	return strings.Join(items[:len(items)-1], ", ") + " and " + items[len(items)-1]
+		ErrReadOnly, path, JoinAnd(missing))
 }
 
 // migrate runs the migrations a file lacks, all in one transaction, so a

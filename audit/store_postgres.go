@@ -156,7 +156,7 @@ func (s *Store) migratePostgres(ctx context.Context, opts OpenOptions) error {
 	}
 	if s.readOnly {
 		return fmt.Errorf("%w: %s lacks %s, which this nhi keeps in the database; nothing was changed: run nhi db init as the tables' owner (the role that first ran it) to add them, then open it again",
-			ErrReadOnly, s.path, joinAnd(missing))
+			ErrReadOnly, s.path, JoinAnd(missing))
 	}
 	tx, err := s.beginWrite(ctx)
 	if err != nil {

@@ -80,6 +80,14 @@ func Plural(n int, one, many string) string {
 	return many
 }
 
+// JoinAnd is a list as a sentence says it: "a", "a and b", "a, b and c".
+func JoinAnd(items []string) string {
+	if len(items) < 2 {
+		return strings.Join(items, "")
+	}
+	return strings.Join(items[:len(items)-1], ", ") + " and " + items[len(items)-1]
+}
+
 // Thousands formats n with comma thousands separators, the way counts read
 // on screens and in reports: 1234567 is "1,234,567".
 func Thousands(n int) string {

@@ -415,14 +415,6 @@ after the due date.`,
 	return cmd
 }
 
-// listAnd is "a", "a and b", "a, b and c".
-func listAnd(parts []string) string {
-	if len(parts) < 2 {
-		return strings.Join(parts, "")
-	}
-	return strings.Join(parts[:len(parts)-1], ", ") + " and " + parts[len(parts)-1]
-}
-
 // printUnverified names the sources/accounts of a campaign with
 // decommissions that no later snapshot has checked: they stay unverified.
 func printUnverified(w io.Writer, c *campaigns.Campaign, itemSnap map[string]int64, rs []campaigns.Remediation) {
@@ -461,7 +453,7 @@ func printRemediation(w io.Writer, r *campaigns.Remediation) {
 		what = append(what, counted(transfers, "transfer decision", "transfer decisions"))
 	}
 	fmt.Fprintf(w, "Campaign %s: %s of %s/%s checked against snapshot %d (%s, %s)\n",
-		r.Campaign, listAnd(what), audit.Printable(sn.Source), audit.Printable(sn.Account), sn.ID, sn.Status, sn.StartedAt.Format(time.RFC3339))
+		r.Campaign, audit.JoinAnd(what), audit.Printable(sn.Source), audit.Printable(sn.Account), sn.ID, sn.Status, sn.StartedAt.Format(time.RFC3339))
 	if n > 0 || rotations+transfers == 0 {
 		fmt.Fprintf(w, "  removed        %d\n", len(removed))
 		fmt.Fprintf(w, "  still-present  %d\n", len(present))

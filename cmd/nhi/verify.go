@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -197,5 +196,5 @@ func snapshotList(ids []int64) string {
 	for i, id := range ids {
 		parts[i] = fmt.Sprint(id)
 	}
-	return "snapshots " + strings.Join(parts[:len(parts)-1], ", ") + " and " + parts[len(parts)-1]
+	return "snapshots " + audit.JoinAnd(parts)
 }
