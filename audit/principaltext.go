@@ -81,7 +81,7 @@ func (pt *principalText) addPacked(s string, n int) bool {
 	if strings.Count(s, rowSep) != n-1 {
 		return false
 	}
-	text, base := uint32(len(pt.texts)), 0
+	text := uint32(len(pt.texts))
 	pt.texts = append(pt.texts, s)
 	pt.at = slices.Grow(pt.at, n)
 	pos := 0
@@ -91,20 +91,15 @@ func (pt *principalText) addPacked(s string, n int) bool {
 			end = len(s) - pos
 		}
 		row := s[pos : pos+end]
-		var cut [3]int
-		from := 0
-		for c := range cut {
-			k := strings.IndexByte(row[from:], packSep[0])
-			if k < 0 {
-				return false
-			}
-			cut[c], from = from+k, from+k+1
-		}
-		if strings.IndexByte(row[from:], packSep[0]) >= 0 {
+		var typ, scope, login, role string
+		if !unpack(row, &typ, &scope, &login, &role) {
 			return false
 		}
-		at := uint32(base + pos)
-		pt.at = append(pt.at, principalAt{text, at, at + uint32(cut[0]) + 1, at + uint32(cut[1]) + 1, at + uint32(cut[2]) + 1, at + uint32(len(row))})
+		at := uint32(pos)
+		atScope := at + uint32(len(typ)) + 1
+		atLogin := atScope + uint32(len(scope)) + 1
+		atRole := atLogin + uint32(len(login)) + 1
+		pt.at = append(pt.at, principalAt{text, at, atScope, atLogin, atRole, at + uint32(len(row))})
 		pos += end + 1
 	}
 	return true
