@@ -201,12 +201,12 @@ END $$;
 		// lookups and up to seven calls, each setting the search path, a
 		// row). Same answers, same refusals (TestReviewerCannotForge,
 		// TestReviewerCheckMatchesDirectory).
-		checkReviewerStep(`EXISTS (SELECT 1 FROM pg_roles r WHERE r.rolname = 'nhi_admin' AND pg_has_role(session_user, r.oid, 'MEMBER'))`),
+		checkReviewerStep(`EXISTS (SELECT 1 FROM pg_roles r WHERE r.rolname = 'nhi_admin' AND pg_has_role(session_user, r.oid, 'MEMBER'))`, reviewerLookupByNameKeys),
 		// 4: as audit's step 7, nhi_admin's role found by name
 		// (to_regrole) rather than through the pg_roles view. Same
 		// answers (TestReviewerCheckMatchesDirectory, an nhi_admin
 		// included).
-		checkReviewerStep(`COALESCE(pg_has_role(session_user, to_regrole('nhi_admin'), 'MEMBER'), false)`),
+		checkReviewerStep(mayDecideAnyByRegrole, reviewerLookupByNameKeys),
 		// 5: SQLite's step 3.
 		keptIndex,
 		// 6: a single decision in one round trip (docs/team.md, "One
@@ -221,7 +221,7 @@ END $$;
 		decideItemRechecked,
 		// 9: who the session and the names a reviewer's write names are,
 		// each a probe of people_keys (audit's step 11).
-		checkReviewerByPeopleKeys)
+		checkReviewerStep(mayDecideAnyByRegrole, reviewerLookupByPeopleKeys))
 }
 
 // decideFunction is nhi_decide: one decision, read, checked and written
@@ -527,20 +527,24 @@ END $$;
 const keptIndex = `CREATE INDEX campaign_items_kept ON campaign_items (campaign_id, identity_id) WHERE decision = 'keep' AND findings <> '[]';`
 
 // checkReviewerStep is the step that makes nhi_check_reviewer what steps
-// 3 and 4 made it: they differ only in how the trigger asks whether the
-// session may decide any item (mayDecideAny, a condition on session_user).
-func checkReviewerStep(mayDecideAny string) string {
-	return checkReviewerHead + mayDecideAny + checkReviewerMiddle + reviewerLookupByNameKeys + checkReviewerTail
+// 3, 4 and 9 made it: they differ only in how the trigger asks whether the
+// session may decide any item (mayDecideAny, a condition on session_user)
+// and how it finds the three names (lookup), as audit's checkActorStep.
+func checkReviewerStep(mayDecideAny, lookup string) string {
+	return checkReviewerHead + mayDecideAny + checkReviewerMiddle + lookup + checkReviewerTail
 }
 
-// checkReviewerByPeopleKeys is step 9: nhi_check_reviewer as step 4 made
-// it, but the three names found in one scan of people_keys' primary key
-// (audit's step 11), where steps 3 and 4 searched people through the GIN
-// index on name_keys (docs/team.md, "What makes reviewer roles dearer").
-// Same answers, same refusals (TestReviewerCheckMatchesDirectory).
-const checkReviewerByPeopleKeys = checkReviewerHead + `COALESCE(pg_has_role(session_user, to_regrole('nhi_admin'), 'MEMBER'), false)` +
-	checkReviewerMiddle + `		SELECT max(k.email) FILTER (WHERE k.key = ks), max(k.email) FILTER (WHERE k.key = ka), max(k.email) FILTER (WHERE k.key = kr)
-			INTO ps, pa, pr FROM people_keys k WHERE k.key = ANY (ARRAY[ks, ka, kr]);` + checkReviewerTail
+// mayDecideAnyByRegrole is how nhi_check_reviewer asks, since step 4,
+// whether the session is an nhi_admin: its role found by name.
+const mayDecideAnyByRegrole = `COALESCE(pg_has_role(session_user, to_regrole('nhi_admin'), 'MEMBER'), false)`
+
+// reviewerLookupByPeopleKeys is step 9's lookup: the three names found in
+// one scan of people_keys' primary key (audit's step 11), where steps 3
+// and 4 searched people through the GIN index on name_keys (docs/team.md,
+// "What makes reviewer roles dearer"). Same answers, same refusals
+// (TestReviewerCheckMatchesDirectory).
+const reviewerLookupByPeopleKeys = `		SELECT max(k.email) FILTER (WHERE k.key = ks), max(k.email) FILTER (WHERE k.key = ka), max(k.email) FILTER (WHERE k.key = kr)
+			INTO ps, pa, pr FROM people_keys k WHERE k.key = ANY (ARRAY[ks, ka, kr]);`
 
 const checkReviewerHead = `
 CREATE OR REPLACE FUNCTION nhi_check_reviewer() RETURNS trigger LANGUAGE plpgsql AS
