@@ -63,7 +63,7 @@ func (s *Store) principalsIn(ctx context.Context, id int64, scopes []string, pac
 			if err != nil {
 				return fmt.Errorf("reading principals: %w", err)
 			}
-			if n > 0 && !pt.addPacked(text, n) {
+			if !pt.addPacked(text, n) {
 				return errUnpackable
 			}
 			return nil
