@@ -36,6 +36,11 @@ func (l principalList) field(k int, from, to uint32) string {
 	return l.texts[l.at[k].text][from:to]
 }
 
+func (l principalList) typ(k int) string {
+	a := &l.at[k]
+	return l.field(k, a.typ, a.scope-1)
+}
+
 func (l principalList) scope(k int) string {
 	a := &l.at[k]
 	return l.field(k, a.scope, a.login-1)
