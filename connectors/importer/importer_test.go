@@ -306,6 +306,30 @@ func TestJSONErrors(t *testing.T) {
 	}
 }
 
+// A syntax error is placed at the byte it is at, in bytes (é is two),
+// wherever encoding/json's offset points: at the file's last byte, in a
+// line with a multi-byte character, after CRLF line ends, inside a string
+// or literal on a later line, and at a , or : where the next token was
+// looked for.
+func TestJSONSyntaxErrorsAreWhereTheyAre(t *testing.T) {
+	for data, want := range map[string]string{
+		"[{\"key\": \"a\"}x":                           "line 1, column 14: not valid JSON: invalid character 'x' after array element",
+		"[{\"key\":\"a\"}{\"key\":\"b\"}]":             "line 1, column 13: not valid JSON: invalid character '{' after array element",
+		"[{\"name\":\"é\"\"key\":\"b\"}]":              "line 1, column 14: not valid JSON: invalid character '\"' after object key:value pair",
+		"[{\"name\":\"é\",\"key\":tx}]":                "line 1, column 22: not valid JSON: invalid character 'x' in literal true (expecting 'r')",
+		"[\r\n{\"key\": \"a\"}\r\n{\"key\": \"b\"}]":   "line 3, column 1: not valid JSON: invalid character '{' after array element",
+		"[\r\n{\"key\": \"a\"},\r\n{\"key\": tx}]":     "line 3, column 10: not valid JSON: invalid character 'x' in literal true (expecting 'r')",
+		"[\r\n{\"key\": \"a\"},\r\n{\"key\":: \"b\"}]": "line 3, column 8: not valid JSON: invalid character ':' looking for beginning of value",
+		"[{\"key\": \"a\"},\n{\"key\": \"b\",,}]":      "line 2, column 13: not valid JSON: invalid character ',' looking for beginning of object key string",
+		"[{\"key\": \"a\"},\n{\"key\": \"ab\\x\"}]":    "line 2, column 13: not valid JSON: invalid character 'x' in string escape code",
+		"[{\"key\": \"a\"},\n{\"key\": \"é\x01\"}]":    "line 2, column 12: not valid JSON: invalid character '\\x01' in string literal",
+	} {
+		if got := errorLines(t, data, FormatJSON); len(got) != 1 || got[0] != want {
+			t.Errorf("%q:\n got %q\nwant %q", data, got, want)
+		}
+	}
+}
+
 func TestOptions(t *testing.T) {
 	for _, o := range []Options{
 		{Format: FormatCSV},
