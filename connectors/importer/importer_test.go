@@ -168,6 +168,20 @@ func TestErrorsNameLineAndColumn(t *testing.T) {
 	}
 }
 
+// A header's column is placed where it starts, in bytes, as a cell is:
+// not by its number.
+func TestHeaderErrorsAreWhereTheyAre(t *testing.T) {
+	got := errorLines(t, "key,display name,,Display-Name,é,token\nk1,a,b,c,d,e\n", FormatCSV)
+	want := []string{
+		`line 1, column 18: a column has no name; name it in the header, or delete it`,
+		`line 1, column 19 (display_name): the column appears twice`,
+		`line 1, column 35 (token): the column ` + secretMsg,
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("errors:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
 func TestAtMostFiftyErrors(t *testing.T) {
 	var b strings.Builder
 	b.WriteString("key,created_at\n")
