@@ -290,17 +290,8 @@ func TestDeletedFileIsRemoved(t *testing.T) {
 			}
 			st, _ := open(t)
 			run(t, st, Options{Account: "files", Paths: []string{path}})
-			for _, gone := range []string{filepath.Join(dir, "certs", "old"), filepath.Join(dir, "certs", "c.pem")} {
-				if err := os.RemoveAll(gone); err != nil {
-					t.Fatal(err)
-				}
-			}
-			_, snap, _ := run(t, st, Options{Account: "files", Paths: []string{path}})
-			all, _ := st.Identities(context.Background())
-			status := map[string]string{}
-			for _, id := range all {
-				status[id.Name] = id.Status
-			}
+			remove(t, filepath.Join(dir, "certs", "old"), filepath.Join(dir, "certs", "c.pem"))
+			snap, status := rerun(t, st, path)
 			if snap.Status != audit.SnapshotComplete || status["a.acme.test"] != audit.StatusActive || status["b.acme.test"] != audit.StatusRemoved || status["c.acme.test"] != audit.StatusRemoved {
 				t.Errorf("--path %s, after deleting old/b.pem and c.pem: snapshot %s, statuses %v", path, snap.Status, status)
 			}
@@ -341,17 +332,8 @@ func TestFailureBelowClaimsNoRemovalAbove(t *testing.T) {
 			// deep.pem is cut short; beside.pem in its folder and
 			// up.pem two folders above are deleted, as is sibling.pem.
 			write(t, filepath.Join(certs, "a", "b", "c", "deep.pem"), deep.pem()[:200])
-			for _, gone := range []string{filepath.Join(certs, "a", "b", "c", "beside.pem"), filepath.Join(certs, "a", "up.pem"), filepath.Join(certs, "s", "sibling.pem")} {
-				if err := os.Remove(gone); err != nil {
-					t.Fatal(err)
-				}
-			}
-			_, snap, _ := run(t, st, Options{Account: "files", Paths: []string{path}})
-			all, _ := st.Identities(context.Background())
-			status := map[string]string{}
-			for _, id := range all {
-				status[id.Name] = id.Status
-			}
+			remove(t, filepath.Join(certs, "a", "b", "c", "beside.pem"), filepath.Join(certs, "a", "up.pem"), filepath.Join(certs, "s", "sibling.pem"))
+			snap, status := rerun(t, st, path)
 			want := map[string]string{
 				"deep.acme.test":    audit.StatusNotChecked,
 				"beside.acme.test":  audit.StatusNotChecked,
@@ -363,6 +345,32 @@ func TestFailureBelowClaimsNoRemovalAbove(t *testing.T) {
 			}
 		})
 	}
+}
+
+// remove deletes each path, a file or a folder with all below it.
+func remove(t *testing.T, paths ...string) {
+	t.Helper()
+	for _, p := range paths {
+		if err := os.RemoveAll(p); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// rerun snapshots path again (account files) and returns the snapshot
+// and every identity's status, by name.
+func rerun(t *testing.T, st *audit.Store, path string) (*audit.Snapshot, map[string]string) {
+	t.Helper()
+	_, snap, _ := run(t, st, Options{Account: "files", Paths: []string{path}})
+	all, err := st.Identities(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	status := map[string]string{}
+	for _, id := range all {
+		status[id.Name] = id.Status
+	}
+	return snap, status
 }
 
 func sorted(a, b string) []string {
