@@ -268,10 +268,10 @@ func TestTLSEndpoints(t *testing.T) {
 }
 
 // A certificate file deleted from a directory read in full is removed,
-// however --path names the directory: with a trailing slash, or as
-// ./certs from the folder that holds it.
+// however --path names the directory: with a trailing slash, as ./certs
+// from the folder that holds it, or as . from inside it.
 func TestDeletedFileIsRemoved(t *testing.T) {
-	for _, named := range []string{"as is", "with a slash", "relative"} {
+	for _, named := range []string{"as is", "with a slash", "relative", "dot"} {
 		t.Run(named, func(t *testing.T) {
 			dir := t.TempDir()
 			a := gen(t, spec{cn: "a.acme.test", from: -day, to: 30 * day}, nil)
@@ -287,6 +287,9 @@ func TestDeletedFileIsRemoved(t *testing.T) {
 			case "relative":
 				t.Chdir(dir)
 				path = "./certs/"
+			case "dot":
+				t.Chdir(path)
+				path = "."
 			}
 			st, _ := open(t)
 			run(t, st, Options{Account: "files", Paths: []string{path}})
