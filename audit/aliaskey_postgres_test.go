@@ -9,7 +9,6 @@ import (
 	"testing"
 	"unicode"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/nhi-audit/nhi/internal/pgtest"
@@ -138,16 +137,14 @@ func compareNameKeys(t *testing.T, s *Store, step string) {
 // again at the owner's next open: step 8 replaces the functions and the
 // stored column, and the server's checks find vivian by her alias.
 func TestAliasKeyStepRecomputesPeople(t *testing.T) {
-	srv := pgtest.Shared(t)
 	where := pgtest.URL(t)
-	db := pgtest.DatabaseName(where)
 	s := openAt(t, where)
 	if _, err := s.SetPeople(ctx, "hr", PeopleImport{People: vPeople}, false); err != nil {
 		t.Fatal(err)
 	}
 	s.Close()
 	// The functions and keys as step 7 left them.
-	if err := srv.Exec(ctx, db, `
+	pgtest.Exec(t, where, `
 CREATE OR REPLACE FUNCTION nhi_alias_key(name text) RETURNS text LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS
 $$ SELECT lower(regexp_replace(btrim(name, E' \t\n\r\f\v'), '^@', '')) $$;
 CREATE OR REPLACE FUNCTION nhi_person_keys(record text) RETURNS text[] LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS
@@ -159,14 +156,8 @@ $$ SELECT array_agg(DISTINCT lower(regexp_replace(btrim(n, E' \t\n\r\f\v'), '^@'
 ALTER TABLE people DROP COLUMN name_keys;
 ALTER TABLE people ADD COLUMN name_keys text[] GENERATED ALWAYS AS (nhi_person_keys(record)) STORED;
 CREATE INDEX people_name_keys ON people USING gin (name_keys);
-UPDATE meta SET value = '7' WHERE key = 'schema.audit'`); err != nil {
-		t.Fatal(err)
-	}
-	c, err := pgx.Connect(ctx, where)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close(ctx)
+UPDATE meta SET value = '7' WHERE key = 'schema.audit'`)
+	c := pgtest.Connect(t, where)
 	var old bool
 	if err := c.QueryRow(ctx, `SELECT name_keys @> ARRAY['ivian@acme.test', 'i'] FROM people WHERE email = 'vivian@acme.test'`).Scan(&old); err != nil || !old {
 		t.Fatalf("step 3's keys of vivian: ivian@acme.test and i: %v %v", old, err)
@@ -186,7 +177,6 @@ UPDATE meta SET value = '7' WHERE key = 'schema.audit'`); err != nil {
 // server: it may not record an event in sam's name, as sam's own role
 // may; nor may a role record in the name of v and its own name.
 func TestVRoleCannotRecordAsItsNamesake(t *testing.T) {
-	srv := pgtest.Shared(t)
 	where := pgtest.URL(t)
 	db := pgtest.DatabaseName(where)
 	s := openAt(t, where)
@@ -195,29 +185,17 @@ func TestVRoleCannotRecordAsItsNamesake(t *testing.T) {
 	}
 	sam, vsam := "sam_"+db, "vsam_"+db
 	for _, role := range []string{sam, vsam} {
-		if err := srv.Exec(ctx, db, fmt.Sprintf(`CREATE ROLE %s LOGIN; GRANT %s TO %s`, role, RoleReviewer, role)); err != nil {
-			t.Fatal(err)
-		}
+		pgtest.LoginRole(t, where, role, RoleReviewer)
 	}
 	if _, err := s.SetPeople(ctx, "hr", PeopleImport{People: []Person{{Email: "sam@acme.test", Aliases: []string{sam}}}}, false); err != nil {
 		t.Fatal(err)
 	}
-	c, err := pgx.Connect(ctx, where)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close(ctx)
+	c := pgtest.Connect(t, where)
 	record := func(role, actor string) bool {
 		t.Helper()
-		tx, err := c.Begin(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
+		tx := pgtest.BeginAs(t, c, role)
 		defer tx.Rollback(ctx)
-		if _, err := tx.Exec(ctx, "SET SESSION AUTHORIZATION "+role); err != nil {
-			t.Fatal(err)
-		}
-		_, err = tx.Exec(ctx, `INSERT INTO events (seq, at, actor, type, payload, prev_hash, hash) VALUES (1000000, '2026-12-02T00:00:00Z', $1, 'note.add', '{}', '', 'test')`, actor)
+		_, err := tx.Exec(ctx, `INSERT INTO events (seq, at, actor, type, payload, prev_hash, hash) VALUES (1000000, '2026-12-02T00:00:00Z', $1, 'note.add', '{}', '', 'test')`, actor)
 		if pe, ok := errors.AsType[*pgconn.PgError](err); ok && pe.Code == "42501" && strings.Contains(pe.Message, "may not record an event in the name of") {
 			return false
 		}

@@ -19,7 +19,7 @@ func TestAppendCall(t *testing.T) {
 	s := openAt(t, where)
 	a := obs("a", KindGitHubDeployKey)
 	snapshot(t, s, nil, nil, a) // event 1
-	if err := pgtest.Shared(t).Exec(ctx, pgtest.DatabaseName(where), `
+	pgtest.Exec(t, where, `
 		CREATE FUNCTION test_call(pick int, ev_at text, ev_actor text, ev_type text, p0 text, r0 text, p1 text, r1 text)
 		RETURNS TABLE (o_seq bigint, o_prev text, o_hash text, o_variant int, o_note text) LANGUAGE plpgsql AS
 		$$ DECLARE ev record;
@@ -31,9 +31,7 @@ func TestAppendCall(t *testing.T) {
 			SELECT * INTO ev FROM nhi_append_event(true, ev_at, ev_actor, ev_type, CASE pick WHEN 1 THEN p1 ELSE p0 END, CASE pick WHEN 1 THEN r1 ELSE r0 END);
 			INSERT INTO meta (key, value) VALUES ('test.call', ev.seq::text) ON CONFLICT (key) DO UPDATE SET value = excluded.value;
 			RETURN QUERY SELECT ev.seq, ev.prev_hash, ev.hash, pick, 'called by ' || ev_actor;
-		END $$`); err != nil {
-		t.Fatal(err)
-	}
+		END $$`)
 	payloads := []any{NoteAdd{Identity: a.ID, Text: "first"}, NoteAdd{Identity: a.ID, Text: "second"}}
 	call := func(pick int) func(Event, []any) Stmt {
 		return func(_ Event, args []any) Stmt {

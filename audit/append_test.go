@@ -159,13 +159,11 @@ func TestAppendCheckedRefusedAtCommit(t *testing.T) {
 	s := openAt(t, where)
 	a := obs("a", KindGitHubDeployKey)
 	snapshot(t, s, nil, nil, a) // event 1
-	if err := pgtest.Shared(t).Exec(ctx, pgtest.DatabaseName(where), `
+	pgtest.Exec(t, where, `
 		CREATE FUNCTION test_refuse_at_commit() RETURNS trigger LANGUAGE plpgsql AS
 		$$ BEGIN IF NEW.value = 'refuse at commit' THEN RAISE EXCEPTION 'refused at commit'; END IF; RETURN NULL; END $$;
 		CREATE CONSTRAINT TRIGGER test_at_commit AFTER INSERT OR UPDATE ON meta DEFERRABLE INITIALLY DEFERRED
-			FOR EACH ROW EXECUTE FUNCTION test_refuse_at_commit()`); err != nil {
-		t.Fatal(err)
-	}
+			FOR EACH ROW EXECUTE FUNCTION test_refuse_at_commit()`)
 	check := Stmt{Query: `SELECT COALESCE(max(seq), 0) || '' FROM events WHERE type = ?`, Args: []any{EventNoteAdd}}
 	mark := func(value string) func(Event) []Stmt {
 		return func(Event) []Stmt {

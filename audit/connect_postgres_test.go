@@ -55,17 +55,12 @@ func TestConnectRefusalSaysWhatToDo(t *testing.T) {
 // A login role granted none of nhi's roles is told which to ask for, not
 // that the database is "not an nhi evidence file".
 func TestRoleWithoutGrantsIsToldWhatToAskFor(t *testing.T) {
-	srv := pgtest.Shared(t)
 	where := pgtest.URL(t)
-	db := pgtest.DatabaseName(where)
 	s := openAt(t, where)
 	snapshot(t, s, nil, nil, obs("a", KindGitHubDeployKey))
 	s.Close()
-	role := "nobody_" + db
-	if err := srv.Exec(ctx, db, "CREATE ROLE "+role+" LOGIN"); err != nil {
-		t.Fatal(err)
-	}
-	_, err := Open(ctx, pgtest.AsRole(t, where, role), OpenOptions{ReadOnly: true})
+	role := "nobody_" + pgtest.DatabaseName(where)
+	_, err := Open(ctx, pgtest.LoginRole(t, where, role), OpenOptions{ReadOnly: true})
 	want := "database role " + role + " may not read nhi's tables in "
 	if err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), "GRANT nhi_auditor TO "+role+" to read") ||
 		errors.Is(err, ErrNotEvidence) {

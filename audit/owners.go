@@ -63,7 +63,7 @@ func (s *Store) principalsIn(ctx context.Context, id int64, scopes []string, pac
 			if err != nil {
 				return fmt.Errorf("reading principals: %w", err)
 			}
-			if n > 0 && !pt.addPacked(text, n) {
+			if !pt.addPacked(text, n) {
 				return errUnpackable
 			}
 			return nil
@@ -101,8 +101,13 @@ func (s *Store) principalsIn(ctx context.Context, id int64, scopes []string, pac
 			if len(pt.at)-n < principalPage {
 				break
 			}
+			// The key of the last one read, from the offsets addPacked
+			// kept once unpack had cut its row: a page whose texts hold
+			// a separator ends the paging (errUnpackable), and the
+			// snapshot is read again column by column, whole
+			// (principalsOfSnapshot).
 			last := principalList{pt.texts, pt.at[len(pt.at)-1:]}
-			after = []any{pt.texts[last.at[0].text][last.at[0].typ : last.at[0].scope-1], last.scope(0), last.login(0)}
+			after = []any{last.typ(0), last.scope(0), last.login(0)}
 		}
 	case scopes == nil:
 		if err := read("", ""); err != nil {

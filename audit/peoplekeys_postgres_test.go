@@ -22,7 +22,6 @@ import (
 // followed. A reviewer reads it and cannot write it, nor pass the
 // checks with a temporary table of their own in its place.
 func TestPeopleKeysFollowTheDirectory(t *testing.T) {
-	srv := pgtest.Shared(t)
 	where := pgtest.URL(t)
 	db := pgtest.DatabaseName(where)
 	s := openAt(t, where)
@@ -31,9 +30,7 @@ func TestPeopleKeysFollowTheDirectory(t *testing.T) {
 	}
 	rita, ada := "rita_"+db, "ada_"+db
 	for role, group := range map[string]string{rita: RoleReviewer, ada: RoleAdmin} {
-		if err := srv.Exec(ctx, db, fmt.Sprintf(`CREATE ROLE %s LOGIN; GRANT %s TO %s`, role, group, role)); err != nil {
-			t.Fatal(err)
-		}
+		pgtest.LoginRole(t, where, role, group)
 	}
 	people := []Person{
 		{Email: "rita@acme.test", GitHub: "Rita-K", Aliases: []string{" RKim ", rita}},
@@ -43,18 +40,12 @@ func TestPeopleKeysFollowTheDirectory(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The tables as step 10 left them, upgraded by the owner's next open.
-	if err := srv.Exec(ctx, db, `DROP TABLE people_keys; DROP FUNCTION nhi_people_keys_follow() CASCADE;
-		UPDATE meta SET value = '10' WHERE key = 'schema.audit'`); err != nil {
-		t.Fatal(err)
-	}
+	pgtest.Exec(t, where, `DROP TABLE people_keys; DROP FUNCTION nhi_people_keys_follow() CASCADE;
+		UPDATE meta SET value = '10' WHERE key = 'schema.audit'`)
 	s.Close()
 	s = openAt(t, where)
 
-	c, err := pgx.Connect(ctx, where)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close(ctx)
+	c := pgtest.Connect(t, where)
 	query := func(q string) []string {
 		t.Helper()
 		rows, err := c.Query(ctx, q)
@@ -112,14 +103,8 @@ func TestPeopleKeysFollowTheDirectory(t *testing.T) {
 	// as runs q as role in a transaction it rolls back.
 	as := func(role string, q ...string) error {
 		t.Helper()
-		tx, err := c.Begin(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
+		tx := pgtest.BeginAs(t, c, role)
 		defer tx.Rollback(ctx)
-		if _, err := tx.Exec(ctx, "SET SESSION AUTHORIZATION "+role); err != nil {
-			t.Fatal(err)
-		}
 		for _, q := range q {
 			if _, err := tx.Exec(ctx, q); err != nil {
 				return err

@@ -36,6 +36,11 @@ func (l principalList) field(k int, from, to uint32) string {
 	return l.texts[l.at[k].text][from:to]
 }
 
+func (l principalList) typ(k int) string {
+	a := &l.at[k]
+	return l.field(k, a.typ, a.scope-1)
+}
+
 func (l principalList) scope(k int) string {
 	a := &l.at[k]
 	return l.field(k, a.scope, a.login-1)
@@ -75,11 +80,12 @@ type principalText struct {
 }
 
 // addPacked adds the n principals of a packed read's text s, kept as it
-// is: rows joined by rowSep, each of type, scope, login and role joined
-// by packSep; false when it does not cut into n rows of four columns.
+// is: n rows joined by rowSep (packedRows counted them), each of type,
+// scope, login and role joined by packSep; false when a row does not cut
+// into four columns.
 func (pt *principalText) addPacked(s string, n int) bool {
-	if strings.Count(s, rowSep) != n-1 {
-		return false
+	if n == 0 {
+		return true
 	}
 	text := uint32(len(pt.texts))
 	pt.texts = append(pt.texts, s)

@@ -8,7 +8,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/nhi-audit/nhi/internal/pgtest"
@@ -19,17 +18,13 @@ import (
 // read-only open of an older file does (TestRegisterMigrations); once
 // the owner has opened it for writing, the read-only open works.
 func TestReadOnlyOpenOfOlderDatabase(t *testing.T) {
-	srv := pgtest.Shared(t)
 	where := pgtest.URL(t)
-	db := pgtest.DatabaseName(where)
 	s := openAt(t, where)
 	snapshot(t, s, nil, nil, obs("a", KindGitHubDeployKey))
 	s.Close()
 	setAuditVersion := func(v int) {
 		t.Helper()
-		if err := srv.Exec(ctx, db, fmt.Sprintf(`UPDATE meta SET value = '%d' WHERE key = 'schema.audit'`, v)); err != nil {
-			t.Fatal(err)
-		}
+		pgtest.Exec(t, where, fmt.Sprintf(`UPDATE meta SET value = '%d' WHERE key = 'schema.audit'`, v))
 	}
 	auditVersion := func() string {
 		t.Helper()
@@ -145,14 +140,11 @@ func TestPersonOfMatchesDirectory(t *testing.T) {
 // know; an nhi_admin's role records in any name. Each insert is made as
 // the role, through SET SESSION AUTHORIZATION, and rolled back.
 func TestActorCheckMatchesDirectory(t *testing.T) {
-	srv := pgtest.Shared(t)
 	where := pgtest.URL(t)
 	db := pgtest.DatabaseName(where)
 	openAt(t, where).Close()
 	// The tables as step 5 left them, upgraded by the owner's next open.
-	if err := srv.Exec(ctx, db, `UPDATE meta SET value = '5' WHERE key = 'schema.audit'`); err != nil {
-		t.Fatal(err)
-	}
+	pgtest.Exec(t, where, `UPDATE meta SET value = '5' WHERE key = 'schema.audit'`)
 	s := openAt(t, where)
 	if _, err := s.InitRoles(ctx); err != nil {
 		t.Fatal(err)
@@ -163,16 +155,14 @@ func TestActorCheckMatchesDirectory(t *testing.T) {
 	// roles dearer").
 	rita, sam, stranger, ada, rex := "rita_"+db, "sam_"+db, "stranger_"+db, "ada_"+db, "rex_"+db
 	for _, role := range []string{rita, sam, stranger, ada, rex} {
-		group := RoleReviewer
+		groups := []string{RoleReviewer}
 		switch role {
 		case ada:
-			group = RoleAdmin
+			groups = []string{RoleAdmin}
 		case rex:
-			group = RoleReviewer + ", " + RoleAdmin
+			groups = []string{RoleReviewer, RoleAdmin}
 		}
-		if err := srv.Exec(ctx, db, fmt.Sprintf(`CREATE ROLE %s LOGIN; GRANT %s TO %s`, role, group, role)); err != nil {
-			t.Fatal(err)
-		}
+		pgtest.LoginRole(t, where, role, groups...)
 	}
 	if _, err := s.SetPeople(ctx, "hr", PeopleImport{People: []Person{
 		{Email: "rita@acme.test", GitHub: "Rita-K", Aliases: []string{" RKim ", strings.ToUpper(rita)}},
@@ -185,24 +175,14 @@ func TestActorCheckMatchesDirectory(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := pgx.Connect(ctx, where)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close(ctx)
+	c := pgtest.Connect(t, where)
 	actors := []string{rita, " " + strings.ToUpper(rita), "rita@acme.test", "RITA-K", "@rita-k", "rkim", "sam", sam, "sam@acme.test",
 		"ana.lopez", stranger, "nobody", "", " ", "@"}
 	accepted := 0
 	for _, role := range []string{rita, sam, stranger, ada, rex} {
 		for i, actor := range actors {
-			tx, err := c.Begin(ctx)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if _, err := tx.Exec(ctx, "SET SESSION AUTHORIZATION "+role); err != nil {
-				t.Fatal(err)
-			}
-			_, err = tx.Exec(ctx, `INSERT INTO events (seq, at, actor, type, payload, prev_hash, hash) VALUES ($1, '2026-12-02T00:00:00Z', $2, 'note.add', '{}', '', $3)`,
+			tx := pgtest.BeginAs(t, c, role)
+			_, err := tx.Exec(ctx, `INSERT INTO events (seq, at, actor, type, payload, prev_hash, hash) VALUES ($1, '2026-12-02T00:00:00Z', $2, 'note.add', '{}', '', $3)`,
 				int64(1_000_000+i), actor, fmt.Sprint("test-", i))
 			tx.Rollback(ctx)
 			var pe *pgconn.PgError

@@ -162,7 +162,6 @@ func numbered(prefix string, n int) []Observation {
 // bother. A connector's role, which may not ANALYZE, still records its
 // large snapshot.
 func TestLargeSnapshotAnalyzedOnPostgres(t *testing.T) {
-	srv := pgtest.Shared(t)
 	where := pgtest.URL(t)
 	s := openAt(t, where)
 	snapshot(t, s, nil, nil, numbered("small", 100)...)
@@ -177,12 +176,8 @@ func TestLargeSnapshotAnalyzedOnPostgres(t *testing.T) {
 	if _, err := s.InitRoles(ctx); err != nil {
 		t.Fatal(err)
 	}
-	db := pgtest.DatabaseName(where)
-	role := "ci_" + db
-	if err := srv.Exec(ctx, db, fmt.Sprintf(`CREATE ROLE %s LOGIN; GRANT %s TO %s`, role, RoleConnector, role)); err != nil {
-		t.Fatal(err)
-	}
-	ci := openAt(t, pgtest.AsRole(t, where, role))
+	role := "ci_" + pgtest.DatabaseName(where)
+	ci := openAt(t, pgtest.LoginRole(t, where, role, RoleConnector))
 	info := SnapshotInfo{Source: "github", Account: "acme", APIURL: "http://127.0.0.1/", ToolVersion: "test", Actor: role}
 	w, err := ci.BeginSnapshot(ctx, info)
 	if err != nil {

@@ -39,13 +39,8 @@ func (rd tableRead) each(ctx context.Context, cols, from string, args []any, fn 
 		return rows.Err()
 	}
 	n, s, err := rd.packedRows(ctx, cols, from, args)
-	if err != nil || n == 0 {
+	if err != nil {
 		return err
-	}
-	// A text holding rowSep would cut into one row more: a row's last
-	// column, which unpack cannot tell, could pass as a row of its own.
-	if strings.Count(s, rowSep) != n-1 {
-		return errUnpackable
 	}
 	for range n {
 		row, rest, _ := strings.Cut(s, rowSep)
@@ -60,7 +55,7 @@ func (rd tableRead) each(ctx context.Context, cols, from string, args []any, fn 
 // packedRows runs the query of the packed columns cols from the rest of
 // the statement from, with args: how many rows it has and their texts
 // joined by rowSep, in from's order; errUnpackable for a text too long
-// for SQLite (tooBig).
+// for SQLite (tooBig), or one that does not cut into that many rows.
 func (rd tableRead) packedRows(ctx context.Context, cols, from string, args []any) (int, string, error) {
 	// The rows in from's order: SQLite keeps a subquery's ORDER BY, and
 	// does not merge the subquery into its outer query, when that is an
@@ -85,6 +80,11 @@ func (rd tableRead) packedRows(ctx context.Context, cols, from string, args []an
 	}
 	if err != nil {
 		return 0, "", tooBig(err)
+	}
+	// A text holding rowSep would cut into one row more: a row's last
+	// column, which unpack cannot tell, could pass as a row of its own.
+	if n > 0 && strings.Count(text.String, rowSep) != n-1 {
+		return 0, "", errUnpackable
 	}
 	return n, text.String, nil
 }

@@ -292,7 +292,8 @@ func TestEachTableIdentityUnpackable(t *testing.T) {
 // TestPrincipalsHoldingASeparator: principals whose texts hold a
 // separator of the packed read are read again column by column, as a
 // page of identities is, and suggested whole, by every read: whole and
-// by the keys of the first identities' scopes.
+// by the keys of the first identities' scopes, and in pages whose
+// separators stand first, last and after the first page's key.
 func TestPrincipalsHoldingASeparator(t *testing.T) {
 	s := openAt(t, testEngine{"sqlite"}.new(t))
 	w, err := s.BeginSnapshot(ctx, SnapshotInfo{Source: "github", Account: "acme", APIURL: "http://127.0.0.1/", ToolVersion: "test"})
@@ -302,6 +303,8 @@ func TestPrincipalsHoldingASeparator(t *testing.T) {
 	// In suggestOwners' order: CODEOWNERS, then admins.
 	logins := []string{"ann" + packSep + "bo", "eve", "cy" + rowSep + "di"}
 	for _, p := range []Principal{
+		// First in the key's order, clean: the first page of one.
+		{PrincipalCodeowner, "acme/aaa", "al", "codeowner"},
 		{PrincipalCodeowner, "acme/api", logins[0], "codeowner"},
 		{PrincipalCodeowner, "acme/api", logins[1], "codeowner"},
 		{PrincipalCollaborator, "acme/api", logins[2], "admin"},
@@ -331,7 +334,7 @@ func TestPrincipalsHoldingASeparator(t *testing.T) {
 		t.Fatalf("%s is suggested %q, want %q", want[0].ID, owners, logins)
 	}
 	defer func(n, p int) { keyedPrincipals, principalPage = n, p }(keyedPrincipals, principalPage)
-	for _, page := range []int{2, 4096} {
+	for _, page := range []int{1, 2, 3, 4096} {
 		principalPage = page
 		for _, keyed := range []int{0, 1 << 30} {
 			keyedPrincipals = keyed

@@ -375,17 +375,13 @@ func reviewerRoles(b *testing.B, f *fixture, reviewers []string) []string {
 	if _, err := f.Store.InitRoles(ctx); err != nil {
 		b.Fatal(err)
 	}
-	srv := pgtest.Shared(b)
 	db := pgtest.DatabaseName(f.Path)
 	people := make([]audit.Person, len(reviewers))
 	urls := make([]string, len(reviewers))
 	for w, r := range reviewers {
 		role := r + "_" + db // roles are the server's; databases are the test's
-		if err := srv.Exec(ctx, db, fmt.Sprintf(`CREATE ROLE %s LOGIN; GRANT %s TO %s`, role, audit.RoleReviewer, role)); err != nil {
-			b.Fatal(err)
-		}
 		people[w] = audit.Person{Email: r + "@acme.test", Aliases: []string{r, role}}
-		urls[w] = pgtest.AsRole(b, f.Path, role)
+		urls[w] = pgtest.LoginRole(b, f.Path, role, audit.RoleReviewer)
 	}
 	if _, err := f.Store.SetPeople(ctx, "admin", audit.PeopleImport{People: people}, false); err != nil {
 		b.Fatal(err)

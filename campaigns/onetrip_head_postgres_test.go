@@ -48,9 +48,7 @@ func TestDecisionInOneRoundTripKeepsTheHead(t *testing.T) {
 	}
 	for i, it := range got.Items[:4] {
 		if i == 2 {
-			if err := pgtest.Shared(t).Exec(ctx, pgtest.DatabaseName(f.Path), `DELETE FROM meta WHERE key IN ('log_head', 'log_length')`); err != nil {
-				t.Fatal(err)
-			}
+			pgtest.Exec(t, f.Path, `DELETE FROM meta WHERE key IN ('log_head', 'log_length')`)
 		}
 		out, err := campaigns.Decide(ctx, st, "rita", "q", it.ID, campaigns.Decommission, "")
 		if err != nil {

@@ -5,7 +5,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/nhi-audit/nhi/audit"
@@ -50,29 +49,19 @@ func TestReviewerCheckMatchesDirectory(t *testing.T) {
 		loginRole(t, f, name, audit.RoleReviewer)
 	}
 	loginRole(t, f, "ada", audit.RoleAdmin)
-	loginRole(t, f, "rex", audit.RoleReviewer+", "+audit.RoleAdmin)
+	loginRole(t, f, "rex", audit.RoleReviewer, audit.RoleAdmin)
 	dir, err := f.Store.People(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := pgx.Connect(ctx, f.Path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close(ctx)
+	c := pgtest.Connect(t, f.Path)
 	// as runs q as role in a transaction it rolls back, and reports
 	// whether the database accepted it, failing on any error but its
 	// checks' refusal.
 	as := func(role, q string, args ...any) bool {
 		t.Helper()
-		tx, err := c.Begin(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
+		tx := pgtest.BeginAs(t, c, role)
 		defer tx.Rollback(ctx)
-		if _, err := tx.Exec(ctx, "SET SESSION AUTHORIZATION "+role); err != nil {
-			t.Fatal(err)
-		}
 		tag, err := tx.Exec(ctx, q, args...)
 		if pe, ok := errors.AsType[*pgconn.PgError](err); ok && pe.Code == "42501" && strings.Contains(pe.Message, "database role "+role+" may not") {
 			return false

@@ -2,7 +2,6 @@ package campaigns_test
 
 import (
 	"errors"
-	"fmt"
 	"os/exec"
 	"slices"
 	"strings"
@@ -18,17 +17,12 @@ import (
 	"github.com/nhi-audit/nhi/internal/pgtest"
 )
 
-// loginRole creates a login role granted group, as a DBA would for a
-// person (docs/team.md), and returns the URL that connects as it.
-func loginRole(t *testing.T, f *fixture, name, group string) string {
+// loginRole creates the login role name_<database> granted groups, as a
+// DBA would for a person (docs/team.md), and returns the URL that
+// connects as it: roles are the server's, databases the test's.
+func loginRole(t *testing.T, f *fixture, name string, groups ...string) string {
 	t.Helper()
-	srv := pgtest.Shared(t)
-	db := pgtest.DatabaseName(f.Path)
-	role := name + "_" + db // roles are the server's; databases are the test's
-	if err := srv.Exec(ctx, db, fmt.Sprintf(`CREATE ROLE %s LOGIN; GRANT %s TO %s`, role, group, role)); err != nil {
-		t.Fatal(err)
-	}
-	return pgtest.AsRole(t, f.Path, role)
+	return pgtest.LoginRole(t, f.Path, name+"_"+pgtest.DatabaseName(f.Path), groups...)
 }
 
 // grants lists every table and column privilege the database grants nhi's
@@ -436,12 +430,10 @@ func TestMigrationNeedsTheOwner(t *testing.T) {
 	}
 	ada := loginRole(t, f, "ada", audit.RoleAdmin)
 	// The campaigns' tables as an nhi of one step earlier left them.
-	if err := pgtest.Shared(t).Exec(ctx, pgtest.DatabaseName(f.Path), `DROP TRIGGER campaign_items_reviewer ON campaign_items;
+	pgtest.Exec(t, f.Path, `DROP TRIGGER campaign_items_reviewer ON campaign_items;
 		DROP TRIGGER campaign_decisions_reviewer ON campaign_decisions; DROP FUNCTION nhi_check_reviewer(); DROP INDEX campaign_items_kept;
 		DROP FUNCTION nhi_decide; DROP FUNCTION nhi_ascii_key(text);
-		UPDATE meta SET value = '1' WHERE key = 'schema.campaigns'`); err != nil {
-		t.Fatal(err)
-	}
+		UPDATE meta SET value = '1' WHERE key = 'schema.campaigns'`)
 	_, err := audit.Open(ctx, ada, audit.OpenOptions{})
 	if !errors.Is(err, audit.ErrNotPermitted) || !strings.Contains(err.Error(), "only their owner may do") {
 		t.Fatalf("the administrator opening an older database: %v; want ErrNotPermitted naming the owner", err)

@@ -544,16 +544,14 @@ func TestTableCacheIndexesOnFirstEncode(t *testing.T) {
 	}
 }
 
-// evidenceOn is where a test of the table cache keeps its evidence on
-// engine eng ("sqlite": a file in the test's folder; "postgres": a fresh
-// database, skipped under -short).
+// evidenceOn is where a test of the table cache or the table read keeps
+// its evidence on engine eng ("sqlite": a file in the test's folder;
+// "postgres": a fresh database, skipped under -short, as pgtest.URL
+// skips).
 func evidenceOn(t *testing.T, eng string) string {
 	t.Helper()
 	if eng != "postgres" {
 		return filepath.Join(t.TempDir(), "nhi.db")
-	}
-	if testing.Short() {
-		t.Skip("-short: no PostgreSQL server")
 	}
 	return pgtest.URL(t)
 }

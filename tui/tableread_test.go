@@ -10,7 +10,6 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 
 	"github.com/nhi-audit/nhi/audit"
-	"github.com/nhi-audit/nhi/internal/pgtest"
 )
 
 // wholeRead is a store that offers no read in parts: the TUI reads it
@@ -81,14 +80,7 @@ func variedEvidence(t *testing.T, where string) *audit.Store {
 func TestTableReadMatchesWholeRead(t *testing.T) {
 	for _, eng := range []string{"sqlite", "postgres"} {
 		t.Run(eng, func(t *testing.T) {
-			where := t.TempDir() + "/nhi.db"
-			if eng == "postgres" {
-				if testing.Short() {
-					t.Skip("-short: no PostgreSQL server")
-				}
-				where = pgtest.URL(t)
-			}
-			st := variedEvidence(t, where)
+			st := variedEvidence(t, evidenceOn(t, eng))
 			load := func(s Store) *Model {
 				m := New(nil, nil, Options{Store: s, Now: clock, ReadOnly: true})
 				m.Update(tea.WindowSizeMsg{Width: 200, Height: 60})

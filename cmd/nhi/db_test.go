@@ -1,12 +1,12 @@
 package main
 
 import (
-	"context"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/nhi-audit/nhi/audit"
 	"github.com/nhi-audit/nhi/internal/pgtest"
 )
 
@@ -51,13 +51,8 @@ func TestDBActorIsTheSessionRole(t *testing.T) {
 			t.Fatalf("%v: exit %d\n%s%s", args, r.code, r.stdout, r.stderr)
 		}
 	}
-	srv := pgtest.Shared(t)
-	dbName := pgtest.DatabaseName(owner)
-	role := "rita_" + dbName
-	if err := srv.Exec(context.Background(), dbName, "CREATE ROLE "+role+" LOGIN; GRANT nhi_reviewer TO "+role); err != nil {
-		t.Fatal(err)
-	}
-	rita := pgtest.AsRole(t, owner, role)
+	role := "rita_" + pgtest.DatabaseName(owner)
+	rita := pgtest.LoginRole(t, owner, role, audit.RoleReviewer)
 	id := "github:northwind:github_deploy_key:api-gateway/80000240"
 
 	r := nhi(t, []string{"NHI_REVIEWER=someone@else.test"}, "--db", rita, "note", "add", id, "asked the gateway team")

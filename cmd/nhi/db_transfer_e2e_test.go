@@ -1,12 +1,12 @@
 package main
 
 import (
-	"context"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 
+	"github.com/nhi-audit/nhi/audit"
 	"github.com/nhi-audit/nhi/internal/pgtest"
 )
 
@@ -59,12 +59,9 @@ func TestDBExportImportThroughPostgres(t *testing.T) {
 	// The reviewer connects as their own role, which the database
 	// authenticates (docs/team.md): --as may only name that role.
 	must("db", "init", "--db", shared)
-	if err := pgtest.Shared(t).Exec(context.Background(), pgtest.DatabaseName(shared), `DO $$ BEGIN CREATE ROLE "rev@example.com" LOGIN;
-		EXCEPTION WHEN duplicate_object THEN NULL; END $$; GRANT nhi_reviewer TO "rev@example.com"`); err != nil {
-		t.Fatal(err)
-	}
+	rev := pgtest.LoginRole(t, shared, "rev@example.com", audit.RoleReviewer)
 	must("decide", "q4", "--filter", "name:render.com", "decommission", "--reason", "unused", "--yes",
-		"--db", pgtest.AsRole(t, shared, "rev@example.com"), "--as", "rev@example.com")
+		"--db", rev, "--as", "rev@example.com")
 	sharedHead := verifyHead(t, shared)
 	if sharedHead == fileHead {
 		t.Fatal("the decision on the database did not extend its log")

@@ -330,6 +330,14 @@ type ownFiler interface{ SetOwn(path string) }
 func (a *app) snapshot(ctx context.Context, wait bool, build func(snapshotEnv) (connectors.Connector, error)) error {
 	p := newProgressPrinter(a.stderr, isTerminal(a.stderr), terminalWidth(a.stderr), time.Now)
 	var c connectors.Connector
+	// connect builds the connector and says what it reads, once built,
+	// before it is first asked anything.
+	connect := func(env snapshotEnv) (err error) {
+		if c, err = build(env); err == nil {
+			fmt.Fprintf(a.stderr, "Reading %s/%s from %s ...\n", c.Source(), c.Account(), c.APIURL())
+		}
+		return err
+	}
 	st, err := a.open(ctx, audit.OpenOptions{})
 	if errors.Is(err, audit.ErrNotExist) {
 		// A new evidence file is created only once the source is known
@@ -339,10 +347,9 @@ func (a *app) snapshot(ctx context.Context, wait bool, build func(snapshotEnv) (
 		// caches meanwhile is held until the file exists. A new file has
 		// no owner teams.
 		held := &heldCache{}
-		if c, err = build(snapshotEnv{cache: held, progress: p.Update}); err != nil {
+		if err := connect(snapshotEnv{cache: held, progress: p.Update}); err != nil {
 			return err
 		}
-		fmt.Fprintf(a.stderr, "Reading %s/%s from %s ...\n", c.Source(), c.Account(), c.APIURL())
 		if _, cerr := connectors.Check(ctx, c); cerr != nil {
 			p.Close()
 			return notStarted(c, cerr)
@@ -360,10 +367,9 @@ func (a *app) snapshot(ctx context.Context, wait bool, build func(snapshotEnv) (
 		if err != nil {
 			return err
 		}
-		if c, err = build(snapshotEnv{cache: st, progress: p.Update, ownerTeams: teams}); err != nil {
+		if err := connect(snapshotEnv{cache: st, progress: p.Update, ownerTeams: teams}); err != nil {
 			return err
 		}
-		fmt.Fprintf(a.stderr, "Reading %s/%s from %s ...\n", c.Source(), c.Account(), c.APIURL())
 	}
 	if o, ok := c.(ownFiler); ok && !audit.IsPostgresURL(st.Path()) {
 		o.SetOwn(st.Path())

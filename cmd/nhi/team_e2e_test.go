@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"path/filepath"
@@ -9,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/nhi-audit/nhi/audit"
 	"github.com/nhi-audit/nhi/internal/pgtest"
 )
 
@@ -55,18 +55,14 @@ func TestTeamFlowsThroughPostgres(t *testing.T) {
 	// A reviewer with a role of their own decides; the owner of the
 	// database created the campaign.
 	must("db", "init", "--db", shared)
-	if err := pgtest.Shared(t).Exec(context.Background(), pgtest.DatabaseName(shared),
-		// Roles are the server's, not the database's: another test may
-		// have made this one.
-		`DO $$ BEGIN CREATE ROLE "rev@example.com" LOGIN;
-		EXCEPTION WHEN duplicate_object THEN NULL; END $$; GRANT nhi_reviewer TO "rev@example.com"`); err != nil {
-		t.Fatal(err)
-	}
+	// Roles are the server's, not the database's: another test may have
+	// made this one.
+	rev := pgtest.LoginRole(t, shared, "rev@example.com", audit.RoleReviewer)
 	must("campaign", "create", "q4", "--due", "2026-12-31", "--scope", "kind:deploy_key",
 		"--reviewer", "rev@example.com", "--db", shared)
 	// render.com has two deploy keys.
 	r := must("decide", "q4", "--filter", "name:render.com", "decommission", "--reason", "unused", "--yes",
-		"--db", pgtest.AsRole(t, shared, "rev@example.com"))
+		"--db", rev)
 	if !strings.Contains(r.stdout+r.stderr, "decommission") {
 		t.Errorf("decide says:\n%s%s", r.stdout, r.stderr)
 	}
@@ -81,7 +77,7 @@ func TestTeamFlowsThroughPostgres(t *testing.T) {
 	must("export", "q4", "--out", bundle, "--db", shared)
 	// The report's signer, unless --signer says, is who the database
 	// authenticated, as every actor there: not git's user.email.
-	r = must("export", "q4", "--out", filepath.Join(dir, "by-reviewer"), "--db", pgtest.AsRole(t, shared, "rev@example.com"))
+	r = must("export", "q4", "--out", filepath.Join(dir, "by-reviewer"), "--db", rev)
 	if !strings.Contains(r.stdout, ", signer rev@example.com\n") {
 		t.Errorf("export as the reviewer's role names another signer:\n%s", r.stdout)
 	}

@@ -83,16 +83,15 @@ func parseCSV(in *bufio.Reader, b *builder) error {
 		b.c.add(Error{Line: 1, Msg: msg})
 		return nil
 	}
-	if !checkColumns(cols, b, func(i int) (int, int) { return 1, i + 1 }) {
-		return nil
-	}
-
 	r := csv.NewReader(in)
 	r.Comma = b.delim
 	r.FieldsPerRecord = -1
 	r.ReuseRecord = true
 	if _, err := r.Read(); err != nil { // the header, read above
 		return err
+	}
+	if !checkColumns(cols, b, r.FieldPos) {
+		return nil
 	}
 	cells := make([]cell, len(cols))
 	for !b.stopped() {

@@ -168,6 +168,20 @@ func TestErrorsNameLineAndColumn(t *testing.T) {
 	}
 }
 
+// A header's column is placed where it starts, in bytes, as a cell is:
+// not by its number.
+func TestHeaderErrorsAreWhereTheyAre(t *testing.T) {
+	got := errorLines(t, "key,display name,,Display-Name,é,token\nk1,a,b,c,d,e\n", FormatCSV)
+	want := []string{
+		`line 1, column 18: a column has no name; name it in the header, or delete it`,
+		`line 1, column 19 (display_name): the column appears twice`,
+		`line 1, column 35 (token): the column ` + secretMsg,
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("errors:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
 func TestAtMostFiftyErrors(t *testing.T) {
 	var b strings.Builder
 	b.WriteString("key,created_at\n")
@@ -302,6 +316,30 @@ func TestJSONErrors(t *testing.T) {
 		got = errorLines(t, stray, FormatJSON)
 		if len(got) != 1 || !strings.HasPrefix(got[0], "line 1, ") || !strings.Contains(got[0], "not valid JSON: invalid character '"+stray+"'") {
 			t.Errorf("%q: %v", stray, got)
+		}
+	}
+}
+
+// A syntax error is placed at the byte it is at, in bytes (é is two),
+// wherever encoding/json's offset points: at the file's last byte, in a
+// line with a multi-byte character, after CRLF line ends, inside a string
+// or literal on a later line, and at a , or : where the next token was
+// looked for.
+func TestJSONSyntaxErrorsAreWhereTheyAre(t *testing.T) {
+	for data, want := range map[string]string{
+		"[{\"key\": \"a\"}x":                           "line 1, column 14: not valid JSON: invalid character 'x' after array element",
+		"[{\"key\":\"a\"}{\"key\":\"b\"}]":             "line 1, column 13: not valid JSON: invalid character '{' after array element",
+		"[{\"name\":\"é\"\"key\":\"b\"}]":              "line 1, column 14: not valid JSON: invalid character '\"' after object key:value pair",
+		"[{\"name\":\"é\",\"key\":tx}]":                "line 1, column 22: not valid JSON: invalid character 'x' in literal true (expecting 'r')",
+		"[\r\n{\"key\": \"a\"}\r\n{\"key\": \"b\"}]":   "line 3, column 1: not valid JSON: invalid character '{' after array element",
+		"[\r\n{\"key\": \"a\"},\r\n{\"key\": tx}]":     "line 3, column 10: not valid JSON: invalid character 'x' in literal true (expecting 'r')",
+		"[\r\n{\"key\": \"a\"},\r\n{\"key\":: \"b\"}]": "line 3, column 8: not valid JSON: invalid character ':' looking for beginning of value",
+		"[{\"key\": \"a\"},\n{\"key\": \"b\",,}]":      "line 2, column 13: not valid JSON: invalid character ',' looking for beginning of object key string",
+		"[{\"key\": \"a\"},\n{\"key\": \"ab\\x\"}]":    "line 2, column 13: not valid JSON: invalid character 'x' in string escape code",
+		"[{\"key\": \"a\"},\n{\"key\": \"é\x01\"}]":    "line 2, column 12: not valid JSON: invalid character '\\x01' in string literal",
+	} {
+		if got := errorLines(t, data, FormatJSON); len(got) != 1 || got[0] != want {
+			t.Errorf("%q:\n got %q\nwant %q", data, got, want)
 		}
 	}
 }

@@ -9,30 +9,57 @@ import (
 	"strings"
 )
 
-// position turns byte offsets into lines and columns, moving forward only.
+// position turns byte offsets into lines and columns (in bytes, 1-based:
+// a character such as é is two), moving forward and, for an error inside
+// a token it has moved past, back.
 type position struct {
 	data      []byte
 	off, line int
 	lineStart int
 }
 
-// at is the line and column (in bytes, 1-based) of the first character at
-// or after off that is not white space, a comma or a colon: where the
-// next token starts.
+// at is the line and column of the byte at off, len(data) being just
+// after the last.
 func (p *position) at(off int) (int, int) {
-	// A syntax error at the first byte (a stray , : or ] there) is
-	// reported at -1 by its caller.
-	off = max(off, 0)
-	for off < len(p.data) && strings.IndexByte(" \t\r\n,:", p.data[off]) >= 0 {
-		off++
+	if off < p.off {
+		// Back: a syntax error at a , or : that next skipped, or inside
+		// the token next found.
+		p.line -= bytes.Count(p.data[off:p.off], []byte{'\n'})
+		p.lineStart = bytes.LastIndexByte(p.data[:off], '\n') + 1
+		p.off = off
 	}
-	for ; p.off < off && p.off < len(p.data); p.off++ {
+	for ; p.off < off; p.off++ {
 		if p.data[p.off] == '\n' {
 			p.line++
 			p.lineStart = p.off + 1
 		}
 	}
 	return p.line + 1, off - p.lineStart + 1
+}
+
+// next is at of the first byte at or after off that is not white space, a
+// comma or a colon: where the next token starts.
+func (p *position) next(off int) (int, int) {
+	for off < len(p.data) && strings.IndexByte(" \t\r\n,:", p.data[off]) >= 0 {
+		off++
+	}
+	return p.at(off)
+}
+
+// syntaxAt is the offset of the byte a syntax error of dec's, reading
+// data, is at. dec's SyntaxError.Offset does not say it: after a
+// misplaced delimiter it is that byte's offset, and inside a string,
+// number or literal it counts only the bytes of such values read so far,
+// which put the error where it is not, or at no column. dec stopped
+// at the start of the token it failed on, so that token is read again
+// from there, alone, whose error's Offset counts from there.
+func syntaxAt(dec *json.Decoder, data []byte) int {
+	start := int(min(max(dec.InputOffset(), 0), int64(len(data))))
+	var se *json.SyntaxError
+	if err := json.NewDecoder(bytes.NewReader(data[start:])).Decode(new(json.RawMessage)); errors.As(err, &se) && se.Offset > 0 {
+		return min(start+int(se.Offset)-1, len(data))
+	}
+	return start
 }
 
 // parseJSON reads a JSON array of objects, one identity each, with the
@@ -43,13 +70,13 @@ func parseJSON(data []byte, b *builder) error {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
 	fail := func(off int64, msg string) {
-		l, c := pos.at(int(off))
+		l, c := pos.next(int(off))
 		b.c.add(Error{Line: l, Column: c, Msg: msg})
 	}
 	syntax := func(err error) {
 		var se *json.SyntaxError
 		if errors.As(err, &se) {
-			l, c := pos.at(int(se.Offset) - 1)
+			l, c := pos.at(syntaxAt(dec, data))
 			b.c.add(Error{Line: l, Column: c, Msg: "not valid JSON: " + se.Error()})
 			return
 		}
@@ -92,7 +119,7 @@ func parseJSON(data []byte, b *builder) error {
 			}
 			continue
 		}
-		line, col := pos.at(int(objOff))
+		line, col := pos.next(int(objOff))
 		var cells []cell
 		for dec.More() {
 			keyOff := dec.InputOffset()
@@ -102,7 +129,7 @@ func parseJSON(data []byte, b *builder) error {
 				return nil
 			}
 			field := normColumn(kt.(string))
-			kl, kc := pos.at(int(keyOff))
+			kl, kc := pos.next(int(keyOff))
 			if !checked[field] {
 				checked[field] = true
 				if field == "" || secretColumn(field) {
@@ -110,7 +137,7 @@ func parseJSON(data []byte, b *builder) error {
 				}
 			}
 			valOff := dec.InputOffset()
-			vl, vc := pos.at(int(valOff))
+			vl, vc := pos.next(int(valOff))
 			c := cell{line: vl, col: vc, field: field}
 			vt, err := dec.Token()
 			if err != nil {

@@ -26,9 +26,10 @@ const maxDER = 1 << 20
 // cannot be read is a gap; a file that holds no certificate is skipped
 // and counted.
 func (c *Connector) readPath(ctx context.Context, root string, r connectors.Recorder) error {
-	// As the paths below it are written (filepath.Join cleans them), so
-	// that the folder is theirs: ./certs/ is certs, the folder of
-	// certs/a.pem, whose removal its reading in full can then claim.
+	// As the paths below it are written (below), so that the folder is
+	// theirs: ./certs/ is certs, the folder of certs/a.pem, whose removal
+	// its reading in full can then claim; . stays ., the folder of
+	// ./a.pem.
 	root = filepath.Clean(root)
 	info, err := os.Stat(root)
 	if err != nil {
@@ -74,12 +75,37 @@ type walk struct {
 func (w *walk) failed(path string) {
 	for !w.failedIn[path] {
 		w.failedIn[path] = true
-		up := filepath.Dir(path)
-		if up == path {
+		up, ok := folderOf(path)
+		if !ok {
 			return
 		}
 		path = up
 	}
+}
+
+// below is the path of name in the folder dir as the walk writes it:
+// dir as it is, where filepath.Join cleans it, so that the folder of
+// ./a.pem, which --path . reads, is . (a.pem has none, and no removal
+// below --path . was ever claimed: audit.Coverage finds a scope's folder
+// at its last /).
+func below(dir, name string) string {
+	if strings.HasSuffix(dir, string(filepath.Separator)) {
+		return dir + name // the root, /
+	}
+	return dir + string(filepath.Separator) + name
+}
+
+// folderOf is the folder a path below writes is in, as below wrote it
+// (filepath.Dir would clean ./a to a); false for a path with none.
+func folderOf(path string) (string, bool) {
+	i := strings.LastIndexByte(path, filepath.Separator)
+	switch {
+	case i < 0 || path == string(filepath.Separator):
+		return "", false
+	case i == 0:
+		return path[:1], true // the root, /
+	}
+	return path[:i], true
 }
 
 func (w *walk) dir(ctx context.Context, path string, info os.FileInfo) error {
@@ -98,7 +124,7 @@ func (w *walk) dir(ctx context.Context, path string, info os.FileInfo) error {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		p := filepath.Join(path, e.Name())
+		p := below(path, e.Name())
 		typ := e.Type()
 		var info os.FileInfo
 		if typ&fs.ModeSymlink != 0 || typ.IsDir() {

@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -267,10 +268,10 @@ func TestTLSEndpoints(t *testing.T) {
 }
 
 // A certificate file deleted from a directory read in full is removed,
-// however --path names the directory: with a trailing slash, or as
-// ./certs from the folder that holds it.
+// however --path names the directory: with a trailing slash, as ./certs
+// from the folder that holds it, or as . from inside it.
 func TestDeletedFileIsRemoved(t *testing.T) {
-	for _, named := range []string{"as is", "with a slash", "relative"} {
+	for _, named := range []string{"as is", "with a slash", "relative", "dot"} {
 		t.Run(named, func(t *testing.T) {
 			dir := t.TempDir()
 			a := gen(t, spec{cn: "a.acme.test", from: -day, to: 30 * day}, nil)
@@ -286,25 +287,93 @@ func TestDeletedFileIsRemoved(t *testing.T) {
 			case "relative":
 				t.Chdir(dir)
 				path = "./certs/"
+			case "dot":
+				t.Chdir(path)
+				path = "."
 			}
 			st, _ := open(t)
 			run(t, st, Options{Account: "files", Paths: []string{path}})
-			for _, gone := range []string{filepath.Join(dir, "certs", "old"), filepath.Join(dir, "certs", "c.pem")} {
-				if err := os.RemoveAll(gone); err != nil {
-					t.Fatal(err)
-				}
-			}
-			_, snap, _ := run(t, st, Options{Account: "files", Paths: []string{path}})
-			all, _ := st.Identities(context.Background())
-			status := map[string]string{}
-			for _, id := range all {
-				status[id.Name] = id.Status
-			}
+			remove(t, filepath.Join(dir, "certs", "old"), filepath.Join(dir, "certs", "c.pem"))
+			snap, status := rerun(t, st, path)
 			if snap.Status != audit.SnapshotComplete || status["a.acme.test"] != audit.StatusActive || status["b.acme.test"] != audit.StatusRemoved || status["c.acme.test"] != audit.StatusRemoved {
 				t.Errorf("--path %s, after deleting old/b.pem and c.pem: snapshot %s, statuses %v", path, snap.Status, status)
 			}
 		})
 	}
+}
+
+// A file not read in full deep below --path leaves every folder above it
+// not read in full: a certificate under that branch that is gone (or
+// unreadable) is not-checked, never removed, while one deleted from a
+// sibling folder read in full is removed; however --path names the
+// folder: as ./certs/, absolutely, or as . from inside it.
+func TestFailureBelowClaimsNoRemovalAbove(t *testing.T) {
+	for _, named := range []string{"relative", "absolute", "dot"} {
+		t.Run(named, func(t *testing.T) {
+			dir := t.TempDir()
+			deep := gen(t, spec{cn: "deep.acme.test", from: -day, to: 30 * day}, nil)
+			beside := gen(t, spec{cn: "beside.acme.test", from: -day, to: 30 * day}, nil)
+			up := gen(t, spec{cn: "up.acme.test", from: -day, to: 30 * day}, nil)
+			sibling := gen(t, spec{cn: "sibling.acme.test", from: -day, to: 30 * day}, nil)
+			certs := filepath.Join(dir, "certs")
+			write(t, filepath.Join(certs, "a", "b", "c", "deep.pem"), deep.pem())
+			write(t, filepath.Join(certs, "a", "b", "c", "beside.pem"), beside.pem())
+			write(t, filepath.Join(certs, "a", "up.pem"), up.pem())
+			write(t, filepath.Join(certs, "s", "sibling.pem"), sibling.pem())
+			path := certs
+			switch named {
+			case "relative":
+				t.Chdir(dir)
+				path = "./certs/"
+			case "dot":
+				t.Chdir(certs)
+				path = "."
+			}
+			st, _ := open(t)
+			run(t, st, Options{Account: "files", Paths: []string{path}})
+
+			// deep.pem is cut short; beside.pem in its folder and
+			// up.pem two folders above are deleted, as is sibling.pem.
+			write(t, filepath.Join(certs, "a", "b", "c", "deep.pem"), deep.pem()[:200])
+			remove(t, filepath.Join(certs, "a", "b", "c", "beside.pem"), filepath.Join(certs, "a", "up.pem"), filepath.Join(certs, "s", "sibling.pem"))
+			snap, status := rerun(t, st, path)
+			want := map[string]string{
+				"deep.acme.test":    audit.StatusNotChecked,
+				"beside.acme.test":  audit.StatusNotChecked,
+				"up.acme.test":      audit.StatusNotChecked,
+				"sibling.acme.test": audit.StatusRemoved,
+			}
+			if snap.Status != audit.SnapshotPartial || !reflect.DeepEqual(status, want) {
+				t.Errorf("--path %s, after cutting a/b/c/deep.pem short and deleting a/b/c/beside.pem, a/up.pem and s/sibling.pem: snapshot %s, statuses %v; want partial, %v", path, snap.Status, status, want)
+			}
+		})
+	}
+}
+
+// remove deletes each path, a file or a folder with all below it.
+func remove(t *testing.T, paths ...string) {
+	t.Helper()
+	for _, p := range paths {
+		if err := os.RemoveAll(p); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// rerun snapshots path again (account files) and returns the snapshot
+// and every identity's status, by name.
+func rerun(t *testing.T, st *audit.Store, path string) (*audit.Snapshot, map[string]string) {
+	t.Helper()
+	_, snap, _ := run(t, st, Options{Account: "files", Paths: []string{path}})
+	all, err := st.Identities(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	status := map[string]string{}
+	for _, id := range all {
+		status[id.Name] = id.Status
+	}
+	return snap, status
 }
 
 func sorted(a, b string) []string {

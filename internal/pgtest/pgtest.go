@@ -517,6 +517,66 @@ func (s *Server) Exec(ctx context.Context, name, sql string) error {
 	return err
 }
 
+// Exec runs sql on the database of u (from URL or TCPURL) as the
+// superuser, failing t when it fails: the setup a test needs beyond
+// what nhi does (roles, grants, tables as an older nhi left them).
+func Exec(t testing.TB, u, sql string) {
+	t.Helper()
+	if err := Shared(t).Exec(context.Background(), DatabaseName(u), sql); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Connect connects to u (from URL, TCPURL, AsRole or LoginRole),
+// failing t when it cannot; the connection closes when t ends.
+func Connect(t testing.TB, u string) *pgx.Conn {
+	t.Helper()
+	c, err := pgx.Connect(context.Background(), u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close(context.Background()) })
+	return c
+}
+
+// BeginAs begins a transaction on c, a superuser's connection, acting as
+// role (SET SESSION AUTHORIZATION): what the role may do, tried in a
+// transaction the caller rolls back.
+func BeginAs(t testing.TB, c *pgx.Conn, role string) pgx.Tx {
+	t.Helper()
+	ctx := context.Background()
+	tx, err := c.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Exec(ctx, "SET SESSION AUTHORIZATION "+pgx.Identifier{role}.Sanitize()); err != nil {
+		tx.Rollback(ctx)
+		t.Fatal(err)
+	}
+	return tx
+}
+
+// LoginRole creates the login role role granted groups (nhi's roles, or
+// none), as a DBA would for a person (docs/team.md), and returns the URL
+// of u's database reached as it (AsRole). Roles are the server's, not a
+// database's: a role of that name another test made is granted groups
+// too, and a test makes a role its own by naming it after its database
+// (DatabaseName).
+func LoginRole(t testing.TB, u, role string, groups ...string) string {
+	t.Helper()
+	name := pgx.Identifier{role}.Sanitize()
+	sql := "DO $$ BEGIN CREATE ROLE " + name + " LOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$"
+	if len(groups) > 0 {
+		quoted := make([]string, len(groups))
+		for i, g := range groups {
+			quoted[i] = pgx.Identifier{g}.Sanitize()
+		}
+		sql += "; GRANT " + strings.Join(quoted, ", ") + " TO " + name
+	}
+	Exec(t, u, sql)
+	return AsRole(t, u, role)
+}
+
 // Shared returns the test binary's server, starting it on first use; it
 // skips under -short as URL does.
 func Shared(t testing.TB) *Server {

@@ -76,6 +76,33 @@ func TestTCPURL(t *testing.T) {
 	}
 }
 
+// LoginRole makes a role that logs in to the test's database, member of
+// the groups named, its name kept as written (an e-mail, capitals); made
+// again, by this test or another, it is granted the groups as well.
+func TestLoginRole(t *testing.T) {
+	ctx := context.Background()
+	u := URL(t)
+	db := DatabaseName(u)
+	reviewers, admins := "reviewers_"+db, "admins_"+db
+	Exec(t, u, "CREATE ROLE "+reviewers+"; CREATE ROLE "+admins)
+	role := "Rev@Example.com_" + db
+	LoginRole(t, u, role, reviewers)
+	as := LoginRole(t, u, role, reviewers, admins)
+	c, err := pgx.Connect(ctx, as)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close(ctx)
+	var who string
+	var inReviewers, inAdmins bool
+	if err := c.QueryRow(ctx, "SELECT current_user, pg_has_role($1, 'member'), pg_has_role($2, 'member')", reviewers, admins).Scan(&who, &inReviewers, &inAdmins); err != nil {
+		t.Fatal(err)
+	}
+	if who != role || !inReviewers || !inAdmins {
+		t.Errorf("connected as %q, member of %s %v and %s %v; want %q in both", who, reviewers, inReviewers, admins, inAdmins, role)
+	}
+}
+
 // The server's CPU time counts what its connections do.
 func TestServerCPUTime(t *testing.T) {
 	ctx := context.Background()
