@@ -81,7 +81,17 @@ func (w *SnapshotWriter) linkRenames(ctx context.Context, tx *sql.Tx) error {
 // Aliases maps every identity ID that continues under another to the ID
 // it is known by now (following renames of renames).
 func (s *Store) Aliases(ctx context.Context) (map[string]string, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT id, current FROM identity_aliases`)
+	return readAliases(ctx, s.db)
+}
+
+// Aliases is Store.Aliases as the transaction sees them: a campaign's
+// decision finds a renamed identity's item by either ID under the lock.
+func (t *Tx) Aliases(ctx context.Context) (map[string]string, error) {
+	return readAliases(ctx, t.tx)
+}
+
+func readAliases(ctx context.Context, q querier) (map[string]string, error) {
+	rows, err := q.QueryContext(ctx, `SELECT id, current FROM identity_aliases`)
 	if err != nil {
 		return nil, fmt.Errorf("reading renames: %w", err)
 	}
