@@ -17,8 +17,11 @@ const maxReason = 4000
 
 // Outcome is what one decision did.
 type Outcome struct {
-	Event    audit.Event
-	Item     string
+	Event audit.Event
+	Item  string // as the campaign froze it, whichever ID the decision was given
+	// Current is the ID the identity has now, when its repository was
+	// renamed since the campaign froze Item (renames.go); "" otherwise.
+	Current  string
 	Decision Decision
 	Reviewer string // the item's assigned reviewer ("" when none)
 	// Assigned reports whether the actor is the item's assigned reviewer.
@@ -180,6 +183,7 @@ func decideTx(ctx context.Context, tx *audit.Tx, actor string, c *Campaign, sep 
 			return nil, fmt.Errorf("recording the decision on %s: %w", it.id, err)
 		}
 	}
+	out.Current = cur
 	return out, nil
 }
 

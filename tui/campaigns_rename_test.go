@@ -16,8 +16,8 @@ import (
 // A campaign created before a repository was renamed keeps its item under
 // the ID it froze; the table lists the identity under its ID now. The
 // campaign's view and campaign:NAME show the item on that row, and a
-// decision taken there is recorded on the item, once (docs/campaigns.md,
-// "Renamed repositories").
+// decision taken there is recorded on the item, once, and shows in the
+// identity's trail (docs/campaigns.md, "Renamed repositories").
 func TestRenamedItemInTheCampaignsView(t *testing.T) {
 	ctx := context.Background()
 	st, err := audit.Open(ctx, filepath.Join(t.TempDir(), "nhi.db"), audit.OpenOptions{Create: true, Now: clock})
@@ -63,7 +63,7 @@ func TestRenamedItemInTheCampaignsView(t *testing.T) {
 	}
 	oldID, newID := key("api").ID, key("api-v2").ID
 	m := New(snap, ids, Options{Now: clock, Store: st, Actor: testActor, Reviewer: campaignsReviewer{st}})
-	m.Update(tea.WindowSizeMsg{Width: 120, Height: 20})
+	m.Update(tea.WindowSizeMsg{Width: 120, Height: 60})
 
 	// The campaign's view: both items, the renamed one on its row now.
 	press(t, m, ":campaigns", "enter", "enter")
@@ -86,6 +86,12 @@ func TestRenamedItemInTheCampaignsView(t *testing.T) {
 	if v := m.View(); !strings.Contains(selectedLine(t, v), "decom") {
 		t.Fatalf("the decision is not shown on the row:\n%s", v)
 	}
+	// The detail's trail reads the decision recorded under the old ID.
+	press(t, m, "enter")
+	if v := m.View(); !strings.Contains(v, testActor+" · 2025-Q2: decommission (as "+oldID[:len(oldID)-len("prod")]) {
+		t.Errorf("the detail's trail lacks the decision on the item:\n%s", v)
+	}
+	press(t, m, "esc")
 	got, err := campaigns.Decisions(ctx, st, "2025-Q2")
 	if err != nil {
 		t.Fatal(err)
