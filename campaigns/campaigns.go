@@ -179,7 +179,7 @@ type Item struct {
 	ID string // as frozen: the key of the item's evidence
 	// CurrentID is the ID the identity has now when its repository was
 	// renamed since the campaign froze it (renames.go), "" otherwise.
-	// Filled by Get only.
+	// Filled by Get and EachAsOf (as of its event) only.
 	CurrentID    string
 	Kind         audit.Kind
 	Name         string

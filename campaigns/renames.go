@@ -124,3 +124,106 @@ func (s *separation) refusalNow(it *frozen, owner, now, actor string) *Refusal {
 	}
 	return s.refusal(it, now, actor)
 }
+
+// renamesAsOf are the renames as the log stood after event seq: links a
+// snapshot made whose snapshot.record event came after seq are left out,
+// so a report rebuilt as of an earlier event names no later rename.
+func renamesAsOf(ctx context.Context, st *audit.Store, seq int64) (renames, error) {
+	later := map[int64]bool{}
+	rows, err := st.Query(ctx, `SELECT payload FROM events WHERE type = ? AND seq > ?`, audit.EventSnapshotRecord, seq)
+	if err != nil {
+		return nil, fmt.Errorf("reading renames: %w", err)
+	}
+	for rows.Next() {
+		var payload string
+		if err := rows.Scan(&payload); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		var r struct {
+			Snapshot int64 `json:"snapshot"`
+		}
+		if err := json.Unmarshal([]byte(payload), &r); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("reading renames: a snapshot.record: %w", err)
+		}
+		later[r.Snapshot] = true
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	rows, err = st.Query(ctx, `SELECT id, current, snapshot_id FROM identity_aliases`)
+	if err != nil {
+		return nil, fmt.Errorf("reading renames: %w", err)
+	}
+	defer rows.Close()
+	next := map[string]string{}
+	for rows.Next() {
+		var id, cur string
+		var snap int64
+		if err := rows.Scan(&id, &cur, &snap); err != nil {
+			return nil, err
+		}
+		if !later[snap] {
+			next[id] = cur
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	// Renames of renames followed, as audit's Aliases does.
+	out := make(renames, len(next))
+	for id := range next {
+		cur := id
+		for range len(next) + 1 {
+			n, ok := next[cur]
+			if !ok {
+				break
+			}
+			cur = n
+		}
+		out[id] = cur
+	}
+	return out, nil
+}
+
+// itemRenames maps each item of campaign campaignID whose identity has
+// another ID now, in the renames ren, to that ID: one query, over the
+// renamed IDs only, so a campaign of a million items is not read for it.
+func itemRenames(ctx context.Context, r reader, campaignID int64, ren renames) (map[string]string, error) {
+	if len(ren) == 0 {
+		return nil, nil
+	}
+	ids := make([]string, 0, 2*len(ren))
+	for old, cur := range ren {
+		ids = append(ids, old, cur)
+	}
+	list, err := json.Marshal(ids)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := r.Query(ctx, `SELECT identity_id FROM campaign_items WHERE campaign_id = ? AND identity_id IN (SELECT value FROM json_each(?))`, campaignID, string(list))
+	if err != nil {
+		return nil, fmt.Errorf("reading renamed items: %w", err)
+	}
+	defer rows.Close()
+	items := map[string]bool{}
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		items[id] = true
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	out := map[string]string{}
+	for id := range items {
+		if cur := ren.currentID(id, func(x string) bool { return items[x] }); cur != "" {
+			out[id] = cur
+		}
+	}
+	return out, nil
+}

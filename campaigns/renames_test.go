@@ -2,6 +2,7 @@ package campaigns_test
 
 import (
 	"errors"
+	"maps"
 	"slices"
 	"testing"
 	"time"
@@ -178,4 +179,37 @@ func TestRenamedItemsOfANamedCampaign(t *testing.T) {
 			t.Errorf("%s matches %v; want %v", expr, got, want)
 		}
 	}
+}
+
+// TestRenamedItemsAsOf: the report's read (EachAsOf) gives each renamed
+// item its identity's ID now as the log stood at the report's event: a
+// report rebuilt as of the campaign's creation names no rename made after.
+func TestRenamedItemsAsOf(t *testing.T) {
+	campaignstest.Engines(t, func(t *testing.T, eng campaignstest.Engine) {
+		f := renamedCampaign(t, eng)
+		c := get(t, f, "q")
+		head, err := f.Store.LogHead(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, at := range []int64{head.Seq, c.CreateSeq} {
+			got := map[string]string{}
+			err := campaigns.EachAsOf(ctx, f.Store, "q", at, func(*campaigns.Campaign) error { return nil }, func(b *campaigns.Batch) error {
+				for _, it := range b.Items {
+					got[it.ID] = it.CurrentID
+				}
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := map[string]string{keyID("api", "1"): keyID("api-v2", "1"), keyID("api", "2"): keyID("api-v2", "2"), keyID("web", "3"): ""}
+			if at == c.CreateSeq {
+				want = map[string]string{keyID("api", "1"): "", keyID("api", "2"): "", keyID("web", "3"): ""}
+			}
+			if !maps.Equal(got, want) {
+				t.Errorf("as of event %d: %v; want %v", at, got, want)
+			}
+		}
+	})
 }

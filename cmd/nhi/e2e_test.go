@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -488,5 +489,39 @@ func TestDemoCampaignShowsRenamedItems(t *testing.T) {
 	r = nhi(t, nil, "campaign", "show", "demo-deploy-keys", "--db", db, "-o", "csv")
 	if lines := strings.Split(r.stdout, "\n"); !strings.HasSuffix(lines[0], ",current_id") || strings.Count(r.stdout, "-legacy/") != renamed {
 		t.Errorf("campaign show -o csv: %d renamed in the CSV, want %d:\n%s", strings.Count(r.stdout, "-legacy/"), renamed, r.stdout)
+	}
+	// The evidence bundle: the register flags them renamed; report.json
+	// and the HTML name the ID now.
+	out := filepath.Join(t.TempDir(), "bundle")
+	if r := nhi(t, nil, "export", "demo-deploy-keys", "--out", out, "--db", db, "--as", "lead@northwind.test"); r.code != 0 {
+		t.Fatalf("export: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	js, err := os.ReadFile(filepath.Join(out, "report.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep struct {
+		Register []struct {
+			ID        string   `json:"id"`
+			CurrentID string   `json:"current_id"`
+			Flags     []string `json:"flags"`
+		} `json:"decision_register"`
+	}
+	if err := json.Unmarshal(js, &rep); err != nil {
+		t.Fatal(err)
+	}
+	inReport := 0
+	for _, x := range rep.Register {
+		if x.CurrentID != "" && slices.Contains(x.Flags, "renamed") && strings.Contains(x.CurrentID, "-legacy/") {
+			inReport++
+		}
+	}
+	html, err := os.ReadFile(filepath.Join(out, "report.html"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// In the register, and again among the decommissions (one of them).
+	if inReport != renamed || strings.Count(string(html), "renamed: now ") != renamed+1 {
+		t.Errorf("the bundle names %d renamed items in report.json and %d in report.html; want %d", inReport, strings.Count(string(html), "renamed: now "), renamed)
 	}
 }
