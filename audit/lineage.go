@@ -203,9 +203,20 @@ func markRenamed(ids []Identity, prev map[string][]string) {
 
 // resolveID is id, or the ID it continues as.
 func (s *Store) resolveID(ctx context.Context, id string) (string, error) {
+	return resolveIDIn(ctx, s.db, id)
+}
+
+// CurrentID is id, or the ID it continues as now (renames of renames
+// followed), as the transaction sees the renames: a probe of
+// identity_aliases' key per rename, where Aliases reads them all.
+func (t *Tx) CurrentID(ctx context.Context, id string) (string, error) {
+	return resolveIDIn(ctx, t.tx, id)
+}
+
+func resolveIDIn(ctx context.Context, q querier, id string) (string, error) {
 	var cur string
 	for range 64 {
-		err := s.db.QueryRowContext(ctx, `SELECT current FROM identity_aliases WHERE id = ?`, id).Scan(&cur)
+		err := q.QueryRowContext(ctx, `SELECT current FROM identity_aliases WHERE id = ?`, id).Scan(&cur)
 		if err == sql.ErrNoRows {
 			return id, nil
 		}

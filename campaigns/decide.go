@@ -121,12 +121,8 @@ func decideEach(ctx context.Context, st *audit.Store, actor, campaign string, id
 		if err != nil {
 			return err
 		}
-		ren, err := readRenames(ctx, tx)
-		if err != nil {
-			return err
-		}
 		for _, id := range ids {
-			o, err := decideTx(ctx, tx, actor, c, sep, ren, id, d, reason, refuseSame, terms, opts...)
+			o, err := decideTx(ctx, tx, actor, c, sep, id, d, reason, refuseSame, terms, opts...)
 			if err != nil {
 				return err
 			}
@@ -148,9 +144,8 @@ func decideEach(ctx context.Context, st *audit.Store, actor, campaign string, id
 type decideOption func(*DecidePayload)
 
 // decideTx decides item id (or the item of the identity id names under
-// another ID: renames.go) under the write lock; ren are the renames the
-// transaction reads.
-func decideTx(ctx context.Context, tx *audit.Tx, actor string, c *Campaign, sep *separation, ren renames, id string, d Decision, reason string, refuseSame bool, terms *exceptionTerms, opts ...decideOption) (*Outcome, error) {
+// another ID: renames.go) under the write lock.
+func decideTx(ctx context.Context, tx *audit.Tx, actor string, c *Campaign, sep *separation, id string, d Decision, reason string, refuseSame bool, terms *exceptionTerms, opts ...decideOption) (*Outcome, error) {
 	it, err := loadItem(ctx, tx, c, id)
 	if err != nil {
 		return nil, err
@@ -159,7 +154,7 @@ func decideTx(ctx context.Context, tx *audit.Tx, actor string, c *Campaign, sep 
 	if err != nil {
 		return nil, err
 	}
-	cur, err := currentOf(ctx, tx, ren, c, it)
+	cur, err := currentOf(ctx, tx, c, it)
 	if err != nil {
 		return nil, err
 	}
@@ -296,10 +291,6 @@ func Undo(ctx context.Context, st *audit.Store, actor, campaign string, seq int6
 		if err != nil {
 			return err
 		}
-		ren, err := readRenames(ctx, tx)
-		if err != nil {
-			return err
-		}
 		type undoItem struct {
 			it   *liveItem
 			prev histEntry
@@ -317,7 +308,7 @@ func Undo(ctx context.Context, st *audit.Store, actor, campaign string, seq int6
 				}
 				return laterThan(h, seq, id)
 			}
-			cur, err := currentOf(ctx, tx, ren, c, it)
+			cur, err := currentOf(ctx, tx, c, it)
 			if err != nil {
 				return err
 			}

@@ -374,11 +374,7 @@ func ApproveException(ctx context.Context, st *audit.Store, actor, campaign, id 
 		if err != nil {
 			return err
 		}
-		ren, err := readRenames(ctx, tx)
-		if err != nil {
-			return err
-		}
-		cur, err := currentOf(ctx, tx, ren, c, it)
+		cur, err := currentOf(ctx, tx, c, it)
 		if err != nil {
 			return err
 		}

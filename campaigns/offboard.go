@@ -501,27 +501,15 @@ func TransferItems(ctx context.Context, st *audit.Store, actor, campaign string,
 		if err != nil {
 			return err
 		}
-		ren, err := readRenames(ctx, tx)
-		if err != nil {
-			return err
-		}
 		withTo := func(d *DecidePayload) { d.To = p.Email }
 		for _, id := range ids {
-			o, err := decideTx(ctx, tx, actor, c, sep, ren, id, Transfer, reason, false, nil, withTo)
+			o, err := decideTx(ctx, tx, actor, c, sep, id, Transfer, reason, false, nil, withTo)
 			if err != nil {
 				return err
 			}
 			// The owner is recorded under the ID the identity has now,
 			// where readers look (a renamed repository: renames.go).
-			it, err := loadItemByID(ctx, tx, c, o.Item)
-			if err != nil {
-				return err
-			}
-			cur, err := currentOf(ctx, tx, ren, c, it)
-			if err != nil {
-				return err
-			}
-			if _, err := tx.SetOwners(ctx, actor, []audit.OwnerSet{{Identity: cmp.Or(cur, o.Item), Owner: p.Email}}); err != nil {
+			if _, err := tx.SetOwners(ctx, actor, []audit.OwnerSet{{Identity: cmp.Or(o.Current, o.Item), Owner: p.Email}}); err != nil {
 				return err
 			}
 			out = append(out, *o)

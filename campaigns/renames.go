@@ -101,17 +101,22 @@ func ownerNow(ctx context.Context, tx *audit.Tx, cur string) (string, error) {
 }
 
 // currentOf is the ID item it's identity has now, "" when it keeps the ID
-// it was frozen under, with the links ren of a transaction that reads c.
-func currentOf(ctx context.Context, r reader, ren renames, c *Campaign, it *liveItem) (string, error) {
-	cur, ok := ren[it.id]
-	if !ok || cur == it.id {
-		return "", nil
-	}
-	var n int
-	if err := r.QueryRow(ctx, `SELECT count(*) FROM campaign_items WHERE campaign_id = ? AND identity_id = ?`, c.ID, cur).Scan(&n); err != nil {
+// it was frozen under (or that ID is an item of c too: renames.currentID),
+// as transaction tx sees the renames: a probe of their key, so a decision
+// on an item never renamed reads one row more at most.
+func currentOf(ctx context.Context, tx *audit.Tx, c *Campaign, it *liveItem) (string, error) {
+	cur, err := tx.CurrentID(ctx, it.id)
+	if err != nil || cur == it.id {
 		return "", err
 	}
-	return ren.currentID(it.id, func(string) bool { return n > 0 }), nil
+	var n int
+	if err := tx.QueryRow(ctx, `SELECT count(*) FROM campaign_items WHERE campaign_id = ? AND identity_id = ?`, c.ID, cur).Scan(&n); err != nil {
+		return "", err
+	}
+	if n > 0 {
+		return "", nil
+	}
+	return cur, nil
 }
 
 // refusalNow is refusal for item it, whose owner recorded now is owner
