@@ -16,11 +16,14 @@ import (
 // the ID it was frozen under: that ID is the key of the evidence (the
 // population digest, every decision event, the history). What a reviewer
 // sees is the identity under its ID now, so a campaign matches either
-// way, from one read of the links (small: renames are rare): the items by
-// the ID their identity has now (Assignments, FilterReview: the TUI's
-// rows and campaign:NAME), an item by any ID its identity had or has
-// (loadItem: Decide, TransferItems, ApproveException), and each item's ID
-// now (Get: Item.CurrentID). docs/campaigns.md, "Renamed repositories".
+// way, with no work per item beyond a lookup in a map as small as the
+// renames (renames are rare): the items by the ID their identity has now
+// (Assignments, FilterReview: the TUI's rows and campaign:NAME), an item
+// by any ID its identity had or has (loadItem, reading the links only when
+// the ID given is no item's: Decide, TransferItems, ApproveException),
+// and each item's ID now (Get, EachAsOf: Item.CurrentID). A decision reads
+// the owner under both IDs (currentOf, refusalNow). docs/campaigns.md,
+// "Renamed repositories".
 
 // renames are the links as one read saw them: an old ID -> the ID it
 // continues as now (renames of renames followed).
