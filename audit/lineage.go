@@ -81,7 +81,17 @@ func (w *SnapshotWriter) linkRenames(ctx context.Context, tx *sql.Tx) error {
 // Aliases maps every identity ID that continues under another to the ID
 // it is known by now (following renames of renames).
 func (s *Store) Aliases(ctx context.Context) (map[string]string, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT id, current FROM identity_aliases`)
+	return readAliases(ctx, s.db)
+}
+
+// Aliases is Store.Aliases as the transaction sees them: a campaign's
+// decision finds a renamed identity's item by either ID under the lock.
+func (t *Tx) Aliases(ctx context.Context) (map[string]string, error) {
+	return readAliases(ctx, t.tx)
+}
+
+func readAliases(ctx context.Context, q querier) (map[string]string, error) {
+	rows, err := q.QueryContext(ctx, `SELECT id, current FROM identity_aliases`)
 	if err != nil {
 		return nil, fmt.Errorf("reading renames: %w", err)
 	}
@@ -193,9 +203,20 @@ func markRenamed(ids []Identity, prev map[string][]string) {
 
 // resolveID is id, or the ID it continues as.
 func (s *Store) resolveID(ctx context.Context, id string) (string, error) {
+	return resolveIDIn(ctx, s.db, id)
+}
+
+// CurrentID is id, or the ID it continues as now (renames of renames
+// followed), as the transaction sees the renames: a probe of
+// identity_aliases' key per rename, where Aliases reads them all.
+func (t *Tx) CurrentID(ctx context.Context, id string) (string, error) {
+	return resolveIDIn(ctx, t.tx, id)
+}
+
+func resolveIDIn(ctx context.Context, q querier, id string) (string, error) {
 	var cur string
 	for range 64 {
-		err := s.db.QueryRowContext(ctx, `SELECT current FROM identity_aliases WHERE id = ?`, id).Scan(&cur)
+		err := q.QueryRowContext(ctx, `SELECT current FROM identity_aliases WHERE id = ?`, id).Scan(&cur)
 		if err == sql.ErrNoRows {
 			return id, nil
 		}

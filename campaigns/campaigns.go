@@ -176,7 +176,11 @@ type ReviewerProgress struct {
 // Item is one identity of a campaign's frozen population and where its
 // review stands.
 type Item struct {
-	ID           string
+	ID string // as frozen: the key of the item's evidence
+	// CurrentID is the ID the identity has now when its repository was
+	// renamed since the campaign froze it (renames.go), "" otherwise.
+	// Filled by Get and EachAsOf (as of its event) only.
+	CurrentID    string
 	Kind         audit.Kind
 	Name         string
 	Scope        string
@@ -479,6 +483,8 @@ type reader interface {
 	Query(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 	QueryRow(ctx context.Context, query string, args ...any) *sql.Row
 	People(ctx context.Context) (*audit.Directory, error)
+	// Aliases are the renames (renames.go).
+	Aliases(ctx context.Context) (map[string]string, error)
 }
 
 const campaignColumns = `id, name, scope, due, status, snapshot_id, as_of, policy_digest, reviewers, carried_from,

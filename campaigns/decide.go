@@ -17,8 +17,11 @@ const maxReason = 4000
 
 // Outcome is what one decision did.
 type Outcome struct {
-	Event    audit.Event
-	Item     string
+	Event audit.Event
+	Item  string // as the campaign froze it, whichever ID the decision was given
+	// Current is the ID the identity has now, when its repository was
+	// renamed since the campaign froze Item (renames.go); "" otherwise.
+	Current  string
 	Decision Decision
 	Reviewer string // the item's assigned reviewer ("" when none)
 	// Assigned reports whether the actor is the item's assigned reviewer.
@@ -140,20 +143,31 @@ func decideEach(ctx context.Context, st *audit.Store, actor, campaign string, id
 // (a transfer's new owner).
 type decideOption func(*DecidePayload)
 
+// decideTx decides item id (or the item of the identity id names under
+// another ID: renames.go) under the write lock.
 func decideTx(ctx context.Context, tx *audit.Tx, actor string, c *Campaign, sep *separation, id string, d Decision, reason string, refuseSame bool, terms *exceptionTerms, opts ...decideOption) (*Outcome, error) {
 	it, err := loadItem(ctx, tx, c, id)
 	if err != nil {
 		return nil, err
 	}
-	owner, err := tx.Owner(ctx, id)
+	owner, err := tx.Owner(ctx, it.id)
+	if err != nil {
+		return nil, err
+	}
+	cur, err := currentOf(ctx, tx, c, it)
+	if err != nil {
+		return nil, err
+	}
+	now, err := ownerNow(ctx, tx, cur)
 	if err != nil {
 		return nil, err
 	}
 	sg := signingFrom(ctx)
-	p, err := planDecision(c, sep, it, owner, actor, d, reason, refuseSame, terms, sg, opts...)
+	p, err := planDecision(c, sep, it, owner, now, actor, d, reason, refuseSame, terms, sg, opts...)
 	if err != nil {
 		return nil, err
 	}
+
 	ev, err := tx.AppendSigned(ctx, actor, EventDecide, p, sg.signer())
 	if err != nil {
 		return nil, err
@@ -161,9 +175,10 @@ func decideTx(ctx context.Context, tx *audit.Tx, actor string, c *Campaign, sep 
 	out, stmts := applyDecision(sep, c.ID, *it, p, actor, ev)
 	for _, st := range stmts {
 		if _, err := tx.Exec(ctx, st.Query, st.Args...); err != nil {
-			return nil, fmt.Errorf("recording the decision on %s: %w", id, err)
+			return nil, fmt.Errorf("recording the decision on %s: %w", it.id, err)
 		}
 	}
+	out.Current = cur
 	return out, nil
 }
 
@@ -171,13 +186,17 @@ func decideTx(ctx context.Context, tx *audit.Tx, actor string, c *Campaign, sep 
 // now is owner) against every rule Decide names and returns the event's
 // payload, or why it is refused. It reads nothing: what it is given was
 // read under the write lock (decideTx) or before it (decideChecked).
-func planDecision(c *Campaign, sep *separation, it *liveItem, owner, actor string, d Decision, reason string, refuseSame bool, terms *exceptionTerms, sg *signing, opts ...decideOption) (*DecidePayload, error) {
+//
+// owner is the owner recorded under the item's ID; ownerNow, for an
+// item whose identity has another ID now (renames.go), the owner recorded
+// under that one, "" otherwise.
+func planDecision(c *Campaign, sep *separation, it *liveItem, owner, ownerNow, actor string, d Decision, reason string, refuseSame bool, terms *exceptionTerms, sg *signing, opts ...decideOption) (*DecidePayload, error) {
 	id := it.id
 	if refuseSame && it.decision == d && it.seq != 0 && sep.same(it.decidedBy, actor) && (reason == "" || reason == it.reason) {
 		at, _ := parseAt(it.decidedAt)
 		return nil, &AlreadyDecidedError{Item: id, Decision: d, Reason: it.reason, By: it.decidedBy, At: at, Seq: it.seq}
 	}
-	if r := sep.refusal(&it.frozen, owner, actor); r != nil {
+	if r := sep.refusalNow(&it.frozen, owner, ownerNow, actor); r != nil {
 		return nil, &RefusedError{Refusal: *r, Campaign: c.Name, Item: id, Actor: actor}
 	}
 	if r := sep.signingRefusal(sg, actor); r != nil {
@@ -289,7 +308,11 @@ func Undo(ctx context.Context, st *audit.Store, actor, campaign string, seq int6
 				}
 				return laterThan(h, seq, id)
 			}
-			if r := sep.refusal(&it.frozen, owners[id], actor); r != nil {
+			cur, err := currentOf(ctx, tx, c, it)
+			if err != nil {
+				return err
+			}
+			if r := sep.refusalNow(&it.frozen, owners[id], owners[cur], actor); r != nil {
 				return &RefusedError{Refusal: *r, Campaign: c.Name, Item: id, Actor: actor}
 			}
 			h, err := loadItemHistory(ctx, tx, c.ID, id)
@@ -589,6 +612,11 @@ func bulk(ctx context.Context, st *audit.Store, actor, campaign, expr, action st
 		for i := range items {
 			byID[items[i].id] = &items[i]
 		}
+		ren, err := readRenames(ctx, tx)
+		if err != nil {
+			return err
+		}
+		isItem := func(id string) bool { return byID[id] != nil }
 		// The campaign decided in is the one in view: decision: and
 		// reviewer: read its items, as they stand in this transaction.
 		dir, err := tx.People(ctx)
@@ -648,7 +676,7 @@ func bulk(ctx context.Context, st *audit.Store, actor, campaign, expr, action st
 				continue
 			}
 			res.Matched++
-			if r := sep.refusal(&it.frozen, owners[it.id], actor); r != nil {
+			if r := sep.refusalNow(&it.frozen, owners[it.id], owners[ren.currentID(it.id, isItem)], actor); r != nil {
 				res.SkippedOwn = append(res.SkippedOwn, it.id)
 				refusals = append(refusals, itemRefusal{it.id, *r})
 				continue

@@ -345,13 +345,15 @@ func ApproveException(ctx context.Context, st *audit.Store, actor, campaign, id 
 		if err != nil {
 			return err
 		}
+		given := id
+		id = it.id // the item's ID, the key of its evidence, when given another of its identity (renames.go)
 		if it.decision != Keep || it.findings == "[]" {
 			why := "it had no findings at creation"
 			if it.decision != Keep {
 				why = "its decision is " + cmp.Or(string(it.decision), "pending")
 			}
 			return fmt.Errorf("%w: %s in campaign %s is not a keep on an identity with findings (%s); nothing to approve",
-				ErrNoException, audit.Printable(id), c.Name, why)
+				ErrNoException, audit.Printable(given), c.Name, why)
 		}
 		var expires string
 		if err := tx.QueryRow(ctx, `SELECT COALESCE(json_extract(payload, '$.exception_expires'), '') FROM events WHERE seq = ?`, it.seq).Scan(&expires); err != nil {
@@ -372,7 +374,15 @@ func ApproveException(ctx context.Context, st *audit.Store, actor, campaign, id 
 		if err != nil {
 			return err
 		}
-		if r := sep.refusal(&it.frozen, owner, actor); r != nil {
+		cur, err := currentOf(ctx, tx, c, it)
+		if err != nil {
+			return err
+		}
+		now, err := ownerNow(ctx, tx, cur)
+		if err != nil {
+			return err
+		}
+		if r := sep.refusalNow(&it.frozen, owner, now, actor); r != nil {
 			return &RefusedError{Refusal: *r, Campaign: c.Name, Item: id, Actor: actor}
 		}
 		if sep.same(it.decidedBy, actor) {

@@ -356,19 +356,36 @@ func (l *liveItem) fill(it *Item, history map[string][]Change) {
 	}
 }
 
-// loadItem reads one item of a campaign, or ErrNotInCampaign.
+// loadItem reads one item of a campaign, or ErrNotInCampaign. id is the
+// item's ID, or another ID of its identity (its repository renamed since
+// or before: renamedItem), which names the item as its own ID does.
 func loadItem(ctx context.Context, r reader, c *Campaign, id string) (*liveItem, error) {
+	it, err := loadItemByID(ctx, r, c, id)
+	if it != nil || err != nil {
+		return it, err
+	}
+	item, err := renamedItem(ctx, r, c.ID, id)
+	if err != nil {
+		return nil, err
+	}
+	if item != "" {
+		if it, err = loadItemByID(ctx, r, c, item); it != nil || err != nil {
+			return it, err
+		}
+	}
+	return nil, fmt.Errorf("%w: %s is not in the population of campaign %s (frozen at creation); list its items with `nhi campaign show %s`",
+		ErrNotInCampaign, audit.Printable(id), c.Name, c.Name)
+}
+
+// loadItemByID reads the item whose ID is id; nil when there is none.
+func loadItemByID(ctx context.Context, r reader, c *Campaign, id string) (*liveItem, error) {
 	rows, err := r.Query(ctx, `SELECT `+frozenColumns+`, `+stateColumns+` FROM campaign_items WHERE campaign_id = ? AND identity_id = ?`, c.ID, id)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
 	if !rows.Next() {
-		if err := rows.Err(); err != nil {
-			return nil, err
-		}
-		return nil, fmt.Errorf("%w: %s is not in the population of campaign %s (frozen at creation); list its items with `nhi campaign show %s`",
-			ErrNotInCampaign, audit.Printable(id), c.Name, c.Name)
+		return nil, rows.Err()
 	}
 	var it liveItem
 	if err := scanFrozen(rows, &it.frozen, it.scanArgs()...); err != nil {

@@ -1,6 +1,7 @@
 package campaigns
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -506,7 +507,9 @@ func TransferItems(ctx context.Context, st *audit.Store, actor, campaign string,
 			if err != nil {
 				return err
 			}
-			if _, err := tx.SetOwners(ctx, actor, []audit.OwnerSet{{Identity: id, Owner: p.Email}}); err != nil {
+			// The owner is recorded under the ID the identity has now,
+			// where readers look (a renamed repository: renames.go).
+			if _, err := tx.SetOwners(ctx, actor, []audit.OwnerSet{{Identity: cmp.Or(o.Current, o.Item), Owner: p.Email}}); err != nil {
 				return err
 			}
 			out = append(out, *o)
@@ -524,8 +527,10 @@ func TransferItems(ctx context.Context, st *audit.Store, actor, campaign string,
 
 // judgeTransfer says whether a transfer holds: the owner recorded now is
 // the person the decision named (an owner.set event after it says so), and
-// that person is still active.
-func judgeTransfer(ctx context.Context, st *audit.Store, dir *audit.Directory, it *liveItem) (state, why string, err error) {
+// that person is still active. cur is the ID the identity has now when
+// its repository was renamed (TransferItems records the owner there),
+// "" otherwise.
+func judgeTransfer(ctx context.Context, st *audit.Store, dir *audit.Directory, it *liveItem, cur string) (state, why string, err error) {
 	ev, err := st.EventAt(ctx, it.seq)
 	if err != nil {
 		return "", "", fmt.Errorf("reading the transfer of %s: %w", it.id, err)
@@ -536,9 +541,18 @@ func judgeTransfer(ctx context.Context, st *audit.Store, dir *audit.Directory, i
 	}
 	var owner string
 	var ownerSeq int64
-	err = st.QueryRow(ctx, `SELECT owner, event_seq FROM owners WHERE identity_id = ?`, it.id).Scan(&owner, &ownerSeq)
-	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return "", "", err
+	// The owner readers show: under the ID now, else under the item's.
+	for _, id := range []string{cur, it.id} {
+		if id == "" {
+			continue
+		}
+		err = st.QueryRow(ctx, `SELECT owner, event_seq FROM owners WHERE identity_id = ?`, id).Scan(&owner, &ownerSeq)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return "", "", err
+		}
 	}
 	switch p := dir.Lookup(d.To); {
 	case owner == "" || !dir.Same(owner, d.To):

@@ -36,15 +36,20 @@ func decideChecked(ctx context.Context, st *audit.Store, actor, campaign, id str
 		it         liveItem
 		campaignID int64
 		createSeq  int64
+		renamed    bool
 	)
 	read := decisionRead(campaign, id)
 	rows, err := st.Query(ctx, read.Query, read.Args...)
 	if err != nil {
 		return nil, errDecideLocked
 	}
-	found := rows.Next() && scanFrozen(rows, &it.frozen, append(it.scanArgs(), &owner, &want, &campaignID, &createSeq)...) == nil
+	found := rows.Next() && scanFrozen(rows, &it.frozen, append(it.scanArgs(), &owner, &want, &campaignID, &createSeq, &renamed)...) == nil
 	rows.Close()
-	if !found || rows.Err() != nil {
+	// An ID that is no item's, and an item whose identity has another ID
+	// now (renames.go), go the long way: it finds the item by either ID,
+	// and reads the owner recorded under both, which this read and its
+	// stamp do not.
+	if !found || renamed || rows.Err() != nil {
 		return nil, errDecideLocked
 	}
 	stamp, ok := parseDecisionStamp(want)
@@ -57,7 +62,7 @@ func decideChecked(ctx context.Context, st *audit.Store, actor, campaign, id str
 	}
 	c := sep.c
 	sg := signingFrom(ctx)
-	p, err := planDecision(c, sep, &it, owner, actor, d, reason, refuseSame, terms, sg, opts...)
+	p, err := planDecision(c, sep, &it, owner, "", actor, d, reason, refuseSame, terms, sg, opts...)
 	if err != nil {
 		return nil, errDecideLocked
 	}
@@ -82,14 +87,16 @@ func decideChecked(ctx context.Context, st *audit.Store, actor, campaign, id str
 
 // decisionRead is the statement decideChecked reads before the lock:
 // the item, its owner, which campaign it is and the stamp
-// (decisionCheck) of what deciding it depends on, all of one moment.
+// (decisionCheck) of what deciding it depends on, all of one moment, and
+// whether its identity was renamed since (identity_aliases).
 func decisionRead(campaign, id string) audit.Stmt {
 	return audit.Stmt{Query: decisionReadQuery, Args: append(decisionCheck(campaign, id).Args, campaign, id)}
 }
 
 const decisionReadQuery = `SELECT ` + frozenColumns + `, ` + stateColumns + `,
 		COALESCE((SELECT o.owner FROM owners o WHERE o.identity_id = campaign_items.identity_id), ''), (` + decisionCheckQuery + `),
-		campaign_id, (SELECT c.create_seq FROM campaigns c WHERE c.id = campaign_items.campaign_id)
+		campaign_id, (SELECT c.create_seq FROM campaigns c WHERE c.id = campaign_items.campaign_id),
+		EXISTS (SELECT 1 FROM identity_aliases a WHERE a.id = campaign_items.identity_id)
 		FROM campaign_items WHERE campaign_id = (SELECT id FROM campaigns WHERE name = ?) AND identity_id = ?`
 
 // beforeDecideLock, when set (by a test), runs between decideChecked's

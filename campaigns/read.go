@@ -96,6 +96,14 @@ func Get(ctx context.Context, st *audit.Store, name string) (*Campaign, error) {
 	if err != nil {
 		return nil, err
 	}
+	ren, err := readRenames(ctx, st)
+	if err != nil {
+		return nil, err
+	}
+	isItem := func(id string) bool {
+		_, found := slices.BinarySearchFunc(live, id, func(l liveItem, id string) int { return strings.Compare(l.id, id) })
+		return found
+	}
 	c.Items = make([]Item, len(live))
 	for i := range live {
 		l := &live[i]
@@ -104,6 +112,9 @@ func Get(ctx context.Context, st *audit.Store, name string) (*Campaign, error) {
 			return nil, err
 		}
 		l.fill(&it, history)
+		if len(ren) > 0 {
+			it.CurrentID = ren.currentID(it.ID, isItem)
+		}
 		c.Items[i] = it
 	}
 	if c.Refused, err = RefusedAttempts(ctx, st, c.Name, 0); err != nil {

@@ -325,7 +325,7 @@ func verifyAgainst(ctx context.Context, st *audit.Store, actor string, c *Campai
 					return nil, err
 				}
 			}
-			s, why, err := judgeTransfer(ctx, st, dir, it)
+			s, why, err := judgeTransfer(ctx, st, dir, it, aliases[it.id])
 			if err != nil {
 				return nil, err
 			}

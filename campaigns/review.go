@@ -22,7 +22,10 @@ type Assignment struct {
 }
 
 // Assignments are the items of a campaign by identity ID, with Mine set
-// for actor's (under any alias the directory of people knows).
+// for actor's (under any alias the directory of people knows). An item
+// whose identity has another ID now (its repository renamed since the
+// campaign froze it: renames.go) is under that ID, where the identity is
+// listed; Decide takes either.
 func Assignments(ctx context.Context, st *audit.Store, campaign, actor string) (map[string]Assignment, error) {
 	c, err := load(ctx, st, campaign)
 	if err != nil {
@@ -62,7 +65,34 @@ func assignments(ctx context.Context, r reader, campaignID int64, actor string, 
 		}
 		out[id] = a
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return underCurrentIDs(ctx, r, out)
+}
+
+// underCurrentIDs moves each item whose identity has another ID now
+// under that ID (renames.go): a map as small as the renames is read, and
+// only the renamed items are touched.
+func underCurrentIDs[T any](ctx context.Context, r reader, items map[string]T) (map[string]T, error) {
+	ren, err := readRenames(ctx, r)
+	if err != nil {
+		return nil, err
+	}
+	isItem := func(id string) bool { _, ok := items[id]; return ok }
+	moved := map[string]string{}
+	for old := range ren {
+		if _, ok := items[old]; ok {
+			if cur := ren.currentID(old, isItem); cur != "" {
+				moved[old] = cur
+			}
+		}
+	}
+	for old, cur := range moved {
+		items[cur] = items[old]
+		delete(items, old)
+	}
+	return items, nil
 }
 
 // ErrNoCampaignInView is a filter with decision: or reviewer: terms and no

@@ -1,6 +1,10 @@
 package campaigns
 
-import "github.com/nhi-audit/nhi/audit"
+import (
+	"strings"
+
+	"github.com/nhi-audit/nhi/audit"
+)
 
 // The campaigns' tables are projections of the campaign.* events, kept in
 // the evidence file beside audit's and versioned apart from them (see
@@ -221,7 +225,43 @@ END $$;
 		decideItemRechecked,
 		// 9: who the session and the names a reviewer's write names are,
 		// each a probe of people_keys (audit's step 11).
-		checkReviewerStep(mayDecideAnyByRegrole, reviewerLookupByPeopleKeys))
+		checkReviewerStep(mayDecideAnyByRegrole, reviewerLookupByPeopleKeys),
+		// 10: an item whose identity was renamed since the campaign
+		// froze it goes the long way (renames.go).
+		decideRenamedLongWay)
+}
+
+// decideRenamedLongWay is step 10: nhi_decide as step 8 made it, but an
+// item whose identity continues under another ID now (its repository
+// renamed: identity_aliases, audit's lineage.go) is refused with NHI01,
+// nothing written, before the lock and, should a snapshot link the rename
+// meanwhile, under it: nhi decides it the long way, which reads the owner
+// recorded under the ID the identity has now as well as under the item's
+// (campaigns' refusalNow), where this function reads only the item's.
+// An ID that is no item's but a renamed item's ID now was refused already
+// (NOT FOUND), and the long way finds its item (loadItem). Renames are
+// rare: every other decision is step 8's, check for check, with one probe
+// of identity_aliases' primary key more (TestRenamedItemDecidedByEitherID).
+var decideRenamedLongWay = mustReplace(decideItemRechecked,
+	`	IF NOT FOUND OR NOT c_open OR pseq <> a_person_seq OR octet_length(names) <> length(names) THEN`,
+	`	IF NOT FOUND OR NOT c_open OR pseq <> a_person_seq OR octet_length(names) <> length(names)
+		OR EXISTS (SELECT 1 FROM identity_aliases a WHERE a.id = a_item) THEN`,
+	`		COALESCE((SELECT o.owner FROM owners o WHERE o.identity_id = a_item), '') = cur
+			AND EXISTS`,
+	`		COALESCE((SELECT o.owner FROM owners o WHERE o.identity_id = a_item), '') = cur
+			AND NOT EXISTS (SELECT 1 FROM identity_aliases a WHERE a.id = a_item)
+			AND EXISTS`)
+
+// mustReplace is s with each old of pairs replaced by its new, each
+// found exactly once: a migration made from an earlier one's text.
+func mustReplace(s string, pairs ...string) string {
+	for i := 0; i+1 < len(pairs); i += 2 {
+		if strings.Count(s, pairs[i]) != 1 {
+			panic("campaigns: a migration's text to replace is not found once: " + pairs[i])
+		}
+		s = strings.Replace(s, pairs[i], pairs[i+1], 1)
+	}
+	return s
 }
 
 // decideFunction is nhi_decide: one decision, read, checked and written

@@ -51,15 +51,28 @@ func EachAsOf(ctx context.Context, st *audit.Store, name string, seq int64, begi
 			return err
 		}
 	}
+	var renamed map[string]string // item -> its identity's ID now (renames.go)
 	escalate := func(b *Batch) {
 		for i := range b.Items {
 			if x, ok := esc[b.Items[i].ID]; ok {
 				b.Items[i].Escalated = &x
 			}
+			if len(renamed) > 0 {
+				b.Items[i].CurrentID = renamed[b.Items[i].ID]
+			}
 		}
 	}
 	head, err := st.LogHead(ctx)
 	if err != nil {
+		return err
+	}
+	// Read after the head: if the cursors below find it unchanged, the
+	// renames are as of seq too.
+	ren, err := renamesAsOf(ctx, st, seq)
+	if err != nil {
+		return err
+	}
+	if renamed, err = itemRenames(ctx, st, c.ID, ren); err != nil {
 		return err
 	}
 	if head.Seq == seq {

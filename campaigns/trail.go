@@ -1,6 +1,7 @@
 package campaigns
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -27,8 +28,34 @@ type TrailEntry struct {
 // decision, and removal checks. It reads the events the projections point
 // at (an identity's decision rows, the close of a campaign it went
 // unanswered in), the campaign.verify events and the decision.refused
-// events, never the whole log.
+// events, never the whole log. An identity whose repository was renamed
+// has its trail under every ID it had (renames.go): what a campaign
+// recorded under another one says so ("as ID").
 func Trail(ctx context.Context, st *audit.Store, id string) ([]TrailEntry, error) {
+	out, err := trailOf(ctx, st, id)
+	if err != nil {
+		return nil, err
+	}
+	ren, err := readRenames(ctx, st)
+	if err != nil || len(ren) == 0 {
+		return out, err
+	}
+	for _, other := range ren.lineage(id) {
+		more, err := trailOf(ctx, st, other)
+		if err != nil {
+			return nil, err
+		}
+		for _, t := range more {
+			t.What += " (as " + other + ")"
+			out = append(out, t)
+		}
+	}
+	slices.SortStableFunc(out, func(a, b TrailEntry) int { return cmp.Compare(a.Seq, b.Seq) })
+	return out, nil
+}
+
+// trailOf is Trail of id alone.
+func trailOf(ctx context.Context, st *audit.Store, id string) ([]TrailEntry, error) {
 	// Every event that names id through the projections, plus the checks.
 	rows, err := st.Query(ctx, `
 		SELECT d.seq FROM campaigns c JOIN campaign_decisions d ON d.campaign_id = c.id AND d.identity_id = ?1

@@ -187,7 +187,7 @@ func (k *collector) registerRow(it *campaigns.Item, ev campaigns.ItemEvents, n i
 	}
 	// The flags gather in a small array, then take one allocation of
 	// their size (none without flags).
-	var flagBuf [12]string
+	var flagBuf [14]string
 	flags := flagBuf[:0]
 	if it.Decision != campaigns.Pending && it.Decision != campaigns.NoResponse {
 		row.Via = via(it, ev.Decision)
@@ -217,6 +217,10 @@ func (k *collector) registerRow(it *campaigns.Item, ev campaigns.ItemEvents, n i
 	if it.Decision == campaigns.NoResponse {
 		flag(c.NoResponse.On == campaigns.OnNoResponseKeep, FlagKeptByRule)
 		flag(c.NoResponse.On == campaigns.OnNoResponseDecommission, FlagDecommissionByRule)
+	}
+	if it.CurrentID != "" {
+		row.CurrentID = clean(it.CurrentID)
+		flag(true, FlagRenamed)
 	}
 	if (it.Decision == campaigns.Rotate || it.Decision == campaigns.Transfer) && it.Verification != "" {
 		// What a later snapshot (or the log, for a transfer) showed.

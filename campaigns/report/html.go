@@ -196,6 +196,11 @@ func (w *htmlRows) identity(x *Row) {
 	w.breakable(x.Scope)
 	w.WriteString(`</span><div class="id">`)
 	w.breakable(x.ID)
+	if x.CurrentID != "" {
+		// Renamed since the campaign froze it: the ID it goes on under.
+		w.WriteString(`</div><div class="id">renamed: now `)
+		w.breakable(x.CurrentID)
+	}
 	w.WriteString("</div></td>")
 }
 

@@ -122,6 +122,9 @@ func appendRow(b []byte, r *Row) []byte {
 	b = append(b, `{"n":`...)
 	b = strconv.AppendInt(b, int64(r.N), 10)
 	b = appendField(b, "id", r.ID)
+	if r.CurrentID != "" { // omitempty, as the struct tag says: only a renamed item has it
+		b = appendField(b, "current_id", r.CurrentID)
+	}
 	b = appendField(b, "kind", r.Kind)
 	b = appendField(b, "kind_label", r.KindLabel)
 	b = appendField(b, "name", r.Name)

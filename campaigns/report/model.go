@@ -326,8 +326,12 @@ type Finding struct {
 
 // Row is one identity of the decision register.
 type Row struct {
-	N           int       `json:"n"`
-	ID          string    `json:"id"`
+	N  int    `json:"n"`
+	ID string `json:"id"` // as the campaign froze it
+	// CurrentID is the ID the identity has now, as of the report's
+	// event, when its repository was renamed since the campaign froze
+	// it (flag renamed); absent otherwise.
+	CurrentID   string    `json:"current_id,omitempty"`
 	Kind        string    `json:"kind"`
 	KindLabel   string    `json:"kind_label"`
 	Name        string    `json:"name"`
@@ -411,6 +415,9 @@ const (
 	// campaign's on-no-response rule says what it comes to.
 	FlagKeptByRule         = "kept-by-rule"
 	FlagDecommissionByRule = "decommission-by-rule"
+	// FlagRenamed: its repository was renamed since the campaign froze
+	// it; the identity goes on under CurrentID.
+	FlagRenamed = "renamed"
 )
 
 // NotVerified is the remediation state of a decommission decision no later

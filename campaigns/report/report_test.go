@@ -246,7 +246,7 @@ func TestRowJSON(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		odd := report.Row{N: 7, ID: "a\"b\\c\n\t\r\b\f\x01<>&\u2028\u2029é\xff", Findings: []report.Finding{{Rule: "x", Message: "<&>"}},
+		odd := report.Row{N: 7, ID: "a\"b\\c\n\t\r\b\f\x01<>&\u2028\u2029é\xff", CurrentID: "now\"<renamed>", Findings: []report.Finding{{Rule: "x", Message: "<&>"}},
 			Flags: []string{"a", "b"}, Event: -3, Overdue: true}
 		rows := append(r.Register, odd, report.Row{})
 		for i := range rows {

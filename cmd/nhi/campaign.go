@@ -663,7 +663,11 @@ func refusedToJSON(rs []campaigns.Refused) []refusedJSON {
 }
 
 type itemJSON struct {
-	ID               string            `json:"id"`
+	ID string `json:"id"`
+	// CurrentID is the ID the identity has now, when its repository was
+	// renamed since the campaign froze the item under ID (absent
+	// otherwise); nhi decide takes either.
+	CurrentID        string            `json:"current_id,omitempty"`
 	Reviewer         *string           `json:"reviewer"`
 	Decision         string            `json:"decision"` // pending, carried, decommission, keep, rotate, no-response
 	Reason           string            `json:"reason"`
@@ -802,7 +806,7 @@ func itemsToJSON(c *campaigns.Campaign, now time.Time) []itemJSON {
 
 func itemToJSON(c *campaigns.Campaign, it *campaigns.Item, now time.Time) itemJSON {
 	j := itemJSON{
-		ID: it.ID, Reviewer: strOrNull(it.Reviewer), Decision: it.State(), Reason: it.Reason,
+		ID: it.ID, CurrentID: it.CurrentID, Reviewer: strOrNull(it.Reviewer), Decision: it.State(), Reason: it.Reason,
 		DecidedBy: strOrNull(it.DecidedBy), DecidedAt: timeOrNull(it.DecidedAt), Verification: strOrNull(it.Verification),
 		Overdue: itemOverdue(c, it, now), Kind: it.Kind, Name: it.Name, Scope: it.Scope,
 		Owner: strOrNull(it.Owner), NaturalOwner: strOrNull(it.NaturalOwner), Findings: it.Findings, Permissions: it.Permissions,

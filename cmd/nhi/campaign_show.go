@@ -33,8 +33,13 @@ awaiting confirmation, and decommissions still present after the due date
 (OVERDUE). The item table fits the terminal (120 columns when not on one);
 --wide (-o wide) adds the ID and cuts nothing, -o id prints the items' IDs
 alone, -o csv the items for a spreadsheet. --json (-o json) prints {name,
-status, due, ..., items: [{id, reviewer, decision, reason, decided_by,
-decided_at, verification, ..., conflict, history}]}.
+status, due, ..., items: [{id, current_id, reviewer, decision, reason,
+decided_by, decided_at, verification, ..., conflict, history}]}.
+
+An item keeps the ID the campaign froze. When its repository was renamed
+since, FLAGS says renamed and the list under the table names the ID the
+identity has now (was the frozen one); current_id (JSON, CSV) holds it.
+nhi decide takes either ID.
 
 --reviewer R lists only the items assigned to R (an e-mail or alias of the
 directory of people, or me: who you are, as for nhi decide) with R's
@@ -211,6 +216,9 @@ func itemCells(c *campaigns.Campaign, it *campaigns.Item, now time.Time) []strin
 	if o := c.NoResponse.Outcome(); o != "" && it.Decision == campaigns.NoResponse {
 		flags = append(flags, strings.ReplaceAll(o, " ", "-"))
 	}
+	if it.CurrentID != "" {
+		flags = append(flags, "renamed")
+	}
 	return []string{it.Kind.Label(), dash(audit.Printable(it.Name)), dash(audit.Printable(it.Scope)), dash(owner), dash(audit.RuleNames(it.Findings)),
 		dash(audit.Printable(it.Reviewer)), it.State(), dash(audit.Printable(it.DecidedBy)), dash(strings.Join(flags, ",")),
 		dash(it.Verification)}
@@ -219,7 +227,7 @@ func itemCells(c *campaigns.Campaign, it *campaigns.Item, now time.Time) []strin
 // printItemsCSV writes show's items for a spreadsheet: the ID first, every
 // cell whole, and the reason and decision time the table leaves out.
 func printItemsCSV(w io.Writer, c *campaigns.Campaign, now time.Time, pendingOnly bool) error {
-	t, err := newCSVTable(w, "id", "kind", "name", "scope", "owner", "findings", "reviewer", "decision", "reason", "decided_by", "decided_at", "flags", "verified")
+	t, err := newCSVTable(w, "id", "kind", "name", "scope", "owner", "findings", "reviewer", "decision", "reason", "decided_by", "decided_at", "flags", "verified", "current_id")
 	if err != nil {
 		return err
 	}
@@ -241,7 +249,7 @@ func printItemsCSV(w io.Writer, c *campaigns.Campaign, now time.Time, pendingOnl
 		}
 		if err := t.Row(audit.Printable(it.ID), string(it.Kind), audit.Printable(it.Name), audit.Printable(it.Scope), undash(cells[3]),
 			audit.RuleNames(it.Findings), audit.Printable(it.Reviewer), it.State(), audit.Printable(it.Reason),
-			audit.Printable(it.DecidedBy), at, undash(cells[8]), it.Verification); err != nil {
+			audit.Printable(it.DecidedBy), at, undash(cells[8]), it.Verification, audit.Printable(it.CurrentID)); err != nil {
 			return err
 		}
 	}
@@ -328,12 +336,13 @@ func printCampaign(w io.Writer, c *campaigns.Campaign, ob *campaigns.Offboarding
 			}
 			cells := itemCells(c, it, now)
 			if wide {
-				cells = append([]string{audit.Printable(it.ID)}, cells...)
+				cells = append([]string{renamedID(it)}, cells...)
 			}
 			t.Row(cells...)
 		}
 		t.Flush(w)
 	}
+	printRenamed(w, c, pendingOnly)
 	if len(c.Refused) > 0 && !pendingOnly {
 		fmt.Fprintf(w, "\nRefused attempts (%d), the separation-of-duties rules at work:\n", len(c.Refused))
 		for _, r := range c.Refused {
@@ -344,6 +353,31 @@ func printCampaign(w io.Writer, c *campaigns.Campaign, ob *campaigns.Offboarding
 			fmt.Fprintf(w, "  #%d %s %s: %s refused by rule %s (%s)\n", r.Seq, r.At, audit.Printable(r.Actor), what, r.Rule, audit.Printable(r.Detail))
 		}
 	}
+}
+
+// renamedID is an item's ID as the wide table shows it: the ID its
+// identity has now, "(was ID)", when its repository was renamed since
+// the campaign froze it; else its ID.
+func renamedID(it *campaigns.Item) string {
+	if it.CurrentID == "" {
+		return audit.Printable(it.ID)
+	}
+	return audit.Printable(it.CurrentID) + " (was " + audit.Printable(it.ID) + ")"
+}
+
+// printRenamed lists the items whose repository was renamed since the
+// campaign froze them (FLAGS renamed), under the ID each has now.
+func printRenamed(w io.Writer, c *campaigns.Campaign, pendingOnly bool) {
+	var lines []string
+	for i := range c.Items {
+		if it := &c.Items[i]; it.CurrentID != "" && (!pendingOnly || it.Decision == campaigns.Pending) {
+			lines = append(lines, "  "+renamedID(it))
+		}
+	}
+	if len(lines) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "\nRenamed since the campaign froze them (%d; nhi decide takes either ID):\n%s\n", len(lines), strings.Join(lines, "\n"))
 }
 
 // itemOverdue: approved for removal, still present, after the due date.

@@ -209,7 +209,13 @@ Other forms:
 			if err != nil {
 				return campaignError(cmd, "", err)
 			}
-			fmt.Fprintf(a.stdout, "Decided %s on %s in %s (event %d, by %s)\n", d, audit.Printable(o.Item), name, o.Event.Seq, audit.Printable(actor))
+			item := audit.Printable(o.Item)
+			if o.Current != "" {
+				// The campaign froze the item before its repository was
+				// renamed: the decision is recorded under the ID it froze.
+				item = audit.Printable(o.Current) + " (was " + item + ")"
+			}
+			fmt.Fprintf(a.stdout, "Decided %s on %s in %s (event %d, by %s)\n", d, item, name, o.Event.Seq, audit.Printable(actor))
 			if replacement != "" {
 				fmt.Fprintf(a.stdout, "Replacement named: %s; nhi campaign verify looks for that key, and for the old one gone.\n", audit.Printable(strings.TrimSpace(replacement)))
 			}

@@ -10,6 +10,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -445,5 +447,81 @@ func TestNotesEndToEnd(t *testing.T) {
 	}
 	if r := nhi(t, nil, "verify", "--db", db); r.code != 0 || !strings.Contains(r.stdout, fmt.Sprintf("%d events", len(runners)+before+1)) {
 		t.Errorf("verify: exit %d %s%s", r.code, r.stdout, r.stderr)
+	}
+}
+
+// TestDemoCampaignShowsRenamedItems: the demo's campaign froze the deploy
+// keys of a repository its week renames; nhi campaign show flags them
+// renamed and names each under its ID now ("was" the frozen one), and
+// --json and -o csv give that ID as current_id, the item's ID unchanged.
+func TestDemoCampaignShowsRenamedItems(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "demo.db")
+	if r := nhi(t, nil, "demo", "--no-tui", "--db", db); r.code != 0 {
+		t.Fatalf("demo exit %d:\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	r := nhi(t, nil, "campaign", "show", "demo-deploy-keys", "--db", db)
+	if r.code != 0 || !strings.Contains(r.stdout, " renamed ") ||
+		!regexp.MustCompile(`Renamed since the campaign froze them \(\d+; nhi decide takes either ID\):\n  github:northwind:github_deploy_key:[a-z-]+-legacy/\d+ \(was github:northwind:github_deploy_key:[a-z-]+/\d+\)\n`).MatchString(r.stdout) {
+		t.Errorf("campaign show: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	r = nhi(t, nil, "campaign", "show", "demo-deploy-keys", "--db", db, "--json")
+	var show struct {
+		Items []struct {
+			ID        string `json:"id"`
+			CurrentID string `json:"current_id"`
+		} `json:"items"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &show); err != nil {
+		t.Fatalf("campaign show --json: %v\n%s", err, r.stdout)
+	}
+	renamed := 0
+	for _, it := range show.Items {
+		if it.CurrentID != "" {
+			renamed++
+			if it.CurrentID == it.ID || !strings.Contains(it.CurrentID, "-legacy/") {
+				t.Errorf("item %s: current_id %s", it.ID, it.CurrentID)
+			}
+		}
+	}
+	if renamed == 0 {
+		t.Errorf("no item has a current_id:\n%s", r.stdout)
+	}
+	r = nhi(t, nil, "campaign", "show", "demo-deploy-keys", "--db", db, "-o", "csv")
+	if lines := strings.Split(r.stdout, "\n"); !strings.HasSuffix(lines[0], ",current_id") || strings.Count(r.stdout, "-legacy/") != renamed {
+		t.Errorf("campaign show -o csv: %d renamed in the CSV, want %d:\n%s", strings.Count(r.stdout, "-legacy/"), renamed, r.stdout)
+	}
+	// The evidence bundle: the register flags them renamed; report.json
+	// and the HTML name the ID now.
+	out := filepath.Join(t.TempDir(), "bundle")
+	if r := nhi(t, nil, "export", "demo-deploy-keys", "--out", out, "--db", db, "--as", "lead@northwind.test"); r.code != 0 {
+		t.Fatalf("export: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	js, err := os.ReadFile(filepath.Join(out, "report.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep struct {
+		Register []struct {
+			ID        string   `json:"id"`
+			CurrentID string   `json:"current_id"`
+			Flags     []string `json:"flags"`
+		} `json:"decision_register"`
+	}
+	if err := json.Unmarshal(js, &rep); err != nil {
+		t.Fatal(err)
+	}
+	inReport := 0
+	for _, x := range rep.Register {
+		if x.CurrentID != "" && slices.Contains(x.Flags, "renamed") && strings.Contains(x.CurrentID, "-legacy/") {
+			inReport++
+		}
+	}
+	html, err := os.ReadFile(filepath.Join(out, "report.html"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// In the register, and again among the decommissions (one of them).
+	if inReport != renamed || strings.Count(string(html), "renamed: now ") != renamed+1 {
+		t.Errorf("the bundle names %d renamed items in report.json and %d in report.html; want %d", inReport, strings.Count(string(html), "renamed: now "), renamed)
 	}
 }

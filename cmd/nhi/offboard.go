@@ -355,7 +355,7 @@ func printOffboardItems(w io.Writer, c *campaigns.Campaign, ob *campaigns.Offboa
 			}
 			cells := itemCells(c, it, now)
 			if wide {
-				cells = append([]string{audit.Printable(it.ID)}, cells...)
+				cells = append([]string{renamedID(it)}, cells...)
 			}
 			t.Row(append([]string{dash(strings.Join(audit.RelationTags(why[it.ID]), ","))}, cells...)...)
 		}
