@@ -427,3 +427,70 @@ func TestUnreadableEnvironmentNotRemoved(t *testing.T) {
 		t.Errorf("verify: %+v %v", v, err)
 	}
 }
+
+// TestResumeAfterLosingSight: a run interrupted, then resumed after the
+// App was taken off most repositories (repository_selection "selected"),
+// judges the repository list it finished by. The snapshot is partial,
+// with the coverage gap, and the identities of repositories the
+// credential no longer sees, which still exist, are not-checked; an
+// earlier run's "every repository seen" does not make them removed.
+func TestResumeAfterLosingSight(t *testing.T) {
+	o := githubtest.SampleOrg(20)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var (
+		mu   sync.Mutex
+		seen = map[string]bool{}
+		stop bool
+	)
+	s := githubtest.NewServer(o, withApp(t), githubtest.WithFault(func(r *http.Request) (int, string, bool) {
+		mu.Lock()
+		defer mu.Unlock()
+		if parts := strings.Split(r.URL.Path, "/"); stop && len(parts) > 3 && parts[1] == "repos" {
+			if seen[parts[3]] = true; len(seen) > 5 {
+				cancel() // the user presses Ctrl-C
+			}
+		}
+		return 0, "", false
+	}))
+	defer s.Close()
+	st, _ := tempStore(t)
+	first, _, err := snapshot(t, context.Background(), st, githubtest.SampleLogin, appOptions(t, s))
+	if err != nil || first.Status != audit.SnapshotComplete {
+		t.Fatalf("first snapshot: %v %v", first, err)
+	}
+	mu.Lock()
+	stop = true
+	mu.Unlock()
+	if snap, _, err := snapshot(t, ctx, st, githubtest.SampleLogin, appOptions(t, s)); !errors.Is(err, context.Canceled) || snap != nil {
+		t.Fatalf("interrupted run: %v, %v", snap, err)
+	}
+	s.ClearFaults()
+	visible := []string{o.Repos[0].Name, o.Repos[1].Name}
+	s.SetAppRepos(visible)
+	snap, _, err := snapshot(t, context.Background(), st, githubtest.SampleLogin, appOptions(t, s))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if snap.ID != 2 || snap.Status != audit.SnapshotPartial || len(snap.Gaps) != 1 || !snap.Gaps[0].Coverage() ||
+		!strings.HasPrefix(snap.Gaps[0].Reason, "18 of 20 repositories are not visible to this credential") {
+		t.Errorf("the resumed snapshot %d is %s, gaps %+v; want snapshot 2, partial, for the repositories not visible", snap.ID, snap.Status, snap.Gaps)
+	}
+	ids, err := st.Identities(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	notChecked := 0
+	for _, it := range ids {
+		repo, _, _ := strings.Cut(strings.TrimPrefix(it.Scope, githubtest.SampleLogin+"/"), "/")
+		switch {
+		case it.Status == audit.StatusRemoved:
+			t.Errorf("%s is removed; its repository %s still exists", it.ID, repo)
+		case it.Status == audit.StatusNotChecked:
+			notChecked++
+		}
+	}
+	if notChecked == 0 {
+		t.Error("no identity is not-checked")
+	}
+}
