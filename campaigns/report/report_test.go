@@ -335,7 +335,7 @@ func TestReportSaysWhatDecidedByProves(t *testing.T) {
 			rule = p.Rule
 		}
 	}
-	for _, want := range []string{"--as", "not authenticated", "PostgreSQL", "the role the database authenticated", "signed"} {
+	for _, want := range []string{"--as", "not authenticated", "PostgreSQL", "the role the database authenticated", "nhi db import", "signed"} {
 		if !strings.Contains(rule, want) {
 			t.Errorf("the review rules' Who decided %q lacks %q", rule, want)
 		}
