@@ -273,7 +273,8 @@ func (c *Coverage) scanScopes(rows *sql.Rows) error {
 //
 // The place was read when the snapshot read kind at scope, or when it read
 // every child of an enclosing scope and scope was not among them (the
-// repository or environment no longer exists). A snapshot that recorded no
+// repository or environment no longer exists) and no gap names it (a
+// place a gap names was reached: it exists). A snapshot that recorded no
 // scopes (taken before schema v5, or by a connector that does not say what
 // it read) looked everywhere when complete, and everywhere but its gaps
 // when partial.
@@ -298,10 +299,16 @@ func (c *Coverage) Looked(kind Kind, scope string) (ok bool, reason string) {
 		if !found {
 			continue
 		}
+		child := childOf(p, scope)
 		if kinds[ChildrenKind] {
-			return true, "" // the place itself is gone
+			if !c.gapIn(child) {
+				return true, "" // the place itself is gone
+			}
+			// A gap names it: the snapshot reached it and could not read
+			// it, as when an environment's secrets answer 403.
+			return false, c.why(kind, scope, fmt.Sprintf("snapshot %d could not read %s", c.ID, child))
 		}
-		return false, c.why(kind, scope, fmt.Sprintf("%s was not visible to the credential of snapshot %d", childOf(p, scope), c.ID))
+		return false, c.why(kind, scope, fmt.Sprintf("%s was not visible to the credential of snapshot %d", child, c.ID))
 	}
 	return false, c.why(kind, scope, fmt.Sprintf("snapshot %d did not read %s", c.ID, scope))
 }
@@ -313,6 +320,18 @@ func (c *Coverage) why(kind Kind, scope, fallback string) string {
 		return gapReason(g)
 	}
 	return fallback
+}
+
+// gapIn reports whether a gap, of any kind, names scope or a scope below
+// it: the snapshot reached scope, so it exists, whatever its parent's
+// ChildrenKind row says of scopes not read.
+func (c *Coverage) gapIn(scope string) bool {
+	for i := range c.gaps {
+		if g := c.gaps[i].Scope; g == scope || strings.HasPrefix(g, scope+"/") {
+			return true
+		}
+	}
+	return false
 }
 
 func gapReason(g *Gap) string { return g.Endpoint + ": " + g.Reason }

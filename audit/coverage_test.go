@@ -132,3 +132,46 @@ func removalOnlyWhereLooked(t *testing.T) {
 		}
 	})
 }
+
+// TestGapBelowReadChildren: a snapshot that listed a repository's
+// environments (api: *) but could not read one environment's secrets (a
+// 403, or a 5xx through every retry) did not look where they live: the
+// gap names the environment, so it exists, and its secrets are
+// not-checked, never removed. An environment the snapshot did not list,
+// and of which no gap speaks, is gone.
+func TestGapBelowReadChildren(t *testing.T) {
+	eachEngine(t, func(t *testing.T, eng testEngine) {
+		s := openAt(t, eng.new(t))
+		var (
+			prod    = at(obs("s1", KindGitHubActionsSecret), "acme/api/prod")
+			staging = at(obs("s2", KindGitHubActionsSecret), "acme/api/staging")
+			gone    = at(obs("s3", KindGitHubActionsSecret), "acme/api/gone")
+		)
+		scoped(t, s, nil, []ScopeRead{{Scope: "acme", Children: true}, {Scope: "acme/api", Children: true}}, prod, staging, gone)
+		secrets := Gap{Endpoint: "GET /repos/acme/api/environments/prod/secrets", Kind: KindGitHubActionsSecret, Scope: "acme/api/prod", Status: 403, Reason: "needs Secrets: read"}
+		other := Gap{Endpoint: "GET /repos/acme/api/environments/staging/variables", Kind: KindGitHubWebhook, Scope: "acme/api/staging", Status: 502, Reason: "GitHub answered 502"}
+		second := scoped(t, s, []Gap{secrets, other}, []ScopeRead{{Scope: "acme", Children: true}, {Scope: "acme/api", Children: true}})
+
+		want := map[string]struct{ status, why string }{
+			prod.ID:    {StatusNotChecked, "GET /repos/acme/api/environments/prod/secrets: needs Secrets: read"},
+			staging.ID: {StatusNotChecked, "snapshot 2 could not read acme/api/staging"},
+			gone.ID:    {StatusRemoved, ""},
+		}
+		ids, err := s.Identities(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, it := range ids {
+			if w := want[it.ID]; it.Status != w.status || it.StatusReason != w.why {
+				t.Errorf("%s: %s %q; want %s %q", it.Scope, it.Status, it.StatusReason, w.status, w.why)
+			}
+		}
+		d, err := s.Diff(ctx, 1, second.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d.Removed != 1 || d.NotSeen != 2 {
+			t.Errorf("diff: %d removed, %d not seen; want 1 and 2: %+v", d.Removed, d.NotSeen, d.Changes)
+		}
+	})
+}

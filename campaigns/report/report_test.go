@@ -318,3 +318,26 @@ func TestNotesInTheReport(t *testing.T) {
 		}
 	})
 }
+
+// The review rules say what "Decided by" proves: a name nhi acted as, not
+// authenticated on an evidence file; the role the database authenticated
+// on PostgreSQL; a signature proving it either way. A report does not
+// know which store a decision was made in (evidence moves between them),
+// so it says both, and the bundle stays the same on either engine.
+func TestReportSaysWhatDecidedByProves(t *testing.T) {
+	r, err := report.Build(ctx, newFixture(t).Store, "2026-Q4", exportOptions().Options)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rule string
+	for _, p := range r.Criteria.Review {
+		if p.Name == "Who decided" {
+			rule = p.Rule
+		}
+	}
+	for _, want := range []string{"--as", "not authenticated", "PostgreSQL", "the role the database authenticated", "nhi db import", "signed"} {
+		if !strings.Contains(rule, want) {
+			t.Errorf("the review rules' Who decided %q lacks %q", rule, want)
+		}
+	}
+}

@@ -149,6 +149,21 @@ func TestSnapshotStoppedBusyIsContinued(t *testing.T) {
 		!strings.Contains(r.stdout, "Identities: counted when it finishes") {
 		t.Errorf("snapshots show of the stopped one: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
+	// Nor in JSON: counts null, where {} says none of any kind; the gaps
+	// are those written so far, each a fact already.
+	for _, args := range [][]string{{"snapshots", "--json"}, {"snapshots", "show", "1", "-o", "json"}} {
+		r := nhi(t, nil, append(args, "--db", db)...)
+		var one struct {
+			Counts map[string]int `json:"counts"`
+		}
+		out := strings.TrimSpace(r.stdout)
+		if strings.HasPrefix(out, "[") {
+			out = strings.TrimSuffix(strings.TrimPrefix(out, "["), "]")
+		}
+		if r.code != 0 || json.Unmarshal([]byte(out), &one) != nil || one.Counts != nil {
+			t.Errorf("%s of the stopped one: exit %d, counts %v; want null, not counted yet\n%s%s", strings.Join(args, " "), r.code, one.Counts, r.stdout, r.stderr)
+		}
+	}
 
 	r := nhi(t, []string{"GITHUB_TOKEN=" + first.srv.Token()}, first.args...)
 	if r.code != 0 || !regexp.MustCompile(`(?m)^Snapshot 1 of github/northwind: partial`).MatchString(r.stdout) {

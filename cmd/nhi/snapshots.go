@@ -116,7 +116,7 @@ type snapshotJSON struct {
 	FinishedAt  *string            `json:"finished_at"`
 	Status      string             `json:"status"`
 	Error       string             `json:"error,omitempty"`
-	Counts      map[audit.Kind]int `json:"counts"`
+	Counts      map[audit.Kind]int `json:"counts"` // null while it runs: counted when it finishes
 	Gaps        []audit.Gap        `json:"gaps"`
 	Digest      string             `json:"digest"`
 	Server      string             `json:"server_version,omitempty"`
@@ -139,6 +139,12 @@ func snapshotRow(s audit.Snapshot, current bool) snapshotJSON {
 	}
 	if r.Gaps == nil {
 		r.Gaps = []audit.Gap{}
+	}
+	if s.Status == audit.SnapshotRunning {
+		// Counted when it finishes: {} would say none of any kind, where
+		// it may have written batches already. Its gaps are those written
+		// so far.
+		r.Counts = nil
 	}
 	return r
 }

@@ -519,19 +519,6 @@ func (c *Connector) run(ctx context.Context, rec connectors.Recorder) error {
 	if err != nil {
 		return err
 	}
-	if !rec.Checkpointed(reposUnit) {
-		u := c.newUnit(reposUnit)
-		whole, gap := c.visibility(repos)
-		if whole {
-			u.children(c.org) // a repository not listed no longer exists
-		}
-		if gap != nil {
-			u.gap(*gap)
-		}
-		if err := u.finish(ctx); err != nil {
-			return err
-		}
-	}
 	todo := make([]repoInfo, 0, len(repos))
 	for _, r := range repos {
 		if !rec.Checkpointed(repoUnit(r.Name)) {
@@ -543,13 +530,32 @@ func (c *Connector) run(ctx context.Context, rec connectors.Recorder) error {
 	c.listed = repos
 	c.progressMu.Unlock()
 	c.emit(PhaseRepos, "repositories", 0)
-	return c.readRepos(ctx, todo)
+	if err := c.readRepos(ctx, todo); err != nil {
+		return err
+	}
+	// What this run's list says of the credential's view, recorded once
+	// every repository on it is read: a run resumed after the credential
+	// lost sight of some judges the list it read them by, never an
+	// earlier run's, whose repositories it may no longer see.
+	if rec.Checkpointed(reposUnit) {
+		return nil
+	}
+	u := c.newUnit(reposUnit)
+	whole, gap := c.visibility(repos)
+	if whole {
+		u.children(c.org) // a repository not listed no longer exists
+	}
+	if gap != nil {
+		u.gap(*gap)
+	}
+	return u.finish(ctx)
 }
 
 func repoUnit(repo string) string { return "repo:" + repo }
 
 // reposUnit records what the repository list says of the credential's
-// view: whether it sees the whole organisation.
+// view: whether it sees the whole organisation. It is the run's last unit,
+// so the list it judges is the one every repository was read by.
 const reposUnit = "org:repos"
 
 // visibility tells whether the credential demonstrably sees every

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/nhi-audit/nhi/audit"
+	"github.com/nhi-audit/nhi/campaigns"
 	"github.com/nhi-audit/nhi/connectors"
 	ghconn "github.com/nhi-audit/nhi/connectors/github"
 	"github.com/nhi-audit/nhi/connectors/github/githubtest"
@@ -355,4 +356,141 @@ func TestConcurrencyDeterministic(t *testing.T) {
 		snaps = append(snaps, snap)
 	}
 	sameSnapshot(t, snaps[1], snaps[0])
+}
+
+// TestUnreadableEnvironmentNotRemoved: a snapshot that lists a
+// repository's environments but cannot read one environment's secrets (a
+// 403, or a 502 through every retry) did not look at them, so they are
+// not-checked, with the gap's reason, in identity status, diff and
+// campaign verification; never removed. Read again, they are active.
+func TestUnreadableEnvironmentNotRemoved(t *testing.T) {
+	ctx := context.Background()
+	const env = "/repos/acme/api/environments/production/secrets"
+	secret := "github:acme:github_actions_secret:acme/api/production/DEPLOY_TOKEN"
+	s, opts, _ := clocked(t, smallOrg())
+	st, _ := tempStore(t)
+	first, _, err := snapshot(t, ctx, st, "acme", opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := campaigns.Create(ctx, st, "lead", campaigns.Spec{Name: "q4", Scope: "id:" + secret, Due: "2026-12-31", Reviewers: []string{"rita"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := campaigns.Decide(ctx, st, "rita", "q4", secret, campaigns.Decommission, ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := campaigns.Close(ctx, st, "lead", "q4"); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name  string
+		fault func()
+		why   string
+	}{
+		{"403", func() { s.Fail(env, http.StatusForbidden) }, "GET " + env + ": needs admin access"},
+		{"502 forever", func() {
+			s.AddHTTPFault(githubtest.FailTimes(env, -1, http.StatusBadGateway, nil, `{"message":"Bad Gateway"}`))
+		}, "GET " + env + ": GitHub answered 502 Bad Gateway each of 5 times"},
+	} {
+		s.ClearFaults()
+		c.fault()
+		snap, _, err := snapshot(t, ctx, st, "acme", opts)
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		if it, err := st.Identity(ctx, secret); err != nil || it.Status != audit.StatusNotChecked || !strings.HasPrefix(it.StatusReason, c.why) {
+			t.Errorf("%s: the secret is %s %q (%v); want not-checked, %q", c.name, it.Status, it.StatusReason, err, c.why)
+		}
+		d, err := st.Diff(ctx, first.ID, snap.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d.Removed != 0 || d.NotSeen != 1 {
+			t.Errorf("%s: diff says %d removed, %d not seen; want 0 and 1: %+v", c.name, d.Removed, d.NotSeen, d.Changes)
+		}
+		r, err := onlyRemediation(campaigns.VerifyRemediation(ctx, st, "lead", "q4"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(r.Removed) != 0 || len(r.NotChecked) != 1 {
+			t.Errorf("%s: campaign verification: removed %v, not checked %v", c.name, r.Removed, r.NotChecked)
+		}
+	}
+	s.ClearFaults()
+	if _, _, err := snapshot(t, ctx, st, "acme", opts); err != nil {
+		t.Fatal(err)
+	}
+	if it, err := st.Identity(ctx, secret); err != nil || it.Status != audit.StatusActive {
+		t.Errorf("read again, the secret is %s %q (%v)", it.Status, it.StatusReason, err)
+	}
+	if v, err := st.Verify(ctx); err != nil || !v.OK() {
+		t.Errorf("verify: %+v %v", v, err)
+	}
+}
+
+// TestResumeAfterLosingSight: a run interrupted, then resumed after the
+// App was taken off most repositories (repository_selection "selected"),
+// judges the repository list it finished by. The snapshot is partial,
+// with the coverage gap, and the identities of repositories the
+// credential no longer sees, which still exist, are not-checked; an
+// earlier run's "every repository seen" does not make them removed.
+func TestResumeAfterLosingSight(t *testing.T) {
+	o := githubtest.SampleOrg(20)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var (
+		mu   sync.Mutex
+		seen = map[string]bool{}
+		stop bool
+	)
+	s := githubtest.NewServer(o, withApp(t), githubtest.WithFault(func(r *http.Request) (int, string, bool) {
+		mu.Lock()
+		defer mu.Unlock()
+		if parts := strings.Split(r.URL.Path, "/"); stop && len(parts) > 3 && parts[1] == "repos" {
+			if seen[parts[3]] = true; len(seen) > 5 {
+				cancel() // the user presses Ctrl-C
+			}
+		}
+		return 0, "", false
+	}))
+	defer s.Close()
+	st, _ := tempStore(t)
+	first, _, err := snapshot(t, context.Background(), st, githubtest.SampleLogin, appOptions(t, s))
+	if err != nil || first.Status != audit.SnapshotComplete {
+		t.Fatalf("first snapshot: %v %v", first, err)
+	}
+	mu.Lock()
+	stop = true
+	mu.Unlock()
+	if snap, _, err := snapshot(t, ctx, st, githubtest.SampleLogin, appOptions(t, s)); !errors.Is(err, context.Canceled) || snap != nil {
+		t.Fatalf("interrupted run: %v, %v", snap, err)
+	}
+	s.ClearFaults()
+	visible := []string{o.Repos[0].Name, o.Repos[1].Name}
+	s.SetAppRepos(visible)
+	snap, _, err := snapshot(t, context.Background(), st, githubtest.SampleLogin, appOptions(t, s))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if snap.ID != 2 || snap.Status != audit.SnapshotPartial || len(snap.Gaps) != 1 || !snap.Gaps[0].Coverage() ||
+		!strings.HasPrefix(snap.Gaps[0].Reason, "18 of 20 repositories are not visible to this credential") {
+		t.Errorf("the resumed snapshot %d is %s, gaps %+v; want snapshot 2, partial, for the repositories not visible", snap.ID, snap.Status, snap.Gaps)
+	}
+	ids, err := st.Identities(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	notChecked := 0
+	for _, it := range ids {
+		repo, _, _ := strings.Cut(strings.TrimPrefix(it.Scope, githubtest.SampleLogin+"/"), "/")
+		switch {
+		case it.Status == audit.StatusRemoved:
+			t.Errorf("%s is removed; its repository %s still exists", it.ID, repo)
+		case it.Status == audit.StatusNotChecked:
+			notChecked++
+		}
+	}
+	if notChecked == 0 {
+		t.Error("no identity is not-checked")
+	}
 }
