@@ -332,5 +332,12 @@ func TestStandingExceptionsMatchScan(t *testing.T) {
 		if !strings.Contains(got[web3].Lapsed, "never approved") {
 			t.Errorf("web/3, unapproved at Q1's close: %q", got[web3].Lapsed)
 		}
+		// Q1's kept items with findings, whatever Q2 decided since: not
+		// web/4, whose keep was undone, nor the secret without findings.
+		kept := []string{api1, ops5, ops6, web3}
+		slices.Sort(kept)
+		if ids, err := campaigns.ExceptionIDs(ctx, st, "Q1", 0); err != nil || !slices.Equal(ids, kept) {
+			t.Errorf("ExceptionIDs of Q1: %v %v, want %v", ids, err, kept)
+		}
 	})
 }
