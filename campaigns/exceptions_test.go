@@ -253,7 +253,8 @@ func TestExceptionApproval(t *testing.T) {
 func day(s string) time.Time { return campaignstest.Time(s + "T00:00:00Z") }
 
 // The standing exceptions are read through the kept items' index
-// (campaigns' step 3) and are exactly those the query before it found,
+// (campaigns' step 3; on PostgreSQL the history's keep rows, step 10)
+// and are exactly those the query before it found,
 // which grouped every decided item by identity for the newest campaign
 // that decided it: across a closed campaign (an approved keep, one never
 // approved, an undone keep, a keep without findings, a decommission,
