@@ -422,6 +422,9 @@ func ApproveException(ctx context.Context, st *audit.Store, actor, campaign, id 
 // expiry. Registered with package audit, which raises exception-expired
 // from it, on every Store.Refresh and Store.Identity (audit.Refresher).
 func standingExceptions(ctx context.Context, st *audit.Store) (map[string]audit.Exception, error) {
+	if st.Remote() {
+		return standingExceptionsOf(ctx, st, standingQueryFromHistory)
+	}
 	return standingExceptionsOf(ctx, st, standingQuery)
 }
 
@@ -439,6 +442,20 @@ func standingExceptions(ctx context.Context, st *audit.Store) (map[string]audit.
 const standingQuery = `
 		SELECT c.name, i.identity_id, i.decision_seq, i.decided_by, COALESCE(c.closed_at, '')
 		FROM campaign_items i JOIN campaigns c ON c.id = i.campaign_id
+		WHERE i.decision = '` + string(Keep) + `' AND i.findings <> '[]'
+		AND NOT EXISTS (SELECT 1 FROM campaigns later WHERE later.create_seq > c.create_seq
+			AND (SELECT j.decision FROM campaign_items j WHERE j.campaign_id = later.id AND j.identity_id = i.identity_id) NOT IN ('', '` + string(NoResponse) + `'))`
+
+// standingQueryFromHistory is standingQuery on PostgreSQL, where the
+// items are not indexed by their decision (campaigns' step 11 there, so
+// that a decision's update of its item is HOT): the candidates are the
+// items with a keep in their history (campaign_decisions_kept), each
+// looked up by its key and kept only if its decision is a keep now.
+const standingQueryFromHistory = `
+		SELECT c.name, i.identity_id, i.decision_seq, i.decided_by, COALESCE(c.closed_at, '')
+		FROM (SELECT DISTINCT d.campaign_id, d.identity_id FROM campaign_decisions d WHERE d.decision = '` + string(Keep) + `') k
+		JOIN campaign_items i ON i.campaign_id = k.campaign_id AND i.identity_id = k.identity_id
+		JOIN campaigns c ON c.id = i.campaign_id
 		WHERE i.decision = '` + string(Keep) + `' AND i.findings <> '[]'
 		AND NOT EXISTS (SELECT 1 FROM campaigns later WHERE later.create_seq > c.create_seq
 			AND (SELECT j.decision FROM campaign_items j WHERE j.campaign_id = later.id AND j.identity_id = i.identity_id) NOT IN ('', '` + string(NoResponse) + `'))`
@@ -527,10 +544,17 @@ func init() { audit.RegisterExceptions(standingExceptions) }
 // lapses then (Exception.until). The TUI's table cache re-derives those
 // rows after a close rather than the whole table (tui/tablecache.go).
 // It reads the campaign's kept items with findings only (their index,
-// campaigns' step 3), not their history.
+// campaigns' step 3), not their history; on PostgreSQL, the items with
+// a keep in their history (campaign_decisions_kept, step 11).
 func ExceptionIDs(ctx context.Context, st *audit.Store, campaign string, limit int) ([]string, error) {
 	q := `SELECT i.identity_id FROM campaign_items i JOIN campaigns c ON c.id = i.campaign_id
 		WHERE c.name = ? AND i.decision = '` + string(Keep) + `' AND i.findings <> '[]' ORDER BY i.identity_id` // campaign_items_kept's literals
+	if st.Remote() { // the items with a keep in their history (standingQueryFromHistory)
+		q = `SELECT i.identity_id FROM campaigns c
+		JOIN (SELECT DISTINCT d.campaign_id, d.identity_id FROM campaign_decisions d WHERE d.decision = '` + string(Keep) + `') k ON k.campaign_id = c.id
+		JOIN campaign_items i ON i.campaign_id = k.campaign_id AND i.identity_id = k.identity_id
+		WHERE c.name = ? AND i.decision = '` + string(Keep) + `' AND i.findings <> '[]' ORDER BY i.identity_id`
+	}
 	args := []any{campaign}
 	if limit > 0 {
 		q += ` LIMIT ?`

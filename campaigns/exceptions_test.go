@@ -253,7 +253,8 @@ func TestExceptionApproval(t *testing.T) {
 func day(s string) time.Time { return campaignstest.Time(s + "T00:00:00Z") }
 
 // The standing exceptions are read through the kept items' index
-// (campaigns' step 3) and are exactly those the query before it found,
+// (campaigns' step 3; on PostgreSQL the history's keep rows, step 11)
+// and are exactly those the query before it found,
 // which grouped every decided item by identity for the newest campaign
 // that decided it: across a closed campaign (an approved keep, one never
 // approved, an undone keep, a keep without findings, a decommission,
@@ -331,6 +332,13 @@ func TestStandingExceptionsMatchScan(t *testing.T) {
 		}
 		if !strings.Contains(got[web3].Lapsed, "never approved") {
 			t.Errorf("web/3, unapproved at Q1's close: %q", got[web3].Lapsed)
+		}
+		// Q1's kept items with findings, whatever Q2 decided since: not
+		// web/4, whose keep was undone, nor the secret without findings.
+		kept := []string{api1, ops5, ops6, web3}
+		slices.Sort(kept)
+		if ids, err := campaigns.ExceptionIDs(ctx, st, "Q1", 0); err != nil || !slices.Equal(ids, kept) {
+			t.Errorf("ExceptionIDs of Q1: %v %v, want %v", ids, err, kept)
 		}
 	})
 }

@@ -431,7 +431,7 @@ func TestMigrationNeedsTheOwner(t *testing.T) {
 	ada := loginRole(t, f, "ada", audit.RoleAdmin)
 	// The campaigns' tables as an nhi of one step earlier left them.
 	pgtest.Exec(t, f.Path, `DROP TRIGGER campaign_items_reviewer ON campaign_items;
-		DROP TRIGGER campaign_decisions_reviewer ON campaign_decisions; DROP FUNCTION nhi_check_reviewer(); DROP INDEX campaign_items_kept;
+		DROP TRIGGER campaign_decisions_reviewer ON campaign_decisions; DROP FUNCTION nhi_check_reviewer(); DROP INDEX campaign_decisions_kept; ALTER TABLE campaign_items RESET (fillfactor);
 		DROP FUNCTION nhi_decide; DROP FUNCTION nhi_ascii_key(text);
 		UPDATE meta SET value = '1' WHERE key = 'schema.campaigns'`)
 	_, err := audit.Open(ctx, ada, audit.OpenOptions{})
