@@ -128,6 +128,9 @@ func (t *table[T]) Sort(cmp func(a, b T) int) {
 	}
 }
 
+// ColumnWidth is the width column col is drawn at: 0 while hidden.
+func (t *table[T]) ColumnWidth(col int) int { return t.widths[col] }
+
 // Rows are the rows, in display order; the caller must not change them.
 func (t *table[T]) Rows() []T { return t.rows }
 
