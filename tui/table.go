@@ -19,6 +19,10 @@ type column struct {
 	Fit   int
 	Drop  int  // when the terminal is too narrow, higher Drop hides first; 0 = never hidden
 	Right bool // right-align (numbers)
+	// Middle cuts a value too long for the column in the middle, keeping
+	// its start and its end: names built as prefix-what-date
+	// ("offboard-alice-smith-2026-10-31") differ at either end.
+	Middle bool
 }
 
 // table is a cursor over rows of any type, drawn as columns. It is built
@@ -93,6 +97,19 @@ func (t *table[T]) SetDrop(col, drop int) {
 		return
 	}
 	t.columns[col].Drop = drop
+	if t.width > 0 {
+		t.layout()
+		t.clampOffset()
+	}
+}
+
+// SetMinFit sets a column's Min and Fit, which may depend on the rows
+// (the widest value); it lays the columns out again.
+func (t *table[T]) SetMinFit(col, min, fit int) {
+	if t.columns[col].Min == min && t.columns[col].Fit == fit {
+		return
+	}
+	t.columns[col].Min, t.columns[col].Fit = min, fit
 	if t.width > 0 {
 		t.layout()
 		t.clampOffset()
@@ -355,6 +372,9 @@ func (t *table[T]) renderRow(i int) string {
 			b.WriteByte(' ')
 		}
 		first = false
+		if col.Middle {
+			t.buf[c] = truncateMiddle(t.buf[c], w)
+		}
 		if !selected && t.style != nil {
 			if st, ok := t.style(row, c); ok {
 				var cell strings.Builder

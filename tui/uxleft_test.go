@@ -3,6 +3,7 @@ package tui
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/charmbracelet/x/ansi"
 
@@ -72,5 +73,66 @@ func TestDetailPolicyInDays(t *testing.T) {
 	press(t, m, "enter")
 	if d := detailText(t, m); !strings.Contains(d, "1,756 days ago; policy: 90 days") {
 		t.Errorf("the detail does not say the policy's days:\n%s", d)
+	}
+}
+
+// At 80 columns :campaigns shows long campaign names whole where it can and
+// tells them apart where it cannot: DECISIONS gives way first, then a name
+// is cut in the middle, keeping the end that differs ("…-11-30"); the
+// reviewers line names the selected campaign in full. The name lost its
+// end at 14 cells while DECISIONS took the spare width.
+func TestCampaignNamesAtEightyColumns(t *testing.T) {
+	e := newEvidence(t)
+	r := newFakeReviewer()
+	due := testNow.Add(30 * 24 * time.Hour)
+	r.extra = []Campaign{
+		{Name: "offboard-alice-smith-2026-10-31", Status: "open", Due: due, Total: 12, Counts: map[string]int{"keep": 1},
+			Reviewers: []ReviewerProgress{{Reviewer: "dan@acme.com", Assigned: 12, Decided: 1}}},
+		{Name: "offboard-alice-smith-2026-11-30", Status: "open", Due: due, Total: 3},
+		{Name: "2026-q4-access-review-platform-engineering", Status: "open", Due: due, Total: 40},
+		{Name: "2026-q4-access-review-security-engineering", Status: "open", Due: due, Total: 40,
+			Reviewers: []ReviewerProgress{{Reviewer: "alice@acme.com", Assigned: 40}}},
+		// Its PROGRESS, "5 decided · 70 no-response", leaves NAME 33 cells.
+		{Name: "2024-Q4", Status: "closed", Due: testNow.Add(-150 * 24 * time.Hour), Total: 75,
+			Counts: map[string]int{"keep": 3, "rotate": 2, "no-response": 70}},
+	}
+	m := e.model(t, 80, 24, Options{Actor: testActor, Reviewer: r})
+	press(t, m, ":campaigns", "enter")
+	v := ansi.Strip(m.View())
+	checkFrame(t, m.View(), 80, 24)
+	for _, want := range []string{"offboard-alice-smith-2026-10-31 ", "offboard-alice-smith-2026-11-30 ",
+		"2026-q4-access-r…form-engineering ", "2026-q4-access-r…rity-engineering "} {
+		if !strings.Contains(v, want) {
+			t.Errorf("at 80 columns :campaigns does not show %q:\n%s", want, v)
+		}
+	}
+	// The cut name in full, under the table, when it is selected.
+	press(t, m, "g")
+	for range 8 {
+		if strings.Contains(selectedLine(t, m.View()), "rity-engineering") {
+			break
+		}
+		press(t, m, "j")
+	}
+	if got := ansi.Strip(m.View()); !strings.Contains(got, "2026-q4-access-review-security-engineering · Reviewers: alice@acme.com 0/40") {
+		t.Errorf("the reviewers line does not name the selected campaign in full:\n%s", got)
+	}
+}
+
+func TestTruncateMiddle(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		w    int
+		want string
+	}{
+		{"offboard-alice-smith-2026-10-31", 40, "offboard-alice-smith-2026-10-31"},
+		{"offboard-alice-smith-2026-10-31", 20, "offboard-…2026-10-31"},
+		{"2026-q4-access-review-security-engineering", 33, "2026-q4-access-r…rity-engineering"},
+		{"日本語の名前のキャンペーン", 9, "日本…ーン"},
+	} {
+		got := truncateMiddle(c.in, c.w)
+		if got != c.want || textWidth(got) > c.w {
+			t.Errorf("truncateMiddle(%q, %d) = %q (%d cells), want %q", c.in, c.w, got, textWidth(got), c.want)
+		}
 	}
 }
