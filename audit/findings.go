@@ -165,11 +165,15 @@ func (e *Evaluator) SetPeople(d *Directory) { e.people = d }
 // Now is the moment findings are evaluated at.
 func (e *Evaluator) Now() time.Time { return e.now }
 
+// HolderAttributes are the attributes NaturalOwner reads, first set first:
+// a PAT's owner, an SSO authorization's login, a deploy key's adder.
+var HolderAttributes = []string{"owner", "login", "added_by"}
+
 // NaturalOwner is who the source says holds the identity: a PAT's or
 // credential's owner, the person who added a deploy key. It is a
 // suggestion until someone records an owner.
 func NaturalOwner(o *Observation) string {
-	for _, k := range []string{"owner", "login", "added_by"} {
+	for _, k := range HolderAttributes {
 		if v := o.Attributes[k]; v != "" {
 			return v
 		}
@@ -668,9 +672,33 @@ func (e *Evaluator) appendDated(b []byte, before string, t *time.Time, between, 
 	return append(b, after...)
 }
 
+// policySuffix is what withPolicy writes before the number of days.
+const policySuffix = "; policy: "
+
+// Text is the finding's message as a reader is shown it: the number of
+// days a message ends with after "; policy: " says it is days ("policy:
+// 90 days"; "policy: 90" left the reader to guess). The message stays as
+// it is stored: snapshots record it under their digest, and exported
+// reports, which a rebuild must match byte for byte, print it so.
+func (f Finding) Text() string { return MessageText(f.Message) }
+
+// MessageText is Finding.Text for a message.
+func MessageText(msg string) string {
+	i := strings.LastIndex(msg, policySuffix)
+	if i < 0 {
+		return msg
+	}
+	n := msg[i+len(policySuffix):]
+	days, err := strconv.Atoi(n)
+	if err != nil || days < 0 || strconv.Itoa(days) != n {
+		return msg
+	}
+	return msg[:i+len(policySuffix)] + Counted(days, "day", "days")
+}
+
 // withPolicy is the message in b with "; policy: DAYS" after it.
 func withPolicy(b []byte, days int) string {
-	return string(strconv.AppendInt(append(b, "; policy: "...), int64(days), 10))
+	return string(strconv.AppendInt(append(b, policySuffix...), int64(days), 10))
 }
 
 // RuleNames names findings most severe first, comma-separated ("" for

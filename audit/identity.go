@@ -125,6 +125,32 @@ func (k Kind) Label() string {
 	return string(k)
 }
 
+// WithArticle is Label after "a" or "an", as it is read aloud: "an SSO
+// credential", "an access key", "a deploy key", "an IAM role".
+func (k Kind) WithArticle() string { return WithArticle(k.Label()) }
+
+// WithArticle is s after "a" or "an", chosen by how s's first word is
+// read aloud: "an" before a vowel ("an access key") and before an
+// abbreviation spelt out from a letter that sounds like one ("an SSO
+// credential", "an SA token", "an HTTP hook"); "a" otherwise ("a deploy
+// key", "a PAT request").
+func WithArticle(s string) string {
+	if s == "" {
+		return s
+	}
+	word, _, _ := strings.Cut(s, " ")
+	first := word[0]
+	an := strings.IndexByte("aeiouAEIOU", first) >= 0
+	if len(word) > 1 && first >= 'A' && first <= 'Z' && word[1] >= 'A' && word[1] <= 'Z' {
+		// An abbreviation, read letter by letter: "ess", "eff", "aitch"…
+		an = strings.IndexByte("AEFHILMNORSX", first) >= 0
+	}
+	if an {
+		return "an " + s
+	}
+	return "a " + s
+}
+
 // Imported reports whether the kind is an imported one (ImportKindPrefix).
 func (k Kind) Imported() bool { return strings.HasPrefix(string(k), ImportKindPrefix) }
 

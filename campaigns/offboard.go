@@ -93,6 +93,10 @@ type OffboardCreated struct {
 	Created
 	Offboarding Offboarding
 	Person      *audit.Person // nil for a system
+	// Identities are the items as they were frozen, by ID: what each is,
+	// where it lives and when it was last used, for the list nhi offboard
+	// prints.
+	Identities map[string]*audit.Identity
 }
 
 // CreateOffboarding creates an offboarding campaign. Its population is
@@ -276,7 +280,11 @@ func CreateOffboarding(ctx context.Context, st *audit.Store, actor string, spec 
 	slices.SortFunc(items, func(a, b frozen) int { return strings.Compare(a.id, b.id) })
 	slices.SortFunc(obItems, func(a, b OffboardItem) int { return strings.Compare(a.ID, b.ID) })
 
-	res := &OffboardCreated{Created: Created{Snapshot: *snap, Assigned: map[string]int{}}, Person: person}
+	res := &OffboardCreated{Created: Created{Snapshot: *snap, Assigned: map[string]int{}}, Person: person,
+		Identities: make(map[string]*audit.Identity, len(related))}
+	for i := range related {
+		res.Identities[items[i].id] = &related[i].Identity
+	}
 	sep, err := newSeparation(ctx, st, &Campaign{SnapshotID: snap.ID, Snapshots: uses, AllowAdminReview: true})
 	if err != nil {
 		return nil, err

@@ -89,7 +89,10 @@ func (rc *rotationCheck) judge(id, cur string, kind audit.Kind, scope string) (s
 		return NotRotated, "same token_id and expiry (" + timeText(now.ExpiresAt) + ")"
 	}
 	if now.RotatedAt == nil {
-		return NotChecked, fmt.Sprintf("the source does not say when a %s was last rotated", kind.Label())
+		// Recorded in campaign.verify's not_checked_why, which replay and
+		// verify do not compare: events written before "an" came keep
+		// "a SSO credential" and still verify.
+		return NotChecked, "the source does not say when " + kind.WithArticle() + " was last rotated"
 	}
 	if now.RotatedAt.After(rc.since) {
 		return Rotated, "updated_at " + now.RotatedAt.UTC().Format(time.RFC3339) + ", after " + since
@@ -143,8 +146,8 @@ func checkReplacement(it *frozen, d Decision, replacement string) error {
 	case d != Rotate:
 		return fmt.Errorf("%w: only a rotate decision names a replacement, not %s", ErrBadReplacement, d)
 	case audit.Kind(it.kind) != audit.KindGitHubDeployKey:
-		return fmt.Errorf("%w: %s is a %s; only a deploy key is replaced by another key (a secret or token is rotated in place)",
-			ErrBadReplacement, audit.Printable(it.id), audit.Kind(it.kind).Label())
+		return fmt.Errorf("%w: %s is %s; only a deploy key is replaced by another key (a secret or token is rotated in place)",
+			ErrBadReplacement, audit.Printable(it.id), audit.Kind(it.kind).WithArticle())
 	case len(replacement) > maxReplacement || strings.ContainsAny(replacement, " \t\r\n") || audit.Printable(replacement) != replacement:
 		return fmt.Errorf("%w %q: name the new key by its ID (e.g. %s) or its fingerprint (SHA256:…)", ErrBadReplacement, audit.Printable(replacement), audit.Printable(it.id))
 	case replacement == it.id || strings.HasSuffix(it.id, ":"+replacement) || strings.HasSuffix(it.id, "/"+replacement):

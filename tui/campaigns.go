@@ -17,16 +17,30 @@ type campaignsView struct {
 	st     *state
 	table  *table[Campaign]
 	width  int
+	height int
 	err    error
 	loaded bool
 }
 
+// The campaigns table's columns. NAME is as wide as the longest name
+// when it can be: DECISIONS gives way first (the reviewers line below
+// still counts each one's decisions), then NAME is cut in the middle, so
+// "2026-q4-acc…-engineering" and "offboard-ali…-2026-10-31" stay told
+// apart by their ends. PROGRESS is as wide as its widest cell.
+const (
+	campName = iota
+	campStatus
+	campDue
+	campProgress
+	campDecisions
+)
+
 var campaignColumns = []column{
-	{Title: "NAME", Min: 12, Grow: 1},
-	{Title: "STATUS", Min: 7},
-	{Title: "DUE", Min: 10},
-	{Title: "PROGRESS", Min: 27, Right: true}, // "5 decided · 70 no-response"
-	{Title: "DECISIONS", Min: 12, Grow: 3, Drop: 1},
+	campName:      {Title: "NAME", Min: 12, Middle: true}, // Fit: the longest name
+	campStatus:    {Title: "STATUS", Min: 7},
+	campDue:       {Title: "DUE", Min: 10},
+	campProgress:  {Title: "PROGRESS", Min: 27, Right: true}, // "5 decided · 70 no-response"
+	campDecisions: {Title: "DECISIONS", Min: 12, Grow: 1, Drop: 1},
 }
 
 func newCampaignsView(st *state) *campaignsView {
@@ -56,7 +70,20 @@ func (v *campaignsView) ShortHelp() []key.Binding  { return v.keys.ShortHelp() }
 func (v *campaignsView) FullHelp() [][]key.Binding { return v.keys.FullHelp() }
 
 func (v *campaignsView) SetSize(width, height int) {
-	v.width = width
+	v.width, v.height = width, height
+	nameW, progW := 0, textWidth("PROGRESS")
+	for _, c := range v.table.Rows() {
+		nameW = max(nameW, textWidth(audit.Printable(c.Name)))
+		progW = max(progW, textWidth(c.progressText()))
+	}
+	progW = min(progW, campaignColumns[campProgress].Min)
+	v.table.SetMinFit(campProgress, progW, 0)
+	v.table.SetMinFit(campName, campaignColumns[campName].Min, nameW)
+	// DECISIONS gives way before a name is cut: the gutter, the names
+	// whole, the columns between and DECISIONS at its least.
+	need := 1 + nameW + 1 + campaignColumns[campStatus].Min + 1 + campaignColumns[campDue].Min + 1 + progW +
+		1 + campaignColumns[campDecisions].Min
+	v.table.SetHidden(campDecisions, need > width)
 	v.table.SetSize(width, height-2) // the title, and the reviewers line below
 }
 
@@ -65,6 +92,7 @@ func (v *campaignsView) Update(msg tea.Msg) tea.Cmd {
 	case campaignsLoadedMsg:
 		v.loaded, v.err = true, msg.err
 		v.table.SetRows(msg.campaigns)
+		v.SetSize(v.width, v.height) // the columns fit the names
 		if v.st.campaign != "" {
 			v.table.SelectKey(v.st.campaign)
 		}
@@ -112,5 +140,9 @@ func (v *campaignsView) reviewersLine() string {
 	for i, r := range c.Reviewers {
 		parts[i] = reviewerLabel(r.Reviewer) + " " + commas(r.Decided) + "/" + commas(r.Assigned)
 	}
-	return "\n" + truncate(theme.Muted.Render("Reviewers: ")+strings.Join(parts, " · "), v.width)
+	line := theme.Muted.Render("Reviewers: ") + strings.Join(parts, " · ")
+	if name := audit.Printable(c.Name); textWidth(name) > v.table.ColumnWidth(campName) {
+		line = name + theme.Muted.Render(" · ") + line // its NAME cell is cut
+	}
+	return "\n" + truncate(line, v.width)
 }

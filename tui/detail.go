@@ -230,18 +230,24 @@ func (v *detailView) content(now time.Time) []string {
 		}
 		item(head)
 		if f.Message != "" {
-			sub(audit.Printable(f.Message))
+			sub(audit.Printable(f.Text()))
 		}
 	}
 
 	section("Owner")
-	item("now: " + orDash(audit.Printable(id.Owner)))
+	ownerNow := orDash(audit.Printable(id.Owner))
+	if id.Owner == "" {
+		ownerNow += " (none recorded)"
+	}
+	item("now: " + ownerNow)
 	if p := v.people.Lookup(id.Owner); p != nil {
 		sub(personLine(p))
 	}
-	if h := audit.NaturalOwner(&id.Observation); h != "" {
+	// The holder shows whether or not the directory knows them: the table's
+	// OWNER cell says "— held by" them, and nhi campaign show names them.
+	if h := audit.NaturalOwner(&id.Observation); h != "" && h != id.Owner {
+		item("holder, per the source: " + audit.Printable(h))
 		if p := v.people.Lookup(h); p != nil {
-			item("holder, per the source: " + audit.Printable(h))
 			sub(personLine(p))
 		}
 	}

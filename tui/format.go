@@ -99,6 +99,18 @@ func truncate(s string, w int) string {
 	return ansi.Truncate(s, w, ellipsis)
 }
 
+// truncateMiddle is plain text s cut to w cells in the middle: its start,
+// "…", and its end, the end getting the odd cell ("2026-q4-acc…-engineering").
+func truncateMiddle(s string, w int) string {
+	sw := textWidth(s)
+	if sw <= w || w < 3 {
+		return s // writeCell cuts what is left at the end
+	}
+	tail := w / 2
+	head := w - 1 - tail
+	return ansi.Truncate(s, head, "") + ellipsis + ansi.TruncateLeft(s, sw-tail, "")
+}
+
 // wrapLines is s wrapped at words to w cells, a line that still passes w
 // (a word wider than the screen) cut with an ellipsis.
 func wrapLines(s string, w int) string {

@@ -199,7 +199,7 @@ func (v *identitiesView) cells(i int32, dst []string) {
 	dst[colKind] = orDash(audit.Printable(audit.Kind(t.strs.at(r.kind)).Label()))
 	dst[colName] = orDash(audit.Printable(t.strs.at(r.name)))
 	dst[colScope] = orDash(audit.Printable(t.strs.at(r.scope)))
-	dst[colOwner] = orDash(audit.Printable(t.strs.at(r.owner)))
+	dst[colOwner] = ownerCell(t.strs.at(r.owner), t.holder(r), v.table.ColumnWidth(colOwner))
 	dst[colLastUsed] = lastUsedCell(r.lastUsed, audit.Kind(t.strs.at(r.kind)), v.at)
 	dst[colAge] = dash
 	if r.created != noTime {
@@ -219,6 +219,22 @@ func (v *identitiesView) cells(i int32, dst []string) {
 	if v.tags != nil {
 		dst[colRelations] = orDash(v.tags(v.st.pop.subject().at(i).lightIdentity()))
 	}
+}
+
+// ownerCell is the OWNER cell, w cells wide: the recorded owner, or,
+// where none is recorded, "— held by" who the source says holds it (a
+// PAT's owner, an SSO authorization's login; "—" alone hid them), or
+// where that does not fit, the holder in parentheses, as nhi campaign
+// show writes them. A holder is not an owner: owner:none still matches.
+func ownerCell(owner, holder string, w int) string {
+	if owner != "" || holder == "" {
+		return orDash(audit.Printable(owner))
+	}
+	holder = audit.Printable(holder)
+	if held := dash + " held by " + holder; textWidth(held) <= w {
+		return held
+	}
+	return "(" + holder + ")"
 }
 
 // statusCell is the STATUS cell: the decision in the active campaign,
@@ -312,6 +328,19 @@ func (v *identitiesView) SetSize(width, height int) {
 		drop = statusDropDeciding
 	}
 	v.table.SetDrop(colStatus, drop)
+	// The column the rows are sorted by stays on screen, another giving
+	// way: "sort age" above a table without AGE (80 columns hid it) named
+	// an order the reader could not see.
+	for _, c := range sortable {
+		d := identityColumns[c].Drop
+		if c == colStatus {
+			d = drop
+		}
+		if c == v.sort.col {
+			d = 0
+		}
+		v.table.SetDrop(c, d)
+	}
 	v.table.SetSize(width, height-above)
 }
 
@@ -379,10 +408,12 @@ func (v *identitiesView) updateKeys(k tea.KeyMsg) tea.Cmd {
 		return v.nextUndecided(-1)
 	case key.Matches(k, v.keys.Sort):
 		v.nextSort()
+		v.relayout()
 		return v.requery()
 	case key.Matches(k, v.keys.Reverse):
 		if v.sort.col == noSort {
 			v.nextSort()
+			v.relayout()
 		} else {
 			v.sort.reversed = !v.sort.reversed
 		}

@@ -557,6 +557,24 @@ func (t *tables) newMap(at uint32, n uint16) map[string]string {
 	return m
 }
 
+// holder is audit.NaturalOwner of r: who the source says holds it (a
+// PAT's owner, an SSO authorization's login), read from its attributes
+// without building their map, as a cell of every row on screen is.
+func (t *tables) holder(r *idRow) string {
+	if r.nAttr == 0 {
+		return ""
+	}
+	p := t.pairs.run(r.attr, r.nAttr)
+	best, found := len(audit.HolderAttributes), ""
+	for k := 0; k < len(p); k += 2 {
+		i := slices.Index(audit.HolderAttributes, t.strs.at(p[k]))
+		if v := t.strs.at(p[k+1]); i >= 0 && i < best && v != "" {
+			best, found = i, v
+		}
+	}
+	return found
+}
+
 // appendSuggestions appends r's owner suggestions to l: nil for a row
 // without any, as the store has it. Their texts are the store's (views
 // of its blocks), not copies.

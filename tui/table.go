@@ -19,6 +19,10 @@ type column struct {
 	Fit   int
 	Drop  int  // when the terminal is too narrow, higher Drop hides first; 0 = never hidden
 	Right bool // right-align (numbers)
+	// Middle cuts a value too long for the column in the middle, keeping
+	// its start and its end: names built as prefix-what-date
+	// ("offboard-alice-smith-2026-10-31") differ at either end.
+	Middle bool
 }
 
 // table is a cursor over rows of any type, drawn as columns. It is built
@@ -99,6 +103,19 @@ func (t *table[T]) SetDrop(col, drop int) {
 	}
 }
 
+// SetMinFit sets a column's Min and Fit, which may depend on the rows
+// (the widest value); it lays the columns out again.
+func (t *table[T]) SetMinFit(col, min, fit int) {
+	if t.columns[col].Min == min && t.columns[col].Fit == fit {
+		return
+	}
+	t.columns[col].Min, t.columns[col].Fit = min, fit
+	if t.width > 0 {
+		t.layout()
+		t.clampOffset()
+	}
+}
+
 // gutter is the cells before the first column: the cursor marker, and
 // the mark when rows can be marked.
 func (t *table[T]) gutter() int {
@@ -127,6 +144,9 @@ func (t *table[T]) Sort(cmp func(a, b T) int) {
 		t.SelectKey(key)
 	}
 }
+
+// ColumnWidth is the width column col is drawn at: 0 while hidden.
+func (t *table[T]) ColumnWidth(col int) int { return t.widths[col] }
 
 // Rows are the rows, in display order; the caller must not change them.
 func (t *table[T]) Rows() []T { return t.rows }
@@ -352,6 +372,9 @@ func (t *table[T]) renderRow(i int) string {
 			b.WriteByte(' ')
 		}
 		first = false
+		if col.Middle {
+			t.buf[c] = truncateMiddle(t.buf[c], w)
+		}
 		if !selected && t.style != nil {
 			if st, ok := t.style(row, c); ok {
 				var cell strings.Builder

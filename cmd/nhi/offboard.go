@@ -108,7 +108,7 @@ nhi people import.`,
 			if asJSON {
 				return writeJSON(a.stdout, offboardJSON(res))
 			}
-			printOffboard(a.stdout, res)
+			printOffboard(a.stdout, res, st.Now(), outputWidth(a.stdout))
 			return nil
 		},
 	}
@@ -154,7 +154,7 @@ func printLeavers(w io.Writer, leavers []audit.Leaver, people int) {
 	fmt.Fprintf(w, "Start with: nhi offboard %s\n", audit.Printable(leavers[0].Person.Email))
 }
 
-func printOffboard(w io.Writer, res *campaigns.OffboardCreated) {
+func printOffboard(w io.Writer, res *campaigns.OffboardCreated, now time.Time, width int) {
 	c, ob := res.Campaign, res.Offboarding
 	what := "system " + audit.Printable(ob.Scope)
 	if res.Person != nil {
@@ -186,23 +186,89 @@ func printOffboard(w io.Writer, res *campaigns.OffboardCreated) {
 		fmt.Fprintf(w, ": %s", strings.Join(parts, ", "))
 	}
 	fmt.Fprintln(w)
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tWHY")
-	for _, it := range ob.Items {
-		var why []string
-		for _, r := range it.Relations {
-			why = append(why, r.Kind+": "+r.Detail)
-		}
-		if len(why) == 0 {
-			why = []string{"in scope"}
-		}
-		fmt.Fprintf(tw, "%s\t%s\n", audit.Printable(it.ID), audit.Printable(strings.Join(why, "; ")))
-	}
-	tw.Flush()
+	printOffboardCreatedItems(w, res, now, width)
+	fmt.Fprintf(w, "Their IDs, to decide with: nhi campaign show %s -o id (or -o wide; --json here)\n", c.Name)
 	if len(res.Unassigned) > 0 {
 		fmt.Fprintf(w, "Warning: %s held by every reviewer and %s none; anyone else may decide %s.\n", counted(len(res.Unassigned), "item is", "items are"), plural(len(res.Unassigned), "has", "have"), plural(len(res.Unassigned), "it", "them"))
 	}
 	fmt.Fprintf(w, "Next: nhi decide %s ID transfer --to PERSON | decommission | rotate | keep --reason TEXT\n", c.Name)
+}
+
+// printOffboardCreatedItems lists a new offboarding campaign's items as
+// gh and kubectl list things: under their strongest relationship (as nhi
+// campaign show does), one row each saying what it is, where it lives,
+// when it was last used, its findings and why it is there — where it
+// printed bare IDs beside the relationship's words.
+func printOffboardCreatedItems(w io.Writer, res *campaigns.OffboardCreated, now time.Time, width int) {
+	ob := res.Offboarding
+	// SOURCE only where the items live in more than one source or account;
+	// otherwise the line above the tables names it.
+	sources := map[string]bool{}
+	sourceOf := func(id string) string {
+		if i := res.Identities[id]; i != nil {
+			return audit.Printable(strings.Trim(i.Source+"/"+i.Account, "/"))
+		}
+		return ""
+	}
+	for _, it := range ob.Items {
+		sources[sourceOf(it.ID)] = true
+	}
+	if len(sources) == 1 {
+		for src := range sources {
+			if src != "" {
+				fmt.Fprintf(w, "\nAll in %s:\n", src)
+			}
+		}
+	}
+	groups := append(slices.Clone(audit.RelationGroups), "")
+	first := true
+	for _, g := range groups {
+		cols := []column{{Title: "KIND"}, {Title: "NAME", Min: 16}, {Title: "SCOPE", Min: 14}}
+		if len(sources) > 1 {
+			cols = append(cols, column{Title: "SOURCE", Min: 12})
+		}
+		cols = append(cols, column{Title: "LAST USED"}, column{Title: "ALSO", Min: 9, Optional: true}, column{Title: "WHY", Min: 44})
+		t := newTable(width, cols...)
+		for _, it := range ob.Items {
+			if audit.Strongest(it.Relations) != g {
+				continue
+			}
+			id := res.Identities[it.ID]
+			if id == nil { // not frozen in this run: the ID is all there is
+				id = &audit.Identity{Observation: audit.Observation{ID: it.ID, Name: it.ID}}
+			}
+			why := "in scope"
+			var also []string
+			for _, r := range it.Relations {
+				if r.Kind == g && why == "in scope" {
+					why = r.Detail
+				}
+			}
+			for _, tag := range audit.RelationTags(it.Relations) {
+				if tag != g {
+					also = append(also, tag)
+				}
+			}
+			cells := []string{id.Kind.Label(), dash(audit.Printable(id.Name)), dash(audit.Printable(id.Scope))}
+			if len(sources) > 1 {
+				cells = append(cells, dash(sourceOf(it.ID)))
+			}
+			t.Row(append(cells, lastUsed(id, now), dash(strings.Join(also, ",")), audit.Printable(why))...)
+		}
+		if t.Len() == 0 {
+			continue
+		}
+		if !first {
+			fmt.Fprintln(w)
+		}
+		first = false
+		title := "in scope"
+		if g != "" {
+			title = audit.RelationTitle(g)
+		}
+		fmt.Fprintf(w, "%s (%d):\n", title, t.Len())
+		t.Flush(w)
+	}
 }
 
 type offboardItemJSON struct {
