@@ -107,6 +107,13 @@ func readAliases(ctx context.Context, q querier) (map[string]string, error) {
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
+	return FollowAliases(next), nil
+}
+
+// FollowAliases maps each old ID of next (old ID -> the ID it was linked
+// to) to the ID it continues as at the end of its chain of renames, so a
+// repository renamed twice names its latest ID.
+func FollowAliases(next map[string]string) map[string]string {
 	out := make(map[string]string, len(next))
 	for id := range next {
 		cur := id
@@ -119,7 +126,7 @@ func readAliases(ctx context.Context, q querier) (map[string]string, error) {
 		}
 		out[id] = cur
 	}
-	return out, nil
+	return out
 }
 
 // predecessors inverts aliases: current ID -> earlier IDs.

@@ -181,19 +181,7 @@ func renamesAsOf(ctx context.Context, st *audit.Store, seq int64) (renames, erro
 		return nil, err
 	}
 	// Renames of renames followed, as audit's Aliases does.
-	out := make(renames, len(next))
-	for id := range next {
-		cur := id
-		for range len(next) + 1 {
-			n, ok := next[cur]
-			if !ok {
-				break
-			}
-			cur = n
-		}
-		out[id] = cur
-	}
-	return out, nil
+	return renames(audit.FollowAliases(next)), nil
 }
 
 // itemRenames maps each item of campaign campaignID whose identity has
