@@ -9,6 +9,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/charmbracelet/x/ansi"
 	"github.com/spf13/cobra"
 
 	"github.com/nhi-audit/nhi/audit"
@@ -178,11 +179,16 @@ func onlyReviewer(c *campaigns.Campaign, r *campaigns.ReviewerProgress) *campaig
 // itemColumns are the columns of show's item table: the ID only when wide
 // (it is the longest cell, and -o id prints it alone). The least widths
 // add up, with DECISION whole ("decommission") and the separators, to 120
-// when every optional column shows: the table fits tableWidth.
+// when every optional column shows: the table fits tableWidth. Narrower,
+// columns are hidden (Hide, the highest first) in the order an auditor
+// needs them last: VERIFIED, BY, FINDINGS, OWNER, FLAGS, SCOPE; KIND,
+// NAME, REVIEWER and DECISION stay (at 80 columns, SCOPE too, which tells
+// apart two keys of one name). NAME and SCOPE Want 14: a column is hidden
+// before they are cut under it.
 func itemColumns(wide bool) []column {
-	cols := []column{{Title: "KIND", Min: 8}, {Title: "NAME", Min: 10}, {Title: "SCOPE", Min: 10}, {Title: "OWNER", Min: 9}, {Title: "FINDINGS", Min: 10},
-		{Title: "REVIEWER", Min: 10}, {Title: "DECISION"}, {Title: "BY", Min: 10, Optional: true}, {Title: "FLAGS", Min: 10, Optional: true},
-		{Title: "VERIFIED", Min: 8, Optional: true}}
+	cols := []column{{Title: "KIND", Min: 8}, {Title: "NAME", Min: 10, Want: 14}, {Title: "SCOPE", Min: 10, Want: 14, Hide: 1}, {Title: "OWNER", Min: 9, Hide: 3},
+		{Title: "FINDINGS", Min: 10, Hide: 4}, {Title: "REVIEWER", Min: 10}, {Title: "DECISION"}, {Title: "BY", Min: 10, Optional: true, Hide: 5},
+		{Title: "FLAGS", Min: 10, Optional: true, Hide: 2}, {Title: "VERIFIED", Min: 8, Optional: true, Hide: 6}}
 	if wide {
 		cols = append([]column{{Title: "ID"}}, cols...)
 	}
@@ -282,8 +288,8 @@ func printCampaign(w io.Writer, c *campaigns.Campaign, ob *campaigns.Offboarding
 	if c.ClosedAt != nil {
 		fmt.Fprintf(w, "  closed      %s by %s\n", c.ClosedAt.Format(time.RFC3339), audit.Printable(c.ClosedBy))
 	}
-	fmt.Fprintf(w, "  policy      sha256:%s\n", c.PolicyDigest)
-	fmt.Fprintf(w, "  population  %s, sha256:%s\n", counted(c.Count, "identity", "identities"), c.PopulationDigest)
+	fitLine(w, width, "  policy      sha256:%s\n", c.PolicyDigest)
+	fitLine(w, width, "  population  "+counted(c.Count, "identity", "identities")+", sha256:%s\n", c.PopulationDigest)
 	if c.CarriedFrom != "" {
 		fmt.Fprintf(w, "  carried     from %s\n", c.CarriedFrom)
 	}
@@ -353,6 +359,17 @@ func printCampaign(w io.Writer, c *campaigns.Campaign, ob *campaigns.Offboarding
 			fmt.Fprintf(w, "  #%d %s %s: %s refused by rule %s (%s)\n", r.Seq, r.At, audit.Printable(r.Actor), what, r.Rule, audit.Printable(r.Detail))
 		}
 	}
+}
+
+// fitLine prints format with digest whole when the line fits width (0:
+// no limit, --wide), else with its first 12 hex digits and "…": the
+// whole digest stays in -o json and at wide widths.
+func fitLine(w io.Writer, width int, format, digest string) {
+	line := fmt.Sprintf(format, digest)
+	if width > 0 && len(digest) > 12 && ansi.StringWidth(strings.TrimSuffix(line, "\n")) > width {
+		line = fmt.Sprintf(format, digest[:12]+"…")
+	}
+	io.WriteString(w, line)
 }
 
 // renamedID is an item's ID as the wide table shows it: the ID its

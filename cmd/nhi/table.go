@@ -27,6 +27,14 @@ type column struct {
 	// Optional: left out when no row has anything in it but "-", so a
 	// column nobody needs yet gives its width to the others.
 	Optional bool
+	// Hide: when the least widths of the columns do not fit the table's
+	// width, the columns with Hide > 0 are hidden, the highest first,
+	// until they do (gh's and kubectl's way); a line under the table
+	// names them. 0: never hidden.
+	Hide int
+	// Want: the width under which the column would rather the others be
+	// hidden than it be cut further (a name that tells items apart).
+	Want int
 }
 
 // table is a human table: its cells are text (never the records behind
@@ -36,6 +44,9 @@ type table struct {
 	rows [][]string
 	// width is what the table must fit; 0 means no limit (--wide).
 	width int
+	// more says how to see the hidden columns, in the line naming them:
+	// "--wide shows them" unless the command has no --wide.
+	more string
 }
 
 func newTable(width int, cols ...column) *table {
@@ -52,6 +63,7 @@ func (t *table) Len() int { return len(t.rows) }
 // last column unpadded.
 func (t *table) Flush(w io.Writer) error {
 	t.dropEmpty()
+	hidden := t.hide()
 	widths := make([]int, len(t.cols))
 	for i, c := range t.cols {
 		widths[i] = ansi.StringWidth(c.Title)
@@ -89,7 +101,71 @@ func (t *table) Flush(w io.Writer) error {
 			return err
 		}
 	}
+	if len(hidden) > 0 {
+		more := t.more
+		if more == "" {
+			more = "--wide shows them"
+		}
+		_, err := fmt.Fprintf(w, "%s hidden (%s); %s\n", counted(len(hidden), "column", "columns"), strings.Join(hidden, ", "), more)
+		return err
+	}
 	return nil
+}
+
+// hide hides the columns with Hide > 0, the highest Hide first, while
+// the least widths of those left (a column's Want or Min, or its widest
+// cell when it has neither) and the separators are wider than t.width. It
+// returns the hidden columns' titles, in the table's order.
+func (t *table) hide() []string {
+	if t.width <= 0 {
+		return nil
+	}
+	least := func(i int) int {
+		if m := max(t.cols[i].Min, t.cols[i].Want); m > 0 {
+			return min(m, t.natural(i))
+		}
+		return t.natural(i)
+	}
+	gone := make([]bool, len(t.cols))
+	total := -2
+	for i := range t.cols {
+		total += least(i) + 2
+	}
+	for total > t.width {
+		pick := -1
+		for i, c := range t.cols {
+			if !gone[i] && c.Hide > 0 && (pick < 0 || c.Hide > t.cols[pick].Hide) {
+				pick = i
+			}
+		}
+		if pick < 0 {
+			break
+		}
+		gone[pick] = true
+		total -= least(pick) + 2
+	}
+	var keep []int
+	var hidden []string
+	for i, c := range t.cols {
+		if gone[i] {
+			hidden = append(hidden, c.Title)
+		} else {
+			keep = append(keep, i)
+		}
+	}
+	if len(hidden) > 0 {
+		t.keep(keep)
+	}
+	return hidden
+}
+
+// natural is column i's width uncut: its widest cell or its title.
+func (t *table) natural(i int) int {
+	w := ansi.StringWidth(t.cols[i].Title)
+	for _, r := range t.rows {
+		w = max(w, ansi.StringWidth(r[i]))
+	}
+	return w
 }
 
 // dropEmpty removes the optional columns no row fills.
@@ -110,6 +186,11 @@ func (t *table) dropEmpty() {
 	if len(keep) == len(t.cols) {
 		return
 	}
+	t.keep(keep)
+}
+
+// keep leaves only the columns keep lists, in its order.
+func (t *table) keep(keep []int) {
 	pick := func(cells []string) []string {
 		out := make([]string, len(keep))
 		for j, i := range keep {
