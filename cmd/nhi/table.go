@@ -113,25 +113,38 @@ func (t *table) Flush(w io.Writer) error {
 }
 
 // hide hides the columns with Hide > 0, the highest Hide first, while
-// the least widths of those left (a column's Want or Min, or its widest
-// cell when it has neither) and the separators are wider than t.width. It
-// returns the hidden columns' titles, in the table's order.
+// the least widths of those left (a column's Min, or its widest cell when
+// it has none) and the separators are wider than t.width. Once one is
+// hidden, a column's Want counts as its least width: the table that has
+// to give up columns gives up one more rather than cut a name under its
+// Want, while a table whose Mins fit (every column at 120) keeps them
+// all. It returns the hidden columns' titles, in the table's order.
 func (t *table) hide() []string {
 	if t.width <= 0 {
 		return nil
 	}
-	least := func(i int) int {
-		if m := max(t.cols[i].Min, t.cols[i].Want); m > 0 {
+	least := func(i int, want bool) int {
+		m := t.cols[i].Min
+		if want {
+			m = max(m, t.cols[i].Want)
+		}
+		if m > 0 {
 			return min(m, t.natural(i))
 		}
 		return t.natural(i)
 	}
-	gone := make([]bool, len(t.cols))
-	total := -2
-	for i := range t.cols {
-		total += least(i) + 2
+	sum := func(want bool) int {
+		total := -2
+		for i := range t.cols {
+			total += least(i, want) + 2
+		}
+		return total
 	}
-	for total > t.width {
+	if sum(false) <= t.width {
+		return nil
+	}
+	gone := make([]bool, len(t.cols))
+	for total := sum(true); total > t.width; {
 		pick := -1
 		for i, c := range t.cols {
 			if !gone[i] && c.Hide > 0 && (pick < 0 || c.Hide > t.cols[pick].Hide) {
@@ -142,7 +155,7 @@ func (t *table) hide() []string {
 			break
 		}
 		gone[pick] = true
-		total -= least(pick) + 2
+		total -= least(pick, true) + 2
 	}
 	var keep []int
 	var hidden []string
@@ -209,7 +222,8 @@ func (t *table) keep(keep []int) {
 }
 
 // fit shortens the shrinkable columns, the widest first, until the row
-// fits t.width or none can give more.
+// fits t.width or none can give more: none under its Want while another
+// can give, none under its Min.
 func (t *table) fit(widths []int) {
 	if t.width <= 0 {
 		return
@@ -218,18 +232,25 @@ func (t *table) fit(widths []int) {
 	for _, w := range widths {
 		total += w
 	}
-	for total > t.width {
-		widest := -1
-		for i, c := range t.cols {
-			if c.Min > 0 && widths[i] > c.Min && (widest < 0 || widths[i] > widths[widest]) {
-				widest = i
+	// First no column under its Want, then down to the Mins.
+	for _, want := range []bool{true, false} {
+		for total > t.width {
+			widest := -1
+			for i, c := range t.cols {
+				floor := c.Min
+				if want {
+					floor = max(floor, c.Want)
+				}
+				if c.Min > 0 && widths[i] > floor && (widest < 0 || widths[i] > widths[widest]) {
+					widest = i
+				}
 			}
+			if widest < 0 {
+				break
+			}
+			widths[widest]--
+			total--
 		}
-		if widest < 0 {
-			return
-		}
-		widths[widest]--
-		total--
 	}
 }
 
