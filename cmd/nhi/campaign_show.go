@@ -94,15 +94,15 @@ progress line, in every format.`,
 				}
 				return nil
 			}
-			width := outputWidth(a.stdout)
+			width, prose := outputWidth(a.stdout), proseWidth(a.stdout)
 			if format == "wide" {
-				width = 0
+				width, prose = 0, 0
 			}
 			ob, err := campaigns.OffboardingOf(cmd.Context(), st, c.Name)
 			if err != nil {
 				return err
 			}
-			printCampaign(a.stdout, c, ob, now, pendingOnly, format == "wide", width, mine)
+			printCampaign(a.stdout, c, ob, now, pendingOnly, format == "wide", width, prose, mine)
 			return nil
 		},
 	}
@@ -266,8 +266,10 @@ func printItemsCSV(w io.Writer, c *campaigns.Campaign, now time.Time, pendingOnl
 }
 
 // printCampaign prints c; with mine, the progress of that reviewer too,
-// whose items c holds alone (onlyReviewer).
-func printCampaign(w io.Writer, c *campaigns.Campaign, ob *campaigns.Offboarding, now time.Time, pendingOnly, wide bool, width int, mine *campaigns.ReviewerProgress) {
+// whose items c holds alone (onlyReviewer). Its tables fit width; its
+// lines of prose wrap at prose, and its digests shorten to fit it
+// (proseWidth: 0 in a pipe, which keeps them whole for grep).
+func printCampaign(w io.Writer, c *campaigns.Campaign, ob *campaigns.Offboarding, now time.Time, pendingOnly, wide bool, width, prose int, mine *campaigns.ReviewerProgress) {
 	p := c.Progress
 	due := c.Due
 	if c.Overdue(now) {
@@ -275,9 +277,9 @@ func printCampaign(w io.Writer, c *campaigns.Campaign, ob *campaigns.Offboarding
 	}
 	fmt.Fprintf(w, "Campaign %s: %s, due %s\n", c.Name, c.Status, due)
 	if len(c.Snapshots) == 1 {
-		hang(w, width, "  scope       ", fmt.Sprintf("%s (snapshot %d, as of %s)", audit.Printable(c.Scope), c.SnapshotID, c.AsOf.Format(time.RFC3339)))
+		hang(w, prose, "  scope       ", fmt.Sprintf("%s (snapshot %d, as of %s)", audit.Printable(c.Scope), c.SnapshotID, c.AsOf.Format(time.RFC3339)))
 	} else {
-		hang(w, width, "  scope       ", fmt.Sprintf("%s, over %d snapshots, each as of its start:", audit.Printable(c.Scope), len(c.Snapshots)))
+		hang(w, prose, "  scope       ", fmt.Sprintf("%s, over %d snapshots, each as of its start:", audit.Printable(c.Scope), len(c.Snapshots)))
 		printSnapshotUses(w, c.Snapshots)
 	}
 	if ob != nil {
@@ -285,22 +287,22 @@ func printCampaign(w io.Writer, c *campaigns.Campaign, ob *campaigns.Offboarding
 		if ob.Kind == campaigns.OffboardSystem {
 			what = "system " + audit.Printable(ob.Scope)
 		}
-		hang(w, width, "  offboards   ", fmt.Sprintf("%s, effective %s (event %d)", what, ob.Effective, ob.Seq))
+		hang(w, prose, "  offboards   ", fmt.Sprintf("%s, effective %s (event %d)", what, ob.Effective, ob.Seq))
 	}
 	fmt.Fprintf(w, "  created     %s by %s\n", c.CreatedAt.Format(time.RFC3339), audit.Printable(c.CreatedBy))
 	if c.ClosedAt != nil {
 		fmt.Fprintf(w, "  closed      %s by %s\n", c.ClosedAt.Format(time.RFC3339), audit.Printable(c.ClosedBy))
 	}
-	fitLine(w, width, "  policy      sha256:%s\n", c.PolicyDigest)
-	fitLine(w, width, "  population  "+counted(c.Count, "identity", "identities")+", sha256:%s\n", c.PopulationDigest)
+	fitLine(w, prose, "  policy      sha256:%s\n", c.PolicyDigest)
+	fitLine(w, prose, "  population  "+counted(c.Count, "identity", "identities")+", sha256:%s\n", c.PopulationDigest)
 	if c.CarriedFrom != "" {
 		fmt.Fprintf(w, "  carried     from %s\n", c.CarriedFrom)
 	}
-	hang(w, width, "  no response ", c.NoResponse.Describe())
+	hang(w, prose, "  no response ", c.NoResponse.Describe())
 	if c.AllowAdminReview {
-		hang(w, width, "  separation  ", "--allow-admin-review: the creator and whoever closes may review items")
+		hang(w, prose, "  separation  ", "--allow-admin-review: the creator and whoever closes may review items")
 	} else {
-		hang(w, width, "  separation  ", "the creator and whoever closes may not review items")
+		hang(w, prose, "  separation  ", "the creator and whoever closes may not review items")
 	}
 	pct := 0
 	if p.Total > 0 {
@@ -317,9 +319,9 @@ func printCampaign(w io.Writer, c *campaigns.Campaign, ob *campaigns.Offboarding
 		progress += ": " + strings.Join(by, " · ")
 	}
 	progress += fmt.Sprintf("; %d pending, %d carried, %d no-response, %s", p.Pending, p.Carried, p.NoResponse, counted(p.Conflicts, "conflict", "conflicts"))
-	hang(w, width, "Progress: ", progress)
+	hang(w, prose, "Progress: ", progress)
 	if mine != nil {
-		hang(w, width, "", reviewerProgressLine(mine))
+		hang(w, prose, "", reviewerProgressLine(mine))
 	}
 	fmt.Fprintln(w)
 
@@ -358,7 +360,7 @@ func printCampaign(w io.Writer, c *campaigns.Campaign, ob *campaigns.Offboarding
 		}
 		t.Flush(w)
 	}
-	printRenamed(w, c, pendingOnly, width)
+	printRenamed(w, c, pendingOnly, prose)
 	if len(c.Refused) > 0 && !pendingOnly {
 		fmt.Fprintf(w, "\nRefused attempts (%d), the separation-of-duties rules at work:\n", len(c.Refused))
 		for _, r := range c.Refused {
@@ -366,7 +368,7 @@ func printCampaign(w io.Writer, c *campaigns.Campaign, ob *campaigns.Offboarding
 			if len(r.Items) == 1 {
 				what += " " + audit.Printable(r.Items[0])
 			}
-			hang(w, width, "  ", fmt.Sprintf("#%d %s %s: %s refused by rule %s (%s)", r.Seq, r.At, audit.Printable(r.Actor), what, r.Rule, audit.Printable(r.Detail)))
+			hang(w, prose, "  ", fmt.Sprintf("#%d %s %s: %s refused by rule %s (%s)", r.Seq, r.At, audit.Printable(r.Actor), what, r.Rule, audit.Printable(r.Detail)))
 		}
 	}
 }

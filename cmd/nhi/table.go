@@ -257,6 +257,16 @@ func (t *table) fit(widths []int) {
 // outputWidth is the width a human table fits: the terminal's when stdout
 // is one, else tableWidth.
 func outputWidth(w io.Writer) int {
+	if c := proseWidth(w); c > 0 {
+		return c
+	}
+	return tableWidth
+}
+
+// proseWidth is the width of the terminal stdout is, or COLUMNS; 0 when
+// neither says (a pipe, a file): the width prose wraps at, which a pipe
+// leaves whole for grep.
+func proseWidth(w io.Writer) int {
 	if f, ok := w.(*os.File); ok && term.IsTerminal(f.Fd()) {
 		if cols, _, err := term.GetSize(f.Fd()); err == nil && cols > 0 {
 			return cols
@@ -265,7 +275,7 @@ func outputWidth(w io.Writer) int {
 	if c, err := strconv.Atoi(os.Getenv("COLUMNS")); err == nil && c > 0 {
 		return c
 	}
-	return tableWidth
+	return 0
 }
 
 // output is the -o/--output flag every command that prints JSON takes
