@@ -351,6 +351,7 @@ func (a *app) confirmClose(cmd *cobra.Command, st *audit.Store, name string, b b
 			return nil
 		}
 		t := newTable(outputWidth(a.stdout), itemColumns(false)...)
+		t.more = "nhi campaign show --wide shows them"
 		for i := range p.First {
 			t.Row(itemCells(c, &p.First[i], now)...)
 		}

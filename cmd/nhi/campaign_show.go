@@ -5,10 +5,11 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strconv"
 	"strings"
-	"text/tabwriter"
 	"time"
 
+	"github.com/charmbracelet/x/ansi"
 	"github.com/spf13/cobra"
 
 	"github.com/nhi-audit/nhi/audit"
@@ -30,11 +31,14 @@ holds the identity. FLAGS marks items decided by someone other than their
 assigned reviewer (not-assignee), items re-decided by someone other than their
 last decider (conflict; both decisions stay in the log), carried decisions
 awaiting confirmation, and decommissions still present after the due date
-(OVERDUE). The item table fits the terminal (120 columns when not on one);
---wide (-o wide) adds the ID and cuts nothing, -o id prints the items' IDs
-alone, -o csv the items for a spreadsheet. --json (-o json) prints {name,
-status, due, ..., items: [{id, current_id, reviewer, decision, reason,
-decided_by, decided_at, verification, ..., conflict, history}]}.
+(OVERDUE). The item table fits the terminal (120 columns when not on one):
+narrower, it hides VERIFIED, BY, FINDINGS, OWNER, FLAGS, then SCOPE, and a
+line under it names them; the header's digests show their first 12 hex
+digits. --wide (-o wide) adds the ID and cuts and hides nothing, -o id
+prints the items' IDs alone, -o csv the items for a spreadsheet. --json
+(-o json) prints {name, status, due, ..., items: [{id, current_id,
+reviewer, decision, reason, decided_by, decided_at, verification, ...,
+conflict, history}]}.
 
 An item keeps the ID the campaign froze. When its repository was renamed
 since, FLAGS says renamed and the list under the table names the ID the
@@ -90,15 +94,15 @@ progress line, in every format.`,
 				}
 				return nil
 			}
-			width := outputWidth(a.stdout)
+			width, prose := outputWidth(a.stdout), proseWidth(a.stdout)
 			if format == "wide" {
-				width = 0
+				width, prose = 0, 0
 			}
 			ob, err := campaigns.OffboardingOf(cmd.Context(), st, c.Name)
 			if err != nil {
 				return err
 			}
-			printCampaign(a.stdout, c, ob, now, pendingOnly, format == "wide", width, mine)
+			printCampaign(a.stdout, c, ob, now, pendingOnly, format == "wide", width, prose, mine)
 			return nil
 		},
 	}
@@ -178,11 +182,16 @@ func onlyReviewer(c *campaigns.Campaign, r *campaigns.ReviewerProgress) *campaig
 // itemColumns are the columns of show's item table: the ID only when wide
 // (it is the longest cell, and -o id prints it alone). The least widths
 // add up, with DECISION whole ("decommission") and the separators, to 120
-// when every optional column shows: the table fits tableWidth.
+// when every optional column shows: the table fits tableWidth. Narrower,
+// columns are hidden (Hide, the highest first) in the order an auditor
+// needs them last: VERIFIED, BY, FINDINGS, OWNER, FLAGS, SCOPE; KIND,
+// NAME, REVIEWER and DECISION stay (at 80 columns, SCOPE too, which tells
+// apart two keys of one name). NAME and SCOPE Want 14: in a table that
+// hides columns, one more is hidden before they are cut under it.
 func itemColumns(wide bool) []column {
-	cols := []column{{Title: "KIND", Min: 8}, {Title: "NAME", Min: 10}, {Title: "SCOPE", Min: 10}, {Title: "OWNER", Min: 9}, {Title: "FINDINGS", Min: 10},
-		{Title: "REVIEWER", Min: 10}, {Title: "DECISION"}, {Title: "BY", Min: 10, Optional: true}, {Title: "FLAGS", Min: 10, Optional: true},
-		{Title: "VERIFIED", Min: 8, Optional: true}}
+	cols := []column{{Title: "KIND", Min: 8}, {Title: "NAME", Min: 10, Want: 14}, {Title: "SCOPE", Min: 10, Want: 14, Hide: 1}, {Title: "OWNER", Min: 9, Hide: 3},
+		{Title: "FINDINGS", Min: 10, Hide: 4}, {Title: "REVIEWER", Min: 10}, {Title: "DECISION"}, {Title: "BY", Min: 10, Optional: true, Hide: 5},
+		{Title: "FLAGS", Min: 10, Optional: true, Hide: 2}, {Title: "VERIFIED", Min: 8, Optional: true, Hide: 6}}
 	if wide {
 		cols = append([]column{{Title: "ID"}}, cols...)
 	}
@@ -257,8 +266,10 @@ func printItemsCSV(w io.Writer, c *campaigns.Campaign, now time.Time, pendingOnl
 }
 
 // printCampaign prints c; with mine, the progress of that reviewer too,
-// whose items c holds alone (onlyReviewer).
-func printCampaign(w io.Writer, c *campaigns.Campaign, ob *campaigns.Offboarding, now time.Time, pendingOnly, wide bool, width int, mine *campaigns.ReviewerProgress) {
+// whose items c holds alone (onlyReviewer). Its tables fit width; its
+// lines of prose wrap at prose, and its digests shorten to fit it
+// (proseWidth: 0 in a pipe, which keeps them whole for grep).
+func printCampaign(w io.Writer, c *campaigns.Campaign, ob *campaigns.Offboarding, now time.Time, pendingOnly, wide bool, width, prose int, mine *campaigns.ReviewerProgress) {
 	p := c.Progress
 	due := c.Due
 	if c.Overdue(now) {
@@ -266,9 +277,9 @@ func printCampaign(w io.Writer, c *campaigns.Campaign, ob *campaigns.Offboarding
 	}
 	fmt.Fprintf(w, "Campaign %s: %s, due %s\n", c.Name, c.Status, due)
 	if len(c.Snapshots) == 1 {
-		fmt.Fprintf(w, "  scope       %s (snapshot %d, as of %s)\n", audit.Printable(c.Scope), c.SnapshotID, c.AsOf.Format(time.RFC3339))
+		hang(w, prose, "  scope       ", fmt.Sprintf("%s (snapshot %d, as of %s)", audit.Printable(c.Scope), c.SnapshotID, c.AsOf.Format(time.RFC3339)))
 	} else {
-		fmt.Fprintf(w, "  scope       %s, over %d snapshots, each as of its start:\n", audit.Printable(c.Scope), len(c.Snapshots))
+		hang(w, prose, "  scope       ", fmt.Sprintf("%s, over %d snapshots, each as of its start:", audit.Printable(c.Scope), len(c.Snapshots)))
 		printSnapshotUses(w, c.Snapshots)
 	}
 	if ob != nil {
@@ -276,22 +287,22 @@ func printCampaign(w io.Writer, c *campaigns.Campaign, ob *campaigns.Offboarding
 		if ob.Kind == campaigns.OffboardSystem {
 			what = "system " + audit.Printable(ob.Scope)
 		}
-		fmt.Fprintf(w, "  offboards   %s, effective %s (event %d)\n", what, ob.Effective, ob.Seq)
+		hang(w, prose, "  offboards   ", fmt.Sprintf("%s, effective %s (event %d)", what, ob.Effective, ob.Seq))
 	}
 	fmt.Fprintf(w, "  created     %s by %s\n", c.CreatedAt.Format(time.RFC3339), audit.Printable(c.CreatedBy))
 	if c.ClosedAt != nil {
 		fmt.Fprintf(w, "  closed      %s by %s\n", c.ClosedAt.Format(time.RFC3339), audit.Printable(c.ClosedBy))
 	}
-	fmt.Fprintf(w, "  policy      sha256:%s\n", c.PolicyDigest)
-	fmt.Fprintf(w, "  population  %s, sha256:%s\n", counted(c.Count, "identity", "identities"), c.PopulationDigest)
+	fitLine(w, prose, "  policy      sha256:%s\n", c.PolicyDigest)
+	fitLine(w, prose, "  population  "+counted(c.Count, "identity", "identities")+", sha256:%s\n", c.PopulationDigest)
 	if c.CarriedFrom != "" {
 		fmt.Fprintf(w, "  carried     from %s\n", c.CarriedFrom)
 	}
-	fmt.Fprintf(w, "  no response %s\n", c.NoResponse.Describe())
+	hang(w, prose, "  no response ", c.NoResponse.Describe())
 	if c.AllowAdminReview {
-		fmt.Fprintln(w, "  separation  --allow-admin-review: the creator and whoever closes may review items")
+		hang(w, prose, "  separation  ", "--allow-admin-review: the creator and whoever closes may review items")
 	} else {
-		fmt.Fprintln(w, "  separation  the creator and whoever closes may not review items")
+		hang(w, prose, "  separation  ", "the creator and whoever closes may not review items")
 	}
 	pct := 0
 	if p.Total > 0 {
@@ -303,26 +314,33 @@ func printCampaign(w io.Writer, c *campaigns.Campaign, ob *campaigns.Offboarding
 			by = append(by, fmt.Sprintf("%s %d", d, n))
 		}
 	}
-	fmt.Fprintf(w, "Progress: %d/%d decided (%d%%)", p.Decided, p.Total, pct)
+	progress := fmt.Sprintf("%d/%d decided (%d%%)", p.Decided, p.Total, pct)
 	if len(by) > 0 {
-		fmt.Fprintf(w, ": %s", strings.Join(by, " · "))
+		progress += ": " + strings.Join(by, " · ")
 	}
-	fmt.Fprintf(w, "; %d pending, %d carried, %d no-response, %s\n", p.Pending, p.Carried, p.NoResponse, counted(p.Conflicts, "conflict", "conflicts"))
+	progress += fmt.Sprintf("; %d pending, %d carried, %d no-response, %s", p.Pending, p.Carried, p.NoResponse, counted(p.Conflicts, "conflict", "conflicts"))
+	hang(w, prose, "Progress: ", progress)
 	if mine != nil {
-		fmt.Fprintln(w, reviewerProgressLine(mine))
+		hang(w, prose, "", reviewerProgressLine(mine))
 	}
 	fmt.Fprintln(w)
 
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "REVIEWER\tASSIGNED\tDECIDED\tPENDING\tDECIDED BY OTHERS\tDECIDED FOR OTHERS")
+	// Under 90 columns the last two titles drop their "DECIDED", which
+	// the two before them say.
+	byOthers, forOthers := "DECIDED BY OTHERS", "DECIDED FOR OTHERS"
+	if width > 0 && width < 90 {
+		byOthers, forOthers = "BY OTHERS", "FOR OTHERS"
+	}
+	rt := newTable(width, column{Title: "REVIEWER", Min: 12}, column{Title: "ASSIGNED"}, column{Title: "DECIDED"}, column{Title: "PENDING"},
+		column{Title: byOthers}, column{Title: forOthers})
 	for _, r := range p.Reviewers {
 		name := audit.Printable(r.Reviewer)
 		if name == "" {
 			name = "(none eligible)"
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\n", name, r.Assigned, r.Decided, r.Pending, r.DecidedByOthers, r.DecidedForOthers)
+		rt.Row(name, strconv.Itoa(r.Assigned), strconv.Itoa(r.Decided), strconv.Itoa(r.Pending), strconv.Itoa(r.DecidedByOthers), strconv.Itoa(r.DecidedForOthers))
 	}
-	tw.Flush()
+	rt.Flush(w)
 	fmt.Fprintln(w)
 
 	if ob != nil && ob.Kind == campaigns.OffboardPerson {
@@ -342,7 +360,7 @@ func printCampaign(w io.Writer, c *campaigns.Campaign, ob *campaigns.Offboarding
 		}
 		t.Flush(w)
 	}
-	printRenamed(w, c, pendingOnly)
+	printRenamed(w, c, pendingOnly, prose)
 	if len(c.Refused) > 0 && !pendingOnly {
 		fmt.Fprintf(w, "\nRefused attempts (%d), the separation-of-duties rules at work:\n", len(c.Refused))
 		for _, r := range c.Refused {
@@ -350,9 +368,56 @@ func printCampaign(w io.Writer, c *campaigns.Campaign, ob *campaigns.Offboarding
 			if len(r.Items) == 1 {
 				what += " " + audit.Printable(r.Items[0])
 			}
-			fmt.Fprintf(w, "  #%d %s %s: %s refused by rule %s (%s)\n", r.Seq, r.At, audit.Printable(r.Actor), what, r.Rule, audit.Printable(r.Detail))
+			hang(w, prose, "  ", fmt.Sprintf("#%d %s %s: %s refused by rule %s (%s)", r.Seq, r.At, audit.Printable(r.Actor), what, r.Rule, audit.Printable(r.Detail)))
 		}
 	}
+}
+
+// hang prints head then body, on one line when it fits width (0: no
+// limit), else with body wrapped at its spaces (a word longer than the
+// room stays whole: an ID is never cut) under itself, each further line indented as wide as head
+// (two spaces when there is no head).
+func hang(w io.Writer, width int, head, body string) {
+	indent := ansi.StringWidth(head)
+	if width <= 0 || indent+ansi.StringWidth(body) <= width || width-indent < 20 {
+		fmt.Fprintf(w, "%s%s\n", head, body)
+		return
+	}
+	if indent == 0 {
+		indent = 2
+	}
+	room := width - indent
+	var lines []string
+	line := ""
+	for _, word := range strings.Fields(body) {
+		switch {
+		case line == "":
+			line = word
+		case ansi.StringWidth(line)+1+ansi.StringWidth(word) <= room:
+			line += " " + word
+		default:
+			lines = append(lines, line)
+			line = word
+		}
+	}
+	lines = append(lines, line)
+	for i, l := range lines {
+		if i > 0 {
+			head = strings.Repeat(" ", indent)
+		}
+		fmt.Fprintf(w, "%s%s\n", head, l)
+	}
+}
+
+// fitLine prints format with digest whole when the line fits width (0:
+// no limit, --wide), else with its first 12 hex digits and "…": the
+// whole digest stays in -o json and at wide widths.
+func fitLine(w io.Writer, width int, format, digest string) {
+	line := fmt.Sprintf(format, digest)
+	if width > 0 && len(digest) > 12 && ansi.StringWidth(strings.TrimSuffix(line, "\n")) > width {
+		line = fmt.Sprintf(format, digest[:12]+"…")
+	}
+	io.WriteString(w, line)
 }
 
 // renamedID is an item's ID as the wide table shows it: the ID its
@@ -367,11 +432,16 @@ func renamedID(it *campaigns.Item) string {
 
 // printRenamed lists the items whose repository was renamed since the
 // campaign froze them (FLAGS renamed), under the ID each has now.
-func printRenamed(w io.Writer, c *campaigns.Campaign, pendingOnly bool) {
+// Where a line would be wider than width, "(was ID)" goes on a line of its own.
+func printRenamed(w io.Writer, c *campaigns.Campaign, pendingOnly bool, width int) {
 	var lines []string
 	for i := range c.Items {
 		if it := &c.Items[i]; it.CurrentID != "" && (!pendingOnly || it.Decision == campaigns.Pending) {
-			lines = append(lines, "  "+renamedID(it))
+			l := "  " + renamedID(it)
+			if width > 0 && ansi.StringWidth(l) > width {
+				l = "  " + audit.Printable(it.CurrentID) + "\n    (was " + audit.Printable(it.ID) + ")"
+			}
+			lines = append(lines, l)
 		}
 	}
 	if len(lines) == 0 {

@@ -2,9 +2,13 @@ package main
 
 import (
 	"encoding/json"
+	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/charmbracelet/x/ansi"
 )
 
 // TestCampaignShowReviewer: --reviewer lists one reviewer's items with
@@ -79,5 +83,78 @@ func TestItemTableFits120(t *testing.T) {
 		if !strings.Contains(l, "decommission") && !strings.HasPrefix(l, "KIND") {
 			t.Errorf("DECISION was cut: %q", l)
 		}
+	}
+}
+
+// TestCampaignShowFits80: in an 80-column terminal no line of campaign
+// show is wider than 80 cells; the item table keeps KIND, NAME, SCOPE,
+// REVIEWER and DECISION, tells every item apart by its name and scope,
+// and names the columns it hid with how to see them; the header's digests
+// are cut to 12 hex digits and "…", whole in -o json and with --wide,
+// which shows every column.
+func TestCampaignShowFits80(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "demo.db")
+	ok(t, "demo", "--no-tui", "--repos", "6", "--db", db)
+	var j struct {
+		Name             string `json:"name"`
+		PolicyDigest     string `json:"policy_digest"`
+		PopulationDigest string `json:"population_digest"`
+		Items            []struct {
+			Name  string `json:"name"`
+			Scope string `json:"scope"`
+		} `json:"items"`
+	}
+	if err := json.Unmarshal([]byte(ok(t, "campaign", "show", "demo-deploy-keys", "--json", "--db", db).stdout), &j); err != nil || len(j.Items) < 2 || len(j.PolicyDigest) != 64 {
+		t.Fatalf("--json: %v, %d items, policy digest %q", err, len(j.Items), j.PolicyDigest)
+	}
+	r := nhi(t, []string{"COLUMNS=80"}, "campaign", "show", j.Name, "--db", db)
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	lines := strings.Split(strings.TrimSuffix(r.stdout, "\n"), "\n")
+	for _, l := range lines {
+		if w := ansi.StringWidth(l); w > 80 {
+			t.Errorf("a line is %d cells wide at 80 columns: %q", w, l)
+		}
+	}
+	for _, d := range []string{j.PolicyDigest, j.PopulationDigest} {
+		if !strings.Contains(r.stdout, "sha256:"+d[:12]+"…\n") || strings.Contains(r.stdout, d) {
+			t.Errorf("digest %s not shortened to %s…:\n%s", d, d[:12], r.stdout)
+		}
+	}
+	head := slices.IndexFunc(lines, func(l string) bool { return strings.HasPrefix(l, "KIND ") })
+	if head < 0 {
+		t.Fatalf("no item table:\n%s", r.stdout)
+	}
+	for _, c := range []string{"KIND", "NAME", "SCOPE", "REVIEWER", "DECISION"} {
+		if !slices.Contains(strings.Fields(lines[head]), c) {
+			t.Errorf("header %q lacks %s", lines[head], c)
+		}
+	}
+	rows := lines[head+1 : head+1+len(j.Items)]
+	if hint := lines[head+1+len(j.Items)]; !strings.Contains(hint, "columns hidden (") || !strings.Contains(hint, "VERIFIED") || !strings.HasSuffix(hint, "; --wide shows them") {
+		t.Errorf("no line names the hidden columns: %q", hint)
+	}
+	// Each item's row: its name and scope, cut or whole, and no other
+	// item's pair of them fits the same row.
+	nameAt, scopeAt := strings.Index(lines[head], "NAME"), strings.Index(lines[head], "SCOPE")
+	cell := func(row string, at int) string {
+		return strings.TrimSuffix(strings.Fields(string([]rune(row)[at:]))[0], "…")
+	}
+	for i, row := range rows {
+		matches := 0
+		for _, it := range j.Items {
+			if strings.HasPrefix(it.Name, cell(row, nameAt)) && strings.HasPrefix(it.Scope, cell(row, scopeAt)) {
+				matches++
+			}
+		}
+		if matches != 1 || !strings.HasPrefix(j.Items[i].Name, cell(row, nameAt)) {
+			t.Errorf("row %q tells %d items apart from the others, want its own (%s in %s) alone", row, matches, j.Items[i].Name, j.Items[i].Scope)
+		}
+	}
+
+	wide := nhi(t, []string{"COLUMNS=80"}, "campaign", "show", j.Name, "--wide", "--db", db).stdout
+	if !strings.Contains(wide, j.PolicyDigest) || !strings.Contains(wide, j.PopulationDigest) || !strings.Contains(wide, " VERIFIED") || strings.Contains(wide, "hidden") {
+		t.Errorf("--wide at 80 columns cut a digest or hid a column:\n%s", wide)
 	}
 }

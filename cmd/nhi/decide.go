@@ -284,6 +284,7 @@ func (a *app) confirmItems(ctx context.Context, st *audit.Store, b bulkFlags, ca
 	shown := min(len(p.Items), previewRows)
 	rows := func(w io.Writer) error {
 		t := newTable(outputWidth(a.stdout), itemColumns(false)...)
+		t.more = "nhi campaign show --wide shows them"
 		for _, id := range p.Items[:shown] {
 			if it := byID[id]; it != nil {
 				t.Row(itemCells(c, it, st.Now())...)

@@ -27,6 +27,14 @@ type column struct {
 	// Optional: left out when no row has anything in it but "-", so a
 	// column nobody needs yet gives its width to the others.
 	Optional bool
+	// Hide: when the least widths of the columns do not fit the table's
+	// width, the columns with Hide > 0 are hidden, the highest first,
+	// until they do (gh's and kubectl's way); a line under the table
+	// names them. 0: never hidden.
+	Hide int
+	// Want: the width under which the column would rather the others be
+	// hidden than it be cut further (a name that tells items apart).
+	Want int
 }
 
 // table is a human table: its cells are text (never the records behind
@@ -36,6 +44,9 @@ type table struct {
 	rows [][]string
 	// width is what the table must fit; 0 means no limit (--wide).
 	width int
+	// more says how to see the hidden columns, in the line naming them:
+	// "--wide shows them" unless the command has no --wide.
+	more string
 }
 
 func newTable(width int, cols ...column) *table {
@@ -52,6 +63,7 @@ func (t *table) Len() int { return len(t.rows) }
 // last column unpadded.
 func (t *table) Flush(w io.Writer) error {
 	t.dropEmpty()
+	hidden := t.hide()
 	widths := make([]int, len(t.cols))
 	for i, c := range t.cols {
 		widths[i] = ansi.StringWidth(c.Title)
@@ -89,7 +101,84 @@ func (t *table) Flush(w io.Writer) error {
 			return err
 		}
 	}
+	if len(hidden) > 0 {
+		more := t.more
+		if more == "" {
+			more = "--wide shows them"
+		}
+		_, err := fmt.Fprintf(w, "%s hidden (%s); %s\n", counted(len(hidden), "column", "columns"), strings.Join(hidden, ", "), more)
+		return err
+	}
 	return nil
+}
+
+// hide hides the columns with Hide > 0, the highest Hide first, while
+// the least widths of those left (a column's Min, or its widest cell when
+// it has none) and the separators are wider than t.width. Once one is
+// hidden, a column's Want counts as its least width: the table that has
+// to give up columns gives up one more rather than cut a name under its
+// Want, while a table whose Mins fit (every column at 120) keeps them
+// all. It returns the hidden columns' titles, in the table's order.
+func (t *table) hide() []string {
+	if t.width <= 0 {
+		return nil
+	}
+	least := func(i int, want bool) int {
+		m := t.cols[i].Min
+		if want {
+			m = max(m, t.cols[i].Want)
+		}
+		if m > 0 {
+			return min(m, t.natural(i))
+		}
+		return t.natural(i)
+	}
+	sum := func(want bool) int {
+		total := -2
+		for i := range t.cols {
+			total += least(i, want) + 2
+		}
+		return total
+	}
+	if sum(false) <= t.width {
+		return nil
+	}
+	gone := make([]bool, len(t.cols))
+	for total := sum(true); total > t.width; {
+		pick := -1
+		for i, c := range t.cols {
+			if !gone[i] && c.Hide > 0 && (pick < 0 || c.Hide > t.cols[pick].Hide) {
+				pick = i
+			}
+		}
+		if pick < 0 {
+			break
+		}
+		gone[pick] = true
+		total -= least(pick, true) + 2
+	}
+	var keep []int
+	var hidden []string
+	for i, c := range t.cols {
+		if gone[i] {
+			hidden = append(hidden, c.Title)
+		} else {
+			keep = append(keep, i)
+		}
+	}
+	if len(hidden) > 0 {
+		t.keep(keep)
+	}
+	return hidden
+}
+
+// natural is column i's width uncut: its widest cell or its title.
+func (t *table) natural(i int) int {
+	w := ansi.StringWidth(t.cols[i].Title)
+	for _, r := range t.rows {
+		w = max(w, ansi.StringWidth(r[i]))
+	}
+	return w
 }
 
 // dropEmpty removes the optional columns no row fills.
@@ -110,6 +199,11 @@ func (t *table) dropEmpty() {
 	if len(keep) == len(t.cols) {
 		return
 	}
+	t.keep(keep)
+}
+
+// keep leaves only the columns keep lists, in its order.
+func (t *table) keep(keep []int) {
 	pick := func(cells []string) []string {
 		out := make([]string, len(keep))
 		for j, i := range keep {
@@ -128,7 +222,8 @@ func (t *table) dropEmpty() {
 }
 
 // fit shortens the shrinkable columns, the widest first, until the row
-// fits t.width or none can give more.
+// fits t.width or none can give more: none under its Want while another
+// can give, none under its Min.
 func (t *table) fit(widths []int) {
 	if t.width <= 0 {
 		return
@@ -137,24 +232,41 @@ func (t *table) fit(widths []int) {
 	for _, w := range widths {
 		total += w
 	}
-	for total > t.width {
-		widest := -1
-		for i, c := range t.cols {
-			if c.Min > 0 && widths[i] > c.Min && (widest < 0 || widths[i] > widths[widest]) {
-				widest = i
+	// First no column under its Want, then down to the Mins.
+	for _, want := range []bool{true, false} {
+		for total > t.width {
+			widest := -1
+			for i, c := range t.cols {
+				floor := c.Min
+				if want {
+					floor = max(floor, c.Want)
+				}
+				if c.Min > 0 && widths[i] > floor && (widest < 0 || widths[i] > widths[widest]) {
+					widest = i
+				}
 			}
+			if widest < 0 {
+				break
+			}
+			widths[widest]--
+			total--
 		}
-		if widest < 0 {
-			return
-		}
-		widths[widest]--
-		total--
 	}
 }
 
 // outputWidth is the width a human table fits: the terminal's when stdout
 // is one, else tableWidth.
 func outputWidth(w io.Writer) int {
+	if c := proseWidth(w); c > 0 {
+		return c
+	}
+	return tableWidth
+}
+
+// proseWidth is the width of the terminal stdout is, or COLUMNS; 0 when
+// neither says (a pipe, a file): the width prose wraps at, which a pipe
+// leaves whole for grep.
+func proseWidth(w io.Writer) int {
 	if f, ok := w.(*os.File); ok && term.IsTerminal(f.Fd()) {
 		if cols, _, err := term.GetSize(f.Fd()); err == nil && cols > 0 {
 			return cols
@@ -163,7 +275,7 @@ func outputWidth(w io.Writer) int {
 	if c, err := strconv.Atoi(os.Getenv("COLUMNS")); err == nil && c > 0 {
 		return c
 	}
-	return tableWidth
+	return 0
 }
 
 // output is the -o/--output flag every command that prints JSON takes

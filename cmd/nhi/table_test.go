@@ -118,3 +118,41 @@ func TestTableOutputs(t *testing.T) {
 	refused(t, 1, "no snapshot 99", "snapshots", "show", "99", "--db", db)
 	refused(t, 2, "--json and -o csv say different things", "identities", "-o", "csv", "--json", "--db", db)
 }
+
+// TestTableHidesBeforeItCuts: narrower than its columns' least widths, a
+// table hides its Hide columns, the highest first, one more so a Want
+// column is not cut under its Want, and names them on a line of its own;
+// wide enough, or at width 0, it hides none.
+func TestTableHidesBeforeItCuts(t *testing.T) {
+	cols := []column{{Title: "NAME", Min: 6, Want: 12}, {Title: "OWNER", Min: 8, Hide: 1}, {Title: "BY", Min: 8, Hide: 2}, {Title: "DECISION"}}
+	flush := func(width int) string {
+		tb := newTable(width, cols...)
+		tb.Row("a-long-deploy-key-title", "alice@acme.test", "bob@acme.test", "decommission")
+		var b bytes.Buffer
+		if err := tb.Flush(&b); err != nil {
+			t.Fatal(err)
+		}
+		return b.String()
+	}
+	// Least widths 6+8+8+12 and separators: 40. At 36 BY goes; NAME
+	// keeps its Want of 12 beside OWNER's Min of 8.
+	cases := []struct {
+		width int
+		want  []string
+	}{
+		{36, []string{"NAME          OWNER     DECISION", "a-long-depl…  alice@a…  decommission", "1 column hidden (BY); --wide shows them"}},
+		// At 34 OWNER goes too, or NAME would be cut under 12.
+		{34, []string{"NAME                  DECISION", "a-long-deploy-key-t…  decommission", "2 columns hidden (OWNER, BY); --wide shows them"}},
+	}
+	for _, c := range cases {
+		if got := flush(c.width); got != strings.Join(c.want, "\n")+"\n" {
+			t.Errorf("at %d:\n%s\nwant:\n%s", c.width, got, strings.Join(c.want, "\n"))
+		}
+	}
+	if got := flush(40); strings.Contains(got, "hidden") || !strings.Contains(got, " BY ") {
+		t.Errorf("at 40, the least widths fit, yet:\n%s", got)
+	}
+	if got := flush(0); strings.Contains(got, "hidden") || !strings.Contains(got, "a-long-deploy-key-title  alice@acme.test") {
+		t.Errorf("at width 0:\n%s", got)
+	}
+}
