@@ -285,7 +285,7 @@ func FieldsText() string {
 		for _, r := range f.docs {
 			term := strings.ReplaceAll(r.term, "` / `", " / ")
 			meaning := mdLink.ReplaceAllString(plain.Replace(r.meaning), "docs/$1")
-			lines := wrapWords(meaning, width-2-col)
+			lines := WrapWords(meaning, width-2-col, utf8.RuneCountInString)
 			if len(term) > col-2 {
 				fmt.Fprintf(&b, "  %s\n", term)
 			} else {
@@ -303,16 +303,18 @@ func FieldsText() string {
 // mdLink is a Markdown link to another page of docs/ ([x.md](x.md)).
 var mdLink = regexp.MustCompile(`\[[^\]]*\]\(([^)]+\.md)\)`)
 
-// wrapWords cuts s at spaces into lines of at most w characters (a word
-// longer than w stands alone on its line).
-func wrapWords(s string, w int) []string {
+// WrapWords cuts s at spaces into lines of at most room, as width
+// measures them (characters here, terminal cells for cmd/nhi's prose); a
+// word longer than room stands alone on its line, never cut, so an ID
+// stays whole.
+func WrapWords(s string, room int, width func(string) int) []string {
 	var lines []string
 	line := ""
 	for _, word := range strings.Fields(s) {
 		switch {
 		case line == "":
 			line = word
-		case utf8.RuneCountInString(line)+1+utf8.RuneCountInString(word) <= w:
+		case width(line)+1+width(word) <= room:
 			line += " " + word
 		default:
 			lines = append(lines, line)

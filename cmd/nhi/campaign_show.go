@@ -14,6 +14,7 @@ import (
 
 	"github.com/nhi-audit/nhi/audit"
 	"github.com/nhi-audit/nhi/campaigns"
+	"github.com/nhi-audit/nhi/filter"
 )
 
 func newCampaignShowCmd(a *app) *cobra.Command {
@@ -374,9 +375,9 @@ func printCampaign(w io.Writer, c *campaigns.Campaign, ob *campaigns.Offboarding
 }
 
 // hang prints head then body, on one line when it fits width (0: no
-// limit), else with body wrapped at its spaces (a word longer than the
-// room stays whole: an ID is never cut) under itself, each further line indented as wide as head
-// (two spaces when there is no head).
+// limit), else with body wrapped at its spaces (filter.WrapWords: a word
+// longer than the room stays whole, so an ID is never cut), each further
+// line indented as wide as head (two spaces when there is no head).
 func hang(w io.Writer, width int, head, body string) {
 	indent := ansi.StringWidth(head)
 	if width <= 0 || indent+ansi.StringWidth(body) <= width || width-indent < 20 {
@@ -386,22 +387,7 @@ func hang(w io.Writer, width int, head, body string) {
 	if indent == 0 {
 		indent = 2
 	}
-	room := width - indent
-	var lines []string
-	line := ""
-	for _, word := range strings.Fields(body) {
-		switch {
-		case line == "":
-			line = word
-		case ansi.StringWidth(line)+1+ansi.StringWidth(word) <= room:
-			line += " " + word
-		default:
-			lines = append(lines, line)
-			line = word
-		}
-	}
-	lines = append(lines, line)
-	for i, l := range lines {
+	for i, l := range filter.WrapWords(body, width-indent, ansi.StringWidth) {
 		if i > 0 {
 			head = strings.Repeat(" ", indent)
 		}
