@@ -117,6 +117,12 @@ type RunOptions struct {
 	// unfinished snapshot not resumed, and why; a dead run taken over),
 	// and that a Whole source's run stopped busy is being closed.
 	Notice func(string)
+	// StartedAt is when the run began, when that was before Run: a run
+	// into a new evidence file checks the account before the file exists
+	// and writes what that check cached once it does (cmd/nhi), and the
+	// snapshot's record vouches only for cache entries stored since its
+	// start (audit.Store.CacheGet). The zero value is when Run is called.
+	StartedAt time.Time
 }
 
 // pollLock is how often a waiting run looks at the snapshot lock again.
@@ -135,7 +141,10 @@ const pollLock = 500 * time.Millisecond
 func Run(ctx context.Context, st *audit.Store, c Connector, opts RunOptions) (*audit.Snapshot, error) {
 	info := audit.SnapshotInfo{
 		Source: c.Source(), Account: c.Account(), APIURL: c.APIURL(),
-		ToolVersion: opts.ToolVersion, StartedAt: st.Now(), Actor: opts.Actor,
+		ToolVersion: opts.ToolVersion, StartedAt: opts.StartedAt, Actor: opts.Actor,
+	}
+	if info.StartedAt.IsZero() {
+		info.StartedAt = st.Now()
 	}
 	// The credential is known before the snapshot starts, so a resume can
 	// be matched against it: another credential is another run. The

@@ -224,3 +224,35 @@ func checkVerifies(t *testing.T, st *audit.Store, when string) {
 		t.Errorf("verify %s: %v %v", when, err, res.Problems)
 	}
 }
+
+// TestRunRecordsWhatItsCheckCached: a run into a new evidence file checks
+// the account before the file exists, and what that check cached is
+// written once the file does, before Run (cmd/nhi). The snapshot's record
+// must vouch for those entries however far the clock moved before Run, or
+// the next run cannot replay them and asks again: when the write and
+// Run's start fell in different seconds, it did.
+func TestRunRecordsWhatItsCheckCached(t *testing.T) {
+	ctx := context.Background()
+	now := time.Date(2026, 12, 1, 9, 0, 0, 900_000_000, time.UTC)
+	st, err := audit.Open(ctx, filepath.Join(t.TempDir(), "nhi.db"), audit.OpenOptions{Create: true, Now: func() time.Time { return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	began := st.Now()
+	if err := st.CachePut(ctx, "test/acme check", "v1", []byte(`{"login":"octo"}`)); err != nil {
+		t.Fatal(err)
+	}
+	now = now.Add(200 * time.Millisecond) // Run starts in the next second
+	snap, err := Run(ctx, st, &unitsConnector{}, RunOptions{ToolVersion: "test", StartedAt: began})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if snap.Status != audit.SnapshotComplete {
+		t.Fatalf("snapshot %s, want complete", snap.Status)
+	}
+	if _, v, ok, err := st.CacheGet(ctx, "test/acme check"); err != nil || !ok || string(v) != `{"login":"octo"}` {
+		t.Errorf("the check's cache entry after the run: %q, ok %v, %v; want it replayable", v, ok, err)
+	}
+	checkVerifies(t, st, "after the run")
+}

@@ -338,6 +338,7 @@ func (a *app) snapshot(ctx context.Context, wait bool, build func(snapshotEnv) (
 		}
 		return err
 	}
+	var began time.Time // when the run began, if before Run (a new file)
 	st, err := a.open(ctx, audit.OpenOptions{})
 	if errors.Is(err, audit.ErrNotExist) {
 		// A new evidence file is created only once the source is known
@@ -355,6 +356,11 @@ func (a *app) snapshot(ctx context.Context, wait bool, build func(snapshotEnv) (
 			return notStarted(c, cerr)
 		}
 		if st, err = a.open(ctx, audit.OpenOptions{Create: true}); err == nil {
+			// The run began before what its check cached is written:
+			// the snapshot's record vouches only for entries stored
+			// since its start (to the second), and one started after
+			// them left them out, so the next run asked again.
+			began = st.Now()
 			held.attach(ctx, st)
 		}
 	}
@@ -380,7 +386,7 @@ func (a *app) snapshot(ctx context.Context, wait bool, build func(snapshotEnv) (
 		return err
 	}
 	snap, err := connectors.Run(ctx, st, c, connectors.RunOptions{
-		ToolVersion: toolVersion(), Actor: actor, Wait: wait,
+		ToolVersion: toolVersion(), Actor: actor, Wait: wait, StartedAt: began,
 		OnWait: func(held error) {
 			fmt.Fprintf(a.stderr, "%s\nWaiting for it to finish ...\n", strings.TrimSuffix(held.Error(), "; wait for it with --wait, or run again once it has finished"))
 		},
