@@ -36,6 +36,7 @@ type creation struct {
 	listed  []string              // reviewers as listed, deduplicated
 	sep     *separation
 	carry   *Campaign // --carry-forward, closed
+	renames renames   // with carry: the renames, read once (carryForward)
 }
 
 // population is what one read of a campaign's population found.
@@ -43,7 +44,8 @@ type population struct {
 	n          int // items
 	total      int // identities read, in scope or not
 	carried    int
-	assigned   map[string]int // items per reviewer ("" for none eligible)
+	carriedAs  map[string]string // carried under an earlier ID: item -> that ID
+	assigned   map[string]int    // items per reviewer ("" for none eligible)
 	unassigned []string
 	returned   []string      // out of scope, back for an expired exception
 	reviewers  []string      // listed first, then mapped ones as met
@@ -67,10 +69,10 @@ func (c *creation) read(ctx context.Context, sink func(items []frozen, hashes []
 	assigner := newAssigner(c.pool, c.rmap, c.sep.dir, func(f *frozen, r string) bool { return c.sep.refusal(f, "", r) != nil })
 	digest := newPopulationDigest()
 	hashes := make([]string, 0, itemBatch)
-	carried := 0 // the pipe's first stage's; read after close
+	carried, carriedAs := 0, map[string]string{} // the pipe's first stage's; read after close
 	pipe := newBatchPipe(itemBatch, func(batch []frozen) error {
 		if c.carry != nil {
-			n, err := carryForward(ctx, c.st, c.carry, batch)
+			n, err := carryForward(ctx, c.st, c.carry, batch, c.renames, carriedAs)
 			if err != nil {
 				return err
 			}
@@ -124,6 +126,9 @@ func (c *creation) read(ctx context.Context, sink func(items []frozen, hashes []
 		return nil, err
 	}
 	pop.carried, pop.digest = carried, digest.sum()
+	if len(carriedAs) > 0 {
+		pop.carriedAs = carriedAs
+	}
 	return pop, nil
 }
 
@@ -153,7 +158,7 @@ func (c *creation) payload(pop *population) CreatePayload {
 		Name: c.spec.Name, Scope: c.scope.String(), Due: c.spec.Due,
 		Snapshot: c.newest.ID, SnapshotStatus: c.status, SnapshotDigest: c.newest.Digest,
 		AsOf: c.newest.StartedAt.UTC().Format(time.RFC3339), PolicyDigest: c.policy,
-		Reviewers: pop.reviewers, CarriedFrom: c.spec.CarryForward, Carried: pop.carried,
+		Reviewers: pop.reviewers, CarriedFrom: c.spec.CarryForward, Carried: pop.carried, CarriedAs: pop.carriedAs,
 		Count: pop.n, PopulationDigest: pop.digest,
 		ReviewerAliases: c.aliases, AllowAdminReview: c.spec.AllowAdminReview, RequireSigned: c.spec.RequireSigned,
 		ExceptionsReturned: pop.returned,

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/nhi-audit/nhi/audit"
 )
@@ -62,6 +63,45 @@ func (r renames) lineage(id string) []string {
 	for old, c := range r {
 		if c == cur && old != id {
 			out = append(out, old)
+		}
+	}
+	return out
+}
+
+// groups are the renames by the ID each identity has now: that ID and
+// every ID that continues as it, in ID order; built once, so others costs
+// a look-up per ID where lineage reads every rename.
+func (r renames) groups() map[string][]string {
+	out := map[string][]string{}
+	for old, cur := range r {
+		if len(out[cur]) == 0 {
+			out[cur] = append(out[cur], cur)
+		}
+		if old != cur {
+			out[cur] = append(out[cur], old)
+		}
+	}
+	for _, ids := range out {
+		slices.Sort(ids)
+	}
+	return out
+}
+
+// others is lineage through groups (of r): every other ID of the
+// identity id names, in ID order.
+func (r renames) others(groups map[string][]string, id string) []string {
+	cur, ok := r[id]
+	if !ok {
+		cur = id
+	}
+	g := groups[cur]
+	if len(g) == 0 {
+		return nil
+	}
+	out := make([]string, 0, len(g)-1)
+	for _, x := range g {
+		if x != id {
+			out = append(out, x)
 		}
 	}
 	return out
