@@ -188,8 +188,12 @@ func Create(ctx context.Context, st *audit.Store, actor string, spec Spec) (*Cre
 		}
 		// An identity the earlier campaign froze under another ID (its
 		// repository renamed since) is matched through the renames.
-		if c.renames, err = readRenames(ctx, st); err != nil {
+		ren, err := readRenames(ctx, st)
+		if err != nil {
 			return nil, err
+		}
+		if len(ren) > 0 {
+			c.lineages = ren.lineages()
 		}
 	}
 
@@ -581,10 +585,10 @@ func closedCampaign(ctx context.Context, st *audit.Store, name string) (*Campaig
 //
 // An item is matched by its ID, else, when its repository was renamed
 // since the earlier campaign froze it, by an ID its identity had then
-// (ren, the renames as create read them: renames.go): the earlier item's
+// (lin, the renames as create read them: renames.go): the earlier item's
 // keep is carried as any is, and as[item] records the earlier ID, which
 // the campaign.create event lists (carried_as). n counts both.
-func carryForward(ctx context.Context, st *audit.Store, prev *Campaign, items []frozen, ren renames, as map[string]string) (n int, err error) {
+func carryForward(ctx context.Context, st *audit.Store, prev *Campaign, items []frozen, lin *lineages, as map[string]string) (n int, err error) {
 	if len(items) == 0 {
 		return 0, nil
 	}
@@ -594,17 +598,14 @@ func carryForward(ctx context.Context, st *audit.Store, prev *Campaign, items []
 		args = append(args, items[i].id)
 	}
 	var others map[string][]string // item -> the other IDs of its identity
-	if len(ren) > 0 {
-		groups := ren.groups()
-		for i := range items {
-			if ids := ren.others(groups, items[i].id); len(ids) > 0 {
-				if others == nil {
-					others = map[string][]string{}
-				}
-				others[items[i].id] = ids
-				for _, id := range ids {
-					args = append(args, id)
-				}
+	for i := range items {
+		if ids := lin.others(items[i].id); len(ids) > 0 {
+			if others == nil {
+				others = map[string][]string{}
+			}
+			others[items[i].id] = ids
+			for _, id := range ids {
+				args = append(args, id)
 			}
 		}
 	}

@@ -18,25 +18,25 @@ import (
 // reading its population needs, and what its campaign.create event says
 // besides the population.
 type creation struct {
-	st      *audit.Store
-	actor   string
-	spec    Spec
-	expr    string // the scope as typed
-	scope   *filter.Filter
-	envs    map[int64]*filter.Env // by snapshot ID: each snapshot as of its own start
-	snaps   []*audit.Snapshot     // in source/account order
-	all     []audit.Snapshot      // every snapshot of the file, newest first
-	newest  *audit.Snapshot       // stands for the campaign where one is named
-	status  string                // partial when any of snaps is
-	uses    []SnapshotUse         // snaps, counts not yet filled
-	policy  string                // the policy's digest
-	aliases map[string]string     // reviewer aliases typed
-	rmap    map[string]string     // owner -> reviewer
-	pool    []string              // reviewers that share the items
-	listed  []string              // reviewers as listed, deduplicated
-	sep     *separation
-	carry   *Campaign // --carry-forward, closed
-	renames renames   // with carry: the renames, read once (carryForward)
+	st       *audit.Store
+	actor    string
+	spec     Spec
+	expr     string // the scope as typed
+	scope    *filter.Filter
+	envs     map[int64]*filter.Env // by snapshot ID: each snapshot as of its own start
+	snaps    []*audit.Snapshot     // in source/account order
+	all      []audit.Snapshot      // every snapshot of the file, newest first
+	newest   *audit.Snapshot       // stands for the campaign where one is named
+	status   string                // partial when any of snaps is
+	uses     []SnapshotUse         // snaps, counts not yet filled
+	policy   string                // the policy's digest
+	aliases  map[string]string     // reviewer aliases typed
+	rmap     map[string]string     // owner -> reviewer
+	pool     []string              // reviewers that share the items
+	listed   []string              // reviewers as listed, deduplicated
+	sep      *separation
+	carry    *Campaign // --carry-forward, closed
+	lineages *lineages // with carry: the renames, read once (carryForward); nil without any
 }
 
 // population is what one read of a campaign's population found.
@@ -72,7 +72,7 @@ func (c *creation) read(ctx context.Context, sink func(items []frozen, hashes []
 	carried, carriedAs := 0, map[string]string{} // the pipe's first stage's; read after close
 	pipe := newBatchPipe(itemBatch, func(batch []frozen) error {
 		if c.carry != nil {
-			n, err := carryForward(ctx, c.st, c.carry, batch, c.renames, carriedAs)
+			n, err := carryForward(ctx, c.st, c.carry, batch, c.lineages, carriedAs)
 			if err != nil {
 				return err
 			}

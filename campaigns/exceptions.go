@@ -561,10 +561,10 @@ func followRenames(ctx context.Context, st *audit.Store, xs []*Exception) ([]*Ex
 	if err != nil || len(ren) == 0 || len(xs) == 0 {
 		return xs, err
 	}
-	groups := ren.groups()
+	lin := ren.lineages()
 	out := xs[:0]
 	for _, x := range xs {
-		others := ren.others(groups, x.ID)
+		others := lin.others(x.ID)
 		if len(others) == 0 {
 			out = append(out, x)
 			continue

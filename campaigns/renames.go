@@ -68,33 +68,41 @@ func (r renames) lineage(id string) []string {
 	return out
 }
 
-// groups are the renames by the ID each identity has now: that ID and
-// every ID that continues as it, in ID order; built once, so others costs
-// a look-up per ID where lineage reads every rename.
-func (r renames) groups() map[string][]string {
-	out := map[string][]string{}
-	for old, cur := range r {
-		if len(out[cur]) == 0 {
-			out[cur] = append(out[cur], cur)
-		}
-		if old != cur {
-			out[cur] = append(out[cur], old)
-		}
-	}
-	for _, ids := range out {
-		slices.Sort(ids)
-	}
-	return out
+// lineages are the renames grouped by the ID each identity has now, so
+// others costs a look-up per ID where lineage reads every rename: a
+// create's carry-forward asks for every item of its population.
+type lineages struct {
+	ren    renames
+	groups map[string][]string // ID now -> it and every ID that continues as it, in ID order
 }
 
-// others is lineage through groups (of r): every other ID of the
-// identity id names, in ID order.
-func (r renames) others(groups map[string][]string, id string) []string {
-	cur, ok := r[id]
+func (r renames) lineages() *lineages {
+	l := &lineages{ren: r, groups: map[string][]string{}}
+	for old, cur := range r {
+		if len(l.groups[cur]) == 0 {
+			l.groups[cur] = append(l.groups[cur], cur)
+		}
+		if old != cur {
+			l.groups[cur] = append(l.groups[cur], old)
+		}
+	}
+	for _, ids := range l.groups {
+		slices.Sort(ids)
+	}
+	return l
+}
+
+// others is lineage(id): every other ID of the identity id names, in ID
+// order; none when it was never renamed. A nil l has none.
+func (l *lineages) others(id string) []string {
+	if l == nil {
+		return nil
+	}
+	cur, ok := l.ren[id]
 	if !ok {
 		cur = id
 	}
-	g := groups[cur]
+	g := l.groups[cur]
 	if len(g) == 0 {
 		return nil
 	}
