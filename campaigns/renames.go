@@ -23,8 +23,11 @@ import (
 // by any ID its identity had or has (loadItem, reading the links only when
 // the ID given is no item's: Decide, TransferItems, ApproveException),
 // and each item's ID now (Get, EachAsOf: Item.CurrentID). A decision reads
-// the owner under both IDs (currentOf, refusalNow). docs/campaigns.md,
-// "Renamed repositories".
+// the owner under both IDs (currentOf, refusalNow). Across campaigns,
+// carry-forward matches an item of the earlier campaign frozen under any
+// ID the identity had (carryForward), and a standing exception kept under
+// an old ID stands for the identity under its ID now (followRenames),
+// both through lineages. docs/campaigns.md, "Renamed repositories".
 
 // renames are the links as one read saw them: an old ID -> the ID it
 // continues as now (renames of renames followed).
