@@ -52,6 +52,14 @@ func (s *Store) identitiesInSnapshot(ctx context.Context, snapshotID int64, eval
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
+	// A renamed identity's owner recorded under its old ID follows it.
+	aliases, err := s.Aliases(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := inheritOwners(ctx, s.db, predecessors(aliases), out); err != nil {
+		return nil, err
+	}
 	status, err := s.statusIn(ctx, snapshotID)
 	if err != nil {
 		return nil, err
@@ -218,6 +226,7 @@ func (s *Store) EachIdentityInSnapshots(ctx context.Context, snapshotIDs []int64
 	if err != nil {
 		return err
 	}
+	olds := predecessors(aliases)
 	ev, err := s.evaluators(ctx)
 	if err != nil {
 		return err
@@ -281,6 +290,11 @@ func (s *Store) EachIdentityInSnapshots(ctx context.Context, snapshotIDs []int64
 			buf = append(buf, it)
 		}
 		page.reset()
+		// A renamed identity's owner recorded under its old ID follows
+		// it, before the findings (orphaned) read it.
+		if err := inheritOwners(ctx, q, olds, buf); err != nil {
+			return err
+		}
 		for i := range buf {
 			ev.prepare(buf[i].SnapshotID)
 		}

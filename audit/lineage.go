@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 )
 
 // A repository can be renamed; its credentials stay what they were. A
@@ -197,6 +198,36 @@ func (r *renameView) follow(ids []Identity) []Identity {
 		out = append(out, it)
 	}
 	return out
+}
+
+// inheritOwners gives each unowned identity of ids that continues
+// others (prev: predecessors of the aliases) the owner recorded under the
+// first of them, by ID, that has one, as follow does for Identities: a
+// snapshot's population (IdentitiesInSnapshot, EachIdentityInSnapshots:
+// what a campaign freezes) shows the owner its readers show. A probe of
+// the owners' key per renamed identity; renames are rare.
+func inheritOwners(ctx context.Context, q querier, prev map[string][]string, ids []Identity) error {
+	if len(prev) == 0 {
+		return nil
+	}
+	for i := range ids {
+		olds := prev[ids[i].ID]
+		if len(olds) == 0 || ids[i].Owner != "" {
+			continue
+		}
+		olds = slices.Sorted(slices.Values(olds))
+		for _, o := range olds {
+			owner, err := readOwner(ctx, q, o)
+			if err != nil {
+				return err
+			}
+			if owner != "" {
+				ids[i].Owner = owner
+				break
+			}
+		}
+	}
+	return nil
 }
 
 // markRenamed shows a renamed identity as changed, not new.

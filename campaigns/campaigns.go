@@ -193,6 +193,11 @@ type Item struct {
 	// awaiting confirmation while Decision is Pending.
 	Carried       Decision
 	CarriedReason string
+	// CarriedAs is the ID the previous campaign froze the identity under,
+	// when its keep was carried from an item under another ID (its
+	// repository renamed since; the campaign.create event's carried_as),
+	// "" otherwise. Filled by Get and EachAsOf only.
+	CarriedAs string
 
 	Decision  Decision
 	Reason    string
@@ -339,6 +344,7 @@ type CreatePayload struct {
 	ReviewerMap      map[string]string `json:"reviewer_map,omitempty"`
 	CarriedFrom      string            `json:"carried_from,omitempty"`
 	Carried          int               `json:"carried"`
+	CarriedAs        map[string]string `json:"carried_as,omitempty"` // carried from an item of CarriedFrom under another ID (renamed since): item -> that ID
 	Count            int               `json:"count"`
 	PopulationDigest string            `json:"population_digest"`
 	// ReviewerAliases maps a reviewer, stored as the person's e-mail, to

@@ -66,7 +66,8 @@ type Created struct {
 	Snapshots  []audit.Snapshot // every snapshot the population was frozen from, in source/account order
 	Assigned   map[string]int   // items per reviewer ("" for none eligible)
 	Carried    int
-	Unassigned []string // items every reviewer owns: anyone else may decide them
+	CarriedAs  map[string]string // carried from another ID, the identity's in the earlier campaign (renamed since): item -> it
+	Unassigned []string          // items every reviewer owns: anyone else may decide them
 	// Returned lists the identities outside the scope that are in the
 	// population because their exception lapsed (exception-expired).
 	Returned []string
@@ -185,6 +186,15 @@ func Create(ctx context.Context, st *audit.Store, actor string, spec Spec) (*Cre
 		if c.carry, err = closedCampaign(ctx, st, spec.CarryForward); err != nil {
 			return nil, err
 		}
+		// An identity the earlier campaign froze under another ID (its
+		// repository renamed since) is matched through the renames.
+		ren, err := readRenames(ctx, st)
+		if err != nil {
+			return nil, err
+		}
+		if len(ren) > 0 {
+			c.lineages = ren.lineages()
+		}
 	}
 
 	// The population streams from the store in ID order, a batch at a
@@ -200,7 +210,7 @@ func Create(ctx context.Context, st *audit.Store, actor string, spec Spec) (*Cre
 		return nil, err
 	}
 	res := &Created{Snapshot: *snap, Event: ev, Assigned: pop.assigned, Carried: pop.carried,
-		Unassigned: pop.unassigned, Returned: pop.returned}
+		CarriedAs: pop.carriedAs, Unassigned: pop.unassigned, Returned: pop.returned}
 	for _, s := range snaps {
 		res.Snapshots = append(res.Snapshots, *s)
 	}
@@ -572,7 +582,13 @@ func closedCampaign(ctx context.Context, st *audit.Store, name string) (*Campaig
 // decisions are never carried (they asked for a change that should have
 // happened), nor is no-response. It reads the earlier items of this batch
 // only, so a population streams through it.
-func carryForward(ctx context.Context, st *audit.Store, prev *Campaign, items []frozen) (int, error) {
+//
+// An item is matched by its ID, else, when its repository was renamed
+// since the earlier campaign froze it, by an ID its identity had then
+// (lin, the renames as create read them: renames.go): the earlier item's
+// keep is carried as any is, and as[item] records the earlier ID, which
+// the campaign.create event lists (carried_as). n counts both.
+func carryForward(ctx context.Context, st *audit.Store, prev *Campaign, items []frozen, lin *lineages, as map[string]string) (n int, err error) {
 	if len(items) == 0 {
 		return 0, nil
 	}
@@ -581,8 +597,20 @@ func carryForward(ctx context.Context, st *audit.Store, prev *Campaign, items []
 	for i := range items {
 		args = append(args, items[i].id)
 	}
+	var others map[string][]string // item -> the other IDs of its identity
+	for i := range items {
+		if ids := lin.others(items[i].id); len(ids) > 0 {
+			if others == nil {
+				others = map[string][]string{}
+			}
+			others[items[i].id] = ids
+			for _, id := range ids {
+				args = append(args, id)
+			}
+		}
+	}
 	rows, err := st.Query(ctx, `SELECT `+frozenColumns+`, `+stateColumns+` FROM campaign_items
-		WHERE campaign_id = ? AND identity_id IN (?`+strings.Repeat(",?", len(items)-1)+`)`, args...)
+		WHERE campaign_id = ? AND identity_id IN (?`+strings.Repeat(",?", len(args)-2)+`)`, args...)
 	if err != nil {
 		return 0, fmt.Errorf("reading campaign %s's items: %w", prev.Name, err)
 	}
@@ -598,14 +626,26 @@ func carryForward(ctx context.Context, st *audit.Store, prev *Campaign, items []
 	if err := rows.Err(); err != nil {
 		return 0, err
 	}
-	n := 0
 	for i := range items {
 		cur := &items[i]
-		p := byID[cur.id]
+		p, from := byID[cur.id], ""
+		if p == nil {
+			// The first by ID, as renamedItem takes, so the same
+			// earlier item is always the one carried.
+			for _, id := range others[cur.id] {
+				if p = byID[id]; p != nil {
+					from = id
+					break
+				}
+			}
+		}
 		if p == nil || p.decision != Keep || !unchanged(&p.frozen, cur) {
 			continue
 		}
 		cur.carried, cur.carriedReason = string(Keep), p.reason
+		if from != "" {
+			as[cur.id] = from
+		}
 		n++
 	}
 	return n, nil

@@ -18,24 +18,25 @@ import (
 // reading its population needs, and what its campaign.create event says
 // besides the population.
 type creation struct {
-	st      *audit.Store
-	actor   string
-	spec    Spec
-	expr    string // the scope as typed
-	scope   *filter.Filter
-	envs    map[int64]*filter.Env // by snapshot ID: each snapshot as of its own start
-	snaps   []*audit.Snapshot     // in source/account order
-	all     []audit.Snapshot      // every snapshot of the file, newest first
-	newest  *audit.Snapshot       // stands for the campaign where one is named
-	status  string                // partial when any of snaps is
-	uses    []SnapshotUse         // snaps, counts not yet filled
-	policy  string                // the policy's digest
-	aliases map[string]string     // reviewer aliases typed
-	rmap    map[string]string     // owner -> reviewer
-	pool    []string              // reviewers that share the items
-	listed  []string              // reviewers as listed, deduplicated
-	sep     *separation
-	carry   *Campaign // --carry-forward, closed
+	st       *audit.Store
+	actor    string
+	spec     Spec
+	expr     string // the scope as typed
+	scope    *filter.Filter
+	envs     map[int64]*filter.Env // by snapshot ID: each snapshot as of its own start
+	snaps    []*audit.Snapshot     // in source/account order
+	all      []audit.Snapshot      // every snapshot of the file, newest first
+	newest   *audit.Snapshot       // stands for the campaign where one is named
+	status   string                // partial when any of snaps is
+	uses     []SnapshotUse         // snaps, counts not yet filled
+	policy   string                // the policy's digest
+	aliases  map[string]string     // reviewer aliases typed
+	rmap     map[string]string     // owner -> reviewer
+	pool     []string              // reviewers that share the items
+	listed   []string              // reviewers as listed, deduplicated
+	sep      *separation
+	carry    *Campaign // --carry-forward, closed
+	lineages *lineages // with carry: the renames, read once (carryForward); nil without any
 }
 
 // population is what one read of a campaign's population found.
@@ -43,7 +44,8 @@ type population struct {
 	n          int // items
 	total      int // identities read, in scope or not
 	carried    int
-	assigned   map[string]int // items per reviewer ("" for none eligible)
+	carriedAs  map[string]string // carried under an earlier ID: item -> that ID
+	assigned   map[string]int    // items per reviewer ("" for none eligible)
 	unassigned []string
 	returned   []string      // out of scope, back for an expired exception
 	reviewers  []string      // listed first, then mapped ones as met
@@ -67,10 +69,10 @@ func (c *creation) read(ctx context.Context, sink func(items []frozen, hashes []
 	assigner := newAssigner(c.pool, c.rmap, c.sep.dir, func(f *frozen, r string) bool { return c.sep.refusal(f, "", r) != nil })
 	digest := newPopulationDigest()
 	hashes := make([]string, 0, itemBatch)
-	carried := 0 // the pipe's first stage's; read after close
+	carried, carriedAs := 0, map[string]string{} // the pipe's first stage's; read after close
 	pipe := newBatchPipe(itemBatch, func(batch []frozen) error {
 		if c.carry != nil {
-			n, err := carryForward(ctx, c.st, c.carry, batch)
+			n, err := carryForward(ctx, c.st, c.carry, batch, c.lineages, carriedAs)
 			if err != nil {
 				return err
 			}
@@ -124,6 +126,9 @@ func (c *creation) read(ctx context.Context, sink func(items []frozen, hashes []
 		return nil, err
 	}
 	pop.carried, pop.digest = carried, digest.sum()
+	if len(carriedAs) > 0 {
+		pop.carriedAs = carriedAs
+	}
 	return pop, nil
 }
 
@@ -153,7 +158,7 @@ func (c *creation) payload(pop *population) CreatePayload {
 		Name: c.spec.Name, Scope: c.scope.String(), Due: c.spec.Due,
 		Snapshot: c.newest.ID, SnapshotStatus: c.status, SnapshotDigest: c.newest.Digest,
 		AsOf: c.newest.StartedAt.UTC().Format(time.RFC3339), PolicyDigest: c.policy,
-		Reviewers: pop.reviewers, CarriedFrom: c.spec.CarryForward, Carried: pop.carried,
+		Reviewers: pop.reviewers, CarriedFrom: c.spec.CarryForward, Carried: pop.carried, CarriedAs: pop.carriedAs,
 		Count: pop.n, PopulationDigest: pop.digest,
 		ReviewerAliases: c.aliases, AllowAdminReview: c.spec.AllowAdminReview, RequireSigned: c.spec.RequireSigned,
 		ExceptionsReturned: pop.returned,

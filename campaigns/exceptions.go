@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -151,6 +152,11 @@ type Exception struct {
 	State string
 	// CampaignClosedAt is when the campaign closed (nil while open).
 	CampaignClosedAt *time.Time
+
+	// now is the ID the identity has now when it is not ID (its
+	// repository renamed since: followRenames), for the standing
+	// exceptions only.
+	now string
 }
 
 // Expired reports whether the exception has lapsed at t: past its expiry,
@@ -174,7 +180,11 @@ func (x *Exception) until() (time.Time, bool) {
 
 // lapsed is the exception-expired finding's message.
 func (x *Exception) lapsed() string {
-	who := fmt.Sprintf("kept by %s in campaign %s (event %d)", audit.Printable(x.DecidedBy), audit.Printable(x.Campaign), x.Seq)
+	event := fmt.Sprintf("event %d", x.Seq)
+	if x.now != "" {
+		event += ", as " + audit.Printable(x.ID) // the ID it was kept under, its identity's then
+	}
+	who := fmt.Sprintf("kept by %s in campaign %s (%s)", audit.Printable(x.DecidedBy), audit.Printable(x.Campaign), event)
 	if x.State == ExceptionUnapproved {
 		return fmt.Sprintf("exception %s was never approved (policy: exception_approval: required); the campaign closed %s",
 			who, x.CampaignClosedAt.UTC().Format(dateLayout))
@@ -488,6 +498,9 @@ func standingExceptionsOf(ctx context.Context, st *audit.Store, q string) (map[s
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
+	if xs, err = followRenames(ctx, st, xs); err != nil {
+		return nil, err
+	}
 	// A bulk keep's payload lists every item it decided: read each
 	// decision event's terms once, not once per item.
 	type terms struct {
@@ -530,8 +543,54 @@ func standingExceptionsOf(ctx context.Context, st *audit.Store, q string) (map[s
 			}
 		}
 		until, _ := x.until()
-		out[x.ID] = audit.Exception{Until: until, Lapsed: x.lapsed()}
+		out[cmp.Or(x.now, x.ID)] = audit.Exception{Until: until, Lapsed: x.lapsed()}
 	}
+	return out, nil
+}
+
+// followRenames makes the standing exceptions xs follow renamed
+// identities (renames.go): an exception kept under an ID its identity no
+// longer has (its repository renamed since) stands for the identity
+// under the ID it has now (Exception.now), unless a campaign created
+// after the exception's decided the identity under another of its IDs,
+// as one that decided it under the same ID ends it (standingQuery).
+// Renames are rare: it reads their table (empty without any), and each
+// exception on an identity that had another ID costs one query more.
+func followRenames(ctx context.Context, st *audit.Store, xs []*Exception) ([]*Exception, error) {
+	ren, err := readRenames(ctx, st)
+	if err != nil || len(ren) == 0 || len(xs) == 0 {
+		return xs, err
+	}
+	lin := ren.lineages()
+	out := xs[:0]
+	for _, x := range xs {
+		others := lin.others(x.ID)
+		if len(others) == 0 {
+			out = append(out, x)
+			continue
+		}
+		list, err := json.Marshal(others)
+		if err != nil {
+			return nil, err
+		}
+		var later int
+		if err := st.QueryRow(ctx, `SELECT count(*) FROM campaign_items j JOIN campaigns later ON later.id = j.campaign_id
+			WHERE later.create_seq > (SELECT create_seq FROM campaigns WHERE name = ?) AND j.identity_id IN (SELECT value FROM json_each(?))
+			AND j.decision NOT IN ('', '`+string(NoResponse)+`')`, x.Campaign, string(list)).Scan(&later); err != nil {
+			return nil, fmt.Errorf("reading exceptions: the decisions on %s since: %w", x.ID, err)
+		}
+		if later > 0 {
+			continue
+		}
+		if cur, ok := ren[x.ID]; ok && cur != x.ID {
+			x.now = cur
+		}
+		out = append(out, x)
+	}
+	// Should two be left for one identity (its items under two IDs in one
+	// campaign), the later decision stands: out goes in decision order,
+	// and the last one written to the map is kept.
+	slices.SortStableFunc(out, func(a, b *Exception) int { return cmp.Compare(a.Seq, b.Seq) })
 	return out, nil
 }
 
@@ -539,7 +598,8 @@ func init() { audit.RegisterExceptions(standingExceptions) }
 
 // ExceptionIDs lists the identities of campaign's exceptions as they
 // stand (its items whose decision is a keep and that had findings at
-// creation), in ID order, at most limit of them (0: all): what its close
+// creation), in ID order, at most limit of them (0: all), each under the
+// ID its identity has now (a repository renamed since): what its close
 // can change, since an exception that needed an approval and had none
 // lapses then (Exception.until). The TUI's table cache re-derives those
 // rows after a close rather than the whole table (tui/tablecache.go).
@@ -573,5 +633,19 @@ func ExceptionIDs(ctx context.Context, st *audit.Store, campaign string, limit i
 		}
 		out = append(out, id)
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	// A renamed identity's row is under its ID now (renames.go).
+	ren, err := readRenames(ctx, st)
+	if err != nil {
+		return nil, err
+	}
+	for i, id := range out {
+		if cur, ok := ren[id]; ok {
+			out[i] = cur
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out), nil
 }

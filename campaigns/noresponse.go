@@ -132,15 +132,29 @@ func checkNoResponse(ctx context.Context, st *audit.Store, actor string, spec *S
 
 // noResponseRule reads a campaign's rule from its campaign.create event.
 func noResponseRule(ctx context.Context, r reader, c *Campaign) (NoResponseRule, error) {
+	p, err := createPayload(ctx, r, c)
+	if err != nil {
+		return NoResponseRule{}, err
+	}
+	return p.noResponseRule(), nil
+}
+
+// createPayload reads campaign c's campaign.create event.
+func createPayload(ctx context.Context, r reader, c *Campaign) (*CreatePayload, error) {
 	var payload string
 	if err := r.QueryRow(ctx, `SELECT payload FROM events WHERE seq = ?`, c.CreateSeq).Scan(&payload); err != nil {
-		return NoResponseRule{}, fmt.Errorf("campaign %s: reading its creation: %w", c.Name, err)
+		return nil, fmt.Errorf("campaign %s: reading its creation: %w", c.Name, err)
 	}
 	var p CreatePayload
 	if err := json.Unmarshal([]byte(payload), &p); err != nil {
-		return NoResponseRule{}, fmt.Errorf("campaign %s: event %d: %w", c.Name, c.CreateSeq, err)
+		return nil, fmt.Errorf("campaign %s: event %d: %w", c.Name, c.CreateSeq, err)
 	}
-	return NoResponseRule{On: p.OnNoResponse, FallbackReviewer: p.FallbackReviewer, EscalateAfter: p.EscalateAfter}, nil
+	return &p, nil
+}
+
+// noResponseRule is the no-response rule p records.
+func (p *CreatePayload) noResponseRule() NoResponseRule {
+	return NoResponseRule{On: p.OnNoResponse, FallbackReviewer: p.FallbackReviewer, EscalateAfter: p.EscalateAfter}
 }
 
 // NoResponseRuleOf returns campaign name's no-response rule.

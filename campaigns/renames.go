@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/nhi-audit/nhi/audit"
 )
@@ -22,8 +23,11 @@ import (
 // by any ID its identity had or has (loadItem, reading the links only when
 // the ID given is no item's: Decide, TransferItems, ApproveException),
 // and each item's ID now (Get, EachAsOf: Item.CurrentID). A decision reads
-// the owner under both IDs (currentOf, refusalNow). docs/campaigns.md,
-// "Renamed repositories".
+// the owner under both IDs (currentOf, refusalNow). Across campaigns,
+// carry-forward matches an item of the earlier campaign frozen under any
+// ID the identity had (carryForward), and a standing exception kept under
+// an old ID stands for the identity under its ID now (followRenames),
+// both through lineages. docs/campaigns.md, "Renamed repositories".
 
 // renames are the links as one read saw them: an old ID -> the ID it
 // continues as now (renames of renames followed).
@@ -62,6 +66,53 @@ func (r renames) lineage(id string) []string {
 	for old, c := range r {
 		if c == cur && old != id {
 			out = append(out, old)
+		}
+	}
+	return out
+}
+
+// lineages are the renames grouped by the ID each identity has now, so
+// others costs a look-up per ID where lineage reads every rename: a
+// create's carry-forward asks for every item of its population.
+type lineages struct {
+	ren    renames
+	groups map[string][]string // ID now -> it and every ID that continues as it, in ID order
+}
+
+func (r renames) lineages() *lineages {
+	l := &lineages{ren: r, groups: map[string][]string{}}
+	for old, cur := range r {
+		if len(l.groups[cur]) == 0 {
+			l.groups[cur] = append(l.groups[cur], cur)
+		}
+		if old != cur {
+			l.groups[cur] = append(l.groups[cur], old)
+		}
+	}
+	for _, ids := range l.groups {
+		slices.Sort(ids)
+	}
+	return l
+}
+
+// others is lineage(id): every other ID of the identity id names, in ID
+// order; none when it was never renamed. A nil l has none.
+func (l *lineages) others(id string) []string {
+	if l == nil {
+		return nil
+	}
+	cur, ok := l.ren[id]
+	if !ok {
+		cur = id
+	}
+	g := l.groups[cur]
+	if len(g) == 0 {
+		return nil
+	}
+	out := make([]string, 0, len(g)-1)
+	for _, x := range g {
+		if x != id {
+			out = append(out, x)
 		}
 	}
 	return out

@@ -41,8 +41,13 @@ func GetAsOf(ctx context.Context, st *audit.Store, name string, seq int64) (*AsO
 	}
 	// The no-response rule, and the escalations recorded up to seq.
 	c := a.Campaign
-	if c.NoResponse, err = noResponseRule(ctx, st, c); err != nil {
+	created, err := createPayload(ctx, st, c)
+	if err != nil {
 		return nil, err
+	}
+	c.NoResponse = created.noResponseRule()
+	for i := range c.Items {
+		c.Items[i].CarriedAs = created.CarriedAs[c.Items[i].ID]
 	}
 	if c.NoResponse.On == OnNoResponseEscalate {
 		esc, err := escalations(ctx, st, c.Name, seq)

@@ -42,9 +42,11 @@ func EachAsOf(ctx context.Context, st *audit.Store, name string, seq int64, begi
 	if c.CreateSeq > seq {
 		return fmt.Errorf("campaign %s was created by event %d, after event %d", c.Name, c.CreateSeq, seq)
 	}
-	if c.NoResponse, err = noResponseRule(ctx, st, c); err != nil {
+	created, err := createPayload(ctx, st, c)
+	if err != nil {
 		return err
 	}
+	c.NoResponse = created.noResponseRule()
 	var esc map[string]Escalation
 	if c.NoResponse.On == OnNoResponseEscalate {
 		if esc, err = escalations(ctx, st, c.Name, seq); err != nil {
@@ -59,6 +61,9 @@ func EachAsOf(ctx context.Context, st *audit.Store, name string, seq int64, begi
 			}
 			if len(renamed) > 0 {
 				b.Items[i].CurrentID = renamed[b.Items[i].ID]
+			}
+			if len(created.CarriedAs) > 0 {
+				b.Items[i].CarriedAs = created.CarriedAs[b.Items[i].ID]
 			}
 		}
 	}

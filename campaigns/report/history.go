@@ -81,10 +81,17 @@ func (k *collector) itemHistory(it *campaigns.Item, row *Row, out []HistoryEntry
 		return &out[len(out)-1]
 	}
 	carried := -1
+	// from is where a carried decision came from: the earlier campaign,
+	// and the ID the identity had there when it was another (its
+	// repository renamed between the two; campaign.create's carried_as).
+	from := clean(c.CarriedFrom)
+	if it.CarriedAs != "" {
+		from += " as " + clean(it.CarriedAs)
+	}
 	if it.Carried != campaigns.Pending {
 		add(HistoryEntry{Event: c.CreateSeq, Type: campaigns.EventCreate, At: ts(c.CreatedAt), Actor: clean(c.CreatedBy),
 			Action: ActionCarried, Decision: string(it.Carried), Reason: clean(it.CarriedReason),
-			Detail: "carried from campaign " + clean(c.CarriedFrom) + "; counts only once confirmed"})
+			Detail: "carried from campaign " + from + "; counts only once confirmed"})
 		carried = len(out) - 1
 	}
 	// in force: the index in out of the decision in force; before:
@@ -129,7 +136,7 @@ func (k *collector) itemHistory(it *campaigns.Item, row *Row, out []HistoryEntry
 		i := len(out) - 1
 		if h.Via == campaigns.ViaConfirm && carried >= 0 {
 			out[carried].Outcome, out[carried].By = OutcomeConfirmed, h.Seq
-			p.Detail = "confirms the decision carried from " + clean(c.CarriedFrom)
+			p.Detail = "confirms the decision carried from " + from
 		}
 		if inForce >= 0 {
 			o := &out[inForce]

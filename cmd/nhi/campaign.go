@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"slices"
 	"strings"
@@ -83,7 +84,8 @@ fewest so far). Nobody is ever assigned an identity they own.
 --carry-forward PREVIOUS pre-fills the keep decisions of a closed earlier
 campaign for identities unchanged since (same owner, no new finding, same
 permissions), marked carried until confirmed with
-nhi decide NAME --confirm-carried --reason TEXT.`,
+nhi decide NAME --confirm-carried --reason TEXT. An identity whose repository
+was renamed since is matched under the ID it had there, and create lists it.`,
 		Example: `  nhi campaign create 2026-Q4 --scope 'kind:deploy_key or finding:stale' --due 2026-12-31 \
       --reviewer alice@acme.com --reviewer bob@acme.com
   nhi campaign create 2027-Q1 --scope 'id:*' --due 2027-03-31 --reviewer-map owners.csv \
@@ -167,6 +169,12 @@ func printCreated(w io.Writer, res *campaigns.Created, actor string) {
 	if c.CarriedFrom != "" {
 		fmt.Fprintf(w, "  carried     %s from %s, awaiting confirmation: nhi decide %s --confirm-carried --reason TEXT\n",
 			counted(res.Carried, "keep decision", "keep decisions"), c.CarriedFrom, c.Name)
+		if n := len(res.CarriedAs); n > 0 {
+			fmt.Fprintf(w, "  renamed     %s carried from %s under the ID %s then:\n", counted(n, "keep was", "keeps were"), c.CarriedFrom, plural(n, "its identity had", "their identities had"))
+			for _, id := range slices.Sorted(maps.Keys(res.CarriedAs)) {
+				fmt.Fprintf(w, "    %s (carried as %s)\n", audit.Printable(id), audit.Printable(res.CarriedAs[id]))
+			}
+		}
 	}
 	for i, sn := range res.Snapshots {
 		if sn.Status != audit.SnapshotPartial {
@@ -667,7 +675,9 @@ type itemJSON struct {
 	ID string `json:"id"`
 	// CurrentID is the ID the identity has now, when its repository was
 	// renamed since the campaign froze the item under ID (absent
-	// otherwise); nhi decide takes either.
+	// otherwise); nhi decide takes either. CarriedAs, beside carried, is
+	// the ID the carried keep was decided under in the earlier campaign,
+	// when the identity had another then (absent otherwise).
 	CurrentID        string            `json:"current_id,omitempty"`
 	Reviewer         *string           `json:"reviewer"`
 	Decision         string            `json:"decision"` // pending, carried, decommission, keep, rotate, no-response
@@ -686,6 +696,7 @@ type itemJSON struct {
 	Permissions      map[string]string `json:"permissions"`
 	Carried          *string           `json:"carried"`
 	CarriedReason    string            `json:"carried_reason"`
+	CarriedAs        string            `json:"carried_as,omitempty"`
 	Assigned         bool              `json:"assigned"` // decided by the assigned reviewer
 	Conflict         bool              `json:"conflict"`
 	History          []changeJSON      `json:"history"`
@@ -811,7 +822,7 @@ func itemToJSON(c *campaigns.Campaign, it *campaigns.Item, now time.Time) itemJS
 		DecidedBy: strOrNull(it.DecidedBy), DecidedAt: timeOrNull(it.DecidedAt), Verification: strOrNull(it.Verification),
 		Overdue: itemOverdue(c, it, now), Kind: it.Kind, Name: it.Name, Scope: it.Scope,
 		Owner: strOrNull(it.Owner), NaturalOwner: strOrNull(it.NaturalOwner), Findings: it.Findings, Permissions: it.Permissions,
-		Carried: strOrNull(string(it.Carried)), CarriedReason: it.CarriedReason, Assigned: it.Assigned(), Conflict: it.Conflict,
+		Carried: strOrNull(string(it.Carried)), CarriedReason: it.CarriedReason, CarriedAs: it.CarriedAs, Assigned: it.Assigned(), Conflict: it.Conflict,
 		History: []changeJSON{},
 	}
 	if it.VerifiedSnapshot != 0 {

@@ -44,7 +44,10 @@ conflict, history}]}.
 An item keeps the ID the campaign froze. When its repository was renamed
 since, FLAGS says renamed and the list under the table names the ID the
 identity has now (was the frozen one); current_id (JSON, CSV) holds it.
-nhi decide takes either ID.
+nhi decide takes either ID. A keep carried forward from an item of the
+earlier campaign under another ID (the repository renamed between the two)
+is listed under the table with that ID (carried as); carried_as (JSON, CSV)
+holds it.
 
 --reviewer R lists only the items assigned to R (an e-mail or alias of the
 directory of people, or me: who you are, as for nhi decide) with R's
@@ -237,7 +240,7 @@ func itemCells(c *campaigns.Campaign, it *campaigns.Item, now time.Time) []strin
 // printItemsCSV writes show's items for a spreadsheet: the ID first, every
 // cell whole, and the reason and decision time the table leaves out.
 func printItemsCSV(w io.Writer, c *campaigns.Campaign, now time.Time, pendingOnly bool) error {
-	t, err := newCSVTable(w, "id", "kind", "name", "scope", "owner", "findings", "reviewer", "decision", "reason", "decided_by", "decided_at", "flags", "verified", "current_id")
+	t, err := newCSVTable(w, "id", "kind", "name", "scope", "owner", "findings", "reviewer", "decision", "reason", "decided_by", "decided_at", "flags", "verified", "current_id", "carried_as")
 	if err != nil {
 		return err
 	}
@@ -259,7 +262,7 @@ func printItemsCSV(w io.Writer, c *campaigns.Campaign, now time.Time, pendingOnl
 		}
 		if err := t.Row(audit.Printable(it.ID), string(it.Kind), audit.Printable(it.Name), audit.Printable(it.Scope), undash(cells[3]),
 			audit.RuleNames(it.Findings), audit.Printable(it.Reviewer), it.State(), audit.Printable(it.Reason),
-			audit.Printable(it.DecidedBy), at, undash(cells[8]), it.Verification, audit.Printable(it.CurrentID)); err != nil {
+			audit.Printable(it.DecidedBy), at, undash(cells[8]), it.Verification, audit.Printable(it.CurrentID), audit.Printable(it.CarriedAs)); err != nil {
 			return err
 		}
 	}
@@ -362,6 +365,7 @@ func printCampaign(w io.Writer, c *campaigns.Campaign, ob *campaigns.Offboarding
 		t.Flush(w)
 	}
 	printRenamed(w, c, pendingOnly, prose)
+	printCarriedAs(w, c, pendingOnly, prose)
 	if len(c.Refused) > 0 && !pendingOnly {
 		fmt.Fprintf(w, "\nRefused attempts (%d), the separation-of-duties rules at work:\n", len(c.Refused))
 		for _, r := range c.Refused {
@@ -434,6 +438,29 @@ func printRenamed(w io.Writer, c *campaigns.Campaign, pendingOnly bool, width in
 		return
 	}
 	fmt.Fprintf(w, "\nRenamed since the campaign froze them (%d; nhi decide takes either ID):\n%s\n", len(lines), strings.Join(lines, "\n"))
+}
+
+// printCarriedAs lists the items whose keep was carried from the earlier
+// campaign's item under another ID, the one their identity had there (its
+// repository renamed since). Where a line would be wider than width, the
+// earlier ID goes on a line of its own.
+func printCarriedAs(w io.Writer, c *campaigns.Campaign, pendingOnly bool, width int) {
+	var lines []string
+	for i := range c.Items {
+		if it := &c.Items[i]; it.CarriedAs != "" && (!pendingOnly || it.Decision == campaigns.Pending) {
+			as := "(carried from " + audit.Printable(c.CarriedFrom) + " as " + audit.Printable(it.CarriedAs) + ")"
+			l := "  " + audit.Printable(it.ID) + " " + as
+			if width > 0 && ansi.StringWidth(l) > width {
+				l = "  " + audit.Printable(it.ID) + "\n    " + as
+			}
+			lines = append(lines, l)
+		}
+	}
+	if len(lines) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "\nCarried from %s under the ID the identity had there (%d; its repository renamed since):\n%s\n",
+		audit.Printable(c.CarriedFrom), len(lines), strings.Join(lines, "\n"))
 }
 
 // itemOverdue: approved for removal, still present, after the due date.
