@@ -46,7 +46,10 @@ func checkSelf(dir string, raw []byte, m *Manifest, opts VerifyOptions, res *Bun
 	case slices.ContainsFunc(formats, func(f string) bool { return !slices.Contains(Formats, f) }):
 		res.fail(FileManifest, "lists formats %v, not all of which nhi writes: the manifest was edited", audit.Printable(strings.Join(formats, ",")))
 		return
-	case !slices.Contains(formats, FormatJSON) || !listed[FileJSON]:
+	case listed[FileJSON] && !slices.Contains(formats, FormatJSON):
+		res.fail(FileManifest, "lists report.json, but not json among its formats (%s): the manifest was edited", strings.Join(formats, ","))
+		return
+	case !listed[FileJSON]:
 		res.pass(subject, "NOT CHECKED: the bundle has no report.json (formats %s), the file the others are rendered from again", strings.Join(formats, ","))
 		return
 	case failed[FileJSON] || failed[FileManifest]:

@@ -99,6 +99,21 @@ func TestSelfCheckCatchesAnEditedManifest(t *testing.T) {
 	failsNaming(t, res, "manifest.json", `line 5 is "  \"signer\": \"ciso@acme.test\",", but rendered from report.json it is "  \"signer\": \"carol@acme.test\","`)
 }
 
+// A manifest whose formats leave json out, while it lists report.json,
+// would skip the check: it fails instead.
+func TestSelfCheckCatchesFormatsWithoutJSON(t *testing.T) {
+	f := newFixture(t)
+	dir, _ := export(t, f, exportOptions())
+	d := copyDir(t, dir)
+	m := readFile(t, filepath.Join(d, "manifest.json"))
+	edited := bytes.Replace(m, []byte("\"html\",\n    \"json\",\n"), []byte("\"html\",\n"), 1)
+	if bytes.Equal(m, edited) {
+		t.Fatalf("no json format in:\n%s", m)
+	}
+	must(t, os.WriteFile(filepath.Join(d, "manifest.json"), edited, 0o644))
+	failsNaming(t, verify(t, d, nil, report.VerifyOptions{}), "manifest.json", "lists report.json, but not json among its formats (csv,html,md)")
+}
+
 // SHA256SUMS lists what manifest.json lists: a forger who redoes the
 // manifest but not SHA256SUMS's lines (so sha256sum -c fails, but nhi
 // checked only the manifest) is caught.
