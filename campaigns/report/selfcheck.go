@@ -50,8 +50,7 @@ func checkSelf(dir string, raw []byte, m *Manifest, opts VerifyOptions, res *Bun
 		res.fail(FileManifest, "lists report.json, but not json among its formats (%s): the manifest was edited", strings.Join(formats, ","))
 		return
 	case !listed[FileJSON]:
-		res.pass(subject, "NOT CHECKED: the bundle has no report.json (formats %s), the file the others are rendered from again", strings.Join(formats, ","))
-		return
+		return // nothing to render the others from: SelfChecked stays false, and nhi verify says so
 	case failed[FileJSON] || failed[FileManifest]:
 		return // report.json or the manifest is already named: every comparison would fail with it
 	}

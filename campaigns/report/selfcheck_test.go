@@ -149,7 +149,7 @@ func TestSelfCheckCatchesAnEditedReportJSON(t *testing.T) {
 // An untouched bundle agrees with itself, whatever it holds: long tables
 // beyond the page the HTML and Markdown list (their trails too), a
 // byte order mark, a signature, some formats only. Without report.json
-// the files cannot be checked against each other, and the check says so.
+// the files cannot be checked against each other (and nhi verify says so).
 func TestSelfCheckPassesUntouchedBundles(t *testing.T) {
 	f := newFixture(t)
 	key, err := report.LoadSigningKey(genKey(t, "ed25519", ""), nil)
@@ -192,8 +192,10 @@ func TestSelfCheckPassesUntouchedBundles(t *testing.T) {
 		if !res.OK() || res.SelfChecked {
 			t.Fatalf("ok %v, self-checked %v: %+v", res.OK(), res.SelfChecked, res.Problems())
 		}
-		if last := res.Checks[len(res.Checks)-1]; last.Subject != "consistency" || !strings.HasPrefix(last.Text, "NOT CHECKED: the bundle has no report.json") {
-			t.Errorf("the last check: %+v", last)
+		for _, c := range res.Checks {
+			if c.Subject == "consistency" {
+				t.Errorf("a bundle without report.json checked for consistency: %+v", c)
+			}
 		}
 	})
 }

@@ -170,9 +170,9 @@ func checkFiles(dir string, m *Manifest, res *BundleResult) {
 	}
 }
 
-// fileSHA256 hashes the file at path as it reads it, and counts its bytes: a bundle of a
-// million-item campaign holds a report.json of 757 MB, which read whole
-// made verify --report hold 1.6 GB (issue 21).
+// fileSHA256 hashes the file at path as it reads it, and counts its
+// bytes: a bundle of a million-item campaign holds a report.json of
+// 757 MB, which read whole made verify --report hold 1.6 GB (issue 21).
 func fileSHA256(path string) (string, int64, error) {
 	f, err := os.Open(path)
 	if err != nil {
