@@ -327,7 +327,7 @@ func (c *Coverage) why(kind Kind, scope, fallback string) string {
 // ChildrenKind row says of scopes not read.
 func (c *Coverage) gapIn(scope string) bool {
 	for i := range c.gaps {
-		if g := c.gaps[i].Scope; g == scope || strings.HasPrefix(g, scope+"/") {
+		if inFolder(c.gaps[i].Scope, scope) {
 			return true
 		}
 	}
@@ -345,7 +345,7 @@ func (c *Coverage) gapFor(kind Kind, scope string) *Gap {
 		if g.Kind != "" && g.Kind != kind {
 			continue
 		}
-		if g.Scope != "" && scope != g.Scope && !strings.HasPrefix(scope, g.Scope+"/") {
+		if g.Scope != "" && !inFolder(scope, g.Scope) {
 			continue
 		}
 		if best == nil || len(g.Scope) > len(best.Scope) || (len(g.Scope) == len(best.Scope) && best.Kind == "" && g.Kind != "") {
@@ -355,22 +355,37 @@ func (c *Coverage) gapFor(kind Kind, scope string) *Gap {
 	return best
 }
 
-// parentScope is "acme/api" for "acme/api/prod", "" for "acme".
+// parentScope is "acme/api" for "acme/api/prod", "" for "acme"; for a
+// file's path below a file system's root (the x509 connector's --path /
+// names what is there /etc and /a.pem), "/" for "/etc", and "" for "/".
 func parentScope(scope string) string {
 	i := strings.LastIndexByte(scope, '/')
-	if i < 0 {
+	switch {
+	case i < 0 || scope == "/":
 		return ""
+	case i == 0:
+		return "/"
 	}
 	return scope[:i]
 }
 
 // childOf is the scope directly below parent on the way to scope.
 func childOf(parent, scope string) string {
-	rest := strings.TrimPrefix(scope, parent+"/")
+	prefix := parent + "/"
+	if parent == "/" {
+		prefix = parent
+	}
+	rest := strings.TrimPrefix(scope, prefix)
 	if i := strings.IndexByte(rest, '/'); i >= 0 {
-		return parent + "/" + rest[:i]
+		return prefix + rest[:i]
 	}
 	return scope
+}
+
+// inFolder reports whether scope is folder or below it (everything of a
+// file system is below /).
+func inFolder(scope, folder string) bool {
+	return scope == folder || strings.HasPrefix(scope, folder+"/") || folder == "/" && strings.HasPrefix(scope, "/")
 }
 
 // statusJudge decides the status of identities not seen in their

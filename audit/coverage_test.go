@@ -1,6 +1,7 @@
 package audit
 
 import (
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -174,4 +175,51 @@ func TestGapBelowReadChildren(t *testing.T) {
 			t.Errorf("diff: %d removed, %d not seen; want 1 and 2: %+v", d.Removed, d.NotSeen, d.Changes)
 		}
 	})
+}
+
+// TestRootFolderCoversBelow: the x509 connector's --path / reads the root
+// folder in full and names what is below it /a.pem and /certs/b.pem
+// (connectors/x509, below). A certificate gone from / itself, or with a
+// folder directly below it, is removed, as one gone from /etc is; when
+// something below / could not be read, the connector claims no more than
+// the folders read in full, and what was in / or in a folder gone from it
+// is not-checked.
+func TestRootFolderCoversBelow(t *testing.T) {
+	for _, c := range []struct {
+		name  string
+		reads []ScopeRead
+		gaps  []Gap
+		want  map[string]string
+	}{
+		{"read in full", []ScopeRead{{Scope: "/", Children: true}, {Scope: "/etc", Children: true}}, nil,
+			map[string]string{"/a.pem": StatusRemoved, "/certs/b.pem": StatusRemoved, "/etc/c.pem": StatusRemoved, "/etc/keep.pem": StatusActive}},
+		{"a failure below", []ScopeRead{{Scope: "/etc", Children: true}},
+			[]Gap{{Endpoint: "file:/lost+found", Kind: KindX509Certificate, Scope: "/lost+found", Reason: "permission denied"}},
+			map[string]string{"/a.pem": StatusNotChecked, "/certs/b.pem": StatusNotChecked, "/etc/c.pem": StatusRemoved, "/etc/keep.pem": StatusActive}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			s := openAt(t, testEngine{"sqlite"}.new(t))
+			var all []Observation
+			for _, scope := range []string{"/a.pem", "/certs/b.pem", "/etc/c.pem", "/etc/keep.pem"} {
+				o := at(obs(scope, KindX509Certificate), scope)
+				o.ID = IdentityID("x509", "files", KindX509Certificate, scope)
+				all = append(all, o)
+			}
+			spec := snapshotSpec{source: "x509", account: "files", apiURL: "file:", reads: []ScopeRead{{Scope: "/", Children: true}, {Scope: "/certs", Children: true}, {Scope: "/etc", Children: true}}}
+			recordSnapshot(t, s, spec, all...)
+			spec.reads, spec.gaps = c.reads, c.gaps
+			recordSnapshot(t, s, spec, all[3])
+			ids, err := s.Identities(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := map[string]string{}
+			for _, it := range ids {
+				got[it.Scope] = it.Status
+			}
+			if !reflect.DeepEqual(got, c.want) {
+				t.Errorf("statuses %v; want %v", got, c.want)
+			}
+		})
+	}
 }

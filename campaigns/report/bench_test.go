@@ -157,3 +157,38 @@ func BenchmarkVerifyWhole1M(b *testing.B) {
 	b.ReportMetric((benchmem.CPUTime()-before).Seconds()/float64(i), "cpu-s/op")
 	b.ReportMetric(peak, "heap-MB")
 }
+
+// benchVerifyAlone exports a closed n-item campaign once, then checks the
+// bundle as an auditor without the evidence file does (nhi verify --report
+// DIR): the hashes, and every file rendered again from report.json and
+// compared (docs/report.md, "With the bundle alone"). It reports the CPU
+// time and the peak heap of a check.
+func benchVerifyAlone(b *testing.B, n int) {
+	f := bigCampaign(b, n)
+	dir := filepath.Join(b.TempDir(), "bundle")
+	if _, err := report.Export(ctx, f.Store, "big", dir, exportOptions()); err != nil {
+		b.Fatal(err)
+	}
+	f.Store.Close()
+	var peak float64
+	i := 0
+	before := benchmem.CPUTime()
+	for b.Loop() {
+		i++
+		runtime.GC() // what the fixture left behind is not the operation's
+		stop := benchmem.Start()
+		res, err := report.VerifyBundle(ctx, dir, nil, report.VerifyOptions{Tool: "nhi test"})
+		peak = max(peak, stop().HeapMB())
+		if err != nil || !res.OK() || !res.SelfChecked {
+			b.Fatalf("%+v %v", res.Problems(), err)
+		}
+	}
+	b.ReportMetric((benchmem.CPUTime()-before).Seconds()/float64(i), "cpu-s/op")
+	b.ReportMetric(peak, "heap-MB")
+}
+
+// BenchmarkVerifyAlone100k checks a 100,000-item campaign's bundle alone.
+func BenchmarkVerifyAlone100k(b *testing.B) { benchVerifyAlone(b, 100_000) }
+
+// BenchmarkVerifyAlone1M checks a 1,000,000-item campaign's bundle alone.
+func BenchmarkVerifyAlone1M(b *testing.B) { benchVerifyAlone(b, 1_000_000) }

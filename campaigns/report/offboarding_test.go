@@ -3,6 +3,7 @@ package report_test
 import (
 	"bytes"
 	"context"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -104,4 +105,11 @@ func TestOffboardingSummary(t *testing.T) {
 	if r.Offboarding == nil || r.Offboarding.Remaining != 4 || r.Offboarding.Person != "ana@acme.test" || r.Offboarding.Items[3].Group != audit.RelCouldRead {
 		t.Errorf("JSON summary: %+v", r.Offboarding)
 	}
+	// Its bundle agrees with itself: the summary reads back from
+	// report.json into the same pages.
+	dir := filepath.Join(t.TempDir(), "bundle")
+	if _, err := report.Export(ctx, st, name, dir, report.ExportOptions{Options: report.Options{GeneratedAt: f.Clock.Now().Add(time.Hour), Tool: "nhi test"}}); err != nil {
+		t.Fatal(err)
+	}
+	selfConsistent(t, dir)
 }

@@ -7,6 +7,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -30,6 +31,10 @@ func export(t *testing.T, f *fixture, opts report.ExportOptions) (string, *repor
 	res, err := report.Export(ctx, f.Store, "2026-Q4", dir, opts)
 	if err != nil {
 		t.Fatal(err)
+	}
+	// Every bundle a test exports agrees with itself (selfcheck.go).
+	if slices.Contains(res.Manifest.Formats, report.FormatJSON) {
+		selfConsistent(t, dir)
 	}
 	return dir, res
 }

@@ -42,6 +42,9 @@ type longTables struct {
 	reasonCount map[string]int // exceptions by normalised justification
 	short       int            // exceptions with a justification too short
 	review      reviewLimits
+	// judged: the rows came with their flags (read back from a bundle's
+	// report.json, readReport), so judge adds none.
+	judged bool
 }
 
 type reviewLimits struct{ minChars, maxKinds int }
@@ -108,7 +111,7 @@ func (l *longTables) noteReason(x *Row) {
 
 // judge adds an exception's justification flags, as judgeReasons does.
 func (l *longTables) judge(x *Row) {
-	if !isException(x) {
+	if l.judged || !isException(x) {
 		return
 	}
 	if utf8.RuneCountInString(strings.TrimSpace(x.Reason)) < l.review.minChars {

@@ -22,8 +22,8 @@ import (
 )
 
 // Check is one thing VerifyBundle checked, named by its subject: a file of
-// the bundle, "signature", "evidence file" ("database" on PostgreSQL) or
-// "rebuild".
+// the bundle, "signature", "evidence file" ("database" on PostgreSQL),
+// "rebuild" or, without an evidence file, "consistency".
 type Check struct {
 	OK      bool
 	Subject string
@@ -39,6 +39,9 @@ type BundleResult struct {
 	// LogChecked says an evidence file (or a database) was given and
 	// checked.
 	LogChecked bool
+	// SelfChecked says, without an evidence file, that every file of the
+	// bundle is what nhi renders from its report.json (checkSelf).
+	SelfChecked bool
 }
 
 // OK reports whether every check passed.
@@ -83,6 +86,8 @@ type VerifyOptions struct {
 // head event and the campaign's events must be in the log with those
 // hashes, the digests must match — the log's own integrity, and the whole
 // bundle rebuilt from the log as of the manifest's head, byte for byte.
+// Without an evidence file, every file is compared instead with what nhi
+// renders from the bundle's report.json (checkSelf).
 // An error is returned only when the check itself could not run.
 func VerifyBundle(ctx context.Context, dir string, st *audit.Store, opts VerifyOptions) (*BundleResult, error) {
 	res := &BundleResult{}
@@ -116,11 +121,15 @@ func VerifyBundle(ctx context.Context, dir string, st *audit.Store, opts VerifyO
 	checkFiles(dir, &m, res)
 	checkSignature(dir, raw, &m, opts, res)
 	checkDecisionSignatures(dir, &m, opts, res)
-	if st != nil {
-		res.LogChecked = true
-		if err := checkLog(ctx, dir, raw, st, &m, opts, res); err != nil {
-			return nil, err
-		}
+	if st == nil {
+		// The bundle alone: its files against each other. With the
+		// evidence file the rebuild from the log covers this.
+		checkSelf(dir, raw, &m, opts, res)
+		return res, nil
+	}
+	res.LogChecked = true
+	if err := checkLog(ctx, dir, raw, st, &m, opts, res); err != nil {
+		return nil, err
 	}
 	return res, nil
 }
@@ -134,13 +143,17 @@ func checkFiles(dir string, m *Manifest, res *BundleResult) {
 			res.fail(FileManifest, "lists %q, which is not a file of a bundle: the manifest was edited", audit.Printable(f.Path))
 			continue
 		}
-		got, err := fileSHA256(filepath.Join(dir, f.Path))
+		got, size, err := fileSHA256(filepath.Join(dir, f.Path))
 		if err != nil {
 			res.fail(f.Path, "listed in manifest.json but cannot be read (%v): it was deleted or renamed", unwrap(err))
 			continue
 		}
 		if got != f.SHA256 {
 			res.fail(f.Path, "SHA-256 %s, but manifest.json says %s: the file (or the manifest) was edited", got, f.SHA256)
+			continue
+		}
+		if size != f.Bytes {
+			res.fail(f.Path, "%d bytes, but manifest.json says %d: the manifest was edited", size, f.Bytes)
 			continue
 		}
 		res.pass(f.Path, "SHA-256 %s matches manifest.json", f.SHA256)
@@ -157,20 +170,21 @@ func checkFiles(dir string, m *Manifest, res *BundleResult) {
 	}
 }
 
-// fileSHA256 hashes the file at path as it reads it: a bundle of a
-// million-item campaign holds a report.json of 757 MB, which read whole
-// made verify --report hold 1.6 GB (issue 21).
-func fileSHA256(path string) (string, error) {
+// fileSHA256 hashes the file at path as it reads it, and counts its
+// bytes: a bundle of a million-item campaign holds a report.json of
+// 757 MB, which read whole made verify --report hold 1.6 GB (issue 21).
+func fileSHA256(path string) (string, int64, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return "", err
+		return "", 0, err
 	}
 	defer f.Close()
 	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", err
+	n, err := io.Copy(h, f)
+	if err != nil {
+		return "", 0, err
 	}
-	return hex.EncodeToString(h.Sum(nil)), nil
+	return hex.EncodeToString(h.Sum(nil)), n, nil
 }
 
 func unwrap(err error) error {

@@ -109,10 +109,22 @@ func TestExportAndVerifyReport(t *testing.T) {
 	if !strings.Contains(r.stdout, "OK bundle") || !strings.Contains(r.stdout, "identical") {
 		t.Errorf("verify --report says:\n%s", r.stdout)
 	}
-	// Without an evidence file: the files alone, and it says so.
+	// Without an evidence file: the files alone and against each other,
+	// and it says what that proves.
 	r = ok(t, "verify", "--report", out)
-	if !strings.Contains(r.stdout, "NOT CHECKED against an evidence file") {
+	if !strings.Contains(r.stdout, "not signed; every file agrees with report.json\n") ||
+		!strings.Contains(r.stdout, "NOT CHECKED against an evidence file") ||
+		!strings.Contains(r.stdout, "which proves them consistent, not true (whoever holds an unsigned bundle can rewrite every file alike)") {
 		t.Errorf("verify --report without --db says:\n%s", r.stdout)
+	}
+	// A cell of a CSV table edited, the hashes redone: every hash
+	// matches, but the table no longer says what report.json says.
+	forged := copyDir(t, out)
+	edit(t, forged, "decisions.csv", "<script>alert(1)</script> deploys", "checked with the owner")
+	r = nhi(t, nil, "verify", "--report", forged)
+	if r.code != 1 || !strings.Contains(r.stdout, `: justification is "checked with the owner", report.json says "<script>alert(1)</script> deploys": the file and report.json disagree`) ||
+		!strings.Contains(r.stdout, "FAIL decisions.csv: row 5 (github:acme:github_deploy_key:r2/2)") {
+		t.Errorf("verify --report of a forged decisions.csv: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 	refused(t, 1, "no evidence file", "verify", "--report", out, "--db", filepath.Join(t.TempDir(), "missing.db"))
 	if _, err := exec.LookPath("sha256sum"); err == nil {

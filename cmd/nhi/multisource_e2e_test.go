@@ -110,6 +110,10 @@ func TestOneCampaignOverEverySource(t *testing.T) {
 	if r := ok(t, "verify", "--report", out, "--db", db); !strings.Contains(r.stdout, "identical") {
 		t.Errorf("verify --report:\n%s", r.stdout)
 	}
+	// Alone, the bundle of several sources agrees with itself.
+	if r := ok(t, "verify", "--report", out); !strings.Contains(r.stdout, "every file agrees with report.json") {
+		t.Errorf("verify --report without the evidence file:\n%s", r.stdout)
+	}
 	var rep struct {
 		Attestation struct {
 			Controls []struct{ ID, How string }

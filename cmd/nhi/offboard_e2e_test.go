@@ -329,6 +329,9 @@ func TestOffboardEndToEnd(t *testing.T) {
 	if r := ok(t, "verify", "--report", out, "--db", db); !strings.HasPrefix(r.stdout, "OK") {
 		t.Errorf("verify --report:\n%s", r.stdout)
 	}
+	if r := ok(t, "verify", "--report", out); !strings.Contains(r.stdout, "every file agrees with report.json") {
+		t.Errorf("verify --report without the evidence file:\n%s", r.stdout)
+	}
 	if r := ok(t, "verify", "--db", db); !strings.HasPrefix(r.stdout, "OK") {
 		t.Errorf("verify:\n%s", r.stdout)
 	}

@@ -10,6 +10,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/nhi-audit/nhi/campaigns/report"
 )
 
 // nhi verify --report re-checks every decision signature without the
@@ -120,11 +122,12 @@ func edit(t *testing.T, dir, name, old, new string) {
 	rehash(t, dir, name)
 }
 
-// rehash rewrites name's entry in manifest.json and SHA256SUMS (dropping
-// it when the file is gone).
+// rehash rewrites name's entry in SHA256SUMS and manifest.json (dropping
+// it when the file is gone), and SHA256SUMS's in the manifest, keeping
+// the manifest's form: what a forger with nhi's source would write.
 func rehash(t *testing.T, dir, name string) {
 	t.Helper()
-	var m map[string]any
+	var m report.Manifest
 	mp := filepath.Join(dir, "manifest.json")
 	raw, err := os.ReadFile(mp)
 	if err != nil || json.Unmarshal(raw, &m) != nil {
@@ -132,22 +135,6 @@ func rehash(t *testing.T, dir, name string) {
 	}
 	b, gone := os.ReadFile(filepath.Join(dir, name))
 	sum := sha256.Sum256(b)
-	var files []any
-	for _, f := range m["files"].([]any) {
-		e := f.(map[string]any)
-		if e["path"] == name {
-			if gone != nil {
-				continue
-			}
-			e["sha256"], e["size"] = hex.EncodeToString(sum[:]), len(b)
-		}
-		files = append(files, e)
-	}
-	m["files"] = files
-	raw, _ = json.MarshalIndent(m, "", "  ")
-	if err := os.WriteFile(mp, append(raw, '\n'), 0o600); err != nil {
-		t.Fatal(err)
-	}
 	sp := filepath.Join(dir, "SHA256SUMS")
 	sums, _ := os.ReadFile(sp)
 	line := regexp.MustCompile(`(?m)^[0-9a-f]{64}  ` + regexp.QuoteMeta(name) + `\n`)
@@ -155,7 +142,27 @@ func rehash(t *testing.T, dir, name string) {
 	if gone == nil {
 		repl = hex.EncodeToString(sum[:]) + "  " + name + "\n"
 	}
-	if err := os.WriteFile(sp, line.ReplaceAll(sums, []byte(repl)), 0o600); err != nil {
+	sums = line.ReplaceAll(sums, []byte(repl))
+	if err := os.WriteFile(sp, sums, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	sumsSum := sha256.Sum256(sums)
+	var files []report.FileHash
+	for _, f := range m.Files {
+		switch f.Path {
+		case name:
+			if gone != nil {
+				continue
+			}
+			f.SHA256, f.Bytes = hex.EncodeToString(sum[:]), int64(len(b))
+		case "SHA256SUMS":
+			f.SHA256, f.Bytes = hex.EncodeToString(sumsSum[:]), int64(len(sums))
+		}
+		files = append(files, f)
+	}
+	m.Files = files
+	raw, _ = json.MarshalIndent(m, "", "  ")
+	if err := os.WriteFile(mp, append(raw, '\n'), 0o600); err != nil {
 		t.Fatal(err)
 	}
 }

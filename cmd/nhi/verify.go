@@ -41,8 +41,12 @@ and each signed decision of report.json must match one), and, against the
 evidence file (--db), that the manifest's head event is in the log with that
 hash, that the log is intact, and that the report rebuilt from the log as of
 that event is the same, byte for byte. Without an evidence file (no --db, and
-no ./nhi.db) the files and the signatures are checked. Any edited byte fails,
-naming the file.`,
+no ./nhi.db) the files and the signatures are checked, and the bundle against
+itself: every file must be what nhi renders from its report.json (and the
+manifest's formats), so an edited cell of a CSV table, with the hashes redone,
+fails naming its row. That proves the files consistent, not true: whoever holds
+an unsigned bundle can rewrite all of them alike. Any edited byte fails, naming
+the file.`,
 		Example: `  nhi verify
   nhi verify --head 42:3f9a...     # the line nhi log head printed
   nhi verify --head-file evidence/2026-Q4/manifest.json
@@ -179,10 +183,18 @@ func (a *app) verifyReport(cmd *cobra.Command, dir, allowedSigners string) error
 	default:
 		fmt.Fprint(a.stdout, "; not signed")
 	}
-	if res.LogChecked {
+	switch {
+	case res.LogChecked:
 		fmt.Fprintf(a.stdout, "; rebuilt from %s as of event %d, identical\n", st.Path(), m.EventLogHead.Seq)
-	} else {
-		fmt.Fprintf(a.stdout, "\nNOT CHECKED against an evidence file (none at %s): pass --db PATH to tie the bundle to the event log\n", a.db)
+	case res.SelfChecked:
+		// Consistent is not true: a bundle can be rewritten whole.
+		who := "whoever holds an unsigned bundle can rewrite every file alike"
+		if res.SignedBy != nil {
+			who = "the signature says who vouched for them, not that they follow from the log"
+		}
+		fmt.Fprintf(a.stdout, "; every file agrees with report.json\nNOT CHECKED against an evidence file (none at %s): the files agree with each other, which proves them consistent, not true (%s); pass --db PATH to tie the bundle to the event log\n", a.db, who)
+	default:
+		fmt.Fprintf(a.stdout, "\nNOT CHECKED against an evidence file (none at %s), nor the files against each other (the bundle has no report.json to render them from): pass --db PATH to tie the bundle to the event log\n", a.db)
 	}
 	return nil
 }

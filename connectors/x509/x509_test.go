@@ -533,3 +533,26 @@ func TestNotYetValid(t *testing.T) {
 		t.Errorf("a certificate in a file, valid from next week: findings %s; want orphaned only", got)
 	}
 }
+
+// The names the walk gives below --path / are those whose folders
+// audit.Coverage finds (its TestRootFolderCoversBelow judges them): /etc
+// and /a.pem, never //etc, in the folder /; and a failure goes up to /,
+// which is then not claimed read in full.
+func TestRootNames(t *testing.T) {
+	if got := below("/", "etc"); got != "/etc" {
+		t.Errorf("below(/, etc) = %q, want /etc", got)
+	}
+	if got := below(below("/", "etc"), "a.pem"); got != "/etc/a.pem" {
+		t.Errorf("below(/etc, a.pem) = %q, want /etc/a.pem", got)
+	}
+	w := &walk{failedIn: map[string]bool{}}
+	w.failed("/etc/ssl/a.pem")
+	for _, p := range []string{"/etc/ssl/a.pem", "/etc/ssl", "/etc", "/"} {
+		if !w.failedIn[p] {
+			t.Errorf("a failure at /etc/ssl/a.pem leaves %s claimed", p)
+		}
+	}
+	if len(w.failedIn) != 4 {
+		t.Errorf("failed above: %v", w.failedIn)
+	}
+}
