@@ -137,7 +137,9 @@ type Model struct {
 }
 
 // New returns the TUI for the identities of a snapshot. snap may be nil
-// when there is no snapshot yet. The identities are shown in the order
+// when there is no snapshot yet, or the newest, failed or unfinished,
+// when none finished: the header and the empty screen then say so. The
+// identities are shown in the order
 // given; the TUI keeps ids and never changes its elements (a change
 // makes a new copy of the identity). With ids nil and a Store in opts,
 // the TUI reads them from the store itself, after its first frame.
