@@ -188,7 +188,7 @@ Other forms:
 				if err != nil {
 					return campaignError(cmd, "", err)
 				}
-				printTransfer(a, name, transferTo, actor, outs)
+				printTransfer(sayWriter{a}, name, transferTo, actor, outs)
 				return nil
 			}
 			if replacement != "" && d != campaigns.Rotate {

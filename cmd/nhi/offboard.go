@@ -334,16 +334,16 @@ func offboardJSON(res *campaigns.OffboardCreated) offboardResultJSON {
 }
 
 // printTransfer reports transfer decisions.
-func printTransfer(a *app, name, to, actor string, outs []campaigns.Outcome) {
+func printTransfer(w io.Writer, name, to, actor string, outs []campaigns.Outcome) {
 	for _, o := range outs {
-		a.sayf("Decided transfer of %s to %s in %s (event %d, by %s); owner recorded\n",
+		fmt.Fprintf(w, "Decided transfer of %s to %s in %s (event %d, by %s); owner recorded\n",
 			audit.Printable(o.Item), audit.Printable(to), name, o.Event.Seq, audit.Printable(actor))
 		if !o.Assigned {
 			who := "nobody"
 			if o.Reviewer != "" {
 				who = audit.Printable(o.Reviewer)
 			}
-			a.sayf("Note: the item is assigned to %s; recorded as decided outside the assignment.\n", who)
+			fmt.Fprintf(w, "Note: the item is assigned to %s; recorded as decided outside the assignment.\n", who)
 		}
 	}
 }
