@@ -355,6 +355,36 @@ func CurrentOf(snaps []Snapshot) []Snapshot {
 	return out
 }
 
+// UnreadOf picks, from snaps (any order), the newest snapshot of each
+// source and account that has no finished one, ordered by source and
+// account: an account nhi tried to read and could not, whose every run
+// failed or did not finish. CurrentOf leaves it out, as it has no
+// population; a list of accounts must still show it, with its state and
+// no counts, since an account not read is not an empty one.
+func UnreadOf(snaps []Snapshot) []Snapshot {
+	newest, read := map[[2]string]int{}, map[[2]string]bool{}
+	for i := range snaps {
+		sn := &snaps[i]
+		k := [2]string{sn.Source, sn.Account}
+		if sn.Status == SnapshotComplete || sn.Status == SnapshotPartial {
+			read[k] = true
+		}
+		if j, ok := newest[k]; !ok || snaps[j].ID < sn.ID {
+			newest[k] = i
+		}
+	}
+	var out []Snapshot
+	for k, i := range newest {
+		if !read[k] {
+			out = append(out, snaps[i])
+		}
+	}
+	slices.SortFunc(out, func(a, b Snapshot) int {
+		return cmp.Or(strings.Compare(a.Source, b.Source), strings.Compare(a.Account, b.Account))
+	})
+	return out
+}
+
 // LatestSnapshot returns the newest finished (complete or partial)
 // snapshot, or nil when there is none.
 func (s *Store) LatestSnapshot(ctx context.Context) (*Snapshot, error) {

@@ -1,6 +1,9 @@
 package audit
 
-import "time"
+import (
+	"strings"
+	"time"
+)
 
 // Snapshot status values.
 const (
@@ -57,6 +60,28 @@ type Reach struct {
 	// can use sees at all.
 	NotCollected []string `json:"not_collected"`
 	CannotSee    []string `json:"cannot_see"`
+}
+
+// ErrorSummary is why a failed snapshot failed, short enough for a line:
+// its error up to the advice that follows the first "; " (nhi snapshots
+// show N has the whole of it), with control characters made printable.
+func (s *Snapshot) ErrorSummary() string {
+	e, _, _ := strings.Cut(s.Error, "; ")
+	return Printable(strings.TrimSpace(e))
+}
+
+// UnreadState is the state of an account whose newest snapshot is s and
+// which has no finished one (UnreadOf), as nhi snapshots and the review
+// UI's overview say it: "failed: " and the error's summary, or that s is
+// running or was stopped before it finished.
+func (s *Snapshot) UnreadState() string {
+	switch {
+	case s.Status == SnapshotRunning:
+		return "running, or stopped before it finished"
+	case s.Error != "":
+		return Printable(s.Status) + ": " + s.ErrorSummary()
+	}
+	return Printable(s.Status)
 }
 
 // Total is the number of identities in the snapshot.

@@ -46,7 +46,9 @@ func (v *emptyView) View() string {
 // where (storeNoun: the evidence file, or the database).
 func newLoadingView(snap *audit.Snapshot, where string) *emptyView {
 	msg := "Reading the identities from " + where + "…"
-	if snap != nil && snap.Total() > 0 {
+	if snap != nil && snap.Total() > 0 && (snap.Status == audit.SnapshotComplete || snap.Status == audit.SnapshotPartial) {
+		// A failed run's counts are what it read before it failed, not
+		// the population.
 		msg = "Reading " + plural(snap.Total(), "identity", "identities") + " from " + where + "…"
 	}
 	return &emptyView{message: msg}

@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"cmp"
 	"maps"
 	"slices"
 	"strconv"
@@ -144,9 +145,19 @@ func (v *overviewView) content() []overviewLine {
 		wrap("  "+padRight(label, width)+" ", value, width+3)
 	}
 
-	if cur := audit.CurrentOf(st.snapshots); len(cur) > 1 {
-		out = append(out, v.sourceLines(cur, now)...)
-	} else if s := st.snap; s == nil {
+	// An account whose every run failed has no population: it is listed
+	// all the same, with its state and no counts (UnreadOf).
+	cur, unread := audit.CurrentOf(st.snapshots), audit.UnreadOf(st.snapshots)
+	single := st.snap
+	if single == nil && len(cur) == 0 && len(unread) == 1 {
+		single = &unread[0]
+	}
+	// Nothing was read, and a run was tried: no count is 0, each is "—".
+	noCounts := st.pop.len() == 0 && single != nil && single.Status != audit.SnapshotComplete && single.Status != audit.SnapshotPartial
+	if len(cur)+len(unread) > 1 {
+		out = append(out, v.sourceLines(cur, unread, now)...)
+		noCounts = st.pop.len() == 0 && len(cur) == 0
+	} else if s := single; s == nil {
 		plain(theme.Section.Render("No snapshot yet"))
 		plain("  run `nhi demo`, or `nhi snapshot github --org ORG`")
 	} else {
@@ -156,7 +167,9 @@ func (v *overviewView) content() []overviewLine {
 			status += " (" + plural(len(s.Gaps), "endpoint", "endpoints") + " not read)"
 		}
 		row("status", 10, status)
-		if s.FinishedAt != nil {
+		if s.FinishedAt != nil && s.Status == audit.SnapshotFailed {
+			row("failed", 10, s.FinishedAt.UTC().Format("2006-01-02 15:04 UTC")+" ("+ago(*s.FinishedAt, now)+")")
+		} else if s.FinishedAt != nil {
 			row("taken", 10, s.FinishedAt.UTC().Format("2006-01-02 15:04 UTC")+" ("+ago(*s.FinishedAt, now)+")")
 		} else {
 			row("started", 10, s.StartedAt.UTC().Format("2006-01-02 15:04 UTC"))
@@ -228,10 +241,15 @@ func (v *overviewView) content() []overviewLine {
 	}
 	active, notChecked, removed := st.pop.active, st.pop.notChecked, tl.removed
 	unowned, fresh, changed, leavers := tl.unowned, tl.fresh, tl.changed, tl.leavers
-	num := func(n int) string { return padLeft(commas(n), 8) }
+	num := func(n int) string {
+		if noCounts {
+			return padLeft("—", 8)
+		}
+		return padLeft(commas(n), 8)
+	}
 
 	blank()
-	head := "Identities: " + commas(active) + " active"
+	head := "Identities: " + strings.TrimSpace(num(active)) + " active"
 	if notChecked > 0 {
 		head += ", " + commas(notChecked) + " not checked"
 	}
@@ -261,6 +279,9 @@ func (v *overviewView) content() []overviewLine {
 	}
 	if removed > 0 {
 		out = append(out, overviewLine{text: " " + num(removed) + "  removed since an earlier snapshot", filter: "status:removed"})
+	}
+	for _, s := range unread {
+		plain(" " + padLeft("—", 8) + "  " + theme.Danger.Render(audit.Printable(s.Source+"/"+s.Account)) + ": not read, no snapshot of it finished")
 	}
 
 	blank()
@@ -318,7 +339,11 @@ func (v *overviewView) content() []overviewLine {
 
 	blank()
 	plain(theme.Section.Render("Since the previous snapshot"))
-	if s := st.snap; s != nil && st.snapsState == loaded && len(audit.CurrentOf(st.snapshots)) <= 1 && previousSnapshot(st.snapshots, s) == nil {
+	if noCounts {
+		plain(theme.Muted.Render("  none: no snapshot has finished"))
+		return out
+	}
+	if s := st.snap; s != nil && st.snapsState == loaded && len(cur) <= 1 && len(unread) == 0 && previousSnapshot(st.snapshots, s) == nil {
 		plain(theme.Muted.Render("  none: this is the first snapshot of " + audit.Printable(s.Source) + "/" + audit.Printable(s.Account)))
 		return out
 	}
@@ -330,27 +355,46 @@ func (v *overviewView) content() []overviewLine {
 	return out
 }
 
-// sourceLines are the Sources section, where identities come from more
-// than one source or account: each one's current snapshot, its status and
-// what it could not read. A line leads to that source's identities.
-func (v *overviewView) sourceLines(cur []audit.Snapshot, now time.Time) []overviewLine {
-	out := []overviewLine{{text: theme.Section.Render("Sources (" + commas(len(cur)) + "): the current snapshot of each")}}
+// sourceLines are the Sources section, where the file knows more than one
+// source or account: each one's current snapshot, its status and what it
+// could not read. A line leads to that source's identities. An account
+// with no finished snapshot (unread) follows, with its newest run's state
+// and "—" for its identities: it was tried and not read, which is not
+// none.
+func (v *overviewView) sourceLines(cur, unread []audit.Snapshot, now time.Time) []overviewLine {
+	head := "Sources (" + commas(len(cur)+len(unread)) + "): the current snapshot of each"
+	if len(unread) > 0 {
+		head += ", or why there is none"
+	}
+	out := []overviewLine{{text: theme.Section.Render(head)}}
 	nameW := 0
-	for _, s := range cur {
+	for _, s := range append(slices.Clip(cur), unread...) {
 		nameW = max(nameW, textWidth(audit.Printable(s.Source+"/"+s.Account)))
 	}
 	nameW = min(nameW, 28)
-	for _, s := range cur {
+	all := append(slices.Clip(cur), unread...)
+	slices.SortStableFunc(all, func(a, b audit.Snapshot) int {
+		return cmp.Or(strings.Compare(a.Source, b.Source), strings.Compare(a.Account, b.Account))
+	})
+	for _, s := range all {
 		when := s.StartedAt
 		if s.FinishedAt != nil {
 			when = *s.FinishedAt
+		}
+		name := "  " + padRight(truncate(audit.Printable(s.Source+"/"+s.Account), nameW), nameW) + " #" + strconv.FormatInt(s.ID, 10) + " "
+		if s.Status != audit.SnapshotComplete && s.Status != audit.SnapshotPartial {
+			// No population: its newest run's state, and no count.
+			for _, l := range appendWrapped(nil, name, theme.Danger.Render(s.UnreadState())+", "+when.UTC().Format("2006-01-02 15:04")+
+				" ("+ago(when, now)+"), — identities", v.width-1, 8) {
+				out = append(out, overviewLine{text: l})
+			}
+			continue
 		}
 		status := audit.Printable(s.Status)
 		if s.Status == audit.SnapshotPartial {
 			status = theme.Warning.Render(status)
 		}
-		text := "  " + padRight(truncate(audit.Printable(s.Source+"/"+s.Account), nameW), nameW) + " #" + strconv.FormatInt(s.ID, 10) +
-			" " + status + ", " + when.UTC().Format("2006-01-02 15:04") + " (" + ago(when, now) + "), " + plural(s.Total(), "identity", "identities")
+		text := name + status + ", " + when.UTC().Format("2006-01-02 15:04") + " (" + ago(when, now) + "), " + plural(s.Total(), "identity", "identities")
 		if len(s.Gaps) > 0 {
 			text += ", " + theme.Warning.Render(plural(len(s.Gaps), "endpoint", "endpoints")+" not read")
 		}

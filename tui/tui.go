@@ -137,7 +137,9 @@ type Model struct {
 }
 
 // New returns the TUI for the identities of a snapshot. snap may be nil
-// when there is no snapshot yet. The identities are shown in the order
+// when there is no snapshot yet, or the newest, failed or unfinished,
+// when none finished: the header and the empty screen then say so. The
+// identities are shown in the order
 // given; the TUI keeps ids and never changes its elements (a change
 // makes a new copy of the identity). With ids nil and a Store in opts,
 // the TUI reads them from the store itself, after its first frame.
@@ -600,7 +602,10 @@ func (m *Model) headerParts(compact int) string {
 	if s := m.st.snap; s != nil {
 		gaps = len(s.Gaps)
 	}
-	if n := m.st.pop.sources(); n > 1 {
+	// An account tried and not read (UnreadOf) counts as one of the
+	// sources and accounts: the header says it was not read.
+	unread := len(audit.UnreadOf(m.st.snapshots))
+	if n := m.st.pop.sources() + unread; n > 1 {
 		// Several sources: each has its own snapshot (the overview lists
 		// them); the header counts them and sums what they could not read.
 		text := commas(n) + " sources"
@@ -654,6 +659,9 @@ func (m *Model) headerParts(compact int) string {
 		// snapshot could not read where those live (docs/filter.md).
 		active, all := m.st.pop.active, m.st.pop.len()
 		text := plural(all, "identity", "identities")
+		if s := m.st.snap; all == 0 && s != nil && s.Status != audit.SnapshotComplete && s.Status != audit.SnapshotPartial {
+			text = "no identities read" // not 0: nothing finished
+		}
 		if all > active {
 			text = commas(active) + " active of " + text
 		}
@@ -661,6 +669,11 @@ func (m *Model) headerParts(compact int) string {
 		if n := m.st.pop.notChecked; n > 0 {
 			parts = append(parts, theme.Warning.Render(commas(n)+" not checked"))
 		}
+	}
+	if unread > 0 && m.st.pop.sources()+unread > 1 {
+		// The overview says why; one alone is the snapshot the header
+		// names already.
+		parts = append(parts, theme.Danger.Render(plural(unread, "account", "accounts")+" not read"))
 	}
 	if gaps > 0 {
 		text := plural(gaps, "endpoint", "endpoints") + " not read"

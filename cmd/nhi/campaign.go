@@ -318,14 +318,14 @@ It first prints what becomes no-response and asks; --dry-run stops there,
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(a.stdout, "Closed campaign %s (event %d, by %s): %d decided, %d no-response",
+			closed := fmt.Sprintf("Closed campaign %s (event %d, by %s): %d decided, %d no-response",
 				args[0], res.Event.Seq, audit.Printable(actor), res.Decided, res.NoResponse)
 			if res.CarriedUnconfirmed > 0 {
-				fmt.Fprintf(a.stdout, " (%d of them carried and never confirmed)", res.CarriedUnconfirmed)
+				closed += fmt.Sprintf(" (%d of them carried and never confirmed)", res.CarriedUnconfirmed)
 			}
-			fmt.Fprintln(a.stdout)
+			a.sayf("%s\n", closed)
 			if res.NoResponse > 0 && res.Rule.On != "" {
-				fmt.Fprintf(a.stdout, "No-response rule: %s.\n", res.Rule.Describe())
+				a.sayf("No-response rule: %s.\n", res.Rule.Describe())
 			}
 			return nil
 		},

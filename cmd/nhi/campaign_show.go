@@ -399,6 +399,25 @@ func hang(w io.Writer, width int, head, body string) {
 	}
 }
 
+// sayf prints a sentence of a command's human output (nhi decide, nhi
+// campaign close, a preview's headline): wrapped at its words (hang) at
+// the width of the terminal stdout is, or COLUMNS; whole in a pipe, for
+// grep.
+func (a *app) sayf(format string, args ...any) {
+	hang(a.stdout, proseWidth(a.stdout), "", strings.TrimSuffix(fmt.Sprintf(format, args...), "\n"))
+}
+
+// sayWriter prints each line written to it as a.sayf does: for a
+// function that writes sentences to an io.Writer (printTransfer).
+type sayWriter struct{ a *app }
+
+func (s sayWriter) Write(p []byte) (int, error) {
+	for _, l := range strings.Split(strings.TrimSuffix(string(p), "\n"), "\n") {
+		s.a.sayf("%s\n", l)
+	}
+	return len(p), nil
+}
+
 // fitLine prints format with digest whole when the line fits width (0:
 // no limit, --wide), else with its first 12 hex digits and "…": the
 // whole digest stays in -o json and at wide widths.

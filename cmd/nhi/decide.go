@@ -139,9 +139,9 @@ Other forms:
 					return err
 				}
 				for _, id := range u.Items {
-					fmt.Fprintf(a.stdout, "Undid event %d on %s: back to %s\n", undo, audit.Printable(id), stateWord(u.Restored[id]))
+					a.sayf("Undid event %d on %s: back to %s\n", undo, audit.Printable(id), stateWord(u.Restored[id]))
 				}
-				fmt.Fprintf(a.stdout, "(event %d, by %s)\n", u.Event.Seq, audit.Printable(actor))
+				a.sayf("(event %d, by %s)\n", u.Event.Seq, audit.Printable(actor))
 				return nil
 			case confirmCarried:
 				p, err := campaigns.ConfirmCarried(campaigns.Preview(ctx), st, actor, name, filter, reason)
@@ -188,7 +188,7 @@ Other forms:
 				if err != nil {
 					return campaignError(cmd, "", err)
 				}
-				printTransfer(a.stdout, name, transferTo, actor, outs)
+				printTransfer(sayWriter{a}, name, transferTo, actor, outs)
 				return nil
 			}
 			if replacement != "" && d != campaigns.Rotate {
@@ -203,7 +203,7 @@ Other forms:
 			if same, ok := errors.AsType[*campaigns.AlreadyDecidedError](err); ok {
 				// Deciding again what you decided is no change: say so and
 				// exit 0, so a script that runs twice does no harm.
-				fmt.Fprintf(a.stdout, "Nothing was written: %s.\n", same)
+				a.sayf("Nothing was written: %s.\n", same)
 				return nil
 			}
 			if err != nil {
@@ -215,14 +215,14 @@ Other forms:
 				// renamed: the decision is recorded under the ID it froze.
 				item = audit.Printable(o.Current) + " (was " + item + ")"
 			}
-			fmt.Fprintf(a.stdout, "Decided %s on %s in %s (event %d, by %s)\n", d, item, name, o.Event.Seq, audit.Printable(actor))
+			a.sayf("Decided %s on %s in %s (event %d, by %s)\n", d, item, name, o.Event.Seq, audit.Printable(actor))
 			if replacement != "" {
-				fmt.Fprintf(a.stdout, "Replacement named: %s; nhi campaign verify looks for that key, and for the old one gone.\n", audit.Printable(strings.TrimSpace(replacement)))
+				a.sayf("Replacement named: %s; nhi campaign verify looks for that key, and for the old one gone.\n", audit.Printable(strings.TrimSpace(replacement)))
 			}
 			if o.ExceptionExpires != "" {
-				fmt.Fprintf(a.stdout, "Exception: it has findings, so this keep holds until %s (end of day, UTC).\n", o.ExceptionExpires)
+				a.sayf("Exception: it has findings, so this keep holds until %s (end of day, UTC).\n", o.ExceptionExpires)
 				if o.ExceptionApproval {
-					fmt.Fprintf(a.stdout, "The policy requires a second person to approve it: nhi exception approve %s %s\n", name, audit.Printable(o.Item))
+					a.sayf("The policy requires a second person to approve it: nhi exception approve %s %s\n", name, audit.Printable(o.Item))
 				}
 			}
 			if !o.Assigned {
@@ -230,10 +230,10 @@ Other forms:
 				if o.Reviewer != "" {
 					who = audit.Printable(o.Reviewer)
 				}
-				fmt.Fprintf(a.stdout, "Note: the item is assigned to %s; recorded as decided outside the assignment.\n", who)
+				a.sayf("Note: the item is assigned to %s; recorded as decided outside the assignment.\n", who)
 			}
 			if o.Conflict {
-				fmt.Fprintf(a.stdout, "Note: this replaces %s's %s; both stay in the log and the item is marked as a conflict.\n",
+				a.sayf("Note: this replaces %s's %s; both stay in the log and the item is marked as a conflict.\n",
 					audit.Printable(o.PreviousBy), o.Previous)
 			}
 			return nil
@@ -279,7 +279,7 @@ func (a *app) confirmItems(ctx context.Context, st *audit.Store, b bulkFlags, ca
 		headline += " (left alone: " + strings.Join(left, ", ") + ")"
 	}
 	if n := p.NotMine + p.Unassigned; n > 0 {
-		fmt.Fprintf(a.stdout, "%s; use --all-reviewers\n", notMineNote(p))
+		a.sayf("%s; use --all-reviewers\n", notMineNote(p))
 	}
 	shown := min(len(p.Items), previewRows)
 	rows := func(w io.Writer) error {
@@ -317,21 +317,21 @@ func notMineNote(p *campaigns.BulkOutcome) string {
 }
 
 func printBulk(a *app, o *campaigns.BulkOutcome, verb, one, many, actor string) {
-	fmt.Fprintf(a.stdout, "%s %s (event %d, by %s)\n", verb, counted(len(o.Items), one, many), o.Event.Seq, audit.Printable(actor))
+	a.sayf("%s %s (event %d, by %s)\n", verb, counted(len(o.Items), one, many), o.Event.Seq, audit.Printable(actor))
 	if o.NotMine+o.Unassigned > 0 {
-		fmt.Fprintf(a.stdout, "Left alone: %s (--all-reviewers decides them).\n", notMineNote(o))
+		a.sayf("Left alone: %s (--all-reviewers decides them).\n", notMineNote(o))
 	}
 	if o.NotAssigned > 0 {
-		fmt.Fprintf(a.stdout, "Note: %d of them %s assigned to another reviewer; recorded as decided outside the assignment.\n", o.NotAssigned, plural(o.NotAssigned, "is", "are"))
+		a.sayf("Note: %d of them %s assigned to another reviewer; recorded as decided outside the assignment.\n", o.NotAssigned, plural(o.NotAssigned, "is", "are"))
 	}
 	if o.Conflicts > 0 {
-		fmt.Fprintf(a.stdout, "Note: %d replaced someone else's decision; marked as conflicts.\n", o.Conflicts)
+		a.sayf("Note: %d replaced someone else's decision; marked as conflicts.\n", o.Conflicts)
 	}
 	if o.SkippedDecided > 0 {
-		fmt.Fprintf(a.stdout, "Left alone: %s already decided.\n", counted(o.SkippedDecided, "matching item", "matching items"))
+		a.sayf("Left alone: %s already decided.\n", counted(o.SkippedDecided, "matching item", "matching items"))
 	}
 	if n := len(o.SkippedOwn); n > 0 {
-		fmt.Fprintf(a.stdout, "Skipped %s you own (another reviewer must decide %s):\n", counted(n, "item", "items"), plural(n, "it", "them"))
+		a.sayf("Skipped %s you own (another reviewer must decide %s):\n", counted(n, "item", "items"), plural(n, "it", "them"))
 		for _, id := range o.SkippedOwn {
 			fmt.Fprintf(a.stdout, "  %s\n", audit.Printable(id))
 		}

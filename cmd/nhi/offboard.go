@@ -21,7 +21,7 @@ func newOffboardCmd(a *app) *cobra.Command {
 	var (
 		spec    campaigns.OffboardSpec
 		pending bool
-		out     = textOrJSON("text")
+		out     = output{allow: []string{"text", "wide", "json"}}
 	)
 	cmd := &cobra.Command{
 		Use:   "offboard PERSON | --scope EXPR | --pending",
@@ -66,10 +66,11 @@ nhi people import.`,
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			asJSON, err := out.wantJSON(cmd)
+			format, err := out.Resolve()
 			if err != nil {
-				return err
+				return usageError{cmd.CommandPath(), err}
 			}
+			asJSON := format == "json"
 			ctx := cmd.Context()
 			if pending {
 				st, err := a.open(ctx, audit.OpenOptions{ReadOnly: true})
@@ -108,7 +109,11 @@ nhi people import.`,
 			if asJSON {
 				return writeJSON(a.stdout, offboardJSON(res))
 			}
-			printOffboard(a.stdout, res, st.Now(), outputWidth(a.stdout))
+			width, prose := outputWidth(a.stdout), proseWidth(a.stdout)
+			if format == "wide" {
+				width, prose = 0, 0
+			}
+			printOffboard(a.stdout, res, st.Now(), width, prose)
 			return nil
 		},
 	}
@@ -121,7 +126,8 @@ nhi people import.`,
 	f.StringArrayVar(&spec.Reviewers, "reviewer", nil, "reviewer (repeatable; default: the leaver's manager in the directory)")
 	f.BoolVar(&spec.AllowPartial, "allow-partial", false, "accept current snapshots that could not read everything (their gaps stay on record)")
 	f.BoolVar(&spec.AllowAdminReview, "allow-admin-review", false, "let the campaign's creator review items too (the report shows it)")
-	out.addTextOrJSONFlags(cmd, "print the result as JSON")
+	out.addFlags(cmd, "print the result as JSON", "text (the default), wide or json")
+	f.BoolVar(&out.wide, "wide", false, "cut, wrap and hide nothing of the items' tables (-o wide)")
 	return cmd
 }
 
@@ -154,7 +160,10 @@ func printLeavers(w io.Writer, leavers []audit.Leaver, people int) {
 	fmt.Fprintf(w, "Start with: nhi offboard %s\n", audit.Printable(leavers[0].Person.Email))
 }
 
-func printOffboard(w io.Writer, res *campaigns.OffboardCreated, now time.Time, width int) {
+// printOffboard says what an offboarding campaign was created with: its
+// items' tables fit width (0: --wide), its sentences wrap at prose (0: a
+// pipe, or --wide).
+func printOffboard(w io.Writer, res *campaigns.OffboardCreated, now time.Time, width, prose int) {
 	c, ob := res.Campaign, res.Offboarding
 	what := "system " + audit.Printable(ob.Scope)
 	if res.Person != nil {
@@ -163,10 +172,10 @@ func printOffboard(w io.Writer, res *campaigns.OffboardCreated, now time.Time, w
 			what += ", " + note
 		}
 	}
-	fmt.Fprintf(w, "Created offboarding campaign %s for %s (effective %s, event %d)\n", c.Name, what, ob.Effective, res.Event.Seq)
+	hang(w, prose, "", fmt.Sprintf("Created offboarding campaign %s for %s (effective %s, event %d)", c.Name, what, ob.Effective, res.Event.Seq))
 	fmt.Fprintf(w, "  due %s; %s %s\n", c.Due, plural(len(c.Reviewers), "reviewer", "reviewers"), audit.Printable(strings.Join(c.Reviewers, ", ")))
 	if c.Count == 0 {
-		fmt.Fprintf(w, "Nothing to handle: no active identity in the current snapshots is related to them. The empty campaign is the evidence; close it with nhi campaign close %s.\n", c.Name)
+		hang(w, prose, "", fmt.Sprintf("Nothing to handle: no active identity in the current snapshots is related to them. The empty campaign is the evidence; close it with nhi campaign close %s.", c.Name))
 		return
 	}
 	byKind := map[string]int{}
@@ -187,11 +196,11 @@ func printOffboard(w io.Writer, res *campaigns.OffboardCreated, now time.Time, w
 	}
 	fmt.Fprintln(w)
 	printOffboardCreatedItems(w, res, now, width)
-	fmt.Fprintf(w, "Their IDs, to decide with: nhi campaign show %s -o id (or -o wide; --json here)\n", c.Name)
+	hang(w, prose, "", fmt.Sprintf("Their IDs, to decide with: nhi campaign show %s -o id (or -o wide; --json here)", c.Name))
 	if len(res.Unassigned) > 0 {
-		fmt.Fprintf(w, "Warning: %s held by every reviewer and %s none; anyone else may decide %s.\n", counted(len(res.Unassigned), "item is", "items are"), plural(len(res.Unassigned), "has", "have"), plural(len(res.Unassigned), "it", "them"))
+		hang(w, prose, "", fmt.Sprintf("Warning: %s held by every reviewer and %s none; anyone else may decide %s.", counted(len(res.Unassigned), "item is", "items are"), plural(len(res.Unassigned), "has", "have"), plural(len(res.Unassigned), "it", "them")))
 	}
-	fmt.Fprintf(w, "Next: nhi decide %s ID transfer --to PERSON | decommission | rotate | keep --reason TEXT\n", c.Name)
+	hang(w, prose, "", fmt.Sprintf("Next: nhi decide %s ID transfer --to PERSON | decommission | rotate | keep --reason TEXT", c.Name))
 }
 
 // printOffboardCreatedItems lists a new offboarding campaign's items as
@@ -220,14 +229,15 @@ func printOffboardCreatedItems(w io.Writer, res *campaigns.OffboardCreated, now 
 			}
 		}
 	}
-	groups := append(slices.Clone(audit.RelationGroups), "")
-	first := true
-	for _, g := range groups {
-		cols := []column{{Title: "KIND"}, {Title: "NAME", Min: 16}, {Title: "SCOPE", Min: 14}}
+	printByRelation(w, "in scope", func(g string) *table {
+		// WHY is read whole: it wraps rather than be cut, and the columns
+		// a reader can do without are hidden before it goes under its
+		// Want (as campaign show's are), named under the table.
+		cols := []column{{Title: "KIND", Min: 8}, {Title: "NAME", Min: 10, Want: 16}, {Title: "SCOPE", Min: 10, Want: 14, Hide: 1}}
 		if len(sources) > 1 {
-			cols = append(cols, column{Title: "SOURCE", Min: 12})
+			cols = append(cols, column{Title: "SOURCE", Min: 12, Hide: 2})
 		}
-		cols = append(cols, column{Title: "LAST USED"}, column{Title: "ALSO", Min: 9, Optional: true}, column{Title: "WHY", Min: 44})
+		cols = append(cols, column{Title: "LAST USED", Hide: 3}, column{Title: "ALSO", Min: 9, Optional: true, Hide: 4}, column{Title: "WHY", Min: 40, Want: 40, Wrap: true})
 		t := newTable(width, cols...)
 		for _, it := range ob.Items {
 			if audit.Strongest(it.Relations) != g {
@@ -255,6 +265,19 @@ func printOffboardCreatedItems(w io.Writer, res *campaigns.OffboardCreated, now 
 			}
 			t.Row(append(cells, lastUsed(id, now), dash(strings.Join(also, ",")), audit.Printable(why))...)
 		}
+		return t
+	})
+}
+
+// printByRelation prints an offboarding's items in one table per
+// relationship group, the strongest first (audit.RelationGroups), then
+// those related in no recorded way (titled none): table(group) is the
+// group's table, printed under its title and count when it has a row, a
+// blank line between two.
+func printByRelation(w io.Writer, none string, table func(group string) *table) {
+	first := true
+	for _, g := range append(slices.Clone(audit.RelationGroups), "") {
+		t := table(g)
 		if t.Len() == 0 {
 			continue
 		}
@@ -262,7 +285,7 @@ func printOffboardCreatedItems(w io.Writer, res *campaigns.OffboardCreated, now 
 			fmt.Fprintln(w)
 		}
 		first = false
-		title := "in scope"
+		title := none
 		if g != "" {
 			title = audit.RelationTitle(g)
 		}
@@ -416,9 +439,7 @@ func printOffboardItems(w io.Writer, c *campaigns.Campaign, ob *campaigns.Offboa
 	for _, it := range ob.Items {
 		why[it.ID] = it.Relations
 	}
-	groups := append(slices.Clone(audit.RelationGroups), "")
-	first := true
-	for _, g := range groups {
+	printByRelation(w, "related in no recorded way", func(g string) *table {
 		t := newTable(width, append([]column{{Title: "RELATIONS", Min: 9}}, itemColumns(wide)...)...)
 		for i := range c.Items {
 			it := &c.Items[i]
@@ -431,18 +452,6 @@ func printOffboardItems(w io.Writer, c *campaigns.Campaign, ob *campaigns.Offboa
 			}
 			t.Row(append([]string{dash(strings.Join(audit.RelationTags(why[it.ID]), ","))}, cells...)...)
 		}
-		if t.Len() == 0 {
-			continue
-		}
-		if !first {
-			fmt.Fprintln(w)
-		}
-		first = false
-		title := "related in no recorded way"
-		if g != "" {
-			title = audit.RelationTitle(g)
-		}
-		fmt.Fprintf(w, "%s (%d):\n", title, t.Len())
-		t.Flush(w)
-	}
+		return t
+	})
 }

@@ -10,16 +10,28 @@ import (
 	"testing"
 	"time"
 
+	"github.com/charmbracelet/x/ansi"
+
 	"github.com/nhi-audit/nhi/connectors/github/githubtest"
 )
 
-// TestOffboardEndToEnd drives offboarding through the binary over the
-// sample organisation, whose former members added deploy keys: the HR
-// file marks them left, --pending names them, offboard freezes what the
-// first one left behind, the manager transfers, rotates and decommissions,
-// the organisation changes, the next snapshot proves it, and the evidence
-// exports and verifies.
-func TestOffboardEndToEnd(t *testing.T) {
+// offboardOrg is the sample organisation served on loopback, whose former
+// members added deploy keys and had write access to written, a repository
+// with Actions secrets (so they could read them), read into a new
+// evidence file db by snapshot, with the HR directory imported: current
+// members active, former members left on 2026-10-31, all managed by
+// manager; lead@northwind.example runs the audit.
+type offboardOrg struct {
+	org      *githubtest.Org
+	srv      *githubtest.Server
+	written  *githubtest.Repo
+	db       string
+	manager  string
+	snapshot func()
+}
+
+func newOffboardOrg(t *testing.T) *offboardOrg {
+	t.Helper()
 	org := githubtest.SampleOrg(githubtest.DefaultSampleRepos)
 	// Every former member had write access to one repository with
 	// secrets: they could push a workflow that prints them (could-read).
@@ -37,7 +49,7 @@ func TestOffboardEndToEnd(t *testing.T) {
 		written.Collaborators = append(written.Collaborators, githubtest.Collaborator{Login: m, RoleName: "write"})
 	}
 	srv := githubtest.NewServer(org)
-	defer srv.Close()
+	t.Cleanup(srv.Close)
 	db := filepath.Join(t.TempDir(), "nhi.db")
 	env := []string{"GITHUB_TOKEN=" + srv.Token()}
 	snapshot := func() {
@@ -65,6 +77,18 @@ func TestOffboardEndToEnd(t *testing.T) {
 		fmt.Fprintf(&b, "%s@northwind.example,,%s,left,2026-10-31,%s@northwind.example\n", m, m, manager)
 	}
 	ok(t, "people", "import", writeFile(t, "hr.csv", b.String()), "--db", db, "--as", "lead@northwind.example")
+	return &offboardOrg{org: org, srv: srv, written: written, db: db, manager: manager, snapshot: snapshot}
+}
+
+// TestOffboardEndToEnd drives offboarding through the binary over the
+// sample organisation, whose former members added deploy keys: the HR
+// file marks them left, --pending names them, offboard freezes what the
+// first one left behind, the manager transfers, rotates and decommissions,
+// the organisation changes, the next snapshot proves it, and the evidence
+// exports and verifies.
+func TestOffboardEndToEnd(t *testing.T) {
+	o := newOffboardOrg(t)
+	org, srv, written, db, manager, snapshot := o.org, o.srv, o.written, o.db, o.manager, o.snapshot
 
 	var leavers []struct {
 		Person struct {
@@ -339,5 +363,78 @@ func TestOffboardEndToEnd(t *testing.T) {
 	// transferred to newOwner is theirs now.
 	if s := ok(t, "offboard", "--pending", "--json", "--db", db).stdout; strings.Contains(s, `"email":"`+leaver.Email+`"`) {
 		t.Errorf("the leaver is still pending:\n%s", s)
+	}
+}
+
+// TestOffboardWhyIsReadWhole: nhi offboard PERSON's WHY column says why
+// each item is there, and is read whole: in a pipe (120 columns) and at
+// 80 its sentence wraps under the column where it was cut, at 80 the
+// columns a reader can do without are hidden first and named under the
+// table, and --wide prints each on one line, hiding nothing.
+func TestOffboardWhyIsReadWhole(t *testing.T) {
+	o := newOffboardOrg(t)
+	leaver := o.org.FormerMembers[0]
+	offboard := func(env []string, name string, extra ...string) string {
+		t.Helper()
+		r := nhi(t, env, append([]string{"offboard", leaver, "--name", name, "--allow-partial", "--db", o.db, "--as", "lead@northwind.example"}, extra...)...)
+		if r.code != 0 {
+			t.Fatalf("offboard: exit %d\n%s", r.code, r.stderr)
+		}
+		return r.stdout
+	}
+	var created struct {
+		Items []struct {
+			Relations []struct {
+				Kind   string `json:"kind"`
+				Detail string `json:"detail"`
+			} `json:"relations"`
+		} `json:"items"`
+	}
+	if err := json.Unmarshal([]byte(offboard(nil, "as-json", "--json")), &created); err != nil {
+		t.Fatal(err)
+	}
+	var whys []string
+	long := 0
+	for _, it := range created.Items {
+		for _, r := range it.Relations {
+			if r.Kind == "could-read" {
+				whys = append(whys, r.Detail)
+				long = max(long, len(r.Detail))
+			}
+		}
+	}
+	if len(whys) == 0 || long < 60 {
+		t.Fatalf("the test needs could-read items with a long WHY; got %d, the longest %d", len(whys), long)
+	}
+	words := func(s string) string { return strings.Join(strings.Fields(s), " ") }
+	for _, c := range []struct {
+		name  string
+		env   []string
+		width int
+	}{{"piped", nil, 120}, {"at-80", []string{"COLUMNS=80"}, 80}} {
+		out := offboard(c.env, c.name)
+		for _, l := range strings.Split(out, "\n") {
+			// In a pipe the sentences are whole, for grep; the tables fit.
+			if ansi.StringWidth(l) > c.width && (c.env != nil || !strings.HasPrefix(l, "Created ")) {
+				t.Errorf("%s: a line is %d cells wide: %q", c.name, ansi.StringWidth(l), l)
+			}
+		}
+		for _, why := range whys {
+			if !strings.Contains(words(out), words(why)) {
+				t.Errorf("%s: WHY %q is not whole:\n%s", c.name, why, out)
+			}
+		}
+		if hidden := strings.Contains(out, "2 columns hidden (SCOPE, LAST USED)") && strings.Contains(out, "; --wide shows them"); hidden != (c.width == 80) {
+			t.Errorf("%s: the columns hidden are named %v, want %v:\n%s", c.name, hidden, c.width == 80, out)
+		}
+	}
+	wide := offboard([]string{"COLUMNS=80"}, "wide", "--wide")
+	for _, why := range whys {
+		if !slices.ContainsFunc(strings.Split(wide, "\n"), func(l string) bool { return strings.HasSuffix(l, "  "+why) }) {
+			t.Errorf("--wide: WHY %q is not on its row's line:\n%s", why, wide)
+		}
+	}
+	if strings.Contains(wide, "hidden") {
+		t.Errorf("--wide hid columns:\n%s", wide)
 	}
 }

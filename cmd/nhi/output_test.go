@@ -41,15 +41,16 @@ func TestOutputJSONIsTheJSONFlag(t *testing.T) {
 	for _, c := range []struct {
 		args []string
 		text string
+		wide bool // it prints -o wide too
 	}{
-		{[]string{"snapshots"}, "table"},
-		{[]string{"snapshots", "show", "1"}, "text"},
-		{[]string{"diff"}, "text"},
-		{[]string{"people", "list"}, "table"},
-		{[]string{"offboard", "--pending"}, "text"},
-		{[]string{"policy", "show"}, "text"},
-		{[]string{"exception", "list", "demo-deploy-keys"}, "table"},
-		{[]string{"campaign", "sample", "demo-deploy-keys", "--size", "2", "--seed", "s"}, "text"},
+		{[]string{"snapshots"}, "table", false},
+		{[]string{"snapshots", "show", "1"}, "text", false},
+		{[]string{"diff"}, "text", false},
+		{[]string{"people", "list"}, "table", false},
+		{[]string{"offboard", "--pending"}, "text", true},
+		{[]string{"policy", "show"}, "text", false},
+		{[]string{"exception", "list", "demo-deploy-keys"}, "table", false},
+		{[]string{"campaign", "sample", "demo-deploy-keys", "--size", "2", "--seed", "s"}, "text", false},
 	} {
 		run := func(extra ...string) string {
 			return ok(t, append(append([]string{"--db", db}, c.args...), extra...)...).stdout
@@ -62,7 +63,11 @@ func TestOutputJSONIsTheJSONFlag(t *testing.T) {
 			t.Errorf("nhi %s: -o %s printed\n%.300s\nwant the default\n%.300s", name, c.text, o, d)
 		}
 		args := append([]string{"--db", db}, c.args...)
-		refused(t, 2, `unknown output format "yaml": use one of `+c.text+", json", append(args, "-o", "yaml")...)
+		formats := c.text + ", json"
+		if c.wide {
+			formats = c.text + ", wide, json"
+		}
+		refused(t, 2, `unknown output format "yaml": use one of `+formats, append(args, "-o", "yaml")...)
 		refused(t, 2, "--json and -o "+c.text+" say different things", append(args, "--json", "-o", c.text)...)
 	}
 }

@@ -57,7 +57,7 @@ type preview struct {
 // a terminal is asked unless --yes; mustAsk asks whatever the count, and
 // then refuses a non-terminal without --yes (campaign close).
 func (a *app) confirm(b bulkFlags, p preview, mustAsk bool) (bool, error) {
-	fmt.Fprintln(a.stdout, p.headline)
+	a.sayf("%s\n", p.headline)
 	if err := p.rows(a.stdout); err != nil {
 		return false, err
 	}

@@ -352,6 +352,16 @@ func (a *app) openTUI(ctx context.Context, readOnly bool) error {
 	if err != nil {
 		return err
 	}
+	if snap == nil {
+		// No run finished: the UI names the newest, failed or unfinished,
+		// and says why there is nothing to show, where "no snapshot yet"
+		// would hide that one was tried.
+		if snaps, err := st.Snapshots(ctx); err != nil {
+			return err
+		} else if len(snaps) > 0 {
+			snap = &snaps[0]
+		}
+	}
 	// The TUI reads the identities itself, after its first frame.
 	// The UI writes in the name of the person the directory knows; a name
 	// it does not know makes the session read-only in effect (every write

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"net"
 	"net/http"
 	"os"
@@ -119,5 +120,49 @@ func TestSnapshotUnknownOrgRecordsNothing(t *testing.T) {
 	}
 	if after := ok(t, "log", "head", "--db", db).stdout; after != head {
 		t.Errorf("a mistyped --org wrote to the event log: head\n%s\nwas\n%s", after, head)
+	}
+}
+
+// TestSnapshotsListAnAccountNotRead: an account whose only snapshot failed
+// (a 401 from the loopback organisation contoso) has no population; nhi
+// snapshots lists it among the current snapshots all the same, with "—"
+// for its snapshot and counts, and says why, as the review UI's overview
+// does. Alone in a file it is said too.
+func TestSnapshotsListAnAccountNotRead(t *testing.T) {
+	dir := t.TempDir()
+	good := githubtest.NewServer(githubtest.SampleOrg(3))
+	defer good.Close()
+	org := githubtest.SampleOrg(3)
+	org.Login = "contoso"
+	bad := githubtest.NewServer(org)
+	defer bad.Close()
+	bad.Fail("/orgs/contoso/hooks", http.StatusUnauthorized)
+	why := "the newest, snapshot %d, failed: github: GET /orgs/contoso/hooks: the token was rejected (GitHub answered 401 Bad credentials): it may be mistyped, expired or revoked (nhi snapshots show %d)"
+
+	db := filepath.Join(dir, "two.db")
+	if r := nhi(t, []string{"GITHUB_TOKEN=" + good.Token()}, "snapshot", "github", "--org", "northwind", "--api-url", good.URL(), "--db", db); r.code != 0 {
+		t.Fatalf("snapshot: exit %d\n%s", r.code, r.stderr)
+	}
+	if r := nhi(t, []string{"GITHUB_TOKEN=" + bad.Token()}, "snapshot", "github", "--org", "contoso", "--api-url", bad.URL(), "--db", db); r.code != 1 {
+		t.Fatalf("the 401 did not fail: exit %d\n%s", r.code, r.stderr)
+	}
+	out := ok(t, "snapshots", "--db", db).stdout
+	var row string
+	for _, l := range strings.Split(out, "\n") {
+		if strings.HasPrefix(l, "github/contoso ") && row == "" {
+			row = strings.Join(strings.Fields(l), " ") // the first: the current snapshots
+		}
+	}
+	if !strings.HasPrefix(row, "github/contoso — ") || !strings.HasSuffix(row, " failed — —") {
+		t.Errorf("the current snapshots list github/contoso as %q:\n%s", row, out)
+	}
+	if want := "github/contoso has no finished snapshot, so no population: " + fmt.Sprintf(why, 2, 2); !strings.Contains(out, want) {
+		t.Errorf("nhi snapshots does not say %q:\n%s", want, out)
+	}
+
+	db = filepath.Join(dir, "one.db")
+	nhi(t, []string{"GITHUB_TOKEN=" + bad.Token()}, "snapshot", "github", "--org", "contoso", "--api-url", bad.URL(), "--db", db)
+	if out := ok(t, "snapshots", "--db", db).stdout; !strings.Contains(out, fmt.Sprintf(why, 1, 1)) {
+		t.Errorf("nhi snapshots of the account alone does not say why it has no population:\n%s", out)
 	}
 }

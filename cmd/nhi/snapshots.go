@@ -1,8 +1,10 @@
 package main
 
 import (
+	"cmp"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -49,13 +51,25 @@ func newSnapshotsCmd(a *app) *cobra.Command {
 				return nil
 			}
 			width := outputWidth(a.stdout)
-			if len(cur) > 1 {
+			// An account whose every run failed has no population: it is
+			// listed all the same, with no count (a gap is never zero).
+			unread := audit.UnreadOf(snaps)
+			if len(cur)+len(unread) > 1 {
 				// Several sources or accounts: each has its own population,
 				// so say first which snapshot is current for each.
 				t := newTable(width, column{Title: "SOURCE/ACCOUNT", Min: 16}, column{Title: "CURRENT"}, column{Title: "TAKEN (UTC)"},
 					column{Title: "STATUS"}, column{Title: "IDENTITIES"}, column{Title: "NOT READ", Min: 12})
-				for _, s := range cur {
-					t.Row(audit.Printable(s.Source)+"/"+audit.Printable(s.Account), fmt.Sprintf("#%d", s.ID),
+				all := append(slices.Clip(cur), unread...)
+				slices.SortStableFunc(all, func(a, b audit.Snapshot) int {
+					return cmp.Or(strings.Compare(a.Source, b.Source), strings.Compare(a.Account, b.Account))
+				})
+				for _, s := range all {
+					account := audit.Printable(s.Source) + "/" + audit.Printable(s.Account)
+					if s.Status != audit.SnapshotComplete && s.Status != audit.SnapshotPartial {
+						t.Row(account, "—", s.StartedAt.Format("2006-01-02 15:04"), s.Status, "—", "—")
+						continue
+					}
+					t.Row(account, fmt.Sprintf("#%d", s.ID),
 						s.StartedAt.Format("2006-01-02 15:04"), s.Status, fmt.Sprint(s.Total()), notRead(s.Gaps))
 				}
 				if err := t.Flush(a.stdout); err != nil {
@@ -85,6 +99,10 @@ func newSnapshotsCmd(a *app) *cobra.Command {
 					what = "Snapshots " + strings.Join(unfinished, ", ") + " are running, or were stopped before they finished: their"
 				}
 				fmt.Fprintf(a.stdout, "%s identities and endpoints not read are counted when it finishes; the next run of the same source and account continues it or closes it as failed\n", what)
+			}
+			for _, s := range unread {
+				fmt.Fprintf(a.stdout, "%s/%s has no finished snapshot, so no population: the newest, snapshot %d, %s (nhi snapshots show %d)\n",
+					audit.Printable(s.Source), audit.Printable(s.Account), s.ID, s.UnreadState(), s.ID)
 			}
 			for _, s := range snaps {
 				for _, g := range s.Gaps {

@@ -11,6 +11,8 @@ import (
 	"github.com/charmbracelet/x/ansi"
 	"github.com/charmbracelet/x/term"
 	"github.com/spf13/cobra"
+
+	"github.com/nhi-audit/nhi/filter"
 )
 
 // tableWidth is the width the human tables fit when stdout is not a
@@ -35,6 +37,10 @@ type column struct {
 	// Want: the width under which the column would rather the others be
 	// hidden than it be cut further (a name that tells items apart).
 	Want int
+	// Wrap, for the last column only: a cell wider than the column wraps
+	// at its words onto further lines, under the column, where it would be
+	// cut (a sentence saying why a row is there, read whole).
+	Wrap bool
 }
 
 // table is a human table: its cells are text (never the records behind
@@ -77,8 +83,13 @@ func (t *table) Flush(w io.Writer) error {
 	var b strings.Builder
 	line := func(cells []string) {
 		b.Reset()
+		var more []string // the wrapping last cell's further lines
 		for i, cell := range cells {
 			wd := widths[i]
+			if i == len(cells)-1 && t.cols[i].Wrap && ansi.StringWidth(cell) > wd {
+				lines := filter.WrapWords(cell, wd, ansi.StringWidth)
+				cell, more = lines[0], lines[1:]
+			}
 			cell = ansi.Truncate(cell, wd, "…")
 			b.WriteString(cell)
 			if i < len(cells)-1 {
@@ -86,6 +97,15 @@ func (t *table) Flush(w io.Writer) error {
 			}
 		}
 		b.WriteByte('\n')
+		if len(more) > 0 {
+			start := 2 * (len(cells) - 1)
+			for _, wd := range widths[:len(cells)-1] {
+				start += wd
+			}
+			for _, l := range more {
+				b.WriteString(strings.Repeat(" ", start) + ansi.Truncate(l, widths[len(cells)-1], "…") + "\n")
+			}
+		}
 	}
 	titles := make([]string, len(t.cols))
 	for i, c := range t.cols {

@@ -311,6 +311,21 @@ func TestJSONErrors(t *testing.T) {
 			t.Errorf("%q: %v", cut, got)
 		}
 	}
+	// A file that ends early right after a line end is said to end on its
+	// last line, after its last character, as an editor shows it: not on
+	// a line past it.
+	for cut, want := range map[string]string{
+		"[{\"key\": \"a\"},\n":                    "line 1, column 15: ",
+		"[{\"key\": \"a\"},\r\n":                  "line 1, column 15: ",
+		"[{\"key\": \"a\"},\n {\"key\": \"b\",\n": "line 2, column 14: ",
+		"[{\"key\": \"a\"},\n\n":                  "line 2, column 1: ",
+		"[\n  {\"key\": \"a\"}":                   "line 2, column 15: ",
+	} {
+		got = errorLines(t, cut, FormatJSON)
+		if len(got) != 1 || got[0] != want+"the JSON ends too early: a ] or } is missing" {
+			t.Errorf("%q: %v, want %q", cut, got, want)
+		}
+	}
 	// A stray separator at the very start is a syntax error on line 1.
 	for _, stray := range []string{",", ":", "]"} {
 		got = errorLines(t, stray, FormatJSON)

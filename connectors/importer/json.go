@@ -37,6 +37,21 @@ func (p *position) at(off int) (int, int) {
 	return p.line + 1, off - p.lineStart + 1
 }
 
+// end is the line and column just after the file's last character, on
+// its last line as an editor shows it: a final line end (\n or \r\n)
+// does not start another line, where at(len(data)) would put the end on
+// a line the file does not have.
+func (p *position) end() (int, int) {
+	end := len(p.data)
+	if end > 0 && p.data[end-1] == '\n' {
+		end--
+		if end > 0 && p.data[end-1] == '\r' {
+			end--
+		}
+	}
+	return p.at(end)
+}
+
 // next is at of the first byte at or after off that is not white space, a
 // comma or a colon: where the next token starts.
 func (p *position) next(off int) (int, int) {
@@ -81,7 +96,7 @@ func parseJSON(data []byte, b *builder) error {
 			return
 		}
 		if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
-			l, c := pos.at(len(data))
+			l, c := pos.end()
 			b.c.add(Error{Line: l, Column: c, Msg: "the JSON ends too early: a ] or } is missing"})
 			return
 		}
