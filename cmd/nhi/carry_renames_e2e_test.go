@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -91,5 +92,22 @@ func TestDemoCarryForwardFollowsRenames(t *testing.T) {
 	csv := ok(t, "campaign", "show", "q4", "--db", db, "-o", "csv").stdout
 	if lines := strings.Split(csv, "\n"); !strings.HasSuffix(lines[0], ",carried_as") || !strings.HasSuffix(lines[1], ","+olds[0]) {
 		t.Errorf("campaign show -o csv:\n%s", csv)
+	}
+	// The bundle names where the keeps were carried from, and checks
+	// out both against the log and, alone, against itself.
+	out := filepath.Join(t.TempDir(), "q4")
+	ok(t, append([]string{"export", "q4", "--out", out}, lead...)...)
+	history, err := os.ReadFile(filepath.Join(out, "history.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(history), "carried from campaign q3 as "+olds[0]) {
+		t.Errorf("history.csv does not say the keep was carried as %s:\n%s", olds[0], history)
+	}
+	if r := ok(t, "verify", "--report", out, "--db", db); !strings.Contains(r.stdout, "identical") {
+		t.Errorf("verify --report --db says:\n%s", r.stdout)
+	}
+	if r := ok(t, "verify", "--report", out); !strings.Contains(r.stdout, "every file agrees with report.json") {
+		t.Errorf("verify --report alone says:\n%s", r.stdout)
 	}
 }
