@@ -385,6 +385,29 @@ func UnreadOf(snaps []Snapshot) []Snapshot {
 	return out
 }
 
+// FailedSince gives, for each snapshot of current (CurrentOf), the newest
+// failed snapshot of its source and account taken after it, keyed by the
+// current one's ID: the population shown is older than the last attempt
+// to read it, and a reader of that population must be told so, or an
+// auditor takes the older read for the state of things now.
+func FailedSince(snaps, current []Snapshot) map[int64]Snapshot {
+	cur := make(map[[2]string]int64, len(current))
+	for _, c := range current {
+		cur[[2]string{c.Source, c.Account}] = c.ID
+	}
+	out := map[int64]Snapshot{}
+	for _, sn := range snaps {
+		id, ok := cur[[2]string{sn.Source, sn.Account}]
+		if !ok || sn.Status != SnapshotFailed || sn.ID < id {
+			continue
+		}
+		if f, seen := out[id]; !seen || f.ID < sn.ID {
+			out[id] = sn
+		}
+	}
+	return out
+}
+
 // LatestSnapshot returns the newest finished (complete or partial)
 // snapshot, or nil when there is none.
 func (s *Store) LatestSnapshot(ctx context.Context) (*Snapshot, error) {

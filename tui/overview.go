@@ -154,8 +154,11 @@ func (v *overviewView) content() []overviewLine {
 	}
 	// Nothing was read, and a run was tried: no count is 0, each is "—".
 	noCounts := st.pop.len() == 0 && single != nil && single.Status != audit.SnapshotComplete && single.Status != audit.SnapshotPartial
+	// A run that failed after the current snapshot: the population shown
+	// is older than the last attempt to read it (FailedSince).
+	failed := audit.FailedSince(st.snapshots, cur)
 	if len(cur)+len(unread) > 1 {
-		out = append(out, v.sourceLines(cur, unread, now)...)
+		out = append(out, v.sourceLines(cur, unread, failed, now)...)
 		noCounts = st.pop.len() == 0 && len(cur) == 0
 	} else if s := single; s == nil {
 		plain(theme.Section.Render("No snapshot yet"))
@@ -191,6 +194,14 @@ func (v *overviewView) content() []overviewLine {
 		}
 		if s.Status == audit.SnapshotFailed && s.Error != "" {
 			row("error", 10, theme.Error.Render(audit.Printable(s.Error)))
+		}
+		if f, ok := failed[s.ID]; ok {
+			fwhen := f.StartedAt
+			if f.FinishedAt != nil {
+				fwhen = *f.FinishedAt
+			}
+			row("newer run", 10, theme.Danger.Render("#"+strconv.FormatInt(f.ID, 10)+" "+f.UnreadState())+", "+
+				fwhen.UTC().Format("2006-01-02 15:04 UTC")+" ("+ago(fwhen, now)+"): what is shown is #"+strconv.FormatInt(s.ID, 10)+"'s read")
 		}
 		if len(s.Gaps) > 0 {
 			blank()
@@ -361,7 +372,7 @@ func (v *overviewView) content() []overviewLine {
 // with no finished snapshot (unread) follows, with its newest run's state
 // and "—" for its identities: it was tried and not read, which is not
 // none.
-func (v *overviewView) sourceLines(cur, unread []audit.Snapshot, now time.Time) []overviewLine {
+func (v *overviewView) sourceLines(cur, unread []audit.Snapshot, failed map[int64]audit.Snapshot, now time.Time) []overviewLine {
 	head := "Sources (" + commas(len(cur)+len(unread)) + "): the current snapshot of each"
 	if len(unread) > 0 {
 		head += ", or why there is none"
@@ -399,6 +410,17 @@ func (v *overviewView) sourceLines(cur, unread []audit.Snapshot, now time.Time) 
 			text += ", " + theme.Warning.Render(plural(len(s.Gaps), "endpoint", "endpoints")+" not read")
 		}
 		out = append(out, overviewLine{text: text, filter: "source:" + s.Source + " account:" + s.Account + " status:active"})
+		if f, ok := failed[s.ID]; ok {
+			// A later run failed: what is shown is this one's read.
+			fwhen := f.StartedAt
+			if f.FinishedAt != nil {
+				fwhen = *f.FinishedAt
+			}
+			for _, l := range appendWrapped(nil, "      ", theme.Danger.Render("newer run #"+strconv.FormatInt(f.ID, 10)+" "+f.UnreadState())+", "+
+				fwhen.UTC().Format("2006-01-02 15:04")+" ("+ago(fwhen, now)+"): what is shown is #"+strconv.FormatInt(s.ID, 10)+"'s read", v.width-1, 8) {
+				out = append(out, overviewLine{text: l})
+			}
+		}
 		for _, g := range s.Gaps {
 			what := audit.Printable(g.Endpoint)
 			if g.Status != 0 {

@@ -20,18 +20,30 @@ import (
 // fails after reading part of it, as a token revoked mid-run does.
 func failContoso(t *testing.T, st *audit.Store) {
 	t.Helper()
+	readContoso(t, st, true)
+}
+
+// readContoso runs the real GitHub connector into st against a loopback
+// organisation contoso, which answers 401 on its webhooks when fail says.
+func readContoso(t *testing.T, st *audit.Store, fail bool) {
+	t.Helper()
 	org := githubtest.SampleOrg(3)
 	org.Login = "contoso"
 	srv := githubtest.NewServer(org)
 	defer srv.Close()
-	srv.Fail("/orgs/contoso/hooks", http.StatusUnauthorized)
+	if fail {
+		srv.Fail("/orgs/contoso/hooks", http.StatusUnauthorized)
+	}
 	conn, err := ghconn.NewFromToken(srv.URL(), srv.Token(), "contoso", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	snap, err := connectors.Snapshot(context.Background(), st, conn, "test")
-	if err == nil || snap == nil || snap.Status != audit.SnapshotFailed || snap.Total() == 0 {
+	switch {
+	case fail && (err == nil || snap == nil || snap.Status != audit.SnapshotFailed || snap.Total() == 0):
 		t.Fatalf("the 401 did not fail a snapshot that read something: %+v, %v", snap, err)
+	case !fail && (err != nil || snap == nil || snap.Status == audit.SnapshotFailed):
+		t.Fatalf("contoso was not read: %+v, %v", snap, err)
 	}
 }
 
@@ -109,4 +121,42 @@ func TestOverviewListsAnAccountNotRead(t *testing.T) {
 			t.Errorf("overview of the account alone says %q:\n%s", never, text)
 		}
 	}
+}
+
+// TestOverviewSaysANewerRunFailed: an account read once, whose next run
+// failed, is shown as its last read says, and the overview says that a
+// newer run failed and when, beside the account (several accounts) or in
+// the snapshot's rows (one): otherwise the older read passes for the
+// state of things now.
+func TestOverviewSaysANewerRunFailed(t *testing.T) {
+	e := newEvidence(t)
+	readContoso(t, e.store, false)
+	failContoso(t, e.store)
+	m := New(e.snap, nil, Options{Now: clock, Store: e.store})
+	m.Update(tea.WindowSizeMsg{Width: 120, Height: 40})
+	run(t, m, m.Init(), 0)
+	says(t, "overview", overviewText(t, m),
+		"  github/contoso #2 partial, ",
+		"      newer run #3 failed: github: GET /orgs/contoso/hooks: the token was rejected (GitHub answered 401 Bad",
+		"2025-06-01 12:00 (just now): what is shown is #2's read")
+
+	st, err := audit.Open(context.Background(), filepath.Join(t.TempDir(), "nhi.db"), audit.OpenOptions{Create: true, Now: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	readContoso(t, st, false)
+	failContoso(t, st)
+	cur, err := st.LatestSnapshot(context.Background())
+	if err != nil || cur == nil {
+		t.Fatal(cur, err)
+	}
+	m = New(cur, nil, Options{Now: clock, Store: st})
+	m.Update(tea.WindowSizeMsg{Width: 120, Height: 40})
+	run(t, m, m.Init(), 0)
+	says(t, "overview of the account alone", overviewText(t, m),
+		"Snapshot #1 of github/contoso",
+		"  status     partial (2 endpoints not read)",
+		"  newer run  #2 failed: github: GET /orgs/contoso/hooks: the token was rejected",
+		"(just now): what is shown is #1's read")
 }

@@ -160,6 +160,19 @@ func TestSnapshotsListAnAccountNotRead(t *testing.T) {
 		t.Errorf("nhi snapshots does not say %q:\n%s", want, out)
 	}
 
+	// northwind, read once, then a run of it that fails: its population
+	// is the older read, and nhi snapshots says a newer run failed.
+	badNorthwind := githubtest.NewServer(githubtest.SampleOrg(3))
+	defer badNorthwind.Close()
+	badNorthwind.Fail("/orgs/northwind/hooks", http.StatusUnauthorized)
+	if r := nhi(t, []string{"GITHUB_TOKEN=" + badNorthwind.Token()}, "snapshot", "github", "--org", "northwind", "--api-url", badNorthwind.URL(), "--db", db); r.code != 1 {
+		t.Fatalf("the 401 did not fail: exit %d\n%s", r.code, r.stderr)
+	}
+	out = ok(t, "snapshots", "--db", db).stdout
+	if want := "github/northwind: a newer run, snapshot 3, failed: github: GET /orgs/northwind/hooks: the token was rejected (GitHub answered 401 Bad credentials): it may be mistyped, expired or revoked; the population is still snapshot 1's, taken "; !strings.Contains(out, want) {
+		t.Errorf("nhi snapshots does not say %q:\n%s", want, out)
+	}
+
 	db = filepath.Join(dir, "one.db")
 	nhi(t, []string{"GITHUB_TOKEN=" + bad.Token()}, "snapshot", "github", "--org", "contoso", "--api-url", bad.URL(), "--db", db)
 	if out := ok(t, "snapshots", "--db", db).stdout; !strings.Contains(out, fmt.Sprintf(why, 1, 1)) {

@@ -104,6 +104,15 @@ func newSnapshotsCmd(a *app) *cobra.Command {
 				fmt.Fprintf(a.stdout, "%s/%s has no finished snapshot, so no population: the newest, snapshot %d, %s (nhi snapshots show %d)\n",
 					audit.Printable(s.Source), audit.Printable(s.Account), s.ID, s.UnreadState(), s.ID)
 			}
+			// A run that failed after an account's current snapshot: its
+			// population is older than the last attempt to read it.
+			failed := audit.FailedSince(snaps, cur)
+			for _, c := range cur {
+				if f, ok := failed[c.ID]; ok {
+					fmt.Fprintf(a.stdout, "%s/%s: a newer run, snapshot %d, %s; the population is still snapshot %d's, taken %s (nhi snapshots show %d)\n",
+						audit.Printable(c.Source), audit.Printable(c.Account), f.ID, f.UnreadState(), c.ID, c.StartedAt.Format("2006-01-02 15:04"), f.ID)
+				}
+			}
 			for _, s := range snaps {
 				for _, g := range s.Gaps {
 					if g.Coverage() {
