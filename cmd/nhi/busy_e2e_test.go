@@ -202,7 +202,10 @@ func TestImportStoppedBusyIsClosed(t *testing.T) {
 	csv := filepath.Join(dir, "bots.csv")
 	var b strings.Builder
 	b.WriteString("key,kind,name\n")
-	for i := range 20000 {
+	// Enough rows that the import is still writing when the test, told
+	// its snapshot has started, takes the lock: with 20,000 it could
+	// finish first on a loaded machine, and the test then failed.
+	for i := range 100000 {
 		fmt.Fprintf(&b, "B%d,bot_token,bot %d\n", i, i)
 	}
 	if err := os.WriteFile(csv, []byte(b.String()), 0o600); err != nil {
@@ -286,7 +289,7 @@ func TestImportStoppedBusyIsClosed(t *testing.T) {
 		t.Errorf("verify after the stopped import: %s%s", r.stdout, r.stderr)
 	}
 	r = ok(t, "import", csv, "--source", "slack", "--account", "acme", "--db", db)
-	if !strings.Contains(r.stdout, "Snapshot 3 of slack/acme: complete, 20000 identities") {
+	if !strings.Contains(r.stdout, "Snapshot 3 of slack/acme: complete, 100000 identities") {
 		t.Errorf("the same import once the file is free:\n%s%s", r.stdout, r.stderr)
 	}
 }
