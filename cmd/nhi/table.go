@@ -134,37 +134,31 @@ func (t *table) Flush(w io.Writer) error {
 
 // hide hides the columns with Hide > 0, the highest Hide first, while
 // the least widths of those left (a column's Min, or its widest cell when
-// it has none) and the separators are wider than t.width. Once one is
-// hidden, a column's Want counts as its least width: the table that has
-// to give up columns gives up one more rather than cut a name under its
-// Want, while a table whose Mins fit (every column at 120) keeps them
-// all. It returns the hidden columns' titles, in the table's order.
+// it has none, raised to its Want) and the separators are wider than
+// t.width: a table gives up a column rather than cut a name under its
+// Want, so that at 80 columns a preview shows which items it names
+// rather than every column cut to a few letters, while a table whose
+// Wants fit (every column of campaign show at 120) keeps them all. It
+// returns the hidden columns' titles, in the table's order.
 func (t *table) hide() []string {
 	if t.width <= 0 {
 		return nil
 	}
-	least := func(i int, want bool) int {
-		m := t.cols[i].Min
-		if want {
-			m = max(m, t.cols[i].Want)
-		}
-		if m > 0 {
+	least := func(i int) int {
+		if m := max(t.cols[i].Min, t.cols[i].Want); m > 0 {
 			return min(m, t.natural(i))
 		}
 		return t.natural(i)
 	}
-	sum := func(want bool) int {
-		total := -2
-		for i := range t.cols {
-			total += least(i, want) + 2
-		}
-		return total
+	total := -2
+	for i := range t.cols {
+		total += least(i) + 2
 	}
-	if sum(false) <= t.width {
+	if total <= t.width {
 		return nil
 	}
 	gone := make([]bool, len(t.cols))
-	for total := sum(true); total > t.width; {
+	for total > t.width {
 		pick := -1
 		for i, c := range t.cols {
 			if !gone[i] && c.Hide > 0 && (pick < 0 || c.Hide > t.cols[pick].Hide) {
@@ -175,7 +169,7 @@ func (t *table) hide() []string {
 			break
 		}
 		gone[pick] = true
-		total -= least(pick, true) + 2
+		total -= least(pick) + 2
 	}
 	var keep []int
 	var hidden []string
