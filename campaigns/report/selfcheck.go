@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -90,11 +91,7 @@ func checkSelf(dir string, raw []byte, m *Manifest, opts VerifyOptions, res *Bun
 		version = fmt.Sprintf(" (or the difference comes from the bundle's nhi version, %s, not this one, %s)", audit.Printable(m.Tool), opts.Tool)
 	}
 	bad := 0
-	names := make([]string, 0, len(diffs))
-	for name := range diffs {
-		names = append(names, name)
-	}
-	slices.Sort(names)
+	names := slices.Sorted(maps.Keys(diffs))
 	for _, name := range names {
 		d := diffs[name]
 		switch {
