@@ -60,6 +60,7 @@ type tableCacheStore interface {
 	EventTypesSince(ctx context.Context, seq int64) ([]string, error)
 	OwnersChangedSince(ctx context.Context, seq int64) ([]string, error)
 	EventsSince(ctx context.Context, seq int64, types []string, fn func(audit.Event) error) error
+	Aliases(ctx context.Context) (map[string]string, error)
 }
 
 var _ tableCacheStore = (*audit.Store)(nil)

@@ -165,6 +165,24 @@ func rowsSince(ctx context.Context, s tableCacheStore, x ExceptionLister, seq in
 	if err != nil {
 		return nil, err
 	}
+	// A campaign's events name the IDs it froze; the table lists a
+	// renamed identity under its ID now (docs/campaigns.md, "Renamed
+	// repositories"), and that is the row to derive again.
+	if len(ids) > 0 {
+		aliases, err := s.Aliases(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if len(aliases) > 0 {
+			now := audit.FollowAliases(aliases)
+			for _, id := range ids {
+				if cur, ok := now[id]; ok && !seen[cur] {
+					seen[cur] = true
+					ids = append(ids, cur)
+				}
+			}
+		}
+	}
 	return ids, nil
 }
 
