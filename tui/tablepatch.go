@@ -173,13 +173,12 @@ func rowsSince(ctx context.Context, s tableCacheStore, x ExceptionLister, seq in
 		if err != nil {
 			return nil, err
 		}
-		if len(aliases) > 0 {
-			now := audit.FollowAliases(aliases)
-			for _, id := range ids {
-				if cur, ok := now[id]; ok && !seen[cur] {
-					seen[cur] = true
-					ids = append(ids, cur)
-				}
+		// Aliases maps each old ID to its latest, renames of renames
+		// followed.
+		for _, id := range ids {
+			if cur, ok := aliases[id]; ok && !seen[cur] {
+				seen[cur] = true
+				ids = append(ids, cur)
 			}
 		}
 	}
