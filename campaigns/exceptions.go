@@ -452,9 +452,19 @@ func standingExceptions(ctx context.Context, st *audit.Store) (map[string]audit.
 const standingQuery = `
 		SELECT c.name, i.identity_id, i.decision_seq, i.decided_by, COALESCE(c.closed_at, '')
 		FROM campaign_items i JOIN campaigns c ON c.id = i.campaign_id
-		WHERE i.decision = '` + string(Keep) + `' AND i.findings <> '[]'
+		WHERE i.decision = '` + string(Keep) + `' AND i.findings <> '[]'` + standingNotDecidedSince
+
+// standingNotDecidedSince keeps a kept item i of campaign c only if no
+// campaign created after c decided its identity (standingQuery).
+const standingNotDecidedSince = `
 		AND NOT EXISTS (SELECT 1 FROM campaigns later WHERE later.create_seq > c.create_seq
 			AND (SELECT j.decision FROM campaign_items j WHERE j.campaign_id = later.id AND j.identity_id = i.identity_id) NOT IN ('', '` + string(NoResponse) + `'))`
+
+// keptInHistory is every item, by campaign and identity, with a keep in
+// its decision history (campaign_decisions_kept on PostgreSQL), as a
+// table to join: the candidates for a keep now where the items are not
+// indexed by their decision.
+const keptInHistory = `(SELECT DISTINCT d.campaign_id, d.identity_id FROM campaign_decisions d WHERE d.decision = '` + string(Keep) + `')`
 
 // standingQueryFromHistory is standingQuery on PostgreSQL, where the
 // items are not indexed by their decision (campaigns' step 11 there, so
@@ -463,12 +473,10 @@ const standingQuery = `
 // looked up by its key and kept only if its decision is a keep now.
 const standingQueryFromHistory = `
 		SELECT c.name, i.identity_id, i.decision_seq, i.decided_by, COALESCE(c.closed_at, '')
-		FROM (SELECT DISTINCT d.campaign_id, d.identity_id FROM campaign_decisions d WHERE d.decision = '` + string(Keep) + `') k
+		FROM ` + keptInHistory + ` k
 		JOIN campaign_items i ON i.campaign_id = k.campaign_id AND i.identity_id = k.identity_id
 		JOIN campaigns c ON c.id = i.campaign_id
-		WHERE i.decision = '` + string(Keep) + `' AND i.findings <> '[]'
-		AND NOT EXISTS (SELECT 1 FROM campaigns later WHERE later.create_seq > c.create_seq
-			AND (SELECT j.decision FROM campaign_items j WHERE j.campaign_id = later.id AND j.identity_id = i.identity_id) NOT IN ('', '` + string(NoResponse) + `'))`
+		WHERE i.decision = '` + string(Keep) + `' AND i.findings <> '[]'` + standingNotDecidedSince
 
 // standingExceptionsOf is standingExceptions by query q, which returns
 // each standing keep's campaign, identity, decision event, decider and
@@ -611,7 +619,7 @@ func ExceptionIDs(ctx context.Context, st *audit.Store, campaign string, limit i
 		WHERE c.name = ? AND i.decision = '` + string(Keep) + `' AND i.findings <> '[]' ORDER BY i.identity_id` // campaign_items_kept's literals
 	if st.Remote() { // the items with a keep in their history (standingQueryFromHistory)
 		q = `SELECT i.identity_id FROM campaigns c
-		JOIN (SELECT DISTINCT d.campaign_id, d.identity_id FROM campaign_decisions d WHERE d.decision = '` + string(Keep) + `') k ON k.campaign_id = c.id
+		JOIN ` + keptInHistory + ` k ON k.campaign_id = c.id
 		JOIN campaign_items i ON i.campaign_id = k.campaign_id AND i.identity_id = k.identity_id
 		WHERE c.name = ? AND i.decision = '` + string(Keep) + `' AND i.findings <> '[]' ORDER BY i.identity_id`
 	}

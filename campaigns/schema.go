@@ -277,8 +277,8 @@ func mustReplace(s string, pairs ...string) string {
 // keep rows (every item whose decision is a keep got it from a history
 // row of that decision: a decision, a bulk one, a confirm or an undo
 // that put a keep back), and the queries of the exceptions take their
-// candidates from there (standingQueryFromHistory,
-// exceptionIDsFromHistory). The items' pages keep a tenth free for the
+// candidates from there (keptInHistory: standingQueryFromHistory,
+// ExceptionIDs). The items' pages keep a tenth free for the
 // new versions of their rows (fillfactor, for the campaigns created
 // from now on), so an update finds room on its own page.
 const hotItems = `
