@@ -152,6 +152,22 @@ func createPayload(ctx context.Context, r reader, c *Campaign) (*CreatePayload, 
 	return &p, nil
 }
 
+// readCreation reads campaign c's campaign.create event and sets on c
+// what it records beyond the tables: the no-response rule, and each item
+// read's CarriedAs. It returns the payload, for items read after (a
+// stream's batches: EachAsOf).
+func readCreation(ctx context.Context, r reader, c *Campaign) (*CreatePayload, error) {
+	p, err := createPayload(ctx, r, c)
+	if err != nil {
+		return nil, err
+	}
+	c.NoResponse = p.noResponseRule()
+	for i := range c.Items {
+		c.Items[i].CarriedAs = p.CarriedAs[c.Items[i].ID]
+	}
+	return p, nil
+}
+
 // noResponseRule is the no-response rule p records.
 func (p *CreatePayload) noResponseRule() NoResponseRule {
 	return NoResponseRule{On: p.OnNoResponse, FallbackReviewer: p.FallbackReviewer, EscalateAfter: p.EscalateAfter}

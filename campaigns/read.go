@@ -120,13 +120,8 @@ func Get(ctx context.Context, st *audit.Store, name string) (*Campaign, error) {
 	if c.Refused, err = RefusedAttempts(ctx, st, c.Name, 0); err != nil {
 		return nil, err
 	}
-	created, err := createPayload(ctx, st, c)
-	if err != nil {
+	if _, err := readCreation(ctx, st, c); err != nil {
 		return nil, err
-	}
-	c.NoResponse = created.noResponseRule()
-	for i := range c.Items {
-		c.Items[i].CarriedAs = created.CarriedAs[c.Items[i].ID]
 	}
 	if c.NoResponse.On == OnNoResponseEscalate {
 		esc, err := escalations(ctx, st, c.Name, 0)

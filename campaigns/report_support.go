@@ -41,13 +41,8 @@ func GetAsOf(ctx context.Context, st *audit.Store, name string, seq int64) (*AsO
 	}
 	// The no-response rule, and the escalations recorded up to seq.
 	c := a.Campaign
-	created, err := createPayload(ctx, st, c)
-	if err != nil {
+	if _, err := readCreation(ctx, st, c); err != nil {
 		return nil, err
-	}
-	c.NoResponse = created.noResponseRule()
-	for i := range c.Items {
-		c.Items[i].CarriedAs = created.CarriedAs[c.Items[i].ID]
 	}
 	if c.NoResponse.On == OnNoResponseEscalate {
 		esc, err := escalations(ctx, st, c.Name, seq)

@@ -42,11 +42,10 @@ func EachAsOf(ctx context.Context, st *audit.Store, name string, seq int64, begi
 	if c.CreateSeq > seq {
 		return fmt.Errorf("campaign %s was created by event %d, after event %d", c.Name, c.CreateSeq, seq)
 	}
-	created, err := createPayload(ctx, st, c)
+	created, err := readCreation(ctx, st, c)
 	if err != nil {
 		return err
 	}
-	c.NoResponse = created.noResponseRule()
 	var esc map[string]Escalation
 	if c.NoResponse.On == OnNoResponseEscalate {
 		if esc, err = escalations(ctx, st, c.Name, seq); err != nil {
