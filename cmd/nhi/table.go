@@ -144,15 +144,16 @@ func (t *table) hide() []string {
 	if t.width <= 0 {
 		return nil
 	}
-	least := func(i int) int {
-		if m := max(t.cols[i].Min, t.cols[i].Want); m > 0 {
-			return min(m, t.natural(i))
-		}
-		return t.natural(i)
-	}
+	// Each column's least width, its cells measured once: a table of a
+	// campaign's million items is a million cells a column.
+	least := make([]int, len(t.cols))
 	total := -2
-	for i := range t.cols {
-		total += least(i) + 2
+	for i, c := range t.cols {
+		least[i] = t.natural(i)
+		if m := max(c.Min, c.Want); m > 0 {
+			least[i] = min(m, least[i])
+		}
+		total += least[i] + 2
 	}
 	if total <= t.width {
 		return nil
@@ -169,7 +170,7 @@ func (t *table) hide() []string {
 			break
 		}
 		gone[pick] = true
-		total -= least(pick) + 2
+		total -= least[pick] + 2
 	}
 	var keep []int
 	var hidden []string
