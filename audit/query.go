@@ -349,10 +349,22 @@ func CurrentOf(snaps []Snapshot) []Snapshot {
 	for _, i := range best {
 		out = append(out, snaps[i])
 	}
-	slices.SortFunc(out, func(a, b Snapshot) int {
-		return cmp.Or(strings.Compare(a.Source, b.Source), strings.Compare(a.Account, b.Account))
-	})
+	slices.SortFunc(out, byAccount)
 	return out
+}
+
+// byAccount orders snapshots by source, then account.
+func byAccount(a, b Snapshot) int {
+	return cmp.Or(strings.Compare(a.Source, b.Source), strings.Compare(a.Account, b.Account))
+}
+
+// Accounts is every source and account, each by its current snapshot
+// (cur: CurrentOf) or, when none finished, its newest (unread: UnreadOf),
+// by source and account: what a list of accounts shows.
+func Accounts(cur, unread []Snapshot) []Snapshot {
+	all := append(slices.Clip(cur), unread...)
+	slices.SortStableFunc(all, byAccount)
+	return all
 }
 
 // UnreadOf picks, from snaps (any order), the newest snapshot of each
@@ -379,9 +391,7 @@ func UnreadOf(snaps []Snapshot) []Snapshot {
 			out = append(out, snaps[i])
 		}
 	}
-	slices.SortFunc(out, func(a, b Snapshot) int {
-		return cmp.Or(strings.Compare(a.Source, b.Source), strings.Compare(a.Account, b.Account))
-	})
+	slices.SortFunc(out, byAccount)
 	return out
 }
 

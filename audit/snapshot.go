@@ -84,6 +84,15 @@ func (s *Snapshot) UnreadState() string {
 	return Printable(s.Status)
 }
 
+// LastAt is when the snapshot finished, or when it started while it has
+// not: the time a list of snapshots shows for it.
+func (s *Snapshot) LastAt() time.Time {
+	if s.FinishedAt != nil {
+		return *s.FinishedAt
+	}
+	return s.StartedAt
+}
+
 // Total is the number of identities in the snapshot.
 func (s *Snapshot) Total() int {
 	n := 0

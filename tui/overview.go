@@ -1,7 +1,6 @@
 package tui
 
 import (
-	"cmp"
 	"maps"
 	"slices"
 	"strconv"
@@ -186,22 +185,13 @@ func (v *overviewView) content() []overviewLine {
 			row("sha-256", 10, audit.Printable(s.Digest))
 		}
 		if prev := previousSnapshot(st.snapshots, s); prev != nil {
-			when := prev.StartedAt
-			if prev.FinishedAt != nil {
-				when = *prev.FinishedAt
-			}
-			row("previous", 10, "#"+strconv.FormatInt(prev.ID, 10)+", "+when.UTC().Format("2006-01-02")+" ("+audit.Printable(prev.Status)+")")
+			row("previous", 10, "#"+strconv.FormatInt(prev.ID, 10)+", "+prev.LastAt().UTC().Format("2006-01-02")+" ("+audit.Printable(prev.Status)+")")
 		}
 		if s.Status == audit.SnapshotFailed && s.Error != "" {
 			row("error", 10, theme.Error.Render(audit.Printable(s.Error)))
 		}
 		if f, ok := failed[s.ID]; ok {
-			fwhen := f.StartedAt
-			if f.FinishedAt != nil {
-				fwhen = *f.FinishedAt
-			}
-			row("newer run", 10, theme.Danger.Render("#"+strconv.FormatInt(f.ID, 10)+" "+f.UnreadState())+", "+
-				fwhen.UTC().Format("2006-01-02 15:04 UTC")+" ("+ago(fwhen, now)+"): what is shown is #"+strconv.FormatInt(s.ID, 10)+"'s read")
+			row("newer run", 10, failedSinceText(&f, s, now, "2006-01-02 15:04 UTC"))
 		}
 		if len(s.Gaps) > 0 {
 			blank()
@@ -378,20 +368,14 @@ func (v *overviewView) sourceLines(cur, unread []audit.Snapshot, failed map[int6
 		head += ", or why there is none"
 	}
 	out := []overviewLine{{text: theme.Section.Render(head)}}
+	all := audit.Accounts(cur, unread)
 	nameW := 0
-	for _, s := range append(slices.Clip(cur), unread...) {
+	for _, s := range all {
 		nameW = max(nameW, textWidth(audit.Printable(s.Source+"/"+s.Account)))
 	}
 	nameW = min(nameW, 28)
-	all := append(slices.Clip(cur), unread...)
-	slices.SortStableFunc(all, func(a, b audit.Snapshot) int {
-		return cmp.Or(strings.Compare(a.Source, b.Source), strings.Compare(a.Account, b.Account))
-	})
 	for _, s := range all {
-		when := s.StartedAt
-		if s.FinishedAt != nil {
-			when = *s.FinishedAt
-		}
+		when := s.LastAt()
 		name := "  " + padRight(truncate(audit.Printable(s.Source+"/"+s.Account), nameW), nameW) + " #" + strconv.FormatInt(s.ID, 10) + " "
 		if s.Status != audit.SnapshotComplete && s.Status != audit.SnapshotPartial {
 			// No population: its newest run's state, and no count.
@@ -412,12 +396,7 @@ func (v *overviewView) sourceLines(cur, unread []audit.Snapshot, failed map[int6
 		out = append(out, overviewLine{text: text, filter: "source:" + s.Source + " account:" + s.Account + " status:active"})
 		if f, ok := failed[s.ID]; ok {
 			// A later run failed: what is shown is this one's read.
-			fwhen := f.StartedAt
-			if f.FinishedAt != nil {
-				fwhen = *f.FinishedAt
-			}
-			for _, l := range appendWrapped(nil, "      ", theme.Danger.Render("newer run #"+strconv.FormatInt(f.ID, 10)+" "+f.UnreadState())+", "+
-				fwhen.UTC().Format("2006-01-02 15:04")+" ("+ago(fwhen, now)+"): what is shown is #"+strconv.FormatInt(s.ID, 10)+"'s read", v.width-1, 8) {
+			for _, l := range appendWrapped(nil, "      ", theme.Danger.Render("newer run ")+failedSinceText(&f, &s, now, "2006-01-02 15:04"), v.width-1, 8) {
 				out = append(out, overviewLine{text: l})
 			}
 		}
@@ -548,4 +527,13 @@ func padLeft(s string, w int) string {
 		return strings.Repeat(" ", n) + s
 	}
 	return s
+}
+
+// failedSinceText says that run f failed after snapshot shown, the
+// current one of its account, and when (in layout): "#3 failed: why,
+// DATE (ago): what is shown is #2's read".
+func failedSinceText(f, shown *audit.Snapshot, now time.Time, layout string) string {
+	when := f.LastAt()
+	return theme.Danger.Render("#"+strconv.FormatInt(f.ID, 10)+" "+f.UnreadState()) + ", " + when.UTC().Format(layout) +
+		" (" + ago(when, now) + "): what is shown is #" + strconv.FormatInt(shown.ID, 10) + "'s read"
 }

@@ -1,10 +1,8 @@
 package main
 
 import (
-	"cmp"
 	"fmt"
 	"io"
-	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -59,11 +57,7 @@ func newSnapshotsCmd(a *app) *cobra.Command {
 				// so say first which snapshot is current for each.
 				t := newTable(width, column{Title: "SOURCE/ACCOUNT", Min: 16}, column{Title: "CURRENT"}, column{Title: "TAKEN (UTC)"},
 					column{Title: "STATUS"}, column{Title: "IDENTITIES"}, column{Title: "NOT READ", Min: 12})
-				all := append(slices.Clip(cur), unread...)
-				slices.SortStableFunc(all, func(a, b audit.Snapshot) int {
-					return cmp.Or(strings.Compare(a.Source, b.Source), strings.Compare(a.Account, b.Account))
-				})
-				for _, s := range all {
+				for _, s := range audit.Accounts(cur, unread) {
 					account := audit.Printable(s.Source) + "/" + audit.Printable(s.Account)
 					if s.Status != audit.SnapshotComplete && s.Status != audit.SnapshotPartial {
 						t.Row(account, "—", s.StartedAt.Format("2006-01-02 15:04"), s.Status, "—", "—")
