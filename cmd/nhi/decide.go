@@ -209,13 +209,7 @@ Other forms:
 			if err != nil {
 				return campaignError(cmd, "", err)
 			}
-			item := audit.Printable(o.Item)
-			if o.Current != "" {
-				// The campaign froze the item before its repository was
-				// renamed: the decision is recorded under the ID it froze.
-				item = audit.Printable(o.Current) + " (was " + item + ")"
-			}
-			a.sayf("Decided %s on %s in %s (event %d, by %s)\n", d, item, name, o.Event.Seq, audit.Printable(actor))
+			a.sayf("Decided %s on %s in %s (event %d, by %s)\n", d, decidedItem(o), name, o.Event.Seq, audit.Printable(actor))
 			if replacement != "" {
 				a.sayf("Replacement named: %s; nhi campaign verify looks for that key, and for the old one gone.\n", audit.Printable(strings.TrimSpace(replacement)))
 			}
@@ -314,6 +308,16 @@ func notMineNote(p *campaigns.BulkOutcome) string {
 		parts = append(parts, counted(p.Unassigned, "item", "items")+" with no reviewer")
 	}
 	return strings.Join(parts, " and ") + " not decided"
+}
+
+// decidedItem names the item an outcome decided: "NEW (was OLD)" when the
+// campaign froze it before its repository was renamed, since the decision
+// is recorded under the ID it froze and a reader knows it by the ID now.
+func decidedItem(o *campaigns.Outcome) string {
+	if o.Current != "" {
+		return audit.Printable(o.Current) + " (was " + audit.Printable(o.Item) + ")"
+	}
+	return audit.Printable(o.Item)
 }
 
 func printBulk(a *app, o *campaigns.BulkOutcome, verb, one, many, actor string) {

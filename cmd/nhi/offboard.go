@@ -336,14 +336,8 @@ func offboardJSON(res *campaigns.OffboardCreated) offboardResultJSON {
 // printTransfer reports transfer decisions.
 func printTransfer(w io.Writer, name, to, actor string, outs []campaigns.Outcome) {
 	for _, o := range outs {
-		item := audit.Printable(o.Item)
-		if o.Current != "" {
-			// Frozen before its repository was renamed, as nhi decide
-			// says: the owner is recorded under the ID now.
-			item = audit.Printable(o.Current) + " (was " + item + ")"
-		}
 		fmt.Fprintf(w, "Decided transfer of %s to %s in %s (event %d, by %s); owner recorded\n",
-			item, audit.Printable(to), name, o.Event.Seq, audit.Printable(actor))
+			decidedItem(&o), audit.Printable(to), name, o.Event.Seq, audit.Printable(actor))
 		if !o.Assigned {
 			who := "nobody"
 			if o.Reviewer != "" {
