@@ -190,8 +190,9 @@ func onlyReviewer(c *campaigns.Campaign, r *campaigns.ReviewerProgress) *campaig
 // columns are hidden (Hide, the highest first) in the order an auditor
 // needs them last: VERIFIED, BY, FINDINGS, OWNER, FLAGS, SCOPE; KIND,
 // NAME, REVIEWER and DECISION stay (at 80 columns, SCOPE too, which tells
-// apart two keys of one name). NAME and SCOPE Want 14: in a table that
-// hides columns, one more is hidden before they are cut under it.
+// apart two keys of one name). NAME and SCOPE Want 12: a column is
+// hidden before they are cut under it (table.hide), and with every
+// optional column filled the Wants still fit 120.
 func itemColumns(wide bool) []column {
 	cols := []column{{Title: "KIND", Min: 8}, {Title: "NAME", Min: 10, Want: 12}, {Title: "SCOPE", Min: 10, Want: 12, Hide: 1}, {Title: "OWNER", Min: 9, Hide: 3},
 		{Title: "FINDINGS", Min: 10, Hide: 4}, {Title: "REVIEWER", Min: 10}, {Title: "DECISION"}, {Title: "BY", Min: 10, Optional: true, Hide: 5},
