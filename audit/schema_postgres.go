@@ -1,6 +1,9 @@
 package audit
 
-import "strconv"
+import (
+	"strconv"
+	"strings"
+)
 
 // postgresMigrations are audit's tables on PostgreSQL (docs/team.md): the
 // same tables, columns and meaning as the SQLite migrations of schema.go,
@@ -292,32 +295,7 @@ END $$;
 	// nhi_event_seq is the number of the event the transaction appended,
 	// for the statements that follow it in the same round trip (they pass
 	// a stand-in for it, which it ignores).
-	`
-CREATE FUNCTION nhi_append_event(ok boolean, ev_at text, ev_actor text, ev_type text, ev_payload text, rest text)
-RETURNS TABLE (seq bigint, prev_hash text, hash text) LANGUAGE plpgsql AS
-$$ DECLARE
-	last_seq bigint;
-	last_hash text;
-	next_seq bigint := 1;
-	prev text := '` + GenesisHash + `';
-	h text;
-BEGIN
-	IF ok IS NOT TRUE THEN
-		RAISE EXCEPTION 'the store changed while the write was being prepared' USING ERRCODE = 'NHI01';
-	END IF;
-	SELECT e.seq, e.hash INTO last_seq, last_hash FROM events e ORDER BY e.seq DESC LIMIT 1;
-	IF last_seq IS NOT NULL THEN
-		next_seq := last_seq + 1;
-		prev := last_hash;
-	END IF;
-	h := encode(sha256(convert_to(prev || '[' || next_seq || ',' || rest, 'UTF8')), 'hex');
-	INSERT INTO events (seq, at, actor, type, payload, prev_hash, hash) VALUES (next_seq, ev_at, ev_actor, ev_type, ev_payload, prev, h);
-	INSERT INTO meta (key, value) VALUES ('log_head', h), ('log_length', next_seq::text)
-		ON CONFLICT (key) DO UPDATE SET value = excluded.value;
-	PERFORM set_config('nhi.event_seq', next_seq::text, true);
-	RETURN QUERY SELECT next_seq, prev, h;
-END $$;
-
+	appendEventFunction + `
 CREATE FUNCTION nhi_event_seq(stand_in bigint) RETURNS bigint LANGUAGE sql STABLE AS
 $$ SELECT current_setting('nhi.event_seq')::bigint $$;
 `,
@@ -523,8 +501,9 @@ BEGIN
 END $$;
 `
 
-var appendEventMetaUpdated = `
-CREATE OR REPLACE FUNCTION nhi_append_event(ok boolean, ev_at text, ev_actor text, ev_type text, ev_payload text, rest text)
+// appendEventFunction is nhi_append_event as step 4 made it.
+var appendEventFunction = `
+CREATE FUNCTION nhi_append_event(ok boolean, ev_at text, ev_actor text, ev_type text, ev_payload text, rest text)
 RETURNS TABLE (seq bigint, prev_hash text, hash text) LANGUAGE plpgsql AS
 $$ DECLARE
 	last_seq bigint;
@@ -532,7 +511,6 @@ $$ DECLARE
 	next_seq bigint := 1;
 	prev text := '` + GenesisHash + `';
 	h text;
-	kept int;
 BEGIN
 	IF ok IS NOT TRUE THEN
 		RAISE EXCEPTION 'the store changed while the write was being prepared' USING ERRCODE = 'NHI01';
@@ -544,16 +522,43 @@ BEGIN
 	END IF;
 	h := encode(sha256(convert_to(prev || '[' || next_seq || ',' || rest, 'UTF8')), 'hex');
 	INSERT INTO events (seq, at, actor, type, payload, prev_hash, hash) VALUES (next_seq, ev_at, ev_actor, ev_type, ev_payload, prev, h);
-	UPDATE meta SET value = CASE WHEN key = 'log_head' THEN h ELSE next_seq::text END WHERE key IN ('log_head', 'log_length');
+	INSERT INTO meta (key, value) VALUES ('log_head', h), ('log_length', next_seq::text)
+		ON CONFLICT (key) DO UPDATE SET value = excluded.value;
+	PERFORM set_config('nhi.event_seq', next_seq::text, true);
+	RETURN QUERY SELECT next_seq, prev, h;
+END $$;
+`
+
+// appendEventMetaUpdated is nhi_append_event as step 10 makes it: step
+// 4's, but the head kept by an UPDATE of meta's two rows, and by an
+// INSERT only when they are not there yet.
+var appendEventMetaUpdated = EditMigration(appendEventFunction,
+	"CREATE FUNCTION nhi_append_event(", "CREATE OR REPLACE FUNCTION nhi_append_event(",
+	"\th text;\n", "\th text;\n\tkept int;\n",
+	`	INSERT INTO meta (key, value) VALUES ('log_head', h), ('log_length', next_seq::text)
+		ON CONFLICT (key) DO UPDATE SET value = excluded.value;
+`,
+	`	UPDATE meta SET value = CASE WHEN key = 'log_head' THEN h ELSE next_seq::text END WHERE key IN ('log_head', 'log_length');
 	GET DIAGNOSTICS kept = ROW_COUNT;
 	IF kept <> 2 THEN
 		INSERT INTO meta (key, value) VALUES ('log_head', h), ('log_length', next_seq::text)
 			ON CONFLICT (key) DO UPDATE SET value = excluded.value;
 	END IF;
-	PERFORM set_config('nhi.event_seq', next_seq::text, true);
-	RETURN QUERY SELECT next_seq, prev, h;
-END $$;
-`
+`)
+
+// EditMigration is s with each old of pairs replaced by its new, each
+// found exactly once: a migration's text made from an earlier step's,
+// so that what the later step changes is all it spells out. It panics
+// (at start-up, in every test) when an old is not found once.
+func EditMigration(s string, pairs ...string) string {
+	for i := 0; i+1 < len(pairs); i += 2 {
+		if strings.Count(s, pairs[i]) != 1 {
+			panic("audit: a migration's text to replace is not found once: " + pairs[i])
+		}
+		s = strings.Replace(s, pairs[i], pairs[i+1], 1)
+	}
+	return s
+}
 
 // RegisterPostgresMigrations adds the PostgreSQL schema of a package that
 // registered its SQLite schema with RegisterMigrations: steps in

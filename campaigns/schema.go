@@ -1,8 +1,6 @@
 package campaigns
 
 import (
-	"strings"
-
 	"github.com/nhi-audit/nhi/audit"
 )
 
@@ -245,7 +243,7 @@ END $$;
 // (NOT FOUND), and the long way finds its item (loadItem). Renames are
 // rare: every other decision is step 8's, check for check, with one probe
 // of identity_aliases' primary key more (TestRenamedItemDecidedByEitherID).
-var decideRenamedLongWay = mustReplace(decideItemRechecked,
+var decideRenamedLongWay = audit.EditMigration(decideItemRechecked,
 	`	IF NOT FOUND OR NOT c_open OR pseq <> a_person_seq OR octet_length(names) <> length(names) THEN`,
 	`	IF NOT FOUND OR NOT c_open OR pseq <> a_person_seq OR octet_length(names) <> length(names)
 		OR EXISTS (SELECT 1 FROM identity_aliases a WHERE a.id = a_item) THEN`,
@@ -254,18 +252,6 @@ var decideRenamedLongWay = mustReplace(decideItemRechecked,
 	`		COALESCE((SELECT o.owner FROM owners o WHERE o.identity_id = a_item), '') = cur
 			AND NOT EXISTS (SELECT 1 FROM identity_aliases a WHERE a.id = a_item)
 			AND EXISTS`)
-
-// mustReplace is s with each old of pairs replaced by its new, each
-// found exactly once: a migration made from an earlier one's text.
-func mustReplace(s string, pairs ...string) string {
-	for i := 0; i+1 < len(pairs); i += 2 {
-		if strings.Count(s, pairs[i]) != 1 {
-			panic("campaigns: a migration's text to replace is not found once: " + pairs[i])
-		}
-		s = strings.Replace(s, pairs[i], pairs[i+1], 1)
-	}
-	return s
-}
 
 // hotItems is PostgreSQL's step 11. An UPDATE that changes a column any
 // index of the table names — in its key, its expression or its
@@ -408,57 +394,21 @@ END $$;
 // (the lock is taken again, at once). The checks are step 6's, word for
 // word (TestDecisionInOneRoundTrip); what another writer changes between
 // the read and the lock, TestDecisionRechecksUnderTheLock.
-const decideBeforeLock = `
-CREATE OR REPLACE FUNCTION nhi_decide(a_campaign bigint, a_create_seq bigint, a_item text, a_decision text, a_reason text, a_refuse_same bigint,
-	a_actor_key text, a_same_keys text[], a_team_keys text[], a_person_seq bigint, a_decided_at text, a_via text,
-	ev_at text, ev_actor text, ev_type text, ev_payload text, ev_rest text, ev_exception_payload text, ev_exception_rest text)
-RETURNS TABLE (o_seq bigint, o_prev_hash text, o_hash text, o_variant int, o_reviewer text, o_decision text, o_decided_by text)
-LANGUAGE plpgsql AS
-$$ DECLARE
-	i_owner text;
-	i_natural text;
-	i_decision text;
-	i_reason text;
-	i_by text;
-	i_seq bigint;
-	i_conflict bigint;
-	i_findings text;
-	i_reviewer text;
-	cur text;
-	c_open boolean;
-	pseq bigint;
-	names text;
-	ko text;
-	kc text;
-	kd text;
-	exc boolean;
-	ev record;
-BEGIN
-	-- Everything it depends on, in one statement, before the lock.
-	SELECT i.owner, i.natural_owner, i.decision, i.reason, i.decided_by, i.decision_seq, i.conflict, i.findings, i.reviewer,
-			COALESCE(o.owner, ''),
-			EXISTS (SELECT 1 FROM campaigns c WHERE c.id = a_campaign AND c.create_seq = a_create_seq AND c.status = 'open'),
-			COALESCE((SELECT max(e.seq) FROM events e WHERE e.type = '` + audit.EventPersonSet + `'), 0)
-		INTO i_owner, i_natural, i_decision, i_reason, i_by, i_seq, i_conflict, i_findings, i_reviewer, cur, c_open, pseq
-		FROM campaign_items i LEFT JOIN owners o ON o.identity_id = i.identity_id
-		WHERE i.campaign_id = a_campaign AND i.identity_id = a_item;
-	names := i_owner || cur || i_natural || i_by;
-	IF NOT FOUND OR NOT c_open OR pseq <> a_person_seq OR octet_length(names) <> length(names) THEN
-		RAISE EXCEPTION 'the store changed while the write was being prepared' USING ERRCODE = 'NHI01';
-	END IF;
-	ko := nhi_ascii_key(i_owner);
-	kc := nhi_ascii_key(cur);
-	kd := nhi_ascii_key(i_by);
-	exc := i_findings <> '[]';
-	IF ko = ANY (a_same_keys) OR (strpos(i_owner, '/') > 0 AND ko = ANY (a_team_keys))
-		OR kc = ANY (a_same_keys) OR (strpos(cur, '/') > 0 AND kc = ANY (a_team_keys))
-		OR nhi_ascii_key(i_natural) = ANY (a_same_keys)
-		OR (a_refuse_same <> 0 AND i_decision = a_decision AND i_seq IS NOT NULL AND kd = ANY (a_same_keys)
-			AND (a_reason = '' OR a_reason = i_reason))
-		OR (a_decision IN ('keep', 'rotate') AND exc AND a_reason = '') THEN
-		RAISE EXCEPTION 'the decision must be made the long way' USING ERRCODE = 'NHI01';
-	END IF;
-	PERFORM nhi_lock_log();
+var decideBeforeLock = audit.EditMigration(decideFunction,
+	`CREATE FUNCTION nhi_ascii_key(name text) RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE AS
+$$ SELECT lower(CASE WHEN left(btrim(name, E' \t\n\r\f' || chr(11)), 1) = '@' THEN substr(btrim(name, E' \t\n\r\f' || chr(11)), 2)
+	ELSE btrim(name, E' \t\n\r\f' || chr(11)) END COLLATE "C") $$;
+
+CREATE FUNCTION nhi_decide(`,
+	`CREATE OR REPLACE FUNCTION nhi_decide(`,
+	`	-- Everything it depends on, in one statement.`,
+	`	-- Everything it depends on, in one statement, before the lock.`,
+	`	IF exc THEN
+		SELECT * INTO ev FROM nhi_append_event(true, ev_at, ev_actor, ev_type, ev_exception_payload, ev_exception_rest);
+	ELSE
+		SELECT * INTO ev FROM nhi_append_event(true, ev_at, ev_actor, ev_type, ev_payload, ev_rest);
+	END IF;`,
+	`	PERFORM nhi_lock_log();
 	-- Under the lock: the append, if nothing read above has changed
 	-- (nhi_append_event refuses with NHI01 when ok is false).
 	SELECT * INTO ev FROM nhi_append_event(
@@ -467,25 +417,8 @@ BEGIN
 				AND i.decision_seq IS NOT DISTINCT FROM i_seq AND i.conflict = i_conflict)
 			AND COALESCE((SELECT o.owner FROM owners o WHERE o.identity_id = a_item), '') = cur
 			AND EXISTS (SELECT 1 FROM campaigns c WHERE c.id = a_campaign AND c.create_seq = a_create_seq AND c.status = 'open')
-			AND COALESCE((SELECT max(e.seq) FROM events e WHERE e.type = '` + audit.EventPersonSet + `'), 0) = pseq,
-		ev_at, ev_actor, ev_type, CASE WHEN exc THEN ev_exception_payload ELSE ev_payload END, CASE WHEN exc THEN ev_exception_rest ELSE ev_rest END);
-	-- The item's new state and its history row, in one statement.
-	WITH u AS (
-		UPDATE campaign_items SET decision = a_decision, reason = a_reason, decided_by = ev_actor, decided_at = a_decided_at, decision_seq = ev.seq,
-			conflict = CASE WHEN i_by <> '' AND (kd = '' OR kd <> a_actor_key) THEN 1 ELSE i_conflict END
-		WHERE campaign_id = a_campaign AND identity_id = a_item)
-	INSERT INTO campaign_decisions (campaign_id, identity_id, seq, decision, reason, actor, at, via, undoes)
-		VALUES (a_campaign, a_item, ev.seq, a_decision, a_reason, ev_actor, a_decided_at, a_via, 0);
-	o_seq := ev.seq;
-	o_prev_hash := ev.prev_hash;
-	o_hash := ev.hash;
-	o_variant := CASE WHEN exc THEN 1 ELSE 0 END;
-	o_reviewer := i_reviewer;
-	o_decision := i_decision;
-	o_decided_by := i_by;
-	RETURN NEXT;
-END $$;
-`
+			AND COALESCE((SELECT max(e.seq) FROM events e WHERE e.type = '`+audit.EventPersonSet+`'), 0) = pseq,
+		ev_at, ev_actor, ev_type, CASE WHEN exc THEN ev_exception_payload ELSE ev_payload END, CASE WHEN exc THEN ev_exception_rest ELSE ev_rest END);`)
 
 // decideItemRechecked is step 8: nhi_decide as step 7 made it, but the
 // item's decision columns, read before the lock, are not read again in
@@ -500,89 +433,32 @@ END $$;
 // subquery fewer and no second lookup of the item's row
 // (TestDecisionRechecksUnderTheLock: another reviewer's decision of the
 // same item between the read and the lock is still a conflict).
-const decideItemRechecked = `
-CREATE OR REPLACE FUNCTION nhi_decide(a_campaign bigint, a_create_seq bigint, a_item text, a_decision text, a_reason text, a_refuse_same bigint,
-	a_actor_key text, a_same_keys text[], a_team_keys text[], a_person_seq bigint, a_decided_at text, a_via text,
-	ev_at text, ev_actor text, ev_type text, ev_payload text, ev_rest text, ev_exception_payload text, ev_exception_rest text)
-RETURNS TABLE (o_seq bigint, o_prev_hash text, o_hash text, o_variant int, o_reviewer text, o_decision text, o_decided_by text)
-LANGUAGE plpgsql AS
-$$ DECLARE
-	i_owner text;
-	i_natural text;
-	i_decision text;
-	i_reason text;
-	i_by text;
-	i_seq bigint;
-	i_conflict bigint;
-	i_findings text;
-	i_reviewer text;
-	cur text;
-	c_open boolean;
-	pseq bigint;
-	names text;
-	ko text;
-	kc text;
-	kd text;
-	exc boolean;
-	ev record;
-BEGIN
-	-- Everything it depends on, in one statement, before the lock.
-	SELECT i.owner, i.natural_owner, i.decision, i.reason, i.decided_by, i.decision_seq, i.conflict, i.findings, i.reviewer,
-			COALESCE(o.owner, ''),
-			EXISTS (SELECT 1 FROM campaigns c WHERE c.id = a_campaign AND c.create_seq = a_create_seq AND c.status = 'open'),
-			COALESCE((SELECT max(e.seq) FROM events e WHERE e.type = '` + audit.EventPersonSet + `'), 0)
-		INTO i_owner, i_natural, i_decision, i_reason, i_by, i_seq, i_conflict, i_findings, i_reviewer, cur, c_open, pseq
-		FROM campaign_items i LEFT JOIN owners o ON o.identity_id = i.identity_id
-		WHERE i.campaign_id = a_campaign AND i.identity_id = a_item;
-	names := i_owner || cur || i_natural || i_by;
-	IF NOT FOUND OR NOT c_open OR pseq <> a_person_seq OR octet_length(names) <> length(names) THEN
-		RAISE EXCEPTION 'the store changed while the write was being prepared' USING ERRCODE = 'NHI01';
-	END IF;
-	ko := nhi_ascii_key(i_owner);
-	kc := nhi_ascii_key(cur);
-	kd := nhi_ascii_key(i_by);
-	exc := i_findings <> '[]';
-	IF ko = ANY (a_same_keys) OR (strpos(i_owner, '/') > 0 AND ko = ANY (a_team_keys))
-		OR kc = ANY (a_same_keys) OR (strpos(cur, '/') > 0 AND kc = ANY (a_team_keys))
-		OR nhi_ascii_key(i_natural) = ANY (a_same_keys)
-		OR (a_refuse_same <> 0 AND i_decision = a_decision AND i_seq IS NOT NULL AND kd = ANY (a_same_keys)
-			AND (a_reason = '' OR a_reason = i_reason))
-		OR (a_decision IN ('keep', 'rotate') AND exc AND a_reason = '') THEN
-		RAISE EXCEPTION 'the decision must be made the long way' USING ERRCODE = 'NHI01';
-	END IF;
-	PERFORM nhi_lock_log();
-	-- Under the lock: the append, if the owner, the campaign and the
+var decideItemRechecked = audit.EditMigration(decideBeforeLock,
+	`	-- Under the lock: the append, if nothing read above has changed
+	-- (nhi_append_event refuses with NHI01 when ok is false).`,
+	`	-- Under the lock: the append, if the owner, the campaign and the
 	-- directory are as read above (nhi_append_event refuses with NHI01
-	-- when ok is false).
-	SELECT * INTO ev FROM nhi_append_event(
-		COALESCE((SELECT o.owner FROM owners o WHERE o.identity_id = a_item), '') = cur
-			AND EXISTS (SELECT 1 FROM campaigns c WHERE c.id = a_campaign AND c.create_seq = a_create_seq AND c.status = 'open')
-			AND COALESCE((SELECT max(e.seq) FROM events e WHERE e.type = '` + audit.EventPersonSet + `'), 0) = pseq,
-		ev_at, ev_actor, ev_type, CASE WHEN exc THEN ev_exception_payload ELSE ev_payload END, CASE WHEN exc THEN ev_exception_rest ELSE ev_rest END);
-	-- The item's new state, if its decision is still the one read above,
-	-- and then its history row, in one statement.
-	WITH u AS (
-		UPDATE campaign_items SET decision = a_decision, reason = a_reason, decided_by = ev_actor, decided_at = a_decided_at, decision_seq = ev.seq,
-			conflict = CASE WHEN i_by <> '' AND (kd = '' OR kd <> a_actor_key) THEN 1 ELSE i_conflict END
-		WHERE campaign_id = a_campaign AND identity_id = a_item
+	-- when ok is false).`,
+	`		EXISTS (SELECT 1 FROM campaign_items i WHERE i.campaign_id = a_campaign AND i.identity_id = a_item
+				AND i.decision = i_decision AND i.reason = i_reason AND i.decided_by = i_by
+				AND i.decision_seq IS NOT DISTINCT FROM i_seq AND i.conflict = i_conflict)
+			AND COALESCE(`,
+	`		COALESCE(`,
+	`	-- The item's new state and its history row, in one statement.`,
+	`	-- The item's new state, if its decision is still the one read above,
+	-- and then its history row, in one statement.`,
+	`		WHERE campaign_id = a_campaign AND identity_id = a_item)`,
+	`		WHERE campaign_id = a_campaign AND identity_id = a_item
 			AND decision = i_decision AND reason = i_reason AND decided_by = i_by
 			AND decision_seq IS NOT DISTINCT FROM i_seq AND conflict = i_conflict
-		RETURNING 1)
-	INSERT INTO campaign_decisions (campaign_id, identity_id, seq, decision, reason, actor, at, via, undoes)
-		SELECT a_campaign, a_item, ev.seq, a_decision, a_reason, ev_actor, a_decided_at, a_via, 0 FROM u;
+		RETURNING 1)`,
+	`		VALUES (a_campaign, a_item, ev.seq, a_decision, a_reason, ev_actor, a_decided_at, a_via, 0);
+`,
+	`		SELECT a_campaign, a_item, ev.seq, a_decision, a_reason, ev_actor, a_decided_at, a_via, 0 FROM u;
 	IF NOT FOUND THEN
 		RAISE EXCEPTION 'the store changed while the write was being prepared' USING ERRCODE = 'NHI01';
 	END IF;
-	o_seq := ev.seq;
-	o_prev_hash := ev.prev_hash;
-	o_hash := ev.hash;
-	o_variant := CASE WHEN exc THEN 1 ELSE 0 END;
-	o_reviewer := i_reviewer;
-	o_decision := i_decision;
-	o_decided_by := i_by;
-	RETURN NEXT;
-END $$;
-`
+`)
 
 // keptIndex indexes the items whose decision is a keep on an item that
 // had findings: exceptions (exceptions.go). A query uses it only when its
