@@ -300,36 +300,18 @@ type approval struct {
 }
 
 func readApprovals(ctx context.Context, r reader, campaign string, upTo int64) (map[approvalKey]approval, error) {
-	q := `SELECT seq, actor, at, payload FROM events WHERE type = ? AND json_extract(payload, '$.campaign') = ?`
-	args := []any{EventApprove, campaign}
-	if upTo > 0 {
-		q += ` AND seq <= ?`
-		args = append(args, upTo)
-	}
-	rows, err := r.Query(ctx, q+` ORDER BY seq`, args...)
-	if err != nil {
-		return nil, fmt.Errorf("reading exception approvals: %w", err)
-	}
-	defer rows.Close()
 	out := map[approvalKey]approval{}
-	for rows.Next() {
-		var a approval
-		var at, payload string
-		if err := rows.Scan(&a.seq, &a.actor, &at, &payload); err != nil {
-			return nil, err
-		}
-		var p ApprovePayload
-		if err := json.Unmarshal([]byte(payload), &p); err != nil {
-			return nil, fmt.Errorf("event %d (%s): %w", a.seq, EventApprove, err)
-		}
+	err := eachCampaignEvent(ctx, r, EventApprove, campaign, upTo, "exception approvals", func(seq int64, at, actor string, p *ApprovePayload) error {
+		a := approval{seq: seq, actor: actor}
 		a.at, _ = time.Parse(time.RFC3339Nano, at)
 		for _, id := range p.Items {
 			if _, ok := out[approvalKey{id, p.Approves}]; !ok {
 				out[approvalKey{id, p.Approves}] = a
 			}
 		}
-	}
-	return out, rows.Err()
+		return nil
+	})
+	return out, err
 }
 
 // Approved is what ApproveException did.

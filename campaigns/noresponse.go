@@ -200,34 +200,15 @@ func Escalations(ctx context.Context, st *audit.Store, campaign string, upTo int
 func escalations(ctx context.Context, r reader, campaign string, upTo int64) (map[string]Escalation, error) {
 	// Each event's payload is decoded once here: json_each over its items
 	// in SQL would parse the whole payload again for every item.
-	q := `SELECT seq, at, payload FROM events WHERE type = ? AND json_extract(payload, '$.campaign') = ?`
-	args := []any{EventEscalate, campaign}
-	if upTo > 0 {
-		q += ` AND seq <= ?`
-		args = append(args, upTo)
-	}
-	rows, err := r.Query(ctx, q+` ORDER BY seq`, args...)
-	if err != nil {
-		return nil, fmt.Errorf("reading escalations: %w", err)
-	}
-	defer rows.Close()
 	out := map[string]Escalation{}
-	for rows.Next() {
-		var seq int64
-		var at, payload string
-		if err := rows.Scan(&seq, &at, &payload); err != nil {
-			return nil, err
-		}
-		var p EscalatePayload
-		if err := json.Unmarshal([]byte(payload), &p); err != nil {
-			return nil, fmt.Errorf("event %d (%s): %w", seq, EventEscalate, err)
-		}
+	err := eachCampaignEvent(ctx, r, EventEscalate, campaign, upTo, "escalations", func(seq int64, at, _ string, p *EscalatePayload) error {
 		t, _ := time.Parse(time.RFC3339Nano, at)
 		for _, id := range p.Items {
 			out[id] = Escalation{Seq: seq, At: t, From: p.From, To: p.To, Via: p.Via}
 		}
-	}
-	return out, rows.Err()
+		return nil
+	})
+	return out, err
 }
 
 // Escalated is what Escalate did.

@@ -2,7 +2,6 @@ package campaigns
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strings"
 
@@ -271,32 +270,10 @@ type Refused struct {
 // RefusedAttempts returns the refused attempts of a campaign ("" for
 // every campaign) up to event upTo (0 for all), oldest first.
 func RefusedAttempts(ctx context.Context, st *audit.Store, campaign string, upTo int64) ([]Refused, error) {
-	q := `SELECT seq, at, actor, payload FROM events WHERE type = ?`
-	args := []any{EventRefused}
-	if campaign != "" {
-		q += ` AND json_extract(payload, '$.campaign') = ?`
-		args = append(args, campaign)
-	}
-	if upTo > 0 {
-		q += ` AND seq <= ?`
-		args = append(args, upTo)
-	}
-	rows, err := st.Query(ctx, q+` ORDER BY seq`, args...)
-	if err != nil {
-		return nil, fmt.Errorf("reading refused attempts: %w", err)
-	}
-	defer rows.Close()
 	var out []Refused
-	for rows.Next() {
-		var r Refused
-		var payload string
-		if err := rows.Scan(&r.Seq, &r.At, &r.Actor, &payload); err != nil {
-			return nil, err
-		}
-		if err := json.Unmarshal([]byte(payload), &r.RefusedPayload); err != nil {
-			return nil, fmt.Errorf("event %d: %w", r.Seq, err)
-		}
-		out = append(out, r)
-	}
-	return out, rows.Err()
+	err := eachCampaignEvent(ctx, st, EventRefused, campaign, upTo, "refused attempts", func(seq int64, at, actor string, p *RefusedPayload) error {
+		out = append(out, Refused{Seq: seq, At: at, Actor: actor, RefusedPayload: *p})
+		return nil
+	})
+	return out, err
 }
