@@ -1,0 +1,302 @@
+// Package jsonscan reads JSON a token at a time from a bufio.Reader, some
+// ten times faster than encoding/json's Decoder.Token, for the long files
+// nhi reads back: import files (connectors/importer) and a bundle's
+// report.json (campaigns/report). It reads the values those files hold as
+// encoding/json reads them (a string's escapes, \u sequences and invalid
+// UTF-8 are decoded by encoding/json itself) and says false at anything
+// it does not take, having stopped: its callers then read the file again
+// with encoding/json, whose messages say what is wrong
+// (docs/performance.md, "Reading JSON back").
+package jsonscan
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"io"
+	"unicode/utf8"
+)
+
+// Scanner reads JSON tokens, counting lines as it goes.
+type Scanner struct {
+	r         *bufio.Reader
+	off       int    // bytes read
+	line      int    // newlines read
+	lineStart int    // where the line being read starts
+	buf       []byte // the last string or number read
+	val       []byte // the last value Value read
+	err       error  // the first error reading, but the end
+}
+
+// New returns a Scanner reading r.
+func New(r *bufio.Reader) *Scanner { return &Scanner{r: r} }
+
+// Err is the first error reading, io.EOF aside.
+func (s *Scanner) Err() error { return s.err }
+
+// Pos is the line and column (in bytes, 1-based) of the next byte.
+func (s *Scanner) Pos() (int, int) { return s.line + 1, s.off - s.lineStart + 1 }
+
+// Peek is the next byte, 0 at the end (or a NUL byte: AtEnd tells them
+// apart).
+func (s *Scanner) Peek() byte {
+	b, err := s.r.Peek(1)
+	if len(b) == 0 {
+		if !errors.Is(err, io.EOF) && s.err == nil {
+			s.err = err
+		}
+		return 0
+	}
+	return b[0]
+}
+
+// AtEnd reports whether nothing is left to read.
+func (s *Scanner) AtEnd() bool {
+	b, _ := s.r.Peek(1)
+	return len(b) == 0
+}
+
+// Next moves past the byte Peek saw.
+func (s *Scanner) Next() {
+	c, _ := s.r.ReadByte()
+	s.off++
+	if c == '\n' {
+		s.line++
+		s.lineStart = s.off
+	}
+}
+
+// Space moves past white space.
+func (s *Scanner) Space() {
+	for {
+		switch s.Peek() {
+		case ' ', '\t', '\r', '\n':
+			s.Next()
+		default:
+			return
+		}
+	}
+}
+
+// Eat moves past c if it is next.
+func (s *Scanner) Eat(c byte) bool {
+	if s.Peek() == c {
+		s.Next()
+		return true
+	}
+	return false
+}
+
+// Word moves past w (no newline in it) if it is next, and reports
+// whether it was.
+func (s *Scanner) Word(w string) bool {
+	if b, _ := s.r.Peek(len(w)); string(b) == w {
+		s.r.Discard(len(w))
+		s.off += len(w)
+		return true
+	}
+	return false
+}
+
+// Raw reads a string and returns what is between its quotes (until the
+// next read); plain is whether that is the string itself (no escape, valid
+// UTF-8). False at a control character (a newline among them) or no
+// closing quote.
+func (s *Scanner) Raw() (raw []byte, plain, ok bool) {
+	if !s.Eat('"') {
+		return nil, false, false
+	}
+	s.buf = append(s.buf[:0], '"')
+	for {
+		chunk, err := s.r.ReadSlice('"')
+		s.off += len(chunk)
+		s.buf = append(s.buf, chunk...)
+		if errors.Is(err, bufio.ErrBufferFull) {
+			continue
+		}
+		if err != nil {
+			if !errors.Is(err, io.EOF) && s.err == nil {
+				s.err = err
+			}
+			return nil, false, false
+		}
+		escapes := 0 // the backslashes before the quote
+		for i := len(s.buf) - 2; i > 0 && s.buf[i] == '\\'; i-- {
+			escapes++
+		}
+		if escapes%2 == 0 {
+			break
+		}
+	}
+	raw = s.buf[1 : len(s.buf)-1]
+	escaped, high := false, false
+	for _, c := range raw {
+		switch {
+		case c < 0x20:
+			return nil, false, false
+		case c == '\\':
+			escaped = true
+		case c >= utf8.RuneSelf:
+			high = true
+		}
+	}
+	return raw, !escaped && (!high || utf8.Valid(raw)), true
+}
+
+// Str reads a string: raw is what is between its quotes (until the next
+// read), text the string it is (escapes and invalid UTF-8 read by
+// encoding/json). False where Raw is, and at a bad escape.
+func (s *Scanner) Str() (raw []byte, text string, ok bool) {
+	raw, plain, ok := s.Raw()
+	if !ok {
+		return nil, "", false
+	}
+	if plain {
+		return raw, string(raw), true
+	}
+	if err := json.Unmarshal(s.buf, &text); err != nil {
+		return nil, "", false
+	}
+	return raw, text, true
+}
+
+// StringList reads an array of strings; [] is a nil list.
+func (s *Scanner) StringList() ([]string, bool) {
+	s.Next() // [
+	var list []string
+	s.Space()
+	for !s.Eat(']') {
+		if len(list) > 0 && !s.Eat(',') {
+			return nil, false
+		}
+		s.Space()
+		_, v, ok := s.Str()
+		if !ok {
+			return nil, false
+		}
+		list = append(list, v)
+		s.Space()
+	}
+	return list, true
+}
+
+// numberBytes reads a JSON number into s.buf, as it is written.
+func (s *Scanner) numberBytes() bool {
+	s.buf = s.buf[:0]
+	take := func(c byte) bool {
+		if s.Peek() == c {
+			s.buf = append(s.buf, c)
+			s.Next()
+			return true
+		}
+		return false
+	}
+	digits := func() int {
+		n := 0
+		for c := s.Peek(); c >= '0' && c <= '9'; c = s.Peek() {
+			take(c)
+			n++
+		}
+		return n
+	}
+	take('-')
+	if take('0') {
+		if c := s.Peek(); c >= '0' && c <= '9' {
+			return false
+		}
+	} else if digits() == 0 {
+		return false
+	}
+	if take('.') && digits() == 0 {
+		return false
+	}
+	if take('e') || take('E') {
+		if !take('+') {
+			take('-')
+		}
+		if digits() == 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// Number reads a JSON number as it is written (json.Number's text).
+func (s *Scanner) Number() (string, bool) {
+	if !s.numberBytes() {
+		return "", false
+	}
+	return string(s.buf), true
+}
+
+// Int reads a JSON number into an int64 as encoding/json does: false for
+// a fraction, an exponent or a number out of range, which it refuses.
+func (s *Scanner) Int() (int64, bool) {
+	if !s.numberBytes() {
+		return 0, false
+	}
+	b := s.buf
+	neg := b[0] == '-'
+	if neg {
+		b = b[1:]
+	}
+	var n uint64
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return 0, false // a fraction or an exponent
+		}
+		if n > (1<<63)/10 {
+			return 0, false
+		}
+		n = n*10 + uint64(c-'0')
+	}
+	switch {
+	case neg && n <= 1<<63:
+		return -int64(n-1) - 1, true
+	case !neg && n < 1<<63:
+		return int64(n), true
+	}
+	return 0, false
+}
+
+// Value reads one value whole, as it is written (until the next read);
+// false at the end or where a string is. The value is not checked: the
+// caller hands it to encoding/json, which checks it.
+func (s *Scanner) Value() ([]byte, bool) {
+	s.val = s.val[:0]
+	depth := 0
+	for {
+		c := s.Peek()
+		switch {
+		case c == 0 && s.AtEnd():
+			return nil, false
+		case c == '"':
+			raw, _, ok := s.Raw()
+			if !ok {
+				return nil, false
+			}
+			s.val = append(append(append(s.val, '"'), raw...), '"')
+			if depth == 0 {
+				return s.val, true
+			}
+			continue
+		case c == '{' || c == '[':
+			depth++
+		case c == '}' || c == ']':
+			if depth == 0 {
+				return s.val, len(s.val) > 0
+			}
+			depth--
+			s.val = append(s.val, c)
+			s.Next()
+			if depth == 0 {
+				return s.val, true
+			}
+			continue
+		case depth == 0 && (c == ',' || c == ' ' || c == '\t' || c == '\r' || c == '\n'):
+			return s.val, len(s.val) > 0
+		}
+		s.val = append(s.val, c)
+		s.Next()
+	}
+}
