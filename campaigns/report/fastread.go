@@ -1,8 +1,10 @@
 package report
 
 import (
+	"bufio"
 	"encoding/json"
 	"reflect"
+	"strings"
 
 	"github.com/nhi-audit/nhi/internal/jsonscan"
 )
@@ -392,4 +394,46 @@ func fastHistory(s *jsonscan.Scanner, x *HistoryEntry) bool {
 		}
 		return false
 	})
+}
+
+// fastSignedRows reads the signed rows of report.json, as readSignedRows
+// does, or says errNotFast: at a register key in another case or twice,
+// and at anything fastReport does not take in a row of the register.
+func fastSignedRows(in *bufio.Reader) ([]signedRow, error) {
+	s := jsonscan.New(in)
+	var rows []signedRow
+	register := func() bool {
+		var x Row
+		if !fastRow(s, &x) {
+			return false
+		}
+		if x.SignedBy != "" {
+			rows = append(rows, signedRow{N: x.N, ID: x.ID, Decision: x.Decision, Reason: x.Reason, DecidedBy: x.DecidedBy,
+				Event: x.Event, Via: x.Via, SignedBy: x.SignedBy})
+		}
+		return true
+	}
+	read := false
+	s.Space()
+	ok := fastFields(s, func(key []byte, _ *uint64) bool {
+		isRegister := string(key) == registerKey
+		if isRegister && read || !isRegister && strings.EqualFold(string(key), registerKey) {
+			return false
+		}
+		s.Space()
+		if !s.Eat(':') {
+			return false
+		}
+		s.Space()
+		if isRegister {
+			read = true
+			return fastList(s, register)
+		}
+		return s.Skip()
+	})
+	s.Space()
+	if !ok || !s.AtEnd() || s.Err() != nil {
+		return nil, errNotFast
+	}
+	return rows, nil
 }

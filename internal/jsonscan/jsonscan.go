@@ -300,3 +300,80 @@ func (s *Scanner) Value() ([]byte, bool) {
 		s.Next()
 	}
 }
+
+// maxDepth is how deep Skip follows lists and objects: encoding/json
+// refuses more than 10,000 levels, and no file nhi writes nears this.
+const maxDepth = 1000
+
+// Skip reads past one value, checking that it is JSON as encoding/json
+// does; false at anything that is not, or that is nested deeper than
+// maxDepth.
+func (s *Scanner) Skip() bool { return s.skip(0) }
+
+func (s *Scanner) skip(depth int) bool {
+	switch c := s.Peek(); c {
+	case '"':
+		return s.validString()
+	case '{', '[':
+		if depth == maxDepth {
+			return false
+		}
+		end := byte(']')
+		if c == '{' {
+			end = '}'
+		}
+		s.Next()
+		s.Space()
+		if s.Eat(end) {
+			return true
+		}
+		for {
+			s.Space()
+			if c == '{' {
+				if s.Peek() != '"' || !s.validString() {
+					return false
+				}
+				s.Space()
+				if !s.Eat(':') {
+					return false
+				}
+				s.Space()
+			}
+			if !s.skip(depth + 1) {
+				return false
+			}
+			s.Space()
+			if s.Eat(end) {
+				return true
+			}
+			if !s.Eat(',') {
+				return false
+			}
+		}
+	case 't':
+		return s.Word("true")
+	case 'f':
+		return s.Word("false")
+	case 'n':
+		return s.Word("null")
+	}
+	return s.numberBytes()
+}
+
+// validString reads past a string, checking its escapes.
+func (s *Scanner) validString() bool {
+	raw, plain, ok := s.Raw()
+	if !ok {
+		return false
+	}
+	return plain || !hasEscape(raw) || json.Valid(s.buf)
+}
+
+func hasEscape(raw []byte) bool {
+	for _, c := range raw {
+		if c == '\\' {
+			return true
+		}
+	}
+	return false
+}
