@@ -10,59 +10,108 @@
 package jsonscan
 
 import (
-	"bufio"
+	"bytes"
 	"encoding/json"
 	"errors"
 	"io"
 	"unicode/utf8"
 )
 
-// Scanner reads JSON tokens, counting lines as it goes.
+// Scanner reads JSON tokens, counting lines as it goes. It reads its
+// input a buffer at a time and looks at the bytes there, which is most of
+// its speed: a string is found with one search for its closing quote.
 type Scanner struct {
-	r         *bufio.Reader
-	off       int    // bytes read
+	in        io.Reader
+	data      []byte // what was read of the input; data[i:] is not scanned yet
+	i         int
+	base      int    // the offset of data[0] in the input
 	line      int    // newlines read
-	lineStart int    // where the line being read starts
-	buf       []byte // the last string or number read
+	lineStart int    // the offset where the line being read starts
+	quoted    []byte // the last string Raw read, with its quotes (in data)
+	num       []byte // the last number read
 	val       []byte // the last value Value read
-	err       error  // the first error reading, but the end
+	eof       bool
+	err       error // the first error reading, but the end
 }
 
+// bufSize is how much of the input a Scanner reads at a time; a string
+// longer than that grows its buffer.
+const bufSize = 64 << 10
+
 // New returns a Scanner reading r.
-func New(r *bufio.Reader) *Scanner { return &Scanner{r: r} }
+func New(r io.Reader) *Scanner { return &Scanner{in: r, data: make([]byte, 0, bufSize)} }
 
 // Err is the first error reading, io.EOF aside.
 func (s *Scanner) Err() error { return s.err }
 
 // Pos is the line and column (in bytes, 1-based) of the next byte.
-func (s *Scanner) Pos() (int, int) { return s.line + 1, s.off - s.lineStart + 1 }
+func (s *Scanner) Pos() (int, int) { return s.line + 1, s.base + s.i - s.lineStart + 1 }
+
+// fill reads more of the input after what data holds, keeping
+// data[keep:] (moved to the front: it returns by how much) and growing
+// the buffer when that is all of it. False at the end, or an error.
+func (s *Scanner) fill(keep int) (shift int, ok bool) {
+	if s.eof || s.err != nil {
+		return 0, false
+	}
+	if keep > 0 {
+		n := copy(s.data, s.data[keep:])
+		s.data = s.data[:n]
+		s.base += keep
+		s.i -= keep
+	}
+	if len(s.data) == cap(s.data) {
+		s.data = append(make([]byte, 0, 2*cap(s.data)), s.data...)
+	}
+	for {
+		n, err := s.in.Read(s.data[len(s.data):cap(s.data)])
+		s.data = s.data[:len(s.data)+n]
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				s.eof = true
+			} else {
+				s.err = err
+			}
+			return keep, n > 0
+		}
+		if n > 0 {
+			return keep, true
+		}
+	}
+}
 
 // Peek is the next byte, 0 at the end (or a NUL byte: AtEnd tells them
 // apart).
 func (s *Scanner) Peek() byte {
-	b, err := s.r.Peek(1)
-	if len(b) == 0 {
-		if !errors.Is(err, io.EOF) && s.err == nil {
-			s.err = err
-		}
+	if s.i < len(s.data) {
+		return s.data[s.i]
+	}
+	return s.peekMore()
+}
+
+func (s *Scanner) peekMore() byte {
+	if _, ok := s.fill(s.i); !ok || s.i >= len(s.data) {
 		return 0
 	}
-	return b[0]
+	return s.data[s.i]
 }
 
 // AtEnd reports whether nothing is left to read.
 func (s *Scanner) AtEnd() bool {
-	b, _ := s.r.Peek(1)
-	return len(b) == 0
+	s.Peek()
+	return s.i >= len(s.data)
 }
 
 // Next moves past the byte Peek saw.
 func (s *Scanner) Next() {
-	c, _ := s.r.ReadByte()
-	s.off++
+	if s.i >= len(s.data) {
+		return
+	}
+	c := s.data[s.i]
+	s.i++
 	if c == '\n' {
 		s.line++
-		s.lineStart = s.off
+		s.lineStart = s.base + s.i
 	}
 }
 
@@ -90,9 +139,13 @@ func (s *Scanner) Eat(c byte) bool {
 // Word moves past w (no newline in it) if it is next, and reports
 // whether it was.
 func (s *Scanner) Word(w string) bool {
-	if b, _ := s.r.Peek(len(w)); string(b) == w {
-		s.r.Discard(len(w))
-		s.off += len(w)
+	for len(s.data)-s.i < len(w) {
+		if _, ok := s.fill(s.i); !ok {
+			break
+		}
+	}
+	if len(s.data)-s.i >= len(w) && string(s.data[s.i:s.i+len(w)]) == w {
+		s.i += len(w)
 		return true
 	}
 	return false
@@ -103,40 +156,46 @@ func (s *Scanner) Word(w string) bool {
 // UTF-8). False at a control character (a newline among them) or no
 // closing quote.
 func (s *Scanner) Raw() (raw []byte, plain, ok bool) {
-	if !s.Eat('"') {
+	if s.Peek() != '"' {
 		return nil, false, false
 	}
-	s.buf = append(s.buf[:0], '"')
+	q := s.i // the opening quote
+	j := q + 1
 	for {
-		chunk, err := s.r.ReadSlice('"')
-		s.off += len(chunk)
-		s.buf = append(s.buf, chunk...)
-		if errors.Is(err, bufio.ErrBufferFull) {
+		k := bytes.IndexByte(s.data[j:], '"')
+		if k < 0 {
+			j = len(s.data)
+			shift, ok := s.fill(q)
+			if !ok {
+				s.i = len(s.data)
+				return nil, false, false
+			}
+			q -= shift
+			j -= shift
 			continue
 		}
-		if err != nil {
-			if !errors.Is(err, io.EOF) && s.err == nil {
-				s.err = err
-			}
-			return nil, false, false
-		}
+		k += j
 		escapes := 0 // the backslashes before the quote
-		for i := len(s.buf) - 2; i > 0 && s.buf[i] == '\\'; i-- {
+		for b := k - 1; b > q && s.data[b] == '\\'; b-- {
 			escapes++
 		}
 		if escapes%2 == 0 {
+			s.quoted = s.data[q : k+1]
+			s.i = k + 1
 			break
 		}
+		j = k + 1
 	}
-	raw = s.buf[1 : len(s.buf)-1]
+	raw = s.quoted[1 : len(s.quoted)-1]
 	escaped, high := false, false
 	for _, c := range raw {
-		switch {
-		case c < 0x20:
+		if c < 0x20 {
 			return nil, false, false
-		case c == '\\':
+		}
+		if c == '\\' {
 			escaped = true
-		case c >= utf8.RuneSelf:
+		}
+		if c >= utf8.RuneSelf {
 			high = true
 		}
 	}
@@ -154,7 +213,7 @@ func (s *Scanner) Str() (raw []byte, text string, ok bool) {
 	if plain {
 		return raw, string(raw), true
 	}
-	if err := json.Unmarshal(s.buf, &text); err != nil {
+	if err := json.Unmarshal(s.quoted, &text); err != nil {
 		return nil, "", false
 	}
 	return raw, text, true
@@ -180,12 +239,12 @@ func (s *Scanner) StringList() ([]string, bool) {
 	return list, true
 }
 
-// numberBytes reads a JSON number into s.buf, as it is written.
+// numberBytes reads a JSON number into s.num, as it is written.
 func (s *Scanner) numberBytes() bool {
-	s.buf = s.buf[:0]
+	s.num = s.num[:0]
 	take := func(c byte) bool {
 		if s.Peek() == c {
-			s.buf = append(s.buf, c)
+			s.num = append(s.num, c)
 			s.Next()
 			return true
 		}
@@ -226,7 +285,7 @@ func (s *Scanner) Number() (string, bool) {
 	if !s.numberBytes() {
 		return "", false
 	}
-	return string(s.buf), true
+	return string(s.num), true
 }
 
 // Int reads a JSON number into an int64 as encoding/json does: false for
@@ -235,7 +294,7 @@ func (s *Scanner) Int() (int64, bool) {
 	if !s.numberBytes() {
 		return 0, false
 	}
-	b := s.buf
+	b := s.num
 	neg := b[0] == '-'
 	if neg {
 		b = b[1:]
@@ -366,7 +425,7 @@ func (s *Scanner) validString() bool {
 	if !ok {
 		return false
 	}
-	return plain || !hasEscape(raw) || json.Valid(s.buf)
+	return plain || !hasEscape(raw) || json.Valid(s.quoted)
 }
 
 func hasEscape(raw []byte) bool {
