@@ -1,8 +1,8 @@
 package report
 
 import (
-	"bufio"
 	"encoding/json"
+	"io"
 	"reflect"
 	"strings"
 
@@ -396,20 +396,61 @@ func fastHistory(s *jsonscan.Scanner, x *HistoryEntry) bool {
 	})
 }
 
+// fastSignedRow reads a row of the register into a signedRow, as
+// json.Decoder.Decode does: the values of its fields as fastRow reads
+// them, those of the row's other fields checked and passed over.
+func fastSignedRow(s *jsonscan.Scanner, x *signedRow) bool {
+	return fastFields(s, func(key []byte, seen *uint64) bool {
+		f := fieldReader{s, seen}
+		switch string(key) {
+		case "n":
+			return f.int(0, &x.N)
+		case "id":
+			return f.str(1, &x.ID)
+		case "decision":
+			return f.str(2, &x.Decision)
+		case "justification":
+			return f.str(3, &x.Reason)
+		case "decided_by":
+			return f.str(4, &x.DecidedBy)
+		case "event":
+			return f.int64(5, &x.Event)
+		case "via":
+			return f.str(6, &x.Via)
+		case "signed_by":
+			return f.str(7, &x.SignedBy)
+		}
+		if i, ok := otherRowKeys[string(key)]; ok {
+			return f.key(8+uint(i)) && s.Skip()
+		}
+		return false
+	})
+}
+
+// otherRowKeys numbers the keys of a row that signedRow has not.
+var otherRowKeys = func() map[string]int {
+	m := map[string]int{}
+	for i, k := range []string{"current_id", "kind", "kind_label", "name", "scope", "owner", "holder", "permissions", "findings", "reviewer",
+		"decided_at", "carried", "carried_justification", "flags", "verification", "verified_snapshot", "verify_event",
+		"overdue", "closed_at", "exception_expires", "exception_approved_by", "exception_state", "escalated_to", "escalate_event"} {
+		m[k] = i
+	}
+	return m
+}()
+
 // fastSignedRows reads the signed rows of report.json, as readSignedRows
 // does, or says errNotFast: at a register key in another case or twice,
 // and at anything fastReport does not take in a row of the register.
-func fastSignedRows(in *bufio.Reader) ([]signedRow, error) {
+func fastSignedRows(in io.Reader) ([]signedRow, error) {
 	s := jsonscan.New(in)
 	var rows []signedRow
 	register := func() bool {
-		var x Row
-		if !fastRow(s, &x) {
+		var x signedRow
+		if !fastSignedRow(s, &x) {
 			return false
 		}
 		if x.SignedBy != "" {
-			rows = append(rows, signedRow{N: x.N, ID: x.ID, Decision: x.Decision, Reason: x.Reason, DecidedBy: x.DecidedBy,
-				Event: x.Event, Via: x.Via, SignedBy: x.SignedBy})
+			rows = append(rows, x)
 		}
 		return true
 	}

@@ -61,13 +61,12 @@ func readReportWith(path string, fast bool) (*Report, error) {
 			r.close()
 		}
 	}()
-	in := bufio.NewReaderSize(f, 1<<16)
 	rd := &jsonReader{r: r, seen: map[string]bool{}, trailN: map[int]bool{}}
 	if fast {
-		if !rd.fastReport(jsonscan.New(in)) {
+		if !rd.fastReport(jsonscan.New(f)) {
 			return nil, errNotFast
 		}
-	} else if err := rd.decode(in); err != nil {
+	} else if err := rd.decode(bufio.NewReaderSize(f, 1<<16)); err != nil {
 		return nil, err
 	}
 	rd.endTrail()

@@ -193,7 +193,7 @@ func signedRowsOf(dir string, m *Manifest) (rows []signedRow, known bool) {
 		return nil, false
 	}
 	defer f.Close()
-	rows, err = fastSignedRows(bufio.NewReaderSize(f, 1<<16))
+	rows, err = fastSignedRows(f)
 	if errors.Is(err, errNotFast) {
 		if _, err := f.Seek(0, io.SeekStart); err != nil {
 			return nil, false

@@ -1,7 +1,6 @@
 package report
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"errors"
@@ -124,7 +123,7 @@ func TestSignedRowsOfIsUnmarshal(t *testing.T) {
 			if known != wantKnown || !reflect.DeepEqual(got, want) {
 				t.Errorf("streamed: %d rows, known %v %+v\nunmarshalled: %d rows, known %v %+v", len(got), known, got, len(want), wantKnown, want)
 			}
-			fast, err := fastSignedRows(bufio.NewReader(bytes.NewReader(data)))
+			fast, err := fastSignedRows(bytes.NewReader(data))
 			switch {
 			case errors.Is(err, errNotFast):
 				if fastTakes[name] {
@@ -199,7 +198,7 @@ func FuzzFastSignedRows(f *testing.F) {
 	f.Add(bytes.Replace(real, []byte(`"signed_by":"SHA256:abc3"`), []byte(`"signed_by":"SHA256:\u0061bc3"`), 1))
 	f.Add([]byte(`{"decision_register":[{"n":1,"signed_by":"k"}],"a":"\ud800"}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		fast, err := fastSignedRows(bufio.NewReader(bytes.NewReader(data)))
+		fast, err := fastSignedRows(bytes.NewReader(data))
 		if errors.Is(err, errNotFast) {
 			return
 		}
