@@ -11,9 +11,8 @@ import (
 
 // The fast reader of report.json (docs/performance.md, "Reading JSON
 // back"): what WriteJSON writes, read with internal/jsonscan into the
-// same report encoding/json's reader (jsonReader.decode) reads, about ten
-// times faster on the long tables, whose rows it reads field by field
-// without reflection. It takes only what the writer writes: each key once,
+// same report encoding/json's reader (jsonReader.decode) reads, the rows
+// of the long tables field by field without reflection. It takes only what the writer writes: each key once,
 // as its field's tag spells it; in a row, each value of its field's JSON
 // type, a number of an integer field an integer, no null but for a list.
 // At anything else it says false, having stopped, and the file is read
