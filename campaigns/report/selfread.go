@@ -10,6 +10,8 @@ import (
 	"reflect"
 	"strings"
 	"time"
+
+	"github.com/nhi-audit/nhi/internal/jsonscan"
 )
 
 // readReport reads a bundle's report.json back into the report it was
@@ -26,6 +28,22 @@ import (
 // rows) and the signed records (signatures.jsonl, which
 // checkDecisionSignatures checks against report.json on its own).
 func readReport(path string) (*Report, error) {
+	r, err := readReportWith(path, true)
+	if errors.Is(err, errNotFast) {
+		r, err = readReportWith(path, false)
+	}
+	return r, err
+}
+
+// errNotFast is the fast reader's answer to what it does not take.
+var errNotFast = errors.New("not read fast")
+
+// readReportWith reads the report at path with the fast reader
+// (fastReport) or with encoding/json's reader. The fast reader gives up
+// at anything but what the writer writes, with errNotFast, and the file
+// is then read with encoding/json's, which says what is wrong in its
+// words (docs/performance.md, "Reading JSON back").
+func readReportWith(path string, fast bool) (*Report, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
@@ -43,21 +61,12 @@ func readReport(path string) (*Report, error) {
 			r.close()
 		}
 	}()
-	rd := &jsonReader{dec: json.NewDecoder(bufio.NewReaderSize(f, 1<<16)), r: r, seen: map[string]bool{}, trailN: map[int]bool{}}
-	tok, err := rd.dec.Token()
-	if err != nil {
-		return nil, err
-	}
-	if tok != json.Delim('{') {
-		return nil, errors.New("it is not a JSON object")
-	}
-	if err := rd.object(reflect.ValueOf(r).Elem()); err != nil {
-		return nil, err
-	}
-	if _, err := rd.dec.Token(); err != io.EOF {
-		if err == nil {
-			err = errors.New("it has more after its object")
+	rd := &jsonReader{r: r, seen: map[string]bool{}, trailN: map[int]bool{}}
+	if fast {
+		if !rd.fastReport(jsonscan.New(f)) {
+			return nil, errNotFast
 		}
+	} else if err := rd.decode(bufio.NewReaderSize(f, 1<<16)); err != nil {
 		return nil, err
 	}
 	rd.endTrail()
@@ -95,6 +104,28 @@ func readReport(path string) (*Report, error) {
 	return r, nil
 }
 
+// decode reads report.json from in with encoding/json's reader.
+func (rd *jsonReader) decode(in io.Reader) error {
+	rd.dec = json.NewDecoder(in)
+	tok, err := rd.dec.Token()
+	if err != nil {
+		return err
+	}
+	if tok != json.Delim('{') {
+		return errors.New("it is not a JSON object")
+	}
+	if err := rd.object(reflect.ValueOf(rd.r).Elem()); err != nil {
+		return err
+	}
+	if _, err := rd.dec.Token(); err != io.EOF {
+		if err == nil {
+			err = errors.New("it has more after its object")
+		}
+		return err
+	}
+	return nil
+}
+
 // jsonReader reads report.json's fields into a Report, as writeObject
 // wrote them.
 type jsonReader struct {
@@ -111,13 +142,7 @@ type jsonReader struct {
 // brace was read; a key that names no field is skipped (the file then
 // differs from the report written again, which checkSelf reports).
 func (rd *jsonReader) object(v reflect.Value) error {
-	fields := map[string]int{}
-	for i := 0; i < v.NumField(); i++ {
-		f := v.Type().Field(i)
-		if name, _, _ := strings.Cut(f.Tag.Get("json"), ","); f.IsExported() && name != "" && name != "-" {
-			fields[name] = i
-		}
-	}
+	fields := jsonFields(v.Type())
 	for rd.dec.More() {
 		tok, err := rd.dec.Token()
 		if err != nil {
@@ -172,6 +197,18 @@ func (rd *jsonReader) object(v reflect.Value) error {
 	return err
 }
 
+// jsonFields are the fields of struct type t by their JSON names.
+func jsonFields(t reflect.Type) map[string]int {
+	fields := map[string]int{}
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		if name, _, _ := strings.Cut(f.Tag.Get("json"), ","); f.IsExported() && name != "" && name != "-" {
+			fields[name] = i
+		}
+	}
+	return fields
+}
+
 // once refuses a long table listed twice: its rows would be counted twice.
 func (rd *jsonReader) once(key string) error {
 	if rd.seen[key] {
@@ -205,26 +242,12 @@ func (rd *jsonReader) list(each func() error) error {
 // rows reads the rows of table t to its spool file, keeping the first
 // pageRows in page.
 func (rd *jsonReader) rows(t table, page *[]Row) error {
-	l := rd.r.long
 	return rd.list(func() error {
 		var x Row
 		if err := rd.dec.Decode(&x); err != nil {
 			return err
 		}
-		l.addRow(t, &x)
-		if len(*page) < pageRows {
-			*page = append(*page, x)
-		}
-		if t == tableExceptions {
-			for _, f := range x.Flags {
-				switch f {
-				case FlagShortReason:
-					rd.r.shortReasons++
-				case FlagReusedReason:
-					rd.r.reusedReasons++
-				}
-			}
-		}
+		rd.addRow(t, page, &x)
 		return nil
 	})
 }
@@ -234,22 +257,46 @@ func (rd *jsonReader) rows(t table, page *[]Row) error {
 // pageRows register rows, and the trails of the first pageRows items with
 // more than one event.
 func (rd *jsonReader) history() error {
-	r := rd.r
 	return rd.list(func() error {
 		var h HistoryEntry
 		if err := rd.dec.Decode(&h); err != nil {
 			return err
 		}
-		r.long.addHistory(&h)
-		if h.N <= pageRows {
-			r.History = append(r.History, h)
-		}
-		if len(rd.item) > 0 && rd.item[0].N != h.N {
-			rd.endTrail()
-		}
-		rd.item = append(rd.item, h)
+		rd.addEntry(&h)
 		return nil
 	})
+}
+
+// addRow adds x, a row of table t, keeping it in page if it is one of
+// the first pageRows.
+func (rd *jsonReader) addRow(t table, page *[]Row, x *Row) {
+	rd.r.long.addRow(t, x)
+	if len(*page) < pageRows {
+		*page = append(*page, *x)
+	}
+	if t == tableExceptions {
+		for _, f := range x.Flags {
+			switch f {
+			case FlagShortReason:
+				rd.r.shortReasons++
+			case FlagReusedReason:
+				rd.r.reusedReasons++
+			}
+		}
+	}
+}
+
+// addEntry adds h, the next entry of the decision history.
+func (rd *jsonReader) addEntry(h *HistoryEntry) {
+	r := rd.r
+	r.long.addHistory(h)
+	if h.N <= pageRows {
+		r.History = append(r.History, *h)
+	}
+	if len(rd.item) > 0 && rd.item[0].N != h.N {
+		rd.endTrail()
+	}
+	rd.item = append(rd.item, *h)
 }
 
 // endTrail ends the trail of one item.

@@ -181,7 +181,9 @@ type signedRow struct {
 // json.Unmarshal of the whole file into a struct with that one field gives
 // (TestSignedRowsOfIsUnmarshal): the key matched as encoding/json matches
 // it, case folded; the last of two such keys wins; the whole file read to
-// its end, so that invalid JSON anywhere in it makes known false.
+// its end, so that invalid JSON anywhere in it makes known false. The
+// fast reader (fastSignedRows) reads it first; what it does not take,
+// encoding/json's reader (readSignedRows) reads again.
 func signedRowsOf(dir string, m *Manifest) (rows []signedRow, known bool) {
 	if !slices.ContainsFunc(m.Files, func(f FileHash) bool { return f.Path == FileJSON }) {
 		return nil, false
@@ -191,7 +193,13 @@ func signedRowsOf(dir string, m *Manifest) (rows []signedRow, known bool) {
 		return nil, false
 	}
 	defer f.Close()
-	rows, err = readSignedRows(bufio.NewReaderSize(f, 1<<16))
+	rows, err = fastSignedRows(f)
+	if errors.Is(err, errNotFast) {
+		if _, err := f.Seek(0, io.SeekStart); err != nil {
+			return nil, false
+		}
+		rows, err = readSignedRows(bufio.NewReaderSize(f, 1<<16))
+	}
 	if err != nil {
 		return nil, false
 	}

@@ -3,6 +3,7 @@ package report
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -103,6 +104,10 @@ func TestSignedRowsOfIsUnmarshal(t *testing.T) {
 	refused := map[string]bool{"register not a list": true, "register a string": true, "row not an object": true, "row of the wrong type": true,
 		"invalid JSON at the end": true, "garbage after the object": true, "a second object after it": true, "truncated": true,
 		"truncated after register": true, "empty file": true, "a list": true, "a string": true, "bad duplicate": true, "invalid in a skipped value": true}
+	// What the fast reader reads (fastSignedRows); it gives the rest to
+	// encoding/json's reader.
+	fastTakes := map[string]bool{"bundle's": true, "no register": true, "empty register": true, "null register": true,
+		"white space after it": true, "extra unknown keys": true, "nested objects before it": true, "nested register after it": true}
 	dir := t.TempDir()
 	m := &Manifest{Files: []FileHash{{Path: FileJSON}}}
 	for name, data := range cases {
@@ -117,6 +122,17 @@ func TestSignedRowsOfIsUnmarshal(t *testing.T) {
 			got, known := signedRowsOf(dir, m)
 			if known != wantKnown || !reflect.DeepEqual(got, want) {
 				t.Errorf("streamed: %d rows, known %v %+v\nunmarshalled: %d rows, known %v %+v", len(got), known, got, len(want), wantKnown, want)
+			}
+			fast, err := fastSignedRows(bytes.NewReader(data))
+			switch {
+			case errors.Is(err, errNotFast):
+				if fastTakes[name] {
+					t.Error("the fast reader did not take it")
+				}
+			case !fastTakes[name]:
+				t.Errorf("the fast reader took it (%v)", err)
+			case err != nil || !wantKnown || !reflect.DeepEqual(fast, want):
+				t.Errorf("fast: %d rows, %v %+v\nunmarshalled: %d rows, known %v %+v", len(fast), err, fast, len(want), wantKnown, want)
 			}
 		})
 	}
@@ -168,6 +184,27 @@ func BenchmarkSignedRowsOf(b *testing.B) {
 			if rows, known := signedRowsOf(dir, m); !known || len(rows) != 33_334 {
 				b.Fatalf("%d rows, known %v", len(rows), known)
 			}
+		}
+	})
+}
+
+// FuzzFastSignedRows: whatever report.json holds, the fast reader of its
+// signed rows reads what unmarshalling it whole reads, or gives it up to
+// encoding/json's reader.
+func FuzzFastSignedRows(f *testing.F) {
+	real := signedReport(f, 4)
+	f.Add(real)
+	f.Add(bytes.Replace(real, []byte(`"decision_history": `), []byte(`"x":{"y":[1,-2.5e3,true,null,"\u00e9\\"]},"decision_history":`), 1))
+	f.Add(bytes.Replace(real, []byte(`"signed_by":"SHA256:abc3"`), []byte(`"signed_by":"SHA256:\u0061bc3"`), 1))
+	f.Add([]byte(`{"decision_register":[{"n":1,"signed_by":"k"}],"a":"\ud800"}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		fast, err := fastSignedRows(bytes.NewReader(data))
+		if errors.Is(err, errNotFast) {
+			return
+		}
+		want, known := unmarshalSignedRows(data)
+		if err != nil || !known || !reflect.DeepEqual(fast, want) {
+			t.Fatalf("fast: %d rows, %v %+v\nunmarshalled: %d rows, known %v %+v", len(fast), err, fast, len(want), known, want)
 		}
 	})
 }
