@@ -152,6 +152,10 @@ type Exception struct {
 	State string
 	// CampaignClosedAt is when the campaign closed (nil while open).
 	CampaignClosedAt *time.Time
+	// CurrentID is the ID the identity has now when its repository was
+	// renamed since the campaign froze it under ID (as Item.CurrentID),
+	// "" otherwise. Filled by Exceptions.
+	CurrentID string
 
 	// now is the ID the identity has now when it is not ID (its
 	// repository renamed since: followRenames), for the standing
@@ -225,6 +229,24 @@ func (a *AsOf) Exceptions(ctx context.Context, st *audit.Store) (map[string]*Exc
 			x.DecidedAt = *it.DecidedAt
 		}
 		out[it.ID] = x
+	}
+	if len(out) == 0 {
+		return out, nil
+	}
+	// The ID each identity has as of a.Seq (a repository renamed by
+	// then), as EachAsOf gives its items.
+	ren, err := renamesAsOf(ctx, st, a.Seq)
+	if err != nil {
+		return nil, err
+	}
+	renamed, err := itemRenames(ctx, st, c.ID, ren)
+	if err != nil {
+		return nil, err
+	}
+	for id, cur := range renamed {
+		if x := out[id]; x != nil {
+			x.CurrentID = cur
+		}
 	}
 	if err := fillExceptions(ctx, st, c.Name, out, a.Seq); err != nil {
 		return nil, err

@@ -1,10 +1,15 @@
 package campaigns_test
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
 	"maps"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/nhi-audit/nhi/audit"
 	"github.com/nhi-audit/nhi/campaigns"
 	"github.com/nhi-audit/nhi/campaigns/campaignstest"
 )
@@ -100,4 +105,89 @@ func TestCarryForwardFollowsRenames(t *testing.T) {
 		}
 		verifyOK(t, f)
 	})
+}
+
+// TestVerifyChecksCarriedAs: nhi verify holds what campaign.create records
+// as carried under an earlier ID (carried_as) to the campaigns: in a log
+// whose chain verifies, written by something other than nhi, a key that
+// is no item of the campaign, or an item that carries no decision, or a
+// value that is no item of the campaign carried from, is named.
+func TestVerifyChecksCarriedAs(t *testing.T) {
+	f := newFixture(t)
+	old1, new1 := keyID("api", "1"), keyID("api-v2", "1")
+	old3, new3 := keyID("api", "3"), keyID("api-v2", "3")
+	f.Snapshot(t, nil, lineageKey("api", "1", "alice"), lineageKey("api", "3", "carol"), key("web", "2", "bob"))
+	create(t, f, campaigns.Spec{Name: "q3", Scope: "kind:deploy_key"})
+	for id, d := range map[string]campaigns.Decision{old1: campaigns.Keep, keyID("web", "2"): campaigns.Keep, old3: campaigns.Rotate} {
+		if _, err := campaigns.Decide(ctx, f.Store, "rita", "q3", id, d, "deploys production"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := campaigns.Close(ctx, f.Store, "lead@acme.test", "q3"); err != nil {
+		t.Fatal(err)
+	}
+	f.Clock.Add(24 * time.Hour)
+	f.Snapshot(t, nil, lineageKey("api-v2", "1", "alice"), lineageKey("api-v2", "3", "carol"), key("web", "2", "bob"))
+	create(t, f, campaigns.Spec{Name: "q4", Scope: "kind:deploy_key", CarryForward: "q3"})
+	verifyOK(t, f)
+	q4 := get(t, f, "q4")
+	carried := `"carried_as":{"` + new1 + `":"` + old1 + `"}`
+
+	stranger := keyID("nope", "9")
+	for _, c := range []struct {
+		name, to, says string
+	}{
+		{"key no item", `"carried_as":{"` + stranger + `":"` + old1 + `"}`,
+			"campaign q4: its creation (event " + fmt.Sprint(q4.CreateSeq) + ") records item " + stranger + " as carried from q3 as " + old1 + ", but the campaign has no item " + stranger},
+		{"key carries nothing", `"carried_as":{"` + new3 + `":"` + old3 + `"}`,
+			"records item " + new3 + " as carried from q3 as " + old3 + ", but the item carries no decision"},
+		{"value no item of q3", `"carried_as":{"` + new1 + `":"` + stranger + `"}`,
+			"records item " + new1 + " as carried from q3 as " + stranger + ", but q3 has no item " + stranger},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			g := f.Copy(t)
+			rewriteEvent(t, g, q4.CreateSeq, carried, c.to)
+			if r, err := g.Store.Verify(ctx); err != nil || !r.OK() {
+				t.Fatalf("the rewritten log's chain does not verify: %v %v", err, r.Problems)
+			}
+			problems, err := campaigns.Verify(ctx, g.Store)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(problems) != 1 || !strings.Contains(problems[0], c.says) {
+				t.Errorf("verify says %q; want one problem saying %q", problems, c.says)
+			}
+		})
+	}
+}
+
+// rewriteEvent replaces from by to in event seq's payload and chains the
+// log again from it on, with the head the file records: a log written by
+// something other than nhi, whose chain verifies (docs/verify.md).
+func rewriteEvent(t *testing.T, f *fixture, seq int64, from, to string) {
+	t.Helper()
+	f.Exec(t, `DROP TRIGGER IF EXISTS events_no_update`)
+	db := f.Raw(t)
+	res, err := db.Exec(`UPDATE events SET payload = replace(payload, ?, ?) WHERE seq = ? AND instr(payload, ?) > 0`, from, to, seq, from)
+	if n, _ := res.RowsAffected(); err != nil || n != 1 {
+		t.Fatalf("event %d holds no %q to rewrite: %v", seq, from, err)
+	}
+	evs, err := f.Store.Events(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	prev := audit.GenesisHash
+	for _, e := range evs {
+		b, err := e.CanonicalBytes()
+		if err != nil {
+			t.Fatal(err)
+		}
+		sum := sha256.Sum256(append([]byte(prev), b...))
+		hash := hex.EncodeToString(sum[:])
+		if e.PrevHash != prev || e.Hash != hash {
+			f.Exec(t, `UPDATE events SET prev_hash = ?, hash = ? WHERE seq = ?`, prev, hash, e.Seq)
+		}
+		prev = hash
+	}
+	f.Exec(t, `UPDATE meta SET value = ? WHERE key = 'log_head'`, prev)
 }

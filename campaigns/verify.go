@@ -31,11 +31,13 @@ func Verify(ctx context.Context, st *audit.Store) ([]string, error) {
 				"campaign %s is in the campaigns table but no event created it: it was added behind nhi's back", audit.Printable(name))
 		}
 	}
+	carried := newCarriedAs(v)
 	for _, name := range v.order {
-		if err := v.check(ctx, v.replay[name]); err != nil {
+		if err := v.check(ctx, v.replay[name], carried); err != nil {
 			return nil, err
 		}
 	}
+	carried.earlier(v)
 	problems := v.sorted()
 	more, err := verifyOffboardings(ctx, st)
 	if err != nil {
@@ -69,8 +71,9 @@ func VerifyStore(ctx context.Context, st *audit.Store, allowed []byte) (*audit.V
 }
 
 // check compares campaign r's row, items and decision history with what
-// the log makes them, and its items with its population digest.
-func (v *verifier) check(ctx context.Context, r *replayed) error {
+// the log makes them, and its items with its population digest and
+// carried_as (carried).
+func (v *verifier) check(ctx context.Context, r *replayed, carried *carriedAs) error {
 	if r.table != nil {
 		v.compareCampaign(r)
 	}
@@ -79,6 +82,7 @@ func (v *verifier) check(ctx context.Context, r *replayed) error {
 	count := 0
 	err := v.walk(ctx, r, false, func(w *walkedItem) error {
 		count++
+		carried.item(v, r, w)
 		if w.rowHash != digest.addCanonical(w.canonical) {
 			v.add(problemKey{k: [4]int64{phaseEvents, r.createSeq, 0, w.n}},
 				"campaign %s: item %s was edited after creation: its frozen columns (owner, findings, reviewer, ...) no longer match their hash",
@@ -101,6 +105,7 @@ func (v *verifier) check(ctx context.Context, r *replayed) error {
 	if err != nil || r.table == nil {
 		return err
 	}
+	carried.done(v, r)
 	key := problemKey{k: [4]int64{phaseEvents, r.createSeq, 1, 0}}
 	if count != r.create.Count {
 		v.add(key, "campaign %s: the table holds %d items but its creation (event %d) recorded %d: items were added or deleted behind nhi's back",

@@ -15,6 +15,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -191,80 +192,124 @@ func TestBusyTimeoutMustBeADuration(t *testing.T) {
 
 // TestImportStoppedBusyIsClosed: an `nhi import` whose writes meet the
 // file busy in the middle (another connection takes the write lock once
-// its snapshot has started) says it stops and closes its snapshot as
-// failed once the file is free; it exits 1 with the busy error, and the
-// snapshot is listed failed, never running (an import is never
-// resumed), the file verifies, and the same import once the file is free
-// records the whole file.
+// its snapshot has started and recorded part of the file) says it stops
+// and closes its snapshot as failed once the file is free; it exits 1
+// with the busy error, and the snapshot is listed failed, never running
+// (an import is never resumed), the file verifies, and the same import
+// once the file is free records the whole file.
+//
+// The import reads a FIFO the test writes, so the lock is taken at the
+// same point of every run, whatever the machine's load: the import reads
+// its file twice (checked, then recorded, with both readings' SHA-256
+// compared), so the test writes it whole for the first reading and, for
+// the second, which the import opens once its snapshot has started,
+// writes part, takes the lock, then writes the rest.
 func TestImportStoppedBusyIsClosed(t *testing.T) {
 	dir := t.TempDir()
 	db := filepath.Join(dir, "nhi.db")
 	csv := filepath.Join(dir, "bots.csv")
 	var b strings.Builder
 	b.WriteString("key,kind,name\n")
-	// Enough rows that the import is still writing when the test, told
-	// its snapshot has started, takes the lock: with 20,000 it could
-	// finish first on a loaded machine, and the test then failed.
-	for i := range 100000 {
+	// Rows before the lock fill batches the import writes; after it,
+	// enough that a row is recorded after a batch met the busy file
+	// (audit.SnapshotWriter writes 500 rows at a time, with two queued).
+	const before, rows = 2000, 6000
+	var cut int
+	for i := range rows {
+		if i == before {
+			cut = b.Len()
+		}
 		fmt.Fprintf(&b, "B%d,bot_token,bot %d\n", i, i)
 	}
-	if err := os.WriteFile(csv, []byte(b.String()), 0o600); err != nil {
+	content := []byte(b.String())
+	if err := os.WriteFile(csv, content, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	// Another source first, so the file exists for the test to watch.
+	fifo := filepath.Join(dir, "fifo", "bots.csv")
+	if err := os.Mkdir(filepath.Dir(fifo), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// Another source first: the stopped import loses none of it.
 	other := filepath.Join(dir, "other.csv")
 	if err := os.WriteFile(other, []byte("key,kind,name\nO1,bot_token,other bot\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	ok(t, "import", other, "--source", "other", "--db", db)
 
-	cmd := exec.Command(nhiBinary(t), "import", csv, "--source", "slack", "--account", "acme", "--db", db)
+	cmd := exec.Command(nhiBinary(t), "import", fifo, "--source", "slack", "--account", "acme", "--db", db)
 	cmd.Env = append(os.Environ(), "NHI_DB=", "NHI_REVIEWER=", shortWait)
 	var out bytes.Buffer
 	cmd.Stdout = &out
-	stderr, err := cmd.StderrPipe()
+	stderr, errw, err := os.Pipe()
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer stderr.Close()
+	cmd.Stderr = errw
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	// Another process takes the write lock once the import has started
-	// its snapshot, and lets go once the import says it is closing it.
-	raw, err := sql.Open("sqlite", "file:"+db+"?_pragma=busy_timeout(10000)")
+	errw.Close()
+	var runErr error
+	exited := make(chan struct{})
+	go func() { runErr = cmd.Wait(); close(exited) }()
+
+	// The first reading, the check: the whole file.
+	w := openFIFO(t, fifo, exited)
+	if _, err := w.Write(content); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	// The second, once the snapshot has started: the first reading has
+	// closed the FIFO by then (opened while it was still open, the FIFO
+	// would hand the first reading the file again).
+	raw, err := sql.Open("sqlite", "file:"+db+"?mode=ro")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer raw.Close()
-	holder, err := raw.Conn(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer holder.Close()
-	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(2 * time.Millisecond) {
+	for {
 		var n int
 		if raw.QueryRow(`SELECT count(*) FROM snapshots WHERE source = 'slack'`).Scan(&n) == nil && n > 0 {
 			break
 		}
-		if time.Now().After(deadline) {
-			t.Fatal("the import started no snapshot in 30 s")
+		select {
+		case <-exited:
+			t.Fatalf("the import exited before it started its snapshot:\n%s", out.String())
+		case <-time.After(2 * time.Millisecond):
 		}
 	}
-	if _, err := holder.ExecContext(context.Background(), "BEGIN IMMEDIATE"); err != nil {
+	w = openFIFO(t, fifo, exited)
+	if _, err := w.Write(content[:cut]); err != nil {
 		t.Fatal(err)
 	}
-	held := true
+	// Another process takes the write lock once the import has recorded
+	// part of the file (waiting for a batch it is writing, as a writer
+	// does), and lets go once the import says it is closing it.
+	free := holdWriteLock(t, db)
+	wrote := make(chan error, 1)
+	go func() {
+		// The import stops reading at the busy error and closes the
+		// file: the rest need not all be read.
+		_, err := w.Write(content[cut:])
+		w.Close()
+		wrote <- err
+	}()
 	var errb bytes.Buffer
 	lines := bufio.NewScanner(io.TeeReader(stderr, &errb))
 	for lines.Scan() {
-		if held && strings.HasPrefix(lines.Text(), "Note: the evidence file stayed busy: snapshot 2 stops here and is closed as failed once the file is free") {
-			holder.ExecContext(context.Background(), "ROLLBACK")
-			held = false
+		if free != nil && strings.HasPrefix(lines.Text(), "Note: the evidence file stayed busy: snapshot 2 stops here and is closed as failed once the file is free") {
+			free()
+			free = nil
 		}
 	}
-	runErr := cmd.Wait()
-	if held {
-		holder.ExecContext(context.Background(), "ROLLBACK")
+	<-exited
+	<-wrote
+	if free != nil {
+		free()
 	}
 	t.Logf("what the user sees:\n%s%s", out.String(), errb.String())
 	var ee *exec.ExitError
@@ -289,7 +334,41 @@ func TestImportStoppedBusyIsClosed(t *testing.T) {
 		t.Errorf("verify after the stopped import: %s%s", r.stdout, r.stderr)
 	}
 	r = ok(t, "import", csv, "--source", "slack", "--account", "acme", "--db", db)
-	if !strings.Contains(r.stdout, "Snapshot 3 of slack/acme: complete, 100000 identities") {
+	if !strings.Contains(r.stdout, fmt.Sprintf("Snapshot 3 of slack/acme: complete, %d identities", rows)) {
 		t.Errorf("the same import once the file is free:\n%s%s", r.stdout, r.stderr)
+	}
+	if r := ok(t, "identities", "--db", db); !strings.Contains(r.stdout, "other bot") {
+		t.Errorf("the other source after the stopped import:\n%s%s", r.stdout, r.stderr)
+	}
+}
+
+// openFIFO opens fifo for writing, which waits for the import to open it
+// for reading; it fails the test if the import exits first.
+func openFIFO(t *testing.T, fifo string, exited <-chan struct{}) *os.File {
+	t.Helper()
+	opened := make(chan *os.File, 1)
+	go func() {
+		f, err := os.OpenFile(fifo, os.O_WRONLY, 0)
+		if err != nil {
+			t.Error(err)
+		}
+		opened <- f
+	}()
+	select {
+	case f := <-opened:
+		if f == nil {
+			t.FailNow()
+		}
+		return f
+	case <-exited:
+		// Let the open return: a reader of the test's own.
+		if r, err := os.OpenFile(fifo, os.O_RDONLY|syscall.O_NONBLOCK, 0); err == nil {
+			if f := <-opened; f != nil {
+				f.Close()
+			}
+			r.Close()
+		}
+		t.Fatalf("the import exited before it opened %s", fifo)
+		return nil
 	}
 }

@@ -433,12 +433,7 @@ func fitLine(w io.Writer, width int, format, digest string) {
 // renamedID is an item's ID as the wide table shows it: the ID its
 // identity has now, "(was ID)", when its repository was renamed since
 // the campaign froze it; else its ID.
-func renamedID(it *campaigns.Item) string {
-	if it.CurrentID == "" {
-		return audit.Printable(it.ID)
-	}
-	return audit.Printable(it.CurrentID) + " (was " + audit.Printable(it.ID) + ")"
-}
+func renamedID(it *campaigns.Item) string { return renamedItem(it.ID, it.CurrentID) }
 
 // printRenamed lists the items whose repository was renamed since the
 // campaign froze them (FLAGS renamed), under the ID each has now.

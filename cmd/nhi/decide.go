@@ -313,11 +313,15 @@ func notMineNote(p *campaigns.BulkOutcome) string {
 // decidedItem names the item an outcome decided: "NEW (was OLD)" when the
 // campaign froze it before its repository was renamed, since the decision
 // is recorded under the ID it froze and a reader knows it by the ID now.
-func decidedItem(o *campaigns.Outcome) string {
-	if o.Current != "" {
-		return audit.Printable(o.Current) + " (was " + audit.Printable(o.Item) + ")"
+func decidedItem(o *campaigns.Outcome) string { return renamedItem(o.Item, o.Current) }
+
+// renamedItem names an item frozen under id: "CURRENT (was ID)" when its
+// identity has the ID current now (its repository renamed since).
+func renamedItem(id, current string) string {
+	if current != "" {
+		return audit.Printable(current) + " (was " + audit.Printable(id) + ")"
 	}
-	return audit.Printable(o.Item)
+	return audit.Printable(id)
 }
 
 func printBulk(a *app, o *campaigns.BulkOutcome, verb, one, many, actor string) {

@@ -36,7 +36,12 @@ func newExceptionListCmd(a *app) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "list CAMPAIGN [-o json]",
 		Short: "List a campaign's exceptions: who kept what, until when, who approved",
-		Args:  cobra.ExactArgs(1),
+		Long: `list prints a campaign's exceptions: who kept which identity, until when, and
+who approved. An identity whose repository was renamed since the campaign froze
+it is listed under the ID it has now, "NEW (was OLD)", as nhi decide names it;
+-o json keeps the ID the campaign froze as id and gives the one now as
+current_id.`,
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			asJSON, err := out.wantJSON(cmd)
 			if err != nil {
@@ -143,7 +148,7 @@ func printExceptions(w io.Writer, list []*campaigns.Exception, now time.Time) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "IDENTITY\tKEPT BY\tEVENT\tEXPIRES\tAPPROVED BY\tSTATE")
 	for _, x := range list {
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\n", audit.Printable(x.ID), audit.Printable(x.DecidedBy), x.Seq,
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\n", renamedItem(x.ID, x.CurrentID), audit.Printable(x.DecidedBy), x.Seq,
 			dashIfEmpty(x.Expires), dashIfEmpty(audit.Printable(x.ApprovedBy)), exceptionStatus(x, now))
 	}
 	tw.Flush()
@@ -151,7 +156,8 @@ func printExceptions(w io.Writer, list []*campaigns.Exception, now time.Time) {
 
 type exceptionJSON struct {
 	Campaign         string  `json:"campaign"`
-	ID               string  `json:"id"`
+	ID               string  `json:"id"` // as the campaign froze it
+	CurrentID        string  `json:"current_id,omitempty"`
 	Event            int64   `json:"event"`
 	KeptBy           string  `json:"kept_by"`
 	KeptAt           string  `json:"kept_at"`
@@ -166,7 +172,7 @@ type exceptionJSON struct {
 }
 
 func exceptionToJSON(x *campaigns.Exception, now time.Time) exceptionJSON {
-	return exceptionJSON{Campaign: x.Campaign, ID: x.ID, Event: x.Seq, KeptBy: x.DecidedBy, KeptAt: x.DecidedAt.UTC().Format(time.RFC3339),
+	return exceptionJSON{Campaign: x.Campaign, ID: x.ID, CurrentID: x.CurrentID, Event: x.Seq, KeptBy: x.DecidedBy, KeptAt: x.DecidedAt.UTC().Format(time.RFC3339),
 		Reason: x.Reason, Expires: strOrNull(x.Expires), ApprovalRequired: x.ApprovalRequired, ApprovedBy: strOrNull(x.ApprovedBy),
 		ApprovedAt: timeOrNull(x.ApprovedAt), ApproveEvent: x.ApproveSeq, State: x.State, Expired: x.Expired(now)}
 }

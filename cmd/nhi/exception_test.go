@@ -2,6 +2,8 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -59,4 +61,54 @@ func TestExceptionsEndToEnd(t *testing.T) {
 		t.Errorf("show does not list the refused approvals:\n%s", r.stdout)
 	}
 	ok(t, "verify", "--db", db)
+}
+
+// TestExceptionListNamesRenamedItems: an exception kept on a deploy key
+// whose repository the demo's week renames after the campaign froze it
+// is listed under the ID the key has now, "NEW (was OLD)", as nhi decide
+// names it; --json keeps the frozen ID as id and gives the one now as
+// current_id.
+func TestExceptionListNamesRenamedItems(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "demo.db")
+	ok(t, "demo", "--no-tui", "--repos", "6", "--db", db)
+	var demo struct {
+		Snapshot int64 `json:"snapshot"`
+		Items    []struct {
+			ID        string     `json:"id"`
+			CurrentID string     `json:"current_id"`
+			Findings  []struct{} `json:"findings"`
+		} `json:"items"`
+	}
+	if err := json.Unmarshal([]byte(ok(t, "campaign", "show", "demo-deploy-keys", "--db", db, "--json").stdout), &demo); err != nil {
+		t.Fatal(err)
+	}
+	var old, cur string
+	for _, it := range demo.Items {
+		if it.CurrentID != "" && len(it.Findings) > 0 {
+			old, cur = it.ID, it.CurrentID
+			break
+		}
+	}
+	if old == "" {
+		t.Fatalf("the demo renames no deploy key with findings:\n%+v", demo.Items)
+	}
+	lead := []string{"--db", db, "--as", "lead@northwind.test"}
+	ok(t, append([]string{"campaign", "create", "q3", "--scope", "id:" + old, "--snapshot", fmt.Sprint(demo.Snapshot),
+		"--due", "2027-01-31", "--reviewer", "rita@northwind.test"}, lead...)...)
+	r := ok(t, "decide", "q3", cur, "keep", "--reason", "applies plans", "--db", db, "--as", "rita@northwind.test")
+	if !strings.Contains(r.stdout, cur+" (was "+old+")") {
+		t.Fatalf("decide keep:\n%s", r.stdout)
+	}
+	r = ok(t, "exception", "list", "q3", "--db", db)
+	if lines := strings.Split(r.stdout, "\n"); len(lines) < 2 || !strings.HasPrefix(lines[1], cur+" (was "+old+")  ") {
+		t.Errorf("exception list:\n%s\nwant its row to begin %q", r.stdout, cur+" (was "+old+")")
+	}
+	var list []struct {
+		ID        string `json:"id"`
+		CurrentID string `json:"current_id"`
+	}
+	r = ok(t, "exception", "list", "q3", "--json", "--db", db)
+	if err := json.Unmarshal([]byte(r.stdout), &list); err != nil || len(list) != 1 || list[0].ID != old || list[0].CurrentID != cur {
+		t.Errorf("exception list --json: %v\n%s\nwant id %s, current_id %s", err, r.stdout, old, cur)
+	}
 }

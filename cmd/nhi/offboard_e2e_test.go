@@ -424,7 +424,7 @@ func TestOffboardWhyIsReadWhole(t *testing.T) {
 				t.Errorf("%s: WHY %q is not whole:\n%s", c.name, why, out)
 			}
 		}
-		if hidden := strings.Contains(out, "2 columns hidden (SCOPE, LAST USED)") && strings.Contains(out, "; --wide shows them"); hidden != (c.width == 80) {
+		if hidden := strings.Contains(words(out), "2 columns hidden (SCOPE, LAST USED); --wide shows them"); hidden != (c.width == 80) {
 			t.Errorf("%s: the columns hidden are named %v, want %v:\n%s", c.name, hidden, c.width == 80, out)
 		}
 	}

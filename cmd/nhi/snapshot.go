@@ -497,8 +497,12 @@ func (a *app) snapshotActor(ctx context.Context, st *audit.Store, onFile string)
 }
 
 func printSnapshot(w io.Writer, snap *audit.Snapshot, path string, took time.Duration) {
+	read := counted(snap.Total(), "identity", "identities")
+	if snap.Status == audit.SnapshotFailed {
+		read += " read before it failed" // no population (nhi snapshots)
+	}
 	fmt.Fprintf(w, "Snapshot %d of %s/%s: %s, %s in %s, written to %s\n",
-		snap.ID, snap.Source, snap.Account, snap.Status, counted(snap.Total(), "identity", "identities"), took.Round(time.Millisecond), path)
+		snap.ID, snap.Source, snap.Account, snap.Status, read, took.Round(time.Millisecond), path)
 	if snap.Credential != "" {
 		fmt.Fprintf(w, "Read with: %s\n", audit.Printable(snap.Credential))
 	}

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -78,7 +79,8 @@ func TestSnapshotFailuresSayItOnce(t *testing.T) {
 		t.Errorf("401 after a complete snapshot: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 	// The endpoints a failed run did not read are not called a partial snapshot.
-	if !strings.Contains(r.stdout, ": failed, ") || strings.Contains(r.stdout, "partial") || !strings.Contains(r.stdout, "endpoints; before the run failed):") {
+	// Nor is what it read before it failed called its identities.
+	if !regexp.MustCompile(`: failed, \d+ identit(y|ies) read before it failed in `).MatchString(r.stdout) || strings.Contains(r.stdout, "partial") || !strings.Contains(r.stdout, "endpoints; before the run failed):") {
 		t.Errorf("a failed snapshot's endpoints not read:\n%s", r.stdout)
 	}
 }
@@ -169,6 +171,16 @@ func TestSnapshotsListAnAccountNotRead(t *testing.T) {
 		t.Fatalf("the 401 did not fail: exit %d\n%s", r.code, r.stderr)
 	}
 	out = ok(t, "snapshots", "--db", db).stdout
+	// Its row gives no count beside the populations of the finished
+	// runs: what it read before it failed is not one, and snapshots show
+	// says it so.
+	if !regexp.MustCompile(`(?m)^3 +github/northwind +\S+ \S+ +failed +— `).MatchString(out) ||
+		!strings.Contains(out, "A failed snapshot has no population (—); nhi snapshots show 3 says what it read before it failed") {
+		t.Errorf("nhi snapshots lists the failed run with a count:\n%s", out)
+	}
+	if show := ok(t, "snapshots", "show", "3", "--db", db).stdout; !regexp.MustCompile(`(?m)^Identities: \d+ identit(y|ies) read before it failed \(not a population`).MatchString(show) {
+		t.Errorf("nhi snapshots show of the failed run:\n%s", show)
+	}
 	if want := "github/northwind: a newer run, snapshot 3, failed: github: GET /orgs/northwind/hooks: the token was rejected (GitHub answered 401 Bad credentials): it may be mistyped, expired or revoked; the population is still snapshot 1's, taken "; !strings.Contains(out, want) {
 		t.Errorf("nhi snapshots does not say %q:\n%s", want, out)
 	}

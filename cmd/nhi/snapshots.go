@@ -73,13 +73,20 @@ func newSnapshotsCmd(a *app) *cobra.Command {
 			}
 			t := newTable(width, column{Title: "ID"}, column{Title: "ACCOUNT", Min: 16}, column{Title: "STARTED (UTC)"}, column{Title: "STATUS"},
 				column{Title: "IDENTITIES"}, column{Title: "NOT READ"}, column{Title: "READ BY", Min: 16})
-			var unfinished []string
+			var unfinished, failedRuns []string
 			for _, s := range snaps {
 				total, gaps := fmt.Sprint(s.Total()), fmt.Sprint(len(s.Gaps))
-				if s.Status == audit.SnapshotRunning {
+				switch s.Status {
+				case audit.SnapshotRunning:
 					// Counted when it finishes: 0 would claim what it did not see.
 					total, gaps = "—", "—"
 					unfinished = append(unfinished, fmt.Sprint(s.ID))
+				case audit.SnapshotFailed:
+					// What it read before it failed is no population: beside
+					// the finished ones' counts it would read as one (the
+					// review UI's overview gives it none either).
+					total = "—"
+					failedRuns = append(failedRuns, fmt.Sprint(s.ID))
 				}
 				t.Row(fmt.Sprint(s.ID), audit.Printable(s.Source)+"/"+audit.Printable(s.Account), s.StartedAt.Format("2006-01-02 15:04"),
 					s.Status, total, gaps, readBy(s.Credential))
@@ -93,6 +100,9 @@ func newSnapshotsCmd(a *app) *cobra.Command {
 					what = "Snapshots " + strings.Join(unfinished, ", ") + " are running, or were stopped before they finished: their"
 				}
 				fmt.Fprintf(a.stdout, "%s identities and endpoints not read are counted when it finishes; the next run of the same source and account continues it or closes it as failed\n", what)
+			}
+			if len(failedRuns) > 0 {
+				a.sayf("A failed snapshot has no population (—); nhi snapshots show %s says what it read before it failed\n", failedRuns[0])
 			}
 			for _, s := range unread {
 				fmt.Fprintf(a.stdout, "%s/%s has no finished snapshot, so no population: the newest, snapshot %d, %s (nhi snapshots show %d)\n",
@@ -278,7 +288,11 @@ func printSnapshotDetail(w io.Writer, r snapshotJSON) error {
 		fmt.Fprintln(w, "Not read: known when it finishes")
 		return nil
 	}
-	fmt.Fprintf(w, "Identities: %d\n", total)
+	if r.Status == audit.SnapshotFailed {
+		fmt.Fprintf(w, "Identities: %s read before it failed (not a population: the account's is its current snapshot's)\n", counted(total, "identity", "identities"))
+	} else {
+		fmt.Fprintf(w, "Identities: %d\n", total)
+	}
 	for _, k := range kinds {
 		fmt.Fprintf(w, "  %-28s %d\n", audit.Kind(k).Label(), r.Counts[audit.Kind(k)])
 	}

@@ -126,8 +126,9 @@ func (t *table) Flush(w io.Writer) error {
 		if more == "" {
 			more = "--wide shows them"
 		}
-		_, err := fmt.Fprintf(w, "%s hidden (%s); %s\n", counted(len(hidden), "column", "columns"), strings.Join(hidden, ", "), more)
-		return err
+		// Wrapped at the table's width, as sayf wraps the sentences
+		// around it.
+		hang(w, t.width, "", fmt.Sprintf("%s hidden (%s); %s", counted(len(hidden), "column", "columns"), strings.Join(hidden, ", "), more))
 	}
 	return nil
 }

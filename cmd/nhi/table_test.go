@@ -122,7 +122,8 @@ func TestTableOutputs(t *testing.T) {
 // TestTableHidesBeforeItCuts: narrower than its columns' least widths
 // (a Want column's Want), a table hides its Hide columns, the highest
 // first, rather than cut a Want column under its Want, and names them on
-// a line of its own; wide enough, or at width 0, it hides none.
+// a line of its own, wrapped at the table's width; wide enough, or at
+// width 0, it hides none.
 func TestTableHidesBeforeItCuts(t *testing.T) {
 	cols := []column{{Title: "NAME", Min: 6, Want: 12}, {Title: "OWNER", Min: 8, Hide: 1}, {Title: "BY", Min: 8, Hide: 2}, {Title: "DECISION"}}
 	flush := func(width int) string {
@@ -140,9 +141,10 @@ func TestTableHidesBeforeItCuts(t *testing.T) {
 		width int
 		want  []string
 	}{
-		{36, []string{"NAME          OWNER     DECISION", "a-long-depl…  alice@a…  decommission", "1 column hidden (BY); --wide shows them"}},
+		// The line naming the hidden columns wraps at the table's width.
+		{36, []string{"NAME          OWNER     DECISION", "a-long-depl…  alice@a…  decommission", "1 column hidden (BY); --wide shows", "  them"}},
 		// At 34 OWNER goes too, or NAME would be cut under 12.
-		{34, []string{"NAME                  DECISION", "a-long-deploy-key-t…  decommission", "2 columns hidden (OWNER, BY); --wide shows them"}},
+		{34, []string{"NAME                  DECISION", "a-long-deploy-key-t…  decommission", "2 columns hidden (OWNER, BY);", "  --wide shows them"}},
 	}
 	for _, c := range cases {
 		if got := flush(c.width); got != strings.Join(c.want, "\n")+"\n" {
@@ -150,7 +152,7 @@ func TestTableHidesBeforeItCuts(t *testing.T) {
 		}
 	}
 	// At 40 the Mins fit, but NAME would be cut under its Want: BY goes.
-	if got := flush(40); !strings.Contains(got, "1 column hidden (BY)") || !strings.Contains(got, "a-long-depl…  alice@acme.…  decommission") {
+	if got := flush(40); !strings.Contains(got, "1 column hidden (BY); --wide shows them\n") || !strings.Contains(got, "a-long-depl…  alice@acme.…  decommission") {
 		t.Errorf("at 40:\n%s", got)
 	}
 	if got := flush(46); strings.Contains(got, "hidden") || !strings.Contains(got, " BY ") {
