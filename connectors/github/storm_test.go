@@ -99,7 +99,14 @@ func TestServerErrorStorm(t *testing.T) {
 // API's.
 func TestBrokenRepository(t *testing.T) {
 	o := githubtest.SampleOrg(12)
-	broken := o.Repos[5].Name
+	r := o.Repos[5]
+	broken := r.Name
+	// Each environment's secrets are an endpoint of a scope of its own:
+	// still one repository's.
+	for i, env := range []string{"dev", "qa", "staging", "production"} {
+		r.Environments = append(r.Environments, githubtest.Environment{ID: 8800 + int64(i), Name: env, CreatedAt: r.CreatedAt, UpdatedAt: r.CreatedAt,
+			Secrets: []githubtest.Secret{{Name: "DEPLOY_TOKEN", CreatedAt: r.CreatedAt, UpdatedAt: r.CreatedAt}}})
+	}
 	for _, workers := range []int{1, ghconn.DefaultConcurrency} {
 		_, opts, _ := clocked(t, o, githubtest.WithHTTPFault(githubtest.FailTimes("/repos/"+o.Login+"/"+broken, -1, http.StatusInternalServerError, nil, serverError)))
 		opts.Concurrency = workers
@@ -107,7 +114,7 @@ func TestBrokenRepository(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%d workers: one broken repository ended the run: %v", workers, err)
 		}
-		if len(rec.gaps) < 5 {
+		if len(rec.gaps) < 12 {
 			t.Errorf("%d workers: gaps %v; want one for each endpoint of %s", workers, rec.gapEndpoints(), broken)
 		}
 		for _, g := range rec.gaps {
