@@ -127,6 +127,7 @@ type Connector struct {
 	noWait      bool
 	clock       Clock
 	retries     int
+	storm       storm // endpoints failing in a row (storm.go)
 	maxWait     time.Duration
 	// requestTimeout bounds each request; slots the requests in flight.
 	requestTimeout time.Duration
@@ -510,7 +511,7 @@ func (c *Connector) run(ctx context.Context, rec connectors.Recorder) error {
 			un.keepCache()
 			return err
 		}
-		if err := un.finish(ctx); err != nil {
+		if err := c.finishUnit(ctx, un); err != nil {
 			return err
 		}
 	}
@@ -531,6 +532,9 @@ func (c *Connector) run(ctx context.Context, rec connectors.Recorder) error {
 	c.progressMu.Unlock()
 	c.emit(PhaseRepos, "repositories", 0)
 	if err := c.readRepos(ctx, todo); err != nil {
+		return err
+	}
+	if err := c.finishHeld(ctx); err != nil {
 		return err
 	}
 	// What this run's list says of the credential's view, recorded once

@@ -318,14 +318,14 @@ func (c *Connector) do(ctx context.Context, ep endpoint, method, u, etag string,
 			}
 			// A dropped connection or a body cut short: try again.
 			attempts++
-			if attempts > c.retries {
+			if attempts > c.retryLimit() {
 				gaveUp := fmt.Errorf("github: %s: %v (gave up after %d attempts): %w", ep, err, attempts, connectors.ErrResumable)
 				if ep.need != "" && c.answering(ctx, jwt) {
-					return nil, &brokenEndpoint{message: "an answer cut short (" + err.Error() + ")", attempts: attempts, err: gaveUp}
+					return nil, c.brokenOrStorm(ep, &brokenEndpoint{message: "an answer cut short (" + err.Error() + ")", attempts: attempts, err: gaveUp})
 				}
 				return nil, gaveUp
 			}
-			if err := c.backoff(ctx, ep, attempts, err.Error()); err != nil {
+			if err := c.backoff(ctx, ep, attempts, c.retryLimit(), err.Error()); err != nil {
 				return nil, err
 			}
 			continue
@@ -391,18 +391,21 @@ func (c *Connector) do(ctx context.Context, ep endpoint, method, u, etag string,
 			return resp, nil
 		case s >= 500:
 			attempts++
-			if attempts > c.retries {
+			if attempts > c.retryLimit() {
 				err := fmt.Errorf("github: %s: GitHub answered %d %s (gave up after %d attempts): %w",
 					ep, s, resp.message(), attempts, connectors.ErrResumable)
 				if ep.need != "" && c.answering(ctx, jwt) {
-					return nil, &brokenEndpoint{status: s, message: resp.message(), attempts: attempts, err: err}
+					return nil, c.brokenOrStorm(ep, &brokenEndpoint{status: s, message: resp.message(), attempts: attempts, err: err})
 				}
 				return nil, err
 			}
-			if err := c.backoff(ctx, ep, attempts, fmt.Sprintf("%d %s", s, resp.message())); err != nil {
+			if err := c.backoff(ctx, ep, attempts, c.retryLimit(), fmt.Sprintf("%d %s", s, resp.message())); err != nil {
 				return nil, err
 			}
 			continue
+		}
+		if !jwt && !ep.graphql && resp.status < 500 {
+			c.storm.answered() // GitHub serves REST: no storm (storm.go)
 		}
 		return resp, nil
 	}
@@ -488,11 +491,11 @@ func isSecondaryLimit(r *response) bool {
 
 // backoff waits before retry number attempt: 1 s, 2 s, 4 s, 8 s, each
 // scaled by a random factor in [0.5, 1.5) so workers do not retry in step.
-func (c *Connector) backoff(ctx context.Context, ep endpoint, attempt int, why string) error {
+func (c *Connector) backoff(ctx context.Context, ep endpoint, attempt, retries int, why string) error {
 	d := baseBackoff << (attempt - 1)
 	d = time.Duration(float64(d) * (0.5 + rand.Float64()))
 	c.stats.retries.Add(1)
-	c.note(fmt.Sprintf("%s: %s; retrying in %s (attempt %d of %d)", ep, why, d.Round(100*time.Millisecond), attempt+1, c.retries+1))
+	c.note(fmt.Sprintf("%s: %s; retrying in %s (attempt %d of %d)", ep, why, d.Round(100*time.Millisecond), attempt+1, retries+1))
 	return c.clock.Sleep(ctx, d)
 }
 
@@ -569,6 +572,15 @@ type brokenEndpoint struct {
 	message  string // GitHub's message, or what was wrong with the answer
 	attempts int
 	err      error
+}
+
+// brokenOrStorm is b, or the error stopping the run when b makes the
+// endpoints failing in a row a storm (storm.go).
+func (c *Connector) brokenOrStorm(ep endpoint, b *brokenEndpoint) error {
+	if err := c.broken(ep, b); err != nil {
+		return err
+	}
+	return b
 }
 
 func (e *brokenEndpoint) Error() string { return e.err.Error() }

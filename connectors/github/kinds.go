@@ -233,7 +233,7 @@ func (c *Connector) readRepo(ctx context.Context, r repoInfo, g *gqlRepo) (err e
 			return err
 		}
 	}
-	return u.finish(ctx)
+	return c.finishUnit(ctx, u)
 }
 
 // anchor gives each identity of a repository its lineage: the

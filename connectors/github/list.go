@@ -286,6 +286,7 @@ func (u *unit) list(ctx context.Context, ep endpoint, parse parser) (names []str
 				reason += firstPagesRead(pages)
 			}
 			u.gap(audit.Gap{Endpoint: ep.String(), Kind: ep.kind, Scope: ep.scope, Status: broken.status, Reason: reason})
+			u.broken = true
 			return nil, false, nil
 		}
 		if err != nil {
@@ -476,6 +477,7 @@ type unit struct {
 	gaps       []audit.Gap
 	reads      []audit.ScopeRead // what the unit read in full, in order
 	identities int
+	broken     bool // an endpoint's gap is a brokenEndpoint (storm.go)
 }
 
 // read records that the unit listed every identity of kind at scope.
