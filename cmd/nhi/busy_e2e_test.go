@@ -203,7 +203,10 @@ func TestBusyTimeoutMustBeADuration(t *testing.T) {
 // its file twice (checked, then recorded, with both readings' SHA-256
 // compared), so the test writes it whole for the first reading and, for
 // the second, which the import opens once its snapshot has started,
-// writes part, takes the lock, then writes the rest.
+// writes part, waits until the import has written batches of it to the
+// file, takes the lock, then writes the rest. The failed snapshot keeps
+// those batches, and the import's summary says how many identities it
+// read before it failed with the count nhi snapshots show gives.
 func TestImportStoppedBusyIsClosed(t *testing.T) {
 	dir := t.TempDir()
 	db := filepath.Join(dir, "nhi.db")
@@ -213,13 +216,21 @@ func TestImportStoppedBusyIsClosed(t *testing.T) {
 	// Rows before the lock fill batches the import writes; after it,
 	// enough that a row is recorded after a batch met the busy file
 	// (audit.SnapshotWriter writes 500 rows at a time, with two queued).
+	// The importer parses nothing before it has a MiB of the file (or
+	// all of it: the header must fit in its buffer, connectors/importer
+	// readBuffer), so the rows before the lock are long enough to pass
+	// that: with short ones it had read nothing when the lock was taken.
 	const before, rows = 2000, 6000
+	pad := strings.Repeat("x", 600)
 	var cut int
 	for i := range rows {
 		if i == before {
 			cut = b.Len()
 		}
-		fmt.Fprintf(&b, "B%d,bot_token,bot %d\n", i, i)
+		fmt.Fprintf(&b, "B%d,bot_token,bot %d %s\n", i, i, pad)
+	}
+	if cut <= 1<<20 {
+		t.Fatalf("the rows before the lock are %d bytes, want over a MiB", cut)
 	}
 	content := []byte(b.String())
 	if err := os.WriteFile(csv, content, 0o600); err != nil {
@@ -286,9 +297,20 @@ func TestImportStoppedBusyIsClosed(t *testing.T) {
 	if _, err := w.Write(content[:cut]); err != nil {
 		t.Fatal(err)
 	}
-	// Another process takes the write lock once the import has recorded
-	// part of the file (waiting for a batch it is writing, as a writer
+	// Another process takes the write lock once the import has written
+	// a batch of the file (waiting for one it is writing, as a writer
 	// does), and lets go once the import says it is closing it.
+	for {
+		var n int
+		if raw.QueryRow(`SELECT count(*) FROM observations WHERE snapshot_id = 2`).Scan(&n) == nil && n > 0 {
+			break
+		}
+		select {
+		case <-exited:
+			t.Fatalf("the import exited before it wrote a batch:\n%s", out.String())
+		case <-time.After(2 * time.Millisecond):
+		}
+	}
 	free := holdWriteLock(t, db)
 	wrote := make(chan error, 1)
 	go func() {
@@ -319,8 +341,9 @@ func TestImportStoppedBusyIsClosed(t *testing.T) {
 	if !regexp.MustCompile(`(?m)^nhi: import of bots\.csv failed: .*` + regexp.QuoteMeta(db) + ` stayed busy with other writers for \ds: `).MatchString(errb.String()) {
 		t.Errorf("the stopped import should fail with the busy error; stderr:\n%s", errb.String())
 	}
-	if !regexp.MustCompile(`(?m)^Snapshot 2 of slack/acme: failed, `).MatchString(out.String()) {
-		t.Errorf("the stopped import should say its snapshot failed; stdout:\n%s", out.String())
+	said := regexp.MustCompile(`(?m)^Snapshot 2 of slack/acme: failed, (\d+) identities read before it failed in `).FindStringSubmatch(out.String())
+	if said == nil || said[1] == "0" {
+		t.Errorf("the stopped import should say its snapshot failed, with the identities it read before it failed (batches of them were written); stdout:\n%s", out.String())
 	}
 	var snaps []snapshotJSON
 	r := ok(t, "snapshots", "--json", "--db", db)
@@ -329,6 +352,17 @@ func TestImportStoppedBusyIsClosed(t *testing.T) {
 	}
 	if len(snaps) != 2 || snaps[0].ID != 2 || snaps[0].Status != audit.SnapshotFailed || !strings.Contains(snaps[0].Error, "stayed busy") {
 		t.Errorf("nhi snapshots after the stopped import: %+v, want snapshot 2 failed with the busy error", snaps)
+	}
+	// What the import said it read is what the file keeps of it.
+	var kept int
+	if err := raw.QueryRow(`SELECT count(*) FROM observations WHERE snapshot_id = 2`).Scan(&kept); err != nil {
+		t.Fatal(err)
+	}
+	if said != nil && said[1] != strconv.Itoa(kept) {
+		t.Errorf("the stopped import said %s identities read before it failed; the file keeps %d", said[1], kept)
+	}
+	if r := ok(t, "snapshots", "show", "2", "--db", db); said != nil && !strings.Contains(r.stdout, "\nIdentities: "+said[1]+" identities read before it failed ") {
+		t.Errorf("nhi snapshots show 2 after the import said %s identities read before it failed:\n%s", said[1], r.stdout)
 	}
 	if r := nhi(t, nil, "verify", "--db", db); r.code != 0 {
 		t.Errorf("verify after the stopped import: %s%s", r.stdout, r.stderr)

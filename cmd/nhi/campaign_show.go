@@ -336,8 +336,11 @@ func printCampaign(w io.Writer, c *campaigns.Campaign, ob *campaigns.Offboarding
 	if width > 0 && width < 90 {
 		byOthers, forOthers = "BY OTHERS", "FOR OTHERS"
 	}
+	// Where even those do not fit (about 60 columns), the last two are
+	// hidden, FOR OTHERS first, and named under the table, as the
+	// items' columns are, rather than run past the width.
 	rt := newTable(width, column{Title: "REVIEWER", Min: 12}, column{Title: "ASSIGNED"}, column{Title: "DECIDED"}, column{Title: "PENDING"},
-		column{Title: byOthers}, column{Title: forOthers})
+		column{Title: byOthers, Hide: 1}, column{Title: forOthers, Hide: 2})
 	for _, r := range p.Reviewers {
 		name := audit.Printable(r.Reviewer)
 		if name == "" {

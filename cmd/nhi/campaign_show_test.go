@@ -160,3 +160,57 @@ func TestCampaignShowFits80(t *testing.T) {
 		t.Errorf("--wide at 80 columns cut a digest or hid a column:\n%s", wide)
 	}
 }
+
+// TestCampaignShowReviewersFit50: in a 50-column terminal the reviewer
+// table of campaign show is no wider than 50 cells: it keeps REVIEWER,
+// ASSIGNED, DECIDED and PENDING, hides what others decided and names
+// those columns under it; at 80 it hides nothing, and --wide shows
+// every column at 50.
+func TestCampaignShowReviewersFit50(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "demo.db")
+	ok(t, "demo", "--no-tui", "--repos", "6", "--db", db)
+	// reviewers is the reviewer table's block: its header to the blank
+	// line after it.
+	reviewers := func(env []string, args ...string) []string {
+		t.Helper()
+		r := nhi(t, env, append([]string{"campaign", "show", "demo-deploy-keys", "--db", db}, args...)...)
+		if r.code != 0 {
+			t.Fatalf("campaign show %v %v: exit %d: %s", env, args, r.code, r.stderr)
+		}
+		lines := strings.Split(r.stdout, "\n")
+		head := slices.IndexFunc(lines, func(l string) bool { return strings.HasPrefix(l, "REVIEWER ") })
+		if head < 0 {
+			t.Fatalf("campaign show %v %v: no reviewer table:\n%s", env, args, r.stdout)
+		}
+		end := slices.Index(lines[head:], "")
+		if end < 2 {
+			t.Fatalf("campaign show %v %v: no reviewer in the table:\n%s", env, args, r.stdout)
+		}
+		return lines[head : head+end]
+	}
+	at50 := reviewers([]string{"COLUMNS=50"})
+	for _, l := range at50 {
+		if w := ansi.StringWidth(l); w > 50 {
+			t.Errorf("a line of the reviewer table is %d cells wide at 50 columns: %q", w, l)
+		}
+	}
+	if got := strings.Fields(at50[0]); !slices.Equal(got, []string{"REVIEWER", "ASSIGNED", "DECIDED", "PENDING"}) {
+		t.Errorf("the reviewer table's header at 50 columns: %q", at50[0])
+	}
+	if !strings.HasPrefix(at50[1], "rita@northwind.test ") {
+		t.Errorf("the reviewer's row at 50 columns: %q", at50[1])
+	}
+	if hint := strings.Join(strings.Fields(strings.Join(at50[2:], " ")), " "); hint != "2 columns hidden (BY OTHERS, FOR OTHERS); --wide shows them" {
+		t.Errorf("under the reviewer table at 50 columns: %q, want the hidden columns named", hint)
+	}
+	for _, c := range []struct {
+		env  []string
+		args []string
+		last string
+	}{{[]string{"COLUMNS=80"}, nil, "FOR OTHERS"}, {[]string{"COLUMNS=50"}, []string{"--wide"}, "DECIDED FOR OTHERS"}} {
+		b := reviewers(c.env, c.args...)
+		if !strings.HasSuffix(b[0], c.last) || len(b) != 2 {
+			t.Errorf("campaign show %v %v: the reviewer table\n%s\nwant every column, %s last, and nothing hidden", c.env, c.args, strings.Join(b, "\n"), c.last)
+		}
+	}
+}

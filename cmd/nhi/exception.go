@@ -4,9 +4,10 @@ import (
 	"fmt"
 	"io"
 	"slices"
-	"text/tabwriter"
+	"strconv"
 	"time"
 
+	"github.com/charmbracelet/x/ansi"
 	"github.com/spf13/cobra"
 
 	"github.com/nhi-audit/nhi/audit"
@@ -32,20 +33,24 @@ the identity comes back in the next campaign. See docs/campaigns.md.`,
 }
 
 func newExceptionListCmd(a *app) *cobra.Command {
-	out := textOrJSON("table")
+	out := output{allow: []string{"table", "wide", "json"}}
 	cmd := &cobra.Command{
-		Use:   "list CAMPAIGN [-o json]",
+		Use:   "list CAMPAIGN [-o wide|json]",
 		Short: "List a campaign's exceptions: who kept what, until when, who approved",
 		Long: `list prints a campaign's exceptions: who kept which identity, until when, and
 who approved. An identity whose repository was renamed since the campaign froze
 it is listed under the ID it has now, "NEW (was OLD)", as nhi decide names it;
 -o json keeps the ID the campaign froze as id and gives the one now as
-current_id.`,
+current_id.
+
+The table fits the terminal (120 columns in a pipe) as nhi campaign show's
+do: it hides KEPT BY, APPROVED BY and EVENT before it cuts an identity, and
+says which it hid; --wide cuts and hides nothing.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			asJSON, err := out.wantJSON(cmd)
+			format, err := out.Resolve()
 			if err != nil {
-				return err
+				return usageError{cmd.CommandPath(), err}
 			}
 			st, err := a.open(cmd.Context(), audit.OpenOptions{ReadOnly: true})
 			if err != nil {
@@ -57,18 +62,22 @@ current_id.`,
 				return err
 			}
 			list := sortedExceptions(xs)
-			if asJSON {
+			if format == "json" {
 				out := make([]exceptionJSON, len(list))
 				for i, x := range list {
 					out[i] = exceptionToJSON(x, st.Now())
 				}
 				return writeJSON(a.stdout, out)
 			}
-			printExceptions(a.stdout, list, st.Now())
-			return nil
+			width := outputWidth(a.stdout)
+			if format == "wide" {
+				width = 0
+			}
+			return printExceptions(a.stdout, list, st.Now(), width)
 		},
 	}
-	out.addTextOrJSONFlags(cmd, "print the exceptions as JSON")
+	out.addFlags(cmd, "print the exceptions as JSON", "table (the default), wide or json")
+	cmd.Flags().BoolVar(&out.wide, "wide", false, "cut and hide nothing of the table (-o wide)")
 	return cmd
 }
 
@@ -140,18 +149,32 @@ func exceptionStatus(x *campaigns.Exception, now time.Time) string {
 	return x.State
 }
 
-func printExceptions(w io.Writer, list []*campaigns.Exception, now time.Time) {
+// printExceptions writes the exceptions' table fitting width (0: --wide),
+// as nhi campaign show fits its own: the ID an exception is approved
+// with (the one it has now) is cut only once the columns saying who kept
+// it, who approved it and the event are hidden; a renamed one's "(was
+// OLD)" gives its width first, cut to "NEW …".
+func printExceptions(w io.Writer, list []*campaigns.Exception, now time.Time, width int) error {
 	if len(list) == 0 {
-		fmt.Fprintln(w, "No exceptions: no keep decision on an identity with findings.")
-		return
+		_, err := fmt.Fprintln(w, "No exceptions: no keep decision on an identity with findings.")
+		return err
 	}
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "IDENTITY\tKEPT BY\tEVENT\tEXPIRES\tAPPROVED BY\tSTATE")
+	want := 20
 	for _, x := range list {
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\n", renamedItem(x.ID, x.CurrentID), audit.Printable(x.DecidedBy), x.Seq,
+		id := ansi.StringWidth(audit.Printable(x.ID))
+		if x.CurrentID != "" {
+			// "NEW …" when it is cut: the "…" apart from the ID.
+			id = ansi.StringWidth(audit.Printable(x.CurrentID)) + 2
+		}
+		want = max(want, id)
+	}
+	t := newTable(width, column{Title: "IDENTITY", Min: 20, Want: want}, column{Title: "KEPT BY", Min: 10, Hide: 1},
+		column{Title: "EVENT", Hide: 3}, column{Title: "EXPIRES"}, column{Title: "APPROVED BY", Min: 10, Hide: 2}, column{Title: "STATE"})
+	for _, x := range list {
+		t.Row(renamedItem(x.ID, x.CurrentID), audit.Printable(x.DecidedBy), strconv.FormatInt(x.Seq, 10),
 			dashIfEmpty(x.Expires), dashIfEmpty(audit.Printable(x.ApprovedBy)), exceptionStatus(x, now))
 	}
-	tw.Flush()
+	return t.Flush(w)
 }
 
 type exceptionJSON struct {

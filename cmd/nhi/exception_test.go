@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/charmbracelet/x/ansi"
 )
 
 // Exceptions through the binary: --until may shorten an exception and not
@@ -99,9 +101,42 @@ func TestExceptionListNamesRenamedItems(t *testing.T) {
 	if !strings.Contains(r.stdout, cur+" (was "+old+")") {
 		t.Fatalf("decide keep:\n%s", r.stdout)
 	}
-	r = ok(t, "exception", "list", "q3", "--db", db)
-	if lines := strings.Split(r.stdout, "\n"); len(lines) < 2 || !strings.HasPrefix(lines[1], cur+" (was "+old+")  ") {
-		t.Errorf("exception list:\n%s\nwant its row to begin %q", r.stdout, cur+" (was "+old+")")
+	r = ok(t, "exception", "list", "q3", "--wide", "--db", db)
+	if lines := strings.Split(r.stdout, "\n"); len(lines) < 2 || !strings.HasPrefix(lines[1], cur+" (was "+old+")  ") || !strings.Contains(lines[1], "rita@northwind.test") {
+		t.Errorf("exception list --wide:\n%s\nwant its row to begin %q and name who kept it", r.stdout, cur+" (was "+old+")")
+	}
+	// The table fits the terminal, 120 columns in a pipe, as campaign
+	// show's do: columns hidden, and named, before the ID is cut; at 120
+	// the ID it has now, the one exception approve takes, is whole.
+	for _, at := range []struct {
+		env   []string
+		width int
+		whole bool
+	}{{nil, 120, true}, {[]string{"COLUMNS=120"}, 120, true}, {[]string{"COLUMNS=80"}, 80, false}} {
+		r := nhi(t, at.env, "exception", "list", "q3", "--db", db)
+		if r.code != 0 {
+			t.Fatalf("exception list %v: %s%s", at.env, r.stdout, r.stderr)
+		}
+		lines := strings.Split(strings.TrimSuffix(r.stdout, "\n"), "\n")
+		for _, l := range lines {
+			if n := ansi.StringWidth(l); n > at.width {
+				t.Errorf("exception list %v: a line of %d columns, over %d:\n%s", at.env, n, at.width, r.stdout)
+				break
+			}
+		}
+		if len(lines) < 3 || !strings.HasPrefix(lines[0], "IDENTITY  ") || !strings.HasPrefix(lines[1], cur[:20]) ||
+			!strings.Contains(lines[0], "  STATE") || !strings.Contains(lines[len(lines)-1], "hidden (") || !strings.HasSuffix(lines[len(lines)-1], "--wide shows them") {
+			t.Errorf("exception list %v:\n%s\nwant the row, and a line naming the hidden columns", at.env, r.stdout)
+		}
+		if got := strings.HasPrefix(lines[1], cur+" "); got != at.whole {
+			t.Errorf("exception list %v:\n%s\nthe ID %s whole: %v, want %v", at.env, r.stdout, cur, got, at.whole)
+		}
+	}
+	for _, o := range []string{"json", "wide"} {
+		r := ok(t, "exception", "list", "q3", "-o", o, "--db", db)
+		if strings.Contains(r.stdout, "…") || strings.Contains(r.stdout, "hidden") {
+			t.Errorf("exception list -o %s cuts or hides:\n%s", o, r.stdout)
+		}
 	}
 	var list []struct {
 		ID        string `json:"id"`

@@ -49,7 +49,7 @@ func TestOutputJSONIsTheJSONFlag(t *testing.T) {
 		{[]string{"people", "list"}, "table", false},
 		{[]string{"offboard", "--pending"}, "text", true},
 		{[]string{"policy", "show"}, "text", false},
-		{[]string{"exception", "list", "demo-deploy-keys"}, "table", false},
+		{[]string{"exception", "list", "demo-deploy-keys"}, "table", true},
 		{[]string{"campaign", "sample", "demo-deploy-keys", "--size", "2", "--seed", "s"}, "text", false},
 	} {
 		run := func(extra ...string) string {
