@@ -2,6 +2,7 @@ package tui
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -78,7 +79,7 @@ func ctrlRReads(t *testing.T, path string) {
 	if got, _ := m.ids.table.SelectedKey(); got != key {
 		t.Errorf("ctrl+r moved the cursor from %s to %s", key, got)
 	}
-	if !slicesEqual(m.ids.table.Rows(), rows) {
+	if !slices.Equal(m.ids.table.Rows(), rows) {
 		t.Errorf("ctrl+r changed the rows shown (filter, sort): %d rows, were %d", len(m.ids.table.Rows()), len(rows))
 	}
 	if i, _ := m.st.pop.find(owned); m.st.pop.identity(i).Owner != "zoe" {
@@ -118,16 +119,4 @@ func ctrlRReads(t *testing.T, path string) {
 	if got := changedRows(fresh, rowsByID(m)); len(got) > 0 {
 		t.Errorf("after ctrl+r following a snapshot the rows of %v are not what an open shows", got)
 	}
-}
-
-func slicesEqual(a, b []int32) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"testing"
 	"testing/iotest"
@@ -103,7 +104,7 @@ func TestScannerReadsAsDecoder(t *testing.T) {
 			t.Fatalf("doc %d: not read: %v", i, want[max(0, len(want)-3):])
 		}
 		dec, _ := decoderTokens([]byte(doc))
-		if got := withoutPunctuation(want); !slicesEqual(got, dec) {
+		if got := withoutPunctuation(want); !slices.Equal(got, dec) {
 			t.Fatalf("doc %d: read %d tokens, encoding/json %d", i, len(got), len(dec))
 		}
 		for name, r := range map[string]io.Reader{
@@ -112,7 +113,7 @@ func TestScannerReadsAsDecoder(t *testing.T) {
 			"data err": iotest.DataErrReader(strings.NewReader(doc)),
 		} {
 			got, ok := tokens(New(r))
-			if !ok || !slicesEqual(got, want) {
+			if !ok || !slices.Equal(got, want) {
 				t.Errorf("doc %d, %s: read %d tokens (%v), want %d", i, name, len(got), ok, len(want))
 			}
 		}
@@ -133,18 +134,6 @@ func firstDiff(a, b []string) string {
 		}
 	}
 	return "none"
-}
-
-func slicesEqual(a, b []string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // Skip and Value read past one value as encoding/json does, whatever the
@@ -194,12 +183,12 @@ func FuzzScanner(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		want, ok := tokens(New(bytes.NewReader(data)))
 		got, gotOK := tokens(New(iotest.OneByteReader(bytes.NewReader(data))))
-		if ok != gotOK || !slicesEqual(got, want) {
+		if ok != gotOK || !slices.Equal(got, want) {
 			t.Fatalf("a byte at a time: %d tokens, %v; at once: %d, %v (first difference: %s)", len(got), gotOK, len(want), ok, firstDiff(got, want))
 		}
 		if ok && json.Valid(data) {
 			dec, _ := decoderTokens(data)
-			if !slicesEqual(withoutPunctuation(want), dec) {
+			if !slices.Equal(withoutPunctuation(want), dec) {
 				t.Fatalf("read %d tokens, encoding/json %d (first difference: %s)", len(withoutPunctuation(want)), len(dec), firstDiff(withoutPunctuation(want), dec))
 			}
 		}
