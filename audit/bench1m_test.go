@@ -59,20 +59,12 @@ func BenchmarkVerify1M(b *testing.B) {
 	}
 	defer st.Close()
 	audittest.Population(b, st, n)
-	var peak float64
-	before := benchmem.CPUTime()
-	b.ResetTimer()
-	for b.Loop() {
-		runtime.GC() // what the fixture left behind is not the operation's
-		stop := benchmem.Start()
+	benchmem.Loop(b, func(int) {
 		r, err := st.Verify(context.Background())
-		peak = max(peak, stop().HeapMB())
 		if err != nil || !r.OK() || r.Snapshots != 1 {
 			b.Fatalf("%+v %v", r, err)
 		}
-	}
-	b.ReportMetric((benchmem.CPUTime()-before).Seconds()/float64(b.N), "cpu-s/op")
-	b.ReportMetric(peak, "heap-MB")
+	})
 }
 
 // BenchmarkReadFile1M reads every identity of the file NHI_BENCH_1M names

@@ -3,7 +3,6 @@ package campaigns_test
 import (
 	"context"
 	"fmt"
-	"runtime"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -168,21 +167,12 @@ func BenchmarkCreate1M(b *testing.B) {
 	f := newFixture(b)
 	audittest.Population(b, f.Store, n)
 	reviewers := []string{"r1", "r2", "r3", "r4", "r5", "r6", "r7", "r8"}
-	var peak float64
-	i := 0
-	before := benchmem.CPUTime()
-	for b.Loop() {
-		i++
-		runtime.GC() // what the fixture left behind is not the operation's
-		stop := benchmem.Start()
-		res, err := campaigns.Create(ctx, f.Store, "lead", campaigns.Spec{Name: fmt.Sprintf("c%d", i), Scope: "id:*", Due: "2026-12-31", Reviewers: reviewers})
-		peak = max(peak, stop().HeapMB())
+	benchmem.Loop(b, func(turn int) {
+		res, err := campaigns.Create(ctx, f.Store, "lead", campaigns.Spec{Name: fmt.Sprintf("c%d", turn), Scope: "id:*", Due: "2026-12-31", Reviewers: reviewers})
 		if err != nil || res.Campaign.Count != n {
 			b.Fatal(err)
 		}
-	}
-	b.ReportMetric((benchmem.CPUTime()-before).Seconds()/float64(i), "cpu-s/op")
-	b.ReportMetric(peak, "heap-MB")
+	})
 }
 
 // BenchmarkConcurrentDecisions is 40 reviewers deciding at once, 250

@@ -3,7 +3,6 @@ package report_test
 import (
 	"fmt"
 	"path/filepath"
-	"runtime"
 	"testing"
 
 	"github.com/nhi-audit/nhi/audit"
@@ -56,30 +55,18 @@ func bigCampaign(b *testing.B, n int) *fixture {
 // HTML, Markdown, the CSV tables and JSON, hashing, and writing the bundle.
 func BenchmarkExport100k(b *testing.B) {
 	f := bigCampaign(b, 100_000)
-	n := 0
-	var peak float64
 	b.ReportAllocs()
 	// CPU time per export, user and system: on a shared, loaded machine
 	// the wall time (ns/op) stretches, this does not (much).
-	before := benchmem.CPUTime()
-	defer func() {
-		b.ReportMetric((benchmem.CPUTime()-before).Seconds()/float64(n), "cpu-s/op")
-		b.ReportMetric(peak, "heap-MB")
-	}()
-	for b.Loop() {
-		n++
-		dir := filepath.Join(b.TempDir(), fmt.Sprint(n))
-		runtime.GC() // what the fixture left behind is not the operation's
-		stop := benchmem.Start()
-		res, err := report.Export(ctx, f.Store, "big", dir, exportOptions())
-		peak = max(peak, stop().HeapMB())
+	benchmem.Loop(b, func(turn int) {
+		res, err := report.Export(ctx, f.Store, "big", filepath.Join(b.TempDir(), fmt.Sprint(turn)), exportOptions())
 		if err != nil {
 			b.Fatal(err)
 		}
 		if res.Report.Attestation.Summary.Items != 100_000 {
 			b.Fatalf("%d rows", res.Report.Attestation.Summary.Items)
 		}
-	}
+	})
 }
 
 // BenchmarkWriteJSON100k writes report.json of a closed 100,000-item
@@ -111,25 +98,15 @@ func (w *countingWriter) Write(p []byte) (int, error) { w.n += int64(len(p)); re
 func BenchmarkExport1M(b *testing.B) {
 	const n = 1_000_000
 	f := bigCampaign(b, n)
-	var peak float64
-	i := 0
-	before := benchmem.CPUTime()
-	for b.Loop() {
-		i++
-		dir := filepath.Join(b.TempDir(), fmt.Sprint(i))
-		runtime.GC() // what the fixture left behind is not the operation's
-		stop := benchmem.Start()
-		res, err := report.Export(ctx, f.Store, "big", dir, exportOptions())
-		peak = max(peak, stop().HeapMB())
+	benchmem.Loop(b, func(turn int) {
+		res, err := report.Export(ctx, f.Store, "big", filepath.Join(b.TempDir(), fmt.Sprint(turn)), exportOptions())
 		if err != nil {
 			b.Fatal(err)
 		}
 		if res.Report.Attestation.Summary.Items != n {
 			b.Fatalf("%d items", res.Report.Attestation.Summary.Items)
 		}
-	}
-	b.ReportMetric((benchmem.CPUTime()-before).Seconds()/float64(i), "cpu-s/op")
-	b.ReportMetric(peak, "heap-MB")
+	})
 }
 
 // BenchmarkVerifyWhole1M is what `nhi verify` does on a file holding a
@@ -141,21 +118,12 @@ func BenchmarkExport1M(b *testing.B) {
 func BenchmarkVerifyWhole1M(b *testing.B) {
 	const n = 1_000_000
 	f := bigCampaign(b, n)
-	var peak float64
-	i := 0
-	before := benchmem.CPUTime()
-	for b.Loop() {
-		i++
-		runtime.GC() // what the fixture left behind is not the operation's
-		stop := benchmem.Start()
+	benchmem.Loop(b, func(int) {
 		v, err := campaigns.VerifyStore(ctx, f.Store, nil)
-		peak = max(peak, stop().HeapMB())
 		if err != nil || !v.OK() {
 			b.Fatalf("%+v %v", v, err)
 		}
-	}
-	b.ReportMetric((benchmem.CPUTime()-before).Seconds()/float64(i), "cpu-s/op")
-	b.ReportMetric(peak, "heap-MB")
+	})
 }
 
 // benchVerifyAlone exports a closed n-item campaign once, then checks the
@@ -170,21 +138,12 @@ func benchVerifyAlone(b *testing.B, n int) {
 		b.Fatal(err)
 	}
 	f.Store.Close()
-	var peak float64
-	i := 0
-	before := benchmem.CPUTime()
-	for b.Loop() {
-		i++
-		runtime.GC() // what the fixture left behind is not the operation's
-		stop := benchmem.Start()
+	benchmem.Loop(b, func(int) {
 		res, err := report.VerifyBundle(ctx, dir, nil, report.VerifyOptions{Tool: "nhi test"})
-		peak = max(peak, stop().HeapMB())
 		if err != nil || !res.OK() || !res.SelfChecked {
 			b.Fatalf("%+v %v", res.Problems(), err)
 		}
-	}
-	b.ReportMetric((benchmem.CPUTime()-before).Seconds()/float64(i), "cpu-s/op")
-	b.ReportMetric(peak, "heap-MB")
+	})
 }
 
 // BenchmarkVerifyAlone100k checks a 100,000-item campaign's bundle alone.

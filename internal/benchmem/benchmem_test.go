@@ -41,3 +41,35 @@ func TestCPUTimeSeesWork(t *testing.T) {
 		t.Errorf("CPUTime grew by %v over a loop of %v wall time on %d processors", spent, wall, runtime.NumCPU())
 	}
 }
+
+// Loop gives op each turn's number and reports the peak heap an op held
+// and a CPU time per turn.
+func TestLoopReportsEachTurnsPeak(t *testing.T) {
+	var turns []int
+	r := testing.Benchmark(func(b *testing.B) {
+		turns = turns[:0]
+		Loop(b, func(turn int) {
+			turns = append(turns, turn)
+			held := make([][]byte, 32)
+			for i := range held {
+				held[i] = make([]byte, 1<<20)
+				held[i][0] = 1
+			}
+			runtime.KeepAlive(held)
+		})
+	})
+	for i, turn := range turns {
+		if turn != i+1 {
+			t.Fatalf("turns %v, want 1 to %d", turns, len(turns))
+		}
+	}
+	if len(turns) != r.N || r.N == 0 {
+		t.Errorf("%d turns in %d iterations", len(turns), r.N)
+	}
+	if r.Extra["heap-MB"] < 32 {
+		t.Errorf("heap-MB %.1f, want at least the 32 MB an op held", r.Extra["heap-MB"])
+	}
+	if _, ok := r.Extra["cpu-s/op"]; !ok {
+		t.Errorf("no cpu-s/op in %v", r.Extra)
+	}
+}
