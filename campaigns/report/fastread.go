@@ -3,7 +3,9 @@ package report
 import (
 	"encoding/json"
 	"io"
+	"maps"
 	"reflect"
+	"slices"
 	"strings"
 
 	"github.com/nhi-audit/nhi/internal/jsonscan"
@@ -426,13 +428,18 @@ func fastSignedRow(s *jsonscan.Scanner, x *signedRow) bool {
 	})
 }
 
-// otherRowKeys numbers the keys of a row that signedRow has not.
+// otherRowKeys numbers the keys of a row (Row's) that signedRow has
+// not, from their tags, so a key Row gains is passed over here too.
 var otherRowKeys = func() map[string]int {
+	signed := jsonFields(reflect.TypeFor[signedRow]())
 	m := map[string]int{}
-	for i, k := range []string{"current_id", "kind", "kind_label", "name", "scope", "owner", "holder", "permissions", "findings", "reviewer",
-		"decided_at", "carried", "carried_justification", "flags", "verification", "verified_snapshot", "verify_event",
-		"overdue", "closed_at", "exception_expires", "exception_approved_by", "exception_state", "escalated_to", "escalate_event"} {
-		m[k] = i
+	for _, k := range slices.Sorted(maps.Keys(jsonFields(reflect.TypeFor[Row]()))) {
+		if _, ok := signed[k]; !ok {
+			m[k] = len(m)
+		}
+	}
+	if 8+len(m) > 64 {
+		panic("report: a row has more keys than fastSignedRow's seen bits")
 	}
 	return m
 }()
