@@ -425,14 +425,5 @@ func (s *Scanner) validString() bool {
 	if !ok {
 		return false
 	}
-	return plain || !hasEscape(raw) || json.Valid(s.quoted)
-}
-
-func hasEscape(raw []byte) bool {
-	for _, c := range raw {
-		if c == '\\' {
-			return true
-		}
-	}
-	return false
+	return plain || bytes.IndexByte(raw, '\\') < 0 || json.Valid(s.quoted)
 }
