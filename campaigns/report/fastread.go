@@ -422,11 +422,15 @@ func fastSignedRow(s *jsonscan.Scanner, x *signedRow) bool {
 			return f.str(7, &x.SignedBy)
 		}
 		if i, ok := otherRowKeys[string(key)]; ok {
-			return f.key(8+uint(i)) && s.Skip()
+			return f.key(signedRowBits+uint(i)) && s.Skip()
 		}
 		return false
 	})
 }
+
+// signedRowBits is how many of fastSignedRow's seen bits signedRow's own
+// keys take (0 to 7, in its switch); the other keys of a row follow.
+const signedRowBits = 8
 
 // otherRowKeys numbers the keys of a row (Row's) that signedRow has
 // not, from their tags, so a key Row gains is passed over here too.
@@ -438,7 +442,7 @@ var otherRowKeys = func() map[string]int {
 			m[k] = len(m)
 		}
 	}
-	if 8+len(m) > 64 {
+	if signedRowBits+len(m) > 64 {
 		panic("report: a row has more keys than fastSignedRow's seen bits")
 	}
 	return m
