@@ -436,6 +436,10 @@ const signedRowBits = 8
 // not, from their tags, so a key Row gains is passed over here too.
 var otherRowKeys = func() map[string]int {
 	signed := jsonFields(reflect.TypeFor[signedRow]())
+	if len(signed) != signedRowBits {
+		// A key signedRow gains needs its case and bit in fastSignedRow.
+		panic("report: signedRow's keys are not the signedRowBits fastSignedRow numbers")
+	}
 	m := map[string]int{}
 	for _, k := range slices.Sorted(maps.Keys(jsonFields(reflect.TypeFor[Row]()))) {
 		if _, ok := signed[k]; !ok {
