@@ -17,8 +17,13 @@ func TestStartSeesWhatTheRunHolds(t *testing.T) {
 	}
 	u := stop()
 	runtime.KeepAlive(held)
-	if u.AboveBaseMB() < 64 || u.HeapMB() < u.AboveBaseMB() || u.SysMB() < u.HeapMB() {
-		t.Errorf("usage %+v: %.1f MB above base, %.1f MB heap, %.1f MB sys; want at least 64 MB above base", u, u.AboveBaseMB(), u.HeapMB(), u.SysMB())
+	// At least 60 of the 64 MB held: memory the process freed meanwhile
+	// (spans of other goroutines' garbage, swept while these were
+	// allocated) lowers the peak above the base by a few KB (it read
+	// 63.99 once, loaded), but a Start that missed the run would see
+	// next to nothing.
+	if u.AboveBaseMB() < 60 || u.HeapMB() < u.AboveBaseMB() || u.SysMB() < u.HeapMB() {
+		t.Errorf("usage %+v: %.1f MB above base, %.1f MB heap, %.1f MB sys; want at least 60 of the 64 MB held above base", u, u.AboveBaseMB(), u.HeapMB(), u.SysMB())
 	}
 }
 
