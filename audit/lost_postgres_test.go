@@ -1,0 +1,93 @@
+package audit
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/nhi-audit/nhi/internal/pgtest"
+)
+
+// A checked append whose connection is lost after it was sent — cut
+// before the server saw it, or after the server committed it and
+// answered — is recorded exactly once and returned as made: nhi
+// connects again, looks for the event, and tries the append again only
+// when it is not there. When it cannot connect again to look, it says
+// the outcome is unknown and how to find out, and the append is in the
+// log once or not at all. Both ways of appending are cut: the one round
+// trip, and the two pipelines of an event whose number a statement
+// carries in a text.
+func TestAppendCheckedConnectionLost(t *testing.T) {
+	u := pgtest.TCPURL(t)
+	s := openAt(t, u)
+	a := obs("a", KindGitHubDeployKey)
+	snapshot(t, s, nil, nil, a)
+	p, through := pgtest.NewProxy(t, u)
+	st := openAt(t, through)
+	note := func(text string, inText bool) (Event, error) {
+		return st.AppendChecked(ctx, Stmt{Query: `SELECT 'ok'`}, "ok", "alice", EventNoteAdd, NoteAdd{Identity: a.ID, Text: text}, nil,
+			func(ev Event) []Stmt {
+				var seq any = ev.Seq
+				if inText {
+					seq = fmt.Sprint(ev.Seq)
+				}
+				return []Stmt{{`INSERT INTO meta (key, value) VALUES ('test.noted', CAST(? AS TEXT)) ON CONFLICT (key) DO UPDATE SET value = excluded.value`, []any{seq}}}
+			})
+	}
+	recorded := func(text string) (seqs []int64) {
+		t.Helper()
+		evs, err := s.Events(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, ev := range evs {
+			if ev.Type == EventNoteAdd && strings.Contains(string(ev.Payload), `"`+text+`"`) {
+				seqs = append(seqs, ev.Seq)
+			}
+		}
+		return seqs
+	}
+	for _, inText := range []bool{false, true} {
+		for _, when := range []pgtest.When{pgtest.BeforeSending, pgtest.AfterAnswer} {
+			text := fmt.Sprintf("cut-%v-%v", inText, when)
+			cut := p.CutNext(text, when)
+			ev, err := note(text, inText)
+			select {
+			case <-cut.Done:
+			default:
+				t.Fatalf("%s: the connection was not cut", text)
+			}
+			if err != nil {
+				t.Fatalf("%s: %v; want the note recorded once and returned", text, err)
+			}
+			if got := recorded(text); len(got) != 1 || got[0] != ev.Seq {
+				t.Errorf("%s: returned event %d; the log holds the note as events %v; want it once, as the event returned", text, ev.Seq, got)
+			}
+			var noted string
+			if err := s.QueryRow(ctx, `SELECT value FROM meta WHERE key = 'test.noted'`).Scan(&noted); err != nil || noted != fmt.Sprint(ev.Seq) {
+				t.Errorf("%s: the append's statement recorded %q (%v); want %d", text, noted, err, ev.Seq)
+			}
+		}
+	}
+	// Committed, the answer lost, and the server out of reach when nhi
+	// looks: it says so, and what to do.
+	text := "cut-unreachable"
+	p.CutNextThenRefuse(text, pgtest.AfterAnswer)
+	_, err := note(text, false)
+	p.Refuse(false)
+	if !errors.Is(err, ErrOutcomeUnknown) {
+		t.Fatalf("a cut with the server out of reach: %v; want ErrOutcomeUnknown", err)
+	}
+	for _, want := range []string{"was lost after the write was sent", "may or may not be", "nhi log shows whether it holds an event note.add by alice at", "if it does not, run the command again"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("the error does not say %q:\n%v", want, err)
+		}
+	}
+	if got := recorded(text); len(got) != 1 {
+		t.Errorf("the log holds the note the server committed as events %v; want once", got)
+	}
+	if r, err := s.Verify(ctx); err != nil || !r.OK() {
+		t.Errorf("verify: %v %v", r.Problems, err)
+	}
+}
