@@ -145,9 +145,64 @@ func (s *Store) settleLost(ctx context.Context, w *lostWrite) (ev Event, variant
 // notRecorded is a lost write's error once nhi found it was not
 // recorded and will not try it again.
 func (s *Store) notRecorded(ctx context.Context, w *lostWrite) error {
-	why := "the connection was lost again when nhi tried it again"
-	if ctx.Err() != nil {
-		why = "it was interrupted"
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("%w: the write was interrupted, and nhi connected again and found it was not recorded: nothing was written, run the command again", err)
 	}
-	return fmt.Errorf("the connection to %s was lost (%v) and %s; nhi connected again and found it was not recorded: nothing was written, run the command again", s.path, w.cause, why)
+	return fmt.Errorf("the connection to %s was lost (%v), and again when nhi tried the write again; nhi connected again and found it was not recorded: nothing was written, run the command again", s.path, w.cause)
+}
+
+// writeSettled is Write's try on PostgreSQL: writeOnce on a connection
+// of its own, and when that connection is lost with the write's COMMIT
+// sent, the look settleLost makes for the last event it appended (all
+// of a transaction's events commit together): recorded, the write was
+// made; not recorded, it is tried again, once. A write that appended no
+// event cannot be looked for: its outcome is unknown, and said so.
+func (s *Store) writeSettled(ctx context.Context, fn func(*Tx) error) error {
+	for try := 0; ; try++ {
+		w, err := s.writeOnConn(ctx, fn)
+		if err == nil || !w.lost {
+			return err
+		}
+		_, _, recorded, serr := s.settleLost(ctx, w)
+		switch {
+		case serr != nil:
+			return serr
+		case recorded:
+			return nil
+		case try > 0 || ctx.Err() != nil:
+			return s.notRecorded(ctx, w)
+		}
+	}
+}
+
+// writeOnConn is one try of writeSettled; w.lost says its connection was
+// lost, and w what identifies the write.
+func (s *Store) writeOnConn(ctx context.Context, fn func(*Tx) error) (*lostWrite, error) {
+	w := &lostWrite{}
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return w, err
+	}
+	defer conn.Close()
+	var pc *pgx.Conn
+	if err := conn.Raw(func(dc any) error { pc = dc.(*postgresConn).Conn.Conn(); return nil }); err != nil {
+		return w, err
+	}
+	w.pid = pc.PgConn().PID()
+	var t *Tx
+	err = s.writeOnce(ctx, conn, fn, &t)
+	if err == nil || !pc.IsClosed() {
+		return w, err
+	}
+	w.lost, w.cause = true, err
+	switch {
+	case t == nil:
+		// Lost before the COMMIT was sent: the server rolls back.
+	case t.last.Seq != 0:
+		ev := t.last
+		w.seq, w.hash, w.typ, w.actor, w.at, w.payloads = ev.Seq, ev.Hash, ev.Type, ev.Actor, ev.At.UTC().Format(eventTimeLayout), []string{string(ev.Payload)}
+	default:
+		return &lostWrite{}, &outcomeUnknownError{fmt.Sprintf("the connection to %s was lost after the write was sent (%v): it may or may not have been recorded, and it recorded no event to look for", s.path, err)}
+	}
+	return w, err
 }

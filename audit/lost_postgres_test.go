@@ -91,3 +91,66 @@ func TestAppendCheckedConnectionLost(t *testing.T) {
 		t.Errorf("verify: %v %v", r.Problems, err)
 	}
 }
+
+// A write transaction (Store.Write: notes, owners, the long way of a
+// decision, a campaign's create and close) whose connection is lost is
+// recorded exactly once: cut in the middle (the server rolls it back)
+// or at its COMMIT, before the server sees it or after it committed and
+// answered, nhi looks for its last event on a new connection, and
+// writes it again only when it is not there.
+func TestWriteConnectionLost(t *testing.T) {
+	u := pgtest.TCPURL(t)
+	s := openAt(t, u)
+	a, b := obs("a", KindGitHubDeployKey), obs("b", KindGitHubDeployKey)
+	snapshot(t, s, nil, nil, a, b)
+	p, through := pgtest.NewProxy(t, u)
+	st := openAt(t, through)
+	count := func(typ, text string) int {
+		t.Helper()
+		var n int
+		if err := s.QueryRow(ctx, `SELECT count(*) FROM events WHERE type = ? AND payload LIKE ?`, typ, "%"+text+"%").Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	for i, c := range []struct {
+		marker string
+		when   pgtest.When
+	}{
+		{"note-0", pgtest.AfterAnswer}, // the first note's INSERT: the transaction is cut in the middle
+		{"commit", pgtest.BeforeSending},
+		{"commit", pgtest.AfterAnswer},
+	} {
+		text := fmt.Sprint("note-", i)
+		cut := p.CutNext(c.marker, c.when)
+		evs, err := st.AddNotes(ctx, "alice", []string{a.ID, b.ID}, text)
+		select {
+		case <-cut.Done:
+		default:
+			t.Fatalf("%s: the connection was not cut", text)
+		}
+		if err != nil {
+			t.Fatalf("%s cut at %s (%d): %v; want the notes recorded once", text, c.marker, c.when, err)
+		}
+		if n := count(EventNoteAdd, `"`+text+`"`); n != 2 || len(evs) != 2 {
+			t.Errorf("%s cut at %s (%d): %d events returned, %d in the log; want 2 and 2", text, c.marker, c.when, len(evs), n)
+		}
+	}
+	p.CutNext("commit", pgtest.AfterAnswer)
+	if _, err := st.SetOwner(ctx, "alice", a.ID, "team-cut"); err != nil {
+		t.Fatalf("owner set, cut after its commit: %v", err)
+	}
+	if n := count(EventOwnerSet, "team-cut"); n != 1 {
+		t.Errorf("owner set, cut after its commit: %d events in the log; want 1", n)
+	}
+	// The server out of reach when nhi looks: it says so.
+	p.CutNextThenRefuse("commit", pgtest.AfterAnswer)
+	_, err := st.AddNotes(ctx, "alice", []string{a.ID}, "unreachable")
+	p.Refuse(false)
+	if !errors.Is(err, ErrOutcomeUnknown) || !strings.Contains(err.Error(), "nhi log shows whether it holds event") {
+		t.Errorf("a cut with the server out of reach: %v; want ErrOutcomeUnknown, naming the event to look for", err)
+	}
+	if r, err := s.Verify(ctx); err != nil || !r.OK() {
+		t.Errorf("verify: %v %v", r.Problems, err)
+	}
+}
