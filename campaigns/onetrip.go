@@ -38,6 +38,9 @@ func decideOneTrip(ctx context.Context, st *audit.Store, actor, campaign, id str
 		return nil, errDecideLocked
 	}
 	sep := &separation{c: c, dir: dir, teams: teams}
+	if sep.leaver(actor) != nil {
+		return nil, errDecideLocked // refused the long way, with the directory read again
+	}
 	if !c.AllowAdminReview && sep.same(c.CreatedBy, actor) {
 		return nil, errDecideLocked // the creator rule (separation.refusal)
 	}
