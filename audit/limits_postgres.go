@@ -8,15 +8,20 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 )
 
-// LimitAdvice is what to do about err when it is a limit the server's
+// ServerAdvice is what to do about err when it is a limit the server's
 // owner set that stopped a read or a write — a statement_timeout, a
 // lock_timeout, an idle_in_transaction_session_timeout or a
 // transaction_timeout, a read-only session (default_transaction_read_only,
-// or a standby) — and "" for any other error: PostgreSQL's words name
-// the setting at most, not that nothing was written nor what to do
-// (docs/team.md, "The server's limits"). Commands print it after the
-// error; the TUI adds it to what it says.
-func LimitAdvice(err error) string {
+// or a standby) — or the server ending the session, and "" for any
+// other error: PostgreSQL's words name the setting or the symptom at
+// most, not that nothing was written nor what
+// to do (docs/team.md, "The server's limits"). Commands print it after
+// the error; the TUI adds it to what it says. (A write whose connection
+// is lost says itself what became of it: lost_postgres.go.)
+func ServerAdvice(err error) string {
+	if lostConnection(err) {
+		return "The server ended the session (a restart or a shutdown, or an administrator ending it) before nhi had its answer: nothing half-read is used. Run the command again once the server answers."
+	}
 	pe, ok := errors.AsType[*pgconn.PgError](err)
 	if !ok {
 		return ""
@@ -37,4 +42,15 @@ func LimitAdvice(err error) string {
 		return "The server's transaction_timeout ended the transaction before it finished: nothing it was writing was recorded. " + lift("transaction_timeout", "0")
 	}
 	return ""
+}
+
+// lostConnection reports whether err is the server ending the session:
+// shutting down or restarting (a fast shutdown ends every session with
+// 57P01), after a crash (57P02), or starting up (57P03), or an
+// administrator's pg_terminate_backend (57P01). A connection cut without
+// a word (an EOF, a reset) is not told apart here from a connector's
+// network failing.
+func lostConnection(err error) bool {
+	pe, ok := errors.AsType[*pgconn.PgError](err)
+	return ok && (pe.Code == "57P01" || pe.Code == "57P02" || pe.Code == "57P03")
 }

@@ -154,3 +154,52 @@ func TestWriteConnectionLost(t *testing.T) {
 		t.Errorf("verify: %v %v", r.Problems, err)
 	}
 }
+
+// A session the server ends (a restart's fast shutdown, an
+// administrator's pg_terminate_backend) in the middle of a write that
+// is not settled by its event (the policy, a snapshot's batches) or of
+// a read fails with PostgreSQL's words, and ServerAdvice says what they
+// mean and what to do: here a policy set queued for the write lock,
+// whose backend is ended while it waits, nothing written.
+func TestSessionEndedByTheServerSaysWhatToDo(t *testing.T) {
+	u := pgtest.URL(t)
+	s := openAt(t, u)
+	snapshot(t, s, nil, nil, obs("a", KindGitHubDeployKey))
+	holder := pgtest.Connect(t, u)
+	if _, err := holder.Exec(ctx, `SELECT pg_advisory_lock($1)`, int64(logLockKey)); err != nil {
+		t.Fatal(err)
+	}
+	before, err := s.Events(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := s.SetPolicy(ctx, "alice", DefaultPolicy())
+		done <- err
+	}()
+	// The policy set's backend, once it waits for the lock.
+	var pid int64
+	for pid == 0 {
+		if err := holder.QueryRow(ctx, `SELECT COALESCE(max(pid), 0) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted`).Scan(&pid); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := holder.Exec(ctx, `SELECT pg_terminate_backend($1, 10000)`, pid); err != nil {
+		t.Fatal(err)
+	}
+	err = <-done
+	if _, err := holder.Exec(ctx, `SELECT pg_advisory_unlock($1)`, int64(logLockKey)); err != nil {
+		t.Fatal(err)
+	}
+	if err == nil || !strings.Contains(ServerAdvice(err), "The server ended the session") {
+		t.Errorf("a policy set whose session the server ended: %v; advice %q; want the advice that the server ended it", err, ServerAdvice(err))
+	}
+	after, err := s.Events(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(after) != len(before) {
+		t.Errorf("the log went from %d events to %d; want nothing written", len(before), len(after))
+	}
+}

@@ -231,7 +231,7 @@ func readError(what string, err error) string {
 	if audit.Damaged(err) {
 		return "The evidence file is damaged (" + what + " not read): " + audit.DamagedAdvice + "."
 	}
-	if advice := audit.LimitAdvice(err); advice != "" {
+	if advice := audit.ServerAdvice(err); advice != "" {
 		return what + " not read: " + err.Error() + ". " + advice
 	}
 	return what + " not read: " + err.Error()

@@ -143,7 +143,7 @@ type briefRefusal interface {
 func (m *Model) refusal(err error) string {
 	var b briefRefusal
 	if !errors.As(err, &b) {
-		if advice := audit.LimitAdvice(err); advice != "" {
+		if advice := audit.ServerAdvice(err); advice != "" {
 			return err.Error() + ". " + advice
 		}
 		return err.Error()

@@ -41,7 +41,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if audit.Damaged(err) {
 		fmt.Fprintln(stderr, damagedHint)
 	}
-	if advice := audit.LimitAdvice(err); advice != "" {
+	if advice := audit.ServerAdvice(err); advice != "" {
 		fmt.Fprintln(stderr, advice)
 	}
 	var u usageError
