@@ -99,8 +99,24 @@ func (s *Store) AppendChecked(ctx context.Context, check Stmt, want string, acto
 	// error then says so, errors.Is(err, ErrBusy).
 	var ev Event
 	err := s.waitBusy(ctx, "", func() (err error) {
-		ev, err = s.appendPipelined(ctx, check, want, actor, typ, payload, key, then)
-		return err
+		for try := 0; ; try++ {
+			var w lostWrite
+			if ev, err = s.appendPipelined(ctx, check, want, actor, typ, payload, key, then, &w); err == nil || !w.lost {
+				return err
+			}
+			// The connection was lost after the COMMIT may have gone:
+			// look (lost_postgres.go).
+			got, _, recorded, serr := s.settleLost(ctx, &w)
+			switch {
+			case serr != nil:
+				return serr
+			case recorded:
+				ev = got
+				return nil
+			case try > 0 || ctx.Err() != nil:
+				return s.notRecorded(ctx, &w)
+			}
+		}
 	})
 	if errors.Is(err, ErrBusy) {
 		return Event{}, err
@@ -112,7 +128,10 @@ func (s *Store) AppendChecked(ctx context.Context, check Stmt, want string, acto
 // the pool through pgx itself, whose batches are pipelines: every
 // statement of a batch goes out at once and the answers come back
 // together.
-func (s *Store) appendPipelined(ctx context.Context, check Stmt, want string, actor, typ string, payload any, key *sshsig.SigningKey, then func(Event) []Stmt) (Event, error) {
+//
+// When the connection is lost after the COMMIT may have been sent, it
+// sets w.lost, and what identifies the write in w.
+func (s *Store) appendPipelined(ctx context.Context, check Stmt, want string, actor, typ string, payload any, key *sshsig.SigningKey, then func(Event) []Stmt, w *lostWrite) (Event, error) {
 	conn, err := s.db.Conn(ctx)
 	if err != nil {
 		return Event{}, err
@@ -124,7 +143,12 @@ func (s *Store) appendPipelined(ctx context.Context, check Stmt, want string, ac
 	)
 	err = conn.Raw(func(dc any) error {
 		pc := dc.(*postgresConn).Conn.Conn()
-		ev, werr = s.appendOn(ctx, pc, check, want, actor, typ, payload, key, then)
+		ev, werr = s.appendOn(ctx, pc, check, want, actor, typ, payload, key, then, w)
+		w.pid = pc.PgConn().PID()
+		if werr != nil && pc.IsClosed() {
+			w.lost, w.cause = true, werr
+			return driver.ErrBadConn
+		}
 		if pc.PgConn().TxStatus() == 'I' {
 			return nil
 		}
@@ -141,9 +165,11 @@ func (s *Store) appendPipelined(ctx context.Context, check Stmt, want string, ac
 	return ev, werr
 }
 
-func (s *Store) appendOn(ctx context.Context, pc *pgx.Conn, check Stmt, want string, actor, typ string, payload any, key *sshsig.SigningKey, then func(Event) []Stmt) (Event, error) {
+// appendOn is appendPipelined on pc. Once it sends the pipeline that
+// commits, it fills in w's event (w.typ set says it was sent).
+func (s *Store) appendOn(ctx context.Context, pc *pgx.Conn, check Stmt, want string, actor, typ string, payload any, key *sshsig.SigningKey, then func(Event) []Stmt, w *lostWrite) (Event, error) {
 	if key == nil {
-		if ev, done, err := s.appendOneTrip(ctx, pc, check, want, actor, typ, payload, then); done {
+		if ev, done, err := s.appendOneTrip(ctx, pc, check, want, actor, typ, payload, then, w); done {
 			return ev, err
 		}
 	}
@@ -196,6 +222,7 @@ func (s *Store) appendOn(ctx context.Context, pc *pgx.Conn, check Stmt, want str
 	}
 	b.Queue("COMMIT")
 	b.Queue(flushQuery)
+	*w = lostWrite{at: ev.At.UTC().Format(eventTimeLayout), actor: actor, typ: typ, payloads: []string{string(ev.Payload)}, seq: ev.Seq, hash: ev.Hash}
 	br = pc.SendBatch(ctx, b)
 	for i := range stmts {
 		if _, err = br.Exec(); err != nil {
@@ -247,7 +274,7 @@ const errChangedCode = "NHI01"
 // appendOneTrip is appendOn for an unsigned event in one round trip. done
 // is false, nothing having been sent, when then's statements carry the
 // event's number other than as an argument of their own.
-func (s *Store) appendOneTrip(ctx context.Context, pc *pgx.Conn, check Stmt, want string, actor, typ string, payload any, then func(Event) []Stmt) (ev Event, done bool, err error) {
+func (s *Store) appendOneTrip(ctx context.Context, pc *pgx.Conn, check Stmt, want string, actor, typ string, payload any, then func(Event) []Stmt, w *lostWrite) (ev Event, done bool, err error) {
 	p, err := canonicalJSON(payload)
 	if err != nil {
 		return Event{}, true, err
@@ -293,6 +320,7 @@ func (s *Store) appendOneTrip(ctx context.Context, pc *pgx.Conn, check Stmt, wan
 	}
 	b.Queue("COMMIT")
 	b.Queue(flushQuery)
+	*w = lostWrite{at: at, actor: actor, typ: typ, payloads: []string{p}}
 	br := pc.SendBatch(ctx, b)
 	ev = Event{At: t, Actor: actor, Type: typ, Payload: json.RawMessage(p)}
 	_, err = br.Exec()

@@ -54,29 +54,30 @@ func (s *Store) AppendCall(ctx context.Context, actor, typ string, payloads []an
 		ev      Event
 		variant int
 	)
+	var lostAnswer *LostAnswerError
 	err := s.waitBusy(ctx, "", func() error {
-		conn, err := s.db.Conn(ctx)
-		if err != nil {
-			return err
-		}
-		defer conn.Close()
-		var werr error
-		err = conn.Raw(func(dc any) error {
-			pc := dc.(*postgresConn).Conn.Conn()
-			ev, variant, werr = s.appendCallOn(ctx, pc, actor, typ, payloads, call, dest)
-			if pc.PgConn().TxStatus() == 'I' {
-				return nil
+		for try := 0; ; try++ {
+			var w lostWrite
+			err := s.appendCallOnce(ctx, actor, typ, payloads, call, dest, &ev, &variant, &w)
+			if err == nil || !w.lost {
+				return err
 			}
-			if _, err := pc.Exec(ctx, "ROLLBACK"); err != nil || pc.PgConn().TxStatus() != 'I' {
-				return driver.ErrBadConn
+			// As AppendChecked: look (lost_postgres.go).
+			got, v, recorded, serr := s.settleLost(ctx, &w)
+			switch {
+			case serr != nil:
+				return serr
+			case recorded:
+				lostAnswer = &LostAnswerError{Event: got, Variant: v, cause: w.cause}
+				return lostAnswer
+			case try > 0 || ctx.Err() != nil:
+				return s.notRecorded(ctx, &w)
 			}
-			return nil
-		})
-		if werr == nil {
-			werr = err
 		}
-		return werr
 	})
+	if lostAnswer != nil {
+		return lostAnswer.Event, lostAnswer.Variant, lostAnswer
+	}
 	if errors.Is(err, ErrBusy) || errors.Is(err, ErrChanged) {
 		return Event{}, 0, err
 	}
@@ -86,7 +87,38 @@ func (s *Store) AppendCall(ctx context.Context, actor, typ string, payloads []an
 	return ev, variant, nil
 }
 
-func (s *Store) appendCallOn(ctx context.Context, pc *pgx.Conn, actor, typ string, payloads []any, call func(Event, []any) Stmt, dest []any) (Event, int, error) {
+// appendCallOnce is one try of AppendCall, on a connection of the pool;
+// a connection lost sets w.lost, as for appendPipelined.
+func (s *Store) appendCallOnce(ctx context.Context, actor, typ string, payloads []any, call func(ev Event, eventArgs []any) Stmt, dest []any, ev *Event, variant *int, w *lostWrite) error {
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	var werr error
+	err = conn.Raw(func(dc any) error {
+		pc := dc.(*postgresConn).Conn.Conn()
+		*ev, *variant, werr = s.appendCallOn(ctx, pc, actor, typ, payloads, call, dest, w)
+		w.pid = pc.PgConn().PID()
+		if werr != nil && pc.IsClosed() {
+			w.lost, w.cause = true, werr
+			return driver.ErrBadConn
+		}
+		if pc.PgConn().TxStatus() == 'I' {
+			return nil
+		}
+		if _, err := pc.Exec(ctx, "ROLLBACK"); err != nil || pc.PgConn().TxStatus() != 'I' {
+			return driver.ErrBadConn
+		}
+		return nil
+	})
+	if werr == nil {
+		werr = err
+	}
+	return werr
+}
+
+func (s *Store) appendCallOn(ctx context.Context, pc *pgx.Conn, actor, typ string, payloads []any, call func(Event, []any) Stmt, dest []any, w *lostWrite) (Event, int, error) {
 	t := s.now().UTC().Truncate(time.Microsecond)
 	at := t.Format(eventTimeLayout)
 	args := []any{at, actor, typ}
@@ -111,6 +143,7 @@ func (s *Store) appendCallOn(ctx context.Context, pc *pgx.Conn, actor, typ strin
 	b.Queue(rewritePostgres(st.Query), pgArgs(st.Args)...)
 	b.Queue("COMMIT")
 	b.Queue(flushQuery)
+	*w = lostWrite{at: at, actor: actor, typ: typ, payloads: texts}
 	br := pc.SendBatch(ctx, b)
 	ev := Event{At: t, Actor: actor, Type: typ}
 	var variant int

@@ -156,7 +156,7 @@ func (s *Store) writeJournalInMemory(ctx context.Context, fn func(*Tx) error) er
 			_ = conn.Raw(func(any) error { return driver.ErrBadConn }) // not back to the pool
 		}
 	}()
-	err = s.waitBusy(ctx, "", func() error { return s.writeOnce(ctx, conn, fn) })
+	err = s.waitBusy(ctx, "", func() error { return s.writeOnce(ctx, conn, fn, nil) })
 	if errors.Is(err, ErrBusy) {
 		return err
 	}

@@ -20,8 +20,9 @@ import (
 // Packages that own workflow state (campaigns) use it to keep their
 // projections next to the log.
 type Tx struct {
-	s  *Store
-	tx *sql.Tx
+	s    *Store
+	tx   *sql.Tx
+	last Event // the last event appended, what a lost connection looks for (lost_postgres.go)
 }
 
 // Write runs fn in a write transaction and commits it when fn returns nil.
@@ -34,7 +35,11 @@ func (s *Store) Write(ctx context.Context, fn func(*Tx) error) error {
 	if s.readOnly {
 		return fmt.Errorf("%w: %s was opened read-only", ErrReadOnly, s.path)
 	}
-	err := s.waitBusy(ctx, "", func() error { return s.writeOnce(ctx, s.db, fn) })
+	once := func() error { return s.writeOnce(ctx, s.db, fn, nil) }
+	if s.engine == enginePostgres {
+		once = func() error { return s.writeSettled(ctx, fn) }
+	}
+	err := s.waitBusy(ctx, "", once)
 	if errors.Is(err, ErrBusy) {
 		return err
 	}
@@ -145,15 +150,21 @@ func (s *Store) busyError(ctx context.Context, waited time.Duration, err error, 
 }
 
 // writeOnce runs fn in one write transaction begun on on (the pool, or a
-// connection of the caller's) and commits it.
-func (s *Store) writeOnce(ctx context.Context, on txBeginner, fn func(*Tx) error) error {
+// connection of the caller's) and commits it. When t is not nil it is
+// set to the transaction, and what it appended, before the COMMIT is
+// sent (writeSettled).
+func (s *Store) writeOnce(ctx context.Context, on txBeginner, fn func(*Tx) error, t **Tx) error {
 	tx, err := s.beginWriteOn(ctx, on)
 	if err != nil {
 		return err
 	}
 	defer tx.Rollback()
-	if err := fn(&Tx{s: s, tx: tx}); err != nil {
+	w := &Tx{s: s, tx: tx}
+	if err := fn(w); err != nil {
 		return err
+	}
+	if t != nil {
+		*t = w
 	}
 	return tx.Commit()
 }
@@ -197,7 +208,7 @@ func Damaged(err error) bool {
 // Append adds an event to the log and returns it, stamped with the store's
 // clock. The payload is stored as canonical JSON and covered by the hash.
 func (t *Tx) Append(ctx context.Context, actor, typ string, payload any) (Event, error) {
-	return appendEvent(ctx, t.tx, t.s.now(), actor, typ, payload)
+	return t.AppendSigned(ctx, actor, typ, payload, nil)
 }
 
 // AppendSigned is Append, with the event's canonical bytes signed by key
@@ -205,7 +216,11 @@ func (t *Tx) Append(ctx context.Context, actor, typ string, payload any) (Event,
 // for actor is the caller's rule; nhi verify checks it against the
 // directory.
 func (t *Tx) AppendSigned(ctx context.Context, actor, typ string, payload any, key *sshsig.SigningKey) (Event, error) {
-	return appendSigned(ctx, t.tx, t.s.now(), actor, typ, payload, key)
+	ev, err := appendSigned(ctx, t.tx, t.s.now(), actor, typ, payload, key)
+	if err == nil {
+		t.last = ev
+	}
+	return ev, err
 }
 
 // Exec runs a statement that updates a projection.

@@ -192,6 +192,9 @@ func decideTx(ctx context.Context, tx *audit.Tx, actor string, c *Campaign, sep 
 // under that one, "" otherwise.
 func planDecision(c *Campaign, sep *separation, it *liveItem, owner, ownerNow, actor string, d Decision, reason string, refuseSame bool, terms *exceptionTerms, sg *signing, opts ...decideOption) (*DecidePayload, error) {
 	id := it.id
+	if err := sep.leaver(actor); err != nil {
+		return nil, err
+	}
 	if refuseSame && it.decision == d && it.seq != 0 && sep.same(it.decidedBy, actor) && (reason == "" || reason == it.reason) {
 		at, _ := parseAt(it.decidedAt)
 		return nil, &AlreadyDecidedError{Item: id, Decision: d, Reason: it.reason, By: it.decidedBy, At: at, Seq: it.seq}
@@ -289,6 +292,9 @@ func Undo(ctx context.Context, st *audit.Store, actor, campaign string, seq int6
 		}
 		sep, err := newSeparation(ctx, tx, c)
 		if err != nil {
+			return err
+		}
+		if err := sep.leaver(actor); err != nil {
 			return err
 		}
 		type undoItem struct {
@@ -597,6 +603,9 @@ func bulk(ctx context.Context, st *audit.Store, actor, campaign, expr, action st
 		if err != nil {
 			return err
 		}
+		if err := sep.leaver(actor); err != nil {
+			return err
+		}
 		if r := sep.signingRefusal(signingFrom(ctx), actor); r != nil {
 			return &RefusedError{Refusal: *r, Campaign: c.Name, Actor: actor}
 		}
@@ -828,4 +837,17 @@ func frozenIdentities(ctx context.Context, st *audit.Store, c *Campaign) (map[st
 		out[f.id] = id
 	}
 	return out, nil
+}
+
+// leaver refuses actor when the directory marks their person left
+// (ErrActorLeft): a session opened before they left, a TUI kept open,
+// decides nothing more in their name, and no refusal is recorded for
+// them either.
+func (s *separation) leaver(actor string) error {
+	p := s.dir.Lookup(actor)
+	if p == nil || p.Status != audit.PersonLeft {
+		return nil
+	}
+	return fmt.Errorf("%w: you are acting as %q, and %s %s according to the directory of people, so nothing was written: a leaver may not decide (docs/people.md)",
+		ErrActorLeft, audit.Printable(actor), p.Email, p.LeftNote())
 }

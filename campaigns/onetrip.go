@@ -3,6 +3,7 @@ package campaigns
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 
@@ -37,6 +38,9 @@ func decideOneTrip(ctx context.Context, st *audit.Store, actor, campaign, id str
 		return nil, errDecideLocked
 	}
 	sep := &separation{c: c, dir: dir, teams: teams}
+	if sep.leaver(actor) != nil {
+		return nil, errDecideLocked // refused the long way, with the directory read again
+	}
 	if !c.AllowAdminReview && sep.same(c.CreatedBy, actor) {
 		return nil, errDecideLocked // the creator rule (separation.refusal)
 	}
@@ -61,6 +65,12 @@ func decideOneTrip(ctx context.Context, st *audit.Store, actor, campaign, id str
 	}, &reviewer, &previous, &previousBy)
 	if errors.Is(err, audit.ErrChanged) {
 		return nil, errDecideLocked
+	}
+	if la, ok := errors.AsType[*audit.LostAnswerError](err); ok {
+		// Recorded, the answer lost with the connection: what it would
+		// have said, read back.
+		ev, variant = la.Event, la.Variant
+		reviewer, previous, previousBy, err = readBackDecision(ctx, st, c.ID, id, ev.Seq)
 	}
 	if err != nil {
 		return nil, err
@@ -112,4 +122,32 @@ func actorKeys(sep *separation, actor string) (sameKeys, teamKeys []string) {
 		}
 	}
 	return sameKeys, teamKeys
+}
+
+// readBackDecision is what nhi_decide returns for the decision of item
+// id recorded as event seq, read back when the connection was lost
+// before its answer (audit.LostAnswerError): the item's reviewer, and
+// its decision and who made it before seq, as its history gives them.
+func readBackDecision(ctx context.Context, st *audit.Store, campaignID int64, id string, seq int64) (reviewer, previous, previousBy string, err error) {
+	if err := st.QueryRow(ctx, `SELECT reviewer FROM campaign_items WHERE campaign_id = ? AND identity_id = ?`, campaignID, id).Scan(&reviewer); err != nil {
+		return "", "", "", fmt.Errorf("decision %d on %s was recorded, but reading it back: %w", seq, audit.Printable(id), err)
+	}
+	history, err := loadItemHistory(ctx, st, campaignID, id)
+	if err != nil {
+		return "", "", "", fmt.Errorf("decision %d on %s was recorded, but reading it back: %w", seq, audit.Printable(id), err)
+	}
+	var before []histEntry
+	for _, h := range history {
+		if h.seq < seq {
+			before = append(before, h)
+		}
+	}
+	if len(before) == 0 {
+		return reviewer, string(Pending), "", nil
+	}
+	last := before[len(before)-1]
+	if last.via == ViaUndo {
+		last = restoreBefore(before, last.undoes)
+	}
+	return reviewer, string(last.decision), last.actor, nil
 }

@@ -231,5 +231,8 @@ func readError(what string, err error) string {
 	if audit.Damaged(err) {
 		return "The evidence file is damaged (" + what + " not read): " + audit.DamagedAdvice + "."
 	}
+	if advice := audit.ServerAdvice(err); advice != "" {
+		return what + " not read: " + err.Error() + ". " + advice
+	}
 	return what + " not read: " + err.Error()
 }

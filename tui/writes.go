@@ -143,6 +143,9 @@ type briefRefusal interface {
 func (m *Model) refusal(err error) string {
 	var b briefRefusal
 	if !errors.As(err, &b) {
+		if advice := audit.ServerAdvice(err); advice != "" {
+			return err.Error() + ". " + advice
+		}
 		return err.Error()
 	}
 	return b.Brief(func(id string) string {
@@ -422,7 +425,7 @@ func (m *Model) updateWrites(msg tea.Msg) (tea.Cmd, bool) {
 	switch msg := msg.(type) {
 	case ownersSetMsg:
 		if msg.err != nil {
-			m.setFlash("Owner not set: "+msg.err.Error(), true)
+			m.setFlash("Owner not set: "+m.refusal(msg.err), true)
 			return nil, true
 		}
 		label := msg.label + " set to " + ownerWord(msg.sets)
@@ -437,7 +440,7 @@ func (m *Model) updateWrites(msg tea.Msg) (tea.Cmd, bool) {
 		return m.reloaded(msg), true
 	case notesAddedMsg:
 		if msg.err != nil {
-			m.setFlash("Note not added: "+msg.err.Error(), true)
+			m.setFlash("Note not added: "+m.refusal(msg.err), true)
 			return nil, true
 		}
 		m.actionDone()

@@ -41,6 +41,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if audit.Damaged(err) {
 		fmt.Fprintln(stderr, damagedHint)
 	}
+	if advice := audit.ServerAdvice(err); advice != "" {
+		fmt.Fprintln(stderr, advice)
+	}
 	var u usageError
 	var te topicError
 	if errors.As(err, &te) {

@@ -1,0 +1,80 @@
+package main
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/nhi-audit/nhi/audit"
+	"github.com/nhi-audit/nhi/internal/pgtest"
+)
+
+// Limits a server's owner sets on a reviewer's role stop nhi's writes
+// with a message that names the setting, says nothing was written and
+// what to do, and nothing is written: a read-only session (as on a
+// standby), and a lock_timeout or a statement_timeout that ends the
+// wait for the write lock another session holds.
+func TestServerLimitsSayWhatToDo(t *testing.T) {
+	owner := pgtest.URL(t)
+	for _, args := range [][]string{{"demo", "--no-tui"}, {"db", "init"}} {
+		if r := nhi(t, nil, append([]string{"--db", owner}, args...)...); r.code != 0 {
+			t.Fatalf("%v: exit %d\n%s%s", args, r.code, r.stdout, r.stderr)
+		}
+	}
+	role := "rita_" + pgtest.DatabaseName(owner)
+	rita := pgtest.LoginRole(t, owner, role, audit.RoleReviewer)
+	id := "github:northwind:github_deploy_key:api-gateway/80000240"
+	c := pgtest.Connect(t, owner)
+	events := func() (n int) {
+		t.Helper()
+		if err := c.QueryRow(context.Background(), `SELECT count(*) FROM events`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	// The write lock, held by another session for the two timeouts.
+	holder := pgtest.Connect(t, owner)
+	for _, l := range []struct {
+		setting string
+		lock    bool
+		want    []string
+	}{
+		{"default_transaction_read_only = on", false, []string{"read-only transaction", "took the session as read-only", "nothing was written", "ALTER ROLE <role> RESET default_transaction_read_only"}},
+		{"lock_timeout = '20ms'", true, []string{"lock timeout", "lock_timeout ended the wait", "nothing was written", "PGOPTIONS='-c lock_timeout=0'"}},
+		{"statement_timeout = '20ms'", true, []string{"statement timeout", "statement_timeout stopped the statement", "nothing it was writing was recorded", "PGOPTIONS='-c statement_timeout=0'"}},
+	} {
+		setting := strings.Fields(l.setting)[0]
+		pgtest.Exec(t, owner, `ALTER ROLE `+role+` SET `+l.setting)
+		if l.lock {
+			if _, err := holder.Exec(context.Background(), `SELECT pg_advisory_lock($1)`, int64(audit.ApplicationID)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		before := events()
+		r := nhi(t, nil, "--db", rita, "note", "add", id, "asked the gateway team")
+		if r.code != 1 {
+			t.Errorf("%s: exit %d; want 1\n%s%s", setting, r.code, r.stdout, r.stderr)
+		}
+		for _, w := range l.want {
+			if !strings.Contains(r.stderr, w) {
+				t.Errorf("%s: the error does not say %q:\n%s", setting, w, r.stderr)
+			}
+		}
+		if n := events(); n != before {
+			t.Errorf("%s: the log went from %d events to %d; want nothing written", setting, before, n)
+		}
+		if l.lock {
+			if _, err := holder.Exec(context.Background(), `SELECT pg_advisory_unlock($1)`, int64(audit.ApplicationID)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		pgtest.Exec(t, owner, `ALTER ROLE `+role+` RESET `+setting)
+	}
+	// PGOPTIONS, which the advice offers, reaches the server: here it
+	// sets what the role's setting did.
+	before := events()
+	r := nhi(t, []string{"PGOPTIONS=-c default_transaction_read_only=on"}, "--db", rita, "note", "add", id, "asked the gateway team")
+	if r.code != 1 || !strings.Contains(r.stderr, "took the session as read-only") || events() != before {
+		t.Errorf("PGOPTIONS read-only: exit %d\n%s", r.code, r.stderr)
+	}
+}
