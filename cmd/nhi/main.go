@@ -33,10 +33,11 @@ func main() {
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	root := newRootCmd(stdin, stdout, stderr)
 	root.SetArgs(args)
-	err := root.ExecuteContext(ctx)
+	cmd, err := root.ExecuteContextC(ctx)
 	if err == nil {
 		return exitOK
 	}
+	err = interrupted(ctx, cmd, err)
 	fmt.Fprintf(stderr, "nhi: %v\n", err)
 	if audit.Damaged(err) {
 		fmt.Fprintln(stderr, damagedHint)
