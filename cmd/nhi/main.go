@@ -42,6 +42,11 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if audit.Damaged(err) {
 		fmt.Fprintln(stderr, damagedHint)
 	}
+	if audit.NoRoom(err) && cmd != nil {
+		if db := cmd.Flag("db"); db != nil && !audit.IsPostgresURL(db.Value.String()) {
+			fmt.Fprintln(stderr, noRoomHint(db.Value.String()))
+		}
+	}
 	var u usageError
 	var te topicError
 	if errors.As(err, &te) {

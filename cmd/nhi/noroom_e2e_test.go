@@ -1,0 +1,56 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+)
+
+// TestImportPastTheFileSizeLimit: an import that grows the evidence file
+// past the process's file size limit (ulimit -f, as a FAT32 disk's 4 GB
+// does) fails naming the limit and what to do, where SQLite's "disk I/O
+// error (778)" named nothing; the file still verifies, and the import is
+// not current: what was not written is not claimed.
+func TestImportPastTheFileSizeLimit(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("no ulimit")
+	}
+	db := campaignDB(t, 3)
+	var csv strings.Builder
+	csv.WriteString("key,kind,name,scope,owner\n")
+	for i := range 20000 {
+		fmt.Fprintf(&csv, "K%07d,bot_token,bot number %d,channel-%d,owner%d@example.com\n", i, i, i%100, i%50)
+	}
+	file := filepath.Join(t.TempDir(), "bots.csv")
+	if err := os.WriteFile(file, []byte(csv.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// 1 MiB (or half that: sh counts blocks of 512 bytes or 1024): the
+	// file of 3 identities is a few pages; 20,000 rows are several MB of
+	// observations.
+	cmd := exec.Command("sh", "-c", `ulimit -f 1024 && exec "$0" "$@"`, nhiBinary(t),
+		"import", file, "--source", "slack", "--db", db, "--as", "lead")
+	cmd.Env = append(os.Environ(), "NHI_DB=", "NHI_REVIEWER=")
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != exitFailure {
+		t.Fatalf("import past the limit: %v, want exit %d\n%s%s", err, exitFailure, stdout.String(), stderr.String())
+	}
+	for _, says := range []string{"Could not write to " + db, "(ulimit -f), and nhi's write needed more", "run the command again"} {
+		if !strings.Contains(stderr.String(), says) {
+			t.Errorf("import past the limit does not say %q:\n%s", says, stderr.String())
+		}
+	}
+	ok(t, "verify", "--db", db)
+	if r := ok(t, "identities", "--filter", "source:slack", "-o", "id", "--db", db); r.stdout != "" {
+		t.Errorf("the import that failed is current:\n%s", r.stdout)
+	}
+}
