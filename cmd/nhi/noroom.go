@@ -1,6 +1,13 @@
 package main
 
-import "fmt"
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"path/filepath"
+	"strings"
+	"syscall"
+)
 
 // A write to the evidence file that fails for want of room (audit.NoRoom)
 // comes from SQLite as "database or disk is full" or, past a file size
@@ -44,4 +51,49 @@ func sizeText(n uint64) string {
 		return fmt.Sprintf("%d bytes", n)
 	}
 	return fmt.Sprintf("%.1f MB", float64(n)/1e6)
+}
+
+// exportNoRoom is the error of an export into dir that found no room (a
+// full disk, or a file size limit) as one sentence: the first file that
+// could not be written, and that nothing was written to dir, where it was
+// a line for each file the export writes side by side, each naming the
+// temporary folder beside dir, gone by then. Any other error is err.
+func exportNoRoom(err error, dir string) error {
+	if !errors.Is(err, syscall.ENOSPC) && !errors.Is(err, syscall.EFBIG) {
+		return err
+	}
+	all := leaves(err)
+	first, n := all[0], len(all)
+	what := first.Error()
+	var pe *fs.PathError
+	if errors.As(first, &pe) {
+		if strings.Contains(filepath.Base(filepath.Dir(pe.Path)), ".nhi-export-") {
+			what = fmt.Sprintf("%s: %v", filepath.Base(pe.Path), pe.Err) // the bundle's folder, beside dir
+		} else {
+			what = fmt.Sprintf("the temporary file %s: %v", pe.Path, pe.Err) // a long table's spool (TMPDIR)
+		}
+	}
+	if errors.Is(first, syscall.EFBIG) {
+		what += " (past a file size limit: ulimit -f, or the file system's)"
+	}
+	if n > 1 {
+		what += fmt.Sprintf(" (and %d more %s)", n-1, plural(n-1, "file", "files"))
+	}
+	return fmt.Errorf("no room to write the bundle: %s; nothing was written to %s (an earlier bundle there is as it was): make room (on the disk of %s, and of TMPDIR for the long tables while they are written), or export to another disk, and run the command again", what, dir, dir)
+}
+
+// leaves is the errors err joins (errors.Join, nested), or err.
+func leaves(err error) []error {
+	j, ok := err.(interface{ Unwrap() []error })
+	if !ok {
+		return []error{err}
+	}
+	var all []error
+	for _, e := range j.Unwrap() {
+		all = append(all, leaves(e)...)
+	}
+	if len(all) == 0 {
+		return []error{err}
+	}
+	return all
 }

@@ -54,3 +54,36 @@ func TestImportPastTheFileSizeLimit(t *testing.T) {
 		t.Errorf("the import that failed is current:\n%s", r.stdout)
 	}
 }
+
+// TestExportPastTheFileSizeLimit: an export that finds no room says so in
+// one sentence, the first file it could not write and that nothing was
+// written to --out, where it printed a line for each file written side by
+// side, each in a temporary folder gone by then; and nothing is there.
+func TestExportPastTheFileSizeLimit(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("no ulimit")
+	}
+	db := campaignDB(t, 2000)
+	ok(t, "campaign", "create", "q", "--scope", "id:*", "--due", "2030-01-01", "--reviewer", "rita", "--db", db, "--as", "lead")
+	out := filepath.Join(t.TempDir(), "bundle")
+	// 64 or 128 KB (sh's blocks are 512 bytes or 1024): the report of
+	// 2,000 items is larger.
+	cmd := exec.Command("sh", "-c", `ulimit -f 128 && exec "$0" "$@"`, nhiBinary(t),
+		"export", "q", "--out", out, "--db", db, "--as", "lead")
+	cmd.Env = append(os.Environ(), "NHI_DB=", "NHI_REVIEWER=")
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != exitFailure {
+		t.Fatalf("export past the limit: %v, want exit %d\n%s%s", err, exitFailure, stdout.String(), stderr.String())
+	}
+	if got := stderr.String(); !strings.HasPrefix(got, "nhi: no room to write the bundle: ") || strings.Count(got, "\n") != 1 ||
+		!strings.Contains(got, "file too large (past a file size limit: ulimit -f") || !strings.Contains(got, "nothing was written to "+out) ||
+		strings.Contains(got, ".nhi-export-") {
+		t.Errorf("export past the limit says:\n%s", got)
+	}
+	if entries, err := os.ReadDir(filepath.Dir(out)); err != nil || len(entries) != 0 {
+		t.Errorf("the export that failed left %v (%v)", entries, err)
+	}
+}
