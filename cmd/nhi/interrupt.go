@@ -15,7 +15,7 @@ import (
 // it, "sql: statement is closed". Neither says what happened, nor what
 // is kept. So run says it: the command was interrupted, and what its
 // annotation (interruptedNote) says of what is left and what to run next.
-// An error that already begins "interrupted" (a connector run's: what was
+// An error that already says "interrupted" (a connector run's: what was
 // read is kept, run again to continue) is left as it is.
 
 // annInterrupted is the annotation a command keeps its interruptedNote in.
@@ -32,7 +32,7 @@ func interruptedNote(cmd *cobra.Command, note string) {
 
 // interrupted is err, of cmd, once ctx has ended, as what the user reads.
 func interrupted(ctx context.Context, cmd *cobra.Command, err error) error {
-	if ctx.Err() == nil || err == nil || strings.HasPrefix(err.Error(), "interrupted") {
+	if ctx.Err() == nil || err == nil || strings.Contains(err.Error(), "interrupted") {
 		return err
 	}
 	path := "nhi"

@@ -3,10 +3,13 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/spf13/cobra"
 )
 
 // TestInterruptedCommandsSayWhatIsLeft: a campaign create, an export and
@@ -58,4 +61,20 @@ func TestInterruptedCommandsSayWhatIsLeft(t *testing.T) {
 		t.Errorf("the interrupted import is current:\n%s", r.stdout)
 	}
 	ok(t, "verify", "--db", db)
+}
+
+// TestInterruptedKeepsWhatARunSays: an error that says it was interrupted
+// already (a connector run's, wrapping the context's error: what was read
+// is kept, and how to continue) is printed as it was, not for the
+// command's sentence or the general one.
+func TestInterruptedKeepsWhatARunSays(t *testing.T) {
+	stopped, stop := context.WithCancel(context.Background())
+	stop()
+	run := fmt.Errorf("snapshot of acme failed: interrupted; what was read is kept (snapshot 4), run the same command again to continue: %w", context.Canceled)
+	if got := interrupted(stopped, &cobra.Command{Use: "demo"}, run); got != run {
+		t.Errorf("a run's own words became %q", got)
+	}
+	if got := interrupted(stopped, &cobra.Command{Use: "verify"}, context.Canceled).Error(); got != "interrupted before verify finished; run it again" {
+		t.Errorf("the general sentence: %q", got)
+	}
 }
