@@ -42,6 +42,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if audit.Damaged(err) {
 		fmt.Fprintln(stderr, damagedHint)
 	}
+	if outputCut(err) {
+		fmt.Fprintln(stderr, outputCutHint)
+	}
 	if audit.NoRoom(err) && cmd != nil {
 		if db := cmd.Flag("db"); db != nil && !audit.IsPostgresURL(db.Value.String()) {
 			fmt.Fprintln(stderr, noRoomHint(db.Value.String()))

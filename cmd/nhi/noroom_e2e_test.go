@@ -87,3 +87,28 @@ func TestExportPastTheFileSizeLimit(t *testing.T) {
 		t.Errorf("the export that failed left %v (%v)", entries, err)
 	}
 }
+
+// TestOutputPastTheFileSizeLimit: identities written to a file that
+// cannot grow (a full disk, a file size limit) fail saying the output is
+// cut short, where only "write /dev/stdout: file too large" said so: a
+// CSV cut after a row looks whole.
+func TestOutputPastTheFileSizeLimit(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("no ulimit")
+	}
+	db := campaignDB(t, 2000)
+	out := filepath.Join(t.TempDir(), "out.csv")
+	// 64 or 128 KB (sh's blocks are 512 bytes or 1024): 2,000 rows are more.
+	cmd := exec.Command("sh", "-c", `ulimit -f 128 && exec "$0" "$@" > "$OUT"`, nhiBinary(t), "identities", "-o", "csv", "--db", db)
+	cmd.Env = append(os.Environ(), "NHI_DB=", "OUT="+out)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	err := cmd.Run()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != exitFailure {
+		t.Fatalf("output past the limit: %v, want exit %d\n%s", err, exitFailure, stderr.String())
+	}
+	if !strings.Contains(stderr.String(), "file too large") || !strings.Contains(stderr.String(), "The output is cut short") {
+		t.Errorf("output past the limit says:\n%s", stderr.String())
+	}
+}
