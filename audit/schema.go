@@ -331,6 +331,10 @@ func (s *Store) migrate(ctx context.Context) error {
 			// checkFile found nhi's header: the file is nhi's, and damaged.
 			return fmt.Errorf("%w: %s cannot be read (SQLite: %v); nothing was changed", ErrDamaged, s.path, err)
 		}
+		if ctx.Err() != nil {
+			// Stopped (ctrl-c), not refused: the file is as it was.
+			return fmt.Errorf("opening %s: %w", s.path, ctx.Err())
+		}
 		return fmt.Errorf("%w: %s cannot be read as a database (%v)", ErrNotEvidence, s.path, err)
 	}
 	pkgs := registeredMigrations()

@@ -187,6 +187,30 @@ func TestMigrationUpgradesExistingFileAndKeepsData(t *testing.T) {
 
 func slices2(s []string) []string { return append([]string(nil), s...) }
 
+// TestOpenStoppedIsNotRefused: an open whose context ends (ctrl-c while
+// a command opens the file) fails with the context's error, never as a
+// refusal of the file: it said "not an nhi evidence file" of a good one.
+func TestOpenStoppedIsNotRefused(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "nhi.db")
+	s, err := Open(ctx, path, OpenOptions{Create: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	stopped, stop := context.WithCancel(ctx)
+	stop()
+	for _, opts := range []OpenOptions{{}, {ReadOnly: true}} {
+		s, err := Open(stopped, path, opts)
+		if err == nil {
+			s.Close()
+			continue // opened before anything asked the context: as good
+		}
+		if !errors.Is(err, context.Canceled) || errors.Is(err, ErrNotEvidence) || strings.Contains(err.Error(), "not an nhi evidence file") {
+			t.Errorf("read-only %v: a stopped open says %q", opts.ReadOnly, err)
+		}
+	}
+}
+
 func TestOpenRefusesAndChangesNothing(t *testing.T) {
 	dir := t.TempDir()
 	foreignText := filepath.Join(dir, "notes.txt")

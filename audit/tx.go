@@ -190,6 +190,20 @@ func sqliteCode(err error) int {
 	return e.Code() & 0xff
 }
 
+// NoRoom reports whether err is, or wraps, SQLite's failure to write to
+// the evidence file for want of room: SQLITE_FULL (the disk is full) or
+// SQLITE_IOERR_WRITE, which is also what a write past a file size limit
+// (RLIMIT_FSIZE, ulimit -f; a FAT32 disk's 4 GB) gives, as the disk
+// failing does. SQLite rolls the write back: what it had committed
+// before stands. Commands say where the room went (cmd/nhi).
+func NoRoom(err error) bool {
+	var e *sqlite.Error
+	if !errors.As(err, &e) {
+		return false
+	}
+	return e.Code()&0xff == sqlite3.SQLITE_FULL || e.Code() == sqlite3.SQLITE_IOERR_WRITE
+}
+
 // Damaged reports whether err is, or wraps, SQLite's finding that the
 // file is malformed (SQLITE_CORRUPT, SQLITE_NOTADB) or ErrDamaged: a
 // file cut short or overwritten in part, which no retry mends. Commands

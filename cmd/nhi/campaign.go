@@ -144,6 +144,7 @@ was renamed since is matched under the ID it had there, and create lists it.`,
 	f.StringVar(&spec.FallbackReviewer, "fallback-reviewer", "", "with --on-no-response escalate: who takes items whose reviewer has no manager to take them")
 	f.IntVar(&spec.EscalateAfter, "escalate-after", 0, fmt.Sprintf("with --on-no-response escalate: days after creation before pending items escalate (default %d)", campaigns.DefaultEscalateAfter))
 	out.addTextOrJSONFlags(cmd, "print the campaign as JSON")
+	interruptedNote(cmd, "no campaign was created (it is recorded in one transaction, whole or not at all); run the same command again")
 	return cmd
 }
 

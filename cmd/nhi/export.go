@@ -94,7 +94,7 @@ nhi verify --report DIR. See docs/report.md.`,
 			}
 			res, err := report.Export(ctx, st, args[0], out, opts)
 			if err != nil {
-				return err
+				return exportNoRoom(err, out)
 			}
 			r := res.Report
 			fmt.Fprintf(a.stdout, "Exported campaign %s (%s, %s) to %s, as of event %d, generated %s, signer %s\n",
@@ -124,6 +124,7 @@ nhi verify --report DIR. See docs/report.md.`,
 	// scripts keep it.
 	f.StringVar(&oldKeyPath, "sign", "", "the older name of --sign-with")
 	f.MarkHidden("sign")
+	interruptedNote(cmd, "nothing was written to the --out folder (the bundle is written beside it and renamed in once whole; an earlier bundle there is as it was); run the same command again")
 	return cmd
 }
 

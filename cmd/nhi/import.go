@@ -81,6 +81,7 @@ The columns and formats are described in docs/import.md.`,
 	f.StringVar(&opts.Account, "account", "", "what within it: a workspace, a tenant (default \""+importer.DefaultAccount+"\")")
 	f.StringVar(&opts.Format, "format", "", "csv or json (default: from the file name, else csv)")
 	f.BoolVar(&dryRun, "dry-run", false, "read and check the file, say what would change; record nothing")
+	interruptedNote(cmd, "nothing of the file is current (a snapshot it began is closed as failed, never current: nhi snapshots); run the same command again")
 	return cmd
 }
 

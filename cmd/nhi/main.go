@@ -33,16 +33,25 @@ func main() {
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	root := newRootCmd(stdin, stdout, stderr)
 	root.SetArgs(args)
-	err := root.ExecuteContext(ctx)
+	cmd, err := root.ExecuteContextC(ctx)
 	if err == nil {
 		return exitOK
 	}
+	err = interrupted(ctx, cmd, err)
 	fmt.Fprintf(stderr, "nhi: %v\n", err)
 	if audit.Damaged(err) {
 		fmt.Fprintln(stderr, damagedHint)
 	}
 	if advice := audit.ServerAdvice(err); advice != "" {
 		fmt.Fprintln(stderr, advice)
+	}
+	if outputCut(err) {
+		fmt.Fprintln(stderr, outputCutHint)
+	}
+	if audit.NoRoom(err) && cmd != nil {
+		if db := cmd.Flag("db"); db != nil && !audit.IsPostgresURL(db.Value.String()) {
+			fmt.Fprintln(stderr, noRoomHint(db.Value.String()))
+		}
 	}
 	var u usageError
 	var te topicError

@@ -1,0 +1,111 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"path/filepath"
+	"strings"
+	"syscall"
+)
+
+// A write to the evidence file that fails for want of room (audit.NoRoom)
+// comes from SQLite as "database or disk is full" or, past a file size
+// limit, as "disk I/O error (778)": the second names no cause. So run
+// follows either with what stops the file growing, as far as the system
+// says (room, below), and what to do.
+
+// fullBelow is the free space under which a disk counts as full: a
+// batch of a snapshot's writes is a few MB.
+const fullBelow = 64 << 20
+
+// fileRoom is what limits the growth of an evidence file: the process's
+// file size limit (0: none) and the free space of its file system.
+type fileRoom struct {
+	limit, free uint64
+}
+
+// noRoomHint is what follows a failed write of the evidence file db for
+// want of room.
+func noRoomHint(db string) string {
+	why := "the disk is full, or the file reached a size limit of its file system or of this process (ulimit -f), or the disk failed"
+	if r, ok := roomOf(db); ok {
+		switch {
+		case r.free < fullBelow:
+			why = fmt.Sprintf("the disk holding it is full (%s free)", sizeText(r.free))
+		case r.limit > 0:
+			// The evidence file, its write-ahead log, or a temporary file
+			// SQLite sorts in: gone or shrunk by now, so not named.
+			why = fmt.Sprintf("this process may write no file larger than %s (ulimit -f), and nhi's write needed more", sizeText(r.limit))
+		default:
+			why += fmt.Sprintf(" (%s free on its disk)", sizeText(r.free))
+		}
+	}
+	return "Could not write to " + db + ": " + why + ". Make room (free space, raise the limit, or move the file to a disk with room) and run the command again: " +
+		"what was recorded before stands and each write is whole or not made (nhi verify checks the file)."
+}
+
+// sizeText is n bytes in MB (10^6) with one decimal, or in bytes below 1 MB.
+func sizeText(n uint64) string {
+	if n < 1e6 {
+		return fmt.Sprintf("%d bytes", n)
+	}
+	return fmt.Sprintf("%.1f MB", float64(n)/1e6)
+}
+
+// exportNoRoom is the error of an export into dir that found no room (a
+// full disk, or a file size limit) as one sentence: the first file that
+// could not be written, and that nothing was written to dir, where it was
+// a line for each file the export writes side by side, each naming the
+// temporary folder beside dir, gone by then. Any other error is err.
+func exportNoRoom(err error, dir string) error {
+	if !errors.Is(err, syscall.ENOSPC) && !errors.Is(err, syscall.EFBIG) {
+		return err
+	}
+	all := leaves(err)
+	first, n := all[0], len(all)
+	what := first.Error()
+	var pe *fs.PathError
+	if errors.As(first, &pe) {
+		if strings.Contains(filepath.Base(filepath.Dir(pe.Path)), ".nhi-export-") {
+			what = fmt.Sprintf("%s: %v", filepath.Base(pe.Path), pe.Err) // the bundle's folder, beside dir
+		} else {
+			what = fmt.Sprintf("the temporary file %s: %v", pe.Path, pe.Err) // a long table's spool (TMPDIR)
+		}
+	}
+	if errors.Is(first, syscall.EFBIG) {
+		what += " (past a file size limit: ulimit -f, or the file system's)"
+	}
+	if n > 1 {
+		what += fmt.Sprintf(" (and %d more %s)", n-1, plural(n-1, "file", "files"))
+	}
+	return fmt.Errorf("no room to write the bundle: %s; nothing was written to %s (an earlier bundle there is as it was): make room (on the disk of %s, and of TMPDIR for the long tables while they are written), or export to another disk, and run the command again", what, dir, dir)
+}
+
+// leaves is the errors err joins (errors.Join, nested), or err.
+func leaves(err error) []error {
+	j, ok := err.(interface{ Unwrap() []error })
+	if !ok {
+		return []error{err}
+	}
+	var all []error
+	for _, e := range j.Unwrap() {
+		all = append(all, leaves(e)...)
+	}
+	if len(all) == 0 {
+		return []error{err}
+	}
+	return all
+}
+
+// outputCut reports whether err is a failed write of standard output (a
+// full disk or a file size limit under a redirection, `> out.csv`): what
+// was written before it is a part that may look whole (a CSV cut after a
+// row), so run says so.
+func outputCut(err error) bool {
+	var pe *fs.PathError
+	return errors.As(err, &pe) && pe.Op == "write" && pe.Path == "/dev/stdout"
+}
+
+// outputCutHint follows an error outputCut reports.
+const outputCutHint = "The output is cut short: what was written before this error is not the whole. Write it where there is room and run the command again."

@@ -1,0 +1,114 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+)
+
+// TestImportPastTheFileSizeLimit: an import that grows the evidence file
+// past the process's file size limit (ulimit -f, as a FAT32 disk's 4 GB
+// does) fails naming the limit and what to do, where SQLite's "disk I/O
+// error (778)" named nothing; the file still verifies, and the import is
+// not current: what was not written is not claimed.
+func TestImportPastTheFileSizeLimit(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("no ulimit")
+	}
+	db := campaignDB(t, 3)
+	var csv strings.Builder
+	csv.WriteString("key,kind,name,scope,owner\n")
+	for i := range 20000 {
+		fmt.Fprintf(&csv, "K%07d,bot_token,bot number %d,channel-%d,owner%d@example.com\n", i, i, i%100, i%50)
+	}
+	file := filepath.Join(t.TempDir(), "bots.csv")
+	if err := os.WriteFile(file, []byte(csv.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// 1 MiB (or half that: sh counts blocks of 512 bytes or 1024): the
+	// file of 3 identities is a few pages; 20,000 rows are several MB of
+	// observations.
+	cmd := exec.Command("sh", "-c", `ulimit -f 1024 && exec "$0" "$@"`, nhiBinary(t),
+		"import", file, "--source", "slack", "--db", db, "--as", "lead")
+	cmd.Env = append(os.Environ(), "NHI_DB=", "NHI_REVIEWER=")
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != exitFailure {
+		t.Fatalf("import past the limit: %v, want exit %d\n%s%s", err, exitFailure, stdout.String(), stderr.String())
+	}
+	for _, says := range []string{"Could not write to " + db, "(ulimit -f), and nhi's write needed more", "run the command again"} {
+		if !strings.Contains(stderr.String(), says) {
+			t.Errorf("import past the limit does not say %q:\n%s", says, stderr.String())
+		}
+	}
+	ok(t, "verify", "--db", db)
+	if r := ok(t, "identities", "--filter", "source:slack", "-o", "id", "--db", db); r.stdout != "" {
+		t.Errorf("the import that failed is current:\n%s", r.stdout)
+	}
+}
+
+// TestExportPastTheFileSizeLimit: an export that finds no room says so in
+// one sentence, the first file it could not write and that nothing was
+// written to --out, where it printed a line for each file written side by
+// side, each in a temporary folder gone by then; and nothing is there.
+func TestExportPastTheFileSizeLimit(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("no ulimit")
+	}
+	db := campaignDB(t, 2000)
+	ok(t, "campaign", "create", "q", "--scope", "id:*", "--due", "2030-01-01", "--reviewer", "rita", "--db", db, "--as", "lead")
+	out := filepath.Join(t.TempDir(), "bundle")
+	// 64 or 128 KB (sh's blocks are 512 bytes or 1024): the report of
+	// 2,000 items is larger.
+	cmd := exec.Command("sh", "-c", `ulimit -f 128 && exec "$0" "$@"`, nhiBinary(t),
+		"export", "q", "--out", out, "--db", db, "--as", "lead")
+	cmd.Env = append(os.Environ(), "NHI_DB=", "NHI_REVIEWER=")
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != exitFailure {
+		t.Fatalf("export past the limit: %v, want exit %d\n%s%s", err, exitFailure, stdout.String(), stderr.String())
+	}
+	if got := stderr.String(); !strings.HasPrefix(got, "nhi: no room to write the bundle: ") || strings.Count(got, "\n") != 1 ||
+		!strings.Contains(got, "file too large (past a file size limit: ulimit -f") || !strings.Contains(got, "nothing was written to "+out) ||
+		strings.Contains(got, ".nhi-export-") {
+		t.Errorf("export past the limit says:\n%s", got)
+	}
+	if entries, err := os.ReadDir(filepath.Dir(out)); err != nil || len(entries) != 0 {
+		t.Errorf("the export that failed left %v (%v)", entries, err)
+	}
+}
+
+// TestOutputPastTheFileSizeLimit: identities written to a file that
+// cannot grow (a full disk, a file size limit) fail saying the output is
+// cut short, where only "write /dev/stdout: file too large" said so: a
+// CSV cut after a row looks whole.
+func TestOutputPastTheFileSizeLimit(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("no ulimit")
+	}
+	db := campaignDB(t, 2000)
+	out := filepath.Join(t.TempDir(), "out.csv")
+	// 64 or 128 KB (sh's blocks are 512 bytes or 1024): 2,000 rows are more.
+	cmd := exec.Command("sh", "-c", `ulimit -f 128 && exec "$0" "$@" > "$OUT"`, nhiBinary(t), "identities", "-o", "csv", "--db", db)
+	cmd.Env = append(os.Environ(), "NHI_DB=", "OUT="+out)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	err := cmd.Run()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != exitFailure {
+		t.Fatalf("output past the limit: %v, want exit %d\n%s", err, exitFailure, stderr.String())
+	}
+	if !strings.Contains(stderr.String(), "file too large") || !strings.Contains(stderr.String(), "The output is cut short") {
+		t.Errorf("output past the limit says:\n%s", stderr.String())
+	}
+}

@@ -1,0 +1,6 @@
+//go:build !(linux || darwin || freebsd)
+
+package main
+
+// roomOf is not told where the system offers no statfs.
+func roomOf(string) (fileRoom, bool) { return fileRoom{}, false }
