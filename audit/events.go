@@ -194,8 +194,9 @@ const MaxOwnerLength = 256
 var ErrOwnerTooLong = fmt.Errorf("an owner is at most %d characters", MaxOwnerLength)
 
 // SetOwners records several owner assignments in one transaction, one
-// event each: all of them, or none when any identity is unknown or any
-// owner is longer than MaxOwnerLength.
+// event each: all of them, or none when any identity is unknown, any
+// owner is longer than MaxOwnerLength, or the directory of people, read
+// in the transaction, marks actor left (ErrActorLeft).
 func (s *Store) SetOwners(ctx context.Context, actor string, sets []OwnerSet) ([]Event, error) {
 	var evs []Event
 	err := s.Write(ctx, func(tx *Tx) error {
@@ -213,6 +214,9 @@ func (s *Store) SetOwners(ctx context.Context, actor string, sets []OwnerSet) ([
 func (tx *Tx) setOwners(ctx context.Context, actor string, sets []OwnerSet, evs []Event) ([]Event, error) {
 	dir, err := tx.People(ctx)
 	if err != nil {
+		return nil, err
+	}
+	if err := dir.RefuseLeaver(actor, "change an owner"); err != nil {
 		return nil, err
 	}
 	for _, set := range sets {

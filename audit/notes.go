@@ -35,7 +35,8 @@ type Note struct {
 
 // AddNotes records text as a note on every identity in ids, one event
 // each, in one transaction: all of them, or none when any identity is
-// unknown or the text is empty or too long.
+// unknown or the text is empty or too long, or when the directory of
+// people, read in the transaction, marks actor left (ErrActorLeft).
 func (s *Store) AddNotes(ctx context.Context, actor string, ids []string, text string) ([]Event, error) {
 	text = strings.TrimSpace(text)
 	switch {
@@ -49,6 +50,13 @@ func (s *Store) AddNotes(ctx context.Context, actor string, ids []string, text s
 	var evs []Event
 	err := s.Write(ctx, func(tx *Tx) error {
 		evs = evs[:0]
+		dir, err := tx.People(ctx)
+		if err != nil {
+			return err
+		}
+		if err := dir.RefuseLeaver(actor, "add a note"); err != nil {
+			return err
+		}
 		for _, id := range ids {
 			if err := tx.requireIdentity(ctx, id); err != nil {
 				return err

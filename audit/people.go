@@ -34,6 +34,11 @@ const (
 // ErrUnknownPerson is returned when a name matches nobody in the directory.
 var ErrUnknownPerson = errors.New("not in the directory of people")
 
+// ErrActorLeft: the directory of people marks the person acting as left
+// (docs/people.md: a leaver may not act), as it may have since their
+// session began.
+var ErrActorLeft = errors.New("the person acting has left")
+
 // Person is one person of the directory. Email is the key; every other
 // name they go by is an alias.
 type Person struct {
@@ -87,6 +92,21 @@ func (p *Person) LeftNote() string {
 		return "left"
 	}
 	return "left on " + p.LeftAt
+}
+
+// RefuseLeaver returns ErrActorLeft, saying who actor is acting as and
+// when the directory says they left, when d marks actor's person left,
+// and nil otherwise; what is what a leaver may not do ("decide", "add a
+// note"). Writers call it with the directory read inside their own
+// transaction, so a session opened before the person left, a TUI kept
+// open, writes nothing more in their name, on either engine.
+func (d *Directory) RefuseLeaver(actor, what string) error {
+	p := d.Lookup(actor)
+	if p == nil || p.Status != PersonLeft {
+		return nil
+	}
+	return fmt.Errorf("%w: you are acting as %q, and %s %s according to the directory of people, so nothing was written: a leaver may not %s (docs/people.md)",
+		ErrActorLeft, Printable(actor), p.Email, p.LeftNote(), what)
 }
 
 // AliasKey is the form names are compared in: case-folded, without the "@"

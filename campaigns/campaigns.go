@@ -94,10 +94,9 @@ var (
 	// ErrAlreadyDecided: the same reviewer decided the same item the same
 	// way already; nothing new to record.
 	ErrAlreadyDecided = errors.New("already decided")
-	// ErrActorLeft: the directory of people marks the person acting as
-	// left (docs/people.md: a leaver may not act), as it may have since
-	// their session began.
-	ErrActorLeft = errors.New("the person acting has left")
+	// ErrActorLeft is audit.ErrActorLeft: the directory of people marks
+	// the person acting as left, as it may have since their session began.
+	ErrActorLeft = audit.ErrActorLeft
 )
 
 // Campaign is one review campaign. Items is filled by [Get] only.

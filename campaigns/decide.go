@@ -844,10 +844,5 @@ func frozenIdentities(ctx context.Context, st *audit.Store, c *Campaign) (map[st
 // decides nothing more in their name, and no refusal is recorded for
 // them either.
 func (s *separation) leaver(actor string) error {
-	p := s.dir.Lookup(actor)
-	if p == nil || p.Status != audit.PersonLeft {
-		return nil
-	}
-	return fmt.Errorf("%w: you are acting as %q, and %s %s according to the directory of people, so nothing was written: a leaver may not decide (docs/people.md)",
-		ErrActorLeft, audit.Printable(actor), p.Email, p.LeftNote())
+	return s.dir.RefuseLeaver(actor, "decide")
 }
