@@ -132,18 +132,30 @@ func (s *Store) AppendChecked(ctx context.Context, check Stmt, want string, acto
 // When the connection is lost after the COMMIT may have been sent, it
 // sets w.lost, and what identifies the write in w.
 func (s *Store) appendPipelined(ctx context.Context, check Stmt, want string, actor, typ string, payload any, key *sshsig.SigningKey, then func(Event) []Stmt, w *lostWrite) (Event, error) {
+	var ev Event
+	err := s.onPipelineConn(ctx, w, func(pc *pgx.Conn) (err error) {
+		ev, err = s.appendOn(ctx, pc, check, want, actor, typ, payload, key, then, w)
+		return err
+	})
+	return ev, err
+}
+
+// onPipelineConn runs write on the pgx.Conn of a connection of the pool,
+// as both pipelined appends (appendPipelined, appendCallOnce) do, and
+// returns its error. When write failed with the connection lost, it
+// sets w.lost and w.cause (and the pool drops the connection); when it
+// left a transaction open, it is rolled back, or the connection dropped.
+// w.pid is the server process that ran write.
+func (s *Store) onPipelineConn(ctx context.Context, w *lostWrite, write func(pc *pgx.Conn) error) error {
 	conn, err := s.db.Conn(ctx)
 	if err != nil {
-		return Event{}, err
+		return err
 	}
 	defer conn.Close()
-	var (
-		ev   Event
-		werr error
-	)
+	var werr error
 	err = conn.Raw(func(dc any) error {
 		pc := dc.(*postgresConn).Conn.Conn()
-		ev, werr = s.appendOn(ctx, pc, check, want, actor, typ, payload, key, then, w)
+		werr = write(pc)
 		w.pid = pc.PgConn().PID()
 		if werr != nil && pc.IsClosed() {
 			w.lost, w.cause = true, werr
@@ -159,10 +171,10 @@ func (s *Store) appendPipelined(ctx context.Context, check Stmt, want string, ac
 		}
 		return nil
 	})
-	if werr == nil && err != nil {
+	if werr == nil {
 		werr = err
 	}
-	return ev, werr
+	return werr
 }
 
 // appendOn is appendPipelined on pc. Once it sends the pipeline that

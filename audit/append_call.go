@@ -2,7 +2,6 @@ package audit
 
 import (
 	"context"
-	"database/sql/driver"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -90,32 +89,10 @@ func (s *Store) AppendCall(ctx context.Context, actor, typ string, payloads []an
 // appendCallOnce is one try of AppendCall, on a connection of the pool;
 // a connection lost sets w.lost, as for appendPipelined.
 func (s *Store) appendCallOnce(ctx context.Context, actor, typ string, payloads []any, call func(ev Event, eventArgs []any) Stmt, dest []any, ev *Event, variant *int, w *lostWrite) error {
-	conn, err := s.db.Conn(ctx)
-	if err != nil {
+	return s.onPipelineConn(ctx, w, func(pc *pgx.Conn) (err error) {
+		*ev, *variant, err = s.appendCallOn(ctx, pc, actor, typ, payloads, call, dest, w)
 		return err
-	}
-	defer conn.Close()
-	var werr error
-	err = conn.Raw(func(dc any) error {
-		pc := dc.(*postgresConn).Conn.Conn()
-		*ev, *variant, werr = s.appendCallOn(ctx, pc, actor, typ, payloads, call, dest, w)
-		w.pid = pc.PgConn().PID()
-		if werr != nil && pc.IsClosed() {
-			w.lost, w.cause = true, werr
-			return driver.ErrBadConn
-		}
-		if pc.PgConn().TxStatus() == 'I' {
-			return nil
-		}
-		if _, err := pc.Exec(ctx, "ROLLBACK"); err != nil || pc.PgConn().TxStatus() != 'I' {
-			return driver.ErrBadConn
-		}
-		return nil
 	})
-	if werr == nil {
-		werr = err
-	}
-	return werr
 }
 
 func (s *Store) appendCallOn(ctx context.Context, pc *pgx.Conn, actor, typ string, payloads []any, call func(Event, []any) Stmt, dest []any, w *lostWrite) (Event, int, error) {
