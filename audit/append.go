@@ -98,25 +98,15 @@ func (s *Store) AppendChecked(ctx context.Context, check Stmt, want string, acto
 	// Tried again while it conflicts, as every write is (waitBusy); its
 	// error then says so, errors.Is(err, ErrBusy).
 	var ev Event
-	err := s.waitBusy(ctx, "", func() (err error) {
-		for try := 0; ; try++ {
-			var w lostWrite
-			if ev, err = s.appendPipelined(ctx, check, want, actor, typ, payload, key, then, &w); err == nil || !w.lost {
-				return err
-			}
-			// The connection was lost after the COMMIT may have gone:
-			// look (lost_postgres.go).
-			got, _, recorded, serr := s.settleLost(ctx, &w)
-			switch {
-			case serr != nil:
-				return serr
-			case recorded:
-				ev = got
-				return nil
-			case try > 0 || ctx.Err() != nil:
-				return s.notRecorded(ctx, &w)
-			}
+	err := s.waitBusy(ctx, "", func() error {
+		found, err := s.settledTries(ctx, func(w *lostWrite) (err error) {
+			ev, err = s.appendPipelined(ctx, check, want, actor, typ, payload, key, then, w)
+			return err
+		})
+		if found != nil {
+			ev = found.ev // lost after it was sent, and found recorded
 		}
+		return err
 	})
 	if errors.Is(err, ErrBusy) {
 		return Event{}, err

@@ -55,24 +55,15 @@ func (s *Store) AppendCall(ctx context.Context, actor, typ string, payloads []an
 	)
 	var lostAnswer *LostAnswerError
 	err := s.waitBusy(ctx, "", func() error {
-		for try := 0; ; try++ {
-			var w lostWrite
-			err := s.appendCallOnce(ctx, actor, typ, payloads, call, dest, &ev, &variant, &w)
-			if err == nil || !w.lost {
-				return err
-			}
-			// As AppendChecked: look (lost_postgres.go).
-			got, v, recorded, serr := s.settleLost(ctx, &w)
-			switch {
-			case serr != nil:
-				return serr
-			case recorded:
-				lostAnswer = &LostAnswerError{Event: got, Variant: v, cause: w.cause}
-				return lostAnswer
-			case try > 0 || ctx.Err() != nil:
-				return s.notRecorded(ctx, &w)
-			}
+		found, err := s.settledTries(ctx, func(w *lostWrite) error {
+			return s.appendCallOnce(ctx, actor, typ, payloads, call, dest, &ev, &variant, w)
+		})
+		if found != nil {
+			// Recorded, the answer lost with the connection.
+			lostAnswer = &LostAnswerError{Event: found.ev, Variant: found.variant, cause: found.cause}
+			return lostAnswer
 		}
+		return err
 	})
 	if lostAnswer != nil {
 		return lostAnswer.Event, lostAnswer.Variant, lostAnswer

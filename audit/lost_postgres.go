@@ -151,58 +151,78 @@ func (s *Store) notRecorded(ctx context.Context, w *lostWrite) error {
 	return fmt.Errorf("the connection to %s was lost (%v), and again when nhi tried the write again; nhi connected again and found it was not recorded: nothing was written, run the command again", s.path, w.cause)
 }
 
-// writeSettled is Write's try on PostgreSQL: writeOnce on a connection
-// of its own, and when that connection is lost with the write's COMMIT
-// sent, the look settleLost makes for the last event it appended (all
-// of a transaction's events commit together): recorded, the write was
-// made; not recorded, it is tried again, once. A write that appended no
-// event cannot be looked for: its outcome is unknown, and said so.
-func (s *Store) writeSettled(ctx context.Context, fn func(*Tx) error) error {
-	for try := 0; ; try++ {
-		w, err := s.writeOnConn(ctx, fn)
-		if err == nil || !w.lost {
-			return err
+// settledTries runs try, one write on PostgreSQL, which fills in the
+// lostWrite it is given; when its connection was lost after its COMMIT
+// may have been sent, it settles it (settleLost): recorded, the event
+// found is returned as found, with the write's error left behind; not
+// recorded, try runs again, once, on a new lostWrite. AppendChecked,
+// AppendCall and Write (writeSettled) each settle their tries so.
+func (s *Store) settledTries(ctx context.Context, try func(w *lostWrite) error) (found *foundWrite, err error) {
+	for n := 0; ; n++ {
+		var w lostWrite
+		if err := try(&w); err == nil || !w.lost {
+			return nil, err
 		}
-		_, _, recorded, serr := s.settleLost(ctx, w)
+		ev, variant, recorded, serr := s.settleLost(ctx, &w)
 		switch {
 		case serr != nil:
-			return serr
+			return nil, serr
 		case recorded:
-			return nil
-		case try > 0 || ctx.Err() != nil:
-			return s.notRecorded(ctx, w)
+			return &foundWrite{ev: ev, variant: variant, cause: w.cause}, nil
+		case n > 0 || ctx.Err() != nil:
+			return nil, s.notRecorded(ctx, &w)
 		}
 	}
 }
 
-// writeOnConn is one try of writeSettled; w.lost says its connection was
-// lost, and w what identifies the write.
-func (s *Store) writeOnConn(ctx context.Context, fn func(*Tx) error) (*lostWrite, error) {
-	w := &lostWrite{}
+// foundWrite is a lost write settledTries found recorded: its event, the
+// payload recorded (an index into the lostWrite's payloads), and the
+// error the write met when its connection was lost.
+type foundWrite struct {
+	ev      Event
+	variant int
+	cause   error
+}
+
+// writeSettled is Write's try on PostgreSQL: writeOnce on a connection
+// of its own, settled (settledTries) by the last event it appended when
+// that connection is lost with the write's COMMIT sent (all of a
+// transaction's events commit together): recorded, the write was made;
+// not recorded, it is tried again, once. A write that appended no event
+// cannot be looked for: its outcome is unknown, and said so.
+func (s *Store) writeSettled(ctx context.Context, fn func(*Tx) error) error {
+	_, err := s.settledTries(ctx, func(w *lostWrite) error { return s.writeOnConn(ctx, fn, w) })
+	return err
+}
+
+// writeOnConn is one try of writeSettled; it sets w.lost when its
+// connection was lost, and in w what identifies the write.
+func (s *Store) writeOnConn(ctx context.Context, fn func(*Tx) error, w *lostWrite) error {
 	conn, err := s.db.Conn(ctx)
 	if err != nil {
-		return w, err
+		return err
 	}
 	defer conn.Close()
 	var pc *pgx.Conn
 	if err := conn.Raw(func(dc any) error { pc = dc.(*postgresConn).Conn.Conn(); return nil }); err != nil {
-		return w, err
+		return err
 	}
 	w.pid = pc.PgConn().PID()
 	var t *Tx
 	err = s.writeOnce(ctx, conn, fn, &t)
 	if err == nil || !pc.IsClosed() {
-		return w, err
+		return err
 	}
-	w.lost, w.cause = true, err
 	switch {
 	case t == nil:
 		// Lost before the COMMIT was sent: the server rolls back.
+		w.lost, w.cause = true, err
 	case t.last.Seq != 0:
 		ev := t.last
+		w.lost, w.cause = true, err
 		w.seq, w.hash, w.typ, w.actor, w.at, w.payloads = ev.Seq, ev.Hash, ev.Type, ev.Actor, ev.At.UTC().Format(eventTimeLayout), []string{string(ev.Payload)}
 	default:
-		return &lostWrite{}, &outcomeUnknownError{fmt.Sprintf("the connection to %s was lost after the write was sent (%v): it may or may not have been recorded, and it recorded no event to look for", s.path, err)}
+		return &outcomeUnknownError{fmt.Sprintf("the connection to %s was lost after the write was sent (%v): it may or may not have been recorded, and it recorded no event to look for", s.path, err)}
 	}
-	return w, err
+	return err
 }
