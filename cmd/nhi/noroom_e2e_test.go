@@ -34,19 +34,10 @@ func TestImportPastTheFileSizeLimit(t *testing.T) {
 	// 1 MiB (or half that: sh counts blocks of 512 bytes or 1024): the
 	// file of 3 identities is a few pages; 20,000 rows are several MB of
 	// observations.
-	cmd := exec.Command("sh", "-c", `ulimit -f 1024 && exec "$0" "$@"`, nhiBinary(t),
-		"import", file, "--source", "slack", "--db", db, "--as", "lead")
-	cmd.Env = append(os.Environ(), "NHI_DB=", "NHI_REVIEWER=")
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	var ee *exec.ExitError
-	if !errors.As(err, &ee) || ee.ExitCode() != exitFailure {
-		t.Fatalf("import past the limit: %v, want exit %d\n%s%s", err, exitFailure, stdout.String(), stderr.String())
-	}
+	stderr := failsPastFileLimit(t, 1024, "", nil, "import", file, "--source", "slack", "--db", db, "--as", "lead")
 	for _, says := range []string{"Could not write to " + db, "(ulimit -f), and nhi's write needed more", "run the command again"} {
-		if !strings.Contains(stderr.String(), says) {
-			t.Errorf("import past the limit does not say %q:\n%s", says, stderr.String())
+		if !strings.Contains(stderr, says) {
+			t.Errorf("import past the limit does not say %q:\n%s", says, stderr)
 		}
 	}
 	ok(t, "verify", "--db", db)
@@ -68,17 +59,8 @@ func TestExportPastTheFileSizeLimit(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "bundle")
 	// 64 or 128 KB (sh's blocks are 512 bytes or 1024): the report of
 	// 2,000 items is larger.
-	cmd := exec.Command("sh", "-c", `ulimit -f 128 && exec "$0" "$@"`, nhiBinary(t),
-		"export", "q", "--out", out, "--db", db, "--as", "lead")
-	cmd.Env = append(os.Environ(), "NHI_DB=", "NHI_REVIEWER=")
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	var ee *exec.ExitError
-	if !errors.As(err, &ee) || ee.ExitCode() != exitFailure {
-		t.Fatalf("export past the limit: %v, want exit %d\n%s%s", err, exitFailure, stdout.String(), stderr.String())
-	}
-	if got := stderr.String(); !strings.HasPrefix(got, "nhi: no room to write the bundle: ") || strings.Count(got, "\n") != 1 ||
+	got := failsPastFileLimit(t, 128, "", nil, "export", "q", "--out", out, "--db", db, "--as", "lead")
+	if !strings.HasPrefix(got, "nhi: no room to write the bundle: ") || strings.Count(got, "\n") != 1 ||
 		!strings.Contains(got, "file too large (past a file size limit: ulimit -f") || !strings.Contains(got, "nothing was written to "+out) ||
 		strings.Contains(got, ".nhi-export-") {
 		t.Errorf("export past the limit says:\n%s", got)
@@ -99,16 +81,26 @@ func TestOutputPastTheFileSizeLimit(t *testing.T) {
 	db := campaignDB(t, 2000)
 	out := filepath.Join(t.TempDir(), "out.csv")
 	// 64 or 128 KB (sh's blocks are 512 bytes or 1024): 2,000 rows are more.
-	cmd := exec.Command("sh", "-c", `ulimit -f 128 && exec "$0" "$@" > "$OUT"`, nhiBinary(t), "identities", "-o", "csv", "--db", db)
-	cmd.Env = append(os.Environ(), "NHI_DB=", "OUT="+out)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
+	stderr := failsPastFileLimit(t, 128, `> "$OUT"`, []string{"OUT=" + out}, "identities", "-o", "csv", "--db", db)
+	if !strings.Contains(stderr, "file too large") || !strings.Contains(stderr, "The output is cut short") {
+		t.Errorf("output past the limit says:\n%s", stderr)
+	}
+}
+
+// failsPastFileLimit runs the nhi binary with args under a file size
+// limit of blocks of sh's (512 or 1,024 bytes: ulimit -f), its standard
+// output redirected as redirect says ("" for none) with env added, and
+// wants it to fail (exit 1); it returns what it printed on stderr.
+func failsPastFileLimit(t *testing.T, blocks int, redirect string, env []string, args ...string) string {
+	t.Helper()
+	cmd := exec.Command("sh", append([]string{"-c", fmt.Sprintf(`ulimit -f %d && exec "$0" "$@" %s`, blocks, redirect), nhiBinary(t)}, args...)...)
+	cmd.Env = append(append(os.Environ(), "NHI_DB=", "NHI_REVIEWER="), env...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()
 	var ee *exec.ExitError
 	if !errors.As(err, &ee) || ee.ExitCode() != exitFailure {
-		t.Fatalf("output past the limit: %v, want exit %d\n%s", err, exitFailure, stderr.String())
+		t.Fatalf("nhi %s past the limit: %v, want exit %d\n%s%s", args[0], err, exitFailure, stdout.String(), stderr.String())
 	}
-	if !strings.Contains(stderr.String(), "file too large") || !strings.Contains(stderr.String(), "The output is cut short") {
-		t.Errorf("output past the limit says:\n%s", stderr.String())
-	}
+	return stderr.String()
 }
