@@ -258,9 +258,9 @@ var checkReviewerLeaverStep = audit.EditMigration(checkReviewerStep(mayDecideAny
 	reviewerLookupByPeopleKeys+`
 	END IF;
 `,
-	`		SELECT max(k.email) FILTER (WHERE k.key = ks), max(k.email) FILTER (WHERE k.key = ka), max(k.email) FILTER (WHERE k.key = kr),
-				max(k.email) FILTER (WHERE k.key = ks AND k.has_left)
-			INTO ps, pa, pr, pl FROM people_keys k WHERE k.key = ANY (ARRAY[ks, ka, kr]);
+	`	SELECT max(k.email) FILTER (WHERE k.key = ks), max(k.email) FILTER (WHERE k.key = ka), max(k.email) FILTER (WHERE k.key = kr),
+			max(k.email) FILTER (WHERE k.key = ks AND k.has_left)
+		INTO ps, pa, pr, pl FROM people_keys k WHERE k.key = ANY (ARRAY[ks, ka, kr]);
 	IF pl = ps THEN
 		RAISE EXCEPTION 'database role % is %, who % according to the directory of people, so nothing was recorded: a leaver may not decide', session_user, ps, nhi_left_note(ps)
 			USING ERRCODE = 'insufficient_privilege', CONSTRAINT = '`+audit.LeaverRefusal+`',
