@@ -15,11 +15,11 @@ import (
 
 // people_keys (step 11), what the server's checks of who a write names
 // read, holds every key of every person in the directory with their
-// e-mail, however the directory changes: a database whose owner had
+// e-mail, and whether they left (step 12), however the directory changes: a database whose owner had
 // granted nhi's roles before the step gets it filled and granted as
 // people is, so an administrator still imports the directory; a person
-// added or renamed through nhi, or removed with SQL, and a TRUNCATE, are
-// followed. A reviewer reads it and cannot write it, nor pass the
+// added, renamed or re-hired through nhi, or removed with SQL, and a
+// TRUNCATE, are followed. A reviewer reads it and cannot write it, nor pass the
 // checks with a temporary table of their own in its place.
 func TestPeopleKeysFollowTheDirectory(t *testing.T) {
 	where := pgtest.URL(t)
@@ -34,7 +34,7 @@ func TestPeopleKeysFollowTheDirectory(t *testing.T) {
 	}
 	people := []Person{
 		{Email: "rita@acme.test", GitHub: "Rita-K", Aliases: []string{" RKim ", rita}},
-		{Email: "sam@acme.test", Aliases: []string{"sam"}},
+		{Email: "sam@acme.test", Aliases: []string{"sam"}, Status: PersonLeft, LeftAt: "2026-11-30"},
 	}
 	if _, err := s.SetPeople(ctx, "hr", PeopleImport{People: people}, false); err != nil {
 		t.Fatal(err)
@@ -68,12 +68,12 @@ func TestPeopleKeysFollowTheDirectory(t *testing.T) {
 		var want []string
 		for _, p := range dir.People() {
 			for _, n := range p.Names() {
-				want = append(want, AliasKey(n)+" "+p.Email)
+				want = append(want, fmt.Sprint(AliasKey(n), " ", p.Email, " ", p.Status == PersonLeft))
 			}
 		}
 		slices.Sort(want)
 		want = slices.Compact(want)
-		if got := query(`SELECT key || ' ' || email FROM people_keys`); !slices.Equal(got, want) {
+		if got := query(`SELECT key || ' ' || email || ' ' || has_left FROM people_keys`); !slices.Equal(got, want) {
 			t.Errorf("%s: people_keys holds\n%q\nthe directory's keys are\n%q", step, got, want)
 		}
 	}
@@ -90,6 +90,7 @@ func TestPeopleKeysFollowTheDirectory(t *testing.T) {
 	defer admin.Close()
 	people[0].Aliases = []string{"@rk", rita} // rita drops RKim for rk
 	people[1].GitHub = "samg"
+	people[1].Status, people[1].LeftAt = PersonActive, "" // sam is back
 	people = append(people, Person{Email: "ana@acme.test", Aliases: []string{"RKim"}})
 	if _, err := admin.SetPeople(ctx, "hr", PeopleImport{People: people}, false); err != nil {
 		t.Fatalf("an administrator importing the directory: %v", err)

@@ -180,6 +180,16 @@ func (s *Store) permissionError(ctx context.Context, err error) error {
 		return err
 	}
 	what, need := "this table", RoleReviewer
+	if pe.ConstraintName == LeaverRefusal {
+		// The database's check of a leaver (schema step 12): its words
+		// already say whom the directory says left, when, and that
+		// nothing was recorded.
+		msg := fmt.Sprintf("%s, in %s", pe.Message, s.path)
+		if pe.Hint != "" {
+			msg += ": " + pe.Hint
+		}
+		return fmt.Errorf("%w: %s", ErrActorLeft, msg)
+	}
 	if m := deniedTable.FindStringSubmatch(pe.Message); m != nil {
 		what, need = "table "+m[1], roleFor(m[1])
 	} else if pe.Message != "" {

@@ -15,7 +15,8 @@ import (
 // step 3's check one query, step 7 a cheaper one; step 8 trims names as
 // AliasKey does; step 9 lets a server function take the write lock;
 // step 10 keeps the log's head with an UPDATE; step 11 finds a name's
-// person through a B-tree of its own (people_keys).
+// person through a B-tree of its own (people_keys); step 12 refuses a
+// person the directory marks left.
 // Append only, as there.
 var postgresMigrations = []string{
 	`
@@ -431,7 +432,106 @@ CREATE INDEX people_name_keys ON people USING gin (name_keys);
 	// TestPeopleKeysFollowTheDirectory). Running it again changes
 	// nothing.
 	peopleKeysStep + checkActorStep(mayNameAnyoneByRegrole, actorLookupByPeopleKeys),
+	// 12: a person the directory marks left may not act (docs/people.md),
+	// checked here too, where psql cannot go around it: their role is
+	// often dropped days after HR's export says they left. people_keys
+	// carries each person's status (has_left), kept by its trigger, so
+	// the check reads it in the lookup it already makes; a session
+	// writing in its own role's name, which passed with no query, now
+	// makes one. The refusal says who the directory says the role is,
+	// when they left and that nothing was recorded (CONSTRAINT
+	// nhi_actor_left, which nhi reads as ErrActorLeft). Sessions that may
+	// write in anyone's name are not asked. Same answers as nhi's own
+	// check (TestActorCheckMatchesDirectory: Directory.RefuseLeaver).
+	// Running it again changes nothing.
+	leaverStep + checkActorLeaverStep,
 }
+
+// leaverStep carries each person's status into people_keys: has_left,
+// for every key of a person whose record says status "left" (as
+// Directory.RefuseLeaver reads it), set by people_keys' trigger whenever
+// the person's row is written, and filled here for the people already
+// there.
+const leaverStep = `
+ALTER TABLE people_keys ADD COLUMN IF NOT EXISTS has_left boolean NOT NULL DEFAULT false;
+
+CREATE OR REPLACE FUNCTION nhi_people_keys_follow() RETURNS trigger LANGUAGE plpgsql AS
+$$ BEGIN
+	IF TG_OP = 'TRUNCATE' THEN
+		DELETE FROM people_keys;
+		RETURN NULL;
+	END IF;
+	IF TG_OP <> 'INSERT' THEN
+		DELETE FROM people_keys WHERE email = OLD.email;
+	END IF;
+	IF TG_OP <> 'DELETE' THEN
+		INSERT INTO people_keys (key, email, has_left)
+			SELECT DISTINCT k, NEW.email, COALESCE(NEW.record::jsonb->>'status' = 'left', false) FROM unnest(NEW.name_keys) k WHERE k IS NOT NULL;
+	END IF;
+	RETURN NULL;
+END $$;
+
+UPDATE people_keys k SET has_left = COALESCE(p.record::jsonb->>'status' = 'left', false)
+	FROM people p WHERE p.email = k.email AND k.has_left IS DISTINCT FROM COALESCE(p.record::jsonb->>'status' = 'left', false);
+
+-- What the directory says of a leaver: "left on YYYY-MM-DD", or "left"
+-- (Person.LeftNote), for the refusals.
+CREATE OR REPLACE FUNCTION nhi_left_note(who text) RETURNS text LANGUAGE sql STABLE AS
+$f$ SELECT CASE WHEN COALESCE(p.record::jsonb->>'left_at', '') = '' THEN 'left' ELSE 'left on ' || (p.record::jsonb->>'left_at') END
+	FROM people p WHERE p.email = who $f$;
+
+DO $$ BEGIN
+	EXECUTE format('ALTER FUNCTION nhi_people_keys_follow() SET search_path = pg_catalog, %I, pg_temp', current_schema());
+	EXECUTE format('ALTER FUNCTION nhi_left_note(text) SET search_path = pg_catalog, %I, pg_temp', current_schema());
+END $$;
+`
+
+// LeaverRefusal is the name (PgError.ConstraintName) the database's
+// checks give their refusal of a person the directory marks left
+// (audit's step 12, campaigns' step 12), by which nhi tells it apart from
+// a write in someone else's name.
+const LeaverRefusal = "nhi_actor_left"
+
+// checkActorLeaverStep is nhi_check_actor as step 12 makes it: step 11's,
+// but an event in the session's own name asks people_keys whether the
+// session's person has left, the lookup of both names asks it too, and a
+// leaver is refused saying so; the owner and nhi_admin are not asked.
+var checkActorLeaverStep = EditMigration(checkActorStep(mayNameAnyoneByRegrole, actorLookupByPeopleKeys),
+	"\tps text;\n", "\tps text;\n\tpl text;\n",
+	`	IF ka <> '' AND ka = ks THEN
+		RETURN NEW;
+	END IF;`,
+	`	IF ka <> '' AND ka = ks THEN
+		-- The session's own name: whether its person (Directory.Lookup,
+		-- the last by e-mail of those who go by it) has left, that is
+		-- whether the last of those who left is them.
+		SELECT max(k.email), max(k.email) FILTER (WHERE k.has_left) INTO ps, pl FROM people_keys k WHERE k.key = ks;
+		IF pl IS NULL OR pl <> ps THEN
+			RETURN NEW;
+		END IF;
+	END IF;`,
+	`	IF ka <> '' THEN
+		-- Directory.Lookup of each`,
+	`	IF ka <> '' AND ka <> ks THEN
+		-- Directory.Lookup of each`,
+	actorLookupByPeopleKeys+`
+		IF pa = ps THEN
+			RETURN NEW;
+		END IF;
+	END IF;
+`,
+	`		SELECT max(k.email) FILTER (WHERE k.key = ka), max(k.email) FILTER (WHERE k.key = ks), max(k.email) FILTER (WHERE k.key = ks AND k.has_left)
+			INTO pa, ps, pl FROM people_keys k WHERE k.key = ANY (ARRAY[ka, ks]);
+		IF pa = ps AND (pl IS NULL OR pl <> ps) THEN
+			RETURN NEW;
+		END IF;
+	END IF;
+	IF ka <> '' AND (ka = ks OR pa = ps) THEN
+		RAISE EXCEPTION 'database role % is %, who % according to the directory of people, so nothing was recorded: a leaver may not record an event', session_user, ps, nhi_left_note(ps)
+			USING ERRCODE = 'insufficient_privilege', CONSTRAINT = '`+LeaverRefusal+`',
+				HINT = 'a person the directory of people marks left may not act; if they are back, an administrator records them active (nhi people import), and a leaver''s role is the database owner''s to drop (docs/people.md, docs/team.md)';
+	END IF;
+`)
 
 // mayNameAnyoneByRegrole is how nhi_check_actor asks, since step 7,
 // whether the session may write in anyone's name.

@@ -137,8 +137,13 @@ func TestPersonOfMatchesDirectory(t *testing.T) {
 // role itself, another name of the role's person (as --as compares
 // them: trimmed, lower case, without a login's "@"), and not a name
 // someone else goes by, nor any name for a role the directory does not
-// know; an nhi_admin's role records in any name. Each insert is made as
-// the role, through SET SESSION AUTHORIZATION, and rolled back.
+// know; an nhi_admin's role records in any name. A role whose person the
+// directory marks left records in no name, saying so (step 12), exactly
+// when Directory.RefuseLeaver refuses the actor: among them a name two
+// people claim, whose person is the last by e-mail (Directory.Lookup),
+// once the one who left and once the one who did not, and an nhi_admin
+// who left, who still records in any name. Each insert is made as the
+// role, through SET SESSION AUTHORIZATION, and rolled back.
 func TestActorCheckMatchesDirectory(t *testing.T) {
 	where := pgtest.URL(t)
 	db := pgtest.DatabaseName(where)
@@ -154,7 +159,9 @@ func TestActorCheckMatchesDirectory(t *testing.T) {
 	// the catalog too when it says no (docs/team.md, "What makes reviewer
 	// roles dearer").
 	rita, sam, stranger, ada, rex := "rita_"+db, "sam_"+db, "stranger_"+db, "ada_"+db, "rex_"+db
-	for _, role := range []string{rita, sam, stranger, ada, rex} {
+	lee, pat, quinn := "lee_"+db, "pat_"+db, "quinn_"+db // lee left; pat and quinn are names two people claim
+	roles := []string{rita, sam, stranger, ada, rex, lee, pat, quinn}
+	for _, role := range roles {
 		groups := []string{RoleReviewer}
 		switch role {
 		case ada:
@@ -168,37 +175,57 @@ func TestActorCheckMatchesDirectory(t *testing.T) {
 		{Email: "rita@acme.test", GitHub: "Rita-K", Aliases: []string{" RKim ", strings.ToUpper(rita)}},
 		{Email: "sam@acme.test", GitHub: "sam", Aliases: []string{"@" + sam}},
 		{Email: "ana@acme.test", Aliases: []string{"Ana.Lopez"}},
+		{Email: "lee@acme.test", Aliases: []string{lee}, Status: PersonLeft, LeftAt: "2026-11-30"},
+		{Email: "rex@acme.test", Aliases: []string{rex}, Status: PersonLeft},
+		{Email: "pat-a@acme.test", Aliases: []string{"pat-a"}, Status: PersonLeft},
+		{Email: "pat-b@acme.test", Aliases: []string{"pat-b"}},
+		{Email: "quinn-a@acme.test", Aliases: []string{"quinn-a"}},
+		{Email: "quinn-b@acme.test", Aliases: []string{"quinn-b"}, Status: PersonLeft},
 	}}, false); err != nil {
 		t.Fatal(err)
 	}
+	// Two people claiming one name is what nhi's import refuses; a
+	// directory written otherwise (psql) may hold it.
+	pgtest.Exec(t, where, `UPDATE people SET record = jsonb_set(record::jsonb, '{aliases}', (record::jsonb->'aliases') || to_jsonb(CASE WHEN email LIKE 'pat%' THEN '`+pat+`' ELSE '`+quinn+`' END))::text
+		WHERE email LIKE 'pat-%' OR email LIKE 'quinn-%'`)
 	dir, err := s.People(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
 	c := pgtest.Connect(t, where)
 	actors := []string{rita, " " + strings.ToUpper(rita), "rita@acme.test", "RITA-K", "@rita-k", "rkim", "sam", sam, "sam@acme.test",
-		"ana.lopez", stranger, "nobody", "", " ", "@"}
-	accepted := 0
-	for _, role := range []string{rita, sam, stranger, ada, rex} {
+		"ana.lopez", stranger, "nobody", "", " ", "@", lee, "lee@acme.test", pat, "pat-a", "pat-b@acme.test", quinn, "quinn-a", "quinn-b", rex}
+	accepted, left := 0, 0
+	for _, role := range roles {
 		for i, actor := range actors {
 			tx := pgtest.BeginAs(t, c, role)
 			_, err := tx.Exec(ctx, `INSERT INTO events (seq, at, actor, type, payload, prev_hash, hash) VALUES ($1, '2026-12-02T00:00:00Z', $2, 'note.add', '{}', '', $3)`,
 				int64(1_000_000+i), actor, fmt.Sprint("test-", i))
 			tx.Rollback(ctx)
 			var pe *pgconn.PgError
-			refused := errors.As(err, &pe) && pe.Code == "42501" && strings.Contains(pe.Message, "may not record an event in the name of")
+			leaver := errors.As(err, &pe) && pe.Code == "42501" && pe.ConstraintName == LeaverRefusal &&
+				strings.Contains(pe.Message, "according to the directory of people, so nothing was recorded")
+			refused := leaver || errors.As(err, &pe) && pe.Code == "42501" && strings.Contains(pe.Message, "may not record an event in the name of")
 			if err != nil && !refused {
 				t.Fatalf("as %s, an event in the name of %q: %v", role, actor, err)
 			}
-			if want := role == ada || role == rex || dir.Same(actor, role); !refused != want {
-				t.Errorf("as %s, an event in the name of %q: accepted %v; the directory says the same person: %v", role, actor, !refused, want)
+			anyName := role == ada || role == rex
+			if want := anyName || dir.Same(actor, role) && dir.RefuseLeaver(actor, "record") == nil; !refused != want {
+				t.Errorf("as %s, an event in the name of %q: accepted %v; the directory says the same person: %v, who left: %v",
+					role, actor, !refused, dir.Same(actor, role), dir.RefuseLeaver(actor, "record"))
+			}
+			if want := !anyName && dir.Same(actor, role) && dir.RefuseLeaver(actor, "record") != nil; leaver != want {
+				t.Errorf("as %s, an event in the name of %q: refused as a leaver %v; want %v (%v)", role, actor, leaver, want, err)
+			}
+			if leaver {
+				left++
 			}
 			if !refused {
 				accepted++
 			}
 		}
 	}
-	if accepted == 0 {
-		t.Fatal("no actor was accepted: the check refused everything")
+	if accepted == 0 || left == 0 {
+		t.Fatalf("%d actors accepted, %d refused as leavers: the check refused everything, or no leaver", accepted, left)
 	}
 }

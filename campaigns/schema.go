@@ -229,8 +229,44 @@ END $$;
 		decideRenamedLongWay,
 		// 11: a decision's update of its item is HOT (docs/team.md, "How
 		// fast a decision is").
-		hotItems)
+		hotItems,
+		// 12: a reviewer the directory marks left decides nothing, not
+		// even their own items (audit's step 12).
+		checkReviewerLeaverStep)
 }
+
+// checkReviewerLeaverStep is step 12: nhi_check_reviewer as step 9 made
+// it, but the lookup of the names, which a write naming only the
+// session's own names skipped, is always made, and asks people_keys
+// too whether the session's person has left (audit's step 12: the
+// last by e-mail of those who go by the session's name, as
+// Directory.Lookup finds them, is one who left). A leaver is refused
+// saying who the directory says they are, when they left and that
+// nothing was recorded (audit.LeaverRefusal), before any other check;
+// the owner and nhi_admin are not asked, as before. Same answers
+// otherwise (TestReviewerCheckMatchesDirectory, leavers included).
+var checkReviewerLeaverStep = audit.EditMigration(checkReviewerStep(mayDecideAnyByRegrole, reviewerLookupByPeopleKeys),
+	"\tpr text;\n", "\tpr text;\n\tpl text;\n",
+	`	-- Directory.Lookup of each name: the last by e-mail, in byte order,
+	-- of those who go by it; not needed for a name that is the session's.
+	IF (ka <> '' AND ka <> ks) OR (kr <> '' AND kr <> ks) THEN
+`,
+	`	-- Directory.Lookup of each name: the last by e-mail, in byte order,
+	-- of those who go by it; and whether the session's person has left:
+	-- whether the last of those who go by its name and left is them.
+`,
+	reviewerLookupByPeopleKeys+`
+	END IF;
+`,
+	`	SELECT max(k.email) FILTER (WHERE k.key = ks), max(k.email) FILTER (WHERE k.key = ka), max(k.email) FILTER (WHERE k.key = kr),
+			max(k.email) FILTER (WHERE k.key = ks AND k.has_left)
+		INTO ps, pa, pr, pl FROM people_keys k WHERE k.key = ANY (ARRAY[ks, ka, kr]);
+	IF pl = ps THEN
+		RAISE EXCEPTION 'database role % is %, who % according to the directory of people, so nothing was recorded: a leaver may not decide', session_user, ps, nhi_left_note(ps)
+			USING ERRCODE = 'insufficient_privilege', CONSTRAINT = '`+audit.LeaverRefusal+`',
+				HINT = 'a person the directory of people marks left may not act; if they are back, an administrator records them active (nhi people import), and a leaver''s role is the database owner''s to drop (docs/people.md, docs/team.md)';
+	END IF;
+`)
 
 // decideRenamedLongWay is step 10: nhi_decide as step 8 made it, but an
 // item whose identity continues under another ID now (its repository
