@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/iam/types"
+	"github.com/aws/smithy-go"
 	"github.com/nhi-audit/nhi/audit"
 	"github.com/nhi-audit/nhi/connectors"
 )
@@ -32,6 +33,28 @@ type account struct {
 	report   map[string]reportRow  // user name -> credential report row; nil when not read
 	keys     map[string][]key      // user name -> access keys
 	oidc     []oidcProvider
+
+	mu   sync.Mutex
+	gone []string // "user legacy-deployer": deleted after a listing named it (noSuchEntity)
+}
+
+// deleted notes that what a listing named was gone when a call asked
+// about it (see noSuchEntity).
+func (a *account) deleted(what string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.gone = append(a.gone, what)
+}
+
+// noSuchEntity says whether err is AWS answering that what the call names
+// does not exist (NoSuchEntity, 404). The calls that name one user, key,
+// role or provider are made after a listing named it, so it was deleted in
+// between: it is not recorded (nothing about it was read), and it costs
+// the account nothing else. Its listing still counts as read in full: AWS
+// said it is gone, so a snapshot that held it before sees it removed.
+func noSuchEntity(err error) bool {
+	var ae smithy.APIError
+	return errors.As(err, &ae) && ae.ErrorCode() == "NoSuchEntity"
 }
 
 type key struct {
@@ -40,6 +63,7 @@ type key struct {
 	lastUsed         *time.Time
 	service, region  string
 	lastUsedNotKnown bool
+	gone             bool // deleted after ListAccessKeys listed it
 }
 
 type oidcProvider struct {
@@ -175,6 +199,10 @@ func (c *Connector) read(ctx context.Context, r connectors.Recorder) error {
 			return err
 		}
 	}
+	slices.Sort(a.gone)
+	for _, what := range a.gone {
+		c.say("%s was deleted while it was read (NoSuchEntity); not recorded", what)
+	}
 	if err := c.record(r, a); err != nil {
 		return err
 	}
@@ -254,6 +282,10 @@ func (c *Connector) readRoles(ctx context.Context, client *iam.Client, a *accoun
 	roles := make([]types.RoleDetail, len(names))
 	err = c.each(ctx, len(names), func(i int) error {
 		out, err := client.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(names[i])})
+		if noSuchEntity(err) {
+			a.deleted("role " + names[i])
+			return nil
+		}
 		if err != nil {
 			return err
 		}
@@ -265,7 +297,7 @@ func (c *Connector) readRoles(ctx context.Context, client *iam.Client, a *accoun
 	if err != nil {
 		return err
 	}
-	a.roles = roles
+	a.roles = slices.DeleteFunc(roles, func(r types.RoleDetail) bool { return r.RoleName == nil })
 	return nil
 }
 
@@ -426,6 +458,11 @@ func (c *Connector) readKeys(ctx context.Context, client *iam.Client, a *account
 		seen := markers{}
 		for pg.HasMorePages() {
 			page, err := pg.NextPage(ctx)
+			if noSuchEntity(err) {
+				keys[i] = nil
+				a.deleted("user " + names[i])
+				return nil
+			}
 			if err != nil {
 				return err
 			}
@@ -447,6 +484,11 @@ func (c *Connector) readKeys(ctx context.Context, client *iam.Client, a *account
 		}
 		for j := range ask {
 			out, err := client.GetAccessKeyLastUsed(ctx, &iam.GetAccessKeyLastUsedInput{AccessKeyId: aws.String(ask[j].id)})
+			if noSuchEntity(err) {
+				ask[j].gone = true
+				a.deleted("access key " + ask[j].id + " of user " + names[i])
+				continue
+			}
 			if err != nil {
 				return err
 			}
@@ -459,6 +501,7 @@ func (c *Connector) readKeys(ctx context.Context, client *iam.Client, a *account
 				ask[j].service, ask[j].region = na(aws.ToString(lu.ServiceName)), na(aws.ToString(lu.Region))
 			}
 		}
+		keys[i] = slices.DeleteFunc(keys[i], func(k key) bool { return k.gone })
 		return nil
 	})
 	for i, n := range names {
@@ -515,16 +558,24 @@ func (c *Connector) readOIDC(ctx context.Context, client *iam.Client, a *account
 	if err != nil {
 		return err
 	}
-	a.oidc = make([]oidcProvider, len(out.OpenIDConnectProviderList))
-	return c.each(ctx, len(a.oidc), func(i int) error {
+	oidc := make([]oidcProvider, len(out.OpenIDConnectProviderList))
+	err = c.each(ctx, len(oidc), func(i int) error {
 		arn := aws.ToString(out.OpenIDConnectProviderList[i].Arn)
 		p, err := client.GetOpenIDConnectProvider(ctx, &iam.GetOpenIDConnectProviderInput{OpenIDConnectProviderArn: aws.String(arn)})
+		if noSuchEntity(err) {
+			a.deleted("OpenID Connect provider " + arn)
+			return nil
+		}
 		if err != nil {
 			return err
 		}
-		a.oidc[i] = oidcProvider{arn: arn, url: aws.ToString(p.Url), clientIDs: p.ClientIDList, thumbprints: p.ThumbprintList, created: p.CreateDate, tags: p.Tags}
+		oidc[i] = oidcProvider{arn: arn, url: aws.ToString(p.Url), clientIDs: p.ClientIDList, thumbprints: p.ThumbprintList, created: p.CreateDate, tags: p.Tags}
 		return nil
 	})
+	// Only the providers read: one deleted, or not reached when the
+	// run failed, is not a provider with no URL.
+	a.oidc = slices.DeleteFunc(oidc, func(p oidcProvider) bool { return p.arn == "" })
+	return err
 }
 
 // each runs fn for 0..n-1 on up to Concurrency goroutines and returns the

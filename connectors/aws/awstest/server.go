@@ -41,7 +41,9 @@ type Server struct {
 	mu          sync.Mutex
 	pageSize    int
 	reportSteps int
-	denied      map[string]bool // account|action
+	denied      map[string]bool // account|action, or account|action|entity
+	gone        map[string]bool // account|entity
+	expireAfter map[string]int  // account -> requests left before its credentials expire
 	throttle    map[string]int  // account|action -> answers left to throttle
 	calls       map[string]int  // account|action -> requests served
 	reports     map[string]*report
@@ -82,7 +84,7 @@ func WithReportReady() Option {
 func New(org *Org, opts ...Option) *Server {
 	s := &Server{
 		org: org, pageSize: 1000, Clock: time.Now,
-		denied: map[string]bool{}, throttle: map[string]int{}, calls: map[string]int{},
+		denied: map[string]bool{}, gone: map[string]bool{}, expireAfter: map[string]int{}, throttle: map[string]int{}, calls: map[string]int{},
 		reports: map[string]*report{}, sessions: map[string]string{},
 	}
 	if len(org.Accounts) > 0 {
@@ -122,6 +124,35 @@ func (s *Server) Deny(account, action string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.denied[account+"|"+action] = true
+}
+
+// DenyEntity makes action answer AccessDenied in account only when it
+// names entity (a user or role name, an access key ID, an OpenID Connect
+// provider ARN): what an SCP or a permission boundary with a resource
+// condition does, where the same action on other entities is allowed.
+func (s *Server) DenyEntity(account, action, entity string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.denied[account+"|"+action+"|"+entity] = true
+}
+
+// Gone makes every call in account that names entity (a user or role name,
+// an access key ID, an OpenID Connect provider ARN) answer NoSuchEntity
+// (404), as AWS does for what was deleted after a listing named it; the
+// listings still name it, as they did before the deletion.
+func (s *Server) Gone(account, entity string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.gone[account+"|"+entity] = true
+}
+
+// ExpireAfter lets the next n requests in account through and then
+// answers every later one 403 ExpiredToken (ExpiredTokenException for
+// Organizations): the session the run reads with ended part way.
+func (s *Server) ExpireAfter(account string, n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.expireAfter[account] = n + 1
 }
 
 // Throttle makes the next n requests for action in account answer
@@ -177,10 +208,13 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	action := form.Get("Action")
 	perm := service + ":" + action
-	if code, msg := s.fault(account, perm); code != "" {
+	if code, msg := s.fault(account, perm, entityOf(form)); code != "" {
 		status := http.StatusBadRequest
-		if code == "AccessDenied" {
+		switch code {
+		case "AccessDenied", "ExpiredToken":
 			status = http.StatusForbidden
+		case "NoSuchEntity":
+			status = http.StatusNotFound
 		}
 		queryError(w, status, code, msg)
 		return
@@ -195,18 +229,53 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// entityOf is the entity a per-entity IAM call names, "" for a listing.
+func entityOf(form url.Values) string {
+	for _, p := range []string{"UserName", "AccessKeyId", "RoleName", "OpenIDConnectProviderArn"} {
+		if v := form.Get(p); v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
 // fault counts the request and says which error, if any, it gets.
-func (s *Server) fault(account, perm string) (code, msg string) {
+func (s *Server) fault(account, perm, entity string) (code, msg string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	key := account + "|" + perm
 	s.calls[key]++
+	if n, ok := s.expireAfter[account]; ok {
+		if n <= 1 {
+			s.expireAfter[account] = 0
+			return "ExpiredToken", "The security token included in the request is expired"
+		}
+		s.expireAfter[account] = n - 1
+	}
 	if n := s.throttle[key]; n > 0 {
 		s.throttle[key] = n - 1
 		return "Throttling", "Rate exceeded"
 	}
 	if s.denied[key] {
 		return "AccessDenied", fmt.Sprintf("User: arn:aws:sts::%s:assumed-role/nhi-audit/nhi is not authorized to perform: %s on resource: *", account, perm)
+	}
+	if entity == "" {
+		return "", ""
+	}
+	if s.denied[key+"|"+entity] {
+		return "AccessDenied", fmt.Sprintf("User: arn:aws:sts::%s:assumed-role/nhi-audit/nhi is not authorized to perform: %s on resource: %s with an explicit deny in a service control policy", account, perm, entity)
+	}
+	if s.gone[account+"|"+entity] {
+		switch perm {
+		case "iam:ListAccessKeys":
+			return "NoSuchEntity", "The user with name " + entity + " cannot be found."
+		case "iam:GetAccessKeyLastUsed":
+			return "NoSuchEntity", "The Access Key with id " + entity + " cannot be found"
+		case "iam:GetRole":
+			return "NoSuchEntity", "The role with name " + entity + " cannot be found."
+		case "iam:GetOpenIDConnectProvider":
+			return "NoSuchEntity", "OpenIDConnect Provider not found for arn " + entity
+		}
 	}
 	return "", ""
 }
@@ -348,10 +417,13 @@ func (s *Server) serveOrganizations(w http.ResponseWriter, r *http.Request, acco
 		w.WriteHeader(status)
 		_ = json.NewEncoder(w).Encode(map[string]string{"__type": typ, "Message": msg})
 	}
-	if code, msg := s.fault(account, "organizations:"+action); code != "" {
-		if code == "Throttling" {
+	if code, msg := s.fault(account, "organizations:"+action, ""); code != "" {
+		switch code {
+		case "Throttling":
 			jsonError(http.StatusBadRequest, "TooManyRequestsException", msg)
-		} else {
+		case "ExpiredToken":
+			jsonError(http.StatusBadRequest, "ExpiredTokenException", msg)
+		default:
 			jsonError(http.StatusBadRequest, "AccessDeniedException", msg)
 		}
 		return

@@ -1,0 +1,85 @@
+package aws_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/nhi-audit/nhi/audit"
+	"github.com/nhi-audit/nhi/connectors"
+	awsconn "github.com/nhi-audit/nhi/connectors/aws"
+	"github.com/nhi-audit/nhi/connectors/aws/awstest"
+)
+
+// A live organisation changes while it is read and its permissions are
+// uneven: these tests read one through the fake as it does.
+
+const prodOIDC = "arn:aws:iam::" + awstest.SampleProd + ":oidc-provider/token.actions.githubusercontent.com"
+
+// runAll snapshots every account of the plan and returns each account's
+// snapshot and error, where snapshotAll fails the test on an error.
+func runAll(t *testing.T, st *audit.Store, opts awsconn.Options) (map[string]*audit.Snapshot, map[string]error) {
+	t.Helper()
+	ctx := context.Background()
+	plan, err := awsconn.NewPlan(ctx, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	snaps, errs := map[string]*audit.Snapshot{}, map[string]error{}
+	plan.Snapshot(ctx, st, connectors.RunOptions{ToolVersion: "test", Actor: "tester"}, awsconn.DefaultAccounts, func(c *awsconn.Connector, snap *audit.Snapshot, err error) {
+		snaps[c.Account()], errs[c.Account()] = snap, err
+	})
+	return snaps, errs
+}
+
+// TestDeletedWhileRead: a user, an access key, a role and an OIDC provider
+// deleted between the listing that named them and the call about each
+// (AWS answers NoSuchEntity) cost the account nothing else: its snapshot
+// completes, the deleted ones are not recorded with facts nobody read,
+// and what an earlier snapshot held of them is removed, as AWS said.
+func TestDeletedWhileRead(t *testing.T) {
+	s := serve(t, awstest.Sample(fixedNow))
+	st, _ := openStore(t)
+	var progress lockedBuffer
+	opts := options(&progress)
+	opts.OrgRole = "OrganizationAccountAccessRole"
+	snapshotAll(t, st, opts)
+
+	s.Gone(awstest.SampleProd, "legacy-deployer")      // ListAccessKeys
+	s.Gone(awstest.SampleProd, "AKIAPRODBACKUP000001") // GetAccessKeyLastUsed (inactive: the report cannot speak for it)
+	s.Gone(awstest.SampleProd, prodOIDC)               // GetOpenIDConnectProvider
+	s.Deny(awstest.SampleSandbox, "iam:GetAccountAuthorizationDetails")
+	s.Gone(awstest.SampleSandbox, "lambda-cleanup") // GetRole, in the fallback
+	snaps, errs := runAll(t, st, opts)
+	for _, acct := range []string{awstest.SampleProd, awstest.SampleSandbox} {
+		if errs[acct] != nil {
+			t.Fatalf("account %s: one deletion failed the account: %v", acct, errs[acct])
+		}
+	}
+	if p := snaps[awstest.SampleProd]; p.Status != audit.SnapshotComplete || len(p.Gaps) != 0 {
+		t.Errorf("prod: %s %+v, want complete: a deletion is no gap", p.Status, p.Gaps)
+	}
+	ids := byID(t, st)
+	for id := range ids {
+		if strings.HasSuffix(id, ":") {
+			t.Errorf("%s recorded with no name", id)
+		}
+	}
+	for id, want := range map[string]string{
+		"aws:222222222222:aws_iam_user:legacy-deployer":                          audit.StatusRemoved,
+		"aws:222222222222:aws_access_key:AKIAPRODLEGACY000001":                   audit.StatusRemoved,
+		"aws:222222222222:aws_access_key:AKIAPRODBACKUP000001":                   audit.StatusRemoved,
+		"aws:222222222222:aws_oidc_provider:token.actions.githubusercontent.com": audit.StatusRemoved,
+		"aws:333333333333:aws_iam_role:lambda-cleanup":                           audit.StatusRemoved,
+		"aws:222222222222:aws_iam_user:metrics-shipper":                          audit.StatusActive,
+		"aws:222222222222:aws_iam_role:github-deploy":                            audit.StatusActive,
+		"aws:333333333333:aws_access_key:AKIASANDBOXEXP000001":                   audit.StatusActive,
+	} {
+		if got := ids[id].Status; got != want {
+			t.Errorf("%s: %q, want %s", id, got, want)
+		}
+	}
+	if out := progress.String(); !strings.Contains(out, "aws/222222222222: user legacy-deployer was deleted while it was read") {
+		t.Errorf("progress does not say what was deleted:\n%s", out)
+	}
+}
