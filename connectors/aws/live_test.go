@@ -83,3 +83,49 @@ func TestDeletedWhileRead(t *testing.T) {
 		t.Errorf("progress does not say what was deleted:\n%s", out)
 	}
 }
+
+// TestCredentialsExpirePartWay: a session that ends part way through an
+// account's run (ExpiredToken) fails that account with one error saying
+// so and to renew the credentials and run again, not a gap; the snapshot
+// is failed, never complete with what the rest of the run did not read,
+// and nothing an earlier snapshot held is removed. The accounts read
+// before are complete.
+func TestCredentialsExpirePartWay(t *testing.T) {
+	s := serve(t, awstest.Sample(fixedNow))
+	st, _ := openStore(t)
+	opts := options(&lockedBuffer{})
+	opts.OrgRole = "OrganizationAccountAccessRole"
+	snapshotAll(t, st, opts)
+
+	s.ExpireAfter(awstest.SampleProd, 5) // the report read, the keys not
+	snaps, errs := runAll(t, st, opts)
+	err := errs[awstest.SampleProd]
+	if err == nil || !strings.Contains(err.Error(), "AWS stopped accepting the credentials part way through the run of account "+awstest.SampleProd) ||
+		!strings.Contains(err.Error(), "ExpiredToken") || !strings.Contains(err.Error(), "renew them") || !strings.Contains(err.Error(), "run the same command again") {
+		t.Fatalf("prod: %v", err)
+	}
+	p := snaps[awstest.SampleProd]
+	if p == nil || p.Status != audit.SnapshotFailed || len(p.Gaps) != 0 {
+		t.Errorf("prod: %+v, want failed with no gaps", p)
+	}
+	if sb := snaps[awstest.SampleSandbox]; errs[awstest.SampleSandbox] != nil || sb.Status != audit.SnapshotComplete {
+		t.Errorf("sandbox: %v %v", sb, errs[awstest.SampleSandbox])
+	}
+	for id, i := range byID(t, st) {
+		if i.Status != audit.StatusActive {
+			t.Errorf("%s: %s after a run whose credentials expired; want active", id, i.Status)
+		}
+	}
+
+	// The caller's own session ends after the organisation was listed:
+	// no role can be assumed with it any more, and every account says so.
+	s = serve(t, awstest.Sample(fixedNow))
+	st, _ = openStore(t)
+	s.ExpireAfter(awstest.SampleManagement, 2) // sts:GetCallerIdentity, organizations:ListAccounts
+	_, errs = runAll(t, st, opts)
+	for _, acct := range []string{awstest.SampleManagement, awstest.SampleProd, awstest.SampleSandbox} {
+		if err := errs[acct]; err == nil || !strings.Contains(err.Error(), "AWS stopped accepting the credentials part way through the run of account "+acct) || !strings.Contains(err.Error(), "ExpiredToken") {
+			t.Errorf("%s after the caller's session ended: %v", acct, err)
+		}
+	}
+}

@@ -87,7 +87,32 @@ func (c *Connector) Run(ctx context.Context, r connectors.Recorder) error {
 		}
 		return fmt.Errorf("AWS kept throttling %s in account %s through every retry of the SDK (%d attempts); this is AWS's rate limit, not a permission: run the same command again later: %w", action, c.account, maxAttempts, err)
 	}
+	if code, ok := credentialsRejected(err); ok {
+		at := ""
+		if action := operationOf(err); action != "" {
+			at = " at " + action
+		}
+		return fmt.Errorf("AWS stopped accepting the credentials part way through the run of account %s (%s%s): the caller's session, or the role session assumed with it, expired or was revoked after the run began; renew them (`aws sso login`, a new session or keys) and run the same command again; this account's snapshot is failed and nothing in it is taken as removed: %w", c.account, code, at, err)
+	}
 	return err
+}
+
+// credentialsRejected says whether err is AWS refusing the credentials
+// themselves (an expired session, a revoked key), and with which code.
+// NewPlan checked them, so this happened part way: unlike a permission the
+// credentials lack, it is no gap, since every call after it would say the
+// same; the run fails, saying to renew them, as one rejected at its start
+// does.
+func credentialsRejected(err error) (string, bool) {
+	var ae smithy.APIError
+	if !errors.As(err, &ae) {
+		return "", false
+	}
+	switch code := ae.ErrorCode(); code {
+	case "ExpiredToken", "ExpiredTokenException", "InvalidClientTokenId", "UnrecognizedClientException":
+		return code, true
+	}
+	return "", false
 }
 
 // Resuming says that this run continues a snapshot an earlier run of the
