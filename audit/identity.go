@@ -166,6 +166,11 @@ func (k Kind) TracksLastUse() bool {
 	return false
 }
 
+// AttrLastUseUnknown, "true" on an identity of a kind that tracks last use
+// (TracksLastUse), says its last use was not read (the call that says it
+// was denied): no last use is then not "never used".
+const AttrLastUseUnknown = "last_used_unknown"
+
 // Identity status values.
 const (
 	StatusActive  = "active"  // seen in the latest snapshot of its account

@@ -129,3 +129,88 @@ func TestCredentialsExpirePartWay(t *testing.T) {
 		}
 	}
 }
+
+// TestDeniedForSomeEntities: AccessDenied on a per-entity call for some
+// entities only (an SCP or a permission boundary with a resource
+// condition) is a gap naming exactly those entities; the rest of the
+// account is recorded. A key whose last use may not be read, a role
+// GetRole may not read, a provider whose details may not be read are
+// recorded for what was listed, never as unused; a user whose keys may not
+// be listed lets no key or user of the account be taken as removed.
+func TestDeniedForSomeEntities(t *testing.T) {
+	s := serve(t, awstest.Sample(fixedNow), awstest.WithReportReady())
+	st, _ := openStore(t)
+	opts := options(&lockedBuffer{})
+	opts.OrgRole = "OrganizationAccountAccessRole"
+	snapshotAll(t, st, opts)
+
+	s.DenyEntity(awstest.SampleProd, "iam:ListAccessKeys", "metrics-shipper")
+	s.DenyEntity(awstest.SampleProd, "iam:GetAccessKeyLastUsed", "AKIAPRODBACKUP000001")
+	s.DenyEntity(awstest.SampleProd, "iam:GetOpenIDConnectProvider", prodOIDC)
+	s.Deny(awstest.SampleSandbox, "iam:GetAccountAuthorizationDetails")
+	s.DenyEntity(awstest.SampleSandbox, "iam:GetRole", "lambda-cleanup")
+	snaps, errs := runAll(t, st, opts)
+	for _, acct := range []string{awstest.SampleProd, awstest.SampleSandbox} {
+		if errs[acct] != nil {
+			t.Fatalf("account %s: %v", acct, errs[acct])
+		}
+	}
+	gaps := map[string]string{}
+	for _, acct := range []string{awstest.SampleProd, awstest.SampleSandbox} {
+		if snaps[acct].Status != audit.SnapshotPartial {
+			t.Errorf("%s: %s", acct, snaps[acct].Status)
+		}
+		for _, g := range snaps[acct].Gaps {
+			gaps[acct+" "+g.Endpoint] = g.Reason
+		}
+	}
+	for k, names := range map[string]string{
+		"222222222222 iam:ListAccessKeys":           "user metrics-shipper",
+		"222222222222 iam:GetAccessKeyLastUsed":     "access key AKIAPRODBACKUP000001",
+		"222222222222 iam:GetOpenIDConnectProvider": prodOIDC,
+		"333333333333 iam:GetRole":                  "role lambda-cleanup",
+	} {
+		if r, ok := gaps[k]; !ok || !strings.Contains(r, names) {
+			t.Errorf("gap %s: %q, want one naming %s (gaps %v)", k, r, names, gaps)
+		}
+	}
+	if len(gaps) != 5 {
+		t.Errorf("gaps %v, want the four above and the sandbox's authorization details", gaps)
+	}
+
+	ids := byID(t, st)
+	for id := range ids {
+		if strings.HasSuffix(id, ":") {
+			t.Errorf("%s recorded with no name", id)
+		}
+	}
+	for id, want := range map[string]string{
+		"aws:222222222222:aws_iam_user:metrics-shipper":                          audit.StatusNotChecked,
+		"aws:222222222222:aws_access_key:AKIAPRODMETRICS00001":                   audit.StatusNotChecked,
+		"aws:222222222222:aws_access_key:AKIAPRODLEGACY000001":                   audit.StatusActive,
+		"aws:222222222222:aws_access_key:AKIAPRODBACKUP000001":                   audit.StatusActive,
+		"aws:222222222222:aws_oidc_provider:token.actions.githubusercontent.com": audit.StatusActive,
+		"aws:333333333333:aws_iam_role:lambda-cleanup":                           audit.StatusActive,
+	} {
+		if got := ids[id].Status; got != want {
+			t.Errorf("%s: %q, want %s", id, got, want)
+		}
+	}
+	for _, id := range []string{"aws:222222222222:aws_access_key:AKIAPRODBACKUP000001", "aws:333333333333:aws_iam_role:lambda-cleanup"} {
+		i := ids[id]
+		if i.LastUsedAt != nil || i.Attributes[audit.AttrLastUseUnknown] != "true" {
+			t.Errorf("%s: last used %v, attributes %v; want its last use marked not known", id, i.LastUsedAt, i.Attributes)
+		}
+		for _, f := range i.Findings {
+			if strings.Contains(f.Message, "never used") {
+				t.Errorf("%s: finding %q from a last use that was not read", id, f.Message)
+			}
+		}
+	}
+	if a := ids["aws:333333333333:aws_iam_role:lambda-cleanup"].Attributes; a["trust_services"] != "lambda.amazonaws.com" {
+		t.Errorf("lambda-cleanup lost what ListRoles read: %v", a)
+	}
+	if a := ids["aws:222222222222:aws_oidc_provider:token.actions.githubusercontent.com"].Attributes; a["trusted_by_roles"] != "github-deploy, github-any-repo" || a["client_ids"] != "" {
+		t.Errorf("OIDC provider whose details were denied: %v", a)
+	}
+}

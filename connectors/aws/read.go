@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"slices"
 	"strings"
@@ -34,8 +35,24 @@ type account struct {
 	keys     map[string][]key      // user name -> access keys
 	oidc     []oidcProvider
 
-	mu   sync.Mutex
-	gone []string // "user legacy-deployer": deleted after a listing named it (noSuchEntity)
+	roleLastUseUnknown map[string]bool // roles recorded from ListRoles: GetRole was denied
+
+	mu      sync.Mutex
+	gone    []string            // "user legacy-deployer": deleted after a listing named it (noSuchEntity)
+	refused map[string][]string // action -> what it was denied on, where it was allowed on the rest
+}
+
+// deny notes that action was denied on what one call named ("user
+// metrics-shipper"), where the same action on other entities may be
+// allowed: an SCP or a permission boundary with a resource condition.
+// Each action's refusals are one gap (see entityGaps).
+func (a *account) deny(action, what string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.refused == nil {
+		a.refused = map[string][]string{}
+	}
+	a.refused[action] = append(a.refused[action], what)
 }
 
 // deleted notes that what a listing named was gone when a call asked
@@ -66,12 +83,48 @@ type key struct {
 	gone             bool // deleted after ListAccessKeys listed it
 }
 
+// entityRefusals say, per per-entity action, what a denial on some
+// entities means for what is recorded.
+var entityRefusals = map[string]struct {
+	kind audit.Kind
+	what string // of the entities named
+}{
+	"iam:ListAccessKeys":           {audit.KindAWSAccessKey, "their access keys are not read, so no access key or key-holding user of the account is taken as removed"},
+	"iam:GetAccessKeyLastUsed":     {audit.KindAWSAccessKey, "they are recorded with their last use not known (" + audit.AttrLastUseUnknown + "), never as unused"},
+	"iam:GetRole":                  {audit.KindAWSIAMRole, "they are recorded from iam:ListRoles, with their last use (" + audit.AttrLastUseUnknown + ") and tags not known"},
+	"iam:GetOpenIDConnectProvider": {audit.KindAWSOIDCProvider, "they are recorded from their ARN, with their client IDs and thumbprints not known (" + attrDetailsUnknown + ")"},
+}
+
+// entityGaps records one gap per action denied on some entities, naming
+// them (the first maxNamed of them).
+func (c *Connector) entityGaps(r connectors.Recorder, a *account) error {
+	const maxNamed = 20
+	for _, action := range slices.Sorted(maps.Keys(a.refused)) {
+		named := a.refused[action]
+		slices.Sort(named)
+		list := strings.Join(named[:min(len(named), maxNamed)], ", ")
+		if len(named) > maxNamed {
+			list += fmt.Sprintf(" and %d more", len(named)-maxNamed)
+		}
+		what := entityRefusals[action]
+		c.say("%s denied on %d; recorded as a gap", action, len(named))
+		if err := r.Gap(audit.Gap{Endpoint: action, Kind: what.kind, Scope: c.account, Status: http.StatusForbidden,
+			Reason: fmt.Sprintf("access denied in account %s: needs %s on %s; %s", c.account, action, list, what.what)}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 type oidcProvider struct {
 	arn, url    string
 	clientIDs   []string
 	thumbprints []string
 	created     *time.Time
 	tags        []types.Tag
+	// detailsUnknown: GetOpenIDConnectProvider was denied; only the ARN
+	// (and the URL in it) is known.
+	detailsUnknown bool
 }
 
 // Run reads the account and records its identities. AccessDenied on an
@@ -151,7 +204,7 @@ func (c *Connector) read(ctx context.Context, r connectors.Recorder) error {
 		}
 	}
 	client := iam.NewFromConfig(c.cfg)
-	a := &account{groups: map[string]types.GroupDetail{}, policies: map[string]*policyDoc{}, keys: map[string][]key{}, sessions: map[string]int32{}}
+	a := &account{groups: map[string]types.GroupDetail{}, policies: map[string]*policyDoc{}, keys: map[string][]key{}, sessions: map[string]int32{}, roleLastUseUnknown: map[string]bool{}}
 	gap := func(action string, kind audit.Kind, why string) error {
 		reason := fmt.Sprintf("access denied in account %s: needs %s", c.account, action)
 		if why != "" {
@@ -228,6 +281,12 @@ func (c *Connector) read(ctx context.Context, r connectors.Recorder) error {
 	for _, what := range a.gone {
 		c.say("%s was deleted while it was read (NoSuchEntity); not recorded", what)
 	}
+	if err := c.entityGaps(r, a); err != nil {
+		return err
+	}
+	if len(a.refused["iam:ListAccessKeys"]) > 0 {
+		keysRead = false
+	}
 	if err := c.record(r, a); err != nil {
 		return err
 	}
@@ -300,15 +359,27 @@ func (c *Connector) readUsers(ctx context.Context, client *iam.Client, a *accoun
 // readRoles is the fallback for roles: ListRoles leaves RoleLastUsed and
 // tags out, so GetRole reads each role.
 func (c *Connector) readRoles(ctx context.Context, client *iam.Client, a *account) error {
-	names, err := c.listRoles(ctx, client, a)
+	listed, err := c.listRoles(ctx, client, a)
 	if err != nil {
 		return err
 	}
-	roles := make([]types.RoleDetail, len(names))
-	err = c.each(ctx, len(names), func(i int) error {
-		out, err := client.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(names[i])})
+	roles := make([]types.RoleDetail, len(listed))
+	unknown := make([]bool, len(listed))
+	err = c.each(ctx, len(listed), func(i int) error {
+		name := aws.ToString(listed[i].RoleName)
+		out, err := client.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(name)})
 		if noSuchEntity(err) {
-			a.deleted("role " + names[i])
+			a.deleted("role " + name)
+			return nil
+		}
+		if accessDenied(err) {
+			// What ListRoles said of it stands; its last use and tags
+			// are not known.
+			a.deny("iam:GetRole", "role "+name)
+			r := listed[i]
+			roles[i] = types.RoleDetail{RoleName: r.RoleName, RoleId: r.RoleId, Arn: r.Arn, Path: r.Path, CreateDate: r.CreateDate,
+				AssumeRolePolicyDocument: r.AssumeRolePolicyDocument}
+			unknown[i] = true
 			return nil
 		}
 		if err != nil {
@@ -322,15 +393,20 @@ func (c *Connector) readRoles(ctx context.Context, client *iam.Client, a *accoun
 	if err != nil {
 		return err
 	}
+	for i, u := range unknown {
+		if u {
+			a.roleLastUseUnknown[aws.ToString(listed[i].RoleName)] = true
+		}
+	}
 	a.roles = slices.DeleteFunc(roles, func(r types.RoleDetail) bool { return r.RoleName == nil })
 	return nil
 }
 
-// listRoles pages through ListRoles for the roles' names and maximum
+// listRoles pages through ListRoles for the roles and their maximum
 // session durations.
-func (c *Connector) listRoles(ctx context.Context, client *iam.Client, a *account) ([]string, error) {
+func (c *Connector) listRoles(ctx context.Context, client *iam.Client, a *account) ([]types.Role, error) {
 	pg := iam.NewListRolesPaginator(client, &iam.ListRolesInput{MaxItems: aws.Int32(1000)})
-	var names []string
+	var roles []types.Role
 	seen := markers{}
 	for pg.HasMorePages() {
 		page, err := pg.NextPage(ctx)
@@ -341,13 +417,13 @@ func (c *Connector) listRoles(ctx context.Context, client *iam.Client, a *accoun
 			return nil, err
 		}
 		for _, r := range page.Roles {
-			names = append(names, aws.ToString(r.RoleName))
+			roles = append(roles, r)
 			if r.MaxSessionDuration != nil {
 				a.sessions[aws.ToString(r.RoleName)] = *r.MaxSessionDuration
 			}
 		}
 	}
-	return names, nil
+	return roles, nil
 }
 
 // readReport generates the credential report, waits for it and parses
@@ -488,6 +564,11 @@ func (c *Connector) readKeys(ctx context.Context, client *iam.Client, a *account
 				a.deleted("user " + names[i])
 				return nil
 			}
+			if accessDenied(err) {
+				keys[i] = nil
+				a.deny("iam:ListAccessKeys", "user "+names[i])
+				return nil
+			}
 			if err != nil {
 				return err
 			}
@@ -512,6 +593,11 @@ func (c *Connector) readKeys(ctx context.Context, client *iam.Client, a *account
 			if noSuchEntity(err) {
 				ask[j].gone = true
 				a.deleted("access key " + ask[j].id + " of user " + names[i])
+				continue
+			}
+			if accessDenied(err) {
+				ask[j].lastUsedNotKnown = true
+				a.deny("iam:GetAccessKeyLastUsed", "access key "+ask[j].id+" of user "+names[i])
 				continue
 			}
 			if err != nil {
@@ -589,6 +675,13 @@ func (c *Connector) readOIDC(ctx context.Context, client *iam.Client, a *account
 		p, err := client.GetOpenIDConnectProvider(ctx, &iam.GetOpenIDConnectProviderInput{OpenIDConnectProviderArn: aws.String(arn)})
 		if noSuchEntity(err) {
 			a.deleted("OpenID Connect provider " + arn)
+			return nil
+		}
+		if accessDenied(err) {
+			// The ARN names its URL: the provider is recorded by it.
+			a.deny("iam:GetOpenIDConnectProvider", arn)
+			_, url, _ := strings.Cut(arn, ":oidc-provider/")
+			oidc[i] = oidcProvider{arn: arn, url: url, detailsUnknown: true}
 			return nil
 		}
 		if err != nil {

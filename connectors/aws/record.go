@@ -25,6 +25,9 @@ const (
 	AttrTrustOIDCNoSub = "trust_oidc_without_sub"     // OIDC provider hosts
 	AttrTrustExternal  = "trust_external_accounts"    // account IDs outside the organisation
 	AttrOrgKnown       = "organisation_accounts_read" // "true" when the organisation was listed
+	// attrDetailsUnknown is "true" on an OIDC provider whose details
+	// (client IDs, thumbprints, tags) were denied: not that it has none.
+	attrDetailsUnknown = "details_unknown"
 )
 
 func ptime(t *time.Time) *time.Time {
@@ -119,6 +122,9 @@ func (c *Connector) record(r connectors.Recorder, a *account) error {
 			if !a.detailed {
 				kattrs[AttrPolicyUnknown] = "true"
 			}
+			if k.lastUsedNotKnown {
+				kattrs[audit.AttrLastUseUnknown] = "true"
+			}
 			// A key has no tags of its own: its user's owner tags suggest
 			// who answers for it.
 			for _, t := range u.Tags {
@@ -142,7 +148,12 @@ func (c *Connector) record(r connectors.Recorder, a *account) error {
 		}
 	}
 	for _, p := range a.oidc {
-		attrs := map[string]string{"arn": p.arn, "url": p.url, "client_ids": strings.Join(p.clientIDs, ", "), "thumbprints": strings.Join(p.thumbprints, ", ")}
+		attrs := map[string]string{"arn": p.arn, "url": p.url}
+		if p.detailsUnknown {
+			attrs[attrDetailsUnknown] = "true"
+		} else {
+			attrs["client_ids"], attrs["thumbprints"] = strings.Join(p.clientIDs, ", "), strings.Join(p.thumbprints, ", ")
+		}
 		var trusting []string
 		for _, ro := range a.roles {
 			if strings.Contains(decodedTrust(ro), ":oidc-provider/"+p.url+`"`) {
@@ -195,6 +206,9 @@ func (c *Connector) roleObservation(ro types.RoleDetail, a *account, orgKnown st
 	}
 	if !a.detailed {
 		attrs[AttrPolicyUnknown] = "true"
+	}
+	if a.roleLastUseUnknown[name] {
+		attrs[audit.AttrLastUseUnknown] = "true"
 	}
 	if d, ok := a.sessions[name]; ok {
 		attrs["max_session_duration"] = (time.Duration(d) * time.Second).String()
