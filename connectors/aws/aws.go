@@ -200,7 +200,7 @@ func listAccounts(ctx context.Context, cfg aws.Config) ([]orgtypes.Account, erro
 		if err != nil {
 			return nil, err
 		}
-		if err := seen.next("organizations:ListAccounts", page.NextToken); err != nil {
+		if err := seen.next("organizations:ListAccounts", page.NextToken, false); err != nil {
 			return nil, err
 		}
 		out = append(out, page.Accounts...)

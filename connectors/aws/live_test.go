@@ -214,3 +214,25 @@ func TestDeniedForSomeEntities(t *testing.T) {
 		t.Errorf("OIDC provider whose details were denied: %v", a)
 	}
 }
+
+// TestTruncatedWithoutMarker: a page that says the listing goes on
+// (IsTruncated) but gives no Marker ends the account's run with an error
+// saying the listing was not read in full, where the SDK's paginator,
+// which follows only the Marker, took the first page for the whole list
+// and the identities on the pages after it were removed.
+func TestTruncatedWithoutMarker(t *testing.T) {
+	s := serve(t, awstest.Sample(fixedNow), awstest.WithPageSize(2))
+	st, _ := openStore(t)
+	opts := options(&lockedBuffer{})
+	snapshotAll(t, st, opts)
+	s.TruncateWithoutMarker()
+	_, errs := runAll(t, st, opts)
+	if err := errs[awstest.SampleManagement]; err == nil || !strings.Contains(err.Error(), "iam:GetAccountAuthorizationDetails: AWS said the listing goes on (IsTruncated) but gave no Marker") {
+		t.Errorf("a truncated page without a marker: %v", err)
+	}
+	for id, i := range byID(t, st) {
+		if i.Status != audit.StatusActive {
+			t.Errorf("%s: %s after a listing that stopped part way; want active", id, i.Status)
+		}
+	}
+}

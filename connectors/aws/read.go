@@ -317,7 +317,7 @@ func (c *Connector) readDetails(ctx context.Context, client *iam.Client, a *acco
 		if err != nil {
 			return err
 		}
-		if err := seen.next("iam:GetAccountAuthorizationDetails", page.Marker); err != nil {
+		if err := seen.next("iam:GetAccountAuthorizationDetails", page.Marker, page.IsTruncated); err != nil {
 			return err
 		}
 		a.users = append(a.users, page.UserDetailList...)
@@ -346,7 +346,7 @@ func (c *Connector) readUsers(ctx context.Context, client *iam.Client, a *accoun
 		if err != nil {
 			return err
 		}
-		if err := seen.next("iam:ListUsers", page.Marker); err != nil {
+		if err := seen.next("iam:ListUsers", page.Marker, page.IsTruncated); err != nil {
 			return err
 		}
 		for _, u := range page.Users {
@@ -413,7 +413,7 @@ func (c *Connector) listRoles(ctx context.Context, client *iam.Client, a *accoun
 		if err != nil {
 			return nil, err
 		}
-		if err := seen.next("iam:ListRoles", page.Marker); err != nil {
+		if err := seen.next("iam:ListRoles", page.Marker, page.IsTruncated); err != nil {
 			return nil, err
 		}
 		for _, r := range page.Roles {
@@ -572,7 +572,7 @@ func (c *Connector) readKeys(ctx context.Context, client *iam.Client, a *account
 			if err != nil {
 				return err
 			}
-			if err := seen.next("iam:ListAccessKeys", page.Marker); err != nil {
+			if err := seen.next("iam:ListAccessKeys", page.Marker, page.IsTruncated); err != nil {
 				return err
 			}
 			for _, m := range page.AccessKeyMetadata {
@@ -742,11 +742,17 @@ feed:
 // markers are the page markers a listing was given. The SDK's paginators
 // follow whatever marker comes back, so a service that hands back one it
 // already gave (a loop) would be asked for ever; next ends the listing
-// with an error instead, and the listing is not taken as whole.
+// with an error instead, and the listing is not taken as whole. They
+// follow only the marker, too: a page that says the listing goes on
+// (IsTruncated) with no marker would end it there, taken as whole, and
+// what the later pages held as removed; next ends that with an error too.
 type markers map[string]bool
 
-func (m markers) next(action string, marker *string) error {
+func (m markers) next(action string, marker *string, truncated bool) error {
 	if marker == nil || *marker == "" {
+		if truncated {
+			return fmt.Errorf("%s: AWS said the listing goes on (IsTruncated) but gave no Marker to go on from; the listing was not read in full: run again, and report it to AWS Support if it stays", action)
+		}
 		return nil
 	}
 	if m[*marker] {

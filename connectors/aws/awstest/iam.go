@@ -229,7 +229,7 @@ func (s *Server) serveIAM(w http.ResponseWriter, accountID, action string, form 
 		for _, k := range u.Keys[lo:hi] {
 			out.Keys = append(out.Keys, meta{u.Name, k.ID, k.Status, ts(k.Created)})
 		}
-		out.IsTruncated, out.Marker = next != "", next
+		out.IsTruncated, out.Marker = next != "", s.marker(next)
 		queryResult(w, iamNS, action, out)
 	case "GetAccessKeyLastUsed":
 		for _, u := range a.Users {
@@ -278,7 +278,7 @@ func (s *Server) serveIAM(w http.ResponseWriter, accountID, action string, form 
 			// ListUsers does not return tags (AWS: use ListUserTags).
 			out.Users = append(out.Users, x)
 		}
-		out.IsTruncated, out.Marker = next != "", next
+		out.IsTruncated, out.Marker = next != "", s.marker(next)
 		queryResult(w, iamNS, action, out)
 	case "ListRoles":
 		lo, hi, next := s.page(len(a.Roles), form.Get("Marker"), form.Get("MaxItems"))
@@ -295,7 +295,7 @@ func (s *Server) serveIAM(w http.ResponseWriter, accountID, action string, form 
 			x.Tags = nil
 			out.Roles = append(out.Roles, x)
 		}
-		out.IsTruncated, out.Marker = next != "", next
+		out.IsTruncated, out.Marker = next != "", s.marker(next)
 		queryResult(w, iamNS, action, out)
 	case "GetRole":
 		for _, r := range a.Roles {
@@ -419,7 +419,7 @@ func (s *Server) authorizationDetails(w http.ResponseWriter, a *Account, form ur
 			out.Policies = append(out.Policies, v)
 		}
 	}
-	out.IsTruncated, out.Marker = next != "", next
+	out.IsTruncated, out.Marker = next != "", s.marker(next)
 	queryResult(w, iamNS, "GetAccountAuthorizationDetails", out)
 }
 

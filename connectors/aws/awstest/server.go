@@ -50,6 +50,7 @@ type Server struct {
 	sessions    map[string]string // access key ID -> account
 	nextSession int
 	loopPages   atomic.Bool
+	noMarker    atomic.Bool
 }
 
 type report struct {
@@ -389,6 +390,22 @@ func (s *Server) page(n int, marker string, max string) (lo, hi int, next string
 		next = "0" // back to the first page (LoopPages)
 	}
 	return lo, hi, next
+}
+
+// TruncateWithoutMarker makes every IAM page that is not the last say
+// IsTruncated but give no Marker: a listing that says it goes on, with
+// nothing to go on from.
+func (s *Server) TruncateWithoutMarker() {
+	s.noMarker.Store(true)
+}
+
+// marker is the Marker a page with next after it carries: next, or none
+// (TruncateWithoutMarker).
+func (s *Server) marker(next string) string {
+	if s.noMarker.Load() {
+		return ""
+	}
+	return next
 }
 
 // LoopPages makes the last page of every IAM listing that has more than
