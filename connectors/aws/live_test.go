@@ -236,3 +236,44 @@ func TestTruncatedWithoutMarker(t *testing.T) {
 		}
 	}
 }
+
+// TestUnreadablePolicyDocuments: a policy document that is empty or does
+// not parse grants what nobody read, never nothing: the identity says its
+// policies are not known and names the documents, a role whose trust
+// policy cannot be read says so, and the run says how many there were.
+func TestUnreadablePolicyDocuments(t *testing.T) {
+	org := awstest.Sample(fixedNow)
+	prod := org.Account(awstest.SampleProd)
+	prod.Roles = append(prod.Roles,
+		&awstest.Role{Name: "cut-short", Path: "/", ID: "AROAPRODCUT", Created: fixedNow.AddDate(0, 0, -10), Trust: `{"Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}`,
+			Inline: map[string]string{"everything": `{"Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}`}},
+		&awstest.Role{Name: "no-trust", Path: "/", ID: "AROAPRODNOTRUST", Created: fixedNow.AddDate(0, 0, -10), Trust: "not json"})
+	prod.Users = append(prod.Users, &awstest.User{Name: "blank-policy", Path: "/", ID: "AIDAPRODBLANK", Created: fixedNow.AddDate(0, 0, -10),
+		Inline: map[string]string{"blank": ""}, Keys: []*awstest.AccessKey{{ID: "AKIAPRODBLANK0000001", Status: "Active", Created: fixedNow.AddDate(0, 0, -10)}}})
+	serve(t, org)
+	st, _ := openStore(t)
+	var progress lockedBuffer
+	opts := options(&progress)
+	opts.OrgRole = "OrganizationAccountAccessRole"
+	opts.Accounts = []string{awstest.SampleProd}
+	snapshotAll(t, st, opts)
+	ids := byID(t, st)
+	for id, unreadable := range map[string]string{
+		"aws:222222222222:aws_iam_role:cut-short":              "everything (inline)",
+		"aws:222222222222:aws_iam_user:blank-policy":           "blank (inline)",
+		"aws:222222222222:aws_access_key:AKIAPRODBLANK0000001": "blank (inline)",
+	} {
+		if a := ids[id].Attributes; a[awsconn.AttrPolicyUnknown] != "true" || a["policies_unreadable"] != unreadable {
+			t.Errorf("%s: %v; want its policies marked not known, naming %s", id, a, unreadable)
+		}
+	}
+	if a := ids["aws:222222222222:aws_iam_role:batch-jobs"].Attributes; a[awsconn.AttrPolicyUnknown] != "" || a["grants"] != "*:*" {
+		t.Errorf("a role whose policies were read: %v", a)
+	}
+	if a := ids["aws:222222222222:aws_iam_role:no-trust"].Attributes; a["trust_unknown"] != "true" {
+		t.Errorf("a role whose trust policy does not parse: %v", a)
+	}
+	if !strings.Contains(progress.String(), "aws/222222222222: 3 users and roles have a policy document that is empty or does not parse") {
+		t.Errorf("progress does not say so:\n%s", progress.String())
+	}
+}

@@ -36,6 +36,7 @@ type account struct {
 	oidc     []oidcProvider
 
 	roleLastUseUnknown map[string]bool // roles recorded from ListRoles: GetRole was denied
+	unreadable         int             // users and roles recorded with a policy document that is empty or does not parse
 
 	mu      sync.Mutex
 	gone    []string            // "user legacy-deployer": deleted after a listing named it (noSuchEntity)
@@ -289,6 +290,9 @@ func (c *Connector) read(ctx context.Context, r connectors.Recorder) error {
 	}
 	if err := c.record(r, a); err != nil {
 		return err
+	}
+	if a.unreadable > 0 {
+		c.say("%d users and roles have a policy document that is empty or does not parse; what it grants, or who may assume the role, is not known (%s, %s on them)", a.unreadable, AttrPolicyUnknown, AttrTrustUnknown)
 	}
 	// Users are recorded for their keys, so both listings make them whole.
 	var kinds []audit.Kind
