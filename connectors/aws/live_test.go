@@ -277,3 +277,71 @@ func TestUnreadablePolicyDocuments(t *testing.T) {
 		t.Errorf("progress does not say so:\n%s", progress.String())
 	}
 }
+
+// editColumns removes the column named drop from a CSV, and adds one
+// named add, with x on every row, after the last.
+func editColumns(drop, add string) func([]byte) []byte {
+	return func(b []byte) []byte {
+		var out []string
+		for _, line := range strings.Split(strings.TrimRight(string(b), "\n"), "\n") {
+			f := strings.Split(line, ",")
+			if drop != "" {
+				for i, name := range strings.Split(strings.SplitN(string(b), "\n", 2)[0], ",") {
+					if name == drop {
+						f = append(f[:i:i], f[i+1:]...)
+					}
+				}
+			}
+			if add != "" {
+				if len(out) == 0 {
+					f = append(f, add)
+				} else {
+					f = append(f, "x")
+				}
+			}
+			out = append(out, strings.Join(f, ","))
+		}
+		return []byte(strings.Join(out, "\n") + "\n")
+	}
+}
+
+// TestCredentialReportColumns: a credential report with a column nhi takes
+// facts from missing (AWS changed its format) is a gap saying so, and key
+// use comes from GetAccessKeyLastUsed, where every key the report spoke
+// for looked never used; the account is read. A column added changes
+// nothing.
+func TestCredentialReportColumns(t *testing.T) {
+	s := serve(t, awstest.Sample(fixedNow), awstest.WithReportReady())
+	st, _ := openStore(t)
+	opts := options(&lockedBuffer{})
+	s.EditReport(editColumns("", "access_key_3_active"))
+	_, snaps := snapshotAll(t, st, opts)
+	if m := snaps[awstest.SampleManagement]; m.Status != audit.SnapshotComplete {
+		t.Errorf("a report with a column added: %s %+v", m.Status, m.Gaps)
+	}
+
+	s.EditReport(editColumns("access_key_1_last_used_date", ""))
+	_, snaps = snapshotAll(t, st, opts)
+	m := snaps[awstest.SampleManagement]
+	if m.Status != audit.SnapshotPartial || len(m.Gaps) != 1 || m.Gaps[0].Endpoint != "iam:GetCredentialReport" || !strings.Contains(m.Gaps[0].Reason, "no access_key_1_last_used_date column") {
+		t.Fatalf("a report without a column: %s %+v", m.Status, m.Gaps)
+	}
+	ids := byID(t, st)
+	if k := ids["aws:111111111111:aws_access_key:AKIAMGMTDANA00000001"]; k.LastUsedAt == nil {
+		t.Error("key use read as never, from a report that does not say it")
+	}
+	if u := ids["aws:111111111111:aws_iam_user:dana"]; u.Attributes["password_enabled"] != "" {
+		t.Errorf("console password %q claimed from a report that does not parse", u.Attributes["password_enabled"])
+	}
+
+	// Dates in a format nhi does not know are not "never".
+	s.EditReport(func(b []byte) []byte { return []byte(strings.ReplaceAll(string(b), "+00:00", " UTC")) })
+	_, snaps = snapshotAll(t, st, opts)
+	m = snaps[awstest.SampleManagement]
+	if m.Status != audit.SnapshotPartial || len(m.Gaps) != 1 || !strings.Contains(m.Gaps[0].Reason, "not a date") {
+		t.Fatalf("a report with dates nhi does not know: %s %+v", m.Status, m.Gaps)
+	}
+	if k := byID(t, st)["aws:111111111111:aws_access_key:AKIAMGMTDANA00000001"]; k.LastUsedAt == nil {
+		t.Error("key use read as never, from a report whose dates do not parse")
+	}
+}

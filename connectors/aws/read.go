@@ -257,9 +257,21 @@ func (c *Connector) read(ctx context.Context, r connectors.Recorder) error {
 	}
 
 	action, err := c.readReport(ctx, client, a)
+	var unparsed *reportUnparsed
+	if errors.As(err, &unparsed) {
+		// AWS changed its format: what it says is not taken, and the keys
+		// are read one by one, as without the report.
+		c.say("the credential report does not parse (%v); recorded as a gap", unparsed.err)
+		if err := r.Gap(audit.Gap{Endpoint: "iam:GetCredentialReport", Kind: audit.KindAWSAccessKey, Scope: c.account,
+			Reason: fmt.Sprintf("the credential report of account %s does not parse (%v): key use dates come from iam:GetAccessKeyLastUsed; console passwords and MFA are not known", c.account, unparsed.err)}); err != nil {
+			return err
+		}
+		err = nil
+	}
+	said := unparsed != nil
 	if denied, err := check(err, action, audit.KindAWSAccessKey, "key use dates come from iam:GetAccessKeyLastUsed; console passwords and MFA are not known"); err != nil {
 		return err
-	} else if !denied && err == nil && a.report == nil {
+	} else if !denied && !said && a.report == nil {
 		// The report did not finish in time: the same fallback, said so.
 		if err := r.Gap(audit.Gap{Endpoint: "iam:GetCredentialReport", Kind: audit.KindAWSAccessKey, Scope: c.account,
 			Reason: fmt.Sprintf("the credential report of account %s was not ready after %s; console passwords and MFA are not known", c.account, c.opts.ReportTimeout)}); err != nil {
@@ -461,10 +473,26 @@ func (c *Connector) readReport(ctx context.Context, client *iam.Client, a *accou
 	}
 	rows, err := parseReport(out.Content)
 	if err != nil {
-		return "", fmt.Errorf("account %s: the credential report does not parse: %w", c.account, err)
+		return "", &reportUnparsed{err}
 	}
 	a.report = rows
 	return "", nil
+}
+
+// reportUnparsed is a credential report that does not parse: not the
+// columns or values nhi takes facts from.
+type reportUnparsed struct{ err error }
+
+func (e *reportUnparsed) Error() string {
+	return "the credential report does not parse: " + e.err.Error()
+}
+
+// reportColumns are the columns of the credential report nhi takes facts
+// from: without one of them, what the report says is not taken.
+var reportColumns = []string{
+	"user", "password_enabled", "password_last_used", "mfa_active",
+	"access_key_1_active", "access_key_1_last_rotated", "access_key_1_last_used_date",
+	"access_key_2_active", "access_key_2_last_rotated", "access_key_2_last_used_date",
 }
 
 // reportRow is one user's line of the credential report.
@@ -493,7 +521,7 @@ func parseReport(content []byte) (map[string]reportRow, error) {
 	for i, h := range header {
 		col[h] = i
 	}
-	for _, need := range []string{"user", "password_enabled", "mfa_active", "access_key_1_last_rotated", "access_key_2_last_rotated"} {
+	for _, need := range reportColumns {
 		if _, ok := col[need]; !ok {
 			return nil, fmt.Errorf("no %s column", need)
 		}
@@ -517,15 +545,33 @@ func parseReport(content []byte) (map[string]reportRow, error) {
 		if user == "<root_account>" {
 			continue
 		}
-		row := reportRow{passwordEnabled: get(rec, "password_enabled"), passwordLastUsed: reportTime(get(rec, "password_last_used")), mfa: get(rec, "mfa_active")}
+		// A date that is neither a date nor one of the report's words for
+		// none is a format nhi does not know: not "never".
+		var bad error
+		date := func(name string) *time.Time {
+			v := get(rec, name)
+			t := reportTime(v)
+			if t == nil && bad == nil {
+				switch v {
+				case "", "N/A", "no_information", "not_supported":
+				default:
+					bad = fmt.Errorf("%s of user %s is %q, not a date", name, user, v)
+				}
+			}
+			return t
+		}
+		row := reportRow{passwordEnabled: get(rec, "password_enabled"), passwordLastUsed: date("password_last_used"), mfa: get(rec, "mfa_active")}
 		for i := range 2 {
 			p := fmt.Sprintf("access_key_%d_", i+1)
 			k := reportKey{
-				active: get(rec, p+"active") == "true", rotated: reportTime(get(rec, p+"last_rotated")),
-				lastUsed: reportTime(get(rec, p+"last_used_date")), region: na(get(rec, p+"last_used_region")), service: na(get(rec, p+"last_used_service")),
+				active: get(rec, p+"active") == "true", rotated: date(p + "last_rotated"),
+				lastUsed: date(p + "last_used_date"), region: na(get(rec, p+"last_used_region")), service: na(get(rec, p+"last_used_service")),
 			}
 			k.present = k.rotated != nil
 			row.keys[i] = k
+		}
+		if bad != nil {
+			return nil, bad
 		}
 		out[user] = row
 	}

@@ -206,7 +206,14 @@ func (s *Server) serveIAM(w http.ResponseWriter, accountID, action string, form 
 			ReportFormat  string   `xml:"ReportFormat"`
 			GeneratedTime string   `xml:"GeneratedTime"`
 		}
-		queryResult(w, iamNS, action, result{Content: base64.StdEncoding.EncodeToString(credentialReport(a, rep.at)), ReportFormat: "text/csv", GeneratedTime: ts(rep.at)})
+		content := credentialReport(a, rep.at)
+		s.mu.Lock()
+		edit := s.reportEdit
+		s.mu.Unlock()
+		if edit != nil {
+			content = edit(content)
+		}
+		queryResult(w, iamNS, action, result{Content: base64.StdEncoding.EncodeToString(content), ReportFormat: "text/csv", GeneratedTime: ts(rep.at)})
 	case "ListAccessKeys":
 		u := a.user(form.Get("UserName"))
 		if u == nil {

@@ -49,6 +49,7 @@ type Server struct {
 	reports     map[string]*report
 	sessions    map[string]string // access key ID -> account
 	nextSession int
+	reportEdit  func([]byte) []byte
 	loopPages   atomic.Bool
 	noMarker    atomic.Bool
 }
@@ -390,6 +391,14 @@ func (s *Server) page(n int, marker string, max string) (lo, hi int, next string
 		next = "0" // back to the first page (LoopPages)
 	}
 	return lo, hi, next
+}
+
+// EditReport makes GetCredentialReport serve edit(the report's CSV): a
+// report whose columns AWS changed, added or dropped.
+func (s *Server) EditReport(edit func(csv []byte) []byte) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.reportEdit = edit
 }
 
 // TruncateWithoutMarker makes every IAM page that is not the last say
