@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/nhi-audit/nhi/audit"
 	"github.com/nhi-audit/nhi/connectors"
@@ -343,5 +344,33 @@ func TestCredentialReportColumns(t *testing.T) {
 	}
 	if k := byID(t, st)["aws:111111111111:aws_access_key:AKIAMGMTDANA00000001"]; k.LastUsedAt == nil {
 		t.Error("key use read as never, from a report whose dates do not parse")
+	}
+}
+
+// TestKeyRotatedSinceTheReport: AWS serves a credential report for four
+// hours, so it can predate a key: one rotated since (the old key deleted,
+// a new one made) takes no fact from the old key's slot; its use comes
+// from GetAccessKeyLastUsed.
+func TestKeyRotatedSinceTheReport(t *testing.T) {
+	org := awstest.Sample(fixedNow)
+	s := serve(t, org, awstest.WithReportReady())
+	st, _ := openStore(t)
+	opts := options(&lockedBuffer{})
+	opts.OrgRole = "OrganizationAccountAccessRole"
+	opts.Accounts = []string{awstest.SampleProd}
+	snapshotAll(t, st, opts)
+	for _, u := range org.Account(awstest.SampleProd).Users {
+		if u.Name == "metrics-shipper" {
+			// Rotated: its key (used today) deleted, a new one made, not yet used.
+			u.Keys = []*awstest.AccessKey{{ID: "AKIAPRODMETRICSNEW01", Status: "Active", Created: fixedNow.Add(-time.Hour)}}
+		}
+	}
+	snapshotAll(t, st, opts)
+	k := byID(t, st)["aws:222222222222:aws_access_key:AKIAPRODMETRICSNEW01"]
+	if k.LastUsedAt != nil || k.Attributes["last_used_service"] != "" {
+		t.Errorf("a key made after the report: last used %v with %q, the deleted key's use", k.LastUsedAt, k.Attributes["last_used_service"])
+	}
+	if n := s.Calls(awstest.SampleProd)["iam:GetAccessKeyLastUsed"]; n != 3 {
+		t.Errorf("GetAccessKeyLastUsed asked %d times, want the inactive key twice and the new key once", n)
 	}
 }

@@ -675,10 +675,11 @@ func (c *Connector) readKeys(ctx context.Context, client *iam.Client, a *account
 
 // matchReport takes each active key's use from the report's
 // access_key_1/2 columns: the slot whose last_rotated is the key's
-// creation, else, by creation order, an active slot no other key took. It
-// returns the keys the report cannot speak for, to ask one by one: an
-// inactive key (the report shows last_rotated N/A for it, so its slot
-// cannot be told apart from an empty one), or one no slot matches.
+// creation. It returns the keys the report cannot speak for, to ask one by
+// one: an inactive key (the report shows last_rotated N/A for it, so its
+// slot cannot be told apart from an empty one), or one no slot matches. A
+// slot is never taken by position: AWS serves a report for four hours, so
+// a key made since (a rotation) would take the deleted key's use.
 func matchReport(keys []key, row reportRow) []*key {
 	slices.SortFunc(keys, func(x, y key) int { return x.created.Compare(y.created) })
 	used := [2]bool{}
@@ -695,9 +696,6 @@ func matchReport(keys []key, row reportRow) []*key {
 				slot = s
 				break
 			}
-		}
-		if slot < 0 && j < 2 && !used[j] && row.keys[j].active {
-			slot = j
 		}
 		if slot < 0 {
 			idx = append(idx, j)

@@ -170,8 +170,8 @@ func (s *Server) serveIAM(w http.ResponseWriter, accountID, action string, form 
 		}
 		state, desc := "COMPLETE", "Report generated"
 		switch {
-		case !rep.started:
-			rep.started, rep.pending = true, s.reportSteps
+		case !rep.started, rep.done && s.Clock().Sub(rep.at) > reportFresh:
+			*rep = report{started: true, pending: s.reportSteps}
 			state, desc = "STARTED", "No report exists. Starting a new report generation task"
 		case rep.pending > 0:
 			rep.pending--
@@ -179,6 +179,7 @@ func (s *Server) serveIAM(w http.ResponseWriter, accountID, action string, form 
 		default:
 			if !rep.done {
 				rep.done, rep.at = true, s.Clock()
+				rep.content = credentialReport(a, rep.at)
 			}
 		}
 		s.mu.Unlock()
@@ -190,10 +191,14 @@ func (s *Server) serveIAM(w http.ResponseWriter, accountID, action string, form 
 		queryResult(w, iamNS, action, result{State: state, Description: desc})
 	case "GetCredentialReport":
 		s.mu.Lock()
-		rep := s.reports[a.ID]
+		var r report
+		if rep := s.reports[a.ID]; rep != nil {
+			r = *rep
+		}
 		s.mu.Unlock()
+		rep := &r
 		switch {
-		case rep == nil || !rep.started:
+		case !rep.started:
 			queryError(w, http.StatusGone, "ReportNotPresent", "Credential report does not exist. Use GenerateCredentialReport to generate a report.")
 			return
 		case !rep.done:
@@ -206,7 +211,7 @@ func (s *Server) serveIAM(w http.ResponseWriter, accountID, action string, form 
 			ReportFormat  string   `xml:"ReportFormat"`
 			GeneratedTime string   `xml:"GeneratedTime"`
 		}
-		content := credentialReport(a, rep.at)
+		content := rep.content
 		s.mu.Lock()
 		edit := s.reportEdit
 		s.mu.Unlock()
@@ -429,6 +434,11 @@ func (s *Server) authorizationDetails(w http.ResponseWriter, a *Account, form ur
 	out.IsTruncated, out.Marker = next != "", s.marker(next)
 	queryResult(w, iamNS, "GetAccountAuthorizationDetails", out)
 }
+
+// reportFresh is how long AWS serves a credential report it generated
+// before GenerateCredentialReport starts a new one: until then the report
+// says what was true when it was generated, not now.
+const reportFresh = 4 * time.Hour
 
 // reportColumns are the credential report's columns, in AWS's order.
 var reportColumns = []string{

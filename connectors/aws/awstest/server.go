@@ -59,6 +59,7 @@ type report struct {
 	pending int
 	done    bool
 	at      time.Time
+	content []byte // the CSV, as of at
 }
 
 // Option configures a Server.
@@ -73,11 +74,14 @@ func WithReportSteps(n int) Option { return func(s *Server) { s.reportSteps = n 
 
 // WithReportReady starts every account with a fresh credential report,
 // as when one was generated in the last four hours:
-// GenerateCredentialReport answers COMPLETE at once.
+// GenerateCredentialReport answers COMPLETE at once. Like every report,
+// it says what the account held when it was made (now), and AWS serves it
+// for four hours of the server's Clock, whatever changes.
 func WithReportReady() Option {
 	return func(s *Server) {
 		for _, a := range s.org.Accounts {
-			s.reports[a.ID] = &report{started: true, done: true, at: s.Clock()}
+			at := s.Clock()
+			s.reports[a.ID] = &report{started: true, done: true, at: at, content: credentialReport(a, at)}
 		}
 	}
 }
