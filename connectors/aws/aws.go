@@ -257,8 +257,31 @@ func (c *Connector) Credential(context.Context) (string, error) {
 }
 
 // accessDenied says whether err is AWS refusing the caller (AccessDenied
-// and its variants), as opposed to a fault worth failing the run for.
+// and its variants) the call, as opposed to a fault worth failing the run
+// for. A refusal to renew the call's credentials (credentialsFailed) is
+// not the call's: see Run.
 func accessDenied(err error) bool {
+	if credentialsFailed(err) {
+		return false
+	}
+	return refused(err)
+}
+
+// credentialsFailed says whether err came from getting the credentials
+// for a call, not from the call: the SDK renews an assumed role's session
+// as it ends (sts:AssumeRole), and an error there is an operation error
+// inside the call's own.
+func credentialsFailed(err error) bool {
+	var oe *smithy.OperationError
+	if !errors.As(err, &oe) {
+		return false
+	}
+	var inner *smithy.OperationError
+	return errors.As(oe.Err, &inner)
+}
+
+// refused says whether err holds AWS's AccessDenied or a variant.
+func refused(err error) bool {
 	var ae smithy.APIError
 	if !errors.As(err, &ae) {
 		return false

@@ -374,3 +374,34 @@ func TestKeyRotatedSinceTheReport(t *testing.T) {
 		t.Errorf("GetAccessKeyLastUsed asked %d times, want the inactive key twice and the new key once", n)
 	}
 }
+
+// TestRoleRefusedPartWay: the organisation role can no longer be assumed
+// part way through an account's run (its trust policy changed): the SDK
+// renews the session for the next call and AWS refuses. That fails the
+// account with one error saying so, not a gap per call blaming the IAM
+// permission of each, and nothing is removed.
+func TestRoleRefusedPartWay(t *testing.T) {
+	// The fake's sessions end before the SDK's clock (fixedNow is past),
+	// so the SDK assumes the role again for every call.
+	s := serve(t, awstest.Sample(fixedNow))
+	st, _ := openStore(t)
+	opts := options(&lockedBuffer{})
+	opts.OrgRole = "OrganizationAccountAccessRole"
+	opts.Accounts = []string{awstest.SampleProd}
+	snapshotAll(t, st, opts)
+	s.DenyAfter(awstest.SampleManagement, "sts:AssumeRole", 4)
+	snaps, errs := runAll(t, st, opts)
+	err := errs[awstest.SampleProd]
+	if err == nil || !strings.Contains(err.Error(), "could no longer assume arn:aws:iam::222222222222:role/OrganizationAccountAccessRole part way through the run of account 222222222222 (AccessDenied") ||
+		!strings.Contains(err.Error(), "run the same command again") {
+		t.Fatalf("prod: %v; gaps %+v", err, snaps[awstest.SampleProd].Gaps)
+	}
+	if p := snaps[awstest.SampleProd]; p == nil || p.Status != audit.SnapshotFailed || len(p.Gaps) != 0 {
+		t.Errorf("prod: %+v, want failed with no gaps", p)
+	}
+	for id, i := range byID(t, st) {
+		if i.Status != audit.StatusActive {
+			t.Errorf("%s: %s after a run whose role was refused; want active", id, i.Status)
+		}
+	}
+}

@@ -141,6 +141,9 @@ func (c *Connector) Run(ctx context.Context, r connectors.Recorder) error {
 		}
 		return fmt.Errorf("AWS kept throttling %s in account %s through every retry of the SDK (%d attempts); this is AWS's rate limit, not a permission: run the same command again later: %w", action, c.account, maxAttempts, err)
 	}
+	if credentialsFailed(err) && refused(err) && c.role != "" {
+		return fmt.Errorf("nhi could no longer assume %s part way through the run of account %s (AccessDenied at sts:AssumeRole, renewing its session for %s): the role's trust policy, or what %s may assume, changed after the run began; check them and run the same command again; this account's snapshot is failed and nothing in it is taken as removed: %w", c.role, c.account, operationOf(err), c.caller, err)
+	}
 	if code, ok := credentialsRejected(err); ok {
 		at := ""
 		if action := operationOf(err); action != "" {

@@ -44,6 +44,7 @@ type Server struct {
 	denied      map[string]bool // account|action, or account|action|entity
 	gone        map[string]bool // account|entity
 	expireAfter map[string]int  // account -> requests left before its credentials expire
+	denyAfter   map[string]int  // account|action -> requests left before it is denied
 	throttle    map[string]int  // account|action -> answers left to throttle
 	calls       map[string]int  // account|action -> requests served
 	reports     map[string]*report
@@ -90,7 +91,7 @@ func WithReportReady() Option {
 func New(org *Org, opts ...Option) *Server {
 	s := &Server{
 		org: org, pageSize: 1000, Clock: time.Now,
-		denied: map[string]bool{}, gone: map[string]bool{}, expireAfter: map[string]int{}, throttle: map[string]int{}, calls: map[string]int{},
+		denied: map[string]bool{}, gone: map[string]bool{}, expireAfter: map[string]int{}, denyAfter: map[string]int{}, throttle: map[string]int{}, calls: map[string]int{},
 		reports: map[string]*report{}, sessions: map[string]string{},
 	}
 	if len(org.Accounts) > 0 {
@@ -130,6 +131,15 @@ func (s *Server) Deny(account, action string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.denied[account+"|"+action] = true
+}
+
+// DenyAfter lets the next n requests for action in account through and
+// denies every later one, as Deny does: a permission taken away part way
+// through a run (a trust policy or an SCP changed).
+func (s *Server) DenyAfter(account, action string, n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.denyAfter[account+"|"+action] = n + 1
 }
 
 // DenyEntity makes action answer AccessDenied in account only when it
@@ -261,6 +271,12 @@ func (s *Server) fault(account, perm, entity string) (code, msg string) {
 	if n := s.throttle[key]; n > 0 {
 		s.throttle[key] = n - 1
 		return "Throttling", "Rate exceeded"
+	}
+	if n, ok := s.denyAfter[key]; ok {
+		if n <= 1 {
+			s.denied[key] = true
+		}
+		s.denyAfter[key] = n - 1
 	}
 	if s.denied[key] {
 		return "AccessDenied", fmt.Sprintf("User: arn:aws:sts::%s:assumed-role/nhi-audit/nhi is not authorized to perform: %s on resource: *", account, perm)
