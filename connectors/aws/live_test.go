@@ -202,6 +202,9 @@ func TestDeniedForSomeEntities(t *testing.T) {
 		if i.LastUsedAt != nil || i.Attributes[audit.AttrLastUseUnknown] != "true" {
 			t.Errorf("%s: last used %v, attributes %v; want its last use marked not known", id, i.LastUsedAt, i.Attributes)
 		}
+		if i.FilterTracksLastUse() {
+			t.Errorf("%s: used:never would list it", id)
+		}
 		for _, f := range i.Findings {
 			if strings.Contains(f.Message, "never used") {
 				t.Errorf("%s: finding %q from a last use that was not read", id, f.Message)
