@@ -408,3 +408,23 @@ func TestRoleRefusedPartWay(t *testing.T) {
 		}
 	}
 }
+
+// TestReportExpiresBetweenCalls: a credential report that expires between
+// GenerateCredentialReport saying COMPLETE and GetCredentialReport (410
+// ReportExpired: it was nearly four hours old) is generated again and
+// read, where it failed the account.
+func TestReportExpiresBetweenCalls(t *testing.T) {
+	s := serve(t, awstest.Sample(fixedNow), awstest.WithReportReady())
+	s.ExpireReport(awstest.SampleManagement)
+	st, _ := openStore(t)
+	_, snaps := snapshotAll(t, st, options(&lockedBuffer{}))
+	if m := snaps[awstest.SampleManagement]; m.Status != audit.SnapshotComplete {
+		t.Errorf("management: %s %+v", m.Status, m.Gaps)
+	}
+	if u := byID(t, st)["aws:111111111111:aws_iam_user:dana"]; u.Attributes["password_enabled"] != "true" {
+		t.Errorf("dana: %v; want the report read", u.Attributes)
+	}
+	if n := s.Calls(awstest.SampleManagement)["iam:GetCredentialReport"]; n != 2 {
+		t.Errorf("GetCredentialReport asked %d times, want the expired one and the new one", n)
+	}
+}

@@ -449,30 +449,46 @@ func (c *Connector) listRoles(ctx context.Context, client *iam.Client, a *accoun
 // it. It returns the action a denial came from.
 func (c *Connector) readReport(ctx context.Context, client *iam.Client, a *account) (string, error) {
 	deadline := time.Now().Add(c.opts.ReportTimeout)
-	for said := false; ; {
-		out, err := client.GenerateCredentialReport(ctx, &iam.GenerateCredentialReportInput{})
+	said := false
+	var out *iam.GetCredentialReportOutput
+	for out == nil {
+		for {
+			gen, err := client.GenerateCredentialReport(ctx, &iam.GenerateCredentialReportInput{})
+			if err != nil {
+				return "iam:GenerateCredentialReport", err
+			}
+			if gen.State == types.ReportStateTypeComplete {
+				break
+			}
+			if time.Now().After(deadline) {
+				return "", nil
+			}
+			if !said {
+				c.say("waiting for the credential report (%s)", strings.ToLower(string(gen.State)))
+				said = true
+			}
+			select {
+			case <-ctx.Done():
+				return "", ctx.Err()
+			case <-time.After(c.opts.ReportPoll):
+			}
+		}
+		var err error
+		out, err = client.GetCredentialReport(ctx, &iam.GetCredentialReportInput{})
+		var ae smithy.APIError
+		if errors.As(err, &ae) && !credentialsFailed(err) && reportGone[ae.ErrorCode()] != "" {
+			// The report COMPLETE named is gone (it turned four hours old
+			// in between) or not there yet: generate it again, in time.
+			if time.Now().After(deadline) {
+				return "", nil
+			}
+			c.say("the credential report was %s when read (%s); generating it again", reportGone[ae.ErrorCode()], ae.ErrorCode())
+			out = nil
+			continue
+		}
 		if err != nil {
-			return "iam:GenerateCredentialReport", err
+			return "iam:GetCredentialReport", err
 		}
-		if out.State == types.ReportStateTypeComplete {
-			break
-		}
-		if time.Now().After(deadline) {
-			return "", nil
-		}
-		if !said {
-			c.say("waiting for the credential report (%s)", strings.ToLower(string(out.State)))
-			said = true
-		}
-		select {
-		case <-ctx.Done():
-			return "", ctx.Err()
-		case <-time.After(c.opts.ReportPoll):
-		}
-	}
-	out, err := client.GetCredentialReport(ctx, &iam.GetCredentialReportInput{})
-	if err != nil {
-		return "iam:GetCredentialReport", err
 	}
 	rows, err := parseReport(out.Content)
 	if err != nil {
@@ -481,6 +497,10 @@ func (c *Connector) readReport(ctx context.Context, client *iam.Client, a *accou
 	a.report = rows
 	return "", nil
 }
+
+// reportGone are GetCredentialReport's answers for a report that is not
+// there to read, in words.
+var reportGone = map[string]string{"ReportExpired": "expired", "ReportNotPresent": "gone", "ReportInProgress": "not ready"}
 
 // reportUnparsed is a credential report that does not parse: not the
 // columns or values nhi takes facts from.

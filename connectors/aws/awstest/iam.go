@@ -195,9 +195,17 @@ func (s *Server) serveIAM(w http.ResponseWriter, accountID, action string, form 
 		if rep := s.reports[a.ID]; rep != nil {
 			r = *rep
 		}
+		expired := s.expireReport[a.ID] && r.done
+		if expired {
+			delete(s.expireReport, a.ID)
+			delete(s.reports, a.ID)
+		}
 		s.mu.Unlock()
 		rep := &r
 		switch {
+		case expired:
+			queryError(w, http.StatusGone, "ReportExpired", "The request was rejected because the most recent credential report has expired. To generate a new credential report, use GenerateCredentialReport.")
+			return
 		case !rep.started:
 			queryError(w, http.StatusGone, "ReportNotPresent", "Credential report does not exist. Use GenerateCredentialReport to generate a report.")
 			return

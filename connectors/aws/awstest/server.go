@@ -38,21 +38,22 @@ type Server struct {
 	// expiry).
 	Clock func() time.Time
 
-	mu          sync.Mutex
-	pageSize    int
-	reportSteps int
-	denied      map[string]bool // account|action, or account|action|entity
-	gone        map[string]bool // account|entity
-	expireAfter map[string]int  // account -> requests left before its credentials expire
-	denyAfter   map[string]int  // account|action -> requests left before it is denied
-	throttle    map[string]int  // account|action -> answers left to throttle
-	calls       map[string]int  // account|action -> requests served
-	reports     map[string]*report
-	sessions    map[string]string // access key ID -> account
-	nextSession int
-	reportEdit  func([]byte) []byte
-	loopPages   atomic.Bool
-	noMarker    atomic.Bool
+	mu           sync.Mutex
+	pageSize     int
+	reportSteps  int
+	denied       map[string]bool // account|action, or account|action|entity
+	gone         map[string]bool // account|entity
+	expireAfter  map[string]int  // account -> requests left before its credentials expire
+	denyAfter    map[string]int  // account|action -> requests left before it is denied
+	throttle     map[string]int  // account|action -> answers left to throttle
+	calls        map[string]int  // account|action -> requests served
+	reports      map[string]*report
+	sessions     map[string]string // access key ID -> account
+	nextSession  int
+	reportEdit   func([]byte) []byte
+	expireReport map[string]bool
+	loopPages    atomic.Bool
+	noMarker     atomic.Bool
 }
 
 type report struct {
@@ -61,6 +62,17 @@ type report struct {
 	done    bool
 	at      time.Time
 	content []byte // the CSV, as of at
+}
+
+// ExpireReport makes the account's credential report expire just after
+// GenerateCredentialReport said it was COMPLETE: the next
+// GetCredentialReport answers 410 ReportExpired and the report is gone,
+// so a GenerateCredentialReport after it starts a new one. It is the race
+// of a report generated nearly four hours earlier.
+func (s *Server) ExpireReport(account string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.expireReport[account] = true
 }
 
 // Option configures a Server.
@@ -91,7 +103,7 @@ func WithReportReady() Option {
 func New(org *Org, opts ...Option) *Server {
 	s := &Server{
 		org: org, pageSize: 1000, Clock: time.Now,
-		denied: map[string]bool{}, gone: map[string]bool{}, expireAfter: map[string]int{}, denyAfter: map[string]int{}, throttle: map[string]int{}, calls: map[string]int{},
+		denied: map[string]bool{}, gone: map[string]bool{}, expireAfter: map[string]int{}, denyAfter: map[string]int{}, expireReport: map[string]bool{}, throttle: map[string]int{}, calls: map[string]int{},
 		reports: map[string]*report{}, sessions: map[string]string{},
 	}
 	if len(org.Accounts) > 0 {
