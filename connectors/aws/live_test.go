@@ -109,6 +109,9 @@ func TestCredentialsExpirePartWay(t *testing.T) {
 	if p == nil || p.Status != audit.SnapshotFailed || len(p.Gaps) != 0 {
 		t.Errorf("prod: %+v, want failed with no gaps", p)
 	}
+	if r := p.Reach; r == nil || r.Read != 0 || len(r.NotRead) != 1 || !strings.Contains(r.NotRead[0], "account 222222222222: the run stopped before the end (AWS stopped accepting the credentials") {
+		t.Errorf("prod's reach %+v, want the account not read", r)
+	}
 	if sb := snaps[awstest.SampleSandbox]; errs[awstest.SampleSandbox] != nil || sb.Status != audit.SnapshotComplete {
 		t.Errorf("sandbox: %v %v", sb, errs[awstest.SampleSandbox])
 	}

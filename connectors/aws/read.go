@@ -132,8 +132,12 @@ type oidcProvider struct {
 // API is a gap naming the account, the action and the IAM permission;
 // other errors (after the SDK's retries) fail the snapshot, throttling
 // that outlasted them saying to run again later.
-func (c *Connector) Run(ctx context.Context, r connectors.Recorder) error {
-	err := c.read(ctx, r)
+func (c *Connector) Run(ctx context.Context, r connectors.Recorder) (err error) {
+	defer func() { c.stopped = err }()
+	err = c.read(ctx, r)
+	if err == nil {
+		err = ctx.Err()
+	}
 	if throttledOut(err) {
 		action := operationOf(err)
 		if action == "" {
