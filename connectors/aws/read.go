@@ -88,12 +88,13 @@ type key struct {
 // entities means for what is recorded.
 var entityRefusals = map[string]struct {
 	kind audit.Kind
+	unit string // what the action is about, plural
 	what string // of the entities named
 }{
-	"iam:ListAccessKeys":           {audit.KindAWSAccessKey, "their access keys are not read, so no access key or key-holding user of the account is taken as removed"},
-	"iam:GetAccessKeyLastUsed":     {audit.KindAWSAccessKey, "they are recorded with their last use not known (" + audit.AttrLastUseUnknown + "), never as unused"},
-	"iam:GetRole":                  {audit.KindAWSIAMRole, "they are recorded from iam:ListRoles, with their last use (" + audit.AttrLastUseUnknown + ") and tags not known"},
-	"iam:GetOpenIDConnectProvider": {audit.KindAWSOIDCProvider, "they are recorded from their ARN, with their client IDs and thumbprints not known (" + attrDetailsUnknown + ")"},
+	"iam:ListAccessKeys":           {audit.KindAWSAccessKey, "users", "their access keys are not read, so no access key or key-holding user of the account is taken as removed"},
+	"iam:GetAccessKeyLastUsed":     {audit.KindAWSAccessKey, "access keys", "they are recorded with their last use not known (" + audit.AttrLastUseUnknown + "), never as unused"},
+	"iam:GetRole":                  {audit.KindAWSIAMRole, "roles", "they are recorded from iam:ListRoles, with their last use (" + audit.AttrLastUseUnknown + ") and tags not known"},
+	"iam:GetOpenIDConnectProvider": {audit.KindAWSOIDCProvider, "OpenID Connect providers", "they are recorded from their ARN, with their client IDs and thumbprints not known (" + attrDetailsUnknown + ")"},
 }
 
 // entityGaps records one gap per action denied on some entities, naming
@@ -108,7 +109,11 @@ func (c *Connector) entityGaps(r connectors.Recorder, a *account) error {
 			list += fmt.Sprintf(" and %d more", len(named)-maxNamed)
 		}
 		what := entityRefusals[action]
-		c.say("%s denied on %d; recorded as a gap", action, len(named))
+		unit := what.unit
+		if len(named) == 1 {
+			unit = strings.TrimSuffix(unit, "s")
+		}
+		c.say("%s denied on %d %s; recorded as a gap", action, len(named), unit)
 		if err := r.Gap(audit.Gap{Endpoint: action, Kind: what.kind, Scope: c.account, Status: http.StatusForbidden,
 			Reason: fmt.Sprintf("access denied in account %s: needs %s on %s; %s", c.account, action, list, what.what)}); err != nil {
 			return err
