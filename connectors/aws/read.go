@@ -760,7 +760,10 @@ func (c *Connector) readOIDC(ctx context.Context, client *iam.Client, a *account
 		if accessDenied(err) {
 			// The ARN names its URL: the provider is recorded by it.
 			a.deny("iam:GetOpenIDConnectProvider", arn)
-			_, url, _ := strings.Cut(arn, ":oidc-provider/")
+			url := arn
+			if _, u, ok := strings.Cut(arn, ":oidc-provider/"); ok && u != "" {
+				url = u
+			}
 			oidc[i] = oidcProvider{arn: arn, url: url, detailsUnknown: true}
 			return nil
 		}
