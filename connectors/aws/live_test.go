@@ -431,3 +431,20 @@ func TestReportExpiresBetweenCalls(t *testing.T) {
 		t.Errorf("GetCredentialReport asked %d times, want the expired one and the new one", n)
 	}
 }
+
+// TestReportNotGenerated: GenerateCredentialReport answering LimitExceeded
+// (409, as its model lists) is a gap saying so, and key use comes from
+// GetAccessKeyLastUsed, where it failed the account.
+func TestReportNotGenerated(t *testing.T) {
+	s := serve(t, awstest.Sample(fixedNow))
+	s.Fail(awstest.SampleManagement, "iam:GenerateCredentialReport", 409, "LimitExceeded", "Cannot exceed quota for ReportGeneration: 1")
+	st, _ := openStore(t)
+	_, snaps := snapshotAll(t, st, options(&lockedBuffer{}))
+	m := snaps[awstest.SampleManagement]
+	if m.Status != audit.SnapshotPartial || len(m.Gaps) != 1 || m.Gaps[0].Endpoint != "iam:GenerateCredentialReport" || !strings.Contains(m.Gaps[0].Reason, "could not be generated (LimitExceeded") {
+		t.Fatalf("management: %s %+v", m.Status, m.Gaps)
+	}
+	if k := byID(t, st)["aws:111111111111:aws_access_key:AKIAMGMTDANA00000001"]; k.LastUsedAt == nil {
+		t.Error("key use not read without the report")
+	}
+}

@@ -269,18 +269,18 @@ func (c *Connector) read(ctx context.Context, r connectors.Recorder) error {
 	}
 
 	action, err := c.readReport(ctx, client, a)
-	var unparsed *reportUnparsed
-	if errors.As(err, &unparsed) {
-		// AWS changed its format: what it says is not taken, and the keys
-		// are read one by one, as without the report.
-		c.say("the credential report does not parse (%v); recorded as a gap", unparsed.err)
-		if err := r.Gap(audit.Gap{Endpoint: "iam:GetCredentialReport", Kind: audit.KindAWSAccessKey, Scope: c.account,
-			Reason: fmt.Sprintf("the credential report of account %s does not parse (%v): key use dates come from iam:GetAccessKeyLastUsed; console passwords and MFA are not known", c.account, unparsed.err)}); err != nil {
+	var unavailable *reportUnavailable
+	if errors.As(err, &unavailable) {
+		// What it says is not taken, and the keys are read one by one, as
+		// without the report.
+		c.say("the credential report %s; recorded as a gap", unavailable.why)
+		if err := r.Gap(audit.Gap{Endpoint: unavailable.endpoint, Kind: audit.KindAWSAccessKey, Scope: c.account,
+			Reason: fmt.Sprintf("the credential report of account %s %s: key use dates come from iam:GetAccessKeyLastUsed; console passwords and MFA are not known", c.account, unavailable.why)}); err != nil {
 			return err
 		}
 		err = nil
 	}
-	said := unparsed != nil
+	said := unavailable != nil
 	if denied, err := check(err, action, audit.KindAWSAccessKey, "key use dates come from iam:GetAccessKeyLastUsed; console passwords and MFA are not known"); err != nil {
 		return err
 	} else if !denied && !said && a.report == nil {
@@ -463,6 +463,12 @@ func (c *Connector) readReport(ctx context.Context, client *iam.Client, a *accou
 	for out == nil {
 		for {
 			gen, err := client.GenerateCredentialReport(ctx, &iam.GenerateCredentialReportInput{})
+			var ae smithy.APIError
+			if errors.As(err, &ae) && !credentialsFailed(err) && (ae.ErrorCode() == "LimitExceeded" || ae.ErrorCode() == "ServiceFailure") {
+				// AWS would not make one now (too many generations at
+				// once, or its own failure after the SDK's retries).
+				return "", &reportUnavailable{"iam:GenerateCredentialReport", fmt.Sprintf("could not be generated (%s: %s)", ae.ErrorCode(), ae.ErrorMessage())}
+			}
 			if err != nil {
 				return "iam:GenerateCredentialReport", err
 			}
@@ -501,7 +507,8 @@ func (c *Connector) readReport(ctx context.Context, client *iam.Client, a *accou
 	}
 	rows, err := parseReport(out.Content)
 	if err != nil {
-		return "", &reportUnparsed{err}
+		// AWS changed its format.
+		return "", &reportUnavailable{"iam:GetCredentialReport", fmt.Sprintf("does not parse (%v)", err)}
 	}
 	a.report = rows
 	return "", nil
@@ -511,13 +518,12 @@ func (c *Connector) readReport(ctx context.Context, client *iam.Client, a *accou
 // there to read, in words.
 var reportGone = map[string]string{"ReportExpired": "expired", "ReportNotPresent": "gone", "ReportInProgress": "not ready"}
 
-// reportUnparsed is a credential report that does not parse: not the
-// columns or values nhi takes facts from.
-type reportUnparsed struct{ err error }
+// reportUnavailable is a credential report AWS would not generate, or
+// one that does not parse (not the columns or values nhi takes facts
+// from): a gap at endpoint, saying why.
+type reportUnavailable struct{ endpoint, why string }
 
-func (e *reportUnparsed) Error() string {
-	return "the credential report does not parse: " + e.err.Error()
-}
+func (e *reportUnavailable) Error() string { return "the credential report " + e.why }
 
 // reportColumns are the columns of the credential report nhi takes facts
 // from: without one of them, what the report says is not taken.

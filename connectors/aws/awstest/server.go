@@ -41,12 +41,13 @@ type Server struct {
 	mu           sync.Mutex
 	pageSize     int
 	reportSteps  int
-	denied       map[string]bool // account|action, or account|action|entity
-	gone         map[string]bool // account|entity
-	expireAfter  map[string]int  // account -> requests left before its credentials expire
-	denyAfter    map[string]int  // account|action -> requests left before it is denied
-	throttle     map[string]int  // account|action -> answers left to throttle
-	calls        map[string]int  // account|action -> requests served
+	denied       map[string]bool    // account|action, or account|action|entity
+	gone         map[string]bool    // account|entity
+	expireAfter  map[string]int     // account -> requests left before its credentials expire
+	denyAfter    map[string]int     // account|action -> requests left before it is denied
+	fail         map[string]failure // account|action -> the error every request of it answers
+	throttle     map[string]int     // account|action -> answers left to throttle
+	calls        map[string]int     // account|action -> requests served
 	reports      map[string]*report
 	sessions     map[string]string // access key ID -> account
 	nextSession  int
@@ -103,7 +104,7 @@ func WithReportReady() Option {
 func New(org *Org, opts ...Option) *Server {
 	s := &Server{
 		org: org, pageSize: 1000, Clock: time.Now,
-		denied: map[string]bool{}, gone: map[string]bool{}, expireAfter: map[string]int{}, denyAfter: map[string]int{}, expireReport: map[string]bool{}, throttle: map[string]int{}, calls: map[string]int{},
+		denied: map[string]bool{}, gone: map[string]bool{}, expireAfter: map[string]int{}, denyAfter: map[string]int{}, fail: map[string]failure{}, expireReport: map[string]bool{}, throttle: map[string]int{}, calls: map[string]int{},
 		reports: map[string]*report{}, sessions: map[string]string{},
 	}
 	if len(org.Accounts) > 0 {
@@ -143,6 +144,21 @@ func (s *Server) Deny(account, action string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.denied[account+"|"+action] = true
+}
+
+// failure is an error answer: HTTP status, code, message.
+type failure struct {
+	status        int
+	code, message string
+}
+
+// Fail makes every request for action in account answer the error code
+// with HTTP status, as the action's model lists it (LimitExceeded, 409,
+// for GenerateCredentialReport).
+func (s *Server) Fail(account, action string, status int, code, message string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.fail[account+"|"+action] = failure{status, code, message}
 }
 
 // DenyAfter lets the next n requests for action in account through and
@@ -236,6 +252,14 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	action := form.Get("Action")
 	perm := service + ":" + action
+	s.mu.Lock()
+	failed, fails := s.fail[account+"|"+perm]
+	s.mu.Unlock()
+	if fails {
+		s.fault(account, perm, "") // counted
+		queryError(w, failed.status, failed.code, failed.message)
+		return
+	}
 	if code, msg := s.fault(account, perm, entityOf(form)); code != "" {
 		status := http.StatusBadRequest
 		switch code {
