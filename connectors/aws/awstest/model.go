@@ -17,8 +17,9 @@
 // entities only (DenyEntity) or from a point on (DenyAfter), a session that
 // ends part way (ExpireAfter: ExpiredToken), a report that expires between
 // its generation and its read (ExpireReport) or whose columns changed
-// (EditReport), and pages that loop or say IsTruncated without a marker
-// (LoopPages, TruncateWithoutMarker).
+// (EditReport), any error an action's model lists (Fail), and pages that
+// loop or say IsTruncated without a marker (LoopPages,
+// TruncateWithoutMarker).
 package awstest
 
 import "time"
