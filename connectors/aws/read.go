@@ -131,9 +131,13 @@ type oidcProvider struct {
 }
 
 // Run reads the account and records its identities. AccessDenied on an
-// API is a gap naming the account, the action and the IAM permission;
-// other errors (after the SDK's retries) fail the snapshot, throttling
-// that outlasted them saying to run again later.
+// API is a gap naming the account, the action and the IAM permission (on
+// a call about one entity, naming the entities it was denied on, the rest
+// recorded); an entity deleted between its listing and the call about it
+// is dropped alone (noSuchEntity). Other errors (after the SDK's retries)
+// fail the snapshot: throttling that outlasted them saying to run again
+// later, credentials or the organisation role AWS stopped accepting part
+// way saying to renew or check them, not as a gap per call.
 func (c *Connector) Run(ctx context.Context, r connectors.Recorder) (err error) {
 	defer func() { c.stopped = err }()
 	err = c.read(ctx, r)
