@@ -304,8 +304,12 @@ func (c *Connector) read(ctx context.Context, r connectors.Recorder) error {
 		}
 	}
 	slices.Sort(a.gone)
-	for _, what := range a.gone {
+	const maxGone = 20 // a cleanup under way would say thousands
+	for _, what := range a.gone[:min(len(a.gone), maxGone)] {
 		c.say("%s was deleted while it was read (NoSuchEntity); not recorded", what)
+	}
+	if len(a.gone) > maxGone {
+		c.say("%d more users, keys, roles or providers were deleted while they were read (NoSuchEntity); not recorded", len(a.gone)-maxGone)
 	}
 	if err := c.entityGaps(r, a); err != nil {
 		return err
