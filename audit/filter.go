@@ -87,4 +87,6 @@ func (id *Identity) FilterFinding(i int) (rule, severity string, ok bool) {
 }
 
 // FilterTracksLastUse implements filter.Subject.
-func (id *Identity) FilterTracksLastUse() bool { return id.Kind.TracksLastUse() }
+func (id *Identity) FilterTracksLastUse() bool {
+	return ReportsLastUse(id.Kind, id.Attributes[AttrLastUseUnknown])
+}

@@ -376,7 +376,7 @@ func (e *Evaluator) stale(o *Observation, r RulePolicy) string {
 		}
 		return ""
 	}
-	if o.Kind.TracksLastUse() && o.CreatedAt != nil && e.daysSince(*o.CreatedAt) > r.NeverUsedDays {
+	if o.Kind.TracksLastUse() && o.CreatedAt != nil && e.daysSince(*o.CreatedAt) > r.NeverUsedDays && ReportsLastUse(o.Kind, o.Attributes[AttrLastUseUnknown]) {
 		var buf [msgRoom]byte
 		return withPolicy(e.appendDated(buf[:0], "never used since it was created ", o.CreatedAt, ", ", " ago"), r.NeverUsedDays)
 	}

@@ -166,6 +166,19 @@ func (k Kind) TracksLastUse() bool {
 	return false
 }
 
+// AttrLastUseUnknown, "true" on an identity of a kind that tracks last use
+// (TracksLastUse), says its last use was not read (the call that says it
+// was denied): no last use is then not "never used".
+const AttrLastUseUnknown = "last_used_unknown"
+
+// ReportsLastUse says whether no last use on an identity of kind k means
+// "never used": its source reports use (TracksLastUse) and it was read
+// for this identity (lastUseUnknown, its AttrLastUseUnknown, is not
+// "true"). Where it does not, no last use means "not known".
+func ReportsLastUse(k Kind, lastUseUnknown string) bool {
+	return k.TracksLastUse() && lastUseUnknown != "true"
+}
+
 // Identity status values.
 const (
 	StatusActive  = "active"  // seen in the latest snapshot of its account

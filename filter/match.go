@@ -478,8 +478,9 @@ func (t *neverTerm) write(b *strings.Builder) {
 	b.WriteString(":never")
 }
 
-// usedTerm: used:never (the kind reports last use and there is none),
-// used:unknown (the kind does not report it and there is none).
+// usedTerm: used:never (the kind reports last use, it was read, and there
+// is none), used:unknown (the kind does not report it, or it was not read,
+// and there is none).
 type usedTerm struct{ unknown bool }
 
 func (t *usedTerm) match(s Subject, _ *Env) bool {

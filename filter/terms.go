@@ -178,7 +178,7 @@ var fields = []field{
 		{"rotated:never", "have no rotation date recorded"}}},
 	{name: "used", compile: usedField, example: "used:never", docs: []row{
 		{"used:never", "are of a kind that reports last use, and have never been used"},
-		{"used:unknown", "are of a kind that does not report last use (no evidence either way)"}}},
+		{"used:unknown", "are of a kind that does not report last use, or whose last use could not be read (`last_used_unknown=true`: the call that says it was denied) — no evidence either way"}}},
 	{name: "attr", key: "KEY", keyOnly: true, compile: attrField, keyExample: ":VALUE", docs: []row{
 		{"attr.suspended:true", "have attribute `suspended` matching the glob `true`"},
 		{"attr.added_by:any` / `attr.added_by:none", "have the attribute with a non-empty value / do not"}}},

@@ -208,8 +208,10 @@ func (v *detailView) content(now time.Time) []string {
 	switch {
 	case id.LastUsedAt != nil:
 		field("Last used", stamp(id.LastUsedAt, now))
-	case id.Kind.TracksLastUse():
+	case audit.ReportsLastUse(id.Kind, id.Attributes[audit.AttrLastUseUnknown]):
 		field("Last used", "never")
+	case id.Kind.TracksLastUse():
+		field("Last used", dash+" (not read: see the snapshot's gaps)")
 	default:
 		field("Last used", dash+" (not reported by the source)")
 	}

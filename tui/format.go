@@ -54,13 +54,13 @@ func span(d time.Duration) string {
 }
 
 // lastUsed is the LAST USED cell: "14d ago", "never", or a dash when the
-// source does not say.
+// source does not say (reports is audit.ReportsLastUse).
 // at is Unix seconds or noTime.
-func lastUsedCell(at int64, kind audit.Kind, now time.Time) string {
+func lastUsedCell(at int64, reports bool, now time.Time) string {
 	if at != noTime {
 		return ago(timeOf(at), now)
 	}
-	if kind.TracksLastUse() {
+	if reports {
 		return "never"
 	}
 	return dash

@@ -723,7 +723,23 @@ func (s *rowSubject) FilterFinding(i int) (rule, severity string, ok bool) {
 
 // FilterTracksLastUse implements filter.Subject.
 func (s *rowSubject) FilterTracksLastUse() bool {
-	return audit.Kind(s.t.strs.at(s.r.kind)).TracksLastUse()
+	return s.t.reportsLastUse(s.r)
+}
+
+// reportsLastUse is audit.ReportsLastUse of r, its attribute read without
+// building r's map (only where the kind reports use).
+func (t *tables) reportsLastUse(r *idRow) bool {
+	k := audit.Kind(t.strs.at(r.kind))
+	if !k.TracksLastUse() || r.nAttr == 0 {
+		return k.TracksLastUse()
+	}
+	p := t.pairs.run(r.attr, r.nAttr)
+	for j := 0; j < len(p); j += 2 {
+		if t.strs.at(p[j]) == audit.AttrLastUseUnknown {
+			return audit.ReportsLastUse(k, t.strs.at(p[j+1]))
+		}
+	}
+	return true
 }
 
 // lightIdentity is the row as an audit.Identity with what relations to a

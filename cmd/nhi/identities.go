@@ -248,7 +248,7 @@ func dash(s string) string {
 // or "-" where its source does not report use.
 func lastUsed(id *audit.Identity, now time.Time) string {
 	if id.LastUsedAt == nil {
-		if id.Kind.TracksLastUse() {
+		if audit.ReportsLastUse(id.Kind, id.Attributes[audit.AttrLastUseUnknown]) {
 			return "never"
 		}
 		return "-"

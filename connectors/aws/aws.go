@@ -200,7 +200,7 @@ func listAccounts(ctx context.Context, cfg aws.Config) ([]orgtypes.Account, erro
 		if err != nil {
 			return nil, err
 		}
-		if err := seen.next("organizations:ListAccounts", page.NextToken); err != nil {
+		if err := seen.next("organizations:ListAccounts", page.NextToken, false); err != nil {
 			return nil, err
 		}
 		out = append(out, page.Accounts...)
@@ -221,6 +221,7 @@ type Connector struct {
 	org       map[string]string
 	cfg       aws.Config
 	requests  *atomic.Int64 // API requests sent for this account, retries included (see withRetryer)
+	stopped   error         // why the last Run stopped before the end; nil when it read the account
 }
 
 // Source is "aws".
@@ -257,8 +258,31 @@ func (c *Connector) Credential(context.Context) (string, error) {
 }
 
 // accessDenied says whether err is AWS refusing the caller (AccessDenied
-// and its variants), as opposed to a fault worth failing the run for.
+// and its variants) the call, as opposed to a fault worth failing the run
+// for. A refusal to renew the call's credentials (credentialsFailed) is
+// not the call's: see Run.
 func accessDenied(err error) bool {
+	if credentialsFailed(err) {
+		return false
+	}
+	return refused(err)
+}
+
+// credentialsFailed says whether err came from getting the credentials
+// for a call, not from the call: the SDK renews an assumed role's session
+// as it ends (sts:AssumeRole), and an error there is an operation error
+// inside the call's own.
+func credentialsFailed(err error) bool {
+	var oe *smithy.OperationError
+	if !errors.As(err, &oe) {
+		return false
+	}
+	var inner *smithy.OperationError
+	return errors.As(oe.Err, &inner)
+}
+
+// refused says whether err holds AWS's AccessDenied or a variant.
+func refused(err error) bool {
 	var ae smithy.APIError
 	if !errors.As(err, &ae) {
 		return false
@@ -310,8 +334,12 @@ func (c *Connector) withRetryer(cfg aws.Config) aws.Config {
 // account itself, or why not, and the requests it took.
 func (c *Connector) Reach() audit.Reach {
 	r := audit.Reach{Unit: "accounts", Read: 1, NotCollected: NotCollected, CannotSee: CannotSee}
-	if c.suspended {
+	switch {
+	case c.suspended:
 		r.Read, r.NotRead = 0, []string{fmt.Sprintf("account %s: SUSPENDED in the organisation", c.account)}
+	case c.stopped != nil:
+		// A run that failed or was interrupted read part of the account.
+		r.Read, r.NotRead = 0, []string{fmt.Sprintf("account %s: the run stopped before the end (%s)", c.account, audit.Printable(firstClause(c.stopped.Error())))}
 	}
 	if c.requests != nil {
 		r.Requests = int(c.requests.Load())
@@ -395,4 +423,11 @@ func unreachableSTS(send *smithyhttp.RequestSendError, region string, flag bool)
 		return fmt.Errorf("cannot reach AWS STS: %s has no address, so %q may not be an AWS region: check %s (regions are named like us-east-1), the network, and AWS_ENDPOINT_URL or AWS_ENDPOINT_URL_STS if set; nothing was read", dns.Name, region, from)
 	}
 	return fmt.Errorf("cannot reach AWS STS (sts:GetCallerIdentity: %v): check the network, a proxy, and AWS_ENDPOINT_URL or AWS_ENDPOINT_URL_STS if set; nothing was read", send.Err)
+}
+
+// firstClause is s up to the advice after its first "; ", as a snapshot's
+// error summary is (audit.Snapshot.ErrorSummary).
+func firstClause(s string) string {
+	before, _, _ := strings.Cut(s, "; ")
+	return strings.TrimSpace(before)
 }

@@ -86,6 +86,9 @@ func (p *principal) UnmarshalJSON(b []byte) error {
 type grants struct {
 	all, iamAll, passRoleAll bool
 	admin                    []string // names of AWS policies known to be broad
+	// unread names the policies whose document is empty or does not parse
+	// ("deploy (inline)"): what they grant is not known, never nothing.
+	unread []string
 }
 
 // awsBroad are AWS managed policies whose documents nhi does not read
@@ -96,8 +99,10 @@ var awsBroad = map[string]bool{
 	"arn:aws:iam::aws:policy/IAMFullAccess":       true,
 }
 
-func (g *grants) addDoc(doc *policyDoc) {
+// addDoc adds what the document of the policy named name grants.
+func (g *grants) addDoc(name string, doc *policyDoc) {
 	if doc == nil {
+		g.unread = append(g.unread, name)
 		return
 	}
 	for _, st := range doc.Statement {
@@ -123,12 +128,13 @@ func (g *grants) addDoc(doc *policyDoc) {
 }
 
 func (g *grants) addManaged(arn string, local map[string]*policyDoc) {
+	name := arn[strings.LastIndex(arn, "/")+1:]
 	if doc, ok := local[arn]; ok {
-		g.addDoc(doc)
+		g.addDoc(name, doc)
 		return
 	}
 	if awsBroad[arn] {
-		g.admin = append(g.admin, arn[strings.LastIndex(arn, "/")+1:])
+		g.admin = append(g.admin, name)
 	}
 }
 

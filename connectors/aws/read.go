@@ -1,12 +1,10 @@
 package aws
 
 import (
-	"bytes"
 	"context"
-	"encoding/csv"
 	"errors"
 	"fmt"
-	"io"
+	"maps"
 	"net/http"
 	"slices"
 	"strings"
@@ -17,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/iam/types"
+	"github.com/aws/smithy-go"
 	"github.com/nhi-audit/nhi/audit"
 	"github.com/nhi-audit/nhi/connectors"
 )
@@ -32,6 +31,45 @@ type account struct {
 	report   map[string]reportRow  // user name -> credential report row; nil when not read
 	keys     map[string][]key      // user name -> access keys
 	oidc     []oidcProvider
+
+	roleLastUseUnknown map[string]bool // roles recorded from ListRoles: GetRole was denied
+	unreadable         int             // users and roles recorded with a policy document that is empty or does not parse
+
+	mu      sync.Mutex
+	gone    []string            // "user legacy-deployer": deleted after a listing named it (noSuchEntity)
+	refused map[string][]string // action -> what it was denied on, where it was allowed on the rest
+}
+
+// deny notes that action was denied on what one call named ("user
+// metrics-shipper"), where the same action on other entities may be
+// allowed: an SCP or a permission boundary with a resource condition.
+// Each action's refusals are one gap (see entityGaps).
+func (a *account) deny(action, what string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.refused == nil {
+		a.refused = map[string][]string{}
+	}
+	a.refused[action] = append(a.refused[action], what)
+}
+
+// deleted notes that what a listing named was gone when a call asked
+// about it (see noSuchEntity).
+func (a *account) deleted(what string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.gone = append(a.gone, what)
+}
+
+// noSuchEntity says whether err is AWS answering that what the call names
+// does not exist (NoSuchEntity, 404). The calls that name one user, key,
+// role or provider are made after a listing named it, so it was deleted in
+// between: it is not recorded (nothing about it was read), and it costs
+// the account nothing else. Its listing still counts as read in full: AWS
+// said it is gone, so a snapshot that held it before sees it removed.
+func noSuchEntity(err error) bool {
+	var ae smithy.APIError
+	return errors.As(err, &ae) && ae.ErrorCode() == "NoSuchEntity"
 }
 
 type key struct {
@@ -40,6 +78,45 @@ type key struct {
 	lastUsed         *time.Time
 	service, region  string
 	lastUsedNotKnown bool
+	gone             bool // deleted after ListAccessKeys listed it
+}
+
+// entityRefusals say, per per-entity action, what a denial on some
+// entities means for what is recorded.
+var entityRefusals = map[string]struct {
+	kind audit.Kind
+	unit string // what the action is about, plural
+	what string // of the entities named
+}{
+	"iam:ListAccessKeys":           {audit.KindAWSAccessKey, "users", "their access keys are not read, so no access key or key-holding user of the account is taken as removed"},
+	"iam:GetAccessKeyLastUsed":     {audit.KindAWSAccessKey, "access keys", "they are recorded with their last use not known (" + audit.AttrLastUseUnknown + "), never as unused"},
+	"iam:GetRole":                  {audit.KindAWSIAMRole, "roles", "they are recorded from iam:ListRoles, with their last use (" + audit.AttrLastUseUnknown + ") and tags not known"},
+	"iam:GetOpenIDConnectProvider": {audit.KindAWSOIDCProvider, "OpenID Connect providers", "they are recorded from their ARN, with their client IDs and thumbprints not known (" + attrDetailsUnknown + ")"},
+}
+
+// entityGaps records one gap per action denied on some entities, naming
+// them (the first maxNamed of them).
+func (c *Connector) entityGaps(r connectors.Recorder, a *account) error {
+	const maxNamed = 20
+	for _, action := range slices.Sorted(maps.Keys(a.refused)) {
+		named := a.refused[action]
+		slices.Sort(named)
+		list := strings.Join(named[:min(len(named), maxNamed)], ", ")
+		if len(named) > maxNamed {
+			list += fmt.Sprintf(" and %d more", len(named)-maxNamed)
+		}
+		what := entityRefusals[action]
+		unit := what.unit
+		if len(named) == 1 {
+			unit = strings.TrimSuffix(unit, "s")
+		}
+		c.say("%s denied on %d %s; recorded as a gap", action, len(named), unit)
+		if err := r.Gap(audit.Gap{Endpoint: action, Kind: what.kind, Scope: c.account, Status: http.StatusForbidden,
+			Reason: fmt.Sprintf("access denied in account %s: needs %s on %s; %s", c.account, action, list, what.what)}); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 type oidcProvider struct {
@@ -48,14 +125,25 @@ type oidcProvider struct {
 	thumbprints []string
 	created     *time.Time
 	tags        []types.Tag
+	// detailsUnknown: GetOpenIDConnectProvider was denied; only the ARN
+	// (and the URL in it) is known.
+	detailsUnknown bool
 }
 
 // Run reads the account and records its identities. AccessDenied on an
-// API is a gap naming the account, the action and the IAM permission;
-// other errors (after the SDK's retries) fail the snapshot, throttling
-// that outlasted them saying to run again later.
-func (c *Connector) Run(ctx context.Context, r connectors.Recorder) error {
-	err := c.read(ctx, r)
+// API is a gap naming the account, the action and the IAM permission (on
+// a call about one entity, naming the entities it was denied on, the rest
+// recorded); an entity deleted between its listing and the call about it
+// is dropped alone (noSuchEntity). Other errors (after the SDK's retries)
+// fail the snapshot: throttling that outlasted them saying to run again
+// later, credentials or the organisation role AWS stopped accepting part
+// way saying to renew or check them, not as a gap per call.
+func (c *Connector) Run(ctx context.Context, r connectors.Recorder) (err error) {
+	defer func() { c.stopped = err }()
+	err = c.read(ctx, r)
+	if err == nil {
+		err = ctx.Err()
+	}
 	if throttledOut(err) {
 		action := operationOf(err)
 		if action == "" {
@@ -63,7 +151,35 @@ func (c *Connector) Run(ctx context.Context, r connectors.Recorder) error {
 		}
 		return fmt.Errorf("AWS kept throttling %s in account %s through every retry of the SDK (%d attempts); this is AWS's rate limit, not a permission: run the same command again later: %w", action, c.account, maxAttempts, err)
 	}
+	if credentialsFailed(err) && refused(err) && c.role != "" {
+		return fmt.Errorf("nhi could no longer assume %s part way through the run of account %s (AccessDenied at sts:AssumeRole, renewing its session for %s): the role's trust policy, or what %s may assume, changed after the run began; check them and run the same command again; this account's snapshot is failed and nothing in it is taken as removed: %w", c.role, c.account, operationOf(err), c.caller, err)
+	}
+	if code, ok := credentialsRejected(err); ok {
+		at := ""
+		if action := operationOf(err); action != "" {
+			at = " at " + action
+		}
+		return fmt.Errorf("AWS stopped accepting the credentials part way through the run of account %s (%s%s): the caller's session, or the role session assumed with it, expired or was revoked after the run began; renew them (`aws sso login`, a new session or keys) and run the same command again; this account's snapshot is failed and nothing in it is taken as removed: %w", c.account, code, at, err)
+	}
 	return err
+}
+
+// credentialsRejected says whether err is AWS refusing the credentials
+// themselves (an expired session, a revoked key), and with which code.
+// NewPlan checked them, so this happened part way: unlike a permission the
+// credentials lack, it is no gap, since every call after it would say the
+// same; the run fails, saying to renew them, as one rejected at its start
+// does.
+func credentialsRejected(err error) (string, bool) {
+	var ae smithy.APIError
+	if !errors.As(err, &ae) {
+		return "", false
+	}
+	switch code := ae.ErrorCode(); code {
+	case "ExpiredToken", "ExpiredTokenException", "InvalidClientTokenId", "UnrecognizedClientException":
+		return code, true
+	}
+	return "", false
 }
 
 // Resuming says that this run continues a snapshot an earlier run of the
@@ -102,7 +218,7 @@ func (c *Connector) read(ctx context.Context, r connectors.Recorder) error {
 		}
 	}
 	client := iam.NewFromConfig(c.cfg)
-	a := &account{groups: map[string]types.GroupDetail{}, policies: map[string]*policyDoc{}, keys: map[string][]key{}, sessions: map[string]int32{}}
+	a := &account{groups: map[string]types.GroupDetail{}, policies: map[string]*policyDoc{}, keys: map[string][]key{}, sessions: map[string]int32{}, roleLastUseUnknown: map[string]bool{}}
 	gap := func(action string, kind audit.Kind, why string) error {
 		reason := fmt.Sprintf("access denied in account %s: needs %s", c.account, action)
 		if why != "" {
@@ -154,9 +270,21 @@ func (c *Connector) read(ctx context.Context, r connectors.Recorder) error {
 	}
 
 	action, err := c.readReport(ctx, client, a)
+	var unavailable *reportUnavailable
+	if errors.As(err, &unavailable) {
+		// What it says is not taken, and the keys are read one by one, as
+		// without the report.
+		c.say("the credential report %s; recorded as a gap", unavailable.why)
+		if err := r.Gap(audit.Gap{Endpoint: unavailable.endpoint, Kind: audit.KindAWSAccessKey, Scope: c.account,
+			Reason: fmt.Sprintf("the credential report of account %s %s: key use dates come from iam:GetAccessKeyLastUsed; console passwords and MFA are not known", c.account, unavailable.why)}); err != nil {
+			return err
+		}
+		err = nil
+	}
+	said := unavailable != nil
 	if denied, err := check(err, action, audit.KindAWSAccessKey, "key use dates come from iam:GetAccessKeyLastUsed; console passwords and MFA are not known"); err != nil {
 		return err
-	} else if !denied && err == nil && a.report == nil {
+	} else if !denied && !said && a.report == nil {
 		// The report did not finish in time: the same fallback, said so.
 		if err := r.Gap(audit.Gap{Endpoint: "iam:GetCredentialReport", Kind: audit.KindAWSAccessKey, Scope: c.account,
 			Reason: fmt.Sprintf("the credential report of account %s was not ready after %s; console passwords and MFA are not known", c.account, c.opts.ReportTimeout)}); err != nil {
@@ -175,8 +303,25 @@ func (c *Connector) read(ctx context.Context, r connectors.Recorder) error {
 			return err
 		}
 	}
+	slices.Sort(a.gone)
+	const maxGone = 20 // a cleanup under way would say thousands
+	for _, what := range a.gone[:min(len(a.gone), maxGone)] {
+		c.say("%s was deleted while it was read (NoSuchEntity); not recorded", what)
+	}
+	if len(a.gone) > maxGone {
+		c.say("%d more users, keys, roles or providers were deleted while they were read (NoSuchEntity); not recorded", len(a.gone)-maxGone)
+	}
+	if err := c.entityGaps(r, a); err != nil {
+		return err
+	}
+	if len(a.refused["iam:ListAccessKeys"]) > 0 {
+		keysRead = false
+	}
 	if err := c.record(r, a); err != nil {
 		return err
+	}
+	if a.unreadable > 0 {
+		c.say("%d users and roles have a policy document that is empty or does not parse; what it grants, or who may assume the role, is not known (%s, %s on them)", a.unreadable, AttrPolicyUnknown, AttrTrustUnknown)
 	}
 	// Users are recorded for their keys, so both listings make them whole.
 	var kinds []audit.Kind
@@ -205,7 +350,7 @@ func (c *Connector) readDetails(ctx context.Context, client *iam.Client, a *acco
 		if err != nil {
 			return err
 		}
-		if err := seen.next("iam:GetAccountAuthorizationDetails", page.Marker); err != nil {
+		if err := seen.next("iam:GetAccountAuthorizationDetails", page.Marker, page.IsTruncated); err != nil {
 			return err
 		}
 		a.users = append(a.users, page.UserDetailList...)
@@ -234,7 +379,7 @@ func (c *Connector) readUsers(ctx context.Context, client *iam.Client, a *accoun
 		if err != nil {
 			return err
 		}
-		if err := seen.next("iam:ListUsers", page.Marker); err != nil {
+		if err := seen.next("iam:ListUsers", page.Marker, page.IsTruncated); err != nil {
 			return err
 		}
 		for _, u := range page.Users {
@@ -247,13 +392,29 @@ func (c *Connector) readUsers(ctx context.Context, client *iam.Client, a *accoun
 // readRoles is the fallback for roles: ListRoles leaves RoleLastUsed and
 // tags out, so GetRole reads each role.
 func (c *Connector) readRoles(ctx context.Context, client *iam.Client, a *account) error {
-	names, err := c.listRoles(ctx, client, a)
+	listed, err := c.listRoles(ctx, client, a)
 	if err != nil {
 		return err
 	}
-	roles := make([]types.RoleDetail, len(names))
-	err = c.each(ctx, len(names), func(i int) error {
-		out, err := client.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(names[i])})
+	roles := make([]types.RoleDetail, len(listed))
+	unknown := make([]bool, len(listed))
+	err = c.each(ctx, len(listed), func(i int) error {
+		name := aws.ToString(listed[i].RoleName)
+		out, err := client.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(name)})
+		if noSuchEntity(err) {
+			a.deleted("role " + name)
+			return nil
+		}
+		if accessDenied(err) {
+			// What ListRoles said of it stands; its last use and tags
+			// are not known.
+			a.deny("iam:GetRole", "role "+name)
+			r := listed[i]
+			roles[i] = types.RoleDetail{RoleName: r.RoleName, RoleId: r.RoleId, Arn: r.Arn, Path: r.Path, CreateDate: r.CreateDate,
+				AssumeRolePolicyDocument: r.AssumeRolePolicyDocument}
+			unknown[i] = true
+			return nil
+		}
 		if err != nil {
 			return err
 		}
@@ -265,149 +426,37 @@ func (c *Connector) readRoles(ctx context.Context, client *iam.Client, a *accoun
 	if err != nil {
 		return err
 	}
-	a.roles = roles
+	for i, u := range unknown {
+		if u {
+			a.roleLastUseUnknown[aws.ToString(listed[i].RoleName)] = true
+		}
+	}
+	a.roles = slices.DeleteFunc(roles, func(r types.RoleDetail) bool { return r.RoleName == nil })
 	return nil
 }
 
-// listRoles pages through ListRoles for the roles' names and maximum
+// listRoles pages through ListRoles for the roles and their maximum
 // session durations.
-func (c *Connector) listRoles(ctx context.Context, client *iam.Client, a *account) ([]string, error) {
+func (c *Connector) listRoles(ctx context.Context, client *iam.Client, a *account) ([]types.Role, error) {
 	pg := iam.NewListRolesPaginator(client, &iam.ListRolesInput{MaxItems: aws.Int32(1000)})
-	var names []string
+	var roles []types.Role
 	seen := markers{}
 	for pg.HasMorePages() {
 		page, err := pg.NextPage(ctx)
 		if err != nil {
 			return nil, err
 		}
-		if err := seen.next("iam:ListRoles", page.Marker); err != nil {
+		if err := seen.next("iam:ListRoles", page.Marker, page.IsTruncated); err != nil {
 			return nil, err
 		}
 		for _, r := range page.Roles {
-			names = append(names, aws.ToString(r.RoleName))
+			roles = append(roles, r)
 			if r.MaxSessionDuration != nil {
 				a.sessions[aws.ToString(r.RoleName)] = *r.MaxSessionDuration
 			}
 		}
 	}
-	return names, nil
-}
-
-// readReport generates the credential report, waits for it and parses
-// it. It returns the action a denial came from.
-func (c *Connector) readReport(ctx context.Context, client *iam.Client, a *account) (string, error) {
-	deadline := time.Now().Add(c.opts.ReportTimeout)
-	for said := false; ; {
-		out, err := client.GenerateCredentialReport(ctx, &iam.GenerateCredentialReportInput{})
-		if err != nil {
-			return "iam:GenerateCredentialReport", err
-		}
-		if out.State == types.ReportStateTypeComplete {
-			break
-		}
-		if time.Now().After(deadline) {
-			return "", nil
-		}
-		if !said {
-			c.say("waiting for the credential report (%s)", strings.ToLower(string(out.State)))
-			said = true
-		}
-		select {
-		case <-ctx.Done():
-			return "", ctx.Err()
-		case <-time.After(c.opts.ReportPoll):
-		}
-	}
-	out, err := client.GetCredentialReport(ctx, &iam.GetCredentialReportInput{})
-	if err != nil {
-		return "iam:GetCredentialReport", err
-	}
-	rows, err := parseReport(out.Content)
-	if err != nil {
-		return "", fmt.Errorf("account %s: the credential report does not parse: %w", c.account, err)
-	}
-	a.report = rows
-	return "", nil
-}
-
-// reportRow is one user's line of the credential report.
-type reportRow struct {
-	passwordEnabled  string // "true", "false"
-	passwordLastUsed *time.Time
-	mfa              string
-	keys             [2]reportKey
-}
-
-type reportKey struct {
-	present         bool
-	active          bool
-	rotated         *time.Time
-	lastUsed        *time.Time
-	region, service string
-}
-
-func parseReport(content []byte) (map[string]reportRow, error) {
-	cr := csv.NewReader(bytes.NewReader(content))
-	header, err := cr.Read()
-	if err != nil {
-		return nil, err
-	}
-	col := map[string]int{}
-	for i, h := range header {
-		col[h] = i
-	}
-	for _, need := range []string{"user", "password_enabled", "mfa_active", "access_key_1_last_rotated", "access_key_2_last_rotated"} {
-		if _, ok := col[need]; !ok {
-			return nil, fmt.Errorf("no %s column", need)
-		}
-	}
-	get := func(rec []string, name string) string {
-		if i, ok := col[name]; ok && i < len(rec) {
-			return rec[i]
-		}
-		return ""
-	}
-	out := map[string]reportRow{}
-	for {
-		rec, err := cr.Read()
-		if err == io.EOF {
-			return out, nil
-		}
-		if err != nil {
-			return nil, err
-		}
-		user := get(rec, "user")
-		if user == "<root_account>" {
-			continue
-		}
-		row := reportRow{passwordEnabled: get(rec, "password_enabled"), passwordLastUsed: reportTime(get(rec, "password_last_used")), mfa: get(rec, "mfa_active")}
-		for i := range 2 {
-			p := fmt.Sprintf("access_key_%d_", i+1)
-			k := reportKey{
-				active: get(rec, p+"active") == "true", rotated: reportTime(get(rec, p+"last_rotated")),
-				lastUsed: reportTime(get(rec, p+"last_used_date")), region: na(get(rec, p+"last_used_region")), service: na(get(rec, p+"last_used_service")),
-			}
-			k.present = k.rotated != nil
-			row.keys[i] = k
-		}
-		out[user] = row
-	}
-}
-
-func reportTime(s string) *time.Time {
-	t, err := time.Parse(time.RFC3339, s)
-	if err != nil {
-		return nil
-	}
-	t = t.UTC()
-	return &t
-}
-
-func na(s string) string {
-	if s == "N/A" || s == "no_information" {
-		return ""
-	}
-	return s
+	return roles, nil
 }
 
 // readKeys lists the access keys of every user and takes their use from
@@ -426,10 +475,20 @@ func (c *Connector) readKeys(ctx context.Context, client *iam.Client, a *account
 		seen := markers{}
 		for pg.HasMorePages() {
 			page, err := pg.NextPage(ctx)
+			if noSuchEntity(err) {
+				keys[i] = nil
+				a.deleted("user " + names[i])
+				return nil
+			}
+			if accessDenied(err) {
+				keys[i] = nil
+				a.deny("iam:ListAccessKeys", "user "+names[i])
+				return nil
+			}
 			if err != nil {
 				return err
 			}
-			if err := seen.next("iam:ListAccessKeys", page.Marker); err != nil {
+			if err := seen.next("iam:ListAccessKeys", page.Marker, page.IsTruncated); err != nil {
 				return err
 			}
 			for _, m := range page.AccessKeyMetadata {
@@ -447,6 +506,16 @@ func (c *Connector) readKeys(ctx context.Context, client *iam.Client, a *account
 		}
 		for j := range ask {
 			out, err := client.GetAccessKeyLastUsed(ctx, &iam.GetAccessKeyLastUsedInput{AccessKeyId: aws.String(ask[j].id)})
+			if noSuchEntity(err) {
+				ask[j].gone = true
+				a.deleted("access key " + ask[j].id + " of user " + names[i])
+				continue
+			}
+			if accessDenied(err) {
+				ask[j].lastUsedNotKnown = true
+				a.deny("iam:GetAccessKeyLastUsed", "access key "+ask[j].id+" of user "+names[i])
+				continue
+			}
 			if err != nil {
 				return err
 			}
@@ -459,6 +528,7 @@ func (c *Connector) readKeys(ctx context.Context, client *iam.Client, a *account
 				ask[j].service, ask[j].region = na(aws.ToString(lu.ServiceName)), na(aws.ToString(lu.Region))
 			}
 		}
+		keys[i] = slices.DeleteFunc(keys[i], func(k key) bool { return k.gone })
 		return nil
 	})
 	for i, n := range names {
@@ -469,62 +539,39 @@ func (c *Connector) readKeys(ctx context.Context, client *iam.Client, a *account
 	return err
 }
 
-// matchReport takes each active key's use from the report's
-// access_key_1/2 columns: the slot whose last_rotated is the key's
-// creation, else, by creation order, an active slot no other key took. It
-// returns the keys the report cannot speak for, to ask one by one: an
-// inactive key (the report shows last_rotated N/A for it, so its slot
-// cannot be told apart from an empty one), or one no slot matches.
-func matchReport(keys []key, row reportRow) []*key {
-	slices.SortFunc(keys, func(x, y key) int { return x.created.Compare(y.created) })
-	used := [2]bool{}
-	var ask []*key
-	idx := make([]int, 0, len(keys))
-	for j := range keys {
-		if keys[j].status != "Active" {
-			idx = append(idx, j)
-			continue
-		}
-		slot := -1
-		for s := range 2 {
-			if !used[s] && row.keys[s].active && row.keys[s].rotated != nil && row.keys[s].rotated.Equal(keys[j].created.Truncate(time.Second)) {
-				slot = s
-				break
-			}
-		}
-		if slot < 0 && j < 2 && !used[j] && row.keys[j].active {
-			slot = j
-		}
-		if slot < 0 {
-			idx = append(idx, j)
-			continue
-		}
-		used[slot] = true
-		rk := row.keys[slot]
-		keys[j].lastUsed, keys[j].service, keys[j].region = rk.lastUsed, rk.service, rk.region
-	}
-	for _, j := range idx {
-		keys[j].lastUsedNotKnown = true
-		ask = append(ask, &keys[j])
-	}
-	return ask
-}
-
 func (c *Connector) readOIDC(ctx context.Context, client *iam.Client, a *account) error {
 	out, err := client.ListOpenIDConnectProviders(ctx, &iam.ListOpenIDConnectProvidersInput{})
 	if err != nil {
 		return err
 	}
-	a.oidc = make([]oidcProvider, len(out.OpenIDConnectProviderList))
-	return c.each(ctx, len(a.oidc), func(i int) error {
+	oidc := make([]oidcProvider, len(out.OpenIDConnectProviderList))
+	err = c.each(ctx, len(oidc), func(i int) error {
 		arn := aws.ToString(out.OpenIDConnectProviderList[i].Arn)
 		p, err := client.GetOpenIDConnectProvider(ctx, &iam.GetOpenIDConnectProviderInput{OpenIDConnectProviderArn: aws.String(arn)})
+		if noSuchEntity(err) {
+			a.deleted("OpenID Connect provider " + arn)
+			return nil
+		}
+		if accessDenied(err) {
+			// The ARN names its URL: the provider is recorded by it.
+			a.deny("iam:GetOpenIDConnectProvider", arn)
+			url := arn
+			if _, u, ok := strings.Cut(arn, ":oidc-provider/"); ok && u != "" {
+				url = u
+			}
+			oidc[i] = oidcProvider{arn: arn, url: url, detailsUnknown: true}
+			return nil
+		}
 		if err != nil {
 			return err
 		}
-		a.oidc[i] = oidcProvider{arn: arn, url: aws.ToString(p.Url), clientIDs: p.ClientIDList, thumbprints: p.ThumbprintList, created: p.CreateDate, tags: p.Tags}
+		oidc[i] = oidcProvider{arn: arn, url: aws.ToString(p.Url), clientIDs: p.ClientIDList, thumbprints: p.ThumbprintList, created: p.CreateDate, tags: p.Tags}
 		return nil
 	})
+	// Only the providers read: one deleted, or not reached when the
+	// run failed, is not a provider with no URL.
+	a.oidc = slices.DeleteFunc(oidc, func(p oidcProvider) bool { return p.arn == "" })
+	return err
 }
 
 // each runs fn for 0..n-1 on up to Concurrency goroutines and returns the
@@ -573,11 +620,17 @@ feed:
 // markers are the page markers a listing was given. The SDK's paginators
 // follow whatever marker comes back, so a service that hands back one it
 // already gave (a loop) would be asked for ever; next ends the listing
-// with an error instead, and the listing is not taken as whole.
+// with an error instead, and the listing is not taken as whole. They
+// follow only the marker, too: a page that says the listing goes on
+// (IsTruncated) with no marker would end it there, taken as whole, and
+// what the later pages held as removed; next ends that with an error too.
 type markers map[string]bool
 
-func (m markers) next(action string, marker *string) error {
+func (m markers) next(action string, marker *string, truncated bool) error {
 	if marker == nil || *marker == "" {
+		if truncated {
+			return fmt.Errorf("%s: AWS said the listing goes on (IsTruncated) but gave no Marker to go on from; the listing was not read in full: run again, and report it to AWS Support if it stays", action)
+		}
 		return nil
 	}
 	if m[*marker] {

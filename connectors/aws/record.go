@@ -15,16 +15,23 @@ import (
 // Attribute names the rules read (audit/findings_aws.go) and the auditor
 // sees. Values are metadata only.
 const (
-	AttrManagedBy      = "managed_by"       // "aws" for service-linked roles
-	AttrGrants         = "grants"           // "AdministratorAccess, *:*, iam:PassRole on *"
-	AttrPolicyUnknown  = "policies_unknown" // "true" when policies were not read
-	AttrPassword       = "password_enabled" // "true", "false"; absent when not known
-	AttrUser           = "user"             // a key's user
-	AttrLastService    = "last_used_service"
-	AttrTrustStar      = "trust_any_principal"        // "unconditioned" or "conditioned"
-	AttrTrustOIDCNoSub = "trust_oidc_without_sub"     // OIDC provider hosts
-	AttrTrustExternal  = "trust_external_accounts"    // account IDs outside the organisation
-	AttrOrgKnown       = "organisation_accounts_read" // "true" when the organisation was listed
+	AttrManagedBy     = "managed_by"       // "aws" for service-linked roles
+	AttrGrants        = "grants"           // "AdministratorAccess, *:*, iam:PassRole on *"
+	AttrPolicyUnknown = "policies_unknown" // "true" when policies were not read
+	AttrTrustUnknown  = "trust_unknown"    // "true" when the trust policy is empty or does not parse
+	// attrPoliciesUnreadable names the policies whose document is empty
+	// or does not parse ("deploy (inline)"), with policies_unknown.
+	attrPoliciesUnreadable = "policies_unreadable"
+	AttrPassword           = "password_enabled" // "true", "false"; absent when not known
+	AttrUser               = "user"             // a key's user
+	AttrLastService        = "last_used_service"
+	AttrTrustStar          = "trust_any_principal"        // "unconditioned" or "conditioned"
+	AttrTrustOIDCNoSub     = "trust_oidc_without_sub"     // OIDC provider hosts
+	AttrTrustExternal      = "trust_external_accounts"    // account IDs outside the organisation
+	AttrOrgKnown           = "organisation_accounts_read" // "true" when the organisation was listed
+	// attrDetailsUnknown is "true" on an OIDC provider whose details
+	// (client IDs, thumbprints, tags) were denied: not that it has none.
+	attrDetailsUnknown = "details_unknown"
 )
 
 func ptime(t *time.Time) *time.Time {
@@ -59,7 +66,7 @@ func (c *Connector) record(r connectors.Recorder, a *account) error {
 			perms[aws.ToString(p.PolicyName)] = "attached"
 		}
 		for _, p := range u.UserPolicyList {
-			g.addDoc(decodeDoc(aws.ToString(p.PolicyDocument)))
+			g.addDoc(aws.ToString(p.PolicyName)+" (inline)", decodeDoc(aws.ToString(p.PolicyDocument)))
 			perms[aws.ToString(p.PolicyName)] = "inline"
 		}
 		for _, gn := range u.GroupList {
@@ -73,7 +80,7 @@ func (c *Connector) record(r connectors.Recorder, a *account) error {
 				perms[aws.ToString(p.PolicyName)] = "group " + gn
 			}
 			for _, p := range grp.GroupPolicyList {
-				g.addDoc(decodeDoc(aws.ToString(p.PolicyDocument)))
+				g.addDoc(aws.ToString(p.PolicyName)+" (group "+gn+" inline)", decodeDoc(aws.ToString(p.PolicyDocument)))
 				perms[aws.ToString(p.PolicyName)] = "group " + gn + " inline"
 			}
 		}
@@ -90,6 +97,9 @@ func (c *Connector) record(r connectors.Recorder, a *account) error {
 		}
 		if !a.detailed {
 			attrs[AttrPolicyUnknown] = "true"
+		}
+		if g.unknown(attrs) {
+			a.unreadable++
 		}
 		var passwordUsed *time.Time
 		row, inReport := a.report[name]
@@ -116,8 +126,13 @@ func (c *Connector) record(r connectors.Recorder, a *account) error {
 			if v, ok := attrs[AttrPassword]; ok {
 				kattrs["user_"+AttrPassword] = v
 			}
-			if !a.detailed {
-				kattrs[AttrPolicyUnknown] = "true"
+			for _, k := range []string{AttrPolicyUnknown, attrPoliciesUnreadable} {
+				if v, ok := attrs[k]; ok {
+					kattrs[k] = v
+				}
+			}
+			if k.lastUsedNotKnown {
+				kattrs[audit.AttrLastUseUnknown] = "true"
 			}
 			// A key has no tags of its own: its user's owner tags suggest
 			// who answers for it.
@@ -142,7 +157,12 @@ func (c *Connector) record(r connectors.Recorder, a *account) error {
 		}
 	}
 	for _, p := range a.oidc {
-		attrs := map[string]string{"arn": p.arn, "url": p.url, "client_ids": strings.Join(p.clientIDs, ", "), "thumbprints": strings.Join(p.thumbprints, ", ")}
+		attrs := map[string]string{"arn": p.arn, "url": p.url}
+		if p.detailsUnknown {
+			attrs[attrDetailsUnknown] = "true"
+		} else {
+			attrs["client_ids"], attrs["thumbprints"] = strings.Join(p.clientIDs, ", "), strings.Join(p.thumbprints, ", ")
+		}
 		var trusting []string
 		for _, ro := range a.roles {
 			if strings.Contains(decodedTrust(ro), ":oidc-provider/"+p.url+`"`) {
@@ -159,6 +179,17 @@ func (c *Connector) record(r connectors.Recorder, a *account) error {
 		}
 	}
 	return nil
+}
+
+// unknown marks attrs when some policy documents could not be read, and
+// says whether it did.
+func (g grants) unknown(attrs map[string]string) bool {
+	if len(g.unread) == 0 {
+		return false
+	}
+	attrs[AttrPolicyUnknown] = "true"
+	attrs[attrPoliciesUnreadable] = strings.Join(g.unread, ", ")
+	return true
 }
 
 func decodedTrust(ro types.RoleDetail) string {
@@ -184,10 +215,11 @@ func (c *Connector) roleObservation(ro types.RoleDetail, a *account, orgKnown st
 		perms[aws.ToString(p.PolicyName)] = "attached"
 	}
 	for _, p := range ro.RolePolicyList {
-		g.addDoc(decodeDoc(aws.ToString(p.PolicyDocument)))
+		g.addDoc(aws.ToString(p.PolicyName)+" (inline)", decodeDoc(aws.ToString(p.PolicyDocument)))
 		perms[aws.ToString(p.PolicyName)] = "inline"
 	}
-	t := parseTrust(decodeDoc(aws.ToString(ro.AssumeRolePolicyDocument)))
+	trustDoc := decodeDoc(aws.ToString(ro.AssumeRolePolicyDocument))
+	t := parseTrust(trustDoc)
 	attrs := map[string]string{
 		"arn": aws.ToString(ro.Arn), "path": aws.ToString(ro.Path), AttrGrants: g.String(),
 		"trust_accounts": strings.Join(t.accounts, ", "), "trust_services": strings.Join(t.services, ", "),
@@ -195,6 +227,18 @@ func (c *Connector) roleObservation(ro types.RoleDetail, a *account, orgKnown st
 	}
 	if !a.detailed {
 		attrs[AttrPolicyUnknown] = "true"
+	}
+	unread := g.unknown(attrs)
+	if trustDoc == nil {
+		// Who may assume it is not known: not "nobody".
+		attrs[AttrTrustUnknown] = "true"
+		unread = true
+	}
+	if unread {
+		a.unreadable++
+	}
+	if a.roleLastUseUnknown[name] {
+		attrs[audit.AttrLastUseUnknown] = "true"
 	}
 	if d, ok := a.sessions[name]; ok {
 		attrs["max_session_duration"] = (time.Duration(d) * time.Second).String()

@@ -170,8 +170,8 @@ func (s *Server) serveIAM(w http.ResponseWriter, accountID, action string, form 
 		}
 		state, desc := "COMPLETE", "Report generated"
 		switch {
-		case !rep.started:
-			rep.started, rep.pending = true, s.reportSteps
+		case !rep.started, rep.done && s.Clock().Sub(rep.at) > reportFresh:
+			*rep = report{started: true, pending: s.reportSteps}
 			state, desc = "STARTED", "No report exists. Starting a new report generation task"
 		case rep.pending > 0:
 			rep.pending--
@@ -179,6 +179,7 @@ func (s *Server) serveIAM(w http.ResponseWriter, accountID, action string, form 
 		default:
 			if !rep.done {
 				rep.done, rep.at = true, s.Clock()
+				rep.content = credentialReport(a, rep.at)
 			}
 		}
 		s.mu.Unlock()
@@ -190,10 +191,22 @@ func (s *Server) serveIAM(w http.ResponseWriter, accountID, action string, form 
 		queryResult(w, iamNS, action, result{State: state, Description: desc})
 	case "GetCredentialReport":
 		s.mu.Lock()
-		rep := s.reports[a.ID]
+		var r report
+		if rep := s.reports[a.ID]; rep != nil {
+			r = *rep
+		}
+		expired := s.expireReport[a.ID] && r.done
+		if expired {
+			delete(s.expireReport, a.ID)
+			delete(s.reports, a.ID)
+		}
 		s.mu.Unlock()
+		rep := &r
 		switch {
-		case rep == nil || !rep.started:
+		case expired:
+			queryError(w, http.StatusGone, "ReportExpired", "The request was rejected because the most recent credential report has expired. To generate a new credential report, use GenerateCredentialReport.")
+			return
+		case !rep.started:
 			queryError(w, http.StatusGone, "ReportNotPresent", "Credential report does not exist. Use GenerateCredentialReport to generate a report.")
 			return
 		case !rep.done:
@@ -206,7 +219,14 @@ func (s *Server) serveIAM(w http.ResponseWriter, accountID, action string, form 
 			ReportFormat  string   `xml:"ReportFormat"`
 			GeneratedTime string   `xml:"GeneratedTime"`
 		}
-		queryResult(w, iamNS, action, result{Content: base64.StdEncoding.EncodeToString(credentialReport(a, rep.at)), ReportFormat: "text/csv", GeneratedTime: ts(rep.at)})
+		content := rep.content
+		s.mu.Lock()
+		edit := s.reportEdit
+		s.mu.Unlock()
+		if edit != nil {
+			content = edit(content)
+		}
+		queryResult(w, iamNS, action, result{Content: base64.StdEncoding.EncodeToString(content), ReportFormat: "text/csv", GeneratedTime: ts(rep.at)})
 	case "ListAccessKeys":
 		u := a.user(form.Get("UserName"))
 		if u == nil {
@@ -229,7 +249,7 @@ func (s *Server) serveIAM(w http.ResponseWriter, accountID, action string, form 
 		for _, k := range u.Keys[lo:hi] {
 			out.Keys = append(out.Keys, meta{u.Name, k.ID, k.Status, ts(k.Created)})
 		}
-		out.IsTruncated, out.Marker = next != "", next
+		out.IsTruncated, out.Marker = next != "", s.marker(next)
 		queryResult(w, iamNS, action, out)
 	case "GetAccessKeyLastUsed":
 		for _, u := range a.Users {
@@ -278,7 +298,7 @@ func (s *Server) serveIAM(w http.ResponseWriter, accountID, action string, form 
 			// ListUsers does not return tags (AWS: use ListUserTags).
 			out.Users = append(out.Users, x)
 		}
-		out.IsTruncated, out.Marker = next != "", next
+		out.IsTruncated, out.Marker = next != "", s.marker(next)
 		queryResult(w, iamNS, action, out)
 	case "ListRoles":
 		lo, hi, next := s.page(len(a.Roles), form.Get("Marker"), form.Get("MaxItems"))
@@ -295,7 +315,7 @@ func (s *Server) serveIAM(w http.ResponseWriter, accountID, action string, form 
 			x.Tags = nil
 			out.Roles = append(out.Roles, x)
 		}
-		out.IsTruncated, out.Marker = next != "", next
+		out.IsTruncated, out.Marker = next != "", s.marker(next)
 		queryResult(w, iamNS, action, out)
 	case "GetRole":
 		for _, r := range a.Roles {
@@ -419,9 +439,14 @@ func (s *Server) authorizationDetails(w http.ResponseWriter, a *Account, form ur
 			out.Policies = append(out.Policies, v)
 		}
 	}
-	out.IsTruncated, out.Marker = next != "", next
+	out.IsTruncated, out.Marker = next != "", s.marker(next)
 	queryResult(w, iamNS, "GetAccountAuthorizationDetails", out)
 }
+
+// reportFresh is how long AWS serves a credential report it generated
+// before GenerateCredentialReport starts a new one: until then the report
+// says what was true when it was generated, not now.
+const reportFresh = 4 * time.Hour
 
 // reportColumns are the credential report's columns, in AWS's order.
 var reportColumns = []string{

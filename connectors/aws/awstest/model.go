@@ -9,8 +9,17 @@
 // It models what the connector must cope with: Marker/IsTruncated and
 // NextToken pagination with small pages, Throttling, AccessDenied per
 // account and action, the credential report's STARTED/INPROGRESS/COMPLETE
-// states, ListRoles leaving RoleLastUsed out (as AWS does), URL-encoded
-// policy documents and AssumeRole into each member account.
+// states (a report says what was true when it was generated, and is
+// served for four hours), ListRoles leaving RoleLastUsed out (as AWS
+// does), URL-encoded policy documents and AssumeRole into each member
+// account. A live organisation's hostility is there too: entities deleted
+// after a listing named them (Gone: NoSuchEntity), AccessDenied on some
+// entities only (DenyEntity) or from a point on (DenyAfter), a session that
+// ends part way (ExpireAfter: ExpiredToken), a report that expires between
+// its generation and its read (ExpireReport) or whose columns changed
+// (EditReport), any error an action's model lists (Fail), and pages that
+// loop or say IsTruncated without a marker (LoopPages,
+// TruncateWithoutMarker).
 package awstest
 
 import "time"

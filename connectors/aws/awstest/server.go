@@ -38,16 +38,23 @@ type Server struct {
 	// expiry).
 	Clock func() time.Time
 
-	mu          sync.Mutex
-	pageSize    int
-	reportSteps int
-	denied      map[string]bool // account|action
-	throttle    map[string]int  // account|action -> answers left to throttle
-	calls       map[string]int  // account|action -> requests served
-	reports     map[string]*report
-	sessions    map[string]string // access key ID -> account
-	nextSession int
-	loopPages   atomic.Bool
+	mu           sync.Mutex
+	pageSize     int
+	reportSteps  int
+	denied       map[string]bool    // account|action, or account|action|entity
+	gone         map[string]bool    // account|entity
+	expireAfter  map[string]int     // account -> requests left before its credentials expire
+	denyAfter    map[string]int     // account|action -> requests left before it is denied
+	fail         map[string]failure // account|action -> the error every request of it answers
+	throttle     map[string]int     // account|action -> answers left to throttle
+	calls        map[string]int     // account|action -> requests served
+	reports      map[string]*report
+	sessions     map[string]string // access key ID -> account
+	nextSession  int
+	reportEdit   func([]byte) []byte
+	expireReport map[string]bool
+	loopPages    atomic.Bool
+	noMarker     atomic.Bool
 }
 
 type report struct {
@@ -55,6 +62,18 @@ type report struct {
 	pending int
 	done    bool
 	at      time.Time
+	content []byte // the CSV, as of at
+}
+
+// ExpireReport makes the account's credential report expire just after
+// GenerateCredentialReport said it was COMPLETE: the next
+// GetCredentialReport answers 410 ReportExpired and the report is gone,
+// so a GenerateCredentialReport after it starts a new one. It is the race
+// of a report generated nearly four hours earlier.
+func (s *Server) ExpireReport(account string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.expireReport[account] = true
 }
 
 // Option configures a Server.
@@ -69,11 +88,14 @@ func WithReportSteps(n int) Option { return func(s *Server) { s.reportSteps = n 
 
 // WithReportReady starts every account with a fresh credential report,
 // as when one was generated in the last four hours:
-// GenerateCredentialReport answers COMPLETE at once.
+// GenerateCredentialReport answers COMPLETE at once. Like every report,
+// it says what the account held when it was made (now), and AWS serves it
+// for four hours of the server's Clock, whatever changes.
 func WithReportReady() Option {
 	return func(s *Server) {
 		for _, a := range s.org.Accounts {
-			s.reports[a.ID] = &report{started: true, done: true, at: s.Clock()}
+			at := s.Clock()
+			s.reports[a.ID] = &report{started: true, done: true, at: at, content: credentialReport(a, at)}
 		}
 	}
 }
@@ -82,7 +104,7 @@ func WithReportReady() Option {
 func New(org *Org, opts ...Option) *Server {
 	s := &Server{
 		org: org, pageSize: 1000, Clock: time.Now,
-		denied: map[string]bool{}, throttle: map[string]int{}, calls: map[string]int{},
+		denied: map[string]bool{}, gone: map[string]bool{}, expireAfter: map[string]int{}, denyAfter: map[string]int{}, fail: map[string]failure{}, expireReport: map[string]bool{}, throttle: map[string]int{}, calls: map[string]int{},
 		reports: map[string]*report{}, sessions: map[string]string{},
 	}
 	if len(org.Accounts) > 0 {
@@ -122,6 +144,59 @@ func (s *Server) Deny(account, action string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.denied[account+"|"+action] = true
+}
+
+// failure is an error answer: HTTP status, code, message.
+type failure struct {
+	status        int
+	code, message string
+}
+
+// Fail makes every request for action in account answer the error code
+// with HTTP status, as the action's model lists it (LimitExceeded, 409,
+// for GenerateCredentialReport).
+func (s *Server) Fail(account, action string, status int, code, message string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.fail[account+"|"+action] = failure{status, code, message}
+}
+
+// DenyAfter lets the next n requests for action in account through and
+// denies every later one, as Deny does: a permission taken away part way
+// through a run (a trust policy or an SCP changed).
+func (s *Server) DenyAfter(account, action string, n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.denyAfter[account+"|"+action] = n + 1
+}
+
+// DenyEntity makes action answer AccessDenied in account only when it
+// names entity (a user or role name, an access key ID, an OpenID Connect
+// provider ARN): what an SCP or a permission boundary with a resource
+// condition does, where the same action on other entities is allowed.
+func (s *Server) DenyEntity(account, action, entity string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.denied[account+"|"+action+"|"+entity] = true
+}
+
+// Gone makes every call in account that names entity (a user or role name,
+// an access key ID, an OpenID Connect provider ARN) answer NoSuchEntity
+// (404), as AWS does for what was deleted after a listing named it; the
+// listings still name it, as they did before the deletion.
+func (s *Server) Gone(account, entity string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.gone[account+"|"+entity] = true
+}
+
+// ExpireAfter lets the next n requests in account through and then
+// answers every later one 403 ExpiredToken (ExpiredTokenException for
+// Organizations): the session the run reads with ended part way.
+func (s *Server) ExpireAfter(account string, n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.expireAfter[account] = n + 1
 }
 
 // Throttle makes the next n requests for action in account answer
@@ -177,10 +252,21 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	action := form.Get("Action")
 	perm := service + ":" + action
-	if code, msg := s.fault(account, perm); code != "" {
+	s.mu.Lock()
+	failed, fails := s.fail[account+"|"+perm]
+	s.mu.Unlock()
+	if fails {
+		s.fault(account, perm, "") // counted
+		queryError(w, failed.status, failed.code, failed.message)
+		return
+	}
+	if code, msg := s.fault(account, perm, entityOf(form)); code != "" {
 		status := http.StatusBadRequest
-		if code == "AccessDenied" {
+		switch code {
+		case "AccessDenied", "ExpiredToken":
 			status = http.StatusForbidden
+		case "NoSuchEntity":
+			status = http.StatusNotFound
 		}
 		queryError(w, status, code, msg)
 		return
@@ -195,18 +281,59 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// entityOf is the entity a per-entity IAM call names, "" for a listing.
+func entityOf(form url.Values) string {
+	for _, p := range []string{"UserName", "AccessKeyId", "RoleName", "OpenIDConnectProviderArn"} {
+		if v := form.Get(p); v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
 // fault counts the request and says which error, if any, it gets.
-func (s *Server) fault(account, perm string) (code, msg string) {
+func (s *Server) fault(account, perm, entity string) (code, msg string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	key := account + "|" + perm
 	s.calls[key]++
+	if n, ok := s.expireAfter[account]; ok {
+		if n <= 1 {
+			s.expireAfter[account] = 0
+			return "ExpiredToken", "The security token included in the request is expired"
+		}
+		s.expireAfter[account] = n - 1
+	}
 	if n := s.throttle[key]; n > 0 {
 		s.throttle[key] = n - 1
 		return "Throttling", "Rate exceeded"
 	}
+	if n, ok := s.denyAfter[key]; ok {
+		if n <= 1 {
+			s.denied[key] = true
+		}
+		s.denyAfter[key] = n - 1
+	}
 	if s.denied[key] {
 		return "AccessDenied", fmt.Sprintf("User: arn:aws:sts::%s:assumed-role/nhi-audit/nhi is not authorized to perform: %s on resource: *", account, perm)
+	}
+	if entity == "" {
+		return "", ""
+	}
+	if s.denied[key+"|"+entity] {
+		return "AccessDenied", fmt.Sprintf("User: arn:aws:sts::%s:assumed-role/nhi-audit/nhi is not authorized to perform: %s on resource: %s with an explicit deny in a service control policy", account, perm, entity)
+	}
+	if s.gone[account+"|"+entity] {
+		switch perm {
+		case "iam:ListAccessKeys":
+			return "NoSuchEntity", "The user with name " + entity + " cannot be found."
+		case "iam:GetAccessKeyLastUsed":
+			return "NoSuchEntity", "The Access Key with id " + entity + " cannot be found"
+		case "iam:GetRole":
+			return "NoSuchEntity", "The role with name " + entity + " cannot be found."
+		case "iam:GetOpenIDConnectProvider":
+			return "NoSuchEntity", "OpenIDConnect Provider not found for arn " + entity
+		}
 	}
 	return "", ""
 }
@@ -322,6 +449,30 @@ func (s *Server) page(n int, marker string, max string) (lo, hi int, next string
 	return lo, hi, next
 }
 
+// EditReport makes GetCredentialReport serve edit(the report's CSV): a
+// report whose columns AWS changed, added or dropped.
+func (s *Server) EditReport(edit func(csv []byte) []byte) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.reportEdit = edit
+}
+
+// TruncateWithoutMarker makes every IAM page that is not the last say
+// IsTruncated but give no Marker: a listing that says it goes on, with
+// nothing to go on from.
+func (s *Server) TruncateWithoutMarker() {
+	s.noMarker.Store(true)
+}
+
+// marker is the Marker a page with next after it carries: next, or none
+// (TruncateWithoutMarker).
+func (s *Server) marker(next string) string {
+	if s.noMarker.Load() {
+		return ""
+	}
+	return next
+}
+
 // LoopPages makes the last page of every IAM listing that has more than
 // one page hand back a marker to the first, so its pages loop: what a
 // service answering wrongly looks like to a paginator.
@@ -348,10 +499,13 @@ func (s *Server) serveOrganizations(w http.ResponseWriter, r *http.Request, acco
 		w.WriteHeader(status)
 		_ = json.NewEncoder(w).Encode(map[string]string{"__type": typ, "Message": msg})
 	}
-	if code, msg := s.fault(account, "organizations:"+action); code != "" {
-		if code == "Throttling" {
+	if code, msg := s.fault(account, "organizations:"+action, ""); code != "" {
+		switch code {
+		case "Throttling":
 			jsonError(http.StatusBadRequest, "TooManyRequestsException", msg)
-		} else {
+		case "ExpiredToken":
+			jsonError(http.StatusBadRequest, "ExpiredTokenException", msg)
+		default:
 			jsonError(http.StatusBadRequest, "AccessDeniedException", msg)
 		}
 		return

@@ -1,0 +1,41 @@
+package tui
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/nhi-audit/nhi/audit"
+)
+
+// TestLastUseNotRead: an identity of a kind that reports last use, whose
+// last use could not be read (last_used_unknown, an AWS call denied), is
+// not shown or filtered as never used: the list shows a dash, the detail
+// says it was not read, and it is used:unknown, not used:never.
+func TestLastUseNotRead(t *testing.T) {
+	read := identity(audit.KindAWSAccessKey, "AKIAREADNEVERUSED001", "111111111111")
+	read.CreatedAt = daysAgo(100)
+	unread := identity(audit.KindAWSAccessKey, "AKIANOTREAD000000001", "111111111111")
+	unread.CreatedAt = daysAgo(100)
+	unread.Attributes = map[string]string{audit.AttrLastUseUnknown: "true"}
+	m := newTestModel(t, testSnapshot(), []audit.Identity{read, unread}, 120, 24)
+	for _, l := range strings.Split(m.View(), "\n") {
+		if strings.Contains(l, "AKIANOTREAD") && strings.Contains(l, "never") {
+			t.Errorf("a key whose last use was not read shown as never used: %q", l)
+		}
+		if strings.Contains(l, "AKIAREADNEVERUSED") && !strings.Contains(l, "never") {
+			t.Errorf("a key read as never used not shown so: %q", l)
+		}
+	}
+	for q, want := range map[string]string{"used:never": "AKIAREADNEVERUSED001", "used:unknown": "AKIANOTREAD000000001"} {
+		press(t, m, "/", q, "enter")
+		v := m.View()
+		if !strings.HasPrefix(title(v), "Identities 1 of 2") || !strings.Contains(v, want) {
+			t.Errorf("%s: want %s alone:\n%s", q, want, v)
+		}
+		press(t, m, "/", "ctrl+u", "enter")
+	}
+	press(t, m, "/", "used:unknown", "enter", "enter")
+	if d := detailText(t, m); !strings.Contains(d, "not read") || strings.Contains(d, "never") {
+		t.Errorf("detail of a key whose last use was not read:\n%s", d)
+	}
+}
