@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -96,4 +97,39 @@ func TestKilledWriteOnReadOnlyMedia(t *testing.T) {
 		t.Errorf("the copy lacks the killed run's snapshot:\n%s", r.stdout)
 	}
 	ok(t, "verify", "--db", copied)
+}
+
+// TestSnapshotsTellRunningFromKilled: nhi snapshots says of a running
+// snapshot whether a live process runs it (naming it) or it was stopped
+// before it finished (SIGKILL: nothing will finish it but the next run,
+// which it says to start), where it said "running, or was stopped" of
+// both; and a killed run after the current snapshot is named as a failed
+// one is (the population is older than the last attempt to read it).
+func TestSnapshotsTellRunningFromKilled(t *testing.T) {
+	db, _, _ := githubDB(t, 3) // snapshot 1, complete
+	run := startHeld(t, db)
+	live := fmt.Sprintf("Snapshot 2 is running (pid %d on host ", run.cmd.Process.Pid)
+	if r := ok(t, "snapshots", "--db", db); !strings.Contains(r.stdout, live) || strings.Contains(r.stdout, "stopped") {
+		t.Errorf("snapshots while it runs, want %q:\n%s", live, r.stdout)
+	}
+	if err := run.cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	_ = run.cmd.Wait()
+	r := ok(t, "snapshots", "--db", db)
+	for _, want := range []string{
+		"Snapshot 2 (github/northwind) was stopped before it finished: no live nhi process holds it. Nothing of it is current or counted",
+		"run the same snapshot or import of its source and account again",
+		"github/northwind: a newer run, snapshot 2, stopped before it finished (no live nhi process holds it); the population is still snapshot 1's",
+	} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("snapshots after the kill lacks %q:\n%s", want, r.stdout)
+		}
+	}
+	if strings.Contains(r.stdout, "is running") {
+		t.Errorf("snapshots calls the killed run running:\n%s", r.stdout)
+	}
+	if r := ok(t, "snapshots", "show", "2", "--db", db); !strings.Contains(r.stdout, "Identities: never counted unless it finishes: it was stopped before it finished") {
+		t.Errorf("snapshots show 2 after the kill:\n%s", r.stdout)
+	}
 }
