@@ -97,6 +97,11 @@ func TestKilledWriteOnReadOnlyMedia(t *testing.T) {
 		t.Errorf("the copy lacks the killed run's snapshot:\n%s", r.stdout)
 	}
 	ok(t, "verify", "--db", copied)
+	// Its population is none, and nhi identities says why, where it said
+	// to take a first snapshot.
+	if r := ok(t, "identities", "--db", copied); !strings.Contains(r.stdout, "No identities yet: github/northwind has no finished snapshot: the newest, snapshot 1, stopped before it finished (no live nhi process holds it); nhi snapshots says more") {
+		t.Errorf("identities of the killed run's file:\n%s", r.stdout)
+	}
 }
 
 // TestSnapshotsTellRunningFromKilled: nhi snapshots says of a running
