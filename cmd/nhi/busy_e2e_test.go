@@ -143,7 +143,7 @@ func TestSnapshotStoppedBusyIsContinued(t *testing.T) {
 	// Its counts and gaps are not known until it finishes: none is
 	// claimed (it wrote batches of identities already).
 	if r := nhi(t, nil, "snapshots", "--db", db); r.code != 0 || !regexp.MustCompile(`(?m)^1 +github/northwind +\S+ \S+ +running +— +— `).MatchString(r.stdout) ||
-		!strings.Contains(r.stdout, "Snapshot 1 (github/northwind) was stopped before it finished: no live nhi process holds it. Nothing of it is current or counted; run the same snapshot or import of its source and account again") {
+		!strings.Contains(r.stdout, "Snapshot 1 (github/northwind) was stopped before it finished: no live nhi process holds it. Nothing of it is current or counted; run the command that took it again (nhi snapshot, import or demo)") {
 		t.Errorf("snapshots with one stopped: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 	if r := nhi(t, nil, "snapshots", "show", "1", "--db", db); r.code != 0 || strings.Contains(r.stdout, "Identities: 0") || strings.Contains(r.stdout, "Not read: nothing") ||

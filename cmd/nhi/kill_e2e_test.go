@@ -124,7 +124,7 @@ func TestSnapshotsTellRunningFromKilled(t *testing.T) {
 	r := ok(t, "snapshots", "--db", db)
 	for _, want := range []string{
 		"Snapshot 2 (github/northwind) was stopped before it finished: no live nhi process holds it. Nothing of it is current or counted",
-		"run the same snapshot or import of its source and account again",
+		"run the command that took it again (nhi snapshot, import or demo)",
 		"github/northwind: a newer run, snapshot 2, stopped before it finished (no live nhi process holds it); the population is still snapshot 1's",
 	} {
 		if !strings.Contains(r.stdout, want) {

@@ -111,7 +111,7 @@ func newSnapshotsCmd(a *app) *cobra.Command {
 				if len(stopped) > 1 {
 					what = "Snapshots " + strings.Join(stopped, ", ") + " were stopped before they finished: no live nhi process holds them. Nothing of them is current or counted;"
 				}
-				fmt.Fprintf(a.stdout, "%s run the same snapshot or import of its source and account again: it continues what was read, or closes it as failed and reads everything again\n", what)
+				fmt.Fprintf(a.stdout, "%s run the command that took it again (nhi snapshot, import or demo): the next run of its source and account continues what was read, or closes it as failed and reads everything again\n", what)
 			}
 			if len(unfinished) > 0 {
 				what := "Snapshot " + unfinished[0] + " is running, or was stopped before it finished: its"
