@@ -256,7 +256,14 @@ func dsn(path string, readOnly bool, wait time.Duration, create bool) string {
 			q.Add("_pragma", fmt.Sprintf("page_size(%d)", newFilePageSize))
 		}
 		q.Set("_journal_mode", "WAL")
-		q.Add("_pragma", "synchronous(NORMAL)")
+		// FULL: a commit returns once the write-ahead log is on disk, so
+		// what nhi says it recorded (a decision, the head nhi log head
+		// prints) survives a power cut or a crash of the machine. Under
+		// NORMAL the log reached the disk only at a checkpoint: the file
+		// stayed whole, but its last commits could vanish, and a head
+		// recorded elsewhere then failed nhi verify --head as a rewrite.
+		// The fsync costs a few ms a commit (docs/performance.md).
+		q.Add("_pragma", "synchronous(FULL)")
 		// Take the write lock at BEGIN so two writers queue on busy_timeout
 		// instead of failing when one upgrades a read to a write.
 		q.Set("_txlock", "immediate")
