@@ -316,7 +316,37 @@ func (s *Store) Snapshots(ctx context.Context) ([]Snapshot, error) {
 			return nil, err
 		}
 	}
+	s.markRuns(ctx, out)
 	return out, nil
+}
+
+// markRuns sets Runner or Stopped on each running snapshot of snaps
+// (newest first): an account's newest running snapshot is its live
+// lock's, if it has one; any other running snapshot was stopped (the
+// next run of its account closes it). Nothing is set when the locks
+// cannot be read.
+func (s *Store) markRuns(ctx context.Context, snaps []Snapshot) {
+	if !slices.ContainsFunc(snaps, func(sn Snapshot) bool { return sn.Status == SnapshotRunning }) {
+		return
+	}
+	live, err := s.liveLocks(ctx)
+	if err != nil {
+		return
+	}
+	for i := range snaps {
+		sn := &snaps[i]
+		if sn.Status != SnapshotRunning {
+			continue
+		}
+		key := sn.Source + "/" + sn.Account
+		if r, ok := live[key]; ok {
+			r.Snapshot = sn.ID
+			sn.Runner = &r
+			delete(live, key) // an older running one is not this run's
+			continue
+		}
+		sn.Stopped = true
+	}
 }
 
 // CurrentSnapshots returns, for every source and account the file knows,
@@ -396,10 +426,11 @@ func UnreadOf(snaps []Snapshot) []Snapshot {
 }
 
 // FailedSince gives, for each snapshot of current (CurrentOf), the newest
-// failed snapshot of its source and account taken after it, keyed by the
-// current one's ID: the population shown is older than the last attempt
-// to read it, and a reader of that population must be told so, or an
-// auditor takes the older read for the state of things now.
+// failed snapshot of its source and account taken after it, or stopped
+// before it finished (a running one no live process holds: Stopped),
+// keyed by the current one's ID: the population shown is older than the
+// last attempt to read it, and a reader of that population must be told
+// so, or an auditor takes the older read for the state of things now.
 func FailedSince(snaps, current []Snapshot) map[int64]Snapshot {
 	cur := make(map[[2]string]int64, len(current))
 	for _, c := range current {
@@ -408,7 +439,7 @@ func FailedSince(snaps, current []Snapshot) map[int64]Snapshot {
 	out := map[int64]Snapshot{}
 	for _, sn := range snaps {
 		id, ok := cur[[2]string{sn.Source, sn.Account}]
-		if !ok || sn.Status != SnapshotFailed || sn.ID < id {
+		if !ok || sn.Status != SnapshotFailed && !sn.Stopped || sn.ID < id {
 			continue
 		}
 		if f, seen := out[id]; !seen || f.ID < sn.ID {

@@ -39,6 +39,14 @@ type Snapshot struct {
 	// cannot see; nil when the connector did not say (snapshots before
 	// schema v7).
 	Reach *Reach
+	// Runner and Stopped say, of a snapshot still running when it was
+	// read (Store.Snapshots), whether it is: Runner names the live process
+	// that holds its account's snapshot lock; Stopped is set when no live
+	// process does (it was killed, its machine lost, or it exited without
+	// closing it), so nothing will finish it but the next run of its
+	// source and account. Neither is set when the locks could not be read.
+	Runner  *SnapshotRunningError
+	Stopped bool
 }
 
 // Reach is how much of its source a snapshot read, as its connector
@@ -77,11 +85,25 @@ func (s *Snapshot) ErrorSummary() string {
 func (s *Snapshot) UnreadState() string {
 	switch {
 	case s.Status == SnapshotRunning:
-		return "running, or stopped before it finished"
+		return s.RunState()
 	case s.Error != "":
 		return Printable(s.Status) + ": " + s.ErrorSummary()
 	}
 	return Printable(s.Status)
+}
+
+// RunState says of a running snapshot whether it runs: "running (pid
+// 4242 on host build-1, started 09:12 UTC)", "stopped before it finished
+// (no live nhi process holds it)", or, when the locks could not be read,
+// "running, or stopped before it finished".
+func (s *Snapshot) RunState() string {
+	switch {
+	case s.Runner != nil:
+		return "running (" + s.Runner.process() + ")"
+	case s.Stopped:
+		return "stopped before it finished (no live nhi process holds it)"
+	}
+	return "running, or stopped before it finished"
 }
 
 // LastAt is when the snapshot finished, or when it started while it has

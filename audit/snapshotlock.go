@@ -152,9 +152,30 @@ func (l *snapshotLock) live(host string, age time.Duration) bool {
 // waited for (busyError), but for the one whose token is own (the
 // writer's own run). It names nothing when the locks cannot be read.
 func (s *Store) runningSnapshots(ctx context.Context, own string) []SnapshotRunningError {
+	running, _ := s.readLiveLocks(ctx, own)
+	return running
+}
+
+// liveLocks are the live snapshot locks by "source/account", what
+// Snapshots says of a running snapshot (Snapshot.Runner, Stopped).
+func (s *Store) liveLocks(ctx context.Context) (map[string]SnapshotRunningError, error) {
+	running, err := s.readLiveLocks(ctx, "")
+	if err != nil {
+		return nil, err
+	}
+	m := make(map[string]SnapshotRunningError, len(running))
+	for _, r := range running {
+		m[r.Source+"/"+r.Account] = r
+	}
+	return m, nil
+}
+
+// readLiveLocks is runningSnapshots, with the error of a read of the
+// locks that failed.
+func (s *Store) readLiveLocks(ctx context.Context, own string) ([]SnapshotRunningError, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT key, value FROM meta WHERE key LIKE ? ORDER BY key`, lockPrefix+"%")
 	if err != nil {
-		return nil
+		return nil, err
 	}
 	defer rows.Close()
 	now, host := s.now(), hostname()
@@ -162,14 +183,17 @@ func (s *Store) runningSnapshots(ctx context.Context, own string) []SnapshotRunn
 	for rows.Next() {
 		var key, raw string
 		var held snapshotLock
-		if rows.Scan(&key, &raw) != nil || json.Unmarshal([]byte(raw), &held) != nil || !held.live(host, s.beatAge(&held, now)) || own != "" && held.Token == own {
+		if err := rows.Scan(&key, &raw); err != nil {
+			return nil, err
+		}
+		if json.Unmarshal([]byte(raw), &held) != nil || !held.live(host, s.beatAge(&held, now)) || own != "" && held.Token == own {
 			continue
 		}
 		source, account, _ := strings.Cut(strings.TrimPrefix(key, lockPrefix), "/")
 		started, _ := parseTime(held.Started)
 		running = append(running, SnapshotRunningError{Source: source, Account: account, PID: held.PID, Host: held.Host, Started: started})
 	}
-	return running
+	return running, rows.Err()
 }
 
 // liveLocks maps the tokens of the locks this process holds to the store

@@ -109,7 +109,9 @@ func Open(ctx context.Context, path string, opts OpenOptions) (*Store, error) {
 		return nil, fmt.Errorf("cannot open %s: %w", path, err)
 	}
 	if opts.ReadOnly {
-		db = readableOn(db, path)
+		if db, err = readableOn(db, path); err != nil {
+			return nil, err
+		}
 	}
 	s := &Store{db: db, path: path, readOnly: opts.ReadOnly, clock: opts.Now, closed: make(chan struct{})}
 	if s.clock == nil {
@@ -178,21 +180,41 @@ func (s *Store) Close() error {
 // read-only) and no write-ahead log is waiting to be checkpointed, a
 // connection with immutable=1, which reads the file as it is and creates
 // nothing. With a write-ahead log present immutable would ignore its
-// writes, so the error stands.
-func readableOn(db *sql.DB, path string) *sql.DB {
+// writes: that is what a process killed before it closed the file
+// leaves (SIGKILL, a lost machine), copied as it was, and with no -shm
+// file to read the log through the file cannot be read in such a folder
+// at all: the error says so and what to do (unreadableLog).
+func readableOn(db *sql.DB, path string) (*sql.DB, error) {
 	var n int
-	if db.QueryRow(`SELECT count(*) FROM sqlite_master`).Scan(&n) == nil || walHasHeader(path) {
-		return db
+	err := db.QueryRow(`SELECT count(*) FROM sqlite_master`).Scan(&n)
+	if err == nil {
+		return db, nil
+	}
+	if walHasHeader(path) {
+		if _, serr := os.Stat(path + "-shm"); errors.Is(serr, fs.ErrNotExist) {
+			db.Close()
+			return nil, unreadableLog(path, err)
+		}
+		return db, nil
 	}
 	imm, err := sql.Open("sqlite", immutableDSN(path))
 	if err != nil || imm.QueryRow(`SELECT count(*) FROM sqlite_master`).Scan(&n) != nil {
 		if imm != nil {
 			imm.Close()
 		}
-		return db
+		return db, nil
 	}
 	db.Close()
-	return imm
+	return imm, nil
+}
+
+// unreadableLog is the error of a read-only open of path that could not
+// read its write-ahead log: SQLite reads one only through its -shm file,
+// and the folder lets nobody create that.
+func unreadableLog(path string, err error) error {
+	base := filepath.Base(path)
+	return fmt.Errorf("%w: %s cannot be read in this folder: its write-ahead log %s-wal holds writes not yet in the file (left by a process stopped before it closed the file: killed, the machine lost, or one still writing), and SQLite reads the log only through %s-shm, which it cannot create in this folder (%v); nothing was read or changed. Run any nhi command on the file once where it can be written, which moves the log into it, or copy %s and %s-wal together to a writable folder and read the copy (the file alone lacks those writes)",
+		ErrReadOnly, path, base, base, err, base, base)
 }
 
 func immutableDSN(path string) string {
@@ -234,7 +256,14 @@ func dsn(path string, readOnly bool, wait time.Duration, create bool) string {
 			q.Add("_pragma", fmt.Sprintf("page_size(%d)", newFilePageSize))
 		}
 		q.Set("_journal_mode", "WAL")
-		q.Add("_pragma", "synchronous(NORMAL)")
+		// FULL: a commit returns once the write-ahead log is on disk, so
+		// what nhi says it recorded (a decision, the head nhi log head
+		// prints) survives a power cut or a crash of the machine. Under
+		// NORMAL the log reached the disk only at a checkpoint: the file
+		// stayed whole, but its last commits could vanish, and a head
+		// recorded elsewhere then failed nhi verify --head as a rewrite.
+		// The fsync costs a few ms a commit (docs/performance.md).
+		q.Add("_pragma", "synchronous(FULL)")
 		// Take the write lock at BEGIN so two writers queue on busy_timeout
 		// instead of failing when one upgrades a read to a write.
 		q.Set("_txlock", "immediate")

@@ -1008,3 +1008,31 @@ func TestUndoOwnerSetRefusesALaterChange(t *testing.T) {
 		}
 	})
 }
+
+// Every connection that writes an evidence file commits with SQLite's
+// synchronous FULL: a commit returns once the write-ahead log is on
+// disk, so a power cut after nhi said a decision was recorded cannot
+// take it back. A power cut cannot be made in a test; the setting that
+// decides it can be read. Before, it was NORMAL (1), under which the
+// last commits before a power cut could vanish.
+func TestCommitsReachTheDisk(t *testing.T) {
+	s := openAt(t, filepath.Join(t.TempDir(), "nhi.db"))
+	conns := make([]*sql.Conn, 3) // the pool's connections, each opened from the DSN
+	for i := range conns {
+		c, err := s.db.Conn(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		conns[i] = c
+	}
+	for i, c := range conns {
+		var level int
+		if err := c.QueryRowContext(ctx, `PRAGMA synchronous`).Scan(&level); err != nil {
+			t.Fatal(err)
+		}
+		if level != 2 {
+			t.Errorf("connection %d: synchronous %d, want 2 (FULL)", i, level)
+		}
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 )
 
@@ -158,7 +159,8 @@ func (s *Store) Export(ctx context.Context, path string) (*TransferResult, error
 	} else if !errors.Is(err, os.ErrNotExist) {
 		return nil, fmt.Errorf("cannot write %s: %w", path, unwrapPathError(err))
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".partial-*")
+	removeAbandonedExports(path)
+	tmp, err := os.CreateTemp(filepath.Dir(path), exportTempPrefix(path)+strconv.Itoa(os.Getpid())+"-*")
 	if err != nil {
 		return nil, fmt.Errorf("cannot write beside %s: %w", path, unwrapPathError(err))
 	}
@@ -191,6 +193,31 @@ func (s *Store) Export(ctx context.Context, path string) (*TransferResult, error
 	}
 	cleanup()
 	return res, nil
+}
+
+// exportTempPrefix starts the name of the temporary file an export to
+// path writes beside it; the exporting process's ID follows, so that a
+// later export can tell one still running from one that was killed.
+func exportTempPrefix(path string) string { return "." + filepath.Base(path) + ".partial-" }
+
+// removeAbandonedExports deletes what exports to path killed before they
+// finished (SIGKILL, the OOM killer, a lost machine) left beside it: the
+// temporary file, its -wal and -shm, of each process that is gone. They
+// are as big as the store, and nothing else would ever remove them.
+// Best effort: what cannot be removed stays, and costs only space. A
+// partial file of an export by an earlier nhi, which named no process,
+// is left alone.
+func removeAbandonedExports(path string) {
+	prefix := exportTempPrefix(path)
+	matches, _ := filepath.Glob(filepath.Join(filepath.Dir(path), prefix+"*"))
+	for _, m := range matches {
+		pidText, _, ok := strings.Cut(strings.TrimPrefix(filepath.Base(m), prefix), "-")
+		pid, err := strconv.Atoi(pidText)
+		if !ok || err != nil || pid <= 0 || pid == os.Getpid() || processAlive(pid) {
+			continue
+		}
+		_ = os.Remove(m)
+	}
 }
 
 func (s *Store) exportInto(ctx context.Context, dst *Store) (*TransferResult, error) {

@@ -49,7 +49,7 @@ func (s *spool) each(batch int, fn func(items []frozen, hashes []string) error) 
 	if err := s.w.Close(); err != nil {
 		return fmt.Errorf("spooling the campaign's population: %w", err)
 	}
-	r, err := spoolfile.Open(s.w.Name(), false)
+	r, err := s.w.Open(false)
 	if err != nil {
 		return fmt.Errorf("reading the campaign's population back: %w", err)
 	}

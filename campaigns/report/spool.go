@@ -3,7 +3,6 @@ package report
 import (
 	"errors"
 	"fmt"
-	"os"
 	"slices"
 	"strings"
 	"unicode/utf8"
@@ -31,11 +30,13 @@ const (
 
 var tableFiles = [tableCount]string{"register", "exceptions", "decommissions", "history"}
 
-// longTables are a report's long tables in spool files.
+// longTables are a report's long tables in spool files, in the system's
+// temporary folder (TMPDIR): nhi-report-register-…, removed from the
+// folder as soon as made where the system allows (spool.Create), so an
+// export killed before it finished leaves nothing there.
 type longTables struct {
-	dir string
-	w   [tableCount]*spool.Writer
-	n   [tableCount]int
+	w [tableCount]*spool.Writer
+	n [tableCount]int
 	// reasonKinds and the thresholds flag the exceptions' justifications
 	// as rows are read (judgeReasons needs every exception first).
 	reasonKinds map[string]map[string]bool
@@ -50,13 +51,10 @@ type longTables struct {
 type reviewLimits struct{ minChars, maxKinds int }
 
 func newLongTables() (*longTables, error) {
-	dir, err := os.MkdirTemp("", "nhi-report-")
-	if err != nil {
-		return nil, fmt.Errorf("report: cannot create a folder for the report's tables: %w", err)
-	}
-	l := &longTables{dir: dir, reasonKinds: map[string]map[string]bool{}, reasonCount: map[string]int{}}
+	l := &longTables{reasonKinds: map[string]map[string]bool{}, reasonCount: map[string]int{}}
 	for t := range tableCount {
-		if l.w[t], err = spool.Create(dir, tableFiles[t]); err != nil {
+		var err error
+		if l.w[t], err = spool.Create("", "nhi-report-"+tableFiles[t]+"-*"); err != nil {
 			l.remove()
 			return nil, fmt.Errorf("report: cannot create a spool file: %w", err)
 		}
@@ -80,10 +78,9 @@ func (l *longTables) remove() {
 	}
 	for _, w := range l.w {
 		if w != nil {
-			w.Close()
+			w.Remove()
 		}
 	}
-	os.RemoveAll(l.dir)
 }
 
 func (l *longTables) addRow(t table, r *Row) {
@@ -150,7 +147,7 @@ func (l *longTables) eachHistory(transient bool, fn func(*HistoryEntry)) error {
 }
 
 func (l *longTables) read(t table, transient bool, each func(*rowReader) error) error {
-	r, err := spool.Open(l.w[t].Name(), transient)
+	r, err := l.w[t].Open(transient)
 	if err != nil {
 		return fmt.Errorf("report: reading the %s table back: %w", tableFiles[t], err)
 	}

@@ -143,11 +143,11 @@ func TestSnapshotStoppedBusyIsContinued(t *testing.T) {
 	// Its counts and gaps are not known until it finishes: none is
 	// claimed (it wrote batches of identities already).
 	if r := nhi(t, nil, "snapshots", "--db", db); r.code != 0 || !regexp.MustCompile(`(?m)^1 +github/northwind +\S+ \S+ +running +— +— `).MatchString(r.stdout) ||
-		!strings.Contains(r.stdout, "Snapshot 1 is running, or was stopped before it finished: its identities and endpoints not read are counted when it finishes") {
+		!strings.Contains(r.stdout, "Snapshot 1 (github/northwind) was stopped before it finished: no live nhi process holds it. Nothing of it is current or counted; run the command that took it again (nhi snapshot, import or demo)") {
 		t.Errorf("snapshots with one stopped: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 	if r := nhi(t, nil, "snapshots", "show", "1", "--db", db); r.code != 0 || strings.Contains(r.stdout, "Identities: 0") || strings.Contains(r.stdout, "Not read: nothing") ||
-		!strings.Contains(r.stdout, "Identities: counted when it finishes") {
+		!strings.Contains(r.stdout, "Identities: never counted unless it finishes") {
 		t.Errorf("snapshots show of the stopped one: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 	// Nor in JSON: counts null, where {} says none of any kind; the gaps

@@ -2,9 +2,11 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -102,6 +104,18 @@ the IDs alone, one a line, for other commands; -o csv a spreadsheet;
 			})
 			if err != nil {
 				return err
+			}
+			if total == 0 && (format == "table" || format == "wide") {
+				// No population, but runs that did not finish: say which
+				// and where to look, not to take a first snapshot.
+				unread, err := unreadAccounts(cmd.Context(), st)
+				if err != nil {
+					return err
+				}
+				if len(unread) > 0 {
+					fmt.Fprintf(w, "No identities yet: %s; nhi snapshots says more\n", strings.Join(unread, "; "))
+					return w.Flush()
+				}
 			}
 			if err := finish(total, matched); err != nil {
 				return err
@@ -263,4 +277,20 @@ func lastUsed(id *audit.Identity, now time.Time) string {
 	default:
 		return strconv.Itoa(int(d.Hours()/24)) + "d ago"
 	}
+}
+
+// unreadAccounts says of each source and account with no finished
+// snapshot why: "github/northwind has no finished snapshot: the newest,
+// snapshot 2, stopped before it finished (no live nhi process holds it)".
+func unreadAccounts(ctx context.Context, st *audit.Store) ([]string, error) {
+	snaps, err := st.Snapshots(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, s := range audit.UnreadOf(snaps) {
+		out = append(out, fmt.Sprintf("%s/%s has no finished snapshot: the newest, snapshot %d, %s",
+			audit.Printable(s.Source), audit.Printable(s.Account), s.ID, s.UnreadState()))
+	}
+	return out, nil
 }

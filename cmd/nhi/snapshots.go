@@ -73,14 +73,22 @@ func newSnapshotsCmd(a *app) *cobra.Command {
 			}
 			t := newTable(width, column{Title: "ID"}, column{Title: "ACCOUNT", Min: 16}, column{Title: "STARTED (UTC)"}, column{Title: "STATUS"},
 				column{Title: "IDENTITIES"}, column{Title: "NOT READ"}, column{Title: "READ BY", Min: 16})
-			var unfinished, failedRuns []string
-			for _, s := range snaps {
+			var unfinished, stopped, failedRuns []string
+			var runners []*audit.Snapshot
+			for i, s := range snaps {
 				total, gaps := fmt.Sprint(s.Total()), fmt.Sprint(len(s.Gaps))
 				switch s.Status {
 				case audit.SnapshotRunning:
 					// Counted when it finishes: 0 would claim what it did not see.
 					total, gaps = "—", "—"
-					unfinished = append(unfinished, fmt.Sprint(s.ID))
+					switch {
+					case s.Runner != nil:
+						runners = append(runners, &snaps[i])
+					case s.Stopped:
+						stopped = append(stopped, fmt.Sprintf("%d (%s/%s)", s.ID, audit.Printable(s.Source), audit.Printable(s.Account)))
+					default:
+						unfinished = append(unfinished, fmt.Sprint(s.ID))
+					}
 				case audit.SnapshotFailed:
 					// What it read before it failed is no population: beside
 					// the finished ones' counts it would read as one (the
@@ -93,6 +101,17 @@ func newSnapshotsCmd(a *app) *cobra.Command {
 			}
 			if err := t.Flush(a.stdout); err != nil {
 				return err
+			}
+			for _, s := range runners {
+				fmt.Fprintf(a.stdout, "Snapshot %d is %s: its identities and endpoints not read are counted when it finishes\n", s.ID, s.RunState())
+			}
+			if len(stopped) > 0 {
+				// No process will finish it: say so, and what does.
+				what := "Snapshot " + stopped[0] + " was stopped before it finished: no live nhi process holds it. Nothing of it is current or counted;"
+				if len(stopped) > 1 {
+					what = "Snapshots " + strings.Join(stopped, ", ") + " were stopped before they finished: no live nhi process holds them. Nothing of them is current or counted;"
+				}
+				fmt.Fprintf(a.stdout, "%s run the command that took it again (nhi snapshot, import or demo): the next run of its source and account continues what was read, or closes it as failed and reads everything again\n", what)
 			}
 			if len(unfinished) > 0 {
 				what := "Snapshot " + unfinished[0] + " is running, or was stopped before it finished: its"
@@ -158,6 +177,10 @@ type snapshotJSON struct {
 	// Current: the newest finished snapshot of its source and account,
 	// the one its population comes from.
 	Current bool `json:"current"`
+	// runState is a running snapshot's audit.Snapshot.RunState; runner
+	// and stopped say which it is (neither: not known).
+	runState        string
+	runner, stopped bool
 }
 
 func snapshotRow(s audit.Snapshot, current bool) snapshotJSON {
@@ -172,6 +195,7 @@ func snapshotRow(s audit.Snapshot, current bool) snapshotJSON {
 		r.Gaps = []audit.Gap{}
 	}
 	if s.Status == audit.SnapshotRunning {
+		r.runState, r.runner, r.stopped = s.RunState(), s.Runner != nil, s.Stopped
 		// Counted when it finishes: {} would say none of any kind, where
 		// it may have written batches already. Its gaps are those written
 		// so far.
@@ -284,7 +308,14 @@ func printSnapshotDetail(w io.Writer, r snapshotJSON) error {
 	if r.Status == audit.SnapshotRunning {
 		// Its counts and gaps are written when it finishes: none yet is
 		// not none.
-		fmt.Fprintln(w, "Identities: counted when it finishes (it is running, or was stopped: the next run of its source and account continues it or closes it as failed)")
+		switch {
+		case r.stopped:
+			fmt.Fprintf(w, "Identities: never counted unless it finishes: it was %s; the next run of its source and account continues it or closes it as failed\n", r.runState)
+		case r.runner:
+			fmt.Fprintf(w, "Identities: counted when it finishes (it is %s)\n", r.runState)
+		default:
+			fmt.Fprintln(w, "Identities: counted when it finishes (it is running, or was stopped: the next run of its source and account continues it or closes it as failed)")
+		}
 		fmt.Fprintln(w, "Not read: known when it finishes")
 		return nil
 	}

@@ -15,6 +15,7 @@ import (
 	"bufio"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"slices"
@@ -26,25 +27,34 @@ const bufferSize = 256 << 10
 // Writer appends records to a new temporary file. Its methods keep the
 // first error, which Err and Close return.
 type Writer struct {
-	f    *os.File // nil once closed
+	f    *os.File // nil once removed
 	name string
-	w    *bufio.Writer
-	buf  [binary.MaxVarintLen64]byte
-	err  error // the first write's error
+	// unlinked: the file's name was removed as soon as it was made, so
+	// the open file is all there is of it (see Create).
+	unlinked bool
+	closed   bool // for writing: Close was called
+	w        *bufio.Writer
+	buf      [binary.MaxVarintLen64]byte
+	err      error // the first write's error
 }
 
 // Create makes a new temporary file as os.CreateTemp does (dir "" is the
 // system's temporary folder; the last "*" of pattern is replaced by a
-// random string).
+// random string). Where the system allows it (Unix), the file's name is
+// removed at once and the file lives on while it is open: a process
+// killed before it removes it (SIGKILL, the OOM killer) leaves nothing
+// in the folder, where each left a file as big as what it spooled (a
+// million-item campaign's population) that nothing ever removed.
 func Create(dir, pattern string) (*Writer, error) {
 	f, err := os.CreateTemp(dir, pattern)
 	if err != nil {
 		return nil, err
 	}
-	return &Writer{f: f, name: f.Name(), w: bufio.NewWriterSize(f, bufferSize)}, nil
+	return &Writer{f: f, name: f.Name(), unlinked: os.Remove(f.Name()) == nil, w: bufio.NewWriterSize(f, bufferSize)}, nil
 }
 
-// Name is the file's path, for Open.
+// Name is the path the file was created at, for messages; it names no
+// file where Create could remove it at once.
 func (w *Writer) Name() string { return w.name }
 
 // Err is the first error a write met (a full disk), which every later
@@ -96,25 +106,31 @@ func (w *Writer) Strings(v []string) {
 // returns the first error of any write. The file stays, for Open, until
 // Remove.
 func (w *Writer) Close() error {
-	if w.f == nil {
-		return nil
+	if w.f == nil || w.closed {
+		return w.err
 	}
+	w.closed = true
 	w.keep(w.w.Flush())
-	w.keep(w.f.Close())
-	w.f = nil
 	return w.err
 }
 
-// Remove closes the file if it is open and deletes it.
+// Remove closes the file and deletes it.
 func (w *Writer) Remove() error {
-	return errors.Join(w.Close(), os.Remove(w.name))
+	if w.f == nil {
+		return nil
+	}
+	err := errors.Join(w.Close(), w.f.Close())
+	w.f = nil
+	if !w.unlinked {
+		err = errors.Join(err, os.Remove(w.name))
+	}
+	return err
 }
 
 // Reader reads back, from its start, a file a Writer wrote. A string
 // equal to the one the same field of the previous record held (a kind, a
 // scope, a reviewer) is shared with it rather than allocated again.
 type Reader struct {
-	f    *os.File
 	r    *bufio.Reader
 	buf  []byte
 	err  error
@@ -128,15 +144,25 @@ type Reader struct {
 	strs      []string
 }
 
-// Open opens the file name for reading. With transient, the strings and
-// slices a record's fields return are valid only until Next starts the
-// next record; otherwise they are the caller's to keep.
-func Open(name string, transient bool) (*Reader, error) {
-	f, err := os.Open(name)
+// Open reads the file back from its start, once Close has written all
+// of it; it may be read as often as needed until Remove, each Reader on
+// its own. With transient, the strings and slices a record's fields
+// return are valid only until Next starts the next record; otherwise
+// they are the caller's to keep.
+func (w *Writer) Open(transient bool) (*Reader, error) {
+	switch {
+	case w.f == nil:
+		return nil, fmt.Errorf("spool %s: read after it was removed", w.name)
+	case !w.closed:
+		return nil, fmt.Errorf("spool %s: read before it was closed for writing", w.name)
+	case w.err != nil:
+		return nil, w.err
+	}
+	fi, err := w.f.Stat()
 	if err != nil {
 		return nil, err
 	}
-	return &Reader{f: f, r: bufio.NewReaderSize(f, bufferSize), transient: transient}, nil
+	return &Reader{r: bufio.NewReaderSize(io.NewSectionReader(w.f, 0, fi.Size()), bufferSize), transient: transient}, nil
 }
 
 // Next starts reading a record: call it before the first field of each.
@@ -148,8 +174,8 @@ func (d *Reader) Next() {
 // io.ErrUnexpectedEOF.
 func (d *Reader) Err() error { return d.err }
 
-// Close closes the file.
-func (d *Reader) Close() error { return d.f.Close() }
+// Close ends the reading; the file stays until the Writer's Remove.
+func (d *Reader) Close() error { return nil }
 
 func (d *Reader) fail(err error) {
 	if d.err == nil {

@@ -53,7 +53,7 @@ func read(d *Reader) record {
 func TestRoundTrip(t *testing.T) {
 	w := write(t)
 	for _, transient := range []bool{false, true} {
-		d, err := Open(w.Name(), transient)
+		d, err := w.Open(transient)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -74,6 +74,37 @@ func TestRoundTrip(t *testing.T) {
 	if _, err := os.Stat(w.Name()); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("after Remove: %v", err)
 	}
+	if _, err := w.Open(false); err == nil {
+		t.Error("a removed spool opens")
+	}
+}
+
+// A spool is in no folder while it is written and read (on Unix): a
+// process killed (SIGKILL, the OOM killer) before it removes it leaves
+// nothing in TMPDIR. Before, a killed campaign create left its
+// population there, and a killed export its long tables, for good.
+func TestNothingInTheFolder(t *testing.T) {
+	dir := t.TempDir()
+	w, err := Create(dir, "test-*.spool")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Remove()
+	w.String(strings.Repeat("x", 1<<20))
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	d, err := w.Open(true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.Next()
+	if got := d.String(); len(got) != 1<<20 || d.Err() != nil {
+		t.Fatalf("read back %d bytes: %v", len(got), d.Err())
+	}
+	if left, _ := os.ReadDir(dir); len(left) != 0 {
+		t.Errorf("while the spool is open the folder holds %v", left)
+	}
 }
 
 // Read to keep, a string equal to the previous record's in the same field
@@ -81,7 +112,7 @@ func TestRoundTrip(t *testing.T) {
 // allocated a record but overwritten by the next.
 func TestStringsShared(t *testing.T) {
 	w := write(t)
-	d, err := Open(w.Name(), false)
+	d, err := w.Open(false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,14 +127,14 @@ func TestStringsShared(t *testing.T) {
 // A file cut short is an error, never a record of zeros.
 func TestShortFile(t *testing.T) {
 	w := write(t)
-	info, err := os.Stat(w.Name())
+	info, err := w.f.Stat()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.Truncate(w.Name(), info.Size()-3); err != nil {
+	if err := w.f.Truncate(info.Size() - 3); err != nil {
 		t.Fatal(err)
 	}
-	d, err := Open(w.Name(), false)
+	d, err := w.Open(false)
 	if err != nil {
 		t.Fatal(err)
 	}
