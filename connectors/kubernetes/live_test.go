@@ -4,14 +4,17 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
@@ -394,5 +397,87 @@ func TestLiveRevokedCredential(t *testing.T) {
 	}
 	if snaps, _ := st.Snapshots(context.Background()); len(snaps) != 0 {
 		t.Errorf("a revoked token recorded %d snapshot(s): %+v", len(snaps), snaps[0])
+	}
+}
+
+// expireAfterFirstPage is a transport that, once the first page of the
+// cluster-wide list of service accounts has been answered, changes the
+// accounts (ci/a-expiry-new made, shared/expiry-old deleted) and compacts
+// etcd, so the list's next page is answered 410 Expired, as a list that
+// outlives the API server's compaction is. It counts the 410s it saw.
+type expireAfterFirstPage struct {
+	next    http.RoundTripper
+	on      func() error
+	once    sync.Once
+	err     error
+	expired atomic.Int64
+}
+
+func (e *expireAfterFirstPage) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := e.next.RoundTrip(req)
+	if err != nil || req.URL.Path != "/api/v1/serviceaccounts" {
+		return resp, err
+	}
+	if resp.StatusCode == http.StatusGone {
+		e.expired.Add(1)
+	}
+	if resp.StatusCode == http.StatusOK && req.URL.Query().Get("continue") == "" && req.URL.Query().Get("limit") != "" {
+		e.once.Do(func() { e.err = e.on() })
+	}
+	return resp, err
+}
+
+// TestLiveExpiredContinueRestartsTheList: a list whose continue token
+// expires part way (410 Gone, reason Expired: etcd was compacted past it)
+// is read again from the start, at one point in time, where the whole list
+// became a gap and the snapshot partial. An account made meanwhile whose
+// name sorts before the expired token's place is listed (pages stitched
+// from two times would miss it), one deleted meanwhile is not.
+func TestLiveExpiredContinueRestartsTheList(t *testing.T) {
+	c := live(t)
+	ctx := context.Background()
+	cs := kubernetes.NewForConfigOrDie(c.Config(k8stest.Admin))
+	if _, err := cs.CoreV1().ServiceAccounts("shared").Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "expiry-old"}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cs.CoreV1().ServiceAccounts("ci").Delete(ctx, "a-expiry-new", metav1.DeleteOptions{})
+		cs.CoreV1().ServiceAccounts("shared").Delete(ctx, "expiry-old", metav1.DeleteOptions{})
+	})
+	hook := &expireAfterFirstPage{on: func() error {
+		if _, err := cs.CoreV1().ServiceAccounts("ci").Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "a-expiry-new"}}, metav1.CreateOptions{}); err != nil {
+			return err
+		}
+		if err := cs.CoreV1().ServiceAccounts("shared").Delete(ctx, "expiry-old", metav1.DeleteOptions{}); err != nil {
+			return err
+		}
+		return c.CompactEtcd(ctx)
+	}}
+	cfg := c.Config(k8stest.Admin)
+	cfg.Wrap(func(rt http.RoundTripper) http.RoundTripper { hook.next = rt; return hook })
+	st, _ := openStore(t, later)
+	snap := snapshot(t, st, "sample", cfg)
+	if hook.err != nil {
+		t.Fatal(hook.err)
+	}
+	if hook.expired.Load() == 0 {
+		t.Fatal("the list of service accounts never met an expired continue token: the test did not test it")
+	}
+	if snap.Status != audit.SnapshotComplete || len(snap.Gaps) != 0 {
+		t.Fatalf("status %s, gaps %+v; want complete, the expired list read again", snap.Status, snap.Gaps)
+	}
+	ids := byID(t, st)
+	if _, ok := ids["k8s:sample:k8s_service_account:ci/a-expiry-new"]; !ok {
+		t.Error("ci/a-expiry-new, made before the list was read again, is missing")
+	}
+	if _, ok := ids["k8s:sample:k8s_service_account:shared/expiry-old"]; ok {
+		t.Error("shared/expiry-old, deleted before the list was read again, was recorded")
+	}
+	all, err := cs.CoreV1().ServiceAccounts("").List(ctx, metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := snap.Counts[audit.KindK8sServiceAccount]; n != len(all.Items) {
+		t.Errorf("%d accounts recorded, the cluster has %d", n, len(all.Items))
 	}
 }
