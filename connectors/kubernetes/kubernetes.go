@@ -13,6 +13,7 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	authnv1 "k8s.io/api/authentication/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -43,6 +44,9 @@ type Connector struct {
 	cred     string        // what Credential said, once asked
 	reach    *audit.Reach  // what the last run read, set once it has read
 	requests *atomic.Int64 // every request sent to the API server
+
+	retryWait time.Duration // the first wait before an unanswered page is asked again (retry.go)
+	down      bool          // a list gave up on the API server, which has not answered since
 }
 
 // New returns a connector for the cluster cfg reaches, recorded under
@@ -65,7 +69,7 @@ func New(name string, cfg *rest.Config) (*Connector, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cluster %s: %w", name, err)
 	}
-	return &Connector{name: name, cfg: cfg, core: core, meta: meta, pageSz: 500, requests: requests}, nil
+	return &Connector{name: name, cfg: cfg, core: core, meta: meta, pageSz: 500, requests: requests, retryWait: time.Second}, nil
 }
 
 // SetPageSize sets the limit of each list request (500 by default).

@@ -22,6 +22,10 @@ func isForbidden(err error) bool { return apierrors.IsForbidden(err) }
 func isNotFound(err error) bool  { return apierrors.IsNotFound(err) }
 
 func shortErr(err error) string {
+	var ue *unansweredError
+	if errors.As(err, &ue) {
+		return ue.Error()
+	}
 	var se apierrors.APIStatus
 	if errors.As(err, &se) {
 		return se.Status().Message
@@ -153,11 +157,11 @@ func pages[T any](c *Connector, ctx context.Context, ns string, page pageFunc[T]
 	var got []T
 	seen := map[string]bool{}
 	for {
-		items, next, err := page(ctx, ns, opts)
+		items, next, err := retried(c, ctx, ns, page, opts)
 		if err != nil {
 			if opts.Continue != "" && apierrors.IsResourceExpired(err) {
 				opts.Limit, opts.Continue = 0, ""
-				all, _, ferr := page(ctx, ns, opts)
+				all, _, ferr := retried(c, ctx, ns, page, opts)
 				if ferr != nil {
 					return got, ferr
 				}

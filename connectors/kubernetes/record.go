@@ -36,6 +36,7 @@ var skippedAnnotations = map[string]bool{"kubectl.kubernetes.io/last-applied-con
 
 // Run implements connectors.Connector.
 func (c *Connector) Run(ctx context.Context, r connectors.Recorder) error {
+	c.down = false
 	if v, err := c.core.Discovery().ServerVersion(); err == nil {
 		c.mu.Lock()
 		c.version = v.GitVersion

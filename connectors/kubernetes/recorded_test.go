@@ -206,3 +206,80 @@ func TestRejectedPartWayFails(t *testing.T) {
 		t.Errorf("first snapshot %s", first.Status)
 	}
 }
+
+// quickRetries is a connector to r whose unanswered pages are asked again
+// after milliseconds, not seconds.
+func quickRetries(t *testing.T, r *k8stest.Recorded) *k8sconn.Connector {
+	t.Helper()
+	c, err := k8sconn.New("demo", r.Config())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.SetPageSize(2)
+	k8sconn.SetRetryWait(c, time.Millisecond)
+	return c
+}
+
+// TestUnavailableListsAreAskedAgain: lists answered 503 for a while (an
+// API server restarting behind its load balancer, or waiting for etcd)
+// are asked again, and the snapshot is whole, where each became a gap.
+func TestUnavailableListsAreAskedAgain(t *testing.T) {
+	r := recorded(t, demoWorld())
+	st, _ := openStore(t, fixedNow)
+	r.UnavailableLists.Store(3)
+	snap, err := connectors.Snapshot(context.Background(), st, quickRetries(t, r), "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if snap.Status != audit.SnapshotComplete || len(snap.Gaps) != 0 || r.UnavailableLists.Load() != 0 {
+		t.Fatalf("status %s, gaps %+v, %d 503s not yet served; want complete", snap.Status, snap.Gaps, r.UnavailableLists.Load())
+	}
+	if got := snap.Counts; got[audit.KindK8sServiceAccount] != 6 || got[audit.KindK8sSAToken] != 2 {
+		t.Errorf("counts %v", got)
+	}
+}
+
+// TestServerDownPartWay: an API server that goes down part way (every
+// request refused) leaves a partial snapshot whose unread lists are gaps
+// saying the server did not answer and to run again: what was read is
+// kept, and nothing the unread lists held is marked removed. Once one list
+// has given up, the others are asked once each.
+func TestServerDownPartWay(t *testing.T) {
+	r := recorded(t, demoWorld())
+	st, _ := openStore(t, fixedNow)
+	snapshot(t, st, "demo", r.Config())
+	// The namespaces (two pages of two) and the service accounts (three
+	// pages) are answered; the lists from the Secrets on are refused.
+	r.DownAfterLists.Store(5)
+	snap, err := connectors.Snapshot(context.Background(), st, quickRetries(t, r), "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if snap.Status != audit.SnapshotPartial || len(snap.Gaps) == 0 {
+		t.Fatalf("status %s, gaps %+v; want partial", snap.Status, snap.Gaps)
+	}
+	first := snap.Gaps[0].Reason
+	if !strings.Contains(first, "the API server did not answer") || !strings.Contains(first, "connection refused") ||
+		!strings.Contains(first, "asked 5 times") || !strings.Contains(first, "run the same command again once it answers") {
+		t.Errorf("first gap %q: want that the server did not answer, how often it was asked, and what to do", first)
+	}
+	for _, g := range snap.Gaps[1:] {
+		if !strings.Contains(g.Reason, "as it had stopped answering earlier in this run") {
+			t.Errorf("gap %q: want it asked once, the server having stopped answering", g.Reason)
+		}
+	}
+	// /version, the SelfSubjectReview, 5 pages answered, the Secrets
+	// asked 5 times and the 7 lists after them once each.
+	if n := snap.Reach.Requests; n != 19 {
+		t.Errorf("%d requests sent; want 19", n)
+	}
+	ids := byID(t, st)
+	for id, i := range ids {
+		if i.Status == audit.StatusRemoved {
+			t.Errorf("%s removed by a run the server stopped answering", id)
+		}
+	}
+	if _, ok := ids["k8s:demo:k8s_sa_token:ci/deployer-token"]; !ok {
+		t.Error("the token read by the first snapshot is gone")
+	}
+}

@@ -42,8 +42,19 @@ type Recorded struct {
 	// was revoked part way through a run (SelfSubjectReview at its start
 	// still accepted it).
 	RejectListsAfter atomic.Int64
+	// UnavailableLists, when above 0, answers that many of the lists that
+	// follow 503 Service Unavailable (no Retry-After), as an API server
+	// whose etcd is not ready, or a load balancer in front of one that is
+	// restarting, answers.
+	UnavailableLists atomic.Int64
+	// DownAfterLists, when above 0, stops the server once it has answered
+	// that many more lists: its listener is closed, so every request after
+	// is refused (connect: connection refused), as by an API server that
+	// went down part way through a run.
+	DownAfterLists atomic.Int64
 
 	listsServed atomic.Int64
+	down        atomic.Bool
 
 	lists map[string]*recordedList // "/api/v1/pods" -> items
 }
@@ -224,9 +235,32 @@ func (r *Recorded) serve(w http.ResponseWriter, req *http.Request) {
 			ns, path = rest[0], path[:i]+"/"+rest[1]
 		}
 	}
-	if n := r.RejectListsAfter.Load(); n > 0 && r.listsServed.Add(1) > n {
+	served := r.listsServed.Add(1)
+	if r.down.Load() {
+		panic(http.ErrAbortHandler)
+	}
+	for n := r.DownAfterLists.Load(); n > 0; n = r.DownAfterLists.Load() {
+		if r.DownAfterLists.CompareAndSwap(n, n-1) {
+			if n == 1 {
+				// The last list it answers closes the listener first and
+				// its connection after: the next request dials, and is
+				// refused.
+				r.down.Store(true)
+				r.Listener.Close()
+				w.Header().Set("Connection", "close")
+			}
+			break
+		}
+	}
+	if n := r.RejectListsAfter.Load(); n > 0 && served > n {
 		statusErr(w, 401, metav1.StatusReasonUnauthorized, "Unauthorized")
 		return
+	}
+	for n := r.UnavailableLists.Load(); n > 0; n = r.UnavailableLists.Load() {
+		if r.UnavailableLists.CompareAndSwap(n, n-1) {
+			statusErr(w, 503, metav1.StatusReasonServiceUnavailable, "the server is currently unable to handle the request")
+			return
+		}
 	}
 	if r.ForbidLists.Load() {
 		statusErr(w, 403, metav1.StatusReasonForbidden, `User "`+r.User+`" cannot list resource at the cluster scope`)
