@@ -44,31 +44,47 @@ type rbacIndex struct {
 
 // clusterRoleRules resolves ClusterRoles to their rules, aggregation
 // included: an aggregated role's rules are its own (which the controller
-// manager fills in) and those of every ClusterRole its selectors match, so
-// the answer is right whether or not the aggregation controller ran.
+// manager fills in) and those of every ClusterRole its selectors match,
+// resolved the same way, so the answer is right whether or not the
+// aggregation controller ran. Aggregation nests: the API server's own
+// admin aggregates edit, itself aggregated, and until the controller has
+// filled both in, each has no rules of its own. A cycle of selectors adds
+// nothing twice.
 func clusterRoleRules(roles []rbacv1.ClusterRole) map[string][]rbacv1.PolicyRule {
 	out := make(map[string][]rbacv1.PolicyRule, len(roles))
+	selectors := make([][]labels.Selector, len(roles))
 	for i := range roles {
 		out[roles[i].Name] = roles[i].Rules
-	}
-	for i := range roles {
-		ar := roles[i].AggregationRule
-		if ar == nil {
-			continue
-		}
-		rules := slices.Clone(roles[i].Rules)
-		for _, sel := range ar.ClusterRoleSelectors {
-			s, err := metav1.LabelSelectorAsSelector(&sel)
-			if err != nil {
-				continue
-			}
-			for j := range roles {
-				if j != i && s.Matches(labels.Set(roles[j].Labels)) {
-					rules = append(rules, roles[j].Rules...)
+		if ar := roles[i].AggregationRule; ar != nil {
+			for _, sel := range ar.ClusterRoleSelectors {
+				if s, err := metav1.LabelSelectorAsSelector(&sel); err == nil {
+					selectors[i] = append(selectors[i], s)
 				}
 			}
 		}
+	}
+	done := make([]bool, len(roles))
+	resolving := make([]bool, len(roles))
+	var resolve func(i int) []rbacv1.PolicyRule
+	resolve = func(i int) []rbacv1.PolicyRule {
+		if done[i] || resolving[i] || roles[i].AggregationRule == nil {
+			return out[roles[i].Name]
+		}
+		resolving[i] = true
+		rules := slices.Clone(roles[i].Rules)
+		for _, s := range selectors[i] {
+			for j := range roles {
+				if j != i && s.Matches(labels.Set(roles[j].Labels)) {
+					rules = append(rules, resolve(j)...)
+				}
+			}
+		}
+		resolving[i], done[i] = false, true
 		out[roles[i].Name] = rules
+		return rules
+	}
+	for i := range roles {
+		resolve(i)
 	}
 	return out
 }

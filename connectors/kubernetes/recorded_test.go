@@ -7,6 +7,9 @@ import (
 	"testing"
 	"time"
 
+	rbacv1 "k8s.io/api/rbac/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
 	"github.com/nhi-audit/nhi/audit"
 	"github.com/nhi-audit/nhi/connectors"
 	k8sconn "github.com/nhi-audit/nhi/connectors/kubernetes"
@@ -281,5 +284,40 @@ func TestServerDownPartWay(t *testing.T) {
 	}
 	if _, ok := ids["k8s:demo:k8s_sa_token:ci/deployer-token"]; !ok {
 		t.Error("the token read by the first snapshot is gone")
+	}
+}
+
+// TestNestedAggregationNotYetFilled: a ClusterRole that aggregates another
+// aggregated one (as the API server's own admin aggregates edit), before
+// the controller manager has filled either in (each has no rules of its
+// own), grants the rules of the roles its selectors reach through both,
+// where an account bound to it was said to have only what the outer
+// selector matched directly: a permission read as absent.
+func TestNestedAggregationNotYetFilled(t *testing.T) {
+	w := demoWorld()
+	agg := func(label string) *rbacv1.AggregationRule {
+		return &rbacv1.AggregationRule{ClusterRoleSelectors: []metav1.LabelSelector{{MatchLabels: map[string]string{label: "true"}}}}
+	}
+	w.ClusterRoles = append(w.ClusterRoles,
+		rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: "nhi-admin"}, AggregationRule: agg("nhi.example/aggregate-to-admin")},
+		rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: "nhi-edit", Labels: map[string]string{"nhi.example/aggregate-to-admin": "true"}},
+			AggregationRule: agg("nhi.example/aggregate-to-edit")},
+		rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: "nhi-aggregate-to-edit", Labels: map[string]string{"nhi.example/aggregate-to-edit": "true"}},
+			Rules: []rbacv1.PolicyRule{{APIGroups: []string{""}, Resources: []string{"secrets"}, Verbs: []string{"get", "update"}}}},
+		rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: "nhi-aggregate-to-admin", Labels: map[string]string{"nhi.example/aggregate-to-admin": "true"}},
+			Rules: []rbacv1.PolicyRule{{APIGroups: []string{"rbac.authorization.k8s.io"}, Resources: []string{"rolebindings"}, Verbs: []string{"create"}}}},
+	)
+	w.RoleBindings = append(w.RoleBindings, rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Namespace: "shared", Name: "runner-admin"},
+		RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "nhi-admin"},
+		Subjects: []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Namespace: "shared", Name: "shared-runner"}}})
+	r := recorded(t, w)
+	st, _ := openStore(t, fixedNow)
+	snapshot(t, st, "demo", r.Config())
+	runner := byID(t, st)["k8s:demo:k8s_service_account:shared/shared-runner"]
+	if got := runner.Attributes["permissions"]; got != "rolebindings: create in shared; secrets: get,update in shared" {
+		t.Errorf("permissions %q; want the rules of both aggregated roles, in shared", got)
+	}
+	if runner.Permissions["secrets"] != "get,update" {
+		t.Errorf("permission secrets = %q", runner.Permissions["secrets"])
 	}
 }
