@@ -481,3 +481,30 @@ func TestLiveExpiredContinueRestartsTheList(t *testing.T) {
 		t.Errorf("%d accounts recorded, the cluster has %d", n, len(all.Items))
 	}
 }
+
+// TestLiveBindingToMissingRole: a RoleBinding to a Role that does not
+// exist (the API server accepts it) grants nothing and says so, where the
+// account's permissions were called unknown though every role was read.
+func TestLiveBindingToMissingRole(t *testing.T) {
+	c := live(t)
+	ctx := context.Background()
+	cs := kubernetes.NewForConfigOrDie(c.Config(k8stest.Admin))
+	if _, err := cs.RbacV1().RoleBindings("ops").Create(ctx, &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Name: "nhi-test-dangling"},
+		RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: "nhi-test-ghost"},
+		Subjects: []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Namespace: "ops", Name: "ops-bot"}}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cs.RbacV1().RoleBindings("ops").Delete(ctx, "nhi-test-dangling", metav1.DeleteOptions{}) })
+	st, _ := openStore(t, later)
+	snapshot(t, st, "sample", c.Config(k8stest.Admin))
+	bot := byID(t, st)["k8s:sample:k8s_service_account:ops/ops-bot"]
+	if u := bot.Attributes["permissions_unknown"]; u != "" {
+		t.Errorf("permissions_unknown %q, yet every role was read", u)
+	}
+	if b := bot.Attributes["bindings"]; !strings.Contains(b, "RoleBinding/ops/nhi-test-dangling -> Role/ops/nhi-test-ghost (no such role: grants nothing until one is made)") {
+		t.Errorf("bindings %q: want the binding to the missing role, saying it grants nothing", b)
+	}
+	if p := bot.Attributes["permissions"]; p != "*/* in ops" {
+		t.Errorf("permissions %q, want those of its other binding only", p)
+	}
+}

@@ -28,7 +28,8 @@ type binding struct {
 	role    string // "ClusterRole/cluster-admin" or "Role/payments/reader"
 	via     string // "" when it names the account itself, else the group
 	rules   []rbacv1.PolicyRule
-	unknown bool // the role it refers to could not be read (or is missing)
+	unknown bool // the role it refers to could not be read
+	missing bool // the role it refers to was read for and is not there
 }
 
 // humanSubject is a person or group named in a binding: context, not an NHI.
@@ -110,18 +111,22 @@ func baseline(meta metav1.ObjectMeta, subjects []rbacv1.Subject) bool {
 
 func buildIndex(crbs []rbacv1.ClusterRoleBinding, rbs []rbacv1.RoleBinding, clusterRoles map[string][]rbacv1.PolicyRule, clusterRolesRead bool, roles map[string][]rbacv1.PolicyRule, rolesRead map[string]bool) *rbacIndex {
 	idx := &rbacIndex{bySubject: map[string][]binding{}, humans: map[humanSubject]bool{}}
-	resolve := func(ref rbacv1.RoleRef, ns string) (string, []rbacv1.PolicyRule, bool) {
+	// A binding may name a role that does not exist (the API server
+	// allows it): where the roles were listed in full, that is known, and
+	// the binding grants nothing until a role of that name is made.
+	resolve := func(ref rbacv1.RoleRef, ns string) (role string, rules []rbacv1.PolicyRule, unknown, missing bool) {
 		if ref.Kind == "ClusterRole" {
 			r, ok := clusterRoles[ref.Name]
-			return "ClusterRole/" + ref.Name, r, !ok || !clusterRolesRead
+			return "ClusterRole/" + ref.Name, r, !clusterRolesRead, !ok && clusterRolesRead
 		}
 		r, ok := roles[ns+"/"+ref.Name]
-		return "Role/" + ns + "/" + ref.Name, r, !ok || !in(rolesRead, ns)
+		read := in(rolesRead, ns)
+		return "Role/" + ns + "/" + ref.Name, r, !read, !ok && read
 	}
 	add := func(name, ns string, ref rbacv1.RoleRef, subjects []rbacv1.Subject) {
-		role, rules, unknown := resolve(ref, ns)
+		role, rules, unknown, missing := resolve(ref, ns)
 		for _, s := range subjects {
-			b := binding{ns: ns, name: name, role: role, rules: rules, unknown: unknown}
+			b := binding{ns: ns, name: name, role: role, rules: rules, unknown: unknown, missing: missing}
 			switch s.Kind {
 			case rbacv1.ServiceAccountKind:
 				sns := s.Namespace
@@ -190,6 +195,9 @@ func effective(bs []binding) perms {
 		line := b.name + " -> " + b.role
 		if b.via != "" {
 			line += " (via " + b.via + ")"
+		}
+		if b.missing {
+			line += " (no such role: grants nothing until one is made)"
 		}
 		p.bindings = append(p.bindings, line)
 		if b.unknown {
