@@ -215,7 +215,11 @@ func rbacUnread(k *cluster) func(ns string) string {
 }
 
 // scopes records what was read in full: each namespace's accounts and
-// tokens, and, when the namespaces were listed, that every namespace was.
+// tokens, and, when the namespaces were listed in full, that every
+// namespace was reached, so the accounts and tokens of one not listed are
+// gone with it (audit.Coverage.Looked), whatever could not be read in the
+// namespaces that are there: each of those has its own row, without the
+// kinds not read, and its gaps.
 func (c *Connector) scopes(r connectors.Recorder, k *cluster) error {
 	seen := map[string]bool{}
 	var names []string
@@ -229,7 +233,6 @@ func (c *Connector) scopes(r connectors.Recorder, k *cluster) error {
 			names = append(names, a.ns)
 		}
 	}
-	all := k.nsRead
 	for _, ns := range names {
 		var kinds []audit.Kind
 		if in(k.saRead, ns) {
@@ -238,12 +241,9 @@ func (c *Connector) scopes(r connectors.Recorder, k *cluster) error {
 		if in(k.tokRead, ns) {
 			kinds = append(kinds, audit.KindK8sSAToken)
 		}
-		if len(kinds) < 2 {
-			all = false
-		}
 		if err := r.Scope(audit.ScopeRead{Scope: c.name + "/" + ns, Kinds: kinds}); err != nil {
 			return err
 		}
 	}
-	return r.Scope(audit.ScopeRead{Scope: c.name, Children: all})
+	return r.Scope(audit.ScopeRead{Scope: c.name, Children: k.nsRead})
 }

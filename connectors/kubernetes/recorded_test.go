@@ -3,10 +3,12 @@ package kubernetes_test
 import (
 	"context"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -319,5 +321,39 @@ func TestNestedAggregationNotYetFilled(t *testing.T) {
 	}
 	if runner.Permissions["secrets"] != "get,update" {
 		t.Errorf("permission secrets = %q", runner.Permissions["secrets"])
+	}
+}
+
+// TestDeletedNamespaceWithGapsElsewhere: a namespace deleted since the
+// last snapshot has its accounts marked removed when the namespaces were
+// listed in full, even when another list is a gap (a credential that may
+// not list Secrets, as the docs allow), where a gap anywhere kept the
+// deleted namespace's accounts not-checked for as long as it lasted, which
+// for a permission left out on purpose is for ever. Tokens where the
+// Secrets were not read stay not-checked.
+func TestDeletedNamespaceWithGapsElsewhere(t *testing.T) {
+	st, _ := openStore(t, fixedNow)
+	if snap := snapshot(t, st, "demo", recorded(t, demoWorld()).Config()); snap.Status != audit.SnapshotComplete {
+		t.Fatalf("first snapshot %s", snap.Status)
+	}
+	w := demoWorld()
+	w.Namespaces = slices.DeleteFunc(w.Namespaces, func(n corev1.Namespace) bool { return n.Name == "ops" })
+	w.ServiceAccounts = slices.DeleteFunc(w.ServiceAccounts, func(a corev1.ServiceAccount) bool { return a.Namespace == "ops" })
+	w.Roles = slices.DeleteFunc(w.Roles, func(r rbacv1.Role) bool { return r.Namespace == "ops" })
+	w.RoleBindings = slices.DeleteFunc(w.RoleBindings, func(b rbacv1.RoleBinding) bool { return b.Namespace == "ops" })
+	r := recorded(t, w)
+	r.ForbidSecrets.Store(true)
+	if snap := snapshot(t, st, "demo", r.Config()); snap.Status != audit.SnapshotPartial {
+		t.Fatalf("second snapshot %s, want partial (Secrets forbidden)", snap.Status)
+	}
+	ids := byID(t, st)
+	if got := ids["k8s:demo:k8s_service_account:ops/ops-bot"].Status; got != audit.StatusRemoved {
+		t.Errorf("ops/ops-bot, whose namespace is gone, is %q; want removed", got)
+	}
+	if got := ids["k8s:demo:k8s_sa_token:ci/deployer-token"].Status; got != audit.StatusNotChecked {
+		t.Errorf("ci/deployer-token, whose Secrets were not read, is %q; want not-checked", got)
+	}
+	if got := ids["k8s:demo:k8s_service_account:ci/deployer"].Status; got != audit.StatusActive {
+		t.Errorf("ci/deployer is %q", got)
 	}
 }

@@ -37,6 +37,10 @@ type Recorded struct {
 	// ForbidLists, when set, answers every list 403 Forbidden, as an API
 	// server answers a user no role binding names.
 	ForbidLists atomic.Bool
+	// ForbidSecrets, when set, answers every list of Secrets 403
+	// Forbidden, as an API server answers a credential whose role leaves
+	// Secrets out (docs/kubernetes.md allows it).
+	ForbidSecrets atomic.Bool
 	// RejectListsAfter, when above 0, answers every list after that many
 	// 401 Unauthorized, as an API server answers a token that expired or
 	// was revoked part way through a run (SelfSubjectReview at its start
@@ -264,6 +268,14 @@ func (r *Recorded) serve(w http.ResponseWriter, req *http.Request) {
 	}
 	if r.ForbidLists.Load() {
 		statusErr(w, 403, metav1.StatusReasonForbidden, `User "`+r.User+`" cannot list resource at the cluster scope`)
+		return
+	}
+	if path == "/api/v1/secrets" && r.ForbidSecrets.Load() {
+		where := "at the cluster scope"
+		if ns != "" {
+			where = `in the namespace "` + ns + `"`
+		}
+		statusErr(w, 403, metav1.StatusReasonForbidden, `secrets is forbidden: User "`+r.User+`" cannot list resource "secrets" in API group "" `+where)
 		return
 	}
 	l := r.lists[path]
