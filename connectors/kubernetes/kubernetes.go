@@ -45,8 +45,9 @@ type Connector struct {
 	reach    *audit.Reach  // what the last run read, set once it has read
 	requests *atomic.Int64 // every request sent to the API server
 
-	retryWait time.Duration // the first wait before an unanswered page is asked again (retry.go)
-	down      bool          // a list gave up on the API server, which has not answered since
+	retryWait  time.Duration // the first wait before an unanswered page is asked again (retry.go)
+	down       bool          // a list gave up on the API server, which has not answered since
+	notTracked bool          // the API server does not say since when it records legacy token use (tracking.go)
 }
 
 // New returns a connector for the cluster cfg reaches, recorded under
@@ -132,6 +133,9 @@ func (c *Connector) whoAmI(ctx context.Context) (string, error) {
 func (c *Connector) Server() (string, []string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.notTracked {
+		return c.version, []string{BoundTokensNote, NotTrackedNote}
+	}
 	return c.version, []string{BoundTokensNote}
 }
 

@@ -17,6 +17,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
@@ -506,5 +507,64 @@ func TestLiveBindingToMissingRole(t *testing.T) {
 	}
 	if p := bot.Attributes["permissions"]; p != "*/* in ops" {
 		t.Errorf("permissions %q, want those of its other binding only", p)
+	}
+}
+
+// TestLiveDocumentedRole: the ClusterRole and binding docs/kubernetes.md
+// asks for are enough: the auditor bound by them reads a complete
+// snapshot, since when legacy token use is recorded included.
+func TestLiveDocumentedRole(t *testing.T) {
+	c := live(t)
+	ctx := context.Background()
+	doc, err := os.ReadFile("../../docs/kubernetes.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, block, _ := strings.Cut(string(doc), "```yaml\n")
+	block, _, _ = strings.Cut(block, "```")
+	var role rbacv1.ClusterRole
+	var binding rbacv1.ClusterRoleBinding
+	dec := utilyaml.NewYAMLOrJSONDecoder(strings.NewReader(block), 4096)
+	if err := dec.Decode(&role); err != nil {
+		t.Fatal(err)
+	}
+	if err := dec.Decode(&binding); err != nil {
+		t.Fatal(err)
+	}
+	if role.Name != "nhi-audit" || binding.Subjects[0].Name != k8stest.Auditor {
+		t.Fatalf("the docs' role %q binds %v; want nhi-audit bound to %s", role.Name, binding.Subjects, k8stest.Auditor)
+	}
+	cs := kubernetes.NewForConfigOrDie(c.Config(k8stest.Admin))
+	if _, err := cs.RbacV1().ClusterRoles().Create(ctx, &role, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cs.RbacV1().ClusterRoleBindings().Create(ctx, &binding, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cs.RbacV1().ClusterRoleBindings().Delete(ctx, binding.Name, metav1.DeleteOptions{})
+		cs.RbacV1().ClusterRoles().Delete(ctx, role.Name, metav1.DeleteOptions{})
+	})
+	// RBAC takes effect through the authorizer's informers: wait for the
+	// one right only this role gives.
+	as := kubernetes.NewForConfigOrDie(c.Config(k8stest.Auditor))
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		if _, err := as.CoreV1().ConfigMaps("kube-system").Get(ctx, "kube-apiserver-legacy-service-account-token-tracking", metav1.GetOptions{}); err == nil {
+			break
+		} else if time.Now().After(deadline) {
+			t.Fatalf("the auditor still may not read the tracking ConfigMap: %v", err)
+		}
+	}
+	st, _ := openStore(t, later)
+	snap := snapshot(t, st, "sample", c.Config(k8stest.Auditor))
+	if snap.Status != audit.SnapshotComplete || len(snap.Gaps) != 0 {
+		t.Fatalf("status %s, gaps %+v; want complete with the documented role", snap.Status, snap.Gaps)
+	}
+	tok := byID(t, st)["k8s:sample:k8s_sa_token:payments/old-batch-token"]
+	if s := tok.Attributes["use_tracked_since"]; s == "" || s == "unknown" {
+		t.Errorf("use_tracked_since %q, want when the API server began recording", s)
+	}
+	if !strings.Contains(rules(tok)["stale"], "never used since it was created") {
+		t.Errorf("old-batch-token findings %v, want stale: never used (made after the tracking began)", tok.Findings)
 	}
 }

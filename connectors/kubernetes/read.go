@@ -70,6 +70,7 @@ type cluster struct {
 	saRead       map[string]bool // namespace -> listed in full ("" = all)
 	tokens       []token
 	tokRead      map[string]bool
+	trackedSince string                    // since when the API server records legacy token use (tracking.go)
 	workloads    map[string]map[string]int // account key -> workload -> pods
 	podsRead     map[string]bool
 	rsOwner      map[string]string // ns/replicaset -> Deployment/name
@@ -275,6 +276,11 @@ func (c *Connector) read(ctx context.Context, r connectors.Recorder) (*cluster, 
 		return out, l.Continue, nil
 	}, func(got []token) { k.tokens = append(k.tokens, got...) }, metav1.ListOptions{FieldSelector: "type=" + tokenType}); err != nil {
 		return nil, err
+	}
+	if len(k.tokens) > 0 {
+		if k.trackedSince, err = c.trackedSince(ctx, r); err != nil {
+			return nil, err
+		}
 	}
 
 	// Workload owners: ReplicaSets (to Deployments) and Jobs (to CronJobs),

@@ -37,6 +37,9 @@ var skippedAnnotations = map[string]bool{"kubectl.kubernetes.io/last-applied-con
 // Run implements connectors.Connector.
 func (c *Connector) Run(ctx context.Context, r connectors.Recorder) error {
 	c.down = false
+	c.mu.Lock()
+	c.notTracked = false
+	c.mu.Unlock()
 	if v, err := c.core.Discovery().ServerVersion(); err == nil {
 		c.mu.Lock()
 		c.version = v.GitVersion
@@ -160,9 +163,12 @@ func (c *Connector) record(r connectors.Recorder, k *cluster) error {
 			attrs[key] = v
 		}
 		var lastUsed *time.Time
+		attrs[AttrUseTrackedSince] = k.trackedSince
 		if v := t.labels[labelLastUsed]; v != "" {
 			if d, err := time.Parse(time.DateOnly, v); err == nil {
 				lastUsed = &d
+			} else {
+				attrs[AttrUseTrackedSince] = trackedUnknown // a label, but no date: no evidence either way
 			}
 		}
 		if v := t.labels[labelInvalidSince]; v != "" {

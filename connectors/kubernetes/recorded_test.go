@@ -357,3 +357,57 @@ func TestDeletedNamespaceWithGapsElsewhere(t *testing.T) {
 		t.Errorf("ci/deployer is %q", got)
 	}
 }
+
+// TestTokenUseTrackedSince: a legacy token without a last-used label is
+// called never used only where the API server recorded uses for its whole
+// life: where tracking began after it was made, it is unused only since
+// then; where the API server does not say (before Kubernetes 1.26), or
+// its label is no date, nothing is claimed, where each was "never used
+// since it was created", and stale, though it may have been used daily.
+func TestTokenUseTrackedSince(t *testing.T) {
+	const oldBatch = "k8s:demo:k8s_sa_token:payments/old-batch-token"
+	for _, tc := range []struct {
+		name    string
+		world   func(w *k8stest.World)
+		want    string // the stale finding of payments/old-batch-token ("" none)
+		note    bool   // the snapshot says the API server does not track use
+		tracked string
+	}{
+		{"tracked since before it was made", func(*k8stest.World) {}, "never used since it was created 2021-03-01", false, "2021-03-01T09:00:00Z"},
+		{"tracked for 200 days", func(w *k8stest.World) { w.TokenUseTrackedSince = fixedNow.AddDate(0, 0, -200) },
+			"not used since the API server began recording legacy token use on 2026-05-14, 200 days ago (it is older, and may have been used before); policy: 90", false, "2026-05-14T12:00:00Z"},
+		{"tracked for 20 days", func(w *k8stest.World) { w.TokenUseTrackedSince = fixedNow.AddDate(0, 0, -20) }, "", false, "2026-11-10T12:00:00Z"},
+		{"not tracked", func(w *k8stest.World) { w.TokenUseTrackedSince = time.Time{} }, "", true, "unknown"},
+		{"a label that is no date", func(w *k8stest.World) {
+			for i := range w.Secrets {
+				if w.Secrets[i].Name == "old-batch-token" {
+					w.Secrets[i].Labels = map[string]string{"kubernetes.io/legacy-token-last-used": "yesterday"}
+				}
+			}
+		}, "", false, "unknown"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := demoWorld()
+			tc.world(w)
+			st, _ := openStore(t, fixedNow)
+			snap := snapshot(t, st, "demo", recorded(t, w).Config())
+			if snap.Status != audit.SnapshotComplete {
+				t.Fatalf("status %s, gaps %+v", snap.Status, snap.Gaps)
+			}
+			tok := byID(t, st)[oldBatch]
+			got := rules(tok)["stale"]
+			if (tc.want == "") != (got == "") || !strings.Contains(got, tc.want) {
+				t.Errorf("stale %q; want %q", got, tc.want)
+			}
+			if a := tok.Attributes["use_tracked_since"]; a != tc.tracked {
+				t.Errorf("use_tracked_since %q, want %q", a, tc.tracked)
+			}
+			if noted := slices.Contains(snap.Notes, k8sconn.NotTrackedNote); noted != tc.note {
+				t.Errorf("notes %q; want the note that use is not tracked: %v", snap.Notes, tc.note)
+			}
+			if _, ok := rules(byID(t, st)["k8s:demo:k8s_sa_token:ci/deployer-token"])["stale"]; !ok {
+				t.Error("ci/deployer-token, labelled last used 200 days ago, is not stale")
+			}
+		})
+	}
+}

@@ -61,7 +61,14 @@ type Recorded struct {
 	down        atomic.Bool
 
 	lists map[string]*recordedList // "/api/v1/pods" -> items
+	// tracking is the ConfigMap that says since when legacy token use is
+	// recorded, nil when the world does not record it.
+	tracking []byte
 }
+
+// TrackingPath is where the API server says since when it labels legacy
+// tokens with their last use.
+const TrackingPath = "/api/v1/namespaces/kube-system/configmaps/kube-apiserver-legacy-service-account-token-tracking"
 
 type recordedList struct {
 	kind, apiVersion string
@@ -81,6 +88,7 @@ const RecordedVersion = "v1.37.2"
 // named in lastUsed, the kubernetes.io/legacy-token-last-used label: what
 // the API server and its controllers would have recorded over time.
 func (w *World) Dated(created time.Time, lastUsed map[string]time.Time) {
+	w.TokenUseTrackedSince = created.UTC().Truncate(time.Second)
 	n := 0
 	stamp := func(m *metav1.ObjectMeta) {
 		n++
@@ -198,6 +206,14 @@ func NewRecorded(w *World) (*Recorded, error) {
 			r.lists[path] = &recordedList{kind: kind[0], apiVersion: kind[1], metadataOnly: path == "/api/v1/secrets"}
 		}
 	}
+	if t := w.TokenUseTrackedSince; !t.IsZero() {
+		cm := corev1.ConfigMap{TypeMeta: metav1.TypeMeta{Kind: "ConfigMap", APIVersion: "v1"},
+			ObjectMeta: metav1.ObjectMeta{Namespace: "kube-system", Name: "kube-apiserver-legacy-service-account-token-tracking", CreationTimestamp: metav1.NewTime(t)},
+			Data:       map[string]string{"since": t.UTC().Format(time.DateOnly)}}
+		if r.tracking, err = json.Marshal(cm); err != nil {
+			return nil, err
+		}
+	}
 	r.Server = httptest.NewTLSServer(http.HandlerFunc(r.serve))
 	return r, nil
 }
@@ -229,6 +245,15 @@ func (r *Recorded) serve(w http.ResponseWriter, req *http.Request) {
 		return
 	case req.Method != http.MethodGet:
 		statusErr(w, 405, metav1.StatusReasonMethodNotAllowed, "the recorded world is read-only")
+		return
+	}
+	if req.URL.Path == TrackingPath {
+		if r.tracking == nil {
+			statusErr(w, 404, metav1.StatusReasonNotFound, `configmaps "kube-apiserver-legacy-service-account-token-tracking" not found`)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(r.tracking)
 		return
 	}
 	path, ns := req.URL.Path, ""
