@@ -358,6 +358,25 @@ func TestDeletedNamespaceWithGapsElsewhere(t *testing.T) {
 	}
 }
 
+// TestTokenUseTrackingForbidden: a credential that may not read since
+// when legacy token use is recorded leaves a gap saying so and what it
+// costs, and no token is called unused for want of a label.
+func TestTokenUseTrackingForbidden(t *testing.T) {
+	r := recorded(t, demoWorld())
+	r.ForbidTracking.Store(true)
+	st, _ := openStore(t, fixedNow)
+	snap := snapshot(t, st, "demo", r.Config())
+	if snap.Status != audit.SnapshotPartial || len(snap.Gaps) != 1 || snap.Gaps[0].Status != 403 ||
+		!strings.Contains(snap.Gaps[0].Reason, "forbidden: the credential may not get the ConfigMap kube-system/kube-apiserver-legacy-service-account-token-tracking") ||
+		!strings.Contains(snap.Gaps[0].Reason, "not called unused") {
+		t.Fatalf("status %s, gaps %+v; want one gap naming the ConfigMap", snap.Status, snap.Gaps)
+	}
+	tok := byID(t, st)["k8s:demo:k8s_sa_token:payments/old-batch-token"]
+	if m, ok := rules(tok)["stale"]; ok || tok.Attributes["use_tracked_since"] != "unknown" {
+		t.Errorf("stale %q, use_tracked_since %q; want no stale claim, unknown", m, tok.Attributes["use_tracked_since"])
+	}
+}
+
 // TestTokenUseTrackedSince: a legacy token without a last-used label is
 // called never used only where the API server recorded uses for its whole
 // life: where tracking began after it was made, it is unused only since

@@ -41,6 +41,10 @@ type Recorded struct {
 	// Forbidden, as an API server answers a credential whose role leaves
 	// Secrets out (docs/kubernetes.md allows it).
 	ForbidSecrets atomic.Bool
+	// ForbidTracking, when set, answers the ConfigMap that says since when
+	// legacy token use is recorded 403 Forbidden, as an API server answers
+	// a credential whose role leaves it out.
+	ForbidTracking atomic.Bool
 	// RejectListsAfter, when above 0, answers every list after that many
 	// 401 Unauthorized, as an API server answers a token that expired or
 	// was revoked part way through a run (SelfSubjectReview at its start
@@ -245,6 +249,10 @@ func (r *Recorded) serve(w http.ResponseWriter, req *http.Request) {
 		return
 	case req.Method != http.MethodGet:
 		statusErr(w, 405, metav1.StatusReasonMethodNotAllowed, "the recorded world is read-only")
+		return
+	}
+	if req.URL.Path == TrackingPath && r.ForbidTracking.Load() {
+		statusErr(w, 403, metav1.StatusReasonForbidden, `configmaps "kube-apiserver-legacy-service-account-token-tracking" is forbidden: User "`+r.User+`" cannot get resource "configmaps" in API group "" in the namespace "kube-system"`)
 		return
 	}
 	if req.URL.Path == TrackingPath {
