@@ -45,9 +45,10 @@ type Connector struct {
 	reach    *audit.Reach  // what the last run read, set once it has read
 	requests *atomic.Int64 // every request sent to the API server
 
-	retryWait  time.Duration // the first wait before an unanswered page is asked again (retry.go)
-	down       bool          // a list gave up on the API server, which has not answered since
-	notTracked bool          // the API server does not say since when it records legacy token use (tracking.go)
+	retryWait      time.Duration // the first wait before an unanswered page is asked again (retry.go)
+	requestTimeout time.Duration // how long a request may go unanswered (retry.go)
+	down           bool          // a list gave up on the API server, which has not answered since
+	notTracked     bool          // the API server does not say since when it records legacy token use (tracking.go)
 }
 
 // New returns a connector for the cluster cfg reaches, recorded under
@@ -70,7 +71,7 @@ func New(name string, cfg *rest.Config) (*Connector, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cluster %s: %w", name, err)
 	}
-	return &Connector{name: name, cfg: cfg, core: core, meta: meta, pageSz: 500, requests: requests, retryWait: time.Second}, nil
+	return &Connector{name: name, cfg: cfg, core: core, meta: meta, pageSz: 500, requests: requests, retryWait: time.Second, requestTimeout: requestTimeout}, nil
 }
 
 // SetPageSize sets the limit of each list request (500 by default).
@@ -106,7 +107,9 @@ func (c *Connector) Credential(ctx context.Context) (string, error) {
 }
 
 func (c *Connector) whoAmI(ctx context.Context) (string, error) {
-	r, err := c.core.AuthenticationV1().SelfSubjectReviews().Create(ctx, &authnv1.SelfSubjectReview{}, metav1.CreateOptions{})
+	rctx, cancel := c.withTimeout(ctx)
+	defer cancel()
+	r, err := c.core.AuthenticationV1().SelfSubjectReviews().Create(rctx, &authnv1.SelfSubjectReview{}, metav1.CreateOptions{})
 	if err != nil {
 		if apierrors.IsUnauthorized(err) {
 			// Not a permission the credential lacks: the API server does

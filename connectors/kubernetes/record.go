@@ -2,6 +2,7 @@ package kubernetes
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strconv"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/version"
 
 	"github.com/nhi-audit/nhi/audit"
 	"github.com/nhi-audit/nhi/connectors"
@@ -40,10 +42,12 @@ func (c *Connector) Run(ctx context.Context, r connectors.Recorder) error {
 	c.mu.Lock()
 	c.notTracked = false
 	c.mu.Unlock()
-	if v, err := c.core.Discovery().ServerVersion(); err == nil {
+	if v, err := c.serverVersion(ctx); err == nil {
 		c.mu.Lock()
-		c.version = v.GitVersion
+		c.version = v
 		c.mu.Unlock()
+	} else if ctx.Err() != nil {
+		return ctx.Err()
 	} else if apierrors.IsUnauthorized(err) {
 		return c.rejected(err)
 	} else if err := r.Gap(audit.Gap{Endpoint: "GET /version", Scope: c.name, Reason: "server version not read: " + shortErr(err)}); err != nil {
@@ -58,6 +62,22 @@ func (c *Connector) Run(ctx context.Context, r connectors.Recorder) error {
 	c.reach = &reach
 	c.mu.Unlock()
 	return c.record(r, k)
+}
+
+// serverVersion asks the API server's /version, as client-go's
+// discovery does, within one request's time (retry.go).
+func (c *Connector) serverVersion(ctx context.Context) (string, error) {
+	vctx, cancel := c.withTimeout(ctx)
+	defer cancel()
+	body, err := c.core.Discovery().RESTClient().Get().AbsPath("/version").Do(vctx).Raw()
+	if err != nil {
+		return "", err
+	}
+	var v version.Info
+	if err := json.Unmarshal(body, &v); err != nil {
+		return "", fmt.Errorf("the API server's /version: %w", err)
+	}
+	return v.GitVersion, nil
 }
 
 func metaAttrs(attrs map[string]string, prefix string, m map[string]string) {

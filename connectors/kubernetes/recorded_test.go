@@ -244,6 +244,42 @@ func TestUnavailableListsAreAskedAgain(t *testing.T) {
 	}
 }
 
+// TestUnansweredListsTimeOut: a list the API server never answers (it
+// froze, or the network drops what it is sent) is given up after a
+// request's time and asked again, where the run waited for ever: client-go
+// sets no time limit of its own. Unanswered twice, it is a gap, and the
+// lists after it are given an eighth of the time.
+func TestUnansweredListsTimeOut(t *testing.T) {
+	r := recorded(t, demoWorld())
+	st, _ := openStore(t, fixedNow)
+	r.HangLists.Store(1)
+	c := quickRetries(t, r)
+	k8sconn.SetRequestTimeout(c, 50*time.Millisecond)
+	snap, err := connectors.Snapshot(context.Background(), st, c, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if snap.Status != audit.SnapshotComplete || len(snap.Gaps) != 0 || r.HangLists.Load() != 0 {
+		t.Fatalf("status %s, gaps %+v, %d hangs not yet served; want complete", snap.Status, snap.Gaps, r.HangLists.Load())
+	}
+	if n := r.Abandoned.Load(); n != 1 {
+		t.Errorf("the connector gave up on %d of the 1 unanswered list; it waited for the server instead", n)
+	}
+	if got := snap.Counts; got[audit.KindK8sServiceAccount] != 6 || got[audit.KindK8sSAToken] != 2 {
+		t.Errorf("counts %v", got)
+	}
+	// Never answered at all, a list is a gap that says how long it waited.
+	r.HangLists.Store(100)
+	snap, err = connectors.Snapshot(context.Background(), st, c, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if snap.Status != audit.SnapshotPartial || len(snap.Gaps) < 2 || !strings.Contains(snap.Gaps[0].Reason, "no answer within 50ms") ||
+		!strings.Contains(snap.Gaps[0].Reason, "asked 2 times") || !strings.Contains(snap.Gaps[1].Reason, "no answer within 6.25ms") {
+		t.Errorf("status %s, gaps %+v; want partial, saying no answer came within the request's time, twice, then within an eighth of it", snap.Status, snap.Gaps)
+	}
+}
+
 // TestServerDownPartWay: an API server that goes down part way (every
 // request refused) leaves a partial snapshot whose unread lists are gaps
 // saying the server did not answer and to run again: what was read is

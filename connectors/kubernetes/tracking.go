@@ -44,7 +44,9 @@ const NotTrackedNote = "the API server does not say since when it records legacy
 // the API server makes it), else the start of that day. "unknown" when
 // it cannot say; a credential that may not read it is a gap.
 func (c *Connector) trackedSince(ctx context.Context, r connectors.Recorder) (string, error) {
-	cm, err := c.core.CoreV1().ConfigMaps(trackingNamespace).Get(ctx, trackingConfigMap, metav1.GetOptions{})
+	gctx, cancel := c.withTimeout(ctx)
+	defer cancel()
+	cm, err := c.core.CoreV1().ConfigMaps(trackingNamespace).Get(gctx, trackingConfigMap, metav1.GetOptions{})
 	switch {
 	case err == nil:
 	case ctx.Err() != nil:

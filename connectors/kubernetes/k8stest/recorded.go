@@ -55,6 +55,13 @@ type Recorded struct {
 	// whose etcd is not ready, or a load balancer in front of one that is
 	// restarting, answers.
 	UnavailableLists atomic.Int64
+	// HangLists, when above 0, leaves that many of the lists that follow
+	// unanswered until the client gives up, as a frozen API server, or a
+	// network that drops what it is sent, does (after 20 seconds it
+	// answers 504, as a proxy in front would).
+	HangLists atomic.Int64
+	// Abandoned counts the hung lists the client gave up on.
+	Abandoned atomic.Int64
 	// DownAfterLists, when above 0, stops the server once it has answered
 	// that many more lists: its listener is closed, so every request after
 	// is refused (connect: connection refused), as by an API server that
@@ -292,6 +299,18 @@ func (r *Recorded) serve(w http.ResponseWriter, req *http.Request) {
 	if n := r.RejectListsAfter.Load(); n > 0 && served > n {
 		statusErr(w, 401, metav1.StatusReasonUnauthorized, "Unauthorized")
 		return
+	}
+	for n := r.HangLists.Load(); n > 0; n = r.HangLists.Load() {
+		if r.HangLists.CompareAndSwap(n, n-1) {
+			select {
+			case <-req.Context().Done():
+				r.Abandoned.Add(1)
+				return
+			case <-time.After(20 * time.Second):
+				statusErr(w, 504, metav1.StatusReasonTimeout, "the recorded world's proxy had no answer")
+				return
+			}
+		}
 	}
 	for n := r.UnavailableLists.Load(); n > 0; n = r.UnavailableLists.Load() {
 		if r.UnavailableLists.CompareAndSwap(n, n-1) {
