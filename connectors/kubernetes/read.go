@@ -253,6 +253,9 @@ func (c *Connector) read(ctx context.Context, r connectors.Recorder) (*cluster, 
 	}
 	if !k.nsRead { // the accounts say which namespaces exist, for the lists below
 		seen := map[string]bool{}
+		for _, n := range names { // those the namespace list named before it failed
+			seen[n] = true
+		}
 		for _, a := range k.accounts {
 			if !seen[a.ns] {
 				seen[a.ns] = true

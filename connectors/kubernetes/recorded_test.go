@@ -466,3 +466,26 @@ func TestTokenUseTrackedSince(t *testing.T) {
 		})
 	}
 }
+
+// TestPartialNamespaceListNamespaceByNamespace: when the namespace list
+// fails part way and the other lists are read namespace by namespace (the
+// credential may not list them across all namespaces), each namespace is
+// read once, where those both listed and named by an account were read
+// twice, so their tokens were recorded twice and their Pods counted twice.
+func TestPartialNamespaceListNamespaceByNamespace(t *testing.T) {
+	r := recorded(t, demoWorld())
+	r.ForbidClusterWide.Store(true)
+	r.FailList.Store(2) // the namespace list's second page
+	st, _ := openStore(t, fixedNow)
+	snap := snapshot(t, st, "demo", r.Config())
+	if snap.Status != audit.SnapshotPartial || len(snap.Gaps) != 1 || !strings.Contains(snap.Gaps[0].Reason, "cannot list namespaces") {
+		t.Fatalf("status %s, gaps %+v; want partial, the namespace list its one gap", snap.Status, snap.Gaps)
+	}
+	// The first page named ci and payments: their 4 accounts and 2 tokens.
+	if got := snap.Counts; got[audit.KindK8sServiceAccount] != 4 || got[audit.KindK8sSAToken] != 2 {
+		t.Errorf("counts %v, want 4 accounts and 2 tokens", got)
+	}
+	if p := byID(t, st)["k8s:demo:k8s_service_account:ci/deployer"].Attributes["pods"]; p != "1" {
+		t.Errorf("ci/deployer runs %s Pods, want 1", p)
+	}
+}

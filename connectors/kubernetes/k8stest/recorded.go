@@ -37,6 +37,14 @@ type Recorded struct {
 	// ForbidLists, when set, answers every list 403 Forbidden, as an API
 	// server answers a user no role binding names.
 	ForbidLists atomic.Bool
+	// ForbidClusterWide, when set, answers 403 Forbidden to every list of
+	// a namespaced resource across all namespaces, and answers it in each
+	// namespace, as an API server answers an auditor whose ClusterRole
+	// lists only namespaces, the rest granted by a RoleBinding in each.
+	ForbidClusterWide atomic.Bool
+	// FailList, when above 0, answers the list request that many from now
+	// 500 Internal Server Error (an error no retry helps).
+	FailList atomic.Int64
 	// ForbidSecrets, when set, answers every list of Secrets 403
 	// Forbidden, as an API server answers a credential whose role leaves
 	// Secrets out (docs/kubernetes.md allows it).
@@ -321,6 +329,19 @@ func (r *Recorded) serve(w http.ResponseWriter, req *http.Request) {
 	if r.ForbidLists.Load() {
 		statusErr(w, 403, metav1.StatusReasonForbidden, `User "`+r.User+`" cannot list resource at the cluster scope`)
 		return
+	}
+	if ns == "" && path != "/api/v1/namespaces" && !strings.HasSuffix(path, "/clusterroles") && !strings.HasSuffix(path, "/clusterrolebindings") && r.ForbidClusterWide.Load() {
+		statusErr(w, 403, metav1.StatusReasonForbidden, `User "`+r.User+`" cannot list resource at the cluster scope`)
+		return
+	}
+	for n := r.FailList.Load(); n > 0; n = r.FailList.Load() {
+		if r.FailList.CompareAndSwap(n, n-1) {
+			if n == 1 {
+				statusErr(w, 500, metav1.StatusReasonInternalError, "Internal error occurred: the recorded world failed this list")
+				return
+			}
+			break
+		}
 	}
 	if path == "/api/v1/secrets" && r.ForbidSecrets.Load() {
 		where := "at the cluster scope"
