@@ -216,7 +216,7 @@ func effective(bs []binding) perms {
 				g = map[string]map[string]bool{}
 				grants[b.ns] = g
 			}
-			for _, res := range r.Resources {
+			for _, res := range named(r) {
 				vs := g[res]
 				if vs == nil {
 					vs = map[string]bool{}
@@ -254,11 +254,12 @@ func effective(bs []binding) perms {
 		slices.Sort(res)
 		for _, r := range res {
 			vs := verbList(grants[s][r])
-			if union[r] == nil {
-				union[r] = map[string]bool{}
+			base, _, _ := strings.Cut(r, "[") // secrets[db-creds] may get secrets, some
+			if union[base] == nil {
+				union[base] = map[string]bool{}
 			}
 			for v := range grants[s][r] {
-				union[r][v] = true
+				union[base][v] = true
 			}
 			if _, ok := byVerbs[vs]; !ok {
 				order = append(order, vs)
@@ -291,6 +292,22 @@ func effective(bs []binding) perms {
 	p.unknown = slices.Compact(p.unknown)
 	p.privileged = slices.Compact(p.privileged)
 	return p
+}
+
+// named is what a rule grants on: its resources, or, where it names the
+// objects (resourceNames), each object as resource[name]: a rule that may
+// get the secret db-creds does not read secrets cluster-wide.
+func named(r rbacv1.PolicyRule) []string {
+	if len(r.ResourceNames) == 0 {
+		return r.Resources
+	}
+	out := make([]string, 0, len(r.Resources)*len(r.ResourceNames))
+	for _, res := range r.Resources {
+		for _, n := range r.ResourceNames {
+			out = append(out, res+"["+n+"]")
+		}
+	}
+	return out
 }
 
 // verbList is a verb set as "get,list,watch", with * first.

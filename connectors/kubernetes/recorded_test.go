@@ -489,3 +489,29 @@ func TestPartialNamespaceListNamespaceByNamespace(t *testing.T) {
 		t.Errorf("ci/deployer runs %s Pods, want 1", p)
 	}
 }
+
+// TestNamedSecretsAreNotAllSecrets: a rule that names the objects it
+// grants on (resourceNames) grants on those objects only: an account that
+// may get one named secret cluster-wide does not "read secrets
+// cluster-wide", where it was called overprivileged for it.
+func TestNamedSecretsAreNotAllSecrets(t *testing.T) {
+	w := demoWorld()
+	w.ClusterRoles = append(w.ClusterRoles, rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: "nhi-one-secret"},
+		Rules: []rbacv1.PolicyRule{{APIGroups: []string{""}, Resources: []string{"secrets"}, ResourceNames: []string{"db-creds"}, Verbs: []string{"get"}}}})
+	w.ClusterRoleBindings = append(w.ClusterRoleBindings, rbacv1.ClusterRoleBinding{ObjectMeta: metav1.ObjectMeta{Name: "runner-one-secret"},
+		RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "nhi-one-secret"},
+		Subjects: []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Namespace: "shared", Name: "shared-runner"}}})
+	r := recorded(t, w)
+	st, _ := openStore(t, fixedNow)
+	snapshot(t, st, "demo", r.Config())
+	runner := byID(t, st)["k8s:demo:k8s_service_account:shared/shared-runner"]
+	if got := runner.Attributes["permissions"]; got != "secrets[db-creds]: get cluster-wide" {
+		t.Errorf("permissions %q; want the one secret named", got)
+	}
+	if m, ok := rules(runner)["overprivileged"]; ok {
+		t.Errorf("overprivileged %q for one named secret", m)
+	}
+	if runner.Permissions["secrets"] != "get" {
+		t.Errorf("permission secrets = %q; want get (of some secrets)", runner.Permissions["secrets"])
+	}
+}
