@@ -2,6 +2,7 @@ package audit
 
 import (
 	"fmt"
+	"time"
 )
 
 // The rules for Kubernetes identities (connectors/kubernetes records the
@@ -67,11 +68,7 @@ func (e *Evaluator) checkK8s(rule string, id *Identity, o *Observation, r RulePo
 		}
 	case RuleStale:
 		if !sa {
-			msg := e.stale(o, r)
-			if msg != "" && o.LastUsedAt == nil {
-				msg += " (the API server labels a legacy token when it is used, since Kubernetes 1.26)"
-			}
-			return msg
+			return e.k8sTokenStale(o, r)
 		}
 	case RuleOrphaned:
 		if id.Owner == "" {
@@ -100,4 +97,41 @@ func k8sSuggestions(o *Observation, add func(owner, source string)) {
 		addSet(o.Attributes["namespace_label."+key], func() string { return "label " + key + " of namespace " + ns })
 		addSet(o.Attributes["namespace_annotation."+key], func() string { return "annotation " + key + " of namespace " + ns })
 	}
+}
+
+// k8sTokenStale is stale for a legacy token. Its last use is the day the
+// API server labelled on it; without a label, it was not used since the
+// API server began recording uses (its use_tracked_since), or since it was
+// created if that is later. Before then it may have been, so a token older
+// than the tracking is called unused only from the tracking's start, and
+// where nothing says since when ("unknown": an API server before 1.26, a
+// label that is no date), an absent label is no evidence, never "never
+// used" (connectors/kubernetes/tracking.go). Snapshots from before the
+// connector recorded use_tracked_since keep what they said.
+func (e *Evaluator) k8sTokenStale(o *Observation, r RulePolicy) string {
+	since, recorded := o.Attributes["use_tracked_since"]
+	if o.LastUsedAt != nil {
+		return e.stale(o, r)
+	}
+	if !recorded {
+		if msg := e.stale(o, r); msg != "" {
+			return msg + " (the API server labels a legacy token when it is used, since Kubernetes 1.26)"
+		}
+		return ""
+	}
+	t, err := time.Parse(time.RFC3339, since)
+	if err != nil {
+		return ""
+	}
+	if o.CreatedAt != nil && !o.CreatedAt.Before(t) {
+		if msg := e.stale(o, r); msg != "" {
+			return msg + " (the API server has labelled legacy tokens when used since " + t.UTC().Format(time.DateOnly) + ")"
+		}
+		return ""
+	}
+	if e.daysSince(t) > r.UnusedDays {
+		var buf [msgRoom]byte
+		return withPolicy(e.appendDated(buf[:0], "not used since the API server began recording legacy token use on ", &t, ", ", " ago (it is older, and may have been used before)"), r.UnusedDays)
+	}
+	return ""
 }

@@ -13,6 +13,7 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	authnv1 "k8s.io/api/authentication/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -43,6 +44,11 @@ type Connector struct {
 	cred     string        // what Credential said, once asked
 	reach    *audit.Reach  // what the last run read, set once it has read
 	requests *atomic.Int64 // every request sent to the API server
+
+	retryWait      time.Duration // the first wait before an unanswered page is asked again (retry.go)
+	requestTimeout time.Duration // how long a request may go unanswered (retry.go)
+	down           bool          // a list gave up on the API server, which has not answered since
+	notTracked     bool          // the API server does not say since when it records legacy token use (tracking.go)
 }
 
 // New returns a connector for the cluster cfg reaches, recorded under
@@ -65,7 +71,7 @@ func New(name string, cfg *rest.Config) (*Connector, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cluster %s: %w", name, err)
 	}
-	return &Connector{name: name, cfg: cfg, core: core, meta: meta, pageSz: 500, requests: requests}, nil
+	return &Connector{name: name, cfg: cfg, core: core, meta: meta, pageSz: 500, requests: requests, retryWait: time.Second, requestTimeout: requestTimeout}, nil
 }
 
 // SetPageSize sets the limit of each list request (500 by default).
@@ -101,7 +107,9 @@ func (c *Connector) Credential(ctx context.Context) (string, error) {
 }
 
 func (c *Connector) whoAmI(ctx context.Context) (string, error) {
-	r, err := c.core.AuthenticationV1().SelfSubjectReviews().Create(ctx, &authnv1.SelfSubjectReview{}, metav1.CreateOptions{})
+	rctx, cancel := c.withTimeout(ctx)
+	defer cancel()
+	r, err := c.core.AuthenticationV1().SelfSubjectReviews().Create(rctx, &authnv1.SelfSubjectReview{}, metav1.CreateOptions{})
 	if err != nil {
 		if apierrors.IsUnauthorized(err) {
 			// Not a permission the credential lacks: the API server does
@@ -128,6 +136,9 @@ func (c *Connector) whoAmI(ctx context.Context) (string, error) {
 func (c *Connector) Server() (string, []string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.notTracked {
+		return c.version, []string{BoundTokensNote, NotTrackedNote}
+	}
 	return c.version, []string{BoundTokensNote}
 }
 

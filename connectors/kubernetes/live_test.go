@@ -4,16 +4,20 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
@@ -394,5 +398,173 @@ func TestLiveRevokedCredential(t *testing.T) {
 	}
 	if snaps, _ := st.Snapshots(context.Background()); len(snaps) != 0 {
 		t.Errorf("a revoked token recorded %d snapshot(s): %+v", len(snaps), snaps[0])
+	}
+}
+
+// expireAfterFirstPage is a transport that, once the first page of the
+// cluster-wide list of service accounts has been answered, changes the
+// accounts (ci/a-expiry-new made, shared/expiry-old deleted) and compacts
+// etcd, so the list's next page is answered 410 Expired, as a list that
+// outlives the API server's compaction is. It counts the 410s it saw.
+type expireAfterFirstPage struct {
+	next    http.RoundTripper
+	on      func() error
+	once    sync.Once
+	err     error
+	expired atomic.Int64
+}
+
+func (e *expireAfterFirstPage) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := e.next.RoundTrip(req)
+	if err != nil || req.URL.Path != "/api/v1/serviceaccounts" {
+		return resp, err
+	}
+	if resp.StatusCode == http.StatusGone {
+		e.expired.Add(1)
+	}
+	if resp.StatusCode == http.StatusOK && req.URL.Query().Get("continue") == "" && req.URL.Query().Get("limit") != "" {
+		e.once.Do(func() { e.err = e.on() })
+	}
+	return resp, err
+}
+
+// TestLiveExpiredContinueRestartsTheList: a list whose continue token
+// expires part way (410 Gone, reason Expired: etcd was compacted past it)
+// is read again from the start, at one point in time, where the whole list
+// became a gap and the snapshot partial. An account made meanwhile whose
+// name sorts before the expired token's place is listed (pages stitched
+// from two times would miss it), one deleted meanwhile is not.
+func TestLiveExpiredContinueRestartsTheList(t *testing.T) {
+	c := live(t)
+	ctx := context.Background()
+	cs := kubernetes.NewForConfigOrDie(c.Config(k8stest.Admin))
+	if _, err := cs.CoreV1().ServiceAccounts("shared").Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "expiry-old"}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cs.CoreV1().ServiceAccounts("ci").Delete(ctx, "a-expiry-new", metav1.DeleteOptions{})
+		cs.CoreV1().ServiceAccounts("shared").Delete(ctx, "expiry-old", metav1.DeleteOptions{})
+	})
+	hook := &expireAfterFirstPage{on: func() error {
+		if _, err := cs.CoreV1().ServiceAccounts("ci").Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "a-expiry-new"}}, metav1.CreateOptions{}); err != nil {
+			return err
+		}
+		if err := cs.CoreV1().ServiceAccounts("shared").Delete(ctx, "expiry-old", metav1.DeleteOptions{}); err != nil {
+			return err
+		}
+		return c.CompactEtcd(ctx)
+	}}
+	cfg := c.Config(k8stest.Admin)
+	cfg.Wrap(func(rt http.RoundTripper) http.RoundTripper { hook.next = rt; return hook })
+	st, _ := openStore(t, later)
+	snap := snapshot(t, st, "sample", cfg)
+	if hook.err != nil {
+		t.Fatal(hook.err)
+	}
+	if hook.expired.Load() == 0 {
+		t.Fatal("the list of service accounts never met an expired continue token: the test did not test it")
+	}
+	if snap.Status != audit.SnapshotComplete || len(snap.Gaps) != 0 {
+		t.Fatalf("status %s, gaps %+v; want complete, the expired list read again", snap.Status, snap.Gaps)
+	}
+	ids := byID(t, st)
+	if _, ok := ids["k8s:sample:k8s_service_account:ci/a-expiry-new"]; !ok {
+		t.Error("ci/a-expiry-new, made before the list was read again, is missing")
+	}
+	if _, ok := ids["k8s:sample:k8s_service_account:shared/expiry-old"]; ok {
+		t.Error("shared/expiry-old, deleted before the list was read again, was recorded")
+	}
+	all, err := cs.CoreV1().ServiceAccounts("").List(ctx, metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := snap.Counts[audit.KindK8sServiceAccount]; n != len(all.Items) {
+		t.Errorf("%d accounts recorded, the cluster has %d", n, len(all.Items))
+	}
+}
+
+// TestLiveBindingToMissingRole: a RoleBinding to a Role that does not
+// exist (the API server accepts it) grants nothing and says so, where the
+// account's permissions were called unknown though every role was read.
+func TestLiveBindingToMissingRole(t *testing.T) {
+	c := live(t)
+	ctx := context.Background()
+	cs := kubernetes.NewForConfigOrDie(c.Config(k8stest.Admin))
+	if _, err := cs.RbacV1().RoleBindings("ops").Create(ctx, &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Name: "nhi-test-dangling"},
+		RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: "nhi-test-ghost"},
+		Subjects: []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Namespace: "ops", Name: "ops-bot"}}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cs.RbacV1().RoleBindings("ops").Delete(ctx, "nhi-test-dangling", metav1.DeleteOptions{}) })
+	st, _ := openStore(t, later)
+	snapshot(t, st, "sample", c.Config(k8stest.Admin))
+	bot := byID(t, st)["k8s:sample:k8s_service_account:ops/ops-bot"]
+	if u := bot.Attributes["permissions_unknown"]; u != "" {
+		t.Errorf("permissions_unknown %q, yet every role was read", u)
+	}
+	if b := bot.Attributes["bindings"]; !strings.Contains(b, "RoleBinding/ops/nhi-test-dangling -> Role/ops/nhi-test-ghost (no such role: grants nothing until one is made)") {
+		t.Errorf("bindings %q: want the binding to the missing role, saying it grants nothing", b)
+	}
+	if p := bot.Attributes["permissions"]; p != "*/* in ops" {
+		t.Errorf("permissions %q, want those of its other binding only", p)
+	}
+}
+
+// TestLiveDocumentedRole: the ClusterRole and binding docs/kubernetes.md
+// asks for are enough: the auditor bound by them reads a complete
+// snapshot, since when legacy token use is recorded included.
+func TestLiveDocumentedRole(t *testing.T) {
+	c := live(t)
+	ctx := context.Background()
+	doc, err := os.ReadFile("../../docs/kubernetes.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, block, _ := strings.Cut(string(doc), "```yaml\n")
+	block, _, _ = strings.Cut(block, "```")
+	var role rbacv1.ClusterRole
+	var binding rbacv1.ClusterRoleBinding
+	dec := utilyaml.NewYAMLOrJSONDecoder(strings.NewReader(block), 4096)
+	if err := dec.Decode(&role); err != nil {
+		t.Fatal(err)
+	}
+	if err := dec.Decode(&binding); err != nil {
+		t.Fatal(err)
+	}
+	if role.Name != "nhi-audit" || binding.Subjects[0].Name != k8stest.Auditor {
+		t.Fatalf("the docs' role %q binds %v; want nhi-audit bound to %s", role.Name, binding.Subjects, k8stest.Auditor)
+	}
+	cs := kubernetes.NewForConfigOrDie(c.Config(k8stest.Admin))
+	if _, err := cs.RbacV1().ClusterRoles().Create(ctx, &role, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cs.RbacV1().ClusterRoleBindings().Create(ctx, &binding, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cs.RbacV1().ClusterRoleBindings().Delete(ctx, binding.Name, metav1.DeleteOptions{})
+		cs.RbacV1().ClusterRoles().Delete(ctx, role.Name, metav1.DeleteOptions{})
+	})
+	// RBAC takes effect through the authorizer's informers: wait for the
+	// one right only this role gives.
+	as := kubernetes.NewForConfigOrDie(c.Config(k8stest.Auditor))
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		if _, err := as.CoreV1().ConfigMaps("kube-system").Get(ctx, "kube-apiserver-legacy-service-account-token-tracking", metav1.GetOptions{}); err == nil {
+			break
+		} else if time.Now().After(deadline) {
+			t.Fatalf("the auditor still may not read the tracking ConfigMap: %v", err)
+		}
+	}
+	st, _ := openStore(t, later)
+	snap := snapshot(t, st, "sample", c.Config(k8stest.Auditor))
+	if snap.Status != audit.SnapshotComplete || len(snap.Gaps) != 0 {
+		t.Fatalf("status %s, gaps %+v; want complete with the documented role", snap.Status, snap.Gaps)
+	}
+	tok := byID(t, st)["k8s:sample:k8s_sa_token:payments/old-batch-token"]
+	if s := tok.Attributes["use_tracked_since"]; s == "" || s == "unknown" {
+		t.Errorf("use_tracked_since %q, want when the API server began recording", s)
+	}
+	if !strings.Contains(rules(tok)["stale"], "never used since it was created") {
+		t.Errorf("old-batch-token findings %v, want stale: never used (made after the tracking began)", tok.Findings)
 	}
 }

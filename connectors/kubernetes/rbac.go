@@ -28,7 +28,8 @@ type binding struct {
 	role    string // "ClusterRole/cluster-admin" or "Role/payments/reader"
 	via     string // "" when it names the account itself, else the group
 	rules   []rbacv1.PolicyRule
-	unknown bool // the role it refers to could not be read (or is missing)
+	unknown bool // the role it refers to could not be read
+	missing bool // the role it refers to was read for and is not there
 }
 
 // humanSubject is a person or group named in a binding: context, not an NHI.
@@ -44,31 +45,47 @@ type rbacIndex struct {
 
 // clusterRoleRules resolves ClusterRoles to their rules, aggregation
 // included: an aggregated role's rules are its own (which the controller
-// manager fills in) and those of every ClusterRole its selectors match, so
-// the answer is right whether or not the aggregation controller ran.
+// manager fills in) and those of every ClusterRole its selectors match,
+// resolved the same way, so the answer is right whether or not the
+// aggregation controller ran. Aggregation nests: the API server's own
+// admin aggregates edit, itself aggregated, and until the controller has
+// filled both in, each has no rules of its own. A cycle of selectors adds
+// nothing twice.
 func clusterRoleRules(roles []rbacv1.ClusterRole) map[string][]rbacv1.PolicyRule {
 	out := make(map[string][]rbacv1.PolicyRule, len(roles))
+	selectors := make([][]labels.Selector, len(roles))
 	for i := range roles {
 		out[roles[i].Name] = roles[i].Rules
-	}
-	for i := range roles {
-		ar := roles[i].AggregationRule
-		if ar == nil {
-			continue
-		}
-		rules := slices.Clone(roles[i].Rules)
-		for _, sel := range ar.ClusterRoleSelectors {
-			s, err := metav1.LabelSelectorAsSelector(&sel)
-			if err != nil {
-				continue
-			}
-			for j := range roles {
-				if j != i && s.Matches(labels.Set(roles[j].Labels)) {
-					rules = append(rules, roles[j].Rules...)
+		if ar := roles[i].AggregationRule; ar != nil {
+			for _, sel := range ar.ClusterRoleSelectors {
+				if s, err := metav1.LabelSelectorAsSelector(&sel); err == nil {
+					selectors[i] = append(selectors[i], s)
 				}
 			}
 		}
+	}
+	done := make([]bool, len(roles))
+	resolving := make([]bool, len(roles))
+	var resolve func(i int) []rbacv1.PolicyRule
+	resolve = func(i int) []rbacv1.PolicyRule {
+		if done[i] || resolving[i] || roles[i].AggregationRule == nil {
+			return out[roles[i].Name]
+		}
+		resolving[i] = true
+		rules := slices.Clone(roles[i].Rules)
+		for _, s := range selectors[i] {
+			for j := range roles {
+				if j != i && s.Matches(labels.Set(roles[j].Labels)) {
+					rules = append(rules, resolve(j)...)
+				}
+			}
+		}
+		resolving[i], done[i] = false, true
 		out[roles[i].Name] = rules
+		return rules
+	}
+	for i := range roles {
+		resolve(i)
 	}
 	return out
 }
@@ -94,18 +111,22 @@ func baseline(meta metav1.ObjectMeta, subjects []rbacv1.Subject) bool {
 
 func buildIndex(crbs []rbacv1.ClusterRoleBinding, rbs []rbacv1.RoleBinding, clusterRoles map[string][]rbacv1.PolicyRule, clusterRolesRead bool, roles map[string][]rbacv1.PolicyRule, rolesRead map[string]bool) *rbacIndex {
 	idx := &rbacIndex{bySubject: map[string][]binding{}, humans: map[humanSubject]bool{}}
-	resolve := func(ref rbacv1.RoleRef, ns string) (string, []rbacv1.PolicyRule, bool) {
+	// A binding may name a role that does not exist (the API server
+	// allows it): where the roles were listed in full, that is known, and
+	// the binding grants nothing until a role of that name is made.
+	resolve := func(ref rbacv1.RoleRef, ns string) (role string, rules []rbacv1.PolicyRule, unknown, missing bool) {
 		if ref.Kind == "ClusterRole" {
 			r, ok := clusterRoles[ref.Name]
-			return "ClusterRole/" + ref.Name, r, !ok || !clusterRolesRead
+			return "ClusterRole/" + ref.Name, r, !clusterRolesRead, !ok && clusterRolesRead
 		}
 		r, ok := roles[ns+"/"+ref.Name]
-		return "Role/" + ns + "/" + ref.Name, r, !ok || !in(rolesRead, ns)
+		read := in(rolesRead, ns)
+		return "Role/" + ns + "/" + ref.Name, r, !read, !ok && read
 	}
 	add := func(name, ns string, ref rbacv1.RoleRef, subjects []rbacv1.Subject) {
-		role, rules, unknown := resolve(ref, ns)
+		role, rules, unknown, missing := resolve(ref, ns)
 		for _, s := range subjects {
-			b := binding{ns: ns, name: name, role: role, rules: rules, unknown: unknown}
+			b := binding{ns: ns, name: name, role: role, rules: rules, unknown: unknown, missing: missing}
 			switch s.Kind {
 			case rbacv1.ServiceAccountKind:
 				sns := s.Namespace
@@ -175,6 +196,9 @@ func effective(bs []binding) perms {
 		if b.via != "" {
 			line += " (via " + b.via + ")"
 		}
+		if b.missing {
+			line += " (no such role: grants nothing until one is made)"
+		}
 		p.bindings = append(p.bindings, line)
 		if b.unknown {
 			p.unknown = append(p.unknown, b.role)
@@ -192,7 +216,7 @@ func effective(bs []binding) perms {
 				g = map[string]map[string]bool{}
 				grants[b.ns] = g
 			}
-			for _, res := range r.Resources {
+			for _, res := range named(r) {
 				vs := g[res]
 				if vs == nil {
 					vs = map[string]bool{}
@@ -230,11 +254,12 @@ func effective(bs []binding) perms {
 		slices.Sort(res)
 		for _, r := range res {
 			vs := verbList(grants[s][r])
-			if union[r] == nil {
-				union[r] = map[string]bool{}
+			base, _, _ := strings.Cut(r, "[") // secrets[db-creds] may get secrets, some
+			if union[base] == nil {
+				union[base] = map[string]bool{}
 			}
 			for v := range grants[s][r] {
-				union[r][v] = true
+				union[base][v] = true
 			}
 			if _, ok := byVerbs[vs]; !ok {
 				order = append(order, vs)
@@ -267,6 +292,22 @@ func effective(bs []binding) perms {
 	p.unknown = slices.Compact(p.unknown)
 	p.privileged = slices.Compact(p.privileged)
 	return p
+}
+
+// named is what a rule grants on: its resources, or, where it names the
+// objects (resourceNames), each object as resource[name]: a rule that may
+// get the secret db-creds does not read secrets cluster-wide.
+func named(r rbacv1.PolicyRule) []string {
+	if len(r.ResourceNames) == 0 {
+		return r.Resources
+	}
+	out := make([]string, 0, len(r.Resources)*len(r.ResourceNames))
+	for _, res := range r.Resources {
+		for _, n := range r.ResourceNames {
+			out = append(out, res+"["+n+"]")
+		}
+	}
+	return out
 }
 
 // verbList is a verb set as "get,list,watch", with * first.

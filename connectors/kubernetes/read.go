@@ -22,6 +22,10 @@ func isForbidden(err error) bool { return apierrors.IsForbidden(err) }
 func isNotFound(err error) bool  { return apierrors.IsNotFound(err) }
 
 func shortErr(err error) string {
+	var ue *unansweredError
+	if errors.As(err, &ue) {
+		return ue.Error()
+	}
 	var se apierrors.APIStatus
 	if errors.As(err, &se) {
 		return se.Status().Message
@@ -66,6 +70,7 @@ type cluster struct {
 	saRead       map[string]bool // namespace -> listed in full ("" = all)
 	tokens       []token
 	tokRead      map[string]bool
+	trackedSince string                    // since when the API server records legacy token use (tracking.go)
 	workloads    map[string]map[string]int // account key -> workload -> pods
 	podsRead     map[string]bool
 	rsOwner      map[string]string // ns/replicaset -> Deployment/name
@@ -88,18 +93,20 @@ type listSpec struct {
 	kind     audit.Kind
 }
 
-// pageFunc lists one page in namespace ns ("" = all) and returns the
-// continue token.
-type pageFunc func(ctx context.Context, ns string, opts metav1.ListOptions) (string, error)
+// pageFunc lists one page in namespace ns ("" = all) and returns its
+// items, reduced to what the snapshot keeps, and the continue token.
+type pageFunc[T any] func(ctx context.Context, ns string, opts metav1.ListOptions) ([]T, string, error)
 
 // list reads every page of one resource: across all namespaces at once,
 // or, when that is forbidden and the resource is namespaced, namespace by
-// namespace. Each namespace that refuses is a gap naming the verb,
-// resource and namespace; any other failure is a gap too, never an end
-// of the run. It returns where the list was read in full.
-func (c *Connector) list(ctx context.Context, r connectors.Recorder, spec listSpec, namespaced bool, namespaces []string, page pageFunc, opts metav1.ListOptions) (map[string]bool, error) {
+// namespace, and hands what each list read to keep. Each namespace that
+// refuses is a gap naming the verb, resource and namespace; any other
+// failure is a gap too, never an end of the run (what the failed list read
+// before it failed is kept). It returns where the list was read in full.
+func list[T any](c *Connector, ctx context.Context, r connectors.Recorder, spec listSpec, namespaced bool, namespaces []string, page pageFunc[T], keep func([]T), opts metav1.ListOptions) (map[string]bool, error) {
 	read := map[string]bool{}
-	err := c.pages(ctx, "", page, opts)
+	got, err := pages(c, ctx, "", page, opts)
+	keep(got)
 	if err == nil {
 		read[""] = true
 		return read, nil
@@ -118,7 +125,9 @@ func (c *Connector) list(ctx context.Context, r connectors.Recorder, spec listSp
 		return read, c.gap(r, spec, "", err, where)
 	}
 	for _, ns := range namespaces {
-		if err := c.pages(ctx, ns, page, opts); err != nil {
+		got, err := pages(c, ctx, ns, page, opts)
+		keep(got)
+		if err != nil {
 			if ctx.Err() != nil {
 				return read, ctx.Err()
 			}
@@ -135,21 +144,40 @@ func (c *Connector) list(ctx context.Context, r connectors.Recorder, spec listSp
 	return read, nil
 }
 
-func (c *Connector) pages(ctx context.Context, ns string, page pageFunc, opts metav1.ListOptions) error {
+// pages reads one list page by page. A list that outlives the API
+// server's compaction of etcd (default every 5 minutes) is answered 410
+// Gone, reason Expired, at its next page: its continue token names a
+// point in time the server no longer holds. The list is then read again
+// from the start in one request, at the server's current state, as
+// client-go's pager does, and what the expired pages held is dropped: the
+// list is one point in time, never pages from two stitched together (the
+// 410's own continue token offers that, "an inconsistent list"). On
+// failure it returns what it read with the error.
+func pages[T any](c *Connector, ctx context.Context, ns string, page pageFunc[T], opts metav1.ListOptions) ([]T, error) {
 	opts.Limit = c.pageSz
+	var got []T
 	seen := map[string]bool{}
 	for {
-		next, err := page(ctx, ns, opts)
+		items, next, err := retried(c, ctx, ns, page, opts)
 		if err != nil {
-			return err
+			if opts.Continue != "" && apierrors.IsResourceExpired(err) {
+				opts.Limit, opts.Continue = 0, ""
+				all, _, ferr := retried(c, ctx, ns, page, opts)
+				if ferr != nil {
+					return got, ferr
+				}
+				return all, nil
+			}
+			return got, err
 		}
+		got = append(got, items...)
 		if next == "" {
-			return nil
+			return got, nil
 		}
 		if seen[next] {
 			// An API server never hands back a token twice; followed, a
 			// loop would be listed for ever. A gap (the list is not whole).
-			return errors.New("the server answered with a continue token it had given before, so its pages loop; the list was not read in full")
+			return got, errors.New("the server answered with a continue token it had given before, so its pages loop; the list was not read in full")
 		}
 		seen[next] = true
 		opts.Continue = next
@@ -188,16 +216,17 @@ func (c *Connector) read(ctx context.Context, r connectors.Recorder) (*cluster, 
 		ownersRead: map[string]map[string]bool{}}
 	core, rbac := c.core.CoreV1(), c.core.RbacV1()
 
-	nsRead, err := c.list(ctx, r, listSpec{resource: "namespaces"}, false, nil, func(ctx context.Context, _ string, o metav1.ListOptions) (string, error) {
+	nsRead, err := list(c, ctx, r, listSpec{resource: "namespaces"}, false, nil, func(ctx context.Context, _ string, o metav1.ListOptions) ([]metav1.ObjectMeta, string, error) {
 		l, err := core.Namespaces().List(ctx, o)
 		if err != nil {
-			return "", err
+			return nil, "", err
 		}
+		out := make([]metav1.ObjectMeta, len(l.Items))
 		for i := range l.Items {
-			k.namespaces = append(k.namespaces, l.Items[i].ObjectMeta)
+			out[i] = l.Items[i].ObjectMeta
 		}
-		return l.Continue, nil
-	}, metav1.ListOptions{})
+		return out, l.Continue, nil
+	}, func(got []metav1.ObjectMeta) { k.namespaces = append(k.namespaces, got...) }, metav1.ListOptions{})
 	if err != nil {
 		return nil, err
 	}
@@ -207,22 +236,26 @@ func (c *Connector) read(ctx context.Context, r connectors.Recorder) (*cluster, 
 		names = append(names, n.Name)
 	}
 
-	if k.saRead, err = c.list(ctx, r, listSpec{"serviceaccounts", audit.KindK8sServiceAccount}, true, names, func(ctx context.Context, ns string, o metav1.ListOptions) (string, error) {
+	if k.saRead, err = list(c, ctx, r, listSpec{"serviceaccounts", audit.KindK8sServiceAccount}, true, names, func(ctx context.Context, ns string, o metav1.ListOptions) ([]account, string, error) {
 		l, err := core.ServiceAccounts(ns).List(ctx, o)
 		if err != nil {
-			return "", err
+			return nil, "", err
 		}
+		out := make([]account, len(l.Items))
 		for i := range l.Items {
 			sa := &l.Items[i]
-			k.accounts = append(k.accounts, account{ns: sa.Namespace, name: sa.Name, created: sa.CreationTimestamp.Time,
-				automount: sa.AutomountServiceAccountToken, labels: sa.Labels, annotations: sa.Annotations})
+			out[i] = account{ns: sa.Namespace, name: sa.Name, created: sa.CreationTimestamp.Time,
+				automount: sa.AutomountServiceAccountToken, labels: sa.Labels, annotations: sa.Annotations}
 		}
-		return l.Continue, nil
-	}, metav1.ListOptions{}); err != nil {
+		return out, l.Continue, nil
+	}, func(got []account) { k.accounts = append(k.accounts, got...) }, metav1.ListOptions{}); err != nil {
 		return nil, err
 	}
 	if !k.nsRead { // the accounts say which namespaces exist, for the lists below
 		seen := map[string]bool{}
+		for _, n := range names { // those the namespace list named before it failed
+			seen[n] = true
+		}
 		for _, a := range k.accounts {
 			if !seen[a.ns] {
 				seen[a.ns] = true
@@ -233,22 +266,29 @@ func (c *Connector) read(ctx context.Context, r connectors.Recorder) (*cluster, 
 
 	// Secrets: by type, through the metadata API, which returns no data.
 	secrets := c.meta.Resource(schema.GroupVersionResource{Version: "v1", Resource: "secrets"})
-	if k.tokRead, err = c.list(ctx, r, listSpec{"secrets", audit.KindK8sSAToken}, true, names, func(ctx context.Context, ns string, o metav1.ListOptions) (string, error) {
+	if k.tokRead, err = list(c, ctx, r, listSpec{"secrets", audit.KindK8sSAToken}, true, names, func(ctx context.Context, ns string, o metav1.ListOptions) ([]token, string, error) {
 		l, err := secrets.Namespace(ns).List(ctx, o)
 		if err != nil {
-			return "", err
+			return nil, "", err
 		}
+		out := make([]token, len(l.Items))
 		for i := range l.Items {
 			m := &l.Items[i].ObjectMeta
-			k.tokens = append(k.tokens, token{ns: m.Namespace, name: m.Name, created: m.CreationTimestamp.Time, labels: m.Labels, annotations: m.Annotations})
+			out[i] = token{ns: m.Namespace, name: m.Name, created: m.CreationTimestamp.Time, labels: m.Labels, annotations: m.Annotations}
 		}
-		return l.Continue, nil
-	}, metav1.ListOptions{FieldSelector: "type=" + tokenType}); err != nil {
+		return out, l.Continue, nil
+	}, func(got []token) { k.tokens = append(k.tokens, got...) }, metav1.ListOptions{FieldSelector: "type=" + tokenType}); err != nil {
 		return nil, err
+	}
+	if len(k.tokens) > 0 {
+		if k.trackedSince, err = c.trackedSince(ctx, r); err != nil {
+			return nil, err
+		}
 	}
 
 	// Workload owners: ReplicaSets (to Deployments) and Jobs (to CronJobs),
 	// metadata only.
+	type owned struct{ key, owner string }
 	for _, o := range []struct {
 		gvr  schema.GroupVersionResource
 		kind string
@@ -257,18 +297,23 @@ func (c *Connector) read(ctx context.Context, r connectors.Recorder) (*cluster, 
 		{schema.GroupVersionResource{Group: "apps", Version: "v1", Resource: "replicasets"}, "Deployment", k.rsOwner},
 		{schema.GroupVersionResource{Group: "batch", Version: "v1", Resource: "jobs"}, "CronJob", k.jobOwner},
 	} {
-		read, err := c.list(ctx, r, listSpec{resource: o.gvr.Resource}, true, names, func(ctx context.Context, ns string, opts metav1.ListOptions) (string, error) {
+		read, err := list(c, ctx, r, listSpec{resource: o.gvr.Resource}, true, names, func(ctx context.Context, ns string, opts metav1.ListOptions) ([]owned, string, error) {
 			l, err := c.meta.Resource(o.gvr).Namespace(ns).List(ctx, opts)
 			if err != nil {
-				return "", err
+				return nil, "", err
 			}
+			var out []owned
 			for i := range l.Items {
 				m := &l.Items[i].ObjectMeta
 				if ref := metav1.GetControllerOf(m); ref != nil && ref.Kind == o.kind {
-					o.into[m.Namespace+"/"+m.Name] = ref.Kind + "/" + ref.Name
+					out = append(out, owned{m.Namespace + "/" + m.Name, ref.Kind + "/" + ref.Name})
 				}
 			}
-			return l.Continue, nil
+			return out, l.Continue, nil
+		}, func(got []owned) {
+			for _, w := range got {
+				o.into[w.key] = w.owner
+			}
 		}, metav1.ListOptions{})
 		if err != nil {
 			return nil, err
@@ -276,75 +321,79 @@ func (c *Connector) read(ctx context.Context, r connectors.Recorder) (*cluster, 
 		k.ownersRead[o.gvr.Resource] = read
 	}
 
-	if k.podsRead, err = c.list(ctx, r, listSpec{"pods", audit.KindK8sServiceAccount}, true, names, func(ctx context.Context, ns string, o metav1.ListOptions) (string, error) {
+	// Pods: each one's account and top owner.
+	type runs struct{ account, workload string }
+	if k.podsRead, err = list(c, ctx, r, listSpec{"pods", audit.KindK8sServiceAccount}, true, names, func(ctx context.Context, ns string, o metav1.ListOptions) ([]runs, string, error) {
 		l, err := core.Pods(ns).List(ctx, o)
 		if err != nil {
-			return "", err
+			return nil, "", err
 		}
+		out := make([]runs, len(l.Items))
 		for i := range l.Items {
 			p := &l.Items[i]
 			sa := p.Spec.ServiceAccountName
 			if sa == "" {
 				sa = "default"
 			}
-			key := p.Namespace + "/" + sa
-			w := k.workloads[key]
+			out[i] = runs{p.Namespace + "/" + sa, k.workloadOf(&p.ObjectMeta)}
+		}
+		return out, l.Continue, nil
+	}, func(got []runs) {
+		for _, p := range got {
+			w := k.workloads[p.account]
 			if w == nil {
 				w = map[string]int{}
-				k.workloads[key] = w
+				k.workloads[p.account] = w
 			}
-			w[k.workloadOf(&p.ObjectMeta)]++
+			w[p.workload]++
 		}
-		return l.Continue, nil
 	}, metav1.ListOptions{}); err != nil {
 		return nil, err
 	}
 
 	// RBAC.
-	crRead, err := c.list(ctx, r, listSpec{resource: "clusterroles"}, false, nil, func(ctx context.Context, _ string, o metav1.ListOptions) (string, error) {
+	crRead, err := list(c, ctx, r, listSpec{resource: "clusterroles"}, false, nil, func(ctx context.Context, _ string, o metav1.ListOptions) ([]rbacv1.ClusterRole, string, error) {
 		l, err := rbac.ClusterRoles().List(ctx, o)
 		if err != nil {
-			return "", err
+			return nil, "", err
 		}
-		k.clusterRoles = append(k.clusterRoles, l.Items...)
-		return l.Continue, nil
-	}, metav1.ListOptions{})
+		return l.Items, l.Continue, nil
+	}, func(got []rbacv1.ClusterRole) { k.clusterRoles = append(k.clusterRoles, got...) }, metav1.ListOptions{})
 	if err != nil {
 		return nil, err
 	}
 	k.crRead = crRead[""]
-	crbRead, err := c.list(ctx, r, listSpec{resource: "clusterrolebindings"}, false, nil, func(ctx context.Context, _ string, o metav1.ListOptions) (string, error) {
+	crbRead, err := list(c, ctx, r, listSpec{resource: "clusterrolebindings"}, false, nil, func(ctx context.Context, _ string, o metav1.ListOptions) ([]rbacv1.ClusterRoleBinding, string, error) {
 		l, err := rbac.ClusterRoleBindings().List(ctx, o)
 		if err != nil {
-			return "", err
+			return nil, "", err
 		}
-		k.crbs = append(k.crbs, l.Items...)
-		return l.Continue, nil
-	}, metav1.ListOptions{})
+		return l.Items, l.Continue, nil
+	}, func(got []rbacv1.ClusterRoleBinding) { k.crbs = append(k.crbs, got...) }, metav1.ListOptions{})
 	if err != nil {
 		return nil, err
 	}
 	k.crbRead = crbRead[""]
-	if k.rolesRead, err = c.list(ctx, r, listSpec{resource: "roles"}, true, names, func(ctx context.Context, ns string, o metav1.ListOptions) (string, error) {
+	if k.rolesRead, err = list(c, ctx, r, listSpec{resource: "roles"}, true, names, func(ctx context.Context, ns string, o metav1.ListOptions) ([]rbacv1.Role, string, error) {
 		l, err := rbac.Roles(ns).List(ctx, o)
 		if err != nil {
-			return "", err
+			return nil, "", err
 		}
-		for i := range l.Items {
-			k.roles[l.Items[i].Namespace+"/"+l.Items[i].Name] = l.Items[i].Rules
+		return l.Items, l.Continue, nil
+	}, func(got []rbacv1.Role) {
+		for i := range got {
+			k.roles[got[i].Namespace+"/"+got[i].Name] = got[i].Rules
 		}
-		return l.Continue, nil
 	}, metav1.ListOptions{}); err != nil {
 		return nil, err
 	}
-	if k.rbRead, err = c.list(ctx, r, listSpec{resource: "rolebindings"}, true, names, func(ctx context.Context, ns string, o metav1.ListOptions) (string, error) {
+	if k.rbRead, err = list(c, ctx, r, listSpec{resource: "rolebindings"}, true, names, func(ctx context.Context, ns string, o metav1.ListOptions) ([]rbacv1.RoleBinding, string, error) {
 		l, err := rbac.RoleBindings(ns).List(ctx, o)
 		if err != nil {
-			return "", err
+			return nil, "", err
 		}
-		k.rbs = append(k.rbs, l.Items...)
-		return l.Continue, nil
-	}, metav1.ListOptions{}); err != nil {
+		return l.Items, l.Continue, nil
+	}, func(got []rbacv1.RoleBinding) { k.rbs = append(k.rbs, got...) }, metav1.ListOptions{}); err != nil {
 		return nil, err
 	}
 	return k, nil

@@ -2,6 +2,7 @@ package kubernetes
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strconv"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/version"
 
 	"github.com/nhi-audit/nhi/audit"
 	"github.com/nhi-audit/nhi/connectors"
@@ -36,10 +38,16 @@ var skippedAnnotations = map[string]bool{"kubectl.kubernetes.io/last-applied-con
 
 // Run implements connectors.Connector.
 func (c *Connector) Run(ctx context.Context, r connectors.Recorder) error {
-	if v, err := c.core.Discovery().ServerVersion(); err == nil {
+	c.down = false
+	c.mu.Lock()
+	c.notTracked = false
+	c.mu.Unlock()
+	if v, err := c.serverVersion(ctx); err == nil {
 		c.mu.Lock()
-		c.version = v.GitVersion
+		c.version = v
 		c.mu.Unlock()
+	} else if ctx.Err() != nil {
+		return ctx.Err()
 	} else if apierrors.IsUnauthorized(err) {
 		return c.rejected(err)
 	} else if err := r.Gap(audit.Gap{Endpoint: "GET /version", Scope: c.name, Reason: "server version not read: " + shortErr(err)}); err != nil {
@@ -54,6 +62,22 @@ func (c *Connector) Run(ctx context.Context, r connectors.Recorder) error {
 	c.reach = &reach
 	c.mu.Unlock()
 	return c.record(r, k)
+}
+
+// serverVersion asks the API server's /version, as client-go's
+// discovery does, within one request's time (retry.go).
+func (c *Connector) serverVersion(ctx context.Context) (string, error) {
+	vctx, cancel := c.withTimeout(ctx)
+	defer cancel()
+	body, err := c.core.Discovery().RESTClient().Get().AbsPath("/version").Do(vctx).Raw()
+	if err != nil {
+		return "", err
+	}
+	var v version.Info
+	if err := json.Unmarshal(body, &v); err != nil {
+		return "", fmt.Errorf("the API server's /version: %w", err)
+	}
+	return v.GitVersion, nil
 }
 
 func metaAttrs(attrs map[string]string, prefix string, m map[string]string) {
@@ -159,9 +183,12 @@ func (c *Connector) record(r connectors.Recorder, k *cluster) error {
 			attrs[key] = v
 		}
 		var lastUsed *time.Time
+		attrs[AttrUseTrackedSince] = k.trackedSince
 		if v := t.labels[labelLastUsed]; v != "" {
 			if d, err := time.Parse(time.DateOnly, v); err == nil {
 				lastUsed = &d
+			} else {
+				attrs[AttrUseTrackedSince] = trackedUnknown // a label, but no date: no evidence either way
 			}
 		}
 		if v := t.labels[labelInvalidSince]; v != "" {
@@ -214,7 +241,11 @@ func rbacUnread(k *cluster) func(ns string) string {
 }
 
 // scopes records what was read in full: each namespace's accounts and
-// tokens, and, when the namespaces were listed, that every namespace was.
+// tokens, and, when the namespaces were listed in full, that every
+// namespace was reached, so the accounts and tokens of one not listed are
+// gone with it (audit.Coverage.Looked), whatever could not be read in the
+// namespaces that are there: each of those has its own row, without the
+// kinds not read, and its gaps.
 func (c *Connector) scopes(r connectors.Recorder, k *cluster) error {
 	seen := map[string]bool{}
 	var names []string
@@ -228,7 +259,6 @@ func (c *Connector) scopes(r connectors.Recorder, k *cluster) error {
 			names = append(names, a.ns)
 		}
 	}
-	all := k.nsRead
 	for _, ns := range names {
 		var kinds []audit.Kind
 		if in(k.saRead, ns) {
@@ -237,12 +267,9 @@ func (c *Connector) scopes(r connectors.Recorder, k *cluster) error {
 		if in(k.tokRead, ns) {
 			kinds = append(kinds, audit.KindK8sSAToken)
 		}
-		if len(kinds) < 2 {
-			all = false
-		}
 		if err := r.Scope(audit.ScopeRead{Scope: c.name + "/" + ns, Kinds: kinds}); err != nil {
 			return err
 		}
 	}
-	return r.Scope(audit.ScopeRead{Scope: c.name, Children: all})
+	return r.Scope(audit.ScopeRead{Scope: c.name, Children: k.nsRead})
 }

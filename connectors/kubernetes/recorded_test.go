@@ -3,9 +3,14 @@ package kubernetes_test
 import (
 	"context"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/nhi-audit/nhi/audit"
 	"github.com/nhi-audit/nhi/connectors"
@@ -204,5 +209,309 @@ func TestRejectedPartWayFails(t *testing.T) {
 	}
 	if first.Status != audit.SnapshotComplete {
 		t.Errorf("first snapshot %s", first.Status)
+	}
+}
+
+// quickRetries is a connector to r whose unanswered pages are asked again
+// after milliseconds, not seconds.
+func quickRetries(t *testing.T, r *k8stest.Recorded) *k8sconn.Connector {
+	t.Helper()
+	c, err := k8sconn.New("demo", r.Config())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.SetPageSize(2)
+	k8sconn.SetRetryWait(c, time.Millisecond)
+	return c
+}
+
+// TestUnavailableListsAreAskedAgain: lists answered 503 for a while (an
+// API server restarting behind its load balancer, or waiting for etcd)
+// are asked again, and the snapshot is whole, where each became a gap.
+func TestUnavailableListsAreAskedAgain(t *testing.T) {
+	r := recorded(t, demoWorld())
+	st, _ := openStore(t, fixedNow)
+	r.UnavailableLists.Store(3)
+	snap, err := connectors.Snapshot(context.Background(), st, quickRetries(t, r), "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if snap.Status != audit.SnapshotComplete || len(snap.Gaps) != 0 || r.UnavailableLists.Load() != 0 {
+		t.Fatalf("status %s, gaps %+v, %d 503s not yet served; want complete", snap.Status, snap.Gaps, r.UnavailableLists.Load())
+	}
+	if got := snap.Counts; got[audit.KindK8sServiceAccount] != 6 || got[audit.KindK8sSAToken] != 2 {
+		t.Errorf("counts %v", got)
+	}
+}
+
+// TestUnansweredListsTimeOut: a list the API server never answers (it
+// froze, or the network drops what it is sent) is given up after a
+// request's time and asked again, where the run waited for ever: client-go
+// sets no time limit of its own. Unanswered twice, it is a gap, and the
+// lists after it are given an eighth of the time.
+func TestUnansweredListsTimeOut(t *testing.T) {
+	r := recorded(t, demoWorld())
+	st, _ := openStore(t, fixedNow)
+	r.HangLists.Store(1)
+	c := quickRetries(t, r)
+	k8sconn.SetRequestTimeout(c, 50*time.Millisecond)
+	snap, err := connectors.Snapshot(context.Background(), st, c, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if snap.Status != audit.SnapshotComplete || len(snap.Gaps) != 0 || r.HangLists.Load() != 0 {
+		t.Fatalf("status %s, gaps %+v, %d hangs not yet served; want complete", snap.Status, snap.Gaps, r.HangLists.Load())
+	}
+	if n := r.Abandoned.Load(); n != 1 {
+		t.Errorf("the connector gave up on %d of the 1 unanswered list; it waited for the server instead", n)
+	}
+	if got := snap.Counts; got[audit.KindK8sServiceAccount] != 6 || got[audit.KindK8sSAToken] != 2 {
+		t.Errorf("counts %v", got)
+	}
+	// Never answered at all, a list is a gap that says how long it waited.
+	r.HangLists.Store(100)
+	snap, err = connectors.Snapshot(context.Background(), st, c, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if snap.Status != audit.SnapshotPartial || len(snap.Gaps) < 2 || !strings.Contains(snap.Gaps[0].Reason, "no answer within 50ms") ||
+		!strings.Contains(snap.Gaps[0].Reason, "asked 2 times") || !strings.Contains(snap.Gaps[1].Reason, "no answer within 6.25ms") {
+		t.Errorf("status %s, gaps %+v; want partial, saying no answer came within the request's time, twice, then within an eighth of it", snap.Status, snap.Gaps)
+	}
+}
+
+// TestServerDownPartWay: an API server that goes down part way (every
+// request refused) leaves a partial snapshot whose unread lists are gaps
+// saying the server did not answer and to run again: what was read is
+// kept, and nothing the unread lists held is marked removed. Once one list
+// has given up, the others are asked once each.
+func TestServerDownPartWay(t *testing.T) {
+	r := recorded(t, demoWorld())
+	st, _ := openStore(t, fixedNow)
+	snapshot(t, st, "demo", r.Config())
+	// The namespaces (two pages of two) and the service accounts (three
+	// pages) are answered; the lists from the Secrets on are refused.
+	r.DownAfterLists.Store(5)
+	snap, err := connectors.Snapshot(context.Background(), st, quickRetries(t, r), "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if snap.Status != audit.SnapshotPartial || len(snap.Gaps) == 0 {
+		t.Fatalf("status %s, gaps %+v; want partial", snap.Status, snap.Gaps)
+	}
+	first := snap.Gaps[0].Reason
+	if !strings.Contains(first, "the API server did not answer") || !strings.Contains(first, "connection refused") ||
+		!strings.Contains(first, "asked 5 times") || !strings.Contains(first, "run the same command again once it answers") {
+		t.Errorf("first gap %q: want that the server did not answer, how often it was asked, and what to do", first)
+	}
+	for _, g := range snap.Gaps[1:] {
+		if !strings.Contains(g.Reason, "as it had stopped answering earlier in this run") {
+			t.Errorf("gap %q: want it asked once, the server having stopped answering", g.Reason)
+		}
+	}
+	// /version, the SelfSubjectReview, 5 pages answered, the Secrets
+	// asked 5 times and the 7 lists after them once each.
+	if n := snap.Reach.Requests; n != 19 {
+		t.Errorf("%d requests sent; want 19", n)
+	}
+	ids := byID(t, st)
+	for id, i := range ids {
+		if i.Status == audit.StatusRemoved {
+			t.Errorf("%s removed by a run the server stopped answering", id)
+		}
+	}
+	if _, ok := ids["k8s:demo:k8s_sa_token:ci/deployer-token"]; !ok {
+		t.Error("the token read by the first snapshot is gone")
+	}
+}
+
+// TestNestedAggregationNotYetFilled: a ClusterRole that aggregates another
+// aggregated one (as the API server's own admin aggregates edit), before
+// the controller manager has filled either in (each has no rules of its
+// own), grants the rules of the roles its selectors reach through both,
+// where an account bound to it was said to have only what the outer
+// selector matched directly: a permission read as absent.
+func TestNestedAggregationNotYetFilled(t *testing.T) {
+	w := demoWorld()
+	agg := func(label string) *rbacv1.AggregationRule {
+		return &rbacv1.AggregationRule{ClusterRoleSelectors: []metav1.LabelSelector{{MatchLabels: map[string]string{label: "true"}}}}
+	}
+	w.ClusterRoles = append(w.ClusterRoles,
+		rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: "nhi-admin"}, AggregationRule: agg("nhi.example/aggregate-to-admin")},
+		rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: "nhi-edit", Labels: map[string]string{"nhi.example/aggregate-to-admin": "true"}},
+			AggregationRule: agg("nhi.example/aggregate-to-edit")},
+		rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: "nhi-aggregate-to-edit", Labels: map[string]string{"nhi.example/aggregate-to-edit": "true"}},
+			Rules: []rbacv1.PolicyRule{{APIGroups: []string{""}, Resources: []string{"secrets"}, Verbs: []string{"get", "update"}}}},
+		rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: "nhi-aggregate-to-admin", Labels: map[string]string{"nhi.example/aggregate-to-admin": "true"}},
+			Rules: []rbacv1.PolicyRule{{APIGroups: []string{"rbac.authorization.k8s.io"}, Resources: []string{"rolebindings"}, Verbs: []string{"create"}}}},
+	)
+	w.RoleBindings = append(w.RoleBindings, rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Namespace: "shared", Name: "runner-admin"},
+		RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "nhi-admin"},
+		Subjects: []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Namespace: "shared", Name: "shared-runner"}}})
+	r := recorded(t, w)
+	st, _ := openStore(t, fixedNow)
+	snapshot(t, st, "demo", r.Config())
+	runner := byID(t, st)["k8s:demo:k8s_service_account:shared/shared-runner"]
+	if got := runner.Attributes["permissions"]; got != "rolebindings: create in shared; secrets: get,update in shared" {
+		t.Errorf("permissions %q; want the rules of both aggregated roles, in shared", got)
+	}
+	if runner.Permissions["secrets"] != "get,update" {
+		t.Errorf("permission secrets = %q", runner.Permissions["secrets"])
+	}
+}
+
+// TestDeletedNamespaceWithGapsElsewhere: a namespace deleted since the
+// last snapshot has its accounts marked removed when the namespaces were
+// listed in full, even when another list is a gap (a credential that may
+// not list Secrets, as the docs allow), where a gap anywhere kept the
+// deleted namespace's accounts not-checked for as long as it lasted, which
+// for a permission left out on purpose is for ever. Tokens where the
+// Secrets were not read stay not-checked.
+func TestDeletedNamespaceWithGapsElsewhere(t *testing.T) {
+	st, _ := openStore(t, fixedNow)
+	if snap := snapshot(t, st, "demo", recorded(t, demoWorld()).Config()); snap.Status != audit.SnapshotComplete {
+		t.Fatalf("first snapshot %s", snap.Status)
+	}
+	w := demoWorld()
+	w.Namespaces = slices.DeleteFunc(w.Namespaces, func(n corev1.Namespace) bool { return n.Name == "ops" })
+	w.ServiceAccounts = slices.DeleteFunc(w.ServiceAccounts, func(a corev1.ServiceAccount) bool { return a.Namespace == "ops" })
+	w.Roles = slices.DeleteFunc(w.Roles, func(r rbacv1.Role) bool { return r.Namespace == "ops" })
+	w.RoleBindings = slices.DeleteFunc(w.RoleBindings, func(b rbacv1.RoleBinding) bool { return b.Namespace == "ops" })
+	r := recorded(t, w)
+	r.ForbidSecrets.Store(true)
+	if snap := snapshot(t, st, "demo", r.Config()); snap.Status != audit.SnapshotPartial {
+		t.Fatalf("second snapshot %s, want partial (Secrets forbidden)", snap.Status)
+	}
+	ids := byID(t, st)
+	if got := ids["k8s:demo:k8s_service_account:ops/ops-bot"].Status; got != audit.StatusRemoved {
+		t.Errorf("ops/ops-bot, whose namespace is gone, is %q; want removed", got)
+	}
+	if got := ids["k8s:demo:k8s_sa_token:ci/deployer-token"].Status; got != audit.StatusNotChecked {
+		t.Errorf("ci/deployer-token, whose Secrets were not read, is %q; want not-checked", got)
+	}
+	if got := ids["k8s:demo:k8s_service_account:ci/deployer"].Status; got != audit.StatusActive {
+		t.Errorf("ci/deployer is %q", got)
+	}
+}
+
+// TestTokenUseTrackingForbidden: a credential that may not read since
+// when legacy token use is recorded leaves a gap saying so and what it
+// costs, and no token is called unused for want of a label.
+func TestTokenUseTrackingForbidden(t *testing.T) {
+	r := recorded(t, demoWorld())
+	r.ForbidTracking.Store(true)
+	st, _ := openStore(t, fixedNow)
+	snap := snapshot(t, st, "demo", r.Config())
+	if snap.Status != audit.SnapshotPartial || len(snap.Gaps) != 1 || snap.Gaps[0].Status != 403 ||
+		!strings.Contains(snap.Gaps[0].Reason, "forbidden: the credential may not get the ConfigMap kube-system/kube-apiserver-legacy-service-account-token-tracking") ||
+		!strings.Contains(snap.Gaps[0].Reason, "not called unused") {
+		t.Fatalf("status %s, gaps %+v; want one gap naming the ConfigMap", snap.Status, snap.Gaps)
+	}
+	tok := byID(t, st)["k8s:demo:k8s_sa_token:payments/old-batch-token"]
+	if m, ok := rules(tok)["stale"]; ok || tok.Attributes["use_tracked_since"] != "unknown" {
+		t.Errorf("stale %q, use_tracked_since %q; want no stale claim, unknown", m, tok.Attributes["use_tracked_since"])
+	}
+}
+
+// TestTokenUseTrackedSince: a legacy token without a last-used label is
+// called never used only where the API server recorded uses for its whole
+// life: where tracking began after it was made, it is unused only since
+// then; where the API server does not say (before Kubernetes 1.26), or
+// its label is no date, nothing is claimed, where each was "never used
+// since it was created", and stale, though it may have been used daily.
+func TestTokenUseTrackedSince(t *testing.T) {
+	const oldBatch = "k8s:demo:k8s_sa_token:payments/old-batch-token"
+	for _, tc := range []struct {
+		name    string
+		world   func(w *k8stest.World)
+		want    string // the stale finding of payments/old-batch-token ("" none)
+		note    bool   // the snapshot says the API server does not track use
+		tracked string
+	}{
+		{"tracked since before it was made", func(*k8stest.World) {}, "never used since it was created 2021-03-01", false, "2021-03-01T09:00:00Z"},
+		{"tracked for 200 days", func(w *k8stest.World) { w.TokenUseTrackedSince = fixedNow.AddDate(0, 0, -200) },
+			"not used since the API server began recording legacy token use on 2026-05-14, 200 days ago (it is older, and may have been used before); policy: 90", false, "2026-05-14T12:00:00Z"},
+		{"tracked for 20 days", func(w *k8stest.World) { w.TokenUseTrackedSince = fixedNow.AddDate(0, 0, -20) }, "", false, "2026-11-10T12:00:00Z"},
+		{"not tracked", func(w *k8stest.World) { w.TokenUseTrackedSince = time.Time{} }, "", true, "unknown"},
+		{"a label that is no date", func(w *k8stest.World) {
+			for i := range w.Secrets {
+				if w.Secrets[i].Name == "old-batch-token" {
+					w.Secrets[i].Labels = map[string]string{"kubernetes.io/legacy-token-last-used": "yesterday"}
+				}
+			}
+		}, "", false, "unknown"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := demoWorld()
+			tc.world(w)
+			st, _ := openStore(t, fixedNow)
+			snap := snapshot(t, st, "demo", recorded(t, w).Config())
+			if snap.Status != audit.SnapshotComplete {
+				t.Fatalf("status %s, gaps %+v", snap.Status, snap.Gaps)
+			}
+			tok := byID(t, st)[oldBatch]
+			got := rules(tok)["stale"]
+			if (tc.want == "") != (got == "") || !strings.Contains(got, tc.want) {
+				t.Errorf("stale %q; want %q", got, tc.want)
+			}
+			if a := tok.Attributes["use_tracked_since"]; a != tc.tracked {
+				t.Errorf("use_tracked_since %q, want %q", a, tc.tracked)
+			}
+			if noted := slices.Contains(snap.Notes, k8sconn.NotTrackedNote); noted != tc.note {
+				t.Errorf("notes %q; want the note that use is not tracked: %v", snap.Notes, tc.note)
+			}
+			if _, ok := rules(byID(t, st)["k8s:demo:k8s_sa_token:ci/deployer-token"])["stale"]; !ok {
+				t.Error("ci/deployer-token, labelled last used 200 days ago, is not stale")
+			}
+		})
+	}
+}
+
+// TestPartialNamespaceListNamespaceByNamespace: when the namespace list
+// fails part way and the other lists are read namespace by namespace (the
+// credential may not list them across all namespaces), each namespace is
+// read once, where those both listed and named by an account were read
+// twice, so their tokens were recorded twice and their Pods counted twice.
+func TestPartialNamespaceListNamespaceByNamespace(t *testing.T) {
+	r := recorded(t, demoWorld())
+	r.ForbidClusterWide.Store(true)
+	r.FailList.Store(2) // the namespace list's second page
+	st, _ := openStore(t, fixedNow)
+	snap := snapshot(t, st, "demo", r.Config())
+	if snap.Status != audit.SnapshotPartial || len(snap.Gaps) != 1 || !strings.Contains(snap.Gaps[0].Reason, "cannot list namespaces") {
+		t.Fatalf("status %s, gaps %+v; want partial, the namespace list its one gap", snap.Status, snap.Gaps)
+	}
+	// The first page named ci and payments: their 4 accounts and 2 tokens.
+	if got := snap.Counts; got[audit.KindK8sServiceAccount] != 4 || got[audit.KindK8sSAToken] != 2 {
+		t.Errorf("counts %v, want 4 accounts and 2 tokens", got)
+	}
+	if p := byID(t, st)["k8s:demo:k8s_service_account:ci/deployer"].Attributes["pods"]; p != "1" {
+		t.Errorf("ci/deployer runs %s Pods, want 1", p)
+	}
+}
+
+// TestNamedSecretsAreNotAllSecrets: a rule that names the objects it
+// grants on (resourceNames) grants on those objects only: an account that
+// may get one named secret cluster-wide does not "read secrets
+// cluster-wide", where it was called overprivileged for it.
+func TestNamedSecretsAreNotAllSecrets(t *testing.T) {
+	w := demoWorld()
+	w.ClusterRoles = append(w.ClusterRoles, rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: "nhi-one-secret"},
+		Rules: []rbacv1.PolicyRule{{APIGroups: []string{""}, Resources: []string{"secrets"}, ResourceNames: []string{"db-creds"}, Verbs: []string{"get"}}}})
+	w.ClusterRoleBindings = append(w.ClusterRoleBindings, rbacv1.ClusterRoleBinding{ObjectMeta: metav1.ObjectMeta{Name: "runner-one-secret"},
+		RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "nhi-one-secret"},
+		Subjects: []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Namespace: "shared", Name: "shared-runner"}}})
+	r := recorded(t, w)
+	st, _ := openStore(t, fixedNow)
+	snapshot(t, st, "demo", r.Config())
+	runner := byID(t, st)["k8s:demo:k8s_service_account:shared/shared-runner"]
+	if got := runner.Attributes["permissions"]; got != "secrets[db-creds]: get cluster-wide" {
+		t.Errorf("permissions %q; want the one secret named", got)
+	}
+	if m, ok := rules(runner)["overprivileged"]; ok {
+		t.Errorf("overprivileged %q for one named secret", m)
+	}
+	if runner.Permissions["secrets"] != "get" {
+		t.Errorf("permission secrets = %q; want get (of some secrets)", runner.Permissions["secrets"])
 	}
 }

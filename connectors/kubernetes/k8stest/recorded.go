@@ -37,16 +37,57 @@ type Recorded struct {
 	// ForbidLists, when set, answers every list 403 Forbidden, as an API
 	// server answers a user no role binding names.
 	ForbidLists atomic.Bool
+	// ForbidClusterWide, when set, answers 403 Forbidden to every list of
+	// a namespaced resource across all namespaces, and answers it in each
+	// namespace, as an API server answers an auditor whose ClusterRole
+	// lists only namespaces, the rest granted by a RoleBinding in each.
+	ForbidClusterWide atomic.Bool
+	// FailList, when above 0, answers the list request that many from now
+	// 500 Internal Server Error (an error no retry helps).
+	FailList atomic.Int64
+	// ForbidSecrets, when set, answers every list of Secrets 403
+	// Forbidden, as an API server answers a credential whose role leaves
+	// Secrets out (docs/kubernetes.md allows it).
+	ForbidSecrets atomic.Bool
+	// ForbidTracking, when set, answers the ConfigMap that says since when
+	// legacy token use is recorded 403 Forbidden, as an API server answers
+	// a credential whose role leaves it out.
+	ForbidTracking atomic.Bool
 	// RejectListsAfter, when above 0, answers every list after that many
 	// 401 Unauthorized, as an API server answers a token that expired or
 	// was revoked part way through a run (SelfSubjectReview at its start
 	// still accepted it).
 	RejectListsAfter atomic.Int64
+	// UnavailableLists, when above 0, answers that many of the lists that
+	// follow 503 Service Unavailable (no Retry-After), as an API server
+	// whose etcd is not ready, or a load balancer in front of one that is
+	// restarting, answers.
+	UnavailableLists atomic.Int64
+	// HangLists, when above 0, leaves that many of the lists that follow
+	// unanswered until the client gives up, as a frozen API server, or a
+	// network that drops what it is sent, does (after 20 seconds it
+	// answers 504, as a proxy in front would).
+	HangLists atomic.Int64
+	// Abandoned counts the hung lists the client gave up on.
+	Abandoned atomic.Int64
+	// DownAfterLists, when above 0, stops the server once it has answered
+	// that many more lists: its listener is closed, so every request after
+	// is refused (connect: connection refused), as by an API server that
+	// went down part way through a run.
+	DownAfterLists atomic.Int64
 
 	listsServed atomic.Int64
+	down        atomic.Bool
 
 	lists map[string]*recordedList // "/api/v1/pods" -> items
+	// tracking is the ConfigMap that says since when legacy token use is
+	// recorded, nil when the world does not record it.
+	tracking []byte
 }
+
+// TrackingPath is where the API server says since when it labels legacy
+// tokens with their last use.
+const TrackingPath = "/api/v1/namespaces/kube-system/configmaps/kube-apiserver-legacy-service-account-token-tracking"
 
 type recordedList struct {
 	kind, apiVersion string
@@ -66,6 +107,7 @@ const RecordedVersion = "v1.37.2"
 // named in lastUsed, the kubernetes.io/legacy-token-last-used label: what
 // the API server and its controllers would have recorded over time.
 func (w *World) Dated(created time.Time, lastUsed map[string]time.Time) {
+	w.TokenUseTrackedSince = created.UTC().Truncate(time.Second)
 	n := 0
 	stamp := func(m *metav1.ObjectMeta) {
 		n++
@@ -183,6 +225,14 @@ func NewRecorded(w *World) (*Recorded, error) {
 			r.lists[path] = &recordedList{kind: kind[0], apiVersion: kind[1], metadataOnly: path == "/api/v1/secrets"}
 		}
 	}
+	if t := w.TokenUseTrackedSince; !t.IsZero() {
+		cm := corev1.ConfigMap{TypeMeta: metav1.TypeMeta{Kind: "ConfigMap", APIVersion: "v1"},
+			ObjectMeta: metav1.ObjectMeta{Namespace: "kube-system", Name: "kube-apiserver-legacy-service-account-token-tracking", CreationTimestamp: metav1.NewTime(t)},
+			Data:       map[string]string{"since": t.UTC().Format(time.DateOnly)}}
+		if r.tracking, err = json.Marshal(cm); err != nil {
+			return nil, err
+		}
+	}
 	r.Server = httptest.NewTLSServer(http.HandlerFunc(r.serve))
 	return r, nil
 }
@@ -216,6 +266,19 @@ func (r *Recorded) serve(w http.ResponseWriter, req *http.Request) {
 		statusErr(w, 405, metav1.StatusReasonMethodNotAllowed, "the recorded world is read-only")
 		return
 	}
+	if req.URL.Path == TrackingPath && r.ForbidTracking.Load() {
+		statusErr(w, 403, metav1.StatusReasonForbidden, `configmaps "kube-apiserver-legacy-service-account-token-tracking" is forbidden: User "`+r.User+`" cannot get resource "configmaps" in API group "" in the namespace "kube-system"`)
+		return
+	}
+	if req.URL.Path == TrackingPath {
+		if r.tracking == nil {
+			statusErr(w, 404, metav1.StatusReasonNotFound, `configmaps "kube-apiserver-legacy-service-account-token-tracking" not found`)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(r.tracking)
+		return
+	}
 	path, ns := req.URL.Path, ""
 	// /api/v1/namespaces/{ns}/{resource} and /apis/g/v/namespaces/{ns}/{resource}
 	if i := strings.Index(path, "/namespaces/"); i >= 0 {
@@ -224,12 +287,68 @@ func (r *Recorded) serve(w http.ResponseWriter, req *http.Request) {
 			ns, path = rest[0], path[:i]+"/"+rest[1]
 		}
 	}
-	if n := r.RejectListsAfter.Load(); n > 0 && r.listsServed.Add(1) > n {
+	served := r.listsServed.Add(1)
+	if r.down.Load() {
+		panic(http.ErrAbortHandler)
+	}
+	for n := r.DownAfterLists.Load(); n > 0; n = r.DownAfterLists.Load() {
+		if r.DownAfterLists.CompareAndSwap(n, n-1) {
+			if n == 1 {
+				// The last list it answers closes the listener first and
+				// its connection after: the next request dials, and is
+				// refused.
+				r.down.Store(true)
+				r.Listener.Close()
+				w.Header().Set("Connection", "close")
+			}
+			break
+		}
+	}
+	if n := r.RejectListsAfter.Load(); n > 0 && served > n {
 		statusErr(w, 401, metav1.StatusReasonUnauthorized, "Unauthorized")
 		return
 	}
+	for n := r.HangLists.Load(); n > 0; n = r.HangLists.Load() {
+		if r.HangLists.CompareAndSwap(n, n-1) {
+			select {
+			case <-req.Context().Done():
+				r.Abandoned.Add(1)
+				return
+			case <-time.After(20 * time.Second):
+				statusErr(w, 504, metav1.StatusReasonTimeout, "the recorded world's proxy had no answer")
+				return
+			}
+		}
+	}
+	for n := r.UnavailableLists.Load(); n > 0; n = r.UnavailableLists.Load() {
+		if r.UnavailableLists.CompareAndSwap(n, n-1) {
+			statusErr(w, 503, metav1.StatusReasonServiceUnavailable, "the server is currently unable to handle the request")
+			return
+		}
+	}
 	if r.ForbidLists.Load() {
 		statusErr(w, 403, metav1.StatusReasonForbidden, `User "`+r.User+`" cannot list resource at the cluster scope`)
+		return
+	}
+	if ns == "" && path != "/api/v1/namespaces" && !strings.HasSuffix(path, "/clusterroles") && !strings.HasSuffix(path, "/clusterrolebindings") && r.ForbidClusterWide.Load() {
+		statusErr(w, 403, metav1.StatusReasonForbidden, `User "`+r.User+`" cannot list resource at the cluster scope`)
+		return
+	}
+	for n := r.FailList.Load(); n > 0; n = r.FailList.Load() {
+		if r.FailList.CompareAndSwap(n, n-1) {
+			if n == 1 {
+				statusErr(w, 500, metav1.StatusReasonInternalError, "Internal error occurred: the recorded world failed this list")
+				return
+			}
+			break
+		}
+	}
+	if path == "/api/v1/secrets" && r.ForbidSecrets.Load() {
+		where := "at the cluster scope"
+		if ns != "" {
+			where = `in the namespace "` + ns + `"`
+		}
+		statusErr(w, 403, metav1.StatusReasonForbidden, `secrets is forbidden: User "`+r.User+`" cannot list resource "secrets" in API group "" `+where)
 		return
 	}
 	l := r.lists[path]

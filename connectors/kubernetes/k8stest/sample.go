@@ -37,6 +37,12 @@ type World struct {
 	ClusterRoleBindings []rbacv1.ClusterRoleBinding
 	Roles               []rbacv1.Role
 	RoleBindings        []rbacv1.RoleBinding
+	// TokenUseTrackedSince is when the API server began labelling legacy
+	// tokens with their last use (its ConfigMap
+	// kube-system/kube-apiserver-legacy-service-account-token-tracking);
+	// zero: it does not, as before Kubernetes 1.26. A live API server
+	// keeps its own.
+	TokenUseTrackedSince time.Time
 }
 
 func om(ns, name string, labels map[string]string) metav1.ObjectMeta {
