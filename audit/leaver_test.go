@@ -11,7 +11,7 @@ import (
 // batch, an undo), saying who they act as, when they left and that
 // nothing was written, and nothing is in the log in their name: the
 // directory is read in the write's own transaction (docs/people.md).
-func TestLeaverMidSessionWritesNoNoteOrOwner(t *testing.T) {
+func TestLeaverMidSessionWritesNoNoteOwnerOrSnapshot(t *testing.T) {
 	eachEngine(t, func(t *testing.T, eng testEngine) {
 		where := eng.new(t)
 		admin := openAt(t, where)
@@ -71,6 +71,24 @@ func TestLeaverMidSessionWritesNoNoteOrOwner(t *testing.T) {
 		// Someone still here writes as before.
 		if _, err := st.AddNotes(ctx, "bob", []string{a.ID}, "taking over"); err != nil {
 			t.Errorf("a note by someone who has not left: %v", err)
+		}
+		// Nor does she record a snapshot: refused before anything is
+		// read, no snapshot begun.
+		var snaps int
+		if err := admin.QueryRow(ctx, `SELECT count(*) FROM snapshots`).Scan(&snaps); err != nil {
+			t.Fatal(err)
+		}
+		_, err = st.BeginSnapshot(ctx, SnapshotInfo{Source: "github", Account: "acme", APIURL: "http://127.0.0.1/", ToolVersion: "test", Actor: "rita"})
+		refused("a snapshot", err)
+		var after int
+		if err := admin.QueryRow(ctx, `SELECT count(*) FROM snapshots`).Scan(&after); err != nil {
+			t.Fatal(err)
+		}
+		if after != snaps {
+			t.Errorf("a leaver's refused snapshot left %d snapshot rows", after-snaps)
+		}
+		if _, err := st.StartSnapshot(ctx, SnapshotInfo{Source: "github", Account: "acme", APIURL: "http://127.0.0.1/", ToolVersion: "test", Actor: "bob"}); err != nil {
+			t.Errorf("a snapshot by someone who has not left: %v", err)
 		}
 	})
 }

@@ -159,6 +159,17 @@ func (s *Store) startSnapshot(ctx context.Context, info SnapshotInfo, mode start
 		return nil, fmt.Errorf("starting snapshot: %w", err)
 	}
 	defer tx.Rollback()
+	// A person the directory marks left records no snapshot either
+	// (docs/people.md): refused here, before anything is read, where on
+	// PostgreSQL the database refused the run's last event only at its
+	// end, after the whole read, leaving it unfinished.
+	dir, err := readPeople(ctx, &Tx{s: s, tx: tx})
+	if err != nil {
+		return nil, fmt.Errorf("starting snapshot: %w", err)
+	}
+	if err := dir.RefuseLeaver(info.Actor, "record a snapshot"); err != nil {
+		return nil, err
+	}
 	token, tookOver, err := s.acquireLock(ctx, tx, info.Source, info.Account)
 	if err != nil {
 		return nil, err
