@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -117,10 +118,34 @@ func TestSnapshotsTellRunningFromKilled(t *testing.T) {
 	if r := ok(t, "snapshots", "--db", db); !strings.Contains(r.stdout, live) || strings.Contains(r.stdout, "stopped") {
 		t.Errorf("snapshots while it runs, want %q:\n%s", live, r.stdout)
 	}
+	runOf := func() map[string]any {
+		t.Helper()
+		var snaps []map[string]any
+		if err := json.Unmarshal([]byte(ok(t, "snapshots", "--json", "--db", db).stdout), &snaps); err != nil {
+			t.Fatal(err)
+		}
+		for _, sn := range snaps {
+			if sn["id"] == float64(2) {
+				if sn["status"] != "running" {
+					t.Errorf("snapshots --json: snapshot 2's status %v, want running", sn["status"])
+				}
+				run, _ := sn["run"].(map[string]any)
+				return run
+			}
+		}
+		t.Fatal("snapshots --json lists no snapshot 2")
+		return nil
+	}
+	if got := runOf(); got["state"] != "running" || got["pid"] != float64(run.cmd.Process.Pid) {
+		t.Errorf("snapshots --json while it runs: run %v, want state running and pid %d", got, run.cmd.Process.Pid)
+	}
 	if err := run.cmd.Process.Kill(); err != nil {
 		t.Fatal(err)
 	}
 	_ = run.cmd.Wait()
+	if got := runOf(); got["state"] != "stopped" {
+		t.Errorf("snapshots --json after the kill: run %v, want state stopped", got)
+	}
 	r := ok(t, "snapshots", "--db", db)
 	for _, want := range []string{
 		"Snapshot 2 (github/northwind) was stopped before it finished: no live nhi process holds it. Nothing of it is current or counted",

@@ -177,10 +177,24 @@ type snapshotJSON struct {
 	// Current: the newest finished snapshot of its source and account,
 	// the one its population comes from.
 	Current bool `json:"current"`
+	// Run says, of a snapshot still running, whether a live process
+	// holds it ("running", with that process) or none does ("stopped":
+	// killed, or out of room; nothing finishes it but the next run of
+	// its source and account, which closes it as failed), so a script
+	// does not wait on a status that will never change. Absent when the
+	// snapshot finished, or the locks could not be read.
+	Run *snapshotRunJSON `json:"run,omitempty"`
 	// runState is a running snapshot's audit.Snapshot.RunState; runner
 	// and stopped say which it is (neither: not known).
 	runState        string
 	runner, stopped bool
+}
+
+// snapshotRunJSON is a running snapshot's run in nhi snapshots --json.
+type snapshotRunJSON struct {
+	State string `json:"state"` // "running" or "stopped"
+	PID   int    `json:"pid,omitempty"`
+	Host  string `json:"host,omitempty"`
 }
 
 func snapshotRow(s audit.Snapshot, current bool) snapshotJSON {
@@ -196,6 +210,12 @@ func snapshotRow(s audit.Snapshot, current bool) snapshotJSON {
 	}
 	if s.Status == audit.SnapshotRunning {
 		r.runState, r.runner, r.stopped = s.RunState(), s.Runner != nil, s.Stopped
+		switch {
+		case s.Runner != nil:
+			r.Run = &snapshotRunJSON{State: "running", PID: s.Runner.PID, Host: s.Runner.Host}
+		case s.Stopped:
+			r.Run = &snapshotRunJSON{State: "stopped"}
+		}
 		// Counted when it finishes: {} would say none of any kind, where
 		// it may have written batches already. Its gaps are those written
 		// so far.
