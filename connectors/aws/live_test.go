@@ -60,13 +60,7 @@ func TestDeletedWhileRead(t *testing.T) {
 	if p := snaps[awstest.SampleProd]; p.Status != audit.SnapshotComplete || len(p.Gaps) != 0 {
 		t.Errorf("prod: %s %+v, want complete: a deletion is no gap", p.Status, p.Gaps)
 	}
-	ids := byID(t, st)
-	for id := range ids {
-		if strings.HasSuffix(id, ":") {
-			t.Errorf("%s recorded with no name", id)
-		}
-	}
-	for id, want := range map[string]string{
+	wantStatuses(t, st, map[string]string{
 		"aws:222222222222:aws_iam_user:legacy-deployer":                          audit.StatusRemoved,
 		"aws:222222222222:aws_access_key:AKIAPRODLEGACY000001":                   audit.StatusRemoved,
 		"aws:222222222222:aws_access_key:AKIAPRODBACKUP000001":                   audit.StatusRemoved,
@@ -75,11 +69,7 @@ func TestDeletedWhileRead(t *testing.T) {
 		"aws:222222222222:aws_iam_user:metrics-shipper":                          audit.StatusActive,
 		"aws:222222222222:aws_iam_role:github-deploy":                            audit.StatusActive,
 		"aws:333333333333:aws_access_key:AKIASANDBOXEXP000001":                   audit.StatusActive,
-	} {
-		if got := ids[id].Status; got != want {
-			t.Errorf("%s: %q, want %s", id, got, want)
-		}
-	}
+	})
 	if out := progress.String(); !strings.Contains(out, "aws/222222222222: user legacy-deployer was deleted while it was read") {
 		t.Errorf("progress does not say what was deleted:\n%s", out)
 	}
@@ -182,24 +172,14 @@ func TestDeniedForSomeEntities(t *testing.T) {
 		t.Errorf("gaps %v, want the four above and the sandbox's authorization details", gaps)
 	}
 
-	ids := byID(t, st)
-	for id := range ids {
-		if strings.HasSuffix(id, ":") {
-			t.Errorf("%s recorded with no name", id)
-		}
-	}
-	for id, want := range map[string]string{
+	ids := wantStatuses(t, st, map[string]string{
 		"aws:222222222222:aws_iam_user:metrics-shipper":                          audit.StatusNotChecked,
 		"aws:222222222222:aws_access_key:AKIAPRODMETRICS00001":                   audit.StatusNotChecked,
 		"aws:222222222222:aws_access_key:AKIAPRODLEGACY000001":                   audit.StatusActive,
 		"aws:222222222222:aws_access_key:AKIAPRODBACKUP000001":                   audit.StatusActive,
 		"aws:222222222222:aws_oidc_provider:token.actions.githubusercontent.com": audit.StatusActive,
 		"aws:333333333333:aws_iam_role:lambda-cleanup":                           audit.StatusActive,
-	} {
-		if got := ids[id].Status; got != want {
-			t.Errorf("%s: %q, want %s", id, got, want)
-		}
-	}
+	})
 	for _, id := range []string{"aws:222222222222:aws_access_key:AKIAPRODBACKUP000001", "aws:333333333333:aws_iam_role:lambda-cleanup"} {
 		i := ids[id]
 		if i.LastUsedAt != nil || i.Attributes[audit.AttrLastUseUnknown] != "true" {
@@ -447,4 +427,22 @@ func TestReportNotGenerated(t *testing.T) {
 	if k := byID(t, st)["aws:111111111111:aws_access_key:AKIAMGMTDANA00000001"]; k.LastUsedAt == nil {
 		t.Error("key use not read without the report")
 	}
+}
+
+// wantStatuses checks that no identity was recorded without a name and
+// that each identity named has the status wanted, and returns them all.
+func wantStatuses(t *testing.T, st *audit.Store, want map[string]string) map[string]audit.Identity {
+	t.Helper()
+	ids := byID(t, st)
+	for id := range ids {
+		if strings.HasSuffix(id, ":") {
+			t.Errorf("%s recorded with no name", id)
+		}
+	}
+	for id, w := range want {
+		if got := ids[id].Status; got != w {
+			t.Errorf("%s: %q, want %s", id, got, w)
+		}
+	}
+	return ids
 }
