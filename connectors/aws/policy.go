@@ -30,11 +30,15 @@ type policyDoc struct {
 }
 
 type statement struct {
-	Effect    string                                `json:"Effect"`
-	Action    oneOrMany[string]                     `json:"Action"`
-	Resource  oneOrMany[string]                     `json:"Resource"`
-	Principal principal                             `json:"Principal"`
-	Condition map[string]map[string]json.RawMessage `json:"Condition"`
+	Effect      string            `json:"Effect"`
+	Action      oneOrMany[string] `json:"Action"`
+	NotAction   oneOrMany[string] `json:"NotAction"`
+	Resource    oneOrMany[string] `json:"Resource"`
+	NotResource oneOrMany[string] `json:"NotResource"`
+	Principal   principal         `json:"Principal"`
+	// NotPrincipal is every principal but those named; nil when absent.
+	NotPrincipal *principal                            `json:"NotPrincipal"`
+	Condition    map[string]map[string]json.RawMessage `json:"Condition"`
 }
 
 // oneOrMany is IAM's "a value or a list of values".
@@ -82,10 +86,28 @@ func (p *principal) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
+// names are the principals p names, "*" for any.
+func (p principal) names() []string {
+	var out []string
+	if p.Star && !slices.Contains(p.AWS, "*") {
+		out = append(out, "*")
+	}
+	out = append(out, p.AWS...)
+	out = append(out, p.Service...)
+	return append(out, p.Federated...)
+}
+
 // grants are the broad permissions a set of policies gives.
 type grants struct {
 	all, iamAll, passRoleAll bool
 	admin                    []string // names of AWS policies known to be broad
+	// broad are other broad grants in words: "all actions except iam:*",
+	// "*:* on all resources except arn:aws:s3:::logs/*".
+	broad []string
+	// denies name the Deny statements of the policies ("deploy (inline):
+	// Deny iam:*"): nhi does not weigh them against what is allowed, so
+	// they never make it claim less than is granted.
+	denies []string
 	// unread names the policies whose document is empty or does not parse
 	// ("deploy (inline)"): what they grant is not known, never nothing.
 	unread []string
@@ -99,32 +121,113 @@ var awsBroad = map[string]bool{
 	"arn:aws:iam::aws:policy/IAMFullAccess":       true,
 }
 
-// addDoc adds what the document of the policy named name grants.
+// addDoc adds what the document of the policy named name grants. An
+// Allow with NotAction grants every action but those named, one with
+// NotResource every resource but those named: broad, said in words. A
+// Deny is named, never subtracted (docs/policy.md).
 func (g *grants) addDoc(name string, doc *policyDoc) {
 	if doc == nil {
 		g.unread = append(g.unread, name)
 		return
 	}
 	for _, st := range doc.Statement {
+		if st.Effect == "Deny" {
+			g.denies = appendNew(g.denies, name+": Deny "+actionText(st)+resourceText(st))
+			continue
+		}
 		if st.Effect != "Allow" {
 			continue
 		}
 		anyResource := len(st.Resource) == 0 || slices.Contains(st.Resource, "*")
+		on := "" // the resources when all but some: " on all resources except ..."
+		if len(st.NotResource) > 0 {
+			on = resourceText(st)
+		}
+		broad := func(flag *bool, words string) {
+			if on == "" {
+				*flag = true
+			} else {
+				g.broad = appendNew(g.broad, words+on)
+			}
+		}
 		for _, a := range st.Action {
 			switch strings.ToLower(a) {
 			case "*", "*:*":
 				if anyResource {
-					g.all = true
+					broad(&g.all, "*:*")
 				}
 			case "iam:*":
-				g.iamAll = true
+				broad(&g.iamAll, "iam:*")
 			case "iam:passrole", "iam:pass*":
 				if anyResource {
-					g.passRoleAll = true
+					broad(&g.passRoleAll, "iam:PassRole")
 				}
 			}
 		}
+		if len(st.NotAction) == 0 || excludes(st.NotAction, "*") {
+			continue
+		}
+		// Every action but those named: broad on every resource, and on
+		// named ones when IAM is among what it grants (as iam:* is).
+		if anyResource || !excludes(st.NotAction, "iam:*") {
+			g.broad = appendNew(g.broad, actionText(st)+resourceText(st))
+		}
 	}
+}
+
+// actionText is a statement's actions in words: "iam:*, s3:*" or "all
+// actions except iam:*".
+func actionText(st statement) string {
+	if len(st.NotAction) > 0 {
+		return "all actions except " + strings.Join(st.NotAction, ", ")
+	}
+	return strings.Join(st.Action, ", ")
+}
+
+// resourceText is where a statement applies, in words: "" for every
+// resource, " on all resources except ...", " on arn:...".
+func resourceText(st statement) string {
+	switch {
+	case len(st.NotResource) > 0:
+		return " on all resources except " + strings.Join(st.NotResource, ", ")
+	case len(st.Resource) == 0 || slices.Contains(st.Resource, "*"):
+		return ""
+	}
+	return " on " + strings.Join(st.Resource, ", ")
+}
+
+// excludes reports whether the action patterns of a NotAction cover all
+// of want ("*" or "iam:*"): a pattern matching want's text, its own "*"
+// standing for any characters.
+func excludes(patterns []string, want string) bool {
+	for _, p := range patterns {
+		if strings.Contains(p, "?") {
+			continue // one character: never a whole service
+		}
+		if globMatch(strings.ToLower(p), want) {
+			return true
+		}
+	}
+	return false
+}
+
+// globMatch matches s against an IAM action pattern whose "*" is any run
+// of characters.
+func globMatch(p, s string) bool {
+	star := strings.Index(p, "*")
+	if star < 0 {
+		return p == s
+	}
+	if !strings.HasPrefix(s, p[:star]) {
+		return false
+	}
+	rest := p[star+1:]
+	for i := star; i <= len(s); i++ {
+		if globMatch(rest, s[i:]) {
+			return true
+		}
+	}
+	return false
 }
 
 func (g *grants) addManaged(arn string, local map[string]*policyDoc) {
@@ -151,6 +254,7 @@ func (g grants) String() string {
 	if g.passRoleAll {
 		out = append(out, "iam:PassRole on *")
 	}
+	out = append(out, g.broad...)
 	return strings.Join(out, ", ")
 }
 
@@ -163,6 +267,9 @@ type trust struct {
 	conditions   []string // "StringLike token.actions.githubusercontent.com:sub=repo:acme/api:*"
 	starNoCond   bool     // Principal "*" without any condition
 	starWithCond bool
+	// starExcept names the principals an Allow's NotPrincipal leaves
+	// out: it trusts every other, as "*" does.
+	starExcept []string
 }
 
 func parseTrust(doc *policyDoc) trust {
@@ -174,7 +281,10 @@ func parseTrust(doc *policyDoc) trust {
 		if st.Effect != "Allow" {
 			continue
 		}
-		if st.Principal.Star {
+		if np := st.NotPrincipal; np != nil {
+			t.starExcept = appendNew(t.starExcept, np.names()...)
+		}
+		if st.Principal.Star || st.NotPrincipal != nil {
 			if len(st.Condition) == 0 {
 				t.starNoCond = true
 			} else {
