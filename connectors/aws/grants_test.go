@@ -112,3 +112,41 @@ func TestTrustNotPrincipal(t *testing.T) {
 		t.Errorf("NotPrincipal trust with a condition: %v", a)
 	}
 }
+
+// TestAWSManagedPolicies: nhi does not read AWS managed policies' documents
+// (they are AWS's, not in the account). Those it knows to be broad say so
+// in grants — PowerUserAccess (every action but IAM, Organizations and
+// Account) and the *FullAccess family beside AdministratorAccess and
+// IAMFullAccess — where all but the last two granted nothing; any other
+// is named in policies_not_evaluated, never read as granting nothing.
+func TestAWSManagedPolicies(t *testing.T) {
+	const aws = "arn:aws:iam::aws:policy/"
+	role := func(name string, attached ...string) *awstest.Role {
+		return &awstest.Role{Name: name, Path: "/", ID: "AROA" + strings.ToUpper(name), Created: fixedNow.AddDate(0, 0, -10), Trust: ec2Trust, Attached: attached}
+	}
+	ids := grantsOf(t, []*awstest.Role{
+		role("power", aws+"PowerUserAccess"),
+		role("s3-full", aws+"AmazonS3FullAccess", aws+"service-role/AWSLambdaBasicExecutionRole"),
+		role("lambda-full", aws+"AWSLambda_FullAccess"),
+		role("iam-full", aws+"IAMFullAccess"),
+		role("viewer", aws+"job-function/ViewOnlyAccess", aws+"ReadOnlyAccess"),
+	}, nil)
+	for name, want := range map[string]struct{ grants, notEvaluated string }{
+		"power":                         {"PowerUserAccess (all actions except iam:*, organizations:*, account:*)", ""},
+		"s3-full":                       {"AmazonS3FullAccess (AWS managed: full access to its service)", "AWSLambdaBasicExecutionRole"},
+		"lambda-full":                   {"AWSLambda_FullAccess (AWS managed: full access to its service)", ""},
+		"iam-full":                      {"IAMFullAccess", ""},
+		"viewer":                        {"", "ViewOnlyAccess, ReadOnlyAccess"},
+		"OrganizationAccountAccessRole": {"AdministratorAccess", ""},
+		"vendor-monitoring":             {"", "SecurityAudit"},
+	} {
+		id := ids["aws:222222222222:aws_iam_role:"+name]
+		a := id.Attributes
+		if a[awsconn.AttrGrants] != want.grants || a["policies_not_evaluated"] != want.notEvaluated {
+			t.Errorf("%s: grants %q, policies_not_evaluated %q; want %q, %q", name, a[awsconn.AttrGrants], a["policies_not_evaluated"], want.grants, want.notEvaluated)
+		}
+		if msg := finding(id, "overprivileged"); (want.grants != "") != (msg != "") || !strings.Contains(msg, want.grants) {
+			t.Errorf("%s: overprivileged finding %q, want one saying %q", name, msg, want.grants)
+		}
+	}
+}

@@ -100,7 +100,10 @@ func (p principal) names() []string {
 // grants are the broad permissions a set of policies gives.
 type grants struct {
 	all, iamAll, passRoleAll bool
-	admin                    []string // names of AWS policies known to be broad
+	admin                    []string // AWS managed policies known to be broad, in words
+	// notEvaluated names the AWS managed policies nhi does not know:
+	// their documents are not read, so what they grant is not known.
+	notEvaluated []string
 	// broad are other broad grants in words: "all actions except iam:*",
 	// "*:* on all resources except arn:aws:s3:::logs/*".
 	broad []string
@@ -113,12 +116,36 @@ type grants struct {
 	unread []string
 }
 
-// awsBroad are AWS managed policies whose documents nhi does not read
-// (they are not in the account) but whose reach is known: all actions,
-// and all of IAM.
-var awsBroad = map[string]bool{
-	"arn:aws:iam::aws:policy/AdministratorAccess": true,
-	"arn:aws:iam::aws:policy/IAMFullAccess":       true,
+// awsBroad are the AWS managed policies nhi knows to be broad, with what
+// they grant in words ("" where the name says it). nhi does not read
+// AWS managed policies' documents (they are AWS's, not the account's);
+// any name ending in FullAccess (AmazonS3FullAccess, AWSLambda_FullAccess)
+// is broad too: full access to its service. README "Reading AWS" lists
+// them; any other AWS managed policy is not evaluated, never "nothing".
+var awsBroad = map[string]string{
+	"AdministratorAccess": "",
+	"IAMFullAccess":       "",
+	"PowerUserAccess":     "all actions except iam:*, organizations:*, account:*",
+}
+
+// awsManaged reports an AWS managed policy's ARN
+// ("arn:aws:iam::aws:policy/job-function/ViewOnlyAccess"), in any
+// partition.
+func awsManaged(arn string) bool { return strings.Contains(arn, ":iam::aws:policy/") }
+
+// awsGrant is what the AWS managed policy named name grants, in words,
+// and whether nhi knows it to be broad.
+func awsGrant(name string) (string, bool) {
+	if what, ok := awsBroad[name]; ok {
+		if what == "" {
+			return name, true
+		}
+		return name + " (" + what + ")", true
+	}
+	if strings.HasSuffix(name, "FullAccess") {
+		return name + " (AWS managed: full access to its service)", true
+	}
+	return "", false
 }
 
 // addDoc adds what the document of the policy named name grants. An
@@ -236,8 +263,13 @@ func (g *grants) addManaged(arn string, local map[string]*policyDoc) {
 		g.addDoc(name, doc)
 		return
 	}
-	if awsBroad[arn] {
-		g.admin = append(g.admin, name)
+	if !awsManaged(arn) {
+		return
+	}
+	if what, ok := awsGrant(name); ok {
+		g.admin = appendNew(g.admin, what)
+	} else {
+		g.notEvaluated = appendNew(g.notEvaluated, name)
 	}
 }
 

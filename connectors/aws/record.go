@@ -36,6 +36,10 @@ const (
 	// ("deploy (inline): Deny iam:*"): nhi does not weigh them, so
 	// grants says what the Allows give.
 	AttrDenies = "denies_not_evaluated"
+	// AttrNotEvaluated names the attached AWS managed policies nhi does
+	// not know to be broad: their documents are AWS's and not read, so
+	// what they grant is not evaluated, never "nothing".
+	AttrNotEvaluated = "policies_not_evaluated"
 	// attrDetailsUnknown is "true" on an OIDC provider whose details
 	// (client IDs, thumbprints, tags) were denied: not that it has none.
 	attrDetailsUnknown = "details_unknown"
@@ -134,7 +138,7 @@ func (c *Connector) record(r connectors.Recorder, a *account) error {
 			if v, ok := attrs[AttrPassword]; ok {
 				kattrs["user_"+AttrPassword] = v
 			}
-			for _, k := range []string{AttrPolicyUnknown, attrPoliciesUnreadable, AttrDenies} {
+			for _, k := range []string{AttrPolicyUnknown, attrPoliciesUnreadable, AttrDenies, AttrNotEvaluated} {
 				if v, ok := attrs[k]; ok {
 					kattrs[k] = v
 				}
@@ -189,8 +193,12 @@ func (c *Connector) record(r connectors.Recorder, a *account) error {
 	return nil
 }
 
-// mark records in attrs the Deny statements nhi did not weigh.
+// mark records in attrs the Deny statements nhi did not weigh and the
+// AWS managed policies it did not evaluate.
 func (g grants) mark(attrs map[string]string) {
+	if len(g.notEvaluated) > 0 {
+		attrs[AttrNotEvaluated] = strings.Join(g.notEvaluated, ", ")
+	}
 	if len(g.denies) > 0 {
 		attrs[AttrDenies] = strings.Join(g.denies, "; ")
 	}
