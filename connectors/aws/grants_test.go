@@ -55,7 +55,7 @@ func TestNotActionAndNotResourceGrantBroadly(t *testing.T) {
 		role("all-but-two", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","NotAction":["iam:*","organizations:*"]}]}`),
 		role("all-but-bucket", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","NotResource":"arn:aws:s3:::audit-logs/*"}]}`),
 		role("s3-on-a-role", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","NotAction":"s3:*","Resource":"arn:aws:iam::222222222222:role/deploy"}]}`),
-		role("nothing-but-s3", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","NotAction":"*","Resource":"*"},{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}`),
+		role("nothing-but-s3", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","NotAction":"*","Resource":"*"},{"Effect":"Allow","NotAction":"*:*","Resource":"*"},{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}`),
 		role("allow-and-deny", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"},{"Effect":"Deny","Action":["iam:*","organizations:*"],"Resource":"*"}]}`),
 	}, []*awstest.User{{Name: "ops-bot", Path: "/", ID: "AIDAPRODOPSBOT", Created: fixedNow.AddDate(0, 0, -10),
 		Inline: map[string]string{"ops": `{"Statement":{"Effect":"Allow","NotAction":"iam:*","Resource":"*"}}`},
@@ -99,6 +99,8 @@ func TestTrustNotPrincipal(t *testing.T) {
 			Trust: `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","NotPrincipal":{"AWS":"arn:aws:iam::222222222222:role/intruder"},"Action":"sts:AssumeRole"}]}`},
 		{Name: "all-but-one-if", Path: "/", ID: "AROAPRODALLBUTONEIF", Created: fixedNow.AddDate(0, 0, -10),
 			Trust: `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","NotPrincipal":{"AWS":"arn:aws:iam::222222222222:role/intruder"},"Action":"sts:AssumeRole","Condition":{"StringEquals":{"aws:PrincipalOrgID":"o-abc123"}}}]}`},
+		{Name: "no-one", Path: "/", ID: "AROAPRODNOONE", Created: fixedNow.AddDate(0, 0, -10),
+			Trust: `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","NotPrincipal":"*","Action":"sts:AssumeRole"}]}`},
 	}, nil)
 	open := ids["aws:222222222222:aws_iam_role:all-but-one"]
 	if a := open.Attributes; a[awsconn.AttrTrustStar] != "unconditioned" || a["trust_any_principal_except"] != "arn:aws:iam::222222222222:role/intruder" {
@@ -106,6 +108,9 @@ func TestTrustNotPrincipal(t *testing.T) {
 	}
 	if msg := finding(open, "broad-trust"); !strings.Contains(msg, "any AWS principal except arn:aws:iam::222222222222:role/intruder") {
 		t.Errorf("broad-trust finding %q", msg)
+	}
+	if a := ids["aws:222222222222:aws_iam_role:no-one"].Attributes; a[awsconn.AttrTrustStar] != "" || a["trust_any_principal_except"] != "" {
+		t.Errorf("NotPrincipal \"*\" leaves no one: %v", a)
 	}
 	cond := ids["aws:222222222222:aws_iam_role:all-but-one-if"]
 	if a := cond.Attributes; a[awsconn.AttrTrustStar] != "conditioned" || a["trust_any_principal_except"] != "arn:aws:iam::222222222222:role/intruder" {

@@ -86,13 +86,9 @@ func (p *principal) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// names are the principals p names, "*" for any.
+// names are the principals p names.
 func (p principal) names() []string {
-	var out []string
-	if p.Star && !slices.Contains(p.AWS, "*") {
-		out = append(out, "*")
-	}
-	out = append(out, p.AWS...)
+	out := slices.Clone(p.AWS)
 	out = append(out, p.Service...)
 	return append(out, p.Federated...)
 }
@@ -231,6 +227,9 @@ func excludes(patterns []string, want string) bool {
 		if strings.Contains(p, "?") {
 			continue // one character: never a whole service
 		}
+		if p == "*:*" {
+			p = "*"
+		}
 		if globMatch(strings.ToLower(p), want) {
 			return true
 		}
@@ -313,10 +312,12 @@ func parseTrust(doc *policyDoc) trust {
 		if st.Effect != "Allow" {
 			continue
 		}
-		if np := st.NotPrincipal; np != nil {
-			t.starExcept = appendNew(t.starExcept, np.names()...)
+		// Every principal but those named; but "*" leaves no one.
+		allBut := st.NotPrincipal != nil && !st.NotPrincipal.Star
+		if allBut {
+			t.starExcept = appendNew(t.starExcept, st.NotPrincipal.names()...)
 		}
-		if st.Principal.Star || st.NotPrincipal != nil {
+		if st.Principal.Star || allBut {
 			if len(st.Condition) == 0 {
 				t.starNoCond = true
 			} else {
