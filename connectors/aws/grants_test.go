@@ -155,3 +155,24 @@ func TestAWSManagedPolicies(t *testing.T) {
 		}
 	}
 }
+
+// TestAttachedButNotListed: a group a user is in, or a customer managed
+// policy attached to an identity, that GetAccountAuthorizationDetails did
+// not list (created or changed between its pages) grants what nobody
+// read: the identity says its policies are not known and names them,
+// where they read as granting nothing.
+func TestAttachedButNotListed(t *testing.T) {
+	ids := grantsOf(t, []*awstest.Role{{Name: "late-policy", Path: "/", ID: "AROAPRODLATE", Created: fixedNow.AddDate(0, 0, -10), Trust: ec2Trust,
+		Attached: []string{"arn:aws:iam::222222222222:policy/created-late"}}},
+		[]*awstest.User{{Name: "late-group", Path: "/", ID: "AIDAPRODLATE", Created: fixedNow.AddDate(0, 0, -10), Groups: []string{"admins-new"},
+			Keys: []*awstest.AccessKey{{ID: "AKIAPRODLATE00000001", Status: "Active", Created: fixedNow.AddDate(0, 0, -10)}}}})
+	for id, want := range map[string]string{
+		"aws:222222222222:aws_iam_role:late-policy":            "created-late (not in the listing)",
+		"aws:222222222222:aws_iam_user:late-group":             "group admins-new (not in the listing)",
+		"aws:222222222222:aws_access_key:AKIAPRODLATE00000001": "group admins-new (not in the listing)",
+	} {
+		if a := ids[id].Attributes; a[awsconn.AttrPolicyUnknown] != "true" || a["policies_unreadable"] != want {
+			t.Errorf("%s: %v; want its policies marked not known, naming %s", id, a, want)
+		}
+	}
+}

@@ -107,8 +107,9 @@ type grants struct {
 	// Deny iam:*"): nhi does not weigh them against what is allowed, so
 	// they never make it claim less than is granted.
 	denies []string
-	// unread names the policies whose document is empty or does not parse
-	// ("deploy (inline)"): what they grant is not known, never nothing.
+	// unread names the policies whose document is empty, does not parse
+	// or was not listed ("deploy (inline)", "group ops (not in the
+	// listing)"): what they grant is not known, never nothing.
 	unread []string
 }
 
@@ -263,6 +264,9 @@ func (g *grants) addManaged(arn string, local map[string]*policyDoc) {
 		return
 	}
 	if !awsManaged(arn) {
+		// A customer managed policy the listing did not hold (created
+		// between its pages): what it grants was not read.
+		g.unread = append(g.unread, name+" (not in the listing)")
 		return
 	}
 	if what, ok := awsGrant(name); ok {

@@ -19,8 +19,9 @@ const (
 	AttrGrants        = "grants"           // "AdministratorAccess, *:*, iam:PassRole on *"
 	AttrPolicyUnknown = "policies_unknown" // "true" when policies were not read
 	AttrTrustUnknown  = "trust_unknown"    // "true" when the trust policy is empty or does not parse
-	// attrPoliciesUnreadable names the policies whose document is empty
-	// or does not parse ("deploy (inline)"), with policies_unknown.
+	// attrPoliciesUnreadable names the policies whose document is empty,
+	// does not parse or was not listed ("deploy (inline)"), with
+	// policies_unknown.
 	attrPoliciesUnreadable = "policies_unreadable"
 	AttrPassword           = "password_enabled" // "true", "false"; absent when not known
 	AttrUser               = "user"             // a key's user
@@ -84,6 +85,9 @@ func (c *Connector) record(r connectors.Recorder, a *account) error {
 			groups = append(groups, gn)
 			grp, ok := a.groups[gn]
 			if !ok {
+				// Not in the listing (created between its pages): its
+				// policies were not read, never "none".
+				g.unread = append(g.unread, "group "+gn+" (not in the listing)")
 				continue
 			}
 			for _, p := range grp.AttachedManagedPolicies {
