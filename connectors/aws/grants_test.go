@@ -99,6 +99,8 @@ func TestTrustNotPrincipal(t *testing.T) {
 			Trust: `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","NotPrincipal":{"AWS":"arn:aws:iam::222222222222:role/intruder"},"Action":"sts:AssumeRole"}]}`},
 		{Name: "all-but-one-if", Path: "/", ID: "AROAPRODALLBUTONEIF", Created: fixedNow.AddDate(0, 0, -10),
 			Trust: `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","NotPrincipal":{"AWS":"arn:aws:iam::222222222222:role/intruder"},"Action":"sts:AssumeRole","Condition":{"StringEquals":{"aws:PrincipalOrgID":"o-abc123"}}}]}`},
+		{Name: "anyone", Path: "/", ID: "AROAPRODANYONE", Created: fixedNow.AddDate(0, 0, -10),
+			Trust: `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","NotPrincipal":{"AWS":"arn:aws:iam::222222222222:role/intruder"},"Action":"sts:AssumeRole","Condition":{"Bool":{"aws:SecureTransport":"true"}}},{"Effect":"Allow","Principal":"*","Action":"sts:AssumeRole"}]}`},
 		{Name: "no-one", Path: "/", ID: "AROAPRODNOONE", Created: fixedNow.AddDate(0, 0, -10),
 			Trust: `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","NotPrincipal":"*","Action":"sts:AssumeRole"}]}`},
 	}, nil)
@@ -111,6 +113,13 @@ func TestTrustNotPrincipal(t *testing.T) {
 	}
 	if a := ids["aws:222222222222:aws_iam_role:no-one"].Attributes; a[awsconn.AttrTrustStar] != "" || a["trust_any_principal_except"] != "" {
 		t.Errorf("NotPrincipal \"*\" leaves no one: %v", a)
+	}
+	anyone := ids["aws:222222222222:aws_iam_role:anyone"]
+	if a := anyone.Attributes; a[awsconn.AttrTrustStar] != "unconditioned" || a["trust_any_principal_except"] != "" {
+		t.Errorf("a NotPrincipal beside an unconditioned Principal \"*\" excepts no one: %v", a)
+	}
+	if msg := finding(anyone, "broad-trust"); !strings.Contains(msg, `Principal "*" without a condition: any AWS principal can assume it`) {
+		t.Errorf("broad-trust finding %q", msg)
 	}
 	cond := ids["aws:222222222222:aws_iam_role:all-but-one-if"]
 	if a := cond.Attributes; a[awsconn.AttrTrustStar] != "conditioned" || a["trust_any_principal_except"] != "arn:aws:iam::222222222222:role/intruder" {

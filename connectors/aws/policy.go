@@ -312,6 +312,7 @@ func parseTrust(doc *policyDoc) trust {
 	if doc == nil {
 		return t
 	}
+	starAll := false // a Principal "*" without a condition: no one excepted
 	for _, st := range doc.Statement {
 		if st.Effect != "Allow" {
 			continue
@@ -320,6 +321,9 @@ func parseTrust(doc *policyDoc) trust {
 		allBut := st.NotPrincipal != nil && !st.NotPrincipal.Star
 		if allBut {
 			t.starExcept = appendNew(t.starExcept, st.NotPrincipal.names()...)
+		}
+		if st.Principal.Star && len(st.Condition) == 0 {
+			starAll = true
 		}
 		if st.Principal.Star || allBut {
 			if len(st.Condition) == 0 {
@@ -342,6 +346,9 @@ func parseTrust(doc *policyDoc) trust {
 				t.oidcNoSub = appendNew(t.oidcNoSub, host)
 			}
 		}
+	}
+	if starAll {
+		t.starExcept = nil
 	}
 	return t
 }
