@@ -46,6 +46,9 @@ func (e *Evaluator) checkAWS(rule string, id *Identity, o *Observation, r RulePo
 		}
 	case RuleOverprivileged:
 		if g := a["grants"]; g != "" {
+			if d := a["denies_not_evaluated"]; d != "" {
+				return "grants " + g + "; Deny statements not weighed against it: " + d
+			}
 			return "grants " + g
 		}
 	case RuleHumanCredential:
@@ -68,7 +71,11 @@ func (e *Evaluator) checkAWS(rule string, id *Identity, o *Observation, r RulePo
 		}
 		var why []string
 		if a["trust_any_principal"] == "unconditioned" {
-			why = append(why, `trust policy allows Principal "*" without a condition: any AWS principal can assume it`)
+			if except := a["trust_any_principal_except"]; except != "" {
+				why = append(why, "trust policy allows every principal but those its NotPrincipal names, without a condition: any AWS principal except "+except+" can assume it")
+			} else {
+				why = append(why, `trust policy allows Principal "*" without a condition: any AWS principal can assume it`)
+			}
 		}
 		for _, host := range splitList(a["trust_oidc_without_sub"]) {
 			why = append(why, fmt.Sprintf("trusts %s without a condition on %s:sub: anyone that provider issues a token to (for GitHub, any repository in the world) can assume it", host, host))

@@ -39,7 +39,7 @@ func TestFindingsOnSample(t *testing.T) {
 		"aws:222222222222:aws_iam_role:public-reader":                            {"orphaned", "stale", "broad-trust"},
 		"aws:222222222222:aws_iam_role:batch-jobs":                               {"orphaned", "overprivileged", "stale"},
 		"aws:222222222222:aws_oidc_provider:token.actions.githubusercontent.com": {"orphaned"},
-		"aws:333333333333:aws_access_key:AKIASANDBOXEXP000001":                   {"orphaned", "stale", "unrotated", "no-expiry", "human-credential"},
+		"aws:333333333333:aws_access_key:AKIASANDBOXEXP000001":                   {"orphaned", "overprivileged", "stale", "unrotated", "no-expiry", "human-credential"},
 	}
 	for id, rules := range want {
 		got := ids[id]
@@ -78,6 +78,7 @@ func TestFindingsOnSample(t *testing.T) {
 		{"aws:222222222222:aws_iam_role:public-reader", "broad-trust", "NHI5, NHI9", `Principal "*" without a condition`},
 		{"aws:222222222222:aws_iam_role:vendor-monitoring", "third-party", "NHI3", "account 999988887777, outside the organisation"},
 		{"aws:111111111111:aws_access_key:AKIAMGMTDANA00000001", "human-credential", "NHI10", "dana"},
+		{"aws:333333333333:aws_access_key:AKIASANDBOXEXP000001", "overprivileged", "NHI5", "PowerUserAccess (all actions except iam:*"},
 	}
 	for _, c := range checks {
 		f := message(c.id, c.rule)

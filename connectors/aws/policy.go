@@ -30,11 +30,15 @@ type policyDoc struct {
 }
 
 type statement struct {
-	Effect    string                                `json:"Effect"`
-	Action    oneOrMany[string]                     `json:"Action"`
-	Resource  oneOrMany[string]                     `json:"Resource"`
-	Principal principal                             `json:"Principal"`
-	Condition map[string]map[string]json.RawMessage `json:"Condition"`
+	Effect      string            `json:"Effect"`
+	Action      oneOrMany[string] `json:"Action"`
+	NotAction   oneOrMany[string] `json:"NotAction"`
+	Resource    oneOrMany[string] `json:"Resource"`
+	NotResource oneOrMany[string] `json:"NotResource"`
+	Principal   principal         `json:"Principal"`
+	// NotPrincipal is every principal but those named; nil when absent.
+	NotPrincipal *principal                            `json:"NotPrincipal"`
+	Condition    map[string]map[string]json.RawMessage `json:"Condition"`
 }
 
 // oneOrMany is IAM's "a value or a list of values".
@@ -82,49 +86,175 @@ func (p *principal) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
+// names are the principals p names.
+func (p principal) names() []string {
+	out := slices.Clone(p.AWS)
+	out = append(out, p.Service...)
+	return append(out, p.Federated...)
+}
+
 // grants are the broad permissions a set of policies gives.
 type grants struct {
 	all, iamAll, passRoleAll bool
-	admin                    []string // names of AWS policies known to be broad
-	// unread names the policies whose document is empty or does not parse
-	// ("deploy (inline)"): what they grant is not known, never nothing.
+	admin                    []string // AWS managed policies known to be broad, in words
+	// notEvaluated names the AWS managed policies nhi does not know:
+	// their documents are not read, so what they grant is not known.
+	notEvaluated []string
+	// broad are other broad grants in words: "all actions except iam:*",
+	// "*:* on all resources except arn:aws:s3:::logs/*".
+	broad []string
+	// denies name the Deny statements of the policies ("deploy (inline):
+	// Deny iam:*"): nhi does not weigh them against what is allowed, so
+	// they never make it claim less than is granted.
+	denies []string
+	// unread names the policies whose document is empty, does not parse
+	// or was not listed ("deploy (inline)", "group ops (not in the
+	// listing)"): what they grant is not known, never nothing.
 	unread []string
 }
 
-// awsBroad are AWS managed policies whose documents nhi does not read
-// (they are not in the account) but whose reach is known: all actions,
-// and all of IAM.
-var awsBroad = map[string]bool{
-	"arn:aws:iam::aws:policy/AdministratorAccess": true,
-	"arn:aws:iam::aws:policy/IAMFullAccess":       true,
+// awsBroad are the AWS managed policies nhi knows to be broad, with what
+// they grant in words ("" where the name says it). nhi does not read
+// AWS managed policies' documents (they are AWS's, not the account's);
+// any name ending in FullAccess (AmazonS3FullAccess, AWSLambda_FullAccess)
+// is broad too: full access to its service. README "Reading AWS" lists
+// them; any other AWS managed policy is not evaluated, never "nothing".
+var awsBroad = map[string]string{
+	"AdministratorAccess": "",
+	"IAMFullAccess":       "",
+	"PowerUserAccess":     "all actions except iam:*, organizations:*, account:*",
 }
 
-// addDoc adds what the document of the policy named name grants.
+// awsManaged reports an AWS managed policy's ARN
+// ("arn:aws:iam::aws:policy/job-function/ViewOnlyAccess"), in any
+// partition.
+func awsManaged(arn string) bool { return strings.Contains(arn, ":iam::aws:policy/") }
+
+// awsGrant is what the AWS managed policy named name grants, in words,
+// and whether nhi knows it to be broad.
+func awsGrant(name string) (string, bool) {
+	if what, ok := awsBroad[name]; ok {
+		if what == "" {
+			return name, true
+		}
+		return name + " (" + what + ")", true
+	}
+	if strings.HasSuffix(name, "FullAccess") {
+		return name + " (AWS managed: full access to its service)", true
+	}
+	return "", false
+}
+
+// addDoc adds what the document of the policy named name grants. An
+// Allow with NotAction grants every action but those named, one with
+// NotResource every resource but those named: broad, said in words. A
+// Deny is named, never subtracted (docs/policy.md).
 func (g *grants) addDoc(name string, doc *policyDoc) {
 	if doc == nil {
 		g.unread = append(g.unread, name)
 		return
 	}
 	for _, st := range doc.Statement {
+		if st.Effect == "Deny" {
+			g.denies = appendNew(g.denies, name+": Deny "+actionText(st)+resourceText(st))
+			continue
+		}
 		if st.Effect != "Allow" {
 			continue
 		}
 		anyResource := len(st.Resource) == 0 || slices.Contains(st.Resource, "*")
+		on := "" // the resources when all but some: " on all resources except ..."
+		if len(st.NotResource) > 0 {
+			on = resourceText(st)
+		}
+		broad := func(flag *bool, words string) {
+			if on == "" {
+				*flag = true
+			} else {
+				g.broad = appendNew(g.broad, words+on)
+			}
+		}
 		for _, a := range st.Action {
 			switch strings.ToLower(a) {
 			case "*", "*:*":
 				if anyResource {
-					g.all = true
+					broad(&g.all, "*:*")
 				}
 			case "iam:*":
-				g.iamAll = true
+				broad(&g.iamAll, "iam:*")
 			case "iam:passrole", "iam:pass*":
 				if anyResource {
-					g.passRoleAll = true
+					broad(&g.passRoleAll, "iam:PassRole")
 				}
 			}
 		}
+		if len(st.NotAction) == 0 || excludes(st.NotAction, "*") {
+			continue
+		}
+		// Every action but those named: broad on every resource, and on
+		// named ones when IAM is among what it grants (as iam:* is).
+		if anyResource || !excludes(st.NotAction, "iam:*") {
+			g.broad = appendNew(g.broad, actionText(st)+resourceText(st))
+		}
 	}
+}
+
+// actionText is a statement's actions in words: "iam:*, s3:*" or "all
+// actions except iam:*".
+func actionText(st statement) string {
+	if len(st.NotAction) > 0 {
+		return "all actions except " + strings.Join(st.NotAction, ", ")
+	}
+	return strings.Join(st.Action, ", ")
+}
+
+// resourceText is where a statement applies, in words: "" for every
+// resource, " on all resources except ...", " on arn:...".
+func resourceText(st statement) string {
+	switch {
+	case len(st.NotResource) > 0:
+		return " on all resources except " + strings.Join(st.NotResource, ", ")
+	case len(st.Resource) == 0 || slices.Contains(st.Resource, "*"):
+		return ""
+	}
+	return " on " + strings.Join(st.Resource, ", ")
+}
+
+// excludes reports whether the action patterns of a NotAction cover all
+// of want ("*" or "iam:*"): a pattern matching want's text, its own "*"
+// standing for any characters.
+func excludes(patterns []string, want string) bool {
+	for _, p := range patterns {
+		if strings.Contains(p, "?") {
+			continue // one character: never a whole service
+		}
+		if p == "*:*" {
+			p = "*"
+		}
+		if globMatch(strings.ToLower(p), want) {
+			return true
+		}
+	}
+	return false
+}
+
+// globMatch matches s against an IAM action pattern whose "*" is any run
+// of characters.
+func globMatch(p, s string) bool {
+	star := strings.Index(p, "*")
+	if star < 0 {
+		return p == s
+	}
+	if !strings.HasPrefix(s, p[:star]) {
+		return false
+	}
+	rest := p[star+1:]
+	for i := star; i <= len(s); i++ {
+		if globMatch(rest, s[i:]) {
+			return true
+		}
+	}
+	return false
 }
 
 func (g *grants) addManaged(arn string, local map[string]*policyDoc) {
@@ -133,8 +263,16 @@ func (g *grants) addManaged(arn string, local map[string]*policyDoc) {
 		g.addDoc(name, doc)
 		return
 	}
-	if awsBroad[arn] {
-		g.admin = append(g.admin, name)
+	if !awsManaged(arn) {
+		// A customer managed policy the listing did not hold (created
+		// between its pages): what it grants was not read.
+		g.unread = append(g.unread, name+" (not in the listing)")
+		return
+	}
+	if what, ok := awsGrant(name); ok {
+		g.admin = appendNew(g.admin, what)
+	} else {
+		g.notEvaluated = appendNew(g.notEvaluated, name)
 	}
 }
 
@@ -151,6 +289,7 @@ func (g grants) String() string {
 	if g.passRoleAll {
 		out = append(out, "iam:PassRole on *")
 	}
+	out = append(out, g.broad...)
 	return strings.Join(out, ", ")
 }
 
@@ -163,6 +302,9 @@ type trust struct {
 	conditions   []string // "StringLike token.actions.githubusercontent.com:sub=repo:acme/api:*"
 	starNoCond   bool     // Principal "*" without any condition
 	starWithCond bool
+	// starExcept names the principals an Allow's NotPrincipal leaves
+	// out: it trusts every other, as "*" does.
+	starExcept []string
 }
 
 func parseTrust(doc *policyDoc) trust {
@@ -170,11 +312,20 @@ func parseTrust(doc *policyDoc) trust {
 	if doc == nil {
 		return t
 	}
+	starAll := false // a Principal "*" without a condition: no one excepted
 	for _, st := range doc.Statement {
 		if st.Effect != "Allow" {
 			continue
 		}
-		if st.Principal.Star {
+		// Every principal but those named; but "*" leaves no one.
+		allBut := st.NotPrincipal != nil && !st.NotPrincipal.Star
+		if allBut {
+			t.starExcept = appendNew(t.starExcept, st.NotPrincipal.names()...)
+		}
+		if st.Principal.Star && len(st.Condition) == 0 {
+			starAll = true
+		}
+		if st.Principal.Star || allBut {
 			if len(st.Condition) == 0 {
 				t.starNoCond = true
 			} else {
@@ -195,6 +346,9 @@ func parseTrust(doc *policyDoc) trust {
 				t.oidcNoSub = appendNew(t.oidcNoSub, host)
 			}
 		}
+	}
+	if starAll {
+		t.starExcept = nil
 	}
 	return t
 }

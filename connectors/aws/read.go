@@ -33,7 +33,7 @@ type account struct {
 	oidc     []oidcProvider
 
 	roleLastUseUnknown map[string]bool // roles recorded from ListRoles: GetRole was denied
-	unreadable         int             // users and roles recorded with a policy document that is empty or does not parse
+	unreadable         int             // users and roles recorded with a policy document that is empty, does not parse or was not listed
 
 	mu      sync.Mutex
 	gone    []string            // "user legacy-deployer": deleted after a listing named it (noSuchEntity)
@@ -321,7 +321,7 @@ func (c *Connector) read(ctx context.Context, r connectors.Recorder) error {
 		return err
 	}
 	if a.unreadable > 0 {
-		c.say("%d users and roles have a policy document that is empty or does not parse; what it grants, or who may assume the role, is not known (%s, %s on them)", a.unreadable, AttrPolicyUnknown, AttrTrustUnknown)
+		c.say("%d users and roles have a policy document that is empty, does not parse or was not listed; what it grants, or who may assume the role, is not known (%s, %s on them)", a.unreadable, AttrPolicyUnknown, AttrTrustUnknown)
 	}
 	// Users are recorded for their keys, so both listings make them whole.
 	var kinds []audit.Kind

@@ -19,8 +19,9 @@ const (
 	AttrGrants        = "grants"           // "AdministratorAccess, *:*, iam:PassRole on *"
 	AttrPolicyUnknown = "policies_unknown" // "true" when policies were not read
 	AttrTrustUnknown  = "trust_unknown"    // "true" when the trust policy is empty or does not parse
-	// attrPoliciesUnreadable names the policies whose document is empty
-	// or does not parse ("deploy (inline)"), with policies_unknown.
+	// attrPoliciesUnreadable names the policies whose document is empty,
+	// does not parse or was not listed ("deploy (inline)"), with
+	// policies_unknown.
 	attrPoliciesUnreadable = "policies_unreadable"
 	AttrPassword           = "password_enabled" // "true", "false"; absent when not known
 	AttrUser               = "user"             // a key's user
@@ -29,6 +30,17 @@ const (
 	AttrTrustOIDCNoSub     = "trust_oidc_without_sub"     // OIDC provider hosts
 	AttrTrustExternal      = "trust_external_accounts"    // account IDs outside the organisation
 	AttrOrgKnown           = "organisation_accounts_read" // "true" when the organisation was listed
+	// AttrTrustExcept names the principals an Allow's NotPrincipal leaves
+	// out of a trust policy that trusts every other (trust_any_principal).
+	AttrTrustExcept = "trust_any_principal_except"
+	// AttrDenies names the Deny statements of the identity's policies
+	// ("deploy (inline): Deny iam:*"): nhi does not weigh them, so
+	// grants says what the Allows give.
+	AttrDenies = "denies_not_evaluated"
+	// AttrNotEvaluated names the attached AWS managed policies nhi does
+	// not know to be broad: their documents are AWS's and not read, so
+	// what they grant is not evaluated, never "nothing".
+	AttrNotEvaluated = "policies_not_evaluated"
 	// attrDetailsUnknown is "true" on an OIDC provider whose details
 	// (client IDs, thumbprints, tags) were denied: not that it has none.
 	attrDetailsUnknown = "details_unknown"
@@ -73,6 +85,9 @@ func (c *Connector) record(r connectors.Recorder, a *account) error {
 			groups = append(groups, gn)
 			grp, ok := a.groups[gn]
 			if !ok {
+				// Not in the listing (created between its pages): its
+				// policies were not read, never "none".
+				g.unread = append(g.unread, "group "+gn+" (not in the listing)")
 				continue
 			}
 			for _, p := range grp.AttachedManagedPolicies {
@@ -98,6 +113,7 @@ func (c *Connector) record(r connectors.Recorder, a *account) error {
 		if !a.detailed {
 			attrs[AttrPolicyUnknown] = "true"
 		}
+		g.mark(attrs)
 		if g.unknown(attrs) {
 			a.unreadable++
 		}
@@ -126,7 +142,7 @@ func (c *Connector) record(r connectors.Recorder, a *account) error {
 			if v, ok := attrs[AttrPassword]; ok {
 				kattrs["user_"+AttrPassword] = v
 			}
-			for _, k := range []string{AttrPolicyUnknown, attrPoliciesUnreadable} {
+			for _, k := range []string{AttrPolicyUnknown, attrPoliciesUnreadable, AttrDenies, AttrNotEvaluated} {
 				if v, ok := attrs[k]; ok {
 					kattrs[k] = v
 				}
@@ -181,6 +197,17 @@ func (c *Connector) record(r connectors.Recorder, a *account) error {
 	return nil
 }
 
+// mark records in attrs the Deny statements nhi did not weigh and the
+// AWS managed policies it did not evaluate.
+func (g grants) mark(attrs map[string]string) {
+	if len(g.notEvaluated) > 0 {
+		attrs[AttrNotEvaluated] = strings.Join(g.notEvaluated, ", ")
+	}
+	if len(g.denies) > 0 {
+		attrs[AttrDenies] = strings.Join(g.denies, "; ")
+	}
+}
+
 // unknown marks attrs when some policy documents could not be read, and
 // says whether it did.
 func (g grants) unknown(attrs map[string]string) bool {
@@ -228,6 +255,7 @@ func (c *Connector) roleObservation(ro types.RoleDetail, a *account, orgKnown st
 	if !a.detailed {
 		attrs[AttrPolicyUnknown] = "true"
 	}
+	g.mark(attrs)
 	unread := g.unknown(attrs)
 	if trustDoc == nil {
 		// Who may assume it is not known: not "nobody".
@@ -251,6 +279,9 @@ func (c *Connector) roleObservation(ro types.RoleDetail, a *account, orgKnown st
 		attrs[AttrTrustStar] = "unconditioned"
 	case t.starWithCond:
 		attrs[AttrTrustStar] = "conditioned"
+	}
+	if len(t.starExcept) > 0 {
+		attrs[AttrTrustExcept] = strings.Join(t.starExcept, ", ")
 	}
 	if len(t.oidcNoSub) > 0 {
 		attrs[AttrTrustOIDCNoSub] = strings.Join(t.oidcNoSub, ", ")
