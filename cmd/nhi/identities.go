@@ -272,6 +272,12 @@ func lastUsed(id *audit.Identity, now time.Time) string {
 	switch {
 	case d < 0:
 		return t.UTC().Format("2006-01-02")
+	case d < time.Minute:
+		return "just now"
+	case d < time.Hour:
+		// Minutes, as the review UI says them: "0h ago" read as a
+		// figure that was rounded away.
+		return strconv.Itoa(int(d.Minutes())) + "m ago"
 	case d < 48*time.Hour:
 		return strconv.Itoa(int(d.Hours())) + "h ago"
 	default:
