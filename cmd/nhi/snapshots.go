@@ -184,10 +184,9 @@ type snapshotJSON struct {
 	// does not wait on a status that will never change. Absent when the
 	// snapshot finished, or the locks could not be read.
 	Run *snapshotRunJSON `json:"run,omitempty"`
-	// runState is a running snapshot's audit.Snapshot.RunState; runner
-	// and stopped say which it is (neither: not known).
-	runState        string
-	runner, stopped bool
+	// runState is a running snapshot's audit.Snapshot.RunState, for the
+	// text; Run says which it is.
+	runState string
 }
 
 // snapshotRunJSON is a running snapshot's run in nhi snapshots --json.
@@ -209,7 +208,7 @@ func snapshotRow(s audit.Snapshot, current bool) snapshotJSON {
 		r.Gaps = []audit.Gap{}
 	}
 	if s.Status == audit.SnapshotRunning {
-		r.runState, r.runner, r.stopped = s.RunState(), s.Runner != nil, s.Stopped
+		r.runState = s.RunState()
 		switch {
 		case s.Runner != nil:
 			r.Run = &snapshotRunJSON{State: "running", PID: s.Runner.PID, Host: s.Runner.Host}
@@ -329,9 +328,9 @@ func printSnapshotDetail(w io.Writer, r snapshotJSON) error {
 		// Its counts and gaps are written when it finishes: none yet is
 		// not none.
 		switch {
-		case r.stopped:
+		case r.Run != nil && r.Run.State == "stopped":
 			fmt.Fprintf(w, "Identities: never counted unless it finishes: it was %s; the next run of its source and account continues it or closes it as failed\n", r.runState)
-		case r.runner:
+		case r.Run != nil && r.Run.State == "running":
 			fmt.Fprintf(w, "Identities: counted when it finishes (it is %s)\n", r.runState)
 		default:
 			fmt.Fprintln(w, "Identities: counted when it finishes (it is running, or was stopped: the next run of its source and account continues it or closes it as failed)")
