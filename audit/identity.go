@@ -171,6 +171,11 @@ func (k Kind) TracksLastUse() bool {
 // was denied): no last use is then not "never used".
 const AttrLastUseUnknown = "last_used_unknown"
 
+// AttrTagsUnknown, "true" on an identity, says the tags its source keeps
+// for it (or, on an AWS access key, its user's) were not read: no tag
+// is then not "no owner tag", and nothing is suggested from them.
+const AttrTagsUnknown = "tags_unknown"
+
 // ReportsLastUse says whether no last use on an identity of kind k means
 // "never used": its source reports use (TracksLastUse) and it was read
 // for this identity (lastUseUnknown, its AttrLastUseUnknown, is not

@@ -258,6 +258,9 @@ func (v *detailView) content(now time.Time) []string {
 		for _, s := range id.Suggestions {
 			sub(audit.Printable(s.Owner) + " — " + audit.Printable(s.Source))
 		}
+	} else if id.Attributes[audit.AttrTagsUnknown] == "true" {
+		// Its tags, which would suggest an owner, were not read: not "none".
+		item(theme.Muted.Render("no suggestion: its tags were not read (" + audit.AttrTagsUnknown + ", a gap of its snapshot)"))
 	} else {
 		item(theme.Muted.Render("no suggestion from the source or its repository"))
 	}

@@ -39,3 +39,25 @@ func TestLastUseNotRead(t *testing.T) {
 		t.Errorf("detail of a key whose last use was not read:\n%s", d)
 	}
 }
+
+// TestTagsNotReadSuggestNothing: an identity whose tags were not read
+// (tags_unknown: an AWS call denied) and no other suggestion has its
+// detail say its tags were not read, where it said the source suggested
+// no owner, which reads as a source with no owner tag.
+func TestTagsNotReadSuggestNothing(t *testing.T) {
+	read := identity(audit.KindAWSIAMRole, "tags-read", "111111111111")
+	unread := identity(audit.KindAWSIAMRole, "tags-not-read", "111111111111")
+	unread.Attributes = map[string]string{audit.AttrTagsUnknown: "true"}
+	m := newTestModel(t, testSnapshot(), []audit.Identity{read, unread}, 120, 40)
+	for name, want := range map[string]string{
+		"tags-read":     "no suggestion from the source or its repository",
+		"tags-not-read": "no suggestion: its tags were not read (tags_unknown",
+	} {
+		press(t, m, "/", "name:"+name, "enter", "enter")
+		d := detailText(t, m)
+		if !strings.Contains(d, want) {
+			t.Errorf("detail of %s, want %q:\n%s", name, want, d)
+		}
+		press(t, m, "esc", "/", "ctrl+u", "enter")
+	}
+}

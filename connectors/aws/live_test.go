@@ -2,6 +2,7 @@ package aws_test
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -445,4 +446,70 @@ func wantStatuses(t *testing.T, st *audit.Store, want map[string]string) map[str
 		}
 	}
 	return ids
+}
+
+// TestTagsReadInTheFallback: without iam:GetAccountAuthorizationDetails,
+// users come from iam:ListUsers, which leaves their tags out (as AWS
+// documents), so their tags are read with iam:ListUserTags and still
+// suggest owners, for the users and their keys. A user whose tags are
+// denied, and a role read only from iam:ListRoles, is marked
+// tags_unknown, with one gap naming it; a user deleted meanwhile is
+// dropped. Before, every user of the fallback was recorded with no tags,
+// so none suggested an owner, and the detail said the source suggested
+// none.
+func TestTagsReadInTheFallback(t *testing.T) {
+	s := serve(t, awstest.Sample(fixedNow))
+	st, _ := openStore(t)
+	var progress lockedBuffer
+	opts := options(&progress)
+	opts.OrgRole = "OrganizationAccountAccessRole"
+	s.Deny(awstest.SampleProd, "iam:GetAccountAuthorizationDetails")
+	s.DenyEntity(awstest.SampleProd, "iam:ListUserTags", "legacy-deployer")
+	s.Gone(awstest.SampleProd, "backup-old")
+	s.Deny(awstest.SampleSandbox, "iam:GetAccountAuthorizationDetails")
+	s.DenyEntity(awstest.SampleSandbox, "iam:GetRole", "lambda-cleanup")
+	snaps, errs := runAll(t, st, opts)
+	for _, acct := range []string{awstest.SampleProd, awstest.SampleSandbox} {
+		if errs[acct] != nil {
+			t.Fatalf("account %s: %v", acct, errs[acct])
+		}
+	}
+	var tagGap string
+	for _, g := range snaps[awstest.SampleProd].Gaps {
+		if g.Endpoint == "iam:ListUserTags" {
+			tagGap = g.Reason
+		}
+	}
+	if !strings.Contains(tagGap, "user legacy-deployer") || !strings.Contains(tagGap, audit.AttrTagsUnknown) || strings.Contains(tagGap, "metrics-shipper") {
+		t.Errorf("prod's iam:ListUserTags gap: %q, want one naming legacy-deployer alone (gaps %+v)", tagGap, snaps[awstest.SampleProd].Gaps)
+	}
+
+	ids := wantStatuses(t, st, map[string]string{
+		"aws:222222222222:aws_iam_user:metrics-shipper": audit.StatusActive,
+		"aws:222222222222:aws_iam_user:legacy-deployer": audit.StatusActive,
+		"aws:333333333333:aws_iam_role:lambda-cleanup":  audit.StatusActive,
+	})
+	if _, ok := ids["aws:222222222222:aws_iam_user:backup-old"]; ok {
+		t.Error("backup-old, deleted while its tags were read, was recorded")
+	}
+	suggested := func(id string) []string {
+		var owners []string
+		for _, s := range ids[id].Suggestions {
+			owners = append(owners, s.Owner)
+		}
+		return owners
+	}
+	for _, id := range []string{"aws:222222222222:aws_iam_user:metrics-shipper", "aws:222222222222:aws_access_key:AKIAPRODMETRICS00001"} {
+		if got := suggested(id); !slices.Contains(got, "sre@northwind.example") {
+			t.Errorf("%s: suggestions %v, want its (user's) Owner tag sre@northwind.example", id, got)
+		}
+		if ids[id].Attributes[audit.AttrTagsUnknown] != "" {
+			t.Errorf("%s: marked %s, its tags were read", id, audit.AttrTagsUnknown)
+		}
+	}
+	for _, id := range []string{"aws:222222222222:aws_iam_user:legacy-deployer", "aws:222222222222:aws_access_key:AKIAPRODLEGACY000001", "aws:333333333333:aws_iam_role:lambda-cleanup"} {
+		if a := ids[id].Attributes; a[audit.AttrTagsUnknown] != "true" {
+			t.Errorf("%s: attributes %v, want %s: its tags were not read", id, a, audit.AttrTagsUnknown)
+		}
+	}
 }

@@ -33,6 +33,7 @@ type account struct {
 	oidc     []oidcProvider
 
 	roleLastUseUnknown map[string]bool // roles recorded from ListRoles: GetRole was denied
+	userTagsUnknown    map[string]bool // users recorded from ListUsers whose ListUserTags was denied
 	unreadable         int             // users and roles recorded with a policy document that is empty, does not parse or was not listed
 
 	mu      sync.Mutex
@@ -90,7 +91,8 @@ var entityRefusals = map[string]struct {
 }{
 	"iam:ListAccessKeys":           {audit.KindAWSAccessKey, "users", "their access keys are not read, so no access key or key-holding user of the account is taken as removed"},
 	"iam:GetAccessKeyLastUsed":     {audit.KindAWSAccessKey, "access keys", "they are recorded with their last use not known (" + audit.AttrLastUseUnknown + "), never as unused"},
-	"iam:GetRole":                  {audit.KindAWSIAMRole, "roles", "they are recorded from iam:ListRoles, with their last use (" + audit.AttrLastUseUnknown + ") and tags not known"},
+	"iam:GetRole":                  {audit.KindAWSIAMRole, "roles", "they are recorded from iam:ListRoles, with their last use (" + audit.AttrLastUseUnknown + ") and tags (" + audit.AttrTagsUnknown + ") not known"},
+	"iam:ListUserTags":             {audit.KindAWSIAMUser, "users", "they are recorded with their tags not known (" + audit.AttrTagsUnknown + "), so their tags suggest no owner for them or their keys"},
 	"iam:GetOpenIDConnectProvider": {audit.KindAWSOIDCProvider, "OpenID Connect providers", "they are recorded from their ARN, with their client IDs and thumbprints not known (" + attrDetailsUnknown + ")"},
 }
 
@@ -218,7 +220,7 @@ func (c *Connector) read(ctx context.Context, r connectors.Recorder) error {
 		}
 	}
 	client := iam.NewFromConfig(c.cfg)
-	a := &account{groups: map[string]types.GroupDetail{}, policies: map[string]*policyDoc{}, keys: map[string][]key{}, sessions: map[string]int32{}, roleLastUseUnknown: map[string]bool{}}
+	a := &account{groups: map[string]types.GroupDetail{}, policies: map[string]*policyDoc{}, keys: map[string][]key{}, sessions: map[string]int32{}, roleLastUseUnknown: map[string]bool{}, userTagsUnknown: map[string]bool{}}
 	gap := func(action string, kind audit.Kind, why string) error {
 		reason := fmt.Sprintf("access denied in account %s: needs %s", c.account, action)
 		if why != "" {
@@ -245,7 +247,7 @@ func (c *Connector) read(ctx context.Context, r connectors.Recorder) error {
 	// a kind whose listing failed claims nothing about absent identities.
 	usersRead, rolesRead, keysRead, oidcRead := true, true, true, true
 	err := c.readDetails(ctx, client, a)
-	if denied, err := check(err, "iam:GetAccountAuthorizationDetails", "", "policies are not read; users and roles come from iam:ListUsers, iam:ListRoles and iam:GetRole"); err != nil {
+	if denied, err := check(err, "iam:GetAccountAuthorizationDetails", "", "policies are not read; users and roles come from iam:ListUsers with iam:ListUserTags, and iam:ListRoles with iam:GetRole"); err != nil {
 		return err
 	} else if !denied {
 		// The details leave MaxSessionDuration out; ListRoles has it.
@@ -370,8 +372,66 @@ func (c *Connector) readDetails(ctx context.Context, client *iam.Client, a *acco
 	return nil
 }
 
-// readUsers is the fallback for users: ListUsers, without policies.
+// readUsers is the fallback for users: ListUsers, without policies, and
+// ListUserTags for each user, since ListUsers leaves tags out.
 func (c *Connector) readUsers(ctx context.Context, client *iam.Client, a *account) error {
+	if err := c.listUsers(ctx, client, a); err != nil {
+		return err
+	}
+	unknown := make([]bool, len(a.users))
+	err := c.each(ctx, len(a.users), func(i int) error {
+		u := &a.users[i]
+		name := aws.ToString(u.UserName)
+		tags, err := userTags(ctx, client, name)
+		if noSuchEntity(err) {
+			a.deleted("user " + name)
+			u.UserName = nil
+			return nil
+		}
+		if accessDenied(err) {
+			// Not "no tags": no owner is suggested from what was not read.
+			a.deny("iam:ListUserTags", "user "+name)
+			unknown[i] = true
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		u.Tags = tags
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for i, u := range unknown {
+		if u {
+			a.userTagsUnknown[aws.ToString(a.users[i].UserName)] = true
+		}
+	}
+	a.users = slices.DeleteFunc(a.users, func(u types.UserDetail) bool { return u.UserName == nil })
+	return nil
+}
+
+// userTags pages through ListUserTags for one user's tags.
+func userTags(ctx context.Context, client *iam.Client, name string) ([]types.Tag, error) {
+	pg := iam.NewListUserTagsPaginator(client, &iam.ListUserTagsInput{UserName: aws.String(name)})
+	var tags []types.Tag
+	seen := markers{}
+	for pg.HasMorePages() {
+		page, err := pg.NextPage(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if err := seen.next("iam:ListUserTags", page.Marker, page.IsTruncated); err != nil {
+			return nil, err
+		}
+		tags = append(tags, page.Tags...)
+	}
+	return tags, nil
+}
+
+// listUsers pages through ListUsers.
+func (c *Connector) listUsers(ctx context.Context, client *iam.Client, a *account) error {
 	pg := iam.NewListUsersPaginator(client, &iam.ListUsersInput{MaxItems: aws.Int32(1000)})
 	seen := markers{}
 	for pg.HasMorePages() {
@@ -383,7 +443,7 @@ func (c *Connector) readUsers(ctx context.Context, client *iam.Client, a *accoun
 			return err
 		}
 		for _, u := range page.Users {
-			a.users = append(a.users, types.UserDetail{UserName: u.UserName, UserId: u.UserId, Arn: u.Arn, Path: u.Path, CreateDate: u.CreateDate, Tags: u.Tags})
+			a.users = append(a.users, types.UserDetail{UserName: u.UserName, UserId: u.UserId, Arn: u.Arn, Path: u.Path, CreateDate: u.CreateDate})
 		}
 	}
 	return nil

@@ -128,6 +128,9 @@ func (c *Connector) record(r connectors.Recorder, a *account) error {
 			}
 		}
 		tagAttrs(attrs, u.Tags)
+		if a.userTagsUnknown[name] {
+			attrs[audit.AttrTagsUnknown] = "true"
+		}
 		if err := r.Record(audit.Observation{
 			ID: id(audit.KindAWSIAMUser, name), Kind: audit.KindAWSIAMUser, Name: name, Scope: c.account,
 			CreatedAt: ptime(u.CreateDate), Permissions: perms, Attributes: attrs,
@@ -142,7 +145,7 @@ func (c *Connector) record(r connectors.Recorder, a *account) error {
 			if v, ok := attrs[AttrPassword]; ok {
 				kattrs["user_"+AttrPassword] = v
 			}
-			for _, k := range []string{AttrPolicyUnknown, attrPoliciesUnreadable, AttrDenies, AttrNotEvaluated} {
+			for _, k := range []string{AttrPolicyUnknown, attrPoliciesUnreadable, AttrDenies, AttrNotEvaluated, audit.AttrTagsUnknown} {
 				if v, ok := attrs[k]; ok {
 					kattrs[k] = v
 				}
@@ -267,6 +270,7 @@ func (c *Connector) roleObservation(ro types.RoleDetail, a *account, orgKnown st
 	}
 	if a.roleLastUseUnknown[name] {
 		attrs[audit.AttrLastUseUnknown] = "true"
+		attrs[audit.AttrTagsUnknown] = "true"
 	}
 	if d, ok := a.sessions[name]; ok {
 		attrs["max_session_duration"] = (time.Duration(d) * time.Second).String()

@@ -300,6 +300,24 @@ func (s *Server) serveIAM(w http.ResponseWriter, accountID, action string, form 
 		}
 		out.IsTruncated, out.Marker = next != "", s.marker(next)
 		queryResult(w, iamNS, action, out)
+	case "ListUserTags":
+		// The tags ListUsers leaves out, sorted by key as AWS returns them.
+		u := a.user(form.Get("UserName"))
+		if u == nil {
+			queryError(w, http.StatusNotFound, "NoSuchEntity", "The user with name "+form.Get("UserName")+" cannot be found.")
+			return
+		}
+		all := tags(u.Tags)
+		lo, hi, next := s.page(len(all), form.Get("Marker"), form.Get("MaxItems"))
+		var out struct {
+			XMLName     xml.Name `xml:"ListUserTagsResult"`
+			Tags        []xmlTag `xml:"Tags>member"`
+			IsTruncated bool     `xml:"IsTruncated"`
+			Marker      string   `xml:"Marker,omitempty"`
+		}
+		out.Tags = all[lo:hi]
+		out.IsTruncated, out.Marker = next != "", s.marker(next)
+		queryResult(w, iamNS, action, out)
 	case "ListRoles":
 		lo, hi, next := s.page(len(a.Roles), form.Get("Marker"), form.Get("MaxItems"))
 		var out struct {

@@ -325,7 +325,7 @@ func (s *Server) fault(account, perm, entity string) (code, msg string) {
 	}
 	if s.gone[account+"|"+entity] {
 		switch perm {
-		case "iam:ListAccessKeys":
+		case "iam:ListAccessKeys", "iam:ListUserTags":
 			return "NoSuchEntity", "The user with name " + entity + " cannot be found."
 		case "iam:GetAccessKeyLastUsed":
 			return "NoSuchEntity", "The Access Key with id " + entity + " cannot be found"
