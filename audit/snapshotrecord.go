@@ -345,6 +345,10 @@ func (s *Store) verifySnapshotRecords(ctx context.Context, r *VerifyResult, reco
 			for _, d := range recordDiff(&lr.rec, got) {
 				r.add("snapshot %d: %s: the snapshot was edited (its record is event %d)", id, d, lr.seq)
 			}
+		case id < 1:
+			// Every engine numbers snapshots from 1, an earlier nhi's
+			// too: one below is no old form, whatever the marker says.
+			r.add("snapshot %d: nhi numbers snapshots from 1, and the event log has no record of this one: it was added behind nhi's back", id)
 		case st == SnapshotRunning:
 		case id >= from:
 			r.add("snapshot %d: it is %s but the event log has no record of it finishing: its status or contents were set behind nhi's back", id, st)
