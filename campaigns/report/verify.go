@@ -73,7 +73,9 @@ type VerifyOptions struct {
 	// AllowedSigners is an allowed_signers file (ssh-keygen -Y verify -f)
 	// the signing key must be listed in for the manifest's signer. Without
 	// it a good signature proves only that the manifest was not changed
-	// since someone signed it with the key it names.
+	// since someone signed it with the key it names. A key listed in it
+	// for a decision's actor (namespace nhi-decision) is accepted besides
+	// the directory's, in signatures.jsonl and in the evidence file.
 	AllowedSigners []byte
 	// Tool is this program's name and version, to explain a rebuilt file
 	// that differs because another version wrote the bundle.
@@ -267,8 +269,9 @@ func checkLog(ctx context.Context, dir string, raw []byte, st *audit.Store, m *M
 	}
 
 	// The evidence file (the database) itself must be intact: a head found in a rewritten
-	// log proves nothing.
-	v, err := campaigns.VerifyStore(ctx, st, nil)
+	// log proves nothing. Its decisions' keys may be listed in the
+	// allowed signers, as for nhi verify.
+	v, err := campaigns.VerifyStore(ctx, st, opts.AllowedSigners)
 	if err != nil {
 		return err
 	}
