@@ -201,6 +201,41 @@ func TestAddedSnapshotIsNotOldForm(t *testing.T) {
 	})
 }
 
+// TestCutTailNamesTheCut: the newest snapshot's record cut off the end
+// of the log, meta's head and length set to match, leaves a snapshot
+// without a record; verify says its record may have gone with the tail,
+// where it said only that the snapshot was set behind nhi's back. An
+// older one without a record cannot have lost it so.
+func TestCutTailNamesTheCut(t *testing.T) {
+	s := openAt(t, filepath.Join(t.TempDir(), "nhi.db"))
+	snapshot(t, s, nil, nil, obs("a", KindGitHubDeployKey))
+	snapshot(t, s, nil, nil, obs("a", KindGitHubDeployKey), obs("b", KindGitHubDeployKey))
+	tamper(t, s, `DELETE FROM events WHERE seq = 2`,
+		`UPDATE meta SET value = '1' WHERE key = 'log_length'`,
+		`UPDATE meta SET value = (SELECT hash FROM events WHERE seq = 1) WHERE key = 'log_head'`)
+	r, err := s.Verify(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "snapshot 2: it is complete but the event log has no record of it finishing: its status or contents were set behind nhi's back, or the newest events of the log were cut off, its record with them (a head recorded earlier, nhi verify --head, tells which)"
+	if len(r.Problems) == 0 || r.Problems[0] != want {
+		t.Errorf("tail cut: %q", r.Problems)
+	}
+	// Snapshot 1's record deleted from the middle, the chain redone: no
+	// cut tail explains that.
+	s = openAt(t, filepath.Join(t.TempDir(), "nhi.db"))
+	snapshot(t, s, nil, nil, obs("a", KindGitHubDeployKey))
+	snapshot(t, s, nil, nil, obs("a", KindGitHubDeployKey))
+	tamper(t, s, `DELETE FROM events WHERE seq = 1`, `UPDATE events SET seq = 1, prev_hash = '`+GenesisHash+`'`)
+	evs, _ := s.Events(ctx)
+	h, _ := recordHash(GenesisHash, 1, evs[0].At.Format(eventTimeLayout), evs[0].Actor, evs[0].Type, string(evs[0].Payload))
+	tamper(t, s, `UPDATE events SET hash = '`+h+`'`, `UPDATE meta SET value = '1' WHERE key = 'log_length'`, `UPDATE meta SET value = '`+h+`' WHERE key = 'log_head'`)
+	r, _ = s.Verify(ctx)
+	if want := "snapshot 1: it is complete but the event log has no record of it finishing: its status or contents were set behind nhi's back"; len(r.Problems) == 0 || r.Problems[0] != want {
+		t.Errorf("a record deleted before another: %q", r.Problems)
+	}
+}
+
 func TestParseHead(t *testing.T) {
 	h := strings.Repeat("ab", 32)
 	for in, want := range map[string]Head{
