@@ -67,9 +67,10 @@ type SnapshotRecord struct {
 // stored is what a writer already knows of its snapshot, so finishing
 // does not read every observation back.
 type stored struct {
-	digest string
-	counts map[Kind]int
-	own    bool // the run finishing is the snapshot's own
+	digest    string
+	counts    map[Kind]int
+	own       bool // the run finishing is the snapshot's own
+	continues bool // and it resumed an interrupted run's snapshot
 }
 
 // finish marks snapshot id finished inside tx, makes its identities
@@ -119,7 +120,7 @@ func (s *Store) finish(ctx context.Context, tx *sql.Tx, id int64, status, errTex
 		s.cacheMu.Lock()
 		put := s.cachePut
 		s.cacheMu.Unlock()
-		if rec.Cache, err = cacheStoredSince(ctx, tx, started, put); err != nil {
+		if rec.Cache, err = cacheStoredSince(ctx, tx, started, put, known.continues, formatTime(s.now())); err != nil {
 			return finished, err
 		}
 	}
@@ -202,9 +203,13 @@ func digestRows(ctx context.Context, q querier, query string, args ...any) (int,
 
 // cacheStoredSince hashes the request-cache entries written since a
 // snapshot started: by this run, or by an interrupted run it resumed.
-// known holds the hashes of what this process stored; the other values
-// are read back.
-func cacheStoredSince(ctx context.Context, q querier, started string, known map[string]string) (map[string]string, error) {
+// known holds the hashes of what this process stored. The other values
+// are read back only when the run resumed one (resumed) and only those
+// stored no later than now: a run vouches for nothing else, or an entry
+// edited behind nhi's back and dated ahead was vouched for by whatever
+// run finished next (another account's, which stores nothing), and then
+// replayed on a 304 as what the server said.
+func cacheStoredSince(ctx context.Context, q querier, started string, known map[string]string, resumed bool, now string) (map[string]string, error) {
 	rows, err := q.QueryContext(ctx, `SELECT key, stored_at FROM http_cache WHERE stored_at >= ?`, started)
 	if err != nil {
 		return nil, err
@@ -219,7 +224,7 @@ func cacheStoredSince(ctx context.Context, q querier, started string, known map[
 		}
 		if h, ok := known[key]; ok {
 			out[key] = h
-		} else {
+		} else if resumed && at <= now {
 			unknown = append(unknown, key)
 		}
 	}
