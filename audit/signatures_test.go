@@ -6,6 +6,7 @@ import (
 	"encoding/pem"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -89,6 +90,78 @@ func TestSignedEventsVerify(t *testing.T) {
 		allowed := []byte("alice@acme.test namespaces=\"nhi-decision\" " + otherPub + "\n")
 		if r, _ := s2.VerifyWithSigners(ctx, allowed); !r.OK() {
 			t.Errorf("verify with the key in allowed signers: %v", r.Problems)
+		}
+	})
+}
+
+// TestWhatSignaturesDoNotCover pins docs/verify.md, "What verify cannot
+// see": a signature covers its event's number, time, actor, type and
+// payload, not the hash before it. So the newest events cut off, signed or
+// not, with the head and length in meta set to match, and an event before
+// a signed one edited with every hash after it redone, pass verify; an
+// event deleted before a signed one does not (the numbers after it shift);
+// and a head recorded earlier catches every one.
+func TestWhatSignaturesDoNotCover(t *testing.T) {
+	key, pub := keyFile(t)
+	fresh := func(t *testing.T) (*Store, Head) {
+		s := openAt(t, filepath.Join(t.TempDir(), "nhi.db"))
+		signedLog(t, s, key, pub, 3) // event 1 records alice; 2, 3 and 4 are signed
+		e, err := s.LogHead(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s, Head{Seq: e.Seq, Hash: e.Hash}
+	}
+	rehash := func(t *testing.T, s *Store, from int64) {
+		evs, err := s.Events(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		prev := GenesisHash
+		for _, ev := range evs {
+			if ev.Seq >= from {
+				h, _ := recordHash(prev, ev.Seq, ev.At.Format(eventTimeLayout), ev.Actor, ev.Type, string(ev.Payload))
+				tamper(t, s, `UPDATE events SET prev_hash = '`+prev+`', hash = '`+h+`' WHERE seq = `+strconv.FormatInt(ev.Seq, 10))
+				ev.Hash = h
+			}
+			prev = ev.Hash
+		}
+		tamper(t, s, `UPDATE meta SET value = '`+prev+`' WHERE key = 'log_head'`,
+			`UPDATE meta SET value = (SELECT count(*) FROM events) WHERE key = 'log_length'`)
+	}
+	t.Run("tail cut", func(t *testing.T) {
+		s, anchored := fresh(t)
+		tamper(t, s, `DROP TRIGGER IF EXISTS event_signatures_no_delete`,
+			`DELETE FROM event_signatures WHERE seq = 4`, `DELETE FROM events WHERE seq = 4`)
+		rehash(t, s, 5)
+		if r, err := s.Verify(ctx); err != nil || !r.OK() || r.Signed != 2 {
+			t.Fatalf("the cut is not a clean one: %+v %v", r, err)
+		}
+		if p, _ := s.CheckHead(ctx, anchored); !strings.Contains(p, "the log has no event 4") {
+			t.Errorf("anchored head after the cut: %q", p)
+		}
+	})
+	t.Run("edited before a signed event", func(t *testing.T) {
+		s, anchored := fresh(t)
+		tamper(t, s, `UPDATE people SET record = replace(record, '"alice@acme.test"', '"alice@acme.test","name":"Mallory"')`,
+			`UPDATE events SET payload = replace(payload, '"alice@acme.test"', '"alice@acme.test","name":"Mallory"') WHERE seq = 1`)
+		rehash(t, s, 1)
+		if r, err := s.Verify(ctx); err != nil || !r.OK() || r.Signed != 3 {
+			t.Fatalf("the rewrite is not a clean one: %+v %v", r, err)
+		}
+		if p, _ := s.CheckHead(ctx, anchored); !strings.Contains(p, "the log was rewritten at or before event 4") {
+			t.Errorf("anchored head after the rewrite: %q", p)
+		}
+	})
+	t.Run("deleted before a signed event", func(t *testing.T) {
+		s, _ := fresh(t)
+		tamper(t, s, `DROP TRIGGER IF EXISTS event_signatures_no_delete`, `DROP TRIGGER IF EXISTS event_signatures_no_update`,
+			`DELETE FROM event_signatures WHERE seq = 2`, `DELETE FROM events WHERE seq = 2`,
+			`UPDATE event_signatures SET seq = seq - 1`, `UPDATE events SET seq = seq - 1 WHERE seq > 2`)
+		rehash(t, s, 2)
+		r, err := s.Verify(ctx)
+		if err != nil || r.OK() || !strings.Contains(r.Problems[0], "signatures: event 2 (test.decide by alice@acme.test at ") || !strings.Contains(r.Problems[0], "does not verify") {
+			t.Errorf("an event deleted before signed ones: %+v %v", r, err)
 		}
 	})
 }

@@ -172,6 +172,70 @@ func TestOldFormSnapshotsStillVerify(t *testing.T) {
 	})
 }
 
+// TestAddedSnapshotIsNotOldForm: a snapshot added behind nhi's back
+// below the first recorded one, numbered 0, is not one an earlier nhi
+// took (it numbered snapshots from 1, as every engine does), so it is not
+// passed as the old form. Here it copies snapshot 1, digest and all, from
+// 2020, and the identities are made to be first seen then: verify passed
+// it, naming it only as "Old form: snapshot 0".
+func TestAddedSnapshotIsNotOldForm(t *testing.T) {
+	eachEngine(t, func(t *testing.T, eng testEngine) {
+		s := openAt(t, eng.new(t))
+		snapshot(t, s, nil, nil, obs("a", KindGitHubDeployKey), obs("b", KindGitHubDeployKey))
+		tamper(t, s,
+			`INSERT INTO snapshots (id, source, account, api_url, credential, tool_version, started_at, finished_at, status, error, counts, digest, policy_id, scoped, server_version, notes, reach)
+				SELECT 0, source, account, api_url, credential, tool_version, '2020-01-01T00:00:00Z', '2020-01-01T00:10:00Z', status, error, counts, digest, policy_id, scoped, server_version, notes, reach
+				FROM snapshots WHERE id = 1`,
+			`INSERT INTO observations (snapshot_id, identity_id, kind, name, scope, created_at, last_used_at, rotated_at, expires_at, permissions, attributes, findings, material)
+				SELECT 0, identity_id, kind, name, scope, created_at, last_used_at, rotated_at, expires_at, permissions, attributes, findings, material
+				FROM observations WHERE snapshot_id = 1`,
+			`INSERT INTO snapshot_scopes (snapshot_id, scope, kind) SELECT 0, scope, kind FROM snapshot_scopes WHERE snapshot_id = 1`,
+			`UPDATE identities SET first_snapshot = 0, first_seen = '2020-01-01T00:00:00Z'`)
+		r, err := s.Verify(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.OK() || len(r.OldForm) != 0 || !strings.Contains(r.Problems[0], "snapshot 0: nhi numbers snapshots from 1, and the event log has no record of this one: it was added behind nhi's back") {
+			t.Errorf("snapshot 0 added: old form %v, problems %q", r.OldForm, r.Problems)
+		}
+	})
+}
+
+// TestCutTailNamesTheCut: the newest snapshot's record cut off the end
+// of the log, meta's head and length set to match, leaves a snapshot
+// without a record; verify says its record may have gone with the tail,
+// where it said only that the snapshot was set behind nhi's back. An
+// older one without a record cannot have lost it so.
+func TestCutTailNamesTheCut(t *testing.T) {
+	s := openAt(t, filepath.Join(t.TempDir(), "nhi.db"))
+	snapshot(t, s, nil, nil, obs("a", KindGitHubDeployKey))
+	snapshot(t, s, nil, nil, obs("a", KindGitHubDeployKey), obs("b", KindGitHubDeployKey))
+	tamper(t, s, `DELETE FROM events WHERE seq = 2`,
+		`UPDATE meta SET value = '1' WHERE key = 'log_length'`,
+		`UPDATE meta SET value = (SELECT hash FROM events WHERE seq = 1) WHERE key = 'log_head'`)
+	r, err := s.Verify(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "snapshot 2: it is complete but the event log has no record of it finishing: its status or contents were set behind nhi's back, or the newest events of the log were cut off, its record with them (a head recorded earlier, nhi verify --head, tells which)"
+	if len(r.Problems) == 0 || r.Problems[0] != want {
+		t.Errorf("tail cut: %q", r.Problems)
+	}
+	// Snapshot 1's record deleted from the middle, the chain redone: no
+	// cut tail explains that.
+	s = openAt(t, filepath.Join(t.TempDir(), "nhi.db"))
+	snapshot(t, s, nil, nil, obs("a", KindGitHubDeployKey))
+	snapshot(t, s, nil, nil, obs("a", KindGitHubDeployKey))
+	tamper(t, s, `DELETE FROM events WHERE seq = 1`, `UPDATE events SET seq = 1, prev_hash = '`+GenesisHash+`'`)
+	evs, _ := s.Events(ctx)
+	h, _ := recordHash(GenesisHash, 1, evs[0].At.Format(eventTimeLayout), evs[0].Actor, evs[0].Type, string(evs[0].Payload))
+	tamper(t, s, `UPDATE events SET hash = '`+h+`'`, `UPDATE meta SET value = '1' WHERE key = 'log_length'`, `UPDATE meta SET value = '`+h+`' WHERE key = 'log_head'`)
+	r, _ = s.Verify(ctx)
+	if want := "snapshot 1: it is complete but the event log has no record of it finishing: its status or contents were set behind nhi's back"; len(r.Problems) == 0 || r.Problems[0] != want {
+		t.Errorf("a record deleted before another: %q", r.Problems)
+	}
+}
+
 func TestParseHead(t *testing.T) {
 	h := strings.Repeat("ab", 32)
 	for in, want := range map[string]Head{

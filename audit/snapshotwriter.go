@@ -706,7 +706,7 @@ func (w *SnapshotWriter) Finish(ctx context.Context, runErr error) (*Snapshot, e
 				return err
 			}
 		}
-		known := &stored{digest: snap.Digest, counts: w.counts, own: true}
+		known := &stored{digest: snap.Digest, counts: w.counts, own: true, continues: w.continues}
 		if unwritten {
 			// A write failed (the file stayed busy) and the rows
 			// after it were dropped: the failed snapshot's record

@@ -14,6 +14,7 @@ import (
 	"maps"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 )
 
@@ -372,7 +373,7 @@ func (s *Store) verifyPeople(ctx context.Context, r *VerifyResult) error {
 		case !ok:
 			r.add("people: %s is in the table but no event recorded them: the table was edited", email)
 		case got != want:
-			r.add("people: %s differs from their last person.set event (%d): the table was edited", email, want.seq)
+			r.add("people: %s: %s: the table was edited", email, personDiff(got, want))
 		}
 	}
 	if err := rows.Err(); err != nil {
@@ -389,6 +390,41 @@ func (s *Store) verifyPeople(ctx context.Context, r *VerifyResult) error {
 		r.add("people: %s was recorded (event %d) but is missing from the table: the table was edited", email, r.people[email].seq)
 	}
 	return rows.Err()
+}
+
+// personDiff names what of a person's row (got) differs from their last
+// person.set event (want): each field of the record, so that an auditor
+// sees a signing key swapped or a leaver made active again.
+func personDiff(got, want ownerRow) string {
+	var g, w map[string]json.RawMessage
+	var out []string
+	if json.Unmarshal([]byte(got.owner), &g) != nil || json.Unmarshal([]byte(want.owner), &w) != nil {
+		out = append(out, fmt.Sprintf("the record is %q in the table but %q by their last person.set event (%d)", Printable(got.owner), Printable(want.owner), want.seq))
+	} else {
+		keys := slices.AppendSeq(slices.Collect(maps.Keys(g)), maps.Keys(w))
+		slices.Sort(keys)
+		for _, k := range slices.Compact(keys) {
+			if !bytes.Equal(g[k], w[k]) {
+				out = append(out, fmt.Sprintf("%s is %s in the table but %s by their last person.set event (%d)", Printable(k), orAbsent(g[k]), orAbsent(w[k]), want.seq))
+			}
+		}
+	}
+	if got.seq != want.seq {
+		out = append(out, fmt.Sprintf("the table names event %d as their last person.set event, the log %d", got.seq, want.seq))
+	}
+	if len(out) == 0 {
+		// The same fields, written otherwise (spaces, order).
+		out = append(out, fmt.Sprintf("the record is not written as their last person.set event (%d) writes it", want.seq))
+	}
+	return strings.Join(out, ", and ")
+}
+
+// orAbsent is a record field's JSON, or "absent".
+func orAbsent(raw json.RawMessage) string {
+	if raw == nil {
+		return "absent"
+	}
+	return Printable(string(raw))
 }
 
 // digestedSnap is a finished snapshot (complete, partial or failed) and

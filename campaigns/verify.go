@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 
 	"github.com/nhi-audit/nhi/audit"
 )
@@ -216,9 +217,39 @@ func (v *verifier) compareHistory(r *replayed, w *walkedItem) {
 				name, audit.Printable(w.id), wa.seq, wa.decision, audit.Printable(wa.actor))
 		case g != wa:
 			v.add(v.historyKey(r, w.id, g.seq),
-				"campaign %s: item %s: the decision history row of event %d reads %s by %s (%q) but the event log says %s by %s (%q): the table was edited",
-				name, audit.Printable(w.id), g.seq, audit.Printable(string(g.decision)), audit.Printable(g.actor), audit.Printable(g.reason),
-				wa.decision, audit.Printable(wa.actor), audit.Printable(wa.reason))
+				"campaign %s: item %s: the decision history row of event %d (%s) %s: the table was edited",
+				name, audit.Printable(w.id), g.seq, historyLabel(wa), strings.Join(historyDiff(g, wa), ", and "))
 		}
 	}
+}
+
+// historyLabel names a history row as the log has it: "keep by yan", or
+// "undo by zoe".
+func historyLabel(h histEntry) string {
+	what := string(h.decision)
+	if h.via == "undo" || what == "" {
+		what = h.via
+	}
+	return audit.Printable(what) + " by " + audit.Printable(h.actor)
+}
+
+// historyDiff names each column of the history row got that differs from
+// the row the log makes (want), so that an auditor sees what was changed:
+// the time, say, which the report gives as the decision's.
+func historyDiff(got, want histEntry) []string {
+	var out []string
+	text := func(what, g, w string) {
+		if g != w {
+			out = append(out, fmt.Sprintf(what, audit.Printable(g), audit.Printable(w)))
+		}
+	}
+	text("says the decision was %q, the event log %q", string(got.decision), string(want.decision))
+	text("says it was made by %q, the event log by %q", got.actor, want.actor)
+	text("says the reason was %q, the event log %q", got.reason, want.reason)
+	text("says it was made at %q, the event log at %q", got.at, want.at)
+	text("says it was made %q, the event log %q", got.via, want.via)
+	if got.undoes != want.undoes {
+		out = append(out, fmt.Sprintf("says it undoes event %d, the event log event %d", got.undoes, want.undoes))
+	}
+	return out
 }

@@ -195,6 +195,15 @@ func TestVerifyNamesEveryEditedRecord(t *testing.T) {
 			[]string{k2, "missing from the decision history"}},
 		{"history row edited", `UPDATE campaign_decisions SET actor = 'rita' WHERE identity_id = ? AND decision = 'keep'`, []any{k2},
 			[]string{k2, "history row", "yan"}},
+		// What differs is named, where the message read the same on both
+		// sides ("reads keep by yan ("needed") but the event log says keep
+		// by yan ("needed")"): the time is the report's decided time.
+		{"history row's time moved", `UPDATE campaign_decisions SET at = '2026-09-30T09:00:00Z' WHERE identity_id = ? AND decision = 'keep'`, []any{k2},
+			[]string{k2, `the decision history row of event 5 (keep by yan) says it was made at "2026-09-30T09:00:00Z", the event log at "`}},
+		{"history row's way changed", `UPDATE campaign_decisions SET via = 'bulk' WHERE identity_id = ? AND decision = 'keep'`, []any{k2},
+			[]string{k2, `the decision history row of event 5 (keep by yan) says it was made "bulk", the event log "single"`}},
+		{"undo made to undo another", `UPDATE campaign_decisions SET undoes = 3 WHERE via = 'undo'`, nil,
+			[]string{k3, `the decision history row of event 7 (undo by zoe) says it undoes event 3, the event log event 6`}},
 		{"undo erased", `DELETE FROM campaign_decisions WHERE via = 'undo'`, nil,
 			[]string{k3, "missing from the decision history"}},
 		{"undone decision restored", `UPDATE campaign_items SET decision = 'decommission', decided_by = 'zoe' WHERE identity_id = ? AND campaign_id = 1`, []any{k3},

@@ -129,7 +129,22 @@ func TestConsistentEditIsRebuiltAway(t *testing.T) {
 		if len(alone.Problems()) != 1 {
 			t.Errorf("one edited file, %d problems: %+v", len(alone.Problems()), alone.Problems())
 		}
-		failsNaming(t, verify(t, d, f.Store, report.VerifyOptions{}), "report.md", "rebuilt")
+		// With the evidence file the line is named too, against the log,
+		// where it named only the file and the rebuilt one's SHA-256.
+		withLog := verify(t, d, f.Store, report.VerifyOptions{})
+		failsNaming(t, withLog, "report.md", `line 149 is …"high, NHI1); unrotated (medium, NHI7) | keep | alice | bob |`)
+		failsNaming(t, withLog, "report.md", `as of event `)
+		failsNaming(t, withLog, "report.md", ` it is …"high, NHI1); unrotated (medium, NHI7) | decommission | alice | bob |`)
+		failsNaming(t, withLog, "report.md", "its content was changed after export, and manifest.json with it")
+		// A CSV table's cell, by its row, identity and column.
+		d = copyDir(t, dir)
+		csv := readFile(t, filepath.Join(d, "decisions.csv"))
+		edited = bytes.Replace(csv, []byte(",decommission,"), []byte(",keep,"), 1)
+		if bytes.Equal(csv, edited) {
+			t.Fatal("no decommission in decisions.csv")
+		}
+		rehash(t, d, "decisions.csv", edited)
+		failsNaming(t, verify(t, d, f.Store, report.VerifyOptions{}), "decisions.csv", `: decision is "keep", the log says "decommission": its content was changed after export, and manifest.json with it`)
 	})
 }
 

@@ -357,29 +357,43 @@ func diffLines(bundle, rebuilt []byte) *fileDiff {
 // rendered from report.json: a CSV table by its row, the identity and
 // the column, another file by its line.
 func (d *fileDiff) explain(name string) string {
-	const why = "the file and report.json disagree, so one of them was edited after export"
 	if name == FileJSON {
 		return fmt.Sprintf("line %d is %s, but read and written again by nhi it is %s: it is not as nhi writes it, so it was edited after export",
 			d.line, quoteLine(d.bundle, d.col), quoteLine(d.rebuilt, d.col))
 	}
+	return d.explainAgainst(name, fromReportJSON)
+}
+
+// diffSource is what a bundle's file was compared with, as a difference
+// names it.
+type diffSource struct {
+	name     string // "report.json": "report.json says ..."
+	rendered string // "rendered from report.json"
+	why      string // the conclusion
+}
+
+var fromReportJSON = diffSource{"report.json", "rendered from report.json", "the file and report.json disagree, so one of them was edited after export"}
+
+// explainAgainst is explain, the other side src.
+func (d *fileDiff) explainAgainst(name string, src diffSource) string {
 	if strings.HasSuffix(name, ".csv") && d.line > 1 {
-		if text := d.csvRow(name); text != "" {
-			return text + ": " + why
+		if text := d.csvRow(src.name); text != "" {
+			return text + ": " + src.why
 		}
 	}
 	switch {
 	case d.bundleEnded:
-		return fmt.Sprintf("ends after line %d, where the file rendered from report.json goes on with %s: %s", d.line-1, quoteLine(d.rebuilt, 0), why)
+		return fmt.Sprintf("ends after line %d, where the file %s goes on with %s: %s", d.line-1, src.rendered, quoteLine(d.rebuilt, 0), src.why)
 	case d.rebuiltEnded:
-		return fmt.Sprintf("goes on after line %d, where the file rendered from report.json ends, with %s: %s", d.line-1, quoteLine(d.bundle, 0), why)
+		return fmt.Sprintf("goes on after line %d, where the file %s ends, with %s: %s", d.line-1, src.rendered, quoteLine(d.bundle, 0), src.why)
 	}
-	return fmt.Sprintf("line %d is %s, but rendered from report.json it is %s: %s", d.line, quoteLine(d.bundle, d.col), quoteLine(d.rebuilt, d.col), why)
+	return fmt.Sprintf("line %d is %s, but %s it is %s: %s", d.line, quoteLine(d.bundle, d.col), src.rendered, quoteLine(d.rebuilt, d.col), src.why)
 }
 
 // csvRow explains a difference in a CSV table's data row: "row 17
-// (ID): owner is "x", report.json says "y"". "" when the lines do not
-// read as rows of the table.
-func (d *fileDiff) csvRow(name string) string {
+// (ID): owner is "x", report.json says "y"" (src, "report.json"). ""
+// when the lines do not read as rows of the table.
+func (d *fileDiff) csvRow(src string) string {
 	row := d.line - 1
 	header, err := csv.NewReader(bytes.NewReader(bytes.TrimPrefix(d.header, []byte(utf8BOM)))).Read()
 	if err != nil {
@@ -401,10 +415,10 @@ func (d *fileDiff) csvRow(name string) string {
 	}
 	switch {
 	case d.bundleEnded && ours != nil:
-		return fmt.Sprintf("ends after row %d, where report.json has more (row %d%s)", row-1, row, idOf(ours))
+		return fmt.Sprintf("ends after row %d, where %s has more (row %d%s)", row-1, src, row, idOf(ours))
 	case d.rebuiltEnded:
 		if theirs := read(d.bundle); theirs != nil {
-			return fmt.Sprintf("has a row %d%s that report.json does not have", row, idOf(theirs))
+			return fmt.Sprintf("has a row %d%s that %s does not have", row, idOf(theirs), src)
 		}
 		return ""
 	}
@@ -414,7 +428,7 @@ func (d *fileDiff) csvRow(name string) string {
 	}
 	for i := range header {
 		if theirs[i] != ours[i] {
-			return fmt.Sprintf("row %d%s: %s is %q, report.json says %q", row, idOf(ours), audit.Printable(header[i]), audit.Printable(theirs[i]), audit.Printable(ours[i]))
+			return fmt.Sprintf("row %d%s: %s is %q, %s says %q", row, idOf(ours), audit.Printable(header[i]), audit.Printable(theirs[i]), src, audit.Printable(ours[i]))
 		}
 	}
 	return ""

@@ -2,6 +2,7 @@ package report
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -11,9 +12,11 @@ import (
 	"hash"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -73,7 +76,9 @@ type VerifyOptions struct {
 	// AllowedSigners is an allowed_signers file (ssh-keygen -Y verify -f)
 	// the signing key must be listed in for the manifest's signer. Without
 	// it a good signature proves only that the manifest was not changed
-	// since someone signed it with the key it names.
+	// since someone signed it with the key it names. A key listed in it
+	// for a decision's actor (namespace nhi-decision) is accepted besides
+	// the directory's, in signatures.jsonl and in the evidence file.
 	AllowedSigners []byte
 	// Tool is this program's name and version, to explain a rebuilt file
 	// that differs because another version wrote the bundle.
@@ -267,8 +272,9 @@ func checkLog(ctx context.Context, dir string, raw []byte, st *audit.Store, m *M
 	}
 
 	// The evidence file (the database) itself must be intact: a head found in a rewritten
-	// log proves nothing.
-	v, err := campaigns.VerifyStore(ctx, st, nil)
+	// log proves nothing. Its decisions' keys may be listed in the
+	// allowed signers, as for nhi verify.
+	v, err := campaigns.VerifyStore(ctx, st, opts.AllowedSigners)
 	if err != nil {
 		return err
 	}
@@ -345,11 +351,13 @@ func checkLog(ctx context.Context, dir string, raw []byte, st *audit.Store, m *M
 	for _, f := range m.Files {
 		listed[f.Path] = f.SHA256
 	}
-	names := make([]string, 0, len(rebuilt))
-	for name := range rebuilt {
-		names = append(names, name)
-	}
-	slices.Sort(names)
+	// The files that say something first, then the lists of hashes
+	// (SHA256SUMS, manifest.json), which differ with any of them.
+	names := slices.SortedFunc(maps.Keys(rebuilt), func(a, b string) int {
+		sums := func(n string) bool { return n == FileSums || n == FileManifest }
+		return cmp.Or(cmpBool(sums(a), sums(b)), strings.Compare(a, b))
+	})
+	differ := map[string]bool{}
 	same := 0
 	for _, name := range names {
 		switch {
@@ -357,19 +365,40 @@ func checkLog(ctx context.Context, dir string, raw []byte, st *audit.Store, m *M
 			continue // already named: its hash differs from the manifest
 		case name == FileManifest:
 			if !bytes.Equal(raw, manifest) {
-				res.fail(name, "differs from the manifest rebuilt from %s as of event %d, at byte %d: it was edited after export%s",
-					st.Path(), m.EventLogHead.Seq, firstDiff(raw, manifest), version)
+				differ[name] = true
 				continue
 			}
 		case listed[name] == "":
 			res.fail(name, "the bundle rebuilt from %s has it, but manifest.json does not list it: it was removed from the bundle and the manifest", st.Path())
 			continue
 		case listed[name] != rebuilt[name]:
-			res.fail(name, "differs from the one rebuilt from %s as of event %d (SHA-256 %s): its content was changed after export, and manifest.json with it%s",
-				st.Path(), m.EventLogHead.Seq, rebuilt[name], version)
+			differ[name] = true
 			continue
 		}
 		same++
+	}
+	if len(differ) > 0 {
+		// Where each differs, by its row or line, as the check without
+		// the evidence file names it: from a second rendering, compared
+		// with the bundle's files as it is written (compareSink), made
+		// only when something differs.
+		from := diffSource{"the log", fmt.Sprintf("rebuilt from %s as of event %d", st.Path(), m.EventLogHead.Seq),
+			"its content was changed after export, and manifest.json with it" + version}
+		diffs := rebuiltDiffs(ctx, st, dir, m, o, formats, differ)
+		diffs[FileManifest] = diffLines(raw, manifest)
+		for _, name := range names {
+			d := diffs[name]
+			switch {
+			case !differ[name]:
+			case name == FileManifest:
+				res.fail(name, "%s", d.explainAgainst(name, diffSource{"the log", from.rendered, "it was edited after export" + version}))
+			case d == nil || d.err != nil || d.line == 0:
+				res.fail(name, "differs from the one rebuilt from %s as of event %d (SHA-256 %s): %s",
+					st.Path(), m.EventLogHead.Seq, rebuilt[name], from.why)
+			default:
+				res.fail(name, "%s", d.explainAgainst(name, from))
+			}
+		}
 	}
 	if same == len(names) {
 		// Counted as the manifest's line counts them, the files it lists,
@@ -381,6 +410,29 @@ func checkLog(ctx context.Context, dir string, raw []byte, st *audit.Store, m *M
 		res.pass("rebuild", "%s are identical to the bundle rebuilt from %s as of event %d", what, st.Path(), m.EventLogHead.Seq)
 	}
 	return nil
+}
+
+// rebuiltDiffs renders the bundle rebuilt from st again, comparing each
+// file of differ with the bundle's as it is written: where each first
+// differs. Any it could not compare is left out.
+func rebuiltDiffs(ctx context.Context, st *audit.Store, dir string, m *Manifest, o Options, formats []string, differ map[string]bool) map[string]*fileDiff {
+	diffs := map[string]*fileDiff{}
+	r, err := build(ctx, st, m.Campaign.Name, o)
+	if err != nil {
+		return diffs
+	}
+	defer r.close()
+	var mu sync.Mutex
+	create := func(name string) (io.WriteCloser, error) {
+		if !differ[name] || name == FileManifest {
+			return nopCloser{io.Discard}, nil
+		}
+		return newCompareSink(filepath.Join(dir, name), func(d *fileDiff) { mu.Lock(); diffs[name] = d; mu.Unlock() }), nil
+	}
+	if _, _, err := render(r, formats, m.CSVBOM, create); err != nil {
+		return map[string]*fileDiff{}
+	}
+	return diffs
 }
 
 // hashSink hashes a rebuilt file instead of keeping it.
@@ -405,12 +457,13 @@ func (s *hashSink) Close() error {
 	return nil
 }
 
-func firstDiff(a, b []byte) int {
-	n := min(len(a), len(b))
-	for i := range n {
-		if a[i] != b[i] {
-			return i
-		}
+// cmpBool orders false before true.
+func cmpBool(a, b bool) int {
+	switch {
+	case a == b:
+		return 0
+	case a:
+		return 1
 	}
-	return n
+	return -1
 }

@@ -103,6 +103,15 @@ func TestSignedDecisions(t *testing.T) {
 	// The report says who signed what, with which key.
 	out := filepath.Join(t.TempDir(), "bundle")
 	ok(t, "export", "q", "--out", out, "--format", "md,csv", "--db", db, "--as", "carol@northwind.example")
+	// The bundle checked against the evidence file takes the same
+	// allowed signers for the file's decisions as nhi verify does: it
+	// failed the third, saying to pass the file it was passed.
+	signed := filepath.Join(t.TempDir(), "signed")
+	ok(t, "export", "q", "--out", signed, "--sign", s.dan, "--signer", "dan@northwind.example", "--db", db, "--as", "carol@northwind.example")
+	both := writeFile(t, "allowed_both", `dan@northwind.example namespaces="nhi-decision" `+mustRead(t, s.mallory+".pub")+"\n"+`dan@northwind.example namespaces="nhi-evidence" `+s.danPub+"\n")
+	if r := ok(t, "verify", "--report", signed, "--db", db, "--allowed-signers", both); !strings.Contains(r.stdout, "identical") {
+		t.Errorf("verify --report --db --allowed-signers:\n%s", r.stdout)
+	}
 	rmd := mustRead(t, filepath.Join(out, "report.md"))
 	danFP := fingerprint(t, s.danPub)
 	for _, want := range []string{"| keep | alice@northwind.example | dan@northwind.example | ", "| checked | " + danFP + " | not-assignee short-reason |",
