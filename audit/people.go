@@ -542,29 +542,51 @@ func planPeople(dir *Directory, people []Person, lines []int) (*PeopleChange, er
 		next[p.Email] = *p
 	}
 	owner := map[string]string{} // alias key -> e-mail
+	keys := map[string]string{}  // signing key's fingerprint -> e-mail
 	emails := make([]string, 0, len(next))
 	for e := range next {
 		emails = append(emails, e)
 	}
 	slices.Sort(emails)
+	// conflict reports, on the record being imported (e's or other's),
+	// that e's record and other's claim one thing.
+	conflict := func(e, other string, err func(other string) error) {
+		i, ok := where[e]
+		if !ok {
+			i, ok = where[other]
+			other = e
+		}
+		if ok {
+			fail(i, people[i].Email, err(other))
+		}
+	}
 	for _, e := range emails {
 		p := next[e]
 		for _, n := range p.Names() {
 			k := AliasKey(n)
 			if other, taken := owner[k]; taken && other != e {
-				// Report it on the record being imported.
-				i, ok := where[e]
-				if !ok {
-					i, ok = where[other]
-					other = e
-				}
-				if ok {
-					fail(i, people[i].Email, fmt.Errorf("alias %s already belongs to %s; an alias names one person", Printable(n), other))
-				}
+				conflict(e, other, func(other string) error {
+					return fmt.Errorf("alias %s already belongs to %s; an alias names one person", Printable(n), other)
+				})
 				continue
 			}
 			owner[k] = e
 		}
+		if p.SigningKey == "" {
+			continue
+		}
+		pub, _, _, _, err := ssh.ParseAuthorizedKey([]byte(p.SigningKey))
+		if err != nil {
+			continue // normalize refused it
+		}
+		fp := ssh.FingerprintSHA256(pub)
+		if other, taken := keys[fp]; taken {
+			conflict(e, other, func(other string) error {
+				return fmt.Errorf("signing_key %s is already the signing key of %s; a key proves one person, so each signs with their own", fp, other)
+			})
+			continue
+		}
+		keys[fp] = e
 	}
 	for i := range people {
 		p := &people[i]
