@@ -152,6 +152,14 @@ func (p *Person) normalize() error {
 		}
 	}
 	for _, n := range p.Names() {
+		if r, ok := invisibleRune(n); ok {
+			return fmt.Errorf("alias %+q has an invisible character (U+%04X), so it would read as %s: remove it", n, r, Printable(strings.Map(func(r rune) rune {
+				if isInvisible(r) {
+					return -1
+				}
+				return r
+			}, n)))
+		}
 		if strings.ContainsAny(n, " \t,") || !isPrintable(n) {
 			return fmt.Errorf("alias %q: an alias is one e-mail address or login, without spaces", Printable(n))
 		}
@@ -542,7 +550,9 @@ func planPeople(dir *Directory, people []Person, lines []int) (*PeopleChange, er
 		next[p.Email] = *p
 	}
 	owner := map[string]string{} // alias key -> e-mail
-	keys := map[string]string{}  // signing key's fingerprint -> e-mail
+	type named struct{ email, name string }
+	looks := map[string]named{} // lookalikeKey -> the first person and name with it
+	keys := map[string]string{} // signing key's fingerprint -> e-mail
 	emails := make([]string, 0, len(next))
 	for e := range next {
 		emails = append(emails, e)
@@ -571,6 +581,18 @@ func planPeople(dir *Directory, people []Person, lines []int) (*PeopleChange, er
 				continue
 			}
 			owner[k] = e
+			lk := lookalikeKey(n)
+			if first, taken := looks[lk]; taken && first.email != e {
+				conflict(e, first.email, func(other string) error {
+					a, b := n, first.name
+					if other != first.email {
+						a, b = b, a
+					}
+					return fmt.Errorf("alias %s (%+q) reads as %s, an alias of %s; an alias that reads as another person's would name them to every reader", Printable(a), a, Printable(b), other)
+				})
+				continue
+			}
+			looks[lk] = named{e, n}
 		}
 		if p.SigningKey == "" {
 			continue
