@@ -50,7 +50,11 @@ var lookalikes = map[rune]rune{
 // lookalike letters read as the Latin ones. Two people whose names share
 // it would be told apart by no reader.
 func lookalikeKey(s string) string {
-	k := norm.NFKD.String(AliasKey(s))
+	k := AliasKey(s)
+	if IsPlain(k) {
+		return k
+	}
+	k = norm.NFKD.String(k)
 	var b strings.Builder
 	b.Grow(len(k))
 	for _, r := range k {
@@ -64,4 +68,62 @@ func lookalikeKey(s string) string {
 		b.WriteRune(r)
 	}
 	return b.String()
+}
+
+// ReadsAs returns the name of actor's (or actor itself, for someone the
+// directory does not know) that name reads as, when name is no one's in
+// the directory: the same after lookalikeKey, the address of a
+// "Display Name <address>" (as nhi prints a person), an e-mail without
+// its +tag (rita+ops@acme.test is delivered to rita@acme.test) and
+// without trailing dots. Separation of duties refuses an owner or holder
+// recorded so (campaigns' separation.refusal): a name that reads as the
+// reviewer's is theirs, though the directory does not list it. A name the
+// directory knows is the person it says, and ReadsAs returns "".
+func (d *Directory) ReadsAs(name, actor string) string {
+	if d.Lookup(name) != nil {
+		return ""
+	}
+	k := mailboxKey(name)
+	if k == "" {
+		return ""
+	}
+	p := d.Lookup(actor)
+	if p == nil {
+		if mailboxKey(actor) == k {
+			return actor
+		}
+		return ""
+	}
+	if mailboxKey(p.Email) == k {
+		return p.Email
+	}
+	if p.GitHub != "" && mailboxKey(p.GitHub) == k {
+		return p.GitHub
+	}
+	for _, n := range p.Aliases {
+		if mailboxKey(n) == k {
+			return n
+		}
+	}
+	return ""
+}
+
+// MailboxKey is lookalikeKey of the mailbox a name reaches: the address
+// inside "Name <address>", an e-mail's local part without its +tag, and
+// no trailing dots. Two names with one MailboxKey read as one
+// (Directory.ReadsAs).
+func MailboxKey(s string) string { return mailboxKey(s) }
+
+func mailboxKey(s string) string {
+	s = strings.TrimSpace(s)
+	if i := strings.LastIndexByte(s, '<'); i >= 0 && strings.HasSuffix(s, ">") {
+		s = s[i+1 : len(s)-1]
+	}
+	k := strings.TrimRight(lookalikeKey(s), ".")
+	if at := strings.LastIndexByte(k, '@'); at > 0 {
+		if plus := strings.IndexByte(k[:at], '+'); plus > 0 {
+			k = k[:plus] + k[at:]
+		}
+	}
+	return k
 }
