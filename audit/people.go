@@ -443,12 +443,20 @@ func (es PeopleErrors) Error() string {
 // and the change says what would be.
 func (s *Store) SetPeople(ctx context.Context, actor string, in PeopleImport, dryRun bool) (*PeopleChange, error) {
 	people, lines, source := in.People, in.Lines, in.Source
+	plan := func(q querierRows, dir *Directory) (*PeopleChange, error) {
+		merged := mergeKnown(dir, people, in.Columns)
+		change, err := planPeople(dir, merged, lines)
+		if err != nil {
+			return nil, err
+		}
+		return change, ownersKept(ctx, q, dir, change, merged, lines)
+	}
 	if dryRun {
 		dir, err := s.People(ctx)
 		if err != nil {
 			return nil, err
 		}
-		return planPeople(dir, mergeKnown(dir, people, in.Columns), lines)
+		return plan(s, dir)
 	}
 	var change *PeopleChange
 	err := s.Write(ctx, func(tx *Tx) error {
@@ -456,7 +464,7 @@ func (s *Store) SetPeople(ctx context.Context, actor string, in PeopleImport, dr
 		if err != nil {
 			return err
 		}
-		if change, err = planPeople(dir, mergeKnown(dir, people, in.Columns), lines); err != nil {
+		if change, err = plan(tx, dir); err != nil {
 			return err
 		}
 		return writePeople(ctx, tx, actor, source, change)
@@ -643,6 +651,86 @@ func planPeople(dir *Directory, people []Person, lines []int) (*PeopleChange, er
 		}
 	}
 	return change, nil
+}
+
+// ownersKept refuses a change after which a name an owner is recorded
+// under (nhi owner set ID r.jones) no longer names the person it named —
+// an alias or GitHub login dropped, or moved to someone else: separation
+// of duties and the orphaned rule read an owner through the directory as
+// it is, so the owner would quietly stop being that person. people are
+// the records planPeople normalized, lines their lines. The owner is
+// recorded as the person's e-mail first, or the name kept.
+func ownersKept(ctx context.Context, q querierRows, dir *Directory, change *PeopleChange, people []Person, lines []int) error {
+	if len(change.Updated) == 0 {
+		return nil // only a change of someone known drops a name of theirs
+	}
+	rows, err := q.Query(ctx, `SELECT owner, identity_id FROM owners WHERE owner <> '' ORDER BY identity_id`)
+	if err != nil {
+		return fmt.Errorf("reading owners: %w", err)
+	}
+	owned := map[string][]string{} // owner as recorded -> identities
+	var names []string
+	for rows.Next() {
+		var owner, id string
+		if err := rows.Scan(&owner, &id); err != nil {
+			rows.Close()
+			return err
+		}
+		if dir.Lookup(owner) == nil {
+			continue
+		}
+		if owned[owner] == nil {
+			names = append(names, owner)
+		}
+		owned[owner] = append(owned[owner], id)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	if len(names) == 0 {
+		return nil
+	}
+	after := dir.People()
+	for _, group := range [][]Person{change.Added, change.Updated} {
+		for _, p := range group {
+			if i := slices.IndexFunc(after, func(o Person) bool { return o.Email == p.Email }); i >= 0 {
+				after[i] = p
+			} else {
+				after = append(after, p)
+			}
+		}
+	}
+	next := newDirectory(after)
+	var errs PeopleErrors
+	slices.Sort(names)
+	for _, owner := range names {
+		was, now := dir.Lookup(owner), next.Lookup(owner)
+		if now != nil && now.Email == was.Email {
+			continue
+		}
+		pe := &PersonError{Email: was.Email}
+		if i := slices.IndexFunc(people, func(p Person) bool { return p.Email == was.Email }); i >= 0 && i < len(lines) {
+			pe.Line = lines[i]
+		}
+		ids := owned[owner]
+		what := Printable(ids[0])
+		if len(ids) > 1 {
+			what = fmt.Sprintf("%s and %s", what, Counted(len(ids)-1, "other identity", "other identities"))
+		}
+		then := "names no one"
+		if now != nil {
+			then = "names " + now.Email
+		}
+		pe.Err = fmt.Errorf("%s would no longer go by %s, which the owner of %s is recorded as: the owner would quietly stop being them (it %s then); record them as its owner first (nhi owner set ID %s), or keep the name",
+			was.Email, Printable(owner), what, then, was.Email)
+		errs = append(errs, pe)
+	}
+	if len(errs) > 0 {
+		slices.SortStableFunc(errs, func(a, b *PersonError) int { return a.Line - b.Line })
+		return errs
+	}
+	return nil
 }
 
 func samePerson(a, b *Person) bool {

@@ -50,3 +50,64 @@ func TestNamesThatReadAsAnothersAreRefused(t *testing.T) {
 		}
 	})
 }
+
+// An owner recorded under an alias (nhi owner set ID r.jones) stays that
+// person's: an import that drops the alias, moves it to someone else or
+// changes the GitHub login an owner is recorded as is refused, naming
+// the identity and what to do, since separation of duties and the
+// orphaned rule read the owner through the directory as it is. Once the
+// owner is recorded as the person's e-mail, the alias may go; a name no
+// owner is recorded under goes freely.
+func TestDroppingANameAnOwnerIsRecordedUnder(t *testing.T) {
+	eachEngine(t, func(t *testing.T, eng testEngine) {
+		s := openAt(t, eng.new(t))
+		a, b := obs("a", KindGitHubDeployKey), obs("b", KindGitHubDeployKey)
+		snapshot(t, s, nil, nil, a, b)
+		if _, err := s.SetPeople(ctx, "root", PeopleImport{People: []Person{
+			{Email: "rita@acme.test", GitHub: "rita", Aliases: []string{"r.jones", "rj"}},
+			{Email: "sam@acme.test", GitHub: "sam"},
+		}}, false); err != nil {
+			t.Fatal(err)
+		}
+		for id, owner := range map[string]string{a.ID: "r.jones", b.ID: "@rita"} {
+			if _, err := s.SetOwner(ctx, "root", id, owner); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for name, tc := range map[string]struct {
+			csv, want string
+		}{
+			"alias dropped": {"email,aliases\nrita@acme.test,rj\n",
+				"line 2: rita@acme.test would no longer go by r.jones, which the owner of " + a.ID + " is recorded as: the owner would quietly stop being them (it names no one then); record them as its owner first (nhi owner set ID rita@acme.test), or keep the name"},
+			"alias moved": {"email,aliases\nrita@acme.test,rj\nsam@acme.test,r.jones\n",
+				"line 2: rita@acme.test would no longer go by r.jones, which the owner of " + a.ID + " is recorded as: the owner would quietly stop being them (it names sam@acme.test then)"},
+			"login changed": {"email,github\nrita@acme.test,rita-j\n", "line 2: rita@acme.test would no longer go by @rita, which the owner of " + b.ID},
+		} {
+			in, err := ReadPeopleCSV(strings.NewReader(tc.csv), "hr.csv")
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, dry := range []bool{true, false} {
+				if _, err := s.SetPeople(ctx, "root", *in, dry); err == nil || !strings.Contains(err.Error(), tc.want) {
+					t.Errorf("%s (dry run %v): want %q, got %v", name, dry, tc.want, err)
+				}
+			}
+		}
+		if d, _ := s.People(ctx); d.Lookup("r.jones").Email != "rita@acme.test" || d.Lookup("rita").Email != "rita@acme.test" {
+			t.Fatal("a refused import changed the directory")
+		}
+		// A name no owner is recorded under goes; once the owner is her
+		// e-mail, so does r.jones.
+		in, _ := ReadPeopleCSV(strings.NewReader("email,aliases\nrita@acme.test,r.jones\n"), "hr.csv")
+		if _, err := s.SetPeople(ctx, "root", *in, false); err != nil {
+			t.Errorf("dropping rj, which no owner is recorded as: %v", err)
+		}
+		if _, err := s.SetOwner(ctx, "root", a.ID, "rita@acme.test"); err != nil {
+			t.Fatal(err)
+		}
+		in, _ = ReadPeopleCSV(strings.NewReader("email,aliases\nrita@acme.test,\n"), "hr.csv")
+		if _, err := s.SetPeople(ctx, "root", *in, false); err != nil {
+			t.Errorf("dropping r.jones once the owner is rita@acme.test: %v", err)
+		}
+	})
+}
