@@ -209,13 +209,22 @@ func (d *Directory) People() []Person {
 }
 
 // Lookup finds the person who goes by name (any alias, case-insensitive,
-// "@login" = "login"), or nil.
+// "@login" = "login"), or nil. "Rita Jones <rita@acme.test>", as nhi
+// prints a person (Display) and mail clients write one, is the person
+// the address in the brackets names.
 func (d *Directory) Lookup(name string) *Person {
 	if d == nil || name == "" {
 		return nil
 	}
 	if i, ok := d.byAlias[AliasKey(name)]; ok {
 		return &d.people[i]
+	}
+	if s := strings.TrimSpace(name); strings.HasSuffix(s, ">") {
+		if lt := strings.LastIndexByte(s, '<'); lt >= 0 {
+			if i, ok := d.byAlias[AliasKey(s[lt+1:len(s)-1])]; ok {
+				return &d.people[i]
+			}
+		}
 	}
 	return nil
 }

@@ -73,9 +73,9 @@ func lookalikeKey(s string) string {
 // ReadsAs returns the name of actor's (or actor itself, for someone the
 // directory does not know) that name reads as, when name is no one's in
 // the directory: the same after lookalikeKey, the address of a
-// "Display Name <address>" (as nhi prints a person), an e-mail without
-// its +tag (rita+ops@acme.test is delivered to rita@acme.test) and
-// without trailing dots. Separation of duties refuses an owner or holder
+// "Display Name <address>" whose address is no one's either, an e-mail
+// without its +tag (rita+ops@acme.test is delivered to rita@acme.test)
+// and without trailing dots. Separation of duties refuses an owner or holder
 // recorded so (campaigns' separation.refusal): a name that reads as the
 // reviewer's is theirs, though the directory does not list it. A name the
 // directory knows is the person it says, and ReadsAs returns "".

@@ -111,3 +111,47 @@ func TestDroppingANameAnOwnerIsRecordedUnder(t *testing.T) {
 		}
 	})
 }
+
+// An owner recorded as nhi prints a person ("Rita Jones <rita@acme.test>",
+// what nhi owner set's warning suggests) is that person: the owner.set
+// event and the owners table name her, and when she leaves the identity
+// is orphaned.
+func TestOwnerAsNhiPrintsAPerson(t *testing.T) {
+	eachEngine(t, func(t *testing.T, eng testEngine) {
+		s := openAt(t, eng.new(t))
+		a := obs("a", KindGitHubDeployKey)
+		snapshot(t, s, nil, nil, a)
+		rita := Person{Email: "rita@acme.test", Name: "Rita Jones", GitHub: "rita"}
+		if _, err := s.SetPeople(ctx, "root", PeopleImport{People: []Person{rita}}, false); err != nil {
+			t.Fatal(err)
+		}
+		ev, err := s.SetOwner(ctx, "root", a.ID, " Rita Jones <Rita@acme.test> ")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(string(ev.Payload), `"person":"rita@acme.test"`) {
+			t.Errorf("owner.set payload %s does not name rita@acme.test", ev.Payload)
+		}
+		var person string
+		if err := s.QueryRow(ctx, `SELECT person FROM owners WHERE identity_id = ?`, a.ID).Scan(&person); err != nil || person != "rita@acme.test" {
+			t.Errorf("owners.person = %q %v", person, err)
+		}
+		rita.Status, rita.LeftAt = PersonLeft, "2026-09-30"
+		if _, err := s.SetPeople(ctx, "root", PeopleImport{People: []Person{rita}}, false); err != nil {
+			t.Fatal(err)
+		}
+		ids, err := s.Identities(ctx)
+		if err != nil || len(ids) != 1 {
+			t.Fatalf("identities: %d %v", len(ids), err)
+		}
+		var orphaned string
+		for _, f := range ids[0].Findings {
+			if f.Rule == RuleOrphaned {
+				orphaned = f.Message
+			}
+		}
+		if want := "owner Rita Jones <Rita@acme.test> left on 2026-09-30"; orphaned != want {
+			t.Errorf("orphaned: %q; want %q", orphaned, want)
+		}
+	})
+}
