@@ -152,6 +152,14 @@ func (p *Person) normalize() error {
 		}
 	}
 	for _, n := range p.Names() {
+		if r, ok := invisibleRune(n); ok {
+			return fmt.Errorf("alias %+q has an invisible character (U+%04X), so it would read as %s: remove it", n, r, Printable(strings.Map(func(r rune) rune {
+				if isInvisible(r) {
+					return -1
+				}
+				return r
+			}, n)))
+		}
 		if strings.ContainsAny(n, " \t,") || !isPrintable(n) {
 			return fmt.Errorf("alias %q: an alias is one e-mail address or login, without spaces", Printable(n))
 		}
@@ -201,13 +209,22 @@ func (d *Directory) People() []Person {
 }
 
 // Lookup finds the person who goes by name (any alias, case-insensitive,
-// "@login" = "login"), or nil.
+// "@login" = "login"), or nil. "Rita Jones <rita@acme.test>", as nhi
+// prints a person (Display) and mail clients write one, is the person
+// the address in the brackets names.
 func (d *Directory) Lookup(name string) *Person {
 	if d == nil || name == "" {
 		return nil
 	}
 	if i, ok := d.byAlias[AliasKey(name)]; ok {
 		return &d.people[i]
+	}
+	if s := strings.TrimSpace(name); strings.HasSuffix(s, ">") {
+		if lt := strings.LastIndexByte(s, '<'); lt >= 0 {
+			if i, ok := d.byAlias[AliasKey(s[lt+1:len(s)-1])]; ok {
+				return &d.people[i]
+			}
+		}
 	}
 	return nil
 }
@@ -435,12 +452,20 @@ func (es PeopleErrors) Error() string {
 // and the change says what would be.
 func (s *Store) SetPeople(ctx context.Context, actor string, in PeopleImport, dryRun bool) (*PeopleChange, error) {
 	people, lines, source := in.People, in.Lines, in.Source
+	plan := func(q querierRows, dir *Directory) (*PeopleChange, error) {
+		merged := mergeKnown(dir, people, in.Columns)
+		change, err := planPeople(dir, merged, lines)
+		if err != nil {
+			return nil, err
+		}
+		return change, ownersKept(ctx, q, dir, change, merged, lines)
+	}
 	if dryRun {
 		dir, err := s.People(ctx)
 		if err != nil {
 			return nil, err
 		}
-		return planPeople(dir, mergeKnown(dir, people, in.Columns), lines)
+		return plan(s, dir)
 	}
 	var change *PeopleChange
 	err := s.Write(ctx, func(tx *Tx) error {
@@ -448,7 +473,7 @@ func (s *Store) SetPeople(ctx context.Context, actor string, in PeopleImport, dr
 		if err != nil {
 			return err
 		}
-		if change, err = planPeople(dir, mergeKnown(dir, people, in.Columns), lines); err != nil {
+		if change, err = plan(tx, dir); err != nil {
 			return err
 		}
 		return writePeople(ctx, tx, actor, source, change)
@@ -542,29 +567,65 @@ func planPeople(dir *Directory, people []Person, lines []int) (*PeopleChange, er
 		next[p.Email] = *p
 	}
 	owner := map[string]string{} // alias key -> e-mail
+	type named struct{ email, name string }
+	looks := map[string]named{} // lookalikeKey -> the first person and name with it
+	keys := map[string]string{} // signing key's fingerprint -> e-mail
 	emails := make([]string, 0, len(next))
 	for e := range next {
 		emails = append(emails, e)
 	}
 	slices.Sort(emails)
+	// conflict reports, on the record being imported (e's or other's),
+	// that e's record and other's claim one thing.
+	conflict := func(e, other string, err func(other string) error) {
+		i, ok := where[e]
+		if !ok {
+			i, ok = where[other]
+			other = e
+		}
+		if ok {
+			fail(i, people[i].Email, err(other))
+		}
+	}
 	for _, e := range emails {
 		p := next[e]
 		for _, n := range p.Names() {
 			k := AliasKey(n)
 			if other, taken := owner[k]; taken && other != e {
-				// Report it on the record being imported.
-				i, ok := where[e]
-				if !ok {
-					i, ok = where[other]
-					other = e
-				}
-				if ok {
-					fail(i, people[i].Email, fmt.Errorf("alias %s already belongs to %s; an alias names one person", Printable(n), other))
-				}
+				conflict(e, other, func(other string) error {
+					return fmt.Errorf("alias %s already belongs to %s; an alias names one person", Printable(n), other)
+				})
 				continue
 			}
 			owner[k] = e
+			lk := lookalikeKey(n)
+			if first, taken := looks[lk]; taken && first.email != e {
+				conflict(e, first.email, func(other string) error {
+					a, b := n, first.name
+					if other != first.email {
+						a, b = b, a
+					}
+					return fmt.Errorf("alias %s (%+q) reads as %s, an alias of %s; an alias that reads as another person's would name them to every reader", Printable(a), a, Printable(b), other)
+				})
+				continue
+			}
+			looks[lk] = named{e, n}
 		}
+		if p.SigningKey == "" {
+			continue
+		}
+		pub, _, _, _, err := ssh.ParseAuthorizedKey([]byte(p.SigningKey))
+		if err != nil {
+			continue // normalize refused it
+		}
+		fp := ssh.FingerprintSHA256(pub)
+		if other, taken := keys[fp]; taken {
+			conflict(e, other, func(other string) error {
+				return fmt.Errorf("signing_key %s is already the signing key of %s; a key proves one person, so each signs with their own", fp, other)
+			})
+			continue
+		}
+		keys[fp] = e
 	}
 	for i := range people {
 		p := &people[i]
@@ -599,6 +660,86 @@ func planPeople(dir *Directory, people []Person, lines []int) (*PeopleChange, er
 		}
 	}
 	return change, nil
+}
+
+// ownersKept refuses a change after which a name an owner is recorded
+// under (nhi owner set ID r.jones) no longer names the person it named —
+// an alias or GitHub login dropped, or moved to someone else: separation
+// of duties and the orphaned rule read an owner through the directory as
+// it is, so the owner would quietly stop being that person. people are
+// the records planPeople normalized, lines their lines. The owner is
+// recorded as the person's e-mail first, or the name kept.
+func ownersKept(ctx context.Context, q querierRows, dir *Directory, change *PeopleChange, people []Person, lines []int) error {
+	if len(change.Updated) == 0 {
+		return nil // only a change of someone known drops a name of theirs
+	}
+	rows, err := q.Query(ctx, `SELECT owner, identity_id FROM owners WHERE owner <> '' ORDER BY identity_id`)
+	if err != nil {
+		return fmt.Errorf("reading owners: %w", err)
+	}
+	owned := map[string][]string{} // owner as recorded -> identities
+	var names []string
+	for rows.Next() {
+		var owner, id string
+		if err := rows.Scan(&owner, &id); err != nil {
+			rows.Close()
+			return err
+		}
+		if dir.Lookup(owner) == nil {
+			continue
+		}
+		if owned[owner] == nil {
+			names = append(names, owner)
+		}
+		owned[owner] = append(owned[owner], id)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	if len(names) == 0 {
+		return nil
+	}
+	after := dir.People()
+	for _, group := range [][]Person{change.Added, change.Updated} {
+		for _, p := range group {
+			if i := slices.IndexFunc(after, func(o Person) bool { return o.Email == p.Email }); i >= 0 {
+				after[i] = p
+			} else {
+				after = append(after, p)
+			}
+		}
+	}
+	next := newDirectory(after)
+	var errs PeopleErrors
+	slices.Sort(names)
+	for _, owner := range names {
+		was, now := dir.Lookup(owner), next.Lookup(owner)
+		if now != nil && now.Email == was.Email {
+			continue
+		}
+		pe := &PersonError{Email: was.Email}
+		if i := slices.IndexFunc(people, func(p Person) bool { return p.Email == was.Email }); i >= 0 && i < len(lines) {
+			pe.Line = lines[i]
+		}
+		ids := owned[owner]
+		what := Printable(ids[0])
+		if len(ids) > 1 {
+			what = fmt.Sprintf("%s and %s", what, Counted(len(ids)-1, "other identity", "other identities"))
+		}
+		then := "names no one"
+		if now != nil {
+			then = "names " + now.Email
+		}
+		pe.Err = fmt.Errorf("%s would no longer go by %s, which the owner of %s is recorded as: the owner would quietly stop being them (it %s then); record them as its owner first (nhi owner set ID %s), or keep the name",
+			was.Email, Printable(owner), what, then, was.Email)
+		errs = append(errs, pe)
+	}
+	if len(errs) > 0 {
+		slices.SortStableFunc(errs, func(a, b *PersonError) int { return a.Line - b.Line })
+		return errs
+	}
+	return nil
 }
 
 func samePerson(a, b *Person) bool {

@@ -120,7 +120,22 @@ func planSync(dir *Directory, synced map[string]bool, in MemberSync) (*SyncResul
 	for _, m := range in.Members {
 		members[AliasKey(m.Login)] = true
 	}
+	// Every name of the directory in the form names that read alike
+	// share, with whose it is: a member's name that reads as another
+	// person's (a public e-mail on a lookalike domain is the member's own
+	// to set) leaves them out, as a name of two people does.
+	looks := map[string]string{}
+	for _, p := range dir.People() {
+		for _, n := range p.Names() {
+			looks[lookalikeKey(n)] = p.Email
+		}
+	}
+	visible := func(n string) bool { _, inv := invisibleRune(n); return !inv }
 	for _, m := range in.Members {
+		// A name with a character that prints nothing is not a name (it
+		// would read as another): never a person's key nor alias.
+		m.Emails = slices.DeleteFunc(slices.Clone(m.Emails), func(n string) bool { return !visible(n) })
+		m.Aliases = slices.DeleteFunc(slices.Clone(m.Aliases), func(n string) bool { return !visible(n) })
 		names := append(append([]string{m.Login}, m.Emails...), m.Aliases...)
 		var found []*Person
 		for _, n := range names {
@@ -136,26 +151,35 @@ func planSync(dir *Directory, synced map[string]bool, in MemberSync) (*SyncResul
 			}
 			res.Conflicts = append(res.Conflicts, fmt.Sprintf("%s: their names belong to %s; merge them in the people file (nhi people import)", Printable(m.Login), strings.Join(who, " and ")))
 			continue
-		case len(found) == 1:
-			rec := clonePerson(found[0])
-			if rec.Status == PersonLeft {
-				res.LeftMembers = append(res.LeftMembers, rec)
-			}
+		case len(found) == 0 && len(m.Emails) == 0:
+			res.NoEmail = append(res.NoEmail, m.Login)
+			continue
+		}
+		var rec Person
+		if len(found) == 1 {
+			rec = clonePerson(found[0])
 			if rec.Name == "" {
 				rec.Name = m.Name
 			}
 			if rec.GitHub == "" {
 				rec.GitHub = m.Login
 			}
-			addAliases(&rec, names)
-			records = append(records, rec)
-		case len(m.Emails) == 0:
-			res.NoEmail = append(res.NoEmail, m.Login)
-		default:
-			rec := Person{Email: m.Emails[0], Name: m.Name, GitHub: m.Login, Status: PersonActive}
-			addAliases(&rec, names)
-			records = append(records, rec)
+		} else {
+			rec = Person{Email: m.Emails[0], Name: m.Name, GitHub: m.Login, Status: PersonActive}
 		}
+		addAliases(&rec, names)
+		if n, other := readsAsAnother(looks, &rec); n != "" {
+			res.Conflicts = append(res.Conflicts, fmt.Sprintf("%s: %s (%+q) reads as a name of %s; left alone: check who they are, and give their row in the people file (nhi people import)",
+				Printable(m.Login), Printable(n), n, Printable(other)))
+			continue
+		}
+		for _, n := range rec.Names() {
+			looks[lookalikeKey(n)] = rec.Email
+		}
+		if len(found) == 1 && rec.Status == PersonLeft {
+			res.LeftMembers = append(res.LeftMembers, rec)
+		}
+		records = append(records, rec)
 	}
 	if in.Complete {
 		for _, p := range dir.People() {
@@ -175,6 +199,17 @@ func planSync(dir *Directory, synced map[string]bool, in MemberSync) (*SyncResul
 	}
 	res.PeopleChange = change
 	return res, nil
+}
+
+// readsAsAnother returns a name of p that reads as a name of someone
+// else in looks (lookalikeKey -> e-mail), and whose, or "".
+func readsAsAnother(looks map[string]string, p *Person) (name, other string) {
+	for _, n := range p.Names() {
+		if e, ok := looks[lookalikeKey(n)]; ok && e != p.Email {
+			return n, e
+		}
+	}
+	return "", ""
 }
 
 func clonePerson(p *Person) Person {

@@ -69,3 +69,27 @@ func TestSyncMembers(t *testing.T) {
 		t.Errorf("verify: %+v %v", r, err)
 	}
 }
+
+// A member's name that reads as another person's (a public e-mail on a
+// lookalike domain is the member's own to set) leaves that member out,
+// said, and the rest are synced; a name with an invisible character is
+// not a name and is dropped.
+func TestSyncMemberReadingAsAnother(t *testing.T) {
+	s := openNew(t)
+	if _, err := s.SetPeople(ctx, "root", PeopleImport{People: []Person{{Email: "rita@acme.test", GitHub: "rita"}}}, false); err != nil {
+		t.Fatal(err)
+	}
+	res, err := s.SyncMembers(ctx, "root", MemberSync{Source: "github acme", Complete: true, Today: "2026-12-01", Members: []Member{
+		{Login: "mallory", Emails: []string{"r\u0456ta@acme.test"}},
+		{Login: "zed", Emails: []string{"zed\u200b@acme.test", "zed@acme.test"}},
+	}}, false)
+	if err != nil {
+		t.Fatalf("one member's lookalike name refused the whole sync: %v", err)
+	}
+	if len(res.Conflicts) != 1 || !strings.Contains(res.Conflicts[0], `mallory: rіta@acme.test ("r\u0456ta@acme.test") reads as a name of rita@acme.test; left alone`) {
+		t.Errorf("conflicts %q", res.Conflicts)
+	}
+	if len(res.Added) != 1 || res.Added[0].Email != "zed@acme.test" || len(res.Added[0].Aliases) != 0 {
+		t.Errorf("added %+v", res.Added)
+	}
+}

@@ -72,12 +72,15 @@ func (s *Store) verifySignatures(ctx context.Context, r *VerifyResult, allowed [
 		at, actor, typ, claim string
 		rec                   []byte
 		sig                   Signature
-		personKey             string // the actor's signing key in the directory then
+		personKey             string   // the actor's signing key in the directory then
+		sharedWith            []string // the other people whose signing key the signature's was then
 		problem               string
 	}
 	var checks []*check
 	dir := map[string]Person{} // the directory replayed as the log goes
 	byAlias := map[string]string{}
+	keyHolders := map[string][]string{} // fingerprint -> e-mails whose signing key it is then
+	var keys sync.Map                   // public key line -> fingerprint
 	for rows.Next() {
 		var seq int64
 		var at, actor, typ, payload string
@@ -87,6 +90,13 @@ func (s *Store) verifySignatures(ctx context.Context, r *VerifyResult, allowed [
 		if typ == EventPersonSet {
 			var p PersonSet
 			if json.Unmarshal([]byte(payload), &p) == nil {
+				if old := dir[p.Email].SigningKey; old != "" {
+					fp := fingerprintOf(&keys, old)
+					keyHolders[fp] = slices.DeleteFunc(keyHolders[fp], func(e string) bool { return e == p.Email })
+				}
+				if fp := fingerprintOf(&keys, p.SigningKey); fp != "" {
+					keyHolders[fp] = append(keyHolders[fp], p.Email)
+				}
 				dir[p.Email] = p.Person
 				for _, n := range p.Names() {
 					byAlias[AliasKey(n)] = p.Email
@@ -106,8 +116,14 @@ func (s *Store) verifySignatures(ctx context.Context, r *VerifyResult, allowed [
 			}
 			continue
 		}
+		person := byAlias[AliasKey(actor)]
 		c := &check{seq: seq, at: at, actor: actor, typ: typ, claim: claim.SignedBy, sig: sg,
-			personKey: dir[byAlias[AliasKey(actor)]].SigningKey}
+			personKey: dir[person].SigningKey}
+		for _, e := range keyHolders[sg.Fingerprint] {
+			if e != person {
+				c.sharedWith = append(c.sharedWith, e)
+			}
+		}
 		if c.rec, err = canonicalRecord(seq, at, actor, typ, payload); err != nil {
 			c.problem = fmt.Sprintf("signatures: event %d: %v", seq, err)
 		}
@@ -119,7 +135,6 @@ func (s *Store) verifySignatures(ctx context.Context, r *VerifyResult, allowed [
 	var (
 		next atomic.Int64
 		wg   sync.WaitGroup
-		keys sync.Map // public key line -> fingerprint
 	)
 	for range runtime.GOMAXPROCS(0) {
 		wg.Add(1)
@@ -136,6 +151,9 @@ func (s *Store) verifySignatures(ctx context.Context, r *VerifyResult, allowed [
 					c.problem = fmt.Sprintf("signatures: event %d (%s by %s at %s) does not verify: %v: the event or its signature was changed", c.seq, c.typ, c.actor, c.at, err)
 				case key.Fingerprint != c.sig.Fingerprint || key.Fingerprint != c.claim:
 					c.problem = fmt.Sprintf("signatures: event %d (%s by %s) is signed by %s, but says %s: the signature was replaced", c.seq, c.typ, c.actor, key.Fingerprint, orUnsigned(c.claim))
+				case len(c.sharedWith) > 0 && c.personKey != "" && fingerprintOf(&keys, c.personKey) == key.Fingerprint:
+					c.problem = fmt.Sprintf("signatures: event %d (%s by %s) is signed by key %s, which was then the signing key of %s too: the signature does not tell who signed",
+						c.seq, c.typ, c.actor, key.Fingerprint, strings.Join(c.sharedWith, " and "))
 				case c.personKey != "" && fingerprintOf(&keys, c.personKey) == key.Fingerprint:
 				case len(allowed) > 0 && sshsig.CheckAllowedSigners(allowed, c.actor, SignatureNamespace, key) == nil:
 				default:

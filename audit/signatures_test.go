@@ -4,6 +4,7 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/pem"
+	"errors"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -162,6 +163,64 @@ func TestWhatSignaturesDoNotCover(t *testing.T) {
 		r, err := s.Verify(ctx)
 		if err != nil || r.OK() || !strings.Contains(r.Problems[0], "signatures: event 2 (test.decide by alice@acme.test at ") || !strings.Contains(r.Problems[0], "does not verify") {
 			t.Errorf("an event deleted before signed ones: %+v %v", r, err)
+		}
+	})
+}
+
+// A signing key proves one person: a directory where two people have one
+// key lets either sign as the other, and nhi verify would pass it. An
+// import that gives a key already someone else's is refused, the same
+// key under another comment too; a log an older nhi wrote with one key
+// for two people fails nhi verify for the decisions that key signed.
+func TestSigningKeyProvesOnePerson(t *testing.T) {
+	eachEngine(t, func(t *testing.T, eng testEngine) {
+		s := openAt(t, eng.new(t))
+		key, pub := keyFile(t)
+		_, otherPub := keyFile(t)
+		fp := key.Public.Fingerprint
+		both := PeopleImport{People: []Person{
+			{Email: "rita@acme.test", SigningKey: pub + " rita@laptop"},
+			{Email: "sam@acme.test", SigningKey: pub + " copied"},
+		}}
+		_, err := s.SetPeople(ctx, "root", both, false)
+		var errs PeopleErrors
+		if !errors.As(err, &errs) || len(errs) != 1 || !strings.Contains(err.Error(), "sam@acme.test: signing_key "+fp+" is already the signing key of rita@acme.test; a key proves one person") {
+			t.Fatalf("one key for two people in one file: %v", err)
+		}
+		if d, _ := s.People(ctx); d.Len() != 0 {
+			t.Fatalf("a refused import wrote %d people", d.Len())
+		}
+		if _, err := s.SetPeople(ctx, "root", PeopleImport{People: both.People[:1]}, false); err != nil {
+			t.Fatal(err)
+		}
+		// Sam's row, later, with Rita's key: refused on his row.
+		in, err := ReadPeopleCSV(strings.NewReader("email,signing_key\nsam@acme.test,"+pub+"\n"), "keys.csv")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.SetPeople(ctx, "root", *in, false); err == nil || !strings.Contains(err.Error(), "line 2: signing_key "+fp+" is already the signing key of rita@acme.test") {
+			t.Fatalf("a key already rita's, given to sam: %v", err)
+		}
+		// Rita's own row again, and a key of his own for Sam: accepted.
+		if _, err := s.SetPeople(ctx, "root", PeopleImport{People: []Person{{Email: "rita@acme.test", SigningKey: pub}, {Email: "sam@acme.test", SigningKey: otherPub}}}, false); err != nil {
+			t.Fatalf("each their own key: %v", err)
+		}
+
+		// As an older nhi recorded it: Sam given Rita's key, and a
+		// decision in Sam's name signed with it.
+		err = s.Write(ctx, func(tx *Tx) error {
+			if err := writePeople(ctx, tx, "root", "import old.csv", &PeopleChange{Updated: []Person{{Email: "sam@acme.test", Status: PersonActive, SigningKey: pub}}}); err != nil {
+				return err
+			}
+			_, err := tx.AppendSigned(ctx, "sam@acme.test", "test.decide", signedPayload{N: 1, SignedBy: fp}, key)
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := s.Verify(ctx)
+		if err != nil || r.OK() || len(r.Problems) != 1 || !strings.Contains(r.Problems[0], "event 5 (test.decide by sam@acme.test) is signed by key "+fp+", which was then the signing key of rita@acme.test too: the signature does not tell who signed") {
+			t.Fatalf("verify of a decision signed with a key two people had: %+v %v", r.Problems, err)
 		}
 	})
 }

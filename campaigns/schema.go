@@ -232,8 +232,25 @@ END $$;
 		hotItems,
 		// 12: a reviewer the directory marks left decides nothing, not
 		// even their own items (audit's step 12).
-		checkReviewerLeaverStep)
+		checkReviewerLeaverStep,
+		// 13: an item whose owner or holder may read as a reviewer's
+		// name the directory does not list goes the long way.
+		decideReadsAsLongWay)
 }
+
+// decideReadsAsLongWay is step 13: nhi_decide as step 10 made it, but an
+// item whose owner (frozen or now) or holder has a "<" (Name <address>),
+// a "+" (an e-mail's +tag) or ends with a dot is refused with NHI01,
+// nothing written: separation of duties refuses such a name when it
+// reads as the reviewer's (audit.Directory.ReadsAs), which the alias
+// keys this function compares cannot tell; names outside ASCII went the
+// long way already. The owner read again under the lock is compared
+// with the one read before it, as before. Every other decision is step
+// 10's, check for check (TestOwnerReadingAsTheReviewer).
+var decideReadsAsLongWay = audit.EditMigration(decideRenamedLongWay,
+	`		OR EXISTS (SELECT 1 FROM identity_aliases a WHERE a.id = a_item) THEN`,
+	`		OR EXISTS (SELECT 1 FROM identity_aliases a WHERE a.id = a_item)
+		OR i_owner ~ '[<+]|\.\s*$' OR cur ~ '[<+]|\.\s*$' OR i_natural ~ '[<+]|\.\s*$' THEN`)
 
 // checkReviewerLeaverStep is step 12: nhi_check_reviewer as step 9 made
 // it, but the lookup of the names, which a write naming only the

@@ -119,6 +119,9 @@ type separation struct {
 	c     *Campaign
 	dir   *audit.Directory
 	teams map[string]map[string]bool // team ("org/slug", lower case) -> member logins (lower case)
+	// mailboxes are, for each actor asked about, the MailboxKey of each
+	// of their names (readsAs), computed once for all the items.
+	mailboxes map[string]map[string]string // actor -> MailboxKey -> the actor's name
 }
 
 func newSeparation(ctx context.Context, r reader, c *Campaign) (*separation, error) {
@@ -204,6 +207,9 @@ func (s *separation) refusal(it *frozen, currentOwner, actor string) *Refusal {
 		if s.same(o.owner, actor) {
 			return &Refusal{RuleOwner, s.aliasDetail(o.owner, actor, o.when)}
 		}
+		if n := s.readsAs(o.owner, actor); n != "" {
+			return &Refusal{RuleOwner, readsAsDetail(o.owner, o.when, n, actor)}
+		}
 		if strings.Contains(o.owner, "/") && s.inTeam(actor, o.owner) {
 			return &Refusal{RuleTeam, fmt.Sprintf("%s is a member of %s, the %s", audit.Printable(actor), audit.Printable(o.owner), o.when)}
 		}
@@ -211,10 +217,46 @@ func (s *separation) refusal(it *frozen, currentOwner, actor string) *Refusal {
 	if it.naturalOwner != "" && s.same(it.naturalOwner, actor) {
 		return &Refusal{RuleHolder, s.aliasDetail(it.naturalOwner, actor, "holder according to the source")}
 	}
+	if n := s.readsAs(it.naturalOwner, actor); n != "" {
+		return &Refusal{RuleHolder, readsAsDetail(it.naturalOwner, "holder according to the source", n, actor)}
+	}
 	if !s.c.AllowAdminReview && s.same(s.c.CreatedBy, actor) {
 		return &Refusal{RuleCreator, fmt.Sprintf("%s created the campaign, which was not created with --allow-admin-review", audit.Printable(s.c.CreatedBy))}
 	}
 	return nil
+}
+
+// readsAs is audit.Directory.ReadsAs, the actor's names' keys computed
+// once rather than for every item.
+func (s *separation) readsAs(name, actor string) string {
+	if name == "" || s.dir.Lookup(name) != nil {
+		return ""
+	}
+	keys, ok := s.mailboxes[actor]
+	if !ok {
+		keys = map[string]string{}
+		for _, n := range s.names(actor) {
+			if k := audit.MailboxKey(n); k != "" {
+				if _, dup := keys[k]; !dup {
+					keys[k] = n
+				}
+			}
+		}
+		if s.mailboxes == nil {
+			s.mailboxes = map[string]map[string]string{}
+		}
+		s.mailboxes[actor] = keys
+	}
+	return keys[audit.MailboxKey(name)]
+}
+
+// readsAsDetail says that name, the role, names no one in the directory
+// but reads as n, a name of actor (audit.Directory.ReadsAs).
+func readsAsDetail(name, role, n, actor string) string {
+	if audit.AliasKey(n) == audit.AliasKey(actor) {
+		return fmt.Sprintf("%s, the %s, reads as %s", audit.Printable(name), role, audit.Printable(actor))
+	}
+	return fmt.Sprintf("%s, the %s, reads as %s, a name of %s", audit.Printable(name), role, audit.Printable(n), audit.Printable(actor))
 }
 
 func (s *separation) aliasDetail(name, actor, role string) string {
