@@ -362,16 +362,29 @@ func verifyAgainst(ctx context.Context, st *audit.Store, actor string, c *Campai
 			return nil, err
 		}
 	}
-	if len(state) == 0 {
-		return r, nil // Access, if checked, is reported but recorded only with decisions
+	if len(state) == 0 && r.Access == "" {
+		return r, nil
 	}
 	err = st.Write(ctx, func(tx *audit.Tx) error {
 		// Already recorded against this snapshot or a newer one of the
 		// same source/account?
 		var newest int64
-		if err := tx.QueryRow(ctx, `SELECT COALESCE(max(verified_snapshot), 0) FROM campaign_items
+		if len(state) > 0 {
+			if err := tx.QueryRow(ctx, `SELECT COALESCE(max(verified_snapshot), 0) FROM campaign_items
 			WHERE campaign_id = ? AND identity_id IN (SELECT value FROM json_each(?))`, c.ID, jsonStrings(slices.Collect(maps.Keys(state)))).Scan(&newest); err != nil {
-			return err
+				return err
+			}
+		} else {
+			// Only the leaver's access was checked here (no decision of
+			// this source/account is verified): it is recorded all the
+			// same, once per snapshot, for the report reads each
+			// account's (docs/offboarding.md, "Proof").
+			if err := tx.QueryRow(ctx, `SELECT COALESCE(max(s.id), 0) FROM events e
+			JOIN snapshots s ON s.id = CAST(json_extract(e.payload, '$.snapshot') AS INTEGER)
+			WHERE e.type = ? AND json_extract(e.payload, '$.campaign') = ? AND s.source = ? AND s.account = ?`,
+				EventVerify, c.Name, snap.Source, snap.Account).Scan(&newest); err != nil {
+				return err
+			}
 		}
 		if newest >= snap.ID {
 			return nil
