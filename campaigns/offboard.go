@@ -621,6 +621,13 @@ func checkAccess(ctx context.Context, st *audit.Store, ob *Offboarding, snap *au
 	if p == nil {
 		return nil
 	}
+	if !hasLogin(p) {
+		// GitHub names a token's holder by login: without one, hers look
+		// like anyone's, and none being hers would be a guess.
+		r.Access = NotChecked
+		r.Detail["access"] = "the directory names no GitHub login for " + audit.Printable(p.Email) + ", so their tokens and SSO authorizations cannot be told apart; add it (github column) and verify again"
+		return nil
+	}
 	m := audit.NewPersonMatcher(p, nil)
 	after, err := st.ObservationsInSnapshot(ctx, snap.ID)
 	if err != nil {
@@ -643,6 +650,15 @@ func checkAccess(ctx context.Context, st *audit.Store, ob *Offboarding, snap *au
 		r.Access = "held"
 	}
 	return nil
+}
+
+// hasLogin reports whether the directory names a login for p: its GitHub
+// login, or an alias that is not an e-mail address.
+func hasLogin(p *audit.Person) bool {
+	return p.GitHub != "" || slices.ContainsFunc(p.Aliases, func(a string) bool {
+		a = strings.TrimPrefix(strings.TrimSpace(a), "@") // "@alice" is a login
+		return a != "" && !strings.Contains(a, "@")
+	})
 }
 
 // PendingLeavers is audit.Leavers over the file's current identities.

@@ -370,3 +370,44 @@ func TestRotateNotCreditedToAKeyThatWasThere(t *testing.T) {
 		t.Errorf("a new key under the title: rotated %v (%q)", r.Rotated, r.Detail[hers.ID])
 	}
 }
+
+// A leaver the directory knows by e-mail alone: nhi cannot tell her
+// tokens from anyone's (GitHub names their holder by login), so her
+// access is not checked, never revoked, though a token is still there.
+func TestAccessOfALeaverWithoutALogin(t *testing.T) {
+	f := newFixture(t)
+	st := f.Store
+	if _, err := st.SetPeople(ctx, "hr", audit.PeopleImport{People: []audit.Person{
+		{Email: "fay@acme.test", Status: audit.PersonLeft, LeftAt: "2026-09-30", Manager: "carol@acme.test", Aliases: []string{"fay.lind@acme.test"}},
+		{Email: "carol@acme.test", GitHub: "carol"},
+		{Email: "lead@acme.test", GitHub: "lead"},
+	}}, false); err != nil {
+		t.Fatal(err)
+	}
+	hers := pat("7", "fay-l", "70", "2027-01-01T00:00:00Z") // her login, which the directory does not name
+	f.Snapshot(t, nil, key("api", "1", ""), hers)
+	if _, err := st.SetOwner(ctx, "lead@acme.test", keyID("api", "1"), "fay@acme.test"); err != nil {
+		t.Fatal(err)
+	}
+	res, err := campaigns.CreateOffboarding(ctx, st, "lead@acme.test", campaigns.OffboardSpec{Person: "fay@acme.test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := res.Campaign.Name
+	if _, err := campaigns.Decide(ctx, st, "carol@acme.test", name, keyID("api", "1"), campaigns.Decommission, ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := campaigns.Close(ctx, st, "lead@acme.test", name); err != nil {
+		t.Fatal(err)
+	}
+	f.Clock.Set("2026-10-05T12:00:00Z")
+	f.Snapshot(t, nil, hers)
+	rs, err := campaigns.VerifyRemediation(ctx, st, "lead@acme.test", name)
+	if err != nil || len(rs) != 1 {
+		t.Fatal(rs, err)
+	}
+	r := rs[0]
+	if !slices.Equal(r.Removed, []string{keyID("api", "1")}) || r.Access != campaigns.NotChecked || !strings.Contains(r.Detail["access"], "no GitHub login") {
+		t.Errorf("removed %v, access %q (%q); want the key removed, access not checked for want of a login", r.Removed, r.Access, r.Detail["access"])
+	}
+}

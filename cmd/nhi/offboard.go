@@ -390,6 +390,10 @@ func printProof(w io.Writer, r *campaigns.Remediation) int {
 			fmt.Fprintf(w, "  %s\n", audit.Printable(id))
 		}
 	case campaigns.NotChecked:
+		if why := r.Detail["access"]; why != "" {
+			fmt.Fprintf(w, "Access not checked: %s.\n", audit.Printable(why))
+			break
+		}
 		fmt.Fprintln(w, "Access not checked: the snapshot could not read every list of tokens and SSO authorizations.")
 	}
 	return n
