@@ -588,7 +588,7 @@ func orNone(s string) string {
 // from base against snap: rotated means after base was taken, or for an
 // offboarding campaign after the effective date (the leaver could read it
 // until then).
-func newRotation(ctx context.Context, st *audit.Store, ob *Offboarding, base, snap *audit.Snapshot, cov *audit.Coverage) (*rotationCheck, error) {
+func newRotation(ctx context.Context, st *audit.Store, ob *Offboarding, base, snap *audit.Snapshot, cov looker) (*rotationCheck, error) {
 	since := base.StartedAt
 	if ob != nil {
 		if t, err := time.Parse(dateLayout, ob.Effective); err == nil {

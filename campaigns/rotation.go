@@ -32,10 +32,16 @@ type rotationCheck struct {
 	after  map[string]*audit.Identity // the later snapshot's, by ID
 	// keysByScope are the later snapshot's deploy keys, by repository.
 	keysByScope map[string][]*audit.Identity
-	cov         *audit.Coverage
+	cov         looker
 }
 
-func newRotationCheck(since time.Time, before, after []audit.Identity, cov *audit.Coverage) *rotationCheck {
+// looker says whether a snapshot read where an identity of a kind lives
+// (audit.Coverage.Looked, or renamedCoverage's).
+type looker interface {
+	Looked(kind audit.Kind, scope string) (bool, string)
+}
+
+func newRotationCheck(since time.Time, before, after []audit.Identity, cov looker) *rotationCheck {
 	rc := &rotationCheck{since: since, before: map[string]*audit.Identity{}, after: map[string]*audit.Identity{},
 		keysByScope: map[string][]*audit.Identity{}, cov: cov}
 	for i := range before {
