@@ -29,8 +29,8 @@ type Remediation struct {
 	// As names, for a still-present item that continues under another ID
 	// (its repository renamed, a token request approved), that ID.
 	As map[string]string
-	// Overdue lists the still-present items once the campaign's due date
-	// has passed (store clock): approved for removal, not removed in time.
+	// Overdue lists the still-present items when Snapshot was taken after
+	// the campaign's due date: approved for removal, not removed in time.
 	Overdue []string
 	// Rotate decisions (rotation.go): rotated, not rotated, or removed
 	// since (listed under Removed), or not checked (under NotChecked);
@@ -358,7 +358,10 @@ func verifyAgainst(ctx context.Context, st *audit.Store, actor string, c *Campai
 			state[it.id] = Removed
 		}
 	}
-	if pastDue(c.Due, st.Now()) {
+	// Overdue on the snapshot's word, as the report says it: one taken
+	// after the due date still shows it. Verified later against one taken
+	// by then, it is still present, no more (docs/campaigns.md).
+	if pastDue(c.Due, snap.StartedAt) {
 		r.Overdue = slices.Clone(r.StillPresent)
 	}
 	if ob != nil && ob.Person != "" && snap.Source == "github" {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/nhi-audit/nhi/audit"
+	"github.com/nhi-audit/nhi/campaigns"
 )
 
 // TestVerifyAccessWithoutALogin: a leaver the directory knows by e-mail
@@ -99,4 +100,78 @@ carol@acme.test,Carol,carol,active,,
 	if err := json.Unmarshal([]byte(ok(t, "offboard", "--pending", "--json", "--db", db).stdout), &js); err != nil || len(js) != 1 || js[0].Count != 1 || js[0].NotChecked != 1 {
 		t.Errorf("offboard --pending --json: %+v %v", js, err)
 	}
+}
+
+// TestOverdueOnASnapshotsWord: a campaign due a month ago, verified today
+// against a snapshot taken before its due date that still showed a key:
+// campaign verify, show and --json call the key still present, not
+// overdue (it may have gone on the due day), as the report does; a
+// snapshot taken after the due date that still shows it makes it overdue.
+func TestOverdueOnASnapshotsWord(t *testing.T) {
+	ctx := context.Background()
+	db := filepath.Join(t.TempDir(), "nhi.db")
+	past := time.Now().UTC().AddDate(0, -2, 0)
+	created := time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC)
+	k := audit.Observation{ID: audit.IdentityID("github", "acme", audit.KindGitHubDeployKey, "api/1"), Kind: audit.KindGitHubDeployKey,
+		Name: "deploy", Scope: "acme/api", CreatedAt: &created, Attributes: map[string]string{"fingerprint": "SHA256:k"}}
+	at := func(when time.Time) *audit.Store {
+		t.Helper()
+		st, err := audit.Open(ctx, db, audit.OpenOptions{Create: true, Now: func() time.Time { return when }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st
+	}
+	snapshotAt := func(when time.Time) {
+		t.Helper()
+		st := at(when)
+		defer st.Close()
+		w, err := st.BeginSnapshot(ctx, audit.SnapshotInfo{Source: "github", Account: "acme", APIURL: "http://127.0.0.1/", ToolVersion: "test"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Record(k); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := w.Finish(ctx, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	snapshotAt(past)
+	st := at(past)
+	_, err := campaigns.Create(ctx, st, "lead@acme.test", campaigns.Spec{Name: "q", Scope: "kind:deploy_key",
+		Due: past.AddDate(0, 1, 0).Format("2006-01-02"), Reviewers: []string{"rita"}})
+	st.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ok(t, "decide", "q", k.ID, "decommission", "--db", db, "--as", "rita")
+	ok(t, "campaign", "close", "q", "--yes", "--db", db, "--as", "lead@acme.test")
+	check := func(when string, overdue bool) {
+		t.Helper()
+		var vs []struct {
+			StillPresent []string `json:"still_present"`
+			Overdue      []string `json:"overdue"`
+		}
+		if err := json.Unmarshal([]byte(ok(t, "campaign", "verify", "q", "--json", "--db", db, "--as", "lead@acme.test").stdout), &vs); err != nil || len(vs) != 1 ||
+			len(vs[0].StillPresent) != 1 || (len(vs[0].Overdue) == 1) != overdue {
+			t.Errorf("%s: campaign verify: %+v %v; want still present, overdue %v", when, vs, err, overdue)
+		}
+		var shown struct {
+			Items []struct {
+				ID      string `json:"id"`
+				Overdue bool   `json:"overdue"`
+			} `json:"items"`
+		}
+		if err := json.Unmarshal([]byte(ok(t, "campaign", "show", "q", "--json", "--db", db).stdout), &shown); err != nil || len(shown.Items) != 1 || shown.Items[0].Overdue != overdue {
+			t.Errorf("%s: campaign show --json: %+v %v; want overdue %v", when, shown.Items, err, overdue)
+		}
+		if text := ok(t, "campaign", "show", "q", "--db", db).stdout; strings.Contains(text, "OVERDUE") != overdue {
+			t.Errorf("%s: campaign show, OVERDUE wanted %v:\n%s", when, overdue, text)
+		}
+	}
+	snapshotAt(past.AddDate(0, 0, 10)) // before the due date: still there
+	check("snapshot before the due date", false)
+	snapshotAt(time.Now().UTC()) // after it: still there
+	check("snapshot after the due date", true)
 }
