@@ -97,6 +97,37 @@ type OffboardCreated struct {
 	// where it lives and when it was last used, for the list nhi offboard
 	// prints.
 	Identities map[string]*audit.Identity
+	// NotRead are the accounts whose newest run did not finish (it
+	// failed, or stopped), in source/account order: the campaign holds
+	// what an older snapshot of one read (Used), or nothing of one never
+	// read (Used 0). What the leaver left there since, or at all, is not
+	// known, and whoever reads the campaign must be told.
+	NotRead []NotRead
+}
+
+// NotRead is an account whose newest run did not finish.
+type NotRead struct {
+	Attempt audit.Snapshot // the newest run: failed, stopped or running
+	Used    int64          // the snapshot the campaign holds of it; 0 for none
+}
+
+// notRead lists the accounts of snaps whose newest run did not finish
+// (audit.FailedSince, audit.UnreadOf), current being audit.CurrentOf(snaps).
+func notRead(snaps, current []audit.Snapshot) []NotRead {
+	var out []NotRead
+	failed := audit.FailedSince(snaps, current)
+	for _, c := range current {
+		if f, ok := failed[c.ID]; ok {
+			out = append(out, NotRead{Attempt: f, Used: c.ID})
+		}
+	}
+	for _, u := range audit.UnreadOf(snaps) {
+		out = append(out, NotRead{Attempt: u})
+	}
+	slices.SortStableFunc(out, func(a, b NotRead) int {
+		return strings.Compare(a.Attempt.Source+"\x00"+a.Attempt.Account, b.Attempt.Source+"\x00"+b.Attempt.Account)
+	})
+	return out
 }
 
 // CreateOffboarding creates an offboarding campaign. Its population is
@@ -281,7 +312,7 @@ func CreateOffboarding(ctx context.Context, st *audit.Store, actor string, spec 
 	slices.SortFunc(obItems, func(a, b OffboardItem) int { return strings.Compare(a.ID, b.ID) })
 
 	res := &OffboardCreated{Created: Created{Snapshot: *snap, Assigned: map[string]int{}}, Person: person,
-		Identities: make(map[string]*audit.Identity, len(related))}
+		Identities: make(map[string]*audit.Identity, len(related)), NotRead: notRead(snaps, current)}
 	for i := range related {
 		res.Identities[items[i].id] = &related[i].Identity
 	}

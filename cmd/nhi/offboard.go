@@ -189,6 +189,9 @@ func printOffboard(w io.Writer, res *campaigns.OffboardCreated, now time.Time, w
 	}
 	hang(w, prose, "", fmt.Sprintf("Created offboarding campaign %s for %s (effective %s, event %d)", c.Name, what, ob.Effective, res.Event.Seq))
 	fmt.Fprintf(w, "  due %s; %s %s\n", c.Due, plural(len(c.Reviewers), "reviewer", "reviewers"), audit.Printable(strings.Join(c.Reviewers, ", ")))
+	for _, n := range res.NotRead {
+		hang(w, prose, "", notReadWarning(n))
+	}
 	if c.Count == 0 {
 		hang(w, prose, "", fmt.Sprintf("Nothing to handle: no active identity in the current snapshots is related to them. The empty campaign is the evidence; close it with nhi campaign close %s.", c.Name))
 		return
@@ -216,6 +219,26 @@ func printOffboard(w io.Writer, res *campaigns.OffboardCreated, now time.Time, w
 		hang(w, prose, "", fmt.Sprintf("Warning: %s held by every reviewer and %s none; anyone else may decide %s.", counted(len(res.Unassigned), "item is", "items are"), plural(len(res.Unassigned), "has", "have"), plural(len(res.Unassigned), "it", "them")))
 	}
 	hang(w, prose, "", fmt.Sprintf("Next: nhi decide %s ID transfer --to PERSON | decommission | rotate | keep --reason TEXT", c.Name))
+}
+
+// notReadWarning says that an account's newest run did not finish, and
+// what the new campaign therefore holds of it: an older snapshot's read,
+// or nothing (docs/offboarding.md, "The population").
+func notReadWarning(n campaigns.NotRead) string {
+	a := n.Attempt
+	what := "failed"
+	switch {
+	case a.Stopped:
+		what = "stopped before it finished"
+	case a.Status != audit.SnapshotFailed:
+		what = "has not finished"
+	}
+	where := audit.Printable(a.Source) + "/" + audit.Printable(a.Account)
+	run := fmt.Sprintf("snapshot %d, started %s", a.ID, a.StartedAt.UTC().Format(time.RFC3339))
+	if n.Used == 0 {
+		return fmt.Sprintf("Warning: %s was never read (its run, %s, %s): nothing of it is in this campaign, and what they left there is not known.", where, run, what)
+	}
+	return fmt.Sprintf("Warning: the newest run of %s (%s) %s: this campaign holds what snapshot %d read of it, not what they left there since.", where, run, what, n.Used)
 }
 
 // printOffboardCreatedItems lists a new offboarding campaign's items as
@@ -328,13 +351,34 @@ type offboardResultJSON struct {
 	Access    []audit.Access     `json:"access"`
 	Items     []offboardItemJSON `json:"items"`
 	CreatedAt string             `json:"created_at"`
+	// NotRead are the accounts whose newest run did not finish: snapshot
+	// is the one the campaign holds of it, null for none.
+	NotRead []notReadJSON `json:"not_read"`
+}
+
+type notReadJSON struct {
+	Source   string `json:"source"`
+	Account  string `json:"account"`
+	Attempt  int64  `json:"attempt"`
+	Status   string `json:"status"`
+	Snapshot *int64 `json:"snapshot"`
 }
 
 func offboardJSON(res *campaigns.OffboardCreated) offboardResultJSON {
 	c, ob := res.Campaign, res.Offboarding
 	j := offboardResultJSON{Campaign: c.Name, Kind: ob.Kind, Person: ob.Person, Scope: ob.Scope, Effective: ob.Effective, Due: c.Due,
 		Reviewers: c.Reviewers, Event: res.Event.Seq, Count: c.Count, Access: ob.Access, Items: []offboardItemJSON{},
-		CreatedAt: c.CreatedAt.UTC().Format(time.RFC3339)}
+		CreatedAt: c.CreatedAt.UTC().Format(time.RFC3339), NotRead: []notReadJSON{}}
+	for _, n := range res.NotRead {
+		nj := notReadJSON{Source: n.Attempt.Source, Account: n.Attempt.Account, Attempt: n.Attempt.ID, Status: n.Attempt.Status}
+		if n.Attempt.Stopped {
+			nj.Status = "stopped"
+		}
+		if n.Used != 0 {
+			nj.Snapshot = &n.Used
+		}
+		j.NotRead = append(j.NotRead, nj)
+	}
 	if j.Access == nil {
 		j.Access = []audit.Access{}
 	}

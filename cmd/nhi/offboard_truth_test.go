@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -174,4 +175,64 @@ func TestOverdueOnASnapshotsWord(t *testing.T) {
 	check("snapshot before the due date", false)
 	snapshotAt(time.Now().UTC()) // after it: still there
 	check("snapshot after the due date", true)
+}
+
+// TestOffboardSaysWhatWasNotRead: the leaver's GitHub organisation was
+// read, but its newest run failed, and the AWS account's only run failed:
+// nhi offboard warns of both, saying what the campaign holds of each (an
+// older read, nothing), and --json lists them, where it said nothing and
+// an account never read was silently out of the population.
+func TestOffboardSaysWhatWasNotRead(t *testing.T) {
+	ctx := context.Background()
+	db := filepath.Join(t.TempDir(), "nhi.db")
+	created := time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC)
+	key := audit.Observation{ID: audit.IdentityID("github", "acme", audit.KindGitHubDeployKey, "api/1"), Kind: audit.KindGitHubDeployKey,
+		Name: "deploy", Scope: "acme/api", CreatedAt: &created, Attributes: map[string]string{"fingerprint": "SHA256:k", "added_by": "ana"}}
+	recordSnapshot(t, db, true, nil, key)
+	failed := func(source, account string) {
+		t.Helper()
+		st, err := audit.Open(ctx, db, audit.OpenOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close()
+		w, err := st.BeginSnapshot(ctx, audit.SnapshotInfo{Source: source, Account: account, APIURL: "http://127.0.0.1/", ToolVersion: "test"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if snap, err := w.Finish(ctx, errors.New("connection refused")); err != nil || snap.Status != audit.SnapshotFailed {
+			t.Fatalf("a failed run: %+v %v", snap, err)
+		}
+	}
+	failed("github", "acme")
+	failed("aws", "123456789012")
+	ok(t, "people", "import", writeFile(t, "people.csv", `email,name,github,status,left_at,manager
+ana@acme.test,Ana,ana,left,2026-01-30,carol@acme.test
+carol@acme.test,Carol,carol,active,,
+lead@acme.test,Lead,lead,active,,
+`), "--db", db, "--as", "carol@acme.test")
+	r := ok(t, "offboard", "ana", "--db", db, "--as", "lead@acme.test")
+	for _, want := range []string{
+		"Warning: aws/123456789012 was never read (its run, snapshot 3, started ",
+		"failed): nothing of it is in this campaign, and what they left there is not known.",
+		"Warning: the newest run of github/acme (snapshot 2, started ",
+		"failed: this campaign holds what snapshot 1 read of it, not what they left there since.",
+	} {
+		if !strings.Contains(strings.Join(strings.Fields(r.stdout), " "), want) {
+			t.Errorf("offboard: want %q in\n%s", want, r.stdout)
+		}
+	}
+	var j struct {
+		NotRead []struct {
+			Source   string `json:"source"`
+			Attempt  int64  `json:"attempt"`
+			Status   string `json:"status"`
+			Snapshot *int64 `json:"snapshot"`
+		} `json:"not_read"`
+	}
+	r = ok(t, "offboard", "ana", "--name", "again", "--json", "--db", db, "--as", "lead@acme.test")
+	if err := json.Unmarshal([]byte(r.stdout), &j); err != nil || len(j.NotRead) != 2 || j.NotRead[0].Source != "aws" || j.NotRead[0].Snapshot != nil ||
+		j.NotRead[1].Attempt != 2 || j.NotRead[1].Status != "failed" || j.NotRead[1].Snapshot == nil || *j.NotRead[1].Snapshot != 1 {
+		t.Errorf("offboard --json: %+v %v\n%s", j.NotRead, err, r.stdout)
+	}
 }
