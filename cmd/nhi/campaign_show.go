@@ -32,14 +32,14 @@ holds the identity. FLAGS marks items decided by someone other than their
 assigned reviewer (not-assignee), items re-decided by someone other than their
 last decider (conflict; both decisions stay in the log), carried decisions
 awaiting confirmation, and decommissions still present in a snapshot taken
-after the due date (OVERDUE). The item table fits the terminal (120 columns when not on one):
-narrower, it hides VERIFIED, BY, FINDINGS, OWNER, FLAGS, then SCOPE, and a
-line under it names them; the header's digests show their first 12 hex
-digits. --wide (-o wide) adds the ID and cuts and hides nothing, -o id
-prints the items' IDs alone, -o csv the items for a spreadsheet. --json
-(-o json) prints {name, status, due, ..., items: [{id, current_id,
-reviewer, decision, reason, decided_by, decided_at, verification, ...,
-conflict, history}]}.
+after the due date (OVERDUE). The item table fits the terminal (120 columns
+when not on one): narrower, it hides VERIFIED, BY, FINDINGS, OWNER, FLAGS,
+then SCOPE, and a line under it names them; the header's digests show
+their first 12 hex digits. --wide (-o wide) adds the ID and cuts and hides
+nothing, -o id prints the items' IDs alone, -o csv the items for a
+spreadsheet. --json (-o json) prints {name, status, due, ..., items: [{id,
+current_id, reviewer, decision, reason, decided_by, decided_at,
+verification, ..., conflict, history}]}.
 
 An item keeps the ID the campaign froze. When its repository was renamed
 since, FLAGS says renamed and the list under the table names the ID the
