@@ -297,6 +297,10 @@ type Leaver struct {
 	Person Person         `json:"person"`
 	Count  int            `json:"count"`   // active identities they own, hold or created
 	ByKind map[string]int `json:"by_kind"` // of them, per relationship kind (an identity may count under several)
+	// NotChecked are those of Count that their account's newest snapshot
+	// did not read where they live (StatusNotChecked): last seen active,
+	// never seen gone, so they may still work; counted, never dropped.
+	NotChecked int `json:"not_checked"`
 	// Oldest is the longest-lived of them (created, else first seen).
 	OldestID   string    `json:"oldest_id"`
 	OldestName string    `json:"oldest_name"`
@@ -304,7 +308,9 @@ type Leaver struct {
 }
 
 // Leavers lists every person of the directory whose status is left and
-// who still owns, holds or created active identities among ids, most
+// who still owns, holds or created active identities among ids (or ones
+// their account's newest snapshot could not check: a gap is not a
+// removal), most
 // identities first (ties by e-mail). An identity they created whose
 // recorded owner is someone else was handed over and no longer counts.
 // One pass over the identities.
@@ -349,7 +355,7 @@ func LeaversOf(dir *Directory, ids iter.Seq[*Identity]) []Leaver {
 	}
 	var hit [5]int // distinct leavers of one identity: its owner and each holder attribute
 	for id := range ids {
-		if id.Status != StatusActive {
+		if id.Status != StatusActive && id.Status != StatusNotChecked {
 			continue
 		}
 		n := 0
@@ -365,6 +371,9 @@ func LeaversOf(dir *Directory, ids iter.Seq[*Identity]) []Leaver {
 			n++
 			l := &out[i]
 			l.Count++
+			if id.Status == StatusNotChecked {
+				l.NotChecked++
+			}
 			at := id.FirstSeen
 			if id.CreatedAt != nil {
 				at = *id.CreatedAt

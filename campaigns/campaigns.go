@@ -210,6 +210,10 @@ type Item struct {
 
 	Verification     string // "", removed, still-present, not-checked
 	VerifiedSnapshot int64
+	// VerifiedAfterDue says VerifiedSnapshot was taken after the
+	// campaign's due date: a still-present item is overdue only then, on
+	// that snapshot's word (Get sets it).
+	VerifiedAfterDue bool
 
 	History []Change // oldest first; filled by Get
 

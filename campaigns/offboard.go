@@ -97,6 +97,37 @@ type OffboardCreated struct {
 	// where it lives and when it was last used, for the list nhi offboard
 	// prints.
 	Identities map[string]*audit.Identity
+	// NotRead are the accounts whose newest run did not finish (it
+	// failed, or stopped), in source/account order: the campaign holds
+	// what an older snapshot of one read (Used), or nothing of one never
+	// read (Used 0). What the leaver left there since, or at all, is not
+	// known, and whoever reads the campaign must be told.
+	NotRead []NotRead
+}
+
+// NotRead is an account whose newest run did not finish.
+type NotRead struct {
+	Attempt audit.Snapshot // the newest run: failed, stopped or running
+	Used    int64          // the snapshot the campaign holds of it; 0 for none
+}
+
+// notRead lists the accounts of snaps whose newest run did not finish
+// (audit.FailedSince, audit.UnreadOf), current being audit.CurrentOf(snaps).
+func notRead(snaps, current []audit.Snapshot) []NotRead {
+	var out []NotRead
+	failed := audit.FailedSince(snaps, current)
+	for _, c := range current {
+		if f, ok := failed[c.ID]; ok {
+			out = append(out, NotRead{Attempt: f, Used: c.ID})
+		}
+	}
+	for _, u := range audit.UnreadOf(snaps) {
+		out = append(out, NotRead{Attempt: u})
+	}
+	slices.SortStableFunc(out, func(a, b NotRead) int {
+		return strings.Compare(a.Attempt.Source+"\x00"+a.Attempt.Account, b.Attempt.Source+"\x00"+b.Attempt.Account)
+	})
+	return out
 }
 
 // CreateOffboarding creates an offboarding campaign. Its population is
@@ -281,7 +312,7 @@ func CreateOffboarding(ctx context.Context, st *audit.Store, actor string, spec 
 	slices.SortFunc(obItems, func(a, b OffboardItem) int { return strings.Compare(a.ID, b.ID) })
 
 	res := &OffboardCreated{Created: Created{Snapshot: *snap, Assigned: map[string]int{}}, Person: person,
-		Identities: make(map[string]*audit.Identity, len(related))}
+		Identities: make(map[string]*audit.Identity, len(related)), NotRead: notRead(snaps, current)}
 	for i := range related {
 		res.Identities[items[i].id] = &related[i].Identity
 	}
@@ -588,7 +619,7 @@ func orNone(s string) string {
 // from base against snap: rotated means after base was taken, or for an
 // offboarding campaign after the effective date (the leaver could read it
 // until then).
-func newRotation(ctx context.Context, st *audit.Store, ob *Offboarding, base, snap *audit.Snapshot, cov *audit.Coverage) (*rotationCheck, error) {
+func newRotation(ctx context.Context, st *audit.Store, ob *Offboarding, base, snap *audit.Snapshot, cov looker) (*rotationCheck, error) {
 	since := base.StartedAt
 	if ob != nil {
 		if t, err := time.Parse(dateLayout, ob.Effective); err == nil {
@@ -621,6 +652,13 @@ func checkAccess(ctx context.Context, st *audit.Store, ob *Offboarding, snap *au
 	if p == nil {
 		return nil
 	}
+	if !hasLogin(p) {
+		// GitHub names a token's holder by login: without one, hers look
+		// like anyone's, and none being hers would be a guess.
+		r.Access = NotChecked
+		r.Detail["access"] = "the directory names no GitHub login for " + audit.Printable(p.Email) + ", so their tokens and SSO authorizations cannot be told apart; add it (github column) and verify again"
+		return nil
+	}
 	m := audit.NewPersonMatcher(p, nil)
 	after, err := st.ObservationsInSnapshot(ctx, snap.ID)
 	if err != nil {
@@ -643,6 +681,15 @@ func checkAccess(ctx context.Context, st *audit.Store, ob *Offboarding, snap *au
 		r.Access = "held"
 	}
 	return nil
+}
+
+// hasLogin reports whether the directory names a login for p: its GitHub
+// login, or an alias that is not an e-mail address.
+func hasLogin(p *audit.Person) bool {
+	return p.GitHub != "" || slices.ContainsFunc(p.Aliases, func(a string) bool {
+		a = strings.TrimPrefix(strings.TrimSpace(a), "@") // "@alice" is a login
+		return a != "" && !strings.Contains(a, "@")
+	})
 }
 
 // PendingLeavers is audit.Leavers over the file's current identities.

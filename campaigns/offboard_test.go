@@ -112,6 +112,7 @@ func TestOffboardPerson(t *testing.T) {
 	obs[0].Attributes["fingerprint"] = "SHA256:old1"
 	obs[3] = key("web", "9", "bob")
 	obs[3].Name, obs[3].Attributes["fingerprint"] = "key-4", "SHA256:new4"
+	obs[3].CreatedAt = campaignstest.TimeP("2026-10-04T09:00:00Z")
 	f.Snapshot(t, nil, append(obs, ssoAuth("8", "alice"))...)
 	rs, err := campaigns.VerifyRemediation(ctx, st, "lead@acme.test", c.Name)
 	if err != nil || len(rs) != 1 {
@@ -314,5 +315,99 @@ func TestRotateWithNamedReplacement(t *testing.T) {
 	}
 	if problems, err := campaigns.Verify(ctx, st); err != nil || len(problems) != 0 {
 		t.Fatalf("verify the log: %v %v", problems, err)
+	}
+}
+
+// A repository with two keys under one title (two machines of one CI),
+// one of them the leaver's: once hers is gone, the other, there all
+// along, is not its replacement. Hers is removed; a key under that title
+// created after she left is one.
+func TestRotateNotCreditedToAKeyThatWasThere(t *testing.T) {
+	f := newFixture(t)
+	st := f.Store
+	if _, err := st.SetPeople(ctx, "hr", audit.PeopleImport{People: []audit.Person{
+		{Email: "alice@acme.test", GitHub: "alice", Status: audit.PersonLeft, LeftAt: "2026-09-30", Manager: "carol@acme.test"},
+		{Email: "carol@acme.test", GitHub: "carol"},
+		{Email: "lead@acme.test", GitHub: "lead"},
+	}}, false); err != nil {
+		t.Fatal(err)
+	}
+	titled := func(n, addedBy, fp, created string) audit.Observation {
+		k := key("web", n, addedBy)
+		k.Name, k.Attributes["fingerprint"], k.CreatedAt = "ci", fp, campaignstest.TimeP(created)
+		return k
+	}
+	hers, twin := titled("4", "alice", "SHA256:a", "2024-01-02T03:04:05Z"), titled("5", "bob", "SHA256:b", "2025-03-01T00:00:00Z")
+	f.Snapshot(t, nil, hers, twin)
+	res, err := campaigns.CreateOffboarding(ctx, st, "lead@acme.test", campaigns.OffboardSpec{Person: "alice"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := res.Campaign.Name
+	if _, err := campaigns.Decide(ctx, st, "carol@acme.test", name, hers.ID, campaigns.Rotate, "alice had it"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := campaigns.Close(ctx, st, "lead@acme.test", name); err != nil {
+		t.Fatal(err)
+	}
+	verify := func(at string, obs ...audit.Observation) *campaigns.Remediation {
+		t.Helper()
+		f.Clock.Set(at)
+		f.Snapshot(t, nil, obs...)
+		rs, err := campaigns.VerifyRemediation(ctx, st, "lead@acme.test", name)
+		if err != nil || len(rs) != 1 {
+			t.Fatal(rs, err)
+		}
+		return &rs[0]
+	}
+	r := verify("2026-10-05T12:00:00Z", twin)
+	if len(r.Rotated) != 0 || !slices.Equal(r.RotateRemoved(), []string{hers.ID}) {
+		t.Errorf("her key gone, its twin still there: rotated %v (%q), removed %v; want removed, no replacement", r.Rotated, r.Detail[hers.ID], r.Removed)
+	}
+	fresh := titled("6", "carol", "SHA256:c", "2026-10-06T09:00:00Z")
+	r = verify("2026-10-07T12:00:00Z", twin, fresh)
+	if !slices.Equal(r.Rotated, []string{hers.ID}) || !strings.Contains(r.Detail[hers.ID], "replaced by "+fresh.ID) {
+		t.Errorf("a new key under the title: rotated %v (%q)", r.Rotated, r.Detail[hers.ID])
+	}
+}
+
+// A leaver the directory knows by e-mail alone: nhi cannot tell her
+// tokens from anyone's (GitHub names their holder by login), so her
+// access is not checked, never revoked, though a token is still there.
+func TestAccessOfALeaverWithoutALogin(t *testing.T) {
+	f := newFixture(t)
+	st := f.Store
+	if _, err := st.SetPeople(ctx, "hr", audit.PeopleImport{People: []audit.Person{
+		{Email: "fay@acme.test", Status: audit.PersonLeft, LeftAt: "2026-09-30", Manager: "carol@acme.test", Aliases: []string{"fay.lind@acme.test"}},
+		{Email: "carol@acme.test", GitHub: "carol"},
+		{Email: "lead@acme.test", GitHub: "lead"},
+	}}, false); err != nil {
+		t.Fatal(err)
+	}
+	hers := pat("7", "fay-l", "70", "2027-01-01T00:00:00Z") // her login, which the directory does not name
+	f.Snapshot(t, nil, key("api", "1", ""), hers)
+	if _, err := st.SetOwner(ctx, "lead@acme.test", keyID("api", "1"), "fay@acme.test"); err != nil {
+		t.Fatal(err)
+	}
+	res, err := campaigns.CreateOffboarding(ctx, st, "lead@acme.test", campaigns.OffboardSpec{Person: "fay@acme.test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := res.Campaign.Name
+	if _, err := campaigns.Decide(ctx, st, "carol@acme.test", name, keyID("api", "1"), campaigns.Decommission, ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := campaigns.Close(ctx, st, "lead@acme.test", name); err != nil {
+		t.Fatal(err)
+	}
+	f.Clock.Set("2026-10-05T12:00:00Z")
+	f.Snapshot(t, nil, hers)
+	rs, err := campaigns.VerifyRemediation(ctx, st, "lead@acme.test", name)
+	if err != nil || len(rs) != 1 {
+		t.Fatal(rs, err)
+	}
+	r := rs[0]
+	if !slices.Equal(r.Removed, []string{keyID("api", "1")}) || r.Access != campaigns.NotChecked || !strings.Contains(r.Detail["access"], "no GitHub login") {
+		t.Errorf("removed %v, access %q (%q); want the key removed, access not checked for want of a login", r.Removed, r.Access, r.Detail["access"])
 	}
 }

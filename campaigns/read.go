@@ -117,6 +117,9 @@ func Get(ctx context.Context, st *audit.Store, name string) (*Campaign, error) {
 		}
 		c.Items[i] = it
 	}
+	if err := markVerifiedAfterDue(ctx, st, c); err != nil {
+		return nil, err
+	}
 	if c.Refused, err = RefusedAttempts(ctx, st, c.Name, 0); err != nil {
 		return nil, err
 	}
@@ -286,4 +289,25 @@ type SampleItem struct {
 	Rank int
 	Key  string
 	Item Item
+}
+
+// markVerifiedAfterDue sets each verified item's VerifiedAfterDue: was the
+// snapshot that verified it taken after c's due date? Overdue is that
+// snapshot's word, as campaign verify and the report say it.
+func markVerifiedAfterDue(ctx context.Context, st *audit.Store, c *Campaign) error {
+	if !slices.ContainsFunc(c.Items, func(it Item) bool { return it.VerifiedSnapshot != 0 }) {
+		return nil
+	}
+	snaps, err := st.Snapshots(ctx)
+	if err != nil {
+		return err
+	}
+	after := map[int64]bool{}
+	for i := range snaps {
+		after[snaps[i].ID] = pastDue(c.Due, snaps[i].StartedAt)
+	}
+	for i := range c.Items {
+		c.Items[i].VerifiedAfterDue = after[c.Items[i].VerifiedSnapshot]
+	}
+	return nil
 }

@@ -29,8 +29,8 @@ type Remediation struct {
 	// As names, for a still-present item that continues under another ID
 	// (its repository renamed, a token request approved), that ID.
 	As map[string]string
-	// Overdue lists the still-present items once the campaign's due date
-	// has passed (store clock): approved for removal, not removed in time.
+	// Overdue lists the still-present items when Snapshot was taken after
+	// the campaign's due date: approved for removal, not removed in time.
 	Overdue []string
 	// Rotate decisions (rotation.go): rotated, not rotated, or removed
 	// since (listed under Removed), or not checked (under NotChecked);
@@ -248,7 +248,11 @@ func verifyAgainst(ctx context.Context, st *audit.Store, actor string, c *Campai
 	if err != nil {
 		return nil, err
 	}
-	cov, err := st.Coverage(ctx, snap.ID)
+	read, err := st.Coverage(ctx, snap.ID)
+	if err != nil {
+		return nil, err
+	}
+	cov, err := renamedScopes(ctx, st, read, base, snap, aliases)
 	if err != nil {
 		return nil, err
 	}
@@ -354,24 +358,40 @@ func verifyAgainst(ctx context.Context, st *audit.Store, actor string, c *Campai
 			state[it.id] = Removed
 		}
 	}
-	if pastDue(c.Due, st.Now()) {
+	// Overdue on the snapshot's word, as the report says it: one taken
+	// after the due date still shows it. Verified later against one taken
+	// by then, it is still present, no more (docs/campaigns.md).
+	if pastDue(c.Due, snap.StartedAt) {
 		r.Overdue = slices.Clone(r.StillPresent)
 	}
 	if ob != nil && ob.Person != "" && snap.Source == "github" {
-		if err := checkAccess(ctx, st, ob, snap, cov, r); err != nil {
+		if err := checkAccess(ctx, st, ob, snap, read, r); err != nil {
 			return nil, err
 		}
 	}
-	if len(state) == 0 {
-		return r, nil // Access, if checked, is reported but recorded only with decisions
+	if len(state) == 0 && r.Access == "" {
+		return r, nil
 	}
 	err = st.Write(ctx, func(tx *audit.Tx) error {
 		// Already recorded against this snapshot or a newer one of the
 		// same source/account?
 		var newest int64
-		if err := tx.QueryRow(ctx, `SELECT COALESCE(max(verified_snapshot), 0) FROM campaign_items
+		if len(state) > 0 {
+			if err := tx.QueryRow(ctx, `SELECT COALESCE(max(verified_snapshot), 0) FROM campaign_items
 			WHERE campaign_id = ? AND identity_id IN (SELECT value FROM json_each(?))`, c.ID, jsonStrings(slices.Collect(maps.Keys(state)))).Scan(&newest); err != nil {
-			return err
+				return err
+			}
+		} else {
+			// Only the leaver's access was checked here (no decision of
+			// this source/account is verified): it is recorded all the
+			// same, once per snapshot, for the report reads each
+			// account's (docs/offboarding.md, "Proof").
+			if err := tx.QueryRow(ctx, `SELECT COALESCE(max(s.id), 0) FROM events e
+			JOIN snapshots s ON s.id = CAST(json_extract(e.payload, '$.snapshot') AS INTEGER)
+			WHERE e.type = ? AND json_extract(e.payload, '$.campaign') = ? AND s.source = ? AND s.account = ?`,
+				EventVerify, c.Name, snap.Source, snap.Account).Scan(&newest); err != nil {
+				return err
+			}
 		}
 		if newest >= snap.ID {
 			return nil
@@ -400,6 +420,83 @@ func verifyAgainst(ctx context.Context, st *audit.Store, actor string, c *Campai
 		return nil, err
 	}
 	return r, nil
+}
+
+// renamedCoverage is what a later snapshot read, where a scope of the
+// campaign's snapshot may continue under another name: a repository
+// renamed since. An identity absent from its old scope is looked for only
+// where the snapshot also read its scope now; the old name being gone
+// from the listing proves nothing of it (docs/campaigns.md,
+// "Verification").
+type renamedCoverage struct {
+	*audit.Coverage
+	moved map[string][]string // scope in the campaign's snapshot -> its names now
+}
+
+func (c *renamedCoverage) Looked(kind audit.Kind, scope string) (bool, string) {
+	if ok, why := c.Coverage.Looked(kind, scope); !ok {
+		return false, why
+	}
+	for _, to := range c.moved[scope] {
+		if ok, why := c.Coverage.Looked(kind, to); !ok {
+			return false, fmt.Sprintf("%s continues as %s (renamed): %s", audit.Printable(scope), audit.Printable(to), why)
+		}
+	}
+	return true, ""
+}
+
+// renamedScopes is cov with the scopes of base that continue in snap under
+// another name: those of the identities of base that a rename links to
+// identities of snap in another scope (each repository of a secret
+// renamed, and, path by path, the scopes above it: acme/api/production
+// becoming acme/api-v2/production renames acme/api too).
+func renamedScopes(ctx context.Context, st *audit.Store, cov *audit.Coverage, base, snap *audit.Snapshot, aliases map[string]string) (*renamedCoverage, error) {
+	rc := &renamedCoverage{Coverage: cov, moved: map[string][]string{}}
+	if len(aliases) == 0 {
+		return rc, nil
+	}
+	was := map[string]string{} // current ID -> the scope its old ID had in base
+	rows, err := st.Query(ctx, `SELECT identity_id, scope FROM observations WHERE snapshot_id = ? AND identity_id IN (SELECT value FROM json_each(?))`,
+		base.ID, jsonStrings(slices.Collect(maps.Keys(aliases))))
+	if err != nil {
+		return nil, err
+	}
+	for rows.Next() {
+		var id, scope string
+		if err := rows.Scan(&id, &scope); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		was[aliases[id]] = scope
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil || len(was) == 0 {
+		return rc, err
+	}
+	rows, err = st.Query(ctx, `SELECT identity_id, scope FROM observations WHERE snapshot_id = ? AND identity_id IN (SELECT value FROM json_each(?))`,
+		snap.ID, jsonStrings(slices.Collect(maps.Keys(was))))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id, to string
+		if err := rows.Scan(&id, &to); err != nil {
+			return nil, err
+		}
+		from := was[id]
+		for from != to && from != "" && to != "" {
+			if !slices.Contains(rc.moved[from], to) {
+				rc.moved[from] = append(rc.moved[from], to)
+			}
+			fi, ti := strings.LastIndexByte(from, '/'), strings.LastIndexByte(to, '/')
+			if fi < 0 || ti < 0 || from[fi:] != to[ti:] {
+				break
+			}
+			from, to = from[:fi], to[:ti]
+		}
+	}
+	return rc, rows.Err()
 }
 
 func jsonStrings(v []string) string {

@@ -32,10 +32,16 @@ type rotationCheck struct {
 	after  map[string]*audit.Identity // the later snapshot's, by ID
 	// keysByScope are the later snapshot's deploy keys, by repository.
 	keysByScope map[string][]*audit.Identity
-	cov         *audit.Coverage
+	cov         looker
 }
 
-func newRotationCheck(since time.Time, before, after []audit.Identity, cov *audit.Coverage) *rotationCheck {
+// looker says whether a snapshot read where an identity of a kind lives
+// (audit.Coverage.Looked, or renamedCoverage's).
+type looker interface {
+	Looked(kind audit.Kind, scope string) (bool, string)
+}
+
+func newRotationCheck(since time.Time, before, after []audit.Identity, cov looker) *rotationCheck {
 	rc := &rotationCheck{since: since, before: map[string]*audit.Identity{}, after: map[string]*audit.Identity{},
 		keysByScope: map[string][]*audit.Identity{}, cov: cov}
 	for i := range before {
@@ -61,9 +67,12 @@ func (rc *rotationCheck) judge(id, cur string, kind audit.Kind, scope string) (s
 	if now == nil {
 		if kind == audit.KindGitHubDeployKey && was != nil {
 			// A deploy key cannot be changed, only replaced: a new key
-			// under the same title with another fingerprint.
+			// under the same title with another fingerprint. New: created
+			// after the reference time, or, where the source does not say
+			// when, not in the campaign's snapshot; a second key the
+			// repository already had under that title replaced nothing.
 			for _, k := range rc.keysByScope[scope] {
-				if k.Name == was.Name && k.Attributes["fingerprint"] != "" && k.Attributes["fingerprint"] != was.Attributes["fingerprint"] {
+				if k.Name == was.Name && k.Attributes["fingerprint"] != "" && k.Attributes["fingerprint"] != was.Attributes["fingerprint"] && rc.newKey(k) {
 					return Rotated, fmt.Sprintf("replaced by %s (same title, fingerprint %s)", k.ID, audit.Printable(k.Attributes["fingerprint"]))
 				}
 			}
@@ -98,6 +107,16 @@ func (rc *rotationCheck) judge(id, cur string, kind audit.Kind, scope string) (s
 		return Rotated, "updated_at " + now.RotatedAt.UTC().Format(time.RFC3339) + ", after " + since
 	}
 	return NotRotated, "last rotated " + now.RotatedAt.UTC().Format(time.RFC3339) + ", not after " + since
+}
+
+// newKey reports whether deploy key k came after the reference time: its
+// created_at is after it, or, without one, the campaign's snapshot did not
+// hold it.
+func (rc *rotationCheck) newKey(k *audit.Identity) bool {
+	if k.CreatedAt != nil {
+		return k.CreatedAt.After(rc.since)
+	}
+	return rc.before[k.ID] == nil
 }
 
 func sameTime(a, b *time.Time) bool {

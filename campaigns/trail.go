@@ -155,13 +155,27 @@ func trailEntry(e audit.Event, id string) (TrailEntry, bool) {
 			return t, false
 		}
 		snap := " (snapshot " + strconv.FormatInt(p.Snapshot, 10) + ")"
+		// Each list as campaign verify recorded it, with why (a rotation's
+		// and a transfer's detail, a check's reason); an event written
+		// before reasons were recorded gives none.
+		t.Reason = p.Detail[id]
 		switch {
 		case slices.Contains(p.Removed, id):
 			t.What = "checked: removed" + snap
 		case slices.Contains(p.StillPresent, id):
 			t.What = "checked: still present" + snap
+		case slices.Contains(p.NotChecked, id) && p.Why[id] != "":
+			t.What, t.Reason = "not checked"+snap, p.Why[id]
 		case slices.Contains(p.NotChecked, id):
 			t.What = "not checked: its endpoint was not read" + snap
+		case slices.Contains(p.Rotated, id):
+			t.What = "checked: rotated" + snap
+		case slices.Contains(p.NotRotated, id):
+			t.What = "checked: not rotated" + snap
+		case slices.Contains(p.Transferred, id):
+			t.What = "checked: transferred" + snap
+		case slices.Contains(p.NotTransferred, id):
+			t.What = "checked: not transferred" + snap
 		default:
 			return t, false
 		}

@@ -142,3 +142,33 @@ func TestOpensSchemaV3File(t *testing.T) {
 		t.Errorf("campaigns verify after a new decision: %q %v", problems, err)
 	}
 }
+
+// A rotation's check is in the identity's trail as campaign verify said
+// it, with why: a secret not rotated since, and an SSO authorization whose
+// source never says when it was rotated is not checked for that reason,
+// not because "its endpoint was not read".
+func TestTrailOfRotationChecks(t *testing.T) {
+	f := newFixture(t)
+	npm, sso := secret("api", "NPM_TOKEN"), ssoAuth("8", "alice")
+	f.Snapshot(t, nil, npm, sso)
+	create(t, f, campaigns.Spec{Name: "q", Scope: "id:*"})
+	for _, id := range []string{npm.ID, sso.ID} {
+		if _, err := campaigns.Decide(ctx, f.Store, "rita", "q", id, campaigns.Rotate, "alice could read it"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := campaigns.Close(ctx, f.Store, "boss", "q"); err != nil {
+		t.Fatal(err)
+	}
+	f.Clock.Set("2026-11-05T12:00:00Z")
+	f.Snapshot(t, nil, npm, sso)
+	if _, err := campaigns.VerifyRemediation(ctx, f.Store, "lead", "q"); err != nil {
+		t.Fatal(err)
+	}
+	if got := trail(t, f.Store, npm.ID); !strings.Contains(got, "lead q: checked: not rotated (snapshot 2) — last rotated 2026-09-01T00:00:00Z, not after") {
+		t.Errorf("secret's trail:\n%s", got)
+	}
+	if got := trail(t, f.Store, sso.ID); !strings.Contains(got, "lead q: not checked (snapshot 2) — the source does not say when") || strings.Contains(got, "endpoint") {
+		t.Errorf("SSO authorization's trail:\n%s", got)
+	}
+}

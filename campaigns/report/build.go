@@ -164,6 +164,9 @@ func build(ctx context.Context, st *audit.Store, name string, opts Options) (*Re
 		if r.Offboarding, err = k.offboard.finish(ctx, st, c, opts.AsOf); err != nil {
 			return nil, err
 		}
+		for _, s := range k.offboard.accessSeqs {
+			k.verifySeqs[s] = true
+		}
 	}
 	r.Integrity, err = integrity(ctx, st, c, used, head, opts, k.verifySeqs)
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"html/template"
+	"maps"
 	"slices"
 	"strings"
 
@@ -33,9 +34,11 @@ type Offboarding struct {
 	Access        []OffboardAccess   `json:"access"`
 	Relationships []RelationshipStat `json:"relationships"`
 	Items         []OffboardRow      `json:"items"`
-	// AccessRevoked is what the newest campaign.verify event said of the
-	// leaver's tokens and SSO authorizations: revoked, held, not-checked,
-	// or "" when none checked it yet.
+	// AccessRevoked is what the campaign.verify events said of the
+	// leaver's tokens and SSO authorizations, over every GitHub
+	// organisation of the campaign (each its newest): held where any
+	// holds one, not-checked, "" while any was not checked yet, revoked
+	// where all are. AccessEvent is the newest event of that verdict.
 	AccessRevoked string   `json:"access_revoked"`
 	AccessHeld    []string `json:"access_held"`
 	AccessEvent   int64    `json:"access_event"`
@@ -96,6 +99,10 @@ type offboardAcc struct {
 	ob   *campaigns.Offboarding
 	why  map[string][]audit.Relation
 	asOf int64
+	// accessSeqs are the campaign.verify events the access verdict was
+	// read from (each GitHub organisation's newest), for the integrity
+	// section's list of the campaign's events.
+	accessSeqs []int64
 }
 
 // startOffboarding begins the summary of campaign c as of event asOf; nil
@@ -177,27 +184,75 @@ func (a *offboardAcc) finish(ctx context.Context, st *audit.Store, c *campaigns.
 	// in register order within each.
 	slices.SortStableFunc(o.Items, func(a, b OffboardRow) int { return groupRank(a.Group) - groupRank(b.Group) })
 	if ob.Person != "" {
-		evs, err := st.EventsOfType(ctx, campaigns.EventVerify)
-		if err != nil {
+		if err := a.access(ctx, st, c, asOf); err != nil {
 			return nil, err
-		}
-		for _, e := range evs {
-			if e.Seq > asOf || e.Type != campaigns.EventVerify {
-				continue
-			}
-			var p campaigns.VerifyPayload
-			if err := json.Unmarshal(e.Payload, &p); err != nil {
-				return nil, fmt.Errorf("event %d: %w", e.Seq, err)
-			}
-			if p.Campaign == c.Name && p.Access != "" {
-				o.AccessRevoked, o.AccessHeld, o.AccessEvent = p.Access, cleanAll(p.AccessHeld), e.Seq
-				if o.AccessHeld == nil {
-					o.AccessHeld = []string{}
-				}
-			}
 		}
 	}
 	return o, nil
+}
+
+// access sets what the campaign.verify events up to asOf said of the
+// leaver's tokens and SSO authorizations, over every GitHub organisation
+// of the campaign, each as its newest verified snapshot showed it: held
+// where any still shows one, not-checked where any could not read them,
+// "" while any has not been checked, and revoked only when every one
+// shows them gone (docs/offboarding.md, "Proof").
+func (a *offboardAcc) access(ctx context.Context, st *audit.Store, c *campaigns.Campaign, asOf int64) error {
+	o := a.o
+	snaps, err := st.Snapshots(ctx)
+	if err != nil {
+		return err
+	}
+	account := map[int64]string{}
+	for _, s := range snaps {
+		account[s.ID] = s.Source + "/" + s.Account
+	}
+	type seen struct {
+		snapshot, seq int64
+		p             campaigns.VerifyPayload
+	}
+	newest := map[string]seen{} // source/account -> its newest verdict
+	for _, u := range c.Snapshots {
+		if u.Source == "github" {
+			newest[u.Source+"/"+u.Account] = seen{}
+		}
+	}
+	evs, err := st.EventsOfType(ctx, campaigns.EventVerify)
+	if err != nil {
+		return err
+	}
+	for _, e := range evs {
+		if e.Seq > asOf || e.Type != campaigns.EventVerify {
+			continue
+		}
+		var p campaigns.VerifyPayload
+		if err := json.Unmarshal(e.Payload, &p); err != nil {
+			return fmt.Errorf("event %d: %w", e.Seq, err)
+		}
+		if p.Campaign != c.Name || p.Access == "" {
+			continue
+		}
+		k := account[p.Snapshot]
+		if n := newest[k]; p.Snapshot >= n.snapshot {
+			newest[k] = seen{p.Snapshot, e.Seq, p}
+		}
+	}
+	rank := map[string]int{"revoked": 0, "": 1, campaigns.NotChecked: 2, "held": 3}
+	worst := -1
+	for _, k := range slices.Sorted(maps.Keys(newest)) {
+		n := newest[k]
+		if n.seq != 0 {
+			a.accessSeqs = append(a.accessSeqs, n.seq)
+		}
+		if n.p.Access == "held" {
+			o.AccessHeld = append(o.AccessHeld, cleanAll(n.p.AccessHeld)...)
+		}
+		if r := rank[n.p.Access]; r > worst || r == worst && n.seq > o.AccessEvent {
+			worst, o.AccessRevoked, o.AccessEvent = r, n.p.Access, n.seq
+		}
+	}
+	slices.Sort(o.AccessHeld)
+	return nil
 }
 
 // groupRank orders the relationship groups as audit.RelationGroups does;

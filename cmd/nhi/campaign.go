@@ -380,7 +380,7 @@ newest finished snapshot of the same organisation taken after the campaign's
 population: removed, still-present, or not-checked (that snapshot could not
 read where the identity lives). It records the result as an event (once per
 snapshot) and lists what is overdue: approved for removal but still present
-after the due date.`,
+in a snapshot taken after the due date.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			asJSON, err := out.wantJSON(cmd)
@@ -821,7 +821,7 @@ func itemToJSON(c *campaigns.Campaign, it *campaigns.Item, now time.Time) itemJS
 	j := itemJSON{
 		ID: it.ID, CurrentID: it.CurrentID, Reviewer: strOrNull(it.Reviewer), Decision: it.State(), Reason: it.Reason,
 		DecidedBy: strOrNull(it.DecidedBy), DecidedAt: timeOrNull(it.DecidedAt), Verification: strOrNull(it.Verification),
-		Overdue: itemOverdue(c, it, now), Kind: it.Kind, Name: it.Name, Scope: it.Scope,
+		Overdue: itemOverdue(it), Kind: it.Kind, Name: it.Name, Scope: it.Scope,
 		Owner: strOrNull(it.Owner), NaturalOwner: strOrNull(it.NaturalOwner), Findings: it.Findings, Permissions: it.Permissions,
 		Carried: strOrNull(string(it.Carried)), CarriedReason: it.CarriedReason, CarriedAs: it.CarriedAs, Assigned: it.Assigned(), Conflict: it.Conflict,
 		History: []changeJSON{},

@@ -31,15 +31,15 @@ OWNER is the owner recorded at creation, or in parentheses who the source said
 holds the identity. FLAGS marks items decided by someone other than their
 assigned reviewer (not-assignee), items re-decided by someone other than their
 last decider (conflict; both decisions stay in the log), carried decisions
-awaiting confirmation, and decommissions still present after the due date
-(OVERDUE). The item table fits the terminal (120 columns when not on one):
-narrower, it hides VERIFIED, BY, FINDINGS, OWNER, FLAGS, then SCOPE, and a
-line under it names them; the header's digests show their first 12 hex
-digits. --wide (-o wide) adds the ID and cuts and hides nothing, -o id
-prints the items' IDs alone, -o csv the items for a spreadsheet. --json
-(-o json) prints {name, status, due, ..., items: [{id, current_id,
-reviewer, decision, reason, decided_by, decided_at, verification, ...,
-conflict, history}]}.
+awaiting confirmation, and decommissions still present in a snapshot taken
+after the due date (OVERDUE). The item table fits the terminal (120 columns
+when not on one): narrower, it hides VERIFIED, BY, FINDINGS, OWNER, FLAGS,
+then SCOPE, and a line under it names them; the header's digests show
+their first 12 hex digits. --wide (-o wide) adds the ID and cuts and hides
+nothing, -o id prints the items' IDs alone, -o csv the items for a
+spreadsheet. --json (-o json) prints {name, status, due, ..., items: [{id,
+current_id, reviewer, decision, reason, decided_by, decided_at,
+verification, ..., conflict, history}]}.
 
 An item keeps the ID the campaign froze. When its repository was renamed
 since, FLAGS says renamed and the list under the table names the ID the
@@ -221,7 +221,7 @@ func itemCells(c *campaigns.Campaign, it *campaigns.Item, now time.Time) []strin
 	if it.Carried != campaigns.Pending && it.Decision == campaigns.Pending {
 		flags = append(flags, "carried:"+string(it.Carried))
 	}
-	if itemOverdue(c, it, now) {
+	if itemOverdue(it) {
 		flags = append(flags, "OVERDUE")
 	}
 	if it.Escalated != nil {
@@ -481,9 +481,10 @@ func printCarriedAs(w io.Writer, c *campaigns.Campaign, pendingOnly bool, width 
 		audit.Printable(c.CarriedFrom), len(lines), strings.Join(lines, "\n"))
 }
 
-// itemOverdue: approved for removal, still present, after the due date.
-func itemOverdue(c *campaigns.Campaign, it *campaigns.Item, now time.Time) bool {
-	return it.Decision == campaigns.Decommission && it.Verification == campaigns.StillPresent && now.UTC().Format("2006-01-02") > c.Due
+// itemOverdue: approved for removal, and still present in a snapshot taken
+// after the due date (as campaign verify and the report say it).
+func itemOverdue(it *campaigns.Item) bool {
+	return it.Decision == campaigns.Decommission && it.Verification == campaigns.StillPresent && it.VerifiedAfterDue
 }
 
 // reviewerProgressLine is "Progress of alice@acme.com: 3/10 assigned

@@ -140,20 +140,35 @@ func printLeavers(w io.Writer, leavers []audit.Leaver, people int) {
 		fmt.Fprintf(w, "No leaver of the directory (%s) still owns, holds or created an active identity.\n", counted(people, "person", "people"))
 		return
 	}
-	total := 0
+	total, unread := 0, 0
 	for _, l := range leavers {
-		total += l.Count
+		total, unread = total+l.Count, unread+l.NotChecked
 	}
-	fmt.Fprintf(w, "%s with %s (of %s in the directory):\n", counted(len(leavers), "leaver", "leavers"), counted(total, "active identity", "active identities"), counted(people, "person", "people"))
+	if unread == 0 {
+		fmt.Fprintf(w, "%s with %s (of %s in the directory):\n", counted(len(leavers), "leaver", "leavers"), counted(total, "active identity", "active identities"), counted(people, "person", "people"))
+	} else {
+		// A gap is not a removal: what the newest snapshot could not read
+		// is counted, and said (docs/offboarding.md, "The leaver report").
+		fmt.Fprintf(w, "%s with %s (of %s in the directory); %d of them not checked by their source's newest snapshot, which could not read where they live: they may be gone, or not (NOT CHECKED):\n",
+			counted(len(leavers), "leaver", "leavers"), counted(total, "identity", "identities"), counted(people, "person", "people"), unread)
+	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "PERSON\tLEFT\tIDENTITIES\tOWNS\tCREATED\tHOLDS\tOLDEST")
+	head := "PERSON\tLEFT\tIDENTITIES\tOWNS\tCREATED\tHOLDS\tOLDEST"
+	if unread > 0 {
+		head = "PERSON\tLEFT\tIDENTITIES\tNOT CHECKED\tOWNS\tCREATED\tHOLDS\tOLDEST"
+	}
+	fmt.Fprintln(tw, head)
 	for _, l := range leavers {
 		left := l.Person.LeftAt
 		if left == "" {
 			left = "-"
 		}
 		oldest := l.OldestAt.UTC().Format("2006-01-02") + " " + audit.Printable(l.OldestName)
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t%s\n", audit.Printable(l.Person.Display()), left, l.Count,
+		count := fmt.Sprintf("%d", l.Count)
+		if unread > 0 {
+			count += fmt.Sprintf("\t%d", l.NotChecked)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%d\t%s\n", audit.Printable(l.Person.Display()), left, count,
 			l.ByKind[audit.RelOwns], l.ByKind[audit.RelCreated], l.ByKind[audit.RelHolds], oldest)
 	}
 	tw.Flush()
@@ -174,6 +189,9 @@ func printOffboard(w io.Writer, res *campaigns.OffboardCreated, now time.Time, w
 	}
 	hang(w, prose, "", fmt.Sprintf("Created offboarding campaign %s for %s (effective %s, event %d)", c.Name, what, ob.Effective, res.Event.Seq))
 	fmt.Fprintf(w, "  due %s; %s %s\n", c.Due, plural(len(c.Reviewers), "reviewer", "reviewers"), audit.Printable(strings.Join(c.Reviewers, ", ")))
+	for _, n := range res.NotRead {
+		hang(w, prose, "", notReadWarning(n))
+	}
 	if c.Count == 0 {
 		hang(w, prose, "", fmt.Sprintf("Nothing to handle: no active identity in the current snapshots is related to them. The empty campaign is the evidence; close it with nhi campaign close %s.", c.Name))
 		return
@@ -201,6 +219,26 @@ func printOffboard(w io.Writer, res *campaigns.OffboardCreated, now time.Time, w
 		hang(w, prose, "", fmt.Sprintf("Warning: %s held by every reviewer and %s none; anyone else may decide %s.", counted(len(res.Unassigned), "item is", "items are"), plural(len(res.Unassigned), "has", "have"), plural(len(res.Unassigned), "it", "them")))
 	}
 	hang(w, prose, "", fmt.Sprintf("Next: nhi decide %s ID transfer --to PERSON | decommission | rotate | keep --reason TEXT", c.Name))
+}
+
+// notReadWarning says that an account's newest run did not finish, and
+// what the new campaign therefore holds of it: an older snapshot's read,
+// or nothing (docs/offboarding.md, "The population").
+func notReadWarning(n campaigns.NotRead) string {
+	a := n.Attempt
+	what := "failed"
+	switch {
+	case a.Stopped:
+		what = "stopped before it finished"
+	case a.Status != audit.SnapshotFailed:
+		what = "has not finished"
+	}
+	where := audit.Printable(a.Source) + "/" + audit.Printable(a.Account)
+	run := fmt.Sprintf("snapshot %d, started %s", a.ID, a.StartedAt.UTC().Format(time.RFC3339))
+	if n.Used == 0 {
+		return fmt.Sprintf("Warning: %s was never read (its run, %s, %s): nothing of it is in this campaign, and what they left there is not known.", where, run, what)
+	}
+	return fmt.Sprintf("Warning: the newest run of %s (%s) %s: this campaign holds what snapshot %d read of it, not what they left there since.", where, run, what, n.Used)
 }
 
 // printOffboardCreatedItems lists a new offboarding campaign's items as
@@ -313,13 +351,34 @@ type offboardResultJSON struct {
 	Access    []audit.Access     `json:"access"`
 	Items     []offboardItemJSON `json:"items"`
 	CreatedAt string             `json:"created_at"`
+	// NotRead are the accounts whose newest run did not finish: snapshot
+	// is the one the campaign holds of it, null for none.
+	NotRead []notReadJSON `json:"not_read"`
+}
+
+type notReadJSON struct {
+	Source   string `json:"source"`
+	Account  string `json:"account"`
+	Attempt  int64  `json:"attempt"`
+	Status   string `json:"status"`
+	Snapshot *int64 `json:"snapshot"`
 }
 
 func offboardJSON(res *campaigns.OffboardCreated) offboardResultJSON {
 	c, ob := res.Campaign, res.Offboarding
 	j := offboardResultJSON{Campaign: c.Name, Kind: ob.Kind, Person: ob.Person, Scope: ob.Scope, Effective: ob.Effective, Due: c.Due,
 		Reviewers: c.Reviewers, Event: res.Event.Seq, Count: c.Count, Access: ob.Access, Items: []offboardItemJSON{},
-		CreatedAt: c.CreatedAt.UTC().Format(time.RFC3339)}
+		CreatedAt: c.CreatedAt.UTC().Format(time.RFC3339), NotRead: []notReadJSON{}}
+	for _, n := range res.NotRead {
+		nj := notReadJSON{Source: n.Attempt.Source, Account: n.Attempt.Account, Attempt: n.Attempt.ID, Status: n.Attempt.Status}
+		if n.Attempt.Stopped {
+			nj.Status = "stopped"
+		}
+		if n.Used != 0 {
+			nj.Snapshot = &n.Used
+		}
+		j.NotRead = append(j.NotRead, nj)
+	}
 	if j.Access == nil {
 		j.Access = []audit.Access{}
 	}
@@ -390,6 +449,10 @@ func printProof(w io.Writer, r *campaigns.Remediation) int {
 			fmt.Fprintf(w, "  %s\n", audit.Printable(id))
 		}
 	case campaigns.NotChecked:
+		if why := r.Detail["access"]; why != "" {
+			fmt.Fprintf(w, "Access not checked: %s.\n", audit.Printable(why))
+			break
+		}
 		fmt.Fprintln(w, "Access not checked: the snapshot could not read every list of tokens and SSO authorizations.")
 	}
 	return n
