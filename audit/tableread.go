@@ -653,8 +653,8 @@ func (rd tableRead) observationRange(ctx context.Context, p *tablePage, sn int64
 			p.cur.ok, p.cur.sn, p.cur.from, p.cur.to = true, sn, p.rows[first].id, p.rows[last].id
 		}
 	}
-	err := rd.each(ctx, rd.observationColumns(), `FROM observations
-		WHERE snapshot_id = ? AND identity_id >= ? AND identity_id <= ? ORDER BY identity_id`, []any{sn, p.rows[first].id, p.rows[last].id},
+	err := rd.eachInKeyOrder(ctx, rd.observationColumns(), `FROM observations
+		WHERE snapshot_id = ? AND identity_id >= ? AND identity_id <= ?`, "identity_id", []any{sn, p.rows[first].id, p.rows[last].id},
 		func(rows *sql.Rows, text string) error {
 			prev := o.id
 			o.packed = text
@@ -734,7 +734,7 @@ func (rd tableRead) ownerRange(ctx context.Context, p *tablePage) error {
 	}
 	var o tableRow // scanned into, one for the read: locals escaped a row at a time
 	j := 0
-	err := rd.each(ctx, cols, `FROM owners WHERE identity_id >= ? AND identity_id <= ? ORDER BY identity_id`,
+	err := rd.eachInKeyOrder(ctx, cols, `FROM owners WHERE identity_id >= ? AND identity_id <= ?`, "identity_id",
 		[]any{p.rows[0].id, p.rows[len(p.rows)-1].id},
 		func(rows *sql.Rows, text string) error {
 			prev := o.id
