@@ -255,6 +255,7 @@ func (s *Store) EachIdentityInSnapshots(ctx context.Context, snapshotIDs []int64
 		if err := page.fill(ctx, q, obs.packed); err != nil {
 			return err
 		}
+		var last lastRow // the page's: its maps are the page's
 		for i := range page.rows {
 			r := &page.rows[i]
 			if !r.found {
@@ -263,7 +264,7 @@ func (s *Store) EachIdentityInSnapshots(ctx context.Context, snapshotIDs []int64
 			if len(attrs) <= i {
 				attrs, perms = append(attrs, map[string]string{}), append(perms, map[string]string{})
 			}
-			it, err := r.identity(attrs[i], perms[i], &times)
+			it, err := r.identity(attrs[i], perms[i], &times, &last)
 			if err != nil {
 				return err
 			}

@@ -18,6 +18,7 @@ import (
 type Evaluator struct {
 	policy     Policy
 	rules      []RulePolicy // policy.Rules[Rules[i]], looked up once: evaluate reads them per identity
+	owasp      []string     // OWASPNHI[Rules[i]], likewise
 	now        time.Time
 	members    map[string]map[string]bool // account -> lower-case member logins; nil map: unknown
 	firstParty map[string]bool
@@ -36,9 +37,9 @@ type Evaluator struct {
 func NewEvaluator(p Policy, now time.Time) *Evaluator {
 	p = p.withDefaults()
 	e := &Evaluator{policy: p, now: now.UTC(), firstParty: map[string]bool{}, members: map[string]map[string]bool{}}
-	e.rules = make([]RulePolicy, len(Rules))
+	e.rules, e.owasp = make([]RulePolicy, len(Rules)), make([]string, len(Rules))
 	for i, rule := range Rules {
-		e.rules[i] = p.Rules[rule]
+		e.rules[i], e.owasp[i] = p.Rules[rule], OWASPNHI[rule]
 	}
 	for _, a := range p.FirstPartyApps {
 		e.firstParty[strings.ToLower(a)] = true
@@ -208,28 +209,42 @@ const evaluateRoom = 24
 // evaluate is Evaluate (withOwners) or EvaluateObservation; the findings
 // leave in slab when there is one.
 func (e *Evaluator) evaluate(id *Identity, account string, withOwners bool, slab *findingSlab) []Finding {
-	// Findings gather on the stack and leave in one allocation of their
-	// exact size: appending to a nil slice grew it one finding at a time,
-	// several allocations per identity of a million-row load (issue 21).
-	var buf [evaluateRoom]Finding
-	n := 0
 	kr := e.rulesOf(id.Kind)
 	rules := kr.withOwners
 	if !withOwners {
 		rules = kr.withoutOwners
 	}
+	if slab != nil {
+		// Straight into the slab, which has room for every rule: the
+		// stack's buffer below, zeroed for each identity, was 1.5 KB
+		// written a million times at a million (issue 21).
+		b := slab.room(len(rules))
+		start := len(*b)
+		for _, i := range rules {
+			rule, r := Rules[i], &e.rules[i]
+			if msg := e.check(rule, r, id, &id.Observation, account); msg != "" {
+				*b = append(*b, Finding{Rule: rule, Severity: r.Severity, OWASP: e.owasp[i], Message: msg})
+			}
+		}
+		if len(*b) == start {
+			return nil
+		}
+		return (*b)[start:len(*b):len(*b)]
+	}
+	// Findings gather on the stack and leave in one allocation of their
+	// exact size: appending to a nil slice grew it one finding at a time,
+	// several allocations per identity of a million-row load (issue 21).
+	var buf [evaluateRoom]Finding
+	n := 0
 	for _, i := range rules {
 		rule, r := Rules[i], &e.rules[i]
 		if msg := e.check(rule, r, id, &id.Observation, account); msg != "" {
-			buf[n] = Finding{Rule: rule, Severity: r.Severity, OWASP: OWASPNHI[rule], Message: msg}
+			buf[n] = Finding{Rule: rule, Severity: r.Severity, OWASP: e.owasp[i], Message: msg}
 			n++
 		}
 	}
 	if n == 0 {
 		return nil
-	}
-	if slab != nil {
-		return slab.keep(buf[:n])
 	}
 	return append(make([]Finding, 0, n), buf[:n]...)
 }
@@ -249,16 +264,23 @@ type findingSlab struct {
 // with it: an append to one identity's findings never writes over the
 // next one's.
 func (s *findingSlab) keep(fs []Finding) []Finding {
-	for s.at < len(s.blocks) && cap(s.blocks[s.at])-len(s.blocks[s.at]) < len(fs) {
-		s.at++
-	}
-	if s.at == len(s.blocks) {
-		s.blocks = append(s.blocks, make([]Finding, 0, max(512, len(fs))))
-	}
-	b := &s.blocks[s.at]
+	b := s.room(len(fs))
 	start := len(*b)
 	*b = append(*b, fs...)
 	return (*b)[start:len(*b):len(*b)]
+}
+
+// room is the block to append up to n findings to without its growing:
+// the one being filled, else the next with room, else a new one. What is
+// appended is handed out as (*b)[start:len(*b):len(*b)], as keep does.
+func (s *findingSlab) room(n int) *[]Finding {
+	for s.at < len(s.blocks) && cap(s.blocks[s.at])-len(s.blocks[s.at]) < n {
+		s.at++
+	}
+	if s.at == len(s.blocks) {
+		s.blocks = append(s.blocks, make([]Finding, 0, max(512, n)))
+	}
+	return &s.blocks[s.at]
 }
 
 // reset empties the slab for findings that replace those it holds,
@@ -546,27 +568,32 @@ func personalKeyName(name string) bool {
 
 // patSecretName is patName.MatchString(name), by a plain scan when name
 // is ASCII (see personalKeyName): one of the names as a whole
-// underscore-separated part of it.
+// underscore-separated part of it, compared without regard to case where
+// each part begins, with no copy of name in lower case (a secret's name
+// is mostly upper case, and lowering it was an allocation for each of a
+// million secrets at every open, issue 21).
 func patSecretName(name string) bool {
-	lower, ok := asciiLower(name)
-	if !ok {
-		return patName.MatchString(name)
+	for i := 0; i < len(name); i++ {
+		if name[i] >= utf8.RuneSelf {
+			return patName.MatchString(name)
+		}
 	}
-	for _, w := range []string{"pat", "personal_access_token", "gh_token", "github_token", "gh_pat"} {
-		for i := 0; ; {
-			j := strings.Index(lower[i:], w)
-			if j < 0 {
-				break
-			}
-			start, end := i+j, i+j+len(w)
-			if (start == 0 || lower[start-1] == '_') && (end == len(lower) || lower[end] == '_') {
+	for start := 0; start < len(name); start++ {
+		if start > 0 && name[start-1] != '_' {
+			continue
+		}
+		for _, w := range patWords {
+			end := start + len(w)
+			if end <= len(name) && (end == len(name) || name[end] == '_') && strings.EqualFold(name[start:end], w) {
 				return true
 			}
-			i = start + 1
 		}
 	}
 	return false
 }
+
+// patWords are the names patName matches, in lower case.
+var patWords = []string{"pat", "personal_access_token", "gh_token", "github_token", "gh_pat"}
 
 // asciiLower is s in lower case, and false when s is not all ASCII.
 func asciiLower(s string) (string, bool) {

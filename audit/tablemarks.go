@@ -173,7 +173,7 @@ func (rd tableRead) materials(ctx context.Context, sn int64, from, to string) ([
 		cols = packed("identity_id", "material")
 	}
 	var out []idMaterial
-	err := rd.each(ctx, cols, `FROM observations WHERE snapshot_id = ? AND identity_id >= ? AND identity_id <= ? ORDER BY identity_id`,
+	err := rd.eachInKeyOrder(ctx, cols, `FROM observations WHERE snapshot_id = ? AND identity_id >= ? AND identity_id <= ?`, "identity_id",
 		[]any{sn, from, to}, func(rows *sql.Rows, text string) error {
 			var m idMaterial
 			if rd.packed {

@@ -177,6 +177,7 @@ func (s *Store) deriveTable(ctx context.Context, passing bool, fn func(*Identity
 					return err
 				}
 			}
+			var last lastRow // the chunk's own: its maps are the chunk's
 			for i := start; i < min(start+deriveChunk, len(p.rows)); i++ {
 				r := &p.rows[i]
 				if !r.found {
@@ -186,7 +187,7 @@ func (s *Store) deriveTable(ctx context.Context, passing bool, fn func(*Identity
 				if len(c.attrs) <= n {
 					c.attrs, c.perms = append(c.attrs, map[string]string{}), append(c.perms, map[string]string{})
 				}
-				id, err := r.identity(c.attrs[n], c.perms[n], &c.times)
+				id, err := r.identity(c.attrs[n], c.perms[n], &c.times, &last)
 				if err != nil {
 					return err
 				}
@@ -365,9 +366,25 @@ type tableRow struct {
 	packed string
 }
 
+// lastRow is what the previous row of a chunk was built with, which the
+// next row often repeats: the text of its permissions and their map (many
+// identities have the same permissions, and parsing them again into a map
+// of their own was a fortieth of an open of a million, issue 21), and its
+// first and last seen times (an identity's snapshots are those of the
+// rows around it).
+type lastRow struct {
+	perms               string
+	permsMap            map[string]string
+	firstSeen, lastSeen string
+	first, last         time.Time
+	ok                  bool
+}
+
 // identity is r as an Identity whose maps are attrs and perms (cleared),
-// its times taken from times.
-func (r *tableRow) identity(attrs, perms map[string]string, times *timeSlab) (Identity, error) {
+// its times taken from times; last is the chunk's previous row, whose map
+// of permissions it shares when its permissions are the same text (no
+// one writes an identity's maps).
+func (r *tableRow) identity(attrs, perms map[string]string, times *timeSlab, last *lastRow) (Identity, error) {
 	it := Identity{
 		Observation: Observation{ID: r.id, Kind: Kind(r.kind), Name: r.name, Scope: r.scope,
 			CreatedAt: times.parse(r.created), LastUsedAt: times.parse(r.lastUsed),
@@ -375,12 +392,22 @@ func (r *tableRow) identity(attrs, perms map[string]string, times *timeSlab) (Id
 		Source: r.source, Account: r.account, Owner: r.owner, SnapshotID: r.snapshot,
 		Status: StatusActive, Findings: []Finding{},
 	}
-	it.FirstSeen, _ = parseTime(r.firstSeen)
-	it.LastSeen, _ = parseTime(r.lastSeen)
+	if !last.ok || r.firstSeen != last.firstSeen {
+		last.firstSeen = r.firstSeen
+		last.first, _ = parseTime(r.firstSeen)
+	}
+	if !last.ok || r.lastSeen != last.lastSeen {
+		last.lastSeen = r.lastSeen
+		last.last, _ = parseTime(r.lastSeen)
+	}
+	it.FirstSeen, it.LastSeen = last.first, last.last
 	var err error
-	if it.Permissions, err = fillMap(r.perms, perms); err != nil {
+	if last.ok && r.perms == last.perms {
+		it.Permissions = last.permsMap
+	} else if it.Permissions, err = fillMap(r.perms, perms); err != nil {
 		return it, fmt.Errorf("identity %s: permissions: %w", r.id, err)
 	}
+	last.perms, last.permsMap, last.ok = r.perms, it.Permissions, true
 	if it.Attributes, err = fillMap(r.attrs, attrs); err != nil {
 		return it, fmt.Errorf("identity %s: attributes: %w", r.id, err)
 	}
@@ -653,8 +680,8 @@ func (rd tableRead) observationRange(ctx context.Context, p *tablePage, sn int64
 			p.cur.ok, p.cur.sn, p.cur.from, p.cur.to = true, sn, p.rows[first].id, p.rows[last].id
 		}
 	}
-	err := rd.each(ctx, rd.observationColumns(), `FROM observations
-		WHERE snapshot_id = ? AND identity_id >= ? AND identity_id <= ? ORDER BY identity_id`, []any{sn, p.rows[first].id, p.rows[last].id},
+	err := rd.eachInKeyOrder(ctx, rd.observationColumns(), `FROM observations
+		WHERE snapshot_id = ? AND identity_id >= ? AND identity_id <= ?`, "identity_id", []any{sn, p.rows[first].id, p.rows[last].id},
 		func(rows *sql.Rows, text string) error {
 			prev := o.id
 			o.packed = text
@@ -734,7 +761,7 @@ func (rd tableRead) ownerRange(ctx context.Context, p *tablePage) error {
 	}
 	var o tableRow // scanned into, one for the read: locals escaped a row at a time
 	j := 0
-	err := rd.each(ctx, cols, `FROM owners WHERE identity_id >= ? AND identity_id <= ? ORDER BY identity_id`,
+	err := rd.eachInKeyOrder(ctx, cols, `FROM owners WHERE identity_id >= ? AND identity_id <= ?`, "identity_id",
 		[]any{p.rows[0].id, p.rows[len(p.rows)-1].id},
 		func(rows *sql.Rows, text string) error {
 			prev := o.id

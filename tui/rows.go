@@ -111,6 +111,13 @@ type rowBuilder struct {
 	// at every finding, while a rule's message ("no owner recorded",
 	// "not used for 412 days") is often the one its previous finding had.
 	lastMsg []lastText
+	// lastFk is, per position in a row's findings, the kind (an index
+	// into tables.fkinds) the previous row's finding there had: rows
+	// find the same rules in the same order, and comparing the three
+	// texts (the evaluator's, the same strings each time) was cheaper
+	// than hashing them for a look-up in fkIdx, two million times at a
+	// million identities (issue 21).
+	lastFk [4]uint32
 }
 
 // pairRun is a run of pairs in tables.pairs.
@@ -260,18 +267,36 @@ func (b *rowBuilder) encode(id *audit.Identity) idRow {
 	r.perm, r.nPerm = b.pairs(id.Permissions, &b.lastPerm)
 	r.find = uint32(len(b.t.finds))
 	for _, f := range id.Findings[:min(len(id.Findings), math.MaxUint16)] {
-		k := findingKind{f.Rule, f.Severity, f.OWASP}
-		ki, ok := b.fkIdx[k]
-		if !ok {
-			ki = uint32(len(b.t.fkinds))
-			b.t.fkinds = append(b.t.fkinds, k)
-			b.fkIdx[k] = ki
-		}
+		ki := b.findingKind(int(r.nFind), f)
 		b.t.finds = append(b.t.finds, findingRef{ki, b.message(ki, f.Message)})
 		r.nFind++
 	}
 	r.sugg, r.nSugg = b.suggestions(id.Suggestions)
 	return r
+}
+
+// findingKind is the index in tables.fkinds of f's kind, the finding at
+// position k of its row: the kind the previous row's finding there had
+// (lastFk) when it is the same, else found, or added, through fkIdx.
+func (b *rowBuilder) findingKind(k int, f audit.Finding) uint32 {
+	if k < len(b.lastFk) {
+		if ki := b.lastFk[k]; int(ki) < len(b.t.fkinds) {
+			if fk := &b.t.fkinds[ki]; fk.rule == f.Rule && fk.severity == f.Severity && fk.owasp == f.OWASP {
+				return ki
+			}
+		}
+	}
+	key := findingKind{f.Rule, f.Severity, f.OWASP}
+	ki, ok := b.fkIdx[key]
+	if !ok {
+		ki = uint32(len(b.t.fkinds))
+		b.t.fkinds = append(b.t.fkinds, key)
+		b.fkIdx[key] = ki
+	}
+	if k < len(b.lastFk) {
+		b.lastFk[k] = ki
+	}
+	return ki
 }
 
 // suggestions is the run of the owner suggestions l in tables.pairs, as
