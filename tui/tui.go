@@ -264,11 +264,18 @@ func limitMemory() (restore func()) {
 
 // runProgram runs m until it quits or ctx is done, then cancels what m
 // started.
+//
+// Signals are the caller's: nhi's main ends ctx on SIGINT and SIGTERM,
+// as for every command, and the program ends with it. Bubble Tea's own
+// handler is off: it took SIGTERM too and quit as q does, so that a
+// killed nhi exited 0 when it won the race, and when ctx won, its send
+// of the quit blocked the program's shutdown for good
+// (TestTerminateEndsRunWithItsContext).
 func runProgram(ctx context.Context, m *Model, popts ...tea.ProgramOption) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	m.st.ctx = ctx
-	_, err := tea.NewProgram(m, append(popts, tea.WithContext(ctx))...).Run()
+	_, err := tea.NewProgram(m, append(popts, tea.WithContext(ctx), tea.WithoutSignalHandler())...).Run()
 	if errors.Is(err, tea.ErrProgramKilled) && ctx.Err() != nil {
 		return ctx.Err()
 	}
