@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"time"
 
@@ -54,6 +55,9 @@ func (s *Store) Write(ctx context.Context, fn func(*Tx) error) error {
 // of the snapshot lock the writer holds, if any: its own run is not
 // named among what holds the file.
 func (s *Store) waitBusy(ctx context.Context, own string, once func() error) error {
+	if err := s.sameFile(); err != nil {
+		return err
+	}
 	start := time.Now()
 	var err error
 	for attempt := 0; attempt < 5; attempt++ {
@@ -303,4 +307,26 @@ func (tx *Tx) requireIdentity(ctx context.Context, id string) error {
 		return fmt.Errorf("%w %q: list known IDs with `nhi identities`", ErrUnknownIdentity, id)
 	}
 	return nil
+}
+
+// sameFile refuses a write when the path no longer names the evidence
+// file the store opened: moved, deleted or replaced while nhi had it open
+// (the review UI stays open for hours). The write would go through a
+// connection still on the old file, whose last commits then lie in a
+// write-ahead log under the old name (moved), vanish when nhi closes it
+// (deleted), or sit beside another file's (replaced), where the user was
+// told it was recorded.
+func (s *Store) sameFile() error {
+	if s.file == nil {
+		return nil
+	}
+	fi, err := os.Stat(s.path)
+	if err == nil && os.SameFile(fi, s.file) {
+		return nil
+	}
+	what := "was replaced by another file"
+	if err != nil {
+		what = "is gone (moved or deleted)"
+	}
+	return fmt.Errorf("%w: %s %s since nhi opened it, so nothing was written; quit, and open the evidence file where it is now", ErrMoved, s.path, what)
 }
