@@ -146,6 +146,12 @@ func (m *Model) refusal(err error) string {
 		if advice := audit.ServerAdvice(err); advice != "" {
 			return err.Error() + ". " + advice
 		}
+		// No room (a full disk, ulimit -f): where the room went and what
+		// to do, as the commands say, where SQLite's "disk I/O error
+		// (778)" named no cause.
+		if f, ok := m.st.store.(interface{ Path() string }); ok && audit.NoRoom(err) && storeNoun(m.st.store) != "the database" {
+			return audit.NoRoomAdvice(f.Path(), "make the change again")
+		}
 		return err.Error()
 	}
 	return b.Brief(func(id string) string {
