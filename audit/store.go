@@ -33,6 +33,9 @@ var (
 	// ErrDamaged: the file's header says nhi's, but SQLite finds its
 	// pages malformed (cut short, or overwritten in part).
 	ErrDamaged = errors.New("evidence file is damaged")
+	// ErrMoved: the path no longer names the file nhi opened (moved,
+	// deleted or replaced since): a write refuses (Store.sameFile).
+	ErrMoved = errors.New("evidence file is no longer where nhi opened it")
 )
 
 // DamagedAdvice is what to do with an evidence file Damaged finds
@@ -67,6 +70,10 @@ type Store struct {
 	// pgConfig is, on PostgreSQL, how to connect: WatchEvents opens a
 	// connection of its own to listen on.
 	pgConfig *pgx.ConnConfig
+
+	// file is the evidence file as opened, nil on PostgreSQL: a write
+	// first checks that path still names it (sameFile).
+	file os.FileInfo
 
 	closed    chan struct{} // closed by Close
 	closeOnce sync.Once
@@ -114,6 +121,7 @@ func Open(ctx context.Context, path string, opts OpenOptions) (*Store, error) {
 		}
 	}
 	s := &Store{db: db, path: path, readOnly: opts.ReadOnly, clock: opts.Now, closed: make(chan struct{})}
+	s.file, _ = os.Stat(path)
 	if s.clock == nil {
 		s.clock = time.Now
 	}
@@ -255,6 +263,11 @@ func dsn(path string, readOnly bool, wait time.Duration, create bool) string {
 			// size.
 			q.Add("_pragma", fmt.Sprintf("page_size(%d)", newFilePageSize))
 		}
+		// rw, not SQLite's default rwc: the file exists (Open creates a
+		// new one itself), and a connection the pool opens after it was
+		// moved or deleted fails, where it created an empty file at the
+		// path and read "no such table" from it.
+		q.Set("mode", "rw")
 		q.Set("_journal_mode", "WAL")
 		// FULL: a commit returns once the write-ahead log is on disk, so
 		// what nhi says it recorded (a decision, the head nhi log head

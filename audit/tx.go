@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"time"
 
@@ -54,6 +55,9 @@ func (s *Store) Write(ctx context.Context, fn func(*Tx) error) error {
 // of the snapshot lock the writer holds, if any: its own run is not
 // named among what holds the file.
 func (s *Store) waitBusy(ctx context.Context, own string, once func() error) error {
+	if err := s.sameFile(); err != nil {
+		return err
+	}
 	start := time.Now()
 	var err error
 	for attempt := 0; attempt < 5; attempt++ {
@@ -109,7 +113,15 @@ var ErrBusy = errors.New("the evidence file stayed busy with another writer")
 type busyErr struct {
 	msg string
 	err error
+	// brief is what the review UI says: the message in the words of a
+	// screen, which has no command to run again (Brief).
+	brief string
 }
+
+// Brief is the message in the words of the review UI, which shows a
+// refusal in three lines at 80 columns (tui's briefRefusal): where the
+// full message said "run this command again" last, and that was cut.
+func (e *busyErr) Brief(func(string) string) string { return e.brief }
 
 func (e *busyErr) Error() string        { return e.msg + ": " + e.err.Error() }
 func (e *busyErr) Unwrap() error        { return e.err }
@@ -134,19 +146,25 @@ func (s *Store) busyError(ctx context.Context, waited time.Duration, err error, 
 	if s.engine == enginePostgres {
 		// The advisory lock waits without a timeout: what failed here is
 		// a transaction that kept conflicting with others.
-		return &busyErr{msg: s.path + " stayed busy with other writers; run the command again", err: err}
+		return &busyErr{msg: s.path + " stayed busy with other writers; run the command again", err: err,
+			brief: "the database stayed busy with other writers, so nothing was recorded: make the change again"}
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s stayed busy with other writers for %s: another process held its write lock all that time", s.path, waited.Round(time.Second))
-	for i, name := range s.runningHolders(ctx, own) {
+	holders := s.runningHolders(ctx, own)
+	for i, name := range holders {
 		sep := "; running now: "
 		if i > 0 {
 			sep = ", "
 		}
 		b.WriteString(sep + name)
 	}
+	brief := fmt.Sprintf("%s stayed busy for %s with another process's write, so nothing was recorded", s.path, waited.Round(time.Second))
+	if len(holders) > 0 {
+		brief = fmt.Sprintf("%s stayed busy for %s with %s, so nothing was recorded", s.path, waited.Round(time.Second), strings.Join(holders, ", "))
+	}
 	b.WriteString(". A campaign create or a snapshot of a large population holds it for minutes: wait for the other nhi process to finish, then run this command again")
-	return &busyErr{msg: b.String(), err: err}
+	return &busyErr{msg: b.String(), err: err, brief: brief + ": make the change again once it is done"}
 }
 
 // writeOnce runs fn in one write transaction begun on on (the pool, or a
@@ -303,4 +321,26 @@ func (tx *Tx) requireIdentity(ctx context.Context, id string) error {
 		return fmt.Errorf("%w %q: list known IDs with `nhi identities`", ErrUnknownIdentity, id)
 	}
 	return nil
+}
+
+// sameFile refuses a write when the path no longer names the evidence
+// file the store opened: moved, deleted or replaced while nhi had it open
+// (the review UI stays open for hours). The write would go through a
+// connection still on the old file, whose last commits then lie in a
+// write-ahead log under the old name (moved), vanish when nhi closes it
+// (deleted), or sit beside another file's (replaced), where the user was
+// told it was recorded.
+func (s *Store) sameFile() error {
+	if s.file == nil {
+		return nil
+	}
+	fi, err := os.Stat(s.path)
+	if err == nil && os.SameFile(fi, s.file) {
+		return nil
+	}
+	what := "was replaced by another file"
+	if err != nil {
+		what = "is gone (moved or deleted)"
+	}
+	return fmt.Errorf("%w: %s %s since nhi opened it, so nothing was written; quit, and open the evidence file where it is now", ErrMoved, s.path, what)
 }

@@ -223,10 +223,14 @@ func (p *population) count(r *idRow, d int) {
 // event loop touches it; background commands get immutable copies.
 type state struct {
 	// ctx is the session's: cancelled when the program ends, it stops the
-	// reads and writes still running (Run).
-	ctx  context.Context
-	snap *audit.Snapshot
-	pop  *population
+	// reads still running (Run).
+	ctx context.Context
+	// writeCtx is the caller's, under which the user's changes are
+	// written: they outlive the session (inflight.go).
+	writeCtx context.Context
+	writes   inflight
+	snap     *audit.Snapshot
+	pop      *population
 	// loadTotal is how many identities the file holds, counted beside a
 	// read in batches (stream.go): the header says "loading N of
 	// loadTotal", or "loading N…" until it is counted; 0 until then.

@@ -220,14 +220,14 @@ func (m *Model) transfer(campaign string, targets []int32, to, reason string) te
 		ids[k] = m.st.identity(i).ID
 	}
 	label := "transfer of " + m.subject(targets) + " to " + audit.Printable(to) + " in " + campaign
-	ctx, actor := m.st.ctx, m.st.actor
-	return func() tea.Msg {
+	actor := m.st.actor
+	return m.write("decision "+label, func(ctx context.Context) tea.Msg {
 		if t == nil {
 			return decidedMsg{campaign: campaign, ids: ids, decision: DecisionTransfer, label: label, err: errNoTransfer}
 		}
 		evs, err := t.Transfer(ctx, actor, campaign, ids, to, reason)
 		return decidedMsg{campaign: campaign, ids: ids, decision: DecisionTransfer, events: evs, label: label, owner: to, err: err}
-	}
+	})
 }
 
 var errNoTransfer = errors.New("the campaign no longer takes transfers")
@@ -257,11 +257,11 @@ func (m *Model) askReplacement(campaign string, target int32, reason string) boo
 				return m.decide(campaign, []int32{target}, DecisionRotate, reason)
 			}
 			ids, label := []string{id.ID}, "rotate for "+subject+", replacement "+audit.Printable(replacement)+", in "+campaign
-			ctx, actor := m.st.ctx, m.st.actor
-			return func() tea.Msg {
+			actor := m.st.actor
+			return m.write("decision "+label, func(ctx context.Context) tea.Msg {
 				ev, err := r.RotateReplacing(ctx, actor, campaign, ids[0], reason, replacement)
 				return decidedMsg{campaign: campaign, ids: ids, decision: DecisionRotate, events: []audit.Event{ev}, label: label, err: err}
-			}
+			})
 		}})
 	return true
 }

@@ -24,6 +24,7 @@ package tui
 import (
 	"context"
 	"errors"
+	"io"
 	"os"
 	"runtime/debug"
 	"strings"
@@ -129,6 +130,10 @@ type Model struct {
 	undo        []undoEntry  // this session's changes, newest last
 	back        *returnPoint // where esc on the table goes back to, or nil
 
+	// stderr is where Run says what the writes still on their way when
+	// the program ended did (inflight.go).
+	stderr io.Writer
+
 	header string // cached: changes with the width
 	footer string // cached: changes with the width, the top view, the prompt and the help
 
@@ -150,6 +155,7 @@ func New(snap *audit.Snapshot, ids []audit.Identity, opts Options) *Model {
 	}
 	st := &state{
 		ctx:      context.Background(),
+		writeCtx: context.Background(),
 		snap:     snap,
 		pop:      newPopulation(ids),
 		now:      now,
@@ -170,6 +176,7 @@ func New(snap *audit.Snapshot, ids []audit.Identity, opts Options) *Model {
 		help:     newHelp(),
 		helpPage: newHelpPage(),
 		cache:    tableCacheState{writeCtx: context.Background()},
+		stderr:   io.Discard,
 	}
 	switch {
 	case ids == nil && opts.Store != nil:
@@ -231,6 +238,7 @@ func Run(ctx context.Context, snap *audit.Snapshot, ids []audit.Identity, opts O
 	// loop: a quit meanwhile waits for it (a second or so at a million
 	// identities) rather than leave half a file; ctx cancelled stops it.
 	m.cache.writeCtx = ctx
+	m.stderr = os.Stderr
 	defer m.cache.writes.Wait()
 	return runProgram(ctx, m, tea.WithAltScreen())
 }
@@ -264,15 +272,28 @@ func limitMemory() (restore func()) {
 
 // runProgram runs m until it quits or ctx is done, then cancels what m
 // started.
-func runProgram(ctx context.Context, m *Model, popts ...tea.ProgramOption) error {
-	ctx, cancel := context.WithCancel(ctx)
+//
+// Signals are the caller's: nhi's main ends ctx on SIGINT and SIGTERM,
+// as for every command, and the program ends with it. Bubble Tea's own
+// handler is off: it took SIGTERM too and quit as q does, so that a
+// killed nhi exited 0 when it won the race, and when ctx won, its send
+// of the quit blocked the program's shutdown for good
+// (TestTerminateEndsRunWithItsContext).
+func runProgram(parent context.Context, m *Model, popts ...tea.ProgramOption) error {
+	return runModel(parent, m, m, popts...)
+}
+
+// runModel is runProgram of tm, which is m or wraps it (a test's).
+func runModel(parent context.Context, m *Model, tm tea.Model, popts ...tea.ProgramOption) error {
+	ctx, cancel := context.WithCancel(parent)
 	defer cancel()
-	m.st.ctx = ctx
-	_, err := tea.NewProgram(m, append(popts, tea.WithContext(ctx))...).Run()
+	m.st.ctx, m.st.writeCtx = ctx, parent
+	_, err := tea.NewProgram(tm, append(popts, tea.WithContext(ctx), tea.WithoutSignalHandler())...).Run()
 	if errors.Is(err, tea.ErrProgramKilled) && ctx.Err() != nil {
-		return ctx.Err()
+		err = ctx.Err()
 	}
-	return err
+	// The changes still on their way are waited for, and said (inflight.go).
+	return m.st.writes.settle(parent, m.stderr, err)
 }
 
 func newHelp() help.Model {
@@ -343,6 +364,9 @@ type promptArmedMsg struct{ p prompt }
 
 func (m *Model) update(msg tea.Msg) tea.Cmd {
 	switch msg := msg.(type) {
+	case writtenMsg:
+		m.st.writes.taken(msg.k)
+		return m.update(msg.msg)
 	case promptArmedMsg:
 		if msg.p == m.prompt {
 			m.promptArmed = true

@@ -3,6 +3,7 @@ package tui
 import (
 	"context"
 	"errors"
+	"strings"
 	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
@@ -81,6 +82,11 @@ func (m *Model) readRowsSince(seq int64) tea.Cmd {
 // notFollowed says that another process changed what a large table's
 // rows are not derived again for by themselves.
 const notFollowed = "Another process recorded a snapshot, the policy or people: ctrl+r updates owners and findings; new identities show when nhi opens again"
+
+// followed says the same of a table whose rows were derived again: what
+// a snapshot brought besides (its identities, its coverage in the header
+// and the overview) still shows at the next open only.
+const followed = "Another process recorded a snapshot, the policy or people: owners and findings follow; a snapshot's new identities and its coverage show when nhi opens again"
 
 // refreshMsg is ctrl+r.
 type refreshMsg struct{}
@@ -227,6 +233,13 @@ func (m *Model) updateWatch(msg tea.Msg) (tea.Cmd, bool) {
 		}
 		if msg.all {
 			if m.st.pop.len() <= patchMax {
+				// Said, as on a large table: the header and the table
+				// stay the open's until the next open; unless a message
+				// on screen says so already (ctrl+r's, of the identities
+				// it found).
+				if !strings.Contains(m.flash, "when nhi opens again") {
+					m.setFlash(followed, false)
+				}
 				return m.rederiveAll(), true
 			}
 			m.setFlash(notFollowed, false)

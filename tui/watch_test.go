@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
 
@@ -178,5 +179,36 @@ func TestWatchReadsAgainAfterAFailedRead(t *testing.T) {
 	}
 	if m.watch.behind != 0 {
 		t.Errorf("the watch is still behind from event %d", m.watch.behind)
+	}
+}
+
+// Another process records a snapshot while a small table is on screen:
+// its rows are derived again by themselves, and a line says that the
+// snapshot's new identities and its coverage (the header's "not
+// checked", "not read") show at the next open, where nothing said so and
+// the header went on saying what the file no longer does, as if no
+// snapshot had come.
+func TestWatchSaysASnapshotCame(t *testing.T) {
+	e := newEvidence(t)
+	ctx := context.Background()
+	m := e.model(t, 120, 30, Options{Actor: testActor})
+	send(t, m, watchTickMsg{}) // the first look
+	w, err := e.otherProcess(t).BeginSnapshot(ctx, audit.SnapshotInfo{Source: "github", Account: "acme", APIURL: "https://api.github.com",
+		ToolVersion: "test", StartedAt: testNow.Add(-time.Minute)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range fixtureObservations() {
+		if err := w.Record(o); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := w.Finish(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	send(t, m, watchTickMsg{})
+	if says := strings.Join(strings.Fields(m.View()), " "); !strings.Contains(says, "Another process recorded a snapshot") ||
+		!strings.Contains(says, "show when nhi opens again") {
+		t.Errorf("the screen after another process's snapshot:\n%s", m.View())
 	}
 }

@@ -146,6 +146,12 @@ func (m *Model) refusal(err error) string {
 		if advice := audit.ServerAdvice(err); advice != "" {
 			return err.Error() + ". " + advice
 		}
+		// No room (a full disk, ulimit -f): where the room went and what
+		// to do, as the commands say, where SQLite's "disk I/O error
+		// (778)" named no cause.
+		if f, ok := m.st.store.(interface{ Path() string }); ok && audit.NoRoom(err) && storeNoun(m.st.store) != "the database" {
+			return audit.NoRoomAdvice(f.Path(), "make the change again")
+		}
 		return err.Error()
 	}
 	return b.Brief(func(id string) string {
@@ -203,11 +209,11 @@ func (m *Model) setOwners(targets []int32, owner string) tea.Cmd {
 		sets[k] = audit.OwnerSet{Identity: m.st.identity(i).ID, Owner: owner}
 	}
 	label := "owner of " + m.subject(targets)
-	ctx, store, actor := m.st.ctx, m.st.store, m.st.actor
-	return func() tea.Msg {
+	store, actor := m.st.store, m.st.actor
+	return m.write(label+" set to "+ownerWord(sets), func(ctx context.Context) tea.Msg {
 		evs, err := store.SetOwners(ctx, actor, sets)
 		return ownersSetMsg{sets: sets, events: evs, label: label, err: err}
-	}
+	})
 }
 
 // startNote asks for the text of a note, then (on several identities)
@@ -236,11 +242,11 @@ func (m *Model) addNotes(targets []int32, text string) tea.Cmd {
 		ids[k] = m.st.identity(i).ID
 	}
 	label := m.subject(targets)
-	ctx, store, actor := m.st.ctx, m.st.store, m.st.actor
-	return func() tea.Msg {
+	store, actor := m.st.store, m.st.actor
+	return m.write("note on "+label, func(ctx context.Context) tea.Msg {
 		evs, err := store.AddNotes(ctx, actor, ids, text)
 		return notesAddedMsg{label: label, events: evs, err: err}
-	}
+	})
 }
 
 type notesAddedMsg struct {
@@ -280,8 +286,8 @@ func (m *Model) startUndo() {
 }
 
 func (m *Model) undoCmd(e undoEntry) tea.Cmd {
-	ctx, store, reviewer, actor := m.st.ctx, m.st.store, m.st.reviewer, m.st.actor
-	return func() tea.Msg {
+	store, reviewer, actor := m.st.store, m.st.reviewer, m.st.actor
+	return m.write("undo of "+e.label, func(ctx context.Context) tea.Msg {
 		msg := undoneMsg{entry: e}
 		for k := len(e.events) - 1; k >= 0; k-- {
 			var ev audit.Event
@@ -299,7 +305,7 @@ func (m *Model) undoCmd(e undoEntry) tea.Cmd {
 			msg.done++
 		}
 		return msg
-	}
+	})
 }
 
 // reloadedMsg carries the identities whose owner this session changed,
@@ -638,12 +644,13 @@ func (m *Model) export(arg string) tea.Cmd {
 			return r
 		}, campaign)
 	}
-	ctx, signer, at := m.st.ctx, m.st.actor, m.st.now()
-	m.setFlash("Exporting the evidence report of "+campaign+" to "+dir+"…", false)
-	return func() tea.Msg {
+	signer, at := m.st.actor, m.st.now()
+	cmd := m.write("the export of the evidence report of "+campaign+" to "+dir, func(ctx context.Context) tea.Msg {
 		res, err := r.Export(ctx, campaign, dir, signer, at, force)
 		return exportedMsg{campaign: campaign, res: res, err: err}
-	}
+	})
+	m.setFlash("Exporting the evidence report of "+campaign+" to "+dir+"…", false)
+	return cmd
 }
 
 type exportedMsg struct {
@@ -762,11 +769,11 @@ func (m *Model) decide(campaign string, targets []int32, decision, reason string
 		ids[k] = m.st.identity(i).ID
 	}
 	label := decision + " for " + m.subject(targets) + " in " + campaign
-	ctx, r, actor := m.st.ctx, m.st.reviewer, m.st.actor
-	return func() tea.Msg {
+	r, actor := m.st.reviewer, m.st.actor
+	return m.write("decision "+label, func(ctx context.Context) tea.Msg {
 		evs, err := r.Decide(ctx, actor, campaign, ids, decision, reason)
 		return decidedMsg{campaign: campaign, ids: ids, decision: decision, events: evs, label: label, err: err}
-	}
+	})
 }
 
 func (m *Model) decided(msg decidedMsg) tea.Cmd {
@@ -829,12 +836,12 @@ func (m *Model) startApprove(targets []int32) {
 		return
 	}
 	label := m.subject(targets) + " in " + campaign
-	ctx, r, actor := m.st.ctx, m.st.reviewer, m.st.actor
+	r, actor := m.st.reviewer, m.st.actor
 	m.confirm("Approve the exception on "+label+" as the second person?", func() tea.Cmd {
-		return func() tea.Msg {
+		return m.write("approval of the exception on "+label, func(ctx context.Context) tea.Msg {
 			ev, err := r.ApproveException(ctx, actor, campaign, id)
 			return approvedMsg{label: label, event: ev, err: err}
-		}
+		})
 	})
 }
 

@@ -50,7 +50,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	}
 	if audit.NoRoom(err) && cmd != nil {
 		if db := cmd.Flag("db"); db != nil && !audit.IsPostgresURL(db.Value.String()) {
-			fmt.Fprintln(stderr, noRoomHint(db.Value.String()))
+			fmt.Fprintln(stderr, audit.NoRoomAdvice(db.Value.String(), "run the command again"))
 		}
 	}
 	var u usageError

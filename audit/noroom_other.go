@@ -1,6 +1,6 @@
 //go:build !(linux || darwin || freebsd)
 
-package main
+package audit
 
 // roomOf is not told where the system offers no statfs.
 func roomOf(string) (fileRoom, bool) { return fileRoom{}, false }
