@@ -1,6 +1,7 @@
 package audit
 
 import (
+	"fmt"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -17,6 +18,11 @@ import (
 //   - Bidirectional overrides and isolates (U+202A–U+202E, U+2066–U+2069),
 //     which can make text display in an order other than the one stored,
 //     are dropped.
+//   - Every other character that prints nothing (isInvisible: zero-width
+//     space and joiners, bidi marks, soft hyphen, byte-order mark,
+//     variation selectors) is written as its code point, "<U+200F>", so
+//     that two values a reader would see as one, "\u200fbob" and "bob",
+//     show apart.
 //   - Invalid UTF-8 bytes become U+FFFD.
 //
 // Plain printable ASCII, by far the common case, is returned as is without
@@ -46,6 +52,9 @@ func Printable(s string) string {
 			i += size // other C0, DEL and C1 controls
 		case (r >= 0x202a && r <= 0x202e) || (r >= 0x2066 && r <= 0x2069):
 			i += size // bidi embeddings, overrides and isolates
+		case isInvisible(r):
+			fmt.Fprintf(&b, "<U+%04X>", r)
+			i += size
 		default:
 			b.WriteString(s[i : i+size])
 			i += size

@@ -32,6 +32,13 @@ func TestPrintable(t *testing.T) {
 		{"a\u2028b\u2029c", "a b c"},
 		{"user\u202egnp.exe", "usergnp.exe"}, // right-to-left override
 		{"a\u2066b\u2069c", "abc"},
+		// What prints nothing is shown, so that two values a reader
+		// would take for one show apart: "\u200fbob" is not "bob".
+		{"\u200fbob", "<U+200F>bob"},
+		{"ri\u200bta", "ri<U+200B>ta"},
+		{"\ufeffowner", "<U+FEFF>owner"},
+		{"dep\u00adloy", "dep<U+00AD>loy"},
+		{"a\u200e\u061cb", "a<U+200E><U+061C>b"},
 	} {
 		got := Printable(c.in)
 		if got != c.want {
