@@ -400,6 +400,7 @@ type statusJudge struct {
 	s        *Store
 	finished map[string][]int64 // source NUL account -> finished snapshots, oldest first
 	cov      map[int64]*judgedCoverage
+	moved    map[string]movedScopes // source NUL account -> scopes renamed
 }
 
 func (s *Store) newStatusJudge(ctx context.Context) (*statusJudge, error) {
@@ -417,7 +418,14 @@ func (s *Store) newStatusJudge(ctx context.Context) (*statusJudge, error) {
 		}
 		j.finished[src+"\x00"+acct] = append(j.finished[src+"\x00"+acct], id)
 	}
-	return j, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	rows.Close()
+	if j.moved, err = readMovedScopes(ctx, s.db); err != nil {
+		return nil, err
+	}
+	return j, nil
 }
 
 // judge sets it.Status and it.StatusReason; account is its account.
@@ -430,12 +438,19 @@ func (j *statusJudge) judge(ctx context.Context, it *Identity, account string) e
 		return nil
 	}
 	var reason string
+	// A scope renamed since is read under its new names too (lookedMoved).
+	names := j.moved[it.Source+"\x00"+account].names(it.Scope)
 	for _, id := range later {
 		c, err := j.coverage(ctx, id, it.Scope)
 		if err != nil {
 			return err
 		}
-		ok, why := c.Looked(it.Kind, it.Scope)
+		for _, to := range names {
+			if _, err := j.coverage(ctx, id, to); err != nil {
+				return err
+			}
+		}
+		ok, why := lookedMoved(c, names, it.Kind, it.Scope)
 		if ok {
 			it.Status = StatusRemoved
 			return nil

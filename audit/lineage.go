@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"slices"
+	"strings"
 )
 
 // A repository can be renamed; its credentials stay what they were. A
@@ -280,6 +281,91 @@ func (s *Store) ownersByID(ctx context.Context) (map[string]string, error) {
 			return nil, err
 		}
 		out[id] = o
+	}
+	return out, rows.Err()
+}
+
+// movedScopes are the scopes that continue under another name (a
+// repository renamed): old scope -> its names since. An identity absent
+// from its old scope is removed only where a later snapshot also read
+// its scope under the new name (lookedMoved); the old name being gone
+// from the organisation's listing proves nothing of it (README.md,
+// "Reading GitHub").
+type movedScopes map[string][]string
+
+// add records that from continues as to, and, path by path, the scopes
+// above them that differ (acme/api/production becoming
+// acme/api-v2/production renames acme/api too).
+func (m movedScopes) add(from, to string) {
+	for from != to && from != "" && to != "" {
+		if !slices.Contains(m[from], to) {
+			m[from] = append(m[from], to)
+		}
+		fi, ti := strings.LastIndexByte(from, '/'), strings.LastIndexByte(to, '/')
+		if fi < 0 || ti < 0 || from[fi:] != to[ti:] {
+			return
+		}
+		from, to = from[:fi], to[:ti]
+	}
+}
+
+// names are the names scope continues as, through every rename after
+// it (a repository renamed twice), nearest first.
+func (m movedScopes) names(scope string) []string {
+	var out []string
+	next := []string{scope}
+	for len(next) > 0 {
+		cur := next[0]
+		next = next[1:]
+		for _, to := range m[cur] {
+			if to != scope && !slices.Contains(out, to) {
+				out = append(out, to)
+				next = append(next, to)
+			}
+		}
+	}
+	return out
+}
+
+// lookedMoved is c.Looked, where scope continues under the names moved
+// gives it: looked only where each of those was read too.
+func lookedMoved(c *Coverage, names []string, kind Kind, scope string) (bool, string) {
+	if ok, why := c.Looked(kind, scope); !ok {
+		return false, why
+	}
+	for _, to := range names {
+		if ok, why := c.Looked(kind, to); !ok {
+			return false, fmt.Sprintf("%s continues as %s (renamed): %s", Printable(scope), Printable(to), why)
+		}
+	}
+	return true, ""
+}
+
+// readMovedScopes are the moved scopes of every account (source NUL
+// account -> its movedScopes), from the renames linked: an old
+// identity's scope where it was last seen, and its successor's where the
+// snapshot that linked them saw it.
+func readMovedScopes(ctx context.Context, q querier) (map[string]movedScopes, error) {
+	rows, err := q.QueryContext(ctx, `SELECT i.source, i.account, o.scope, c.scope FROM identity_aliases a
+		JOIN identities i ON i.id = a.id
+		JOIN observations o ON o.snapshot_id = i.last_snapshot AND o.identity_id = a.id
+		JOIN observations c ON c.snapshot_id = a.snapshot_id AND c.identity_id = a.current`)
+	if err != nil {
+		return nil, fmt.Errorf("reading renames: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]movedScopes{}
+	for rows.Next() {
+		var src, acct, from, to string
+		if err := rows.Scan(&src, &acct, &from, &to); err != nil {
+			return nil, err
+		}
+		m := out[src+"\x00"+acct]
+		if m == nil {
+			m = movedScopes{}
+			out[src+"\x00"+acct] = m
+		}
+		m.add(from, to)
 	}
 	return out, rows.Err()
 }
