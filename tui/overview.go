@@ -291,20 +291,27 @@ func (v *overviewView) content() []overviewLine {
 	out = append(out, overviewLine{text: " " + num(active-unowned) + "  with an owner", filter: "owner:any status:active"})
 	if len(leavers) > 0 {
 		blank()
-		n := 0
+		n, unread := 0, 0
 		for _, l := range leavers {
-			n += l.n
+			n, unread = n+l.n, unread+l.unread
 		}
-		out = append(out, overviewLine{text: theme.Section.Render(plural(len(leavers), "leaver", "leavers") + " with " +
-			plural(n, "identity", "identities") + " (for offboarding)"), offboard: true})
+		head := plural(len(leavers), "leaver", "leavers") + " with " + plural(n, "identity", "identities")
+		if unread > 0 {
+			head += ", " + commas(unread) + " not checked"
+		}
+		out = append(out, overviewLine{text: theme.Section.Render(head + " (for offboarding)"), offboard: true})
 		for _, who := range slices.Sorted(maps.Keys(leavers)) {
 			l := leavers[who]
 			// Free text finds recorded owners; holders only by the finding.
-			filter := "finding:orphaned status:active"
+			filter := "finding:orphaned" + personStatuses
 			if l.owned == l.n {
 				filter += ` "` + strings.ReplaceAll(strings.ReplaceAll(who, `\`, `\\`), `"`, `\"`) + `"`
 			}
-			out = append(out, overviewLine{text: " " + num(l.n) + "  " + theme.Danger.Render(audit.Printable(who)), filter: filter})
+			text := " " + num(l.n) + "  " + theme.Danger.Render(audit.Printable(who))
+			if l.unread > 0 {
+				text += " (" + commas(l.unread) + " not checked)"
+			}
+			out = append(out, overviewLine{text: text, filter: filter})
 		}
 	}
 

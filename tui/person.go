@@ -12,7 +12,9 @@ import (
 )
 
 // personView (enter on a leaver in :offboard) lists one person's active
-// identities grouped by relationship (docs/offboarding.md): under owns,
+// identities, and those their account's newest snapshot could not check
+// (counted as nhi offboard --pending counts them: a gap is not a
+// removal), grouped by relationship (docs/offboarding.md): under owns,
 // created, holds, could read and suggested owner, each identity once, in
 // the group of its strongest relationship, tagged with all of them. The
 // action keys work on the identity under the cursor as in the table (o, c,
@@ -65,6 +67,7 @@ type personRelatedMsg struct {
 	rows   []personRow
 	counts map[string]int // identities per group
 	total  int
+	unread int // of total, those not checked (audit.StatusNotChecked)
 	err    error
 }
 
@@ -77,6 +80,7 @@ type personView struct {
 	rows   []personRow
 	counts map[string]int
 	total  int
+	unread int
 	loaded bool
 	err    error
 	cursor int // index into rows; always an identity's row when there is one
@@ -93,9 +97,9 @@ func openPerson(st *state, p audit.Person) tea.Cmd {
 	return pushView(v, v.load())
 }
 
-// load computes, off the event loop, how every active identity of the
-// population relates to the person: the population is immutable (copy on
-// write), so reading it there is safe.
+// load computes, off the event loop, how every active or not-checked
+// identity of the population relates to the person: the population is
+// immutable (copy on write), so reading it there is safe.
 func (v *personView) load() tea.Cmd {
 	store, ctx, pop, p := v.st.store, v.st.ctx, v.st.pop, v.person
 	return func() tea.Msg {
@@ -108,11 +112,11 @@ func (v *personView) load() tea.Cmd {
 		}
 		m := audit.NewPersonMatcher(&p, access)
 		byGroup := map[string][]personRow{}
-		total := 0
+		total, unread := 0, 0
 		rows := pop.subject()
 		for i := range pop.len() {
 			id := rows.at(int32(i)).lightIdentity()
-			if id.Status != audit.StatusActive {
+			if id.Status != audit.StatusActive && id.Status != audit.StatusNotChecked {
 				continue
 			}
 			rels := m.Relations(id)
@@ -122,8 +126,11 @@ func (v *personView) load() tea.Cmd {
 			g := audit.Strongest(rels)
 			byGroup[g] = append(byGroup[g], personRow{idx: int32(i), tags: strings.Join(audit.RelationTags(rels), ",")})
 			total++
+			if id.Status == audit.StatusNotChecked {
+				unread++
+			}
 		}
-		msg := personRelatedMsg{email: p.Email, counts: map[string]int{}, total: total}
+		msg := personRelatedMsg{email: p.Email, counts: map[string]int{}, total: total, unread: unread}
 		for _, g := range audit.RelationGroups {
 			if len(byGroup[g]) == 0 {
 				continue
@@ -206,7 +213,7 @@ func (v *personView) Update(msg tea.Msg) tea.Cmd {
 		if t := v.targets(); len(t) == 1 {
 			at = t[0]
 		}
-		v.loaded, v.err, v.rows, v.counts, v.total = true, msg.err, msg.rows, msg.counts, msg.total
+		v.loaded, v.err, v.rows, v.counts, v.total, v.unread = true, msg.err, msg.rows, msg.counts, msg.total, msg.unread
 		v.cursor = 0
 		for i, r := range v.rows { // stay on the same identity after a reload
 			if at >= 0 && r.idx == at {
@@ -226,7 +233,7 @@ func (v *personView) Update(msg tea.Msg) tea.Cmd {
 				return openDetail(v.st, t[0])
 			}
 		case key.Matches(msg, v.keys.Table):
-			expr := "person:" + quoteTerm(v.person.Email) + " status:active"
+			expr := "person:" + quoteTerm(v.person.Email) + personStatuses
 			return func() tea.Msg { return applyFilterMsg{expr} }
 		default:
 			navigate(v.keys.navKeys, msg, v)
@@ -234,6 +241,11 @@ func (v *personView) Update(msg tea.Msg) tea.Cmd {
 	}
 	return nil
 }
+
+// personStatuses is the status term of t in the person view and of the
+// overview's leaver lines: what is active, and what the newest snapshot
+// could not check (it may still work).
+const personStatuses = " (status:active or status:not-checked)"
 
 func (v *personView) View() string {
 	var b strings.Builder
@@ -243,6 +255,9 @@ func (v *personView) View() string {
 	}
 	if v.loaded && v.err == nil {
 		title += " — " + plural(v.total, "identity", "identities")
+		if v.unread > 0 {
+			title += " (" + commas(v.unread) + " not checked)"
+		}
 		var parts []string
 		for _, g := range audit.RelationGroups {
 			if n := v.counts[g]; n > 0 {
@@ -263,7 +278,7 @@ func (v *personView) View() string {
 		b.WriteString(theme.Error.Render("  " + audit.Printable(v.err.Error())))
 		return b.String()
 	case len(v.rows) == 0:
-		b.WriteString(theme.Muted.Render("  no active identity is related to them: nothing is left to offboard"))
+		b.WriteString(theme.Muted.Render("  no active or not-checked identity is related to them: nothing is left to offboard"))
 		return b.String()
 	}
 	tagW, kindW := 20, 15

@@ -20,10 +20,11 @@ type tally struct {
 	leavers                          map[string]*leaverTally
 }
 
-// leaverTally is how many active identities a leaver still has, and of
-// them how many as their recorded owner (the others they hold by the
-// source's word).
-type leaverTally struct{ n, owned int }
+// leaverTally is how many active or not-checked identities a leaver
+// still has (a gap is not a removal: nhi offboard --pending counts them
+// too, docs/offboarding.md), of them how many as their recorded owner
+// (the others they hold by the source's word), and how many not checked.
+type leaverTally struct{ n, owned, unread int }
 
 func newTally() *tally {
 	return &tally{kinds: map[uint32]int{}, findings: map[uint32]int{}, leavers: map[string]*leaverTally{}}
@@ -35,7 +36,7 @@ func (t *tally) clone() *tally {
 	c.kinds, c.findings = maps.Clone(t.kinds), maps.Clone(t.findings)
 	c.leavers = make(map[string]*leaverTally, len(t.leavers))
 	for who, l := range t.leavers {
-		c.leavers[who] = &leaverTally{l.n, l.owned}
+		c.leavers[who] = &leaverTally{l.n, l.owned, l.unread}
 	}
 	return &c
 }
@@ -47,7 +48,9 @@ func (t *tally) add(tb *tables, r *idRow, d int) {
 		t.removed += d
 		return
 	case textNotChecked:
-		return // counted by population.notChecked
+		// Counted by population.notChecked, and under its leaver.
+		t.addLeavers(tb, r, d, 1)
+		return
 	}
 	// What follows leads to status:active in the overview: it counts
 	// only what those lines show.
@@ -62,8 +65,16 @@ func (t *tally) add(tb *tables, r *idRow, d int) {
 		t.changed += d
 	}
 	for k := range uint32(r.nFind) {
+		t.findings[tb.finds[r.find+k].kind] += d
+	}
+	t.addLeavers(tb, r, d, 0)
+}
+
+// addLeavers counts r d times under each leaver its orphaned findings
+// name; unread is 1 when r is not checked.
+func (t *tally) addLeavers(tb *tables, r *idRow, d, unread int) {
+	for k := range uint32(r.nFind) {
 		f := tb.finds[r.find+k]
-		t.findings[f.kind] += d
 		if tb.fkinds[f.kind].rule != audit.RuleOrphaned || !audit.LeftOwner(tb.finding(r, int(k))) {
 			continue
 		}
@@ -78,6 +89,7 @@ func (t *tally) add(tb *tables, r *idRow, d int) {
 		}
 		l.n += d
 		l.owned += owned * d
+		l.unread += unread * d
 		if l.n == 0 {
 			delete(t.leavers, who)
 		}

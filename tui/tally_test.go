@@ -14,7 +14,8 @@ import (
 
 // talliedIdentities is manyIdentities with what the overview counts
 // besides kinds and owners: removed and not-checked identities, change
-// marks, and leavers holding identities as owner and as the source says.
+// marks, and leavers holding identities as owner and as the source says,
+// some of them not checked.
 func talliedIdentities(n int) []audit.Identity {
 	ids := manyIdentities(n)
 	for i := range ids {
@@ -36,6 +37,10 @@ func talliedIdentities(n int) []audit.Identity {
 		case 6:
 			id.Owner = "leaver-0"
 			id.Findings = append(id.Findings, audit.Finding{Rule: audit.RuleOrphaned, Severity: "high", OWASP: "NHI5", Message: "owner leaver-0 left on 2026-10-31"})
+		case 7:
+			id.Status, id.StatusReason = audit.StatusNotChecked, "GET /x: forbidden"
+			id.Owner = "leaver-1"
+			id.Findings = append(id.Findings, audit.Finding{Rule: audit.RuleOrphaned, Severity: "high", OWASP: "NHI5", Message: "owner leaver-1 left on 2026-10-31"})
 		}
 	}
 	return ids
@@ -72,7 +77,7 @@ func TestTallyFollowsThePopulation(t *testing.T) {
 		}
 	}
 	check("after loading in batches")
-	if len(m.st.pop.tally.leavers) != 3 || m.st.pop.tally.removed == 0 || m.st.pop.tally.fresh == 0 {
+	if len(m.st.pop.tally.leavers) != 3 || m.st.pop.tally.leavers["leaver-1"].unread == 0 || m.st.pop.tally.removed == 0 || m.st.pop.tally.fresh == 0 {
 		t.Errorf("the fixture should count removed, new identities and 3 leavers: %+v", m.st.pop.tally)
 	}
 	v := m.View()
@@ -81,9 +86,10 @@ func TestTallyFollowsThePopulation(t *testing.T) {
 			t.Errorf("the overview lacks %q:\n%s", want, v)
 		}
 	}
-	// An owner recorded on a leaver's identity and on an unowned one.
+	// An owner recorded on a leaver's identity, on a not-checked one of a
+	// leaver's, and on an unowned one.
 	updates := map[int32]*audit.Identity{}
-	for _, i := range []int32{5, 6, 7} {
+	for _, i := range []int32{5, 6, 7, 8} {
 		id := m.st.pop.identity(i)
 		id.Owner, id.Findings = "carol", nil
 		updates[i] = id
