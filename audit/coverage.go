@@ -400,7 +400,7 @@ type statusJudge struct {
 	s        *Store
 	finished map[string][]int64 // source NUL account -> finished snapshots, oldest first
 	cov      map[int64]*judgedCoverage
-	moved    map[string]movedScopes // source NUL account -> scopes renamed
+	moved    map[string]MovedScopes // source NUL account -> scopes renamed
 }
 
 func (s *Store) newStatusJudge(ctx context.Context) (*statusJudge, error) {
@@ -438,8 +438,8 @@ func (j *statusJudge) judge(ctx context.Context, it *Identity, account string) e
 		return nil
 	}
 	var reason string
-	// A scope renamed since is read under its new names too (lookedMoved).
-	names := j.moved[it.Source+"\x00"+account].names(it.Scope)
+	// A scope renamed since is read under its new names too (LookedMoved).
+	names := j.moved[it.Source+"\x00"+account].Names(it.Scope)
 	for _, id := range later {
 		c, err := j.coverage(ctx, id, it.Scope)
 		if err != nil {
@@ -450,7 +450,7 @@ func (j *statusJudge) judge(ctx context.Context, it *Identity, account string) e
 				return err
 			}
 		}
-		ok, why := lookedMoved(c, names, it.Kind, it.Scope)
+		ok, why := c.LookedMoved(names, it.Kind, it.Scope)
 		if ok {
 			it.Status = StatusRemoved
 			return nil

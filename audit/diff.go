@@ -251,16 +251,16 @@ func (s *Store) diff(ctx context.Context, snaps []Snapshot, from, to int64, toSn
 		return nil, err
 	}
 	renamedAway := map[string]bool{}
-	moved := movedScopes{} // the scopes of from that continue in to under another name
+	moved := MovedScopes{} // the scopes of from that continue in to under another name
 	for cur, old := range was {
 		renamedAway[old] = true
-		moved.add(a[old].Scope, b[cur].Scope)
+		moved.Add(a[old].Scope, b[cur].Scope)
 	}
 	for id, oa := range a {
 		if _, ok := b[id]; ok || renamedAway[id] {
 			continue
 		}
-		if looked, why := lookedMoved(cov, moved.names(oa.Scope), oa.Kind, oa.Scope); !looked {
+		if looked, why := cov.LookedMoved(moved.Names(oa.Scope), oa.Kind, oa.Scope); !looked {
 			d.Changes = append(d.Changes, IdentityChange{ID: id, Kind: oa.Kind, Name: oa.Name, Scope: oa.Scope, Change: ChangeNotSeen, Details: []string{why}})
 			d.NotSeen++
 			continue

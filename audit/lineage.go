@@ -285,18 +285,18 @@ func (s *Store) ownersByID(ctx context.Context) (map[string]string, error) {
 	return out, rows.Err()
 }
 
-// movedScopes are the scopes that continue under another name (a
+// MovedScopes are the scopes that continue under another name (a
 // repository renamed): old scope -> its names since. An identity absent
 // from its old scope is removed only where a later snapshot also read
-// its scope under the new name (lookedMoved); the old name being gone
+// its scope under the new name (LookedMoved); the old name being gone
 // from the organisation's listing proves nothing of it (README.md,
-// "Reading GitHub").
-type movedScopes map[string][]string
+// "Reading GitHub"). Campaigns' verification judges by the same rule.
+type MovedScopes map[string][]string
 
-// add records that from continues as to, and, path by path, the scopes
+// Add records that from continues as to, and, path by path, the scopes
 // above them that differ (acme/api/production becoming
 // acme/api-v2/production renames acme/api too).
-func (m movedScopes) add(from, to string) {
+func (m MovedScopes) Add(from, to string) {
 	for from != to && from != "" && to != "" {
 		if !slices.Contains(m[from], to) {
 			m[from] = append(m[from], to)
@@ -309,9 +309,9 @@ func (m movedScopes) add(from, to string) {
 	}
 }
 
-// names are the names scope continues as, through every rename after
+// Names are the names scope continues as, through every rename after
 // it (a repository renamed twice), nearest first.
-func (m movedScopes) names(scope string) []string {
+func (m MovedScopes) Names(scope string) []string {
 	var out []string
 	next := []string{scope}
 	for len(next) > 0 {
@@ -327,9 +327,9 @@ func (m movedScopes) names(scope string) []string {
 	return out
 }
 
-// lookedMoved is c.Looked, where scope continues under the names moved
-// gives it: looked only where each of those was read too.
-func lookedMoved(c *Coverage, names []string, kind Kind, scope string) (bool, string) {
+// LookedMoved is c.Looked, where scope continues under names (a
+// MovedScopes' Names): looked only where each of those was read too.
+func (c *Coverage) LookedMoved(names []string, kind Kind, scope string) (bool, string) {
 	if ok, why := c.Looked(kind, scope); !ok {
 		return false, why
 	}
@@ -342,10 +342,10 @@ func lookedMoved(c *Coverage, names []string, kind Kind, scope string) (bool, st
 }
 
 // readMovedScopes are the moved scopes of every account (source NUL
-// account -> its movedScopes), from the renames linked: an old
+// account -> its MovedScopes), from the renames linked: an old
 // identity's scope where it was last seen, and its successor's where the
 // snapshot that linked them saw it.
-func readMovedScopes(ctx context.Context, q querier) (map[string]movedScopes, error) {
+func readMovedScopes(ctx context.Context, q querier) (map[string]MovedScopes, error) {
 	rows, err := q.QueryContext(ctx, `SELECT i.source, i.account, o.scope, c.scope FROM identity_aliases a
 		JOIN identities i ON i.id = a.id
 		JOIN observations o ON o.snapshot_id = i.last_snapshot AND o.identity_id = a.id
@@ -354,7 +354,7 @@ func readMovedScopes(ctx context.Context, q querier) (map[string]movedScopes, er
 		return nil, fmt.Errorf("reading renames: %w", err)
 	}
 	defer rows.Close()
-	out := map[string]movedScopes{}
+	out := map[string]MovedScopes{}
 	for rows.Next() {
 		var src, acct, from, to string
 		if err := rows.Scan(&src, &acct, &from, &to); err != nil {
@@ -362,10 +362,10 @@ func readMovedScopes(ctx context.Context, q querier) (map[string]movedScopes, er
 		}
 		m := out[src+"\x00"+acct]
 		if m == nil {
-			m = movedScopes{}
+			m = MovedScopes{}
 			out[src+"\x00"+acct] = m
 		}
-		m.add(from, to)
+		m.Add(from, to)
 	}
 	return out, rows.Err()
 }

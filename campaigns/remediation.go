@@ -430,19 +430,13 @@ func verifyAgainst(ctx context.Context, st *audit.Store, actor string, c *Campai
 // "Verification").
 type renamedCoverage struct {
 	*audit.Coverage
-	moved map[string][]string // scope in the campaign's snapshot -> its names now
+	moved audit.MovedScopes // scope in the campaign's snapshot -> its names now
 }
 
+// Looked is audit's rule for a renamed scope (Coverage.LookedMoved), as
+// nhi identities and nhi diff judge it.
 func (c *renamedCoverage) Looked(kind audit.Kind, scope string) (bool, string) {
-	if ok, why := c.Coverage.Looked(kind, scope); !ok {
-		return false, why
-	}
-	for _, to := range c.moved[scope] {
-		if ok, why := c.Coverage.Looked(kind, to); !ok {
-			return false, fmt.Sprintf("%s continues as %s (renamed): %s", audit.Printable(scope), audit.Printable(to), why)
-		}
-	}
-	return true, ""
+	return c.Coverage.LookedMoved(c.moved.Names(scope), kind, scope)
 }
 
 // renamedScopes is cov with the scopes of base that continue in snap under
@@ -451,7 +445,7 @@ func (c *renamedCoverage) Looked(kind audit.Kind, scope string) (bool, string) {
 // renamed, and, path by path, the scopes above it: acme/api/production
 // becoming acme/api-v2/production renames acme/api too).
 func renamedScopes(ctx context.Context, st *audit.Store, cov *audit.Coverage, base, snap *audit.Snapshot, aliases map[string]string) (*renamedCoverage, error) {
-	rc := &renamedCoverage{Coverage: cov, moved: map[string][]string{}}
+	rc := &renamedCoverage{Coverage: cov, moved: audit.MovedScopes{}}
 	if len(aliases) == 0 {
 		return rc, nil
 	}
@@ -484,17 +478,7 @@ func renamedScopes(ctx context.Context, st *audit.Store, cov *audit.Coverage, ba
 		if err := rows.Scan(&id, &to); err != nil {
 			return nil, err
 		}
-		from := was[id]
-		for from != to && from != "" && to != "" {
-			if !slices.Contains(rc.moved[from], to) {
-				rc.moved[from] = append(rc.moved[from], to)
-			}
-			fi, ti := strings.LastIndexByte(from, '/'), strings.LastIndexByte(to, '/')
-			if fi < 0 || ti < 0 || from[fi:] != to[ti:] {
-				break
-			}
-			from, to = from[:fi], to[:ti]
-		}
+		rc.moved.Add(was[id], to)
 	}
 	return rc, rows.Err()
 }
