@@ -391,9 +391,16 @@ func (v *overviewView) content() []overviewLine {
 	if len(ruleList) == 0 {
 		plain(theme.Muted.Render("  no findings"))
 	}
+	// The severities and OWASP IDs line up under the longest rule name
+	// (a Kubernetes rule's is 27 characters), where a name over 17 pushed
+	// its own line's out of the column.
+	ruleW := 17
+	for _, r := range ruleList {
+		ruleW = max(ruleW, textWidth(audit.Printable(r)))
+	}
 	for _, r := range ruleList {
 		rc := rules[r]
-		text := " " + num(rc.n) + "  " + padRight(audit.Printable(r), 17) + " " + padRight(severity(audit.Printable(rc.severity)), 8) + " " + audit.Printable(rc.owasp)
+		text := " " + num(rc.n) + "  " + padRight(audit.Printable(r), ruleW) + " " + padRight(severity(audit.Printable(rc.severity)), 8) + " " + audit.Printable(rc.owasp)
 		out = append(out, overviewLine{text: strings.TrimRight(text, " "), filter: "finding:" + r + " status:active"})
 	}
 

@@ -512,3 +512,26 @@ func TestNarrowKeepsTheDecision(t *testing.T) {
 		t.Errorf("a campaign picked at 60 columns, no STATUS:\n%s", v)
 	}
 }
+
+// TestOverviewRulesLineUp: the overview's findings per rule keep their
+// severity and OWASP ID in one column under a Kubernetes rule's long name
+// (the demo's "default-sa-with-permissions"), where a name over 17
+// characters pushed its own line's out of it.
+func TestOverviewRulesLineUp(t *testing.T) {
+	ids := testIdentities()
+	ids[5].Findings = append(ids[5].Findings, audit.Finding{Rule: "default-sa-with-permissions", Severity: "high", OWASP: "NHI5", Message: "the default service account holds permissions"})
+	m := newTestModel(t, testSnapshot(), ids, 100, 40)
+	press(t, m, ":overview", "enter")
+	col := map[string]int{}
+	for _, l := range m.top().(*overviewView).lines {
+		text := ansi.Strip(l.text)
+		for _, rule := range []string{"default-sa-with-permissions", "stale", "third-party"} {
+			if strings.Contains(text, " "+rule+" ") {
+				col[rule] = strings.Index(text, " high ") + strings.Index(text, " medium ") + 1 // one of them is -1
+			}
+		}
+	}
+	if len(col) != 3 || col["stale"] != col["default-sa-with-permissions"] || col["stale"] != col["third-party"] {
+		t.Errorf("severities by rule start at columns %v, not one:\n%s", col, m.View())
+	}
+}
