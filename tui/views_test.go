@@ -46,10 +46,20 @@ func TestFilterLive(t *testing.T) {
 	if strings.Contains(v, "/kind") {
 		t.Errorf("prompt still open after enter:\n%s", v)
 	}
-	// / again edits the filter in force.
-	press(t, m, "/", "backspace", "backspace")
-	if got := m.ids.input.Value(); got != "kind:deploy_key or name:SECRET_" {
+	// / again edits the filter in force, a space after it: what is typed
+	// is a term of its own, where "kind:webhook" ran on into the last
+	// one ("name:SECRET_1?name:SECRET_10", a name nothing has).
+	press(t, m, "/")
+	if got := m.ids.input.Value(); got != "kind:deploy_key or name:SECRET_1? " {
 		t.Errorf("editing starts from %q", got)
+	}
+	press(t, m, "name:SECRET_10")
+	if got := title(m.View()); !strings.HasPrefix(got, "Identities 2 of 39 ") {
+		t.Errorf("a term typed after / on a kept filter: %q\n%s", got, m.View())
+	}
+	press(t, m, "backspace", "backspace")
+	if got := m.ids.input.Value(); got != "kind:deploy_key or name:SECRET_1? name:SECRET_" {
+		t.Errorf("editing: %q", got)
 	}
 	press(t, m, "esc")
 	if v = m.View(); !strings.HasPrefix(title(v), "Identities 39 ") || strings.Contains(title(v), "filter") {
