@@ -49,3 +49,18 @@ func TestBusyRefusalFitsEightyColumns(t *testing.T) {
 	}
 	checkFrame(t, v, 80, 24)
 }
+
+// TestRefusalOnALongPathKeepsWhatToDo: a refusal names the evidence file
+// before what to do, and a file deep in an engagement's folders made it
+// four lines at 80 columns, of which three showed, cut before "make the
+// change again". At 80x24 a message takes up to six lines.
+func TestRefusalOnALongPathKeepsWhatToDo(t *testing.T) {
+	m := newTestModel(t, testSnapshot(), testIdentities(), 80, 24)
+	path := "/home/auditor/engagements/acme-corporation/2026-q4-access-review/evidence/nhi.db"
+	send(t, m, flashMsg{"Note not added: " + path + " stayed busy for 50s with a campaign create of 2026-q4-access-review (pid 4242 on host build-runner-07, started 12:44 UTC), so nothing was recorded: make the change again once it is done", true})
+	v := m.View()
+	if says := strings.Join(strings.Fields(v), " "); !strings.Contains(says, "so nothing was recorded: make the change again once it is done") {
+		t.Errorf("the refusal is cut before what to do:\n%s", v)
+	}
+	checkFrame(t, v, 80, 24)
+}

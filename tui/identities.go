@@ -491,9 +491,17 @@ func (v *identitiesView) selectAllShown() {
 	}
 }
 
+// startFilter opens the filter prompt on the filter in force followed by
+// a space, so what is typed adds a term (k9s and lazygit open an empty
+// one; this one keeps the filter to edit), where it ran on into the last
+// term: "owner:none" and a typed "kind:webhook" read "owner:nonekind:webhook".
 func (v *identitiesView) startFilter() {
 	v.editing = true
-	v.input = newLineInput(v.filterText)
+	text := v.filterText
+	if text != "" {
+		text += " "
+	}
+	v.input = newLineInput(text)
 	v.filterErr = nil
 	v.relayout()
 }
@@ -547,8 +555,8 @@ func (v *identitiesView) setFilter(text string) tea.Cmd {
 	v.related, v.tags = related, tags
 	v.table.SetHidden(colRelations, tags == nil)
 	v.filterErr = nil
-	v.filterText = text
-	if strings.TrimSpace(text) == "" {
+	v.filterText = strings.TrimSpace(text)
+	if v.filterText == "" {
 		v.filterText, f = "", nil
 	}
 	v.filter = f

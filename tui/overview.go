@@ -28,6 +28,9 @@ type overviewView struct {
 	items  []int // indexes of the lines that lead somewhere
 	cursor int   // index into items
 	offset int
+	// pending is the leaver whose line enter was pressed on, until the
+	// directory says who they are.
+	pending string
 }
 
 type overviewLine struct {
@@ -35,9 +38,12 @@ type overviewLine struct {
 	filter   string // the identities it counts; "" for a plain line
 	campaign string // the campaign it shows, chosen by enter
 	offboard bool   // it leads to the :offboard view
+	leaver   string // the leaver whose person view it leads to, as the tally names them
 }
 
-func (l overviewLine) leads() bool { return l.filter != "" || l.campaign != "" || l.offboard }
+func (l overviewLine) leads() bool {
+	return l.filter != "" || l.campaign != "" || l.offboard || l.leaver != ""
+}
 
 func newOverviewView(st *state) *overviewView {
 	return &overviewView{keys: newListKeys("show these identities"), st: st}
@@ -85,6 +91,9 @@ func (v *overviewView) GotoBottom()   { v.Move(len(v.lines)) }
 func (v *overviewView) PageSize() int { return max(v.height/2, 1) }
 
 func (v *overviewView) Update(msg tea.Msg) tea.Cmd {
+	if msg, ok := msg.(leaverFoundMsg); ok {
+		return v.leaverFound(msg)
+	}
 	k, ok := msg.(tea.KeyMsg)
 	if !ok {
 		return nil
@@ -101,12 +110,57 @@ func (v *overviewView) Update(msg tea.Msg) tea.Cmd {
 			if l.offboard {
 				return pushView(newOffboardView(v.st), v.st.loadPeople())
 			}
+			if l.leaver != "" {
+				v.pending = l.leaver
+				return v.st.findLeaver(l.leaver)
+			}
 			return func() tea.Msg { return applyFilterMsg{l.filter} }
 		}
 	default:
 		navigate(v.keys.navKeys, k, v)
 	}
 	return nil
+}
+
+// leaverFoundMsg answers findLeaver: the person of the directory a
+// leaver line of the overview names.
+type leaverFoundMsg struct {
+	who    string
+	person *audit.Person
+	err    error
+}
+
+// findLeaver looks who up in the directory of people, off the event
+// loop, for the overview's leaver line that names them.
+func (s *state) findLeaver(who string) tea.Cmd {
+	store, ctx := s.store, s.ctx
+	if store == nil {
+		return flash("no evidence file to read the directory of people from", true)
+	}
+	return func() tea.Msg {
+		dir, err := store.People(ctx)
+		if err != nil {
+			return leaverFoundMsg{who: who, err: err}
+		}
+		return leaverFoundMsg{who: who, person: dir.Lookup(who)}
+	}
+}
+
+// leaverFound opens the person view of the leaver the line under the
+// cursor named (the view enter on them in :offboard opens), where the
+// line led to every orphaned identity.
+func (v *overviewView) leaverFound(msg leaverFoundMsg) tea.Cmd {
+	if msg.who != v.pending {
+		return nil // an answer to an earlier enter, or to another overview
+	}
+	v.pending = ""
+	switch {
+	case msg.err != nil:
+		return flash("Could not read the directory of people: "+audit.Printable(msg.err.Error()), true)
+	case msg.person == nil:
+		return flash(audit.Printable(msg.who)+" is no longer in the directory of people: see :offboard, or nhi people list", true)
+	}
+	return openPerson(v.st, *msg.person)
 }
 
 func (v *overviewView) View() string {
@@ -302,16 +356,14 @@ func (v *overviewView) content() []overviewLine {
 		out = append(out, overviewLine{text: theme.Section.Render(head + " (for offboarding)"), offboard: true})
 		for _, who := range slices.Sorted(maps.Keys(leavers)) {
 			l := leavers[who]
-			// Free text finds recorded owners; holders only by the finding.
-			filter := "finding:orphaned" + personStatuses
-			if l.owned == l.n {
-				filter += ` "` + strings.ReplaceAll(strings.ReplaceAll(who, `\`, `\\`), `"`, `\"`) + `"`
-			}
 			text := " " + num(l.n) + "  " + theme.Danger.Render(audit.Printable(who))
 			if l.unread > 0 {
 				text += " (" + commas(l.unread) + " not checked)"
 			}
-			out = append(out, overviewLine{text: text, filter: filter})
+			// It leads to the person's view, as enter on them in
+			// :offboard does: no filter selects just what they own,
+			// hold or created.
+			out = append(out, overviewLine{text: text, leaver: who})
 		}
 	}
 
@@ -339,9 +391,16 @@ func (v *overviewView) content() []overviewLine {
 	if len(ruleList) == 0 {
 		plain(theme.Muted.Render("  no findings"))
 	}
+	// The severities and OWASP IDs line up under the longest rule name
+	// (a Kubernetes rule's is 27 characters), where a name over 17 pushed
+	// its own line's out of the column.
+	ruleW := 17
+	for _, r := range ruleList {
+		ruleW = max(ruleW, textWidth(audit.Printable(r)))
+	}
 	for _, r := range ruleList {
 		rc := rules[r]
-		text := " " + num(rc.n) + "  " + padRight(audit.Printable(r), 17) + " " + padRight(severity(audit.Printable(rc.severity)), 8) + " " + audit.Printable(rc.owasp)
+		text := " " + num(rc.n) + "  " + padRight(audit.Printable(r), ruleW) + " " + padRight(severity(audit.Printable(rc.severity)), 8) + " " + audit.Printable(rc.owasp)
 		out = append(out, overviewLine{text: strings.TrimRight(text, " "), filter: "finding:" + r + " status:active"})
 	}
 

@@ -87,11 +87,20 @@ func TestPersonViewLeaverBehindAGap(t *testing.T) {
 	if v := m.View(); !strings.HasPrefix(title(v), "Identities 1 of 40 · filter person:otto@acme.test (status:active or status:not-") || !strings.Contains(v, "release-bot") {
 		t.Errorf("t: the table with the person filter:\n%s", v)
 	}
+	// The hint bar names where esc goes back to, as it does for the
+	// overview and the campaigns, where it said "previous view".
+	if hint := lastLine(m.View()); !strings.HasPrefix(hint, "esc back to Otto •") {
+		t.Errorf("hint bar after t: %q", hint)
+	}
+	press(t, m, "esc")
+	if _, ok := m.top().(*personView); !ok {
+		t.Errorf("esc after t:\n%s", m.View())
+	}
 }
 
 // The overview's leaver section counts the leaver's not-checked identity
-// and says so, and its line leads to it (a holder's line leads to every
-// orphaned identity: the filter language has no term for a holder).
+// and says so, and its line leads to it: the leaver's view, as enter on
+// them in :offboard opens.
 func TestOverviewLeaverBehindAGap(t *testing.T) {
 	e := gapEvidence(t)
 	m := e.model(t, 120, 60, Options{})
@@ -116,8 +125,16 @@ func TestOverviewLeaverBehindAGap(t *testing.T) {
 		}
 		press(t, m, "j")
 	}
+	// The line leads to what it counts, octocat's one identity, in the
+	// view enter on them in :offboard opens; it led to the table of every
+	// orphaned identity (39 here), whoever they were left by.
 	press(t, m, "enter")
-	if v := m.View(); !strings.HasPrefix(title(v), "Identities 39 of 40 · filter finding:orphaned (status:active or status:not-checked)") || !strings.Contains(v, "release-bot") {
+	v := m.View()
+	if !strings.Contains(title(v), "Otto <otto@acme.test>, left on") || !strings.Contains(title(v), "— 1 identity (1 not checked)") || !strings.Contains(v, "release-bot") {
 		t.Errorf("enter on the leaver:\n%s", v)
+	}
+	press(t, m, "esc")
+	if _, ok := m.top().(*overviewView); !ok || !strings.Contains(selectedLine(t, m.View()), "octocat") {
+		t.Errorf("esc from the leaver's view:\n%s", m.View())
 	}
 }

@@ -4,6 +4,8 @@ import (
 	"slices"
 
 	tea "github.com/charmbracelet/bubbletea"
+
+	"github.com/nhi-audit/nhi/audit"
 )
 
 // The root routes: the answers of loads and writes update the shared
@@ -134,11 +136,16 @@ func (m *Model) canGoBack() bool {
 
 // label names where esc goes back to, for the hint bar.
 func (rp *returnPoint) label() string {
-	switch rp.views[len(rp.views)-1].(type) {
+	switch v := rp.views[len(rp.views)-1].(type) {
 	case *overviewView:
 		return "overview"
 	case *campaignsView:
 		return "campaigns"
+	case *personView:
+		if v.person.Name != "" {
+			return audit.Printable(v.person.Name)
+		}
+		return audit.Printable(v.person.Email)
 	}
 	return "previous view"
 }

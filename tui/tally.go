@@ -22,9 +22,8 @@ type tally struct {
 
 // leaverTally is how many active or not-checked identities a leaver
 // still has (a gap is not a removal: nhi offboard --pending counts them
-// too, docs/offboarding.md), of them how many as their recorded owner
-// (the others they hold by the source's word), and how many not checked.
-type leaverTally struct{ n, owned, unread int }
+// too, docs/offboarding.md), and of them how many not checked.
+type leaverTally struct{ n, unread int }
 
 func newTally() *tally {
 	return &tally{kinds: map[uint32]int{}, findings: map[uint32]int{}, leavers: map[string]*leaverTally{}}
@@ -36,7 +35,7 @@ func (t *tally) clone() *tally {
 	c.kinds, c.findings = maps.Clone(t.kinds), maps.Clone(t.findings)
 	c.leavers = make(map[string]*leaverTally, len(t.leavers))
 	for who, l := range t.leavers {
-		c.leavers[who] = &leaverTally{l.n, l.owned, l.unread}
+		c.leavers[who] = &leaverTally{l.n, l.unread}
 	}
 	return &c
 }
@@ -78,9 +77,9 @@ func (t *tally) addLeavers(tb *tables, r *idRow, d, unread int) {
 		if tb.fkinds[f.kind].rule != audit.RuleOrphaned || !audit.LeftOwner(tb.finding(r, int(k))) {
 			continue
 		}
-		who, owned := tb.strs.at(r.owner), 1
+		who := tb.strs.at(r.owner)
 		if who == "" {
-			who, owned = tb.naturalOwner(r), 0
+			who = tb.naturalOwner(r)
 		}
 		l := t.leavers[who]
 		if l == nil {
@@ -88,7 +87,6 @@ func (t *tally) addLeavers(tb *tables, r *idRow, d, unread int) {
 			t.leavers[who] = l
 		}
 		l.n += d
-		l.owned += owned * d
 		l.unread += unread * d
 		if l.n == 0 {
 			delete(t.leavers, who)

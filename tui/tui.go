@@ -511,8 +511,11 @@ func (m *Model) openPrompt(p prompt) {
 	m.layout()
 }
 
-// maxFlashLines is the most lines a message takes above the hint bar.
-const maxFlashLines = 3
+// maxFlashLines is the most lines a message takes above the hint bar: 3,
+// and up to 6 on a screen tall enough (a quarter of it), since a refusal
+// ends in what to do and names the evidence file before it, whose path
+// may be long.
+func (m *Model) maxFlashLines() int { return min(max(m.height/4, 3), 6) }
 
 // flashLines is the message wrapped at words to the width, so that no
 // line cuts a word (a refusal names an event, a person and a time); past
@@ -522,9 +525,9 @@ func (m *Model) flashLines() []string {
 		return []string{m.flash}
 	}
 	lines := strings.Split(ansi.Wrap(m.flash, m.width, ""), "\n")
-	if len(lines) > maxFlashLines {
-		lines = lines[:maxFlashLines]
-		lines[maxFlashLines-1] = truncate(lines[maxFlashLines-1]+" …", m.width)
+	if n := m.maxFlashLines(); len(lines) > n {
+		lines = lines[:n]
+		lines[n-1] = truncate(lines[n-1]+" …", m.width)
 	}
 	for i, l := range lines {
 		lines[i] = truncate(strings.TrimRight(l, " "), m.width)

@@ -46,10 +46,20 @@ func TestFilterLive(t *testing.T) {
 	if strings.Contains(v, "/kind") {
 		t.Errorf("prompt still open after enter:\n%s", v)
 	}
-	// / again edits the filter in force.
-	press(t, m, "/", "backspace", "backspace")
-	if got := m.ids.input.Value(); got != "kind:deploy_key or name:SECRET_" {
+	// / again edits the filter in force, a space after it: what is typed
+	// is a term of its own, where "kind:webhook" ran on into the last
+	// one ("name:SECRET_1?name:SECRET_10", a name nothing has).
+	press(t, m, "/")
+	if got := m.ids.input.Value(); got != "kind:deploy_key or name:SECRET_1? " {
 		t.Errorf("editing starts from %q", got)
+	}
+	press(t, m, "name:SECRET_10")
+	if got := title(m.View()); !strings.HasPrefix(got, "Identities 2 of 39 ") {
+		t.Errorf("a term typed after / on a kept filter: %q\n%s", got, m.View())
+	}
+	press(t, m, "backspace", "backspace")
+	if got := m.ids.input.Value(); got != "kind:deploy_key or name:SECRET_1? name:SECRET_" {
+		t.Errorf("editing: %q", got)
 	}
 	press(t, m, "esc")
 	if v = m.View(); !strings.HasPrefix(title(v), "Identities 39 ") || strings.Contains(title(v), "filter") {
@@ -510,5 +520,28 @@ func TestNarrowKeepsTheDecision(t *testing.T) {
 	press(t, m, ":campaigns", "enter", "enter")
 	if v := m.View(); !strings.Contains(strings.Split(v, "\n")[2], "STATUS") {
 		t.Errorf("a campaign picked at 60 columns, no STATUS:\n%s", v)
+	}
+}
+
+// TestOverviewRulesLineUp: the overview's findings per rule keep their
+// severity and OWASP ID in one column under a Kubernetes rule's long name
+// (the demo's "default-sa-with-permissions"), where a name over 17
+// characters pushed its own line's out of it.
+func TestOverviewRulesLineUp(t *testing.T) {
+	ids := testIdentities()
+	ids[5].Findings = append(ids[5].Findings, audit.Finding{Rule: "default-sa-with-permissions", Severity: "high", OWASP: "NHI5", Message: "the default service account holds permissions"})
+	m := newTestModel(t, testSnapshot(), ids, 100, 40)
+	press(t, m, ":overview", "enter")
+	col := map[string]int{}
+	for _, l := range m.top().(*overviewView).lines {
+		text := ansi.Strip(l.text)
+		for _, rule := range []string{"default-sa-with-permissions", "stale", "third-party"} {
+			if strings.Contains(text, " "+rule+" ") {
+				col[rule] = strings.Index(text, " high ") + strings.Index(text, " medium ") + 1 // one of them is -1
+			}
+		}
+	}
+	if len(col) != 3 || col["stale"] != col["default-sa-with-permissions"] || col["stale"] != col["third-party"] {
+		t.Errorf("severities by rule start at columns %v, not one:\n%s", col, m.View())
 	}
 }

@@ -339,3 +339,32 @@ func TestScreenFits(t *testing.T) {
 		}
 	}
 }
+
+// TestInterimSaysSoOnEveryPage: an open campaign's report says it is
+// interim in the running header printed on every page, where only the
+// first page's banner said so and the others read "Evidence report", so a
+// page of the printout taken alone read as the final record. A closed
+// campaign's pages read "Evidence report".
+func TestInterimSaysSoOnEveryPage(t *testing.T) {
+	f := &fixture{Evidence: campaignstest.New(t, "2026-10-01T06:00:00Z"), t: t}
+	f.Snapshot(t, nil, audit.Observation{ID: audit.IdentityID("github", "northwind", audit.KindGitHubDeployKey, "api/7"), Kind: audit.KindGitHubDeployKey, Name: "deploy", Scope: "northwind/api"})
+	f.at("2026-10-01T09:00:00Z").must(campaigns.Create(ctx, f.Store, "ciso@northwind.example", campaigns.Spec{Name: "2026-Q4", Scope: "id:*", Due: "2026-12-31",
+		Reviewers: []string{"alice.johnson@northwind.example"}}))
+	header := regexp.MustCompile(`@top-left \{ content: "([^"]*)"`)
+	for _, closed := range []bool{false, true} {
+		if closed {
+			f.at("2026-11-01T10:00:00Z").must(campaigns.Close(ctx, f.Store, "ciso@northwind.example", "2026-Q4"))
+		}
+		page, err := os.ReadFile(printHTML(t, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := "Interim report, campaign still open · access review 2026-Q4"
+		if closed {
+			want = "Evidence report · access review 2026-Q4"
+		}
+		if m := header.FindSubmatch(page); m == nil || string(m[1]) != want {
+			t.Errorf("closed %v: the running header of every printed page reads %q, want %q", closed, m, want)
+		}
+	}
+}
