@@ -75,6 +75,7 @@ type derivation struct {
 	loading   sync.WaitGroup
 	keyedLeft int
 	keyed     map[int64]bool
+	seen      map[int64]int // identities of each snapshot filled so far
 	// passing: the read's caller keeps no suggestions (StreamIdentities):
 	// every fill reads the principals of its identities' scopes by key,
 	// none read whole, and drops the lists the last fill built.
@@ -87,6 +88,12 @@ type derivation struct {
 // TUI's first frame shows (its first batch is 256 rows). A variable so
 // tests can derive every identity either way.
 var keyedPrincipals = 4096
+
+// wholePrincipalsAfter is how many identities of a snapshot a read in
+// batches derives before it reads the snapshot's principals whole (at
+// most keyedPrincipals): fewer are derived with those of their own
+// scopes, read by key (principalsFor). A variable so tests can cross it.
+var wholePrincipalsAfter = 256
 
 // wholePrincipals reads a snapshot's principals whole for a read in
 // batches: a variable so a test can hold it back.
@@ -149,11 +156,23 @@ func (d *derivation) principalsFor(ctx context.Context, ids []Identity, need map
 		maps.Copy(d.principals, more)
 		return nil
 	}
+	// A snapshot's principals are read whole once it has had
+	// wholeAfter identities in the read, not at its first: an older
+	// snapshot of an account whose identities were mostly seen again
+	// since holds few (the removed, the not checked), and reading its
+	// half million principals whole for them was half the principals'
+	// read of the sample (issue 21); theirs are read by key.
+	wholeAfter := min(keyedPrincipals, wholePrincipalsAfter)
+	for i := range ids {
+		if sn := ids[i].SnapshotID; need[sn] {
+			d.seen[sn]++
+		}
+	}
 	for sn := range need {
 		if d.passing {
 			break // never read whole
 		}
-		if d.loads[sn] == nil {
+		if d.loads[sn] == nil && d.seen[sn] >= wholeAfter {
 			ld := &principalLoad{done: make(chan struct{})}
 			d.loads[sn] = ld
 			d.loading.Go(func() {
@@ -162,9 +181,18 @@ func (d *derivation) principalsFor(ctx context.Context, ids []Identity, need map
 			})
 		}
 	}
-	if d.keyedLeft <= 0 && !d.passing {
+	keyedLeft := d.keyedLeft > 0
+	d.keyedLeft -= len(ids)
+	if !keyedLeft && !d.passing {
+		// Past the first identities, a snapshot read whole is waited
+		// for; the others are read by key.
+		byKey := map[int64]bool{}
 		for sn := range need {
 			ld := d.loads[sn]
+			if ld == nil {
+				byKey[sn] = true
+				continue
+			}
 			select {
 			case <-ld.done:
 			case <-ctx.Done():
@@ -176,9 +204,11 @@ func (d *derivation) principalsFor(ctx context.Context, ids []Identity, need map
 			d.principals[sn] = ld.ps
 			delete(d.keyed, sn)
 		}
-		return nil
+		if len(byKey) == 0 {
+			return nil
+		}
+		need = byKey
 	}
-	d.keyedLeft -= len(ids)
 	// The scopes whose suggestions fill will look up (those of every
 	// kind but Kubernetes', scopeSuggestions) and has not built yet.
 	scopes := map[int64][]string{}
@@ -268,7 +298,7 @@ func (s *Store) derivations(ctx context.Context, only string, perBatch bool) (*d
 	}
 	d := &derivation{s: s, ev: ev, marks: marks, principals: principalIndex{}, byScope: map[int64]map[string][]OwnerSuggestion{}, perBatch: perBatch}
 	if perBatch {
-		d.loads, d.keyed, d.keyedLeft = map[int64]*principalLoad{}, map[int64]bool{}, keyedPrincipals
+		d.loads, d.keyed, d.keyedLeft, d.seen = map[int64]*principalLoad{}, map[int64]bool{}, keyedPrincipals, map[int64]int{}
 		d.loadsCtx, d.stopLoads = context.WithCancel(ctx)
 	}
 	return d, nil
