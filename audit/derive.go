@@ -49,7 +49,10 @@ type derivation struct {
 	// then principalScope, which an identity whose own attributes name
 	// an owner gets after its own (scopeSuggestions); scopedLast is the
 	// one looked up last.
-	scoped     map[int64]map[string][]OwnerSuggestion
+	scoped map[int64]map[string][]OwnerSuggestion
+	// hints are where the last scope's look-ups of principals ended
+	// (whichever snapshot's: a hint changes no answer).
+	hints      principalHints
 	scopedLast struct {
 		snapshot int64
 		key      string
@@ -126,7 +129,7 @@ func (d *derivation) scopeSuggestions(id *Identity) []OwnerSuggestion {
 	}
 	list, ok := scopes[key]
 	if !ok {
-		list = d.principals.scopeSuggestions(id)
+		list = d.principals.scopeSuggestions(id, &d.hints)
 		// Its own copy: id's scope may share a whole row's memory.
 		key = strings.Clone(key)
 		scopes[key] = list
