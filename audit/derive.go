@@ -253,7 +253,7 @@ func (d *derivation) principalsFor(ctx context.Context, ids []Identity, need map
 func namesOwner(id *Identity) bool {
 	if len(id.Attributes) <= len(ownerAttributes)/2 {
 		for k, v := range id.Attributes {
-			if v != "" && ownerAttributes[k] {
+			if v != "" && isOwnerAttribute(k) {
 				return true
 			}
 		}
@@ -283,6 +283,23 @@ var ownerAttributes = func() map[string]bool {
 		m["label."+key], m["annotation."+key] = true, true
 	}
 	return m
+}()
+
+// isOwnerAttribute is ownerAttributes[k], but a name whose first byte
+// and length no owner attribute has (most: lineage, fingerprint,
+// repository_id) is told without hashing it for the map, which was a
+// hash an attribute of every identity derived (issue 21).
+func isOwnerAttribute(k string) bool {
+	return k != "" && len(k) < 64 && ownerAttributeShapes[k[0]]&(1<<len(k)) != 0 && ownerAttributes[k]
+}
+
+// ownerAttributeShapes has, for each first byte of an owner attribute's
+// name, a bit for each length such a name has.
+var ownerAttributeShapes = func() (shapes [256]uint64) {
+	for k := range ownerAttributes {
+		shapes[k[0]] |= 1 << len(k)
+	}
+	return shapes
 }()
 
 // derivations prepares fill: with only, for that one identity; with

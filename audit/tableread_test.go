@@ -748,3 +748,18 @@ func TestFewIdentitiesOfASnapshotReadItsPrincipalsByKey(t *testing.T) {
 		}
 	})
 }
+
+// TestIsOwnerAttribute: the filter before the map of owner attributes
+// lets every owner attribute through and tells others without it.
+func TestIsOwnerAttribute(t *testing.T) {
+	for k := range ownerAttributes {
+		if !isOwnerAttribute(k) {
+			t.Errorf("%q is an owner attribute, but isOwnerAttribute says not", k)
+		}
+	}
+	for _, k := range []string{"", "lineage", "fingerprint", "repository_id", "owners", "tag.Team", "label.owner2", "user", strings.Repeat("o", 70)} {
+		if isOwnerAttribute(k) {
+			t.Errorf("%q is no owner attribute, but isOwnerAttribute says it is", k)
+		}
+	}
+}
