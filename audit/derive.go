@@ -49,7 +49,10 @@ type derivation struct {
 	// then principalScope, which an identity whose own attributes name
 	// an owner gets after its own (scopeSuggestions); scopedLast is the
 	// one looked up last.
-	scoped     map[int64]map[string][]OwnerSuggestion
+	scoped map[int64]map[string][]OwnerSuggestion
+	// hints are where the last scope's look-ups of principals ended
+	// (whichever snapshot's: a hint changes no answer).
+	hints      principalHints
 	scopedLast struct {
 		snapshot int64
 		key      string
@@ -75,6 +78,7 @@ type derivation struct {
 	loading   sync.WaitGroup
 	keyedLeft int
 	keyed     map[int64]bool
+	seen      map[int64]int // identities of each snapshot filled so far
 	// passing: the read's caller keeps no suggestions (StreamIdentities):
 	// every fill reads the principals of its identities' scopes by key,
 	// none read whole, and drops the lists the last fill built.
@@ -87,6 +91,12 @@ type derivation struct {
 // TUI's first frame shows (its first batch is 256 rows). A variable so
 // tests can derive every identity either way.
 var keyedPrincipals = 4096
+
+// wholePrincipalsAfter is how many identities of a snapshot a read in
+// batches derives before it reads the snapshot's principals whole (at
+// most keyedPrincipals): fewer are derived with those of their own
+// scopes, read by key (principalsFor). A variable so tests can cross it.
+var wholePrincipalsAfter = 256
 
 // wholePrincipals reads a snapshot's principals whole for a read in
 // batches: a variable so a test can hold it back.
@@ -119,7 +129,7 @@ func (d *derivation) scopeSuggestions(id *Identity) []OwnerSuggestion {
 	}
 	list, ok := scopes[key]
 	if !ok {
-		list = d.principals.scopeSuggestions(id)
+		list = d.principals.scopeSuggestions(id, &d.hints)
 		// Its own copy: id's scope may share a whole row's memory.
 		key = strings.Clone(key)
 		scopes[key] = list
@@ -149,11 +159,23 @@ func (d *derivation) principalsFor(ctx context.Context, ids []Identity, need map
 		maps.Copy(d.principals, more)
 		return nil
 	}
+	// A snapshot's principals are read whole once it has had
+	// wholeAfter identities in the read, not at its first: an older
+	// snapshot of an account whose identities were mostly seen again
+	// since holds few (the removed, the not checked), and reading its
+	// half million principals whole for them was half the principals'
+	// read of the sample (issue 21); theirs are read by key.
+	wholeAfter := min(keyedPrincipals, wholePrincipalsAfter)
+	for i := range ids {
+		if sn := ids[i].SnapshotID; need[sn] {
+			d.seen[sn]++
+		}
+	}
 	for sn := range need {
 		if d.passing {
 			break // never read whole
 		}
-		if d.loads[sn] == nil {
+		if d.loads[sn] == nil && d.seen[sn] >= wholeAfter {
 			ld := &principalLoad{done: make(chan struct{})}
 			d.loads[sn] = ld
 			d.loading.Go(func() {
@@ -162,9 +184,18 @@ func (d *derivation) principalsFor(ctx context.Context, ids []Identity, need map
 			})
 		}
 	}
-	if d.keyedLeft <= 0 && !d.passing {
+	keyedLeft := d.keyedLeft > 0
+	d.keyedLeft -= len(ids)
+	if !keyedLeft && !d.passing {
+		// Past the first identities, a snapshot read whole is waited
+		// for; the others are read by key.
+		byKey := map[int64]bool{}
 		for sn := range need {
 			ld := d.loads[sn]
+			if ld == nil {
+				byKey[sn] = true
+				continue
+			}
 			select {
 			case <-ld.done:
 			case <-ctx.Done():
@@ -176,9 +207,11 @@ func (d *derivation) principalsFor(ctx context.Context, ids []Identity, need map
 			d.principals[sn] = ld.ps
 			delete(d.keyed, sn)
 		}
-		return nil
+		if len(byKey) == 0 {
+			return nil
+		}
+		need = byKey
 	}
-	d.keyedLeft -= len(ids)
 	// The scopes whose suggestions fill will look up (those of every
 	// kind but Kubernetes', scopeSuggestions) and has not built yet.
 	scopes := map[int64][]string{}
@@ -220,7 +253,7 @@ func (d *derivation) principalsFor(ctx context.Context, ids []Identity, need map
 func namesOwner(id *Identity) bool {
 	if len(id.Attributes) <= len(ownerAttributes)/2 {
 		for k, v := range id.Attributes {
-			if v != "" && ownerAttributes[k] {
+			if v != "" && isOwnerAttribute(k) {
 				return true
 			}
 		}
@@ -252,6 +285,23 @@ var ownerAttributes = func() map[string]bool {
 	return m
 }()
 
+// isOwnerAttribute is ownerAttributes[k], but a name whose first byte
+// and length no owner attribute has (most: lineage, fingerprint,
+// repository_id) is told without hashing it for the map, which was a
+// hash an attribute of every identity derived (issue 21).
+func isOwnerAttribute(k string) bool {
+	return k != "" && len(k) < 64 && ownerAttributeShapes[k[0]]&(1<<len(k)) != 0 && ownerAttributes[k]
+}
+
+// ownerAttributeShapes has, for each first byte of an owner attribute's
+// name, a bit for each length such a name has.
+var ownerAttributeShapes = func() (shapes [256]uint64) {
+	for k := range ownerAttributes {
+		shapes[k[0]] |= 1 << len(k)
+	}
+	return shapes
+}()
+
 // derivations prepares fill: with only, for that one identity; with
 // perBatch, for a read in batches (the change marks of each batch are read
 // with it); else for every identity.
@@ -268,7 +318,7 @@ func (s *Store) derivations(ctx context.Context, only string, perBatch bool) (*d
 	}
 	d := &derivation{s: s, ev: ev, marks: marks, principals: principalIndex{}, byScope: map[int64]map[string][]OwnerSuggestion{}, perBatch: perBatch}
 	if perBatch {
-		d.loads, d.keyed, d.keyedLeft = map[int64]*principalLoad{}, map[int64]bool{}, keyedPrincipals
+		d.loads, d.keyed, d.keyedLeft, d.seen = map[int64]*principalLoad{}, map[int64]bool{}, keyedPrincipals, map[int64]int{}
 		d.loadsCtx, d.stopLoads = context.WithCancel(ctx)
 	}
 	return d, nil

@@ -166,7 +166,7 @@ var ownerTags = []string{"Owner", "owner", "team", "CreatedBy"}
 // admins of its repository, then the organisation's owners for org-wide
 // identities. people may be nil (no directory).
 func (idx principalIndex) suggestOwners(id *Identity, people *Directory) []OwnerSuggestion {
-	return suggestOwnersWith(id, people, idx.scopeSuggestions(id))
+	return suggestOwnersWith(id, people, idx.scopeSuggestions(id, nil))
 }
 
 // ownerKey is what tells two suggested owners apart: case and a leading
@@ -259,8 +259,9 @@ func suggestOwnersWith(id *Identity, people *Directory, scope []OwnerSuggestion)
 // its CODEOWNERS, admin and maintain teams and admins; for a scope
 // without a repository: the first three admins of the organisation
 // (scope) among its principals. Not for Kubernetes kinds, whose
-// namespaces have no principals.
-func (idx principalIndex) scopeSuggestions(id *Identity) []OwnerSuggestion {
+// namespaces have no principals. hints, when not nil, are where the
+// look-ups of each type ended before (principals.in, principalHints).
+func (idx principalIndex) scopeSuggestions(id *Identity, hints *principalHints) []OwnerSuggestion {
 	var out []OwnerSuggestion
 	var keys []string
 	add := func(owner, source string) {
@@ -274,17 +275,17 @@ func (idx principalIndex) scopeSuggestions(id *Identity) []OwnerSuggestion {
 	ps := idx[id.SnapshotID]
 	repo := repoScope(id.Scope)
 	if repo != "" {
-		owners := ps.in(PrincipalCodeowner, repo)
+		owners := ps.in(PrincipalCodeowner, repo, hints.of(0))
 		for k := range owners.len() {
 			add(owners.login(k), "CODEOWNERS of "+repo)
 		}
-		teams := ps.in(PrincipalTeam, repo)
+		teams := ps.in(PrincipalTeam, repo, hints.of(1))
 		for k := range teams.len() {
 			if role := teams.role(k); role == "admin" || role == "maintain" {
 				add("@"+strings.TrimPrefix(teams.login(k), "@"), role+" team of "+repo)
 			}
 		}
-		admins := ps.in(PrincipalCollaborator, repo)
+		admins := ps.in(PrincipalCollaborator, repo, hints.of(2))
 		for k := range admins.len() {
 			if admins.role(k) == "admin" {
 				add(admins.login(k), "admin of "+repo)
@@ -293,7 +294,7 @@ func (idx principalIndex) scopeSuggestions(id *Identity) []OwnerSuggestion {
 	} else {
 		org := id.Scope
 		n := 0
-		members := ps.in(PrincipalMember, org)
+		members := ps.in(PrincipalMember, org, hints.of(3))
 		for k := range members.len() {
 			if members.role(k) == "admin" && n < 3 {
 				add(members.login(k), "owner of the organisation "+org)
@@ -302,6 +303,19 @@ func (idx principalIndex) scopeSuggestions(id *Identity) []OwnerSuggestion {
 		}
 	}
 	return slices.Clip(out)
+}
+
+// principalHints are where scopeSuggestions' look-ups of each type
+// ended (CODEOWNERS, teams, collaborators, members): a read that asks
+// for scopes in their order finds the next a few principals on.
+type principalHints [4]int
+
+// of is the hint of the k-th type; nil for no hints.
+func (h *principalHints) of(k int) *int {
+	if h == nil {
+		return nil
+	}
+	return &h[k]
 }
 
 // principalScope is what scopeSuggestions reads of id's scope: its

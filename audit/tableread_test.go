@@ -10,6 +10,7 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -676,4 +677,89 @@ func TestFirstIdentitiesDoNotWaitForPrincipals(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestFewIdentitiesOfASnapshotReadItsPrincipalsByKey: the identities an
+// older snapshot still holds (removed since) are few, and its principals
+// are read for them by key, not whole (half a million in a large
+// organisation, read for a handful); the snapshot that holds many is
+// read whole. Either way each identity is suggested what Identities
+// suggests.
+func TestFewIdentitiesOfASnapshotReadItsPrincipalsByKey(t *testing.T) {
+	eachEngine(t, func(t *testing.T, eng testEngine) {
+		defer func(n, c, k, w int) { eachBatch, deriveChunk, keyedPrincipals, wholePrincipalsAfter = n, c, k, w }(eachBatch, deriveChunk, keyedPrincipals, wholePrincipalsAfter)
+		defer func(f func(context.Context, *Store, int64) (principals, error)) { wholePrincipals = f }(wholePrincipals)
+		eachBatch, deriveChunk, keyedPrincipals, wholePrincipalsAfter = 16, 4, 16, 8
+		s := openAt(t, eng.new(t))
+		record := func(repos int, removed ...string) int64 {
+			w, err := s.BeginSnapshot(ctx, SnapshotInfo{Source: "github", Account: "acme", APIURL: "http://127.0.0.1/", ToolVersion: "test"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			scopes := removed
+			for i := range repos {
+				scopes = append(scopes, fmt.Sprintf("acme/r-%03d", i))
+			}
+			for _, repo := range scopes {
+				if err := w.Principal(Principal{PrincipalCodeowner, repo, "@acme/owners-of-" + repo[len("acme/"):], "codeowner"}); err != nil {
+					t.Fatal(err)
+				}
+				if err := w.Record(Observation{ID: IdentityID("github", "acme", KindGitHubDeployKey, repo+"/key"),
+					Kind: KindGitHubDeployKey, Name: "key", Scope: repo}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			sn, err := w.Finish(ctx, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return sn.ID
+		}
+		older := record(40, "acme/gone-1", "acme/gone-2")
+		newer := record(40)
+		want, err := s.Identities(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		olderHeld := 0
+		for i := range want {
+			if want[i].SnapshotID != older {
+				continue
+			}
+			olderHeld++
+			if sg := want[i].Suggestions; len(sg) == 0 || sg[0].Owner != "@acme/owners-of-"+want[i].Scope[len("acme/"):] {
+				t.Fatalf("Identities suggests %v for %s: the fixture is not what the test needs", sg, want[i].ID)
+			}
+		}
+		if olderHeld != 2 {
+			t.Fatalf("%d identities last seen in the older snapshot, want 2", olderHeld)
+		}
+		var mu sync.Mutex
+		whole := map[int64]int{}
+		wholePrincipals = func(ctx context.Context, s *Store, sn int64) (principals, error) {
+			mu.Lock()
+			whole[sn]++
+			mu.Unlock()
+			return s.principalsOfSnapshot(ctx, sn, nil)
+		}
+		tableReadEquals(t, s, want)
+		if !reflect.DeepEqual(whole, map[int64]int{newer: 1}) {
+			t.Errorf("principals read whole, by snapshot: %v; want the newer's (%d) once, not the older's (%d), which holds 2 identities", whole, newer, older)
+		}
+	})
+}
+
+// TestIsOwnerAttribute: the filter before the map of owner attributes
+// lets every owner attribute through and tells others without it.
+func TestIsOwnerAttribute(t *testing.T) {
+	for k := range ownerAttributes {
+		if !isOwnerAttribute(k) {
+			t.Errorf("%q is an owner attribute, but isOwnerAttribute says not", k)
+		}
+	}
+	for _, k := range []string{"", "lineage", "fingerprint", "repository_id", "owners", "tag.Team", "label.owner2", "user", strings.Repeat("o", 70)} {
+		if isOwnerAttribute(k) {
+			t.Errorf("%q is no owner attribute, but isOwnerAttribute says it is", k)
+		}
+	}
 }

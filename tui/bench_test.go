@@ -305,6 +305,20 @@ func BenchmarkStreamOpen100k(b *testing.B) { benchStreamOpen(b, bigEvidence(b), 
 // kind, then by name: `s` twice), once the load is over.
 func BenchmarkStreamOpenFile1M(b *testing.B) { benchStreamOpen(b, scaleEvidence(b), 1_000_000) }
 
+// BenchmarkStreamOpenFile is the same open on the evidence file
+// NHI_BENCH_FILE names, of any shape (issue 21: the sample `nhi demo
+// --repos 19200 --no-tui` writes, ~100,000 identities of GitHub, AWS and
+// Kubernetes with principals and two GitHub snapshots, carries the
+// million's shape where the file of scaleEvidence is GitHub only). It is
+// never written: without NHI_BENCH_FILE it is skipped.
+func BenchmarkStreamOpenFile(b *testing.B) {
+	path := os.Getenv("NHI_BENCH_FILE")
+	if path == "" {
+		b.Skip("NHI_BENCH_FILE names an evidence file (nhi demo writes one)")
+	}
+	benchStreamOpen(b, path, 1)
+}
+
 // BenchmarkStreamOpenCached100k and BenchmarkStreamOpenCached1M are the
 // same opens with a table cache (tablecache.go) in a new directory: a
 // first open, not measured, reads the store and writes the cache; the
