@@ -233,13 +233,25 @@ func setMeta(ctx context.Context, tx *sql.Tx, key, value string) error {
 	return err
 }
 
+// unreadable is the error of a read of the schema version that failed:
+// a limit the server's owner set or the server ending the session is said
+// as itself, wrapped so ServerAdvice finds it (a slow or restarting server
+// is not a database of another application); anything else is
+// ErrNotEvidence.
+func (s *Store) unreadable(err error) error {
+	if ServerAdvice(err) != "" {
+		return fmt.Errorf("%s: reading nhi's schema: %w", s.path, err)
+	}
+	return fmt.Errorf("%w: %s cannot be read (%v)", ErrNotEvidence, s.path, err)
+}
+
 // postgresVersion is the version of audit's tables in the database: 0
 // when it has none and may have them created, or an error when it belongs
 // to another application, is newer than this build or may not be created.
 func (s *Store) postgresVersion(ctx context.Context, q querier, opts OpenOptions) (int, error) {
 	var hasMeta bool
 	if err := q.QueryRowContext(ctx, `SELECT to_regclass('meta') IS NOT NULL`).Scan(&hasMeta); err != nil {
-		return 0, fmt.Errorf("%w: %s cannot be read (%v)", ErrNotEvidence, s.path, err)
+		return 0, s.unreadable(err)
 	}
 	if !hasMeta {
 		var tables int
@@ -262,7 +274,7 @@ func (s *Store) postgresVersion(ctx context.Context, q querier, opts OpenOptions
 		if pe := (*pgconn.PgError)(nil); errors.As(err, &pe) && pe.Code == "42501" {
 			return 0, s.readDenied(ctx, q)
 		}
-		return 0, fmt.Errorf("%w: %s cannot be read (%v)", ErrNotEvidence, s.path, err)
+		return 0, s.unreadable(err)
 	}
 	if app != applicationMark {
 		return 0, fmt.Errorf("%w: %s has a meta table of another application; nothing was changed", ErrNotEvidence, s.path)
@@ -291,7 +303,7 @@ func (s *Store) postgresPending(ctx context.Context, q querier, v int, pkgs []pa
 		}
 		n, err := packageVersion(ctx, q, v, p.name)
 		if err != nil {
-			return nil, fmt.Errorf("%w: %s: reading the schema version of %s: %v", ErrNotEvidence, s.path, p.name, err)
+			return nil, s.unreadable(fmt.Errorf("reading the schema version of %s: %w", p.name, err))
 		}
 		switch {
 		case n > len(p.postgres):
