@@ -76,6 +76,10 @@ type Evidence struct {
 	// Principals, when set, are recorded with every snapshot: who had
 	// which access, as a connector reads it.
 	Principals []audit.Principal
+	// Scopes, when set, are recorded with every snapshot: what the run
+	// read in full, as the GitHub connector says it (the organisation's
+	// every repository, a repository's kinds it could list).
+	Scopes []audit.ScopeRead
 }
 
 // New creates an evidence file in t's temporary folder, its clock at the
@@ -146,7 +150,7 @@ func (e *Evidence) Copy(t testing.TB) *Evidence {
 	}
 	c := &Clock{t: e.Clock.Now()}
 	cp := open(t, path, c, false)
-	cp.Source, cp.Takes, cp.Reach = e.Source, e.Takes, e.Reach
+	cp.Source, cp.Takes, cp.Reach, cp.Scopes = e.Source, e.Takes, e.Reach, e.Scopes
 	return cp
 }
 
@@ -178,7 +182,8 @@ func (e *Evidence) Exec(t testing.TB, q string, args ...any) {
 }
 
 // Snapshot records obs and gaps as one finished snapshot from e.Source,
-// starting at the clock's time and ending e.Takes later.
+// with e.Scopes, e.Principals and e.Reach, starting at the clock's time
+// and ending e.Takes later.
 func (e *Evidence) Snapshot(t testing.TB, gaps []audit.Gap, obs ...audit.Observation) *audit.Snapshot {
 	t.Helper()
 	ctx := context.Background()
@@ -193,6 +198,11 @@ func (e *Evidence) Snapshot(t testing.TB, gaps []audit.Gap, obs ...audit.Observa
 	}
 	for _, g := range gaps {
 		if err := w.Gap(g); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, r := range e.Scopes {
+		if err := w.Scope(r); err != nil {
 			t.Fatal(err)
 		}
 	}
