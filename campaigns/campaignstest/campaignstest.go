@@ -1,7 +1,7 @@
-// Package campaignstest holds what the tests of campaigns and
-// campaigns/report share: a real evidence file in a test's temporary
-// folder whose store reads a clock the test moves by hand, and the steps
-// that put snapshots into it.
+// Package campaignstest holds what the tests of campaigns,
+// campaigns/report and cmd/nhi share: a real evidence file in a test's
+// temporary folder whose store reads a clock the test moves by hand, and
+// the steps that put snapshots into it.
 package campaignstest
 
 import (
@@ -87,6 +87,16 @@ type Evidence struct {
 func New(t testing.TB, start string) *Evidence {
 	t.Helper()
 	return open(t, filepath.Join(t.TempDir(), "nhi.db"), NewClock(start), true)
+}
+
+// Open opens the evidence file at path, creating it when create is set,
+// its clock at the time now: for a test that also runs nhi's commands on
+// the file, which read the real time. It is closed when t ends; close it
+// sooner (Store.Close) to leave the file to a command as a finished run
+// leaves it.
+func Open(t testing.TB, path string, create bool) *Evidence {
+	t.Helper()
+	return open(t, path, &Clock{t: time.Now()}, create)
 }
 
 // Engine is a database the evidence lives in: tests run on each
