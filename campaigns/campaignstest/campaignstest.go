@@ -1,12 +1,14 @@
 // Package campaignstest holds what the tests of campaigns,
-// campaigns/report and cmd/nhi share: a real evidence file in a test's
-// temporary folder whose store reads a clock the test moves by hand, and
-// the steps that put snapshots into it.
+// campaigns/report, cmd/nhi and the connectors' campaign checks share: a
+// real evidence file in a test's temporary folder whose store reads a
+// clock the test moves by hand, the steps that put snapshots into it, and
+// the reading of a verification's one result.
 package campaignstest
 
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"os"
 	"path/filepath"
 	"sync"
@@ -14,6 +16,7 @@ import (
 	"time"
 
 	"github.com/nhi-audit/nhi/audit"
+	"github.com/nhi-audit/nhi/campaigns"
 	"github.com/nhi-audit/nhi/internal/pgtest"
 )
 
@@ -232,4 +235,16 @@ func (e *Evidence) Snapshot(t testing.TB, gaps []audit.Gap, obs ...audit.Observa
 		t.Fatal(err)
 	}
 	return snap
+}
+
+// OnlyRemediation is the one result of verifying a campaign over one
+// source/account, from what campaigns.VerifyRemediation returned.
+func OnlyRemediation(rs []campaigns.Remediation, err error) (*campaigns.Remediation, error) {
+	if err != nil {
+		return nil, err
+	}
+	if len(rs) != 1 {
+		return nil, fmt.Errorf("%d remediation results, want one per source: %+v", len(rs), rs)
+	}
+	return &rs[0], nil
 }
