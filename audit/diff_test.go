@@ -160,26 +160,19 @@ func TestOwnerSuggestions(t *testing.T) {
 			w.Principal(p)
 		}
 		w.Finish(ctx, nil)
-		get := func(id string) []OwnerSuggestion {
-			i, err := s.Identity(ctx, id)
-			if err != nil {
-				t.Fatal(err)
-			}
-			return i.Suggestions
-		}
 		want := []OwnerSuggestion{
 			{"dave", "added the key"},
 			{"@acme/payments", "CODEOWNERS of acme/api"},
 			{"@acme/platform", "admin team of acme/api"},
 			{"erin", "admin of acme/api"},
 		}
-		if got := get(key.ID); !reflect.DeepEqual(got, want) {
+		if got := suggestions(t, s, key.ID); !reflect.DeepEqual(got, want) {
 			t.Errorf("deploy key suggestions:\n got %v\nwant %v", got, want)
 		}
-		if got := get(secret.ID); len(got) != 3 || got[0].Owner != "@acme/payments" {
+		if got := suggestions(t, s, secret.ID); len(got) != 3 || got[0].Owner != "@acme/payments" {
 			t.Errorf("environment secret suggestions: %v", got)
 		}
-		if got := get(orgSecret.ID); !reflect.DeepEqual(got, []OwnerSuggestion{{"olive", "owner of the organisation acme"}}) {
+		if got := suggestions(t, s, orgSecret.ID); !reflect.DeepEqual(got, []OwnerSuggestion{{"olive", "owner of the organisation acme"}}) {
 			t.Errorf("org secret suggestions: %v", got)
 		}
 		// dave is a member: his key is not orphaned; a key by someone who left is.
@@ -216,24 +209,27 @@ func TestOwnerSuggestionsFromTheDirectory(t *testing.T) {
 		if _, err := w.Finish(ctx, nil); err != nil {
 			t.Fatal(err)
 		}
-		get := func(id string) []OwnerSuggestion {
-			i, err := s.Identity(ctx, id)
-			if err != nil {
-				t.Fatal(err)
-			}
-			return i.Suggestions
-		}
 		want := []OwnerSuggestion{
 			{"sam@northwind.example", "tag Owner (sre@northwind.example): Sam Rivera <sam@northwind.example> in the directory of people"},
 			{"observability", "tag team"},
 			{"dana@northwind.example", "tag CreatedBy (arn:aws:iam::111111111111:user/dana): Dana Fox <dana@northwind.example> in the directory of people, who left on 2026-10-31"},
 		}
-		if got := get(tagged.ID); !reflect.DeepEqual(got, want) {
+		if got := suggestions(t, s, tagged.ID); !reflect.DeepEqual(got, want) {
 			t.Errorf("tagged user:\n got %v\nwant %v", got, want)
 		}
 		want = []OwnerSuggestion{{"dana@northwind.example", "its IAM user dana: Dana Fox <dana@northwind.example> in the directory of people, who left on 2026-10-31"}}
-		if got := get(named.ID); !reflect.DeepEqual(got, want) {
+		if got := suggestions(t, s, named.ID); !reflect.DeepEqual(got, want) {
 			t.Errorf("key of user dana:\n got %v\nwant %v", got, want)
 		}
 	})
+}
+
+// suggestions is who the store suggests as id's owner.
+func suggestions(t *testing.T, s *Store, id string) []OwnerSuggestion {
+	t.Helper()
+	i, err := s.Identity(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return i.Suggestions
 }

@@ -355,23 +355,29 @@ func ownerName(owner string) string {
 // owners already recorded, organisation members and teams from the newest
 // snapshots, sorted and without repeats.
 func (s *Store) KnownOwners(ctx context.Context) ([]string, error) {
-	rows, err := s.db.QueryContext(ctx, `
+	return s.texts(ctx, "owners", `
 		SELECT owner FROM owners
 		UNION SELECT login FROM principals WHERE type = 'member'
 		UNION SELECT '@' || login FROM principals WHERE type = 'team'
 		UNION SELECT login FROM principals WHERE type = 'codeowner'
 		ORDER BY 1`)
+}
+
+// texts runs query and returns its one column of text, row by row; an
+// error reading it names what it reads.
+func (s *Store) texts(ctx context.Context, what, query string, args ...any) ([]string, error) {
+	rows, err := s.db.QueryContext(ctx, query, args...)
 	if err != nil {
-		return nil, fmt.Errorf("reading owners: %w", err)
+		return nil, fmt.Errorf("reading %s: %w", what, err)
 	}
 	defer rows.Close()
 	var out []string
 	for rows.Next() {
-		var o string
-		if err := rows.Scan(&o); err != nil {
+		var t string
+		if err := rows.Scan(&t); err != nil {
 			return nil, err
 		}
-		out = append(out, o)
+		out = append(out, t)
 	}
 	return out, rows.Err()
 }
@@ -439,20 +445,7 @@ func (s *Store) OwnersChangedSince(ctx context.Context, seq int64) ([]string, er
 // patches a table of an older head only when nothing that derives the
 // table but owners changed).
 func (s *Store) EventTypesSince(ctx context.Context, seq int64) ([]string, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT DISTINCT type FROM events WHERE seq > ? ORDER BY type`, seq)
-	if err != nil {
-		return nil, fmt.Errorf("reading the event log: %w", err)
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var t string
-		if err := rows.Scan(&t); err != nil {
-			return nil, err
-		}
-		out = append(out, t)
-	}
-	return out, rows.Err()
+	return s.texts(ctx, "the event log", `SELECT DISTINCT type FROM events WHERE seq > ? ORDER BY type`, seq)
 }
 
 // EventsSince calls fn with each event after seq whose type is one of

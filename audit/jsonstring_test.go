@@ -1,6 +1,8 @@
 package audit
 
 import (
+	"encoding/json"
+	"fmt"
 	"path/filepath"
 	"testing"
 	"time"
@@ -67,5 +69,52 @@ func TestStoredJSONForm(t *testing.T) {
 	fs := []Finding{{Rule: "r<1>", Severity: "high", OWASP: "NHI1", Message: "a\bb\fc&"}}
 	if got, _ := findingsJSON(fs); got != `[{"rule":"r<1>","severity":"high","owasp":"NHI1","message":"a\u0008b\u000cc&"}]` {
 		t.Errorf("findingsJSON = %s", got)
+	}
+}
+
+func TestStoredJSONMatchesEncodingJSON(t *testing.T) {
+	for _, m := range []map[string]string{
+		{"b": "2", "a": "1"},
+		{"quote\"back\\slash": "tab\tnew\nline\x01ctl", "html": "<a href='x'>&</a>", "utf": "日本 \u2028 \u2029", "bad": "\xff\xfe"},
+	} {
+		b, _ := json.Marshal(m)
+		var back map[string]string
+		if err := json.Unmarshal([]byte(mapJSON(m)), &back); err != nil {
+			t.Fatalf("mapJSON(%q) is not JSON: %v", m, err)
+		}
+		var want map[string]string
+		json.Unmarshal(b, &want)
+		if fmt.Sprint(back) != fmt.Sprint(want) {
+			t.Errorf("mapJSON(%q) reads back as %q; encoding/json gives %q", m, back, want)
+		}
+	}
+	fs := []Finding{{Rule: "stale", Severity: "high", OWASP: "NHI1", Message: "name \"x\"\n\x1b[31m </script>"}}
+	js, _ := findingsJSON(fs)
+	var back []Finding
+	if err := json.Unmarshal([]byte(js), &back); err != nil || back[0] != fs[0] {
+		t.Errorf("findingsJSON round trip: %q -> %+v, %v", js, back, err)
+	}
+}
+
+func TestStoredFormsReadBack(t *testing.T) {
+	for _, m := range []map[string]string{
+		{"a": "1", "b": "two words", "c": ""},
+		{"esc\"aped": "back\\slash", "uni": "日本"},
+		{"x": "{\"nested\":1}", "y": "a,b:c"},
+	} {
+		var back map[string]string
+		if err := unmarshalMap(mapJSON(m), &back); err != nil || fmt.Sprint(back) != fmt.Sprint(m) {
+			t.Errorf("map %q read back as %q (%v)", m, back, err)
+		}
+	}
+	for _, s := range []string{"2026-11-23T18:41:30Z", "1999-01-01T00:00:00Z", "2024-02-29T23:59:59Z"} {
+		got, err := parseTime(s)
+		want, _ := time.Parse(TimeLayout, s)
+		if err != nil || !got.Equal(want) || got.Location() != time.UTC {
+			t.Errorf("parseTime(%q) = %v, %v; want %v", s, got, err, want)
+		}
+	}
+	if _, err := parseTime("2026-13-01T00:00:00Z"); err == nil {
+		t.Error("month 13 parsed")
 	}
 }

@@ -45,6 +45,22 @@ func setPolicy(t *testing.T, st *audit.Store, yaml string) {
 	}
 }
 
+// exceptionsQ4 is where the exceptions tests start: the directory
+// (people), the policy in yaml, a snapshot of population() and the
+// campaign Q4 over its deploy keys, reviewed by carol and dave.
+func exceptionsQ4(t *testing.T, eng campaignstest.Engine, yaml string) *fixture {
+	t.Helper()
+	e := newFixtureOn(t, eng)
+	people(t, e.Store)
+	setPolicy(t, e.Store, yaml)
+	e.Snapshot(t, nil, population()...)
+	if _, err := campaigns.Create(ctx, e.Store, "admin@acme.com", campaigns.Spec{Name: "Q4", Scope: "kind:github_deploy_key", Due: "2026-10-31",
+		Reviewers: []string{"carol@acme.com", "dave@acme.com"}}); err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
 func hasFinding(id *audit.Identity, rule string) (audit.Finding, bool) {
 	i := slices.IndexFunc(id.Findings, func(f audit.Finding) bool { return f.Rule == rule })
 	if i < 0 {
@@ -59,15 +75,8 @@ func hasFinding(id *audit.Identity, rule string) (audit.Finding, bool) {
 // next campaign, whatever that campaign's scope.
 func TestExceptionsExpireAndComeBack(t *testing.T) {
 	campaignstest.Engines(t, func(t *testing.T, eng campaignstest.Engine) {
-		e := newFixtureOn(t, eng)
+		e := exceptionsQ4(t, eng, "version: 1\nexception_days: 30\n")
 		st := e.Store
-		people(t, st)
-		setPolicy(t, st, "version: 1\nexception_days: 30\n")
-		e.Snapshot(t, nil, population()...)
-		if _, err := campaigns.Create(ctx, st, "admin@acme.com", campaigns.Spec{Name: "Q4", Scope: "kind:github_deploy_key", Due: "2026-10-31",
-			Reviewers: []string{"carol@acme.com", "dave@acme.com"}}); err != nil {
-			t.Fatal(err)
-		}
 		// Longer than the policy allows: refused, nothing recorded.
 		long := campaigns.ExceptUntil(ctx, day("2026-11-15"))
 		if _, err := campaigns.Decide(long, st, "carol@acme.com", "Q4", keyID("api", "1"), campaigns.Keep, "needed by CI"); !errors.Is(err, campaigns.ErrUntilTooLong) ||
@@ -161,15 +170,8 @@ func TestExceptionsExpireAndComeBack(t *testing.T) {
 // still unapproved when its campaign closes lapses at the close.
 func TestExceptionApproval(t *testing.T) {
 	campaignstest.Engines(t, func(t *testing.T, eng campaignstest.Engine) {
-		e := newFixtureOn(t, eng)
+		e := exceptionsQ4(t, eng, "version: 1\nexception_approval: required\n")
 		st := e.Store
-		people(t, st)
-		setPolicy(t, st, "version: 1\nexception_approval: required\n")
-		e.Snapshot(t, nil, population()...)
-		if _, err := campaigns.Create(ctx, st, "admin@acme.com", campaigns.Spec{Name: "Q4", Scope: "kind:github_deploy_key", Due: "2026-10-31",
-			Reviewers: []string{"carol@acme.com", "dave@acme.com"}}); err != nil {
-			t.Fatal(err)
-		}
 		api1, web4 := keyID("api", "1"), keyID("web", "4")
 		o, err := campaigns.Decide(ctx, st, "carol@acme.com", "Q4", api1, campaigns.Keep, "needed by CI")
 		if err != nil {

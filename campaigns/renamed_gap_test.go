@@ -11,37 +11,6 @@ import (
 	"github.com/nhi-audit/nhi/campaigns/campaignstest"
 )
 
-// scopedSnapshot records obs, gaps and what was read in full, as the
-// GitHub connector does: the organisation's every repository, and each
-// repository's kinds it could list.
-func scopedSnapshot(t *testing.T, f *fixture, reads []audit.ScopeRead, gaps []audit.Gap, obs ...audit.Observation) *audit.Snapshot {
-	t.Helper()
-	w, err := f.Store.BeginSnapshot(ctx, f.Source)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, o := range obs {
-		if err := w.Record(o); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for _, g := range gaps {
-		if err := w.Gap(g); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for _, r := range reads {
-		if err := w.Scope(r); err != nil {
-			t.Fatal(err)
-		}
-	}
-	snap, err := w.Finish(ctx, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return snap
-}
-
 // A repository renamed after the campaign, whose deploy keys the next
 // snapshot could not read under its new name (403), though its secrets it
 // could: the keys decided for removal and rotation are not checked, never
@@ -56,7 +25,8 @@ func TestRenamedRepositoryUnreadNotRemoved(t *testing.T) {
 			return o
 		}
 		keys := []audit.Kind{audit.KindGitHubDeployKey, audit.KindGitHubActionsSecret}
-		scopedSnapshot(t, f, []audit.ScopeRead{{Scope: "acme", Children: true}, {Scope: "acme/api", Kinds: keys}, {Scope: "acme/web", Kinds: keys}}, nil,
+		f.Scopes = []audit.ScopeRead{{Scope: "acme", Children: true}, {Scope: "acme/api", Kinds: keys}, {Scope: "acme/web", Kinds: keys}}
+		f.Snapshot(t, nil,
 			lineageKey("api", "1", "alice"), lineageKey("api", "2", "bob"), npm("api"), key("web", "3", "carol"))
 		create(t, f, campaigns.Spec{Name: "q", Scope: "kind:deploy_key"})
 		for id, d := range map[string]campaigns.Decision{keyID("api", "1"): campaigns.Decommission, keyID("api", "2"): campaigns.Rotate, keyID("web", "3"): campaigns.Decommission} {
@@ -68,8 +38,8 @@ func TestRenamedRepositoryUnreadNotRemoved(t *testing.T) {
 			t.Fatal(err)
 		}
 		f.Clock.Add(24 * time.Hour)
-		scopedSnapshot(t, f,
-			[]audit.ScopeRead{{Scope: "acme", Children: true}, {Scope: "acme/api-v2", Kinds: keys[1:]}, {Scope: "acme/web", Kinds: keys}},
+		f.Scopes = []audit.ScopeRead{{Scope: "acme", Children: true}, {Scope: "acme/api-v2", Kinds: keys[1:]}, {Scope: "acme/web", Kinds: keys}}
+		f.Snapshot(t,
 			[]audit.Gap{{Endpoint: "GET /repos/acme/api-v2/keys", Kind: audit.KindGitHubDeployKey, Scope: "acme/api-v2", Status: 403, Reason: "needs admin on the repository"}},
 			npm("api-v2"))
 		rs, err := campaigns.VerifyRemediation(ctx, f.Store, "lead@acme.test", "q")

@@ -27,13 +27,13 @@ func TestRemediationVerification(t *testing.T) {
 		if _, err := campaigns.Decide(ctx, f.Store, "zoe", "q", keyID("ops", "6"), campaigns.Keep, "runbook"); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := onlyRemediation(campaigns.VerifyRemediation(ctx, f.Store, "zoe", "q")); !errors.Is(err, campaigns.ErrOpen) {
+		if _, err := campaignstest.OnlyRemediation(campaigns.VerifyRemediation(ctx, f.Store, "zoe", "q")); !errors.Is(err, campaigns.ErrOpen) {
 			t.Errorf("verify before close: %v", err)
 		}
 		if _, err := campaigns.Close(ctx, f.Store, "lead", "q"); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := onlyRemediation(campaigns.VerifyRemediation(ctx, f.Store, "zoe", "q")); !errors.Is(err, campaigns.ErrNoSnapshot) || !strings.Contains(err.Error(), "take a new snapshot") {
+		if _, err := campaignstest.OnlyRemediation(campaigns.VerifyRemediation(ctx, f.Store, "zoe", "q")); !errors.Is(err, campaigns.ErrNoSnapshot) || !strings.Contains(err.Error(), "take a new snapshot") {
 			t.Errorf("verify without a later snapshot: %v", err)
 		}
 
@@ -48,7 +48,7 @@ func TestRemediationVerification(t *testing.T) {
 		}
 		gap := audit.Gap{Endpoint: "GET /repos/acme/ops/keys", Kind: audit.KindGitHubDeployKey, Scope: "acme/ops", Status: 403, Reason: "needs admin"}
 		snap := f.Snapshot(t, []audit.Gap{gap}, obs...)
-		r, err := onlyRemediation(campaigns.VerifyRemediation(ctx, f.Store, "zoe", "q"))
+		r, err := campaignstest.OnlyRemediation(campaigns.VerifyRemediation(ctx, f.Store, "zoe", "q"))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -62,7 +62,7 @@ func TestRemediationVerification(t *testing.T) {
 			t.Errorf("verify event %+v", r.Event)
 		}
 		// Again against the same snapshot: same answer, nothing new recorded.
-		r2, err := onlyRemediation(campaigns.VerifyRemediation(ctx, f.Store, "zoe", "q"))
+		r2, err := campaignstest.OnlyRemediation(campaigns.VerifyRemediation(ctx, f.Store, "zoe", "q"))
 		if err != nil || r2.Recorded || !slices.Equal(r2.Removed, r.Removed) {
 			t.Errorf("second verify %+v %v", r2, err)
 		}
@@ -115,12 +115,12 @@ func TestGapsOnlyHideWhatTheyCover(t *testing.T) {
 			{Endpoint: "GET /orgs/acme/repos", Kind: audit.KindGitHubDeployKey, Scope: "acme", Reason: "500"},
 		}
 		f.Snapshot(t, gaps[:1])
-		r, err := onlyRemediation(campaigns.VerifyRemediation(ctx, f.Store, "zoe", "q"))
+		r, err := campaignstest.OnlyRemediation(campaigns.VerifyRemediation(ctx, f.Store, "zoe", "q"))
 		if err != nil || len(r.Removed) != 2 {
 			t.Fatalf("a gap of another kind hid a removal: %+v %v", r, err)
 		}
 		f.Snapshot(t, gaps)
-		r, err = onlyRemediation(campaigns.VerifyRemediation(ctx, f.Store, "zoe", "q"))
+		r, err = campaignstest.OnlyRemediation(campaigns.VerifyRemediation(ctx, f.Store, "zoe", "q"))
 		if err != nil || len(r.NotChecked) != 2 {
 			t.Fatalf("an org-wide gap did not make repo keys not-checked: %+v %v", r, err)
 		}
@@ -152,7 +152,7 @@ func tampered(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 	f.Snapshot(t, nil, population()[1:]...)
-	if _, err := onlyRemediation(campaigns.VerifyRemediation(ctx, f.Store, "zoe", "q")); err != nil {
+	if _, err := campaignstest.OnlyRemediation(campaigns.VerifyRemediation(ctx, f.Store, "zoe", "q")); err != nil {
 		t.Fatal(err)
 	}
 	create(t, f, campaigns.Spec{Name: "open", Scope: "id:*", Due: "2026-12-31"})
@@ -297,18 +297,6 @@ func TestConcurrentDecisionsOnOneFile(t *testing.T) {
 		t.Errorf("%d decide events, want %d", len(evs), len(c.Items)+writers-1)
 	}
 	verifyOK(t, f)
-}
-
-// onlyRemediation is the one result of verifying a campaign over one
-// source/account.
-func onlyRemediation(rs []campaigns.Remediation, err error) (*campaigns.Remediation, error) {
-	if err != nil {
-		return nil, err
-	}
-	if len(rs) != 1 {
-		return nil, fmt.Errorf("%d remediation results, want one per source: %+v", len(rs), rs)
-	}
-	return &rs[0], nil
 }
 
 // Verify reads a campaign a row at a time (issue 21): an item edited in

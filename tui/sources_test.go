@@ -24,27 +24,9 @@ func TestSeveralSources(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	var last *audit.Snapshot
-	record := func(source, account string, kind audit.Kind, names []string, gaps ...audit.Gap) {
-		w, err := st.BeginSnapshot(ctx, audit.SnapshotInfo{Source: source, Account: account, APIURL: "test", ToolVersion: "test", StartedAt: testNow.Add(-time.Hour)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, n := range names {
-			if err := w.Record(audit.Observation{ID: audit.IdentityID(source, account, kind, n), Kind: kind, Name: n, Scope: account}); err != nil {
-				t.Fatal(err)
-			}
-		}
-		for _, g := range gaps {
-			w.Gap(g)
-		}
-		if last, err = w.Finish(ctx, nil); err != nil {
-			t.Fatal(err)
-		}
-	}
-	record("github", "acme", audit.KindGitHubDeployKey, []string{"deploy-prod", "deploy-docs"})
-	record("slack", "ws-a", "import_bot_token", []string{"deploy-bot"})
-	record("x509", "edge", audit.KindX509Certificate, []string{"api.acme.test"},
+	recordNames(t, st, "github", "acme", audit.KindGitHubDeployKey, []string{"deploy-prod", "deploy-docs"})
+	recordNames(t, st, "slack", "ws-a", "import_bot_token", []string{"deploy-bot"})
+	last := recordNames(t, st, "x509", "edge", audit.KindX509Certificate, []string{"api.acme.test"},
 		audit.Gap{Endpoint: "tls://10.0.0.9:443", Reason: "cannot reach it for a TLS handshake (connection refused)"})
 
 	m := New(last, nil, Options{Now: clock, Store: st})
@@ -88,19 +70,7 @@ func TestSeveralSources(t *testing.T) {
 // at 140 columns, FINDINGS two findings at 200, before NAME takes the rest.
 func TestGoldenWideColumns(t *testing.T) {
 	e := newEvidence(t)
-	ctx := context.Background()
-	w, err := e.store.BeginSnapshot(ctx, audit.SnapshotInfo{Source: "aws", Account: "111111111111", APIURL: "test", ToolVersion: "test", StartedAt: testNow.Add(-time.Hour)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, n := range []string{"ci-deployer", "backup-writer"} {
-		if err := w.Record(audit.Observation{ID: audit.IdentityID("aws", "111111111111", audit.KindAWSIAMUser, n), Kind: audit.KindAWSIAMUser, Name: n, Scope: "111111111111"}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if _, err := w.Finish(ctx, nil); err != nil {
-		t.Fatal(err)
-	}
+	recordNames(t, e.store, "aws", "111111111111", audit.KindAWSIAMUser, []string{"ci-deployer", "backup-writer"})
 	for _, size := range [][2]int{{140, 16}, {200, 16}} {
 		m := New(nil, nil, Options{Now: clock, Store: e.store})
 		m.Update(tea.WindowSizeMsg{Width: size[0], Height: size[1]})
@@ -128,24 +98,9 @@ func TestDetailChangesOfTheIdentitysOwnAccount(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	var last *audit.Snapshot
-	record := func(source, account string, kind audit.Kind, names ...string) {
-		w, err := st.BeginSnapshot(ctx, audit.SnapshotInfo{Source: source, Account: account, APIURL: "test", ToolVersion: "test", StartedAt: testNow.Add(-time.Hour)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, n := range names {
-			if err := w.Record(audit.Observation{ID: audit.IdentityID(source, account, kind, n), Kind: kind, Name: n, Scope: account}); err != nil {
-				t.Fatal(err)
-			}
-		}
-		if last, err = w.Finish(ctx, nil); err != nil {
-			t.Fatal(err)
-		}
-	}
-	record("github", "acme", audit.KindGitHubDeployKey, "deploy-prod")
-	record("github", "acme", audit.KindGitHubDeployKey, "deploy-prod", "deploy-new")
-	record("k8s", "prod", audit.KindK8sServiceAccount, "ci/deployer")
+	recordNames(t, st, "github", "acme", audit.KindGitHubDeployKey, []string{"deploy-prod"})
+	recordNames(t, st, "github", "acme", audit.KindGitHubDeployKey, []string{"deploy-prod", "deploy-new"})
+	last := recordNames(t, st, "k8s", "prod", audit.KindK8sServiceAccount, []string{"ci/deployer"})
 
 	m := New(last, nil, Options{Now: clock, Store: st})
 	m.Update(tea.WindowSizeMsg{Width: 100, Height: 40})
@@ -162,4 +117,31 @@ func TestDetailChangesOfTheIdentitysOwnAccount(t *testing.T) {
 		}
 		press(t, m, "esc", "esc")
 	}
+}
+
+// recordNames records a finished snapshot of source/account, started an
+// hour before testNow, holding an identity of kind under each of names,
+// and gaps.
+func recordNames(t *testing.T, st *audit.Store, source, account string, kind audit.Kind, names []string, gaps ...audit.Gap) *audit.Snapshot {
+	t.Helper()
+	ctx := context.Background()
+	w, err := st.BeginSnapshot(ctx, audit.SnapshotInfo{Source: source, Account: account, APIURL: "test", ToolVersion: "test", StartedAt: testNow.Add(-time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range names {
+		if err := w.Record(audit.Observation{ID: audit.IdentityID(source, account, kind, n), Kind: kind, Name: n, Scope: account}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, g := range gaps {
+		if err := w.Gap(g); err != nil {
+			t.Fatal(err)
+		}
+	}
+	last, err := w.Finish(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return last
 }

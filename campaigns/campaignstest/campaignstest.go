@@ -1,12 +1,14 @@
-// Package campaignstest holds what the tests of campaigns and
-// campaigns/report share: a real evidence file in a test's temporary
-// folder whose store reads a clock the test moves by hand, and the steps
-// that put snapshots into it.
+// Package campaignstest holds what the tests of campaigns,
+// campaigns/report, cmd/nhi and the connectors' campaign checks share: a
+// real evidence file in a test's temporary folder whose store reads a
+// clock the test moves by hand, the steps that put snapshots into it, and
+// the reading of a verification's one result.
 package campaignstest
 
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"os"
 	"path/filepath"
 	"sync"
@@ -14,6 +16,7 @@ import (
 	"time"
 
 	"github.com/nhi-audit/nhi/audit"
+	"github.com/nhi-audit/nhi/campaigns"
 	"github.com/nhi-audit/nhi/internal/pgtest"
 )
 
@@ -76,6 +79,10 @@ type Evidence struct {
 	// Principals, when set, are recorded with every snapshot: who had
 	// which access, as a connector reads it.
 	Principals []audit.Principal
+	// Scopes, when set, are recorded with every snapshot: what the run
+	// read in full, as the GitHub connector says it (the organisation's
+	// every repository, a repository's kinds it could list).
+	Scopes []audit.ScopeRead
 }
 
 // New creates an evidence file in t's temporary folder, its clock at the
@@ -83,6 +90,16 @@ type Evidence struct {
 func New(t testing.TB, start string) *Evidence {
 	t.Helper()
 	return open(t, filepath.Join(t.TempDir(), "nhi.db"), NewClock(start), true)
+}
+
+// Open opens the evidence file at path, creating it when create is set,
+// its clock at the time now: for a test that also runs nhi's commands on
+// the file, which read the real time. It is closed when t ends; close it
+// sooner (Store.Close) to leave the file to a command as a finished run
+// leaves it.
+func Open(t testing.TB, path string, create bool) *Evidence {
+	t.Helper()
+	return open(t, path, &Clock{t: time.Now()}, create)
 }
 
 // Engine is a database the evidence lives in: tests run on each
@@ -146,7 +163,7 @@ func (e *Evidence) Copy(t testing.TB) *Evidence {
 	}
 	c := &Clock{t: e.Clock.Now()}
 	cp := open(t, path, c, false)
-	cp.Source, cp.Takes, cp.Reach = e.Source, e.Takes, e.Reach
+	cp.Source, cp.Takes, cp.Reach, cp.Scopes = e.Source, e.Takes, e.Reach, e.Scopes
 	return cp
 }
 
@@ -178,7 +195,8 @@ func (e *Evidence) Exec(t testing.TB, q string, args ...any) {
 }
 
 // Snapshot records obs and gaps as one finished snapshot from e.Source,
-// starting at the clock's time and ending e.Takes later.
+// with e.Scopes, e.Principals and e.Reach, starting at the clock's time
+// and ending e.Takes later.
 func (e *Evidence) Snapshot(t testing.TB, gaps []audit.Gap, obs ...audit.Observation) *audit.Snapshot {
 	t.Helper()
 	ctx := context.Background()
@@ -193,6 +211,11 @@ func (e *Evidence) Snapshot(t testing.TB, gaps []audit.Gap, obs ...audit.Observa
 	}
 	for _, g := range gaps {
 		if err := w.Gap(g); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, r := range e.Scopes {
+		if err := w.Scope(r); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -212,4 +235,16 @@ func (e *Evidence) Snapshot(t testing.TB, gaps []audit.Gap, obs ...audit.Observa
 		t.Fatal(err)
 	}
 	return snap
+}
+
+// OnlyRemediation is the one result of verifying a campaign over one
+// source/account, from what campaigns.VerifyRemediation returned.
+func OnlyRemediation(rs []campaigns.Remediation, err error) (*campaigns.Remediation, error) {
+	if err != nil {
+		return nil, err
+	}
+	if len(rs) != 1 {
+		return nil, fmt.Errorf("%d remediation results, want one per source: %+v", len(rs), rs)
+	}
+	return &rs[0], nil
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"context"
 	"database/sql"
 	"encoding/json"
 	"fmt"
@@ -17,39 +16,33 @@ import (
 	"time"
 
 	"github.com/nhi-audit/nhi/audit"
+	"github.com/nhi-audit/nhi/campaigns/campaignstest"
 )
 
 // campaignDB writes an evidence file with one complete snapshot of n deploy
-// keys of github/acme (key i in repo r<i%5>, added by user<i%7>), closed
-// and checkpointed as a finished nhi run leaves it.
+// keys of github/acme (deployKey), closed and checkpointed as a finished
+// nhi run leaves it.
 func campaignDB(t *testing.T, n int) string {
 	t.Helper()
-	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "nhi.db")
-	st, err := audit.Open(ctx, path, audit.OpenOptions{Create: true})
-	if err != nil {
-		t.Fatal(err)
+	e := campaignstest.Open(t, path, true)
+	defer e.Store.Close()
+	obs := make([]audit.Observation, n)
+	for i := range obs {
+		obs[i] = deployKey(i)
 	}
-	defer st.Close()
-	w, err := st.BeginSnapshot(ctx, audit.SnapshotInfo{Source: "github", Account: "acme", APIURL: "http://127.0.0.1/", ToolVersion: "test"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	created := time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC)
-	for i := range n {
-		o := audit.Observation{
-			ID: keyID(i), Kind: audit.KindGitHubDeployKey, Name: fmt.Sprintf("key-%d", i), Scope: fmt.Sprintf("acme/r%d", i%5),
-			CreatedAt: &created, RotatedAt: &created, Permissions: map[string]string{"contents": "read"},
-			Attributes: map[string]string{"added_by": fmt.Sprintf("user%d", i%7)},
-		}
-		if err := w.Record(o); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if _, err := w.Finish(ctx, nil); err != nil {
-		t.Fatal(err)
-	}
+	e.Snapshot(t, nil, obs...)
 	return path
+}
+
+// deployKey is key i of github/acme: in repo r<i%5>, added by user<i%7>.
+func deployKey(i int) audit.Observation {
+	created := time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC)
+	return audit.Observation{
+		ID: keyID(i), Kind: audit.KindGitHubDeployKey, Name: fmt.Sprintf("key-%d", i), Scope: fmt.Sprintf("acme/r%d", i%5),
+		CreatedAt: &created, RotatedAt: &created, Permissions: map[string]string{"contents": "read"},
+		Attributes: map[string]string{"added_by": fmt.Sprintf("user%d", i%7)},
+	}
 }
 
 func keyID(i int) string {

@@ -39,20 +39,28 @@ func TestDBInit(t *testing.T) {
 	}
 }
 
+// demoOnPostgres is the sample organisation (nhi demo, nhi db init) in a
+// fresh PostgreSQL database, and a reviewer's login role in it,
+// rita_<database>: the owner's URL, rita's, and her role's name.
+func demoOnPostgres(t *testing.T) (owner, rita, role string) {
+	t.Helper()
+	owner = pgtest.URL(t)
+	for _, args := range [][]string{{"demo", "--no-tui"}, {"db", "init"}} {
+		if r := nhi(t, nil, append([]string{"--db", owner}, args...)...); r.code != 0 {
+			t.Fatalf("%v: exit %d\n%s%s", args, r.code, r.stdout, r.stderr)
+		}
+	}
+	role = "rita_" + pgtest.DatabaseName(owner)
+	return owner, pgtest.LoginRole(t, owner, role, audit.RoleReviewer), role
+}
+
 // On PostgreSQL the actor is the database session's role: a reviewer's
 // note is recorded in their role's name without --as; --as naming someone
 // else is refused, naming both; once the directory of people gives the
 // role as one of a person's aliases, the actor is that person, and --as
 // may narrow to another of their aliases.
 func TestDBActorIsTheSessionRole(t *testing.T) {
-	owner := pgtest.URL(t)
-	for _, args := range [][]string{{"demo", "--no-tui"}, {"db", "init"}} {
-		if r := nhi(t, nil, append([]string{"--db", owner}, args...)...); r.code != 0 {
-			t.Fatalf("%v: exit %d\n%s%s", args, r.code, r.stdout, r.stderr)
-		}
-	}
-	role := "rita_" + pgtest.DatabaseName(owner)
-	rita := pgtest.LoginRole(t, owner, role, audit.RoleReviewer)
+	owner, rita, role := demoOnPostgres(t)
 	id := "github:northwind:github_deploy_key:api-gateway/80000240"
 
 	r := nhi(t, []string{"NHI_REVIEWER=someone@else.test"}, "--db", rita, "note", "add", id, "asked the gateway team")

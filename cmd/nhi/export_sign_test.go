@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"net"
 	"os"
 	"os/exec"
@@ -73,11 +72,7 @@ func TestExportSignWith(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	fields := strings.Fields(string(pub))
-	allowed := filepath.Join(dir, "allowed_signers")
-	if err := os.WriteFile(allowed, []byte("lead@acme.test namespaces=\"nhi-evidence\" "+fields[0]+" "+fields[1]+"\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	allowed := allowedSigners(t, dir, pub)
 	sock := serveAgent(t, key)
 	// The agent holds the key now: the file can go, as it does when the
 	// key lives on a token or in a password manager.
@@ -94,12 +89,7 @@ func TestExportSignWith(t *testing.T) {
 	if r.code != 0 || !strings.Contains(r.stdout, "Signed manifest.json with ssh-ed25519 key SHA256:") {
 		t.Fatalf("export --sign-with a key in ssh-agent: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
-	cmd := exec.Command(keygen, "-Y", "verify", "-f", allowed, "-I", "lead@acme.test", "-n", "nhi-evidence", "-s", filepath.Join(out, "manifest.json.sig"))
-	manifest, _ := os.ReadFile(filepath.Join(out, "manifest.json"))
-	cmd.Stdin = bytes.NewReader(manifest)
-	if b, err := cmd.CombinedOutput(); err != nil || !strings.Contains(string(b), "Good") {
-		t.Fatalf("ssh-keygen -Y verify: %v\n%s", err, b)
-	}
+	keygenVerifies(t, keygen, allowed, out)
 	if r := ok(t, "verify", "--report", out, "--db", db, "--allowed-signers", allowed); !strings.Contains(r.stdout, "in the allowed signers") {
 		t.Errorf("verify --allowed-signers says:\n%s", r.stdout)
 	}

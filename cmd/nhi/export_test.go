@@ -181,17 +181,8 @@ func TestExportSigned(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	fields := strings.Fields(string(pub))
-	allowed := filepath.Join(dir, "allowed_signers")
-	if err := os.WriteFile(allowed, []byte("lead@acme.test namespaces=\"nhi-evidence\" "+fields[0]+" "+fields[1]+"\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(keygen, "-Y", "verify", "-f", allowed, "-I", "lead@acme.test", "-n", "nhi-evidence", "-s", filepath.Join(out, "manifest.json.sig"))
-	manifest, _ := os.ReadFile(filepath.Join(out, "manifest.json"))
-	cmd.Stdin = bytes.NewReader(manifest)
-	if b, err := cmd.CombinedOutput(); err != nil || !strings.Contains(string(b), "Good") {
-		t.Fatalf("ssh-keygen -Y verify: %v\n%s", err, b)
-	}
+	allowed := allowedSigners(t, dir, pub)
+	keygenVerifies(t, keygen, allowed, out)
 	// The report prints the same command line.
 	if md, _ := os.ReadFile(filepath.Join(out, "report.md")); !bytes.Contains(md, []byte("ssh-keygen -Y verify -f allowed_signers -I lead@acme.test -n nhi-evidence -s manifest.json.sig < manifest.json")) {
 		t.Error("report.md does not say how to check the signature with ssh-keygen")
@@ -221,5 +212,30 @@ func TestExportSigned(t *testing.T) {
 	r = nhi(t, []string{"NHI_SIGN_PASSPHRASE=s3cret pass"}, "export", "q", "--out", filepath.Join(dir, "enc"), "--sign", enc, "--signer", "lead@acme.test", "--db", db)
 	if r.code != 0 {
 		t.Errorf("export with NHI_SIGN_PASSPHRASE: exit %d\n%s", r.code, r.stderr)
+	}
+}
+
+// allowedSigners writes an allowed_signers file in dir for ssh-keygen -Y
+// verify: lead@acme.test, whose public key is pub, signs evidence
+// (namespace nhi-evidence). It returns the file's path.
+func allowedSigners(t *testing.T, dir string, pub []byte) string {
+	t.Helper()
+	fields := strings.Fields(string(pub))
+	allowed := filepath.Join(dir, "allowed_signers")
+	if err := os.WriteFile(allowed, []byte("lead@acme.test namespaces=\"nhi-evidence\" "+fields[0]+" "+fields[1]+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return allowed
+}
+
+// keygenVerifies checks that ssh-keygen -Y verify accepts the bundle
+// out's signed manifest as lead@acme.test's by the signers allowed lists.
+func keygenVerifies(t *testing.T, keygen, allowed, out string) {
+	t.Helper()
+	cmd := exec.Command(keygen, "-Y", "verify", "-f", allowed, "-I", "lead@acme.test", "-n", "nhi-evidence", "-s", filepath.Join(out, "manifest.json.sig"))
+	manifest, _ := os.ReadFile(filepath.Join(out, "manifest.json"))
+	cmd.Stdin = bytes.NewReader(manifest)
+	if b, err := cmd.CombinedOutput(); err != nil || !strings.Contains(string(b), "Good") {
+		t.Fatalf("ssh-keygen -Y verify: %v\n%s", err, b)
 	}
 }

@@ -15,14 +15,7 @@ import (
 // standby), and a lock_timeout or a statement_timeout that ends the
 // wait for the write lock another session holds.
 func TestServerLimitsSayWhatToDo(t *testing.T) {
-	owner := pgtest.URL(t)
-	for _, args := range [][]string{{"demo", "--no-tui"}, {"db", "init"}} {
-		if r := nhi(t, nil, append([]string{"--db", owner}, args...)...); r.code != 0 {
-			t.Fatalf("%v: exit %d\n%s%s", args, r.code, r.stdout, r.stderr)
-		}
-	}
-	role := "rita_" + pgtest.DatabaseName(owner)
-	rita := pgtest.LoginRole(t, owner, role, audit.RoleReviewer)
+	owner, rita, role := demoOnPostgres(t)
 	id := "github:northwind:github_deploy_key:api-gateway/80000240"
 	c := pgtest.Connect(t, owner)
 	events := func() (n int) {

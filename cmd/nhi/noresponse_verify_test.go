@@ -1,17 +1,14 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
-	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/nhi-audit/nhi/audit"
+	"github.com/nhi-audit/nhi/campaigns/campaignstest"
 )
 
 // TestVerifyDecommissionByRule: items nobody decided, which the campaign's
@@ -30,29 +27,9 @@ func TestVerifyDecommissionByRule(t *testing.T) {
 
 	// A later snapshot: keys 1 (the reviewer's decommission) and 4, 5 (the
 	// rule's) are gone; keys 0, 3 and 6 (the rule's) are still there.
-	ctx := context.Background()
-	st, err := audit.Open(ctx, db, audit.OpenOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	w, err := st.BeginSnapshot(ctx, audit.SnapshotInfo{Source: "github", Account: "acme", APIURL: "http://127.0.0.1/", ToolVersion: "test"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	created := time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC)
-	for _, i := range []int{0, 2, 3, 6} {
-		if err := w.Record(audit.Observation{
-			ID: keyID(i), Kind: audit.KindGitHubDeployKey, Name: fmt.Sprintf("key-%d", i), Scope: fmt.Sprintf("acme/r%d", i%5),
-			CreatedAt: &created, RotatedAt: &created, Permissions: map[string]string{"contents": "read"},
-			Attributes: map[string]string{"added_by": fmt.Sprintf("user%d", i)},
-		}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if _, err := w.Finish(ctx, nil); err != nil {
-		t.Fatal(err)
-	}
-	st.Close()
+	e := campaignstest.Open(t, db, false)
+	e.Snapshot(t, nil, deployKey(0), deployKey(2), deployKey(3), deployKey(6))
+	e.Store.Close()
 
 	r := ok(t, append([]string{"campaign", "verify", "R"}, carol...)...)
 	for _, want := range []string{

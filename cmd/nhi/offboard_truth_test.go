@@ -11,6 +11,7 @@ import (
 
 	"github.com/nhi-audit/nhi/audit"
 	"github.com/nhi-audit/nhi/campaigns"
+	"github.com/nhi-audit/nhi/campaigns/campaignstest"
 )
 
 // TestVerifyAccessWithoutALogin: a leaver the directory knows by e-mail
@@ -46,29 +47,9 @@ lead@acme.test,Lead,lead,active,,
 // github/acme in the evidence file db (created when create is set).
 func recordSnapshot(t *testing.T, db string, create bool, gaps []audit.Gap, obs ...audit.Observation) {
 	t.Helper()
-	ctx := context.Background()
-	st, err := audit.Open(ctx, db, audit.OpenOptions{Create: create})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	w, err := st.BeginSnapshot(ctx, audit.SnapshotInfo{Source: "github", Account: "acme", APIURL: "http://127.0.0.1/", ToolVersion: "test"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, o := range obs {
-		if err := w.Record(o); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for _, g := range gaps {
-		if err := w.Gap(g); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if _, err := w.Finish(ctx, nil); err != nil {
-		t.Fatal(err)
-	}
+	e := campaignstest.Open(t, db, create)
+	defer e.Store.Close()
+	e.Snapshot(t, gaps, obs...)
 }
 
 // TestPendingLeaverBehindAGap: the newest snapshot could not read the

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"database/sql"
 	"encoding/json"
 	"fmt"
@@ -9,9 +8,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/nhi-audit/nhi/audit"
+	"github.com/nhi-audit/nhi/campaigns/campaignstest"
 )
 
 // northwindPeople is a directory as HR would export it, BOM and all:
@@ -97,38 +96,18 @@ func TestPeopleDirectory(t *testing.T) {
 // directory imported by carol.
 func separationDB(t *testing.T) string {
 	t.Helper()
-	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "nhi.db")
-	st, err := audit.Open(ctx, path, audit.OpenOptions{Create: true})
-	if err != nil {
-		t.Fatal(err)
+	e := campaignstest.Open(t, path, true)
+	obs := make([]audit.Observation, 7)
+	for i := range obs {
+		obs[i] = deployKey(i)
 	}
-	defer st.Close()
-	w, err := st.BeginSnapshot(ctx, audit.SnapshotInfo{Source: "github", Account: "acme", APIURL: "http://127.0.0.1/", ToolVersion: "test"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	created := time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC)
-	for i := range 7 {
-		if err := w.Record(audit.Observation{
-			ID: keyID(i), Kind: audit.KindGitHubDeployKey, Name: fmt.Sprintf("key-%d", i), Scope: fmt.Sprintf("acme/r%d", i%5),
-			CreatedAt: &created, RotatedAt: &created, Permissions: map[string]string{"contents": "read"},
-			Attributes: map[string]string{"added_by": fmt.Sprintf("user%d", i)},
-		}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for _, p := range []audit.Principal{
+	e.Principals = []audit.Principal{
 		{Type: audit.PrincipalTeamMember, Scope: "acme/platform", Login: "user3", Role: "member"},
 		{Type: audit.PrincipalTeamMember, Scope: "acme/platform", Login: "user5", Role: "maintainer"},
-	} {
-		if err := w.Principal(p); err != nil {
-			t.Fatal(err)
-		}
 	}
-	if _, err := w.Finish(ctx, nil); err != nil {
-		t.Fatal(err)
-	}
+	e.Snapshot(t, nil, obs...)
+	e.Store.Close()
 	ok(t, "people", "import", writeFile(t, "people.csv", northwindPeople), "--db", path, "--as", "carol@northwind.example")
 	return path
 }

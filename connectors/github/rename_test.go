@@ -2,7 +2,6 @@ package github_test
 
 import (
 	"context"
-	"fmt"
 	"net/http"
 	"reflect"
 	"strings"
@@ -11,6 +10,7 @@ import (
 
 	"github.com/nhi-audit/nhi/audit"
 	"github.com/nhi-audit/nhi/campaigns"
+	"github.com/nhi-audit/nhi/campaigns/campaignstest"
 	ghconn "github.com/nhi-audit/nhi/connectors/github"
 	"github.com/nhi-audit/nhi/connectors/github/githubtest"
 )
@@ -93,7 +93,7 @@ func TestRenamedRepository(t *testing.T) {
 		t.Errorf("%d identities shown renamed: %+v", renamed, d.Changes)
 	}
 
-	r, err := onlyRemediation(campaigns.VerifyRemediation(ctx, st, "lead", "q4"))
+	r, err := campaignstest.OnlyRemediation(campaigns.VerifyRemediation(ctx, st, "lead", "q4"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -156,7 +156,7 @@ func TestApprovedTokenRequest(t *testing.T) {
 	if _, _, err := snapshot(t, ctx, st, "acme", appOptions(t, s)); err != nil {
 		t.Fatal(err)
 	}
-	r, err := onlyRemediation(campaigns.VerifyRemediation(ctx, st, "lead", "q4"))
+	r, err := campaignstest.OnlyRemediation(campaigns.VerifyRemediation(ctx, st, "lead", "q4"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -167,18 +167,6 @@ func TestApprovedTokenRequest(t *testing.T) {
 	if it, err := st.Identity(ctx, request); err != nil || it.ID != grant {
 		t.Errorf("the request's ID resolves to %s, %v", it.ID, err)
 	}
-}
-
-// onlyRemediation is the one result of verifying a campaign over one
-// source/account.
-func onlyRemediation(rs []campaigns.Remediation, err error) (*campaigns.Remediation, error) {
-	if err != nil {
-		return nil, err
-	}
-	if len(rs) != 1 {
-		return nil, fmt.Errorf("%d remediation results, want one per source: %+v", len(rs), rs)
-	}
-	return &rs[0], nil
 }
 
 // TestRenamedWhileReading: a repository renamed after the list was read

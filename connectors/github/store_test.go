@@ -13,6 +13,7 @@ import (
 
 	"github.com/nhi-audit/nhi/audit"
 	"github.com/nhi-audit/nhi/campaigns"
+	"github.com/nhi-audit/nhi/campaigns/campaignstest"
 	"github.com/nhi-audit/nhi/connectors"
 	ghconn "github.com/nhi-audit/nhi/connectors/github"
 	"github.com/nhi-audit/nhi/connectors/github/githubtest"
@@ -408,7 +409,7 @@ func TestUnreadableEnvironmentNotRemoved(t *testing.T) {
 		if d.Removed != 0 || d.NotSeen != 1 {
 			t.Errorf("%s: diff says %d removed, %d not seen; want 0 and 1: %+v", c.name, d.Removed, d.NotSeen, d.Changes)
 		}
-		r, err := onlyRemediation(campaigns.VerifyRemediation(ctx, st, "lead", "q4"))
+		r, err := campaignstest.OnlyRemediation(campaigns.VerifyRemediation(ctx, st, "lead", "q4"))
 		if err != nil {
 			t.Fatal(err)
 		}

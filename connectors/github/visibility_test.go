@@ -8,6 +8,7 @@ import (
 
 	"github.com/nhi-audit/nhi/audit"
 	"github.com/nhi-audit/nhi/campaigns"
+	"github.com/nhi-audit/nhi/campaigns/campaignstest"
 	ghconn "github.com/nhi-audit/nhi/connectors/github"
 	"github.com/nhi-audit/nhi/connectors/github/githubtest"
 )
@@ -111,7 +112,7 @@ func TestLimitedCredential(t *testing.T) {
 	if err != nil || d.Removed != 1 || d.NotSeen != 10 {
 		t.Errorf("diff: %v, %d removed, %d not seen; want 1 and 10", err, d.Removed, d.NotSeen)
 	}
-	r, err := onlyRemediation(campaigns.VerifyRemediation(ctx, st, "lead", "q4"))
+	r, err := campaignstest.OnlyRemediation(campaigns.VerifyRemediation(ctx, st, "lead", "q4"))
 	if err != nil {
 		t.Fatal(err)
 	}
