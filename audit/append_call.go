@@ -24,7 +24,14 @@ import (
 // the server; the function refuses with SQLSTATE NHI01 (AppendCall
 // returns ErrChanged, nothing written) whenever it cannot prove the
 // write is the one the caller would have made, and the caller then
-// writes the long way.
+// writes the long way. The function makes its transaction's commit
+// asynchronous itself (set_config('synchronous_commit', 'off', true),
+// as nhi_decide does): the lock is released at that commit, and the
+// flush after it in the pipeline is what AppendCall waits for before it
+// returns ("Acknowledged means on disk"), so the lock is not held
+// through a flush. (The pipeline set it in a statement of its own
+// before; a function that does not set it is still recorded and
+// flushed, its commit waiting for the disk under the lock.)
 //
 // payloads are the event's possible payloads, of which the function
 // appends one (a payload depends on what the function reads). call is
@@ -107,7 +114,6 @@ func (s *Store) appendCallOn(ctx context.Context, pc *pgx.Conn, actor, typ strin
 	st := call(Event{Seq: seqStandIn, At: t, Actor: actor, Type: typ, Payload: json.RawMessage(texts[0])}, args)
 	b := &pgx.Batch{}
 	b.Queue("BEGIN")
-	b.Queue(commitAsync)
 	b.Queue(rewritePostgres(st.Query), pgArgs(st.Args)...)
 	b.Queue("COMMIT")
 	b.Queue(flushQuery)
@@ -116,9 +122,6 @@ func (s *Store) appendCallOn(ctx context.Context, pc *pgx.Conn, actor, typ strin
 	ev := Event{At: t, Actor: actor, Type: typ}
 	var variant int
 	_, err := br.Exec()
-	if err == nil {
-		_, err = br.Exec()
-	}
 	if err == nil {
 		if err = br.QueryRow().Scan(append([]any{&ev.Seq, &ev.PrevHash, &ev.Hash, &variant}, dest...)...); err != nil {
 			if pe, ok := errors.AsType[*pgconn.PgError](err); ok && pe.Code == errChangedCode {
@@ -141,9 +144,3 @@ func (s *Store) appendCallOn(ctx context.Context, pc *pgx.Conn, actor, typ strin
 	}
 	return ev, variant, nil
 }
-
-// commitAsync is lockAsync without the lock, for a transaction whose
-// server function takes the lock itself: the commit does not wait for
-// the disk, so the lock is not held through the flush; flushQuery,
-// after it, does.
-const commitAsync = "SELECT set_config('synchronous_commit', 'off', true)"

@@ -27,6 +27,7 @@ func TestAppendCall(t *testing.T) {
 			IF pick < 0 THEN
 				RAISE EXCEPTION 'cannot prove it' USING ERRCODE = 'NHI01';
 			END IF;
+			PERFORM set_config('synchronous_commit', 'off', true);
 			PERFORM nhi_lock_log();
 			SELECT * INTO ev FROM nhi_append_event(true, ev_at, ev_actor, ev_type, CASE pick WHEN 1 THEN p1 ELSE p0 END, CASE pick WHEN 1 THEN r1 ELSE r0 END);
 			INSERT INTO meta (key, value) VALUES ('test.call', ev.seq::text) ON CONFLICT (key) DO UPDATE SET value = excluded.value;

@@ -445,7 +445,23 @@ CREATE INDEX people_name_keys ON people USING gin (name_keys);
 	// check (TestActorCheckMatchesDirectory: Directory.RefuseLeaver).
 	// Running it again changes nothing.
 	leaverStep + checkActorLeaverStep,
+	// 13: nhi_append_event as step 10 made it, but the event's number is
+	// kept for the statements after it (nhi_event_seq) and returned
+	// without a statement: set_config is assigned, a simple expression
+	// PL/pgSQL evaluates without starting an executor, and the row is
+	// the function's output columns, assigned, where a PERFORM and a
+	// RETURN QUERY each ran a query. Two executors fewer under the write
+	// lock, every append. Same rows, same values (TestServerAppendKeepsTheHead,
+	// TestAppendCall).
+	appendEventAssigned,
 }
+
+// appendEventAssigned is nhi_append_event as step 13 makes it: step
+// 10's, its last two statements assignments.
+var appendEventAssigned = EditMigration(appendEventMetaUpdated,
+	"\tkept int;\n", "\tkept int;\n\tunused text;\n",
+	"\tPERFORM set_config('nhi.event_seq', next_seq::text, true);\n\tRETURN QUERY SELECT next_seq, prev, h;\n",
+	"\tunused := set_config('nhi.event_seq', next_seq::text, true);\n\tseq := next_seq;\n\tprev_hash := prev;\n\thash := h;\n\tRETURN NEXT;\n")
 
 // leaverStep carries each person's status into people_keys: has_left,
 // for every key of a person whose record says status "left" (as

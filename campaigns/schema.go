@@ -235,8 +235,37 @@ END $$;
 		checkReviewerLeaverStep,
 		// 13: an item whose owner or holder may read as a reviewer's
 		// name the directory does not list goes the long way.
-		decideReadsAsLongWay)
+		decideReadsAsLongWay,
+		// 14: nhi_decide makes its own transaction's commit asynchronous,
+		// where the pipeline that calls it did in a statement of its own,
+		// and reads whether the item was renamed with the item
+		// (docs/team.md, "How fast a decision is").
+		decideCommitsAsync)
 }
+
+// decideCommitsAsync is step 14: nhi_decide as step 13 made it, with
+// two statements fewer a decision, the checks step 13's, check for check.
+// It sets synchronous_commit off for its own transaction (set_config's
+// true: until the transaction ends), which the pipeline that calls it
+// (audit.Store.AppendCall) did in a statement of its own: the decision's
+// commit does not wait for the disk, so the write lock, released at that
+// commit, is not held through a flush, and the flush the pipeline makes
+// after the commit is what makes the decision durable before nhi
+// acknowledges it (docs/team.md, "Acknowledged means on disk";
+// TestDecisionInOneRoundTripFlushedOnce). The assignment is a simple
+// expression, which PL/pgSQL evaluates without starting an executor. An
+// older nhi that still sends the statement sets it twice, to the same.
+// And whether the item's identity was renamed (identity_aliases, step
+// 10) is read in the statement that reads the item, before the lock,
+// rather than in the condition after it, which is then a simple
+// expression too (TestRenamedItemDecidedByEitherID).
+var decideCommitsAsync = audit.EditMigration(decideReadsAsLongWay,
+	"\tev record;\nBEGIN\n",
+	"\tev record;\n\taliased boolean;\n\tsync_off text;\nBEGIN\n\t-- Its commit does not wait for the disk; the caller flushes after it.\n\tsync_off := set_config('synchronous_commit', 'off', true);\n",
+	"e.type = '"+audit.EventPersonSet+"'), 0)\n\t\tINTO i_owner, i_natural, i_decision, i_reason, i_by, i_seq, i_conflict, i_findings, i_reviewer, cur, c_open, pseq\n",
+	"e.type = '"+audit.EventPersonSet+"'), 0),\n\t\t\tEXISTS (SELECT 1 FROM identity_aliases a WHERE a.id = a_item)\n\t\tINTO i_owner, i_natural, i_decision, i_reason, i_by, i_seq, i_conflict, i_findings, i_reviewer, cur, c_open, pseq, aliased\n",
+	"\t\tOR EXISTS (SELECT 1 FROM identity_aliases a WHERE a.id = a_item)\n\t\tOR i_owner ~",
+	"\t\tOR aliased\n\t\tOR i_owner ~")
 
 // decideReadsAsLongWay is step 13: nhi_decide as step 10 made it, but an
 // item whose owner (frozen or now) or holder has a "<" (Name <address>),
