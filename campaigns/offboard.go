@@ -79,6 +79,10 @@ type OffboardPayload struct {
 	Scope     string         `json:"scope,omitempty"`  // a system's filter, canonical
 	Access    []audit.Access `json:"access,omitempty"` // where the leaver had admin access
 	Items     []OffboardItem `json:"items"`
+	// NotRead are the accounts whose newest run had not finished
+	// (notread.go): the campaign holds an older read of each, or nothing
+	// of one never read, so what the leaver left there is not known.
+	NotRead []AccountNotRead `json:"not_read,omitempty"`
 }
 
 // Offboarding is what an offboarding campaign offboards.
@@ -103,31 +107,6 @@ type OffboardCreated struct {
 	// read (Used 0). What the leaver left there since, or at all, is not
 	// known, and whoever reads the campaign must be told.
 	NotRead []NotRead
-}
-
-// NotRead is an account whose newest run did not finish.
-type NotRead struct {
-	Attempt audit.Snapshot // the newest run: failed, stopped or running
-	Used    int64          // the snapshot the campaign holds of it; 0 for none
-}
-
-// notRead lists the accounts of snaps whose newest run did not finish
-// (audit.FailedSince, audit.UnreadOf), current being audit.CurrentOf(snaps).
-func notRead(snaps, current []audit.Snapshot) []NotRead {
-	var out []NotRead
-	failed := audit.FailedSince(snaps, current)
-	for _, c := range current {
-		if f, ok := failed[c.ID]; ok {
-			out = append(out, NotRead{Attempt: f, Used: c.ID})
-		}
-	}
-	for _, u := range audit.UnreadOf(snaps) {
-		out = append(out, NotRead{Attempt: u})
-	}
-	slices.SortStableFunc(out, func(a, b NotRead) int {
-		return strings.Compare(a.Attempt.Source+"\x00"+a.Attempt.Account, b.Attempt.Source+"\x00"+b.Attempt.Account)
-	})
-	return out
 }
 
 // CreateOffboarding creates an offboarding campaign. Its population is
@@ -346,7 +325,8 @@ func CreateOffboarding(ctx context.Context, st *audit.Store, actor string, spec 
 	if len(uses) > 1 {
 		payload.Snapshots = uses
 	}
-	ob := OffboardPayload{Campaign: name, Effective: effective, Access: access, Items: obItems}
+	ob := OffboardPayload{Campaign: name, Effective: effective, Access: access, Items: obItems, NotRead: records(res.NotRead)}
+	payload.NotRead = ob.NotRead
 	if person != nil {
 		ob.Kind, ob.Person = OffboardPerson, person.Email
 		payload.Scope = "person:" + person.Email
