@@ -597,15 +597,11 @@ func orNone(s string) string {
 
 // newRotation prepares the rotation check of a campaign's items frozen
 // from base against snap: rotated means after base was taken, or for an
-// offboarding campaign after the effective date (the leaver could read it
-// until then).
+// offboarding campaign after the effective day ended (UTC): the leaver
+// could read it until they left, at an hour of that day nhi is not told,
+// so a rotation during it may have come before they did and proves
+// nothing (docs/offboarding.md, "Proof").
 func newRotation(ctx context.Context, st *audit.Store, ob *Offboarding, base, snap *audit.Snapshot, cov looker) (*rotationCheck, error) {
-	since := base.StartedAt
-	if ob != nil {
-		if t, err := time.Parse(dateLayout, ob.Effective); err == nil {
-			since = t
-		}
-	}
 	before, err := st.ObservationsInSnapshot(ctx, base.ID)
 	if err != nil {
 		return nil, err
@@ -614,7 +610,16 @@ func newRotation(ctx context.Context, st *audit.Store, ob *Offboarding, base, sn
 	if err != nil {
 		return nil, err
 	}
-	return newRotationCheck(since, before, after, cov), nil
+	rc := newRotationCheck(base.StartedAt, before, after, cov)
+	if ob != nil {
+		if t, err := time.Parse(dateLayout, ob.Effective); err == nil {
+			rc.since, rc.until, rc.day, rc.dayIs = t, t.AddDate(0, 0, 1), ob.Effective, "the day they left"
+			if ob.Kind == OffboardSystem {
+				rc.dayIs = "the effective date"
+			}
+		}
+	}
+	return rc, nil
 }
 
 // accessKinds are what a person holds in GitHub: tokens and SSO
