@@ -345,7 +345,7 @@ func (t *attrTerm) match(s Subject, _ *Env) bool {
 	case kwAny:
 		return v != ""
 	case kwNone:
-		return v == ""
+		return v == "" && !s.FilterUnread(Attributes, t.key)
 	}
 	return ok && t.pat.match(v)
 }
@@ -380,7 +380,7 @@ func (t *permTerm) match(s Subject, _ *Env) bool {
 		case kwAny:
 			return v != "" || every != ""
 		case kwNone:
-			return v == "" && every == ""
+			return v == "" && every == "" && !s.FilterUnread(Permissions, t.key)
 		}
 		if t.verb {
 			return hasVerb(v, t.level) || hasVerb(every, t.level)
@@ -399,7 +399,7 @@ func (t *permTerm) match(s Subject, _ *Env) bool {
 			return true
 		}
 	}
-	return t.kw == kwNone
+	return t.kw == kwNone && !s.FilterUnread(Permissions, "")
 }
 
 func (t *permTerm) write(b *strings.Builder) {
