@@ -122,3 +122,19 @@ func TestCampaignCreateSaysWhatWasNotRead(t *testing.T) {
 	ok(t, "verify", "--report", dir, "--db", db)
 	ok(t, "verify", "--report", dir)
 }
+
+// TestCampaignShowSaysPartial: a campaign over one partial snapshot says
+// so in nhi campaign show's scope line, as it does for several, where it
+// named the snapshot alone and read as a whole one.
+func TestCampaignShowSaysPartial(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "nhi.db")
+	created := time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC)
+	key := audit.Observation{ID: audit.IdentityID("github", "acme", audit.KindGitHubDeployKey, "api/1"), Kind: audit.KindGitHubDeployKey,
+		Name: "deploy", Scope: "acme/api", CreatedAt: &created, Attributes: map[string]string{"fingerprint": "SHA256:k"}}
+	recordSnapshot(t, db, true, []audit.Gap{{Endpoint: "GET /repos/acme/web/keys", Kind: audit.KindGitHubDeployKey, Scope: "acme/web", Status: 403, Reason: "no access"}}, key)
+	ok(t, "campaign", "create", "q4", "--scope", "id:*", "--due", "2099-12-31", "--reviewer", "rita", "--allow-partial", "--db", db, "--as", "lead")
+	r := ok(t, "campaign", "show", "q4", "--db", db)
+	if !strings.Contains(r.stdout, "(snapshot 1, partial, as of ") {
+		t.Errorf("show of a campaign over a partial snapshot:\n%s", r.stdout)
+	}
+}
