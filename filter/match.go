@@ -161,6 +161,9 @@ type findingTerm struct {
 func (t *findingTerm) match(s Subject, _ *Env) bool {
 	if t.kw != kwPattern {
 		_, _, has := s.FilterFinding(0)
+		if !has && t.kw == kwNone {
+			return !s.FilterUnread(Findings, "")
+		}
 		return has == (t.kw == kwAny)
 	}
 	for i := 0; ; i++ {

@@ -33,8 +33,10 @@ type Subject interface {
 	FilterTracksLastUse() bool
 	// FilterUnread reports whether the subject's value of the map field f
 	// (Attributes or Permissions) under key was not read (key "": any of
-	// them): no value is then not known, never none, and a term that
-	// claims it absent (perm:none, attr.KEY:none) does not match.
+	// them), or, of Findings, whether something its rules read was not:
+	// no value (no finding) is then not known, never none, and a term
+	// that claims it absent (perm:none, attr.KEY:none, finding:none) does
+	// not match.
 	FilterUnread(f Field, key string) bool
 }
 
@@ -57,6 +59,9 @@ const (
 	Attributes
 	Permissions
 	Account
+	// Findings is asked of FilterUnread alone: whether what the rules
+	// read of the subject was read.
+	Findings
 )
 
 // Env is what a filter needs besides the subject.
@@ -140,7 +145,7 @@ var fields = []field{
 	{name: "finding", compile: findingField, example: "finding:stale", docs: []row{
 		{"finding:stale", "have a finding of that rule"},
 		{"finding:no-*", "have a finding whose rule matches the glob"},
-		{"finding:any` / `finding:none", "have at least one finding / none"}}},
+		{"finding:any` / `finding:none", "have at least one finding / none, as read: not an identity whose policies, trust policy or last use were not read (`policies_unknown`, `trust_unknown`, `last_used_unknown`), which a rule may have found something in"}}},
 	{name: "severity", compile: severityField, example: "severity:high", docs: []row{
 		{"severity:high", "have a finding of that severity **or above** (`low < medium < high < critical`)"}}},
 	{name: "owner", compile: textField(Owner, true), example: "owner:alice or owner:none", docs: []row{

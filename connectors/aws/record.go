@@ -18,7 +18,7 @@ const (
 	AttrManagedBy     = "managed_by"              // "aws" for service-linked roles
 	AttrGrants        = "grants"                  // "AdministratorAccess, *:*, iam:PassRole on *"
 	AttrPolicyUnknown = audit.AttrPoliciesUnknown // "true" when policies were not read
-	AttrTrustUnknown  = "trust_unknown"           // "true" when the trust policy is empty or does not parse
+	AttrTrustUnknown  = audit.AttrTrustUnknown    // "true" when the trust policy is empty or does not parse
 	// attrPoliciesUnreadable names the policies whose document is empty,
 	// does not parse or was not listed ("deploy (inline)"), with
 	// policies_unknown.
