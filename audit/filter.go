@@ -1,6 +1,7 @@
 package audit
 
 import (
+	"strings"
 	"time"
 
 	"github.com/nhi-audit/nhi/filter"
@@ -84,6 +85,30 @@ func (id *Identity) FilterFinding(i int) (rule, severity string, ok bool) {
 		return "", "", false
 	}
 	return id.Findings[i].Rule, id.Findings[i].Severity, true
+}
+
+// Unread says, of an identity with attributes attrs, whether its value of
+// the map field f under key was not read (filter.Subject's FilterUnread):
+// any permission when its policies were not (AttrPoliciesUnknown), a tag
+// ("tag.…" attribute) when its tags were not (AttrTagsUnknown), and its
+// findings when what a rule reads was not: its policies (overprivileged),
+// its trust policy (broad-trust, third-party; AttrTrustUnknown) or its
+// last use (stale; AttrLastUseUnknown).
+func Unread(attrs map[string]string, f filter.Field, key string) bool {
+	switch f {
+	case filter.Permissions:
+		return attrs[AttrPoliciesUnknown] == "true"
+	case filter.Attributes:
+		return attrs[AttrTagsUnknown] == "true" && (key == "" || strings.HasPrefix(strings.ToLower(key), "tag."))
+	case filter.Findings:
+		return attrs[AttrPoliciesUnknown] == "true" || attrs[AttrTrustUnknown] == "true" || attrs[AttrLastUseUnknown] == "true"
+	}
+	return false
+}
+
+// FilterUnread implements filter.Subject.
+func (id *Identity) FilterUnread(f filter.Field, key string) bool {
+	return Unread(id.Attributes, f, key)
 }
 
 // FilterTracksLastUse implements filter.Subject.

@@ -176,6 +176,16 @@ const AttrLastUseUnknown = "last_used_unknown"
 // is then not "no owner tag", and nothing is suggested from them.
 const AttrTagsUnknown = "tags_unknown"
 
+// AttrPoliciesUnknown, "true" on an identity, says what it is granted was
+// not read (an AWS user or role whose policies were not): no permission
+// is then not "none".
+const AttrPoliciesUnknown = "policies_unknown"
+
+// AttrTrustUnknown, "true" on an identity, says who may assume it was not
+// read (an AWS role whose trust policy is empty or does not parse): no
+// trusted principal is then not "nobody".
+const AttrTrustUnknown = "trust_unknown"
+
 // ReportsLastUse says whether no last use on an identity of kind k means
 // "never used": its source reports use (TracksLastUse) and it was read
 // for this identity (lastUseUnknown, its AttrLastUseUnknown, is not

@@ -110,9 +110,13 @@ type Campaign struct {
 	// campaign over several sources, the newest of its snapshots. Snapshots
 	// lists every snapshot the population was frozen from, one per
 	// source/account, in source/account order.
-	SnapshotID       int64
-	AsOf             time.Time // the snapshot's start: findings and time terms count from it
-	Snapshots        []SnapshotUse
+	SnapshotID int64
+	AsOf       time.Time // the snapshot's start: findings and time terms count from it
+	Snapshots  []SnapshotUse
+	// NotRead are the accounts the campaign reviews whose newest run had
+	// not finished when it was created (its campaign.create event's
+	// not_read): the population holds an older read of each, or nothing.
+	NotRead          []AccountNotRead
 	PolicyDigest     string
 	Reviewers        []string
 	CarriedFrom      string
@@ -367,6 +371,10 @@ type CreatePayload struct {
 	OnNoResponse     string `json:"on_no_response,omitempty"`
 	FallbackReviewer string `json:"fallback_reviewer,omitempty"`
 	EscalateAfter    int    `json:"escalate_after_days,omitempty"`
+	// NotRead are the accounts the campaign reviews whose newest run had
+	// not finished (notread.go): it holds an older read of each, or
+	// nothing of one never read.
+	NotRead []AccountNotRead `json:"not_read,omitempty"`
 }
 
 // DecidePayload is the payload of campaign.decide: one decision applied to
@@ -505,6 +513,7 @@ const campaignColumns = `id, name, scope, due, status, snapshot_id, as_of, polic
 	(SELECT COALESCE(json_extract(payload, '$.allow_admin_review'), '0') || ',' || COALESCE(json_extract(payload, '$.require_signed'), '0')
 		FROM events WHERE seq = campaigns.create_seq),
 	(SELECT COALESCE(json_extract(payload, '$.snapshots'), '') FROM events WHERE seq = campaigns.create_seq),
+	(SELECT COALESCE(json_extract(payload, '$.not_read'), '') FROM events WHERE seq = campaigns.create_seq),
 	COALESCE((SELECT json_array(s.source, s.account, s.status, s.digest) FROM snapshots s WHERE s.id = campaigns.snapshot_id), '')`
 
 func scanCampaign(sc interface{ Scan(...any) error }) (*Campaign, error) {
@@ -513,10 +522,11 @@ func scanCampaign(sc interface{ Scan(...any) error }) (*Campaign, error) {
 		asOf, reviewers, at string
 		closedAt, options   sql.NullString
 		snapshots, single   string
+		notRead             string
 	)
 	if err := sc.Scan(&c.ID, &c.Name, &c.Scope, &c.Due, &c.Status, &c.SnapshotID, &asOf, &c.PolicyDigest, &reviewers,
 		&c.CarriedFrom, &c.Count, &c.PopulationDigest, &at, &c.CreatedBy, &c.CreateSeq, &closedAt, &c.ClosedBy, &c.CloseSeq, &options,
-		&snapshots, &single); err != nil {
+		&snapshots, &notRead, &single); err != nil {
 		return nil, err
 	}
 	if snapshots != "" {
@@ -529,6 +539,11 @@ func scanCampaign(sc interface{ Scan(...any) error }) (*Campaign, error) {
 		_ = json.Unmarshal([]byte(single), &s)
 		s = append(s, "", "", "", "")
 		c.Snapshots = []SnapshotUse{{ID: c.SnapshotID, Source: s[0], Account: s[1], Status: s[2], Digest: s[3], AsOf: asOf, Count: c.Count}}
+	}
+	if notRead != "" {
+		if err := json.Unmarshal([]byte(notRead), &c.NotRead); err != nil {
+			return nil, fmt.Errorf("campaign %s: not_read: %w", c.Name, err)
+		}
 	}
 	c.AllowAdminReview, c.RequireSigned = strings.HasPrefix(options.String, "1,"), strings.HasSuffix(options.String, ",1")
 	c.AsOf, _ = time.Parse(time.RFC3339, asOf)

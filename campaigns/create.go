@@ -71,6 +71,10 @@ type Created struct {
 	// Returned lists the identities outside the scope that are in the
 	// population because their exception lapsed (exception-expired).
 	Returned []string
+	// NotRead are the accounts the campaign reviews whose newest run did
+	// not finish (notread.go), in source/account order: the population
+	// holds an older read of each, or nothing of one never read.
+	NotRead []NotRead
 }
 
 // Create freezes a campaign's population and records it. The scope is
@@ -181,7 +185,7 @@ func Create(ctx context.Context, st *audit.Store, actor string, spec Spec) (*Cre
 	}
 	c := &creation{st: st, actor: actor, spec: spec, expr: expr, scope: f, envs: envs,
 		snaps: snaps, all: all, newest: snap, status: status, uses: uses, policy: policy.Digest(),
-		aliases: reviewerAliases, rmap: rmap, pool: pool, listed: reviewers, sep: sep}
+		aliases: reviewerAliases, rmap: rmap, pool: pool, listed: reviewers, sep: sep, notRead: campaignNotRead(all, snaps, spec)}
 	if spec.CarryForward != "" {
 		if c.carry, err = closedCampaign(ctx, st, spec.CarryForward); err != nil {
 			return nil, err
@@ -210,7 +214,7 @@ func Create(ctx context.Context, st *audit.Store, actor string, spec Spec) (*Cre
 		return nil, err
 	}
 	res := &Created{Snapshot: *snap, Event: ev, Assigned: pop.assigned, Carried: pop.carried,
-		CarriedAs: pop.carriedAs, Unassigned: pop.unassigned, Returned: pop.returned}
+		CarriedAs: pop.carriedAs, Unassigned: pop.unassigned, Returned: pop.returned, NotRead: c.notRead}
 	for _, s := range snaps {
 		res.Snapshots = append(res.Snapshots, *s)
 	}
@@ -346,9 +350,6 @@ func pickSnapshots(ctx context.Context, st *audit.Store, spec Spec) ([]*audit.Sn
 		cur := audit.CurrentOf(all)
 		if len(cur) == 0 {
 			return nil, nil, fmt.Errorf("%w to review yet: take one with `nhi snapshot github --org ORG` (or `nhi demo`)", ErrNoSnapshot)
-		}
-		wanted := func(list []string, v string) bool {
-			return len(list) == 0 || slices.ContainsFunc(list, func(x string) bool { return strings.EqualFold(strings.TrimSpace(x), v) })
 		}
 		for i := range cur {
 			if wanted(spec.Sources, cur[i].Source) && wanted(spec.Accounts, cur[i].Account) {

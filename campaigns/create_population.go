@@ -37,6 +37,7 @@ type creation struct {
 	sep      *separation
 	carry    *Campaign // --carry-forward, closed
 	lineages *lineages // with carry: the renames, read once (carryForward); nil without any
+	notRead  []NotRead // accounts reviewed whose newest run did not finish
 }
 
 // population is what one read of a campaign's population found.
@@ -163,6 +164,7 @@ func (c *creation) payload(pop *population) CreatePayload {
 		ReviewerAliases: c.aliases, AllowAdminReview: c.spec.AllowAdminReview, RequireSigned: c.spec.RequireSigned,
 		ExceptionsReturned: pop.returned,
 		OnNoResponse:       c.spec.OnNoResponse, FallbackReviewer: c.spec.FallbackReviewer, EscalateAfter: c.spec.EscalateAfter,
+		NotRead: records(c.notRead),
 	}
 	if c.expr != p.Scope {
 		p.ScopeInput = c.expr

@@ -79,6 +79,10 @@ type OffboardPayload struct {
 	Scope     string         `json:"scope,omitempty"`  // a system's filter, canonical
 	Access    []audit.Access `json:"access,omitempty"` // where the leaver had admin access
 	Items     []OffboardItem `json:"items"`
+	// NotRead are the accounts whose newest run had not finished
+	// (notread.go): the campaign holds an older read of each, or nothing
+	// of one never read, so what the leaver left there is not known.
+	NotRead []AccountNotRead `json:"not_read,omitempty"`
 }
 
 // Offboarding is what an offboarding campaign offboards.
@@ -103,31 +107,6 @@ type OffboardCreated struct {
 	// read (Used 0). What the leaver left there since, or at all, is not
 	// known, and whoever reads the campaign must be told.
 	NotRead []NotRead
-}
-
-// NotRead is an account whose newest run did not finish.
-type NotRead struct {
-	Attempt audit.Snapshot // the newest run: failed, stopped or running
-	Used    int64          // the snapshot the campaign holds of it; 0 for none
-}
-
-// notRead lists the accounts of snaps whose newest run did not finish
-// (audit.FailedSince, audit.UnreadOf), current being audit.CurrentOf(snaps).
-func notRead(snaps, current []audit.Snapshot) []NotRead {
-	var out []NotRead
-	failed := audit.FailedSince(snaps, current)
-	for _, c := range current {
-		if f, ok := failed[c.ID]; ok {
-			out = append(out, NotRead{Attempt: f, Used: c.ID})
-		}
-	}
-	for _, u := range audit.UnreadOf(snaps) {
-		out = append(out, NotRead{Attempt: u})
-	}
-	slices.SortStableFunc(out, func(a, b NotRead) int {
-		return strings.Compare(a.Attempt.Source+"\x00"+a.Attempt.Account, b.Attempt.Source+"\x00"+b.Attempt.Account)
-	})
-	return out
 }
 
 // CreateOffboarding creates an offboarding campaign. Its population is
@@ -346,7 +325,8 @@ func CreateOffboarding(ctx context.Context, st *audit.Store, actor string, spec 
 	if len(uses) > 1 {
 		payload.Snapshots = uses
 	}
-	ob := OffboardPayload{Campaign: name, Effective: effective, Access: access, Items: obItems}
+	ob := OffboardPayload{Campaign: name, Effective: effective, Access: access, Items: obItems, NotRead: records(res.NotRead)}
+	payload.NotRead = ob.NotRead
 	if person != nil {
 		ob.Kind, ob.Person = OffboardPerson, person.Email
 		payload.Scope = "person:" + person.Email
@@ -617,15 +597,11 @@ func orNone(s string) string {
 
 // newRotation prepares the rotation check of a campaign's items frozen
 // from base against snap: rotated means after base was taken, or for an
-// offboarding campaign after the effective date (the leaver could read it
-// until then).
+// offboarding campaign after the effective day ended (UTC): the leaver
+// could read it until they left, at an hour of that day nhi is not told,
+// so a rotation during it may have come before they did and proves
+// nothing (docs/offboarding.md, "Proof").
 func newRotation(ctx context.Context, st *audit.Store, ob *Offboarding, base, snap *audit.Snapshot, cov looker) (*rotationCheck, error) {
-	since := base.StartedAt
-	if ob != nil {
-		if t, err := time.Parse(dateLayout, ob.Effective); err == nil {
-			since = t
-		}
-	}
 	before, err := st.ObservationsInSnapshot(ctx, base.ID)
 	if err != nil {
 		return nil, err
@@ -634,7 +610,16 @@ func newRotation(ctx context.Context, st *audit.Store, ob *Offboarding, base, sn
 	if err != nil {
 		return nil, err
 	}
-	return newRotationCheck(since, before, after, cov), nil
+	rc := newRotationCheck(base.StartedAt, before, after, cov)
+	if ob != nil {
+		if t, err := time.Parse(dateLayout, ob.Effective); err == nil {
+			rc.since, rc.until, rc.day, rc.dayIs = t, t.AddDate(0, 0, 1), ob.Effective, "the day they left"
+			if ob.Kind == OffboardSystem {
+				rc.dayIs = "the effective date"
+			}
+		}
+	}
+	return rc, nil
 }
 
 // accessKinds are what a person holds in GitHub: tokens and SSO

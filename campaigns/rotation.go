@@ -27,9 +27,16 @@ const (
 
 // rotationCheck judges rotate decisions against one later snapshot.
 type rotationCheck struct {
-	since  time.Time                  // rotation must be after this
-	before map[string]*audit.Identity // the identities as the campaign reviewed them
-	after  map[string]*audit.Identity // the later snapshot's, by ID
+	// A rotation proves something only after since. A review campaign's
+	// since is its snapshot's start, a moment; an offboarding's is the
+	// day the person left, which has no hour: until ends that day, and a
+	// rotation within it may have come before they left, so it proves
+	// nothing either way (not checked). until equals since for a moment.
+	since, until time.Time
+	day          string                     // the effective day, for an offboarding; "" for a moment
+	dayIs        string                     // what day is: "the day they left", "the effective date"
+	before       map[string]*audit.Identity // the identities as the campaign reviewed them
+	after        map[string]*audit.Identity // the later snapshot's, by ID
 	// keysByScope are the later snapshot's deploy keys, by repository.
 	keysByScope map[string][]*audit.Identity
 	cov         looker
@@ -42,7 +49,7 @@ type looker interface {
 }
 
 func newRotationCheck(since time.Time, before, after []audit.Identity, cov looker) *rotationCheck {
-	rc := &rotationCheck{since: since, before: map[string]*audit.Identity{}, after: map[string]*audit.Identity{},
+	rc := &rotationCheck{since: since, until: since, before: map[string]*audit.Identity{}, after: map[string]*audit.Identity{},
 		keysByScope: map[string][]*audit.Identity{}, cov: cov}
 	for i := range before {
 		rc.before[before[i].ID] = &before[i]
@@ -63,7 +70,7 @@ func newRotationCheck(since time.Time, before, after []audit.Identity, cov looke
 func (rc *rotationCheck) judge(id, cur string, kind audit.Kind, scope string) (state, why string) {
 	was := rc.before[id]
 	now := rc.after[cur]
-	since := rc.since.UTC().Format(time.RFC3339)
+	since := rc.reference()
 	if now == nil {
 		if kind == audit.KindGitHubDeployKey && was != nil {
 			// A deploy key cannot be changed, only replaced: a new key
@@ -71,10 +78,21 @@ func (rc *rotationCheck) judge(id, cur string, kind audit.Kind, scope string) (s
 			// after the reference time, or, where the source does not say
 			// when, not in the campaign's snapshot; a second key the
 			// repository already had under that title replaced nothing.
+			var sameDay *audit.Identity
 			for _, k := range rc.keysByScope[scope] {
-				if k.Name == was.Name && k.Attributes["fingerprint"] != "" && k.Attributes["fingerprint"] != was.Attributes["fingerprint"] && rc.newKey(k) {
-					return Rotated, fmt.Sprintf("replaced by %s (same title, fingerprint %s)", k.ID, audit.Printable(k.Attributes["fingerprint"]))
+				if k.Name != was.Name || k.Attributes["fingerprint"] == "" || k.Attributes["fingerprint"] == was.Attributes["fingerprint"] {
+					continue
 				}
+				switch rc.newKey(k) {
+				case whenAfter:
+					return Rotated, fmt.Sprintf("replaced by %s (same title, fingerprint %s)", k.ID, audit.Printable(k.Attributes["fingerprint"]))
+				case whenWithin:
+					sameDay = k
+				}
+			}
+			if sameDay != nil {
+				return NotChecked, fmt.Sprintf("replaced by %s (same title, fingerprint %s), created %s, on %s, %s, whose hour is not known: it may have come before they left",
+					sameDay.ID, audit.Printable(sameDay.Attributes["fingerprint"]), sameDay.CreatedAt.UTC().Format(time.RFC3339), rc.day, rc.dayIs)
 			}
 		}
 		if looked, reason := rc.cov.Looked(kind, scope); !looked {
@@ -103,20 +121,54 @@ func (rc *rotationCheck) judge(id, cur string, kind audit.Kind, scope string) (s
 		// "a SSO credential" and still verify.
 		return NotChecked, "the source does not say when " + kind.WithArticle() + " was last rotated"
 	}
-	if now.RotatedAt.After(rc.since) {
-		return Rotated, "updated_at " + now.RotatedAt.UTC().Format(time.RFC3339) + ", after " + since
+	at := now.RotatedAt.UTC().Format(time.RFC3339)
+	switch rc.when(*now.RotatedAt) {
+	case whenAfter:
+		return Rotated, "updated_at " + at + ", after " + since
+	case whenWithin:
+		return NotChecked, "updated_at " + at + ", on " + rc.day + ", " + rc.dayIs + ", whose hour is not known: it may have come before they left"
 	}
-	return NotRotated, "last rotated " + now.RotatedAt.UTC().Format(time.RFC3339) + ", not after " + since
+	return NotRotated, "last rotated " + at + ", not after " + since
 }
 
-// newKey reports whether deploy key k came after the reference time: its
-// created_at is after it, or, without one, the campaign's snapshot did not
-// hold it.
-func (rc *rotationCheck) newKey(k *audit.Identity) bool {
-	if k.CreatedAt != nil {
-		return k.CreatedAt.After(rc.since)
+// When a change came, against the reference time.
+const (
+	whenBefore = iota // at or before it: no rotation
+	whenWithin        // on the day the person left, whose hour is not known
+	whenAfter         // after it: a rotation
+)
+
+// when places t against the reference time.
+func (rc *rotationCheck) when(t time.Time) int {
+	switch {
+	case !t.Before(rc.until) && t.After(rc.since):
+		return whenAfter
+	case t.After(rc.since):
+		return whenWithin
 	}
-	return rc.before[k.ID] == nil
+	return whenBefore
+}
+
+// reference is the reference time in words: the moment, or the end of
+// the day the person left.
+func (rc *rotationCheck) reference() string {
+	if rc.day != "" {
+		return "the end of " + rc.day + " (UTC), " + rc.dayIs
+	}
+	return rc.since.UTC().Format(time.RFC3339)
+}
+
+// newKey says when deploy key k came against the reference time: by its
+// created_at, or, without one, after it when the campaign's snapshot did
+// not hold it.
+func (rc *rotationCheck) newKey(k *audit.Identity) int {
+	if k.CreatedAt != nil {
+		return rc.when(*k.CreatedAt)
+	}
+	if rc.before[k.ID] == nil {
+		return whenAfter
+	}
+	return whenBefore
 }
 
 func sameTime(a, b *time.Time) bool {

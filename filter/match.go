@@ -161,6 +161,9 @@ type findingTerm struct {
 func (t *findingTerm) match(s Subject, _ *Env) bool {
 	if t.kw != kwPattern {
 		_, _, has := s.FilterFinding(0)
+		if !has && t.kw == kwNone {
+			return !s.FilterUnread(Findings, "")
+		}
 		return has == (t.kw == kwAny)
 	}
 	for i := 0; ; i++ {
@@ -345,7 +348,7 @@ func (t *attrTerm) match(s Subject, _ *Env) bool {
 	case kwAny:
 		return v != ""
 	case kwNone:
-		return v == ""
+		return v == "" && !s.FilterUnread(Attributes, t.key)
 	}
 	return ok && t.pat.match(v)
 }
@@ -380,7 +383,7 @@ func (t *permTerm) match(s Subject, _ *Env) bool {
 		case kwAny:
 			return v != "" || every != ""
 		case kwNone:
-			return v == "" && every == ""
+			return v == "" && every == "" && !s.FilterUnread(Permissions, t.key)
 		}
 		if t.verb {
 			return hasVerb(v, t.level) || hasVerb(every, t.level)
@@ -399,7 +402,7 @@ func (t *permTerm) match(s Subject, _ *Env) bool {
 			return true
 		}
 	}
-	return t.kw == kwNone
+	return t.kw == kwNone && !s.FilterUnread(Permissions, "")
 }
 
 func (t *permTerm) write(b *strings.Builder) {

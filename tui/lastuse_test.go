@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -59,5 +60,35 @@ func TestTagsNotReadSuggestNothing(t *testing.T) {
 			t.Errorf("detail of %s, want %q:\n%s", name, want, d)
 		}
 		press(t, m, "esc", "/", "ctrl+u", "enter")
+	}
+}
+
+// TestUnreadIsNotNone: an AWS role whose policies were not read
+// (policies_unknown) and one whose tags were not (tags_unknown) are not
+// matched by perm:none, perm.NAME:none or attr.tag.NAME:none, which claim
+// the permission or tag absent, where their empty maps matched; roles
+// read without any still are.
+func TestUnreadIsNotNone(t *testing.T) {
+	bare := identity(audit.KindAWSIAMRole, "bare", "111111111111")
+	policies := identity(audit.KindAWSIAMRole, "policies-not-read", "111111111111")
+	policies.Attributes = map[string]string{audit.AttrPoliciesUnknown: "true"}
+	tags := identity(audit.KindAWSIAMRole, "tags-not-read", "111111111111")
+	tags.Attributes = map[string]string{audit.AttrTagsUnknown: "true"}
+	m := newTestModel(t, testSnapshot(), []audit.Identity{bare, policies, tags}, 120, 24)
+	for q, want := range map[string][]string{
+		"perm:none":                       {"bare", "tags-not-read"},
+		"perm.AdministratorAccess:none":   {"bare", "tags-not-read"},
+		"attr.tag.owner:none":             {"bare", "policies-not-read"},
+		"perm:none attr.tag.owner:none":   {"bare"},
+		"attr.tag.owner:none or perm:any": {"bare", "policies-not-read"},
+	} {
+		press(t, m, "/", q, "enter")
+		v := m.View()
+		for _, name := range []string{"bare", "policies-not-read", "tags-not-read"} {
+			if shown := strings.Contains(v, name); shown != slices.Contains(want, name) {
+				t.Errorf("%s: %s shown %v, want %v:\n%s", q, name, shown, !shown, v)
+			}
+		}
+		press(t, m, "/", "ctrl+u", "enter")
 	}
 }

@@ -746,6 +746,12 @@ func (s *rowSubject) FilterFinding(i int) (rule, severity string, ok bool) {
 	return fk.rule, fk.severity, true
 }
 
+// FilterUnread implements filter.Subject. Only a term that claims a value
+// absent asks, so the row's attributes are read for it alone.
+func (s *rowSubject) FilterUnread(f filter.Field, key string) bool {
+	return audit.Unread(s.FilterMap(filter.Attributes), f, key)
+}
+
 // FilterTracksLastUse implements filter.Subject.
 func (s *rowSubject) FilterTracksLastUse() bool {
 	return s.t.reportsLastUse(s.r)

@@ -144,7 +144,7 @@ func build(ctx context.Context, st *audit.Store, name string, opts Options) (*Re
 		return nil, err
 	}
 	r.Population.VerifyingSnapshots = verifyingSnapshots(snaps, r.Remediation.Snapshots)
-	if l := limits(&r.Population); l != "" {
+	if l := unread(&r.Population) + limits(&r.Population); l != "" {
 		for i := range r.Attestation.Controls {
 			if r.Attestation.Controls[i].ID == "CC6.2" {
 				r.Attestation.Controls[i].How += l
@@ -351,9 +351,30 @@ func population(ctx context.Context, st *audit.Store, c *campaigns.Campaign, use
 	for _, k := range kindOrder(counts, all) {
 		p.Kinds = append(p.Kinds, KindCount{Kind: clean(string(k)), Label: clean(k.Label()), Snapshot: counts[k], Campaign: all[clean(string(k))]})
 	}
+	for _, n := range c.NotRead {
+		effect := "never read: none of its identities are in the population"
+		if n.Snapshot != 0 {
+			effect = fmt.Sprintf("the population holds snapshot %d's older read of it, not what was there when the campaign was created", n.Snapshot)
+		}
+		p.AccountsNotRead = append(p.AccountsNotRead, AccountNotRead{Source: clean(n.Source), Account: clean(n.Account), Attempt: n.Attempt,
+			Started: clean(n.Started), Status: clean(n.Status), Reason: clean(n.Reason), Snapshot: n.Snapshot, Effect: effect})
+	}
 	var err error
 	p.Reconciliation, err = reconcile(ctx, st, c, all, inScope, asOf)
 	return p, err
+}
+
+// unread is what the CC6.2 claim must add when accounts the campaign
+// reviews were not read: "" when every one was.
+func unread(p *Population) string {
+	if len(p.AccountsNotRead) == 0 {
+		return ""
+	}
+	var parts []string
+	for _, n := range p.AccountsNotRead {
+		parts = append(parts, n.Source+"/"+n.Account+" ("+n.Effect+")")
+	}
+	return " Not every account in scope was read when the campaign was created (population section, Accounts not read): " + strings.Join(parts, "; ") + "."
 }
 
 // completeness is what snapshot s says it read of its source.

@@ -203,6 +203,15 @@ func (r *Report) WriteMarkdown(out io.Writer) error {
 		}
 		w.table([]string{"Endpoint", "Kind", "Scope", "Status", "Reason", "Effect"}, gaps)
 	}
+	if len(p.AccountsNotRead) > 0 {
+		w.p("### Accounts not read\n\n")
+		w.p("When the campaign was created, the newest run of these accounts had not finished, so the population is smaller than the estate:\n\n")
+		var rows [][]string
+		for _, n := range p.AccountsNotRead {
+			rows = append(rows, []string{md(n.Source) + " / " + md(n.Account), fmt.Sprintf("%d, started %s", n.Attempt, n.Started), md(n.Status), md(orDash(n.Reason)), n.Effect})
+		}
+		w.table([]string{"Source", "Newest run", "Status", "Reason", "Effect"}, rows)
+	}
 	w.p("### Completeness\n\n")
 	w.p("What each snapshot read of its source, as its connector counted it, and what the connector does not collect or cannot see: the review covers what was read, within these limits.\n\n")
 	var comp [][]string

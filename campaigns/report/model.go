@@ -189,6 +189,26 @@ type Population struct {
 	// Sources are the snapshots of the population, one per source/account,
 	// in source/account order (one, for a campaign over one snapshot).
 	Sources []SourceEvidence `json:"sources"`
+	// AccountsNotRead are the accounts the campaign reviews whose newest
+	// run had not finished when it was created (the campaign.create
+	// event's not_read): the population holds an older snapshot's read of
+	// each, or none of its identities. Absent when there were none.
+	AccountsNotRead []AccountNotRead `json:"accounts_not_read,omitempty"`
+}
+
+// AccountNotRead is an account whose newest run had not finished when
+// the campaign was created.
+type AccountNotRead struct {
+	Source  string `json:"source"`
+	Account string `json:"account"`
+	Attempt int64  `json:"attempt"` // the run's snapshot
+	Started string `json:"started"`
+	Status  string `json:"status"` // failed, stopped, running
+	Reason  string `json:"reason"`
+	// Snapshot is the older snapshot the population holds of the
+	// account; 0 when it holds nothing of it.
+	Snapshot int64  `json:"snapshot"`
+	Effect   string `json:"effect"`
 }
 
 // SourceEvidence is one snapshot of the population: the snapshot as

@@ -191,12 +191,29 @@ func printCreated(w io.Writer, res *campaigns.Created, actor string) {
 			fmt.Fprintf(w, "  %s: %s\n", audit.Printable(g.Endpoint), audit.Printable(g.Reason))
 		}
 	}
+	for _, n := range res.NotRead {
+		fmt.Fprintln(w, campaignNotReadWarning(n.Record()))
+	}
 	if n := len(res.Unassigned); n > 0 {
 		fmt.Fprintf(w, "Warning: %s no reviewer (every reviewer owns %s); anyone who does not own %s may decide:\n", counted(n, "item has", "items have"), plural(n, "it", "them"), plural(n, "it", "them"))
 		for _, id := range res.Unassigned {
 			fmt.Fprintf(w, "  %s\n", audit.Printable(id))
 		}
 	}
+}
+
+// campaignNotReadWarning says that the newest run of an account a new
+// campaign reviews did not finish, what the campaign holds of it
+// therefore, and what to do (docs/campaigns.md, "Accounts not read").
+func campaignNotReadWarning(n campaigns.AccountNotRead) string {
+	where := audit.Printable(n.Source) + "/" + audit.Printable(n.Account)
+	todo := fmt.Sprintf("read it again once what stopped it is put right (nhi snapshots show %d says what: a permission the credential lacks, say), then create the campaign again, or review knowing it: the campaign.create event records it (not_read)", n.Attempt)
+	if n.Snapshot == 0 {
+		return fmt.Sprintf("Warning: %s was never read (its run, snapshot %d, started %s, %s): none of its identities are in this campaign, so the population is smaller than the estate; %s.",
+			where, n.Attempt, n.Started, n.What(), todo)
+	}
+	return fmt.Sprintf("Warning: the newest run of %s (snapshot %d, started %s) %s: this campaign holds what snapshot %d read of it, not what is there now; %s.",
+		where, n.Attempt, n.Started, n.What(), n.Snapshot, todo)
 }
 
 // printSnapshotUses lists a campaign's snapshots, one line each.
@@ -602,21 +619,24 @@ type campaignJSON struct {
 	AsOf     string `json:"as_of"`
 	// Snapshots are every snapshot of the population, one per
 	// source/account; Snapshot and AsOf are the newest's.
-	Snapshots        []campaigns.SnapshotUse `json:"snapshots"`
-	PolicyDigest     string                  `json:"policy_digest"`
-	PopulationDigest string                  `json:"population_digest"`
-	Count            int                     `json:"count"`
-	Reviewers        []string                `json:"reviewers"`
-	CarriedFrom      *string                 `json:"carried_from"`
-	CreatedAt        string                  `json:"created_at"`
-	CreatedBy        string                  `json:"created_by"`
-	ClosedAt         *string                 `json:"closed_at"`
-	ClosedBy         *string                 `json:"closed_by"`
-	Progress         progressJSON            `json:"progress"`
-	ReviewerProgress []reviewerJSON          `json:"reviewer_progress"`
-	Decisions        map[string]int          `json:"decisions"`
-	AllowAdminReview bool                    `json:"allow_admin_review"`
-	RequireSigned    bool                    `json:"require_signed"`
+	Snapshots []campaigns.SnapshotUse `json:"snapshots"`
+	// NotRead are the accounts reviewed whose newest run had not finished
+	// at creation (snapshot: the older read held, absent for none).
+	NotRead          []campaigns.AccountNotRead `json:"not_read"`
+	PolicyDigest     string                     `json:"policy_digest"`
+	PopulationDigest string                     `json:"population_digest"`
+	Count            int                        `json:"count"`
+	Reviewers        []string                   `json:"reviewers"`
+	CarriedFrom      *string                    `json:"carried_from"`
+	CreatedAt        string                     `json:"created_at"`
+	CreatedBy        string                     `json:"created_by"`
+	ClosedAt         *string                    `json:"closed_at"`
+	ClosedBy         *string                    `json:"closed_by"`
+	Progress         progressJSON               `json:"progress"`
+	ReviewerProgress []reviewerJSON             `json:"reviewer_progress"`
+	Decisions        map[string]int             `json:"decisions"`
+	AllowAdminReview bool                       `json:"allow_admin_review"`
+	RequireSigned    bool                       `json:"require_signed"`
 	// OnNoResponse is the no-response rule (show only; absent when none):
 	// keep, decommission or escalate, with escalate's fallback and days.
 	OnNoResponse     string `json:"on_no_response,omitempty"`
@@ -774,9 +794,13 @@ func timeOrNull(t *time.Time) *string {
 
 func campaignToJSON(c *campaigns.Campaign, now time.Time) campaignJSON {
 	p := c.Progress
+	notRead := c.NotRead
+	if notRead == nil {
+		notRead = []campaigns.AccountNotRead{}
+	}
 	j := campaignJSON{
 		Name: c.Name, Status: c.Status, Due: c.Due, Overdue: c.Overdue(now), Scope: c.Scope, Snapshot: c.SnapshotID,
-		AsOf: c.AsOf.UTC().Format(time.RFC3339), Snapshots: c.Snapshots, PolicyDigest: c.PolicyDigest, PopulationDigest: c.PopulationDigest,
+		AsOf: c.AsOf.UTC().Format(time.RFC3339), Snapshots: c.Snapshots, NotRead: notRead, PolicyDigest: c.PolicyDigest, PopulationDigest: c.PopulationDigest,
 		Count: c.Count, Reviewers: c.Reviewers, CarriedFrom: strOrNull(c.CarriedFrom),
 		CreatedAt: c.CreatedAt.UTC().Format(time.RFC3339), CreatedBy: c.CreatedBy,
 		ClosedAt: timeOrNull(c.ClosedAt), ClosedBy: strOrNull(c.ClosedBy),

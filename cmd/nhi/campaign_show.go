@@ -270,6 +270,16 @@ func printItemsCSV(w io.Writer, c *campaigns.Campaign, now time.Time, pendingOnl
 	return t.Flush()
 }
 
+// notReadShown is what nhi campaign show says of an account the campaign
+// reviews whose newest run had not finished when it was created.
+func notReadShown(n campaigns.AccountNotRead) string {
+	where := audit.Printable(n.Source) + "/" + audit.Printable(n.Account)
+	if n.Snapshot == 0 {
+		return fmt.Sprintf("%s was never read when the campaign was created (its run, snapshot %d, %s): none of its identities are in it", where, n.Attempt, n.What())
+	}
+	return fmt.Sprintf("%s: its newest run when the campaign was created (snapshot %d) %s; the population holds snapshot %d's read of it", where, n.Attempt, n.What(), n.Snapshot)
+}
+
 // printCampaign prints c; with mine, the progress of that reviewer too,
 // whose items c holds alone (onlyReviewer). Its tables fit width; its
 // lines of prose wrap at prose, and its digests shorten to fit it
@@ -282,10 +292,18 @@ func printCampaign(w io.Writer, c *campaigns.Campaign, ob *campaigns.Offboarding
 	}
 	fmt.Fprintf(w, "Campaign %s: %s, due %s\n", c.Name, c.Status, due)
 	if len(c.Snapshots) == 1 {
-		hang(w, prose, "  scope       ", fmt.Sprintf("%s (snapshot %d, as of %s)", audit.Printable(c.Scope), c.SnapshotID, c.AsOf.Format(time.RFC3339)))
+		// A partial snapshot says so: what it did not read is not here.
+		partial := ""
+		if c.Snapshots[0].Status == audit.SnapshotPartial {
+			partial = ", partial"
+		}
+		hang(w, prose, "  scope       ", fmt.Sprintf("%s (snapshot %d%s, as of %s)", audit.Printable(c.Scope), c.SnapshotID, partial, c.AsOf.Format(time.RFC3339)))
 	} else {
 		hang(w, prose, "  scope       ", fmt.Sprintf("%s, over %d snapshots, each as of its start:", audit.Printable(c.Scope), len(c.Snapshots)))
 		printSnapshotUses(w, c.Snapshots)
+	}
+	for _, n := range c.NotRead {
+		hang(w, prose, "  not read    ", notReadShown(n))
 	}
 	if ob != nil {
 		what := "person " + audit.Printable(ob.Person)

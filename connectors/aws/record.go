@@ -15,10 +15,10 @@ import (
 // Attribute names the rules read (audit/findings_aws.go) and the auditor
 // sees. Values are metadata only.
 const (
-	AttrManagedBy     = "managed_by"       // "aws" for service-linked roles
-	AttrGrants        = "grants"           // "AdministratorAccess, *:*, iam:PassRole on *"
-	AttrPolicyUnknown = "policies_unknown" // "true" when policies were not read
-	AttrTrustUnknown  = "trust_unknown"    // "true" when the trust policy is empty or does not parse
+	AttrManagedBy     = "managed_by"              // "aws" for service-linked roles
+	AttrGrants        = "grants"                  // "AdministratorAccess, *:*, iam:PassRole on *"
+	AttrPolicyUnknown = audit.AttrPoliciesUnknown // "true" when policies were not read
+	AttrTrustUnknown  = audit.AttrTrustUnknown    // "true" when the trust policy is empty or does not parse
 	// attrPoliciesUnreadable names the policies whose document is empty,
 	// does not parse or was not listed ("deploy (inline)"), with
 	// policies_unknown.
