@@ -212,14 +212,16 @@ func sqliteCode(err error) int {
 // the evidence file for want of room: SQLITE_FULL (the disk is full) or
 // SQLITE_IOERR_WRITE, which is also what a write past a file size limit
 // (RLIMIT_FSIZE, ulimit -f; a FAT32 disk's 4 GB) gives, as the disk
-// failing does. SQLite rolls the write back: what it had committed
-// before stands. Commands say where the room went (cmd/nhi).
+// failing does, and SQLITE_IOERR_SHMSIZE, SQLite's failure to grow the
+// -shm file it reads the write-ahead log through (32 KiB) on opening the
+// file. SQLite rolls the write back: what it had committed before
+// stands. Commands say where the room went (cmd/nhi).
 func NoRoom(err error) bool {
 	var e *sqlite.Error
 	if !errors.As(err, &e) {
 		return false
 	}
-	return e.Code()&0xff == sqlite3.SQLITE_FULL || e.Code() == sqlite3.SQLITE_IOERR_WRITE
+	return e.Code()&0xff == sqlite3.SQLITE_FULL || e.Code() == sqlite3.SQLITE_IOERR_WRITE || e.Code() == sqlite3.SQLITE_IOERR_SHMSIZE
 }
 
 // Damaged reports whether err is, or wraps, SQLite's finding that the

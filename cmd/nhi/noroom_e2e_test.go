@@ -46,6 +46,43 @@ func TestImportPastTheFileSizeLimit(t *testing.T) {
 	}
 }
 
+// TestOpenPastTheFileSizeLimit: opening writes too (a new file's first
+// page; the 32 KiB -shm file SQLite reads the write-ahead log through),
+// and under a small file size limit (ulimit -f) that failed as "not an nhi
+// evidence file", which sent the user looking at a good file. It says
+// what stopped it and what to do; the file is as it was, and the same
+// command with room succeeds.
+func TestOpenPastTheFileSizeLimit(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("no ulimit")
+	}
+	dir := t.TempDir()
+	file := filepath.Join(dir, "bots.csv")
+	if err := os.WriteFile(file, []byte("key,kind,name,scope,owner\nK1,bot_token,bot,channel,owner@example.com\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	fresh := filepath.Join(dir, "new.db")
+	db := campaignDB(t, 3)
+	for _, c := range []struct {
+		what string
+		args []string
+	}{
+		{"a new file", []string{"import", file, "--source", "slack", "--db", fresh, "--as", "lead"}},
+		{"an evidence file", []string{"owner", "set", keyID(1), "alice@example.com", "--db", db, "--as", "lead"}},
+	} {
+		// 4 or 8 KB (sh's blocks are 512 bytes or 1024): less than the
+		// first page of a new file (32 KiB) and than the -shm file.
+		stderr := failsPastFileLimit(t, 8, "", nil, c.args...)
+		if strings.Contains(stderr, "not an nhi evidence file") || !strings.Contains(stderr, "(ulimit -f), and nhi's write needed more") ||
+			!strings.Contains(stderr, "run the command again") {
+			t.Errorf("opening %s past the limit says:\n%s", c.what, stderr)
+		}
+		ok(t, c.args...)
+	}
+	ok(t, "verify", "--db", db)
+	ok(t, "verify", "--db", fresh)
+}
+
 // TestExportPastTheFileSizeLimit: an export that finds no room says so in
 // one sentence, the first file it could not write and that nothing was
 // written to --out, where it printed a line for each file written side by
