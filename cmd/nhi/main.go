@@ -23,19 +23,27 @@ const (
 )
 
 func main() {
+	takeSIGPIPE()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 	stop()
+	if code == exitOutputGone {
+		dieOfClosedOutput()
+	}
 	os.Exit(code)
 }
 
 // run is main without the process: tests call it directly.
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	root := newRootCmd(stdin, stdout, stderr)
+	root, a := newRoot(stdin, stdout, stderr)
 	root.SetArgs(args)
 	cmd, err := root.ExecuteContextC(ctx)
+	a.stopWatch()
 	if err == nil {
 		return exitOK
+	}
+	if stoppedForOutput(cmd, err) {
+		return exitOutputGone
 	}
 	err = interrupted(ctx, cmd, err)
 	fmt.Fprintf(stderr, "nhi: %v\n", err)
