@@ -10,7 +10,6 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"syscall"
 
 	"github.com/nhi-audit/nhi/audit"
 )
@@ -24,8 +23,11 @@ const (
 
 func main() {
 	takeSIGPIPE()
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, stopSignals()...)
+	ctx, stop := stopOn(sigs)
 	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	signal.Stop(sigs)
 	stop()
 	if code == exitOutputGone {
 		dieOfClosedOutput()

@@ -400,7 +400,8 @@ func (a *app) openTUI(ctx context.Context, readOnly bool) error {
 	// Writes go through st as the CLI's do, in the actor's name; the UI
 	// refuses them, saying why, when nobody can be named, and always in a
 	// read-only session. The actor also signs the reports exported.
-	opts := tui.Options{ReadOnly: readOnly, Store: st, Reviewer: reviewer, Actor: actor, NoActor: noActor, Poll: time.Second, TableCache: tableCacheDir()}
+	opts := tui.Options{ReadOnly: readOnly, Store: st, Reviewer: reviewer, Actor: actor, NoActor: noActor, Poll: time.Second, TableCache: tableCacheDir(),
+		Writes: writesContext(ctx)}
 	if a.campaign != "" {
 		if opts.Campaign, err = campaignNamed(ctx, st, a.campaign); err != nil {
 			return err
