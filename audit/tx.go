@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -340,9 +341,14 @@ func (s *Store) sameFile() error {
 	if err == nil && os.SameFile(fi, s.file) {
 		return nil
 	}
-	what := "was replaced by another file"
-	if err != nil {
-		what = "is gone (moved or deleted)"
+	base := filepath.Base(s.path)
+	if err == nil {
+		// The other file's write-ahead log is named as this one's: the
+		// first to open it may read this one's last commits as its own,
+		// unless nhi moves them out first, as it does on closing.
+		return fmt.Errorf("%w: %s was replaced by another file since nhi opened it, so nothing was written. Quit nhi before anything opens the file now at %s: until nhi quits, what it recorded last is held in %s-wal, a name that file shares; on quitting nhi moves it into the file it opened, wherever that is now",
+			ErrMoved, s.path, base, base)
 	}
-	return fmt.Errorf("%w: %s %s since nhi opened it, so nothing was written; quit, and open the evidence file where it is now", ErrMoved, s.path, what)
+	return fmt.Errorf("%w: %s is gone (moved or deleted) since nhi opened it, so nothing was written. Quit nhi, then open the file where it is now: until nhi quits, what it recorded last is held in %s-wal under the old name, and a copy of the file, or an open of it elsewhere, lacks it; on quitting nhi moves it into the file (if it was deleted, it is gone with it), and the %s-wal and %s-shm left under the old name may then be removed. If nhi is killed before it quits, those writes stay in %s-wal: put the file back as %s beside it and open it once with nhi",
+		ErrMoved, s.path, base, base, base, base, base)
 }
