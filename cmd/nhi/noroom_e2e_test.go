@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"database/sql"
 	"errors"
 	"fmt"
 	"os"
@@ -140,4 +141,32 @@ func failsPastFileLimit(t *testing.T, blocks int, redirect string, env []string,
 		t.Fatalf("nhi %s past the limit: %v, want exit %d\n%s%s", args[0], err, exitFailure, stdout.String(), stderr.String())
 	}
 	return stderr.String()
+}
+
+// TestEmptyDatabaseIsNotAnotherApplications: an SQLite file with no
+// tables and no application ID, what an nhi stopped while it created
+// the file leaves (killed, or past a file size limit after the first
+// page), is called empty when read, where it was "an SQLite database of
+// another application"; a command that records makes it an evidence
+// file, as before.
+func TestEmptyDatabaseIsNotAnotherApplications(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "nhi.db")
+	c, err := sql.Open("sqlite", db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Exec(`CREATE TABLE t (x); DROP TABLE t`); err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+	r := nhi(t, nil, "identities", "--db", db)
+	if r.code != exitFailure || strings.Contains(r.stderr, "another application") || !strings.Contains(r.stderr, "is an empty SQLite database") {
+		t.Errorf("identities on an empty database: exit %d\n%s", r.code, r.stderr)
+	}
+	file := filepath.Join(t.TempDir(), "bots.csv")
+	if err := os.WriteFile(file, []byte("key,kind\nK1,bot_token\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ok(t, "import", file, "--source", "slack", "--db", db, "--as", "lead")
+	ok(t, "verify", "--db", db)
 }
