@@ -60,6 +60,14 @@ func TestWriteRefusedWhenTheFileIsNoLongerWhereItWasOpened(t *testing.T) {
 			if !errors.Is(err, ErrMoved) || !strings.Contains(err.Error(), "nothing was written") {
 				t.Errorf("a write after the file was %s: %v", tc.name, err)
 			}
+			// What to do, and where the last writes are until then.
+			say := "Quit nhi, then open the file where it is now: until nhi quits, what it recorded last is held in nhi.db-wal under the old name"
+			if tc.name == "replaced" {
+				say = "Quit nhi before anything opens the file now at nhi.db: until nhi quits, what it recorded last is held in nhi.db-wal, a name that file shares"
+			}
+			if err == nil || !strings.Contains(err.Error(), say) {
+				t.Errorf("a write after the file was %s says:\n%v\nnot %q", tc.name, err, say)
+			}
 			// A second connection, as the pool opens when one is busy.
 			c1, err := s.db.Conn(ctx)
 			if err != nil {
@@ -71,6 +79,29 @@ func TestWriteRefusedWhenTheFileIsNoLongerWhereItWasOpened(t *testing.T) {
 			}
 			if _, err := os.Stat(path); tc.gone && err == nil {
 				t.Errorf("a file was created at %s after it was %s", filepath.Base(path), tc.name)
+			}
+			c1.Close()
+			// On quitting, what nhi recorded is in the file it opened,
+			// and nothing of it in the file that replaced it.
+			s.Close()
+			for _, at := range []struct {
+				path, owner string
+			}{{path + ".moved", "alice"}, {path, ""}} {
+				if tc.name == "deleted" || (tc.name == "moved") != strings.HasSuffix(at.path, ".moved") {
+					continue
+				}
+				o, err := Open(ctx, at.path, OpenOptions{ReadOnly: true})
+				if err != nil {
+					t.Fatal(err)
+				}
+				i, err := o.Identity(ctx, id)
+				if at.owner != "" && (err != nil || i.Owner != at.owner) {
+					t.Errorf("%s after nhi quit: owner %q (%v), want %q", filepath.Base(at.path), i.Owner, err, at.owner)
+				}
+				if at.owner == "" && err == nil {
+					t.Errorf("the file that replaced %s holds the identity nhi recorded in the one it opened", filepath.Base(at.path))
+				}
+				o.Close()
 			}
 		})
 	}

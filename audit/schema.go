@@ -335,6 +335,13 @@ func (s *Store) migrate(ctx context.Context) error {
 			// Stopped (ctrl-c), not refused: the file is as it was.
 			return fmt.Errorf("opening %s: %w", s.path, ctx.Err())
 		}
+		if NoRoom(err) {
+			// Opening writes too: a new file's first page, the -shm file
+			// SQLite reads the write-ahead log through (32 KiB). Past a
+			// file size limit (ulimit -f) that fails, and the file is no
+			// less nhi's for it: the caller says what stopped it.
+			return fmt.Errorf("cannot open %s: %w", s.path, err)
+		}
 		return fmt.Errorf("%w: %s cannot be read as a database (%v)", ErrNotEvidence, s.path, err)
 	}
 	pkgs := registeredMigrations()

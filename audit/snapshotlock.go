@@ -47,6 +47,9 @@ type SnapshotRunningError struct {
 	Host            string
 	Started         time.Time
 	Snapshot        int64
+	// LastBeat is when the run last showed it was alive (its heartbeat):
+	// all nhi knows of a process on another host.
+	LastBeat time.Time
 }
 
 func (e *SnapshotRunningError) Error() string {
@@ -61,7 +64,25 @@ func (e *SnapshotRunningError) process() string {
 	if y, m, d := e.Started.UTC().Date(); !(y == time.Now().UTC().Year() && m == time.Now().UTC().Month() && d == time.Now().UTC().Day()) {
 		started = e.Started.UTC().Format("2006-01-02 15:04 UTC")
 	}
-	return fmt.Sprintf("pid %d on host %s, started %s", e.PID, Printable(e.Host), started)
+	p := fmt.Sprintf("pid %d on host %s, started %s", e.PID, Printable(e.Host), started)
+	if e.Host != hostname() && !e.LastBeat.IsZero() {
+		// Its heartbeat is all nhi sees of it: killed there, it reads
+		// as running until that heartbeat is staleAfter old.
+		p += fmt.Sprintf(", last heartbeat %s; nhi cannot check a process on another host: one stopped there shows as running until its last heartbeat is %s old",
+			e.LastBeat.UTC().Format("15:04:05 UTC"), durationWords(staleAfter))
+	}
+	return p
+}
+
+// durationWords is d as "a minute", "2 minutes" or "30 seconds".
+func durationWords(d time.Duration) string {
+	switch {
+	case d == time.Minute:
+		return "a minute"
+	case d%time.Minute == 0:
+		return fmt.Sprintf("%d minutes", int(d/time.Minute))
+	}
+	return fmt.Sprintf("%d seconds", int(d.Round(time.Second)/time.Second))
 }
 
 // Is makes errors.Is(err, ErrSnapshotRunning) true.
@@ -111,9 +132,9 @@ func (s *Store) acquireLock(ctx context.Context, tx *sql.Tx, source, account str
 	default:
 		var held snapshotLock
 		if json.Unmarshal([]byte(raw), &held) == nil {
-			if held.live(host, s.beatAge(&held, now)) {
+			if age := s.beatAge(&held, now); held.live(host, age) {
 				started, _ := parseTime(held.Started)
-				return "", nil, &SnapshotRunningError{Source: source, Account: account, PID: held.PID, Host: held.Host, Started: started}
+				return "", nil, &SnapshotRunningError{Source: source, Account: account, PID: held.PID, Host: held.Host, Started: started, LastBeat: now.Add(-age)}
 			}
 			tookOver = &held
 		}
@@ -186,12 +207,16 @@ func (s *Store) readLiveLocks(ctx context.Context, own string) ([]SnapshotRunnin
 		if err := rows.Scan(&key, &raw); err != nil {
 			return nil, err
 		}
-		if json.Unmarshal([]byte(raw), &held) != nil || !held.live(host, s.beatAge(&held, now)) || own != "" && held.Token == own {
+		if json.Unmarshal([]byte(raw), &held) != nil {
+			continue
+		}
+		age := s.beatAge(&held, now)
+		if !held.live(host, age) || own != "" && held.Token == own {
 			continue
 		}
 		source, account, _ := strings.Cut(strings.TrimPrefix(key, lockPrefix), "/")
 		started, _ := parseTime(held.Started)
-		running = append(running, SnapshotRunningError{Source: source, Account: account, PID: held.PID, Host: held.Host, Started: started})
+		running = append(running, SnapshotRunningError{Source: source, Account: account, PID: held.PID, Host: held.Host, Started: started, LastBeat: now.Add(-age)})
 	}
 	return running, rows.Err()
 }

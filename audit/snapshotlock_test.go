@@ -293,3 +293,41 @@ func TestCheckHeadCatchesAFullRewrite(t *testing.T) {
 		}
 	})
 }
+
+// TestRunOnAnotherHostSaysWhatIsKnown: a run on another host is known by
+// its heartbeat alone, so one killed there reads as running until that
+// heartbeat is a minute old: what says it runs (Snapshots' RunState, a
+// second run's refusal) names its host, pid and start, when it last beat
+// and that nhi cannot check it, where it said "running (pid 4242 on host
+// build-1, …)" as if it had looked.
+func TestRunOnAnotherHostSaysWhatIsKnown(t *testing.T) {
+	s := openAt(t, filepath.Join(t.TempDir(), "nhi.db"))
+	w, err := s.StartSnapshot(ctx, acme)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Finish(ctx, nil)
+	beat := time.Now().UTC().Add(-20 * time.Second)
+	tamper(t, s, `UPDATE meta SET value = '{"pid":4242,"host":"build-1","started":"2026-01-01T09:12:00Z","heartbeat":"`+beat.Format(TimeLayout)+`","token":"x"}' WHERE key = 'snapshot.lock github/acme'`)
+	says := []string{"pid 4242 on host build-1, started 2026-01-01 09:12 UTC, last heartbeat " + beat.Format("15:04:05 UTC"),
+		"nhi cannot check a process on another host: one stopped there shows as running until its last heartbeat is a minute old"}
+	snaps, err := s.Snapshots(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.StartSnapshot(ctx, acme)
+	for _, got := range []string{snaps[0].RunState(), errText(err)} {
+		for _, say := range says {
+			if !strings.Contains(got, say) {
+				t.Errorf("a run on another host: %q\ndoes not say %q", got, say)
+			}
+		}
+	}
+}
+
+func errText(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}

@@ -345,6 +345,12 @@ func checkFile(path string, opts OpenOptions) (fresh bool, err error) {
 		// keeps its newest header in the write-ahead log: ask SQLite.
 		appID, version = walHeader(path)
 	}
+	if appID == 0 && version == 0 && emptyDatabase(path) {
+		// Nothing says whose it is: what an nhi stopped while it created
+		// the file (killed, or past a file size limit) leaves, as much as
+		// another program's.
+		return false, fmt.Errorf("%w: %s is an empty SQLite database (no tables, as an nhi stopped while creating the file leaves), so there is nothing to read; record into it (nhi snapshot, nhi import, nhi demo) or remove it", ErrNotEvidence, path)
+	}
 	if appID != ApplicationID {
 		return false, fmt.Errorf("%w: %s is an SQLite database of another application; nothing was changed", ErrNotEvidence, path)
 	}

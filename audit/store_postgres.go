@@ -36,6 +36,11 @@ func openPostgres(ctx context.Context, rawURL string, opts OpenOptions) (*Store,
 	db.SetConnMaxIdleTime(time.Minute)
 	if err := db.PingContext(ctx); err != nil {
 		db.Close()
+		if ctx.Err() != nil {
+			// Stopped (ctrl-c, or the output's reader gone), not refused:
+			// the server may well be there.
+			return nil, fmt.Errorf("connecting to %s: %w", shown, ctx.Err())
+		}
 		return nil, fmt.Errorf("%w: cannot connect to %s: %v%s", ErrNotExist, shown, err, connectHint(cfg, err))
 	}
 	s := &Store{db: db, path: shown, engine: enginePostgres, readOnly: opts.ReadOnly, clock: opts.Now, closed: make(chan struct{}), pgConfig: cfg}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -212,14 +213,16 @@ func sqliteCode(err error) int {
 // the evidence file for want of room: SQLITE_FULL (the disk is full) or
 // SQLITE_IOERR_WRITE, which is also what a write past a file size limit
 // (RLIMIT_FSIZE, ulimit -f; a FAT32 disk's 4 GB) gives, as the disk
-// failing does. SQLite rolls the write back: what it had committed
-// before stands. Commands say where the room went (cmd/nhi).
+// failing does, and SQLITE_IOERR_SHMSIZE, SQLite's failure to grow the
+// -shm file it reads the write-ahead log through (32 KiB) on opening the
+// file. SQLite rolls the write back: what it had committed before
+// stands. Commands say where the room went (cmd/nhi).
 func NoRoom(err error) bool {
 	var e *sqlite.Error
 	if !errors.As(err, &e) {
 		return false
 	}
-	return e.Code()&0xff == sqlite3.SQLITE_FULL || e.Code() == sqlite3.SQLITE_IOERR_WRITE
+	return e.Code()&0xff == sqlite3.SQLITE_FULL || e.Code() == sqlite3.SQLITE_IOERR_WRITE || e.Code() == sqlite3.SQLITE_IOERR_SHMSIZE
 }
 
 // Damaged reports whether err is, or wraps, SQLite's finding that the
@@ -338,9 +341,14 @@ func (s *Store) sameFile() error {
 	if err == nil && os.SameFile(fi, s.file) {
 		return nil
 	}
-	what := "was replaced by another file"
-	if err != nil {
-		what = "is gone (moved or deleted)"
+	base := filepath.Base(s.path)
+	if err == nil {
+		// The other file's write-ahead log is named as this one's: the
+		// first to open it may read this one's last commits as its own,
+		// unless nhi moves them out first, as it does on closing.
+		return fmt.Errorf("%w: %s was replaced by another file since nhi opened it, so nothing was written. Quit nhi before anything opens the file now at %s: until nhi quits, what it recorded last is held in %s-wal, a name that file shares; on quitting nhi moves it into the file it opened, wherever that is now",
+			ErrMoved, s.path, base, base)
 	}
-	return fmt.Errorf("%w: %s %s since nhi opened it, so nothing was written; quit, and open the evidence file where it is now", ErrMoved, s.path, what)
+	return fmt.Errorf("%w: %s is gone (moved or deleted) since nhi opened it, so nothing was written. Quit nhi, then open the file where it is now: until nhi quits, what it recorded last is held in %s-wal under the old name, and a copy of the file, or an open of it elsewhere, lacks it; on quitting nhi moves it into the file (if it was deleted, it is gone with it), and the %s-wal and %s-shm left under the old name may then be removed. If nhi is killed before it quits, those writes stay in %s-wal: put the file back as %s beside it and open it once with nhi",
+		ErrMoved, s.path, base, base, base, base, base)
 }

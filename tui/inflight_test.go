@@ -194,3 +194,40 @@ func TestStoppedWithAWriteInFlight(t *testing.T) {
 		t.Errorf("the file records %q for %s after the UI said it was not recorded", d, id.Name)
 	}
 }
+
+// The same decision on its way when the terminal hangs up (SIGHUP: nhi's
+// main ends Run's context, not the one Options.Writes gives): the UI
+// ends, its screen gone, and the decision is still recorded, where it
+// was cancelled as on SIGTERM and nobody was left to be told to make it
+// again.
+func TestHangUpWithAWriteInFlight(t *testing.T) {
+	e := newEvidence(t)
+	m, id, deciding, release := busyDecision(t, e)
+	m.opts.Writes = context.Background()
+	out := &lines{said: make(chan string, 16)}
+	m.stderr = out
+	in, typed := io.Pipe()
+	defer typed.Close()
+	ctx, hangUp := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- runModel(ctx, m.Model, m, tea.WithInput(in), tea.WithOutput(io.Discard))
+	}()
+	<-deciding
+	hangUp()
+	if line := <-out.said; !strings.Contains(line, "waiting for it") {
+		t.Errorf("what the UI says while it waits: %q", line)
+	}
+	close(release)
+	err := <-done
+	t.Logf("stderr:\n%s", out)
+	if !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "every change it said it recorded is in the evidence file") {
+		t.Errorf("Run after the hang-up: %v", err)
+	}
+	if d := decisionOf(t, e, id.ID); d != campaigns.Keep {
+		t.Errorf("the file records %q for %s, want the keep the user made before the hang-up", d, id.Name)
+	}
+	if !strings.Contains(out.String(), "nhi: recorded decision keep for "+id.Name+" in 2025-Q2 (event #") {
+		t.Errorf("stderr does not say the decision was recorded:\n%s", out)
+	}
+}

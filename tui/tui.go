@@ -69,6 +69,11 @@ type Options struct {
 	// cached, keyed by the head of the event log (tablecache.go); ""
 	// keeps no cache. It is never evidence: only the TUI reads it.
 	TableCache string
+	// Writes, when not nil, is the context the user's changes run under
+	// rather than Run's: nhi's outlives a hang-up (SIGHUP: the terminal
+	// closed, ssh dropped), which ends Run's, so a change the user made
+	// is recorded though nobody is left to be told (inflight.go).
+	Writes context.Context
 }
 
 // view is one screen below the header and above the hint bar.
@@ -288,6 +293,9 @@ func runModel(parent context.Context, m *Model, tm tea.Model, popts ...tea.Progr
 	ctx, cancel := context.WithCancel(parent)
 	defer cancel()
 	m.st.ctx, m.st.writeCtx = ctx, parent
+	if m.opts.Writes != nil {
+		m.st.writeCtx = m.opts.Writes
+	}
 	_, err := tea.NewProgram(tm, append(popts, tea.WithContext(ctx), tea.WithoutSignalHandler())...).Run()
 	if errors.Is(err, tea.ErrProgramKilled) && ctx.Err() != nil {
 		err = ctx.Err()

@@ -9,7 +9,7 @@ import (
 	"github.com/spf13/cobra"
 )
 
-// A command stopped by ctrl-c or SIGTERM (main's context) fails with
+// A command stopped by ctrl-c, SIGTERM or SIGHUP (main's context, signals.go) fails with
 // whatever its work was doing when the context ended: "context canceled",
 // or, when the interrupt closed a statement under a goroutine still using
 // it, "sql: statement is closed". Neither says what happened, nor what

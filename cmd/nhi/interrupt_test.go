@@ -10,6 +10,8 @@ import (
 	"testing"
 
 	"github.com/spf13/cobra"
+
+	"github.com/nhi-audit/nhi/internal/pgtest"
 )
 
 // TestInterruptedCommandsSayWhatIsLeft: a campaign create, an export and
@@ -76,5 +78,21 @@ func TestInterruptedKeepsWhatARunSays(t *testing.T) {
 	}
 	if got := interrupted(stopped, &cobra.Command{Use: "verify"}, context.Canceled).Error(); got != "interrupted before verify finished; run it again" {
 		t.Errorf("the general sentence: %q", got)
+	}
+}
+
+// TestInterruptedConnectIsNotNoStore: a command on PostgreSQL stopped
+// (ctrl-c, SIGTERM) while it connects says it was interrupted, where it
+// said "no evidence file: cannot connect … context canceled" of a
+// database that is there.
+func TestInterruptedConnectIsNotNoStore(t *testing.T) {
+	db := pgtest.URL(t)
+	stopped, stop := context.WithCancel(context.Background())
+	stop()
+	var stdout, stderr bytes.Buffer
+	code := run(stopped, []string{"identities", "--db", db}, strings.NewReader(""), &stdout, &stderr)
+	if code != exitFailure || !strings.Contains(stderr.String(), "interrupted before nhi identities finished; run it again") ||
+		strings.Contains(stderr.String(), "no evidence file") {
+		t.Errorf("identities, interrupted while it connects: exit %d\n%s%s", code, stdout.String(), stderr.String())
 	}
 }

@@ -10,7 +10,6 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"syscall"
 
 	"github.com/nhi-audit/nhi/audit"
 )
@@ -23,19 +22,30 @@ const (
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	takeSIGPIPE()
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, stopSignals()...)
+	ctx, stop := stopOn(sigs)
 	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	signal.Stop(sigs)
 	stop()
+	if code == exitOutputGone {
+		dieOfClosedOutput()
+	}
 	os.Exit(code)
 }
 
 // run is main without the process: tests call it directly.
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	root := newRootCmd(stdin, stdout, stderr)
+	root, a := newRoot(stdin, stdout, stderr)
 	root.SetArgs(args)
 	cmd, err := root.ExecuteContextC(ctx)
+	a.stopWatch()
 	if err == nil {
 		return exitOK
+	}
+	if stoppedForOutput(cmd, err) {
+		return exitOutputGone
 	}
 	err = interrupted(ctx, cmd, err)
 	fmt.Fprintf(stderr, "nhi: %v\n", err)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"database/sql"
 	"errors"
 	"fmt"
 	"os"
@@ -44,6 +45,43 @@ func TestImportPastTheFileSizeLimit(t *testing.T) {
 	if r := ok(t, "identities", "--filter", "source:slack", "-o", "id", "--db", db); r.stdout != "" {
 		t.Errorf("the import that failed is current:\n%s", r.stdout)
 	}
+}
+
+// TestOpenPastTheFileSizeLimit: opening writes too (a new file's first
+// page; the 32 KiB -shm file SQLite reads the write-ahead log through),
+// and under a small file size limit (ulimit -f) that failed as "not an nhi
+// evidence file", which sent the user looking at a good file. It says
+// what stopped it and what to do; the file is as it was, and the same
+// command with room succeeds.
+func TestOpenPastTheFileSizeLimit(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("no ulimit")
+	}
+	dir := t.TempDir()
+	file := filepath.Join(dir, "bots.csv")
+	if err := os.WriteFile(file, []byte("key,kind,name,scope,owner\nK1,bot_token,bot,channel,owner@example.com\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	fresh := filepath.Join(dir, "new.db")
+	db := campaignDB(t, 3)
+	for _, c := range []struct {
+		what string
+		args []string
+	}{
+		{"a new file", []string{"import", file, "--source", "slack", "--db", fresh, "--as", "lead"}},
+		{"an evidence file", []string{"owner", "set", keyID(1), "alice@example.com", "--db", db, "--as", "lead"}},
+	} {
+		// 4 or 8 KB (sh's blocks are 512 bytes or 1024): less than the
+		// first page of a new file (32 KiB) and than the -shm file.
+		stderr := failsPastFileLimit(t, 8, "", nil, c.args...)
+		if strings.Contains(stderr, "not an nhi evidence file") || !strings.Contains(stderr, "(ulimit -f), and nhi's write needed more") ||
+			!strings.Contains(stderr, "run the command again") {
+			t.Errorf("opening %s past the limit says:\n%s", c.what, stderr)
+		}
+		ok(t, c.args...)
+	}
+	ok(t, "verify", "--db", db)
+	ok(t, "verify", "--db", fresh)
 }
 
 // TestExportPastTheFileSizeLimit: an export that finds no room says so in
@@ -103,4 +141,32 @@ func failsPastFileLimit(t *testing.T, blocks int, redirect string, env []string,
 		t.Fatalf("nhi %s past the limit: %v, want exit %d\n%s%s", args[0], err, exitFailure, stdout.String(), stderr.String())
 	}
 	return stderr.String()
+}
+
+// TestEmptyDatabaseIsNotAnotherApplications: an SQLite file with no
+// tables and no application ID, what an nhi stopped while it created
+// the file leaves (killed, or past a file size limit after the first
+// page), is called empty when read, where it was "an SQLite database of
+// another application"; a command that records makes it an evidence
+// file, as before.
+func TestEmptyDatabaseIsNotAnotherApplications(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "nhi.db")
+	c, err := sql.Open("sqlite", db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Exec(`CREATE TABLE t (x); DROP TABLE t`); err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+	r := nhi(t, nil, "identities", "--db", db)
+	if r.code != exitFailure || strings.Contains(r.stderr, "another application") || !strings.Contains(r.stderr, "is an empty SQLite database") {
+		t.Errorf("identities on an empty database: exit %d\n%s", r.code, r.stderr)
+	}
+	file := filepath.Join(t.TempDir(), "bots.csv")
+	if err := os.WriteFile(file, []byte("key,kind\nK1,bot_token\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ok(t, "import", file, "--source", "slack", "--db", db, "--as", "lead")
+	ok(t, "verify", "--db", db)
 }

@@ -93,6 +93,9 @@ type app struct {
 	stdin    io.Reader
 	stdout   io.Writer
 	stderr   io.Writer
+	// stopWatch ends the watch on the output of a readsOnly command
+	// (outputgone.go).
+	stopWatch func()
 }
 
 func defaultDB() string {
@@ -103,7 +106,13 @@ func defaultDB() string {
 }
 
 func newRootCmd(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
-	a := &app{stdin: stdin, stdout: stdout, stderr: stderr}
+	root, _ := newRoot(stdin, stdout, stderr)
+	return root
+}
+
+// newRoot is the root command, and the app its commands share.
+func newRoot(stdin io.Reader, stdout, stderr io.Writer) (*cobra.Command, *app) {
+	a := &app{stdin: stdin, stdout: stdout, stderr: stderr, stopWatch: func() {}}
 	root := &cobra.Command{
 		Use:   "nhi",
 		Short: "Audit non-human identities: snapshot, review, decide, prove",
@@ -125,6 +134,7 @@ Run nhi with no command to open the terminal UI on the evidence file.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return a.openTUI(cmd.Context(), false)
 		},
+		PersistentPreRun: func(cmd *cobra.Command, _ []string) { a.watchReads(cmd) },
 	}
 	root.SetVersionTemplate(fmt.Sprintf("nhi {{.Version}} (evidence schema v%d)\n", audit.SchemaVersion))
 	root.SetIn(stdin)
@@ -161,7 +171,8 @@ Run nhi with no command to open the terminal UI on the evidence file.`,
 	wrapArgs(root)
 	preparesTable(root, a)
 	addCompletions(root, a)
-	return root
+	markReadsOnly(root)
+	return root, a
 }
 
 // wrapArgs turns every positional-argument error into a usage error, so a
@@ -389,7 +400,8 @@ func (a *app) openTUI(ctx context.Context, readOnly bool) error {
 	// Writes go through st as the CLI's do, in the actor's name; the UI
 	// refuses them, saying why, when nobody can be named, and always in a
 	// read-only session. The actor also signs the reports exported.
-	opts := tui.Options{ReadOnly: readOnly, Store: st, Reviewer: reviewer, Actor: actor, NoActor: noActor, Poll: time.Second, TableCache: tableCacheDir()}
+	opts := tui.Options{ReadOnly: readOnly, Store: st, Reviewer: reviewer, Actor: actor, NoActor: noActor, Poll: time.Second, TableCache: tableCacheDir(),
+		Writes: writesContext(ctx)}
 	if a.campaign != "" {
 		if opts.Campaign, err = campaignNamed(ctx, st, a.campaign); err != nil {
 			return err
