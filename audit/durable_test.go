@@ -6,7 +6,6 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -79,9 +78,7 @@ func TestAppendCheckedFlushedBeforeAcknowledged(t *testing.T) {
 	}
 	// The server counts its flushes when a session ends.
 	s.Close()
-	if err := waitNoSessions(admin, pgtest.DatabaseName(where)); err != nil {
-		t.Fatal(err)
-	}
+	pgtest.WaitNoSessions(t, admin, pgtest.DatabaseName(where))
 	var syncs int64
 	if err := admin.QueryRow(ctx, `SELECT wal_sync FROM pg_stat_wal`).Scan(&syncs); err != nil {
 		t.Fatal(err)
@@ -91,20 +88,6 @@ func TestAppendCheckedFlushedBeforeAcknowledged(t *testing.T) {
 	if syncs < n || syncs >= n+n/2 {
 		t.Errorf("%d appends flushed the log %d times; want one flush an append: the append's own commit asynchronous, the acknowledgement after a flush", n, syncs)
 	}
-}
-
-func waitNoSessions(admin *pgx.Conn, db string) error {
-	for range 500 {
-		var left int
-		if err := admin.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity WHERE datname = $1`, db).Scan(&left); err != nil {
-			return err
-		}
-		if left == 0 {
-			return nil
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	return fmt.Errorf("sessions of %s still open after 5 s", db)
 }
 
 // Every append AppendChecked acknowledged survives a crash of the server

@@ -3,7 +3,6 @@ package campaigns_test
 import (
 	"fmt"
 	"testing"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -53,9 +52,7 @@ func TestDecisionInOneRoundTripFlushedOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer admin.Close(ctx)
-	if err := waitQuiet(admin, pgtest.DatabaseName(where)); err != nil {
-		t.Fatal(err)
-	}
+	pgtest.WaitNoSessions(t, admin, pgtest.DatabaseName(where))
 	if _, err := admin.Exec(ctx, `SELECT pg_stat_reset_shared('wal')`); err != nil {
 		t.Fatal(err)
 	}
@@ -91,9 +88,7 @@ func TestDecisionInOneRoundTripFlushedOnce(t *testing.T) {
 	}
 	// The server counts a session's flushes when it ends.
 	st.Close()
-	if err := waitQuiet(admin, pgtest.DatabaseName(where)); err != nil {
-		t.Fatal(err)
-	}
+	pgtest.WaitNoSessions(t, admin, pgtest.DatabaseName(where))
 	var syncs int64
 	if err := admin.QueryRow(ctx, `SELECT wal_sync FROM pg_stat_wal`).Scan(&syncs); err != nil {
 		t.Fatal(err)
@@ -104,20 +99,4 @@ func TestDecisionInOneRoundTripFlushedOnce(t *testing.T) {
 	if syncs < n+1 || syncs >= n+1+n/2 {
 		t.Errorf("%d decisions flushed the log %d times; want one flush a decision: the decision's own commit asynchronous, the acknowledgement after a flush", n+1, syncs)
 	}
-}
-
-// waitQuiet waits until no session of database db is open, so that
-// what they did is counted in pg_stat_wal.
-func waitQuiet(admin *pgx.Conn, db string) error {
-	for range 500 {
-		var left int
-		if err := admin.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity WHERE datname = $1`, db).Scan(&left); err != nil {
-			return err
-		}
-		if left == 0 {
-			return nil
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	return fmt.Errorf("sessions of %s still open after 5 s", db)
 }

@@ -539,6 +539,25 @@ func Connect(t testing.TB, u string) *pgx.Conn {
 	return c
 }
 
+// WaitNoSessions waits until no session of database db is open on the
+// server admin is connected to, failing t if one stays open for a minute:
+// the server counts a session's statistics (pg_stat_wal's flushes) when
+// the session ends, after its client has closed it.
+func WaitNoSessions(t testing.TB, admin *pgx.Conn, db string) {
+	t.Helper()
+	for range 6000 {
+		var left int
+		if err := admin.QueryRow(context.Background(), `SELECT count(*) FROM pg_stat_activity WHERE datname = $1`, db).Scan(&left); err != nil {
+			t.Fatal(err)
+		}
+		if left == 0 {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("sessions of %s still open after a minute", db)
+}
+
 // BeginAs begins a transaction on c, a superuser's connection, acting as
 // role (SET SESSION AUTHORIZATION): what the role may do, tried in a
 // transaction the caller rolls back.
