@@ -60,6 +60,9 @@ type Options struct {
 	Backoff retry.BackoffDelayer
 	// Concurrency is how many per-user calls run at once (default 8).
 	Concurrency int
+	// Now is when a run reads (default time.Now): AWS reports a role's
+	// last use over the trailing 400 days before it (useWindow).
+	Now func() time.Time
 }
 
 // Plan is what one run reads: the caller, the organisation's accounts
@@ -85,6 +88,9 @@ func NewPlan(ctx context.Context, opts Options) (*Plan, error) {
 	}
 	if opts.Progress == nil {
 		opts.Progress = io.Discard
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
 	}
 	if len(opts.Accounts) > 0 && opts.OrgRole == "" {
 		return nil, errors.New("--accounts needs --org-role: without it nhi reads only the caller's own account")

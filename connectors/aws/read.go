@@ -31,6 +31,7 @@ type account struct {
 	report   map[string]reportRow  // user name -> credential report row; nil when not read
 	keys     map[string][]key      // user name -> access keys
 	oidc     []oidcProvider
+	readAt   time.Time // when the run began reading (Options.Now)
 
 	roleLastUseUnknown map[string]bool // roles recorded from ListRoles: GetRole was denied
 	userTagsUnknown    map[string]bool // users recorded from ListUsers whose ListUserTags was denied
@@ -220,7 +221,7 @@ func (c *Connector) read(ctx context.Context, r connectors.Recorder) error {
 		}
 	}
 	client := iam.NewFromConfig(c.cfg)
-	a := &account{groups: map[string]types.GroupDetail{}, policies: map[string]*policyDoc{}, keys: map[string][]key{}, sessions: map[string]int32{}, roleLastUseUnknown: map[string]bool{}, userTagsUnknown: map[string]bool{}}
+	a := &account{readAt: c.opts.Now().UTC(), groups: map[string]types.GroupDetail{}, policies: map[string]*policyDoc{}, keys: map[string][]key{}, sessions: map[string]int32{}, roleLastUseUnknown: map[string]bool{}, userTagsUnknown: map[string]bool{}}
 	gap := func(action string, kind audit.Kind, why string) error {
 		reason := fmt.Sprintf("access denied in account %s: needs %s", c.account, action)
 		if why != "" {
