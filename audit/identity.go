@@ -191,7 +191,8 @@ const AttrPoliciesUnknown = "policies_unknown"
 
 // AttrTrustUnknown, "true" on an identity, says who may assume it was not
 // read (an AWS role whose trust policy is empty or does not parse): no
-// trusted principal is then not "nobody".
+// trusted principal is then not "nobody"; on a certificate, that whether
+// it chains to a trusted root is not known (no trust store to judge by).
 const AttrTrustUnknown = "trust_unknown"
 
 // ReportsLastUse says whether no last use on an identity of kind k means
