@@ -178,9 +178,10 @@ func NewPlan(ctx context.Context, opts Options) (*Plan, error) {
 		}
 		c := *base
 		c.account, c.name, c.org = acct, aws.ToString(a.Name), p.Org
+		state := accountState(a)
 		switch {
-		case a.Status == orgtypes.AccountStatusSuspended:
-			c.suspended = true
+		case state == orgtypes.AccountStateSuspended || state == orgtypes.AccountStateClosed:
+			c.closed = state
 		case acct == own:
 			// The caller's own account is read with its own credentials:
 			// the management account has no organisation role.
@@ -195,6 +196,17 @@ func NewPlan(ctx context.Context, opts Options) (*Plan, error) {
 		p.Connectors = append(p.Connectors, &c)
 	}
 	return p, nil
+}
+
+// accountState is where the account is in its lifecycle: its State, or,
+// in an answer from before AWS retired Status (9 September 2026), its
+// Status, which said ACTIVE, SUSPENDED or PENDING_CLOSURE. Since then a
+// suspended or closed account says so in State alone.
+func accountState(a orgtypes.Account) orgtypes.AccountState {
+	if a.State != "" {
+		return a.State
+	}
+	return orgtypes.AccountState(a.Status)
 }
 
 func listAccounts(ctx context.Context, cfg aws.Config) ([]orgtypes.Account, error) {
@@ -217,17 +229,17 @@ func listAccounts(ctx context.Context, cfg aws.Config) ([]orgtypes.Account, erro
 // Connector reads one account. It implements connectors.Connector and
 // connectors.Credentialed.
 type Connector struct {
-	opts      Options
-	progress  *syncWriter
-	caller    string
-	account   string
-	name      string
-	role      string // assumed role ARN, "" for the caller's own account
-	suspended bool
-	org       map[string]string
-	cfg       aws.Config
-	requests  *atomic.Int64 // API requests sent for this account, retries included (see withRetryer)
-	stopped   error         // why the last Run stopped before the end; nil when it read the account
+	opts     Options
+	progress *syncWriter
+	caller   string
+	account  string
+	name     string
+	role     string                // assumed role ARN, "" for the caller's own account
+	closed   orgtypes.AccountState // SUSPENDED or CLOSED in the organisation: not read
+	org      map[string]string
+	cfg      aws.Config
+	requests *atomic.Int64 // API requests sent for this account, retries included (see withRetryer)
+	stopped  error         // why the last Run stopped before the end; nil when it read the account
 }
 
 // Source is "aws".
@@ -240,12 +252,12 @@ func (c *Connector) Account() string { return c.account }
 func (c *Connector) Name() string { return c.name }
 
 // Suspended reports whether the organisation lists the account as
-// suspended: it is not read.
-func (c *Connector) Suspended() bool { return c.suspended }
+// suspended or closed: it is not read.
+func (c *Connector) Suspended() bool { return c.closed != "" }
 
 // APIURL is the IAM endpoint the SDK resolves.
 func (c *Connector) APIURL() string {
-	if c.suspended {
+	if c.closed != "" {
 		return ""
 	}
 	if ep := iam.NewFromConfig(c.cfg).Options().BaseEndpoint; ep != nil {
@@ -341,8 +353,8 @@ func (c *Connector) withRetryer(cfg aws.Config) aws.Config {
 func (c *Connector) Reach() audit.Reach {
 	r := audit.Reach{Unit: "accounts", Read: 1, NotCollected: NotCollected, CannotSee: CannotSee}
 	switch {
-	case c.suspended:
-		r.Read, r.NotRead = 0, []string{fmt.Sprintf("account %s: SUSPENDED in the organisation", c.account)}
+	case c.closed != "":
+		r.Read, r.NotRead = 0, []string{fmt.Sprintf("account %s: %s in the organisation", c.account, c.closed)}
 	case c.stopped != nil:
 		// A run that failed or was interrupted read part of the account.
 		r.Read, r.NotRead = 0, []string{fmt.Sprintf("account %s: the run stopped before the end (%s)", c.account, audit.Printable(firstClause(c.stopped.Error())))}

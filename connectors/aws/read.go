@@ -204,12 +204,12 @@ func throttledOut(err error) bool {
 }
 
 func (c *Connector) read(ctx context.Context, r connectors.Recorder) error {
-	if c.suspended {
-		c.say("suspended in the organisation; skipped")
+	if c.closed != "" {
+		c.say("%s in the organisation; skipped", strings.ToLower(string(c.closed)))
 		if err := r.Scope(audit.ScopeRead{Scope: c.account}); err != nil { // it exists; nothing in it was read
 			return err
 		}
-		return r.Gap(audit.Gap{Endpoint: "sts:AssumeRole", Scope: c.account, Reason: fmt.Sprintf("account %s is SUSPENDED in the organisation; not read", c.account)})
+		return r.Gap(audit.Gap{Endpoint: "sts:AssumeRole", Scope: c.account, Reason: fmt.Sprintf("account %s is %s in the organisation; not read", c.account, c.closed)})
 	}
 	if c.role != "" {
 		if _, err := c.cfg.Credentials.Retrieve(ctx); err != nil {
