@@ -3,6 +3,7 @@ package audit
 import (
 	"fmt"
 	"strings"
+	"time"
 )
 
 // The rules for AWS identities (connectors/aws records the attributes
@@ -26,6 +27,9 @@ func (e *Evaluator) checkAWS(rule string, id *Identity, o *Observation, r RulePo
 	case RuleStale:
 		if o.Kind == KindAWSIAMRole && managedByAWS(o) {
 			return ""
+		}
+		if since, ok := a[AttrUseTrackedSince]; ok && o.LastUsedAt == nil {
+			return e.awsUnusedSince(o, since, r)
 		}
 		return e.stale(o, r)
 	case RuleUnrotated:
@@ -106,4 +110,22 @@ func splitList(s string) []string {
 		}
 	}
 	return out
+}
+
+// awsUnusedSince is stale for an AWS role or access key older than what
+// AWS records of its use (AttrUseTrackedSince: a role's trailing 400
+// days, a key's tracking since 22 April 2015) and with none recorded:
+// unused since then, never "never used", since it may have been used
+// before. An attribute that is no time is no evidence.
+func (e *Evaluator) awsUnusedSince(o *Observation, since string, r RulePolicy) string {
+	t, err := time.Parse(time.RFC3339, since)
+	if err != nil || e.daysSince(t) <= r.UnusedDays {
+		return ""
+	}
+	why := " ago (AWS reports a role's use over the trailing 400 days; the role is older and may have been used before)"
+	if o.Kind == KindAWSAccessKey {
+		why = " ago (IAM records access key use since 2015-04-22; the key is older and may have been used before)"
+	}
+	var buf [msgRoom]byte
+	return withPolicy(e.appendDated(buf[:0], "no use recorded since ", &t, ", ", why), r.UnusedDays)
 }

@@ -168,8 +168,16 @@ func (k Kind) TracksLastUse() bool {
 
 // AttrLastUseUnknown, "true" on an identity of a kind that tracks last use
 // (TracksLastUse), says its last use was not read (the call that says it
-// was denied): no last use is then not "never used".
+// was denied), or is known only since AttrUseTrackedSince: no last use is
+// then not "never used".
 const AttrLastUseUnknown = "last_used_unknown"
+
+// AttrUseTrackedSince, on an identity with no last use, is when its
+// source's record of use begins (RFC 3339), where the identity is older:
+// an AWS role (AWS reports 400 days of use), an access key older than
+// IAM's tracking, a Kubernetes legacy token older than the API server's.
+// No use is recorded since then; before, it may have been used.
+const AttrUseTrackedSince = "use_tracked_since"
 
 // AttrTagsUnknown, "true" on an identity, says the tags its source keeps
 // for it (or, on an AWS access key, its user's) were not read: no tag
@@ -183,7 +191,8 @@ const AttrPoliciesUnknown = "policies_unknown"
 
 // AttrTrustUnknown, "true" on an identity, says who may assume it was not
 // read (an AWS role whose trust policy is empty or does not parse): no
-// trusted principal is then not "nobody".
+// trusted principal is then not "nobody"; on a certificate, that whether
+// it chains to a trusted root is not known (no trust store to judge by).
 const AttrTrustUnknown = "trust_unknown"
 
 // ReportsLastUse says whether no last use on an identity of kind k means

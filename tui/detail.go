@@ -205,9 +205,13 @@ func (v *detailView) content(now time.Time) []string {
 		field("Decision", audit.Printable(d)+" in "+audit.Printable(v.st.campaign))
 	}
 	field("Created", stamp(id.CreatedAt, now))
+	since, sinceErr := time.Parse(time.RFC3339, id.Attributes[audit.AttrUseTrackedSince])
 	switch {
 	case id.LastUsedAt != nil:
 		field("Last used", stamp(id.LastUsedAt, now))
+	case sinceErr == nil && id.CreatedAt != nil && id.CreatedAt.Before(since):
+		// Older than its source's record of use: not "never".
+		field("Last used", dash+" (none recorded since "+since.UTC().Format(time.DateOnly)+"; older use is not recorded)")
 	case audit.ReportsLastUse(id.Kind, id.Attributes[audit.AttrLastUseUnknown]):
 		field("Last used", "never")
 	case id.Kind.TracksLastUse():

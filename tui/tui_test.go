@@ -580,3 +580,25 @@ func TestColourFrame(t *testing.T) {
 	press(t, m, "?", "enter")
 	check("detail")
 }
+
+// An identity older than its source's record of use (an AWS role: AWS
+// reports 400 days of use), with none recorded, reads neither "never"
+// in the table nor in its detail, which says since when none was
+// recorded.
+func TestDetailLastUseOlderThanItsRecord(t *testing.T) {
+	role := identity(audit.KindAWSIAMRole, "public-reader", "222222222222")
+	role.CreatedAt = daysAgo(700)
+	since := daysAgo(400).UTC()
+	sinceText, day := since.Format("2006-01-02T15:04:05Z07:00"), since.Format("2006-01-02")
+	role.Attributes = map[string]string{audit.AttrLastUseUnknown: "true", audit.AttrUseTrackedSince: sinceText}
+	m := newTestModel(t, testSnapshot(), []audit.Identity{role}, 100, 24)
+	if v := m.View(); strings.Contains(v, "never") {
+		t.Errorf("the table says never:\n%s", v)
+	}
+	press(t, m, "enter")
+	d := detailText(t, m)
+	want := "Last used   — (none recorded since " + day + "; older use is not recorded)"
+	if !strings.Contains(d, want) || strings.Contains(d, "never") {
+		t.Errorf("detail lacks %q, or says never:\n%s", want, d)
+	}
+}

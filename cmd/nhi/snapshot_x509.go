@@ -61,6 +61,9 @@ docs/certificates.md.`,
 					fmt.Fprintf(a.stdout, "Private keys passed over unread: %d\n", s.PrivateKeys)
 				}
 			}
+			if c.Summary().NoRoots {
+				fmt.Fprintf(a.stderr, "Note: %s.\n", x509conn.NoRootsNote)
+			}
 			return err
 		},
 	}

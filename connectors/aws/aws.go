@@ -60,6 +60,9 @@ type Options struct {
 	Backoff retry.BackoffDelayer
 	// Concurrency is how many per-user calls run at once (default 8).
 	Concurrency int
+	// Now is when a run reads (default time.Now): AWS reports a role's
+	// last use over the trailing 400 days before it (useWindow).
+	Now func() time.Time
 }
 
 // Plan is what one run reads: the caller, the organisation's accounts
@@ -85,6 +88,9 @@ func NewPlan(ctx context.Context, opts Options) (*Plan, error) {
 	}
 	if opts.Progress == nil {
 		opts.Progress = io.Discard
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
 	}
 	if len(opts.Accounts) > 0 && opts.OrgRole == "" {
 		return nil, errors.New("--accounts needs --org-role: without it nhi reads only the caller's own account")
@@ -172,9 +178,10 @@ func NewPlan(ctx context.Context, opts Options) (*Plan, error) {
 		}
 		c := *base
 		c.account, c.name, c.org = acct, aws.ToString(a.Name), p.Org
+		state := accountState(a)
 		switch {
-		case a.Status == orgtypes.AccountStatusSuspended:
-			c.suspended = true
+		case state == orgtypes.AccountStateSuspended || state == orgtypes.AccountStateClosed:
+			c.closed = state
 		case acct == own:
 			// The caller's own account is read with its own credentials:
 			// the management account has no organisation role.
@@ -189,6 +196,17 @@ func NewPlan(ctx context.Context, opts Options) (*Plan, error) {
 		p.Connectors = append(p.Connectors, &c)
 	}
 	return p, nil
+}
+
+// accountState is where the account is in its lifecycle: its State, or,
+// in an answer from before AWS retired Status (9 September 2026), its
+// Status, which said ACTIVE, SUSPENDED or PENDING_CLOSURE. Since then a
+// suspended or closed account says so in State alone.
+func accountState(a orgtypes.Account) orgtypes.AccountState {
+	if a.State != "" {
+		return a.State
+	}
+	return orgtypes.AccountState(a.Status)
 }
 
 func listAccounts(ctx context.Context, cfg aws.Config) ([]orgtypes.Account, error) {
@@ -211,17 +229,17 @@ func listAccounts(ctx context.Context, cfg aws.Config) ([]orgtypes.Account, erro
 // Connector reads one account. It implements connectors.Connector and
 // connectors.Credentialed.
 type Connector struct {
-	opts      Options
-	progress  *syncWriter
-	caller    string
-	account   string
-	name      string
-	role      string // assumed role ARN, "" for the caller's own account
-	suspended bool
-	org       map[string]string
-	cfg       aws.Config
-	requests  *atomic.Int64 // API requests sent for this account, retries included (see withRetryer)
-	stopped   error         // why the last Run stopped before the end; nil when it read the account
+	opts     Options
+	progress *syncWriter
+	caller   string
+	account  string
+	name     string
+	role     string                // assumed role ARN, "" for the caller's own account
+	closed   orgtypes.AccountState // SUSPENDED or CLOSED in the organisation: not read
+	org      map[string]string
+	cfg      aws.Config
+	requests *atomic.Int64 // API requests sent for this account, retries included (see withRetryer)
+	stopped  error         // why the last Run stopped before the end; nil when it read the account
 }
 
 // Source is "aws".
@@ -234,12 +252,12 @@ func (c *Connector) Account() string { return c.account }
 func (c *Connector) Name() string { return c.name }
 
 // Suspended reports whether the organisation lists the account as
-// suspended: it is not read.
-func (c *Connector) Suspended() bool { return c.suspended }
+// suspended or closed: it is not read.
+func (c *Connector) Suspended() bool { return c.closed != "" }
 
 // APIURL is the IAM endpoint the SDK resolves.
 func (c *Connector) APIURL() string {
-	if c.suspended {
+	if c.closed != "" {
 		return ""
 	}
 	if ep := iam.NewFromConfig(c.cfg).Options().BaseEndpoint; ep != nil {
@@ -335,8 +353,8 @@ func (c *Connector) withRetryer(cfg aws.Config) aws.Config {
 func (c *Connector) Reach() audit.Reach {
 	r := audit.Reach{Unit: "accounts", Read: 1, NotCollected: NotCollected, CannotSee: CannotSee}
 	switch {
-	case c.suspended:
-		r.Read, r.NotRead = 0, []string{fmt.Sprintf("account %s: SUSPENDED in the organisation", c.account)}
+	case c.closed != "":
+		r.Read, r.NotRead = 0, []string{fmt.Sprintf("account %s: %s in the organisation", c.account, c.closed)}
 	case c.stopped != nil:
 		// A run that failed or was interrupted read part of the account.
 		r.Read, r.NotRead = 0, []string{fmt.Sprintf("account %s: the run stopped before the end (%s)", c.account, audit.Printable(firstClause(c.stopped.Error())))}

@@ -31,6 +31,7 @@ type account struct {
 	report   map[string]reportRow  // user name -> credential report row; nil when not read
 	keys     map[string][]key      // user name -> access keys
 	oidc     []oidcProvider
+	readAt   time.Time // when the run began reading (Options.Now)
 
 	roleLastUseUnknown map[string]bool // roles recorded from ListRoles: GetRole was denied
 	userTagsUnknown    map[string]bool // users recorded from ListUsers whose ListUserTags was denied
@@ -203,12 +204,12 @@ func throttledOut(err error) bool {
 }
 
 func (c *Connector) read(ctx context.Context, r connectors.Recorder) error {
-	if c.suspended {
-		c.say("suspended in the organisation; skipped")
+	if c.closed != "" {
+		c.say("%s in the organisation; skipped", strings.ToLower(string(c.closed)))
 		if err := r.Scope(audit.ScopeRead{Scope: c.account}); err != nil { // it exists; nothing in it was read
 			return err
 		}
-		return r.Gap(audit.Gap{Endpoint: "sts:AssumeRole", Scope: c.account, Reason: fmt.Sprintf("account %s is SUSPENDED in the organisation; not read", c.account)})
+		return r.Gap(audit.Gap{Endpoint: "sts:AssumeRole", Scope: c.account, Reason: fmt.Sprintf("account %s is %s in the organisation; not read", c.account, c.closed)})
 	}
 	if c.role != "" {
 		if _, err := c.cfg.Credentials.Retrieve(ctx); err != nil {
@@ -220,7 +221,7 @@ func (c *Connector) read(ctx context.Context, r connectors.Recorder) error {
 		}
 	}
 	client := iam.NewFromConfig(c.cfg)
-	a := &account{groups: map[string]types.GroupDetail{}, policies: map[string]*policyDoc{}, keys: map[string][]key{}, sessions: map[string]int32{}, roleLastUseUnknown: map[string]bool{}, userTagsUnknown: map[string]bool{}}
+	a := &account{readAt: c.opts.Now().UTC(), groups: map[string]types.GroupDetail{}, policies: map[string]*policyDoc{}, keys: map[string][]key{}, sessions: map[string]int32{}, roleLastUseUnknown: map[string]bool{}, userTagsUnknown: map[string]bool{}}
 	gap := func(action string, kind audit.Kind, why string) error {
 		reason := fmt.Sprintf("access denied in account %s: needs %s", c.account, action)
 		if why != "" {

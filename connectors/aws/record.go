@@ -46,6 +46,27 @@ const (
 	attrDetailsUnknown = "details_unknown"
 )
 
+// What AWS records of use (its API reference): a role's last use over
+// the trailing 400 days (RoleLastUsed), an access key's since IAM began
+// tracking it on 22 April 2015 (GetAccessKeyLastUsed, and the credential
+// report's N/A). An identity older than that with no last use may have
+// been used before: its last use is not known (audit.AttrLastUseUnknown),
+// and audit.AttrUseTrackedSince says since when none was recorded, which
+// the stale rule reads (audit/findings_aws.go).
+const roleUseWindow = 400 * 24 * time.Hour
+
+var keyUseTrackedSince = time.Date(2015, 4, 22, 0, 0, 0, 0, time.UTC)
+
+// unusedSince marks attrs when an identity created at created, with no
+// last use, is older than what AWS recorded of its use since since.
+func unusedSince(attrs map[string]string, created *time.Time, since time.Time) {
+	if created == nil || !created.Before(since) {
+		return
+	}
+	attrs[audit.AttrLastUseUnknown] = "true"
+	attrs[audit.AttrUseTrackedSince] = since.UTC().Format(time.RFC3339)
+}
+
 func ptime(t *time.Time) *time.Time {
 	if t == nil || t.IsZero() {
 		return nil
@@ -152,6 +173,8 @@ func (c *Connector) record(r connectors.Recorder, a *account) error {
 			}
 			if k.lastUsedNotKnown {
 				kattrs[audit.AttrLastUseUnknown] = "true"
+			} else if k.lastUsed == nil {
+				unusedSince(kattrs, &k.created, keyUseTrackedSince)
 			}
 			// A key has no tags of its own: its user's owner tags suggest
 			// who answers for it.
@@ -309,6 +332,9 @@ func (c *Connector) roleObservation(ro types.RoleDetail, a *account, orgKnown st
 		if lu.Region != nil {
 			attrs["last_used_region"] = aws.ToString(lu.Region)
 		}
+	}
+	if lastUsed == nil && !a.roleLastUseUnknown[name] {
+		unusedSince(attrs, ptime(ro.CreateDate), a.readAt.Add(-roleUseWindow))
 	}
 	tagAttrs(attrs, ro.Tags)
 	return audit.Observation{

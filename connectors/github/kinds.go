@@ -461,10 +461,26 @@ func (c *Connector) parseCredentialAuthorizations(body []byte, pd *pageData) (in
 
 // ---- deploy keys --------------------------------------------------------
 
-// deployKey adds "enabled", which go-github v60's Key lacks.
+// deployKey adds "enabled", which go-github v60's Key lacks, and reads
+// last_used as it came: GitHub's description does not require it, so a
+// key served without it has its last use not reported, where null says
+// it was never used. (This field, the shallower, hides Key.LastUsed.)
 type deployKey struct {
 	github.Key
-	Enabled *bool `json:"enabled"`
+	Enabled  *bool           `json:"enabled"`
+	LastUsed json.RawMessage `json:"last_used"`
+}
+
+// lastUsed is the key's last use, and whether the answer said it at all.
+func (k *deployKey) lastUsed() (*time.Time, bool) {
+	if len(k.LastUsed) == 0 {
+		return nil, false
+	}
+	var ts *github.Timestamp
+	if err := json.Unmarshal(k.LastUsed, &ts); err != nil {
+		return nil, false
+	}
+	return timePtr(ts), true
 }
 
 func (c *Connector) parseDeployKeys(repo string) parser {
@@ -499,6 +515,10 @@ func (c *Connector) deployKeyObservation(repo string, k *deployKey) audit.Observ
 		attrs["key_type"] = typ
 		attrs["fingerprint"] = fp
 	}
+	lastUsed, said := k.lastUsed()
+	if !said {
+		attrs[audit.AttrLastUseUnknown] = "true"
+	}
 	created := timePtr(k.CreatedAt)
 	return audit.Observation{
 		ID:          c.id(audit.KindGitHubDeployKey, repo+"/"+strconv.FormatInt(k.GetID(), 10)),
@@ -506,7 +526,7 @@ func (c *Connector) deployKeyObservation(repo string, k *deployKey) audit.Observ
 		Name:        k.GetTitle(),
 		Scope:       c.repoScope(repo),
 		CreatedAt:   created,
-		LastUsedAt:  timePtr(k.LastUsed),
+		LastUsedAt:  lastUsed,
 		RotatedAt:   created, // a deploy key cannot be changed, only replaced
 		Permissions: map[string]string{"contents": access},
 		Attributes:  attrs,

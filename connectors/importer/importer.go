@@ -336,6 +336,15 @@ func (b *builder) row(line, col int, cells []cell) {
 		return
 	}
 	o.ID = audit.IdentityID(b.source, b.account, o.Kind, key)
+	if o.LastUsedAt == nil && o.Kind.TracksLastUse() {
+		// One of nhi's own kinds whose source reports use (an AWS access
+		// key): an empty last_used_at is still "not reported", never
+		// "never used" (docs/import.md).
+		if o.Attributes == nil {
+			o.Attributes = map[string]string{}
+		}
+		o.Attributes[audit.AttrLastUseUnknown] = "true"
+	}
 	if o.Name == "" {
 		o.Name = key
 	}

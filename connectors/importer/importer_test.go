@@ -432,3 +432,51 @@ func TestImportIsASnapshot(t *testing.T) {
 		t.Errorf("diff: %+v, %v; want k2 removed and k1 changed (its expiry)", d, err)
 	}
 }
+
+// A row of one of nhi's own kinds that tracks last use (an AWS access
+// key) with an empty last_used_at is "not reported", as for any imported
+// kind (docs/import.md), never "never used": no stale finding says it was
+// never used, and the review UI and `nhi identities` do not say "never".
+func TestEmptyLastUseOfAKnownKindIsNotNever(t *testing.T) {
+	ctx := context.Background()
+	st, err := audit.Open(ctx, filepath.Join(t.TempDir(), "nhi.db"), audit.OpenOptions{Create: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	p := mustParse(t, "key,kind,created_at,last_used_at\nAKIA1,aws_access_key,2020-01-01,\nAKIA2,aws_access_key,2020-01-01,2020-02-01\n", FormatCSV)
+	if _, err := connectors.Snapshot(ctx, st, NewConnector(p, "/tmp/in.csv"), "test"); err != nil {
+		t.Fatal(err)
+	}
+	ids, err := st.Identities(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ids) != 2 {
+		t.Fatalf("%d identities; want 2", len(ids))
+	}
+	for _, id := range ids {
+		stale := ""
+		for _, f := range id.Findings {
+			if f.Rule == audit.RuleStale {
+				stale = f.Message
+			}
+		}
+		switch id.Name {
+		case "AKIA1":
+			if strings.Contains(stale, "never used") {
+				t.Errorf("AKIA1, whose file left last_used_at empty, is found %q", stale)
+			}
+			if audit.ReportsLastUse(id.Kind, id.Attributes[audit.AttrLastUseUnknown]) {
+				t.Errorf("AKIA1's missing last use reads as never used (attributes %v)", id.Attributes)
+			}
+		case "AKIA2":
+			if !strings.Contains(stale, "last used 2020-02-01") {
+				t.Errorf("AKIA2, last used 2020-02-01, is found %q; want stale", stale)
+			}
+			if _, ok := id.Attributes[audit.AttrLastUseUnknown]; ok {
+				t.Errorf("AKIA2, whose last use the file gives, is marked %s", audit.AttrLastUseUnknown)
+			}
+		}
+	}
+}

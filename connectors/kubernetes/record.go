@@ -195,6 +195,14 @@ func (c *Connector) record(r connectors.Recorder, k *cluster) error {
 			attrs[AttrInvalidSince] = v
 		}
 		created := t.created.UTC()
+		if lastUsed == nil {
+			// No label is "never used" only where the API server recorded
+			// uses for the token's whole life; else its last use is not
+			// known (the stale rule reads use_tracked_since itself).
+			if since, err := time.Parse(time.RFC3339, attrs[AttrUseTrackedSince]); err != nil || created.Before(since) {
+				attrs[audit.AttrLastUseUnknown] = "true"
+			}
+		}
 		if err := r.Record(audit.Observation{
 			ID: id(audit.KindK8sSAToken, t.ns, t.name), Kind: audit.KindK8sSAToken, Name: t.name,
 			Scope: c.name + "/" + t.ns, CreatedAt: &created, LastUsedAt: lastUsed, Attributes: attrs,

@@ -457,6 +457,12 @@ func TestTokenUseTrackedSince(t *testing.T) {
 			if a := tok.Attributes["use_tracked_since"]; a != tc.tracked {
 				t.Errorf("use_tracked_since %q, want %q", a, tc.tracked)
 			}
+			// What the review UI, `nhi identities` and `used:never` read:
+			// never used only where uses were recorded for its whole life.
+			never := tok.LastUsedAt == nil && audit.ReportsLastUse(tok.Kind, tok.Attributes[audit.AttrLastUseUnknown])
+			if wantNever := tc.name == "tracked since before it was made"; never != wantNever {
+				t.Errorf("reads as never used: %v, want %v (attributes %v)", never, wantNever, tok.Attributes)
+			}
 			if noted := slices.Contains(snap.Notes, k8sconn.NotTrackedNote); noted != tc.note {
 				t.Errorf("notes %q; want the note that use is not tracked: %v", snap.Notes, tc.note)
 			}

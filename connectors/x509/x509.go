@@ -61,6 +61,11 @@ type Summary struct {
 	Skipped      int      // files that hold no certificate
 	SkippedFirst []string // the first few of them, to name
 	PrivateKeys  int      // private-key blocks skipped unread
+	// NoRoots: Options.Roots was nil and this machine's trust store holds
+	// no root certificate (no CA bundle, as in a minimal container), so
+	// whether a certificate is publicly trusted is not known (trusted
+	// "unknown", trust_unknown), never "false".
+	NoRoots bool
 }
 
 // Connector reads certificates. It implements connectors.Connector.
@@ -78,9 +83,17 @@ type Connector struct {
 // endpoints read, those it could not, the handshakes it tried, and what
 // the connector cannot see.
 func (c *Connector) Reach() audit.Reach {
+	cannot := CannotSee
+	if c.summary.NoRoots {
+		cannot = append(slices.Clone(CannotSee), NoRootsNote)
+	}
 	return audit.Reach{Unit: "files and TLS endpoints", Read: c.summary.Files + c.reached, NotRead: slices.Clone(c.notRead),
-		Requests: c.handshakes, NotCollected: NotCollected, CannotSee: CannotSee}
+		Requests: c.handshakes, NotCollected: NotCollected, CannotSee: cannot}
 }
+
+// NoRootsNote is what a run on a machine without trusted root
+// certificates cannot see (Summary.NoRoots).
+const NoRootsNote = "whether a certificate is publicly trusted: this machine has no trusted root certificates (no CA bundle; SSL_CERT_FILE or SSL_CERT_DIR name one), so trusted is unknown and long-lived is not evaluated"
 
 // NotCollected are the places certificates live that this connector does
 // not read; CannotSee what reading certificates cannot tell. Each
@@ -196,9 +209,12 @@ func (c *Connector) Run(ctx context.Context, r connectors.Recorder) error {
 	slices.Sort(fps)
 	roots := c.opts.Roots
 	if roots == nil {
+		// A machine without a CA bundle gives an empty pool and no error
+		// (Linux): nothing would chain, and every certificate would read
+		// untrusted, long-lived never firing. Not known, instead.
 		var err error
-		if roots, err = stdx509.SystemCertPool(); err != nil {
-			roots = stdx509.NewCertPool()
+		if roots, err = stdx509.SystemCertPool(); err != nil || roots.Equal(stdx509.NewCertPool()) {
+			roots, c.summary.NoRoots = nil, true
 		}
 	}
 	for _, fp := range fps {
@@ -323,7 +339,11 @@ func (c *Connector) observe(fp string, f *found, roots *stdx509.CertPool) audit.
 		audit.CertSignature:  cert.SignatureAlgorithm.String(),
 		audit.CertIsCA:       strconv.FormatBool(cert.IsCA),
 		audit.CertSelfSigned: strconv.FormatBool(selfSigned(cert)),
-		audit.CertTrusted:    strconv.FormatBool(c.trusted(f, roots)),
+	}
+	if roots == nil {
+		a[audit.CertTrusted], a[audit.AttrTrustUnknown] = "unknown", "true"
+	} else {
+		a[audit.CertTrusted] = strconv.FormatBool(c.trusted(f, roots))
 	}
 	if bits > 0 {
 		a[audit.CertKeyBits] = strconv.Itoa(bits)

@@ -36,10 +36,13 @@ type Org struct {
 
 // Account is one AWS account and its IAM contents.
 type Account struct {
-	ID     string
-	Name   string
-	Email  string
-	Status string // "ACTIVE" or "SUSPENDED"
+	ID    string
+	Name  string
+	Email string
+	// Status is where the account is in its lifecycle: "ACTIVE",
+	// "SUSPENDED", "CLOSED", "PENDING_CLOSURE" or "PENDING_ACTIVATION",
+	// served as State (WithStatusOnly: as the retired Status).
+	Status string
 
 	Users    []*User
 	Groups   []*Group

@@ -41,6 +41,7 @@ type Server struct {
 	mu           sync.Mutex
 	pageSize     int
 	reportSteps  int
+	statusOnly   bool               // ListAccounts serves Status, not State (WithStatusOnly)
 	denied       map[string]bool    // account|action, or account|action|entity
 	gone         map[string]bool    // account|entity
 	expireAfter  map[string]int     // account -> requests left before its credentials expire
@@ -81,6 +82,12 @@ type Option func(*Server)
 
 // WithPageSize caps every page at n items (Marker/IsTruncated, NextToken).
 func WithPageSize(n int) Option { return func(s *Server) { s.pageSize = n } }
+
+// WithStatusOnly makes ListAccounts answer as before AWS added State
+// (2025): each account's Status alone (ACTIVE, SUSPENDED or
+// PENDING_CLOSURE; a closed account was SUSPENDED). By default it answers
+// as AWS does since it retired Status on 9 September 2026: State alone.
+func WithStatusOnly() Option { return func(s *Server) { s.statusOnly = true } }
 
 // WithReportSteps makes GenerateCredentialReport answer INPROGRESS n times
 // after STARTED before COMPLETE.
@@ -523,7 +530,8 @@ func (s *Server) serveOrganizations(w http.ResponseWriter, r *http.Request, acco
 			Arn             string `json:"Arn"`
 			Email           string `json:"Email"`
 			Name            string `json:"Name"`
-			Status          string `json:"Status"`
+			State           string `json:"State,omitempty"`
+			Status          string `json:"Status,omitempty"`
 			JoinedMethod    string `json:"JoinedMethod"`
 			JoinedTimestamp int64  `json:"JoinedTimestamp"`
 		}
@@ -532,7 +540,14 @@ func (s *Server) serveOrganizations(w http.ResponseWriter, r *http.Request, acco
 			NextToken string `json:"NextToken,omitempty"`
 		}{Accounts: []acct{}, NextToken: next}
 		for _, a := range s.org.Accounts[lo:hi] {
-			out.Accounts = append(out.Accounts, acct{a.ID, "arn:aws:organizations::" + s.org.Accounts[0].ID + ":account/" + s.org.ID + "/" + a.ID, a.Email, a.Name, a.Status, "CREATED", 1600000000})
+			state, status := a.Status, ""
+			if s.statusOnly {
+				state, status = "", a.Status
+				if status == "CLOSED" {
+					status = "SUSPENDED"
+				}
+			}
+			out.Accounts = append(out.Accounts, acct{a.ID, "arn:aws:organizations::" + s.org.Accounts[0].ID + ":account/" + s.org.ID + "/" + a.ID, a.Email, a.Name, state, status, "CREATED", 1600000000})
 		}
 		_ = json.NewEncoder(w).Encode(out)
 	case "DescribeOrganization":

@@ -285,6 +285,10 @@ type DeployKey struct {
 	CreatedAt time.Time  `json:"created_at"`
 	LastUsed  *time.Time `json:"last_used,omitempty"` // nil: never used
 	AddedBy   string     `json:"added_by,omitempty"`  // "": GitHub returns null
+	// LastUsedLeftOut serves the key without last_used at all, as GitHub's
+	// description allows (the field is not required): no last use is
+	// then not "never used".
+	LastUsedLeftOut bool `json:"last_used_left_out,omitempty"`
 }
 
 // Secret is an Actions, Dependabot or Codespaces secret: GitHub never

@@ -153,7 +153,23 @@ type deployKeyJSON struct {
 	Enabled  bool              `json:"enabled"`
 }
 
-func (s *Server) deployKey(r *Repo, k *DeployKey) deployKeyJSON {
+// deployKeyWithoutLastUse is a deploy key served without last_used
+// (DeployKey.LastUsedLeftOut): github.Key leaves out a nil LastUsed.
+type deployKeyWithoutLastUse struct {
+	*github.Key
+	AddedBy *string `json:"added_by"`
+	Enabled bool    `json:"enabled"`
+}
+
+func (s *Server) deployKey(r *Repo, k *DeployKey) any {
+	out := s.deployKeyOf(r, k)
+	if k.LastUsedLeftOut {
+		return deployKeyWithoutLastUse{Key: out.Key, AddedBy: out.AddedBy, Enabled: out.Enabled}
+	}
+	return out
+}
+
+func (s *Server) deployKeyOf(r *Repo, k *DeployKey) deployKeyJSON {
 	out := deployKeyJSON{
 		Key: &github.Key{
 			ID:        github.Int64(k.ID),
