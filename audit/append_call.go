@@ -93,25 +93,37 @@ func (s *Store) appendCallOnce(ctx context.Context, actor, typ string, payloads 
 	})
 }
 
-func (s *Store) appendCallOn(ctx context.Context, pc *pgx.Conn, actor, typ string, payloads []any, call func(Event, []any) Stmt, dest []any, w *lostWrite) (Event, int, error) {
-	t := s.now().UTC().Truncate(time.Microsecond)
+// callStmt is the statement call makes of the event AppendCall appends
+// (its time now, its number a stand-in), with each payload's canonical
+// JSON (texts) and the record after its number (rests).
+func (s *Store) callStmt(actor, typ string, payloads []any, call func(Event, []any) Stmt) (st Stmt, t time.Time, texts, rests []string, err error) {
+	t = s.now().UTC().Truncate(time.Microsecond)
 	at := t.Format(eventTimeLayout)
 	args := []any{at, actor, typ}
-	texts := make([]string, len(payloads))
-	rests := make([]string, len(payloads))
+	texts = make([]string, len(payloads))
+	rests = make([]string, len(payloads))
 	for i, pl := range payloads {
 		p, err := canonicalJSON(pl)
 		if err != nil {
-			return Event{}, 0, err
+			return Stmt{}, t, nil, nil, err
 		}
 		rec, err := canonicalRecord(0, at, actor, typ, p)
 		if err != nil {
-			return Event{}, 0, err
+			return Stmt{}, t, nil, nil, err
 		}
 		texts[i], rests[i] = p, string(rec[len("[0,"):])
 		args = append(args, p, rests[i])
 	}
-	st := call(Event{Seq: seqStandIn, At: t, Actor: actor, Type: typ, Payload: json.RawMessage(texts[0])}, args)
+	st = call(Event{Seq: seqStandIn, At: t, Actor: actor, Type: typ, Payload: json.RawMessage(texts[0])}, args)
+	return st, t, texts, rests, nil
+}
+
+func (s *Store) appendCallOn(ctx context.Context, pc *pgx.Conn, actor, typ string, payloads []any, call func(Event, []any) Stmt, dest []any, w *lostWrite) (Event, int, error) {
+	st, t, texts, rests, err := s.callStmt(actor, typ, payloads, call)
+	if err != nil {
+		return Event{}, 0, err
+	}
+	at := t.Format(eventTimeLayout)
 	b := &pgx.Batch{}
 	b.Queue("BEGIN")
 	b.Queue(rewritePostgres(st.Query), pgArgs(st.Args)...)
@@ -121,7 +133,7 @@ func (s *Store) appendCallOn(ctx context.Context, pc *pgx.Conn, actor, typ strin
 	br := pc.SendBatch(ctx, b)
 	ev := Event{At: t, Actor: actor, Type: typ}
 	var variant int
-	_, err := br.Exec()
+	_, err = br.Exec()
 	if err == nil {
 		if err = br.QueryRow().Scan(append([]any{&ev.Seq, &ev.PrevHash, &ev.Hash, &variant}, dest...)...); err != nil {
 			if pe, ok := errors.AsType[*pgconn.PgError](err); ok && pe.Code == errChangedCode {
@@ -143,4 +155,56 @@ func (s *Store) appendCallOn(ctx context.Context, pc *pgx.Conn, actor, typ strin
 		return Event{}, 0, fmt.Errorf("event %d was appended with hash %s, where nhi computes %s: run nhi verify and report this", ev.Seq, ev.Hash, h)
 	}
 	return ev, variant, nil
+}
+
+// RehearseCall runs on a connection of the pool what AppendCall would
+// send, in a transaction it then rolls back, and returns the call's
+// error (ErrChanged when the function refused): nothing is recorded and
+// no one is notified, but that connection's server process has read the
+// catalogs, compiled the functions and the triggers and planned the
+// statements the call runs (docs/team.md, "A reviewer's first
+// decision"), which a first call would otherwise do while it holds the
+// write lock. Like the call, it takes the write lock; it waits for it a
+// second at most (lock_timeout, for this transaction only). The pool
+// hands out the connection it was last given back first, so the
+// rehearsed connection is the one the writes after it use while one
+// write is made at a time.
+//
+// PostgreSQL only: on an evidence file it returns errors.ErrUnsupported.
+func (s *Store) RehearseCall(ctx context.Context, actor, typ string, payloads []any, call func(ev Event, eventArgs []any) Stmt) error {
+	if s.readOnly {
+		return fmt.Errorf("%w: %s was opened read-only", ErrReadOnly, s.path)
+	}
+	if s.engine != enginePostgres {
+		return errors.ErrUnsupported
+	}
+	if err := checkActor(actor); err != nil {
+		return err
+	}
+	st, _, _, _, err := s.callStmt(actor, typ, payloads, call)
+	if err != nil {
+		return err
+	}
+	var w lostWrite
+	return s.onPipelineConn(ctx, &w, func(pc *pgx.Conn) error {
+		b := &pgx.Batch{}
+		b.Queue("BEGIN")
+		b.Queue("SELECT set_config('lock_timeout', '1s', true)")
+		b.Queue(rewritePostgres(st.Query), pgArgs(st.Args)...)
+		b.Queue("ROLLBACK")
+		br := pc.SendBatch(ctx, b)
+		var err error
+		for range 4 {
+			if _, err = br.Exec(); err != nil {
+				break
+			}
+		}
+		if cerr := br.Close(); err == nil {
+			err = cerr
+		}
+		if pe, ok := errors.AsType[*pgconn.PgError](err); ok && pe.Code == errChangedCode {
+			err = ErrChanged
+		}
+		return err // a transaction an error left open, onPipelineConn rolls back
+	})
 }

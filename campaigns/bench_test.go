@@ -177,7 +177,9 @@ func BenchmarkCreate1M(b *testing.B) {
 
 // BenchmarkConcurrentDecisions is 40 reviewers deciding at once, 250
 // decisions each, every reviewer with a store (a connection pool) of its
-// own as a process would have, on each engine. One op is all 10,000
+// own as a process would have, on each engine. Each reviewer first opens
+// the campaign, which readies their store as the TUI does then
+// (PrepareToDecide; not timed). One op is all 10,000
 // decisions; it reports the 95th percentile of one decision's latency,
 // and the CPU time of one decision in this process (cpu-µs/decision)
 // and, on PostgreSQL, in the server's (server-cpu-µs/decision) — the fair
@@ -295,6 +297,13 @@ func BenchmarkConcurrentDecisions(b *testing.B) {
 					}
 					if len(assigned[w]) == 0 {
 						b.Fatalf("no items assigned to %s", r)
+					}
+				}
+				// Each reviewer opens the campaign first, as in the TUI,
+				// which readies their store then (PrepareToDecide).
+				for w := range writers {
+					if err := campaigns.PrepareToDecide(ctx, stores[w], reviewers[w], name, assigned[w][0]); err != nil {
+						b.Fatal(err)
 					}
 				}
 				b.StartTimer()

@@ -94,7 +94,7 @@ func decideEach(ctx context.Context, st *audit.Store, actor, campaign string, id
 	}
 	if len(ids) == 1 && !decideAlwaysLocked && st.Remote() {
 		if len(opts) == 0 {
-			o, err := decideOneTrip(ctx, st, actor, campaign, ids[0], d, reason, refuseSame, terms)
+			o, err := decideOneTrip(ctx, st, actor, campaign, ids[0], d, reason, refuseSame, terms, false)
 			if !errors.Is(err, errDecideLocked) {
 				if err != nil {
 					return nil, err

@@ -26,7 +26,11 @@ import (
 // return errDecideLocked with nothing written, and the decision is made
 // as before (decideChecked, then the long way), which says why. A signed
 // decision and one with options (a transfer) go that way from the start.
-func decideOneTrip(ctx context.Context, st *audit.Store, actor, campaign, id string, d Decision, reason string, refuseSame bool, terms *exceptionTerms) (*Outcome, error) {
+//
+// With rehearse, the call is made in a transaction rolled back
+// (audit.Store.RehearseCall): nothing is recorded, and it returns no
+// outcome, only the call's error (PrepareToDecide).
+func decideOneTrip(ctx context.Context, st *audit.Store, actor, campaign, id string, d Decision, reason string, refuseSame bool, terms *exceptionTerms, rehearse bool) (*Outcome, error) {
 	if signingFrom(ctx) != nil {
 		return nil, errDecideLocked
 	}
@@ -58,11 +62,15 @@ func decideOneTrip(ctx context.Context, st *audit.Store, actor, campaign, id str
 	if beforeDecideLock != nil {
 		beforeDecideLock()
 	}
-	var reviewer, previous, previousBy string
-	ev, variant, err := st.AppendCall(ctx, actor, EventDecide, []any{plain, &exception}, func(ev audit.Event, eventArgs []any) audit.Stmt {
+	call := func(ev audit.Event, eventArgs []any) audit.Stmt {
 		args := append([]any{c.ID, c.CreateSeq, id, string(d), reason, refuseSame, actorKey, sameKeys, teamKeys, dirSeq, formatAt(ev.At), ViaSingle}, eventArgs...)
 		return audit.Stmt{Query: `SELECT * FROM nhi_decide(` + strings.TrimSuffix(strings.Repeat("?, ", len(args)), ", ") + `)`, Args: args}
-	}, &reviewer, &previous, &previousBy)
+	}
+	if rehearse {
+		return nil, st.RehearseCall(ctx, actor, EventDecide, []any{plain, &exception}, call)
+	}
+	var reviewer, previous, previousBy string
+	ev, variant, err := st.AppendCall(ctx, actor, EventDecide, []any{plain, &exception}, call, &reviewer, &previous, &previousBy)
 	if errors.Is(err, audit.ErrChanged) {
 		return nil, errDecideLocked
 	}

@@ -253,3 +253,71 @@ func (m *decideMemo) separation(ctx context.Context, st *audit.Store, name strin
 	}
 	return &separation{c: c, dir: dir, teams: teams}, nil
 }
+
+// PrepareToDecide readies st for actor's decisions in the open campaign
+// named campaign, so that the first of them is made as those after it
+// are: in one round trip, on a connection whose server process is
+// ready (docs/team.md, "A reviewer's first decision"). For a review
+// about to begin — the TUI calls it when a reviewer opens a campaign,
+// off its event loop. On PostgreSQL it reads and keeps what a decision
+// keeps (decideMemo: the campaign, its teams, the directory of people),
+// which the first decision would otherwise read first, and then
+// rehearses a decommission of item id — one actor may decide, say the
+// first of theirs still pending — six times, each in a transaction
+// rolled back (audit.Store.RehearseCall): nothing is recorded, and the
+// server has
+// compiled nhi_decide, the functions and the triggers it runs, and
+// planned their statements, which the first decision would otherwise
+// do holding the write lock while every other reviewer waits. Each
+// rehearsal takes the write lock for as long as a decision does, and
+// waits a second for it at most. A rehearsal refused (the item decided
+// meanwhile, another's item) has still prepared most of it; its error is
+// returned, and the decisions after it are made as they would have been
+// anyway. On an evidence file it does nothing: there a decision reads
+// under the file's lock, with nothing to prepare.
+func PrepareToDecide(ctx context.Context, st *audit.Store, actor, campaign, id string) error {
+	if !st.Remote() {
+		return nil
+	}
+	c, err := loadOpen(ctx, st, campaign)
+	if err != nil {
+		return err
+	}
+	teams, err := readTeams(ctx, st, c)
+	if err != nil {
+		return err
+	}
+	dir, seq, err := st.PeopleSeq(ctx)
+	if err != nil {
+		return err
+	}
+	// As separation keeps them: nhi_decide refuses unless the campaign is
+	// still the open one with this ID and creation event, and the
+	// directory's last person.set is still seq.
+	m := memoFor(st)
+	m.mu.Lock()
+	m.campaign, m.teams = c, teams
+	if !m.dirLoaded || seq >= m.dirSeq {
+		m.dir, m.dirSeq, m.dirLoaded = dir, seq, true
+	}
+	m.mu.Unlock()
+	for range rehearsals {
+		_, err = decideOneTrip(ctx, st, actor, campaign, id, Decommission, "", true, nil, true)
+		if errors.Is(err, errDecideLocked) {
+			return nil // nothing to rehearse: the first decision goes the long way
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// rehearsals is how many times PrepareToDecide rehearses a decision.
+// PostgreSQL plans a statement with arguments (each of a PL/pgSQL
+// function's) anew for its first five runs on a connection (custom
+// plans), and on the sixth makes the generic plan it keeps from then on
+// when that costs no more: six rehearsals leave no plan to make to the
+// decisions after them, which otherwise make them while they hold the
+// write lock (docs/team.md, "A reviewer's first decision").
+const rehearsals = 6

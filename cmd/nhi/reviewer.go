@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"sort"
+	"sync"
 	"time"
 
 	"github.com/nhi-audit/nhi/audit"
@@ -21,6 +22,11 @@ type campaignReviewer struct {
 	// sign, when not nil, adds the reviewer's signing key to the context
 	// of every decision and undo (--sign-with, NHI_SIGNING_KEY).
 	sign func(context.Context) context.Context
+
+	prepMu sync.Mutex
+	// prepared holds, by campaign, what campaigns.PrepareToDecide
+	// answered (once it has) for the first read of the campaign's items.
+	prepared map[string]chan error
 }
 
 func (r *campaignReviewer) signed(ctx context.Context) context.Context {
@@ -80,7 +86,36 @@ func (r *campaignReviewer) Items(ctx context.Context, campaign, actor string) (m
 		}
 		out[id] = filter.Item{Reviewer: a.Reviewer, Mine: a.Mine, Decision: d, Findings: a.Findings}
 	}
+	r.prepare(ctx, campaign, actor, as)
 	return out, nil
+}
+
+// prepare readies the store for actor's decisions in campaign the first
+// time its items are read — when the reviewer opens it — in the
+// background (campaigns.PrepareToDecide, docs/team.md "A reviewer's
+// first decision"), rehearsing the first of actor's pending items. A
+// campaign with none of theirs pending has nothing to prepare.
+func (r *campaignReviewer) prepare(ctx context.Context, campaign, actor string, as map[string]campaigns.Assignment) {
+	var first string
+	for id, a := range as {
+		if a.Mine && a.Decision == campaigns.Pending && (first == "" || id < first) {
+			first = id
+		}
+	}
+	if first == "" {
+		return
+	}
+	r.prepMu.Lock()
+	defer r.prepMu.Unlock()
+	if _, ok := r.prepared[campaign]; ok {
+		return
+	}
+	if r.prepared == nil {
+		r.prepared = map[string]chan error{}
+	}
+	done := make(chan error, 1)
+	r.prepared[campaign] = done
+	go func() { done <- campaigns.PrepareToDecide(ctx, r.st, actor, campaign, first) }()
 }
 
 // Decide records decision for every id, all or none.

@@ -99,3 +99,43 @@ func TestCampaignReviewer(t *testing.T) {
 		t.Errorf("the exported bundle does not verify: %+v %v", v, err)
 	}
 }
+
+// Opening a campaign in the TUI (its first read of the items) readies
+// the store for the reviewer's decisions there, once, in the background
+// (campaigns.PrepareToDecide; on an evidence file it has nothing to do
+// and answers at once): reading the items again does not start it
+// again, and a reviewer with nothing pending has nothing to prepare.
+func TestCampaignReviewerPreparesOnOpen(t *testing.T) {
+	ctx := context.Background()
+	st, err := audit.Open(ctx, campaignDB(t, 7), audit.OpenOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if _, err := campaigns.Create(ctx, st, "lead@acme.test", campaigns.Spec{Name: "q", Scope: "kind:deploy_key", Due: due(30), Reviewers: []string{"rita@acme.test"}}); err != nil {
+		t.Fatal(err)
+	}
+	r := &campaignReviewer{st: st}
+	if _, err := r.Items(ctx, "q", "someone@acme.test"); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := r.prepared["q"]; ok {
+		t.Errorf("someone with no item in q: preparing their decisions; want nothing to prepare")
+	}
+	if _, err := r.Items(ctx, "q", "rita@acme.test"); err != nil {
+		t.Fatal(err)
+	}
+	first, ok := r.prepared["q"]
+	if !ok {
+		t.Fatal("rita opened q: her decisions are not being prepared")
+	}
+	if err := <-first; err != nil {
+		t.Errorf("preparing rita's decisions: %v", err)
+	}
+	if _, err := r.Items(ctx, "q", "rita@acme.test"); err != nil {
+		t.Fatal(err)
+	}
+	if r.prepared["q"] != first {
+		t.Error("reading q's items again prepared them again; want once")
+	}
+}
