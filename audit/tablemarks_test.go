@@ -1,7 +1,9 @@
 package audit
 
 import (
+	"fmt"
 	"maps"
+	"slices"
 	"testing"
 )
 
@@ -23,4 +25,38 @@ func TestChangedMaterialsInAnyOrder(t *testing.T) {
 	if !maps.Equal(shuffled, want) {
 		t.Errorf("out of order: %v; want %v", shuffled, want)
 	}
+}
+
+// TestChangeMarksOnEveryPage: the table read marks changed the identities
+// a later snapshot changed on every page of the read, not only the first
+// (each page reads the digests into the lists the page before filled),
+// and no identity the page before marked.
+func TestChangeMarksOnEveryPage(t *testing.T) {
+	eachEngine(t, func(t *testing.T, eng testEngine) {
+		defer func(n int) { eachBatch = n }(eachBatch)
+		eachBatch = 16
+		s := openAt(t, eng.new(t))
+		var first []Observation
+		for i := range 200 {
+			first = append(first, obs(fmt.Sprintf("item-%05d", i), KindGitHubDeployKey))
+		}
+		snapshot(t, s, nil, nil, first...)
+		second := slices.Clone(first)
+		changed := map[string]bool{}
+		for i := 3; i < len(second); i += 10 {
+			second[i].Permissions = map[string]string{"contents": "admin"}
+			changed[second[i].ID] = true
+		}
+		snapshot(t, s, nil, nil, second...)
+		want, err := s.Identities(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range want {
+			if got := want[i].Change == ChangeChanged; got != changed[want[i].ID] {
+				t.Fatalf("Identities marks %s %q", want[i].ID, want[i].Change)
+			}
+		}
+		tableReadEquals(t, s, want)
+	})
 }

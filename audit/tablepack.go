@@ -159,6 +159,18 @@ func packed(cols ...string) string {
 	return "concat_ws(char(31)," + strings.Join(cols, ",") + ")"
 }
 
+// packedPair is packed(a, b) for two columns: joined by ||, which SQLite
+// runs as two of its own steps, where concat_ws is a call of a function
+// that measures and copies each column (issue 21: the change marks' read
+// of the older snapshot's digests, a column of IDs and one of digests,
+// took 10% fewer instructions). From three columns on, concat_ws costs
+// less: each || copies the whole text built so far (ten columns, half
+// as many instructions again). Neither column is ever NULL, which would
+// make the whole row NULL.
+func packedPair(a, b string) string {
+	return a + "||char(31)||" + b
+}
+
 // unpack cuts a packed row into dst, one text per column; false when it
 // has more or fewer separators than columns.
 func unpack(s string, dst ...*string) bool {

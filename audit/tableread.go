@@ -348,6 +348,9 @@ type tablePage struct {
 		from, to string
 		list     []idMaterial
 	}
+	// curBuf and prevBuf are readMarks' lists of the two snapshots'
+	// digests, kept to be filled again by the next page.
+	curBuf, prevBuf []idMaterial
 }
 
 // tableRow is one identity's columns.
@@ -757,7 +760,7 @@ func (rd tableRead) observationKeys(ctx context.Context, p *tablePage, sn int64)
 func (rd tableRead) ownerRange(ctx context.Context, p *tablePage) error {
 	cols := "identity_id, owner"
 	if rd.packed {
-		cols = packed("identity_id", "owner")
+		cols = packedPair("identity_id", "owner")
 	}
 	var o tableRow // scanned into, one for the read: locals escaped a row at a time
 	j := 0

@@ -77,8 +77,14 @@ type rowBuilder struct {
 	// (index); nil once they are built.
 	unindexed []uint64
 	// lastSugg is the run of suggestions the previous row had: rows of
-	// one scope come one after the other and share it.
+	// one scope come one after the other and share it. lastList is the
+	// list it was encoded from, or nil: a row whose list is that list
+	// itself (the store shares a scope's list between its identities,
+	// and never writes one handed out) has its run without comparing
+	// its texts. Held, so its address is no other list's while it is
+	// compared with.
 	lastSugg pairRun
+	lastList []audit.OwnerSuggestion
 	// block is where the bytes of new texts go, the room left in
 	// t.strs.blocks[blockAt]: a few large blocks hold the million texts
 	// of a population, rather than a million small allocations the
@@ -310,12 +316,16 @@ func (b *rowBuilder) suggestions(l []audit.OwnerSuggestion) (uint32, uint16) {
 	if len(l) == 0 {
 		return 0, 0
 	}
+	if len(l) == len(b.lastList) && &l[0] == &b.lastList[0] {
+		return b.lastSugg.at, b.lastSugg.n
+	}
 	if b.sameSuggestions(l, b.lastSugg) {
+		b.lastList = l
 		return b.lastSugg.at, b.lastSugg.n
 	}
 	key := uintptr(unsafe.Pointer(&l[0]))
 	if run, ok := b.suggIdx[key]; ok && b.sameSuggestions(l, run) {
-		b.lastSugg = run
+		b.lastSugg, b.lastList = run, l
 		return run.at, run.n
 	}
 	at, room := b.t.pairs.add(len(l))
@@ -323,7 +333,7 @@ func (b *rowBuilder) suggestions(l []audit.OwnerSuggestion) (uint32, uint16) {
 		room[2*k], room[2*k+1] = b.textOf(classSuggOwner, s.Owner), b.textOf(classSuggSource, s.Source)
 	}
 	run := pairRun{at, uint16(len(l))}
-	b.suggIdx[key], b.lastSugg = run, run
+	b.suggIdx[key], b.lastSugg, b.lastList = run, run, l
 	return run.at, run.n
 }
 

@@ -52,12 +52,14 @@ func TestRowsKeepAttributesAndPermissions(t *testing.T) {
 
 // Each identity's owner suggestions come back whole from its row, whether
 // its list is the previous row's (the store shares a scope's), one seen
-// before, one with the same suggestions in other memory, or another; a
-// row without any has none (nil, as the store gives it).
+// before, one with the same suggestions in other memory, a part of the
+// previous row's, or another; a row without any has none (nil, as the
+// store gives it).
 func TestRowsKeepSuggestions(t *testing.T) {
 	scopeA := []audit.OwnerSuggestion{{Owner: "octocat", Source: "added the deploy key"}, {Owner: "team-api", Source: "admin team of acme/api"}}
 	scopeB := []audit.OwnerSuggestion{{Owner: "hubot", Source: "admin team of acme/web"}}
-	lists := [][]audit.OwnerSuggestion{scopeA, scopeA, nil, scopeB, scopeA, slices.Clone(scopeA), scopeA[:1], {{Owner: "", Source: "empty owner"}}, nil}
+	lists := [][]audit.OwnerSuggestion{scopeA, scopeA, nil, scopeB, scopeA, slices.Clone(scopeA), scopeA[:1], {{Owner: "", Source: "empty owner"}}, nil,
+		scopeA, scopeA[:1], scopeB, scopeA} // a part of the list before it; the list before the one before
 	ids := make([]audit.Identity, len(lists))
 	for i := range ids {
 		ids[i] = identity(audit.Kinds[0], fmt.Sprintf("key-%d", i), "acme/api")

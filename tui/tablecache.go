@@ -236,7 +236,7 @@ func (b *rowBuilder) restore(c *tableCache) {
 	}
 	b.encoded, b.expected, b.reserved = len(c.rows), len(c.rows), true
 	b.last, b.lastAttr, b.lastPerm, b.lastMsg = [nLastFields]lastText{}, pairRun{}, pairRun{}, nil
-	b.lastSugg = pairRun{}
+	b.lastSugg, b.lastList = pairRun{}, nil
 	b.block = nil
 }
 

@@ -387,7 +387,7 @@ func (m *Model) reload() tea.Cmd {
 				// its suggestions keep theirs while they are the same.
 				old := pop.row(i)
 				pop.b.lastAttr, pop.b.lastPerm = pairRun{old.attr, old.nAttr}, pairRun{old.perm, old.nPerm}
-				pop.b.lastSugg = pairRun{old.sugg, old.nSugg}
+				pop.b.lastSugg, pop.b.lastList = pairRun{old.sugg, old.nSugg}, nil
 				msg.rows[i] = pop.b.encode(ids[k])
 			}
 			pop.b.mu.Unlock()
