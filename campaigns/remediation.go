@@ -182,6 +182,49 @@ func VerifyAfterSnapshot(ctx context.Context, st *audit.Store, actor string, sna
 	return out, nil
 }
 
+// Reason is why item id stands as state after this verification, in the
+// words nhi campaign verify prints under it (verifyReason).
+func (r *Remediation) Reason(id, state string) string {
+	return verifyReason(state, r.Why[id], r.Detail[id])
+}
+
+// Reason is why item id stands as state after the verification this
+// event recorded, in the words nhi campaign verify printed under it: the
+// evidence report gives each row these (verifyReason).
+func (p *VerifyPayload) Reason(id, state string) string {
+	return verifyReason(state, p.Why[id], p.Detail[id])
+}
+
+// NotCheckedWords say what a not-checked item is when its event recorded
+// no reason (written before reasons were): campaign verify's heading.
+const NotCheckedWords = "the checking snapshot did not read where it lives, so it may or may not be gone"
+
+// verifyReason is the one wording of why a verified item stands as it
+// does, for campaign verify, the trail and the report alike: why it was
+// not checked (the gap the snapshot recorded, or the rotation's words:
+// "updated_at …, on …, the day they left, whose hour is not known"), or
+// what the snapshot showed of a rotate or transfer decision; "" for a
+// removal or a still-present item, which need none.
+func verifyReason(state, why, detail string) string {
+	switch {
+	case why != "":
+		return why
+	case detail != "":
+		return detail
+	case state == NotChecked:
+		return NotCheckedWords
+	}
+	return ""
+}
+
+// NotVerifiedReason is why the decisions (n of them) of a campaign frozen
+// from snapshot base of source/account are not verified: no check of a
+// later snapshot is recorded for them. Campaign verify says it of an
+// account, the report of each such row.
+func NotVerifiedReason(source, account string, base int64, n int) string {
+	return fmt.Sprintf("no snapshot of %s/%s taken since snapshot %d has checked %s yet", audit.Printable(source), audit.Printable(account), base, audit.Plural(n, "it", "them"))
+}
+
 // Decommissions are the lists of decommission items alone: Removed,
 // StillPresent and NotChecked without the rotate items among them.
 func (r *Remediation) Decommissions() (removed, stillPresent, notChecked []string) {

@@ -105,7 +105,7 @@ func (rc *rotationCheck) judge(id, cur string, kind audit.Kind, scope string) (s
 	}
 	switch kind {
 	case audit.KindGitHubDeployKey:
-		return NotRotated, fmt.Sprintf("the same key (fingerprint %s) is still there", audit.Printable(now.Attributes["fingerprint"]))
+		return NotRotated, "the same key" + fingerprintText(now) + " is still there"
 	case audit.KindGitHubFineGrainedPAT, audit.KindGitHubPATRequest:
 		if a, b := was.Attributes["token_id"], now.Attributes["token_id"]; a != b {
 			return Rotated, fmt.Sprintf("a new token (token_id %s, was %s)", audit.Printable(b), audit.Printable(a))
@@ -169,6 +169,15 @@ func (rc *rotationCheck) newKey(k *audit.Identity) int {
 		return whenAfter
 	}
 	return whenBefore
+}
+
+// fingerprintText names key k's fingerprint, " (fingerprint SHA256:…)",
+// or nothing where the snapshot recorded none: never an empty one.
+func fingerprintText(k *audit.Identity) string {
+	if fp := k.Attributes["fingerprint"]; fp != "" {
+		return " (fingerprint " + audit.Printable(fp) + ")"
+	}
+	return ""
 }
 
 func sameTime(a, b *time.Time) bool {
@@ -262,14 +271,14 @@ func (rc *rotationCheck) judgeReplacement(id, cur, scope, replacement string) (s
 	name := audit.Printable(replacement)
 	switch {
 	case named != nil && old == nil:
-		return Rotated, fmt.Sprintf("replaced by the named key %s (fingerprint %s); the old key is gone", named.ID, audit.Printable(named.Attributes["fingerprint"]))
+		return Rotated, fmt.Sprintf("replaced by the named key %s%s; the old key is gone", named.ID, fingerprintText(named))
 	case named != nil:
-		return NotRotated, fmt.Sprintf("the named replacement %s is there, but the old key (fingerprint %s) is still present", named.ID, audit.Printable(old.Attributes["fingerprint"]))
+		return NotRotated, fmt.Sprintf("the named replacement %s is there, but the old key%s is still present", named.ID, fingerprintText(old))
 	case old == nil:
 		return NotRotated, fmt.Sprintf("the old key is gone, but the named replacement %s is not in %s", name, audit.Printable(scope))
 	}
-	return NotRotated, fmt.Sprintf("neither: the old key (fingerprint %s) is still present and the named replacement %s is not in %s",
-		audit.Printable(old.Attributes["fingerprint"]), name, audit.Printable(scope))
+	return NotRotated, fmt.Sprintf("neither: the old key%s is still present and the named replacement %s is not in %s",
+		fingerprintText(old), name, audit.Printable(scope))
 }
 
 // decidedReplacement is the replacement the decision event seq names; ""

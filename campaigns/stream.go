@@ -31,7 +31,9 @@ const streamBatch = 2048
 // batch's slices are reused, so fn keeps nothing of them.
 //
 // When nothing was recorded after seq the items and their decisions are
-// read through two cursors over the tables, so only a batch is in memory;
+// read through two cursors over the tables, so only a batch is in memory,
+// each item's decision and verification held to the events the table names
+// for them (ErrTablesDisagree when they differ: tablecheck.go);
 // otherwise (a rebuild as of an earlier event) the campaign.* events up to
 // seq are replayed, which holds the replayed campaign whole.
 func EachAsOf(ctx context.Context, st *audit.Store, name string, seq int64, begin func(*Campaign) error, fn func(*Batch) error) error {
@@ -98,10 +100,19 @@ func EachAsOf(ctx context.Context, st *audit.Store, name string, seq int64, begi
 				return err
 			}
 			b := &Batch{}
+			// Each row is held to the events it names before it is
+			// given out: a table changed with plain SQL is never read
+			// as evidence (tablecheck.go).
+			chk := newLogCheck(ctx, st, c)
 			for {
 				more, err := cur.next(b)
 				if err != nil {
 					return err
+				}
+				for i := range b.Items {
+					if err := chk.item(&b.Items[i], b.Events[i]); err != nil {
+						return err
+					}
 				}
 				if len(b.Items) > 0 {
 					escalate(b)

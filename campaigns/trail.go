@@ -155,27 +155,24 @@ func trailEntry(e audit.Event, id string) (TrailEntry, bool) {
 			return t, false
 		}
 		snap := " (snapshot " + strconv.FormatInt(p.Snapshot, 10) + ")"
-		// Each list as campaign verify recorded it, with why (a rotation's
-		// and a transfer's detail, a check's reason); an event written
-		// before reasons were recorded gives none.
-		t.Reason = p.Detail[id]
+		// Each list as campaign verify recorded it, with why in its words
+		// (verifyReason); an event written before reasons were recorded
+		// gives none but a not-checked item's.
 		switch {
 		case slices.Contains(p.Removed, id):
-			t.What = "checked: removed" + snap
+			t.What, t.Reason = "checked: removed"+snap, p.Reason(id, Removed)
 		case slices.Contains(p.StillPresent, id):
-			t.What = "checked: still present" + snap
-		case slices.Contains(p.NotChecked, id) && p.Why[id] != "":
-			t.What, t.Reason = "not checked"+snap, p.Why[id]
+			t.What, t.Reason = "checked: still present"+snap, p.Reason(id, StillPresent)
 		case slices.Contains(p.NotChecked, id):
-			t.What = "not checked: its endpoint was not read" + snap
+			t.What, t.Reason = "not checked"+snap, p.Reason(id, NotChecked)
 		case slices.Contains(p.Rotated, id):
-			t.What = "checked: rotated" + snap
+			t.What, t.Reason = "checked: rotated"+snap, p.Reason(id, Rotated)
 		case slices.Contains(p.NotRotated, id):
-			t.What = "checked: not rotated" + snap
+			t.What, t.Reason = "checked: not rotated"+snap, p.Reason(id, NotRotated)
 		case slices.Contains(p.Transferred, id):
-			t.What = "checked: transferred" + snap
+			t.What, t.Reason = "checked: transferred"+snap, p.Reason(id, Transferred)
 		case slices.Contains(p.NotTransferred, id):
-			t.What = "checked: not transferred" + snap
+			t.What, t.Reason = "checked: not transferred"+snap, p.Reason(id, NotTransferred)
 		default:
 			return t, false
 		}

@@ -58,6 +58,9 @@ type collector struct {
 	sigSeqs    map[int64]bool
 	verifySeqs map[int64]bool
 	offboard   *offboardAcc
+	// verified are the reasons each campaign.verify event recorded, read
+	// once per event.
+	verified map[int64]*campaigns.VerifyPayload
 }
 
 type sharedFindings struct {
@@ -117,6 +120,9 @@ func (k *collector) add(b *campaigns.Batch) error {
 		it := &b.Items[i]
 		k.n++
 		row, decommissioned := k.registerRow(it, b.Events[i], k.n)
+		if err := k.verificationReason(&row, it.ID, b.Snapshots[i]); err != nil {
+			return err
+		}
 		if decommissioned {
 			// Listed as the register had it before exception terms and
 			// signatures were added (none of which a decommission has).
@@ -277,6 +283,45 @@ var (
 	noFindings = []Finding{}
 )
 
+// verificationReason gives a row with a verification why it stands so,
+// in the words campaign verify printed: the reasons its campaign.verify
+// event recorded, or, for a decommission no later snapshot has checked,
+// that none has (id is the item's ID as frozen, base the snapshot it was
+// frozen from).
+func (k *collector) verificationReason(row *Row, id string, base int64) error {
+	switch {
+	case row.Verification == NotVerified:
+		if s := findSnapshot(k.snaps, base); s != nil {
+			row.VerificationReason = campaigns.NotVerifiedReason(s.Source, s.Account, s.ID, 1)
+		}
+		return nil
+	case row.Verification == "" || row.VerifyEvent == 0:
+		return nil
+	}
+	p := k.verified[row.VerifyEvent]
+	if p == nil {
+		e, err := k.st.EventAt(k.ctx, row.VerifyEvent)
+		if err != nil {
+			return err
+		}
+		// Only the reasons are kept: the lists may name a million items.
+		var why struct {
+			Why    map[string]string `json:"not_checked_why"`
+			Detail map[string]string `json:"detail"`
+		}
+		if err := unmarshal(e, &why); err != nil {
+			return err
+		}
+		p = &campaigns.VerifyPayload{Why: why.Why, Detail: why.Detail}
+		if k.verified == nil {
+			k.verified = map[int64]*campaigns.VerifyPayload{}
+		}
+		k.verified[row.VerifyEvent] = p
+	}
+	row.VerificationReason = clean(p.Reason(id, row.Verification))
+	return nil
+}
+
 // conv converts an item's findings; items with the same findings text
 // share one decoded slice (see campaigns.EachAsOf): convert each once.
 func (k *collector) conv(fs []audit.Finding) []Finding {
@@ -303,6 +348,8 @@ func (k *collector) count(row *Row) {
 		s.Keep++
 	case campaigns.Rotate:
 		s.Rotate++
+	case campaigns.Transfer:
+		s.Transfer++
 	case campaigns.NoResponse:
 		s.NoResponse++
 	default:
@@ -439,10 +486,26 @@ func (k *collector) finish() {
 	r.shortReasons = k.long.short
 }
 
-// rotationCounts are what rotationClaim says of the rotate decisions.
-type rotationCounts struct{ n, rotated, not, removed int }
+// rotationCounts are what the PCI DSS 8.6.3 row says (rotationClaim):
+// of the rotate decisions, how each stands after its verification; of
+// the items flagged unrotated or no-expiry, what was decided.
+type rotationCounts struct {
+	n, rotated, not, removed, notChecked int
+	flagged                              int
+	flaggedBy                            map[string]int // decision (state) of the flagged items
+}
 
 func (c *rotationCounts) add(row *Row) {
+	for i := range row.Findings {
+		if r := row.Findings[i].Rule; r == audit.RuleUnrotated || r == audit.RuleNoExpiry {
+			c.flagged++
+			if c.flaggedBy == nil {
+				c.flaggedBy = map[string]int{}
+			}
+			c.flaggedBy[row.Decision]++
+			break
+		}
+	}
 	if row.Decision != string(campaigns.Rotate) {
 		return
 	}
@@ -454,6 +517,8 @@ func (c *rotationCounts) add(row *Row) {
 		c.not++
 	case campaigns.Removed:
 		c.removed++
+	case campaigns.NotChecked:
+		c.notChecked++
 	}
 }
 

@@ -136,10 +136,10 @@ func (r *Report) WriteCSV(name string, out io.Writer) error {
 		return errors.Join(err, t.flush())
 	case FileRemediation:
 		t := newCSV(out, "n", "identity_id", "kind", "name", "scope", "decided_by", "decided_at", "event", "state",
-			"checked_by_snapshot", "verify_event", "due", "overdue")
+			"checked_by_snapshot", "verify_event", "due", "overdue", "reason")
 		err := r.eachRow(tableDecommissions, func(w *Row) {
 			t.row(w.N, w.ID, w.Kind, w.Name, w.Scope, r.Attestation.remediationDecider(w), w.DecidedAt, seqCell(w.Event), w.Verification,
-				seqCell(w.VerifiedSnapshot), seqCell(w.VerifyEvent), r.Attestation.Due, w.Overdue)
+				seqCell(w.VerifiedSnapshot), seqCell(w.VerifyEvent), r.Attestation.Due, w.Overdue, w.VerificationReason)
 		})
 		return errors.Join(err, t.flush())
 	case FileReviewers:

@@ -332,6 +332,8 @@ func fastRow(s *jsonscan.Scanner, x *Row) bool {
 			return f.str(30, &x.EscalatedTo)
 		case "escalate_event":
 			return f.int64(31, &x.EscalateEvent)
+		case "verification_reason":
+			return f.str(32, &x.VerificationReason)
 		}
 		return false
 	})

@@ -34,6 +34,7 @@ var htmlTemplate = template.Must(template.New("report").Funcs(template.FuncMap{
 	"exceptionsText": exceptionsText,
 	"over":           over,
 	"pageRows":       func() int { return pageRows },
+	"tablesAgree":    func() string { return tablesAgree },
 	"count":          func(r *Report, name string) int { return r.count(tableNamed[name]) },
 }).Parse(htmlSource))
 
@@ -244,6 +245,11 @@ func (w *htmlRows) decisionFlags(x *Row) {
 	w.text(x.Decision)
 	w.WriteString("</span>")
 	for _, f := range x.Flags {
+		if f == x.Decision {
+			// The no-response flag beside the no-response decision
+			// would read "no-response no-response".
+			continue
+		}
 		e := template.HTMLEscapeString(f)
 		w.WriteString(` <span class="flag flag-` + e + `">` + e + "</span>")
 	}
@@ -311,7 +317,16 @@ func (w *htmlRows) remediation(rows []Row, a *Attestation) {
 		} else if slices.Contains(x.Flags, FlagNotYetChecked) {
 			state += " · not yet checked after the due date"
 		}
-		w.cell("d", state)
+		// Why it stands so, in campaign verify's words: the gap behind a
+		// not-checked row, that no later snapshot has checked it yet.
+		w.WriteString(`<td class="d">`)
+		w.text(state)
+		if x.VerificationReason != "" {
+			w.WriteString(`<div class="why">`)
+			w.text(x.VerificationReason)
+			w.WriteString("</div>")
+		}
+		w.WriteString("</td>")
 		snap := ""
 		if x.VerifiedSnapshot != 0 {
 			snap = strconv.FormatInt(x.VerifiedSnapshot, 10)

@@ -152,6 +152,9 @@ func appendRow(b []byte, r *Row) []byte {
 	b = strconv.AppendInt(b, r.VerifiedSnapshot, 10)
 	b = append(b, `,"verify_event":`...)
 	b = strconv.AppendInt(b, r.VerifyEvent, 10)
+	if r.VerificationReason != "" {
+		b = appendField(b, "verification_reason", r.VerificationReason)
+	}
 	b = append(b, `,"overdue":`...)
 	b = strconv.AppendBool(b, r.Overdue)
 	b = appendField(b, "closed_at", r.ClosedAt)

@@ -138,9 +138,14 @@ func (r *Report) WriteMarkdown(out io.Writer) error {
 	})
 	w.p("%s\n\n", md(a.Statement))
 	s := &a.Summary
-	w.table([]string{"Items", "Decommission", "Keep", "Rotate", "No response", "Pending", "With findings", "Exceptions", "Not assignee", "Conflicts", "Late", "Overdue", "Not yet checked"},
-		[][]string{{itoa(s.Items), itoa(s.Decommission), itoa(s.Keep), itoa(s.Rotate), itoa(s.NoResponse), itoa(s.Pending),
-			itoa(s.WithFindings), itoa(s.Exceptions), itoa(s.NotAssignee), itoa(s.Conflicts), itoa(s.Late), itoa(s.Overdue), itoa(s.NotYetChecked)}})
+	head := []string{"Items", "Decommission", "Keep", "Rotate", "No response", "Pending", "With findings", "Exceptions", "Not assignee", "Conflicts", "Late", "Overdue", "Not yet checked"}
+	counts := []string{itoa(s.Items), itoa(s.Decommission), itoa(s.Keep), itoa(s.Rotate), itoa(s.NoResponse), itoa(s.Pending),
+		itoa(s.WithFindings), itoa(s.Exceptions), itoa(s.NotAssignee), itoa(s.Conflicts), itoa(s.Late), itoa(s.Overdue), itoa(s.NotYetChecked)}
+	if s.Transfer > 0 { // an offboarding's transfers, after rotate
+		head = slices.Insert(head, 4, "Transfer")
+		counts = slices.Insert(counts, 4, itoa(s.Transfer))
+	}
+	w.table(head, [][]string{counts})
 	w.p("### Controls served\n\n")
 	var ctl [][]string
 	for _, c := range a.Controls {
@@ -389,8 +394,14 @@ func (r *Report) WriteMarkdown(out io.Writer) error {
 			state := x.Verification
 			if x.Overdue {
 				state = "**" + state + ", OVERDUE**"
-			} else if slices.Contains(x.Flags, FlagNotYetChecked) {
-				state += ", not yet checked after the due date"
+			}
+			// Why, in campaign verify's words (the gap behind a
+			// not-checked row), before what the due date adds.
+			if x.VerificationReason != "" {
+				state += " — " + md(x.VerificationReason)
+			}
+			if !x.Overdue && slices.Contains(x.Flags, FlagNotYetChecked) {
+				state += "; not yet checked after the due date"
 			}
 			w.row(itoa(x.N), md(x.KindLabel), md(x.Name), md(x.Scope), md(a.remediationDecider(x)), md(x.DecidedAt), state, seqText(x.VerifiedSnapshot))
 		}
@@ -453,6 +464,7 @@ func (r *Report) WriteMarkdown(out io.Writer) error {
 	} else {
 		w.p("it is not signed.\n\n")
 	}
+	w.p("%s\n\n", tablesAgree)
 	w.table([]string{"Field", "Value"}, [][]string{
 		{"Event log head", fmt.Sprintf("event %d (%s, %s) `%s`", in.Head.Seq, md(in.Head.Type), in.Head.At, in.Head.Hash)},
 		{"Snapshot digest", snapshotDigests(in)},

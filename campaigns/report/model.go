@@ -142,10 +142,13 @@ type Control struct {
 
 // Summary counts the register.
 type Summary struct {
-	Items         int `json:"items"`
-	Decommission  int `json:"decommission"`
-	Keep          int `json:"keep"`
-	Rotate        int `json:"rotate"`
+	Items        int `json:"items"`
+	Decommission int `json:"decommission"`
+	Keep         int `json:"keep"`
+	Rotate       int `json:"rotate"`
+	// Transfer counts an offboarding's transfers to a new owner: decided,
+	// never pending (absent when none).
+	Transfer      int `json:"transfer,omitempty"`
 	NoResponse    int `json:"no_response"`
 	Pending       int `json:"pending"` // open campaigns only; carried items awaiting confirmation included
 	WithFindings  int `json:"with_findings"`
@@ -375,6 +378,11 @@ type Row struct {
 	Verification     string `json:"verification"` // removed, still-present, not-checked, not-verified; "" for other decisions
 	VerifiedSnapshot int64  `json:"verified_snapshot"`
 	VerifyEvent      int64  `json:"verify_event"`
+	// VerificationReason is why it stands so, in the words nhi campaign
+	// verify printed (campaigns.VerifyPayload.Reason): the gap behind a
+	// not-checked item, what the snapshot showed of a rotation or
+	// transfer, or, not verified, that no later snapshot has checked it.
+	VerificationReason string `json:"verification_reason,omitempty"`
 	// Overdue: a snapshot taken after the due date, the newest to check
 	// it, still shows it.
 	Overdue bool `json:"overdue"`

@@ -80,8 +80,11 @@ type OffboardRow struct {
 	DecidedAt        string `json:"decided_at"`
 	Verification     string `json:"verification"`
 	VerifiedSnapshot int64  `json:"verified_snapshot"`
-	Done             bool   `json:"done"`
-	Risk             string `json:"risk"` // what remains, for an item not done
+	// VerificationReason is the register row's: why it stands so, in
+	// campaign verify's words.
+	VerificationReason string `json:"verification_reason,omitempty"`
+	Done               bool   `json:"done"`
+	Risk               string `json:"risk"` // what remains, for an item not done
 }
 
 //go:embed offboarding.html.tmpl
@@ -158,7 +161,8 @@ func (a *offboardAcc) add(ctx context.Context, st *audit.Store, row *Row) error 
 	done := proven(row.Decision, row.Verification)
 	or := OffboardRow{N: row.N, ID: row.ID, Name: row.Name, Kind: row.KindLabel, Why: clean(strings.Join(words, "; ")),
 		Group: audit.Strongest(rels), Tags: audit.RelationTags(rels),
-		Decision: row.Decision, DecidedAt: row.DecidedAt, Verification: row.Verification, VerifiedSnapshot: row.VerifiedSnapshot, Done: done}
+		Decision: row.Decision, DecidedAt: row.DecidedAt, Verification: row.Verification, VerifiedSnapshot: row.VerifiedSnapshot,
+		VerificationReason: row.VerificationReason, Done: done}
 	if or.Tags == nil {
 		or.Tags = []string{}
 	}
@@ -398,6 +402,9 @@ func (w *mdWriter) offboarding(o *Offboarding) {
 			verified := orDashText(it.Verification)
 			if it.VerifiedSnapshot != 0 {
 				verified += fmt.Sprintf(" (snapshot %d)", it.VerifiedSnapshot)
+			}
+			if it.VerificationReason != "" {
+				verified += " — " + it.VerificationReason
 			}
 			remains := "—"
 			if !it.Done {

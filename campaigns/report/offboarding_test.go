@@ -61,12 +61,18 @@ func TestOffboardingSummary(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The transfer is a decision, never pending: closed, nothing is.
+	if s := r.Attestation.Summary; s.Transfer != 1 || s.Pending != 0 || s.Keep+s.Rotate+s.NoResponse != 3 ||
+		!strings.Contains(r.Attestation.Statement, "4 identities were in scope: 3 decided (decommission, keep, rotate or transfer), 1 without response.") {
+		t.Errorf("summary %+v\nstatement %q", s, r.Attestation.Statement)
+	}
 	var md bytes.Buffer
 	if err := r.WriteMarkdown(&md); err != nil {
 		t.Fatal(err)
 	}
 	for _, want := range []string{
 		"## Offboarding summary",
+		"| 4 | 0 | 1 | 1 | 1 | 1 | 0 |",
 		"Offboards person ana@acme.test, effective 2026-10-31",
 		"4 identities: 0 done and proven, 4 remaining.",
 		"Relationships found: created 2, holds 1, could-read 1.",

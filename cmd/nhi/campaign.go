@@ -456,8 +456,9 @@ func printUnverified(w io.Writer, c *campaigns.Campaign, itemSnap map[string]int
 		if waiting[u.ID] == 0 || slices.ContainsFunc(rs, func(r campaigns.Remediation) bool { return r.Base.ID == u.ID }) {
 			continue
 		}
-		fmt.Fprintf(w, "\nNot verified: %s of %s/%s; no snapshot of it since snapshot %d, so %s removal is unverified until one is taken.\n",
-			counted(waiting[u.ID], "decommission decision", "decommission decisions"), audit.Printable(u.Source), audit.Printable(u.Account), u.ID, plural(waiting[u.ID], "its", "their"))
+		fmt.Fprintf(w, "\nNot verified: %s of %s/%s: %s; take one, then verify again.\n",
+			counted(waiting[u.ID], "decommission decision", "decommission decisions"), audit.Printable(u.Source), audit.Printable(u.Account),
+			campaigns.NotVerifiedReason(u.Source, u.Account, u.ID, waiting[u.ID]))
 	}
 }
 
@@ -521,7 +522,7 @@ func printRemediation(w io.Writer, r *campaigns.Remediation) {
 		fmt.Fprintln(w, "Not checked (this snapshot did not read where they live; they may or may not be gone):")
 		for _, id := range notChecked {
 			fmt.Fprintf(w, "  %s\n", audit.Printable(id))
-			if why := r.Why[id]; why != "" {
+			if why := r.Reason(id, campaigns.NotChecked); why != "" {
 				fmt.Fprintf(w, "    %s\n", audit.Printable(why))
 			}
 		}

@@ -90,7 +90,7 @@ func TestOneCampaignOverEverySource(t *testing.T) {
 	}
 	r = ok(t, "campaign", "verify", "q4", "--db", db, "--as", "lead")
 	if !strings.Contains(r.stdout, "1 decommission decision of slack/ws-a checked against snapshot ") ||
-		!strings.Contains(r.stdout, "Not verified: 1 decommission decision of aws/333333333333; no snapshot of it since snapshot") ||
+		!strings.Contains(r.stdout, "Not verified: 1 decommission decision of aws/333333333333: no snapshot of aws/333333333333 taken since snapshot") ||
 		strings.Contains(r.stdout, "github/northwind") {
 		t.Errorf("campaign verify:\n%s", r.stdout)
 	}

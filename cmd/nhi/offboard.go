@@ -424,17 +424,17 @@ func printProof(w io.Writer, r *campaigns.Remediation) int {
 	for _, g := range []struct {
 		title string
 		ids   []string
-		why   map[string]string
-	}{{"Rotated:", r.Rotated, r.Detail}, {"Not rotated:", r.NotRotated, r.Detail}, {"Rotate decisions, removed since:", gone, r.Detail},
-		{"Rotate decisions not checked (they may or may not be rotated):", unchecked, r.Why},
-		{"Transferred:", r.Transferred, r.Detail}, {"Not transferred:", r.NotTransferred, r.Detail}} {
+		state string
+	}{{"Rotated:", r.Rotated, campaigns.Rotated}, {"Not rotated:", r.NotRotated, campaigns.NotRotated}, {"Rotate decisions, removed since:", gone, campaigns.Removed},
+		{"Rotate decisions not checked (they may or may not be rotated):", unchecked, campaigns.NotChecked},
+		{"Transferred:", r.Transferred, campaigns.Transferred}, {"Not transferred:", r.NotTransferred, campaigns.NotTransferred}} {
 		if len(g.ids) == 0 {
 			continue
 		}
 		fmt.Fprintln(w, g.title)
 		for _, id := range g.ids {
 			fmt.Fprintf(w, "  %s\n", audit.Printable(id))
-			if why := g.why[id]; why != "" {
+			if why := r.Reason(id, g.state); why != "" {
 				fmt.Fprintf(w, "    %s\n", audit.Printable(why))
 			}
 		}

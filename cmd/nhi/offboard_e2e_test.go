@@ -331,8 +331,8 @@ func TestOffboardEndToEnd(t *testing.T) {
 		"Access seen: northwind/" + written.Name + " (write collaborator " + leaver.GitHub,
 		"Access revoked: not-checked",
 		"### created (2)", fmt.Sprintf("### could read (%d)", len(couldRead)),
-		"| transfer to " + newOwner + "@northwind.example 20", "| transferred (snapshot 2) | — |",
-		"| rotate, replacement 99000001 20", "| rotated (snapshot 2) | — |",
+		"| transfer to " + newOwner + "@northwind.example 20", "| transferred (snapshot 2) — owner " + newOwner + "@northwind.example since event ",
+		"| rotate, replacement 99000001 20", "| rotated (snapshot 2) — replaced by the named key ",
 	} {
 		if !strings.Contains(string(md), want) {
 			t.Errorf("report.md lacks %q:\n%s", want, md)
