@@ -171,7 +171,7 @@ func (f *Filter) Match(s Subject, env *Env) bool {
 	if env == nil {
 		env = &noEnv
 	}
-	return f.root.match(s, env)
+	return f.root.match(s, env, false)
 }
 
 // People names the people the filter's person terms ask about, in order
