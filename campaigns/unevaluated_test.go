@@ -1,6 +1,7 @@
 package campaigns_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"slices"
 	"testing"
@@ -86,4 +87,69 @@ func TestScopeNegationLeavesUnreadOut(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestCreateCountsWhatTheScopeCouldNotJudge: a scope that asks what was
+// not read of some identities (finding:overprivileged of a role whose
+// policies, or last use, were not read) leaves them out, as it must, and
+// says how many, where it left them out in silence: Created.Unevaluated,
+// the campaign.create event's unevaluated and the campaign read back
+// count them, for a campaign and a system's offboarding alike; a scope
+// that judged every identity records the event it always did.
+func TestCreateCountsWhatTheScopeCouldNotJudge(t *testing.T) {
+	campaignstest.Engines(t, func(t *testing.T, eng campaignstest.Engine) {
+		f := newFixtureOn(t, eng)
+		f.Source.Source, f.Source.Account = "aws", "111111111111"
+		f.Snapshot(t, nil, roles()...)
+		for _, tc := range []struct {
+			name, scope string
+			want        int
+		}{
+			{"risky", "finding:overprivileged or kind:iam_role name:reader", 2},
+			{"roles", "kind:iam_role", 0},
+		} {
+			res := create(t, f, campaigns.Spec{Name: tc.name, Scope: tc.scope})
+			if res.Unevaluated != tc.want {
+				t.Errorf("%s: Created.Unevaluated %d, want %d", tc.name, res.Unevaluated, tc.want)
+			}
+			if got := unevaluatedIn(t, f, res.Event.Seq); got != tc.want {
+				t.Errorf("%s: campaign.create's unevaluated %d, want %d", tc.name, got, tc.want)
+			}
+			if c := get(t, f, tc.name); c.Unevaluated != tc.want {
+				t.Errorf("%s: read back %d, want %d", tc.name, c.Unevaluated, tc.want)
+			}
+			ob, err := campaigns.CreateOffboarding(ctx, f.Store, "lead@acme.test", campaigns.OffboardSpec{
+				Scope: tc.scope, Name: "offboard-" + tc.name, Reviewers: []string{"rita"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ob.Unevaluated != tc.want || unevaluatedIn(t, f, ob.Event.Seq) != tc.want || get(t, f, "offboard-"+tc.name).Unevaluated != tc.want {
+				t.Errorf("offboard %s: %d, event %d, want %d", tc.name, ob.Unevaluated, unevaluatedIn(t, f, ob.Event.Seq), tc.want)
+			}
+		}
+		verifyOK(t, f)
+	})
+}
+
+// unevaluatedIn is the event seq's unevaluated, failing when a zero is
+// written rather than left out.
+func unevaluatedIn(t *testing.T, f *fixture, seq int64) int {
+	t.Helper()
+	ev, err := f.Store.EventAt(ctx, seq)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var p map[string]json.RawMessage
+	if err := json.Unmarshal(ev.Payload, &p); err != nil {
+		t.Fatal(err)
+	}
+	raw, ok := p["unevaluated"]
+	if !ok {
+		return 0
+	}
+	var n int
+	if err := json.Unmarshal(raw, &n); err != nil || n == 0 {
+		t.Fatalf("unevaluated %s in %s", raw, ev.Payload)
+	}
+	return n
 }
