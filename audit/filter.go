@@ -106,6 +106,11 @@ func Unread(attrs map[string]string, f filter.Field, key string) bool {
 	return false
 }
 
+// UnreadMarks are the attributes Unread reads: a reader that holds an
+// identity's attributes otherwise than as a map (the TUI's rows) gives it
+// these alone.
+var UnreadMarks = []string{AttrPoliciesUnknown, AttrTagsUnknown, AttrTrustUnknown, AttrLastUseUnknown}
+
 // FilterUnread implements filter.Subject.
 func (id *Identity) FilterUnread(f filter.Field, key string) bool {
 	return Unread(id.Attributes, f, key)

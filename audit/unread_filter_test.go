@@ -2,6 +2,7 @@ package audit
 
 import (
 	"testing"
+	"time"
 
 	"github.com/nhi-audit/nhi/filter"
 )
@@ -34,6 +35,54 @@ func TestUnreadIsNotNoneInFilters(t *testing.T) {
 		}
 		for i, id := range []*Identity{bare, policies, tags, trust} {
 			if got := f.Match(id, &filter.Env{}); got != want[i] {
+				t.Errorf("%s on %s: %v, want %v", expr, id.ID, got, want[i])
+			}
+		}
+	}
+}
+
+// TestUnknownStaysUnknown: a term over what was not read of an identity
+// is unknown, and its negation too (docs/filter.md, "What was not read"):
+// -perm:any, -perm:admin, -attr.tag.owner:any, -finding:any,
+// -severity:low and -unused>90d do not match an identity whose
+// permissions, tags, findings' inputs or last use were not read, where
+// they matched it as if the term had answered no. Unknown and a no is no,
+// unknown or a yes is yes, whatever the order.
+func TestUnknownStaysUnknown(t *testing.T) {
+	at := time.Date(2026, 10, 1, 0, 0, 0, 0, time.UTC)
+	bare := &Identity{Observation: Observation{ID: "aws:1:aws_iam_role:bare", Kind: KindAWSIAMRole, LastUsedAt: &at}}
+	policies := &Identity{Observation: Observation{ID: "aws:1:aws_iam_role:p", Kind: KindAWSIAMRole, LastUsedAt: &at, Attributes: map[string]string{AttrPoliciesUnknown: "true"}}}
+	tags := &Identity{Observation: Observation{ID: "aws:1:aws_iam_role:t", Kind: KindAWSIAMRole, LastUsedAt: &at, Attributes: map[string]string{AttrTagsUnknown: "true"}}}
+	lastUse := &Identity{Observation: Observation{ID: "aws:1:aws_iam_role:u", Kind: KindAWSIAMRole, Attributes: map[string]string{AttrLastUseUnknown: "true"}}}
+	env := &filter.Env{Now: at.AddDate(0, 0, 10)}
+	for expr, want := range map[string][4]bool{
+		"-perm:any":                            {true, false, true, true},
+		"-perm:admin":                          {true, false, true, true},
+		"-perm.s3:read":                        {true, false, true, true},
+		"-perm:none":                           {false, false, false, false},
+		"-attr.tag.owner:any":                  {true, true, false, true},
+		"-attr.tag.owner:bob":                  {true, true, false, true},
+		"-finding:any":                         {true, false, true, false},
+		"-finding:stale":                       {true, false, true, false},
+		"-severity:low":                        {true, false, true, false},
+		"-unused>90d":                          {true, true, true, false},
+		"unused<=90d":                          {true, true, true, false},
+		"-perm:any kind:aws_iam_role":          {true, false, true, true},
+		"-perm:any -kind:aws_iam_role":         {false, false, false, false},
+		"-perm:any or kind:aws_iam_role":       {true, true, true, true},
+		"kind:aws_iam_role or -perm:any":       {true, true, true, true},
+		"-(perm:any or kind:app_installation)": {true, false, true, true},
+		"-(perm:any kind:app_installation)":    {true, true, true, true},
+		"-unused>90d or used:unknown":          {true, true, true, true},
+		"-(-perm:any)":                         {false, false, false, false},
+		"not (perm:none or attr.x:none)":       {false, false, false, false},
+	} {
+		f, err := filter.Parse(expr, Vocabulary)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, id := range []*Identity{bare, policies, tags, lastUse} {
+			if got := f.Match(id, env); got != want[i] {
 				t.Errorf("%s on %s: %v, want %v", expr, id.ID, got, want[i])
 			}
 		}

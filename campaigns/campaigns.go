@@ -116,7 +116,10 @@ type Campaign struct {
 	// NotRead are the accounts the campaign reviews whose newest run had
 	// not finished when it was created (its campaign.create event's
 	// not_read): the population holds an older read of each, or nothing.
-	NotRead          []AccountNotRead
+	NotRead []AccountNotRead
+	// Unevaluated counts the identities the scope could not judge when
+	// the campaign was created (its campaign.create event's unevaluated).
+	Unevaluated      int
 	PolicyDigest     string
 	Reviewers        []string
 	CarriedFrom      string
@@ -375,6 +378,11 @@ type CreatePayload struct {
 	// not finished (notread.go): it holds an older read of each, or
 	// nothing of one never read.
 	NotRead []AccountNotRead `json:"not_read,omitempty"`
+	// Unevaluated counts the identities of the snapshots reviewed that the
+	// scope could not judge, what it asks of them not read (an AWS role's
+	// policies: docs/filter.md, "What was not read"), and so left out
+	// whether or not they are what it asks for; absent when none.
+	Unevaluated int `json:"unevaluated,omitempty"`
 }
 
 // DecidePayload is the payload of campaign.decide: one decision applied to
@@ -514,6 +522,7 @@ const campaignColumns = `id, name, scope, due, status, snapshot_id, as_of, polic
 		FROM events WHERE seq = campaigns.create_seq),
 	(SELECT COALESCE(json_extract(payload, '$.snapshots'), '') FROM events WHERE seq = campaigns.create_seq),
 	(SELECT COALESCE(json_extract(payload, '$.not_read'), '') FROM events WHERE seq = campaigns.create_seq),
+	(SELECT COALESCE(json_extract(payload, '$.unevaluated'), '0') FROM events WHERE seq = campaigns.create_seq),
 	COALESCE((SELECT json_array(s.source, s.account, s.status, s.digest) FROM snapshots s WHERE s.id = campaigns.snapshot_id), '')`
 
 func scanCampaign(sc interface{ Scan(...any) error }) (*Campaign, error) {
@@ -526,7 +535,7 @@ func scanCampaign(sc interface{ Scan(...any) error }) (*Campaign, error) {
 	)
 	if err := sc.Scan(&c.ID, &c.Name, &c.Scope, &c.Due, &c.Status, &c.SnapshotID, &asOf, &c.PolicyDigest, &reviewers,
 		&c.CarriedFrom, &c.Count, &c.PopulationDigest, &at, &c.CreatedBy, &c.CreateSeq, &closedAt, &c.ClosedBy, &c.CloseSeq, &options,
-		&snapshots, &notRead, &single); err != nil {
+		&snapshots, &notRead, &c.Unevaluated, &single); err != nil {
 		return nil, err
 	}
 	if snapshots != "" {

@@ -75,6 +75,10 @@ type Created struct {
 	// not finish (notread.go), in source/account order: the population
 	// holds an older read of each, or nothing of one never read.
 	NotRead []NotRead
+	// Unevaluated counts the identities of the snapshots reviewed that the
+	// scope could not judge, what it asks of them not read, and so left
+	// out (docs/campaigns.md, "Identities the scope could not judge").
+	Unevaluated int
 }
 
 // Create freezes a campaign's population and records it. The scope is
@@ -214,7 +218,8 @@ func Create(ctx context.Context, st *audit.Store, actor string, spec Spec) (*Cre
 		return nil, err
 	}
 	res := &Created{Snapshot: *snap, Event: ev, Assigned: pop.assigned, Carried: pop.carried,
-		CarriedAs: pop.carriedAs, Unassigned: pop.unassigned, Returned: pop.returned, NotRead: c.notRead}
+		CarriedAs: pop.carriedAs, Unassigned: pop.unassigned, Returned: pop.returned, NotRead: c.notRead,
+		Unevaluated: pop.unevaluated}
 	for _, s := range snaps {
 		res.Snapshots = append(res.Snapshots, *s)
 	}

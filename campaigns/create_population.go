@@ -48,10 +48,13 @@ type population struct {
 	carriedAs  map[string]string // carried under an earlier ID: item -> that ID
 	assigned   map[string]int    // items per reviewer ("" for none eligible)
 	unassigned []string
-	returned   []string      // out of scope, back for an expired exception
-	reviewers  []string      // listed first, then mapped ones as met
-	counts     map[int64]int // items per snapshot ID
-	digest     string
+	returned   []string // out of scope, back for an expired exception
+	// unevaluated counts the identities the scope could not judge, what
+	// it asks of them not read (filter.Filter.Decide), and left out.
+	unevaluated int
+	reviewers   []string      // listed first, then mapped ones as met
+	counts      map[int64]int // items per snapshot ID
+	digest      string
 }
 
 // read streams the population from the store in ID order, a batch at a
@@ -94,10 +97,13 @@ func (c *creation) read(ctx context.Context, sink func(items []frozen, hashes []
 	})
 	err := c.st.EachIdentityInSnapshots(ctx, ids, func(id *audit.Identity) error {
 		pop.total++
-		if !c.scope.Match(id, c.envs[id.SnapshotID]) {
+		if match, known := c.scope.Decide(id, c.envs[id.SnapshotID]); !match {
 			// An identity whose exception lapsed comes back for review,
 			// whatever the scope (docs/campaigns.md, "Exceptions").
 			if !slices.ContainsFunc(id.Findings, func(f audit.Finding) bool { return f.Rule == audit.RuleExceptionExpired }) {
+				if !known {
+					pop.unevaluated++
+				}
 				return nil
 			}
 			pop.returned = append(pop.returned, id.ID)
@@ -164,7 +170,7 @@ func (c *creation) payload(pop *population) CreatePayload {
 		ReviewerAliases: c.aliases, AllowAdminReview: c.spec.AllowAdminReview, RequireSigned: c.spec.RequireSigned,
 		ExceptionsReturned: pop.returned,
 		OnNoResponse:       c.spec.OnNoResponse, FallbackReviewer: c.spec.FallbackReviewer, EscalateAfter: c.spec.EscalateAfter,
-		NotRead: records(c.notRead),
+		NotRead: records(c.notRead), Unevaluated: pop.unevaluated,
 	}
 	if c.expr != p.Scope {
 		p.ScopeInput = c.expr

@@ -227,6 +227,7 @@ func CreateOffboarding(ctx context.Context, st *audit.Store, actor string, spec 
 	}
 	var related []audit.Related
 	var access []audit.Access
+	unevaluated := 0 // active identities the scope could not judge (filter.Filter.Decide)
 	if person != nil {
 		if access, err = st.AccessOf(ctx, person); err != nil {
 			return nil, err
@@ -240,8 +241,14 @@ func CreateOffboarding(ctx context.Context, st *audit.Store, actor string, spec 
 			}
 		}
 		for i := range ids {
-			if ids[i].Status == audit.StatusActive && f.Match(&ids[i], env) {
+			if ids[i].Status != audit.StatusActive {
+				continue
+			}
+			switch match, known := f.Decide(&ids[i], env); {
+			case match:
 				related = append(related, audit.Related{Identity: ids[i]})
+			case !known:
+				unevaluated++
 			}
 		}
 	}
@@ -321,7 +328,9 @@ func CreateOffboarding(ctx context.Context, st *audit.Store, actor string, spec 
 		AsOf: snap.StartedAt.UTC().Format(time.RFC3339), PolicyDigest: policy.Digest(),
 		Reviewers: reviewers, Count: len(items), PopulationDigest: digest.sum(),
 		ReviewerAliases: reviewerAliases, AllowAdminReview: spec.AllowAdminReview,
+		Unevaluated: unevaluated,
 	}
+	res.Unevaluated = unevaluated
 	if len(uses) > 1 {
 		payload.Snapshots = uses
 	}

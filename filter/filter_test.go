@@ -254,13 +254,14 @@ func TestFilterMatch(t *testing.T) {
 		{"perm.administration:any", "pat"},
 
 		// relative time, in whole units from filterTestNow
-		{"unused>90d", "key"},                             // sso: 90.5 days is 90 whole days
-		{"unused>=90d", "key sso"},                        // app, secret, hook: kind does not report use: unknown
-		{"unused>30d", "key newkey sso"},                  // newkey: never used, created 45 days ago
-		{"unused<7d", "pat"},                              //
-		{"unused<=90d", "newkey pat sso"},                 //
-		{"-unused>90d", "app hook newkey pat secret sso"}, // negation includes the unknowns
-		{"unused>12w", "key"},                             // sso: 90.5 days is 12 whole weeks
+		{"unused>90d", "key"},             // sso: 90.5 days is 90 whole days
+		{"unused>=90d", "key sso"},        // app, secret, hook: kind does not report use: unknown
+		{"unused>30d", "key newkey sso"},  // newkey: never used, created 45 days ago
+		{"unused<7d", "pat"},              //
+		{"unused<=90d", "newkey pat sso"}, //
+		{"-unused>90d", "newkey pat sso"}, // not the unknowns: app, hook, secret
+		{"-unused>90d or used:unknown", "app hook newkey pat secret sso"},
+		{"unused>12w", "key"}, // sso: 90.5 days is 12 whole weeks
 		{"unused>=12w", "key sso"},
 		{"unused>2160h", "key sso"},
 		{"unused>6mo", ""},

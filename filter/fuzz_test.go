@@ -22,6 +22,7 @@ var filterFuzzSeeds = []string{
 	"decision:pending or decision:no-response or decision:keep",
 	`attr.suspended:false attr.credential_type:"personal access token" attr.x:any`,
 	"perm:admin perm:none perm.contents:write perm.administration:any",
+	"-perm:any -perm.s3:read -attr.tag.owner:any -finding:any -severity:low -unused>90d or used:unknown",
 	"unused>90d unused>=12w unused<7d unused<=2160h expires<14d expires>1mo age>=1y rotated<6mo",
 	"expires:never rotated:never used:never used:unknown expired",
 	`deploy "ops key" api*7 "\"ci\"" "or" "-x" a\:b "" åsa \u212a`,
@@ -40,6 +41,8 @@ func filterFuzzIdentities() []*audit.Identity {
 		{Observation: audit.Observation{ID: "bad\xffutf8", Kind: "weird_kind", Name: "", Scope: "OR AND NOT"}, Owner: "any"},
 		{Observation: audit.Observation{ID: "", Kind: audit.KindGitHubFineGrainedPAT, Attributes: map[string]string{"any": "none", "": ""},
 			Permissions: map[string]string{"x": "ADMIN", "y": "triage"}, LastUsedAt: filterDaysAgo(-1)}, Status: "Removed"},
+		{Observation: audit.Observation{ID: "aws:1:aws_iam_role:unread", Kind: audit.KindAWSIAMRole, Permissions: map[string]string{"s3": "read"},
+			Attributes: map[string]string{audit.AttrPoliciesUnknown: "true", audit.AttrTagsUnknown: "true", audit.AttrLastUseUnknown: "true"}}},
 	}
 	for i := range odd {
 		out = append(out, &odd[i])
@@ -80,10 +83,16 @@ func FuzzParse(f *testing.F) {
 		if again.String() != canon {
 			t.Fatalf("canonical form not stable: %q -> %q -> %q", expr, canon, again.String())
 		}
+		not, _ := filter.Parse("-("+canon+")", audit.Vocabulary) // nil: empty, or too deep
 		for _, e := range []*filter.Env{env, {Now: filterTestNow}, {Now: filterTestNow.Add(400 * 24 * time.Hour)}} {
 			for _, id := range ids {
 				if a, b := flt.Match(id, e), again.Match(id, e); a != b {
 					t.Fatalf("%q matches %q: %v; its canonical form %q: %v", expr, id.ID, a, canon, b)
+				}
+				// What was not read is unknown, never a yes to both a
+				// filter and its negation.
+				if not != nil && flt.Match(id, e) && not.Match(id, e) {
+					t.Fatalf("%q and %q both match %q", canon, not.String(), id.ID)
 				}
 			}
 		}

@@ -7,16 +7,30 @@ import (
 )
 
 // node is a compiled expression: what it matches, and how it is written.
+//
+// A term over what was not read of a subject (its permissions where its
+// policies were not read, a tag where its tags were not, a finding where
+// what a rule reads was not, a time comparison without the time) is
+// neither true nor false of it but unknown, and stays so through not, and
+// and or (Kleene's logic: unknown and no is no, unknown or yes is yes),
+// so that -perm:any claims no more than perm:none of an identity nhi
+// could not read (docs/filter.md, "What was not read"). match gives the
+// answer with every unknown term taken as u: false, where the term reads
+// as written, its answer is yes only where Kleene's is (an unknown under
+// a not is taken as true, so the not makes it false), and true, no only
+// where Kleene's is. A term therefore asks Subject.FilterUnread only
+// where an unknown would be true, and a filter without a not asks it of
+// none but the terms that claim a value absent.
 type node interface {
-	match(s Subject, env *Env) bool
+	match(s Subject, env *Env, u bool) bool
 	write(b *strings.Builder) // canonical form
 }
 
 type andNode []node
 
-func (n andNode) match(s Subject, env *Env) bool {
+func (n andNode) match(s Subject, env *Env, u bool) bool {
 	for _, c := range n {
-		if !c.match(s, env) {
+		if !c.match(s, env, u) {
 			return false
 		}
 	}
@@ -34,9 +48,9 @@ func (n andNode) write(b *strings.Builder) {
 
 type orNode []node
 
-func (n orNode) match(s Subject, env *Env) bool {
+func (n orNode) match(s Subject, env *Env, u bool) bool {
 	for _, c := range n {
-		if c.match(s, env) {
+		if c.match(s, env, u) {
 			return true
 		}
 	}
@@ -54,7 +68,7 @@ func (n orNode) write(b *strings.Builder) {
 
 type notNode struct{ x node }
 
-func (n notNode) match(s Subject, env *Env) bool { return !n.x.match(s, env) }
+func (n notNode) match(s Subject, env *Env, u bool) bool { return !n.x.match(s, env, !u) }
 
 func (n notNode) write(b *strings.Builder) {
 	b.WriteByte('-')
@@ -90,7 +104,7 @@ type textTerm struct {
 	pat      *pattern
 }
 
-func (t *textTerm) match(s Subject, _ *Env) bool {
+func (t *textTerm) match(s Subject, _ *Env, _ bool) bool {
 	v := s.FilterText(t.field)
 	switch t.kw {
 	case kwNone:
@@ -125,7 +139,7 @@ type kindTerm struct {
 	known []string // every known kind
 }
 
-func (t *kindTerm) match(s Subject, _ *Env) bool {
+func (t *kindTerm) match(s Subject, _ *Env, _ bool) bool {
 	kind := s.FilterText(Kind)
 	if t.pat == nil {
 		return kind == t.exact
@@ -158,18 +172,24 @@ type findingTerm struct {
 	pat  *pattern
 }
 
-func (t *findingTerm) match(s Subject, _ *Env) bool {
+// A finding found is known; none found, of a subject some rule could not
+// read for (Subject.FilterUnread of Findings), is unknown: the rule may
+// have found something in what was not read.
+func (t *findingTerm) match(s Subject, _ *Env, u bool) bool {
 	if t.kw != kwPattern {
 		_, _, has := s.FilterFinding(0)
 		if !has && t.kw == kwNone {
-			return !s.FilterUnread(Findings, "")
+			return u || !s.FilterUnread(Findings, "")
+		}
+		if !has && u {
+			return s.FilterUnread(Findings, "")
 		}
 		return has == (t.kw == kwAny)
 	}
 	for i := 0; ; i++ {
 		r, _, ok := s.FilterFinding(i)
 		if !ok {
-			return false
+			return u && s.FilterUnread(Findings, "")
 		}
 		if t.pat != nil && t.pat.match(r) || t.pat == nil && (r == t.rule || strings.EqualFold(r, t.rule)) {
 			return true
@@ -207,11 +227,11 @@ func rankFold(levels []string, s string) int {
 	return 0
 }
 
-func (t *severityTerm) match(s Subject, _ *Env) bool {
+func (t *severityTerm) match(s Subject, _ *Env, u bool) bool {
 	for i := 0; ; i++ {
 		_, sev, ok := s.FilterFinding(i)
 		if !ok {
-			return false
+			return u && s.FilterUnread(Findings, "")
 		}
 		if rankFold(t.levels, sev) >= t.min {
 			return true
@@ -223,7 +243,7 @@ func (t *severityTerm) write(b *strings.Builder) { b.WriteString("severity:" + t
 
 type statusTerm struct{ status string }
 
-func (t *statusTerm) match(s Subject, _ *Env) bool {
+func (t *statusTerm) match(s Subject, _ *Env, _ bool) bool {
 	if t.status == "any" {
 		return true
 	}
@@ -238,7 +258,7 @@ func (t *statusTerm) write(b *strings.Builder) { b.WriteString("status:" + t.sta
 // it: -decision:keep still lists it.
 type decisionTerm struct{ decision string }
 
-func (t *decisionTerm) match(s Subject, env *Env) bool {
+func (t *decisionTerm) match(s Subject, env *Env, _ bool) bool {
 	if env.Review == nil {
 		return false
 	}
@@ -262,7 +282,7 @@ type reviewerTerm struct {
 	pat *pattern
 }
 
-func (t *reviewerTerm) match(s Subject, env *Env) bool {
+func (t *reviewerTerm) match(s Subject, env *Env, _ bool) bool {
 	if env.Review == nil {
 		return false
 	}
@@ -298,7 +318,7 @@ type campaignTerm struct {
 	key  string // in lower case, for Review.Item
 }
 
-func (t *campaignTerm) match(s Subject, env *Env) bool {
+func (t *campaignTerm) match(s Subject, env *Env, _ bool) bool {
 	if env.Review == nil {
 		return false
 	}
@@ -323,7 +343,7 @@ type personTerm struct {
 	src    []pelem // as lexed, for the canonical form
 }
 
-func (t *personTerm) match(s Subject, env *Env) bool {
+func (t *personTerm) match(s Subject, env *Env, _ bool) bool {
 	if env.Related == nil {
 		panic("filter.Filter.Match: filter.Env.Related is required by person terms")
 	}
@@ -342,15 +362,18 @@ type attrTerm struct {
 	pat *pattern
 }
 
-func (t *attrTerm) match(s Subject, _ *Env) bool {
+// An attribute without a value, where its kind was not read
+// (Subject.FilterUnread: a tag), is unknown: neither any nor none, nor
+// any value.
+func (t *attrTerm) match(s Subject, _ *Env, u bool) bool {
 	v, ok := s.FilterMap(Attributes)[t.key]
 	switch t.kw {
 	case kwAny:
-		return v != ""
+		return v != "" || u && s.FilterUnread(Attributes, t.key)
 	case kwNone:
-		return v == "" && !s.FilterUnread(Attributes, t.key)
+		return v == "" && (u || !s.FilterUnread(Attributes, t.key))
 	}
-	return ok && t.pat.match(v)
+	return ok && t.pat.match(v) || u && v == "" && s.FilterUnread(Attributes, t.key)
 }
 
 func (t *attrTerm) write(b *strings.Builder) {
@@ -374,35 +397,43 @@ type permTerm struct {
 	verb  bool // level is a Kubernetes verb (filter/verbs.go)
 }
 
-func (t *permTerm) match(s Subject, _ *Env) bool {
+// A permission found is known; none found, of a subject whose permissions
+// were not read (Subject.FilterUnread), is unknown.
+func (t *permTerm) match(s Subject, _ *Env, u bool) bool {
 	perms := s.FilterMap(Permissions)
 	if t.key != "" {
 		// A Kubernetes permission on "*" (every resource) is one on each.
 		v, every := perms[t.key], perms["*"]
-		switch t.kw {
-		case kwAny:
-			return v != "" || every != ""
-		case kwNone:
-			return v == "" && every == "" && !s.FilterUnread(Permissions, t.key)
+		var has bool
+		switch {
+		case t.kw != kwPattern:
+			has = v != "" || every != ""
+		case t.verb:
+			has = hasVerb(v, t.level) || hasVerb(every, t.level)
+		default:
+			has = max(permRank(v), permRank(every)) >= t.min
 		}
-		if t.verb {
-			return hasVerb(v, t.level) || hasVerb(every, t.level)
-		}
-		return max(permRank(v), permRank(every)) >= t.min
+		return t.found(s, has, u)
 	}
 	for _, v := range perms {
 		switch {
-		case t.kw == kwAny && v != "":
-			return true
-		case t.kw == kwNone && v != "":
-			return false
-		case t.kw == kwPattern && t.verb && hasVerb(v, t.level):
-			return true
-		case t.kw == kwPattern && !t.verb && permRank(v) >= t.min:
-			return true
+		case t.kw != kwPattern && v != "",
+			t.kw == kwPattern && t.verb && hasVerb(v, t.level),
+			t.kw == kwPattern && !t.verb && permRank(v) >= t.min:
+			return t.found(s, true, u)
 		}
 	}
-	return t.kw == kwNone && !s.FilterUnread(Permissions, "")
+	return t.found(s, false, u)
+}
+
+// found is the term's answer, what it looks for found (has) or not: none
+// is the opposite of any, and not found is unknown, u, where the
+// permission was not read.
+func (t *permTerm) found(s Subject, has, u bool) bool {
+	if !has && u != (t.kw == kwNone) && s.FilterUnread(Permissions, t.key) {
+		return u
+	}
+	return has != (t.kw == kwNone)
 }
 
 func (t *permTerm) write(b *strings.Builder) {
@@ -439,12 +470,12 @@ type timeTerm struct {
 	ge   bool
 }
 
-func (t *timeTerm) match(s Subject, env *Env) bool {
+func (t *timeTerm) match(s Subject, env *Env, u bool) bool {
 	now := envNow(env)
 	ref := s.FilterTime(t.span.at)
 	if t.span.until {
 		if ref == nil {
-			return false
+			return false // it never expires
 		}
 		// remaining = ref - now; remaining >= thr <=> ref >= now+thr
 		before := ref.Before(now.Add(t.thr))
@@ -454,7 +485,7 @@ func (t *timeTerm) match(s Subject, env *Env) bool {
 		ref = s.FilterTime(Created) // never used: idle since it was created
 	}
 	if ref == nil {
-		return false // not known: no claim either way
+		return u // not known: no claim either way, nor its negation
 	}
 	// elapsed = now - ref; elapsed >= thr <=> ref <= now-thr
 	after := ref.After(now.Add(-t.thr))
@@ -474,7 +505,7 @@ type neverTerm struct {
 	field Field
 }
 
-func (t *neverTerm) match(s Subject, _ *Env) bool { return s.FilterTime(t.field) == nil }
+func (t *neverTerm) match(s Subject, _ *Env, _ bool) bool { return s.FilterTime(t.field) == nil }
 
 func (t *neverTerm) write(b *strings.Builder) {
 	b.WriteString(t.name)
@@ -486,7 +517,7 @@ func (t *neverTerm) write(b *strings.Builder) {
 // and there is none).
 type usedTerm struct{ unknown bool }
 
-func (t *usedTerm) match(s Subject, _ *Env) bool {
+func (t *usedTerm) match(s Subject, _ *Env, _ bool) bool {
 	return s.FilterTime(LastUsed) == nil && s.FilterTracksLastUse() != t.unknown
 }
 
@@ -501,7 +532,7 @@ func (t *usedTerm) write(b *strings.Builder) {
 // expiredTerm: the bare keyword "expired".
 type expiredTerm struct{}
 
-func (expiredTerm) match(s Subject, env *Env) bool {
+func (expiredTerm) match(s Subject, env *Env, _ bool) bool {
 	now := envNow(env)
 	at := s.FilterTime(Expires)
 	return at != nil && at.Before(now)
@@ -512,7 +543,7 @@ func (expiredTerm) write(b *strings.Builder) { b.WriteString("expired") }
 // freeText matches ID, name, scope or owner anywhere, case-insensitively.
 type freeText struct{ pat *pattern }
 
-func (t *freeText) match(s Subject, _ *Env) bool {
+func (t *freeText) match(s Subject, _ *Env, _ bool) bool {
 	return t.pat.match(s.FilterText(ID)) || t.pat.match(s.FilterText(Name)) ||
 		t.pat.match(s.FilterText(Scope)) || t.pat.match(s.FilterText(Owner))
 }

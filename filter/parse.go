@@ -171,7 +171,25 @@ func (f *Filter) Match(s Subject, env *Env) bool {
 	if env == nil {
 		env = &noEnv
 	}
-	return f.root.match(s, env)
+	return f.root.match(s, env, false)
+}
+
+// Decide is Match, and whether the answer is known: known is false when
+// the filter is not true of s only because of what was not read of it
+// (docs/filter.md, "What was not read"), where it would be true were
+// each term over it true as written, or false under a not. A campaign
+// counts those its scope leaves out so.
+func (f *Filter) Decide(s Subject, env *Env) (match, known bool) {
+	if f == nil || f.root == nil {
+		return true, true
+	}
+	if env == nil {
+		env = &noEnv
+	}
+	if f.root.match(s, env, false) {
+		return true, true
+	}
+	return false, !f.root.match(s, env, true)
 }
 
 // People names the people the filter's person terms ask about, in order

@@ -34,9 +34,10 @@ type Subject interface {
 	// FilterUnread reports whether the subject's value of the map field f
 	// (Attributes or Permissions) under key was not read (key "": any of
 	// them), or, of Findings, whether something its rules read was not:
-	// no value (no finding) is then not known, never none, and a term
-	// that claims it absent (perm:none, attr.KEY:none, finding:none) does
-	// not match.
+	// no value (no finding) is then not known, never none, and neither a
+	// term that claims it absent (perm:none, attr.KEY:none, finding:none)
+	// nor the negation of one that looks for it (-perm:any, -perm:admin)
+	// matches. Match asks it only where the answer turns on it.
 	FilterUnread(f Field, key string) bool
 }
 
@@ -145,7 +146,7 @@ var fields = []field{
 	{name: "finding", compile: findingField, example: "finding:stale", docs: []row{
 		{"finding:stale", "have a finding of that rule"},
 		{"finding:no-*", "have a finding whose rule matches the glob"},
-		{"finding:any` / `finding:none", "have at least one finding / none, as read: not an identity whose policies, trust policy or last use were not read (`policies_unknown`, `trust_unknown`, `last_used_unknown`), which a rule may have found something in"}}},
+		{"finding:any` / `finding:none", "have at least one finding / none, as read: no finding of an identity whose policies, trust policy or last use were not read (`policies_unknown`, `trust_unknown`, `last_used_unknown`), where a rule may have found something, is not known, so neither `finding:none` nor `-finding:any` matches it (see \"What was not read\")"}}},
 	{name: "severity", compile: severityField, example: "severity:high", docs: []row{
 		{"severity:high", "have a finding of that severity **or above** (`low < medium < high < critical`)"}}},
 	{name: "owner", compile: textField(Owner, true), example: "owner:alice or owner:none", docs: []row{
@@ -191,13 +192,13 @@ var fields = []field{
 		{"used:unknown", "are of a kind that does not report last use, or whose last use could not be read (`last_used_unknown=true`: the call that says it was denied) — no evidence either way"}}},
 	{name: "attr", key: "KEY", keyOnly: true, compile: attrField, keyExample: ":VALUE", docs: []row{
 		{"attr.suspended:true", "have attribute `suspended` matching the glob `true`"},
-		{"attr.added_by:any` / `attr.added_by:none", "have the attribute with a non-empty value / do not, as read: a tag (`attr.tag.owner:none`) of an identity whose tags were not read (`tags_unknown`) is not known, never none"}}},
+		{"attr.added_by:any` / `attr.added_by:none", "have the attribute with a non-empty value / do not, as read: a tag (`attr.tag.owner:none`) of an identity whose tags were not read (`tags_unknown`) is not known, neither any nor none, nor their negation"}}},
 	{name: "perm", key: "NAME", compile: permField, example: "perm:admin or perm.contents:write", keyExample: ":write", docs: []row{
 		{"perm.contents:write", "have permission `contents` at `write` **or above** (`read < write < admin`)"},
 		{"perm.secrets:get", "have Kubernetes permission `secrets` (or `*`, every resource) with the verb `get` (or `*`); a verb list ranks as its strongest verb: `get`, `list`, `watch` read, `create`, `update`, `patch`, `delete` write, `escalate`, `bind`, `impersonate`, `*` admin"},
-		{"perm.contents:any` / `perm.contents:none", "have that permission at any level / do not have it, as read: not an identity whose permissions were not read (`policies_unknown`)"},
+		{"perm.contents:any` / `perm.contents:none", "have that permission at any level / do not have it, as read: of an identity whose permissions were not read (`policies_unknown`), one not found is not known, nor its negation"},
 		{"perm:admin", "have **any** permission at `admin` (or above)"},
-		{"perm:any` / `perm:none", "have at least one permission / none at all, as read: an identity whose permissions were not read (`policies_unknown`) has none that nhi knows of, which is not none"}}},
+		{"perm:any` / `perm:none", "have at least one permission / none at all, as read: an identity whose permissions were not read (`policies_unknown`) has none that nhi knows of, which is not none: neither `perm:none` nor `-perm:any` matches it"}}},
 }
 
 // field is one row of the field table.

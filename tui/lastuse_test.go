@@ -92,3 +92,42 @@ func TestUnreadIsNotNone(t *testing.T) {
 		press(t, m, "/", "ctrl+u", "enter")
 	}
 }
+
+// TestNegatedUnreadIsNotShown: the review UI's filter answers a negated
+// term over what was not read as its command line does (audit
+// TestUnknownStaysUnknown): -perm:any, -perm:admin and
+// -attr.tag.owner:any do not list a role whose policies, or tags, were
+// not read, where they listed it as having none; -unused>90d does not
+// list a role whose last use was not read.
+func TestNegatedUnreadIsNotShown(t *testing.T) {
+	bare := identity(audit.KindAWSIAMRole, "bare", "111111111111")
+	bare.LastUsedAt = daysAgo(3)
+	policies := identity(audit.KindAWSIAMRole, "policies-not-read", "111111111111")
+	policies.LastUsedAt = daysAgo(3)
+	policies.Attributes = map[string]string{audit.AttrPoliciesUnknown: "true"}
+	tags := identity(audit.KindAWSIAMRole, "tags-not-read", "111111111111")
+	tags.LastUsedAt = daysAgo(3)
+	tags.Attributes = map[string]string{audit.AttrTagsUnknown: "true"}
+	lastUse := identity(audit.KindAWSIAMRole, "last-use-not-read", "111111111111")
+	lastUse.Attributes = map[string]string{audit.AttrLastUseUnknown: "true"}
+	m := newTestModel(t, testSnapshot(), []audit.Identity{bare, policies, tags, lastUse}, 120, 24)
+	names := []string{"bare", "policies-not-read", "tags-not-read", "last-use-not-read"}
+	for q, want := range map[string][]string{
+		"-perm:any":                    {"bare", "tags-not-read", "last-use-not-read"},
+		"-perm:admin":                  {"bare", "tags-not-read", "last-use-not-read"},
+		"-attr.tag.owner:any":          {"bare", "policies-not-read", "last-use-not-read"},
+		"-unused>90d":                  {"bare", "policies-not-read", "tags-not-read"},
+		"-unused>90d or used:unknown":  names,
+		"-perm:any or kind:iam_role":   names,
+		"-(perm:any or kind:iam_user)": {"bare", "tags-not-read", "last-use-not-read"},
+	} {
+		press(t, m, "/", q, "enter")
+		v := m.View()
+		for _, name := range names {
+			if shown := strings.Contains(v, name); shown != slices.Contains(want, name) {
+				t.Errorf("%s: %s shown %v, want %v:\n%s", q, name, shown, !shown, v)
+			}
+		}
+		press(t, m, "/", "ctrl+u", "enter")
+	}
+}

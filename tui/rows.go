@@ -185,8 +185,10 @@ const (
 )
 
 // fixedTexts are interned first, in this order, so their indices are
-// constants that rows are compared with.
-var fixedTexts = []string{"", audit.StatusActive, audit.StatusRemoved, audit.ChangeNew, audit.ChangeChanged, audit.StatusNotChecked}
+// constants that rows are compared with; the attributes that mark what
+// was not read come last (rowSubject.FilterUnread).
+var fixedTexts = append([]string{"", audit.StatusActive, audit.StatusRemoved, audit.ChangeNew, audit.ChangeChanged, audit.StatusNotChecked},
+	audit.UnreadMarks...)
 
 // Indices of fixedTexts.
 const (
@@ -196,6 +198,7 @@ const (
 	textNew
 	textChanged
 	textNotChecked
+	textUnreadMarks // the first of audit.UnreadMarks
 )
 
 func newRowBuilder() *rowBuilder {
@@ -664,6 +667,8 @@ type rowSubject struct {
 	perms    map[string]string
 	attrsFor int32 // the row attrs holds, or -1
 	permsFor int32
+	marks    map[string]string // the row's audit.UnreadMarks (FilterUnread)
+	marksFor int32
 	light    audit.Identity // for Related (lightIdentity)
 	lightFor int32
 	suggs    []audit.OwnerSuggestion // light's, reused from row to row
@@ -672,7 +677,7 @@ type rowSubject struct {
 var _ filter.Subject = (*rowSubject)(nil)
 
 func (p *population) subject() *rowSubject {
-	return &rowSubject{t: &p.t, p: p, attrs: map[string]string{}, perms: map[string]string{}, attrsFor: -1, permsFor: -1, lightFor: -1}
+	return &rowSubject{t: &p.t, p: p, attrs: map[string]string{}, perms: map[string]string{}, marks: map[string]string{}, attrsFor: -1, permsFor: -1, marksFor: -1, lightFor: -1}
 }
 
 // at points s at the row at position i.
@@ -756,10 +761,23 @@ func (s *rowSubject) FilterFinding(i int) (rule, severity string, ok bool) {
 	return fk.rule, fk.severity, true
 }
 
-// FilterUnread implements filter.Subject. Only a term that claims a value
-// absent asks, so the row's attributes are read for it alone.
+// FilterUnread implements filter.Subject. A term asks of every row where
+// it found nothing (finding:stale of each row without one), so the row's
+// pairs are scanned for the marks of what was not read (audit.UnreadMarks,
+// fixed texts: an index comparison each), and only a row that has one
+// builds a map, of its marks alone.
 func (s *rowSubject) FilterUnread(f filter.Field, key string) bool {
-	return audit.Unread(s.FilterMap(filter.Attributes), f, key)
+	if s.marksFor != s.i {
+		clear(s.marks)
+		p := s.t.pairs.run(s.r.attr, s.r.nAttr)
+		for j := 0; j < len(p); j += 2 {
+			if k := p[j]; k >= textUnreadMarks && k < textUnreadMarks+uint32(len(audit.UnreadMarks)) {
+				s.marks[s.t.strs.at(k)] = s.t.strs.at(p[j+1])
+			}
+		}
+		s.marksFor = s.i
+	}
+	return len(s.marks) > 0 && audit.Unread(s.marks, f, key)
 }
 
 // FilterTracksLastUse implements filter.Subject.

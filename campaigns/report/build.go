@@ -371,6 +371,7 @@ func population(ctx context.Context, st *audit.Store, c *campaigns.Campaign, use
 		p.AccountsNotRead = append(p.AccountsNotRead, AccountNotRead{Source: clean(n.Source), Account: clean(n.Account), Attempt: n.Attempt,
 			Started: clean(n.Started), Status: clean(n.Status), Reason: clean(n.Reason), Snapshot: n.Snapshot, Effect: effect})
 	}
+	p.Unevaluated = c.Unevaluated
 	var err error
 	p.Reconciliation, err = reconcile(ctx, st, c, all, inScope, asOf)
 	return p, err

@@ -36,6 +36,7 @@ var htmlTemplate = template.Must(template.New("report").Funcs(template.FuncMap{
 	"pageRows":       func() int { return pageRows },
 	"tablesAgree":    func() string { return tablesAgree },
 	"count":          func(r *Report, name string) int { return r.count(tableNamed[name]) },
+	"counted":        audit.Counted,
 }).Parse(htmlSource))
 
 // pageRows is how many rows of each long table (the register, the

@@ -217,6 +217,10 @@ func (r *Report) WriteMarkdown(out io.Writer) error {
 		}
 		w.table([]string{"Source", "Newest run", "Status", "Reason", "Effect"}, rows)
 	}
+	if p.Unevaluated > 0 {
+		w.p("### Identities the scope could not judge\n\n")
+		w.p("**%s** of the snapshots reviewed could not be judged by the scope when the campaign was created: what it asks of them was not read (an AWS role's policies or trust policy, a last use). They are not in the population, whether or not they are what the scope asks for.\n\n", audit.Counted(p.Unevaluated, "identity", "identities"))
+	}
 	w.p("### Completeness\n\n")
 	w.p("What each snapshot read of its source, as its connector counted it, and what the connector does not collect or cannot see: the review covers what was read, within these limits.\n\n")
 	var comp [][]string

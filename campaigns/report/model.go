@@ -197,6 +197,12 @@ type Population struct {
 	// event's not_read): the population holds an older snapshot's read of
 	// each, or none of its identities. Absent when there were none.
 	AccountsNotRead []AccountNotRead `json:"accounts_not_read,omitempty"`
+	// Unevaluated counts the identities of the snapshots reviewed that the
+	// scope could not judge, what it asks of them not read (the
+	// campaign.create event's unevaluated): they are not in the
+	// population, whether or not they are what it asks for. Absent when
+	// there were none.
+	Unevaluated int `json:"unevaluated,omitempty"`
 }
 
 // AccountNotRead is an account whose newest run had not finished when

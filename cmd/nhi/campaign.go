@@ -194,6 +194,9 @@ func printCreated(w io.Writer, res *campaigns.Created, actor string) {
 	for _, n := range res.NotRead {
 		fmt.Fprintln(w, campaignNotReadWarning(n.Record()))
 	}
+	if res.Unevaluated > 0 {
+		fmt.Fprintln(w, unevaluatedWarning(res.Unevaluated, "campaign"))
+	}
 	if n := len(res.Unassigned); n > 0 {
 		fmt.Fprintf(w, "Warning: %s no reviewer (every reviewer owns %s); anyone who does not own %s may decide:\n", counted(n, "item has", "items have"), plural(n, "it", "them"), plural(n, "it", "them"))
 		for _, id := range res.Unassigned {
@@ -214,6 +217,15 @@ func campaignNotReadWarning(n campaigns.AccountNotRead) string {
 	}
 	return fmt.Sprintf("Warning: the newest run of %s (snapshot %d, started %s) %s: this campaign holds what snapshot %d read of it, not what is there now; %s.",
 		where, n.Attempt, n.Started, n.What(), n.Snapshot, todo)
+}
+
+// unevaluatedWarning says that the scope of a new campaign (what: campaign
+// or offboarding) could not judge n identities of what it reviews, as what
+// it asks of them was not read, and what to do (docs/campaigns.md,
+// "Identities the scope could not judge").
+func unevaluatedWarning(n int, what string) string {
+	return fmt.Sprintf("Warning: the scope could not judge %s of the snapshots reviewed: what it asks of %s was not read (an AWS role's policies or trust policy, a last use: policies_unknown, trust_unknown, last_used_unknown, tags_unknown), so %s not in this %s, whether or not %s what it asks for; give the credential what it lacks and snapshot again, then create the %s again, or review %s apart (nhi identities --filter 'attr.policies_unknown:true or attr.trust_unknown:true or attr.last_used_unknown:true or attr.tags_unknown:true' lists every identity with something not read); the campaign.create event records the count (unevaluated).",
+		counted(n, "identity", "identities"), plural(n, "it", "them"), plural(n, "it is", "they are"), what, plural(n, "it is", "they are"), what, plural(n, "it", "them"))
 }
 
 // printSnapshotUses lists a campaign's snapshots, one line each.
@@ -623,21 +635,24 @@ type campaignJSON struct {
 	Snapshots []campaigns.SnapshotUse `json:"snapshots"`
 	// NotRead are the accounts reviewed whose newest run had not finished
 	// at creation (snapshot: the older read held, absent for none).
-	NotRead          []campaigns.AccountNotRead `json:"not_read"`
-	PolicyDigest     string                     `json:"policy_digest"`
-	PopulationDigest string                     `json:"population_digest"`
-	Count            int                        `json:"count"`
-	Reviewers        []string                   `json:"reviewers"`
-	CarriedFrom      *string                    `json:"carried_from"`
-	CreatedAt        string                     `json:"created_at"`
-	CreatedBy        string                     `json:"created_by"`
-	ClosedAt         *string                    `json:"closed_at"`
-	ClosedBy         *string                    `json:"closed_by"`
-	Progress         progressJSON               `json:"progress"`
-	ReviewerProgress []reviewerJSON             `json:"reviewer_progress"`
-	Decisions        map[string]int             `json:"decisions"`
-	AllowAdminReview bool                       `json:"allow_admin_review"`
-	RequireSigned    bool                       `json:"require_signed"`
+	NotRead []campaigns.AccountNotRead `json:"not_read"`
+	// Unevaluated counts the identities the scope could not judge at
+	// creation, what it asks of them not read.
+	Unevaluated      int            `json:"unevaluated"`
+	PolicyDigest     string         `json:"policy_digest"`
+	PopulationDigest string         `json:"population_digest"`
+	Count            int            `json:"count"`
+	Reviewers        []string       `json:"reviewers"`
+	CarriedFrom      *string        `json:"carried_from"`
+	CreatedAt        string         `json:"created_at"`
+	CreatedBy        string         `json:"created_by"`
+	ClosedAt         *string        `json:"closed_at"`
+	ClosedBy         *string        `json:"closed_by"`
+	Progress         progressJSON   `json:"progress"`
+	ReviewerProgress []reviewerJSON `json:"reviewer_progress"`
+	Decisions        map[string]int `json:"decisions"`
+	AllowAdminReview bool           `json:"allow_admin_review"`
+	RequireSigned    bool           `json:"require_signed"`
 	// OnNoResponse is the no-response rule (show only; absent when none):
 	// keep, decommission or escalate, with escalate's fallback and days.
 	OnNoResponse     string `json:"on_no_response,omitempty"`
@@ -801,7 +816,7 @@ func campaignToJSON(c *campaigns.Campaign, now time.Time) campaignJSON {
 	}
 	j := campaignJSON{
 		Name: c.Name, Status: c.Status, Due: c.Due, Overdue: c.Overdue(now), Scope: c.Scope, Snapshot: c.SnapshotID,
-		AsOf: c.AsOf.UTC().Format(time.RFC3339), Snapshots: c.Snapshots, NotRead: notRead, PolicyDigest: c.PolicyDigest, PopulationDigest: c.PopulationDigest,
+		AsOf: c.AsOf.UTC().Format(time.RFC3339), Snapshots: c.Snapshots, NotRead: notRead, Unevaluated: c.Unevaluated, PolicyDigest: c.PolicyDigest, PopulationDigest: c.PopulationDigest,
 		Count: c.Count, Reviewers: c.Reviewers, CarriedFrom: strOrNull(c.CarriedFrom),
 		CreatedAt: c.CreatedAt.UTC().Format(time.RFC3339), CreatedBy: c.CreatedBy,
 		ClosedAt: timeOrNull(c.ClosedAt), ClosedBy: strOrNull(c.ClosedBy),

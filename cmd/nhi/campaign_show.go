@@ -305,6 +305,10 @@ func printCampaign(w io.Writer, c *campaigns.Campaign, ob *campaigns.Offboarding
 	for _, n := range c.NotRead {
 		hang(w, prose, "  not read    ", notReadShown(n))
 	}
+	if c.Unevaluated > 0 {
+		hang(w, prose, "  not judged  ", fmt.Sprintf("%s of the snapshots reviewed the scope could not judge when the campaign was created, what it asks of %s not read (docs/filter.md, \"What was not read\"): %s not in it, whether or not %s what it asks for",
+			counted(c.Unevaluated, "identity", "identities"), plural(c.Unevaluated, "it", "them"), plural(c.Unevaluated, "it is", "they are"), plural(c.Unevaluated, "it is", "they are")))
+	}
 	if ob != nil {
 		what := "person " + audit.Printable(ob.Person)
 		if ob.Kind == campaigns.OffboardSystem {

@@ -192,6 +192,9 @@ func printOffboard(w io.Writer, res *campaigns.OffboardCreated, now time.Time, w
 	for _, n := range res.NotRead {
 		hang(w, prose, "", notReadWarning(n))
 	}
+	if res.Unevaluated > 0 {
+		hang(w, prose, "", unevaluatedWarning(res.Unevaluated, "offboarding"))
+	}
 	if c.Count == 0 {
 		hang(w, prose, "", fmt.Sprintf("Nothing to handle: no active identity in the current snapshots is related to them. The empty campaign is the evidence; close it with nhi campaign close %s.", c.Name))
 		return
@@ -354,6 +357,9 @@ type offboardResultJSON struct {
 	// NotRead are the accounts whose newest run did not finish: snapshot
 	// is the one the campaign holds of it, null for none.
 	NotRead []notReadJSON `json:"not_read"`
+	// Unevaluated counts the active identities a system's scope could not
+	// judge, what it asks of them not read.
+	Unevaluated int `json:"unevaluated"`
 }
 
 type notReadJSON struct {
@@ -368,7 +374,7 @@ func offboardJSON(res *campaigns.OffboardCreated) offboardResultJSON {
 	c, ob := res.Campaign, res.Offboarding
 	j := offboardResultJSON{Campaign: c.Name, Kind: ob.Kind, Person: ob.Person, Scope: ob.Scope, Effective: ob.Effective, Due: c.Due,
 		Reviewers: c.Reviewers, Event: res.Event.Seq, Count: c.Count, Access: ob.Access, Items: []offboardItemJSON{},
-		CreatedAt: c.CreatedAt.UTC().Format(time.RFC3339), NotRead: []notReadJSON{}}
+		CreatedAt: c.CreatedAt.UTC().Format(time.RFC3339), NotRead: []notReadJSON{}, Unevaluated: res.Unevaluated}
 	for _, n := range res.NotRead {
 		nj := notReadJSON{Source: n.Attempt.Source, Account: n.Attempt.Account, Attempt: n.Attempt.ID, Status: n.Attempt.Status}
 		if n.Attempt.Stopped {

@@ -159,7 +159,12 @@ func (c *Connector) record(r connectors.Recorder, k *cluster) error {
 			unknown = append(unknown, g)
 		}
 		if len(unknown) > 0 {
+			// Its permissions are not known whole: the filter's perm:none
+			// and -perm:any, and findings, read it as not read, as an AWS
+			// role whose policies were not (docs/filter.md, "What was not
+			// read").
 			attrs[AttrPermsUnknown] = joinComma(unknown)
+			attrs[audit.AttrPoliciesUnknown] = "true"
 		}
 		created := a.created.UTC()
 		if err := r.Record(audit.Observation{

@@ -16,6 +16,7 @@ import (
 	"github.com/nhi-audit/nhi/connectors"
 	k8sconn "github.com/nhi-audit/nhi/connectors/kubernetes"
 	"github.com/nhi-audit/nhi/connectors/kubernetes/k8stest"
+	"github.com/nhi-audit/nhi/filter"
 	"github.com/nhi-audit/nhi/internal/benchmem"
 )
 
@@ -519,5 +520,37 @@ func TestNamedSecretsAreNotAllSecrets(t *testing.T) {
 	}
 	if runner.Permissions["secrets"] != "get" {
 		t.Errorf("permission secrets = %q; want get (of some secrets)", runner.Permissions["secrets"])
+	}
+}
+
+// TestRBACNotReadIsNotNone: the credential may not list roles or role
+// bindings in payments. Its accounts (default, whose RoleBinding there
+// grants it secrets) are recorded with their permissions not read
+// (policies_unknown, beside permissions_unknown naming the lists), so
+// neither perm:none nor -perm:any takes them, where their empty maps
+// read as accounts granted nothing; ci's, read in full, are as before.
+func TestRBACNotReadIsNotNone(t *testing.T) {
+	r := recorded(t, demoWorld())
+	r.ForbidRBACIn.Store("payments")
+	st, _ := openStore(t, fixedNow)
+	if snap := snapshot(t, st, "demo", r.Config()); snap.Status != audit.SnapshotPartial {
+		t.Fatalf("snapshot %s, want partial", snap.Status)
+	}
+	ids := byID(t, st)
+	none, err := filter.Parse("perm:none or -perm:any", audit.Vocabulary)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, key := range []string{"payments/default", "payments/api", "payments/old-batch"} {
+		id := ids["k8s:demo:k8s_service_account:"+key]
+		if id.Attributes[audit.AttrPoliciesUnknown] != "true" || !strings.Contains(id.Attributes["permissions_unknown"], "rolebindings in payments") {
+			t.Errorf("%s: attributes %v, want its permissions not read", key, id.Attributes)
+		}
+		if none.Match(&id, &filter.Env{Now: fixedNow}) {
+			t.Errorf("%s, whose role bindings were not read, matches %s", key, none)
+		}
+	}
+	if id := ids["k8s:demo:k8s_service_account:ci/deployer"]; id.Attributes[audit.AttrPoliciesUnknown] != "" {
+		t.Errorf("ci/deployer, read in full: %v", id.Attributes)
 	}
 }

@@ -42,6 +42,11 @@ type Recorded struct {
 	// namespace, as an API server answers an auditor whose ClusterRole
 	// lists only namespaces, the rest granted by a RoleBinding in each.
 	ForbidClusterWide atomic.Bool
+	// ForbidRBACIn, when set to a namespace (a string), answers 403
+	// Forbidden to every list of roles and rolebindings in it, and across
+	// all namespaces, as an API server answers a credential whose
+	// RoleBinding in each namespace but that one lets it read RBAC there.
+	ForbidRBACIn atomic.Value
 	// FailList, when above 0, answers the list request that many from now
 	// 500 Internal Server Error (an error no retry helps).
 	FailList atomic.Int64
@@ -332,6 +337,10 @@ func (r *Recorded) serve(w http.ResponseWriter, req *http.Request) {
 	}
 	if ns == "" && path != "/api/v1/namespaces" && !strings.HasSuffix(path, "/clusterroles") && !strings.HasSuffix(path, "/clusterrolebindings") && r.ForbidClusterWide.Load() {
 		statusErr(w, 403, metav1.StatusReasonForbidden, `User "`+r.User+`" cannot list resource at the cluster scope`)
+		return
+	}
+	if in, _ := r.ForbidRBACIn.Load().(string); in != "" && (ns == "" || ns == in) && (strings.HasSuffix(path, "/roles") || strings.HasSuffix(path, "/rolebindings")) {
+		statusErr(w, 403, metav1.StatusReasonForbidden, `User "`+r.User+`" cannot list resource in the namespace "`+ns+`"`)
 		return
 	}
 	for n := r.FailList.Load(); n > 0; n = r.FailList.Load() {
