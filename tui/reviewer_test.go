@@ -3,6 +3,7 @@ package tui
 import (
 	"context"
 	"errors"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -405,6 +406,39 @@ func TestExportCommand(t *testing.T) {
 	press(t, m, ":x full/dir", "enter")
 	if b := bottom(m.View()); b != "Not exported: export: full/dir is not empty" {
 		t.Errorf("failed export: %q", b)
+	}
+}
+
+// TestExportHintSaysTheFolder: :export, typed, says the whole path of the
+// folder the report goes to, where the prompt named the command alone and
+// the default folder (evidence-CAMPAIGN) left the reader to guess where
+// it lands; the flash while it writes says the whole path too.
+func TestExportHintSaysTheFolder(t *testing.T) {
+	e := newEvidence(t)
+	r := newFakeReviewer()
+	m := e.model(t, 200, 30, Options{Actor: testActor, Reviewer: r})
+	wd := t.TempDir()
+	t.Chdir(wd)
+	press(t, m, ":export")
+	if v := m.View(); !strings.Contains(v, ":export writes a campaign's evidence report: choose one first") {
+		t.Errorf(":export typed without a campaign:\n%s", v)
+	}
+	press(t, m, "esc", ":campaigns", "enter", "enter", ":export")
+	want := ":export writes " + filepath.Join(wd, "evidence-2025-Q2") + ": the evidence report of 2025-Q2 · :export [DIR] [--force]"
+	if v := m.View(); !strings.Contains(v, want) {
+		t.Errorf(":export typed, want %q:\n%s", want, v)
+	}
+	press(t, m, " out/q2 --force")
+	if v := m.View(); !strings.Contains(v, "replaces "+filepath.Join(wd, "out", "q2")+": the evidence report of 2025-Q2") {
+		t.Errorf(":export out/q2 --force typed:\n%s", v)
+	}
+	press(t, m, "ctrl+u", "export")
+	_, cmd := m.Update(keyMsg("enter"))
+	if cmd == nil {
+		t.Fatal(":export started nothing")
+	}
+	if b := m.flash; b != "Exporting the evidence report of 2025-Q2 to "+filepath.Join(wd, "evidence-2025-Q2")+"…" {
+		t.Errorf("while exporting: %q", b)
 	}
 }
 
