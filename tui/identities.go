@@ -710,8 +710,19 @@ func (v *identitiesView) title() string {
 		total = v.st.pop.len()
 	}
 	count := commas(v.table.Len())
-	if v.filter != nil && v.st.campaign == "" {
+	switch {
+	case v.filter == nil:
+	case v.st.campaign == "":
 		count += " of " + commas(total)
+	case v.st.items != nil:
+		// Of the campaign's items, as "Identities 3 of 295" says it of
+		// the population: "My items 0" under a filter read as nothing to
+		// decide.
+		of := v.st.mine
+		if v.everyone {
+			of = len(v.st.items)
+		}
+		count += " of " + commas(of)
 	}
 	sep := theme.Muted.Render(" · ")
 	what := "Identities "

@@ -253,6 +253,9 @@ type state struct {
 	// changed in place: a filter may be reading it); nil until read.
 	campaign string
 	items    map[string]filter.Item
+	// mine counts the items assigned to the actor (filter.Item.Mine):
+	// the table's "My items 3 of 19" under a filter (setItems).
+	mine int
 	// others are the items of campaigns a filter names besides the
 	// active one (campaign:NAME), by lower-case name, read on demand.
 	others map[string]map[string]filter.Item
@@ -342,7 +345,17 @@ func (s *state) withDecisions(ids []string, d func(id string) string) {
 		it.Decision = cmp.Or(d(id), DecisionPending)
 		items[id] = it
 	}
-	s.items = items
+	s.setItems(items)
+}
+
+// setItems makes items the active campaign's (nil: not read yet).
+func (s *state) setItems(items map[string]filter.Item) {
+	s.items, s.mine = items, 0
+	for _, it := range items {
+		if it.Mine {
+			s.mine++
+		}
+	}
 }
 
 // filterEnv is what a filter needs besides the identity, as of now: the
