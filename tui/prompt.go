@@ -78,7 +78,7 @@ func (m *Model) commands() []command {
 		}},
 		{"overview", []string{"ov", "o"}, "snapshot, coverage, findings, owners", func(m *Model, _ string) tea.Cmd {
 			m.popToBase()
-			return pushView(newOverviewView(m.st), tea.Batch(m.loadSnapshots(), m.loadCampaigns()))
+			return m.openOverview()
 		}},
 	}
 	if m.st.store != nil { // the directory of people is in the file
