@@ -385,7 +385,7 @@ func TestOverviewShowsLeavers(t *testing.T) {
 	m := e.model(t, 100, 60, Options{Actor: testActor})
 	press(t, m, "o", "alice-smith", "enter", ":", "overview", "enter")
 	v := m.View()
-	if !strings.Contains(v, "1 leaver with 1 identity (for offboarding)") || !strings.Contains(v, "1  alice-smith") {
+	if !strings.Contains(v, "1 leaver with 1 identity (for offboarding)") || !strings.Contains(v, "1  alice@acme.test") {
 		t.Fatalf("overview:\n%s", v)
 	}
 	// :offboard lists her; enter shows everything related to her.

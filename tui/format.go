@@ -15,43 +15,25 @@ const (
 	ellipsis = "…" // marks truncated text
 )
 
-// since is the compact distance from t to now: "5m", "3h", "14d", "5mo",
-// "2y". Future times read "in 3d".
-func since(t, now time.Time) string {
-	d := now.Sub(t)
-	if d < 0 {
-		return "in " + span(-d)
+// age is the AGE cell, how long before now t was in four cells: as
+// audit.Span says it ("5m", "3h", "400d"), to whole years past two years
+// ("4y", where Span says "4y40d"); the detail view has the date. AGE is
+// the first column a narrow terminal hides, and stays four cells wide so
+// that 80 still show it. Future times read "in 3d".
+func age(t, now time.Time) string {
+	if t.After(now) {
+		return "in " + audit.Span(t.Sub(now))
 	}
-	return span(d)
+	d := now.Sub(t)
+	if years := int(d / (365 * 24 * time.Hour)); years >= 2 {
+		return strconv.Itoa(years) + "y"
+	}
+	return audit.Span(d)
 }
 
-// ago is since followed by "ago" for past times: "14d ago", "in 3d".
-func ago(t, now time.Time) string {
-	d := now.Sub(t)
-	if d < 0 {
-		return "in " + span(-d)
-	}
-	if d < time.Minute {
-		return "just now"
-	}
-	return span(d) + " ago"
-}
-
-func span(d time.Duration) string {
-	const day = 24 * time.Hour
-	switch {
-	case d < time.Hour:
-		return strconv.Itoa(int(d/time.Minute)) + "m"
-	case d < 2*day:
-		return strconv.Itoa(int(d/time.Hour)) + "h"
-	case d < 60*day:
-		return strconv.Itoa(int(d/day)) + "d"
-	case d < 365*day:
-		return strconv.Itoa(int(d/(30*day))) + "mo"
-	default:
-		return strconv.Itoa(int(d/(365*day))) + "y"
-	}
-}
+// ago is how long before now t was, as the CLI says it too (audit.Ago):
+// "14d ago", "3y329d ago", "in 3d".
+func ago(t, now time.Time) string { return audit.Ago(t, now) }
 
 // lastUsed is the LAST USED cell: "14d ago", "never", or a dash when the
 // source does not say (reports is audit.ReportsLastUse).

@@ -203,7 +203,7 @@ func (v *identitiesView) cells(i int32, dst []string) {
 	dst[colLastUsed] = lastUsedCell(r.lastUsed, t.reportsLastUse(r), v.at)
 	dst[colAge] = dash
 	if r.created != noTime {
-		dst[colAge] = since(timeOf(r.created), v.at)
+		dst[colAge] = age(timeOf(r.created), v.at)
 	}
 	v.findings = v.findings[:0]
 	for k := range int(r.nFind) {
@@ -342,6 +342,19 @@ func (v *identitiesView) SetSize(width, height int) {
 		v.table.SetDrop(c, d)
 	}
 	v.table.SetSize(width, height-above)
+}
+
+// fitLastUsed makes LAST USED as wide as the oldest last use needs: past
+// two years a span has years and days (audit.Ago: "3y329d ago"), wider
+// than the column's Min, which fits every shorter one ("729d ago").
+func (v *identitiesView) fitLastUsed() {
+	w := identityColumns[colLastUsed].Min
+	if at := v.st.pop.oldestUse; at != noTime {
+		if years := int(v.at.Sub(timeOf(at)) / (365 * 24 * time.Hour)); years >= 2 {
+			w = max(w, len(strconv.Itoa(years))+len("y364d ago"))
+		}
+	}
+	v.table.SetMinFit(colLastUsed, w, 0)
 }
 
 // relayout is SetSize again, after the lines above the table changed.
@@ -676,6 +689,7 @@ func (v *identitiesView) actionDone() { clear(v.selected) }
 
 func (v *identitiesView) View() string {
 	v.at = v.st.now()
+	v.fitLastUsed()
 	var b strings.Builder
 	b.WriteString(joinEnds(v.title(), v.position(), v.width))
 	if v.editing {
@@ -696,8 +710,19 @@ func (v *identitiesView) title() string {
 		total = v.st.pop.len()
 	}
 	count := commas(v.table.Len())
-	if v.filter != nil && v.st.campaign == "" {
+	switch {
+	case v.filter == nil:
+	case v.st.campaign == "":
 		count += " of " + commas(total)
+	case v.st.items != nil:
+		// Of the campaign's items, as "Identities 3 of 295" says it of
+		// the population: "My items 0" under a filter read as nothing to
+		// decide.
+		of := v.st.mine
+		if v.everyone {
+			of = len(v.st.items)
+		}
+		count += " of " + commas(of)
 	}
 	sep := theme.Muted.Render(" · ")
 	what := "Identities "

@@ -59,7 +59,7 @@ func (m *Model) updateLoads(msg tea.Msg) (tea.Cmd, bool) {
 			return nil, true // another campaign was chosen since
 		}
 		first := m.st.items == nil // the campaign was just picked, not read again
-		m.st.items = msg.items
+		m.st.setItems(msg.items)
 		if first && !mineAmong(msg.items) {
 			// An empty table that says nothing leaves the user guessing
 			// (a creator, an administrator, someone under another name).

@@ -28,25 +28,37 @@ type overviewView struct {
 	items  []int // indexes of the lines that lead somewhere
 	cursor int   // index into items
 	offset int
-	// pending is the leaver whose line enter was pressed on, until the
-	// directory says who they are.
-	pending string
+	// The leavers, as :offboard and nhi offboard --pending count and name
+	// them (audit.LeaversOf over the population and the directory of
+	// people), read off the event loop when the view opens and again as
+	// the population changes; leaversAgain asks for one more read once
+	// the one on its way answers.
+	leavers      []audit.Leaver
+	leaversState loadState
+	leaversErr   error
+	leaversAgain bool
 }
 
 type overviewLine struct {
 	text     string
-	filter   string // the identities it counts; "" for a plain line
-	campaign string // the campaign it shows, chosen by enter
-	offboard bool   // it leads to the :offboard view
-	leaver   string // the leaver whose person view it leads to, as the tally names them
+	filter   string        // the identities it counts; "" for a plain line
+	campaign string        // the campaign it shows, chosen by enter
+	offboard bool          // it leads to the :offboard view
+	leaver   *audit.Person // the leaver whose person view it leads to
 }
 
 func (l overviewLine) leads() bool {
-	return l.filter != "" || l.campaign != "" || l.offboard || l.leaver != ""
+	return l.filter != "" || l.campaign != "" || l.offboard || l.leaver != nil
 }
 
 func newOverviewView(st *state) *overviewView {
 	return &overviewView{keys: newListKeys("show these identities"), st: st}
+}
+
+// openOverview is the overview pushed, with the reads it shows.
+func (m *Model) openOverview() tea.Cmd {
+	v := newOverviewView(m.st)
+	return pushView(v, tea.Batch(m.loadSnapshots(), m.loadCampaigns(), v.readLeavers()))
 }
 
 func (v *overviewView) ShortHelp() []key.Binding  { return v.keys.ShortHelp() }
@@ -54,6 +66,11 @@ func (v *overviewView) FullHelp() [][]key.Binding { return v.keys.FullHelp() }
 
 func (v *overviewView) SetSize(width, height int) {
 	v.width, v.height = width, max(height-1, 0)
+	v.relines()
+}
+
+// relines makes the lines again, from what the state and the view hold.
+func (v *overviewView) relines() {
 	v.lines = v.content()
 	v.items = v.items[:0]
 	for i, l := range v.lines {
@@ -91,8 +108,23 @@ func (v *overviewView) GotoBottom()   { v.Move(len(v.lines)) }
 func (v *overviewView) PageSize() int { return max(v.height/2, 1) }
 
 func (v *overviewView) Update(msg tea.Msg) tea.Cmd {
-	if msg, ok := msg.(leaverFoundMsg); ok {
-		return v.leaverFound(msg)
+	switch msg := msg.(type) {
+	case overviewLeaversMsg:
+		if msg.v != v {
+			return nil
+		}
+		v.leaversState, v.leaversErr = loaded, msg.err
+		if msg.err == nil {
+			v.leavers = msg.leavers
+		}
+		v.relines()
+		if v.leaversAgain {
+			v.leaversAgain = false
+			return v.readLeavers()
+		}
+		return nil
+	case populationChangedMsg, populationGrewMsg:
+		return v.readLeavers()
 	}
 	k, ok := msg.(tea.KeyMsg)
 	if !ok {
@@ -110,9 +142,8 @@ func (v *overviewView) Update(msg tea.Msg) tea.Cmd {
 			if l.offboard {
 				return pushView(newOffboardView(v.st), v.st.loadPeople())
 			}
-			if l.leaver != "" {
-				v.pending = l.leaver
-				return v.st.findLeaver(l.leaver)
+			if l.leaver != nil {
+				return openPerson(v.st, *l.leaver)
 			}
 			return func() tea.Msg { return applyFilterMsg{l.filter} }
 		}
@@ -122,45 +153,33 @@ func (v *overviewView) Update(msg tea.Msg) tea.Cmd {
 	return nil
 }
 
-// leaverFoundMsg answers findLeaver: the person of the directory a
-// leaver line of the overview names.
-type leaverFoundMsg struct {
-	who    string
-	person *audit.Person
-	err    error
+// overviewLeaversMsg answers readLeavers.
+type overviewLeaversMsg struct {
+	v       *overviewView
+	leavers []audit.Leaver
+	err     error
 }
 
-// findLeaver looks who up in the directory of people, off the event
-// loop, for the overview's leaver line that names them.
-func (s *state) findLeaver(who string) tea.Cmd {
-	store, ctx := s.store, s.ctx
+// readLeavers reads the leavers as :offboard does (loadPeople), off the
+// event loop, over the population as it is now; while a read is on its
+// way it starts none, and asks for another once it answers.
+func (v *overviewView) readLeavers() tea.Cmd {
+	store, ctx, pop := v.st.store, v.st.ctx, v.st.pop
 	if store == nil {
-		return flash("no evidence file to read the directory of people from", true)
+		return nil // no directory of people: no leavers, as :offboard has none
 	}
+	if v.leaversState == loading {
+		v.leaversAgain = true
+		return nil
+	}
+	v.leaversState = loading
 	return func() tea.Msg {
 		dir, err := store.People(ctx)
 		if err != nil {
-			return leaverFoundMsg{who: who, err: err}
+			return overviewLeaversMsg{v: v, err: err}
 		}
-		return leaverFoundMsg{who: who, person: dir.Lookup(who)}
+		return overviewLeaversMsg{v: v, leavers: audit.LeaversOf(dir, pop.lightIdentities())}
 	}
-}
-
-// leaverFound opens the person view of the leaver the line under the
-// cursor named (the view enter on them in :offboard opens), where the
-// line led to every orphaned identity.
-func (v *overviewView) leaverFound(msg leaverFoundMsg) tea.Cmd {
-	if msg.who != v.pending {
-		return nil // an answer to an earlier enter, or to another overview
-	}
-	v.pending = ""
-	switch {
-	case msg.err != nil:
-		return flash("Could not read the directory of people: "+audit.Printable(msg.err.Error()), true)
-	case msg.person == nil:
-		return flash(audit.Printable(msg.who)+" is no longer in the directory of people: see :offboard, or nhi people list", true)
-	}
-	return openPerson(v.st, *msg.person)
 }
 
 func (v *overviewView) View() string {
@@ -295,7 +314,7 @@ func (v *overviewView) content() []overviewLine {
 		}
 	}
 	active, notChecked, removed := st.pop.active, st.pop.notChecked, tl.removed
-	unowned, fresh, changed, leavers := tl.unowned, tl.fresh, tl.changed, tl.leavers
+	unowned, fresh, changed := tl.unowned, tl.fresh, tl.changed
 	num := func(n int) string {
 		if noCounts {
 			return padLeft("—", 8)
@@ -343,27 +362,32 @@ func (v *overviewView) content() []overviewLine {
 	plain(theme.Section.Render("Owners"))
 	out = append(out, overviewLine{text: " " + num(unowned) + "  without owner", filter: "owner:none status:active"})
 	out = append(out, overviewLine{text: " " + num(active-unowned) + "  with an owner", filter: "owner:any status:active"})
-	if len(leavers) > 0 {
+	switch {
+	case v.leaversErr != nil:
+		blank()
+		plain(theme.Error.Render("Leavers: the directory of people could not be read: " + audit.Printable(v.leaversErr.Error())))
+	case len(v.leavers) > 0:
+		// The leavers :offboard lists, counted and named as it does: what
+		// they own, hold or created, active or not checked.
 		blank()
 		n, unread := 0, 0
-		for _, l := range leavers {
-			n, unread = n+l.n, unread+l.unread
+		for _, l := range v.leavers {
+			n, unread = n+l.Count, unread+l.NotChecked
 		}
-		head := plural(len(leavers), "leaver", "leavers") + " with " + plural(n, "identity", "identities")
+		head := plural(len(v.leavers), "leaver", "leavers") + " with " + plural(n, "identity", "identities")
 		if unread > 0 {
 			head += ", " + commas(unread) + " not checked"
 		}
 		out = append(out, overviewLine{text: theme.Section.Render(head + " (for offboarding)"), offboard: true})
-		for _, who := range slices.Sorted(maps.Keys(leavers)) {
-			l := leavers[who]
-			text := " " + num(l.n) + "  " + theme.Danger.Render(audit.Printable(who))
-			if l.unread > 0 {
-				text += " (" + commas(l.unread) + " not checked)"
+		for i := range v.leavers {
+			l := &v.leavers[i]
+			text := " " + num(l.Count) + "  " + theme.Danger.Render(audit.Printable(l.Person.Display()))
+			if l.NotChecked > 0 {
+				text += " (" + commas(l.NotChecked) + " not checked)"
 			}
 			// It leads to the person's view, as enter on them in
-			// :offboard does: no filter selects just what they own,
-			// hold or created.
-			out = append(out, overviewLine{text: text, leaver: who})
+			// :offboard does.
+			out = append(out, overviewLine{text: text, leaver: &l.Person})
 		}
 	}
 

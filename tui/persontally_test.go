@@ -113,14 +113,14 @@ func TestOverviewLeaverBehindAGap(t *testing.T) {
 	text := strings.Join(lines, "\n")
 	for _, want := range []string{
 		"1 leaver with 1 identity, 1 not checked (for offboarding)",
-		"       1  octocat (1 not checked)",
+		"       1  Otto <otto@acme.test> (1 not checked)", // as :offboard names him, where the tally said his login
 	} {
 		if !strings.Contains(text, want) {
 			t.Errorf("overview lacks %q:\n%s", want, text)
 		}
 	}
 	for range len(lines) {
-		if strings.Contains(selectedLine(t, m.View()), "octocat") {
+		if strings.Contains(selectedLine(t, m.View()), "Otto") {
 			break
 		}
 		press(t, m, "j")
@@ -134,7 +134,63 @@ func TestOverviewLeaverBehindAGap(t *testing.T) {
 		t.Errorf("enter on the leaver:\n%s", v)
 	}
 	press(t, m, "esc")
-	if _, ok := m.top().(*overviewView); !ok || !strings.Contains(selectedLine(t, m.View()), "octocat") {
+	if _, ok := m.top().(*overviewView); !ok || !strings.Contains(selectedLine(t, m.View()), "Otto") {
 		t.Errorf("esc from the leaver's view:\n%s", m.View())
+	}
+}
+
+// TestOverviewLeaversAreOffboards: after a transfer (a leaver's token now
+// answered for by bob, still held by the leaver as the source says) the
+// overview counts and names the leaver as :offboard and nhi offboard
+// --pending do (audit.Leavers), where it counted only the identities
+// with an orphaned finding (2 where :offboard said 3) and named the
+// leaver by login (octocat) where :offboard said "Otto <otto@acme.test>".
+func TestOverviewLeaversAreOffboards(t *testing.T) {
+	e := newEvidence(t)
+	ctx := context.Background()
+	if _, err := e.store.SetPeople(ctx, testActor, audit.PeopleImport{People: []audit.Person{
+		{Email: "otto@acme.test", Name: "Otto", GitHub: "octocat", Status: audit.PersonLeft, LeftAt: testNow.AddDate(0, 0, -10).Format("2006-01-02")},
+		{Email: "bob@acme.test", Name: "Bob", GitHub: "bob"},
+		{Email: testActor, Name: "Auditor"},
+	}}, false); err != nil {
+		t.Fatal(err)
+	}
+	m := e.model(t, 120, 60, Options{Actor: testActor})
+	run(t, m, m.Init(), 0)
+	// Otto owns two identities by record, and holds release-bot (the
+	// source says he holds it); then release-bot goes to bob.
+	for _, name := range []string{"renovate", "deploy-prod"} {
+		press(t, m, "/", "ctrl+u", "name:"+name, "enter", "o", "otto@acme.test", "enter")
+	}
+	press(t, m, "/", "ctrl+u", "name:release-bot", "enter", "o", "bob@acme.test", "enter")
+	if got := e.owner(t, "release-bot"); got != "bob@acme.test" {
+		t.Fatalf("setup: release-bot's owner is %q", got)
+	}
+	dir, err := e.store.People(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids, err := e.store.Identities(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pending := audit.Leavers(dir, ids) // what nhi offboard --pending lists
+	if len(pending) != 1 || pending[0].Count != 3 || pending[0].ByKind[audit.RelHolds] == 0 {
+		t.Fatalf("setup: nhi offboard --pending would list %+v", pending)
+	}
+	press(t, m, "esc", ":overview", "enter")
+	var lines []string
+	for _, l := range m.top().(*overviewView).lines {
+		lines = append(lines, ansi.Strip(l.text))
+	}
+	overview := strings.Join(lines, "\n")
+	for _, want := range []string{"1 leaver with 3 identities (for offboarding)", "       3  Otto <otto@acme.test>"} {
+		if !strings.Contains(overview, want) {
+			t.Errorf("overview lacks %q, as :offboard and nhi offboard --pending count and name him:\n%s", want, overview)
+		}
+	}
+	press(t, m, ":offboard", "enter")
+	if v := ansi.Strip(m.View()); !strings.Contains(v, "Offboarding — 1 leaver with 3 identities") || !strings.Contains(v, "Otto <otto@acme.test>") {
+		t.Errorf(":offboard:\n%s", v)
 	}
 }

@@ -78,7 +78,7 @@ func (m *Model) commands() []command {
 		}},
 		{"overview", []string{"ov", "o"}, "snapshot, coverage, findings, owners", func(m *Model, _ string) tea.Cmd {
 			m.popToBase()
-			return pushView(newOverviewView(m.st), tea.Batch(m.loadSnapshots(), m.loadCampaigns()))
+			return m.openOverview()
 		}},
 	}
 	if m.st.store != nil { // the directory of people is in the file
@@ -145,14 +145,23 @@ func (p *commandPrompt) Update(msg tea.KeyMsg) tea.Cmd {
 
 func (p *commandPrompt) View(width int) string {
 	var names []string
-	for _, c := range p.matches() {
+	ms := p.matches()
+	for _, c := range ms {
 		names = append(names, ":"+c.name)
 	}
 	hint := "no such command"
-	if len(names) > 0 {
+	switch {
+	case len(ms) == 1:
+		// One command: what it does, and for :export the folder it writes.
+		_, arg := splitCommand(p.input.Value())
+		hint = ":" + ms[0].name + ": " + ms[0].help
+		if ms[0].name == "export" {
+			hint = ":export " + p.m.exportHint(arg)
+		}
+	case len(names) > 0:
 		hint = strings.Join(names, "  ")
 	}
-	return truncate(p.input.View(theme.Prompt.Render(":")), width) + "\n" + theme.Muted.Render("  "+hint)
+	return truncate(p.input.View(theme.Prompt.Render(":")), width) + "\n" + theme.Muted.Render(truncate("  "+hint, width))
 }
 
 func (p *commandPrompt) Lines() int { return 2 }

@@ -3,6 +3,8 @@ package tui
 import (
 	"context"
 	"errors"
+	"fmt"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -214,7 +216,7 @@ func TestDecisionsThroughReviewer(t *testing.T) {
 	}
 	// The filter language sees the decisions.
 	press(t, m, "/", "decision:pending", "enter")
-	if !strings.HasPrefix(title(m.View()), "My items 38 · campaign 2025-Q2 · filter decision:pending") {
+	if !strings.HasPrefix(title(m.View()), "My items 38 of 40 · campaign 2025-Q2 · filter decision:pending") {
 		t.Errorf("decision:pending: %q", title(m.View()))
 	}
 	// Undo takes back the decommission, then the keep.
@@ -316,7 +318,7 @@ func TestNextUndecided(t *testing.T) {
 		t.Errorf("n on the only one: row %d, %q", at(), b)
 	}
 	press(t, m, "/", "decision:pending", "enter")
-	if !strings.HasPrefix(title(m.View()), "My items 1 · campaign 2025-Q2 · filter decision:pending") {
+	if !strings.HasPrefix(title(m.View()), "My items 1 of 3 · campaign 2025-Q2 · filter decision:pending") {
 		t.Errorf("decision:pending lists what is outside the campaign: %q", title(m.View()))
 	}
 	press(t, m, "K", "not yet", "enter", "esc", "n")
@@ -405,6 +407,69 @@ func TestExportCommand(t *testing.T) {
 	press(t, m, ":x full/dir", "enter")
 	if b := bottom(m.View()); b != "Not exported: export: full/dir is not empty" {
 		t.Errorf("failed export: %q", b)
+	}
+}
+
+// TestExportHintSaysTheFolder: :export, typed, says the whole path of the
+// folder the report goes to, where the prompt named the command alone and
+// the default folder (evidence-CAMPAIGN) left the reader to guess where
+// it lands; the flash while it writes says the whole path too.
+func TestExportHintSaysTheFolder(t *testing.T) {
+	e := newEvidence(t)
+	r := newFakeReviewer()
+	m := e.model(t, 200, 30, Options{Actor: testActor, Reviewer: r})
+	wd := t.TempDir()
+	t.Chdir(wd)
+	press(t, m, ":export")
+	if v := m.View(); !strings.Contains(v, ":export writes a campaign's evidence report: choose one first") {
+		t.Errorf(":export typed without a campaign:\n%s", v)
+	}
+	press(t, m, "esc", ":campaigns", "enter", "enter", ":export")
+	want := ":export writes " + filepath.Join(wd, "evidence-2025-Q2") + ": the evidence report of 2025-Q2 · :export [DIR] [--force]"
+	if v := m.View(); !strings.Contains(v, want) {
+		t.Errorf(":export typed, want %q:\n%s", want, v)
+	}
+	press(t, m, " out/q2 --force")
+	if v := m.View(); !strings.Contains(v, "replaces "+filepath.Join(wd, "out", "q2")+": the evidence report of 2025-Q2") {
+		t.Errorf(":export out/q2 --force typed:\n%s", v)
+	}
+	press(t, m, "ctrl+u", "export")
+	_, cmd := m.Update(keyMsg("enter"))
+	if cmd == nil {
+		t.Fatal(":export started nothing")
+	}
+	if b := m.flash; b != "Exporting the evidence report of 2025-Q2 to "+filepath.Join(wd, "evidence-2025-Q2")+"…" {
+		t.Errorf("while exporting: %q", b)
+	}
+}
+
+// TestCampaignKeepsTheFilterAndSaysSo: a campaign chosen under a filter
+// keeps it (a slice picked first, then the campaign to decide it in), and
+// says so when it is chosen and beside the count, "My items 0 of 40", as
+// "Identities 3 of 295" does, where "My items 0" read as nothing to decide.
+func TestCampaignKeepsTheFilterAndSaysSo(t *testing.T) {
+	e := newEvidence(t)
+	r := newFakeReviewer()
+	for _, id := range e.ids {
+		r.members = append(r.members, id.ID)
+	}
+	m := e.model(t, 100, 30, Options{Actor: testActor, Reviewer: r})
+	press(t, m, "/", "name:nothing-is-called-so", "enter", ":campaigns", "enter")
+	press(t, m, "enter")
+	if b := m.flash; !strings.Contains(b, "Campaign 2025-Q2: ") || !strings.Contains(b, "the filter name:nothing-is-called-so still applies (/ then esc clears it)") {
+		t.Errorf("choosing a campaign under a filter says: %q", b)
+	}
+	n := len(e.ids)
+	if got := title(m.View()); !strings.HasPrefix(got, fmt.Sprintf("My items 0 of %d · campaign 2025-Q2", n)) {
+		t.Errorf("title under a filter: %q", got)
+	}
+	press(t, m, "a") // everyone's items
+	if got := title(m.View()); !strings.HasPrefix(got, fmt.Sprintf("Everyone's items 0 of %d · campaign 2025-Q2", n)) {
+		t.Errorf("everyone's items under a filter: %q", got)
+	}
+	press(t, m, "a", "/", "esc")
+	if got := title(m.View()); !strings.HasPrefix(got, fmt.Sprintf("My items %d · campaign 2025-Q2", n)) {
+		t.Errorf("title once the filter is cleared: %q", got)
 	}
 }
 

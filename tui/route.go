@@ -81,9 +81,17 @@ func (m *Model) route(msg tea.Msg) (tea.Cmd, bool) {
 		m.setFlash(msg.text, msg.isErr)
 		return nil, true
 	case campaignChosenMsg:
-		m.st.campaign, m.st.items = msg.name, nil
+		m.st.campaign = msg.name
+		m.st.setItems(nil)
 		m.jumpToBase()
-		m.setFlash("Campaign "+msg.name+": n next undecided · D decommission · K keep · R rotate", false)
+		// The filter in force stays (a slice of the population picked
+		// first, then the campaign to decide it in), and is said, here and
+		// beside the count: "My items 0" under it read as nothing to do.
+		kept := ""
+		if m.ids != nil && m.ids.filterText != "" {
+			kept = " · the filter " + audit.Printable(m.ids.filterText) + " still applies (/ then esc clears it)"
+		}
+		m.setFlash("Campaign "+msg.name+": n next undecided · D decommission · K keep · R rotate"+kept, false)
 		return m.loadDecisions(msg.name), true
 	}
 	return nil, false

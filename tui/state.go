@@ -49,6 +49,11 @@ type population struct {
 	// no longer fits.
 	names   *nameOrder
 	renamed bool
+	// oldestUse is the earliest last use of the rows that came (noTime:
+	// none): LAST USED is as wide as it needs ("3y329d ago",
+	// identitiesView.fitLastUsed). A row that changed or went may leave
+	// it older than any row now: the column a little wide.
+	oldestUse int64
 }
 
 // manySources reports whether the identities come from more than one
@@ -93,7 +98,7 @@ func (p *population) ids() iter.Seq[string] {
 }
 
 func newPopulation(ids []audit.Identity) *population {
-	p := &population{b: newRowBuilder(), srcs: map[[2]uint32]bool{}, tally: newTally()}
+	p := &population{b: newRowBuilder(), srcs: map[[2]uint32]bool{}, tally: newTally(), oldestUse: noTime}
 	return p.appended(p.b.encodeAll(ids), nil)
 }
 
@@ -114,7 +119,7 @@ func (b *rowBuilder) encodeAll(ids []audit.Identity) []idRow {
 // nil, ranks the names of every row, these included (the load's last
 // batch).
 func (p *population) appended(rows []idRow, names *nameOrder) *population {
-	out := &population{t: p.b.tables(), chunks: p.chunks, n: p.n, b: p.b, index: p.index, version: p.version + 1, srcs: p.srcs, active: p.active, notChecked: p.notChecked, tally: p.tally.clone(), renamed: p.renamed}
+	out := &population{t: p.b.tables(), chunks: p.chunks, n: p.n, b: p.b, index: p.index, version: p.version + 1, srcs: p.srcs, active: p.active, notChecked: p.notChecked, tally: p.tally.clone(), renamed: p.renamed, oldestUse: p.oldestUse}
 	if len(out.chunks) > 0 {
 		// The chunk list itself is copied: a version made by with may
 		// have replaced chunks of p that p still reads.
@@ -185,7 +190,7 @@ func (p *population) with(updates map[int32]*audit.Identity) *population {
 func (p *population) withRows(updates map[int32]idRow) *population {
 	out := &population{t: p.b.tables(), chunks: append([][]idRow(nil), p.chunks...), n: p.n, b: p.b,
 		index: p.index, version: p.version + 1, nsrc: p.nsrc, srcs: p.srcs, active: p.active, notChecked: p.notChecked, tally: p.tally.clone(),
-		names: p.names, renamed: p.renamed}
+		names: p.names, renamed: p.renamed, oldestUse: p.oldestUse}
 	copied := map[int32]bool{}
 	for i, r := range updates {
 		c := i / rowChunk
@@ -211,6 +216,9 @@ func (p *population) withRows(updates map[int32]idRow) *population {
 // count adds d to the counts of r: its status, and the overview's.
 func (p *population) count(r *idRow, d int) {
 	p.tally.add(&p.t, r, d)
+	if d > 0 && r.lastUsed != noTime && (p.oldestUse == noTime || r.lastUsed < p.oldestUse) {
+		p.oldestUse = r.lastUsed
+	}
 	switch r.status {
 	case textActive:
 		p.active += d
@@ -245,6 +253,9 @@ type state struct {
 	// changed in place: a filter may be reading it); nil until read.
 	campaign string
 	items    map[string]filter.Item
+	// mine counts the items assigned to the actor (filter.Item.Mine):
+	// the table's "My items 3 of 19" under a filter (setItems).
+	mine int
 	// others are the items of campaigns a filter names besides the
 	// active one (campaign:NAME), by lower-case name, read on demand.
 	others map[string]map[string]filter.Item
@@ -334,7 +345,17 @@ func (s *state) withDecisions(ids []string, d func(id string) string) {
 		it.Decision = cmp.Or(d(id), DecisionPending)
 		items[id] = it
 	}
-	s.items = items
+	s.setItems(items)
+}
+
+// setItems makes items the active campaign's (nil: not read yet).
+func (s *state) setItems(items map[string]filter.Item) {
+	s.items, s.mine = items, 0
+	for _, it := range items {
+		if it.Mine {
+			s.mine++
+		}
+	}
 }
 
 // filterEnv is what a filter needs besides the identity, as of now: the

@@ -151,7 +151,7 @@ func TestFormat(t *testing.T) {
 	for d, want := range map[time.Duration]string{
 		30 * time.Second: "just now", 5 * time.Minute: "5m ago", 3 * time.Hour: "3h ago",
 		47 * time.Hour: "47h ago", 14 * 24 * time.Hour: "14d ago", 59 * 24 * time.Hour: "59d ago",
-		150 * 24 * time.Hour: "5mo ago", 800 * 24 * time.Hour: "2y ago", -3 * 24 * time.Hour: "in 3d",
+		150 * 24 * time.Hour: "150d ago", 800 * 24 * time.Hour: "2y70d ago", -3 * 24 * time.Hour: "in 3d",
 	} {
 		if got := ago(now.Add(-d), now); got != want {
 			t.Errorf("ago(%v) = %q, want %q", d, got, want)

@@ -6,6 +6,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -93,8 +95,15 @@ func TestTerminal(t *testing.T) {
 	send("j")
 	send("Enter")
 	waitFor("Kind        deploy key (github_deploy_key)", "esc/q back")
+	// NO_COLOR (no-color.org): the frames, escapes and all, set no colour.
+	if c := colourEscapes(tm(tmuxArgs("capture-pane", "-e", "-p", "-t", session)...)); len(c) > 0 {
+		t.Errorf("under NO_COLOR the detail view sets colours: %q", c)
+	}
 	send("Escape")
 	waitFor("filter kind:deploy_key", "/ filter")
+	if c := colourEscapes(tm(tmuxArgs("capture-pane", "-e", "-p", "-t", session)...)); len(c) > 0 {
+		t.Errorf("under NO_COLOR the table sets colours: %q", c)
+	}
 	send("q")
 	deadline := time.Now().Add(10 * time.Second)
 	for exec.Command(tmux, tmuxArgs("has-session", "-t", session)...).Run() == nil {
@@ -183,4 +192,44 @@ func TestTerminalLiveRefresh(t *testing.T) {
 	// The watch polls once a second: 100 reads leave it many turns.
 	waitFor(100, "decom")
 	tm("send-keys", "-t", session, "q")
+}
+
+// colourEscapes are the SGR sequences in s that set a colour (30-38,
+// 40-48, 90-97, 100-107: foreground, background, 256 and true colour);
+// bold, reverse and resets are not colour.
+func colourEscapes(s string) []string {
+	var out []string
+	for _, m := range sgr.FindAllStringSubmatch(s, -1) {
+		params := strings.Split(m[1], ";")
+		for i := 0; i < len(params); i++ {
+			n, err := strconv.Atoi(params[i])
+			if err != nil {
+				continue
+			}
+			if n == 38 || n == 48 || n == 58 {
+				out = append(out, m[0])
+				break
+			}
+			if (n >= 30 && n <= 37) || (n >= 40 && n <= 47) || (n >= 90 && n <= 97) || (n >= 100 && n <= 107) {
+				out = append(out, m[0])
+				break
+			}
+		}
+	}
+	return out
+}
+
+var sgr = regexp.MustCompile(`\x1b\[([0-9;]*)m`)
+
+// TestColourEscapes: the check TestTerminal makes under NO_COLOR finds
+// the colours nhi sets without it (captured from tmux: the title, the
+// selected row) and passes what is not colour.
+func TestColourEscapes(t *testing.T) {
+	with := "\x1b[1m\x1b[38;5;75mIdentities 295\x1b[0m\x1b[39m\x1b[49m\n\x1b[38;5;16m\x1b[48;5;75m> access key\x1b[0m \x1b[31mred\x1b[m"
+	if got := colourEscapes(with); len(got) != 4 {
+		t.Errorf("colours found: %q, want 38;5;75, 38;5;16, 48;5;75 and 31", got)
+	}
+	if got := colourEscapes("\x1b[1mbold\x1b[0m \x1b[7mreverse\x1b[27m \x1b[39m\x1b[49mdefault"); len(got) != 0 {
+		t.Errorf("colours found in what sets none: %q", got)
+	}
 }

@@ -62,6 +62,9 @@ type Options struct {
 	// (watch.go); 0 only on ctrl+r. On PostgreSQL it listens for them
 	// instead, and polls only while it cannot.
 	Poll time.Duration
+	// ASCII writes every frame in ASCII, for a terminal whose locale is
+	// not UTF-8 (ascii.go); Run sets it from LC_ALL, LC_CTYPE and LANG.
+	ASCII bool
 	// Campaign is the campaign to review from the start (nhi --campaign):
 	// the table lists the Actor's items in it, as if chosen in :campaigns.
 	Campaign string
@@ -238,6 +241,7 @@ func Run(ctx context.Context, snap *audit.Snapshot, ids []audit.Identity, opts O
 	// now, before Bubble Tea starts reading the input.
 	lipgloss.HasDarkBackground()
 	defer limitMemory()()
+	opts.ASCII = opts.ASCII || asciiLocale()
 	m := New(snap, ids, opts)
 	// The table cache is written after the table loads, off the event
 	// loop: a quit meanwhile waits for it (a second or so at a million
@@ -610,6 +614,9 @@ func (m *Model) View() string {
 		}
 	}
 	b.WriteString(m.footer)
+	if m.opts.ASCII {
+		return asciiFrame(fit(b.String(), m.width, m.height))
+	}
 	return fit(b.String(), m.width, m.height)
 }
 

@@ -59,7 +59,7 @@ func TestTableRows(t *testing.T) {
 		"KIND", "NAME", "SCOPE", "OWNER", "LAST USED", "AGE", "FINDINGS", "STATUS",
 		"app install", "renovate", "octocat", "14d ago", // fine-grained PAT used 14 days ago
 		"never", // a deploy key never used
-		"1y",    // created 400 days ago
+		"400d",  // created 400 days ago
 		"SECRET_10",
 	} {
 		if !strings.Contains(v, want) {
@@ -157,9 +157,9 @@ func TestDetail(t *testing.T) {
 		"deploy key (github_deploy_key)",
 		"acme/api",
 		"platform-team",
-		"2023-03-24T12:00:00Z (2y ago)", // created 800 days ago
-		"never",                         // a deploy key reports last use
-		"2025-06-01T10:00:00Z (2h ago)", // last seen
+		"2023-03-24T12:00:00Z (2y70d ago)", // created 800 days ago
+		"never",                            // a deploy key reports last use
+		"2025-06-01T10:00:00Z (2h ago)",    // last seen
 		"Findings (1)",
 		"stale · high · OWASP NHI1",
 		"never used, created 800 days ago (threshold 30)",

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"unicode"
@@ -609,22 +610,10 @@ func upperFirst(s string) string {
 func (m *Model) export(arg string) tea.Cmd {
 	r := m.st.reviewer
 	campaign := m.st.campaign
-	// :export [DIR] [--force]: options are words of their own, never a
-	// folder's name.
-	dir, force := "", false
-	for _, w := range strings.Fields(arg) {
-		switch {
-		case w == "--force" || w == "-f":
-			force = true
-		case strings.HasPrefix(w, "-"):
-			m.setFlash("Not exported: unknown option "+w+" (:export [DIR] [--force]).", true)
-			return nil
-		case dir != "":
-			m.setFlash("Not exported: one folder only (:export [DIR] [--force]).", true)
-			return nil
-		default:
-			dir = w
-		}
+	dir, force, problem := m.exportArgs(arg)
+	if problem != "" {
+		m.setFlash("Not exported: "+problem+".", true)
+		return nil
 	}
 	switch {
 	case r == nil:
@@ -636,21 +625,67 @@ func (m *Model) export(arg string) tea.Cmd {
 		m.setFlash("Cannot tell who attests the report: restart with --as EMAIL or set NHI_REVIEWER.", true)
 		return nil
 	}
+	signer, at := m.st.actor, m.st.now()
+	cmd := m.write("the export of the evidence report of "+campaign+" to "+dir, func(ctx context.Context) tea.Msg {
+		res, err := r.Export(ctx, campaign, dir, signer, at, force)
+		return exportedMsg{campaign: campaign, res: res, err: err}
+	})
+	m.setFlash("Exporting the evidence report of "+campaign+" to "+absPath(dir)+"…", false)
+	return cmd
+}
+
+// exportArgs reads :export [DIR] [--force]: options are words of their
+// own, never a folder's name. DIR defaults to evidence-CAMPAIGN, in the
+// folder nhi was started in. problem says what is wrong with the line.
+func (m *Model) exportArgs(arg string) (dir string, force bool, problem string) {
+	for _, w := range strings.Fields(arg) {
+		switch {
+		case w == "--force" || w == "-f":
+			force = true
+		case strings.HasPrefix(w, "-"):
+			return "", false, "unknown option " + w + " (:export [DIR] [--force])"
+		case dir != "":
+			return "", false, "one folder only (:export [DIR] [--force])"
+		default:
+			dir = w
+		}
+	}
 	if dir == "" {
 		dir = "evidence-" + strings.Map(func(r rune) rune {
 			if r == '/' || r == '\\' || r == os.PathSeparator || unicode.IsSpace(r) || !unicode.IsPrint(r) {
 				return '-'
 			}
 			return r
-		}, campaign)
+		}, m.st.campaign)
 	}
-	signer, at := m.st.actor, m.st.now()
-	cmd := m.write("the export of the evidence report of "+campaign+" to "+dir, func(ctx context.Context) tea.Msg {
-		res, err := r.Export(ctx, campaign, dir, signer, at, force)
-		return exportedMsg{campaign: campaign, res: res, err: err}
-	})
-	m.setFlash("Exporting the evidence report of "+campaign+" to "+dir+"…", false)
-	return cmd
+	return dir, force, ""
+}
+
+// exportHint is what the : prompt says under :export: the whole path
+// of the folder the report goes to, where "evidence-CAMPAIGN" left the
+// reader to guess in which folder.
+func (m *Model) exportHint(arg string) string {
+	if m.st.campaign == "" {
+		return "writes a campaign's evidence report: choose one first (:campaigns, then enter)"
+	}
+	dir, force, problem := m.exportArgs(arg)
+	if problem != "" {
+		return problem
+	}
+	// The path first: a narrow terminal cuts the end of the line.
+	what := "writes"
+	if force {
+		what = "replaces"
+	}
+	return what + " " + absPath(dir) + ": the evidence report of " + m.st.campaign + " · :export [DIR] [--force]"
+}
+
+// absPath is dir as a whole path, from the folder nhi was started in.
+func absPath(dir string) string {
+	if abs, err := filepath.Abs(dir); err == nil {
+		return abs
+	}
+	return dir
 }
 
 type exportedMsg struct {

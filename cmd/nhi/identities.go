@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"strconv"
 	"strings"
 	"time"
 
@@ -258,8 +257,8 @@ func dash(s string) string {
 	return s
 }
 
-// lastUsed says how long before now the identity was last used: "never",
-// or "-" where its source does not report use.
+// lastUsed says how long before now the identity was last used
+// (audit.Ago), "never", or "-" where its source does not report use.
 func lastUsed(id *audit.Identity, now time.Time) string {
 	if id.LastUsedAt == nil {
 		if audit.ReportsLastUse(id.Kind, id.Attributes[audit.AttrLastUseUnknown]) {
@@ -267,22 +266,8 @@ func lastUsed(id *audit.Identity, now time.Time) string {
 		}
 		return "-"
 	}
-	t := id.LastUsedAt
-	d := now.Sub(*t)
-	switch {
-	case d < 0:
-		return t.UTC().Format("2006-01-02")
-	case d < time.Minute:
-		return "just now"
-	case d < time.Hour:
-		// Minutes, as the review UI says them: "0h ago" read as a
-		// figure that was rounded away.
-		return strconv.Itoa(int(d.Minutes())) + "m ago"
-	case d < 48*time.Hour:
-		return strconv.Itoa(int(d.Hours())) + "h ago"
-	default:
-		return strconv.Itoa(int(d.Hours()/24)) + "d ago"
-	}
+	// As the review UI says it (audit.Ago): "14d ago", "3y329d ago".
+	return audit.Ago(*id.LastUsedAt, now)
 }
 
 // unreadAccounts says of each source and account with no finished

@@ -9,7 +9,7 @@ import (
 
 // The LAST USED cell of nhi identities' table says what a reader checks
 // at a glance: how long ago, in the unit that fits ("just now", minutes,
-// hours, days), "never" only where the source reports use and it was read,
+// hours, days, years and days: audit.Ago, the review UI's words), "never" only where the source reports use and it was read,
 // and "-" where nothing says.
 func TestLastUsedCell(t *testing.T) {
 	now := time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC)
@@ -24,7 +24,8 @@ func TestLastUsedCell(t *testing.T) {
 		{audit.KindAWSAccessKey, at(20 * time.Minute), nil, "20m ago"},
 		{audit.KindAWSAccessKey, at(5 * time.Hour), nil, "5h ago"},
 		{audit.KindAWSAccessKey, at(72 * time.Hour), nil, "3d ago"},
-		{audit.KindAWSAccessKey, at(-time.Hour), nil, "2026-12-04"},
+		{audit.KindAWSAccessKey, at(1424 * 24 * time.Hour), nil, "3y329d ago"}, // as the review UI says it
+		{audit.KindAWSAccessKey, at(-time.Hour), nil, "in 1h"},
 		{audit.KindAWSAccessKey, nil, nil, "never"},
 		{audit.KindAWSAccessKey, nil, map[string]string{audit.AttrLastUseUnknown: "true"}, "-"},
 		{audit.KindGitHubActionsSecret, nil, nil, "-"},

@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"syscall"
 
 	"github.com/nhi-audit/nhi/audit"
 )
@@ -26,7 +27,11 @@ func main() {
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, stopSignals()...)
 	ctx, stop := stopOn(sigs)
-	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	var stdout io.Writer = os.Stdout
+	if stdoutClosed() {
+		stdout = closedOutput{}
+	}
+	code := run(ctx, os.Args[1:], os.Stdin, stdout, os.Stderr)
 	signal.Stop(sigs)
 	stop()
 	if code == exitOutputGone {
@@ -37,12 +42,20 @@ func main() {
 
 // run is main without the process: tests call it directly.
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	root, a := newRoot(stdin, stdout, stderr)
+	out := &stdoutWriter{w: stdout}
+	root, a := newRoot(stdin, out, stderr)
 	root.SetArgs(args)
 	cmd, err := root.ExecuteContextC(ctx)
 	a.stopWatch()
 	if err == nil {
-		return exitOK
+		if out.err == nil || errors.Is(out.err, syscall.EPIPE) {
+			return exitOK // a pipe's reader that left is no failure (outputgone.go)
+		}
+		// The command did what it was asked, and printed without looking:
+		// its output is lost, which a script must not take for success.
+		fmt.Fprintf(stderr, "nhi: %v\n", out.err)
+		fmt.Fprintln(stderr, outputLost(out.err, true, a.wrote))
+		return exitFailure
 	}
 	if stoppedForOutput(cmd, err) {
 		return exitOutputGone
@@ -56,7 +69,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		fmt.Fprintln(stderr, advice)
 	}
 	if outputCut(err) {
-		fmt.Fprintln(stderr, outputCutHint)
+		fmt.Fprintln(stderr, outputLost(err, false, a.wrote))
+	} else if out.err != nil && !errors.Is(out.err, syscall.EPIPE) {
+		fmt.Fprintf(stderr, "nhi: %v\n%s\n", out.err, outputLost(out.err, false, a.wrote))
 	}
 	if audit.NoRoom(err) && cmd != nil {
 		if db := cmd.Flag("db"); db != nil && !audit.IsPostgresURL(db.Value.String()) {

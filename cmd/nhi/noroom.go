@@ -63,11 +63,8 @@ func leaves(err error) []error {
 // outputCut reports whether err is a failed write of standard output (a
 // full disk or a file size limit under a redirection, `> out.csv`): what
 // was written before it is a part that may look whole (a CSV cut after a
-// row), so run says so.
+// row), so run says so (outputLost).
 func outputCut(err error) bool {
 	var pe *fs.PathError
 	return errors.As(err, &pe) && pe.Op == "write" && pe.Path == "/dev/stdout"
 }
-
-// outputCutHint follows an error outputCut reports.
-const outputCutHint = "The output is cut short: what was written before this error is not the whole. Write it where there is room and run the command again."

@@ -3,7 +3,6 @@ package main
 import (
 	"io"
 	"io/fs"
-	"os"
 	"sync"
 
 	"golang.org/x/sys/unix"
@@ -13,7 +12,7 @@ import (
 // a socket (poll reports POLLERR or POLLHUP on the writing end then), in a
 // goroutine blocked in poll(2) until that or stop.
 func watchOutput(w io.Writer, gone func()) (stop func()) {
-	f, ok := w.(*os.File)
+	f, ok := osFile(w)
 	if !ok {
 		return func() {}
 	}

@@ -90,9 +90,12 @@ type app struct {
 	// recorded says the command recorded a population in the evidence
 	// since its table was last prepared (prepare.go).
 	recorded bool
-	stdin    io.Reader
-	stdout   io.Writer
-	stderr   io.Writer
+	// wrote says the command opened the evidence to write: a command
+	// whose output was lost may have recorded (outputLost).
+	wrote  bool
+	stdin  io.Reader
+	stdout io.Writer
+	stderr io.Writer
 	// stopWatch ends the watch on the output of a readsOnly command
 	// (outputgone.go).
 	stopWatch func()
@@ -246,6 +249,7 @@ func (a *app) open(ctx context.Context, opts audit.OpenOptions) (*audit.Store, e
 		opts.BusyTimeout = d
 	}
 	st, err := audit.Open(ctx, a.db, opts)
+	a.wrote = a.wrote || (err == nil && !opts.ReadOnly)
 	if err != nil && errors.Is(err, audit.ErrNotExist) {
 		if env := os.Getenv("NHI_DB"); env != "" && env == a.db {
 			// The user may not remember setting it: the message names a
@@ -443,6 +447,6 @@ func newVersionCmd(a *app) *cobra.Command {
 }
 
 func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
+	f, ok := osFile(w)
 	return ok && term.IsTerminal(f.Fd())
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"sync"
 	"time"
@@ -43,7 +42,7 @@ func newProgressPrinter(w io.Writer, tty bool, width int, now func() time.Time) 
 }
 
 func terminalWidth(w io.Writer) int {
-	f, ok := w.(*os.File)
+	f, ok := osFile(w)
 	if !ok || !term.IsTerminal(f.Fd()) {
 		return 0
 	}

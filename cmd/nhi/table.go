@@ -283,7 +283,7 @@ func outputWidth(w io.Writer) int {
 // neither says (a pipe, a file): the width prose wraps at, which a pipe
 // leaves whole for grep.
 func proseWidth(w io.Writer) int {
-	if f, ok := w.(*os.File); ok && term.IsTerminal(f.Fd()) {
+	if f, ok := osFile(w); ok && term.IsTerminal(f.Fd()) {
 		if cols, _, err := term.GetSize(f.Fd()); err == nil && cols > 0 {
 			return cols
 		}
