@@ -213,6 +213,16 @@ func memoFor(st *audit.Store) *decideMemo {
 	return m.(*decideMemo)
 }
 
+// keepDir keeps dir, the directory as of person.set event seq, unless
+// the memo already holds a newer one (two reads may return out of order).
+func (m *decideMemo) keepDir(dir *audit.Directory, seq int64) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if !m.dirLoaded || seq >= m.dirSeq {
+		m.dir, m.dirSeq, m.dirLoaded = dir, seq, true
+	}
+}
+
 // separation is newSeparation for a decision in the open campaign named
 // name (id campaignID, created by event createSeq) while the last
 // person.set event is personSeq: from what the memo holds, reading only
@@ -245,11 +255,7 @@ func (m *decideMemo) separation(ctx context.Context, st *audit.Store, name strin
 		if dir, seq, err = st.PeopleSeq(ctx); err != nil {
 			return nil, err
 		}
-		m.mu.Lock()
-		if !m.dirLoaded || seq >= m.dirSeq {
-			m.dir, m.dirSeq, m.dirLoaded = dir, seq, true
-		}
-		m.mu.Unlock()
+		m.keepDir(dir, seq)
 	}
 	return &separation{c: c, dir: dir, teams: teams}, nil
 }
@@ -297,10 +303,8 @@ func PrepareToDecide(ctx context.Context, st *audit.Store, actor, campaign, id s
 	m := memoFor(st)
 	m.mu.Lock()
 	m.campaign, m.teams = c, teams
-	if !m.dirLoaded || seq >= m.dirSeq {
-		m.dir, m.dirSeq, m.dirLoaded = dir, seq, true
-	}
 	m.mu.Unlock()
+	m.keepDir(dir, seq)
 	for range rehearsals {
 		_, err = decideOneTrip(ctx, st, actor, campaign, id, Decommission, "", true, nil, true)
 		if errors.Is(err, errDecideLocked) {
