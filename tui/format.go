@@ -31,16 +31,12 @@ func age(t, now time.Time) string {
 	return audit.Span(d)
 }
 
-// ago is how long before now t was, as the CLI says it too (audit.Ago):
-// "14d ago", "3y329d ago", "in 3d".
-func ago(t, now time.Time) string { return audit.Ago(t, now) }
-
 // lastUsed is the LAST USED cell: "14d ago", "never", or a dash when the
 // source does not say (reports is audit.ReportsLastUse).
 // at is Unix seconds or noTime.
 func lastUsedCell(at int64, reports bool, now time.Time) string {
 	if at != noTime {
-		return ago(timeOf(at), now)
+		return audit.Ago(timeOf(at), now)
 	}
 	if reports {
 		return "never"
@@ -53,7 +49,7 @@ func stamp(t *time.Time, now time.Time) string {
 	if t == nil || t.IsZero() {
 		return dash
 	}
-	return t.UTC().Format(time.RFC3339) + " (" + ago(*t, now) + ")"
+	return t.UTC().Format(time.RFC3339) + " (" + audit.Ago(*t, now) + ")"
 }
 
 // commas formats a count with thousands separators: 1234567 reads

@@ -243,9 +243,9 @@ func (v *overviewView) content() []overviewLine {
 		}
 		row("status", 10, status)
 		if s.FinishedAt != nil && s.Status == audit.SnapshotFailed {
-			row("failed", 10, s.FinishedAt.UTC().Format("2006-01-02 15:04 UTC")+" ("+ago(*s.FinishedAt, now)+")")
+			row("failed", 10, s.FinishedAt.UTC().Format("2006-01-02 15:04 UTC")+" ("+audit.Ago(*s.FinishedAt, now)+")")
 		} else if s.FinishedAt != nil {
-			row("taken", 10, s.FinishedAt.UTC().Format("2006-01-02 15:04 UTC")+" ("+ago(*s.FinishedAt, now)+")")
+			row("taken", 10, s.FinishedAt.UTC().Format("2006-01-02 15:04 UTC")+" ("+audit.Ago(*s.FinishedAt, now)+")")
 		} else {
 			row("started", 10, s.StartedAt.UTC().Format("2006-01-02 15:04 UTC"))
 		}
@@ -470,7 +470,7 @@ func (v *overviewView) sourceLines(cur, unread []audit.Snapshot, failed map[int6
 		if s.Status != audit.SnapshotComplete && s.Status != audit.SnapshotPartial {
 			// No population: its newest run's state, and no count.
 			for _, l := range appendWrapped(nil, name, theme.Danger.Render(s.UnreadState())+", "+when.UTC().Format("2006-01-02 15:04")+
-				" ("+ago(when, now)+"), — identities", v.width-1, 8) {
+				" ("+audit.Ago(when, now)+"), — identities", v.width-1, 8) {
 				out = append(out, overviewLine{text: l})
 			}
 			continue
@@ -479,7 +479,7 @@ func (v *overviewView) sourceLines(cur, unread []audit.Snapshot, failed map[int6
 		if s.Status == audit.SnapshotPartial {
 			status = theme.Warning.Render(status)
 		}
-		text := name + status + ", " + when.UTC().Format("2006-01-02 15:04") + " (" + ago(when, now) + "), " + plural(s.Total(), "identity", "identities")
+		text := name + status + ", " + when.UTC().Format("2006-01-02 15:04") + " (" + audit.Ago(when, now) + "), " + plural(s.Total(), "identity", "identities")
 		if len(s.Gaps) > 0 {
 			text += ", " + theme.Warning.Render(plural(len(s.Gaps), "endpoint", "endpoints")+" not read")
 		}
@@ -625,5 +625,5 @@ func padLeft(s string, w int) string {
 func failedSinceText(f, shown *audit.Snapshot, now time.Time, layout string) string {
 	when := f.LastAt()
 	return theme.Danger.Render("#"+strconv.FormatInt(f.ID, 10)+" "+f.UnreadState()) + ", " + when.UTC().Format(layout) +
-		" (" + ago(when, now) + "): what is shown is #" + strconv.FormatInt(shown.ID, 10) + "'s read"
+		" (" + audit.Ago(when, now) + "): what is shown is #" + strconv.FormatInt(shown.ID, 10) + "'s read"
 }

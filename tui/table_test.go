@@ -153,8 +153,8 @@ func TestFormat(t *testing.T) {
 		47 * time.Hour: "47h ago", 14 * 24 * time.Hour: "14d ago", 59 * 24 * time.Hour: "59d ago",
 		150 * 24 * time.Hour: "150d ago", 800 * 24 * time.Hour: "2y70d ago", -3 * 24 * time.Hour: "in 3d",
 	} {
-		if got := ago(now.Add(-d), now); got != want {
-			t.Errorf("ago(%v) = %q, want %q", d, got, want)
+		if got := audit.Ago(now.Add(-d), now); got != want {
+			t.Errorf("audit.Ago(%v) = %q, want %q", d, got, want)
 		}
 	}
 }
