@@ -93,15 +93,23 @@ func (id *Identity) FilterFinding(i int) (rule, severity string, ok bool) {
 // ("tag.…" attribute) when its tags were not (AttrTagsUnknown), and its
 // findings when what a rule reads was not: its policies (overprivileged),
 // its trust policy (broad-trust, third-party; AttrTrustUnknown) or its
-// last use (stale; AttrLastUseUnknown).
+// last use (stale; AttrLastUseUnknown), its expiry (expired, expiring,
+// no-expiry; AttrExpiryUnknown) or its rotation (unrotated;
+// AttrRotationUnknown); and its expiry (Expires) or rotation (Rotated)
+// when they were not reported.
 func Unread(attrs map[string]string, f filter.Field, key string) bool {
 	switch f {
+	case filter.Expires:
+		return attrs[AttrExpiryUnknown] == "true"
+	case filter.Rotated:
+		return attrs[AttrRotationUnknown] == "true"
 	case filter.Permissions:
 		return attrs[AttrPoliciesUnknown] == "true"
 	case filter.Attributes:
 		return attrs[AttrTagsUnknown] == "true" && (key == "" || strings.HasPrefix(strings.ToLower(key), "tag."))
 	case filter.Findings:
-		return attrs[AttrPoliciesUnknown] == "true" || attrs[AttrTrustUnknown] == "true" || attrs[AttrLastUseUnknown] == "true"
+		return attrs[AttrPoliciesUnknown] == "true" || attrs[AttrTrustUnknown] == "true" || attrs[AttrLastUseUnknown] == "true" ||
+			attrs[AttrExpiryUnknown] == "true" || attrs[AttrRotationUnknown] == "true"
 	}
 	return false
 }
@@ -109,7 +117,7 @@ func Unread(attrs map[string]string, f filter.Field, key string) bool {
 // UnreadMarks are the attributes Unread reads: a reader that holds an
 // identity's attributes otherwise than as a map (the TUI's rows) gives it
 // these alone.
-var UnreadMarks = []string{AttrPoliciesUnknown, AttrTagsUnknown, AttrTrustUnknown, AttrLastUseUnknown}
+var UnreadMarks = []string{AttrPoliciesUnknown, AttrTagsUnknown, AttrTrustUnknown, AttrLastUseUnknown, AttrExpiryUnknown, AttrRotationUnknown}
 
 // FilterUnread implements filter.Subject.
 func (id *Identity) FilterUnread(f filter.Field, key string) bool {

@@ -321,7 +321,9 @@ func (e *Evaluator) check(rule string, r *RulePolicy, id *Identity, o *Observati
 	case RuleUnrotated:
 		return e.unrotated(o, *r)
 	case RuleNoExpiry:
-		if o.ExpiresAt == nil && (o.Kind == KindGitHubFineGrainedPAT || isClassicPAT(o)) {
+		// An expiry not reported (an import's empty expires_at) is no
+		// evidence that there is none.
+		if o.ExpiresAt == nil && (o.Kind == KindGitHubFineGrainedPAT || isClassicPAT(o)) && o.Attributes[AttrExpiryUnknown] != "true" {
 			return "the token never expires"
 		}
 	case RuleOrphaned:
@@ -408,8 +410,11 @@ func (e *Evaluator) stale(o *Observation, r RulePolicy) string {
 func (e *Evaluator) unrotated(o *Observation, r RulePolicy) string {
 	switch o.Kind {
 	case KindGitHubActionsSecret, KindGitHubDependabotSecret, KindGitHubCodespacesSecret, KindGitHubAgentsSecret, KindGitHubPrivateRegistry:
+		// Without a rotation, the value is as old as the secret; but a
+		// rotation not reported (an import's empty rotated_at) is not
+		// "never rotated", so its creation does not stand in for it.
 		t := o.RotatedAt
-		if t == nil {
+		if t == nil && o.Attributes[AttrRotationUnknown] != "true" {
 			t = o.CreatedAt
 		}
 		if t != nil && e.daysSince(*t) > r.Days {

@@ -195,6 +195,57 @@ const AttrPoliciesUnknown = "policies_unknown"
 // it chains to a trusted root is not known (no trust store to judge by).
 const AttrTrustUnknown = "trust_unknown"
 
+// AttrExpiryUnknown, "true" on an identity of a kind that may expire
+// (MayExpire), says its expiry was not reported (an import row with an
+// empty expires_at, docs/import.md): no expiry is then not "never
+// expires".
+const AttrExpiryUnknown = "expires_unknown"
+
+// AttrRotationUnknown, "true" on an identity of a kind whose rotation a
+// source reports (ReportsRotation), says when its secret material last
+// changed was not reported (an import row with an empty rotated_at): no
+// rotation is then not "never rotated", and its creation does not stand
+// in for it.
+const AttrRotationUnknown = "rotated_unknown"
+
+// MayExpire reports whether an identity of kind k can have an expiry a
+// source reports (a fine-grained PAT, an SSO credential, a certificate),
+// so that none recorded is a claim that it never expires. An imported
+// kind nhi cannot know, so it may. The others never expire by their kind
+// (an IAM access key, a legacy token Secret) or have no expiry at all.
+func (k Kind) MayExpire() bool {
+	switch k {
+	case KindGitHubFineGrainedPAT, KindGitHubPATRequest, KindGitHubCredentialAuthorization, KindX509Certificate:
+		return true
+	}
+	return k.Imported()
+}
+
+// ReportsRotation reports whether a source says when the secret material
+// of an identity of kind k last changed (a secret's updated_at), so that
+// none recorded would be read as "never rotated". An imported kind may.
+func (k Kind) ReportsRotation() bool {
+	switch k {
+	case KindGitHubActionsSecret, KindGitHubDependabotSecret, KindGitHubCodespacesSecret, KindGitHubAgentsSecret, KindGitHubPrivateRegistry:
+		return true
+	}
+	return k.Imported()
+}
+
+// CarriesPermissions reports whether identities of kind k hold
+// permissions a source reports (an App installation's, a PAT's, a deploy
+// key's access, an IAM user's or role's policies, a service account's
+// RBAC), so that none recorded would be read as "no permission". An
+// imported kind may.
+func (k Kind) CarriesPermissions() bool {
+	switch k {
+	case KindGitHubAppInstallation, KindGitHubFineGrainedPAT, KindGitHubPATRequest, KindGitHubDeployKey,
+		KindAWSIAMUser, KindAWSIAMRole, KindK8sServiceAccount:
+		return true
+	}
+	return k.Imported()
+}
+
 // ReportsLastUse says whether no last use on an identity of kind k means
 // "never used": its source reports use (TracksLastUse) and it was read
 // for this identity (lastUseUnknown, its AttrLastUseUnknown, is not

@@ -88,3 +88,65 @@ func TestUnknownStaysUnknown(t *testing.T) {
 		}
 	}
 }
+
+// TestUnsaidExpiryAndRotation: an expiry or a rotation a source left
+// unsaid (an import's empty expires_at or rotated_at: expires_unknown,
+// rotated_unknown) is not "never": expires:never, rotated:never, expired
+// and expires<… match it neither as written nor negated, and no
+// no-expiry or unrotated finding is made from it (nor is finding:none
+// known), where a PAT GitHub reports without an expiry never expires.
+func TestUnsaidExpiryAndRotation(t *testing.T) {
+	now := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+	created := now.AddDate(-3, 0, 0)
+	never := &Identity{Observation: Observation{ID: "github:a:github_fine_grained_pat:1", Kind: KindGitHubFineGrainedPAT, CreatedAt: &created}}
+	unsaid := &Identity{Observation: Observation{ID: "slack:a:github_fine_grained_pat:2", Kind: KindGitHubFineGrainedPAT, CreatedAt: &created,
+		Attributes: map[string]string{AttrExpiryUnknown: "true"}}}
+	secret := &Identity{Observation: Observation{ID: "github:a:github_actions_secret:S", Kind: KindGitHubActionsSecret, CreatedAt: &created}}
+	unrotated := &Identity{Observation: Observation{ID: "slack:a:github_actions_secret:T", Kind: KindGitHubActionsSecret, CreatedAt: &created,
+		Attributes: map[string]string{AttrRotationUnknown: "true"}}}
+	ids := []*Identity{never, unsaid, secret, unrotated}
+	e := NewEvaluator(DefaultPolicy(), now)
+	for _, id := range ids {
+		id.Findings = e.EvaluateObservation(&id.Observation)
+	}
+	has := func(id *Identity, rule string) bool {
+		for _, f := range id.Findings {
+			if f.Rule == rule {
+				return true
+			}
+		}
+		return false
+	}
+	if !has(never, RuleNoExpiry) || has(unsaid, RuleNoExpiry) {
+		t.Errorf("no-expiry: %v on the PAT GitHub reports without an expiry, %v on the one whose expiry was not reported; want only the first", never.Findings, unsaid.Findings)
+	}
+	if !has(secret, RuleUnrotated) || has(unrotated, RuleUnrotated) {
+		t.Errorf("unrotated: %v on the secret never rotated, %v on the one whose rotation was not reported; want only the first", secret.Findings, unrotated.Findings)
+	}
+	env := &filter.Env{Now: now}
+	for expr, want := range map[string][4]bool{
+		"expires:never":                  {true, false, true, true},
+		"-expires:never":                 {false, false, false, false},
+		"expires<14d":                    {false, false, false, false},
+		"-expires<14d":                   {true, false, true, true},
+		"expired":                        {false, false, false, false},
+		"-expired":                       {true, false, true, true},
+		"rotated:never":                  {true, true, true, false},
+		"-rotated:never":                 {false, false, false, false},
+		"-rotated>90d":                   {false, false, false, false},
+		"-rotated:never or kind:*secret": {false, false, true, true},
+		"finding:no-expiry":              {true, false, false, false},
+		"-finding:no-expiry":             {false, false, true, false},
+		"-finding:unrotated":             {true, false, false, false},
+	} {
+		f, err := filter.Parse(expr, Vocabulary)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, id := range ids {
+			if got := f.Match(id, env); got != want[i] {
+				t.Errorf("%s on %s: %v, want %v", expr, id.ID, got, want[i])
+			}
+		}
+	}
+}

@@ -110,6 +110,13 @@ func (rc *rotationCheck) judge(id, cur string, kind audit.Kind, scope string) (s
 		if a, b := was.Attributes["token_id"], now.Attributes["token_id"]; a != b {
 			return Rotated, fmt.Sprintf("a new token (token_id %s, was %s)", audit.Printable(b), audit.Printable(a))
 		}
+		// An expiry its source left unsaid (an import's empty expires_at)
+		// is not "none": it cannot show the token the same.
+		for _, x := range []*audit.Identity{was, now} {
+			if x.ExpiresAt == nil && x.Attributes[audit.AttrExpiryUnknown] == "true" {
+				return NotChecked, "its expiry was not reported (" + audit.AttrExpiryUnknown + "), so whether it was regenerated is not known"
+			}
+		}
 		if !sameTime(was.ExpiresAt, now.ExpiresAt) {
 			return Rotated, "regenerated: its expiry changed from " + timeText(was.ExpiresAt) + " to " + timeText(now.ExpiresAt)
 		}

@@ -475,7 +475,9 @@ func (t *timeTerm) match(s Subject, env *Env, u bool) bool {
 	ref := s.FilterTime(t.span.at)
 	if t.span.until {
 		if ref == nil {
-			return false // it never expires
+			// It never expires, unless its expiry was not reported:
+			// then not known.
+			return u && s.FilterUnread(t.span.at, "")
 		}
 		// remaining = ref - now; remaining >= thr <=> ref >= now+thr
 		before := ref.Before(now.Add(t.thr))
@@ -505,7 +507,14 @@ type neverTerm struct {
 	field Field
 }
 
-func (t *neverTerm) match(s Subject, _ *Env, _ bool) bool { return s.FilterTime(t.field) == nil }
+// A time the source left unsaid (Subject.FilterUnread of the field) is
+// not "never": not known.
+func (t *neverTerm) match(s Subject, _ *Env, u bool) bool {
+	if s.FilterTime(t.field) != nil {
+		return false
+	}
+	return u || !s.FilterUnread(t.field, "")
+}
 
 func (t *neverTerm) write(b *strings.Builder) {
 	b.WriteString(t.name)
@@ -532,10 +541,13 @@ func (t *usedTerm) write(b *strings.Builder) {
 // expiredTerm: the bare keyword "expired".
 type expiredTerm struct{}
 
-func (expiredTerm) match(s Subject, env *Env, _ bool) bool {
+func (expiredTerm) match(s Subject, env *Env, u bool) bool {
 	now := envNow(env)
 	at := s.FilterTime(Expires)
-	return at != nil && at.Before(now)
+	if at == nil {
+		return u && s.FilterUnread(Expires, "") // not reported: not known
+	}
+	return at.Before(now)
 }
 
 func (expiredTerm) write(b *strings.Builder) { b.WriteString("expired") }

@@ -33,7 +33,9 @@ type Subject interface {
 	FilterTracksLastUse() bool
 	// FilterUnread reports whether the subject's value of the map field f
 	// (Attributes or Permissions) under key was not read (key "": any of
-	// them), or, of Findings, whether something its rules read was not:
+	// them), of the time field Expires or Rotated (key ""), whether the
+	// source left it unsaid, so that none is not "never", or, of
+	// Findings, whether something its rules read was not:
 	// no value (no finding) is then not known, never none, and neither a
 	// term that claims it absent (perm:none, attr.KEY:none, finding:none)
 	// nor the negation of one that looks for it (-perm:any, -perm:admin)
@@ -146,7 +148,7 @@ var fields = []field{
 	{name: "finding", compile: findingField, example: "finding:stale", docs: []row{
 		{"finding:stale", "have a finding of that rule"},
 		{"finding:no-*", "have a finding whose rule matches the glob"},
-		{"finding:any` / `finding:none", "have at least one finding / none, as read: no finding of an identity whose policies, trust policy or last use were not read (`policies_unknown`, `trust_unknown`, `last_used_unknown`), where a rule may have found something, is not known, so neither `finding:none` nor `-finding:any` matches it (see \"What was not read\")"}}},
+		{"finding:any` / `finding:none", "have at least one finding / none, as read: no finding of an identity whose policies, trust policy, last use, expiry or rotation were not read (`policies_unknown`, `trust_unknown`, `last_used_unknown`, `expires_unknown`, `rotated_unknown`), where a rule may have found something, is not known, so neither `finding:none` nor `-finding:any` matches it (see \"What was not read\")"}}},
 	{name: "severity", compile: severityField, example: "severity:high", docs: []row{
 		{"severity:high", "have a finding of that severity **or above** (`low < medium < high < critical`)"}}},
 	{name: "owner", compile: textField(Owner, true), example: "owner:alice or owner:none", docs: []row{
@@ -180,13 +182,13 @@ var fields = []field{
 		{"unused>90d", "have not been used for more than 90 days (see below)"}}},
 	{name: "expires", compile: spanField(span{at: Expires, until: true, never: true}), example: "expires<14d or expires:never", docs: []row{
 		{"expires<14d", "expire within 14 days, **including** those already expired"},
-		{"expires:never", "have no expiry date"},
+		{"expires:never", "have no expiry date, as read: an expiry the source left unsaid (`expires_unknown`, an import's empty `expires_at`) is not known, so neither `expires:never` nor `-expires:never` matches it, nor `expires<14d` or `expired`, nor their negation"},
 		{"expired", "have an expiry date in the past"}}},
 	{name: "age", compile: spanField(span{at: Created}), example: "age>365d", docs: []row{
 		{"age>365d", "were created more than 365 days ago"}}},
 	{name: "rotated", compile: spanField(span{at: Rotated, never: true}), example: "rotated>90d or rotated:never", docs: []row{
 		{"rotated>90d", "had their secret material last changed more than 90 days ago"},
-		{"rotated:never", "have no rotation date recorded"}}},
+		{"rotated:never", "have no rotation date recorded, as read: a rotation the source left unsaid (`rotated_unknown`, an import's empty `rotated_at`) is not known, neither never nor not"}}},
 	{name: "used", compile: usedField, example: "used:never", docs: []row{
 		{"used:never", "are of a kind that reports last use, and have never been used"},
 		{"used:unknown", "are of a kind that does not report last use, or whose last use could not be read (`last_used_unknown=true`: the call that says it was denied) — no evidence either way"}}},

@@ -219,8 +219,16 @@ func (v *detailView) content(now time.Time) []string {
 	default:
 		field("Last used", dash+" (not reported by the source)")
 	}
-	field("Rotated", stamp(id.RotatedAt, now))
-	field("Expires", stamp(id.ExpiresAt, now))
+	// A rotation or an expiry the source left unsaid (an import's empty
+	// cell) is not "never": the dash says why it is empty.
+	unsaid := func(t *time.Time, mark string) string {
+		if t == nil && id.Attributes[mark] == "true" {
+			return dash + " (not reported by the source: " + mark + ")"
+		}
+		return stamp(t, now)
+	}
+	field("Rotated", unsaid(id.RotatedAt, audit.AttrRotationUnknown))
+	field("Expires", unsaid(id.ExpiresAt, audit.AttrExpiryUnknown))
 
 	section("Findings (" + strconv.Itoa(len(id.Findings)) + ")")
 	switch {

@@ -153,3 +153,32 @@ func TestLastUseYearsWhole(t *testing.T) {
 		}
 	}
 }
+
+// TestUnsaidExpiryIsNotNever: a fine-grained PAT imported with an empty
+// expires_at (expires_unknown) is not listed by expires:never in the
+// review UI, nor by its negation, and its detail says its expiry was not
+// reported, where one GitHub reports without an expiry is listed.
+func TestUnsaidExpiryIsNotNever(t *testing.T) {
+	never := identity(audit.KindGitHubFineGrainedPAT, "never-expires", "acme")
+	unsaid := identity(audit.KindGitHubFineGrainedPAT, "expiry-unsaid", "acme")
+	unsaid.Attributes = map[string]string{audit.AttrExpiryUnknown: "true"}
+	m := newTestModel(t, testSnapshot(), []audit.Identity{never, unsaid}, 120, 40)
+	for q, want := range map[string][]string{
+		"expires:never":  {"never-expires"},
+		"-expires:never": {},
+		"-expired":       {"never-expires"},
+	} {
+		press(t, m, "/", q, "enter")
+		v := m.View()
+		for _, name := range []string{"never-expires", "expiry-unsaid"} {
+			if shown := strings.Contains(v, name); shown != slices.Contains(want, name) {
+				t.Errorf("%s: %s shown %v, want %v:\n%s", q, name, shown, !shown, v)
+			}
+		}
+		press(t, m, "/", "ctrl+u", "enter")
+	}
+	press(t, m, "/", "name:expiry-unsaid", "enter", "enter")
+	if d := detailText(t, m); !strings.Contains(d, "not reported by the source: expires_unknown") {
+		t.Errorf("detail of a PAT whose expiry was not reported:\n%s", d)
+	}
+}

@@ -30,7 +30,7 @@ func TestCampaignCreateSaysWhatTheScopeCouldNotJudge(t *testing.T) {
 		role("unread", nil, map[string]string{audit.AttrPoliciesUnknown: "true"}))
 	r := ok(t, "campaign", "create", "risky", "--scope", "finding:overprivileged or name:admin", "--due", "2099-12-31", "--reviewer", "rita", "--db", db, "--as", "lead")
 	out := strings.Join(strings.Fields(r.stdout), " ")
-	if want := "Warning: the scope could not judge 1 identity of the snapshots reviewed: what it asks of it was not read (an AWS role's policies or trust policy, a last use: policies_unknown, trust_unknown, last_used_unknown, tags_unknown), so it is not in this campaign, whether or not it is what it asks for; give the credential what it lacks and snapshot again, then create the campaign again"; !strings.Contains(out, want) {
+	if want := "Warning: the scope could not judge 1 identity of the snapshots reviewed: what it asks of it was not read (an AWS role's policies or trust policy, a last use, an import's empty cell: policies_unknown, trust_unknown, last_used_unknown, tags_unknown, expires_unknown, rotated_unknown), so it is not in this campaign, whether or not it is what it asks for; give the credential what it lacks (or the file what it leaves out) and snapshot again, then create the campaign again"; !strings.Contains(out, want) {
 		t.Errorf("create: want %q in\n%s", want, r.stdout)
 	}
 	show := strings.Join(strings.Fields(ok(t, "campaign", "show", "risky", "--db", db).stdout), " ")

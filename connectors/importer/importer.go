@@ -180,6 +180,10 @@ const (
 	colPermissions = "permissions"
 )
 
+// never, in expires_at or rotated_at, says outright that the identity
+// never expires or was never rotated, where an empty cell says nothing.
+const never = "never"
+
 // builder turns cells into observations, reporting each bad cell. It
 // runs twice over a file: Parse checks (emit is nil: it counts, and keeps
 // the keys), then Each records (emit hands on each identity).
@@ -235,6 +239,9 @@ func (b *builder) row(line, col int, cells []cell) {
 	o := audit.Observation{}
 	var key, kind string
 	var keyCell cell
+	// What the row says of expiry, rotation and permissions: an empty or
+	// absent cell is "not reported", never "none" (docs/import.md).
+	var saysExpiry, saysRotation, saysPermissions bool
 	errs := len(b.c.errs.List)
 	bad := func(c cell, msg string) { b.c.add(Error{Line: c.line, Column: c.col, Field: c.field, Msg: msg}) }
 	for _, c := range cells {
@@ -270,6 +277,14 @@ func (b *builder) row(line, col int, cells []cell) {
 			if text == "" {
 				continue
 			}
+			if (c.field == colExpires || c.field == colRotated) && strings.EqualFold(text, never) {
+				// Said outright: it never expires, it was never rotated.
+				saysExpiry = saysExpiry || c.field == colExpires
+				saysRotation = saysRotation || c.field == colRotated
+				continue
+			}
+			saysExpiry = saysExpiry || c.field == colExpires
+			saysRotation = saysRotation || c.field == colRotated
 			t, err := parseTimestamp(text)
 			if err != nil {
 				bad(c, err.Error())
@@ -290,6 +305,9 @@ func (b *builder) row(line, col int, cells []cell) {
 			}
 		case colPermissions:
 			list := c.list
+			// A list, even an empty one ([]), says what is granted; an
+			// empty cell does not.
+			saysPermissions = c.isList || text != ""
 			if !c.isList {
 				if strings.HasPrefix(text, "[") {
 					if err := json.Unmarshal([]byte(text), &list); err != nil {
@@ -344,6 +362,24 @@ func (b *builder) row(line, col int, cells []cell) {
 			o.Attributes = map[string]string{}
 		}
 		o.Attributes[audit.AttrLastUseUnknown] = "true"
+	}
+	// Likewise an expiry, a rotation or permissions the row does not give,
+	// on a kind that has them: not reported, never "never expires",
+	// "never rotated" or "no permission".
+	for _, m := range [...]struct {
+		unsaid bool
+		attr   string
+	}{
+		{!saysExpiry && o.Kind.MayExpire(), audit.AttrExpiryUnknown},
+		{!saysRotation && o.Kind.ReportsRotation(), audit.AttrRotationUnknown},
+		{!saysPermissions && o.Kind.CarriesPermissions(), audit.AttrPoliciesUnknown},
+	} {
+		if m.unsaid {
+			if o.Attributes == nil {
+				o.Attributes = map[string]string{}
+			}
+			o.Attributes[m.attr] = "true"
+		}
 	}
 	if o.Name == "" {
 		o.Name = key

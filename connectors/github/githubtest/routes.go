@@ -281,7 +281,15 @@ func (s *Server) routes() *http.ServeMux {
 // page serves the requested page of items, each rendered by render, as a
 // JSON array, or as {"total_count": N, wrap: [...]} when wrap is set (the
 // shape of GitHub's secrets, runners, installations and environments).
+// ServeFewer leaves out the last items of a wrapped list, not of its
+// total_count.
 func page[T any, R any](s *Server, w http.ResponseWriter, r *http.Request, items []T, wrap string, render func(*T) R) {
+	total := len(items)
+	if wrap != "" {
+		if n := s.servedFewer(r.URL.Path); n > 0 {
+			items = items[:max(0, len(items)-n)]
+		}
+	}
 	lo, hi := s.paginate(w, r, len(items))
 	out := make([]any, 0, hi-lo)
 	for i := lo; i < hi; i++ {
@@ -291,7 +299,7 @@ func page[T any, R any](s *Server, w http.ResponseWriter, r *http.Request, items
 		writeJSON(w, out)
 		return
 	}
-	writeJSON(w, map[string]any{"total_count": len(items), wrap: out})
+	writeJSON(w, map[string]any{"total_count": total, wrap: out})
 }
 
 func (s *Server) isMember(login string) bool {

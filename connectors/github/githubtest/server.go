@@ -173,6 +173,7 @@ type Server struct {
 	faults      []FaultFunc
 	httpFaults  []HTTPFault
 	failing     []pathFault // what Fail and FailWith made fail, for GraphQL's fields (restFault)
+	fewer       []pathFault // ServeFewer's: status is how many items a wrapped list leaves out
 	requests    int
 	notModified int
 	perPath     map[string]int
@@ -338,6 +339,31 @@ func (s *Server) FailWith(pathPrefix string, status int, body string) {
 	s.mu.Unlock()
 }
 
+// ServeFewer makes each list under pathPrefix (as Fail means "under")
+// that GitHub wraps ({"total_count": N, "secrets": [...]}) leave out its
+// last n items while its total_count still counts them: what a client
+// sees of a list that lost items while it was paged, or of one GitHub
+// counts and does not show.
+func (s *Server) ServeFewer(pathPrefix string, n int) {
+	s.mu.Lock()
+	s.fewer = append(s.fewer, pathFault{pathPrefix, n})
+	s.mu.Unlock()
+}
+
+// servedFewer is how many items a wrapped list at path leaves out
+// (ServeFewer).
+func (s *Server) servedFewer(path string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, f := range s.fewer {
+		if under(path, f.prefix) {
+			n += f.status
+		}
+	}
+	return n
+}
+
 // AddHTTPFault adds an HTTP fault while the server runs.
 func (s *Server) AddHTTPFault(f HTTPFault) {
 	s.mu.Lock()
@@ -349,7 +375,7 @@ func (s *Server) AddHTTPFault(f HTTPFault) {
 // WithHTTPFault.
 func (s *Server) ClearFaults() {
 	s.mu.Lock()
-	s.faults, s.httpFaults, s.failing = nil, nil, nil
+	s.faults, s.httpFaults, s.failing, s.fewer = nil, nil, nil, nil
 	s.mu.Unlock()
 }
 
