@@ -384,6 +384,11 @@ func ApproveException(ctx context.Context, st *audit.Store, actor, campaign, id 
 		if err != nil {
 			return err
 		}
+		// A leaver approves nothing, even from a session opened before
+		// they left: the directory as it is now, as for a decision.
+		if err := sep.leaver(actor); err != nil {
+			return err
+		}
 		owner, err := tx.Owner(ctx, id)
 		if err != nil {
 			return err
