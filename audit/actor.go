@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"os/user"
+	"slices"
 	"strings"
 	"time"
 )
@@ -78,7 +79,15 @@ func (s *Store) SessionActor(ctx context.Context, narrow string) (actor string, 
 	if err != nil {
 		return "", true, err
 	}
-	if !dir.Same(narrow, role) {
+	// One of the role's person's names, by key, as the database's check
+	// of an event's actor compares them: not Directory.Same, whose
+	// Lookup also takes "Name <address>" by its brackets, a form that
+	// prints as someone else.
+	same := AliasKey(narrow) == AliasKey(role)
+	if p := dir.Lookup(role); !same && p != nil {
+		same = slices.ContainsFunc(p.Names(), func(n string) bool { return AliasKey(n) == AliasKey(narrow) })
+	}
+	if !same {
 		return "", true, fmt.Errorf("%w: you are connected as database role %q and act as %q, whom the directory of people does not know as the same person, so nothing was written; connect as your own role, drop --as, or add %q to your aliases (docs/team.md)",
 			ErrActorMismatch, role, Printable(narrow), role)
 	}

@@ -1,6 +1,7 @@
 package campaigns
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -297,6 +298,19 @@ func (v *verifier) orphanDecisions(ctx context.Context, cid int64, key func() pr
 	return rows.Err()
 }
 
+// unsigned adds a problem when event e, which does what in campaign r,
+// claims no signature although r was created with --require-signed:
+// nhi refuses such a decision (rule unsigned), so one in the log was
+// written around it, and its report would say every decision had to be
+// signed. A signature claimed is checked with the rest (audit's
+// verifySignatures: missing, replaced, not the actor's key).
+func (v *verifier) unsigned(e *audit.Event, r *replayed, signedBy, what string) {
+	if r.create.RequireSigned && signedBy == "" {
+		v.add(v.eventKey(e.Seq), "event %d (%s by %s) %s in campaign %s, which requires signed decisions, and is not signed: nhi refuses such a decision (rule unsigned), so it was written around nhi",
+			e.Seq, e.Type, audit.Printable(e.Actor), what, audit.Printable(r.create.Name))
+	}
+}
+
 // apply replays one event at the level of its campaign, and keeps what it
 // does to items for the walk.
 func (v *verifier) apply(e *audit.Event) {
@@ -353,6 +367,7 @@ func (v *verifier) apply(e *audit.Event) {
 		if r.closed {
 			v.add(v.eventKey(e.Seq), "event %d (%s by %s) decides in campaign %s after it was closed", e.Seq, e.Type, e.Actor, audit.Printable(name))
 		}
+		v.unsigned(e, r, cmp.Or(d.SignedBy, c.SignedBy), "decides")
 		t.via = ViaSingle
 		switch {
 		case e.Type == EventConfirm:
@@ -374,6 +389,7 @@ func (v *verifier) apply(e *audit.Event) {
 		if r.closed {
 			v.add(v.eventKey(e.Seq), "event %d (%s by %s) undoes a decision in campaign %s after it was closed", e.Seq, e.Type, e.Actor, audit.Printable(p.Campaign))
 		}
+		v.unsigned(e, r, p.SignedBy, "undoes a decision")
 		t.op, t.ids, t.undoes = opUndo, p.Items, p.Undoes
 		r.touches = append(r.touches, t)
 	case EventClose:

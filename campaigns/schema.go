@@ -240,8 +240,55 @@ END $$;
 		// where the pipeline that calls it did in a statement of its own,
 		// and reads whether the item was renamed with the item
 		// (docs/team.md, "How fast a decision is").
-		decideCommitsAsync)
+		decideCommitsAsync,
+		// 15: a reviewer decides no item she owns or holds, under any
+		// alias (docs/team.md, threat model).
+		checkReviewerSelfReviewStep)
 }
+
+// checkReviewerSelfReviewStep is step 15: nhi_check_reviewer as step 12
+// made it, but a reviewer's write of an item's decision columns or of a
+// row of its history is also refused when the item's owner recorded when
+// the campaign was created, its owner recorded now (owners) or its holder
+// according to the source (natural_owner) is the session's person: the
+// same alias, or a name people_keys gives to the same person, found in
+// the lookup the trigger makes anyway. These are separation of duties'
+// owner and holder rules (separation.refusal) as the alias keys can tell
+// them, so nhi, which refuses such a decision before it writes, never
+// meets this refusal; before, a reviewer writing the decision herself
+// (psql) recorded a self-review consistent with the log, which nhi
+// verify passed (TestDatabaseRefusesASelfReview). A team the reviewer
+// belongs to, a name that only reads as hers, the creator's rule and
+// signatures stay nhi's checks. The owner and nhi_admin are not asked,
+// as before.
+var checkReviewerSelfReviewStep = audit.EditMigration(checkReviewerLeaverStep,
+	"\tpl text;\n", "\tpl text;\n\tko text;\n\tkc text;\n\tkn text;\n\tpo text;\n\tpc text;\n\tpn text;\n",
+	"\tkr := COALESCE(nhi_alias_key(item.reviewer), '');\n",
+	`	kr := COALESCE(nhi_alias_key(item.reviewer), '');
+	-- Who may not decide it: its owner recorded at creation and now,
+	-- and its holder according to the source.
+	ko := COALESCE(nhi_alias_key(item.owner), '');
+	kn := COALESCE(nhi_alias_key(item.natural_owner), '');
+	kc := COALESCE((SELECT nhi_alias_key(o.owner) FROM owners o WHERE o.identity_id = item.identity_id), '');
+`,
+	`			max(k.email) FILTER (WHERE k.key = ks AND k.has_left)
+		INTO ps, pa, pr, pl FROM people_keys k WHERE k.key = ANY (ARRAY[ks, ka, kr]);`,
+	`			max(k.email) FILTER (WHERE k.key = ks AND k.has_left),
+			max(k.email) FILTER (WHERE k.key = ko), max(k.email) FILTER (WHERE k.key = kc), max(k.email) FILTER (WHERE k.key = kn)
+		INTO ps, pa, pr, pl, po, pc, pn FROM people_keys k WHERE k.key = ANY (ARRAY[ks, ka, kr, ko, kc, kn]);`,
+	"\tRETURN NEW;\nEND $$;",
+	`	IF (ko <> '' AND (ko = ks OR COALESCE(po = ps, false))) OR (kc <> '' AND (kc = ks OR COALESCE(pc = ps, false)))
+		OR (kn <> '' AND (kn = ks OR COALESCE(pn = ps, false))) THEN
+		RAISE EXCEPTION 'database role % may not decide % in campaign %: %', session_user, item.identity_id,
+			(SELECT name FROM campaigns WHERE id = item.campaign_id),
+			CASE WHEN ko <> '' AND (ko = ks OR COALESCE(po = ps, false)) THEN format('%s, its owner recorded when the campaign was created, is %s (rule owner)', item.owner, COALESCE(ps, session_user))
+				WHEN kc <> '' AND (kc = ks OR COALESCE(pc = ps, false)) THEN format('its owner recorded now names %s (rule owner)', COALESCE(ps, session_user))
+				ELSE format('%s, its holder according to the source, is %s (rule holder)', item.natural_owner, COALESCE(ps, session_user)) END
+			USING ERRCODE = 'insufficient_privilege',
+				HINT = 'a reviewer may not decide, or undo a decision on, an identity they own or hold; another reviewer decides it (docs/people.md, "Who may not decide")';
+	END IF;
+	RETURN NEW;
+END $$;`)
 
 // decideCommitsAsync is step 14: nhi_decide as step 13 made it, with
 // two statements fewer a decision, the checks step 13's, check for check.

@@ -22,6 +22,11 @@ import (
 // not: it was changed outside nhi.
 var ErrTablesDisagree = errors.New("the campaign's tables disagree with its event log")
 
+// ErrUnsignedDecision is a decision the log records unsigned in a
+// campaign created with --require-signed, which nhi refuses (rule
+// unsigned): it was written around nhi.
+var ErrUnsignedDecision = errors.New("an unsigned decision in a campaign that requires signed decisions")
+
 // logCheck holds a campaign's rows to the events their columns name.
 type logCheck struct {
 	ctx       context.Context
@@ -40,6 +45,7 @@ type decisionEvent struct {
 	reason   string
 	actor    string
 	items    idSet
+	signed   bool // the payload names the key that signed it (signed_by)
 }
 
 // verifyEvent is, for each item a campaign.verify event names, the state
@@ -124,6 +130,9 @@ func (k *logCheck) decision(it *Item, seq int64) error {
 		return k.disagree(it.ID, "the justification", quoted(it.Reason), at+" recorded "+quoted(e.reason))
 	case it.DecidedBy != e.actor:
 		return k.disagree(it.ID, "the decider", quoted(it.DecidedBy), at+" was recorded by "+quoted(e.actor))
+	case k.c.RequireSigned && !e.signed:
+		return fmt.Errorf("%w: campaign %s, item %s: %s by %s is not signed, and the campaign requires signed decisions: nhi refuses such a decision (rule unsigned), so it was written around nhi, and nothing is exported: run `nhi verify` to see every difference",
+			ErrUnsignedDecision, audit.Printable(k.c.Name), audit.Printable(it.ID), at, audit.Printable(e.actor))
 	}
 	return nil
 }
@@ -141,11 +150,12 @@ func (k *logCheck) decisionEvent(seq int64) (*decisionEvent, error) {
 		Items    []string `json:"items"`
 		Decision Decision `json:"decision"`
 		Reason   string   `json:"reason"`
+		SignedBy string   `json:"signed_by"`
 	}
 	if err := json.Unmarshal(ev.Payload, &p); err != nil {
 		return nil, fmt.Errorf("event %d (%s): %w", ev.Seq, ev.Type, err)
 	}
-	e := &decisionEvent{typ: ev.Type, campaign: p.Campaign, decision: p.Decision, reason: p.Reason, actor: ev.Actor, items: k.set(p.Items)}
+	e := &decisionEvent{typ: ev.Type, campaign: p.Campaign, decision: p.Decision, reason: p.Reason, actor: ev.Actor, items: k.set(p.Items), signed: p.SignedBy != ""}
 	k.decisions[seq] = e
 	return e, nil
 }

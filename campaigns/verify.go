@@ -44,6 +44,10 @@ func Verify(ctx context.Context, st *audit.Store) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
+	problems = append(problems, more...)
+	if more, err = verifyApprovals(ctx, st); err != nil {
+		return nil, err
+	}
 	return append(problems, more...), nil
 }
 

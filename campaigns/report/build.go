@@ -164,6 +164,9 @@ func build(ctx context.Context, st *audit.Store, name string, opts Options) (*Re
 	if r.Signatures, err = st.SignedRecords(ctx, sortedSeqs(k.sigSeqs)); err != nil {
 		return nil, err
 	}
+	if err := signaturesHold(r.Signatures); err != nil {
+		return nil, err
+	}
 	if k.offboard != nil {
 		if r.Offboarding, err = k.offboard.finish(ctx, st, c, opts.AsOf); err != nil {
 			return nil, err

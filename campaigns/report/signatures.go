@@ -8,8 +8,11 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"github.com/nhi-audit/nhi/audit"
 	"github.com/nhi-audit/nhi/campaigns"
@@ -119,29 +122,9 @@ func checkDecisionSignatures(dir string, m *Manifest, opts VerifyOptions, res *B
 // over its bytes by the key it claims, and whether the key was its
 // signer's (pinned: listed in allowed).
 func checkSignedRecord(rec *audit.SignedRecord, allowed []byte) (ok, pinned bool, why string) {
-	key, err := sshsig.VerifySignature([]byte(rec.Signature), []byte(rec.Record), audit.SignatureNamespace)
-	if err != nil {
-		return false, false, fmt.Sprintf("the signature does not verify over the recorded event: %v; the event or its signature was changed", err)
-	}
-	var fields []json.RawMessage
-	if err := json.Unmarshal([]byte(rec.Record), &fields); err != nil || len(fields) != 5 {
-		return false, false, "the recorded event is not [seq, at, actor, type, payload]"
-	}
-	var seq int64
-	var actor, typ string
-	var claim struct {
-		SignedBy string `json:"signed_by"`
-	}
-	if json.Unmarshal(fields[0], &seq) != nil || json.Unmarshal(fields[2], &actor) != nil || json.Unmarshal(fields[3], &typ) != nil ||
-		json.Unmarshal(fields[4], &claim) != nil {
-		return false, false, "the recorded event cannot be read"
-	}
-	switch {
-	case seq != rec.Seq || actor != rec.Actor || typ != rec.Type:
-		return false, false, fmt.Sprintf("the line says event %d (%s by %s), but the signed bytes are event %d (%s by %s)",
-			rec.Seq, audit.Printable(rec.Type), audit.Printable(rec.Actor), seq, audit.Printable(typ), audit.Printable(actor))
-	case key.Fingerprint != rec.Fingerprint || key.Fingerprint != claim.SignedBy:
-		return false, false, fmt.Sprintf("signed by %s, but the line says %s and the event %s", key.Fingerprint, rec.Fingerprint, claim.SignedBy)
+	key, actor, why := signedBytesHold(rec)
+	if why != "" {
+		return false, false, why
 	}
 	if len(allowed) > 0 && sshsig.CheckAllowedSigners(allowed, actor, audit.SignatureNamespace, key) == nil {
 		return true, true, ""
@@ -156,6 +139,74 @@ func checkSignedRecord(rec *audit.SignedRecord, allowed []byte) (ok, pinned bool
 		hint = " (if it is listed in an allowed signers file, pass it with --allowed-signers)"
 	}
 	return false, false, fmt.Sprintf("signed by key %s, which was not %s's signing key in the directory then%s", key.Fingerprint, audit.Printable(actor), hint)
+}
+
+// signedBytesHold checks what one record's own bytes can prove: the
+// signature verifies over the recorded event in the nhi-decision
+// namespace, the record names that event, and the key is the one the
+// line and the event's payload (signed_by, covered by the chain) name.
+// It returns the key and the event's actor, or why it does not hold.
+func signedBytesHold(rec *audit.SignedRecord) (key *sshsig.PublicKey, actor, why string) {
+	key, err := sshsig.VerifySignature([]byte(rec.Signature), []byte(rec.Record), audit.SignatureNamespace)
+	if err != nil {
+		return nil, "", fmt.Sprintf("the signature does not verify over the recorded event: %v; the event or its signature was changed", err)
+	}
+	var fields []json.RawMessage
+	if err := json.Unmarshal([]byte(rec.Record), &fields); err != nil || len(fields) != 5 {
+		return nil, "", "the recorded event is not [seq, at, actor, type, payload]"
+	}
+	var seq int64
+	var typ string
+	var claim struct {
+		SignedBy string `json:"signed_by"`
+	}
+	if json.Unmarshal(fields[0], &seq) != nil || json.Unmarshal(fields[2], &actor) != nil || json.Unmarshal(fields[3], &typ) != nil ||
+		json.Unmarshal(fields[4], &claim) != nil {
+		return nil, "", "the recorded event cannot be read"
+	}
+	switch {
+	case seq != rec.Seq || actor != rec.Actor || typ != rec.Type:
+		return nil, "", fmt.Sprintf("the line says event %d (%s by %s), but the signed bytes are event %d (%s by %s)",
+			rec.Seq, audit.Printable(rec.Type), audit.Printable(rec.Actor), seq, audit.Printable(typ), audit.Printable(actor))
+	case key.Fingerprint != rec.Fingerprint || key.Fingerprint != claim.SignedBy:
+		return nil, "", fmt.Sprintf("signed by %s, but the line says %s and the event %s", key.Fingerprint, rec.Fingerprint, claim.SignedBy)
+	}
+	return key, actor, ""
+}
+
+// ErrSignatureDoesNotHold is a signature stored beside the log that the
+// export would show and that does not hold over its event (signedBytesHold):
+// a row added or changed outside nhi.
+var ErrSignatureDoesNotHold = errors.New("a decision's stored signature does not hold")
+
+// signaturesHold checks, on every core, that each signature the report
+// shows holds over its event's bytes by the key the event names, and
+// returns ErrSignatureDoesNotHold for the first, by event, that does
+// not: a signature row anyone who writes the store may add (docs/team.md,
+// threat model) would otherwise show a decision nobody signed as signed.
+// Whose key it is stays nhi verify's to say (with --allowed-signers).
+func signaturesHold(recs []audit.SignedRecord) error {
+	why := make([]string, len(recs))
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), len(recs)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := int(next.Add(1)) - 1; i < len(recs); i = int(next.Add(1)) - 1 {
+				_, _, why[i] = signedBytesHold(&recs[i])
+			}
+		}()
+	}
+	wg.Wait()
+	for i, w := range why {
+		if w != "" {
+			rec := &recs[i]
+			return fmt.Errorf("%w: event %d (%s by %s): %s; it was stored outside nhi, so nothing is exported: run `nhi verify` to see every difference",
+				ErrSignatureDoesNotHold, rec.Seq, audit.Printable(rec.Type), audit.Printable(rec.Actor), w)
+		}
+	}
+	return nil
 }
 
 // signedRow is what report.json says about a signed decision.

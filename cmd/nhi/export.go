@@ -133,9 +133,12 @@ nhi verify --report DIR. See docs/report.md.`,
 // role the database authenticated, which --as may only narrow, never
 // git's user.email or the OS user (docs/team.md); the directory of
 // people gives the person's e-mail where it knows the name.
+//
+// A person the directory marks left attests nothing: as every command
+// that acts in someone's name, the export refuses them (docs/people.md).
 func defaultSigner(ctx context.Context, a *app, st *audit.Store) (string, error) {
 	name, source := audit.ResolveActorSource(a.as)
-	name, _, err := a.sessionName(ctx, st, name, source)
+	name, source, err := a.sessionName(ctx, st, name, source)
 	if err != nil || name == "" {
 		return name, err
 	}
@@ -144,6 +147,10 @@ func defaultSigner(ctx context.Context, a *app, st *audit.Store) (string, error)
 		return "", err
 	}
 	if p := dir.Lookup(name); p != nil {
+		if p.Status == audit.PersonLeft {
+			return "", fmt.Errorf("you are acting as %q (from %s), and %s %s according to the directory of people, so nothing was written: a leaver attests no report; name who does with --signer",
+				audit.Printable(name), source, p.Email, p.LeftNote())
+		}
 		return p.Email, nil
 	}
 	return name, nil

@@ -1,0 +1,55 @@
+package campaigns_test
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/nhi-audit/nhi/audit"
+	"github.com/nhi-audit/nhi/campaigns"
+	"github.com/nhi-audit/nhi/campaigns/campaignstest"
+)
+
+// An exception is approved by a second person (docs/campaigns.md,
+// "Exceptions"): nhi refuses the keeper's own approval (rule approver).
+// One written around nhi — a decision.approve event in the keeper's
+// name, under another of her aliases: anyone who writes an evidence
+// file can, and on PostgreSQL the keeper with psql, as the event is in
+// her own name — approves nothing: the exception stays awaiting
+// approval, and nhi verify names the event. Before, it read as approved
+// by her, and verify passed.
+func TestSelfApprovalApprovesNothing(t *testing.T) {
+	campaignstest.Engines(t, func(t *testing.T, eng campaignstest.Engine) {
+		e := exceptionsQ4(t, eng, "version: 1\nexception_approval: required\n")
+		st := e.Store
+		api1 := keyID("api", "1")
+		o, err := campaigns.Decide(ctx, st, "carol@acme.com", "Q4", api1, campaigns.Keep, "needed by CI")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var seq int64
+		if err := st.Write(ctx, func(tx *audit.Tx) error {
+			ev, err := tx.Append(ctx, "Carol", campaigns.EventApprove, campaigns.ApprovePayload{Campaign: "Q4", Items: []string{api1}, Action: "approve exception",
+				Approves: o.Event.Seq, Expires: o.ExceptionExpires, Detail: "approves the exception kept by carol@acme.com"})
+			seq = ev.Seq
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		xs, err := campaigns.Exceptions(ctx, st, "Q4", 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if x := xs[api1]; x.State != campaigns.ExceptionAwaiting || x.ApprovedBy != "" {
+			t.Errorf("api/1 approved by its keeper: %s by %q; want still awaiting approval", x.State, x.ApprovedBy)
+		}
+		problems, err := campaigns.Verify(ctx, st)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := fmt.Sprintf("event %d (decision.approve by Carol) approves the exception on %s kept by carol@acme.com in event %d, and is by the same person", seq, api1, o.Event.Seq)
+		if len(problems) != 1 || !strings.Contains(problems[0], want) {
+			t.Errorf("verify after a self-approval: %q; want one problem saying %q", problems, want)
+		}
+	})
+}
