@@ -372,6 +372,7 @@ func TestOffboardEndToEnd(t *testing.T) {
 // columns a reader can do without are hidden first and named under the
 // table, and --wide prints each on one line, hiding nothing.
 func TestOffboardWhyIsReadWhole(t *testing.T) {
+	t.Parallel()
 	o := newOffboardOrg(t)
 	leaver := o.org.FormerMembers[0]
 	offboard := func(env []string, name string, extra ...string) string {
