@@ -87,6 +87,7 @@ func newOffboardOrg(t *testing.T) *offboardOrg {
 // the organisation changes, the next snapshot proves it, and the evidence
 // exports and verifies.
 func TestOffboardEndToEnd(t *testing.T) {
+	t.Parallel()
 	o := newOffboardOrg(t)
 	org, srv, written, db, manager, snapshot := o.org, o.srv, o.written, o.db, o.manager, o.snapshot
 
