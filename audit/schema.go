@@ -298,6 +298,11 @@ func (s *Store) pending(ctx context.Context, q querier, v int, pkgs []packageMig
 	for _, p := range pkgs {
 		n, err := packageVersion(ctx, q, v, p.name)
 		if err != nil {
+			if ctx.Err() != nil {
+				// Stopped (ctrl-c, or the output's reader gone), not
+				// refused: the file is as it was, and nhi's.
+				return nil, fmt.Errorf("opening %s: %w", s.path, ctx.Err())
+			}
 			return nil, fmt.Errorf("%w: %s: reading the schema version of %s: %v", ErrNotEvidence, s.path, p.name, err)
 		}
 		switch {

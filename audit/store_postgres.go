@@ -241,9 +241,13 @@ func setMeta(ctx context.Context, tx *sql.Tx, key, value string) error {
 // unreadable is the error of a read of the schema version that failed:
 // a limit the server's owner set or the server ending the session is said
 // as itself, wrapped so ServerAdvice finds it (a slow or restarting server
-// is not a database of another application); anything else is
-// ErrNotEvidence.
-func (s *Store) unreadable(err error) error {
+// is not a database of another application); a read stopped (ctx ended)
+// is said as stopped; anything else is ErrNotEvidence.
+func (s *Store) unreadable(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		// Stopped (ctrl-c, or the output's reader gone), not refused.
+		return fmt.Errorf("opening %s: %w", s.path, ctx.Err())
+	}
 	if ServerAdvice(err) != "" {
 		return fmt.Errorf("%s: reading nhi's schema: %w", s.path, err)
 	}
@@ -256,7 +260,7 @@ func (s *Store) unreadable(err error) error {
 func (s *Store) postgresVersion(ctx context.Context, q querier, opts OpenOptions) (int, error) {
 	var hasMeta bool
 	if err := q.QueryRowContext(ctx, `SELECT to_regclass('meta') IS NOT NULL`).Scan(&hasMeta); err != nil {
-		return 0, s.unreadable(err)
+		return 0, s.unreadable(ctx, err)
 	}
 	if !hasMeta {
 		var tables int
@@ -279,7 +283,7 @@ func (s *Store) postgresVersion(ctx context.Context, q querier, opts OpenOptions
 		if pe := (*pgconn.PgError)(nil); errors.As(err, &pe) && pe.Code == "42501" {
 			return 0, s.readDenied(ctx, q)
 		}
-		return 0, s.unreadable(err)
+		return 0, s.unreadable(ctx, err)
 	}
 	if app != applicationMark {
 		return 0, fmt.Errorf("%w: %s has a meta table of another application; nothing was changed", ErrNotEvidence, s.path)
@@ -308,7 +312,7 @@ func (s *Store) postgresPending(ctx context.Context, q querier, v int, pkgs []pa
 		}
 		n, err := packageVersion(ctx, q, v, p.name)
 		if err != nil {
-			return nil, s.unreadable(fmt.Errorf("reading the schema version of %s: %w", p.name, err))
+			return nil, s.unreadable(ctx, fmt.Errorf("reading the schema version of %s: %w", p.name, err))
 		}
 		switch {
 		case n > len(p.postgres):

@@ -131,6 +131,40 @@ func TestOpenStoppedIsNotRefused(t *testing.T) {
 	}
 }
 
+// TestOpenStoppedAtThePackagesVersionsIsNotRefused: an open stopped once
+// it has read the file's version, as it reads the version of a package's
+// tables, fails with the context's error too, where it said "not an nhi
+// evidence file: ... reading the schema version of campaigns: context
+// canceled" of a good file (a read whose output's reader left, on a
+// loaded machine). Here the open's step is called with the context ended
+// there, whatever the machine's speed.
+func TestOpenStoppedAtThePackagesVersionsIsNotRefused(t *testing.T) {
+	saved := registeredMigrations()
+	defer func() { packageMigrations = saved }()
+	RegisterMigrations("widgets", `CREATE TABLE widgets (id INTEGER PRIMARY KEY)`)
+	RegisterPostgresMigrations("widgets", `CREATE TABLE widgets (id BIGINT PRIMARY KEY)`)
+	eachEngine(t, func(t *testing.T, e testEngine) {
+		s := openAt(t, e.new(t))
+		stopped, stop := context.WithCancel(ctx)
+		stop()
+		var err error
+		if e.name == "postgres" {
+			_, err = s.postgresPending(stopped, s.db, len(postgresMigrations), registeredMigrations())
+		} else {
+			_, err = s.pending(stopped, s.db, SchemaVersion, registeredMigrations())
+		}
+		if !errors.Is(err, context.Canceled) || errors.Is(err, ErrNotEvidence) {
+			t.Errorf("an open stopped at the packages' versions says %q", err)
+		}
+		if e.name == "postgres" {
+			_, err = s.postgresVersion(stopped, s.db, OpenOptions{ReadOnly: true})
+			if !errors.Is(err, context.Canceled) || errors.Is(err, ErrNotEvidence) {
+				t.Errorf("an open stopped at audit's version says %q", err)
+			}
+		}
+	})
+}
+
 func TestOpenRefusesAndChangesNothing(t *testing.T) {
 	dir := t.TempDir()
 	foreignText := filepath.Join(dir, "notes.txt")

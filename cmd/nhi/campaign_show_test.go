@@ -16,6 +16,7 @@ import (
 // that reviewer's progress line; me is who the caller is; a name that is
 // no reviewer is a usage error (exit 2) that says whom it may have meant.
 func TestCampaignShowReviewer(t *testing.T) {
+	t.Parallel()
 	db := campaignDB(t, 10)
 	ok(t, "campaign", "create", "q", "--scope", "id:*", "--due", due(30), "--reviewer", "rita@acme.test", "--reviewer", "sam@acme.test", "--db", db, "--as", "lead")
 	all := show(t, db, "q")
@@ -94,6 +95,7 @@ func TestItemTableFits120(t *testing.T) {
 // are cut to 12 hex digits and "…", whole in -o json and with --wide,
 // which shows every column.
 func TestCampaignShowFits80(t *testing.T) {
+	t.Parallel()
 	db := filepath.Join(t.TempDir(), "demo.db")
 	ok(t, "demo", "--no-tui", "--repos", "6", "--db", db)
 	var j struct {
@@ -167,6 +169,7 @@ func TestCampaignShowFits80(t *testing.T) {
 // those columns under it; at 80 it hides nothing, and --wide shows
 // every column at 50.
 func TestCampaignShowReviewersFit50(t *testing.T) {
+	t.Parallel()
 	db := filepath.Join(t.TempDir(), "demo.db")
 	ok(t, "demo", "--no-tui", "--repos", "6", "--db", db)
 	// reviewers is the reviewer table's block: its header to the blank

@@ -120,6 +120,7 @@ func (s shown) item(t *testing.T, id string) shownItem {
 }
 
 func TestCampaignLifecycle(t *testing.T) {
+	t.Parallel()
 	db := campaignDB(t, 10)
 	dir := t.TempDir()
 	rmap := filepath.Join(dir, "owners.csv")

@@ -19,6 +19,7 @@ import (
 // table ("carried from q3 as OLD"), and --json and -o csv give that ID as
 // carried_as.
 func TestDemoCarryForwardFollowsRenames(t *testing.T) {
+	t.Parallel()
 	db := filepath.Join(t.TempDir(), "demo.db")
 	if r := nhi(t, nil, "demo", "--no-tui", "--db", db); r.code != 0 {
 		t.Fatalf("demo exit %d:\n%s%s", r.code, r.stdout, r.stderr)

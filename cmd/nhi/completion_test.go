@@ -27,6 +27,7 @@ func complete(t *testing.T, db string, words ...string) []string {
 // TestCompletion: campaign names, the campaign's item IDs, decisions,
 // identity IDs and people complete from the evidence file.
 func TestCompletion(t *testing.T) {
+	t.Parallel()
 	db := campaignDB(t, 7)
 	ok(t, "campaign", "create", "2026-Q4", "--scope", "scope:acme/r1", "--due", due(30), "--reviewer", "rita@acme.test", "--db", db, "--as", "lead")
 	ok(t, "owner", "set", keyID(0), "alice@acme.test", "--db", db, "--as", "lead")

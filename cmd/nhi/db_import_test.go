@@ -14,6 +14,7 @@ import (
 // that snapshot's rows and says so, where it said "Nothing to import";
 // once they are in, a further import has nothing to do.
 func TestDBImportAgainBringsAnUnfinishedSnapshot(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	file := campaignDB(t, 3)
 	store := filepath.Join(t.TempDir(), "store.db")

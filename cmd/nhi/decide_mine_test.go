@@ -11,6 +11,7 @@ import (
 // result say how many of other reviewers it left out; --all-reviewers
 // decides those too (flagged), and still never an item the caller owns.
 func TestBulkDecideMineOnly(t *testing.T) {
+	t.Parallel()
 	db := campaignDB(t, 10)
 	ok(t, "campaign", "create", "q", "--scope", "id:*", "--due", due(30), "--reviewer", "rita@acme.test", "--reviewer", "sam@acme.test", "--db", db, "--as", "lead")
 	reviewerOf := map[string]string{}

@@ -70,6 +70,10 @@ type result struct {
 	code           int
 }
 
+// nhi runs the binary with args in a folder of the test's own. Tests that
+// only do that, on files in their own folders, run in parallel
+// (t.Parallel): they share nothing but the binary. Those that hold locks,
+// send signals, set limits or use the PostgreSQL server's roles run alone.
 func nhi(t *testing.T, env []string, args ...string) result {
 	t.Helper()
 	cmd := exec.Command(nhiBinary(t), args...)
@@ -96,6 +100,7 @@ func nhi(t *testing.T, env []string, args ...string) result {
 // not-checked, with the reason; the campaign's decommissioned keys are one
 // removed, one still present (renamed), one not checked.
 func TestDemoHistory(t *testing.T) {
+	t.Parallel()
 	db := filepath.Join(t.TempDir(), "demo.db")
 	r := nhi(t, nil, "demo", "--no-tui", "--db", db)
 	if r.code != 0 || !strings.Contains(r.stdout, " of github/northwind: partial") ||
@@ -146,6 +151,7 @@ func TestDemoHistory(t *testing.T) {
 }
 
 func TestDemoEndToEnd(t *testing.T) {
+	t.Parallel()
 	db := filepath.Join(t.TempDir(), "demo.db")
 
 	// One snapshot (no week of changes): every identity is active.
@@ -250,6 +256,7 @@ func TestDemoEndToEnd(t *testing.T) {
 }
 
 func TestBadInputIsRefusedClearly(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	foreign := filepath.Join(dir, "foreign.db")
 	os.WriteFile(foreign, bytes.Repeat([]byte("not a database "), 20), 0o600)
@@ -320,6 +327,7 @@ func mustGo(t *testing.T) string {
 }
 
 func TestVersionAndHelp(t *testing.T) {
+	t.Parallel()
 	r := nhi(t, nil, "version")
 	if r.code != 0 || !strings.HasPrefix(r.stdout, "nhi ") {
 		t.Errorf("version: %d %q", r.code, r.stdout)
@@ -339,6 +347,7 @@ func TestVersionAndHelp(t *testing.T) {
 }
 
 func TestFilterAndBulkOwners(t *testing.T) {
+	t.Parallel()
 	db := filepath.Join(t.TempDir(), "demo.db")
 	if r := nhi(t, nil, "demo", "--history=false", "--no-tui", "--db", db); r.code != 0 {
 		t.Fatal(r.stderr)
@@ -402,6 +411,7 @@ func TestFilterAndBulkOwners(t *testing.T) {
 // read back in order with their author; refusals write nothing; the log
 // still verifies.
 func TestNotesEndToEnd(t *testing.T) {
+	t.Parallel()
 	db := filepath.Join(t.TempDir(), "demo.db")
 	if r := nhi(t, nil, "demo", "--history=false", "--no-tui", "--db", db); r.code != 0 {
 		t.Fatal(r.stderr)
@@ -455,6 +465,7 @@ func TestNotesEndToEnd(t *testing.T) {
 // renamed and names each under its ID now ("was" the frozen one), and
 // --json and -o csv give that ID as current_id, the item's ID unchanged.
 func TestDemoCampaignShowsRenamedItems(t *testing.T) {
+	t.Parallel()
 	db := filepath.Join(t.TempDir(), "demo.db")
 	if r := nhi(t, nil, "demo", "--no-tui", "--db", db); r.code != 0 {
 		t.Fatalf("demo exit %d:\n%s%s", r.code, r.stdout, r.stderr)

@@ -15,6 +15,7 @@ import (
 // manager may; nhi exception list shows who kept it, until when, and who
 // approved it.
 func TestExceptionsEndToEnd(t *testing.T) {
+	t.Parallel()
 	db := campaignDB(t, 3)
 	ok(t, "people", "import", writeFile(t, "people.csv", northwindPeople), "--db", db, "--as", "carol@northwind.example")
 	ok(t, "policy", "set", writeFile(t, "policy.yaml", "version: 1\nexception_days: 30\nexception_approval: required\n"), "--db", db, "--as", "carol@northwind.example")
@@ -71,6 +72,7 @@ func TestExceptionsEndToEnd(t *testing.T) {
 // names it; --json keeps the frozen ID as id and gives the one now as
 // current_id.
 func TestExceptionListNamesRenamedItems(t *testing.T) {
+	t.Parallel()
 	db := filepath.Join(t.TempDir(), "demo.db")
 	ok(t, "demo", "--no-tui", "--repos", "6", "--db", db)
 	var demo struct {

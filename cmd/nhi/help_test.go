@@ -16,6 +16,7 @@ import (
 // has (both from the filter package's list), its examples parse, and a
 // bad filter points to it and exits 2.
 func TestHelpFilter(t *testing.T) {
+	t.Parallel()
 	for _, e := range filterExamples {
 		if _, err := parseFilterArg(e.expr); err != nil {
 			t.Errorf("example %q does not parse: %v", e.expr, err)
@@ -39,6 +40,7 @@ func TestHelpFilter(t *testing.T) {
 // TestHelpPolicy: nhi help policy names every key and every rule, and a
 // typo in a policy file says which key and the nearest one.
 func TestHelpPolicy(t *testing.T) {
+	t.Parallel()
 	r := ok(t, "help", "policy")
 	for _, want := range []string{"first_party_apps", "never_used_days", "severity", "review", "min_reason_chars", "max_decisions_per_minute"} {
 		if !strings.Contains(r.stdout, want) {
@@ -61,6 +63,7 @@ func TestHelpPolicy(t *testing.T) {
 // TestRootHelpNamesTheStores: --db takes a PostgreSQL URL as well as a
 // file, and nhi log says what it does, in nhi --help.
 func TestRootHelpNamesTheStores(t *testing.T) {
+	t.Parallel()
 	r := ok(t, "--help")
 	for _, want := range []string{"--db string                evidence file, or a PostgreSQL URL (postgres://…; env NHI_DB)", "log         Read the event log's head, to cite and check later"} {
 		if !strings.Contains(r.stdout, want) {
@@ -73,6 +76,7 @@ func TestRootHelpNamesTheStores(t *testing.T) {
 // rule that refuses a reviewer (owner, alias, team, creator), not the
 // owner alone.
 func TestDecideHelpNamesEverySeparationRule(t *testing.T) {
+	t.Parallel()
 	said := strings.Join(strings.Fields(ok(t, "decide", "--help").stdout), " ")
 	for _, want := range []string{"You may not decide an identity you own", "any alias the directory of people gives you",
 		"nor one a team you belong to owns", "nor any in a campaign you created unless it was created with --allow-admin-review"} {
@@ -85,6 +89,7 @@ func TestDecideHelpNamesEverySeparationRule(t *testing.T) {
 // TestCampaignCreateHelpSaysSnapshotOnce: --snapshot's default is said
 // in words, once, and its value is named ID, not pflag's type.
 func TestCampaignCreateHelpSaysSnapshotOnce(t *testing.T) {
+	t.Parallel()
 	r := ok(t, "campaign", "create", "--help")
 	if !strings.Contains(r.stdout, "--snapshot ID ") || strings.Contains(r.stdout, "int64Slice") || strings.Contains(r.stdout, "(default [])") {
 		t.Errorf("nhi campaign create --help:\n%s", r.stdout)

@@ -18,6 +18,7 @@ import (
 // organisation's owners are suggested for its org-wide identities, across
 // several of the read's chunks.
 func TestIdentitiesJSONIsIdentitiesEncoded(t *testing.T) {
+	t.Parallel()
 	db := filepath.Join(t.TempDir(), "demo.db")
 	if r := nhi(t, nil, "demo", "--no-tui", "--repos", "120", "--db", db); r.code != 0 {
 		t.Fatalf("demo exit %d: %s%s", r.code, r.stdout, r.stderr)

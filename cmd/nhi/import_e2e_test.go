@@ -14,6 +14,7 @@ import (
 // the file no longer lists, and a file with a secret column is refused
 // without a trace of its values in the evidence file.
 func TestImportEndToEnd(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	db := filepath.Join(dir, "nhi.db")
 	example := filepath.Join("..", "..", "testdata", "import", "identities.csv")
@@ -110,6 +111,7 @@ func TestImportEndToEnd(t *testing.T) {
 // A file of one identity says "1 identity", in the dry run and in the
 // snapshot's summary, and "1 endpoint" where one was not read.
 func TestImportOfOneIdentitySaysIdentity(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	db := filepath.Join(dir, "nhi.db")
 	file := filepath.Join(dir, "one.csv")

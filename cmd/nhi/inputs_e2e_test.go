@@ -13,6 +13,7 @@ import (
 // second YAML document are refused, naming the mistake, and nothing is
 // recorded; before, each was accepted, 0 silently replaced by the default.
 func TestPolicySetSaysExactlyWhatItDid(t *testing.T) {
+	t.Parallel()
 	db := campaignDB(t, 3)
 	dir := t.TempDir()
 	for name, c := range map[string]struct{ yaml, says string }{
@@ -40,6 +41,7 @@ func TestPolicySetSaysExactlyWhatItDid(t *testing.T) {
 // an empty owner cell is reported as clearing the owner, and an owner
 // longer than 256 characters is refused with its line.
 func TestOwnerImportInputs(t *testing.T) {
+	t.Parallel()
 	db := campaignDB(t, 3)
 	dir := t.TempDir()
 	bom := filepath.Join(dir, "owners.csv")

@@ -17,6 +17,7 @@ func logHead(t *testing.T, db string) string {
 // words need no quotes; a policy set twice is one event; a diff backwards
 // is a usage error that changes nothing.
 func TestSmallMistakesOfIssue15(t *testing.T) {
+	t.Parallel()
 	db := campaignDB(t, 3)
 
 	ok(t, "note", "add", keyID(1), "asked", "bob", "too", "--db", db, "--as", "alice")
@@ -51,6 +52,7 @@ func TestSmallMistakesOfIssue15(t *testing.T) {
 // says when it was made; undoing an undone decision names the undo and who
 // did it (issue 15: "a later decision (event 0,  by ) replaced it").
 func TestDecideAgainAndUndoAgain(t *testing.T) {
+	t.Parallel()
 	db := campaignDB(t, 3)
 	ok(t, "campaign", "create", "q", "--scope", "id:*", "--due", due(30), "--reviewer", "rita", "--db", db, "--as", "lead")
 	rita := []string{"--db", db, "--as", "rita"}

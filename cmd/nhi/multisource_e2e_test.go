@@ -26,6 +26,7 @@ import (
 // identity only; the report lists each source with what its connector
 // read and cannot see, and nhi verify --report rebuilds it byte for byte.
 func TestOneCampaignOverEverySource(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	db := filepath.Join(dir, "nhi.db")
 	ok(t, "demo", "--no-tui", "--history=false", "--repos", "2", "--db", db)

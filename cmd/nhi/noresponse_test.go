@@ -11,6 +11,7 @@ import (
 // and says when, remind lists each reviewer's pending items as CSV for a
 // mail merge, close states what the rule makes of the no-response items.
 func TestNoResponseRuleEndToEnd(t *testing.T) {
+	t.Parallel()
 	db := campaignDB(t, 6)
 	ok(t, "people", "import", writeFile(t, "people.csv", northwindPeople), "--db", db, "--as", "carol@northwind.example")
 	refused(t, 2, `bad no-response rule "ignore": use keep, decommission or escalate`,

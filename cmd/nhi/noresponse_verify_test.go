@@ -17,6 +17,7 @@ import (
 // or not checked — and the output, the JSON and the report say they were
 // decided by the rule.
 func TestVerifyDecommissionByRule(t *testing.T) {
+	t.Parallel()
 	db := separationDB(t)
 	carol := []string{"--db", db, "--as", "carol@northwind.example"}
 	ok(t, append([]string{"campaign", "create", "R", "--scope", "id:*", "--due", due(20), "--reviewer", "dan@northwind.example",

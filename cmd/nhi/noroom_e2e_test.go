@@ -150,6 +150,7 @@ func failsPastFileLimit(t *testing.T, blocks int, redirect string, env []string,
 // another application"; a command that records makes it an evidence
 // file, as before.
 func TestEmptyDatabaseIsNotAnotherApplications(t *testing.T) {
+	t.Parallel()
 	db := filepath.Join(t.TempDir(), "nhi.db")
 	c, err := sql.Open("sqlite", db)
 	if err != nil {

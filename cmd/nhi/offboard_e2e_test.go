@@ -87,6 +87,7 @@ func newOffboardOrg(t *testing.T) *offboardOrg {
 // the organisation changes, the next snapshot proves it, and the evidence
 // exports and verifies.
 func TestOffboardEndToEnd(t *testing.T) {
+	t.Parallel()
 	o := newOffboardOrg(t)
 	org, srv, written, db, manager, snapshot := o.org, o.srv, o.written, o.db, o.manager, o.snapshot
 
@@ -372,6 +373,7 @@ func TestOffboardEndToEnd(t *testing.T) {
 // columns a reader can do without are hidden first and named under the
 // table, and --wide prints each on one line, hiding nothing.
 func TestOffboardWhyIsReadWhole(t *testing.T) {
+	t.Parallel()
 	o := newOffboardOrg(t)
 	leaver := o.org.FormerMembers[0]
 	offboard := func(env []string, name string, extra ...string) string {

@@ -36,6 +36,7 @@ func TestEveryJSONCommandTakesOutput(t *testing.T) {
 // that had only --json; a format a command does not print is refused,
 // naming those it does, and so is --json with another -o.
 func TestOutputJSONIsTheJSONFlag(t *testing.T) {
+	t.Parallel()
 	db := filepath.Join(t.TempDir(), "demo.db")
 	ok(t, "demo", "--no-tui", "--repos", "6", "--db", db)
 	for _, c := range []struct {

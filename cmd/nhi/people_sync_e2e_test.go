@@ -175,6 +175,7 @@ func TestPeopleSyncGitHub(t *testing.T) {
 // refused GraphQL API and a refused member list each say what was not
 // read, and the members are synced with what could be.
 func TestPeopleSyncGitHubWithoutSAML(t *testing.T) {
+	t.Parallel()
 	org := peopleOrg()
 	org.SAML = false
 	srv := githubtest.NewServer(org)

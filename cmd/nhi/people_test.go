@@ -31,6 +31,7 @@ func writeFile(t *testing.T, name, content string) string {
 }
 
 func TestPeopleDirectory(t *testing.T) {
+	t.Parallel()
 	db := campaignDB(t, 3)
 	csv := writeFile(t, "people.csv", northwindPeople)
 
@@ -113,6 +114,7 @@ func separationDB(t *testing.T) string {
 }
 
 func TestTheActorIsAPerson(t *testing.T) {
+	t.Parallel()
 	db := separationDB(t)
 
 	// Unknown actors write nothing, whichever way they named themselves.
@@ -145,6 +147,7 @@ func TestTheActorIsAPerson(t *testing.T) {
 }
 
 func TestSeparationOfDuties(t *testing.T) {
+	t.Parallel()
 	db := separationDB(t)
 	carol := []string{"--db", db, "--as", "carol@northwind.example"}
 	ok(t, append([]string{"owner", "set", keyID(1), "alice-smith"}, carol...)...)
@@ -233,6 +236,7 @@ func sqlite(t *testing.T, db, q string, args ...any) *sql.Row {
 }
 
 func TestLeaversMayNotAct(t *testing.T) {
+	t.Parallel()
 	db := separationDB(t)
 	refused(t, 1, `you are acting as "user1" (from --as), and bob@northwind.example left on 2026-10-31 according to the directory of people`,
 		"owner", "set", keyID(1), "alice-smith", "--db", db, "--as", "user1")
@@ -241,6 +245,7 @@ func TestLeaversMayNotAct(t *testing.T) {
 }
 
 func TestLeaversOrphanTheirIdentities(t *testing.T) {
+	t.Parallel()
 	db := separationDB(t)
 	ok(t, "owner", "set", keyID(4), "Bob@Northwind.example", "--db", db, "--as", "carol@northwind.example")
 	r := ok(t, "identities", "--json", "--db", db)

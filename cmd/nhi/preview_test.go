@@ -13,6 +13,7 @@ import (
 // count and the first rows; --dry-run writes nothing; campaign close lists
 // what becomes no-response and, without a terminal, needs --yes.
 func TestBulkWritesPreview(t *testing.T) {
+	t.Parallel()
 	db := campaignDB(t, 14)
 	ok(t, "campaign", "create", "q", "--scope", "id:*", "--due", due(30), "--reviewer", "rita", "--db", db, "--as", "lead")
 	head := logHead(t, db)
@@ -88,6 +89,7 @@ func TestBulkWritesAskAtATerminal(t *testing.T) {
 // --dry-run counts them apart and lists the first undecided items in ID
 // order — the ones campaign show --pending lists first — and none decided.
 func TestClosePreviewListsTheFirstUndecided(t *testing.T) {
+	t.Parallel()
 	db := campaignDB(t, 14)
 	ok(t, "campaign", "create", "q", "--scope", "id:*", "--due", due(30), "--reviewer", "rita", "--db", db, "--as", "lead")
 	ok(t, "decide", "q", "--filter", "scope:acme/r0", "keep", "--reason", "build keys", "--db", db, "--as", "rita")

@@ -11,6 +11,7 @@ import (
 // sentences wrap at their words at the terminal's width (COLUMNS here),
 // as campaign show's do, and stay whole, one line each, in a pipe.
 func TestDecideAndCloseWrapTheirProse(t *testing.T) {
+	t.Parallel()
 	const width = 80
 	db := campaignDB(t, 5)
 	name := "a-campaign-with-a-rather-long-name"

@@ -47,6 +47,7 @@ func readOnlyFolder(t *testing.T, dir string) string {
 // not create the -shm file of the file's WAL mode and every command said
 // "unable to open database file".
 func TestReadOnlyEvidenceIsReadable(t *testing.T) {
+	t.Parallel()
 	dir := filepath.Join(t.TempDir(), "evidence")
 	os.Mkdir(dir, 0o755)
 	db := filepath.Join(dir, "nhi.db")

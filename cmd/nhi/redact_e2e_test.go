@@ -15,6 +15,7 @@ import (
 // Authorization header in its error messages, through the binary: no
 // canary reaches the evidence file, stdout or stderr.
 func TestSnapshotStoresNoCredential(t *testing.T) {
+	t.Parallel()
 	org := githubtest.SampleOrg(3)
 	canaries := map[string]string{
 		"https://hooks.example.com/hook/eyJhbGciOiJIUzI1NiJ9.eyJjYW5hcnkiOjF9.c2lnbmF0dXJl/github": "eyJhbGciOiJIUzI1NiJ9",

@@ -208,6 +208,7 @@ func signedEvent(t *testing.T, db, id string) (audit.Event, audit.Signature) {
 // rewrites a signed decision and recomputes the whole hash chain, and the
 // tables, so every other check passes. The signature no longer verifies.
 func TestForgedDecisionWithRecomputedChain(t *testing.T) {
+	t.Parallel()
 	s := signedCampaign(t)
 	db := s.db
 	ok(t, "decide", "q", keyID(1), "keep", "--reason", "still deploys prod", "--sign-with", s.dan, "--db", db, "--as", "user3")
@@ -259,6 +260,7 @@ func TestForgedDecisionWithRecomputedChain(t *testing.T) {
 // Two reviewers sign decisions at the same moment from two processes:
 // every decision lands, signed, and the file verifies.
 func TestConcurrentSignedReviewers(t *testing.T) {
+	t.Parallel()
 	s := signedCampaign(t)
 	var wg sync.WaitGroup
 	results := make([]result, 2)

@@ -23,6 +23,7 @@ func awsEnv(s *awstest.Server) []string {
 }
 
 func TestSnapshotAWSOrganisation(t *testing.T) {
+	t.Parallel()
 	org := awstest.Sample(awstestNow())
 	org.Accounts = append(org.Accounts, &awstest.Account{ID: "444444444444", Name: "closed", Status: "SUSPENDED"})
 	s := awstest.New(org, awstest.WithReportReady())
@@ -80,6 +81,7 @@ func TestSnapshotAWSOrganisation(t *testing.T) {
 }
 
 func TestSnapshotAWSBadInput(t *testing.T) {
+	t.Parallel()
 	r := nhi(t, nil, "snapshot", "aws", "--accounts", "111111111111", "--db", filepath.Join(t.TempDir(), "x.db"))
 	if r.code != 2 || !strings.Contains(r.stderr, "--accounts needs --org-role") {
 		t.Errorf("--accounts alone: exit %d, %s", r.code, r.stderr)
@@ -134,6 +136,7 @@ func fileText(t *testing.T, db string) string {
 // A run whose only account failed does not say "the others are saved";
 // a run of an organisation where one account failed does.
 func TestSnapshotAWSFailedSaysOthersOnlyWhenThereAreOthers(t *testing.T) {
+	t.Parallel()
 	s := awstest.New(awstest.Sample(awstestNow()), awstest.WithReportReady(), awstest.WithPageSize(3))
 	defer s.Close()
 	s.LoopPages() // every listing of more than a page loops: the run fails

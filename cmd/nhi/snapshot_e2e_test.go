@@ -67,6 +67,7 @@ func ids(t *testing.T, db string) []string {
 }
 
 func TestSnapshotGitHubToken(t *testing.T) {
+	t.Parallel()
 	srv := githubtest.NewServer(githubtest.SampleOrg(30))
 	defer srv.Close()
 	db := filepath.Join(t.TempDir(), "nhi.db")
@@ -110,6 +111,7 @@ func TestSnapshotGitHubToken(t *testing.T) {
 }
 
 func TestSnapshotGitHubApp(t *testing.T) {
+	t.Parallel()
 	opt, keyFile, pemBytes := e2eApp(t)
 	srv := githubtest.NewServer(githubtest.SampleOrg(20), opt)
 	defer srv.Close()
@@ -137,6 +139,7 @@ func TestSnapshotGitHubApp(t *testing.T) {
 // asked once), and what the check read is the file's cache all the same:
 // the next run asks for it conditionally and is answered 304.
 func TestSnapshotGitHubNewFileChecksOnce(t *testing.T) {
+	t.Parallel()
 	opt, keyFile, _ := e2eApp(t)
 	srv := githubtest.NewServer(githubtest.SampleOrg(20), opt)
 	defer srv.Close()
@@ -181,6 +184,7 @@ func TestSnapshotGitHubNewFileChecksOnce(t *testing.T) {
 }
 
 func TestSnapshotGitHubRefused(t *testing.T) {
+	t.Parallel()
 	srv := githubtest.NewServer(githubtest.SampleOrg(3))
 	defer srv.Close()
 	dir := t.TempDir()

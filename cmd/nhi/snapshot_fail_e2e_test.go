@@ -18,6 +18,7 @@ import (
 // no snapshot (nor file) and no advice to resume; a 401 is said once, and says which
 // snapshot the population still comes from, or that there is none.
 func TestSnapshotFailuresSayItOnce(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	db := filepath.Join(dir, "nhi.db")
 	env := []string{"GITHUB_TOKEN=ghp_canary_not_a_token"}
@@ -91,6 +92,7 @@ func TestSnapshotFailuresSayItOnce(t *testing.T) {
 // created; an existing one gains no snapshot and no event, and the run
 // does not prepare the review table of a population it did not read.
 func TestSnapshotUnknownOrgRecordsNothing(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	db := filepath.Join(dir, "nhi.db")
 	srv := githubtest.NewServer(githubtest.SampleOrg(3))
@@ -131,6 +133,7 @@ func TestSnapshotUnknownOrgRecordsNothing(t *testing.T) {
 // for its snapshot and counts, and says why, as the review UI's overview
 // does. Alone in a file it is said too.
 func TestSnapshotsListAnAccountNotRead(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	good := githubtest.NewServer(githubtest.SampleOrg(3))
 	defer good.Close()

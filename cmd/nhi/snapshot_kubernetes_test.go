@@ -109,6 +109,7 @@ func TestSnapshotKubernetes(t *testing.T) {
 // evidence file is not created for it; into an existing file nothing is
 // written.
 func TestSnapshotKubernetesUnreachable(t *testing.T) {
+	t.Parallel()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -145,6 +146,7 @@ func TestSnapshotKubernetesUnreachable(t *testing.T) {
 // its run: a first snapshot into a new file sends as many requests as one
 // into an existing file.
 func TestSnapshotKubernetesNewFileAsksOnce(t *testing.T) {
+	t.Parallel()
 	srv, err := k8stest.NewRecorded(k8stest.Sample())
 	if err != nil {
 		t.Fatal(err)

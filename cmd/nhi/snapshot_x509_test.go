@@ -111,6 +111,7 @@ func TestSnapshotX509PassesOverItsOwnFiles(t *testing.T) {
 // refused before the evidence file is opened, naming it, where it was
 // recorded as a partial snapshot with one gap.
 func TestSnapshotX509MissingPath(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	db, missing := filepath.Join(dir, "nhi.db"), filepath.Join(dir, "certz")
 	r := nhi(t, nil, "snapshot", "x509", "--path", missing, "--db", db)

@@ -59,6 +59,7 @@ func TestCSVCellsAreNotFormulas(t *testing.T) {
 // scopes the identities without the ID; --wide adds it; -o id, -o csv and
 // --json list the same identities.
 func TestTableOutputs(t *testing.T) {
+	t.Parallel()
 	db := filepath.Join(t.TempDir(), "demo.db")
 	ok(t, "demo", "--no-tui", "--repos", "6", "--db", db)
 	var ids []struct {

@@ -121,6 +121,7 @@ func copyFile(t *testing.T, from string) string {
 // TestVerifyCatchesEvidenceEdits: each edit the issue found verify passing
 // now fails it, naming what changed.
 func TestVerifyCatchesEvidenceEdits(t *testing.T) {
+	t.Parallel()
 	base, _, _ := githubDB(t, 4)
 	ok(t, "campaign", "create", "q4", "--scope", "kind:deploy_key", "--due", due(30), "--reviewer", "alice", "--allow-partial", "--db", base, "--as", "lead")
 	if r := nhi(t, nil, "verify", "--db", base); r.code != 0 {
@@ -155,6 +156,7 @@ func TestVerifyCatchesEvidenceEdits(t *testing.T) {
 // drop an identity is not replayed on the 304 it gets: the next snapshot
 // still has the identity, and verify names the edited entry until then.
 func TestTamperedCacheNeverRemovesAnIdentity(t *testing.T) {
+	t.Parallel()
 	db, srv, env := githubDB(t, 4)
 	h, err := sql.Open("sqlite", db)
 	if err != nil {
@@ -230,6 +232,7 @@ func TestTamperedCacheNeverRemovesAnIdentity(t *testing.T) {
 // it recomputed passes plain verify (the chain is intact again), but not
 // verify --head with a head recorded earlier, pasted or in a file.
 func TestVerifyHeadCatchesAFullRewrite(t *testing.T) {
+	t.Parallel()
 	db, _, _ := githubDB(t, 2)
 	id := strings.Fields(ids(t, db)[0])[0]
 	ok(t, "owner", "set", id, "alice@acme.test", "--db", db, "--as", "lead")
@@ -266,6 +269,7 @@ func TestVerifyHeadCatchesAFullRewrite(t *testing.T) {
 // TestVerifyOldFile: a file an earlier nhi wrote, without snapshot records,
 // still verifies, and verify says which snapshots are in the old form.
 func TestVerifyOldFile(t *testing.T) {
+	t.Parallel()
 	b, err := os.ReadFile(filepath.Join("..", "..", "campaigns", "testdata", "schema-v3.db"))
 	if err != nil {
 		t.Fatal(err)
@@ -286,6 +290,7 @@ func TestVerifyOldFile(t *testing.T) {
 // TestVerifyReportCatchesAFullRewrite: the head an exported bundle
 // carries catches a rewrite of the chain that plain verify cannot.
 func TestVerifyReportCatchesAFullRewrite(t *testing.T) {
+	t.Parallel()
 	db := reportDB(t)
 	out := filepath.Join(t.TempDir(), "evidence")
 	ok(t, "export", "q", "--out", out, "--db", db, "--as", "lead")

@@ -1,7 +1,9 @@
 package github_test
 
 import (
+	"context"
 	"errors"
+	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -155,11 +157,12 @@ func TestSecondaryLimitWaits(t *testing.T) {
 func TestServerStopsAnswering(t *testing.T) {
 	const path = "/repos/acme/api/hooks"
 	s, opts, _ := clocked(t, smallOrg(), githubtest.WithHTTPFault(githubtest.Hang(path)))
-	// Short enough for a test, long enough that a loaded machine answers
-	// every other request in time.
+	// Short enough for a test; the requests the server answers are sent
+	// without the connector's time limit (answeredInTime), so a loaded
+	// machine is not a server that stopped answering.
 	opts.RequestTimeout = 500 * time.Millisecond
 	log := githubtest.NewRequestLog(s.Client().Transport)
-	opts.HTTPClient = &http.Client{Transport: log}
+	opts.HTTPClient = &http.Client{Transport: answeredInTime{log, path}}
 	_, err := runWith(t, "acme", opts)
 	if !errors.Is(err, connectors.ErrResumable) || !strings.Contains(err.Error(), "GET "+path) || !strings.Contains(err.Error(), "stopped answering") {
 		t.Errorf("a hanging server: %v", err)
@@ -173,6 +176,49 @@ func TestServerStopsAnswering(t *testing.T) {
 	if sent != 3 {
 		t.Errorf("%d requests sent to the hanging endpoint; want 3 (two retries)", sent)
 	}
+}
+
+// answeredInTime sends every request but those to hang without the
+// time limit of its context (it is still stopped if the run is): the
+// server answers them in time however long a loaded machine takes.
+type answeredInTime struct {
+	next http.RoundTripper
+	hang string
+}
+
+func (a answeredInTime) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.URL.Path == a.hang || strings.HasPrefix(r.URL.Path, a.hang+"/") { // githubtest.Hang's paths
+		return a.next.RoundTrip(r)
+	}
+	ctx, stop := context.WithCancel(context.WithoutCancel(r.Context()))
+	go func() {
+		select {
+		case <-r.Context().Done():
+			if errors.Is(r.Context().Err(), context.Canceled) {
+				stop()
+			}
+		case <-ctx.Done():
+		}
+	}()
+	resp, err := a.next.RoundTrip(r.WithContext(ctx))
+	if err != nil {
+		stop()
+		return nil, err
+	}
+	resp.Body = stopOnClose{resp.Body, stop}
+	return resp, nil
+}
+
+// stopOnClose ends its request's context once its body is closed.
+type stopOnClose struct {
+	io.ReadCloser
+	stop context.CancelFunc
+}
+
+func (b stopOnClose) Close() error {
+	err := b.ReadCloser.Close()
+	b.stop()
+	return err
 }
 
 // TestSecondaryLimitNoteCountsRequests: the note of a secondary limit's

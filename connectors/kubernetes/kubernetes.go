@@ -49,6 +49,9 @@ type Connector struct {
 	requestTimeout time.Duration // how long a request may go unanswered (retry.go)
 	down           bool          // a list gave up on the API server, which has not answered since
 	notTracked     bool          // the API server does not say since when it records legacy token use (tracking.go)
+
+	// timeLimit, when set, is a test's context.WithTimeout (limited).
+	timeLimit func(context.Context, time.Duration) (context.Context, context.CancelFunc)
 }
 
 // New returns a connector for the cluster cfg reaches, recorded under

@@ -5,6 +5,7 @@ import (
 	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -249,13 +250,16 @@ func TestUnavailableListsAreAskedAgain(t *testing.T) {
 // froze, or the network drops what it is sent) is given up after a
 // request's time and asked again, where the run waited for ever: client-go
 // sets no time limit of its own. Unanswered twice, it is a gap, and the
-// lists after it are given an eighth of the time.
+// lists after it are given an eighth of the time. The time limit of a
+// request the server hangs ends as the server hangs it (limitEndsAtHang):
+// the answered ones take the time the machine needs, so a loaded machine
+// is not what decides.
 func TestUnansweredListsTimeOut(t *testing.T) {
 	r := recorded(t, demoWorld())
 	st, _ := openStore(t, fixedNow)
 	r.HangLists.Store(1)
 	c := quickRetries(t, r)
-	k8sconn.SetRequestTimeout(c, 50*time.Millisecond)
+	limitEndsAtHang(t, c, r)
 	snap, err := connectors.Snapshot(context.Background(), st, c, "test")
 	if err != nil {
 		t.Fatal(err)
@@ -263,6 +267,7 @@ func TestUnansweredListsTimeOut(t *testing.T) {
 	if snap.Status != audit.SnapshotComplete || len(snap.Gaps) != 0 || r.HangLists.Load() != 0 {
 		t.Fatalf("status %s, gaps %+v, %d hangs not yet served; want complete", snap.Status, snap.Gaps, r.HangLists.Load())
 	}
+	r.WaitHung()
 	if n := r.Abandoned.Load(); n != 1 {
 		t.Errorf("the connector gave up on %d of the 1 unanswered list; it waited for the server instead", n)
 	}
@@ -275,10 +280,39 @@ func TestUnansweredListsTimeOut(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if snap.Status != audit.SnapshotPartial || len(snap.Gaps) < 2 || !strings.Contains(snap.Gaps[0].Reason, "no answer within 50ms") ||
-		!strings.Contains(snap.Gaps[0].Reason, "asked 2 times") || !strings.Contains(snap.Gaps[1].Reason, "no answer within 6.25ms") {
+	if snap.Status != audit.SnapshotPartial || len(snap.Gaps) < 2 || !strings.Contains(snap.Gaps[0].Reason, "no answer within 2m0s") ||
+		!strings.Contains(snap.Gaps[0].Reason, "asked 2 times") || !strings.Contains(snap.Gaps[1].Reason, "no answer within 15s") {
 		t.Errorf("status %s, gaps %+v; want partial, saying no answer came within the request's time, twice, then within an eighth of it", snap.Status, snap.Gaps)
 	}
+}
+
+// limitEndsAtHang has c's requests' time limits end, as they would once
+// past (context.DeadlineExceeded), when r hangs a request: the connector
+// asks one request at a time, so the limits not yet ended are that
+// request's. Requests r answers have all the time they take.
+func limitEndsAtHang(t *testing.T, c *k8sconn.Connector, r *k8stest.Recorded) {
+	t.Helper()
+	var mu sync.Mutex
+	live := map[*context.CancelCauseFunc]bool{}
+	r.Hung = func() {
+		mu.Lock()
+		defer mu.Unlock()
+		for end := range live {
+			(*end)(context.DeadlineExceeded)
+		}
+	}
+	k8sconn.SetTimeLimit(c, func(ctx context.Context, _ time.Duration) (context.Context, context.CancelFunc) {
+		ctx, end := context.WithCancelCause(ctx)
+		mu.Lock()
+		live[&end] = true
+		mu.Unlock()
+		return ctx, func() {
+			mu.Lock()
+			delete(live, &end)
+			mu.Unlock()
+			end(nil)
+		}
+	})
 }
 
 // TestServerDownPartWay: an API server that goes down part way (every

@@ -86,7 +86,16 @@ const requestTimeout = 2 * time.Minute
 
 // withTimeout is ctx limited to one request's time (requestTimeout).
 func (c *Connector) withTimeout(ctx context.Context) (context.Context, context.CancelFunc) {
-	return context.WithTimeout(ctx, c.requestTimeout)
+	return c.limited(ctx, c.requestTimeout)
+}
+
+// limited is ctx limited to d: context.WithTimeout, unless a test ends
+// the limit itself (c.timeLimit) when its fake server hangs a request.
+func (c *Connector) limited(ctx context.Context, d time.Duration) (context.Context, context.CancelFunc) {
+	if c.timeLimit != nil {
+		return c.timeLimit(ctx, d)
+	}
+	return context.WithTimeout(ctx, d)
 }
 
 // retried asks for one page, and again while the API server does not
@@ -101,10 +110,10 @@ func retried[T any](c *Connector, ctx context.Context, ns string, page pageFunc[
 	}
 	timeouts := 0
 	ask := func() ([]T, string, error) {
-		pctx, cancel := context.WithTimeout(ctx, limit)
+		pctx, cancel := c.limited(ctx, limit)
 		defer cancel()
 		items, next, err := page(pctx, ns, opts)
-		if err != nil && ctx.Err() == nil && errors.Is(pctx.Err(), context.DeadlineExceeded) {
+		if err != nil && ctx.Err() == nil && errors.Is(context.Cause(pctx), context.DeadlineExceeded) {
 			timeouts++
 			err = &timedOut{err: err, after: limit}
 		}

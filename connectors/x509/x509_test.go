@@ -222,13 +222,22 @@ func TestTLSEndpoints(t *testing.T) {
 	roots.AddCert(root.cert)
 	st, _ := open(t)
 	ep1, ep2 := "localhost:"+port, "localhost:"+port2
-	_, snap, ids := run(t, st, Options{Account: "edge", TLS: []string{ep1, ep2, selfAddr, dead, silent.Addr().String()}, Roots: roots, Timeout: 300 * time.Millisecond})
+	// The endpoints that answer have the default time (10 s) for their
+	// handshakes: a loaded machine is not a server that never answers.
+	_, snap, ids := run(t, st, Options{Account: "edge", TLS: []string{ep1, ep2, selfAddr, dead}, Roots: roots})
 
-	if snap.Status != audit.SnapshotPartial || len(snap.Gaps) != 2 || snap.Gaps[0].Endpoint != "tls://"+dead ||
+	if snap.Status != audit.SnapshotPartial || len(snap.Gaps) != 1 || snap.Gaps[0].Endpoint != "tls://"+dead ||
 		!strings.Contains(snap.Gaps[0].Reason, "cannot reach it for a TLS handshake") {
 		t.Fatalf("snapshot %s, gaps %+v; want partial naming tls://%s", snap.Status, snap.Gaps, dead)
 	}
-	if g := snap.Gaps[1]; g.Endpoint != "tls://"+silent.Addr().String() || !strings.Contains(g.Reason, "(no TLS answer within 300ms)") {
+	// The one that never answers is waited for as long as asked, alone
+	// (in a file of its own): only it decides what the 300 ms say.
+	silentStore, _ := open(t)
+	_, silentSnap, _ := run(t, silentStore, Options{Account: "edge", TLS: []string{silent.Addr().String()}, Timeout: 300 * time.Millisecond})
+	if len(silentSnap.Gaps) != 1 {
+		t.Fatalf("a server that never answers: gaps %+v; want one", silentSnap.Gaps)
+	}
+	if g := silentSnap.Gaps[0]; g.Endpoint != "tls://"+silent.Addr().String() || !strings.Contains(g.Reason, "(no TLS answer within 300ms)") {
 		t.Errorf("a server that never answers: %+v; want how long nhi waited, not %q", g, "context deadline exceeded")
 	}
 	if len(ids) != 2 {

@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -73,8 +74,13 @@ type Recorded struct {
 	// network that drops what it is sent, does (after 20 seconds it
 	// answers 504, as a proxy in front would).
 	HangLists atomic.Int64
+	// Hung, when set, is called as a list starts to hang: a test ends
+	// the client's wait for it there, as the client's time limit would,
+	// so a slow machine's answered lists are not what runs out of time.
+	Hung func()
 	// Abandoned counts the hung lists the client gave up on.
 	Abandoned atomic.Int64
+	hanging   sync.WaitGroup
 	// DownAfterLists, when above 0, stops the server once it has answered
 	// that many more lists: its listener is closed, so every request after
 	// is refused (connect: connection refused), as by an API server that
@@ -89,6 +95,10 @@ type Recorded struct {
 	// recorded, nil when the world does not record it.
 	tracking []byte
 }
+
+// WaitHung waits until every list left hanging so far has ended: given
+// up by the client (Abandoned), or answered 504 after 20 seconds.
+func (r *Recorded) WaitHung() { r.hanging.Wait() }
 
 // TrackingPath is where the API server says since when it labels legacy
 // tokens with their last use.
@@ -315,6 +325,11 @@ func (r *Recorded) serve(w http.ResponseWriter, req *http.Request) {
 	}
 	for n := r.HangLists.Load(); n > 0; n = r.HangLists.Load() {
 		if r.HangLists.CompareAndSwap(n, n-1) {
+			r.hanging.Add(1)
+			defer r.hanging.Done()
+			if r.Hung != nil {
+				r.Hung()
+			}
 			select {
 			case <-req.Context().Done():
 				r.Abandoned.Add(1)
