@@ -353,6 +353,9 @@ func checkFile(path string, opts OpenOptions) (fresh bool, err error) {
 	if err != nil || !bytes.Equal(hdr[:16], []byte("SQLite format 3\x00")) {
 		return false, fmt.Errorf("%w: %s is not an SQLite database; nothing was changed", ErrNotEvidence, path)
 	}
+	if err := foreignLog(path, f); err != nil {
+		return false, err
+	}
 	appID, version := binary.BigEndian.Uint32(hdr[68:72]), int(binary.BigEndian.Uint32(hdr[60:64]))
 	if appID == 0 && version == 0 && opts.Create && !opts.ReadOnly && emptyDatabase(path) {
 		// A database with no tables holds nothing to lose: what a process
