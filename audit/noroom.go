@@ -18,6 +18,15 @@ type fileRoom struct {
 // command again"). The commands and the review UI say it alike: SQLite's
 // "disk I/O error (778)", past a file size limit, names no cause.
 func NoRoomAdvice(path, again string) string {
+	return "Could not write to " + path + ": " + NoRoomWhy(path) + ". Make room (free space, raise the limit, or move the file to a disk with room) and " + again + ": " +
+		"what was recorded before stands and each write is whole or not made (nhi verify checks the file)."
+}
+
+// NoRoomWhy is what stops a file at path growing, as far as the system
+// says: "the disk holding it is full (12 bytes free)", "this process may
+// write no file larger than 3.1 MB (ulimit -f), and nhi's write needed
+// more".
+func NoRoomWhy(path string) string {
 	why := "the disk is full, or the file reached a size limit of its file system or of this process (ulimit -f), or the disk failed"
 	if r, ok := roomOf(path); ok {
 		switch {
@@ -31,8 +40,7 @@ func NoRoomAdvice(path, again string) string {
 			why += fmt.Sprintf(" (%s free on its disk)", sizeText(r.free))
 		}
 	}
-	return "Could not write to " + path + ": " + why + ". Make room (free space, raise the limit, or move the file to a disk with room) and " + again + ": " +
-		"what was recorded before stands and each write is whole or not made (nhi verify checks the file)."
+	return why
 }
 
 // sizeText is n bytes in MB (10^6) with one decimal, or in bytes below 1 MB.

@@ -347,6 +347,11 @@ func (s *Store) migrate(ctx context.Context) error {
 			// less nhi's for it: the caller says what stopped it.
 			return fmt.Errorf("cannot open %s: %w", s.path, err)
 		}
+		if isSQLiteBusy(err) {
+			// checkFile read nhi's header: the file is nhi's, and another
+			// program holds it.
+			return lockedError(s.path, err)
+		}
 		return fmt.Errorf("%w: %s cannot be read as a database (%v)", ErrNotEvidence, s.path, err)
 	}
 	pkgs := registeredMigrations()

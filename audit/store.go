@@ -198,6 +198,12 @@ func readableOn(db *sql.DB, path string) (*sql.DB, error) {
 	if err == nil {
 		return db, nil
 	}
+	if isSQLiteBusy(err) {
+		// Another program holds the file's lock against readers too:
+		// immutable=1 would read past the lock, half of what it writes.
+		db.Close()
+		return nil, lockedError(path, err)
+	}
 	if walHasHeader(path) {
 		if _, serr := os.Stat(path + "-shm"); errors.Is(serr, fs.ErrNotExist) {
 			db.Close()
@@ -223,6 +229,19 @@ func unreadableLog(path string, err error) error {
 	base := filepath.Base(path)
 	return fmt.Errorf("%w: %s cannot be read in this folder: its write-ahead log %s-wal holds writes not yet in the file (left by a process stopped before it closed the file: killed, the machine lost, or one still writing), and SQLite reads the log only through %s-shm, which it cannot create in this folder (%v); nothing was read or changed. Run any nhi command on the file once where it can be written, which moves the log into it, or copy %s and %s-wal together to a writable folder and read the copy (the file alone lacks those writes)",
 		ErrReadOnly, path, base, base, err, base, base)
+}
+
+// lockedError is the error of an open that found path locked against
+// readers (SQLite's SQLITE_BUSY through every wait of its busy timeout):
+// another program holds it exclusively, as the sqlite3 shell does after
+// PRAGMA locking_mode=EXCLUSIVE or a backup or sync tool may. The file is
+// nhi's as much as before: it is ErrBusy, never ErrNotEvidence.
+func lockedError(path string, err error) error {
+	return &busyErr{
+		msg:   path + " is locked by another program, which kept even readers out; nothing was read or changed. Close the program that holds it (an sqlite3 shell, a backup or sync tool), or wait for it to finish, then run this command again",
+		err:   err,
+		brief: path + " is locked by another program, so nothing was read or changed: close it, then try again",
+	}
 }
 
 func immutableDSN(path string) string {
@@ -333,6 +352,9 @@ func checkFile(path string, opts OpenOptions) (fresh bool, err error) {
 	}
 	if err != nil || !bytes.Equal(hdr[:16], []byte("SQLite format 3\x00")) {
 		return false, fmt.Errorf("%w: %s is not an SQLite database; nothing was changed", ErrNotEvidence, path)
+	}
+	if err := foreignLog(path, f); err != nil {
+		return false, err
 	}
 	appID, version := binary.BigEndian.Uint32(hdr[68:72]), int(binary.BigEndian.Uint32(hdr[60:64]))
 	if appID == 0 && version == 0 && opts.Create && !opts.ReadOnly && emptyDatabase(path) {

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func fileSum(t *testing.T, path string) [32]byte {
@@ -357,6 +358,53 @@ func TestOpenWhileAnotherProcessHoldsTheFile(t *testing.T) {
 	defer second.Close()
 	if ids, err := second.Identities(ctx); err != nil || len(ids) != 1 {
 		t.Errorf("second opener sees %d identities, %v", len(ids), err)
+	}
+}
+
+// A file another program holds locked against readers (the sqlite3
+// shell after PRAGMA locking_mode=EXCLUSIVE, a backup tool) is still
+// nhi's: an open says it is locked and by whom to ask, nothing else.
+// Before, a writer's open called it "not an nhi evidence file", and a
+// reader's read it through immutable=1, past the lock, where the holder
+// may be half way through a write.
+func TestOpenOfALockedFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "nhi.db")
+	s := openAt(t, path)
+	snapshot(t, s, nil, nil, obs("a", KindGitHubDeployKey))
+	s.Close()
+	holder, err := sql.Open("sqlite", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer holder.Close()
+	holder.SetMaxOpenConns(1)
+	for _, q := range []string{"PRAGMA locking_mode = EXCLUSIVE", "BEGIN EXCLUSIVE", "SELECT count(*) FROM events"} {
+		if _, err := holder.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	for _, readOnly := range []bool{false, true} {
+		st, err := Open(ctx, path, OpenOptions{ReadOnly: readOnly, BusyTimeout: 50 * time.Millisecond})
+		if err == nil {
+			st.Close()
+			t.Errorf("read-only %v: opened a file another program holds locked", readOnly)
+			continue
+		}
+		if !errors.Is(err, ErrBusy) || errors.Is(err, ErrNotEvidence) || !strings.Contains(err.Error(), "locked by another program") {
+			t.Errorf("read-only %v: %v", readOnly, err)
+		}
+	}
+	if _, err := holder.Exec("COMMIT"); err != nil {
+		t.Fatal(err)
+	}
+	holder.Close()
+	st, err := Open(ctx, path, OpenOptions{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if ids, err := st.Identities(ctx); err != nil || len(ids) != 1 {
+		t.Errorf("once the lock is let go: %d identities, %v", len(ids), err)
 	}
 }
 

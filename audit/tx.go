@@ -106,7 +106,8 @@ func (s *Store) execWaiting(ctx context.Context, own, query string, args ...any)
 // ErrBusy is what every write returns, wrapped in busyError's message,
 // when another process held the evidence file's write lock through the
 // busy timeout five times over: errors.Is(err, ErrBusy). Nothing the
-// failed write meant to record was recorded.
+// failed write meant to record was recorded. An open that finds the file
+// locked against readers too is ErrBusy as well (lockedError).
 var ErrBusy = errors.New("the evidence file stayed busy with another writer")
 
 // busyErr is busyError's error: its message, and the driver's error

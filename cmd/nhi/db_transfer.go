@@ -81,6 +81,9 @@ earlier event would not be the store as it was. See docs/team.md.`,
 			}
 			defer st.Close()
 			res, err := st.Export(ctx, to)
+			if audit.NoRoom(err) {
+				return dbExportNoRoom(err, to, st.Path())
+			}
 			if err != nil {
 				return err
 			}

@@ -139,6 +139,9 @@ func TestSnapshotsTellRunningFromKilled(t *testing.T) {
 	if got := runOf(); got["state"] != "running" || got["pid"] != float64(run.cmd.Process.Pid) {
 		t.Errorf("snapshots --json while it runs: run %v, want state running and pid %d", got, run.cmd.Process.Pid)
 	}
+	if r := ok(t, "verify", "--db", db); !strings.Contains(r.stdout, fmt.Sprintf("Not finished: snapshot 2 of github/northwind, running (pid %d on host ", run.cmd.Process.Pid)) {
+		t.Errorf("verify while it runs:\n%s", r.stdout)
+	}
 	if err := run.cmd.Process.Kill(); err != nil {
 		t.Fatal(err)
 	}
@@ -161,5 +164,11 @@ func TestSnapshotsTellRunningFromKilled(t *testing.T) {
 	}
 	if r := ok(t, "snapshots", "show", "2", "--db", db); !strings.Contains(r.stdout, "Identities: never counted unless it finishes: it was stopped before it finished") {
 		t.Errorf("snapshots show 2 after the kill:\n%s", r.stdout)
+	}
+	// nhi verify passes, and says what the kill left unfinished, where
+	// it counted the finished snapshots alone.
+	if r := ok(t, "verify", "--db", db); !strings.Contains(r.stdout, "1 snapshot matches its digest") ||
+		!strings.Contains(r.stdout, "Not finished: snapshot 2 of github/northwind, stopped before it finished (no live nhi process holds it): what it wrote so far is not checked") {
+		t.Errorf("verify after the kill:\n%s", r.stdout)
 	}
 }

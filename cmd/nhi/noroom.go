@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
+
+	"github.com/nhi-audit/nhi/audit"
 )
 
 // A write to the evidence file that fails for want of room (audit.NoRoom)
@@ -42,6 +44,16 @@ func exportNoRoom(err error, dir string) error {
 		what += fmt.Sprintf(" (and %d more %s)", n-1, plural(n-1, "file", "files"))
 	}
 	return fmt.Errorf("no room to write the bundle: %s; nothing was written to %s (an earlier bundle there is as it was): make room (on the disk of %s, and of TMPDIR for the long tables while they are written), or export to another disk, and run the command again", what, dir, dir)
+}
+
+// dbExportNoRoom is the error of nhi db export --to to that found no
+// room: it names to, whose disk or size limit stopped it, where run's
+// advice after a write that found no room named the store (--db), which
+// the export only reads, and told the user to make room there. Its text
+// is err's but it does not wrap it, so run adds nothing of the store.
+func dbExportNoRoom(err error, to, store string) error {
+	return fmt.Errorf("%v\nCould not write %s: %s. Nothing was written to %s (the partial copy beside it was removed), and %s is as it was: make room (free space, or raise the limit), or write to another disk, and run the command again",
+		err, to, audit.NoRoomWhy(to), to, store)
 }
 
 // leaves is the errors err joins (errors.Join, nested), or err.

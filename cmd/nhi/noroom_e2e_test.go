@@ -108,6 +108,34 @@ func TestExportPastTheFileSizeLimit(t *testing.T) {
 	}
 }
 
+// TestDBExportPastTheFileSizeLimit: nhi db export --to F that finds no
+// room names F, and that nothing was written to it, where the advice after
+// the error named the store it reads (--db) and told the user to make room
+// there; nothing is left beside F.
+func TestDBExportPastTheFileSizeLimit(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("no ulimit")
+	}
+	db := campaignDB(t, 2000)
+	ok(t, "campaign", "create", "q", "--scope", "id:*", "--due", "2030-01-01", "--reviewer", "rita", "--db", db, "--as", "lead")
+	to := filepath.Join(t.TempDir(), "copy.db")
+	// 64 or 128 KB (sh's blocks are 512 bytes or 1024): more than the
+	// store's -shm (32 KiB), less than a copy of 2,000 identities.
+	got := failsPastFileLimit(t, 128, "", nil, "db", "export", "--to", to, "--db", db)
+	for _, says := range []string{"Could not write " + to + ": this process may write no file larger than", "Nothing was written to " + to, db + " is as it was"} {
+		if !strings.Contains(got, says) {
+			t.Errorf("db export past the limit does not say %q:\n%s", says, got)
+		}
+	}
+	if strings.Contains(got, "Could not write to "+db) {
+		t.Errorf("db export past the limit names the store it reads:\n%s", got)
+	}
+	if entries, err := os.ReadDir(filepath.Dir(to)); err != nil || len(entries) != 0 {
+		t.Errorf("the export that failed left %v (%v)", entries, err)
+	}
+	ok(t, "verify", "--db", db)
+}
+
 // TestOutputPastTheFileSizeLimit: identities written to a file that
 // cannot grow (a full disk, a file size limit) fail saying the output is
 // cut short, where only "write /dev/stdout: file too large" said so: a

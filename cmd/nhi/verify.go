@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -127,7 +128,7 @@ the file.`,
 			if len(r.OldForm) > 0 {
 				fmt.Fprintf(a.stdout, "Old form: %s finished before nhi recorded snapshots in the log; checked by the digest of their observations only\n", snapshotList(r.OldForm))
 			}
-			return nil
+			return a.unfinishedSnapshots(cmd.Context(), st)
 		},
 	}
 	cmd.Flags().StringVar(&reportDir, "report", "", "check the evidence bundle nhi export wrote into DIR")
@@ -195,6 +196,27 @@ func (a *app) verifyReport(cmd *cobra.Command, dir, allowedSigners string) error
 		fmt.Fprintf(a.stdout, "; every file agrees with report.json\nNOT CHECKED against an evidence file (none at %s): the files agree with each other, which proves them consistent, not true (%s); pass --db PATH to tie the bundle to the event log\n", a.db, who)
 	default:
 		fmt.Fprintf(a.stdout, "\nNOT CHECKED against an evidence file (none at %s), nor the files against each other (the bundle has no report.json to render them from): pass --db PATH to tie the bundle to the event log\n", a.db)
+	}
+	return nil
+}
+
+// unfinishedSnapshots says, after a verification that passed, which
+// snapshots have not finished (running, or stopped: killed, out of room):
+// what they wrote so far has no record to check it against, and is no
+// population. Before, the OK line counted the finished ones alone and
+// said nothing of a run a kill left half written.
+func (a *app) unfinishedSnapshots(ctx context.Context, st *audit.Store) error {
+	snaps, err := st.Snapshots(ctx)
+	if err != nil {
+		return err
+	}
+	for i := len(snaps) - 1; i >= 0; i-- {
+		s := &snaps[i]
+		if s.Status != audit.SnapshotRunning {
+			continue
+		}
+		fmt.Fprintf(a.stdout, "Not finished: snapshot %d of %s/%s, %s: what it wrote so far is not checked (its record, which verify checks a snapshot against, is written when it finishes) and is no population (nhi snapshots show %d)\n",
+			s.ID, audit.Printable(s.Source), audit.Printable(s.Account), s.RunState(), s.ID)
 	}
 	return nil
 }
