@@ -93,7 +93,8 @@ func (id *Identity) FilterFinding(i int) (rule, severity string, ok bool) {
 // ("tag.…" attribute) when its tags were not (AttrTagsUnknown), and its
 // findings when what a rule reads was not: its policies (overprivileged),
 // its trust policy (broad-trust, third-party; AttrTrustUnknown) or its
-// last use (stale; AttrLastUseUnknown).
+// last use (stale; AttrLastUseUnknown); and, of Expires, whether no
+// expiry is because it was not read (AttrExpiresUnknown).
 func Unread(attrs map[string]string, f filter.Field, key string) bool {
 	switch f {
 	case filter.Permissions:
@@ -102,6 +103,8 @@ func Unread(attrs map[string]string, f filter.Field, key string) bool {
 		return attrs[AttrTagsUnknown] == "true" && (key == "" || strings.HasPrefix(strings.ToLower(key), "tag."))
 	case filter.Findings:
 		return attrs[AttrPoliciesUnknown] == "true" || attrs[AttrTrustUnknown] == "true" || attrs[AttrLastUseUnknown] == "true"
+	case filter.Expires:
+		return attrs[AttrExpiresUnknown] == "true"
 	}
 	return false
 }
@@ -109,7 +112,7 @@ func Unread(attrs map[string]string, f filter.Field, key string) bool {
 // UnreadMarks are the attributes Unread reads: a reader that holds an
 // identity's attributes otherwise than as a map (the TUI's rows) gives it
 // these alone.
-var UnreadMarks = []string{AttrPoliciesUnknown, AttrTagsUnknown, AttrTrustUnknown, AttrLastUseUnknown}
+var UnreadMarks = []string{AttrPoliciesUnknown, AttrTagsUnknown, AttrTrustUnknown, AttrLastUseUnknown, AttrExpiresUnknown}
 
 // FilterUnread implements filter.Subject.
 func (id *Identity) FilterUnread(f filter.Field, key string) bool {

@@ -195,6 +195,13 @@ const AttrPoliciesUnknown = "policies_unknown"
 // it chains to a trusted root is not known (no trust store to judge by).
 const AttrTrustUnknown = "trust_unknown"
 
+// AttrExpiresUnknown, "true" on an identity with no expiry, says its
+// expiry was not read (its source did not say): no expiry is then not
+// "never expires", and the expires terms of a filter are not known of it
+// (docs/filter.md, "What was not read"). Without it, no expiry is a
+// fact: the identity never expires, or its kind has no expiry.
+const AttrExpiresUnknown = "expires_unknown"
+
 // ReportsLastUse says whether no last use on an identity of kind k means
 // "never used": its source reports use (TracksLastUse) and it was read
 // for this identity (lastUseUnknown, its AttrLastUseUnknown, is not

@@ -475,7 +475,11 @@ func (t *timeTerm) match(s Subject, env *Env, u bool) bool {
 	ref := s.FilterTime(t.span.at)
 	if t.span.until {
 		if ref == nil {
-			return false // it never expires
+			if u != t.ge && s.FilterUnread(t.span.at, "") {
+				return u // its expiry was not read: not known
+			}
+			// It never expires: further away than any span.
+			return t.ge
 		}
 		// remaining = ref - now; remaining >= thr <=> ref >= now+thr
 		before := ref.Before(now.Add(t.thr))
@@ -505,7 +509,15 @@ type neverTerm struct {
 	field Field
 }
 
-func (t *neverTerm) match(s Subject, _ *Env, _ bool) bool { return s.FilterTime(t.field) == nil }
+func (t *neverTerm) match(s Subject, _ *Env, u bool) bool {
+	if s.FilterTime(t.field) != nil {
+		return false
+	}
+	if !u && t.field == Expires && s.FilterUnread(Expires, "") {
+		return u // no expiry read is not "never expires"
+	}
+	return true
+}
 
 func (t *neverTerm) write(b *strings.Builder) {
 	b.WriteString(t.name)
@@ -532,10 +544,13 @@ func (t *usedTerm) write(b *strings.Builder) {
 // expiredTerm: the bare keyword "expired".
 type expiredTerm struct{}
 
-func (expiredTerm) match(s Subject, env *Env, _ bool) bool {
+func (expiredTerm) match(s Subject, env *Env, u bool) bool {
 	now := envNow(env)
 	at := s.FilterTime(Expires)
-	return at != nil && at.Before(now)
+	if at == nil {
+		return u && s.FilterUnread(Expires, "") // not known when its expiry was not read
+	}
+	return at.Before(now)
 }
 
 func (expiredTerm) write(b *strings.Builder) { b.WriteString("expired") }

@@ -33,11 +33,14 @@ type Subject interface {
 	FilterTracksLastUse() bool
 	// FilterUnread reports whether the subject's value of the map field f
 	// (Attributes or Permissions) under key was not read (key "": any of
-	// them), or, of Findings, whether something its rules read was not:
-	// no value (no finding) is then not known, never none, and neither a
-	// term that claims it absent (perm:none, attr.KEY:none, finding:none)
-	// nor the negation of one that looks for it (-perm:any, -perm:admin)
-	// matches. Match asks it only where the answer turns on it.
+	// them), or, of Findings, whether something its rules read was not,
+	// or, of Expires, whether a subject with no expiry has none because it
+	// was not read rather than because it never expires: no value (no
+	// finding, no expiry) is then not known, never none, and neither a
+	// term that claims it absent (perm:none, attr.KEY:none, finding:none,
+	// expires:never) nor the negation of one that looks for it
+	// (-perm:any, -perm:admin, -expires<14d) matches. Match asks it only
+	// where the answer turns on it.
 	FilterUnread(f Field, key string) bool
 }
 
@@ -180,7 +183,7 @@ var fields = []field{
 		{"unused>90d", "have not been used for more than 90 days (see below)"}}},
 	{name: "expires", compile: spanField(span{at: Expires, until: true, never: true}), example: "expires<14d or expires:never", docs: []row{
 		{"expires<14d", "expire within 14 days, **including** those already expired"},
-		{"expires:never", "have no expiry date"},
+		{"expires:never", "have no expiry date: they never expire (not those whose expiry was not read)"},
 		{"expired", "have an expiry date in the past"}}},
 	{name: "age", compile: spanField(span{at: Created}), example: "age>365d", docs: []row{
 		{"age>365d", "were created more than 365 days ago"}}},
