@@ -3,7 +3,9 @@ package main
 import (
 	"encoding/csv"
 	"encoding/json"
+	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -83,4 +85,59 @@ func TestIdentitiesSayWhatWasNotRead(t *testing.T) {
 			t.Errorf("csv: %s's not_read %q, want %q", r[2], r[col], want)
 		}
 	}
+}
+
+// TestReportSaysPermissionsNotRead: a campaign's evidence report lists
+// the permissions each item was frozen with; of a role whose policies
+// were not read (policies_unknown) it says "not read", or of one read in
+// part that what it lists is not all, in population.csv and report.json,
+// where the cell was empty, which an auditor reads as granted nothing.
+func TestReportSaysPermissionsNotRead(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "nhi.db")
+	created := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	role := func(name string, perms, attrs map[string]string) audit.Observation {
+		return audit.Observation{ID: audit.IdentityID("aws", "111111111111", audit.KindAWSIAMRole, name), Kind: audit.KindAWSIAMRole,
+			Name: name, Scope: "111111111111", CreatedAt: &created, LastUsedAt: &created, Permissions: perms, Attributes: attrs}
+	}
+	unknown := map[string]string{audit.AttrPoliciesUnknown: "true"}
+	recordSnapshot(t, db, true, nil, role("bare", nil, nil), role("unread", nil, unknown), role("part", map[string]string{"s3-read": "attached"}, unknown))
+	ok(t, "campaign", "create", "roles", "--scope", "kind:aws_iam_role", "--due", "2099-12-31", "--reviewer", "rita", "--db", db, "--as", "lead")
+	dir := filepath.Join(t.TempDir(), "bundle")
+	ok(t, "export", "roles", "--out", dir, "--db", db, "--as", "lead")
+	want := map[string]string{"bare": "", "unread": "not read (policies_unknown)", "part": "s3-read:attached; not read whole (policies_unknown)"}
+
+	f, err := os.Open(filepath.Join(dir, "population.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	recs, err := csv.NewReader(f).ReadAll()
+	if err != nil || len(recs) != 4 {
+		t.Fatalf("population.csv: %v %v", err, recs)
+	}
+	name, perms := slices.Index(recs[0], "name"), slices.Index(recs[0], "permissions")
+	for _, r := range recs[1:] {
+		if r[perms] != want[r[name]] {
+			t.Errorf("population.csv: %s's permissions %q, want %q", r[name], r[perms], want[r[name]])
+		}
+	}
+	var rep struct {
+		Register []struct {
+			Name        string `json:"name"`
+			Permissions string `json:"permissions"`
+		} `json:"decision_register"`
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "report.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &rep); err != nil || len(rep.Register) != 3 {
+		t.Fatalf("report.json: %v %+v", err, rep.Register)
+	}
+	for _, r := range rep.Register {
+		if r.Permissions != want[r.Name] {
+			t.Errorf("report.json: %s's permissions %q, want %q", r.Name, r.Permissions, want[r.Name])
+		}
+	}
+	ok(t, "verify", "--report", dir, "--db", db)
 }
