@@ -10,10 +10,12 @@ import (
 // says "not read" and why, never "none", "never" or a dash.
 type NotRead struct {
 	// What was not read: "permissions", "trust", "last_used", "tags",
-	// "expiry". Stable: scripts read it (nhi identities --json).
+	// "expiry", "rotation". Stable: scripts read it (nhi identities
+	// --json).
 	What string `json:"what"`
 	// Marker is the attribute that says so: policies_unknown,
-	// trust_unknown, last_used_unknown, tags_unknown, expires_unknown.
+	// trust_unknown, last_used_unknown, tags_unknown, expires_unknown,
+	// rotated_unknown.
 	Marker string `json:"marker"`
 	// Why is what nhi knows of why, and what that leaves unknown, in
 	// plain words.
@@ -27,6 +29,7 @@ const (
 	NotReadLastUse     = "last_used"
 	NotReadTags        = "tags"
 	NotReadExpiry      = "expiry"
+	NotReadRotation    = "rotation"
 )
 
 // NotReadAdvice is what to do about what was not read, in the words
@@ -38,10 +41,14 @@ const NotReadAdvice = "give the credential what it lacks and snapshot again"
 const (
 	attrPoliciesUnreadable = "policies_unreadable" // AWS: the policies whose documents were not read
 	attrPermissionsUnknown = "permissions_unknown" // Kubernetes: the roles or bindings not read
+	// attrRotatedUnknown, "true" on an identity with no rotation, says
+	// when its secret material last changed was not reported (an
+	// import's empty rotated_at: docs/import.md).
+	attrRotatedUnknown = "rotated_unknown"
 )
 
 // NotReadOf lists what the source did not tell nhi of o, in a fixed
-// order: permissions, trust, last use, tags, expiry. Nil when it told
+// order: permissions, trust, last use, tags, expiry, rotation. Nil when it told
 // everything it keeps.
 func NotReadOf(o *Observation) []NotRead {
 	a := o.Attributes
@@ -80,6 +87,9 @@ func NotReadOf(o *Observation) []NotRead {
 	}
 	if a[AttrExpiresUnknown] == "true" && o.ExpiresAt == nil {
 		out = append(out, NotRead{NotReadExpiry, AttrExpiresUnknown, "its source did not say when it expires: whether it does is not known"})
+	}
+	if a[attrRotatedUnknown] == "true" && o.RotatedAt == nil {
+		out = append(out, NotRead{NotReadRotation, attrRotatedUnknown, "its source did not say when its secret material last changed: whether it was rotated is not known"})
 	}
 	return out
 }

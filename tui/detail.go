@@ -221,11 +221,7 @@ func (v *detailView) content(now time.Time) []string {
 		field("Last used", dash+" (not reported by the source)")
 	}
 	field("Rotated", stamp(id.RotatedAt, now))
-	if id.ExpiresAt == nil && id.Attributes[audit.AttrExpiresUnknown] == "true" {
-		field("Expires", dash+" (not read: its source did not say)")
-	} else {
-		field("Expires", stamp(id.ExpiresAt, now))
-	}
+	field("Expires", stamp(id.ExpiresAt, now))
 
 	// What the source did not tell nhi, each with why: the empty values
 	// below (no permission, no finding, no tag) are not none.
@@ -385,6 +381,7 @@ var notReadLabel = map[string]string{
 	audit.NotReadLastUse:     "Last use",
 	audit.NotReadTags:        "Tags",
 	audit.NotReadExpiry:      "Expiry",
+	audit.NotReadRotation:    "Rotation",
 }
 
 // diffLines says what the newest two snapshots of id's own source/account
