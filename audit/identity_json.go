@@ -25,6 +25,7 @@ type identityJSON struct {
 	Permissions map[string]string `json:"permissions"`
 	Attributes  map[string]string `json:"attributes"`
 	Findings    []Finding         `json:"findings"`
+	NotRead     []NotRead         `json:"not_read"`
 	Status      string            `json:"status"`
 	StatusWhy   string            `json:"status_reason,omitempty"`
 	Change      string            `json:"change,omitempty"`
@@ -33,7 +34,9 @@ type identityJSON struct {
 }
 
 // MarshalJSON writes the identity in its documented JSON shape: timestamps
-// RFC 3339 UTC or null, an absent owner null, maps and findings never null.
+// RFC 3339 UTC or null, an absent owner null, maps and findings never null;
+// not_read lists what the source did not tell nhi (NotReadOf), [] when
+// nothing, so an empty permissions map or no last use there is not none.
 func (i Identity) MarshalJSON() ([]byte, error) {
 	j := identityJSON{
 		ID: i.ID, Kind: i.Kind, Source: i.Source, Account: i.Account, Name: i.Name, Scope: i.Scope,
@@ -56,6 +59,9 @@ func (i Identity) MarshalJSON() ([]byte, error) {
 	}
 	if j.Findings == nil {
 		j.Findings = []Finding{}
+	}
+	if j.NotRead = NotReadOf(&i.Observation); j.NotRead == nil {
+		j.NotRead = []NotRead{}
 	}
 	return json.Marshal(j)
 }
@@ -145,6 +151,15 @@ func (w *IdentityJSON) Append(b []byte, i *Identity) []byte {
 		b = w.str(b, 3, "owasp", f.OWASP)
 		b = append(b, ',')
 		return w.str(b, 3, "message", f.Message)
+	})
+	b = append(b, ',')
+	nr := NotReadOf(&i.Observation)
+	b = w.objects(b, "not_read", len(nr), func(b []byte, n int) []byte {
+		b = w.str(b, 3, "what", nr[n].What)
+		b = append(b, ',')
+		b = w.str(b, 3, "marker", nr[n].Marker)
+		b = append(b, ',')
+		return w.str(b, 3, "why", nr[n].Why)
 	})
 	b = append(b, ',')
 	b = w.str(b, 1, "status", i.Status)

@@ -150,3 +150,45 @@ func TestUnsaidExpiryAndRotation(t *testing.T) {
 		}
 	}
 }
+
+// TestExpiresNeverUnknownAndSoon: of a token that never expires (a
+// fine-grained PAT with no expiry), an App installation (a kind with no
+// expiry) and a token whose expiry was not read (expires_unknown),
+// expires>30d holds of the first two, whose expiry is further away than
+// any span, and of the third neither it nor its negation: -expires>30d,
+// "expires within 30 days", listed the two that never expire as if they
+// did, where it now lists the one that expires in 10 days alone.
+func TestExpiresNeverUnknownAndSoon(t *testing.T) {
+	now := time.Date(2026, 10, 1, 0, 0, 0, 0, time.UTC)
+	soon, later := now.AddDate(0, 0, 10), now.AddDate(0, 0, 60)
+	never := &Identity{Observation: Observation{ID: "never", Kind: KindGitHubFineGrainedPAT}}
+	kind := &Identity{Observation: Observation{ID: "kind", Kind: KindGitHubAppInstallation}}
+	unknown := &Identity{Observation: Observation{ID: "unknown", Kind: KindGitHubFineGrainedPAT, Attributes: map[string]string{AttrExpiryUnknown: "true"}}}
+	inTen := &Identity{Observation: Observation{ID: "in10d", Kind: KindGitHubFineGrainedPAT, ExpiresAt: &soon}}
+	inSixty := &Identity{Observation: Observation{ID: "in60d", Kind: KindGitHubFineGrainedPAT, ExpiresAt: &later}}
+	env := &filter.Env{Now: now}
+	for expr, want := range map[string][5]bool{
+		"expires>30d":                          {true, true, false, false, true},
+		"-expires>30d":                         {false, false, false, true, false},
+		"expires>=30d":                         {true, true, false, false, true},
+		"expires<14d":                          {false, false, false, true, false},
+		"-expires<14d":                         {true, true, false, false, true},
+		"expires<=90d":                         {false, false, false, true, true},
+		"expires:never":                        {true, true, false, false, false},
+		"-expires:never":                       {false, false, false, true, true},
+		"expired":                              {false, false, false, false, false},
+		"-expired":                             {true, true, false, true, true},
+		"-expires>30d or expires<14d":          {false, false, false, true, false},
+		"expires>30d or kind:fine_grained_pat": {true, true, true, true, true},
+	} {
+		f, err := filter.Parse(expr, Vocabulary)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, id := range []*Identity{never, kind, unknown, inTen, inSixty} {
+			if got := f.Match(id, env); got != want[i] {
+				t.Errorf("%s on %s: %v, want %v", expr, id.ID, got, want[i])
+			}
+		}
+	}
+}

@@ -268,9 +268,10 @@ func TestFilterMatch(t *testing.T) {
 		{"unused>0y", ""},
 		{"expires<14d", "pat sso"}, // includes already expired
 		{"expires<0d", "sso"},
-		{"expires>5d", "pat"},
-		{"expires>=10d", "pat"},
-		{"expires>10d", ""},
+		{"expires>5d", "app hook key newkey pat secret"}, // those that never expire: further than any span
+		{"expires>=10d", "app hook key newkey pat secret"},
+		{"expires>10d", "app hook key newkey secret"},
+		{"-expires>10d", "pat sso"},
 		{"expires:never", "app hook key newkey secret"},
 		{"expired", "sso"},
 		{"EXPIRED", "sso"},

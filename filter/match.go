@@ -475,9 +475,11 @@ func (t *timeTerm) match(s Subject, env *Env, u bool) bool {
 	ref := s.FilterTime(t.span.at)
 	if t.span.until {
 		if ref == nil {
-			// It never expires, unless its expiry was not reported:
-			// then not known.
-			return u && s.FilterUnread(t.span.at, "")
+			if u != t.ge && s.FilterUnread(t.span.at, "") {
+				return u // its expiry was not read: not known
+			}
+			// It never expires: further away than any span.
+			return t.ge
 		}
 		// remaining = ref - now; remaining >= thr <=> ref >= now+thr
 		before := ref.Before(now.Add(t.thr))

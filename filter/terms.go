@@ -36,10 +36,11 @@ type Subject interface {
 	// them), of the time field Expires or Rotated (key ""), whether the
 	// source left it unsaid, so that none is not "never", or, of
 	// Findings, whether something its rules read was not:
-	// no value (no finding) is then not known, never none, and neither a
-	// term that claims it absent (perm:none, attr.KEY:none, finding:none)
-	// nor the negation of one that looks for it (-perm:any, -perm:admin)
-	// matches. Match asks it only where the answer turns on it.
+	// no value (no finding, no expiry) is then not known, never none, and
+	// neither a term that claims it absent (perm:none, attr.KEY:none,
+	// finding:none, expires:never) nor the negation of one that looks for
+	// it (-perm:any, -perm:admin, -expires<14d) matches. Match asks it only
+	// where the answer turns on it.
 	FilterUnread(f Field, key string) bool
 }
 
@@ -182,7 +183,7 @@ var fields = []field{
 		{"unused>90d", "have not been used for more than 90 days (see below)"}}},
 	{name: "expires", compile: spanField(span{at: Expires, until: true, never: true}), example: "expires<14d or expires:never", docs: []row{
 		{"expires<14d", "expire within 14 days, **including** those already expired"},
-		{"expires:never", "have no expiry date, as read: an expiry the source left unsaid (`expires_unknown`, an import's empty `expires_at`) is not known, so neither `expires:never` nor `-expires:never` matches it, nor `expires<14d` or `expired`, nor their negation"},
+		{"expires:never", "have no expiry date: they never expire, so `expires>30d` holds of them too. An expiry the source left unsaid (`expires_unknown`, an import's empty `expires_at`) is not known, so neither `expires:never` nor `-expires:never` matches it, nor `expires<14d`, `expires>30d` or `expired`, nor their negation"},
 		{"expired", "have an expiry date in the past"}}},
 	{name: "age", compile: spanField(span{at: Created}), example: "age>365d", docs: []row{
 		{"age>365d", "were created more than 365 days ago"}}},

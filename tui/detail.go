@@ -12,6 +12,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/nhi-audit/nhi/audit"
+	"github.com/nhi-audit/nhi/filter"
 )
 
 // labelWidth is the width of the field-name column of the detail view.
@@ -230,12 +231,28 @@ func (v *detailView) content(now time.Time) []string {
 	field("Rotated", unsaid(id.RotatedAt, audit.AttrRotationUnknown))
 	field("Expires", unsaid(id.ExpiresAt, audit.AttrExpiryUnknown))
 
+	// What the source did not tell nhi, each with why: the empty values
+	// below (no permission, no finding, no tag) are not none.
+	unread := audit.NotReadOf(&id.Observation)
+	if len(unread) > 0 {
+		section("Not read (" + strconv.Itoa(len(unread)) + ")")
+		for _, n := range unread {
+			item(theme.Warning.Render(notReadLabel[n.What]+" not read") + " (" + n.Marker + "): " + audit.Printable(n.Why))
+		}
+		item(theme.Muted.Render("to read them: " + audit.NotReadAdvice))
+	}
+
 	section("Findings (" + strconv.Itoa(len(id.Findings)) + ")")
+	findingsUnread := audit.Unread(id.Attributes, filter.Findings, "")
 	switch {
 	case v.st.dirty[id.ID] > 0:
 		item(theme.Muted.Render("being recomputed after the owner change…"))
+	case len(id.Findings) == 0 && findingsUnread:
+		item(theme.Warning.Render("none found, which is not none: what a rule reads was not read (see Not read), so a rule may find something there"))
 	case len(id.Findings) == 0:
 		item(theme.Muted.Render("no findings"))
+	case findingsUnread:
+		item(theme.Muted.Render("what a rule reads was not all read (see Not read): a rule may find more"))
 	}
 	for _, f := range id.Findings {
 		head := orDash(audit.Printable(f.Rule)) + " · " + severity(audit.Printable(f.Severity))
@@ -343,7 +360,12 @@ func (v *detailView) content(now time.Time) []string {
 	lines = v.diffLines(lines, id)
 
 	section("Permissions (" + strconv.Itoa(len(id.Permissions)) + ")")
-	if len(id.Permissions) == 0 {
+	switch {
+	case id.Attributes[audit.AttrPoliciesUnknown] == "true" && len(id.Permissions) == 0:
+		item(theme.Warning.Render("not read (" + audit.AttrPoliciesUnknown + "): none recorded is not none; see Not read"))
+	case id.Attributes[audit.AttrPoliciesUnknown] == "true":
+		item(theme.Warning.Render("not read whole (" + audit.AttrPoliciesUnknown + "): it may be granted more; see Not read"))
+	case len(id.Permissions) == 0:
 		item(theme.Muted.Render("none recorded"))
 	}
 	for _, k := range slices.Sorted(maps.Keys(id.Permissions)) {
@@ -358,6 +380,16 @@ func (v *detailView) content(now time.Time) []string {
 		item(audit.Printable(k) + ": " + orDash(audit.Printable(id.Attributes[k])))
 	}
 	return lines
+}
+
+// notReadLabel names each audit.NotRead.What as the detail says it.
+var notReadLabel = map[string]string{
+	audit.NotReadPermissions: "Permissions",
+	audit.NotReadTrust:       "Trust",
+	audit.NotReadLastUse:     "Last use",
+	audit.NotReadTags:        "Tags",
+	audit.NotReadExpiry:      "Expiry",
+	audit.NotReadRotation:    "Rotation",
 }
 
 // diffLines says what the newest two snapshots of id's own source/account

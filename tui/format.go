@@ -31,18 +31,26 @@ func age(t, now time.Time) string {
 	return audit.Span(d)
 }
 
-// lastUsed is the LAST USED cell: "14d ago", "never", or a dash when the
-// source does not say (reports is audit.ReportsLastUse).
+// lastUsed is the LAST USED cell: "14d ago", "never", "not read" where
+// the kind reports use but it was not read for this identity
+// (last_used_unknown), or a dash where the kind's source does not report
+// it (reports is audit.ReportsLastUse, tracks Kind.TracksLastUse).
 // at is Unix seconds or noTime.
-func lastUsedCell(at int64, reports bool, now time.Time) string {
-	if at != noTime {
+func lastUsedCell(at int64, reports, tracks bool, now time.Time) string {
+	switch {
+	case at != noTime:
 		return audit.Ago(timeOf(at), now)
-	}
-	if reports {
+	case reports:
 		return "never"
+	case tracks:
+		return notRead
 	}
 	return dash
 }
+
+// notRead is a cell whose value the source did not tell nhi
+// (audit.NotReadOf): not "none", not "never", not a dash.
+const notRead = "not read"
 
 // stamp is a timestamp for the detail view: RFC 3339 in UTC and how long ago.
 func stamp(t *time.Time, now time.Time) string {

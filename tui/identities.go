@@ -200,7 +200,7 @@ func (v *identitiesView) cells(i int32, dst []string) {
 	dst[colName] = orDash(audit.Printable(t.strs.at(r.name)))
 	dst[colScope] = orDash(audit.Printable(t.strs.at(r.scope)))
 	dst[colOwner] = ownerCell(t.strs.at(r.owner), t.holder(r), v.table.ColumnWidth(colOwner))
-	dst[colLastUsed] = lastUsedCell(r.lastUsed, t.reportsLastUse(r), v.at)
+	dst[colLastUsed] = lastUsedCell(r.lastUsed, t.reportsLastUse(r), audit.Kind(t.strs.at(r.kind)).TracksLastUse(), v.at)
 	dst[colAge] = dash
 	if r.created != noTime {
 		dst[colAge] = age(timeOf(r.created), v.at)
@@ -210,6 +210,10 @@ func (v *identitiesView) cells(i int32, dst []string) {
 		v.findings = append(v.findings, t.finding(r, k))
 	}
 	dst[colFindings] = orDash(audit.RuleNames(v.findings))
+	if r.nFind == 0 && t.findingsUnread(r) {
+		// No finding, where what a rule reads was not read: not none.
+		dst[colFindings] = notRead
+	}
 	if v.st.dirty[id] > 0 {
 		// The owner changed in this session; the findings that depend on
 		// it are being recomputed.

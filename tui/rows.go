@@ -801,6 +801,25 @@ func (t *tables) reportsLastUse(r *idRow) bool {
 	return true
 }
 
+// findingsUnread is audit.Unread of r's findings: whether what a rule
+// reads of it was not read, its marks found by index (fixedTexts).
+func (t *tables) findingsUnread(r *idRow) bool {
+	if r.nAttr == 0 {
+		return false
+	}
+	var marks map[string]string
+	p := t.pairs.run(r.attr, r.nAttr)
+	for j := 0; j < len(p); j += 2 {
+		if k := p[j]; k >= textUnreadMarks && k < textUnreadMarks+uint32(len(audit.UnreadMarks)) {
+			if marks == nil {
+				marks = map[string]string{}
+			}
+			marks[t.strs.at(k)] = t.strs.at(p[j+1])
+		}
+	}
+	return marks != nil && audit.Unread(marks, filter.Findings, "")
+}
+
 // lightIdentity is the row as an audit.Identity with what relations to a
 // person read (audit.PersonMatcher, audit.LeaversOf): ID, name, kind,
 // scope, owner, status, times, attributes and suggestions. It is s's own

@@ -148,11 +148,13 @@ func build(ctx context.Context, st *audit.Store, name string, opts Options) (*Re
 		return nil, err
 	}
 	r.Population.VerifyingSnapshots = verifyingSnapshots(snaps, r.Remediation.Snapshots)
-	if l := unread(&r.Population) + limits(&r.Population); l != "" {
-		for i := range r.Attestation.Controls {
-			if r.Attestation.Controls[i].ID == "CC6.2" {
-				r.Attestation.Controls[i].How += l
-			}
+	l, j := unread(&r.Population)+limits(&r.Population), notJudged(r.Population.Unevaluated)
+	for i := range r.Attestation.Controls {
+		switch r.Attestation.Controls[i].ID {
+		case "CC6.2":
+			r.Attestation.Controls[i].How += j + l
+		case "7.2.5.1":
+			r.Attestation.Controls[i].How += j
 		}
 	}
 	r.Criteria = criteria(c, &create, policy, policyEv, used)
@@ -391,6 +393,19 @@ func unread(p *Population) string {
 		parts = append(parts, n.Source+"/"+n.Account+" ("+n.Effect+")")
 	}
 	return " Not every account in scope was read when the campaign was created (population section, Accounts not read): " + strings.Join(parts, "; ") + "."
+}
+
+// notJudged is what the claims that the campaign lists every credential
+// read in scope (CC6.2, 7.2.5.1) must add when its scope could not judge
+// n identities of the snapshots reviewed (docs/campaigns.md, "Identities
+// the scope could not judge"): "" when it judged every one.
+func notJudged(n int) string {
+	if n == 0 {
+		return ""
+	}
+	them := audit.Plural(n, "it", "them")
+	return fmt.Sprintf(" Not listed: %s of the snapshots reviewed that the scope could not judge, what it asks of %s not read, so nobody reviewed %s here, in scope or not (population section, Identities the scope could not judge).",
+		audit.Counted(n, "identity", "identities"), them, them)
 }
 
 // completeness is what snapshot s says it read of its source.

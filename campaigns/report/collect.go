@@ -3,6 +3,8 @@ package report
 import (
 	"cmp"
 	"context"
+	"errors"
+	"fmt"
 	"iter"
 	"maps"
 	"slices"
@@ -58,6 +60,9 @@ type collector struct {
 	sigSeqs    map[int64]bool
 	verifySeqs map[int64]bool
 	offboard   *offboardAcc
+	// policiesUnread are the items whose policies the snapshot they were
+	// frozen from did not read (audit.AttrPoliciesUnknown).
+	policiesUnread map[string]bool
 	// verified are the reasons each campaign.verify event recorded, read
 	// once per event.
 	verified map[int64]*campaigns.VerifyPayload
@@ -104,7 +109,46 @@ func (k *collector) begin(c *campaigns.Campaign) error {
 	if k.offboard, err = startOffboarding(k.ctx, k.st, c, k.asOf); err != nil {
 		return err
 	}
+	if k.policiesUnread, err = policiesUnread(k.ctx, k.st, c); err != nil {
+		return err
+	}
 	return nil
+}
+
+// policiesUnread are the identities of c's snapshots whose policies were
+// not read (audit.AttrPoliciesUnknown): their permissions, frozen empty
+// or in part, are not all they are granted. The LIKE finds the marker's
+// text without decoding each row's attributes; json_extract confirms it.
+func policiesUnread(ctx context.Context, st *audit.Store, c *campaigns.Campaign) (map[string]bool, error) {
+	out := map[string]bool{}
+	for _, u := range c.Snapshots {
+		rows, err := st.Query(ctx, `SELECT identity_id FROM observations WHERE snapshot_id = ?
+			AND attributes LIKE '%"`+audit.AttrPoliciesUnknown+`":"true"%' AND json_extract(attributes, '$.`+audit.AttrPoliciesUnknown+`') = 'true'`, u.ID)
+		if err != nil {
+			return nil, fmt.Errorf("reading what was not read of snapshot %d: %w", u.ID, err)
+		}
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			out[id] = true
+		}
+		if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// permissionsNotRead is the permissions cell of an item whose policies
+// were not read: "not read", or what was read and that it is not all.
+func permissionsNotRead(perms string) string {
+	if perms == "" {
+		return "not read (" + audit.AttrPoliciesUnknown + ")"
+	}
+	return perms + "; not read whole (" + audit.AttrPoliciesUnknown + ")"
 }
 
 // add takes one batch of items.
@@ -190,6 +234,9 @@ func (k *collector) registerRow(it *campaigns.Item, ev campaigns.ItemEvents, n i
 		Permissions: permissions(it.Permissions), Findings: k.conv(it.Findings), Reviewer: clean(it.Reviewer),
 		Decision: it.State(), DecidedBy: clean(it.DecidedBy), DecidedAt: tsp(it.DecidedAt), Event: ev.Decision,
 		Reason: clean(it.Reason), Carried: string(it.Carried), CarriedWhy: clean(it.CarriedReason),
+	}
+	if k.policiesUnread[it.ID] {
+		row.Permissions = permissionsNotRead(row.Permissions)
 	}
 	// The flags gather in a small array, then take one allocation of
 	// their size (none without flags).

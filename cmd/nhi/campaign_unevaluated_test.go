@@ -54,7 +54,22 @@ func TestCampaignCreateSaysWhatTheScopeCouldNotJudge(t *testing.T) {
 	if want := "### Identities the scope could not judge\n\n**1 identity** of the snapshots reviewed could not be judged by the scope"; !strings.Contains(string(md), want) {
 		t.Errorf("report.md: want %q", want)
 	}
+	// The claims that the campaign lists every credential read in scope
+	// say what it could not judge, in every format the report has.
+	notListed := "Not listed: 1 identity of the snapshots reviewed that the scope could not judge, what it asks of it not read, so nobody reviewed it here, in scope or not (population section, Identities the scope could not judge)."
+	for _, claim := range []string{"Every non-human credential nhi read in the accounts in scope is listed", "This campaign reviews the application and system accounts nhi read in scope"} {
+		i := strings.Index(string(md), claim)
+		if line, _, _ := strings.Cut(string(md)[max(i, 0):], "\n"); i < 0 || !strings.Contains(line, notListed) {
+			t.Errorf("report.md: the claim %q says nothing of the identity the scope could not judge:\n%s", claim, line)
+		}
+	}
 	var rep struct {
+		Attestation struct {
+			Controls []struct {
+				ID  string `json:"id"`
+				How string `json:"how"`
+			} `json:"controls"`
+		} `json:"attestation"`
 		Population struct {
 			Unevaluated int `json:"unevaluated"`
 		} `json:"population"`
@@ -66,9 +81,17 @@ func TestCampaignCreateSaysWhatTheScopeCouldNotJudge(t *testing.T) {
 	if err := json.Unmarshal(b, &rep); err != nil || rep.Population.Unevaluated != 1 {
 		t.Errorf("report.json: %+v %v", rep.Population, err)
 	}
+	for _, c := range rep.Attestation.Controls {
+		if said := strings.Contains(c.How, notListed); said != (c.ID == "CC6.2" || c.ID == "7.2.5.1") {
+			t.Errorf("report.json: control %s: %q", c.ID, c.How)
+		}
+	}
 	html, err := os.ReadFile(filepath.Join(dir, "report.html"))
 	if err != nil || !strings.Contains(string(html), "<h3>Identities the scope could not judge</h3>\n<p><strong>1 identity</strong>") {
 		t.Errorf("report.html has no section of the identities not judged: %v", err)
+	}
+	if n := strings.Count(string(html), "Not listed: 1 identity of the snapshots reviewed that the scope could not judge"); n != 2 {
+		t.Errorf("report.html: %d controls say what the scope could not judge, want 2 (CC6.2, 7.2.5.1)", n)
 	}
 	ok(t, "verify", "--report", dir, "--db", db)
 	ok(t, "verify", "--report", dir)

@@ -167,10 +167,12 @@ func idLines(w io.Writer) (emit func(*audit.Identity) error, finish func(total, 
 	return emit, func(int, int) error { return nil }
 }
 
-var identityCSVHeader = []string{"id", "kind", "name", "scope", "owner", "last_used", "status", "findings"}
+var identityCSVHeader = []string{"id", "kind", "name", "scope", "owner", "last_used", "status", "findings", "not_read"}
 
 // identityCSV writes the table's columns, the ID first, as CSV; times are
-// RFC 3339 and an empty cell is empty, not "-".
+// RFC 3339 and an empty cell is empty, not "-"; not_read names what the
+// source did not tell nhi ("permissions last_used": audit.NotReadOf), so
+// an empty last_used or findings cell there is not none.
 func identityCSV(w io.Writer) (emit func(*audit.Identity) error, finish func(total, matched int) error, err error) {
 	t, err := newCSVTable(w, identityCSVHeader...)
 	if err != nil {
@@ -182,7 +184,7 @@ func identityCSV(w io.Writer) (emit func(*audit.Identity) error, finish func(tot
 			used = id.LastUsedAt.UTC().Format(time.RFC3339)
 		}
 		return t.Row(audit.Printable(id.ID), string(id.Kind), audit.Printable(id.Name), audit.Printable(id.Scope),
-			audit.Printable(id.Owner), used, statusOf(id), audit.RuleNames(id.Findings))
+			audit.Printable(id.Owner), used, statusOf(id), audit.RuleNames(id.Findings), strings.Join(audit.NotReadWhat(audit.NotReadOf(&id.Observation)), " "))
 	}
 	return emit, func(int, int) error { return t.Flush() }, nil
 }
@@ -236,9 +238,18 @@ func identityTable(w io.Writer, expr string, now time.Time, width int, withID bo
 }
 
 func identityCells(id *audit.Identity, now time.Time) []string {
+	findings := dash(audit.RuleNames(id.Findings))
+	if len(id.Findings) == 0 && audit.Unread(id.Attributes, filter.Findings, "") {
+		// No finding, where what a rule reads was not read: not none.
+		findings = notReadCell
+	}
 	return []string{id.Kind.Label(), dash(audit.Printable(id.Name)), dash(audit.Printable(id.Scope)), dash(audit.Printable(id.Owner)),
-		lastUsed(id, now), statusOf(id), dash(audit.RuleNames(id.Findings))}
+		lastUsed(id, now), statusOf(id), findings}
 }
+
+// notReadCell is a cell whose value the source did not tell nhi
+// (audit.NotReadOf): not "none", "never" or "-".
+const notReadCell = "not read"
 
 // statusOf is the STATUS cell: active, or new or changed when the newest
 // snapshot of its account saw it differ, removed, not-checked.
@@ -258,11 +269,16 @@ func dash(s string) string {
 }
 
 // lastUsed says how long before now the identity was last used
-// (audit.Ago), "never", or "-" where its source does not report use.
+// (audit.Ago), "never", "not read" where its kind reports use but it was
+// not read for it (last_used_unknown), or "-" where its source does not
+// report use.
 func lastUsed(id *audit.Identity, now time.Time) string {
 	if id.LastUsedAt == nil {
-		if audit.ReportsLastUse(id.Kind, id.Attributes[audit.AttrLastUseUnknown]) {
+		switch {
+		case audit.ReportsLastUse(id.Kind, id.Attributes[audit.AttrLastUseUnknown]):
 			return "never"
+		case id.Kind.TracksLastUse():
+			return notReadCell
 		}
 		return "-"
 	}

@@ -10,7 +10,8 @@ import (
 // The LAST USED cell of nhi identities' table says what a reader checks
 // at a glance: how long ago, in the unit that fits ("just now", minutes,
 // hours, days, years and days: audit.Ago, the review UI's words), "never" only where the source reports use and it was read,
-// and "-" where nothing says.
+// "not read" where it reports use but it was not read (last_used_unknown),
+// and "-" where the source does not report use.
 func TestLastUsedCell(t *testing.T) {
 	now := time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC)
 	at := func(d time.Duration) *time.Time { u := now.Add(-d); return &u }
@@ -27,7 +28,7 @@ func TestLastUsedCell(t *testing.T) {
 		{audit.KindAWSAccessKey, at(1424 * 24 * time.Hour), nil, "3y329d ago"}, // as the review UI says it
 		{audit.KindAWSAccessKey, at(-time.Hour), nil, "in 1h"},
 		{audit.KindAWSAccessKey, nil, nil, "never"},
-		{audit.KindAWSAccessKey, nil, map[string]string{audit.AttrLastUseUnknown: "true"}, "-"},
+		{audit.KindAWSAccessKey, nil, map[string]string{audit.AttrLastUseUnknown: "true"}, "not read"},
 		{audit.KindGitHubActionsSecret, nil, nil, "-"},
 	} {
 		id := &audit.Identity{Observation: audit.Observation{Kind: tc.kind, LastUsedAt: tc.used, Attributes: tc.attrs}}

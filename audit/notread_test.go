@@ -1,0 +1,52 @@
+package audit
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestNotReadOf: each mark of what a source did not tell nhi is listed
+// once, in order, with the reason nhi knows (a policy named, the day a
+// record of use begins, a certificate's missing trust store), and a mark
+// beside a value that was read (a last use, an expiry) lists nothing.
+func TestNotReadOf(t *testing.T) {
+	created := time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC)
+	at := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		name string
+		o    Observation
+		want string // what/marker: why-fragment, joined by " | "
+	}{
+		{"read whole", Observation{Kind: KindAWSIAMRole}, ""},
+		{"every mark", Observation{Kind: KindAWSIAMRole, CreatedAt: &created, Attributes: map[string]string{
+			AttrPoliciesUnknown: "true", "policies_unreadable": "deploy (inline)", AttrTrustUnknown: "true",
+			AttrLastUseUnknown: "true", AttrUseTrackedSince: "2024-11-01T00:00:00Z", AttrTagsUnknown: "true",
+			AttrExpiryUnknown: "true", "rotated_unknown": "true"}},
+			"permissions/policies_unknown: deploy (inline) | trust/trust_unknown: trust policy | last_used/last_used_unknown: none recorded since 2024-11-01 | tags/tags_unknown: tags were not read | expiry/expires_unknown: when it expires | rotation/rotated_unknown: last changed"},
+		{"kubernetes", Observation{Kind: KindK8sServiceAccount, Attributes: map[string]string{AttrPoliciesUnknown: "true", "permissions_unknown": "rbac of team-a"}},
+			"permissions/policies_unknown: (rbac of team-a)"},
+		{"certificate", Observation{Kind: KindX509Certificate, Attributes: map[string]string{AttrTrustUnknown: "true"}},
+			"trust/trust_unknown: trusts no root"},
+		{"tracking unknown", Observation{Kind: KindK8sSAToken, Attributes: map[string]string{AttrLastUseUnknown: "true", AttrUseTrackedSince: "unknown"}},
+			"last_used/last_used_unknown: does not say since when"},
+		{"values read", Observation{Kind: KindGitHubFineGrainedPAT, LastUsedAt: &at, ExpiresAt: &at, RotatedAt: &at, Attributes: map[string]string{
+			AttrLastUseUnknown: "true", AttrExpiryUnknown: "true", "rotated_unknown": "true"}}, ""},
+	} {
+		got := NotReadOf(&tc.o)
+		var want []string
+		if tc.want != "" {
+			want = strings.Split(tc.want, " | ")
+		}
+		if len(got) != len(want) {
+			t.Errorf("%s: %+v, want %d", tc.name, got, len(want))
+			continue
+		}
+		for i, w := range want {
+			head, frag, _ := strings.Cut(w, ": ")
+			if g := got[i]; g.What+"/"+g.Marker != head || !strings.Contains(g.Why, frag) {
+				t.Errorf("%s: %d is %+v, want %s with %q", tc.name, i, g, head, frag)
+			}
+		}
+	}
+}
