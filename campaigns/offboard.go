@@ -107,6 +107,11 @@ type OffboardCreated struct {
 	// read (Used 0). What the leaver left there since, or at all, is not
 	// known, and whoever reads the campaign must be told.
 	NotRead []NotRead
+	// Partial are the current snapshots, in source/account order, that
+	// could not read everything (--allow-partial): what the leaver left
+	// where they did not read is not known, and whoever reads the
+	// campaign must be told, above all of an empty one.
+	Partial []audit.Snapshot
 }
 
 // CreateOffboarding creates an offboarding campaign. Its population is
@@ -299,6 +304,14 @@ func CreateOffboarding(ctx context.Context, st *audit.Store, actor string, spec 
 
 	res := &OffboardCreated{Created: Created{Snapshot: *snap, Assigned: map[string]int{}}, Person: person,
 		Identities: make(map[string]*audit.Identity, len(related)), NotRead: notRead(snaps, current)}
+	for i := range current {
+		if current[i].Status == audit.SnapshotPartial {
+			res.Partial = append(res.Partial, current[i])
+		}
+	}
+	slices.SortFunc(res.Partial, func(a, b audit.Snapshot) int {
+		return strings.Compare(a.Source+"\x00"+a.Account, b.Source+"\x00"+b.Account)
+	})
 	for i := range related {
 		res.Identities[items[i].id] = &related[i].Identity
 	}

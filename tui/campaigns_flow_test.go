@@ -267,3 +267,30 @@ func TestRefusalFitsEightyColumns(t *testing.T) {
 		t.Errorf("the refusal is cut:\n%s", v)
 	}
 }
+
+// A keep on an identity with findings is an exception that lapses: the
+// message after K says until when, as nhi decide does, where it said
+// only "Decided keep …" and the reviewer learnt of the expiry from the
+// report.
+func TestKeepSaysItIsAnException(t *testing.T) {
+	ctx := context.Background()
+	e := newEvidence(t)
+	e.campaign(t, "kind:deploy_key")
+	m := e.model(t, 100, 30, Options{Actor: testActor, Reviewer: campaignsReviewer{e.store}})
+	press(t, m, ":campaigns", "enter", "enter")
+	press(t, m, "/", "kind:deploy_key", "enter")
+	press(t, m, "K", "still deploys", "enter")
+	xs, err := campaigns.Exceptions(ctx, e.store, "2025-Q2", 0)
+	if err != nil || len(xs) != 1 {
+		t.Fatalf("exceptions in the file: %v %v", xs, err)
+	}
+	var x *campaigns.Exception
+	for _, v := range xs {
+		x = v
+	}
+	want := "it has findings, so this keep is an exception until " + x.Expires
+	if !strings.Contains(m.flash, want) {
+		t.Errorf("after K the message does not say %q: %q\n%s", want, m.flash, m.View())
+	}
+	checkFrame(t, m.View(), 100, 30)
+}

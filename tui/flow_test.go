@@ -169,7 +169,7 @@ func TestGoldenDecisionFlow(t *testing.T) {
 	checkGolden(t, "decide_3_reason_80x24.txt", r.waitFor(t, "Why keep https://hooks.example.com/ci? CI notifications; secret added in SEC-42█"))
 
 	key(tea.KeyEnter)
-	checkGolden(t, "decide_4_kept_80x24.txt", r.waitFor(t, "Decided keep for https://hooks.example.com/ci in 2025-Q2 (event #3) · u undoes"))
+	checkGolden(t, "decide_4_kept_80x24.txt", r.waitFor(t, "Decided keep for https://hooks.example.com/ci in 2025-Q2 (event #3); it has"))
 
 	tm.Type("u")
 	r.waitFor(t, "[y/N]")

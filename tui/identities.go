@@ -77,7 +77,7 @@ const (
 var identityColumns = []column{
 	colSource:    {Title: "SOURCE", Min: 8, Fit: 16, Max: 22, Grow: 1, Drop: 20}, // aws/123456789012
 	colKind:      {Title: "KIND", Min: 14, Max: 17, Grow: 4},
-	colName:      {Title: "NAME", Min: 11, Grow: 4},
+	colName:      {Title: "NAME", Min: 11, Grow: 4, Middle: true}, // AKIAPROD…000001, AKIAPROD…000002
 	colScope:     {Title: "SCOPE", Min: 11, Grow: 3, Drop: 2},
 	colOwner:     {Title: "OWNER", Min: 7, Max: 24, Grow: 1, Drop: 8},
 	colLastUsed:  {Title: "LAST USED", Min: 9, Drop: 4},

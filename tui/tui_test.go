@@ -373,8 +373,9 @@ func TestTruncation(t *testing.T) {
 	m := newTestModel(t, testSnapshot(), ids, 80, 24)
 	v := m.View()
 	checkFrame(t, v, 80, 24)
-	if !strings.Contains(selectedLine(t, v), "very-long-…") {
-		t.Errorf("a long name is not truncated with an ellipsis:\n%s", v)
+	// cut in the middle: its start and its end
+	if !strings.Contains(selectedLine(t, v), "very-…name- ") {
+		t.Errorf("a long name is not cut in the middle with an ellipsis:\n%s", v)
 	}
 	// The detail wraps it instead: every character is there.
 	press(t, m, "enter")

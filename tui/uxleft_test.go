@@ -136,3 +136,35 @@ func TestTruncateMiddle(t *testing.T) {
 		}
 	}
 }
+
+// Two identities whose names differ only at the end ("AKIAPRODLEGACY000001"
+// and "…000002", access keys of one user) stay told apart in the table
+// when NAME is too narrow for them: it is cut in the middle, keeping the
+// end, where the cut at the end showed "AKIAPRODLE…" twice and left the
+// reviewer to open each to know which one D would decommission.
+func TestNamesCutKeepTheirEnds(t *testing.T) {
+	a := identity(audit.KindAWSAccessKey, "AKIAPRODLEGACY000001", "222222222222")
+	b := identity(audit.KindAWSAccessKey, "AKIAPRODLEGACY000002", "222222222222")
+	for _, w := range []int{60, 80} {
+		m := newTestModel(t, testSnapshot(), []audit.Identity{a, b}, w, 24)
+		v := ansi.Strip(m.View())
+		checkFrame(t, m.View(), w, 24)
+		var rows []string
+		for _, l := range strings.Split(v, "\n") {
+			if strings.Contains(l, "AKIA") {
+				rows = append(rows, l)
+			}
+		}
+		if len(rows) != 2 {
+			t.Fatalf("%d columns: want the two keys' rows, got %d:\n%s", w, len(rows), v)
+		}
+		if strings.Contains(rows[0], "AKIAPRODLEGACY000001") {
+			t.Fatalf("%d columns: NAME shows the whole name; the test wants it cut:\n%s", w, v)
+		}
+		for i, end := range []string{"01 ", "02 "} {
+			if !strings.Contains(rows[i], end) {
+				t.Errorf("%d columns: the row of %s does not show its end %q:\n%s", w, []string{a.Name, b.Name}[i], end, v)
+			}
+		}
+	}
+}

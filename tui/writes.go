@@ -838,8 +838,32 @@ func (m *Model) decided(msg decidedMsg) tea.Cmd {
 		m.setFlash("Decided "+msg.label+", owner recorded ("+eventRange(msg.events)+") · u undoes the decision", false)
 		return tea.Batch(m.setOwnersLocally(sets), m.reload(), m.broadcast(decisionsChangedMsg{recorded: true}), m.broadcast(historyChangedMsg{}))
 	}
-	m.setFlash("Decided "+msg.label+" ("+eventRange(msg.events)+") · u undoes", false)
+	m.setFlash("Decided "+msg.label+" ("+eventRange(msg.events)+")"+exceptionNote(msg.events, len(msg.ids))+" · u undoes", false)
 	return m.broadcast(decisionsChangedMsg{recorded: true})
+}
+
+// exceptionNote says, as nhi decide does, what a keep made of identities
+// with findings: exceptions until a day, and whether a second person must
+// approve them (campaigns.DecidePayload; docs/campaigns.md, "Exceptions").
+func exceptionNote(evs []audit.Event, n int) string {
+	var p struct {
+		Expires  string `json:"exception_expires"`
+		Approval bool   `json:"exception_approval"`
+	}
+	for _, ev := range evs {
+		if json.Unmarshal(ev.Payload, &p) != nil || p.Expires == "" {
+			continue
+		}
+		s := "; it has findings, so this keep is an exception until " + audit.Printable(p.Expires)
+		if n > 1 {
+			s = "; those with findings are exceptions until " + audit.Printable(p.Expires)
+		}
+		if p.Approval {
+			s += ", once a second person approves (A)"
+		}
+		return s
+	}
+	return ""
 }
 
 type decidedMsg struct {

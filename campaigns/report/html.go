@@ -107,6 +107,41 @@ func (w *htmlRows) cell(class, s string) {
 	w.WriteString("</td>")
 }
 
+// time writes a time's cell, "2026-12-04T18:54:32Z" or "closed 2026-…":
+// the date and the time each stay on a line, and the cell may break
+// between them, where a column narrower than the whole time let it run
+// over the justification beside it (a date alone would break at its
+// hyphens).
+func (w *htmlRows) time(s string) {
+	w.WriteString(`<td class="t">`)
+	if i := strings.IndexByte(s, 'T'); i >= 10 && isDate(s[i-10:i]) {
+		if i > 10 {
+			w.text(s[:i-10]) // "closed "
+		}
+		w.WriteString(`<span class="day">`)
+		w.text(s[i-10 : i])
+		w.WriteString("</span><wbr>")
+		w.text(s[i:])
+	} else {
+		w.text(s)
+	}
+	w.WriteString("</td>")
+}
+
+// isDate is whether s is a date as YYYY-MM-DD.
+func isDate(s string) bool {
+	for i := range len(s) {
+		if c := s[i]; i == 4 || i == 7 {
+			if c != '-' {
+				return false
+			}
+		} else if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return len(s) == 10
+}
+
 func (w *htmlRows) open(overdue bool, n int) {
 	if overdue {
 		w.WriteString(`<tr class="overdue">`)
@@ -234,7 +269,7 @@ func (w *htmlRows) register(rows []Row) {
 		w.WriteString("</td>")
 		w.decisionFlags(x)
 		w.reviewer(x)
-		w.cell("t", timeText(x))
+		w.time(timeText(x))
 		w.cell("", x.Reason)
 		w.WriteString("</tr>\n")
 	}
@@ -289,7 +324,7 @@ func (w *htmlRows) exceptions(rows []Row) {
 		w.findings(x.Findings, true)
 		w.decisionFlags(x)
 		w.reviewer(x)
-		w.cell("t", x.DecidedAt)
+		w.time(x.DecidedAt)
 		w.cell("", x.Reason)
 		// Expiry and approval share a cell, a line each: the row is
 		// already several lines high with its findings, so the terms cost
@@ -311,7 +346,7 @@ func (w *htmlRows) remediation(rows []Row, a *Attestation) {
 		w.open(x.Overdue, x.N)
 		w.identity(x)
 		w.who(a.remediationDecider(x))
-		w.cell("t", x.DecidedAt)
+		w.time(x.DecidedAt)
 		state := x.Verification
 		if x.Overdue {
 			state += " · OVERDUE"
@@ -362,7 +397,7 @@ func (w *htmlRows) trails(r *Report) {
 		for k := range t {
 			e := &t[k]
 			w.WriteString(`<tr><td class="n">` + strconv.FormatInt(e.Event, 10) + "</td>")
-			w.cell("t", e.At)
+			w.time(e.At)
 			w.who(e.Actor)
 			w.cell("", e.Action)
 			w.decision(e.Decision)

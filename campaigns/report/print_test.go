@@ -368,3 +368,50 @@ func TestInterimSaysSoOnEveryPage(t *testing.T) {
 		}
 	}
 }
+
+// overflowScript records, after layout, every table cell whose text runs
+// past the cell's right edge, over its neighbour's.
+const overflowScript = `<script>
+const over = [...document.querySelectorAll("td")].filter(td => td.getClientRects().length).filter(td => {
+  const r = document.createRange(); r.selectNodeContents(td);
+  return r.getBoundingClientRect().right > td.getBoundingClientRect().right + 0.5;
+}).map(td => (td.closest("table").querySelector("th") || {}).textContent + " | " + td.textContent);
+document.body.setAttribute("data-over", JSON.stringify(over));
+</script>`
+
+// TestCellsHoldTheirText: on a 1280- or 1000-pixel window no cell's
+// text runs into the next cell. A decision's time
+// ("2026-12-04T18:54:32Z") kept to one line ran past the register's and
+// the exceptions' Time column, over the justification beside it: both
+// were unreadable on a 1280-pixel screen.
+func TestCellsHoldTheirText(t *testing.T) {
+	bin := chromium(t)
+	path := printHTML(t, printCampaign(t, 30))
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page := strings.Replace(string(b), "</body>", overflowScript+"</body>", 1)
+	file := filepath.Join(t.TempDir(), "over.html")
+	if err := os.WriteFile(file, []byte(page), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, width := range []int{1280, 1000} {
+		dom := string(headless(t, bin, file, fmt.Sprintf("--window-size=%d,1000", width), "--dump-dom"))
+		m := regexp.MustCompile(`data-over="([^"]*)"`).FindStringSubmatch(dom)
+		if m == nil {
+			t.Fatalf("%d: the layout script did not run:\n%.500s", width, dom)
+		}
+		var over []string
+		if err := json.Unmarshal([]byte(strings.NewReplacer("&quot;", `"`, "&amp;", "&", "&lt;", "<", "&gt;", ">").Replace(m[1])), &over); err != nil {
+			t.Fatal(err)
+		}
+		for i, s := range over {
+			if i == 5 {
+				t.Errorf("%d: and %d more", width, len(over)-5)
+				break
+			}
+			t.Errorf("%d: a cell's text runs past its column: %s", width, s)
+		}
+	}
+}

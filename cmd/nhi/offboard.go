@@ -192,6 +192,15 @@ func printOffboard(w io.Writer, res *campaigns.OffboardCreated, now time.Time, w
 	for _, n := range res.NotRead {
 		hang(w, prose, "", notReadWarning(n))
 	}
+	// --allow-partial: what was not read is said, before a "Nothing to
+	// handle" (docs/offboarding.md, "Partial snapshots").
+	for _, sn := range res.Partial {
+		hang(w, prose, "", fmt.Sprintf("Warning: snapshot %d (%s/%s) is partial; %s not read, so what they left there may be incomplete:",
+			sn.ID, audit.Printable(sn.Source), audit.Printable(sn.Account), counted(len(sn.Gaps), "endpoint was", "endpoints were")))
+		for _, g := range sn.Gaps {
+			hang(w, prose, "  ", audit.Printable(g.Endpoint)+": "+audit.Printable(g.Reason))
+		}
+	}
 	if res.Unevaluated > 0 {
 		hang(w, prose, "", unevaluatedWarning(res.Unevaluated, "offboarding"))
 	}
