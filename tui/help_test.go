@@ -79,3 +79,19 @@ func TestGoldenHelpSmall(t *testing.T) {
 		})
 	}
 }
+
+// TestHelpCommand: :help (vim's habit) opens the same help as ?, where it
+// was an unknown command.
+func TestHelpCommand(t *testing.T) {
+	m := newTestModel(t, testSnapshot(), nil, 80, 24)
+	press(t, m, "?")
+	want := m.View()
+	press(t, m, "esc")
+	if m.View() == want {
+		t.Fatal("esc did not close the help")
+	}
+	press(t, m, ":help", "enter")
+	if got := m.View(); got != want {
+		t.Errorf(":help shows\n%s\nwhere ? shows\n%s", got, want)
+	}
+}

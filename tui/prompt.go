@@ -104,7 +104,13 @@ func (m *Model) commands() []command {
 				return nil
 			}})
 	}
-	return append(cmds, command{"quit", []string{"q", "q!", "exit"}, "leave nhi", func(*Model, string) tea.Cmd { return tea.Quit }})
+	return append(cmds,
+		// :help as vim has it, for whoever tries it before ?.
+		command{"help", []string{"h"}, "every key of this screen, as ? shows it", func(m *Model, _ string) tea.Cmd {
+			m.showHelp()
+			return nil
+		}},
+		command{"quit", []string{"q", "q!", "exit"}, "leave nhi", func(*Model, string) tea.Cmd { return tea.Quit }})
 }
 
 // commandPrompt is the : command line (k9s): tab completes a command name.

@@ -484,9 +484,7 @@ func (m *Model) updateKey(msg tea.KeyMsg) tea.Cmd {
 		case key.Matches(msg, m.keys.Refresh):
 			return func() tea.Msg { return refreshMsg{} }
 		case key.Matches(msg, m.keys.Help):
-			m.help.ShowAll = true
-			m.helpPage.vp.GotoTop()
-			m.layout()
+			m.showHelp()
 			return nil
 		case m.quitWithQ() && key.Matches(msg, m.keys.Quit):
 			return tea.Quit
@@ -515,6 +513,14 @@ func (m *Model) updateKey(msg tea.KeyMsg) tea.Cmd {
 // quitWithQ reports whether q quits: on the first view only; above it,
 // q closes the view (less and k9s habits).
 func (m *Model) quitWithQ() bool { return len(m.stack) == 1 }
+
+// showHelp opens the full help of the screen in view, from its top (? and
+// :help).
+func (m *Model) showHelp() {
+	m.help.ShowAll = true
+	m.helpPage.vp.GotoTop()
+	m.layout()
+}
 
 // openPrompt shows p at the bottom of the screen; nil closes it.
 func (m *Model) openPrompt(p prompt) {

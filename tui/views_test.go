@@ -232,7 +232,7 @@ func TestCommandMode(t *testing.T) {
 	v := m.View()
 	checkFrame(t, v, 80, 24)
 	lines := strings.Split(v, "\n")
-	if lines[21] != ":█" || !strings.Contains(lines[22], ":identities  :overview  :quit") {
+	if lines[21] != ":█" || !strings.Contains(lines[22], ":identities  :overview  :help  :quit") {
 		t.Fatalf("command prompt:\n%s", v)
 	}
 	press(t, m, "ov", "tab")
@@ -248,7 +248,7 @@ func TestCommandMode(t *testing.T) {
 		t.Fatalf(":identities left %d views", len(m.stack))
 	}
 	press(t, m, ":nope", "enter")
-	if b := bottom(m.View()); b != "Unknown command :nope — try :identities, :overview, :quit" {
+	if b := bottom(m.View()); b != "Unknown command :nope — try :identities, :overview, :help, :quit" {
 		t.Errorf("unknown command: %q", b)
 	}
 	press(t, m, ":campaigns", "enter") // no Reviewer: no campaigns
