@@ -423,9 +423,11 @@ func TestOffboardWhyIsReadWhole(t *testing.T) {
 		width int
 	}{{"piped", nil, 120}, {"at-80", []string{"COLUMNS=80"}, 80}} {
 		out := offboard(c.env, c.name)
+		gaps := false // in the partial snapshot's warning, whose lines are sentences
 		for _, l := range strings.Split(out, "\n") {
+			gaps = strings.HasPrefix(l, "Warning: snapshot ") || gaps && strings.HasPrefix(l, "  GET ")
 			// In a pipe the sentences are whole, for grep; the tables fit.
-			if ansi.StringWidth(l) > c.width && (c.env != nil || !strings.HasPrefix(l, "Created ")) {
+			if ansi.StringWidth(l) > c.width && (c.env != nil || !strings.HasPrefix(l, "Created ") && !gaps) {
 				t.Errorf("%s: a line is %d cells wide: %q", c.name, ansi.StringWidth(l), l)
 			}
 		}
