@@ -277,14 +277,11 @@ func (b *builder) row(line, col int, cells []cell) {
 			if text == "" {
 				continue
 			}
-			if (c.field == colExpires || c.field == colRotated) && strings.EqualFold(text, never) {
-				// Said outright: it never expires, it was never rotated.
-				saysExpiry = saysExpiry || c.field == colExpires
-				saysRotation = saysRotation || c.field == colRotated
-				continue
-			}
 			saysExpiry = saysExpiry || c.field == colExpires
 			saysRotation = saysRotation || c.field == colRotated
+			if (c.field == colExpires || c.field == colRotated) && strings.EqualFold(text, never) {
+				continue // said outright: it never expires, it was never rotated
+			}
 			t, err := parseTimestamp(text)
 			if err != nil {
 				bad(c, err.Error())
@@ -354,22 +351,16 @@ func (b *builder) row(line, col int, cells []cell) {
 		return
 	}
 	o.ID = audit.IdentityID(b.source, b.account, o.Kind, key)
-	if o.LastUsedAt == nil && o.Kind.TracksLastUse() {
-		// One of nhi's own kinds whose source reports use (an AWS access
-		// key): an empty last_used_at is still "not reported", never
-		// "never used" (docs/import.md).
-		if o.Attributes == nil {
-			o.Attributes = map[string]string{}
-		}
-		o.Attributes[audit.AttrLastUseUnknown] = "true"
-	}
-	// Likewise an expiry, a rotation or permissions the row does not give,
-	// on a kind that has them: not reported, never "never expires",
-	// "never rotated" or "no permission".
+	// A last use, an expiry, a rotation or permissions the row does not
+	// give, on a kind that has them (a last use: one of nhi's own kinds
+	// whose source reports use, an AWS access key): not reported, never
+	// "never used", "never expires", "never rotated" or "no permission"
+	// (docs/import.md).
 	for _, m := range [...]struct {
 		unsaid bool
 		attr   string
 	}{
+		{o.LastUsedAt == nil && o.Kind.TracksLastUse(), audit.AttrLastUseUnknown},
 		{!saysExpiry && o.Kind.MayExpire(), audit.AttrExpiryUnknown},
 		{!saysRotation && o.Kind.ReportsRotation(), audit.AttrRotationUnknown},
 		{!saysPermissions && o.Kind.CarriesPermissions(), audit.AttrPoliciesUnknown},
