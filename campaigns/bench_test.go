@@ -188,9 +188,11 @@ func BenchmarkCreate1M(b *testing.B) {
 // connects each writer as its own reviewer role, as a team does
 // (docs/team.md), and postgres-reviewers-paced200 paces them at 200
 // decisions a second between them, an open loop (each writer's decisions
-// come when due, not when the last returned): half of what this 2-core
-// machine sustains, and fifty times what 40 people deciding an item every
-// ten seconds would ask. postgres-locked makes
+// come when due, not when the last returned): about a third of the most
+// this 2-core machine sustains, and fifty times what 40 people deciding an
+// item every ten seconds would ask; postgres-reviewers-paced500 at 500,
+// where the latency a reviewer sees begins to rise towards the closed
+// loop's (docs/performance.md, "Issue 20"). postgres-locked makes
 // every decision the long way, everything read under the write lock, as
 // before decisions were prepared outside it. postgres-reviewers-people5000
 // is postgres-reviewers in a directory of 5,000 people, just imported.
@@ -218,6 +220,7 @@ func BenchmarkConcurrentDecisions(b *testing.B) {
 	}{{"sqlite", campaignstest.SQLite, false, false, 0, 0}, {"postgres", campaignstest.Postgres, false, false, 0, 0},
 		{"postgres-reviewers", campaignstest.Postgres, false, true, 0, 0},
 		{"postgres-reviewers-paced200", campaignstest.Postgres, false, true, 200 * time.Millisecond, 0},
+		{"postgres-reviewers-paced500", campaignstest.Postgres, false, true, 80 * time.Millisecond, 0},
 		{"postgres-locked", campaignstest.Postgres, true, false, 0, 0},
 		{"postgres-reviewers-people5000", campaignstest.Postgres, false, true, 0, 5000 - writers}} {
 		eng := run.eng
