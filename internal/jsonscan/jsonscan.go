@@ -41,6 +41,11 @@ const bufSize = 64 << 10
 // New returns a Scanner reading r.
 func New(r io.Reader) *Scanner { return &Scanner{in: r, data: make([]byte, 0, bufSize)} }
 
+// NewBytes returns a Scanner reading b, a document already in memory,
+// where it is: no buffer, no copy. It never writes to b (the strings Raw
+// and Str return are b's bytes, until the caller changes b).
+func NewBytes(b []byte) *Scanner { return &Scanner{data: b, eof: true} }
+
 // Err is the first error reading, io.EOF aside.
 func (s *Scanner) Err() error { return s.err }
 
