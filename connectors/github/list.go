@@ -87,8 +87,10 @@ type repoCounts struct {
 type parser func(body []byte, pd *pageData) (items int, err error)
 
 // cacheVersion changes whenever what parsers derive changes, so a newer
-// nhi never replays what an older one derived.
-const cacheVersion = "3"
+// nhi never replays what an older one derived. 4: pages keep the
+// total_count GitHub said (pageData.Total), without which a page replayed
+// on a 304 would let a list cut short pass for whole.
+const cacheVersion = "4"
 
 // pageCache is what one unit of work keeps in the request cache: for each
 // page it read, the answer's ETag and what the page yielded, in one cache

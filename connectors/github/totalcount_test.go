@@ -2,10 +2,14 @@ package github_test
 
 import (
 	"context"
+	"encoding/json"
+	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/nhi-audit/nhi/audit"
+	"github.com/nhi-audit/nhi/connectors"
+	ghconn "github.com/nhi-audit/nhi/connectors/github"
 	"github.com/nhi-audit/nhi/connectors/github/githubtest"
 )
 
@@ -70,4 +74,110 @@ func TestFewerThanTotalCount(t *testing.T) {
 	if id := got["github:acme:github_actions_secret:acme/DEPLOY_KEY"]; id == nil || id.Attributes["repositories"] != "" || id.Attributes["repository_count"] != "" {
 		t.Errorf("DEPLOY_KEY's repositories, cut short, are claimed: %+v", id)
 	}
+}
+
+// tokenOptions read s with its classic token, which GitHub's ETags are
+// tied to from one run to the next (an App's installation token is new
+// each run, and gets no 304).
+func tokenOptions(s *githubtest.Server) ghconn.Options {
+	return ghconn.Options{APIURL: s.URL(), HTTPClient: s.Client(), Token: s.Token()}
+}
+
+// installationsCutShort snapshots acme into st while GitHub's list of App
+// installations leaves travis-ci out and still counts it, and checks that
+// the snapshot says so: partial, a gap of its kind, travis-ci not
+// checked, never removed.
+func installationsCutShort(t *testing.T, st *audit.Store, s *githubtest.Server, cache connectors.Cache) {
+	t.Helper()
+	opts := tokenOptions(s)
+	opts.Cache = cache
+	c, err := ghconn.NewConnector("acme", opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	snap, err := connectors.Snapshot(context.Background(), st, c, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, g := range snap.Gaps {
+		found = found || g.Endpoint == "GET /orgs/acme/installations" && g.Kind == audit.KindGitHubAppInstallation && strings.Contains(g.Reason, "(total_count)")
+	}
+	if snap.Status != audit.SnapshotPartial || !found {
+		t.Errorf("snapshot %s, gaps %+v; want partial, with the installations' gap", snap.Status, snap.Gaps)
+	}
+	ids, err := st.Identities(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range ids {
+		if id.ID == "github:acme:github_app_installation:102" && id.Status != audit.StatusNotChecked {
+			t.Errorf("travis-ci, which GitHub counted and did not send: %s; want not-checked, never removed", id.Status)
+		}
+	}
+}
+
+// TestFewerThanTotalCountReplayed: a page cut short that GitHub answers
+// 304 Not Modified the next time is replayed from the request cache with
+// the total_count it said, so the list is still not read whole: the same
+// gap, travis-ci still not checked.
+func TestFewerThanTotalCountReplayed(t *testing.T) {
+	s := githubtest.NewServer(smallOrg())
+	defer s.Close()
+	st, _ := tempStore(t)
+	if snap, _, err := snapshot(t, context.Background(), st, "acme", tokenOptions(s)); err != nil || len(snap.Gaps) != 2 { // no fine-grained PATs for a classic token
+		t.Fatalf("first snapshot: %+v, %v", snap, err)
+	}
+	s.ServeFewer("/orgs/acme/installations", 1)
+	installationsCutShort(t, st, s, st)
+	s.ResetCounters()
+	installationsCutShort(t, st, s, st)
+	if n := s.NotModifiedTo("/orgs/acme/installations"); n != 1 {
+		t.Errorf("the installations were answered 304 %d times; want once (the replay is what this tests)", n)
+	}
+}
+
+// olderCache is the request cache as an nhi before pages kept their
+// total_count wrote it (cache version 3, its pages without "total" and
+// "items"), for a run that reads through it.
+type olderCache struct{ st *audit.Store }
+
+var cacheKeyVersion = regexp.MustCompile(`^github/[^ ]+ `)
+
+func (o olderCache) CacheGet(ctx context.Context, key string) (string, []byte, bool, error) {
+	return o.st.CacheGet(ctx, cacheKeyVersion.ReplaceAllString(key, "github/3 "))
+}
+
+func (o olderCache) CachePut(ctx context.Context, key, etag string, value []byte) error {
+	var bundle map[string]any
+	if err := json.Unmarshal(value, &bundle); err != nil {
+		return err
+	}
+	pages, _ := bundle["pages"].(map[string]any)
+	for _, p := range pages {
+		page, _ := p.(map[string]any)["page"].(map[string]any)
+		delete(page, "total")
+		delete(page, "items")
+	}
+	value, err := json.Marshal(bundle)
+	if err != nil {
+		return err
+	}
+	return o.st.CachePut(ctx, cacheKeyVersion.ReplaceAllString(key, "github/3 "), etag, value)
+}
+
+// TestOlderCacheEntryNotReplayed: what an nhi before pages kept their
+// total_count left in the request cache is not replayed on a 304: its
+// pages say no count, so a list cut short would pass for whole, and
+// travis-ci, which GitHub counted and did not send, would be removed.
+func TestOlderCacheEntryNotReplayed(t *testing.T) {
+	s := githubtest.NewServer(smallOrg())
+	defer s.Close()
+	st, _ := tempStore(t)
+	if snap, _, err := snapshot(t, context.Background(), st, "acme", tokenOptions(s)); err != nil || len(snap.Gaps) != 2 { // no fine-grained PATs for a classic token
+		t.Fatalf("first snapshot: %+v, %v", snap, err)
+	}
+	s.ServeFewer("/orgs/acme/installations", 1)
+	installationsCutShort(t, st, s, olderCache{st}) // what the older nhi cached
+	installationsCutShort(t, st, s, st)             // this one, after it
 }
