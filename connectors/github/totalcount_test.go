@@ -181,3 +181,73 @@ func TestOlderCacheEntryNotReplayed(t *testing.T) {
 	installationsCutShort(t, st, s, olderCache{st}) // what the older nhi cached
 	installationsCutShort(t, st, s, st)             // this one, after it
 }
+
+// TestGraphQLFewerThanTotalCount: a GraphQL connection that ends (no next
+// page) with fewer items than its totalCount was not read whole, as a
+// REST list short of its total_count is not: each is a gap of its part
+// of the repository, the snapshot is partial, and the environment secret
+// whose environment did not come is not checked, never removed. What did
+// come is used; REST is not asked instead.
+func TestGraphQLFewerThanTotalCount(t *testing.T) {
+	ctx := context.Background()
+	s := githubtest.NewServer(smallOrg(), withApp(t))
+	defer s.Close()
+	st, _ := tempStore(t)
+	if snap, _, err := snapshot(t, ctx, st, "acme", appOptions(t, s)); err != nil || snap.Status != audit.SnapshotComplete {
+		t.Fatalf("first snapshot: %+v, %v", snap, err)
+	}
+
+	s.ServeFewer("/repos/acme/api/environments", 1)  // production, the only one
+	s.ServeFewer("/repos/acme/api/collaborators", 2) // dave (write) and bob (triage)
+	s.ServeFewer("/repos/acme/api/rulesets/21", 1)   // release-tags's one bypass actor
+	s.ResetCounters()
+	snap, _, err := snapshot(t, ctx, st, "acme", appOptions(t, s))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if snap.Status != audit.SnapshotPartial {
+		t.Errorf("second snapshot %s; want partial", snap.Status)
+	}
+	want := map[string]audit.Kind{
+		"the environments of acme/api number 1 (totalCount), but it gave 0":                                 audit.KindGitHubActionsSecret,
+		"the direct collaborators of acme/api number 3 (totalCount), but it gave 1":                         "",
+		`the actors who may bypass ruleset "release-tags" of acme/api number 1 (totalCount), but it gave 0`: "",
+	}
+	for _, g := range snap.Gaps {
+		found := false
+		for says, kind := range want {
+			if strings.Contains(g.Reason, says) {
+				found = true
+				delete(want, says)
+				if g.Endpoint != "POST /graphql" || g.Kind != kind || g.Scope != "acme/api" || !strings.Contains(g.Reason, "not read whole") {
+					t.Errorf("gap %+v", g)
+				}
+			}
+		}
+		if !found {
+			t.Errorf("unexpected gap %+v", g)
+		}
+	}
+	if len(want) > 0 {
+		t.Errorf("no gap saying %v", want)
+	}
+	if n := s.RequestsTo("/repos/acme/api/environments") + s.RequestsTo("/repos/acme/api/collaborators"); s.GraphQLRequests() == 0 || n != 0 {
+		t.Errorf("%d GraphQL queries, %d REST requests for api's environments and collaborators; want GraphQL alone", s.GraphQLRequests(), n)
+	}
+	ids, err := st.Identities(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := false
+	for _, id := range ids {
+		if id.ID == "github:acme:github_actions_secret:acme/api/production/DEPLOY_TOKEN" {
+			seen = true
+			if id.Status != audit.StatusNotChecked {
+				t.Errorf("DEPLOY_TOKEN, whose environment GitHub counted and did not give: %s; want not-checked, never removed", id.Status)
+			}
+		}
+	}
+	if !seen {
+		t.Error("no DEPLOY_TOKEN in the evidence file")
+	}
+}
