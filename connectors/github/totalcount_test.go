@@ -3,8 +3,11 @@ package github_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"net/http"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/nhi-audit/nhi/audit"
@@ -249,5 +252,55 @@ func TestGraphQLFewerThanTotalCount(t *testing.T) {
 	}
 	if !seen {
 		t.Error("no DEPLOY_TOKEN in the evidence file")
+	}
+}
+
+// TestFewerWhilePaged: a list that loses items while it is paged, before
+// the page being read, moves items GitHub still holds onto the pages
+// already read: 150 secrets, 30 of the first page's removed before the
+// second is asked, and the second page holds the last 20 of 120, so the
+// 30 that moved up were never seen. Its pages' counts (150, then 120)
+// say so: the list was not read whole, and the secrets not seen are not
+// checked, never removed.
+func TestFewerWhilePaged(t *testing.T) {
+	ctx := context.Background()
+	o := smallOrg()
+	o.Secrets = nil
+	for i := range 150 {
+		o.Secrets = append(o.Secrets, githubtest.Secret{Name: fmt.Sprintf("S%03d", i), Visibility: "all",
+			CreatedAt: o.CreatedAt, UpdatedAt: o.CreatedAt})
+	}
+	s := githubtest.NewServer(o, withApp(t))
+	defer s.Close()
+	st, _ := tempStore(t)
+	if snap, _, err := snapshot(t, ctx, st, "acme", appOptions(t, s)); err != nil || snap.Status != audit.SnapshotComplete {
+		t.Fatalf("first snapshot: %+v, %v", snap, err)
+	}
+	var once sync.Once
+	s.AddHTTPFault(func(r *http.Request) (func(http.ResponseWriter), bool) {
+		if r.URL.Path == "/orgs/acme/actions/secrets" && r.URL.Query().Get("page") == "2" {
+			once.Do(func() { s.Mutate(func(o *githubtest.Org) { o.Secrets = o.Secrets[30:] }) })
+		}
+		return nil, false
+	})
+	snap, _, err := snapshot(t, ctx, st, "acme", appOptions(t, s))
+	if err != nil {
+		t.Fatal(err)
+	}
+	gap := false
+	for _, g := range snap.Gaps {
+		gap = gap || g.Endpoint == "GET /orgs/acme/actions/secrets" && strings.Contains(g.Reason, "not read whole")
+	}
+	if snap.Status != audit.SnapshotPartial || !gap {
+		t.Errorf("snapshot %s, gaps %+v; want partial, with the secrets' gap", snap.Status, snap.Gaps)
+	}
+	ids, err := st.Identities(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range ids {
+		if strings.HasPrefix(id.ID, "github:acme:github_actions_secret:acme/S1") && id.Status == audit.StatusRemoved {
+			t.Errorf("%s, which GitHub still holds and moved onto a page already read, is removed", id.ID)
+		}
 	}
 }
