@@ -234,3 +234,46 @@ func FuzzNewBytes(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, data []byte) { checkNewBytes(t, data) })
 }
+
+// SkipKnown reads past a value of a document that is JSON as Skip does,
+// ending at the same place with the same answer, however the document is
+// handed over.
+func TestSkipKnown(t *testing.T) {
+	for _, doc := range append(append([]string{}, docs...), `0`, `-1.5e3`, `"x"`, `true`, ` null `, `{}`, `[]`, `{"a":{"b":[1,{"c":"}]"}]},"d":2}`, `[1,"\"]",[[]],{}]`) {
+		checkSkipKnown(t, []byte(doc))
+	}
+}
+
+func checkSkipKnown(t *testing.T, doc []byte) {
+	t.Helper()
+	for _, s := range []func() *Scanner{
+		func() *Scanner { return NewBytes(doc) },
+		func() *Scanner { return New(iotest.OneByteReader(bytes.NewReader(doc))) },
+	} {
+		a, b := s(), s()
+		a.Space()
+		b.Space()
+		wantOK, gotOK := a.Skip(), b.SkipKnown()
+		wl, wc := a.Pos()
+		gl, gc := b.Pos()
+		if wantOK != gotOK || wl != gl || wc != gc {
+			t.Fatalf("%.60q: SkipKnown %v at %d:%d; Skip %v at %d:%d", doc, gotOK, gl, gc, wantOK, wl, wc)
+		}
+	}
+}
+
+// FuzzSkipKnown: on any JSON, SkipKnown ends where Skip does; on anything
+// else it ends.
+func FuzzSkipKnown(f *testing.F) {
+	for _, d := range docs {
+		f.Add([]byte(d))
+	}
+	f.Add([]byte(`{"a":{"b":[1,{"c":"}]"}]},"d":2}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if !json.Valid(data) || bytes.Count(data, []byte("["))+bytes.Count(data, []byte("{")) >= maxDepth {
+			NewBytes(data).SkipKnown()
+			return
+		}
+		checkSkipKnown(t, data)
+	})
+}
