@@ -50,3 +50,50 @@ func TestSnapshotFewerThanTotalCount(t *testing.T) {
 		t.Errorf("%d installations not checked; want the one that did not come: %+v", notChecked, ids)
 	}
 }
+
+// TestSnapshotGraphQLFewerThanTotalCount: nhi snapshot github, when the
+// environments GitHub's GraphQL API gives of a repository are fewer than
+// their totalCount, says so among what was not read, and the secret of
+// the environment that did not come is not checked, never removed.
+func TestSnapshotGraphQLFewerThanTotalCount(t *testing.T) {
+	o := githubtest.SampleOrg(3)
+	repo := o.Repos[0]
+	at := repo.CreatedAt
+	repo.Environments = []githubtest.Environment{{ID: 9901, Name: "staging", CreatedAt: at, UpdatedAt: at,
+		Secrets: []githubtest.Secret{{Name: "STAGING_DEPLOY_TOKEN", CreatedAt: at, UpdatedAt: at}}}}
+	srv := githubtest.NewServer(o)
+	defer srv.Close()
+	db := filepath.Join(t.TempDir(), "nhi.db")
+	env := []string{"GITHUB_TOKEN=" + srv.Token()}
+	snap := func() result {
+		t.Helper()
+		r := nhi(t, env, "snapshot", "github", "--org", "northwind", "--api-url", srv.URL(), "--db", db)
+		if r.code != 0 {
+			t.Fatalf("exit %d\n%s%s", r.code, r.stdout, r.stderr)
+		}
+		return r
+	}
+	snap()
+	srv.ServeFewer("/repos/northwind/"+repo.Name+"/environments", 1)
+	r := snap()
+	if says := "POST /graphql: GitHub's GraphQL API said the environments of northwind/" + repo.Name + " number 1 (totalCount), but it gave 0"; !strings.Contains(r.stdout, says) {
+		t.Errorf("the run does not say %q:\n%s", says, r.stdout)
+	}
+	r = nhi(t, nil, "identities", "--json", "--filter", "status:any kind:actions_secret", "--db", db)
+	var ids []struct{ ID, Status string }
+	if err := json.Unmarshal([]byte(r.stdout), &ids); err != nil || len(ids) == 0 {
+		t.Fatalf("identities: %v\n%s%s", err, r.stdout, r.stderr)
+	}
+	found := false
+	for _, id := range ids {
+		if strings.HasSuffix(id.ID, "/"+repo.Name+"/staging/STAGING_DEPLOY_TOKEN") {
+			found = true
+			if id.Status != "not-checked" {
+				t.Errorf("%s is %s; want not-checked: GitHub counted its environment and did not give it", id.ID, id.Status)
+			}
+		}
+	}
+	if !found {
+		t.Errorf("no STAGING_DEPLOY_TOKEN among %+v", ids)
+	}
+}

@@ -434,6 +434,9 @@ func TestMalformedAnswers(t *testing.T) {
 	}{
 		{"/repos/acme/api/keys", 200, `[{"id": 1, "title": "x"`, "malformed JSON"},       // truncated
 		{"/orgs/acme/actions/secrets", 200, `{"total_count": "many"}`, "malformed JSON"}, // wrong shape
+		// A count that is not one is no count of zero, nor no count.
+		{"/orgs/acme/actions/secrets", 200, `{"total_count": -1, "secrets": []}`, "total_count is -1, not a count"},
+		{"/orgs/acme/installations", 200, `{"total_count": null, "installations": []}`, "total_count is null, not a count"},
 		{"/orgs/acme/personal-access-tokens", 200, `<html>oops</html>`, "malformed JSON"},
 		{"/repos/acme/api/environments", 200, ``, "malformed JSON"},
 		{"/repos/acme/api/teams", 418, `{"message":"I'm a teapot"}`, "418 I'm a teapot"},

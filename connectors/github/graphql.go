@@ -39,7 +39,10 @@ import (
 //
 // So GraphQL never decides that something is not there: an answer it gave
 // in full is the same answer REST gives, and anything else is asked of
-// REST.
+// REST. A connection that ends (no next page) with fewer items than its
+// totalCount is used for what it gave and is a gap of its part
+// (gqlShort), as a REST list short of its total_count is: the snapshot
+// is partial and nothing missing from it is read as removed.
 
 // How much of each connection one query asks per repository. GitHub's
 // maximum page is 100; rulesets and their bypass actors are asked 10 at
@@ -61,16 +64,17 @@ const (
 
 // repoFragment is what a query asks of each repository.
 var repoFragment = fmt.Sprintf(`fragment NhiRepository on Repository {
-  environments(first: %d) { pageInfo { hasNextPage } nodes { name } }
+  environments(first: %d) { totalCount pageInfo { hasNextPage } nodes { name } }
   rulesets(first: %d, includeParents: false) {
+    totalCount
     pageInfo { hasNextPage }
     nodes {
       name
       enforcement
-      bypassActors(first: %d) { pageInfo { hasNextPage } nodes { deployKey actor { __typename ... on App { databaseId } } } }
+      bypassActors(first: %d) { totalCount pageInfo { hasNextPage } nodes { deployKey actor { __typename ... on App { databaseId } } } }
     }
   }
-  collaborators(first: %d, affiliation: DIRECT) { pageInfo { hasNextPage } edges { permission node { login } } }
+  collaborators(first: %d, affiliation: DIRECT) { totalCount pageInfo { hasNextPage } edges { permission node { login } } }
   co0: object(expression: "HEAD:%s") { ...NhiCodeOwners }
   co1: object(expression: "HEAD:%s") { ...NhiCodeOwners }
   co2: object(expression: "HEAD:%s") { ...NhiCodeOwners }
@@ -109,11 +113,14 @@ func batchSize() int {
 type gqlRepo struct {
 	envs       []string
 	envsOK     bool
+	envsWhole  bool // envs are every environment: none other exists
 	rulesets   []ruleset
 	rulesetsOK bool
 	collabs    []audit.Principal
 	collabsOK  bool
 	codeOwners *codeOwnersEntry // nil: REST reads CODEOWNERS
+	// gaps: connections that gave fewer than they counted (gqlShort).
+	gaps []audit.Gap
 }
 
 // useGraphQL reports whether repositories are still read through GraphQL.
@@ -164,8 +171,33 @@ type gqlError struct {
 	Extensions map[string]any `json:"extensions"`
 }
 
+// gqlConnection is what a query asks of every connection besides its
+// items: whether there is more, and how many it holds (totalCount: Int!
+// on each connection asked).
 type gqlConnection struct {
-	PageInfo gqlPageInfo `json:"pageInfo"`
+	PageInfo   gqlPageInfo `json:"pageInfo"`
+	TotalCount *int        `json:"totalCount"`
+}
+
+// whole reports whether the connection's one page is all of it: no next
+// page, and a count to hold its items against (without one, REST reads
+// it). short is how many fewer items than it counted the page gave: a
+// connection that ends short of its totalCount was not read whole, as a
+// REST list short of its total_count is not (list.go, short); the items
+// that came are used, and gqlShort is its gap.
+func (cn *gqlConnection) whole(got int) (whole bool, short int) {
+	if cn.PageInfo.HasNextPage || cn.TotalCount == nil || *cn.TotalCount < 0 {
+		return false, 0
+	}
+	return true, max(0, *cn.TotalCount-got)
+}
+
+// gqlShort is the gap of a connection of repository r that gave got
+// items of the total it counted: what, of kind at r's scope.
+func (c *Connector) gqlShort(r repoInfo, what string, kind audit.Kind, total, got int) audit.Gap {
+	reason := fmt.Sprintf("GitHub's GraphQL API said %s of %s/%s number %d (totalCount), but it gave %d, so they were not read whole; run again, and tell GitHub Support if it stays",
+		what, c.org, r.Name, total, got)
+	return audit.Gap{Endpoint: "POST /graphql", Kind: kind, Scope: c.repoScope(r.Name), Status: http.StatusOK, Reason: reason}
 }
 
 type gqlObject struct {
@@ -365,41 +397,65 @@ func (c *Connector) gqlRepoFrom(r repoInfo, d *gqlRepoData, refused map[string]b
 		return nil
 	}
 	g := &gqlRepo{}
-	if e := d.Environments; e != nil && !refused["environments"] && !e.PageInfo.HasNextPage {
-		g.envsOK = true
-		for _, n := range e.Nodes {
-			g.envs = append(g.envs, n.Name)
+	if e := d.Environments; e != nil && !refused["environments"] {
+		if whole, short := e.whole(len(e.Nodes)); whole {
+			g.envsOK, g.envsWhole = true, short == 0
+			for _, n := range e.Nodes {
+				g.envs = append(g.envs, n.Name)
+			}
+			if short > 0 {
+				g.gaps = append(g.gaps, c.gqlShort(r, "the environments", audit.KindGitHubActionsSecret, *e.TotalCount, len(e.Nodes)))
+			}
 		}
 	}
-	if rs := d.Rulesets; rs != nil && !refused["rulesets"] && !rs.PageInfo.HasNextPage {
-		g.rulesetsOK = true
-		for _, n := range rs.Nodes {
-			if n.BypassActors == nil || n.BypassActors.PageInfo.HasNextPage {
-				g.rulesetsOK, g.rulesets = false, nil
-				break
+	if rs := d.Rulesets; rs != nil && !refused["rulesets"] {
+		if whole, short := rs.whole(len(rs.Nodes)); whole {
+			g.rulesetsOK = true
+			var gaps []audit.Gap
+			if short > 0 {
+				gaps = append(gaps, c.gqlShort(r, "the rulesets", "", *rs.TotalCount, len(rs.Nodes)))
 			}
-			set := ruleset{Name: n.Name, Enforcement: strings.ToLower(n.Enforcement), Targeted: true}
-			for _, a := range n.BypassActors.Nodes {
-				switch {
-				case a.DeployKey:
-					set.DeployKeys = true
-				case a.Actor != nil && a.Actor.Typename == "App" && a.Actor.DatabaseID != nil:
-					set.Apps = append(set.Apps, strconv.FormatInt(*a.Actor.DatabaseID, 10))
+			for _, n := range rs.Nodes {
+				var bypassWhole bool
+				if n.BypassActors != nil {
+					var short int
+					if bypassWhole, short = n.BypassActors.whole(len(n.BypassActors.Nodes)); short > 0 {
+						gaps = append(gaps, c.gqlShort(r, fmt.Sprintf("the actors who may bypass ruleset %q", n.Name), "", *n.BypassActors.TotalCount, len(n.BypassActors.Nodes)))
+					}
 				}
+				if !bypassWhole {
+					g.rulesetsOK, g.rulesets, gaps = false, nil, nil // REST reads them
+					break
+				}
+				set := ruleset{Name: n.Name, Enforcement: strings.ToLower(n.Enforcement), Targeted: true}
+				for _, a := range n.BypassActors.Nodes {
+					switch {
+					case a.DeployKey:
+						set.DeployKeys = true
+					case a.Actor != nil && a.Actor.Typename == "App" && a.Actor.DatabaseID != nil:
+						set.Apps = append(set.Apps, strconv.FormatInt(*a.Actor.DatabaseID, 10))
+					}
+				}
+				g.rulesets = append(g.rulesets, set)
 			}
-			g.rulesets = append(g.rulesets, set)
+			g.gaps = append(g.gaps, gaps...)
 		}
 	}
-	if cl := d.Collaborators; cl != nil && !refused["collaborators"] && !cl.PageInfo.HasNextPage {
-		g.collabsOK = true
-		scope := c.repoScope(r.Name)
-		for _, e := range cl.Edges {
-			// RepositoryPermission: a custom role's base role, as REST's
-			// permissions map gives it (collaboratorRole).
-			switch role := strings.ToLower(e.Permission); role {
-			case "admin", "maintain", "write":
-				if e.Node != nil {
-					g.collabs = append(g.collabs, audit.Principal{Type: audit.PrincipalCollaborator, Scope: scope, Login: e.Node.Login, Role: role})
+	if cl := d.Collaborators; cl != nil && !refused["collaborators"] {
+		if whole, short := cl.whole(len(cl.Edges)); whole {
+			g.collabsOK = true
+			if short > 0 {
+				g.gaps = append(g.gaps, c.gqlShort(r, "the direct collaborators", "", *cl.TotalCount, len(cl.Edges)))
+			}
+			scope := c.repoScope(r.Name)
+			for _, e := range cl.Edges {
+				// RepositoryPermission: a custom role's base role, as REST's
+				// permissions map gives it (collaboratorRole).
+				switch role := strings.ToLower(e.Permission); role {
+				case "admin", "maintain", "write":
+					if e.Node != nil {
+						g.collabs = append(g.collabs, audit.Principal{Type: audit.PrincipalCollaborator, Scope: scope, Login: e.Node.Login, Role: role})
+					}
 				}
 			}
 		}

@@ -194,10 +194,17 @@ func (c *Connector) readRepo(ctx context.Context, r repoInfo, g *gqlRepo) (err e
 	} else if ok {
 		u.read(scope, audit.KindGitHubActionsOIDC)
 	}
+	if g != nil {
+		for _, gp := range g.gaps {
+			u.gap(gp) // GraphQL's connections short of their totalCount
+		}
+	}
 	var envs []string
 	if g != nil && g.envsOK {
 		envs = g.envs
-		u.children(scope)
+		if g.envsWhole {
+			u.children(scope) // an environment not listed no longer exists
+		}
 	} else {
 		var ok bool
 		envs, ok, err = u.list(ctx, c.repoEP(repo, "environments", "environments", audit.KindGitHubActionsSecret, needEnvs), parseEnvironments)

@@ -1,7 +1,6 @@
 package github
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/nhi-audit/nhi/audit"
 	"github.com/nhi-audit/nhi/connectors"
+	"github.com/nhi-audit/nhi/internal/jsonscan"
 )
 
 // endpoint is one API call, for requests, gaps and error messages.
@@ -87,8 +87,10 @@ type repoCounts struct {
 type parser func(body []byte, pd *pageData) (items int, err error)
 
 // cacheVersion changes whenever what parsers derive changes, so a newer
-// nhi never replays what an older one derived.
-const cacheVersion = "3"
+// nhi never replays what an older one derived. 4: pages keep the
+// total_count GitHub said (pageData.Total), without which a page replayed
+// on a 304 would let a list cut short pass for whole.
+const cacheVersion = "4"
 
 // pageCache is what one unit of work keeps in the request cache: for each
 // page it read, the answer's ETag and what the page yielded, in one cache
@@ -227,7 +229,10 @@ func (c *Connector) fetchPage(ctx context.Context, pc *pageCache, ep endpoint, u
 		return pd, nil, fmt.Errorf("github: %s: %w", ep, err)
 	}
 	pd.Full = n >= perPage
-	if pd.Total = totalCount(resp.body); pd.Total != nil {
+	if pd.Total, err = totalCount(resp.body); err != nil {
+		return pageData{}, nil, &unreadable{ep: ep, err: fmt.Errorf("github: %s: %w", ep, err)}
+	}
+	if pd.Total != nil {
 		pd.Items = n
 	}
 	pc.store(ctx, u, resp.header.Get("ETag"), pd)
@@ -235,52 +240,88 @@ func (c *Connector) fetchPage(ctx context.Context, pc *pageCache, ep endpoint, u
 }
 
 // totalCount is the total_count of an answer GitHub wraps ({"total_count":
-// N, "repositories": [...]}): nil for a bare array, or an answer without
-// one. It scans for the key at the top level, strings skipped whole,
-// rather than decode the answer a second time (the parser has decoded
-// it once): on a page of 100 secrets a decode cost a third as much as
-// the parse, the scan a twentieth.
-func totalCount(body []byte) *int {
-	b := bytes.TrimLeft(body, " \t\r\n")
-	if len(b) == 0 || b[0] != '{' {
-		return nil
+// N, "repositories": [...]}), read as encoding/json reads the rest of the
+// answer: the key at the top level of the object, its name matched as
+// encoding/json matches a field's (escapes decoded, case folded), the
+// last one when it comes twice. nil for a bare array, or an object
+// without the key: a list GitHub does not count.
+//
+// A total_count that is not a count — null, a string, a fraction, an
+// exponent (1e2), a negative number, one beyond int64 — is an error:
+// fetchPage makes it an answer that could not be read, a gap of the
+// endpoint (or, for one without a need, the end of the run), so such a
+// count is never read as zero, nor as no count, and never lets a list cut
+// short pass for whole.
+//
+// The parser has decoded the answer whole (so it is JSON) before this
+// reads it once more with jsonscan, in place (NewBytes) and without
+// checking it again (SkipKnown): a second decode would cost a third as
+// much as the parse on a page of 100 secrets; this, whichever key comes
+// first, about as much as the scan it replaced cost when the count came
+// last (BenchmarkTotalCount, BenchmarkParseSecrets).
+func totalCount(body []byte) (*int, error) {
+	s := jsonscan.NewBytes(body)
+	s.Space()
+	if !s.Eat('{') {
+		return nil, nil // a bare array (anything else, the parser refused)
 	}
-	depth := 0
-	for i := 0; i < len(b); i++ {
-		switch b[i] {
-		case '{', '[':
-			depth++
-		case '}', ']':
-			depth--
-		case '"':
-			j := i + 1
-			for j < len(b) && b[j] != '"' {
-				if b[j] == '\\' {
-					j++
-				}
-				j++
+	var count *int
+	s.Space()
+	if s.Eat('}') {
+		return nil, nil
+	}
+	for {
+		s.Space()
+		_, key, ok := s.Str()
+		s.Space()
+		if !ok || !s.Eat(':') {
+			return nil, errNoCount
+		}
+		s.Space()
+		if !strings.EqualFold(key, "total_count") {
+			if !s.SkipKnown() { // the parser has read the answer: it is JSON
+				return nil, errNoCount
 			}
-			if depth == 1 && j < len(b) && string(b[i+1:j]) == "total_count" {
-				rest := bytes.TrimLeft(b[j+1:], " \t\r\n")
-				if len(rest) == 0 || rest[0] != ':' {
-					i = j // a value that says total_count, not the key
-					continue
-				}
-				rest = bytes.TrimLeft(rest[1:], " \t\r\n")
-				k := 0
-				for k < len(rest) && rest[k] >= '0' && rest[k] <= '9' {
-					k++
-				}
-				n, err := strconv.Atoi(string(rest[:k]))
-				if err != nil {
-					return nil
-				}
-				return &n
+		} else {
+			n, err := countValue(s)
+			if err != nil {
+				return nil, err
 			}
-			i = j
+			count = &n
+		}
+		s.Space()
+		if s.Eat('}') {
+			return count, nil
+		}
+		if !s.Eat(',') {
+			return nil, errNoCount
 		}
 	}
-	return nil
+}
+
+// errNoCount: an answer jsonscan did not read whole for its total_count.
+var errNoCount = errors.New("the answer could not be read for its total_count")
+
+// countValue reads a total_count's value: a whole number of items.
+func countValue(s *jsonscan.Scanner) (int, error) {
+	c := s.Peek()
+	if c != '-' && (c < '0' || c > '9') {
+		what := map[byte]string{'n': "null", '"': "a string", 't': "true", 'f': "false", '{': "an object", '[': "a list"}[c]
+		if what == "" {
+			what = "not a number"
+		}
+		return 0, fmt.Errorf("total_count is %s, not a count", what)
+	}
+	n, ok := s.Int()
+	switch {
+	case !ok:
+		return 0, errors.New("total_count is not a whole number (a fraction, an exponent, or beyond int64), not a count")
+	case n < 0:
+		return 0, fmt.Errorf("total_count is %d, not a count", n)
+	case int64(int(n)) != n:
+		return 0, errors.New("total_count is beyond int, not a count") // a 32-bit build
+	}
+	return int(n), nil
 }
 
 // short is the gap of a wrapped list that GitHub said holds total items,
@@ -319,8 +360,12 @@ func (u *unit) list(ctx context.Context, ep endpoint, parse parser) (names []str
 	c := u.c
 	next := ep.url
 	read := map[string]bool{} // the pages asked for, to end a loop of links
-	// What the pages of a wrapped list said they hold (the last one's
-	// total_count) and held; counted while every page said.
+	// What the pages of a wrapped list said they hold (the most any page
+	// said) and held; counted while every page said. The most, not the
+	// last: a list that lost items while it was paged, ahead of the page
+	// being read, moved items it still holds onto pages already read,
+	// and its last page's count matches what was read (150, then 120 of
+	// which 120 were read, 30 never seen: TestFewerWhilePaged).
 	var total *int
 	got, counted, pages := 0, true, 0
 	for ; next != ""; pages++ {
@@ -370,7 +415,10 @@ func (u *unit) list(ctx context.Context, ep endpoint, parse parser) (names []str
 			return nil, false, fmt.Errorf("github: %s: %w", ep, err)
 		}
 		names = append(names, pd.Names...)
-		total, got, counted = pd.Total, got+pd.Items, counted && pd.Total != nil
+		if pd.Total != nil && (total == nil || *pd.Total > *total) {
+			total = pd.Total
+		}
+		got, counted = got+pd.Items, counted && pd.Total != nil
 		switch {
 		case pd.Next != "":
 			next = pd.Next

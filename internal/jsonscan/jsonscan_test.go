@@ -194,3 +194,86 @@ func FuzzScanner(f *testing.F) {
 		}
 	})
 }
+
+// NewBytes reads a document in memory as New reads it from a reader,
+// token for token and position for position, and Skip and Value as
+// well, and leaves the document as it was.
+func TestNewBytes(t *testing.T) {
+	for _, doc := range append(append([]string{}, docs...), `{"a":1,}`, `"a`, `[1 2]`, `tru`, `{"k\u005f":"\ud800"}`, ``) {
+		checkNewBytes(t, []byte(doc))
+	}
+}
+
+func checkNewBytes(t *testing.T, doc []byte) {
+	t.Helper()
+	was := bytes.Clone(doc)
+	want, ok := tokens(New(bytes.NewReader(doc)))
+	got, gotOK := tokens(NewBytes(doc))
+	if ok != gotOK || !slices.Equal(got, want) {
+		t.Fatalf("%.40q: NewBytes read %d tokens, %v; New %d, %v (first difference: %s)", doc, len(got), gotOK, len(want), ok, firstDiff(got, want))
+	}
+	a, b := New(bytes.NewReader(doc)), NewBytes(doc)
+	if sa, sb := a.Skip(), b.Skip(); sa != sb || a.AtEnd() != b.AtEnd() {
+		t.Fatalf("%.40q: Skip %v, at the end %v; New %v, %v", doc, sb, b.AtEnd(), sa, a.AtEnd())
+	}
+	va, oka := New(bytes.NewReader(doc)).Value()
+	vb, okb := NewBytes(doc).Value()
+	if oka != okb || !bytes.Equal(va, vb) {
+		t.Fatalf("%.40q: Value %.40q, %v; New %.40q, %v", doc, vb, okb, va, oka)
+	}
+	if !bytes.Equal(doc, was) {
+		t.Fatalf("NewBytes changed the document: %.40q, was %.40q", doc, was)
+	}
+}
+
+// FuzzNewBytes: whatever the input, NewBytes reads it as New does and
+// leaves it as it was.
+func FuzzNewBytes(f *testing.F) {
+	for _, d := range docs {
+		f.Add([]byte(d))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) { checkNewBytes(t, data) })
+}
+
+// SkipKnown reads past a value of a document that is JSON as Skip does,
+// ending at the same place with the same answer, however the document is
+// handed over.
+func TestSkipKnown(t *testing.T) {
+	for _, doc := range append(append([]string{}, docs...), `0`, `-1.5e3`, `"x"`, `true`, ` null `, `{}`, `[]`, `{"a":{"b":[1,{"c":"}]"}]},"d":2}`, `[1,"\"]",[[]],{}]`) {
+		checkSkipKnown(t, []byte(doc))
+	}
+}
+
+func checkSkipKnown(t *testing.T, doc []byte) {
+	t.Helper()
+	for _, s := range []func() *Scanner{
+		func() *Scanner { return NewBytes(doc) },
+		func() *Scanner { return New(iotest.OneByteReader(bytes.NewReader(doc))) },
+	} {
+		a, b := s(), s()
+		a.Space()
+		b.Space()
+		wantOK, gotOK := a.Skip(), b.SkipKnown()
+		wl, wc := a.Pos()
+		gl, gc := b.Pos()
+		if wantOK != gotOK || wl != gl || wc != gc {
+			t.Fatalf("%.60q: SkipKnown %v at %d:%d; Skip %v at %d:%d", doc, gotOK, gl, gc, wantOK, wl, wc)
+		}
+	}
+}
+
+// FuzzSkipKnown: on any JSON, SkipKnown ends where Skip does; on anything
+// else it ends.
+func FuzzSkipKnown(f *testing.F) {
+	for _, d := range docs {
+		f.Add([]byte(d))
+	}
+	f.Add([]byte(`{"a":{"b":[1,{"c":"}]"}]},"d":2}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if !json.Valid(data) || bytes.Count(data, []byte("["))+bytes.Count(data, []byte("{")) >= maxDepth {
+			NewBytes(data).SkipKnown()
+			return
+		}
+		checkSkipKnown(t, data)
+	})
+}

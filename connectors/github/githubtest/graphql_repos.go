@@ -5,6 +5,7 @@ import (
 	"math"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/vektah/gqlparser/v2/ast"
@@ -194,8 +195,11 @@ type gqlEdge struct {
 }
 
 // gqlConnection pages items as GitHub does: first (at most 100) from the
-// cursor after; more than 100 is an error, as on GitHub.
-func gqlConnection(typ string, items []gqlEdge, args map[string]any) (any, *gqlErr) {
+// cursor after; more than 100 is an error, as on GitHub. fewer leaves out
+// the last items while totalCount still counts them ([Server.ServeFewer]).
+func gqlConnection(typ string, items []gqlEdge, args map[string]any, fewer int) (any, *gqlErr) {
+	total := len(items)
+	items = items[:max(0, len(items)-fewer)]
 	first := len(items)
 	if v, ok := args["first"].(int64); ok {
 		first = int(v)
@@ -220,7 +224,7 @@ func gqlConnection(typ string, items []gqlEdge, args map[string]any) (any, *gqlE
 		info["startCursor"], info["endCursor"] = cursorAt(lo+1), cursorAt(hi)
 	}
 	return obj(typ, map[string]any{
-		"nodes": nonNilList(nodes), "edges": nonNilList(edges), "totalCount": len(items), "pageInfo": obj("PageInfo", info),
+		"nodes": nonNilList(nodes), "edges": nonNilList(edges), "totalCount": total, "pageInfo": obj("PageInfo", info),
 	}), nil
 }
 
@@ -247,6 +251,10 @@ func (s *Server) gqlRepository(e *gqlExec, rp *Repo) *gqlNode {
 				return nil, statusErr(status)
 			}
 		}
+		fewer := 0 // ServeFewer's, for the field's REST twin
+		if twin != "" {
+			fewer = s.servedFewer("/repos/" + s.org.Login + "/" + rp.Name + "/" + twin)
+		}
 		switch name {
 		case "__typename":
 			return "Repository", nil
@@ -258,7 +266,7 @@ func (s *Server) gqlRepository(e *gqlExec, rp *Repo) *gqlNode {
 			for _, env := range envs {
 				items = append(items, gqlEdge{node: obj("Environment", map[string]any{"id": nodeID("EN", env.ID), "databaseId": env.ID, "name": env.Name}, "Node")})
 			}
-			return gqlConnection("EnvironmentConnection", items, args)
+			return gqlConnection("EnvironmentConnection", items, args, fewer)
 		case "rulesets":
 			parents := true
 			if v, ok := args["includeParents"].(bool); ok {
@@ -266,9 +274,10 @@ func (s *Server) gqlRepository(e *gqlExec, rp *Repo) *gqlNode {
 			}
 			var items []gqlEdge
 			for _, rs := range s.repoRulesets(rp, parents) {
-				items = append(items, gqlEdge{node: s.gqlRuleset(rs)})
+				bypass := s.servedFewer("/repos/" + s.org.Login + "/" + rp.Name + "/rulesets/" + strconv.FormatInt(rs.GetID(), 10))
+				items = append(items, gqlEdge{node: s.gqlRuleset(rs, bypass)})
 			}
-			return gqlConnection("RepositoryRulesetConnection", items, args)
+			return gqlConnection("RepositoryRulesetConnection", items, args, fewer)
 		case "collaborators":
 			var items []gqlEdge
 			for _, c := range rp.Collaborators {
@@ -278,7 +287,7 @@ func (s *Server) gqlRepository(e *gqlExec, rp *Repo) *gqlNode {
 				user := obj("User", map[string]any{"login": c.Login, "id": nodeID("U", userID(c.Login)), "databaseId": userID(c.Login)}, "Node", "Actor")
 				items = append(items, gqlEdge{node: user, edge: map[string]any{"permission": strings.ToUpper(c.RoleName)}})
 			}
-			return gqlConnection("RepositoryCollaboratorConnection", items, args)
+			return gqlConnection("RepositoryCollaboratorConnection", items, args, fewer)
 		case "object":
 			return s.gqlObject(rp, fmt.Sprint(args["expression"])), nil
 		}
@@ -317,8 +326,9 @@ func gitOID(rp *Repo, path string) string {
 	return fmt.Sprintf("%040x", uint64(rp.ID)*1000003+uint64(len(path)))
 }
 
-// gqlRuleset is a ruleset and who may bypass it.
-func (s *Server) gqlRuleset(rs rulesetJSON) *gqlNode {
+// gqlRuleset is a ruleset and who may bypass it, less the last fewer of
+// them (still counted).
+func (s *Server) gqlRuleset(rs rulesetJSON, fewer int) *gqlNode {
 	var actors []gqlEdge
 	for _, a := range rs.BypassActors {
 		fields := map[string]any{
@@ -345,7 +355,7 @@ func (s *Server) gqlRuleset(rs rulesetJSON) *gqlNode {
 		case "__typename":
 			return "RepositoryRuleset", nil
 		case "bypassActors":
-			return gqlConnection("RepositoryRulesetBypassActorConnection", actors, args)
+			return gqlConnection("RepositoryRulesetBypassActorConnection", actors, args, fewer)
 		}
 		if v, ok := plain[name]; ok {
 			return v, nil

@@ -343,7 +343,10 @@ func (s *Server) FailWith(pathPrefix string, status int, body string) {
 // that GitHub wraps ({"total_count": N, "secrets": [...]}) leave out its
 // last n items while its total_count still counts them: what a client
 // sees of a list that lost items while it was paged, or of one GitHub
-// counts and does not show.
+// counts and does not show. GraphQL's connections whose REST twin is
+// under pathPrefix do the same with their totalCount: a repository's
+// environments, rulesets and collaborators (…/environments, …/rulesets,
+// …/collaborators), and a ruleset's bypass actors (…/rulesets/{id}).
 func (s *Server) ServeFewer(pathPrefix string, n int) {
 	s.mu.Lock()
 	s.fewer = append(s.fewer, pathFault{pathPrefix, n})
