@@ -45,7 +45,8 @@ func Verify(ctx context.Context, st *audit.Store) ([]string, error) {
 		return nil, err
 	}
 	problems = append(problems, more...)
-	if more, err = verifyApprovals(ctx, st); err != nil {
+	required := func(campaign string) bool { r := v.replay[campaign]; return r != nil && r.create.RequireSigned }
+	if more, err = verifyApprovals(ctx, st, required); err != nil {
 		return nil, err
 	}
 	return append(problems, more...), nil
