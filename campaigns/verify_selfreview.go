@@ -1,0 +1,225 @@
+package campaigns
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/nhi-audit/nhi/audit"
+)
+
+// deciders re-checks, after the fact, the separation rules that keep a
+// person from deciding her own items (docs/people.md, "Who may not
+// decide"): nhi refuses a decision, confirmation or undo on an item whose
+// owner recorded when the campaign was created, whose owner recorded at
+// the time, or whose holder according to the source is the actor (rules
+// owner and holder), and a transfer to the reviewer herself; on
+// PostgreSQL the database refuses the first three too (campaigns' schema
+// step 15). One the log holds anyway was written around nhi — by anyone
+// who writes an evidence file, or on SQLite by anyone at all — and
+// Verify names its event, as it names a self-approval (verifyApprovals).
+//
+// The actor and the owner are one person when the directory of people,
+// as it stood when the event was written (its person.set events before
+// it), gives them as names of one person, or they are one name: what nhi
+// and the database would have read then. A name the directory learns
+// later (a GitHub login added to a record) makes no problem of a
+// decision nhi could not have refused.
+type deciders struct {
+	// keys holds, by decision event, the alias keys of its actor as the
+	// directory stood then (audit.AliasKey): every name of their person,
+	// or their own name alone when the directory did not know it.
+	keys map[int64][]string
+	// owners holds, by identity ID, the owner.set events in log order:
+	// the owner recorded at an event is the last one set before it.
+	owners map[string][]ownerChange
+}
+
+type ownerChange struct {
+	seq   int64
+	owner string
+}
+
+// newDeciders reads what the re-check needs for the decisions v replayed:
+// the directory as it stood at each of them, and the owners' history.
+func newDeciders(ctx context.Context, st *audit.Store, v *verifier) (*deciders, error) {
+	type decided struct {
+		seq   int64
+		actor string
+	}
+	var all []decided
+	for _, name := range v.order {
+		for i := range v.replay[name].touches {
+			t := &v.replay[name].touches[i]
+			if t.op == opDecide || t.op == opConfirm || t.op == opUndo {
+				all = append(all, decided{t.seq, t.actor})
+			}
+		}
+	}
+	d := &deciders{keys: map[int64][]string{}, owners: map[string][]ownerChange{}}
+	if len(all) == 0 {
+		return d, nil
+	}
+	slices.SortFunc(all, func(a, b decided) int { return cmp.Compare(a.seq, b.seq) })
+
+	// The directory, replayed up to each decision: a person.set event
+	// holds the person's whole record.
+	rows, err := st.Query(ctx, `SELECT seq, payload FROM events WHERE type = ? AND seq < ? ORDER BY seq`, audit.EventPersonSet, all[len(all)-1].seq)
+	if err != nil {
+		return nil, fmt.Errorf("reading the directory of people: %w", err)
+	}
+	type change struct {
+		seq int64
+		p   audit.Person
+	}
+	var changes []change
+	for rows.Next() {
+		var c change
+		var payload string
+		if err := rows.Scan(&c.seq, &payload); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		var ps audit.PersonSet
+		if json.Unmarshal([]byte(payload), &ps) == nil {
+			c.p = ps.Person
+			changes = append(changes, c)
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("reading the directory of people: %w", err)
+	}
+	people := map[string]audit.Person{} // by e-mail
+	byAlias := map[string]string{}      // alias key -> e-mail
+	next := 0
+	for _, x := range all {
+		if _, ok := d.keys[x.seq]; ok {
+			continue
+		}
+		for ; next < len(changes) && changes[next].seq < x.seq; next++ {
+			p := changes[next].p
+			if old, ok := people[p.Email]; ok {
+				for _, n := range old.Names() {
+					if byAlias[audit.AliasKey(n)] == p.Email {
+						delete(byAlias, audit.AliasKey(n))
+					}
+				}
+			}
+			people[p.Email] = p
+			for _, n := range p.Names() {
+				byAlias[audit.AliasKey(n)] = p.Email
+			}
+		}
+		keys := []string{audit.AliasKey(x.actor)}
+		if email, ok := byAlias[personKey(x.actor, byAlias)]; ok {
+			p := people[email]
+			for _, n := range p.Names() {
+				if k := audit.AliasKey(n); !slices.Contains(keys, k) {
+					keys = append(keys, k)
+				}
+			}
+		}
+		d.keys[x.seq] = keys
+	}
+
+	rows, err = st.Query(ctx, `SELECT seq, payload FROM events WHERE type = ? AND seq < ? ORDER BY seq`, audit.EventOwnerSet, all[len(all)-1].seq)
+	if err != nil {
+		return nil, fmt.Errorf("reading the owners' history: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var seq int64
+		var payload string
+		if err := rows.Scan(&seq, &payload); err != nil {
+			return nil, err
+		}
+		var set audit.OwnerSet
+		if json.Unmarshal([]byte(payload), &set) == nil {
+			d.owners[set.Identity] = append(d.owners[set.Identity], ownerChange{seq, set.Owner})
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("reading the owners' history: %w", err)
+	}
+	return d, nil
+}
+
+// personKey is the alias key under which byAlias knows name: its own,
+// or, for "Name <address>" as nhi prints a person, the address's
+// (audit.Directory.Lookup).
+func personKey(name string, byAlias map[string]string) string {
+	k := audit.AliasKey(name)
+	if _, ok := byAlias[k]; ok {
+		return k
+	}
+	if s := strings.TrimSpace(name); strings.HasSuffix(s, ">") {
+		if lt := strings.LastIndexByte(s, '<'); lt >= 0 {
+			return audit.AliasKey(s[lt+1 : len(s)-1])
+		}
+	}
+	return k
+}
+
+// names reports whether name is one of keys (a name of the actor of the
+// event keys were read for).
+func names(keys []string, name string) bool {
+	if name == "" {
+		return false
+	}
+	k := audit.AliasKey(name)
+	if slices.Contains(keys, k) {
+		return true
+	}
+	if s := strings.TrimSpace(name); strings.HasSuffix(s, ">") {
+		if lt := strings.LastIndexByte(s, '<'); lt >= 0 {
+			return slices.Contains(keys, audit.AliasKey(s[lt+1:len(s)-1]))
+		}
+	}
+	return false
+}
+
+// ownerAt is the owner recorded for id just before event seq ("" for
+// none).
+func (d *deciders) ownerAt(id string, seq int64) (string, int64) {
+	l := d.owners[id]
+	i, _ := slices.BinarySearchFunc(l, seq, func(c ownerChange, seq int64) int { return cmp.Compare(c.seq, seq) })
+	if i == 0 {
+		return "", 0
+	}
+	return l[i-1].owner, l[i-1].seq
+}
+
+// item names each decision on w, an item of campaign r, by a person who
+// owned or held it then.
+func (d *deciders) item(v *verifier, r *replayed, w *walkedItem) {
+	for _, tp := range w.touched {
+		t := &r.touches[tp.touch]
+		if t.op != opDecide && t.op != opConfirm && t.op != opUndo {
+			continue
+		}
+		keys := d.keys[t.seq]
+		var rule, whose string
+		owner, ownerSeq := d.ownerAt(w.id, t.seq)
+		switch {
+		case names(keys, w.owner):
+			rule, whose = RuleOwner, fmt.Sprintf("recorded owner when the campaign was created is %s", audit.Printable(w.owner))
+		case names(keys, owner):
+			rule, whose = RuleOwner, fmt.Sprintf("recorded owner then is %s (event %d)", audit.Printable(owner), ownerSeq)
+		case names(keys, w.naturalOwner):
+			rule, whose = RuleHolder, fmt.Sprintf("holder according to the source is %s", audit.Printable(w.naturalOwner))
+		default:
+			continue
+		}
+		what := "decides"
+		if t.op == opUndo {
+			what = "undoes a decision on"
+		}
+		v.add(problemKey{k: [4]int64{phaseEvents, t.seq, t.sub, int64(tp.pos)}},
+			"event %d (%s by %s) %s %s in campaign %s, whose %s, the same person: nhi refuses such a decision (rule %s), so it was written around nhi, and it is no second person's review",
+			t.seq, t.typ, audit.Printable(t.actor), what, audit.Printable(w.id), audit.Printable(r.create.Name), whose, rule)
+	}
+}
