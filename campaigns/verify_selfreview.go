@@ -16,11 +16,14 @@ import (
 // decide"): nhi refuses a decision, confirmation or undo on an item whose
 // owner recorded when the campaign was created, whose owner recorded at
 // the time, or whose holder according to the source is the actor (rules
-// owner and holder), and a transfer to the reviewer herself; on
-// PostgreSQL the database refuses the first three too (campaigns' schema
-// step 15). One the log holds anyway was written around nhi — by anyone
-// who writes an evidence file, or on SQLite by anyone at all — and
-// Verify names its event, as it names a self-approval (verifyApprovals).
+// owner and holder), and a transfer to the reviewer herself
+// (TransferItems). On PostgreSQL the database refuses the former to a
+// reviewer's session (campaigns' schema step 15), not to the tables'
+// owner or an administrator, and not the latter (it does not read a
+// transfer's new owner). One the log holds anyway was written around nhi
+// — by anyone who writes an evidence file, on PostgreSQL by those the
+// database does not refuse — and Verify names its event, as it names a
+// self-approval (verifyApprovals).
 //
 // The actor and the owner are one person when the directory of people,
 // as it stood when the event was written (its person.set events before
@@ -124,6 +127,20 @@ func newDeciders(ctx context.Context, st *audit.Store, v *verifier) (*deciders, 
 			}
 		}
 		d.keys[x.seq] = keys
+	}
+	// A transfer to the actor herself (TransferItems refuses it).
+	for _, name := range v.order {
+		for i := range v.replay[name].touches {
+			t := &v.replay[name].touches[i]
+			if t.op != opDecide || t.decision != Transfer || !names(d.keys[t.seq], t.to) {
+				continue
+			}
+			for pos, id := range t.ids {
+				v.add(problemKey{k: [4]int64{phaseEvents, t.seq, t.sub, int64(pos)}},
+					"event %d (%s by %s) transfers %s in campaign %s to %s, the same person: nhi refuses such a transfer (rule owner), so it was written around nhi, and the new owner reviewed it herself",
+					t.seq, t.typ, audit.Printable(t.actor), audit.Printable(id), audit.Printable(name), audit.Printable(t.to))
+			}
+		}
 	}
 
 	rows, err = st.Query(ctx, `SELECT seq, payload FROM events WHERE type = ? AND seq < ? ORDER BY seq`, audit.EventOwnerSet, all[len(all)-1].seq)
