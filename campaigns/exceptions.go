@@ -801,8 +801,33 @@ func verifyApprovals(ctx context.Context, st *audit.Store, required func(campaig
 	if err != nil {
 		return nil, err
 	}
+	// Who owned or held each approved item, for the rules owner and
+	// holder (deciders), as for a decision.
+	var byWhom []decided
+	for _, x := range all {
+		byWhom = append(byWhom, decided{x.seq, x.actor})
+	}
+	dec, err := readDeciders(ctx, st, byWhom)
+	if err != nil {
+		return nil, err
+	}
 	var problems []string
 	for _, x := range all {
+		for _, id := range x.items {
+			var owner, holder string
+			err := st.QueryRow(ctx, `SELECT i.owner, i.natural_owner FROM campaign_items i JOIN campaigns c ON c.id = i.campaign_id
+				WHERE c.name = ? AND i.identity_id = ?`, x.campaign, id).Scan(&owner, &holder)
+			if errors.Is(err, sql.ErrNoRows) {
+				continue
+			}
+			if err != nil {
+				return nil, fmt.Errorf("reading the item event %d approves: %w", x.seq, err)
+			}
+			if rule, whose := dec.ownsOrHolds(x.seq, id, owner, holder); rule != "" {
+				problems = append(problems, fmt.Sprintf("event %d (%s by %s) approves the exception on %s in campaign %s, whose %s, the same person: nhi refuses such an approval (rule %s), so it was written around nhi, and it is no second person's approval",
+					x.seq, EventApprove, audit.Printable(x.actor), audit.Printable(id), audit.Printable(x.campaign), whose, rule))
+			}
+		}
 		if k := keepers[x.approves]; selfApproval(dir, k, x.actor) {
 			for _, id := range x.items {
 				problems = append(problems, fmt.Sprintf("event %d (%s by %s) approves the exception on %s kept by %s in event %d, and is by the same person: nhi refuses such an approval (rule approver), so it was written around nhi, and it approves nothing",

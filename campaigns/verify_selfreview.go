@@ -46,13 +46,15 @@ type ownerChange struct {
 	owner string
 }
 
+// decided is an event whose actor the re-check compares with owners.
+type decided struct {
+	seq   int64
+	actor string
+}
+
 // newDeciders reads what the re-check needs for the decisions v replayed:
 // the directory as it stood at each of them, and the owners' history.
 func newDeciders(ctx context.Context, st *audit.Store, v *verifier) (*deciders, error) {
-	type decided struct {
-		seq   int64
-		actor string
-	}
 	var all []decided
 	for _, name := range v.order {
 		for i := range v.replay[name].touches {
@@ -62,6 +64,31 @@ func newDeciders(ctx context.Context, st *audit.Store, v *verifier) (*deciders, 
 			}
 		}
 	}
+	d, err := readDeciders(ctx, st, all)
+	if err != nil {
+		return nil, err
+	}
+	// A transfer to the actor herself (TransferItems refuses it).
+	for _, name := range v.order {
+		for i := range v.replay[name].touches {
+			t := &v.replay[name].touches[i]
+			if t.op != opDecide || t.decision != Transfer || !names(d.keys[t.seq], t.to) {
+				continue
+			}
+			for pos, id := range t.ids {
+				v.add(problemKey{k: [4]int64{phaseEvents, t.seq, t.sub, int64(pos)}},
+					"event %d (%s by %s) transfers %s in campaign %s to %s, the same person: nhi refuses such a transfer (rule owner), so it was written around nhi, and the new owner reviewed it herself",
+					t.seq, t.typ, audit.Printable(t.actor), audit.Printable(id), audit.Printable(name), audit.Printable(t.to))
+			}
+		}
+	}
+	return d, nil
+}
+
+// readDeciders reads, for the events all, the alias keys of each one's
+// actor as the directory stood then, and the owners' history before the
+// last of them.
+func readDeciders(ctx context.Context, st *audit.Store, all []decided) (*deciders, error) {
 	d := &deciders{keys: map[int64][]string{}, owners: map[string][]ownerChange{}}
 	if len(all) == 0 {
 		return d, nil
@@ -127,20 +154,6 @@ func newDeciders(ctx context.Context, st *audit.Store, v *verifier) (*deciders, 
 			}
 		}
 		d.keys[x.seq] = keys
-	}
-	// A transfer to the actor herself (TransferItems refuses it).
-	for _, name := range v.order {
-		for i := range v.replay[name].touches {
-			t := &v.replay[name].touches[i]
-			if t.op != opDecide || t.decision != Transfer || !names(d.keys[t.seq], t.to) {
-				continue
-			}
-			for pos, id := range t.ids {
-				v.add(problemKey{k: [4]int64{phaseEvents, t.seq, t.sub, int64(pos)}},
-					"event %d (%s by %s) transfers %s in campaign %s to %s, the same person: nhi refuses such a transfer (rule owner), so it was written around nhi, and the new owner reviewed it herself",
-					t.seq, t.typ, audit.Printable(t.actor), audit.Printable(id), audit.Printable(name), audit.Printable(t.to))
-			}
-		}
 	}
 
 	rows, err = st.Query(ctx, `SELECT seq, payload FROM events WHERE type = ? AND seq < ? ORDER BY seq`, audit.EventOwnerSet, all[len(all)-1].seq)
@@ -218,17 +231,8 @@ func (d *deciders) item(v *verifier, r *replayed, w *walkedItem) {
 		if t.op != opDecide && t.op != opConfirm && t.op != opUndo {
 			continue
 		}
-		keys := d.keys[t.seq]
-		var rule, whose string
-		owner, ownerSeq := d.ownerAt(w.id, t.seq)
-		switch {
-		case names(keys, w.owner):
-			rule, whose = RuleOwner, fmt.Sprintf("recorded owner when the campaign was created is %s", audit.Printable(w.owner))
-		case names(keys, owner):
-			rule, whose = RuleOwner, fmt.Sprintf("recorded owner then is %s (event %d)", audit.Printable(owner), ownerSeq)
-		case names(keys, w.naturalOwner):
-			rule, whose = RuleHolder, fmt.Sprintf("holder according to the source is %s", audit.Printable(w.naturalOwner))
-		default:
+		rule, whose := d.ownsOrHolds(t.seq, w.id, w.owner, w.naturalOwner)
+		if rule == "" {
 			continue
 		}
 		what := "decides"
@@ -239,4 +243,21 @@ func (d *deciders) item(v *verifier, r *replayed, w *walkedItem) {
 			"event %d (%s by %s) %s %s in campaign %s, whose %s, the same person: nhi refuses such a decision (rule %s), so it was written around nhi, and it is no second person's review",
 			t.seq, t.typ, audit.Printable(t.actor), what, audit.Printable(w.id), audit.Printable(r.create.Name), whose, rule)
 	}
+}
+
+// ownsOrHolds says which rule, if any, forbids the actor of event seq
+// item id, frozen with owner and holder: owner at creation, owner then,
+// holder; and whose it was, for the problem.
+func (d *deciders) ownsOrHolds(seq int64, id, owner, holder string) (rule, whose string) {
+	keys := d.keys[seq]
+	then, ownerSeq := d.ownerAt(id, seq)
+	switch {
+	case names(keys, owner):
+		return RuleOwner, fmt.Sprintf("recorded owner when the campaign was created is %s", audit.Printable(owner))
+	case names(keys, then):
+		return RuleOwner, fmt.Sprintf("recorded owner then is %s (event %d)", audit.Printable(then), ownerSeq)
+	case names(keys, holder):
+		return RuleHolder, fmt.Sprintf("holder according to the source is %s", audit.Printable(holder))
+	}
+	return "", ""
 }
