@@ -325,7 +325,8 @@ type approval struct {
 
 // readApprovals reads the approvals of campaign's exceptions up to event
 // upTo. An approval nhi refuses approves nothing: the keeper's own
-// (selfApproval), and an unsigned one in a campaign created with
+// (selfApproval), the item's owner's or holder's (approversOwning), and
+// an unsigned one in a campaign created with
 // --require-signed (rule unsigned); the latter are returned in unsigned,
 // which the export refuses as it refuses an unsigned decision
 // (NewExceptionReader) and verifyApprovals names.
@@ -375,9 +376,17 @@ func readApprovalsSigned(ctx context.Context, r reader, campaign string, upTo in
 	if err != nil {
 		return nil, nil, err
 	}
+	var each []approvalOf
+	for _, x := range all {
+		each = append(each, approvalOf{x.a.seq, x.a.actor, campaign, x.key.id})
+	}
+	owns, err := approversOwning(ctx, r, each)
+	if err != nil {
+		return nil, nil, err
+	}
 	var unsigned []unsignedApproval
 	for _, x := range all {
-		if selfApproval(dir, keepers[x.key.seq], x.a.actor) {
+		if _, ok := owns[approvalOf{x.a.seq, x.a.actor, campaign, x.key.id}]; ok || selfApproval(dir, keepers[x.key.seq], x.a.actor) {
 			continue // approves nothing (verifyApprovals names it)
 		}
 		if required && !x.signed {
@@ -801,31 +810,22 @@ func verifyApprovals(ctx context.Context, st *audit.Store, required func(campaig
 	if err != nil {
 		return nil, err
 	}
-	// Who owned or held each approved item, for the rules owner and
-	// holder (deciders), as for a decision.
-	var byWhom []decided
+	var each []approvalOf
 	for _, x := range all {
-		byWhom = append(byWhom, decided{x.seq, x.actor})
+		for _, id := range x.items {
+			each = append(each, approvalOf{x.seq, x.actor, x.campaign, id})
+		}
 	}
-	dec, err := readDeciders(ctx, st, byWhom)
+	owns, err := approversOwning(ctx, st, each)
 	if err != nil {
 		return nil, err
 	}
 	var problems []string
 	for _, x := range all {
 		for _, id := range x.items {
-			var owner, holder string
-			err := st.QueryRow(ctx, `SELECT i.owner, i.natural_owner FROM campaign_items i JOIN campaigns c ON c.id = i.campaign_id
-				WHERE c.name = ? AND i.identity_id = ?`, x.campaign, id).Scan(&owner, &holder)
-			if errors.Is(err, sql.ErrNoRows) {
-				continue
-			}
-			if err != nil {
-				return nil, fmt.Errorf("reading the item event %d approves: %w", x.seq, err)
-			}
-			if rule, whose := dec.ownsOrHolds(x.seq, id, owner, holder); rule != "" {
-				problems = append(problems, fmt.Sprintf("event %d (%s by %s) approves the exception on %s in campaign %s, whose %s, the same person: nhi refuses such an approval (rule %s), so it was written around nhi, and it is no second person's approval",
-					x.seq, EventApprove, audit.Printable(x.actor), audit.Printable(id), audit.Printable(x.campaign), whose, rule))
+			if o, ok := owns[approvalOf{x.seq, x.actor, x.campaign, id}]; ok {
+				problems = append(problems, fmt.Sprintf("event %d (%s by %s) approves the exception on %s in campaign %s, whose %s, the same person: nhi refuses such an approval (rule %s), so it was written around nhi, and it approves nothing",
+					x.seq, EventApprove, audit.Printable(x.actor), audit.Printable(id), audit.Printable(x.campaign), o.whose, o.rule))
 			}
 		}
 		if k := keepers[x.approves]; selfApproval(dir, k, x.actor) {

@@ -60,7 +60,8 @@ func TestSelfApprovalApprovesNothing(t *testing.T) {
 // refuses its holder's approval (rule holder). One written around nhi —
 // on PostgreSQL the holder with psql, as an approval writes only an event
 // in her own name, which the database does not compare with the item —
-// fails nhi verify, naming the event. Before, verify passed it.
+// approves nothing, and nhi verify names the event. Before, the exception
+// read as approved by her, and verify passed.
 func TestVerifyFailsAnApprovalByTheItemsHolder(t *testing.T) {
 	campaignstest.Engines(t, func(t *testing.T, eng campaignstest.Engine) {
 		e := exceptionsQ4(t, eng, "version: 1\nexception_approval: required\n")
@@ -81,6 +82,13 @@ func TestVerifyFailsAnApprovalByTheItemsHolder(t *testing.T) {
 			return err
 		}); err != nil {
 			t.Fatal(err)
+		}
+		xs, err := campaigns.Exceptions(ctx, st, "Q4", 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if x := xs[api1]; x.State != campaigns.ExceptionAwaiting || x.ApprovedBy != "" {
+			t.Errorf("api/1 approved by its holder: %s by %q; want still awaiting approval", x.State, x.ApprovedBy)
 		}
 		problems, err := campaigns.Verify(ctx, st)
 		if err != nil {

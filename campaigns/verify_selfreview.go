@@ -3,7 +3,9 @@ package campaigns
 import (
 	"cmp"
 	"context"
+	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -64,7 +66,7 @@ func newDeciders(ctx context.Context, st *audit.Store, v *verifier) (*deciders, 
 			}
 		}
 	}
-	d, err := readDeciders(ctx, st, all)
+	d, err := readDeciders(ctx, st, all, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -87,8 +89,9 @@ func newDeciders(ctx context.Context, st *audit.Store, v *verifier) (*deciders, 
 
 // readDeciders reads, for the events all, the alias keys of each one's
 // actor as the directory stood then, and the owners' history before the
-// last of them.
-func readDeciders(ctx context.Context, st *audit.Store, all []decided) (*deciders, error) {
+// last of them: of every identity, or with ids (not nil) of those only,
+// a seek each.
+func readDeciders(ctx context.Context, st reader, all []decided, ids []string) (*deciders, error) {
 	d := &deciders{keys: map[int64][]string{}, owners: map[string][]ownerChange{}}
 	if len(all) == 0 {
 		return d, nil
@@ -156,16 +159,35 @@ func readDeciders(ctx context.Context, st *audit.Store, all []decided) (*decider
 		d.keys[x.seq] = keys
 	}
 
-	rows, err = st.Query(ctx, `SELECT seq, payload FROM events WHERE type = ? AND seq < ? ORDER BY seq`, audit.EventOwnerSet, all[len(all)-1].seq)
+	last := all[len(all)-1].seq
+	if ids == nil {
+		return d, d.readOwners(ctx, st, `SELECT seq, payload FROM events WHERE type = ? AND seq < ? ORDER BY seq`, audit.EventOwnerSet, last)
+	}
+	for _, id := range ids {
+		if _, ok := d.owners[id]; ok {
+			continue
+		}
+		d.owners[id] = nil
+		if err := d.readOwners(ctx, st, `SELECT seq, payload FROM events WHERE json_extract(payload, '$.identity') = ? AND type = ? AND seq < ? ORDER BY seq`,
+			id, audit.EventOwnerSet, last); err != nil {
+			return nil, err
+		}
+	}
+	return d, nil
+}
+
+// readOwners adds the owner.set events query q reads to d's history.
+func (d *deciders) readOwners(ctx context.Context, st reader, q string, args ...any) error {
+	rows, err := st.Query(ctx, q, args...)
 	if err != nil {
-		return nil, fmt.Errorf("reading the owners' history: %w", err)
+		return fmt.Errorf("reading the owners' history: %w", err)
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var seq int64
 		var payload string
 		if err := rows.Scan(&seq, &payload); err != nil {
-			return nil, err
+			return err
 		}
 		var set audit.OwnerSet
 		if json.Unmarshal([]byte(payload), &set) == nil {
@@ -173,9 +195,9 @@ func readDeciders(ctx context.Context, st *audit.Store, all []decided) (*decider
 		}
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("reading the owners' history: %w", err)
+		return fmt.Errorf("reading the owners' history: %w", err)
 	}
-	return d, nil
+	return nil
 }
 
 // personKey is the alias key under which byAlias knows name: its own,
@@ -260,4 +282,63 @@ func (d *deciders) ownsOrHolds(seq int64, id, owner, holder string) (rule, whose
 		return RuleHolder, fmt.Sprintf("holder according to the source is %s", audit.Printable(holder))
 	}
 	return "", ""
+}
+
+// approvalOf is one item an approval event names.
+type approvalOf struct {
+	seq             int64
+	actor, campaign string
+	id              string
+}
+
+// owning is the rule that forbids an approver an item, and whose it was.
+type owning struct{ rule, whose string }
+
+// approversOwning says which of the approvals each names an item its
+// approver owned (when the campaign was created, or by then) or held,
+// under any name the directory gave them then: nhi refuses such an
+// approval (rules owner and holder, as for a decision: deciders), so one
+// the log holds was written around nhi, and it approves nothing. On
+// PostgreSQL the approver can write one with psql: an approval is an
+// event alone, which the database does not compare with the item.
+func approversOwning(ctx context.Context, r reader, each []approvalOf) (map[approvalOf]owning, error) {
+	out := map[approvalOf]owning{}
+	if len(each) == 0 {
+		return out, nil
+	}
+	type frozenOwner struct{ owner, holder string }
+	items := map[[2]string]*frozenOwner{}
+	var byWhom []decided
+	var ids []string
+	for _, a := range each {
+		byWhom = append(byWhom, decided{a.seq, a.actor})
+		k := [2]string{a.campaign, a.id}
+		if _, ok := items[k]; ok {
+			continue
+		}
+		var f frozenOwner
+		err := r.QueryRow(ctx, `SELECT i.owner, i.natural_owner FROM campaign_items i JOIN campaigns c ON c.id = i.campaign_id
+			WHERE c.name = ? AND i.identity_id = ?`, a.campaign, a.id).Scan(&f.owner, &f.holder)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			items[k] = nil
+			continue
+		case err != nil:
+			return nil, fmt.Errorf("reading the item event %d approves: %w", a.seq, err)
+		}
+		items[k] = &f
+		ids = append(ids, a.id)
+	}
+	dec, err := readDeciders(ctx, r, byWhom, ids)
+	if err != nil {
+		return nil, err
+	}
+	for _, a := range each {
+		if f := items[[2]string{a.campaign, a.id}]; f != nil {
+			if rule, whose := dec.ownsOrHolds(a.seq, a.id, f.owner, f.holder); rule != "" {
+				out[a] = owning{rule, whose}
+			}
+		}
+	}
+	return out, nil
 }
