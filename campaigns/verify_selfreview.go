@@ -309,7 +309,7 @@ func approversOwning(ctx context.Context, r reader, each []approvalOf) (map[appr
 	type frozenOwner struct{ owner, holder string }
 	items := map[[2]string]*frozenOwner{}
 	var byWhom []decided
-	var ids []string
+	ids := []string{} // not nil: these identities only (readDeciders)
 	for _, a := range each {
 		byWhom = append(byWhom, decided{a.seq, a.actor})
 		k := [2]string{a.campaign, a.id}
