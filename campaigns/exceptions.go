@@ -323,23 +323,48 @@ type approval struct {
 	at    time.Time
 }
 
+// readApprovals reads the approvals of campaign's exceptions up to event
+// upTo. An approval nhi refuses approves nothing: the keeper's own
+// (selfApproval), the item's owner's or holder's (approversOwning), and
+// an unsigned one in a campaign created with
+// --require-signed (rule unsigned); the latter are returned in unsigned,
+// which the export refuses as it refuses an unsigned decision
+// (NewExceptionReader) and verifyApprovals names.
 func readApprovals(ctx context.Context, r reader, campaign string, upTo int64) (map[approvalKey]approval, error) {
+	out, _, err := readApprovalsSigned(ctx, r, campaign, upTo)
+	return out, err
+}
+
+// unsignedApproval is an approval event with no signature in a campaign
+// that requires signed decisions.
+type unsignedApproval struct {
+	seq   int64
+	actor string
+	id    string
+}
+
+func readApprovalsSigned(ctx context.Context, r reader, campaign string, upTo int64) (map[approvalKey]approval, []unsignedApproval, error) {
 	type read struct {
-		key approvalKey
-		a   approval
+		key    approvalKey
+		a      approval
+		signed bool
 	}
 	var all []read
 	err := eachCampaignEvent(ctx, r, EventApprove, campaign, upTo, "exception approvals", func(seq int64, at, actor string, p *ApprovePayload) error {
 		a := approval{seq: seq, actor: actor}
 		a.at, _ = time.Parse(time.RFC3339Nano, at)
 		for _, id := range p.Items {
-			all = append(all, read{approvalKey{id, p.Approves}, a})
+			all = append(all, read{approvalKey{id, p.Approves}, a, p.SignedBy != ""})
 		}
 		return nil
 	})
 	out := map[approvalKey]approval{}
 	if err != nil || len(all) == 0 {
-		return out, err
+		return out, nil, err
+	}
+	required, err := requiresSigned(ctx, r, campaign)
+	if err != nil {
+		return nil, nil, err
 	}
 	keepers, dir, err := approvedKeepers(ctx, r, func(yield func(int64) bool) {
 		for _, x := range all {
@@ -349,17 +374,45 @@ func readApprovals(ctx context.Context, r reader, campaign string, upTo int64) (
 		}
 	})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
+	var each []approvalOf
 	for _, x := range all {
-		if selfApproval(dir, keepers[x.key.seq], x.a.actor) {
+		each = append(each, approvalOf{x.a.seq, x.a.actor, campaign, x.key.id})
+	}
+	owns, err := approversOwning(ctx, r, each)
+	if err != nil {
+		return nil, nil, err
+	}
+	var unsigned []unsignedApproval
+	for _, x := range all {
+		if _, ok := owns[approvalOf{x.a.seq, x.a.actor, campaign, x.key.id}]; ok || selfApproval(dir, keepers[x.key.seq], x.a.actor) {
 			continue // approves nothing (verifyApprovals names it)
+		}
+		if required && !x.signed {
+			unsigned = append(unsigned, unsignedApproval{x.a.seq, x.a.actor, x.key.id})
+			continue // approves nothing, as nhi refuses it (rule unsigned)
 		}
 		if _, ok := out[x.key]; !ok {
 			out[x.key] = x.a
 		}
 	}
-	return out, nil
+	return out, unsigned, nil
+}
+
+// requiresSigned reports whether campaign was created with
+// --require-signed, as its creation event records it.
+func requiresSigned(ctx context.Context, r reader, campaign string) (bool, error) {
+	var opt string
+	err := r.QueryRow(ctx, `SELECT '' || COALESCE(json_extract(payload, '$.require_signed'), '0') FROM events
+		WHERE seq = (SELECT create_seq FROM campaigns WHERE name = ?)`, campaign).Scan(&opt)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("reading campaign %s's creation: %w", audit.Printable(campaign), err)
+	}
+	return opt == "1" || opt == "true", nil
 }
 
 // approvedKeepers reads who recorded each keep event seqs names (its
@@ -724,19 +777,24 @@ func ExceptionIDs(ctx context.Context, st *audit.Store, campaign string, limit i
 // recorded the keep it approves (selfApproval): nhi refuses it (rule
 // approver), so it was written around nhi — by anyone who writes an
 // evidence file, or on PostgreSQL by the keeper with psql, the event
-// being in her own name — and the exceptions read it as no approval.
-func verifyApprovals(ctx context.Context, st *audit.Store) ([]string, error) {
+// being in her own name — and the exceptions read it as no approval. It
+// names as well every unsigned one in a campaign whose creation requires
+// signed decisions (required): nhi refuses it (rule unsigned), as it
+// refuses an unsigned decision, and it approves nothing either.
+func verifyApprovals(ctx context.Context, st *audit.Store, required func(campaign string) bool) ([]string, error) {
 	type read struct {
 		seq      int64
 		actor    string
+		campaign string
 		approves int64
 		items    []string
+		signed   bool
 	}
 	var all []read
 	if err := eachEventOfType(ctx, st, EventApprove, func(e *audit.Event) error {
 		var p ApprovePayload
 		if json.Unmarshal(e.Payload, &p) == nil {
-			all = append(all, read{e.Seq, e.Actor, p.Approves, p.Items})
+			all = append(all, read{e.Seq, e.Actor, p.Campaign, p.Approves, p.Items, p.SignedBy != ""})
 		}
 		return nil
 	}); err != nil || len(all) == 0 {
@@ -752,12 +810,33 @@ func verifyApprovals(ctx context.Context, st *audit.Store) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
+	var each []approvalOf
+	for _, x := range all {
+		for _, id := range x.items {
+			each = append(each, approvalOf{x.seq, x.actor, x.campaign, id})
+		}
+	}
+	owns, err := approversOwning(ctx, st, each)
+	if err != nil {
+		return nil, err
+	}
 	var problems []string
 	for _, x := range all {
+		for _, id := range x.items {
+			if o, ok := owns[approvalOf{x.seq, x.actor, x.campaign, id}]; ok {
+				problems = append(problems, fmt.Sprintf("event %d (%s by %s) approves the exception on %s in campaign %s, whose %s, the same person: nhi refuses such an approval (rule %s), so it was written around nhi, and it approves nothing",
+					x.seq, EventApprove, audit.Printable(x.actor), audit.Printable(id), audit.Printable(x.campaign), o.whose, o.rule))
+			}
+		}
 		if k := keepers[x.approves]; selfApproval(dir, k, x.actor) {
 			for _, id := range x.items {
 				problems = append(problems, fmt.Sprintf("event %d (%s by %s) approves the exception on %s kept by %s in event %d, and is by the same person: nhi refuses such an approval (rule approver), so it was written around nhi, and it approves nothing",
 					x.seq, EventApprove, audit.Printable(x.actor), audit.Printable(id), audit.Printable(k), x.approves))
+			}
+		} else if !x.signed && required(x.campaign) {
+			for _, id := range x.items {
+				problems = append(problems, fmt.Sprintf("event %d (%s by %s) approves the exception on %s in campaign %s, which requires signed decisions, and is not signed: nhi refuses such an approval (rule unsigned), so it was written around nhi, and it approves nothing",
+					x.seq, EventApprove, audit.Printable(x.actor), audit.Printable(id), audit.Printable(x.campaign)))
 			}
 		}
 	}

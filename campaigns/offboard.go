@@ -509,6 +509,7 @@ func TransferItems(ctx context.Context, st *audit.Store, actor, campaign string,
 		return nil, err
 	}
 	var out []Outcome
+	var selfTransfer bool
 	err = st.Write(ctx, func(tx *audit.Tx) error {
 		out = out[:0]
 		c, err := loadOpen(ctx, tx, campaign)
@@ -542,6 +543,11 @@ func TransferItems(ctx context.Context, st *audit.Store, actor, campaign string,
 		if err != nil {
 			return err
 		}
+		if selfTransfer = len(ids) > 0 && sep.same(p.Email, actor); selfTransfer {
+			// She would own what she reviewed: the owner rule, as for a
+			// decision on an item she owns.
+			return &RefusedError{Refusal: Refusal{RuleOwner, selfTransferDetail(c, sep, p, actor)}, Campaign: c.Name, Item: ids[0], Actor: actor}
+		}
 		withTo := func(d *DecidePayload) { d.To = p.Email }
 		for _, id := range ids {
 			o, err := decideTx(ctx, tx, actor, c, sep, id, Transfer, reason, false, nil, withTo)
@@ -558,12 +564,32 @@ func TransferItems(ctx context.Context, st *audit.Store, actor, campaign string,
 		return nil
 	})
 	if re, ok := errors.AsType[*RefusedError](err); ok {
-		return nil, recordRefusal(ctx, st, actor, string(Transfer), re, []string{re.Item})
+		items := []string{re.Item}
+		if selfTransfer {
+			items = ids // a transfer to herself is refused for every item it names
+		}
+		return nil, recordRefusal(ctx, st, actor, string(Transfer), re, items)
 	}
 	if err != nil {
 		return nil, err
 	}
 	return out, nil
+}
+
+// selfTransferDetail says why actor may not transfer an item of campaign
+// c to p, who is actor, and whom to ask instead.
+func selfTransferDetail(c *Campaign, sep *separation, p *audit.Person, actor string) string {
+	var others []string
+	for _, r := range c.Reviewers {
+		if !sep.same(r, actor) {
+			others = append(others, audit.Printable(r))
+		}
+	}
+	ask := "ask someone else who may decide it (anyone who neither owns nor holds it) to transfer it to you"
+	if len(others) > 0 {
+		ask = "ask another reviewer (" + strings.Join(others, ", ") + ") to transfer it to you"
+	}
+	return fmt.Sprintf("the transfer names %s as the new owner, who is %s: you would own what you reviewed; %s", p.Email, audit.Printable(actor), ask)
 }
 
 // judgeTransfer says whether a transfer holds: the owner recorded now is

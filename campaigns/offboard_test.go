@@ -32,7 +32,13 @@ func ssoAuth(n, login string) audit.Observation {
 // nothing.
 func offboardFixture(t *testing.T) *fixture {
 	t.Helper()
-	f := newFixture(t)
+	return offboardFixtureOn(t, campaignstest.SQLite)
+}
+
+// offboardFixtureOn is offboardFixture on engine eng.
+func offboardFixtureOn(t *testing.T, eng campaignstest.Engine) *fixture {
+	t.Helper()
+	f := newFixtureOn(t, eng)
 	if _, err := f.Store.SetPeople(ctx, "hr", audit.PeopleImport{People: []audit.Person{
 		{Email: "alice@acme.test", GitHub: "alice", Status: audit.PersonLeft, LeftAt: "2026-09-30", Manager: "carol@acme.test"},
 		{Email: "bob@acme.test", GitHub: "bob"},

@@ -48,6 +48,7 @@ type touch struct {
 	decision Decision
 	reason   string
 	undoes   int64
+	to       string // a transfer's new owner
 	state    string // verify: the remediation state
 	snapshot int64  // verify: the snapshot that checked it
 	ids      []string
@@ -352,7 +353,7 @@ func (v *verifier) apply(e *audit.Event) {
 				bad(err)
 				return
 			}
-			name, t.ids, t.op, t.decision, t.reason = d.Campaign, d.Items, opDecide, d.Decision, d.Reason
+			name, t.ids, t.op, t.decision, t.reason, t.to = d.Campaign, d.Items, opDecide, d.Decision, d.Reason, d.To
 		} else {
 			if err := json.Unmarshal(e.Payload, &c); err != nil {
 				bad(err)

@@ -1,6 +1,7 @@
 package campaigns_test
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -50,6 +51,52 @@ func TestSelfApprovalApprovesNothing(t *testing.T) {
 		want := fmt.Sprintf("event %d (decision.approve by Carol) approves the exception on %s kept by carol@acme.com in event %d, and is by the same person", seq, api1, o.Event.Seq)
 		if len(problems) != 1 || !strings.Contains(problems[0], want) {
 			t.Errorf("verify after a self-approval: %q; want one problem saying %q", problems, want)
+		}
+	})
+}
+
+// An exception's approver may not be one the rules of who may not decide
+// keep from the item either (docs/campaigns.md, "Exceptions"): nhi
+// refuses its holder's approval (rule holder). One written around nhi —
+// on PostgreSQL the holder with psql, as an approval writes only an event
+// in her own name, which the database does not compare with the item —
+// approves nothing, and nhi verify names the event. Before, the exception
+// read as approved by her, and verify passed.
+func TestVerifyFailsAnApprovalByTheItemsHolder(t *testing.T) {
+	campaignstest.Engines(t, func(t *testing.T, eng campaignstest.Engine) {
+		e := exceptionsQ4(t, eng, "version: 1\nexception_approval: required\n")
+		st := e.Store
+		api1 := keyID("api", "1") // added by alice
+		o, err := campaigns.Decide(ctx, st, "carol@acme.com", "Q4", api1, campaigns.Keep, "needed by CI")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := campaigns.ApproveException(ctx, st, "alice-smith", "Q4", api1); !errors.Is(err, campaigns.ErrSelfReview) {
+			t.Fatalf("the holder approving through nhi: %v; want refused (rule holder)", err)
+		}
+		var seq int64
+		if err := st.Write(ctx, func(tx *audit.Tx) error {
+			ev, err := tx.Append(ctx, "alice-smith", campaigns.EventApprove, campaigns.ApprovePayload{Campaign: "Q4", Items: []string{api1}, Action: "approve exception",
+				Approves: o.Event.Seq, Expires: o.ExceptionExpires, Detail: "approves the exception kept by carol@acme.com"})
+			seq = ev.Seq
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		xs, err := campaigns.Exceptions(ctx, st, "Q4", 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if x := xs[api1]; x.State != campaigns.ExceptionAwaiting || x.ApprovedBy != "" {
+			t.Errorf("api/1 approved by its holder: %s by %q; want still awaiting approval", x.State, x.ApprovedBy)
+		}
+		problems, err := campaigns.Verify(ctx, st)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := fmt.Sprintf("event %d (decision.approve by alice-smith) approves the exception on %s in campaign Q4, whose holder according to the source is alice, the same person: nhi refuses such an approval (rule holder)", seq, api1)
+		if len(problems) != 1 || !strings.Contains(problems[0], want) {
+			t.Errorf("verify after the holder's approval: %q; want one problem saying %q", problems, want)
 		}
 	})
 }

@@ -299,11 +299,19 @@ type ExceptionReader struct {
 }
 
 // NewExceptionReader reads the approvals of campaign c's exceptions up to
-// event upTo.
+// event upTo. An unsigned approval in a campaign created with
+// --require-signed is refused with ErrUnsignedDecision, as logCheck
+// refuses an unsigned decision: nothing is exported.
 func NewExceptionReader(ctx context.Context, st *audit.Store, c *Campaign, upTo int64) (*ExceptionReader, error) {
-	a, err := readApprovals(ctx, st, c.Name, upTo)
+	a, unsigned, err := readApprovalsSigned(ctx, st, c.Name, upTo)
 	if err != nil {
 		return nil, err
+	}
+	if len(unsigned) > 0 {
+		// As an unsigned decision (logCheck): nothing is exported.
+		u := unsigned[0]
+		return nil, fmt.Errorf("%w: campaign %s, item %s: event %d (%s by %s) approves its exception, is not signed, and the campaign requires signed decisions: nhi refuses such an approval (rule unsigned), so it was written around nhi, and nothing is exported: run `nhi verify` to see every difference",
+			ErrUnsignedDecision, audit.Printable(c.Name), audit.Printable(u.id), u.seq, EventApprove, audit.Printable(u.actor))
 	}
 	return &ExceptionReader{c: c, approvals: a}, nil
 }

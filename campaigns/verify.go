@@ -33,8 +33,12 @@ func Verify(ctx context.Context, st *audit.Store) ([]string, error) {
 		}
 	}
 	carried := newCarriedAs(v)
+	dec, err := newDeciders(ctx, st, v)
+	if err != nil {
+		return nil, err
+	}
 	for _, name := range v.order {
-		if err := v.check(ctx, v.replay[name], carried); err != nil {
+		if err := v.check(ctx, v.replay[name], carried, dec); err != nil {
 			return nil, err
 		}
 	}
@@ -45,7 +49,8 @@ func Verify(ctx context.Context, st *audit.Store) ([]string, error) {
 		return nil, err
 	}
 	problems = append(problems, more...)
-	if more, err = verifyApprovals(ctx, st); err != nil {
+	required := func(campaign string) bool { r := v.replay[campaign]; return r != nil && r.create.RequireSigned }
+	if more, err = verifyApprovals(ctx, st, required); err != nil {
 		return nil, err
 	}
 	return append(problems, more...), nil
@@ -77,8 +82,9 @@ func VerifyStore(ctx context.Context, st *audit.Store, allowed []byte) (*audit.V
 
 // check compares campaign r's row, items and decision history with what
 // the log makes them, and its items with its population digest and
-// carried_as (carried).
-func (v *verifier) check(ctx context.Context, r *replayed, carried *carriedAs) error {
+// carried_as (carried), and who decided each item with who owned or
+// held it (dec).
+func (v *verifier) check(ctx context.Context, r *replayed, carried *carriedAs, dec *deciders) error {
 	if r.table != nil {
 		v.compareCampaign(r)
 	}
@@ -88,6 +94,7 @@ func (v *verifier) check(ctx context.Context, r *replayed, carried *carriedAs) e
 	err := v.walk(ctx, r, false, func(w *walkedItem) error {
 		count++
 		carried.item(v, r, w)
+		dec.item(v, r, w)
 		if w.rowHash != digest.addCanonical(w.canonical) {
 			v.add(problemKey{k: [4]int64{phaseEvents, r.createSeq, 0, w.n}},
 				"campaign %s: item %s was edited after creation: its frozen columns (owner, findings, reviewer, ...) no longer match their hash",

@@ -126,6 +126,18 @@ func BenchmarkVerifyWhole1M(b *testing.B) {
 	})
 }
 
+// BenchmarkVerifyWhole100k is BenchmarkVerifyWhole1M on a tenth of it,
+// a comparison of two builds that fits in a few minutes.
+func BenchmarkVerifyWhole100k(b *testing.B) {
+	f := bigCampaign(b, 100_000)
+	benchmem.Loop(b, func(int) {
+		v, err := campaigns.VerifyStore(ctx, f.Store, nil)
+		if err != nil || !v.OK() {
+			b.Fatalf("%+v %v", v, err)
+		}
+	})
+}
+
 // benchVerifyAlone exports a closed n-item campaign once, then checks the
 // bundle as an auditor without the evidence file does (nhi verify --report
 // DIR): the hashes, and every file rendered again from report.json and

@@ -1,0 +1,102 @@
+package campaigns_test
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/nhi-audit/nhi/audit"
+	"github.com/nhi-audit/nhi/campaigns"
+	"github.com/nhi-audit/nhi/campaigns/campaignstest"
+)
+
+// writeDecision records actor's decision d on item id of campaign c
+// around nhi's checks: the event, the item's columns and its history
+// row, each as nhi writes them — what anyone who writes an evidence file
+// can do, and on PostgreSQL the tables' owner with psql.
+func writeDecision(t *testing.T, f *fixture, c *campaigns.Campaign, actor, id string, d campaigns.Decision, reason string) int64 {
+	t.Helper()
+	var seq int64
+	err := f.Store.Write(ctx, func(tx *audit.Tx) error {
+		ev, err := tx.Append(ctx, actor, campaigns.EventDecide, campaigns.DecidePayload{Campaign: c.Name, Items: []string{id}, Decision: d, Reason: reason})
+		if err != nil {
+			return err
+		}
+		seq = ev.Seq
+		at := ev.At.UTC().Format("2006-01-02T15:04:05.000000Z")
+		if _, err := tx.Exec(ctx, `UPDATE campaign_items SET decision = ?, reason = ?, decided_by = ?, decided_at = ?, decision_seq = ?, conflict = 0
+			WHERE campaign_id = ? AND identity_id = ?`, string(d), reason, actor, at, ev.Seq, c.ID, id); err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, `INSERT INTO campaign_decisions (campaign_id, identity_id, seq, decision, reason, actor, at, via, undoes)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0)`, c.ID, id, ev.Seq, string(d), reason, actor, at, campaigns.ViaSingle)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return seq
+}
+
+// nhi refuses a decision on an item the reviewer owns or holds, under
+// any alias (rules owner and holder, docs/people.md), and on PostgreSQL
+// the database refuses it to a reviewer's session. One the log holds
+// anyway — written around nhi by anyone who writes an evidence file, or
+// on PostgreSQL by the tables' owner — is no second person's review:
+// nhi verify names its event, as it names a self-approval, whether the
+// owner was recorded when the campaign was created or by the time of the
+// decision, or the holder is a name the directory gave the reviewer
+// then. An owner recorded after the decision, or a name the directory
+// learns after it, makes no problem: nhi could not have refused it.
+// Before, verify passed every one of them.
+func TestVerifyFailsASelfReviewWrittenAroundNhi(t *testing.T) {
+	campaignstest.Engines(t, func(t *testing.T, eng campaignstest.Engine) {
+		f := newFixtureOn(t, eng)
+		f.Snapshot(t, nil, population()...)
+		rita := audit.Person{Email: "rita@acme.test", GitHub: "carol", Status: audit.PersonActive, Aliases: []string{"rita"}}
+		sam := audit.Person{Email: "sam@acme.test", Status: audit.PersonActive, Aliases: []string{"sam"}}
+		if _, err := f.Store.SetPeople(ctx, "admin", audit.PeopleImport{People: []audit.Person{rita, sam}}, false); err != nil {
+			t.Fatal(err)
+		}
+		atCreation, then, held := keyID("ops", "5"), keyID("api", "2"), keyID("web", "3") // web/3's holder is carol, rita's login
+		ownedLater, learnedLater := keyID("api", "1"), keyID("web", "4")
+		if _, err := f.Store.SetOwner(ctx, "admin", atCreation, "rita@acme.test"); err != nil {
+			t.Fatal(err)
+		}
+		create(t, f, campaigns.Spec{Name: "q", Scope: "kind:github_deploy_key", Reviewers: []string{"rita@acme.test", "sam@acme.test"}})
+		c := get(t, f, "q")
+		if _, err := f.Store.SetOwner(ctx, "admin", then, "Rita"); err != nil {
+			t.Fatal(err)
+		}
+		seqs := map[string]int64{}
+		for _, d := range []struct{ actor, id string }{{"rita", atCreation}, {"rita@acme.test", then}, {"RITA@acme.test", held},
+			{"rita@acme.test", ownedLater}, {"rita@acme.test", learnedLater}} {
+			seqs[d.id] = writeDecision(t, f, c, d.actor, d.id, campaigns.Decommission, "")
+		}
+		// After the decisions: an owner recorded, a name learned.
+		if _, err := f.Store.SetOwner(ctx, "admin", ownedLater, "rita"); err != nil {
+			t.Fatal(err)
+		}
+		rita.Aliases = append(rita.Aliases, "alice") // web/4's holder
+		if _, err := f.Store.SetPeople(ctx, "admin", audit.PeopleImport{People: []audit.Person{rita}}, false); err != nil {
+			t.Fatal(err)
+		}
+		problems, err := campaigns.Verify(ctx, f.Store)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := []string{
+			fmt.Sprintf("event %d (campaign.decide by rita) decides %s in campaign q, whose recorded owner when the campaign was created is rita@acme.test, the same person: nhi refuses such a decision (rule owner)", seqs[atCreation], atCreation),
+			fmt.Sprintf("event %d (campaign.decide by rita@acme.test) decides %s in campaign q, whose recorded owner then is Rita (event ", seqs[then], then),
+			fmt.Sprintf("event %d (campaign.decide by RITA@acme.test) decides %s in campaign q, whose holder according to the source is carol, the same person: nhi refuses such a decision (rule holder)", seqs[held], held),
+		}
+		if len(problems) != len(want) {
+			t.Fatalf("verify after three self-reviews and two decisions nhi could not have refused: %d problems %q; want %d", len(problems), problems, len(want))
+		}
+		for i, w := range want {
+			if !strings.Contains(problems[i], w) {
+				t.Errorf("problem %d: %q; want it to say %q", i, problems[i], w)
+			}
+		}
+	})
+}

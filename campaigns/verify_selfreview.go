@@ -1,0 +1,344 @@
+package campaigns
+
+import (
+	"cmp"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/nhi-audit/nhi/audit"
+)
+
+// deciders re-checks, after the fact, the separation rules that keep a
+// person from deciding her own items (docs/people.md, "Who may not
+// decide"): nhi refuses a decision, confirmation or undo on an item whose
+// owner recorded when the campaign was created, whose owner recorded at
+// the time, or whose holder according to the source is the actor (rules
+// owner and holder), and a transfer to the reviewer herself
+// (TransferItems). On PostgreSQL the database refuses the former to a
+// reviewer's session (campaigns' schema step 15), not to the tables'
+// owner or an administrator, and not the latter (it does not read a
+// transfer's new owner). One the log holds anyway was written around nhi
+// — by anyone who writes an evidence file, on PostgreSQL by those the
+// database does not refuse — and Verify names its event, as it names a
+// self-approval (verifyApprovals).
+//
+// The actor and the owner are one person when the directory of people,
+// as it stood when the event was written (its person.set events before
+// it), gives them as names of one person, or they are one name: what nhi
+// and the database would have read then. A name the directory learns
+// later (a GitHub login added to a record) makes no problem of a
+// decision nhi could not have refused.
+type deciders struct {
+	// keys holds, by decision event, the alias keys of its actor as the
+	// directory stood then (audit.AliasKey): every name of their person,
+	// or their own name alone when the directory did not know it.
+	keys map[int64][]string
+	// owners holds, by identity ID, the owner.set events in log order:
+	// the owner recorded at an event is the last one set before it.
+	owners map[string][]ownerChange
+}
+
+type ownerChange struct {
+	seq   int64
+	owner string
+}
+
+// decided is an event whose actor the re-check compares with owners.
+type decided struct {
+	seq   int64
+	actor string
+}
+
+// newDeciders reads what the re-check needs for the decisions v replayed:
+// the directory as it stood at each of them, and the owners' history.
+func newDeciders(ctx context.Context, st *audit.Store, v *verifier) (*deciders, error) {
+	var all []decided
+	for _, name := range v.order {
+		for i := range v.replay[name].touches {
+			t := &v.replay[name].touches[i]
+			if t.op == opDecide || t.op == opConfirm || t.op == opUndo {
+				all = append(all, decided{t.seq, t.actor})
+			}
+		}
+	}
+	d, err := readDeciders(ctx, st, all, nil)
+	if err != nil {
+		return nil, err
+	}
+	// A transfer to the actor herself (TransferItems refuses it).
+	for _, name := range v.order {
+		for i := range v.replay[name].touches {
+			t := &v.replay[name].touches[i]
+			if t.op != opDecide || t.decision != Transfer || !names(d.keys[t.seq], t.to) {
+				continue
+			}
+			for pos, id := range t.ids {
+				v.add(problemKey{k: [4]int64{phaseEvents, t.seq, t.sub, int64(pos)}},
+					"event %d (%s by %s) transfers %s in campaign %s to %s, the same person: nhi refuses such a transfer (rule owner), so it was written around nhi, and the new owner reviewed it herself",
+					t.seq, t.typ, audit.Printable(t.actor), audit.Printable(id), audit.Printable(name), audit.Printable(t.to))
+			}
+		}
+	}
+	return d, nil
+}
+
+// readDeciders reads, for the events all, the alias keys of each one's
+// actor as the directory stood then, and the owners' history before the
+// last of them: of every identity, or with ids (not nil) of those only,
+// a seek each.
+func readDeciders(ctx context.Context, st reader, all []decided, ids []string) (*deciders, error) {
+	d := &deciders{keys: map[int64][]string{}, owners: map[string][]ownerChange{}}
+	if len(all) == 0 {
+		return d, nil
+	}
+	slices.SortFunc(all, func(a, b decided) int { return cmp.Compare(a.seq, b.seq) })
+
+	// The directory, replayed up to each decision: a person.set event
+	// holds the person's whole record.
+	rows, err := st.Query(ctx, `SELECT seq, payload FROM events WHERE type = ? AND seq < ? ORDER BY seq`, audit.EventPersonSet, all[len(all)-1].seq)
+	if err != nil {
+		return nil, fmt.Errorf("reading the directory of people: %w", err)
+	}
+	type change struct {
+		seq int64
+		p   audit.Person
+	}
+	var changes []change
+	for rows.Next() {
+		var c change
+		var payload string
+		if err := rows.Scan(&c.seq, &payload); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		var ps audit.PersonSet
+		if json.Unmarshal([]byte(payload), &ps) == nil {
+			c.p = ps.Person
+			changes = append(changes, c)
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("reading the directory of people: %w", err)
+	}
+	people := map[string]audit.Person{} // by e-mail
+	byAlias := map[string]string{}      // alias key -> e-mail
+	next := 0
+	for _, x := range all {
+		if _, ok := d.keys[x.seq]; ok {
+			continue
+		}
+		for ; next < len(changes) && changes[next].seq < x.seq; next++ {
+			p := changes[next].p
+			if old, ok := people[p.Email]; ok {
+				for _, n := range old.Names() {
+					if byAlias[audit.AliasKey(n)] == p.Email {
+						delete(byAlias, audit.AliasKey(n))
+					}
+				}
+			}
+			people[p.Email] = p
+			for _, n := range p.Names() {
+				byAlias[audit.AliasKey(n)] = p.Email
+			}
+		}
+		keys := []string{audit.AliasKey(x.actor)}
+		if email, ok := byAlias[personKey(x.actor, byAlias)]; ok {
+			p := people[email]
+			for _, n := range p.Names() {
+				if k := audit.AliasKey(n); !slices.Contains(keys, k) {
+					keys = append(keys, k)
+				}
+			}
+		}
+		d.keys[x.seq] = keys
+	}
+
+	last := all[len(all)-1].seq
+	if ids == nil {
+		return d, d.readOwners(ctx, st, `SELECT seq, payload FROM events WHERE type = ? AND seq < ? ORDER BY seq`, audit.EventOwnerSet, last)
+	}
+	for _, id := range ids {
+		if _, ok := d.owners[id]; ok {
+			continue
+		}
+		d.owners[id] = nil
+		if err := d.readOwners(ctx, st, `SELECT seq, payload FROM events WHERE json_extract(payload, '$.identity') = ? AND type = ? AND seq < ? ORDER BY seq`,
+			id, audit.EventOwnerSet, last); err != nil {
+			return nil, err
+		}
+	}
+	return d, nil
+}
+
+// readOwners adds the owner.set events query q reads to d's history.
+func (d *deciders) readOwners(ctx context.Context, st reader, q string, args ...any) error {
+	rows, err := st.Query(ctx, q, args...)
+	if err != nil {
+		return fmt.Errorf("reading the owners' history: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var seq int64
+		var payload string
+		if err := rows.Scan(&seq, &payload); err != nil {
+			return err
+		}
+		var set audit.OwnerSet
+		if json.Unmarshal([]byte(payload), &set) == nil {
+			d.owners[set.Identity] = append(d.owners[set.Identity], ownerChange{seq, set.Owner})
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("reading the owners' history: %w", err)
+	}
+	return nil
+}
+
+// personKey is the alias key under which byAlias knows name: its own,
+// or, for "Name <address>" as nhi prints a person, the address's
+// (audit.Directory.Lookup).
+func personKey(name string, byAlias map[string]string) string {
+	k := audit.AliasKey(name)
+	if _, ok := byAlias[k]; ok {
+		return k
+	}
+	if s := strings.TrimSpace(name); strings.HasSuffix(s, ">") {
+		if lt := strings.LastIndexByte(s, '<'); lt >= 0 {
+			return audit.AliasKey(s[lt+1 : len(s)-1])
+		}
+	}
+	return k
+}
+
+// names reports whether name is one of keys (a name of the actor of the
+// event keys were read for).
+func names(keys []string, name string) bool {
+	if name == "" {
+		return false
+	}
+	k := audit.AliasKey(name)
+	if slices.Contains(keys, k) {
+		return true
+	}
+	if s := strings.TrimSpace(name); strings.HasSuffix(s, ">") {
+		if lt := strings.LastIndexByte(s, '<'); lt >= 0 {
+			return slices.Contains(keys, audit.AliasKey(s[lt+1:len(s)-1]))
+		}
+	}
+	return false
+}
+
+// ownerAt is the owner recorded for id just before event seq ("" for
+// none).
+func (d *deciders) ownerAt(id string, seq int64) (string, int64) {
+	l := d.owners[id]
+	i, _ := slices.BinarySearchFunc(l, seq, func(c ownerChange, seq int64) int { return cmp.Compare(c.seq, seq) })
+	if i == 0 {
+		return "", 0
+	}
+	return l[i-1].owner, l[i-1].seq
+}
+
+// item names each decision on w, an item of campaign r, by a person who
+// owned or held it then.
+func (d *deciders) item(v *verifier, r *replayed, w *walkedItem) {
+	for _, tp := range w.touched {
+		t := &r.touches[tp.touch]
+		if t.op != opDecide && t.op != opConfirm && t.op != opUndo {
+			continue
+		}
+		rule, whose := d.ownsOrHolds(t.seq, w.id, w.owner, w.naturalOwner)
+		if rule == "" {
+			continue
+		}
+		what := "decides"
+		if t.op == opUndo {
+			what = "undoes a decision on"
+		}
+		v.add(problemKey{k: [4]int64{phaseEvents, t.seq, t.sub, int64(tp.pos)}},
+			"event %d (%s by %s) %s %s in campaign %s, whose %s, the same person: nhi refuses such a decision (rule %s), so it was written around nhi, and it is no second person's review",
+			t.seq, t.typ, audit.Printable(t.actor), what, audit.Printable(w.id), audit.Printable(r.create.Name), whose, rule)
+	}
+}
+
+// ownsOrHolds says which rule, if any, forbids the actor of event seq
+// item id, frozen with owner and holder: owner at creation, owner then,
+// holder; and whose it was, for the problem.
+func (d *deciders) ownsOrHolds(seq int64, id, owner, holder string) (rule, whose string) {
+	keys := d.keys[seq]
+	then, ownerSeq := d.ownerAt(id, seq)
+	switch {
+	case names(keys, owner):
+		return RuleOwner, fmt.Sprintf("recorded owner when the campaign was created is %s", audit.Printable(owner))
+	case names(keys, then):
+		return RuleOwner, fmt.Sprintf("recorded owner then is %s (event %d)", audit.Printable(then), ownerSeq)
+	case names(keys, holder):
+		return RuleHolder, fmt.Sprintf("holder according to the source is %s", audit.Printable(holder))
+	}
+	return "", ""
+}
+
+// approvalOf is one item an approval event names.
+type approvalOf struct {
+	seq             int64
+	actor, campaign string
+	id              string
+}
+
+// owning is the rule that forbids an approver an item, and whose it was.
+type owning struct{ rule, whose string }
+
+// approversOwning says which of the approvals each names an item its
+// approver owned (when the campaign was created, or by then) or held,
+// under any name the directory gave them then: nhi refuses such an
+// approval (rules owner and holder, as for a decision: deciders), so one
+// the log holds was written around nhi, and it approves nothing. On
+// PostgreSQL the approver can write one with psql: an approval is an
+// event alone, which the database does not compare with the item.
+func approversOwning(ctx context.Context, r reader, each []approvalOf) (map[approvalOf]owning, error) {
+	out := map[approvalOf]owning{}
+	if len(each) == 0 {
+		return out, nil
+	}
+	type frozenOwner struct{ owner, holder string }
+	items := map[[2]string]*frozenOwner{}
+	var byWhom []decided
+	ids := []string{} // not nil: these identities only (readDeciders)
+	for _, a := range each {
+		byWhom = append(byWhom, decided{a.seq, a.actor})
+		k := [2]string{a.campaign, a.id}
+		if _, ok := items[k]; ok {
+			continue
+		}
+		var f frozenOwner
+		err := r.QueryRow(ctx, `SELECT i.owner, i.natural_owner FROM campaign_items i JOIN campaigns c ON c.id = i.campaign_id
+			WHERE c.name = ? AND i.identity_id = ?`, a.campaign, a.id).Scan(&f.owner, &f.holder)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			items[k] = nil
+			continue
+		case err != nil:
+			return nil, fmt.Errorf("reading the item event %d approves: %w", a.seq, err)
+		}
+		items[k] = &f
+		ids = append(ids, a.id)
+	}
+	dec, err := readDeciders(ctx, r, byWhom, ids)
+	if err != nil {
+		return nil, err
+	}
+	for _, a := range each {
+		if f := items[[2]string{a.campaign, a.id}]; f != nil {
+			if rule, whose := dec.ownsOrHolds(a.seq, a.id, f.owner, f.holder); rule != "" {
+				out[a] = owning{rule, whose}
+			}
+		}
+	}
+	return out, nil
+}
