@@ -45,7 +45,7 @@ func holdWriteLock(t *testing.T, path string) (release func()) {
 }
 
 // busyAdvice is what every busy error tells the user to do.
-const busyAdvice = ". A campaign create or a snapshot of a large population holds it for minutes: wait for the other nhi process to finish, then run this command again: "
+const busyAdvice = ". A campaign create or a snapshot of a large population holds it for minutes: wait for it to finish, then run this command again: "
 
 // wantBusy fails unless err is the busy error of a write on path that
 // waited out the lock: ErrBusy, the driver's SQLITE_BUSY beneath it, the
@@ -58,7 +58,7 @@ func wantBusy(t *testing.T, what string, err error, path string, names ...string
 	}
 	msg := err.Error()
 	if !strings.Contains(msg, path+" stayed busy with other writers for ") ||
-		!strings.Contains(msg, "another process held its write lock all that time") ||
+		!strings.Contains(msg, fmt.Sprintf("another connection of this process (pid %d) held its write lock all that time", os.Getpid())) ||
 		!strings.Contains(msg, busyAdvice+"database is locked") {
 		t.Errorf("%s: the busy error should say what happened and what to do; it says:\n%s", what, msg)
 	}

@@ -234,13 +234,21 @@ func unreadableLog(path string, err error) error {
 // lockedError is the error of an open that found path locked against
 // readers (SQLite's SQLITE_BUSY through every wait of its busy timeout):
 // another program holds it exclusively, as the sqlite3 shell does after
-// PRAGMA locking_mode=EXCLUSIVE or a backup or sync tool may. The file is
-// nhi's as much as before: it is ErrBusy, never ErrNotEvidence.
+// PRAGMA locking_mode=EXCLUSIVE or a backup or sync tool may, named where
+// the system says which (heldBy). The file is nhi's as much as before:
+// it is ErrBusy, never ErrNotEvidence.
 func lockedError(path string, err error) error {
+	who, name, kind := heldBy(path)
+	switch {
+	case who == "another process":
+		who, name = "another program", "the program that holds it (an sqlite3 shell, a backup or sync tool)"
+	case kind != holderOther:
+		name = "it"
+	}
 	return &busyErr{
-		msg:   path + " is locked by another program, which kept even readers out; nothing was read or changed. Close the program that holds it (an sqlite3 shell, a backup or sync tool), or wait for it to finish, then run this command again",
+		msg:   fmt.Sprintf("%s is locked by %s, which kept even readers out; nothing was read or changed. Close %s, or wait for it to finish, then run this command again", path, who, name),
 		err:   err,
-		brief: path + " is locked by another program, so nothing was read or changed: close it, then try again",
+		brief: fmt.Sprintf("%s is locked by %s, so nothing was read or changed: close it, then try again", path, who),
 	}
 }
 
