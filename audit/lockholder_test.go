@@ -18,7 +18,9 @@ import (
 // holdLockEnv, set to "write PATH" or "exclusive PATH", makes the test
 // binary hold that lock on the SQLite file at PATH instead of running
 // tests (TestMain): what the sqlite3 shell does after BEGIN IMMEDIATE,
-// or after PRAGMA locking_mode=EXCLUSIVE and a read.
+// or after PRAGMA locking_mode=EXCLUSIVE and a read. "commit PATH"
+// commits a row to meta and ends as if killed, its commit left in the
+// write-ahead log.
 const holdLockEnv = "NHI_TEST_HOLD_LOCK"
 
 // holdLockHere is the re-executed binary's work: take the lock, say
@@ -33,8 +35,13 @@ func holdLockHere() int {
 	defer db.Close()
 	db.SetMaxOpenConns(1)
 	steps := []string{"BEGIN IMMEDIATE"}
-	if mode == "exclusive" {
+	switch mode {
+	case "exclusive":
 		steps = []string{"PRAGMA locking_mode = EXCLUSIVE", "BEGIN EXCLUSIVE", "SELECT count(*) FROM sqlite_master"}
+	case "commit":
+		// A writer killed after its commit: the commit stays in the
+		// write-ahead log, which no close moved into the file.
+		steps = []string{"PRAGMA wal_autocheckpoint = 0", "INSERT INTO meta (key, value) VALUES ('test.killed', 'committed')"}
 	}
 	for _, q := range steps {
 		if _, err := db.Exec(q); err != nil {
@@ -44,6 +51,9 @@ func holdLockHere() int {
 	}
 	fmt.Println("held")
 	_, _ = io.Copy(io.Discard, os.Stdin)
+	if mode == "commit" {
+		os.Exit(0) // as killed: no close
+	}
 	if _, err := db.Exec("ROLLBACK"); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 2
