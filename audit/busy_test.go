@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -45,7 +46,7 @@ func holdWriteLock(t *testing.T, path string) (release func()) {
 }
 
 // busyAdvice is what every busy error tells the user to do.
-const busyAdvice = ". A campaign create or a snapshot of a large population holds it for minutes: wait for the other nhi process to finish, then run this command again: "
+const busyAdvice = ". A campaign create or a snapshot of a large population holds it for minutes: wait for it to finish, then run this command again: "
 
 // wantBusy fails unless err is the busy error of a write on path that
 // waited out the lock: ErrBusy, the driver's SQLITE_BUSY beneath it, the
@@ -58,7 +59,7 @@ func wantBusy(t *testing.T, what string, err error, path string, names ...string
 	}
 	msg := err.Error()
 	if !strings.Contains(msg, path+" stayed busy with other writers for ") ||
-		!strings.Contains(msg, "another process held its write lock all that time") ||
+		!strings.Contains(msg, fmt.Sprintf("another connection of this process (pid %d) held its write lock all that time", os.Getpid())) ||
 		!strings.Contains(msg, busyAdvice+"database is locked") {
 		t.Errorf("%s: the busy error should say what happened and what to do; it says:\n%s", what, msg)
 	}
@@ -314,29 +315,72 @@ func TestMigrateBusySaysWhatToDo(t *testing.T) {
 	checkVerifies(t, s, "after the upgrade")
 }
 
-// shortBeat makes a run heartbeat every 100 ms and its lock stale after
-// 2 s for the test (the heartbeat in meta keeps whole seconds).
-func shortBeat(t *testing.T) {
+// testClock is a clock the test moves: the stores' (OpenOptions.Now)
+// and the beat files' (fileClock) at once.
+type testClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *testClock) now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+// add moves the clock on by d and returns the time it shows then.
+func (c *testClock) add(d time.Duration) time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+	return c.t
+}
+
+// driveBeats puts the beat files on the test's clock, which it returns,
+// makes a run beat every 10 ms, and returns beats, which receives once
+// after each beat (when the test is there to take it).
+func driveBeats(t *testing.T) (*testClock, <-chan struct{}) {
 	t.Helper()
-	every, stale := heartbeatEvery, staleAfter
-	heartbeatEvery, staleAfter = 100*time.Millisecond, 2*time.Second
-	t.Cleanup(func() { heartbeatEvery, staleAfter = every, stale })
+	clock := &testClock{t: time.Now().UTC().Truncate(time.Second)}
+	beats := make(chan struct{})
+	every, files, after := heartbeatEvery, fileClock, afterBeat
+	heartbeatEvery, fileClock = 10*time.Millisecond, clock.now
+	afterBeat = func() {
+		select {
+		case beats <- struct{}{}:
+		default:
+		}
+	}
+	t.Cleanup(func() { heartbeatEvery, fileClock, afterBeat = every, files, after })
+	return clock, beats
 }
 
 // A run that waits while another process holds the write lock for
 // longer than a lock may go without a heartbeat (a campaign create of a
-// million items) is alive: the next run of its account, started the
-// moment the file is free, is told it is running instead of taking its
-// snapshot over, and the first run goes on and finishes. On SQLite the
-// heartbeat in meta waits for the same lock, so the run beats on a file
-// beside the evidence file too; on PostgreSQL the heartbeat never waits
-// for the write lock (an advisory lock the UPDATE does not take).
+// million items) is alive: read while the lock is held, and by the next
+// run of its account, started the moment the file is free, it is
+// running, not to be taken over, and the first run goes on and
+// finishes. On SQLite the heartbeat in meta waits for the same lock, so
+// the run beats on a file beside the evidence file too; on PostgreSQL
+// the heartbeat never waits for the write lock (an advisory lock the
+// UPDATE does not take). The clock is the test's: it moves past
+// StaleAfter while the lock is held, and the test waits for two beats
+// after that, where it slept past a 2 s staleness and a process starved
+// that long (a loaded machine) read as dead.
 func TestWaitingRunIsNotTakenOver(t *testing.T) {
 	shortBusy(t)
-	shortBeat(t)
+	clock, beats := driveBeats(t)
 	eachEngine(t, func(t *testing.T, eng testEngine) {
 		where := eng.new(t)
-		st, holder, next := openAt(t, where), openAt(t, where), openAt(t, where)
+		open := func() *Store {
+			s, err := Open(ctx, where, OpenOptions{Create: true, Now: clock.now})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { s.Close() })
+			return s
+		}
+		st, holder, next := open(), open(), open()
 		w, err := st.StartSnapshot(ctx, acme)
 		if err != nil {
 			t.Fatal(err)
@@ -347,21 +391,39 @@ func TestWaitingRunIsNotTakenOver(t *testing.T) {
 		if err := w.Checkpoint("repo:a"); err != nil {
 			t.Fatal(err)
 		}
-		held, done := make(chan struct{}), make(chan error, 1)
+		held, stop, done := make(chan struct{}), make(chan struct{}), make(chan error, 1)
 		go func() {
 			done <- holder.Write(ctx, func(*Tx) error {
 				close(held)
-				time.Sleep(staleAfter + 1500*time.Millisecond)
+				<-stop
 				return nil
 			})
 		}()
 		<-held
+		moved := clock.add(2 * StaleAfter)
+		<-beats // one under way as the clock moved may keep the time before
+		<-beats
+		running := next.runningSnapshots(ctx, "")
+		if len(running) != 1 || running[0].LastBeat.Before(moved) {
+			t.Errorf("while another process holds the lock, %s after the run's last heartbeat in meta, the run should read as running, beating at %s; the file says %+v",
+				2*StaleAfter, moved.Format(time.TimeOnly), running)
+		}
+		if eng.name == "sqlite" {
+			var beat string
+			if err := next.QueryRow(ctx, `SELECT json_extract(value, '$.heartbeat') FROM meta WHERE key = ?`, lockKey(acme.Source, acme.Account)).Scan(&beat); err != nil {
+				t.Fatal(err)
+			}
+			if at, _ := parseTime(beat); !at.Before(moved) {
+				t.Errorf("the heartbeat in meta, %s, went in while another process held the write lock", beat)
+			}
+		}
+		close(stop)
 		if err := <-done; err != nil {
 			t.Fatalf("the long write: %v", err)
 		}
 		_, err = next.StartSnapshot(ctx, acme)
-		var running *SnapshotRunningError
-		if !errors.As(err, &running) || running.PID != os.Getpid() {
+		var other *SnapshotRunningError
+		if !errors.As(err, &other) || other.PID != os.Getpid() {
 			t.Errorf("the next run, once the file was free, should be told the waiting run is running; it got %v", err)
 		}
 		if err := w.Record(obs("b", KindGitHubDeployKey)); err != nil {

@@ -13,7 +13,14 @@ import (
 
 // The store's tests run on both engines (docs/team.md); the PostgreSQL
 // server is one per test binary, stopped here when the tests end.
-func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
+// Re-executed as a lock holder (holdLockElsewhere), the binary holds
+// the lock and runs no test.
+func TestMain(m *testing.M) {
+	if os.Getenv(holdLockEnv) != "" {
+		os.Exit(holdLockHere())
+	}
+	os.Exit(pgtest.Main(m))
+}
 
 // testEngine is an engine a test runs on.
 type testEngine struct{ name string }

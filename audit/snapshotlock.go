@@ -325,6 +325,15 @@ func (s *Store) sideFile(infix, token string) string {
 	return s.path + infix + token
 }
 
+// fileClock is the machine's clock, which a beat file's modification
+// time is on (beatAge, heartbeat); afterBeat, when set, is called after
+// each beat of a run. Variables so that a test can drive the clock and
+// wait for beats, where it slept and hoped its process was not starved.
+var (
+	fileClock = time.Now
+	afterBeat func()
+)
+
 // beatAge is how long ago, at now, the run that holds l last said it is
 // alive: its heartbeat in meta (on the store's clock, as now), or its
 // beat file's modification time (on the machine's clock) if newer.
@@ -333,7 +342,7 @@ func (s *Store) beatAge(l *snapshotLock, now time.Time) time.Duration {
 	age := now.Sub(beat)
 	if p := s.beatPath(l.Token); p != "" {
 		if fi, err := os.Stat(p); err == nil {
-			age = min(age, time.Since(fi.ModTime()))
+			age = min(age, fileClock().Sub(fi.ModTime()))
 		}
 	}
 	return age
@@ -371,7 +380,7 @@ func (w *SnapshotWriter) heartbeat(stop <-chan struct{}) {
 			if w.beatFile != "" {
 				// Gone once another run took the lock over: then
 				// this fails, and the beat stays gone.
-				now := time.Now()
+				now := fileClock()
 				_ = os.Chtimes(w.beatFile, now, now)
 			}
 			// Not execWaiting: a beat the file is too busy for is
@@ -379,6 +388,9 @@ func (w *SnapshotWriter) heartbeat(stop <-chan struct{}) {
 			// HeartbeatEvery later, tries again.
 			_, _ = w.s.db.Exec(`UPDATE meta SET value = json_set(value, '$.heartbeat', ?) WHERE key = ? AND json_extract(value, '$.token') = ?`,
 				formatTime(w.s.now()), lockKey(w.info.Source, w.info.Account), w.token)
+			if afterBeat != nil {
+				afterBeat()
+			}
 		}
 	}
 }

@@ -74,6 +74,10 @@ type Store struct {
 	// file is the evidence file as opened, nil on PostgreSQL: a write
 	// first checks that path still names it (sameFile).
 	file os.FileInfo
+	// tidyLog: a read-only open found neither the write-ahead log nor
+	// the -shm file beside the file, so SQLite made them: Close removes
+	// them (removeLogItMade).
+	tidyLog bool
 
 	closed    chan struct{} // closed by Close
 	closeOnce sync.Once
@@ -98,6 +102,9 @@ func Open(ctx context.Context, path string, opts OpenOptions) (*Store, error) {
 	if IsPostgresURL(path) {
 		return openPostgres(ctx, path, opts)
 	}
+	// Taken before anything reads the file: checkFile's own reads open
+	// it through SQLite too.
+	tidyLog := opts.ReadOnly && absent(path+"-wal") && absent(path+"-shm")
 	fresh, err := checkFile(path, opts)
 	if err != nil {
 		return nil, err
@@ -120,7 +127,7 @@ func Open(ctx context.Context, path string, opts OpenOptions) (*Store, error) {
 			return nil, err
 		}
 	}
-	s := &Store{db: db, path: path, readOnly: opts.ReadOnly, clock: opts.Now, closed: make(chan struct{})}
+	s := &Store{db: db, path: path, readOnly: opts.ReadOnly, clock: opts.Now, closed: make(chan struct{}), tidyLog: tidyLog}
 	s.file, _ = os.Stat(path)
 	if s.clock == nil {
 		s.clock = time.Now
@@ -174,13 +181,72 @@ func (s *Store) isClosed() bool {
 // ReadOnly reports whether the store refuses writes.
 func (s *Store) ReadOnly() bool { return s.readOnly }
 
-// Close checkpoints the write-ahead log into the file and closes it.
+// Close checkpoints the write-ahead log into the file and closes it; a
+// read-only store removes the log and -shm files its open made.
 func (s *Store) Close() error {
-	s.closeOnce.Do(func() { close(s.closed) })
+	first := false
+	s.closeOnce.Do(func() { close(s.closed); first = true })
 	if !s.readOnly && s.engine == engineSQLite {
 		s.checkpoint()
 	}
-	return s.db.Close()
+	err := s.db.Close()
+	if first && s.tidyLog {
+		s.removeLogItMade()
+	}
+	return err
+}
+
+// A file in WAL mode is read through two files beside it, the
+// write-ahead log (nhi.db-wal) and the index of it SQLite shares between
+// processes (nhi.db-shm), which SQLite creates if they are not there,
+// for a reader too. The last connection to close removes them, but only
+// one that may write: it takes the file's exclusive lock (so no other
+// process has it open), moves what the log holds into the file, and only
+// then deletes them. A read-only connection can do none of that, so a
+// read-only command (nhi verify, nhi identities, a report) left an empty
+// nhi.db-wal and a nhi.db-shm where there were none. Opening the file
+// with immutable=1 instead creates nothing, but reads past every lock:
+// pages a writer checkpoints while it reads (a snapshot running beside
+// nhi verify) would be read half old, half new. So the read goes through
+// them as SQLite means it to, and Close has SQLite remove them as a
+// writer's close does (removeLogItMade).
+
+// absent reports whether nothing is at path.
+func absent(path string) bool {
+	_, err := os.Lstat(path)
+	return errors.Is(err, fs.ErrNotExist)
+}
+
+// removeLogItMade removes the write-ahead log and -shm files a read-only
+// open made (tidyLog), through one connection that may write, opened
+// and closed at once: SQLite deletes them on that close only when it is
+// the file's last connection in any process, after moving the log into
+// the file. It does so only when the path still names the file opened
+// (sameFile) and the log is still empty: one another process wrote to
+// since (a snapshot started while nhi verify read) holds its commits,
+// and is that process's to move and remove. Where the file cannot be
+// opened for writing (a file you may only read, in a folder you may
+// write) the two files stay, empty: SQLite needs them to read the file
+// beside a writer, and only a writer may remove them.
+func (s *Store) removeLogItMade() {
+	if s.sameFile() != nil {
+		return
+	}
+	if fi, err := os.Stat(s.path + "-wal"); err != nil || fi.Size() != 0 {
+		return // none made (an immutable read), or it holds another process's writes
+	}
+	q := url.Values{}
+	q.Add("_pragma", "busy_timeout(0)")
+	q.Set("mode", "rw")
+	u := url.URL{Scheme: "file", OmitHost: true, Path: s.path, RawQuery: q.Encode()}
+	db, err := sql.Open("sqlite", u.String())
+	if err != nil {
+		return
+	}
+	defer db.Close()
+	db.SetMaxOpenConns(1)
+	var n int
+	_ = db.QueryRow(`SELECT count(*) FROM sqlite_master`).Scan(&n) // opens the log, which the close removes
 }
 
 // readableOn returns db, or when it cannot be read (SQLite in WAL mode
@@ -234,13 +300,21 @@ func unreadableLog(path string, err error) error {
 // lockedError is the error of an open that found path locked against
 // readers (SQLite's SQLITE_BUSY through every wait of its busy timeout):
 // another program holds it exclusively, as the sqlite3 shell does after
-// PRAGMA locking_mode=EXCLUSIVE or a backup or sync tool may. The file is
-// nhi's as much as before: it is ErrBusy, never ErrNotEvidence.
+// PRAGMA locking_mode=EXCLUSIVE or a backup or sync tool may, named where
+// the system says which (heldBy). The file is nhi's as much as before:
+// it is ErrBusy, never ErrNotEvidence.
 func lockedError(path string, err error) error {
+	who, name, kind := heldBy(path)
+	switch {
+	case who == "another process":
+		who, name = "another program", "the program that holds it (an sqlite3 shell, a backup or sync tool)"
+	case kind != holderOther:
+		name = "it"
+	}
 	return &busyErr{
-		msg:   path + " is locked by another program, which kept even readers out; nothing was read or changed. Close the program that holds it (an sqlite3 shell, a backup or sync tool), or wait for it to finish, then run this command again",
+		msg:   fmt.Sprintf("%s is locked by %s, which kept even readers out; nothing was read or changed. Close %s, or wait for it to finish, then run this command again", path, who, name),
 		err:   err,
-		brief: path + " is locked by another program, so nothing was read or changed: close it, then try again",
+		brief: fmt.Sprintf("%s is locked by %s, so nothing was read or changed: close it, then try again", path, who),
 	}
 }
 

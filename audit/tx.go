@@ -138,12 +138,14 @@ var busyTimeout = 10 * time.Second
 
 // busyError is a write's error once it gave up after waited (waitBusy):
 // on an evidence file, another process held the write lock all that
-// time. It says what the user can do, and names what the file says is
-// running now (runningHolders): the snapshots (their locks,
-// snapshotlock.go) but the writer's own (own, its lock's token), and the
-// long writes (WriteLong: a campaign create). A holder that records
-// nothing (the sqlite3 shell, an nhi older than this) is "another
-// process".
+// time. It names that process where the system says which (heldBy:
+// "sqlite3 (pid 1234)"), and what the file says is running now
+// (runningHolders): the snapshots (their locks, snapshotlock.go) but the
+// writer's own (own, its lock's token), and the long writes (WriteLong:
+// a campaign create). What to do depends on the holder: an nhi finishes
+// by itself, another program (the sqlite3 shell, a backup tool) holds
+// the lock until its transaction ends, and a holder the system does not
+// name may be either.
 func (s *Store) busyError(ctx context.Context, waited time.Duration, err error, own string) error {
 	if s.engine == enginePostgres {
 		// The advisory lock waits without a timeout: what failed here is
@@ -151,8 +153,9 @@ func (s *Store) busyError(ctx context.Context, waited time.Duration, err error, 
 		return &busyErr{msg: s.path + " stayed busy with other writers; run the command again", err: err,
 			brief: "the database stayed busy with other writers, so nothing was recorded: make the change again"}
 	}
+	who, name, kind := heldBy(s.path)
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s stayed busy with other writers for %s: another process held its write lock all that time", s.path, waited.Round(time.Second))
+	fmt.Fprintf(&b, "%s stayed busy with other writers for %s: %s held its write lock all that time", s.path, waited.Round(time.Second), who)
 	holders := s.runningHolders(ctx, own)
 	for i, name := range holders {
 		sep := "; running now: "
@@ -162,10 +165,20 @@ func (s *Store) busyError(ctx context.Context, waited time.Duration, err error, 
 		b.WriteString(sep + name)
 	}
 	brief := fmt.Sprintf("%s stayed busy for %s with another process's write, so nothing was recorded", s.path, waited.Round(time.Second))
-	if len(holders) > 0 {
+	switch {
+	case kind == holderOther:
+		brief = fmt.Sprintf("%s stayed busy for %s with a write of %s, so nothing was recorded", s.path, waited.Round(time.Second), who)
+	case len(holders) > 0:
 		brief = fmt.Sprintf("%s stayed busy for %s with %s, so nothing was recorded", s.path, waited.Round(time.Second), strings.Join(holders, ", "))
 	}
-	b.WriteString(". A campaign create or a snapshot of a large population holds it for minutes: wait for the other nhi process to finish, then run this command again")
+	switch kind {
+	case holderNhi:
+		b.WriteString(". A campaign create or a snapshot of a large population holds it for minutes: wait for it to finish, then run this command again")
+	case holderOther:
+		fmt.Fprintf(&b, ". %s holds it until its transaction ends: end it (in the sqlite3 shell, COMMIT or ROLLBACK) or close %s, or wait for it to finish, then run this command again", name, name)
+	default:
+		b.WriteString(". If it is nhi, a campaign create or a snapshot of a large population holds it for minutes: wait for it to finish; if it is another program (the sqlite3 shell, a backup tool), it holds it until its transaction ends: end it or close the program; then run this command again")
+	}
 	return &busyErr{msg: b.String(), err: err, brief: brief + ": make the change again once it is done"}
 }
 

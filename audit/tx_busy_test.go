@@ -96,7 +96,7 @@ func TestWriteBusySaysWhatToDo(t *testing.T) {
 		_, err := waiter.AddNotes(ctx, "auditor@acme.test", []string{key.ID}, text)
 		return err
 	}
-	const advice = ". A campaign create or a snapshot of a large population holds it for minutes: wait for the other nhi process to finish, then run this command again: "
+	const advice = ". A campaign create or a snapshot of a large population holds it for minutes: wait for it to finish, then run this command again: "
 
 	release := hold()
 	err := note("first")
@@ -105,7 +105,7 @@ func TestWriteBusySaysWhatToDo(t *testing.T) {
 		t.Fatalf("a write while another store holds the lock = %v, want a busy error", err)
 	}
 	if msg := err.Error(); !strings.HasPrefix(msg, path+" stayed busy with other writers for ") ||
-		!strings.Contains(msg, "another process held its write lock all that time"+advice) ||
+		!strings.Contains(msg, fmt.Sprintf("another connection of this process (pid %d) held its write lock all that time", os.Getpid())+advice) ||
 		strings.Contains(msg, "running now") {
 		t.Errorf("with no snapshot running the error says:\n%s", msg)
 	}

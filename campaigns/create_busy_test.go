@@ -55,9 +55,9 @@ func TestCreateBusySaysWhoHoldsTheFile(t *testing.T) {
 	t.Logf("the error: %v", err)
 	want := []string{
 		f.Path + " stayed busy with other writers for ",
-		"another process held its write lock all that time",
+		fmt.Sprintf("another connection of this process (pid %d) held its write lock all that time", os.Getpid()),
 		fmt.Sprintf("; running now: a snapshot of github/other (pid %d on host ", os.Getpid()),
-		". A campaign create or a snapshot of a large population holds it for minutes: wait for the other nhi process to finish, then run this command again: database is locked",
+		". A campaign create or a snapshot of a large population holds it for minutes: wait for it to finish, then run this command again: database is locked",
 	}
 	if !errors.Is(err, audit.ErrBusy) {
 		t.Fatalf("a create while another connection holds the write lock = %v, want audit.ErrBusy", err)

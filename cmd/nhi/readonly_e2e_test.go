@@ -43,7 +43,8 @@ func readOnlyFolder(t *testing.T, dir string) string {
 
 // TestReadOnlyEvidenceIsReadable: an evidence file in a folder nobody may
 // write (read-only media) opens for verify, identities, snapshots, log
-// head and export, and nothing is written beside it. Before, SQLite could
+// head and export, and nothing is written beside it; in a folder that
+// may be written, those reads leave nothing beside it either. Before, SQLite could
 // not create the -shm file of the file's WAL mode and every command said
 // "unable to open database file".
 func TestReadOnlyEvidenceIsReadable(t *testing.T) {
@@ -56,19 +57,33 @@ func TestReadOnlyEvidenceIsReadable(t *testing.T) {
 	os.WriteFile(db, b, 0o600)
 	ok(t, "campaign", "create", "q", "--scope", "kind:deploy_key", "--due", due(30), "--reviewer", "alice", "--allow-partial", "--db", db, "--as", "lead")
 	before, _ := os.ReadDir(dir)
-
-	ro := filepath.Join(readOnlyFolder(t, dir), "nhi.db")
-	if err := os.WriteFile(filepath.Join(filepath.Dir(ro), "probe"), nil, 0o600); err == nil {
-		t.Fatal("the folder is still writable")
-	}
 	out := filepath.Join(t.TempDir(), "bundle")
-	for _, args := range [][]string{
+	reads := [][]string{
 		{"verify"},
 		{"identities", "--json"},
 		{"snapshots"},
 		{"log", "head"},
 		{"export", "q", "--out", out, "--as", "lead"},
-	} {
+	}
+
+	// Where the folder may be written, the reads leave nothing beside
+	// the file either: the nhi.db-wal and nhi.db-shm SQLite makes to
+	// read it are gone when each ends, where they stayed.
+	for _, args := range reads {
+		if r := nhi(t, nil, append(args, "--db", db)...); r.code != 0 {
+			t.Errorf("nhi %s: exit %d\n%s%s", strings.Join(args, " "), r.code, r.stdout, r.stderr)
+		}
+		if after, _ := os.ReadDir(dir); len(after) != len(before) {
+			t.Errorf("nhi %s left files beside the evidence: %v, then %v", strings.Join(args, " "), before, after)
+		}
+	}
+	os.RemoveAll(out)
+
+	ro := filepath.Join(readOnlyFolder(t, dir), "nhi.db")
+	if err := os.WriteFile(filepath.Join(filepath.Dir(ro), "probe"), nil, 0o600); err == nil {
+		t.Fatal("the folder is still writable")
+	}
+	for _, args := range reads {
 		r := nhi(t, nil, append(args, "--db", ro)...)
 		if r.code != 0 {
 			t.Errorf("nhi %s on read-only evidence: exit %d\n%s%s", strings.Join(args, " "), r.code, r.stdout, r.stderr)
