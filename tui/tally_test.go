@@ -107,7 +107,7 @@ func TestOverviewIsCheapOnAMillion(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds 1,000,000 identities")
 	}
-	m := New(testSnapshot(), talliedIdentities(1_000_000), Options{Now: clock})
+	m := onPopulation(millionPopulation())
 	m.Update(tea.WindowSizeMsg{Width: 120, Height: 40})
 	press(t, m, ":", "overview", "enter")
 	if !strings.Contains(m.View(), "Overview") {

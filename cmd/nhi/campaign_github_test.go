@@ -44,6 +44,7 @@ func deployKeyID(repoKey string) string {
 // one lives where the next snapshot cannot read: the real connector reads
 // the fake API, and verification tells the three apart.
 func TestRemediationAgainstGitHubOrg(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	db := filepath.Join(t.TempDir(), "nhi.db")
 	srv := githubtest.NewServer(tinyOrg())

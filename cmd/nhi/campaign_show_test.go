@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
@@ -96,8 +95,7 @@ func TestItemTableFits120(t *testing.T) {
 // which shows every column.
 func TestCampaignShowFits80(t *testing.T) {
 	t.Parallel()
-	db := filepath.Join(t.TempDir(), "demo.db")
-	ok(t, "demo", "--no-tui", "--repos", "6", "--db", db)
+	db := demoCopy(t, "--repos", "6")
 	var j struct {
 		Name             string `json:"name"`
 		PolicyDigest     string `json:"policy_digest"`
@@ -170,8 +168,7 @@ func TestCampaignShowFits80(t *testing.T) {
 // every column at 50.
 func TestCampaignShowReviewersFit50(t *testing.T) {
 	t.Parallel()
-	db := filepath.Join(t.TempDir(), "demo.db")
-	ok(t, "demo", "--no-tui", "--repos", "6", "--db", db)
+	db := demoCopy(t, "--repos", "6")
 	// reviewers is the reviewer table's block: its header to the blank
 	// line after it.
 	reviewers := func(env []string, args ...string) []string {

@@ -276,6 +276,7 @@ func tamper(t *testing.T, db, q string, args ...any) {
 // Four reviewers decide 100 items each at the same time from four
 // processes on one file, and all four also decide one shared item.
 func TestConcurrentReviewersLoseNothing(t *testing.T) {
+	t.Parallel()
 	const procs, each = 4, 100
 	db := campaignDB(t, procs*each+1)
 	ok(t, "campaign", "create", "q", "--scope", "id:*", "--due", due(30), "--reviewer", "r0,r1,r2,r3", "--db", db, "--as", "lead")

@@ -20,10 +20,7 @@ import (
 // carried_as.
 func TestDemoCarryForwardFollowsRenames(t *testing.T) {
 	t.Parallel()
-	db := filepath.Join(t.TempDir(), "demo.db")
-	if r := nhi(t, nil, "demo", "--no-tui", "--db", db); r.code != 0 {
-		t.Fatalf("demo exit %d:\n%s%s", r.code, r.stdout, r.stderr)
-	}
+	db := demoCopy(t)
 	var demo struct {
 		Snapshot int64 `json:"snapshot"`
 		Items    []struct {

@@ -61,6 +61,9 @@ func TestMain(m *testing.M) {
 	if binPath != "" {
 		os.RemoveAll(filepath.Dir(binPath))
 	}
+	if demos.dir != "" {
+		os.RemoveAll(demos.dir)
+	}
 	os.RemoveAll(cache)
 	os.Exit(code)
 }
@@ -260,15 +263,9 @@ func TestBadInputIsRefusedClearly(t *testing.T) {
 	dir := t.TempDir()
 	foreign := filepath.Join(dir, "foreign.db")
 	os.WriteFile(foreign, bytes.Repeat([]byte("not a database "), 20), 0o600)
-	readOnly := filepath.Join(dir, "ro.db")
-	if r := nhi(t, nil, "demo", "--no-tui", "--repos", "2", "--db", readOnly); r.code != 0 {
-		t.Fatal(r.stderr)
-	}
+	readOnly := demoCopy(t, "--repos", "2")
 	os.Chmod(readOnly, 0o400)
-	good := filepath.Join(dir, "good.db")
-	if r := nhi(t, nil, "demo", "--no-tui", "--repos", "2", "--db", good); r.code != 0 {
-		t.Fatal(r.stderr)
-	}
+	good := demoCopy(t, "--repos", "2")
 
 	cases := []struct {
 		name string
@@ -348,10 +345,7 @@ func TestVersionAndHelp(t *testing.T) {
 
 func TestFilterAndBulkOwners(t *testing.T) {
 	t.Parallel()
-	db := filepath.Join(t.TempDir(), "demo.db")
-	if r := nhi(t, nil, "demo", "--history=false", "--no-tui", "--db", db); r.code != 0 {
-		t.Fatal(r.stderr)
-	}
+	db := demoCopy(t, "--history=false")
 	count := func(filter string) int {
 		t.Helper()
 		r := nhi(t, nil, "identities", "--db", db, "--json", "--filter", filter)
@@ -412,10 +406,7 @@ func TestFilterAndBulkOwners(t *testing.T) {
 // still verifies.
 func TestNotesEndToEnd(t *testing.T) {
 	t.Parallel()
-	db := filepath.Join(t.TempDir(), "demo.db")
-	if r := nhi(t, nil, "demo", "--history=false", "--no-tui", "--db", db); r.code != 0 {
-		t.Fatal(r.stderr)
-	}
+	db := demoCopy(t, "--history=false")
 	r := nhi(t, nil, "identities", "--db", db, "--json", "--filter", "kind:runner")
 	var runners []struct{ ID string }
 	if err := json.Unmarshal([]byte(r.stdout), &runners); err != nil || len(runners) < 2 {
@@ -466,10 +457,7 @@ func TestNotesEndToEnd(t *testing.T) {
 // --json and -o csv give that ID as current_id, the item's ID unchanged.
 func TestDemoCampaignShowsRenamedItems(t *testing.T) {
 	t.Parallel()
-	db := filepath.Join(t.TempDir(), "demo.db")
-	if r := nhi(t, nil, "demo", "--no-tui", "--db", db); r.code != 0 {
-		t.Fatalf("demo exit %d:\n%s%s", r.code, r.stdout, r.stderr)
-	}
+	db := demoCopy(t)
 	r := nhi(t, nil, "campaign", "show", "demo-deploy-keys", "--db", db)
 	if r.code != 0 || !strings.Contains(r.stdout, " renamed ") ||
 		!regexp.MustCompile(`Renamed since the campaign froze them \(\d+; nhi decide takes either ID\):\n  github:northwind:github_deploy_key:[a-z-]+-legacy/\d+ \(was github:northwind:github_deploy_key:[a-z-]+/\d+\)\n`).MatchString(r.stdout) {

@@ -3,7 +3,6 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -73,8 +72,7 @@ func TestExceptionsEndToEnd(t *testing.T) {
 // current_id.
 func TestExceptionListNamesRenamedItems(t *testing.T) {
 	t.Parallel()
-	db := filepath.Join(t.TempDir(), "demo.db")
-	ok(t, "demo", "--no-tui", "--repos", "6", "--db", db)
+	db := demoCopy(t, "--repos", "6")
 	var demo struct {
 		Snapshot int64 `json:"snapshot"`
 		Items    []struct {

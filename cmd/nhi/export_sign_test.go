@@ -58,6 +58,7 @@ func serveAgent(t *testing.T, keyPath string) string {
 // --sign, the older name, still signs, saying it is deprecated; --sign
 // and --sign-with naming different keys are refused.
 func TestExportSignWith(t *testing.T) {
+	t.Parallel()
 	keygen, err := exec.LookPath("ssh-keygen")
 	if err != nil {
 		t.Skip("ssh-keygen is not installed")

@@ -62,6 +62,7 @@ func copyBundle(t *testing.T, src string) string {
 }
 
 func TestExportAndVerifyReport(t *testing.T) {
+	t.Parallel()
 	db := reportDB(t)
 	out := filepath.Join(t.TempDir(), "evidence")
 	at := "2027-01-15T09:00:00Z"
@@ -154,6 +155,7 @@ func TestExportAndVerifyReport(t *testing.T) {
 }
 
 func TestExportSigned(t *testing.T) {
+	t.Parallel()
 	keygen, err := exec.LookPath("ssh-keygen")
 	if err != nil {
 		t.Skip("ssh-keygen is not installed")

@@ -16,16 +16,13 @@ import (
 func TestImportEndToEnd(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	db := filepath.Join(dir, "nhi.db")
 	example := filepath.Join("..", "..", "testdata", "import", "identities.csv")
 	if abs, err := filepath.Abs(example); err == nil {
 		example = abs
 	}
 
 	// One GitHub snapshot (no week of changes): the counts below are its.
-	if r := nhi(t, nil, "demo", "--history=false", "--no-tui", "--repos", "2", "--db", db); r.code != 0 {
-		t.Fatalf("demo: %d %s", r.code, r.stderr)
-	}
+	db := demoCopy(t, "--history=false", "--repos", "2")
 	r := nhi(t, nil, "import", example, "--source", "slack", "--account", "acme", "--dry-run", "--db", db)
 	if r.code != 0 || !strings.Contains(r.stdout, "would record 4 identities of slack/acme (4 new; 0 now current would be marked removed). Nothing was recorded.") {
 		t.Fatalf("dry run: %d\n%s%s", r.code, r.stdout, r.stderr)

@@ -68,6 +68,7 @@ func importedIDs(t *testing.T, data string) (keys func(filter string) []string, 
 // unrotated from its creation, and the filter neither lists them as never
 // expiring or never rotated nor as the opposite. "never" says it outright.
 func TestImportedEmptyDatesAreNotNever(t *testing.T) {
+	t.Parallel()
 	keys, rules := importedIDs(t, "key,kind,owner,created_at,rotated_at,expires_at,permissions\n"+
 		"P1,github_fine_grained_pat,alice,2026-01-01,,,contents:read\n"+
 		"P2,github_fine_grained_pat,alice,2026-01-01,,never,contents:read\n"+
@@ -111,6 +112,7 @@ func TestImportedEmptyDatesAreNotNever(t *testing.T) {
 // policies_unknown, so perm:none and -perm:any leave them out. An empty
 // list ([]) says "none".
 func TestImportedPermissionsNotGivenAreNotNone(t *testing.T) {
+	t.Parallel()
 	keys, _ := importedIDs(t, "key,kind,expires_at,permissions\n"+
 		"P1,github_fine_grained_pat,never,\n"+
 		"P2,github_fine_grained_pat,never,[]\n"+

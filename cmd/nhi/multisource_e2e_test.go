@@ -28,8 +28,7 @@ import (
 func TestOneCampaignOverEverySource(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	db := filepath.Join(dir, "nhi.db")
-	ok(t, "demo", "--no-tui", "--history=false", "--repos", "2", "--db", db)
+	db := demoCopy(t, "--history=false", "--repos", "2")
 
 	csv := filepath.Join(dir, "bots.csv")
 	if err := os.WriteFile(csv, []byte("key,kind,name,owner,last_used_at\nB1,bot_token,deploy-bot,alice@acme.test,2026-11-28\nB2,bot_token,legacy-alerts,,2023-01-10\n"), 0o600); err != nil {

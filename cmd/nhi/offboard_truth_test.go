@@ -19,6 +19,7 @@ import (
 // verify says her access was not checked, and why, never that it was
 // revoked.
 func TestVerifyAccessWithoutALogin(t *testing.T) {
+	t.Parallel()
 	db := filepath.Join(t.TempDir(), "nhi.db")
 	created := time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC)
 	key := audit.Observation{ID: audit.IdentityID("github", "acme", audit.KindGitHubDeployKey, "api/1"), Kind: audit.KindGitHubDeployKey,
@@ -90,6 +91,7 @@ carol@acme.test,Carol,carol,active,,
 // overdue (it may have gone on the due day), as the report does; a
 // snapshot taken after the due date that still shows it makes it overdue.
 func TestOverdueOnASnapshotsWord(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	db := filepath.Join(t.TempDir(), "nhi.db")
 	past := time.Now().UTC().AddDate(0, -2, 0)

@@ -2,7 +2,6 @@ package main
 
 import (
 	"io"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -37,8 +36,7 @@ func TestEveryJSONCommandTakesOutput(t *testing.T) {
 // naming those it does, and so is --json with another -o.
 func TestOutputJSONIsTheJSONFlag(t *testing.T) {
 	t.Parallel()
-	db := filepath.Join(t.TempDir(), "demo.db")
-	ok(t, "demo", "--no-tui", "--repos", "6", "--db", db)
+	db := demoCopy(t, "--repos", "6")
 	for _, c := range []struct {
 		args []string
 		text string

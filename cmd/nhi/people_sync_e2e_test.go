@@ -62,6 +62,7 @@ func peopleJSON(t *testing.T, db string) map[string]personOut {
 }
 
 func TestPeopleSyncGitHub(t *testing.T) {
+	t.Parallel()
 	srv := githubtest.NewServer(peopleOrg())
 	defer srv.Close()
 	dir := t.TempDir()

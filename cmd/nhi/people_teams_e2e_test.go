@@ -13,6 +13,7 @@ import (
 // connector read — the members of a repository's admin team, and of a
 // team recorded as an owner — through the binary, against the fake GitHub.
 func TestTeamOwnerFromGitHub(t *testing.T) {
+	t.Parallel()
 	at := time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC)
 	org := &githubtest.Org{
 		Login: "northwind", ID: 4242, Name: "Northwind", CreatedAt: at,

@@ -21,6 +21,7 @@ import (
 // longer matches what was signed; a signed record edited in
 // signatures.jsonl no longer verifies.
 func TestBundleChecksDecisionSignaturesOffline(t *testing.T) {
+	t.Parallel()
 	s := signedCampaign(t)
 	db := s.db
 	ok(t, "decide", "q", keyID(1), "keep", "--reason", "checked with the owner", "--sign-with", s.dan, "--db", db, "--as", "dan@northwind.example")

@@ -61,6 +61,7 @@ func signedCampaign(t *testing.T) signers {
 }
 
 func TestSignedDecisions(t *testing.T) {
+	t.Parallel()
 	s := signedCampaign(t)
 	db := s.db
 	dan := []string{"--db", db, "--as", "dan@northwind.example"}

@@ -32,6 +32,7 @@ func recordedKubeconfig(t *testing.T, url string, contexts ...string) string {
 }
 
 func TestSnapshotKubernetes(t *testing.T) {
+	t.Parallel()
 	w := k8stest.Sample()
 	w.Dated(time.Date(2021, 3, 1, 9, 0, 0, 0, time.UTC), nil)
 	srv, err := k8stest.NewRecorded(w)

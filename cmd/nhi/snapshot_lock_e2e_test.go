@@ -37,6 +37,13 @@ func startHeld(t *testing.T, db string) *lockedRun {
 // startHeldWith is startHeld with env added to the run's environment.
 func startHeldWith(t *testing.T, db string, env ...string) *lockedRun {
 	t.Helper()
+	return startHeldIn(t, db, "", env...)
+}
+
+// startHeldIn is startHeldWith run by sh -c script, whose $0 is the nhi
+// binary and $@ its arguments (script "" runs nhi itself).
+func startHeldIn(t *testing.T, db, script string, env ...string) *lockedRun {
+	t.Helper()
 	var (
 		stalled = make(chan struct{})
 		gate    = make(chan struct{})
@@ -54,6 +61,9 @@ func startHeldWith(t *testing.T, db string, env ...string) *lockedRun {
 	t.Cleanup(func() { release(); srv.Close() })
 	args := []string{"snapshot", "github", "--org", "northwind", "--api-url", srv.URL(), "--db", db}
 	cmd := exec.Command(nhiBinary(t), args...)
+	if script != "" {
+		cmd = exec.Command("sh", append([]string{"-c", script, nhiBinary(t)}, args...)...)
+	}
 	cmd.Env = append(append(os.Environ(), "NHI_DB=", "GH_TOKEN=", "GITHUB_TOKEN="+srv.Token()), env...)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
