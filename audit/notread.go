@@ -79,6 +79,8 @@ func NotReadOf(o *Observation) []NotRead {
 			why = "none recorded since " + since.UTC().Format(time.DateOnly) + ", when its source's record of use begins; older use is not recorded"
 		} else if a[AttrUseTrackedSince] != "" {
 			why = "its source does not say since when it records use: whether it was used is not known"
+		} else if o.Kind.Imported() {
+			why = "its source did not say when it was last used (an import's empty last_used_at): whether and when it was used is not known"
 		}
 		out = append(out, NotRead{NotReadLastUse, AttrLastUseUnknown, why})
 	}

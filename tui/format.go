@@ -32,17 +32,17 @@ func age(t, now time.Time) string {
 }
 
 // lastUsed is the LAST USED cell: "14d ago", "never", "not read" where
-// the kind reports use but it was not read for this identity
-// (last_used_unknown), or a dash where the kind's source does not report
-// it (reports is audit.ReportsLastUse, tracks Kind.TracksLastUse).
+// it was not read for this identity (last_used_unknown: a gap, or an
+// import's empty cell), or a dash where the kind's source does not report
+// it (reports is audit.ReportsLastUse, unread the identity's mark).
 // at is Unix seconds or noTime.
-func lastUsedCell(at int64, reports, tracks bool, now time.Time) string {
+func lastUsedCell(at int64, reports, unread bool, now time.Time) string {
 	switch {
 	case at != noTime:
 		return audit.Ago(timeOf(at), now)
 	case reports:
 		return "never"
-	case tracks:
+	case unread:
 		return notRead
 	}
 	return dash

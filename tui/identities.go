@@ -200,7 +200,7 @@ func (v *identitiesView) cells(i int32, dst []string) {
 	dst[colName] = orDash(audit.Printable(t.strs.at(r.name)))
 	dst[colScope] = orDash(audit.Printable(t.strs.at(r.scope)))
 	dst[colOwner] = ownerCell(t.strs.at(r.owner), t.holder(r), v.table.ColumnWidth(colOwner))
-	dst[colLastUsed] = lastUsedCell(r.lastUsed, t.reportsLastUse(r), audit.Kind(t.strs.at(r.kind)).TracksLastUse(), v.at)
+	dst[colLastUsed] = lastUsedCell(r.lastUsed, t.reportsLastUse(r), t.lastUseUnread(r), v.at)
 	dst[colAge] = dash
 	if r.created != noTime {
 		dst[colAge] = age(timeOf(r.created), v.at)

@@ -182,3 +182,34 @@ func TestUnsaidExpiryIsNotNever(t *testing.T) {
 		t.Errorf("detail of a PAT whose expiry was not reported:\n%s", d)
 	}
 }
+
+// TestImportedLastUseNotReported: an imported kind's row whose file left
+// last_used_at empty (the importer marks it last_used_unknown) says "not
+// read" in LAST USED and "not reported by the source" in the detail, where
+// the cell was a dash beside a row of the same kind whose file gave it,
+// which reads as a source that keeps no last use.
+func TestImportedLastUseNotReported(t *testing.T) {
+	given := identity("import_bot_token", "bot-with-use", "acme")
+	given.CreatedAt, given.LastUsedAt = daysAgo(100), daysAgo(3)
+	unsaid := identity("import_bot_token", "bot-unsaid", "acme")
+	unsaid.CreatedAt = daysAgo(100)
+	unsaid.Attributes = map[string]string{audit.AttrLastUseUnknown: "true"}
+	m := newTestModel(t, testSnapshot(), []audit.Identity{given, unsaid}, 120, 24)
+	seen := 0
+	for _, l := range strings.Split(m.View(), "\n") {
+		if strings.Contains(l, "bot-unsaid") {
+			seen++
+			// LAST USED and FINDINGS (stale could not be judged) both.
+			if strings.Count(l, "not read") != 2 || strings.Contains(l, "never") {
+				t.Errorf("an imported bot whose file left last_used_at empty: %q, want LAST USED and FINDINGS not read", l)
+			}
+		}
+	}
+	if seen != 1 {
+		t.Fatalf("bot-unsaid not listed:\n%s", m.View())
+	}
+	press(t, m, "/", "name:bot-unsaid", "enter", "enter")
+	if d := detailText(t, m); !strings.Contains(d, "not reported by the source: last_used_unknown") {
+		t.Errorf("detail of bot-unsaid, want its last use not reported:\n%s", d)
+	}
+}
