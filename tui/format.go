@@ -1,7 +1,6 @@
 package tui
 
 import (
-	"strconv"
 	"strings"
 	"time"
 
@@ -15,20 +14,17 @@ const (
 	ellipsis = "…" // marks truncated text
 )
 
-// age is the AGE cell, how long before now t was in four cells: as
-// audit.Span says it ("5m", "3h", "400d"), to whole years past two years
-// ("4y", where Span says "4y40d"); the detail view has the date. AGE is
-// the first column a narrow terminal hides, and stays four cells wide so
-// that 80 still show it. Future times read "in 3d".
+// age is the AGE cell, how long before now t was, as audit.Span says
+// every span ("5m", "3h", "400d", "3y3d"), so AGE and LAST USED write a
+// duration one way ("3y3d" beside "3y3d ago", where AGE said "3y"); the
+// detail view has the date. AGE is the first column a narrow terminal
+// hides; it is as wide as its oldest value needs (identitiesView.fitAge).
+// Future times read "in 3d".
 func age(t, now time.Time) string {
 	if t.After(now) {
 		return "in " + audit.Span(t.Sub(now))
 	}
-	d := now.Sub(t)
-	if years := int(d / (365 * 24 * time.Hour)); years >= 2 {
-		return strconv.Itoa(years) + "y"
-	}
-	return audit.Span(d)
+	return audit.Span(now.Sub(t))
 }
 
 // lastUsed is the LAST USED cell: "14d ago", "never", "not read" where
