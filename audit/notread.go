@@ -1,6 +1,10 @@
 package audit
 
 import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
 	"time"
 )
 
@@ -75,6 +79,8 @@ func NotReadOf(o *Observation) []NotRead {
 			why = "none recorded since " + since.UTC().Format(time.DateOnly) + ", when its source's record of use begins; older use is not recorded"
 		} else if a[AttrUseTrackedSince] != "" {
 			why = "its source does not say since when it records use: whether it was used is not known"
+		} else if o.Kind.Imported() {
+			why = "its source did not say when it was last used (an import's empty last_used_at): whether and when it was used is not known"
 		}
 		out = append(out, NotRead{NotReadLastUse, AttrLastUseUnknown, why})
 	}
@@ -97,4 +103,49 @@ func NotReadWhat(nr []NotRead) []string {
 		out[i] = n.What
 	}
 	return out
+}
+
+// NotReadInSnapshots is NotReadOf of each observation of the snapshots
+// that has anything to say, by identity ID: what a campaign's frozen item
+// (which keeps no attributes) was not read for, as of the snapshot it was
+// frozen from. One LIKE scan a snapshot finds the rows that carry a
+// marker (every one ends in "_unknown") without decoding the others.
+func (s *Store) NotReadInSnapshots(ctx context.Context, snapshotIDs []int64) (map[string][]NotRead, error) {
+	out := map[string][]NotRead{}
+	for _, id := range snapshotIDs {
+		if err := s.notReadInSnapshot(ctx, id, out); err != nil {
+			return nil, fmt.Errorf("reading what was not read of snapshot %d: %w", id, err)
+		}
+	}
+	return out, nil
+}
+
+func (s *Store) notReadInSnapshot(ctx context.Context, snapshotID int64, out map[string][]NotRead) error {
+	rows, err := s.Query(ctx, `SELECT identity_id, kind, created_at, last_used_at, rotated_at, expires_at, attributes
+		FROM observations WHERE snapshot_id = ? AND attributes LIKE '%_unknown":"true"%'`, snapshotID)
+	if err != nil {
+		return err
+	}
+	for rows.Next() {
+		var (
+			o                                   Observation
+			kind, attrs                         string
+			created, lastUsed, rotated, expires sql.NullString
+		)
+		if err := rows.Scan(&o.ID, &kind, &created, &lastUsed, &rotated, &expires, &attrs); err != nil {
+			rows.Close()
+			return err
+		}
+		o.Kind = Kind(kind)
+		o.CreatedAt, o.LastUsedAt = parseNullTime(created), parseNullTime(lastUsed)
+		o.RotatedAt, o.ExpiresAt = parseNullTime(rotated), parseNullTime(expires)
+		if err := unmarshalMap(attrs, &o.Attributes); err != nil {
+			rows.Close()
+			return fmt.Errorf("identity %s: attributes: %w", o.ID, err)
+		}
+		if nr := NotReadOf(&o); nr != nil {
+			out[o.ID] = nr
+		}
+	}
+	return errors.Join(rows.Err(), rows.Close())
 }

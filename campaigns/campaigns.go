@@ -227,6 +227,12 @@ type Item struct {
 	// Escalated is set when the item, still pending, was reassigned by
 	// the campaign's escalate rule (filled by Get).
 	Escalated *Escalation
+
+	// NotRead is what the snapshot the item was frozen from did not tell
+	// nhi of its identity (audit.NotReadOf there; the frozen row keeps no
+	// attributes): its empty Permissions or Findings are then not "none".
+	// Filled by Get only.
+	NotRead []audit.NotRead
 }
 
 // Assignee is who should decide the item now: the reviewer it was

@@ -117,6 +117,13 @@ func Get(ctx context.Context, st *audit.Store, name string) (*Campaign, error) {
 		}
 		c.Items[i] = it
 	}
+	notRead, err := st.NotReadInSnapshots(ctx, c.snapshotIDs())
+	if err != nil {
+		return nil, err
+	}
+	for i := range c.Items {
+		c.Items[i].NotRead = notRead[c.Items[i].ID]
+	}
 	if err := markVerifiedAfterDue(ctx, st, c); err != nil {
 		return nil, err
 	}

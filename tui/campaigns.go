@@ -66,8 +66,22 @@ func campaignCells(c Campaign, dst []string) {
 	dst[4] = orDash(strings.Join(parts, " · "))
 }
 
-func (v *campaignsView) ShortHelp() []key.Binding  { return v.keys.ShortHelp() }
-func (v *campaignsView) FullHelp() [][]key.Binding { return v.keys.FullHelp() }
+func (v *campaignsView) ShortHelp() []key.Binding  { return v.keysNow().ShortHelp() }
+func (v *campaignsView) FullHelp() [][]key.Binding { return v.keysNow().FullHelp() }
+
+// keysNow are the view's keys as the selected campaign allows: enter on
+// a closed one shows its items, and offers no decision it would refuse.
+func (v *campaignsView) keysNow() listKeys {
+	k := v.keys
+	if c, ok := v.table.Selected(); ok && c.Status == campaignClosed {
+		k.Open = key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "show its items (closed: no more decisions)"))
+	}
+	return k
+}
+
+// campaignClosed is a closed campaign's Status: its decisions can no
+// longer change.
+const campaignClosed = "closed"
 
 func (v *campaignsView) SetSize(width, height int) {
 	v.width, v.height = width, height
@@ -114,7 +128,11 @@ func (v *campaignsView) Update(msg tea.Msg) tea.Cmd {
 func (v *campaignsView) View() string {
 	title := theme.Title.Render("Campaigns " + commas(v.table.Len()))
 	if v.st.campaign != "" {
-		title += theme.Muted.Render(" · deciding in ") + audit.Printable(v.st.campaign)
+		if c := v.st.activeCampaign(); c != nil && c.Status == campaignClosed {
+			title += theme.Muted.Render(" · showing ") + audit.Printable(v.st.campaign) + theme.Muted.Render(" (closed)")
+		} else {
+			title += theme.Muted.Render(" · deciding in ") + audit.Printable(v.st.campaign)
+		}
 	}
 	body := v.table.View()
 	switch {

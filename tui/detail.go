@@ -217,6 +217,9 @@ func (v *detailView) content(now time.Time) []string {
 		field("Last used", "never")
 	case id.Kind.TracksLastUse():
 		field("Last used", dash+" (not read: see the snapshot's gaps)")
+	case id.Attributes[audit.AttrLastUseUnknown] == "true":
+		// An imported kind whose file left last_used_at empty.
+		field("Last used", dash+" (not reported by the source: "+audit.AttrLastUseUnknown+")")
 	default:
 		field("Last used", dash+" (not reported by the source)")
 	}

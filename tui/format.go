@@ -1,7 +1,6 @@
 package tui
 
 import (
-	"strconv"
 	"strings"
 	"time"
 
@@ -15,34 +14,31 @@ const (
 	ellipsis = "…" // marks truncated text
 )
 
-// age is the AGE cell, how long before now t was in four cells: as
-// audit.Span says it ("5m", "3h", "400d"), to whole years past two years
-// ("4y", where Span says "4y40d"); the detail view has the date. AGE is
-// the first column a narrow terminal hides, and stays four cells wide so
-// that 80 still show it. Future times read "in 3d".
+// age is the AGE cell, how long before now t was, as audit.Span says
+// every span ("5m", "3h", "400d", "3y3d"), so AGE and LAST USED write a
+// duration one way ("3y3d" beside "3y3d ago", where AGE said "3y"); the
+// detail view has the date. AGE is the first column a narrow terminal
+// hides; it is as wide as its oldest value needs (identitiesView.fitAge).
+// Future times read "in 3d".
 func age(t, now time.Time) string {
 	if t.After(now) {
 		return "in " + audit.Span(t.Sub(now))
 	}
-	d := now.Sub(t)
-	if years := int(d / (365 * 24 * time.Hour)); years >= 2 {
-		return strconv.Itoa(years) + "y"
-	}
-	return audit.Span(d)
+	return audit.Span(now.Sub(t))
 }
 
 // lastUsed is the LAST USED cell: "14d ago", "never", "not read" where
-// the kind reports use but it was not read for this identity
-// (last_used_unknown), or a dash where the kind's source does not report
-// it (reports is audit.ReportsLastUse, tracks Kind.TracksLastUse).
+// it was not read for this identity (last_used_unknown: a gap, or an
+// import's empty cell), or a dash where the kind's source does not report
+// it (reports is audit.ReportsLastUse, unread the identity's mark).
 // at is Unix seconds or noTime.
-func lastUsedCell(at int64, reports, tracks bool, now time.Time) string {
+func lastUsedCell(at int64, reports, unread bool, now time.Time) string {
 	switch {
 	case at != noTime:
 		return audit.Ago(timeOf(at), now)
 	case reports:
 		return "never"
-	case tracks:
+	case unread:
 		return notRead
 	}
 	return dash

@@ -67,23 +67,26 @@ const (
 
 // identityColumns fit 80 cells at their minimum widths (after the
 // two-cell gutter of cursor and mark); wider terminals give the spare
-// width to the text columns, narrower ones hide AGE, SOURCE, STATUS,
+// width first to the columns short of a usual value (Fit: a NAME, an AWS
+// account's SCOPE, an owner such as "(george-nguyen)", two findings),
+// then to the text columns; narrower ones hide AGE, SOURCE, STATUS,
 // OWNER, LAST USED and SCOPE, in that order: at 40 columns KIND, NAME
-// and a finding still show. With a campaign picked, STATUS holds the
+// and a finding still show. At 120 columns, with SOURCE, every column
+// shows and OWNER has 15 cells (it had 8, NAME and SCOPE taking the
+// spare by their shares). With a campaign picked, STATUS holds the
 // decision the reviewer is there to make, so it is hidden last
-// (statusDropDeciding). SOURCE (source/account) shows only
-// where the population holds more than one source or account, from 84
-// cells.
+// (statusDropDeciding). SOURCE (source/account) shows only where the
+// population holds more than one source or account, from 84 cells.
 var identityColumns = []column{
 	colSource:    {Title: "SOURCE", Min: 8, Fit: 16, Max: 22, Grow: 1, Drop: 20}, // aws/123456789012
 	colKind:      {Title: "KIND", Min: 14, Max: 17, Grow: 4},
-	colName:      {Title: "NAME", Min: 11, Grow: 4, Middle: true}, // AKIAPROD…000001, AKIAPROD…000002
-	colScope:     {Title: "SCOPE", Min: 11, Grow: 3, Drop: 2},
-	colOwner:     {Title: "OWNER", Min: 7, Max: 24, Grow: 1, Drop: 8},
+	colName:      {Title: "NAME", Min: 11, Fit: 16, FitRank: 2, Grow: 4, Middle: true},     // AKIAPROD…000001, AKIAPROD…000002
+	colScope:     {Title: "SCOPE", Min: 11, Fit: 12, FitRank: 4, Grow: 3, Drop: 2},         // an AWS account
+	colOwner:     {Title: "OWNER", Min: 7, Fit: 15, FitRank: 3, Max: 24, Grow: 1, Drop: 8}, // "(george-nguyen)", "alice@acme.com"
 	colLastUsed:  {Title: "LAST USED", Min: 9, Drop: 4},
 	colAge:       {Title: "AGE", Min: 4, Drop: 24},
-	colFindings:  {Title: "FINDINGS", Min: 8, Fit: 14, Max: 40, Grow: 2}, // "stale,unused"
-	colStatus:    {Title: "STATUS", Min: statusWidth, Drop: statusDrop},  // every statusCell whole
+	colFindings:  {Title: "FINDINGS", Min: 8, Fit: 14, FitRank: 1, Max: 40, Grow: 2}, // "stale,unused"
+	colStatus:    {Title: "STATUS", Min: statusWidth, Drop: statusDrop},              // every statusCell whole
 	colRelations: {Title: "RELATIONS", Min: 18, Max: 30, Grow: 1},
 }
 
@@ -200,7 +203,7 @@ func (v *identitiesView) cells(i int32, dst []string) {
 	dst[colName] = orDash(audit.Printable(t.strs.at(r.name)))
 	dst[colScope] = orDash(audit.Printable(t.strs.at(r.scope)))
 	dst[colOwner] = ownerCell(t.strs.at(r.owner), t.holder(r), v.table.ColumnWidth(colOwner))
-	dst[colLastUsed] = lastUsedCell(r.lastUsed, t.reportsLastUse(r), audit.Kind(t.strs.at(r.kind)).TracksLastUse(), v.at)
+	dst[colLastUsed] = lastUsedCell(r.lastUsed, t.reportsLastUse(r), t.lastUseUnread(r), v.at)
 	dst[colAge] = dash
 	if r.created != noTime {
 		dst[colAge] = age(timeOf(r.created), v.at)
@@ -359,6 +362,19 @@ func (v *identitiesView) fitLastUsed() {
 		}
 	}
 	v.table.SetMinFit(colLastUsed, w, 0)
+}
+
+// fitAge makes AGE as wide as the oldest creation needs: past two years
+// a span has years and days ("3y329d"), wider than the column's Min,
+// which fits every shorter one ("729d").
+func (v *identitiesView) fitAge() {
+	w := identityColumns[colAge].Min
+	if at := v.st.pop.oldestCreated; at != noTime {
+		if years := int(v.at.Sub(timeOf(at)) / (365 * 24 * time.Hour)); years >= 2 {
+			w = max(w, len(strconv.Itoa(years))+len("y364d"))
+		}
+	}
+	v.table.SetMinFit(colAge, w, 0)
 }
 
 // relayout is SetSize again, after the lines above the table changed.
@@ -694,6 +710,7 @@ func (v *identitiesView) actionDone() { clear(v.selected) }
 func (v *identitiesView) View() string {
 	v.at = v.st.now()
 	v.fitLastUsed()
+	v.fitAge()
 	var b strings.Builder
 	b.WriteString(joinEnds(v.title(), v.position(), v.width))
 	if v.editing {

@@ -135,8 +135,9 @@ func TestNegatedUnreadIsNotShown(t *testing.T) {
 // TestLastUseYearsWhole: a last use and a creation years ago read in
 // years and days, as nhi identities says them (audit.Ago), where the UI
 // said "3y ago" and the CLI "1424d ago"; LAST USED widens to show it
-// whole at 80 columns, AGE giving way as it does to SOURCE; AGE, four
-// cells, says whole years past two ("4y"), the detail view the date.
+// whole at 80 columns, AGE giving way as it does to SOURCE; AGE says its
+// span the same way ("4y40d", where it said "4y" beside "3y329d ago"),
+// the detail view the date.
 func TestLastUseYearsWhole(t *testing.T) {
 	old := identity(audit.KindAWSAccessKey, "AKIAOLD", "111111111111")
 	old.LastUsedAt, old.CreatedAt = daysAgo(1424), daysAgo(1500)
@@ -148,8 +149,8 @@ func TestLastUseYearsWhole(t *testing.T) {
 		if !strings.Contains(v, "3y329d ago") || !strings.Contains(v, "14d ago") {
 			t.Errorf("at %d columns, want 3y329d ago and 14d ago whole:\n%s", width, v)
 		}
-		if width == 120 && !strings.Contains(v, " 4y ") {
-			t.Errorf("at %d columns, want AGE 4y:\n%s", width, v)
+		if width == 120 && (!strings.Contains(v, " 4y40d ") || strings.Contains(v, " 4y ")) {
+			t.Errorf("at %d columns, want AGE 4y40d, as LAST USED says a span:\n%s", width, v)
 		}
 	}
 }
@@ -180,5 +181,36 @@ func TestUnsaidExpiryIsNotNever(t *testing.T) {
 	press(t, m, "/", "name:expiry-unsaid", "enter", "enter")
 	if d := detailText(t, m); !strings.Contains(d, "not reported by the source: expires_unknown") {
 		t.Errorf("detail of a PAT whose expiry was not reported:\n%s", d)
+	}
+}
+
+// TestImportedLastUseNotReported: an imported kind's row whose file left
+// last_used_at empty (the importer marks it last_used_unknown) says "not
+// read" in LAST USED and "not reported by the source" in the detail, where
+// the cell was a dash beside a row of the same kind whose file gave it,
+// which reads as a source that keeps no last use.
+func TestImportedLastUseNotReported(t *testing.T) {
+	given := identity("import_bot_token", "bot-with-use", "acme")
+	given.CreatedAt, given.LastUsedAt = daysAgo(100), daysAgo(3)
+	unsaid := identity("import_bot_token", "bot-unsaid", "acme")
+	unsaid.CreatedAt = daysAgo(100)
+	unsaid.Attributes = map[string]string{audit.AttrLastUseUnknown: "true"}
+	m := newTestModel(t, testSnapshot(), []audit.Identity{given, unsaid}, 120, 24)
+	seen := 0
+	for _, l := range strings.Split(m.View(), "\n") {
+		if strings.Contains(l, "bot-unsaid") {
+			seen++
+			// LAST USED and FINDINGS (stale could not be judged) both.
+			if strings.Count(l, "not read") != 2 || strings.Contains(l, "never") {
+				t.Errorf("an imported bot whose file left last_used_at empty: %q, want LAST USED and FINDINGS not read", l)
+			}
+		}
+	}
+	if seen != 1 {
+		t.Fatalf("bot-unsaid not listed:\n%s", m.View())
+	}
+	press(t, m, "/", "name:bot-unsaid", "enter", "enter")
+	if d := detailText(t, m); !strings.Contains(d, "not reported by the source: last_used_unknown") {
+		t.Errorf("detail of bot-unsaid, want its last use not reported:\n%s", d)
 	}
 }

@@ -45,6 +45,8 @@ func (m *Model) updateLoads(msg tea.Msg) (tea.Cmd, bool) {
 		}
 		m.layout()
 		cmd := m.broadcast(msg)
+		// A campaign now closed offers no decision (campaignsView.keysNow).
+		m.refreshFooter()
 		if m.st.campsAgain {
 			m.st.campsAgain = false
 			cmd = tea.Batch(cmd, m.loadCampaigns())
@@ -67,7 +69,11 @@ func (m *Model) updateLoads(msg tea.Msg) (tea.Cmd, bool) {
 			if m.st.actor != "" {
 				you += " (" + audit.Printable(m.st.actor) + ")"
 			}
-			m.setFlash("No item of "+audit.Printable(msg.campaign)+" is assigned to "+you+": a lists everyone's items; :others decides for other reviewers (flagged)", false)
+			others := "; :others decides for other reviewers (flagged)"
+			if c := m.st.activeCampaign(); c != nil && c.Status == campaignClosed {
+				others = "; it is closed: nothing in it can be decided"
+			}
+			m.setFlash("No item of "+audit.Printable(msg.campaign)+" is assigned to "+you+": a lists everyone's items"+others, false)
 		}
 		m.layout()
 		return m.broadcast(decisionsChangedMsg{}), true

@@ -75,7 +75,7 @@ func TestGoldenReviewerPath(t *testing.T) {
 	tm.Type("n") // the webhook is pending again: n goes to the next one
 	// Settled once the watch has derived the webhook's row again after
 	// the keep and the undo (its findings "…" meanwhile).
-	checkGolden(t, "review_7_next_100x30.txt", r.waitFor(t, "My items 19 ", "2/19", "> actions secret    SECRET_06", "400d orphaned,insecu… pending"))
+	checkGolden(t, "review_7_next_100x30.txt", r.waitFor(t, "My items 19 ", "2/19", "> actions secret SECRET_06", "400d   orphaned,inse… pending"))
 
 	// Another reviewer decides one of theirs, in another process's
 	// connection to the file; the campaigns list follows by itself.

@@ -680,3 +680,37 @@ func TestCampaignListsItemsWhateverTheirStatus(t *testing.T) {
 	}
 
 }
+
+// TestClosedCampaignOffersNoDecision: on a closed campaign the hint bar
+// and the title do not offer deciding, nor does the note of a campaign
+// with none of the user's items point to :others: enter shows its items,
+// which is what it does. They said "enter decide in this campaign",
+// "deciding in 2025-Q1" and ":others decides for other reviewers", all
+// of which the keys then refused.
+func TestClosedCampaignOffersNoDecision(t *testing.T) {
+	e := newEvidence(t)
+	r := newFakeReviewer()
+	m := e.model(t, 120, 30, Options{Actor: testActor, Reviewer: r})
+	rows := m.ids.table.Rows()
+	a := m.st.identity(rows[0]).ID
+	r.members = []string{a}
+	r.reviewers = map[string]string{a: "bob@acme.test"}
+	footer := func() string { lines := strings.Split(m.View(), "\n"); return lines[len(lines)-1] }
+
+	press(t, m, ":campaigns", "enter")
+	if f := footer(); !strings.Contains(f, "enter decide in this campaign") {
+		t.Errorf("on the open 2025-Q2: %q", f)
+	}
+	press(t, m, "j")
+	if f := footer(); strings.Contains(f, "decide") || !strings.Contains(f, "enter show its items (closed: no more decisions)") {
+		t.Errorf("on the closed 2025-Q1, the hint: %q", f)
+	}
+	press(t, m, "enter")
+	if v := strings.Join(strings.Fields(m.View()), " "); strings.Contains(v, ":others") || !strings.Contains(v, "a lists everyone's items; it is closed: nothing in it can be decided") {
+		t.Errorf("picking the closed 2025-Q1 with none of my items:\n%s", m.View())
+	}
+	press(t, m, ":campaigns", "enter")
+	if tl := title(m.View()); strings.Contains(tl, "deciding") || !strings.Contains(tl, "showing 2025-Q1 (closed)") {
+		t.Errorf("the campaigns' title with the closed 2025-Q1 chosen: %q", tl)
+	}
+}

@@ -801,6 +801,22 @@ func (t *tables) reportsLastUse(r *idRow) bool {
 	return true
 }
 
+// lastUseUnread says r's last use was not read (its last_used_unknown
+// is "true"), on any kind: an import's empty last_used_at marks a kind of
+// its own too. Its attribute is read without building r's map.
+func (t *tables) lastUseUnread(r *idRow) bool {
+	if r.nAttr == 0 {
+		return false
+	}
+	p := t.pairs.run(r.attr, r.nAttr)
+	for j := 0; j < len(p); j += 2 {
+		if t.strs.at(p[j]) == audit.AttrLastUseUnknown {
+			return t.strs.at(p[j+1]) == "true"
+		}
+	}
+	return false
+}
+
 // findingsUnread is audit.Unread of r's findings: whether what a rule
 // reads of it was not read, its marks found by index (fixedTexts).
 func (t *tables) findingsUnread(r *idRow) bool {

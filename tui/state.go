@@ -54,6 +54,9 @@ type population struct {
 	// identitiesView.fitLastUsed). A row that changed or went may leave
 	// it older than any row now: the column a little wide.
 	oldestUse int64
+	// oldestCreated is the earliest creation of the rows that came, for
+	// AGE as oldestUse is for LAST USED (identitiesView.fitAge).
+	oldestCreated int64
 }
 
 // manySources reports whether the identities come from more than one
@@ -98,7 +101,7 @@ func (p *population) ids() iter.Seq[string] {
 }
 
 func newPopulation(ids []audit.Identity) *population {
-	p := &population{b: newRowBuilder(), srcs: map[[2]uint32]bool{}, tally: newTally(), oldestUse: noTime}
+	p := &population{b: newRowBuilder(), srcs: map[[2]uint32]bool{}, tally: newTally(), oldestUse: noTime, oldestCreated: noTime}
 	return p.appended(p.b.encodeAll(ids), nil)
 }
 
@@ -119,7 +122,7 @@ func (b *rowBuilder) encodeAll(ids []audit.Identity) []idRow {
 // nil, ranks the names of every row, these included (the load's last
 // batch).
 func (p *population) appended(rows []idRow, names *nameOrder) *population {
-	out := &population{t: p.b.tables(), chunks: p.chunks, n: p.n, b: p.b, index: p.index, version: p.version + 1, srcs: p.srcs, active: p.active, notChecked: p.notChecked, tally: p.tally.clone(), renamed: p.renamed, oldestUse: p.oldestUse}
+	out := &population{t: p.b.tables(), chunks: p.chunks, n: p.n, b: p.b, index: p.index, version: p.version + 1, srcs: p.srcs, active: p.active, notChecked: p.notChecked, tally: p.tally.clone(), renamed: p.renamed, oldestUse: p.oldestUse, oldestCreated: p.oldestCreated}
 	if len(out.chunks) > 0 {
 		// The chunk list itself is copied: a version made by with may
 		// have replaced chunks of p that p still reads.
@@ -190,7 +193,7 @@ func (p *population) with(updates map[int32]*audit.Identity) *population {
 func (p *population) withRows(updates map[int32]idRow) *population {
 	out := &population{t: p.b.tables(), chunks: append([][]idRow(nil), p.chunks...), n: p.n, b: p.b,
 		index: p.index, version: p.version + 1, nsrc: p.nsrc, srcs: p.srcs, active: p.active, notChecked: p.notChecked, tally: p.tally.clone(),
-		names: p.names, renamed: p.renamed, oldestUse: p.oldestUse}
+		names: p.names, renamed: p.renamed, oldestUse: p.oldestUse, oldestCreated: p.oldestCreated}
 	copied := map[int32]bool{}
 	for i, r := range updates {
 		c := i / rowChunk
@@ -218,6 +221,9 @@ func (p *population) count(r *idRow, d int) {
 	p.tally.add(&p.t, r, d)
 	if d > 0 && r.lastUsed != noTime && (p.oldestUse == noTime || r.lastUsed < p.oldestUse) {
 		p.oldestUse = r.lastUsed
+	}
+	if d > 0 && r.created != noTime && (p.oldestCreated == noTime || r.created < p.oldestCreated) {
+		p.oldestCreated = r.created
 	}
 	switch r.status {
 	case textActive:

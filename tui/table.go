@@ -16,9 +16,13 @@ type column struct {
 	// Fit is the width that shows a usual value whole (an AWS account's
 	// twelve digits, two findings): the spare width goes there first,
 	// before the shares, so that a long NAME does not take it all.
-	Fit   int
-	Drop  int  // when the terminal is too narrow, higher Drop hides first; 0 = never hidden
-	Right bool // right-align (numbers)
+	Fit int
+	// FitRank orders the columns short of their Fit: a lower rank gets
+	// the spare width first (ties in column order), so a column the
+	// reader needs whole (two findings) is not starved by one before it.
+	FitRank int
+	Drop    int  // when the terminal is too narrow, higher Drop hides first; 0 = never hidden
+	Right   bool // right-align (numbers)
 	// Middle cuts a value too long for the column in the middle, keeping
 	// its start and its end: names built as prefix-what-date
 	// ("offboard-alice-smith-2026-10-31") differ at either end.
@@ -270,8 +274,8 @@ func (t *table[T]) layout() {
 	}
 	spare := avail - need()
 	t.overflow = spare < 0
-	for i, c := range t.columns {
-		if shown[i] && spare > 0 && c.Fit > t.widths[i] {
+	for _, i := range t.fitOrder() {
+		if c := t.columns[i]; shown[i] && spare > 0 && c.Fit > t.widths[i] {
 			add := min(c.Fit-t.widths[i], spare)
 			t.widths[i] += add
 			spare -= add
@@ -306,6 +310,16 @@ func (t *table[T]) layout() {
 		spare -= given
 	}
 	t.rowWidth = t.width - max(spare, 0)
+}
+
+// fitOrder is the columns' indices by FitRank, ties in column order.
+func (t *table[T]) fitOrder() []int {
+	order := make([]int, len(t.columns))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(a, b int) int { return t.columns[a].FitRank - t.columns[b].FitRank })
+	return order
 }
 
 // View draws the column header and the rows on screen: exactly height

@@ -271,3 +271,18 @@ func TestPopulationFind(t *testing.T) {
 		t.Error("the grown version does not find its last rows")
 	}
 }
+
+// TestOwnerHasItsDueAt120: at 120 columns, with SOURCE shown, OWNER is 15
+// cells ("(george-nguyen)" whole), where NAME and SCOPE took the spare
+// by their shares and left it 8; FINDINGS keeps two findings' 14.
+func TestOwnerHasItsDueAt120(t *testing.T) {
+	it := newTable(identityColumns, func(int32) string { return "" }, nil)
+	it.SetMarked(func(int32) bool { return false })
+	it.SetHidden(colRelations, true)
+	it.SetMinFit(colLastUsed, 10, 0) // "3y329d ago"
+	it.SetMinFit(colAge, 6, 0)       // "3y329d"
+	it.SetSize(120, 10)
+	if it.widths[colOwner] < 15 || it.widths[colFindings] < 14 || it.widths[colSource] < 16 {
+		t.Errorf("at 120 columns OWNER %d, FINDINGS %d, SOURCE %d cells; want 15, 14, 16: %v", it.widths[colOwner], it.widths[colFindings], it.widths[colSource], it.widths)
+	}
+}

@@ -500,6 +500,13 @@ func (m *Model) updateKey(msg tea.KeyMsg) tea.Cmd {
 	}
 	cmd := m.top().Update(msg)
 	// The view may have changed its keys (the filter prompt opened).
+	m.refreshFooter()
+	return cmd
+}
+
+// refreshFooter redraws the hint bar after a view changed what its keys
+// offer (a filter prompt opened, a campaign found closed).
+func (m *Model) refreshFooter() {
 	if f := m.footerView(); f != m.footer {
 		if lipgloss.Height(f) != lipgloss.Height(m.footer) {
 			m.layout()
@@ -507,7 +514,6 @@ func (m *Model) updateKey(msg tea.KeyMsg) tea.Cmd {
 			m.footer = f
 		}
 	}
-	return cmd
 }
 
 // quitWithQ reports whether q quits: on the first view only; above it,

@@ -756,7 +756,7 @@ func (m *Model) decidable(targets []int32) ([]int32, string) {
 		return nil, "Choose a campaign first: :campaigns, then enter."
 	case st.items == nil:
 		return nil, "Still reading the items of " + name + "; try again in a moment."
-	case c != nil && c.Status == "closed":
+	case c != nil && c.Status == campaignClosed:
 		return nil, "Campaign " + name + " is closed: its decisions can no longer change (nhi campaign show " + name + ")."
 	}
 	var ok []int32

@@ -731,12 +731,16 @@ type itemJSON struct {
 	NaturalOwner     *string           `json:"natural_owner"`
 	Findings         []audit.Finding   `json:"findings"`
 	Permissions      map[string]string `json:"permissions"`
-	Carried          *string           `json:"carried"`
-	CarriedReason    string            `json:"carried_reason"`
-	CarriedAs        string            `json:"carried_as,omitempty"`
-	Assigned         bool              `json:"assigned"` // decided by the assigned reviewer
-	Conflict         bool              `json:"conflict"`
-	History          []changeJSON      `json:"history"`
+	// NotRead is what the item's snapshot did not tell nhi of its
+	// identity (audit.NotReadOf, as nhi identities --json's), [] when
+	// nothing: with permissions, its empty permissions are not none.
+	NotRead       []audit.NotRead `json:"not_read"`
+	Carried       *string         `json:"carried"`
+	CarriedReason string          `json:"carried_reason"`
+	CarriedAs     string          `json:"carried_as,omitempty"`
+	Assigned      bool            `json:"assigned"` // decided by the assigned reviewer
+	Conflict      bool            `json:"conflict"`
+	History       []changeJSON    `json:"history"`
 	// Refused lists the attempts on this item a separation rule refused
 	// (absent when none).
 	Refused []refusedJSON `json:"refused,omitempty"`
@@ -864,7 +868,10 @@ func itemToJSON(c *campaigns.Campaign, it *campaigns.Item, now time.Time) itemJS
 		Overdue: itemOverdue(it), Kind: it.Kind, Name: it.Name, Scope: it.Scope,
 		Owner: strOrNull(it.Owner), NaturalOwner: strOrNull(it.NaturalOwner), Findings: it.Findings, Permissions: it.Permissions,
 		Carried: strOrNull(string(it.Carried)), CarriedReason: it.CarriedReason, CarriedAs: it.CarriedAs, Assigned: it.Assigned(), Conflict: it.Conflict,
-		History: []changeJSON{},
+		History: []changeJSON{}, NotRead: it.NotRead,
+	}
+	if j.NotRead == nil {
+		j.NotRead = []audit.NotRead{}
 	}
 	if it.VerifiedSnapshot != 0 {
 		j.VerifiedSnapshot = &it.VerifiedSnapshot

@@ -32,14 +32,18 @@ holds the identity. FLAGS marks items decided by someone other than their
 assigned reviewer (not-assignee), items re-decided by someone other than their
 last decider (conflict; both decisions stay in the log), carried decisions
 awaiting confirmation, and decommissions still present in a snapshot taken
-after the due date (OVERDUE). The item table fits the terminal (120 columns
+after the due date (OVERDUE). FINDINGS says "not read" where no rule fired
+but the item's snapshot did not tell nhi all a rule reads (its permissions,
+last use...); a line under the table counts such items, and not_read (JSON,
+CSV) names what was not read of each: empty permissions there are not none.
+The item table fits the terminal (120 columns
 when not on one): narrower, it hides VERIFIED, BY, FINDINGS, OWNER, FLAGS,
 then SCOPE, and a line under it names them; the header's digests show
 their first 12 hex digits. --wide (-o wide) adds the ID and cuts and hides
 nothing, -o id prints the items' IDs alone, -o csv the items for a
 spreadsheet. --json (-o json) prints {name, status, due, ..., items: [{id,
 current_id, reviewer, decision, reason, decided_by, decided_at,
-verification, ..., conflict, history}]}.
+verification, ..., not_read, conflict, history}]}.
 
 An item keeps the ID the campaign froze. When its repository was renamed
 since, FLAGS says renamed and the list under the table names the ID the
@@ -233,7 +237,12 @@ func itemCells(c *campaigns.Campaign, it *campaigns.Item, now time.Time) []strin
 	if it.CurrentID != "" {
 		flags = append(flags, "renamed")
 	}
-	return []string{it.Kind.Label(), dash(audit.Printable(it.Name)), dash(audit.Printable(it.Scope)), dash(owner), dash(audit.RuleNames(it.Findings)),
+	findings := dash(audit.RuleNames(it.Findings))
+	if len(it.Findings) == 0 && len(it.NotRead) > 0 {
+		// No finding, where what a rule reads was not read: not none.
+		findings = notReadCell
+	}
+	return []string{it.Kind.Label(), dash(audit.Printable(it.Name)), dash(audit.Printable(it.Scope)), dash(owner), findings,
 		dash(audit.Printable(it.Reviewer)), it.State(), dash(audit.Printable(it.DecidedBy)), dash(strings.Join(flags, ",")),
 		dash(it.Verification)}
 }
@@ -241,7 +250,7 @@ func itemCells(c *campaigns.Campaign, it *campaigns.Item, now time.Time) []strin
 // printItemsCSV writes show's items for a spreadsheet: the ID first, every
 // cell whole, and the reason and decision time the table leaves out.
 func printItemsCSV(w io.Writer, c *campaigns.Campaign, now time.Time, pendingOnly bool) error {
-	t, err := newCSVTable(w, "id", "kind", "name", "scope", "owner", "findings", "reviewer", "decision", "reason", "decided_by", "decided_at", "flags", "verified", "current_id", "carried_as")
+	t, err := newCSVTable(w, "id", "kind", "name", "scope", "owner", "findings", "reviewer", "decision", "reason", "decided_by", "decided_at", "flags", "verified", "current_id", "carried_as", "not_read")
 	if err != nil {
 		return err
 	}
@@ -263,7 +272,8 @@ func printItemsCSV(w io.Writer, c *campaigns.Campaign, now time.Time, pendingOnl
 		}
 		if err := t.Row(audit.Printable(it.ID), string(it.Kind), audit.Printable(it.Name), audit.Printable(it.Scope), undash(cells[3]),
 			audit.RuleNames(it.Findings), audit.Printable(it.Reviewer), it.State(), audit.Printable(it.Reason),
-			audit.Printable(it.DecidedBy), at, undash(cells[8]), it.Verification, audit.Printable(it.CurrentID), audit.Printable(it.CarriedAs)); err != nil {
+			audit.Printable(it.DecidedBy), at, undash(cells[8]), it.Verification, audit.Printable(it.CurrentID), audit.Printable(it.CarriedAs),
+			strings.Join(audit.NotReadWhat(it.NotRead), " ")); err != nil {
 			return err
 		}
 	}
@@ -392,6 +402,7 @@ func printCampaign(w io.Writer, c *campaigns.Campaign, ob *campaigns.Offboarding
 	}
 	printRenamed(w, c, pendingOnly, prose)
 	printCarriedAs(w, c, pendingOnly, prose)
+	printItemsNotRead(w, c, pendingOnly, prose)
 	if len(c.Refused) > 0 && !pendingOnly {
 		fmt.Fprintf(w, "\nRefused attempts (%d), the separation-of-duties rules at work:\n", len(c.Refused))
 		for _, r := range c.Refused {
@@ -520,4 +531,36 @@ func reviewerProgressLine(r *campaigns.ReviewerProgress) string {
 	}
 	return fmt.Sprintf("Progress of %s: %d/%d assigned decided (%d%%); %d pending, %d no-response; %d decided by others, %d for others",
 		audit.Printable(r.Reviewer), r.Decided, r.Assigned, pct, r.Pending, r.Assigned-r.Decided-r.Pending, r.DecidedByOthers, r.DecidedForOthers)
+}
+
+// printItemsNotRead says, under the item table, how many items' snapshot
+// did not tell nhi something of their identity, counted by what
+// (audit.NotReadOf): their frozen permissions and findings, empty or in
+// part, are not none. -o json and -o csv name each item's (not_read).
+func printItemsNotRead(w io.Writer, c *campaigns.Campaign, pendingOnly bool, width int) {
+	byWhat, marker := map[string]int{}, map[string]string{}
+	var order []string
+	for i := range c.Items {
+		it := &c.Items[i]
+		if pendingOnly && it.Decision != campaigns.Pending {
+			continue
+		}
+		for _, n := range it.NotRead {
+			if _, ok := byWhat[n.What]; !ok {
+				order = append(order, n.What)
+				marker[n.What] = n.Marker
+			}
+			byWhat[n.What]++
+		}
+	}
+	if len(order) == 0 {
+		return
+	}
+	parts := make([]string, len(order))
+	for i, what := range order {
+		parts[i] = fmt.Sprintf("%s of %s (%s)", strings.ReplaceAll(what, "_", " "), counted(byWhat[what], "item", "items"), marker[what])
+	}
+	fmt.Fprintln(w)
+	hang(w, width, "", "Not read when the campaign froze them: "+strings.Join(parts, "; ")+
+		". Their permissions and findings, empty or in part, are not none; -o json names each item's and why, -o csv what (not_read).")
 }

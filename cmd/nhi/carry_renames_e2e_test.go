@@ -88,7 +88,7 @@ func TestDemoCarryForwardFollowsRenames(t *testing.T) {
 		t.Errorf("campaign show --json: carried %v; want %v", got, w)
 	}
 	csv := ok(t, "campaign", "show", "q4", "--db", db, "-o", "csv").stdout
-	if lines := strings.Split(csv, "\n"); !strings.HasSuffix(lines[0], ",carried_as") || !strings.HasSuffix(lines[1], ","+olds[0]) {
+	if lines := strings.Split(csv, "\n"); !strings.HasSuffix(lines[0], ",carried_as,not_read") || !strings.HasSuffix(lines[1], ","+olds[0]+",") {
 		t.Errorf("campaign show -o csv:\n%s", csv)
 	}
 	// The bundle names where the keeps were carried from, and checks

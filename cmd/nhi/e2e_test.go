@@ -486,7 +486,7 @@ func TestDemoCampaignShowsRenamedItems(t *testing.T) {
 		t.Errorf("no item has a current_id:\n%s", r.stdout)
 	}
 	r = nhi(t, nil, "campaign", "show", "demo-deploy-keys", "--db", db, "-o", "csv")
-	if lines := strings.Split(r.stdout, "\n"); !strings.HasSuffix(lines[0], ",current_id,carried_as") || strings.Count(r.stdout, "-legacy/") != renamed {
+	if lines := strings.Split(r.stdout, "\n"); !strings.HasSuffix(lines[0], ",current_id,carried_as,not_read") || strings.Count(r.stdout, "-legacy/") != renamed {
 		t.Errorf("campaign show -o csv: %d renamed in the CSV, want %d:\n%s", strings.Count(r.stdout, "-legacy/"), renamed, r.stdout)
 	}
 	// The evidence bundle: the register flags them renamed; report.json

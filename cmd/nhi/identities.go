@@ -269,15 +269,15 @@ func dash(s string) string {
 }
 
 // lastUsed says how long before now the identity was last used
-// (audit.Ago), "never", "not read" where its kind reports use but it was
-// not read for it (last_used_unknown), or "-" where its source does not
-// report use.
+// (audit.Ago), "never", "not read" where it was not read for it
+// (last_used_unknown: a gap, or an import's empty cell), or "-" where its
+// source does not report use.
 func lastUsed(id *audit.Identity, now time.Time) string {
 	if id.LastUsedAt == nil {
 		switch {
 		case audit.ReportsLastUse(id.Kind, id.Attributes[audit.AttrLastUseUnknown]):
 			return "never"
-		case id.Kind.TracksLastUse():
+		case id.Attributes[audit.AttrLastUseUnknown] == "true":
 			return notReadCell
 		}
 		return "-"

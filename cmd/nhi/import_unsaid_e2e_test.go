@@ -138,3 +138,56 @@ func TestImportedPermissionsNotGivenAreNotNone(t *testing.T) {
 		t.Errorf("without a permissions column, perm:none lists %v; want only the secret, which has no permissions by its kind", got)
 	}
 }
+
+// TestImportedFreeKindLastUseNotReported: a bot token (a kind of the
+// file's own, import_bot_token) whose row leaves last_used_at empty is
+// not reported, as an AWS access key's is: nhi identities says LAST USED
+// "not read" and its findings not read (stale could not be judged), --json
+// names not_read last_used and why, and used:unknown lists it, where it
+// carried no last_used_unknown, showed "-" beside a bot whose file gave
+// it, and finding:none listed it as having nothing to find.
+func TestImportedFreeKindLastUseNotReported(t *testing.T) {
+	dir := t.TempDir()
+	db, file := filepath.Join(dir, "nhi.db"), filepath.Join(dir, "in.csv")
+	if err := os.WriteFile(file, []byte("key,kind,name,owner,created_at,last_used_at,rotated_at,expires_at,permissions\n"+
+		"B1,bot_token,bot-with-use,alice,2026-01-01,2026-11-28,never,never,[]\n"+
+		"B2,bot_token,bot-unsaid,alice,2026-01-01,,never,never,[]\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ok(t, "import", file, "--source", "slack", "--account", "acme", "--db", db)
+	r := ok(t, "identities", "--db", db)
+	for _, l := range strings.Split(r.stdout, "\n") {
+		if strings.Contains(l, "bot-unsaid") && !strings.HasSuffix(strings.Join(strings.Fields(l), " "), "not read active not read") {
+			t.Errorf("identities: bot-unsaid's row %q, want LAST USED and FINDINGS not read", l)
+		}
+	}
+	var js []struct {
+		Name    string `json:"name"`
+		NotRead []struct {
+			What, Marker, Why string
+		} `json:"not_read"`
+	}
+	r = ok(t, "identities", "--json", "--db", db)
+	if err := json.Unmarshal([]byte(r.stdout), &js); err != nil || len(js) != 2 {
+		t.Fatalf("identities --json: %v\n%s", err, r.stdout)
+	}
+	for _, j := range js {
+		switch j.Name {
+		case "bot-unsaid":
+			if len(j.NotRead) != 1 || j.NotRead[0].What != "last_used" || j.NotRead[0].Marker != "last_used_unknown" ||
+				!strings.Contains(j.NotRead[0].Why, "did not say when it was last used") {
+				t.Errorf("identities --json: bot-unsaid's not_read %+v, want last_used, not said by its source", j.NotRead)
+			}
+		case "bot-with-use":
+			if len(j.NotRead) != 0 {
+				t.Errorf("identities --json: bot-with-use's not_read %+v, want none", j.NotRead)
+			}
+		}
+	}
+	for filter, want := range map[string]string{"used:unknown": "bot-unsaid", "finding:none": "bot-with-use", "attr.last_used_unknown:true": "bot-unsaid"} {
+		r := ok(t, "identities", "-o", "id", "--filter", filter, "--db", db)
+		if got := strings.Fields(r.stdout); len(got) != 1 || !strings.HasSuffix(got[0], map[string]string{"bot-unsaid": ":B2", "bot-with-use": ":B1"}[want]) {
+			t.Errorf("--filter %q lists %v; want %s alone", filter, got, want)
+		}
+	}
+}

@@ -353,14 +353,14 @@ func (b *builder) row(line, col int, cells []cell) {
 	o.ID = audit.IdentityID(b.source, b.account, o.Kind, key)
 	// A last use, an expiry, a rotation or permissions the row does not
 	// give, on a kind that has them (a last use: one of nhi's own kinds
-	// whose source reports use, an AWS access key): not reported, never
-	// "never used", "never expires", "never rotated" or "no permission"
-	// (docs/import.md).
+	// whose source reports use, an AWS access key, or an imported kind,
+	// whose file may give it): not reported, never "never used", "never
+	// expires", "never rotated" or "no permission" (docs/import.md).
 	for _, m := range [...]struct {
 		unsaid bool
 		attr   string
 	}{
-		{o.LastUsedAt == nil && o.Kind.TracksLastUse(), audit.AttrLastUseUnknown},
+		{o.LastUsedAt == nil && (o.Kind.TracksLastUse() || o.Kind.Imported()), audit.AttrLastUseUnknown},
 		{!saysExpiry && o.Kind.MayExpire(), audit.AttrExpiryUnknown},
 		{!saysRotation && o.Kind.ReportsRotation(), audit.AttrRotationUnknown},
 		{!saysPermissions && o.Kind.CarriesPermissions(), audit.AttrPoliciesUnknown},
