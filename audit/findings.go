@@ -438,6 +438,11 @@ func (e *Evaluator) unrotated(o *Observation, r RulePolicy) string {
 	return ""
 }
 
+// orphaned is the orphaned rule for every kind: no owner recorded and
+// none the source names (an import's owner cell, a token's holder), or an
+// owner who left. AWS and Kubernetes identities pass no account: their
+// tags and labels only suggest an owner, and organisation membership is
+// GitHub's.
 func (e *Evaluator) orphaned(id *Identity, account string) string {
 	owner, natural := id.Owner, false
 	if owner == "" {

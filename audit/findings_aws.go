@@ -45,9 +45,7 @@ func (e *Evaluator) checkAWS(rule string, id *Identity, o *Observation, r RulePo
 		if managedByAWS(o) {
 			return ""
 		}
-		if id.Owner == "" {
-			return "no owner recorded"
-		}
+		return e.orphaned(id, "")
 	case RuleOverprivileged:
 		if g := a["grants"]; g != "" {
 			if d := a["denies_not_evaluated"]; d != "" {

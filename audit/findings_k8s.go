@@ -71,9 +71,7 @@ func (e *Evaluator) checkK8s(rule string, id *Identity, o *Observation, r RulePo
 			return e.k8sTokenStale(o, r)
 		}
 	case RuleOrphaned:
-		if id.Owner == "" {
-			return "no owner recorded"
-		}
+		return e.orphaned(id, "")
 	}
 	return ""
 }
