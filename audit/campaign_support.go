@@ -350,7 +350,7 @@ func (s *Store) EachIdentityInSnapshots(ctx context.Context, snapshotIDs []int64
 
 // readMapSize is how much of an evidence file mappedReader maps: all of
 // it, up to what SQLite allows (SQLITE_MAX_MMAP_SIZE, about 2 GB).
-const readMapSize = 2 << 30
+const readMapSize int64 = 2 << 30 // int64: past a 32-bit int
 
 // mappedReader is a connection that reads the evidence file through a
 // memory map rather than a read call per page, for a read of a whole

@@ -14,7 +14,7 @@ func Generate(now time.Time, accounts, users, keys, roles int) *Org {
 	day := func(n int) time.Time { return now.AddDate(0, 0, -n).Truncate(time.Second).UTC() }
 	org := &Org{ID: "o-generated", RoleName: "OrganizationAccountAccessRole"}
 	for a := range accounts {
-		id := fmt.Sprintf("%012d", 100000000000+a)
+		id := fmt.Sprintf("%012d", int64(100000000000)+int64(a))
 		acct := &Account{ID: id, Name: fmt.Sprintf("account-%03d", a), Email: fmt.Sprintf("aws+%d@example.com", a), Status: "ACTIVE",
 			Groups: []*Group{{Name: "deployers", Path: "/", ID: "AGPA" + id, Created: day(1000),
 				Inline: map[string]string{"deploy": `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["ecs:*","iam:PassRole"],"Resource":"*"}]}`}}},
@@ -53,7 +53,7 @@ func Generate(now time.Time, accounts, users, keys, roles int) *Org {
 				role.Path = "/aws-service-role/ecs.amazonaws.com/"
 				role.Trust = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ecs.amazonaws.com"},"Action":"sts:AssumeRole"}]}`
 			case 1:
-				role.Trust = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::` + fmt.Sprintf("%012d", 100000000000+(a+1)%accounts) + `:root"},"Action":"sts:AssumeRole"}]}`
+				role.Trust = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::` + fmt.Sprintf("%012d", int64(100000000000)+int64((a+1)%accounts)) + `:root"},"Action":"sts:AssumeRole"}]}`
 			case 2:
 				role.Trust = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Federated":"arn:aws:iam::` + id + `:oidc-provider/token.actions.githubusercontent.com"},"Action":"sts:AssumeRoleWithWebIdentity","Condition":{"StringLike":{"token.actions.githubusercontent.com:sub":"repo:example/*"}}}]}`
 			default:
