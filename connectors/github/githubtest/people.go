@@ -42,7 +42,8 @@ func (s *Server) teamMembers(w http.ResponseWriter, r *http.Request, o *Org) {
 	slug := r.PathValue("team")
 	for i := range o.Teams {
 		if t := &o.Teams[i]; strings.EqualFold(t.Slug, slug) {
-			page(s, w, r, t.Members, "", func(login *string) any { return s.user(*login, userID(*login), "User") })
+			m := t.Members[:max(0, len(t.Members)-s.servedFewer(r.URL.Path))] // ServeFewer
+			page(s, w, r, m, "", func(login *string) any { return s.user(*login, userID(*login), "User") })
 			return
 		}
 	}
