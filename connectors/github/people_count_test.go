@@ -1,8 +1,10 @@
 package github_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"slices"
 	"strings"
@@ -163,5 +165,93 @@ func TestReadPeopleGraphQLFewerThanCounted(t *testing.T) {
 		if m.Login == "ann" && m.SAMLNameID != "ann@acme.example" {
 			t.Errorf("the SAML identity that came was not used: %+v", m)
 		}
+	}
+}
+
+// TestTeamMembersFewerThanCounted: a team's member list (a bare array)
+// with fewer members than GraphQL's Team.members totalCount is a gap
+// naming the team and both numbers, the members that came recorded;
+// through REST alone, or with the count refused, the list is taken as it
+// came and the run says once that it was not counted.
+func TestTeamMembersFewerThanCounted(t *testing.T) {
+	o := smallOrg()
+	o.Teams = []githubtest.Team{{Slug: "platform", Members: []string{"ann", "bob"}}, {Slug: "sre", Members: []string{"carol"}}}
+	teamGaps := func(rec *recorder) []string {
+		var out []string
+		for _, g := range rec.gaps {
+			if strings.Contains(g.Endpoint, "/teams/") {
+				out = append(out, fmt.Sprintf("%s %d %s", g.Endpoint, g.Status, g.Reason))
+			}
+		}
+		return out
+	}
+	s := githubtest.NewServer(o, withSchema(t))
+	defer s.Close()
+	s.ServeFewer("/orgs/acme/teams/platform/members", 1) // bob
+	c, err := ghconn.NewConnector("acme", ghconn.Options{APIURL: s.URL(), Token: s.Token(), HTTPClient: s.Client()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := &recorder{}
+	if err := c.Run(context.Background(), rec); err != nil {
+		t.Fatal(err)
+	}
+	want := "GET /orgs/acme/teams/platform/members 200 GitHub's GraphQL API counts 2 members of team @acme/platform (Team.members totalCount), but its member list gave 1, so it was not read whole; run again"
+	if got := teamGaps(rec); len(got) != 1 || !strings.HasPrefix(got[0], want) {
+		t.Errorf("team gaps %q, want %q", got, want)
+	}
+	if got := teamMembers(rec); !slices.Equal(got, []string{"acme/platform ann", "acme/sre carol"}) {
+		t.Errorf("team members %v: want what came", got)
+	}
+	checkQueriesValid(t, s)
+
+	// Through REST alone there is no count: the list is taken as it came.
+	rec, err = runWith(t, "acme", ghconn.Options{APIURL: s.URL(), Token: s.Token(), HTTPClient: s.Client(), RESTOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := teamGaps(rec); len(got) != 0 {
+		t.Errorf("REST only: team gaps %q", got)
+	}
+
+	// GraphQL refuses the count (an error for the team field): no gap,
+	// and one note for the run.
+	s2 := githubtest.NewServer(o)
+	defer s2.Close()
+	s2.AddHTTPFault(func(r *http.Request) (func(http.ResponseWriter), bool) {
+		if !strings.HasSuffix(r.URL.Path, "/graphql") {
+			return nil, false
+		}
+		body, _ := io.ReadAll(r.Body)
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		if !bytes.Contains(body, []byte("NhiTeamCount")) {
+			return nil, false
+		}
+		return func(w http.ResponseWriter) {
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = w.Write([]byte(`{"data":{"organization":{"team":null}},"errors":[{"type":"FORBIDDEN","path":["organization","team"],"message":"Resource not accessible by integration"}]}`))
+		}, true
+	})
+	s2.ServeFewer("/orgs/acme/teams/platform/members", 1)
+	c, err = ghconn.NewConnector("acme", ghconn.Options{APIURL: s2.URL(), Token: s2.Token(), HTTPClient: s2.Client()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec = &recorder{}
+	if err := c.Run(context.Background(), rec); err != nil {
+		t.Fatal(err)
+	}
+	if got := teamGaps(rec); len(got) != 0 {
+		t.Errorf("count refused: team gaps %q", got)
+	}
+	_, notes := c.Server()
+	said := 0
+	for _, n := range notes {
+		if strings.HasPrefix(n, "team member lists: GitHub's GraphQL API did not count a team's members (it answered Resource not accessible by integration)") {
+			said++
+		}
+	}
+	if said != 1 {
+		t.Errorf("the refused count said %d times, want once: %q", said, notes)
 	}
 }

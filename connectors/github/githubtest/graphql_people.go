@@ -24,7 +24,9 @@ import (
 // email, organizationVerifiedDomainEmails) and
 // organization.samlIdentityProvider.externalIdentities (samlIdentity
 // nameId and emails, user login), paginated by cursor, each with its
-// totalCount when the query asks it. Other queries get a GraphQL error.
+// totalCount when the query asks it. Other queries get a GraphQL error;
+// organization.team (a team's members, counted) is answered with the
+// repositories in graphql_repos.go.
 // [Server.ServeFewer] cuts either connection, named
 // "/graphql/organization/membersWithRole" and
 // "/graphql/organization/samlIdentityProvider/externalIdentities", while
@@ -67,7 +69,7 @@ func (s *Server) graphqlRoute(m *http.ServeMux) {
 			return
 		}
 		for _, sel := range op.SelectionSet {
-			if f, ok := sel.(*ast.Field); ok && f.Name == "organization" {
+			if f, ok := sel.(*ast.Field); ok && f.Name == "organization" && !selects(f.SelectionSet, "team") {
 				s.graphqlPeople(w, r, req, f)
 				return
 			}
