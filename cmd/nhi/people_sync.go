@@ -38,7 +38,9 @@ Nothing is ever deleted. People an earlier sync of this organisation recorded
 who are no longer members are listed; --mark-leavers marks them left (today).
 What could not be read (SAML without Enterprise Cloud, a refused GraphQL
 query) is said once, and the members are synced all the same; when the member
-list itself is refused nobody is said to have left. Each change is one
+list itself is refused, or holds fewer members than GitHub's GraphQL API counts
+(organization.membersWithRole totalCount) or lacks one it shows, nobody is
+said to have left. Each change is one
 person.set event (source "github ORG"); --dry-run writes nothing.
 
 The token and --api-url work as for nhi snapshot github (GITHUB_TOKEN, GH_TOKEN,

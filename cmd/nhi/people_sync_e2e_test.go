@@ -235,3 +235,52 @@ func TestPeopleSyncGitHubWithoutSAML(t *testing.T) {
 		t.Errorf("people after a refused list: %+v", got)
 	}
 }
+
+// TestPeopleSyncGitHubListCutShort: a member list that ends with fewer
+// members than GitHub's GraphQL API counts (its Link chain whole) is not
+// read as whole: with --mark-leavers, the member it left out is not said
+// to have left nor marked left, and the output says what GitHub counted
+// and what it gave.
+func TestPeopleSyncGitHubListCutShort(t *testing.T) {
+	t.Parallel()
+	srv := githubtest.NewServer(peopleOrg())
+	defer srv.Close()
+	db := filepath.Join(t.TempDir(), "nhi.db")
+	env := []string{"GITHUB_TOKEN=" + srv.Token(), "NHI_REVIEWER=alice@northwind.example"}
+	args := []string{"people", "sync", "github", "--org", "northwind", "--api-url", srv.URL(), "--db", db, "--mark-leavers"}
+	if r := nhi(t, env, args...); r.code != 0 || !strings.Contains(r.stdout, "Added 3, updated 0, unchanged 0 people from 4 members of northwind") {
+		t.Fatalf("first sync: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+
+	// Bob is still a member; the list GitHub sends ends before him.
+	srv.Mutate(func(o *githubtest.Org) { o.Members = []string{"alice-smith", "carol", "dave", "bob-jones"} })
+	srv.ServeFewer("/orgs/northwind/members", 1)
+	r := nhi(t, env, args...)
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s%s", r.code, r.stdout, r.stderr)
+	}
+	for _, want := range []string{
+		"Not read: GET /orgs/northwind/members: GitHub's GraphQL API counts 4 members (organization.membersWithRole totalCount), but the member list gave 3, so it was not read whole; run again",
+		"The member list was not read in full, so nobody is said to have left northwind",
+	} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("want %q in\n%s", want, r.stdout)
+		}
+	}
+	if strings.Contains(r.stdout, "no longer") || strings.Contains(r.stdout, "marked left") {
+		t.Errorf("a member the list left out was said to have left:\n%s", r.stdout)
+	}
+	if bob := peopleJSON(t, db)["bob@northwind.example"]; bob.Status != "active" || bob.LeftAt != nil {
+		t.Errorf("bob after a list cut short: %+v", bob)
+	}
+
+	// Read whole again, he is a member still; once he is gone, he leaves.
+	srv.ClearFaults()
+	if r := nhi(t, env, args...); r.code != 0 || strings.Contains(r.stdout, "no longer") || strings.Contains(r.stdout, "Not read: GET") {
+		t.Errorf("the list read whole: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	srv.Mutate(func(o *githubtest.Org) { o.Members = []string{"alice-smith", "carol", "dave"} })
+	if r := nhi(t, env, args...); r.code != 0 || !strings.Contains(r.stdout, "1 person no longer a member of northwind: bob-jones (bob@northwind.example); marked left") {
+		t.Errorf("bob gone: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+}

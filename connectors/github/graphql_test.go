@@ -432,11 +432,14 @@ func TestGraphQLCost(t *testing.T) {
 	}
 	checkQueriesValid(t, s)
 	st := c.Stats()
-	if st.GraphQLQueries != 3 || s.GraphQLRequests() != 3 {
-		t.Errorf("%d GraphQL queries counted, %d received; want 3 for 250 repositories", st.GraphQLQueries, s.GraphQLRequests())
+	// And one for each team whose member list was read, its members counted.
+	teams := teamListsRead(s, o)
+	if teams == 0 || st.GraphQLQueries != 3+teams || s.GraphQLRequests() != 3+teams {
+		t.Errorf("%d GraphQL queries counted, %d received; want 3 for 250 repositories and %d for their teams", st.GraphQLQueries, s.GraphQLRequests(), teams)
 	}
-	// 100 and 100 repositories: 1,300 requests each, 13 points; 50: 650, 6.5, rounded to 7.
-	if want := 13 + 13 + 7; st.GraphQLPoints != want || s.GraphQLPoints() != want {
+	// 100 and 100 repositories: 1,300 requests each, 13 points; 50: 650,
+	// 6.5, rounded to 7; a team's count, 1.
+	if want := 13 + 13 + 7 + teams; st.GraphQLPoints != want || s.GraphQLPoints() != want {
 		t.Errorf("GraphQL points: counted %d, charged %d; want %d", st.GraphQLPoints, s.GraphQLPoints(), want)
 	}
 }
@@ -550,8 +553,13 @@ func TestGraphQLFaults(t *testing.T) {
 					continue
 				}
 				checkQueriesValid(t, s)
-				if tc.queries > 0 && s.GraphQLRequests() != tc.queries {
-					t.Errorf("%d GraphQL queries, want %d", s.GraphQLRequests(), tc.queries)
+				// And with GraphQL on, one for each team whose members are read.
+				want := tc.queries
+				if !tc.off {
+					want += teamListsRead(s, sample)
+				}
+				if tc.queries > 0 && s.GraphQLRequests() != want {
+					t.Errorf("%d GraphQL queries, want %d", s.GraphQLRequests(), want)
 				}
 				said := 0
 				for _, n := range notes {

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -308,7 +309,8 @@ func minRequestsVia(o *githubtest.Org, app, gql bool) int {
 			}
 		}
 	}
-	// The members of each team that may own an identity, once a run.
+	// The members of each team that may own an identity, once a run, and
+	// with GraphQL, how many GitHub counts of a team that exists.
 	for slug := range teams {
 		n := 0
 		for _, t := range o.Teams {
@@ -318,7 +320,47 @@ func minRequestsVia(o *githubtest.Org, app, gql bool) int {
 		}
 		total += pages(n)
 	}
+	if gql {
+		total += teamsCounted(o, teams)
+	}
 	return total
+}
+
+// teamListsRead is how many teams' member lists s was asked for: with
+// GraphQL, each is counted by one query more (people_teams.go).
+func teamListsRead(s *githubtest.Server, o *githubtest.Org) int {
+	slugs := map[string]bool{}
+	for _, t := range o.Teams {
+		slugs[strings.ToLower(t.Slug)] = true
+	}
+	for _, r := range o.Repos {
+		for _, t := range r.Teams {
+			slugs[strings.ToLower(t.Slug)] = true
+		}
+	}
+	n := 0
+	for slug := range slugs {
+		if s.RequestsTo("/orgs/"+o.Login+"/teams/"+slug+"/members") > 0 {
+			n++
+		}
+	}
+	return n
+}
+
+// teamsCounted is how many of teams (slugs) GraphQL is asked to count the
+// members of: those the organisation has (people_teams.go).
+func teamsCounted(o *githubtest.Org, teams map[string]bool) int {
+	n := 0
+	for slug := range teams {
+		exists := slices.ContainsFunc(o.Teams, func(t githubtest.Team) bool { return strings.EqualFold(t.Slug, slug) })
+		for _, r := range o.Repos {
+			exists = exists || slices.ContainsFunc(r.Teams, func(t githubtest.TeamAccess) bool { return strings.EqualFold(t.Slug, slug) })
+		}
+		if exists {
+			n++
+		}
+	}
+	return n
 }
 
 var codeOwnersTeam = regexp.MustCompile(`@([A-Za-z0-9-]+)/([A-Za-z0-9_.-]+)`)

@@ -38,7 +38,9 @@ type OrgPeople struct {
 	Org     string
 	Members []OrgMember // by login
 	// Complete: the member list was read in full, so a login not in it is
-	// not a member (a refused list claims nothing).
+	// not a member. A refused list claims nothing, nor does one with fewer
+	// logins than GitHub's GraphQL API counts members, or without one
+	// GraphQL shows (ReadPeople).
 	Complete bool
 	// SAML: "read" (the organisation's SAML identities were read), "none"
 	// (it has no SAML identity provider) or "" (not read: see Unread).
@@ -49,11 +51,13 @@ type OrgPeople struct {
 }
 
 // Queries sent to GitHub's GraphQL API (schema: docs.github.com/graphql;
-// ExternalIdentitySamlAttributes.emails is [UserEmailMetadata!]).
+// ExternalIdentitySamlAttributes.emails is [UserEmailMetadata!]; each
+// connection's totalCount is Int!).
 const (
 	membersQuery = `query NhiMembers($org: String!, $after: String) {
   organization(login: $org) {
     membersWithRole(first: 100, after: $after) {
+      totalCount
       pageInfo { hasNextPage endCursor }
       nodes { login name email organizationVerifiedDomainEmails(login: $org) }
     }
@@ -63,6 +67,7 @@ const (
   organization(login: $org) {
     samlIdentityProvider {
       externalIdentities(first: 100, after: $after) {
+        totalCount
         pageInfo { hasNextPage endCursor }
         nodes { samlIdentity { nameId emails { value } } user { login } }
       }
@@ -76,6 +81,11 @@ const (
 // identities through GraphQL. A refused or unreadable part is said in
 // Unread, never read as nobody; only a rejected token, a missing
 // organisation or a server that stops answering is an error.
+//
+// The member list is a bare array GitHub does not count, so a list that
+// ends early reads as whole; the profiles query's totalCount is the count
+// it is held against (checkMembers), and so are the logins that query
+// shows (docs/people.md).
 func (c *Connector) ReadPeople(ctx context.Context) (*OrgPeople, error) {
 	if err := c.readOrg(ctx); err != nil {
 		return nil, err
@@ -125,8 +135,12 @@ func (c *Connector) ReadPeople(ctx context.Context) (*OrgPeople, error) {
 			m.Email = keepFirst(m.Email, logins[i+2])
 		}
 	}
-	if err := c.readProfiles(ctx, out, byLogin); err != nil {
+	prof, err := c.readProfiles(ctx, out, byLogin)
+	if err != nil {
 		return nil, err
+	}
+	if out.Complete {
+		c.checkMembers(out, byLogin, prof)
 	}
 	if err := c.readSAML(ctx, out, byLogin); err != nil {
 		return nil, err
@@ -146,14 +160,55 @@ func keepFirst(old, v string) string {
 	return strings.TrimSpace(v)
 }
 
+// checkMembers holds the member list, read whole as far as its Link
+// headers go, against what GitHub's GraphQL API said of the members: a
+// list with fewer logins than the most any page of membersWithRole
+// counted, or without a login it showed, was not read whole (a proxy, a
+// GitHub fault, a page cut short while the Link chain still ended), and
+// an unseen member is not a leaver. A member who joined between the two
+// reads makes the list look short too: nobody is said to have left this
+// time, and the next sync has them. One who left between them makes it
+// longer than the count, which claims nothing.
+func (c *Connector) checkMembers(out *OrgPeople, byLogin map[string]*OrgMember, prof profilesRead) {
+	ep := "GET /orgs/" + c.org + "/members"
+	if prof.total != nil && len(byLogin) < *prof.total {
+		out.Complete = false
+		out.Unread = append(out.Unread, fmt.Sprintf("%s: GitHub's GraphQL API counts %s (organization.membersWithRole totalCount), but the member list gave %d, so it was not read whole; run again, and tell GitHub Support if it stays",
+			ep, audit.Counted(*prof.total, "member", "members"), len(byLogin)))
+		return
+	}
+	if n := len(prof.unlisted); n > 0 {
+		out.Complete = false
+		names := prof.unlisted
+		more := ""
+		if n > 5 {
+			names, more = names[:5], fmt.Sprintf(" and %d more", n-5)
+		}
+		out.Unread = append(out.Unread, fmt.Sprintf("%s: GitHub's GraphQL API shows %s the member list did not give (%s%s), so it was not read whole; run again (a member who joined while it was read is in it next time), and tell GitHub Support if it stays",
+			ep, audit.Counted(n, "member", "members"), audit.Printable(strings.Join(names, ", ")), more))
+	}
+}
+
+// profilesRead is what the profiles query said of the members besides
+// their profiles: the most any page counted (nil when none was read) and
+// the logins it showed that the member list did not.
+type profilesRead struct {
+	total    *int
+	unlisted []string
+}
+
 // readProfiles reads each member's public name and e-mail and their
-// e-mails on the organisation's verified domains (membersWithRole).
-func (c *Connector) readProfiles(ctx context.Context, out *OrgPeople, byLogin map[string]*OrgMember) error {
+// e-mails on the organisation's verified domains (membersWithRole). A
+// connection that ends with fewer members than it counts leaves the
+// profiles of some unread: they are synced with what the member list
+// shows of them, and Unread says so.
+func (c *Connector) readProfiles(ctx context.Context, out *OrgPeople, byLogin map[string]*OrgMember) (profilesRead, error) {
+	var res profilesRead
 	var page struct {
 		Organization *struct {
 			MembersWithRole struct {
-				PageInfo gqlPageInfo `json:"pageInfo"`
-				Nodes    []struct {
+				gqlConnection
+				Nodes []struct {
 					Login    string   `json:"login"`
 					Name     *string  `json:"name"`
 					Email    *string  `json:"email"`
@@ -162,14 +217,17 @@ func (c *Connector) readProfiles(ctx context.Context, out *OrgPeople, byLogin ma
 			} `json:"membersWithRole"`
 		} `json:"organization"`
 	}
-	return c.gqlPages(ctx, "members' names and e-mails", membersQuery, &page, out, func() (gqlPageInfo, error) {
+	read, err := c.gqlPages(ctx, "members' names and e-mails", membersQuery, &page, out, func() (gqlConnection, int, error) {
 		if page.Organization == nil {
-			return gqlPageInfo{}, c.notFound()
+			return gqlConnection{}, 0, c.notFound()
 		}
 		for _, n := range page.Organization.MembersWithRole.Nodes {
 			m := byLogin[strings.ToLower(n.Login)]
 			if m == nil {
-				continue // joined since the REST list was read: the next sync has them
+				// Left out of the member list, or joined since it was
+				// read (checkMembers): the next sync has them.
+				res.unlisted = append(res.unlisted, n.Login)
+				continue
 			}
 			if n.Name != nil {
 				m.Name = strings.TrimSpace(*n.Name)
@@ -179,8 +237,17 @@ func (c *Connector) readProfiles(ctx context.Context, out *OrgPeople, byLogin ma
 			}
 			m.VerifiedEmails = n.Verified
 		}
-		return page.Organization.MembersWithRole.PageInfo, nil
+		return page.Organization.MembersWithRole.gqlConnection, len(page.Organization.MembersWithRole.Nodes), nil
 	})
+	if err != nil {
+		return res, err
+	}
+	res.total = read.total
+	if short, ok := read.short(); ok {
+		out.Unread = append(out.Unread, fmt.Sprintf("members' names and e-mails: GitHub's GraphQL API counted %s (totalCount), but gave %d, so the names and e-mails of %s were not read: they are synced with what the member list shows of them (one it shows no e-mail for is not added); run again, and tell GitHub Support if it stays",
+			audit.Counted(*read.total, "member", "members"), read.got, audit.Counted(short, "member", "members")))
+	}
+	return res, nil
 }
 
 // readSAML reads the SAML identities linked to members' logins, where the
@@ -194,8 +261,8 @@ func (c *Connector) readSAML(ctx context.Context, out *OrgPeople, byLogin map[st
 		Organization *struct {
 			SAML *struct {
 				External struct {
-					PageInfo gqlPageInfo `json:"pageInfo"`
-					Nodes    []struct {
+					gqlConnection
+					Nodes []struct {
 						SAML *struct {
 							NameID string `json:"nameId"`
 							Emails []struct {
@@ -212,13 +279,13 @@ func (c *Connector) readSAML(ctx context.Context, out *OrgPeople, byLogin map[st
 	}
 	none := false
 	before := len(out.Unread)
-	err := c.gqlPages(ctx, "SAML identities", samlQuery, &page, out, func() (gqlPageInfo, error) {
+	read, err := c.gqlPages(ctx, "SAML identities", samlQuery, &page, out, func() (gqlConnection, int, error) {
 		if page.Organization == nil {
-			return gqlPageInfo{}, c.notFound()
+			return gqlConnection{}, 0, c.notFound()
 		}
 		if page.Organization.SAML == nil {
 			none = true
-			return gqlPageInfo{}, nil
+			return gqlConnection{}, 0, nil
 		}
 		for _, n := range page.Organization.SAML.External.Nodes {
 			if n.User == nil || n.SAML == nil {
@@ -235,11 +302,18 @@ func (c *Connector) readSAML(ctx context.Context, out *OrgPeople, byLogin map[st
 				}
 			}
 		}
-		return page.Organization.SAML.External.PageInfo, nil
+		return page.Organization.SAML.External.gqlConnection, len(page.Organization.SAML.External.Nodes), nil
 	})
-	switch {
-	case err != nil:
+	if err != nil {
 		return err
+	}
+	if short, ok := read.short(); ok && !none {
+		// What came is used; a member whose identity did not come is
+		// matched by their login and other e-mails, as without SAML.
+		out.Unread = append(out.Unread, fmt.Sprintf("SAML identities: GitHub's GraphQL API counted %d (totalCount), but gave %d, so %s not read: the members they belong to are synced without their SAML NameID and e-mails, matched by their login and other e-mails (one with no other e-mail is not added), and a later sync links them; run again, and tell GitHub Support if it stays",
+			*read.total, read.got, audit.Counted(short, "identity was", "identities were")))
+	}
+	switch {
 	case len(out.Unread) > before:
 		return nil
 	case none:
@@ -261,11 +335,34 @@ type gqlRequest struct {
 	Variables map[string]any `json:"variables"`
 }
 
+// gqlRead is what gqlPages read of a connection: the most any page's
+// totalCount said (nil when no page said one), how many items its pages
+// gave, and whether it was read to its last page.
+type gqlRead struct {
+	total *int
+	got   int
+	ended bool
+}
+
+// short is how many fewer items than it counted a connection read to its
+// last page gave; ok is false when it gave all (or more), was not read to
+// the end (Unread says why) or said no count.
+func (r gqlRead) short() (n int, ok bool) {
+	if !r.ended || r.total == nil || r.got >= *r.total {
+		return 0, false
+	}
+	return *r.total - r.got, true
+}
+
 // gqlPages sends query page by page: each answer's data is decoded into
-// data, then use reads it and says where the next page starts. A refusal
-// (an HTTP 403 or 404, or GraphQL errors) is said in out.Unread as what
-// could not be read, and ends the paging; what earlier pages gave is kept.
-func (c *Connector) gqlPages(ctx context.Context, what, query string, data any, out *OrgPeople, use func() (gqlPageInfo, error)) error {
+// data, then use reads it and says where the next page starts, what the
+// connection counts and how many items the page gave. A refusal (an HTTP
+// 403 or 404, or GraphQL errors) is said in out.Unread as what could not
+// be read, and ends the paging; what earlier pages gave is kept. The
+// count is the most any page said: a connection that lost items while it
+// was paged counts fewer on its later pages (as list.go's total_count).
+func (c *Connector) gqlPages(ctx context.Context, what, query string, data any, out *OrgPeople, use func() (gqlConnection, int, error)) (gqlRead, error) {
+	var read gqlRead
 	url := "graphql"
 	if c.enterprise() {
 		url = "../graphql" // GitHub Enterprise Server: /api/graphql beside /api/v3/
@@ -275,7 +372,7 @@ func (c *Connector) gqlPages(ctx context.Context, what, query string, data any, 
 		ep := endpoint{method: http.MethodPost, path: "/graphql", graphql: true, body: gqlRequest{Query: query, Variables: map[string]any{"org": c.org, "after": after}}}
 		resp, err := c.do(ctx, ep, http.MethodPost, url, "", false)
 		if err != nil {
-			return err
+			return read, err
 		}
 		partial := ""
 		if pages > 0 {
@@ -287,7 +384,7 @@ func (c *Connector) gqlPages(ctx context.Context, what, query string, data any, 
 				reason += "; authorize the token for the organization's SAML single sign-on"
 			}
 			out.Unread = append(out.Unread, reason)
-			return nil
+			return read, nil
 		}
 		var envelope struct {
 			Data   json.RawMessage `json:"data"`
@@ -298,7 +395,7 @@ func (c *Connector) gqlPages(ctx context.Context, what, query string, data any, 
 		}
 		if err := json.Unmarshal(resp.body, &envelope); err != nil {
 			out.Unread = append(out.Unread, fmt.Sprintf("%s: not read%s: GitHub's answer to POST /graphql is not GraphQL's JSON (%v)", what, partial, err))
-			return nil
+			return read, nil
 		}
 		if len(envelope.Errors) > 0 {
 			var msgs []string
@@ -310,19 +407,28 @@ func (c *Connector) gqlPages(ctx context.Context, what, query string, data any, 
 				msgs = append(msgs, m)
 			}
 			out.Unread = append(out.Unread, fmt.Sprintf("%s: not read%s: GitHub's GraphQL API answered %s", what, partial, audit.Printable(strings.Join(msgs, "; "))))
-			return nil
+			return read, nil
 		}
 		if err := json.Unmarshal(envelope.Data, data); err != nil {
 			out.Unread = append(out.Unread, fmt.Sprintf("%s: not read%s: GitHub's answer could not be read (%v)", what, partial, err))
-			return nil
+			return read, nil
 		}
-		info, err := use()
+		cn, got, err := use()
 		if err != nil {
-			return err
+			return read, err
 		}
-		if !info.HasNextPage || info.EndCursor == "" {
-			return nil
+		if t := cn.TotalCount; t != nil && *t >= 0 && (read.total == nil || *t > *read.total) {
+			read.total = t
 		}
-		after = info.EndCursor
+		read.got += got
+		if !cn.PageInfo.HasNextPage {
+			read.ended = true
+			return read, nil
+		}
+		if cn.PageInfo.EndCursor == "" {
+			out.Unread = append(out.Unread, fmt.Sprintf("%s: not read whole: GitHub's GraphQL API said page %d has a next page and gave no cursor to it", what, pages+1))
+			return read, nil
+		}
+		after = cn.PageInfo.EndCursor
 	}
 }

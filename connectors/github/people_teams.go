@@ -2,6 +2,8 @@ package github
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -78,11 +80,26 @@ func (c *Connector) teamsOf(principals []audit.Principal) []teamRef {
 	return out
 }
 
+// teamCountQuery asks how many members GitHub counts in a team: with its
+// child teams' members, as the REST list gives them (membership ALL, the
+// default; TeamMemberConnection.totalCount is Int!), and what the query
+// cost. One member is asked because GitHub wants first or last on a
+// connection.
+const teamCountQuery = `query NhiTeamCount($org: String!, $slug: String!) {
+  rateLimit { cost }
+  organization(login: $org) { team(slug: $slug) { members(first: 1) { totalCount } } }
+}`
+
 // readTeamMembers records the members of each team not read yet this run
 // as principals of type team_member (scope "org/slug"). A refused list is
 // a gap of the organisation naming the team, and the run goes on; a team
 // only CODEOWNERS names that GitHub says does not exist (404) is a note:
 // CODEOWNERS may name a team that is gone, which GitHub then ignores.
+//
+// The list is a bare array GitHub does not count, so it is held against
+// the count GitHub's GraphQL API gives (teamCount): fewer members than
+// that is a gap too, the members that came recorded, as a wrapped list
+// short of its total_count is (docs/github.md).
 func (c *Connector) readTeamMembers(ctx context.Context, u *unit, teams []teamRef) error {
 	for _, t := range teams {
 		if !c.claimTeam(t.slug) {
@@ -91,7 +108,7 @@ func (c *Connector) readTeamMembers(ctx context.Context, u *unit, teams []teamRe
 		team := c.org + "/" + t.slug
 		ep := c.orgEP("teams/"+pathEscape(t.slug)+"/members", "", needTeamMembers)
 		ep.path = "/orgs/" + c.org + "/teams/" + t.slug + "/members"
-		gaps := len(u.gaps)
+		gaps, first := len(u.gaps), len(u.principals)
 		_, ok, err := u.list(ctx, ep, func(body []byte, pd *pageData) (int, error) {
 			var page []*github.User
 			if err := unmarshal(body, &page); err != nil {
@@ -105,10 +122,83 @@ func (c *Connector) readTeamMembers(ctx context.Context, u *unit, teams []teamRe
 		if err != nil {
 			return err
 		}
+		if ok {
+			// Counted from the principals, which a page replayed from
+			// the request cache gives as a fresh one does.
+			got := map[string]bool{}
+			for _, p := range u.principals[first:] {
+				if p.Type == audit.PrincipalTeamMember && p.Scope == team {
+					got[strings.ToLower(p.Login)] = true
+				}
+			}
+			total, counted, err := c.teamCount(ctx, t.slug)
+			if err != nil {
+				return err
+			}
+			if counted && len(got) < total {
+				u.gap(audit.Gap{Endpoint: ep.String(), Kind: ep.kind, Scope: ep.scope, Status: http.StatusOK, Reason: fmt.Sprintf(
+					"GitHub's GraphQL API counts %s of team @%s (Team.members totalCount), but its member list gave %d, so it was not read whole; run again, and tell GitHub Support if it stays",
+					audit.Counted(total, "member", "members"), team, len(got))})
+			}
+		}
 		if !ok && t.codeOwnersOnly && len(u.gaps) == gaps+1 && u.gaps[gaps].Status == http.StatusNotFound && !strings.Contains(u.gaps[gaps].Reason, onlyTheFirst) {
 			u.gaps = u.gaps[:gaps]
 			c.noteOnce(fmt.Sprintf("CODEOWNERS names @%s, which GitHub does not show (404): no such team, or a secret team this credential cannot see; it has no members on record", team))
 		}
 	}
 	return nil
+}
+
+// teamCount is how many members GitHub's GraphQL API counts in team slug;
+// counted is false when it gave no count (GraphQL not used this run, the
+// query refused or unanswered, the team not shown), and the list is taken
+// as far as its Link headers go, and the run says so once. Only a rejected token or a cancelled run is an error.
+func (c *Connector) teamCount(ctx context.Context, slug string) (total int, counted bool, err error) {
+	if !c.useGraphQL() {
+		return 0, false, nil
+	}
+	uncounted := func(why string) (int, bool, error) {
+		c.noteOnce("team member lists: GitHub's GraphQL API did not count a team's members (" + why + "), so a team's member list was taken as far as its Link headers go, without a count to hold it against")
+		return 0, false, nil
+	}
+	ep := endpoint{method: http.MethodPost, path: "/graphql", graphql: true, body: gqlRequest{Query: teamCountQuery, Variables: map[string]any{"org": c.org, "slug": slug}}}
+	resp, err := c.do(ctx, ep, http.MethodPost, c.gqlURL(), "", false)
+	switch {
+	case ctx.Err() != nil:
+		return 0, false, ctx.Err()
+	case errors.Is(err, ErrBadCredentials):
+		return 0, false, err
+	case err != nil:
+		return uncounted(strings.TrimPrefix(err.Error(), "github: "))
+	case resp.status != http.StatusOK:
+		return uncounted(fmt.Sprintf("GitHub answered %d %s to POST /graphql", resp.status, resp.message()))
+	}
+	c.stats.gqlQueries.Add(1)
+	var answer struct {
+		Data *struct {
+			RateLimit *struct {
+				Cost int `json:"cost"`
+			} `json:"rateLimit"`
+			Organization *struct {
+				Team *struct {
+					Members gqlConnection `json:"members"`
+				} `json:"team"`
+			} `json:"organization"`
+		} `json:"data"`
+		Errors []gqlError `json:"errors"`
+	}
+	if err := json.Unmarshal(resp.body, &answer); err != nil {
+		return uncounted("its answer could not be read")
+	}
+	if answer.Data != nil && answer.Data.RateLimit != nil {
+		c.stats.gqlPoints.Add(int64(answer.Data.RateLimit.Cost))
+	}
+	if len(answer.Errors) > 0 {
+		return uncounted("it answered " + audit.Printable(redactServerText(answer.Errors[0].Message)))
+	}
+	d := answer.Data
+	if d == nil || d.Organization == nil || d.Organization.Team == nil || d.Organization.Team.Members.TotalCount == nil || *d.Organization.Team.Members.TotalCount < 0 {
+		return uncounted("it did not show the team")
+	}
+	return *d.Organization.Team.Members.TotalCount, true, nil
 }

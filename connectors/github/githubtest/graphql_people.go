@@ -23,9 +23,14 @@ import (
 // even a refused field): organization.membersWithRole (login, name,
 // email, organizationVerifiedDomainEmails) and
 // organization.samlIdentityProvider.externalIdentities (samlIdentity
-// nameId and emails, user login), paginated by cursor. Other queries get
-// a GraphQL error. Kept in its own file: a general GraphQL endpoint for
-// repository data may join it.
+// nameId and emails, user login), paginated by cursor, each with its
+// totalCount when the query asks it. Other queries get a GraphQL error;
+// organization.team (a team's members, counted) is answered with the
+// repositories in graphql_repos.go.
+// [Server.ServeFewer] cuts either connection, named
+// "/graphql/organization/membersWithRole" and
+// "/graphql/organization/samlIdentityProvider/externalIdentities", while
+// its totalCount still counts what it left out.
 
 type gqlPeopleRequest struct {
 	Query         string         `json:"query"`
@@ -64,8 +69,8 @@ func (s *Server) graphqlRoute(m *http.ServeMux) {
 			return
 		}
 		for _, sel := range op.SelectionSet {
-			if f, ok := sel.(*ast.Field); ok && f.Name == "organization" {
-				s.graphqlPeople(w, r, req)
+			if f, ok := sel.(*ast.Field); ok && f.Name == "organization" && !selects(f.SelectionSet, "team") {
+				s.graphqlPeople(w, r, req, f)
 				return
 			}
 		}
@@ -115,9 +120,10 @@ func (s *Server) parseGraphQL(req gqlPeopleRequest) (*ast.QueryDocument, *ast.Op
 	return doc, op, nil
 }
 
-// graphqlPeople answers the queries of nhi people sync github.
-func (s *Server) graphqlPeople(w http.ResponseWriter, r *http.Request, req gqlPeopleRequest) {
-	org, _ := req.Variables["org"].(string)
+// graphqlPeople answers the queries of nhi people sync github; org is
+// the query's organization field.
+func (s *Server) graphqlPeople(w http.ResponseWriter, r *http.Request, req gqlPeopleRequest, org *ast.Field) {
+	login, _ := req.Variables["org"].(string)
 	after, _ := req.Variables["after"].(string)
 	first := 100
 	if mm := gqlFirst.FindStringSubmatch(req.Query); mm != nil {
@@ -127,9 +133,9 @@ func (s *Server) graphqlPeople(w http.ResponseWriter, r *http.Request, req gqlPe
 		gqlAnswer(w, nil, gqlPeopleError{Type: "ARGUMENT_LIMIT", Message: "The requested page size must be between 1 and 100."})
 		return
 	}
-	if !strings.EqualFold(org, s.org.Login) {
+	if !strings.EqualFold(login, s.org.Login) {
 		gqlAnswer(w, map[string]any{"organization": nil}, gqlPeopleError{Type: "NOT_FOUND", Path: []string{"organization"},
-			Message: fmt.Sprintf("Could not resolve to an Organization with the login of '%s'.", org)})
+			Message: fmt.Sprintf("Could not resolve to an Organization with the login of '%s'.", login)})
 		return
 	}
 	lo := cursorOffset(after)
@@ -148,7 +154,8 @@ func (s *Server) graphqlPeople(w http.ResponseWriter, r *http.Request, req gqlPe
 			}
 			nodes = append(nodes, n)
 		}
-		gqlAnswer(w, map[string]any{"organization": map[string]any{"membersWithRole": connection(nodes, lo, first)}})
+		fewer := s.servedFewer("/graphql/organization/membersWithRole")
+		gqlAnswer(w, map[string]any{"organization": map[string]any{"membersWithRole": connection(nodes, lo, first, fewer, selects(org.SelectionSet, "membersWithRole", "totalCount"))}})
 	case strings.Contains(req.Query, "samlIdentityProvider"):
 		if v := viewOf(r); v != nil && v.Member {
 			gqlAnswer(w, map[string]any{"organization": map[string]any{"samlIdentityProvider": nil}}, gqlPeopleError{Type: "FORBIDDEN",
@@ -171,7 +178,9 @@ func (s *Server) graphqlPeople(w http.ResponseWriter, r *http.Request, req gqlPe
 			}
 			nodes = append(nodes, map[string]any{"samlIdentity": map[string]any{"nameId": id.NameID, "emails": emails}, "user": user})
 		}
-		gqlAnswer(w, map[string]any{"organization": map[string]any{"samlIdentityProvider": map[string]any{"externalIdentities": connection(nodes, lo, first)}}})
+		fewer := s.servedFewer("/graphql/organization/samlIdentityProvider/externalIdentities")
+		counted := selects(org.SelectionSet, "samlIdentityProvider", "externalIdentities", "totalCount")
+		gqlAnswer(w, map[string]any{"organization": map[string]any{"samlIdentityProvider": map[string]any{"externalIdentities": connection(nodes, lo, first, fewer, counted)}}})
 	default:
 		gqlAnswer(w, nil, gqlPeopleError{Message: "this fake answers organization.membersWithRole and organization.samlIdentityProvider only"})
 	}
@@ -186,8 +195,12 @@ func (s *Server) profile(login string) Profile {
 	return Profile{Login: login}
 }
 
-// connection is one page of a GraphQL connection: nodes and pageInfo.
-func connection(nodes []any, lo, first int) map[string]any {
+// connection is one page of a GraphQL connection: nodes and pageInfo, and
+// totalCount when counted (the query asks it). fewer leaves out the last
+// nodes while totalCount still counts them ([Server.ServeFewer]).
+func connection(nodes []any, lo, first, fewer int, counted bool) map[string]any {
+	total := len(nodes)
+	nodes = nodes[:max(0, len(nodes)-fewer)]
 	lo = min(lo, len(nodes))
 	hi := min(lo+first, len(nodes))
 	page := nodes[lo:hi]
@@ -198,7 +211,26 @@ func connection(nodes []any, lo, first int) map[string]any {
 	if hi > lo {
 		info["endCursor"] = cursorAt(hi)
 	}
-	return map[string]any{"pageInfo": info, "nodes": page, "totalCount": len(nodes)}
+	out := map[string]any{"pageInfo": info, "nodes": page}
+	if counted {
+		out["totalCount"] = total
+	}
+	return out
+}
+
+// selects reports whether set asks the field at path (fields by name, as
+// the people's queries ask them: no fragments).
+func selects(set ast.SelectionSet, path ...string) bool {
+	for _, sel := range set {
+		f, ok := sel.(*ast.Field)
+		if !ok || f.Name != path[0] {
+			continue
+		}
+		if len(path) == 1 || selects(f.SelectionSet, path[1:]...) {
+			return true
+		}
+	}
+	return false
 }
 
 // cursorAt is the cursor of the nth item (1-based): after it, paging

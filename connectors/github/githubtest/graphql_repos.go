@@ -14,7 +14,9 @@ import (
 // POST /graphql for repositories: Query.repository (aliased, as many as
 // a query names) with its environments, rulesets and their bypass
 // actors, direct collaborators and Git objects (object(expression:
-// "HEAD:path"): a Blob or a Tree), and Query.rateLimit — answered from the
+// "HEAD:path"): a Blob or a Tree), Query.organization's team and its
+// members (counted whole: see gqlOrganization), and Query.rateLimit —
+// answered from the
 // same organisation as the REST routes: the same visibility per token, a
 // renamed repository found by its old name (followRenames), the paths
 // [Server.Fail] made fail for a field's REST twin (a 403 on
@@ -136,6 +138,12 @@ func (s *Server) graphqlRepos(w http.ResponseWriter, r *http.Request, doc *ast.Q
 				return nil, statusErr(status)
 			}
 			return s.gqlRepository(e, rp), nil
+		case "organization":
+			login, _ := args["login"].(string)
+			if !strings.EqualFold(login, s.org.Login) {
+				return nil, &gqlErr{Type: "NOT_FOUND", Message: fmt.Sprintf("Could not resolve to an Organization with the login of '%s'.", login)}
+			}
+			return s.gqlOrganization(), nil
 		}
 		return nil, &gqlErr{Message: "this fake does not answer Query." + name}
 	}}

@@ -39,23 +39,70 @@ type Team struct {
 // members as simple users; a team that does not exist is a 404, as on
 // GitHub.
 func (s *Server) teamMembers(w http.ResponseWriter, r *http.Request, o *Org) {
-	slug := r.PathValue("team")
-	for i := range o.Teams {
-		if t := &o.Teams[i]; strings.EqualFold(t.Slug, slug) {
-			page(s, w, r, t.Members, "", func(login *string) any { return s.user(*login, userID(*login), "User") })
-			return
+	m, ok := s.teamLogins(r.PathValue("team"))
+	if !ok {
+		notFound(w)
+		return
+	}
+	m = m[:max(0, len(m)-s.servedFewer(r.URL.Path))] // ServeFewer: GraphQL still counts them
+	page(s, w, r, m, "", func(login *string) any { return s.user(*login, userID(*login), "User") })
+}
+
+// gqlOrganization is the organisation as GraphQL's Organization, as far
+// as a team's members are asked (Organization.team, Team.members: the
+// logins GET /orgs/{org}/teams/{team_slug}/members lists, child teams'
+// included, counted whole whatever ServeFewer cuts from the REST list);
+// a team GitHub does not have is null, as on GitHub.
+func (s *Server) gqlOrganization() *gqlNode {
+	return &gqlNode{typ: "Organization", implements: []string{"Node", "Actor"}, field: func(name string, args map[string]any) (any, *gqlErr) {
+		switch name {
+		case "__typename":
+			return "Organization", nil
+		case "login":
+			return s.org.Login, nil
+		case "team":
+			slug, _ := args["slug"].(string)
+			members, ok := s.teamLogins(slug)
+			if !ok {
+				return nil, nil
+			}
+			return &gqlNode{typ: "Team", implements: []string{"Node"}, field: func(name string, args map[string]any) (any, *gqlErr) {
+				switch name {
+				case "__typename":
+					return "Team", nil
+				case "slug":
+					return strings.ToLower(slug), nil
+				case "members":
+					var items []gqlEdge
+					for _, m := range members {
+						items = append(items, gqlEdge{node: obj("User", map[string]any{"login": m, "id": nodeID("U", userID(m)), "databaseId": userID(m)}, "Node", "Actor")})
+					}
+					return gqlConnection("TeamMemberConnection", items, args, 0)
+				}
+				return nil, &gqlErr{Message: "this fake does not answer Team." + name}
+			}}, nil
+		}
+		return nil, &gqlErr{Message: "this fake does not answer Organization." + name + " outside nhi people sync github's queries"}
+	}}
+}
+
+// teamLogins are the members of the team slug, and whether the
+// organisation has it (a team with access to a repository exists,
+// members or not).
+func (s *Server) teamLogins(slug string) ([]string, bool) {
+	for _, t := range s.org.Teams {
+		if strings.EqualFold(t.Slug, slug) {
+			return t.Members, true
 		}
 	}
-	// A team with access to a repository exists, members or not.
-	for _, rp := range o.Repos {
+	for _, rp := range s.org.Repos {
 		for _, t := range rp.Teams {
 			if strings.EqualFold(t.Slug, slug) {
-				page(s, w, r, []string(nil), "", func(login *string) any { return s.user(*login, userID(*login), "User") })
-				return
+				return nil, true
 			}
 		}
 	}
-	notFound(w)
+	return nil, false
 }
 
 // sampleTeams gives the sample's teams (those repositories grant access

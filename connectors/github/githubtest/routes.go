@@ -329,6 +329,7 @@ func (s *Server) members(w http.ResponseWriter, r *http.Request, o *Org) {
 			}
 		}
 	}
+	m = m[:max(0, len(m)-s.servedFewer(r.URL.Path))] // ServeFewer: GraphQL still counts them
 	page(s, w, r, m, "", func(login *string) any { return s.user(*login, userID(*login), "User") })
 }
 

@@ -347,6 +347,12 @@ func (s *Server) FailWith(pathPrefix string, status int, body string) {
 // under pathPrefix do the same with their totalCount: a repository's
 // environments, rulesets and collaborators (…/environments, …/rulesets,
 // …/collaborators), and a ruleset's bypass actors (…/rulesets/{id}).
+// The organisation's and a team's member lists (/orgs/{org}/members,
+// /orgs/{org}/teams/{slug}/members), bare arrays GitHub does not count,
+// end n short too, while GraphQL's organization.membersWithRole still
+// counts everyone; that connection and the SAML identities' are cut as
+// /graphql/organization/membersWithRole and
+// /graphql/organization/samlIdentityProvider/externalIdentities.
 func (s *Server) ServeFewer(pathPrefix string, n int) {
 	s.mu.Lock()
 	s.fewer = append(s.fewer, pathFault{pathPrefix, n})
