@@ -145,6 +145,9 @@ func (r *Report) WriteMarkdown(out io.Writer) error {
 		head = slices.Insert(head, 4, "Transfer")
 		counts = slices.Insert(counts, 4, itoa(s.Transfer))
 	}
+	if s.SelfReviews > 0 {
+		head, counts = append(head, "Self-reviews"), append(counts, "**"+itoa(s.SelfReviews)+"**")
+	}
 	w.table(head, [][]string{counts})
 	w.p("### Controls served\n\n")
 	var ctl [][]string
@@ -307,7 +310,7 @@ func (r *Report) WriteMarkdown(out io.Writer) error {
 
 	// 4. Register
 	w.p("## 4. Decision register\n\n")
-	w.p("One row per identity of the frozen population, in identity order; `decisions.csv` has the identity IDs and decision events. Flags: %s.\n\n", md(flagLegend))
+	w.p("One row per identity of the frozen population, in identity order; `decisions.csv` has the identity IDs and decision events. Flags: %s.\n\n", md(flagsOf(r)))
 	if n := over(r.count(tableRegister)); n > 0 {
 		w.p("**This report lists the first %d of the %d rows**, in identity order; the other %d are in `decisions.csv` (every row, with the population's facts in `population.csv`) and in `report.json`, whose SHA-256 sums section 8 gives. The counts above and the statistics below are over every row.\n\n", pageRows, r.count(tableRegister), n)
 	}
@@ -495,6 +498,18 @@ func (r *Report) WriteMarkdown(out io.Writer) error {
 }
 
 const flagLegend = "not-assignee (decided by someone other than the assigned reviewer), unassigned (every reviewer owns it), conflict (re-decided or undone by someone other than its last decider), carried (decision carried from the previous campaign), bulk (bulk decision or confirmation), changed (decided more than once or undone), no-response (nobody decided it before close: no decision time, no decider; the close time is shown instead), late (decided after the due date), overdue (approved for removal, and a snapshot taken after the due date still shows it), not-yet-checked (approved for removal, past the due date, and no snapshot taken after it has checked), short-reason (an exception's justification shorter than the policy's minimum), reused-reason (one justification on exceptions of more kinds than the policy allows)"
+
+// selfReviewLegend is the legend of flag self-review, given only when a
+// register row has it.
+const selfReviewLegend = ", self-review (decided by the identity's own owner or holder, or handed to the decider herself: nhi refuses that, so it was written around nhi)"
+
+// flagsOf is the legend of the register's flags.
+func flagsOf(r *Report) string {
+	if r.Attestation.Summary.SelfReviewsInForce > 0 {
+		return flagLegend + selfReviewLegend
+	}
+	return flagLegend
+}
 
 // closedEarlyText says a campaign closed before its due date, and what
 // that left without a response.
