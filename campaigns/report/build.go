@@ -289,7 +289,7 @@ func attestation(c *campaigns.Campaign, create *campaigns.CreatePayload, policy 
 		orDash(r.Tool), r.GeneratedAt, head, audit.Counted(s.Items, "identity was", "identities were"), s.Decommission+s.Keep+s.Rotate+s.Transfer, kinds, s.NoResponse,
 		map[bool]string{true: fmt.Sprintf(", %d still pending", s.Pending), false: ""}[s.Pending > 0], orDash(a.Signer))
 	if s.SelfReviews > 0 {
-		a.Statement += " " + selfReviewText(s)
+		a.SelfReview = selfReviewText(s)
 	}
 	return a
 }

@@ -137,6 +137,9 @@ func (r *Report) WriteMarkdown(out io.Writer) error {
 		{"Signer", md(a.Signer)},
 	})
 	w.p("%s\n\n", md(a.Statement))
+	if a.SelfReview != "" {
+		w.p("> **%s**\n\n", md(a.SelfReview))
+	}
 	s := &a.Summary
 	head := []string{"Items", "Decommission", "Keep", "Rotate", "No response", "Pending", "With findings", "Exceptions", "Not assignee", "Conflicts", "Late", "Overdue", "Not yet checked"}
 	counts := []string{itoa(s.Items), itoa(s.Decommission), itoa(s.Keep), itoa(s.Rotate), itoa(s.NoResponse), itoa(s.Pending),

@@ -110,26 +110,30 @@ type BulkDecision struct {
 // Attestation says what was reviewed, when, against which controls, and
 // who stands behind the report.
 type Attestation struct {
-	Campaign    string    `json:"campaign"`
-	Status      string    `json:"status"` // open, closed
-	Scope       string    `json:"scope"`
-	ScopeInput  string    `json:"scope_input,omitempty"`
-	Due         string    `json:"due"`
-	PeriodStart string    `json:"period_start"` // the campaign's creation
-	PeriodEnd   string    `json:"period_end"`   // its close, or its due date while open
-	PeriodEndIs string    `json:"period_end_is"`
-	CreatedAt   string    `json:"created_at"`
-	CreatedBy   string    `json:"created_by"`
-	CreateEvent int64     `json:"create_event"`
-	ClosedAt    string    `json:"closed_at"`
-	ClosedBy    string    `json:"closed_by"`
-	CloseEvent  int64     `json:"close_event"`
-	Reviewers   []string  `json:"reviewers"`
-	CarriedFrom string    `json:"carried_from"`
-	Signer      string    `json:"signer"`
-	Statement   string    `json:"statement"`
-	Controls    []Control `json:"controls"`
-	Summary     Summary   `json:"summary"`
+	Campaign    string   `json:"campaign"`
+	Status      string   `json:"status"` // open, closed
+	Scope       string   `json:"scope"`
+	ScopeInput  string   `json:"scope_input,omitempty"`
+	Due         string   `json:"due"`
+	PeriodStart string   `json:"period_start"` // the campaign's creation
+	PeriodEnd   string   `json:"period_end"`   // its close, or its due date while open
+	PeriodEndIs string   `json:"period_end_is"`
+	CreatedAt   string   `json:"created_at"`
+	CreatedBy   string   `json:"created_by"`
+	CreateEvent int64    `json:"create_event"`
+	ClosedAt    string   `json:"closed_at"`
+	ClosedBy    string   `json:"closed_by"`
+	CloseEvent  int64    `json:"close_event"`
+	Reviewers   []string `json:"reviewers"`
+	CarriedFrom string   `json:"carried_from"`
+	Signer      string   `json:"signer"`
+	Statement   string   `json:"statement"`
+	// SelfReview says, when the log holds any, how many decisions were
+	// made by the identity's own owner or holder, with their events
+	// (Summary.SelfReviews); absent otherwise.
+	SelfReview string    `json:"self_review,omitempty"`
+	Controls   []Control `json:"controls"`
+	Summary    Summary   `json:"summary"`
 }
 
 // Control is one compliance control the report serves, and how.

@@ -136,8 +136,8 @@ func TestReportNamesASelfReviewWrittenAroundNhi(t *testing.T) {
 			t.Errorf("report.json's summary: %d self-reviews, events %v, %d in force; want 2, [%d %d], 2", s.SelfReviews, s.SelfReviewEvents, s.SelfReviewsInForce, held, owned)
 		}
 		says := fmt.Sprintf("Self-review: 2 decisions were made by the identity's own owner or holder, or handed it to the decider herself (events %d, %d). nhi refuses such a decision, so they were written around nhi", held, owned)
-		if !strings.Contains(r.Attestation.Statement, says) {
-			t.Errorf("the attestation's statement: %q; want it to say %q", r.Attestation.Statement, says)
+		if !strings.HasPrefix(r.Attestation.SelfReview, says) {
+			t.Errorf("the attestation's self-review: %q; want it to say %q", r.Attestation.SelfReview, says)
 		}
 		for _, c := range r.Attestation.Controls {
 			if c.ID == "CC6.3" && !strings.Contains(c.How, "But 2 decisions were made by the identity's own owner or holder, written around nhi") {
@@ -145,12 +145,12 @@ func TestReportNamesASelfReviewWrittenAroundNhi(t *testing.T) {
 			}
 		}
 		html, md := string(readFile(t, filepath.Join(dir, report.FileHTML))), string(readFile(t, filepath.Join(dir, report.FileMD)))
-		for _, want := range []string{says, `<span class="flag flag-self-review flag-over">self-review</span>`, `<b>2</b>self-reviews`} {
+		for _, want := range []string{`<div class="banner">` + says, `<span class="flag flag-self-review flag-over">self-review</span>`, `<b>2</b>self-reviews`} {
 			if !strings.Contains(html, strings.ReplaceAll(want, "'", "&#39;")) {
 				t.Errorf("report.html does not say %q", want)
 			}
 		}
-		for _, want := range []string{"self-review (decided by the identity", "| **2** |"} {
+		for _, want := range []string{"> **" + says, "self-review (decided by the identity", "| **2** |"} {
 			if !strings.Contains(md, want) {
 				t.Errorf("report.md does not say %q", want)
 			}
@@ -175,7 +175,7 @@ func TestReportOfAnOrdinaryCampaignNamesNoSelfReview(t *testing.T) {
 	}
 	var r report.Report
 	must(t, json.Unmarshal(readFile(t, filepath.Join(dir, report.FileJSON)), &r))
-	if s := r.Attestation.Summary; s.SelfReviews != 0 || s.SelfReviewEvents != nil || strings.Contains(r.Attestation.Statement, "Self-review:") {
-		t.Errorf("the golden campaign's summary: %+v, statement %q; want no self-review", s, r.Attestation.Statement)
+	if s := r.Attestation.Summary; s.SelfReviews != 0 || s.SelfReviewEvents != nil || r.Attestation.SelfReview != "" {
+		t.Errorf("the golden campaign's summary: %+v, attestation %q; want no self-review", s, r.Attestation.SelfReview)
 	}
 }
