@@ -313,7 +313,7 @@ func selfReviewText(s *Summary) string {
 	}
 	return fmt.Sprintf("Self-review: %s by the identity's own owner or holder, or handed it to the decider herself (%s). nhi refuses such a decision, so %s written around nhi, and %s no second person's review; nhi verify names each. %s; the decision history says whose each identity was.",
 		audit.Counted(s.SelfReviews, "decision was made", "decisions were made"), events,
-		audit.Plural(s.SelfReviews, "it was", "they were"), audit.Plural(s.SelfReviews, "it is", "none is"), strings.ToUpper(inForce[:1])+inForce[1:])
+		audit.Plural(s.SelfReviews, "it was", "they were"), audit.Plural(s.SelfReviews, "it is", "they are"), strings.ToUpper(inForce[:1])+inForce[1:])
 }
 
 func orDash(s string) string {
