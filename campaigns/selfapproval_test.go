@@ -100,3 +100,68 @@ func TestVerifyFailsAnApprovalByTheItemsHolder(t *testing.T) {
 		}
 	})
 }
+
+// A self-approval is judged with the directory of people as it stood
+// when the approval was written, as a self-review is (deciders): what
+// nhi would have refused then. An approval by a name the directory
+// learns for the keeper only afterwards approves, and verify passes it:
+// nhi could not have refused it. One by an alias of the keeper's then,
+// taken out of her record afterwards, still approves nothing, and verify
+// names it. Before, both were judged with the directory as it is now:
+// the first read as a self-approval, the second as a second person's.
+func TestSelfApprovalIsJudgedWithTheDirectoryThen(t *testing.T) {
+	campaignstest.Engines(t, func(t *testing.T, eng campaignstest.Engine) {
+		e := exceptionsQ4(t, eng, "version: 1\nexception_approval: required\n")
+		st := e.Store
+		carol := audit.Person{Email: "carol@acme.com", Name: "Carol", GitHub: "carol", Status: audit.PersonActive, Aliases: []string{"cg"}}
+		if _, err := st.SetPeople(ctx, "admin@acme.com", audit.PeopleImport{People: []audit.Person{carol}}, false); err != nil {
+			t.Fatal(err)
+		}
+		learned, dropped := keyID("api", "1"), keyID("web", "4")
+		kept := map[string]int64{}
+		for _, id := range []string{learned, dropped} {
+			o, err := campaigns.Decide(ctx, st, "carol@acme.com", "Q4", id, campaigns.Keep, "needed by CI")
+			if err != nil {
+				t.Fatal(err)
+			}
+			kept[id] = o.Event.Seq
+			if o.ExceptionExpires == "" {
+				t.Fatalf("the keep of %s is no exception", id)
+			}
+		}
+		approvals := map[string]int64{}
+		for id, by := range map[string]string{learned: "cgarcia", dropped: "cg"} {
+			if err := st.Write(ctx, func(tx *audit.Tx) error {
+				ev, err := tx.Append(ctx, by, campaigns.EventApprove, campaigns.ApprovePayload{Campaign: "Q4", Items: []string{id}, Action: "approve exception",
+					Approves: kept[id], Detail: "approves the exception kept by carol@acme.com"})
+				approvals[id] = ev.Seq
+				return err
+			}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		// Afterwards: cgarcia becomes carol's alias, cg is no longer.
+		carol.Aliases = []string{"cgarcia"}
+		if _, err := st.SetPeople(ctx, "admin@acme.com", audit.PeopleImport{People: []audit.Person{carol}}, false); err != nil {
+			t.Fatal(err)
+		}
+		xs, err := campaigns.Exceptions(ctx, st, "Q4", 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if x := xs[learned]; x.State != campaigns.ExceptionApproved || x.ApprovedBy != "cgarcia" {
+			t.Errorf("api/1, approved by a name the directory gave carol only afterwards: %s by %q; want approved by cgarcia", x.State, x.ApprovedBy)
+		}
+		if x := xs[dropped]; x.State != campaigns.ExceptionAwaiting || x.ApprovedBy != "" {
+			t.Errorf("web/4, approved by carol's alias then: %s by %q; want still awaiting approval", x.State, x.ApprovedBy)
+		}
+		problems, err := campaigns.Verify(ctx, st)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := fmt.Sprintf("event %d (decision.approve by cg) approves the exception on %s kept by carol@acme.com in event %d, and is by the same person", approvals[dropped], dropped, kept[dropped])
+		if len(problems) != 1 || !strings.Contains(problems[0], want) {
+			t.Errorf("verify: %q; want one problem saying %q", problems, want)
+		}
+	})
+}

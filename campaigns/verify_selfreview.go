@@ -316,10 +316,13 @@ type owning struct{ rule, whose string }
 // the log holds was written around nhi, and it approves nothing. On
 // PostgreSQL the approver can write one with psql: an approval is an
 // event alone, which the database does not compare with the item.
-func approversOwning(ctx context.Context, r reader, each []approvalOf) (map[approvalOf]owning, error) {
+//
+// It returns as well the deciders it read, which know each approver's
+// names as the directory stood at the approval (selfApproval).
+func approversOwning(ctx context.Context, r reader, each []approvalOf) (map[approvalOf]owning, *deciders, error) {
 	out := map[approvalOf]owning{}
 	if len(each) == 0 {
-		return out, nil
+		return out, &deciders{}, nil
 	}
 	type frozenOwner struct{ owner, holder string }
 	items := map[[2]string]*frozenOwner{}
@@ -339,14 +342,14 @@ func approversOwning(ctx context.Context, r reader, each []approvalOf) (map[appr
 			items[k] = nil
 			continue
 		case err != nil:
-			return nil, fmt.Errorf("reading the item event %d approves: %w", a.seq, err)
+			return nil, nil, fmt.Errorf("reading the item event %d approves: %w", a.seq, err)
 		}
 		items[k] = &f
 		ids = append(ids, a.id)
 	}
 	dec, err := readDeciders(ctx, r, byWhom, ids)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	for _, a := range each {
 		if f := items[[2]string{a.campaign, a.id}]; f != nil {
@@ -355,5 +358,5 @@ func approversOwning(ctx context.Context, r reader, each []approvalOf) (map[appr
 			}
 		}
 	}
-	return out, nil
+	return out, dec, nil
 }
