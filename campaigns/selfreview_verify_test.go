@@ -98,5 +98,18 @@ func TestVerifyFailsASelfReviewWrittenAroundNhi(t *testing.T) {
 				t.Errorf("problem %d: %q; want it to say %q", i, problems[i], w)
 			}
 		}
+		// The evidence report's check (campaigns.SelfReviews) names the
+		// same three, by the same rules.
+		srs, err := campaigns.ReadSelfReviews(ctx, f.Store, "q", 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rules := map[string]string{atCreation: campaigns.RuleOwner, then: campaigns.RuleOwner, held: campaigns.RuleHolder}
+		for _, it := range get(t, f, "q").Items {
+			sr, self := srs.Of(seqs[it.ID], &it)
+			if rule, ok := rules[it.ID]; self != ok || sr.Rule != rule {
+				t.Errorf("the report's check of %s (event %d): %+v %v; want a self-review by rule %q: %v", it.ID, seqs[it.ID], sr, self, rule, ok)
+			}
+		}
 	})
 }

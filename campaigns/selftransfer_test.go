@@ -109,5 +109,19 @@ func TestOffboardReviewerMayNotTransferToHerself(t *testing.T) {
 		if len(problems) != 1 || !strings.Contains(problems[0], want) {
 			t.Errorf("verify after a transfer to herself written around nhi: %q; want one problem saying %q", problems, want)
 		}
+		// The evidence report's check (campaigns.SelfReviews) names the
+		// same transfer, and not bob's.
+		srs, err := campaigns.ReadSelfReviews(ctx, st, c.Name, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, it := range get(t, f, c.Name).Items {
+			for _, h := range it.History {
+				sr, self := srs.Of(h.Seq, &it)
+				if wantSelf := h.Seq == seq; self != wantSelf || self && (!sr.Transfer || sr.Whose != "new owner is carol@acme.test") {
+					t.Errorf("the report's check of event %d on %s: %+v %v; want a self-review %v", h.Seq, it.ID, sr, self, wantSelf)
+				}
+			}
+		}
 	})
 }
