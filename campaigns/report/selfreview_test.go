@@ -156,6 +156,21 @@ func TestReportNamesASelfReviewWrittenAroundNhi(t *testing.T) {
 			}
 		}
 
+		// Rebuilt from the log, the bundle is the same; the evidence
+		// file's check fails, naming both self-reviews.
+		res := verify(t, dir, f.Store, report.VerifyOptions{Tool: "nhi test"})
+		var named int
+		for _, p := range res.Problems() {
+			if strings.Contains(p.Text, "nhi refuses such a decision") {
+				named++
+				continue
+			}
+			t.Errorf("verify --report --db: %s: %s; want only the self-reviews named", p.Subject, p.Text)
+		}
+		if named != 2 {
+			t.Errorf("verify --report --db named %d self-reviews; want 2: %+v", named, res.Problems())
+		}
+
 		// Consistent with itself; the flag is covered.
 		selfConsistent(t, dir)
 		d := editBundle(t, dir, report.FileDecisions, report.FlagSelfReview, "")
