@@ -11,6 +11,29 @@ import (
 	"github.com/nhi-audit/nhi/campaigns/campaignstest"
 )
 
+// writeApproval records actor's approval of the exception on item id of
+// campaign, kept by event keep (with its last day, expires), around
+// nhi's checks: the decision.approve event alone, unsigned, as nhi writes
+// it — what anyone who writes an evidence file can do, and on PostgreSQL
+// the approver with psql, the event being in her own name.
+func writeApproval(t *testing.T, st *audit.Store, actor, campaign, id string, keep int64, expires string) int64 {
+	t.Helper()
+	k, err := st.EventAt(ctx, keep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var seq int64
+	if err := st.Write(ctx, func(tx *audit.Tx) error {
+		ev, err := tx.Append(ctx, actor, campaigns.EventApprove, campaigns.ApprovePayload{Campaign: campaign, Items: []string{id}, Action: "approve exception",
+			Approves: keep, Expires: expires, Detail: fmt.Sprintf("approves the exception kept by %s (event %d)", k.Actor, keep)})
+		seq = ev.Seq
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return seq
+}
+
 // An exception is approved by a second person (docs/campaigns.md,
 // "Exceptions"): nhi refuses the keeper's own approval (rule approver).
 // One written around nhi — a decision.approve event in the keeper's
@@ -28,15 +51,7 @@ func TestSelfApprovalApprovesNothing(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var seq int64
-		if err := st.Write(ctx, func(tx *audit.Tx) error {
-			ev, err := tx.Append(ctx, "Carol", campaigns.EventApprove, campaigns.ApprovePayload{Campaign: "Q4", Items: []string{api1}, Action: "approve exception",
-				Approves: o.Event.Seq, Expires: o.ExceptionExpires, Detail: "approves the exception kept by carol@acme.com"})
-			seq = ev.Seq
-			return err
-		}); err != nil {
-			t.Fatal(err)
-		}
+		seq := writeApproval(t, st, "Carol", "Q4", api1, o.Event.Seq, o.ExceptionExpires)
 		xs, err := campaigns.Exceptions(ctx, st, "Q4", 0)
 		if err != nil {
 			t.Fatal(err)
@@ -74,15 +89,7 @@ func TestVerifyFailsAnApprovalByTheItemsHolder(t *testing.T) {
 		if _, err := campaigns.ApproveException(ctx, st, "alice-smith", "Q4", api1); !errors.Is(err, campaigns.ErrSelfReview) {
 			t.Fatalf("the holder approving through nhi: %v; want refused (rule holder)", err)
 		}
-		var seq int64
-		if err := st.Write(ctx, func(tx *audit.Tx) error {
-			ev, err := tx.Append(ctx, "alice-smith", campaigns.EventApprove, campaigns.ApprovePayload{Campaign: "Q4", Items: []string{api1}, Action: "approve exception",
-				Approves: o.Event.Seq, Expires: o.ExceptionExpires, Detail: "approves the exception kept by carol@acme.com"})
-			seq = ev.Seq
-			return err
-		}); err != nil {
-			t.Fatal(err)
-		}
+		seq := writeApproval(t, st, "alice-smith", "Q4", api1, o.Event.Seq, o.ExceptionExpires)
 		xs, err := campaigns.Exceptions(ctx, st, "Q4", 0)
 		if err != nil {
 			t.Fatal(err)
@@ -118,27 +125,17 @@ func TestSelfApprovalIsJudgedWithTheDirectoryThen(t *testing.T) {
 			t.Fatal(err)
 		}
 		learned, dropped := keyID("api", "1"), keyID("web", "4")
-		kept := map[string]int64{}
-		for _, id := range []string{learned, dropped} {
+		kept, approvals := map[string]int64{}, map[string]int64{}
+		for id, by := range map[string]string{learned: "cgarcia", dropped: "cg"} {
 			o, err := campaigns.Decide(ctx, st, "carol@acme.com", "Q4", id, campaigns.Keep, "needed by CI")
 			if err != nil {
 				t.Fatal(err)
 			}
-			kept[id] = o.Event.Seq
 			if o.ExceptionExpires == "" {
 				t.Fatalf("the keep of %s is no exception", id)
 			}
-		}
-		approvals := map[string]int64{}
-		for id, by := range map[string]string{learned: "cgarcia", dropped: "cg"} {
-			if err := st.Write(ctx, func(tx *audit.Tx) error {
-				ev, err := tx.Append(ctx, by, campaigns.EventApprove, campaigns.ApprovePayload{Campaign: "Q4", Items: []string{id}, Action: "approve exception",
-					Approves: kept[id], Detail: "approves the exception kept by carol@acme.com"})
-				approvals[id] = ev.Seq
-				return err
-			}); err != nil {
-				t.Fatal(err)
-			}
+			kept[id] = o.Event.Seq
+			approvals[id] = writeApproval(t, st, by, "Q4", id, o.Event.Seq, o.ExceptionExpires)
 		}
 		// Afterwards: cgarcia becomes carol's alias, cg is no longer.
 		carol.Aliases = []string{"cgarcia"}
