@@ -11,36 +11,17 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/nhi-audit/nhi/audit"
 	"github.com/nhi-audit/nhi/campaigns"
 	"github.com/nhi-audit/nhi/campaigns/campaignstest"
 	"github.com/nhi-audit/nhi/campaigns/report"
 )
 
 // writeAround records actor's decision d on item id of campaign name
-// around nhi's checks: the event, the item's columns and its history
-// row, each as nhi writes them — what anyone who writes an evidence file
-// can do, and on PostgreSQL the tables' owner with psql.
+// around nhi's checks (campaignstest.WriteAround).
 func writeAround(t *testing.T, f *fixture, name, actor, id string, d campaigns.Decision, reason string) int64 {
 	t.Helper()
-	c, err := campaigns.Get(ctx, f.Store, name)
+	seq, err := campaignstest.WriteAround(ctx, f.Store, actor, campaigns.DecidePayload{Campaign: name, Items: []string{id}, Decision: d, Reason: reason})
 	must(t, err)
-	var seq int64
-	must(t, f.Store.Write(ctx, func(tx *audit.Tx) error {
-		ev, err := tx.Append(ctx, actor, campaigns.EventDecide, campaigns.DecidePayload{Campaign: name, Items: []string{id}, Decision: d, Reason: reason})
-		if err != nil {
-			return err
-		}
-		seq = ev.Seq
-		at := ev.At.UTC().Format("2006-01-02T15:04:05.000000Z")
-		if _, err := tx.Exec(ctx, `UPDATE campaign_items SET decision = ?, reason = ?, decided_by = ?, decided_at = ?, decision_seq = ?, conflict = 0
-			WHERE campaign_id = ? AND identity_id = ?`, string(d), reason, actor, at, ev.Seq, c.ID, id); err != nil {
-			return err
-		}
-		_, err = tx.Exec(ctx, `INSERT INTO campaign_decisions (campaign_id, identity_id, seq, decision, reason, actor, at, via, undoes)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0)`, c.ID, id, ev.Seq, string(d), reason, actor, at, campaigns.ViaSingle)
-		return err
-	}))
 	return seq
 }
 
