@@ -70,15 +70,7 @@ func TestVerifyFailsAnUnsignedApprovalWhereSignaturesAreRequired(t *testing.T) {
 		if _, err := campaigns.ApproveException(ctx, st, "dave@acme.com", "Q4", api1); !errors.Is(err, campaigns.ErrSignature) {
 			t.Fatalf("an unsigned approval through nhi: %v; want ErrSignature", err)
 		}
-		var seq int64
-		if err := st.Write(ctx, func(tx *audit.Tx) error {
-			ev, err := tx.Append(ctx, "dave@acme.com", campaigns.EventApprove, campaigns.ApprovePayload{Campaign: "Q4", Items: []string{api1}, Action: "approve exception",
-				Approves: o.Event.Seq, Expires: o.ExceptionExpires, Detail: "approves the exception kept by carol@acme.com"})
-			seq = ev.Seq
-			return err
-		}); err != nil {
-			t.Fatal(err)
-		}
+		seq := writeApproval(t, st, "dave@acme.com", "Q4", api1, o.Event.Seq, o.ExceptionExpires)
 		xs, err := campaigns.Exceptions(ctx, st, "Q4", 0)
 		if err != nil {
 			t.Fatal(err)

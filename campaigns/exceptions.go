@@ -366,7 +366,7 @@ func readApprovalsSigned(ctx context.Context, r reader, campaign string, upTo in
 	if err != nil {
 		return nil, nil, err
 	}
-	keepers, dir, err := approvedKeepers(ctx, r, func(yield func(int64) bool) {
+	keepers, err := approvedKeepers(ctx, r, func(yield func(int64) bool) {
 		for _, x := range all {
 			if !yield(x.key.seq) {
 				return
@@ -380,13 +380,13 @@ func readApprovalsSigned(ctx context.Context, r reader, campaign string, upTo in
 	for _, x := range all {
 		each = append(each, approvalOf{x.a.seq, x.a.actor, campaign, x.key.id})
 	}
-	owns, err := approversOwning(ctx, r, each)
+	owns, dir, err := approversOwning(ctx, r, each)
 	if err != nil {
 		return nil, nil, err
 	}
 	var unsigned []unsignedApproval
 	for _, x := range all {
-		if _, ok := owns[approvalOf{x.a.seq, x.a.actor, campaign, x.key.id}]; ok || selfApproval(dir, keepers[x.key.seq], x.a.actor) {
+		if _, ok := owns[approvalOf{x.a.seq, x.a.actor, campaign, x.key.id}]; ok || dir.selfApproval(x.a.seq, keepers[x.key.seq]) {
 			continue // approves nothing (verifyApprovals names it)
 		}
 		if required && !x.signed {
@@ -416,9 +416,8 @@ func requiresSigned(ctx context.Context, r reader, campaign string) (bool, error
 }
 
 // approvedKeepers reads who recorded each keep event seqs names (its
-// actor; "" for an event the log does not hold), and the directory of
-// people, for selfApproval.
-func approvedKeepers(ctx context.Context, r reader, seqs iter.Seq[int64]) (map[int64]string, *audit.Directory, error) {
+// actor; "" for an event the log does not hold), for selfApproval.
+func approvedKeepers(ctx context.Context, r reader, seqs iter.Seq[int64]) (map[int64]string, error) {
 	keepers := map[int64]string{}
 	for seq := range seqs {
 		if _, ok := keepers[seq]; ok {
@@ -426,20 +425,22 @@ func approvedKeepers(ctx context.Context, r reader, seqs iter.Seq[int64]) (map[i
 		}
 		var actor string
 		if err := r.QueryRow(ctx, `SELECT actor FROM events WHERE seq = ?`, seq).Scan(&actor); err != nil && !errors.Is(err, sql.ErrNoRows) {
-			return nil, nil, fmt.Errorf("reading the keep decision of event %d: %w", seq, err)
+			return nil, fmt.Errorf("reading the keep decision of event %d: %w", seq, err)
 		}
 		keepers[seq] = actor
 	}
-	dir, err := r.People(ctx)
-	return keepers, dir, err
+	return keepers, nil
 }
 
-// selfApproval reports whether an approval by approver of a keep
-// recorded by keeper is the keeper's own, under any alias: nhi refuses
-// one (rule approver), so one in the log was written around nhi, and it
-// approves nothing (docs/campaigns.md, "Exceptions").
-func selfApproval(dir *audit.Directory, keeper, approver string) bool {
-	return keeper != "" && dir.Same(keeper, approver)
+// selfApproval reports whether approval event seq, whose actor's names
+// as the directory stood then d holds (approversOwning), is by keeper,
+// who recorded the keep it approves, under any alias: nhi refuses one
+// (rule approver), so one in the log was written around nhi, and it
+// approves nothing (docs/campaigns.md, "Exceptions"). A name the
+// directory learns afterwards makes no self-approval of it: nhi could
+// not have refused it then.
+func (d *deciders) selfApproval(seq int64, keeper string) bool {
+	return keeper != "" && names(d.keys[seq], keeper)
 }
 
 // Approved is what ApproveException did.
@@ -800,7 +801,7 @@ func verifyApprovals(ctx context.Context, st *audit.Store, required func(campaig
 	}); err != nil || len(all) == 0 {
 		return nil, err
 	}
-	keepers, dir, err := approvedKeepers(ctx, st, func(yield func(int64) bool) {
+	keepers, err := approvedKeepers(ctx, st, func(yield func(int64) bool) {
 		for _, x := range all {
 			if !yield(x.approves) {
 				return
@@ -816,7 +817,7 @@ func verifyApprovals(ctx context.Context, st *audit.Store, required func(campaig
 			each = append(each, approvalOf{x.seq, x.actor, x.campaign, id})
 		}
 	}
-	owns, err := approversOwning(ctx, st, each)
+	owns, dir, err := approversOwning(ctx, st, each)
 	if err != nil {
 		return nil, err
 	}
@@ -828,7 +829,7 @@ func verifyApprovals(ctx context.Context, st *audit.Store, required func(campaig
 					x.seq, EventApprove, audit.Printable(x.actor), audit.Printable(id), audit.Printable(x.campaign), o.whose, o.rule))
 			}
 		}
-		if k := keepers[x.approves]; selfApproval(dir, k, x.actor) {
+		if k := keepers[x.approves]; dir.selfApproval(x.seq, k) {
 			for _, id := range x.items {
 				problems = append(problems, fmt.Sprintf("event %d (%s by %s) approves the exception on %s kept by %s in event %d, and is by the same person: nhi refuses such an approval (rule approver), so it was written around nhi, and it approves nothing",
 					x.seq, EventApprove, audit.Printable(x.actor), audit.Printable(id), audit.Printable(k), x.approves))

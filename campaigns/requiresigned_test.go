@@ -6,7 +6,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/nhi-audit/nhi/audit"
 	"github.com/nhi-audit/nhi/campaigns"
 	"github.com/nhi-audit/nhi/campaigns/campaignstest"
 )
@@ -29,22 +28,7 @@ func TestVerifyFailsAnUnsignedDecisionWhereSignaturesAreRequired(t *testing.T) {
 		if _, err := campaigns.Decide(ctx, f.Store, "rita", "q", id, campaigns.Keep, "needed"); !errors.Is(err, campaigns.ErrSignature) {
 			t.Fatalf("an unsigned decision through nhi: %v; want ErrSignature", err)
 		}
-		var seq int64
-		err := f.Store.Write(ctx, func(tx *audit.Tx) error {
-			ev, err := tx.Append(ctx, "rita", campaigns.EventDecide, campaigns.DecidePayload{Campaign: "q", Items: []string{id}, Decision: campaigns.Keep, Reason: "needed"})
-			if err != nil {
-				return err
-			}
-			seq = ev.Seq
-			at := ev.At.UTC().Format("2006-01-02T15:04:05.000000Z")
-			if _, err := tx.Exec(ctx, `UPDATE campaign_items SET decision = ?, reason = ?, decided_by = ?, decided_at = ?, decision_seq = ?, conflict = 0
-				WHERE campaign_id = ? AND identity_id = ?`, "keep", "needed", "rita", at, ev.Seq, c.ID, id); err != nil {
-				return err
-			}
-			_, err = tx.Exec(ctx, `INSERT INTO campaign_decisions (campaign_id, identity_id, seq, decision, reason, actor, at, via, undoes)
-				VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0)`, c.ID, id, ev.Seq, "keep", "needed", "rita", at, campaigns.ViaSingle)
-			return err
-		})
+		seq, err := campaignstest.WriteAround(ctx, f.Store, "rita", campaigns.DecidePayload{Campaign: "q", Items: []string{id}, Decision: campaigns.Keep, Reason: "needed"})
 		if err != nil {
 			t.Fatal(err)
 		}

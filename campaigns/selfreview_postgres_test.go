@@ -78,20 +78,7 @@ func TestDatabaseRefusesASelfReview(t *testing.T) {
 		}
 		// Around nhi's checks: the decision as nhi writes one.
 		before := events()
-		err := st.Write(ctx, func(tx *audit.Tx) error {
-			ev, err := tx.Append(ctx, "rita@acme.test", campaigns.EventDecide, campaigns.DecidePayload{Campaign: "q", Items: []string{id}, Decision: campaigns.Keep, Reason: "mine, kept"})
-			if err != nil {
-				return err
-			}
-			at := ev.At.UTC().Format("2006-01-02T15:04:05.000000Z")
-			if _, err := tx.Exec(ctx, `UPDATE campaign_items SET decision = ?, reason = ?, decided_by = ?, decided_at = ?, decision_seq = ?, conflict = 0
-				WHERE campaign_id = ? AND identity_id = ?`, "keep", "mine, kept", "rita@acme.test", at, ev.Seq, c.ID, id); err != nil {
-				return err
-			}
-			_, err = tx.Exec(ctx, `INSERT INTO campaign_decisions (campaign_id, identity_id, seq, decision, reason, actor, at, via, undoes)
-				VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0)`, c.ID, id, ev.Seq, "keep", "mine, kept", "rita@acme.test", at, campaigns.ViaSingle)
-			return err
-		})
+		_, err := campaignstest.WriteAround(ctx, st, "rita@acme.test", campaigns.DecidePayload{Campaign: "q", Items: []string{id}, Decision: campaigns.Keep, Reason: "mine, kept"})
 		if err == nil || !strings.Contains(err.Error(), "may not decide "+id) {
 			t.Errorf("rita writing her own decision on %s: %v; want it refused by the database", id, err)
 		} else {

@@ -11,27 +11,10 @@ import (
 )
 
 // writeDecision records actor's decision d on item id of campaign c
-// around nhi's checks: the event, the item's columns and its history
-// row, each as nhi writes them — what anyone who writes an evidence file
-// can do, and on PostgreSQL the tables' owner with psql.
+// around nhi's checks (campaignstest.WriteAround).
 func writeDecision(t *testing.T, f *fixture, c *campaigns.Campaign, actor, id string, d campaigns.Decision, reason string) int64 {
 	t.Helper()
-	var seq int64
-	err := f.Store.Write(ctx, func(tx *audit.Tx) error {
-		ev, err := tx.Append(ctx, actor, campaigns.EventDecide, campaigns.DecidePayload{Campaign: c.Name, Items: []string{id}, Decision: d, Reason: reason})
-		if err != nil {
-			return err
-		}
-		seq = ev.Seq
-		at := ev.At.UTC().Format("2006-01-02T15:04:05.000000Z")
-		if _, err := tx.Exec(ctx, `UPDATE campaign_items SET decision = ?, reason = ?, decided_by = ?, decided_at = ?, decision_seq = ?, conflict = 0
-			WHERE campaign_id = ? AND identity_id = ?`, string(d), reason, actor, at, ev.Seq, c.ID, id); err != nil {
-			return err
-		}
-		_, err = tx.Exec(ctx, `INSERT INTO campaign_decisions (campaign_id, identity_id, seq, decision, reason, actor, at, via, undoes)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0)`, c.ID, id, ev.Seq, string(d), reason, actor, at, campaigns.ViaSingle)
-		return err
-	})
+	seq, err := campaignstest.WriteAround(ctx, f.Store, actor, campaigns.DecidePayload{Campaign: c.Name, Items: []string{id}, Decision: d, Reason: reason})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,6 +79,19 @@ func TestVerifyFailsASelfReviewWrittenAroundNhi(t *testing.T) {
 		for i, w := range want {
 			if !strings.Contains(problems[i], w) {
 				t.Errorf("problem %d: %q; want it to say %q", i, problems[i], w)
+			}
+		}
+		// The evidence report's check (campaigns.SelfReviews) names the
+		// same three, by the same rules.
+		srs, err := campaigns.ReadSelfReviews(ctx, f.Store, "q", 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rules := map[string]string{atCreation: campaigns.RuleOwner, then: campaigns.RuleOwner, held: campaigns.RuleHolder}
+		for _, it := range get(t, f, "q").Items {
+			sr, self := srs.Of(seqs[it.ID], &it)
+			if rule, ok := rules[it.ID]; self != ok || sr.Rule != rule {
+				t.Errorf("the report's check of %s (event %d): %+v %v; want a self-review by rule %q: %v", it.ID, seqs[it.ID], sr, self, rule, ok)
 			}
 		}
 	})

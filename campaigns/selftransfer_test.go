@@ -6,7 +6,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/nhi-audit/nhi/audit"
 	"github.com/nhi-audit/nhi/campaigns"
 	"github.com/nhi-audit/nhi/campaigns/campaignstest"
 )
@@ -83,22 +82,8 @@ func TestOffboardReviewerMayNotTransferToHerself(t *testing.T) {
 				other = it.ID
 			}
 		}
-		var seq int64
-		if err := st.Write(ctx, func(tx *audit.Tx) error {
-			ev, err := tx.Append(ctx, "carol@acme.test", campaigns.EventDecide, campaigns.DecidePayload{Campaign: c.Name, Items: []string{other}, Decision: campaigns.Transfer, Reason: "mine now", To: "carol@acme.test"})
-			if err != nil {
-				return err
-			}
-			seq = ev.Seq
-			at := ev.At.UTC().Format("2006-01-02T15:04:05.000000Z")
-			if _, err := tx.Exec(ctx, `UPDATE campaign_items SET decision = ?, reason = ?, decided_by = ?, decided_at = ?, decision_seq = ?, conflict = 0
-				WHERE campaign_id = ? AND identity_id = ?`, "transfer", "mine now", "carol@acme.test", at, ev.Seq, c.ID, other); err != nil {
-				return err
-			}
-			_, err = tx.Exec(ctx, `INSERT INTO campaign_decisions (campaign_id, identity_id, seq, decision, reason, actor, at, via, undoes)
-				VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0)`, c.ID, other, ev.Seq, "transfer", "mine now", "carol@acme.test", at, campaigns.ViaSingle)
-			return err
-		}); err != nil {
+		seq, err := campaignstest.WriteAround(ctx, st, "carol@acme.test", campaigns.DecidePayload{Campaign: c.Name, Items: []string{other}, Decision: campaigns.Transfer, Reason: "mine now", To: "carol@acme.test"})
+		if err != nil {
 			t.Fatal(err)
 		}
 		problems, err := campaigns.Verify(ctx, st)
@@ -108,6 +93,20 @@ func TestOffboardReviewerMayNotTransferToHerself(t *testing.T) {
 		want := fmt.Sprintf("event %d (campaign.decide by carol@acme.test) transfers %s in campaign %s to carol@acme.test, the same person: nhi refuses such a transfer (rule owner)", seq, other, c.Name)
 		if len(problems) != 1 || !strings.Contains(problems[0], want) {
 			t.Errorf("verify after a transfer to herself written around nhi: %q; want one problem saying %q", problems, want)
+		}
+		// The evidence report's check (campaigns.SelfReviews) names the
+		// same transfer, and not bob's.
+		srs, err := campaigns.ReadSelfReviews(ctx, st, c.Name, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, it := range get(t, f, c.Name).Items {
+			for _, h := range it.History {
+				sr, self := srs.Of(h.Seq, &it)
+				if wantSelf := h.Seq == seq; self != wantSelf || self && (!sr.Transfer || sr.Whose != "new owner is carol@acme.test") {
+					t.Errorf("the report's check of event %d on %s: %+v %v; want a self-review %v", h.Seq, it.ID, sr, self, wantSelf)
+				}
+			}
 		}
 	})
 }

@@ -74,7 +74,7 @@ func newDeciders(ctx context.Context, st *audit.Store, v *verifier) (*deciders, 
 	for _, name := range v.order {
 		for i := range v.replay[name].touches {
 			t := &v.replay[name].touches[i]
-			if t.op != opDecide || t.decision != Transfer || !names(d.keys[t.seq], t.to) {
+			if t.op != opDecide || t.decision != Transfer || !d.toSelf(t.seq, t.to) {
 				continue
 			}
 			for pos, id := range t.ids {
@@ -128,10 +128,17 @@ func readDeciders(ctx context.Context, st reader, all []decided, ids []string) (
 	}
 	people := map[string]audit.Person{} // by e-mail
 	byAlias := map[string]string{}      // alias key -> e-mail
+	// same holds the keys read for each actor since the directory last
+	// changed: the events of one actor between two changes share them, so
+	// a campaign of a million single decisions holds a few lists.
+	same := map[string][]string{}
 	next := 0
 	for _, x := range all {
 		if _, ok := d.keys[x.seq]; ok {
 			continue
+		}
+		if next < len(changes) && changes[next].seq < x.seq {
+			clear(same)
 		}
 		for ; next < len(changes) && changes[next].seq < x.seq; next++ {
 			p := changes[next].p
@@ -147,6 +154,10 @@ func readDeciders(ctx context.Context, st reader, all []decided, ids []string) (
 				byAlias[audit.AliasKey(n)] = p.Email
 			}
 		}
+		if keys, ok := same[x.actor]; ok {
+			d.keys[x.seq] = keys
+			continue
+		}
 		keys := []string{audit.AliasKey(x.actor)}
 		if email, ok := byAlias[personKey(x.actor, byAlias)]; ok {
 			p := people[email]
@@ -156,7 +167,7 @@ func readDeciders(ctx context.Context, st reader, all []decided, ids []string) (
 				}
 			}
 		}
-		d.keys[x.seq] = keys
+		d.keys[x.seq], same[x.actor] = keys, keys
 	}
 
 	last := all[len(all)-1].seq
@@ -234,6 +245,10 @@ func names(keys []string, name string) bool {
 	return false
 }
 
+// toSelf reports whether to, the new owner a transfer event seq names,
+// is a name of its actor then.
+func (d *deciders) toSelf(seq int64, to string) bool { return names(d.keys[seq], to) }
+
 // ownerAt is the owner recorded for id just before event seq ("" for
 // none).
 func (d *deciders) ownerAt(id string, seq int64) (string, int64) {
@@ -301,10 +316,13 @@ type owning struct{ rule, whose string }
 // the log holds was written around nhi, and it approves nothing. On
 // PostgreSQL the approver can write one with psql: an approval is an
 // event alone, which the database does not compare with the item.
-func approversOwning(ctx context.Context, r reader, each []approvalOf) (map[approvalOf]owning, error) {
+//
+// It returns as well the deciders it read, which know each approver's
+// names as the directory stood at the approval (selfApproval).
+func approversOwning(ctx context.Context, r reader, each []approvalOf) (map[approvalOf]owning, *deciders, error) {
 	out := map[approvalOf]owning{}
 	if len(each) == 0 {
-		return out, nil
+		return out, &deciders{}, nil
 	}
 	type frozenOwner struct{ owner, holder string }
 	items := map[[2]string]*frozenOwner{}
@@ -324,14 +342,14 @@ func approversOwning(ctx context.Context, r reader, each []approvalOf) (map[appr
 			items[k] = nil
 			continue
 		case err != nil:
-			return nil, fmt.Errorf("reading the item event %d approves: %w", a.seq, err)
+			return nil, nil, fmt.Errorf("reading the item event %d approves: %w", a.seq, err)
 		}
 		items[k] = &f
 		ids = append(ids, a.id)
 	}
 	dec, err := readDeciders(ctx, r, byWhom, ids)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	for _, a := range each {
 		if f := items[[2]string{a.campaign, a.id}]; f != nil {
@@ -340,5 +358,5 @@ func approversOwning(ctx context.Context, r reader, each []approvalOf) (map[appr
 			}
 		}
 	}
-	return out, nil
+	return out, dec, nil
 }

@@ -66,6 +66,10 @@ type collector struct {
 	// verified are the reasons each campaign.verify event recorded, read
 	// once per event.
 	verified map[int64]*campaigns.VerifyPayload
+	// self re-checks who decided, as nhi verify does; selfEvents are the
+	// events it found a self-review in (docs/report.md, "Self-reviews").
+	self       *campaigns.SelfReviews
+	selfEvents map[int64]bool
 }
 
 type sharedFindings struct {
@@ -112,6 +116,10 @@ func (k *collector) begin(c *campaigns.Campaign) error {
 	if k.policiesUnread, err = policiesUnread(k.ctx, k.st, c); err != nil {
 		return err
 	}
+	if k.self, err = campaigns.ReadSelfReviews(k.ctx, k.st, c.Name, k.asOf); err != nil {
+		return err
+	}
+	k.selfEvents = map[int64]bool{}
 	return nil
 }
 
@@ -240,7 +248,7 @@ func (k *collector) registerRow(it *campaigns.Item, ev campaigns.ItemEvents, n i
 	}
 	// The flags gather in a small array, then take one allocation of
 	// their size (none without flags).
-	var flagBuf [14]string
+	var flagBuf [16]string
 	flags := flagBuf[:0]
 	if it.Decision != campaigns.Pending && it.Decision != campaigns.NoResponse {
 		row.Via = via(it, ev.Decision)
@@ -274,6 +282,10 @@ func (k *collector) registerRow(it *campaigns.Item, ev campaigns.ItemEvents, n i
 	if it.CurrentID != "" {
 		row.CurrentID = clean(it.CurrentID)
 		flag(true, FlagRenamed)
+	}
+	if decided {
+		_, self := k.self.Of(ev.Decision, it)
+		flag(self, FlagSelfReview)
 	}
 	if (it.Decision == campaigns.Rotate || it.Decision == campaigns.Transfer) && it.Verification != "" {
 		// What a later snapshot (or the log, for a transfer) showed.
@@ -420,6 +432,9 @@ func (k *collector) count(row *Row) {
 	if slices.Contains(row.Flags, FlagLate) {
 		s.Late++
 	}
+	if slices.Contains(row.Flags, FlagSelfReview) {
+		s.SelfReviewsInForce++
+	}
 	k.rotation.add(row)
 }
 
@@ -531,6 +546,7 @@ func (k *collector) finish() {
 		}
 	}
 	r.shortReasons = k.long.short
+	k.sum.SelfReviewEvents = sortedSeqs(k.selfEvents)
 }
 
 // rotationCounts are what the PCI DSS 8.6.3 row says (rotationClaim):

@@ -110,6 +110,7 @@ func (k *collector) itemHistory(it *campaigns.Item, row *Row, out []HistoryEntry
 				e.Decision = "pending"
 			}
 			e.Detail = fmt.Sprintf("reverses event %d; puts back %s", h.Undoes, e.Decision)
+			k.selfReview(&e, it)
 			add(e)
 			if k, ok := index[h.Undoes]; ok {
 				u := &out[k]
@@ -125,6 +126,7 @@ func (k *collector) itemHistory(it *campaigns.Item, row *Row, out []HistoryEntry
 		default:
 			e.Type, e.Action = campaigns.EventDecide, ActionDecide
 		}
+		k.selfReview(&e, it)
 		if h.Via == campaigns.ViaBulk || h.Via == campaigns.ViaConfirm {
 			f, err := k.filterOf(h.Seq)
 			if err != nil {
@@ -136,7 +138,7 @@ func (k *collector) itemHistory(it *campaigns.Item, row *Row, out []HistoryEntry
 		i := len(out) - 1
 		if h.Via == campaigns.ViaConfirm && carried >= 0 {
 			out[carried].Outcome, out[carried].By = OutcomeConfirmed, h.Seq
-			p.Detail = "confirms the decision carried from " + from
+			p.Detail = joinDetail("confirms the decision carried from "+from, p.Detail)
 		}
 		if inForce >= 0 {
 			o := &out[inForce]
@@ -162,6 +164,27 @@ func (k *collector) itemHistory(it *campaigns.Item, row *Row, out []HistoryEntry
 	}
 	sortByEvent(out[start:])
 	return out, nil
+}
+
+// selfReview marks e, a decision, confirmation or undo of item it, when
+// nhi verify names it a self-review (campaigns.SelfReviews): its detail
+// says whose the item was, and the attestation counts it.
+func (k *collector) selfReview(e *HistoryEntry, it *campaigns.Item) {
+	sr, ok := k.self.Of(e.Event, it)
+	if !ok {
+		return
+	}
+	e.Detail = joinDetail(e.Detail, clean(sr.Text(e.Actor)))
+	k.sum.SelfReviews++
+	k.selfEvents[e.Event] = true
+}
+
+// joinDetail joins two parts of a history entry's detail.
+func joinDetail(a, b string) string {
+	if a == "" || b == "" {
+		return a + b
+	}
+	return a + "; " + b
 }
 
 // sortByEvent orders one item's trail by event (insertion sort: a trail

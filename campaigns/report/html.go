@@ -28,7 +28,7 @@ var htmlTemplate = template.Must(template.New("report").Funcs(template.FuncMap{
 	"wbr":            wbr,
 	"recon":          reconText,
 	"remediation":    remediationText,
-	"flagLegend":     func() string { return flagLegend },
+	"flagLegend":     flagsOf,
 	"closedEarly":    closedEarlyText,
 	"marked":         func(r ReviewerRow, m string) bool { return slices.Contains(r.Marks, m) },
 	"exceptionsText": exceptionsText,
@@ -287,7 +287,10 @@ func (w *htmlRows) decisionFlags(x *Row) {
 			continue
 		}
 		e := template.HTMLEscapeString(f)
-		w.WriteString(` <span class="flag flag-` + e + `">` + e + "</span>")
+		if f == FlagSelfReview {
+			e += " flag-over" // marked as a reviewer beyond a threshold is
+		}
+		w.WriteString(` <span class="flag flag-` + e + `">` + template.HTMLEscapeString(f) + "</span>")
 	}
 	w.WriteString("</td>")
 }

@@ -137,6 +137,9 @@ func (r *Report) WriteMarkdown(out io.Writer) error {
 		{"Signer", md(a.Signer)},
 	})
 	w.p("%s\n\n", md(a.Statement))
+	if a.SelfReview != "" {
+		w.p("> **%s**\n\n", md(a.SelfReview))
+	}
 	s := &a.Summary
 	head := []string{"Items", "Decommission", "Keep", "Rotate", "No response", "Pending", "With findings", "Exceptions", "Not assignee", "Conflicts", "Late", "Overdue", "Not yet checked"}
 	counts := []string{itoa(s.Items), itoa(s.Decommission), itoa(s.Keep), itoa(s.Rotate), itoa(s.NoResponse), itoa(s.Pending),
@@ -144,6 +147,9 @@ func (r *Report) WriteMarkdown(out io.Writer) error {
 	if s.Transfer > 0 { // an offboarding's transfers, after rotate
 		head = slices.Insert(head, 4, "Transfer")
 		counts = slices.Insert(counts, 4, itoa(s.Transfer))
+	}
+	if s.SelfReviews > 0 {
+		head, counts = append(head, "Self-reviews"), append(counts, "**"+itoa(s.SelfReviews)+"**")
 	}
 	w.table(head, [][]string{counts})
 	w.p("### Controls served\n\n")
@@ -307,7 +313,7 @@ func (r *Report) WriteMarkdown(out io.Writer) error {
 
 	// 4. Register
 	w.p("## 4. Decision register\n\n")
-	w.p("One row per identity of the frozen population, in identity order; `decisions.csv` has the identity IDs and decision events. Flags: %s.\n\n", md(flagLegend))
+	w.p("One row per identity of the frozen population, in identity order; `decisions.csv` has the identity IDs and decision events. Flags: %s.\n\n", md(flagsOf(r)))
 	if n := over(r.count(tableRegister)); n > 0 {
 		w.p("**This report lists the first %d of the %d rows**, in identity order; the other %d are in `decisions.csv` (every row, with the population's facts in `population.csv`) and in `report.json`, whose SHA-256 sums section 8 gives. The counts above and the statistics below are over every row.\n\n", pageRows, r.count(tableRegister), n)
 	}
@@ -495,6 +501,18 @@ func (r *Report) WriteMarkdown(out io.Writer) error {
 }
 
 const flagLegend = "not-assignee (decided by someone other than the assigned reviewer), unassigned (every reviewer owns it), conflict (re-decided or undone by someone other than its last decider), carried (decision carried from the previous campaign), bulk (bulk decision or confirmation), changed (decided more than once or undone), no-response (nobody decided it before close: no decision time, no decider; the close time is shown instead), late (decided after the due date), overdue (approved for removal, and a snapshot taken after the due date still shows it), not-yet-checked (approved for removal, past the due date, and no snapshot taken after it has checked), short-reason (an exception's justification shorter than the policy's minimum), reused-reason (one justification on exceptions of more kinds than the policy allows)"
+
+// selfReviewLegend is the legend of flag self-review, given only when a
+// register row has it.
+const selfReviewLegend = ", self-review (decided by the identity's own owner or holder, or handed to the decider herself: nhi refuses that, so it was written around nhi)"
+
+// flagsOf is the legend of the register's flags.
+func flagsOf(r *Report) string {
+	if r.Attestation.Summary.SelfReviewsInForce > 0 {
+		return flagLegend + selfReviewLegend
+	}
+	return flagLegend
+}
 
 // closedEarlyText says a campaign closed before its due date, and what
 // that left without a response.

@@ -110,26 +110,30 @@ type BulkDecision struct {
 // Attestation says what was reviewed, when, against which controls, and
 // who stands behind the report.
 type Attestation struct {
-	Campaign    string    `json:"campaign"`
-	Status      string    `json:"status"` // open, closed
-	Scope       string    `json:"scope"`
-	ScopeInput  string    `json:"scope_input,omitempty"`
-	Due         string    `json:"due"`
-	PeriodStart string    `json:"period_start"` // the campaign's creation
-	PeriodEnd   string    `json:"period_end"`   // its close, or its due date while open
-	PeriodEndIs string    `json:"period_end_is"`
-	CreatedAt   string    `json:"created_at"`
-	CreatedBy   string    `json:"created_by"`
-	CreateEvent int64     `json:"create_event"`
-	ClosedAt    string    `json:"closed_at"`
-	ClosedBy    string    `json:"closed_by"`
-	CloseEvent  int64     `json:"close_event"`
-	Reviewers   []string  `json:"reviewers"`
-	CarriedFrom string    `json:"carried_from"`
-	Signer      string    `json:"signer"`
-	Statement   string    `json:"statement"`
-	Controls    []Control `json:"controls"`
-	Summary     Summary   `json:"summary"`
+	Campaign    string   `json:"campaign"`
+	Status      string   `json:"status"` // open, closed
+	Scope       string   `json:"scope"`
+	ScopeInput  string   `json:"scope_input,omitempty"`
+	Due         string   `json:"due"`
+	PeriodStart string   `json:"period_start"` // the campaign's creation
+	PeriodEnd   string   `json:"period_end"`   // its close, or its due date while open
+	PeriodEndIs string   `json:"period_end_is"`
+	CreatedAt   string   `json:"created_at"`
+	CreatedBy   string   `json:"created_by"`
+	CreateEvent int64    `json:"create_event"`
+	ClosedAt    string   `json:"closed_at"`
+	ClosedBy    string   `json:"closed_by"`
+	CloseEvent  int64    `json:"close_event"`
+	Reviewers   []string `json:"reviewers"`
+	CarriedFrom string   `json:"carried_from"`
+	Signer      string   `json:"signer"`
+	Statement   string   `json:"statement"`
+	// SelfReview says, when the log holds any, how many decisions were
+	// made by the identity's own owner or holder, with their events
+	// (Summary.SelfReviews); absent otherwise.
+	SelfReview string    `json:"self_review,omitempty"`
+	Controls   []Control `json:"controls"`
+	Summary    Summary   `json:"summary"`
 }
 
 // Control is one compliance control the report serves, and how.
@@ -158,6 +162,16 @@ type Summary struct {
 	Overdue       int `json:"overdue"`
 	NotYetChecked int `json:"not_yet_checked"` // decommissions past due that no snapshot after the due date checked
 	Late          int `json:"late"`            // decided after the due date
+	// SelfReviews counts the decisions, confirmations and undos (an
+	// event on an item each) by the item's own owner or holder, and the
+	// transfers to the decider herself, that nhi refuses and the log
+	// holds anyway: written around nhi, as nhi verify names them
+	// (docs/report.md, "Self-reviews"); SelfReviewEvents are their
+	// events, SelfReviewsInForce how many register rows' decision in
+	// force is one (flag self-review). Absent when none.
+	SelfReviews        int     `json:"self_reviews,omitempty"`
+	SelfReviewEvents   []int64 `json:"self_review_events,omitempty"`
+	SelfReviewsInForce int     `json:"self_reviews_in_force,omitempty"`
 	// ClosedBeforeDue: the campaign was closed before its due date ended;
 	// NoResponse says how many items that left without a response.
 	ClosedBeforeDue bool `json:"closed_before_due"`
@@ -452,6 +466,11 @@ const (
 	// FlagRenamed: its repository was renamed since the campaign froze
 	// it; the identity goes on under CurrentID.
 	FlagRenamed = "renamed"
+	// FlagSelfReview: the decision in force was made (or confirmed) by
+	// the identity's own owner or holder, or transferred it to the
+	// decider herself: nhi refuses that, so it was written around nhi
+	// (Summary.SelfReviews).
+	FlagSelfReview = "self-review"
 )
 
 // NotVerified is the remediation state of a decommission decision no later

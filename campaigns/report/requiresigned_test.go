@@ -7,7 +7,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/nhi-audit/nhi/audit"
 	"github.com/nhi-audit/nhi/campaigns"
 	"github.com/nhi-audit/nhi/campaigns/campaignstest"
 	"github.com/nhi-audit/nhi/campaigns/report"
@@ -29,20 +28,8 @@ func TestExportRefusesAnUnsignedDecisionWhereSignaturesAreRequired(t *testing.T)
 		q, err := campaigns.Get(ctx, f.Store, "signed")
 		must(t, err)
 		it := q.Items[0]
-		must(t, f.Store.Write(ctx, func(tx *audit.Tx) error {
-			ev, err := tx.Append(ctx, it.Reviewer, campaigns.EventDecide, campaigns.DecidePayload{Campaign: "signed", Items: []string{it.ID}, Decision: campaigns.Decommission})
-			if err != nil {
-				return err
-			}
-			at := ev.At.UTC().Format("2006-01-02T15:04:05.000000Z")
-			if _, err := tx.Exec(ctx, `UPDATE campaign_items SET decision = ?, reason = '', decided_by = ?, decided_at = ?, decision_seq = ?, conflict = 0
-				WHERE campaign_id = ? AND identity_id = ?`, "decommission", it.Reviewer, at, ev.Seq, q.ID, it.ID); err != nil {
-				return err
-			}
-			_, err = tx.Exec(ctx, `INSERT INTO campaign_decisions (campaign_id, identity_id, seq, decision, reason, actor, at, via, undoes)
-				VALUES (?, ?, ?, ?, '', ?, ?, ?, 0)`, q.ID, it.ID, ev.Seq, "decommission", it.Reviewer, at, campaigns.ViaSingle)
-			return err
-		}))
+		_, err = campaignstest.WriteAround(ctx, f.Store, it.Reviewer, campaigns.DecidePayload{Campaign: "signed", Items: []string{it.ID}, Decision: campaigns.Decommission})
+		must(t, err)
 		dir := filepath.Join(t.TempDir(), "bundle")
 		_, err = report.Export(ctx, f.Store, "signed", dir, exportOptions())
 		if !errors.Is(err, campaigns.ErrUnsignedDecision) || !strings.Contains(err.Error(), "nhi verify") {

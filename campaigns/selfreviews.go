@@ -1,0 +1,89 @@
+package campaigns
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/nhi-audit/nhi/audit"
+)
+
+// SelfReviews is nhi verify's re-check of who decided (deciders), over one
+// campaign's decisions, for the evidence report (package
+// campaigns/report; docs/report.md, "Self-reviews"): the decisions,
+// confirmations and undos whose actor owned or held the item, and the
+// transfers to the actor herself, that nhi refuses and the log holds
+// anyway. One check: the report marks what verify names.
+type SelfReviews struct {
+	d  *deciders
+	to map[int64]string // the new owner of each transfer event
+}
+
+// SelfReview says why one event on one item was no second person's review.
+type SelfReview struct {
+	Rule string // RuleOwner or RuleHolder
+	// Whose is whose the item was, as verify says it: "recorded owner
+	// when the campaign was created is rita@acme.com", "recorded owner
+	// then is Rita (event 12)", "holder according to the source is
+	// carol"; for a transfer to the actor, "new owner is rita".
+	Whose    string
+	Transfer bool // a transfer to the actor herself
+}
+
+// Text is the self-review as the report states it, for an event by
+// actor: what verify says of it.
+func (s SelfReview) Text(actor string) string {
+	what := "decision"
+	if s.Transfer {
+		what = "transfer"
+	}
+	return fmt.Sprintf("self-review: its %s, the same person as %s: nhi refuses such a %s (rule %s), so it was written around nhi, and it is no second person's review",
+		s.Whose, audit.Printable(actor), what, s.Rule)
+}
+
+// ReadSelfReviews reads what Of needs for campaign's decision,
+// confirmation and undo events up to event asOf (0: all): the directory
+// of people as it stood at each, and the owners recorded before them.
+func ReadSelfReviews(ctx context.Context, st *audit.Store, campaign string, asOf int64) (*SelfReviews, error) {
+	type payload struct {
+		Decision Decision `json:"decision"`
+		To       string   `json:"to"`
+	}
+	var all []decided
+	to := map[int64]string{}
+	for _, typ := range []string{EventDecide, EventConfirm, EventUndo} {
+		err := eachCampaignEvent(ctx, st, typ, campaign, asOf, "the decisions", func(seq int64, _, actor string, p *payload) error {
+			all = append(all, decided{seq, actor})
+			if typ == EventDecide && p.Decision == Transfer && p.To != "" {
+				to[seq] = p.To
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	d, err := readDeciders(ctx, st, all, nil)
+	if err != nil {
+		return nil, err
+	}
+	return &SelfReviews{d: d, to: to}, nil
+}
+
+// Of says whether event seq, a decision, confirmation or undo on item it
+// (as the campaign froze it), is a self-review verify names: by its
+// owner or holder, or a transfer of it to the actor herself.
+func (s *SelfReviews) Of(seq int64, it *Item) (SelfReview, bool) {
+	if s == nil || seq == 0 {
+		return SelfReview{}, false
+	}
+	if _, ok := s.d.keys[seq]; !ok {
+		return SelfReview{}, false // not a decision event of the campaign
+	}
+	if rule, whose := s.d.ownsOrHolds(seq, it.ID, it.Owner, it.NaturalOwner); rule != "" {
+		return SelfReview{Rule: rule, Whose: whose}, true
+	}
+	if to, ok := s.to[seq]; ok && s.d.toSelf(seq, to) {
+		return SelfReview{Rule: RuleOwner, Whose: "new owner is " + audit.Printable(to), Transfer: true}, true
+	}
+	return SelfReview{}, false
+}
