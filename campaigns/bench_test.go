@@ -225,7 +225,7 @@ func BenchmarkConcurrentDecisions(b *testing.B) {
 		niced bool
 		// listening has each writer's store watch the log as its TUI
 		// does (Store.WatchEvents), taking a notice at most every
-		// liveGap, while the writers decide.
+		// audit.WatchGap, while the writers decide.
 		listening bool
 	}{{"sqlite", campaignstest.SQLite, false, false, 0, 0, false, false}, {"postgres", campaignstest.Postgres, false, false, 0, 0, false, false},
 		{"postgres-reviewers", campaignstest.Postgres, false, true, 0, 0, false, false},
@@ -394,12 +394,9 @@ func BenchmarkConcurrentDecisions(b *testing.B) {
 	}
 }
 
-// liveGap is the least time the TUI leaves between two notices it takes
-// (tui/watch.go).
-const liveGap = 250 * time.Millisecond
-
 // watchLikeTUIs has each store watch the log as a TUI open on it does:
-// it takes a notice, then waits liveGap before it takes the next. It
+// it takes a notice, then waits audit.WatchGap (the TUI's liveGap)
+// before it takes the next. It
 // returns once every watch listens; what it returns ends them. The TUI's
 // re-reads after a notice are not made: what is measured is what
 // listening costs.
@@ -418,7 +415,7 @@ func watchLikeTUIs(b *testing.B, stores []*audit.Store) (stop func()) {
 		wg.Go(func() {
 			for range ch {
 				select {
-				case <-time.After(liveGap):
+				case <-time.After(audit.WatchGap):
 				case <-wctx.Done():
 				}
 			}

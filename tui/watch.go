@@ -101,8 +101,9 @@ type watchState struct {
 }
 
 // liveGap is the least time between two notices taken: those that come
-// meanwhile merge into one (audit.WatchEvents).
-const liveGap = 250 * time.Millisecond
+// meanwhile merge into one (audit.WatchEvents, which stops listening for
+// as long after each notice).
+const liveGap = audit.WatchGap
 
 // eventsWatcher is a Store that notifies appends to the log
 // (audit.Store on PostgreSQL; on an evidence file WatchEvents says it
