@@ -3,6 +3,7 @@ package audit
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strconv"
 	"strings"
 	"testing"
@@ -132,6 +133,78 @@ func TestWatchEventsPostgres(t *testing.T) {
 	case <-time.After(time.Minute):
 		t.Error("the notices did not end with the store")
 	}
+}
+
+// After a notice a watch stops listening for its gap (WatchGap): a burst
+// of 1,000 appends by another process wakes the connection of a watch in
+// its gap not once, and one whose gap ends meanwhile learns the burst's
+// last head from the log, however few notifications it was sent.
+func TestWatchSleepsThroughABurst(t *testing.T) {
+	url := pgtest.URL(t)
+	s := openAt(t, url)
+	a := obs("a", KindGitHubDeployKey)
+	snapshot(t, s, nil, nil, a)
+	watcher, err := Open(ctx, url, OpenOptions{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer watcher.Close()
+	// The first watch's connection is made first: its backend is the
+	// older in pg_stat_activity.
+	asleep, err := watcher.watch(ctx, time.Hour) // its gap outlasts the test
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := nextNotice(t, asleep.ch); n != (LogNotice{}) {
+		t.Fatalf("the first notice is %+v, want the connection listening", n)
+	}
+	awake, err := watcher.watch(ctx, time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := nextNotice(t, awake.ch); n != (LogNotice{}) {
+		t.Fatalf("the first notice is %+v, want the connection listening", n)
+	}
+	ev, err := s.SetOwner(ctx, "auditor@acme.test", a.ID, "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := nextNotice(t, asleep.ch); n != (LogNotice{Head: ev.Seq}) {
+		t.Fatalf("after owner.set #%d the notice is %+v", ev.Seq, n)
+	}
+
+	var last int64
+	for i := range 1000 {
+		notes, err := s.AddNotes(ctx, "auditor@acme.test", []string{a.ID}, fmt.Sprint("burst ", i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		last = notes[len(notes)-1].Seq
+	}
+	// The watch whose gaps end learns the last head, whatever it was sent.
+	for head := int64(0); head != last; {
+		n := nextNotice(t, awake.ch)
+		if n.Lost || n.Head < head || n.Head > last {
+			t.Fatalf("during the burst to #%d a notice %+v after head %d", last, n, head)
+		}
+		head = n.Head
+	}
+	// The server's side: the sleeping watch's backend last ran the
+	// UNLISTEN, and listens on nothing the server would notify.
+	var state, query string
+	if err := s.db.QueryRowContext(ctx, `SELECT state, query FROM pg_stat_activity WHERE application_name = $1 AND datname = current_database() ORDER BY backend_start LIMIT 1`, WatchApplication).Scan(&state, &query); err != nil {
+		t.Fatal(err)
+	}
+	if state != "idle" || query != unlistenSQL {
+		t.Errorf("the watch in its gap: its backend %s after %q, want idle after %q", state, query, unlistenSQL)
+	}
+	if got := asleep.received.Load(); got != 1 {
+		t.Errorf("the watch in its gap was sent %d notifications, the first append's and %d of the burst's 1,000; want that one only", got, got-1)
+	}
+	if len(asleep.ch) != 0 {
+		t.Errorf("the watch in its gap sent %+v", <-asleep.ch)
+	}
+	t.Logf("the watch with 1-ms gaps was sent %d notifications for 1,001 appends", awake.received.Load())
 }
 
 // Notices the receiver has not taken merge into one: the newest head, or

@@ -195,7 +195,9 @@ func BenchmarkCreate1M(b *testing.B) {
 // loop's (docs/performance.md, "Issue 20"). postgres-locked makes
 // every decision the long way, everything read under the write lock, as
 // before decisions were prepared outside it. postgres-reviewers-people5000
-// is postgres-reviewers in a directory of 5,000 people, just imported.
+// is postgres-reviewers in a directory of 5,000 people, just imported;
+// postgres-reviewers-listening is postgres-reviewers with each reviewer's
+// TUI open, listening for the others' decisions (docs/team.md, "Live").
 func BenchmarkConcurrentDecisions(b *testing.B) {
 	const writers, each = 40, 250
 	for _, run := range []struct {
@@ -221,13 +223,18 @@ func BenchmarkConcurrentDecisions(b *testing.B) {
 		// server's backends have the cores first, as when the 40 are
 		// on laptops of their own and only the server is here.
 		niced bool
-	}{{"sqlite", campaignstest.SQLite, false, false, 0, 0, false}, {"postgres", campaignstest.Postgres, false, false, 0, 0, false},
-		{"postgres-reviewers", campaignstest.Postgres, false, true, 0, 0, false},
-		{"postgres-reviewers-niced", campaignstest.Postgres, false, true, 0, 0, true},
-		{"postgres-reviewers-paced200", campaignstest.Postgres, false, true, 200 * time.Millisecond, 0, false},
-		{"postgres-reviewers-paced500", campaignstest.Postgres, false, true, 80 * time.Millisecond, 0, false},
-		{"postgres-locked", campaignstest.Postgres, true, false, 0, 0, false},
-		{"postgres-reviewers-people5000", campaignstest.Postgres, false, true, 0, 5000 - writers, false}} {
+		// listening has each writer's store watch the log as its TUI
+		// does (Store.WatchEvents), taking a notice at most every
+		// audit.WatchGap, while the writers decide.
+		listening bool
+	}{{"sqlite", campaignstest.SQLite, false, false, 0, 0, false, false}, {"postgres", campaignstest.Postgres, false, false, 0, 0, false, false},
+		{"postgres-reviewers", campaignstest.Postgres, false, true, 0, 0, false, false},
+		{"postgres-reviewers-listening", campaignstest.Postgres, false, true, 0, 0, false, true},
+		{"postgres-reviewers-niced", campaignstest.Postgres, false, true, 0, 0, true, false},
+		{"postgres-reviewers-paced200", campaignstest.Postgres, false, true, 200 * time.Millisecond, 0, false, false},
+		{"postgres-reviewers-paced500", campaignstest.Postgres, false, true, 80 * time.Millisecond, 0, false, false},
+		{"postgres-locked", campaignstest.Postgres, true, false, 0, 0, false, false},
+		{"postgres-reviewers-people5000", campaignstest.Postgres, false, true, 0, 5000 - writers, false, false}} {
 		eng := run.eng
 		b.Run(run.name, func(b *testing.B) {
 			if eng == campaignstest.Postgres && testing.Short() {
@@ -262,6 +269,9 @@ func BenchmarkConcurrentDecisions(b *testing.B) {
 				}
 				defer st.Close()
 				stores[w] = st
+			}
+			if run.listening {
+				defer watchLikeTUIs(b, stores)()
 			}
 			var p95, cpu, serverCPU time.Duration
 			serverTime := func() time.Duration {
@@ -381,6 +391,39 @@ func BenchmarkConcurrentDecisions(b *testing.B) {
 				b.ReportMetric(float64(serverCPU.Microseconds())/decisions, "server-cpu-µs/decision")
 			}
 		})
+	}
+}
+
+// watchLikeTUIs has each store watch the log as a TUI open on it does:
+// it takes a notice, then waits audit.WatchGap (the TUI's liveGap)
+// before it takes the next. It
+// returns once every watch listens; what it returns ends them. The TUI's
+// re-reads after a notice are not made: what is measured is what
+// listening costs.
+func watchLikeTUIs(b *testing.B, stores []*audit.Store) (stop func()) {
+	b.Helper()
+	wctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	for _, st := range stores {
+		ch, err := st.WatchEvents(wctx)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if n := <-ch; n != (audit.LogNotice{}) {
+			b.Fatalf("the first notice is %+v, want listening", n)
+		}
+		wg.Go(func() {
+			for range ch {
+				select {
+				case <-time.After(audit.WatchGap):
+				case <-wctx.Done():
+				}
+			}
+		})
+	}
+	return func() {
+		cancel()
+		wg.Wait()
 	}
 }
 

@@ -37,7 +37,9 @@ import (
 // the poll stops while the listening connection is up. When that
 // connection is lost the poll takes over until it is back; the notices
 // are taken at most one per liveGap, so a burst of decisions by forty
-// reviewers is a few re-reads, not one per decision.
+// reviewers is a few re-reads, not one per decision, and the connection
+// stops listening for as long after each notification, so the server
+// does not wake it for every decision either (docs/team.md, "Live").
 
 // watchTickMsg is time to look at the log's head again.
 type watchTickMsg struct{}
@@ -101,8 +103,9 @@ type watchState struct {
 }
 
 // liveGap is the least time between two notices taken: those that come
-// meanwhile merge into one (audit.WatchEvents).
-const liveGap = 250 * time.Millisecond
+// meanwhile merge into one (audit.WatchEvents, which stops listening for
+// as long after each notice).
+const liveGap = audit.WatchGap
 
 // eventsWatcher is a Store that notifies appends to the log
 // (audit.Store on PostgreSQL; on an evidence file WatchEvents says it
