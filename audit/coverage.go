@@ -401,6 +401,26 @@ type statusJudge struct {
 	finished map[string][]int64 // source NUL account -> finished snapshots, oldest first
 	cov      map[int64]*judgedCoverage
 	moved    map[string]MovedScopes // source NUL account -> scopes renamed
+	// last is the source and account judged last and their finished
+	// snapshots: identities in ID order come an account at a time, and
+	// the key built and looked up for each was a fortieth of the
+	// derive of a table read (issue 21).
+	last struct {
+		source, account string
+		finished        []int64
+		ok              bool
+	}
+}
+
+// finishedOf is j.finished of source and account.
+func (j *statusJudge) finishedOf(source, account string) []int64 {
+	l := &j.last
+	if !l.ok || l.source != source || l.account != account {
+		// Copies: the identity's texts may share a page read whole.
+		l.source, l.account = strings.Clone(source), strings.Clone(account)
+		l.finished, l.ok = j.finished[source+"\x00"+account], true
+	}
+	return l.finished
 }
 
 func (s *Store) newStatusJudge(ctx context.Context) (*statusJudge, error) {
@@ -431,7 +451,7 @@ func (s *Store) newStatusJudge(ctx context.Context) (*statusJudge, error) {
 // judge sets it.Status and it.StatusReason; account is its account.
 func (j *statusJudge) judge(ctx context.Context, it *Identity, account string) error {
 	it.Status, it.StatusReason = StatusActive, ""
-	later := j.finished[it.Source+"\x00"+account]
+	later := j.finishedOf(it.Source, account)
 	i, _ := slices.BinarySearch(later, it.SnapshotID+1)
 	later = later[i:]
 	if len(later) == 0 {

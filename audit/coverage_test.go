@@ -2,6 +2,7 @@ package audit
 
 import (
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -221,5 +222,26 @@ func TestRootFolderCoversBelow(t *testing.T) {
 				t.Errorf("statuses %v; want %v", got, c.want)
 			}
 		})
+	}
+}
+
+// A judge finds an account's finished snapshots through the account it
+// judged last (finishedOf) as the map gives them, however the identities
+// switch between sources and accounts, and where a source and an account
+// joined would read as another pair's.
+func TestFinishedOfIsTheMaps(t *testing.T) {
+	j := &statusJudge{finished: map[string][]int64{
+		"github\x00acme":  {1, 4},
+		"github\x00acme2": {2},
+		"aws\x00acme":     {3},
+		"github\x00":      {5},
+	}}
+	pairs := [][2]string{{"github", "acme"}, {"github", "acme"}, {"github", "acme2"}, {"aws", "acme"},
+		{"github", "acme"}, {"github", ""}, {"github\x00acme", ""}, {"github", "acme"}, {"x509", "acme"}, {"", ""}, {"github", "acme2"}}
+	for _, p := range pairs {
+		got, want := j.finishedOf(p[0], p[1]), j.finished[p[0]+"\x00"+p[1]]
+		if !slices.Equal(got, want) {
+			t.Errorf("%q %q: finishedOf %v, the map %v", p[0], p[1], got, want)
+		}
 	}
 }

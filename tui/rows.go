@@ -97,6 +97,10 @@ type rowBuilder struct {
 	// interning: an intern map of millions of unique texts costs more
 	// than it saves.
 	repeats map[uint32]*repeatCount
+	// fixedRepeats are the repeats of the classes of names, messages and
+	// suggestions (className...), by MaxUint32 - class: the most used,
+	// found without a look-up in repeats.
+	fixedRepeats [nFixedClasses]*repeatCount
 	// encoded counts the rows encoded; expected is how many the
 	// population will hold, once counted (expect).
 	encoded, expected int
@@ -111,6 +115,9 @@ type rowBuilder struct {
 	// (many rows have the same permissions), found by a look-up per pair
 	// in the small map rather than by iterating it (pairs).
 	lastAttr, lastPerm pairRun
+	// pairBuf is pairs' list of the pairs a row shares with the last run,
+	// reused from row to row.
+	pairBuf []uint32
 	// lastMsg is, per finding kind (an index into tables.fkinds), the
 	// message its last finding had: a row's findings are of several
 	// rules, so the message class's last text (repeatCount.last) changes
@@ -182,6 +189,7 @@ const (
 	classMessage    // findings' messages: "not used for 412 days"
 	classSuggOwner  // owner suggestions' owners
 	classSuggSource // owner suggestions' sources: "admin team of acme/api"
+	nFixedClasses   = math.MaxUint32 - classSuggSource + 1
 )
 
 // fixedTexts are interned first, in this order, so their indices are
@@ -379,11 +387,7 @@ func (b *rowBuilder) textAt(f int, s string) uint32 {
 // textOf is s's index, interned while texts of its class repeat
 // (repeatCount).
 func (b *rowBuilder) textOf(class uint32, s string) uint32 {
-	c := b.repeats[class]
-	if c == nil {
-		c = &repeatCount{}
-		b.repeats[class] = c
-	}
+	c := b.repeatOf(class)
 	if c.n >= internTrial && c.known*internRatio < c.n {
 		c.idx = nil
 		if s == "" {
@@ -416,6 +420,26 @@ func (b *rowBuilder) textOf(class uint32, s string) uint32 {
 	return i
 }
 
+// repeatOf is class's repeatCount, made when first asked for.
+func (b *rowBuilder) repeatOf(class uint32) *repeatCount {
+	var fixed **repeatCount
+	if class >= classSuggSource {
+		fixed = &b.fixedRepeats[math.MaxUint32-class]
+		if *fixed != nil {
+			return *fixed
+		}
+	}
+	c := b.repeats[class]
+	if c == nil {
+		c = &repeatCount{}
+		b.repeats[class] = c
+	}
+	if fixed != nil {
+		*fixed = c
+	}
+	return c
+}
+
 // message is the index of a finding's message s, of finding kind ki:
 // textOf(classMessage, s), but a message its kind's last finding had is
 // found without a look-up in the class's map, and counted as the repeat
@@ -425,7 +449,7 @@ func (b *rowBuilder) message(ki uint32, s string) uint32 {
 		b.lastMsg = append(b.lastMsg, make([]lastText, int(ki)+1-len(b.lastMsg))...)
 	}
 	if l := &b.lastMsg[ki]; l.ok && l.s == s {
-		if c := b.repeats[classMessage]; c != nil && (c.n < internTrial || c.known*internRatio >= c.n) {
+		if c := b.repeatOf(classMessage); c.n < internTrial || c.known*internRatio >= c.n {
 			c.n++
 			c.known++
 		}
@@ -459,55 +483,46 @@ func (b *rowBuilder) raw(s string) uint32 {
 }
 
 // pairs is the run of m's pairs: last's if m holds the same pairs (last
-// becomes the run returned), else a new one.
+// becomes the run returned), else a new one. The pairs the last run has
+// too keep its texts, and a key it has keeps its index, without a look-up
+// in the intern maps: a row's attributes mostly differ from the previous
+// row's in a value or two (a lineage, a fingerprint), and the look-ups of
+// the others were most of the encoding of a first open of a million
+// identities (issue 21). Each key of the last run is looked up in m once,
+// for both the comparison and the new run, where a comparison of the two
+// (samePairs) looked each up again for the new run.
 func (b *rowBuilder) pairs(m map[string]string, last *pairRun) (uint32, uint16) {
-	if len(m) == int(last.n) && b.samePairs(m, last) {
-		return last.at, last.n
-	}
-	at, n := b.newPairs(m, last)
-	*last = pairRun{at, n}
-	return at, n
-}
-
-// samePairs reports whether m holds the pairs of run (as many: the
-// caller checks).
-func (b *rowBuilder) samePairs(m map[string]string, run *pairRun) bool {
-	p := b.t.pairs.run(run.at, run.n)
-	for k := 0; k < len(p); k += 2 {
-		v, ok := m[b.t.strs.at(p[k])]
-		if !ok || v != b.t.strs.at(p[k+1]) {
-			return false
-		}
-	}
-	return true
-}
-
-// newPairs adds m's pairs to tables.pairs, as a run. The pairs the last
-// run has too keep its texts, and a key it has keeps its index, without a
-// look-up in the intern maps: a row's attributes mostly differ from the
-// previous row's in a value or two (a lineage, a fingerprint), and the
-// look-ups of the others were most of the encoding of a first open of a
-// million identities (issue 21).
-func (b *rowBuilder) newPairs(m map[string]string, last *pairRun) (uint32, uint16) {
 	n := min(len(m), math.MaxUint16)
 	if n == 0 {
-		return b.t.pairs.n, 0
+		if last.n == 0 {
+			return last.at, 0
+		}
+		*last = pairRun{b.t.pairs.n, 0}
+		return last.at, 0
 	}
 	prev := b.t.pairs.run(last.at, last.n)
-	at, room := b.t.pairs.add(n)
-	k := 0
-	for j := 0; j < len(prev) && k < len(room); j += 2 {
+	same := len(m) == int(last.n)
+	kept := b.pairBuf[:0]
+	for j := 0; j < len(prev) && len(kept) < 2*n; j += 2 {
 		v, ok := m[b.t.strs.at(prev[j])]
 		if !ok {
+			same = false
 			continue
 		}
 		vi := prev[j+1]
 		if v != b.t.strs.at(vi) {
+			same = false
 			vi = b.textOf(prev[j], v)
 		}
-		room[k], room[k+1] = prev[j], vi
-		k += 2
+		kept = append(kept, prev[j], vi)
 	}
+	b.pairBuf = kept
+	if same {
+		return last.at, last.n
+	}
+	at, room := b.t.pairs.add(n)
+	k := copy(room, kept)
+	*last = pairRun{at, uint16(n)}
 	if k == len(room) {
 		return at, uint16(n)
 	}
@@ -705,9 +720,21 @@ func (s *rowSubject) FilterText(f filter.Field) string {
 	case filter.Account:
 		return s.t.strs.at(r.account)
 	case filter.Status:
-		return s.t.strs.at(r.status)
+		return s.t.fixedOr(r.status)
 	}
 	return ""
+}
+
+// fixedOr is text i: from fixedTexts when it is one of them (a row's
+// status always is), without reading its reference and bytes in the
+// store. The status term of the table's filter asks it of every row
+// each time a batch arrives (issue 21: a million rows, some twenty
+// times during a first open).
+func (t *tables) fixedOr(i uint32) string {
+	if i < uint32(len(fixedTexts)) {
+		return fixedTexts[i]
+	}
+	return t.strs.at(i)
 }
 
 // FilterTime implements filter.Subject.

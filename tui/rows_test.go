@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/nhi-audit/nhi/audit"
+	"github.com/nhi-audit/nhi/filter"
 )
 
 // Each identity's attributes and permissions come back whole from its row,
@@ -47,6 +48,95 @@ func TestRowsKeepAttributesAndPermissions(t *testing.T) {
 	}
 	if r0, r1 := p.row(0), p.row(1); r0.perm != r1.perm || r0.nPerm != r1.nPerm {
 		t.Error("two rows in a row with the same permissions should share their run of pairs")
+	}
+}
+
+// A row's pairs are its maps, whatever the maps of the rows before it: the
+// run shared with the previous row, the pairs kept from it with another
+// value, the keys it lacked, keys that are the previous row's values, empty
+// keys and values, one map the same object as the last row's but fewer
+// pairs, rows in an order that moves every key in and out (pairs, each of
+// the previous run's keys looked up once). Compared with the maps
+// themselves, and a row whose maps equal the previous row's shares its runs.
+func TestRowsPairsAreTheirMaps(t *testing.T) {
+	keys := []string{"", "a", "b", "lineage", "repository_id", "x"}
+	values := []string{"", "a", "1", "2", "lineage", "long value of a key that reads like a sentence"}
+	var maps_ []map[string]string
+	seed := uint32(7)
+	next := func(n int) int { // a fixed sequence: the test is the same every run
+		seed = seed*1664525 + 1013904223
+		return int(seed>>16) % n
+	}
+	for range 400 {
+		m := map[string]string{}
+		switch next(5) {
+		case 0: // the previous row's map again
+			if len(maps_) > 0 {
+				m = maps.Clone(maps_[len(maps_)-1])
+			}
+		case 1: // the previous row's, one value changed
+			if len(maps_) > 0 && maps_[len(maps_)-1] != nil {
+				m = maps.Clone(maps_[len(maps_)-1])
+			}
+			m[keys[next(len(keys))]] = values[next(len(values))]
+		case 2:
+			m = nil
+		default:
+			for range next(len(keys) + 1) {
+				m[keys[next(len(keys))]] = values[next(len(values))]
+			}
+		}
+		maps_ = append(maps_, m)
+	}
+	ids := make([]audit.Identity, len(maps_))
+	for i := range ids {
+		ids[i] = identity(audit.Kinds[0], fmt.Sprintf("key-%d", i), "acme/api")
+		ids[i].Attributes = maps_[i]
+		ids[i].Permissions = maps_[len(maps_)-1-i]
+	}
+	p := newPopulation(ids)
+	shared := 0
+	for i, want := range ids {
+		got := p.identity(int32(i))
+		if !maps.Equal(got.Attributes, want.Attributes) {
+			t.Fatalf("row %d: attributes %v, want %v", i, got.Attributes, want.Attributes)
+		}
+		if !maps.Equal(got.Permissions, want.Permissions) {
+			t.Fatalf("row %d: permissions %v, want %v", i, got.Permissions, want.Permissions)
+		}
+		if i > 0 && len(want.Attributes) > 0 && maps.Equal(want.Attributes, ids[i-1].Attributes) {
+			shared++
+			if r0, r1 := p.row(int32(i-1)), p.row(int32(i)); r0.attr != r1.attr || r0.nAttr != r1.nAttr {
+				t.Errorf("row %d has the attributes of the row before it, and should share their run", i)
+			}
+		}
+	}
+	if shared == 0 {
+		t.Fatal("no row had the attributes of the row before it: the test tests less than it says")
+	}
+}
+
+// A row's status reads the same through the filter (fixedOr) as from the
+// store, for each status and for a text that is none of the fixed ones.
+func TestFixedOrIsTheStoresText(t *testing.T) {
+	b := newRowBuilder()
+	extra := b.text("not a fixed text")
+	tb := b.tables()
+	for i := range uint32(len(fixedTexts)) + 1 {
+		if i == uint32(len(fixedTexts)) {
+			i = extra
+		}
+		if got, want := tb.fixedOr(i), tb.strs.at(i); got != want {
+			t.Errorf("text %d: fixedOr %q, the store %q", i, got, want)
+		}
+	}
+	for _, st := range []string{audit.StatusActive, audit.StatusRemoved, audit.StatusNotChecked} {
+		id := identity(audit.Kinds[0], "k", "acme/api")
+		id.Status = st
+		p := newPopulation([]audit.Identity{id})
+		if got := p.subject().at(0).FilterText(filter.Status); got != st {
+			t.Errorf("status %q reads %q through the filter", st, got)
+		}
 	}
 }
 

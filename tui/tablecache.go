@@ -231,6 +231,7 @@ func (b *rowBuilder) restore(c *tableCache) {
 	}
 	b.strIdx, b.fkIdx, b.suggIdx = nil, nil, nil
 	b.repeats = make(map[uint32]*repeatCount, len(c.repeats))
+	b.fixedRepeats = [nFixedClasses]*repeatCount{} // they are repeats' again
 	for _, r := range c.repeats {
 		b.repeats[r.class] = &repeatCount{n: int(r.n), known: int(r.know)}
 	}
