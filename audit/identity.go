@@ -172,6 +172,16 @@ func (k Kind) TracksLastUse() bool {
 // then not "never used".
 const AttrLastUseUnknown = "last_used_unknown"
 
+// AttrEmptyInFile, on an identity of one of nhi's own kinds read from a
+// file (nhi import: an AWS access key, a deploy key), names the cells its
+// row left empty or the file did not have ("last_used_at permissions"),
+// for which the importer set the markers beside it (AttrLastUseUnknown,
+// AttrPoliciesUnknown, AttrExpiryUnknown, AttrRotationUnknown): what was
+// not read then says the file left it so, not a gap of a snapshot
+// (NotReadOf). An imported kind (ImportKindPrefix) carries none: every
+// mark on it comes from its file.
+const AttrEmptyInFile = "empty_in_file"
+
 // AttrUseTrackedSince, on an identity with no last use, is when its
 // source's record of use begins (RFC 3339), where the identity is older:
 // an AWS role (AWS reports 400 days of use), an access key older than

@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -55,6 +57,12 @@ func NotReadOf(o *Observation) []NotRead {
 	if len(a) == 0 {
 		return nil
 	}
+	// fromFile says the file o was imported from left cell empty (or had
+	// no such column): every mark on an imported kind, and those that
+	// AttrEmptyInFile names on one of nhi's own.
+	fromFile := func(cell string) bool {
+		return o.Kind.Imported() || slices.Contains(strings.Fields(a[AttrEmptyInFile]), cell)
+	}
 	var out []NotRead
 	if a[AttrPoliciesUnknown] == "true" {
 		why := "what it is granted was not read (a gap of its snapshot), so no permission listed is not none"
@@ -63,6 +71,8 @@ func NotReadOf(o *Observation) []NotRead {
 			why = "the documents of its policies " + a[attrPoliciesUnreadable] + " are empty, do not parse or were not listed, so what it is granted is not known whole"
 		case a[attrPermissionsUnknown] != "":
 			why = "its roles or role bindings were not all read (" + a[attrPermissionsUnknown] + "), so what it is granted is not known whole"
+		case fromFile("permissions"):
+			why = "its source did not say what it is granted (an import's empty or missing permissions), so no permission listed is not none"
 		}
 		out = append(out, NotRead{NotReadPermissions, AttrPoliciesUnknown, why})
 	}
@@ -79,7 +89,7 @@ func NotReadOf(o *Observation) []NotRead {
 			why = "none recorded since " + since.UTC().Format(time.DateOnly) + ", when its source's record of use begins; older use is not recorded"
 		} else if a[AttrUseTrackedSince] != "" {
 			why = "its source does not say since when it records use: whether it was used is not known"
-		} else if o.Kind.Imported() {
+		} else if fromFile("last_used_at") {
 			why = "its source did not say when it was last used (an import's empty last_used_at): whether and when it was used is not known"
 		}
 		out = append(out, NotRead{NotReadLastUse, AttrLastUseUnknown, why})

@@ -30,6 +30,14 @@ func TestNotReadOf(t *testing.T) {
 			"trust/trust_unknown: trusts no root"},
 		{"tracking unknown", Observation{Kind: KindK8sSAToken, Attributes: map[string]string{AttrLastUseUnknown: "true", AttrUseTrackedSince: "unknown"}},
 			"last_used/last_used_unknown: does not say since when"},
+		{"connector denied", Observation{Kind: KindAWSAccessKey, Attributes: map[string]string{AttrLastUseUnknown: "true"}},
+			"last_used/last_used_unknown: a gap of its snapshot"},
+		{"imported key", Observation{Kind: KindAWSAccessKey, Attributes: map[string]string{AttrLastUseUnknown: "true", AttrEmptyInFile: "last_used_at"}},
+			"last_used/last_used_unknown: an import's empty last_used_at"},
+		{"imported user", Observation{Kind: KindAWSIAMUser, Attributes: map[string]string{AttrPoliciesUnknown: "true", AttrEmptyInFile: "permissions"}},
+			"permissions/policies_unknown: an import's empty or missing permissions"},
+		{"imported kind", Observation{Kind: ImportKindPrefix + "bot_token", Attributes: map[string]string{AttrPoliciesUnknown: "true", AttrLastUseUnknown: "true"}},
+			"permissions/policies_unknown: an import's empty or missing permissions | last_used/last_used_unknown: an import's empty last_used_at"},
 		{"values read", Observation{Kind: KindGitHubFineGrainedPAT, LastUsedAt: &at, ExpiresAt: &at, RotatedAt: &at, Attributes: map[string]string{
 			AttrLastUseUnknown: "true", AttrExpiryUnknown: "true", "rotated_unknown": "true"}}, ""},
 	} {

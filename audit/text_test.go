@@ -2,6 +2,7 @@ package audit
 
 import (
 	"math"
+	"strconv"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -86,9 +87,16 @@ func TestCounted(t *testing.T) {
 }
 
 func TestThousands(t *testing.T) {
-	for n, want := range map[int]string{0: "0", 7: "7", 999: "999", 1000: "1,000", 12345: "12,345", 100000: "100,000",
-		1234567: "1,234,567", -7: "-7", -123: "-123", -1234: "-1,234", -100000: "-100,000",
-		math.MaxInt64: "9,223,372,036,854,775,807", math.MinInt64: "-9,223,372,036,854,775,808"} {
+	cases := map[int]string{0: "0", 7: "7", 999: "999", 1000: "1,000", 12345: "12,345", 100000: "100,000",
+		1234567: "1,234,567", -7: "-7", -123: "-123", -1234: "-1,234", -100000: "-100,000"}
+	// An int's extremes: 64 bits, or 32 where Go's int is (GOARCH=386,
+	// which .ci/run vets).
+	hi, lo := "9,223,372,036,854,775,807", "-9,223,372,036,854,775,808"
+	if strconv.IntSize == 32 {
+		hi, lo = "2,147,483,647", "-2,147,483,648"
+	}
+	cases[math.MaxInt], cases[math.MinInt] = hi, lo
+	for n, want := range cases {
 		if got := Thousands(n); got != want {
 			t.Errorf("Thousands(%d) = %q, want %q", n, got, want)
 		}

@@ -76,7 +76,9 @@ const (
 // spare by their shares). With a campaign picked, STATUS holds the
 // decision the reviewer is there to make, so it is hidden last
 // (statusDropDeciding). SOURCE (source/account) shows only where the
-// population holds more than one source or account, from 84 cells.
+// population holds more than one source or account, and is as wide as
+// the widest of them (fitSource), so it shows whole or gives way, never
+// cut: from 87 cells for "github/acme", from 92 for "aws/123456789012".
 var identityColumns = []column{
 	colSource:    {Title: "SOURCE", Min: 8, Fit: 16, Max: 22, Grow: 1, Drop: 20}, // aws/123456789012
 	colKind:      {Title: "KIND", Min: 14, Max: 17, Grow: 4},
@@ -126,6 +128,9 @@ type identitiesView struct {
 	lastQuery    time.Duration
 
 	findings []audit.Finding // the findings of the row being drawn (cells)
+
+	// sourcesOf is the population whose sources fitSource measured last.
+	sourcesOf *population
 
 	// grown is the rows grew set last, whose room past them is grew's
 	// alone to append into.
@@ -375,6 +380,26 @@ func (v *identitiesView) fitAge() {
 		}
 	}
 	v.table.SetMinFit(colAge, w, 0)
+}
+
+// fitSource makes SOURCE as wide as the widest source/account the rows
+// came from (up to its Max), so each shows whole or, where the row has no
+// room for it, the column gives way (AGE first, then SOURCE itself) rather
+// than cut: "aws/1111111111…" at 100 columns read as any account whose
+// number starts so. It measures again only when the population changed.
+func (v *identitiesView) fitSource() {
+	p := v.st.pop
+	if p == v.sourcesOf {
+		return
+	}
+	v.sourcesOf = p
+	c := identityColumns[colSource]
+	w := c.Min
+	for k := range p.srcs {
+		w = max(w, textWidth(audit.Printable(p.t.strs.at(k[0])+"/"+p.t.strs.at(k[1]))))
+	}
+	w = min(w, c.Max)
+	v.table.SetMinFit(colSource, w, w)
 }
 
 // relayout is SetSize again, after the lines above the table changed.
@@ -711,6 +736,7 @@ func (v *identitiesView) View() string {
 	v.at = v.st.now()
 	v.fitLastUsed()
 	v.fitAge()
+	v.fitSource()
 	var b strings.Builder
 	b.WriteString(joinEnds(v.title(), v.position(), v.width))
 	if v.editing {

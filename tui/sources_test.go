@@ -87,6 +87,55 @@ func TestGoldenWideColumns(t *testing.T) {
 	}
 }
 
+// TestGoldenSourceWhole: SOURCE is as wide as the widest source/account
+// or gives way, never cut. At 100 columns, with a last use three years
+// ago and a key made eleven years ago (LAST USED and AGE wider, as in the
+// demo), "aws/123456789012" was cut to "aws/123456789…" for one cell;
+// now AGE gives way and the account shows whole. At 80 columns there is
+// no room for it: SOURCE gives way too, never shown cut.
+func TestGoldenSourceWhole(t *testing.T) {
+	ctx := context.Background()
+	st, err := audit.Open(ctx, filepath.Join(t.TempDir(), "nhi.db"), audit.OpenOptions{Create: true, Now: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	recordNames(t, st, "github", "acme", audit.KindGitHubDeployKey, []string{"deploy-prod", "deploy-docs"})
+	w, err := st.BeginSnapshot(ctx, audit.SnapshotInfo{Source: "aws", Account: "123456789012", APIURL: "test", ToolVersion: "test", StartedAt: testNow.Add(-time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	created, used := testNow.AddDate(-11, 0, 0), testNow.AddDate(-3, 0, 0)
+	for _, n := range []string{"AKIAEXAMPLE0000001", "AKIAEXAMPLE0000002"} {
+		o := audit.Observation{ID: audit.IdentityID("aws", "123456789012", audit.KindAWSAccessKey, n), Kind: audit.KindAWSAccessKey, Name: n, Scope: "123456789012", CreatedAt: &created, LastUsedAt: &used}
+		if err := w.Record(o); err != nil {
+			t.Fatal(err)
+		}
+	}
+	last, err := w.Finish(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, size := range [][2]int{{100, 12}, {80, 12}} {
+		m := New(last, nil, Options{Now: clock, Store: st})
+		m.Update(tea.WindowSizeMsg{Width: size[0], Height: size[1]})
+		run(t, m, m.Init(), 0)
+		v := m.View()
+		checkFrame(t, v, size[0], size[1])
+		header := strings.Split(v, "\n")[2]
+		if want := size[0] >= 100; strings.Contains(header, "SOURCE") != want {
+			t.Errorf("%dx%d: SOURCE shown %v, want %v:\n%s", size[0], size[1], !want, want, v)
+		}
+		if strings.Contains(v, "aws/") && !strings.Contains(v, "aws/123456789012 ") {
+			t.Errorf("%dx%d: the AWS account is cut:\n%s", size[0], size[1], v)
+		}
+		if strings.Contains(header, "SOURCE") && !strings.Contains(v, "github/acme ") {
+			t.Errorf("%dx%d: github/acme is cut:\n%s", size[0], size[1], v)
+		}
+		checkGolden(t, fmt.Sprintf("identities_sources_%dx%d.txt", size[0], size[1]), v)
+	}
+}
+
 // The detail's Changes line compares the identity's own source/account:
 // a cluster read once after an organisation was read twice says it has
 // nothing to compare yet, naming itself, and the organisation's

@@ -285,19 +285,27 @@ document.body.setAttribute("data-paper", paper.join("|"));
 }
 
 // fitScript records, after layout, how wide the page is against the
-// window, which tables are wider than the window (they may scroll inside
-// their own box, not widen the page) and the narrowest digest cell.
+// window, every element that passes the page's right edge outside a box
+// that scrolls (overflow-x other than visible) below the body (a table
+// may scroll inside its own box, not widen the page), and the narrowest
+// digest cell.
 const fitScript = `<script>
-const wide = [...document.querySelectorAll("table")].filter(t => t.getClientRects().length && t.getBoundingClientRect().right > innerWidth && !t.parentElement.classList.contains("wide")).map(t => t.querySelector("th").textContent);
+const edge = document.documentElement.clientWidth;
+const scrolls = e => { for (let a = e.parentElement; a && a !== document.body; a = a.parentElement) if (getComputedStyle(a).overflowX !== "visible") return true; return false; };
+const wide = [...document.querySelectorAll("body *")].filter(e => e.getClientRects().length && e.getBoundingClientRect().right > edge + 0.5 && !scrolls(e)).map(e => {
+  const t = e.closest("table"), th = t && t.querySelector("th");
+  return e.tagName.toLowerCase() + (e.className ? "." + e.className.split(" ").join(".") : "") + (th ? " in the table headed " + JSON.stringify(th.textContent) : "") + ": " + e.textContent.slice(0, 60);
+});
 const hashes = [...document.querySelectorAll("td.hash")].filter(e => e.getClientRects().length).map(e => e.getBoundingClientRect().width);
-document.body.setAttribute("data-fit", JSON.stringify({page: document.documentElement.scrollWidth, window: innerWidth, wide: wide, hash: Math.min(...hashes), hashes: hashes.length}));
+document.body.setAttribute("data-fit", JSON.stringify({page: document.documentElement.scrollWidth, window: innerWidth, edge: edge, wide: wide, hash: Math.min(...hashes), hashes: hashes.length}));
 </script>`
 
 // TestScreenFits: on a 1200- or 800-pixel window the report does not
-// scroll sideways: the reviewer statistics' headings wrap, a table with
-// many columns scrolls inside its own box, and a digest in a table of
-// several sources keeps room for two lines of 36 characters rather than
-// a column a character wide.
+// scroll sideways and no element passes the page's right edge: the
+// reviewer statistics' headings wrap, a table with many columns scrolls
+// inside its own box, and a digest in a table of several sources keeps
+// room for two lines of 36 characters rather than a column a character
+// wide.
 func TestScreenFits(t *testing.T) {
 	bin := chromium(t)
 	path := printHTML(t, printCampaign(t, 30,
@@ -319,19 +327,23 @@ func TestScreenFits(t *testing.T) {
 			t.Fatalf("%d: the layout script did not run:\n%.500s", width, dom)
 		}
 		var fit struct {
-			Page, Window, Hashes int
-			Wide                 []string
-			Hash                 float64
+			Page, Window, Edge, Hashes int
+			Wide                       []string
+			Hash                       float64
 		}
-		if err := json.Unmarshal([]byte(strings.ReplaceAll(m[1], "&quot;", `"`)), &fit); err != nil {
+		if err := json.Unmarshal([]byte(strings.NewReplacer("&quot;", `"`, "&amp;", "&", "&lt;", "<", "&gt;", ">").Replace(m[1])), &fit); err != nil {
 			t.Fatal(err)
 		}
 		t.Logf("%d: page %d px wide in a %d px window; narrowest of %d digest cells %.0f px", width, fit.Page, fit.Window, fit.Hashes, fit.Hash)
 		if fit.Page > fit.Window {
 			t.Errorf("%d: the page is %d px wide, wider than the %d px window: it scrolls sideways", width, fit.Page, fit.Window)
 		}
-		for _, th := range fit.Wide {
-			t.Errorf("%d: the table headed %q is wider than the window", width, th)
+		for i, e := range fit.Wide {
+			if i == 5 {
+				t.Errorf("%d: and %d more", width, len(fit.Wide)-5)
+				break
+			}
+			t.Errorf("%d: %s passes the page's right edge (%d px)", width, e, fit.Edge)
 		}
 		// Two lines of "sha256:" and 64 hex digits at 0.85em monospace.
 		if fit.Hashes < 4 || fit.Hash < 200 {
@@ -379,39 +391,46 @@ const over = [...document.querySelectorAll("td")].filter(td => td.getClientRects
 document.body.setAttribute("data-over", JSON.stringify(over));
 </script>`
 
-// TestCellsHoldTheirText: on a 1280- or 1000-pixel window no cell's
-// text runs into the next cell. A decision's time
+// TestCellsHoldTheirText: on a 1280-, 1000- or 800-pixel window no
+// cell's text runs into the next cell. A decision's time
 // ("2026-12-04T18:54:32Z") kept to one line ran past the register's and
 // the exceptions' Time column, over the justification beside it: both
-// were unreadable on a 1280-pixel screen.
+// were unreadable on a 1280-pixel screen. At 800 pixels "decommission",
+// a reviewer's address and a time ran over their neighbours, and a
+// remediation state with its note ("not-checked · not yet checked after
+// the due date", the fixture's) did so at 1000 too.
 func TestCellsHoldTheirText(t *testing.T) {
 	bin := chromium(t)
-	path := printHTML(t, printCampaign(t, 30))
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	page := strings.Replace(string(b), "</body>", overflowScript+"</body>", 1)
-	file := filepath.Join(t.TempDir(), "over.html")
-	if err := os.WriteFile(file, []byte(page), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	for _, width := range []int{1280, 1000} {
-		dom := string(headless(t, bin, file, fmt.Sprintf("--window-size=%d,1000", width), "--dump-dom"))
-		m := regexp.MustCompile(`data-over="([^"]*)"`).FindStringSubmatch(dom)
-		if m == nil {
-			t.Fatalf("%d: the layout script did not run:\n%.500s", width, dom)
-		}
-		var over []string
-		if err := json.Unmarshal([]byte(strings.NewReplacer("&quot;", `"`, "&amp;", "&", "&lt;", "<", "&gt;", ">").Replace(m[1])), &over); err != nil {
+	for _, report := range []struct {
+		name string
+		f    *fixture
+	}{{"print", printCampaign(t, 30)}, {"fixture", newFixture(t)}} {
+		b, err := os.ReadFile(printHTML(t, report.f))
+		if err != nil {
 			t.Fatal(err)
 		}
-		for i, s := range over {
-			if i == 5 {
-				t.Errorf("%d: and %d more", width, len(over)-5)
-				break
+		page := strings.Replace(string(b), "</body>", overflowScript+"</body>", 1)
+		file := filepath.Join(t.TempDir(), "over.html")
+		if err := os.WriteFile(file, []byte(page), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		for _, width := range []int{1280, 1000, 800} {
+			dom := string(headless(t, bin, file, fmt.Sprintf("--window-size=%d,1000", width), "--dump-dom"))
+			m := regexp.MustCompile(`data-over="([^"]*)"`).FindStringSubmatch(dom)
+			if m == nil {
+				t.Fatalf("%s, %d: the layout script did not run:\n%.500s", report.name, width, dom)
 			}
-			t.Errorf("%d: a cell's text runs past its column: %s", width, s)
+			var over []string
+			if err := json.Unmarshal([]byte(strings.NewReplacer("&quot;", `"`, "&amp;", "&", "&lt;", "<", "&gt;", ">").Replace(m[1])), &over); err != nil {
+				t.Fatal(err)
+			}
+			for i, s := range over {
+				if i == 5 {
+					t.Errorf("%s, %d: and %d more", report.name, width, len(over)-5)
+					break
+				}
+				t.Errorf("%s, %d: a cell's text runs past its column: %s", report.name, width, s)
+			}
 		}
 	}
 }

@@ -51,7 +51,7 @@ func benchIdentitiesJSON(b *testing.B, n int) {
 		if err := cmd.Wait(); err != nil {
 			b.Fatal(err)
 		}
-		peak = max(peak, cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss) // KiB on Linux
+		peak = max(peak, int64(cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss)) // KiB on Linux; int32 on 32-bit platforms
 		cpu += cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
 	}
 	b.ReportMetric(float64(peak)/1024, "peak-RSS-MB")

@@ -356,21 +356,29 @@ func (b *builder) row(line, col int, cells []cell) {
 	// whose source reports use, an AWS access key, or an imported kind,
 	// whose file may give it): not reported, never "never used", "never
 	// expires", "never rotated" or "no permission" (docs/import.md).
+	// On one of nhi's own kinds the marks name the cells too
+	// (audit.AttrEmptyInFile), so what was not read says the file left
+	// them empty, not a gap of a snapshot as a connector's would.
+	var empty []string
 	for _, m := range [...]struct {
-		unsaid bool
-		attr   string
+		unsaid     bool
+		attr, cell string
 	}{
-		{o.LastUsedAt == nil && (o.Kind.TracksLastUse() || o.Kind.Imported()), audit.AttrLastUseUnknown},
-		{!saysExpiry && o.Kind.MayExpire(), audit.AttrExpiryUnknown},
-		{!saysRotation && o.Kind.ReportsRotation(), audit.AttrRotationUnknown},
-		{!saysPermissions && o.Kind.CarriesPermissions(), audit.AttrPoliciesUnknown},
+		{o.LastUsedAt == nil && (o.Kind.TracksLastUse() || o.Kind.Imported()), audit.AttrLastUseUnknown, colLastUsed},
+		{!saysExpiry && o.Kind.MayExpire(), audit.AttrExpiryUnknown, colExpires},
+		{!saysRotation && o.Kind.ReportsRotation(), audit.AttrRotationUnknown, colRotated},
+		{!saysPermissions && o.Kind.CarriesPermissions(), audit.AttrPoliciesUnknown, colPermissions},
 	} {
 		if m.unsaid {
 			if o.Attributes == nil {
 				o.Attributes = map[string]string{}
 			}
 			o.Attributes[m.attr] = "true"
+			empty = append(empty, m.cell)
 		}
+	}
+	if len(empty) > 0 && !o.Kind.Imported() {
+		o.Attributes[audit.AttrEmptyInFile] = strings.Join(empty, " ")
 	}
 	if o.Name == "" {
 		o.Name = key

@@ -481,3 +481,66 @@ func TestEmptyLastUseOfAKnownKindIsNotNever(t *testing.T) {
 		}
 	}
 }
+
+// TestNotReadOfAnImportSaysItsFileLeftItEmpty: an AWS access key whose row
+// leaves last_used_at empty, and an IAM user whose row leaves permissions
+// empty, are not read for those because the file left the cells empty
+// (empty_in_file names them), where NotReadOf said "a gap of its
+// snapshot", as of a connector's read that was denied. An imported kind
+// says so as it did; a cell the file gives names nothing.
+func TestNotReadOfAnImportSaysItsFileLeftItEmpty(t *testing.T) {
+	ctx := context.Background()
+	st, err := audit.Open(ctx, filepath.Join(t.TempDir(), "nhi.db"), audit.OpenOptions{Create: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	p := mustParse(t, "key,kind,created_at,last_used_at,permissions,rotated_at,expires_at\n"+
+		"AKIA1,aws_access_key,2020-01-01,,,never,never\n"+
+		"AKIA2,aws_access_key,2020-01-01,2020-02-01,,never,never\n"+
+		"ci-user,aws_iam_user,2020-01-01,2020-02-01,,never,never\n"+
+		"B1,bot_token,2020-01-01,,,never,never\n", FormatCSV)
+	if _, err := connectors.Snapshot(ctx, st, NewConnector(p, "/tmp/in.csv"), "test"); err != nil {
+		t.Fatal(err)
+	}
+	ids, err := st.Identities(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]struct{ empty, notRead string }{
+		"AKIA1":   {"last_used_at", "last_used: its source did not say when it was last used (an import's empty last_used_at)"},
+		"AKIA2":   {"", ""},
+		"ci-user": {"permissions", "permissions: its source did not say what it is granted (an import's empty or missing permissions)"},
+		"B1": {"", "permissions: its source did not say what it is granted (an import's empty or missing permissions)" +
+			" | last_used: its source did not say when it was last used (an import's empty last_used_at)"},
+	}
+	if len(ids) != len(want) {
+		t.Fatalf("%d identities; want %d", len(ids), len(want))
+	}
+	for _, id := range ids {
+		w := want[id.Name]
+		if got := id.Attributes[audit.AttrEmptyInFile]; got != w.empty {
+			t.Errorf("%s: %s %q; want %q", id.Name, audit.AttrEmptyInFile, got, w.empty)
+		}
+		var got []string
+		for _, nr := range audit.NotReadOf(&id.Observation) {
+			got = append(got, nr.What+": "+nr.Why)
+			if strings.Contains(nr.Why, "gap of its snapshot") {
+				t.Errorf("%s: %s not read for %q: its file left the cell empty", id.Name, nr.What, nr.Why)
+			}
+		}
+		wants := strings.Split(w.notRead, " | ")
+		if w.notRead == "" {
+			wants = nil
+		}
+		if len(got) != len(wants) {
+			t.Errorf("%s: not read %q; want %q", id.Name, got, wants)
+			continue
+		}
+		for i := range wants {
+			if !strings.HasPrefix(got[i], wants[i]) {
+				t.Errorf("%s: not read %q; want %q", id.Name, got[i], wants[i])
+			}
+		}
+	}
+}
