@@ -90,6 +90,9 @@ func (s *Store) watch(ctx context.Context, gap time.Duration) (*watch, error) {
 	cfg := s.pgConfig.Copy()
 	cfg.RuntimeParams["application_name"] = WatchApplication
 	w := &watch{notifier: notifier{ch: make(chan LogNotice, 1)}, cfg: cfg, gap: gap}
+	// Read once, here: the goroutine may outlive a caller that sets the
+	// delay for a while and puts it back (the tests).
+	reconnect := WatchReconnectDelay
 	go func() {
 		defer close(w.ch)
 		for {
@@ -101,7 +104,7 @@ func (s *Store) watch(ctx context.Context, gap time.Duration) (*watch, error) {
 			select {
 			case <-ctx.Done():
 				return
-			case <-time.After(WatchReconnectDelay):
+			case <-time.After(reconnect):
 			}
 		}
 	}()
