@@ -1,7 +1,6 @@
 package github_test
 
 import (
-	"context"
 	"net/http"
 	"slices"
 	"strings"
@@ -101,14 +100,7 @@ func TestReadPeople(t *testing.T) {
 	}
 	s := githubtest.NewServer(o)
 	defer s.Close()
-	c, err := ghconn.NewConnector("acme", ghconn.Options{APIURL: s.URL(), Token: s.Token(), HTTPClient: s.Client()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, err := c.ReadPeople(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
+	got := readPeople(t, s)
 	if !got.Complete || got.SAML != "read" || len(got.Unread) != 0 || len(got.Members) != len(o.Members) {
 		t.Fatalf("complete %v, SAML %q, unread %v, %d members", got.Complete, got.SAML, got.Unread, len(got.Members))
 	}
