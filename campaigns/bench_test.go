@@ -3,6 +3,7 @@ package campaigns_test
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -227,14 +228,21 @@ func BenchmarkConcurrentDecisions(b *testing.B) {
 		// does (Store.WatchEvents), taking a notice at most every
 		// audit.WatchGap, while the writers decide.
 		listening bool
-	}{{"sqlite", campaignstest.SQLite, false, false, 0, 0, false, false}, {"postgres", campaignstest.Postgres, false, false, 0, 0, false, false},
-		{"postgres-reviewers", campaignstest.Postgres, false, true, 0, 0, false, false},
-		{"postgres-reviewers-listening", campaignstest.Postgres, false, true, 0, 0, false, true},
-		{"postgres-reviewers-niced", campaignstest.Postgres, false, true, 0, 0, true, false},
-		{"postgres-reviewers-paced200", campaignstest.Postgres, false, true, 200 * time.Millisecond, 0, false, false},
-		{"postgres-reviewers-paced500", campaignstest.Postgres, false, true, 80 * time.Millisecond, 0, false, false},
-		{"postgres-locked", campaignstest.Postgres, true, false, 0, 0, false, false},
-		{"postgres-reviewers-people5000", campaignstest.Postgres, false, true, 0, 5000 - writers, false, false}} {
+		// rereading has each listening TUI read again, after each
+		// notice, what the TUI reads when the log's head moves
+		// (tui/watch.go, headSeen): the campaign's items as the
+		// reviewer sees them, the campaigns' progress, and which rows
+		// the events since may have changed.
+		rereading bool
+	}{{"sqlite", campaignstest.SQLite, false, false, 0, 0, false, false, false}, {"postgres", campaignstest.Postgres, false, false, 0, 0, false, false, false},
+		{"postgres-reviewers", campaignstest.Postgres, false, true, 0, 0, false, false, false},
+		{"postgres-reviewers-listening", campaignstest.Postgres, false, true, 0, 0, false, true, false},
+		{"postgres-reviewers-tuis", campaignstest.Postgres, false, true, 0, 0, false, true, true},
+		{"postgres-reviewers-niced", campaignstest.Postgres, false, true, 0, 0, true, false, false},
+		{"postgres-reviewers-paced200", campaignstest.Postgres, false, true, 200 * time.Millisecond, 0, false, false, false},
+		{"postgres-reviewers-paced500", campaignstest.Postgres, false, true, 80 * time.Millisecond, 0, false, false, false},
+		{"postgres-locked", campaignstest.Postgres, true, false, 0, 0, false, false, false},
+		{"postgres-reviewers-people5000", campaignstest.Postgres, false, true, 0, 5000 - writers, false, false, false}} {
 		eng := run.eng
 		b.Run(run.name, func(b *testing.B) {
 			if eng == campaignstest.Postgres && testing.Short() {
@@ -270,8 +278,25 @@ func BenchmarkConcurrentDecisions(b *testing.B) {
 				defer st.Close()
 				stores[w] = st
 			}
+			var open atomic.Pointer[string] // the campaign the TUIs have open
+			var rereads atomic.Int64
 			if run.listening {
-				defer watchLikeTUIs(b, stores)()
+				var reread func(w int, since int64) error
+				if run.rereading {
+					tuis := make([]*tuiReads, writers)
+					reread = func(w int, since int64) error {
+						name := open.Load()
+						if name == nil {
+							return nil
+						}
+						if tuis[w] == nil || tuis[w].campaign != *name {
+							tuis[w] = &tuiReads{st: stores[w], campaign: *name, reviewer: reviewers[w]}
+						}
+						rereads.Add(1)
+						return tuis[w].read(since)
+					}
+				}
+				defer watchLikeTUIs(b, stores, reread)()
 			}
 			var p95, cpu, serverCPU time.Duration
 			serverTime := func() time.Duration {
@@ -331,6 +356,7 @@ func BenchmarkConcurrentDecisions(b *testing.B) {
 						b.Skip("cannot lower this process's priority here")
 					}
 				}
+				open.Store(&name)
 				b.StartTimer()
 				cpuBefore, serverBefore := benchmem.CPUTime(), serverTime()
 				latencies := make([]time.Duration, 0, len(created.Items))
@@ -380,6 +406,7 @@ func BenchmarkConcurrentDecisions(b *testing.B) {
 				if r, err := f.Store.Verify(ctx); err != nil || !r.OK() {
 					b.Fatalf("the chain after concurrent decisions: %v %v", r.Problems, err)
 				}
+				open.Store(nil)
 				slices.Sort(latencies)
 				p95 = max(p95, latencies[len(latencies)*95/100])
 				b.StartTimer()
@@ -390,21 +417,28 @@ func BenchmarkConcurrentDecisions(b *testing.B) {
 			if eng == campaignstest.Postgres {
 				b.ReportMetric(float64(serverCPU.Microseconds())/decisions, "server-cpu-µs/decision")
 			}
+			if run.rereading {
+				b.ReportMetric(float64(rereads.Load())/float64(round), "rereads/op")
+			}
 		})
 	}
 }
 
 // watchLikeTUIs has each store watch the log as a TUI open on it does:
 // it takes a notice, then waits audit.WatchGap (the TUI's liveGap)
-// before it takes the next. It
-// returns once every watch listens; what it returns ends them. The TUI's
-// re-reads after a notice are not made: what is measured is what
-// listening costs.
-func watchLikeTUIs(b *testing.B, stores []*audit.Store) (stop func()) {
+// before it takes the next. When reread is not nil, a notice of a head
+// that moved starts reread(w, head seen before) for store w, off the
+// watch, as the TUI's headSeen starts its reads: one at a time, and one
+// more, from the first head not read, if the head moved while it ran
+// (tui/watch.go, watchState.reading). Otherwise what is measured is what
+// listening costs. It returns once every watch listens; what it returns
+// ends them, and fails the benchmark if a reread did.
+func watchLikeTUIs(b *testing.B, stores []*audit.Store, reread func(w int, since int64) error) (stop func()) {
 	b.Helper()
 	wctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
-	for _, st := range stores {
+	var failed atomic.Value
+	for w, st := range stores {
 		ch, err := st.WatchEvents(wctx)
 		if err != nil {
 			b.Fatal(err)
@@ -412,8 +446,31 @@ func watchLikeTUIs(b *testing.B, stores []*audit.Store) (stop func()) {
 		if n := <-ch; n != (audit.LogNotice{}) {
 			b.Fatalf("the first notice is %+v, want listening", n)
 		}
+		head, err := st.LogHead(ctx)
+		if err != nil {
+			b.Fatal(err)
+		}
+		seen := head.Seq
+		// from carries the first head not yet read again to the
+		// reader, which reads one at a time.
+		from := make(chan int64, 1)
 		wg.Go(func() {
-			for range ch {
+			for since := range from {
+				if err := reread(w, since); err != nil && wctx.Err() == nil {
+					failed.CompareAndSwap(nil, err)
+				}
+			}
+		})
+		wg.Go(func() {
+			defer close(from)
+			for n := range ch {
+				if reread != nil && n.Head > seen {
+					select {
+					case from <- seen:
+					default: // a read is waiting: it reads from its own, earlier head
+					}
+					seen = n.Head
+				}
 				select {
 				case <-time.After(audit.WatchGap):
 				case <-wctx.Done():
@@ -424,7 +481,58 @@ func watchLikeTUIs(b *testing.B, stores []*audit.Store) (stop func()) {
 	return func() {
 		cancel()
 		wg.Wait()
+		if err := failed.Load(); err != nil {
+			b.Fatalf("a TUI's read after a notice: %v", err)
+		}
 	}
+}
+
+// tuiReads is what one TUI open on a campaign as a reviewer, its table
+// on top, reads when the log's head moves (tui/watch.go, readAgain;
+// cmd/nhi's campaignReviewer): what kinds of event came; the campaign's
+// items as the reviewer sees them, brought up to date by the decisions
+// since it read them (campaigns.DecisionsSince) or read whole; and which
+// rows the events since may have changed (tui/tablepatch.go,
+// rowsSince). The campaigns' progress is not read while no view shows
+// it, and the rows the TUI would then derive again are not derived.
+type tuiReads struct {
+	st                 *audit.Store
+	campaign, reviewer string
+	items              map[string]campaigns.Assignment
+	asOf               int64
+}
+
+func (t *tuiReads) read(since int64) error {
+	if _, err := t.st.EventTypesSince(ctx, since); err != nil {
+		return err
+	}
+	head, err := t.st.LogHead(ctx)
+	if err != nil {
+		return err
+	}
+	changed, ok, err := campaigns.DecisionsSince(ctx, t.st, t.campaign, t.asOf)
+	if err != nil {
+		return err
+	}
+	if ok && t.items != nil {
+		items := maps.Clone(t.items)
+		for id, d := range changed {
+			a := items[id]
+			a.Decision = d
+			items[id] = a
+		}
+		t.items = items
+	} else if t.items, err = campaigns.Assignments(ctx, t.st, t.campaign, t.reviewer); err != nil {
+		return err
+	}
+	t.asOf = head.Seq
+	if _, err := t.st.EventTypesSince(ctx, since); err != nil {
+		return err
+	}
+	if _, err := t.st.OwnersChangedSince(ctx, since); err != nil {
+		return err
+	}
+	return t.st.EventsSince(ctx, since, []string{campaigns.EventDecide}, func(audit.Event) error { return nil })
 }
 
 // reviewerRoles makes each reviewer a person in the directory, known by
@@ -522,4 +630,80 @@ func BenchmarkStandingExceptions100k(b *testing.B) {
 			}
 		})
 	}
+}
+
+// BenchmarkTUIReread is, one at a time, the reads a TUI open on a
+// campaign of 10,000 items (1,000 decided) may make when the log's head
+// moves (tuiReads): its items read whole (assignments) or the 200
+// decisions since (decisions-since), the campaigns' progress (list), and
+// the rows the events since may have changed (since); in the process's
+// and the server's CPU.
+func BenchmarkTUIReread(b *testing.B) {
+	const reviewers, items = 40, 10000
+	f := campaignstest.NewOn(b, campaignstest.Postgres, "2026-10-01T12:00:00Z")
+	obs := make([]audit.Observation, items)
+	for i := range obs {
+		obs[i] = key(fmt.Sprintf("repo-%05d", i/5), fmt.Sprint(i), fmt.Sprintf("user%d", i%97))
+	}
+	f.Snapshot(b, nil, obs...)
+	names := make([]string, reviewers)
+	for w := range names {
+		names[w] = fmt.Sprint("r", w)
+	}
+	if _, err := campaigns.Create(ctx, f.Store, "lead", campaigns.Spec{Name: "q", Scope: "id:*", Due: "2026-12-31", Reviewers: names}); err != nil {
+		b.Fatal(err)
+	}
+	c, err := campaigns.Get(ctx, f.Store, "q")
+	if err != nil {
+		b.Fatal(err)
+	}
+	for i, it := range c.Items {
+		if i%10 == 0 {
+			if _, err := campaigns.Decide(ctx, f.Store, it.Reviewer, "q", it.ID, campaigns.Decommission, ""); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	head, err := f.Store.LogHead(ctx)
+	if err != nil {
+		b.Fatal(err)
+	}
+	since := head.Seq - 200
+	st := f.Store
+	for _, r := range []struct {
+		name string
+		read func() error
+	}{
+		{"assignments", func() error { _, err := campaigns.Assignments(ctx, st, "q", "r1"); return err }},
+		{"decisions-since", func() error { _, _, err := campaigns.DecisionsSince(ctx, st, "q", since); return err }},
+		{"list", func() error { _, err := campaigns.List(ctx, st); return err }},
+		{"since", func() error {
+			if _, err := st.EventTypesSince(ctx, since); err != nil {
+				return err
+			}
+			if _, err := st.OwnersChangedSince(ctx, since); err != nil {
+				return err
+			}
+			return st.EventsSince(ctx, since, []string{campaigns.EventDecide}, func(audit.Event) error { return nil })
+		}},
+	} {
+		b.Run(r.name, func(b *testing.B) {
+			before, serverBefore := benchmem.CPUTime(), pgCPU(b)
+			for b.Loop() {
+				if err := r.read(); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64((benchmem.CPUTime()-before).Microseconds())/float64(b.N), "cpu-µs/op")
+			b.ReportMetric(float64((pgCPU(b)-serverBefore).Microseconds())/float64(b.N), "server-cpu-µs/op")
+		})
+	}
+}
+
+func pgCPU(b *testing.B) time.Duration {
+	d, err := pgtest.Shared(b).CPUTime()
+	if err != nil {
+		b.Fatal(err)
+	}
+	return d
 }

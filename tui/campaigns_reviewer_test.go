@@ -53,6 +53,18 @@ func (r campaignsReviewer) Items(ctx context.Context, campaign, actor string) (m
 	return out, err
 }
 
+func (r campaignsReviewer) DecisionsSince(ctx context.Context, campaign string, asOf int64) (map[string]string, bool, error) {
+	changed, ok, err := campaigns.DecisionsSince(ctx, r.st, campaign, asOf)
+	if !ok || err != nil {
+		return nil, false, err
+	}
+	out := map[string]string{}
+	for id, d := range changed {
+		out[id] = cmp.Or(string(d), DecisionPending)
+	}
+	return out, true, nil
+}
+
 func (r campaignsReviewer) ExceptionIDs(ctx context.Context, campaign string, limit int) ([]string, error) {
 	return campaigns.ExceptionIDs(ctx, r.st, campaign, limit)
 }

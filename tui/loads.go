@@ -2,6 +2,7 @@ package tui
 
 import (
 	tea "github.com/charmbracelet/bubbletea"
+	"maps"
 
 	"github.com/nhi-audit/nhi/audit"
 	"github.com/nhi-audit/nhi/filter"
@@ -60,8 +61,12 @@ func (m *Model) updateLoads(msg tea.Msg) (tea.Cmd, bool) {
 		if msg.campaign != m.st.campaign {
 			return nil, true // another campaign was chosen since
 		}
+		if msg.asOf != 0 && msg.asOf < m.st.itemsAsOf {
+			return nil, true // read before the items shown: older
+		}
 		first := m.st.items == nil // the campaign was just picked, not read again
 		m.st.setItems(msg.items)
+		m.st.itemsAsOf = msg.asOf
 		if first && !mineAmong(msg.items) {
 			// An empty table that says nothing leaves the user guessing
 			// (a creator, an administrator, someone under another name).
@@ -176,7 +181,7 @@ func (m *Model) loadCampaigns() tea.Cmd {
 		m.st.campsAgain = true
 		return nil
 	}
-	m.st.campsState = loading
+	m.st.campsState, m.st.campsStale = loading, false
 	ctx := m.st.ctx
 	return func() tea.Msg {
 		cs, err := r.Campaigns(ctx)
@@ -201,6 +206,7 @@ func (s *state) campaignsAsRead() (msg campaignsLoadedMsg, ok bool) {
 type decisionsMsg struct {
 	campaign string
 	items    map[string]filter.Item
+	asOf     int64 // the log's head read before them (ItemsSincer); 0: not known
 	err      error
 }
 
@@ -211,11 +217,55 @@ func (m *Model) loadDecisions(campaign string) tea.Cmd {
 	if r == nil || campaign == "" {
 		return nil
 	}
-	ctx, actor := m.st.ctx, m.st.actor
-	return func() tea.Msg {
-		items, err := r.Items(ctx, campaign, actor)
-		return decisionsMsg{campaign, items, err}
+	ctx, actor, store := m.st.ctx, m.st.actor, m.st.store
+	ds, _ := r.(DecisionsSincer)
+	if ds == nil || store == nil {
+		return func() tea.Msg {
+			items, err := r.Items(ctx, campaign, actor)
+			return decisionsMsg{campaign: campaign, items: items, err: err}
+		}
 	}
+	var known map[string]filter.Item
+	var asOf int64
+	if campaign == m.st.campaign && m.st.items != nil {
+		known, asOf = m.st.items, m.st.itemsAsOf
+	}
+	return func() tea.Msg {
+		// The head first: every event up to it is in what is read next.
+		head, err := store.LogHead(ctx)
+		if err != nil {
+			return decisionsMsg{campaign: campaign, err: err}
+		}
+		if known != nil && asOf > 0 {
+			changed, ok, err := ds.DecisionsSince(ctx, campaign, asOf)
+			if err != nil {
+				return decisionsMsg{campaign: campaign, err: err}
+			}
+			if items, ok := withChanged(known, changed, ok); ok {
+				return decisionsMsg{campaign: campaign, items: items, asOf: head.Seq}
+			}
+		}
+		items, err := r.Items(ctx, campaign, actor)
+		return decisionsMsg{campaign: campaign, items: items, asOf: head.Seq, err: err}
+	}
+}
+
+// withChanged is a new map of items with the decisions changed; ok is
+// false (read them whole) unless every one changed is among items.
+func withChanged(items map[string]filter.Item, changed map[string]string, ok bool) (map[string]filter.Item, bool) {
+	if !ok {
+		return nil, false
+	}
+	out := maps.Clone(items)
+	for id, d := range changed {
+		it, in := out[id]
+		if !in {
+			return nil, false
+		}
+		it.Decision = d
+		out[id] = it
+	}
+	return out, true
 }
 
 // mineAmong reports whether any of a campaign's items is assigned to the

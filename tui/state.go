@@ -259,6 +259,10 @@ type state struct {
 	// changed in place: a filter may be reading it); nil until read.
 	campaign string
 	items    map[string]filter.Item
+	// itemsAsOf is the log's head read before items were: every event
+	// up to it is in them, so reading them again can read only what
+	// changed after it (ItemsSincer). 0: read them whole.
+	itemsAsOf int64
 	// mine counts the items assigned to the actor (filter.Item.Mine):
 	// the table's "My items 3 of 19" under a filter (setItems).
 	mine int
@@ -278,6 +282,10 @@ type state struct {
 	campsState loadState
 	campsErr   error // why the last read failed; campaigns is the one before
 	campsAgain bool  // read them again once the read on its way answers
+	// campsStale says events came since they were read that only their
+	// progress shows, not read again while no view showed it (watch.go,
+	// progressOnly): the next view that shows them reads them.
+	campsStale bool
 	// head is the newest event seen (watch.go): 0 before the first look.
 	head int64
 	// forOthers: decisions may be recorded on items assigned to other
@@ -356,6 +364,9 @@ func (s *state) withDecisions(ids []string, d func(id string) string) {
 
 // setItems makes items the active campaign's (nil: not read yet).
 func (s *state) setItems(items map[string]filter.Item) {
+	if items == nil {
+		s.itemsAsOf = 0
+	}
 	s.items, s.mine = items, 0
 	for _, it := range items {
 		if it.Mine {

@@ -404,6 +404,9 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 			m.stack[len(m.stack)-1] = nil
 			m.stack = m.stack[:len(m.stack)-1]
 			m.layout()
+			if m.st.campsStale && m.campaignsOnScreen() {
+				return m.loadCampaigns() // what esc uncovers is as of now
+			}
 		}
 		return nil
 	case tea.KeyMsg:

@@ -100,6 +100,15 @@ type watchState struct {
 	// behind is the head after which a read of the rows changed failed:
 	// the next head seen reads them from there (0: none failed).
 	behind int64
+	// reading says the reads after the head last moved are under way;
+	// again, that it moved since, after head again (0: it did not).
+	// One such read at a time: a TUI that read again at every notice
+	// while its reads took longer than liveGap (forty reviewers deciding
+	// at once on one server) piled reads on the server, each on a
+	// connection of its own, until it refused connections
+	// (BenchmarkConcurrentDecisions/postgres-reviewers-tuis).
+	reading bool
+	again   int64
 }
 
 // liveGap is the least time between two notices taken: those that come
@@ -253,10 +262,19 @@ func (m *Model) updateWatch(msg tea.Msg) (tea.Cmd, bool) {
 			}
 		}
 		return m.reload(), true
+	case sinceMsg:
+		return m.readAgainAfter(msg), true
+	case readAgainDoneMsg:
+		m.watch.reading = false
+		if from := m.watch.again; from != 0 {
+			m.watch.again = 0
+			return m.readAgain(from), true
+		}
+		return nil, true
 	case refreshMsg:
 		m.setFlash("Reading "+storeNoun(m.st.store)+" again…", false)
 		m.watch.behind = 0 // every row is read again
-		return tea.Batch(m.reread(), m.readTableAgain(), m.readHead(false)), true
+		return tea.Batch(m.reread(true), m.readTableAgain(), m.readHead(false)), true
 	case tableReadAgainMsg:
 		return m.tableReadAgain(msg), true
 	}
@@ -278,16 +296,97 @@ func (m *Model) headSeen(seq int64) tea.Cmd {
 	if b := m.watch.behind; b != 0 && b < from {
 		from = b
 	}
-	return tea.Batch(m.reread(), m.readRowsSince(from))
+	if m.watch.reading {
+		if m.watch.again == 0 || from < m.watch.again {
+			m.watch.again = from
+		}
+		return nil
+	}
+	return m.readAgain(from)
+}
+
+// readAgainDoneMsg says the reads readAgain started have answered.
+type readAgainDoneMsg struct{}
+
+// sinceMsg is the types of the events after event from (readAgain).
+type sinceMsg struct {
+	from  int64
+	types []string
+	err   error
+}
+
+// readAgain reads again, off the event loop, what the views show and the
+// rows the events after from may have changed; when it is done, what
+// came meanwhile is read (watchState.reading). It reads first what kinds
+// of event came: when they are decisions, the campaigns' progress is
+// read again only if a view shows it (campaignsOnScreen).
+func (m *Model) readAgain(from int64) tea.Cmd {
+	m.watch.reading = true
+	s, ok := m.st.store.(tableCacheStore)
+	if !ok {
+		return m.readAgainAfter(sinceMsg{from: from})
+	}
+	ctx := m.st.ctx
+	return func() tea.Msg {
+		types, err := s.EventTypesSince(ctx, from)
+		return sinceMsg{from: from, types: types, err: err}
+	}
+}
+
+// readAgainAfter starts readAgain's reads once the types of the events
+// since are known (nil, or an error: any).
+func (m *Model) readAgainAfter(msg sinceMsg) tea.Cmd {
+	campaigns := msg.err != nil || msg.types == nil || m.campaignsOnScreen()
+	for _, t := range msg.types {
+		if !progressOnly[t] {
+			campaigns = true
+		}
+	}
+	return tea.Sequence(tea.Batch(m.reread(campaigns), m.readRowsSince(msg.from)), func() tea.Msg { return readAgainDoneMsg{} })
+}
+
+// progressOnly are the event types that change no campaign but its
+// progress (and what progress reads: decisions, who decided). After them
+// the campaigns are read again only when a view shows them: their
+// progress, counted by the database over every item of each campaign,
+// cost the server 8 ms at 10,000 items, read by every open TUI up to
+// four times a second while reviewers decide (liveGap). A view that
+// opens reads them (loadCampaigns), and one uncovered by esc reads them
+// if they are behind (state.campsStale).
+var progressOnly = map[string]bool{
+	"campaign.decide":   true, // campaigns.EventDecide
+	"campaign.confirm":  true, // campaigns.EventConfirm
+	"campaign.undo":     true, // campaigns.EventUndo
+	"campaign.verify":   true, // campaigns.EventVerify
+	"decision.approve":  true, // campaigns.EventApprove
+	"decision.refused":  true,
+	"decision.escalate": true, // campaigns.EventEscalate
+	audit.EventOwnerSet: true,
+	audit.EventNoteAdd:  true,
+}
+
+// campaignsOnScreen says whether the view on top shows the campaigns'
+// progress.
+func (m *Model) campaignsOnScreen() bool {
+	switch m.top().(type) {
+	case *campaignsView, *overviewView:
+		return true
+	}
+	return false
 }
 
 // reread reads again what the views show that others may have changed:
-// the campaigns' progress, the chosen campaign's items (decisions), the
-// open detail's trails.
-func (m *Model) reread() tea.Cmd {
+// the chosen campaign's items (decisions), the open detail's trails, and
+// when campaigns is true the campaigns' progress, which is otherwise
+// marked behind (state.campsStale).
+func (m *Model) reread(campaigns bool) tea.Cmd {
 	cmds := []tea.Cmd{m.loadDecisions(m.st.campaign), m.broadcast(historyChangedMsg{}), m.broadcast(decisionsChangedMsg{recorded: true})}
 	if m.st.campsState != notLoaded {
-		cmds = append(cmds, m.loadCampaigns())
+		if campaigns {
+			cmds = append(cmds, m.loadCampaigns())
+		} else {
+			m.st.campsStale = true
+		}
 	}
 	return tea.Batch(cmds...)
 }

@@ -80,14 +80,34 @@ func (r *campaignReviewer) Items(ctx context.Context, campaign, actor string) (m
 	}
 	out := make(map[string]filter.Item, len(as))
 	for id, a := range as {
-		d := string(a.Decision)
-		if a.Decision == campaigns.Pending {
-			d = tui.DecisionPending
-		}
-		out[id] = filter.Item{Reviewer: a.Reviewer, Mine: a.Mine, Decision: d, Findings: a.Findings}
+		out[id] = filter.Item{Reviewer: a.Reviewer, Mine: a.Mine, Decision: itemDecision(a.Decision), Findings: a.Findings}
 	}
 	r.prepare(ctx, campaign, actor, as)
 	return out, nil
+}
+
+// itemDecision is d as the TUI names it.
+func itemDecision(d campaigns.Decision) string {
+	if d == campaigns.Pending {
+		return tui.DecisionPending
+	}
+	return string(d)
+}
+
+var _ tui.DecisionsSincer = (*campaignReviewer)(nil)
+
+// DecisionsSince is campaigns.DecisionsSince, named as the TUI names
+// decisions.
+func (r *campaignReviewer) DecisionsSince(ctx context.Context, campaign string, asOf int64) (map[string]string, bool, error) {
+	changed, ok, err := campaigns.DecisionsSince(ctx, r.st, campaign, asOf)
+	if !ok || err != nil {
+		return nil, false, err
+	}
+	out := make(map[string]string, len(changed))
+	for id, d := range changed {
+		out[id] = itemDecision(d)
+	}
+	return out, true, nil
 }
 
 // prepare readies the store for actor's decisions in campaign the first
