@@ -3,9 +3,12 @@ package audit
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/nhi-audit/nhi/internal/pgtest"
 )
@@ -48,5 +51,16 @@ func TestOpenStoppedByStatementTimeoutSaysSo(t *testing.T) {
 	}
 	if advice := ServerAdvice(err); !strings.Contains(advice, "statement_timeout stopped the statement") {
 		t.Errorf("no advice for the statement_timeout: %q (error %v)", advice, err)
+	}
+}
+
+// TestNoConnectionLeftAdvice: a read or a write in a running session
+// (the TUI's) refused a connection of the pool by the server's limit
+// says what to do, as the open does (TestNoConnectionLeftSaysWhatToDo,
+// cmd/nhi).
+func TestNoConnectionLeftAdvice(t *testing.T) {
+	err := fmt.Errorf("reading campaign items: %w", &pgconn.PgError{Severity: "FATAL", Code: "53300", Message: "too many connections for role \"rita\""})
+	if got := ServerAdvice(err); !strings.Contains(got, "no connection left") || !strings.Contains(got, "max_connections") {
+		t.Errorf("ServerAdvice(%v) = %q", err, got)
 	}
 }

@@ -30,6 +30,8 @@ func ServerAdvice(err error) string {
 		return fmt.Sprintf("Ask the database's owner to lift it for your role (ALTER ROLE <role> SET %s = %s), or lift it for one command: PGOPTIONS='-c %s=%s' nhi …", setting, value, setting, value)
 	}
 	switch {
+	case pe.Code == "53300":
+		return noConnectionLeft
 	case pe.Code == "25006":
 		return "The database took the session as read-only (default_transaction_read_only is on for your role or the database, or the server is a standby): nothing was written. Connect to the primary server, or ask the database's owner to turn it off for your role (ALTER ROLE <role> RESET default_transaction_read_only)."
 	case pe.Code == "57014" && strings.Contains(pe.Message, "statement timeout"):
@@ -54,3 +56,10 @@ func lostConnection(err error) bool {
 	pe, ok := errors.AsType[*pgconn.PgError](err)
 	return ok && (pe.Code == "57P01" || pe.Code == "57P02" || pe.Code == "57P03")
 }
+
+// noConnectionLeft is what to do when the server refuses nhi a
+// connection (53300, too_many_connections): its max_connections, or a
+// CONNECTION LIMIT of the role or the database, is reached. Forty
+// reviewers with their TUIs open hold some two hundred connections,
+// twice the server's default (docs/team.md, "The server's limits").
+const noConnectionLeft = "The server has no connection left for you (its max_connections, or a CONNECTION LIMIT on your role or the database, is reached): what needed one was not done. An open nhi TUI keeps up to five connections (one listening, four for its reads and writes), a command one or two (docs/team.md, \"The server's limits\"): close the sessions you do not use, or ask the database's owner to raise the limit."

@@ -64,6 +64,8 @@ func connectHint(cfg *pgx.ConnConfig, err error) string {
 		switch pe.Code {
 		case "28P01", "28000": // invalid_password, invalid_authorization_specification
 			return fmt.Sprintf("\nThe server refused the login of role %s: check the role's name and its password (PGPASSWORD, ~/.pgpass, or the URL's password); the database's owner creates each person's login role and grants it one of nhi's roles (docs/team.md, \"Roles\")", cfg.User)
+		case "53300": // too_many_connections
+			return "\n" + noConnectionLeft
 		case "3D000": // invalid_catalog_name
 			return fmt.Sprintf("\nThe server has no database %s: check its name in the URL, or have its owner create it (createdb %s, then nhi db init: docs/team.md, \"Roles\")", cfg.Database, cfg.Database)
 		}

@@ -71,3 +71,38 @@ func TestServerLimitsSayWhatToDo(t *testing.T) {
 		t.Errorf("PGOPTIONS read-only: exit %d\n%s", r.code, r.stderr)
 	}
 }
+
+// TestNoConnectionLeftSaysWhatToDo: when the server has no connection
+// left for the role (here its CONNECTION LIMIT, as max_connections would
+// do for every role), nhi says so and what to do, where it gave only
+// PostgreSQL's words ("too many connections for role"); nothing is
+// written.
+func TestNoConnectionLeftSaysWhatToDo(t *testing.T) {
+	owner, rita, role := demoOnPostgres(t)
+	id := "github:northwind:github_deploy_key:api-gateway/80000240"
+	c := pgtest.Connect(t, owner)
+	events := func() (n int) {
+		t.Helper()
+		if err := c.QueryRow(context.Background(), `SELECT count(*) FROM events`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	pgtest.Exec(t, owner, `ALTER ROLE `+role+` CONNECTION LIMIT 1`)
+	defer pgtest.Exec(t, owner, `ALTER ROLE `+role+` CONNECTION LIMIT -1`)
+	held := pgtest.Connect(t, rita) // the role's one connection
+	defer held.Close(context.Background())
+	before := events()
+	r := nhi(t, nil, "--db", rita, "note", "add", id, "asked the gateway team")
+	if r.code != 1 {
+		t.Errorf("exit %d; want 1\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	for _, w := range []string{"too many connections", "no connection left", "CONNECTION LIMIT", "max_connections", "docs/team.md"} {
+		if !strings.Contains(r.stderr, w) {
+			t.Errorf("the error does not say %q:\n%s", w, r.stderr)
+		}
+	}
+	if n := events(); n != before {
+		t.Errorf("the log went from %d events to %d; want nothing written", before, n)
+	}
+}
