@@ -20,6 +20,7 @@ func newPeopleSyncCmd(a *app) *cobra.Command {
 		org                 string
 		auth                githubAuth
 		dryRun, markLeavers bool
+		acceptUncounted     bool
 	)
 	gh := &cobra.Command{
 		Use:   "github --org ORG",
@@ -40,7 +41,10 @@ What could not be read (SAML without Enterprise Cloud, a refused GraphQL
 query) is said once, and the members are synced all the same; when the member
 list itself is refused, or holds fewer members than GitHub's GraphQL API counts
 (organization.membersWithRole totalCount) or lacks one it shows, nobody is
-said to have left. Each change is one
+said to have left. When GraphQL gives no count (the query refused), the list
+could not be checked, and a line "Not checked:" says so: people it does not
+list are named, not said to have left nor marked left, unless
+--accept-uncounted takes the list as whole. Each change is one
 person.set event (source "github ORG"); --dry-run writes nothing.
 
 The token and --api-url work as for nhi snapshot github (GITHUB_TOKEN, GH_TOKEN,
@@ -78,9 +82,13 @@ e-mails needs an organization owner's token (classic scope read:org).`,
 			if err != nil {
 				return err
 			}
+			// A list nobody could count is taken as whole only when the
+			// user says so: a list cut short would look whole, and mark
+			// members left (docs/people.md).
 			in := audit.MemberSync{
-				Source: "github " + read.Org, Complete: read.Complete, MarkLeavers: markLeavers,
-				Today: time.Now().UTC().Format(time.DateOnly),
+				Source: "github " + read.Org, Complete: read.Complete,
+				MarkLeavers: markLeavers && (read.Uncounted == "" || acceptUncounted),
+				Today:       time.Now().UTC().Format(time.DateOnly),
 			}
 			linked := 0
 			for _, m := range read.Members {
@@ -93,7 +101,7 @@ e-mails needs an organization owner's token (classic scope read:org).`,
 			if err != nil {
 				return fmt.Errorf("github %s: %w", read.Org, err)
 			}
-			printSync(a, read, res, linked, actor, dryRun, markLeavers)
+			printSync(a, read, res, linked, actor, syncFlags{dryRun, markLeavers, acceptUncounted})
 			return nil
 		},
 	}
@@ -102,6 +110,7 @@ e-mails needs an organization owner's token (classic scope read:org).`,
 	auth.addFlags(f)
 	f.BoolVar(&dryRun, "dry-run", false, "read GitHub and print what would change; write nothing")
 	f.BoolVar(&markLeavers, "mark-leavers", false, "mark people an earlier sync recorded who are no longer members as left (today)")
+	f.BoolVar(&acceptUncounted, "accept-uncounted", false, "take a member list GitHub's GraphQL API could not count as whole: people it does not list are no longer members (and --mark-leavers marks them left)")
 	cmd.AddCommand(gh)
 	return cmd
 }
@@ -136,8 +145,13 @@ func toMember(m ghconn.OrgMember) audit.Member {
 	return out
 }
 
-func printSync(a *app, read *ghconn.OrgPeople, res *audit.SyncResult, linked int, actor string, dryRun, markLeavers bool) {
+// syncFlags are the flags printSync words its lines by.
+type syncFlags struct{ dryRun, markLeavers, acceptUncounted bool }
+
+func printSync(a *app, read *ghconn.OrgPeople, res *audit.SyncResult, linked int, actor string, fl syncFlags) {
 	w := a.stdout
+	dryRun, markLeavers := fl.dryRun, fl.markLeavers
+	uncounted := read.Uncounted != "" && !fl.acceptUncounted
 	for _, p := range res.Added {
 		fmt.Fprintf(w, "+ %s (github %s)\n", audit.Printable(p.Display()), orDash(p.GitHub))
 	}
@@ -163,6 +177,14 @@ func printSync(a *app, read *ghconn.OrgPeople, res *audit.SyncResult, linked int
 	for _, u := range read.Unread {
 		fmt.Fprintf(w, "Not read: %s\n", audit.Printable(u))
 	}
+	if read.Uncounted != "" {
+		taken := "nobody it does not list is said to have left; give a token GitHub's GraphQL API answers, or pass --accept-uncounted to take the list as whole"
+		if fl.acceptUncounted {
+			taken = "taken as whole, as --accept-uncounted asks"
+		}
+		fmt.Fprintf(w, "Not checked: whether the member list (GET /orgs/%s/members) is whole: GitHub sends it without a count, and %s, so a list cut short would look whole; %s\n",
+			read.Org, audit.Printable(read.Uncounted), taken)
+	}
 	if n := len(res.NoEmail); n > 0 {
 		fmt.Fprintf(w, "%d %s not added, GitHub shows no e-mail for them: %s; add them with nhi people import (a row with email and github)\n",
 			n, plural(n, "member", "members"), audit.Printable(strings.Join(res.NoEmail, ", ")))
@@ -175,15 +197,25 @@ func printSync(a *app, read *ghconn.OrgPeople, res *audit.SyncResult, linked int
 		for _, p := range res.Gone {
 			names = append(names, p.GitHub+" ("+p.Email+")")
 		}
-		what := "mark them leavers with --mark-leavers"
-		switch {
-		case markLeavers && dryRun:
-			what = "they would be marked left"
-		case markLeavers:
-			what = "marked left"
+		if uncounted {
+			// Not in a list nobody could count: named, never said to have left.
+			what := "not said to have left: check whether they have, then pass --accept-uncounted with --mark-leavers to mark them left"
+			if markLeavers {
+				what = "not marked left, the list being uncounted: check whether they have left, then run again with --accept-uncounted"
+			}
+			fmt.Fprintf(w, "%d %s not in the member list of %s, which nobody could count: %s; %s\n", n, plural(n, "person", "people"), read.Org,
+				audit.Printable(strings.Join(names, ", ")), what)
+		} else {
+			what := "mark them leavers with --mark-leavers"
+			switch {
+			case markLeavers && dryRun:
+				what = "they would be marked left"
+			case markLeavers:
+				what = "marked left"
+			}
+			fmt.Fprintf(w, "%d %s no longer %s of %s: %s; %s\n", n, plural(n, "person", "people"), plural(n, "a member", "members"), read.Org,
+				audit.Printable(strings.Join(names, ", ")), what)
 		}
-		fmt.Fprintf(w, "%d %s no longer %s of %s: %s; %s\n", n, plural(n, "person", "people"), plural(n, "a member", "members"), read.Org,
-			audit.Printable(strings.Join(names, ", ")), what)
 	}
 	if !read.Complete {
 		fmt.Fprintf(w, "The member list was not read in full, so nobody is said to have left %s\n", read.Org)

@@ -284,3 +284,71 @@ func TestPeopleSyncGitHubListCutShort(t *testing.T) {
 		t.Errorf("bob gone: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 }
+
+// TestPeopleSyncGitHubListUncounted: a member list GitHub's GraphQL API
+// could not count (its query refused) is not checked, and the sync says
+// so; with --mark-leavers, a person it does not list is named, not said
+// to have left nor marked left, and the output says how to proceed; with
+// --accept-uncounted the list is taken as whole and they are.
+func TestPeopleSyncGitHubListUncounted(t *testing.T) {
+	t.Parallel()
+	srv := githubtest.NewServer(peopleOrg())
+	defer srv.Close()
+	db := filepath.Join(t.TempDir(), "nhi.db")
+	env := []string{"GITHUB_TOKEN=" + srv.Token(), "NHI_REVIEWER=alice@northwind.example"}
+	args := []string{"people", "sync", "github", "--org", "northwind", "--api-url", srv.URL(), "--db", db, "--mark-leavers"}
+	if r := nhi(t, env, args...); r.code != 0 || strings.Contains(r.stdout, "Not checked") {
+		t.Fatalf("first sync: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+
+	// Bob is gone from the list GitHub sends, and nothing can count it.
+	srv.Mutate(func(o *githubtest.Org) { o.Members = []string{"alice-smith", "carol", "dave"} })
+	srv.Fail("/graphql", http.StatusForbidden)
+	const notChecked = "Not checked: whether the member list (GET /orgs/northwind/members) is whole: GitHub sends it without a count, and GitHub's GraphQL API, which counts the members (organization.membersWithRole totalCount), did not answer (see Not read: members' names and e-mails), so a list cut short would look whole; "
+	for _, dry := range []bool{true, false} {
+		a := args
+		if dry {
+			a = append(a[:len(a):len(a)], "--dry-run")
+		}
+		r := nhi(t, env, a...)
+		if r.code != 0 {
+			t.Fatalf("exit %d: %s%s", r.code, r.stdout, r.stderr)
+		}
+		for _, want := range []string{
+			notChecked + "nobody it does not list is said to have left; give a token GitHub's GraphQL API answers, or pass --accept-uncounted to take the list as whole",
+			"1 person not in the member list of northwind, which nobody could count: bob-jones (bob@northwind.example); not marked left, the list being uncounted: check whether they have left, then run again with --accept-uncounted",
+		} {
+			if !strings.Contains(r.stdout, want) {
+				t.Errorf("dry run %v: want %q in\n%s", dry, want, r.stdout)
+			}
+		}
+		if strings.Contains(r.stdout, "no longer") || strings.Contains(r.stdout, "marked left\n") || strings.Contains(r.stdout, "would be marked left") {
+			t.Errorf("dry run %v: a list nobody counted said who left:\n%s", dry, r.stdout)
+		}
+		if bob := peopleJSON(t, db)["bob@northwind.example"]; bob.Status != "active" || bob.LeftAt != nil {
+			t.Errorf("dry run %v: bob after an uncounted list: %+v", dry, bob)
+		}
+	}
+
+	// Without --mark-leavers the line says how to mark them.
+	if r := nhi(t, env, args[:len(args)-1]...); r.code != 0 || !strings.Contains(r.stdout, "bob-jones (bob@northwind.example); not said to have left: check whether they have, then pass --accept-uncounted with --mark-leavers to mark them left") {
+		t.Errorf("without --mark-leavers: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+
+	// The user has checked: --accept-uncounted takes the list as whole.
+	r := nhi(t, env, append(args, "--accept-uncounted")...)
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s%s", r.code, r.stdout, r.stderr)
+	}
+	for _, want := range []string{
+		notChecked + "taken as whole, as --accept-uncounted asks",
+		"1 person no longer a member of northwind: bob-jones (bob@northwind.example); marked left",
+	} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("--accept-uncounted: want %q in\n%s", want, r.stdout)
+		}
+	}
+	if bob := peopleJSON(t, db)["bob@northwind.example"]; bob.Status != "left" || bob.LeftAt == nil {
+		t.Errorf("bob after --accept-uncounted: %+v", bob)
+	}
+}

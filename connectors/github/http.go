@@ -282,17 +282,7 @@ func (c *Connector) do(ctx context.Context, ep endpoint, method, u, etag string,
 	attempts, secondary, primary, timeouts, redirects := 0, 0, 0, 0, 0
 	renewed := false
 	for {
-		// App JWT requests (minting a token in the middle of another
-		// request) take no slot: the request waiting for the token has one.
-		if !jwt {
-			if err := c.slots.acquire(ctx); err != nil {
-				return nil, err
-			}
-		}
 		resp, err := c.send(ctx, ep, method, u, etag, jwt)
-		if !jwt {
-			c.slots.release()
-		}
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil, ctx.Err()
@@ -464,14 +454,17 @@ func (c *Connector) pause(ep endpoint, resp *response, nth int) {
 			wait = time.Unix(s, 0).Sub(now) + resetMargin
 		}
 	}
+	// The bound is lowered as the gate closes, in one step for send: no
+	// request leaves between them, and none after them with a slot taken
+	// under the old bound.
 	c.sendMu.Lock() // waits for requests past the gate to leave
+	n := c.slots.lower()
 	c.rate.mu.Lock()
 	if until := now.Add(wait); until.After(c.rate.pauseUntil) {
 		c.rate.pauseUntil = until
 	}
 	c.rate.mu.Unlock()
 	c.sendMu.Unlock()
-	n := c.slots.lower()
 	c.note(fmt.Sprintf("secondary rate limit on %s: every worker waits %s, then goes on with %s at a time", ep, wait.Round(time.Second), audit.Counted(n, "request", "requests")))
 	c.stats.retries.Add(1)
 }
@@ -534,8 +527,19 @@ func (s *slots) acquire(ctx context.Context) error {
 		}
 		s.cond.Wait() // release broadcasts, and so does ctx when done
 	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	s.busy++
-	return ctx.Err()
+	return nil
+}
+
+// within reports whether the slots taken are within the bound: after
+// lower, those taken under the old bound may be more.
+func (s *slots) within() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.busy <= s.max
 }
 
 func (s *slots) release() {
@@ -591,12 +595,6 @@ func (e *brokenEndpoint) Unwrap() error { return e.err }
 // Enterprise Server's 404 when it has no rate limit included) says an
 // endpoint's 5xx are its own.
 func (c *Connector) answering(ctx context.Context, jwt bool) bool {
-	if !jwt {
-		if err := c.slots.acquire(ctx); err != nil {
-			return false
-		}
-		defer c.slots.release()
-	}
 	resp, err := c.send(ctx, endpoint{path: "/rate_limit", url: "rate_limit"}, http.MethodGet, "rate_limit", "", jwt)
 	return err == nil && resp.status < 500
 }
@@ -639,20 +637,30 @@ func (c *Connector) send(ctx context.Context, ep endpoint, method, u, etag strin
 		req.Header.Set("If-None-Match", etag)
 		c.stats.conditional.Add(1)
 	}
-	// The last look at the gate and the request's departure are one step
-	// for a pause, which takes sendMu to start (see pause): a request that
-	// passed the gate is on its way (its connection asked for) before a
-	// pause begins, and none passes it after.
+	// A request waits at the gate holding no slot, then takes one; the
+	// last look at the gate and at the bound, and the request's departure,
+	// are one step for a pause, which takes sendMu to close the gate and
+	// lower the bound (see pause): a request that passed the gate is on its
+	// way (its connection asked for) before a pause begins, and none passes
+	// it after until the pause ends, and then within the lowered bound. A
+	// worker waiting out a pause with a slot would leave with every other
+	// one when it ends, more at once than the bound: what GitHub asks
+	// clients never to do after a secondary limit.
 	for {
 		if err := c.beforeRequest(ctx, ep); err != nil {
 			return nil, &fatalError{err}
 		}
+		if err := c.slots.acquire(ctx); err != nil {
+			return nil, err
+		}
 		c.sendMu.RLock()
-		if !c.gateClosed(ep) {
+		if !c.gateClosed(ep) && c.slots.within() {
 			break
 		}
 		c.sendMu.RUnlock()
+		c.slots.release()
 	}
+	defer c.slots.release()
 	var once sync.Once
 	unlock := func() { once.Do(c.sendMu.RUnlock) }
 	defer unlock()

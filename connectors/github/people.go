@@ -42,6 +42,13 @@ type OrgPeople struct {
 	// logins than GitHub's GraphQL API counts members, or without one
 	// GraphQL shows (ReadPeople).
 	Complete bool
+	// Uncounted, when not "", says why a member list read in full as far
+	// as its Link headers go could not be held against a count (the
+	// profiles query was refused, or gave none): a list cut short would
+	// look whole (checkMembers). Complete stays true; what to claim from
+	// it is the caller's to decide (nhi people sync github claims no
+	// leaver from it unless told to: docs/people.md).
+	Uncounted string
 	// SAML: "read" (the organisation's SAML identities were read), "none"
 	// (it has no SAML identity provider) or "" (not read: see Unread).
 	SAML string
@@ -169,15 +176,18 @@ func keepFirst(old, v string) string {
 // reads makes the list look short too: nobody is said to have left this
 // time, and the next sync has them. One who left between them makes it
 // longer than the count, which claims nothing.
+//
+// A list that could be held against no count (the profiles query refused,
+// or counting nothing) is still read whole as far as its Link headers go,
+// and Uncounted says why it was not counted.
 func (c *Connector) checkMembers(out *OrgPeople, byLogin map[string]*OrgMember, prof profilesRead) {
 	ep := "GET /orgs/" + c.org + "/members"
-	if prof.total != nil && len(byLogin) < *prof.total {
+	switch n := len(prof.unlisted); {
+	case prof.total != nil && len(byLogin) < *prof.total:
 		out.Complete = false
 		out.Unread = append(out.Unread, fmt.Sprintf("%s: GitHub's GraphQL API counts %s (organization.membersWithRole totalCount), but the member list gave %d, so it was not read whole; run again, and tell GitHub Support if it stays",
 			ep, audit.Counted(*prof.total, "member", "members"), len(byLogin)))
-		return
-	}
-	if n := len(prof.unlisted); n > 0 {
+	case n > 0:
 		out.Complete = false
 		names := prof.unlisted
 		more := ""
@@ -186,6 +196,8 @@ func (c *Connector) checkMembers(out *OrgPeople, byLogin map[string]*OrgMember, 
 		}
 		out.Unread = append(out.Unread, fmt.Sprintf("%s: GitHub's GraphQL API shows %s the member list did not give (%s%s), so it was not read whole; run again (a member who joined while it was read is in it next time), and tell GitHub Support if it stays",
 			ep, audit.Counted(n, "member", "members"), audit.Printable(strings.Join(names, ", ")), more))
+	case prof.total == nil:
+		out.Uncounted = prof.noCount
 	}
 }
 
@@ -195,6 +207,7 @@ func (c *Connector) checkMembers(out *OrgPeople, byLogin map[string]*OrgMember, 
 type profilesRead struct {
 	total    *int
 	unlisted []string
+	noCount  string // why total is nil
 }
 
 // readProfiles reads each member's public name and e-mail and their
@@ -204,6 +217,7 @@ type profilesRead struct {
 // shows of them, and Unread says so.
 func (c *Connector) readProfiles(ctx context.Context, out *OrgPeople, byLogin map[string]*OrgMember) (profilesRead, error) {
 	var res profilesRead
+	before := len(out.Unread)
 	var page struct {
 		Organization *struct {
 			MembersWithRole struct {
@@ -243,6 +257,13 @@ func (c *Connector) readProfiles(ctx context.Context, out *OrgPeople, byLogin ma
 		return res, err
 	}
 	res.total = read.total
+	switch {
+	case read.total != nil:
+	case len(out.Unread) > before:
+		res.noCount = "GitHub's GraphQL API, which counts the members (organization.membersWithRole totalCount), did not answer (see Not read: members' names and e-mails)"
+	default:
+		res.noCount = "GitHub's GraphQL API answered without a count of the members (organization.membersWithRole totalCount)"
+	}
 	if short, ok := read.short(); ok {
 		out.Unread = append(out.Unread, fmt.Sprintf("members' names and e-mails: GitHub's GraphQL API counted %s (totalCount), but gave %d, so the names and e-mails of %s were not read: they are synced with what the member list shows of them (one it shows no e-mail for is not added); run again, and tell GitHub Support if it stays",
 			audit.Counted(*read.total, "member", "members"), read.got, audit.Counted(short, "member", "members")))

@@ -143,6 +143,7 @@ func Hang(pathPrefix string) HTTPFault {
 // and hand the connector an http.Client using it.
 type RequestLog struct {
 	next http.RoundTripper
+	now  func() time.Time
 
 	mu       sync.Mutex
 	sent     []SentRequest
@@ -151,7 +152,7 @@ type RequestLog struct {
 
 // SentRequest is one request as the log saw it leave.
 type SentRequest struct {
-	At       time.Time
+	At       time.Time // by the log's clock
 	Path     string
 	InFlight int // requests in flight once it left, itself included
 	// Answered is when its answer came back (the response's headers, or
@@ -159,36 +160,27 @@ type SentRequest struct {
 	Answered time.Time
 }
 
-// InFlightSince is how many requests that left at or after since were in
-// flight once r left, r included: what a client sent after a point in
-// time, without those still on their way from before it.
-func InFlightSince(sent []SentRequest, r SentRequest, since time.Time) int {
-	n := 0
-	for _, q := range sent {
-		if q.At.Before(since) || q.At.After(r.At) {
-			continue
-		}
-		if q.Answered.IsZero() || q.Answered.After(r.At) || q == r {
-			n++
-		}
+// NewRequestLog logs requests on their way to next, telling the time by
+// now: a [FakeClock]'s Now, the connector's clock, puts each request
+// before, during or after a wait the connector made; nil is time.Now.
+func NewRequestLog(next http.RoundTripper, now func() time.Time) *RequestLog {
+	if now == nil {
+		now = time.Now
 	}
-	return n
+	return &RequestLog{next: next, now: now}
 }
-
-// NewRequestLog logs requests on their way to next.
-func NewRequestLog(next http.RoundTripper) *RequestLog { return &RequestLog{next: next} }
 
 // RoundTrip notes the request and sends it.
 func (l *RequestLog) RoundTrip(r *http.Request) (*http.Response, error) {
 	l.mu.Lock()
 	l.inFlight++
 	i := len(l.sent)
-	l.sent = append(l.sent, SentRequest{At: time.Now(), Path: r.URL.Path, InFlight: l.inFlight})
+	l.sent = append(l.sent, SentRequest{At: l.now(), Path: r.URL.Path, InFlight: l.inFlight})
 	l.mu.Unlock()
 	resp, err := l.next.RoundTrip(r)
 	l.mu.Lock()
 	l.inFlight--
-	l.sent[i].Answered = time.Now()
+	l.sent[i].Answered = l.now()
 	l.mu.Unlock()
 	return resp, err
 }
@@ -198,4 +190,11 @@ func (l *RequestLog) Sent() []SentRequest {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return append([]SentRequest(nil), l.sent...)
+}
+
+// Len is how many requests have left so far.
+func (l *RequestLog) Len() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.sent)
 }
