@@ -440,7 +440,8 @@ type approvalOf struct {
 // owning is the rule that forbids an approver an item, and whose it was.
 type owning struct{ rule, whose string }
 
-// approversOwning says which of the approvals each names an item its
+// approversOwning says, for each of the approvals each (by position),
+// whether it names an item its
 // approver owned (when the campaign was created, or by then) or held,
 // under any name the directory gave them then: nhi refuses such an
 // approval (rules owner and holder, as for a decision: deciders), so one
@@ -450,8 +451,8 @@ type owning struct{ rule, whose string }
 //
 // It returns as well the deciders it read, which know each approver's
 // names as the directory stood at the approval (selfApproval).
-func approversOwning(ctx context.Context, r reader, each []approvalOf) (map[approvalOf]owning, *deciders, error) {
-	out := map[approvalOf]owning{}
+func approversOwning(ctx context.Context, r reader, each []approvalOf) ([]owning, *deciders, error) {
+	out := make([]owning, len(each)) // rule "": none
 	if len(each) == 0 {
 		return out, &deciders{}, nil
 	}
@@ -482,11 +483,9 @@ func approversOwning(ctx context.Context, r reader, each []approvalOf) (map[appr
 	if err != nil {
 		return nil, nil, err
 	}
-	for _, a := range each {
+	for i, a := range each {
 		if f := items[[2]string{a.campaign, a.id}]; f != nil {
-			if rule, whose := dec.ownsOrHolds(a.seq, a.id, f.owner, f.holder); rule != "" {
-				out[a] = owning{rule, whose}
-			}
+			out[i].rule, out[i].whose = dec.ownsOrHolds(a.seq, a.id, f.owner, f.holder)
 		}
 	}
 	return out, dec, nil
