@@ -376,7 +376,7 @@ func readApprovalsSigned(ctx context.Context, r reader, campaign string, upTo in
 	if err != nil {
 		return nil, nil, err
 	}
-	var each []approvalOf
+	each := make([]approvalOf, 0, len(all))
 	for _, x := range all {
 		each = append(each, approvalOf{x.a.seq, x.a.actor, campaign, x.key.id})
 	}
@@ -385,8 +385,8 @@ func readApprovalsSigned(ctx context.Context, r reader, campaign string, upTo in
 		return nil, nil, err
 	}
 	var unsigned []unsignedApproval
-	for _, x := range all {
-		if _, ok := owns[approvalOf{x.a.seq, x.a.actor, campaign, x.key.id}]; ok || dir.selfApproval(x.a.seq, keepers[x.key.seq]) {
+	for i, x := range all { // each[i] is x's
+		if owns[i].rule != "" || dir.selfApproval(x.a.seq, keepers[x.key.seq]) {
 			continue // approves nothing (verifyApprovals names it)
 		}
 		if required && !x.signed {
@@ -822,9 +822,12 @@ func verifyApprovals(ctx context.Context, st *audit.Store, required func(campaig
 		return nil, err
 	}
 	var problems []string
+	i := 0 // each[i] is the approval of x's item id
 	for _, x := range all {
 		for _, id := range x.items {
-			if o, ok := owns[approvalOf{x.seq, x.actor, x.campaign, id}]; ok {
+			o := owns[i]
+			i++
+			if o.rule != "" {
 				problems = append(problems, fmt.Sprintf("event %d (%s by %s) approves the exception on %s in campaign %s, whose %s, the same person: nhi refuses such an approval (rule %s), so it was written around nhi, and it approves nothing",
 					x.seq, EventApprove, audit.Printable(x.actor), audit.Printable(id), audit.Printable(x.campaign), o.whose, o.rule))
 			}

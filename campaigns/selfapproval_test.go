@@ -89,6 +89,15 @@ func TestVerifyFailsAnApprovalByTheItemsHolder(t *testing.T) {
 		if _, err := campaigns.ApproveException(ctx, st, "alice-smith", "Q4", api1); !errors.Is(err, campaigns.ErrSelfReview) {
 			t.Fatalf("the holder approving through nhi: %v; want refused (rule holder)", err)
 		}
+		// Before it, a second person's approval of another exception,
+		// which approves.
+		api2 := keyID("api", "2") // added by bob
+		if _, err := campaigns.Decide(ctx, st, "carol@acme.com", "Q4", api2, campaigns.Keep, "needed by CI"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := campaigns.ApproveException(ctx, st, "dave@acme.com", "Q4", api2); err != nil {
+			t.Fatal(err)
+		}
 		seq := writeApproval(t, st, "alice-smith", "Q4", api1, o.Event.Seq, o.ExceptionExpires)
 		xs, err := campaigns.Exceptions(ctx, st, "Q4", 0)
 		if err != nil {
@@ -96,6 +105,9 @@ func TestVerifyFailsAnApprovalByTheItemsHolder(t *testing.T) {
 		}
 		if x := xs[api1]; x.State != campaigns.ExceptionAwaiting || x.ApprovedBy != "" {
 			t.Errorf("api/1 approved by its holder: %s by %q; want still awaiting approval", x.State, x.ApprovedBy)
+		}
+		if x := xs[api2]; x.State != campaigns.ExceptionApproved || x.ApprovedBy != "dave@acme.com" {
+			t.Errorf("api/2 approved by dave: %s by %q; want approved", x.State, x.ApprovedBy)
 		}
 		problems, err := campaigns.Verify(ctx, st)
 		if err != nil {

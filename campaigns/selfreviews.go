@@ -2,6 +2,7 @@ package campaigns
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 
 	"github.com/nhi-audit/nhi/audit"
@@ -10,22 +11,29 @@ import (
 // SelfReviews is nhi verify's re-check of who decided (deciders), over one
 // campaign's decisions, for the evidence report (package
 // campaigns/report; docs/report.md, "Self-reviews"): the decisions,
-// confirmations and undos whose actor owned or held the item, and the
-// transfers to the actor herself, that nhi refuses and the log holds
-// anyway. One check: the report marks what verify names.
+// confirmations and undos whose actor owned or held the item, was a
+// member of the team that owned it, or created the campaign (without
+// --allow-admin-review), and the transfers to the actor herself, that
+// nhi refuses and the log holds anyway. One check: the report marks what
+// verify names.
 type SelfReviews struct {
-	d  *deciders
-	to map[int64]string // the new owner of each transfer event
+	d     *deciders
+	rules *campaignRules
+	to    map[int64]string // the new owner of each transfer event
 }
 
 // SelfReview says why one event on one item was no second person's review.
 type SelfReview struct {
-	Rule string // RuleOwner or RuleHolder
-	// Whose is whose the item was, as verify says it: "recorded owner
-	// when the campaign was created is rita@acme.com", "recorded owner
-	// then is Rita (event 12)", "holder according to the source is
-	// carol"; for a transfer to the actor, "new owner is rita".
-	Whose    string
+	Rule string // RuleOwner, RuleHolder, RuleTeam or RuleCreator
+	// Whose is whose the item (rule creator: the campaign) was, as verify
+	// says it: "recorded owner when the campaign was created is
+	// rita@acme.com", "recorded owner then is Rita (event 12)", "holder
+	// according to the source is carol", "creator is carol (event 3)";
+	// for a transfer to the actor, "new owner is rita".
+	Whose string
+	// Member is, under rule team-owner, the actor's name the campaign's
+	// snapshot lists in the team (lower case).
+	Member   string
 	Transfer bool // a transfer to the actor herself
 }
 
@@ -36,8 +44,13 @@ func (s SelfReview) Text(actor string) string {
 	if s.Transfer {
 		what = "transfer"
 	}
-	return fmt.Sprintf("self-review: its %s, the same person as %s: nhi refuses such a %s (rule %s), so it was written around nhi, and it is no second person's review",
-		s.Whose, audit.Printable(actor), what, s.Rule)
+	f := afterFact{rule: s.Rule, whose: s.Whose, member: s.Member}
+	whose := "its " + s.Whose
+	if s.Rule == RuleCreator {
+		whose = "the campaign's " + s.Whose
+	}
+	return fmt.Sprintf("self-review: %s%s: nhi refuses such a %s (rule %s), so it was written around nhi, and %s",
+		whose, f.relation(actor, true), what, s.Rule, f.consequence())
 }
 
 // ReadSelfReviews reads what Of needs for campaign's decision,
@@ -63,15 +76,31 @@ func ReadSelfReviews(ctx context.Context, st *audit.Store, campaign string, asOf
 		}
 	}
 	d, err := readDeciders(ctx, st, all, nil)
+	if err != nil || len(all) == 0 {
+		return &SelfReviews{d: d, to: to}, err
+	}
+	// The team and creator rules, as the campaign's creation froze them.
+	var createSeq int64
+	var createdBy, raw string
+	if err := st.QueryRow(ctx, `SELECT seq, actor, payload FROM events WHERE seq = (SELECT create_seq FROM campaigns WHERE name = ?)`, campaign).
+		Scan(&createSeq, &createdBy, &raw); err != nil {
+		return nil, fmt.Errorf("reading campaign %s's creation: %w", audit.Printable(campaign), err)
+	}
+	var p CreatePayload
+	if err := json.Unmarshal([]byte(raw), &p); err != nil {
+		return nil, fmt.Errorf("reading campaign %s's creation (event %d): %w", audit.Printable(campaign), createSeq, err)
+	}
+	rules, err := readCampaignRules(ctx, st, &p, createSeq, createdBy)
 	if err != nil {
 		return nil, err
 	}
-	return &SelfReviews{d: d, to: to}, nil
+	return &SelfReviews{d: d, rules: rules, to: to}, nil
 }
 
 // Of says whether event seq, a decision, confirmation or undo on item it
 // (as the campaign froze it), is a self-review verify names: by its
-// owner or holder, or a transfer of it to the actor herself.
+// owner or holder, a member of its owning team or the campaign's
+// creator, or a transfer of it to the actor herself.
 func (s *SelfReviews) Of(seq int64, it *Item) (SelfReview, bool) {
 	if s == nil || seq == 0 {
 		return SelfReview{}, false
@@ -79,11 +108,15 @@ func (s *SelfReviews) Of(seq int64, it *Item) (SelfReview, bool) {
 	if _, ok := s.d.keys[seq]; !ok {
 		return SelfReview{}, false // not a decision event of the campaign
 	}
-	if rule, whose := s.d.ownsOrHolds(seq, it.ID, it.Owner, it.NaturalOwner); rule != "" {
-		return SelfReview{Rule: rule, Whose: whose}, true
+	f := s.d.refused(seq, s.rules, it.ID, it.Owner, it.NaturalOwner)
+	if f.rule == RuleOwner || f.rule == RuleHolder {
+		return SelfReview{Rule: f.rule, Whose: f.whose}, true
 	}
 	if to, ok := s.to[seq]; ok && s.d.toSelf(seq, to) {
 		return SelfReview{Rule: RuleOwner, Whose: "new owner is " + audit.Printable(to), Transfer: true}, true
+	}
+	if f.rule != "" { // a team owner's member, the campaign's creator
+		return SelfReview{Rule: f.rule, Whose: f.whose, Member: f.member}, true
 	}
 	return SelfReview{}, false
 }

@@ -18,8 +18,10 @@ import (
 // decide"): nhi refuses a decision, confirmation or undo on an item whose
 // owner recorded when the campaign was created, whose owner recorded at
 // the time, or whose holder according to the source is the actor (rules
-// owner and holder), and a transfer to the reviewer herself
-// (TransferItems). On PostgreSQL the database refuses the former to a
+// owner and holder), or whose owner (either) is a team the campaign's
+// snapshot lists the actor in (rule team-owner), by the campaign's
+// creator unless it was created with --allow-admin-review (rule
+// creator), and a transfer to the reviewer herself (TransferItems). On PostgreSQL the database refuses the former to a
 // reviewer's session (campaigns' schema step 15), not to the tables'
 // owner or an administrator, and not the latter (it does not read a
 // transfer's new owner). One the log holds anyway was written around nhi
@@ -41,6 +43,57 @@ type deciders struct {
 	// owners holds, by identity ID, the owner.set events in log order:
 	// the owner recorded at an event is the last one set before it.
 	owners map[string][]ownerChange
+	// rules holds, by campaign name, what the team and creator rules read
+	// of each campaign verify replayed.
+	rules map[string]*campaignRules
+}
+
+// campaignRules is what the team and creator rules read of one campaign,
+// as its creation event froze it (separation.refusal): the members of
+// each team its snapshots read, and who created it, unless it was created
+// with --allow-admin-review.
+type campaignRules struct {
+	teams     map[string]map[string]bool // team ("org/slug", lower case) -> member logins (lower case)
+	creator   string                     // "" when created with --allow-admin-review
+	createSeq int64
+}
+
+// readCampaignRules reads the team members of the snapshots p, the
+// creation event createSeq by createdBy, names.
+func readCampaignRules(ctx context.Context, r reader, p *CreatePayload, createSeq int64, createdBy string) (*campaignRules, error) {
+	cr := &campaignRules{teams: map[string]map[string]bool{}, createSeq: createSeq}
+	if !p.AllowAdminReview {
+		cr.creator = createdBy
+	}
+	ids := []int64{p.Snapshot}
+	if len(p.Snapshots) > 0 {
+		ids = ids[:0]
+		for _, s := range p.Snapshots {
+			ids = append(ids, s.ID)
+		}
+	}
+	for _, id := range ids {
+		if err := readSnapshotTeams(ctx, r, id, cr.teams); err != nil {
+			return nil, err
+		}
+	}
+	return cr, nil
+}
+
+// member is the name among keys (an actor's, as the directory stood at
+// her event) under which the campaign's snapshot lists her in team owner
+// ("" when owner is no team, or she is not in it).
+func (cr *campaignRules) member(keys []string, owner string) string {
+	if !strings.Contains(owner, "/") {
+		return ""
+	}
+	members := cr.teams[audit.AliasKey(owner)]
+	for _, k := range keys {
+		if members[k] {
+			return k
+		}
+	}
+	return ""
 }
 
 type ownerChange struct {
@@ -69,6 +122,16 @@ func newDeciders(ctx context.Context, st *audit.Store, v *verifier) (*deciders, 
 	d, err := readDeciders(ctx, st, all, nil)
 	if err != nil {
 		return nil, err
+	}
+	d.rules = map[string]*campaignRules{}
+	for _, name := range v.order {
+		if len(all) == 0 {
+			break // no decision to judge
+		}
+		r := v.replay[name]
+		if d.rules[name], err = readCampaignRules(ctx, st, &r.create, r.createSeq, r.createdBy); err != nil {
+			return nil, err
+		}
 	}
 	// A transfer to the actor herself (TransferItems refuses it).
 	for _, name := range v.order {
@@ -261,15 +324,16 @@ func (d *deciders) ownerAt(id string, seq int64) (string, int64) {
 }
 
 // item names each decision on w, an item of campaign r, by a person who
-// owned or held it then.
+// owned or held it then, a member of its owning team, or the campaign's
+// creator.
 func (d *deciders) item(v *verifier, r *replayed, w *walkedItem) {
 	for _, tp := range w.touched {
 		t := &r.touches[tp.touch]
 		if t.op != opDecide && t.op != opConfirm && t.op != opUndo {
 			continue
 		}
-		rule, whose := d.ownsOrHolds(t.seq, w.id, w.owner, w.naturalOwner)
-		if rule == "" {
+		f := d.refused(t.seq, d.rules[r.create.Name], w.id, w.owner, w.naturalOwner)
+		if f.rule == "" {
 			continue
 		}
 		what := "decides"
@@ -277,26 +341,93 @@ func (d *deciders) item(v *verifier, r *replayed, w *walkedItem) {
 			what = "undoes a decision on"
 		}
 		v.add(problemKey{k: [4]int64{phaseEvents, t.seq, t.sub, int64(tp.pos)}},
-			"event %d (%s by %s) %s %s in campaign %s, whose %s, the same person: nhi refuses such a decision (rule %s), so it was written around nhi, and it is no second person's review",
-			t.seq, t.typ, audit.Printable(t.actor), what, audit.Printable(w.id), audit.Printable(r.create.Name), whose, rule)
+			"event %d (%s by %s) %s %s in campaign %s, whose %s%s: nhi refuses such a decision (rule %s), so it was written around nhi, and %s",
+			t.seq, t.typ, audit.Printable(t.actor), what, audit.Printable(w.id), audit.Printable(r.create.Name), f.whose, f.relation(t.actor, false), f.rule, f.consequence())
 	}
 }
 
-// ownsOrHolds says which rule, if any, forbids the actor of event seq
-// item id, frozen with owner and holder: owner at creation, owner then,
-// holder; and whose it was, for the problem.
-func (d *deciders) ownsOrHolds(seq int64, id, owner, holder string) (rule, whose string) {
+// afterFact is why nhi would have refused the actor of a decision event
+// an item (deciders.refused), in the words verify and the evidence report
+// share: the rule; whose the item (or, rule creator, the campaign) was;
+// under rule team-owner, the actor's name the team lists.
+type afterFact struct {
+	rule, whose, member string
+}
+
+// relation says how actor is the person whose names: the same person,
+// or, rule team-owner, a member of the team; inReport names actor (verify
+// names her before).
+func (f afterFact) relation(actor string, inReport bool) string {
+	same := ", the same person"
+	if inReport {
+		same += " as " + audit.Printable(actor)
+	}
+	switch f.rule {
+	case RuleTeam:
+		m := audit.Printable(f.member)
+		if f.member != audit.AliasKey(actor) {
+			m += ", a name of " + audit.Printable(actor) + " then"
+		}
+		return ", a team whose members in the campaign's snapshot include " + m
+	case RuleCreator:
+		if inReport {
+			return same + ", and it was created without --allow-admin-review"
+		}
+		return same + ", and which was created without --allow-admin-review"
+	}
+	return same
+}
+
+// consequence is what a decision nhi refuses under f's rule is.
+func (f afterFact) consequence() string {
+	switch f.rule {
+	case RuleTeam:
+		return "it is no review by someone outside the owning team"
+	case RuleCreator:
+		return "the campaign's creator reviewed it herself"
+	}
+	return "it is no second person's review"
+}
+
+// refused says which rule, if any, forbids the actor of event seq item
+// id, frozen with owner and holder, of the campaign whose rules are cr
+// (nil: owner and holder only): owner at creation, owner then, holder,
+// a team owner at creation or then, the creator; and whose it was.
+func (d *deciders) refused(seq int64, cr *campaignRules, id, owner, holder string) afterFact {
 	keys := d.keys[seq]
 	then, ownerSeq := d.ownerAt(id, seq)
+	atCreation := func() string {
+		return fmt.Sprintf("recorded owner when the campaign was created is %s", audit.Printable(owner))
+	}
+	recorded := func() string {
+		return fmt.Sprintf("recorded owner then is %s (event %d)", audit.Printable(then), ownerSeq)
+	}
 	switch {
 	case names(keys, owner):
-		return RuleOwner, fmt.Sprintf("recorded owner when the campaign was created is %s", audit.Printable(owner))
+		return afterFact{rule: RuleOwner, whose: atCreation()}
 	case names(keys, then):
-		return RuleOwner, fmt.Sprintf("recorded owner then is %s (event %d)", audit.Printable(then), ownerSeq)
+		return afterFact{rule: RuleOwner, whose: recorded()}
 	case names(keys, holder):
-		return RuleHolder, fmt.Sprintf("holder according to the source is %s", audit.Printable(holder))
+		return afterFact{rule: RuleHolder, whose: fmt.Sprintf("holder according to the source is %s", audit.Printable(holder))}
+	case cr == nil:
+		return afterFact{}
 	}
-	return "", ""
+	if m := cr.member(keys, owner); m != "" {
+		return afterFact{rule: RuleTeam, whose: atCreation(), member: m}
+	}
+	if m := cr.member(keys, then); m != "" {
+		return afterFact{rule: RuleTeam, whose: recorded(), member: m}
+	}
+	if names(keys, cr.creator) {
+		return afterFact{rule: RuleCreator, whose: fmt.Sprintf("creator is %s (event %d)", audit.Printable(cr.creator), cr.createSeq)}
+	}
+	return afterFact{}
+}
+
+// ownsOrHolds is refused under the owner and holder rules only.
+func (d *deciders) ownsOrHolds(seq int64, id, owner, holder string) (rule, whose string) {
+	f := d.refused(seq, nil, id, owner, holder)
+	return f.rule, f.whose
 }
 
 // approvalOf is one item an approval event names.
@@ -309,7 +440,8 @@ type approvalOf struct {
 // owning is the rule that forbids an approver an item, and whose it was.
 type owning struct{ rule, whose string }
 
-// approversOwning says which of the approvals each names an item its
+// approversOwning says, for each of the approvals each (by position),
+// whether it names an item its
 // approver owned (when the campaign was created, or by then) or held,
 // under any name the directory gave them then: nhi refuses such an
 // approval (rules owner and holder, as for a decision: deciders), so one
@@ -319,8 +451,8 @@ type owning struct{ rule, whose string }
 //
 // It returns as well the deciders it read, which know each approver's
 // names as the directory stood at the approval (selfApproval).
-func approversOwning(ctx context.Context, r reader, each []approvalOf) (map[approvalOf]owning, *deciders, error) {
-	out := map[approvalOf]owning{}
+func approversOwning(ctx context.Context, r reader, each []approvalOf) ([]owning, *deciders, error) {
+	out := make([]owning, len(each)) // rule "": none
 	if len(each) == 0 {
 		return out, &deciders{}, nil
 	}
@@ -351,11 +483,9 @@ func approversOwning(ctx context.Context, r reader, each []approvalOf) (map[appr
 	if err != nil {
 		return nil, nil, err
 	}
-	for _, a := range each {
+	for i, a := range each {
 		if f := items[[2]string{a.campaign, a.id}]; f != nil {
-			if rule, whose := dec.ownsOrHolds(a.seq, a.id, f.owner, f.holder); rule != "" {
-				out[a] = owning{rule, whose}
-			}
+			out[i].rule, out[i].whose = dec.ownsOrHolds(a.seq, a.id, f.owner, f.holder)
 		}
 	}
 	return out, dec, nil

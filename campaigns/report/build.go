@@ -311,7 +311,7 @@ func selfReviewText(s *Summary) string {
 	if s.SelfReviewsInForce > 0 {
 		inForce = fmt.Sprintf("%s in force (flag self-review in the register)", audit.Counted(s.SelfReviewsInForce, "of them is the decision", "of them are the decisions"))
 	}
-	return fmt.Sprintf("Self-review: %s by the identity's own owner or holder, or handed it to the decider herself (%s). nhi refuses such a decision, so %s written around nhi, and %s no second person's review; nhi verify names each. %s; the decision history says whose each identity was.",
+	return fmt.Sprintf("Self-review: %s by the identity's own owner or holder, a member of its owning team or the campaign's creator, or handed it to the decider herself (%s). nhi refuses such a decision, so %s written around nhi, and %s no independent review; nhi verify names each. %s; the decision history says whose each identity was.",
 		audit.Counted(s.SelfReviews, "decision was made", "decisions were made"), events,
 		audit.Plural(s.SelfReviews, "it was", "they were"), audit.Plural(s.SelfReviews, "it is", "they are"), strings.ToUpper(inForce[:1])+inForce[1:])
 }
@@ -362,7 +362,7 @@ func selfReviewed(s Summary) string {
 	if s.SelfReviews == 0 {
 		return ""
 	}
-	return fmt.Sprintf(" But %s by the identity's own owner or holder, written around nhi (see the attestation): not reviewed by a second person.",
+	return fmt.Sprintf(" But %s by the identity's own owner or holder, a member of its owning team or the campaign's creator, written around nhi (see the attestation): not reviewed independently.",
 		audit.Counted(s.SelfReviews, "decision was made", "decisions were made"))
 }
 

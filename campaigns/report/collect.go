@@ -70,6 +70,13 @@ type collector struct {
 	// events it found a self-review in (docs/report.md, "Self-reviews").
 	self       *campaigns.SelfReviews
 	selfEvents map[int64]bool
+	// rowSelf is the check of the decision in force of the item whose
+	// row registerRow made last, which its history reuses (selfReview).
+	rowSelf struct {
+		seq int64
+		sr  campaigns.SelfReview
+		ok  bool
+	}
 }
 
 type sharedFindings struct {
@@ -283,9 +290,11 @@ func (k *collector) registerRow(it *campaigns.Item, ev campaigns.ItemEvents, n i
 		row.CurrentID = clean(it.CurrentID)
 		flag(true, FlagRenamed)
 	}
+	k.rowSelf.seq = 0
 	if decided {
-		_, self := k.self.Of(ev.Decision, it)
-		flag(self, FlagSelfReview)
+		k.rowSelf.seq = ev.Decision
+		k.rowSelf.sr, k.rowSelf.ok = k.self.Of(ev.Decision, it)
+		flag(k.rowSelf.ok, FlagSelfReview)
 	}
 	if (it.Decision == campaigns.Rotate || it.Decision == campaigns.Transfer) && it.Verification != "" {
 		// What a later snapshot (or the log, for a transfer) showed.

@@ -168,9 +168,13 @@ func (k *collector) itemHistory(it *campaigns.Item, row *Row, out []HistoryEntry
 
 // selfReview marks e, a decision, confirmation or undo of item it, when
 // nhi verify names it a self-review (campaigns.SelfReviews): its detail
-// says whose the item was, and the attestation counts it.
+// says whose the item was, and the attestation counts it. The decision
+// in force was checked for the item's row already (registerRow).
 func (k *collector) selfReview(e *HistoryEntry, it *campaigns.Item) {
-	sr, ok := k.self.Of(e.Event, it)
+	sr, ok := k.rowSelf.sr, k.rowSelf.ok
+	if e.Event != k.rowSelf.seq || e.Event == 0 {
+		sr, ok = k.self.Of(e.Event, it)
+	}
 	if !ok {
 		return
 	}

@@ -504,7 +504,7 @@ const flagLegend = "not-assignee (decided by someone other than the assigned rev
 
 // selfReviewLegend is the legend of flag self-review, given only when a
 // register row has it.
-const selfReviewLegend = ", self-review (decided by the identity's own owner or holder, or handed to the decider herself: nhi refuses that, so it was written around nhi)"
+const selfReviewLegend = ", self-review (decided by the identity's own owner or holder, a member of its owning team or the campaign's creator, or handed to the decider herself: nhi refuses that, so it was written around nhi)"
 
 // flagsOf is the legend of the register's flags.
 func flagsOf(r *Report) string {

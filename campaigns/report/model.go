@@ -129,7 +129,8 @@ type Attestation struct {
 	Signer      string   `json:"signer"`
 	Statement   string   `json:"statement"`
 	// SelfReview says, when the log holds any, how many decisions were
-	// made by the identity's own owner or holder, with their events
+	// made by the identity's own owner or holder, a member of its owning
+	// team or the campaign's creator, with their events
 	// (Summary.SelfReviews); absent otherwise.
 	SelfReview string    `json:"self_review,omitempty"`
 	Controls   []Control `json:"controls"`
@@ -163,7 +164,8 @@ type Summary struct {
 	NotYetChecked int `json:"not_yet_checked"` // decommissions past due that no snapshot after the due date checked
 	Late          int `json:"late"`            // decided after the due date
 	// SelfReviews counts the decisions, confirmations and undos (an
-	// event on an item each) by the item's own owner or holder, and the
+	// event on an item each) by the item's own owner or holder, a member
+	// of its owning team or the campaign's creator, and the
 	// transfers to the decider herself, that nhi refuses and the log
 	// holds anyway: written around nhi, as nhi verify names them
 	// (docs/report.md, "Self-reviews"); SelfReviewEvents are their
@@ -467,7 +469,8 @@ const (
 	// it; the identity goes on under CurrentID.
 	FlagRenamed = "renamed"
 	// FlagSelfReview: the decision in force was made (or confirmed) by
-	// the identity's own owner or holder, or transferred it to the
+	// the identity's own owner or holder, a member of its owning team or
+	// the campaign's creator, or transferred it to the
 	// decider herself: nhi refuses that, so it was written around nhi
 	// (Summary.SelfReviews).
 	FlagSelfReview = "self-review"

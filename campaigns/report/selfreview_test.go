@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"path/filepath"
@@ -11,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/nhi-audit/nhi/audit"
 	"github.com/nhi-audit/nhi/campaigns"
 	"github.com/nhi-audit/nhi/campaigns/campaignstest"
 	"github.com/nhi-audit/nhi/campaigns/report"
@@ -116,12 +118,12 @@ func TestReportNamesASelfReviewWrittenAroundNhi(t *testing.T) {
 		if s.SelfReviews != 2 || !slices.Equal(s.SelfReviewEvents, []int64{held, owned}) || s.SelfReviewsInForce != 2 {
 			t.Errorf("report.json's summary: %d self-reviews, events %v, %d in force; want 2, [%d %d], 2", s.SelfReviews, s.SelfReviewEvents, s.SelfReviewsInForce, held, owned)
 		}
-		says := fmt.Sprintf("Self-review: 2 decisions were made by the identity's own owner or holder, or handed it to the decider herself (events %d, %d). nhi refuses such a decision, so they were written around nhi", held, owned)
+		says := fmt.Sprintf("Self-review: 2 decisions were made by the identity's own owner or holder, a member of its owning team or the campaign's creator, or handed it to the decider herself (events %d, %d). nhi refuses such a decision, so they were written around nhi", held, owned)
 		if !strings.HasPrefix(r.Attestation.SelfReview, says) {
 			t.Errorf("the attestation's self-review: %q; want it to say %q", r.Attestation.SelfReview, says)
 		}
 		for _, c := range r.Attestation.Controls {
-			if c.ID == "CC6.3" && !strings.Contains(c.How, "But 2 decisions were made by the identity's own owner or holder, written around nhi") {
+			if c.ID == "CC6.3" && !strings.Contains(c.How, "But 2 decisions were made by the identity's own owner or holder, a member of its owning team or the campaign's creator, written around nhi") {
 				t.Errorf("CC6.3 claims: %q; want it to name the self-reviews", c.How)
 			}
 		}
@@ -156,6 +158,110 @@ func TestReportNamesASelfReviewWrittenAroundNhi(t *testing.T) {
 		selfConsistent(t, dir)
 		d := editBundle(t, dir, report.FileDecisions, report.FlagSelfReview, "")
 		failsNaming(t, verify(t, d, nil, report.VerifyOptions{}), report.FileDecisions, `flags is "not-assignee  short-reason", report.json says "not-assignee self-review short-reason"`)
+	})
+}
+
+// nhi refuses a decision on an identity owned by a team the decider is
+// a member of (rule team-owner), and one by the campaign's creator
+// (rule creator, without --allow-admin-review). One written around nhi
+// is named by nhi verify, and the report marks it as it marks a
+// self-review, by the same check, in every format: the register's flag,
+// the history's detail, the attestation and CC6.3, the pages. Before,
+// the report showed both as ordinary decisions.
+func TestReportNamesATeamOwnersAndTheCreatorsDecisionWrittenAroundNhi(t *testing.T) {
+	campaignstest.Engines(t, func(t *testing.T, eng campaignstest.Engine) {
+		f := newFixtureOn(t, eng)
+		f.Principals = []audit.Principal{{Type: audit.PrincipalTeamMember, Scope: "acme/platform", Login: "dana", Role: "member"}}
+		f.snapshot("2026-11-01T08:00:00Z", nil, idRenovate, idDeployProd, idOldCI)
+		f.at("2026-11-01T08:30:00Z").must(f.Store.SetOwner(ctx, "admin", idOldCI, "@acme/platform"))
+		f.at("2026-11-01T09:00:00Z").must(campaigns.Create(ctx, f.Store, "carol", campaigns.Spec{Name: "self", Scope: "id:*", Due: "2026-11-30",
+			Reviewers: []string{"alice", "bob"}}))
+		// Each is refused at the door first (a decision.refused event, in
+		// the item's trail on the page), then written around nhi.
+		for _, d := range []struct{ actor, id, rule string }{{"Dana", idOldCI, campaigns.RuleTeam}, {"carol", idDeployProd, campaigns.RuleCreator}} {
+			_, err := campaigns.Decide(ctx, f.Store, d.actor, "self", d.id, campaigns.Decommission, "")
+			if re, ok := errors.AsType[*campaigns.RefusedError](err); !ok || re.Rule != d.rule {
+				t.Fatalf("%s decides %s through nhi: %v; want it refused by rule %s", d.actor, d.id, err, d.rule)
+			}
+		}
+		f.Clock.Set("2026-11-02T10:00:00Z")
+		team := writeAround(t, f, "self", "Dana", idOldCI, campaigns.Decommission, "")
+		f.Clock.Set("2026-11-02T10:05:00Z")
+		creator := writeAround(t, f, "self", "carol", idDeployProd, campaigns.Decommission, "")
+		f.decide("2026-11-02T10:10:00Z", "bob", "self", idRenovate, campaigns.Decommission, "")
+		f.at("2026-11-03T09:00:00Z").must(campaigns.Close(ctx, f.Store, "erin", "self")) // carol decided: rule closer
+
+		problems, err := campaigns.Verify(ctx, f.Store)
+		must(t, err)
+		if len(problems) != 2 || !strings.Contains(problems[0], "(rule team-owner)") || !strings.Contains(problems[1], "(rule creator)") {
+			t.Fatalf("nhi verify after a team owner's and the creator's decisions: %q; want both named", problems)
+		}
+
+		dir := filepath.Join(t.TempDir(), "bundle")
+		_, err = report.Export(ctx, f.Store, "self", dir, exportOptions())
+		must(t, err)
+
+		recs := csvRecords(t, dir, report.FileDecisions)
+		idCol, flagsCol := column(t, recs[0], "identity_id"), column(t, recs[0], "flags")
+		flagged := map[string]bool{}
+		for _, r := range recs[1:] {
+			flagged[r[idCol]] = strings.Contains(r[flagsCol], report.FlagSelfReview)
+		}
+		if want := map[string]bool{idRenovate: false, idDeployProd: true, idOldCI: true}; !maps.Equal(flagged, want) {
+			t.Errorf("decisions.csv's self-review flags: %v; want %v", flagged, want)
+		}
+
+		recs = csvRecords(t, dir, report.FileHistory)
+		evCol, detailCol := column(t, recs[0], "event"), column(t, recs[0], "detail")
+		details := map[string]string{}
+		for _, r := range recs[1:] {
+			details[r[evCol]] = r[detailCol]
+		}
+		var r report.Report
+		must(t, json.Unmarshal(readFile(t, filepath.Join(dir, report.FileJSON)), &r))
+		createSeq := r.Attestation.CreateEvent
+		history := map[int64]string{
+			team:    "self-review: its recorded owner when the campaign was created is @acme/platform, a team whose members in the campaign's snapshot include dana: nhi refuses such a decision (rule team-owner), so it was written around nhi, and it is no review by someone outside the owning team",
+			creator: fmt.Sprintf("self-review: the campaign's creator is carol (event %d), the same person as carol, and it was created without --allow-admin-review: nhi refuses such a decision (rule creator), so it was written around nhi, and the campaign's creator reviewed it herself", createSeq),
+		}
+		for seq, says := range history {
+			if d := details[fmt.Sprint(seq)]; !strings.Contains(d, says) {
+				t.Errorf("history.csv's detail of event %d: %q; want it to say %q", seq, d, says)
+			}
+		}
+		s := r.Attestation.Summary
+		if s.SelfReviews != 2 || !slices.Equal(s.SelfReviewEvents, []int64{team, creator}) || s.SelfReviewsInForce != 2 {
+			t.Errorf("report.json's summary: %d self-reviews, events %v, %d in force; want 2, [%d %d], 2", s.SelfReviews, s.SelfReviewEvents, s.SelfReviewsInForce, team, creator)
+		}
+		says := fmt.Sprintf("Self-review: 2 decisions were made by the identity's own owner or holder, a member of its owning team or the campaign's creator, or handed it to the decider herself (events %d, %d).", team, creator)
+		if !strings.HasPrefix(r.Attestation.SelfReview, says) {
+			t.Errorf("the attestation's self-review: %q; want it to say %q", r.Attestation.SelfReview, says)
+		}
+		html, md := string(readFile(t, filepath.Join(dir, report.FileHTML))), string(readFile(t, filepath.Join(dir, report.FileMD)))
+		for _, want := range []string{`<div class="banner">` + says, `<span class="flag flag-self-review flag-over">self-review</span>`, history[team], history[creator]} {
+			if !strings.Contains(html, strings.ReplaceAll(want, "'", "&#39;")) {
+				t.Errorf("report.html does not say %q", want)
+			}
+		}
+		for _, want := range []string{"> **" + says, "a member of its owning team or the campaign's creator, or handed to the decider herself", history[team], history[creator]} {
+			if !strings.Contains(md, want) {
+				t.Errorf("report.md does not say %q", want)
+			}
+		}
+
+		res := verify(t, dir, f.Store, report.VerifyOptions{Tool: "nhi test"})
+		var named int
+		for _, p := range res.Problems() {
+			if strings.Contains(p.Text, "nhi refuses such a decision") {
+				named++
+				continue
+			}
+			t.Errorf("verify --report --db: %s: %s; want only the two decisions named", p.Subject, p.Text)
+		}
+		if named != 2 {
+			t.Errorf("verify --report --db named %d decisions; want 2: %+v", named, res.Problems())
+		}
+		selfConsistent(t, dir)
 	})
 }
 

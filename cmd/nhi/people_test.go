@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"database/sql"
 	"encoding/json"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/nhi-audit/nhi/audit"
+	"github.com/nhi-audit/nhi/campaigns"
 	"github.com/nhi-audit/nhi/campaigns/campaignstest"
 )
 
@@ -277,5 +279,51 @@ func TestLeaversOrphanTheirIdentities(t *testing.T) {
 	}
 	if _, ok := orphaned[keyID(0)]; ok {
 		t.Errorf("alice's key is orphaned: %q", orphaned[keyID(0)])
+	}
+}
+
+// TestVerifyNamesTeamAndCreatorDecisionsWrittenAroundNhi: the team-owner
+// and creator rules refuse dan's decision on his team's key and carol's
+// in the campaign she created; written around nhi (plain SQL on the
+// evidence file), nhi verify names both events, by rule, and exits 1.
+// Carol's decision in q2, created with --allow-admin-review, is no
+// problem. Before, verify passed both.
+func TestVerifyNamesTeamAndCreatorDecisionsWrittenAroundNhi(t *testing.T) {
+	t.Parallel()
+	db := separationDB(t)
+	carol := []string{"--db", db, "--as", "carol@northwind.example"}
+	ok(t, append([]string{"owner", "set", keyID(2), "@acme/platform"}, carol...)...)
+	ok(t, append([]string{"campaign", "create", "q", "--scope", "id:*", "--due", due(30), "--reviewer", "alice-smith", "--reviewer", "user3"}, carol...)...)
+	ok(t, append([]string{"campaign", "create", "q2", "--scope", "id:*", "--due", due(30), "--reviewer", "carol@northwind.example", "--allow-admin-review"}, carol...)...)
+	ok(t, "verify", "--db", db)
+
+	e := campaignstest.Open(t, db, false)
+	var team, creator int64
+	for _, w := range []struct {
+		seq      *int64
+		actor    string
+		campaign string
+		id       string
+	}{{&team, "dan@northwind.example", "q", keyID(2)}, {&creator, "user2", "q", keyID(4)}, {new(int64), "user2", "q2", keyID(4)}} {
+		seq, err := campaignstest.WriteAround(context.Background(), e.Store, w.actor, campaigns.DecidePayload{Campaign: w.campaign, Items: []string{w.id}, Decision: campaigns.Keep, Reason: "checked"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		*w.seq = seq
+	}
+	e.Store.Close()
+
+	r := nhi(t, nil, "verify", "--db", db)
+	for _, says := range []string{
+		fmt.Sprintf("event %d (campaign.decide by dan@northwind.example) decides %s in campaign q, whose recorded owner when the campaign was created is @acme/platform, a team whose members in the campaign's snapshot include user3, a name of dan@northwind.example then: nhi refuses such a decision (rule team-owner)", team, keyID(2)),
+		fmt.Sprintf("event %d (campaign.decide by user2) decides %s in campaign q, whose creator is carol@northwind.example (event ", creator, keyID(4)),
+		"), the same person, and which was created without --allow-admin-review: nhi refuses such a decision (rule creator)",
+	} {
+		if r.code != 1 || !strings.Contains(r.stdout, says) {
+			t.Errorf("verify: exit %d, want 1 saying %q\n%s%s", r.code, says, r.stdout, r.stderr)
+		}
+	}
+	if n := strings.Count(r.stdout, "nhi refuses such a decision"); n != 2 {
+		t.Errorf("verify names %d decisions; want 2 (not carol's in q2, created with --allow-admin-review)\n%s", n, r.stdout)
 	}
 }

@@ -1,0 +1,153 @@
+package campaigns_test
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/nhi-audit/nhi/audit"
+	"github.com/nhi-audit/nhi/campaigns"
+	"github.com/nhi-audit/nhi/campaigns/campaignstest"
+)
+
+// afterFactFixture is a store whose snapshot lists tess (tess-gh on
+// GitHub) and uma-gh as members of team acme/ops, with a directory that
+// knows tess by her login and uma by her e-mail alone, and campaign q
+// (created by lead@acme.test, without --allow-admin-review) whose item
+// ops/5 is owned by @acme/ops when it is created and api/2 by the time
+// of the decisions.
+func afterFactFixture(t *testing.T, eng campaignstest.Engine) (f *fixture, c *campaigns.Campaign, atCreation, then string) {
+	t.Helper()
+	f = newFixtureOn(t, eng)
+	f.Principals = []audit.Principal{
+		{Type: audit.PrincipalTeamMember, Scope: "acme/ops", Login: "tess-gh", Role: "member"},
+		{Type: audit.PrincipalTeamMember, Scope: "acme/ops", Login: "uma-gh", Role: "member"},
+	}
+	f.Snapshot(t, nil, population()...)
+	if _, err := f.Store.SetPeople(ctx, "admin", audit.PeopleImport{People: []audit.Person{
+		{Email: "tess@acme.test", GitHub: "tess-gh", Status: audit.PersonActive},
+		{Email: "uma@acme.test", Status: audit.PersonActive},
+		{Email: "lead@acme.test", Status: audit.PersonActive, Aliases: []string{"Lead"}},
+		{Email: "rita@acme.test", Status: audit.PersonActive, Aliases: []string{"rita"}},
+		{Email: "sam@acme.test", Status: audit.PersonActive, Aliases: []string{"sam"}},
+	}}, false); err != nil {
+		t.Fatal(err)
+	}
+	atCreation, then = keyID("ops", "5"), keyID("api", "2")
+	if _, err := f.Store.SetOwner(ctx, "admin", atCreation, "@acme/ops"); err != nil {
+		t.Fatal(err)
+	}
+	create(t, f, campaigns.Spec{Name: "q", Scope: "kind:github_deploy_key"})
+	if _, err := f.Store.SetOwner(ctx, "admin", then, "@Acme/Ops"); err != nil {
+		t.Fatal(err)
+	}
+	return f, get(t, f, "q"), atCreation, then
+}
+
+// verifyNames checks that nhi verify names exactly the events want (by
+// event, what its problem says) and that the evidence report's check
+// (campaigns.SelfReviews) marks the same events of campaign name, each
+// by rule rules[event], and no other.
+func verifyNames(t *testing.T, f *fixture, name string, want map[int64]string, rules map[int64]string) {
+	t.Helper()
+	problems, err := campaigns.Verify(ctx, f.Store)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(problems) != len(want) {
+		t.Errorf("verify: %d problems %q; want %d", len(problems), problems, len(want))
+	}
+	for seq, w := range want {
+		prefix := fmt.Sprintf("event %d (", seq)
+		found := false
+		for _, p := range problems {
+			if strings.HasPrefix(p, prefix) {
+				found = true
+				if !strings.Contains(p, w) {
+					t.Errorf("verify says %q; want it to say %q", p, w)
+				}
+			}
+		}
+		if !found {
+			t.Errorf("verify names no event %d; want %q (problems: %q)", seq, w, problems)
+		}
+	}
+	srs, err := campaigns.ReadSelfReviews(ctx, f.Store, name, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bySeq := map[int64]string{}
+	for _, it := range get(t, f, name).Items {
+		for _, h := range it.History {
+			if sr, self := srs.Of(h.Seq, &it); self {
+				bySeq[h.Seq] = sr.Rule
+			}
+		}
+	}
+	if fmt.Sprint(bySeq) != fmt.Sprint(rules) {
+		t.Errorf("the report's check marks %v (event: rule); want %v", bySeq, rules)
+	}
+}
+
+// nhi refuses a decision on an item owned by a team the reviewer is a
+// member of, by any alias, according to the campaign's snapshot (rule
+// team-owner, docs/people.md). One the log holds anyway, written around
+// nhi, is named by nhi verify and marked by the report's check, whether
+// the team was the owner recorded when the campaign was created or by
+// the time of the decision. Before, only the owner and holder rules were
+// checked after the fact, and verify passed both.
+func TestVerifyNamesATeamOwnersDecisionWrittenAroundNhi(t *testing.T) {
+	campaignstest.Engines(t, func(t *testing.T, eng campaignstest.Engine) {
+		f, c, atCreation, then := afterFactFixture(t, eng)
+		first := writeDecision(t, f, c, "tess@acme.test", atCreation, campaigns.Decommission, "")
+		second := writeDecision(t, f, c, "Tess-GH", then, campaigns.Decommission, "")
+		verifyNames(t, f, "q", map[int64]string{
+			first:  fmt.Sprintf("event %d (campaign.decide by tess@acme.test) decides %s in campaign q, whose recorded owner when the campaign was created is @acme/ops, a team whose members in the campaign's snapshot include tess-gh, a name of tess@acme.test then: nhi refuses such a decision (rule team-owner), so it was written around nhi, and it is no review by someone outside the owning team", first, atCreation),
+			second: fmt.Sprintf("event %d (campaign.decide by Tess-GH) decides %s in campaign q, whose recorded owner then is @Acme/Ops (event ", second, then),
+		}, map[int64]string{first: campaigns.RuleTeam, second: campaigns.RuleTeam})
+	})
+}
+
+// A membership the evidence learns after the decision is no such
+// problem: uma decided as uma@acme.test, which the directory then did not
+// give the team's member uma-gh; it learned her login afterwards, when
+// nhi could not have refused her.
+func TestVerifyNamesNoTeamMembershipLearnedAfterTheDecision(t *testing.T) {
+	campaignstest.Engines(t, func(t *testing.T, eng campaignstest.Engine) {
+		f, c, atCreation, _ := afterFactFixture(t, eng)
+		writeDecision(t, f, c, "uma@acme.test", atCreation, campaigns.Decommission, "")
+		if _, err := f.Store.SetPeople(ctx, "admin", audit.PeopleImport{People: []audit.Person{
+			{Email: "uma@acme.test", GitHub: "uma-gh", Status: audit.PersonActive},
+		}}, false); err != nil {
+			t.Fatal(err)
+		}
+		verifyNames(t, f, "q", nil, map[int64]string{})
+	})
+}
+
+// nhi refuses a decision by the campaign's creator, under any alias,
+// unless the campaign was created with --allow-admin-review (rule
+// creator). One written around nhi is named, by the same check in verify
+// and the report. Before, verify passed it.
+func TestVerifyNamesTheCreatorsDecisionWrittenAroundNhi(t *testing.T) {
+	campaignstest.Engines(t, func(t *testing.T, eng campaignstest.Engine) {
+		f, c, _, _ := afterFactFixture(t, eng)
+		id := keyID("web", "4")
+		seq := writeDecision(t, f, c, "Lead", id, campaigns.Keep, "still used")
+		verifyNames(t, f, "q", map[int64]string{
+			seq: fmt.Sprintf("event %d (campaign.decide by Lead) decides %s in campaign q, whose creator is lead@acme.test (event %d), the same person, and which was created without --allow-admin-review: nhi refuses such a decision (rule creator), so it was written around nhi, and the campaign's creator reviewed it herself", seq, id, c.CreateSeq),
+		}, map[int64]string{seq: campaigns.RuleCreator})
+	})
+}
+
+// A campaign created with --allow-admin-review lets its creator decide:
+// her decision, even one written around nhi, is no problem.
+func TestVerifyNamesNoCreatorDecisionWithAllowAdminReview(t *testing.T) {
+	campaignstest.Engines(t, func(t *testing.T, eng campaignstest.Engine) {
+		f, _, _, _ := afterFactFixture(t, eng)
+		create(t, f, campaigns.Spec{Name: "admin", Scope: "kind:github_actions_secret", AllowAdminReview: true})
+		c := get(t, f, "admin")
+		writeDecision(t, f, c, "Lead", c.Items[0].ID, campaigns.Keep, "still used")
+		verifyNames(t, f, "admin", nil, map[int64]string{})
+	})
+}
