@@ -79,9 +79,15 @@ const (
 // population holds more than one source or account, and is as wide as
 // the widest of them (fitSource), so it shows whole or gives way, never
 // cut: from 87 cells for "github/acme", from 92 for "aws/123456789012".
+// KIND, likewise, is as wide as the widest kind of the rows the table
+// holds (fitKind), no wider, as k9s sizes a column to its cells: a
+// Kubernetes "service account" (15) and a "dependabot secret" (17) show
+// whole, where a Min of 14 cut them, and rows of shorter kinds (a filter
+// for deploy keys) leave the rest to NAME and the others. The 14 here is
+// the width the columns are laid out with before the rows come.
 var identityColumns = []column{
 	colSource:    {Title: "SOURCE", Min: 8, Fit: 16, Max: 22, Grow: 1, Drop: 20}, // aws/123456789012
-	colKind:      {Title: "KIND", Min: 14, Max: 17, Grow: 4},
+	colKind:      {Title: "KIND", Min: 14, Max: 24},
 	colName:      {Title: "NAME", Min: 11, Fit: 16, FitRank: 2, Grow: 4, Middle: true},     // AKIAPROD…000001, AKIAPROD…000002
 	colScope:     {Title: "SCOPE", Min: 11, Fit: 12, FitRank: 4, Grow: 3, Drop: 2},         // an AWS account
 	colOwner:     {Title: "OWNER", Min: 7, Fit: 15, FitRank: 3, Max: 24, Grow: 1, Drop: 8}, // "(george-nguyen)", "alice@acme.com"
@@ -91,6 +97,10 @@ var identityColumns = []column{
 	colStatus:    {Title: "STATUS", Min: statusWidth, Drop: statusDrop},              // every statusCell whole
 	colRelations: {Title: "RELATIONS", Min: 18, Max: 30, Grow: 1},
 }
+
+// kindCell is the KIND cell of a row of kind k: its label ("service
+// account"), which kindWidths measures.
+func kindCell(k string) string { return orDash(audit.Printable(audit.Kind(k).Label())) }
 
 // identitiesView is the table of every identity: filtered, sorted and
 // marked for bulk actions. Rows are positions in the population, so an
@@ -131,6 +141,10 @@ type identitiesView struct {
 
 	// sourcesOf is the population whose sources fitSource measured last.
 	sourcesOf *population
+	// kinds measures the KIND cells of the rows (fitKind): the query
+	// that took them measured them (queryResult.kindWidth); the first
+	// screen and grew measure the rows they take.
+	kinds kindWidths
 
 	// grown is the rows grew set last, whose room past them is grew's
 	// alone to append into.
@@ -163,6 +177,7 @@ func newIdentitiesView(st *state) *identitiesView {
 		// each (a campaign's items are not read yet).
 		if v.query.Match(sub.at(i), &env) {
 			rows = append(rows, i)
+			v.kinds.add(&st.pop.t, st.pop.row(i).kind)
 		}
 	}
 	v.table.SetRows(rows)
@@ -204,7 +219,7 @@ func (v *identitiesView) cells(i int32, dst []string) {
 	t, r := &v.st.pop.t, v.st.pop.row(i)
 	id := t.strs.at(r.id)
 	dst[colSource] = audit.Printable(t.strs.at(r.source) + "/" + t.strs.at(r.account))
-	dst[colKind] = orDash(audit.Printable(audit.Kind(t.strs.at(r.kind)).Label()))
+	dst[colKind] = kindCell(t.strs.at(r.kind))
 	dst[colName] = orDash(audit.Printable(t.strs.at(r.name)))
 	dst[colScope] = orDash(audit.Printable(t.strs.at(r.scope)))
 	dst[colOwner] = ownerCell(t.strs.at(r.owner), t.holder(r), v.table.ColumnWidth(colOwner))
@@ -400,6 +415,17 @@ func (v *identitiesView) fitSource() {
 	}
 	w = min(w, c.Max)
 	v.table.SetMinFit(colSource, w, w)
+}
+
+// fitKind makes KIND as wide as the widest kind of the rows the table
+// holds (not only those on screen, so the column keeps its width as the
+// reader scrolls), up to its Max (an imported kind is named by its file),
+// and no wider: the column does not grow, so each kind shows whole and
+// the spare width goes to the columns that can use it. A kind wider than
+// Max is cut.
+func (v *identitiesView) fitKind() {
+	w := min(max(v.kinds.widest, textWidth(identityColumns[colKind].Title)), identityColumns[colKind].Max)
+	v.table.SetMinFit(colKind, w, 0)
 }
 
 // relayout is SetSize again, after the lines above the table changed.
@@ -672,6 +698,7 @@ func (v *identitiesView) grew(from int) tea.Cmd {
 	for i := int32(from); i < int32(v.st.pop.len()); i++ {
 		if v.query.Match(sub.at(i), &env) {
 			rows = append(rows, i)
+			v.kinds.add(&v.st.pop.t, v.st.pop.row(i).kind)
 		}
 	}
 	v.table.SetRows(rows)
@@ -691,6 +718,7 @@ func (v *identitiesView) apply(r queryResult) {
 	}
 	before, had := v.table.SelectedKey()
 	v.table.SetRows(r.rows)
+	v.kinds = kindWidths{widest: r.kindWidth}
 	if after, ok := v.table.SelectedKey(); had && ok && after != before {
 		v.table.GotoTop() // the row under the cursor is filtered out
 	}
@@ -737,6 +765,7 @@ func (v *identitiesView) View() string {
 	v.fitLastUsed()
 	v.fitAge()
 	v.fitSource()
+	v.fitKind()
 	var b strings.Builder
 	b.WriteString(joinEnds(v.title(), v.position(), v.width))
 	if v.editing {

@@ -85,6 +85,7 @@ type personView struct {
 	err    error
 	cursor int // index into rows; always an identity's row when there is one
 	offset int
+	kindW  int // KIND's width: its widest cell among rows (kindWidths)
 }
 
 func newPersonView(st *state, p audit.Person) *personView {
@@ -214,6 +215,13 @@ func (v *personView) Update(msg tea.Msg) tea.Cmd {
 			at = t[0]
 		}
 		v.loaded, v.err, v.rows, v.counts, v.total, v.unread = true, msg.err, msg.rows, msg.counts, msg.total, msg.unread
+		var kinds kindWidths
+		for _, r := range v.rows {
+			if r.idx >= 0 {
+				kinds.add(&v.st.pop.t, v.st.pop.row(r.idx).kind)
+			}
+		}
+		v.kindW = min(max(kinds.widest, len("KIND")), identityColumns[colKind].Max)
 		v.cursor = 0
 		for i, r := range v.rows { // stay on the same identity after a reload
 			if at >= 0 && r.idx == at {
@@ -281,7 +289,7 @@ func (v *personView) View() string {
 		b.WriteString(theme.Muted.Render("  no active or not-checked identity is related to them: nothing is left to offboard"))
 		return b.String()
 	}
-	tagW, kindW := 20, 15
+	tagW, kindW := 20, v.kindW // KIND as wide as its widest kind, as in the table
 	rest := max(v.width-2-tagW-kindW-3-10, 20)
 	nameW := rest * 5 / 9
 	scopeW := rest - nameW

@@ -56,6 +56,9 @@ type queryResult struct {
 	version  uint64   // the population version order is for
 	stale    bool     // a newer query started: drop it
 	duration time.Duration
+	// kindWidth is the width of the widest KIND cell of rows: KIND is as
+	// wide as it (identitiesView.fitKind).
+	kindWidth int
 }
 
 // checkEvery is how many identities a query handles between looks at
@@ -75,6 +78,7 @@ func (q query) run() queryResult {
 	n := q.pop.len()
 	sub := q.pop.subject()
 	rows := make([]int32, 0, n)
+	var kinds kindWidths
 	for k := range n {
 		if k%checkEvery == checkEvery-1 && q.latest.Load() != q.seq {
 			res.stale = true
@@ -90,11 +94,33 @@ func (q query) run() queryResult {
 		}
 		if q.filter == nil || q.filter.Match(sub.at(i), &q.env) {
 			rows = append(rows, i)
+			kinds.add(&q.pop.t, q.pop.row(i).kind)
 		}
 	}
 	res.rows = slices.Clip(rows)
+	res.kindWidth = kinds.widest
 	res.duration = time.Since(start)
 	return res
+}
+
+// kindWidths measures the KIND cells of rows as they are taken: the
+// widest, measuring each kind once (a handful in any population).
+type kindWidths struct {
+	last   uint32
+	seen   []uint32 // the kinds measured (indexes into tables.strs)
+	widest int
+}
+
+func (w *kindWidths) add(t *tables, kind uint32) {
+	if len(w.seen) > 0 && kind == w.last {
+		return
+	}
+	w.last = kind
+	if slices.Contains(w.seen, kind) {
+		return
+	}
+	w.seen = append(w.seen, kind)
+	w.widest = max(w.widest, textWidth(kindCell(t.strs.at(kind))))
 }
 
 // naturalOrder is every position of p sorted by column col in its

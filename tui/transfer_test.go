@@ -184,6 +184,9 @@ func TestGoldenPersonView(t *testing.T) {
 	if strings.Index(v, "created (1)") > strings.Index(v, "could read (36)") {
 		t.Errorf("could read before created:\n%s", v)
 	}
+	if !strings.Contains(v, " dependabot secret ") {
+		t.Errorf("the person view cuts a kind (KIND as wide as its widest, TestKindWhole):\n%s", v)
+	}
 	checkGolden(t, "person_1_grouped_80x24.txt", v)
 	press(t, m, "j")
 	if row := selectedLine(t, m.View()); !strings.Contains(row, "could-read") || !strings.Contains(row, "NPM_TOKEN") {
