@@ -172,6 +172,7 @@ Run nhi with no command to open the terminal UI on the evidence file.`,
 		newFilterHelp(),
 	)
 	wrapArgs(root)
+	helpKnowsItsTopics(root)
 	preparesTable(root, a)
 	addCompletions(root, a)
 	markReadsOnly(root)
@@ -204,6 +205,45 @@ func wrapArgs(c *cobra.Command) {
 	}
 	for _, sub := range c.Commands() {
 		wrapArgs(sub)
+	}
+}
+
+// helpKnowsItsTopics makes nhi help refuse a topic it does not know, as
+// a mistyped command is refused: exit 2, naming the nearest topics (nhi
+// help filtr: did you mean filter?). cobra's help printed nhi's own help
+// for it and exited 0, as if the topic were that.
+func helpKnowsItsTopics(root *cobra.Command) {
+	root.InitDefaultHelpCmd()
+	for _, help := range root.Commands() {
+		if help.Name() != "help" || help.Run == nil {
+			continue
+		}
+		show := help.Run
+		help.Run = nil
+		help.RunE = func(cmd *cobra.Command, args []string) error {
+			found, rest, err := root.Find(args)
+			if err == nil && len(rest) > 0 {
+				err = unknownCommand(found, rest)
+			}
+			if err != nil {
+				msg := strings.Replace(err.Error(), "unknown command", "unknown help topic", 1)
+				if !strings.Contains(msg, "did you mean") && len(rest) > 0 {
+					// cobra suggests commands only; filter is a topic.
+					var topics []string
+					for _, c := range found.Commands() {
+						if !c.Runnable() && !c.HasSubCommands() {
+							topics = append(topics, c.Name())
+						}
+					}
+					if near := audit.Nearest(rest[0], topics); near != "" {
+						msg += "; did you mean " + near + "?"
+					}
+				}
+				return usageError{command: found.CommandPath(), err: errors.New(msg)}
+			}
+			show(cmd, args)
+			return nil
+		}
 	}
 }
 
