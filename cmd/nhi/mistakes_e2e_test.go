@@ -72,3 +72,27 @@ func TestDecideAgainAndUndoAgain(t *testing.T) {
 	refused(t, 1, `no such campaign "Q"; did you mean "q"?`, "campaign", "show", "Q", "--db", db)
 	refused(t, 1, "it was already undone by event "+strings.TrimSuffix(undo, ",")+" (by rita at ", append([]string{"decide", "q", "--undo", seq}, rita...)...)
 }
+
+// TestCampaignCreateNamesTheFlagItLacks: a campaign create without
+// --scope, --due or --reviewer, which its usage line asks for, is a
+// usage error (exit 2) naming the flag, where a missing --due said
+// `bad due date ""` and a missing --scope or --reviewer exited 1.
+func TestCampaignCreateNamesTheFlagItLacks(t *testing.T) {
+	t.Parallel()
+	db := campaignDB(t, 3)
+	head := logHead(t, db)
+	for _, c := range []struct {
+		args []string
+		says string
+	}{
+		{[]string{"--due", due(30), "--reviewer", "rita"}, "nhi: --scope is required: say which identities to review"},
+		{[]string{"--scope", " ", "--due", due(30), "--reviewer", "rita"}, "nhi: --scope is required"},
+		{[]string{"--scope", "id:*", "--reviewer", "rita"}, "nhi: --due is required: the day the review is due, YYYY-MM-DD\nRun 'nhi campaign create --help' for usage.\n"},
+		{[]string{"--scope", "id:*", "--due", due(30)}, "nhi: --reviewer is required: name at least one"},
+	} {
+		refused(t, 2, c.says, append([]string{"campaign", "create", "q", "--db", db, "--as", "lead"}, c.args...)...)
+	}
+	if got := logHead(t, db); got != head {
+		t.Errorf("a refused create wrote: head %s, was %s", got, head)
+	}
+}
