@@ -96,3 +96,17 @@ func TestCampaignCreateNamesTheFlagItLacks(t *testing.T) {
 		t.Errorf("a refused create wrote: head %s, was %s", got, head)
 	}
 }
+
+// TestAWordACommandDoesNotTake: a word after a command that takes no
+// arguments is named as one it does not take, where cobra called it an
+// "unknown command" of a command that has none; a filter typed without
+// --filter is shown with it.
+func TestAWordACommandDoesNotTake(t *testing.T) {
+	t.Parallel()
+	db := campaignDB(t, 3)
+	refused(t, 2, `nhi: nhi identities takes no arguments, and was given "kind:deploy_key"; to select identities, pass the filter as --filter 'kind:deploy_key owner:none'`+"\nRun 'nhi identities --help' for usage.\n",
+		"identities", "kind:deploy_key", "owner:none", "--db", db)
+	refused(t, 2, `nhi: nhi log head takes no arguments, and was given "now"`+"\n", "log", "head", "now", "--db", db)
+	// A command with subcommands still names the word an unknown command.
+	refused(t, 2, `nhi: unknown command "shw" for "nhi snapshots"; did you mean show?`, "snapshots", "shw", "--db", db)
+}

@@ -199,6 +199,16 @@ func wrapArgs(c *cobra.Command) {
 			}
 			if msg, ok := cobraArgCount(err.Error()); ok {
 				err = fmt.Errorf("%s: the usage is %s", msg, strings.TrimSuffix(cmd.UseLine(), " [flags]"))
+			} else if noArguments(cmd, args, err) && cmd.HasSubCommands() {
+				err = unknownCommand(cmd, args) // with the nearest commands
+			} else if noArguments(cmd, args, err) {
+				// cobra.NoArgs calls a word "unknown command", where the
+				// command has none: the word is an argument it does not take.
+				msg := fmt.Sprintf("%s takes no arguments, and was given %q", cmd.CommandPath(), args[0])
+				if cmd.Flags().Lookup("filter") != nil {
+					msg += "; to select identities, pass the filter as --filter " + shellQuote(strings.Join(args, " "))
+				}
+				err = errors.New(msg)
 			}
 			return usageError{command: cmd.CommandPath(), err: err}
 		}
@@ -245,6 +255,17 @@ func helpKnowsItsTopics(root *cobra.Command) {
 			return nil
 		}
 	}
+}
+
+// noArguments reports whether err is cobra.NoArgs's refusal of args by
+// cmd.
+func noArguments(cmd *cobra.Command, args []string, err error) bool {
+	return len(args) > 0 && err.Error() == fmt.Sprintf("unknown command %q for %q", args[0], cmd.CommandPath())
+}
+
+// shellQuote quotes s for a POSIX shell, as a user would type it.
+func shellQuote(s string) string {
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 // flagSuggestion adds the nearest flag to pflag's "unknown flag: --x".
