@@ -164,7 +164,7 @@ func TestParsePolicyRefusesMistakes(t *testing.T) {
 		"rules:\n  stale: {severity: urgent}\n": `severity "urgent"`,
 		"version: 2\n":                          "version 2 is not supported",
 		"rules:\n  unrotated: {days: -1}\n":     "cannot be negative",
-		"first_party_apps: notalist\n":          "cannot unmarshal",
+		"first_party_apps: notalist\n":          `line 1: the text "notalist" is not a list of names`,
 		"rules: [\n":                            "policy:",
 		// 0 is taken as written, never as "the default": refused while the
 		// rule is on, accepted for a rule turned off.
@@ -178,14 +178,24 @@ func TestParsePolicyRefusesMistakes(t *testing.T) {
 		"": "the file is empty",
 		// The exception fields (docs/policy.md, "Exceptions"): a typo in a
 		// key or a value is refused, never ignored.
-		"exception_day: 30\n":             `unknown key "exception_day" at the top of the file; did you mean "exception_days"?`,
-		"exception_approval: requried\n":  `exception_approval "requried" is not one of required, none`,
-		"exception_days: 0\n":             "exception_days needs a number greater than 0",
-		"exception_days: -5\n":            "exception_days cannot be negative",
-		"exception_days: 1.5\n":           `"1.5" is not a whole number`,
-		"exceptions:\n  days: 30\n":       `(keys: version, first_party_apps, rules, review, exception_days, exception_approval; nhi help policy)`,
-		"exception_approval: required\n":  "",
-		"exception_days: 30\nrules: {}\n": "",
+		"exception_day: 30\n":            `unknown key "exception_day" at the top of the file; did you mean "exception_days"?`,
+		"exception_approval: requried\n": `exception_approval "requried" is not one of required, none`,
+		"exception_days: 0\n":            "exception_days needs a number greater than 0",
+		"exception_days: -5\n":           "exception_days cannot be negative",
+		"exception_days: 1.5\n":          `"1.5" is not a whole number`,
+		"exceptions:\n  days: 30\n":      `(keys: version, first_party_apps, rules, review, exception_days, exception_approval; nhi help policy)`,
+		"exception_approval: required\n": "",
+		// A value of the wrong shape names what the file wanted in its
+		// own words, never the Go type behind it.
+		"- a\n- b\n":                        "line 1: a list is not a policy: it is key: value lines (keys: version, first_party_apps, rules, review, exception_days, exception_approval; nhi help policy)",
+		"hello\n":                           `line 1: the text "hello" is not a policy`,
+		"rules:\n  stale: 5\n":              "line 2: the number 5 is not a rule: it is key: value lines (keys: enabled, severity, days,",
+		"rules: [stale]\n":                  "line 1: a list is not the rules: they are a rule's name, then its keys indented under it (rules: automount-with-permissions,",
+		"review: 5\n":                       "line 1: the number 5 is not the review section: it is key: value lines (keys: min_reason_chars,",
+		"rules:\n  stale: {enabled: maybe}": `line 2: the text "maybe" is not true or false`,
+		"exception_approval: [a]\n":         "line 1: a list is not a single value",
+		"version: [1]\n":                    "line 1: a list is not a whole number",
+		"exception_days: 30\nrules: {}\n":   "",
 	} {
 		_, err := ParsePolicy([]byte(in))
 		if says == "" {
@@ -196,6 +206,9 @@ func TestParsePolicyRefusesMistakes(t *testing.T) {
 		}
 		if err == nil || !strings.Contains(err.Error(), says) {
 			t.Errorf("%q: error %v; want it to say %q", in, err, says)
+		}
+		if err != nil && strings.Contains(err.Error(), "audit.") {
+			t.Errorf("%q: the error names a Go type: %v", in, err)
 		}
 	}
 }

@@ -357,6 +357,52 @@ var (
 // "line 4: field dasy not found in type audit.fileRule".
 var unknownKey = regexp.MustCompile(`^line (\d+): field (.+) not found in type (.*)$`)
 
+// wrongShape is how the YAML decoder reports a value of the wrong shape
+// for its key, naming the Go type it wanted: "line 1: cannot unmarshal
+// !!seq into struct { Version … }", "line 2: cannot unmarshal !!int `5`
+// into audit.fileRule".
+var wrongShape = regexp.MustCompile("^line (\\d+): cannot unmarshal !!(\\w+)(?: `(.*)`)? into (.*)$")
+
+// yamlShape says what a value of the YAML tag is, in words.
+func yamlShape(tag, value string) string {
+	switch tag {
+	case "seq":
+		return "a list"
+	case "map":
+		return "a mapping (key: value lines)"
+	case "str":
+		return fmt.Sprintf("the text %q", value)
+	case "null":
+		return "an empty value"
+	}
+	return fmt.Sprintf("the %s %s", map[string]string{"int": "number", "float": "number", "bool": "value"}[tag], value)
+}
+
+// wantedShape says what the policy file wanted where the decoder found a
+// value of another shape, in the file's words rather than the Go type's.
+func wantedShape(goType string) string {
+	keysOf := func(what string, keys []string) string {
+		return fmt.Sprintf("is not %s: it is key: value lines (keys: %s; nhi help policy)", what, strings.Join(keys, ", "))
+	}
+	switch {
+	case strings.HasPrefix(goType, "struct {"):
+		return keysOf("a policy", policyKeys)
+	case strings.HasSuffix(goType, "]audit.fileRule"):
+		return fmt.Sprintf("is not the rules: they are a rule's name, then its keys indented under it (rules: %s; nhi help policy)", strings.Join(sortedRules(), ", "))
+	case strings.HasSuffix(goType, ".fileRule"):
+		return keysOf("a rule", ruleKeys)
+	case strings.HasSuffix(goType, ".fileReview"):
+		return keysOf("the review section", reviewKeys)
+	case goType == "[]string":
+		return "is not a list of names: write [name, …] or one \"- name\" line each"
+	case goType == "bool":
+		return "is not true or false"
+	case goType == "string":
+		return "is not a single value"
+	}
+	return "is not what this key takes (nhi help policy)"
+}
+
 // unknownPolicyFields rewrites the decoder's report of an unknown key,
 // which names a Go type, into the key, the keys allowed there and the
 // nearest of them.
@@ -368,6 +414,10 @@ func unknownPolicyFields(err error) error {
 	msgs := make([]string, len(te.Errors))
 	for i, m := range te.Errors {
 		msgs[i] = m
+		if w := wrongShape.FindStringSubmatch(m); w != nil {
+			msgs[i] = fmt.Sprintf("line %s: %s %s", w[1], yamlShape(w[2], w[3]), wantedShape(w[4]))
+			continue
+		}
 		g := unknownKey.FindStringSubmatch(m)
 		if g == nil {
 			continue
@@ -444,7 +494,10 @@ type fileRule struct {
 type wholeNumber int
 
 func (n *wholeNumber) UnmarshalYAML(v *yaml.Node) error {
-	if v.Kind != yaml.ScalarNode || v.ShortTag() != "!!int" {
+	if v.Kind != yaml.ScalarNode {
+		return fmt.Errorf("line %d: %s is not a whole number", v.Line, yamlShape(strings.TrimPrefix(v.ShortTag(), "!!"), ""))
+	}
+	if v.ShortTag() != "!!int" {
 		return fmt.Errorf("line %d: %q is not a whole number", v.Line, v.Value)
 	}
 	var i int

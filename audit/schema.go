@@ -352,6 +352,11 @@ func (s *Store) migrate(ctx context.Context) error {
 			// program holds it.
 			return lockedError(s.path, err)
 		}
+		if folderNotWritable(err, s.path) {
+			// checkFile found nhi's header and the file writable: the
+			// folder is what refuses, not the file.
+			return folderReadOnlyError(s.path, err)
+		}
 		return fmt.Errorf("%w: %s cannot be read as a database (%v)", ErrNotEvidence, s.path, err)
 	}
 	pkgs := registeredMigrations()

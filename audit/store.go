@@ -288,6 +288,15 @@ func readableOn(db *sql.DB, path string) (*sql.DB, error) {
 	return imm, nil
 }
 
+// folderReadOnlyError is the error of a writing open of path, an nhi
+// file that may be written, in a folder that may not: SQLite cannot
+// create the write-ahead log beside it.
+func folderReadOnlyError(path string, err error) error {
+	dir, base := filepath.Dir(path), filepath.Base(path)
+	return fmt.Errorf("%w: %s cannot be written in its folder: SQLite records each change in %s-wal beside the file, and %s does not let it create files there (%v); nothing was changed. Make the folder writable, or copy %s to a folder you can write and work on the copy; commands that only read (nhi identities, nhi verify, nhi --readonly) work where it is",
+		ErrReadOnly, path, base, dir, err, base)
+}
+
 // unreadableLog is the error of a read-only open of path that could not
 // read its write-ahead log: SQLite reads one only through its -shm file,
 // and the folder lets nobody create that.

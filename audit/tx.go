@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -211,6 +212,29 @@ func isSQLiteBusy(err error) bool {
 		return true
 	}
 	return false
+}
+
+// folderNotWritable reports whether err is SQLite's refusal to write the
+// database at path because its folder takes no new file: its
+// write-ahead log and -shm file live beside the file. SQLite says so
+// (SQLITE_READONLY_DIRECTORY) when the folder's mode refuses; for the
+// immutable attribute it says only that it cannot open the log
+// (SQLITE_CANTOPEN), and the folder is asked.
+func folderNotWritable(err error, path string) bool {
+	var e *sqlite.Error
+	if !errors.As(err, &e) {
+		return false
+	}
+	if e.Code() == sqlite3.SQLITE_READONLY_DIRECTORY {
+		return true
+	}
+	if e.Code()&0xff != sqlite3.SQLITE_CANTOPEN {
+		return false
+	}
+	if _, serr := os.Stat(path + "-wal"); !errors.Is(serr, fs.ErrNotExist) {
+		return false
+	}
+	return folderRefusesFiles(filepath.Dir(path))
 }
 
 // sqliteCode is the primary result code (the extended code's low byte)

@@ -494,6 +494,10 @@ func TestFilterErrors(t *testing.T) {
 		{"kind:webhok", 5, `unknown kind "webhok"`, `did you mean "webhook"?`},
 		{"kind:foo*", 5, `"foo*" matches no kind`, "deploy_key"},
 		{`kind:"deploy*"`, 5, `unknown kind "deploy*"`, ""},
+		// An import records the kind its file names under import_
+		// (docs/import.md): the kind a user imported is named so.
+		{"kind:bot_token", 5, `unknown kind "bot_token"`, "an imported kind has the prefix import_: kind:import_bot_token; kinds: app_installation"},
+		{"kind:bot*", 5, `"bot*" matches no kind`, "an imported kind has the prefix import_: kind:import_bot*; kinds:"},
 		{"finding:stael", 8, `unknown rule "stael"`, `did you mean "stale"?`},
 		{"finding:x*", 8, `"x*" matches no rule`, ""},
 		{"status:gone", 7, `unknown status "gone"`, "active, removed"},

@@ -375,7 +375,7 @@ func kindField(p *parser, s syntax) (node, *Error) {
 		if len(t.kinds) > 0 || p.freeKind(v.text) || p.vocab.FreeKinds != "" && strings.HasPrefix(v.text, "*") {
 			return t, nil
 		}
-		return nil, p.fail(v.pos, fmt.Sprintf("%q matches no kind", v.text), "kinds: "+strings.Join(shorts, ", "))
+		return nil, p.fail(v.pos, fmt.Sprintf("%q matches no kind", v.text), p.freeKindHint(v.text)+"kinds: "+strings.Join(shorts, ", "))
 	}
 	for _, k := range kinds {
 		if strings.EqualFold(v.text, k) || strings.EqualFold(v.text, kindShort(k)) {
@@ -385,7 +385,21 @@ func kindField(p *parser, s syntax) (node, *Error) {
 	if p.freeKind(v.text) {
 		return &kindTerm{exact: strings.ToLower(v.text)}, nil
 	}
-	return nil, p.fail(v.pos, fmt.Sprintf("unknown kind %q", v.text), suggestHint(v.text, "kinds", shorts))
+	hint := suggestHint(v.text, "kinds", shorts)
+	if !strings.HasPrefix(hint, "did you mean") && !strings.ContainsAny(v.text, "*?") {
+		hint = p.freeKindHint(v.text) + hint
+	}
+	return nil, p.fail(v.pos, fmt.Sprintf("unknown kind %q", v.text), hint)
+}
+
+// freeKindHint names the kind text would be under the vocabulary's
+// FreeKinds prefix, as an import records the kind its file names
+// (bot_token is import_bot_token: docs/import.md), or "".
+func (p *parser) freeKindHint(text string) string {
+	if p.vocab.FreeKinds == "" || text == "" {
+		return ""
+	}
+	return fmt.Sprintf("an imported kind has the prefix %s: kind:%s%s; ", p.vocab.FreeKinds, p.vocab.FreeKinds, text)
 }
 
 // freeKind reports whether text names a kind under the vocabulary's

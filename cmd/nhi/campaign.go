@@ -96,6 +96,20 @@ was renamed since is matched under the ID it had there, and create lists it.`,
 			if err != nil {
 				return err
 			}
+			// A flag the usage line asks for, missing, is a mistake in
+			// the call (exit 2), said before the evidence is opened.
+			var missing string
+			switch {
+			case strings.TrimSpace(spec.Scope) == "":
+				missing = "--scope is required: say which identities to review (e.g. 'kind:deploy_key', or 'id:*' for all)"
+			case strings.TrimSpace(spec.Due) == "":
+				missing = "--due is required: the day the review is due, YYYY-MM-DD"
+			case len(spec.Reviewers) == 0 && reviewerCS == "":
+				missing = "--reviewer is required: name at least one (repeat it, or separate with commas), or give --reviewer-map FILE"
+			}
+			if missing != "" {
+				return usageError{cmd.CommandPath(), errors.New(missing)}
+			}
 			ctx := cmd.Context()
 			spec.Name = args[0]
 			if reviewerCS != "" {

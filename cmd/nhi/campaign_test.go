@@ -130,11 +130,11 @@ func TestCampaignLifecycle(t *testing.T) {
 
 	// Refusals first: nothing is created by any of them.
 	refused(t, 2, "^", append([]string{"campaign", "create", "q", "--scope", "ownr:x", "--due", dueDate, "--reviewer", "rita"}, lead...)...)
-	refused(t, 1, "--scope", append([]string{"campaign", "create", "q", "--due", dueDate, "--reviewer", "rita"}, lead...)...)
+	refused(t, 2, "--scope is required", append([]string{"campaign", "create", "q", "--due", dueDate, "--reviewer", "rita"}, lead...)...)
 	refused(t, 1, "matches none", append([]string{"campaign", "create", "q", "--scope", "kind:runner", "--due", dueDate, "--reviewer", "rita"}, lead...)...)
 	refused(t, 2, "YYYY-MM-DD", append([]string{"campaign", "create", "q", "--scope", "id:*", "--due", "next week", "--reviewer", "rita"}, lead...)...)
 	refused(t, 2, "before today", append([]string{"campaign", "create", "q", "--scope", "id:*", "--due", "2020-01-01", "--reviewer", "rita"}, lead...)...)
-	refused(t, 1, "--reviewer", append([]string{"campaign", "create", "q", "--scope", "id:*", "--due", dueDate}, lead...)...)
+	refused(t, 2, "--reviewer is required", append([]string{"campaign", "create", "q", "--scope", "id:*", "--due", dueDate}, lead...)...)
 	if r := ok(t, "campaign", "list", "--db", db); !strings.Contains(r.stdout, "No campaigns yet") {
 		t.Fatalf("refusals created a campaign:\n%s", r.stdout)
 	}

@@ -164,3 +164,35 @@ func parsesWithArgs(words []string) error {
 	}
 	return cmd.ValidateArgs(cmd.Flags().Args())
 }
+
+// TestHelpRefusesATopicItDoesNotKnow: nhi help with a topic it does not
+// know is refused as a mistyped command is (exit 2, the nearest topic
+// named, nothing on stdout), where it printed nhi's own help and exited
+// 0; the topics it knows still print theirs.
+func TestHelpRefusesATopicItDoesNotKnow(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		args []string
+		says string
+	}{
+		{[]string{"help", "filtr"}, `unknown help topic "filtr" for "nhi"; did you mean filter?` + "\nRun 'nhi --help' for usage.\n"},
+		{[]string{"help", "polcy"}, `did you mean policy?`},
+		{[]string{"help", "xyzzy"}, `unknown help topic "xyzzy" for "nhi"` + "\n"},
+		{[]string{"help", "snapshot", "gitlab"}, `unknown help topic "gitlab" for "nhi snapshot"; did you mean github?` + "\nRun 'nhi snapshot --help' for usage.\n"},
+	} {
+		r := nhi(t, nil, c.args...)
+		if r.code != 2 || r.stdout != "" || !strings.Contains(r.stderr, c.says) {
+			t.Errorf("nhi %s: exit %d, want 2 saying %q\nstdout:\n%s\nstderr:\n%s", strings.Join(c.args, " "), r.code, c.says, r.stdout, r.stderr)
+		}
+	}
+	for args, says := range map[string]string{
+		"help":                 "Run nhi with no command to open the terminal UI",
+		"help filter":          "One language selects identities everywhere in nhi",
+		"help policy":          "The policy holds every threshold",
+		"help campaign create": "nhi campaign create NAME --scope EXPR",
+	} {
+		if r := ok(t, strings.Fields(args)...); !strings.Contains(r.stdout, says) {
+			t.Errorf("nhi %s does not say %q:\n%s", args, says, r.stdout)
+		}
+	}
+}

@@ -72,3 +72,41 @@ func TestDecideAgainAndUndoAgain(t *testing.T) {
 	refused(t, 1, `no such campaign "Q"; did you mean "q"?`, "campaign", "show", "Q", "--db", db)
 	refused(t, 1, "it was already undone by event "+strings.TrimSuffix(undo, ",")+" (by rita at ", append([]string{"decide", "q", "--undo", seq}, rita...)...)
 }
+
+// TestCampaignCreateNamesTheFlagItLacks: a campaign create without
+// --scope, --due or --reviewer, which its usage line asks for, is a
+// usage error (exit 2) naming the flag, where a missing --due said
+// `bad due date ""` and a missing --scope or --reviewer exited 1.
+func TestCampaignCreateNamesTheFlagItLacks(t *testing.T) {
+	t.Parallel()
+	db := campaignDB(t, 3)
+	head := logHead(t, db)
+	for _, c := range []struct {
+		args []string
+		says string
+	}{
+		{[]string{"--due", due(30), "--reviewer", "rita"}, "nhi: --scope is required: say which identities to review"},
+		{[]string{"--scope", " ", "--due", due(30), "--reviewer", "rita"}, "nhi: --scope is required"},
+		{[]string{"--scope", "id:*", "--reviewer", "rita"}, "nhi: --due is required: the day the review is due, YYYY-MM-DD\nRun 'nhi campaign create --help' for usage.\n"},
+		{[]string{"--scope", "id:*", "--due", due(30)}, "nhi: --reviewer is required: name at least one"},
+	} {
+		refused(t, 2, c.says, append([]string{"campaign", "create", "q", "--db", db, "--as", "lead"}, c.args...)...)
+	}
+	if got := logHead(t, db); got != head {
+		t.Errorf("a refused create wrote: head %s, was %s", got, head)
+	}
+}
+
+// TestAWordACommandDoesNotTake: a word after a command that takes no
+// arguments is named as one it does not take, where cobra called it an
+// "unknown command" of a command that has none; a filter typed without
+// --filter is shown with it.
+func TestAWordACommandDoesNotTake(t *testing.T) {
+	t.Parallel()
+	db := campaignDB(t, 3)
+	refused(t, 2, `nhi: nhi identities takes no arguments, and was given "kind:deploy_key"; to select identities, pass the filter as --filter 'kind:deploy_key owner:none'`+"\nRun 'nhi identities --help' for usage.\n",
+		"identities", "kind:deploy_key", "owner:none", "--db", db)
+	refused(t, 2, `nhi: nhi log head takes no arguments, and was given "now"`+"\n", "log", "head", "now", "--db", db)
+	// A command with subcommands still names the word an unknown command.
+	refused(t, 2, `nhi: unknown command "shw" for "nhi snapshots"; did you mean show?`, "snapshots", "shw", "--db", db)
+}

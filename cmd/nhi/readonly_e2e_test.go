@@ -101,3 +101,53 @@ func TestReadOnlyEvidenceIsReadable(t *testing.T) {
 		t.Errorf("files beside the evidence: %v, then %v", before, after)
 	}
 }
+
+// lockedFolder makes dir refuse new files while the files in it may still
+// be written: the immutable attribute on the folder (chattr +i), else,
+// for a user other than root, chmod 0555. As root without chattr there
+// is no honest test and it skips, saying why.
+func lockedFolder(t *testing.T, dir string) {
+	t.Helper()
+	if exec.Command("chattr", "+i", dir).Run() == nil {
+		t.Cleanup(func() { _ = exec.Command("chattr", "-i", dir).Run() })
+		return
+	}
+	if os.Geteuid() != 0 {
+		if err := os.Chmod(dir, 0o555); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { os.Chmod(dir, 0o755) })
+		return
+	}
+	t.Skip("running as root without chattr: nothing here makes a folder refuse new files for root")
+}
+
+// TestWritableEvidenceInALockedFolder: an evidence file that may be
+// written, in a folder that takes no new file (SQLite's write-ahead log
+// lives beside the file), refuses a write saying the folder is what
+// refuses and what to do, where it said the file was "not an nhi
+// evidence file"; a read works where the file is.
+func TestWritableEvidenceInALockedFolder(t *testing.T) {
+	t.Parallel()
+	dir := filepath.Join(t.TempDir(), "evidence")
+	os.Mkdir(dir, 0o755)
+	db := filepath.Join(dir, "nhi.db")
+	b, _ := os.ReadFile(campaignDB(t, 3))
+	os.WriteFile(db, b, 0o600)
+	lockedFolder(t, dir)
+	if err := os.WriteFile(filepath.Join(dir, "probe"), nil, 0o600); err == nil {
+		t.Fatal("the folder still takes new files")
+	}
+	r := nhi(t, nil, "owner", "set", keyID(1), "alice", "--db", db, "--as", "lead")
+	if r.code != 1 || strings.Contains(r.stderr, "not an nhi evidence file") ||
+		!strings.Contains(r.stderr, "evidence file is read-only: "+db+" cannot be written in its folder") ||
+		!strings.Contains(r.stderr, "Make the folder writable, or copy nhi.db to a folder you can write") {
+		t.Errorf("a write in a locked folder: exit %d\n%s", r.code, r.stderr)
+	}
+	if n := strings.Count(r.stderr, "\n"); n != 1 {
+		t.Errorf("the refusal is %d lines, want 1:\n%s", n, r.stderr)
+	}
+	if r := nhi(t, nil, "identities", "-o", "id", "--db", db); r.code != 0 || !strings.Contains(r.stdout, keyID(1)) {
+		t.Errorf("a read in a locked folder: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+}

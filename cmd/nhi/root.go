@@ -172,6 +172,7 @@ Run nhi with no command to open the terminal UI on the evidence file.`,
 		newFilterHelp(),
 	)
 	wrapArgs(root)
+	helpKnowsItsTopics(root)
 	preparesTable(root, a)
 	addCompletions(root, a)
 	markReadsOnly(root)
@@ -198,6 +199,16 @@ func wrapArgs(c *cobra.Command) {
 			}
 			if msg, ok := cobraArgCount(err.Error()); ok {
 				err = fmt.Errorf("%s: the usage is %s", msg, strings.TrimSuffix(cmd.UseLine(), " [flags]"))
+			} else if noArguments(cmd, args, err) && cmd.HasSubCommands() {
+				err = unknownCommand(cmd, args) // with the nearest commands
+			} else if noArguments(cmd, args, err) {
+				// cobra.NoArgs calls a word "unknown command", where the
+				// command has none: the word is an argument it does not take.
+				msg := fmt.Sprintf("%s takes no arguments, and was given %q", cmd.CommandPath(), args[0])
+				if cmd.Flags().Lookup("filter") != nil {
+					msg += "; to select identities, pass the filter as --filter " + shellQuote(strings.Join(args, " "))
+				}
+				err = errors.New(msg)
 			}
 			return usageError{command: cmd.CommandPath(), err: err}
 		}
@@ -205,6 +216,56 @@ func wrapArgs(c *cobra.Command) {
 	for _, sub := range c.Commands() {
 		wrapArgs(sub)
 	}
+}
+
+// helpKnowsItsTopics makes nhi help refuse a topic it does not know, as
+// a mistyped command is refused: exit 2, naming the nearest topics (nhi
+// help filtr: did you mean filter?). cobra's help printed nhi's own help
+// for it and exited 0, as if the topic were that.
+func helpKnowsItsTopics(root *cobra.Command) {
+	root.InitDefaultHelpCmd()
+	for _, help := range root.Commands() {
+		if help.Name() != "help" || help.Run == nil {
+			continue
+		}
+		show := help.Run
+		help.Run = nil
+		help.RunE = func(cmd *cobra.Command, args []string) error {
+			found, rest, err := root.Find(args)
+			if err == nil && len(rest) > 0 {
+				err = unknownCommand(found, rest)
+			}
+			if err != nil {
+				msg := strings.Replace(err.Error(), "unknown command", "unknown help topic", 1)
+				if !strings.Contains(msg, "did you mean") && len(rest) > 0 {
+					// cobra suggests commands only; filter is a topic.
+					var topics []string
+					for _, c := range found.Commands() {
+						if !c.Runnable() && !c.HasSubCommands() {
+							topics = append(topics, c.Name())
+						}
+					}
+					if near := audit.Nearest(rest[0], topics); near != "" {
+						msg += "; did you mean " + near + "?"
+					}
+				}
+				return usageError{command: found.CommandPath(), err: errors.New(msg)}
+			}
+			show(cmd, args)
+			return nil
+		}
+	}
+}
+
+// noArguments reports whether err is cobra.NoArgs's refusal of args by
+// cmd.
+func noArguments(cmd *cobra.Command, args []string, err error) bool {
+	return len(args) > 0 && err.Error() == fmt.Sprintf("unknown command %q for %q", args[0], cmd.CommandPath())
+}
+
+// shellQuote quotes s for a POSIX shell, as a user would type it.
+func shellQuote(s string) string {
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 // flagSuggestion adds the nearest flag to pflag's "unknown flag: --x".

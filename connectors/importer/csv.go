@@ -77,7 +77,12 @@ func parseCSV(in *bufio.Reader, b *builder) error {
 	if cols == nil {
 		h, _ := header(start, ',')
 		msg := "the header has no key column; the first row must name the columns, key among them (see docs/import.md)"
-		if len(h) == 1 {
+		if bytes.IndexByte(start[:min(len(start), 8<<10)], 0) >= 0 {
+			// UTF-8 text holds no NUL byte; UTF-16 text (Excel's "Unicode
+			// Text"), a spreadsheet's own file (.xlsx is a zip), a
+			// database or an archive does.
+			msg = "the file is not UTF-8 text (it holds NUL bytes, as UTF-16 text, a spreadsheet's .xlsx, a database or an archive does): save or export the identities as CSV UTF-8 or JSON and import that (see docs/import.md)"
+		} else if len(h) == 1 {
 			msg = fmt.Sprintf("the header is one column %q: nhi reads comma-, semicolon- or tab-separated files whose first row names the columns, key among them", audit.Printable(h[0]))
 		}
 		b.c.add(Error{Line: 1, Msg: msg})

@@ -183,6 +183,23 @@ func TestHeaderErrorsAreWhereTheyAre(t *testing.T) {
 	}
 }
 
+// A file that is not UTF-8 text (a spreadsheet's .xlsx, UTF-16, a
+// database) is named so, with what to import instead, where its first
+// bytes were printed as a one-column header.
+func TestBinaryFileIsNamedNotText(t *testing.T) {
+	for name, data := range map[string]string{
+		"xlsx":   "PK\x03\x04\x14\x00\x06\x00\x08\x00\x00\x00!\x00[Content_Types].xml",
+		"utf-16": "\xff\xfek\x00e\x00y\x00\n\x00a\x00\n\x00",
+		"sqlite": "SQLite format 3\x00\x10\x00\x01\x01",
+	} {
+		got := errorLines(t, data, FormatCSV)
+		want := []string{"line 1: the file is not UTF-8 text (it holds NUL bytes, as UTF-16 text, a spreadsheet's .xlsx, a database or an archive does): save or export the identities as CSV UTF-8 or JSON and import that (see docs/import.md)"}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("%s: errors:\n%s\nwant:\n%s", name, strings.Join(got, "\n"), strings.Join(want, "\n"))
+		}
+	}
+}
+
 func TestAtMostFiftyErrors(t *testing.T) {
 	var b strings.Builder
 	b.WriteString("key,created_at\n")
