@@ -72,7 +72,7 @@ func TestReadmeScreenIsTheDemos(t *testing.T) {
 		return lines
 	}
 	var got string
-	for deadline := time.Now().Add(20 * time.Second); ; {
+	for deadline := time.Now().Add(60 * time.Second); ; {
 		got = tm("capture-pane", "-p", "-t", "readme")
 		if slices.Equal(trim(got), trim(want)) || time.Now().After(deadline) {
 			break
