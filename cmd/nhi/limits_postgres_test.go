@@ -17,14 +17,7 @@ import (
 func TestServerLimitsSayWhatToDo(t *testing.T) {
 	owner, rita, role := demoOnPostgres(t)
 	id := "github:northwind:github_deploy_key:api-gateway/80000240"
-	c := pgtest.Connect(t, owner)
-	events := func() (n int) {
-		t.Helper()
-		if err := c.QueryRow(context.Background(), `SELECT count(*) FROM events`).Scan(&n); err != nil {
-			t.Fatal(err)
-		}
-		return n
-	}
+	events := eventCounter(t, owner)
 	// The write lock, held by another session for the two timeouts.
 	holder := pgtest.Connect(t, owner)
 	for _, l := range []struct {
@@ -80,14 +73,7 @@ func TestServerLimitsSayWhatToDo(t *testing.T) {
 func TestNoConnectionLeftSaysWhatToDo(t *testing.T) {
 	owner, rita, role := demoOnPostgres(t)
 	id := "github:northwind:github_deploy_key:api-gateway/80000240"
-	c := pgtest.Connect(t, owner)
-	events := func() (n int) {
-		t.Helper()
-		if err := c.QueryRow(context.Background(), `SELECT count(*) FROM events`).Scan(&n); err != nil {
-			t.Fatal(err)
-		}
-		return n
-	}
+	events := eventCounter(t, owner)
 	pgtest.Exec(t, owner, `ALTER ROLE `+role+` CONNECTION LIMIT 1`)
 	defer pgtest.Exec(t, owner, `ALTER ROLE `+role+` CONNECTION LIMIT -1`)
 	held := pgtest.Connect(t, rita) // the role's one connection
@@ -104,5 +90,18 @@ func TestNoConnectionLeftSaysWhatToDo(t *testing.T) {
 	}
 	if n := events(); n != before {
 		t.Errorf("the log went from %d events to %d; want nothing written", before, n)
+	}
+}
+
+// eventCounter counts the events of the database at u, as its owner reads
+// them, each time it is called.
+func eventCounter(t *testing.T, u string) func() int {
+	c := pgtest.Connect(t, u)
+	return func() (n int) {
+		t.Helper()
+		if err := c.QueryRow(context.Background(), `SELECT count(*) FROM events`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
 	}
 }
