@@ -1,8 +1,9 @@
 package tui
 
 import (
-	tea "github.com/charmbracelet/bubbletea"
 	"maps"
+
+	tea "github.com/charmbracelet/bubbletea"
 
 	"github.com/nhi-audit/nhi/audit"
 	"github.com/nhi-audit/nhi/filter"
@@ -206,7 +207,7 @@ func (s *state) campaignsAsRead() (msg campaignsLoadedMsg, ok bool) {
 type decisionsMsg struct {
 	campaign string
 	items    map[string]filter.Item
-	asOf     int64 // the log's head read before them (ItemsSincer); 0: not known
+	asOf     int64 // the log's head read before them (DecisionsSincer); 0: not known
 	err      error
 }
 
@@ -241,8 +242,10 @@ func (m *Model) loadDecisions(campaign string) tea.Cmd {
 			if err != nil {
 				return decisionsMsg{campaign: campaign, err: err}
 			}
-			if items, ok := withChanged(known, changed, ok); ok {
-				return decisionsMsg{campaign: campaign, items: items, asOf: head.Seq}
+			if ok {
+				if items, ok := withChanged(known, changed); ok {
+					return decisionsMsg{campaign: campaign, items: items, asOf: head.Seq}
+				}
 			}
 		}
 		items, err := r.Items(ctx, campaign, actor)
@@ -252,10 +255,7 @@ func (m *Model) loadDecisions(campaign string) tea.Cmd {
 
 // withChanged is a new map of items with the decisions changed; ok is
 // false (read them whole) unless every one changed is among items.
-func withChanged(items map[string]filter.Item, changed map[string]string, ok bool) (map[string]filter.Item, bool) {
-	if !ok {
-		return nil, false
-	}
+func withChanged(items map[string]filter.Item, changed map[string]string) (map[string]filter.Item, bool) {
 	out := maps.Clone(items)
 	for id, d := range changed {
 		it, in := out[id]

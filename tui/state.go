@@ -261,7 +261,7 @@ type state struct {
 	items    map[string]filter.Item
 	// itemsAsOf is the log's head read before items were: every event
 	// up to it is in them, so reading them again can read only what
-	// changed after it (ItemsSincer). 0: read them whole.
+	// changed after it (DecisionsSincer). 0: read them whole.
 	itemsAsOf int64
 	// mine counts the items assigned to the actor (filter.Item.Mine):
 	// the table's "My items 3 of 19" under a filter (setItems).
