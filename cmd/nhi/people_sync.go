@@ -85,9 +85,10 @@ e-mails needs an organization owner's token (classic scope read:org).`,
 			// A list nobody could count is taken as whole only when the
 			// user says so: a list cut short would look whole, and mark
 			// members left (docs/people.md).
+			fl := syncFlags{dryRun, markLeavers, acceptUncounted, read.Uncounted == "" || acceptUncounted}
 			in := audit.MemberSync{
 				Source: "github " + read.Org, Complete: read.Complete,
-				MarkLeavers: markLeavers && (read.Uncounted == "" || acceptUncounted),
+				MarkLeavers: markLeavers && fl.listTaken,
 				Today:       time.Now().UTC().Format(time.DateOnly),
 			}
 			linked := 0
@@ -101,7 +102,7 @@ e-mails needs an organization owner's token (classic scope read:org).`,
 			if err != nil {
 				return fmt.Errorf("github %s: %w", read.Org, err)
 			}
-			printSync(a, read, res, linked, actor, syncFlags{dryRun, markLeavers, acceptUncounted})
+			printSync(a, read, res, linked, actor, fl)
 			return nil
 		},
 	}
@@ -145,13 +146,14 @@ func toMember(m ghconn.OrgMember) audit.Member {
 	return out
 }
 
-// syncFlags are the flags printSync words its lines by.
-type syncFlags struct{ dryRun, markLeavers, acceptUncounted bool }
+// syncFlags are the flags printSync words its lines by, and listTaken:
+// the member list is taken as whole (GraphQL counted it, or
+// --accept-uncounted), so those it lacks have left.
+type syncFlags struct{ dryRun, markLeavers, acceptUncounted, listTaken bool }
 
 func printSync(a *app, read *ghconn.OrgPeople, res *audit.SyncResult, linked int, actor string, fl syncFlags) {
 	w := a.stdout
 	dryRun, markLeavers := fl.dryRun, fl.markLeavers
-	uncounted := read.Uncounted != "" && !fl.acceptUncounted
 	for _, p := range res.Added {
 		fmt.Fprintf(w, "+ %s (github %s)\n", audit.Printable(p.Display()), orDash(p.GitHub))
 	}
@@ -197,7 +199,7 @@ func printSync(a *app, read *ghconn.OrgPeople, res *audit.SyncResult, linked int
 		for _, p := range res.Gone {
 			names = append(names, p.GitHub+" ("+p.Email+")")
 		}
-		if uncounted {
+		if !fl.listTaken {
 			// Not in a list nobody could count: named, never said to have left.
 			what := "not said to have left: check whether they have, then pass --accept-uncounted with --mark-leavers to mark them left"
 			if markLeavers {
