@@ -29,7 +29,7 @@ func (c *Connector) gqlCount(ctx context.Context, query string, vars map[string]
 	if !c.useGraphQL() {
 		return 0, notCounting, nil
 	}
-	ep := endpoint{method: http.MethodPost, path: "/graphql", graphql: true, body: gqlRequest{Query: query, Variables: vars}}
+	ep := endpoint{method: http.MethodPost, path: "/graphql", graphql: true, spare: true, body: gqlRequest{Query: query, Variables: vars}}
 	resp, err := c.do(ctx, ep, http.MethodPost, c.gqlURL(), "", false)
 	switch {
 	case ctx.Err() != nil:

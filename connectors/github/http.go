@@ -157,7 +157,7 @@ func (c *Connector) beforeRequest(ctx context.Context, ep endpoint) error {
 			r.mu.Unlock()
 			return ctx.Err()
 		}
-		if ep.batch && !secondary {
+		if (ep.batch || ep.spare) && !secondary {
 			// GraphQL's budget is spent: REST reads on rather than wait.
 			r.mu.Unlock()
 			return fmt.Errorf("github: %s: %w", ep, errGraphQLSpent)
@@ -356,7 +356,7 @@ func (c *Connector) do(ctx context.Context, ep endpoint, method, u, etag string,
 				return nil, fmt.Errorf("github: %s: still rate limited after %d waits for the reset: %w", ep, maxPrimary, connectors.ErrResumable)
 			}
 			p := c.bucket(resp.header)
-			if ep.batch {
+			if ep.batch || ep.spare {
 				// GraphQL's budget: REST reads on rather than wait (graphql.go).
 				return nil, fmt.Errorf("github: %s: %w", ep, errGraphQLSpent)
 			}

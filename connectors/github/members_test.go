@@ -6,8 +6,11 @@ import (
 	"io"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/nhi-audit/nhi/audit"
 	ghconn "github.com/nhi-audit/nhi/connectors/github"
@@ -136,5 +139,52 @@ func TestOwnersListCutShort(t *testing.T) {
 	}
 	if said != 1 {
 		t.Errorf("the refused count said %d times, want once: %q", said, notes)
+	}
+}
+
+// TestMemberCountBudgetSpent: GraphQL's budget is spent when the members'
+// count, the run's first GraphQL query, is asked (a 403 saying so): the
+// run does not wait for GraphQL's reset to count them, as it does not for
+// a repository query; it says why the lists were not counted, and REST
+// reads on, GraphQL off for the rest of the run.
+func TestMemberCountBudgetSpent(t *testing.T) {
+	o := smallOrg()
+	reset := time.Date(2026, 11, 2, 10, 0, 0, 0, time.UTC) // an hour after the clock's start
+	_, opts, clock := clocked(t, o, withSchema(t), githubtest.WithHTTPFault(githubtest.FailTimes("/graphql", 1, http.StatusForbidden,
+		http.Header{"X-Ratelimit-Remaining": {"0"}, "X-Ratelimit-Resource": {"graphql"}, "X-Ratelimit-Reset": {strconv.FormatInt(reset.Unix(), 10)}},
+		`{"message":"API rate limit exceeded for installation ID 5150.","documentation_url":"https://docs.github.com/graphql/overview/rate-limits-and-query-limits-for-the-graphql-api"}`)))
+	var notes []string
+	var mu sync.Mutex
+	opts.Progress = func(p ghconn.Progress) {
+		if p.Message != "" {
+			mu.Lock()
+			notes = append(notes, p.Message)
+			mu.Unlock()
+		}
+	}
+	c, err := ghconn.NewConnector("acme", opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := &recorder{}
+	if err := c.Run(context.Background(), rec); err != nil {
+		t.Fatal(err)
+	}
+	checkCounts(t, o, rec)
+	if waited := clock.Total(); waited >= time.Minute {
+		t.Errorf("waited %s: for GraphQL's reset, to count the members", waited)
+	}
+	_, said := c.Server()
+	said = append(said, notes...)
+	counts := map[string]int{}
+	for _, n := range said {
+		for _, p := range []string{"organization member list: GitHub's GraphQL API did not count the members (POST /graphql: GitHub's GraphQL rate limit is spent)", "GraphQL is not used for the rest of this run"} {
+			if strings.Contains(n, p) {
+				counts[p]++
+			}
+		}
+	}
+	if len(counts) != 2 {
+		t.Errorf("said %v, want the uncounted lists and GraphQL off: %q", counts, said)
 	}
 }
