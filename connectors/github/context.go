@@ -19,12 +19,11 @@ import (
 // reason to stop the run: what cannot be read is a gap.
 
 // parseMembers reads GET /orgs/{org}/members?role=<role>: role "admin"
-// lists the owners, "all" everyone (owners included, kept as owners
-// because a principal is recorded once, with its first role).
+// lists the owners, "member" the members who are not owners, each
+// recorded with that role. Never role=all: it does not say who is an
+// owner, and an owner a short owners' list left out would be recorded as
+// a member.
 func (c *Connector) parseMembers(role string) parser {
-	if role == "all" {
-		role = "member"
-	}
 	return func(body []byte, pd *pageData) (int, error) {
 		var page []*github.User
 		if err := unmarshal(body, &page); err != nil {

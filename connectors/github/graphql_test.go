@@ -2,6 +2,7 @@ package github_test
 
 import (
 	"archive/tar"
+	"bytes"
 	"compress/gzip"
 	"context"
 	"fmt"
@@ -432,14 +433,15 @@ func TestGraphQLCost(t *testing.T) {
 	}
 	checkQueriesValid(t, s)
 	st := c.Stats()
-	// And one for each team whose member list was read, its members counted.
+	// And one for each team whose member list was read, its members
+	// counted, and one counting the organisation's members.
 	teams := teamListsRead(s, o)
-	if teams == 0 || st.GraphQLQueries != 3+teams || s.GraphQLRequests() != 3+teams {
-		t.Errorf("%d GraphQL queries counted, %d received; want 3 for 250 repositories and %d for their teams", st.GraphQLQueries, s.GraphQLRequests(), teams)
+	if teams == 0 || st.GraphQLQueries != 3+teams+1 || s.GraphQLRequests() != 3+teams+1 {
+		t.Errorf("%d GraphQL queries counted, %d received; want 3 for 250 repositories, %d for their teams and 1 for the members", st.GraphQLQueries, s.GraphQLRequests(), teams)
 	}
 	// 100 and 100 repositories: 1,300 requests each, 13 points; 50: 650,
-	// 6.5, rounded to 7; a team's count, 1.
-	if want := 13 + 13 + 7 + teams; st.GraphQLPoints != want || s.GraphQLPoints() != want {
+	// 6.5, rounded to 7; a team's count, 1; the members' count, 1.
+	if want := 13 + 13 + 7 + teams + 1; st.GraphQLPoints != want || s.GraphQLPoints() != want {
 		t.Errorf("GraphQL points: counted %d, charged %d; want %d", st.GraphQLPoints, s.GraphQLPoints(), want)
 	}
 }
@@ -530,7 +532,7 @@ func TestGraphQLFaults(t *testing.T) {
 			for i, restOnly := range []bool{true, false} {
 				s := githubtest.NewServer(githubtest.SampleOrg(30), withSchema(t))
 				if tc.fault != nil && !restOnly {
-					s.AddHTTPFault(tc.fault)
+					s.AddHTTPFault(onRepoQueries(tc.fault))
 				}
 				if tc.fail != "" {
 					s.Fail(tc.fail, http.StatusForbidden)
@@ -553,8 +555,9 @@ func TestGraphQLFaults(t *testing.T) {
 					continue
 				}
 				checkQueriesValid(t, s)
-				// And with GraphQL on, one for each team whose members are read.
-				want := tc.queries
+				// And the members' count, asked before any repository; with
+				// GraphQL on, one for each team whose members are read.
+				want := tc.queries + 1
 				if !tc.off {
 					want += teamListsRead(s, sample)
 				}
@@ -579,6 +582,21 @@ func TestGraphQLFaults(t *testing.T) {
 				t.Error("the refusal left no gap")
 			}
 		})
+	}
+}
+
+// onRepoQueries applies fault to GraphQL's repository queries alone, not
+// to the count of the organisation's members asked before them.
+func onRepoQueries(fault githubtest.HTTPFault) githubtest.HTTPFault {
+	return func(r *http.Request) (func(http.ResponseWriter), bool) {
+		if strings.HasSuffix(r.URL.Path, "/graphql") {
+			body, _ := io.ReadAll(r.Body)
+			r.Body = io.NopCloser(bytes.NewReader(body))
+			if !bytes.Contains(body, []byte("NhiRepositories")) {
+				return nil, false
+			}
+		}
+		return fault(r)
 	}
 }
 

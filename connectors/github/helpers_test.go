@@ -203,7 +203,8 @@ func appOptions(t testing.TB, s *githubtest.Server) ghconn.Options {
 // minRequests is the fewest requests that can read org at per_page=100,
 // as the connector reads it: the credential (GET /user, or for an App the
 // installation token and GET /app), GET /orgs/{org}, every list endpoint
-// (an empty one, or one answering 403/404, costing one request), what
+// (an empty one, or one answering 403/404, costing one request; the
+// members as owners and the others, role=admin and role=member), what
 // identities reach, the
 // repository list, and per repository its identity endpoints, its own
 // rulesets (and each one's detail), the secrets
@@ -232,7 +233,7 @@ func minRequestsVia(o *githubtest.Org, app, gql bool) int {
 	} else {
 		total++ // 404
 	}
-	total += pages(len(o.Admins)) + pages(len(o.Members)) + pages(len(o.Installations)) +
+	total += pages(len(o.Admins)) + pages(len(o.Members)-len(o.Admins)) + pages(len(o.Installations)) +
 		pages(len(o.Secrets)) + pages(len(o.DependabotSecrets)) + pages(len(o.CodespacesSecrets)) + pages(len(o.AgentsSecrets)) +
 		pages(len(o.Hooks)) + pages(len(o.Runners)) + pages(len(o.Repos)) + pages(len(o.PrivateRegistries))
 	// What identities reach (reach.go): the rulesets and each one's bypass
@@ -268,6 +269,7 @@ func minRequestsVia(o *githubtest.Org, app, gql bool) int {
 	teams := map[string]bool{}
 	if gql {
 		total += (len(o.Repos) + 99) / 100
+		total++ // the members' count (counts.go)
 	}
 	for _, r := range o.Repos {
 		bypassers := 0

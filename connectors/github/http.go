@@ -157,7 +157,7 @@ func (c *Connector) beforeRequest(ctx context.Context, ep endpoint) error {
 			r.mu.Unlock()
 			return ctx.Err()
 		}
-		if ep.batch && !secondary {
+		if (ep.batch || ep.spare) && !secondary {
 			// GraphQL's budget is spent: REST reads on rather than wait.
 			r.mu.Unlock()
 			return fmt.Errorf("github: %s: %w", ep, errGraphQLSpent)
@@ -356,7 +356,7 @@ func (c *Connector) do(ctx context.Context, ep endpoint, method, u, etag string,
 				return nil, fmt.Errorf("github: %s: still rate limited after %d waits for the reset: %w", ep, maxPrimary, connectors.ErrResumable)
 			}
 			p := c.bucket(resp.header)
-			if ep.batch {
+			if ep.batch || ep.spare {
 				// GraphQL's budget: REST reads on rather than wait (graphql.go).
 				return nil, fmt.Errorf("github: %s: %w", ep, errGraphQLSpent)
 			}
@@ -618,21 +618,6 @@ func (c *Connector) send(ctx context.Context, ep endpoint, method, u, etag strin
 		req.Header.Set("Accept", ep.accept)
 	}
 	req = req.WithContext(ctx)
-	var authz string
-	switch {
-	case jwt:
-		authz, err = c.app.jwt(c.clock.Now())
-		authz = "Bearer " + authz
-	case c.auth != nil:
-		authz, err = c.auth.authorization(ctx)
-	}
-	if err != nil {
-		return nil, &fatalError{err}
-	}
-	if authz != "" {
-		rememberSent(authz) // never echoed back into the file (redact.go)
-		req.Header.Set("Authorization", authz)
-	}
 	if etag != "" {
 		req.Header.Set("If-None-Match", etag)
 		c.stats.conditional.Add(1)
@@ -646,9 +631,22 @@ func (c *Connector) send(ctx context.Context, ep endpoint, method, u, etag strin
 	// worker waiting out a pause with a slot would leave with every other
 	// one when it ends, more at once than the bound: what GitHub asks
 	// clients never to do after a secondary limit.
+	//
+	// The credential is taken after the gate, so a wait there never sends
+	// one that expired meanwhile: the installation token (renewed when
+	// less than five minutes are left) before a slot is taken, since
+	// minting one is a request of its own; the App's JSON web token (nine
+	// minutes' life, signed here without a request) once the request may
+	// leave.
+	var authz string
 	for {
 		if err := c.beforeRequest(ctx, ep); err != nil {
 			return nil, &fatalError{err}
+		}
+		if !jwt && c.auth != nil {
+			if authz, err = c.auth.authorization(ctx); err != nil {
+				return nil, &fatalError{err}
+			}
 		}
 		if err := c.slots.acquire(ctx); err != nil {
 			return nil, err
@@ -664,6 +662,17 @@ func (c *Connector) send(ctx context.Context, ep endpoint, method, u, etag strin
 	var once sync.Once
 	unlock := func() { once.Do(c.sendMu.RUnlock) }
 	defer unlock()
+	if jwt {
+		tok, err := c.app.jwt(c.clock.Now())
+		if err != nil {
+			return nil, &fatalError{err}
+		}
+		authz = "Bearer " + tok
+	}
+	if authz != "" {
+		rememberSent(authz) // never echoed back into the file (redact.go)
+		req.Header.Set("Authorization", authz)
+	}
 	c.stats.requests.Add(1)
 	rctx, cancel := context.WithTimeoutCause(ctx, c.requestTimeout, errTimeout)
 	defer cancel()

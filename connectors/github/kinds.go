@@ -92,14 +92,25 @@ func (c *Connector) orgUnits() []orgUnit {
 	units := []orgUnit{{
 		name: "org:members", what: "GET /orgs/" + c.org + "/members",
 		read: func(ctx context.Context, u *unit) error {
-			// Owners first: a principal is kept once, with its first role.
-			for _, role := range []string{"admin", "all"} {
+			// The owners, then the members who are not: each recorded
+			// with the role a list of GitHub's gave them, so an owner
+			// left out of the owners' list is never recorded as a
+			// member (one in both, their role changed between the
+			// lists, is kept once, as an owner). The two are held
+			// against GraphQL's count of the members (counts.go).
+			whole := true
+			for _, role := range []string{"admin", "member"} {
 				ep := c.orgEP("members", "", needMembers, "role="+role)
-				if _, _, err := u.list(ctx, ep, c.parseMembers(role)); err != nil {
+				_, ok, err := u.list(ctx, ep, c.parseMembers(role))
+				if err != nil {
 					return err
 				}
+				whole = whole && ok
 			}
-			return nil
+			if !whole {
+				return nil // a gap says which list was not read
+			}
+			return c.checkMemberCount(ctx, u, c.orgEP("members", "", needMembers))
 		},
 	}}
 	if len(c.ownerTeams) > 0 {

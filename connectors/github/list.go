@@ -36,6 +36,10 @@ type endpoint struct {
 	// a timeout does not retry as it is: graphql.go asks for fewer
 	// repositories instead.
 	graphql, batch bool
+	// spare: a GraphQL query the run can do without (a count, counts.go):
+	// GraphQL's budget spent is errGraphQLSpent at once, as for a batch,
+	// never a wait for GraphQL's reset while REST could read on.
+	spare bool
 }
 
 func (e endpoint) String() string {

@@ -2,8 +2,6 @@ package github
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -154,51 +152,12 @@ func (c *Connector) readTeamMembers(ctx context.Context, u *unit, teams []teamRe
 // query refused or unanswered, the team not shown), and the list is taken
 // as far as its Link headers go, and the run says so once. Only a rejected token or a cancelled run is an error.
 func (c *Connector) teamCount(ctx context.Context, slug string) (total int, counted bool, err error) {
-	if !c.useGraphQL() {
-		return 0, false, nil
+	total, why, err := c.gqlCount(ctx, teamCountQuery, map[string]any{"org": c.org, "slug": slug}, "it did not show the team", "organization", "team", "members")
+	if err != nil || why == "" {
+		return total, err == nil && why == "", err
 	}
-	uncounted := func(why string) (int, bool, error) {
+	if why != notCounting {
 		c.noteOnce("team member lists: GitHub's GraphQL API did not count a team's members (" + why + "), so a team's member list was taken as far as its Link headers go, without a count to hold it against")
-		return 0, false, nil
 	}
-	ep := endpoint{method: http.MethodPost, path: "/graphql", graphql: true, body: gqlRequest{Query: teamCountQuery, Variables: map[string]any{"org": c.org, "slug": slug}}}
-	resp, err := c.do(ctx, ep, http.MethodPost, c.gqlURL(), "", false)
-	switch {
-	case ctx.Err() != nil:
-		return 0, false, ctx.Err()
-	case errors.Is(err, ErrBadCredentials):
-		return 0, false, err
-	case err != nil:
-		return uncounted(strings.TrimPrefix(err.Error(), "github: "))
-	case resp.status != http.StatusOK:
-		return uncounted(fmt.Sprintf("GitHub answered %d %s to POST /graphql", resp.status, resp.message()))
-	}
-	c.stats.gqlQueries.Add(1)
-	var answer struct {
-		Data *struct {
-			RateLimit *struct {
-				Cost int `json:"cost"`
-			} `json:"rateLimit"`
-			Organization *struct {
-				Team *struct {
-					Members gqlConnection `json:"members"`
-				} `json:"team"`
-			} `json:"organization"`
-		} `json:"data"`
-		Errors []gqlError `json:"errors"`
-	}
-	if err := json.Unmarshal(resp.body, &answer); err != nil {
-		return uncounted("its answer could not be read")
-	}
-	if answer.Data != nil && answer.Data.RateLimit != nil {
-		c.stats.gqlPoints.Add(int64(answer.Data.RateLimit.Cost))
-	}
-	if len(answer.Errors) > 0 {
-		return uncounted("it answered " + audit.Printable(redactServerText(answer.Errors[0].Message)))
-	}
-	d := answer.Data
-	if d == nil || d.Organization == nil || d.Organization.Team == nil || d.Organization.Team.Members.TotalCount == nil || *d.Organization.Team.Members.TotalCount < 0 {
-		return uncounted("it did not show the team")
-	}
-	return *d.Organization.Team.Members.TotalCount, true, nil
+	return 0, false, nil
 }

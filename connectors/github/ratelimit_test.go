@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -265,3 +266,71 @@ func TestSecondaryLimitNoteCountsRequests(t *testing.T) {
 		}
 	}
 }
+
+// TestAppTokenSignedAfterThePause: the App's JSON web token is signed
+// when its request leaves, after any pause at the gate, not before: a
+// request answered with a secondary limit that asks ten minutes' pause
+// (the installation token's mint, then GET /app) is sent again after
+// it with a token GitHub still takes, where one signed before the pause
+// (nine minutes' life) was expired and the run failed, GitHub "rejecting
+// the App's JSON web token". The clock is fake: the pauses take no time.
+func TestAppTokenSignedAfterThePause(t *testing.T) {
+	for _, path := range []string{"/app/installations", "/app"} {
+		o := smallOrg()
+		_, opts, clock := clocked(t, o, githubtest.WithHTTPFault(githubtest.SecondaryRateLimit(path, 1, 10*time.Minute)))
+		rec, err := runWith(t, "acme", opts)
+		if err != nil {
+			t.Fatalf("%s paused ten minutes: %v", path, err)
+		}
+		checkCounts(t, o, rec)
+		if waited := clock.Total(); waited < 10*time.Minute {
+			t.Errorf("%s: waited %s in all, want the ten minutes' pause", path, waited)
+		}
+	}
+}
+
+// TestInstallationTokenRenewedAfterThePause: an installation token with
+// eight minutes left when its request meets a ten-minute pause is renewed
+// after the pause, before the request leaves again, where the request
+// went out with the token that expired while it waited: a 401 GitHub
+// answers, and a request spent, before the token was renewed.
+func TestInstallationTokenRenewedAfterThePause(t *testing.T) {
+	o := smallOrg()
+	var clock *githubtest.FakeClock
+	pause := githubtest.SecondaryRateLimit("/orgs/acme/hooks", 1, 10*time.Minute)
+	late := func(r *http.Request) (func(http.ResponseWriter), bool) {
+		w, ok := pause(r)
+		if ok {
+			// Minted as the run began, the hour's token has 8 minutes left.
+			_ = clock.Sleep(context.Background(), 52*time.Minute)
+		}
+		return w, ok
+	}
+	_, opts, clk := clocked(t, o, githubtest.WithHTTPFault(late))
+	clock = clk
+	var rejected atomic.Int32
+	next := opts.HTTPClient.Transport
+	opts.HTTPClient = &http.Client{Transport: roundTrip(func(r *http.Request) (*http.Response, error) {
+		resp, err := next.RoundTrip(r)
+		if err == nil && resp.StatusCode == http.StatusUnauthorized {
+			rejected.Add(1)
+		}
+		return resp, err
+	})}
+	rec, err := runWith(t, "acme", opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkCounts(t, o, rec)
+	if waited := clock.Total(); waited < 62*time.Minute {
+		t.Errorf("the clock moved %s, want the 52 minutes and the ten minutes' pause", waited)
+	}
+	if n := rejected.Load(); n != 0 {
+		t.Errorf("GitHub answered 401 %d times: a token that expired during the pause was sent", n)
+	}
+}
+
+// roundTrip is a function as an http.RoundTripper.
+type roundTrip func(*http.Request) (*http.Response, error)
+
+func (f roundTrip) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }

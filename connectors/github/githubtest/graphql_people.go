@@ -70,7 +70,7 @@ func (s *Server) graphqlRoute(m *http.ServeMux) {
 		}
 		for _, sel := range op.SelectionSet {
 			if f, ok := sel.(*ast.Field); ok && f.Name == "organization" && !selects(f.SelectionSet, "team") {
-				s.graphqlPeople(w, r, req, f)
+				s.graphqlPeople(w, r, req, f, selects(op.SelectionSet, "rateLimit"), cost)
 				return
 			}
 		}
@@ -120,9 +120,17 @@ func (s *Server) parseGraphQL(req gqlPeopleRequest) (*ast.QueryDocument, *ast.Op
 	return doc, op, nil
 }
 
-// graphqlPeople answers the queries of nhi people sync github; org is
-// the query's organization field.
-func (s *Server) graphqlPeople(w http.ResponseWriter, r *http.Request, req gqlPeopleRequest, org *ast.Field) {
+// graphqlPeople answers the queries of nhi people sync github, and the
+// snapshot's count of the members (membersWithRole's totalCount); org is
+// the query's organization field, rateLimit whether the query asks
+// Query.rateLimit, cost what it cost.
+func (s *Server) graphqlPeople(w http.ResponseWriter, r *http.Request, req gqlPeopleRequest, org *ast.Field, rateLimit bool, cost int) {
+	gqlAnswer := func(w http.ResponseWriter, data map[string]any, errs ...gqlPeopleError) {
+		if rateLimit && data != nil {
+			data["rateLimit"] = map[string]any{"cost": cost}
+		}
+		gqlAnswer(w, data, errs...)
+	}
 	login, _ := req.Variables["org"].(string)
 	after, _ := req.Variables["after"].(string)
 	first := 100

@@ -311,10 +311,13 @@ func (s *Server) isMember(login string) bool {
 	return false
 }
 
-// members serves GET /orgs/{org}/members?role=all|admin|member.
+// members serves GET /orgs/{org}/members?role=all|admin|member. ServeFewer
+// cuts each role's list, or one alone when its path names it
+// ("/orgs/{org}/members?role=admin").
 func (s *Server) members(w http.ResponseWriter, r *http.Request, o *Org) {
 	m := o.Members
-	switch r.URL.Query().Get("role") {
+	role := r.URL.Query().Get("role")
+	switch role {
 	case "admin":
 		m = o.Admins
 	case "member":
@@ -329,7 +332,11 @@ func (s *Server) members(w http.ResponseWriter, r *http.Request, o *Org) {
 			}
 		}
 	}
-	m = m[:max(0, len(m)-s.servedFewer(r.URL.Path))] // ServeFewer: GraphQL still counts them
+	if role == "" {
+		role = "all"
+	}
+	fewer := s.servedFewer(r.URL.Path) + s.servedFewer(r.URL.Path+"?role="+role)
+	m = m[:max(0, len(m)-fewer)] // ServeFewer: GraphQL still counts them
 	page(s, w, r, m, "", func(login *string) any { return s.user(*login, userID(*login), "User") })
 }
 

@@ -350,7 +350,8 @@ func (s *Server) FailWith(pathPrefix string, status int, body string) {
 // The organisation's and a team's member lists (/orgs/{org}/members,
 // /orgs/{org}/teams/{slug}/members), bare arrays GitHub does not count,
 // end n short too, while GraphQL's organization.membersWithRole still
-// counts everyone; that connection and the SAML identities' are cut as
+// counts everyone ("/orgs/{org}/members?role=admin" cuts the owners' list
+// alone, and so for role=member and role=all); that connection and the SAML identities' are cut as
 // /graphql/organization/membersWithRole and
 // /graphql/organization/samlIdentityProvider/externalIdentities.
 func (s *Server) ServeFewer(pathPrefix string, n int) {
