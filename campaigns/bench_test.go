@@ -510,7 +510,7 @@ func (t *tuiReads) read(since int64) error {
 	if err != nil {
 		return err
 	}
-	changed, ok, err := campaigns.DecisionsSince(ctx, t.st, t.campaign, t.asOf)
+	changed, ok, err := campaigns.DecisionsSince(ctx, t.st, t.campaign, t.asOf, head.Seq, nil)
 	if err != nil {
 		return err
 	}
@@ -675,7 +675,7 @@ func BenchmarkTUIReread(b *testing.B) {
 		read func() error
 	}{
 		{"assignments", func() error { _, err := campaigns.Assignments(ctx, st, "q", "r1"); return err }},
-		{"decisions-since", func() error { _, _, err := campaigns.DecisionsSince(ctx, st, "q", since); return err }},
+		{"decisions-since", func() error { _, _, err := campaigns.DecisionsSince(ctx, st, "q", since, head.Seq, nil); return err }},
 		{"list", func() error { _, err := campaigns.List(ctx, st); return err }},
 		{"since", func() error {
 			if _, err := st.EventTypesSince(ctx, since); err != nil {

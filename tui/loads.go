@@ -238,7 +238,7 @@ func (m *Model) loadDecisions(campaign string) tea.Cmd {
 			return decisionsMsg{campaign: campaign, err: err}
 		}
 		if known != nil && asOf > 0 {
-			changed, ok, err := ds.DecisionsSince(ctx, campaign, asOf)
+			changed, ok, err := ds.DecisionsSince(ctx, campaign, asOf, head.Seq, nil)
 			if err != nil {
 				return decisionsMsg{campaign: campaign, err: err}
 			}

@@ -25,9 +25,9 @@ func (r *countingReviewer) Items(ctx context.Context, campaign, actor string) (m
 	return r.campaignsReviewer.Items(ctx, campaign, actor)
 }
 
-func (r *countingReviewer) DecisionsSince(ctx context.Context, campaign string, asOf int64) (map[string]string, bool, error) {
+func (r *countingReviewer) DecisionsSince(ctx context.Context, campaign string, asOf, upTo int64, types []string) (map[string]string, bool, error) {
 	r.since.Add(1)
-	return r.campaignsReviewer.DecisionsSince(ctx, campaign, asOf)
+	return r.campaignsReviewer.DecisionsSince(ctx, campaign, asOf, upTo, types)
 }
 
 func (r *countingReviewer) Campaigns(ctx context.Context) ([]Campaign, error) {
