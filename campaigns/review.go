@@ -44,7 +44,7 @@ func Assignments(ctx context.Context, st *audit.Store, campaign, actor string) (
 // decided, confirmed or undone after event since and up to event upTo
 // (the head the caller read), under the ID Assignments lists it by.
 // types are the kinds of event in that range when the caller has read
-// them; nil reads them here. ok is false when
+// them (audit.Store.EventTypesTo); nil reads them here. ok is false when
 // the log holds another kind of event since — one that can change who
 // reviews an item, whose it is (the directory), its ID or the
 // campaign's state — and then only Assignments answers. A TUI open on a
