@@ -482,9 +482,12 @@ func (s *Store) EventTypesTo(ctx context.Context, seq int64) (types []string, he
 
 // EventsSince calls fn with each event after seq and up to upTo whose
 // type is one of types, in order, until fn returns an error (which it
-// returns): the TUI's table cache reads what the decisions since a
-// cached head name (tui/tablecache.go). It reads through the index of
-// types, never the whole log.
+// returns): the TUI's table cache reads what the decisions and owners
+// since a cached head name (tui/tablecache.go), and an open TUI what
+// another process's did. It reads through the index of types, never the
+// whole log, and only each event's Seq, Type and Payload: what names
+// whom it changed (the time, the actor and the hashes stay unread, as
+// forty TUIs read every decision the others make).
 func (s *Store) EventsSince(ctx context.Context, seq, upTo int64, types []string, fn func(Event) error) error {
 	if len(types) == 0 {
 		return nil
@@ -494,7 +497,7 @@ func (s *Store) EventsSince(ctx context.Context, seq, upTo int64, types []string
 		args = append(args, t)
 	}
 	args = append(args, seq, upTo)
-	rows, err := s.db.QueryContext(ctx, `SELECT seq, at, actor, type, payload, prev_hash, hash FROM events
+	rows, err := s.db.QueryContext(ctx, `SELECT seq, type, payload FROM events
 		WHERE type IN (?`+strings.Repeat(",?", len(types)-1)+`) AND seq > ? AND seq <= ? ORDER BY seq`, args...)
 	if err != nil {
 		return fmt.Errorf("reading the event log: %w", err)
@@ -502,11 +505,10 @@ func (s *Store) EventsSince(ctx context.Context, seq, upTo int64, types []string
 	defer rows.Close()
 	for rows.Next() {
 		var e Event
-		var at, payload string
-		if err := rows.Scan(&e.Seq, &at, &e.Actor, &e.Type, &payload, &e.PrevHash, &e.Hash); err != nil {
+		var payload string
+		if err := rows.Scan(&e.Seq, &e.Type, &payload); err != nil {
 			return err
 		}
-		e.At, _ = time.Parse(eventTimeLayout, at)
 		e.Payload = json.RawMessage(payload)
 		if err := fn(e); err != nil {
 			return err

@@ -117,7 +117,7 @@ func TestEventTypesSince(t *testing.T) {
 		} {
 			var got []int64
 			err := s.EventsSince(ctx, c.seq, c.upTo, c.types, func(e Event) error {
-				if e.Hash == "" || len(e.Payload) == 0 || !slices.Contains(c.types, e.Type) {
+				if e.Seq == 0 || len(e.Payload) == 0 || !slices.Contains(c.types, e.Type) {
 					t.Errorf("event %d read as %+v", e.Seq, e)
 				}
 				got = append(got, e.Seq)

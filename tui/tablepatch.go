@@ -123,6 +123,8 @@ func rowsSince(ctx context.Context, s tableCacheStore, x ExceptionLister, seq, u
 	var naming []string
 	for _, t := range types {
 		switch {
+		case t == audit.EventOwnerSet:
+			naming = append(naming, t)
 		case ownersOnly[t]:
 		case isDecisionEvent(t), t == closeEvent && x != nil:
 			naming = append(naming, t)
@@ -130,18 +132,25 @@ func rowsSince(ctx context.Context, s tableCacheStore, x ExceptionLister, seq, u
 			return nil, errNotNamed
 		}
 	}
-	// The owners changed are re-read whatever their number, as before
-	// decisions were patched (OwnersChangedSince lists each once).
-	ids, err := s.OwnersChangedSince(ctx, seq, upTo)
-	if err != nil {
-		return nil, err
-	}
-	seen := make(map[string]bool, len(ids))
-	for _, id := range ids {
-		seen[id] = true
-	}
+	// The owners set and the items decided are read in one pass of the
+	// events in between, where the owners were a statement of their own
+	// (OwnersChangedSince) run even when none was set.
+	var ids []string
+	seen := map[string]bool{}
 	named := 0
 	err = s.EventsSince(ctx, seq, upTo, naming, func(ev audit.Event) error {
+		if ev.Type == audit.EventOwnerSet {
+			// The owners changed are re-read whatever their number, as
+			// before decisions were patched.
+			var p struct {
+				Identity string `json:"identity"`
+			}
+			if json.Unmarshal(ev.Payload, &p) == nil && p.Identity != "" && !seen[p.Identity] {
+				seen[p.Identity] = true
+				ids = append(ids, p.Identity)
+			}
+			return nil
+		}
 		var p itemsPayload
 		if json.Unmarshal(ev.Payload, &p) != nil {
 			return errNotNamed // no reading it again will tell
