@@ -419,10 +419,11 @@ func (s *Store) Events(ctx context.Context) ([]Event, error) {
 }
 
 // OwnersChangedSince lists the identities whose owner an event after seq
-// set (or cleared), each once: a reader that saw the log up to seq reads
-// again only those. It reads the log from seq on, never the whole of it.
-func (s *Store) OwnersChangedSince(ctx context.Context, seq int64) ([]string, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT DISTINCT json_extract(payload, '$.identity') FROM events WHERE seq > ? AND type = ?`, seq, EventOwnerSet)
+// and up to upTo set (or cleared), each once: a reader that saw the log
+// up to seq reads again only those. It reads the log from seq to upTo,
+// never the whole of it.
+func (s *Store) OwnersChangedSince(ctx context.Context, seq, upTo int64) ([]string, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT DISTINCT json_extract(payload, '$.identity') FROM events WHERE seq > ? AND seq <= ? AND type = ?`, seq, upTo, EventOwnerSet)
 	if err != nil {
 		return nil, fmt.Errorf("reading the event log: %w", err)
 	}
@@ -448,12 +449,46 @@ func (s *Store) EventTypesSince(ctx context.Context, seq int64) ([]string, error
 	return s.texts(ctx, "the event log", `SELECT DISTINCT type FROM events WHERE seq > ? ORDER BY type`, seq)
 }
 
-// EventsSince calls fn with each event after seq whose type is one of
-// types, in order, until fn returns an error (which it returns): the
-// TUI's table cache reads what the decisions since a cached head name
-// (tui/tablecache.go). It reads through the index of types, never the
-// whole log.
-func (s *Store) EventsSince(ctx context.Context, seq int64, types []string, fn func(Event) error) error {
+// EventTypesTo is EventTypesSince, and the head they were read to: the
+// newest event's number, seq when none came after it, flushed as
+// LogHead's is. A reader that reads more of what came after seq (the
+// TUI after a notice: the decisions since, the rows they name) reads it
+// up to that head and no further, so that the kinds of event it read
+// here are those of all it reads; what comes after the head is the next
+// read's. Types is not nil.
+func (s *Store) EventTypesTo(ctx context.Context, seq int64) (types []string, head int64, err error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT type, max(seq) FROM events WHERE seq > ? GROUP BY type ORDER BY type`, seq)
+	if err != nil {
+		return nil, 0, fmt.Errorf("reading the event log: %w", err)
+	}
+	defer rows.Close()
+	types, head = []string{}, seq
+	for rows.Next() {
+		var t string
+		var last int64
+		if err := rows.Scan(&t, &last); err != nil {
+			return nil, 0, fmt.Errorf("reading the event log: %w", err)
+		}
+		types, head = append(types, t), max(head, last)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, 0, fmt.Errorf("reading the event log: %w", err)
+	}
+	if err := s.flushSeen(ctx); err != nil {
+		return nil, 0, err
+	}
+	return types, head, nil
+}
+
+// EventsSince calls fn with each event after seq and up to upTo whose
+// type is one of types, in order, until fn returns an error (which it
+// returns): the TUI's table cache reads what the decisions and owners
+// since a cached head name (tui/tablecache.go), and an open TUI what
+// another process's did. It reads through the index of types, never the
+// whole log, and only each event's Seq, Type and Payload: what names
+// whom it changed (the time, the actor and the hashes stay unread, as
+// forty TUIs read every decision the others make).
+func (s *Store) EventsSince(ctx context.Context, seq, upTo int64, types []string, fn func(Event) error) error {
 	if len(types) == 0 {
 		return nil
 	}
@@ -461,20 +496,19 @@ func (s *Store) EventsSince(ctx context.Context, seq int64, types []string, fn f
 	for _, t := range types {
 		args = append(args, t)
 	}
-	args = append(args, seq)
-	rows, err := s.db.QueryContext(ctx, `SELECT seq, at, actor, type, payload, prev_hash, hash FROM events
-		WHERE type IN (?`+strings.Repeat(",?", len(types)-1)+`) AND seq > ? ORDER BY seq`, args...)
+	args = append(args, seq, upTo)
+	rows, err := s.db.QueryContext(ctx, `SELECT seq, type, payload FROM events
+		WHERE type IN (?`+strings.Repeat(",?", len(types)-1)+`) AND seq > ? AND seq <= ? ORDER BY seq`, args...)
 	if err != nil {
 		return fmt.Errorf("reading the event log: %w", err)
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var e Event
-		var at, payload string
-		if err := rows.Scan(&e.Seq, &at, &e.Actor, &e.Type, &payload, &e.PrevHash, &e.Hash); err != nil {
+		var payload string
+		if err := rows.Scan(&e.Seq, &e.Type, &payload); err != nil {
 			return err
 		}
-		e.At, _ = time.Parse(eventTimeLayout, at)
 		e.Payload = json.RawMessage(payload)
 		if err := fn(e); err != nil {
 			return err

@@ -95,35 +95,41 @@ func TestEventTypesSince(t *testing.T) {
 			if err != nil || fmt.Sprint(got) != want {
 				t.Errorf("event types after %d: %v %v, want %s", seq, got, err, want)
 			}
+			// EventTypesTo: the same, and the head they were read to.
+			got, head, err := s.EventTypesTo(ctx, seq)
+			if err != nil || fmt.Sprint(got) != want || head != 4 || got == nil {
+				t.Errorf("event types after %d to the head: %#v to %d %v, want %s to 4", seq, got, head, err, want)
+			}
 		}
-		// EventsSince: the events of the types asked, after seq, in order,
-		// until fn stops.
+		// EventsSince: the events of the types asked, after seq and up to
+		// upTo, in order, until fn stops.
 		for _, c := range []struct {
-			seq   int64
-			types []string
-			want  string
+			seq, upTo int64
+			types     []string
+			want      string
 		}{
-			{0, []string{EventOwnerSet, EventNoteAdd}, "[2 3 4]"},
-			{2, []string{EventOwnerSet, EventNoteAdd}, "[3 4]"},
-			{0, []string{EventSnapshotRecord}, "[1]"},
-			{0, []string{"campaign.decide"}, "[]"},
-			{0, nil, "[]"},
+			{0, 4, []string{EventOwnerSet, EventNoteAdd}, "[2 3 4]"},
+			{2, 4, []string{EventOwnerSet, EventNoteAdd}, "[3 4]"},
+			{1, 3, []string{EventOwnerSet, EventNoteAdd}, "[2 3]"},
+			{0, 4, []string{EventSnapshotRecord}, "[1]"},
+			{0, 4, []string{"campaign.decide"}, "[]"},
+			{0, 4, nil, "[]"},
 		} {
 			var got []int64
-			err := s.EventsSince(ctx, c.seq, c.types, func(e Event) error {
-				if e.Hash == "" || len(e.Payload) == 0 || !slices.Contains(c.types, e.Type) {
+			err := s.EventsSince(ctx, c.seq, c.upTo, c.types, func(e Event) error {
+				if e.Seq == 0 || len(e.Payload) == 0 || !slices.Contains(c.types, e.Type) {
 					t.Errorf("event %d read as %+v", e.Seq, e)
 				}
 				got = append(got, e.Seq)
 				return nil
 			})
 			if err != nil || fmt.Sprint(got) != c.want {
-				t.Errorf("events %v after %d: %v %v, want %s", c.types, c.seq, got, err, c.want)
+				t.Errorf("events %v after %d up to %d: %v %v, want %s", c.types, c.seq, c.upTo, got, err, c.want)
 			}
 		}
 		stop := errors.New("enough")
 		n := 0
-		if err := s.EventsSince(ctx, 0, []string{EventOwnerSet}, func(Event) error { n++; return stop }); err != stop || n != 1 {
+		if err := s.EventsSince(ctx, 0, 4, []string{EventOwnerSet}, func(Event) error { n++; return stop }); err != stop || n != 1 {
 			t.Errorf("fn's error should stop the read and be returned: %v after %d events", err, n)
 		}
 	})

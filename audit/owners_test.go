@@ -185,11 +185,14 @@ func TestUndoOwnerSetRefusesALaterChange(t *testing.T) {
 		x, _ := s.SetOwner(ctx, "ui", a.ID, "x")
 		s.SetOwner(ctx, "ui", b.ID, "other identity") // not the same thing: no conflict
 		y, _ := s.SetOwner(ctx, "cli", a.ID, "y")
-		if ids, err := s.OwnersChangedSince(ctx, x.Seq); err != nil || fmt.Sprint(ids) != fmt.Sprint([]string{b.ID, a.ID}) && fmt.Sprint(ids) != fmt.Sprint([]string{a.ID, b.ID}) {
+		if ids, err := s.OwnersChangedSince(ctx, x.Seq, y.Seq); err != nil || fmt.Sprint(ids) != fmt.Sprint([]string{b.ID, a.ID}) && fmt.Sprint(ids) != fmt.Sprint([]string{a.ID, b.ID}) {
 			t.Errorf("owners changed since event %d: %v %v", x.Seq, ids, err)
 		}
-		if ids, _ := s.OwnersChangedSince(ctx, y.Seq); len(ids) != 0 {
+		if ids, _ := s.OwnersChangedSince(ctx, y.Seq, y.Seq); len(ids) != 0 {
 			t.Errorf("owners changed since the head: %v", ids)
+		}
+		if ids, _ := s.OwnersChangedSince(ctx, x.Seq, y.Seq-1); fmt.Sprint(ids) != fmt.Sprint([]string{b.ID}) {
+			t.Errorf("owners changed after event %d up to %d: %v, want only %s's", x.Seq, y.Seq-1, ids, b.ID)
 		}
 		_, err := s.UndoOwnerSet(ctx, "ui", x.Seq)
 		if !errors.Is(err, ErrOwnerUndo) || !strings.Contains(err.Error(), fmt.Sprintf("changed since, to y by cli at %s (event %d)", y.At.UTC().Format("2006-01-02 15:04 UTC"), y.Seq)) {

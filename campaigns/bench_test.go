@@ -281,13 +281,13 @@ func BenchmarkConcurrentDecisions(b *testing.B) {
 			var open atomic.Pointer[string] // the campaign the TUIs have open
 			var rereads atomic.Int64
 			if run.listening {
-				var reread func(w int, since int64) error
+				var reread func(w int, since int64) (int64, error)
 				if run.rereading {
 					tuis := make([]*tuiReads, writers)
-					reread = func(w int, since int64) error {
+					reread = func(w int, since int64) (int64, error) {
 						name := open.Load()
 						if name == nil {
-							return nil
+							return 0, nil
 						}
 						if tuis[w] == nil || tuis[w].campaign != *name {
 							tuis[w] = &tuiReads{st: stores[w], campaign: *name, reviewer: reviewers[w]}
@@ -430,10 +430,12 @@ func BenchmarkConcurrentDecisions(b *testing.B) {
 // that moved starts reread(w, head seen before) for store w, off the
 // watch, as the TUI's headSeen starts its reads: one at a time, and one
 // more, from the first head not read, if the head moved while it ran
-// (tui/watch.go, watchState.reading). Otherwise what is measured is what
-// listening costs. It returns once every watch listens; what it returns
-// ends them, and fails the benchmark if a reread did.
-func watchLikeTUIs(b *testing.B, stores []*audit.Store, reread func(w int, since int64) error) (stop func()) {
+// (tui/watch.go, watchState.reading); reread returns the head it read
+// to, and a notice of a head up to it is news already read. Otherwise
+// what is measured is what listening costs. It returns once every watch
+// listens; what it returns ends them, and fails the benchmark if a
+// reread did.
+func watchLikeTUIs(b *testing.B, stores []*audit.Store, reread func(w int, since int64) (int64, error)) (stop func()) {
 	b.Helper()
 	wctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
@@ -450,26 +452,39 @@ func watchLikeTUIs(b *testing.B, stores []*audit.Store, reread func(w int, since
 		if err != nil {
 			b.Fatal(err)
 		}
-		seen := head.Seq
+		// seen is the newest head noticed; readTo, the head the reads
+		// went up to (the TUI's head is the later of the two).
+		var seen, readTo atomic.Int64
+		seen.Store(head.Seq)
 		// from carries the first head not yet read again to the
 		// reader, which reads one at a time.
 		from := make(chan int64, 1)
 		wg.Go(func() {
 			for since := range from {
-				if err := reread(w, since); err != nil && wctx.Err() == nil {
+				if r := readTo.Load(); since < r {
+					if seen.Load() <= r {
+						continue // read already, by the read before
+					}
+					since = r
+				}
+				to, err := reread(w, since)
+				if err != nil && wctx.Err() == nil {
 					failed.CompareAndSwap(nil, err)
+				}
+				if to > readTo.Load() {
+					readTo.Store(to)
 				}
 			}
 		})
 		wg.Go(func() {
 			defer close(from)
 			for n := range ch {
-				if reread != nil && n.Head > seen {
+				if now := max(seen.Load(), readTo.Load()); reread != nil && n.Head > now {
 					select {
-					case from <- seen:
+					case from <- now:
 					default: // a read is waiting: it reads from its own, earlier head
 					}
-					seen = n.Head
+					seen.Store(n.Head)
 				}
 				select {
 				case <-time.After(audit.WatchGap):
@@ -489,12 +504,13 @@ func watchLikeTUIs(b *testing.B, stores []*audit.Store, reread func(w int, since
 
 // tuiReads is what one TUI open on a campaign as a reviewer, its table
 // on top, reads when the log's head moves (tui/watch.go, readAgain;
-// cmd/nhi's campaignReviewer): what kinds of event came; the campaign's
-// items as the reviewer sees them, brought up to date by the decisions
-// since it read them (campaigns.DecisionsSince) or read whole; and which
-// rows the events since may have changed (tui/tablepatch.go,
-// rowsSince). The campaigns' progress is not read while no view shows
-// it, and the rows the TUI would then derive again are not derived.
+// cmd/nhi's campaignReviewer): what kinds of event came, up to which
+// head (audit.Store.EventTypesTo); up to that head, the campaign's items
+// as the reviewer sees them, brought up to date by the decisions since
+// it read them (campaigns.DecisionsSince) or read whole; and which rows
+// the events since may have changed (tui/tablepatch.go, rowsSince). The
+// campaigns' progress is not read while no view shows it, and the rows
+// the TUI would then derive again are not derived.
 type tuiReads struct {
 	st                 *audit.Store
 	campaign, reviewer string
@@ -502,19 +518,27 @@ type tuiReads struct {
 	asOf               int64
 }
 
-func (t *tuiReads) read(since int64) error {
-	if _, err := t.st.EventTypesSince(ctx, since); err != nil {
-		return err
+// read reads what came after event since, and returns the head it read
+// to.
+func (t *tuiReads) read(since int64) (int64, error) {
+	types, head, err := t.st.EventTypesTo(ctx, since)
+	if err != nil || head == since {
+		return head, err
 	}
-	head, err := t.st.LogHead(ctx)
-	if err != nil {
-		return err
+	var changed map[string]campaigns.Decision
+	ok := false
+	if t.asOf > 0 && t.asOf < head {
+		var known []string // the kinds of event up to head, if read from asOf
+		if t.asOf == since {
+			known = types
+		}
+		if changed, ok, err = campaigns.DecisionsSince(ctx, t.st, t.campaign, t.asOf, head, known); err != nil {
+			return 0, err
+		}
 	}
-	changed, ok, err := campaigns.DecisionsSince(ctx, t.st, t.campaign, t.asOf)
-	if err != nil {
-		return err
-	}
-	if ok && t.items != nil {
+	switch {
+	case t.asOf >= head:
+	case ok && t.items != nil:
 		items := maps.Clone(t.items)
 		for id, d := range changed {
 			a := items[id]
@@ -522,17 +546,17 @@ func (t *tuiReads) read(since int64) error {
 			items[id] = a
 		}
 		t.items = items
-	} else if t.items, err = campaigns.Assignments(ctx, t.st, t.campaign, t.reviewer); err != nil {
-		return err
+	default:
+		if t.items, err = campaigns.Assignments(ctx, t.st, t.campaign, t.reviewer); err != nil {
+			return 0, err
+		}
 	}
-	t.asOf = head.Seq
-	if _, err := t.st.EventTypesSince(ctx, since); err != nil {
-		return err
+	t.asOf = max(t.asOf, head)
+	naming := []string{campaigns.EventDecide} // with the owners set, when types has them
+	if slices.Contains(types, audit.EventOwnerSet) {
+		naming = append(naming, audit.EventOwnerSet)
 	}
-	if _, err := t.st.OwnersChangedSince(ctx, since); err != nil {
-		return err
-	}
-	return t.st.EventsSince(ctx, since, []string{campaigns.EventDecide}, func(audit.Event) error { return nil })
+	return head, t.st.EventsSince(ctx, since, head, naming, func(audit.Event) error { return nil })
 }
 
 // reviewerRoles makes each reviewer a person in the directory, known by
@@ -635,9 +659,11 @@ func BenchmarkStandingExceptions100k(b *testing.B) {
 // BenchmarkTUIReread is, one at a time, the reads a TUI open on a
 // campaign of 10,000 items (1,000 decided) may make when the log's head
 // moves (tuiReads): its items read whole (assignments) or the 200
-// decisions since (decisions-since), the campaigns' progress (list), and
-// the rows the events since may have changed (since); in the process's
-// and the server's CPU.
+// decisions since (decisions-since, the kinds of event since known), the
+// campaigns' progress (list), and the look at what kinds of event came
+// with the rows they may have changed (since); and all of what a TUI
+// reads after a notice of those 200, its items known as of the head it
+// looks from (tui); in the process's and the server's CPU.
 func BenchmarkTUIReread(b *testing.B) {
 	const reviewers, items = 40, 10000
 	f := campaignstest.NewOn(b, campaignstest.Postgres, "2026-10-01T12:00:00Z")
@@ -670,21 +696,30 @@ func BenchmarkTUIReread(b *testing.B) {
 	}
 	since := head.Seq - 200
 	st := f.Store
+	known, err := campaigns.Assignments(ctx, st, "q", "r1")
+	if err != nil {
+		b.Fatal(err)
+	}
 	for _, r := range []struct {
 		name string
 		read func() error
 	}{
 		{"assignments", func() error { _, err := campaigns.Assignments(ctx, st, "q", "r1"); return err }},
-		{"decisions-since", func() error { _, _, err := campaigns.DecisionsSince(ctx, st, "q", since); return err }},
+		{"decisions-since", func() error {
+			_, _, err := campaigns.DecisionsSince(ctx, st, "q", since, head.Seq, []string{campaigns.EventDecide})
+			return err
+		}},
 		{"list", func() error { _, err := campaigns.List(ctx, st); return err }},
 		{"since", func() error {
-			if _, err := st.EventTypesSince(ctx, since); err != nil {
+			if _, _, err := st.EventTypesTo(ctx, since); err != nil {
 				return err
 			}
-			if _, err := st.OwnersChangedSince(ctx, since); err != nil {
-				return err
-			}
-			return st.EventsSince(ctx, since, []string{campaigns.EventDecide}, func(audit.Event) error { return nil })
+			return st.EventsSince(ctx, since, head.Seq, []string{campaigns.EventDecide}, func(audit.Event) error { return nil })
+		}},
+		{"tui", func() error {
+			t := tuiReads{st: st, campaign: "q", reviewer: "r1", items: known, asOf: since}
+			_, err := t.read(since)
+			return err
 		}},
 	} {
 		b.Run(r.name, func(b *testing.B) {

@@ -82,7 +82,11 @@ func TestRowsSinceFollowsRenames(t *testing.T) {
 	if _, err := campaigns.Decide(ctx, st, testActor, "2025-Q2", oldID, campaigns.Decommission, "gone with the old repository"); err != nil {
 		t.Fatal(err)
 	}
-	ids, err := rowsSince(ctx, st, nil, head.Seq, 100)
+	now, err := st.LogHead(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids, err := rowsSince(ctx, st, nil, head.Seq, now.Seq, nil, 100)
 	if err != nil {
 		t.Fatal(err)
 	}

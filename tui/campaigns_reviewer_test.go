@@ -53,8 +53,8 @@ func (r campaignsReviewer) Items(ctx context.Context, campaign, actor string) (m
 	return out, err
 }
 
-func (r campaignsReviewer) DecisionsSince(ctx context.Context, campaign string, asOf int64) (map[string]string, bool, error) {
-	changed, ok, err := campaigns.DecisionsSince(ctx, r.st, campaign, asOf)
+func (r campaignsReviewer) DecisionsSince(ctx context.Context, campaign string, asOf, upTo int64, types []string) (map[string]string, bool, error) {
+	changed, ok, err := campaigns.DecisionsSince(ctx, r.st, campaign, asOf, upTo, types)
 	if !ok || err != nil {
 		return nil, false, err
 	}

@@ -214,6 +214,14 @@ type decisionsMsg struct {
 // loadDecisions reads the items of campaign, the active one: who reviews
 // each and what was decided.
 func (m *Model) loadDecisions(campaign string) tea.Cmd {
+	return m.loadDecisionsTo(campaign, nil)
+}
+
+// loadDecisionsTo is loadDecisions after the watch's look at the log
+// (readAgain; nil: none): the items are brought up to the head it read
+// to, with the kinds of event it read when the items were read as of
+// the head it looked from; what came after that head is the next read's.
+func (m *Model) loadDecisionsTo(campaign string, look *sinceMsg) tea.Cmd {
 	r := m.st.reviewer
 	if r == nil || campaign == "" {
 		return nil
@@ -233,23 +241,36 @@ func (m *Model) loadDecisions(campaign string) tea.Cmd {
 	}
 	return func() tea.Msg {
 		// The head first: every event up to it is in what is read next.
-		head, err := store.LogHead(ctx)
-		if err != nil {
-			return decisionsMsg{campaign: campaign, err: err}
+		var head int64
+		var types []string
+		if look != nil && look.to > 0 {
+			head = look.to // read and flushed by the look
+			if asOf == look.from {
+				types = look.types
+			}
+		} else {
+			h, err := store.LogHead(ctx)
+			if err != nil {
+				return decisionsMsg{campaign: campaign, err: err}
+			}
+			head = h.Seq
 		}
 		if known != nil && asOf > 0 {
-			changed, ok, err := ds.DecisionsSince(ctx, campaign, asOf)
+			if asOf >= head {
+				return nil // the items shown are as new as the head
+			}
+			changed, ok, err := ds.DecisionsSince(ctx, campaign, asOf, head, types)
 			if err != nil {
 				return decisionsMsg{campaign: campaign, err: err}
 			}
 			if ok {
 				if items, ok := withChanged(known, changed); ok {
-					return decisionsMsg{campaign: campaign, items: items, asOf: head.Seq}
+					return decisionsMsg{campaign: campaign, items: items, asOf: head}
 				}
 			}
 		}
 		items, err := r.Items(ctx, campaign, actor)
-		return decisionsMsg{campaign: campaign, items: items, asOf: head.Seq, err: err}
+		return decisionsMsg{campaign: campaign, items: items, asOf: head, err: err}
 	}
 }
 

@@ -99,11 +99,13 @@ type Reviewer interface {
 // the server (docs/team.md, "Live").
 type DecisionsSincer interface {
 	// DecisionsSince is the current decision of each item of campaign
-	// decided, confirmed or undone after event asOf, by the identity ID
-	// Items lists it under (DecisionPending where none stands); ok is
-	// false when the log holds other events since, which may change more
-	// than decisions, and Items must be read whole.
-	DecisionsSince(ctx context.Context, campaign string, asOf int64) (changed map[string]string, ok bool, err error)
+	// decided, confirmed or undone after event asOf and up to event upTo
+	// (a head the TUI read), by the identity ID Items lists it under
+	// (DecisionPending where none stands); types are the kinds of event
+	// in that range when the TUI read them (nil: not read). ok is false
+	// when the log holds other events since, which may change more than
+	// decisions, and Items must be read whole.
+	DecisionsSince(ctx context.Context, campaign string, asOf, upTo int64, types []string) (changed map[string]string, ok bool, err error)
 }
 
 // DecisionEvent is one entry of an identity's decision trail.

@@ -58,8 +58,9 @@ type tableCacheStore interface {
 	LogHead(ctx context.Context) (audit.Event, error)
 	EventAt(ctx context.Context, seq int64) (audit.Event, error)
 	EventTypesSince(ctx context.Context, seq int64) ([]string, error)
-	OwnersChangedSince(ctx context.Context, seq int64) ([]string, error)
-	EventsSince(ctx context.Context, seq int64, types []string, fn func(audit.Event) error) error
+	EventTypesTo(ctx context.Context, seq int64) (types []string, head int64, err error)
+	OwnersChangedSince(ctx context.Context, seq, upTo int64) ([]string, error)
+	EventsSince(ctx context.Context, seq, upTo int64, types []string, fn func(audit.Event) error) error
 	Aliases(ctx context.Context) (map[string]string, error)
 }
 
@@ -647,7 +648,7 @@ func cachedTableWith(ctx context.Context, dir string, s tableCacheStore, x Excep
 		if err != nil || ev.Hash != hash {
 			return false
 		}
-		patch, err = rowsSince(ctx, s, x, seq, patchMax)
+		patch, err = rowsSince(ctx, s, x, seq, head.seq, nil, patchMax)
 		return err == nil
 	}
 	for _, path := range cachedHeads(dir, head.genesis) {

@@ -100,8 +100,10 @@ type itemsPayload struct {
 }
 
 // rowsSince is the identities whose rows may differ between the table
-// as it stood at event seq and the table now: the owners changed since,
-// and those the decisions and closes since can change. errNotNamed says
+// as it stood at event seq and the table at event upTo: the owners
+// changed in between, and those the decisions and closes in between can
+// change. types are the kinds of event in between when the caller read
+// them (audit.Store.EventTypesTo); nil reads them. errNotNamed says
 // they cannot be named (an event that changes more than that, more than
 // most identities named by decisions and closes, or a close and no x to
 // list its exceptions); another error, that the store could not say. An
@@ -111,14 +113,18 @@ type itemsPayload struct {
 // every row is as cheap): one answer to "what did the events since
 // change", so the table a reviewer keeps open and the one the next open
 // patches agree.
-func rowsSince(ctx context.Context, s tableCacheStore, x ExceptionLister, seq int64, most int) ([]string, error) {
-	types, err := s.EventTypesSince(ctx, seq)
-	if err != nil {
-		return nil, err
+func rowsSince(ctx context.Context, s tableCacheStore, x ExceptionLister, seq, upTo int64, types []string, most int) ([]string, error) {
+	var err error
+	if types == nil {
+		if types, err = s.EventTypesSince(ctx, seq); err != nil {
+			return nil, err
+		}
 	}
 	var naming []string
 	for _, t := range types {
 		switch {
+		case t == audit.EventOwnerSet:
+			naming = append(naming, t)
 		case ownersOnly[t]:
 		case isDecisionEvent(t), t == closeEvent && x != nil:
 			naming = append(naming, t)
@@ -126,18 +132,25 @@ func rowsSince(ctx context.Context, s tableCacheStore, x ExceptionLister, seq in
 			return nil, errNotNamed
 		}
 	}
-	// The owners changed are re-read whatever their number, as before
-	// decisions were patched (OwnersChangedSince lists each once).
-	ids, err := s.OwnersChangedSince(ctx, seq)
-	if err != nil {
-		return nil, err
-	}
-	seen := make(map[string]bool, len(ids))
-	for _, id := range ids {
-		seen[id] = true
-	}
+	// The owners set and the items decided are read in one pass of the
+	// events in between, where the owners were a statement of their own
+	// (OwnersChangedSince) run even when none was set.
+	var ids []string
+	seen := map[string]bool{}
 	named := 0
-	err = s.EventsSince(ctx, seq, naming, func(ev audit.Event) error {
+	err = s.EventsSince(ctx, seq, upTo, naming, func(ev audit.Event) error {
+		if ev.Type == audit.EventOwnerSet {
+			// The owners changed are re-read whatever their number, as
+			// before decisions were patched.
+			var p struct {
+				Identity string `json:"identity"`
+			}
+			if json.Unmarshal(ev.Payload, &p) == nil && p.Identity != "" && !seen[p.Identity] {
+				seen[p.Identity] = true
+				ids = append(ids, p.Identity)
+			}
+			return nil
+		}
 		var p itemsPayload
 		if json.Unmarshal(ev.Payload, &p) != nil {
 			return errNotNamed // no reading it again will tell

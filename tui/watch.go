@@ -62,19 +62,28 @@ type rowsChangedMsg struct {
 }
 
 // readRowsSince reads, off the event loop, whose rows the events after
-// event seq may have changed.
-func (m *Model) readRowsSince(seq int64) tea.Cmd {
+// event look.from, up to the head the look read to, may have changed
+// (with the kinds of event it read; with none, up to the head now).
+func (m *Model) readRowsSince(look sinceMsg) tea.Cmd {
 	s, ok := m.st.store.(tableCacheStore)
 	if !ok {
 		return nil
 	}
 	x, _ := m.st.reviewer.(ExceptionLister)
 	ctx, most := m.st.ctx, max(m.st.pop.len(), 1)
+	seq, to, types := look.from, look.to, look.types
 	return func() tea.Msg {
-		ids, err := rowsSince(ctx, s, x, seq, most)
+		if to == 0 {
+			h, err := s.LogHead(ctx)
+			if err != nil {
+				return rowsChangedMsg{from: seq, err: err}
+			}
+			to = h.Seq
+		}
+		ids, err := rowsSince(ctx, s, x, seq, to, types, most)
 		if errors.Is(err, errNotNamed) {
 			// A table too large to derive whole still follows its owners.
-			ids, err = s.OwnersChangedSince(ctx, seq)
+			ids, err = s.OwnersChangedSince(ctx, seq, to)
 			return rowsChangedMsg{from: seq, ids: ids, all: true, err: err}
 		}
 		return rowsChangedMsg{from: seq, ids: ids, err: err}
@@ -263,6 +272,19 @@ func (m *Model) updateWatch(msg tea.Msg) (tea.Cmd, bool) {
 		}
 		return m.reload(), true
 	case sinceMsg:
+		if msg.err == nil && msg.to > m.st.head {
+			// Read up to there: a notice of a head up to it is news
+			// already read.
+			m.st.head = msg.to
+		}
+		if a := m.watch.again; a != 0 && a >= msg.from && msg.err == nil && msg.to > a {
+			// The read to follow reads what this one does not: after to.
+			if m.st.head <= msg.to {
+				m.watch.again = 0
+			} else {
+				m.watch.again = msg.to
+			}
+		}
 		return m.readAgainAfter(msg), true
 	case readAgainDoneMsg:
 		m.watch.reading = false
@@ -308,18 +330,27 @@ func (m *Model) headSeen(seq int64) tea.Cmd {
 // readAgainDoneMsg says the reads readAgain started have answered.
 type readAgainDoneMsg struct{}
 
-// sinceMsg is the types of the events after event from (readAgain).
+// sinceMsg is the types of the events after event from and up to event
+// to, the head they were read to (readAgain's look; to is 0 when there
+// was none).
 type sinceMsg struct {
-	from  int64
-	types []string
-	err   error
+	from, to int64
+	types    []string
+	err      error
 }
 
 // readAgain reads again, off the event loop, what the views show and the
 // rows the events after from may have changed; when it is done, what
-// came meanwhile is read (watchState.reading). It reads first what kinds
-// of event came: when they are decisions, the campaigns' progress is
-// read again only if a view shows it (campaignsOnScreen).
+// came meanwhile is read (watchState.reading). It looks first at what
+// kinds of event came and up to which head (audit.Store.EventTypesTo),
+// and reads the rest up to that head only, with those kinds: the
+// decisions since on the campaign's items (loadDecisionsTo) and the rows
+// they name (readRowsSince), where each read the kinds again, up to
+// whatever head it met — three reads of them where one does, and the
+// reads after the first could cover events the first never saw. What
+// comes after the head is the next notice's. When the events are
+// decisions, the campaigns' progress is read again only if a view shows
+// it (campaignsOnScreen).
 func (m *Model) readAgain(from int64) tea.Cmd {
 	m.watch.reading = true
 	s, ok := m.st.store.(tableCacheStore)
@@ -328,21 +359,28 @@ func (m *Model) readAgain(from int64) tea.Cmd {
 	}
 	ctx := m.st.ctx
 	return func() tea.Msg {
-		types, err := s.EventTypesSince(ctx, from)
-		return sinceMsg{from: from, types: types, err: err}
+		types, to, err := s.EventTypesTo(ctx, from)
+		return sinceMsg{from: from, to: to, types: types, err: err}
 	}
 }
 
 // readAgainAfter starts readAgain's reads once the types of the events
-// since are known (nil, or an error: any).
+// since are known (nil, or an error: any, up to whatever head each read
+// meets).
 func (m *Model) readAgainAfter(msg sinceMsg) tea.Cmd {
-	campaigns := msg.err != nil || msg.types == nil || m.campaignsOnScreen()
+	if msg.err != nil {
+		msg = sinceMsg{from: msg.from}
+	}
+	if msg.to != 0 && msg.to == msg.from {
+		return func() tea.Msg { return readAgainDoneMsg{} } // nothing came
+	}
+	campaigns := msg.types == nil || m.campaignsOnScreen()
 	for _, t := range msg.types {
 		if !progressOnly[t] {
 			campaigns = true
 		}
 	}
-	return tea.Sequence(tea.Batch(m.reread(campaigns), m.readRowsSince(msg.from)), func() tea.Msg { return readAgainDoneMsg{} })
+	return tea.Sequence(tea.Batch(m.rereadTo(campaigns, &msg), m.readRowsSince(msg)), func() tea.Msg { return readAgainDoneMsg{} })
 }
 
 // progressOnly are the event types that change no campaign but its
@@ -380,7 +418,12 @@ func (m *Model) campaignsOnScreen() bool {
 // when campaigns is true the campaigns' progress, which is otherwise
 // marked behind (state.campsStale).
 func (m *Model) reread(campaigns bool) tea.Cmd {
-	cmds := []tea.Cmd{m.loadDecisions(m.st.campaign), m.broadcast(historyChangedMsg{}), m.broadcast(decisionsChangedMsg{recorded: true})}
+	return m.rereadTo(campaigns, nil)
+}
+
+// rereadTo is reread after the watch's look at the log (loadDecisionsTo).
+func (m *Model) rereadTo(campaigns bool, look *sinceMsg) tea.Cmd {
+	cmds := []tea.Cmd{m.loadDecisionsTo(m.st.campaign, look), m.broadcast(historyChangedMsg{}), m.broadcast(decisionsChangedMsg{recorded: true})}
 	if m.st.campsState != notLoaded {
 		if campaigns {
 			cmds = append(cmds, m.loadCampaigns())

@@ -3,6 +3,7 @@ package tui
 import (
 	"context"
 	"maps"
+	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -25,9 +26,9 @@ func (r *countingReviewer) Items(ctx context.Context, campaign, actor string) (m
 	return r.campaignsReviewer.Items(ctx, campaign, actor)
 }
 
-func (r *countingReviewer) DecisionsSince(ctx context.Context, campaign string, asOf int64) (map[string]string, bool, error) {
+func (r *countingReviewer) DecisionsSince(ctx context.Context, campaign string, asOf, upTo int64, types []string) (map[string]string, bool, error) {
 	r.since.Add(1)
-	return r.campaignsReviewer.DecisionsSince(ctx, campaign, asOf)
+	return r.campaignsReviewer.DecisionsSince(ctx, campaign, asOf, upTo, types)
 }
 
 func (r *countingReviewer) Campaigns(ctx context.Context) ([]Campaign, error) {
@@ -39,13 +40,20 @@ func (r *countingReviewer) Campaigns(ctx context.Context) ([]Campaign, error) {
 // reviewCampaign, through r.
 func openReviewing(t *testing.T, path string, r *countingReviewer) *Model {
 	t.Helper()
+	return openReviewingAs(t, path, r, func(st *audit.Store) Store { return st })
+}
+
+// openReviewingAs is openReviewing through the store wrap makes of the
+// one it opens.
+func openReviewingAs(t *testing.T, path string, r *countingReviewer, wrap func(*audit.Store) Store) *Model {
+	t.Helper()
 	st, err := audit.Open(context.Background(), path, audit.OpenOptions{ReadOnly: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
 	r.st = st
-	m := New(nil, nil, Options{Store: st, Now: clock, ReadOnly: true, Reviewer: r, Actor: testActor, Campaign: reviewCampaign, TableCache: t.TempDir()})
+	m := New(nil, nil, Options{Store: wrap(st), Now: clock, ReadOnly: true, Reviewer: r, Actor: testActor, Campaign: reviewCampaign, TableCache: t.TempDir()})
 	m.Update(tea.WindowSizeMsg{Width: 200, Height: 60})
 	drain(t, m, m.Init())
 	if m.loading || m.st.items == nil || m.st.campsState != loaded {
@@ -223,4 +231,94 @@ func TestWatchReadsOneAtATime(t *testing.T) {
 		t.Errorf("after the reads answered: reading %v, again after %d", m.watch.reading, m.watch.again)
 	}
 	itemsAsRead(t, m, past, "three decisions seen while reading")
+}
+
+// writingStore is a store that runs then (once) right after its next
+// look at the log's kinds of event since a head has answered: another
+// process writing between the watch's look and the reads that follow it.
+type writingStore struct {
+	*audit.Store
+	mu   sync.Mutex
+	then func()
+}
+
+func (s *writingStore) EventTypesTo(ctx context.Context, seq int64) ([]string, int64, error) {
+	types, head, err := s.Store.EventTypesTo(ctx, seq)
+	s.mu.Lock()
+	then := s.then
+	s.then = nil
+	s.mu.Unlock()
+	if then != nil {
+		then()
+	}
+	return types, head, err
+}
+
+// TestWatchReadsToTheHeadItLooked: after a notice the TUI looks once at
+// what kinds of event came and up to which head, and reads the decisions
+// and the rows they change up to that head only; what lands after the
+// look — here a keep and the campaign's close — is read at the next
+// notice, not lost. Each read looked at the kinds of event again, up to
+// whatever head it met: three looks a read where one does; a read that
+// took the kinds from the first look and the head from a later one
+// would apply a close as if it were decisions, and one that counted
+// itself read up to a later head would never read what came between.
+// On both engines.
+func TestWatchReadsToTheHeadItLooked(t *testing.T) {
+	for _, eng := range []string{"sqlite", "postgres"} {
+		t.Run(eng, func(t *testing.T) {
+			ctx := context.Background()
+			path := evidenceOn(t, eng)
+			past, recent := reviewOn(t, path)
+			r := &countingReviewer{}
+			var ws *writingStore
+			m := openReviewingAs(t, path, r, func(st *audit.Store) Store {
+				ws = &writingStore{Store: st}
+				return ws
+			})
+			look := func() { drain(t, m, func() tea.Msg { return watchTickMsg{} }) }
+			look() // the first look at the log's head
+			a, b, _, _, _ := keptWithFindings(t, m)
+			whole := r.items.Load()
+
+			if _, err := campaigns.Decide(ctx, past, testActor, reviewCampaign, a, campaigns.Decommission, ""); err != nil {
+				t.Fatal(err)
+			}
+			ws.mu.Lock()
+			ws.then = func() {
+				if _, err := campaigns.Decide(ctx, past, testActor, reviewCampaign, b, campaigns.Keep, "needed by the release job"); err != nil {
+					t.Error(err)
+				}
+				if _, err := campaigns.Close(ctx, recent, "closer@example.com", reviewCampaign); err != nil {
+					t.Error(err)
+				}
+			}
+			ws.mu.Unlock()
+			look()
+			if got := m.st.items[a].Decision; got != string(campaigns.Decommission) {
+				t.Errorf("after a decommission the TUI shows %s as %q", a, got)
+			}
+			if got := m.st.items[b].Decision; got != DecisionPending || r.items.Load() != whole {
+				t.Errorf("the read went past the head it looked at: %s shows %q, the items read whole %d times", b, got, r.items.Load()-whole)
+			}
+
+			look() // what came after that head
+			itemsAsRead(t, m, past, "a keep and a close after the look")
+			if c := m.st.activeCampaign(); c == nil || c.Status != campaignClosed {
+				t.Errorf("after the close the TUI has the campaign as %+v", c)
+			}
+			if m.st.reloading || len(m.st.dirty) > 0 {
+				t.Fatalf("the rows are still being derived: %d dirty", len(m.st.dirty))
+			}
+			fresh := openReviewTable(t, path, "")
+			if got := changedRows(rowsByID(fresh), rowsByID(m)); len(got) > 0 {
+				i, _ := m.st.pop.find(got[0])
+				k, _ := fresh.st.pop.find(got[0])
+				t.Fatalf("the rows of %v are not what an open shows; the first:\n got %+v\nwant %+v", got, *m.st.pop.identity(i), *fresh.st.pop.identity(k))
+			}
+			if _, ok := expiredOn(t, m, b); !ok {
+				t.Errorf("%s, kept and its campaign closed unapproved, does not show its exception lapsed", b)
+			}
+		})
+	}
 }

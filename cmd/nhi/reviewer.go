@@ -98,8 +98,8 @@ var _ tui.DecisionsSincer = (*campaignReviewer)(nil)
 
 // DecisionsSince is campaigns.DecisionsSince, named as the TUI names
 // decisions.
-func (r *campaignReviewer) DecisionsSince(ctx context.Context, campaign string, asOf int64) (map[string]string, bool, error) {
-	changed, ok, err := campaigns.DecisionsSince(ctx, r.st, campaign, asOf)
+func (r *campaignReviewer) DecisionsSince(ctx context.Context, campaign string, asOf, upTo int64, types []string) (map[string]string, bool, error) {
+	changed, ok, err := campaigns.DecisionsSince(ctx, r.st, campaign, asOf, upTo, types)
 	if !ok || err != nil {
 		return nil, false, err
 	}
