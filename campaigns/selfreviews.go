@@ -17,9 +17,10 @@ import (
 // nhi refuses and the log holds anyway. One check: the report marks what
 // verify names.
 type SelfReviews struct {
-	d     *deciders
-	rules *campaignRules
-	to    map[int64]string // the new owner of each transfer event
+	campaign string
+	d        *deciders
+	rules    *campaignRules
+	to       map[int64]string // the new owner of each transfer event
 }
 
 // SelfReview says why one event on one item was no second person's review.
@@ -77,7 +78,10 @@ func ReadSelfReviews(ctx context.Context, st *audit.Store, campaign string, asOf
 	}
 	d, err := readDeciders(ctx, st, all, nil)
 	if err != nil || len(all) == 0 {
-		return &SelfReviews{d: d, to: to}, err
+		return &SelfReviews{campaign: campaign, d: d, to: to}, err
+	}
+	if err := d.readRenamedItems(ctx, st, campaign); err != nil {
+		return nil, err
 	}
 	// The team and creator rules, as the campaign's creation froze them.
 	var createSeq int64
@@ -94,7 +98,7 @@ func ReadSelfReviews(ctx context.Context, st *audit.Store, campaign string, asOf
 	if err != nil {
 		return nil, err
 	}
-	return &SelfReviews{d: d, rules: rules, to: to}, nil
+	return &SelfReviews{campaign: campaign, d: d, rules: rules, to: to}, nil
 }
 
 // Of says whether event seq, a decision, confirmation or undo on item it
@@ -108,7 +112,7 @@ func (s *SelfReviews) Of(seq int64, it *Item) (SelfReview, bool) {
 	if _, ok := s.d.keys[seq]; !ok {
 		return SelfReview{}, false // not a decision event of the campaign
 	}
-	f := s.d.refused(seq, s.rules, it.ID, it.Owner, it.NaturalOwner)
+	f := s.d.refused(seq, s.campaign, s.rules, it.ID, it.Owner, it.NaturalOwner)
 	if f.rule == RuleOwner || f.rule == RuleHolder {
 		return SelfReview{Rule: f.rule, Whose: f.whose}, true
 	}

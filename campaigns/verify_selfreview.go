@@ -29,6 +29,13 @@ import (
 // database does not refuse — and Verify names its event, as it names a
 // self-approval (verifyApprovals).
 //
+// An item whose identity was renamed by the time of the event (renames.go)
+// is refused by the owner recorded under the ID it had then, too
+// (refusalNow), so the re-check reads that owner as well: the renames the
+// log knew then are those whose snapshot.record event came before it
+// (links); one whose snapshot has no record is not taken, since the
+// re-check cannot tell that nhi knew it.
+//
 // The actor and the owner are one person when the directory of people,
 // as it stood when the event was written (its person.set events before
 // it), gives them as names of one person, or they are one name: what nhi
@@ -43,6 +50,12 @@ type deciders struct {
 	// owners holds, by identity ID, the owner.set events in log order:
 	// the owner recorded at an event is the last one set before it.
 	owners map[string][]ownerChange
+	// links holds the renames (old ID -> the ID it continued as), each
+	// with the event from which the log knew it; items, by campaign, the
+	// IDs among them that are items of the campaign, whose owner the
+	// separation rules do not read for another item (renames.currentID).
+	links map[string]renameLink
+	items map[string]map[string]bool
 	// rules holds, by campaign name, what the team and creator rules read
 	// of each campaign verify replayed.
 	rules map[string]*campaignRules
@@ -96,6 +109,14 @@ func (cr *campaignRules) member(keys []string, owner string) string {
 	return ""
 }
 
+// renameLink is a rename: the ID an identity continued as, and the
+// snapshot.record event of the snapshot that linked them, from which
+// nhi's checks saw it.
+type renameLink struct {
+	cur string
+	seq int64
+}
+
 type ownerChange struct {
 	seq   int64
 	owner string
@@ -132,6 +153,9 @@ func newDeciders(ctx context.Context, st *audit.Store, v *verifier) (*deciders, 
 		if d.rules[name], err = readCampaignRules(ctx, st, &r.create, r.createSeq, r.createdBy); err != nil {
 			return nil, err
 		}
+		if err := d.readRenamedItems(ctx, st, name); err != nil {
+			return nil, err
+		}
 	}
 	// A transfer to the actor herself (TransferItems refuses it).
 	for _, name := range v.order {
@@ -155,9 +179,12 @@ func newDeciders(ctx context.Context, st *audit.Store, v *verifier) (*deciders, 
 // last of them: of every identity, or with ids (not nil) of those only,
 // a seek each.
 func readDeciders(ctx context.Context, st reader, all []decided, ids []string) (*deciders, error) {
-	d := &deciders{keys: map[int64][]string{}, owners: map[string][]ownerChange{}}
+	d := &deciders{keys: map[int64][]string{}, owners: map[string][]ownerChange{}, items: map[string]map[string]bool{}}
 	if len(all) == 0 {
 		return d, nil
+	}
+	if err := d.readLinks(ctx, st); err != nil {
+		return nil, err
 	}
 	slices.SortFunc(all, func(a, b decided) int { return cmp.Compare(a.seq, b.seq) })
 
@@ -237,9 +264,13 @@ func readDeciders(ctx context.Context, st reader, all []decided, ids []string) (
 	if ids == nil {
 		return d, d.readOwners(ctx, st, `SELECT seq, payload FROM events WHERE type = ? AND seq < ? ORDER BY seq`, audit.EventOwnerSet, last)
 	}
-	for _, id := range ids {
+	for i := 0; i < len(ids); i++ {
+		id := ids[i]
 		if _, ok := d.owners[id]; ok {
 			continue
+		}
+		if l, ok := d.links[id]; ok {
+			ids = append(ids, l.cur) // the owner recorded under the ID it continued as
 		}
 		d.owners[id] = nil
 		if err := d.readOwners(ctx, st, `SELECT seq, payload FROM events WHERE json_extract(payload, '$.identity') = ? AND type = ? AND seq < ? ORDER BY seq`,
@@ -248,6 +279,84 @@ func readDeciders(ctx context.Context, st reader, all []decided, ids []string) (
 		}
 	}
 	return d, nil
+}
+
+// readLinks reads the renames and when the log knew each (deciders.links).
+func (d *deciders) readLinks(ctx context.Context, st reader) error {
+	rows, err := st.Query(ctx, `SELECT a.id, a.current, e.seq FROM identity_aliases a
+		JOIN events e ON e.type = ? AND CAST(json_extract(e.payload, '$.snapshot') AS INTEGER) = a.snapshot_id`, audit.EventSnapshotRecord)
+	if err != nil {
+		return fmt.Errorf("reading renames: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		var l renameLink
+		if err := rows.Scan(&id, &l.cur, &l.seq); err != nil {
+			return err
+		}
+		if d.links == nil {
+			d.links = map[string]renameLink{}
+		}
+		d.links[id] = l
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("reading renames: %w", err)
+	}
+	return nil
+}
+
+// readRenamedItems reads which IDs of the renames are items of campaign:
+// one query over the renamed IDs only, none when nothing was renamed.
+func (d *deciders) readRenamedItems(ctx context.Context, st reader, campaign string) error {
+	if len(d.links) == 0 || d.items[campaign] != nil {
+		return nil
+	}
+	if d.items == nil {
+		d.items = map[string]map[string]bool{}
+	}
+	ids := make([]string, 0, 2*len(d.links))
+	for old, l := range d.links {
+		ids = append(ids, old, l.cur)
+	}
+	list, err := json.Marshal(ids)
+	if err != nil {
+		return err
+	}
+	rows, err := st.Query(ctx, `SELECT i.identity_id FROM campaign_items i JOIN campaigns c ON c.id = i.campaign_id
+		WHERE c.name = ? AND i.identity_id IN (SELECT value FROM json_each(?))`, campaign, string(list))
+	if err != nil {
+		return fmt.Errorf("reading renamed items: %w", err)
+	}
+	defer rows.Close()
+	items := map[string]bool{}
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return err
+		}
+		items[id] = true
+	}
+	d.items[campaign] = items
+	return rows.Err()
+}
+
+// renamedAt is the ID item id of campaign had just before event seq,
+// when a rename the log knew then gave its identity another that is no
+// item of the campaign (currentOf, at the door); "" otherwise.
+func (d *deciders) renamedAt(campaign, id string, seq int64) string {
+	cur := id
+	for range 64 { // renames of renames, as audit follows them
+		l, ok := d.links[cur]
+		if !ok || l.seq >= seq {
+			break
+		}
+		cur = l.cur
+	}
+	if cur == id || d.items[campaign][cur] {
+		return ""
+	}
+	return cur
 }
 
 // readOwners adds the owner.set events query q reads to d's history.
@@ -332,7 +441,7 @@ func (d *deciders) item(v *verifier, r *replayed, w *walkedItem) {
 		if t.op != opDecide && t.op != opConfirm && t.op != opUndo {
 			continue
 		}
-		f := d.refused(t.seq, d.rules[r.create.Name], w.id, w.owner, w.naturalOwner)
+		f := d.refused(t.seq, r.create.Name, d.rules[r.create.Name], w.id, w.owner, w.naturalOwner)
 		if f.rule == "" {
 			continue
 		}
@@ -390,12 +499,22 @@ func (f afterFact) consequence() string {
 }
 
 // refused says which rule, if any, forbids the actor of event seq item
-// id, frozen with owner and holder, of the campaign whose rules are cr
-// (nil: owner and holder only): owner at creation, owner then, holder,
-// a team owner at creation or then, the creator; and whose it was.
-func (d *deciders) refused(seq int64, cr *campaignRules, id, owner, holder string) afterFact {
+// id, frozen with owner and holder, of campaign, whose rules are cr
+// (nil: owner and holder only): owner at creation, owner then (under the
+// item's ID, and under the ID a rename gave it by then), holder, a team
+// owner at creation or then, the creator; and whose it was.
+func (d *deciders) refused(seq int64, campaign string, cr *campaignRules, id, owner, holder string) afterFact {
 	keys := d.keys[seq]
 	then, ownerSeq := d.ownerAt(id, seq)
+	var renamedThen string
+	var renamedSeq int64
+	cur := d.renamedAt(campaign, id, seq)
+	if cur != "" {
+		renamedThen, renamedSeq = d.ownerAt(cur, seq)
+	}
+	renamed := func() string {
+		return fmt.Sprintf("recorded owner then, under %s (the ID a rename gave it), is %s (event %d)", audit.Printable(cur), audit.Printable(renamedThen), renamedSeq)
+	}
 	atCreation := func() string {
 		return fmt.Sprintf("recorded owner when the campaign was created is %s", audit.Printable(owner))
 	}
@@ -407,6 +526,8 @@ func (d *deciders) refused(seq int64, cr *campaignRules, id, owner, holder strin
 		return afterFact{rule: RuleOwner, whose: atCreation()}
 	case names(keys, then):
 		return afterFact{rule: RuleOwner, whose: recorded()}
+	case names(keys, renamedThen):
+		return afterFact{rule: RuleOwner, whose: renamed()}
 	case names(keys, holder):
 		return afterFact{rule: RuleHolder, whose: fmt.Sprintf("holder according to the source is %s", audit.Printable(holder))}
 	case cr == nil:
@@ -418,6 +539,9 @@ func (d *deciders) refused(seq int64, cr *campaignRules, id, owner, holder strin
 	if m := cr.member(keys, then); m != "" {
 		return afterFact{rule: RuleTeam, whose: recorded(), member: m}
 	}
+	if m := cr.member(keys, renamedThen); m != "" {
+		return afterFact{rule: RuleTeam, whose: renamed(), member: m}
+	}
 	if names(keys, cr.creator) {
 		return afterFact{rule: RuleCreator, whose: fmt.Sprintf("creator is %s (event %d)", audit.Printable(cr.creator), cr.createSeq)}
 	}
@@ -425,8 +549,8 @@ func (d *deciders) refused(seq int64, cr *campaignRules, id, owner, holder strin
 }
 
 // ownsOrHolds is refused under the owner and holder rules only.
-func (d *deciders) ownsOrHolds(seq int64, id, owner, holder string) (rule, whose string) {
-	f := d.refused(seq, nil, id, owner, holder)
+func (d *deciders) ownsOrHolds(seq int64, campaign, id, owner, holder string) (rule, whose string) {
+	f := d.refused(seq, campaign, nil, id, owner, holder)
 	return f.rule, f.whose
 }
 
@@ -483,9 +607,14 @@ func approversOwning(ctx context.Context, r reader, each []approvalOf) ([]owning
 	if err != nil {
 		return nil, nil, err
 	}
+	for k := range items {
+		if err := dec.readRenamedItems(ctx, r, k[0]); err != nil {
+			return nil, nil, err
+		}
+	}
 	for i, a := range each {
 		if f := items[[2]string{a.campaign, a.id}]; f != nil {
-			out[i].rule, out[i].whose = dec.ownsOrHolds(a.seq, a.id, f.owner, f.holder)
+			out[i].rule, out[i].whose = dec.ownsOrHolds(a.seq, a.campaign, a.id, f.owner, f.holder)
 		}
 	}
 	return out, dec, nil
