@@ -145,10 +145,10 @@ func newDeciders(ctx context.Context, st *audit.Store, v *verifier) (*deciders, 
 		return nil, err
 	}
 	d.rules = map[string]*campaignRules{}
+	if len(all) == 0 {
+		return d, nil // no decision to judge, nor a transfer
+	}
 	for _, name := range v.order {
-		if len(all) == 0 {
-			break // no decision to judge
-		}
 		r := v.replay[name]
 		if d.rules[name], err = readCampaignRules(ctx, st, &r.create, r.createSeq, r.createdBy); err != nil {
 			return nil, err
