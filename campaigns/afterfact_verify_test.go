@@ -1,6 +1,7 @@
 package campaigns_test
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -149,5 +150,61 @@ func TestVerifyNamesNoCreatorDecisionWithAllowAdminReview(t *testing.T) {
 		c := get(t, f, "admin")
 		writeDecision(t, f, c, "Lead", c.Items[0].ID, campaigns.Keep, "still used")
 		verifyNames(t, f, "admin", nil, map[int64]string{})
+	})
+}
+
+// nhi refuses an exception's approval by anyone the rules of who may
+// not decide keep from the item (docs/campaigns.md, "Exceptions"): a
+// member of its owning team (rule team-owner) and the campaign's creator
+// (rule creator) as well as its owner or holder. One written around nhi
+// approves nothing, and nhi verify names it, as it names one by the
+// owner or holder. Before, approvals were checked after the fact under
+// the owner, holder and approver rules alone: both read as approved, and
+// verify passed them.
+func TestVerifyNamesAnApprovalByATeamMemberOrTheCreator(t *testing.T) {
+	campaignstest.Engines(t, func(t *testing.T, eng campaignstest.Engine) {
+		f, c, atCreation, _ := afterFactFixture(t, eng)
+		web4 := keyID("web", "4")
+		kept := map[string]*campaigns.Outcome{}
+		for _, id := range []string{atCreation, web4} {
+			o, err := campaigns.Decide(ctx, f.Store, "sam", "q", id, campaigns.Keep, "needed by CI")
+			if err != nil {
+				t.Fatal(err)
+			}
+			kept[id] = o
+		}
+		if _, err := campaigns.ApproveException(ctx, f.Store, "tess@acme.test", "q", atCreation); !errors.Is(err, campaigns.ErrSelfReview) {
+			t.Fatalf("a member of the owning team approving through nhi: %v; want refused (rule team-owner)", err)
+		}
+		if _, err := campaigns.ApproveException(ctx, f.Store, "Lead", "q", web4); !errors.Is(err, campaigns.ErrSeparation) {
+			t.Fatalf("the campaign's creator approving through nhi: %v; want refused (rule creator)", err)
+		}
+		byTeam := writeApproval(t, f.Store, "tess@acme.test", "q", atCreation, kept[atCreation].Event.Seq, kept[atCreation].ExceptionExpires)
+		byCreator := writeApproval(t, f.Store, "Lead", "q", web4, kept[web4].Event.Seq, kept[web4].ExceptionExpires)
+		xs, err := campaigns.Exceptions(ctx, f.Store, "q", 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, id := range []string{atCreation, web4} {
+			if x := xs[id]; x.State == campaigns.ExceptionApproved || x.ApprovedBy != "" {
+				t.Errorf("%s: %s by %q; want it approved by no one", id, x.State, x.ApprovedBy)
+			}
+		}
+		problems, err := campaigns.Verify(ctx, f.Store)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := []string{
+			fmt.Sprintf("event %d (decision.approve by tess@acme.test) approves the exception on %s in campaign q, whose recorded owner when the campaign was created is @acme/ops, a team whose members in the campaign's snapshot include tess-gh, a name of tess@acme.test then: nhi refuses such an approval (rule team-owner), so it was written around nhi, and it approves nothing", byTeam, atCreation),
+			fmt.Sprintf("event %d (decision.approve by Lead) approves the exception on %s in campaign q, whose creator is lead@acme.test (event %d), the same person, and which was created without --allow-admin-review: nhi refuses such an approval (rule creator), so it was written around nhi, and it approves nothing", byCreator, web4, c.CreateSeq),
+		}
+		if len(problems) != len(want) {
+			t.Fatalf("verify after a team member's and the creator's approvals: %q; want %d problems", problems, len(want))
+		}
+		for i, w := range want {
+			if problems[i] != w {
+				t.Errorf("problem %d: %q\nwant %q", i, problems[i], w)
+			}
+		}
 	})
 }

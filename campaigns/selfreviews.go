@@ -2,7 +2,6 @@ package campaigns
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 
 	"github.com/nhi-audit/nhi/audit"
@@ -84,17 +83,7 @@ func ReadSelfReviews(ctx context.Context, st *audit.Store, campaign string, asOf
 		return nil, err
 	}
 	// The team and creator rules, as the campaign's creation froze them.
-	var createSeq int64
-	var createdBy, raw string
-	if err := st.QueryRow(ctx, `SELECT seq, actor, payload FROM events WHERE seq = (SELECT create_seq FROM campaigns WHERE name = ?)`, campaign).
-		Scan(&createSeq, &createdBy, &raw); err != nil {
-		return nil, fmt.Errorf("reading campaign %s's creation: %w", audit.Printable(campaign), err)
-	}
-	var p CreatePayload
-	if err := json.Unmarshal([]byte(raw), &p); err != nil {
-		return nil, fmt.Errorf("reading campaign %s's creation (event %d): %w", audit.Printable(campaign), createSeq, err)
-	}
-	rules, err := readCampaignRules(ctx, st, &p, createSeq, createdBy)
+	rules, err := readRulesOf(ctx, st, campaign)
 	if err != nil {
 		return nil, err
 	}

@@ -71,6 +71,21 @@ type campaignRules struct {
 	createSeq int64
 }
 
+// readRulesOf reads campaignRules of campaign, from its creation event.
+func readRulesOf(ctx context.Context, r reader, campaign string) (*campaignRules, error) {
+	var createSeq int64
+	var createdBy, raw string
+	if err := r.QueryRow(ctx, `SELECT seq, actor, payload FROM events WHERE seq = (SELECT create_seq FROM campaigns WHERE name = ?)`, campaign).
+		Scan(&createSeq, &createdBy, &raw); err != nil {
+		return nil, fmt.Errorf("reading campaign %s's creation: %w", audit.Printable(campaign), err)
+	}
+	var p CreatePayload
+	if err := json.Unmarshal([]byte(raw), &p); err != nil {
+		return nil, fmt.Errorf("reading campaign %s's creation (event %d): %w", audit.Printable(campaign), createSeq, err)
+	}
+	return readCampaignRules(ctx, r, &p, createSeq, createdBy)
+}
+
 // readCampaignRules reads the team members of the snapshots p, the
 // creation event createSeq by createdBy, names.
 func readCampaignRules(ctx context.Context, r reader, p *CreatePayload, createSeq int64, createdBy string) (*campaignRules, error) {
@@ -548,12 +563,6 @@ func (d *deciders) refused(seq int64, campaign string, cr *campaignRules, id, ow
 	return afterFact{}
 }
 
-// ownsOrHolds is refused under the owner and holder rules only.
-func (d *deciders) ownsOrHolds(seq int64, campaign, id, owner, holder string) (rule, whose string) {
-	f := d.refused(seq, campaign, nil, id, owner, holder)
-	return f.rule, f.whose
-}
-
 // approvalOf is one item an approval event names.
 type approvalOf struct {
 	seq             int64
@@ -561,22 +570,20 @@ type approvalOf struct {
 	id              string
 }
 
-// owning is the rule that forbids an approver an item, and whose it was.
-type owning struct{ rule, whose string }
-
 // approversOwning says, for each of the approvals each (by position),
-// whether it names an item its
-// approver owned (when the campaign was created, or by then) or held,
-// under any name the directory gave them then: nhi refuses such an
-// approval (rules owner and holder, as for a decision: deciders), so one
-// the log holds was written around nhi, and it approves nothing. On
-// PostgreSQL the approver can write one with psql: an approval is an
+// whether it names an item its approver owned (when the campaign was
+// created, or by then) or held, whose owning team lists her, or of a
+// campaign she created (without --allow-admin-review), under any name
+// the directory gave them then: nhi refuses such an approval (rules
+// owner, holder, team-owner and creator, as for a decision: deciders),
+// so one the log holds was written around nhi, and it approves nothing.
+// On PostgreSQL the approver can write one with psql: an approval is an
 // event alone, which the database does not compare with the item.
 //
 // It returns as well the deciders it read, which know each approver's
 // names as the directory stood at the approval (selfApproval).
-func approversOwning(ctx context.Context, r reader, each []approvalOf) ([]owning, *deciders, error) {
-	out := make([]owning, len(each)) // rule "": none
+func approversOwning(ctx context.Context, r reader, each []approvalOf) ([]afterFact, *deciders, error) {
+	out := make([]afterFact, len(each)) // rule "": none
 	if len(each) == 0 {
 		return out, &deciders{}, nil
 	}
@@ -607,14 +614,21 @@ func approversOwning(ctx context.Context, r reader, each []approvalOf) ([]owning
 	if err != nil {
 		return nil, nil, err
 	}
-	for k := range items {
+	rules := map[string]*campaignRules{}
+	for k, f := range items {
+		if f == nil || rules[k[0]] != nil {
+			continue
+		}
+		if rules[k[0]], err = readRulesOf(ctx, r, k[0]); err != nil {
+			return nil, nil, err
+		}
 		if err := dec.readRenamedItems(ctx, r, k[0]); err != nil {
 			return nil, nil, err
 		}
 	}
 	for i, a := range each {
 		if f := items[[2]string{a.campaign, a.id}]; f != nil {
-			out[i].rule, out[i].whose = dec.ownsOrHolds(a.seq, a.campaign, a.id, f.owner, f.holder)
+			out[i] = dec.refused(a.seq, a.campaign, rules[a.campaign], a.id, f.owner, f.holder)
 		}
 	}
 	return out, dec, nil
