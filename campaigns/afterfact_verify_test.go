@@ -208,3 +208,43 @@ func TestVerifyNamesAnApprovalByATeamMemberOrTheCreator(t *testing.T) {
 		}
 	})
 }
+
+// nhi refuses the close of a campaign created without
+// --allow-admin-review to anyone who decided items of it, under any alias
+// (rule closer, docs/people.md). One the log holds anyway, written around
+// nhi, is named by nhi verify; a campaign created with
+// --allow-admin-review may be closed by one of its deciders. Before, the
+// closer rule was checked at the door only, and verify passed the close.
+func TestVerifyNamesACloseByADecider(t *testing.T) {
+	campaignstest.Engines(t, func(t *testing.T, eng campaignstest.Engine) {
+		f, _, _, _ := afterFactFixture(t, eng)
+		var first int64
+		for _, id := range []string{keyID("web", "4"), keyID("web", "3")} {
+			o, err := campaigns.Decide(ctx, f.Store, "sam@acme.test", "q", id, campaigns.Keep, "needed by CI")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if first == 0 {
+				first = o.Event.Seq
+			}
+		}
+		if _, err := campaigns.Close(ctx, f.Store, "sam", "q"); !errors.Is(err, campaigns.ErrSeparation) {
+			t.Fatalf("a decider closing through nhi: %v; want refused (rule closer)", err)
+		}
+		seq, err := campaignstest.CloseAround(ctx, f.Store, "sam", "q")
+		if err != nil {
+			t.Fatal(err)
+		}
+		create(t, f, campaigns.Spec{Name: "admin", Scope: "kind:github_actions_secret", AllowAdminReview: true})
+		admin := get(t, f, "admin")
+		if _, err := campaigns.Decide(ctx, f.Store, "sam", "admin", admin.Items[0].ID, campaigns.Keep, "still used"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := campaignstest.CloseAround(ctx, f.Store, "sam", "admin"); err != nil {
+			t.Fatal(err)
+		}
+		verifyNames(t, f, "q", map[int64]string{
+			seq: fmt.Sprintf("event %d (campaign.close by sam) closes campaign q, of which the same person decided 2 items (the first in event %d), and which was created without --allow-admin-review: nhi refuses such a close (rule closer), so it was written around nhi, and someone who took part in the review closed it", seq, first),
+		}, map[int64]string{})
+	})
+}

@@ -59,6 +59,18 @@ type deciders struct {
 	// rules holds, by campaign name, what the team and creator rules read
 	// of each campaign verify replayed.
 	rules map[string]*campaignRules
+	// closers holds, by campaign, the items its closer decided before
+	// the close (rule closer), counted as the walk passes them.
+	closers map[string]*closerTally
+}
+
+// closerTally is what the closer of a campaign created without
+// --allow-admin-review decided of it before closing it: how many items
+// (a row of the decision history each, undos aside, as closerRefusal
+// counts them), and the first such event.
+type closerTally struct {
+	n     int
+	first int64
 }
 
 // campaignRules is what the team and creator rules read of one campaign,
@@ -153,6 +165,11 @@ func newDeciders(ctx context.Context, st *audit.Store, v *verifier) (*deciders, 
 			if t.op == opDecide || t.op == opConfirm || t.op == opUndo {
 				all = append(all, decided{t.seq, t.actor})
 			}
+		}
+		// Its close, whose actor the closer rule compares with the
+		// deciders (closerRefusal).
+		if r := v.replay[name]; r.closed && !r.create.AllowAdminReview {
+			all = append(all, decided{r.closeSeq, r.closedBy})
 		}
 	}
 	d, err := readDeciders(ctx, st, all, nil)
@@ -449,12 +466,25 @@ func (d *deciders) ownerAt(id string, seq int64) (string, int64) {
 
 // item names each decision on w, an item of campaign r, by a person who
 // owned or held it then, a member of its owning team, or the campaign's
-// creator.
+// creator, and counts those by its closer (closed).
 func (d *deciders) item(v *verifier, r *replayed, w *walkedItem) {
+	closer := r.closed && !r.create.AllowAdminReview
 	for _, tp := range w.touched {
 		t := &r.touches[tp.touch]
 		if t.op != opDecide && t.op != opConfirm && t.op != opUndo {
 			continue
+		}
+		if closer && t.op != opUndo && t.seq < r.closeSeq && names(d.keys[r.closeSeq], t.actor) {
+			if d.closers == nil {
+				d.closers = map[string]*closerTally{}
+			}
+			c := d.closers[r.create.Name]
+			if c == nil {
+				c = &closerTally{first: t.seq}
+				d.closers[r.create.Name] = c
+			}
+			c.n++
+			c.first = min(c.first, t.seq)
 		}
 		f := d.refused(t.seq, r.create.Name, d.rules[r.create.Name], w.id, w.owner, w.naturalOwner)
 		if f.rule == "" {
@@ -468,6 +498,21 @@ func (d *deciders) item(v *verifier, r *replayed, w *walkedItem) {
 			"event %d (%s by %s) %s %s in campaign %s, whose %s%s: nhi refuses such a decision (rule %s), so it was written around nhi, and %s",
 			t.seq, t.typ, audit.Printable(t.actor), what, audit.Printable(w.id), audit.Printable(r.create.Name), f.whose, f.relation(t.actor, false), f.rule, f.consequence())
 	}
+}
+
+// closed names the close of campaign r, created without
+// --allow-admin-review, by a person who decided items of it, under any
+// name the directory gave them when it was closed: nhi refuses such a
+// close (closerRefusal, rule closer), so one the log holds was written
+// around nhi. Called once the walk has passed r's items (item).
+func (d *deciders) closed(v *verifier, r *replayed) {
+	c := d.closers[r.create.Name]
+	if c == nil {
+		return
+	}
+	v.add(v.eventKey(r.closeSeq),
+		"event %d (%s by %s) closes campaign %s, of which the same person decided %s (the first in event %d), and which was created without --allow-admin-review: nhi refuses such a close (rule closer), so it was written around nhi, and someone who took part in the review closed it",
+		r.closeSeq, EventClose, audit.Printable(r.closedBy), audit.Printable(r.create.Name), audit.Counted(c.n, "item", "items"), c.first)
 }
 
 // afterFact is why nhi would have refused the actor of a decision event
