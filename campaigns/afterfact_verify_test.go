@@ -248,3 +248,33 @@ func TestVerifyNamesACloseByADecider(t *testing.T) {
 		}, map[int64]string{})
 	})
 }
+
+// nhi refuses a decision on an item whose owner or holder is a name the
+// directory lists for no one but that reads as one of the reviewer's — a
+// +tagged address, a trailing dot, lookalike letters (the look-alike
+// check, docs/people.md). One the log holds anyway, written around nhi,
+// is named by nhi verify and marked by the report's check, judged with
+// the directory as it stood then; a name that reads as someone else's
+// is no problem. Before, the look-alike check was nhi's at the door
+// only, and verify passed it.
+func TestVerifyNamesADecisionOnANameThatReadsAsTheReviewers(t *testing.T) {
+	campaignstest.Engines(t, func(t *testing.T, eng campaignstest.Engine) {
+		f, c, _, _ := afterFactFixture(t, eng)
+		hers, sams := keyID("web", "3"), keyID("web", "4")
+		owned, err := f.Store.SetOwner(ctx, "admin", hers, "Rita+ops@acme.test")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.Store.SetOwner(ctx, "admin", sams, "sam+ops@acme.test"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := campaigns.Decide(ctx, f.Store, "rita", "q", hers, campaigns.Decommission, ""); !errors.Is(err, campaigns.ErrSelfReview) {
+			t.Fatalf("nhi let rita decide %s, owned by a name that reads as hers: %v", hers, err)
+		}
+		seq := writeDecision(t, f, c, "rita", hers, campaigns.Decommission, "")
+		writeDecision(t, f, c, "rita", sams, campaigns.Decommission, "")
+		verifyNames(t, f, "q", map[int64]string{
+			seq: fmt.Sprintf("event %d (campaign.decide by rita) decides %s in campaign q, whose recorded owner then is Rita+ops@acme.test (event %d), which names no one in the directory then and reads as rita@acme.test, a name of rita then: nhi refuses such a decision (rule owner), so it was written around nhi, and it is no second person's review", seq, hers, owned.Seq),
+		}, map[int64]string{seq: campaigns.RuleOwner})
+	})
+}

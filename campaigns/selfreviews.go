@@ -33,7 +33,11 @@ type SelfReview struct {
 	Whose string
 	// Member is, under rule team-owner, the actor's name the campaign's
 	// snapshot lists in the team (lower case).
-	Member   string
+	Member string
+	// ReadsAs is, for an owner or holder named so that the directory
+	// listed no one then, the actor's name it reads as (the look-alike
+	// check).
+	ReadsAs  string
 	Transfer bool // a transfer to the actor herself
 }
 
@@ -44,7 +48,7 @@ func (s SelfReview) Text(actor string) string {
 	if s.Transfer {
 		what = "transfer"
 	}
-	f := afterFact{rule: s.Rule, whose: s.Whose, member: s.Member}
+	f := afterFact{rule: s.Rule, whose: s.Whose, member: s.Member, reads: s.ReadsAs}
 	whose := "its " + s.Whose
 	if s.Rule == RuleCreator {
 		whose = "the campaign's " + s.Whose
@@ -103,7 +107,7 @@ func (s *SelfReviews) Of(seq int64, it *Item) (SelfReview, bool) {
 	}
 	f := s.d.refused(seq, s.campaign, s.rules, it.ID, it.Owner, it.NaturalOwner)
 	if f.rule == RuleOwner || f.rule == RuleHolder {
-		return SelfReview{Rule: f.rule, Whose: f.whose}, true
+		return SelfReview{Rule: f.rule, Whose: f.whose, ReadsAs: f.reads}, true
 	}
 	if to, ok := s.to[seq]; ok && s.d.toSelf(seq, to) {
 		return SelfReview{Rule: RuleOwner, Whose: "new owner is " + audit.Printable(to), Transfer: true}, true

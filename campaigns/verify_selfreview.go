@@ -50,6 +50,9 @@ type deciders struct {
 	// owners holds, by identity ID, the owner.set events in log order:
 	// the owner recorded at an event is the last one set before it.
 	owners map[string][]ownerChange
+	// named holds, by alias key, when the directory gave it to someone
+	// and when it stopped, in log order (knownAt).
+	named map[string][]aliasChange
 	// links holds the renames (old ID -> the ID it continued as), each
 	// with the event from which the log knew it; items, by campaign, the
 	// IDs among them that are items of the campaign, whose owner the
@@ -136,6 +139,53 @@ func (cr *campaignRules) member(keys []string, owner string) string {
 	return ""
 }
 
+// aliasChange is a person.set event that gave an alias key to someone
+// (known) or took it from them.
+type aliasChange struct {
+	seq   int64
+	known bool
+}
+
+// knownAt reports whether name was a name of someone in the directory
+// just before event seq, as audit.Directory.Lookup would have found it
+// then: by its alias key, or the address of "Name <address>".
+func (d *deciders) knownAt(name string, seq int64) bool {
+	at := func(k string) bool {
+		l := d.named[k]
+		i, _ := slices.BinarySearchFunc(l, seq, func(c aliasChange, seq int64) int { return cmp.Compare(c.seq, seq) })
+		return i > 0 && l[i-1].known
+	}
+	if at(audit.AliasKey(name)) {
+		return true
+	}
+	if s := strings.TrimSpace(name); strings.HasSuffix(s, ">") {
+		if lt := strings.LastIndexByte(s, '<'); lt >= 0 {
+			return at(audit.AliasKey(s[lt+1 : len(s)-1]))
+		}
+	}
+	return false
+}
+
+// readsAs is the name of the actor of event seq (an alias key of hers
+// as the directory stood then) that name, no one's in the directory
+// then, reads as (audit.Directory.ReadsAs: a +tagged address, a trailing
+// dot, lookalike letters); "" when it is someone's or reads as none.
+func (d *deciders) readsAs(seq int64, name string) string {
+	if name == "" {
+		return ""
+	}
+	k := audit.MailboxKey(name)
+	if k == "" || d.knownAt(name, seq) {
+		return ""
+	}
+	for _, n := range d.keys[seq] {
+		if audit.MailboxKey(n) == k {
+			return n
+		}
+	}
+	return ""
+}
+
 // renameLink is a rename: the ID an identity continued as, and the
 // snapshot.record event of the snapshot that linked them, from which
 // nhi's checks saw it.
@@ -211,7 +261,7 @@ func newDeciders(ctx context.Context, st *audit.Store, v *verifier) (*deciders, 
 // last of them: of every identity, or with ids (not nil) of those only,
 // a seek each.
 func readDeciders(ctx context.Context, st reader, all []decided, ids []string) (*deciders, error) {
-	d := &deciders{keys: map[int64][]string{}, owners: map[string][]ownerChange{}, items: map[string]map[string]bool{}}
+	d := &deciders{keys: map[int64][]string{}, owners: map[string][]ownerChange{}, items: map[string]map[string]bool{}, named: map[string][]aliasChange{}}
 	if len(all) == 0 {
 		return d, nil
 	}
@@ -264,16 +314,20 @@ func readDeciders(ctx context.Context, st reader, all []decided, ids []string) (
 		}
 		for ; next < len(changes) && changes[next].seq < x.seq; next++ {
 			p := changes[next].p
+			seq := changes[next].seq
 			if old, ok := people[p.Email]; ok {
 				for _, n := range old.Names() {
-					if byAlias[audit.AliasKey(n)] == p.Email {
-						delete(byAlias, audit.AliasKey(n))
+					if k := audit.AliasKey(n); byAlias[k] == p.Email {
+						delete(byAlias, k)
+						d.named[k] = append(d.named[k], aliasChange{seq, false})
 					}
 				}
 			}
 			people[p.Email] = p
 			for _, n := range p.Names() {
-				byAlias[audit.AliasKey(n)] = p.Email
+				k := audit.AliasKey(n)
+				byAlias[k] = p.Email
+				d.named[k] = append(d.named[k], aliasChange{seq, true})
 			}
 		}
 		if keys, ok := same[x.actor]; ok {
@@ -521,6 +575,9 @@ func (d *deciders) closed(v *verifier, r *replayed) {
 // under rule team-owner, the actor's name the team lists.
 type afterFact struct {
 	rule, whose, member string
+	// reads is, for a name the directory listed for no one then, the
+	// actor's name it reads as (deciders.readsAs).
+	reads string
 }
 
 // relation says how actor is the person whose names: the same person,
@@ -530,6 +587,12 @@ func (f afterFact) relation(actor string, inReport bool) string {
 	same := ", the same person"
 	if inReport {
 		same += " as " + audit.Printable(actor)
+	}
+	if f.reads != "" {
+		same = ", which names no one in the directory then and reads as " + audit.Printable(f.reads)
+		if f.reads != audit.AliasKey(actor) {
+			same += ", a name of " + audit.Printable(actor) + " then"
+		}
 	}
 	switch f.rule {
 	case RuleTeam:
@@ -590,7 +653,22 @@ func (d *deciders) refused(seq int64, campaign string, cr *campaignRules, id, ow
 		return afterFact{rule: RuleOwner, whose: renamed()}
 	case names(keys, holder):
 		return afterFact{rule: RuleHolder, whose: fmt.Sprintf("holder according to the source is %s", audit.Printable(holder))}
-	case cr == nil:
+	}
+	// A name the directory listed for no one then, that reads as one of
+	// the actor's (separation.readsAs).
+	if n := d.readsAs(seq, owner); n != "" {
+		return afterFact{rule: RuleOwner, whose: atCreation(), reads: n}
+	}
+	if n := d.readsAs(seq, then); n != "" {
+		return afterFact{rule: RuleOwner, whose: recorded(), reads: n}
+	}
+	if n := d.readsAs(seq, renamedThen); n != "" {
+		return afterFact{rule: RuleOwner, whose: renamed(), reads: n}
+	}
+	if n := d.readsAs(seq, holder); n != "" {
+		return afterFact{rule: RuleHolder, whose: fmt.Sprintf("holder according to the source is %s", audit.Printable(holder)), reads: n}
+	}
+	if cr == nil {
 		return afterFact{}
 	}
 	if m := cr.member(keys, owner); m != "" {
