@@ -144,7 +144,7 @@ Run nhi with no command to open the terminal UI on the evidence file.`,
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.PersistentFlags().StringVar(&a.db, "db", defaultDB(), "evidence file, or a PostgreSQL URL (postgres://…; env NHI_DB)")
-	root.PersistentFlags().Var(actorFlag{&a.as}, "as", "who is acting, for the event log (env NHI_REVIEWER; default git user.email)")
+	root.PersistentFlags().Var(actorFlag(&a.as), "as", "who is acting, for the event log (env NHI_REVIEWER; default git user.email)")
 	root.Flags().BoolVar(&a.readOnly, "readonly", false, "open the terminal UI without any way to write")
 	root.Flags().StringVar(&a.campaign, "campaign", "", "open the terminal UI on a campaign: your items in it, to decide")
 	root.Flags().StringVar(&a.sign.keyPath, "sign-with", "", "sign the UI's decisions with this SSH key: a private key file, or a public key whose private half is in ssh-agent (env "+signingKeyEnv+")")
@@ -179,20 +179,30 @@ Run nhi with no command to open the terminal UI on the evidence file.`,
 	return root, a
 }
 
-// actorFlag is --as, who is acting. A value given empty (or blank) is a
-// usage error naming the flag, never read as --as left out: a script that
-// passes an empty variable means to name someone, and falling back to
-// NHI_REVIEWER or git's user.email would record someone else as having
-// decided. An empty NHI_REVIEWER is unset, as for any variable
-// (audit.ResolveActorSource; docs/people.md, "The actor is a person").
-type actorFlag struct{ name *string }
+// personFlag is a flag that names a person: --as, who is acting, and
+// export's --signer, who attests. A value given empty (or blank) is a
+// usage error naming the flag, never read as the flag left out: a script
+// that passes an empty variable means to name someone, and falling back
+// to the default (NHI_REVIEWER, git's user.email) would record someone
+// else as having decided or attested. An empty NHI_REVIEWER is unset, as
+// for any variable (audit.ResolveActorSource; docs/people.md, "The actor
+// is a person"). leftOut says what leaving the flag out does.
+type personFlag struct {
+	name    *string
+	leftOut string
+}
 
-func (f actorFlag) String() string { return *f.name }
-func (f actorFlag) Type() string   { return "string" }
+// actorFlag is --as.
+func actorFlag(name *string) personFlag {
+	return personFlag{name, "leave --as out (then NHI_REVIEWER, else git's user.email)"}
+}
 
-func (f actorFlag) Set(v string) error {
+func (f personFlag) String() string { return *f.name }
+func (f personFlag) Type() string   { return "string" }
+
+func (f personFlag) Set(v string) error {
 	if strings.TrimSpace(v) == "" {
-		return errors.New("an empty name is no one, and nhi acts as no one else in its place: name who is acting, or leave --as out (then NHI_REVIEWER, else git's user.email)")
+		return errors.New("an empty name is no one, and nhi puts no one else in its place: name someone, or " + f.leftOut)
 	}
 	*f.name = v
 	return nil
