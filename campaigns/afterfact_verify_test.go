@@ -278,3 +278,33 @@ func TestVerifyNamesADecisionOnANameThatReadsAsTheReviewers(t *testing.T) {
 		}, map[int64]string{seq: campaigns.RuleOwner})
 	})
 }
+
+// A person the directory of people marks left may not decide (docs/
+// people.md, "The actor is a person"): nhi refuses it in the decision's
+// own transaction. One the log holds anyway, written around nhi, is
+// named by nhi verify, judged with the directory as it stood at the
+// decision: one made before the person left is no problem. Before,
+// verify passed it.
+func TestVerifyNamesALeaversDecisionWrittenAroundNhi(t *testing.T) {
+	campaignstest.Engines(t, func(t *testing.T, eng campaignstest.Engine) {
+		f, c, _, _ := afterFactFixture(t, eng)
+		before := writeDecision(t, f, c, "rita", keyID("web", "3"), campaigns.Keep, "still used")
+		if _, err := f.Store.SetPeople(ctx, "admin", audit.PeopleImport{People: []audit.Person{
+			{Email: "rita@acme.test", Status: audit.PersonLeft, LeftAt: "2026-09-30", Aliases: []string{"rita"}},
+		}}, false); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := campaigns.Decide(ctx, f.Store, "rita", "q", keyID("web", "4"), campaigns.Keep, "still used"); !errors.Is(err, audit.ErrActorLeft) {
+			t.Fatalf("a leaver deciding through nhi: %v; want refused", err)
+		}
+		seq := writeDecision(t, f, c, "rita", keyID("web", "4"), campaigns.Keep, "still used")
+		problems, err := campaigns.Verify(ctx, f.Store)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := fmt.Sprintf("event %d (campaign.decide by rita) decides 1 item in campaign q, and its actor is rita@acme.test left on 2026-09-30 according to the directory of people then: nhi refuses a leaver's decision, so it was written around nhi, and no one who could still act made it", seq)
+		if len(problems) != 1 || problems[0] != want {
+			t.Errorf("verify after a leaver's decision (and hers of event %d, before she left): %q\nwant [%q]", before, problems, want)
+		}
+	})
+}

@@ -47,6 +47,10 @@ type deciders struct {
 	// directory stood then (audit.AliasKey): every name of their person,
 	// or their own name alone when the directory did not know it.
 	keys map[int64][]string
+	// left holds, by event, whether its actor's person was one the
+	// directory then marked left ("rita@acme.test left on 2026-09-30"):
+	// a leaver may not act (audit.Directory.RefuseLeaver).
+	left map[int64]string
 	// owners holds, by identity ID, the owner.set events in log order:
 	// the owner recorded at an event is the last one set before it.
 	owners map[string][]ownerChange
@@ -239,6 +243,23 @@ func newDeciders(ctx context.Context, st *audit.Store, v *verifier) (*deciders, 
 			return nil, err
 		}
 	}
+	// A leaver's decision, confirmation or undo (planDecision refuses
+	// it, under the directory read in the decision's own transaction).
+	for _, name := range v.order {
+		for i := range v.replay[name].touches {
+			t := &v.replay[name].touches[i]
+			if (t.op != opDecide && t.op != opConfirm && t.op != opUndo) || d.left[t.seq] == "" {
+				continue
+			}
+			what := "decides"
+			if t.op == opUndo {
+				what = "undoes a decision on"
+			}
+			v.add(problemKey{k: [4]int64{phaseEvents, t.seq, t.sub, -1}},
+				"event %d (%s by %s) %s %s in campaign %s, and its actor is %s according to the directory of people then: nhi refuses a leaver's decision, so it was written around nhi, and no one who could still act made it",
+				t.seq, t.typ, audit.Printable(t.actor), what, audit.Counted(len(t.ids), "item", "items"), audit.Printable(name), d.left[t.seq])
+		}
+	}
 	// A transfer to the actor herself (TransferItems refuses it).
 	for _, name := range v.order {
 		for i := range v.replay[name].touches {
@@ -261,7 +282,7 @@ func newDeciders(ctx context.Context, st *audit.Store, v *verifier) (*deciders, 
 // last of them: of every identity, or with ids (not nil) of those only,
 // a seek each.
 func readDeciders(ctx context.Context, st reader, all []decided, ids []string) (*deciders, error) {
-	d := &deciders{keys: map[int64][]string{}, owners: map[string][]ownerChange{}, items: map[string]map[string]bool{}, named: map[string][]aliasChange{}}
+	d := &deciders{keys: map[int64][]string{}, left: map[int64]string{}, owners: map[string][]ownerChange{}, items: map[string]map[string]bool{}, named: map[string][]aliasChange{}}
 	if len(all) == 0 {
 		return d, nil
 	}
@@ -304,6 +325,7 @@ func readDeciders(ctx context.Context, st reader, all []decided, ids []string) (
 	// changed: the events of one actor between two changes share them, so
 	// a campaign of a million single decisions holds a few lists.
 	same := map[string][]string{}
+	left := map[string]string{} // as same: the actor's person's leaving, when the directory marked it
 	next := 0
 	for _, x := range all {
 		if _, ok := d.keys[x.seq]; ok {
@@ -311,6 +333,7 @@ func readDeciders(ctx context.Context, st reader, all []decided, ids []string) (
 		}
 		if next < len(changes) && changes[next].seq < x.seq {
 			clear(same)
+			clear(left)
 		}
 		for ; next < len(changes) && changes[next].seq < x.seq; next++ {
 			p := changes[next].p
@@ -332,6 +355,9 @@ func readDeciders(ctx context.Context, st reader, all []decided, ids []string) (
 		}
 		if keys, ok := same[x.actor]; ok {
 			d.keys[x.seq] = keys
+			if l := left[x.actor]; l != "" {
+				d.left[x.seq] = l
+			}
 			continue
 		}
 		keys := []string{audit.AliasKey(x.actor)}
@@ -341,6 +367,10 @@ func readDeciders(ctx context.Context, st reader, all []decided, ids []string) (
 				if k := audit.AliasKey(n); !slices.Contains(keys, k) {
 					keys = append(keys, k)
 				}
+			}
+			if p.Status == audit.PersonLeft {
+				left[x.actor] = p.Email + " " + p.LeftNote()
+				d.left[x.seq] = left[x.actor]
 			}
 		}
 		d.keys[x.seq], same[x.actor] = keys, keys
