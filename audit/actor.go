@@ -23,7 +23,9 @@ func ResolveActor(flag string) string {
 
 // ResolveActorSource is ResolveActor, also saying where the name came
 // from ("--as", "NHI_REVIEWER", "git user.email", "the OS user"), for
-// messages that must tell a reviewer how to change it.
+// messages that must tell a reviewer how to change it. An empty flag is
+// one not given: the command line refuses --as given empty before it
+// comes here (cmd/nhi's actorFlag). An empty NHI_REVIEWER is unset.
 func ResolveActorSource(flag string) (actor, source string) {
 	if a := strings.TrimSpace(flag); a != "" {
 		return a, "--as"

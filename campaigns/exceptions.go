@@ -325,7 +325,8 @@ type approval struct {
 
 // readApprovals reads the approvals of campaign's exceptions up to event
 // upTo. An approval nhi refuses approves nothing: the keeper's own
-// (selfApproval), the item's owner's or holder's (approversOwning), and
+// (selfApproval), the item's owner's or holder's, a member's of its
+// owning team or the campaign's creator's (approversOwning), and
 // an unsigned one in a campaign created with
 // --require-signed (rule unsigned); the latter are returned in unsigned,
 // which the export refuses as it refuses an unsigned decision
@@ -828,8 +829,8 @@ func verifyApprovals(ctx context.Context, st *audit.Store, required func(campaig
 			o := owns[i]
 			i++
 			if o.rule != "" {
-				problems = append(problems, fmt.Sprintf("event %d (%s by %s) approves the exception on %s in campaign %s, whose %s, the same person: nhi refuses such an approval (rule %s), so it was written around nhi, and it approves nothing",
-					x.seq, EventApprove, audit.Printable(x.actor), audit.Printable(id), audit.Printable(x.campaign), o.whose, o.rule))
+				problems = append(problems, fmt.Sprintf("event %d (%s by %s) approves the exception on %s in campaign %s, whose %s%s: nhi refuses such an approval (rule %s), so it was written around nhi, and it approves nothing",
+					x.seq, EventApprove, audit.Printable(x.actor), audit.Printable(id), audit.Printable(x.campaign), o.whose, o.relation(x.actor, false), o.rule))
 			}
 		}
 		if k := keepers[x.approves]; dir.selfApproval(x.seq, k) {

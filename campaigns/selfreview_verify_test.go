@@ -1,6 +1,7 @@
 package campaigns_test
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -92,6 +93,46 @@ func TestVerifyFailsASelfReviewWrittenAroundNhi(t *testing.T) {
 			sr, self := srs.Of(seqs[it.ID], &it)
 			if rule, ok := rules[it.ID]; self != ok || sr.Rule != rule {
 				t.Errorf("the report's check of %s (event %d): %+v %v; want a self-review by rule %q: %v", it.ID, seqs[it.ID], sr, self, rule, ok)
+			}
+		}
+	})
+}
+
+// An item whose repository was renamed after the campaign froze it is
+// refused to the owner recorded since under its new ID (refusalNow), so
+// a decision by her that the log holds anyway was written around nhi:
+// verify and the evidence report's check name it as they name one by
+// the owner recorded under the ID the item was frozen with, where
+// before they read the owners under that ID alone and passed it.
+func TestVerifyNamesASelfReviewOfARenamedItem(t *testing.T) {
+	campaignstest.Engines(t, func(t *testing.T, eng campaignstest.Engine) {
+		f := renamedCampaign(t, eng)
+		old2, new2 := keyID("api", "2"), keyID("api-v2", "2")
+		if _, err := f.Store.SetOwner(ctx, "lead@acme.test", new2, "rita"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := campaigns.Decide(ctx, f.Store, "rita", "q", old2, campaigns.Decommission, ""); !errors.Is(err, campaigns.ErrSelfReview) {
+			t.Fatalf("nhi let rita decide %s, which she owns under %s: %v", old2, new2, err)
+		}
+		seq := writeDecision(t, f, get(t, f, "q"), "rita", old2, campaigns.Decommission, "")
+		problems, err := campaigns.Verify(ctx, f.Store)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := fmt.Sprintf("event %d (campaign.decide by rita) decides %s in campaign q, whose recorded owner then, under %s (the ID a rename gave it), is rita (event ", seq, old2, new2)
+		if len(problems) != 1 || !strings.Contains(problems[0], want) || !strings.Contains(problems[0], "the same person: nhi refuses such a decision (rule owner)") {
+			t.Fatalf("verify after the renamed item's owner decided it: %q; want one problem saying %q", problems, want)
+		}
+		srs, err := campaigns.ReadSelfReviews(ctx, f.Store, "q", 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, it := range get(t, f, "q").Items {
+			if it.ID != old2 {
+				continue
+			}
+			if sr, self := srs.Of(seq, &it); !self || sr.Rule != campaigns.RuleOwner || !strings.Contains(sr.Whose, "under "+new2) {
+				t.Errorf("the report's check of %s (event %d): %+v %v; want a self-review by rule owner, under %s", it.ID, seq, sr, self, new2)
 			}
 		}
 	})

@@ -2,7 +2,6 @@ package campaigns
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 
 	"github.com/nhi-audit/nhi/audit"
@@ -17,9 +16,10 @@ import (
 // nhi refuses and the log holds anyway. One check: the report marks what
 // verify names.
 type SelfReviews struct {
-	d     *deciders
-	rules *campaignRules
-	to    map[int64]string // the new owner of each transfer event
+	campaign string
+	d        *deciders
+	rules    *campaignRules
+	to       map[int64]string // the new owner of each transfer event
 }
 
 // SelfReview says why one event on one item was no second person's review.
@@ -33,7 +33,11 @@ type SelfReview struct {
 	Whose string
 	// Member is, under rule team-owner, the actor's name the campaign's
 	// snapshot lists in the team (lower case).
-	Member   string
+	Member string
+	// ReadsAs is, for an owner or holder named so that the directory
+	// listed no one then, the actor's name it reads as (the look-alike
+	// check).
+	ReadsAs  string
 	Transfer bool // a transfer to the actor herself
 }
 
@@ -44,7 +48,7 @@ func (s SelfReview) Text(actor string) string {
 	if s.Transfer {
 		what = "transfer"
 	}
-	f := afterFact{rule: s.Rule, whose: s.Whose, member: s.Member}
+	f := afterFact{rule: s.Rule, whose: s.Whose, member: s.Member, reads: s.ReadsAs}
 	whose := "its " + s.Whose
 	if s.Rule == RuleCreator {
 		whose = "the campaign's " + s.Whose
@@ -77,24 +81,17 @@ func ReadSelfReviews(ctx context.Context, st *audit.Store, campaign string, asOf
 	}
 	d, err := readDeciders(ctx, st, all, nil)
 	if err != nil || len(all) == 0 {
-		return &SelfReviews{d: d, to: to}, err
+		return &SelfReviews{campaign: campaign, d: d, to: to}, err
+	}
+	if err := d.readRenamedItems(ctx, st, campaign); err != nil {
+		return nil, err
 	}
 	// The team and creator rules, as the campaign's creation froze them.
-	var createSeq int64
-	var createdBy, raw string
-	if err := st.QueryRow(ctx, `SELECT seq, actor, payload FROM events WHERE seq = (SELECT create_seq FROM campaigns WHERE name = ?)`, campaign).
-		Scan(&createSeq, &createdBy, &raw); err != nil {
-		return nil, fmt.Errorf("reading campaign %s's creation: %w", audit.Printable(campaign), err)
-	}
-	var p CreatePayload
-	if err := json.Unmarshal([]byte(raw), &p); err != nil {
-		return nil, fmt.Errorf("reading campaign %s's creation (event %d): %w", audit.Printable(campaign), createSeq, err)
-	}
-	rules, err := readCampaignRules(ctx, st, &p, createSeq, createdBy)
+	rules, err := readRulesOf(ctx, st, campaign)
 	if err != nil {
 		return nil, err
 	}
-	return &SelfReviews{d: d, rules: rules, to: to}, nil
+	return &SelfReviews{campaign: campaign, d: d, rules: rules, to: to}, nil
 }
 
 // Of says whether event seq, a decision, confirmation or undo on item it
@@ -108,9 +105,9 @@ func (s *SelfReviews) Of(seq int64, it *Item) (SelfReview, bool) {
 	if _, ok := s.d.keys[seq]; !ok {
 		return SelfReview{}, false // not a decision event of the campaign
 	}
-	f := s.d.refused(seq, s.rules, it.ID, it.Owner, it.NaturalOwner)
+	f := s.d.refused(seq, s.campaign, s.rules, it.ID, it.Owner, it.NaturalOwner)
 	if f.rule == RuleOwner || f.rule == RuleHolder {
-		return SelfReview{Rule: f.rule, Whose: f.whose}, true
+		return SelfReview{Rule: f.rule, Whose: f.whose, ReadsAs: f.reads}, true
 	}
 	if to, ok := s.to[seq]; ok && s.d.toSelf(seq, to) {
 		return SelfReview{Rule: RuleOwner, Whose: "new owner is " + audit.Printable(to), Transfer: true}, true

@@ -114,8 +114,12 @@ func (v *verifier) check(ctx context.Context, r *replayed, carried *carriedAs, d
 			"campaign %s: item %s: the decision history has a row for event %d (%s by %s) that the event log does not: it was added behind nhi's back",
 			name, audit.Printable(id), h.seq, audit.Printable(string(h.decision)), audit.Printable(h.actor))
 	})
-	if err != nil || r.table == nil {
+	if err != nil {
 		return err
+	}
+	dec.closed(v, r)
+	if r.table == nil {
+		return nil
 	}
 	carried.done(v, r)
 	key := problemKey{k: [4]int64{phaseEvents, r.createSeq, 1, 0}}

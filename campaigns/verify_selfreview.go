@@ -29,6 +29,13 @@ import (
 // database does not refuse — and Verify names its event, as it names a
 // self-approval (verifyApprovals).
 //
+// An item whose identity was renamed by the time of the event (renames.go)
+// is refused by the owner recorded under the ID it had then, too
+// (refusalNow), so the re-check reads that owner as well: the renames the
+// log knew then are those whose snapshot.record event came before it
+// (links); one whose snapshot has no record is not taken, since the
+// re-check cannot tell that nhi knew it.
+//
 // The actor and the owner are one person when the directory of people,
 // as it stood when the event was written (its person.set events before
 // it), gives them as names of one person, or they are one name: what nhi
@@ -40,12 +47,37 @@ type deciders struct {
 	// directory stood then (audit.AliasKey): every name of their person,
 	// or their own name alone when the directory did not know it.
 	keys map[int64][]string
+	// left holds, by event, whether its actor's person was one the
+	// directory then marked left ("rita@acme.test left on 2026-09-30"):
+	// a leaver may not act (audit.Directory.RefuseLeaver).
+	left map[int64]string
 	// owners holds, by identity ID, the owner.set events in log order:
 	// the owner recorded at an event is the last one set before it.
 	owners map[string][]ownerChange
+	// named holds, by alias key, when the directory gave it to someone
+	// and when it stopped, in log order (knownAt).
+	named map[string][]aliasChange
+	// links holds the renames (old ID -> the ID it continued as), each
+	// with the event from which the log knew it; items, by campaign, the
+	// IDs among them that are items of the campaign, whose owner the
+	// separation rules do not read for another item (renames.currentID).
+	links map[string]renameLink
+	items map[string]map[string]bool
 	// rules holds, by campaign name, what the team and creator rules read
 	// of each campaign verify replayed.
 	rules map[string]*campaignRules
+	// closers holds, by campaign, the items its closer decided before
+	// the close (rule closer), counted as the walk passes them.
+	closers map[string]*closerTally
+}
+
+// closerTally is what the closer of a campaign created without
+// --allow-admin-review decided of it before closing it: how many items
+// (a row of the decision history each, undos aside, as closerRefusal
+// counts them), and the first such event.
+type closerTally struct {
+	n     int
+	first int64
 }
 
 // campaignRules is what the team and creator rules read of one campaign,
@@ -56,6 +88,21 @@ type campaignRules struct {
 	teams     map[string]map[string]bool // team ("org/slug", lower case) -> member logins (lower case)
 	creator   string                     // "" when created with --allow-admin-review
 	createSeq int64
+}
+
+// readRulesOf reads campaignRules of campaign, from its creation event.
+func readRulesOf(ctx context.Context, r reader, campaign string) (*campaignRules, error) {
+	var createSeq int64
+	var createdBy, raw string
+	if err := r.QueryRow(ctx, `SELECT seq, actor, payload FROM events WHERE seq = (SELECT create_seq FROM campaigns WHERE name = ?)`, campaign).
+		Scan(&createSeq, &createdBy, &raw); err != nil {
+		return nil, fmt.Errorf("reading campaign %s's creation: %w", audit.Printable(campaign), err)
+	}
+	var p CreatePayload
+	if err := json.Unmarshal([]byte(raw), &p); err != nil {
+		return nil, fmt.Errorf("reading campaign %s's creation (event %d): %w", audit.Printable(campaign), createSeq, err)
+	}
+	return readCampaignRules(ctx, r, &p, createSeq, createdBy)
 }
 
 // readCampaignRules reads the team members of the snapshots p, the
@@ -96,6 +143,61 @@ func (cr *campaignRules) member(keys []string, owner string) string {
 	return ""
 }
 
+// aliasChange is a person.set event that gave an alias key to someone
+// (known) or took it from them.
+type aliasChange struct {
+	seq   int64
+	known bool
+}
+
+// knownAt reports whether name was a name of someone in the directory
+// just before event seq, as audit.Directory.Lookup would have found it
+// then: by its alias key, or the address of "Name <address>".
+func (d *deciders) knownAt(name string, seq int64) bool {
+	at := func(k string) bool {
+		l := d.named[k]
+		i, _ := slices.BinarySearchFunc(l, seq, func(c aliasChange, seq int64) int { return cmp.Compare(c.seq, seq) })
+		return i > 0 && l[i-1].known
+	}
+	if at(audit.AliasKey(name)) {
+		return true
+	}
+	if s := strings.TrimSpace(name); strings.HasSuffix(s, ">") {
+		if lt := strings.LastIndexByte(s, '<'); lt >= 0 {
+			return at(audit.AliasKey(s[lt+1 : len(s)-1]))
+		}
+	}
+	return false
+}
+
+// readsAs is the name of the actor of event seq (an alias key of hers
+// as the directory stood then) that name, no one's in the directory
+// then, reads as (audit.Directory.ReadsAs: a +tagged address, a trailing
+// dot, lookalike letters); "" when it is someone's or reads as none.
+func (d *deciders) readsAs(seq int64, name string) string {
+	if name == "" {
+		return ""
+	}
+	k := audit.MailboxKey(name)
+	if k == "" || d.knownAt(name, seq) {
+		return ""
+	}
+	for _, n := range d.keys[seq] {
+		if audit.MailboxKey(n) == k {
+			return n
+		}
+	}
+	return ""
+}
+
+// renameLink is a rename: the ID an identity continued as, and the
+// snapshot.record event of the snapshot that linked them, from which
+// nhi's checks saw it.
+type renameLink struct {
+	cur string
+	seq int64
+}
+
 type ownerChange struct {
 	seq   int64
 	owner string
@@ -118,19 +220,44 @@ func newDeciders(ctx context.Context, st *audit.Store, v *verifier) (*deciders, 
 				all = append(all, decided{t.seq, t.actor})
 			}
 		}
+		// Its close, whose actor the closer rule compares with the
+		// deciders (closerRefusal).
+		if r := v.replay[name]; r.closed && !r.create.AllowAdminReview {
+			all = append(all, decided{r.closeSeq, r.closedBy})
+		}
 	}
 	d, err := readDeciders(ctx, st, all, nil)
 	if err != nil {
 		return nil, err
 	}
 	d.rules = map[string]*campaignRules{}
+	if len(all) == 0 {
+		return d, nil // no decision to judge, nor a transfer
+	}
 	for _, name := range v.order {
-		if len(all) == 0 {
-			break // no decision to judge
-		}
 		r := v.replay[name]
 		if d.rules[name], err = readCampaignRules(ctx, st, &r.create, r.createSeq, r.createdBy); err != nil {
 			return nil, err
+		}
+		if err := d.readRenamedItems(ctx, st, name); err != nil {
+			return nil, err
+		}
+	}
+	// A leaver's decision, confirmation or undo (planDecision refuses
+	// it, under the directory read in the decision's own transaction).
+	for _, name := range v.order {
+		for i := range v.replay[name].touches {
+			t := &v.replay[name].touches[i]
+			if (t.op != opDecide && t.op != opConfirm && t.op != opUndo) || d.left[t.seq] == "" {
+				continue
+			}
+			what := "decides"
+			if t.op == opUndo {
+				what = "undoes a decision on"
+			}
+			v.add(problemKey{k: [4]int64{phaseEvents, t.seq, t.sub, -1}},
+				"event %d (%s by %s) %s %s in campaign %s, and its actor is %s according to the directory of people then: nhi refuses a leaver's decision, so it was written around nhi, and no one who could still act made it",
+				t.seq, t.typ, audit.Printable(t.actor), what, audit.Counted(len(t.ids), "item", "items"), audit.Printable(name), d.left[t.seq])
 		}
 	}
 	// A transfer to the actor herself (TransferItems refuses it).
@@ -155,9 +282,12 @@ func newDeciders(ctx context.Context, st *audit.Store, v *verifier) (*deciders, 
 // last of them: of every identity, or with ids (not nil) of those only,
 // a seek each.
 func readDeciders(ctx context.Context, st reader, all []decided, ids []string) (*deciders, error) {
-	d := &deciders{keys: map[int64][]string{}, owners: map[string][]ownerChange{}}
+	d := &deciders{keys: map[int64][]string{}, left: map[int64]string{}, owners: map[string][]ownerChange{}, items: map[string]map[string]bool{}, named: map[string][]aliasChange{}}
 	if len(all) == 0 {
 		return d, nil
+	}
+	if err := d.readLinks(ctx, st); err != nil {
+		return nil, err
 	}
 	slices.SortFunc(all, func(a, b decided) int { return cmp.Compare(a.seq, b.seq) })
 
@@ -195,6 +325,7 @@ func readDeciders(ctx context.Context, st reader, all []decided, ids []string) (
 	// changed: the events of one actor between two changes share them, so
 	// a campaign of a million single decisions holds a few lists.
 	same := map[string][]string{}
+	left := map[string]string{} // as same: the actor's person's leaving, when the directory marked it
 	next := 0
 	for _, x := range all {
 		if _, ok := d.keys[x.seq]; ok {
@@ -202,23 +333,31 @@ func readDeciders(ctx context.Context, st reader, all []decided, ids []string) (
 		}
 		if next < len(changes) && changes[next].seq < x.seq {
 			clear(same)
+			clear(left)
 		}
 		for ; next < len(changes) && changes[next].seq < x.seq; next++ {
 			p := changes[next].p
+			seq := changes[next].seq
 			if old, ok := people[p.Email]; ok {
 				for _, n := range old.Names() {
-					if byAlias[audit.AliasKey(n)] == p.Email {
-						delete(byAlias, audit.AliasKey(n))
+					if k := audit.AliasKey(n); byAlias[k] == p.Email {
+						delete(byAlias, k)
+						d.named[k] = append(d.named[k], aliasChange{seq, false})
 					}
 				}
 			}
 			people[p.Email] = p
 			for _, n := range p.Names() {
-				byAlias[audit.AliasKey(n)] = p.Email
+				k := audit.AliasKey(n)
+				byAlias[k] = p.Email
+				d.named[k] = append(d.named[k], aliasChange{seq, true})
 			}
 		}
 		if keys, ok := same[x.actor]; ok {
 			d.keys[x.seq] = keys
+			if l := left[x.actor]; l != "" {
+				d.left[x.seq] = l
+			}
 			continue
 		}
 		keys := []string{audit.AliasKey(x.actor)}
@@ -229,6 +368,10 @@ func readDeciders(ctx context.Context, st reader, all []decided, ids []string) (
 					keys = append(keys, k)
 				}
 			}
+			if p.Status == audit.PersonLeft {
+				left[x.actor] = p.Email + " " + p.LeftNote()
+				d.left[x.seq] = left[x.actor]
+			}
 		}
 		d.keys[x.seq], same[x.actor] = keys, keys
 	}
@@ -237,9 +380,13 @@ func readDeciders(ctx context.Context, st reader, all []decided, ids []string) (
 	if ids == nil {
 		return d, d.readOwners(ctx, st, `SELECT seq, payload FROM events WHERE type = ? AND seq < ? ORDER BY seq`, audit.EventOwnerSet, last)
 	}
-	for _, id := range ids {
+	for i := 0; i < len(ids); i++ {
+		id := ids[i]
 		if _, ok := d.owners[id]; ok {
 			continue
+		}
+		if l, ok := d.links[id]; ok {
+			ids = append(ids, l.cur) // the owner recorded under the ID it continued as
 		}
 		d.owners[id] = nil
 		if err := d.readOwners(ctx, st, `SELECT seq, payload FROM events WHERE json_extract(payload, '$.identity') = ? AND type = ? AND seq < ? ORDER BY seq`,
@@ -248,6 +395,84 @@ func readDeciders(ctx context.Context, st reader, all []decided, ids []string) (
 		}
 	}
 	return d, nil
+}
+
+// readLinks reads the renames and when the log knew each (deciders.links).
+func (d *deciders) readLinks(ctx context.Context, st reader) error {
+	rows, err := st.Query(ctx, `SELECT a.id, a.current, e.seq FROM identity_aliases a
+		JOIN events e ON e.type = ? AND CAST(json_extract(e.payload, '$.snapshot') AS INTEGER) = a.snapshot_id`, audit.EventSnapshotRecord)
+	if err != nil {
+		return fmt.Errorf("reading renames: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		var l renameLink
+		if err := rows.Scan(&id, &l.cur, &l.seq); err != nil {
+			return err
+		}
+		if d.links == nil {
+			d.links = map[string]renameLink{}
+		}
+		d.links[id] = l
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("reading renames: %w", err)
+	}
+	return nil
+}
+
+// readRenamedItems reads which IDs of the renames are items of campaign:
+// one query over the renamed IDs only, none when nothing was renamed.
+func (d *deciders) readRenamedItems(ctx context.Context, st reader, campaign string) error {
+	if len(d.links) == 0 || d.items[campaign] != nil {
+		return nil
+	}
+	if d.items == nil {
+		d.items = map[string]map[string]bool{}
+	}
+	ids := make([]string, 0, 2*len(d.links))
+	for old, l := range d.links {
+		ids = append(ids, old, l.cur)
+	}
+	list, err := json.Marshal(ids)
+	if err != nil {
+		return err
+	}
+	rows, err := st.Query(ctx, `SELECT i.identity_id FROM campaign_items i JOIN campaigns c ON c.id = i.campaign_id
+		WHERE c.name = ? AND i.identity_id IN (SELECT value FROM json_each(?))`, campaign, string(list))
+	if err != nil {
+		return fmt.Errorf("reading renamed items: %w", err)
+	}
+	defer rows.Close()
+	items := map[string]bool{}
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return err
+		}
+		items[id] = true
+	}
+	d.items[campaign] = items
+	return rows.Err()
+}
+
+// renamedAt is the ID item id of campaign had just before event seq,
+// when a rename the log knew then gave its identity another that is no
+// item of the campaign (currentOf, at the door); "" otherwise.
+func (d *deciders) renamedAt(campaign, id string, seq int64) string {
+	cur := id
+	for range 64 { // renames of renames, as audit follows them
+		l, ok := d.links[cur]
+		if !ok || l.seq >= seq {
+			break
+		}
+		cur = l.cur
+	}
+	if cur == id || d.items[campaign][cur] {
+		return ""
+	}
+	return cur
 }
 
 // readOwners adds the owner.set events query q reads to d's history.
@@ -325,14 +550,27 @@ func (d *deciders) ownerAt(id string, seq int64) (string, int64) {
 
 // item names each decision on w, an item of campaign r, by a person who
 // owned or held it then, a member of its owning team, or the campaign's
-// creator.
+// creator, and counts those by its closer (closed).
 func (d *deciders) item(v *verifier, r *replayed, w *walkedItem) {
+	closer := r.closed && !r.create.AllowAdminReview
 	for _, tp := range w.touched {
 		t := &r.touches[tp.touch]
 		if t.op != opDecide && t.op != opConfirm && t.op != opUndo {
 			continue
 		}
-		f := d.refused(t.seq, d.rules[r.create.Name], w.id, w.owner, w.naturalOwner)
+		if closer && t.op != opUndo && t.seq < r.closeSeq && names(d.keys[r.closeSeq], t.actor) {
+			if d.closers == nil {
+				d.closers = map[string]*closerTally{}
+			}
+			c := d.closers[r.create.Name]
+			if c == nil {
+				c = &closerTally{first: t.seq}
+				d.closers[r.create.Name] = c
+			}
+			c.n++
+			c.first = min(c.first, t.seq)
+		}
+		f := d.refused(t.seq, r.create.Name, d.rules[r.create.Name], w.id, w.owner, w.naturalOwner)
 		if f.rule == "" {
 			continue
 		}
@@ -346,12 +584,30 @@ func (d *deciders) item(v *verifier, r *replayed, w *walkedItem) {
 	}
 }
 
+// closed names the close of campaign r, created without
+// --allow-admin-review, by a person who decided items of it, under any
+// name the directory gave them when it was closed: nhi refuses such a
+// close (closerRefusal, rule closer), so one the log holds was written
+// around nhi. Called once the walk has passed r's items (item).
+func (d *deciders) closed(v *verifier, r *replayed) {
+	c := d.closers[r.create.Name]
+	if c == nil {
+		return
+	}
+	v.add(v.eventKey(r.closeSeq),
+		"event %d (%s by %s) closes campaign %s, of which the same person decided %s (the first in event %d), and which was created without --allow-admin-review: nhi refuses such a close (rule closer), so it was written around nhi, and someone who took part in the review closed it",
+		r.closeSeq, EventClose, audit.Printable(r.closedBy), audit.Printable(r.create.Name), audit.Counted(c.n, "item", "items"), c.first)
+}
+
 // afterFact is why nhi would have refused the actor of a decision event
 // an item (deciders.refused), in the words verify and the evidence report
 // share: the rule; whose the item (or, rule creator, the campaign) was;
 // under rule team-owner, the actor's name the team lists.
 type afterFact struct {
 	rule, whose, member string
+	// reads is, for a name the directory listed for no one then, the
+	// actor's name it reads as (deciders.readsAs).
+	reads string
 }
 
 // relation says how actor is the person whose names: the same person,
@@ -361,6 +617,12 @@ func (f afterFact) relation(actor string, inReport bool) string {
 	same := ", the same person"
 	if inReport {
 		same += " as " + audit.Printable(actor)
+	}
+	if f.reads != "" {
+		same = ", which names no one in the directory then and reads as " + audit.Printable(f.reads)
+		if f.reads != audit.AliasKey(actor) {
+			same += ", a name of " + audit.Printable(actor) + " then"
+		}
 	}
 	switch f.rule {
 	case RuleTeam:
@@ -390,12 +652,22 @@ func (f afterFact) consequence() string {
 }
 
 // refused says which rule, if any, forbids the actor of event seq item
-// id, frozen with owner and holder, of the campaign whose rules are cr
-// (nil: owner and holder only): owner at creation, owner then, holder,
-// a team owner at creation or then, the creator; and whose it was.
-func (d *deciders) refused(seq int64, cr *campaignRules, id, owner, holder string) afterFact {
+// id, frozen with owner and holder, of campaign, whose rules are cr
+// (nil: owner and holder only): owner at creation, owner then (under the
+// item's ID, and under the ID a rename gave it by then), holder, a team
+// owner at creation or then, the creator; and whose it was.
+func (d *deciders) refused(seq int64, campaign string, cr *campaignRules, id, owner, holder string) afterFact {
 	keys := d.keys[seq]
 	then, ownerSeq := d.ownerAt(id, seq)
+	var renamedThen string
+	var renamedSeq int64
+	cur := d.renamedAt(campaign, id, seq)
+	if cur != "" {
+		renamedThen, renamedSeq = d.ownerAt(cur, seq)
+	}
+	renamed := func() string {
+		return fmt.Sprintf("recorded owner then, under %s (the ID a rename gave it), is %s (event %d)", audit.Printable(cur), audit.Printable(renamedThen), renamedSeq)
+	}
 	atCreation := func() string {
 		return fmt.Sprintf("recorded owner when the campaign was created is %s", audit.Printable(owner))
 	}
@@ -407,9 +679,26 @@ func (d *deciders) refused(seq int64, cr *campaignRules, id, owner, holder strin
 		return afterFact{rule: RuleOwner, whose: atCreation()}
 	case names(keys, then):
 		return afterFact{rule: RuleOwner, whose: recorded()}
+	case names(keys, renamedThen):
+		return afterFact{rule: RuleOwner, whose: renamed()}
 	case names(keys, holder):
 		return afterFact{rule: RuleHolder, whose: fmt.Sprintf("holder according to the source is %s", audit.Printable(holder))}
-	case cr == nil:
+	}
+	// A name the directory listed for no one then, that reads as one of
+	// the actor's (separation.readsAs).
+	if n := d.readsAs(seq, owner); n != "" {
+		return afterFact{rule: RuleOwner, whose: atCreation(), reads: n}
+	}
+	if n := d.readsAs(seq, then); n != "" {
+		return afterFact{rule: RuleOwner, whose: recorded(), reads: n}
+	}
+	if n := d.readsAs(seq, renamedThen); n != "" {
+		return afterFact{rule: RuleOwner, whose: renamed(), reads: n}
+	}
+	if n := d.readsAs(seq, holder); n != "" {
+		return afterFact{rule: RuleHolder, whose: fmt.Sprintf("holder according to the source is %s", audit.Printable(holder)), reads: n}
+	}
+	if cr == nil {
 		return afterFact{}
 	}
 	if m := cr.member(keys, owner); m != "" {
@@ -418,16 +707,13 @@ func (d *deciders) refused(seq int64, cr *campaignRules, id, owner, holder strin
 	if m := cr.member(keys, then); m != "" {
 		return afterFact{rule: RuleTeam, whose: recorded(), member: m}
 	}
+	if m := cr.member(keys, renamedThen); m != "" {
+		return afterFact{rule: RuleTeam, whose: renamed(), member: m}
+	}
 	if names(keys, cr.creator) {
 		return afterFact{rule: RuleCreator, whose: fmt.Sprintf("creator is %s (event %d)", audit.Printable(cr.creator), cr.createSeq)}
 	}
 	return afterFact{}
-}
-
-// ownsOrHolds is refused under the owner and holder rules only.
-func (d *deciders) ownsOrHolds(seq int64, id, owner, holder string) (rule, whose string) {
-	f := d.refused(seq, nil, id, owner, holder)
-	return f.rule, f.whose
 }
 
 // approvalOf is one item an approval event names.
@@ -437,22 +723,20 @@ type approvalOf struct {
 	id              string
 }
 
-// owning is the rule that forbids an approver an item, and whose it was.
-type owning struct{ rule, whose string }
-
 // approversOwning says, for each of the approvals each (by position),
-// whether it names an item its
-// approver owned (when the campaign was created, or by then) or held,
-// under any name the directory gave them then: nhi refuses such an
-// approval (rules owner and holder, as for a decision: deciders), so one
-// the log holds was written around nhi, and it approves nothing. On
-// PostgreSQL the approver can write one with psql: an approval is an
+// whether it names an item its approver owned (when the campaign was
+// created, or by then) or held, whose owning team lists her, or of a
+// campaign she created (without --allow-admin-review), under any name
+// the directory gave them then: nhi refuses such an approval (rules
+// owner, holder, team-owner and creator, as for a decision: deciders),
+// so one the log holds was written around nhi, and it approves nothing.
+// On PostgreSQL the approver can write one with psql: an approval is an
 // event alone, which the database does not compare with the item.
 //
 // It returns as well the deciders it read, which know each approver's
 // names as the directory stood at the approval (selfApproval).
-func approversOwning(ctx context.Context, r reader, each []approvalOf) ([]owning, *deciders, error) {
-	out := make([]owning, len(each)) // rule "": none
+func approversOwning(ctx context.Context, r reader, each []approvalOf) ([]afterFact, *deciders, error) {
+	out := make([]afterFact, len(each)) // rule "": none
 	if len(each) == 0 {
 		return out, &deciders{}, nil
 	}
@@ -483,9 +767,21 @@ func approversOwning(ctx context.Context, r reader, each []approvalOf) ([]owning
 	if err != nil {
 		return nil, nil, err
 	}
+	rules := map[string]*campaignRules{}
+	for k, f := range items {
+		if f == nil || rules[k[0]] != nil {
+			continue
+		}
+		if rules[k[0]], err = readRulesOf(ctx, r, k[0]); err != nil {
+			return nil, nil, err
+		}
+		if err := dec.readRenamedItems(ctx, r, k[0]); err != nil {
+			return nil, nil, err
+		}
+	}
 	for i, a := range each {
 		if f := items[[2]string{a.campaign, a.id}]; f != nil {
-			out[i].rule, out[i].whose = dec.ownsOrHolds(a.seq, a.id, f.owner, f.holder)
+			out[i] = dec.refused(a.seq, a.campaign, rules[a.campaign], a.id, f.owner, f.holder)
 		}
 	}
 	return out, dec, nil

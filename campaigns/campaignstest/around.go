@@ -40,3 +40,32 @@ func WriteAround(ctx context.Context, st *audit.Store, actor string, p campaigns
 	})
 	return seq, err
 }
+
+// CloseAround closes campaign as nhi closes one — the campaign.close
+// event, the campaign's row and its undecided items made no-response, in
+// one transaction — without nhi's checks (the closer rule): what anyone
+// who writes an evidence file can do. It returns the event's number.
+func CloseAround(ctx context.Context, st *audit.Store, actor, campaign string) (int64, error) {
+	var seq int64
+	err := st.Write(ctx, func(tx *audit.Tx) error {
+		var id int64
+		p := campaigns.ClosePayload{Campaign: campaign}
+		if err := tx.QueryRow(ctx, `SELECT c.id, count(CASE WHEN i.decision <> '' THEN 1 END), count(CASE WHEN i.decision = '' THEN 1 END)
+			FROM campaigns c JOIN campaign_items i ON i.campaign_id = c.id WHERE c.name = ? GROUP BY c.id`, campaign).Scan(&id, &p.Decided, &p.NoResponse); err != nil {
+			return err
+		}
+		ev, err := tx.Append(ctx, actor, campaigns.EventClose, p)
+		if err != nil {
+			return err
+		}
+		seq = ev.Seq
+		at := ev.At.UTC().Format("2006-01-02T15:04:05.000000Z")
+		if _, err := tx.Exec(ctx, `UPDATE campaigns SET status = 'closed', closed_at = ?, closed_by = ?, close_seq = ? WHERE id = ?`, at, actor, ev.Seq, id); err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, `UPDATE campaign_items SET decision = ?, reason = '', decided_by = '', decided_at = ?, decision_seq = ?
+			WHERE campaign_id = ? AND decision = ''`, string(campaigns.NoResponse), at, ev.Seq, id)
+		return err
+	})
+	return seq, err
+}

@@ -118,7 +118,7 @@ nhi verify --report DIR. See docs/report.md.`,
 	f.BoolVar(&force, "force", false, "replace an earlier bundle in --out")
 	f.BoolVar(&excel, "excel", false, "start each CSV table with a UTF-8 byte order mark, so Excel reads non-ASCII names right")
 	f.StringVar(&generatedAt, "generated-at", "", "generation time the report states, RFC 3339 (default now, UTC; not before the report's last event)")
-	f.StringVar(&signer, "signer", "", "who attests the report (default the actor: --as, NHI_REVIEWER, git user.email)")
+	f.Var(personFlag{&signer, "leave --signer out (then the actor: --as, NHI_REVIEWER, else git's user.email)"}, "signer", "who attests the report (default the actor: --as, NHI_REVIEWER, git user.email)")
 	f.StringVar(&keyPath, "sign-with", "", "sign manifest.json with this SSH key: a private key file (Ed25519, ECDSA or RSA), or a public key whose private half is in ssh-agent; passphrase from "+passphraseEnv+" or the terminal")
 	// --sign was the flag's name before it took what nhi decide's does;
 	// scripts keep it.

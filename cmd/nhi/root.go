@@ -144,7 +144,7 @@ Run nhi with no command to open the terminal UI on the evidence file.`,
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.PersistentFlags().StringVar(&a.db, "db", defaultDB(), "evidence file, or a PostgreSQL URL (postgres://…; env NHI_DB)")
-	root.PersistentFlags().StringVar(&a.as, "as", "", "who is acting, for the event log (env NHI_REVIEWER; default git user.email)")
+	root.PersistentFlags().Var(actorFlag(&a.as), "as", "who is acting, for the event log (env NHI_REVIEWER; default git user.email)")
 	root.Flags().BoolVar(&a.readOnly, "readonly", false, "open the terminal UI without any way to write")
 	root.Flags().StringVar(&a.campaign, "campaign", "", "open the terminal UI on a campaign: your items in it, to decide")
 	root.Flags().StringVar(&a.sign.keyPath, "sign-with", "", "sign the UI's decisions with this SSH key: a private key file, or a public key whose private half is in ssh-agent (env "+signingKeyEnv+")")
@@ -177,6 +177,35 @@ Run nhi with no command to open the terminal UI on the evidence file.`,
 	addCompletions(root, a)
 	markReadsOnly(root)
 	return root, a
+}
+
+// personFlag is a flag that names a person: --as, who is acting, and
+// export's --signer, who attests. A value given empty (or blank) is a
+// usage error naming the flag, never read as the flag left out: a script
+// that passes an empty variable means to name someone, and falling back
+// to the default (NHI_REVIEWER, git's user.email) would record someone
+// else as having decided or attested. An empty NHI_REVIEWER is unset, as
+// for any variable (audit.ResolveActorSource; docs/people.md, "The actor
+// is a person"). leftOut says what leaving the flag out does.
+type personFlag struct {
+	name    *string
+	leftOut string
+}
+
+// actorFlag is --as.
+func actorFlag(name *string) personFlag {
+	return personFlag{name, "leave --as out (then NHI_REVIEWER, else git's user.email)"}
+}
+
+func (f personFlag) String() string { return *f.name }
+func (f personFlag) Type() string   { return "string" }
+
+func (f personFlag) Set(v string) error {
+	if strings.TrimSpace(v) == "" {
+		return errors.New("an empty name is no one, and nhi puts no one else in its place: name someone, or " + f.leftOut)
+	}
+	*f.name = v
+	return nil
 }
 
 // wrapArgs turns every positional-argument error into a usage error, so a
