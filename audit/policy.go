@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -443,22 +444,83 @@ func didYouMean(s string, known []string) string {
 	return ""
 }
 
-// Nearest is the name of known closest to s — case aside, at most two
-// edits away, or one s is a prefix of — or "" when none is: the "did you
-// mean" of commands, policy keys and campaign names.
+// Nearest is the name of known closest to s, as NearestAll finds them
+// (the first, where several are as near), or "" when none is: the "did
+// you mean" of commands, help topics, flags, policy keys and campaign
+// names.
 func Nearest(s string, known []string) string {
-	best, dist := "", 3
+	if near := NearestAll(s, known); len(near) > 0 {
+		return near[0]
+	}
+	return ""
+}
+
+// NearestAll is every name of known as near to s as the nearest is, in
+// known's order, or none. A name is near when it is a typo of s away,
+// case aside (typoLimit), or s is a prefix of it (counted as far as a
+// typo may be): "identites" and "campain" are one edit from identities
+// and campaign, "shwo" one transposition from show, "snap" the start of
+// snapshot; "foo" is two edits from log, as many as it has letters but
+// one, and no typo of it.
+func NearestAll(s string, known []string) []string {
 	low := strings.ToLower(s)
+	limit := typoLimit(low)
+	best := limit + 1
+	var near []string
 	for _, k := range known {
-		d := nameDistance(low, strings.ToLower(k))
-		if d >= dist && low != "" && strings.HasPrefix(strings.ToLower(k), low) {
-			d = 2
+		lk := strings.ToLower(k)
+		d := typoDistance(low, lk)
+		if d > limit && low != "" && strings.HasPrefix(lk, low) {
+			d = limit
 		}
-		if d < dist {
-			best, dist = k, d
+		switch {
+		case d > limit:
+		case d < best:
+			best, near = d, []string{k}
+		case d == best:
+			near = append(near, k)
 		}
 	}
-	return best
+	return near
+}
+
+// typoLimit is how many edits make a typo of s: one in a word of up to
+// four letters, two in a longer one. Two edits in three letters are
+// another word.
+func typoLimit(s string) int {
+	if utf8.RuneCountInString(s) <= 4 {
+		return 1
+	}
+	return 2
+}
+
+// typoDistance is the number of edits from a to b: a letter left out,
+// added, changed, or two side by side swapped (optimal string alignment;
+// a swap is one typo, where Levenshtein's distance counts it two).
+func typoDistance(a, b string) int {
+	ra, rb := []rune(a), []rune(b)
+	// d[i][j] is the distance from ra[:i] to rb[:j]; three rows suffice.
+	prev2 := make([]int, len(rb)+1)
+	prev := make([]int, len(rb)+1)
+	cur := make([]int, len(rb)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(ra); i++ {
+		cur[0] = i
+		for j := 1; j <= len(rb); j++ {
+			cost := 1
+			if ra[i-1] == rb[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+			if i > 1 && j > 1 && ra[i-1] == rb[j-2] && ra[i-2] == rb[j-1] {
+				cur[j] = min(cur[j], prev2[j-2]+1)
+			}
+		}
+		prev2, prev, cur = prev, cur, prev2
+	}
+	return prev[len(rb)]
 }
 
 // fileReview is the review section as written in a policy file.

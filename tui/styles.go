@@ -1,6 +1,40 @@
 package tui
 
-import "github.com/charmbracelet/lipgloss"
+import (
+	"os"
+	"sync"
+
+	"github.com/charmbracelet/lipgloss"
+	"github.com/muesli/termenv"
+
+	"github.com/nhi-audit/nhi/tui/quietinit"
+)
+
+// Bubble Tea's init has run, with TERM "dumb" (quietinit): the terminal
+// was not asked for its background colour. The user's TERM is back, and
+// termenv's default output, whose colour profile it read then, is made
+// anew. lipgloss took Bubble Tea's answer, dark, without asking:
+// askBackground asks for real, when the UI starts.
+func init() {
+	quietinit.Restore()
+	termenv.SetDefaultOutput(termenv.NewOutput(os.Stdout))
+}
+
+// background is askBackground's: the terminal is asked once a process.
+var background sync.Once
+
+// askBackground asks the terminal for its background colour, for the
+// adaptive colours below, and tells lipgloss the answer. tui.Run calls it
+// before Bubble Tea starts reading the input: termenv reads the answer
+// from standard input, and would wait its 5 s for it behind Bubble Tea's
+// reader. A terminal that never answers (or standard output that is no
+// terminal) leaves lipgloss's guess, dark, as before. No other command
+// asks: nothing else of nhi's renders these colours.
+func askBackground() {
+	background.Do(func() {
+		lipgloss.SetHasDarkBackground(lipgloss.DefaultRenderer().Output().HasDarkBackground())
+	})
+}
 
 // Colours adapt to light and dark terminals. lipgloss asks termenv for the
 // terminal's profile, so NO_COLOR, dumb terminals and pipes get plain text:

@@ -238,8 +238,8 @@ func (m *Model) loaded(msg identitiesLoadedMsg) {
 // stops it instead of waiting for it.
 func Run(ctx context.Context, snap *audit.Snapshot, ids []audit.Identity, opts Options) error {
 	// Ask the terminal for its background colour (for the adaptive colours)
-	// now, before Bubble Tea starts reading the input.
-	lipgloss.HasDarkBackground()
+	// now, before Bubble Tea starts reading the input (styles.go).
+	askBackground()
 	defer limitMemory()()
 	opts.ASCII = opts.ASCII || asciiLocale()
 	m := New(snap, ids, opts)

@@ -333,7 +333,8 @@ func Export(ctx context.Context, st *audit.Store, name, dir string, opts ExportO
 	if err != nil {
 		return nil, err
 	}
-	if err := checkOut(abs, opts.Force); err != nil {
+	o := outPath{abs: abs, given: dir}
+	if err := checkOut(o, opts.Force); err != nil {
 		return nil, err
 	}
 	if opts.Key != nil {
@@ -347,7 +348,7 @@ func Export(ctx context.Context, st *audit.Store, name, dir string, opts ExportO
 	}
 	defer r.close()
 	var out *Exported
-	err = writeDir(abs, opts.Force, func(tmp string) error {
+	err = writeDir(o, opts.Force, func(tmp string) error {
 		create := func(name string) (io.WriteCloser, error) {
 			f, err := os.OpenFile(filepath.Join(tmp, name), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
 			if err != nil {
@@ -395,21 +396,57 @@ func (s *syncFile) Close() error {
 	return s.f.Close()
 }
 
+// outPath is the folder a bundle is written to: abs, where it is written,
+// and given, the path as the user gave it, which the errors name. Never
+// the temporary folder beside it: that is nhi's, and gone by the time the
+// user reads the error.
+type outPath struct{ abs, given string }
+
+// show is p, o.abs or a folder above it, as the user would name it: by
+// the path they gave, where it reaches that far, else whole.
+func (o outPath) show(p string) string {
+	g := filepath.Clean(o.given)
+	for a := o.abs; g != "." && filepath.Base(g) != ".."; a, g = filepath.Dir(a), filepath.Dir(g) {
+		if a == p {
+			return g
+		}
+		if a == filepath.Dir(a) || g == filepath.Dir(g) {
+			break
+		}
+	}
+	return p
+}
+
+// reason is what the operating system said of err, without the path (and
+// the temporary folder) it names.
+func reason(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	var le *os.LinkError
+	if errors.As(err, &le) {
+		return le.Err
+	}
+	return err
+}
+
 // checkOut refuses an output folder that cannot take the bundle. Folders
 // above it that do not exist yet are created when the bundle is written
 // (makeParents), as the docs' `--out evidence/2026-Q4` in a new folder
 // expects; a file where a folder should be is refused.
-func checkOut(dir string, force bool) error {
+func checkOut(o outPath, force bool) error {
+	dir, given := o.abs, o.given
 	for p := filepath.Dir(dir); ; p = filepath.Dir(p) {
 		fi, err := os.Stat(p)
-		if errors.Is(err, fs.ErrNotExist) && p != filepath.Dir(p) {
-			continue
+		if (errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR)) && p != filepath.Dir(p) {
+			continue // a file above it is named when the walk reaches it
 		}
 		if err != nil {
-			return fmt.Errorf("cannot write %s: %w", dir, err)
+			return fmt.Errorf("cannot write %s: %s: %w", given, o.show(p), reason(err))
 		}
 		if !fi.IsDir() {
-			return fmt.Errorf("cannot write %s: %s is a file, not a folder", dir, p)
+			return fmt.Errorf("cannot write %s: %s is a file, not a folder; choose another folder", given, o.show(p))
 		}
 		break
 	}
@@ -418,34 +455,39 @@ func checkOut(dir string, force bool) error {
 		return nil
 	}
 	if err != nil {
-		return fmt.Errorf("cannot write %s: %w", dir, err)
+		return fmt.Errorf("cannot write %s: %w", given, reason(err))
 	}
 	if !fi.IsDir() {
-		return fmt.Errorf("cannot write %s: it is a file, not a folder", dir)
+		return fmt.Errorf("cannot write %s: it is a file, not a folder", given)
 	}
 	entries, err := os.ReadDir(dir)
 	if err != nil {
-		return fmt.Errorf("cannot write %s: %w", dir, err)
+		return fmt.Errorf("cannot write %s: %w", given, reason(err))
 	}
 	if len(entries) == 0 {
 		return nil
 	}
 	if !force {
-		return fmt.Errorf("%w: %s holds %s; choose a new folder, or pass --force to replace an earlier bundle", ErrNotEmpty, dir, audit.Counted(len(entries), "file", "files"))
+		return fmt.Errorf("%w: %s holds %s; choose a new folder, or pass --force to replace an earlier bundle", ErrNotEmpty, given, audit.Counted(len(entries), "file", "files"))
 	}
 	if _, err := os.Stat(filepath.Join(dir, FileManifest)); err != nil {
-		return fmt.Errorf("%w: %s holds files but no %s, so it is not an earlier bundle; --force only replaces a bundle, choose another folder", ErrNotEmpty, dir, FileManifest)
+		return fmt.Errorf("%w: %s holds files but no %s, so it is not an earlier bundle; --force only replaces a bundle, choose another folder", ErrNotEmpty, given, FileManifest)
 	}
 	return nil
 }
 
 // writeDir has fill write the bundle into a new temporary folder beside
-// dir, then renames it to dir, replacing an empty folder or (force) an
+// o, then renames it to o, replacing an empty folder or (force) an
 // earlier bundle. On any failure the temporary folder is removed.
-func writeDir(dir string, force bool, fill func(tmp string) error) (err error) {
+func writeDir(o outPath, force bool, fill func(tmp string) error) (err error) {
+	dir, given := o.abs, o.given
 	made, err := makeParents(filepath.Dir(dir))
 	if err != nil {
-		return fmt.Errorf("cannot write %s: %w", dir, err)
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			return fmt.Errorf("cannot write %s: cannot create the folder %s (%w); create it, or choose a folder you can write", given, o.show(pe.Path), pe.Err)
+		}
+		return fmt.Errorf("cannot write %s: %w", given, err)
 	}
 	defer func() {
 		if err != nil {
@@ -458,7 +500,9 @@ func writeDir(dir string, force bool, fill func(tmp string) error) (err error) {
 	removeAbandoned(dir)
 	tmp, err := os.MkdirTemp(filepath.Dir(dir), tmpPrefix(dir)+strconv.Itoa(os.Getpid())+"-")
 	if err != nil {
-		return fmt.Errorf("cannot write %s: %w", dir, err)
+		// The bundle is written beside dir first: dir's folder must take
+		// a new folder.
+		return fmt.Errorf("cannot write %s: cannot create a folder in %s (%w); choose a folder you can write", given, o.show(filepath.Dir(dir)), reason(err))
 	}
 	defer func() {
 		if err != nil {
@@ -476,21 +520,21 @@ func writeDir(dir string, force bool, fill func(tmp string) error) (err error) {
 	}
 	// The folder may have changed since checkOut: check again, then move
 	// what is there aside, the new bundle in, and the old one away.
-	if err := checkOut(dir, force); err != nil {
+	if err := checkOut(o, force); err != nil {
 		return err
 	}
 	old := ""
 	if _, statErr := os.Stat(dir); statErr == nil {
 		old = tmp + ".old"
 		if err := os.Rename(dir, old); err != nil {
-			return fmt.Errorf("cannot replace %s: %w", dir, err)
+			return fmt.Errorf("cannot replace %s: %w; it is as it was", given, reason(err))
 		}
 	}
 	if err := os.Rename(tmp, dir); err != nil {
 		if old != "" {
 			_ = os.Rename(old, dir)
 		}
-		return fmt.Errorf("cannot write %s: %w", dir, err)
+		return fmt.Errorf("cannot write %s: %w", given, reason(err))
 	}
 	if old != "" {
 		_ = os.RemoveAll(old)

@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -239,5 +241,32 @@ func keygenVerifies(t *testing.T, keygen, allowed, out string) {
 	cmd.Stdin = bytes.NewReader(manifest)
 	if b, err := cmd.CombinedOutput(); err != nil || !strings.Contains(string(b), "Good") {
 		t.Fatalf("ssh-keygen -Y verify: %v\n%s", err, b)
+	}
+}
+
+// TestExportWhereItCannotCreateNamesTheOut: an export into a folder it
+// cannot create names the path the user gave and what to do, never the
+// temporary folder it writes the bundle into first (nhi's, and gone by
+// then), nor the path made absolute. sys is a link to /sys, where nobody
+// creates a folder, root neither.
+func TestExportWhereItCannotCreateNamesTheOut(t *testing.T) {
+	t.Parallel()
+	if err := os.Mkdir("/sys/nhi-test", 0o755); err == nil || !errors.Is(err, fs.ErrPermission) {
+		os.Remove("/sys/nhi-test")
+		t.Skipf("no /sys that refuses a new folder here: %v", err)
+	}
+	db := demoCopy(t)
+	dir := t.TempDir()
+	if err := os.Symlink("/sys", filepath.Join(dir, "sys")); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ out, says string }{
+		{"sys/bundle", "cannot write sys/bundle: cannot create a folder in sys (operation not permitted); choose a folder you can write"},
+		{"sys/q4/bundle", "cannot write sys/q4/bundle: cannot create the folder sys/q4 (operation not permitted); create it, or choose a folder you can write"},
+	} {
+		stderr, code := runIn(t, dir, nil, "export", "demo-deploy-keys", "--out", c.out, "--db", db)
+		if code != 1 || stderr != "nhi: "+c.says+"\n" {
+			t.Errorf("nhi export --out %s: exit %d, said\n%s\nwant exit 1, saying\n%s", c.out, code, stderr, c.says)
+		}
 	}
 }

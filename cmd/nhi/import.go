@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
-	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -56,22 +54,13 @@ The columns and formats are described in docs/import.md.`,
 			// The file is read as a stream twice: checked whole, then
 			// recorded (importer.ParseFrom).
 			file := path
-			open := func() (io.ReadCloser, error) {
-				f, err := os.Open(file)
-				if errors.Is(err, fs.ErrNotExist) {
-					return nil, fmt.Errorf("%s does not exist", file)
-				}
-				if err != nil {
-					return nil, fmt.Errorf("cannot read %s: %w", file, err)
-				}
-				return importFile{f, file}, nil
-			}
+			open := func() (io.ReadCloser, error) { return openInput(file, "CSV UTF-8 or JSON") }
 			if abs, err := filepath.Abs(path); err == nil {
 				path = abs
 			}
 			pop, err := importer.ParseFrom(open, opts)
 			if err != nil {
-				return err
+				return asInputError(err)
 			}
 			return a.importPopulation(cmd.Context(), pop, path, dryRun)
 		},
@@ -83,20 +72,6 @@ The columns and formats are described in docs/import.md.`,
 	f.BoolVar(&dryRun, "dry-run", false, "read and check the file, say what would change; record nothing")
 	interruptedNote(cmd, "nothing of the file is current (a snapshot it began is closed as failed, never current: nhi snapshots); run the same command again")
 	return cmd
-}
-
-// importFile is a file being imported, whose read errors name it.
-type importFile struct {
-	*os.File
-	name string
-}
-
-func (f importFile) Read(p []byte) (int, error) {
-	n, err := f.File.Read(p)
-	if err != nil && !errors.Is(err, io.EOF) {
-		err = fmt.Errorf("cannot read %s: %w", f.name, err)
-	}
-	return n, err
 }
 
 // importPopulation records pop as a snapshot (or with dryRun only says

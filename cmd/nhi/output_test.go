@@ -2,10 +2,13 @@ package main
 
 import (
 	"io"
+	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/spf13/cobra"
+
+	"github.com/nhi-audit/nhi/audit"
 )
 
 // TestEveryJSONCommandTakesOutput: a kubectl or gh user types -o json on
@@ -47,7 +50,7 @@ func TestOutputJSONIsTheJSONFlag(t *testing.T) {
 		{[]string{"diff"}, "text", false},
 		{[]string{"people", "list"}, "table", false},
 		{[]string{"offboard", "--pending"}, "text", true},
-		{[]string{"policy", "show"}, "text", false},
+		{[]string{"policy", "show"}, "yaml", false},
 		{[]string{"exception", "list", "demo-deploy-keys"}, "table", true},
 		{[]string{"campaign", "sample", "demo-deploy-keys", "--size", "2", "--seed", "s"}, "text", false},
 	} {
@@ -62,11 +65,39 @@ func TestOutputJSONIsTheJSONFlag(t *testing.T) {
 			t.Errorf("nhi %s: -o %s printed\n%.300s\nwant the default\n%.300s", name, c.text, o, d)
 		}
 		args := append([]string{"--db", db}, c.args...)
+		if c.text != "yaml" {
+			refused(t, 2, `unknown output format "yaml": use one of `+c.text, append(args, "-o", "yaml")...)
+		}
 		formats := c.text + ", json"
 		if c.wide {
 			formats = c.text + ", wide, json"
 		}
-		refused(t, 2, `unknown output format "yaml": use one of `+formats, append(args, "-o", "yaml")...)
+		refused(t, 2, `unknown output format "xml": use one of `+formats, append(args, "-o", "xml")...)
 		refused(t, 2, "--json and -o "+c.text+" say different things", append(args, "--json", "-o", c.text)...)
+	}
+}
+
+// TestPolicyShowTakesYAML: nhi policy show prints YAML, and -o yaml says
+// so, as kubectl's -o yaml does: it prints what no flag prints, a file
+// policy set takes back; -o text, the format's name before, prints the
+// same; the help names yaml and json.
+func TestPolicyShowTakesYAML(t *testing.T) {
+	t.Parallel()
+	db := demoCopy(t)
+	plain := ok(t, "policy", "show", "--db", db).stdout
+	y := ok(t, "policy", "show", "--db", db, "-o", "yaml").stdout
+	if y != plain || !strings.Contains(y, "version: ") {
+		t.Errorf("-o yaml printed\n%.300s\nwant what no flag prints\n%.300s", y, plain)
+	}
+	if p, err := audit.ParsePolicy([]byte(y)); err != nil {
+		t.Errorf("-o yaml printed no policy: %v", err)
+	} else if d := ok(t, "policy", "show", "--db", db, "-o", "json").stdout; !strings.Contains(d, `"version": `+strconv.Itoa(p.Version)) {
+		t.Errorf("-o json printed another policy than -o yaml:\n%.300s", d)
+	}
+	if txt := ok(t, "policy", "show", "--db", db, "--output", "text").stdout; txt != plain {
+		t.Errorf("-o text printed\n%.300s\nwant what no flag prints", txt)
+	}
+	if h := ok(t, "policy", "show", "--help").stdout; !strings.Contains(h, "yaml (the default) or json") {
+		t.Errorf("the help does not name -o's formats:\n%s", h)
 	}
 }

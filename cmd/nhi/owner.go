@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -112,18 +111,14 @@ standard input.`,
   nhi owner import owners.csv`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			var r io.Reader = a.stdin
-			if args[0] != "-" {
-				f, err := os.Open(args[0])
-				if err != nil {
-					return fmt.Errorf("cannot read the owners file: %w", err)
-				}
-				defer f.Close()
-				r = f
-			}
-			rows, err := readOwnerCSV(r, args[0])
+			r, err := openInputArg(a.stdin, args[0], "CSV UTF-8")
 			if err != nil {
 				return err
+			}
+			defer r.Close()
+			rows, err := readOwnerCSV(r, args[0])
+			if err != nil {
+				return asInputError(err)
 			}
 			st, actor, err := a.openAs(cmd.Context(), audit.OpenOptions{ReadOnly: dryRun})
 			if err != nil {

@@ -2,8 +2,6 @@ package main
 
 import (
 	"fmt"
-	"io"
-	"os"
 	"strings"
 	"text/tabwriter"
 
@@ -49,18 +47,14 @@ the file are kept. "-" reads standard input.`,
   nhi people import people.csv`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			var r io.Reader = a.stdin
-			if args[0] != "-" {
-				f, err := os.Open(args[0])
-				if err != nil {
-					return fmt.Errorf("cannot read the people file: %w", err)
-				}
-				defer f.Close()
-				r = f
-			}
-			in, err := audit.ReadPeopleCSV(r, args[0])
+			r, err := openInputArg(a.stdin, args[0], "CSV UTF-8")
 			if err != nil {
 				return err
+			}
+			defer r.Close()
+			in, err := audit.ReadPeopleCSV(r, args[0])
+			if err != nil {
+				return asInputError(err)
 			}
 			st, actor, err := a.openAs(cmd.Context(), audit.OpenOptions{ReadOnly: dryRun, Create: !dryRun})
 			if err != nil {

@@ -21,12 +21,17 @@ campaigns' exceptions last and whether a second person approves them
 is in force until one is set; setting one is an event in the log, and each
 snapshot keeps the policy it was taken under.` + "\n" + policyHelp(),
 	}
-	out := textOrJSON("text")
+	// The policy prints as YAML, and -o names it so, as kubectl's does;
+	// -o text, its name before, still prints it.
+	out := textOrJSON("yaml")
 	show := &cobra.Command{
 		Use:   "show",
 		Short: "Print the policy in force (YAML; a template for `policy set`)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if out.format == "text" {
+				out.format = "yaml"
+			}
 			asJSON, err := out.wantJSON(cmd)
 			if err != nil {
 				return err

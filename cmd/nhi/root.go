@@ -313,17 +313,22 @@ func flagSuggestion(cmd *cobra.Command, err error) error {
 }
 
 // unknownCommand refuses arguments to a command that takes none but has
-// subcommands, naming the closest subcommands as cobra's own suggestions do
-// (prefixes and edit distance 2).
+// subcommands, naming the nearest subcommands as flags, topics and policy
+// keys are named (audit.NearestAll: a typo away, or a prefix). cobra's
+// own suggestions (SuggestionsFor) take any name two edits away, however
+// short the word: nhi foo suggested log.
 func unknownCommand(cmd *cobra.Command, args []string) error {
 	if len(args) == 0 {
 		return nil
 	}
 	msg := fmt.Sprintf("unknown command %q for %q", args[0], cmd.CommandPath())
-	if cmd.SuggestionsMinimumDistance <= 0 {
-		cmd.SuggestionsMinimumDistance = 2
+	var names []string
+	for _, c := range cmd.Commands() {
+		if c.IsAvailableCommand() {
+			names = append(names, c.Name())
+		}
 	}
-	if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
+	if s := audit.NearestAll(args[0], names); len(s) > 0 {
 		msg += "; did you mean " + strings.Join(s, " or ") + "?"
 	}
 	return errors.New(msg)
