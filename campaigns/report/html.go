@@ -37,6 +37,7 @@ var htmlTemplate = template.Must(template.New("report").Funcs(template.FuncMap{
 	"tablesAgree":    func() string { return tablesAgree },
 	"count":          func(r *Report, name string) int { return r.count(tableNamed[name]) },
 	"counted":        audit.Counted,
+	"at":             keepDates,
 }).Parse(htmlSource))
 
 // pageRows is how many rows of each long table (the register, the
@@ -87,13 +88,89 @@ func (r *Report) WriteHTML(out io.Writer) error {
 // template.HTMLEscapeString, every class and tag is nhi's own.
 type htmlRows struct{ *bufio.Writer }
 
-// text writes s escaped, or "—" when it is empty.
+// text writes s escaped, each date and time in it kept whole
+// (keepDates), or "—" when it is empty.
 func (w *htmlRows) text(s string) {
 	if s == "" {
 		w.WriteString("—")
 		return
 	}
-	w.WriteString(template.HTMLEscapeString(s))
+	writeDated(w.Writer, s)
+}
+
+// keepDates is s escaped, each date ("2026-12-04") or time
+// ("2026-12-04T18:54:32Z") in it inside a <time> element, which the page
+// keeps on one line: a narrow column broke a time at its date's hyphen,
+// "2026-12-" above "04T18:54:32Z", which reads as two values. For the
+// template's values: times, and text that may hold one (a note, a finding's
+// explanation, a verification's reason).
+func keepDates(s string) template.HTML {
+	var b strings.Builder
+	writeDated(&b, s)
+	return template.HTML(b.String())
+}
+
+// writeDated writes s as keepDates returns it.
+func writeDated(w io.StringWriter, s string) {
+	for {
+		i, n := nextDate(s)
+		if n == 0 {
+			w.WriteString(template.HTMLEscapeString(s))
+			return
+		}
+		w.WriteString(template.HTMLEscapeString(s[:i]))
+		w.WriteString("<time>") // digits, - T : . Z: nothing to escape
+		w.WriteString(s[i : i+n])
+		w.WriteString("</time>")
+		s = s[i+n:]
+	}
+}
+
+// nextDate finds the first date in s that stands alone (no digit right
+// before or after it), with the time of day that follows it: its start
+// and length, 0 when there is none.
+func nextDate(s string) (int, int) {
+	for from := 0; ; {
+		k := strings.IndexByte(s[from:], '-')
+		if k < 0 {
+			return 0, 0
+		}
+		i := from + k - 4 // a date's first hyphen is its fifth byte
+		from += k + 1
+		if i < 0 || i+10 > len(s) || !isDate(s[i:i+10]) || i > 0 && isDigit(s[i-1]) {
+			continue
+		}
+		n := 10
+		if t := s[i+10:]; len(t) >= 10 && t[0] == 'T' && isClock(t[1:9]) {
+			n += 9
+			for n < len(s)-i && (isDigit(s[i+n]) || s[i+n] == '.' && n == 19) {
+				n++
+			}
+			if i+n < len(s) && s[i+n] == 'Z' {
+				n++
+			}
+		}
+		if i+n < len(s) && isDigit(s[i+n]) {
+			continue
+		}
+		return i, n
+	}
+}
+
+func isDigit(c byte) bool { return '0' <= c && c <= '9' }
+
+// isClock is whether s is a time of day as hh:mm:ss.
+func isClock(s string) bool {
+	for i := range len(s) {
+		if c := s[i]; i == 2 || i == 5 {
+			if c != ':' {
+				return false
+			}
+		} else if !isDigit(c) {
+			return false
+		}
+	}
+	return len(s) == 8
 }
 
 // cell writes <td class=...>s</td>.
@@ -119,9 +196,9 @@ func (w *htmlRows) time(s string) {
 			w.text(s[:i-10]) // "closed "
 		}
 		w.WriteString(`<span class="day">`)
-		w.text(s[i-10 : i])
+		w.WriteString(s[i-10 : i]) // a date: nothing to escape
 		w.WriteString("</span><wbr>")
-		w.text(s[i:])
+		w.WriteString(template.HTMLEscapeString(s[i:]))
 	} else {
 		w.text(s)
 	}

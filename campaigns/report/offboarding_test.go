@@ -105,7 +105,7 @@ func TestOffboardingSummary(t *testing.T) {
 	if !strings.Contains(html.String(), `<section id="offboarding">`) || !strings.Contains(html.String(), "a credential of the leaver&#39;s that may still work") {
 		t.Errorf("report.html lacks the summary")
 	}
-	if !strings.Contains(html.String(), "<h3>could read (1)</h3>") || !strings.Contains(html.String(), `, replacement <span class="mono">SHA256:new2</span>`) {
+	if !strings.Contains(html.String(), "<h3>could read (1)</h3>") || !strings.Contains(html.String(), `, replacement <span class="mono">SHA256:<wbr>new2</span>`) {
 		t.Errorf("report.html lacks the groups or the replacement")
 	}
 	if r.Offboarding == nil || r.Offboarding.Remaining != 4 || r.Offboarding.Person != "ana@acme.test" || r.Offboarding.Items[3].Group != audit.RelCouldRead {

@@ -70,6 +70,7 @@ func printCampaign(t *testing.T, n int, more ...audit.SnapshotInfo) *fixture {
 	st := f.Store
 	for _, src := range more {
 		f.Source = src
+		f.Reach = &awsReach
 		f.Snapshot(t, nil, audit.Observation{ID: audit.IdentityID(src.Source, src.Account, audit.KindAWSIAMRole, "deployer"), Kind: audit.KindAWSIAMRole, Name: "deployer", Scope: src.Account})
 	}
 	w, err := st.BeginSnapshot(ctx, audit.SnapshotInfo{Source: "github", Account: "northwind", APIURL: "https://api.github.com/", ToolVersion: "nhi test"})
@@ -108,10 +109,91 @@ func printCampaign(t *testing.T, n int, more ...audit.SnapshotInfo) *fixture {
 	return f
 }
 
+// awsReach is what the AWS connector records a run of one account reached
+// (connectors/aws: NotCollected, CannotSee), word for word: the report's
+// completeness table holds it.
+var awsReach = audit.Reach{Unit: "accounts", Read: 1, Requests: 8,
+	NotCollected: []string{
+		"IAM Identity Center (SSO) users, permission sets and their account assignments",
+		"IAM Roles Anywhere trust anchors and profiles",
+		"service-specific credentials (CodeCommit, Amazon Keyspaces), IAM SSH public keys and X.509 signing certificates of IAM users",
+		"resource-based policies that grant other accounts or principals access (S3 buckets, KMS keys, SNS topics, SQS queues, Lambda functions)",
+		"secrets kept in Secrets Manager or SSM Parameter Store",
+	},
+	CannotSee: []string{
+		"temporary credentials STS already issued: sessions of assumed roles and federated users last until they expire, and IAM lists none of them",
+		"secret access keys: only key IDs are read, never a secret",
+	}}
+
+// printOffboarding is a closed offboarding of a leaver as the demo has
+// one: secrets of the repositories she could write to and deploy keys
+// she added, with long names and IDs, each transferred, rotated,
+// decommissioned, kept in bulk or left without a response, and a note.
+// It returns the campaign's name.
+func printOffboarding(t *testing.T, n int) (*fixture, string) {
+	t.Helper()
+	f := &fixture{Evidence: campaignstest.New(t, "2026-11-02T10:00:00Z"), t: t}
+	st := f.Store
+	const manager, heir = "dan.okonkwo-whitfield@northwind.example", "carmen.delgado-ruiz@northwind.example"
+	f.must(st.SetPeople(ctx, "hr", audit.PeopleImport{People: []audit.Person{
+		{Email: "alice.smith@northwind.example", GitHub: "alice-smith", Status: audit.PersonLeft, LeftAt: "2026-10-31", Manager: manager},
+		{Email: manager, GitHub: "dan-ow"}, {Email: heir, GitHub: "carmen-dr"}, {Email: "ciso@northwind.example", GitHub: "ciso-nw"},
+	}}, false))
+	var obs []audit.Observation
+	names := []string{"AWS_SECRET_ACCESS_KEY", "ARTIFACTORY_PASSWORD", "SENTRY_AUTH_TOKEN"}
+	for i := range n {
+		repo := fmt.Sprintf("northwind/payments-service-%03d", i/4)
+		if i%4 == 3 {
+			obs = append(obs, audit.Observation{ID: audit.IdentityID("github", "northwind", audit.KindGitHubDeployKey, fmt.Sprintf("%s/%d", repo[10:], 80000000+i)),
+				Kind: audit.KindGitHubDeployKey, Name: "deploy-production-eu-west", Scope: repo, Attributes: map[string]string{"added_by": "alice-smith", "fingerprint": fmt.Sprintf("SHA256:k%d", i)}})
+			continue
+		}
+		obs = append(obs, audit.Observation{ID: audit.IdentityID("github", "northwind", audit.KindGitHubActionsSecret, repo+"/"+names[i%4]),
+			Kind: audit.KindGitHubActionsSecret, Name: names[i%4], Scope: repo})
+		f.Principals = append(f.Principals, audit.Principal{Type: audit.PrincipalCollaborator, Scope: repo, Login: "alice-smith", Role: "write"})
+	}
+	f.Snapshot(t, nil, obs...)
+	res, err := campaigns.CreateOffboarding(ctx, st, "ciso@northwind.example", campaigns.OffboardSpec{Person: "alice-smith"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := res.Campaign.Name
+	cam, err := campaigns.Get(ctx, st, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cam.Items) != n {
+		t.Fatalf("the offboarding has %d items, want %d", len(cam.Items), n)
+	}
+	for i, it := range cam.Items {
+		switch f.at(fmt.Sprintf("2026-11-03T09:%02d:%02dZ", i/60, i%60)); i % 5 {
+		case 0:
+			f.must(campaigns.TransferItems(ctx, st, manager, name, []string{it.ID}, heir, "Carmen runs the payments platform now (OPS-2231)"))
+		case 1:
+			f.must(campaigns.Decide(ctx, st, manager, name, it.ID, campaigns.Rotate, "she could read it"))
+		case 2:
+			f.must(campaigns.Decide(ctx, st, manager, name, it.ID, campaigns.Decommission, "unused since the move to OIDC"))
+		}
+	}
+	f.at("2026-11-04T10:00:00Z").must(campaigns.DecideMatching(ctx, st, manager, name, "name:SENTRY_*", campaigns.Keep,
+		"Sentry tokens are scoped to one project each; checked with the payments team (SEC-1043)", false))
+	f.at("2026-11-04T11:00:00Z").must(st.AddNotes(ctx, manager, []string{cam.Items[0].ID},
+		"asked Carmen on 2026-11-04 to confirm the transfer; ticket OPS-2231-follow-up"))
+	f.at("2026-11-05T10:00:00Z").must(campaigns.Close(ctx, st, "ciso@northwind.example", name))
+	return f, name
+}
+
 // printHTML writes the campaign's report.html into a folder and returns its path.
 func printHTML(t *testing.T, f *fixture) string {
 	t.Helper()
-	r, err := report.Build(ctx, f.Store, "2026-Q4", report.Options{GeneratedAt: campaignstest.Time("2026-11-10T09:00:00Z"), Signer: "ciso@northwind.example", Tool: "nhi test"})
+	return printHTMLOf(t, f, "2026-Q4")
+}
+
+// printHTMLOf writes the report.html of the campaign named into a folder
+// and returns its path.
+func printHTMLOf(t *testing.T, f *fixture, name string) string {
+	t.Helper()
+	r, err := report.Build(ctx, f.Store, name, report.Options{GeneratedAt: campaignstest.Time("2026-11-10T09:00:00Z"), Signer: "ciso@northwind.example", Tool: "nhi test"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -195,6 +277,7 @@ function walk(el, skipID) {
 }
 document.querySelectorAll(".id").forEach(e => walk(e, false));
 document.querySelectorAll("td.who").forEach(e => walk(e, true));
+document.querySelectorAll("#offboarding tbody td:nth-child(2)").forEach(e => walk(e, false)); // its identities, IDs and all
 document.body.setAttribute("data-split", JSON.stringify(bad));
 document.body.setAttribute("data-cells", String([...document.querySelectorAll(".id, td.who")].filter(e => e.getClientRects().length).length));
 </script>`
@@ -203,9 +286,20 @@ document.body.setAttribute("data-cells", String([...document.querySelectorAll(".
 // no ID, name, e-mail address or team breaks mid-word
 // ("alice@northw|ind.example"). On paper the long tables name an item
 // without its ID (# leads to it); the screen shows the IDs.
+//
+// The offboarding summary's IDs broke anywhere on paper
+// ("github:northwind:github_actions_secre" above "t:northwind/…"): they
+// break as the register's do now.
 func TestWordsStayWhole(t *testing.T) {
 	bin := chromium(t)
-	path := printHTML(t, printCampaign(t, 60))
+	off, name := printOffboarding(t, 24)
+	for _, rep := range []struct{ name, path string }{{"review", printHTML(t, printCampaign(t, 60))}, {"offboarding", printHTMLOf(t, off, name)}} {
+		wordsStayWhole(t, bin, rep.name, rep.path)
+	}
+}
+
+func wordsStayWhole(t *testing.T, bin, report, path string) {
+	t.Helper()
 	b, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
@@ -214,11 +308,11 @@ func TestWordsStayWhole(t *testing.T) {
 		name, page, window string
 	}{
 		// The print rules, at the printable width of A4 landscape.
-		{"print", strings.Replace(string(b), "@media print {", "@media all { body { width: 277mm; }", 1), "--window-size=1100,800"},
-		{"screen", string(b), "--window-size=1000,800"},
+		{report + ", print", strings.Replace(string(b), "@media print {", "@media all { body { width: 277mm; }", 1), "--window-size=1100,800"},
+		{report + ", screen", string(b), "--window-size=1000,800"},
 	} {
 		page := strings.Replace(layout.page, "</body>", splitScript+"</body>", 1)
-		file := filepath.Join(t.TempDir(), layout.name+".html")
+		file := filepath.Join(t.TempDir(), "words.html")
 		if err := os.WriteFile(file, []byte(page), 0o644); err != nil {
 			t.Fatal(err)
 		}
@@ -308,11 +402,28 @@ document.body.setAttribute("data-fit", JSON.stringify({page: document.documentEl
 // wide. At 600 pixels the bulk decisions' table (a reviewer's address
 // and a filter beside a justification) was 748 pixels wide and widened
 // the page; it scrolls inside its own box now, as do the notes.
+//
+// The completeness table (the AWS connector's words for what it does not
+// collect and cannot see, seven columns) was 709 pixels wide at 600 and
+// cut its last column off at the window's edge; it scrolls in its own box
+// now, as does the integrity section's table of the campaign's events,
+// whose times no longer break to make room. The offboarding summary is
+// checked too: its table is laid out as the register is.
 func TestScreenFits(t *testing.T) {
 	bin := chromium(t)
-	path := printHTML(t, printCampaign(t, 30,
-		audit.SnapshotInfo{Source: "aws", Account: "222222222222", APIURL: "https://iam.amazonaws.com/", ToolVersion: "nhi test",
-			Credential: "arn:aws:iam::222222222222:role/OrganizationAccountAccessRole (assumed by arn:aws:iam::111111111111:user/nhi-auditor)"}))
+	off, name := printOffboarding(t, 24)
+	for _, rep := range []struct{ name, path string }{
+		{"review", printHTML(t, printCampaign(t, 30,
+			audit.SnapshotInfo{Source: "aws", Account: "222222222222", APIURL: "https://iam.amazonaws.com/", ToolVersion: "nhi test",
+				Credential: "arn:aws:iam::222222222222:role/OrganizationAccountAccessRole (assumed by arn:aws:iam::111111111111:user/nhi-auditor)"}))},
+		{"offboarding", printHTMLOf(t, off, name)},
+	} {
+		screenFits(t, bin, rep.name, rep.path)
+	}
+}
+
+func screenFits(t *testing.T, bin, report, path string) {
+	t.Helper()
 	b, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
@@ -322,11 +433,12 @@ func TestScreenFits(t *testing.T) {
 	if err := os.WriteFile(file, []byte(page), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	for _, width := range []int{1200, 800, 600} {
-		dom := string(headless(t, bin, file, fmt.Sprintf("--window-size=%d,1000", width), "--dump-dom"))
+	for _, w := range []int{1200, 800, 600} {
+		width := fmt.Sprintf("%s, %d", report, w)
+		dom := string(headless(t, bin, file, fmt.Sprintf("--window-size=%d,1000", w), "--dump-dom"))
 		m := regexp.MustCompile(`data-fit="([^"]*)"`).FindStringSubmatch(dom)
 		if m == nil {
-			t.Fatalf("%d: the layout script did not run:\n%.500s", width, dom)
+			t.Fatalf("%s: the layout script did not run:\n%.500s", width, dom)
 		}
 		var fit struct {
 			Page, Window, Edge, Hashes int
@@ -336,20 +448,20 @@ func TestScreenFits(t *testing.T) {
 		if err := json.Unmarshal([]byte(strings.NewReplacer("&quot;", `"`, "&amp;", "&", "&lt;", "<", "&gt;", ">").Replace(m[1])), &fit); err != nil {
 			t.Fatal(err)
 		}
-		t.Logf("%d: page %d px wide in a %d px window; narrowest of %d digest cells %.0f px", width, fit.Page, fit.Window, fit.Hashes, fit.Hash)
+		t.Logf("%s: page %d px wide in a %d px window; narrowest of %d digest cells %.0f px", width, fit.Page, fit.Window, fit.Hashes, fit.Hash)
 		if fit.Page > fit.Window {
-			t.Errorf("%d: the page is %d px wide, wider than the %d px window: it scrolls sideways", width, fit.Page, fit.Window)
+			t.Errorf("%s: the page is %d px wide, wider than the %d px window: it scrolls sideways", width, fit.Page, fit.Window)
 		}
 		for i, e := range fit.Wide {
 			if i == 5 {
-				t.Errorf("%d: and %d more", width, len(fit.Wide)-5)
+				t.Errorf("%s: and %d more", width, len(fit.Wide)-5)
 				break
 			}
-			t.Errorf("%d: %s passes the page's right edge (%d px)", width, e, fit.Edge)
+			t.Errorf("%s: %s passes the page's right edge (%d px)", width, e, fit.Edge)
 		}
 		// Two lines of "sha256:" and 64 hex digits at 0.85em monospace.
 		if fit.Hashes < 4 || fit.Hash < 200 {
-			t.Errorf("%d: the narrowest of %d digest cells is %.0f px, want at least 200 (two lines of a SHA-256)", width, fit.Hashes, fit.Hash)
+			t.Errorf("%s: the narrowest of %d digest cells is %.0f px, want at least 200 (two lines of a SHA-256)", width, fit.Hashes, fit.Hash)
 		}
 	}
 }
@@ -432,6 +544,86 @@ func TestCellsHoldTheirText(t *testing.T) {
 					break
 				}
 				t.Errorf("%s, %d: a cell's text runs past its column: %s", report.name, width, s)
+			}
+		}
+	}
+}
+
+// timeScript records, after layout, every date or time in the page's text
+// that does not stay on one line. A time in the long tables' Time column
+// may break between its date and its time of day, never inside either.
+const timeScript = `<script>
+const re = /\d{4}-\d\d-\d\d(T\d\d:\d\d:\d\d(\.\d+)?Z)?/g, split = [];
+let seen = 0;
+const lines = (n, from, to) => { const r = document.createRange(); r.setStart(n, from); r.setEnd(n, to); return new Set([...r.getClientRects()].map(x => Math.round(x.top))).size; };
+const it = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+for (let n = it.nextNode(); n; n = it.nextNode()) {
+  if (!n.parentElement.getClientRects().length) continue;
+  // The Time column writes a date and its time of day as two text nodes.
+  const td = n.parentElement.closest("td"), t = td && td.classList.contains("t") && /^T\d\d:\d\d:\d\dZ$/.test(n.data) ? n : null;
+  if (t) { seen++; if (lines(n, 0, n.data.length) > 1) split.push(td.textContent); continue; }
+  for (let m; (m = re.exec(n.data)); ) {
+    seen++;
+    if (lines(n, m.index, m.index + m[0].length) > 1) {
+      const tab = n.parentElement.closest("table"), th = tab && tab.querySelector("th");
+      split.push(m[0] + (th ? " in the table headed " + JSON.stringify(th.textContent) : " in " + n.parentElement.tagName.toLowerCase()) + ": …" + n.data.slice(Math.max(0, m.index - 30), m.index));
+    }
+  }
+}
+document.body.setAttribute("data-times", JSON.stringify({seen: seen, split: split}));
+</script>`
+
+// TestTimesStayWhole: on a 1280-, 800- or 600-pixel window and on paper,
+// no date or time breaks inside itself, in any table or sentence of a
+// review's report or an offboarding's. At 600 pixels the bulk decisions'
+// and the notes' times broke at their date's hyphen ("2026-11-" above
+// "04T10:00:00Z"), which reads as two values, as did the sources' times,
+// the campaign's events', the offboarding summary's decision times and
+// its effective date, and dates in a note or a finding's explanation.
+func TestTimesStayWhole(t *testing.T) {
+	bin := chromium(t)
+	off, name := printOffboarding(t, 24)
+	review := printCampaign(t, 30, audit.SnapshotInfo{Source: "aws", Account: "222222222222", APIURL: "https://iam.amazonaws.com/", ToolVersion: "nhi test"})
+	review.at("2026-11-09T10:00:00Z").must(review.Store.AddNotes(ctx, "alice.johnson@northwind.example", []string{audit.IdentityID("github", "northwind", audit.KindGitHubDeployKey, "payments-service-000/7000")},
+		"asked the billing team lead on 2026-11-04 whether the nightly export still uses this key (FIN-778)"))
+	for _, rep := range []struct{ name, path string }{{"review", printHTML(t, review)}, {"offboarding", printHTMLOf(t, off, name)}} {
+		b, err := os.ReadFile(rep.path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		print := strings.Replace(string(b), "@media print {", "@media all { body { width: 277mm; }", 1)
+		for _, layout := range []struct{ name, page, window string }{
+			{"1280", string(b), "--window-size=1280,1000"},
+			{"800", string(b), "--window-size=800,1000"},
+			{"600", string(b), "--window-size=600,1000"},
+			{"print", print, "--window-size=1100,800"}, // the print rules, at A4 landscape's printable width
+		} {
+			page := strings.Replace(layout.page, "</body>", timeScript+"</body>", 1)
+			file := filepath.Join(t.TempDir(), "times.html")
+			if err := os.WriteFile(file, []byte(page), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			dom := string(headless(t, bin, file, layout.window, "--dump-dom"))
+			m := regexp.MustCompile(`data-times="([^"]*)"`).FindStringSubmatch(dom)
+			if m == nil {
+				t.Fatalf("%s, %s: the layout script did not run:\n%.500s", rep.name, layout.name, dom)
+			}
+			var times struct {
+				Seen  int
+				Split []string
+			}
+			if err := json.Unmarshal([]byte(strings.NewReplacer("&quot;", `"`, "&amp;", "&", "&lt;", "<", "&gt;", ">").Replace(m[1])), &times); err != nil {
+				t.Fatal(err)
+			}
+			if times.Seen < 20 {
+				t.Fatalf("%s, %s: only %d dates and times were laid out", rep.name, layout.name, times.Seen)
+			}
+			for i, s := range times.Split {
+				if i == 5 {
+					t.Errorf("%s, %s: and %d more", rep.name, layout.name, len(times.Split)-5)
+					break
+				}
+				t.Errorf("%s, %s: a time breaks inside itself: %s", rep.name, layout.name, s)
 			}
 		}
 	}

@@ -52,7 +52,7 @@ func TestSelfCheckCatchesAnEditedCell(t *testing.T) {
 		{"decisions.csv", ",decommission,alice,bob,2026-10-05T14:03:00Z,", ",keep,alice,bob,2026-10-05T14:03:00Z,",
 			`row 7 (github:acme:github_deploy_key:api/104): decision is "keep", report.json says "decommission"`},
 		{"report.html", "<td>unused CI keys</td>", "<td>still deploys</td>",
-			`line 311 is …"026-10-05</span><wbr>T14:03:00Z</td><td>still deploys</td></tr>", but rendered from report.json it is …"026-10-05</span><wbr>T14:03:00Z</td><td>unused CI keys</td></tr>"`},
+			`line 315 is …"026-10-05</span><wbr>T14:03:00Z</td><td>still deploys</td></tr>", but rendered from report.json it is …"026-10-05</span><wbr>T14:03:00Z</td><td>unused CI keys</td></tr>"`},
 	} {
 		t.Run(c.file, func(t *testing.T) {
 			d := editBundle(t, dir, c.file, c.old, c.new)
