@@ -265,7 +265,7 @@ func (d *Directory) Closest(name string, n int) []Person {
 			if local, _, ok := strings.Cut(ck, "@"); ok && !strings.Contains(key, "@") {
 				ck = local // "alise" is compared with alice@acme.com's "alice"
 			}
-			if dist := nameDistance(key, ck); best < 0 || dist < best {
+			if dist := typoDistance(key, ck); best < 0 || dist < best {
 				best = dist
 			}
 		}
@@ -307,28 +307,6 @@ func (d *Directory) Suggest(name string) string {
 		out = append(out, Printable(p.Display()))
 	}
 	return strings.Join(out, " or ")
-}
-
-// nameDistance is the Levenshtein distance between a and b, in runes.
-func nameDistance(a, b string) int {
-	ra, rb := []rune(a), []rune(b)
-	prev := make([]int, len(rb)+1)
-	cur := make([]int, len(rb)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(ra); i++ {
-		cur[0] = i
-		for j := 1; j <= len(rb); j++ {
-			cost := 1
-			if ra[i-1] == rb[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(rb)]
 }
 
 // People reads the directory of people.
