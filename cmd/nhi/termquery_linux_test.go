@@ -69,8 +69,11 @@ func startOnPty(t *testing.T, args ...string) *ptySession {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	t.Cleanup(cancel)
 	cmd := exec.CommandContext(ctx, nhiBinary(t), args...)
-	cmd.Env = append(os.Environ(), "NHI_DB=", "NHI_REVIEWER=", "GITHUB_TOKEN=", "GH_TOKEN=",
-		"TERM=xterm-256color", "COLORTERM=", "NO_COLOR=", "CLICOLOR=", "CLICOLOR_FORCE=", "COLORFGBG=")
+	// CI is cleared too: termenv takes any CI variable to mean "not a
+	// terminal" and asks nothing, so on a CI runner the UI's query would
+	// never be seen and the commands' absence of one would prove nothing.
+	cmd.Env = append(os.Environ(), "NHI_DB=", "NHI_REVIEWER=", "GITHUB_TOKEN=", "GH_TOKEN=", "CI=",
+		"TERM=xterm-256color", "TERM_PROGRAM=", "COLORTERM=", "NO_COLOR=", "CLICOLOR=", "CLICOLOR_FORCE=", "COLORFGBG=")
 	cmd.Dir = t.TempDir()
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = slave, slave, slave
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
