@@ -35,6 +35,12 @@ func TestHelpFilter(t *testing.T) {
 	if r.code != 2 || !strings.Contains(r.stderr, "Run 'nhi help filter' for the filter language.") || strings.Contains(r.stderr, "filter --help") {
 		t.Errorf("a bad filter: exit %d\n%s", r.code, r.stderr)
 	}
+	// A decision: term with no campaign in view is the filter's mistake
+	// too: the hint names nhi help filter, never a command "filter".
+	r = nhi(t, nil, "identities", "--filter", "decision:keep", "--db", campaignDB(t, 1))
+	if r.code != 2 || !strings.Contains(r.stderr, "no campaign in view") || !strings.Contains(r.stderr, "Run 'nhi help filter' for the filter language.") || strings.Contains(r.stderr, "filter --help") {
+		t.Errorf("decision: with no campaign in view: exit %d\n%s", r.code, r.stderr)
+	}
 }
 
 // TestHelpPolicy: nhi help policy names every key and every rule, and a
