@@ -95,9 +95,11 @@ func TestExportThroughCampaigns(t *testing.T) {
 	m := e.model(t, 100, 30, Options{Actor: testActor, ReadOnly: true, Reviewer: campaignsReviewer{e.store}})
 	press(t, m, ":campaigns", "enter", "enter", ":export "+dir, "enter")
 	// The message is long: it wraps at words above the hint bar, whole.
+	// It names the command that checks the bundle against this file.
 	v := m.View()
-	if !strings.HasPrefix(m.flash, "Exported an interim report (still open) of 2025-Q2: 12 files, as of event 2, in ") ||
-		!strings.Contains(v, "\nExported an interim report (still open) of 2025-Q2: 12 files, as of event 2, in\n") {
+	want := "Exported an interim report (still open) of 2025-Q2: 12 files, as of event 2 · check it with nhi verify --report " + dir + " --db " + e.store.Path()
+	if m.flash != want || !strings.Contains(strings.Join(strings.Fields(v), " "), want) ||
+		!strings.Contains(v, "\nExported an interim report (still open) of 2025-Q2: 12 files, as of event 2 · check it with nhi\n") {
 		t.Fatalf("after :export: %q\n%s", m.flash, v)
 	}
 	checkFrame(t, v, 100, 30)
