@@ -105,8 +105,15 @@ type pushViewMsg struct {
 // popViewMsg asks the root to close the view on top.
 type popViewMsg struct{}
 
-func pushView(v view, load tea.Cmd) tea.Cmd {
-	return func() tea.Msg { return pushViewMsg{v, load} }
+// pushView opens v on top of the current view, load run once it is open.
+// The root opens it as soon as the message that asked for it is handled
+// (Model.Update), before the next key: a key typed right behind the one
+// that opened a view is the new view's. (Opened by a command of its own,
+// the view came after the keys queued behind it: ":campaigns", enter,
+// enter opened the detail of the table's row under the campaigns.)
+func (s *state) pushView(v view, load tea.Cmd) tea.Cmd {
+	s.pushes = append(s.pushes, pushViewMsg{v, load})
+	return nil
 }
 
 func popView() tea.Msg { return popViewMsg{} }
@@ -359,6 +366,11 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	open := m.prompt
 	m.byViewKey = false
 	cmd := m.update(msg)
+	for len(m.st.pushes) > 0 { // views it opened (pushView), in order
+		p := m.st.pushes[0]
+		m.st.pushes = m.st.pushes[1:]
+		cmd = tea.Batch(cmd, m.update(p))
+	}
 	if m.prompt != nil && m.prompt != open && !m.promptArmed {
 		// A prompt the user did not open with the key just typed (the
 		// confirmation after an owner, a reason): keys already on their
