@@ -202,3 +202,28 @@ func TestHelpRefusesATopicItDoesNotKnow(t *testing.T) {
 		}
 	}
 }
+
+// TestCampaignShortNamesEverySubcommand: nhi --help lists what nhi
+// campaign does as a list of its commands, which a reader takes for all
+// of them: it left out remind and escalate.
+func TestCampaignShortNamesEverySubcommand(t *testing.T) {
+	t.Parallel()
+	root, _ := newRoot(strings.NewReader(""), io.Discard, io.Discard)
+	for _, c := range root.Commands() {
+		if c.Name() != "campaign" {
+			continue
+		}
+		_, list, _ := strings.Cut(c.Short, ": ")
+		named := map[string]bool{}
+		for _, w := range strings.Split(list, ", ") {
+			named[w] = true
+		}
+		for _, sub := range c.Commands() {
+			if !sub.Hidden && !named[sub.Name()] {
+				t.Errorf("nhi --help says campaign does %q, leaving out %s", list, sub.Name())
+			}
+		}
+		return
+	}
+	t.Fatal("no campaign command")
+}
