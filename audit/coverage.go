@@ -97,6 +97,33 @@ func (w *SnapshotWriter) Scope(r ScopeRead) error {
 	return nil
 }
 
+// Scoped says, before anything is read, that the snapshot records every
+// place it reads in full (Scope), so absence from it is judged by those
+// rows alone even when it records none: a certificate scan whose every
+// endpoint was unreachable looked nowhere. Without it, a snapshot with no
+// rows is judged by its status, a partial one having looked everywhere
+// but its gaps, and the certificates an earlier run found in files were
+// called removed.
+func (w *SnapshotWriter) Scoped() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.done {
+		return fmt.Errorf("snapshot already finished")
+	}
+	if w.scoped {
+		return nil
+	}
+	err := w.ownTx(context.Background(), func(tx *sql.Tx) error {
+		_, err := tx.Exec(`UPDATE snapshots SET scoped = 1 WHERE id = ?`, w.id)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("recording that the snapshot says what it read: %w", err)
+	}
+	w.scoped = true
+	return nil
+}
+
 // SetServer records what answered the run and what the connector says
 // once of it (see Snapshot.ServerVersion, Snapshot.Notes).
 func (w *SnapshotWriter) SetServer(ctx context.Context, version string, notes []string) error {

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	tea "github.com/charmbracelet/bubbletea"
+
 	"github.com/nhi-audit/nhi/campaigns"
 	"github.com/nhi-audit/nhi/campaigns/report"
 )
@@ -95,9 +97,11 @@ func TestExportThroughCampaigns(t *testing.T) {
 	m := e.model(t, 100, 30, Options{Actor: testActor, ReadOnly: true, Reviewer: campaignsReviewer{e.store}})
 	press(t, m, ":campaigns", "enter", "enter", ":export "+dir, "enter")
 	// The message is long: it wraps at words above the hint bar, whole.
+	// It names the command that checks the bundle against this file.
 	v := m.View()
-	if !strings.HasPrefix(m.flash, "Exported an interim report (still open) of 2025-Q2: 12 files, as of event 2, in ") ||
-		!strings.Contains(v, "\nExported an interim report (still open) of 2025-Q2: 12 files, as of event 2, in\n") {
+	want := "Exported an interim report (still open) of 2025-Q2: 12 files, as of event 2 · check it with nhi verify --report " + dir + " --db " + e.store.Path()
+	if m.flash != want || !strings.Contains(strings.Join(strings.Fields(v), " "), want) ||
+		!strings.Contains(v, "\nExported an interim report (still open) of 2025-Q2: 12 files, as of event 2 · check it with nhi\n") {
 		t.Fatalf("after :export: %q\n%s", m.flash, v)
 	}
 	checkFrame(t, v, 100, 30)
@@ -293,4 +297,42 @@ func TestKeepSaysItIsAnException(t *testing.T) {
 		t.Errorf("after K the message does not say %q: %q\n%s", want, m.flash, m.View())
 	}
 	checkFrame(t, m.View(), 100, 30)
+}
+
+// TestKeysTypedAheadGoToTheViewOpened: a key typed right behind the one
+// that opens a view, before anything that key started has run, is the
+// new view's, as at a terminal where keys queue faster than commands
+// run: ":campaigns", enter, enter opened the detail of the table's row
+// under the campaigns (the second enter went to the table), and enter, j
+// moved the table's cursor under the detail.
+func TestKeysTypedAheadGoToTheViewOpened(t *testing.T) {
+	e := newEvidence(t)
+	e.campaign(t, "kind:deploy_key")
+	m := e.model(t, 100, 30, Options{Actor: testActor, Reviewer: campaignsReviewer{e.store}})
+	ahead := func(keys ...string) {
+		t.Helper()
+		var cmds []tea.Cmd
+		for _, k := range keys {
+			_, cmd := m.Update(keyMsg(k))
+			cmds = append(cmds, cmd)
+		}
+		for _, c := range cmds {
+			run(t, m, c, 0)
+		}
+	}
+	press(t, m, ":campaigns")
+	ahead("enter", "enter")
+	if v := m.View(); strings.Contains(v, "Identity ") || !strings.Contains(v, "Campaigns 1") && !strings.Contains(v, "My items") {
+		t.Fatalf(":campaigns, enter, enter typed ahead:\n%s", v)
+	}
+	press(t, m, ":identities", "enter")
+	first := selectedLine(t, m.View())
+	ahead("enter", "j")
+	if v := m.View(); !strings.Contains(strings.Split(v, "\n")[1], "Identity ") {
+		t.Fatalf("enter, j typed ahead: no detail on top:\n%s", v)
+	}
+	press(t, m, "esc")
+	if got := selectedLine(t, m.View()); got != first {
+		t.Errorf("the j typed after enter moved the table under the detail:\n got %q\nwant %q", got, first)
+	}
 }

@@ -51,7 +51,7 @@ func newDetailView(st *state, idx int32) *detailView {
 // its history.
 func openDetail(st *state, i int32) tea.Cmd {
 	v := newDetailView(st, i)
-	return pushView(v, tea.Batch(v.loadTrail(), v.loadDecisions(), loadDiff(st, st.identity(i))))
+	return st.pushView(v, tea.Batch(v.loadTrail(), v.loadDecisions(), loadDiff(st, st.identity(i))))
 }
 
 func (v *detailView) ShortHelp() []key.Binding  { return v.keys.ShortHelp() }

@@ -58,7 +58,7 @@ func newOverviewView(st *state) *overviewView {
 // openOverview is the overview pushed, with the reads it shows.
 func (m *Model) openOverview() tea.Cmd {
 	v := newOverviewView(m.st)
-	return pushView(v, tea.Batch(m.loadSnapshots(), m.loadCampaigns(), v.readLeavers()))
+	return m.st.pushView(v, tea.Batch(m.loadSnapshots(), m.loadCampaigns(), v.readLeavers()))
 }
 
 func (v *overviewView) ShortHelp() []key.Binding  { return v.keys.ShortHelp() }
@@ -140,7 +140,7 @@ func (v *overviewView) Update(msg tea.Msg) tea.Cmd {
 				return func() tea.Msg { return campaignChosenMsg{l.campaign} }
 			}
 			if l.offboard {
-				return pushView(newOffboardView(v.st), v.st.loadPeople())
+				return v.st.pushView(newOffboardView(v.st), v.st.loadPeople())
 			}
 			if l.leaver != nil {
 				return openPerson(v.st, *l.leaver)

@@ -95,7 +95,7 @@ func newPersonView(st *state, p audit.Person) *personView {
 // openPerson opens the person view of p and computes their relationships.
 func openPerson(st *state, p audit.Person) tea.Cmd {
 	v := newPersonView(st, p)
-	return pushView(v, v.load())
+	return st.pushView(v, v.load())
 }
 
 // load computes, off the event loop, how every active or not-checked

@@ -84,14 +84,14 @@ func (m *Model) commands() []command {
 	if m.st.store != nil { // the directory of people is in the file
 		cmds = append(cmds, command{"offboard", []string{"off", "leavers"}, "leavers who still own, hold or created identities", func(m *Model, _ string) tea.Cmd {
 			m.popToBase()
-			return pushView(newOffboardView(m.st), m.loadPeople())
+			return m.st.pushView(newOffboardView(m.st), m.loadPeople())
 		}})
 	}
 	if m.st.reviewer != nil {
 		cmds = append(cmds,
 			command{"campaigns", []string{"camp", "c"}, "review campaigns and their progress", func(m *Model, _ string) tea.Cmd {
 				m.popToBase()
-				return pushView(newCampaignsView(m.st), m.loadCampaigns())
+				return m.st.pushView(newCampaignsView(m.st), m.loadCampaigns())
 			}},
 			command{"export", []string{"x"}, "write the campaign's evidence report: :export [DIR] [--force]", (*Model).export},
 			command{"others", nil, "decide for other reviewers too (flagged), or stop", func(m *Model, _ string) tea.Cmd {

@@ -401,7 +401,13 @@ func TestExportCommand(t *testing.T) {
 	if len(r.calls) != 1 || r.calls[0] != want {
 		t.Errorf("calls %q, want %q", r.calls, want)
 	}
-	if b := bottom(m.View()); b != "Exported an interim report (still open) of 2025-Q2: 10 files, as of event 7, in /abs/evidence-2025-Q2 · check it with nhi verify --report" {
+	// The command it names checks this bundle against this file as typed:
+	// the folder and --db, each one word for the shell.
+	wantCmd := "nhi verify --report /abs/evidence-2025-Q2 --db " + e.store.Path()
+	if strings.ContainsAny(e.store.Path(), " '") {
+		t.Fatalf("the fixture's path %q needs quoting", e.store.Path())
+	}
+	if b := bottom(m.View()); b != "Exported an interim report (still open) of 2025-Q2: 10 files, as of event 7 · check it with "+wantCmd {
 		t.Errorf("after :export: %q", b)
 	}
 	press(t, m, ":x full/dir", "enter")
@@ -712,5 +718,21 @@ func TestClosedCampaignOffersNoDecision(t *testing.T) {
 	press(t, m, ":campaigns", "enter")
 	if tl := title(m.View()); strings.Contains(tl, "deciding") || !strings.Contains(tl, "showing 2025-Q1 (closed)") {
 		t.Errorf("the campaigns' title with the closed 2025-Q1 chosen: %q", tl)
+	}
+}
+
+// TestShellWord: the command :export names reads back, in a shell, as the
+// folder and file it names, whatever their names hold.
+func TestShellWord(t *testing.T) {
+	for in, want := range map[string]string{
+		"/abs/evidence-2025-Q2": "/abs/evidence-2025-Q2",
+		"/tmp/my evidence":      "'/tmp/my evidence'",
+		"it's.db":               `'it'\''s.db'`,
+		"$HOME/x":               "'$HOME/x'",
+		"":                      "''",
+	} {
+		if got := shellWord(in); got != want {
+			t.Errorf("shellWord(%q) = %s, want %s", in, got, want)
+		}
 	}
 }

@@ -236,6 +236,9 @@ func (p *population) count(r *idRow, d int) {
 // state is what the views of one session share. Only the Bubble Tea
 // event loop touches it; background commands get immutable copies.
 type state struct {
+	// pushes are the views asked to open by the message being handled
+	// (pushView); the root opens them before the next message.
+	pushes []pushViewMsg
 	// ctx is the session's: cancelled when the program ends, it stops the
 	// reads still running (Run).
 	ctx context.Context

@@ -105,8 +105,15 @@ type pushViewMsg struct {
 // popViewMsg asks the root to close the view on top.
 type popViewMsg struct{}
 
-func pushView(v view, load tea.Cmd) tea.Cmd {
-	return func() tea.Msg { return pushViewMsg{v, load} }
+// pushView opens v on top of the current view, load run once it is open.
+// The root opens it as soon as the message that asked for it is handled
+// (Model.Update), before the next key: a key typed right behind the one
+// that opened a view is the new view's. (Opened by a command of its own,
+// the view came after the keys queued behind it: ":campaigns", enter,
+// enter opened the detail of the table's row under the campaigns.)
+func (s *state) pushView(v view, load tea.Cmd) tea.Cmd {
+	s.pushes = append(s.pushes, pushViewMsg{v, load})
+	return nil
 }
 
 func popView() tea.Msg { return popViewMsg{} }
@@ -359,6 +366,11 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	open := m.prompt
 	m.byViewKey = false
 	cmd := m.update(msg)
+	for len(m.st.pushes) > 0 { // views it opened (pushView), in order
+		p := m.st.pushes[0]
+		m.st.pushes = m.st.pushes[1:]
+		cmd = tea.Batch(cmd, m.update(p))
+	}
 	if m.prompt != nil && m.prompt != open && !m.promptArmed {
 		// A prompt the user did not open with the key just typed (the
 		// confirmation after an owner, a reason): keys already on their
@@ -638,10 +650,11 @@ func (m *Model) View() string {
 // headerView is "nhi · github/acme · snapshot complete 2025-06-01 12:00 UTC
 // · 1,234 identities · 2 endpoints not read". When that is too wide it says
 // the same in fewer words before anything is cut, so that the count of
-// endpoints not read stays on screen as long as possible.
+// endpoints not read, and read-only, the last word, stay on screen as long
+// as possible.
 func (m *Model) headerView() string {
 	var line string
-	for compact := 0; compact <= 2; compact++ {
+	for compact := 0; compact <= 3; compact++ {
 		line = m.headerParts(compact)
 		if ansi.StringWidth(line) <= m.width {
 			return line
@@ -651,7 +664,10 @@ func (m *Model) headerView() string {
 }
 
 // headerParts builds the header; compact 0 is the full form, 1 drops the
-// words "snapshot" and "endpoints", 2 also drops the time of day and "UTC".
+// words "snapshot" and "endpoints", 2 also drops the time of day and "UTC",
+// 3 also the snapshot's date and says "39 of 40 active" for "39 active of
+// 40 identities" (the demo's header at 80 columns, read-only, cut that
+// word to "r…").
 func (m *Model) headerParts(compact int) string {
 	sep := theme.Muted.Render(" · ")
 	parts := []string{theme.AppName.Render("nhi")}
@@ -689,14 +705,17 @@ func (m *Model) headerParts(compact int) string {
 		if compact >= 2 {
 			layout = "2006-01-02"
 		}
-		when := "started " + s.StartedAt.UTC().Format(layout)
+		when := " started " + s.StartedAt.UTC().Format(layout)
 		if s.FinishedAt != nil {
-			when = s.FinishedAt.UTC().Format(layout)
+			when = " " + s.FinishedAt.UTC().Format(layout)
+		}
+		if compact >= 3 {
+			when = "" // the overview and nhi snapshots say when
 		}
 		if compact == 0 {
 			status = "snapshot " + status
 		}
-		parts = append(parts, status+" "+when)
+		parts = append(parts, status+when)
 	}
 	switch {
 	case m.loading && m.st.pop.len() > 0 && m.st.loadTotal == 0:
@@ -721,6 +740,9 @@ func (m *Model) headerParts(compact int) string {
 		}
 		if all > active {
 			text = commas(active) + " active of " + text
+			if compact >= 3 {
+				text = commas(active) + " of " + commas(all) + " active"
+			}
 		}
 		parts = append(parts, text)
 		if n := m.st.pop.notChecked; n > 0 {

@@ -42,6 +42,24 @@ func TestHeader(t *testing.T) {
 	}
 }
 
+// TestHeaderReadOnlyNarrow: at 80 columns, read-only, the header says less
+// of when and how many before it cuts a word: "read-only" stays whole
+// (it was cut to "r…"), and so does the count of endpoints not read.
+func TestHeaderReadOnlyNarrow(t *testing.T) {
+	m := New(testSnapshot(), testIdentities(), Options{Now: clock, ReadOnly: true})
+	m.Update(tea.WindowSizeMsg{Width: 80, Height: 24})
+	header := strings.Split(m.View(), "\n")[0]
+	if want := "nhi · github/acme · partial · 39 of 40 active · 2 not read · read-only"; header != want {
+		t.Errorf("80-column read-only header:\n got %q\nwant %q", header, want)
+	}
+	// With room, the full form.
+	m.Update(tea.WindowSizeMsg{Width: 130, Height: 24})
+	header = strings.Split(m.View(), "\n")[0]
+	if want := "nhi · github/acme · snapshot partial 2025-06-01 10:00 UTC · 39 active of 40 identities · 2 endpoints not read · read-only"; header != want {
+		t.Errorf("130-column read-only header:\n got %q\nwant %q", header, want)
+	}
+}
+
 func TestHeaderNoSnapshotReadOnly(t *testing.T) {
 	m := New(nil, testIdentities()[:1], Options{Now: clock, ReadOnly: true})
 	m.Update(tea.WindowSizeMsg{Width: 80, Height: 24})

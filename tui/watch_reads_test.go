@@ -135,7 +135,8 @@ func TestWatchReadsTheDecisionsSince(t *testing.T) {
 
 			// The campaigns view reads them when it opens, and after each
 			// decision while it is on top.
-			drain(t, m, pushView(newCampaignsView(m.st), m.loadCampaigns()))
+			m.st.pushView(newCampaignsView(m.st), m.loadCampaigns())
+			drain(t, m, pushed(m))
 			camps = r.camps.Load()
 			if _, err := campaigns.Decide(ctx, past, testActor, reviewCampaign, b, campaigns.Decommission, ""); err != nil {
 				t.Fatal(err)
@@ -145,7 +146,8 @@ func TestWatchReadsTheDecisionsSince(t *testing.T) {
 				t.Errorf("with the campaigns on screen, a decision read them %d times, want 1", n-camps)
 			}
 			// A view above them: not read; esc back to them: read.
-			drain(t, m, openDetail(m.st, 0))
+			openDetail(m.st, 0)
+			drain(t, m, pushed(m))
 			camps = r.camps.Load()
 			if _, err := campaigns.Decide(ctx, past, testActor, reviewCampaign, c, campaigns.Keep, "still used"); err != nil {
 				t.Fatal(err)
@@ -321,4 +323,12 @@ func TestWatchReadsToTheHeadItLooked(t *testing.T) {
 			}
 		})
 	}
+}
+
+// pushed is the view an opener just asked for (state.pushView), as the
+// message the root opens it on, for drain.
+func pushed(m *Model) tea.Cmd {
+	p := m.st.pushes[0]
+	m.st.pushes = m.st.pushes[1:]
+	return func() tea.Msg { return p }
 }

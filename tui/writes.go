@@ -4,11 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
-	"unicode"
 
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
@@ -468,16 +465,7 @@ func (m *Model) updateWrites(msg tea.Msg) (tea.Cmd, bool) {
 		m.setFlash("Approved the exception on "+msg.label+" ("+eventRange([]audit.Event{msg.event})+")", false)
 		return m.broadcast(decisionsChangedMsg{recorded: true}), true
 	case exportedMsg:
-		if msg.err != nil {
-			m.setFlash("Not exported: "+msg.err.Error(), true)
-			return nil, true
-		}
-		what := "the report"
-		if msg.res.Draft {
-			what = "an interim report (still open)"
-		}
-		m.setFlash("Exported "+what+" of "+msg.campaign+": "+plural(msg.res.Files, "file", "files")+", as of event "+
-			strconv.FormatInt(msg.res.Head, 10)+", in "+msg.res.Dir+" · check it with nhi verify --report", false)
+		m.exported(msg)
 		return nil, true
 	}
 	return nil, false
@@ -602,96 +590,6 @@ func upperFirst(s string) string {
 		return s
 	}
 	return strings.ToUpper(s[:1]) + s[1:]
-}
-
-// export writes the active campaign's evidence report into dir (default
-// evidence-CAMPAIGN in the working directory), off the event loop. It
-// writes files, not the evidence file, so a read-only session may.
-func (m *Model) export(arg string) tea.Cmd {
-	r := m.st.reviewer
-	campaign := m.st.campaign
-	dir, force, problem := m.exportArgs(arg)
-	if problem != "" {
-		m.setFlash("Not exported: "+problem+".", true)
-		return nil
-	}
-	switch {
-	case r == nil:
-		return nil
-	case campaign == "":
-		m.setFlash("Choose a campaign first: :campaigns, then enter; then :export [DIR].", true)
-		return nil
-	case m.st.actor == "":
-		m.setFlash("Cannot tell who attests the report: restart with --as EMAIL or set NHI_REVIEWER.", true)
-		return nil
-	}
-	signer, at := m.st.actor, m.st.now()
-	cmd := m.write("the export of the evidence report of "+campaign+" to "+dir, func(ctx context.Context) tea.Msg {
-		res, err := r.Export(ctx, campaign, dir, signer, at, force)
-		return exportedMsg{campaign: campaign, res: res, err: err}
-	})
-	m.setFlash("Exporting the evidence report of "+campaign+" to "+absPath(dir)+"…", false)
-	return cmd
-}
-
-// exportArgs reads :export [DIR] [--force]: options are words of their
-// own, never a folder's name. DIR defaults to evidence-CAMPAIGN, in the
-// folder nhi was started in. problem says what is wrong with the line.
-func (m *Model) exportArgs(arg string) (dir string, force bool, problem string) {
-	for _, w := range strings.Fields(arg) {
-		switch {
-		case w == "--force" || w == "-f":
-			force = true
-		case strings.HasPrefix(w, "-"):
-			return "", false, "unknown option " + w + " (:export [DIR] [--force])"
-		case dir != "":
-			return "", false, "one folder only (:export [DIR] [--force])"
-		default:
-			dir = w
-		}
-	}
-	if dir == "" {
-		dir = "evidence-" + strings.Map(func(r rune) rune {
-			if r == '/' || r == '\\' || r == os.PathSeparator || unicode.IsSpace(r) || !unicode.IsPrint(r) {
-				return '-'
-			}
-			return r
-		}, m.st.campaign)
-	}
-	return dir, force, ""
-}
-
-// exportHint is what the : prompt says under :export: the whole path
-// of the folder the report goes to, where "evidence-CAMPAIGN" left the
-// reader to guess in which folder.
-func (m *Model) exportHint(arg string) string {
-	if m.st.campaign == "" {
-		return "writes a campaign's evidence report: choose one first (:campaigns, then enter)"
-	}
-	dir, force, problem := m.exportArgs(arg)
-	if problem != "" {
-		return problem
-	}
-	// The path first: a narrow terminal cuts the end of the line.
-	what := "writes"
-	if force {
-		what = "replaces"
-	}
-	return what + " " + absPath(dir) + ": the evidence report of " + m.st.campaign + " · :export [DIR] [--force]"
-}
-
-// absPath is dir as a whole path, from the folder nhi was started in.
-func absPath(dir string) string {
-	if abs, err := filepath.Abs(dir); err == nil {
-		return abs
-	}
-	return dir
-}
-
-type exportedMsg struct {
-	campaign string
-	res      Exported
-	err      error
 }
 
 // startDecision refuses up front what cannot succeed (decidable), then

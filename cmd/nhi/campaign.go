@@ -22,7 +22,7 @@ import (
 func newCampaignCmd(a *app) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "campaign",
-		Short: "Run access-review campaigns: create, list, show, close, verify, sample",
+		Short: "Run access-review campaigns: create, list, show, remind, escalate, close, verify, sample",
 		Long: `A campaign is the periodic access review (SOC 2 CC6.2/CC6.3, ISO 27001 A.5.18,
 PCI DSS 7.2.5.1): it freezes a population of identities, reviewers decide each
 one with ` + "`nhi decide`" + `, close turns what nobody decided into no-response, and

@@ -16,13 +16,14 @@ import (
 // is inView, or the one campaign f names), for actor (reviewer:me). A
 // filter with decision: or reviewer: terms and no campaign to read them
 // in is a usage error that says what to add, never a list that is empty
-// for no reason.
+// for no reason, and points to nhi help filter, where those terms are
+// explained.
 func filterEnv(ctx context.Context, st *audit.Store, actor, inView string, f *filter.Filter) (*filter.Env, error) {
 	env := &filter.Env{Now: st.Now()}
 	r, err := campaigns.FilterReview(ctx, st, actor, inView, f)
 	switch {
 	case errors.Is(err, campaigns.ErrNoCampaignInView):
-		return nil, usageError{command: "filter", err: err}
+		return nil, topicError{topic: "filter", err: err}
 	case err != nil:
 		return nil, err
 	}

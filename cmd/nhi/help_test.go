@@ -35,6 +35,12 @@ func TestHelpFilter(t *testing.T) {
 	if r.code != 2 || !strings.Contains(r.stderr, "Run 'nhi help filter' for the filter language.") || strings.Contains(r.stderr, "filter --help") {
 		t.Errorf("a bad filter: exit %d\n%s", r.code, r.stderr)
 	}
+	// A decision: term with no campaign in view is the filter's mistake
+	// too: the hint names nhi help filter, never a command "filter".
+	r = nhi(t, nil, "identities", "--filter", "decision:keep", "--db", campaignDB(t, 1))
+	if r.code != 2 || !strings.Contains(r.stderr, "no campaign in view") || !strings.Contains(r.stderr, "Run 'nhi help filter' for the filter language.") || strings.Contains(r.stderr, "filter --help") {
+		t.Errorf("decision: with no campaign in view: exit %d\n%s", r.code, r.stderr)
+	}
 }
 
 // TestHelpPolicy: nhi help policy names every key and every rule, and a
@@ -195,4 +201,29 @@ func TestHelpRefusesATopicItDoesNotKnow(t *testing.T) {
 			t.Errorf("nhi %s does not say %q:\n%s", args, says, r.stdout)
 		}
 	}
+}
+
+// TestCampaignShortNamesEverySubcommand: nhi --help lists what nhi
+// campaign does as a list of its commands, which a reader takes for all
+// of them: it left out remind and escalate.
+func TestCampaignShortNamesEverySubcommand(t *testing.T) {
+	t.Parallel()
+	root, _ := newRoot(strings.NewReader(""), io.Discard, io.Discard)
+	for _, c := range root.Commands() {
+		if c.Name() != "campaign" {
+			continue
+		}
+		_, list, _ := strings.Cut(c.Short, ": ")
+		named := map[string]bool{}
+		for _, w := range strings.Split(list, ", ") {
+			named[w] = true
+		}
+		for _, sub := range c.Commands() {
+			if !sub.Hidden && !named[sub.Name()] {
+				t.Errorf("nhi --help says campaign does %q, leaving out %s", list, sub.Name())
+			}
+		}
+		return
+	}
+	t.Fatal("no campaign command")
 }

@@ -226,11 +226,11 @@ func matchingSome(ctx context.Context, st *audit.Store, expr string) ([]audit.Id
 		return nil, err
 	}
 	if len(ids) == 0 {
-		hint := ""
+		what := "identity"
 		if !f.HasStatus() {
-			hint = " active (add status:any for every status)"
+			what = "active identity (add status:any to match every status)"
 		}
-		return nil, fmt.Errorf("the filter %q matches no%s identity; nothing was written", expr, hint)
+		return nil, fmt.Errorf("the filter %q matches no %s; nothing was written", expr, what)
 	}
 	return ids, nil
 }

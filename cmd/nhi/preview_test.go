@@ -47,6 +47,13 @@ func TestBulkWritesPreview(t *testing.T) {
 		t.Fatalf("close without --yes wrote events")
 	}
 	ok(t, "campaign", "close", "q", "--yes", "--db", db, "--as", "lead")
+	// A filter that matches nothing says so in one sentence, the hint
+	// after it ("matches no active (add status:any for every status)
+	// identity" split it).
+	refused(t, 1, `the filter "name:no-such-key" matches no active identity (add status:any to match every status); nothing was written`,
+		"owner", "set", "--filter", "name:no-such-key", "@acme/platform", "--db", db, "--as", "rita")
+	refused(t, 1, `the filter "name:no-such-key status:any" matches no identity; nothing was written`,
+		"owner", "set", "--filter", "name:no-such-key status:any", "@acme/platform", "--db", db, "--as", "rita")
 }
 
 // TestBulkWritesAskAtATerminal: above the threshold a person at a terminal

@@ -191,6 +191,14 @@ func (c *Connector) Summary() Summary { return c.summary }
 // Run reads every path and endpoint, then records each leaf certificate
 // once with all its locations.
 func (c *Connector) Run(ctx context.Context, r connectors.Recorder) error {
+	// The places it records (Scope) are all it claims to have looked at,
+	// even none: a run whose every endpoint was unreachable removes
+	// nothing an earlier run found in files (docs/certificates.md).
+	if s, ok := r.(interface{ Scoped() error }); ok {
+		if err := s.Scoped(); err != nil {
+			return err
+		}
+	}
 	for _, p := range c.opts.Paths {
 		if err := c.readPath(ctx, p, r); err != nil {
 			return err

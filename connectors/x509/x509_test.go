@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/tls"
 	stdx509 "crypto/x509"
+	"fmt"
 	"net"
 	"os"
 	"path/filepath"
@@ -308,6 +309,39 @@ func TestDeletedFileIsRemoved(t *testing.T) {
 				t.Errorf("--path %s, after deleting old/b.pem and c.pem: snapshot %s, statuses %v", path, snap.Status, status)
 			}
 		})
+	}
+}
+
+// TestUnreachableOnlyRemovesNothing: a run of the same account whose only
+// place, a TLS endpoint, could not be reached looked nowhere: the
+// certificate an earlier run found in a file is not-checked, never
+// removed (it was removed: a snapshot that recorded no place read was
+// judged by its status, partial, as having looked everywhere but its gap).
+func TestUnreachableOnlyRemovesNothing(t *testing.T) {
+	dir := t.TempDir()
+	a := gen(t, spec{cn: "a.acme.test", from: -day, to: 30 * day}, nil)
+	write(t, filepath.Join(dir, "certs", "a.pem"), a.pem())
+	closed, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead := closed.Addr().String()
+	closed.Close()
+	st, _ := open(t)
+	run(t, st, Options{Account: "files", Paths: []string{filepath.Join(dir, "certs")}})
+	_, snap, _ := run(t, st, Options{Account: "files", TLS: []string{dead}})
+	if snap.Status != audit.SnapshotPartial {
+		t.Fatalf("a run whose only endpoint is unreachable: %s", snap.Status)
+	}
+	all, err := st.Identities(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(all) != 1 || all[0].Status != audit.StatusNotChecked || !strings.Contains(all[0].StatusReason, fmt.Sprint("snapshot ", snap.ID)) {
+		t.Errorf("the certificate of the file the second run did not read: %+v", all)
+	}
+	if res, err := st.Verify(context.Background()); err != nil || !res.OK() {
+		t.Errorf("nhi verify: %+v %v", res, err)
 	}
 }
 
