@@ -123,7 +123,9 @@ func TestVerifyNamesALeaversNoteAndOwnerChange(t *testing.T) {
 }
 
 // A leaver may not close a campaign: `nhi campaign close` refuses her
-// before anything is read. A close the
+// before anything is read, and Close in its own transaction (where
+// before it did not: a close confirmed after the directory marked her
+// left was written). A close the
 // log holds anyway, written around nhi, is named by nhi verify; a person
 // marked left after the close did nothing wrong then. Before, verify
 // passed it.
@@ -135,6 +137,9 @@ func TestVerifyNamesALeaversClose(t *testing.T) {
 			t.Fatal(err)
 		}
 		markRitaLeft(t, f)
+		if _, err := campaigns.Close(ctx, f.Store, "rita", "q"); !errors.Is(err, audit.ErrActorLeft) {
+			t.Fatalf("a leaver closing through nhi: %v; want refused", err)
+		}
 		seq, err := campaignstest.CloseAround(ctx, f.Store, "rita", "q")
 		if err != nil {
 			t.Fatal(err)

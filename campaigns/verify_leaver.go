@@ -109,7 +109,7 @@ func readPersonChanges(ctx context.Context, st reader, before int64) ([]personCh
 // people marked left when it was written, as it stood then (its
 // person.set events before it): nhi refuses them to a leaver — a note
 // and an owner change in their own transaction (audit.Directory.
-// RefuseLeaver), a close when the command starts — so one
+// RefuseLeaver), a close in its own and when the command starts — so one
 // the log holds was written around nhi: into the file, by an nhi from
 // before those checks, or on PostgreSQL by a role the database lets
 // write in anyone's name. A leaver's decision, confirmation or undo is
