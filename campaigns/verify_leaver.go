@@ -118,56 +118,45 @@ func readPersonChanges(ctx context.Context, st reader, before int64) ([]personCh
 // event did nothing wrong then, and is not named.
 //
 // It reads the directory's changes, and nothing more when none marks
-// anyone left; else the events of each of the three types, in log order
-// through their index (none of a campaign's decisions), the directory
-// replayed beside each.
+// anyone left; else the seq and actor of the events of each of the three
+// types written after the first such change, in log order through their
+// index (none of a campaign's decisions), the directory replayed beside
+// them, and the payload of a leaver's only.
 func (v *verifier) leaverActs(ctx context.Context) error {
 	changes, err := readPersonChanges(ctx, v.st, 0)
 	if err != nil {
 		return err
 	}
-	if !slices.ContainsFunc(changes, func(c personChange) bool { return c.p.Status == audit.PersonLeft }) {
+	first := slices.IndexFunc(changes, func(c personChange) bool { return c.p.Status == audit.PersonLeft })
+	if first < 0 {
 		return nil
 	}
 	for _, typ := range []string{audit.EventNoteAdd, audit.EventOwnerSet, EventClose} {
-		if err := v.leaverActsOf(ctx, typ, changes); err != nil {
+		if err := v.leaverActsOf(ctx, typ, changes, changes[first].seq); err != nil {
 			return fmt.Errorf("reading the %s events: %w", typ, err)
 		}
 	}
 	return nil
 }
 
-// leaverActsOf names the events of type typ by a leaver (leaverActs),
-// with the directory's changes.
-func (v *verifier) leaverActsOf(ctx context.Context, typ string, changes []personChange) error {
-	rows, err := v.st.Query(ctx, `SELECT seq, actor, payload FROM events WHERE type = ? ORDER BY seq`, typ)
+// leaverEvent is an event whose actor's person the directory marked left
+// then (left: who, and when they left).
+type leaverEvent struct {
+	seq         int64
+	actor, left string
+}
+
+// leaverActsOf names the events of type typ after event after by a
+// leaver (leaverActs), with the directory's changes.
+func (v *verifier) leaverActsOf(ctx context.Context, typ string, changes []personChange, after int64) error {
+	found, err := leaverEventsOf(ctx, v.st, typ, changes, after)
 	if err != nil {
 		return err
 	}
-	defer rows.Close()
-	dir := newDirectoryThen()
-	next := 0
-	left := map[string]string{} // by actor, since the directory last changed
-	for rows.Next() {
-		var seq int64
-		var actor string
-		var payload sql.RawBytes
-		if err := rows.Scan(&seq, &actor, &payload); err != nil {
+	for _, e := range found {
+		var payload []byte
+		if err := v.st.QueryRow(ctx, `SELECT payload FROM events WHERE seq = ?`, e.seq).Scan(&payload); err != nil {
 			return err
-		}
-		if next < len(changes) && changes[next].seq < seq {
-			clear(left)
-		}
-		for ; next < len(changes) && changes[next].seq < seq; next++ {
-			dir.set(changes[next].p, nil)
-		}
-		l, ok := left[actor]
-		if !ok {
-			l = dir.left(actor)
-			left[actor] = l
-		}
-		if l == "" {
-			continue
 		}
 		var what, act, done string
 		switch typ {
@@ -192,9 +181,45 @@ func (v *verifier) leaverActsOf(ctx context.Context, typ string, changes []perso
 			_ = json.Unmarshal(payload, &p)
 			what, act, done = "closes campaign "+audit.Printable(p.Campaign), "close", "closed it"
 		}
-		v.add(v.eventKey(seq),
+		v.add(v.eventKey(e.seq),
 			"event %d (%s by %s) %s, and its actor is %s according to the directory of people then: nhi refuses a leaver's %s, so it was written around nhi, and no one who could still act %s",
-			seq, typ, audit.Printable(actor), what, l, act, done)
+			e.seq, typ, audit.Printable(e.actor), what, e.left, act, done)
 	}
-	return rows.Err()
+	return nil
+}
+
+// leaverEventsOf reads the events of type typ after event after whose
+// actor the directory, replayed from changes, marked left then: a
+// leaver's events are few, and the read takes no payload of the others.
+func leaverEventsOf(ctx context.Context, st reader, typ string, changes []personChange, after int64) ([]leaverEvent, error) {
+	rows, err := st.Query(ctx, `SELECT seq, actor FROM events WHERE type = ? AND seq > ? ORDER BY seq`, typ, after)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	dir := newDirectoryThen()
+	next := 0
+	left := map[string]string{} // by actor, since the directory last changed
+	var found []leaverEvent
+	for rows.Next() {
+		var e leaverEvent
+		if err := rows.Scan(&e.seq, &e.actor); err != nil {
+			return nil, err
+		}
+		if next < len(changes) && changes[next].seq < e.seq {
+			clear(left)
+		}
+		for ; next < len(changes) && changes[next].seq < e.seq; next++ {
+			dir.set(changes[next].p, nil)
+		}
+		l, ok := left[e.actor]
+		if !ok {
+			l = dir.left(e.actor)
+			left[e.actor] = l
+		}
+		if e.left = l; l != "" {
+			found = append(found, e)
+		}
+	}
+	return found, rows.Err()
 }
