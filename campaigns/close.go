@@ -23,12 +23,24 @@ type Closed struct {
 
 // Close ends a campaign: its decisions become final, and every item still
 // undecided (pending, or carried but unconfirmed) becomes no-response —
-// flagged in the report, never approved.
+// flagged in the report, never approved. It refuses an actor the
+// directory of people, read in its transaction, marks left
+// (ErrActorLeft).
 func Close(ctx context.Context, st *audit.Store, actor, name string) (*Closed, error) {
 	var out *Closed
 	err := st.Write(ctx, func(tx *audit.Tx) error {
 		c, err := loadOpen(ctx, tx, name)
 		if err != nil {
+			return err
+		}
+		// A leaver closes nothing, even from a command started (its
+		// question asked) before they left: the directory as it is now,
+		// as for a decision.
+		dir, err := tx.People(ctx)
+		if err != nil {
+			return err
+		}
+		if err := dir.RefuseLeaver(actor, "close a campaign"); err != nil {
 			return err
 		}
 		if !c.AllowAdminReview {

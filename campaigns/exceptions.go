@@ -782,7 +782,11 @@ func ExceptionIDs(ctx context.Context, st *audit.Store, campaign string, limit i
 // being in her own name — and the exceptions read it as no approval. It
 // names as well every unsigned one in a campaign whose creation requires
 // signed decisions (required): nhi refuses it (rule unsigned), as it
-// refuses an unsigned decision, and it approves nothing either.
+// refuses an unsigned decision, and it approves nothing either. And it
+// names every one whose approver the directory of people marked left
+// when it was written (deciders.left, the directory as it stood then):
+// nhi refuses it, so it was written around nhi; as a leaver's decision
+// stands in the tables, it is read as an approval, and verify fails.
 func verifyApprovals(ctx context.Context, st *audit.Store, required func(campaign string) bool) ([]string, error) {
 	type read struct {
 		seq      int64
@@ -825,6 +829,14 @@ func verifyApprovals(ctx context.Context, st *audit.Store, required func(campaig
 	var problems []string
 	i := 0 // each[i] is the approval of x's item id
 	for _, x := range all {
+		// A leaver's approval (ApproveException refuses it, under the
+		// directory read in its own transaction).
+		if l := dir.left[x.seq]; l != "" {
+			for _, id := range x.items {
+				problems = append(problems, fmt.Sprintf("event %d (%s by %s) approves the exception on %s in campaign %s, and its actor is %s according to the directory of people then: nhi refuses a leaver's approval, so it was written around nhi, and no one who could still act approved it",
+					x.seq, EventApprove, audit.Printable(x.actor), audit.Printable(id), audit.Printable(x.campaign), l))
+			}
+		}
 		for _, id := range x.items {
 			o := owns[i]
 			i++

@@ -43,6 +43,9 @@ func Verify(ctx context.Context, st *audit.Store) ([]string, error) {
 		}
 	}
 	carried.earlier(v)
+	if err := v.leaverActs(ctx); err != nil {
+		return nil, err
+	}
 	problems := v.sorted()
 	more, err := verifyOffboardings(ctx, st)
 	if err != nil {

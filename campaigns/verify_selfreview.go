@@ -291,36 +291,12 @@ func readDeciders(ctx context.Context, st reader, all []decided, ids []string) (
 	}
 	slices.SortFunc(all, func(a, b decided) int { return cmp.Compare(a.seq, b.seq) })
 
-	// The directory, replayed up to each decision: a person.set event
-	// holds the person's whole record.
-	rows, err := st.Query(ctx, `SELECT seq, payload FROM events WHERE type = ? AND seq < ? ORDER BY seq`, audit.EventPersonSet, all[len(all)-1].seq)
+	// The directory, replayed up to each decision.
+	changes, err := readPersonChanges(ctx, st, all[len(all)-1].seq)
 	if err != nil {
-		return nil, fmt.Errorf("reading the directory of people: %w", err)
+		return nil, err
 	}
-	type change struct {
-		seq int64
-		p   audit.Person
-	}
-	var changes []change
-	for rows.Next() {
-		var c change
-		var payload string
-		if err := rows.Scan(&c.seq, &payload); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		var ps audit.PersonSet
-		if json.Unmarshal([]byte(payload), &ps) == nil {
-			c.p = ps.Person
-			changes = append(changes, c)
-		}
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("reading the directory of people: %w", err)
-	}
-	people := map[string]audit.Person{} // by e-mail
-	byAlias := map[string]string{}      // alias key -> e-mail
+	dir := newDirectoryThen()
 	// same holds the keys read for each actor since the directory last
 	// changed: the events of one actor between two changes share them, so
 	// a campaign of a million single decisions holds a few lists.
@@ -336,22 +312,8 @@ func readDeciders(ctx context.Context, st reader, all []decided, ids []string) (
 			clear(left)
 		}
 		for ; next < len(changes) && changes[next].seq < x.seq; next++ {
-			p := changes[next].p
 			seq := changes[next].seq
-			if old, ok := people[p.Email]; ok {
-				for _, n := range old.Names() {
-					if k := audit.AliasKey(n); byAlias[k] == p.Email {
-						delete(byAlias, k)
-						d.named[k] = append(d.named[k], aliasChange{seq, false})
-					}
-				}
-			}
-			people[p.Email] = p
-			for _, n := range p.Names() {
-				k := audit.AliasKey(n)
-				byAlias[k] = p.Email
-				d.named[k] = append(d.named[k], aliasChange{seq, true})
-			}
+			dir.set(changes[next].p, func(k string, known bool) { d.named[k] = append(d.named[k], aliasChange{seq, known}) })
 		}
 		if keys, ok := same[x.actor]; ok {
 			d.keys[x.seq] = keys
@@ -361,16 +323,15 @@ func readDeciders(ctx context.Context, st reader, all []decided, ids []string) (
 			continue
 		}
 		keys := []string{audit.AliasKey(x.actor)}
-		if email, ok := byAlias[personKey(x.actor, byAlias)]; ok {
-			p := people[email]
+		if p := dir.lookup(x.actor); p != nil {
 			for _, n := range p.Names() {
 				if k := audit.AliasKey(n); !slices.Contains(keys, k) {
 					keys = append(keys, k)
 				}
 			}
-			if p.Status == audit.PersonLeft {
-				left[x.actor] = p.Email + " " + p.LeftNote()
-				d.left[x.seq] = left[x.actor]
+			if l := dir.left(x.actor); l != "" {
+				left[x.actor] = l
+				d.left[x.seq] = l
 			}
 		}
 		d.keys[x.seq], same[x.actor] = keys, keys

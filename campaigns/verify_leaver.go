@@ -1,0 +1,225 @@
+package campaigns
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"math"
+	"slices"
+
+	"github.com/nhi-audit/nhi/audit"
+)
+
+// directoryThen is the directory of people replayed from its person.set
+// events, each of which holds the person's whole record: what nhi read
+// at an event when the events before it have been set.
+type directoryThen struct {
+	people  map[string]audit.Person // by e-mail
+	byAlias map[string]string       // alias key -> e-mail
+}
+
+func newDirectoryThen() *directoryThen {
+	return &directoryThen{people: map[string]audit.Person{}, byAlias: map[string]string{}}
+}
+
+// set applies the record of a person.set event; named, when not nil, is
+// told each alias key the event took from the person (known false) and
+// each it gave them (true), in that order.
+func (r *directoryThen) set(p audit.Person, named func(k string, known bool)) {
+	if old, ok := r.people[p.Email]; ok {
+		for _, n := range old.Names() {
+			if k := audit.AliasKey(n); r.byAlias[k] == p.Email {
+				delete(r.byAlias, k)
+				if named != nil {
+					named(k, false)
+				}
+			}
+		}
+	}
+	r.people[p.Email] = p
+	for _, n := range p.Names() {
+		k := audit.AliasKey(n)
+		r.byAlias[k] = p.Email
+		if named != nil {
+			named(k, true)
+		}
+	}
+}
+
+// lookup is the person name is a name of, as audit.Directory.Lookup
+// finds them (by alias key, or the address of "Name <address>"), or nil.
+func (r *directoryThen) lookup(name string) *audit.Person {
+	email, ok := r.byAlias[personKey(name, r.byAlias)]
+	if !ok {
+		return nil
+	}
+	p := r.people[email]
+	return &p
+}
+
+// left says when the directory marks name's person left ("rita@acme.test
+// left on 2026-09-30"), as audit.Directory.RefuseLeaver reads it; "" when
+// it does not.
+func (r *directoryThen) left(name string) string {
+	if p := r.lookup(name); p != nil && p.Status == audit.PersonLeft {
+		return p.Email + " " + p.LeftNote()
+	}
+	return ""
+}
+
+// personChange is a person.set event: the whole record it set.
+type personChange struct {
+	seq int64
+	p   audit.Person
+}
+
+// readPersonChanges reads the person.set events before event before (0:
+// all of them), in log order.
+func readPersonChanges(ctx context.Context, st reader, before int64) ([]personChange, error) {
+	if before == 0 {
+		before = math.MaxInt64
+	}
+	rows, err := st.Query(ctx, `SELECT seq, payload FROM events WHERE type = ? AND seq < ? ORDER BY seq`, audit.EventPersonSet, before)
+	if err != nil {
+		return nil, fmt.Errorf("reading the directory of people: %w", err)
+	}
+	defer rows.Close()
+	var changes []personChange
+	for rows.Next() {
+		var c personChange
+		var payload sql.RawBytes
+		if err := rows.Scan(&c.seq, &payload); err != nil {
+			return nil, err
+		}
+		var ps audit.PersonSet
+		if json.Unmarshal(payload, &ps) == nil {
+			c.p = ps.Person
+			changes = append(changes, c)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("reading the directory of people: %w", err)
+	}
+	return changes, nil
+}
+
+// leaverActs names, after the fact, each note, owner change (set, clear
+// or undo) and campaign close whose actor's person the directory of
+// people marked left when it was written, as it stood then (its
+// person.set events before it): nhi refuses them to a leaver — a note
+// and an owner change in their own transaction (audit.Directory.
+// RefuseLeaver), a close in its own and when the command starts — so one
+// the log holds was written around nhi: into the file, by an nhi from
+// before those checks, or on PostgreSQL by a role the database lets
+// write in anyone's name. A leaver's decision, confirmation or undo is
+// named with the other decisions (newDeciders), an approval with the
+// other approvals (verifyApprovals). A person marked left after the
+// event did nothing wrong then, and is not named.
+//
+// It reads the directory's changes, and nothing more when none marks
+// anyone left; else the seq and actor of the events of each of the three
+// types written after the first such change, in log order through their
+// index (none of a campaign's decisions), the directory replayed beside
+// them, and the payload of a leaver's only.
+func (v *verifier) leaverActs(ctx context.Context) error {
+	changes, err := readPersonChanges(ctx, v.st, 0)
+	if err != nil {
+		return err
+	}
+	first := slices.IndexFunc(changes, func(c personChange) bool { return c.p.Status == audit.PersonLeft })
+	if first < 0 {
+		return nil
+	}
+	for _, typ := range []string{audit.EventNoteAdd, audit.EventOwnerSet, EventClose} {
+		if err := v.leaverActsOf(ctx, typ, changes, changes[first].seq); err != nil {
+			return fmt.Errorf("reading the %s events: %w", typ, err)
+		}
+	}
+	return nil
+}
+
+// leaverEvent is an event whose actor's person the directory marked left
+// then (left: who, and when they left).
+type leaverEvent struct {
+	seq         int64
+	actor, left string
+}
+
+// leaverActsOf names the events of type typ after event after by a
+// leaver (leaverActs), with the directory's changes.
+func (v *verifier) leaverActsOf(ctx context.Context, typ string, changes []personChange, after int64) error {
+	found, err := leaverEventsOf(ctx, v.st, typ, changes, after)
+	if err != nil {
+		return err
+	}
+	for _, e := range found {
+		var payload []byte
+		if err := v.st.QueryRow(ctx, `SELECT payload FROM events WHERE seq = ?`, e.seq).Scan(&payload); err != nil {
+			return err
+		}
+		var what, act, done string
+		switch typ {
+		case audit.EventNoteAdd:
+			var p audit.NoteAdd
+			_ = json.Unmarshal(payload, &p)
+			what, act, done = "adds a note on "+audit.Printable(p.Identity), "note", "wrote it"
+		case audit.EventOwnerSet:
+			var p audit.OwnerSet
+			_ = json.Unmarshal(payload, &p)
+			switch {
+			case p.Undoes != 0:
+				what = fmt.Sprintf("undoes the owner change of event %d on %s", p.Undoes, audit.Printable(p.Identity))
+			case p.Owner == "":
+				what = "clears the owner of " + audit.Printable(p.Identity)
+			default:
+				what = fmt.Sprintf("sets the owner of %s to %s", audit.Printable(p.Identity), audit.Printable(p.Owner))
+			}
+			act, done = "owner change", "made it"
+		default: // EventClose
+			var p ClosePayload
+			_ = json.Unmarshal(payload, &p)
+			what, act, done = "closes campaign "+audit.Printable(p.Campaign), "close", "closed it"
+		}
+		v.add(v.eventKey(e.seq),
+			"event %d (%s by %s) %s, and its actor is %s according to the directory of people then: nhi refuses a leaver's %s, so it was written around nhi, and no one who could still act %s",
+			e.seq, typ, audit.Printable(e.actor), what, e.left, act, done)
+	}
+	return nil
+}
+
+// leaverEventsOf reads the events of type typ after event after whose
+// actor the directory, replayed from changes, marked left then: a
+// leaver's events are few, and the read takes no payload of the others.
+func leaverEventsOf(ctx context.Context, st reader, typ string, changes []personChange, after int64) ([]leaverEvent, error) {
+	rows, err := st.Query(ctx, `SELECT seq, actor FROM events WHERE type = ? AND seq > ? ORDER BY seq`, typ, after)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	dir := newDirectoryThen()
+	next := 0
+	left := map[string]string{} // by actor, since the directory last changed
+	var found []leaverEvent
+	for rows.Next() {
+		var e leaverEvent
+		if err := rows.Scan(&e.seq, &e.actor); err != nil {
+			return nil, err
+		}
+		if next < len(changes) && changes[next].seq < e.seq {
+			clear(left)
+		}
+		for ; next < len(changes) && changes[next].seq < e.seq; next++ {
+			dir.set(changes[next].p, nil)
+		}
+		l, ok := left[e.actor]
+		if !ok {
+			l = dir.left(e.actor)
+			left[e.actor] = l
+		}
+		if e.left = l; l != "" {
+			found = append(found, e)
+		}
+	}
+	return found, rows.Err()
+}
