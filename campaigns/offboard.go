@@ -85,6 +85,49 @@ type OffboardPayload struct {
 	NotRead []AccountNotRead `json:"not_read,omitempty"`
 }
 
+// RelationCount is how an offboarding's items were found, in identities
+// (docs/offboarding.md, "Evidence"): ByKind, how many identities each
+// relationship found, in audit.RelationKinds order and only those that
+// found any (one a relationship found twice, a token whose source names
+// the leaver as owner and as login, counts once); Related, how many
+// identities any found; Several, how many of those more than one
+// relationship found, counted under each and once in Related.
+type RelationCount struct {
+	ByKind  []KindCount
+	Related int
+	Several int
+}
+
+// KindCount is how many identities one relationship found.
+type KindCount struct {
+	Kind  string
+	Count int
+}
+
+// CountRelations counts p's items by how they were found.
+func (p *OffboardPayload) CountRelations() RelationCount {
+	var out RelationCount
+	counts := map[string]int{}
+	for _, it := range p.Items {
+		kinds := audit.RelationTags(it.Relations) // each kind once
+		for _, k := range kinds {
+			counts[k]++
+		}
+		if len(kinds) > 0 {
+			out.Related++
+		}
+		if len(kinds) > 1 {
+			out.Several++
+		}
+	}
+	for _, k := range audit.RelationKinds {
+		if counts[k] > 0 {
+			out.ByKind = append(out.ByKind, KindCount{k, counts[k]})
+		}
+	}
+	return out
+}
+
 // Offboarding is what an offboarding campaign offboards.
 type Offboarding struct {
 	CampaignID int64

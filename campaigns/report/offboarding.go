@@ -31,8 +31,14 @@ type Offboarding struct {
 	Event     int64  `json:"event"` // the offboard.create event
 	// Access is where the leaver had access that reaches secrets, as
 	// snapshots showed it.
-	Access        []OffboardAccess   `json:"access"`
+	Access []OffboardAccess `json:"access"`
+	// Relationships counts, for each relationship, the identities it
+	// found; Related is how many identities that is, and Several how
+	// many of them more than one found, counted under each and once in
+	// Related (campaigns.RelationCount).
 	Relationships []RelationshipStat `json:"relationships"`
+	Related       int                `json:"related"`
+	Several       int                `json:"several"`
 	Items         []OffboardRow      `json:"items"`
 	// AccessRevoked is what the campaign.verify events said of the
 	// leaver's tokens and SSO authorizations, over every GitHub
@@ -55,7 +61,7 @@ type OffboardAccess struct {
 	Snapshot int64  `json:"snapshot"`
 }
 
-// RelationshipStat counts the items related one way.
+// RelationshipStat counts the identities related one way.
 type RelationshipStat struct {
 	Kind  string `json:"kind"`
 	Count int    `json:"count"`
@@ -131,18 +137,14 @@ func startOffboarding(ctx context.Context, st *audit.Store, c *campaigns.Campaig
 		o.Access = append(o.Access, OffboardAccess{Scope: clean(a.Scope), Role: clean(a.Role), Via: clean(a.Via), Login: clean(a.Login), Snapshot: a.SnapshotID})
 	}
 	why := map[string][]audit.Relation{}
-	counts := map[string]int{}
 	for _, it := range ob.Items {
 		why[it.ID] = it.Relations
-		for _, r := range it.Relations {
-			counts[r.Kind]++
-		}
 	}
-	for _, k := range audit.RelationKinds {
-		if counts[k] > 0 {
-			o.Relationships = append(o.Relationships, RelationshipStat{k, counts[k]})
-		}
+	rc := ob.CountRelations()
+	for _, k := range rc.ByKind {
+		o.Relationships = append(o.Relationships, RelationshipStat{k.Kind, k.Count})
 	}
+	o.Related, o.Several = rc.Related, rc.Several
 	return &offboardAcc{o: o, ob: ob, why: why, asOf: asOf}, nil
 }
 
@@ -353,6 +355,24 @@ func orDashText(s string) string {
 	return s
 }
 
+// RelationshipsFound is the summary's "Relationships found", as the
+// Markdown and the HTML report both say it: the identities each
+// relationship found, then how many identities that is, an identity found
+// more than one way being counted under each and once in the total
+// ("created 1, could-read 2 (2 identities, 1 of them found more than one
+// way and counted under each)").
+func (o *Offboarding) RelationshipsFound() string {
+	var parts []string
+	for _, r := range o.Relationships {
+		parts = append(parts, fmt.Sprintf("%s %d", r.Kind, r.Count))
+	}
+	total := audit.Counted(o.Related, "identity", "identities")
+	if o.Several > 0 {
+		total += fmt.Sprintf(", %d of them found more than one way and counted under each", o.Several)
+	}
+	return strings.Join(parts, ", ") + " (" + total + ")"
+}
+
 // writeOffboardingMarkdown writes the summary section, when there is one.
 func (w *mdWriter) offboarding(o *Offboarding) {
 	if o == nil {
@@ -366,11 +386,7 @@ func (w *mdWriter) offboarding(o *Offboarding) {
 	w.p("Offboards %s, effective %s (event %d). %d identit%s: %d done and proven, %d remaining.\n\n",
 		who, o.Effective, o.Event, len(o.Items), map[bool]string{true: "y", false: "ies"}[len(o.Items) == 1], o.Done, o.Remaining)
 	if len(o.Relationships) > 0 {
-		var parts []string
-		for _, r := range o.Relationships {
-			parts = append(parts, fmt.Sprintf("%s %d", r.Kind, r.Count))
-		}
-		w.p("Relationships found: %s.\n\n", strings.Join(parts, ", "))
+		w.p("Relationships found: %s.\n\n", md(o.RelationshipsFound()))
 	}
 	if len(o.Access) > 0 {
 		var parts []string

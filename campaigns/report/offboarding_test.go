@@ -75,7 +75,7 @@ func TestOffboardingSummary(t *testing.T) {
 		"| 4 | 0 | 1 | 1 | 1 | 1 | 0 |",
 		"Offboards person ana@acme.test, effective 2026-10-31",
 		"4 identities: 0 done and proven, 4 remaining.",
-		"Relationships found: created 2, holds 1, could-read 1.",
+		"Relationships found: created 2, holds 1, could-read 1 (4 identities).",
 		"Access seen: acme/api (write collaborator ana, snapshot 1).",
 		"Access revoked: not verified yet.",
 		"| rotate, replacement SHA256:new2 2026-11-02",
@@ -115,6 +115,67 @@ func TestOffboardingSummary(t *testing.T) {
 	// report.json into the same pages.
 	dir := filepath.Join(t.TempDir(), "bundle")
 	if _, err := report.Export(ctx, st, name, dir, report.ExportOptions{Options: report.Options{GeneratedAt: f.Clock.Now().Add(time.Hour), Tool: "nhi test"}}); err != nil {
+		t.Fatal(err)
+	}
+	selfConsistent(t, dir)
+}
+
+// TestOffboardingRelationshipsCountIdentities: the summary's
+// "Relationships found" counts identities, not relations: a deploy key
+// the leaver added in a repository she administered is found two ways
+// (created, could-read), and so is a secret there (could-read, and she
+// is its likeliest owner), each counted under both, once in the total the
+// line gives; a token whose source names her twice (owner, login) holds
+// once. The Markdown, the HTML and report.json say the same.
+func TestOffboardingRelationshipsCountIdentities(t *testing.T) {
+	ctx := context.Background()
+	f := campaignstest.New(t, "2026-11-02T10:00:00Z")
+	st := f.Store
+	if _, err := st.SetPeople(ctx, "hr", audit.PeopleImport{People: []audit.Person{
+		{Email: "ana@acme.test", GitHub: "ana", Status: audit.PersonLeft, LeftAt: "2026-10-31", Manager: "cleo@acme.test"},
+		{Email: "cleo@acme.test", GitHub: "cleo"},
+		{Email: "lead@acme.test", GitHub: "lead"},
+	}}, false); err != nil {
+		t.Fatal(err)
+	}
+	key := audit.Observation{ID: audit.IdentityID("github", "acme", audit.KindGitHubDeployKey, "api/1"), Kind: audit.KindGitHubDeployKey,
+		Name: "deploy-prod", Scope: "acme/api", Attributes: map[string]string{"added_by": "ana", "fingerprint": "SHA256:k"}}
+	sec := audit.Observation{ID: audit.IdentityID("github", "acme", audit.KindGitHubActionsSecret, "api/NPM"), Kind: audit.KindGitHubActionsSecret,
+		Name: "NPM", Scope: "acme/api"}
+	pat := audit.Observation{ID: audit.IdentityID("github", "acme", audit.KindGitHubFineGrainedPAT, "7"), Kind: audit.KindGitHubFineGrainedPAT,
+		Name: "ana-ci", Scope: "acme", Attributes: map[string]string{"owner": "ana", "login": "ana", "token_id": "70"}}
+	f.Principals = []audit.Principal{{Type: audit.PrincipalCollaborator, Scope: "acme/api", Login: "ana", Role: "admin"}}
+	f.Snapshot(t, nil, key, sec, pat)
+	res, err := campaigns.CreateOffboarding(ctx, st, "lead@acme.test", campaigns.OffboardSpec{Person: "ana"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := report.Build(ctx, st, res.Campaign.Name, report.Options{GeneratedAt: f.Clock.Now().Add(time.Hour), Tool: "nhi test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const found = "created 1, holds 1, suggested 1, could-read 2 (3 identities, 2 of them found more than one way and counted under each)"
+	var md, html bytes.Buffer
+	if err := r.WriteMarkdown(&md); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.WriteHTML(&html); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"3 identities: 0 done and proven, 3 remaining.", "Relationships found: " + found + "."} {
+		if !strings.Contains(md.String(), want) {
+			t.Errorf("report.md lacks %q:\n%s", want, md.String())
+		}
+	}
+	if want := "<tr><th>Relationships found</th><td>" + found + "</td></tr>"; !strings.Contains(html.String(), want) {
+		t.Errorf("report.html lacks %q", want)
+	}
+	o := r.Offboarding
+	if o == nil || o.Related != 3 || o.Several != 2 || len(o.Relationships) != 4 || o.Relationships[3] != (report.RelationshipStat{Kind: audit.RelCouldRead, Count: 2}) {
+		t.Errorf("JSON summary: %+v", o)
+	}
+	dir := filepath.Join(t.TempDir(), "bundle")
+	if _, err := report.Export(ctx, st, res.Campaign.Name, dir, report.ExportOptions{Options: report.Options{GeneratedAt: f.Clock.Now().Add(time.Hour), Tool: "nhi test"}}); err != nil {
 		t.Fatal(err)
 	}
 	selfConsistent(t, dir)

@@ -208,21 +208,20 @@ func printOffboard(w io.Writer, res *campaigns.OffboardCreated, now time.Time, w
 		hang(w, prose, "", fmt.Sprintf("Nothing to handle: no active identity in the current snapshots is related to them. The empty campaign is the evidence; close it with nhi campaign close %s.", c.Name))
 		return
 	}
-	byKind := map[string]int{}
-	for _, it := range ob.Items {
-		for _, r := range it.Relations {
-			byKind[r.Kind]++
-		}
-	}
 	fmt.Fprintf(w, "  %s", counted(c.Count, "identity", "identities"))
 	if res.Person != nil {
+		// Identities each relationship found, as the report's
+		// "Relationships found" counts them: one found two ways is
+		// counted under each, once in the total.
+		rc := ob.CountRelations()
 		var parts []string
-		for _, k := range audit.RelationKinds {
-			if byKind[k] > 0 {
-				parts = append(parts, fmt.Sprintf("%s %d", k, byKind[k]))
-			}
+		for _, k := range rc.ByKind {
+			parts = append(parts, fmt.Sprintf("%s %d", k.Kind, k.Count))
 		}
 		fmt.Fprintf(w, ": %s", strings.Join(parts, ", "))
+		if rc.Several > 0 {
+			fmt.Fprintf(w, " (%d of them found more than one way and counted under each)", rc.Several)
+		}
 	}
 	fmt.Fprintln(w)
 	printOffboardCreatedItems(w, res, now, width)

@@ -336,7 +336,7 @@ func TestOffboardEndToEnd(t *testing.T) {
 		"## Offboarding summary",
 		"Offboards person " + leaver.Email + ", effective 2026-10-31",
 		fmt.Sprintf("%d identities: %d done and proven, 0 remaining.", len(created.Items), len(created.Items)),
-		fmt.Sprintf("Relationships found: created 2, could-read %d.", len(couldRead)),
+		fmt.Sprintf("Relationships found: created 2, could-read %d (%d identities).", len(couldRead), len(created.Items)),
 		"Access seen: northwind/" + written.Name + " (write collaborator " + leaver.GitHub,
 		"Access revoked: not-checked",
 		"### created (2)", fmt.Sprintf("### could read (%d)", len(couldRead)),

@@ -219,3 +219,33 @@ lead@acme.test,Lead,lead,active,,
 		t.Errorf("offboard --json: %+v %v\n%s", j.NotRead, err, r.stdout)
 	}
 }
+
+// TestOffboardCountsIdentities: nhi offboard's count line counts, for
+// each relationship, the identities it found, as the report's
+// "Relationships found" does: a token whose source names the leaver as
+// owner and as login holds once, where it was "holds 2" of 3 identities,
+// and the identities found more than one way (a key she added where she
+// was an admin: created and could-read) are said to be counted under each.
+func TestOffboardCountsIdentities(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "nhi.db")
+	key := audit.Observation{ID: audit.IdentityID("github", "acme", audit.KindGitHubDeployKey, "api/1"), Kind: audit.KindGitHubDeployKey,
+		Name: "deploy", Scope: "acme/api", Attributes: map[string]string{"fingerprint": "SHA256:k", "added_by": "ana"}}
+	sec := audit.Observation{ID: audit.IdentityID("github", "acme", audit.KindGitHubActionsSecret, "api/NPM"), Kind: audit.KindGitHubActionsSecret,
+		Name: "NPM", Scope: "acme/api"}
+	pat := audit.Observation{ID: audit.IdentityID("github", "acme", audit.KindGitHubFineGrainedPAT, "7"), Kind: audit.KindGitHubFineGrainedPAT,
+		Name: "ana-ci", Scope: "acme", Attributes: map[string]string{"owner": "ana", "login": "ana", "token_id": "70"}}
+	e := campaignstest.Open(t, db, true)
+	e.Principals = []audit.Principal{{Type: audit.PrincipalCollaborator, Scope: "acme/api", Login: "ana", Role: "admin"}}
+	e.Snapshot(t, nil, key, sec, pat)
+	e.Store.Close()
+	ok(t, "people", "import", writeFile(t, "people.csv", `email,name,github,status,left_at,manager
+ana@acme.test,Ana,ana,left,2026-01-30,carol@acme.test
+carol@acme.test,Carol,carol,active,,
+lead@acme.test,Lead,lead,active,,
+`), "--db", db, "--as", "carol@acme.test")
+	r := ok(t, "offboard", "ana", "--db", db, "--as", "lead@acme.test")
+	want := "  3 identities: created 1, holds 1, suggested 1, could-read 2 (2 of them found more than one way and counted under each)\n"
+	if !strings.Contains(r.stdout, want) {
+		t.Errorf("offboard: want %q in\n%s", want, r.stdout)
+	}
+}

@@ -25,11 +25,11 @@ func newPeopleSyncCmd(a *app) *cobra.Command {
 	gh := &cobra.Command{
 		Use:   "github --org ORG",
 		Short: "Add or update people from a GitHub organisation's members",
-		Long: `Reads the organisation's members (GET /orgs/{org}/members, owners with
-role=admin) and, through GitHub's GraphQL API, what GitHub shows of each: their
-public name and e-mail, their e-mails on the organisation's verified domains,
-and, on GitHub Enterprise Cloud with SAML single sign-on, the SAML identity
-linked to their login (NameID and e-mails). Each member becomes one person, or
+		Long: `Reads the organisation's members (GET /orgs/{org}/members) and, through
+GitHub's GraphQL API, what GitHub shows of each: their public name and e-mail,
+their e-mails on the organisation's verified domains, and, on GitHub Enterprise
+Cloud with SAML single sign-on, the SAML identity linked to their login (NameID
+and e-mails). Each member becomes one person, or
 is added to the person the directory already knows under any of those names:
 logins and SAML identities become aliases of one person. A new person's key is
 the first e-mail GitHub shows (SAML first); a member GitHub shows no e-mail for

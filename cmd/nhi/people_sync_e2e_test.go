@@ -203,7 +203,7 @@ func TestPeopleSyncGitHubWithoutSAML(t *testing.T) {
 		t.Fatalf("exit %d: %s%s", r.code, r.stdout, r.stderr)
 	}
 	for _, want := range []string{
-		"Not read: members' names and e-mails: not read: GitHub answered 403",
+		"Not read: members' roles, names and e-mails: not read: GitHub answered 403",
 		"Not read: SAML identities: not read: GitHub answered 403",
 		"Would add 0, updated 0, unchanged 2 people from 4 members",
 		"2 members not added, GitHub shows no e-mail for them: alice-smith, dave",
@@ -304,7 +304,7 @@ func TestPeopleSyncGitHubListUncounted(t *testing.T) {
 	// Bob is gone from the list GitHub sends, and nothing can count it.
 	srv.Mutate(func(o *githubtest.Org) { o.Members = []string{"alice-smith", "carol", "dave"} })
 	srv.Fail("/graphql", http.StatusForbidden)
-	const notChecked = "Not checked: whether the member list (GET /orgs/northwind/members) is whole: GitHub sends it without a count, and GitHub's GraphQL API, which counts the members (organization.membersWithRole totalCount), did not answer (see Not read: members' names and e-mails), so a list cut short would look whole; "
+	const notChecked = "Not checked: whether the member list (GET /orgs/northwind/members) is whole: GitHub sends it without a count, and GitHub's GraphQL API, which counts the members (organization.membersWithRole totalCount), did not answer (see Not read: members' roles, names and e-mails), so a list cut short would look whole; "
 	for _, dry := range []bool{true, false} {
 		a := args
 		if dry {

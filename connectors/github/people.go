@@ -14,8 +14,8 @@ import (
 )
 
 // The people of an organisation, for `nhi people sync github`
-// (docs/people.md): its members and their roles from the REST API, and,
-// through GraphQL, what GitHub shows of each — their public name and
+// (docs/people.md): its members from the REST API, and, through GraphQL,
+// what GitHub shows of each — their role (owner or member), public name and
 // e-mail, their e-mails on the organisation's verified domains and, on
 // GitHub Enterprise Cloud with SAML single sign-on, the SAML identity
 // (NameID and e-mails) linked to their login. This is no snapshot: it
@@ -24,8 +24,12 @@ import (
 // OrgMember is one member of the organisation as GitHub shows them to
 // the credential.
 type OrgMember struct {
-	Login          string
-	Role           string // "admin" (an owner) or "member"
+	Login string
+	// Role is what GitHub's GraphQL API says of them (membersWithRole's
+	// edge role): "admin" (an owner) or "member"; "" when it said nothing
+	// of them (the query refused, a page it left out, a role it gave as
+	// null: Unread says which), never "member" for want of it.
+	Role           string
 	Name           string // public profile name
 	Email          string // public profile e-mail
 	VerifiedEmails []string
@@ -66,7 +70,7 @@ const (
     membersWithRole(first: 100, after: $after) {
       totalCount
       pageInfo { hasNextPage endCursor }
-      nodes { login name email organizationVerifiedDomainEmails(login: $org) }
+      edges { role node { login name email organizationVerifiedDomainEmails(login: $org) } }
     }
   }
 }`
@@ -83,9 +87,8 @@ const (
 }`
 )
 
-// ReadPeople reads the organisation's members: GET /orgs/{org}/members
-// (owners with role=admin, then everyone), then their profiles and SAML
-// identities through GraphQL. A refused or unreadable part is said in
+// ReadPeople reads the organisation's members: GET /orgs/{org}/members,
+// then their roles, profiles and SAML identities through GraphQL. A refused or unreadable part is said in
 // Unread, never read as nobody; only a rejected token, a missing
 // organisation or a server that stops answering is an error.
 //
@@ -93,6 +96,10 @@ const (
 // ends early reads as whole; the profiles query's totalCount is the count
 // it is held against (checkMembers), and so are the logins that query
 // shows (docs/people.md).
+//
+// Who owns the organisation is the role on each of that connection's
+// edges, which it counts: REST's owners' list (role=admin) is a bare
+// array too, and an owner a page of it left out would read as a member.
 func (c *Connector) ReadPeople(ctx context.Context) (*OrgPeople, error) {
 	if err := c.readOrg(ctx); err != nil {
 		return nil, err
@@ -100,8 +107,10 @@ func (c *Connector) ReadPeople(ctx context.Context) (*OrgPeople, error) {
 	out := &OrgPeople{Org: c.org, Complete: true}
 	byLogin := map[string]*OrgMember{}
 	var order []string
-	for _, role := range []string{"admin", "all"} {
-		ep := c.orgEP("members", "", needMembers, "role="+role)
+	{
+		// role=all, everyone: who of them owns the organisation is
+		// GraphQL's to say (readProfiles), never an owners' list's.
+		ep := c.orgEP("members", "", needMembers, "role=all")
 		u := c.newUnit("")
 		logins, ok, err := u.list(ctx, ep, func(body []byte, pd *pageData) (int, error) {
 			var page []*github.User
@@ -123,18 +132,13 @@ func (c *Connector) ReadPeople(ctx context.Context) (*OrgPeople, error) {
 			for _, g := range u.gaps {
 				out.Unread = append(out.Unread, fmt.Sprintf("%s: %s", g.Endpoint, g.Reason))
 			}
-			break
 		}
-		for i := 0; i+2 < len(logins); i += 3 {
+		for i := 0; ok && i+2 < len(logins); i += 3 {
 			login := logins[i]
 			key := strings.ToLower(login)
 			m := byLogin[key]
 			if m == nil {
-				r := "member"
-				if role == "admin" {
-					r = "admin"
-				}
-				m = &OrgMember{Login: login, Role: r}
+				m = &OrgMember{Login: login}
 				byLogin[key] = m
 				order = append(order, key)
 			}
@@ -210,11 +214,12 @@ type profilesRead struct {
 	noCount  string // why total is nil
 }
 
-// readProfiles reads each member's public name and e-mail and their
+// readProfiles reads each member's role, public name and e-mail and their
 // e-mails on the organisation's verified domains (membersWithRole). A
-// connection that ends with fewer members than it counts leaves the
-// profiles of some unread: they are synced with what the member list
-// shows of them, and Unread says so.
+// connection that ends with fewer members than it counts leaves the roles
+// and profiles of some unread: they are synced with what the member list
+// shows of them, no role said, and Unread says so; so does a role GitHub
+// gives as null.
 func (c *Connector) readProfiles(ctx context.Context, out *OrgPeople, byLogin map[string]*OrgMember) (profilesRead, error) {
 	var res profilesRead
 	before := len(out.Unread)
@@ -222,20 +227,30 @@ func (c *Connector) readProfiles(ctx context.Context, out *OrgPeople, byLogin ma
 		Organization *struct {
 			MembersWithRole struct {
 				gqlConnection
-				Nodes []struct {
-					Login    string   `json:"login"`
-					Name     *string  `json:"name"`
-					Email    *string  `json:"email"`
-					Verified []string `json:"organizationVerifiedDomainEmails"`
-				} `json:"nodes"`
+				Edges []struct {
+					Role *string `json:"role"` // OrganizationMemberRole: ADMIN, MEMBER; nullable
+					Node *struct {
+						Login    string   `json:"login"`
+						Name     *string  `json:"name"`
+						Email    *string  `json:"email"`
+						Verified []string `json:"organizationVerifiedDomainEmails"`
+					} `json:"node"`
+				} `json:"edges"`
 			} `json:"membersWithRole"`
 		} `json:"organization"`
 	}
-	read, err := c.gqlPages(ctx, "members' names and e-mails", membersQuery, &page, out, func() (gqlConnection, int, error) {
+	var noRole []string
+	read, err := c.gqlPages(ctx, "members' roles, names and e-mails", membersQuery, &page, out, func() (gqlConnection, int, error) {
 		if page.Organization == nil {
 			return gqlConnection{}, 0, c.notFound()
 		}
-		for _, n := range page.Organization.MembersWithRole.Nodes {
+		got := 0
+		for _, e := range page.Organization.MembersWithRole.Edges {
+			n := e.Node
+			if n == nil {
+				continue // no account given: not read, and short of the count
+			}
+			got++
 			m := byLogin[strings.ToLower(n.Login)]
 			if m == nil {
 				// Left out of the member list, or joined since it was
@@ -250,8 +265,16 @@ func (c *Connector) readProfiles(ctx context.Context, out *OrgPeople, byLogin ma
 				m.Email = keepFirst(strings.TrimSpace(*n.Email), m.Email)
 			}
 			m.VerifiedEmails = n.Verified
+			switch {
+			case e.Role != nil && *e.Role == "ADMIN":
+				m.Role = "admin"
+			case e.Role != nil && *e.Role == "MEMBER":
+				m.Role = "member"
+			default:
+				noRole = append(noRole, n.Login)
+			}
 		}
-		return page.Organization.MembersWithRole.gqlConnection, len(page.Organization.MembersWithRole.Nodes), nil
+		return page.Organization.MembersWithRole.gqlConnection, got, nil
 	})
 	if err != nil {
 		return res, err
@@ -260,13 +283,21 @@ func (c *Connector) readProfiles(ctx context.Context, out *OrgPeople, byLogin ma
 	switch {
 	case read.total != nil:
 	case len(out.Unread) > before:
-		res.noCount = "GitHub's GraphQL API, which counts the members (organization.membersWithRole totalCount), did not answer (see Not read: members' names and e-mails)"
+		res.noCount = "GitHub's GraphQL API, which counts the members (organization.membersWithRole totalCount), did not answer (see Not read: members' roles, names and e-mails)"
 	default:
 		res.noCount = "GitHub's GraphQL API answered without a count of the members (organization.membersWithRole totalCount)"
 	}
 	if short, ok := read.short(); ok {
-		out.Unread = append(out.Unread, fmt.Sprintf("members' names and e-mails: GitHub's GraphQL API counted %s (totalCount), but gave %d, so the names and e-mails of %s were not read: they are synced with what the member list shows of them (one it shows no e-mail for is not added); run again, and tell GitHub Support if it stays",
+		out.Unread = append(out.Unread, fmt.Sprintf("members' roles, names and e-mails: GitHub's GraphQL API counted %s (totalCount), but gave %d, so the roles, names and e-mails of %s were not read: they are synced with what the member list shows of them (one it shows no e-mail for is not added), whether they own the organisation not said; run again, and tell GitHub Support if it stays",
 			audit.Counted(*read.total, "member", "members"), read.got, audit.Counted(short, "member", "members")))
+	}
+	if n := len(noRole); n > 0 {
+		names, more := noRole, ""
+		if n > 5 {
+			names, more = names[:5], fmt.Sprintf(" and %d more", n-5)
+		}
+		out.Unread = append(out.Unread, fmt.Sprintf("members' roles: GitHub's GraphQL API gave no role (ADMIN or MEMBER) for %s (%s%s), so whether they own the organisation is not said; run again, and tell GitHub Support if it stays",
+			audit.Counted(n, "member", "members"), audit.Printable(strings.Join(names, ", ")), more))
 	}
 	return res, nil
 }

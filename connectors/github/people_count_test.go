@@ -141,7 +141,7 @@ func TestReadPeopleGraphQLFewerThanCounted(t *testing.T) {
 	defer s.Close()
 	s.ServeFewer("/graphql/organization/membersWithRole", 1) // member-149's profile
 	got := readPeople(t, s)
-	want := fmt.Sprintf("members' names and e-mails: GitHub's GraphQL API counted %d members (totalCount), but gave %d, so the names and e-mails of 1 member were not read", all, all-1)
+	want := fmt.Sprintf("members' roles, names and e-mails: GitHub's GraphQL API counted %d members (totalCount), but gave %d, so the roles, names and e-mails of 1 member were not read", all, all-1)
 	if !got.Complete || len(got.Unread) != 1 || !strings.HasPrefix(got.Unread[0], want) {
 		t.Errorf("profiles one short: complete %v, unread %q; want complete and %q", got.Complete, got.Unread, want)
 	}
@@ -253,5 +253,109 @@ func TestTeamMembersFewerThanCounted(t *testing.T) {
 	}
 	if said != 1 {
 		t.Errorf("the refused count said %d times, want once: %q", said, notes)
+	}
+}
+
+// roles lists each member's login and role, as ReadPeople gave them ("-"
+// for none said).
+func roles(p *ghconn.OrgPeople) []string {
+	var out []string
+	for _, m := range p.Members {
+		r := m.Role
+		if r == "" {
+			r = "-"
+		}
+		out = append(out, m.Login+" "+r)
+	}
+	return out
+}
+
+// TestReadPeopleOwnersListCutShort: who owns the organisation is the role
+// on each edge of GraphQL's membersWithRole, a connection counted, never
+// REST's owners' list, a bare array: an owner a short owners' list left
+// out is still an owner, never a member. A member whose role GraphQL did
+// not give (a page it left out, the query refused, a null role) has no
+// role said, and Unread says so.
+func TestReadPeopleOwnersListCutShort(t *testing.T) {
+	o := smallOrg()
+	o.Admins = []string{"ann", "dave"}
+	s := githubtest.NewServer(o, withSchema(t))
+	defer s.Close()
+	whole := []string{"ann admin", "bob member", "carol member", "dave admin"}
+	got := readPeople(t, s)
+	if r := roles(got); !got.Complete || len(got.Unread) != 0 || !slices.Equal(r, whole) {
+		t.Errorf("whole: complete %v, unread %q, roles %q; want %q", got.Complete, got.Unread, r, whole)
+	}
+	checkQueriesValid(t, s)
+
+	// The owners' list ends one short (dave, the last owner), its Link
+	// chain whole: dave is still an owner.
+	s.ServeFewer("/orgs/acme/members?role=admin", 1)
+	got = readPeople(t, s)
+	if r := roles(got); !got.Complete || len(got.Unread) != 0 || !slices.Equal(r, whole) {
+		t.Errorf("owners' list cut short: complete %v, unread %q, roles %q; want %q (dave an owner, never a member)", got.Complete, got.Unread, r, whole)
+	}
+
+	// GraphQL's connection ends one short (dave's edge): his role is not
+	// said, nor taken for "member".
+	s = githubtest.NewServer(o)
+	defer s.Close()
+	s.ServeFewer("/graphql/organization/membersWithRole", 1)
+	got = readPeople(t, s)
+	want := "members' roles, names and e-mails: GitHub's GraphQL API counted 4 members (totalCount), but gave 3, so the roles, names and e-mails of 1 member were not read"
+	if r := roles(got); !got.Complete || len(got.Unread) != 1 || !strings.HasPrefix(got.Unread[0], want) ||
+		!slices.Equal(r, []string{"ann admin", "bob member", "carol member", "dave -"}) {
+		t.Errorf("GraphQL one short: complete %v, unread %q, roles %q; want dave's role unsaid and %q", got.Complete, got.Unread, r, want)
+	}
+
+	// GraphQL refuses the query: nobody's role is said.
+	s = githubtest.NewServer(o)
+	defer s.Close()
+	s.AddHTTPFault(func(r *http.Request) (func(http.ResponseWriter), bool) {
+		if !strings.HasSuffix(r.URL.Path, "/graphql") {
+			return nil, false
+		}
+		body, _ := io.ReadAll(r.Body)
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		switch {
+		case bytes.Contains(body, []byte("NhiMembers")):
+			return func(w http.ResponseWriter) { w.WriteHeader(http.StatusForbidden) }, true
+		}
+		return nil, false
+	})
+	got = readPeople(t, s)
+	want = "members' roles, names and e-mails: not read: GitHub answered 403"
+	if r := roles(got); len(got.Unread) < 1 || !strings.HasPrefix(got.Unread[0], want) ||
+		!slices.Equal(r, []string{"ann -", "bob -", "carol -", "dave -"}) {
+		t.Errorf("GraphQL refused: unread %q, roles %q; want nobody's role said and %q", got.Unread, r, want)
+	}
+
+	// GraphQL gives bob's role as null (the schema lets it): his is not
+	// said, and Unread names him.
+	s = githubtest.NewServer(o)
+	defer s.Close()
+	s.AddHTTPFault(func(r *http.Request) (func(http.ResponseWriter), bool) {
+		if !strings.HasSuffix(r.URL.Path, "/graphql") {
+			return nil, false
+		}
+		body, _ := io.ReadAll(r.Body)
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		if !bytes.Contains(body, []byte("NhiMembers")) {
+			return nil, false
+		}
+		return func(w http.ResponseWriter) {
+			w.Header().Set("Content-Type", "application/json")
+			edge := func(login, role string) string {
+				return `{"role":` + role + `,"node":{"login":"` + login + `","name":null,"email":"","organizationVerifiedDomainEmails":[]}}`
+			}
+			_, _ = w.Write([]byte(`{"data":{"organization":{"membersWithRole":{"totalCount":4,"pageInfo":{"hasNextPage":false,"endCursor":"Y3Vyc29yOnYyOjQ="},"edges":[` +
+				edge("ann", `"ADMIN"`) + "," + edge("bob", "null") + "," + edge("carol", `"MEMBER"`) + "," + edge("dave", `"ADMIN"`) + `]}}}}`))
+		}, true
+	})
+	got = readPeople(t, s)
+	want = "members' roles: GitHub's GraphQL API gave no role (ADMIN or MEMBER) for 1 member (bob), so whether they own the organisation is not said"
+	if r := roles(got); !got.Complete || len(got.Unread) < 1 || !strings.HasPrefix(got.Unread[0], want) ||
+		!slices.Equal(r, []string{"ann admin", "bob -", "carol member", "dave admin"}) {
+		t.Errorf("a null role: complete %v, unread %q, roles %q; want bob's unsaid and %q", got.Complete, got.Unread, r, want)
 	}
 }

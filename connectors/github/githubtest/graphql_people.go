@@ -21,7 +21,8 @@ import (
 // organisation's people, in GraphQL's wire format
 // (an HTTP 200 with {"data": ..., "errors": [...]}, as GitHub answers
 // even a refused field): organization.membersWithRole (login, name,
-// email, organizationVerifiedDomainEmails) and
+// email, organizationVerifiedDomainEmails, as nodes or as edges with each
+// member's role, ADMIN for the organisation's Admins) and
 // organization.samlIdentityProvider.externalIdentities (samlIdentity
 // nameId and emails, user login), paginated by cursor, each with its
 // totalCount when the query asks it. Other queries get a GraphQL error;
@@ -163,7 +164,23 @@ func (s *Server) graphqlPeople(w http.ResponseWriter, r *http.Request, req gqlPe
 			nodes = append(nodes, n)
 		}
 		fewer := s.servedFewer("/graphql/organization/membersWithRole")
-		gqlAnswer(w, map[string]any{"organization": map[string]any{"membersWithRole": connection(nodes, lo, first, fewer, selects(org.SelectionSet, "membersWithRole", "totalCount"))}})
+		conn := connection(nodes, lo, first, fewer, selects(org.SelectionSet, "membersWithRole", "totalCount"))
+		if selects(org.SelectionSet, "membersWithRole", "edges") {
+			// OrganizationMemberEdge: the member's role beside them.
+			edges := []any{}
+			for _, n := range conn["nodes"].([]any) {
+				role := "MEMBER"
+				if s.isAdmin(n.(map[string]any)["login"].(string)) {
+					role = "ADMIN"
+				}
+				edges = append(edges, map[string]any{"role": role, "node": n})
+			}
+			conn["edges"] = edges
+		}
+		if !selects(org.SelectionSet, "membersWithRole", "nodes") {
+			delete(conn, "nodes") // GitHub answers what the query asks
+		}
+		gqlAnswer(w, map[string]any{"organization": map[string]any{"membersWithRole": conn}})
 	case strings.Contains(req.Query, "samlIdentityProvider"):
 		if v := viewOf(r); v != nil && v.Member {
 			gqlAnswer(w, map[string]any{"organization": map[string]any{"samlIdentityProvider": nil}}, gqlPeopleError{Type: "FORBIDDEN",
@@ -192,6 +209,15 @@ func (s *Server) graphqlPeople(w http.ResponseWriter, r *http.Request, req gqlPe
 	default:
 		gqlAnswer(w, nil, gqlPeopleError{Message: "this fake answers organization.membersWithRole and organization.samlIdentityProvider only"})
 	}
+}
+
+func (s *Server) isAdmin(login string) bool {
+	for _, a := range s.org.Admins {
+		if strings.EqualFold(a, login) {
+			return true
+		}
+	}
+	return false
 }
 
 func (s *Server) profile(login string) Profile {
