@@ -3,9 +3,16 @@ package campaigns_test
 import (
 	"context"
 	"database/sql"
+	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/nhi-audit/nhi/audit"
+	"github.com/nhi-audit/nhi/campaigns"
+	"github.com/nhi-audit/nhi/campaigns/campaignstest"
 	"github.com/nhi-audit/nhi/internal/pgtest"
 )
 
@@ -331,7 +338,7 @@ const (
 
 // installGrouped creates the experiment's functions in the fixture's
 // database, as its owner, the requests checked as checked says.
-func installGrouped(b *testing.B, u string, checked int) {
+func installGrouped(b testing.TB, u string, checked int) {
 	b.Helper()
 	r := strings.NewReplacer("MAXPASSES", "1", "CHECK_QUEUED", `CREATE TRIGGER nhi_decision_queue_reviewer BEFORE INSERT ON nhi_decision_queue FOR EACH ROW EXECUTE FUNCTION nhi_check_reviewer();`,
 		"MAY_SELECT", "", "MAY_JOIN", "", "MAY_COND", "")
@@ -356,4 +363,85 @@ func groupedCounts(b *testing.B, st interface {
 		b.Fatal(err)
 	}
 	return batches, waits, xwaits
+}
+
+// TestGroupedChainsOnlyWhatTheRoleMayWrite: a reviewer who writes a
+// request herself (psql) for another reviewer's item, in her own name,
+// has it refused — by the trigger when checked as it is queued, by the
+// holder when checked under the lock — and nothing is appended; the
+// same request for her own item is chained.
+func TestGroupedChainsOnlyWhatTheRoleMayWrite(t *testing.T) {
+	for _, checked := range []int{checkedQueued, checkedUnderLock} {
+		t.Run(fmt.Sprint(map[int]string{checkedQueued: "queued", checkedUnderLock: "under-lock"}[checked]), func(t *testing.T) {
+			f := campaignstest.NewOn(t, campaignstest.Postgres, "2026-10-01T12:00:00Z")
+			f.Snapshot(t, nil, key("repo-a", "1", "user1"), key("repo-a", "2", "user2"))
+			if _, err := f.Store.InitRoles(ctx); err != nil {
+				t.Fatal(err)
+			}
+			db := pgtest.DatabaseName(f.Path)
+			rita, sam := "rita_"+db, "sam_"+db
+			if _, err := f.Store.SetPeople(ctx, "admin", audit.PeopleImport{People: []audit.Person{
+				{Email: "rita@acme.test", Aliases: []string{rita}}, {Email: "sam@acme.test", Aliases: []string{sam}}}}, false); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := campaigns.Create(ctx, f.Store, "lead", campaigns.Spec{Name: "q", Scope: "id:*", Due: "2026-12-31", Reviewers: []string{rita, sam}}); err != nil {
+				t.Fatal(err)
+			}
+			c, err := campaigns.Get(ctx, f.Store, "q")
+			if err != nil {
+				t.Fatal(err)
+			}
+			installGrouped(t, f.Path, checked)
+			var hers, his string
+			for _, it := range c.Items {
+				if strings.Contains(it.Reviewer, "rita") {
+					hers = it.ID
+				} else {
+					his = it.ID
+				}
+			}
+			if hers == "" || his == "" {
+				t.Fatalf("items %+v", c.Items)
+			}
+			conn := pgtest.Connect(t, pgtest.LoginRole(t, f.Path, rita, audit.RoleReviewer))
+			request := func(item string) error {
+				var id int64
+				err := conn.QueryRow(ctx, `INSERT INTO nhi_decision_queue (requester, campaign_id, identity_id, actor, create_seq, decision, reason, decided_at, via,
+						ev_at, ev_type, payload, rest, variant, n_conflict, s_decision, s_reason, s_by, s_seq, s_conflict, s_cur, s_pseq, s_reviewer)
+					VALUES ('x', $1, $2, $3, $4, 'decommission', '', '2026-10-01T12:00:00Z', 'single', '2026-10-01T12:00:00Z', 'campaign.decide', '{}', '"x"]', 0, 0,
+						'', '', '', NULL, 0, '', 0, '') RETURNING id`, c.ID, item, rita, c.CreateSeq).Scan(&id)
+				if err != nil {
+					return err
+				}
+				if _, err := conn.Exec(ctx, `SELECT set_config('nhi.queued', $1, false)`, fmt.Sprint(id)); err != nil {
+					return err
+				}
+				var seq int64
+				err = conn.QueryRow(ctx, `SELECT o_seq FROM nhi_group_wait()`).Scan(&seq)
+				if _, uerr := conn.Exec(ctx, `SELECT pg_advisory_unlock_all()`); err == nil {
+					err = uerr
+				}
+				return err
+			}
+			before, err := f.Store.LogHead(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = request(his)
+			pe, ok := errors.AsType[*pgconn.PgError](err)
+			want := map[int]string{checkedQueued: "42501", checkedUnderLock: "NHI01"}[checked]
+			if !ok || pe.Code != want {
+				t.Fatalf("a request for sam's item: %v, want SQLSTATE %s", err, want)
+			}
+			if after, err := f.Store.LogHead(ctx); err != nil || after.Seq != before.Seq {
+				t.Fatalf("the log went from %d to %d (%v)", before.Seq, after.Seq, err)
+			}
+			if err := request(hers); err != nil {
+				t.Fatalf("a request for her own item: %v", err)
+			}
+			if after, err := f.Store.LogHead(ctx); err != nil || after.Seq != before.Seq+1 {
+				t.Fatalf("the log went from %d to %d (%v), want one event", before.Seq, after.Seq, err)
+			}
+		})
+	}
 }
