@@ -67,3 +67,11 @@ func OneTripDecided(f func()) (restore func()) {
 	oneTripDecided = f
 	return func() { oneTripDecided = old }
 }
+
+// DecideGrouped makes each decision made in one round trip a group
+// append (decideGrouped), on the functions the benchmark creates. The
+// returned function restores the default.
+func DecideGrouped() (restore func()) {
+	decideGrouped = true
+	return func() { decideGrouped = false }
+}

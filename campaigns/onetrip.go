@@ -66,11 +66,24 @@ func decideOneTrip(ctx context.Context, st *audit.Store, actor, campaign, id str
 		args := append([]any{c.ID, c.CreateSeq, id, string(d), reason, refuseSame, actorKey, sameKeys, teamKeys, dirSeq, formatAt(ev.At), ViaSingle}, eventArgs...)
 		return audit.Stmt{Query: `SELECT * FROM nhi_decide(` + strings.TrimSuffix(strings.Repeat("?, ", len(args)), ", ") + `)`, Args: args}
 	}
+	appendCall := st.AppendCall
+	if decideGrouped {
+		appendCall = st.AppendCallGrouped
+		base, fn := call, "SELECT nhi_enqueue("
+		if rehearse {
+			fn = "SELECT * FROM nhi_group_rehearse("
+		}
+		call = func(ev audit.Event, eventArgs []any) audit.Stmt {
+			s := base(ev, eventArgs)
+			s.Query = strings.Replace(s.Query, "SELECT * FROM nhi_decide(", fn, 1)
+			return s
+		}
+	}
 	if rehearse {
 		return nil, st.RehearseCall(ctx, actor, EventDecide, []any{plain, &exception}, call)
 	}
 	var reviewer, previous, previousBy string
-	ev, variant, err := st.AppendCall(ctx, actor, EventDecide, []any{plain, &exception}, call, &reviewer, &previous, &previousBy)
+	ev, variant, err := appendCall(ctx, actor, EventDecide, []any{plain, &exception}, call, &reviewer, &previous, &previousBy)
 	if errors.Is(err, audit.ErrChanged) {
 		return nil, errDecideLocked
 	}
@@ -94,6 +107,11 @@ func decideOneTrip(ctx context.Context, st *audit.Store, actor, campaign, id str
 		Assigned: reviewer != "" && sep.same(reviewer, actor), Previous: Decision(previous), PreviousBy: previousBy,
 		Conflict: previousBy != "" && !sep.same(previousBy, actor)}, nil
 }
+
+// decideGrouped makes decideOneTrip queue its decision and have it
+// chained by whoever holds the write lock (audit.Store.AppendCallGrouped):
+// the benchmark's experiment, on functions the benchmark creates.
+var decideGrouped bool
 
 // oneTripDecided, when set (by a test), runs after each decision
 // decideOneTrip made.
