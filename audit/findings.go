@@ -209,7 +209,11 @@ const evaluateRoom = 24
 // evaluate is Evaluate (withOwners) or EvaluateObservation; the findings
 // leave in slab when there is one.
 func (e *Evaluator) evaluate(id *Identity, account string, withOwners bool, slab *findingSlab) []Finding {
-	kr := e.rulesOf(id.Kind)
+	return e.evaluateRules(e.rulesOf(id.Kind), id, account, withOwners, slab)
+}
+
+// evaluateRules is evaluate with kr, the rules of id's kind (rulesOf).
+func (e *Evaluator) evaluateRules(kr *kindRules, id *Identity, account string, withOwners bool, slab *findingSlab) []Finding {
 	rules := kr.withOwners
 	if !withOwners {
 		rules = kr.withoutOwners
