@@ -58,11 +58,31 @@ func (s *signing) load(a *app) (func(context.Context) context.Context, error) {
 	}
 	var allowed []byte
 	if s.allowedSigners != "" {
-		if allowed, err = os.ReadFile(s.allowedSigners); err != nil {
-			return nil, fmt.Errorf("--allowed-signers: %w", err)
+		if allowed, err = readAllowedSigners(s.allowedSigners); err != nil {
+			return nil, err
 		}
 	}
 	return func(ctx context.Context) context.Context { return campaigns.SignWith(ctx, key, allowed) }, nil
+}
+
+// allowedSignersForm is what --allowed-signers takes, said when it is
+// given something else.
+const allowedSignersForm = `give an allowed_signers file: a line "PRINCIPALS [namespaces="…"] KEY" for each signer, ssh-keygen's format, as nhi signature writes`
+
+// readAllowedSigners reads the file --allowed-signers names, for verify
+// and for the commands that sign alike: a file that is missing, a
+// folder, empty, not text or that lists no signer is refused (exit 2),
+// where one that lists nobody would have pinned no key and said only that
+// the key was not in it.
+func readAllowedSigners(path string) ([]byte, error) {
+	data, err := readInputFile("--allowed-signers", path, "text", allowedSignersForm)
+	if err != nil {
+		return nil, err
+	}
+	if !sshsig.ListsAnySigner(data) {
+		return nil, &inputError{fmt.Sprintf("--allowed-signers: %s lists no signer: %s", audit.Printable(path), allowedSignersForm), true}
+	}
+	return data, nil
 }
 
 // loadSigningKey reads the key --sign-with names, for a decision or an
