@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -149,7 +150,7 @@ it with the directory of people.`,
 				return err
 			}
 			if err := os.MkdirAll(out, 0o755); err != nil {
-				return err
+				return fmt.Errorf("cannot write to --out %s: %v; choose a folder you can write", audit.Printable(out), reason(err))
 			}
 			base := filepath.Join(out, fmt.Sprintf("event-%d", seq))
 			allowed := sshsig.AllowedSignersLine(ev.Actor, audit.SignatureNamespace, sg.PublicKey) + "\n"
@@ -157,8 +158,8 @@ it with the directory of people.`,
 				path string
 				data []byte
 			}{{base + ".json", canon}, {base + ".sig", []byte(sg.Armored)}, {base + ".allowed_signers", []byte(allowed)}} {
-				if err := os.WriteFile(f.path, f.data, 0o644); err != nil {
-					return err
+				if err := writeWhole(f.path, f.data); err != nil {
+					return fmt.Errorf("cannot write %s: %v; a file of that name already there is as it was: make room, or choose another folder with --out, and run the command again", audit.Printable(f.path), reason(err))
 				}
 			}
 			fmt.Fprintf(a.stdout, "Event %d (%s by %s), signed by %s. Check it with:\n  ssh-keygen -Y verify -f %s -I %s -n %s -s %s < %s\n",
@@ -168,4 +169,43 @@ it with the directory of people.`,
 	}
 	cmd.Flags().StringVar(&out, "out", ".", "folder to write the files into")
 	return cmd
+}
+
+// writeWhole writes data to path whole or not at all: into a temporary
+// file beside it, renamed over path once written, so a write that fails
+// (a full disk, a file size limit) leaves neither half a file at path nor
+// the temporary one, and what path held before stays.
+func writeWhole(path string, data []byte) error {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".nhi-*")
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(data)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Chmod(f.Name(), 0o644)
+	}
+	if err == nil {
+		err = os.Rename(f.Name(), path)
+	}
+	if err != nil {
+		os.Remove(f.Name())
+	}
+	return err
+}
+
+// reason is what the operating system said of err, without the path it
+// names (the error says which file, as the user named it).
+func reason(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	var le *os.LinkError
+	if errors.As(err, &le) {
+		return le.Err
+	}
+	return err
 }
