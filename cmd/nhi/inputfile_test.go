@@ -90,14 +90,15 @@ func TestInputFileFailuresAreSaidAlike(t *testing.T) {
 }
 
 // TestPolicyAndSignersFilesAreSaidAsInputs: nhi policy set FILE,
-// --allowed-signers FILE (verify, verify --report, and decide, which signs)
-// and verify --head-file FILE refuse a file that is missing, a folder,
-// empty or not text as import does, each led by its flag, exit 2, and
-// write nothing (policy set does not even create the evidence file),
-// where each said Go's own words ("read keys: is a directory"), exit 1,
-// took a binary policy for YAML, and an empty allowed_signers file, or
-// one in another format, pinned no key and said only that the key was
-// not in it.
+// --allowed-signers FILE (verify, verify --report, and decide, which
+// signs), verify --head-file FILE and snapshot kubernetes --kubeconfig
+// FILE refuse a file that is missing, a folder, empty or not text as
+// import does, each led by its flag, exit 2, and write nothing (policy
+// set and snapshot do not even create the evidence file), where each
+// said Go's own words ("read keys: is a directory"), exit 1, took a
+// binary policy for YAML, an empty kubeconfig for none given, and an
+// empty allowed_signers file, or one in another format, pinned no key
+// and said only that the key was not in it.
 func TestPolicyAndSignersFilesAreSaidAsInputs(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
@@ -142,6 +143,10 @@ func TestPolicyAndSignersFilesAreSaidAsInputs(t *testing.T) {
 		}, signers},
 		{func(f string) []string { return []string{"verify", "--head-file", f, "--db", demo} },
 			files("--head-file: ", "text", "give the file nhi log head's line was saved in, or a bundle's manifest.json")},
+		// An empty --kubeconfig was taken for none given: "no kubeconfig
+		// found …; pass --kubeconfig FILE".
+		{func(f string) []string { return []string{"snapshot", "kubernetes", "--kubeconfig", f, "--db", newDB} },
+			files("--kubeconfig: ", "YAML", "give a kubeconfig file (kubectl config view --raw writes one)")},
 	}
 	before, err := os.ReadFile(demo)
 	if err != nil {
