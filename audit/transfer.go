@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -154,15 +155,31 @@ func transferTables(ctx context.Context, q querier) ([]transferTable, error) {
 // The file appears at path only once complete: it is written under a
 // temporary name beside it and renamed. docs/team.md.
 func (s *Store) Export(ctx context.Context, path string) (*TransferResult, error) {
-	if _, err := os.Lstat(path); err == nil {
+	return s.export(ctx, path, false)
+}
+
+// ExportReplacing is Export into path that may exist: an evidence file
+// there (with its -wal and -shm) is replaced only once the copy is
+// complete, and stays as it was if the copy fails (no room, a quota, a
+// read-only folder), where removing it first lost it with the copy.
+func (s *Store) ExportReplacing(ctx context.Context, path string) (*TransferResult, error) {
+	return s.export(ctx, path, true)
+}
+
+func (s *Store) export(ctx context.Context, path string, replace bool) (*TransferResult, error) {
+	if fi, err := os.Lstat(path); err == nil && fi.IsDir() {
+		return nil, fmt.Errorf("cannot write %s: it is a folder, not a file; choose another file (nothing was written)", path)
+	} else if err == nil && !replace {
 		return nil, fmt.Errorf("%s already exists; choose another file (nothing was written)", path)
-	} else if !errors.Is(err, os.ErrNotExist) {
+	} else if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return nil, fmt.Errorf("cannot write %s: %w", path, unwrapPathError(err))
 	}
 	removeAbandonedExports(path)
 	tmp, err := os.CreateTemp(filepath.Dir(path), exportTempPrefix(path)+strconv.Itoa(os.Getpid())+"-*")
 	if err != nil {
-		return nil, fmt.Errorf("cannot write beside %s: %w", path, unwrapPathError(err))
+		// The copy is written beside path first: path's folder must take
+		// a new file.
+		return nil, fmt.Errorf("cannot write %s: cannot create a file in %s (%w); choose a folder you can write (nothing was written)", path, filepath.Dir(path), unwrapPathError(err))
 	}
 	tmpPath := tmp.Name()
 	tmp.Close()
@@ -175,7 +192,7 @@ func (s *Store) Export(ctx context.Context, path string) (*TransferResult, error
 	dst, err := Open(ctx, tmpPath, OpenOptions{Create: true, Now: s.clock})
 	if err != nil {
 		cleanup()
-		return nil, err
+		return nil, writingAs{err, tmpPath, path}
 	}
 	res, err := s.exportInto(ctx, dst)
 	if cerr := dst.Close(); err == nil {
@@ -183,17 +200,52 @@ func (s *Store) Export(ctx context.Context, path string) (*TransferResult, error
 	}
 	if err != nil {
 		cleanup()
-		return nil, err
+		return nil, writingAs{err, tmpPath, path}
+	}
+	// The file replaced, with its -wal and -shm (a -wal left beside the
+	// copy would be read into it), is set aside until the copy is in.
+	old := tmpPath + ".old"
+	var aside []string
+	putBack := func() {
+		for _, sfx := range slices.Backward(aside) {
+			os.Rename(old+sfx, path+sfx)
+		}
+	}
+	if replace {
+		for _, sfx := range []string{"", "-wal", "-shm"} {
+			if err := os.Rename(path+sfx, old+sfx); err == nil {
+				aside = append(aside, sfx)
+			} else if !errors.Is(err, os.ErrNotExist) {
+				putBack()
+				cleanup()
+				return nil, fmt.Errorf("cannot replace %s: %w; it is as it was (nothing was written)", path+sfx, unwrapPathError(err))
+			}
+		}
 	}
 	// Link, not rename: it fails, rather than replaces, when another
 	// process created path meanwhile.
 	if err := os.Link(tmpPath, path); err != nil {
+		putBack()
 		cleanup()
 		return nil, fmt.Errorf("cannot create %s: %w (nothing was written)", path, unwrapPathError(err))
 	}
 	cleanup()
+	for _, sfx := range aside {
+		os.Remove(old + sfx)
+	}
 	return res, nil
 }
+
+// writingAs is err, of the temporary file tmp an export writes, said of
+// path, the file the user named: tmp is nhi's, and removed by the time
+// the error is read. It wraps err, so NoRoom and Damaged still see it.
+type writingAs struct {
+	err       error
+	tmp, path string
+}
+
+func (w writingAs) Error() string { return strings.ReplaceAll(w.err.Error(), w.tmp, w.path) }
+func (w writingAs) Unwrap() error { return w.err }
 
 // exportTempPrefix starts the name of the temporary file an export to
 // path writes beside it; the exporting process's ID follows, so that a
@@ -215,6 +267,13 @@ func removeAbandonedExports(path string) {
 		pid, err := strconv.Atoi(pidText)
 		if !ok || err != nil || pid <= 0 || pid == os.Getpid() || processAlive(pid) {
 			continue
+		}
+		if strings.Contains(filepath.Base(m), ".old") {
+			// A file --force set aside: the copy is not in its place, so
+			// it is the only one; it is for the user to take back.
+			if _, err := os.Lstat(path); err != nil {
+				continue
+			}
 		}
 		_ = os.Remove(m)
 	}

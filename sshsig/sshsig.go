@@ -314,6 +314,27 @@ func AllowedSignersLine(principal, namespace, authorized string) string {
 	return fmt.Sprintf(`%s namespaces="%s" %s`, principal, namespace, authorized)
 }
 
+// ListsAnySigner reports whether data, an allowed_signers file, has a
+// line CheckAllowedSigners can read: principals, then a public key
+// (options may come between). A file with none (empty, only comments,
+// another format) lists nobody, and no key would ever match it.
+func ListsAnySigner(data []byte) bool {
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	sc.Buffer(make([]byte, 64*1024), 1024*1024)
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		if _, rest, ok := strings.Cut(line, " "); ok {
+			if _, _, _, _, err := ssh.ParseAuthorizedKey([]byte(strings.TrimSpace(rest))); err == nil {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // CheckAllowedSigners reports whether an allowed_signers file (the format
 // of ssh-keygen -Y verify -f) lets principal sign in namespace with key.
 // Patterns (*, ?) and the namespaces option are honoured; cert-authority

@@ -158,6 +158,12 @@ func emit(create sink, name string, write func(io.Writer) error) (FileHash, erro
 	if cerr := wc.Close(); err == nil {
 		err = cerr
 	}
+	var fe *FileError
+	if errors.As(err, &fe) {
+		// The file could not be written: it is named already, and what
+		// wrapped the failure on the way out (a template) adds nothing.
+		return FileHash{}, fe
+	}
 	if err != nil {
 		return FileHash{}, fmt.Errorf("writing %s: %w", name, err)
 	}
@@ -352,9 +358,9 @@ func Export(ctx context.Context, st *audit.Store, name, dir string, opts ExportO
 		create := func(name string) (io.WriteCloser, error) {
 			f, err := os.OpenFile(filepath.Join(tmp, name), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
 			if err != nil {
-				return nil, err
+				return nil, &FileError{File: name, Err: reason(err)}
 			}
-			return &syncFile{f}, nil
+			return &syncFile{f: f, name: name}, nil
 		}
 		manifest, m, err := render(r, formats, opts.Excel, create)
 		if err != nil {
@@ -383,18 +389,44 @@ func Export(ctx context.Context, st *audit.Store, name, dir string, opts ExportO
 }
 
 // syncFile is a file of the bundle: written through a buffer, synced to
-// disk when closed.
-type syncFile struct{ f *os.File }
+// disk when closed. Its failures are FileErrors, named as the bundle
+// names the file.
+type syncFile struct {
+	f    *os.File
+	name string
+}
 
-func (s *syncFile) Write(p []byte) (int, error) { return s.f.Write(p) }
+func (s *syncFile) Write(p []byte) (int, error) {
+	n, err := s.f.Write(p)
+	if err != nil {
+		err = &FileError{File: s.name, Err: reason(err)}
+	}
+	return n, err
+}
 
 func (s *syncFile) Close() error {
 	if err := s.f.Sync(); err != nil {
 		s.f.Close()
-		return err
+		return &FileError{File: s.name, Err: reason(err)}
 	}
-	return s.f.Close()
+	if err := s.f.Close(); err != nil {
+		return &FileError{File: s.name, Err: reason(err)}
+	}
+	return nil
 }
+
+// FileError is a file of the bundle that could not be created or
+// written (a full disk, a quota, a file size limit, a failing disk),
+// named as the bundle names it ("report.json"), never by the temporary
+// folder beside --out it was written in: that folder is removed before
+// the user reads the error. Err is the system's reason.
+type FileError struct {
+	File string
+	Err  error
+}
+
+func (e *FileError) Error() string { return e.File + ": " + e.Err.Error() }
+func (e *FileError) Unwrap() error { return e.Err }
 
 // outPath is the folder a bundle is written to: abs, where it is written,
 // and given, the path as the user gave it, which the errors name. Never
@@ -513,10 +545,10 @@ func writeDir(o outPath, force bool, fill func(tmp string) error) (err error) {
 		return err
 	}
 	if err := os.Chmod(tmp, 0o755); err != nil {
-		return err
+		return fmt.Errorf("cannot write %s: %w", given, reason(err))
 	}
 	if err := syncDir(tmp); err != nil {
-		return err
+		return fmt.Errorf("cannot write %s: %w", given, reason(err))
 	}
 	// The folder may have changed since checkOut: check again, then move
 	// what is there aside, the new bundle in, and the old one away.

@@ -66,12 +66,7 @@ earlier event would not be the store as it was. See docs/team.md.`,
 				if same(to, a.db) {
 					return fmt.Errorf("--to %s is the store being exported; choose another file", to)
 				}
-				for _, p := range []string{to, to + "-wal", to + "-shm"} {
-					if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
-						return fmt.Errorf("--force: cannot remove %s: %w", p, err)
-					}
-				}
-			} else if _, err := os.Lstat(to); err == nil {
+			} else if fi, err := os.Lstat(to); err == nil && !fi.IsDir() { // a folder: Export says so
 				return fmt.Errorf("%s already exists; choose another file, or pass --force to replace it (nothing was written)", to)
 			}
 			ctx := cmd.Context()
@@ -80,7 +75,13 @@ earlier event would not be the store as it was. See docs/team.md.`,
 				return err
 			}
 			defer st.Close()
-			res, err := st.Export(ctx, to)
+			export := st.Export
+			if force {
+				// What is at --to is replaced once the copy is whole,
+				// and stays if it is not.
+				export = st.ExportReplacing
+			}
+			res, err := export(ctx, to)
 			if audit.NoRoom(err) {
 				return dbExportNoRoom(err, to, st.Path())
 			}

@@ -94,7 +94,7 @@ nhi verify --report DIR. See docs/report.md.`,
 			}
 			res, err := report.Export(ctx, st, args[0], out, opts)
 			if err != nil {
-				return exportNoRoom(err, out)
+				return exportFailed(err, out)
 			}
 			r := res.Report
 			fmt.Fprintf(a.stdout, "Exported campaign %s (%s, %s) to %s, as of event %d, generated %s, signer %s\n",

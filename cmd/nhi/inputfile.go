@@ -13,9 +13,16 @@ import (
 )
 
 // inputError is why a file a command reads (nhi import, owner import,
-// people import) could not be read, said the same way by each: the path
-// as the user gave it, what is wrong, and what to do.
-type inputError struct{ msg string }
+// people import, policy set, --allowed-signers, --head-file) could not be
+// read, said the same way by each: the flag that named it, the path as
+// the user gave it, what is wrong, and what to do. usage marks a file
+// that cannot be what the command asked for (missing, a folder, empty,
+// not text): a mistake in the call, exit 2 as a wrong flag's; a file the
+// system would not let nhi read is a failure, exit 1.
+type inputError struct {
+	msg   string
+	usage bool
+}
 
 func (e *inputError) Error() string { return e.msg }
 
@@ -39,7 +46,7 @@ func openInput(path, give string) (io.ReadCloser, error) {
 	}
 	if fi, err := f.Stat(); err == nil && fi.IsDir() {
 		f.Close()
-		return nil, &inputError{fmt.Sprintf("%s is a folder, not a file: give the path of the file to read", audit.Printable(path))}
+		return nil, &inputError{fmt.Sprintf("%s is a folder, not a file: give the path of the file to read", audit.Printable(path)), true}
 	}
 	return &inputReader{r: f, c: f, name: path, give: give}, nil
 }
@@ -57,16 +64,16 @@ func inputFailed(path string, err error) error {
 		// A relative path says where it was looked for: the command may
 		// run in another folder than the user thinks.
 		if wd, werr := os.Getwd(); werr == nil && !filepath.IsAbs(path) {
-			return &inputError{fmt.Sprintf("%s does not exist in %s", p, audit.Printable(wd))}
+			return &inputError{fmt.Sprintf("%s does not exist in %s", p, audit.Printable(wd)), true}
 		}
-		return &inputError{p + " does not exist"}
+		return &inputError{p + " does not exist", true}
 	}
 	// The operating system's reason, without the path it repeats.
 	var pe *fs.PathError
 	if errors.As(err, &pe) {
 		err = pe.Err
 	}
-	return &inputError{fmt.Sprintf("cannot read %s: %v", p, err)}
+	return &inputError{msg: fmt.Sprintf("cannot read %s: %v", p, err)}
 }
 
 // asInputError is err's inputError, if it has one, for a reader of the
@@ -104,7 +111,7 @@ func (r *inputReader) Read(p []byte) (int, error) {
 		r.seen += len(look)
 		if bytes.IndexByte(look, 0) >= 0 {
 			r.err = &inputError{fmt.Sprintf("%s is not UTF-8 text (it holds NUL bytes, as UTF-16 text, a spreadsheet's .xlsx, a database or an archive does): save or export it as %s and give that file",
-				audit.Printable(r.name), r.give)}
+				audit.Printable(r.name), r.give), true}
 			return 0, r.err
 		}
 	}
@@ -129,4 +136,39 @@ func openInputArg(stdin io.Reader, arg, give string) (io.ReadCloser, error) {
 		return io.NopCloser(readInput(stdin, "standard input", give)), nil
 	}
 	return openInput(arg, give)
+}
+
+// readInputFile reads the whole file flag names (flag "" for a command's
+// argument) through openInput, so it fails as the files import reads do,
+// each failure led by the flag: "--allowed-signers: keys is a folder, …".
+// An empty file is refused too, saying empty (what to give instead): a
+// file left empty by a failed save would otherwise say nothing, as an
+// allowed_signers file that pins no key.
+func readInputFile(flag, path, give, empty string) ([]byte, error) {
+	data, err := func() ([]byte, error) {
+		r, err := openInput(path, give)
+		if err != nil {
+			return nil, err
+		}
+		defer r.Close()
+		return io.ReadAll(r)
+	}()
+	if err == nil && len(bytes.TrimSpace(data)) == 0 {
+		err = &inputError{fmt.Sprintf("%s is empty: %s", audit.Printable(path), empty), true}
+	}
+	if err == nil {
+		return data, nil
+	}
+	var ie *inputError
+	if flag != "" && errors.As(err, &ie) {
+		return nil, &inputError{flag + ": " + ie.msg, ie.usage}
+	}
+	return nil, err
+}
+
+// inputUsage reports whether err is a file a command was given that
+// cannot be what it asked for (inputError.usage): nhi exits 2.
+func inputUsage(err error) bool {
+	var ie *inputError
+	return errors.As(err, &ie) && ie.usage
 }

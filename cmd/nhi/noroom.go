@@ -4,11 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"path/filepath"
-	"strings"
 	"syscall"
 
 	"github.com/nhi-audit/nhi/audit"
+	"github.com/nhi-audit/nhi/campaigns/report"
 )
 
 // A write to the evidence file that fails for want of room (audit.NoRoom)
@@ -17,25 +16,27 @@ import (
 // follows either with what stops the file growing, as far as the system
 // says, and what to do (audit.NoRoomAdvice, which the review UI says too).
 
-// exportNoRoom is the error of an export into dir that found no room (a
-// full disk, or a file size limit) as one sentence: the first file that
-// could not be written, and that nothing was written to dir, where it was
-// a line for each file the export writes side by side, each naming the
-// temporary folder beside dir, gone by then. Any other error is err.
-func exportNoRoom(err error, dir string) error {
-	if !errors.Is(err, syscall.ENOSPC) && !errors.Is(err, syscall.EFBIG) {
+// exportFailed is the error of an export into dir that could not write
+// the bundle, as one sentence: the first file that could not be written
+// (report.FileError, named as the bundle names it) and why, that nothing
+// was written to dir, and what to do. Before, each file the export writes
+// side by side gave a line naming the temporary folder beside dir, gone
+// by then, and a failure other than a full disk or a file size limit (a
+// quota, a failing disk) came as Go's error alone. Any other error is err.
+func exportFailed(err error, dir string) error {
+	var fe *report.FileError
+	noRoom := errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EFBIG) || errors.Is(err, syscall.EDQUOT)
+	if !noRoom && !errors.As(err, &fe) {
 		return err
 	}
 	all := leaves(err)
 	first, n := all[0], len(all)
 	what := first.Error()
 	var pe *fs.PathError
-	if errors.As(first, &pe) {
-		if strings.Contains(filepath.Base(filepath.Dir(pe.Path)), ".nhi-export-") {
-			what = fmt.Sprintf("%s: %v", filepath.Base(pe.Path), pe.Err) // the bundle's folder, beside dir
-		} else {
-			what = fmt.Sprintf("the temporary file %s: %v", pe.Path, pe.Err) // a long table's spool (TMPDIR)
-		}
+	if errors.As(first, &fe) {
+		what = fe.Error() // a file of the bundle: report.json: …
+	} else if errors.As(first, &pe) {
+		what = fmt.Sprintf("the temporary file %s: %v", pe.Path, pe.Err) // a long table's spool (TMPDIR)
 	}
 	if errors.Is(first, syscall.EFBIG) {
 		what += " (past a file size limit: ulimit -f, or the file system's)"
@@ -43,7 +44,14 @@ func exportNoRoom(err error, dir string) error {
 	if n > 1 {
 		what += fmt.Sprintf(" (and %d more %s)", n-1, plural(n-1, "file", "files"))
 	}
-	return fmt.Errorf("no room to write the bundle: %s; nothing was written to %s (an earlier bundle there is as it was): make room (on the disk of %s, and of TMPDIR for the long tables while they are written), or export to another disk, and run the command again", what, dir, dir)
+	if noRoom {
+		return fmt.Errorf("no room to write the bundle: %s; nothing was written to %s (an earlier bundle there is as it was): make room (on the disk of %s, and of TMPDIR for the long tables while they are written), or export to another disk, and run the command again", what, dir, dir)
+	}
+	todo := "export to another disk (this one may be failing), and run the command again"
+	if errors.Is(first, fs.ErrPermission) || errors.Is(first, syscall.EROFS) {
+		todo = "choose a folder you can write, and run the command again"
+	}
+	return fmt.Errorf("cannot write the bundle: %s; nothing was written to %s (an earlier bundle there is as it was): %s", what, dir, todo)
 }
 
 // dbExportNoRoom is the error of nhi db export --to to that found no
@@ -52,7 +60,7 @@ func exportNoRoom(err error, dir string) error {
 // the export only reads, and told the user to make room there. Its text
 // is err's but it does not wrap it, so run adds nothing of the store.
 func dbExportNoRoom(err error, to, store string) error {
-	return fmt.Errorf("%v\nCould not write %s: %s. Nothing was written to %s (the partial copy beside it was removed), and %s is as it was: make room (free space, or raise the limit), or write to another disk, and run the command again",
+	return fmt.Errorf("%v\nCould not write %s: %s. Nothing was written to %s (the partial copy beside it was removed; a file there before is as it was), and %s is as it was: make room (free space, or raise the limit), or write to another disk, and run the command again",
 		err, to, audit.NoRoomWhy(to), to, store)
 }
 

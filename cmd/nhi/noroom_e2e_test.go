@@ -199,3 +199,39 @@ func TestEmptyDatabaseIsNotAnotherApplications(t *testing.T) {
 	ok(t, "import", file, "--source", "slack", "--db", db, "--as", "lead")
 	ok(t, "verify", "--db", db)
 }
+
+// TestDBExportThatFailsKeepsWhatWasThere: nhi db export --to F --force
+// that cannot write its copy (here past a file size limit, at the first
+// page) leaves the evidence file at F as it was, where --force removed it
+// before writing, so the failure lost it; and the error names F, never
+// the partial copy beside it (".F.partial-PID-…", gone by then).
+func TestDBExportThatFailsKeepsWhatWasThere(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("no ulimit")
+	}
+	db := demoCopy(t)
+	dir := t.TempDir()
+	to := filepath.Join(dir, "copy.db")
+	ok(t, "db", "export", "--to", to, "--db", db)
+	before, err := os.ReadFile(to)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{
+		{"db", "export", "--to", to, "--force", "--db", db},
+		{"db", "export", "--to", filepath.Join(dir, "new.db"), "--db", db},
+	} {
+		// 2 blocks of sh's (1 or 2 KB): less than the copy's first page.
+		got := failsPastFileLimit(t, 2, "", nil, args...)
+		if strings.Contains(got, ".partial-") || !strings.Contains(got, "Could not write "+args[3]+": this process may write no file larger than") {
+			t.Errorf("nhi %s past the limit says:\n%s", strings.Join(args, " "), got)
+		}
+	}
+	if after, err := os.ReadFile(to); err != nil || !bytes.Equal(before, after) {
+		t.Errorf("db export --force that failed did not leave %s as it was (%v)", to, err)
+	}
+	if entries, err := os.ReadDir(dir); err != nil || len(entries) != 1 {
+		t.Errorf("the exports that failed left %v beside %s (%v)", entries, to, err)
+	}
+	ok(t, "verify", "--db", to)
+}

@@ -63,9 +63,11 @@ snapshot keeps the policy it was taken under.` + "\n" + policyHelp(),
 		Example: "  nhi policy show > policy.yaml && $EDITOR policy.yaml && nhi policy set policy.yaml",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			data, err := os.ReadFile(args[0])
+			// Read before the evidence file is opened: a wrong file
+			// writes nothing, not even a new evidence file.
+			data, err := readInputFile("", args[0], "YAML", "give a policy file; `nhi policy show > policy.yaml` writes one to start from")
 			if err != nil {
-				return fmt.Errorf("cannot read the policy file: %w", err)
+				return err
 			}
 			p, err := audit.ParsePolicy(data)
 			if err != nil {

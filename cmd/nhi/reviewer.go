@@ -199,7 +199,7 @@ func (r *campaignReviewer) Export(ctx context.Context, campaign, dir, signer str
 		Force:   force,
 	})
 	if err != nil {
-		return tui.Exported{}, err
+		return tui.Exported{}, exportFailed(err, dir) // as nhi export says it
 	}
 	return tui.Exported{Dir: res.Dir, Files: len(res.Files), Head: res.Report.Integrity.Head.Seq, Draft: res.Report.Draft}, nil
 }

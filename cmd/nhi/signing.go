@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -58,11 +59,31 @@ func (s *signing) load(a *app) (func(context.Context) context.Context, error) {
 	}
 	var allowed []byte
 	if s.allowedSigners != "" {
-		if allowed, err = os.ReadFile(s.allowedSigners); err != nil {
-			return nil, fmt.Errorf("--allowed-signers: %w", err)
+		if allowed, err = readAllowedSigners(s.allowedSigners); err != nil {
+			return nil, err
 		}
 	}
 	return func(ctx context.Context) context.Context { return campaigns.SignWith(ctx, key, allowed) }, nil
+}
+
+// allowedSignersForm is what --allowed-signers takes, said when it is
+// given something else.
+const allowedSignersForm = `give an allowed_signers file: a line "PRINCIPALS [namespaces="…"] KEY" for each signer, ssh-keygen's format, as nhi signature writes`
+
+// readAllowedSigners reads the file --allowed-signers names, for verify
+// and for the commands that sign alike: a file that is missing, a
+// folder, empty, not text or that lists no signer is refused (exit 2),
+// where one that lists nobody would have pinned no key and said only that
+// the key was not in it.
+func readAllowedSigners(path string) ([]byte, error) {
+	data, err := readInputFile("--allowed-signers", path, "text", allowedSignersForm)
+	if err != nil {
+		return nil, err
+	}
+	if !sshsig.ListsAnySigner(data) {
+		return nil, &inputError{fmt.Sprintf("--allowed-signers: %s lists no signer: %s", audit.Printable(path), allowedSignersForm), true}
+	}
+	return data, nil
 }
 
 // loadSigningKey reads the key --sign-with names, for a decision or an
@@ -129,7 +150,7 @@ it with the directory of people.`,
 				return err
 			}
 			if err := os.MkdirAll(out, 0o755); err != nil {
-				return err
+				return fmt.Errorf("cannot write to --out %s: %v; choose a folder you can write", audit.Printable(out), reason(err))
 			}
 			base := filepath.Join(out, fmt.Sprintf("event-%d", seq))
 			allowed := sshsig.AllowedSignersLine(ev.Actor, audit.SignatureNamespace, sg.PublicKey) + "\n"
@@ -137,8 +158,8 @@ it with the directory of people.`,
 				path string
 				data []byte
 			}{{base + ".json", canon}, {base + ".sig", []byte(sg.Armored)}, {base + ".allowed_signers", []byte(allowed)}} {
-				if err := os.WriteFile(f.path, f.data, 0o644); err != nil {
-					return err
+				if err := writeWhole(f.path, f.data); err != nil {
+					return fmt.Errorf("cannot write %s: %v; a file of that name already there is as it was: make room, or choose another folder with --out, and run the command again", audit.Printable(f.path), reason(err))
 				}
 			}
 			fmt.Fprintf(a.stdout, "Event %d (%s by %s), signed by %s. Check it with:\n  ssh-keygen -Y verify -f %s -I %s -n %s -s %s < %s\n",
@@ -148,4 +169,43 @@ it with the directory of people.`,
 	}
 	cmd.Flags().StringVar(&out, "out", ".", "folder to write the files into")
 	return cmd
+}
+
+// writeWhole writes data to path whole or not at all: into a temporary
+// file beside it, renamed over path once written, so a write that fails
+// (a full disk, a file size limit) leaves neither half a file at path nor
+// the temporary one, and what path held before stays.
+func writeWhole(path string, data []byte) error {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".nhi-*")
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(data)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Chmod(f.Name(), 0o644)
+	}
+	if err == nil {
+		err = os.Rename(f.Name(), path)
+	}
+	if err != nil {
+		os.Remove(f.Name())
+	}
+	return err
+}
+
+// reason is what the operating system said of err, without the path it
+// names (the error says which file, as the user named it).
+func reason(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	var le *os.LinkError
+	if errors.As(err, &le) {
+		return le.Err
+	}
+	return err
 }

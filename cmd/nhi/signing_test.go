@@ -327,3 +327,34 @@ func TestReviewUISignsAndShowsRefusals(t *testing.T) {
 		t.Errorf("trail of key 1: %q", got)
 	}
 }
+
+// TestSignatureThatCannotWriteSaysSo: nhi signature --out DIR that
+// cannot write one of its files (here a folder of that name is in the
+// way) names the file and what to do, and leaves no temporary file, where
+// it wrote each file in place (a full disk left half of one) and said
+// Go's "open …: is a directory".
+func TestSignatureThatCannotWriteSaysSo(t *testing.T) {
+	t.Parallel()
+	s := signedCampaign(t)
+	ok(t, "decide", "q", keyID(1), "keep", "--reason", "checked", "--sign-with", s.dan, "--db", s.db, "--as", "dan@northwind.example")
+	ev, _ := signedEvent(t, s.db, keyID(1))
+	dir := t.TempDir()
+	sig := filepath.Join(dir, fmt.Sprintf("event-%d.sig", ev.Seq))
+	if err := os.Mkdir(sig, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	r := nhi(t, nil, "signature", fmt.Sprint(ev.Seq), "--out", dir, "--db", s.db)
+	want := "nhi: cannot write " + sig + ": file exists; a file of that name already there is as it was: make room, or choose another folder with --out, and run the command again\n"
+	if r.code != 1 || r.stderr != want {
+		t.Errorf("nhi signature into a folder in the way: exit %d, said\n%s\nwant exit 1, saying\n%s", r.code, r.stderr, want)
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), ".") {
+			t.Errorf("nhi signature left %s in %s", e.Name(), dir)
+		}
+	}
+}

@@ -45,6 +45,14 @@ gives a ClusterRole with everything nhi reads.`,
 			if opts.AllContexts && len(opts.Contexts) > 0 {
 				return usageError{cmd.CommandPath(), errors.New("--context and --all-contexts cannot be combined")}
 			}
+			if opts.Kubeconfig != "" {
+				// A --kubeconfig that is missing, a folder, empty or not
+				// text is said as every file nhi reads (exit 2), where an
+				// empty one was taken for none given.
+				if _, err := readInputFile("--kubeconfig", opts.Kubeconfig, "YAML", "give a kubeconfig file (kubectl config view --raw writes one)"); err != nil {
+					return err
+				}
+			}
 			ctx := cmd.Context()
 			plan, err := k8sconn.Plan(opts)
 			if err != nil {

@@ -96,7 +96,7 @@ func TestSnapshotKubernetes(t *testing.T) {
 	}{
 		{[]string{"--kubeconfig", kc, "--context", "nope"}, 1, `context "nope" is not in the kubeconfig (it has: prod, staging)`},
 		{[]string{"--kubeconfig", kc, "--context", "prod", "--all-contexts"}, 2, "--context and --all-contexts cannot be combined"},
-		{[]string{"--kubeconfig", filepath.Join(t.TempDir(), "missing")}, 1, "missing"},
+		{[]string{"--kubeconfig", filepath.Join(t.TempDir(), "missing")}, 2, "missing does not exist"}, // a mistake in the call, as every input file
 	} {
 		r := nhi(t, nil, append([]string{"snapshot", "kubernetes", "--db", db}, tc.args...)...)
 		if r.code != tc.code || !strings.Contains(r.stderr, tc.want) {

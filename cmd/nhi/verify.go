@@ -60,9 +60,9 @@ the file.`,
 			}
 			var allowed []byte
 			if allowedSigners != "" {
-				data, err := os.ReadFile(allowedSigners)
+				data, err := readAllowedSigners(allowedSigners)
 				if err != nil {
-					return fmt.Errorf("--allowed-signers: %w", err)
+					return err
 				}
 				allowed = data
 			}
@@ -77,13 +77,13 @@ the file.`,
 				}
 				head = &h
 			case headFile != "":
-				data, err := os.ReadFile(headFile)
+				data, err := readInputFile("--head-file", headFile, "text", "give the file nhi log head's line was saved in, or a bundle's manifest.json")
 				if err != nil {
-					return fmt.Errorf("--head-file: %w", err)
+					return err
 				}
 				h, err := audit.ParseHead(string(data))
 				if err != nil {
-					return fmt.Errorf("--head-file %s: %w", headFile, err)
+					return usageError{cmd.CommandPath(), fmt.Errorf("--head-file %s: %w", audit.Printable(headFile), err)}
 				}
 				head = &h
 			}
@@ -144,9 +144,9 @@ func (a *app) verifyReport(cmd *cobra.Command, dir, allowedSigners string) error
 	ctx := cmd.Context()
 	opts := report.VerifyOptions{Tool: "nhi " + toolVersion()}
 	if allowedSigners != "" {
-		data, err := os.ReadFile(allowedSigners)
+		data, err := readAllowedSigners(allowedSigners)
 		if err != nil {
-			return fmt.Errorf("--allowed-signers: %w", err)
+			return err
 		}
 		opts.AllowedSigners = data
 	}
