@@ -68,12 +68,7 @@ func inputFailed(path string, err error) error {
 		}
 		return &inputError{p + " does not exist", true}
 	}
-	// The operating system's reason, without the path it repeats.
-	var pe *fs.PathError
-	if errors.As(err, &pe) {
-		err = pe.Err
-	}
-	return &inputError{msg: fmt.Sprintf("cannot read %s: %v", p, err)}
+	return &inputError{msg: fmt.Sprintf("cannot read %s: %v", p, reason(err))}
 }
 
 // asInputError is err's inputError, if it has one, for a reader of the
