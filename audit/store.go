@@ -503,6 +503,21 @@ func newerSchemaError(path string, v int) error {
 	return fmt.Errorf("%w: %s has schema version %d but this nhi knows up to %d; upgrade nhi (nothing was changed)", ErrNewerSchema, path, v, SchemaVersion)
 }
 
+// OSReason is what the operating system said of err, without the path
+// (or the two paths of a rename) its wrapper repeats: the caller's message
+// names the file as the user named it, not a temporary one beside it.
+func OSReason(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	var le *os.LinkError
+	if errors.As(err, &le) {
+		return le.Err
+	}
+	return err
+}
+
 // unwrapPathError drops the *fs.PathError wrapper, whose text repeats the path.
 func unwrapPathError(err error) error {
 	var pe *fs.PathError

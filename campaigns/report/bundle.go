@@ -358,7 +358,7 @@ func Export(ctx context.Context, st *audit.Store, name, dir string, opts ExportO
 		create := func(name string) (io.WriteCloser, error) {
 			f, err := os.OpenFile(filepath.Join(tmp, name), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
 			if err != nil {
-				return nil, &FileError{File: name, Err: reason(err)}
+				return nil, &FileError{File: name, Err: audit.OSReason(err)}
 			}
 			return &syncFile{f: f, name: name}, nil
 		}
@@ -399,7 +399,7 @@ type syncFile struct {
 func (s *syncFile) Write(p []byte) (int, error) {
 	n, err := s.f.Write(p)
 	if err != nil {
-		err = &FileError{File: s.name, Err: reason(err)}
+		err = &FileError{File: s.name, Err: audit.OSReason(err)}
 	}
 	return n, err
 }
@@ -407,10 +407,10 @@ func (s *syncFile) Write(p []byte) (int, error) {
 func (s *syncFile) Close() error {
 	if err := s.f.Sync(); err != nil {
 		s.f.Close()
-		return &FileError{File: s.name, Err: reason(err)}
+		return &FileError{File: s.name, Err: audit.OSReason(err)}
 	}
 	if err := s.f.Close(); err != nil {
-		return &FileError{File: s.name, Err: reason(err)}
+		return &FileError{File: s.name, Err: audit.OSReason(err)}
 	}
 	return nil
 }
@@ -449,20 +449,6 @@ func (o outPath) show(p string) string {
 	return p
 }
 
-// reason is what the operating system said of err, without the path (and
-// the temporary folder) it names.
-func reason(err error) error {
-	var pe *fs.PathError
-	if errors.As(err, &pe) {
-		return pe.Err
-	}
-	var le *os.LinkError
-	if errors.As(err, &le) {
-		return le.Err
-	}
-	return err
-}
-
 // checkOut refuses an output folder that cannot take the bundle. Folders
 // above it that do not exist yet are created when the bundle is written
 // (makeParents), as the docs' `--out evidence/2026-Q4` in a new folder
@@ -475,7 +461,7 @@ func checkOut(o outPath, force bool) error {
 			continue // a file above it is named when the walk reaches it
 		}
 		if err != nil {
-			return fmt.Errorf("cannot write %s: %s: %w", given, o.show(p), reason(err))
+			return fmt.Errorf("cannot write %s: %s: %w", given, o.show(p), audit.OSReason(err))
 		}
 		if !fi.IsDir() {
 			return fmt.Errorf("cannot write %s: %s is a file, not a folder; choose another folder", given, o.show(p))
@@ -487,14 +473,14 @@ func checkOut(o outPath, force bool) error {
 		return nil
 	}
 	if err != nil {
-		return fmt.Errorf("cannot write %s: %w", given, reason(err))
+		return fmt.Errorf("cannot write %s: %w", given, audit.OSReason(err))
 	}
 	if !fi.IsDir() {
 		return fmt.Errorf("cannot write %s: it is a file, not a folder", given)
 	}
 	entries, err := os.ReadDir(dir)
 	if err != nil {
-		return fmt.Errorf("cannot write %s: %w", given, reason(err))
+		return fmt.Errorf("cannot write %s: %w", given, audit.OSReason(err))
 	}
 	if len(entries) == 0 {
 		return nil
@@ -534,7 +520,7 @@ func writeDir(o outPath, force bool, fill func(tmp string) error) (err error) {
 	if err != nil {
 		// The bundle is written beside dir first: dir's folder must take
 		// a new folder.
-		return fmt.Errorf("cannot write %s: cannot create a folder in %s (%w); choose a folder you can write", given, o.show(filepath.Dir(dir)), reason(err))
+		return fmt.Errorf("cannot write %s: cannot create a folder in %s (%w); choose a folder you can write", given, o.show(filepath.Dir(dir)), audit.OSReason(err))
 	}
 	defer func() {
 		if err != nil {
@@ -545,10 +531,10 @@ func writeDir(o outPath, force bool, fill func(tmp string) error) (err error) {
 		return err
 	}
 	if err := os.Chmod(tmp, 0o755); err != nil {
-		return fmt.Errorf("cannot write %s: %w", given, reason(err))
+		return fmt.Errorf("cannot write %s: %w", given, audit.OSReason(err))
 	}
 	if err := syncDir(tmp); err != nil {
-		return fmt.Errorf("cannot write %s: %w", given, reason(err))
+		return fmt.Errorf("cannot write %s: %w", given, audit.OSReason(err))
 	}
 	// The folder may have changed since checkOut: check again, then move
 	// what is there aside, the new bundle in, and the old one away.
@@ -559,14 +545,14 @@ func writeDir(o outPath, force bool, fill func(tmp string) error) (err error) {
 	if _, statErr := os.Stat(dir); statErr == nil {
 		old = tmp + ".old"
 		if err := os.Rename(dir, old); err != nil {
-			return fmt.Errorf("cannot replace %s: %w; it is as it was", given, reason(err))
+			return fmt.Errorf("cannot replace %s: %w; it is as it was", given, audit.OSReason(err))
 		}
 	}
 	if err := os.Rename(tmp, dir); err != nil {
 		if old != "" {
 			_ = os.Rename(old, dir)
 		}
-		return fmt.Errorf("cannot write %s: %w", given, reason(err))
+		return fmt.Errorf("cannot write %s: %w", given, audit.OSReason(err))
 	}
 	if old != "" {
 		_ = os.RemoveAll(old)

@@ -68,7 +68,7 @@ func inputFailed(path string, err error) error {
 		}
 		return &inputError{p + " does not exist", true}
 	}
-	return &inputError{msg: fmt.Sprintf("cannot read %s: %v", p, reason(err))}
+	return &inputError{msg: fmt.Sprintf("cannot read %s: %v", p, audit.OSReason(err))}
 }
 
 // asInputError is err's inputError, if it has one, for a reader of the

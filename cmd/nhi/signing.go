@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -150,7 +149,7 @@ it with the directory of people.`,
 				return err
 			}
 			if err := os.MkdirAll(out, 0o755); err != nil {
-				return fmt.Errorf("cannot write to --out %s: %v; choose a folder you can write", audit.Printable(out), reason(err))
+				return fmt.Errorf("cannot write to --out %s: %v; choose a folder you can write", audit.Printable(out), audit.OSReason(err))
 			}
 			base := filepath.Join(out, fmt.Sprintf("event-%d", seq))
 			allowed := sshsig.AllowedSignersLine(ev.Actor, audit.SignatureNamespace, sg.PublicKey) + "\n"
@@ -159,7 +158,7 @@ it with the directory of people.`,
 				data []byte
 			}{{base + ".json", canon}, {base + ".sig", []byte(sg.Armored)}, {base + ".allowed_signers", []byte(allowed)}} {
 				if err := writeWhole(f.path, f.data); err != nil {
-					return fmt.Errorf("cannot write %s: %v; a file of that name already there is as it was: make room, or choose another folder with --out, and run the command again", audit.Printable(f.path), reason(err))
+					return fmt.Errorf("cannot write %s: %v; a file of that name already there is as it was: make room, or choose another folder with --out, and run the command again", audit.Printable(f.path), audit.OSReason(err))
 				}
 			}
 			fmt.Fprintf(a.stdout, "Event %d (%s by %s), signed by %s. Check it with:\n  ssh-keygen -Y verify -f %s -I %s -n %s -s %s < %s\n",
@@ -192,20 +191,6 @@ func writeWhole(path string, data []byte) error {
 	}
 	if err != nil {
 		os.Remove(f.Name())
-	}
-	return err
-}
-
-// reason is what the operating system said of err, without the path it
-// names (the error says which file, as the user named it).
-func reason(err error) error {
-	var pe *fs.PathError
-	if errors.As(err, &pe) {
-		return pe.Err
-	}
-	var le *os.LinkError
-	if errors.As(err, &le) {
-		return le.Err
 	}
 	return err
 }
