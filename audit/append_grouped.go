@@ -10,33 +10,56 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 )
 
-// AppendCallGrouped is an experiment (docs/performance.md, "Weighed and
-// not done, tried and not kept"): AppendCall's one round trip for a group
-// append. call is a statement that queues the write (checked under the
-// calling session and committed asynchronously); then nhi_group_wait
-// either takes the write lock and chains every queued write in one
-// transaction, or waits for the holder that chains it, and returns the
-// event as AppendCall's call does; then the flush. The functions are the
-// benchmark's (campaigns' bench_test.go), not a migration's.
+// AppendCallGrouped is AppendCall for a write that is queued and chained
+// by whoever next holds the write lock, many writes in one turn of it
+// (campaigns' group append, its schema step 17; docs/team.md, "One turn
+// of the lock for many decisions"). call is a statement that queues the
+// write (read and checked under the calling session, and committed
+// asynchronously); then nhi_group_wait, the owner's function, either
+// takes the write lock and chains every queued write in one transaction,
+// or waits for the holder that chains it, and returns the event as
+// AppendCall's call does (a write it refused: no event, ErrChanged);
+// then the flush. A connection lost is settled as AppendCall's is, the
+// request withdrawn under the write lock before nhi looks in the log
+// (settleLost), so that no holder chains it after the look.
+//
+// PostgreSQL only: on an evidence file it returns errors.ErrUnsupported.
 func (s *Store) AppendCallGrouped(ctx context.Context, actor, typ string, payloads []any, call func(ev Event, eventArgs []any) Stmt, dest ...any) (Event, int, error) {
+	if s.readOnly {
+		return Event{}, 0, fmt.Errorf("%w: %s was opened read-only", ErrReadOnly, s.path)
+	}
 	if s.engine != enginePostgres {
 		return Event{}, 0, errors.ErrUnsupported
 	}
 	if err := checkActor(actor); err != nil {
 		return Event{}, 0, err
 	}
+	if len(payloads) == 0 {
+		return Event{}, 0, errors.New("AppendCallGrouped: no payload")
+	}
 	var (
 		ev      Event
 		variant int
 	)
+	var lostAnswer *LostAnswerError
 	err := s.waitBusy(ctx, "", func() error {
-		var w lostWrite
-		return s.onPipelineConn(ctx, &w, func(pc *pgx.Conn) (err error) {
-			ev, variant, err = s.appendGroupedOn(ctx, pc, actor, typ, payloads, call, dest)
-			return err
+		found, err := s.settledTries(ctx, func(w *lostWrite) error {
+			return s.onPipelineConn(ctx, w, func(pc *pgx.Conn) (err error) {
+				ev, variant, err = s.appendGroupedOn(ctx, pc, actor, typ, payloads, call, dest, w)
+				return err
+			})
 		})
+		if found != nil {
+			// Recorded, the answer lost with the connection.
+			lostAnswer = &LostAnswerError{Event: found.ev, Variant: found.variant, cause: found.cause}
+			return lostAnswer
+		}
+		return err
 	})
-	if errors.Is(err, ErrChanged) {
+	if lostAnswer != nil {
+		return lostAnswer.Event, lostAnswer.Variant, lostAnswer
+	}
+	if errors.Is(err, ErrBusy) || errors.Is(err, ErrChanged) {
 		return Event{}, 0, err
 	}
 	if err != nil {
@@ -45,7 +68,16 @@ func (s *Store) AppendCallGrouped(ctx context.Context, actor, typ string, payloa
 	return ev, variant, nil
 }
 
-func (s *Store) appendGroupedOn(ctx context.Context, pc *pgx.Conn, actor, typ string, payloads []any, call func(Event, []any) Stmt, dest []any) (Event, int, error) {
+// groupedWait is the pipeline's call of the group append's holder or
+// waiter (campaigns' schema step 17).
+const groupedWait = "SELECT * FROM nhi_group_wait()"
+
+// groupedRelease releases the holder's sign (a session-level lock held
+// past its commit, which the writes waiting for it wait on), once the
+// write lock is, and flushes (flushQuery).
+const groupedRelease = "SELECT pg_advisory_unlock_all(), pg_logical_emit_message(true, 'nhi.flush', '')"
+
+func (s *Store) appendGroupedOn(ctx context.Context, pc *pgx.Conn, actor, typ string, payloads []any, call func(Event, []any) Stmt, dest []any, w *lostWrite) (Event, int, error) {
 	st, t, texts, rests, err := s.callStmt(actor, typ, payloads, call)
 	if err != nil {
 		return Event{}, 0, err
@@ -55,21 +87,24 @@ func (s *Store) appendGroupedOn(ctx context.Context, pc *pgx.Conn, actor, typ st
 	b.Queue(rewritePostgres(st.Query), pgArgs(st.Args)...)
 	b.Queue("COMMIT")
 	b.Queue("BEGIN")
-	b.Queue("SELECT * FROM nhi_group_wait()")
+	b.Queue(groupedWait)
 	b.Queue("COMMIT")
-	// The holder's sign (a session-level lock) released once the write
-	// lock is, then the flush.
-	b.Queue("SELECT pg_advisory_unlock_all(), pg_logical_emit_message(true, 'nhi.flush', '')")
+	b.Queue(groupedRelease)
+	*w = lostWrite{at: t.Format(eventTimeLayout), actor: actor, typ: typ, payloads: texts, queued: true}
 	br := pc.SendBatch(ctx, b)
 	ev := Event{At: t, Actor: actor, Type: typ}
-	var variant int
+	var (
+		variant int
+		seq     *int64
+		refused bool
+	)
 	changed := func(err error) error {
 		if pe, ok := errors.AsType[*pgconn.PgError](err); ok && pe.Code == errChangedCode {
 			return ErrChanged
 		}
 		return fmt.Errorf("appending an event: %w", err)
 	}
-	for i := 0; i < 3 && err == nil; i++ {
+	for i := 0; i < 4 && err == nil; i++ {
 		var tag pgconn.CommandTag
 		if tag, err = br.Exec(); err != nil {
 			err = changed(err)
@@ -78,17 +113,26 @@ func (s *Store) appendGroupedOn(ctx context.Context, pc *pgx.Conn, actor, typ st
 		}
 	}
 	if err == nil {
-		if _, err = br.Exec(); err == nil {
-			if err = br.QueryRow().Scan(append([]any{&ev.Seq, &ev.PrevHash, &ev.Hash, &variant}, dest...)...); err != nil {
-				err = changed(err)
-			}
+		if err = br.QueryRow().Scan(append([]any{&seq, &ev.PrevHash, &ev.Hash, &variant}, dest...)...); err != nil {
+			err = changed(err)
+		} else if seq == nil {
+			refused = true // by the holder: nothing written, the sign released
+		} else {
+			ev.Seq = *seq
 		}
 	}
 	if err == nil && (variant < 0 || variant >= len(payloads)) {
 		err = fmt.Errorf("appending an event: the server chose payload %d of %d", variant, len(payloads))
 	}
+	if refused {
+		if err = br.Close(); err == nil {
+			err = ErrChanged
+		}
+		return Event{}, 0, err
+	}
 	if err = commitBatch(br, ev.Seq, err); err != nil {
 		if !pc.IsClosed() {
+			// The sign, should this session hold it still.
 			_, _ = pc.Exec(ctx, "ROLLBACK")
 			_, _ = pc.Exec(ctx, "SELECT pg_advisory_unlock_all()")
 		}

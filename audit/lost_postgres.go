@@ -35,6 +35,7 @@ type lostWrite struct {
 	seq      int64 // 0: not known before it was sent
 	hash     string
 	cause    error // the error the write met
+	queued   bool  // a group append's: its request withdrawn before the look (AppendCallGrouped)
 }
 
 // settleTimeout bounds how long nhi waits, after a lost connection, for
@@ -102,6 +103,14 @@ func (s *Store) settleLost(ctx context.Context, w *lostWrite) (ev Event, variant
 		}
 		if ended != nil && !*ended {
 			return fmt.Errorf("the server process %d that ran it has not ended", w.pid)
+		}
+		if w.queued {
+			// Its request, committed before it is chained, withdrawn
+			// under the write lock: a holder that chained it has
+			// committed, and no holder chains it after the look.
+			if _, err := pc.Exec(ctx, `SELECT nhi_group_withdraw($1, $2, $3, $4, $5)`, int32(w.pid), w.at, w.actor, w.typ, w.payloads); err != nil {
+				return fmt.Errorf("withdrawing its request: %w", err)
+			}
 		}
 		var q string
 		var args []any

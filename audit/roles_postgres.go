@@ -69,6 +69,9 @@ func rolePrivileges(schema string, exists func(table string) bool) []string {
 	// Decisions (campaigns' decide, undo, reassign). Notes are events only.
 	grant(`UPDATE (decision, reason, decided_by, decided_at, decision_seq, conflict)`, RoleReviewer, "campaign_items")
 	grant(`INSERT`, RoleReviewer, "campaign_decisions")
+	// A decision in one round trip is queued, then chained by the
+	// owner's function (campaigns' group append), which checks it.
+	grant(`INSERT`, RoleReviewer, "nhi_decision_queue")
 	// Snapshots: inserts into their tables, the running snapshot's row,
 	// the identities' last sighting, the snapshot lock in meta, and the
 	// HTTP cache (not evidence).

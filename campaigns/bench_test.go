@@ -199,11 +199,11 @@ func BenchmarkCreate1M(b *testing.B) {
 // is postgres-reviewers in a directory of 5,000 people, just imported;
 // postgres-reviewers-listening is postgres-reviewers with each reviewer's
 // TUI open, listening for the others' decisions (docs/team.md, "Live").
-// postgres-reviewers-grouped, -grouped-checked-under-lock and
-// postgres-grouped make each decision a group append, an experiment
-// (installGrouped; docs/performance.md, "Weighed and not done, tried and
-// not kept"), and report the decisions a batch and how often a decision
-// waited.
+// Every PostgreSQL run decides by the group append (docs/team.md, "One
+// turn of the lock for many decisions") and reports the decisions a
+// batch and how often a decision waited, but postgres-reviewers-decide,
+// whose decisions each call nhi_decide, a turn of the write lock of its
+// own, as an older nhi does (campaigns.DecideAlone): the path as it was.
 func BenchmarkConcurrentDecisions(b *testing.B) {
 	const writers, each = 40, 250
 	for _, run := range []struct {
@@ -239,22 +239,19 @@ func BenchmarkConcurrentDecisions(b *testing.B) {
 		// reviewer sees them, the campaigns' progress, and which rows
 		// the events since may have changed.
 		rereading bool
-		// grouped, when not 0, makes each decision a group append
-		// (campaigns.DecideGrouped, installGrouped), its requests
-		// checked when queued or under the lock.
-		grouped int
-	}{{"sqlite", campaignstest.SQLite, false, false, 0, 0, false, false, false, 0}, {"postgres", campaignstest.Postgres, false, false, 0, 0, false, false, false, 0},
-		{"postgres-reviewers", campaignstest.Postgres, false, true, 0, 0, false, false, false, 0},
-		{"postgres-reviewers-grouped", campaignstest.Postgres, false, true, 0, 0, false, false, false, checkedQueued},
-		{"postgres-reviewers-grouped-checked-under-lock", campaignstest.Postgres, false, true, 0, 0, false, false, false, checkedUnderLock},
-		{"postgres-grouped", campaignstest.Postgres, false, false, 0, 0, false, false, false, checkedQueued},
-		{"postgres-reviewers-listening", campaignstest.Postgres, false, true, 0, 0, false, true, false, 0},
-		{"postgres-reviewers-tuis", campaignstest.Postgres, false, true, 0, 0, false, true, true, 0},
-		{"postgres-reviewers-niced", campaignstest.Postgres, false, true, 0, 0, true, false, false, 0},
-		{"postgres-reviewers-paced200", campaignstest.Postgres, false, true, 200 * time.Millisecond, 0, false, false, false, 0},
-		{"postgres-reviewers-paced500", campaignstest.Postgres, false, true, 80 * time.Millisecond, 0, false, false, false, 0},
-		{"postgres-locked", campaignstest.Postgres, true, false, 0, 0, false, false, false, 0},
-		{"postgres-reviewers-people5000", campaignstest.Postgres, false, true, 0, 5000 - writers, false, false, false, 0}} {
+		// alone makes each decision call nhi_decide
+		// (campaigns.DecideAlone), where it is queued for a group append.
+		alone bool
+	}{{"sqlite", campaignstest.SQLite, false, false, 0, 0, false, false, false, false}, {"postgres", campaignstest.Postgres, false, false, 0, 0, false, false, false, false},
+		{"postgres-reviewers", campaignstest.Postgres, false, true, 0, 0, false, false, false, false},
+		{"postgres-reviewers-decide", campaignstest.Postgres, false, true, 0, 0, false, false, false, true},
+		{"postgres-reviewers-listening", campaignstest.Postgres, false, true, 0, 0, false, true, false, false},
+		{"postgres-reviewers-tuis", campaignstest.Postgres, false, true, 0, 0, false, true, true, false},
+		{"postgres-reviewers-niced", campaignstest.Postgres, false, true, 0, 0, true, false, false, false},
+		{"postgres-reviewers-paced200", campaignstest.Postgres, false, true, 200 * time.Millisecond, 0, false, false, false, false},
+		{"postgres-reviewers-paced500", campaignstest.Postgres, false, true, 80 * time.Millisecond, 0, false, false, false, false},
+		{"postgres-locked", campaignstest.Postgres, true, false, 0, 0, false, false, false, false},
+		{"postgres-reviewers-people5000", campaignstest.Postgres, false, true, 0, 5000 - writers, false, false, false, false}} {
 		eng := run.eng
 		b.Run(run.name, func(b *testing.B) {
 			if eng == campaignstest.Postgres && testing.Short() {
@@ -281,15 +278,11 @@ func BenchmarkConcurrentDecisions(b *testing.B) {
 				urls = reviewerRoles(b, f, reviewers)
 			}
 			addPeople(b, f, run.others)
-			if run.grouped > 0 {
-				if !run.roles {
-					if _, err := f.Store.InitRoles(ctx); err != nil {
-						b.Fatal(err)
-					}
-				}
-				installGrouped(b, f.Path, run.grouped)
-				defer campaigns.DecideGrouped()()
+			ctx := ctx
+			if run.alone {
+				ctx = campaigns.DecideAlone(ctx)
 			}
+			grouped := eng == campaignstest.Postgres && !run.alone && !run.locked
 			stores := make([]*audit.Store, writers)
 			for w := range stores {
 				st, err := audit.Open(ctx, urls[w], audit.OpenOptions{})
@@ -380,7 +373,7 @@ func BenchmarkConcurrentDecisions(b *testing.B) {
 				}
 				open.Store(&name)
 				var batches0, waits0, xwaits0 int64
-				if run.grouped > 0 {
+				if grouped {
 					batches0, waits0, xwaits0 = groupedCounts(b, f.Store)
 				}
 				b.StartTimer()
@@ -414,7 +407,7 @@ func BenchmarkConcurrentDecisions(b *testing.B) {
 				wg.Wait()
 				wall += time.Since(begin)
 				b.StopTimer()
-				if run.grouped > 0 {
+				if grouped {
 					n, w, x := groupedCounts(b, f.Store)
 					batches, waits, xwaits = batches+n-batches0, waits+w-waits0, xwaits+x-xwaits0
 				}
@@ -444,7 +437,7 @@ func BenchmarkConcurrentDecisions(b *testing.B) {
 			}
 			b.ReportMetric(float64(p95.Microseconds())/1000, "p95-ms/decision")
 			decisions := float64(round * writers * each)
-			if run.grouped > 0 {
+			if grouped {
 				b.ReportMetric(decisions/float64(batches), "decisions/batch")
 				b.ReportMetric(float64(waits)/decisions, "waits/decision")
 				b.ReportMetric(float64(xwaits)/decisions, "lock-waits/decision")

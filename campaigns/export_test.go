@@ -68,10 +68,9 @@ func OneTripDecided(f func()) (restore func()) {
 	return func() { oneTripDecided = old }
 }
 
-// DecideGrouped makes each decision made in one round trip a group
-// append (decideGrouped), on the functions the benchmark creates. The
-// returned function restores the default.
-func DecideGrouped() (restore func()) {
-	decideGrouped = true
-	return func() { decideGrouped = false }
+// DecideAlone is ctx, under which each decision made in one round trip
+// calls nhi_decide, a turn of the write lock of its own, as an older nhi
+// does (decideAloneKey), where it is queued for a group append.
+func DecideAlone(ctx context.Context) context.Context {
+	return context.WithValue(ctx, decideAloneKey{}, true)
 }

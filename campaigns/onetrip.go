@@ -11,12 +11,17 @@ import (
 )
 
 // decideOneTrip is a single decision on PostgreSQL in one round trip: the
-// server function nhi_decide (schema.go: decideFunction, as steps 7 and 8
-// made it) reads the item, its owner, the campaign and the directory's
-// stamp, checks what planDecision would, takes the write lock, makes sure
-// what it read has not changed, and appends and stores the decision, in
-// the pipeline that commits (audit.Store.AppendCall; docs/team.md, "One
-// decision, one round trip" and "The lock only for the append"). What it
+// server function nhi_enqueue (schema_grouped.go, step 17) reads the
+// item, its owner, the campaign and the directory's stamp, checks what
+// planDecision would, and queues the decision; nhi_group_wait then has
+// it chained, with every other decision queued, by whoever next holds
+// the write lock, which makes sure what each read has not changed and
+// that the role that queued it may write it, in the pipeline that
+// commits (audit.Store.AppendCallGrouped; docs/team.md, "One decision,
+// one round trip" and "One turn of the lock for many decisions").
+// nhi_decide (schema.go: decideFunction, as steps 7 and 8 made it) does
+// the same in a turn of the lock of its own (audit.Store.AppendCall),
+// as an older nhi still calls it (decideAloneKey). What it
 // compares on the server is what nhi knows without reading: the open
 // campaign and the directory decideChecked last read (decideMemo), from
 // which it sends the alias keys of every name the actor goes by and of
@@ -67,7 +72,9 @@ func decideOneTrip(ctx context.Context, st *audit.Store, actor, campaign, id str
 		return audit.Stmt{Query: `SELECT * FROM nhi_decide(` + strings.TrimSuffix(strings.Repeat("?, ", len(args)), ", ") + `)`, Args: args}
 	}
 	appendCall := st.AppendCall
-	if decideGrouped {
+	if ctx.Value(decideAloneKey{}) == nil {
+		// Queued, and chained with the others queued by whoever next
+		// holds the write lock (schema step 17).
 		appendCall = st.AppendCallGrouped
 		base, fn := call, "SELECT nhi_enqueue("
 		if rehearse {
@@ -108,10 +115,12 @@ func decideOneTrip(ctx context.Context, st *audit.Store, actor, campaign, id str
 		Conflict: previousBy != "" && !sep.same(previousBy, actor)}, nil
 }
 
-// decideGrouped makes decideOneTrip queue its decision and have it
-// chained by whoever holds the write lock (audit.Store.AppendCallGrouped):
-// the benchmark's experiment, on functions the benchmark creates.
-var decideGrouped bool
+// decideAloneKey, a context's value (set by a test or the benchmark),
+// makes decideOneTrip call nhi_decide, which takes a turn of the write
+// lock for each decision, as an older nhi does, where it queues the
+// decision and has it chained by whoever holds the lock
+// (audit.Store.AppendCallGrouped).
+type decideAloneKey struct{}
 
 // oneTripDecided, when set (by a test), runs after each decision
 // decideOneTrip made.

@@ -174,8 +174,11 @@ func waitQueued(t *testing.T, st *audit.Store, n int) {
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		var waiting int
-		if err := st.QueryRow(ctx, `SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted
-			AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`).Scan(&waiting); err != nil {
+		// A decision queued for a group append waits for a holder
+		// (nhi_group_wait), trying the lock rather than queueing for it.
+		if err := st.QueryRow(ctx, `SELECT count(DISTINCT pid) FROM (SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND NOT granted
+				AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
+			UNION SELECT pid FROM nhi_decision_queue WHERE NOT done) w`).Scan(&waiting); err != nil {
 			t.Error(err)
 			return
 		}

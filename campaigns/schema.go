@@ -243,7 +243,14 @@ END $$;
 		decideCommitsAsync,
 		// 15: a reviewer decides no item she owns or holds, under any
 		// alias (docs/team.md, threat model).
-		checkReviewerSelfReviewStep)
+		checkReviewerSelfReviewStep,
+		// 16: the owner's own functions write past the reviewer's
+		// checks (schema_grouped.go), as audit's step 14.
+		checkReviewerDefinerStep,
+		// 17: the group append: many decisions chained in one turn of
+		// the write lock (docs/team.md, "One turn of the lock for many
+		// decisions").
+		groupAppendStep)
 }
 
 // checkReviewerSelfReviewStep is step 15: nhi_check_reviewer as step 12
