@@ -381,7 +381,7 @@ func readApprovalsSigned(ctx context.Context, r reader, campaign string, upTo in
 	for _, x := range all {
 		each = append(each, approvalOf{x.a.seq, x.a.actor, campaign, x.key.id})
 	}
-	owns, dir, err := approversOwning(ctx, r, each)
+	owns, dir, err := approversOwning(ctx, r, each, nil)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -787,7 +787,7 @@ func ExceptionIDs(ctx context.Context, st *audit.Store, campaign string, limit i
 // when it was written (deciders.left, the directory as it stood then):
 // nhi refuses it, so it was written around nhi; as a leaver's decision
 // stands in the tables, it is read as an approval, and verify fails.
-func verifyApprovals(ctx context.Context, st *audit.Store, required func(campaign string) bool) ([]string, error) {
+func verifyApprovals(ctx context.Context, st *audit.Store, required func(campaign string) bool, people []personChange) ([]string, error) {
 	type read struct {
 		seq      int64
 		actor    string
@@ -822,7 +822,7 @@ func verifyApprovals(ctx context.Context, st *audit.Store, required func(campaig
 			each = append(each, approvalOf{x.seq, x.actor, x.campaign, id})
 		}
 	}
-	owns, dir, err := approversOwning(ctx, st, each)
+	owns, dir, err := approversOwning(ctx, st, each, &people)
 	if err != nil {
 		return nil, err
 	}

@@ -1,6 +1,7 @@
 package campaigns
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -23,10 +24,11 @@ func newDirectoryThen() *directoryThen {
 	return &directoryThen{people: map[string]audit.Person{}, byAlias: map[string]string{}}
 }
 
-// set applies the record of a person.set event; named, when not nil, is
-// told each alias key the event took from the person (known false) and
-// each it gave them (true), in that order.
-func (r *directoryThen) set(p audit.Person, named func(k string, known bool)) {
+// set applies c, the record of a person.set event; named, when not nil,
+// is told each alias key the event took from the person (known false)
+// and each it gave them (true), in that order.
+func (r *directoryThen) set(c personChange, named func(k string, known bool)) {
+	p := c.p
 	if old, ok := r.people[p.Email]; ok {
 		for _, n := range old.Names() {
 			if k := audit.AliasKey(n); r.byAlias[k] == p.Email {
@@ -68,19 +70,29 @@ func (r *directoryThen) left(name string) string {
 	return ""
 }
 
-// personChange is a person.set event: the whole record it set.
+// personChange is a person.set event: who wrote it and the whole record
+// it set.
 type personChange struct {
-	seq int64
-	p   audit.Person
+	seq   int64
+	actor string
+	p     audit.Person
+}
+
+// changesBefore is those of changes before event seq: changes is in
+// log order.
+func changesBefore(changes []personChange, seq int64) []personChange {
+	n, _ := slices.BinarySearchFunc(changes, seq, func(c personChange, seq int64) int { return cmp.Compare(c.seq, seq) })
+	return changes[:n]
 }
 
 // readPersonChanges reads the person.set events before event before (0:
-// all of them), in log order.
+// all of them), in log order. Verify reads them once, for all its passes
+// over who acted (verifier.people).
 func readPersonChanges(ctx context.Context, st reader, before int64) ([]personChange, error) {
 	if before == 0 {
 		before = math.MaxInt64
 	}
-	rows, err := st.Query(ctx, `SELECT seq, payload FROM events WHERE type = ? AND seq < ? ORDER BY seq`, audit.EventPersonSet, before)
+	rows, err := st.Query(ctx, `SELECT seq, actor, payload FROM events WHERE type = ? AND seq < ? ORDER BY seq`, audit.EventPersonSet, before)
 	if err != nil {
 		return nil, fmt.Errorf("reading the directory of people: %w", err)
 	}
@@ -89,7 +101,7 @@ func readPersonChanges(ctx context.Context, st reader, before int64) ([]personCh
 	for rows.Next() {
 		var c personChange
 		var payload sql.RawBytes
-		if err := rows.Scan(&c.seq, &payload); err != nil {
+		if err := rows.Scan(&c.seq, &c.actor, &payload); err != nil {
 			return nil, err
 		}
 		var ps audit.PersonSet
@@ -123,10 +135,7 @@ func readPersonChanges(ctx context.Context, st reader, before int64) ([]personCh
 // index (none of a campaign's decisions), the directory replayed beside
 // them, and the payload of a leaver's only.
 func (v *verifier) leaverActs(ctx context.Context) error {
-	changes, err := readPersonChanges(ctx, v.st, 0)
-	if err != nil {
-		return err
-	}
+	changes := v.people
 	first := slices.IndexFunc(changes, func(c personChange) bool { return c.p.Status == audit.PersonLeft })
 	if first < 0 {
 		return nil
@@ -210,7 +219,7 @@ func leaverEventsOf(ctx context.Context, st reader, typ string, changes []person
 			clear(left)
 		}
 		for ; next < len(changes) && changes[next].seq < e.seq; next++ {
-			dir.set(changes[next].p, nil)
+			dir.set(changes[next], nil)
 		}
 		l, ok := left[e.actor]
 		if !ok {

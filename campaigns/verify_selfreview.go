@@ -226,7 +226,7 @@ func newDeciders(ctx context.Context, st *audit.Store, v *verifier) (*deciders, 
 			all = append(all, decided{r.closeSeq, r.closedBy})
 		}
 	}
-	d, err := readDeciders(ctx, st, all, nil)
+	d, err := readDeciders(ctx, st, all, nil, &v.people)
 	if err != nil {
 		return nil, err
 	}
@@ -281,7 +281,7 @@ func newDeciders(ctx context.Context, st *audit.Store, v *verifier) (*deciders, 
 // actor as the directory stood then, and the owners' history before the
 // last of them: of every identity, or with ids (not nil) of those only,
 // a seek each.
-func readDeciders(ctx context.Context, st reader, all []decided, ids []string) (*deciders, error) {
+func readDeciders(ctx context.Context, st reader, all []decided, ids []string, people *[]personChange) (*deciders, error) {
 	d := &deciders{keys: map[int64][]string{}, left: map[int64]string{}, owners: map[string][]ownerChange{}, items: map[string]map[string]bool{}, named: map[string][]aliasChange{}}
 	if len(all) == 0 {
 		return d, nil
@@ -292,9 +292,14 @@ func readDeciders(ctx context.Context, st reader, all []decided, ids []string) (
 	slices.SortFunc(all, func(a, b decided) int { return cmp.Compare(a.seq, b.seq) })
 
 	// The directory, replayed up to each decision.
-	changes, err := readPersonChanges(ctx, st, all[len(all)-1].seq)
-	if err != nil {
-		return nil, err
+	var changes []personChange
+	if people != nil {
+		changes = changesBefore(*people, all[len(all)-1].seq)
+	} else {
+		var err error
+		if changes, err = readPersonChanges(ctx, st, all[len(all)-1].seq); err != nil {
+			return nil, err
+		}
 	}
 	dir := newDirectoryThen()
 	// same holds the keys read for each actor since the directory last
@@ -313,7 +318,7 @@ func readDeciders(ctx context.Context, st reader, all []decided, ids []string) (
 		}
 		for ; next < len(changes) && changes[next].seq < x.seq; next++ {
 			seq := changes[next].seq
-			dir.set(changes[next].p, func(k string, known bool) { d.named[k] = append(d.named[k], aliasChange{seq, known}) })
+			dir.set(changes[next], func(k string, known bool) { d.named[k] = append(d.named[k], aliasChange{seq, known}) })
 		}
 		if keys, ok := same[x.actor]; ok {
 			d.keys[x.seq] = keys
@@ -696,7 +701,7 @@ type approvalOf struct {
 //
 // It returns as well the deciders it read, which know each approver's
 // names as the directory stood at the approval (selfApproval).
-func approversOwning(ctx context.Context, r reader, each []approvalOf) ([]afterFact, *deciders, error) {
+func approversOwning(ctx context.Context, r reader, each []approvalOf, people *[]personChange) ([]afterFact, *deciders, error) {
 	out := make([]afterFact, len(each)) // rule "": none
 	if len(each) == 0 {
 		return out, &deciders{}, nil
@@ -724,7 +729,7 @@ func approversOwning(ctx context.Context, r reader, each []approvalOf) ([]afterF
 		items[k] = &f
 		ids = append(ids, a.id)
 	}
-	dec, err := readDeciders(ctx, r, byWhom, ids)
+	dec, err := readDeciders(ctx, r, byWhom, ids, people)
 	if err != nil {
 		return nil, nil, err
 	}
