@@ -152,6 +152,10 @@ type Exception struct {
 	ApproveSeq       int64
 	// State is one of the Exception* states.
 	State string
+	// NotApproved is an approval the log holds for it that approves
+	// nothing, and why (a leaver's), when no other approved it: the
+	// state is then as without it, awaiting approval or never approved.
+	NotApproved *NotAnApproval
 	// CampaignClosedAt is when the campaign closed (nil while open).
 	CampaignClosedAt *time.Time
 	// CurrentID is the ID the identity has now when its repository was
@@ -163,6 +167,35 @@ type Exception struct {
 	// repository renamed since: followRenames), for the standing
 	// exceptions only.
 	now string
+}
+
+// NotAnApproval is a decision.approve event that approves nothing
+// because the directory of people marked its actor left when it was
+// written: nhi refuses a leaver's approval in its own transaction, so one
+// the log holds was written around nhi (docs/campaigns.md, "Exceptions"),
+// and no one who could still act approved the exception. nhi verify names
+// it too.
+type NotAnApproval struct {
+	Event int64  // the decision.approve event
+	By    string // its actor, as the event names them
+	// Left is their person and when the directory said they left, as it
+	// stood at the event ("rita@acme.test left on 2026-09-30"); Marked
+	// the person.set event that marked them left.
+	Left   string
+	Marked int64
+}
+
+// String says it whole, for every place an exception's approval shows:
+// "event 42's approval by rita approves nothing: rita@acme.test left on
+// 2026-09-30 (marked left by event 17, before it), and nhi refuses a
+// leaver's approval".
+func (n *NotAnApproval) String() string {
+	marked := " (according to the directory of people then)"
+	if n.Marked != 0 {
+		marked = fmt.Sprintf(" (marked left by event %d, before it)", n.Marked)
+	}
+	return fmt.Sprintf("event %d's approval by %s approves nothing: %s%s, and nhi refuses a leaver's approval",
+		n.Event, audit.Printable(n.By), audit.Printable(n.Left), marked)
 }
 
 // Expired reports whether the exception has lapsed at t: past its expiry,
@@ -192,8 +225,12 @@ func (x *Exception) lapsed() string {
 	}
 	who := fmt.Sprintf("kept by %s in campaign %s (%s)", audit.Printable(x.DecidedBy), audit.Printable(x.Campaign), event)
 	if x.State == ExceptionUnapproved {
-		return fmt.Sprintf("exception %s was never approved (policy: exception_approval: required); the campaign closed %s",
-			who, x.CampaignClosedAt.UTC().Format(dateLayout))
+		not := ""
+		if x.NotApproved != nil {
+			not = "; " + x.NotApproved.String()
+		}
+		return fmt.Sprintf("exception %s was never approved (policy: exception_approval: required); the campaign closed %s%s",
+			who, x.CampaignClosedAt.UTC().Format(dateLayout), not)
 	}
 	return fmt.Sprintf("exception %s expired on %s", who, x.Expires)
 }
@@ -293,7 +330,9 @@ func fillTerms(ctx context.Context, st *audit.Store, xs map[string]*Exception, a
 	for _, x := range xs {
 		t := bySeq[x.Seq]
 		x.Expires, x.ApprovalRequired = t.expires, t.approval
-		if a, ok := approvals[approvalKey{x.ID, x.Seq}]; ok {
+		if a, ok := approvals[approvalKey{x.ID, x.Seq}]; ok && a.void != nil {
+			x.NotApproved = a.void
+		} else if ok {
 			x.ApprovedBy, x.ApprovedAt, x.ApproveSeq = a.actor, &a.at, a.seq
 		}
 		switch {
@@ -321,16 +360,23 @@ type approval struct {
 	seq   int64
 	actor string
 	at    time.Time
+	// void, when not nil, says why it approves nothing (a leaver's): it
+	// stands only until an approval that counts (readApprovalsSigned).
+	void *NotAnApproval
 }
 
 // readApprovals reads the approvals of campaign's exceptions up to event
 // upTo. An approval nhi refuses approves nothing: the keeper's own
 // (selfApproval), the item's owner's or holder's, a member's of its
-// owning team or the campaign's creator's (approversOwning), and
+// owning team or the campaign's creator's (approversOwning), a leaver's
+// (the directory as it stood then), and
 // an unsigned one in a campaign created with
 // --require-signed (rule unsigned); the latter are returned in unsigned,
 // which the export refuses as it refuses an unsigned decision
-// (NewExceptionReader) and verifyApprovals names.
+// (NewExceptionReader) and verifyApprovals names. A leaver's is returned
+// with its void set, unless one that counts approved the exception too,
+// so that every place the exception shows says why it is not approved
+// (Exception.NotApproved).
 func readApprovals(ctx context.Context, r reader, campaign string, upTo int64) (map[approvalKey]approval, error) {
 	out, _, err := readApprovalsSigned(ctx, r, campaign, upTo)
 	return out, err
@@ -387,6 +433,14 @@ func readApprovalsSigned(ctx context.Context, r reader, campaign string, upTo in
 	}
 	var unsigned []unsignedApproval
 	for i, x := range all { // each[i] is x's
+		if l := dir.left[x.a.seq]; l != "" {
+			if _, ok := out[x.key]; !ok {
+				a := x.a
+				a.void = &NotAnApproval{Event: x.a.seq, By: x.a.actor, Left: l, Marked: dir.leftBy[x.a.seq]}
+				out[x.key] = a
+			}
+			continue // approves nothing (verifyApprovals names it)
+		}
 		if owns[i].rule != "" || dir.selfApproval(x.a.seq, keepers[x.key.seq]) {
 			continue // approves nothing (verifyApprovals names it)
 		}
@@ -394,7 +448,7 @@ func readApprovalsSigned(ctx context.Context, r reader, campaign string, upTo in
 			unsigned = append(unsigned, unsignedApproval{x.a.seq, x.a.actor, x.key.id})
 			continue // approves nothing, as nhi refuses it (rule unsigned)
 		}
-		if _, ok := out[x.key]; !ok {
+		if a, ok := out[x.key]; !ok || a.void != nil {
 			out[x.key] = x.a
 		}
 	}
@@ -485,7 +539,7 @@ func ApproveException(ctx context.Context, st *audit.Store, actor, campaign, id 
 		if err != nil {
 			return err
 		}
-		if a, ok := approvals[approvalKey{id, it.seq}]; ok {
+		if a, ok := approvals[approvalKey{id, it.seq}]; ok && a.void == nil {
 			return fmt.Errorf("%w: %s approved the exception on %s (event %d) in event %d", ErrApproved, audit.Printable(a.actor), audit.Printable(id), it.seq, a.seq)
 		}
 		sep, err := newSeparation(ctx, tx, c)
@@ -658,7 +712,11 @@ func standingExceptionsOf(ctx context.Context, st *audit.Store, q string) (map[s
 				}
 				approvals[x.Campaign] = a
 			}
-			switch _, approved := a[approvalKey{x.ID, x.Seq}]; {
+			ap, approved := a[approvalKey{x.ID, x.Seq}]
+			if approved && ap.void != nil {
+				approved, x.NotApproved = false, ap.void
+			}
+			switch {
 			case approved:
 				x.State = ExceptionApproved
 			case x.CampaignClosedAt != nil:

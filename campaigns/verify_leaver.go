@@ -18,10 +18,13 @@ import (
 type directoryThen struct {
 	people  map[string]audit.Person // by e-mail
 	byAlias map[string]string       // alias key -> e-mail
+	// leftBy is, by e-mail, the person.set event that marked a person
+	// left, while the directory still does.
+	leftBy map[string]int64
 }
 
 func newDirectoryThen() *directoryThen {
-	return &directoryThen{people: map[string]audit.Person{}, byAlias: map[string]string{}}
+	return &directoryThen{people: map[string]audit.Person{}, byAlias: map[string]string{}, leftBy: map[string]int64{}}
 }
 
 // set applies c, the record of a person.set event; named, when not nil,
@@ -29,6 +32,12 @@ func newDirectoryThen() *directoryThen {
 // and each it gave them (true), in that order.
 func (r *directoryThen) set(c personChange, named func(k string, known bool)) {
 	p := c.p
+	switch {
+	case p.Status != audit.PersonLeft:
+		delete(r.leftBy, p.Email)
+	case r.people[p.Email].Status != audit.PersonLeft || r.leftBy[p.Email] == 0:
+		r.leftBy[p.Email] = c.seq
+	}
 	if old, ok := r.people[p.Email]; ok {
 		for _, n := range old.Names() {
 			if k := audit.AliasKey(n); r.byAlias[k] == p.Email {
@@ -68,6 +77,15 @@ func (r *directoryThen) left(name string) string {
 		return p.Email + " " + p.LeftNote()
 	}
 	return ""
+}
+
+// leftEvent is the person.set event that marked name's person left, as
+// the directory stands (0 when it does not mark them so).
+func (r *directoryThen) leftEvent(name string) int64 {
+	if p := r.lookup(name); p != nil && p.Status == audit.PersonLeft {
+		return r.leftBy[p.Email]
+	}
+	return 0
 }
 
 // personChange is a person.set event: who wrote it and the whole record

@@ -51,6 +51,9 @@ type deciders struct {
 	// directory then marked left ("rita@acme.test left on 2026-09-30"):
 	// a leaver may not act (audit.Directory.RefuseLeaver).
 	left map[int64]string
+	// leftBy holds, by event, the person.set event that marked its actor's
+	// person left, where left names them.
+	leftBy map[int64]int64
 	// owners holds, by identity ID, the owner.set events in log order:
 	// the owner recorded at an event is the last one set before it.
 	owners map[string][]ownerChange
@@ -282,7 +285,7 @@ func newDeciders(ctx context.Context, st *audit.Store, v *verifier) (*deciders, 
 // last of them: of every identity, or with ids (not nil) of those only,
 // a seek each.
 func readDeciders(ctx context.Context, st reader, all []decided, ids []string, people *[]personChange) (*deciders, error) {
-	d := &deciders{keys: map[int64][]string{}, left: map[int64]string{}, owners: map[string][]ownerChange{}, items: map[string]map[string]bool{}, named: map[string][]aliasChange{}}
+	d := &deciders{keys: map[int64][]string{}, left: map[int64]string{}, leftBy: map[int64]int64{}, owners: map[string][]ownerChange{}, items: map[string]map[string]bool{}, named: map[string][]aliasChange{}}
 	if len(all) == 0 {
 		return d, nil
 	}
@@ -307,6 +310,7 @@ func readDeciders(ctx context.Context, st reader, all []decided, ids []string, p
 	// a campaign of a million single decisions holds a few lists.
 	same := map[string][]string{}
 	left := map[string]string{} // as same: the actor's person's leaving, when the directory marked it
+	leftBy := map[string]int64{}
 	next := 0
 	for _, x := range all {
 		if _, ok := d.keys[x.seq]; ok {
@@ -315,6 +319,7 @@ func readDeciders(ctx context.Context, st reader, all []decided, ids []string, p
 		if next < len(changes) && changes[next].seq < x.seq {
 			clear(same)
 			clear(left)
+			clear(leftBy)
 		}
 		for ; next < len(changes) && changes[next].seq < x.seq; next++ {
 			seq := changes[next].seq
@@ -323,7 +328,7 @@ func readDeciders(ctx context.Context, st reader, all []decided, ids []string, p
 		if keys, ok := same[x.actor]; ok {
 			d.keys[x.seq] = keys
 			if l := left[x.actor]; l != "" {
-				d.left[x.seq] = l
+				d.left[x.seq], d.leftBy[x.seq] = l, leftBy[x.actor]
 			}
 			continue
 		}
@@ -335,8 +340,8 @@ func readDeciders(ctx context.Context, st reader, all []decided, ids []string, p
 				}
 			}
 			if l := dir.left(x.actor); l != "" {
-				left[x.actor] = l
-				d.left[x.seq] = l
+				left[x.actor], leftBy[x.actor] = l, dir.leftEvent(x.actor)
+				d.left[x.seq], d.leftBy[x.seq] = l, leftBy[x.actor]
 			}
 		}
 		d.keys[x.seq], same[x.actor] = keys, keys
