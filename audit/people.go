@@ -451,6 +451,11 @@ func (s *Store) SetPeople(ctx context.Context, actor string, in PeopleImport, dr
 		if err != nil {
 			return err
 		}
+		// A leaver changes nothing, even from a command started before
+		// they left: the directory as it is before this change.
+		if err := dir.RefuseLeaver(actor, "change the directory of people"); err != nil {
+			return err
+		}
 		if change, err = plan(tx, dir); err != nil {
 			return err
 		}

@@ -77,6 +77,9 @@ func (s *Store) SyncMembers(ctx context.Context, actor string, in MemberSync, dr
 		if err != nil {
 			return err
 		}
+		if err := dir.RefuseLeaver(actor, "change the directory of people"); err != nil {
+			return err
+		}
 		synced, err := syncedPeople(ctx, tx, in.Source)
 		if err != nil {
 			return err

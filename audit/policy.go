@@ -723,6 +723,15 @@ func (s *Store) SetPolicy(ctx context.Context, actor string, p Policy) (Event, e
 		return Event{}, err
 	}
 	defer tx.Rollback()
+	// A leaver sets no policy, even from a command started before they
+	// left: the directory as it is in this transaction.
+	dir, err := readPeople(ctx, &Tx{s: s, tx: tx})
+	if err != nil {
+		return Event{}, err
+	}
+	if err := dir.RefuseLeaver(actor, "set the policy"); err != nil {
+		return Event{}, err
+	}
 	body, digest := p.canonical()
 	ev, err := appendEvent(ctx, tx, s.now(), actor, EventPolicySet, PolicySet{Digest: digest, Policy: p})
 	if err != nil {

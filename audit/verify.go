@@ -341,15 +341,38 @@ func (s *Store) verifyOwners(ctx context.Context, r *VerifyResult, want map[stri
 	}
 	slices.Sort(ids)
 	for _, id := range ids {
-		g, w := got[id], want[id]
-		switch {
-		case g.owner != w.owner || g.seq != w.seq:
-			r.add("owners: %s has owner %q in the table but %q by the event log: the table was edited", id, g.owner, w.owner)
-		case g.person != w.person:
-			r.add("owners: %s names person %q in the table but %q by the event log: the table was edited", id, g.person, w.person)
+		g, inTable := got[id]
+		w, inLog := want[id]
+		if p := ownerProblem(g, w, inTable, inLog); p != "" {
+			r.add("owners: %s %s: the table was edited", Printable(id), p)
 		}
 	}
 	return nil
+}
+
+// ownerProblem says what of an identity's owners row (g, when inTable)
+// differs from what its owner.set events make it (w, when inLog: an
+// owner cleared leaves no row), or "" when nothing does. Each says what
+// is actually wrong: a row with no owner that no event left, a row
+// deleted, an owner, a person or the event named changed.
+func ownerProblem(g, w ownerRow, inTable, inLog bool) string {
+	switch {
+	case !inLog && g.owner == "":
+		return fmt.Sprintf("has a row in the owners table with no owner (naming event %d), which no owner.set event leaves: nhi deletes the row when an owner is cleared", g.seq)
+	case !inLog:
+		return fmt.Sprintf("has owner %q in the table (naming event %d) but no owner by the event log", Printable(g.owner), g.seq)
+	case !inTable:
+		return fmt.Sprintf("has no row in the owners table but owner %q by the event log (event %d)", Printable(w.owner), w.seq)
+	case g.owner == "":
+		return fmt.Sprintf("has a row in the owners table with no owner (naming event %d) but owner %q by the event log (event %d)", g.seq, Printable(w.owner), w.seq)
+	case g.owner != w.owner:
+		return fmt.Sprintf("has owner %q in the table but %q by the event log (event %d)", Printable(g.owner), Printable(w.owner), w.seq)
+	case g.seq != w.seq:
+		return fmt.Sprintf("has owner %q in the table and by the event log, but its row names event %d where the owner.set event that set it is event %d", Printable(g.owner), g.seq, w.seq)
+	case g.person != w.person:
+		return fmt.Sprintf("names person %q in the table but %q by the event log (event %d)", Printable(g.person), Printable(w.person), w.seq)
+	}
+	return ""
 }
 
 // verifyPeople checks the people table against the person.set events:

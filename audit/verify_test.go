@@ -16,6 +16,11 @@ func TestVerifyDetectsTampering(t *testing.T) {
 			{"edited payload", []string{`UPDATE events SET payload = replace(payload, 'bob', 'mallory') WHERE seq = 3`}, "event 3 (owner.set by auditor@acme.test"},
 			{"edited actor", []string{`UPDATE events SET actor = 'someone-else' WHERE seq = 2`}, "event 2 (owner.set by someone-else"},
 			{"edited projection", []string{`UPDATE owners SET owner = 'mallory'`}, `owners: github:acme:github_deploy_key:a has owner "mallory" in the table but "carol" by the event log`},
+			// What is wrong of an owners row, never `has owner "" in the table but "" by the event log`.
+			{"owner row no event left", []string{`INSERT INTO owners (identity_id, owner, person, event_seq) VALUES ('github:acme:github_deploy_key:b', '', '', 3)`}, `owners: github:acme:github_deploy_key:b has a row in the owners table with no owner (naming event 3), which no owner.set event leaves: nhi deletes the row when an owner is cleared: the table was edited`},
+			{"owner emptied", []string{`UPDATE owners SET owner = ''`}, `owners: github:acme:github_deploy_key:a has a row in the owners table with no owner (naming event 4) but owner "carol" by the event log (event 4): the table was edited`},
+			{"owner row deleted", []string{`DELETE FROM owners`}, `owners: github:acme:github_deploy_key:a has no row in the owners table but owner "carol" by the event log (event 4): the table was edited`},
+			{"owner row names another event", []string{`UPDATE owners SET event_seq = 2`}, `owners: github:acme:github_deploy_key:a has owner "carol" in the table and by the event log, but its row names event 2 where the owner.set event that set it is event 4: the table was edited`},
 			{"deleted middle event", []string{`DELETE FROM events WHERE seq = 3`}, "event 3 is missing"},
 			{"deleted last event", []string{`DELETE FROM events WHERE seq = 4`}, "the file recorded 4 events but the log holds 3"},
 			{"rewritten chain tail", []string{`DELETE FROM events WHERE seq = 4`, `UPDATE meta SET value = '3' WHERE key = 'log_length'`}, "head the file recorded"},

@@ -772,3 +772,72 @@ func pgCPU(b *testing.B) time.Duration {
 	}
 	return d
 }
+
+// BenchmarkVerifyDirectory5k is the campaigns' part of nhi verify
+// (campaigns.Verify) on a file whose directory of people holds 5,000
+// people, 100 of them marked left by a later import: a campaign of 10,000
+// deploy keys, 400 of them decided one by one after the directory was
+// imported and 200 of those exceptions approved (exception_approval:
+// required), then 400 notes and owner changes. Each of verify's passes
+// over who acted reads the directory as it stood at each event: the
+// leavers' acts, the deciders and the approvers. It reports the CPU time
+// of a verify.
+func BenchmarkVerifyDirectory5k(b *testing.B) {
+	f := bigPopulation(b, 10_000)
+	p, err := audit.ParsePolicy([]byte("version: 1\nexception_approval: required\n"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := f.Store.SetPolicy(ctx, "admin", p); err != nil {
+		b.Fatal(err)
+	}
+	addPeople(b, f, 5_000)
+	staff := []audit.Person{{Email: "lead@acme.test", Aliases: []string{"lead"}}, {Email: "r1@acme.test", Aliases: []string{"r1"}},
+		{Email: "r2@acme.test", Aliases: []string{"r2"}}}
+	if _, err := f.Store.SetPeople(ctx, "admin", audit.PeopleImport{People: staff}, false); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := campaigns.Create(ctx, f.Store, "lead", campaigns.Spec{Name: "q", Scope: "id:*", Due: "2026-12-31", Reviewers: []string{"r1"}}); err != nil {
+		b.Fatal(err)
+	}
+	c, err := campaigns.Get(ctx, f.Store, "q")
+	if err != nil {
+		b.Fatal(err)
+	}
+	for i := range 400 {
+		id := c.Items[i*7].ID
+		if _, err := campaigns.Decide(ctx, f.Store, "r1", "q", id, campaigns.Keep, "still deploys"); err != nil {
+			b.Fatal(err)
+		}
+		if i%2 == 0 {
+			if _, err := campaigns.ApproveException(ctx, f.Store, "r2", "q", id); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	left := make([]audit.Person, 100)
+	for i := range left {
+		left[i] = audit.Person{Email: fmt.Sprintf("p%05d@acme.test", i*50), GitHub: fmt.Sprintf("p%05d-gh", i*50), Aliases: []string{fmt.Sprintf("p%05d", i*50)},
+			Status: audit.PersonLeft, LeftAt: "2026-09-30"}
+	}
+	if _, err := f.Store.SetPeople(ctx, "admin", audit.PeopleImport{People: left}, false); err != nil {
+		b.Fatal(err)
+	}
+	for i := range 400 {
+		id := c.Items[i*7+1].ID
+		if _, err := f.Store.AddNotes(ctx, "r2", []string{id}, "asked"); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := f.Store.SetOwner(ctx, "r2", id, "r1@acme.test"); err != nil {
+			b.Fatal(err)
+		}
+	}
+	before := benchmem.CPUTime()
+	for b.Loop() {
+		problems, err := campaigns.Verify(ctx, f.Store)
+		if err != nil || len(problems) > 0 {
+			b.Fatalf("%q %v", problems, err)
+		}
+	}
+	b.ReportMetric((benchmem.CPUTime()-before).Seconds()*1000/float64(b.N), "cpu-ms/op")
+}

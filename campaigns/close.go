@@ -36,11 +36,7 @@ func Close(ctx context.Context, st *audit.Store, actor, name string) (*Closed, e
 		// A leaver closes nothing, even from a command started (its
 		// question asked) before they left: the directory as it is now,
 		// as for a decision.
-		dir, err := tx.People(ctx)
-		if err != nil {
-			return err
-		}
-		if err := dir.RefuseLeaver(actor, "close a campaign"); err != nil {
+		if err := refuseLeaverIn(ctx, tx, actor, "close a campaign"); err != nil {
 			return err
 		}
 		if !c.AllowAdminReview {
@@ -196,4 +192,16 @@ func PreviewClose(ctx context.Context, st *audit.Store, name string, n int) (*Cl
 		p.First = append(p.First, it)
 	}
 	return p, nil
+}
+
+// refuseLeaverIn refuses actor when the directory of people, read in
+// tx, marks their person left (audit.ErrActorLeft): a command started
+// (its question asked) before they left writes nothing in their name,
+// and nhi verify names one the log holds anyway (verify_leaver.go).
+func refuseLeaverIn(ctx context.Context, tx *audit.Tx, actor, what string) error {
+	dir, err := tx.People(ctx)
+	if err != nil {
+		return err
+	}
+	return dir.RefuseLeaver(actor, what)
 }

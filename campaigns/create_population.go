@@ -267,6 +267,9 @@ func (c *creation) recordLocked(ctx context.Context) (*population, audit.Event, 
 		if err := c.check(read); err != nil {
 			return err
 		}
+		if err := refuseLeaverIn(ctx, tx, c.actor, "create a campaign"); err != nil {
+			return err
+		}
 		p := c.payload(read)
 		if ev, err = tx.Append(ctx, c.actor, EventCreate, p); err != nil {
 			return err
@@ -312,6 +315,9 @@ func (c *creation) recordSpooled(ctx context.Context) (*population, audit.Event,
 	var ev audit.Event
 	err = c.st.Write(ctx, func(tx *audit.Tx) error {
 		if err := c.checkUnique(ctx, tx); err != nil {
+			return err
+		}
+		if err := refuseLeaverIn(ctx, tx, c.actor, "create a campaign"); err != nil {
 			return err
 		}
 		p := c.payload(pop)

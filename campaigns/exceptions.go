@@ -152,6 +152,10 @@ type Exception struct {
 	ApproveSeq       int64
 	// State is one of the Exception* states.
 	State string
+	// NotApproved is an approval the log holds for it that approves
+	// nothing, and why (a leaver's), when no other approved it: the
+	// state is then as without it, awaiting approval or never approved.
+	NotApproved *NotAnApproval
 	// CampaignClosedAt is when the campaign closed (nil while open).
 	CampaignClosedAt *time.Time
 	// CurrentID is the ID the identity has now when its repository was
@@ -192,8 +196,12 @@ func (x *Exception) lapsed() string {
 	}
 	who := fmt.Sprintf("kept by %s in campaign %s (%s)", audit.Printable(x.DecidedBy), audit.Printable(x.Campaign), event)
 	if x.State == ExceptionUnapproved {
-		return fmt.Sprintf("exception %s was never approved (policy: exception_approval: required); the campaign closed %s",
-			who, x.CampaignClosedAt.UTC().Format(dateLayout))
+		not := ""
+		if x.NotApproved != nil {
+			not = "; " + x.NotApproved.String()
+		}
+		return fmt.Sprintf("exception %s was never approved (policy: exception_approval: required); the campaign closed %s%s",
+			who, x.CampaignClosedAt.UTC().Format(dateLayout), not)
 	}
 	return fmt.Sprintf("exception %s expired on %s", who, x.Expires)
 }
@@ -293,7 +301,9 @@ func fillTerms(ctx context.Context, st *audit.Store, xs map[string]*Exception, a
 	for _, x := range xs {
 		t := bySeq[x.Seq]
 		x.Expires, x.ApprovalRequired = t.expires, t.approval
-		if a, ok := approvals[approvalKey{x.ID, x.Seq}]; ok {
+		if a, ok := approvals[approvalKey{x.ID, x.Seq}]; ok && a.void != nil {
+			x.NotApproved = a.void
+		} else if ok {
 			x.ApprovedBy, x.ApprovedAt, x.ApproveSeq = a.actor, &a.at, a.seq
 		}
 		switch {
@@ -321,16 +331,23 @@ type approval struct {
 	seq   int64
 	actor string
 	at    time.Time
+	// void, when not nil, says why it approves nothing (a leaver's): it
+	// stands only until an approval that counts (readApprovalsSigned).
+	void *NotAnApproval
 }
 
 // readApprovals reads the approvals of campaign's exceptions up to event
 // upTo. An approval nhi refuses approves nothing: the keeper's own
 // (selfApproval), the item's owner's or holder's, a member's of its
-// owning team or the campaign's creator's (approversOwning), and
+// owning team or the campaign's creator's (approversOwning), a leaver's
+// (the directory as it stood then), and
 // an unsigned one in a campaign created with
 // --require-signed (rule unsigned); the latter are returned in unsigned,
 // which the export refuses as it refuses an unsigned decision
-// (NewExceptionReader) and verifyApprovals names.
+// (NewExceptionReader) and verifyApprovals names. A leaver's is returned
+// with its void set, unless one that counts approved the exception too,
+// so that every place the exception shows says why it is not approved
+// (Exception.NotApproved).
 func readApprovals(ctx context.Context, r reader, campaign string, upTo int64) (map[approvalKey]approval, error) {
 	out, _, err := readApprovalsSigned(ctx, r, campaign, upTo)
 	return out, err
@@ -381,12 +398,20 @@ func readApprovalsSigned(ctx context.Context, r reader, campaign string, upTo in
 	for _, x := range all {
 		each = append(each, approvalOf{x.a.seq, x.a.actor, campaign, x.key.id})
 	}
-	owns, dir, err := approversOwning(ctx, r, each)
+	owns, dir, err := approversOwning(ctx, r, each, nil)
 	if err != nil {
 		return nil, nil, err
 	}
 	var unsigned []unsignedApproval
 	for i, x := range all { // each[i] is x's
+		if l := dir.left[x.a.seq]; l != "" {
+			if _, ok := out[x.key]; !ok {
+				a := x.a
+				a.void = &NotAnApproval{Event: x.a.seq, By: x.a.actor, Left: l, Marked: dir.leftBy[x.a.seq]}
+				out[x.key] = a
+			}
+			continue // approves nothing (verifyApprovals names it)
+		}
 		if owns[i].rule != "" || dir.selfApproval(x.a.seq, keepers[x.key.seq]) {
 			continue // approves nothing (verifyApprovals names it)
 		}
@@ -394,7 +419,7 @@ func readApprovalsSigned(ctx context.Context, r reader, campaign string, upTo in
 			unsigned = append(unsigned, unsignedApproval{x.a.seq, x.a.actor, x.key.id})
 			continue // approves nothing, as nhi refuses it (rule unsigned)
 		}
-		if _, ok := out[x.key]; !ok {
+		if a, ok := out[x.key]; !ok || a.void != nil {
 			out[x.key] = x.a
 		}
 	}
@@ -485,7 +510,7 @@ func ApproveException(ctx context.Context, st *audit.Store, actor, campaign, id 
 		if err != nil {
 			return err
 		}
-		if a, ok := approvals[approvalKey{id, it.seq}]; ok {
+		if a, ok := approvals[approvalKey{id, it.seq}]; ok && a.void == nil {
 			return fmt.Errorf("%w: %s approved the exception on %s (event %d) in event %d", ErrApproved, audit.Printable(a.actor), audit.Printable(id), it.seq, a.seq)
 		}
 		sep, err := newSeparation(ctx, tx, c)
@@ -658,7 +683,11 @@ func standingExceptionsOf(ctx context.Context, st *audit.Store, q string) (map[s
 				}
 				approvals[x.Campaign] = a
 			}
-			switch _, approved := a[approvalKey{x.ID, x.Seq}]; {
+			ap, approved := a[approvalKey{x.ID, x.Seq}]
+			if approved && ap.void != nil {
+				approved, x.NotApproved = false, ap.void
+			}
+			switch {
 			case approved:
 				x.State = ExceptionApproved
 			case x.CampaignClosedAt != nil:
@@ -787,7 +816,7 @@ func ExceptionIDs(ctx context.Context, st *audit.Store, campaign string, limit i
 // when it was written (deciders.left, the directory as it stood then):
 // nhi refuses it, so it was written around nhi; as a leaver's decision
 // stands in the tables, it is read as an approval, and verify fails.
-func verifyApprovals(ctx context.Context, st *audit.Store, required func(campaign string) bool) ([]string, error) {
+func verifyApprovals(ctx context.Context, st *audit.Store, required func(campaign string) bool, people []personChange) ([]string, error) {
 	type read struct {
 		seq      int64
 		actor    string
@@ -822,7 +851,7 @@ func verifyApprovals(ctx context.Context, st *audit.Store, required func(campaig
 			each = append(each, approvalOf{x.seq, x.actor, x.campaign, id})
 		}
 	}
-	owns, dir, err := approversOwning(ctx, st, each)
+	owns, dir, err := approversOwning(ctx, st, each, &people)
 	if err != nil {
 		return nil, err
 	}

@@ -235,6 +235,9 @@ func Escalate(ctx context.Context, st *audit.Store, actor, name string) (*Escala
 		if err != nil {
 			return err
 		}
+		if err := refuseLeaverIn(ctx, tx, actor, "escalate a campaign's items"); err != nil {
+			return err
+		}
 		rule, err := noResponseRule(ctx, tx, c)
 		if err != nil {
 			return err

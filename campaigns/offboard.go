@@ -411,6 +411,9 @@ func CreateOffboarding(ctx context.Context, st *audit.Store, actor string, spec 
 		if n > 0 {
 			return fmt.Errorf("%w: %s; campaign names are unique: pass --name (e.g. %s-2)", ErrExists, name, name)
 		}
+		if err := refuseLeaverIn(ctx, tx, actor, "start an offboarding"); err != nil {
+			return err
+		}
 		ev, err := tx.Append(ctx, actor, EventCreate, payload)
 		if err != nil {
 			return err

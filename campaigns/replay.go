@@ -85,6 +85,10 @@ type verifier struct {
 	byID     map[int64]*tableCampaign
 	replay   map[string]*replayed
 	order    []string // campaigns in creation order
+	// people is the directory's person.set events, read once for
+	// verify's passes over who acted (readPersonChanges): the deciders,
+	// the leavers' other acts and the approvers.
+	people []personChange
 }
 
 // Phases of Verify, in the order their problems are listed.

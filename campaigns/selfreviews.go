@@ -79,7 +79,7 @@ func ReadSelfReviews(ctx context.Context, st *audit.Store, campaign string, asOf
 			return nil, err
 		}
 	}
-	d, err := readDeciders(ctx, st, all, nil)
+	d, err := readDeciders(ctx, st, all, nil, nil)
 	if err != nil || len(all) == 0 {
 		return &SelfReviews{campaign: campaign, d: d, to: to}, err
 	}

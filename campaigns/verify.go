@@ -33,6 +33,9 @@ func Verify(ctx context.Context, st *audit.Store) ([]string, error) {
 		}
 	}
 	carried := newCarriedAs(v)
+	if v.people, err = readPersonChanges(ctx, st, 0); err != nil {
+		return nil, err
+	}
 	dec, err := newDeciders(ctx, st, v)
 	if err != nil {
 		return nil, err
@@ -53,7 +56,7 @@ func Verify(ctx context.Context, st *audit.Store) ([]string, error) {
 	}
 	problems = append(problems, more...)
 	required := func(campaign string) bool { r := v.replay[campaign]; return r != nil && r.create.RequireSigned }
-	if more, err = verifyApprovals(ctx, st, required); err != nil {
+	if more, err = verifyApprovals(ctx, st, required, v.people); err != nil {
 		return nil, err
 	}
 	return append(problems, more...), nil

@@ -51,6 +51,9 @@ type deciders struct {
 	// directory then marked left ("rita@acme.test left on 2026-09-30"):
 	// a leaver may not act (audit.Directory.RefuseLeaver).
 	left map[int64]string
+	// leftBy holds, by event, the person.set event that marked its actor's
+	// person left, where left names them.
+	leftBy map[int64]int64
 	// owners holds, by identity ID, the owner.set events in log order:
 	// the owner recorded at an event is the last one set before it.
 	owners map[string][]ownerChange
@@ -226,7 +229,7 @@ func newDeciders(ctx context.Context, st *audit.Store, v *verifier) (*deciders, 
 			all = append(all, decided{r.closeSeq, r.closedBy})
 		}
 	}
-	d, err := readDeciders(ctx, st, all, nil)
+	d, err := readDeciders(ctx, st, all, nil, &v.people)
 	if err != nil {
 		return nil, err
 	}
@@ -281,8 +284,8 @@ func newDeciders(ctx context.Context, st *audit.Store, v *verifier) (*deciders, 
 // actor as the directory stood then, and the owners' history before the
 // last of them: of every identity, or with ids (not nil) of those only,
 // a seek each.
-func readDeciders(ctx context.Context, st reader, all []decided, ids []string) (*deciders, error) {
-	d := &deciders{keys: map[int64][]string{}, left: map[int64]string{}, owners: map[string][]ownerChange{}, items: map[string]map[string]bool{}, named: map[string][]aliasChange{}}
+func readDeciders(ctx context.Context, st reader, all []decided, ids []string, people *[]personChange) (*deciders, error) {
+	d := &deciders{keys: map[int64][]string{}, left: map[int64]string{}, leftBy: map[int64]int64{}, owners: map[string][]ownerChange{}, items: map[string]map[string]bool{}, named: map[string][]aliasChange{}}
 	if len(all) == 0 {
 		return d, nil
 	}
@@ -292,9 +295,14 @@ func readDeciders(ctx context.Context, st reader, all []decided, ids []string) (
 	slices.SortFunc(all, func(a, b decided) int { return cmp.Compare(a.seq, b.seq) })
 
 	// The directory, replayed up to each decision.
-	changes, err := readPersonChanges(ctx, st, all[len(all)-1].seq)
-	if err != nil {
-		return nil, err
+	var changes []personChange
+	if people != nil {
+		changes = changesBefore(*people, all[len(all)-1].seq)
+	} else {
+		var err error
+		if changes, err = readPersonChanges(ctx, st, all[len(all)-1].seq); err != nil {
+			return nil, err
+		}
 	}
 	dir := newDirectoryThen()
 	// same holds the keys read for each actor since the directory last
@@ -302,6 +310,7 @@ func readDeciders(ctx context.Context, st reader, all []decided, ids []string) (
 	// a campaign of a million single decisions holds a few lists.
 	same := map[string][]string{}
 	left := map[string]string{} // as same: the actor's person's leaving, when the directory marked it
+	leftBy := map[string]int64{}
 	next := 0
 	for _, x := range all {
 		if _, ok := d.keys[x.seq]; ok {
@@ -310,15 +319,16 @@ func readDeciders(ctx context.Context, st reader, all []decided, ids []string) (
 		if next < len(changes) && changes[next].seq < x.seq {
 			clear(same)
 			clear(left)
+			clear(leftBy)
 		}
 		for ; next < len(changes) && changes[next].seq < x.seq; next++ {
 			seq := changes[next].seq
-			dir.set(changes[next].p, func(k string, known bool) { d.named[k] = append(d.named[k], aliasChange{seq, known}) })
+			dir.set(changes[next], func(k string, known bool) { d.named[k] = append(d.named[k], aliasChange{seq, known}) })
 		}
 		if keys, ok := same[x.actor]; ok {
 			d.keys[x.seq] = keys
 			if l := left[x.actor]; l != "" {
-				d.left[x.seq] = l
+				d.left[x.seq], d.leftBy[x.seq] = l, leftBy[x.actor]
 			}
 			continue
 		}
@@ -330,8 +340,8 @@ func readDeciders(ctx context.Context, st reader, all []decided, ids []string) (
 				}
 			}
 			if l := dir.left(x.actor); l != "" {
-				left[x.actor] = l
-				d.left[x.seq] = l
+				left[x.actor], leftBy[x.actor] = l, dir.leftEvent(x.actor)
+				d.left[x.seq], d.leftBy[x.seq] = l, leftBy[x.actor]
 			}
 		}
 		d.keys[x.seq], same[x.actor] = keys, keys
@@ -696,7 +706,7 @@ type approvalOf struct {
 //
 // It returns as well the deciders it read, which know each approver's
 // names as the directory stood at the approval (selfApproval).
-func approversOwning(ctx context.Context, r reader, each []approvalOf) ([]afterFact, *deciders, error) {
+func approversOwning(ctx context.Context, r reader, each []approvalOf, people *[]personChange) ([]afterFact, *deciders, error) {
 	out := make([]afterFact, len(each)) // rule "": none
 	if len(each) == 0 {
 		return out, &deciders{}, nil
@@ -724,7 +734,7 @@ func approversOwning(ctx context.Context, r reader, each []approvalOf) ([]afterF
 		items[k] = &f
 		ids = append(ids, a.id)
 	}
-	dec, err := readDeciders(ctx, r, byWhom, ids)
+	dec, err := readDeciders(ctx, r, byWhom, ids, people)
 	if err != nil {
 		return nil, nil, err
 	}

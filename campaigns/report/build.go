@@ -792,8 +792,16 @@ func verifySteps(sig *KeyInfo) []Step {
 }
 
 // approvalText is an exception's approval in words: the approver, or why
-// there is none.
+// there is none, with why an approval the log holds approves nothing.
 func approvalText(r *Row) string {
+	t := approvalState(r)
+	if r.ExceptionNotApproved != "" {
+		t += "; " + r.ExceptionNotApproved
+	}
+	return t
+}
+
+func approvalState(r *Row) string {
 	switch r.ExceptionState {
 	case campaigns.ExceptionApproved:
 		return r.ExceptionApprovedBy

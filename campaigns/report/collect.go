@@ -192,6 +192,15 @@ func (k *collector) add(b *campaigns.Batch) error {
 		}
 		if x := xs[row.ID]; x != nil {
 			row.ExceptionExpires, row.ExceptionApprovedBy, row.ExceptionState = x.Expires, clean(x.ApprovedBy), x.State
+			if n := x.NotApproved; n != nil {
+				// Here and in the approval's line of the item's trail.
+				row.ExceptionNotApproved = clean(n.String())
+				for j, h := range k.others[row.ID] {
+					if h.Event == n.Event {
+						k.others[row.ID][j].Detail = joinDetail(h.Detail, row.ExceptionNotApproved)
+					}
+				}
+			}
 		}
 		if isException(&row) {
 			k.long.noteReason(&row)
@@ -443,6 +452,9 @@ func (k *collector) count(row *Row) {
 	}
 	if slices.Contains(row.Flags, FlagSelfReview) {
 		s.SelfReviewsInForce++
+	}
+	if row.ExceptionNotApproved != "" {
+		s.ExceptionsNotApproved++
 	}
 	k.rotation.add(row)
 }

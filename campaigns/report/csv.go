@@ -126,12 +126,23 @@ func (r *Report) WriteCSV(name string, out io.Writer) error {
 		})
 		return errors.Join(err, t.flush())
 	case FileExceptions:
-		t := newCSV(out, "n", "identity_id", "kind", "name", "scope", "owner", "holder", "findings", "decision", "reviewer",
-			"decided_by", "decided_at", "event", "justification", "flags", "expires", "approved_by", "exception_state")
+		head := []string{"n", "identity_id", "kind", "name", "scope", "owner", "holder", "findings", "decision", "reviewer",
+			"decided_by", "decided_at", "event", "justification", "flags", "expires", "approved_by", "exception_state"}
+		// not_approved only where an approval approves nothing, so a
+		// report without one is as before (Summary.ExceptionsNotApproved).
+		notApproved := r.Attestation.Summary.ExceptionsNotApproved > 0
+		if notApproved {
+			head = append(head, "not_approved")
+		}
+		t := newCSV(out, head...)
 		err := r.eachRow(tableExceptions, func(w *Row) {
-			t.row(w.N, w.ID, w.Kind, w.Name, w.Scope, w.Owner, w.Holder, findingList(w.Findings, true), w.Decision, w.Reviewer,
+			cells := []any{w.N, w.ID, w.Kind, w.Name, w.Scope, w.Owner, w.Holder, findingList(w.Findings, true), w.Decision, w.Reviewer,
 				w.DecidedBy, w.DecidedAt, seqCell(w.Event), w.Reason, strings.Join(w.Flags, " "),
-				w.ExceptionExpires, w.ExceptionApprovedBy, w.ExceptionState)
+				w.ExceptionExpires, w.ExceptionApprovedBy, w.ExceptionState}
+			if notApproved {
+				cells = append(cells, w.ExceptionNotApproved)
+			}
+			t.row(cells...)
 		})
 		return errors.Join(err, t.flush())
 	case FileRemediation:

@@ -334,6 +334,8 @@ func fastRow(s *jsonscan.Scanner, x *Row) bool {
 			return f.int64(31, &x.EscalateEvent)
 		case "verification_reason":
 			return f.str(32, &x.VerificationReason)
+		case "exception_not_approved":
+			return f.str(33, &x.ExceptionNotApproved)
 		}
 		return false
 	})

@@ -161,6 +161,7 @@ func appendRow(b []byte, r *Row) []byte {
 	// omitempty, as the struct tags say: only exception rows have them.
 	for _, f := range [...]struct{ key, value string }{
 		{"exception_expires", r.ExceptionExpires}, {"exception_approved_by", r.ExceptionApprovedBy}, {"exception_state", r.ExceptionState},
+		{"exception_not_approved", r.ExceptionNotApproved},
 	} {
 		if f.value != "" {
 			b = appendField(b, f.key, f.value)

@@ -174,6 +174,11 @@ type Summary struct {
 	SelfReviews        int     `json:"self_reviews,omitempty"`
 	SelfReviewEvents   []int64 `json:"self_review_events,omitempty"`
 	SelfReviewsInForce int     `json:"self_reviews_in_force,omitempty"`
+	// ExceptionsNotApproved counts the exceptions whose only approval
+	// approves nothing (a leaver's: Row.ExceptionNotApproved). Absent
+	// when none, and exceptions.csv has its not_approved column only
+	// then, so a report without any is as before, byte for byte.
+	ExceptionsNotApproved int `json:"exceptions_not_approved,omitempty"`
 	// ClosedBeforeDue: the campaign was closed before its due date ended;
 	// NoResponse says how many items that left without a response.
 	ClosedBeforeDue bool `json:"closed_before_due"`
@@ -419,6 +424,10 @@ type Row struct {
 	ExceptionExpires    string `json:"exception_expires,omitempty"`
 	ExceptionApprovedBy string `json:"exception_approved_by,omitempty"`
 	ExceptionState      string `json:"exception_state,omitempty"`
+	// ExceptionNotApproved says why an approval the log holds for the
+	// exception approves nothing, when none that counts approved it: a
+	// leaver's (campaigns.NotAnApproval); "" otherwise.
+	ExceptionNotApproved string `json:"exception_not_approved,omitempty"`
 	// EscalatedTo is who the escalate rule reassigned the item to, and
 	// EscalateEvent the decision.escalate event ("" and 0 otherwise).
 	EscalatedTo   string `json:"escalated_to,omitempty"`

@@ -191,7 +191,7 @@ func writeRow(s *spool.Writer, r *Row) {
 	s.Int(r.VerifiedSnapshot)
 	s.Int(r.VerifyEvent)
 	s.Bool(r.Overdue)
-	for _, v := range [...]string{r.ClosedAt, r.ExceptionExpires, r.ExceptionApprovedBy, r.ExceptionState, r.EscalatedTo, r.CurrentID, r.VerificationReason} {
+	for _, v := range [...]string{r.ClosedAt, r.ExceptionExpires, r.ExceptionApprovedBy, r.ExceptionState, r.ExceptionNotApproved, r.EscalatedTo, r.CurrentID, r.VerificationReason} {
 		s.String(v)
 	}
 	s.Int(r.EscalateEvent)
@@ -251,7 +251,7 @@ func (d *rowReader) row(r *Row) error {
 	r.VerifiedSnapshot = d.Int()
 	r.VerifyEvent = d.Int()
 	r.Overdue = d.Bool()
-	for _, p := range [...]*string{&r.ClosedAt, &r.ExceptionExpires, &r.ExceptionApprovedBy, &r.ExceptionState, &r.EscalatedTo, &r.CurrentID, &r.VerificationReason} {
+	for _, p := range [...]*string{&r.ClosedAt, &r.ExceptionExpires, &r.ExceptionApprovedBy, &r.ExceptionState, &r.ExceptionNotApproved, &r.EscalatedTo, &r.CurrentID, &r.VerificationReason} {
 		*p = d.String()
 	}
 	r.EscalateEvent = d.Int()

@@ -170,11 +170,27 @@ func printExceptions(w io.Writer, list []*campaigns.Exception, now time.Time, wi
 	}
 	t := newTable(width, column{Title: "IDENTITY", Min: 20, Want: want}, column{Title: "KEPT BY", Min: 10, Hide: 1},
 		column{Title: "EVENT", Hide: 3}, column{Title: "EXPIRES"}, column{Title: "APPROVED BY", Min: 10, Hide: 2}, column{Title: "STATE"})
+	var not []string
 	for _, x := range list {
+		approved := dashIfEmpty(audit.Printable(x.ApprovedBy))
+		if x.NotApproved != nil {
+			// The approval the log holds that approves nothing: said
+			// under the table, whole.
+			approved = "none (see below)"
+			not = append(not, "Not approved: "+audit.Printable(x.ID)+": "+x.NotApproved.String()+" (nhi verify names it).")
+		}
 		t.Row(renamedItem(x.ID, x.CurrentID), audit.Printable(x.DecidedBy), strconv.FormatInt(x.Seq, 10),
-			dashIfEmpty(x.Expires), dashIfEmpty(audit.Printable(x.ApprovedBy)), exceptionStatus(x, now))
+			dashIfEmpty(x.Expires), approved, exceptionStatus(x, now))
 	}
-	return t.Flush(w)
+	if err := t.Flush(w); err != nil {
+		return err
+	}
+	for _, line := range not {
+		if _, err := fmt.Fprintln(w, line); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 type exceptionJSON struct {
@@ -192,10 +208,28 @@ type exceptionJSON struct {
 	ApproveEvent     int64   `json:"approve_event,omitempty"`
 	State            string  `json:"state"`
 	Expired          bool    `json:"expired"`
+	// NotApproved is an approval the log holds that approves nothing (a
+	// leaver's), when none that counts approved it.
+	NotApproved *notApprovedJSON `json:"not_approved,omitempty"`
+}
+
+type notApprovedJSON struct {
+	Event  int64  `json:"event"`
+	By     string `json:"by"`
+	Left   string `json:"left"`
+	Marked int64  `json:"marked_left_by_event"`
+	Why    string `json:"why"`
 }
 
 func exceptionToJSON(x *campaigns.Exception, now time.Time) exceptionJSON {
 	return exceptionJSON{Campaign: x.Campaign, ID: x.ID, CurrentID: x.CurrentID, Event: x.Seq, KeptBy: x.DecidedBy, KeptAt: x.DecidedAt.UTC().Format(time.RFC3339),
 		Reason: x.Reason, Expires: strOrNull(x.Expires), ApprovalRequired: x.ApprovalRequired, ApprovedBy: strOrNull(x.ApprovedBy),
-		ApprovedAt: timeOrNull(x.ApprovedAt), ApproveEvent: x.ApproveSeq, State: x.State, Expired: x.Expired(now)}
+		ApprovedAt: timeOrNull(x.ApprovedAt), ApproveEvent: x.ApproveSeq, State: x.State, Expired: x.Expired(now), NotApproved: notApprovedToJSON(x.NotApproved)}
+}
+
+func notApprovedToJSON(n *campaigns.NotAnApproval) *notApprovedJSON {
+	if n == nil {
+		return nil
+	}
+	return &notApprovedJSON{Event: n.Event, By: n.By, Left: n.Left, Marked: n.Marked, Why: n.String()}
 }
