@@ -15,11 +15,6 @@ import (
 	"github.com/nhi-audit/nhi/filter"
 )
 
-// tableWidth is the width the human tables fit when stdout is not a
-// terminal (a pipe, a file, a pasted bug report): gh's habit, and the
-// width issue 15 asks for.
-const tableWidth = 120
-
 // column is one column of a human table. A column with Min 0 is never
 // shortened; the others give up width, widest first, down to Min, and
 // their cells end in "…" where they were cut.
@@ -271,13 +266,10 @@ func (t *table) fit(widths []int) {
 }
 
 // outputWidth is the width a human table fits: the terminal's when stdout
-// is one, else tableWidth.
-func outputWidth(w io.Writer) int {
-	if c := proseWidth(w); c > 0 {
-		return c
-	}
-	return tableWidth
-}
+// is one, or COLUMNS; 0 (no limit: no cell cut, no column hidden) in a
+// pipe or a file, as kubectl prints there, so that what a script greps
+// or a bug report pastes is whole. -o id, csv and json are for parsing.
+func outputWidth(w io.Writer) int { return proseWidth(w) }
 
 // proseWidth is the width of the terminal stdout is, or COLUMNS; 0 when
 // neither says (a pipe, a file): the width prose wraps at, which a pipe
