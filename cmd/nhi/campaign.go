@@ -57,7 +57,7 @@ func newCampaignCreateCmd(a *app) *cobra.Command {
 	var (
 		spec       campaigns.Spec
 		reviewerCS string
-		out        = textOrJSON("text")
+		out        = textOrJSON("table")
 	)
 	cmd := &cobra.Command{
 		Use:   "create NAME --scope EXPR --due YYYY-MM-DD --reviewer R...",
@@ -437,7 +437,7 @@ func (a *app) confirmClose(cmd *cobra.Command, st *audit.Store, name string, b b
 }
 
 func newCampaignVerifyCmd(a *app) *cobra.Command {
-	out := textOrJSON("text")
+	out := textOrJSON("table")
 	cmd := &cobra.Command{
 		Use:   "verify NAME",
 		Short: "Check that what a closed campaign approved for removal is gone",
@@ -588,7 +588,7 @@ func printRemediation(w io.Writer, r *campaigns.Remediation) {
 func newCampaignSampleCmd(a *app) *cobra.Command {
 	var size int
 	var seed string
-	out := textOrJSON("text")
+	out := textOrJSON("table")
 	cmd := &cobra.Command{
 		Use:   "sample NAME --size N --seed S",
 		Short: "Draw a reproducible audit sample of a campaign's items",

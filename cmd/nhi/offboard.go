@@ -21,7 +21,7 @@ func newOffboardCmd(a *app) *cobra.Command {
 	var (
 		spec    campaigns.OffboardSpec
 		pending bool
-		out     = output{allow: []string{"text", "wide", "json"}}
+		out     = output{allow: []string{"table", "wide", "json"}}
 	)
 	cmd := &cobra.Command{
 		Use:   "offboard PERSON | --scope EXPR | --pending",
@@ -130,7 +130,7 @@ nhi people import.`,
 	f.StringArrayVar(&spec.Reviewers, "reviewer", nil, "reviewer (repeatable; default: the leaver's manager in the directory)")
 	f.BoolVar(&spec.AllowPartial, "allow-partial", false, "accept current snapshots that could not read everything (their gaps stay on record)")
 	f.BoolVar(&spec.AllowAdminReview, "allow-admin-review", false, "let the campaign's creator review items too (the report shows it)")
-	out.addFlags(cmd, "print the result as JSON", "text (the default), wide or json")
+	out.addFlags(cmd, "print the result as JSON", "table (the default), wide or json")
 	f.BoolVar(&out.wide, "wide", false, "cut, wrap and hide nothing of the items' tables (-o wide)")
 	return cmd
 }

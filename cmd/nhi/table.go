@@ -288,7 +288,9 @@ func proseWidth(w io.Writer) int {
 
 // output is the -o/--output flag every command that prints JSON takes
 // (TestEveryJSONCommandTakesOutput), as kubectl and gh users expect: the
-// first of allow is the default (table or text), then wide, csv, json and,
+// first of allow is the default (table, what a person reads, whether a
+// table or sentences: one word for every command; yaml for policy show),
+// then wide, csv, json and,
 // where a command lists identities or items, id.
 type output struct {
 	format string
@@ -313,7 +315,9 @@ func (o *output) Resolve() (string, error) {
 		}
 		f = "wide"
 	}
-	if f == "" {
+	if f == "" || f == "text" && o.allow[0] == "table" {
+		// "text", the name some commands gave their default before
+		// every one was "table", still prints it.
 		f = o.allow[0]
 	}
 	for _, a := range o.allow {
