@@ -143,7 +143,8 @@ Run nhi with no command to open the terminal UI on the evidence file.`,
 	root.SetIn(stdin)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.PersistentFlags().StringVar(&a.db, "db", defaultDB(), "evidence file, or a PostgreSQL URL (postgres://…; env NHI_DB)")
+	a.db = defaultDB()
+	root.PersistentFlags().Var(dbFlag{&a.db}, "db", "evidence file, or a PostgreSQL URL (postgres://…; env NHI_DB)")
 	root.PersistentFlags().Var(actorFlag(&a.as), "as", "who is acting, for the event log (env NHI_REVIEWER; default git user.email)")
 	root.Flags().BoolVar(&a.readOnly, "readonly", false, "open the terminal UI without any way to write")
 	root.Flags().StringVar(&a.campaign, "campaign", "", "open the terminal UI on a campaign: your items in it, to decide")
@@ -177,6 +178,22 @@ Run nhi with no command to open the terminal UI on the evidence file.`,
 	addCompletions(root, a)
 	markReadsOnly(root)
 	return root, a
+}
+
+// dbFlag is --db: a value given empty (or blank) is a usage error, as a
+// person flag's is, never a store nhi fails to open (exit 1): a script
+// that passes an empty variable named no store.
+type dbFlag struct{ path *string }
+
+func (f dbFlag) String() string { return *f.path }
+func (f dbFlag) Type() string   { return "string" }
+
+func (f dbFlag) Set(v string) error {
+	if strings.TrimSpace(v) == "" {
+		return errors.New("an empty --db names no evidence: give a file or a postgres:// URL, or leave --db out (then NHI_DB, else ./nhi.db)")
+	}
+	*f.path = v
+	return nil
 }
 
 // personFlag is a flag that names a person: --as, who is acting, and
