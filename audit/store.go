@@ -36,6 +36,9 @@ var (
 	// ErrMoved: the path no longer names the file nhi opened (moved,
 	// deleted or replaced since): a write refuses (Store.sameFile).
 	ErrMoved = errors.New("evidence file is no longer where nhi opened it")
+	// ErrNoConnection: a postgres:// store whose server could not be
+	// reached or refused the connection: not a store that is not there.
+	ErrNoConnection = errors.New("cannot connect to the PostgreSQL server")
 )
 
 // DamagedAdvice is what to do with an evidence file Damaged finds
