@@ -397,6 +397,9 @@ func checkFile(path string, opts OpenOptions) (fresh bool, err error) {
 	fi, err := os.Stat(path)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
+		if old, pid := setAside(path); old != "" {
+			return false, &SetAsideError{Path: path, Aside: old, PID: pid}
+		}
 		if !opts.Create {
 			return false, fmt.Errorf("%w at %s: create one with `nhi demo` or `nhi snapshot github --org ORG`, or pass --db PATH", ErrNotExist, path)
 		}
