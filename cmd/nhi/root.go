@@ -80,6 +80,15 @@ func versionOf(release string, bi *debug.BuildInfo) string {
 	return v + " (" + strings.Join(details, ", ") + ")"
 }
 
+// wrappedFlagUsages is the flags of a command's help, each description
+// wrapped under itself at the width of the terminal help is printed on
+// (nhi's standard output), or COLUMNS; whole in a pipe.
+func init() {
+	cobra.AddTemplateFunc("wrappedFlagUsages", func(f *pflag.FlagSet) string {
+		return strings.TrimRight(f.FlagUsagesWrapped(proseWidth(os.Stdout)), " \t\n")
+	})
+}
+
 // app holds what every command shares: the global flags and the streams.
 type app struct {
 	db       string
@@ -140,6 +149,12 @@ Run nhi with no command to open the terminal UI on the evidence file.`,
 		PersistentPreRun: func(cmd *cobra.Command, _ []string) { a.watchReads(cmd) },
 	}
 	root.SetVersionTemplate(fmt.Sprintf("nhi {{.Version}} (evidence schema v%d)\n", audit.SchemaVersion))
+	// The flags' descriptions wrap under themselves at the terminal's
+	// width (or COLUMNS), as gh's do, where a line of 200 columns wrapped
+	// at the terminal's edge; in a pipe each is one line, whole.
+	root.SetUsageTemplate(strings.NewReplacer(
+		"{{.LocalFlags.FlagUsages | trimTrailingWhitespaces}}", "{{wrappedFlagUsages .LocalFlags}}",
+		"{{.InheritedFlags.FlagUsages | trimTrailingWhitespaces}}", "{{wrappedFlagUsages .InheritedFlags}}").Replace(root.UsageTemplate()))
 	root.SetIn(stdin)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
@@ -149,7 +164,7 @@ Run nhi with no command to open the terminal UI on the evidence file.`,
 	root.Flags().BoolVar(&a.readOnly, "readonly", false, "open the terminal UI without any way to write")
 	root.Flags().StringVar(&a.campaign, "campaign", "", "open the terminal UI on a campaign: your items in it, to decide")
 	root.Flags().StringVar(&a.sign.keyPath, "sign-with", "", "sign the UI's decisions with this SSH key: a private key file, or a public key whose private half is in ssh-agent (env "+signingKeyEnv+")")
-	root.Flags().StringVar(&a.sign.allowedSigners, "allowed-signers", "", "an allowed_signers file listing your key, when the directory of people does not")
+	root.Flags().StringVar(&a.sign.allowedSigners, "allowed-signers", "", "an allowed_signers file listing your key, when the directory of people does not list it")
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
 		return usageError{command: cmd.CommandPath(), err: flagSuggestion(cmd, err)}
 	})
