@@ -36,6 +36,9 @@ var (
 	// ErrMoved: the path no longer names the file nhi opened (moved,
 	// deleted or replaced since): a write refuses (Store.sameFile).
 	ErrMoved = errors.New("evidence file is no longer where nhi opened it")
+	// ErrNoConnection: a postgres:// store whose server could not be
+	// reached or refused the connection: not a store that is not there.
+	ErrNoConnection = errors.New("cannot connect to the PostgreSQL server")
 )
 
 // DamagedAdvice is what to do with an evidence file Damaged finds
@@ -394,6 +397,9 @@ func checkFile(path string, opts OpenOptions) (fresh bool, err error) {
 	fi, err := os.Stat(path)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
+		if old, pid := setAside(path); old != "" {
+			return false, &SetAsideError{Path: path, Aside: old, PID: pid}
+		}
 		if !opts.Create {
 			return false, fmt.Errorf("%w at %s: create one with `nhi demo` or `nhi snapshot github --org ORG`, or pass --db PATH", ErrNotExist, path)
 		}

@@ -8,8 +8,10 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -24,7 +26,8 @@ func openPostgres(ctx context.Context, rawURL string, opts OpenOptions) (*Store,
 	shown := redactedURL(rawURL)
 	cfg, err := pgx.ParseConfig(rawURL)
 	if err != nil {
-		return nil, fmt.Errorf("%w: cannot read the database URL %s: %v", ErrNotExist, shown, err)
+		// pgx's words quote the URL, its password hidden.
+		return nil, fmt.Errorf("cannot read the database URL: %v; write it as postgres://ROLE@HOST:PORT/DATABASE (docs/team.md)", err)
 	}
 	if opts.ReadOnly {
 		// The server refuses every write of a read-only open, nhi's own
@@ -41,7 +44,7 @@ func openPostgres(ctx context.Context, rawURL string, opts OpenOptions) (*Store,
 			// the server may well be there.
 			return nil, fmt.Errorf("connecting to %s: %w", shown, ctx.Err())
 		}
-		return nil, fmt.Errorf("%w: cannot connect to %s: %v%s", ErrNotExist, shown, err, connectHint(cfg, err))
+		return nil, fmt.Errorf("%w at %s: %s%s", ErrNoConnection, shown, connectReason(err), connectHint(cfg, err))
 	}
 	s := &Store{db: db, path: shown, engine: enginePostgres, readOnly: opts.ReadOnly, clock: opts.Now, closed: make(chan struct{}), pgConfig: cfg}
 	if s.clock == nil {
@@ -52,6 +55,32 @@ func openPostgres(ctx context.Context, rawURL string, opts OpenOptions) (*Store,
 		return nil, err
 	}
 	return s, nil
+}
+
+// connectReason is why a connection failed, in the server's words when it
+// answered (its message and SQLSTATE), else the network's ("connection
+// refused", "no such host"), where pgx's own text names the host once per
+// address tried, each on a line of its own.
+func connectReason(err error) string {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return fmt.Sprintf("the server said: %s (SQLSTATE %s)", pe.Message, pe.Code)
+	}
+	var dns *net.DNSError
+	if errors.As(err, &dns) {
+		return dns.Err
+	}
+	var errno syscall.Errno
+	if errors.As(err, &errno) {
+		return errno.Error()
+	}
+	var lines []string
+	for _, l := range strings.Split(err.Error(), "\n") {
+		if l = strings.TrimSpace(l); l != "" && !slices.Contains(lines, l) {
+			lines = append(lines, l)
+		}
+	}
+	return strings.Join(lines, " ")
 }
 
 // connectHint is what to do about a connection the server or the network

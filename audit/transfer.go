@@ -252,6 +252,63 @@ func (w writingAs) Unwrap() error { return w.err }
 // later export can tell one still running from one that was killed.
 func exportTempPrefix(path string) string { return "." + filepath.Base(path) + ".partial-" }
 
+// setAside is the file an export to path killed while replacing it
+// (--force: between setting the file there aside and linking its copy in)
+// left beside path, ".F.partial-PID-….old", with the ID of the process
+// that left it; "" when there is none, when path is there (the copy went
+// in: the file set aside is removed by the next export) or when the
+// process still runs.
+func setAside(path string) (string, int) {
+	if _, err := os.Lstat(path); err == nil {
+		return "", 0
+	}
+	prefix := exportTempPrefix(path)
+	matches, _ := filepath.Glob(filepath.Join(filepath.Dir(path), prefix+"*.old"))
+	for _, m := range matches {
+		pidText, _, ok := strings.Cut(strings.TrimPrefix(filepath.Base(m), prefix), "-")
+		if pid, err := strconv.Atoi(pidText); ok && err == nil && pid > 0 && pid != os.Getpid() && !processAlive(pid) {
+			return m, pid
+		}
+	}
+	return "", 0
+}
+
+// SetAsideError is an open of a file that is not there because an export
+// replacing it was killed after it set the file aside: the file is whole
+// under the name Aside, and nhi db export --to Path puts it back. It is
+// not ErrNotExist: a command that would create a new file there (a first
+// snapshot) stops instead, since the file is not gone.
+type SetAsideError struct {
+	Path, Aside string
+	PID         int
+}
+
+func (e *SetAsideError) Error() string {
+	return fmt.Sprintf("no evidence file at %s: an nhi db export replacing it (process %d, killed before it finished) set the file that was there aside as %s: put it back with mv %s %s, or run nhi db export --to %s again, which puts it back first",
+		e.Path, e.PID, e.Aside, e.Aside, e.Path, e.Path)
+}
+
+// PutBackSetAside puts the file a killed export to path set aside back at
+// path (with its -wal and -shm), when path is not there, and returns the
+// name it had ("" when there was none): an export that did not finish
+// leaves what was at its --to as it was, even when it was killed between
+// setting it aside and linking its copy in. nhi db export calls it first.
+func PutBackSetAside(path string) (string, error) {
+	old, _ := setAside(path)
+	if old == "" {
+		return "", nil
+	}
+	if err := os.Rename(old, path); err != nil {
+		return "", fmt.Errorf("cannot put back %s (set aside as %s by an export that was killed): %w", path, old, unwrapPathError(err))
+	}
+	for _, sfx := range []string{"-wal", "-shm"} {
+		if _, err := os.Lstat(old + sfx); err == nil {
+			os.Rename(old+sfx, path+sfx)
+		}
+	}
+	return old, nil
+}
+
 // removeAbandonedExports deletes what exports to path killed before they
 // finished (SIGKILL, the OOM killer, a lost machine) left beside it: the
 // temporary file, its -wal and -shm, of each process that is gone. They

@@ -8,6 +8,7 @@ import (
 	"maps"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -56,7 +57,7 @@ func newCampaignCreateCmd(a *app) *cobra.Command {
 	var (
 		spec       campaigns.Spec
 		reviewerCS string
-		out        = textOrJSON("text")
+		out        = textOrJSON("table")
 	)
 	cmd := &cobra.Command{
 		Use:   "create NAME --scope EXPR --due YYYY-MM-DD --reviewer R...",
@@ -135,7 +136,7 @@ was renamed since is matched under the ID it had there, and create lists it.`,
 			if asJSON {
 				return writeJSON(a.stdout, campaignToJSON(res.Campaign, st.Now()))
 			}
-			printCreated(a.stdout, res, actor)
+			printCreated(a.stdout, res, actor, proseWidth(a.stdout))
 			return nil
 		},
 	}
@@ -162,30 +163,33 @@ was renamed since is matched under the ID it had there, and create lists it.`,
 	return cmd
 }
 
-func printCreated(w io.Writer, res *campaigns.Created, actor string) {
+// printCreated says what campaign create made: its sentences wrap at
+// prose (the terminal's width; 0, whole, in a pipe) and its digests
+// shorten to fit it, as campaign show's do; -o json has them whole.
+func printCreated(w io.Writer, res *campaigns.Created, actor string, prose int) {
 	c, sn := res.Campaign, res.Snapshot
 	if len(c.Snapshots) == 1 {
-		fmt.Fprintf(w, "Created campaign %s (event %d, by %s): %s from snapshot %d (%s/%s, %s, %s)\n",
-			c.Name, res.Event.Seq, audit.Printable(actor), counted(c.Count, "identity", "identities"), sn.ID, audit.Printable(sn.Source), audit.Printable(sn.Account), sn.Status, sn.StartedAt.Format(time.RFC3339))
+		hang(w, prose, "", fmt.Sprintf("Created campaign %s (event %d, by %s): %s from snapshot %d (%s/%s, %s, %s)",
+			c.Name, res.Event.Seq, audit.Printable(actor), counted(c.Count, "identity", "identities"), sn.ID, audit.Printable(sn.Source), audit.Printable(sn.Account), sn.Status, sn.StartedAt.Format(time.RFC3339)))
 	} else {
-		fmt.Fprintf(w, "Created campaign %s (event %d, by %s): %s from %d snapshots\n",
-			c.Name, res.Event.Seq, audit.Printable(actor), counted(c.Count, "identity", "identities"), len(c.Snapshots))
-		printSnapshotUses(w, c.Snapshots)
+		hang(w, prose, "", fmt.Sprintf("Created campaign %s (event %d, by %s): %s from %d snapshots:",
+			c.Name, res.Event.Seq, audit.Printable(actor), counted(c.Count, "identity", "identities"), len(c.Snapshots)))
+		printSnapshotUses(w, c.Snapshots, prose, "nhi campaign show "+c.Name+" --wide shows them")
 	}
-	fmt.Fprintf(w, "  scope       %s\n", audit.Printable(c.Scope))
+	hang(w, prose, "  scope       ", audit.Printable(c.Scope))
 	fmt.Fprintf(w, "  due         %s\n", c.Due)
-	fmt.Fprintf(w, "  policy      sha256:%s\n", c.PolicyDigest)
-	fmt.Fprintf(w, "  population  sha256:%s\n", c.PopulationDigest)
+	fitLine(w, prose, "  policy      sha256:%s\n", c.PolicyDigest)
+	fitLine(w, prose, "  population  sha256:%s\n", c.PopulationDigest)
 	var parts []string
 	for _, r := range c.Reviewers {
 		parts = append(parts, fmt.Sprintf("%s %d", audit.Printable(r), res.Assigned[r]))
 	}
-	fmt.Fprintf(w, "  reviewers   %s\n", strings.Join(parts, " · "))
+	hang(w, prose, "  reviewers   ", strings.Join(parts, " · "))
 	if c.CarriedFrom != "" {
-		fmt.Fprintf(w, "  carried     %s from %s, awaiting confirmation: nhi decide %s --confirm-carried --reason TEXT\n",
-			counted(res.Carried, "keep decision", "keep decisions"), c.CarriedFrom, c.Name)
+		hang(w, prose, "  carried     ", fmt.Sprintf("%s from %s, awaiting confirmation: nhi decide %s --confirm-carried --reason TEXT",
+			counted(res.Carried, "keep decision", "keep decisions"), c.CarriedFrom, c.Name))
 		if n := len(res.CarriedAs); n > 0 {
-			fmt.Fprintf(w, "  renamed     %s carried from %s under the ID %s then:\n", counted(n, "keep was", "keeps were"), c.CarriedFrom, plural(n, "its identity had", "their identities had"))
+			hang(w, prose, "  renamed     ", fmt.Sprintf("%s carried from %s under the ID %s then:", counted(n, "keep was", "keeps were"), c.CarriedFrom, plural(n, "its identity had", "their identities had")))
 			for _, id := range slices.Sorted(maps.Keys(res.CarriedAs)) {
 				fmt.Fprintf(w, "    %s (carried as %s)\n", audit.Printable(id), audit.Printable(res.CarriedAs[id]))
 			}
@@ -199,20 +203,20 @@ func printCreated(w io.Writer, res *campaigns.Created, actor string) {
 		if i < len(c.Snapshots) && c.Snapshots[i].Count == 0 {
 			took = " (the scope took none of its identities: it may exclude them, or they may be among what was not read)"
 		}
-		fmt.Fprintf(w, "Warning: snapshot %d (%s/%s) is partial%s; %s not read, so the population may be incomplete:\n",
-			sn.ID, audit.Printable(sn.Source), audit.Printable(sn.Account), took, counted(len(sn.Gaps), "endpoint was", "endpoints were"))
+		hang(w, prose, "", fmt.Sprintf("Warning: snapshot %d (%s/%s) is partial%s; %s not read, so the population may be incomplete:",
+			sn.ID, audit.Printable(sn.Source), audit.Printable(sn.Account), took, counted(len(sn.Gaps), "endpoint was", "endpoints were")))
 		for _, g := range sn.Gaps {
-			fmt.Fprintf(w, "  %s: %s\n", audit.Printable(g.Endpoint), audit.Printable(g.Reason))
+			hang(w, prose, "  ", fmt.Sprintf("%s: %s", audit.Printable(g.Endpoint), audit.Printable(g.Reason)))
 		}
 	}
 	for _, n := range res.NotRead {
-		fmt.Fprintln(w, campaignNotReadWarning(n.Record()))
+		hang(w, prose, "", campaignNotReadWarning(n.Record()))
 	}
 	if res.Unevaluated > 0 {
-		fmt.Fprintln(w, unevaluatedWarning(res.Unevaluated, "campaign"))
+		hang(w, prose, "", unevaluatedWarning(res.Unevaluated, "campaign"))
 	}
 	if n := len(res.Unassigned); n > 0 {
-		fmt.Fprintf(w, "Warning: %s no reviewer (every reviewer owns %s); anyone who does not own %s may decide:\n", counted(n, "item has", "items have"), plural(n, "it", "them"), plural(n, "it", "them"))
+		hang(w, prose, "", fmt.Sprintf("Warning: %s no reviewer (every reviewer owns %s); anyone who does not own %s may decide:", counted(n, "item has", "items have"), plural(n, "it", "them"), plural(n, "it", "them")))
 		for _, id := range res.Unassigned {
 			fmt.Fprintf(w, "  %s\n", audit.Printable(id))
 		}
@@ -242,18 +246,29 @@ func unevaluatedWarning(n int, what string) string {
 		counted(n, "identity", "identities"), plural(n, "it", "them"), plural(n, "it is", "they are"), what, plural(n, "it is", "they are"), what, plural(n, "it", "them"))
 }
 
-// printSnapshotUses lists a campaign's snapshots, one line each.
-func printSnapshotUses(w io.Writer, uses []campaigns.SnapshotUse) {
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+// printSnapshotUses lists a campaign's snapshots, a table under the
+// line that counts them, indented: at a terminal narrower than its whole
+// width (prose; 0: whole) the digests are hidden first (more: what shows
+// them), the others cut.
+func printSnapshotUses(w io.Writer, uses []campaigns.SnapshotUse, prose int, more string) {
+	t := newTable(max(prose-2, 0), column{Title: "SNAPSHOT"}, column{Title: "SOURCE", Min: 12, Want: 24}, column{Title: "STATUS"},
+		column{Title: "AS OF", Min: 10, Want: 20}, column{Title: "IN SCOPE"}, column{Title: "DIGEST", Hide: 1})
+	t.more = more
 	for _, u := range uses {
-		fmt.Fprintf(tw, "  snapshot %d\t%s/%s\t%s\tas of %s\t%d in scope\tsha256:%.12s…\n", u.ID, audit.Printable(u.Source), audit.Printable(u.Account),
-			u.Status, u.AsOf, u.Count, u.Digest)
+		t.Row(strconv.FormatInt(u.ID, 10), audit.Printable(u.Source)+"/"+audit.Printable(u.Account), u.Status, u.AsOf,
+			strconv.Itoa(u.Count), fmt.Sprintf("sha256:%.12s…", u.Digest))
 	}
-	tw.Flush()
+	var b strings.Builder
+	t.Flush(&b)
+	for _, l := range strings.SplitAfter(b.String(), "\n") {
+		if l != "" {
+			io.WriteString(w, "  "+l)
+		}
+	}
 }
 
 func newCampaignListCmd(a *app) *cobra.Command {
-	out := output{allow: []string{"table", "csv", "json"}}
+	out := output{allow: []string{"table", "wide", "csv", "json"}}
 	cmd := &cobra.Command{
 		Use:     "list",
 		Short:   "List campaigns with their progress",
@@ -303,19 +318,27 @@ func newCampaignListCmd(a *app) *cobra.Command {
 				fmt.Fprintln(a.stdout, "No campaigns yet. Start one: nhi campaign create NAME --scope EXPR --due YYYY-MM-DD --reviewer R")
 				return nil
 			}
+			// NAME is what every other command takes: never cut. At a
+			// narrow terminal the counts a list needs least give way,
+			// named under the table (--wide shows them).
 			cols := make([]column, len(header))
 			for i, h := range header {
 				cols[i] = column{Title: h}
 			}
-			cols[0].Min = 12
-			t := newTable(outputWidth(a.stdout), cols...)
+			cols[6].Hide, cols[8].Hide, cols[7].Hide = 3, 2, 1
+			width := outputWidth(a.stdout)
+			if format == "wide" {
+				width = 0
+			}
+			t := newTable(width, cols...)
 			for i := range list {
 				t.Row(cells(&list[i])...)
 			}
 			return t.Flush(a.stdout)
 		},
 	}
-	out.addFlags(cmd, "print a JSON array of campaigns, without items", "table, csv or json")
+	out.addFlags(cmd, "print a JSON array of campaigns, without items", "table, wide, csv or json")
+	cmd.Flags().BoolVar(&out.wide, "wide", false, "hide no column (-o wide)")
 	return cmd
 }
 
@@ -414,7 +437,7 @@ func (a *app) confirmClose(cmd *cobra.Command, st *audit.Store, name string, b b
 }
 
 func newCampaignVerifyCmd(a *app) *cobra.Command {
-	out := textOrJSON("text")
+	out := textOrJSON("table")
 	cmd := &cobra.Command{
 		Use:   "verify NAME",
 		Short: "Check that what a closed campaign approved for removal is gone",
@@ -565,7 +588,7 @@ func printRemediation(w io.Writer, r *campaigns.Remediation) {
 func newCampaignSampleCmd(a *app) *cobra.Command {
 	var size int
 	var seed string
-	out := textOrJSON("text")
+	out := textOrJSON("table")
 	cmd := &cobra.Command{
 		Use:   "sample NAME --size N --seed S",
 		Short: "Draw a reproducible audit sample of a campaign's items",

@@ -190,7 +190,7 @@ func onlyReviewer(c *campaigns.Campaign, r *campaigns.ReviewerProgress) *campaig
 // itemColumns are the columns of show's item table: the ID only when wide
 // (it is the longest cell, and -o id prints it alone). The least widths
 // add up, with DECISION whole ("decommission") and the separators, to 120
-// when every optional column shows: the table fits tableWidth. Narrower,
+// when every optional column shows: the table fits a terminal of 120. Narrower,
 // columns are hidden (Hide, the highest first) in the order an auditor
 // needs them last: VERIFIED, BY, FINDINGS, OWNER, FLAGS, SCOPE; KIND,
 // NAME, REVIEWER and DECISION stay (at 80 columns, SCOPE too, which tells
@@ -310,7 +310,7 @@ func printCampaign(w io.Writer, c *campaigns.Campaign, ob *campaigns.Offboarding
 		hang(w, prose, "  scope       ", fmt.Sprintf("%s (snapshot %d%s, as of %s)", audit.Printable(c.Scope), c.SnapshotID, partial, c.AsOf.Format(time.RFC3339)))
 	} else {
 		hang(w, prose, "  scope       ", fmt.Sprintf("%s, over %d snapshots, each as of its start:", audit.Printable(c.Scope), len(c.Snapshots)))
-		printSnapshotUses(w, c.Snapshots)
+		printSnapshotUses(w, c.Snapshots, prose, "")
 	}
 	for _, n := range c.NotRead {
 		hang(w, prose, "  not read    ", notReadShown(n))

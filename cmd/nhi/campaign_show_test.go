@@ -64,7 +64,7 @@ func TestCampaignShowReviewer(t *testing.T) {
 // 120 columns; --wide cuts nothing.
 func TestItemTableFits120(t *testing.T) {
 	long := strings.Repeat("x", 60)
-	tb := newTable(tableWidth, itemColumns(false)...)
+	tb := newTable(120, itemColumns(false)...)
 	for range 3 {
 		tb.Row("fine-grained token", long, "acme/"+long, "@acme/"+long, "stale,unrotated,orphaned,overprivileged", "reviewer-"+long+"@acme.test",
 			"decommission", "someone-"+long+"@acme.test", "not-assignee,conflict,OVERDUE,escalated:"+long, "still-present")
@@ -78,8 +78,8 @@ func TestItemTableFits120(t *testing.T) {
 		t.Fatalf("an optional column is missing: %q", lines[0])
 	}
 	for _, l := range lines {
-		if w := len([]rune(l)); w > tableWidth {
-			t.Errorf("%d columns, more than %d: %q", w, tableWidth, l)
+		if w := len([]rune(l)); w > 120 {
+			t.Errorf("%d columns, more than 120: %q", w, l)
 		}
 		if !strings.Contains(l, "decommission") && !strings.HasPrefix(l, "KIND") {
 			t.Errorf("DECISION was cut: %q", l)

@@ -62,6 +62,13 @@ earlier event would not be the store as it was. See docs/team.md.`,
 			if cmd.Flags().Changed("at") {
 				return fmt.Errorf("--at %d: a file as of an earlier event cannot be written faithfully: the owners, people and campaign tables keep only each row's latest state; export the whole store (its head is printed) and cite that head, nothing was written", at)
 			}
+			// What a killed --force left set aside is put back first: the
+			// file at --to is as it was, and the checks below see it.
+			if old, err := audit.PutBackSetAside(to); err != nil {
+				return err
+			} else if old != "" {
+				fmt.Fprintf(a.stderr, "nhi: put %s back, which an earlier nhi db export, killed while replacing it, had set aside as %s\n", to, old)
+			}
 			if force {
 				if same(to, a.db) {
 					return fmt.Errorf("--to %s is the store being exported; choose another file", to)

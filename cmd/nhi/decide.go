@@ -246,7 +246,7 @@ Other forms:
 	bulk.add(cmd, "--filter or --confirm-carried")
 	f.StringVar(&batch, "batch", "", "read ID,DECISION[,REASON] lines from FILE ('-' for stdin)")
 	f.StringVar(&sign.keyPath, "sign-with", "", "sign the decision with this SSH key: a private key file, or a public key whose private half is in ssh-agent (env "+signingKeyEnv+")")
-	f.StringVar(&sign.allowedSigners, "allowed-signers", "", "an allowed_signers file listing your key, when the directory of people does not")
+	f.StringVar(&sign.allowedSigners, "allowed-signers", "", "an allowed_signers file listing your key, when the directory of people does not list it")
 	return cmd
 }
 

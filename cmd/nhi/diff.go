@@ -12,7 +12,7 @@ import (
 
 func newDiffCmd(a *app) *cobra.Command {
 	var from, to int64
-	out := textOrJSON("text")
+	out := textOrJSON("table")
 	cmd := &cobra.Command{
 		Use:   "diff",
 		Short: "Show what changed between two snapshots",

@@ -276,6 +276,9 @@ func TestBadInputIsRefusedClearly(t *testing.T) {
 	}{
 		{"missing file", []string{"identities", "--db", filepath.Join(dir, "absent.db")}, 1, "no evidence file", ""},
 		{"directory", []string{"identities", "--db", dir}, 1, "is a directory", ""},
+		// A script's empty variable: a mistake in the call, as an empty --as.
+		{"empty --db", []string{"identities", "--db", ""}, 2, "an empty --db names no evidence", ""},
+		{"empty --db=", []string{"--db=", "verify"}, 2, "an empty --db names no evidence", ""},
 		{"foreign file", []string{"owner", "set", "--db", foreign, "x", "y", "--as", "a"}, 1, "not an SQLite database", foreign},
 		{"read-only file", []string{"owner", "set", "--db", readOnly, "x", "y", "--as", "a"}, 1, "not writable", readOnly},
 		{"unknown identity", []string{"owner", "set", "--db", good, "github:nope:github_deploy_key:1", "alice", "--as", "a"}, 1, "unknown identity", good},

@@ -116,7 +116,7 @@ The approval is signed like a decision (--sign-with, NHI_SIGNING_KEY).`,
 		},
 	}
 	cmd.Flags().StringVar(&sign.keyPath, "sign-with", "", "sign the approval with this SSH key: a private key file, or a public key whose private half is in ssh-agent (env "+signingKeyEnv+")")
-	cmd.Flags().StringVar(&sign.allowedSigners, "allowed-signers", "", "an allowed_signers file listing your key, when the directory of people does not")
+	cmd.Flags().StringVar(&sign.allowedSigners, "allowed-signers", "", "an allowed_signers file listing your key, when the directory of people does not list it")
 	return cmd
 }
 

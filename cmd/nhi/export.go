@@ -88,7 +88,7 @@ nhi verify --report DIR. See docs/report.md.`,
 				if !report.ValidSigner(signer) {
 					return usage(fmt.Errorf("--signer %q cannot sign: use an email address or login (letters, digits and @._+- only), as it will appear in allowed_signers", audit.Printable(signer)))
 				}
-				if opts.Key, err = loadSigningKey(a, keyPath); err != nil {
+				if opts.Key, err = loadSigningKey(a, "--sign-with", keyPath); err != nil {
 					return err
 				}
 			}

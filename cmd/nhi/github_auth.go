@@ -2,12 +2,13 @@ package main
 
 import (
 	"context"
+	"encoding/pem"
 	"errors"
 	"fmt"
-	"os"
 
 	"github.com/spf13/pflag"
 
+	"github.com/nhi-audit/nhi/audit"
 	ghconn "github.com/nhi-audit/nhi/connectors/github"
 )
 
@@ -43,14 +44,23 @@ func (g *githubAuth) check() error {
 	return nil
 }
 
+// appKeyForm is what --app-key takes, said when it is given something else.
+const appKeyForm = "give the GitHub App's private key file as its settings page downloads it (NAME.DATE.private-key.pem, beginning -----BEGIN RSA PRIVATE KEY-----)"
+
 // options gives the connector's API URL and credential: the App's key,
 // read from its file, or a token. Neither is ever stored.
 func (g *githubAuth) options(ctx context.Context) (ghconn.Options, error) {
 	opts := ghconn.Options{APIURL: g.apiURL}
 	if g.appID != 0 {
-		pemBytes, err := os.ReadFile(g.appKey)
+		// Read as every input file is (a missing file or a folder exits
+		// 2, named with its flag), and refused as one when it is no PEM
+		// at all, before anything is asked of GitHub.
+		pemBytes, err := readInputFile("--app-key", g.appKey, "PEM text", appKeyForm)
 		if err != nil {
-			return opts, fmt.Errorf("cannot read the GitHub App's private key: %w", err)
+			return opts, err
+		}
+		if b, _ := pem.Decode(pemBytes); b == nil {
+			return opts, &inputError{fmt.Sprintf("--app-key: %s is not a PEM private key: %s", audit.Printable(g.appKey), appKeyForm), true}
 		}
 		opts.App = &ghconn.AppAuth{AppID: g.appID, PrivateKey: pemBytes, InstallationID: g.installation}
 		return opts, nil

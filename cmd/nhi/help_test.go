@@ -128,6 +128,43 @@ func TestHelpFitsEightyColumns(t *testing.T) {
 	walk(newRootCmd(strings.NewReader(""), io.Discard, io.Discard))
 }
 
+// TestHelpFlagsWrapAtTheTerminal: each command's flags, in its --help,
+// wrap their descriptions under themselves at the terminal's width (here
+// COLUMNS=80), where cobra printed each on one line (200 columns for
+// demo's --history) that the terminal broke at its edge; in a pipe each
+// flag is one line, whole, for grep.
+func TestHelpFlagsWrapAtTheTerminal(t *testing.T) {
+	flagLines := func(usage string) (lines []string) {
+		in := false
+		for _, l := range strings.Split(usage, "\n") {
+			switch {
+			case l == "Flags:" || l == "Global Flags:":
+				in = true
+			case l == "":
+				in = false
+			case in:
+				lines = append(lines, l)
+			}
+		}
+		return lines
+	}
+	var walk func(c *cobra.Command, width int)
+	walk = func(c *cobra.Command, width int) {
+		for _, l := range flagLines(c.UsageString()) {
+			if w := utf8.RuneCountInString(l); width > 0 && w > width || width == 0 && !strings.HasPrefix(strings.TrimSpace(l), "-") {
+				t.Errorf("%s --help at width %d: %q", c.CommandPath(), width, l)
+			}
+		}
+		for _, sub := range c.Commands() {
+			walk(sub, width)
+		}
+	}
+	t.Setenv("COLUMNS", "80")
+	walk(newRootCmd(strings.NewReader(""), io.Discard, io.Discard), 80)
+	t.Setenv("COLUMNS", "")
+	walk(newRootCmd(strings.NewReader(""), io.Discard, io.Discard), 0)
+}
+
 // TestHelpExamplesParse: every nhi line of every command's Examples names
 // a command that exists, with flags it has and as many arguments as it
 // takes, as the docs' shell blocks must (TestDocsCommandsParse): a new

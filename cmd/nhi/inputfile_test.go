@@ -91,8 +91,9 @@ func TestInputFileFailuresAreSaidAlike(t *testing.T) {
 
 // TestPolicyAndSignersFilesAreSaidAsInputs: nhi policy set FILE,
 // --allowed-signers FILE (verify, verify --report, and decide, which
-// signs), verify --head-file FILE and snapshot kubernetes --kubeconfig
-// FILE refuse a file that is missing, a folder, empty or not text as
+// signs), verify --head-file FILE, snapshot kubernetes --kubeconfig
+// FILE, --sign-with KEY (decide, export) and snapshot github --app-key
+// KEY (and a key that is no PEM) refuse a file that is missing, a folder, empty or not text as
 // import does, each led by its flag, exit 2, and write nothing (policy
 // set and snapshot do not even create the evidence file), where each
 // said Go's own words ("read keys: is a directory"), exit 1, took a
@@ -141,6 +142,17 @@ func TestPolicyAndSignersFilesAreSaidAsInputs(t *testing.T) {
 		{func(f string) []string {
 			return []string{"decide", "demo-deploy-keys", "github/northwind/deploy-key/1", "keep", "--sign-with", key, "--allowed-signers", f, "--db", demo}
 		}, signers},
+		// --sign-with and --app-key said Go's words, exit 1 ("signing
+		// key: open gone: no such file or directory").
+		{func(f string) []string {
+			return []string{"decide", "demo-deploy-keys", "github/northwind/deploy-key/1", "keep", "--reason", "r", "--sign-with", f, "--db", demo}
+		}, files("--sign-with: ", "an OpenSSH key", signingKeyForm)},
+		{func(f string) []string {
+			return []string{"export", "demo-deploy-keys", "--out", filepath.Join(dir, "bundle"), "--sign-with", f, "--signer", "lead@northwind.test", "--db", demo}
+		}, files("--sign-with: ", "an OpenSSH key", signingKeyForm)},
+		{func(f string) []string {
+			return []string{"snapshot", "github", "--org", "northwind", "--app-id", "12", "--app-key", f, "--api-url", "http://127.0.0.1:1/", "--db", newDB}
+		}, append(files("--app-key: ", "PEM text", appKeyForm), struct{ file, says string }{"notes.txt", "--app-key: notes.txt is not a PEM private key: " + appKeyForm})},
 		{func(f string) []string { return []string{"verify", "--head-file", f, "--db", demo} },
 			files("--head-file: ", "text", "give the file nhi log head's line was saved in, or a bundle's manifest.json")},
 		// An empty --kubeconfig was taken for none given: "no kubeconfig

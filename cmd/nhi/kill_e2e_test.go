@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -46,6 +47,52 @@ func TestDBExportRemovesWhatAKilledExportLeft(t *testing.T) {
 	}
 	if _, err := os.Stat(running); err != nil {
 		t.Errorf("the running export's temporary file was removed: %v", err)
+	}
+	ok(t, "verify", "--db", to)
+}
+
+// TestDBExportPutsBackWhatAKilledForceSetAside: a `nhi db export --to F
+// --force` killed between setting F aside and linking its copy in leaves
+// F as ".F.partial-PID-….old", whole, and no F. An open of F says where
+// it is and how to put it back, where it said only that there is no
+// evidence file there; a snapshot into F does not make a new file over
+// it; the next db export to F puts it back first, saying so, so F is as
+// it was before the export that did not finish, as --force promises.
+func TestDBExportPutsBackWhatAKilledForceSetAside(t *testing.T) {
+	db, _, _ := githubDB(t, 3)
+	dir := t.TempDir()
+	to := filepath.Join(dir, "evidence.db")
+	ok(t, "db", "export", "--db", db, "--to", to)
+	before, err := os.ReadFile(to)
+	if err != nil {
+		t.Fatal(err)
+	}
+	partial := filepath.Join(dir, ".evidence.db.partial-"+strconv.Itoa(goneProcess(t))+"-123")
+	if err := os.Rename(to, partial+".old"); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(partial, []byte("the copy, whole or not"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := nhi(t, nil, "identities", "--db", to)
+	if r.code != 1 || !strings.Contains(r.stderr, "set the file that was there aside as "+partial+".old: put it back with mv "+partial+".old "+to) {
+		t.Errorf("identities of the file set aside: exit %d\n%s", r.code, r.stderr)
+	}
+	r = nhi(t, []string{"GITHUB_TOKEN=x"}, "snapshot", "github", "--org", "northwind", "--api-url", "http://127.0.0.1:1/", "--db", to)
+	if _, err := os.Stat(to); r.code == 0 || err == nil {
+		t.Errorf("a snapshot made %s anew over the file set aside (exit %d):\n%s", to, r.code, r.stderr)
+	}
+	r = nhi(t, nil, "db", "export", "--db", db, "--to", to)
+	if r.code != 1 || !strings.HasPrefix(r.stderr, "nhi: put "+to+" back, which an earlier nhi db export, killed while replacing it, had set aside as "+partial+".old\n") ||
+		!strings.Contains(r.stderr, to+" already exists; choose another file, or pass --force") {
+		t.Errorf("db export after the killed one: exit %d\n%s", r.code, r.stderr)
+	}
+	if after, err := os.ReadFile(to); err != nil || !bytes.Equal(before, after) {
+		t.Errorf("%s was not put back as it was (%v)", to, err)
+	}
+	ok(t, "db", "export", "--db", db, "--to", to, "--force")
+	if entries, err := os.ReadDir(dir); err != nil || len(entries) != 1 {
+		t.Errorf("beside %s: %v (%v)", to, entries, err)
 	}
 	ok(t, "verify", "--db", to)
 }

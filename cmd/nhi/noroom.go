@@ -58,10 +58,12 @@ func exportFailed(err error, dir string) error {
 // room: it names to, whose disk or size limit stopped it, where run's
 // advice after a write that found no room named the store (--db), which
 // the export only reads, and told the user to make room there. Its text
-// is err's but it does not wrap it, so run adds nothing of the store.
+// holds err's but does not wrap it, so run adds nothing of the store; it
+// begins with nhi's sentence, err's words (SQLite's "disk I/O error (778)")
+// after it, in parentheses, where they came first, a line of their own.
 func dbExportNoRoom(err error, to, store string) error {
-	return fmt.Errorf("%v\nCould not write %s: %s. Nothing was written to %s (the partial copy beside it was removed; a file there before is as it was), and %s is as it was: make room (free space, or raise the limit), or write to another disk, and run the command again",
-		err, to, audit.NoRoomWhy(to), to, store)
+	return fmt.Errorf("could not write %s: %s (the write failed: %v). Nothing was written to %s (the partial copy beside it was removed; a file there before is as it was), and %s is as it was: make room (free space, or raise the limit), or write to another disk, and run the command again",
+		to, audit.NoRoomWhy(to), err, to, store)
 }
 
 // leaves is the errors err joins (errors.Join, nested), or err.

@@ -73,7 +73,7 @@ Above 10, a terminal is asked to confirm (--yes does not ask).`,
 	add.Flags().StringVar(&filter, "filter", "", "add the note to every identity this filter matches (nhi help filter)")
 	bulk.add(add, "--filter")
 
-	out := textOrJSON("text")
+	out := textOrJSON("table")
 	list := &cobra.Command{
 		Use:   "list ID",
 		Short: "Print the notes on an identity, oldest first",

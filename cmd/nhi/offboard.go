@@ -5,8 +5,8 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strconv"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -21,7 +21,7 @@ func newOffboardCmd(a *app) *cobra.Command {
 	var (
 		spec    campaigns.OffboardSpec
 		pending bool
-		out     = output{allow: []string{"text", "wide", "json"}}
+		out     = output{allow: []string{"table", "wide", "json"}}
 	)
 	cmd := &cobra.Command{
 		Use:   "offboard PERSON | --scope EXPR | --pending",
@@ -88,7 +88,11 @@ nhi people import.`,
 					}
 					return writeJSON(a.stdout, leavers)
 				}
-				printLeavers(a.stdout, leavers, people)
+				width, prose := outputWidth(a.stdout), proseWidth(a.stdout)
+				if format == "wide" {
+					width, prose = 0, 0
+				}
+				printLeavers(a.stdout, leavers, people, width, prose)
 				return nil
 			}
 			if len(args) == 1 {
@@ -126,18 +130,22 @@ nhi people import.`,
 	f.StringArrayVar(&spec.Reviewers, "reviewer", nil, "reviewer (repeatable; default: the leaver's manager in the directory)")
 	f.BoolVar(&spec.AllowPartial, "allow-partial", false, "accept current snapshots that could not read everything (their gaps stay on record)")
 	f.BoolVar(&spec.AllowAdminReview, "allow-admin-review", false, "let the campaign's creator review items too (the report shows it)")
-	out.addFlags(cmd, "print the result as JSON", "text (the default), wide or json")
+	out.addFlags(cmd, "print the result as JSON", "table (the default), wide or json")
 	f.BoolVar(&out.wide, "wide", false, "cut, wrap and hide nothing of the items' tables (-o wide)")
 	return cmd
 }
 
-func printLeavers(w io.Writer, leavers []audit.Leaver, people int) {
+// printLeavers lists the leavers who still own, hold or created active
+// identities: the table fits width (0: whole, a pipe or --wide), never
+// cutting PERSON, what nhi offboard takes; the counts by relationship
+// give way first, then OLDEST is cut, then hidden. Its sentences wrap at prose.
+func printLeavers(w io.Writer, leavers []audit.Leaver, people, width, prose int) {
 	if people == 0 {
-		fmt.Fprintln(w, "The directory of people is empty: import it first (nhi people import people.csv), then run nhi offboard --pending.")
+		hang(w, prose, "", "The directory of people is empty: import it first (nhi people import people.csv), then run nhi offboard --pending.")
 		return
 	}
 	if len(leavers) == 0 {
-		fmt.Fprintf(w, "No leaver of the directory (%s) still owns, holds or created an active identity.\n", counted(people, "person", "people"))
+		hang(w, prose, "", fmt.Sprintf("No leaver of the directory (%s) still owns, holds or created an active identity.", counted(people, "person", "people")))
 		return
 	}
 	total, unread := 0, 0
@@ -145,33 +153,33 @@ func printLeavers(w io.Writer, leavers []audit.Leaver, people int) {
 		total, unread = total+l.Count, unread+l.NotChecked
 	}
 	if unread == 0 {
-		fmt.Fprintf(w, "%s with %s (of %s in the directory):\n", counted(len(leavers), "leaver", "leavers"), counted(total, "active identity", "active identities"), counted(people, "person", "people"))
+		hang(w, prose, "", fmt.Sprintf("%s with %s (of %s in the directory):", counted(len(leavers), "leaver", "leavers"), counted(total, "active identity", "active identities"), counted(people, "person", "people")))
 	} else {
 		// A gap is not a removal: what the newest snapshot could not read
 		// is counted, and said (docs/offboarding.md, "The leaver report").
-		fmt.Fprintf(w, "%s with %s (of %s in the directory); %d of them not checked by their source's newest snapshot, which could not read where they live: they may be gone, or not (NOT CHECKED):\n",
-			counted(len(leavers), "leaver", "leavers"), counted(total, "identity", "identities"), counted(people, "person", "people"), unread)
+		hang(w, prose, "", fmt.Sprintf("%s with %s (of %s in the directory); %d of them not checked by their source's newest snapshot, which could not read where they live: they may be gone, or not (NOT CHECKED):",
+			counted(len(leavers), "leaver", "leavers"), counted(total, "identity", "identities"), counted(people, "person", "people"), unread))
 	}
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	head := "PERSON\tLEFT\tIDENTITIES\tOWNS\tCREATED\tHOLDS\tOLDEST"
-	if unread > 0 {
-		head = "PERSON\tLEFT\tIDENTITIES\tNOT CHECKED\tOWNS\tCREATED\tHOLDS\tOLDEST"
+	cols := []column{{Title: "PERSON"}, {Title: "LEFT"}, {Title: "IDENTITIES"}, {Title: "NOT CHECKED"},
+		{Title: "OWNS", Hide: 2}, {Title: "CREATED", Hide: 4}, {Title: "HOLDS", Hide: 3}, {Title: "OLDEST", Min: 11, Hide: 1}}
+	if unread == 0 {
+		cols = slices.Delete(cols, 3, 4)
 	}
-	fmt.Fprintln(tw, head)
+	t := newTable(width, cols...)
 	for _, l := range leavers {
 		left := l.Person.LeftAt
 		if left == "" {
 			left = "-"
 		}
-		oldest := l.OldestAt.UTC().Format("2006-01-02") + " " + audit.Printable(l.OldestName)
-		count := fmt.Sprintf("%d", l.Count)
-		if unread > 0 {
-			count += fmt.Sprintf("\t%d", l.NotChecked)
+		cells := []string{audit.Printable(l.Person.Display()), left, strconv.Itoa(l.Count), strconv.Itoa(l.NotChecked),
+			strconv.Itoa(l.ByKind[audit.RelOwns]), strconv.Itoa(l.ByKind[audit.RelCreated]), strconv.Itoa(l.ByKind[audit.RelHolds]),
+			l.OldestAt.UTC().Format("2006-01-02") + " " + audit.Printable(l.OldestName)}
+		if unread == 0 {
+			cells = slices.Delete(cells, 3, 4)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%d\t%s\n", audit.Printable(l.Person.Display()), left, count,
-			l.ByKind[audit.RelOwns], l.ByKind[audit.RelCreated], l.ByKind[audit.RelHolds], oldest)
+		t.Row(cells...)
 	}
-	tw.Flush()
+	t.Flush(w)
 	fmt.Fprintf(w, "Start with: nhi offboard %s\n", audit.Printable(leavers[0].Person.Email))
 }
 

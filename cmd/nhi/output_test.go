@@ -36,7 +36,9 @@ func TestEveryJSONCommandTakesOutput(t *testing.T) {
 // TestOutputJSONIsTheJSONFlag: -o json prints what --json prints, -o with
 // the default format's name what no flag prints, on the lists and records
 // that had only --json; a format a command does not print is refused,
-// naming those it does, and so is --json with another -o.
+// naming those it does, and so is --json with another -o. The default is
+// "table" on every command, lists and results alike (campaign verify
+// said "text" where identities said "table"), but policy show's yaml.
 func TestOutputJSONIsTheJSONFlag(t *testing.T) {
 	t.Parallel()
 	db := demoCopy(t, "--repos", "6")
@@ -46,13 +48,13 @@ func TestOutputJSONIsTheJSONFlag(t *testing.T) {
 		wide bool // it prints -o wide too
 	}{
 		{[]string{"snapshots"}, "table", false},
-		{[]string{"snapshots", "show", "1"}, "text", false},
-		{[]string{"diff"}, "text", false},
+		{[]string{"snapshots", "show", "1"}, "table", false},
+		{[]string{"diff"}, "table", false},
 		{[]string{"people", "list"}, "table", false},
-		{[]string{"offboard", "--pending"}, "text", true},
+		{[]string{"offboard", "--pending"}, "table", true},
 		{[]string{"policy", "show"}, "yaml", false},
 		{[]string{"exception", "list", "demo-deploy-keys"}, "table", true},
-		{[]string{"campaign", "sample", "demo-deploy-keys", "--size", "2", "--seed", "s"}, "text", false},
+		{[]string{"campaign", "sample", "demo-deploy-keys", "--size", "2", "--seed", "s"}, "table", false},
 	} {
 		run := func(extra ...string) string {
 			return ok(t, append(append([]string{"--db", db}, c.args...), extra...)...).stdout
@@ -64,6 +66,10 @@ func TestOutputJSONIsTheJSONFlag(t *testing.T) {
 		if d, o := run(), run("--output", c.text); d != o {
 			t.Errorf("nhi %s: -o %s printed\n%.300s\nwant the default\n%.300s", name, c.text, o, d)
 		}
+		// "text", the name some gave their default before, prints it.
+		if d, o := run(), run("-o", "text"); c.text != "yaml" && d != o {
+			t.Errorf("nhi %s: -o text printed\n%.300s\nwant the default\n%.300s", name, o, d)
+		}
 		args := append([]string{"--db", db}, c.args...)
 		if c.text != "yaml" {
 			refused(t, 2, `unknown output format "yaml": use one of `+c.text, append(args, "-o", "yaml")...)
@@ -74,6 +80,9 @@ func TestOutputJSONIsTheJSONFlag(t *testing.T) {
 		}
 		refused(t, 2, `unknown output format "xml": use one of `+formats, append(args, "-o", "xml")...)
 		refused(t, 2, "--json and -o "+c.text+" say different things", append(args, "--json", "-o", c.text)...)
+	}
+	for _, args := range [][]string{{"campaign", "verify", "demo-deploy-keys"}, {"campaign", "create", "x"}, {"note", "list", "x"}, {"people", "show", "x"}} {
+		refused(t, 2, `unknown output format "yaml": use one of table, json`, append(append([]string{"--db", db}, args...), "-o", "yaml")...)
 	}
 }
 

@@ -187,7 +187,7 @@ func orDash(s string) string {
 }
 
 func newPeopleShowCmd(a *app) *cobra.Command {
-	out := textOrJSON("text")
+	out := textOrJSON("table")
 	cmd := &cobra.Command{
 		Use:   "show PERSON",
 		Short: "Show one person, found by any alias, and the identities they own",

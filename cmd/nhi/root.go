@@ -80,6 +80,15 @@ func versionOf(release string, bi *debug.BuildInfo) string {
 	return v + " (" + strings.Join(details, ", ") + ")"
 }
 
+// wrappedFlagUsages is the flags of a command's help, each description
+// wrapped under itself at the width of the terminal help is printed on
+// (nhi's standard output), or COLUMNS; whole in a pipe.
+func init() {
+	cobra.AddTemplateFunc("wrappedFlagUsages", func(f *pflag.FlagSet) string {
+		return strings.TrimRight(f.FlagUsagesWrapped(proseWidth(os.Stdout)), " \t\n")
+	})
+}
+
 // app holds what every command shares: the global flags and the streams.
 type app struct {
 	db       string
@@ -140,15 +149,22 @@ Run nhi with no command to open the terminal UI on the evidence file.`,
 		PersistentPreRun: func(cmd *cobra.Command, _ []string) { a.watchReads(cmd) },
 	}
 	root.SetVersionTemplate(fmt.Sprintf("nhi {{.Version}} (evidence schema v%d)\n", audit.SchemaVersion))
+	// The flags' descriptions wrap under themselves at the terminal's
+	// width (or COLUMNS), as gh's do, where a line of 200 columns wrapped
+	// at the terminal's edge; in a pipe each is one line, whole.
+	root.SetUsageTemplate(strings.NewReplacer(
+		"{{.LocalFlags.FlagUsages | trimTrailingWhitespaces}}", "{{wrappedFlagUsages .LocalFlags}}",
+		"{{.InheritedFlags.FlagUsages | trimTrailingWhitespaces}}", "{{wrappedFlagUsages .InheritedFlags}}").Replace(root.UsageTemplate()))
 	root.SetIn(stdin)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.PersistentFlags().StringVar(&a.db, "db", defaultDB(), "evidence file, or a PostgreSQL URL (postgres://…; env NHI_DB)")
+	a.db = defaultDB()
+	root.PersistentFlags().Var(dbFlag{&a.db}, "db", "evidence file, or a PostgreSQL URL (postgres://…; env NHI_DB)")
 	root.PersistentFlags().Var(actorFlag(&a.as), "as", "who is acting, for the event log (env NHI_REVIEWER; default git user.email)")
 	root.Flags().BoolVar(&a.readOnly, "readonly", false, "open the terminal UI without any way to write")
 	root.Flags().StringVar(&a.campaign, "campaign", "", "open the terminal UI on a campaign: your items in it, to decide")
 	root.Flags().StringVar(&a.sign.keyPath, "sign-with", "", "sign the UI's decisions with this SSH key: a private key file, or a public key whose private half is in ssh-agent (env "+signingKeyEnv+")")
-	root.Flags().StringVar(&a.sign.allowedSigners, "allowed-signers", "", "an allowed_signers file listing your key, when the directory of people does not")
+	root.Flags().StringVar(&a.sign.allowedSigners, "allowed-signers", "", "an allowed_signers file listing your key, when the directory of people does not list it")
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
 		return usageError{command: cmd.CommandPath(), err: flagSuggestion(cmd, err)}
 	})
@@ -177,6 +193,22 @@ Run nhi with no command to open the terminal UI on the evidence file.`,
 	addCompletions(root, a)
 	markReadsOnly(root)
 	return root, a
+}
+
+// dbFlag is --db: a value given empty (or blank) is a usage error, as a
+// person flag's is, never a store nhi fails to open (exit 1): a script
+// that passes an empty variable named no store.
+type dbFlag struct{ path *string }
+
+func (f dbFlag) String() string { return *f.path }
+func (f dbFlag) Type() string   { return "string" }
+
+func (f dbFlag) Set(v string) error {
+	if strings.TrimSpace(v) == "" {
+		return errors.New("an empty --db names no evidence: give a file or a postgres:// URL, or leave --db out (then NHI_DB, else ./nhi.db)")
+	}
+	*f.path = v
+	return nil
 }
 
 // personFlag is a flag that names a person: --as, who is acting, and
@@ -345,7 +377,7 @@ func (a *app) open(ctx context.Context, opts audit.OpenOptions) (*audit.Store, e
 	}
 	st, err := audit.Open(ctx, a.db, opts)
 	a.wrote = a.wrote || (err == nil && !opts.ReadOnly)
-	if err != nil && errors.Is(err, audit.ErrNotExist) {
+	if errors.Is(err, audit.ErrNotExist) || errors.Is(err, audit.ErrNoConnection) {
 		if env := os.Getenv("NHI_DB"); env != "" && env == a.db {
 			// The user may not remember setting it: the message names a
 			// store they never typed.

@@ -52,7 +52,11 @@ func (s *signing) load(a *app) (func(context.Context) context.Context, error) {
 		}
 		return nil, nil
 	}
-	key, err := loadSigningKey(a, path)
+	flag := "--sign-with"
+	if s.keyPath == "" {
+		flag = signingKeyEnv
+	}
+	key, err := loadSigningKey(a, flag, path)
 	if err != nil {
 		return nil, err
 	}
@@ -85,12 +89,23 @@ func readAllowedSigners(path string) ([]byte, error) {
 	return data, nil
 }
 
+// signingKeyForm is what --sign-with takes, said when it is given
+// something else.
+const signingKeyForm = "give an SSH key file: a private key (Ed25519, ECDSA or RSA), or the public key (.pub) of one ssh-agent holds"
+
 // loadSigningKey reads the key --sign-with names, for a decision or an
 // evidence bundle alike: a private key file, or a public key file whose
 // private half ssh-agent holds. An encrypted key takes its passphrase from
 // NHI_SIGN_PASSPHRASE, or asks for it on the terminal without echoing it,
 // as git commit -S does.
-func loadSigningKey(a *app, path string) (*sshsig.SigningKey, error) {
+//
+// The file is read first as every input file is (readInputFile): a
+// missing file, a folder, an empty or a binary one is named with flag
+// (--sign-with, or NHI_SIGNING_KEY when it named the file), exit 2.
+func loadSigningKey(a *app, flag, path string) (*sshsig.SigningKey, error) {
+	if _, err := readInputFile(flag, path, "an OpenSSH key", signingKeyForm); err != nil {
+		return nil, err
+	}
 	key, err := sshsig.LoadKey(path, []byte(os.Getenv(passphraseEnv)))
 	if errors.Is(err, sshsig.ErrEncryptedKey) {
 		if f, ok := a.stdin.(*os.File); ok && term.IsTerminal(f.Fd()) {

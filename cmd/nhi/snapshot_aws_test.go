@@ -2,6 +2,8 @@ package main
 
 import (
 	"encoding/json"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -93,6 +95,15 @@ func TestSnapshotAWSBadInput(t *testing.T) {
 	r = nhi(t, env, "snapshot", "aws", "--db", db)
 	if r.code != 1 || !strings.Contains(r.stderr, "no usable AWS credentials") || !strings.Contains(r.stderr, "AWS_PROFILE") {
 		t.Errorf("no credentials: exit %d, %s", r.code, r.stderr)
+	}
+	// On a machine whose instance metadata service refuses (403), the
+	// SDK's own log line ("SDK 2026/… WARN falling back to IMDSv1: …")
+	// came before nhi's: stderr is nhi's words alone.
+	imds := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusForbidden) }))
+	defer imds.Close()
+	r = nhi(t, append(env, "AWS_EC2_METADATA_DISABLED=false", "AWS_EC2_METADATA_SERVICE_ENDPOINT="+imds.URL), "snapshot", "aws", "--db", db)
+	if r.code != 1 || !strings.HasPrefix(r.stderr, "nhi: no usable AWS credentials") || strings.Count(r.stderr, "\n") != 1 {
+		t.Errorf("no credentials, the instance metadata service refusing: exit %d, %s", r.code, r.stderr)
 	}
 	r = nhi(t, awsEnv(s), "snapshot", "aws", "--org-role", "R", "--accounts", "123", "--db", db)
 	if r.code != 1 || !strings.Contains(r.stderr, "account 123 is not in the organisation") {

@@ -199,7 +199,7 @@ func TestSnapshotGitHubRefused(t *testing.T) {
 		{"unknown org", []string{"GITHUB_TOKEN=" + srv.Token()}, []string{"--org", "nope"}, 1, `organization "nope" not found at ` + srv.URL()},
 		{"key without app", nil, []string{"--org", "northwind", "--app-key", "x.pem"}, 2, "--app-key needs --app-id"},
 		{"app without key", nil, []string{"--org", "northwind", "--app-id", "12"}, 2, "--app-id needs --app-key"},
-		{"missing key file", nil, []string{"--org", "northwind", "--app-id", "12", "--app-key", filepath.Join(dir, "none.pem")}, 1, "cannot read the GitHub App's private key"},
+		{"missing key file", nil, []string{"--org", "northwind", "--app-id", "12", "--app-key", filepath.Join(dir, "none.pem")}, 2, "--app-key: " + filepath.Join(dir, "none.pem") + " does not exist"},
 		{"bad concurrency", []string{"GITHUB_TOKEN=x"}, []string{"--org", "northwind", "--concurrency", "0"}, 2, "--concurrency must be between 1 and 64"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

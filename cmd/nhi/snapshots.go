@@ -242,7 +242,7 @@ func readBy(credential string) string {
 }
 
 func newSnapshotShowCmd(a *app) *cobra.Command {
-	out := textOrJSON("text")
+	out := textOrJSON("table")
 	cmd := &cobra.Command{
 		Use:   "show N",
 		Short: "Show one snapshot in full: the credential that read it, its gaps, counts and digest",

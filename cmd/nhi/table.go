@@ -15,11 +15,6 @@ import (
 	"github.com/nhi-audit/nhi/filter"
 )
 
-// tableWidth is the width the human tables fit when stdout is not a
-// terminal (a pipe, a file, a pasted bug report): gh's habit, and the
-// width issue 15 asks for.
-const tableWidth = 120
-
 // column is one column of a human table. A column with Min 0 is never
 // shortened; the others give up width, widest first, down to Min, and
 // their cells end in "…" where they were cut.
@@ -271,13 +266,10 @@ func (t *table) fit(widths []int) {
 }
 
 // outputWidth is the width a human table fits: the terminal's when stdout
-// is one, else tableWidth.
-func outputWidth(w io.Writer) int {
-	if c := proseWidth(w); c > 0 {
-		return c
-	}
-	return tableWidth
-}
+// is one, or COLUMNS; 0 (no limit: no cell cut, no column hidden) in a
+// pipe or a file, as kubectl prints there, so that what a script greps
+// or a bug report pastes is whole. -o id, csv and json are for parsing.
+func outputWidth(w io.Writer) int { return proseWidth(w) }
 
 // proseWidth is the width of the terminal stdout is, or COLUMNS; 0 when
 // neither says (a pipe, a file): the width prose wraps at, which a pipe
@@ -296,7 +288,9 @@ func proseWidth(w io.Writer) int {
 
 // output is the -o/--output flag every command that prints JSON takes
 // (TestEveryJSONCommandTakesOutput), as kubectl and gh users expect: the
-// first of allow is the default (table or text), then wide, csv, json and,
+// first of allow is the default (table, what a person reads, whether a
+// table or sentences: one word for every command; yaml for policy show),
+// then wide, csv, json and,
 // where a command lists identities or items, id.
 type output struct {
 	format string
@@ -321,7 +315,9 @@ func (o *output) Resolve() (string, error) {
 		}
 		f = "wide"
 	}
-	if f == "" {
+	if f == "" || f == "text" && o.allow[0] == "table" {
+		// "text", the name some commands gave their default before
+		// every one was "table", still prints it.
 		f = o.allow[0]
 	}
 	for _, a := range o.allow {

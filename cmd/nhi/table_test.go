@@ -55,9 +55,10 @@ func TestCSVCellsAreNotFormulas(t *testing.T) {
 	}
 }
 
-// TestTableOutputs: the table a user reads fits 120 columns, names and
-// scopes the identities without the ID; --wide adds it; -o id, -o csv and
-// --json list the same identities.
+// TestTableOutputs: the table a user reads fits the terminal (COLUMNS
+// here, 120), names and scopes the identities without the ID; in a pipe
+// it is whole, cutting no cell, as kubectl's is; --wide adds the ID; -o
+// id, -o csv and --json list the same identities.
 func TestTableOutputs(t *testing.T) {
 	t.Parallel()
 	db := filepath.Join(t.TempDir(), "demo.db")
@@ -68,21 +69,26 @@ func TestTableOutputs(t *testing.T) {
 	if err := json.Unmarshal([]byte(ok(t, "identities", "--json", "--db", db).stdout), &ids); err != nil {
 		t.Fatal(err)
 	}
-	table := ok(t, "identities", "--db", db).stdout
+	r := nhi(t, []string{"COLUMNS=120"}, "identities", "--db", db)
+	table := r.stdout
 	lines := strings.Split(strings.TrimSuffix(table, "\n"), "\n")
-	if !strings.HasPrefix(lines[0], "KIND ") || !strings.Contains(lines[0], " NAME ") || !strings.Contains(lines[0], " SCOPE ") || strings.Contains(lines[0], "ID") {
+	if r.code != 0 || !strings.HasPrefix(lines[0], "KIND ") || !strings.Contains(lines[0], " NAME ") || !strings.Contains(lines[0], " SCOPE ") || strings.Contains(lines[0], "ID") {
 		t.Errorf("table header %q: want KIND, NAME, SCOPE and no ID", lines[0])
 	}
 	if len(lines) != len(ids)+1 {
 		t.Errorf("table has %d rows, --json %d identities", len(lines)-1, len(ids))
 	}
 	for _, l := range lines {
-		if w := ansi.StringWidth(l); w > tableWidth {
+		if w := ansi.StringWidth(l); w > 120 {
 			t.Errorf("a line is %d columns wide: %q", w, l)
 		}
 	}
 	if !strings.Contains(table, "…") {
 		t.Errorf("nothing was cut to fit 120 columns, so this test shows nothing:\n%s", table)
+	}
+	piped := ok(t, "identities", "--db", db).stdout
+	if p := strings.Split(strings.TrimSuffix(piped, "\n"), "\n"); strings.Contains(piped, "…") || len(p) != len(lines) || strings.Fields(p[0])[0] != "KIND" {
+		t.Errorf("in a pipe the table is not whole:\n%.600s", piped)
 	}
 	if wide := ok(t, "identities", "--wide", "--db", db).stdout; !strings.HasPrefix(wide, "ID ") || !strings.Contains(wide, ids[0].ID+" ") {
 		t.Errorf("--wide lacks the ID:\n%.400s", wide)

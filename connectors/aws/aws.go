@@ -34,6 +34,7 @@ import (
 	orgtypes "github.com/aws/aws-sdk-go-v2/service/organizations/types"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go"
+	"github.com/aws/smithy-go/logging"
 	"github.com/aws/smithy-go/middleware"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 
@@ -98,6 +99,10 @@ func NewPlan(ctx context.Context, opts Options) (*Plan, error) {
 	progress := &syncWriter{w: opts.Progress}
 	load := []func(*config.LoadOptions) error{
 		config.WithRetryer(func() aws.Retryer { return newRetryer(opts.Backoff, progress, "aws") }),
+		// The SDK's own log lines ("SDK 2026/… WARN falling back to
+		// IMDSv1: …") would come on stderr before nhi's error, which
+		// says the same and what to do: nhi speaks for it.
+		config.WithLogger(logging.Nop{}),
 	}
 	if opts.Profile != "" {
 		load = append(load, config.WithSharedConfigProfile(opts.Profile))

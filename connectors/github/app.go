@@ -62,7 +62,7 @@ func (a *appAuth) selection() string {
 func parseAppKey(pemBytes []byte) (*rsa.PrivateKey, error) {
 	block, _ := pem.Decode(pemBytes)
 	if block == nil {
-		return nil, errors.New("the App key is not a PEM file (it starts with -----BEGIN RSA PRIVATE KEY-----)")
+		return nil, errors.New("the App key is not a PEM file: a GitHub App's private key begins -----BEGIN RSA PRIVATE KEY-----")
 	}
 	if k, err := x509.ParsePKCS1PrivateKey(block.Bytes); err == nil {
 		return k, nil
