@@ -184,6 +184,47 @@ func tableReadEquals(t *testing.T, s *Store, want []Identity) {
 			}
 		}
 	}
+	suggestedLaterEquals(t, s, want)
+}
+
+// suggestedLaterEquals fails t unless the table read without suggestions
+// gives want with none, and a Suggester then gives each identity want's,
+// in batches of a few, with a snapshot's principals read by key and then
+// whole (wholePrincipalsAfter).
+func suggestedLaterEquals(t *testing.T, s *Store, want []Identity) {
+	t.Helper()
+	defer func(n int) { wholePrincipalsAfter = n }(wholePrincipalsAfter)
+	for _, whole := range []int{1, 3, 1 << 30} {
+		wholePrincipalsAfter = whole
+		var got []Identity
+		if err := s.EachTableIdentityWithoutSuggestions(ctx, func(id *Identity) error {
+			if id.Suggestions != nil {
+				t.Fatalf("%s has suggestions: %v", id.ID, id.Suggestions)
+			}
+			got = append(got, keptCopy(id))
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != len(want) {
+			t.Fatalf("EachTableIdentityWithoutSuggestions gave %d identities, Identities %d", len(got), len(want))
+		}
+		g, err := s.Suggester(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for start := 0; start < len(got); start += 5 {
+			if err := g.Suggest(ctx, got[start:min(start+5, len(got))]); err != nil {
+				t.Fatal(err)
+			}
+		}
+		g.Close()
+		for i := range want {
+			if !reflect.DeepEqual(got[i], want[i]) {
+				t.Fatalf("identity %d differs (whole after %d):\nsuggested after the read %+v\nIdentities %+v", i, whole, got[i], want[i])
+			}
+		}
+	}
 }
 
 // keptCopy is what a caller of the table read keeps of id: its maps,
