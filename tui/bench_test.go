@@ -426,7 +426,7 @@ func benchStreamOpen(b *testing.B, path string, n int, cache ...string) {
 			before := benchmem.CPUTime()
 			m.sugg.hold = false
 			drain(b, m, m.suggestNext(0))
-			if m.st.pop.unsuggested > 0 || m.st.suggErr != nil {
+			if m.st.pop.unsuggested > 0 || m.st.suggErr != nil || m.View() == "" {
 				b.Fatal("suggestions not derived:", m.st.pop.unsuggested, m.st.suggErr)
 			}
 			suggCPU += benchmem.CPUTime() - before

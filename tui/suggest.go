@@ -80,6 +80,9 @@ func (st *state) suggestionsLoading() string {
 	if st.suggErr != nil {
 		return "owner suggestions: not derived (" + audit.Printable(st.suggErr.Error()) + ")"
 	}
+	if st.pop.unsuggested == st.pop.len() {
+		return "owner suggestions: loading…" // none yet: the table may be loading still
+	}
 	return "owner suggestions: loading… (" + commas(st.pop.len()-st.pop.unsuggested) + " of " + commas(st.pop.len()) + " identities)"
 }
 
