@@ -267,3 +267,48 @@ func TestTableCacheWithAndWithoutSuggestions(t *testing.T) {
 	}
 	same(old)
 }
+
+// TestSuggestionsWaitThroughAnOwnerSet: a row whose owner is set while
+// its batch of suggestions is derived is encoded again still waiting for
+// them (not as having none), is not given the batch's (derived from the
+// row as it was), and the next pass derives it: every row ends with
+// Identities' suggestions, the owner set kept.
+func TestSuggestionsWaitThroughAnOwnerSet(t *testing.T) {
+	e := suggestedEvidence(t)
+	m := New(e.snap, nil, Options{Store: e.store, Now: clock, Actor: testActor})
+	m.sugg.hold = true
+	m.Update(tea.WindowSizeMsg{Width: 160, Height: 40})
+	drain(t, m, m.Init())
+	m.sugg.hold = false
+	derive := m.suggestNext(0)
+	if derive == nil {
+		t.Fatal("no row waits for its suggestions")
+	}
+	batch := derive() // derived, not yet merged
+	key := position(t, m, "deploy-prod")
+	m.ids.table.setCursor(tableRowOf(t, m, key))
+	press(t, m, append(append([]string{"o"}, strings.Split("carol", "")...), "enter")...)
+	if got := m.st.identity(key).Owner; got != "carol" {
+		t.Fatalf("the owner set shows %q", got)
+	}
+	if m.st.pop.row(key).nSugg != suggPending {
+		t.Fatal("a row whose owner was set before its suggestions came should still wait for them")
+	}
+	send(t, m, batch)
+	if m.st.pop.unsuggested != 0 || m.sugg.running {
+		t.Fatalf("%d rows still wait (running %v)", m.st.pop.unsuggested, m.sugg.running)
+	}
+	want, err := e.store.Identities(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range want {
+		i, ok := m.st.pop.find(w.ID)
+		if !ok {
+			t.Fatalf("%s is not in the table", w.ID)
+		}
+		if got := m.st.identity(i); !reflect.DeepEqual(got.Suggestions, w.Suggestions) || got.Owner != w.Owner {
+			t.Fatalf("%s: owner %q suggestions %v, want %q %v", w.Name, got.Owner, got.Suggestions, w.Owner, w.Suggestions)
+		}
+	}
+}
