@@ -50,3 +50,33 @@ func (g *Suggester) Suggest(ctx context.Context, ids []Identity) error {
 
 // Close stops the reads of principals still running.
 func (g *Suggester) Close() { g.d.close() }
+
+// SuggestionAttribute reports whether owner suggestions read the
+// attribute named k: Suggest reads no other, so a caller that rebuilds
+// identities for it (the TUI, from its rows) may give it only these.
+// Told by its first byte and length before the map, as isOwnerAttribute.
+func SuggestionAttribute(k string) bool {
+	return k != "" && len(k) < 64 && suggestionAttributeShapes[k[0]]&(1<<len(k)) != 0 && suggestionAttributes[k]
+}
+
+// suggestionAttributes are what suggestOwnersWith, ownName and
+// k8sSuggestions read: an identity's own owner attributes
+// (ownerAttributes), an access key's IAM user, and a Kubernetes
+// object's namespace with its labels and annotations that name owners.
+var suggestionAttributes = func() map[string]bool {
+	m := map[string]bool{"user": true, "namespace": true}
+	for k := range ownerAttributes {
+		m[k] = true
+	}
+	for _, key := range []string{"owner", "team"} {
+		m["namespace_label."+key], m["namespace_annotation."+key] = true, true
+	}
+	return m
+}()
+
+var suggestionAttributeShapes = func() (shapes [256]uint64) {
+	for k := range suggestionAttributes {
+		shapes[k[0]] |= 1 << len(k)
+	}
+	return shapes
+}()

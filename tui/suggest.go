@@ -138,7 +138,18 @@ func suggestRows(ctx context.Context, g *audit.Suggester, pop *population, from 
 		part := at[start:min(start+suggestPart, len(at))]
 		for k, i := range part {
 			r, t := pop.row(i), &pop.t
-			t.fillMap(maps[k], r.attr, r.nAttr)
+			// Only the attributes suggestions read: the rest (a
+			// repository's ID, a lineage, a fingerprint) were most of
+			// the maps' cost (docs/performance.md).
+			clear(maps[k])
+			if r.nAttr > 0 {
+				p := t.pairs.run(r.attr, r.nAttr)
+				for a := 0; a < len(p); a += 2 {
+					if key := t.strs.at(p[a]); audit.SuggestionAttribute(key) {
+						maps[k][key] = t.strs.at(p[a+1])
+					}
+				}
+			}
 			ids[k] = audit.Identity{
 				Observation: audit.Observation{ID: t.strs.at(r.id), Kind: audit.Kind(t.strs.at(r.kind)), Name: t.strs.at(r.name),
 					Scope: t.strs.at(r.scope), Attributes: maps[k]},
