@@ -160,8 +160,17 @@ func TestEachTableIdentityMatchesIdentities(t *testing.T) {
 }
 
 // tableReadEquals fails t unless s's table read, and its read for an
-// output (StreamIdentities), give want, identity for identity.
+// output (StreamIdentities), give want, identity for identity, and so do
+// the read without suggestions and a Suggester after it.
 func tableReadEquals(t *testing.T, s *Store, want []Identity) {
+	t.Helper()
+	tableReadsEqual(t, s, want)
+	suggestedLaterEquals(t, s, want)
+}
+
+// tableReadsEqual is tableReadEquals without the suggestions derived
+// after the read.
+func tableReadsEqual(t *testing.T, s *Store, want []Identity) {
 	t.Helper()
 	for _, read := range []struct {
 		name string
@@ -184,7 +193,6 @@ func tableReadEquals(t *testing.T, s *Store, want []Identity) {
 			}
 		}
 	}
-	suggestedLaterEquals(t, s, want)
 }
 
 // suggestedLaterEquals fails t unless the table read without suggestions
@@ -796,9 +804,34 @@ func TestFewIdentitiesOfASnapshotReadItsPrincipalsByKey(t *testing.T) {
 			mu.Unlock()
 			return s.principalsOfSnapshot(ctx, sn, nil)
 		}
-		tableReadEquals(t, s, want)
+		tableReadsEqual(t, s, want)
 		if !reflect.DeepEqual(whole, map[int64]int{newer: 1}) {
 			t.Errorf("principals read whole, by snapshot: %v; want the newer's (%d) once, not the older's (%d), which holds 2 identities", whole, newer, older)
+		}
+		// A Suggester after a read without suggestions reads them so too.
+		clear(whole)
+		var got []Identity
+		if err := s.EachTableIdentityWithoutSuggestions(ctx, func(id *Identity) error {
+			got = append(got, keptCopy(id))
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		g, err := s.Suggester(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for start := 0; start < len(got); start += 16 {
+			if err := g.Suggest(ctx, got[start:min(start+16, len(got))]); err != nil {
+				t.Fatal(err)
+			}
+		}
+		g.Close()
+		if !reflect.DeepEqual(got, want) {
+			t.Error("the suggestions derived after the read differ from Identities'")
+		}
+		if !reflect.DeepEqual(whole, map[int64]int{newer: 1}) {
+			t.Errorf("the Suggester read principals whole, by snapshot: %v; want the newer's (%d) once, not the older's (%d)", whole, newer, older)
 		}
 	})
 }
