@@ -79,6 +79,10 @@ type derivation struct {
 	keyedLeft int
 	keyed     map[int64]bool
 	seen      map[int64]int // identities of each snapshot filled so far
+	// noSuggestions: the read derives none and reads no principals
+	// (EachTableIdentityWithoutSuggestions); a Suggester derives them
+	// after.
+	noSuggestions bool
 	// passing: the read's caller keeps no suggestions (StreamIdentities):
 	// every fill reads the principals of its identities' scopes by key,
 	// none read whole, and drops the lists the last fill built.
@@ -346,6 +350,60 @@ func (d *derivation) fill(ctx context.Context, ids []Identity, slab *findingSlab
 		}
 		clear(d.byScope)
 	}
+	var shared []bool
+	var scoped [][]OwnerSuggestion
+	if !d.noSuggestions {
+		var err error
+		if shared, scoped, err = d.suggestShared(ctx, ids); err != nil {
+			return err
+		}
+	}
+	var (
+		prepared     int64
+		havePrepared bool
+	)
+	for i := range ids {
+		if sn := ids[i].SnapshotID; !havePrepared || sn != prepared {
+			// Identities in ID order come a snapshot at a time.
+			d.ev.prepare(sn)
+			prepared, havePrepared = sn, true
+		}
+	}
+	// Evaluators are read-only once built: split the work across cores,
+	// the larger part of opening a file of 100,000 identities.
+	workers := min(runtime.GOMAXPROCS(0), 8, len(ids)/1000+1)
+	work := func(w int, slab *findingSlab) {
+		if slab == nil {
+			slab = &findingSlab{} // the worker's own
+		}
+		cur := evalCursor{e: d.ev}
+		for i := w; i < len(ids); i += workers {
+			id := &ids[i]
+			id.Findings = cur.findingsIn(id, slab)
+			id.Change = d.marks[id.ID]
+			if shared != nil && !shared[i] {
+				id.Suggestions = suggestOwnersWith(id, d.ev.people, scoped[i])
+			}
+		}
+	}
+	if workers == 1 {
+		work(0, slab) // a small batch (EachTableIdentity's chunks): no goroutine
+		return nil
+	}
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() { work(w, nil) })
+	}
+	wg.Wait()
+	return nil
+}
+
+// suggestShared gives the identities of ids whose suggestions are their
+// scope's list (shared) that list, and says which are; for each other,
+// scoped is what its scope's principals suggest, to which its own
+// suggestions are added (suggestOwnersWith). It reads the principals of
+// ids' snapshots it has not read yet.
+func (d *derivation) suggestShared(ctx context.Context, ids []Identity) (shared []bool, scoped [][]OwnerSuggestion, err error) {
 	need := map[int64]bool{}
 	for i := range ids {
 		sn := ids[i].SnapshotID
@@ -355,32 +413,25 @@ func (d *derivation) fill(ctx context.Context, ids []Identity, slab *findingSlab
 	}
 	if len(need) > 0 {
 		if err := d.principalsFor(ctx, ids, need); err != nil {
-			return err
+			return nil, nil, err
 		}
 	}
 	// The shared suggestions are handed out here, once per identity:
 	// identities in ID order come a scope at a time, so the last scope's
 	// list serves most of them without a look-up in a map (two look-ups
 	// an identity were 1.4 of the 5 CPU-s deriving a million, issue 21).
-	shared := make([]bool, len(ids))
+	shared = make([]bool, len(ids))
 	// What the principals of its scope suggest, for each identity whose
 	// own suggestions the workers add it to.
-	scoped := make([][]OwnerSuggestion, len(ids))
+	scoped = make([][]OwnerSuggestion, len(ids))
 	var (
 		lastSnapshot int64
 		lastScope    string
 		lastList     []OwnerSuggestion
 		haveLast     bool
-		prepared     int64
-		havePrepared bool
 	)
 	for i := range ids {
 		id := &ids[i]
-		if !havePrepared || id.SnapshotID != prepared {
-			// Identities in ID order come a snapshot at a time.
-			d.ev.prepare(id.SnapshotID)
-			prepared, havePrepared = id.SnapshotID, true
-		}
 		if namesOwner(id) || d.ev.people.personNamed(id) != nil {
 			if !isK8s(id.Kind) {
 				scoped[i] = d.scopeSuggestions(id)
@@ -411,33 +462,7 @@ func (d *derivation) fill(ctx context.Context, ids []Identity, slab *findingSlab
 		}
 		id.Suggestions = lastList
 	}
-	// Evaluators are read-only once built: split the work across cores,
-	// the larger part of opening a file of 100,000 identities.
-	workers := min(runtime.GOMAXPROCS(0), 8, len(ids)/1000+1)
-	work := func(w int, slab *findingSlab) {
-		if slab == nil {
-			slab = &findingSlab{} // the worker's own
-		}
-		cur := evalCursor{e: d.ev}
-		for i := w; i < len(ids); i += workers {
-			id := &ids[i]
-			id.Findings = cur.findingsIn(id, slab)
-			id.Change = d.marks[id.ID]
-			if !shared[i] {
-				id.Suggestions = suggestOwnersWith(id, d.ev.people, scoped[i])
-			}
-		}
-	}
-	if workers == 1 {
-		work(0, slab) // a small batch (EachTableIdentity's chunks): no goroutine
-		return nil
-	}
-	var wg sync.WaitGroup
-	for w := range workers {
-		wg.Go(func() { work(w, nil) })
-	}
-	wg.Wait()
-	return nil
+	return shared, scoped, nil
 }
 
 // IdentityCount is how many identities the file knows, current and

@@ -70,7 +70,17 @@ import (
 // at a time, in order, and never after EachTableIdentity returned. An
 // error from fn stops the read and is returned.
 func (s *Store) EachTableIdentity(ctx context.Context, fn func(*Identity) error) error {
-	return s.eachTable(ctx, false, fn)
+	return s.eachTable(ctx, tableKeep, fn)
+}
+
+// EachTableIdentityWithoutSuggestions is EachTableIdentity with no owner
+// suggestions: every identity's Suggestions is nil, and the principals
+// that suggest owners are not read. The TUI's open reads so, and derives
+// the suggestions once its table is ready (Suggester): they were a fifth
+// of the instructions of an open of the sample (docs/performance.md),
+// and only a few views read them.
+func (s *Store) EachTableIdentityWithoutSuggestions(ctx context.Context, fn func(*Identity) error) error {
+	return s.eachTable(ctx, tableNoSuggestions, fn)
 }
 
 // StreamIdentities is EachTableIdentity for a caller that keeps nothing
@@ -87,11 +97,23 @@ func (s *Store) EachTableIdentity(ctx context.Context, fn func(*Identity) error)
 // identities. Suggestions fn keeps past the call are shared with no
 // later identity but those of the same organisation-wide scope.
 func (s *Store) StreamIdentities(ctx context.Context, fn func(*Identity) error) error {
-	return s.eachTable(ctx, true, fn)
+	return s.eachTable(ctx, tablePassing, fn)
 }
 
-// eachTable is EachTableIdentity, or with passing StreamIdentities.
-func (s *Store) eachTable(ctx context.Context, passing bool, fn func(*Identity) error) error {
+// tableMode is what a read of the table keeps: EachTableIdentity's
+// (tableKeep), StreamIdentities' (tablePassing) or
+// EachTableIdentityWithoutSuggestions' (tableNoSuggestions).
+type tableMode int
+
+const (
+	tableKeep tableMode = iota
+	tablePassing
+	tableNoSuggestions
+)
+
+// eachTable is EachTableIdentity, StreamIdentities or
+// EachTableIdentityWithoutSuggestions, as mode says.
+func (s *Store) eachTable(ctx context.Context, mode tableMode, fn func(*Identity) error) error {
 	rctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	// Three pages circulate: the reader fills one while another waits
@@ -127,14 +149,15 @@ func (s *Store) eachTable(ctx context.Context, passing bool, fn func(*Identity) 
 		cancel()
 		<-done
 	}()
-	return s.deriveTable(ctx, passing, fn, free, full)
+	return s.deriveTable(ctx, mode, fn, free, full)
 }
 
 // deriveTable derives the pages full brings, in order, and hands their
 // identities to fn, giving each page back to free once it is through
 // with it: eachTable's side of the read, apart from the reader so a
 // benchmark can feed it pages read before (BenchmarkDeriveTable1M).
-func (s *Store) deriveTable(ctx context.Context, passing bool, fn func(*Identity) error, free chan<- *tablePage, full <-chan *tablePage) error {
+func (s *Store) deriveTable(ctx context.Context, mode tableMode, fn func(*Identity) error, free chan<- *tablePage, full <-chan *tablePage) error {
+	passing := mode == tablePassing
 	// The derivers are read while the reader reads the first page (the
 	// members of a large organisation take a while).
 	v, err := s.wholeDerivers(ctx)
@@ -142,7 +165,7 @@ func (s *Store) deriveTable(ctx context.Context, passing bool, fn func(*Identity
 		return err
 	}
 	defer v.close()
-	v.d.passing = passing
+	v.d.passing, v.d.noSuggestions = passing, mode == tableNoSuggestions
 	// EachTableIdentity hands each derived chunk to fn on a goroutine of
 	// its own (handOver), so the TUI's encoding into rows runs beside the
 	// next chunk's derive; StreamIdentities calls fn here, so the lists

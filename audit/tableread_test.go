@@ -160,8 +160,17 @@ func TestEachTableIdentityMatchesIdentities(t *testing.T) {
 }
 
 // tableReadEquals fails t unless s's table read, and its read for an
-// output (StreamIdentities), give want, identity for identity.
+// output (StreamIdentities), give want, identity for identity, and so do
+// the read without suggestions and a Suggester after it.
 func tableReadEquals(t *testing.T, s *Store, want []Identity) {
+	t.Helper()
+	tableReadsEqual(t, s, want)
+	suggestedLaterEquals(t, s, want)
+}
+
+// tableReadsEqual is tableReadEquals without the suggestions derived
+// after the read.
+func tableReadsEqual(t *testing.T, s *Store, want []Identity) {
 	t.Helper()
 	for _, read := range []struct {
 		name string
@@ -181,6 +190,57 @@ func tableReadEquals(t *testing.T, s *Store, want []Identity) {
 		for i := range want {
 			if !reflect.DeepEqual(got[i], want[i]) {
 				t.Fatalf("identity %d differs:\n%s %+v\nIdentities %+v", i, read.name, got[i], want[i])
+			}
+		}
+	}
+}
+
+// suggestedLaterEquals fails t unless the table read without suggestions
+// gives want with none, and a Suggester then gives each identity want's,
+// in batches of a few, with a snapshot's principals read by key and then
+// whole (wholePrincipalsAfter).
+func suggestedLaterEquals(t *testing.T, s *Store, want []Identity) {
+	t.Helper()
+	defer func(n int) { wholePrincipalsAfter = n }(wholePrincipalsAfter)
+	for _, whole := range []int{1, 3, 1 << 30} {
+		wholePrincipalsAfter = whole
+		var got []Identity
+		if err := s.EachTableIdentityWithoutSuggestions(ctx, func(id *Identity) error {
+			if id.Suggestions != nil {
+				t.Fatalf("%s has suggestions: %v", id.ID, id.Suggestions)
+			}
+			got = append(got, keptCopy(id))
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != len(want) {
+			t.Fatalf("EachTableIdentityWithoutSuggestions gave %d identities, Identities %d", len(got), len(want))
+		}
+		g, err := s.Suggester(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Given only the attributes suggestions read
+		// (SuggestionAttribute), as the TUI gives them.
+		some := make([]Identity, len(got))
+		for i := range got {
+			some[i] = got[i]
+			some[i].Attributes = maps.Clone(got[i].Attributes)
+			maps.DeleteFunc(some[i].Attributes, func(k, _ string) bool { return !SuggestionAttribute(k) })
+		}
+		for start := 0; start < len(some); start += 5 {
+			if err := g.Suggest(ctx, some[start:min(start+5, len(some))]); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for i := range got {
+			got[i].Suggestions = some[i].Suggestions
+		}
+		g.Close()
+		for i := range want {
+			if !reflect.DeepEqual(got[i], want[i]) {
+				t.Fatalf("identity %d differs (whole after %d):\nsuggested after the read %+v\nIdentities %+v", i, whole, got[i], want[i])
 			}
 		}
 	}
@@ -584,6 +644,8 @@ func testSharedSuggestions(t *testing.T, eng testEngine) {
 	if n := len(all) + 5; len(got) != n || suggested < n {
 		t.Errorf("%d identities, %d suggested anyone; the fixture has %d, most with suggestions", len(got), suggested, n)
 	}
+	// The same suggestions derived after a read without them.
+	suggestedLaterEquals(t, s, got)
 }
 
 // TestFirstIdentitiesDoNotWaitForPrincipals: a read in batches hands over
@@ -742,9 +804,34 @@ func TestFewIdentitiesOfASnapshotReadItsPrincipalsByKey(t *testing.T) {
 			mu.Unlock()
 			return s.principalsOfSnapshot(ctx, sn, nil)
 		}
-		tableReadEquals(t, s, want)
+		tableReadsEqual(t, s, want)
 		if !reflect.DeepEqual(whole, map[int64]int{newer: 1}) {
 			t.Errorf("principals read whole, by snapshot: %v; want the newer's (%d) once, not the older's (%d), which holds 2 identities", whole, newer, older)
+		}
+		// A Suggester after a read without suggestions reads them so too.
+		clear(whole)
+		var got []Identity
+		if err := s.EachTableIdentityWithoutSuggestions(ctx, func(id *Identity) error {
+			got = append(got, keptCopy(id))
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		g, err := s.Suggester(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for start := 0; start < len(got); start += 16 {
+			if err := g.Suggest(ctx, got[start:min(start+16, len(got))]); err != nil {
+				t.Fatal(err)
+			}
+		}
+		g.Close()
+		if !reflect.DeepEqual(got, want) {
+			t.Error("the suggestions derived after the read differ from Identities'")
+		}
+		if !reflect.DeepEqual(whole, map[int64]int{newer: 1}) {
+			t.Errorf("the Suggester read principals whole, by snapshot: %v; want the newer's (%d) once, not the older's (%d)", whole, newer, older)
 		}
 	})
 }

@@ -170,7 +170,7 @@ var fields = []field{
 		{"status:active` / `status:removed` / `status:not-checked", "are present in their account's newest snapshot / were absent where a later snapshot looked / are absent from later snapshots that did not read where they live (a repository the credential does not see, an endpoint that was a gap, a repository renamed since whose new name was not read)"},
 		{"status:any", "have any status. `nhi identities` and the TUI list only active identities unless the filter has a `status:` term; the TUI on a campaign lists its items whatever their status"}}},
 	{name: "person", compile: personField, example: "person:alice", docs: []row{
-		{"person:alice", "are related to the person `alice` of the directory (any alias) in any way: they own it, created it, hold it, are its top owner suggestion, or could read it ([offboarding.md](offboarding.md))"}}},
+		{"person:alice", "are related to the person `alice` of the directory (any alias) in any way: they own it, created it, hold it, are its top owner suggestion, or could read it ([offboarding.md](offboarding.md)); in the review UI it waits for the owner suggestions, derived once the table is ready, and applies once they are in"}}},
 	{name: "campaign", compile: campaignField, example: "campaign:q3-review", docs: []row{
 		{"campaign:q3-review", "are in the population of that campaign (its name, case-insensitive)"}}},
 	{name: "decision", compile: decisionField, example: "decision:pending", docs: []row{

@@ -142,6 +142,8 @@ func (v *detailView) Update(msg tea.Msg) tea.Cmd {
 		}
 	case historyChangedMsg:
 		return v.loadTrail()
+	case suggestionsReadyMsg:
+		v.SetSize(v.width, v.height+1)
 	case decisionsChangedMsg:
 		if msg.recorded {
 			return v.loadDecisions()
@@ -285,7 +287,10 @@ func (v *detailView) content(now time.Time) []string {
 			sub(personLine(p))
 		}
 	}
-	if len(id.Suggestions) > 0 {
+	if suggestionsPending(id.Suggestions) {
+		// Derived once the table is ready (suggest.go): not "none".
+		item(theme.Muted.Render(v.st.suggestionsLoading()))
+	} else if len(id.Suggestions) > 0 {
 		item("suggested:")
 		for _, s := range id.Suggestions {
 			sub(audit.Printable(s.Owner) + " — " + audit.Printable(s.Source))

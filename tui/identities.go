@@ -124,6 +124,9 @@ type identitiesView struct {
 	editing   bool
 	input     lineInput
 	filterErr *filter.Error
+	// awaitFilter is a filter with person: terms set while the owner
+	// suggestions load, applied once they are in (setFilter).
+	awaitFilter string
 
 	sort     sortSpec
 	selected map[string]struct{} // identity IDs marked for a bulk action
@@ -447,6 +450,10 @@ func (v *identitiesView) Update(msg tea.Msg) tea.Cmd {
 	case applyFilterMsg:
 		v.filterText = ""
 		return v.setFilter(msg.expr)
+	case suggestionsReadyMsg:
+		if text := v.awaitFilter; text != "" && v.st.suggErr == nil {
+			return v.setFilter(text)
+		}
 	case tea.KeyMsg:
 		if v.editing {
 			return v.updateFilter(msg)
@@ -624,6 +631,19 @@ func (v *identitiesView) setFilter(text string) tea.Cmd {
 			fe = &filter.Error{Expr: text, Msg: err.Error()}
 		}
 		v.filterErr = fe
+		return nil
+	}
+	v.awaitFilter = ""
+	if len(f.People()) > 0 && v.st.pop.unsuggested > 0 {
+		// A top owner suggestion relates an identity to a person: the
+		// filter waits for them, rather than match short, and applies
+		// once they are in (suggestionsReadyMsg).
+		v.awaitFilter = text
+		why := "person: waits for the " + v.st.suggestionsLoading() + "; it applies once they are in"
+		v.filterErr = &filter.Error{Expr: text, Msg: why}
+		if !v.editing {
+			return flash(why, false)
+		}
 		return nil
 	}
 	related, err := v.st.personRelated(f)

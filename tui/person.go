@@ -69,6 +69,9 @@ type personRelatedMsg struct {
 	total  int
 	unread int // of total, those not checked (audit.StatusNotChecked)
 	err    error
+	// waiting: the owner suggestions are not all derived (suggest.go),
+	// and who a top suggestion relates is not known yet.
+	waiting bool
 }
 
 type personView struct {
@@ -83,9 +86,12 @@ type personView struct {
 	unread int
 	loaded bool
 	err    error
-	cursor int // index into rows; always an identity's row when there is one
-	offset int
-	kindW  int // KIND's width: its widest cell among rows (kindWidths)
+	// waiting: the relationships wait for the owner suggestions
+	// (suggest.go), computed once they are in.
+	waiting bool
+	cursor  int // index into rows; always an identity's row when there is one
+	offset  int
+	kindW   int // KIND's width: its widest cell among rows (kindWidths)
 }
 
 func newPersonView(st *state, p audit.Person) *personView {
@@ -103,6 +109,11 @@ func openPerson(st *state, p audit.Person) tea.Cmd {
 // immutable (copy on write), so reading it there is safe.
 func (v *personView) load() tea.Cmd {
 	store, ctx, pop, p := v.st.store, v.st.ctx, v.st.pop, v.person
+	if pop.unsuggested > 0 {
+		// A top owner suggestion relates an identity to them: counted
+		// without the suggestions, the groups would be short.
+		return func() tea.Msg { return personRelatedMsg{email: p.Email, waiting: true} }
+	}
 	return func() tea.Msg {
 		var access []audit.Access
 		if ar, ok := store.(accessReader); ok && store != nil {
@@ -214,6 +225,10 @@ func (v *personView) Update(msg tea.Msg) tea.Cmd {
 		if t := v.targets(); len(t) == 1 {
 			at = t[0]
 		}
+		if v.waiting = msg.waiting; msg.waiting {
+			v.loaded, v.rows, v.cursor = false, nil, -1
+			return nil
+		}
 		v.loaded, v.err, v.rows, v.counts, v.total, v.unread = true, msg.err, msg.rows, msg.counts, msg.total, msg.unread
 		var kinds kindWidths
 		for _, r := range v.rows {
@@ -232,6 +247,10 @@ func (v *personView) Update(msg tea.Msg) tea.Cmd {
 	case populationChangedMsg:
 		// An owner changed: owns may have come or gone.
 		return v.load()
+	case suggestionsReadyMsg:
+		if v.waiting && v.st.suggErr == nil {
+			return v.load()
+		}
 	case tea.KeyMsg:
 		switch {
 		case key.Matches(msg, v.keys.Back):
@@ -279,6 +298,10 @@ func (v *personView) View() string {
 	b.WriteString(truncate(theme.Title.Render(title), v.width))
 	b.WriteByte('\n')
 	switch {
+	case v.waiting:
+		// Never a count without the identities a suggestion relates.
+		b.WriteString(theme.Muted.Render("  " + v.st.suggestionsLoading() + ": their identities show once they are in, as a top suggestion relates one to them"))
+		return b.String()
 	case !v.loaded:
 		b.WriteString(theme.Muted.Render("  reading how their identities relate to them…"))
 		return b.String()

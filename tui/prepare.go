@@ -91,7 +91,7 @@ func derivePopulation(ctx context.Context, s identityStreamer, l *tableLoad, hea
 			pop.b.expect(n)
 		}
 	}()
-	last := deriveTable(ctx, s, l, pop.b, head, known, func(msg identitiesBatchMsg) error {
+	last := deriveTable(ctx, s, l, pop.b, head, known, false, func(msg identitiesBatchMsg) error {
 		pop = pop.appended(msg.rows, nil)
 		return ctx.Err()
 	})

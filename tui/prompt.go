@@ -236,6 +236,9 @@ type ownerPrompt struct {
 	input   lineInput
 	cands   []candidate
 	cycle   completionCycle
+	// waiting: a target's owner suggestions are not derived yet
+	// (suggest.go); the prompt offers the known owners and says so.
+	waiting bool
 }
 
 func newOwnerPrompt(m *Model, targets []int32, hidden int) *ownerPrompt {
@@ -254,14 +257,25 @@ func newOwnerPrompt(m *Model, targets []int32, hidden int) *ownerPrompt {
 func (p *ownerPrompt) refresh() {
 	p.cands = p.cands[:0]
 	seen := map[string]bool{}
-	if len(p.targets) == 1 {
+	p.waiting = false
+	for _, i := range p.targets {
+		if p.m.st.pop.row(i).nSugg == suggPending {
+			// None offered rather than some: a count "suggested for 3
+			// of 5" would leave out the targets still waiting.
+			p.waiting = true
+			break
+		}
+	}
+	switch {
+	case p.waiting:
+	case len(p.targets) == 1:
 		for _, s := range p.m.st.identity(p.targets[0]).Suggestions {
 			if s.Owner != "" && !seen[s.Owner] {
 				seen[s.Owner] = true
 				p.cands = append(p.cands, candidate{s.Owner, s.Source})
 			}
 		}
-	} else {
+	default:
 		count := map[string]int{}
 		for _, i := range p.targets {
 			for _, s := range p.m.st.identity(i).Suggestions {
@@ -331,7 +345,14 @@ func (p *ownerPrompt) View(width int) string {
 	ms := p.matching(p.cycle.matched(p.input.Value()))
 	var b strings.Builder
 	b.WriteString("  ")
+	room := width - 7 // for the completions
+	if p.waiting {
+		b.WriteString(p.m.st.suggestionsLoading() + "; ")
+		room -= textWidth(p.m.st.suggestionsLoading()) + 2
+	}
 	switch {
+	case len(ms) == 0 && len(p.cands) == 0 && p.waiting:
+		b.WriteString("type an owner (a login, @team or email)")
 	case len(ms) == 0 && len(p.cands) == 0:
 		b.WriteString("no suggestions; type an owner (a login, @team or email)")
 	case len(ms) == 0:
@@ -341,7 +362,7 @@ func (p *ownerPrompt) View(width int) string {
 		for k, c := range ms {
 			labels[k] = completionLabel(c.owner, c.why)
 		}
-		writeCompletions(&b, width-7, labels)
+		writeCompletions(&b, room, labels)
 	}
 	return truncate(line, width) + "\n" + theme.Muted.Render(truncate(b.String(), width))
 }

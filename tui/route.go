@@ -70,6 +70,8 @@ func (m *Model) route(msg tea.Msg) (tea.Cmd, bool) {
 		return cmd, true
 	}
 	switch msg := msg.(type) {
+	case suggestionsMsg:
+		return m.suggested(msg), true
 	case applyFilterMsg:
 		m.jumpToBase()
 		cmd := m.broadcast(msg)

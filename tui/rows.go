@@ -94,6 +94,24 @@ func timePtr(s int64) *time.Time {
 	return &t
 }
 
+// suggPending is a row's nSugg while its owner suggestions are not
+// derived yet: the table opens without them and derives them once it is
+// ready (suggest.go); a row holds at most suggPending-1.
+const suggPending = math.MaxUint16
+
+// pendingSuggestions is the Suggestions of an identity rebuilt from a row
+// whose suggestions are not derived yet (tables.identity): empty, so
+// nothing reads it as a list, and told from "none" by suggestionsPending,
+// so a view says they are loading and an identity encoded again
+// (rowBuilder.encode) stays pending.
+var pendingSuggestions = make([]audit.OwnerSuggestion, 0, 1)
+
+// suggestionsPending reports whether l is pendingSuggestions: the
+// identity's owner suggestions are not derived yet.
+func suggestionsPending(l []audit.OwnerSuggestion) bool {
+	return cap(l) > 0 && len(l) == 0 && &l[:1][0] == &pendingSuggestions[:1][0]
+}
+
 // rowChunk is how many rows share one backing array: a change copies the
 // chunks it touches, not the million rows (population.with).
 const rowChunk = 1 << 12

@@ -262,7 +262,10 @@ func (b *rowBuilder) findingKind(k int, f audit.Finding) uint32 {
 // two million pointers the garbage collector followed at every
 // collection of a first open (issue 21).
 func (b *rowBuilder) suggestions(l []audit.OwnerSuggestion) (uint32, uint16) {
-	l = l[:min(len(l), math.MaxUint16)]
+	if suggestionsPending(l) {
+		return 0, suggPending
+	}
+	l = l[:min(len(l), suggPending-1)]
 	if len(l) == 0 {
 		return 0, 0
 	}

@@ -158,8 +158,13 @@ func (s *rowSubject) lightIdentity() *audit.Identity {
 			Attributes: s.FilterMap(filter.Attributes),
 		},
 		Owner: t.strs.at(r.owner), Status: t.strs.at(r.status), FirstSeen: timeOf(r.firstSeen),
+		SnapshotID: r.snapshot,
 	}
-	if r.nSugg > 0 {
+	switch r.nSugg {
+	case 0:
+	case suggPending:
+		s.light.Suggestions = pendingSuggestions
+	default:
 		s.suggs = t.appendSuggestions(s.suggs[:0], r)
 		s.light.Suggestions = s.suggs
 	}

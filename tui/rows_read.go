@@ -66,11 +66,15 @@ func (t *tables) holder(r *idRow) string {
 }
 
 // appendSuggestions appends r's owner suggestions to l: nil for a row
-// without any, as the store has it. Their texts are the store's (views
-// of its blocks), not copies.
+// without any, as the store has it; pendingSuggestions for a row whose
+// suggestions are not derived yet, whatever l is. Their texts are the
+// store's (views of its blocks), not copies.
 func (t *tables) appendSuggestions(l []audit.OwnerSuggestion, r *idRow) []audit.OwnerSuggestion {
-	if r.nSugg == 0 {
+	switch r.nSugg {
+	case 0:
 		return l
+	case suggPending:
+		return pendingSuggestions
 	}
 	p := t.pairs.run(r.sugg, r.nSugg)
 	for k := 0; k < len(p); k += 2 {

@@ -57,6 +57,9 @@ type population struct {
 	// oldestCreated is the earliest creation of the rows that came, for
 	// AGE as oldestUse is for LAST USED (identitiesView.fitAge).
 	oldestCreated int64
+	// unsuggested counts the rows whose owner suggestions are not derived
+	// yet (suggPending; suggest.go).
+	unsuggested int
 }
 
 // manySources reports whether the identities come from more than one
@@ -122,7 +125,7 @@ func (b *rowBuilder) encodeAll(ids []audit.Identity) []idRow {
 // nil, ranks the names of every row, these included (the load's last
 // batch).
 func (p *population) appended(rows []idRow, names *nameOrder) *population {
-	out := &population{t: p.b.tables(), chunks: p.chunks, n: p.n, b: p.b, index: p.index, version: p.version + 1, srcs: p.srcs, active: p.active, notChecked: p.notChecked, tally: p.tally.clone(), renamed: p.renamed, oldestUse: p.oldestUse, oldestCreated: p.oldestCreated}
+	out := &population{t: p.b.tables(), chunks: p.chunks, n: p.n, b: p.b, index: p.index, version: p.version + 1, srcs: p.srcs, active: p.active, notChecked: p.notChecked, tally: p.tally.clone(), renamed: p.renamed, oldestUse: p.oldestUse, oldestCreated: p.oldestCreated, unsuggested: p.unsuggested}
 	if len(out.chunks) > 0 {
 		// The chunk list itself is copied: a version made by with may
 		// have replaced chunks of p that p still reads.
@@ -193,7 +196,7 @@ func (p *population) with(updates map[int32]*audit.Identity) *population {
 func (p *population) withRows(updates map[int32]idRow) *population {
 	out := &population{t: p.b.tables(), chunks: append([][]idRow(nil), p.chunks...), n: p.n, b: p.b,
 		index: p.index, version: p.version + 1, nsrc: p.nsrc, srcs: p.srcs, active: p.active, notChecked: p.notChecked, tally: p.tally.clone(),
-		names: p.names, renamed: p.renamed, oldestUse: p.oldestUse, oldestCreated: p.oldestCreated}
+		names: p.names, renamed: p.renamed, oldestUse: p.oldestUse, oldestCreated: p.oldestCreated, unsuggested: p.unsuggested}
 	copied := map[int32]bool{}
 	for i, r := range updates {
 		c := i / rowChunk
@@ -231,6 +234,9 @@ func (p *population) count(r *idRow, d int) {
 	case textNotChecked:
 		p.notChecked += d
 	}
+	if r.nSugg == suggPending {
+		p.unsuggested += d
+	}
 }
 
 // state is what the views of one session share. Only the Bubble Tea
@@ -248,6 +254,10 @@ type state struct {
 	writes   inflight
 	snap     *audit.Snapshot
 	pop      *population
+	// suggErr stopped the derive of the owner suggestions (suggest.go):
+	// the rows still pending stay so, and the views that read them say
+	// why.
+	suggErr error
 	// loadTotal is how many identities the file holds, counted beside a
 	// read in batches (stream.go): the header says "loading N of
 	// loadTotal", or "loading N…" until it is counted; 0 until then.

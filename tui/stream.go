@@ -94,7 +94,7 @@ func (m *Model) streamIdentities(s identityStreamer, l *tableLoad) tea.Cmd {
 			if l.store != nil {
 				l.decided <- -1 // the store counts
 			}
-			send(deriveTable(ctx, s, l, b, head, known, send))
+			send(deriveTable(ctx, s, l, b, head, known, true, send))
 		}()
 		return recv()
 	}
@@ -107,9 +107,21 @@ func (m *Model) streamIdentities(s identityStreamer, l *tableLoad) tea.Cmd {
 // at head (known) before and after it, so the table may be cached at
 // head. The TUI's load (streamIdentities) and PrepareTable both derive
 // through it, so the table a command prepares is the one an open builds.
-func deriveTable(ctx context.Context, s identityStreamer, l *tableLoad, b *rowBuilder, head logPoint, known bool, send func(identitiesBatchMsg) error) identitiesBatchMsg {
+//
+// With later, a store that can (laterSuggester) reads the table without
+// owner suggestions, its rows pending (suggest.go): an open, whose user
+// waits for the table; a command preparing the table derives them.
+func deriveTable(ctx context.Context, s identityStreamer, l *tableLoad, b *rowBuilder, head logPoint, known, later bool, send func(identitiesBatchMsg) error) identitiesBatchMsg {
 	up := newBatcher(b, send)
-	err := s.EachTableIdentity(ctx, up.add)
+	var err error
+	if ls, ok := s.(laterSuggester); ok && later {
+		err = ls.EachTableIdentityWithoutSuggestions(ctx, func(id *audit.Identity) error {
+			id.Suggestions = pendingSuggestions
+			return up.add(id)
+		})
+	} else {
+		err = s.EachTableIdentity(ctx, up.add)
+	}
 	// The last rows go with the end of the read, and with the names of
 	// every row ranked, when all were read.
 	last := identitiesBatchMsg{rows: up.buf, done: true, err: err}

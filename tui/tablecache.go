@@ -103,12 +103,16 @@ var ownersOnly = map[string]bool{
 // the magic.
 const (
 	tableCacheMagic   = "NHITABLE"
-	tableCacheVersion = 4 // 3: a run of pairs never straddles a pairStore chunk; 4: suggestions are runs of pairs
+	tableCacheVersion = 5 // 3: a run of pairs never straddles a pairStore chunk; 4: suggestions are runs of pairs; 5: a row's may be pending (suggPending)
 	tableCacheExt     = ".table"
 	// tableCacheKeep is how many files a log keeps (its newest heads).
 	tableCacheKeep = 2
 	maxHeaderLen   = 1 << 16
 )
+
+// tableCacheWrites is the format written: tableCacheVersion, but for a
+// test of a file of the format before.
+var tableCacheWrites uint64 = tableCacheVersion
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
@@ -356,7 +360,7 @@ func (c *tableCache) write(ctx context.Context, f io.Writer, code string) error 
 	lens[secOther] = uint64(len(other.b))
 
 	var h tableEncoder
-	h.u64(tableCacheVersion)
+	h.u64(tableCacheWrites)
 	h.str(code)
 	h.str(c.at.genesis)
 	h.u64(uint64(c.at.seq))
@@ -502,7 +506,9 @@ func parseTableCache(data []byte, head logPoint, onChain func(seq int64, hash st
 	switch {
 	case h.err != nil:
 		return nil, h.err
-	case version != tableCacheVersion:
+	case version != tableCacheVersion && version != 4:
+		// Format 4 is 5 with every row's suggestions derived (no row
+		// suggPending): read as it is.
 		return nil, fmt.Errorf("format %d, not %d", version, tableCacheVersion)
 	case code != codeIdentity():
 		return nil, errors.New("written by another executable")
@@ -782,7 +788,13 @@ func (m *Model) writeCache(at logPoint, s tableCacheStore) {
 // written to the cache, off the event loop; a table read from a cache of
 // an older head has the rows changed since re-derived (patchTable).
 func (m *Model) tableCacheDone(msg identitiesBatchMsg) tea.Cmd {
-	if msg.readAt != nil && !m.readShort {
+	switch {
+	case msg.readAt == nil || m.readShort:
+	case m.st.pop.unsuggested > 0:
+		// Cached once the owner suggestions are in (suggest.go), so the
+		// next open has them, if the log still stands at the read's head.
+		m.sugg.cacheAt = msg.readAt
+	default:
 		m.writeCache(*msg.readAt, nil)
 	}
 	if msg.cachedAt == nil {

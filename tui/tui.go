@@ -154,6 +154,9 @@ type Model struct {
 
 	// cache is the table cache's part of the load (tablecache.go).
 	cache tableCacheState
+	// sugg is the derive of the owner suggestions after the table
+	// (suggest.go).
+	sugg suggestState
 }
 
 // New returns the TUI for the identities of a snapshot. snap may be nil
@@ -370,6 +373,11 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		p := m.st.pushes[0]
 		m.st.pushes = m.st.pushes[1:]
 		cmd = tea.Batch(cmd, m.update(p))
+	}
+	if m.st.pop.unsuggested > 0 && !m.sugg.running {
+		// Rows wait for their owner suggestions (an open, a cached
+		// table, ctrl+r's): derived once the table has loaded.
+		cmd = tea.Batch(cmd, m.suggestNext(0))
 	}
 	if m.prompt != nil && m.prompt != open && !m.promptArmed {
 		// A prompt the user did not open with the key just typed (the

@@ -385,7 +385,9 @@ func (m *Model) reload() tea.Cmd {
 				// its suggestions keep theirs while they are the same.
 				old := pop.row(i)
 				pop.b.lastAttr, pop.b.lastPerm = pairRun{old.attr, old.nAttr}, pairRun{old.perm, old.nPerm}
-				pop.b.lastSugg, pop.b.lastList = pairRun{old.sugg, old.nSugg}, nil
+				if pop.b.lastSugg, pop.b.lastList = (pairRun{old.sugg, old.nSugg}), nil; old.nSugg == suggPending {
+					pop.b.lastSugg = pairRun{} // it stays pending (encode)
+				}
 				msg.rows[i] = pop.b.encode(ids[k])
 			}
 			pop.b.mu.Unlock()
