@@ -342,6 +342,15 @@ func (v *identitiesView) FullHelp() [][]key.Binding {
 	return v.keys.FullHelp()
 }
 
+// commandHelp is :identities while a campaign is picked: the way back to
+// the whole population, named under ":" in the full help.
+func (v *identitiesView) commandHelp() []key.Binding {
+	if v.st.campaign == "" || v.editing {
+		return nil
+	}
+	return []key.Binding{v.keys.Leave}
+}
+
 func (v *identitiesView) capturingInput() bool { return v.editing }
 
 func (v *identitiesView) SetSize(width, height int) {

@@ -106,6 +106,7 @@ type identitiesKeys struct {
 	Next      key.Binding // next undecided identity of the campaign
 	Previous  key.Binding
 	Everyone  key.Binding // the campaign's items of every reviewer, or mine again
+	Leave     key.Binding // :identities, said in the help while a campaign is picked (identitiesView.FullHelp)
 	Clear     key.Binding
 	Keep      key.Binding // the filter prompt's enter
 	Drop      key.Binding // the filter prompt's esc
@@ -125,6 +126,7 @@ func newIdentitiesKeys(campaigns bool) identitiesKeys {
 		Next:      key.NewBinding(key.WithKeys("n"), key.WithHelp("n", "next undecided")),
 		Previous:  key.NewBinding(key.WithKeys("N"), key.WithHelp("N", "previous undecided")),
 		Everyone:  key.NewBinding(key.WithKeys("a"), key.WithHelp("a", "everyone's items / mine")),
+		Leave:     key.NewBinding(key.WithKeys(":identities"), key.WithHelp(":identities", "every identity again")),
 		Clear:     key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "clear filter, then selection")),
 		Keep:      key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "keep filter")),
 		Drop:      key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "clear filter")),
@@ -214,6 +216,16 @@ type screenKeys struct {
 	quitWith bool   // q quits on this screen
 	input    bool   // the view is taking typed text: only ctrl+c is global
 	back     string // where esc goes back to ("overview"), when it does
+	// commands are the : commands the view names in the full help, under
+	// ":" (commandHelper).
+	commands []key.Binding
+}
+
+// commandHelper is a view that names : commands in the full help: the
+// ones that answer what its screen leaves a user asking (identitiesView:
+// how to see every identity again from a campaign).
+type commandHelper interface {
+	commandHelp() []key.Binding
 }
 
 func (k screenKeys) ShortHelp() []key.Binding {
@@ -263,7 +275,7 @@ func (k screenKeys) FullHelp() [][]key.Binding {
 	if k.showAll {
 		h.SetHelp("?", "close help")
 	}
-	g := []key.Binding{k.global.Command, k.global.Refresh, h}
+	g := append(append([]key.Binding{k.global.Command}, k.commands...), k.global.Refresh, h)
 	if k.quitWith {
 		g = append(g, k.global.Quit)
 	}

@@ -797,6 +797,9 @@ func (m *Model) screenKeys() screenKeys {
 	if m.canGoBack() {
 		keys.back = m.back.label()
 	}
+	if c, ok := m.top().(commandHelper); ok {
+		keys.commands = c.commandHelp()
+	}
 	return keys
 }
 
