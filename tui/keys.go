@@ -242,8 +242,12 @@ func (k screenKeys) ShortHelp() []key.Binding {
 		return append(out, k.global.ForceQuit)
 	}
 	if len(k.actions) > 0 {
+		// The first action: o, in one word; a note where owners are
+		// not the session's to set (state.ownersRefused).
 		o := k.actions[0]
-		o.SetHelp(o.Help().Key, "owner")
+		if o.Help().Key == "o" {
+			o.SetHelp(o.Help().Key, "owner")
+		}
 		out = append(out, o)
 	}
 	h := k.global.Help

@@ -334,6 +334,7 @@ func (m *Model) Init() tea.Cmd {
 	if m.opts.Poll > 0 {
 		cmds = append(cmds, m.startWatch()) // watch.go
 	}
+	cmds = append(cmds, m.loadOwnerRights())
 	if m.st.campaign != "" {
 		// The campaign's items and its status (open or closed), for the
 		// queue and the decision keys.

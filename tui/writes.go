@@ -40,6 +40,9 @@ func (m *Model) actionBindings() []key.Binding {
 		return nil
 	}
 	keys := []key.Binding{m.actions.Owner, m.actions.Note, m.actions.Undo}
+	if m.st.ownersRefused != "" {
+		keys = keys[1:] // o says why not (actionKey)
+	}
 	// The decision keys show only where a decision can succeed: a
 	// campaign chosen, open, and an item of the user's (or :others).
 	if m.st.reviewer != nil && m.st.campaign != "" {
@@ -103,6 +106,10 @@ func (m *Model) actionKey(msg tea.KeyMsg) (tea.Cmd, bool) {
 	}
 	if note {
 		m.startNote(targets, av.hiddenTargets())
+		return nil, true
+	}
+	if m.st.ownersRefused != "" {
+		m.setFlash("Owners cannot be set in this session: "+m.st.ownersRefused, true)
 		return nil, true
 	}
 	m.openPrompt(newOwnerPrompt(m, targets, av.hiddenTargets()))
