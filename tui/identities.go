@@ -332,6 +332,19 @@ func (v *identitiesView) ShortHelp() []key.Binding {
 	if v.editing {
 		return v.keys.editing()
 	}
+	if v.table.Len() == 0 {
+		// Nothing to open or select: only what shows rows again.
+		out := []key.Binding{v.keys.Filter}
+		if v.filterText != "" {
+			c := v.keys.Clear
+			c.SetHelp("esc", "clear filter")
+			out = append(out, c)
+		}
+		if v.st.campaign != "" && !v.everyone {
+			out = append(out, v.keys.Everyone)
+		}
+		return out
+	}
 	return v.keys.ShortHelp()
 }
 

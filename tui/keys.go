@@ -244,11 +244,15 @@ func (k screenKeys) ShortHelp() []key.Binding {
 	if len(k.actions) > 0 {
 		// The first action: o, in one word; a note where owners are
 		// not the session's to set (state.ownersRefused).
-		o := k.actions[0]
-		if o.Help().Key == "o" {
+		// Never u alone: undo is no action on what the screen shows.
+		switch o := k.actions[0]; o.Help().Key {
+		case "o":
 			o.SetHelp(o.Help().Key, "owner")
+			out = append(out, o)
+		case "u":
+		default:
+			out = append(out, o)
 		}
-		out = append(out, o)
 	}
 	h := k.global.Help
 	if k.showAll {

@@ -441,8 +441,11 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 	if cmd, ok := m.route(msg); ok {
 		return cmd
 	}
-	// Anything else is the answer to something a view asked for.
-	return m.broadcast(msg)
+	// Anything else is the answer to something a view asked for; it may
+	// change what the keys offer (a filter's rows came: none to open).
+	cmd := m.broadcast(msg)
+	m.refreshFooter()
+	return cmd
 }
 
 func (m *Model) updateKey(msg tea.KeyMsg) tea.Cmd {

@@ -39,6 +39,12 @@ func (m *Model) actionBindings() []key.Binding {
 	if !ok || !m.st.writable() {
 		return nil
 	}
+	targets := av.targets()
+	if len(targets) == 0 {
+		// Nothing shown, nothing marked: nothing to act on but the
+		// session's last change.
+		return []key.Binding{m.actions.Undo}
+	}
 	keys := []key.Binding{m.actions.Owner, m.actions.Note, m.actions.Undo}
 	if m.st.ownersRefused != "" {
 		keys = keys[1:] // o says why not (actionKey)
@@ -46,7 +52,7 @@ func (m *Model) actionBindings() []key.Binding {
 	// The decision keys show only where a decision can succeed: a
 	// campaign chosen, open, and an item of the user's (or :others).
 	if m.st.reviewer != nil && m.st.campaign != "" {
-		if ok, _ := m.decidable(av.targets()); len(ok) > 0 {
+		if ok, _ := m.decidable(targets); len(ok) > 0 {
 			keys = append(keys, m.actions.Decommission, m.actions.Keep, m.actions.Rotate)
 			if t, _ := m.st.transferrer(); t != nil {
 				keys = append(keys, m.actions.Transfer)

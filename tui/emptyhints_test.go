@@ -1,0 +1,44 @@
+package tui
+
+import (
+	"strings"
+	"testing"
+)
+
+// A filter that matches nothing leaves nothing to open, select or give
+// an owner: the hint bar offers what shows rows again (the filter, esc
+// clearing it), and the keys of rows once there are rows again.
+func TestEmptyTableOffersNoRowKeys(t *testing.T) {
+	e := newEvidence(t)
+	m := e.model(t, 100, 30, Options{Actor: testActor})
+	press(t, m, "/", "name:nothing-is-called-so", "enter")
+	v := m.View()
+	checkFrame(t, v, 100, 30)
+	bar := lastLine(v)
+	for _, k := range []string{"enter details", "space select", "o owner", "c add a note"} {
+		if strings.Contains(bar, k) {
+			t.Errorf("an empty table's hint bar offers %q: %q", k, bar)
+		}
+	}
+	if !strings.HasPrefix(bar, "/ filter • esc clear filter • ") {
+		t.Errorf("an empty table's hint bar: %q", bar)
+	}
+	press(t, m, "esc")
+	if bar := lastLine(m.View()); !strings.Contains(bar, "enter details • space select • o owner") {
+		t.Errorf("the rows back, the hint bar: %q", bar)
+	}
+	// A campaign with no item of the user's: a shows everyone's.
+	r := newFakeReviewer()
+	r.members = []string{e.ids[0].ID}
+	r.reviewers = map[string]string{e.ids[0].ID: "bob@acme.test"}
+	m = e.model(t, 100, 30, Options{Actor: testActor, Reviewer: r})
+	press(t, m, ":campaigns", "enter", "enter")
+	bar = lastLine(m.View())
+	if strings.Contains(bar, "enter details") || strings.Contains(bar, "o owner") || !strings.Contains(bar, "a everyone's items") {
+		t.Errorf("a campaign with none of my items, the hint bar: %q", bar)
+	}
+	press(t, m, "a")
+	if bar := lastLine(m.View()); !strings.Contains(bar, "enter details • space select • o owner") {
+		t.Errorf("everyone's items, the hint bar: %q", bar)
+	}
+}
