@@ -85,6 +85,10 @@ const (
 // whole, where a Min of 14 cut them, and rows of shorter kinds (a filter
 // for deploy keys) leave the rest to NAME and the others. The 14 here is
 // the width the columns are laid out with before the rows come.
+// FINDINGS takes the largest share of what is left (Grow), up to the
+// widest list of findings the rows have (fitFindings): at 200 columns a
+// list of four shows whole, where fixed shares cut it at 28 cells and
+// gave NAME 45 for names of 20.
 var identityColumns = []column{
 	colSource:    {Title: "SOURCE", Min: 8, Fit: 16, Max: 22, Grow: 1, Drop: 20}, // aws/123456789012
 	colKind:      {Title: "KIND", Min: 14, Max: 24},
@@ -93,7 +97,7 @@ var identityColumns = []column{
 	colOwner:     {Title: "OWNER", Min: 7, Fit: 15, FitRank: 3, Max: 24, Grow: 1, Drop: 8}, // "(george-nguyen)", "alice@acme.com"
 	colLastUsed:  {Title: "LAST USED", Min: 9, Drop: 4},
 	colAge:       {Title: "AGE", Min: 4, Drop: 24},
-	colFindings:  {Title: "FINDINGS", Min: 8, Fit: 14, FitRank: 1, Max: 40, Grow: 2}, // "stale,unused"
+	colFindings:  {Title: "FINDINGS", Min: 8, Fit: 14, FitRank: 1, Max: 64, Grow: 6}, // "stale,unused"; no wider than the rows need (fitFindings)
 	colStatus:    {Title: "STATUS", Min: statusWidth, Drop: statusDrop},              // every statusCell whole
 	colRelations: {Title: "RELATIONS", Min: 18, Max: 30, Grow: 1},
 }
@@ -450,6 +454,17 @@ func (v *identitiesView) fitKind() {
 	v.table.SetMinFit(colKind, w, 0)
 }
 
+// fitFindings makes FINDINGS grow no wider than the widest list of
+// findings the rows that came have (population.findingsWidth), up to its
+// Max, and grow sooner than NAME and SCOPE (its Grow): at 200 columns it
+// was cut at 28 cells ("orphaned,overprivileged,unr…") while NAME had 45
+// for names of 20, the spare shared by fixed weights.
+func (v *identitiesView) fitFindings() {
+	c := identityColumns[colFindings]
+	w := min(max(v.st.pop.findingsWidth, c.Min), c.Max)
+	v.table.SetMax(colFindings, w)
+}
+
 // relayout is SetSize again, after the lines above the table changed.
 func (v *identitiesView) relayout() { v.SetSize(v.width, v.height) }
 
@@ -788,6 +803,7 @@ func (v *identitiesView) View() string {
 	v.fitAge()
 	v.fitSource()
 	v.fitKind()
+	v.fitFindings()
 	var b strings.Builder
 	b.WriteString(joinEnds(v.title(), v.position(), v.width))
 	if v.editing {
