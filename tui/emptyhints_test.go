@@ -42,3 +42,27 @@ func TestEmptyTableOffersNoRowKeys(t *testing.T) {
 		t.Errorf("everyone's items, the hint bar: %q", bar)
 	}
 }
+
+// :offboard with no leaver, and :campaigns with no campaign, offer no
+// enter: there is nothing to open.
+func TestEmptyListsOfferNoEnter(t *testing.T) {
+	e := newEvidence(t)
+	m := e.model(t, 80, 24, Options{Actor: testActor, Reviewer: campaignsReviewer{e.store}})
+	press(t, m, ":offboard", "enter")
+	v := m.View()
+	checkFrame(t, v, 80, 24)
+	if !strings.Contains(v, "0 leavers") {
+		t.Fatalf(":offboard on a file without leavers:\n%s", v)
+	}
+	if bar := lastLine(v); strings.Contains(bar, "enter") || !strings.HasPrefix(bar, "esc/q back • ") {
+		t.Errorf(":offboard with no leaver, the hint bar: %q", bar)
+	}
+	press(t, m, ":campaigns", "enter")
+	v = m.View()
+	if !strings.HasPrefix(title(v), "Campaigns 0") {
+		t.Fatalf(":campaigns on a file without campaigns:\n%s", v)
+	}
+	if bar := lastLine(v); strings.Contains(bar, "enter") || !strings.HasPrefix(bar, "esc/q back • ") {
+		t.Errorf(":campaigns with no campaign, the hint bar: %q", bar)
+	}
+}

@@ -190,6 +190,13 @@ func newListKeys(open string) listKeys {
 
 func (k listKeys) ShortHelp() []key.Binding { return []key.Binding{k.Back, k.Open} }
 
+// withoutOpen is k on an empty list: enter is not offered (the help
+// leaves a disabled key out).
+func (k listKeys) withoutOpen() listKeys {
+	k.Open.SetEnabled(false)
+	return k
+}
+
 func (k listKeys) FullHelp() [][]key.Binding {
 	return [][]key.Binding{{k.Back, k.Open}, k.column()}
 }
