@@ -57,10 +57,6 @@ type population struct {
 	// oldestCreated is the earliest creation of the rows that came, for
 	// AGE as oldestUse is for LAST USED (identitiesView.fitAge).
 	oldestCreated int64
-	// findingsWidth is the widest FINDINGS cell of the rows that came
-	// (the rule names and the commas between them), which FINDINGS grows
-	// no wider than (identitiesView.fitFindings).
-	findingsWidth int
 }
 
 // manySources reports whether the identities come from more than one
@@ -126,7 +122,7 @@ func (b *rowBuilder) encodeAll(ids []audit.Identity) []idRow {
 // nil, ranks the names of every row, these included (the load's last
 // batch).
 func (p *population) appended(rows []idRow, names *nameOrder) *population {
-	out := &population{t: p.b.tables(), chunks: p.chunks, n: p.n, b: p.b, index: p.index, version: p.version + 1, srcs: p.srcs, active: p.active, notChecked: p.notChecked, tally: p.tally.clone(), renamed: p.renamed, oldestUse: p.oldestUse, oldestCreated: p.oldestCreated, findingsWidth: p.findingsWidth}
+	out := &population{t: p.b.tables(), chunks: p.chunks, n: p.n, b: p.b, index: p.index, version: p.version + 1, srcs: p.srcs, active: p.active, notChecked: p.notChecked, tally: p.tally.clone(), renamed: p.renamed, oldestUse: p.oldestUse, oldestCreated: p.oldestCreated}
 	if len(out.chunks) > 0 {
 		// The chunk list itself is copied: a version made by with may
 		// have replaced chunks of p that p still reads.
@@ -197,7 +193,7 @@ func (p *population) with(updates map[int32]*audit.Identity) *population {
 func (p *population) withRows(updates map[int32]idRow) *population {
 	out := &population{t: p.b.tables(), chunks: append([][]idRow(nil), p.chunks...), n: p.n, b: p.b,
 		index: p.index, version: p.version + 1, nsrc: p.nsrc, srcs: p.srcs, active: p.active, notChecked: p.notChecked, tally: p.tally.clone(),
-		names: p.names, renamed: p.renamed, oldestUse: p.oldestUse, oldestCreated: p.oldestCreated, findingsWidth: p.findingsWidth}
+		names: p.names, renamed: p.renamed, oldestUse: p.oldestUse, oldestCreated: p.oldestCreated}
 	copied := map[int32]bool{}
 	for i, r := range updates {
 		c := i / rowChunk
@@ -228,13 +224,6 @@ func (p *population) count(r *idRow, d int) {
 	}
 	if d > 0 && r.created != noTime && (p.oldestCreated == noTime || r.created < p.oldestCreated) {
 		p.oldestCreated = r.created
-	}
-	if d > 0 && r.nFind > 0 {
-		w := int(r.nFind) - 1 // the commas
-		for k := range uint32(r.nFind) {
-			w += len(p.t.fkinds[p.t.finds[r.find+k].kind].rule) // rule names are ASCII
-		}
-		p.findingsWidth = max(p.findingsWidth, w)
 	}
 	switch r.status {
 	case textActive:
