@@ -66,3 +66,23 @@ func TestEmptyListsOfferNoEnter(t *testing.T) {
 		t.Errorf(":campaigns with no campaign, the hint bar: %q", bar)
 	}
 }
+
+// At the end of a detail the hint bar offers to scroll up, not down; a
+// detail that fits offers neither.
+func TestDetailHintFollowsTheScroll(t *testing.T) {
+	m := newTestModel(t, testSnapshot(), testIdentities(), 80, 40)
+	press(t, m, "enter")
+	if v := m.View(); strings.Contains(v, "lines 1–") || strings.Contains(lastLine(v), "scroll") {
+		t.Errorf("a detail that fits, the hint bar: %q\n%s", lastLine(v), v)
+	}
+	m = newTestModel(t, testSnapshot(), testIdentities(), 80, 12)
+	press(t, m, "enter")
+	if bar := lastLine(m.View()); !strings.HasPrefix(bar, "esc/q back • ↓/j scroll down • ") {
+		t.Errorf("the top of a detail, the hint bar: %q", bar)
+	}
+	press(t, m, "G")
+	v := m.View()
+	if !strings.Contains(v, " of ") || strings.Contains(lastLine(v), "scroll down") || !strings.HasPrefix(lastLine(v), "esc/q back • ↑/k scroll up • ") {
+		t.Errorf("the end of a detail, the hint bar: %q\n%s", lastLine(v), v)
+	}
+}

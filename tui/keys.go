@@ -164,8 +164,16 @@ func newDetailKeys() detailKeys {
 	}
 }
 
-func (k detailKeys) ShortHelp() []key.Binding {
-	return []key.Binding{k.Back, k.Down}
+// shortAt is the hint bar at scroll position offset of last: down while
+// there is more below, else up while there is more above.
+func (k detailKeys) shortAt(offset, last int) []key.Binding {
+	switch {
+	case offset < last:
+		return []key.Binding{k.Back, k.Down}
+	case offset > 0:
+		return []key.Binding{k.Back, k.Up}
+	}
+	return []key.Binding{k.Back}
 }
 
 func (k detailKeys) FullHelp() [][]key.Binding {

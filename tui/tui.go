@@ -593,6 +593,11 @@ func (m *Model) layout() {
 	for _, v := range m.stack {
 		v.SetSize(m.width, body)
 	}
+	// What the keys offer may depend on the size just given (a detail
+	// longer than the screen scrolls): the bar again, if no taller.
+	if f := m.footerView(); f != m.footer && lipgloss.Height(f) == lipgloss.Height(m.footer) {
+		m.footer = f
+	}
 	if m.help.ShowAll {
 		m.helpPage.set(m.fullHelpView(m.screenKeys().FullHelp()), m.width, body)
 	}
