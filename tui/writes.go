@@ -54,8 +54,8 @@ func (m *Model) actionBindings() []key.Binding {
 	if m.st.reviewer != nil && m.st.campaign != "" {
 		if ok, _ := m.decidable(targets); len(ok) > 0 {
 			keys = append(keys, m.actions.Decommission, m.actions.Keep, m.actions.Rotate)
-			if t, _ := m.st.transferrer(); t != nil {
-				keys = append(keys, m.actions.Transfer)
+			if t, _ := m.st.transferrer(); t != nil && m.st.ownersRefused == "" {
+				keys = append(keys, m.actions.Transfer) // it records the new owner
 			}
 		}
 		keys = append(keys, m.actions.Approve)

@@ -59,3 +59,32 @@ func TestOwnerNotOfferedToAReviewerRole(t *testing.T) {
 		t.Errorf("the hint bar does not offer o to an administrator: %q", b)
 	}
 }
+
+// ownersNotMine is a store whose session may not set owners, as a
+// PostgreSQL role with nhi_reviewer alone (audit.Store.MaySetOwners).
+type ownersNotMine struct{ *audit.Store }
+
+func (ownersNotMine) MaySetOwners(context.Context) (string, error) {
+	return "database role rita may not set owners in the database: ask for nhi_admin", nil
+}
+
+// A transfer records the new owner (campaigns.TransferItems writes it in
+// the reviewer's transaction), which such a role may not: T is not
+// offered either, and says why at once, where the database refused it
+// at the end of the prompt.
+func TestTransferNotOfferedWhereOwnersAreNot(t *testing.T) {
+	e, name := offboardEvidence(t)
+	m := e.model(t, 120, 30, Options{Actor: testActor, Store: ownersNotMine{e.store}, Reviewer: campaignsReviewer{e.store}, Campaign: name})
+	run(t, m, m.Init(), 0)
+	send(t, m, m.ids.setFilter("name:deploy-prod")())
+	if !strings.Contains(selectedLine(t, m.View()), "deploy-prod") {
+		t.Fatalf("no deploy-prod under the cursor:\n%s", m.View())
+	}
+	if bs := m.actionBindings(); hasKey(bs, "T") || hasKey(bs, "o") || !hasKey(bs, "D") {
+		t.Errorf("the actions offered where owners are not the session's: %v", bs)
+	}
+	press(t, m, "T")
+	if m.prompt != nil || !strings.HasPrefix(m.flash, "Transfers cannot be made in this session, as each records the new owner: database role rita may not set owners") {
+		t.Errorf("T where owners are not the session's: prompt %T, %q", m.prompt, m.flash)
+	}
+}
