@@ -126,7 +126,7 @@ func newIdentitiesKeys(campaigns bool) identitiesKeys {
 		Next:      key.NewBinding(key.WithKeys("n"), key.WithHelp("n", "next undecided")),
 		Previous:  key.NewBinding(key.WithKeys("N"), key.WithHelp("N", "previous undecided")),
 		Everyone:  key.NewBinding(key.WithKeys("a"), key.WithHelp("a", "everyone's items / mine")),
-		Leave:     key.NewBinding(key.WithKeys(":identities"), key.WithHelp(":identities", "every identity again")),
+		Leave:     key.NewBinding(key.WithKeys(":identities"), key.WithHelp(":id", "every identity again")),
 		Clear:     key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "clear filter, then selection")),
 		Keep:      key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "keep filter")),
 		Drop:      key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "clear filter")),
