@@ -266,3 +266,25 @@ func orRole(user string) string {
 
 // plainRole is a role name SQL takes without quotes.
 var plainRole = regexp.MustCompile(`^[a-z_][a-z0-9_]*$`)
+
+// MaySetOwners says whether this session may record owner changes (nhi
+// owner set, the review UI's o), before any is tried: why is "" where it
+// may, else why not, as the refused write would say it. Only on
+// PostgreSQL can it not: owners are the administrator's (rolePrivileges),
+// so a role that has nhi_reviewer alone may add notes and decide, never
+// set an owner. err is a failed question, which tells nothing either way.
+func (s *Store) MaySetOwners(ctx context.Context) (why string, err error) {
+	if s.engine != enginePostgres {
+		return "", nil
+	}
+	var may bool
+	var user string
+	if err := s.db.QueryRowContext(ctx, `SELECT has_table_privilege(current_user, 'owners', 'INSERT'), session_user`).Scan(&may, &user); err != nil {
+		return "", err
+	}
+	if may {
+		return "", nil
+	}
+	return fmt.Sprintf("database role %s may not set owners in %s: owners are %s's to set, decisions and notes %s's (docs/team.md). Ask the database's owner: GRANT %s TO %s",
+		Printable(user), s.path, RoleAdmin, RoleReviewer, RoleAdmin, orRole(user)), nil
+}

@@ -73,6 +73,9 @@ func (v *campaignsView) FullHelp() [][]key.Binding { return v.keysNow().FullHelp
 // a closed one shows its items, and offers no decision it would refuse.
 func (v *campaignsView) keysNow() listKeys {
 	k := v.keys
+	if v.table.Len() == 0 {
+		return k.withoutOpen() // no campaign to decide in
+	}
 	if c, ok := v.table.Selected(); ok && c.Status == campaignClosed {
 		k.Open = key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "show its items (closed: no more decisions)"))
 	}

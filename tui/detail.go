@@ -54,7 +54,9 @@ func openDetail(st *state, i int32) tea.Cmd {
 	return st.pushView(v, tea.Batch(v.loadTrail(), v.loadDecisions(), loadDiff(st, st.identity(i))))
 }
 
-func (v *detailView) ShortHelp() []key.Binding  { return v.keys.ShortHelp() }
+func (v *detailView) ShortHelp() []key.Binding {
+	return v.keys.shortAt(v.offset, len(v.lines)-v.height)
+}
 func (v *detailView) FullHelp() [][]key.Binding { return v.keys.FullHelp() }
 
 func (v *detailView) targets() []int32   { return []int32{v.idx} }

@@ -85,6 +85,10 @@ const (
 // whole, where a Min of 14 cut them, and rows of shorter kinds (a filter
 // for deploy keys) leave the rest to NAME and the others. The 14 here is
 // the width the columns are laid out with before the rows come.
+// FINDINGS takes the largest share of what is left (Grow), up to the
+// widest list of findings of the rows the table holds (fitFindings): at 200 columns a
+// list of four shows whole, where fixed shares cut it at 28 cells and
+// gave NAME 45 for names of 20.
 var identityColumns = []column{
 	colSource:    {Title: "SOURCE", Min: 8, Fit: 16, Max: 22, Grow: 1, Drop: 20}, // aws/123456789012
 	colKind:      {Title: "KIND", Min: 14, Max: 24},
@@ -93,10 +97,14 @@ var identityColumns = []column{
 	colOwner:     {Title: "OWNER", Min: 7, Fit: 15, FitRank: 3, Max: 24, Grow: 1, Drop: 8}, // "(george-nguyen)", "alice@acme.com"
 	colLastUsed:  {Title: "LAST USED", Min: 9, Drop: 4},
 	colAge:       {Title: "AGE", Min: 4, Drop: 24},
-	colFindings:  {Title: "FINDINGS", Min: 8, Fit: 14, FitRank: 1, Max: 40, Grow: 2}, // "stale,unused"
-	colStatus:    {Title: "STATUS", Min: statusWidth, Drop: statusDrop},              // every statusCell whole
+	colFindings:  {Title: "FINDINGS", Min: 8, Fit: 14, FitRank: 1, Max: findingsMax, Grow: 6}, // "stale,unused"; no wider than the rows need (fitFindings)
+	colStatus:    {Title: "STATUS", Min: statusWidth, Drop: statusDrop},                       // every statusCell whole
 	colRelations: {Title: "RELATIONS", Min: 18, Max: 30, Grow: 1},
 }
+
+// findingsMax is the widest FINDINGS grows: a list of four or five
+// findings; a longer one is cut.
+const findingsMax = 64
 
 // kindCell is the KIND cell of a row of kind k: its label ("service
 // account"), which kindWidths measures.
@@ -148,6 +156,7 @@ type identitiesView struct {
 	// that took them measured them (queryResult.kindWidth); the first
 	// screen and grew measure the rows they take.
 	kinds kindWidths
+	finds findingsWidths // likewise, FINDINGS (fitFindings)
 
 	// grown is the rows grew set last, whose room past them is grew's
 	// alone to append into.
@@ -180,7 +189,9 @@ func newIdentitiesView(st *state) *identitiesView {
 		// each (a campaign's items are not read yet).
 		if v.query.Match(sub.at(i), &env) {
 			rows = append(rows, i)
-			v.kinds.add(&st.pop.t, st.pop.row(i).kind)
+			r := st.pop.row(i)
+			v.kinds.add(&st.pop.t, r.kind)
+			v.finds.add(&st.pop.t, r)
 		}
 	}
 	v.table.SetRows(rows)
@@ -335,6 +346,19 @@ func (v *identitiesView) ShortHelp() []key.Binding {
 	if v.editing {
 		return v.keys.editing()
 	}
+	if v.table.Len() == 0 {
+		// Nothing to open or select: only what shows rows again.
+		out := []key.Binding{v.keys.Filter}
+		if v.filterText != "" {
+			c := v.keys.Clear
+			c.SetHelp("esc", "clear filter")
+			out = append(out, c)
+		}
+		if v.st.campaign != "" && !v.everyone {
+			out = append(out, v.keys.Everyone)
+		}
+		return out
+	}
 	return v.keys.ShortHelp()
 }
 
@@ -343,6 +367,15 @@ func (v *identitiesView) FullHelp() [][]key.Binding {
 		return [][]key.Binding{v.keys.editing()}
 	}
 	return v.keys.FullHelp()
+}
+
+// commandHelp is :identities while a campaign is picked: the way back to
+// the whole population, named under ":" in the full help.
+func (v *identitiesView) commandHelp() []key.Binding {
+	if v.st.campaign == "" || v.editing {
+		return nil
+	}
+	return []key.Binding{v.keys.Leave}
 }
 
 func (v *identitiesView) capturingInput() bool { return v.editing }
@@ -429,6 +462,16 @@ func (v *identitiesView) fitSource() {
 func (v *identitiesView) fitKind() {
 	w := min(max(v.kinds.widest, textWidth(identityColumns[colKind].Title)), identityColumns[colKind].Max)
 	v.table.SetMinFit(colKind, w, 0)
+}
+
+// fitFindings makes FINDINGS grow no wider than the widest list of
+// findings of the rows the table holds (findingsWidths), up to its Max, and grow sooner than NAME and SCOPE (its Grow): at 200 columns it
+// was cut at 28 cells ("orphaned,overprivileged,unr…") while NAME had 45
+// for names of 20, the spare shared by fixed weights.
+func (v *identitiesView) fitFindings() {
+	c := identityColumns[colFindings]
+	w := min(max(v.finds.widest, c.Min), c.Max)
+	v.table.SetMax(colFindings, w)
 }
 
 // relayout is SetSize again, after the lines above the table changed.
@@ -718,7 +761,9 @@ func (v *identitiesView) grew(from int) tea.Cmd {
 	for i := int32(from); i < int32(v.st.pop.len()); i++ {
 		if v.query.Match(sub.at(i), &env) {
 			rows = append(rows, i)
-			v.kinds.add(&v.st.pop.t, v.st.pop.row(i).kind)
+			r := v.st.pop.row(i)
+			v.kinds.add(&v.st.pop.t, r.kind)
+			v.finds.add(&v.st.pop.t, r)
 		}
 	}
 	v.table.SetRows(rows)
@@ -739,6 +784,7 @@ func (v *identitiesView) apply(r queryResult) {
 	before, had := v.table.SelectedKey()
 	v.table.SetRows(r.rows)
 	v.kinds = kindWidths{widest: r.kindWidth}
+	v.finds = findingsWidths{widest: r.findingsWidth}
 	if after, ok := v.table.SelectedKey(); had && ok && after != before {
 		v.table.GotoTop() // the row under the cursor is filtered out
 	}
@@ -786,6 +832,7 @@ func (v *identitiesView) View() string {
 	v.fitAge()
 	v.fitSource()
 	v.fitKind()
+	v.fitFindings()
 	var b strings.Builder
 	b.WriteString(joinEnds(v.title(), v.position(), v.width))
 	if v.editing {

@@ -106,6 +106,7 @@ type identitiesKeys struct {
 	Next      key.Binding // next undecided identity of the campaign
 	Previous  key.Binding
 	Everyone  key.Binding // the campaign's items of every reviewer, or mine again
+	Leave     key.Binding // :identities, said in the help while a campaign is picked (identitiesView.FullHelp)
 	Clear     key.Binding
 	Keep      key.Binding // the filter prompt's enter
 	Drop      key.Binding // the filter prompt's esc
@@ -125,6 +126,7 @@ func newIdentitiesKeys(campaigns bool) identitiesKeys {
 		Next:      key.NewBinding(key.WithKeys("n"), key.WithHelp("n", "next undecided")),
 		Previous:  key.NewBinding(key.WithKeys("N"), key.WithHelp("N", "previous undecided")),
 		Everyone:  key.NewBinding(key.WithKeys("a"), key.WithHelp("a", "everyone's items / mine")),
+		Leave:     key.NewBinding(key.WithKeys(":identities"), key.WithHelp(":id", "every identity again")),
 		Clear:     key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "clear filter, then selection")),
 		Keep:      key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "keep filter")),
 		Drop:      key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "clear filter")),
@@ -162,8 +164,16 @@ func newDetailKeys() detailKeys {
 	}
 }
 
-func (k detailKeys) ShortHelp() []key.Binding {
-	return []key.Binding{k.Back, k.Down}
+// shortAt is the hint bar at scroll position offset of last: down while
+// there is more below, else up while there is more above.
+func (k detailKeys) shortAt(offset, last int) []key.Binding {
+	switch {
+	case offset < last:
+		return []key.Binding{k.Back, k.Down}
+	case offset > 0:
+		return []key.Binding{k.Back, k.Up}
+	}
+	return []key.Binding{k.Back}
 }
 
 func (k detailKeys) FullHelp() [][]key.Binding {
@@ -187,6 +197,13 @@ func newListKeys(open string) listKeys {
 }
 
 func (k listKeys) ShortHelp() []key.Binding { return []key.Binding{k.Back, k.Open} }
+
+// withoutOpen is k on an empty list: enter is not offered (the help
+// leaves a disabled key out).
+func (k listKeys) withoutOpen() listKeys {
+	k.Open.SetEnabled(false)
+	return k
+}
 
 func (k listKeys) FullHelp() [][]key.Binding {
 	return [][]key.Binding{{k.Back, k.Open}, k.column()}
@@ -214,6 +231,16 @@ type screenKeys struct {
 	quitWith bool   // q quits on this screen
 	input    bool   // the view is taking typed text: only ctrl+c is global
 	back     string // where esc goes back to ("overview"), when it does
+	// commands are the : commands the view names in the full help, under
+	// ":" (commandHelper).
+	commands []key.Binding
+}
+
+// commandHelper is a view that names : commands in the full help: the
+// ones that answer what its screen leaves a user asking (identitiesView:
+// how to see every identity again from a campaign).
+type commandHelper interface {
+	commandHelp() []key.Binding
 }
 
 func (k screenKeys) ShortHelp() []key.Binding {
@@ -230,9 +257,17 @@ func (k screenKeys) ShortHelp() []key.Binding {
 		return append(out, k.global.ForceQuit)
 	}
 	if len(k.actions) > 0 {
-		o := k.actions[0]
-		o.SetHelp(o.Help().Key, "owner")
-		out = append(out, o)
+		// The first action: o, in one word; a note where owners are
+		// not the session's to set (state.ownersRefused).
+		// Never u alone: undo is no action on what the screen shows.
+		switch o := k.actions[0]; o.Help().Key {
+		case "o":
+			o.SetHelp(o.Help().Key, "owner")
+			out = append(out, o)
+		case "u":
+		default:
+			out = append(out, o)
+		}
 	}
 	h := k.global.Help
 	if k.showAll {
@@ -263,7 +298,7 @@ func (k screenKeys) FullHelp() [][]key.Binding {
 	if k.showAll {
 		h.SetHelp("?", "close help")
 	}
-	g := []key.Binding{k.global.Command, k.global.Refresh, h}
+	g := append(append([]key.Binding{k.global.Command}, k.commands...), k.global.Refresh, h)
 	if k.quitWith {
 		g = append(g, k.global.Quit)
 	}

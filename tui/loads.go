@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"context"
 	"maps"
 
 	tea "github.com/charmbracelet/bubbletea"
@@ -25,6 +26,15 @@ func (m *Model) updateLoads(msg tea.Msg) (tea.Cmd, bool) {
 		if p, ok := m.prompt.(*ownerPrompt); ok {
 			p.refresh()
 		}
+		return nil, true
+	case ownerRightsMsg:
+		m.st.ownersRefused = msg.why
+		if _, ok := m.prompt.(*ownerPrompt); ok && msg.why != "" {
+			// Opened before the store answered: it would be refused.
+			m.prompt = nil
+			m.setFlash("Owners cannot be set in this session: "+msg.why, true)
+		}
+		m.layout() // o leaves the hint bar and the help
 		return nil, true
 	case diffLoadedMsg:
 		m.st.diffs[msg.account] = &accountDiff{state: loaded, diff: msg.diff, err: msg.err}
@@ -85,6 +95,34 @@ func (m *Model) updateLoads(msg tea.Msg) (tea.Cmd, bool) {
 		return m.broadcast(decisionsChangedMsg{}), true
 	}
 	return nil, false
+}
+
+// ownerRights is a Store that can say, before a write is tried, whether
+// the session may set owners (audit.Store.MaySetOwners: on PostgreSQL a
+// role without nhi_admin may not).
+type ownerRights interface {
+	MaySetOwners(ctx context.Context) (why string, err error)
+}
+
+// ownerRightsMsg is why the session may not set owners; "" where it may
+// or the question failed (the write then says what it meets).
+type ownerRightsMsg struct{ why string }
+
+// loadOwnerRights asks the store, once a session, whether owners are
+// this session's to set, so that o is offered only where they are.
+func (m *Model) loadOwnerRights() tea.Cmd {
+	r, ok := m.st.store.(ownerRights)
+	if !ok || !m.st.writable() {
+		return nil
+	}
+	ctx := m.st.ctx
+	return func() tea.Msg {
+		why, err := r.MaySetOwners(ctx)
+		if err != nil {
+			return nil
+		}
+		return ownerRightsMsg{why}
+	}
 }
 
 type ownersLoadedMsg struct {

@@ -105,8 +105,17 @@ func (s *state) loadPeople() tea.Cmd {
 	}
 }
 
-func (v *offboardView) ShortHelp() []key.Binding  { return v.keys.ShortHelp() }
-func (v *offboardView) FullHelp() [][]key.Binding { return v.keys.FullHelp() }
+func (v *offboardView) ShortHelp() []key.Binding  { return v.keysNow().ShortHelp() }
+func (v *offboardView) FullHelp() [][]key.Binding { return v.keysNow().FullHelp() }
+
+// keysNow offers enter only on a leaver: with none there is nothing to
+// open.
+func (v *offboardView) keysNow() listKeys {
+	if len(v.leavers) == 0 {
+		return v.keys.withoutOpen()
+	}
+	return v.keys
+}
 
 func (v *offboardView) SetSize(width, height int) {
 	v.width, v.height = width, max(height-2, 1)

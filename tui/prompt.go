@@ -72,9 +72,9 @@ type command struct {
 // offers them.
 func (m *Model) commands() []command {
 	cmds := []command{
-		{"identities", []string{"id", "ids", "i"}, "the identities table", func(m *Model, _ string) tea.Cmd {
+		{"identities", []string{"id", "ids", "i"}, "every identity: the table, out of the campaign picked", func(m *Model, _ string) tea.Cmd {
 			m.popToBase()
-			return nil
+			return m.leaveCampaign()
 		}},
 		{"overview", []string{"ov", "o"}, "snapshot, coverage, findings, owners", func(m *Model, _ string) tea.Cmd {
 			m.popToBase()

@@ -59,6 +59,9 @@ type queryResult struct {
 	// kindWidth is the width of the widest KIND cell of rows: KIND is as
 	// wide as it (identitiesView.fitKind).
 	kindWidth int
+	// findingsWidth is the width of the widest FINDINGS cell of rows,
+	// which FINDINGS grows no wider than (identitiesView.fitFindings).
+	findingsWidth int
 }
 
 // checkEvery is how many identities a query handles between looks at
@@ -79,6 +82,7 @@ func (q query) run() queryResult {
 	sub := q.pop.subject()
 	rows := make([]int32, 0, n)
 	var kinds kindWidths
+	var finds findingsWidths
 	for k := range n {
 		if k%checkEvery == checkEvery-1 && q.latest.Load() != q.seq {
 			res.stale = true
@@ -94,11 +98,13 @@ func (q query) run() queryResult {
 		}
 		if q.filter == nil || q.filter.Match(sub.at(i), &q.env) {
 			rows = append(rows, i)
-			kinds.add(&q.pop.t, q.pop.row(i).kind)
+			r := q.pop.row(i)
+			kinds.add(&q.pop.t, r.kind)
+			finds.add(&q.pop.t, r)
 		}
 	}
 	res.rows = slices.Clip(rows)
-	res.kindWidth = kinds.widest
+	res.kindWidth, res.findingsWidth = kinds.widest, finds.widest
 	res.duration = time.Since(start)
 	return res
 }
@@ -121,6 +127,23 @@ func (w *kindWidths) add(t *tables, kind uint32) {
 	}
 	w.seen = append(w.seen, kind)
 	w.widest = max(w.widest, textWidth(kindCell(t.strs.at(kind))))
+}
+
+// findingsWidths measures the FINDINGS cells of rows as they are taken:
+// the widest list of rule names with the commas between them (rule
+// names are ASCII), read from the row's finding kinds without building
+// the cell.
+type findingsWidths struct{ widest int }
+
+func (w *findingsWidths) add(t *tables, r *idRow) {
+	if r.nFind == 0 || w.widest >= findingsMax {
+		return // none, or FINDINGS is already as wide as it grows
+	}
+	n := int(r.nFind) - 1
+	for k := range uint32(r.nFind) {
+		n += len(t.fkinds[t.finds[r.find+k].kind].rule)
+	}
+	w.widest = max(w.widest, n)
 }
 
 // naturalOrder is every position of p sorted by column col in its

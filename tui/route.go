@@ -99,6 +99,26 @@ func (m *Model) route(msg tea.Msg) (tea.Cmd, bool) {
 	return nil, false
 }
 
+// leaveCampaign shows every identity again (:identities): the campaign
+// picked is left, its queue with it, and the title says "Identities"
+// where it said "My items · campaign NAME". The filter in force stays, as
+// picking a campaign keeps it, and is said. :campaigns, then enter, picks
+// the campaign again.
+func (m *Model) leaveCampaign() tea.Cmd {
+	name := m.st.campaign
+	if name == "" {
+		return nil
+	}
+	m.st.campaign = ""
+	m.st.setItems(nil)
+	kept := ""
+	if m.ids != nil && m.ids.filterText != "" {
+		kept = " · the filter " + audit.Printable(m.ids.filterText) + " still applies (/ then esc clears it)"
+	}
+	m.setFlash("Every identity: out of campaign "+name+" (:campaigns, then enter, picks it again)"+kept, false)
+	return m.broadcast(decisionsChangedMsg{})
+}
+
 // returnPoint is where esc on the identities table goes back to after a
 // line of the overview or of the campaigns led there: the views that jump
 // closed, and the table's filter before it. The view stack is the user's

@@ -267,6 +267,10 @@ type state struct {
 	reviewer  Reviewer // nil: no campaign features
 	actor     string
 	readOnly  bool
+	// ownersRefused is why this session may not set owners (a
+	// PostgreSQL role without nhi_admin: ownerRights), "" where it may or
+	// before the store answered: o is then not offered, and says why.
+	ownersRefused string
 
 	// The active campaign and its items by identity ID (replaced, never
 	// changed in place: a filter may be reading it); nil until read.

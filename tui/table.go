@@ -107,6 +107,19 @@ func (t *table[T]) SetDrop(col, drop int) {
 	}
 }
 
+// SetMax sets a column's Max, which may depend on the rows (the widest
+// value); it lays the columns out again.
+func (t *table[T]) SetMax(col, max int) {
+	if t.columns[col].Max == max {
+		return
+	}
+	t.columns[col].Max = max
+	if t.width > 0 {
+		t.layout()
+		t.clampOffset()
+	}
+}
+
 // SetMinFit sets a column's Min and Fit, which may depend on the rows
 // (the widest value); it lays the columns out again.
 func (t *table[T]) SetMinFit(col, min, fit int) {

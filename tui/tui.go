@@ -337,6 +337,7 @@ func (m *Model) Init() tea.Cmd {
 	if m.opts.Poll > 0 {
 		cmds = append(cmds, m.startWatch()) // watch.go
 	}
+	cmds = append(cmds, m.loadOwnerRights())
 	if m.st.campaign != "" {
 		// The campaign's items and its status (open or closed), for the
 		// queue and the decision keys.
@@ -448,8 +449,11 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 	if cmd, ok := m.route(msg); ok {
 		return cmd
 	}
-	// Anything else is the answer to something a view asked for.
-	return m.broadcast(msg)
+	// Anything else is the answer to something a view asked for; it may
+	// change what the keys offer (a filter's rows came: none to open).
+	cmd := m.broadcast(msg)
+	m.refreshFooter()
+	return cmd
 }
 
 func (m *Model) updateKey(msg tea.KeyMsg) tea.Cmd {
@@ -596,6 +600,11 @@ func (m *Model) layout() {
 	body := m.bodyHeight()
 	for _, v := range m.stack {
 		v.SetSize(m.width, body)
+	}
+	// What the keys offer may depend on the size just given (a detail
+	// longer than the screen scrolls): the bar again, if no taller.
+	if f := m.footerView(); f != m.footer && lipgloss.Height(f) == lipgloss.Height(m.footer) {
+		m.footer = f
 	}
 	if m.help.ShowAll {
 		m.helpPage.set(m.fullHelpView(m.screenKeys().FullHelp()), m.width, body)
@@ -804,6 +813,9 @@ func (m *Model) screenKeys() screenKeys {
 	}
 	if m.canGoBack() {
 		keys.back = m.back.label()
+	}
+	if c, ok := m.top().(commandHelper); ok {
+		keys.commands = c.commandHelp()
 	}
 	return keys
 }

@@ -39,14 +39,23 @@ func (m *Model) actionBindings() []key.Binding {
 	if !ok || !m.st.writable() {
 		return nil
 	}
+	targets := av.targets()
+	if len(targets) == 0 {
+		// Nothing shown, nothing marked: nothing to act on but the
+		// session's last change.
+		return []key.Binding{m.actions.Undo}
+	}
 	keys := []key.Binding{m.actions.Owner, m.actions.Note, m.actions.Undo}
+	if m.st.ownersRefused != "" {
+		keys = keys[1:] // o says why not (actionKey)
+	}
 	// The decision keys show only where a decision can succeed: a
 	// campaign chosen, open, and an item of the user's (or :others).
 	if m.st.reviewer != nil && m.st.campaign != "" {
-		if ok, _ := m.decidable(av.targets()); len(ok) > 0 {
+		if ok, _ := m.decidable(targets); len(ok) > 0 {
 			keys = append(keys, m.actions.Decommission, m.actions.Keep, m.actions.Rotate)
-			if t, _ := m.st.transferrer(); t != nil {
-				keys = append(keys, m.actions.Transfer)
+			if t, _ := m.st.transferrer(); t != nil && m.st.ownersRefused == "" {
+				keys = append(keys, m.actions.Transfer) // it records the new owner
 			}
 		}
 		keys = append(keys, m.actions.Approve)
@@ -103,6 +112,10 @@ func (m *Model) actionKey(msg tea.KeyMsg) (tea.Cmd, bool) {
 	}
 	if note {
 		m.startNote(targets, av.hiddenTargets())
+		return nil, true
+	}
+	if m.st.ownersRefused != "" {
+		m.setFlash("Owners cannot be set in this session: "+m.st.ownersRefused, true)
 		return nil, true
 	}
 	m.openPrompt(newOwnerPrompt(m, targets, av.hiddenTargets()))
