@@ -44,6 +44,21 @@ import (
 //
 // PostgreSQL only: on an evidence file it returns errors.ErrUnsupported.
 func (s *Store) AppendCall(ctx context.Context, actor, typ string, payloads []any, call func(ev Event, eventArgs []any) Stmt, dest ...any) (Event, int, error) {
+	return s.settledCall(ctx, "AppendCall", actor, payloads, func(w *lostWrite) (Event, int, error) {
+		var ev Event
+		var variant int
+		err := s.appendCallOnce(ctx, actor, typ, payloads, call, dest, &ev, &variant, w)
+		return ev, variant, err
+	})
+}
+
+// settledCall is AppendCall's and AppendCallGrouped's frame around one
+// try of the call (named name in an error): the store's checks, then
+// try, settled when its connection is lost (settledTries: recorded, the
+// event is returned with a LostAnswerError) and waited on while the
+// store is busy; a refusal of the database's is said with the role's
+// privileges (permissionError).
+func (s *Store) settledCall(ctx context.Context, name, actor string, payloads []any, try func(w *lostWrite) (Event, int, error)) (Event, int, error) {
 	if s.readOnly {
 		return Event{}, 0, fmt.Errorf("%w: %s was opened read-only", ErrReadOnly, s.path)
 	}
@@ -54,7 +69,7 @@ func (s *Store) AppendCall(ctx context.Context, actor, typ string, payloads []an
 		return Event{}, 0, err
 	}
 	if len(payloads) == 0 {
-		return Event{}, 0, errors.New("AppendCall: no payload")
+		return Event{}, 0, errors.New(name + ": no payload")
 	}
 	var (
 		ev      Event
@@ -63,7 +78,9 @@ func (s *Store) AppendCall(ctx context.Context, actor, typ string, payloads []an
 	var lostAnswer *LostAnswerError
 	err := s.waitBusy(ctx, "", func() error {
 		found, err := s.settledTries(ctx, func(w *lostWrite) error {
-			return s.appendCallOnce(ctx, actor, typ, payloads, call, dest, &ev, &variant, w)
+			var err error
+			ev, variant, err = try(w)
+			return err
 		})
 		if found != nil {
 			// Recorded, the answer lost with the connection.

@@ -25,47 +25,13 @@ import (
 //
 // PostgreSQL only: on an evidence file it returns errors.ErrUnsupported.
 func (s *Store) AppendCallGrouped(ctx context.Context, actor, typ string, payloads []any, call func(ev Event, eventArgs []any) Stmt, dest ...any) (Event, int, error) {
-	if s.readOnly {
-		return Event{}, 0, fmt.Errorf("%w: %s was opened read-only", ErrReadOnly, s.path)
-	}
-	if s.engine != enginePostgres {
-		return Event{}, 0, errors.ErrUnsupported
-	}
-	if err := checkActor(actor); err != nil {
-		return Event{}, 0, err
-	}
-	if len(payloads) == 0 {
-		return Event{}, 0, errors.New("AppendCallGrouped: no payload")
-	}
-	var (
-		ev      Event
-		variant int
-	)
-	var lostAnswer *LostAnswerError
-	err := s.waitBusy(ctx, "", func() error {
-		found, err := s.settledTries(ctx, func(w *lostWrite) error {
-			return s.onPipelineConn(ctx, w, func(pc *pgx.Conn) (err error) {
-				ev, variant, err = s.appendGroupedOn(ctx, pc, actor, typ, payloads, call, dest, w)
-				return err
-			})
+	return s.settledCall(ctx, "AppendCallGrouped", actor, payloads, func(w *lostWrite) (ev Event, variant int, err error) {
+		err = s.onPipelineConn(ctx, w, func(pc *pgx.Conn) (err error) {
+			ev, variant, err = s.appendGroupedOn(ctx, pc, actor, typ, payloads, call, dest, w)
+			return err
 		})
-		if found != nil {
-			// Recorded, the answer lost with the connection.
-			lostAnswer = &LostAnswerError{Event: found.ev, Variant: found.variant, cause: found.cause}
-			return lostAnswer
-		}
-		return err
+		return ev, variant, err
 	})
-	if lostAnswer != nil {
-		return lostAnswer.Event, lostAnswer.Variant, lostAnswer
-	}
-	if errors.Is(err, ErrBusy) || errors.Is(err, ErrChanged) {
-		return Event{}, 0, err
-	}
-	if err != nil {
-		return Event{}, 0, s.permissionError(ctx, err)
-	}
-	return ev, variant, nil
 }
 
 // groupedWait is the pipeline's call of the group append's holder or
