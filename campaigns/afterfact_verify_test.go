@@ -190,6 +190,15 @@ func TestVerifyNamesAnApprovalByATeamMemberOrTheCreator(t *testing.T) {
 				t.Errorf("%s: %s by %q; want it approved by no one", id, x.State, x.ApprovedBy)
 			}
 		}
+		// Where the exceptions show, each says why it is not approved.
+		for id, want := range map[string]string{
+			atCreation: fmt.Sprintf("event %d's approval by tess@acme.test approves nothing: the item's recorded owner when the campaign was created is @acme/ops, a team whose members in the campaign's snapshot include tess-gh, a name of tess@acme.test then; nhi refuses such an approval (rule team-owner)", byTeam),
+			web4:       fmt.Sprintf("event %d's approval by Lead approves nothing: the campaign's creator is lead@acme.test (event %d), the same person as Lead, and it was created without --allow-admin-review; nhi refuses such an approval (rule creator)", byCreator, c.CreateSeq),
+		} {
+			if n := xs[id].NotApproved; n == nil || n.String() != want {
+				t.Errorf("%s's approval that approves nothing: %v\nwant %q", id, n, want)
+			}
+		}
 		problems, err := campaigns.Verify(ctx, f.Store)
 		if err != nil {
 			t.Fatal(err)

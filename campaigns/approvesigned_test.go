@@ -78,6 +78,10 @@ func TestVerifyFailsAnUnsignedApprovalWhereSignaturesAreRequired(t *testing.T) {
 		if x := xs[api1]; x.State != campaigns.ExceptionAwaiting || x.ApprovedBy != "" {
 			t.Errorf("api/1 approved unsigned: %s by %q; want still awaiting approval", x.State, x.ApprovedBy)
 		}
+		wantWhy := fmt.Sprintf("event %d's approval by dave@acme.com approves nothing: it is not signed, and the campaign requires signed decisions; nhi refuses such an approval (rule unsigned)", seq)
+		if n := xs[api1].NotApproved; n == nil || n.String() != wantWhy {
+			t.Errorf("api/1's unsigned approval: %v; want %q", n, wantWhy)
+		}
 		problems, err := campaigns.Verify(ctx, st)
 		if err != nil {
 			t.Fatal(err)
@@ -93,6 +97,13 @@ func TestVerifyFailsAnUnsignedApprovalWhereSignaturesAreRequired(t *testing.T) {
 		}
 		if problems, err := campaigns.Verify(ctx, st); err != nil || len(problems) != 1 {
 			t.Errorf("verify after a signed approval too: %q %v; want the unsigned one's problem only", problems, err)
+		}
+		xs, err = campaigns.Exceptions(ctx, st, "Q4", 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if x := xs[api1]; x.State != campaigns.ExceptionApproved || x.ApprovedBy != "dave@acme.com" || x.NotApproved != nil {
+			t.Errorf("api/1 after a signed approval: %s by %q (%v); want approved by dave, nothing said against it", x.State, x.ApprovedBy, x.NotApproved)
 		}
 	})
 }

@@ -153,7 +153,8 @@ type Exception struct {
 	// State is one of the Exception* states.
 	State string
 	// NotApproved is an approval the log holds for it that approves
-	// nothing, and why (a leaver's), when no other approved it: the
+	// nothing, and why (a leaver's, or one a rule refuses), when no other
+	// approved it: the
 	// state is then as without it, awaiting approval or never approved.
 	NotApproved *NotAnApproval
 	// CampaignClosedAt is when the campaign closed (nil while open).
@@ -403,21 +404,38 @@ func readApprovalsSigned(ctx context.Context, r reader, campaign string, upTo in
 		return nil, nil, err
 	}
 	var unsigned []unsignedApproval
-	for i, x := range all { // each[i] is x's
-		if l := dir.left[x.a.seq]; l != "" {
-			if _, ok := out[x.key]; !ok {
-				a := x.a
-				a.void = &NotAnApproval{Event: x.a.seq, By: x.a.actor, Left: l, Marked: dir.leftBy[x.a.seq]}
-				out[x.key] = a
-			}
-			continue // approves nothing (verifyApprovals names it)
+	// void records why x approves nothing, unless an approval of the
+	// same exception was read first (one that counts replaces it below).
+	void := func(x read, n NotAnApproval) {
+		if _, ok := out[x.key]; !ok {
+			a := x.a
+			n.Event, n.By = x.a.seq, x.a.actor
+			a.void = &n
+			out[x.key] = a
 		}
-		if owns[i].rule != "" || dir.selfApproval(x.a.seq, keepers[x.key.seq]) {
-			continue // approves nothing (verifyApprovals names it)
+	}
+	for i, x := range all { // each[i] is x's
+		// Each approves nothing (verifyApprovals names it).
+		if l := dir.left[x.a.seq]; l != "" {
+			void(x, NotAnApproval{Left: l, Marked: dir.leftBy[x.a.seq]})
+			continue
+		}
+		if o := owns[i]; o.rule != "" {
+			whose := "the item's "
+			if o.rule == RuleCreator {
+				whose = "the campaign's "
+			}
+			void(x, NotAnApproval{Rule: o.rule, Why: whose + o.whose + o.relation(x.a.actor, true)})
+			continue
+		}
+		if k := keepers[x.key.seq]; dir.selfApproval(x.a.seq, k) {
+			void(x, NotAnApproval{Rule: RuleApprover, Why: fmt.Sprintf("it is by %s, who kept it in event %d, the same person", audit.Printable(k), x.key.seq)})
+			continue
 		}
 		if required && !x.signed {
 			unsigned = append(unsigned, unsignedApproval{x.a.seq, x.a.actor, x.key.id})
-			continue // approves nothing, as nhi refuses it (rule unsigned)
+			void(x, NotAnApproval{Rule: RuleUnsigned, Why: "it is not signed, and the campaign requires signed decisions"})
+			continue // as nhi refuses it
 		}
 		if a, ok := out[x.key]; !ok || a.void != nil {
 			out[x.key] = x.a

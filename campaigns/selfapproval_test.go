@@ -59,6 +59,12 @@ func TestSelfApprovalApprovesNothing(t *testing.T) {
 		if x := xs[api1]; x.State != campaigns.ExceptionAwaiting || x.ApprovedBy != "" {
 			t.Errorf("api/1 approved by its keeper: %s by %q; want still awaiting approval", x.State, x.ApprovedBy)
 		}
+		// The exception says why it is still awaiting approval, where
+		// it shows (the list, its JSON, the report), not only verify.
+		wantWhy := fmt.Sprintf("event %d's approval by Carol approves nothing: it is by carol@acme.com, who kept it in event %d, the same person; nhi refuses such an approval (rule approver)", seq, o.Event.Seq)
+		if n := xs[api1].NotApproved; n == nil || n.String() != wantWhy || n.Rule != campaigns.RuleApprover {
+			t.Errorf("api/1's approval that approves nothing: %v; want %q", n, wantWhy)
+		}
 		problems, err := campaigns.Verify(ctx, st)
 		if err != nil {
 			t.Fatal(err)
@@ -106,8 +112,12 @@ func TestVerifyFailsAnApprovalByTheItemsHolder(t *testing.T) {
 		if x := xs[api1]; x.State != campaigns.ExceptionAwaiting || x.ApprovedBy != "" {
 			t.Errorf("api/1 approved by its holder: %s by %q; want still awaiting approval", x.State, x.ApprovedBy)
 		}
-		if x := xs[api2]; x.State != campaigns.ExceptionApproved || x.ApprovedBy != "dave@acme.com" {
-			t.Errorf("api/2 approved by dave: %s by %q; want approved", x.State, x.ApprovedBy)
+		wantWhy := fmt.Sprintf("event %d's approval by alice-smith approves nothing: the item's holder according to the source is alice, the same person as alice-smith; nhi refuses such an approval (rule holder)", seq)
+		if n := xs[api1].NotApproved; n == nil || n.String() != wantWhy {
+			t.Errorf("api/1's approval that approves nothing: %v; want %q", n, wantWhy)
+		}
+		if x := xs[api2]; x.State != campaigns.ExceptionApproved || x.ApprovedBy != "dave@acme.com" || x.NotApproved != nil {
+			t.Errorf("api/2 approved by dave: %s by %q (%v); want approved", x.State, x.ApprovedBy, x.NotApproved)
 		}
 		problems, err := campaigns.Verify(ctx, st)
 		if err != nil {

@@ -175,7 +175,8 @@ type Summary struct {
 	SelfReviewEvents   []int64 `json:"self_review_events,omitempty"`
 	SelfReviewsInForce int     `json:"self_reviews_in_force,omitempty"`
 	// ExceptionsNotApproved counts the exceptions whose only approval
-	// approves nothing (a leaver's: Row.ExceptionNotApproved). Absent
+	// approves nothing (a leaver's, or one a rule refuses:
+	// Row.ExceptionNotApproved). Absent
 	// when none, and exceptions.csv has its not_approved column only
 	// then, so a report without any is as before, byte for byte.
 	ExceptionsNotApproved int `json:"exceptions_not_approved,omitempty"`
@@ -426,7 +427,8 @@ type Row struct {
 	ExceptionState      string `json:"exception_state,omitempty"`
 	// ExceptionNotApproved says why an approval the log holds for the
 	// exception approves nothing, when none that counts approved it: a
-	// leaver's (campaigns.NotAnApproval); "" otherwise.
+	// leaver's, or one a rule refuses (campaigns.NotAnApproval); ""
+	// otherwise.
 	ExceptionNotApproved string `json:"exception_not_approved,omitempty"`
 	// EscalatedTo is who the escalate rule reassigned the item to, and
 	// EscalateEvent the decision.escalate event ("" and 0 otherwise).

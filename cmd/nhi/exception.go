@@ -209,7 +209,7 @@ type exceptionJSON struct {
 	State            string  `json:"state"`
 	Expired          bool    `json:"expired"`
 	// NotApproved is an approval the log holds that approves nothing (a
-	// leaver's), when none that counts approved it.
+	// leaver's, or one a rule refuses), when none that counts approved it.
 	NotApproved *notApprovedJSON `json:"not_approved,omitempty"`
 }
 
@@ -218,7 +218,11 @@ type notApprovedJSON struct {
 	By     string `json:"by"`
 	Left   string `json:"left"`
 	Marked int64  `json:"marked_left_by_event"`
-	Why    string `json:"why"`
+	// Rule is the rule the approval breaks (approver, owner, holder,
+	// team-owner, creator, unsigned); absent for a leaver's, which left
+	// and marked_left_by_event describe.
+	Rule string `json:"rule,omitempty"`
+	Why  string `json:"why"`
 }
 
 func exceptionToJSON(x *campaigns.Exception, now time.Time) exceptionJSON {
@@ -231,5 +235,5 @@ func notApprovedToJSON(n *campaigns.NotAnApproval) *notApprovedJSON {
 	if n == nil {
 		return nil
 	}
-	return &notApprovedJSON{Event: n.Event, By: n.By, Left: n.Left, Marked: n.Marked, Why: n.String()}
+	return &notApprovedJSON{Event: n.Event, By: n.By, Left: n.Left, Marked: n.Marked, Rule: n.Rule, Why: n.String()}
 }
