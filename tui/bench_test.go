@@ -328,7 +328,11 @@ func BenchmarkStreamOpenFile1M(b *testing.B) { benchStreamOpen(b, scaleEvidence(
 // --repos 19200 --no-tui` writes, ~100,000 identities of GitHub, AWS and
 // Kubernetes with principals and two GitHub snapshots, carries the
 // million's shape where the file of scaleEvidence is GitHub only). It is
-// never written: without NHI_BENCH_FILE it is skipped.
+// never written: without NHI_BENCH_FILE it is skipped. With
+// NHI_BENCH_SUGGEST=1 the opens go on to derive the owner suggestions
+// (suggest.go): sugg-cpu-ms is their CPU time, sugg-heap-MB the live heap
+// once every row has them and before the Suggester's principals and lists
+// are let go, their height (heap-MB is after).
 func BenchmarkStreamOpenFile(b *testing.B) {
 	path := os.Getenv("NHI_BENCH_FILE")
 	if path == "" {
@@ -379,7 +383,7 @@ func benchStreamOpen(b *testing.B, path string, n int, cache ...string) {
 		runtime.GC()
 	}
 	var first, full, firstCPU, fullCPU, sortCPU, suggCPU time.Duration
-	var heap uint64
+	var heap, suggHeap uint64
 	// NHI_BENCH_CPUPROFILE names a file for a CPU profile of the opens
 	// measured alone (-test.cpuprofile also has the first open's derive).
 	if out := os.Getenv("NHI_BENCH_CPUPROFILE"); out != "" {
@@ -425,11 +429,25 @@ func benchStreamOpen(b *testing.B, path string, n int, cache ...string) {
 			// owner suggestions derived (suggest.go).
 			before := benchmem.CPUTime()
 			m.sugg.hold = false
-			drain(b, m, m.suggestNext(0))
+			var held *audit.Suggester
+			drainSeeing(b, m, m.suggestNext(0), func(msg tea.Msg) {
+				if s, ok := msg.(suggestionsMsg); ok && s.g != nil {
+					held = s.g
+				}
+			})
 			if m.st.pop.unsuggested > 0 || m.st.suggErr != nil || m.View() == "" {
 				b.Fatal("suggestions not derived:", m.st.pop.unsuggested, m.st.suggErr)
 			}
 			suggCPU += benchmem.CPUTime() - before
+			// The live heap at the suggestions' height: every row's
+			// in, the Suggester's principals and lists not yet let go.
+			b.StopTimer()
+			runtime.GC()
+			var ms runtime.MemStats
+			runtime.ReadMemStats(&ms)
+			suggHeap = ms.HeapAlloc
+			runtime.KeepAlive(held)
+			b.StartTimer()
 		}
 		b.StopTimer()
 		runtime.GC()
@@ -446,6 +464,7 @@ func benchStreamOpen(b *testing.B, path string, n int, cache ...string) {
 	b.ReportMetric(float64(sortCPU.Milliseconds())/float64(b.N), "sort-cpu-ms")
 	if suggCPU > 0 {
 		b.ReportMetric(float64(suggCPU.Milliseconds())/float64(b.N), "sugg-cpu-ms")
+		b.ReportMetric(float64(suggHeap)/(1<<20), "sugg-heap-MB")
 	}
 	b.ReportMetric(float64(heap)/(1<<20), "heap-MB")
 }
@@ -457,7 +476,11 @@ func reportCPU(b *testing.B, start time.Duration) {
 
 // drain runs cmd and every command that follows, however long the chain
 // (run stops at 20: a million identities arrive in about 25 batches).
-func drain(tb testing.TB, m *Model, cmd tea.Cmd) {
+func drain(tb testing.TB, m *Model, cmd tea.Cmd) { drainSeeing(tb, m, cmd, nil) }
+
+// drainSeeing is drain, showing seen (when not nil) each message before
+// m receives it.
+func drainSeeing(tb testing.TB, m *Model, cmd tea.Cmd, seen func(tea.Msg)) {
 	queue := []tea.Cmd{cmd}
 	for len(queue) > 0 {
 		c := queue[0]
@@ -472,6 +495,9 @@ func drain(tb testing.TB, m *Model, cmd tea.Cmd) {
 				queue = append(queue, c)
 			}
 			continue
+		}
+		if seen != nil {
+			seen(msg)
 		}
 		_, next := m.Update(msg)
 		queue = append(queue, next)
