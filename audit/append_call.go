@@ -225,3 +225,40 @@ func (s *Store) RehearseCall(ctx context.Context, actor, typ string, payloads []
 		return err // a transaction an error left open, onPipelineConn rolls back
 	})
 }
+
+// AppendThrough appends an event inside the transaction through a server
+// function that checks it and writes what goes with it, for a write the
+// session's role may make only as that function allows (PostgreSQL; an
+// offboarding's transfer of an owner, campaigns' nhi_transfer_owner).
+// call is the function's query, its result the event's number, previous
+// hash and hash (nhi_append_event's), given the event's time, its
+// canonical payload and its record after its number, as AppendCall sends
+// them. The hash the server returns is checked against the record sent.
+func (t *Tx) AppendThrough(ctx context.Context, actor, typ string, payload any, call func(at, payload, rest string) (query string, args []any)) (Event, error) {
+	if t.s.engine != enginePostgres {
+		return Event{}, fmt.Errorf("%s is an evidence file: an append through a server function is for a PostgreSQL database", t.s.path)
+	}
+	if err := checkActor(actor); err != nil {
+		return Event{}, err
+	}
+	at := t.s.now().UTC().Truncate(time.Microsecond)
+	p, err := canonicalJSON(payload)
+	if err != nil {
+		return Event{}, err
+	}
+	rec, err := canonicalRecord(0, at.Format(eventTimeLayout), actor, typ, p)
+	if err != nil {
+		return Event{}, err
+	}
+	rest := string(rec[len("[0,"):])
+	q, args := call(at.Format(eventTimeLayout), p, rest)
+	ev := Event{At: at, Actor: actor, Type: typ, Payload: json.RawMessage(p)}
+	if err := t.QueryRow(ctx, q, args...).Scan(&ev.Seq, &ev.PrevHash, &ev.Hash); err != nil {
+		return Event{}, err // Write says a refusal in nhi's words (permissionError)
+	}
+	if h := chainHash(ev.PrevHash, ev.Seq, rest); h != ev.Hash {
+		return Event{}, fmt.Errorf("appending event %d: the server hashed it %s, nhi %s", ev.Seq, ev.Hash, h)
+	}
+	t.last = ev
+	return ev, nil
+}

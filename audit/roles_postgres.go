@@ -87,6 +87,20 @@ func rolePrivileges(schema string, exists func(table string) bool) []string {
 	// columns, never a decision.
 	grant(`UPDATE (verification, verified_snapshot, verify_seq)`, RoleConnector, "campaign_items")
 	grant(`INSERT, UPDATE, DELETE`, RoleConnector, "http_cache")
+	// The owner's SECURITY DEFINER functions (campaigns' group append and
+	// an offboarding's transfer of an owner) write past the triggers that
+	// check who a write names, each checking what it writes itself: only
+	// the roles that decide may call them, never PUBLIC, which PostgreSQL
+	// grants every new function to (docs/team.md, "The owner's definer
+	// functions").
+	stmts = append(stmts, `DO $$
+DECLARE f regprocedure;
+BEGIN
+	FOR f IN SELECT p.oid::regprocedure FROM pg_proc p WHERE p.prosecdef AND p.pronamespace = `+quoteLiteral(schema)+`::regnamespace LOOP
+		EXECUTE format('REVOKE EXECUTE ON FUNCTION %s FROM PUBLIC', f);
+		EXECUTE format('GRANT EXECUTE ON FUNCTION %s TO `+RoleAdmin+`, `+RoleReviewer+`', f);
+	END LOOP;
+END $$`)
 	// The administrator writes every table but the history ones, which it
 	// may only append to.
 	stmts = append(stmts, `DO $$

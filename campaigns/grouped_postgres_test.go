@@ -75,6 +75,10 @@ func TestOnlyNhisDefinerFunctions(t *testing.T) {
 		"nhi_group_wait(a_only_mine boolean)",
 		// Deletes the session role's own request, under the write lock.
 		"nhi_group_withdraw(a_pid integer, a_at text, a_actor text, a_type text, a_payloads text[])",
+		// Records the owner an offboarding's transfer decided in the
+		// same transaction, checked as the triggers check its decision
+		// (offboarding's step 2, schema_transfer.go).
+		"nhi_transfer_owner(a_campaign bigint, a_item text, a_identity text, a_owner text, ev_at text, ev_actor text, ev_payload text, ev_rest text)",
 	}
 	if !slices.Equal(got, want) {
 		t.Errorf("SECURITY DEFINER functions in nhi's schema: %q; want %q", got, want)

@@ -602,7 +602,7 @@ func TransferItems(ctx context.Context, st *audit.Store, actor, campaign string,
 			}
 			// The owner is recorded under the ID the identity has now,
 			// where readers look (a renamed repository: renames.go).
-			if _, err := tx.SetOwners(ctx, actor, []audit.OwnerSet{{Identity: cmp.Or(o.Current, o.Item), Owner: p.Email}}); err != nil {
+			if err := transferOwner(ctx, st, tx, actor, c, o, p); err != nil {
 				return err
 			}
 			out = append(out, *o)
@@ -620,6 +620,26 @@ func TransferItems(ctx context.Context, st *audit.Store, actor, campaign string,
 		return nil, err
 	}
 	return out, nil
+}
+
+// transferOwner records p as the owner of the item o transferred, in the
+// transaction that decided it. On PostgreSQL the owner's function
+// nhi_transfer_owner (schema_transfer.go) appends the owner.set event and
+// writes the owners row, checking them against the transfer just decided,
+// so that a reviewer role, which may not write owners itself, transfers
+// the items assigned to it; the event is the one SetOwners appends.
+func transferOwner(ctx context.Context, st *audit.Store, tx *audit.Tx, actor string, c *Campaign, o *Outcome, p *audit.Person) error {
+	set := audit.OwnerSet{Identity: cmp.Or(o.Current, o.Item), Owner: p.Email}
+	if !st.Remote() {
+		_, err := tx.SetOwners(ctx, actor, []audit.OwnerSet{set})
+		return err
+	}
+	set.Person = p.Email // as SetOwners finds the owner in the directory
+	_, err := tx.AppendThrough(ctx, actor, audit.EventOwnerSet, set, func(at, payload, rest string) (string, []any) {
+		return `SELECT o_seq, o_prev_hash, o_hash FROM nhi_transfer_owner(?, ?, ?, ?, ?, ?, ?, ?)`,
+			[]any{c.ID, o.Item, set.Identity, set.Owner, at, actor, payload, rest}
+	})
+	return err
 }
 
 // selfTransferDetail says why actor may not transfer an item of campaign

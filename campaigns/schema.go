@@ -250,7 +250,11 @@ END $$;
 		// 17: the group append: many decisions chained in one turn of
 		// the write lock (docs/team.md, "One turn of the lock for many
 		// decisions").
-		groupAppendStep)
+		groupAppendStep,
+		// 18: the definer functions only for the roles that decide, and
+		// the queue's requests each only for its own role
+		// (schema_grouped.go).
+		groupGrantsStep)
 }
 
 // checkReviewerSelfReviewStep is step 15: nhi_check_reviewer as step 12

@@ -411,3 +411,33 @@ DO $$ BEGIN
 	EXECUTE format('ALTER FUNCTION nhi_group_withdraw(integer, text, text, text, text[]) SET search_path = pg_catalog, %I, pg_temp', current_schema());
 END $$;
 `
+
+// groupGrantsStep is step 18. PostgreSQL grants EXECUTE on every new
+// function to PUBLIC, so any role of the server, nhi's or not, could call
+// the group append's two SECURITY DEFINER functions, which write past the
+// triggers: they are revoked from PUBLIC and granted to the roles that
+// decide (nhi_reviewer, nhi_admin; the owner may always), as nhi db init
+// grants every definer function of the schema from now on
+// (audit.rolePrivileges). And the queue, which every role read whole
+// (others' pending decisions, their reasons, a few milliseconds before
+// they are chained), shows each role only its own requests: a policy of
+// row-level security, which the owner, whose nhi_group_wait chains
+// everyone's, is not subject to. nhi_enqueue's insert returns its own
+// row's id, and a rehearsal (nhi_group_rehearse, run as the caller)
+// checks its own request (nhi_queue_may), so both read only their own
+// (TestDefinerFunctionsOnlyForNhisRoles, TestQueueShowsOnlyOwnRequests).
+const groupGrantsStep = `
+REVOKE EXECUTE ON FUNCTION nhi_group_wait(boolean) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION nhi_group_withdraw(integer, text, text, text, text[]) FROM PUBLIC;
+DO $$ BEGIN
+	IF to_regrole('nhi_reviewer') IS NOT NULL THEN
+		GRANT EXECUTE ON FUNCTION nhi_group_wait(boolean), nhi_group_withdraw(integer, text, text, text, text[]) TO nhi_reviewer;
+	END IF;
+	IF to_regrole('nhi_admin') IS NOT NULL THEN
+		GRANT EXECUTE ON FUNCTION nhi_group_wait(boolean), nhi_group_withdraw(integer, text, text, text, text[]) TO nhi_admin;
+	END IF;
+END $$;
+ALTER TABLE nhi_decision_queue ENABLE ROW LEVEL SECURITY;
+DROP POLICY IF EXISTS nhi_own_requests ON nhi_decision_queue;
+CREATE POLICY nhi_own_requests ON nhi_decision_queue USING (requester = session_user);
+`

@@ -44,5 +44,8 @@ CREATE TABLE offboard_items (
 	relations   TEXT NOT NULL,
 	PRIMARY KEY (campaign_id, identity_id)
 );
-`)
+`,
+		// 2: a reviewer's transfer records its new owner through the
+		// owner's function that checks it (schema_transfer.go).
+		transferOwnerStep)
 }

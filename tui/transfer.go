@@ -74,11 +74,6 @@ func (m *Model) startTransfer(targets []int32, hidden int) tea.Cmd {
 		m.setFlash("Transfer belongs to offboarding campaigns (nhi offboard PERSON); here, o sets the owner.", true)
 		return nil
 	}
-	if why := m.st.ownersRefused; why != "" {
-		// The transfer records the new owner, which this session may not.
-		m.setFlash("Transfers cannot be made in this session, as each records the new owner: "+why, true)
-		return nil
-	}
 	_, leaver := m.st.transferrer()
 	p := &transferPrompt{m: m, targets: ok, hidden: hidden, subject: m.subject(ok), campaign: m.st.campaign, leaver: leaver}
 	if len(ok) < len(targets) {

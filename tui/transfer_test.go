@@ -18,7 +18,13 @@ import (
 // the auditor.
 func offboardEvidence(t *testing.T) (*evidence, string) {
 	t.Helper()
-	e := newEvidence(t)
+	return offboardEvidenceIn(t, newEvidence(t), nil)
+}
+
+// offboardEvidenceIn is offboardEvidence in e, the directory giving the
+// auditor the aliases more too.
+func offboardEvidenceIn(t *testing.T, e *evidence, more []string) (*evidence, string) {
+	t.Helper()
 	ctx := context.Background()
 	left := testNow.AddDate(0, 0, -10).Format("2006-01-02")
 	if _, err := e.store.SetPeople(ctx, testActor, audit.PeopleImport{People: []audit.Person{
@@ -26,7 +32,7 @@ func offboardEvidence(t *testing.T) (*evidence, string) {
 		{Email: "bob@acme.test", Name: "Bob Builder", GitHub: "bob"},
 		{Email: "carol@acme.test", Name: "Carol", GitHub: "carol"},
 		{Email: "erin@acme.test", Name: "Erin", GitHub: "erin", Status: audit.PersonLeft, LeftAt: left},
-		{Email: testActor, Name: "Auditor"},
+		{Email: testActor, Name: "Auditor", Aliases: more},
 		{Email: "lead@acme.test", Name: "Lead"},
 	}}, false); err != nil {
 		t.Fatal(err)

@@ -54,8 +54,10 @@ func (m *Model) actionBindings() []key.Binding {
 	if m.st.reviewer != nil && m.st.campaign != "" {
 		if ok, _ := m.decidable(targets); len(ok) > 0 {
 			keys = append(keys, m.actions.Decommission, m.actions.Keep, m.actions.Rotate)
-			if t, _ := m.st.transferrer(); t != nil && m.st.ownersRefused == "" {
-				keys = append(keys, m.actions.Transfer) // it records the new owner
+			if t, _ := m.st.transferrer(); t != nil {
+				// It records the new owner too, which a reviewer's role
+				// may do only as its transfer (docs/team.md).
+				keys = append(keys, m.actions.Transfer)
 			}
 		}
 		keys = append(keys, m.actions.Approve)
