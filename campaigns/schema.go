@@ -250,7 +250,10 @@ END $$;
 		// 17: the group append: many decisions chained in one turn of
 		// the write lock (docs/team.md, "One turn of the lock for many
 		// decisions").
-		groupAppendStep)
+		groupAppendStep,
+		// 18: the group append's holder checks and chains one read of
+		// its batch (schema_grouped.go).
+		groupBatchReadOnceStep)
 }
 
 // checkReviewerSelfReviewStep is step 15: nhi_check_reviewer as step 12

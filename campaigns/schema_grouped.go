@@ -2,6 +2,7 @@ package campaigns
 
 import (
 	"strconv"
+	"strings"
 
 	"github.com/nhi-audit/nhi/audit"
 )
@@ -411,3 +412,51 @@ DO $$ BEGIN
 	EXECUTE format('ALTER FUNCTION nhi_group_withdraw(integer, text, text, text, text[]) SET search_path = pg_catalog, %I, pg_temp', current_schema());
 END $$;
 `
+
+// groupBatchReadOnceStep is step 18: nhi_group_wait as step 17 made it,
+// but the holder reads its batch once, and checks and chains exactly
+// that. Step 17's holder checked the requests not yet chained in one
+// statement and read them again to chain in another, each seeing the
+// requests committed by its start (PL/pgSQL in READ COMMITTED takes a
+// snapshot a statement): a request queued between the two was chained
+// unchecked, past the triggers, whoever its role (docs/team.md, "One
+// turn of the lock for many decisions";
+// TestGroupedChainsOnlyWhatItChecked). Now the ids are read first, the
+// checks and the chaining are of those ids only, and a request queued
+// meanwhile waits for the next holder. A batch refused whole is that
+// batch. Every check is step 17's, word for word.
+var groupBatchReadOnceStep = audit.EditMigration(functionText(groupAppendStep, "nhi_group_wait"),
+	"\tids bigint[];\n", "\tbatch bigint[];\n\tids bigint[];\n",
+	"\t\t\tids := NULL;\n", "\t\t\tbatch := NULL;\n\t\t\tids := NULL;\n",
+	"\t\t\t\tpseq := COALESCE(",
+	"\t\t\t\t"+`-- The batch, read once: what is checked below is what is
+				-- chained, and a request queued meanwhile waits for the
+				-- next holder.
+				SELECT array_agg(q.id) INTO batch FROM nhi_decision_queue q WHERE NOT q.done AND (NOT a_only_mine OR q.id = qid);
+				pseq := COALESCE(`,
+	"WHERE NOT q2.done AND (NOT a_only_mine OR q2.id = qid)) r", "WHERE q2.id = ANY (batch) AND NOT q2.done) r",
+	"FROM nhi_decision_queue q WHERE NOT q.done AND (NOT a_only_mine OR q.id = qid);\n\t\t\t\tIF ids IS NOT NULL",
+	"FROM nhi_decision_queue q WHERE q.id = ANY (batch) AND NOT q.done;\n\t\t\t\tIF ids IS NOT NULL",
+	"WHERE NOT q.done AND (ids IS NULL OR q.id = ANY (ids)) AND (NOT a_only_mine OR q.id = qid);",
+	"WHERE NOT q.done AND (COALESCE(ids, batch) IS NULL OR q.id = ANY (COALESCE(ids, batch))) AND (NOT a_only_mine OR q.id = qid);") + `
+DO $$ BEGIN
+	EXECUTE format('ALTER FUNCTION nhi_group_wait(boolean) SET search_path = pg_catalog, %I, pg_temp', current_schema());
+END $$;
+`
+
+// functionText is the CREATE OR REPLACE FUNCTION statement of the
+// function name in a step's text, for a later step that replaces the
+// function alone (CREATE OR REPLACE sets its attributes anew: the step
+// sets them again). It panics, at start-up, if the step has no such
+// statement.
+func functionText(step, name string) string {
+	start := strings.Index(step, "CREATE OR REPLACE FUNCTION "+name+"(")
+	if start < 0 {
+		panic("campaigns: no function " + name + " in the step")
+	}
+	end := strings.Index(step[start:], "\nEND $$;\n")
+	if end < 0 {
+		panic("campaigns: function " + name + " has no end in the step")
+	}
+	return step[start : start+end+len("\nEND $$;\n")]
+}
