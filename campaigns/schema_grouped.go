@@ -428,15 +428,29 @@ END $$;
 var groupBatchReadOnceStep = audit.EditMigration(functionText(groupAppendStep, "nhi_group_wait"),
 	"\tids bigint[];\n", "\tbatch bigint[];\n\tids bigint[];\n",
 	"\t\t\tids := NULL;\n", "\t\t\tbatch := NULL;\n\t\t\tids := NULL;\n",
-	"\t\t\t\tpseq := COALESCE(",
-	"\t\t\t\t"+`-- The batch, read once: what is checked below is what is
-				-- chained, and a request queued meanwhile waits for the
-				-- next holder.
-				SELECT array_agg(q.id) INTO batch FROM nhi_decision_queue q WHERE NOT q.done AND (NOT a_only_mine OR q.id = qid);
-				pseq := COALESCE(`,
-	"WHERE NOT q2.done AND (NOT a_only_mine OR q2.id = qid)) r", "WHERE q2.id = ANY (batch) AND NOT q2.done) r",
-	"FROM nhi_decision_queue q WHERE NOT q.done AND (NOT a_only_mine OR q.id = qid);\n\t\t\t\tIF ids IS NOT NULL",
-	"FROM nhi_decision_queue q WHERE q.id = ANY (batch) AND NOT q.done;\n\t\t\t\tIF ids IS NOT NULL",
+	"-- and so is a second request of one item in one batch.\n",
+	"-- and so is a second request of one item in one batch.\n"+
+		"\t\t\t\t-- One statement, one snapshot: the batch is what it read,\n"+
+		"\t\t\t\t-- and a request queued meanwhile waits for the next holder.\n",
+	`				UPDATE nhi_decision_queue q SET done = true, refused = true
+					FROM (SELECT q2.id, row_number() OVER (PARTITION BY q2.campaign_id, q2.identity_id ORDER BY q2.id) AS rn, m.may
+						FROM nhi_decision_queue q2 JOIN nhi_queue_may() m ON m.id = q2.id WHERE NOT q2.done AND (NOT a_only_mine OR q2.id = qid)) r
+					WHERE q.id = r.id AND NOT (r.rn = 1 AND r.may AND q.s_pseq = pseq
+`,
+	`				WITH checked AS (SELECT q.id, q.rest, COALESCE(r.rn = 1 AND r.may AND q.s_pseq = pseq
+`,
+	`						AND i.decision_seq IS NOT DISTINCT FROM q.s_seq AND i.conflict = q.s_conflict));
+				SELECT array_agg(q.id ORDER BY q.id), array_agg(q.rest ORDER BY q.id) INTO ids, rests
+					FROM nhi_decision_queue q WHERE NOT q.done AND (NOT a_only_mine OR q.id = qid);
+`,
+	`						AND i.decision_seq IS NOT DISTINCT FROM q.s_seq AND i.conflict = q.s_conflict), false) AS ok
+					FROM (SELECT q2.id, row_number() OVER (PARTITION BY q2.campaign_id, q2.identity_id ORDER BY q2.id) AS rn, m.may
+						FROM nhi_decision_queue q2 JOIN nhi_queue_may() m ON m.id = q2.id WHERE NOT q2.done AND (NOT a_only_mine OR q2.id = qid)) r
+					JOIN nhi_decision_queue q ON q.id = r.id),
+				refused AS (UPDATE nhi_decision_queue q SET done = true, refused = true FROM checked k WHERE q.id = k.id AND NOT k.ok)
+				SELECT array_agg(k.id), array_agg(k.id ORDER BY k.id) FILTER (WHERE k.ok), array_agg(k.rest ORDER BY k.id) FILTER (WHERE k.ok)
+					INTO batch, ids, rests FROM checked k;
+`,
 	"WHERE NOT q.done AND (ids IS NULL OR q.id = ANY (ids)) AND (NOT a_only_mine OR q.id = qid);",
 	"WHERE NOT q.done AND (COALESCE(ids, batch) IS NULL OR q.id = ANY (COALESCE(ids, batch))) AND (NOT a_only_mine OR q.id = qid);") + `
 DO $$ BEGIN
