@@ -414,17 +414,19 @@ END $$;
 `
 
 // groupBatchReadOnceStep is step 18: nhi_group_wait as step 17 made it,
-// but the holder reads its batch once, and checks and chains exactly
-// that. Step 17's holder checked the requests not yet chained in one
-// statement and read them again to chain in another, each seeing the
-// requests committed by its start (PL/pgSQL in READ COMMITTED takes a
-// snapshot a statement): a request queued between the two was chained
+// but the holder checks its batch and reads what it chains in one
+// statement. Step 17's holder checked the requests not yet chained in
+// one statement and read them again to chain in another, each seeing
+// the requests committed by its start (PL/pgSQL in READ COMMITTED takes
+// a snapshot a statement): a request queued between the two was chained
 // unchecked, past the triggers, whoever its role (docs/team.md, "One
 // turn of the lock for many decisions";
-// TestGroupedChainsOnlyWhatItChecked). Now the ids are read first, the
-// checks and the chaining are of those ids only, and a request queued
+// TestGroupedChainsOnlyWhatItChecked). Now one statement, one snapshot,
+// checks the requests, marks the refused (a data-modifying WITH) and
+// returns the batch and what of it is chained; a request queued
 // meanwhile waits for the next holder. A batch refused whole is that
-// batch. Every check is step 17's, word for word.
+// batch, and a check that comes out NULL refuses. Every check is step
+// 17's, word for word, and the statements a batch as many.
 var groupBatchReadOnceStep = audit.EditMigration(functionText(groupAppendStep, "nhi_group_wait"),
 	"\tids bigint[];\n", "\tbatch bigint[];\n\tids bigint[];\n",
 	"\t\t\tids := NULL;\n", "\t\t\tbatch := NULL;\n\t\t\tids := NULL;\n",
