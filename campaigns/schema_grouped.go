@@ -422,11 +422,13 @@ END $$;
 // unchecked, past the triggers, whoever its role (docs/team.md, "One
 // turn of the lock for many decisions";
 // TestGroupedChainsOnlyWhatItChecked). Now one statement, one snapshot,
-// checks the requests, marks the refused (a data-modifying WITH) and
-// returns the batch and what of it is chained; a request queued
-// meanwhile waits for the next holder. A batch refused whole is that
-// batch, and a check that comes out NULL refuses. Every check is step
-// 17's, word for word, and the statements a batch as many.
+// checks the requests and returns the batch and what of it is chained,
+// and the refused are marked by id after it, when there are any; a
+// request queued meanwhile waits for the next holder. A batch refused
+// whole is that batch, and a check that comes out NULL refuses. Every
+// check is step 17's, word for word; the queue is read twice a batch
+// where four times (docs/team.md, "Where the group append's time
+// goes").
 var groupBatchReadOnceStep = audit.EditMigration(functionText(groupAppendStep, "nhi_group_wait"),
 	"\tids bigint[];\n", "\tbatch bigint[];\n\tids bigint[];\n",
 	"\t\t\tids := NULL;\n", "\t\t\tbatch := NULL;\n\t\t\tids := NULL;\n",
@@ -439,19 +441,19 @@ var groupBatchReadOnceStep = audit.EditMigration(functionText(groupAppendStep, "
 						FROM nhi_decision_queue q2 JOIN nhi_queue_may() m ON m.id = q2.id WHERE NOT q2.done AND (NOT a_only_mine OR q2.id = qid)) r
 					WHERE q.id = r.id AND NOT (r.rn = 1 AND r.may AND q.s_pseq = pseq
 `,
-	`				WITH checked AS (SELECT q.id, q.rest, COALESCE(r.rn = 1 AND r.may AND q.s_pseq = pseq
+	`				SELECT array_agg(q.id), array_agg(q.id ORDER BY q.id) FILTER (WHERE q.ok), array_agg(q.rest ORDER BY q.id) FILTER (WHERE q.ok)
+					INTO batch, ids, rests FROM (SELECT q.id, q.rest, COALESCE(q.rn = 1 AND q.may AND q.s_pseq = pseq
 `,
 	`						AND i.decision_seq IS NOT DISTINCT FROM q.s_seq AND i.conflict = q.s_conflict));
 				SELECT array_agg(q.id ORDER BY q.id), array_agg(q.rest ORDER BY q.id) INTO ids, rests
 					FROM nhi_decision_queue q WHERE NOT q.done AND (NOT a_only_mine OR q.id = qid);
 `,
 	`						AND i.decision_seq IS NOT DISTINCT FROM q.s_seq AND i.conflict = q.s_conflict), false) AS ok
-					FROM (SELECT q2.id, row_number() OVER (PARTITION BY q2.campaign_id, q2.identity_id ORDER BY q2.id) AS rn, m.may
-						FROM nhi_decision_queue q2 JOIN nhi_queue_may() m ON m.id = q2.id WHERE NOT q2.done AND (NOT a_only_mine OR q2.id = qid)) r
-					JOIN nhi_decision_queue q ON q.id = r.id),
-				refused AS (UPDATE nhi_decision_queue q SET done = true, refused = true FROM checked k WHERE q.id = k.id AND NOT k.ok)
-				SELECT array_agg(k.id), array_agg(k.id ORDER BY k.id) FILTER (WHERE k.ok), array_agg(k.rest ORDER BY k.id) FILTER (WHERE k.ok)
-					INTO batch, ids, rests FROM checked k;
+					FROM (SELECT q2.*, row_number() OVER (PARTITION BY q2.campaign_id, q2.identity_id ORDER BY q2.id) AS rn, m.may
+						FROM nhi_decision_queue q2 JOIN nhi_queue_may() m ON m.id = q2.id WHERE NOT q2.done AND (NOT a_only_mine OR q2.id = qid)) q) q;
+				IF cardinality(batch) > COALESCE(cardinality(ids), 0) THEN
+					UPDATE nhi_decision_queue q SET done = true, refused = true WHERE q.id = ANY (batch) AND q.id <> ALL (COALESCE(ids, '{}'));
+				END IF;
 `,
 	"WHERE NOT q.done AND (ids IS NULL OR q.id = ANY (ids)) AND (NOT a_only_mine OR q.id = qid);",
 	"WHERE NOT q.done AND (COALESCE(ids, batch) IS NULL OR q.id = ANY (COALESCE(ids, batch))) AND (NOT a_only_mine OR q.id = qid);") + `
