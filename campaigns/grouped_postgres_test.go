@@ -98,13 +98,19 @@ type groupedRequest struct {
 // to be chained: the event's number, or 0 when the holder refused it.
 func (r groupedRequest) send(t *testing.T, item, actor string) int64 {
 	t.Helper()
-	id := r.queue(t, r.conn, item, actor)
-	if _, err := r.conn.Exec(ctx, `SELECT set_config('nhi.queued', $1, false)`, fmt.Sprint(id)); err != nil {
+	return r.wait(t, r.conn, r.queue(t, r.conn, item, actor))
+}
+
+// wait has the request id, queued on conn, chained: the event's number,
+// or 0 when the holder refused it.
+func (r groupedRequest) wait(t *testing.T, conn *pgx.Conn, id int64) int64 {
+	t.Helper()
+	if _, err := conn.Exec(ctx, `SELECT set_config('nhi.queued', $1, false)`, fmt.Sprint(id)); err != nil {
 		t.Fatal(err)
 	}
 	var got *int64
-	err := r.conn.QueryRow(ctx, `SELECT o_seq FROM nhi_group_wait()`).Scan(&got)
-	if _, uerr := r.conn.Exec(ctx, `SELECT pg_advisory_unlock_all()`); err == nil {
+	err := conn.QueryRow(ctx, `SELECT o_seq FROM nhi_group_wait()`).Scan(&got)
+	if _, uerr := conn.Exec(ctx, `SELECT pg_advisory_unlock_all()`); err == nil {
 		err = uerr
 	}
 	if err != nil {
@@ -192,6 +198,88 @@ func TestGroupedChainsOnlyWhatTheRoleMayWrite(t *testing.T) {
 		t.Fatal(err)
 	}
 	refused("once she left", later, ritaRole)
+}
+
+// TestGroupedChainsOnlyWhatItChecked: the holder chains exactly the
+// requests it checked, read once. A request queued while the holder is
+// between its checks and its append (here the test pauses it there,
+// with a trigger on the queue that waits for a lock the test holds) is
+// not chained in that batch unchecked: a reviewer who queues one for
+// another reviewer's item at that moment has it refused when its own
+// turn comes, and nothing is written for it.
+func TestGroupedChainsOnlyWhatItChecked(t *testing.T) {
+	f := newFixtureOn(t, campaignstest.Postgres)
+	f.Snapshot(t, nil, population()...)
+	db := pgtest.DatabaseName(f.Path)
+	ritaRole := "rita_" + db
+	people := []audit.Person{{Email: "rita@acme.test", Aliases: []string{"rita", ritaRole}}, {Email: "sam@acme.test", Aliases: []string{"sam"}}}
+	if _, err := f.Store.SetPeople(ctx, "admin", audit.PeopleImport{People: people}, false); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.Store.InitRoles(ctx); err != nil {
+		t.Fatal(err)
+	}
+	create(t, f, campaigns.Spec{Name: "q", Scope: "id:*", Reviewers: []string{"rita@acme.test", "sam@acme.test"}})
+	c := get(t, f, "q")
+	var hers, his []string
+	for _, it := range c.Items {
+		if it.Reviewer == "rita@acme.test" {
+			hers = append(hers, it.ID)
+		} else {
+			his = append(his, it.ID)
+		}
+	}
+	if len(hers) == 0 || len(his) < 2 {
+		t.Fatalf("rita has %d items and sam %d; the test wants one and two", len(hers), len(his))
+	}
+	const pause = 4242 // the test's lock, which the holder waits for after refusing
+	pgtest.Exec(t, f.Path, fmt.Sprintf(`CREATE FUNCTION test_pause() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN
+		PERFORM pg_advisory_lock(%[1]d); PERFORM pg_advisory_unlock(%[1]d); RETURN NULL; END $$;
+		CREATE TRIGGER test_pause AFTER UPDATE ON nhi_decision_queue FOR EACH STATEMENT EXECUTE FUNCTION test_pause();`, pause))
+	held := pgtest.Connect(t, f.Path)
+	if _, err := held.Exec(ctx, `SELECT pg_advisory_lock($1)`, int64(pause)); err != nil {
+		t.Fatal(err)
+	}
+	u := pgtest.LoginRole(t, f.Path, ritaRole, audit.RoleReviewer)
+	r := groupedRequest{f: f, conn: pgtest.Connect(t, u), c: c}
+	before, err := f.Store.LogHead(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A request the holder refuses, so it updates the queue and pauses.
+	r.queue(t, pgtest.Connect(t, u), his[0], "rita@acme.test")
+	mine := r.queue(t, r.conn, hers[0], "rita@acme.test")
+	if _, err := r.conn.Exec(ctx, `SELECT set_config('nhi.queued', $1, false)`, fmt.Sprint(mine)); err != nil {
+		t.Fatal(err)
+	}
+	var (
+		chained *int64
+		werr    error
+		wg      sync.WaitGroup
+	)
+	wg.Go(func() { werr = r.conn.QueryRow(ctx, `SELECT o_seq FROM nhi_group_wait()`).Scan(&chained) })
+	waitFor(t, f, `SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND objid = ? AND NOT granted)`, int64(pause))
+	late := pgtest.Connect(t, u)
+	id := r.queue(t, late, his[1], "rita@acme.test")
+	if _, err := held.Exec(ctx, `SELECT pg_advisory_unlock($1)`, int64(pause)); err != nil {
+		t.Fatal(err)
+	}
+	wg.Wait()
+	if _, err := r.conn.Exec(ctx, `SELECT pg_advisory_unlock_all()`); werr == nil {
+		werr = err
+	}
+	if werr != nil || chained == nil || *chained != before.Seq+1 {
+		t.Fatalf("rita's request for her item: event %v (%v); want %d", chained, werr, before.Seq+1)
+	}
+	if seq := r.wait(t, late, id); seq != 0 {
+		t.Errorf("rita's request for sam's item, queued while the holder was past its checks: chained as event %d; want it refused", seq)
+	}
+	if n := historyOf(t, f, his[1:2])[his[1]]; n != 0 {
+		t.Errorf("sam's item has %d rows of history; want none", n)
+	}
+	if h, err := f.Store.LogHead(ctx); err != nil || h.Seq != before.Seq+1 {
+		t.Errorf("the log's head %d (%v); want %d", h.Seq, err, before.Seq+1)
+	}
 }
 
 // holdWriteLock takes the write lock on a connection of the test's own

@@ -254,7 +254,10 @@ END $$;
 		// 18: the definer functions only for the roles that decide, and
 		// the queue's requests each only for its own role
 		// (schema_grouped.go).
-		groupGrantsStep)
+		groupGrantsStep,
+		// 19: the group append's holder checks and chains one read of
+		// its batch (schema_grouped.go).
+		groupBatchReadOnceStep)
 }
 
 // checkReviewerSelfReviewStep is step 15: nhi_check_reviewer as step 12

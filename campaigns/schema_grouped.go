@@ -2,12 +2,13 @@ package campaigns
 
 import (
 	"strconv"
+	"strings"
 
 	"github.com/nhi-audit/nhi/audit"
 )
 
 // The group append (docs/team.md, "One turn of the lock for many
-// decisions"): PostgreSQL's steps 16 and 17. SQLite is not touched: an
+// decisions"): PostgreSQL's steps 16 to 19. SQLite is not touched: an
 // evidence file decides under its own lock.
 
 // checkReviewerDefinerStep is step 16: nhi_check_reviewer as step 15
@@ -441,3 +442,69 @@ ALTER TABLE nhi_decision_queue ENABLE ROW LEVEL SECURITY;
 DROP POLICY IF EXISTS nhi_own_requests ON nhi_decision_queue;
 CREATE POLICY nhi_own_requests ON nhi_decision_queue USING (requester = session_user);
 `
+
+// groupBatchReadOnceStep is step 19: nhi_group_wait as step 17 made it,
+// but the holder checks its batch and reads what it chains in one
+// statement. Step 17's holder checked the requests not yet chained in
+// one statement and read them again to chain in another, each seeing
+// the requests committed by its start (PL/pgSQL in READ COMMITTED takes
+// a snapshot a statement): a request queued between the two was chained
+// unchecked, past the triggers, whoever its role (docs/team.md, "One
+// turn of the lock for many decisions";
+// TestGroupedChainsOnlyWhatItChecked). Now one statement, one snapshot,
+// checks the requests and returns the batch and what of it is chained,
+// and the refused are marked by id after it, when there are any; a
+// request queued meanwhile waits for the next holder. A batch refused
+// whole is that batch, and a check that comes out NULL refuses. Every
+// check is step 17's, word for word; the queue is read twice a batch
+// where four times (docs/team.md, "Where the group append's time
+// goes").
+var groupBatchReadOnceStep = audit.EditMigration(functionText(groupAppendStep, "nhi_group_wait"),
+	"\tids bigint[];\n", "\tbatch bigint[];\n\tids bigint[];\n",
+	"\t\t\tids := NULL;\n", "\t\t\tbatch := NULL;\n\t\t\tids := NULL;\n",
+	"-- and so is a second request of one item in one batch.\n",
+	"-- and so is a second request of one item in one batch.\n"+
+		"\t\t\t\t-- One statement, one snapshot: the batch is what it read,\n"+
+		"\t\t\t\t-- and a request queued meanwhile waits for the next holder.\n",
+	`				UPDATE nhi_decision_queue q SET done = true, refused = true
+					FROM (SELECT q2.id, row_number() OVER (PARTITION BY q2.campaign_id, q2.identity_id ORDER BY q2.id) AS rn, m.may
+						FROM nhi_decision_queue q2 JOIN nhi_queue_may() m ON m.id = q2.id WHERE NOT q2.done AND (NOT a_only_mine OR q2.id = qid)) r
+					WHERE q.id = r.id AND NOT (r.rn = 1 AND r.may AND q.s_pseq = pseq
+`,
+	`				SELECT array_agg(q.id), array_agg(q.id ORDER BY q.id) FILTER (WHERE q.ok), array_agg(q.rest ORDER BY q.id) FILTER (WHERE q.ok)
+					INTO batch, ids, rests FROM (SELECT q.id, q.rest, COALESCE(q.rn = 1 AND q.may AND q.s_pseq = pseq
+`,
+	`						AND i.decision_seq IS NOT DISTINCT FROM q.s_seq AND i.conflict = q.s_conflict));
+				SELECT array_agg(q.id ORDER BY q.id), array_agg(q.rest ORDER BY q.id) INTO ids, rests
+					FROM nhi_decision_queue q WHERE NOT q.done AND (NOT a_only_mine OR q.id = qid);
+`,
+	`						AND i.decision_seq IS NOT DISTINCT FROM q.s_seq AND i.conflict = q.s_conflict), false) AS ok
+					FROM (SELECT q2.*, row_number() OVER (PARTITION BY q2.campaign_id, q2.identity_id ORDER BY q2.id) AS rn, m.may
+						FROM nhi_decision_queue q2 JOIN nhi_queue_may() m ON m.id = q2.id WHERE NOT q2.done AND (NOT a_only_mine OR q2.id = qid)) q) q;
+				IF cardinality(batch) > COALESCE(cardinality(ids), 0) THEN
+					UPDATE nhi_decision_queue q SET done = true, refused = true WHERE q.id = ANY (batch) AND q.id <> ALL (COALESCE(ids, '{}'));
+				END IF;
+`,
+	"WHERE NOT q.done AND (ids IS NULL OR q.id = ANY (ids)) AND (NOT a_only_mine OR q.id = qid);",
+	"WHERE NOT q.done AND (COALESCE(ids, batch) IS NULL OR q.id = ANY (COALESCE(ids, batch))) AND (NOT a_only_mine OR q.id = qid);") + `
+DO $$ BEGIN
+	EXECUTE format('ALTER FUNCTION nhi_group_wait(boolean) SET search_path = pg_catalog, %I, pg_temp', current_schema());
+END $$;
+`
+
+// functionText is the CREATE OR REPLACE FUNCTION statement of the
+// function name in a step's text, for a later step that replaces the
+// function alone (CREATE OR REPLACE sets its attributes anew: the step
+// sets them again). It panics, at start-up, if the step has no such
+// statement.
+func functionText(step, name string) string {
+	start := strings.Index(step, "CREATE OR REPLACE FUNCTION "+name+"(")
+	if start < 0 {
+		panic("campaigns: no function " + name + " in the step")
+	}
+	end := strings.Index(step[start:], "\nEND $$;\n")
+	if end < 0 {
+		panic("campaigns: function " + name + " has no end in the step")
+	}
+	return step[start : start+end+len("\nEND $$;\n")]
+}
