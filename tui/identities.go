@@ -247,7 +247,9 @@ func (v *identitiesView) FullHelp() [][]key.Binding {
 	if v.editing {
 		return [][]key.Binding{v.keys.editing()}
 	}
-	return v.keys.FullHelp()
+	k := v.keys
+	k.inCampaign = v.st.campaign != ""
+	return k.FullHelp()
 }
 
 // commandHelp is :identities while a campaign is picked: the way back to
