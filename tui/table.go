@@ -143,7 +143,8 @@ func (t *table[T]) gutter() int {
 }
 
 // SetRows replaces the rows. The cursor stays on the row with the same key
-// when it is still there, and otherwise at the same position.
+// when it is still there, scrolled the least that shows it, and otherwise
+// at the same position.
 func (t *table[T]) SetRows(rows []T) {
 	key, ok := t.SelectedKey()
 	t.rows = rows
@@ -152,14 +153,44 @@ func (t *table[T]) SetRows(rows []T) {
 	}
 }
 
-// Sort orders the rows with cmp, stable, keeping the cursor on its row.
+// Reorder is SetRows for rows put in another order (a sort): the cursor's
+// row also keeps its line of the screen where the rows around it allow,
+// as k9s keeps it, rather than scrolled to the top or bottom edge.
+func (t *table[T]) Reorder(rows []T) {
+	key, ok := t.SelectedKey()
+	line := t.cursor - t.offset
+	t.rows = rows
+	if !ok || !t.selectKeyAt(key, line) {
+		t.setCursor(t.cursor)
+	}
+}
+
+// Sort orders the rows with cmp, stable, keeping the cursor on its row and
+// that row on its line of the screen where it can (Reorder).
 // Sorting 100,000 rows takes milliseconds; do it on a key press, not per frame.
 func (t *table[T]) Sort(cmp func(a, b T) int) {
 	key, ok := t.SelectedKey()
+	line := t.cursor - t.offset
 	slices.SortStableFunc(t.rows, cmp)
 	if ok {
-		t.SelectKey(key)
+		t.selectKeyAt(key, line)
 	}
+}
+
+// selectKeyAt moves the cursor to the row with key k, scrolled so that
+// the row is the line'th on screen, or as near it as the ends of the rows
+// allow (no blank lines below the last row while rows above are hidden).
+// It reports whether there is such a row.
+func (t *table[T]) selectKeyAt(k string, line int) bool {
+	for i, r := range t.rows {
+		if t.key(r) == k {
+			t.cursor = i
+			t.offset = i - line
+			t.clampOffset()
+			return true
+		}
+	}
+	return false
 }
 
 // ColumnWidth is the width column col is drawn at: 0 while hidden.
