@@ -89,7 +89,7 @@ Other forms:
 				want, form = 2, "CAMPAIGN DECISION"
 			}
 			if len(args) != want {
-				return fmt.Errorf("expected %s, got %s", form, counted(len(args), "argument", "arguments"))
+				return wrongArgCount{fmt.Errorf("expected %s, got %s", form, counted(len(args), "argument", "arguments"))}
 			}
 			n := 0
 			for _, on := range []bool{batch != "", confirmCarried, undo != 0} {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"io"
 	"strings"
 	"testing"
@@ -263,4 +264,38 @@ func TestCampaignShortNamesEverySubcommand(t *testing.T) {
 		return
 	}
 	t.Fatal("no campaign command")
+}
+
+// TestMissingArgumentsShowTheUsage: every command that needs arguments,
+// run with none, is a usage error (exit 2) that says what it expected
+// and ends with its usage line, as nhi note list does; nhi decide and nhi
+// offboard, which count their arguments themselves (what they take
+// depends on their flags), said what they expected with no usage line.
+func TestMissingArgumentsShowTheUsage(t *testing.T) {
+	needing := 0
+	var walk func(c *cobra.Command)
+	walk = func(c *cobra.Command) {
+		if c.Runnable() && c.Args != nil {
+			if err := c.Args(c, nil); err != nil {
+				needing++
+				var usage usageError
+				if !errors.As(err, &usage) {
+					t.Errorf("%s with no arguments: %v is no usage error", c.CommandPath(), err)
+				}
+				line := strings.TrimSuffix(c.UseLine(), " [flags]")
+				if !strings.HasSuffix(err.Error(), ": the usage is "+line) {
+					t.Errorf("%s with no arguments says %q, not its usage line %q", c.CommandPath(), err, line)
+				}
+			}
+		}
+		for _, sub := range c.Commands() {
+			walk(sub)
+		}
+	}
+	walk(newRootCmd(strings.NewReader(""), io.Discard, io.Discard))
+	if needing < 15 {
+		t.Errorf("only %d commands need arguments: the walk missed the command tree", needing)
+	}
+	refused(t, 2, "expected CAMPAIGN ID DECISION, got 0 arguments: the usage is nhi decide CAMPAIGN ID ", "decide")
+	refused(t, 2, "got 0 arguments: the usage is nhi offboard PERSON | --scope EXPR | --pending\n", "offboard")
 }

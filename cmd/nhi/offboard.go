@@ -61,7 +61,7 @@ nhi people import.`,
 			case spec.Scope != "":
 				return nil
 			case len(args) != 1:
-				return fmt.Errorf("expected PERSON (or --scope EXPR, or --pending), got %s", counted(len(args), "argument", "arguments"))
+				return wrongArgCount{fmt.Errorf("expected PERSON (or --scope EXPR, or --pending), got %s", counted(len(args), "argument", "arguments"))}
 			}
 			return nil
 		},

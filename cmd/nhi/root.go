@@ -260,6 +260,8 @@ func wrapArgs(c *cobra.Command) {
 			}
 			if msg, ok := cobraArgCount(err.Error()); ok {
 				err = fmt.Errorf("%s: the usage is %s", msg, strings.TrimSuffix(cmd.UseLine(), " [flags]"))
+			} else if errors.As(err, new(wrongArgCount)) {
+				err = fmt.Errorf("%w: the usage is %s", err, strings.TrimSuffix(cmd.UseLine(), " [flags]"))
 			} else if noArguments(cmd, args, err) && cmd.HasSubCommands() {
 				err = unknownCommand(cmd, args) // with the nearest commands
 			} else if noArguments(cmd, args, err) {
@@ -278,6 +280,11 @@ func wrapArgs(c *cobra.Command) {
 		wrapArgs(sub)
 	}
 }
+
+// wrongArgCount is a command's own count of its arguments gone wrong
+// ("expected CAMPAIGN ID DECISION, got 0 arguments", where what it takes
+// depends on its flags): wrapArgs adds the usage line, as to cobra's.
+type wrongArgCount struct{ error }
 
 // helpKnowsItsTopics makes nhi help refuse a topic it does not know, as
 // a mistyped command is refused: exit 2, naming the nearest topics (nhi
