@@ -76,8 +76,10 @@ Other forms:
         "ID,DECISION[,REASON]" ('-' reads stdin), each committed on its own;
         prints "ok SEQ ID DECISION" once a line is recorded`,
 		Example: `  nhi decide 2026-Q4 github:acme:github_deploy_key:api/123 decommission
-  nhi decide 2026-Q4 github:acme:github_app_installation:42 keep --reason "CI deploys; owner @acme/platform"
-  nhi decide 2026-Q4 --filter 'kind:deploy_key unused>1y' decommission --reason "unused for a year"
+  nhi decide 2026-Q4 github:acme:github_app_installation:42 keep \
+      --reason "CI deploys; owner @acme/platform"
+  nhi decide 2026-Q4 --filter 'kind:deploy_key unused>1y' decommission \
+      --reason "unused for a year"
   nhi decide 2027-Q1 --confirm-carried --reason "unchanged since 2026-Q4"
   nhi decide 2026-Q4 --batch decisions.csv`,
 		Args: func(cmd *cobra.Command, args []string) error {

@@ -103,20 +103,25 @@ func TestCampaignCreateHelpSaysSnapshotOnce(t *testing.T) {
 	}
 }
 
-// TestHelpFitsEightyColumns: what each command's --help says of it, above
-// Usage, fits a terminal of 80 columns, where a longer line wraps in the
-// middle of a sentence (nhi help filter's field table, the filter
-// package's FieldsText, included); nhi policy's is the policy file's own
-// YAML and comments, as nhi policy show prints them, and is left as it is.
+// TestHelpFitsEightyColumns: each command's --help fits a terminal of 80
+// columns, where a longer line wraps in the middle of a sentence or a
+// command: what it says of itself (nhi help filter's field table, the
+// filter package's FieldsText, included), its usage line, its examples
+// (which ran to 114 columns), the commands under it and its flags. nhi
+// policy's own text is the policy file's YAML and comments, as nhi policy
+// show prints them, and is left as it is.
 func TestHelpFitsEightyColumns(t *testing.T) {
+	t.Setenv("COLUMNS", "80") // flags wrap at the terminal (TestHelpFlagsWrapAtTheTerminal)
 	var walk func(c *cobra.Command)
 	walk = func(c *cobra.Command) {
-		if c.CommandPath() != "nhi policy" && !c.Hidden {
+		if !c.Hidden {
 			text := c.Long
-			if text == "" {
+			if text == "" || c.CommandPath() == "nhi policy" {
 				text = c.Short
 			}
-			for _, line := range strings.Split(text, "\n") {
+			// UsageString: the usage line, the examples, the commands
+			// under it with their Short, the flags.
+			for _, line := range strings.Split(text+"\n"+c.UsageString(), "\n") {
 				if w := utf8.RuneCountInString(line); w > 80 {
 					t.Errorf("%s --help: a line of %d columns: %q", c.CommandPath(), w, line)
 				}
