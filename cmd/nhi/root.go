@@ -427,7 +427,7 @@ func (a *app) open(ctx context.Context, opts audit.OpenOptions) (*audit.Store, e
 	}
 	st, err := audit.Open(ctx, a.db, opts)
 	a.wrote = a.wrote || (err == nil && !opts.ReadOnly)
-	if errors.Is(err, audit.ErrNotExist) || errors.Is(err, audit.ErrNoConnection) {
+	if errors.Is(err, audit.ErrNotExist) || errors.Is(err, audit.ErrNoConnection) || errors.Is(err, audit.ErrBadURL) {
 		if env := os.Getenv("NHI_DB"); env != "" && env == a.db {
 			// The user may not remember setting it: the message names a
 			// store they never typed.
