@@ -39,6 +39,11 @@ var (
 	// ErrNoConnection: a postgres:// store whose server could not be
 	// reached or refused the connection: not a store that is not there.
 	ErrNoConnection = errors.New("cannot connect to the PostgreSQL server")
+	// ErrBadURL: a postgres:// store whose URL cannot be read (a space
+	// in it, a port that is no number): a mistake in how nhi was
+	// called, said in nhi's words (badURLReason), never the driver's,
+	// which may quote part of a password.
+	ErrBadURL = errors.New("the PostgreSQL URL cannot be read")
 )
 
 // DamagedAdvice is what to do with an evidence file Damaged finds

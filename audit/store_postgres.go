@@ -26,8 +26,8 @@ func openPostgres(ctx context.Context, rawURL string, opts OpenOptions) (*Store,
 	shown := redactedURL(rawURL)
 	cfg, err := pgx.ParseConfig(rawURL)
 	if err != nil {
-		// pgx's words quote the URL, its password hidden.
-		return nil, fmt.Errorf("cannot read the database URL: %v; write it as postgres://ROLE@HOST:PORT/DATABASE (docs/team.md)", err)
+		return nil, fmt.Errorf("%w: %s; a URL looks like postgres://ROLE:PASSWORD@HOST:PORT/DATABASE?sslmode=require, "+
+			"a space, @, :, / or %% in the role or password written %%20, %%40, %%3A, %%2F or %%25 (docs/team.md)", ErrBadURL, badURLReason(err))
 	}
 	if opts.ReadOnly {
 		// The server refuses every write of a read-only open, nhi's own
@@ -113,6 +113,32 @@ func connectHint(cfg *pgx.ConnConfig, err error) string {
 
 // redactedURL is a database URL as messages may show it: without its
 // password, in the user part or as a parameter.
+// badURLReason says what is wrong with a URL pgx could not parse, from
+// the kind of its error: pgx hides the password where it quotes the URL,
+// but the parser's detail after it may quote a piece of the URL that
+// holds part of one ("unexpected spaces found in \"ss@ho st/db\""), so
+// none of its text is shown.
+func badURLReason(err error) string {
+	msg := strings.ToLower(err.Error())
+	switch {
+	case strings.Contains(msg, "spaces"):
+		return "it holds a space"
+	case strings.Contains(msg, "invalid port"):
+		return "its port is not a number from 1 to 65535"
+	case strings.Contains(msg, "percent-encoded token") || strings.Contains(msg, "invalid url escape"):
+		return "a % in it starts no percent-encoded character"
+	case strings.Contains(msg, "ipv6"):
+		return "an IPv6 host in it is not closed with ]"
+	case strings.Contains(msg, "sslmode"):
+		return "its sslmode is none of disable, allow, prefer, require, verify-ca, verify-full"
+	case strings.Contains(msg, "userinfo"):
+		return "its role or password holds a character to percent-encode"
+	case strings.Contains(msg, "invalid character") && strings.Contains(msg, "host"):
+		return "its host holds a character no host name has"
+	}
+	return "PostgreSQL's driver cannot read it (its words are not shown: they may quote a password)"
+}
+
 func redactedURL(raw string) string {
 	u, err := url.Parse(raw)
 	if err != nil {

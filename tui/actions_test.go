@@ -396,7 +396,7 @@ func TestOverviewShowsLeavers(t *testing.T) {
 		t.Fatalf("offboard view:\n%s", v)
 	}
 	press(t, m, "enter")
-	if v := m.View(); !strings.Contains(title(v), "1 identity: owns 1") || !strings.Contains(v, "owns (1)") || !strings.Contains(selectedLine(t, v), "renovate") {
+	if v := m.View(); !strings.Contains(title(v), "1 related identity: owns 1") || !strings.Contains(v, "owns (1)") || !strings.Contains(selectedLine(t, v), "renovate") {
 		t.Errorf("her identities:\n%s", v)
 	}
 	press(t, m, "t")

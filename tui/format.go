@@ -89,8 +89,7 @@ func truncateMiddle(s string, w int) string {
 		return s // writeCell cuts what is left at the end
 	}
 	tail := w / 2
-	head := w - 1 - tail
-	return ansi.Truncate(s, head, "") + ellipsis + ansi.TruncateLeft(s, sw-tail, "")
+	return cutAt(s, sw, w-1-tail, tail)
 }
 
 // wrapLines is s wrapped at words to w cells, a line that still passes w

@@ -95,3 +95,41 @@ func TestHelpCommand(t *testing.T) {
 		t.Errorf(":help shows\n%s\nwhere ? shows\n%s", got, want)
 	}
 }
+
+// TestHelpOffersCampaignKeysInACampaign: the help lists n, N and a (the
+// campaign's keys) only while a campaign is picked, as the hint bar offers
+// a only then; out of one they only say "Choose a campaign first".
+func TestHelpOffersCampaignKeysInACampaign(t *testing.T) {
+	e := newEvidence(t)
+	r := newFakeReviewer()
+	r.members = []string{e.ids[0].ID, e.ids[1].ID}
+	m := e.model(t, 100, 30, Options{Actor: testActor, Reviewer: r})
+	campaignKeys := []string{"n next undecided", "N previous undecided", "a everyone's items / mine"}
+	helpSays := func() string {
+		t.Helper()
+		press(t, m, "?")
+		defer press(t, m, "esc")
+		return strings.Join(strings.Fields(m.View()), " ")
+	}
+	if h := helpSays(); !strings.Contains(h, "s sort by next column") {
+		t.Fatalf("not the table's help:\n%s", h)
+	}
+	for _, k := range campaignKeys {
+		if h := helpSays(); strings.Contains(h, k) {
+			t.Errorf("with no campaign picked the help offers %q:\n%s", k, h)
+		}
+	}
+	press(t, m, ":campaigns", "enter", "enter")
+	in := helpSays()
+	for _, k := range campaignKeys {
+		if !strings.Contains(in, k) {
+			t.Errorf("in campaign 2025-Q2 the help does not offer %q:\n%s", k, in)
+		}
+	}
+	press(t, m, ":identities", "enter")
+	for _, k := range campaignKeys {
+		if h := helpSays(); strings.Contains(h, k) {
+			t.Errorf("out of the campaign again the help offers %q:\n%s", k, h)
+		}
+	}
+}

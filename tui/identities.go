@@ -138,6 +138,7 @@ type identitiesView struct {
 	seq          uint64
 	latest       atomic.Uint64
 	pending      bool
+	resortSeq    uint64  // the query s or S started last: the same rows in another order (apply)
 	order        []int32 // the natural order of orderCol on orderVersion
 	orderCol     int
 	orderVersion uint64
@@ -247,7 +248,9 @@ func (v *identitiesView) FullHelp() [][]key.Binding {
 	if v.editing {
 		return [][]key.Binding{v.keys.editing()}
 	}
-	return v.keys.FullHelp()
+	k := v.keys
+	k.inCampaign = v.st.campaign != ""
+	return k.FullHelp()
 }
 
 // commandHelp is :identities while a campaign is picked: the way back to
@@ -424,7 +427,7 @@ func (v *identitiesView) updateKeys(k tea.KeyMsg) tea.Cmd {
 	case key.Matches(k, v.keys.Sort):
 		v.nextSort()
 		v.relayout()
-		return v.requery()
+		return v.resort()
 	case key.Matches(k, v.keys.Reverse):
 		if v.sort.col == noSort {
 			v.nextSort()
@@ -432,7 +435,7 @@ func (v *identitiesView) updateKeys(k tea.KeyMsg) tea.Cmd {
 		} else {
 			v.sort.reversed = !v.sort.reversed
 		}
-		return v.requery()
+		return v.resort()
 	case key.Matches(k, v.keys.Clear):
 		switch {
 		case v.filterText != "":
@@ -606,6 +609,13 @@ func (v *identitiesView) requery() tea.Cmd {
 	return q.cmd()
 }
 
+// resort is requery for a new order of the same rows.
+func (v *identitiesView) resort() tea.Cmd {
+	cmd := v.requery()
+	v.resortSeq = v.seq
+	return cmd
+}
+
 // dataChanged is called when identities changed: rows that depend on what
 // changed are recomputed.
 func (v *identitiesView) dataChanged() tea.Cmd {
@@ -663,7 +673,11 @@ func (v *identitiesView) apply(r queryResult) {
 		v.order, v.orderCol, v.orderVersion = r.order, r.sort.col, r.version
 	}
 	before, had := v.table.SelectedKey()
-	v.table.SetRows(r.rows)
+	if r.seq == v.resortSeq {
+		v.table.Reorder(r.rows)
+	} else {
+		v.table.SetRows(r.rows)
+	}
 	v.kinds = kindWidths{widest: r.kindWidth}
 	v.finds = findingsWidths{widest: r.findingsWidth}
 	if after, ok := v.table.SelectedKey(); had && ok && after != before {

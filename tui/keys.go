@@ -110,9 +110,14 @@ type identitiesKeys struct {
 	Clear     key.Binding
 	Keep      key.Binding // the filter prompt's enter
 	Drop      key.Binding // the filter prompt's esc
+
+	// n, N and a act only on a picked campaign (without one they say
+	// "Choose a campaign first"), so the help offers them only then
+	// (identitiesView.FullHelp sets it), as the hint bar does.
+	inCampaign bool
 }
 
-// newIdentitiesKeys is the table's keymap; the campaign keys (n, N) are
+// newIdentitiesKeys is the table's keymap; the campaign keys (n, N, a) are
 // disabled where there are no campaigns.
 func newIdentitiesKeys(campaigns bool) identitiesKeys {
 	k := identitiesKeys{
@@ -143,7 +148,7 @@ func (k identitiesKeys) ShortHelp() []key.Binding {
 
 func (k identitiesKeys) FullHelp() [][]key.Binding {
 	acts := []key.Binding{k.Open, k.Filter, k.Select, k.SelectAll, k.Sort, k.Reverse}
-	if k.Next.Enabled() {
+	if k.Next.Enabled() && k.inCampaign {
 		acts = append(acts, k.Next, k.Previous, k.Everyone)
 	}
 	return [][]key.Binding{k.column(), append(acts, k.Clear)}

@@ -168,7 +168,9 @@ func (v *offboardView) View() string {
 	}
 	title := "Offboarding"
 	if v.loaded && v.err == nil {
-		title += " — " + plural(len(v.leavers), "leaver", "leavers") + " with " + plural(total, "identity", "identities")
+		// What IDS counts, said: enter shows every relationship, could
+		// read and suggested owner too, a larger count (person.go).
+		title += " — " + plural(len(v.leavers), "leaver", "leavers") + " with " + plural(total, "identity", "identities") + " they own, created or hold"
 	}
 	b.WriteString(truncate(theme.Title.Render(title), v.width))
 	b.WriteByte('\n')

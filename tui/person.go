@@ -281,7 +281,11 @@ func (v *personView) View() string {
 		title += ", " + note
 	}
 	if v.loaded && v.err == nil {
-		title += " — " + plural(v.total, "identity", "identities")
+		// Every relationship's count, could read and suggested owner
+		// too, said so: :offboard counts only what they own, created or
+		// hold, and "3 identities" there read as a mistake beside "192
+		// identities" here; the groups after it add up to both.
+		title += " — " + plural(v.total, "related identity", "related identities")
 		if v.unread > 0 {
 			title += " (" + commas(v.unread) + " not checked)"
 		}

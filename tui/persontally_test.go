@@ -77,7 +77,7 @@ func TestPersonViewLeaverBehindAGap(t *testing.T) {
 	press(t, m, "enter")
 	v := m.View()
 	checkFrame(t, v, 80, 24)
-	if !strings.Contains(title(v), "Otto <otto@acme.test>, left on") || !strings.Contains(title(v), "— 1 identity (1 not checked)") || strings.Contains(v, "nothing is left") {
+	if !strings.Contains(title(v), "Otto <otto@acme.test>, left on") || !strings.Contains(title(v), "— 1 related identity (1 not checked)") || strings.Contains(v, "nothing is left") {
 		t.Errorf("the person view of a leaver behind a gap:\n%s", v)
 	}
 	if row := selectedLine(t, v); !strings.Contains(row, "release-bot") || !strings.Contains(row, "not-chk") {
@@ -130,7 +130,7 @@ func TestOverviewLeaverBehindAGap(t *testing.T) {
 	// orphaned identity (39 here), whoever they were left by.
 	press(t, m, "enter")
 	v := m.View()
-	if !strings.Contains(title(v), "Otto <otto@acme.test>, left on") || !strings.Contains(title(v), "— 1 identity (1 not checked)") || !strings.Contains(v, "release-bot") {
+	if !strings.Contains(title(v), "Otto <otto@acme.test>, left on") || !strings.Contains(title(v), "— 1 related identity (1 not checked)") || !strings.Contains(v, "release-bot") {
 		t.Errorf("enter on the leaver:\n%s", v)
 	}
 	press(t, m, "esc")

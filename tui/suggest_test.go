@@ -140,7 +140,7 @@ func TestSuggestionsComeAfterTheTable(t *testing.T) {
 	if m.st.pop.unsuggested != 0 || m.st.suggErr != nil {
 		t.Fatalf("after the derive %d rows wait (%v)", m.st.pop.unsuggested, m.st.suggErr)
 	}
-	if s := screen(); !strings.Contains(s, "carol@acme.test> — 1 identity: suggested owner 1") || !strings.Contains(s, "NPM_TOKEN") {
+	if s := screen(); !strings.Contains(s, "carol@acme.test> — 1 related identity: suggested owner 1") || !strings.Contains(s, "NPM_TOKEN") {
 		t.Fatalf("the person view after the suggestions should list NPM_TOKEN:\n%s", s)
 	}
 	press(t, m, "esc")

@@ -58,7 +58,13 @@ type table[T any] struct {
 	rowWidth int // cells of a drawn row, at most width unless overflow
 	overflow bool
 
-	buf []string // cells of one row, reused across rows
+	// frame holds the cells of the rows on screen while View draws
+	// them, reused across frames; mid is middleCuts' scratch.
+	frame [][]string
+	mid   struct {
+		vals, cuts []string
+		need       []cutNeed
+	}
 }
 
 // newTable returns an empty table.
@@ -69,7 +75,6 @@ func newTable[T any](columns []column, key func(T) string, cells func(T, []strin
 		widths:  make([]int, len(columns)),
 		key:     key,
 		cells:   cells,
-		buf:     make([]string, len(columns)),
 	}
 }
 
@@ -143,7 +148,8 @@ func (t *table[T]) gutter() int {
 }
 
 // SetRows replaces the rows. The cursor stays on the row with the same key
-// when it is still there, and otherwise at the same position.
+// when it is still there, scrolled the least that shows it, and otherwise
+// at the same position.
 func (t *table[T]) SetRows(rows []T) {
 	key, ok := t.SelectedKey()
 	t.rows = rows
@@ -152,14 +158,44 @@ func (t *table[T]) SetRows(rows []T) {
 	}
 }
 
-// Sort orders the rows with cmp, stable, keeping the cursor on its row.
+// Reorder is SetRows for rows put in another order (a sort): the cursor's
+// row also keeps its line of the screen where the rows around it allow,
+// as k9s keeps it, rather than scrolled to the top or bottom edge.
+func (t *table[T]) Reorder(rows []T) {
+	key, ok := t.SelectedKey()
+	line := t.cursor - t.offset
+	t.rows = rows
+	if !ok || !t.selectKeyAt(key, line) {
+		t.setCursor(t.cursor)
+	}
+}
+
+// Sort orders the rows with cmp, stable, keeping the cursor on its row and
+// that row on its line of the screen where it can (Reorder).
 // Sorting 100,000 rows takes milliseconds; do it on a key press, not per frame.
 func (t *table[T]) Sort(cmp func(a, b T) int) {
 	key, ok := t.SelectedKey()
+	line := t.cursor - t.offset
 	slices.SortStableFunc(t.rows, cmp)
 	if ok {
-		t.SelectKey(key)
+		t.selectKeyAt(key, line)
 	}
+}
+
+// selectKeyAt moves the cursor to the row with key k, scrolled so that
+// the row is the line'th on screen, or as near it as the ends of the rows
+// allow (no blank lines below the last row while rows above are hidden).
+// It reports whether there is such a row.
+func (t *table[T]) selectKeyAt(k string, line int) bool {
+	for i, r := range t.rows {
+		if t.key(r) == k {
+			t.cursor = i
+			t.offset = i - line
+			t.clampOffset()
+			return true
+		}
+	}
+	return false
 }
 
 // ColumnWidth is the width column col is drawn at: 0 while hidden.
@@ -342,9 +378,10 @@ func (t *table[T]) View() string {
 	out.Grow((t.height + 1) * (2*t.width + 16))
 	out.WriteString(t.header())
 	end := min(t.offset+t.height, len(t.rows))
+	frame := t.frameCells(t.offset, end)
 	for i := t.offset; i < end; i++ {
 		out.WriteByte('\n')
-		out.WriteString(t.renderRow(i))
+		out.WriteString(t.renderRow(i, frame[i-t.offset]))
 	}
 	for i := end - t.offset; i < t.height; i++ {
 		out.WriteByte('\n')
@@ -370,10 +407,38 @@ func (t *table[T]) header() string {
 	return theme.ColumnHeader.Render(truncate(b.String(), t.width))
 }
 
-func (t *table[T]) renderRow(i int) string {
+// frameCells are the cells of rows from to end, the values of a column
+// cut in the middle (column.Middle) cut to its width together, so that no
+// two different ones read the same (middleCuts).
+func (t *table[T]) frameCells(from, end int) [][]string {
+	n := end - from
+	for len(t.frame) < n {
+		t.frame = append(t.frame, make([]string, len(t.columns)))
+	}
+	frame := t.frame[:n]
+	for k, cells := range frame {
+		clear(cells)
+		t.cells(t.rows[from+k], cells)
+	}
+	for c, col := range t.columns {
+		if w := t.widths[c]; col.Middle && w > 0 {
+			m := &t.mid
+			m.vals, m.cuts, m.need = m.vals[:0], slices.Grow(m.cuts[:0], n)[:n], slices.Grow(m.need[:0], n)[:n]
+			for _, cells := range frame {
+				m.vals = append(m.vals, cells[c])
+			}
+			middleCuts(m.vals, m.cuts, m.need, w)
+			for k, cells := range frame {
+				cells[c] = m.cuts[k]
+			}
+		}
+	}
+	return frame
+}
+
+// renderRow draws row i, whose cells frameCells gave.
+func (t *table[T]) renderRow(i int, cells []string) string {
 	row := t.rows[i]
-	clear(t.buf)
-	t.cells(row, t.buf)
 	selected := i == t.cursor
 	b := new(strings.Builder)
 	b.Grow(2*t.width + 16) // "…" and "—" take three bytes for one cell
@@ -399,18 +464,15 @@ func (t *table[T]) renderRow(i int) string {
 			b.WriteByte(' ')
 		}
 		first = false
-		if col.Middle {
-			t.buf[c] = truncateMiddle(t.buf[c], w)
-		}
 		if !selected && t.style != nil {
 			if st, ok := t.style(row, c); ok {
 				var cell strings.Builder
-				writeCell(&cell, t.buf[c], w, col.Right)
+				writeCell(&cell, cells[c], w, col.Right)
 				b.WriteString(st.Render(cell.String()))
 				continue
 			}
 		}
-		writeCell(b, t.buf[c], w, col.Right)
+		writeCell(b, cells[c], w, col.Right)
 	}
 	if selected {
 		// Pad the selected row to the full width so the highlight is a bar.

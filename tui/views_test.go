@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -184,6 +185,36 @@ func TestSort(t *testing.T) {
 	press(t, m, "/", "name:SECRET_0*", "enter", "s", "s", "S", "g")
 	if v := m.View(); !strings.HasPrefix(title(v), "Identities 5 of 39") || !strings.Contains(selectedLine(t, v), "SECRET_09") {
 		t.Errorf("filtered and sorted:\n%s", v)
+	}
+}
+
+// TestSortKeepsTheCursorsLine: s and S keep the cursor on its identity
+// and that identity on the line of the screen it was on, as k9s does,
+// where it had scrolled to the top or bottom edge of the table.
+func TestSortKeepsTheCursorsLine(t *testing.T) {
+	m := newTestModel(t, testSnapshot(), testIdentities(), 80, 24)
+	// The middle of a screen whose rows are not the first: a line the
+	// rows around the cursor can keep after any order of 39 rows.
+	press(t, m, "G")
+	for range 10 {
+		press(t, m, "k")
+	}
+	lineOf := func(v string) (int, string) {
+		t.Helper()
+		sel := selectedLine(t, v)
+		return slices.Index(strings.Split(v, "\n"), sel), sel
+	}
+	line, row := lineOf(m.View())
+	for _, k := range []string{"s", "s", "S", "s", "s", "s"} {
+		press(t, m, k)
+		v := m.View()
+		got, gotRow := lineOf(v)
+		if gotRow != row {
+			t.Fatalf("after %s the cursor is on\n%s\nwas on\n%s", k, gotRow, row)
+		}
+		if got != line {
+			t.Errorf("after %s (%s) the cursor's row is on line %d of the screen, was on line %d:\n%s", k, title(v), got, line, v)
+		}
 	}
 }
 

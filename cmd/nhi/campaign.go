@@ -86,10 +86,10 @@ campaign for identities unchanged since (same owner, no new finding, same
 permissions), marked carried until confirmed with
 nhi decide NAME --confirm-carried --reason TEXT. An identity whose repository
 was renamed since is matched under the ID it had there, and create lists it.`,
-		Example: `  nhi campaign create 2026-Q4 --scope 'kind:deploy_key or finding:stale' --due 2026-12-31 \
-      --reviewer alice@acme.com --reviewer bob@acme.com
-  nhi campaign create 2027-Q1 --scope 'id:*' --due 2027-03-31 --reviewer-map owners.csv \
-      --carry-forward 2026-Q4`,
+		Example: `  nhi campaign create 2026-Q4 --scope 'kind:deploy_key or finding:stale' \
+      --due 2026-12-31 --reviewer alice@acme.com --reviewer bob@acme.com
+  nhi campaign create 2027-Q1 --scope 'id:*' --due 2027-03-31 \
+      --reviewer-map owners.csv --carry-forward 2026-Q4`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			asJSON, err := out.wantJSON(cmd)

@@ -76,8 +76,10 @@ Other forms:
         "ID,DECISION[,REASON]" ('-' reads stdin), each committed on its own;
         prints "ok SEQ ID DECISION" once a line is recorded`,
 		Example: `  nhi decide 2026-Q4 github:acme:github_deploy_key:api/123 decommission
-  nhi decide 2026-Q4 github:acme:github_app_installation:42 keep --reason "CI deploys; owner @acme/platform"
-  nhi decide 2026-Q4 --filter 'kind:deploy_key unused>1y' decommission --reason "unused for a year"
+  nhi decide 2026-Q4 github:acme:github_app_installation:42 keep \
+      --reason "CI deploys; owner @acme/platform"
+  nhi decide 2026-Q4 --filter 'kind:deploy_key unused>1y' decommission \
+      --reason "unused for a year"
   nhi decide 2027-Q1 --confirm-carried --reason "unchanged since 2026-Q4"
   nhi decide 2026-Q4 --batch decisions.csv`,
 		Args: func(cmd *cobra.Command, args []string) error {
@@ -89,7 +91,7 @@ Other forms:
 				want, form = 2, "CAMPAIGN DECISION"
 			}
 			if len(args) != want {
-				return fmt.Errorf("expected %s, got %s", form, counted(len(args), "argument", "arguments"))
+				return wrongArgCount{fmt.Errorf("expected %s, got %s", form, counted(len(args), "argument", "arguments"))}
 			}
 			n := 0
 			for _, on := range []bool{batch != "", confirmCarried, undo != 0} {

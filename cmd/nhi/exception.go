@@ -92,8 +92,9 @@ not approve an exception you kept yourself (under any alias), nor one on an
 identity you may not decide (you own it, a team of yours owns it, you hold it,
 you created the campaign): the refusal is recorded as a decision.refused event.
 The approval is signed like a decision (--sign-with, NHI_SIGNING_KEY).`,
-		Example: `  nhi exception approve 2026-Q4 github:acme:github_deploy_key:api/123 --as mia@acme.com`,
-		Args:    cobra.ExactArgs(2),
+		Example: `  nhi exception approve 2026-Q4 github:acme:github_deploy_key:api/123 \
+      --as mia@acme.com`,
+		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx, err := sign.context(cmd.Context(), a)
 			if err != nil {

@@ -41,7 +41,8 @@ an earlier bundle. The bundle is written beside DIR and renamed into place, so a
 failed export leaves nothing behind. Check a bundle with
 nhi verify --report DIR. See docs/report.md.`,
 		Example: `  nhi export 2026-Q4 --out evidence/2026-Q4
-  nhi export 2026-Q4 --out evidence/2026-Q4 --format html,csv --sign-with ~/.ssh/id_ed25519 --signer ciso@acme.com
+  nhi export 2026-Q4 --out evidence/2026-Q4 --format html,csv \
+      --sign-with ~/.ssh/id_ed25519 --signer ciso@acme.com
   nhi verify --report evidence/2026-Q4 --db nhi.db`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {

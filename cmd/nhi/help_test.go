@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"io"
 	"strings"
 	"testing"
@@ -102,20 +103,25 @@ func TestCampaignCreateHelpSaysSnapshotOnce(t *testing.T) {
 	}
 }
 
-// TestHelpFitsEightyColumns: what each command's --help says of it, above
-// Usage, fits a terminal of 80 columns, where a longer line wraps in the
-// middle of a sentence (nhi help filter's field table, the filter
-// package's FieldsText, included); nhi policy's is the policy file's own
-// YAML and comments, as nhi policy show prints them, and is left as it is.
+// TestHelpFitsEightyColumns: each command's --help fits a terminal of 80
+// columns, where a longer line wraps in the middle of a sentence or a
+// command: what it says of itself (nhi help filter's field table, the
+// filter package's FieldsText, included), its usage line, its examples
+// (which ran to 114 columns), the commands under it and its flags. nhi
+// policy's own text is the policy file's YAML and comments, as nhi policy
+// show prints them, and is left as it is.
 func TestHelpFitsEightyColumns(t *testing.T) {
+	t.Setenv("COLUMNS", "80") // flags wrap at the terminal (TestHelpFlagsWrapAtTheTerminal)
 	var walk func(c *cobra.Command)
 	walk = func(c *cobra.Command) {
-		if c.CommandPath() != "nhi policy" && !c.Hidden {
+		if !c.Hidden {
 			text := c.Long
-			if text == "" {
+			if text == "" || c.CommandPath() == "nhi policy" {
 				text = c.Short
 			}
-			for _, line := range strings.Split(text, "\n") {
+			// UsageString: the usage line, the examples, the commands
+			// under it with their Short, the flags.
+			for _, line := range strings.Split(text+"\n"+c.UsageString(), "\n") {
 				if w := utf8.RuneCountInString(line); w > 80 {
 					t.Errorf("%s --help: a line of %d columns: %q", c.CommandPath(), w, line)
 				}
@@ -263,4 +269,38 @@ func TestCampaignShortNamesEverySubcommand(t *testing.T) {
 		return
 	}
 	t.Fatal("no campaign command")
+}
+
+// TestMissingArgumentsShowTheUsage: every command that needs arguments,
+// run with none, is a usage error (exit 2) that says what it expected
+// and ends with its usage line, as nhi note list does; nhi decide and nhi
+// offboard, which count their arguments themselves (what they take
+// depends on their flags), said what they expected with no usage line.
+func TestMissingArgumentsShowTheUsage(t *testing.T) {
+	needing := 0
+	var walk func(c *cobra.Command)
+	walk = func(c *cobra.Command) {
+		if c.Runnable() && c.Args != nil {
+			if err := c.Args(c, nil); err != nil {
+				needing++
+				var usage usageError
+				if !errors.As(err, &usage) {
+					t.Errorf("%s with no arguments: %v is no usage error", c.CommandPath(), err)
+				}
+				line := strings.TrimSuffix(c.UseLine(), " [flags]")
+				if !strings.HasSuffix(err.Error(), ": the usage is "+line) {
+					t.Errorf("%s with no arguments says %q, not its usage line %q", c.CommandPath(), err, line)
+				}
+			}
+		}
+		for _, sub := range c.Commands() {
+			walk(sub)
+		}
+	}
+	walk(newRootCmd(strings.NewReader(""), io.Discard, io.Discard))
+	if needing < 15 {
+		t.Errorf("only %d commands need arguments: the walk missed the command tree", needing)
+	}
+	refused(t, 2, "expected CAMPAIGN ID DECISION, got 0 arguments: the usage is nhi decide CAMPAIGN ID ", "decide")
+	refused(t, 2, "got 0 arguments: the usage is nhi offboard PERSON | --scope EXPR | --pending\n", "offboard")
 }

@@ -21,7 +21,8 @@ outside the evidence file (a ticket, an e-mail, a report): later,
 ` + "`nhi verify --head SEQ:HASH`" + ` proves the log still extends it, which catches a
 rewrite of the whole log that the hash chain alone cannot show.`,
 		Example: `  nhi log head
-  nhi log head > head-2026-12-01.txt && nhi verify --head-file head-2026-12-01.txt`,
+  nhi log head > head-2026-12-01.txt
+  nhi verify --head-file head-2026-12-01.txt`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			st, err := a.open(cmd.Context(), audit.OpenOptions{ReadOnly: true})

@@ -88,8 +88,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		fmt.Fprintf(stderr, "Run '%s --help' for usage.\n", u.command)
 		return exitUsage
 	}
-	if inputUsage(err) {
-		// The message says what to give instead: no pointer to the help.
+	if inputUsage(err) || errors.Is(err, audit.ErrBadURL) {
+		// The message says what to give instead (a PostgreSQL URL: what
+		// one looks like): no pointer to the help.
 		return exitUsage
 	}
 	return exitFailure

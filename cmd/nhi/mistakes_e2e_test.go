@@ -110,3 +110,30 @@ func TestAWordACommandDoesNotTake(t *testing.T) {
 	// A command with subcommands still names the word an unknown command.
 	refused(t, 2, `nhi: unknown command "shw" for "nhi snapshots"; did you mean show?`, "snapshots", "shw", "--db", db)
 }
+
+// TestUnreadablePostgresURL: a --db URL nhi cannot read is a mistake in
+// the call (exit 2), said in nhi's words: what is wrong with it and what a
+// URL looks like, never a piece of its password, where it exited 1 with
+// the driver's error, which quoted the part of the URL after a / in the
+// password ("ss@ho st/db" of p/ss).
+func TestUnreadablePostgresURL(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct{ url, why string }{
+		{"postgres://bad url", "it holds a space"},
+		{"postgres://bob:hun/ter2secret@ho st/db", "it holds a space"},
+		{"postgres://bob:hunter2secret@db.example:99999999/nhi", "its port is not a number from 1 to 65535"},
+		{"postgres://bob:hunter2secret%zz@db.example/nhi", "a % in it starts no percent-encoded character"},
+		{"postgres://bob:hunter2secret@db.example/nhi?sslmode=bogus", "its sslmode is none of"},
+	} {
+		r := nhi(t, nil, "identities", "--db", c.url)
+		want := "nhi: the PostgreSQL URL cannot be read: " + c.why
+		if r.code != 2 || !strings.HasPrefix(r.stderr, want) || !strings.Contains(r.stderr, "a URL looks like postgres://ROLE:PASSWORD@HOST:PORT/DATABASE") {
+			t.Errorf("--db %q: exit %d, want 2 saying %q and what a URL looks like:\n%s", c.url, r.code, want, r.stderr)
+		}
+		for _, secret := range []string{"hunter2", "ter2", "secret", "ho st"} {
+			if strings.Contains(r.stdout+r.stderr, secret) {
+				t.Errorf("--db %q: the output holds %q of the URL:\n%s", c.url, secret, r.stderr)
+			}
+		}
+	}
+}

@@ -29,9 +29,11 @@ removed: add another to correct one. At most 2,000 characters. The words
 after ID are the text, quoted or not. With --filter it first prints how many
 identities the note goes on and the first of them; --dry-run stops there.
 Above 10, a terminal is asked to confirm (--yes does not ask).`,
-		Example: `  nhi note add github:acme:github_deploy_key:api/123 'asked @acme/platform in SEC-42'
+		Example: `  nhi note add github:acme:github_deploy_key:api/123 \
+      'asked @acme/platform in SEC-42'
   nhi note add github:acme:github_deploy_key:api/123 asked bob too
-  nhi note add --filter 'kind:runner status:active' 'runners move to ephemeral ARC in Q1'`,
+  nhi note add --filter 'kind:runner status:active' \
+      'runners move to ephemeral ARC in Q1'`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if filter != "" {
 				return cobra.MinimumNArgs(1)(cmd, args)

@@ -46,8 +46,9 @@ After close, nhi campaign verify proves each against later snapshots.
 or created active identities, with counts and the oldest: what to do after
 nhi people import.`,
 		Example: `  nhi offboard --pending
-  nhi offboard alice-smith                       # reviewer: her manager; effective: her left_at
-  nhi offboard bob@acme.com --effective 2026-11-30 --due 2026-12-15 --reviewer carol
+  nhi offboard alice-smith      # reviewer: her manager; effective: her left_at
+  nhi offboard bob@acme.com --effective 2026-11-30 --due 2026-12-15 \
+      --reviewer carol
   nhi offboard --scope 'scope:acme/legacy-monolith' --reviewer carol
   nhi decide offboard-alice-smith-2026-10-31 ID transfer --to dan@acme.com`,
 		Args: func(cmd *cobra.Command, args []string) error {
@@ -61,7 +62,7 @@ nhi people import.`,
 			case spec.Scope != "":
 				return nil
 			case len(args) != 1:
-				return fmt.Errorf("expected PERSON (or --scope EXPR, or --pending), got %s", counted(len(args), "argument", "arguments"))
+				return wrongArgCount{fmt.Errorf("expected PERSON (or --scope EXPR, or --pending), got %s", counted(len(args), "argument", "arguments"))}
 			}
 			return nil
 		},

@@ -37,8 +37,10 @@ With --filter it first prints how many identities it will set and the first
 of them; --dry-run stops there. Above 10, a terminal is asked to confirm
 (--yes does not ask); a script without a terminal is not.`,
 		Example: `  nhi owner set github:acme:github_deploy_key:api/123 alice@acme.com
-  nhi owner set --filter 'kind:deploy_key scope:acme/payments*' @acme/payments --dry-run
-  nhi owner set --filter 'kind:deploy_key scope:acme/payments*' @acme/payments --yes`,
+  nhi owner set --filter 'kind:deploy_key scope:acme/payments*' @acme/payments \
+      --dry-run
+  nhi owner set --filter 'kind:deploy_key scope:acme/payments*' @acme/payments \
+      --yes`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if filter != "" {
 				return cobra.ExactArgs(1)(cmd, args)

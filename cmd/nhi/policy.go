@@ -60,7 +60,7 @@ snapshot keeps the policy it was taken under.` + "\n" + policyHelp(),
 	set := &cobra.Command{
 		Use:     "set FILE",
 		Short:   "Record FILE as the policy in force from now on (an event in the log)",
-		Example: "  nhi policy show > policy.yaml && $EDITOR policy.yaml && nhi policy set policy.yaml",
+		Example: "  nhi policy show > policy.yaml && $EDITOR policy.yaml\n  nhi policy set policy.yaml",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			// Read before the evidence file is opened: a wrong file

@@ -87,6 +87,46 @@ func init() {
 	cobra.AddTemplateFunc("wrappedFlagUsages", func(f *pflag.FlagSet) string {
 		return strings.TrimRight(f.FlagUsagesWrapped(proseWidth(os.Stdout)), " \t\n")
 	})
+	// The usage line and each command's Short under "Available Commands"
+	// wrap alike, under themselves: at 80 columns they ran to 117.
+	cobra.AddTemplateFunc("wrappedUseLine", func(line string) string {
+		return hangingWrap(line, proseWidth(os.Stdout), 2, 6)
+	})
+	cobra.AddTemplateFunc("wrappedShort", func(short string, padding int) string {
+		return hangingWrap(short, proseWidth(os.Stdout), 2+padding+1, 2+padding+1)
+	})
+}
+
+// hangingWrap is text, to be printed after first cells, wrapped at words
+// to width, the lines after the first indented by indent, a bracketed
+// option ("[--to PERSON]") never broken; whole where width is 0 (a pipe)
+// or leaves under 20 cells.
+func hangingWrap(text string, width, first, indent int) string {
+	if width-indent < 20 || first+len(text) <= width {
+		return text
+	}
+	var words []string
+	for _, w := range strings.Fields(text) {
+		if n := len(words); n > 0 && strings.Count(words[n-1], "[") > strings.Count(words[n-1], "]") {
+			words[n-1] += " " + w
+			continue
+		}
+		words = append(words, w)
+	}
+	var b strings.Builder
+	at := first
+	for i, word := range words {
+		if i > 0 && at+1+len(word) > width {
+			b.WriteString("\n" + strings.Repeat(" ", indent))
+			at = indent
+		} else if i > 0 {
+			b.WriteByte(' ')
+			at++
+		}
+		b.WriteString(word)
+		at += len(word)
+	}
+	return b.String()
 }
 
 // app holds what every command shares: the global flags and the streams.
@@ -136,7 +176,7 @@ recorded in a tamper-evident event log.
 
 Run nhi with no command to open the terminal UI on the evidence file.`,
 		Example: `  nhi demo                          # try it on a built-in sample organisation
-  nhi snapshot github --org acme    # read a real organisation (token from GITHUB_TOKEN)
+  nhi snapshot github --org acme    # a real organisation (token: GITHUB_TOKEN)
   nhi identities -o json            # every identity, for scripts
   nhi verify                        # check the event log has not been edited`,
 		Args:          unknownCommand,
@@ -151,10 +191,13 @@ Run nhi with no command to open the terminal UI on the evidence file.`,
 	root.SetVersionTemplate(fmt.Sprintf("nhi {{.Version}} (evidence schema v%d)\n", audit.SchemaVersion))
 	// The flags' descriptions wrap under themselves at the terminal's
 	// width (or COLUMNS), as gh's do, where a line of 200 columns wrapped
-	// at the terminal's edge; in a pipe each is one line, whole.
+	// at the terminal's edge; in a pipe each is one line, whole. So do
+	// the usage line and the commands' Shorts.
 	root.SetUsageTemplate(strings.NewReplacer(
 		"{{.LocalFlags.FlagUsages | trimTrailingWhitespaces}}", "{{wrappedFlagUsages .LocalFlags}}",
-		"{{.InheritedFlags.FlagUsages | trimTrailingWhitespaces}}", "{{wrappedFlagUsages .InheritedFlags}}").Replace(root.UsageTemplate()))
+		"{{.InheritedFlags.FlagUsages | trimTrailingWhitespaces}}", "{{wrappedFlagUsages .InheritedFlags}}",
+		"{{.UseLine}}", "{{wrappedUseLine .UseLine}}",
+		"{{rpad .Name .NamePadding }} {{.Short}}", "{{rpad .Name .NamePadding }} {{wrappedShort .Short .NamePadding}}").Replace(root.UsageTemplate()))
 	root.SetIn(stdin)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
@@ -260,6 +303,8 @@ func wrapArgs(c *cobra.Command) {
 			}
 			if msg, ok := cobraArgCount(err.Error()); ok {
 				err = fmt.Errorf("%s: the usage is %s", msg, strings.TrimSuffix(cmd.UseLine(), " [flags]"))
+			} else if errors.As(err, new(wrongArgCount)) {
+				err = fmt.Errorf("%w: the usage is %s", err, strings.TrimSuffix(cmd.UseLine(), " [flags]"))
 			} else if noArguments(cmd, args, err) && cmd.HasSubCommands() {
 				err = unknownCommand(cmd, args) // with the nearest commands
 			} else if noArguments(cmd, args, err) {
@@ -278,6 +323,11 @@ func wrapArgs(c *cobra.Command) {
 		wrapArgs(sub)
 	}
 }
+
+// wrongArgCount is a command's own count of its arguments gone wrong
+// ("expected CAMPAIGN ID DECISION, got 0 arguments", where what it takes
+// depends on its flags): wrapArgs adds the usage line, as to cobra's.
+type wrongArgCount struct{ error }
 
 // helpKnowsItsTopics makes nhi help refuse a topic it does not know, as
 // a mistyped command is refused: exit 2, naming the nearest topics (nhi
@@ -377,7 +427,7 @@ func (a *app) open(ctx context.Context, opts audit.OpenOptions) (*audit.Store, e
 	}
 	st, err := audit.Open(ctx, a.db, opts)
 	a.wrote = a.wrote || (err == nil && !opts.ReadOnly)
-	if errors.Is(err, audit.ErrNotExist) || errors.Is(err, audit.ErrNoConnection) {
+	if errors.Is(err, audit.ErrNotExist) || errors.Is(err, audit.ErrNoConnection) || errors.Is(err, audit.ErrBadURL) {
 		if env := os.Getenv("NHI_DB"); env != "" && env == a.db {
 			// The user may not remember setting it: the message names a
 			// store they never typed.

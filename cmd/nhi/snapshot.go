@@ -198,7 +198,8 @@ whose process is gone or has not shown signs of life for a minute is taken
 over. Answers are cached by ETag in the evidence file (never a secret), so a
 second run costs little of the rate limit.`,
 		Example: `  GITHUB_TOKEN=... nhi snapshot github --org acme
-  nhi snapshot github --org acme --app-id 123456 --app-key nhi-audit.private-key.pem
+  nhi snapshot github --org acme --app-id 123456 \
+      --app-key nhi-audit.private-key.pem
   nhi snapshot github --org acme --api-url https://github.example.com --no-wait`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {

@@ -31,7 +31,8 @@ is refused before anything is read.
 Certificates are publicly trusted when they chain to a root this machine
 trusts; only those can be long-lived (more than 398 days). See
 docs/certificates.md.`,
-		Example: `  nhi snapshot x509 --path /etc/nginx/certs --tls api.example.com:443 --account prod
+		Example: `  nhi snapshot x509 --path /etc/nginx/certs --tls api.example.com:443 \
+      --account prod
   nhi snapshot x509 --tls api.example.com:443 --tls login.example.com:443`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {

@@ -52,7 +52,8 @@ the file.`,
   nhi verify --head 42:3f9a...     # the line nhi log head printed
   nhi verify --head-file evidence/2026-Q4/manifest.json
   nhi verify --report evidence/2026-Q4 --db nhi.db
-  nhi verify --report evidence/2026-Q4 --db nhi.db --allowed-signers allowed_signers`,
+  nhi verify --report evidence/2026-Q4 --db nhi.db \
+      --allowed-signers allowed_signers`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if reportDir != "" {
