@@ -277,18 +277,13 @@ const errChangedCode = "NHI01"
 // is false, nothing having been sent, when then's statements carry the
 // event's number other than as an argument of their own.
 func (s *Store) appendOneTrip(ctx context.Context, pc *pgx.Conn, check Stmt, want string, actor, typ string, payload any, then func(Event) []Stmt, w *lostWrite) (ev Event, done bool, err error) {
-	p, err := canonicalJSON(payload)
-	if err != nil {
-		return Event{}, true, err
-	}
 	// The event's time as stored, to the microsecond (eventTimeLayout).
 	t := s.now().UTC().Truncate(time.Microsecond)
 	at := t.Format(eventTimeLayout)
-	rec, err := canonicalRecord(0, at, actor, typ, p)
+	p, rest, err := payloadAndRest(at, actor, typ, payload)
 	if err != nil {
 		return Event{}, true, err
 	}
-	rest := string(rec[len("[0,"):]) // the record after its number, which the server writes
 	stmts := then(Event{Seq: seqStandIn, At: t, Actor: actor, Type: typ, Payload: json.RawMessage(p)})
 	masks := make([]uint64, len(stmts))
 	for i, st := range stmts {

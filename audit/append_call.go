@@ -120,16 +120,12 @@ func (s *Store) callStmt(actor, typ string, payloads []any, call func(Event, []a
 	texts = make([]string, len(payloads))
 	rests = make([]string, len(payloads))
 	for i, pl := range payloads {
-		p, err := canonicalJSON(pl)
+		p, rest, err := payloadAndRest(at, actor, typ, pl)
 		if err != nil {
 			return Stmt{}, t, nil, nil, err
 		}
-		rec, err := canonicalRecord(0, at, actor, typ, p)
-		if err != nil {
-			return Stmt{}, t, nil, nil, err
-		}
-		texts[i], rests[i] = p, string(rec[len("[0,"):])
-		args = append(args, p, rests[i])
+		texts[i], rests[i] = p, rest
+		args = append(args, p, rest)
 	}
 	st = call(Event{Seq: seqStandIn, At: t, Actor: actor, Type: typ, Payload: json.RawMessage(texts[0])}, args)
 	return st, t, texts, rests, nil
@@ -242,15 +238,10 @@ func (t *Tx) AppendThrough(ctx context.Context, actor, typ string, payload any, 
 		return Event{}, err
 	}
 	at := t.s.now().UTC().Truncate(time.Microsecond)
-	p, err := canonicalJSON(payload)
+	p, rest, err := payloadAndRest(at.Format(eventTimeLayout), actor, typ, payload)
 	if err != nil {
 		return Event{}, err
 	}
-	rec, err := canonicalRecord(0, at.Format(eventTimeLayout), actor, typ, p)
-	if err != nil {
-		return Event{}, err
-	}
-	rest := string(rec[len("[0,"):])
 	q, args := call(at.Format(eventTimeLayout), p, rest)
 	ev := Event{At: at, Actor: actor, Type: typ, Payload: json.RawMessage(p)}
 	if err := t.QueryRow(ctx, q, args...).Scan(&ev.Seq, &ev.PrevHash, &ev.Hash); err != nil {

@@ -63,6 +63,21 @@ func recordHash(prevHash string, seq int64, at, actor, typ, payload string) (str
 	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
+// payloadAndRest is payload's canonical text and the canonical record of
+// an event of it, at, actor and typ after its number ("[0," cut off):
+// what a write on PostgreSQL sends, the server putting the number in
+// front (nhi_append_event), and what nhi hashes to check its answer.
+func payloadAndRest(at, actor, typ string, payload any) (p, rest string, err error) {
+	if p, err = canonicalJSON(payload); err != nil {
+		return "", "", err
+	}
+	rec, err := canonicalRecord(0, at, actor, typ, p)
+	if err != nil {
+		return "", "", err
+	}
+	return p, string(rec[len("[0,"):]), nil
+}
+
 // canonicalRecord is the event's fields as stored, in a fixed order, as
 // compact JSON and a newline: what the hash chain covers and what a
 // signed event's signature is made over.
