@@ -508,3 +508,286 @@ func functionText(step, name string) string {
 	}
 	return step[start : start+end+len("\nEND $$;\n")]
 }
+
+// queueSlotsStep is step 20: the queue a row per backend, updated in
+// place, where step 17's was a row per request, inserted, updated once
+// chained and deleted (docs/team.md, "One turn of the lock for many
+// decisions"). The table is transient, so the step makes it anew.
+//
+// A backend's slot is keyed by its pid and its start (a pid the server
+// gave a backend before is another slot), and each request it queues
+// overwrites it: nhi_enqueue's INSERT … ON CONFLICT updates the slot
+// once it is there. The request's id, its identity and its place in a
+// batch, is taken from a sequence by the queue's trigger at every insert
+// and at every update that is a request (a new id, or a slot not done),
+// which also makes the slot the session's (role, pid, start) and its
+// request not done; a holder's marks (done, refused, the event) are the
+// only updates it passes, and a reviewer may update none of those
+// columns. No index holds a column an update changes, and the table
+// leaves half of each page free, so every update is HOT and page pruning
+// keeps the table to a few pages, with no page added for a decision.
+//
+// nhi_group_wait is step 19's, but its one statement that checks the
+// batch also returns the requests it checked, whole, and the holder
+// chains those values, reading no request again; a holder marks a
+// request by its id, which a slot's next request does not have (under
+// READ COMMITTED an UPDATE blocked by a newer version re-checks its
+// WHERE on that version). A waiter reads its result from its slot, which
+// stays (done) until its next request. Slots of backends that no longer
+// run, or that a newer backend with the same pid has, are deleted by the
+// next holder.
+var queueSlotsStep = `
+DROP TABLE IF EXISTS nhi_decision_queue;
+CREATE SEQUENCE IF NOT EXISTS nhi_decision_requests;
+CREATE UNLOGGED TABLE nhi_decision_queue (
+	id bigint NOT NULL,
+	requester name NOT NULL,
+	pid integer NOT NULL,
+	backend_start timestamptz NOT NULL,
+	campaign_id bigint NOT NULL,
+	identity_id text NOT NULL,
+	actor text NOT NULL,
+	create_seq bigint NOT NULL,
+	decision text NOT NULL,
+	reason text NOT NULL,
+	decided_at text NOT NULL,
+	via text NOT NULL,
+	ev_at text NOT NULL,
+	ev_type text NOT NULL,
+	payload text NOT NULL,
+	rest text NOT NULL,
+	variant int NOT NULL,
+	n_conflict bigint NOT NULL,
+	s_decision text NOT NULL, s_reason text NOT NULL, s_by text NOT NULL, s_seq bigint, s_conflict bigint NOT NULL,
+	s_cur text NOT NULL, s_pseq bigint NOT NULL, s_reviewer text,
+	done boolean NOT NULL DEFAULT false,
+	refused boolean NOT NULL DEFAULT false,
+	o_seq bigint, o_prev_hash text, o_hash text,
+	PRIMARY KEY (pid, backend_start)
+) WITH (fillfactor = 50);
+DO $$ DECLARE
+	r text;
+BEGIN
+	FOREACH r IN ARRAY ARRAY['nhi_reviewer', 'nhi_admin'] LOOP
+		IF to_regrole(r) IS NOT NULL THEN
+			EXECUTE format('GRANT INSERT, SELECT, UPDATE (` + audit.QueueRequestColumns + `) ON nhi_decision_queue TO %I', r);
+			EXECUTE format('GRANT USAGE ON SEQUENCE nhi_decision_requests TO %I', r);
+		END IF;
+	END LOOP;
+END $$;
+ALTER TABLE nhi_decision_queue ENABLE ROW LEVEL SECURITY;
+CREATE POLICY nhi_own_requests ON nhi_decision_queue USING (requester = session_user);
+
+-- A request is its role's and its backend's, a new id, not done,
+-- whatever the insert or update says.
+CREATE OR REPLACE FUNCTION nhi_queue_requester() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN
+	NEW.id := nextval('nhi_decision_requests');
+	NEW.requester := session_user;
+	NEW.pid := pg_backend_pid();
+	NEW.backend_start := COALESCE((SELECT a.backend_start FROM pg_stat_get_activity(pg_backend_pid()) a), '-infinity');
+	NEW.done := false;
+	NEW.refused := false;
+	NEW.o_seq := NULL;
+	NEW.o_prev_hash := NULL;
+	NEW.o_hash := NULL;
+	RETURN NEW;
+END $$;
+CREATE TRIGGER nhi_decision_queue_requester BEFORE INSERT ON nhi_decision_queue FOR EACH ROW EXECUTE FUNCTION nhi_queue_requester();
+-- An update is a request unless it keeps the id and marks the request
+-- done (a holder's).
+CREATE TRIGGER nhi_decision_queue_request BEFORE UPDATE ON nhi_decision_queue FOR EACH ROW
+	WHEN (OLD.id IS DISTINCT FROM NEW.id OR NOT NEW.done) EXECUTE FUNCTION nhi_queue_requester();
+
+` + audit.EditMigration(functionText(groupAppendStep, "nhi_enqueue"),
+	"\t\tRETURNING id INTO qid;\n",
+	"\t\tON CONFLICT (pid, backend_start) DO UPDATE SET "+queueRequestUpdate+"\n\t\tRETURNING id INTO qid;\n") + `
+CREATE OR REPLACE FUNCTION nhi_group_wait(a_only_mine boolean DEFAULT false)
+RETURNS TABLE (o_seq bigint, o_prev_hash text, o_hash text, o_variant int, o_reviewer text, o_decision text, o_decided_by text)
+LANGUAGE plpgsql SECURITY DEFINER AS
+$$ DECLARE
+	qid bigint := current_setting('nhi.queued')::bigint;
+	mine nhi_decision_queue;
+	sync_off text;
+	batch bigint[];
+	ids bigint[];
+	reqs nhi_decision_queue[];
+	rests text[];
+	seqs bigint[];
+	prevs text[];
+	hashes text[];
+	n bigint;
+	prev text;
+	h text;
+	pseq bigint;
+	kept int;
+	lead boolean;
+	xtries int := 0;
+BEGIN
+	sync_off := set_config('synchronous_commit', 'off', true);
+	LOOP
+		lead := false;
+		IF pg_try_advisory_xact_lock(` + logLock + `) THEN
+			lead := true;
+		ELSE
+			-- Wait for the holder that chains: a shared lock of its sign
+			-- is granted once it released it, after its commit (the
+			-- caller's pipeline releases it). The write lock itself is
+			-- never waited on in share, so whoever tries it next gets it.
+			PERFORM nextval('nhi_group_waits');
+			IF pg_try_advisory_lock_shared(` + groupSign + `) THEN
+				-- No sign: the write lock is held by another writer, or
+				-- by a holder about to sign. Give it the core a while;
+				-- still held after four tries (a long write: a snapshot,
+				-- an import), wait for the write lock itself, and chain.
+				PERFORM pg_advisory_unlock_shared(` + groupSign + `);
+				PERFORM nextval('nhi_group_xwaits');
+				xtries := xtries + 1;
+				IF xtries < 4 THEN
+					PERFORM pg_sleep(0.0005);
+				ELSE
+					PERFORM pg_advisory_xact_lock(` + logLock + `);
+					lead := true;
+				END IF;
+			ELSE
+				PERFORM pg_advisory_lock_shared(` + groupSign + `);
+				PERFORM pg_advisory_unlock_shared(` + groupSign + `);
+			END IF;
+		END IF;
+		IF lead THEN
+			-- The holder's sign, which those who wait for it wait on,
+			-- held past the commit (session-level): released by the
+			-- caller once the write lock is. A rehearsal, which rolls
+			-- back, takes none (those who wait meanwhile try again).
+			IF NOT a_only_mine THEN
+				PERFORM pg_advisory_lock(` + groupSign + `);
+			END IF;
+			batch := NULL;
+			ids := NULL;
+			BEGIN
+				-- The requests of a backend that no longer runs (its
+				-- connection lost) are not chained: settling it looks
+				-- in the log once it withdrew its request. A backend's
+				-- start is visible to a role that may read its
+				-- activity; a newer slot of the same pid says it too.
+				DELETE FROM nhi_decision_queue q WHERE NOT EXISTS (SELECT 1 FROM pg_stat_get_activity(NULL) a
+						WHERE a.pid = q.pid AND a.usesysid = to_regrole(quote_ident(q.requester))
+							AND (a.backend_start IS NULL OR a.backend_start = q.backend_start))
+					OR EXISTS (SELECT 1 FROM nhi_decision_queue q2 WHERE q2.pid = q.pid AND q2.backend_start > q.backend_start);
+				pseq := COALESCE((SELECT max(e.seq) FROM events e WHERE e.type = '` + audit.EventPersonSet + `'), 0);
+				-- A request its role may not write, or whose reads moved
+				-- since, is refused (the caller decides the long way),
+				-- and so is a second request of one item in one batch.
+				-- One statement, one snapshot: the batch is what it read,
+				-- whole, and a request queued meanwhile waits for the
+				-- next holder.
+				SELECT array_agg(q.id), array_agg(q.id ORDER BY q.id) FILTER (WHERE q.ok), array_agg(q.r ORDER BY q.id) FILTER (WHERE q.ok),
+						array_agg(q.rest ORDER BY q.id) FILTER (WHERE q.ok)
+					INTO batch, ids, reqs, rests FROM (SELECT q.id, q.rest, q.r, COALESCE(q.rn = 1 AND q.may AND q.s_pseq = pseq
+						AND COALESCE((SELECT o.owner FROM owners o WHERE o.identity_id = q.identity_id), '') = q.s_cur
+						AND NOT EXISTS (SELECT 1 FROM identity_aliases a WHERE a.id = q.identity_id)
+						AND EXISTS (SELECT 1 FROM campaigns c WHERE c.id = q.campaign_id AND c.create_seq = q.create_seq AND c.status = 'open')
+						AND EXISTS (SELECT 1 FROM campaign_items i WHERE i.campaign_id = q.campaign_id AND i.identity_id = q.identity_id
+							AND i.decision = q.s_decision AND i.reason = q.s_reason AND i.decided_by = q.s_by
+							AND i.decision_seq IS NOT DISTINCT FROM q.s_seq AND i.conflict = q.s_conflict), false) AS ok
+					FROM (SELECT q2.*, q2 AS r, row_number() OVER (PARTITION BY q2.campaign_id, q2.identity_id ORDER BY q2.id) AS rn, m.may
+						FROM nhi_decision_queue q2 JOIN nhi_queue_may() m ON m.id = q2.id WHERE NOT q2.done AND (NOT a_only_mine OR q2.id = qid)) q) q;
+				IF cardinality(batch) > COALESCE(cardinality(ids), 0) THEN
+					UPDATE nhi_decision_queue q SET done = true, refused = true WHERE q.id = ANY (batch) AND q.id <> ALL (COALESCE(ids, '{}'));
+				END IF;
+				IF ids IS NOT NULL THEN
+					PERFORM nextval('nhi_group_batches');
+					SELECT e.seq, e.hash INTO n, prev FROM events e ORDER BY e.seq DESC LIMIT 1;
+					n := COALESCE(n, 0);
+					prev := COALESCE(prev, '` + audit.GenesisHash + `');
+					seqs := '{}';
+					prevs := '{}';
+					hashes := '{}';
+					FOR k IN 1 .. array_length(ids, 1) LOOP
+						n := n + 1;
+						h := encode(sha256(convert_to(prev || '[' || n || ',' || rests[k], 'UTF8')), 'hex');
+						seqs := seqs || n;
+						prevs := prevs || prev;
+						hashes := hashes || h;
+						prev := h;
+					END LOOP;
+					-- The requests as checked, not read again.
+					INSERT INTO events (seq, at, actor, type, payload, prev_hash, hash)
+						SELECT x.seq, q.ev_at, q.actor, q.ev_type, q.payload, x.prev, x.hash
+						FROM unnest(ids, seqs, prevs, hashes) AS x(id, seq, prev, hash) JOIN unnest(reqs) q ON q.id = x.id ORDER BY x.seq;
+					UPDATE campaign_items i SET decision = q.decision, reason = q.reason, decided_by = q.actor, decided_at = q.decided_at, decision_seq = x.seq, conflict = q.n_conflict
+						FROM unnest(ids, seqs) AS x(id, seq) JOIN unnest(reqs) q ON q.id = x.id
+						WHERE i.campaign_id = q.campaign_id AND i.identity_id = q.identity_id;
+					GET DIAGNOSTICS kept = ROW_COUNT;
+					IF kept <> array_length(ids, 1) THEN
+						RAISE EXCEPTION 'a batch of % decisions changed % items', array_length(ids, 1), kept;
+					END IF;
+					INSERT INTO campaign_decisions (campaign_id, identity_id, seq, decision, reason, actor, at, via, undoes)
+						SELECT q.campaign_id, q.identity_id, x.seq, q.decision, q.reason, q.actor, q.decided_at, q.via, 0
+						FROM unnest(ids, seqs) AS x(id, seq) JOIN unnest(reqs) q ON q.id = x.id ORDER BY x.seq;
+					UPDATE meta SET value = CASE WHEN key = 'log_head' THEN prev ELSE n::text END WHERE key IN ('log_head', 'log_length');
+					GET DIAGNOSTICS kept = ROW_COUNT;
+					IF kept <> 2 THEN
+						INSERT INTO meta (key, value) VALUES ('log_head', prev), ('log_length', n::text)
+							ON CONFLICT (key) DO UPDATE SET value = excluded.value;
+					END IF;
+					-- Each request marked by its id: a slot's next request
+					-- has another.
+					UPDATE nhi_decision_queue q SET done = true, o_seq = x.seq, o_prev_hash = x.prev, o_hash = x.hash
+						FROM unnest(ids, seqs, prevs, hashes) AS x(id, seq, prev, hash) WHERE q.id = x.id;
+				END IF;
+			EXCEPTION WHEN OTHERS THEN
+				-- Everything the block wrote is undone: the batch is
+				-- refused whole, and each of its callers decides the
+				-- long way, where the triggers say precisely why.
+				PERFORM nextval('nhi_group_failed');
+				UPDATE nhi_decision_queue q SET done = true, refused = true
+					WHERE NOT q.done AND (COALESCE(ids, batch) IS NULL OR q.id = ANY (COALESCE(ids, batch))) AND (NOT a_only_mine OR q.id = qid);
+			END;
+		END IF;
+		-- The session's request, in its slot (which stays), found by
+		-- its key: a waiter reads one page, and leaves the others
+		-- unpinned for the updates that prune them.
+		SELECT * INTO mine FROM nhi_decision_queue d WHERE d.pid = pg_backend_pid() AND d.id = qid AND d.requester = session_user;
+		IF NOT FOUND THEN
+			RAISE EXCEPTION 'no decision of yours is queued';
+		END IF;
+		IF mine.done THEN
+			IF mine.refused THEN
+				o_seq := NULL;
+				o_prev_hash := '';
+				o_hash := '';
+				o_variant := 0;
+				o_reviewer := '';
+				o_decision := '';
+				o_decided_by := '';
+			ELSE
+				o_seq := mine.o_seq;
+				o_prev_hash := mine.o_prev_hash;
+				o_hash := mine.o_hash;
+				o_variant := mine.variant;
+				o_reviewer := COALESCE(mine.s_reviewer, '');
+				o_decision := mine.s_decision;
+				o_decided_by := mine.s_by;
+			END IF;
+			RETURN NEXT;
+			RETURN;
+		END IF;
+	END LOOP;
+END $$;
+
+DO $$ BEGIN
+	EXECUTE format('ALTER FUNCTION nhi_queue_requester() SET search_path = pg_catalog, %I, pg_temp', current_schema());
+	EXECUTE format('ALTER FUNCTION nhi_group_wait(boolean) SET search_path = pg_catalog, %I, pg_temp', current_schema());
+END $$;
+`
+
+// queueRequestUpdate is nhi_enqueue's ON CONFLICT … DO UPDATE (step
+// 20): every column of audit.QueueRequestColumns from the request
+// inserted.
+var queueRequestUpdate = func() string {
+	cols := strings.Split(audit.QueueRequestColumns, ", ")
+	for i, c := range cols {
+		cols[i] = c + " = excluded." + c
+	}
+	return strings.Join(cols, ", ")
+}()
