@@ -70,10 +70,8 @@ func rolePrivileges(schema string, exists func(table string) bool) []string {
 	grant(`UPDATE (decision, reason, decided_by, decided_at, decision_seq, conflict)`, RoleReviewer, "campaign_items")
 	grant(`INSERT`, RoleReviewer, "campaign_decisions")
 	// A decision in one round trip is queued, then chained by the
-	// owner's function (campaigns' group append), which checks it: the
-	// backend's slot inserted, then updated with each request (its
-	// columns only; a trigger makes it the session's own).
-	grant(`INSERT, UPDATE (`+QueueRequestColumns+`)`, RoleReviewer, "nhi_decision_queue")
+	// owner's function (campaigns' group append), which checks it.
+	grant(`INSERT`, RoleReviewer, "nhi_decision_queue")
 	// Snapshots: inserts into their tables, the running snapshot's row,
 	// the identities' last sighting, the snapshot lock in meta, and the
 	// HTTP cache (not evidence).
@@ -118,15 +116,6 @@ BEGIN
 END $$`)
 	return stmts
 }
-
-// QueueRequestColumns are the columns of a request in campaigns' queue
-// (nhi_decision_queue, its PostgreSQL schema step 20) a reviewer's role
-// may update, in its own slot only: what it asks, and its id, which the
-// queue's trigger takes anew from a sequence at each request. Its role,
-// its backend and the holder's marks (done, refused, the event) it may
-// not.
-const QueueRequestColumns = `id, campaign_id, identity_id, actor, create_seq, decision, reason, decided_at, via, ev_at, ev_type, payload, rest, variant, ` +
-	`n_conflict, s_decision, s_reason, s_by, s_seq, s_conflict, s_cur, s_pseq, s_reviewer`
 
 func quoteLiteral(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
 

@@ -74,8 +74,3 @@ func OneTripDecided(f func()) (restore func()) {
 func DecideAlone(ctx context.Context) context.Context {
 	return context.WithValue(ctx, decideAloneKey{}, true)
 }
-
-// QueueRequestUpdate is nhi_enqueue's ON CONFLICT … DO UPDATE of a
-// backend's slot in the queue (schema step 20), for a test that queues
-// a request with its own SQL.
-var QueueRequestUpdate = queueRequestUpdate

@@ -235,7 +235,7 @@ func TestGroupedChainsOnlyWhatItChecked(t *testing.T) {
 	const pause = 4242 // the test's lock, which the holder waits for after refusing
 	pgtest.Exec(t, f.Path, fmt.Sprintf(`CREATE FUNCTION test_pause() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN
 		PERFORM pg_advisory_lock(%[1]d); PERFORM pg_advisory_unlock(%[1]d); RETURN NULL; END $$;
-		CREATE TRIGGER test_pause AFTER UPDATE ON nhi_decision_queue FOR EACH ROW WHEN (NEW.refused) EXECUTE FUNCTION test_pause();`, pause))
+		CREATE TRIGGER test_pause AFTER UPDATE ON nhi_decision_queue FOR EACH STATEMENT EXECUTE FUNCTION test_pause();`, pause))
 	held := pgtest.Connect(t, f.Path)
 	if _, err := held.Exec(ctx, `SELECT pg_advisory_lock($1)`, int64(pause)); err != nil {
 		t.Fatal(err)
@@ -442,8 +442,6 @@ func TestGroupedAndAloneInterleave(t *testing.T) {
 }
 
 // queue writes on conn the request send sends, and commits it: its id.
-// A backend's slot is inserted once, then updated with each request, as
-// nhi_enqueue writes it (campaigns' schema step 20).
 func (r groupedRequest) queue(t *testing.T, conn *pgx.Conn, item, actor string) int64 {
 	t.Helper()
 	var (
@@ -461,8 +459,7 @@ func (r groupedRequest) queue(t *testing.T, conn *pgx.Conn, item, actor string) 
 	if err := conn.QueryRow(ctx, `INSERT INTO nhi_decision_queue (requester, pid, campaign_id, identity_id, actor, create_seq, decision, reason, decided_at, via,
 			ev_at, ev_type, payload, rest, variant, n_conflict, s_decision, s_reason, s_by, s_seq, s_conflict, s_cur, s_pseq, s_reviewer)
 		VALUES ('x', 0, $1, $2, $3, $4, 'decommission', '', '2026-10-01T12:00:00Z', 'single', '2026-10-01T12:00:01Z', 'campaign.decide', '{"lost":true}', '"x"]', 0, 0,
-			$5, $6, $7, $8, $9, $10, $11, '')
-		ON CONFLICT (pid, backend_start) DO UPDATE SET `+campaigns.QueueRequestUpdate+` RETURNING id`, r.c.ID, item, actor, r.c.CreateSeq, decision, reason, by, seq, conflict, cur, pseq).Scan(&id); err != nil {
+			$5, $6, $7, $8, $9, $10, $11, '') RETURNING id`, r.c.ID, item, actor, r.c.CreateSeq, decision, reason, by, seq, conflict, cur, pseq).Scan(&id); err != nil {
 		t.Fatal(err)
 	}
 	return id
@@ -496,7 +493,7 @@ func TestGroupedLostRequestsNotChained(t *testing.T) {
 	}
 	queued := func() (n int) {
 		t.Helper()
-		if err := f.Store.QueryRow(ctx, `SELECT count(*) FROM nhi_decision_queue WHERE NOT done`).Scan(&n); err != nil {
+		if err := f.Store.QueryRow(ctx, `SELECT count(*) FROM nhi_decision_queue`).Scan(&n); err != nil {
 			t.Fatal(err)
 		}
 		return n
@@ -595,7 +592,7 @@ func TestGroupedDecisionTerminatedWhileWaiting(t *testing.T) {
 		t.Errorf("reported %+v; the item has %d rows of history; want the keep recorded once", out, n)
 	}
 	var left int
-	if err := f.Store.QueryRow(ctx, `SELECT count(*) FROM nhi_decision_queue WHERE NOT done`).Scan(&left); err != nil || left != 0 {
+	if err := f.Store.QueryRow(ctx, `SELECT count(*) FROM nhi_decision_queue`).Scan(&left); err != nil || left != 0 {
 		t.Errorf("%d requests left queued (%v)", left, err)
 	}
 	if r, err := f.Store.Verify(ctx); err != nil || !r.OK() {

@@ -257,10 +257,7 @@ END $$;
 		groupGrantsStep,
 		// 19: the group append's holder checks and chains one read of
 		// its batch (schema_grouped.go).
-		groupBatchReadOnceStep,
-		// 20: the group append's queue a slot per backend, updated in
-		// place: it does not grow (schema_grouped.go).
-		queueSlotsStep)
+		groupBatchReadOnceStep)
 }
 
 // checkReviewerSelfReviewStep is step 15: nhi_check_reviewer as step 12
