@@ -201,8 +201,9 @@ func BenchmarkCreate1M(b *testing.B) {
 // TUI open, listening for the others' decisions (docs/team.md, "Live").
 // Every PostgreSQL run decides by the group append (docs/team.md, "One
 // turn of the lock for many decisions") and reports the decisions a
-// batch and how often a decision waited, but postgres-reviewers-decide,
-// whose decisions each call nhi_decide, a turn of the write lock of its
+// batch and how often a decision waited, and its queue at the end
+// (queue-pages, queue-dead-rows, queue-updates-not-HOT), but
+// postgres-reviewers-decide, whose decisions each call nhi_decide, a turn of the write lock of its
 // own, as an older nhi does (campaigns.DecideAlone): the path as it was.
 func BenchmarkConcurrentDecisions(b *testing.B) {
 	const writers, each = 40, 250
@@ -449,6 +450,24 @@ func BenchmarkConcurrentDecisions(b *testing.B) {
 			}
 			if run.rereading {
 				b.ReportMetric(float64(rereads.Load())/float64(round), "rereads/op")
+			}
+			if grouped {
+				// The group append's queue as the run left it: its pages,
+				// its dead row versions and its updates that were not HOT
+				// (a new version on another page), as the statistics last
+				// counted them (a second behind at most).
+				var pages, dead int64
+				if err := f.Store.QueryRow(ctx, `SELECT pg_relation_size('nhi_decision_queue') / current_setting('block_size')::int,
+					pg_stat_get_dead_tuples('nhi_decision_queue'::regclass)`).Scan(&pages, &dead); err != nil {
+					b.Fatal(err)
+				}
+				var upd, hot int64
+				if err := f.Store.QueryRow(ctx, `SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_user_tables WHERE relname = 'nhi_decision_queue'`).Scan(&upd, &hot); err != nil {
+					b.Fatal(err)
+				}
+				b.ReportMetric(float64(pages), "queue-pages")
+				b.ReportMetric(float64(dead), "queue-dead-rows")
+				b.ReportMetric(float64(upd-hot), "queue-updates-not-HOT")
 			}
 		})
 	}
