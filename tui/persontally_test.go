@@ -112,7 +112,7 @@ func TestOverviewLeaverBehindAGap(t *testing.T) {
 	}
 	text := strings.Join(lines, "\n")
 	for _, want := range []string{
-		"1 leaver with 1 identity, 1 not checked (for offboarding)",
+		"Offboarding: 1 leaver owns, created or holds 1 identity, 1 not checked",
 		"       1  Otto <otto@acme.test> (1 not checked)", // as :offboard names him, where the tally said his login
 	} {
 		if !strings.Contains(text, want) {
@@ -184,13 +184,57 @@ func TestOverviewLeaversAreOffboards(t *testing.T) {
 		lines = append(lines, ansi.Strip(l.text))
 	}
 	overview := strings.Join(lines, "\n")
-	for _, want := range []string{"1 leaver with 3 identities (for offboarding)", "       3  Otto <otto@acme.test>"} {
+	for _, want := range []string{"Offboarding: 1 leaver owns, created or holds 3 identities", "       3  Otto <otto@acme.test>"} {
 		if !strings.Contains(overview, want) {
 			t.Errorf("overview lacks %q, as :offboard and nhi offboard --pending count and name him:\n%s", want, overview)
 		}
 	}
 	press(t, m, ":offboard", "enter")
-	if v := ansi.Strip(m.View()); !strings.Contains(v, "Offboarding — 1 leaver with 3 identities") || !strings.Contains(v, "Otto <otto@acme.test>") {
+	if v := ansi.Strip(m.View()); !strings.Contains(v, "Offboarding — 1 leaver owns, created or holds 3 identities") || !strings.Contains(v, "Otto <otto@acme.test>") {
 		t.Errorf(":offboard:\n%s", v)
+	}
+}
+
+// TestLeaversCountEachIdentityOnce: release-bot is held by Otto (the
+// source says so) and answered for by Lena, and both have left. The
+// overview and :offboard say how many identities the leavers leave in
+// all, release-bot once, and what that counts; they said "2 leavers with
+// 2 identities", the sum of each leaver's count, and "1 leaver with 3
+// identities" left a reader to guess whether 3 was the leaver's own.
+func TestLeaversCountEachIdentityOnce(t *testing.T) {
+	e := newEvidence(t)
+	ctx := context.Background()
+	left := testNow.AddDate(0, 0, -10).Format("2006-01-02")
+	if _, err := e.store.SetPeople(ctx, testActor, audit.PeopleImport{People: []audit.Person{
+		{Email: "otto@acme.test", Name: "Otto", GitHub: "octocat", Status: audit.PersonLeft, LeftAt: left},
+		{Email: "lena@acme.test", Name: "Lena", Status: audit.PersonLeft, LeftAt: left},
+		{Email: testActor, Name: "Auditor"},
+	}}, false); err != nil {
+		t.Fatal(err)
+	}
+	m := e.model(t, 80, 40, Options{Actor: testActor})
+	run(t, m, m.Init(), 0)
+	press(t, m, "/", "ctrl+u", "name:release-bot", "enter", "o", "lena@acme.test", "enter")
+	if got := e.owner(t, "release-bot"); got != "lena@acme.test" {
+		t.Fatalf("setup: release-bot's owner is %q", got)
+	}
+	press(t, m, "esc", ":overview", "enter")
+	var lines []string
+	for _, l := range m.top().(*overviewView).lines {
+		lines = append(lines, ansi.Strip(l.text))
+	}
+	overview := strings.Join(lines, "\n")
+	for _, want := range []string{
+		"Offboarding: 2 leavers own, created or hold 1 identity in all",
+		"       1  Lena <lena@acme.test>",
+		"       1  Otto <otto@acme.test>",
+	} {
+		if !strings.Contains(overview, want) {
+			t.Errorf("overview lacks %q:\n%s", want, overview)
+		}
+	}
+	press(t, m, ":offboard", "enter")
+	if v := title(ansi.Strip(m.View())); v != "Offboarding — 2 leavers own, created or hold 1 identity in all" {
+		t.Errorf(":offboard's title: %q", v)
 	}
 }

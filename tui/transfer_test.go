@@ -175,7 +175,7 @@ func TestGoldenPersonView(t *testing.T) {
 	m := e.model(t, 80, 24, Options{Actor: testActor, Reviewer: campaignsReviewer{e.store}, Campaign: name})
 	run(t, m, m.Init(), 0)
 	press(t, m, ":", "offboard", "enter")
-	if v := m.View(); !strings.Contains(v, "Offboarding — 1 leaver with 1 identity they own, created or hold") {
+	if v := m.View(); !strings.Contains(v, "Offboarding — 1 leaver owns, created or holds 1 identity") {
 		t.Fatalf("offboard view:\n%s", v)
 	}
 	press(t, m, "enter")
