@@ -166,7 +166,10 @@ func (v *offboardView) Update(msg tea.Msg) tea.Cmd {
 func (v *offboardView) View() string {
 	var b strings.Builder
 	title := "Offboarding"
-	if v.loaded && v.err == nil && len(v.leavers) > 0 {
+	switch {
+	case v.loaded && v.err == nil && len(v.leavers) == 0:
+		title += " — 0 leavers"
+	case v.loaded && v.err == nil:
 		// What IDS counts, said: enter shows every relationship, could
 		// read and suggested owner too, a larger count (person.go).
 		title += " — " + leaversHead(len(v.leavers), v.totals)

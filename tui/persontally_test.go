@@ -2,6 +2,7 @@ package tui
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -77,7 +78,8 @@ func TestPersonViewLeaverBehindAGap(t *testing.T) {
 	press(t, m, "enter")
 	v := m.View()
 	checkFrame(t, v, 80, 24)
-	if !strings.Contains(title(v), "Otto <otto@acme.test>, left on") || !strings.Contains(title(v), "— 1 related identity (1 not checked)") || strings.Contains(v, "nothing is left") {
+	// At 80 columns the counts go under the person, whole.
+	if !strings.HasPrefix(title(v), "Otto <otto@acme.test>, left on") || strings.Split(v, "\n")[2] != "1 related identity (1 not checked): holds 1" || strings.Contains(v, "nothing is left") {
 		t.Errorf("the person view of a leaver behind a gap:\n%s", v)
 	}
 	if row := selectedLine(t, v); !strings.Contains(row, "release-bot") || !strings.Contains(row, "not-chk") {
@@ -236,5 +238,48 @@ func TestLeaversCountEachIdentityOnce(t *testing.T) {
 	press(t, m, ":offboard", "enter")
 	if v := title(ansi.Strip(m.View())); v != "Offboarding — 2 leavers own, created or hold 1 identity in all" {
 		t.Errorf(":offboard's title: %q", v)
+	}
+}
+
+// The person view's title at 80 and 120 columns, for the demo's
+// alice-smith: every count whole, the person first, the counts wrapped
+// between their " · " where one line does not hold them, and the list
+// under them a line shorter for each line they take. At 80 columns it
+// ended "(5 no…", at 120 "could r…".
+func TestPersonTitleWrapsWhole(t *testing.T) {
+	v := &personView{
+		person: audit.Person{Email: "alice@acme.com", Name: "Alice Smith", Status: audit.PersonLeft, LeftAt: "2026-10-31"},
+		loaded: true, total: 192, unread: 5,
+		counts: map[string]int{audit.RelOwns: 2, audit.RelCreated: 1, audit.RelCouldRead: 160, audit.RelSuggested: 29},
+	}
+	for _, c := range []struct {
+		width int
+		want  []string
+	}{
+		{80, []string{
+			"Alice Smith <alice@acme.com>, left on 2026-10-31",
+			"192 related identities (5 not checked): owns 2 · created 1 · could read 160 ·",
+			"  suggested owner 29",
+		}},
+		{120, []string{
+			"Alice Smith <alice@acme.com>, left on 2026-10-31",
+			"192 related identities (5 not checked): owns 2 · created 1 · could read 160 · suggested owner 29",
+		}},
+		{200, []string{
+			"Alice Smith <alice@acme.com>, left on 2026-10-31 — 192 related identities (5 not checked): owns 2 · created 1 · could read 160 · suggested owner 29",
+		}},
+	} {
+		v.SetSize(c.width, 24)
+		if got := v.titleLines(); !slices.Equal(got, c.want) {
+			t.Errorf("at %d columns the title is\n%s\nwant\n%s", c.width, strings.Join(got, "\n"), strings.Join(c.want, "\n"))
+		}
+		if got, want := v.listHeight(), 22-(len(c.want)-1); got != want {
+			t.Errorf("at %d columns the list has %d lines, want %d", c.width, got, want)
+		}
+		for _, l := range strings.Split(ansi.Strip(v.View()), "\n")[:len(c.want)] {
+			if strings.Contains(l, "…") {
+				t.Errorf("at %d columns a title line is cut: %q", c.width, l)
+			}
+		}
 	}
 }
