@@ -224,7 +224,7 @@ func printOffboard(w io.Writer, res *campaigns.OffboardCreated, now time.Time, w
 		hang(w, prose, "", fmt.Sprintf("Nothing to handle: no active identity in the current snapshots is related to them. The empty campaign is the evidence; close it with nhi campaign close %s.", c.Name))
 		return
 	}
-	fmt.Fprintf(w, "  %s", counted(c.Count, "identity", "identities"))
+	count := counted(c.Count, "identity", "identities")
 	if res.Person != nil {
 		// Identities each relationship found, as the report's
 		// "Relationships found" counts them: one found two ways is
@@ -234,12 +234,13 @@ func printOffboard(w io.Writer, res *campaigns.OffboardCreated, now time.Time, w
 		for _, k := range rc.ByKind {
 			parts = append(parts, fmt.Sprintf("%s %d", k.Kind, k.Count))
 		}
-		fmt.Fprintf(w, ": %s", strings.Join(parts, ", "))
+		count += ": " + strings.Join(parts, ", ")
 		if rc.Several > 0 {
-			fmt.Fprintf(w, " (%d of them found more than one way and counted under each)", rc.Several)
+			count += fmt.Sprintf(" (%d of them found more than one way and counted under each)", rc.Several)
 		}
 	}
-	fmt.Fprintln(w)
+	// Wrapped as the sentences around it are (it ran to 120 columns).
+	hang(w, prose, "  ", count)
 	printOffboardCreatedItems(w, res, now, width)
 	hang(w, prose, "", fmt.Sprintf("Their IDs, to decide with: nhi campaign show %s -o id (or -o wide; --json here)", c.Name))
 	if len(res.Unassigned) > 0 {
