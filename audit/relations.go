@@ -327,6 +327,22 @@ func Leavers(dir *Directory, ids []Identity) []Leaver {
 // LeaversOf is Leavers over any sequence of identities (the review UI
 // holds pointers).
 func LeaversOf(dir *Directory, ids iter.Seq[*Identity]) []Leaver {
+	out, _ := LeaversTotalOf(dir, ids)
+	return out
+}
+
+// LeaverTotals counts the identities of a list of leavers once each: an
+// identity one leaver owns and another holds is in both their Counts,
+// so the sum of Counts can pass what is left to offboard.
+type LeaverTotals struct {
+	Identities int // distinct identities some leaver owns, created or holds
+	NotChecked int // of them, those their account's newest snapshot did not read
+}
+
+// LeaversTotalOf is LeaversOf with the identities they leave counted once
+// each, for a heading that says how many identities in all.
+func LeaversTotalOf(dir *Directory, ids iter.Seq[*Identity]) ([]Leaver, LeaverTotals) {
+	var totals LeaverTotals
 	byKey := map[string]int{} // alias key -> index into out
 	var out []Leaver
 	for _, p := range dir.People() {
@@ -339,7 +355,7 @@ func LeaversOf(dir *Directory, ids iter.Seq[*Identity]) []Leaver {
 		}
 	}
 	if len(out) == 0 {
-		return nil
+		return nil, totals
 	}
 	lookup := func(name string) int {
 		if name == "" {
@@ -398,6 +414,12 @@ func LeaversOf(dir *Directory, ids iter.Seq[*Identity]) []Leaver {
 				add(i, h.kind)
 			}
 		}
+		if n > 0 {
+			totals.Identities++
+			if id.Status == StatusNotChecked {
+				totals.NotChecked++
+			}
+		}
 	}
 	kept := out[:0]
 	for _, l := range out {
@@ -411,7 +433,7 @@ func LeaversOf(dir *Directory, ids iter.Seq[*Identity]) []Leaver {
 		}
 		return strings.Compare(a.Person.Email, b.Person.Email)
 	})
-	return kept
+	return kept, totals
 }
 
 // PersonRelated resolves the people a filter's person terms name

@@ -791,17 +791,26 @@ func hasLogin(p *audit.Person) bool {
 	})
 }
 
-// PendingLeavers is audit.Leavers over the file's current identities.
-func PendingLeavers(ctx context.Context, st *audit.Store) ([]audit.Leaver, int, error) {
+// PendingLeavers is audit.Leavers over the file's current identities,
+// with the identities they leave counted once each and the number of
+// people in the directory.
+func PendingLeavers(ctx context.Context, st *audit.Store) ([]audit.Leaver, audit.LeaverTotals, int, error) {
 	dir, err := st.People(ctx)
 	if err != nil {
-		return nil, 0, err
+		return nil, audit.LeaverTotals{}, 0, err
 	}
 	ids, err := st.Identities(ctx)
 	if err != nil {
-		return nil, 0, err
+		return nil, audit.LeaverTotals{}, 0, err
 	}
-	return audit.Leavers(dir, ids), dir.Len(), nil
+	leavers, totals := audit.LeaversTotalOf(dir, func(yield func(*audit.Identity) bool) {
+		for i := range ids {
+			if !yield(&ids[i]) {
+				return
+			}
+		}
+	})
+	return leavers, totals, dir.Len(), nil
 }
 
 // OffboardingTargets names, for every offboarding campaign, what it

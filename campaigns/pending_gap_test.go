@@ -26,7 +26,7 @@ func TestPendingLeaverBehindAGap(t *testing.T) {
 	f.Clock.Add(24 * time.Hour)
 	f.Snapshot(t, []audit.Gap{{Endpoint: "GET /orgs/acme/personal-access-tokens", Kind: audit.KindGitHubFineGrainedPAT, Scope: "acme", Status: 403, Reason: "needs a GitHub App installation token"}},
 		key("web", "3", "carol"))
-	leavers, _, err := campaigns.PendingLeavers(ctx, st)
+	leavers, _, _, err := campaigns.PendingLeavers(ctx, st)
 	if err != nil {
 		t.Fatal(err)
 	}

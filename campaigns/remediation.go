@@ -102,8 +102,12 @@ func VerifyRemediation(ctx context.Context, st *audit.Store, actor, name string)
 		out = append(out, *r)
 	}
 	if len(out) == 0 {
-		return nil, fmt.Errorf("%w of %s (campaign %s's population): take a new snapshot of it (`nhi snapshot SOURCE ...`), then verify again",
-			ErrNoSnapshot, strings.Join(waiting, ", nor of "), c.Name)
+		what := "it"
+		if len(waiting) > 1 {
+			what = "any of them" // one is enough to check its items
+		}
+		return nil, fmt.Errorf("%w of %s (campaign %s's population): take a new snapshot of %s (`nhi snapshot SOURCE ...`), then verify again",
+			ErrNoSnapshot, strings.Join(waiting, ", nor of "), c.Name, what)
 	}
 	return out, nil
 }

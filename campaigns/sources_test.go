@@ -141,7 +141,7 @@ func TestRemediationPerSource(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err := campaigns.VerifyRemediation(ctx, f.Store, "zoe", "q")
-	if !errors.Is(err, campaigns.ErrNoSnapshot) || !strings.Contains(err.Error(), "github/acme since snapshot 1, nor of slack/ws-a since snapshot 2") {
+	if !errors.Is(err, campaigns.ErrNoSnapshot) || !strings.Contains(err.Error(), "github/acme since snapshot 1, nor of slack/ws-a since snapshot 2 (campaign q's population): take a new snapshot of any of them") {
 		t.Fatalf("no later snapshot: %v", err)
 	}
 

@@ -386,13 +386,13 @@ func TestOverviewShowsLeavers(t *testing.T) {
 	m := e.model(t, 100, 60, Options{Actor: testActor})
 	press(t, m, "o", "alice-smith", "enter", ":", "overview", "enter")
 	v := m.View()
-	if !strings.Contains(v, "1 leaver with 1 identity (for offboarding)") || !strings.Contains(v, "1  alice@acme.test") {
+	if !strings.Contains(v, "Offboarding: 1 leaver owns, created or holds 1 identity") || !strings.Contains(v, "1  alice@acme.test") {
 		t.Fatalf("overview:\n%s", v)
 	}
 	// :offboard lists her; enter shows everything related to her.
 	press(t, m, ":", "offboard", "enter")
 	v = m.View()
-	if !strings.Contains(v, "Offboarding — 1 leaver with 1 identity") || !strings.Contains(v, "alice@acme.test") || !strings.Contains(v, "2026-10-31") {
+	if !strings.Contains(v, "Offboarding — 1 leaver owns, created or holds 1 identity") || !strings.Contains(v, "alice@acme.test") || !strings.Contains(v, "2026-10-31") {
 		t.Fatalf("offboard view:\n%s", v)
 	}
 	press(t, m, "enter")

@@ -1,6 +1,8 @@
 package tui
 
 import (
+	"strings"
+
 	"github.com/charmbracelet/bubbles/help"
 	"github.com/charmbracelet/bubbles/key"
 )
@@ -257,11 +259,30 @@ func (k screenKeys) ShortHelp() []key.Binding {
 		b.SetHelp("esc", "back to "+k.back)
 		out = append(out, b)
 	}
-	out = append(out, view...)
+	d, deciding := decideShort(k.actions)
+	if deciding && !k.input {
+		// Where a decision can succeed (a campaign's open item of
+		// yours), deciding is what the screen is for: the bar says how,
+		// where it said only "o owner" and D, K, R were in ? alone. It
+		// comes after esc and enter and before the view's other keys,
+		// so a narrow bar leaves those out first (at 80 columns, from
+		// :campaigns, / filter and space select).
+		var first, rest []key.Binding
+		for _, b := range view {
+			if h := b.Help().Key; h == "enter" || strings.HasPrefix(h, "esc") {
+				first = append(first, b)
+			} else {
+				rest = append(rest, b)
+			}
+		}
+		out = append(append(append(out, first...), d), rest...)
+	} else {
+		out = append(out, view...)
+	}
 	if k.input {
 		return append(out, k.global.ForceQuit)
 	}
-	if len(k.actions) > 0 {
+	if !deciding && len(k.actions) > 0 {
 		// The first action: o, in one word; a note where owners are
 		// not the session's to set (state.ownersRefused).
 		// Never u alone: undo is no action on what the screen shows.
@@ -283,6 +304,24 @@ func (k screenKeys) ShortHelp() []key.Binding {
 		return append(out, k.global.Quit)
 	}
 	return append(out, k.global.ForceQuit)
+}
+
+// decideShort is the hint bar's one binding for the decision keys among
+// actions ("D/K/R decide", and "/T" where a transfer can be decided),
+// when D is among them: actionBindings offers them only where a decision
+// can succeed.
+func decideShort(actions []key.Binding) (key.Binding, bool) {
+	var keys []string
+	for _, a := range actions {
+		switch a.Help().Key {
+		case "D", "K", "R", "T":
+			keys = append(keys, a.Help().Key)
+		}
+	}
+	if len(keys) == 0 || keys[0] != "D" {
+		return key.Binding{}, false
+	}
+	return key.NewBinding(key.WithKeys(keys...), key.WithHelp(strings.Join(keys, "/"), "decide")), true
 }
 
 func (k screenKeys) FullHelp() [][]key.Binding {

@@ -64,6 +64,7 @@ type offboardView struct {
 	width   int
 	height  int
 	leavers []audit.Leaver
+	totals  audit.LeaverTotals
 	people  int
 	err     error
 	loaded  bool
@@ -78,6 +79,7 @@ type offboardView struct {
 type peopleLoadedMsg struct {
 	dir     *audit.Directory
 	leavers []audit.Leaver
+	totals  audit.LeaverTotals
 	err     error
 }
 
@@ -101,7 +103,8 @@ func (s *state) loadPeople() tea.Cmd {
 		if err != nil {
 			return peopleLoadedMsg{err: err}
 		}
-		return peopleLoadedMsg{dir: dir, leavers: audit.LeaversOf(dir, pop.lightIdentities())}
+		leavers, totals := audit.LeaversTotalOf(dir, pop.lightIdentities())
+		return peopleLoadedMsg{dir: dir, leavers: leavers, totals: totals}
 	}
 }
 
@@ -142,7 +145,7 @@ func (v *offboardView) Update(msg tea.Msg) tea.Cmd {
 		v.loaded, v.err = true, msg.err
 		if msg.err == nil {
 			v.people = msg.dir.Len()
-			v.leavers = msg.leavers
+			v.leavers, v.totals = msg.leavers, msg.totals
 		}
 		v.Move(0)
 	case tea.KeyMsg:
@@ -162,15 +165,14 @@ func (v *offboardView) Update(msg tea.Msg) tea.Cmd {
 
 func (v *offboardView) View() string {
 	var b strings.Builder
-	total := 0
-	for _, l := range v.leavers {
-		total += l.Count
-	}
 	title := "Offboarding"
-	if v.loaded && v.err == nil {
+	switch {
+	case v.loaded && v.err == nil && len(v.leavers) == 0:
+		title += " — 0 leavers"
+	case v.loaded && v.err == nil:
 		// What IDS counts, said: enter shows every relationship, could
 		// read and suggested owner too, a larger count (person.go).
-		title += " — " + plural(len(v.leavers), "leaver", "leavers") + " with " + plural(total, "identity", "identities") + " they own, created or hold"
+		title += " — " + leaversHead(len(v.leavers), v.totals)
 	}
 	b.WriteString(truncate(theme.Title.Render(title), v.width))
 	b.WriteByte('\n')
@@ -210,6 +212,24 @@ func (v *offboardView) View() string {
 		b.WriteString(truncate(" "+line, v.width))
 	}
 	return b.String()
+}
+
+// leaversHead says what the leavers' identities count: those they own,
+// created or hold (IDS), each once however many leavers it has, where
+// "1 leaver with 3 identities" left a reader to guess whether 3 was the
+// leaver's own or the file's, and a sum of IDS counted twice an identity
+// one leaver owns and another holds. The overview and :offboard head
+// their leavers with it.
+func leaversHead(leavers int, t audit.LeaverTotals) string {
+	ids := plural(t.Identities, "identity", "identities")
+	s := "1 leaver owns, created or holds " + ids
+	if leavers != 1 {
+		s = commas(leavers) + " leavers own, created or hold " + ids + " in all"
+	}
+	if t.NotChecked > 0 {
+		s += ", " + commas(t.NotChecked) + " not checked"
+	}
+	return s
 }
 
 // offboardFixedWidth is the leavers table's width but PERSON's: the

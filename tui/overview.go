@@ -34,6 +34,7 @@ type overviewView struct {
 	// the population changes; leaversAgain asks for one more read once
 	// the one on its way answers.
 	leavers      []audit.Leaver
+	leaverTotals audit.LeaverTotals
 	leaversState loadState
 	leaversErr   error
 	leaversAgain bool
@@ -115,7 +116,7 @@ func (v *overviewView) Update(msg tea.Msg) tea.Cmd {
 		}
 		v.leaversState, v.leaversErr = loaded, msg.err
 		if msg.err == nil {
-			v.leavers = msg.leavers
+			v.leavers, v.leaverTotals = msg.leavers, msg.totals
 		}
 		v.relines()
 		if v.leaversAgain {
@@ -157,6 +158,7 @@ func (v *overviewView) Update(msg tea.Msg) tea.Cmd {
 type overviewLeaversMsg struct {
 	v       *overviewView
 	leavers []audit.Leaver
+	totals  audit.LeaverTotals
 	err     error
 }
 
@@ -178,7 +180,8 @@ func (v *overviewView) readLeavers() tea.Cmd {
 		if err != nil {
 			return overviewLeaversMsg{v: v, err: err}
 		}
-		return overviewLeaversMsg{v: v, leavers: audit.LeaversOf(dir, pop.lightIdentities())}
+		leavers, totals := audit.LeaversTotalOf(dir, pop.lightIdentities())
+		return overviewLeaversMsg{v: v, leavers: leavers, totals: totals}
 	}
 }
 
@@ -370,15 +373,8 @@ func (v *overviewView) content() []overviewLine {
 		// The leavers :offboard lists, counted and named as it does: what
 		// they own, hold or created, active or not checked.
 		blank()
-		n, unread := 0, 0
-		for _, l := range v.leavers {
-			n, unread = n+l.Count, unread+l.NotChecked
-		}
-		head := plural(len(v.leavers), "leaver", "leavers") + " with " + plural(n, "identity", "identities")
-		if unread > 0 {
-			head += ", " + commas(unread) + " not checked"
-		}
-		out = append(out, overviewLine{text: theme.Section.Render(head + " (for offboarding)"), offboard: true})
+		head := leaversHead(len(v.leavers), v.leaverTotals)
+		out = append(out, overviewLine{text: theme.Section.Render("Offboarding: " + head), offboard: true})
 		for i := range v.leavers {
 			l := &v.leavers[i]
 			text := " " + num(l.Count) + "  " + theme.Danger.Render(audit.Printable(l.Person.Display()))

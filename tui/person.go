@@ -206,14 +206,14 @@ func (v *personView) Move(n int) {
 	if top < v.offset {
 		v.offset = top
 	}
-	if c >= v.offset+v.height {
-		v.offset = c - v.height + 1
+	if h := v.listHeight(); c >= v.offset+h {
+		v.offset = c - h + 1
 	}
 }
 
 func (v *personView) GotoTop()      { v.cursor = 0; v.offset = 0; v.Move(0) }
 func (v *personView) GotoBottom()   { v.Move(len(v.rows)) }
-func (v *personView) PageSize() int { return max(v.height, 1) }
+func (v *personView) PageSize() int { return v.listHeight() }
 
 func (v *personView) Update(msg tea.Msg) tea.Cmd {
 	switch msg := msg.(type) {
@@ -274,33 +274,70 @@ func (v *personView) Update(msg tea.Msg) tea.Cmd {
 // could not check (it may still work).
 const personStatuses = " (status:active or status:not-checked)"
 
-func (v *personView) View() string {
-	var b strings.Builder
+// titleLines is the view's title: the person, and once loaded what is
+// related to them, on one line where it fits, else the person on the
+// first and the counts wrapped under it between their " · ", so no count
+// is cut (at 80 columns the title ended "(5 no…", and at 120 "could r…").
+func (v *personView) titleLines() []string {
 	title := audit.Printable(v.person.Display())
 	if note := v.person.LeftNote(); note != "" {
 		title += ", " + note
 	}
-	if v.loaded && v.err == nil {
-		// Every relationship's count, could read and suggested owner
-		// too, said so: :offboard counts only what they own, created or
-		// hold, and "3 identities" there read as a mistake beside "192
-		// identities" here; the groups after it add up to both.
-		title += " — " + plural(v.total, "related identity", "related identities")
-		if v.unread > 0 {
-			title += " (" + commas(v.unread) + " not checked)"
-		}
-		var parts []string
-		for _, g := range audit.RelationGroups {
-			if n := v.counts[g]; n > 0 {
-				parts = append(parts, audit.RelationTitle(g)+" "+commas(n))
-			}
-		}
-		if len(parts) > 0 {
-			title += ": " + strings.Join(parts, " · ")
+	if !v.loaded || v.err != nil {
+		return []string{title}
+	}
+	// Every relationship's count, could read and suggested owner
+	// too, said so: :offboard counts only what they own, created or
+	// hold, and "3 identities" there read as a mistake beside "192
+	// identities" here; the groups after it add up to both.
+	head := plural(v.total, "related identity", "related identities")
+	if v.unread > 0 {
+		head += " (" + commas(v.unread) + " not checked)"
+	}
+	var parts []string
+	for _, g := range audit.RelationGroups {
+		if n := v.counts[g]; n > 0 {
+			parts = append(parts, audit.RelationTitle(g)+" "+commas(n))
 		}
 	}
-	b.WriteString(truncate(theme.Title.Render(title), v.width))
-	b.WriteByte('\n')
+	if len(parts) > 0 {
+		head += ":"
+	}
+	whole := title + " — " + head
+	if len(parts) > 0 {
+		whole += " " + strings.Join(parts, " · ")
+	}
+	if textWidth(whole) <= v.width {
+		return []string{whole}
+	}
+	lines := []string{title}
+	line := head
+	for i, p := range parts {
+		if i < len(parts)-1 {
+			p += " ·"
+		}
+		if textWidth(line)+1+textWidth(p) > v.width {
+			lines = append(lines, line)
+			line = "  " + p
+			continue
+		}
+		line += " " + p
+	}
+	return append(lines, line)
+}
+
+// listHeight is the number of table lines under the title and the
+// column heads.
+func (v *personView) listHeight() int {
+	return max(v.height-(len(v.titleLines())-1), 1)
+}
+
+func (v *personView) View() string {
+	var b strings.Builder
+	for _, l := range v.titleLines() {
+		b.WriteString(truncate(theme.Title.Render(l), v.width))
+		b.WriteByte('\n')
+	}
 	switch {
 	case v.waiting:
 		// Never a count without the identities a suggestion relates.
@@ -322,7 +359,7 @@ func (v *personView) View() string {
 	scopeW := rest - nameW
 	b.WriteString(truncate(theme.Muted.Render("  "+padRight("RELATIONS", tagW)+" "+padRight("KIND", kindW)+" "+padRight("NAME", nameW)+" "+
 		padRight("SCOPE", scopeW)+" STATUS"), v.width))
-	for i := v.offset; i < min(v.offset+v.height, len(v.rows)); i++ {
+	for i := v.offset; i < min(v.offset+v.listHeight(), len(v.rows)); i++ {
 		r := v.rows[i]
 		b.WriteByte('\n')
 		if r.idx < 0 {

@@ -2,6 +2,7 @@ package tui
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -77,7 +78,8 @@ func TestPersonViewLeaverBehindAGap(t *testing.T) {
 	press(t, m, "enter")
 	v := m.View()
 	checkFrame(t, v, 80, 24)
-	if !strings.Contains(title(v), "Otto <otto@acme.test>, left on") || !strings.Contains(title(v), "— 1 related identity (1 not checked)") || strings.Contains(v, "nothing is left") {
+	// At 80 columns the counts go under the person, whole.
+	if !strings.HasPrefix(title(v), "Otto <otto@acme.test>, left on") || strings.Split(v, "\n")[2] != "1 related identity (1 not checked): holds 1" || strings.Contains(v, "nothing is left") {
 		t.Errorf("the person view of a leaver behind a gap:\n%s", v)
 	}
 	if row := selectedLine(t, v); !strings.Contains(row, "release-bot") || !strings.Contains(row, "not-chk") {
@@ -112,7 +114,7 @@ func TestOverviewLeaverBehindAGap(t *testing.T) {
 	}
 	text := strings.Join(lines, "\n")
 	for _, want := range []string{
-		"1 leaver with 1 identity, 1 not checked (for offboarding)",
+		"Offboarding: 1 leaver owns, created or holds 1 identity, 1 not checked",
 		"       1  Otto <otto@acme.test> (1 not checked)", // as :offboard names him, where the tally said his login
 	} {
 		if !strings.Contains(text, want) {
@@ -184,13 +186,100 @@ func TestOverviewLeaversAreOffboards(t *testing.T) {
 		lines = append(lines, ansi.Strip(l.text))
 	}
 	overview := strings.Join(lines, "\n")
-	for _, want := range []string{"1 leaver with 3 identities (for offboarding)", "       3  Otto <otto@acme.test>"} {
+	for _, want := range []string{"Offboarding: 1 leaver owns, created or holds 3 identities", "       3  Otto <otto@acme.test>"} {
 		if !strings.Contains(overview, want) {
 			t.Errorf("overview lacks %q, as :offboard and nhi offboard --pending count and name him:\n%s", want, overview)
 		}
 	}
 	press(t, m, ":offboard", "enter")
-	if v := ansi.Strip(m.View()); !strings.Contains(v, "Offboarding — 1 leaver with 3 identities") || !strings.Contains(v, "Otto <otto@acme.test>") {
+	if v := ansi.Strip(m.View()); !strings.Contains(v, "Offboarding — 1 leaver owns, created or holds 3 identities") || !strings.Contains(v, "Otto <otto@acme.test>") {
 		t.Errorf(":offboard:\n%s", v)
+	}
+}
+
+// TestLeaversCountEachIdentityOnce: release-bot is held by Otto (the
+// source says so) and answered for by Lena, and both have left. The
+// overview and :offboard say how many identities the leavers leave in
+// all, release-bot once, and what that counts; they said "2 leavers with
+// 2 identities", the sum of each leaver's count, and "1 leaver with 3
+// identities" left a reader to guess whether 3 was the leaver's own.
+func TestLeaversCountEachIdentityOnce(t *testing.T) {
+	e := newEvidence(t)
+	ctx := context.Background()
+	left := testNow.AddDate(0, 0, -10).Format("2006-01-02")
+	if _, err := e.store.SetPeople(ctx, testActor, audit.PeopleImport{People: []audit.Person{
+		{Email: "otto@acme.test", Name: "Otto", GitHub: "octocat", Status: audit.PersonLeft, LeftAt: left},
+		{Email: "lena@acme.test", Name: "Lena", Status: audit.PersonLeft, LeftAt: left},
+		{Email: testActor, Name: "Auditor"},
+	}}, false); err != nil {
+		t.Fatal(err)
+	}
+	m := e.model(t, 80, 40, Options{Actor: testActor})
+	run(t, m, m.Init(), 0)
+	press(t, m, "/", "ctrl+u", "name:release-bot", "enter", "o", "lena@acme.test", "enter")
+	if got := e.owner(t, "release-bot"); got != "lena@acme.test" {
+		t.Fatalf("setup: release-bot's owner is %q", got)
+	}
+	press(t, m, "esc", ":overview", "enter")
+	var lines []string
+	for _, l := range m.top().(*overviewView).lines {
+		lines = append(lines, ansi.Strip(l.text))
+	}
+	overview := strings.Join(lines, "\n")
+	for _, want := range []string{
+		"Offboarding: 2 leavers own, created or hold 1 identity in all",
+		"       1  Lena <lena@acme.test>",
+		"       1  Otto <otto@acme.test>",
+	} {
+		if !strings.Contains(overview, want) {
+			t.Errorf("overview lacks %q:\n%s", want, overview)
+		}
+	}
+	press(t, m, ":offboard", "enter")
+	if v := title(ansi.Strip(m.View())); v != "Offboarding — 2 leavers own, created or hold 1 identity in all" {
+		t.Errorf(":offboard's title: %q", v)
+	}
+}
+
+// The person view's title at 80 and 120 columns, for the demo's
+// alice-smith: every count whole, the person first, the counts wrapped
+// between their " · " where one line does not hold them, and the list
+// under them a line shorter for each line they take. At 80 columns it
+// ended "(5 no…", at 120 "could r…".
+func TestPersonTitleWrapsWhole(t *testing.T) {
+	v := &personView{
+		person: audit.Person{Email: "alice@acme.com", Name: "Alice Smith", Status: audit.PersonLeft, LeftAt: "2026-10-31"},
+		loaded: true, total: 192, unread: 5,
+		counts: map[string]int{audit.RelOwns: 2, audit.RelCreated: 1, audit.RelCouldRead: 160, audit.RelSuggested: 29},
+	}
+	for _, c := range []struct {
+		width int
+		want  []string
+	}{
+		{80, []string{
+			"Alice Smith <alice@acme.com>, left on 2026-10-31",
+			"192 related identities (5 not checked): owns 2 · created 1 · could read 160 ·",
+			"  suggested owner 29",
+		}},
+		{120, []string{
+			"Alice Smith <alice@acme.com>, left on 2026-10-31",
+			"192 related identities (5 not checked): owns 2 · created 1 · could read 160 · suggested owner 29",
+		}},
+		{200, []string{
+			"Alice Smith <alice@acme.com>, left on 2026-10-31 — 192 related identities (5 not checked): owns 2 · created 1 · could read 160 · suggested owner 29",
+		}},
+	} {
+		v.SetSize(c.width, 24)
+		if got := v.titleLines(); !slices.Equal(got, c.want) {
+			t.Errorf("at %d columns the title is\n%s\nwant\n%s", c.width, strings.Join(got, "\n"), strings.Join(c.want, "\n"))
+		}
+		if got, want := v.listHeight(), 22-(len(c.want)-1); got != want {
+			t.Errorf("at %d columns the list has %d lines, want %d", c.width, got, want)
+		}
+		for _, l := range strings.Split(ansi.Strip(v.View()), "\n")[:len(c.want)] {
+			if strings.Contains(l, "…") {
+				t.Errorf("at %d columns a title line is cut: %q", c.width, l)
+			}
+		}
 	}
 }

@@ -667,11 +667,11 @@ func (m *Model) View() string {
 // headerView is "nhi · github/acme · snapshot complete 2025-06-01 12:00 UTC
 // · 1,234 identities · 2 endpoints not read". When that is too wide it says
 // the same in fewer words before anything is cut, so that the count of
-// endpoints not read, and read-only, the last word, stay on screen as long
-// as possible.
+// endpoints not read (coverage gaps), and read-only, the last word, stay
+// on screen as long as possible.
 func (m *Model) headerView() string {
 	var line string
-	for compact := 0; compact <= 3; compact++ {
+	for compact := 0; compact <= 4; compact++ {
 		line = m.headerParts(compact)
 		if ansi.StringWidth(line) <= m.width {
 			return line
@@ -681,8 +681,9 @@ func (m *Model) headerView() string {
 }
 
 // headerParts builds the header; compact 0 is the full form, 1 drops the
-// words "snapshot" and "endpoints", 2 also drops the time of day and "UTC",
-// 3 also the snapshot's date and says "39 of 40 active" for "39 active of
+// word "snapshot" and says "coverage gaps" for "endpoints not read", 2
+// says "gaps", 3 also drops the time of day and "UTC",
+// 4 also the snapshot's date and says "39 of 40 active" for "39 active of
 // 40 identities" (the demo's header at 80 columns, read-only, cut that
 // word to "r…").
 func (m *Model) headerParts(compact int) string {
@@ -719,14 +720,14 @@ func (m *Model) headerParts(compact int) string {
 			status = theme.Danger.Render(status)
 		}
 		layout := "2006-01-02 15:04 UTC"
-		if compact >= 2 {
+		if compact >= 3 {
 			layout = "2006-01-02"
 		}
 		when := " started " + s.StartedAt.UTC().Format(layout)
 		if s.FinishedAt != nil {
 			when = " " + s.FinishedAt.UTC().Format(layout)
 		}
-		if compact >= 3 {
+		if compact >= 4 {
 			when = "" // the overview and nhi snapshots say when
 		}
 		if compact == 0 {
@@ -757,7 +758,7 @@ func (m *Model) headerParts(compact int) string {
 		}
 		if all > active {
 			text = commas(active) + " active of " + text
-			if compact >= 3 {
+			if compact >= 4 {
 				text = commas(active) + " of " + commas(all) + " active"
 			}
 		}
@@ -772,9 +773,15 @@ func (m *Model) headerParts(compact int) string {
 		parts = append(parts, theme.Danger.Render(plural(unread, "account", "accounts")+" not read"))
 	}
 	if gaps > 0 {
+		// Shorter, they are the overview's and the report's coverage
+		// gaps: "1 not read" beside "5 not checked" read as an identity
+		// not read, the word LAST USED and FINDINGS use.
 		text := plural(gaps, "endpoint", "endpoints") + " not read"
-		if compact > 0 {
-			text = commas(gaps) + " not read"
+		switch {
+		case compact == 1:
+			text = plural(gaps, "coverage gap", "coverage gaps")
+		case compact > 1:
+			text = plural(gaps, "gap", "gaps")
 		}
 		parts = append(parts, theme.Warning.Render(text))
 	}

@@ -33,7 +33,9 @@ func TestHeader(t *testing.T) {
 	}
 	m.Update(tea.WindowSizeMsg{Width: 80, Height: 24})
 	header = strings.Split(m.View(), "\n")[0]
-	want = "nhi · github/acme · partial 2025-06-01 · 39 active of 40 identities · 2 not read"
+	// Shorter, the endpoints not read are the overview's coverage gaps:
+	// "2 not read" read as two identities not read.
+	want = "nhi · github/acme · partial 2025-06-01 · 39 active of 40 identities · 2 gaps"
 	if header != want {
 		t.Errorf("80-column header:\n got %q\nwant %q", header, want)
 	}
@@ -49,7 +51,7 @@ func TestHeaderReadOnlyNarrow(t *testing.T) {
 	m := New(testSnapshot(), testIdentities(), Options{Now: clock, ReadOnly: true})
 	m.Update(tea.WindowSizeMsg{Width: 80, Height: 24})
 	header := strings.Split(m.View(), "\n")[0]
-	if want := "nhi · github/acme · partial · 39 of 40 active · 2 not read · read-only"; header != want {
+	if want := "nhi · github/acme · partial · 39 of 40 active · 2 gaps · read-only"; header != want {
 		t.Errorf("80-column read-only header:\n got %q\nwant %q", header, want)
 	}
 	// With room, the full form.

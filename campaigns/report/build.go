@@ -690,7 +690,10 @@ func firesWhen(rule string, r audit.RulePolicy) string {
 	case audit.RuleExpired:
 		return "the credential expired but is still present"
 	case audit.RuleOrphaned:
-		return "no owner is recorded and the source names no holder, or the owner is no longer an organisation member"
+		// As audit's Evaluator.orphaned judges it: a leaver of the
+		// directory orphans what they own or hold, on every source; the
+		// criteria left that out, the case offboarding is about.
+		return "no owner is recorded and the source names no holder; the owner, or the holder the source names, is a person the directory of people marks as left; or the owner (a GitHub login) is no longer an organisation member"
 	case audit.RuleInsecureWebhook:
 		return "a webhook without a secret, with TLS verification off, or delivering over plain HTTP"
 	case audit.RuleOverprivileged:

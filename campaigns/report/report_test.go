@@ -346,3 +346,22 @@ func TestReportSaysWhatDecidedByProves(t *testing.T) {
 		}
 	}
 }
+
+// The criteria say when orphaned fires as the rule judges it: an owner,
+// or a holder the source names, whom the directory of people marks as
+// left orphans the identity, on every source. The row said only "no
+// owner", or "no longer an organisation member", so an auditor reading
+// the criteria could not tell that a leaver's identities are flagged.
+func TestCriteriaOrphanedNamesLeavers(t *testing.T) {
+	dir, _ := export(t, newFixture(t), exportOptions())
+	md := string(readFile(t, filepath.Join(dir, "report.md")))
+	var row string
+	for _, l := range strings.Split(md, "\n") {
+		if strings.HasPrefix(l, "| orphaned |") {
+			row = l
+		}
+	}
+	if !strings.Contains(row, "the owner, or the holder the source names, is a person the directory of people marks as left") {
+		t.Errorf("the criteria's orphaned row: %q", row)
+	}
+}

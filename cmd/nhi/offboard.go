@@ -79,7 +79,7 @@ nhi people import.`,
 					return err
 				}
 				defer st.Close()
-				leavers, people, err := campaigns.PendingLeavers(ctx, st)
+				leavers, totals, people, err := campaigns.PendingLeavers(ctx, st)
 				if err != nil {
 					return err
 				}
@@ -93,7 +93,7 @@ nhi people import.`,
 				if format == "wide" {
 					width, prose = 0, 0
 				}
-				printLeavers(a.stdout, leavers, people, width, prose)
+				printLeavers(a.stdout, leavers, totals, people, width, prose)
 				return nil
 			}
 			if len(args) == 1 {
@@ -140,7 +140,7 @@ nhi people import.`,
 // identities: the table fits width (0: whole, a pipe or --wide), never
 // cutting PERSON, what nhi offboard takes; the counts by relationship
 // give way first, then OLDEST is cut, then hidden. Its sentences wrap at prose.
-func printLeavers(w io.Writer, leavers []audit.Leaver, people, width, prose int) {
+func printLeavers(w io.Writer, leavers []audit.Leaver, totals audit.LeaverTotals, people, width, prose int) {
 	if people == 0 {
 		hang(w, prose, "", "The directory of people is empty: import it first (nhi people import people.csv), then run nhi offboard --pending.")
 		return
@@ -149,17 +149,24 @@ func printLeavers(w io.Writer, leavers []audit.Leaver, people, width, prose int)
 		hang(w, prose, "", fmt.Sprintf("No leaver of the directory (%s) still owns, holds or created an active identity.", counted(people, "person", "people")))
 		return
 	}
-	total, unread := 0, 0
-	for _, l := range leavers {
-		total, unread = total+l.Count, unread+l.NotChecked
+	// What IDENTITIES counts, said, and each identity once in the head
+	// however many leavers it has (one owns it, another holds it), where
+	// "2 leavers with 2 identities" summed the column.
+	unread := totals.NotChecked
+	what := "active identity"
+	if unread > 0 {
+		what = "identity"
+	}
+	head := fmt.Sprintf("Of %s in the directory, 1 leaver owns, created or holds %s", counted(people, "person", "people"), counted(totals.Identities, what, what[:len(what)-1]+"ies"))
+	if len(leavers) != 1 {
+		head = fmt.Sprintf("Of %s in the directory, %d leavers own, created or hold %s in all", counted(people, "person", "people"), len(leavers), counted(totals.Identities, what, what[:len(what)-1]+"ies"))
 	}
 	if unread == 0 {
-		hang(w, prose, "", fmt.Sprintf("%s with %s (of %s in the directory):", counted(len(leavers), "leaver", "leavers"), counted(total, "active identity", "active identities"), counted(people, "person", "people")))
+		hang(w, prose, "", head+":")
 	} else {
 		// A gap is not a removal: what the newest snapshot could not read
 		// is counted, and said (docs/offboarding.md, "The leaver report").
-		hang(w, prose, "", fmt.Sprintf("%s with %s (of %s in the directory); %d of them not checked by their source's newest snapshot, which could not read where they live: they may be gone, or not (NOT CHECKED):",
-			counted(len(leavers), "leaver", "leavers"), counted(total, "identity", "identities"), counted(people, "person", "people"), unread))
+		hang(w, prose, "", fmt.Sprintf("%s; %d of them not checked by their source's newest snapshot, which could not read where they live: they may be gone, or not (NOT CHECKED):", head, unread))
 	}
 	cols := []column{{Title: "PERSON"}, {Title: "LEFT"}, {Title: "IDENTITIES"}, {Title: "NOT CHECKED"},
 		{Title: "OWNS", Hide: 2}, {Title: "CREATED", Hide: 4}, {Title: "HOLDS", Hide: 3}, {Title: "OLDEST", Min: 11, Hide: 1}}
@@ -217,7 +224,7 @@ func printOffboard(w io.Writer, res *campaigns.OffboardCreated, now time.Time, w
 		hang(w, prose, "", fmt.Sprintf("Nothing to handle: no active identity in the current snapshots is related to them. The empty campaign is the evidence; close it with nhi campaign close %s.", c.Name))
 		return
 	}
-	fmt.Fprintf(w, "  %s", counted(c.Count, "identity", "identities"))
+	count := counted(c.Count, "identity", "identities")
 	if res.Person != nil {
 		// Identities each relationship found, as the report's
 		// "Relationships found" counts them: one found two ways is
@@ -227,12 +234,13 @@ func printOffboard(w io.Writer, res *campaigns.OffboardCreated, now time.Time, w
 		for _, k := range rc.ByKind {
 			parts = append(parts, fmt.Sprintf("%s %d", k.Kind, k.Count))
 		}
-		fmt.Fprintf(w, ": %s", strings.Join(parts, ", "))
+		count += ": " + strings.Join(parts, ", ")
 		if rc.Several > 0 {
-			fmt.Fprintf(w, " (%d of them found more than one way and counted under each)", rc.Several)
+			count += fmt.Sprintf(" (%d of them found more than one way and counted under each)", rc.Several)
 		}
 	}
-	fmt.Fprintln(w)
+	// Wrapped as the sentences around it are (it ran to 120 columns).
+	hang(w, prose, "  ", count)
 	printOffboardCreatedItems(w, res, now, width)
 	hang(w, prose, "", fmt.Sprintf("Their IDs, to decide with: nhi campaign show %s -o id (or -o wide; --json here)", c.Name))
 	if len(res.Unassigned) > 0 {

@@ -115,7 +115,11 @@ func TestOffboardEndToEnd(t *testing.T) {
 	}
 	text := ok(t, "offboard", "--pending", "--db", db).stdout
 	leaver := leavers[0].Person
-	if !strings.Contains(text, counted(len(leavers), "leaver", "leavers")+" with") || !strings.Contains(text, "Start with: nhi offboard "+leaver.Email) {
+	head := counted(len(leavers), "leaver", "leavers") + " own, created or hold"
+	if len(leavers) == 1 {
+		head = "1 leaver owns, created or holds"
+	}
+	if !strings.Contains(text, head) || !strings.Contains(text, "Start with: nhi offboard "+leaver.Email) {
 		t.Errorf("pending:\n%s", text)
 	}
 

@@ -72,7 +72,10 @@ func newSnapshotsCmd(a *app) *cobra.Command {
 				fmt.Fprintln(a.stdout)
 			}
 			t := newTable(width, column{Title: "ID"}, column{Title: "ACCOUNT", Min: 16}, column{Title: "STARTED (UTC)"}, column{Title: "STATUS"},
-				column{Title: "IDENTITIES"}, column{Title: "NOT READ"}, column{Title: "READ BY", Min: 16})
+				column{Title: "IDENTITIES"}, column{Title: "NOT READ"}, column{Title: "READ BY", Min: 16, Hide: 1})
+			// At 80 columns the never-cut columns leave READ BY no room:
+			// it gives way, said under the table, where the rows ran to 88.
+			t.more = "nhi snapshots show ID names it"
 			var unfinished, stopped, failedRuns []string
 			var runners []*audit.Snapshot
 			for i, s := range snaps {
@@ -103,7 +106,7 @@ func newSnapshotsCmd(a *app) *cobra.Command {
 				return err
 			}
 			for _, s := range runners {
-				fmt.Fprintf(a.stdout, "Snapshot %d is %s: its identities and endpoints not read are counted when it finishes\n", s.ID, s.RunState())
+				a.sayf("Snapshot %d is %s: its identities and endpoints not read are counted when it finishes\n", s.ID, s.RunState())
 			}
 			if len(stopped) > 0 {
 				// No process will finish it: say so, and what does.
@@ -111,20 +114,20 @@ func newSnapshotsCmd(a *app) *cobra.Command {
 				if len(stopped) > 1 {
 					what = "Snapshots " + strings.Join(stopped, ", ") + " were stopped before they finished: no live nhi process holds them. Nothing of them is current or counted;"
 				}
-				fmt.Fprintf(a.stdout, "%s run the command that took it again (nhi snapshot, import or demo): the next run of its source and account continues what was read, or closes it as failed and reads everything again\n", what)
+				a.sayf("%s run the command that took it again (nhi snapshot, import or demo): the next run of its source and account continues what was read, or closes it as failed and reads everything again\n", what)
 			}
 			if len(unfinished) > 0 {
 				what := "Snapshot " + unfinished[0] + " is running, or was stopped before it finished: its"
 				if len(unfinished) > 1 {
 					what = "Snapshots " + strings.Join(unfinished, ", ") + " are running, or were stopped before they finished: their"
 				}
-				fmt.Fprintf(a.stdout, "%s identities and endpoints not read are counted when it finishes; the next run of the same source and account continues it or closes it as failed\n", what)
+				a.sayf("%s identities and endpoints not read are counted when it finishes; the next run of the same source and account continues it or closes it as failed\n", what)
 			}
 			if len(failedRuns) > 0 {
 				a.sayf("A failed snapshot has no population (—); nhi snapshots show %s says what it read before it failed\n", failedRuns[0])
 			}
 			for _, s := range unread {
-				fmt.Fprintf(a.stdout, "%s/%s has no finished snapshot, so no population: the newest, snapshot %d, %s (nhi snapshots show %d)\n",
+				a.sayf("%s/%s has no finished snapshot, so no population: the newest, snapshot %d, %s (nhi snapshots show %d)\n",
 					audit.Printable(s.Source), audit.Printable(s.Account), s.ID, s.UnreadState(), s.ID)
 			}
 			// A run that failed after an account's current snapshot: its
@@ -132,18 +135,18 @@ func newSnapshotsCmd(a *app) *cobra.Command {
 			failed := audit.FailedSince(snaps, cur)
 			for _, c := range cur {
 				if f, ok := failed[c.ID]; ok {
-					fmt.Fprintf(a.stdout, "%s/%s: a newer run, snapshot %d, %s; the population is still snapshot %d's, taken %s (nhi snapshots show %d)\n",
+					a.sayf("%s/%s: a newer run, snapshot %d, %s; the population is still snapshot %d's, taken %s (nhi snapshots show %d)\n",
 						audit.Printable(c.Source), audit.Printable(c.Account), f.ID, f.UnreadState(), c.ID, c.StartedAt.Format("2006-01-02 15:04"), f.ID)
 				}
 			}
 			for _, s := range snaps {
 				for _, g := range s.Gaps {
 					if g.Coverage() {
-						fmt.Fprintf(a.stdout, "Snapshot %d coverage: %s\n", s.ID, audit.Printable(g.Reason))
+						a.sayf("Snapshot %d coverage: %s\n", s.ID, audit.Printable(g.Reason))
 					}
 				}
 				for _, n := range s.Notes {
-					fmt.Fprintf(a.stdout, "Snapshot %d note: %s\n", s.ID, audit.Printable(n))
+					a.sayf("Snapshot %d note: %s\n", s.ID, audit.Printable(n))
 				}
 			}
 			return nil

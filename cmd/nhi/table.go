@@ -121,6 +121,9 @@ func (t *table) Flush(w io.Writer) error {
 		if more == "" {
 			more = "--wide shows them"
 		}
+		if len(hidden) == 1 {
+			more = strings.Replace(more, " shows them", " shows it", 1) // "1 column hidden (BY); --wide shows it"
+		}
 		// Wrapped at the table's width, as sayf wraps the sentences
 		// around it.
 		hang(w, t.width, "", fmt.Sprintf("%s hidden (%s); %s", counted(len(hidden), "column", "columns"), strings.Join(hidden, ", "), more))

@@ -149,7 +149,7 @@ func TestTableHidesBeforeItCuts(t *testing.T) {
 		want  []string
 	}{
 		// The line naming the hidden columns wraps at the table's width.
-		{36, []string{"NAME          OWNER     DECISION", "a-long-depl…  alice@a…  decommission", "1 column hidden (BY); --wide shows", "  them"}},
+		{36, []string{"NAME          OWNER     DECISION", "a-long-depl…  alice@a…  decommission", "1 column hidden (BY); --wide shows", "  it"}},
 		// At 34 OWNER goes too, or NAME would be cut under 12.
 		{34, []string{"NAME                  DECISION", "a-long-deploy-key-t…  decommission", "2 columns hidden (OWNER, BY);", "  --wide shows them"}},
 	}
@@ -159,7 +159,7 @@ func TestTableHidesBeforeItCuts(t *testing.T) {
 		}
 	}
 	// At 40 the Mins fit, but NAME would be cut under its Want: BY goes.
-	if got := flush(40); !strings.Contains(got, "1 column hidden (BY); --wide shows them\n") || !strings.Contains(got, "a-long-depl…  alice@acme.…  decommission") {
+	if got := flush(40); !strings.Contains(got, "1 column hidden (BY); --wide shows it\n") || !strings.Contains(got, "a-long-depl…  alice@acme.…  decommission") {
 		t.Errorf("at 40:\n%s", got)
 	}
 	if got := flush(46); strings.Contains(got, "hidden") || !strings.Contains(got, " BY ") {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -111,23 +112,26 @@ the file.`,
 			}
 			if !r.OK() {
 				for _, p := range r.Problems {
-					fmt.Fprintf(a.stdout, "FAIL %s\n", p)
+					hang(a.stdout, proseWidth(a.stdout), "FAIL ", p)
 				}
 				return fmt.Errorf("%s failed verification: %s", st.Path(), r.Problems[0])
 			}
-			fmt.Fprintf(a.stdout, "OK %s: %s, chain head %s; %s digests and records; identities, owners and campaigns match the log",
+			// Sentences, wrapped at a terminal's width (whole in a pipe,
+			// for grep), as every command's prose is (sayf); the OK line
+			// ran to 200 columns.
+			ok := fmt.Sprintf("OK %s: %s, chain head %s; %s digests and records; identities, owners and campaigns match the log",
 				st.Path(), counted(int(r.Events), "event", "events"), r.Head, counted(r.Snapshots, "snapshot matches its", "snapshots match their"))
 			if r.Signed > 0 {
-				fmt.Fprintf(a.stdout, "; %s", counted(r.Signed, "signature verifies", "signatures verify"))
+				ok += "; " + counted(r.Signed, "signature verifies", "signatures verify")
 			}
-			fmt.Fprintln(a.stdout)
+			a.sayf("%s", ok)
 			if head != nil {
-				fmt.Fprintf(a.stdout, "OK the log still extends the head recorded earlier (%s)\n", head)
+				a.sayf("OK the log still extends the head recorded earlier (%s)", head)
 			} else {
-				fmt.Fprintln(a.stdout, "Not checked: a rewrite of the whole log; pass --head with a head recorded earlier (nhi log head)")
+				a.sayf("Not checked: a rewrite of the whole log; pass --head with a head recorded earlier (nhi log head)")
 			}
 			if len(r.OldForm) > 0 {
-				fmt.Fprintf(a.stdout, "Old form: %s finished before nhi recorded snapshots in the log; checked by the digest of their observations only\n", snapshotList(r.OldForm))
+				a.sayf("Old form: %s finished before nhi recorded snapshots in the log; checked by the digest of their observations only", snapshotList(r.OldForm))
 			}
 			return a.unfinishedSnapshots(cmd.Context(), st)
 		},
@@ -166,6 +170,8 @@ func (a *app) verifyReport(cmd *cobra.Command, dir, allowedSigners string) error
 		return err
 	}
 	for _, c := range res.Checks {
+		// One line a check, whole, as a list to scan and grep: a digest
+		// wrapped apart from its file reads worse than a long line.
 		word := "OK  "
 		if !c.OK {
 			word = "FAIL"
@@ -176,27 +182,31 @@ func (a *app) verifyReport(cmd *cobra.Command, dir, allowedSigners string) error
 		return fmt.Errorf("bundle %s failed verification (%s); first: %s: %s", dir, counted(len(problems), "problem", "problems"), audit.Printable(problems[0].Subject), problems[0].Text)
 	}
 	m := res.Manifest
-	fmt.Fprintf(a.stdout, "OK bundle %s: campaign %s, %s manifest.json", dir, audit.Printable(m.Campaign.Name), counted(len(m.Files), "file matches", "files match"))
+	var b strings.Builder
+	fmt.Fprintf(&b, "OK bundle %s: campaign %s, %s manifest.json", dir, audit.Printable(m.Campaign.Name), counted(len(m.Files), "file matches", "files match"))
 	switch {
 	case res.SignedBy != nil && res.Pinned:
-		fmt.Fprintf(a.stdout, "; signed by %s (key %s, in the allowed signers)", audit.Printable(m.Signature.Signer), res.SignedBy.Fingerprint)
+		fmt.Fprintf(&b, "; signed by %s (key %s, in the allowed signers)", audit.Printable(m.Signature.Signer), res.SignedBy.Fingerprint)
 	case res.SignedBy != nil:
-		fmt.Fprintf(a.stdout, "; signed by %s (key %s, not pinned: compare the fingerprint, or pass --allowed-signers)", audit.Printable(m.Signature.Signer), res.SignedBy.Fingerprint)
+		fmt.Fprintf(&b, "; signed by %s (key %s, not pinned: compare the fingerprint, or pass --allowed-signers)", audit.Printable(m.Signature.Signer), res.SignedBy.Fingerprint)
 	default:
-		fmt.Fprint(a.stdout, "; not signed")
+		fmt.Fprint(&b, "; not signed")
 	}
 	switch {
 	case res.LogChecked:
-		fmt.Fprintf(a.stdout, "; rebuilt from %s as of event %d, identical\n", st.Path(), m.EventLogHead.Seq)
+		fmt.Fprintf(&b, "; rebuilt from %s as of event %d, identical\n", st.Path(), m.EventLogHead.Seq)
 	case res.SelfChecked:
 		// Consistent is not true: a bundle can be rewritten whole.
 		who := "whoever holds an unsigned bundle can rewrite every file alike"
 		if res.SignedBy != nil {
 			who = "the signature says who vouched for them, not that they follow from the log"
 		}
-		fmt.Fprintf(a.stdout, "; every file agrees with report.json\nNOT CHECKED against an evidence file (none at %s): the files agree with each other, which proves them consistent, not true (%s); pass --db PATH to tie the bundle to the event log\n", a.db, who)
+		fmt.Fprintf(&b, "; every file agrees with report.json\nNOT CHECKED against an evidence file (none at %s): the files agree with each other, which proves them consistent, not true (%s); pass --db PATH to tie the bundle to the event log\n", a.db, who)
 	default:
-		fmt.Fprintf(a.stdout, "\nNOT CHECKED against an evidence file (none at %s), nor the files against each other (the bundle has no report.json to render them from): pass --db PATH to tie the bundle to the event log\n", a.db)
+		fmt.Fprintf(&b, "\nNOT CHECKED against an evidence file (none at %s), nor the files against each other (the bundle has no report.json to render them from): pass --db PATH to tie the bundle to the event log\n", a.db)
+	}
+	for _, l := range strings.Split(strings.TrimSuffix(b.String(), "\n"), "\n") {
+		a.sayf("%s", l)
 	}
 	return nil
 }
@@ -216,7 +226,7 @@ func (a *app) unfinishedSnapshots(ctx context.Context, st *audit.Store) error {
 		if s.Status != audit.SnapshotRunning {
 			continue
 		}
-		fmt.Fprintf(a.stdout, "Not finished: snapshot %d of %s/%s, %s: what it wrote so far is not checked (its record, which verify checks a snapshot against, is written when it finishes) and is no population (nhi snapshots show %d)\n",
+		a.sayf("Not finished: snapshot %d of %s/%s, %s: what it wrote so far is not checked (its record, which verify checks a snapshot against, is written when it finishes) and is no population (nhi snapshots show %d)",
 			s.ID, audit.Printable(s.Source), audit.Printable(s.Account), s.RunState(), s.ID)
 	}
 	return nil
