@@ -679,9 +679,13 @@ func noResponsePrinciple(r campaigns.NoResponseRule) Principle {
 func exceptionPrinciple(x audit.ExceptionPolicy) Principle {
 	approval := "the reviewer's keep is the exception (exception_approval: none)"
 	if x.ApprovalRequired() {
-		approval = "a second person, not the reviewer and not anyone the self-review and separation rules keep from the item, approves each one (exception_approval: required); one still unapproved at close lapses then"
+		approval = "a second person, not the reviewer and not anyone the self-review and separation rules keep from the item, approves each kept one (exception_approval: required); one still unapproved at close lapses then"
 	}
-	return Principle{"Exceptions", fmt.Sprintf("A keep on an identity with findings is an exception: it expires %d days after the decision (exception_days), or sooner on the day the reviewer set; %s. An exception that expired, or lapsed unapproved, raises the exception-expired finding and the identity returns in the next campaign.",
+	// A rotate on an identity with findings is listed under Exceptions
+	// too (isException), so the rule says so: it said only a keep, and
+	// a reader counting keeps came short of the section's count. Expiry
+	// and approval are a keep's (campaigns.AsOf.Exceptions).
+	return Principle{"Exceptions", fmt.Sprintf("A keep or a rotate on an identity with findings is an exception, listed under Exceptions with its justification. A keep's exception expires %d days after the decision (exception_days), or sooner on the day the reviewer set; %s. One that expired, or lapsed unapproved, raises the exception-expired finding and the identity returns in the next campaign.",
 		x.ExceptionDays(), approval)}
 }
 

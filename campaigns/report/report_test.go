@@ -365,3 +365,36 @@ func TestCriteriaOrphanedNamesLeavers(t *testing.T) {
 		t.Errorf("the criteria's orphaned row: %q", row)
 	}
 }
+
+// TestCriteriaExceptionsNamesWhatTheSectionLists: the criteria's rule
+// for exceptions names every decision the Exceptions section lists, so
+// a reader who counts by the rule comes to the section's count. It named
+// only a keep while the section listed the rotates of identities with
+// findings too.
+func TestCriteriaExceptionsNamesWhatTheSectionLists(t *testing.T) {
+	dir, _ := export(t, newFixture(t), exportOptions())
+	md := string(readFile(t, filepath.Join(dir, "report.md")))
+	var rule string
+	listed := map[string]bool{}
+	in := false
+	for _, l := range strings.Split(md, "\n") {
+		switch {
+		case strings.HasPrefix(l, "| Exceptions |"):
+			rule = l
+		case strings.HasPrefix(l, "## "):
+			in = l == "## 5. Exceptions"
+		case in && strings.HasPrefix(l, "| ") && !strings.HasPrefix(l, "| # |"):
+			if cells := strings.Split(l, " | "); len(cells) > 5 {
+				listed[cells[5]] = true
+			}
+		}
+	}
+	if len(listed) < 2 {
+		t.Fatalf("the fixture's Exceptions section lists decisions %v; the test needs a keep and a rotate", listed)
+	}
+	for d := range listed {
+		if !strings.Contains(strings.ToLower(rule), "a "+d+" ") {
+			t.Errorf("the Exceptions section lists a %s, but the criteria's rule does not name it: %q", d, rule)
+		}
+	}
+}
