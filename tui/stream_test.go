@@ -3,6 +3,7 @@ package tui
 import (
 	"context"
 	"errors"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -277,5 +278,53 @@ func TestCountsAfterTheFirstBatch(t *testing.T) {
 	}
 	if msg, ok := (<-counted).(identitiesCountedMsg); !ok || msg.n != 1000 || msg.err != nil {
 		t.Errorf("the count said %+v, want 1,000", msg)
+	}
+}
+
+// gcSeenStore is a streamStore that notes the collector's GOGC while it
+// is read.
+type gcSeenStore struct {
+	streamStore
+	seen *int
+}
+
+func (s gcSeenStore) EachTableIdentity(ctx context.Context, fn func(*audit.Identity) error) error {
+	*s.seen = debug.SetGCPercent(-1)
+	debug.SetGCPercent(*s.seen)
+	return s.streamStore.EachTableIdentity(ctx, fn)
+}
+
+// While the table is read the collector runs when the heap has grown by
+// half (readGCPercent), so the read touches less fresh memory, and the
+// GOGC before is back once the table is in; a GOGC the user set is left
+// alone.
+func TestTableReadCollectsSooner(t *testing.T) {
+	before := debug.SetGCPercent(150)
+	defer debug.SetGCPercent(before)
+	for _, userSet := range []bool{false, true} {
+		if userSet {
+			t.Setenv("GOGC", "150")
+		}
+		seen := 0
+		m := New(testSnapshot(), nil, Options{Now: clock, Store: gcSeenStore{streamStore{ids: manyIdentities(1000)}, &seen}})
+		m.Update(tea.WindowSizeMsg{Width: 100, Height: 24})
+		next, count := startLoading(t, m)
+		send(t, m, count())
+		run(t, m, next, 0)
+		if m.loading || m.st.pop.len() != 1000 {
+			t.Fatalf("not all loaded: %d", m.st.pop.len())
+		}
+		want := readGCPercent
+		if userSet {
+			want = 150
+		}
+		if seen != want {
+			t.Errorf("GOGC set by the user %v: the read ran at GOGC %d, want %d", userSet, seen, want)
+		}
+		after := debug.SetGCPercent(-1)
+		debug.SetGCPercent(after)
+		if after != 150 {
+			t.Errorf("GOGC set by the user %v: after the read GOGC is %d, want the 150 before it", userSet, after)
+		}
 	}
 }
