@@ -339,7 +339,10 @@ func collectSooner() (restore func()) {
 		readGC.Lock()
 		defer readGC.Unlock()
 		if readGC.reads--; readGC.reads == 0 {
-			debug.SetGCPercent(readGC.before)
+			// A GOGC set meanwhile (debug.SetGCPercent) stays.
+			if now := debug.SetGCPercent(readGC.before); now != readGCPercent {
+				debug.SetGCPercent(now)
+			}
 		}
 	}
 }

@@ -3,8 +3,11 @@ package tui
 import (
 	"context"
 	"errors"
+	"os"
+	"os/exec"
 	"runtime/debug"
 	"slices"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -297,34 +300,43 @@ func (s gcSeenStore) EachTableIdentity(ctx context.Context, fn func(*audit.Ident
 // While the table is read the collector runs when the heap has grown by
 // half (readGCPercent), so the read touches less fresh memory, and the
 // GOGC before is back once the table is in; a GOGC the user set is left
-// alone.
+// alone. GOGC is the process's: each case runs in a process of its own
+// (this test binary again), where no other test's read is under way.
 func TestTableReadCollectsSooner(t *testing.T) {
-	before := debug.SetGCPercent(150)
-	defer debug.SetGCPercent(before)
-	for _, userSet := range []bool{false, true} {
-		if userSet {
-			t.Setenv("GOGC", "150")
+	if want := os.Getenv("NHI_TEST_READ_GOGC"); want != "" {
+		readCollectsSooner(t, want)
+		return
+	}
+	for _, c := range []struct{ gogc, during string }{{"", "50"}, {"150", "150"}} {
+		cmd := exec.Command(os.Args[0], "-test.run=^TestTableReadCollectsSooner$", "-test.count=1")
+		cmd.Env = append(slices.DeleteFunc(os.Environ(), func(e string) bool { return strings.HasPrefix(e, "GOGC=") }), "NHI_TEST_READ_GOGC="+c.during)
+		if c.gogc != "" {
+			cmd.Env = append(cmd.Env, "GOGC="+c.gogc)
 		}
-		seen := 0
-		m := New(testSnapshot(), nil, Options{Now: clock, Store: gcSeenStore{streamStore{ids: manyIdentities(1000)}, &seen}})
-		m.Update(tea.WindowSizeMsg{Width: 100, Height: 24})
-		next, count := startLoading(t, m)
-		send(t, m, count())
-		run(t, m, next, 0)
-		if m.loading || m.st.pop.len() != 1000 {
-			t.Fatalf("not all loaded: %d", m.st.pop.len())
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Errorf("GOGC=%q: %v\n%s", c.gogc, err, out)
 		}
-		want := readGCPercent
-		if userSet {
-			want = 150
-		}
-		if seen != want {
-			t.Errorf("GOGC set by the user %v: the read ran at GOGC %d, want %d", userSet, seen, want)
-		}
-		after := debug.SetGCPercent(-1)
-		debug.SetGCPercent(after)
-		if after != 150 {
-			t.Errorf("GOGC set by the user %v: after the read GOGC is %d, want the 150 before it", userSet, after)
-		}
+	}
+}
+
+func readCollectsSooner(t *testing.T, want string) {
+	before := debug.SetGCPercent(-1)
+	debug.SetGCPercent(before)
+	seen := 0
+	m := New(testSnapshot(), nil, Options{Now: clock, Store: gcSeenStore{streamStore{ids: manyIdentities(1000)}, &seen}})
+	m.Update(tea.WindowSizeMsg{Width: 100, Height: 24})
+	next, count := startLoading(t, m)
+	send(t, m, count())
+	run(t, m, next, 0)
+	if m.loading || m.st.pop.len() != 1000 {
+		t.Fatalf("not all loaded: %d", m.st.pop.len())
+	}
+	if strconv.Itoa(seen) != want {
+		t.Errorf("the read ran at GOGC %d, want %s", seen, want)
+	}
+	after := debug.SetGCPercent(-1)
+	debug.SetGCPercent(after)
+	if after != before {
+		t.Errorf("after the read GOGC is %d, want the %d before it", after, before)
 	}
 }
