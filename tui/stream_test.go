@@ -3,7 +3,11 @@ package tui
 import (
 	"context"
 	"errors"
+	"os"
+	"os/exec"
+	"runtime/debug"
 	"slices"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -277,5 +281,62 @@ func TestCountsAfterTheFirstBatch(t *testing.T) {
 	}
 	if msg, ok := (<-counted).(identitiesCountedMsg); !ok || msg.n != 1000 || msg.err != nil {
 		t.Errorf("the count said %+v, want 1,000", msg)
+	}
+}
+
+// gcSeenStore is a streamStore that notes the collector's GOGC while it
+// is read.
+type gcSeenStore struct {
+	streamStore
+	seen *int
+}
+
+func (s gcSeenStore) EachTableIdentity(ctx context.Context, fn func(*audit.Identity) error) error {
+	*s.seen = debug.SetGCPercent(-1)
+	debug.SetGCPercent(*s.seen)
+	return s.streamStore.EachTableIdentity(ctx, fn)
+}
+
+// While the table is read the collector runs when the heap has grown by
+// half (readGCPercent), so the read touches less fresh memory, and the
+// GOGC before is back once the table is in; a GOGC the user set is left
+// alone. GOGC is the process's: each case runs in a process of its own
+// (this test binary again), where no other test's read is under way.
+func TestTableReadCollectsSooner(t *testing.T) {
+	if want := os.Getenv("NHI_TEST_READ_GOGC"); want != "" {
+		readCollectsSooner(t, want)
+		return
+	}
+	for _, c := range []struct{ gogc, during string }{{"", "50"}, {"150", "150"}} {
+		cmd := exec.Command(os.Args[0], "-test.run=^TestTableReadCollectsSooner$", "-test.count=1")
+		cmd.Env = append(slices.DeleteFunc(os.Environ(), func(e string) bool { return strings.HasPrefix(e, "GOGC=") }), "NHI_TEST_READ_GOGC="+c.during)
+		if c.gogc != "" {
+			cmd.Env = append(cmd.Env, "GOGC="+c.gogc)
+		}
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Errorf("GOGC=%q: %v\n%s", c.gogc, err, out)
+		}
+	}
+}
+
+func readCollectsSooner(t *testing.T, want string) {
+	before := debug.SetGCPercent(-1)
+	debug.SetGCPercent(before)
+	seen := 0
+	m := New(testSnapshot(), nil, Options{Now: clock, Store: gcSeenStore{streamStore{ids: manyIdentities(1000)}, &seen}})
+	m.Update(tea.WindowSizeMsg{Width: 100, Height: 24})
+	next, count := startLoading(t, m)
+	send(t, m, count())
+	run(t, m, next, 0)
+	if m.loading || m.st.pop.len() != 1000 {
+		t.Fatalf("not all loaded: %d", m.st.pop.len())
+	}
+	if strconv.Itoa(seen) != want {
+		t.Errorf("the read ran at GOGC %d, want %s", seen, want)
+	}
+	after := debug.SetGCPercent(-1)
+	debug.SetGCPercent(after)
+	if after != before {
+		t.Errorf("after the read GOGC is %d, want the %d before it", after, before)
 	}
 }
