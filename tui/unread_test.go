@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/x/ansi"
 
 	"github.com/nhi-audit/nhi/audit"
 	"github.com/nhi-audit/nhi/connectors"
@@ -47,7 +48,8 @@ func readContoso(t *testing.T, st *audit.Store, fail bool) {
 	}
 }
 
-// overviewText is the overview's lines, without the cursor's column.
+// overviewText opens the overview and gives its lines as the screen
+// shows them without styles, and without the cursor's column.
 func overviewText(t *testing.T, m *Model) string {
 	t.Helper()
 	press(t, m, ":overview", "enter")
@@ -57,7 +59,7 @@ func overviewText(t *testing.T, m *Model) string {
 	}
 	var all []string
 	for _, l := range o.lines {
-		all = append(all, l.text)
+		all = append(all, ansi.Strip(l.text))
 	}
 	return strings.Join(all, "\n")
 }

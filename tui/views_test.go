@@ -496,12 +496,7 @@ func TestNotCheckedCountedApart(t *testing.T) {
 	if !strings.HasPrefix(title(v), "Identities 34 ") {
 		t.Errorf("table title: %q", title(v))
 	}
-	press(t, m, ":overview", "enter")
-	var lines []string
-	for _, l := range m.top().(*overviewView).lines {
-		lines = append(lines, ansi.Strip(l.text))
-	}
-	text := strings.Join(lines, "\n")
+	text := overviewText(t, m)
 	for _, want := range []string{
 		"Identities: 34 active, 5 not checked, 1 removed",
 		"      30  actions secret", // 35, less the 5 not checked
