@@ -414,10 +414,13 @@ func (a *app) confirmClose(cmd *cobra.Command, st *audit.Store, name string, b b
 		return true, nil
 	}
 	now := st.Now()
+	// The items that become no-response are listed under the sentence
+	// that counts them, which ends with a colon where it ended with "No
+	// response:", split over two lines at 80 columns.
 	headline := fmt.Sprintf("Closing %s makes its decisions final: %d of %s decided, %d %s no-response.",
 		audit.Printable(c.Name), p.Decided, counted(p.Total, "item", "items"), p.Undecided, plural(p.Undecided, "becomes", "become"))
-	if p.Undecided > 0 {
-		headline += " No response:"
+	if p.Undecided > 0 && len(p.First) > 0 {
+		headline = strings.TrimSuffix(headline, ".") + ":"
 	}
 	shown := len(p.First)
 	rows := func(w io.Writer) error {

@@ -24,7 +24,7 @@ func TestBulkWritesPreview(t *testing.T) {
 		{[]string{"owner", "set", "--filter", "kind:deploy_key", "@acme/platform"}, "The owner of 14 identities becomes @acme/platform:\n"},
 		{[]string{"note", "add", "--filter", "kind:deploy_key", "asked", "in", "SEC-42"}, "The note goes on 14 identities:\n"},
 		{[]string{"decide", "q", "--filter", "id:*", "keep", "--reason", "build keys"}, "Decide keep on 14 items of q:\n"},
-		{[]string{"campaign", "close", "q"}, "Closing q makes its decisions final: 0 of 14 items decided, 14 become no-response. No response:\n"},
+		{[]string{"campaign", "close", "q"}, "Closing q makes its decisions final: 0 of 14 items decided, 14 become no-response:\n"},
 	} {
 		r := ok(t, append(c.args, "--dry-run", "--db", db, "--as", "rita")...)
 		lines := strings.Split(r.stdout, "\n")
@@ -110,7 +110,7 @@ func TestClosePreviewListsTheFirstUndecided(t *testing.T) {
 	}
 	r := ok(t, "campaign", "close", "q", "--dry-run", "--db", db, "--as", "lead")
 	lines := strings.Split(r.stdout, "\n")
-	if lines[0] != "Closing q makes its decisions final: 3 of 14 items decided, 11 become no-response. No response:" ||
+	if lines[0] != "Closing q makes its decisions final: 3 of 14 items decided, 11 become no-response:" ||
 		!strings.HasPrefix(lines[1], "KIND ") || lines[2+previewRows] != "… and 1 more" {
 		t.Fatalf("close --dry-run printed:\n%s", r.stdout)
 	}
