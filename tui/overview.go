@@ -523,26 +523,40 @@ func (v *overviewView) campaignLines(now time.Time) []overviewLine {
 		}
 	}
 	nameW = min(nameW, 24)
-	for _, c := range st.campaigns {
+	line := func(c *Campaign, barW int) string {
 		due := "closed"
 		if c.Status != "closed" {
 			due = dueText(c.Due, now)
 		}
 		text := "  " + padRight(truncate(audit.Printable(c.Name), nameW), nameW) + " " +
-			progressBar(c.Decided(), c.NoResponse(), c.Total, 20) + " "
+			progressBar(c.Decided(), c.NoResponse(), c.Total, barW) + " "
 		if c.NoResponse() > 0 {
-			text += c.progressText() + "  " + due
-		} else {
-			text += padLeft(fraction(c.Decided(), c.Total), numW) +
-				" " + padLeft(strconv.Itoa(percent(c.Decided(), c.Total))+"%", 4) + "  " + due
+			return text + c.progressText() + "  " + due
 		}
-		out = append(out, overviewLine{text: text, campaign: c.Name})
+		return text + padLeft(fraction(c.Decided(), c.Total), numW) +
+			" " + padLeft(strconv.Itoa(percent(c.Decided(), c.Total))+"%", 4) + "  " + due
+	}
+	// The bars give way, down to 8 cells, before the due date is cut: at
+	// 80 columns a long name's line ended "due 2027-01-15 (in 41 …".
+	barW := 20
+	if v.width > 0 {
+		widest := 0
+		for i := range st.campaigns {
+			widest = max(widest, textWidth(line(&st.campaigns[i], barW)))
+		}
+		if over := widest - (v.width - 1); over > 0 {
+			barW = max(8, barW-over)
+		}
+	}
+	for i := range st.campaigns {
+		c := &st.campaigns[i]
+		out = append(out, overviewLine{text: line(c, barW), campaign: c.Name})
 		if c.Status == "closed" {
 			continue
 		}
 		for _, r := range c.Reviewers {
 			out = append(out, overviewLine{text: "    " + padRight(truncate(reviewerLabel(r.Reviewer), nameW-2), nameW-2) + " " +
-				theme.Muted.Render(progressBar(r.Decided, 0, r.Assigned, 20)) + " " + padLeft(fraction(r.Decided, r.Assigned), numW) +
+				theme.Muted.Render(progressBar(r.Decided, 0, r.Assigned, barW)) + " " + padLeft(fraction(r.Decided, r.Assigned), numW) +
 				" " + padLeft(strconv.Itoa(percent(r.Decided, r.Assigned))+"%", 4)})
 		}
 	}

@@ -736,3 +736,32 @@ func TestShellWord(t *testing.T) {
 		}
 	}
 }
+
+// TestOverviewCampaignsFitEightyColumns: with a campaign's name at its
+// widest the bars give way, so each campaign's due date is whole at 80
+// columns, and every bar is as wide as the others; the line ended "due
+// 2025-06-15 (in 14 …".
+func TestOverviewCampaignsFitEightyColumns(t *testing.T) {
+	e := newEvidence(t)
+	r := newFakeReviewer()
+	r.extra = []Campaign{{Name: "2025-Q2-platform-deploy-keys-and-tokens", Status: "open", Due: testNow.Add(41 * 24 * time.Hour), Total: 1200,
+		Reviewers: []ReviewerProgress{{Reviewer: "carol@acme.test", Assigned: 1200}}}}
+	m := e.model(t, 80, 60, Options{Actor: testActor, Reviewer: r})
+	press(t, m, ":overview", "enter")
+	v := m.View()
+	checkFrame(t, v, 80, 60)
+	bars := map[int]bool{}
+	for _, want := range []string{"due 2025-06-15 (in 14 days)", "due 2025-07-12 (in 41 days)", "closed", "carol@acme.test"} {
+		if !strings.Contains(v, want) {
+			t.Errorf("overview at 80 columns lacks %q:\n%s", want, v)
+		}
+	}
+	for _, l := range strings.Split(v, "\n") {
+		if n := strings.Count(l, "█") + strings.Count(l, "░"); n > 0 {
+			bars[n] = true
+		}
+	}
+	if len(bars) != 1 {
+		t.Errorf("the bars are %v cells wide, want one width:\n%s", bars, v)
+	}
+}
