@@ -300,10 +300,7 @@ func BenchmarkOpen100k(b *testing.B) {
 			b.Fatal("no frame")
 		}
 		b.StopTimer()
-		runtime.GC()
-		var ms runtime.MemStats
-		runtime.ReadMemStats(&ms)
-		heap = ms.HeapAlloc
+		heap = liveHeap()
 		runtime.KeepAlive(m)
 		b.StartTimer()
 	}
@@ -442,18 +439,12 @@ func benchStreamOpen(b *testing.B, path string, n int, cache ...string) {
 			// The live heap at the suggestions' height: every row's
 			// in, the Suggester's principals and lists not yet let go.
 			b.StopTimer()
-			runtime.GC()
-			var ms runtime.MemStats
-			runtime.ReadMemStats(&ms)
-			suggHeap = ms.HeapAlloc
+			suggHeap = liveHeap()
 			runtime.KeepAlive(held)
 			b.StartTimer()
 		}
 		b.StopTimer()
-		runtime.GC()
-		var ms runtime.MemStats
-		runtime.ReadMemStats(&ms)
-		heap = ms.HeapAlloc
+		heap = liveHeap()
 		runtime.KeepAlive(m)
 		b.StartTimer()
 	}
@@ -577,10 +568,7 @@ func BenchmarkFile1M(b *testing.B) {
 	if m.st.pop.len() < 1_000_000 {
 		b.Fatal("not all loaded:", m.st.pop.len())
 	}
-	runtime.GC()
-	var ms runtime.MemStats
-	runtime.ReadMemStats(&ms)
-	b.ReportMetric(float64(ms.HeapAlloc)/(1<<20), "heap-MB")
+	b.ReportMetric(float64(liveHeap())/(1<<20), "heap-MB")
 
 	b.Run("keypress", func(b *testing.B) {
 		table := m.ids.table
@@ -647,4 +635,13 @@ func BenchmarkFile1M(b *testing.B) {
 		}
 		reportCPU(b, cpu)
 	})
+}
+
+// liveHeap is the heap's bytes in use just after a collection: what the
+// benchmarks' heap-MB figures report, garbage left out.
+func liveHeap() uint64 {
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return ms.HeapAlloc
 }
