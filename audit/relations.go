@@ -315,13 +315,24 @@ type Leaver struct {
 // recorded owner is someone else was handed over and no longer counts.
 // One pass over the identities.
 func Leavers(dir *Directory, ids []Identity) []Leaver {
-	return LeaversOf(dir, func(yield func(*Identity) bool) {
+	return LeaversOf(dir, pointers(ids))
+}
+
+// LeaversTotal is Leavers with the identities they leave counted once
+// each (LeaversTotalOf), for nhi offboard --pending's heading.
+func LeaversTotal(dir *Directory, ids []Identity) ([]Leaver, LeaverTotals) {
+	return LeaversTotalOf(dir, pointers(ids))
+}
+
+// pointers yields a pointer to each of ids, in order.
+func pointers(ids []Identity) iter.Seq[*Identity] {
+	return func(yield func(*Identity) bool) {
 		for i := range ids {
 			if !yield(&ids[i]) {
 				return
 			}
 		}
-	})
+	}
 }
 
 // LeaversOf is Leavers over any sequence of identities (the review UI

@@ -111,8 +111,6 @@ func connectHint(cfg *pgx.ConnConfig, err error) string {
 	return ""
 }
 
-// redactedURL is a database URL as messages may show it: without its
-// password, in the user part or as a parameter.
 // badURLReason says what is wrong with a URL pgx could not parse, from
 // the kind of its error: pgx hides the password where it quotes the URL,
 // but the parser's detail after it may quote a piece of the URL that
@@ -139,6 +137,8 @@ func badURLReason(err error) string {
 	return "PostgreSQL's driver cannot read it (its words are not shown: they may quote a password)"
 }
 
+// redactedURL is a database URL as messages may show it: without its
+// password, in the user part or as a parameter.
 func redactedURL(raw string) string {
 	u, err := url.Parse(raw)
 	if err != nil {

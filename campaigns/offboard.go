@@ -803,13 +803,7 @@ func PendingLeavers(ctx context.Context, st *audit.Store) ([]audit.Leaver, audit
 	if err != nil {
 		return nil, audit.LeaverTotals{}, 0, err
 	}
-	leavers, totals := audit.LeaversTotalOf(dir, func(yield func(*audit.Identity) bool) {
-		for i := range ids {
-			if !yield(&ids[i]) {
-				return
-			}
-		}
-	})
+	leavers, totals := audit.LeaversTotal(dir, ids)
 	return leavers, totals, dir.Len(), nil
 }
 
