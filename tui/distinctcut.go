@@ -4,6 +4,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/charmbracelet/x/ansi"
+
+	"github.com/nhi-audit/nhi/audit"
 )
 
 // A column that cuts its values in the middle (column.Middle) keeps their
@@ -173,6 +175,9 @@ func (n cutNeed) cutKeepingEnd(v string, w int) string {
 // takes the cell, and where one straddles the start's, the cut is a cell
 // short.
 func cutAt(v string, sw, head, tail int) string {
+	if audit.IsPlain(v) {
+		return v[:head] + ellipsis + v[len(v)-tail:] // a byte a cell: one string made, not three
+	}
 	end := ansi.TruncateLeft(v, sw-tail, "")
 	for drop := sw - tail + 1; textWidth(end) > tail; drop++ {
 		end = ansi.TruncateLeft(v, drop, "") // it kept the straddling character
