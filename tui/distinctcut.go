@@ -4,6 +4,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/charmbracelet/x/ansi"
+
+	"github.com/nhi-audit/nhi/audit"
 )
 
 // A column that cuts its values in the middle (column.Middle) keeps their
@@ -14,26 +16,50 @@ import (
 // cut again around where it differs from the others, its start kept up to
 // there ("AKIAPRODB…1") or, where that part is nearer the end, its end
 // from there.
+//
+// A column that keeps the end of its values (column.KeepEnd: SCOPE) is
+// cut together the same way (endCuts). A scope runs from its widest part
+// to its narrowest (org/repo/environment, an account, cluster/namespace),
+// and the rows on a screen share the start: the demo's webhooks all read
+// "northwind/…" at SCOPE's 11 cells, and "…ut-service" tells them apart.
+// Where ends too read alike (".../production" of two repositories), the
+// cut shows the cells up to the last place where they differ, between
+// two "…" ("…h-service…", "…yments-api…").
 
-// middleCuts is the cut of each of vals to w cells: truncateMiddle's, but
-// no two different values read the same where their difference lies
-// within w-2 cells of their start or of their end (the cut's "…" and one
-// cell of the other end take the rest). Beyond that, a value is shown as
-// "…" and the w-2 cells up to where it differs, between two "…".
-// need is scratch, as long as vals; cut receives the cuts.
+// middleCuts is distinctCuts of a column cut in the middle.
 func middleCuts(vals, cut []string, need []cutNeed, w int) {
+	distinctCuts(vals, cut, need, w, false)
+}
+
+// endCuts is distinctCuts of a column that keeps the values' ends.
+func endCuts(vals, cut []string, need []cutNeed, w int) {
+	distinctCuts(vals, cut, need, w, true)
+}
+
+// distinctCuts is the cut of each of vals to w cells: truncateMiddle's
+// (truncateStart's where keepEnd), but no two different values read the
+// same where their difference lies within w-2 cells of their start or of
+// their end (the cut's "…" and one cell of the other end take the rest).
+// Beyond that, a value is shown as "…" and the w-2 cells up to where it
+// differs, between two "…". need is scratch, as long as vals; cut
+// receives the cuts.
+func distinctCuts(vals, cut []string, need []cutNeed, w int, keepEnd bool) {
+	first, again := truncateMiddle, cutNeed.cut
+	if keepEnd {
+		first, again = truncateStart, cutNeed.cutKeepingEnd
+	}
 	for i, v := range vals {
-		cut[i] = truncateMiddle(v, w)
+		cut[i] = first(v, w)
 		need[i] = cutNeed{}
 	}
 	if w < 3 {
-		return // truncateMiddle cuts nothing so narrow
+		return // neither cut cuts anything so narrow
 	}
 	// Each round widens the part kept of the values that still read like
 	// another: their needs only grow and are bounded by the values' width,
 	// so it ends; a screen of rows takes one or two rounds.
 	for range len(vals) {
-		again := false
+		alike := false
 		for i := range vals {
 			for j := i + 1; j < len(vals); j++ {
 				if cut[i] != cut[j] || vals[i] == vals[j] {
@@ -41,10 +67,10 @@ func middleCuts(vals, cut []string, need []cutNeed, w int) {
 				}
 				need[i].against(vals[i], vals[j])
 				need[j].against(vals[j], vals[i])
-				again = true
+				alike = true
 			}
 		}
-		if !again {
+		if !alike {
 			return
 		}
 		changed := false
@@ -52,7 +78,7 @@ func middleCuts(vals, cut []string, need []cutNeed, w int) {
 			if need[i] == (cutNeed{}) {
 				continue
 			}
-			if c := need[i].cut(v, w); c != cut[i] {
+			if c := again(need[i], v, w); c != cut[i] {
 				cut[i], changed = c, true
 			}
 		}
@@ -108,11 +134,50 @@ func (n cutNeed) cut(v string, w int) string {
 	return cutAt(v, sw, head, tail)
 }
 
+// cutKeepingEnd is v cut to w cells at its start showing its
+// difference: "…" and its end where the tail needed fits, else its start
+// up to the difference (or up to the last character where it differs,
+// where that too is near the start), "…" and as much of its end as is
+// left, else the w-2 cells up to and including the last character where
+// it differs, between two "…".
+func (n cutNeed) cutKeepingEnd(v string, w int) string {
+	sw := textWidth(v)
+	switch {
+	case sw <= w:
+		return v
+	case n.tail > 0 && n.tail <= w-1:
+	case n.head > 0 && n.head <= w-2:
+		return cutAt(v, sw, n.head, w-1-n.head)
+	case n.tail > 0:
+		// upTo is v up to and including the character that differs.
+		from := ansi.TruncateLeft(v, sw-n.tail, "")
+		_, size := utf8.DecodeRuneInString(from)
+		upTo := v[:len(v)-len(from)+size]
+		uw := textWidth(upTo)
+		if uw <= w-2 {
+			return cutAt(v, sw, uw, w-1-uw) // every difference lies in its start
+		}
+		drop := uw - (w - 2)
+		win := ansi.TruncateLeft(upTo, drop, "")
+		for textWidth(win) > w-2 {
+			drop++ // it kept a wide character the cut straddles
+			win = ansi.TruncateLeft(upTo, drop, "")
+		}
+		return ellipsis + win + ellipsis
+	case n.head > 0:
+		return ellipsis + ansi.Cut(v, n.head-(w-2), n.head) + ellipsis
+	}
+	return cutAt(v, sw, 0, w-1)
+}
+
 // cutAt is v (sw cells) as its first head cells, "…", its last tail
 // cells: where a wide character would straddle the end's cut, the start
 // takes the cell, and where one straddles the start's, the cut is a cell
 // short.
 func cutAt(v string, sw, head, tail int) string {
+	if audit.IsPlain(v) {
+		return v[:head] + ellipsis + v[len(v)-tail:] // a byte a cell: one string made, not three
+	}
 	end := ansi.TruncateLeft(v, sw-tail, "")
 	for drop := sw - tail + 1; textWidth(end) > tail; drop++ {
 		end = ansi.TruncateLeft(v, drop, "") // it kept the straddling character

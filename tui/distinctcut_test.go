@@ -11,7 +11,9 @@ import (
 // TestMiddleCutsReadApart: names a column cuts in the middle never read
 // alike when they differ, at any width, where the cut alone made three of
 // the demo's access keys read "AKIAP…00001" at 80 columns; each cut is as
-// wide as the column, and a name that fits is whole.
+// wide as the column, and a name that fits is whole. The same of a column
+// that keeps its values' ends (SCOPE, endCuts), where the demo's webhooks
+// all read "northwind/…".
 func TestMiddleCutsReadApart(t *testing.T) {
 	sets := [][]string{
 		// The demo's AWS access keys and roles, as at 80 columns.
@@ -35,28 +37,45 @@ func TestMiddleCutsReadApart(t *testing.T) {
 		random = append(random, string(b))
 	}
 	sets = append(sets, random)
+	// The demo's scopes: repositories, environments, accounts, namespaces.
+	sets = append(sets, []string{"northwind", "northwind/checkout-service", "northwind/auth-service",
+		"northwind/auth-service/production", "northwind/payments-api", "northwind/payments-api/production",
+		"northwind/checkout-service/production", "northwind/web-storefront/production", "northwind/mobile-ios",
+		"northwind/mobile-ios/app-store", "northwind/mobile-android", "111111111111", "222222222222",
+		"demo-cluster/payments", "demo-cluster/ci", "other-cluster/payments"})
+	for _, keepEnd := range []bool{false, true} {
+		testCutsReadApart(t, sets, keepEnd)
+	}
+}
+
+func testCutsReadApart(t *testing.T, sets [][]string, keepEnd bool) {
+	t.Helper()
 	for n, set := range sets {
 		widest := 0
 		for _, v := range set {
 			widest = max(widest, textWidth(v))
 		}
-		// From the narrowest a column that cuts in the middle is
-		// (NAME's Min) to wider than every name.
-		for w := identityColumns[colName].Min; w <= widest+1; w++ {
+		// From the narrowest a column that cuts so is (NAME's Min, SCOPE's)
+		// to wider than every name.
+		from := identityColumns[colName].Min
+		if keepEnd {
+			from = identityColumns[colScope].Min
+		}
+		for w := from; w <= widest+1; w++ {
 			cut := make([]string, len(set))
-			middleCuts(set, cut, make([]cutNeed, len(set)), w)
+			distinctCuts(set, cut, make([]cutNeed, len(set)), w, keepEnd)
 			seen := map[string]string{}
 			for i, v := range set {
 				c := cut[i]
 				if textWidth(v) <= w && c != v {
-					t.Errorf("set %d at %d cells: %q fits but reads %q", n, w, v, c)
+					t.Errorf("keepEnd %v, set %d at %d cells: %q fits but reads %q", keepEnd, n, w, v, c)
 				}
 				// A wide character does not straddle the cut: a cell less.
 				if cw := textWidth(c); cw > w || (textWidth(v) > w && cw < w-1) {
-					t.Errorf("set %d at %d cells: %q reads %q, %d cells", n, w, v, c, cw)
+					t.Errorf("keepEnd %v, set %d at %d cells: %q reads %q, %d cells", keepEnd, n, w, v, c, cw)
 				}
 				if other, ok := seen[c]; ok && other != v {
-					t.Errorf("set %d at %d cells: %q and %q both read %q", n, w, other, v, c)
+					t.Errorf("keepEnd %v, set %d at %d cells: %q and %q both read %q", keepEnd, n, w, other, v, c)
 				}
 				seen[c] = v
 			}

@@ -92,6 +92,17 @@ func truncateMiddle(s string, w int) string {
 	return cutAt(s, sw, w-1-tail, tail)
 }
 
+// truncateStart is plain text s cut to w cells at its start: "…" and its
+// end ("…ut-service" of northwind/checkout-service), as a shell's prompt
+// shortens a path.
+func truncateStart(s string, w int) string {
+	sw := textWidth(s)
+	if sw <= w || w < 3 {
+		return s // writeCell cuts what is left at the end
+	}
+	return cutAt(s, sw, 0, w-1)
+}
+
 // wrapLines is s wrapped at words to w cells, a line that still passes w
 // (a word wider than the screen) cut with an ellipsis.
 func wrapLines(s string, w int) string {

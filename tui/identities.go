@@ -91,9 +91,9 @@ const (
 var identityColumns = []column{
 	colSource:    {Title: "SOURCE", Min: 8, Fit: 16, Max: 22, Grow: 1, Drop: 20}, // aws/123456789012
 	colKind:      {Title: "KIND", Min: 14, Max: 24},
-	colName:      {Title: "NAME", Min: 11, Fit: 16, FitRank: 2, Grow: 4, Middle: true},     // AKIAPROD…000001, AKIAPROD…000002
-	colScope:     {Title: "SCOPE", Min: 11, Fit: 12, FitRank: 4, Grow: 3, Drop: 2},         // an AWS account
-	colOwner:     {Title: "OWNER", Min: 7, Fit: 15, FitRank: 3, Max: 24, Grow: 1, Drop: 8}, // "(george-nguyen)", "alice@acme.com"
+	colName:      {Title: "NAME", Min: 11, Fit: 16, FitRank: 2, Grow: 4, Middle: true},            // AKIAPROD…000001, AKIAPROD…000002
+	colScope:     {Title: "SCOPE", Min: 11, Fit: 12, FitRank: 4, Grow: 3, Drop: 2, KeepEnd: true}, // an AWS account; …ut-service
+	colOwner:     {Title: "OWNER", Min: 7, Fit: 15, FitRank: 3, Max: 24, Grow: 1, Drop: 8},        // "(george-nguyen)", "alice@acme.com"
 	colLastUsed:  {Title: "LAST USED", Min: 9, Drop: 4},
 	colAge:       {Title: "AGE", Min: 4, Drop: 24},
 	colFindings:  {Title: "FINDINGS", Min: 8, Fit: 14, FitRank: 1, Max: findingsMax, Grow: 6}, // "stale,unused"; no wider than the rows need (fitFindings)

@@ -332,6 +332,22 @@ func (v *personView) listHeight() int {
 	return max(v.height-(len(v.titleLines())-1), 1)
 }
 
+// scopeCuts are the SCOPE cells of the rows from v.offset to end, cut to
+// w cells together as the table's SCOPE is (endCuts): a leaver's webhooks
+// in repositories named alike read apart by their ends; a heading's is
+// empty.
+func (v *personView) scopeCuts(end, w int) []string {
+	n := max(end-v.offset, 0)
+	vals, cuts := make([]string, n), make([]string, n)
+	for k := range n {
+		if r := v.rows[v.offset+k]; r.idx >= 0 {
+			vals[k] = orDash(audit.Printable(v.st.identity(r.idx).Scope))
+		}
+	}
+	endCuts(vals, cuts, make([]cutNeed, n), w)
+	return cuts
+}
+
 func (v *personView) View() string {
 	var b strings.Builder
 	for _, l := range v.titleLines() {
@@ -359,7 +375,9 @@ func (v *personView) View() string {
 	scopeW := rest - nameW
 	b.WriteString(truncate(theme.Muted.Render("  "+padRight("RELATIONS", tagW)+" "+padRight("KIND", kindW)+" "+padRight("NAME", nameW)+" "+
 		padRight("SCOPE", scopeW)+" STATUS"), v.width))
-	for i := v.offset; i < min(v.offset+v.listHeight(), len(v.rows)); i++ {
+	end := min(v.offset+v.listHeight(), len(v.rows))
+	scopes := v.scopeCuts(end, scopeW)
+	for i := v.offset; i < end; i++ {
 		r := v.rows[i]
 		b.WriteByte('\n')
 		if r.idx < 0 {
@@ -368,7 +386,7 @@ func (v *personView) View() string {
 		}
 		id := v.st.identity(r.idx)
 		line := " " + padRight(truncate(r.tags, tagW), tagW) + " " + padRight(truncate(audit.Printable(id.Kind.Label()), kindW), kindW) + " " +
-			padRight(truncate(orDash(audit.Printable(id.Name)), nameW), nameW) + " " + padRight(truncate(orDash(audit.Printable(id.Scope)), scopeW), scopeW) + " " +
+			padRight(truncate(orDash(audit.Printable(id.Name)), nameW), nameW) + " " + padRight(truncate(scopes[i-v.offset], scopeW), scopeW) + " " +
 			statusCell(id.Status, id.Change, v.st.decision(id.ID))
 		if i == v.cursor {
 			line = ">" + line

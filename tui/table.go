@@ -27,6 +27,11 @@ type column struct {
 	// its start and its end: names built as prefix-what-date
 	// ("offboard-alice-smith-2026-10-31") differ at either end.
 	Middle bool
+	// KeepEnd cuts a value too long for the column at its start, keeping
+	// its end: a scope is a path from the widest part to the narrowest
+	// (org/repo/environment, cluster/namespace), and the rows on a
+	// screen share its start.
+	KeepEnd bool
 }
 
 // table is a cursor over rows of any type, drawn as columns. It is built
@@ -59,7 +64,7 @@ type table[T any] struct {
 	overflow bool
 
 	// frame holds the cells of the rows on screen while View draws
-	// them, reused across frames; mid is middleCuts' scratch.
+	// them, reused across frames; mid is distinctCuts' scratch.
 	frame [][]string
 	mid   struct {
 		vals, cuts []string
@@ -408,8 +413,9 @@ func (t *table[T]) header() string {
 }
 
 // frameCells are the cells of rows from to end, the values of a column
-// cut in the middle (column.Middle) cut to its width together, so that no
-// two different ones read the same (middleCuts).
+// cut in the middle (column.Middle) or at its start (column.KeepEnd) cut
+// to its width together, so that no two different ones read the same
+// (distinctCuts).
 func (t *table[T]) frameCells(from, end int) [][]string {
 	n := end - from
 	for len(t.frame) < n {
@@ -421,13 +427,13 @@ func (t *table[T]) frameCells(from, end int) [][]string {
 		t.cells(t.rows[from+k], cells)
 	}
 	for c, col := range t.columns {
-		if w := t.widths[c]; col.Middle && w > 0 {
+		if w := t.widths[c]; (col.Middle || col.KeepEnd) && w > 0 {
 			m := &t.mid
 			m.vals, m.cuts, m.need = m.vals[:0], slices.Grow(m.cuts[:0], n)[:n], slices.Grow(m.need[:0], n)[:n]
 			for _, cells := range frame {
 				m.vals = append(m.vals, cells[c])
 			}
-			middleCuts(m.vals, m.cuts, m.need, w)
+			distinctCuts(m.vals, m.cuts, m.need, w, col.KeepEnd)
 			for k, cells := range frame {
 				cells[c] = m.cuts[k]
 			}
