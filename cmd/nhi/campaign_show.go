@@ -198,7 +198,7 @@ func onlyReviewer(c *campaigns.Campaign, r *campaigns.ReviewerProgress) *campaig
 // hidden before they are cut under it (table.hide), and with every
 // optional column filled the Wants still fit 120.
 func itemColumns(wide bool) []column {
-	cols := []column{{Title: "KIND", Min: 8}, {Title: "NAME", Min: 10, Want: 12}, {Title: "SCOPE", Min: 10, Want: 12, Hide: 1}, {Title: "OWNER", Min: 9, Hide: 3},
+	cols := []column{{Title: "KIND", Min: 8}, {Title: "NAME", Min: 10, Want: 12}, {Title: "SCOPE", Min: 10, Want: 12, Hide: 1, KeepEnd: true}, {Title: "OWNER", Min: 9, Hide: 3},
 		{Title: "FINDINGS", Min: 10, Hide: 4}, {Title: "REVIEWER", Min: 10}, {Title: "DECISION"}, {Title: "BY", Min: 10, Optional: true, Hide: 5},
 		{Title: "FLAGS", Min: 10, Optional: true, Hide: 2}, {Title: "VERIFIED", Min: 8, Optional: true, Hide: 6}}
 	if wide {

@@ -143,10 +143,17 @@ func TestCampaignShowFits80(t *testing.T) {
 	cell := func(row string, at int) string {
 		return strings.TrimSuffix(strings.Fields(string([]rune(row)[at:]))[0], "…")
 	}
+	// SCOPE keeps its end: "…/payments-api".
+	scopeIs := func(row, scope string) bool {
+		if c, cut := strings.CutPrefix(strings.Fields(string([]rune(row)[scopeAt:]))[0], "…"); cut {
+			return strings.HasSuffix(scope, c)
+		}
+		return strings.HasPrefix(scope, cell(row, scopeAt))
+	}
 	for i, row := range rows {
 		matches := 0
 		for _, it := range j.Items {
-			if strings.HasPrefix(it.Name, cell(row, nameAt)) && strings.HasPrefix(it.Scope, cell(row, scopeAt)) {
+			if strings.HasPrefix(it.Name, cell(row, nameAt)) && scopeIs(row, it.Scope) {
 				matches++
 			}
 		}

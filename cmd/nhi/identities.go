@@ -196,7 +196,7 @@ func identityCSV(w io.Writer) (emit func(*audit.Identity) error, finish func(tot
 func identityTable(w io.Writer, expr string, now time.Time, width int, withID bool, tags func(*audit.Identity) string) (emit func(*audit.Identity) error, finish func(total, matched int) error) {
 	// The least widths add up to 120 with the widest kind label and
 	// status: an e-mail owner and two findings stay whole.
-	cols := []column{{Title: "KIND"}, {Title: "NAME", Min: 16}, {Title: "SCOPE", Min: 14}, {Title: "OWNER", Min: 22},
+	cols := []column{{Title: "KIND"}, {Title: "NAME", Min: 16}, {Title: "SCOPE", Min: 14, KeepEnd: true}, {Title: "OWNER", Min: 22},
 		{Title: "LAST USED"}, {Title: "STATUS"}, {Title: "FINDINGS", Min: 18}}
 	if withID {
 		cols = append([]column{{Title: "ID", Min: 20}}, cols...)

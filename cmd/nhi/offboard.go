@@ -299,7 +299,7 @@ func printOffboardCreatedItems(w io.Writer, res *campaigns.OffboardCreated, now 
 		// WHY is read whole: it wraps rather than be cut, and the columns
 		// a reader can do without are hidden before it goes under its
 		// Want (as campaign show's are), named under the table.
-		cols := []column{{Title: "KIND", Min: 8}, {Title: "NAME", Min: 10, Want: 16}, {Title: "SCOPE", Min: 10, Want: 14, Hide: 1}}
+		cols := []column{{Title: "KIND", Min: 8}, {Title: "NAME", Min: 10, Want: 16}, {Title: "SCOPE", Min: 10, Want: 14, Hide: 1, KeepEnd: true}}
 		if len(sources) > 1 {
 			cols = append(cols, column{Title: "SOURCE", Min: 12, Hide: 2})
 		}

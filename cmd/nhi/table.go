@@ -7,6 +7,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/charmbracelet/x/ansi"
 	"github.com/charmbracelet/x/term"
@@ -36,6 +37,11 @@ type column struct {
 	// at its words onto further lines, under the column, where it would be
 	// cut (a sentence saying why a row is there, read whole).
 	Wrap bool
+	// KeepEnd cuts a cell at its start, keeping its end ("…ut-service"):
+	// a scope runs from the org to the repository and environment, and
+	// the rows of a table share its start, so an end cut made a list of
+	// webhooks read "northwind/api…" twice, as the review UI's SCOPE was.
+	KeepEnd bool
 }
 
 // table is a human table: its cells are text (never the records behind
@@ -85,7 +91,7 @@ func (t *table) Flush(w io.Writer) error {
 				lines := filter.WrapWords(cell, wd, ansi.StringWidth)
 				cell, more = lines[0], lines[1:]
 			}
-			cell = ansi.Truncate(cell, wd, "…")
+			cell = cutCell(cell, wd, t.cols[i].KeepEnd)
 			b.WriteString(cell)
 			if i < len(cells)-1 {
 				b.WriteString(strings.Repeat(" ", wd-ansi.StringWidth(cell)+2))
@@ -129,6 +135,21 @@ func (t *table) Flush(w io.Writer) error {
 		hang(w, t.width, "", fmt.Sprintf("%s hidden (%s); %s", counted(len(hidden), "column", "columns"), strings.Join(hidden, ", "), more))
 	}
 	return nil
+}
+
+// cutCell is cell cut to wd cells, ending in "…", or, keepEnd, starting
+// with it and keeping the end.
+func cutCell(cell string, wd int, keepEnd bool) string {
+	sw := ansi.StringWidth(cell)
+	if !keepEnd || sw <= wd || wd < 2 {
+		return ansi.Truncate(cell, wd, "…")
+	}
+	end := ansi.TruncateLeft(cell, sw-(wd-1), "")
+	for ansi.StringWidth(end) > wd-1 { // a wide character straddled the cut
+		_, size := utf8.DecodeRuneInString(end)
+		end = end[size:]
+	}
+	return "…" + end
 }
 
 // hide hides the columns with Hide > 0, the highest Hide first, while

@@ -43,6 +43,35 @@ func TestTableFitsItsWidth(t *testing.T) {
 	}
 }
 
+// TestTableScopesKeepTheirEnd: a column that keeps its end (SCOPE) cuts
+// at the start, so webhooks of one organisation's repositories read apart
+// by the repository, where an end cut read "northwind/api…" for both; a
+// wide character the cut would straddle is left out whole.
+func TestTableScopesKeepTheirEnd(t *testing.T) {
+	tb := newTable(20, column{Title: "NAME"}, column{Title: "SCOPE", Min: 12, KeepEnd: true})
+	tb.Row("hook", "northwind/api-gateway")
+	tb.Row("hook", "northwind/api-catalog")
+	tb.Row("hook", "northwind/web")
+	tb.Row("hook", "northwind/部署キー-service")
+	var b bytes.Buffer
+	if err := tb.Flush(&b); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSuffix(b.String(), "\n"), "\n")
+	want := []string{"NAME  SCOPE", "hook  …d/api-gateway", "hook  …d/api-catalog", "hook  northwind/web", "hook  …キー-service"}
+	if len(lines) != len(want) {
+		t.Fatalf("table:\n%s", b.String())
+	}
+	for i, l := range lines {
+		if strings.TrimRight(l, " ") != want[i] {
+			t.Errorf("line %d = %q, want %q", i, l, want[i])
+		}
+		if w := ansi.StringWidth(l); w > 20 {
+			t.Errorf("%q is %d wide, more than 20", l, w)
+		}
+	}
+}
+
 // TestCSVCellsAreNotFormulas: a name a spreadsheet would run is text.
 func TestCSVCellsAreNotFormulas(t *testing.T) {
 	var b bytes.Buffer
