@@ -173,10 +173,11 @@ func BenchmarkFilter100k(b *testing.B) {
 }
 
 // BenchmarkSort100k is sorting 100,000 identities by a column (the first
-// time; after that the order is kept until an identity changes).
+// time; after that the order is kept until an identity changes): by kind
+// is the first `s`.
 func BenchmarkSort100k(b *testing.B) {
 	pop := newPopulation(manyIdentities(100_000))
-	for _, col := range []int{colName, colLastUsed, colFindings} {
+	for _, col := range []int{colKind, colName, colLastUsed, colFindings} {
 		b.Run(sortNames[col], func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
