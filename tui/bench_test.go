@@ -9,6 +9,7 @@ import (
 	"reflect"
 	"runtime"
 	"runtime/pprof"
+	"runtime/trace"
 	"strings"
 	"sync"
 	"testing"
@@ -396,6 +397,10 @@ func benchStreamOpen(b *testing.B, path string, n int, cache ...string) {
 		defer pprof.StopCPUProfile()
 	}
 	for b.Loop() {
+		// Each open measured is a region "open" of an execution trace
+		// (-test.trace), so a reader of the trace can tell the opens from
+		// what the benchmark does between them.
+		region := trace.StartRegion(ctx, "open")
 		start, cpu := time.Now(), benchmem.CPUTime()
 		m := New(snap, nil, opts)
 		m.sugg.hold = true // the table ready, without its owner suggestions (suggest.go)
@@ -428,6 +433,7 @@ func benchStreamOpen(b *testing.B, path string, n int, cache ...string) {
 		}
 		full += time.Since(start)
 		fullCPU += benchmem.CPUTime() - cpu
+		region.End()
 		if os.Getenv("NHI_BENCH_SUGGEST") != "" {
 			// What the user waits for after the table is ready: its
 			// owner suggestions derived (suggest.go).
