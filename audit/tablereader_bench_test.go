@@ -29,8 +29,8 @@ func BenchmarkTableReader1M(b *testing.B) {
 	for b.Loop() {
 		before := benchmem.CPUTime()
 		n = 0
-		free, full := make(chan *tablePage, 4), make(chan *tablePage, 1)
-		for range 4 {
+		free, full := make(chan *tablePage, 3), make(chan *tablePage, 1)
+		for range 3 {
 			free <- &tablePage{}
 		}
 		ids, rest, closeReads := s.tableReads(ctx)
