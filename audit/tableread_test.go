@@ -477,6 +477,100 @@ func TestEachTableIdentityStops(t *testing.T) {
 	})
 }
 
+// TestEachTableIdentityFailsPartWay: the read of a page's observations
+// and owners failing while the identities of the pages after it are
+// read (on a connection of their own, readTablePages) ends the read with
+// that error, never a short population, and both reads give their
+// connections back: the next read is whole.
+func TestEachTableIdentityFailsPartWay(t *testing.T) {
+	defer func(n int) { eachBatch = n }(eachBatch)
+	eachBatch = 16
+	s := openAt(t, testEngine{"sqlite"}.new(t))
+	all := make([]Observation, 600)
+	for i := range all {
+		all[i] = obs(fmt.Sprintf("item-%05d", i), KindGitHubDeployKey)
+	}
+	snapshot(t, s, nil, nil, all...)
+	want, err := s.Identities(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	calls := 0
+	err = s.EachTableIdentity(ctx, func(*Identity) error {
+		if calls++; calls == 1 {
+			// The owners' read of the pages still to come fails: SQLite
+			// prepares its statement again and finds no such table.
+			if _, err := s.db.ExecContext(ctx, `ALTER TABLE owners RENAME TO owners_gone`); err != nil {
+				t.Error(err)
+			}
+		}
+		return nil
+	})
+	if err == nil || !strings.Contains(err.Error(), "reading owners") || calls >= len(all) {
+		t.Fatalf("the owners gone after the first identity: %v after %d of %d identities, want the owners' read's error before all", err, calls, len(all))
+	}
+	if _, err := s.db.ExecContext(ctx, `ALTER TABLE owners_gone RENAME TO owners`); err != nil {
+		t.Fatal(err)
+	}
+	tableReadsEqual(t, s, want)
+}
+
+// TestTableReadReadsIdentitiesAhead: the reader reads the identities of
+// the next pages on a connection of their own while the rest of a page
+// (its observations, owners and marks, and before the first page the
+// snapshots the marks compare: readTablePages' prepare) is read on
+// another: here the rest waits until the identities' read has taken a
+// second page, so the first was read beside it. Every page still comes
+// whole, in ID order.
+func TestTableReadReadsIdentitiesAhead(t *testing.T) {
+	defer func(n int) { eachBatch = n }(eachBatch)
+	eachBatch = 16
+	s := openAt(t, testEngine{"sqlite"}.new(t))
+	all := make([]Observation, 100)
+	for i := range all {
+		all[i] = obs(fmt.Sprintf("item-%05d", i), KindGitHubDeployKey)
+	}
+	snapshot(t, s, nil, nil, all...)
+	ids, rest, closeReads := s.tableReads(ctx)
+	defer closeReads()
+	// Pages handed out one at a time, each take told.
+	free, full, taken, done := make(chan *tablePage), make(chan *tablePage, 16), make(chan struct{}, 16), make(chan struct{})
+	defer close(done)
+	go func() {
+		for range 16 {
+			select {
+			case free <- &tablePage{}:
+				taken <- struct{}{}
+			case <-done:
+				return
+			}
+		}
+	}()
+	s.readTablePages(ctx, ids, rest, free, full, func(rd *tableRead) error {
+		<-taken
+		<-taken // the first page read, the second begun
+		var err error
+		rd.marks, err = readMarkPairs(ctx, rd.q)
+		return err
+	})
+	var got []string
+	for len(full) > 0 {
+		p := <-full
+		if p.err != nil {
+			t.Fatal(p.err)
+		}
+		for _, r := range p.rows {
+			if !r.found || !strings.HasSuffix(r.id, ":"+r.name) {
+				t.Fatalf("%s read without its observation: found %v, name %q", r.id, r.found, r.name)
+			}
+			got = append(got, r.id)
+		}
+	}
+	if len(got) != len(all) || !slices.IsSorted(got) {
+		t.Fatalf("read %d identities (in order: %v), want all %d in ID order", len(got), slices.IsSorted(got), len(all))
+	}
+}
+
 // The suggestions fill shares between identities of a snapshot and scope
 // (and leaves out where the scope has none to give) are what
 // suggestOwners gives each identity by itself: for repository scopes

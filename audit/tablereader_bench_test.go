@@ -33,16 +33,13 @@ func BenchmarkTableReader1M(b *testing.B) {
 		for range 3 {
 			free <- &tablePage{}
 		}
-		conn, err := s.db.Conn(ctx)
+		ids, rest, closeReads := s.tableReads(ctx)
+		marks, err := readMarkPairs(ctx, rest.q)
 		if err != nil {
 			b.Fatal(err)
 		}
-		stmts := &stmtCache{db: conn}
-		marks, err := readMarkPairs(ctx, conn)
-		if err != nil {
-			b.Fatal(err)
-		}
-		go s.readTablePages(ctx, tableRead{q: conn, packed: true, stmts: stmts, marks: marks}, free, full)
+		rest.marks = marks
+		go s.readTablePages(ctx, ids, rest, free, full, nil)
 		for {
 			p := <-full
 			if p.err != nil {
@@ -59,8 +56,7 @@ func BenchmarkTableReader1M(b *testing.B) {
 				break
 			}
 		}
-		stmts.close()
-		conn.Close()
+		closeReads()
 		cpu += benchmem.CPUTime() - before
 	}
 	b.ReportMetric(cpu.Seconds()/float64(b.N), "cpu-s/op")
@@ -118,23 +114,19 @@ func BenchmarkDeriveTable1M(b *testing.B) {
 
 // readAllPages reads the whole table as the reader does, every page kept.
 func readAllPages(b *testing.B, s *Store) []*tablePage {
-	conn, err := s.db.Conn(ctx)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer conn.Close()
-	stmts := &stmtCache{db: conn}
-	defer stmts.close()
+	ids, rest, closeReads := s.tableReads(ctx)
+	defer closeReads()
 	const most = 1 << 12 // pages: a million identities take some 250
 	free, full := make(chan *tablePage, most), make(chan *tablePage, most)
 	for range most {
 		free <- &tablePage{}
 	}
-	marks, err := readMarkPairs(ctx, conn)
+	marks, err := readMarkPairs(ctx, rest.q)
 	if err != nil {
 		b.Fatal(err)
 	}
-	s.readTablePages(ctx, tableRead{q: conn, packed: s.engine == engineSQLite, stmts: stmts, marks: marks}, free, full)
+	rest.marks = marks
+	s.readTablePages(ctx, ids, rest, free, full, nil)
 	var pages []*tablePage
 	for len(full) > 0 {
 		p := <-full

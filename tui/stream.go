@@ -162,9 +162,12 @@ func newBatcher(b *rowBuilder, send func(identitiesBatchMsg) error) *batcher {
 func (u *batcher) add(id *audit.Identity) error {
 	u.b.mu.Lock()
 	r := u.b.encode(id)
-	u.names.add(r.name, u.b.t.strs.at(r.name))
-	expected := u.b.expected
+	name, expected := u.b.t.strs.at(r.name), u.b.expected
 	u.b.mu.Unlock()
+	if expected > 0 {
+		u.names.reserve(expected) // once counted
+	}
+	u.names.add(r.name, name)
 	u.buf = append(u.buf, r)
 	u.n++
 	if len(u.buf) < u.size {

@@ -161,11 +161,17 @@ func TestFormat(t *testing.T) {
 
 // TestOrderByKeysIsStableSort: the counting sort behind every column's
 // order puts positions in the order a stable sort by key does, ties in
-// their given order, with few distinct keys and with many.
+// their given order, with few distinct keys and with many, keys within
+// a range as wide as the rows (ranked without a sort) and wider, to the
+// ends of the int64s (never used, unknown).
 func TestOrderByKeysIsStableSort(t *testing.T) {
-	for _, distinct := range []int{1, 13, 1013, 1 << 20} {
+	for _, distinct := range []int{1, 13, 1013, 4999, 5000, 5001, 1 << 20, -1} {
 		keys := make([]int64, 5000)
 		for i := range keys {
+			if distinct < 0 {
+				keys[i] = []int64{-1 << 62, 1 << 62, -1 << 63, 1<<63 - 1, 0}[(i*7919)%5]
+				continue
+			}
 			keys[i] = int64((i*7919)%distinct) - 500 // ties, out of order, negatives
 		}
 		want := make([]int32, len(keys))
