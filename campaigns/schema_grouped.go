@@ -530,7 +530,9 @@ func functionText(step, name string) string {
 // snapshot as the rest. Each request's item is read by its key (a
 // LATERAL subquery), whatever the planner guesses the queue holds, and
 // each request is checked once (OFFSET 0 keeps the subquery whole: each
-// array's FILTER would otherwise make the checks anew).
+// array's FILTER would otherwise make the checks anew). The function
+// keeps its plans (plan_cache_mode): the check was planned anew at
+// nearly every batch.
 //
 // And the queue's trigger (nhi_queue_requester) reads the backend's
 // start from the server's activity once a session, keeping it in a
@@ -613,6 +615,13 @@ var groupReadQueueOnceStep = audit.EditMigration(functionText(groupBatchReadOnce
 DO $$ BEGIN
 	EXECUTE format('ALTER FUNCTION nhi_group_wait(boolean) SET search_path = pg_catalog, %I, pg_temp', current_schema());
 END $$;
+-- Each statement planned once a session (and after an invalidation):
+-- the queue's dead rows make the planner guess thousands of requests, so
+-- a generic plan's cost looked dearer than a custom one's and the check
+-- was planned anew, 10 to 18 ms, at every batch, under the write lock.
+-- Its plan does not hang on those guesses (the items read by key, the
+-- checks made of a CTE).
+ALTER FUNCTION nhi_group_wait(boolean) SET plan_cache_mode = force_generic_plan;
 
 -- A request is its role's and its backend's, whatever the insert says;
 -- the backend's start read from the server's activity once a session
