@@ -257,7 +257,10 @@ END $$;
 		groupGrantsStep,
 		// 19: the group append's holder checks and chains one read of
 		// its batch (schema_grouped.go).
-		groupBatchReadOnceStep)
+		groupBatchReadOnceStep,
+		// 20: the group append's holder reads the queue once a batch
+		// (schema_grouped.go).
+		groupReadQueueOnceStep)
 }
 
 // checkReviewerSelfReviewStep is step 15: nhi_check_reviewer as step 12

@@ -508,3 +508,164 @@ func functionText(step, name string) string {
 	}
 	return step[start : start+end+len("\nEND $$;\n")]
 }
+
+// groupReadQueueOnceStep is step 20: nhi_group_wait as step 19 made it,
+// but the holder reads the queue once a batch, where seven times. The
+// queue is MVCC: every request leaves dead versions that stay while a
+// waiting decision's snapshot holds back pruning (docs/team.md, "Where
+// the group append's time goes"), so each statement that read it
+// scanned some hundreds of pages of dead rows by a run's end, under the
+// write lock: the DELETE of ended backends' requests, the check's two
+// (nhi_queue_may's and the batch's), and the joins of the events'
+// INSERT, the items' UPDATE and the history's INSERT. Now one
+// statement reads the queue once, into a CTE: which requests' backends
+// have ended (deleted after it, when there are any), and the batch,
+// checked as step 19 checks it (nhi_queue_may's checks, word for word,
+// made of the CTE's rows rather than of a second read), with every
+// column the chain needs, in arrays; the events, the items and the
+// history are written from those arrays, reading the queue no more.
+// What is chained, refused and deleted is step 19's, request for
+// request; a request committed meanwhile waits for the next holder, as
+// since step 19, and is now also checked for its backend in the same
+// snapshot as the rest. Each request's item is read by its key (a
+// LATERAL subquery), whatever the planner guesses the queue holds, and
+// each request is checked once (OFFSET 0 keeps the subquery whole: each
+// array's FILTER would otherwise make the checks anew). The function
+// keeps its plans (plan_cache_mode): the check was planned anew at
+// nearly every batch.
+//
+// And the queue's trigger (nhi_queue_requester) reads the backend's
+// start from the server's activity once a session, keeping it in a
+// setting, where it read it at every request: pg_stat_get_activity
+// copies every backend's entry. The session may set that setting
+// itself, but its requests keep their role and pid, which it cannot
+// set: a start it forged only makes the holder take its own requests'
+// backend for ended (not chained), or, left out, compare its pid and
+// role alone, as where the activity does not show a start.
+var groupReadQueueOnceStep = audit.EditMigration(functionText(groupBatchReadOnceStep, "nhi_group_wait"),
+	"\tbatch bigint[];\n", "\tgone bigint[];\n\tbatch bigint[];\n",
+	"\trests text[];\n", "\trests text[];\n\tats text[];\n\tactors text[];\n\ttypes text[];\n\tpayloads text[];\n"+
+		"\tcamps bigint[];\n\titems text[];\n\tdecisions text[];\n\treasons text[];\n\tdats text[];\n\tvias text[];\n\tconflicts bigint[];\n",
+	"\t\t\tbatch := NULL;\n", "\t\t\tgone := NULL;\n\t\t\tbatch := NULL;\n",
+	`				-- The requests of a backend that no longer runs (its
+				-- connection lost) are not chained: settling it looks
+				-- in the log once it withdrew its request.
+				DELETE FROM nhi_decision_queue q WHERE NOT EXISTS (SELECT 1 FROM pg_stat_get_activity(NULL) a
+					WHERE a.pid = q.pid AND a.usesysid = to_regrole(quote_ident(q.requester))
+						AND (a.backend_start IS NULL OR q.backend_start IS NULL OR a.backend_start = q.backend_start));
+`, "",
+	`				-- One statement, one snapshot: the batch is what it read,
+				-- and a request queued meanwhile waits for the next holder.
+				SELECT array_agg(q.id), array_agg(q.id ORDER BY q.id) FILTER (WHERE q.ok), array_agg(q.rest ORDER BY q.id) FILTER (WHERE q.ok)
+					INTO batch, ids, rests FROM (SELECT q.id, q.rest, COALESCE(q.rn = 1 AND q.may AND q.s_pseq = pseq
+`,
+	`				-- One statement, one snapshot, one read of the queue (q0):
+				-- the batch is what it read, and a request queued
+				-- meanwhile waits for the next holder. The requests of a
+				-- backend that no longer runs (its connection lost) are
+				-- not chained, and are deleted after: settling it looks
+				-- in the log once it withdrew its request.
+				WITH q0 AS MATERIALIZED (SELECT q.*, a.pid IS NULL AS gone FROM nhi_decision_queue q
+						LEFT JOIN pg_stat_get_activity(NULL) a ON a.pid = q.pid AND a.usesysid = to_regrole(quote_ident(q.requester))
+							AND (a.backend_start IS NULL OR q.backend_start IS NULL OR a.backend_start = q.backend_start)),
+					todo AS MATERIALIZED (SELECT * FROM q0 WHERE NOT q0.gone AND NOT q0.done AND (NOT a_only_mine OR q0.id = qid)),
+					may (id, may) AS (`+queueMayOf("todo")+`)
+				SELECT (SELECT array_agg(q0.id) FROM q0 WHERE q0.gone), array_agg(q.id),
+						array_agg(q.id ORDER BY q.id) FILTER (WHERE q.ok), array_agg(q.rest ORDER BY q.id) FILTER (WHERE q.ok),
+						array_agg(q.ev_at ORDER BY q.id) FILTER (WHERE q.ok), array_agg(q.actor ORDER BY q.id) FILTER (WHERE q.ok),
+						array_agg(q.ev_type ORDER BY q.id) FILTER (WHERE q.ok), array_agg(q.payload ORDER BY q.id) FILTER (WHERE q.ok),
+						array_agg(q.campaign_id ORDER BY q.id) FILTER (WHERE q.ok), array_agg(q.identity_id ORDER BY q.id) FILTER (WHERE q.ok),
+						array_agg(q.decision ORDER BY q.id) FILTER (WHERE q.ok), array_agg(q.reason ORDER BY q.id) FILTER (WHERE q.ok),
+						array_agg(q.decided_at ORDER BY q.id) FILTER (WHERE q.ok), array_agg(q.via ORDER BY q.id) FILTER (WHERE q.ok),
+						array_agg(q.n_conflict ORDER BY q.id) FILTER (WHERE q.ok)
+					INTO gone, batch, ids, rests, ats, actors, types, payloads, camps, items, decisions, reasons, dats, vias, conflicts
+					FROM (SELECT q.*, COALESCE(q.rn = 1 AND q.may AND q.s_pseq = pseq
+`,
+	`							AND i.decision_seq IS NOT DISTINCT FROM q.s_seq AND i.conflict = q.s_conflict), false) AS ok
+					FROM (SELECT q2.*, row_number() OVER (PARTITION BY q2.campaign_id, q2.identity_id ORDER BY q2.id) AS rn, m.may
+						FROM nhi_decision_queue q2 JOIN nhi_queue_may() m ON m.id = q2.id WHERE NOT q2.done AND (NOT a_only_mine OR q2.id = qid)) q) q;
+`,
+	`							AND i.decision_seq IS NOT DISTINCT FROM q.s_seq AND i.conflict = q.s_conflict), false) AS ok
+					FROM (SELECT q2.*, row_number() OVER (PARTITION BY q2.campaign_id, q2.identity_id ORDER BY q2.id) AS rn, m.may
+						FROM todo q2 JOIN may m ON m.id = q2.id) q OFFSET 0) q;
+				IF gone IS NOT NULL THEN
+					DELETE FROM nhi_decision_queue q WHERE q.id = ANY (gone);
+				END IF;
+`,
+	`					INSERT INTO events (seq, at, actor, type, payload, prev_hash, hash)
+						SELECT x.seq, q.ev_at, q.actor, q.ev_type, q.payload, x.prev, x.hash
+						FROM unnest(ids, seqs, prevs, hashes) AS x(id, seq, prev, hash) JOIN nhi_decision_queue q ON q.id = x.id ORDER BY x.seq;
+					UPDATE campaign_items i SET decision = q.decision, reason = q.reason, decided_by = q.actor, decided_at = q.decided_at, decision_seq = x.seq, conflict = q.n_conflict
+						FROM unnest(ids, seqs) AS x(id, seq) JOIN nhi_decision_queue q ON q.id = x.id
+						WHERE i.campaign_id = q.campaign_id AND i.identity_id = q.identity_id;
+`,
+	`					INSERT INTO events (seq, at, actor, type, payload, prev_hash, hash)
+						SELECT x.seq, x.at, x.actor, x.type, x.payload, x.prev, x.hash
+						FROM unnest(seqs, ats, actors, types, payloads, prevs, hashes) AS x(seq, at, actor, type, payload, prev, hash) ORDER BY x.seq;
+					UPDATE campaign_items i SET decision = x.decision, reason = x.reason, decided_by = x.actor, decided_at = x.dat, decision_seq = x.seq, conflict = x.conflict
+						FROM unnest(camps, items, seqs, decisions, reasons, actors, dats, conflicts) AS x(camp, item, seq, decision, reason, actor, dat, conflict)
+						WHERE i.campaign_id = x.camp AND i.identity_id = x.item;
+`,
+	`						SELECT q.campaign_id, q.identity_id, x.seq, q.decision, q.reason, q.actor, q.decided_at, q.via, 0
+						FROM unnest(ids, seqs) AS x(id, seq) JOIN nhi_decision_queue q ON q.id = x.id ORDER BY x.seq;
+`,
+	`						SELECT x.camp, x.item, x.seq, x.decision, x.reason, x.actor, x.dat, x.via, 0
+						FROM unnest(camps, items, seqs, decisions, reasons, actors, dats, vias) AS x(camp, item, seq, decision, reason, actor, dat, via) ORDER BY x.seq;
+`) + `
+DO $$ BEGIN
+	EXECUTE format('ALTER FUNCTION nhi_group_wait(boolean) SET search_path = pg_catalog, %I, pg_temp', current_schema());
+END $$;
+-- Each statement planned once a session (and after an invalidation):
+-- the queue's dead rows make the planner guess thousands of requests, so
+-- a generic plan's cost looked dearer than a custom one's and the check
+-- was planned anew, 10 to 18 ms, at every batch, under the write lock.
+-- Its plan does not hang on those guesses (the items read by key, the
+-- checks made of a CTE).
+ALTER FUNCTION nhi_group_wait(boolean) SET plan_cache_mode = force_generic_plan;
+
+-- A request is its role's and its backend's, whatever the insert says;
+-- the backend's start read from the server's activity once a session
+-- (nhi.backend_start, in microseconds since the epoch; 'none' when the
+-- activity does not show it), where each request read it anew.
+CREATE OR REPLACE FUNCTION nhi_queue_requester() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+	started text := current_setting('nhi.backend_start', true);
+BEGIN
+	IF started IS NULL OR started = '' THEN
+		started := COALESCE((SELECT (extract(epoch FROM a.backend_start) * 1000000)::bigint::text FROM pg_stat_get_activity(pg_backend_pid()) a), 'none');
+		PERFORM set_config('nhi.backend_start', started, false);
+	END IF;
+	NEW.requester := session_user;
+	NEW.pid := pg_backend_pid();
+	NEW.backend_start := CASE WHEN started = 'none' THEN NULL ELSE timestamptz 'epoch' + started::bigint * interval '1 microsecond' END;
+	NEW.done := false;
+	NEW.refused := false;
+	NEW.o_seq := NULL;
+	NEW.o_prev_hash := NULL;
+	NEW.o_hash := NULL;
+	RETURN NEW;
+END $$;
+DO $$ BEGIN
+	EXECUTE format('ALTER FUNCTION nhi_queue_requester() SET search_path = pg_catalog, %I, pg_temp', current_schema());
+END $$;
+`
+
+// queueMayOf is nhi_queue_may's query (step 17), check for check, made
+// of the rows of from (a CTE of the queue's requests to check) rather
+// than of the queue's requests not yet chained.
+func queueMayOf(from string) string {
+	f := functionText(groupAppendStep, "nhi_queue_may")
+	start := strings.Index(f, "$$ SELECT q.id,")
+	end := strings.Index(f, "\n\tWHERE NOT q.done $$")
+	if start < 0 || end < start {
+		panic("campaigns: nhi_queue_may's query not found in step 17")
+	}
+	return audit.EditMigration(f[start+len("$$ "):end], "\tFROM nhi_decision_queue q\n", "\tFROM "+from+" q\n",
+		// Each request's item found by its key, whatever the planner
+		// guesses of how many requests there are: the queue's dead rows
+		// make it guess thousands, and it then hashed every item of
+		// the campaign for a batch of a few (OFFSET 0 keeps the
+		// subquery from being flattened into a join).
+		"LEFT JOIN campaign_items i ON i.campaign_id = q.campaign_id AND i.identity_id = q.identity_id\n",
+		"LEFT JOIN LATERAL (SELECT * FROM campaign_items i WHERE i.campaign_id = q.campaign_id AND i.identity_id = q.identity_id OFFSET 0) i ON true\n")
+}

@@ -659,7 +659,8 @@ const StatementsEnv = "NHI_PGTEST_STATEMENTS"
 // WriteStatements writes to file the 60 statements the server spent most
 // time executing and planning, with their calls, plans and rows summed
 // over the roles that ran them (a statement planned far fewer times than
-// it ran is run on a kept plan), one a line, the
+// it ran is run on a kept plan) and the shared buffers they read, hit or
+// not (a measure the machine's load does not move), one a line, the
 // costliest first, then the functions (writeFunctions). The server must
 // have been started with StatementsEnv set.
 func (s *Server) WriteStatements(ctx context.Context, file string) error {
@@ -673,7 +674,8 @@ func (s *Server) WriteStatements(ctx context.Context, file string) error {
 	}
 	// One line a statement, whichever role ran it (the server counts each
 	// role's apart: 40 reviewers are 40 lines of one statement).
-	rows, err := c.Query(ctx, `SELECT sum(calls)::bigint, sum(total_exec_time), sum(plans)::bigint, sum(total_plan_time), sum(rows)::bigint, toplevel,
+	rows, err := c.Query(ctx, `SELECT sum(calls)::bigint, sum(total_exec_time), sum(plans)::bigint, sum(total_plan_time), sum(rows)::bigint,
+		sum(shared_blks_hit + shared_blks_read)::bigint, toplevel,
 		left(regexp_replace(query, '\s+', ' ', 'g'), 400) AS q
 		FROM pg_stat_statements GROUP BY toplevel, q ORDER BY sum(total_exec_time + total_plan_time) DESC LIMIT 60`)
 	if err != nil {
@@ -681,18 +683,18 @@ func (s *Server) WriteStatements(ctx context.Context, file string) error {
 	}
 	defer rows.Close()
 	var b strings.Builder
-	b.WriteString("calls\texec ms\tplans\tplan ms\trows\ttop level\tstatement\n")
+	b.WriteString("calls\texec ms\tplans\tplan ms\trows\tbuffers\ttop level\tstatement\n")
 	for rows.Next() {
 		var (
-			calls, plans, n int64
-			exec, plan      float64
-			top             bool
-			query           string
+			calls, plans, n, bufs int64
+			exec, plan            float64
+			top                   bool
+			query                 string
 		)
-		if err := rows.Scan(&calls, &exec, &plans, &plan, &n, &top, &query); err != nil {
+		if err := rows.Scan(&calls, &exec, &plans, &plan, &n, &bufs, &top, &query); err != nil {
 			return err
 		}
-		fmt.Fprintf(&b, "%d\t%.1f\t%d\t%.1f\t%d\t%v\t%s\n", calls, exec, plans, plan, n, top, query)
+		fmt.Fprintf(&b, "%d\t%.1f\t%d\t%.1f\t%d\t%d\t%v\t%s\n", calls, exec, plans, plan, n, bufs, top, query)
 	}
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("pg_stat_statements (set %s before the server starts): %w", StatementsEnv, err)
