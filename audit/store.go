@@ -135,11 +135,6 @@ func Open(ctx context.Context, path string, opts OpenOptions) (*Store, error) {
 			return nil, err
 		}
 	}
-	// The table read takes two connections besides those the open's
-	// other reads run on (tableReads); given back, they stay open for
-	// the next read rather than being closed, which freed their page
-	// caches on the read's path to its end.
-	db.SetMaxIdleConns(4)
 	s := &Store{db: db, path: path, readOnly: opts.ReadOnly, clock: opts.Now, closed: make(chan struct{}), tidyLog: tidyLog}
 	s.file, _ = os.Stat(path)
 	if s.clock == nil {

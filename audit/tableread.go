@@ -28,10 +28,7 @@ import (
 //     EachTableIdentity hands each derived chunk to fn on a third
 //     (handOver), so the reading, the deriving and what fn does with an
 //     identity (the TUI encodes it into a row) each have a goroutine and
-//     two cores are used whole; the reading is two goroutines, each on a
-//     connection of its own: the identities of a page are read while the
-//     observations and owners of the page before are (readTablePages),
-//     since the reader alone was as much as the rest of the open;
+//     two cores are used whole;
 //   - the reader reads the file a page per read call, not through a map
 //     of it (mappedReader): the read calls cost about a CPU-second at a
 //     million identities, but every page of the file the read touched
@@ -119,12 +116,8 @@ const (
 func (s *Store) eachTable(ctx context.Context, mode tableMode, fn func(*Identity) error) error {
 	rctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	// Three pages circulate: the identities of one are read while the
-	// observations and owners of another are and the third is derived
-	// and handed on. A fourth, a page waiting between the stages, kept
-	// no core busier in a trace of a million (loaded) and gave the
-	// collector one more page to mark: 56–100 M more of its
-	// instructions in an open at a tenth (cachegrind).
+	// Three pages circulate: the reader fills one while another waits
+	// and the third is derived and handed on.
 	free, full := make(chan *tablePage, 3), make(chan *tablePage, 1)
 	for range 3 {
 		free <- &tablePage{}
@@ -132,44 +125,31 @@ func (s *Store) eachTable(ctx context.Context, mode tableMode, fn func(*Identity
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		ids, rest, closeReads := s.tableReads(rctx)
-		defer closeReads()
-		s.readTablePages(rctx, ids, rest, free, full, func(rd *tableRead) error {
-			var err error
-			rd.marks, err = readMarkPairs(rctx, rd.q)
-			return err
-		})
+		// The reader keeps one connection: its page cache keeps the
+		// tables' inner pages from query to query, where the pool's
+		// connections each read them again.
+		var q readConn = s.db
+		if conn, err := s.db.Conn(rctx); err == nil {
+			defer conn.Close()
+			q = conn
+		}
+		stmts := &stmtCache{db: q}
+		defer stmts.close()
+		rd := tableRead{q: q, packed: s.engine == engineSQLite, stmts: stmts}
+		var err error
+		if rd.marks, err = readMarkPairs(rctx, q); err != nil {
+			p := <-free // three are free: nothing is read yet
+			p.rows, p.err, p.last = p.rows[:0], err, true
+			full <- p // nor sent
+			return
+		}
+		s.readTablePages(rctx, rd, free, full)
 	}()
 	defer func() {
 		cancel()
 		<-done
 	}()
 	return s.deriveTable(ctx, mode, fn, free, full)
-}
-
-// tableReads are the reader's two reads (readTablePages), each on a
-// connection of its own: its page cache keeps its tables' inner pages
-// from query to query, where the pool's connections each read them
-// again, and its statements are prepared once. closeReads gives both
-// back.
-func (s *Store) tableReads(ctx context.Context) (ids, rest tableRead, closeReads func()) {
-	var closers []func()
-	read := func() tableRead {
-		var q readConn = s.db
-		if conn, err := s.db.Conn(ctx); err == nil {
-			closers = append(closers, func() { conn.Close() })
-			q = conn
-		}
-		stmts := &stmtCache{db: q}
-		closers = append(closers, stmts.close)
-		return tableRead{q: q, packed: s.engine == engineSQLite, stmts: stmts}
-	}
-	ids, rest = read(), read()
-	return ids, rest, func() {
-		for i := len(closers) - 1; i >= 0; i-- {
-			closers[i]()
-		}
-	}
 }
 
 // deriveTable derives the pages full brings, in order, and hands their
@@ -504,59 +484,8 @@ func fillMap(s string, m map[string]string) (map[string]string, error) {
 
 // readTablePages reads the population into the pages free hands it, in
 // ID order, and sends each to full, the last with last (or err) set.
-// The first pages are small, so the first identities show at once. A
-// page's identities are read through ids on a goroutine of their own
-// (identityPages) while the observations, owners and change marks of
-// the page before are read through rest here, which must be another
-// connection: the reader was the open's one goroutine that ran alone
-// while the derive and the encoding waited for its pages, and its two
-// halves split it about evenly (issue 21). prepare, when not nil, runs
-// on rest before its first page, beside the first identities' read.
-// It returns once neither read runs.
-func (s *Store) readTablePages(ctx context.Context, ids, rest tableRead, free <-chan *tablePage, full chan<- *tablePage, prepare func(*tableRead) error) {
-	ctx, cancel := context.WithCancel(ctx)
-	read, idsDone := make(chan *tablePage, 1), make(chan struct{})
-	go func() {
-		defer close(idsDone)
-		ids.identityPages(ctx, free, read)
-	}()
-	defer func() {
-		cancel() // the identities' read, when this ends first (an error)
-		<-idsDone
-	}()
-	var err error
-	if prepare != nil {
-		err = prepare(&rest)
-	}
-	for {
-		var p *tablePage
-		select {
-		case p = <-read:
-		case <-ctx.Done():
-			return
-		}
-		switch {
-		case err != nil:
-			p.rows, p.err = p.rows[:0], err // nothing is sent before it
-		case p.err == nil:
-			p.err = rest.pageRest(ctx, p)
-		}
-		p.last = p.last || p.err != nil
-		last := p.last // p is the derive's once sent, then the identities' read's
-		select {
-		case full <- p:
-		case <-ctx.Done():
-			return
-		}
-		if last {
-			return
-		}
-	}
-}
-
-// identityPages reads the identities of each page free hands it, in ID
-// order, and sends it to read, the last with last (or err) set.
-func (rd tableRead) identityPages(ctx context.Context, free <-chan *tablePage, read chan<- *tablePage) {
+// The first pages are small, so the first identities show at once.
+func (s *Store) readTablePages(ctx context.Context, rd tableRead, free <-chan *tablePage, full chan<- *tablePage) {
 	after, size := "", min(256, eachBatch)
 	for {
 		var p *tablePage
@@ -565,18 +494,23 @@ func (rd tableRead) identityPages(ctx context.Context, free <-chan *tablePage, r
 		case <-ctx.Done():
 			return
 		}
-		p.err = rd.pageIdentities(ctx, p, after, size)
+		p.err = rd.page(ctx, p, after, size)
+		if errors.Is(p.err, errUnpackable) {
+			// A text holds the separator: this page column by column.
+			unpacked := rd
+			unpacked.packed = false
+			p.err = unpacked.page(ctx, p, after, size)
+		}
 		p.last = p.err != nil || len(p.rows) < size
 		if n := len(p.rows); n > 0 {
 			after = p.rows[n-1].id
 		}
-		last := p.last // p is the other read's once sent
 		select {
-		case read <- p:
+		case full <- p:
 		case <-ctx.Done():
 			return
 		}
-		if last {
+		if p.last {
 			return
 		}
 		size = min(2*size, eachBatch)
@@ -675,35 +609,9 @@ func (rd tableRead) scanIdentity(rows *sql.Rows, r *tableRow) error {
 	return nil
 }
 
-// pageIdentities reads the n identities after the ID after into p, its
-// rows as they come from the identities table; column by column when a
-// text holds the separator.
-func (rd tableRead) pageIdentities(ctx context.Context, p *tablePage, after string, n int) error {
-	err := rd.identities(ctx, p, after, n)
-	if errors.Is(err, errUnpackable) {
-		unpacked := rd
-		unpacked.packed = false
-		err = unpacked.identities(ctx, p, after, n)
-	}
-	return err
-}
-
-// pageRest reads the observations and owners of p's identities and their
-// change marks; column by column, all of them again, when a text holds
-// the separator.
-func (rd tableRead) pageRest(ctx context.Context, p *tablePage) error {
-	err := rd.rest(ctx, p)
-	if errors.Is(err, errUnpackable) {
-		p.forgetRest()
-		unpacked := rd
-		unpacked.packed = false
-		err = unpacked.rest(ctx, p)
-	}
-	return err
-}
-
-// identities reads the n identities after the ID after into p.
-func (rd tableRead) identities(ctx context.Context, p *tablePage, after string, n int) error {
+// page reads the n identities after the ID after into p, with their
+// observations and owners.
+func (rd tableRead) page(ctx context.Context, p *tablePage, after string, n int) error {
 	p.rows, p.at = p.rows[:0], nil
 	clear(p.cur.list)
 	p.cur.ok, p.cur.list = false, p.cur.list[:0]
@@ -722,26 +630,6 @@ func (rd tableRead) identities(ctx context.Context, p *tablePage, after string, 
 	if err != nil {
 		return fmt.Errorf("reading identities: %w", err)
 	}
-	return nil
-}
-
-// forgetRest empties what rest read into p, keeping its identities.
-func (p *tablePage) forgetRest() {
-	for i := range p.rows {
-		r := &p.rows[i]
-		r.found = false
-		r.name, r.scope = "", ""
-		r.created, r.lastUsed, r.rotated, r.expires = sql.NullString{}, sql.NullString{}, sql.NullString{}, sql.NullString{}
-		r.perms, r.attrs, r.owner, r.material = "", "", "", ""
-	}
-	p.at = nil
-	clear(p.cur.list)
-	p.cur.ok, p.cur.list = false, p.cur.list[:0]
-}
-
-// rest reads the observations and owners of p's identities and their
-// change marks.
-func (rd tableRead) rest(ctx context.Context, p *tablePage) error {
 	if len(p.rows) == 0 {
 		return nil
 	}
@@ -760,7 +648,6 @@ func (rd tableRead) rest(ctx context.Context, p *tablePage) error {
 	for sn, sp := range spans {
 		// A range read costs the rows between the first and the last;
 		// a read by key, a seek each.
-		var err error
 		if sp.n*8 >= sp.last-sp.first+1 {
 			err = rd.observationRange(ctx, p, sn, sp.first, sp.last)
 		} else {

@@ -33,13 +33,16 @@ func BenchmarkTableReader1M(b *testing.B) {
 		for range 3 {
 			free <- &tablePage{}
 		}
-		ids, rest, closeReads := s.tableReads(ctx)
-		marks, err := readMarkPairs(ctx, rest.q)
+		conn, err := s.db.Conn(ctx)
 		if err != nil {
 			b.Fatal(err)
 		}
-		rest.marks = marks
-		go s.readTablePages(ctx, ids, rest, free, full, nil)
+		stmts := &stmtCache{db: conn}
+		marks, err := readMarkPairs(ctx, conn)
+		if err != nil {
+			b.Fatal(err)
+		}
+		go s.readTablePages(ctx, tableRead{q: conn, packed: true, stmts: stmts, marks: marks}, free, full)
 		for {
 			p := <-full
 			if p.err != nil {
@@ -56,7 +59,8 @@ func BenchmarkTableReader1M(b *testing.B) {
 				break
 			}
 		}
-		closeReads()
+		stmts.close()
+		conn.Close()
 		cpu += benchmem.CPUTime() - before
 	}
 	b.ReportMetric(cpu.Seconds()/float64(b.N), "cpu-s/op")
@@ -114,19 +118,23 @@ func BenchmarkDeriveTable1M(b *testing.B) {
 
 // readAllPages reads the whole table as the reader does, every page kept.
 func readAllPages(b *testing.B, s *Store) []*tablePage {
-	ids, rest, closeReads := s.tableReads(ctx)
-	defer closeReads()
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer conn.Close()
+	stmts := &stmtCache{db: conn}
+	defer stmts.close()
 	const most = 1 << 12 // pages: a million identities take some 250
 	free, full := make(chan *tablePage, most), make(chan *tablePage, most)
 	for range most {
 		free <- &tablePage{}
 	}
-	marks, err := readMarkPairs(ctx, rest.q)
+	marks, err := readMarkPairs(ctx, conn)
 	if err != nil {
 		b.Fatal(err)
 	}
-	rest.marks = marks
-	s.readTablePages(ctx, ids, rest, free, full, nil)
+	s.readTablePages(ctx, tableRead{q: conn, packed: s.engine == engineSQLite, stmts: stmts, marks: marks}, free, full)
 	var pages []*tablePage
 	for len(full) > 0 {
 		p := <-full
