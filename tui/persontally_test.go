@@ -52,16 +52,7 @@ func gapEvidence(t *testing.T) *evidence {
 	if err := w.Gap(audit.Gap{Endpoint: "GET /orgs/acme/personal-access-tokens", Kind: audit.KindGitHubFineGrainedPAT, Scope: "acme", Status: 403, Reason: "needs a GitHub App token"}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := w.Finish(ctx, nil); err != nil {
-		t.Fatal(err)
-	}
-	if e.snap, err = e.store.LatestSnapshot(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if e.ids, err = e.store.Identities(ctx); err != nil {
-		t.Fatal(err)
-	}
-	return e
+	return e.finish(t, w)
 }
 
 // enter on a leaver whose only identity sits behind a 403: the person

@@ -45,16 +45,7 @@ func webhookEvidence(t *testing.T) *evidence {
 			t.Fatal(err)
 		}
 	}
-	if _, err := w.Finish(ctx, nil); err != nil {
-		t.Fatal(err)
-	}
-	if e.snap, err = e.store.LatestSnapshot(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if e.ids, err = e.store.Identities(ctx); err != nil {
-		t.Fatal(err)
-	}
-	return e
+	return e.finish(t, w)
 }
 
 // scopeCells are the SCOPE cells of the screen's webhooks (hookURL's and

@@ -119,6 +119,24 @@ func newEvidenceIn(t testing.TB, path string) *evidence {
 	return &evidence{store: st, snap: snap, ids: ids, path: path}
 }
 
+// finish finishes the snapshot w writes to e's store and reads it and
+// the identities again into e, in the file's order (by ID).
+func (e *evidence) finish(t testing.TB, w *audit.SnapshotWriter) *evidence {
+	t.Helper()
+	ctx := context.Background()
+	if _, err := w.Finish(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	var err error
+	if e.snap, err = e.store.LatestSnapshot(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if e.ids, err = e.store.Identities(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
 // model opens the TUI on the evidence, sized w×h.
 func (e *evidence) model(t testing.TB, w, h int, opts Options) *Model {
 	t.Helper()

@@ -48,16 +48,7 @@ func suggestedEvidence(t *testing.T) *evidence {
 			t.Fatal(err)
 		}
 	}
-	if _, err := w.Finish(ctx, nil); err != nil {
-		t.Fatal(err)
-	}
-	if e.snap, err = e.store.LatestSnapshot(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if e.ids, err = e.store.Identities(ctx); err != nil {
-		t.Fatal(err)
-	}
-	return e
+	return e.finish(t, w)
 }
 
 // position is where the identity named name is in m's population.
