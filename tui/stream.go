@@ -305,18 +305,17 @@ type populationGrewMsg struct{ from int }
 // store (deriveTable), unless the user set GOGC: the heap grows to half
 // again what is live, not twice, before the collector runs. Each page
 // of memory the process has not touched before costs a page fault, and
-// the largest part of a read's garbage is the driver's copy of each page's text,
-// which takes fresh memory until the collector runs: on the sample of a
-// million the process had touched some 660 MB when the table was ready,
-// 155,000 faults, a quarter of the open's CPU or more on the virtual
-// machine it is measured on. At 50 it had touched 560–600 MB, some
-// 20,000 faults fewer, for some ten collections more (23 to the table
-// ready where 13), most over a small heap: the table ready 0.35 to 0.55
-// CPU-s sooner (docs/performance.md, "Where the open with no cache
-// goes"). The owner
-// suggestions after it are derived at the GOGC before, and touch the
-// pages the read did not: the faults move after the table, the peak is
-// the same.
+// the largest part of a read's garbage is the driver's copy of each
+// page's text, which takes fresh memory until the collector runs: on the
+// sample of a million the process had touched some 660 MB when the
+// table was ready, 155,000 faults, a quarter of the open's CPU or more
+// on the virtual machine it is measured on. At 50 it had touched
+// 560–600 MB, some 20,000 faults fewer, for some ten collections more
+// (23 to the table ready where 13), most over a small heap: the table
+// ready 0.35 to 0.55 CPU-s sooner (docs/performance.md, "Where the open
+// with no cache goes"). The owner suggestions after it are derived at
+// the GOGC before, and touch the pages the read did not: the faults
+// move after the table, the peak is the same.
 const readGCPercent = 50
 
 var readGC struct {
