@@ -9,6 +9,7 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 
 	"github.com/nhi-audit/nhi/audit"
+	"github.com/nhi-audit/nhi/internal/hugepages"
 )
 
 // identityStreamer is what a Store may offer besides Identities to read a
@@ -116,6 +117,7 @@ func (m *Model) streamIdentities(s identityStreamer, l *tableLoad) tea.Cmd {
 // waits for the table; a command preparing the table derives them.
 func deriveTable(ctx context.Context, s identityStreamer, l *tableLoad, b *rowBuilder, head logPoint, known, later bool, send func(identitiesBatchMsg) error) identitiesBatchMsg {
 	defer collectSooner()()
+	prepareHeap.Do(func() { hugepages.Prepare(readHeapPrepared) })
 	up := newBatcher(b, send)
 	var err error
 	if ls, ok := s.(laterSuggester); ok && later {
@@ -300,6 +302,16 @@ func (m *Model) batchLoaded(msg identitiesBatchMsg) tea.Cmd {
 // st.pop while it loads: an unfiltered, unsorted table appends their rows,
 // any other recomputes its rows.
 type populationGrewMsg struct{ from int }
+
+// readHeapPrepared is how much of the heap the first read of the table
+// in a process prepares to fault in huge pages (internal/hugepages): a
+// million identities fill some 600 MB of it as they load, and a fault
+// for each 4 KiB page of that was a quarter of the open's CPU or more
+// on the machine it is measured on. It is address space, not memory:
+// only what the read touches is resident.
+const readHeapPrepared = 512 << 20
+
+var prepareHeap sync.Once
 
 // readGCPercent is the collector's GOGC while a table is read from the
 // store (deriveTable), unless the user set GOGC: the heap grows to half

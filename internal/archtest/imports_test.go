@@ -32,7 +32,7 @@ var testOnly = []string{"internal/benchmem"}
 // filter and sshsig.
 var allowed = map[string][]string{
 	"cmd":              {"tui", "campaigns/report", "campaigns", "connectors", "audit", "filter", "sshsig"},
-	"tui":              {"audit", "filter"},
+	"tui":              {"audit", "filter", "internal"},                        // internal/hugepages
 	"campaigns/report": {"campaigns", "audit", "filter", "sshsig", "internal"}, // internal/spool, internal/jsonscan
 	"campaigns":        {"audit", "filter", "sshsig", "internal"},              // internal/spool; campaignstest runs on internal/pgtest
 	"connectors":       {"audit", "filter", "internal"},                        // internal/jsonscan
