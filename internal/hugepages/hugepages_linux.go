@@ -2,6 +2,7 @@ package hugepages
 
 import (
 	"os"
+	"strconv"
 	"strings"
 	"unsafe"
 
@@ -10,7 +11,12 @@ import (
 
 // supported says whether the kernel gives huge pages to memory a program
 // advises: "always" or "madvise" in its setting, not "never" or absent.
+// Only a 64-bit process prepares: on 32 bits an allocation of hundreds of
+// MB may find no room, which ends a Go program.
 func supported() bool {
+	if strconv.IntSize != 64 {
+		return false
+	}
 	b, err := os.ReadFile("/sys/kernel/mm/transparent_hugepage/enabled")
 	return err == nil && !strings.Contains(string(b), "[never]")
 }
