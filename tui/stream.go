@@ -327,7 +327,10 @@ var prepareHeap sync.Once
 // ready 0.35 to 0.55 CPU-s sooner (docs/performance.md, "Where the open
 // with no cache goes"). The owner suggestions after it are derived at
 // the GOGC before, and touch the pages the read did not: the faults
-// move after the table, the peak is the same.
+// move after the table, the peak is the same. With the read's heap in
+// huge pages (readHeapPrepared) a fault is 2 MiB, but the kernel still
+// zeroes each page the process touches first, and 50 readied the table
+// no later than 30 and sooner than 100.
 const readGCPercent = 50
 
 var readGC struct {
