@@ -3,15 +3,17 @@
 // system offers them (Linux); elsewhere it does nothing.
 //
 // Why: each 4 KiB page a process touches for the first time is a page
-// fault, and on the virtual machines nhi is measured on a fault costs
-// some 14 µs, half of it charged to the program. Opening a million
-// identities touches some 600 MB: 150,000 faults, about 2 CPU-seconds of
-// an open of 6 (docs/performance.md, "The kernel's part"). A huge page is
-// one fault for 2 MiB. Linux gives them to memory only where the program
-// asks (madvise(MADV_HUGEPAGE)) on most systems ("madvise" in
+// fault, and opening a million identities touches some 600 MB: 150,000
+// faults. A huge page is one fault for 2 MiB. The kernel still zeroes
+// every page it gives, but the faults' own cost (entering and leaving
+// the kernel, and the processor missing its cache of page tables over
+// that much memory) was about a CPU-second of an open of six on the
+// machine nhi is measured on (docs/performance.md, "The kernel's part").
+// Linux gives huge pages only where a program asks
+// (madvise(MADV_HUGEPAGE)) on most systems ("madvise" in
 // /sys/kernel/mm/transparent_hugepage/enabled), and Go's runtime has not
-// asked since Go 1.21.1; nothing in the runtime or the standard library
-// offers it, so it is written here.
+// asked for its heap since Go 1.21.1; nothing in the runtime or the
+// standard library offers it, so it is written here.
 package hugepages
 
 import (
@@ -26,7 +28,8 @@ import (
 // that the 2 MiB pages inside them are to be huge, and collects the
 // allocation: the pages go back to the heap untouched, advised, and the
 // heap's page allocator, which takes the lowest free pages first, fills
-// them before it maps more. Memory stays resident only as it is touched,
+// them before it maps more. (A heap that already has n bytes free gives
+// those, touched before; the advice then changes little.) Memory stays resident only as it is touched,
 // so n is address space, not memory; the advice is a hint the kernel may
 // refuse (no huge page free), and a page it refuses faults as before.
 //
