@@ -627,7 +627,8 @@ ALTER FUNCTION nhi_group_wait(boolean) SET plan_cache_mode = force_generic_plan;
 -- the backend's start read from the server's activity once a session
 -- (nhi.backend_start, in microseconds since the epoch; 'none' when the
 -- activity does not show it), where each request read it anew.
-CREATE OR REPLACE FUNCTION nhi_queue_requester() RETURNS trigger LANGUAGE plpgsql AS $$
+` + audit.EditMigration(functionText(groupAppendStep, "nhi_queue_requester"),
+	"LANGUAGE plpgsql AS $$ BEGIN\n", `LANGUAGE plpgsql AS $$
 DECLARE
 	started text := current_setting('nhi.backend_start', true);
 BEGIN
@@ -635,17 +636,10 @@ BEGIN
 		started := COALESCE((SELECT (extract(epoch FROM a.backend_start) * 1000000)::bigint::text FROM pg_stat_get_activity(pg_backend_pid()) a), 'none');
 		PERFORM set_config('nhi.backend_start', started, false);
 	END IF;
-	NEW.requester := session_user;
-	NEW.pid := pg_backend_pid();
-	NEW.backend_start := CASE WHEN started = 'none' THEN NULL ELSE timestamptz 'epoch' + started::bigint * interval '1 microsecond' END;
-	NEW.done := false;
-	NEW.refused := false;
-	NEW.o_seq := NULL;
-	NEW.o_prev_hash := NULL;
-	NEW.o_hash := NULL;
-	RETURN NEW;
-END $$;
-DO $$ BEGIN
+`,
+	"\tNEW.backend_start := (SELECT a.backend_start FROM pg_stat_get_activity(pg_backend_pid()) a);\n",
+	"\tNEW.backend_start := CASE WHEN started = 'none' THEN NULL ELSE timestamptz 'epoch' + started::bigint * interval '1 microsecond' END;\n") +
+	`DO $$ BEGIN
 	EXECUTE format('ALTER FUNCTION nhi_queue_requester() SET search_path = pg_catalog, %I, pg_temp', current_schema());
 END $$;
 `
