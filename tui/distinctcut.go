@@ -12,29 +12,19 @@ import (
 // start and end: at 80 columns NAME is 11 cells, and three access keys,
 // AKIAPRODBACKUP000001, AKIAPRODLEGACY000001 and AKIAPRODMETRICS00001,
 // all read "AKIAP…00001". So the rows on screen are cut together
-// (middleCuts): where two different values would read the same, each is
+// (distinctCuts): where two different values would read the same, each is
 // cut again around where it differs from the others, its start kept up to
 // there ("AKIAPRODB…1") or, where that part is nearer the end, its end
 // from there.
 //
 // A column that keeps the end of its values (column.KeepEnd: SCOPE) is
-// cut together the same way (endCuts). A scope runs from its widest part
+// cut together the same way (distinctCuts, keepEnd). A scope runs from its widest part
 // to its narrowest (org/repo/environment, an account, cluster/namespace),
 // and the rows on a screen share the start: the demo's webhooks all read
 // "northwind/…" at SCOPE's 11 cells, and "…ut-service" tells them apart.
 // Where ends too read alike (".../production" of two repositories), the
 // cut shows the cells up to the last place where they differ, between
 // two "…" ("…h-service…", "…yments-api…").
-
-// middleCuts is distinctCuts of a column cut in the middle.
-func middleCuts(vals, cut []string, need []cutNeed, w int) {
-	distinctCuts(vals, cut, need, w, false)
-}
-
-// endCuts is distinctCuts of a column that keeps the values' ends.
-func endCuts(vals, cut []string, need []cutNeed, w int) {
-	distinctCuts(vals, cut, need, w, true)
-}
 
 // distinctCuts is the cut of each of vals to w cells: truncateMiddle's
 // (truncateStart's where keepEnd), but no two different values read the

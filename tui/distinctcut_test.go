@@ -12,7 +12,7 @@ import (
 // alike when they differ, at any width, where the cut alone made three of
 // the demo's access keys read "AKIAP…00001" at 80 columns; each cut is as
 // wide as the column, and a name that fits is whole. The same of a column
-// that keeps its values' ends (SCOPE, endCuts), where the demo's webhooks
+// that keeps its values' ends (SCOPE), where the demo's webhooks
 // all read "northwind/…".
 func TestMiddleCutsReadApart(t *testing.T) {
 	sets := [][]string{
@@ -88,9 +88,7 @@ func testCutsReadApart(t *testing.T, sets [][]string, keepEnd bool) {
 // truncateMiddle's cut (AKIAP…00002: no other reads so).
 func TestMiddleCutsAccessKeys(t *testing.T) {
 	vals := []string{"AKIAPRODBACKUP000001", "AKIAPRODLEGACY000001", "AKIAPRODLEGACY000002", "AKIAPRODMETRICS00001", "billing-export", "terraform-ci"}
-	cut := make([]string, len(vals))
-	middleCuts(vals, cut, make([]cutNeed, len(vals)), 11)
-	got := strings.Join(cut, " ")
+	got := cutsAt(vals, 11, false)
 	want := "AKIAPRODB…1 AKIAPRODL…1 AKIAP…00002 AKIAPRODM…1 billi…xport terra…rm-ci"
 	if got != want {
 		t.Errorf("cuts at 11 cells:\n got %s\nwant %s", got, want)
@@ -131,4 +129,11 @@ func TestNamesReadApartAt80Columns(t *testing.T) {
 	check()
 	press(t, m, "s", "s") // by name
 	check()
+}
+
+// cutsAt is vals cut to w cells together (distinctCuts), joined by spaces.
+func cutsAt(vals []string, w int, keepEnd bool) string {
+	cut := make([]string, len(vals))
+	distinctCuts(vals, cut, make([]cutNeed, len(vals)), w, keepEnd)
+	return strings.Join(cut, " ")
 }

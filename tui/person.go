@@ -333,7 +333,7 @@ func (v *personView) listHeight() int {
 }
 
 // scopeCuts are the SCOPE cells of the rows from v.offset to end, cut to
-// w cells together as the table's SCOPE is (endCuts): a leaver's webhooks
+// w cells together as the table's SCOPE is (distinctCuts, keepEnd): a leaver's webhooks
 // in repositories named alike read apart by their ends; a heading's is
 // empty.
 func (v *personView) scopeCuts(end, w int) []string {
@@ -344,7 +344,7 @@ func (v *personView) scopeCuts(end, w int) []string {
 			vals[k] = orDash(audit.Printable(v.st.identity(r.idx).Scope))
 		}
 	}
-	endCuts(vals, cuts, make([]cutNeed, n), w)
+	distinctCuts(vals, cuts, make([]cutNeed, n), w, true)
 	return cuts
 }
 

@@ -141,9 +141,7 @@ func TestEndCutsScopes(t *testing.T) {
 	vals := []string{"northwind", "northwind/checkout-service", "northwind/auth-service", "northwind/auth-service/production",
 		"northwind/payments-api/production", "northwind/mobile-ios", "northwind/mobile-ios/app-store", "demo-cluster/payments",
 		"111111111111", "211111111111"}
-	cut := make([]string, len(vals))
-	endCuts(vals, cut, make([]cutNeed, len(vals)), 11)
-	got := strings.Join(cut, " ")
+	got := cutsAt(vals, 11, true)
 	want := "northwind …ut-service …th-service …h-service… …ments-api… …mobile-ios …/app-store …r/payments 1…111111111 2…111111111"
 	if got != want {
 		t.Errorf("cuts at 11 cells:\n got %s\nwant %s", got, want)
