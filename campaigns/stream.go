@@ -99,6 +99,13 @@ func EachAsOf(ctx context.Context, st *audit.Store, name string, seq int64, begi
 			if err := begin(&header); err != nil {
 				return err
 			}
+			// begin reads on other connections while the items cursor
+			// stands open (a report reads whole tables there), and such a
+			// read keeps the process's page cache full: the cursor's join
+			// would read its inner pages from the file again for every
+			// item. Without the cache given back the read is as right,
+			// only slower, so a failure here is not the read's.
+			_ = st.ReleasePageCache(ctx)
 			b := &Batch{}
 			// Each row is held to the events it names before it is
 			// given out: a table changed with plain SQL is never read
