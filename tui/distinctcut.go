@@ -18,10 +18,11 @@ import (
 // from there.
 //
 // A column that keeps the end of its values (column.KeepEnd: SCOPE) is
-// cut together the same way (distinctCuts, keepEnd). A scope runs from its widest part
-// to its narrowest (org/repo/environment, an account, cluster/namespace),
-// and the rows on a screen share the start: the demo's webhooks all read
-// "northwind/…" at SCOPE's 11 cells, and "…ut-service" tells them apart.
+// cut together the same way (distinctCuts, keepEnd). A scope runs from
+// its widest part to its narrowest (org/repo/environment, an account,
+// cluster/namespace), and the rows on a screen share the start: the
+// demo's webhooks all read "northwind/…" at SCOPE's 11 cells, and
+// "…ut-service" tells them apart.
 // Where ends too read alike (".../production" of two repositories), the
 // cut shows the cells up to the last place where they differ, between
 // two "…" ("…h-service…", "…yments-api…").

@@ -29,9 +29,10 @@ import (
 // allocation: the pages go back to the heap untouched, advised, and the
 // heap's page allocator, which takes the lowest free pages first, fills
 // them before it maps more. (A heap that already has n bytes free gives
-// those, touched before; the advice then changes little.) Memory stays resident only as it is touched,
-// so n is address space, not memory; the advice is a hint the kernel may
-// refuse (no huge page free), and a page it refuses faults as before.
+// those, touched before; the advice then changes little.) Memory stays
+// resident only as it is touched, so n is address space, not memory; the
+// advice is a hint the kernel may refuse (no huge page free), and a page
+// it refuses faults as before.
 //
 // Prepare runs a collection: call it before a read, not during one. It
 // prepares no more than the heap's soft limit (GOMEMLIMIT), which an
