@@ -542,13 +542,21 @@ func printRemediation(w io.Writer, r *campaigns.Remediation) {
 		// Nobody decided these: the campaign's rule did, and its removal
 		// is proven the same way.
 		fmt.Fprintf(w, "Decommissioned by the campaign's rule (on-no-response: decommission; no reviewer decided them): %d\n", len(r.ByRule))
+		// Each item's state found in a map, not by a search of the
+		// lists: a campaign nobody reviewed has every item here, and
+		// searching for each took the print of 100,665 items a third
+		// of campaign verify's CPU.
+		states := make(map[string]string, len(r.Removed)+len(r.StillPresent))
+		for _, id := range r.StillPresent {
+			states[id] = campaigns.StillPresent
+		}
+		for _, id := range r.Removed {
+			states[id] = campaigns.Removed
+		}
 		for _, id := range r.ByRule {
-			state := campaigns.NotChecked
-			switch {
-			case slices.Contains(r.Removed, id):
-				state = campaigns.Removed
-			case slices.Contains(r.StillPresent, id):
-				state = campaigns.StillPresent
+			state := states[id]
+			if state == "" {
+				state = campaigns.NotChecked
 			}
 			fmt.Fprintf(w, "  %-14s %s\n", state, audit.Printable(id))
 		}
