@@ -303,6 +303,18 @@ func BenchmarkOpen100k(b *testing.B) {
 		}
 		b.StopTimer()
 		heap = liveHeap()
+		// NHI_BENCH_HEAPPROFILE names a file for a heap profile taken
+		// here, the table in: what its live heap is made of.
+		if out := os.Getenv("NHI_BENCH_HEAPPROFILE"); out != "" {
+			f, err := os.Create(out)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if err := pprof.Lookup("heap").WriteTo(f, 0); err != nil {
+				b.Fatal(err)
+			}
+			f.Close()
+		}
 		runtime.KeepAlive(m)
 		b.StartTimer()
 	}
@@ -458,6 +470,18 @@ func benchStreamOpen(b *testing.B, path string, n int, cache ...string) {
 		}
 		b.StopTimer()
 		heap = liveHeap()
+		// NHI_BENCH_HEAPPROFILE names a file for a heap profile taken
+		// here, the table in: what its live heap is made of.
+		if out := os.Getenv("NHI_BENCH_HEAPPROFILE"); out != "" {
+			f, err := os.Create(out)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if err := pprof.Lookup("heap").WriteTo(f, 0); err != nil {
+				b.Fatal(err)
+			}
+			f.Close()
+		}
 		runtime.KeepAlive(m)
 		b.StartTimer()
 	}
