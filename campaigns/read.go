@@ -80,6 +80,20 @@ type itemGroup struct {
 	n    int
 }
 
+// Load returns one campaign without its items, their progress or
+// history: its row (its snapshots among it) and its no-response rule. A
+// caller that may not need the items asks this first; Get reads them.
+func Load(ctx context.Context, st *audit.Store, name string) (*Campaign, error) {
+	c, err := load(ctx, st, name)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := readCreation(ctx, st, c); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
 // Get returns one campaign with its items in ID order, each with its
 // decision history.
 func Get(ctx context.Context, st *audit.Store, name string) (*Campaign, error) {

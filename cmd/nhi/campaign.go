@@ -477,8 +477,18 @@ in a snapshot taken after the due date.`,
 				}
 				printRemediation(a.stdout, &rs[i])
 			}
-			c, err := campaigns.Get(cmd.Context(), st, args[0])
+			// The items are read again only when a source/account of the
+			// campaign has no later snapshot, to count what waits for one:
+			// read every time, they were a fifth of the command's CPU on a
+			// campaign of 100,665 items every account of which was checked.
+			c, err := campaigns.Load(cmd.Context(), st, args[0])
 			if err != nil {
+				return err
+			}
+			if allVerified(c, rs) {
+				return nil
+			}
+			if c, err = campaigns.Get(cmd.Context(), st, args[0]); err != nil {
 				return err
 			}
 			itemSnap, err := campaigns.ItemSnapshots(cmd.Context(), st, c)
@@ -491,6 +501,17 @@ in a snapshot taken after the due date.`,
 	}
 	out.addTextOrJSONFlags(cmd, "print the result as JSON")
 	return cmd
+}
+
+// allVerified reports whether each of c's snapshots has its result in rs:
+// printUnverified would then name none.
+func allVerified(c *campaigns.Campaign, rs []campaigns.Remediation) bool {
+	for _, u := range c.Snapshots {
+		if !slices.ContainsFunc(rs, func(r campaigns.Remediation) bool { return r.Base.ID == u.ID }) {
+			return false
+		}
+	}
+	return true
 }
 
 // printUnverified names the sources/accounts of a campaign with
