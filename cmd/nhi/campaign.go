@@ -507,11 +507,17 @@ in a snapshot taken after the due date.`,
 // printUnverified would then name none.
 func allVerified(c *campaigns.Campaign, rs []campaigns.Remediation) bool {
 	for _, u := range c.Snapshots {
-		if !slices.ContainsFunc(rs, func(r campaigns.Remediation) bool { return r.Base.ID == u.ID }) {
+		if !verifiedFrom(rs, u.ID) {
 			return false
 		}
 	}
 	return true
+}
+
+// verifiedFrom reports whether rs holds the result of the campaign's
+// snapshot base: a later snapshot of its source/account checked it.
+func verifiedFrom(rs []campaigns.Remediation, base int64) bool {
+	return slices.ContainsFunc(rs, func(r campaigns.Remediation) bool { return r.Base.ID == base })
 }
 
 // printUnverified names the sources/accounts of a campaign with
@@ -525,7 +531,7 @@ func printUnverified(w io.Writer, c *campaigns.Campaign, itemSnap map[string]int
 		}
 	}
 	for _, u := range c.Snapshots {
-		if waiting[u.ID] == 0 || slices.ContainsFunc(rs, func(r campaigns.Remediation) bool { return r.Base.ID == u.ID }) {
+		if waiting[u.ID] == 0 || verifiedFrom(rs, u.ID) {
 			continue
 		}
 		fmt.Fprintf(w, "\nNot verified: %s of %s/%s: %s; take one, then verify again.\n",
