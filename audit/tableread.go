@@ -45,7 +45,10 @@ import (
 //     (tablepack.go: group_concat of the packed rows, 4,096 a page), as
 //     the driver's cost per row (its step's locks, database/sql's, a
 //     copy into a string of its own) was the next third of the reader.
-//     A text a page means what fn keeps of an identity's strings keeps
+//     The reader cuts of each row only what it reads by (the IDs, the
+//     snapshots, the material digests), once it has counted the row's
+//     separators; the derive cuts the rest (tableRow.cutRest), on the
+//     other core. A text a page means what fn keeps of an identity's strings keeps
 //     its page's text (a few MB) in memory: the TUI copies what it keeps
 //     into its own blocks, the derive clones what it keeps from chunk
 //     to chunk;
@@ -390,6 +393,30 @@ type tableRow struct {
 	// tablepack.go): kept in the row rather than a local, which escaped
 	// and took an allocation a row.
 	packed string
+	// identRest and obsRest are the identity's and the observation's
+	// columns the reader did not need, packed as read, for the derive to
+	// cut (cutRest): the reader's goroutine is the open's critical path
+	// (issue 21), and it cuts only what it reads by (the IDs, the
+	// snapshots, the material digests). Empty once cut, and in a read
+	// column by column.
+	identRest, obsRest string
+}
+
+// cutRest cuts the columns the reader left packed into r's fields. The
+// reader counted each text's separators (scanIdentity, scanObservation),
+// so the cut cannot fall short.
+func (r *tableRow) cutRest() {
+	if r.identRest != "" {
+		rest, _ := CutPacked(r.identRest, &r.kind, &r.source, &r.account, &r.firstSeen)
+		r.lastSeen, r.identRest = rest, ""
+	}
+	if r.obsRest != "" {
+		rest, _ := CutPacked(r.obsRest, &r.name, &r.scope, &r.created.String, &r.lastUsed.String, &r.rotated.String, &r.expires.String, &r.perms)
+		r.attrs, r.obsRest = rest, ""
+		for _, t := range []*sql.NullString{&r.created, &r.lastUsed, &r.rotated, &r.expires} {
+			t.Valid = t.String != ""
+		}
+	}
 }
 
 // lastRow is what the previous row of a chunk was built with, which the
@@ -411,6 +438,7 @@ type lastRow struct {
 // of permissions it shares when its permissions are the same text (no
 // one writes an identity's maps).
 func (r *tableRow) identity(attrs, perms map[string]string, times *timeSlab, last *lastRow) (Identity, error) {
+	r.cutRest()
 	it := Identity{
 		Observation: Observation{ID: r.id, Kind: Kind(r.kind), Name: r.name, Scope: r.scope,
 			CreatedAt: times.parse(r.created), LastUsedAt: times.parse(r.lastUsed),
@@ -582,23 +610,30 @@ func (c *stmtCache) close() {
 	}
 }
 
+// identityColumns are the identity's columns, those the reader reads
+// by first (scanIdentity).
 func (rd tableRead) identityColumns() string {
 	if rd.packed {
-		return packed("id", "kind", "source", "account", "last_snapshot", "first_seen", "last_seen", "first_snapshot")
+		return packed("id", "last_snapshot", "first_snapshot", "kind", "source", "account", "first_seen", "last_seen")
 	}
-	return "id, kind, source, account, last_snapshot, first_seen, last_seen, first_snapshot"
+	return "id, last_snapshot, first_snapshot, kind, source, account, first_seen, last_seen"
 }
 
+// identitySeps is how many separators a packed identity row has.
+const identitySeps = 7
+
 // scanIdentity reads r's identity columns: from rows, or from the text
-// r.packed (rd.packed).
+// r.packed (rd.packed), whose ID and snapshots it cuts and whose other
+// columns it leaves to cutRest, once it has counted the separators.
 func (rd tableRead) scanIdentity(rows *sql.Rows, r *tableRow) error {
 	if !rd.packed {
-		return rows.Scan(&r.id, &r.kind, &r.source, &r.account, &r.snapshot, &r.firstSeen, &r.lastSeen, &r.firstSnapshot)
+		return rows.Scan(&r.id, &r.snapshot, &r.firstSnapshot, &r.kind, &r.source, &r.account, &r.firstSeen, &r.lastSeen)
 	}
-	var sn, first string
-	if !unpack(r.packed, &r.id, &r.kind, &r.source, &r.account, &sn, &r.firstSeen, &r.lastSeen, &first) {
+	if strings.Count(r.packed, packSep) != identitySeps {
 		return errUnpackable
 	}
+	var sn, first string
+	r.identRest, _ = CutPacked(r.packed, &r.id, &sn, &first)
 	var err error
 	if r.snapshot, err = strconv.ParseInt(sn, 10, 64); err != nil {
 		return fmt.Errorf("identity %s: last snapshot %q: %w", r.id, sn, err)
@@ -672,12 +707,14 @@ func (rd tableRead) observationColumns() string {
 		// The attributes too: the owners named in them are kept as
 		// suggestions, which suggestOwners copies, so no suggestion
 		// keeps the whole row.
-		cols := []string{"identity_id", "name", "scope", "ifnull(created_at,'')", "ifnull(last_used_at,'')",
-			"ifnull(rotated_at,'')", "ifnull(expires_at,'')", "permissions", "attributes"}
+		// The ID and the material digest first: the reader cuts
+		// those, and leaves the rest to cutRest.
+		cols := []string{"identity_id"}
 		if rd.withMaterial() {
 			cols = append(cols, "material")
 		}
-		return packed(cols...)
+		return packed(append(cols, "name", "scope", "ifnull(created_at,'')", "ifnull(last_used_at,'')",
+			"ifnull(rotated_at,'')", "ifnull(expires_at,'')", "permissions", "attributes")...)
 	}
 	if rd.withMaterial() {
 		return tableObservationColumns + ", material"
@@ -829,8 +866,14 @@ func (p *tablePage) index() {
 	}
 }
 
+// observationSeps is how many separators a packed observation row has
+// without its material digest.
+const observationSeps = 8
+
 // scanObservation reads o's observation columns: from rows, or from the
-// text o.packed (rd.packed).
+// text o.packed (rd.packed), whose ID and material digest it cuts and
+// whose other columns it leaves to cutRest, once it has counted the
+// separators.
 func (rd tableRead) scanObservation(rows *sql.Rows, o *tableRow) error {
 	withMaterial := rd.withMaterial()
 	switch {
@@ -839,24 +882,25 @@ func (rd tableRead) scanObservation(rows *sql.Rows, o *tableRow) error {
 	case !rd.packed:
 		return rows.Scan(&o.id, &o.name, &o.scope, &o.created, &o.lastUsed, &o.rotated, &o.expires, &o.perms, &o.attrs)
 	case withMaterial:
-		if !unpack(o.packed, &o.id, &o.name, &o.scope, &o.created.String, &o.lastUsed.String, &o.rotated.String, &o.expires.String, &o.perms, &o.attrs, &o.material) {
+		if strings.Count(o.packed, packSep) != observationSeps+1 {
 			return errUnpackable
 		}
+		o.obsRest, _ = CutPacked(o.packed, &o.id, &o.material)
 	default:
-		if !unpack(o.packed, &o.id, &o.name, &o.scope, &o.created.String, &o.lastUsed.String, &o.rotated.String, &o.expires.String, &o.perms, &o.attrs) {
+		if strings.Count(o.packed, packSep) != observationSeps {
 			return errUnpackable
 		}
-	}
-	for _, t := range []*sql.NullString{&o.created, &o.lastUsed, &o.rotated, &o.expires} {
-		t.Valid = t.String != ""
+		o.obsRest, _ = CutPacked(o.packed, &o.id)
 	}
 	return nil
 }
 
-// setObservation copies o's observation columns into r.
+// setObservation copies o's observation columns into r: those read
+// column by column, or those the reader left packed (obsRest).
 func (r *tableRow) setObservation(o *tableRow) {
 	r.found = true
 	r.name, r.scope = o.name, o.scope
 	r.created, r.lastUsed, r.rotated, r.expires = o.created, o.lastUsed, o.rotated, o.expires
 	r.perms, r.attrs = o.perms, o.attrs
+	r.obsRest = o.obsRest
 }
