@@ -186,92 +186,125 @@ func (s *Store) diff(ctx context.Context, snaps []Snapshot, from, to int64, toSn
 	if fromSnap.Account != toSnap.Account || fromSnap.Source != toSnap.Source {
 		return nil, fmt.Errorf("snapshots %d (%s/%s) and %d (%s/%s) are of different accounts", fromSnap.ID, fromSnap.Source, fromSnap.Account, toSnap.ID, toSnap.Source, toSnap.Account)
 	}
-	a, err := s.observations(ctx, fromSnap.ID)
-	if err != nil {
-		return nil, err
-	}
-	b, err := s.observations(ctx, toSnap.ID)
-	if err != nil {
-		return nil, err
-	}
-	ownersA, ownersB, err := s.ownersAt(ctx, fromSnap.StartedAt, toSnap.StartedAt)
-	if err != nil {
-		return nil, err
-	}
+	// Both snapshots are read at once through two cursors, in ID order,
+	// an observation of each at a time (issue 21: a million identities):
+	// what the diff holds is its changes, not the snapshots.
 	d := &Diff{From: *fromSnap, To: *toSnap, FromID: fromSnap.ID, ToID: toSnap.ID, Single: single, Changes: []IdentityChange{}}
 	// A renamed repository's identities are changes, not removed and new.
 	aliases, err := s.Aliases(ctx)
 	if err != nil {
 		return nil, err
 	}
-	was := map[string]string{} // new ID -> its ID in from
+	was := map[string]string{}          // new ID -> its ID in from
+	wasObs := map[string]*observation{} // new ID -> its observation in from
+	renamedAway := map[string]bool{}    // the IDs in from that continue in to under another
+	moved := MovedScopes{}              // the scopes of from that continue in to under another name
 	for old, cur := range aliases {
-		if _, inA := a[old]; inA {
-			if _, inB := b[cur]; inB {
-				if _, curInA := a[cur]; !curInA {
-					if _, oldInB := b[old]; !oldInB {
-						was[cur] = old
-					}
-				}
+		oa, err := s.observation(ctx, fromSnap.ID, old)
+		if err != nil || oa == nil {
+			if err != nil {
+				return nil, err
 			}
+			continue
+		}
+		ob, err := s.observation(ctx, toSnap.ID, cur)
+		if err != nil || ob == nil {
+			if err != nil {
+				return nil, err
+			}
+			continue
+		}
+		curInA, err := s.observed(ctx, fromSnap.ID, cur)
+		if err != nil {
+			return nil, err
+		}
+		oldInB, err := s.observed(ctx, toSnap.ID, old)
+		if err != nil {
+			return nil, err
+		}
+		if !curInA && !oldInB {
+			was[cur], wasObs[cur], renamedAway[old] = old, oa, true
+			moved.Add(oa.Scope, ob.Scope)
 		}
 	}
-	for id, ob := range b {
-		oa, ok := a[id]
-		if old, renamed := was[id]; renamed {
-			oa, ok = a[old], true
-		}
-		if !ok {
-			d.Changes = append(d.Changes, IdentityChange{ID: id, Kind: ob.Kind, Name: ob.Name, Scope: ob.Scope, Change: ChangeNew, Details: []string{}})
-			d.New++
-			continue
-		}
-		details := compareObservations(&oa, &ob)
-		if old, renamed := was[id]; renamed {
-			details = append([]string{renamedFrom(old)}, details...)
-			if ownersA[id] == "" {
-				ownersA[id] = ownersA[old]
-			}
-			if ownersB[id] == "" {
-				ownersB[id] = ownersB[old]
-			}
-		}
-		if ownersA[id] != ownersB[id] {
-			details = append(details, fmt.Sprintf("owner changed: %s → %s", orNone(ownersA[id]), orNone(ownersB[id])))
-		}
-		if len(details) == 0 {
-			d.Unchanged++
-			continue
-		}
-		d.Changes = append(d.Changes, IdentityChange{ID: id, Kind: ob.Kind, Name: ob.Name, Scope: ob.Scope, Change: ChangeChanged, Details: details})
-		d.Changed++
+	owners, err := s.ownersBetween(ctx, fromSnap.StartedAt, toSnap.StartedAt, was)
+	if err != nil {
+		return nil, err
 	}
 	cov, err := s.Coverage(ctx, toSnap.ID)
 	if err != nil {
 		return nil, err
 	}
-	renamedAway := map[string]bool{}
-	moved := MovedScopes{} // the scopes of from that continue in to under another name
-	for cur, old := range was {
-		renamedAway[old] = true
-		moved.Add(a[old].Scope, b[cur].Scope)
+	// Each kind of change is met in ID order: the four lists, one after
+	// the other, are the diff's order (new, changed, removed, not seen).
+	var added, changed, removed, notSeen []IdentityChange
+	inB := func(ob, oa *observation) {
+		id := ob.ID
+		old, renamed := was[id]
+		if renamed {
+			oa = wasObs[id]
+		}
+		if oa == nil {
+			added = append(added, IdentityChange{ID: id, Kind: ob.Kind, Name: ob.Name, Scope: ob.Scope, Change: ChangeNew, Details: []string{}})
+			d.New++
+			return
+		}
+		details := compareObservations(oa, ob)
+		if renamed {
+			details = append([]string{renamedFrom(old)}, details...)
+		}
+		if ownerA, ownerB := owners.of(id, old); ownerA != ownerB {
+			details = append(details, fmt.Sprintf("owner changed: %s → %s", orNone(ownerA), orNone(ownerB)))
+		}
+		if len(details) == 0 {
+			d.Unchanged++
+			return
+		}
+		changed = append(changed, IdentityChange{ID: id, Kind: ob.Kind, Name: ob.Name, Scope: ob.Scope, Change: ChangeChanged, Details: details})
+		d.Changed++
 	}
-	for id, oa := range a {
-		if _, ok := b[id]; ok || renamedAway[id] {
-			continue
+	onlyInA := func(oa *observation) {
+		if renamedAway[oa.ID] {
+			return
 		}
 		if looked, why := cov.LookedMoved(moved.Names(oa.Scope), oa.Kind, oa.Scope); !looked {
-			d.Changes = append(d.Changes, IdentityChange{ID: id, Kind: oa.Kind, Name: oa.Name, Scope: oa.Scope, Change: ChangeNotSeen, Details: []string{why}})
+			notSeen = append(notSeen, IdentityChange{ID: oa.ID, Kind: oa.Kind, Name: oa.Name, Scope: oa.Scope, Change: ChangeNotSeen, Details: []string{why}})
 			d.NotSeen++
-			continue
+			return
 		}
-		d.Changes = append(d.Changes, IdentityChange{ID: id, Kind: oa.Kind, Name: oa.Name, Scope: oa.Scope, Change: ChangeRemoved, Details: []string{}})
+		removed = append(removed, IdentityChange{ID: oa.ID, Kind: oa.Kind, Name: oa.Name, Scope: oa.Scope, Change: ChangeRemoved, Details: []string{}})
 		d.Removed++
 	}
-	order := map[string]int{ChangeNew: 0, ChangeChanged: 1, ChangeRemoved: 2, ChangeNotSeen: 3}
-	slices.SortFunc(d.Changes, func(x, y IdentityChange) int {
-		return cmp.Or(cmp.Compare(order[x.Change], order[y.Change]), strings.Compare(x.ID, y.ID))
-	})
+	a, err := s.openObservations(ctx, fromSnap.ID)
+	if err != nil {
+		return nil, err
+	}
+	defer a.close()
+	b, err := s.openObservations(ctx, toSnap.ID)
+	if err != nil {
+		return nil, err
+	}
+	defer b.close()
+	oa, ob := a.next(), b.next()
+	for oa != nil || ob != nil {
+		switch {
+		case oa == nil || ob != nil && ob.ID < oa.ID:
+			inB(ob, nil)
+			ob = b.next()
+		case ob == nil || oa.ID < ob.ID:
+			onlyInA(oa)
+			oa = a.next()
+		default:
+			inB(ob, oa)
+			oa, ob = a.next(), b.next()
+		}
+	}
+	if err := cmp.Or(a.err(), b.err()); err != nil {
+		return nil, err
+	}
+	for _, list := range [][]IdentityChange{added, changed, removed, notSeen} {
+		d.Changes = append(d.Changes, list...)
+	}
 	return d, nil
 }
 
@@ -288,62 +321,187 @@ type observation struct {
 	findings []Finding
 }
 
-func (s *Store) observations(ctx context.Context, snapshotID int64) (map[string]observation, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT identity_id, kind, name, scope, created_at, last_used_at, rotated_at, expires_at, permissions, attributes, findings
-		FROM observations WHERE snapshot_id = ?`, snapshotID)
+// diffColumns are what a diff reads of an observation.
+const diffColumns = `identity_id, kind, name, scope, created_at, last_used_at, rotated_at, expires_at, permissions, attributes, findings`
+
+// scanObservation reads one row of diffColumns.
+func scanObservation(rows interface{ Scan(...any) error }) (*observation, error) {
+	var (
+		o                                   observation
+		kind, perms, attrs, findings        string
+		created, lastUsed, rotated, expires sql.NullString
+	)
+	if err := rows.Scan(&o.ID, &kind, &o.Name, &o.Scope, &created, &lastUsed, &rotated, &expires, &perms, &attrs, &findings); err != nil {
+		return nil, err
+	}
+	o.Kind = Kind(kind)
+	o.CreatedAt, o.LastUsedAt, o.RotatedAt, o.ExpiresAt = parseNullTime(created), parseNullTime(lastUsed), parseNullTime(rotated), parseNullTime(expires)
+	if err := unmarshalMap(perms, &o.Permissions); err != nil {
+		return nil, err
+	}
+	if err := unmarshalMap(attrs, &o.Attributes); err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal([]byte(findings), &o.findings); err != nil {
+		return nil, fmt.Errorf("identity %s: findings: %w", o.ID, err)
+	}
+	return &o, nil
+}
+
+// observation is snapshot snapshotID's observation of id, nil when it has
+// none.
+func (s *Store) observation(ctx context.Context, snapshotID int64, id string) (*observation, error) {
+	o, err := scanObservation(s.db.QueryRowContext(ctx, `SELECT `+diffColumns+` FROM observations WHERE snapshot_id = ? AND identity_id = ?`, snapshotID, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
 	if err != nil {
 		return nil, fmt.Errorf("reading snapshot %d: %w", snapshotID, err)
 	}
-	defer rows.Close()
-	out := map[string]observation{}
-	for rows.Next() {
-		var (
-			o                                   observation
-			kind, perms, attrs, findings        string
-			created, lastUsed, rotated, expires sql.NullString
-		)
-		if err := rows.Scan(&o.ID, &kind, &o.Name, &o.Scope, &created, &lastUsed, &rotated, &expires, &perms, &attrs, &findings); err != nil {
-			return nil, err
-		}
-		o.Kind = Kind(kind)
-		o.CreatedAt, o.LastUsedAt, o.RotatedAt, o.ExpiresAt = parseNullTime(created), parseNullTime(lastUsed), parseNullTime(rotated), parseNullTime(expires)
-		if err := unmarshalMap(perms, &o.Permissions); err != nil {
-			return nil, err
-		}
-		if err := unmarshalMap(attrs, &o.Attributes); err != nil {
-			return nil, err
-		}
-		if err := json.Unmarshal([]byte(findings), &o.findings); err != nil {
-			return nil, fmt.Errorf("identity %s: findings: %w", o.ID, err)
-		}
-		out[o.ID] = o
-	}
-	return out, rows.Err()
+	return o, nil
 }
 
-// ownersAt replays owner.set events to give the owners as of two moments.
-func (s *Store) ownersAt(ctx context.Context, t1, t2 time.Time) (map[string]string, map[string]string, error) {
-	evs, err := s.Events(ctx)
+// observed says whether snapshot snapshotID observed id.
+func (s *Store) observed(ctx context.Context, snapshotID int64, id string) (bool, error) {
+	var n int
+	if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM observations WHERE snapshot_id = ? AND identity_id = ?`, snapshotID, id).Scan(&n); err != nil {
+		return false, fmt.Errorf("reading snapshot %d: %w", snapshotID, err)
+	}
+	return n > 0, nil
+}
+
+// diffCursor reads a snapshot's observations in their IDs' order,
+// byte by byte as Go compares strings, one at a time.
+type diffCursor struct {
+	snapshotID int64
+	rows       *sql.Rows
+	failed     error
+}
+
+// diffHeld, when a test sets it, is told each observation a diff's
+// cursors decode: a diff holds one of each snapshot at a time.
+var diffHeld func(*observation)
+
+func (s *Store) openObservations(ctx context.Context, snapshotID int64) (*diffCursor, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT `+diffColumns+`
+		FROM observations WHERE snapshot_id = ? ORDER BY `+s.byteOrder("identity_id"), snapshotID)
 	if err != nil {
-		return nil, nil, err
+		return nil, fmt.Errorf("reading snapshot %d: %w", snapshotID, err)
 	}
-	a, b := map[string]string{}, map[string]string{}
-	for _, e := range evs {
-		if e.Type != EventOwnerSet {
-			continue
+	return &diffCursor{snapshotID: snapshotID, rows: rows}, nil
+}
+
+// next is the next observation, nil at the end or on an error (err says).
+func (c *diffCursor) next() *observation {
+	if c.failed != nil || !c.rows.Next() {
+		return nil
+	}
+	o, err := scanObservation(c.rows)
+	if err != nil {
+		c.failed = fmt.Errorf("reading snapshot %d: %w", c.snapshotID, err)
+		return nil
+	}
+	if diffHeld != nil {
+		diffHeld(o)
+	}
+	return o
+}
+
+func (c *diffCursor) err() error {
+	if c.failed != nil {
+		return c.failed
+	}
+	if err := c.rows.Err(); err != nil {
+		return fmt.Errorf("reading snapshot %d: %w", c.snapshotID, err)
+	}
+	return nil
+}
+
+func (c *diffCursor) close() { c.rows.Close() }
+
+// diffOwners are the owners, as of two moments, of the identities whose
+// owner may differ between them: those an owner.set event between the two
+// moments names, and the two IDs of each renamed identity. Any other
+// identity had the same owner at both.
+type diffOwners struct {
+	a, b map[string]string
+}
+
+// of is id's owners at the two moments; a renamed identity (old, its ID
+// in the older snapshot, not "") without an owner of its own takes its
+// old ID's.
+func (o *diffOwners) of(id, old string) (string, string) {
+	a, b := o.a[id], o.b[id]
+	if old != "" {
+		if a == "" {
+			a = o.a[old]
 		}
-		var p OwnerSet
-		if err := json.Unmarshal(e.Payload, &p); err != nil {
-			continue
-		}
-		if !e.At.After(t1) {
-			a[p.Identity] = p.Owner
-		}
-		if !e.At.After(t2) {
-			b[p.Identity] = p.Owner
+		if b == "" {
+			b = o.b[old]
 		}
 	}
-	return a, b, nil
+	return a, b
+}
+
+// ownersBetween replays owner.set events to give the owners as of t1 and
+// t2 of the identities that may differ (diffOwners). It reads the log's
+// owner.set events twice, through the index of types, and holds only
+// the owners of those identities.
+func (s *Store) ownersBetween(ctx context.Context, t1, t2 time.Time, renamed map[string]string) (*diffOwners, error) {
+	lo, hi := t1, t2
+	if hi.Before(lo) {
+		lo, hi = hi, lo
+	}
+	need := map[string]bool{}
+	for cur, old := range renamed {
+		need[cur], need[old] = true, true
+	}
+	each := func(fn func(at time.Time, p *OwnerSet)) error {
+		rows, err := s.db.QueryContext(ctx, `SELECT at, payload FROM events WHERE type = ? ORDER BY seq`, EventOwnerSet)
+		if err != nil {
+			return fmt.Errorf("reading the event log: %w", err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var at, payload string
+			if err := rows.Scan(&at, &payload); err != nil {
+				return err
+			}
+			var p OwnerSet
+			if err := json.Unmarshal([]byte(payload), &p); err != nil {
+				continue
+			}
+			t, _ := time.Parse(eventTimeLayout, at)
+			fn(t, &p)
+		}
+		return rows.Err()
+	}
+	// An owner set after one moment and not after the other.
+	if err := each(func(at time.Time, p *OwnerSet) {
+		if at.After(lo) && !at.After(hi) {
+			need[p.Identity] = true
+		}
+	}); err != nil {
+		return nil, err
+	}
+	o := &diffOwners{a: map[string]string{}, b: map[string]string{}}
+	if len(need) == 0 {
+		return o, nil
+	}
+	if err := each(func(at time.Time, p *OwnerSet) {
+		if !need[p.Identity] {
+			return
+		}
+		if !at.After(t1) {
+			o.a[p.Identity] = p.Owner
+		}
+		if !at.After(t2) {
+			o.b[p.Identity] = p.Owner
+		}
+	}); err != nil {
+		return nil, err
+	}
+	return o, nil
 }
 
 // comparedAttributes are the attributes whose change matters to a reviewer;

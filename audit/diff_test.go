@@ -2,10 +2,16 @@ package audit
 
 import (
 	"errors"
+	"fmt"
 	"reflect"
+	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+	"weak"
+
+	"github.com/nhi-audit/nhi/internal/benchmem"
 )
 
 func TestDiffAndChangeMarks(t *testing.T) {
@@ -232,4 +238,82 @@ func suggestions(t *testing.T, s *Store, id string) []OwnerSuggestion {
 		t.Fatal(err)
 	}
 	return i.Suggestions
+}
+
+// A diff of two large snapshots holds an observation of each at a time,
+// not the snapshots (issue 21: a million identities on a laptop): every
+// so often while it reads, the observations it decoded and still holds
+// are counted after a collection.
+func TestDiffHoldsOneObservationOfEachSnapshotAtOnce(t *testing.T) {
+	s := openNew(t)
+	const n = 3000
+	first := make([]Observation, n)
+	for i := range first {
+		first[i] = obs(fmt.Sprintf("repo-%04d/key-%d", i/10, i), KindGitHubDeployKey)
+	}
+	snapshot(t, s, nil, nil, first...)
+	second := slices.Clone(first[n/3:]) // a third removed
+	for i := range second[:n/3] {       // a third widened
+		second[i].Permissions = map[string]string{"contents": "admin"}
+	}
+	snapshot(t, s, nil, nil, second...)
+
+	var (
+		decoded []weak.Pointer[observation]
+		most    int
+	)
+	diffHeld = func(o *observation) {
+		decoded = append(decoded, weak.Make(o))
+		if len(decoded)%500 != 0 {
+			return
+		}
+		runtime.GC()
+		live := 0
+		for _, p := range decoded {
+			if p.Value() != nil {
+				live++
+			}
+		}
+		most = max(most, live)
+	}
+	t.Cleanup(func() { diffHeld = nil })
+	d, err := s.Diff(ctx, 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Removed != n/3 || d.Changed != n/3 || d.Unchanged != n-2*n/3 || len(decoded) != n+len(second) {
+		t.Fatalf("diff: %d removed, %d changed, %d unchanged, %d observations read", d.Removed, d.Changed, d.Unchanged, len(decoded))
+	}
+	if most > 4 {
+		t.Errorf("the diff held %d of the %d observations it read at once; want an observation or two of each snapshot", most, len(decoded))
+	}
+}
+
+// BenchmarkDiff100k compares two snapshots of 100,000 identities, a tenth
+// of them changed: heap-B/identity is the peak of the heap above where
+// it started, an identity (the snapshots held whole were some 4 KB).
+func BenchmarkDiff100k(b *testing.B) {
+	const n = 100_000
+	s := openNew(b)
+	o := make([]Observation, n)
+	for i := range o {
+		o[i] = obs(fmt.Sprintf("repo-%05d/item-%d", i/5, i), Kinds[i%len(Kinds)])
+	}
+	snapshot(b, s, nil, nil, o...)
+	for i := 0; i < n; i += 10 {
+		o[i].Permissions = map[string]string{"contents": "admin"}
+	}
+	snapshot(b, s, nil, nil, o...)
+	var peak float64
+	for b.Loop() {
+		runtime.GC()
+		stop := benchmem.Start()
+		d, err := s.Diff(ctx, 0, 0)
+		u := stop()
+		if err != nil || d.Changed != n/10 {
+			b.Fatal(d.Changed, err)
+		}
+		peak = max(peak, u.AboveBaseMB()*(1<<20)/n)
+	}
+	b.ReportMetric(peak, "heap-B/identity")
 }
