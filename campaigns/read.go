@@ -94,6 +94,38 @@ func Load(ctx context.Context, st *audit.Store, name string) (*Campaign, error) 
 	return c, nil
 }
 
+// ItemIDs lists the IDs of campaign name's items that start with prefix,
+// in ID order as Get gives them, at most limit of them (0: every one):
+// what a shell completes after nhi decide NAME. It reads the items' IDs
+// alone, a row at a time, where Get holds every item with its history
+// (issue 21: a campaign of a million items).
+func ItemIDs(ctx context.Context, st *audit.Store, name, prefix string, limit int) ([]string, error) {
+	c, err := load(ctx, st, name)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := st.Query(ctx, `SELECT identity_id FROM campaign_items WHERE campaign_id = ? ORDER BY identity_id`, c.ID)
+	if err != nil {
+		return nil, fmt.Errorf("reading campaign items: %w", err)
+	}
+	defer rows.Close()
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		if !strings.HasPrefix(id, prefix) {
+			continue
+		}
+		ids = append(ids, id)
+		if limit > 0 && len(ids) == limit {
+			return ids, nil
+		}
+	}
+	return ids, rows.Err()
+}
+
 // Get returns one campaign with its items in ID order, each with its
 // decision history.
 func Get(ctx context.Context, st *audit.Store, name string) (*Campaign, error) {

@@ -106,17 +106,12 @@ func campaignNames(ctx context.Context, st *audit.Store, _ []string, prefix stri
 	return withPrefix(names, prefix)
 }
 
-// campaignItems are the IDs of the items of the campaign named before.
+// campaignItems are the IDs of the items of the campaign named before,
+// read alone (campaigns.ItemIDs), not the campaign whole.
 func campaignItems(ctx context.Context, st *audit.Store, done []string, prefix string) []string {
-	c, err := campaigns.Get(ctx, st, done[0])
+	ids, err := campaigns.ItemIDs(ctx, st, done[0], prefix, maxCompletions)
 	if err != nil {
 		return nil
-	}
-	var ids []string
-	for _, it := range c.Items {
-		if strings.HasPrefix(it.ID, prefix) {
-			ids = append(ids, it.ID)
-		}
 	}
 	return ids
 }
