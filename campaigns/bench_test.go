@@ -4,6 +4,9 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"os"
+	"runtime"
+	"runtime/pprof"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -859,4 +862,93 @@ func BenchmarkVerifyDirectory5k(b *testing.B) {
 		}
 	}
 	b.ReportMetric((benchmem.CPUTime()-before).Seconds()*1000/float64(b.N), "cpu-ms/op")
+}
+
+// BenchmarkVerifyRemediation20k is nhi campaign verify of a closed
+// campaign of 20,000 items over four accounts, every item decommissioned
+// by its no-response rule, against a later snapshot of each account that
+// still holds half of them. heap-B/item is how far the heap in use rose
+// above where it stood, per item (sampled: benchmem); live-B/item what
+// was still reachable after the last account's check, collected first.
+// The campaign, its close and the later snapshots are outside the timer.
+// With NHI_BENCH_HEAPPROFILE set, a heap profile of that moment is
+// written there.
+func BenchmarkVerifyRemediation20k(b *testing.B) {
+	const accounts, perAccount = 4, 5_000
+	f := newFixture(b)
+	obs := map[string][]audit.Observation{}
+	var names []string
+	for a := range accounts {
+		account := fmt.Sprintf("acct%d", a)
+		names = append(names, account)
+		for i := range perAccount {
+			o := key(fmt.Sprintf("repo-%04d", i/5), fmt.Sprint(i), fmt.Sprintf("user%d", i%97))
+			o.ID = audit.IdentityID("github", account, o.Kind, fmt.Sprintf("repo-%04d/%d", i/5, i))
+			obs[account] = append(obs[account], o)
+		}
+	}
+	snapshotAll := func(part int) {
+		for _, account := range names {
+			f.Source.Account = account
+			f.Snapshot(b, nil, obs[account][:len(obs[account])/part]...)
+		}
+	}
+	var live uint64
+	defer campaigns.VerifiedAccount(func() {
+		runtime.GC()
+		var m runtime.MemStats
+		runtime.ReadMemStats(&m)
+		live = max(live, m.HeapAlloc)
+		writeHeapProfile(b)
+	})()
+	var heap, base uint64
+	n := 0
+	for b.Loop() {
+		b.StopTimer()
+		n++
+		name := fmt.Sprintf("c%d", n)
+		snapshotAll(1)
+		spec := campaigns.Spec{Name: name, Scope: "id:*", Due: "2026-12-31", Reviewers: []string{"r1"}, OnNoResponse: campaigns.OnNoResponseDecommission}
+		if _, err := campaigns.Create(ctx, f.Store, "lead", spec); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := campaigns.Close(ctx, f.Store, "lead", name); err != nil {
+			b.Fatal(err)
+		}
+		snapshotAll(2)
+		runtime.GC()
+		var m runtime.MemStats
+		runtime.ReadMemStats(&m)
+		base = m.HeapAlloc
+		stop := benchmem.Start()
+		b.StartTimer()
+		rs, err := campaigns.VerifyRemediation(ctx, f.Store, "lead", name)
+		b.StopTimer()
+		u := stop()
+		if err != nil || len(rs) != accounts || len(rs[0].Removed) != perAccount/2 || !rs[0].Recorded {
+			b.Fatalf("verified %d accounts, %v", len(rs), err)
+		}
+		heap = max(heap, u.PeakHeap-u.BaseHeap)
+		b.StartTimer()
+	}
+	const items = accounts * perAccount
+	b.ReportMetric(float64(heap)/items, "heap-B/item")
+	b.ReportMetric(float64(live-base)/items, "live-B/item")
+}
+
+// writeHeapProfile writes a heap profile to the file NHI_BENCH_HEAPPROFILE
+// names, if it names one (as tui's benchmarks do).
+func writeHeapProfile(b *testing.B) {
+	out := os.Getenv("NHI_BENCH_HEAPPROFILE")
+	if out == "" {
+		return
+	}
+	f, err := os.Create(out)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	if err := pprof.Lookup("heap").WriteTo(f, 0); err != nil {
+		b.Fatal(err)
+	}
 }

@@ -74,3 +74,12 @@ func OneTripDecided(f func()) (restore func()) {
 func DecideAlone(ctx context.Context) context.Context {
 	return context.WithValue(ctx, decideAloneKey{}, true)
 }
+
+// VerifiedAccount sets a function VerifyRemediation runs after each
+// source/account's check (verifiedAccount); the returned function
+// restores the old one.
+func VerifiedAccount(f func()) (restore func()) {
+	old := verifiedAccount
+	verifiedAccount = f
+	return func() { verifiedAccount = old }
+}

@@ -109,6 +109,9 @@ func VerifyRemediation(ctx context.Context, st *audit.Store, actor, name string)
 			return out, err
 		}
 		out = append(out, *r)
+		if verifiedAccount != nil {
+			verifiedAccount()
+		}
 	}
 	if len(out) == 0 {
 		what := "it"
@@ -120,6 +123,11 @@ func VerifyRemediation(ctx context.Context, st *audit.Store, actor, name string)
 	}
 	return out, nil
 }
+
+// verifiedAccount, when set (by a test), runs after each source/account's
+// result is recorded, with everything the verification holds still held:
+// where a heap profile sees what it keeps.
+var verifiedAccount func()
 
 // newestAfter is the newest finished snapshot of base's source/account
 // taken after it, or nil.
