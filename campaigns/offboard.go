@@ -663,19 +663,19 @@ func selfTransferDetail(c *Campaign, sep *separation, p *audit.Person, actor str
 // that person is still active. cur is the ID the identity has now when
 // its repository was renamed (TransferItems records the owner there),
 // "" otherwise.
-func judgeTransfer(ctx context.Context, st *audit.Store, dir *audit.Directory, it *liveItem, cur string) (state, why string, err error) {
-	ev, err := st.EventAt(ctx, it.seq)
+func judgeTransfer(ctx context.Context, st *audit.Store, dir *audit.Directory, item string, seq int64, cur string) (state, why string, err error) {
+	ev, err := st.EventAt(ctx, seq)
 	if err != nil {
-		return "", "", fmt.Errorf("reading the transfer of %s: %w", it.id, err)
+		return "", "", fmt.Errorf("reading the transfer of %s: %w", item, err)
 	}
 	var d DecidePayload
 	if err := json.Unmarshal(ev.Payload, &d); err != nil || d.To == "" {
-		return NotTransferred, fmt.Sprintf("event %d names no new owner", it.seq), nil
+		return NotTransferred, fmt.Sprintf("event %d names no new owner", seq), nil
 	}
 	var owner string
 	var ownerSeq int64
 	// The owner readers show: under the ID now, else under the item's.
-	for _, id := range []string{cur, it.id} {
+	for _, id := range []string{cur, item} {
 		if id == "" {
 			continue
 		}
@@ -690,8 +690,8 @@ func judgeTransfer(ctx context.Context, st *audit.Store, dir *audit.Directory, i
 	switch p := dir.Lookup(d.To); {
 	case owner == "" || !dir.Same(owner, d.To):
 		return NotTransferred, fmt.Sprintf("transferred to %s, but the owner recorded now is %s", d.To, orNone(owner)), nil
-	case ownerSeq < it.seq:
-		return NotTransferred, fmt.Sprintf("no owner.set event for %s since the decision (event %d)", d.To, it.seq), nil
+	case ownerSeq < seq:
+		return NotTransferred, fmt.Sprintf("no owner.set event for %s since the decision (event %d)", d.To, seq), nil
 	case p == nil || p.Status != audit.PersonActive:
 		note := "is not in the directory"
 		if p != nil {

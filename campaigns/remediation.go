@@ -2,10 +2,12 @@ package campaigns
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/nhi-audit/nhi/audit"
@@ -79,24 +81,19 @@ func VerifyRemediation(ctx context.Context, st *audit.Store, actor, name string)
 	if err != nil {
 		return nil, err
 	}
-	itemSnap, err := ItemSnapshots(ctx, st, c)
-	if err != nil {
-		return nil, err
-	}
-	// The items are read once for all the campaign's sources/accounts,
-	// each verifyAgainst taking its own: read again for each, a campaign
-	// over five accounts read its 100,665 items five times, a quarter of
-	// the command's CPU (docs/performance.md, "One page cache for the
-	// process").
-	items, err := loadItems(ctx, st, c.ID)
-	if err != nil {
-		return nil, err
-	}
-	var out []Remediation
+	// Every source/account's items are read in one pass (verifyAll), and
+	// each result then recorded in the campaign's order.
+	var checks []*accountCheck
 	var waiting []string
 	for _, id := range c.snapshotIDs() {
 		base := findSnapshot(snaps, id)
 		if base == nil {
+			// Those before it are verified and recorded first, as when
+			// each was checked in turn.
+			out, err := verifyAll(ctx, st, actor, c, checks)
+			if err != nil {
+				return out, err
+			}
 			return nil, fmt.Errorf("campaign %s: its snapshot %d is missing from the file", c.Name, id)
 		}
 		later := newestAfter(snaps, base)
@@ -104,14 +101,11 @@ func VerifyRemediation(ctx context.Context, st *audit.Store, actor, name string)
 			waiting = append(waiting, fmt.Sprintf("%s/%s since snapshot %d", audit.Printable(base.Source), audit.Printable(base.Account), base.ID))
 			continue
 		}
-		r, err := verifyAgainst(ctx, st, actor, c, items, base, later, itemSnap)
-		if err != nil {
-			return out, err
-		}
-		out = append(out, *r)
-		if verifiedAccount != nil {
-			verifiedAccount()
-		}
+		checks = append(checks, &accountCheck{base: base, snap: later})
+	}
+	out, err := verifyAll(ctx, st, actor, c, checks)
+	if err != nil {
+		return out, err
 	}
 	if len(out) == 0 {
 		what := "it"
@@ -187,19 +181,11 @@ func VerifyAfterSnapshot(ctx context.Context, st *audit.Store, actor string, sna
 			if base == nil || base.ID >= snap.ID || base.Source != snap.Source || base.Account != snap.Account {
 				continue
 			}
-			itemSnap, err := ItemSnapshots(ctx, st, c)
+			rs, err := verifyAll(ctx, st, actor, c, []*accountCheck{{base: base, snap: snap}})
 			if err != nil {
 				return out, err
 			}
-			items, err := loadItems(ctx, st, c.ID)
-			if err != nil {
-				return out, err
-			}
-			r, err := verifyAgainst(ctx, st, actor, c, items, base, snap, itemSnap)
-			if err != nil {
-				return out, err
-			}
-			if len(r.Removed)+len(r.StillPresent)+len(r.NotChecked)+len(r.Rotated)+len(r.NotRotated)+len(r.Transferred)+len(r.NotTransferred) > 0 || r.Access != "" {
+			if r := &rs[0]; len(r.Removed)+len(r.StillPresent)+len(r.NotChecked)+len(r.Rotated)+len(r.NotRotated)+len(r.Transferred)+len(r.NotTransferred) > 0 || r.Access != "" {
 				out = append(out, *r)
 			}
 		}
@@ -298,14 +284,26 @@ func findSnapshot(snaps []audit.Snapshot, id int64) *audit.Snapshot {
 	return nil
 }
 
-// verifyAgainst checks the decommission items of c frozen from base
-// (items are all of c's, in ID order, as loadItems reads them; itemSnap
-// maps each to its snapshot) against snap, a later snapshot of the same
-// source/account.
-func verifyAgainst(ctx context.Context, st *audit.Store, actor string, c *Campaign, items []liveItem, base, snap *audit.Snapshot, itemSnap map[string]int64) (*Remediation, error) {
-	observed, err := st.ObservedIDs(ctx, snap.ID)
-	if err != nil {
-		return nil, err
+// accountCheck is the verification of one source/account of a campaign:
+// its snapshot in the campaign (base), the later one its items are
+// checked against (snap), what judges them there, and the result.
+type accountCheck struct {
+	base, snap *audit.Snapshot
+	r          *Remediation
+	read       *audit.Coverage  // what snap read
+	cov        *renamedCoverage // read, with the scopes renamed since base
+	aliasSeen  map[string]bool  // the renamed identities' IDs now that snap holds
+	rot        *rotationCheck   // made at its first rotate item
+}
+
+// verifyAll checks the decommission, rotate and transfer items of c
+// against each check's later snapshot and records each result, in the
+// order of checks. The campaign's items are read once for all of them,
+// through a cursor, one at a time (judgeItems): what is kept of them is
+// the lists of IDs the campaign.verify events record.
+func verifyAll(ctx context.Context, st *audit.Store, actor string, c *Campaign, checks []*accountCheck) ([]Remediation, error) {
+	if len(checks) == 0 {
+		return nil, nil
 	}
 	// An identity whose repository was renamed is still there under its
 	// new ID (see audit's lineage.go).
@@ -313,64 +311,98 @@ func verifyAgainst(ctx context.Context, st *audit.Store, actor string, c *Campai
 	if err != nil {
 		return nil, err
 	}
-	read, err := st.Coverage(ctx, snap.ID)
-	if err != nil {
-		return nil, err
-	}
-	cov, err := renamedScopes(ctx, st, read, base, snap, aliases)
-	if err != nil {
-		return nil, err
-	}
-	r := &Remediation{Campaign: c.Name, Due: c.Due, Base: *base, Snapshot: *snap,
-		Removed: []string{}, StillPresent: []string{}, NotChecked: []string{}, Overdue: []string{}, Why: map[string]string{}, As: map[string]string{},
-		Detail: map[string]string{}}
-	state := map[string]string{}
 	ob, err := offboardingOf(ctx, st, c.ID)
 	if err != nil {
 		return nil, err
 	}
-	var rot *rotationCheck
-	var dir *audit.Directory
 	rule, err := noResponseRule(ctx, st, c)
 	if err != nil {
 		return nil, err
 	}
-	for i := range items {
-		it := &items[i]
+	for _, k := range checks {
+		if k.aliasSeen, err = observedAmong(ctx, st, k.snap.ID, aliases); err != nil {
+			return nil, err
+		}
+		if k.read, err = st.Coverage(ctx, k.snap.ID); err != nil {
+			return nil, err
+		}
+		if k.cov, err = renamedScopes(ctx, st, k.read, k.base, k.snap, aliases); err != nil {
+			return nil, err
+		}
+		k.r = &Remediation{Campaign: c.Name, Due: c.Due, Base: *k.base, Snapshot: *k.snap,
+			Removed: []string{}, StillPresent: []string{}, NotChecked: []string{}, Overdue: []string{}, Why: map[string]string{}, As: map[string]string{},
+			Detail: map[string]string{}}
+	}
+	if err := judgeItems(ctx, st, c, checks, aliases, ob, rule.On == OnNoResponseDecommission); err != nil {
+		return nil, err
+	}
+	var out []Remediation
+	for _, k := range checks {
+		if err := k.record(ctx, st, actor, c, ob); err != nil {
+			return out, err
+		}
+		out = append(out, *k.r)
+		if verifiedAccount != nil {
+			verifiedAccount()
+		}
+	}
+	return out, nil
+}
+
+// judgeItems reads the items of c that a later snapshot checks, in ID
+// order, and puts each in the lists of its check's result.
+func judgeItems(ctx context.Context, st *audit.Store, c *Campaign, checks []*accountCheck, aliases map[string]string, ob *Offboarding, byRule bool) error {
+	rows, err := verifyItems(ctx, st, c, checks, byRule)
+	if err != nil || rows == nil {
+		return err
+	}
+	defer rows.Close()
+	var dir *audit.Directory
+	for rows.Next() {
+		var it verifyItem
+		var of sql.NullInt64
+		if err := rows.Scan(&it.id, &it.kind, &it.scope, &it.decision, &it.seq, &of, &it.observed); err != nil {
+			return fmt.Errorf("reading campaign items: %w", err)
+		}
+		if !of.Valid {
+			continue // of a source/account no later snapshot checks
+		}
+		k := checks[of.Int64]
+		r := k.r
 		d := it.decision
-		if d == NoResponse && rule.On == OnNoResponseDecommission {
-			// Decommissioned by the campaign's rule: proven gone like a
+		if d == NoResponse {
+			// Decommissioned by the campaign's rule (verifyItems reads
+			// no-response items only then): proven gone like a
 			// reviewer's decommission (docs/campaigns.md, "No response").
 			d = Decommission
-		}
-		if !verifiable(d) || itemSnap[it.id] != base.ID {
-			continue
-		}
-		if it.decision == NoResponse {
 			r.ByRule = append(r.ByRule, it.id)
 		}
 		cur := it.id
-		if a, ok := aliases[it.id]; ok && observed[a] && !observed[it.id] {
+		if a, ok := aliases[it.id]; ok && k.aliasSeen[a] && !it.observed {
 			r.As[it.id], cur = a, a
 		}
 		switch d {
 		case Rotate:
-			if rot == nil {
-				if rot, err = newRotation(ctx, st, ob, base, snap, cov); err != nil {
-					return nil, err
+			if k.rot == nil {
+				if k.rot, err = newRotation(ctx, st, ob, k.base, k.snap, k.cov); err != nil {
+					return err
 				}
+				// Both snapshots were read whole beside the open cursor,
+				// which would then read its pages from the file again for
+				// each item (docs/performance.md, "One page cache for the
+				// process"); a failure here is no failure of the check.
+				_ = st.ReleasePageCache(ctx)
 			}
-			s, why := rot.judge(it.id, cur, audit.Kind(it.kind), it.scope)
+			s, why := k.rot.judge(it.id, cur, audit.Kind(it.kind), it.scope)
 			if audit.Kind(it.kind) == audit.KindGitHubDeployKey {
 				replacement, err := decidedReplacement(ctx, st, it.seq)
 				if err != nil {
-					return nil, err
+					return err
 				}
 				if replacement != "" {
-					s, why = rot.judgeReplacement(it.id, cur, it.scope, replacement)
+					s, why = k.rot.judgeReplacement(it.id, cur, it.scope, replacement)
 				}
 			}
-			state[it.id] = s
 			switch s {
 			case Rotated:
 				r.Rotated = append(r.Rotated, it.id)
@@ -391,14 +423,14 @@ func verifyAgainst(ctx context.Context, st *audit.Store, actor string, c *Campai
 		case Transfer:
 			if dir == nil {
 				if dir, err = st.People(ctx); err != nil {
-					return nil, err
+					return err
 				}
 			}
-			s, why, err := judgeTransfer(ctx, st, dir, it, aliases[it.id])
+			s, why, err := judgeTransfer(ctx, st, dir, it.id, it.seq, aliases[it.id])
 			if err != nil {
-				return nil, err
+				return err
 			}
-			state[it.id], r.Detail[it.id] = s, why
+			r.Detail[it.id] = why
 			if s == Transferred {
 				r.Transferred = append(r.Transferred, it.id)
 			} else {
@@ -406,53 +438,69 @@ func verifyAgainst(ctx context.Context, st *audit.Store, actor string, c *Campai
 			}
 			continue
 		}
-		if observed[it.id] || observed[aliases[it.id]] {
+		if it.observed || k.aliasSeen[aliases[it.id]] {
 			r.StillPresent = append(r.StillPresent, it.id)
-			state[it.id] = StillPresent
 			continue
 		}
 		// Removed only where the snapshot read the place it lived: the one
 		// rule identity status and nhi diff follow too.
-		switch looked, why := cov.Looked(audit.Kind(it.kind), it.scope); {
+		switch looked, why := k.cov.Looked(audit.Kind(it.kind), it.scope); {
 		case !looked:
 			r.NotChecked = append(r.NotChecked, it.id)
 			r.Why[it.id] = why
-			state[it.id] = NotChecked
 		default:
 			r.Removed = append(r.Removed, it.id)
-			state[it.id] = Removed
 		}
 	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("reading campaign items: %w", err)
+	}
+	return nil
+}
+
+// record completes k's result (what is overdue, an offboarding's access)
+// and records it as a campaign.verify event with its items' states,
+// unless this snapshot or a newer one was already recorded for them.
+func (k *accountCheck) record(ctx context.Context, st *audit.Store, actor string, c *Campaign, ob *Offboarding) error {
+	r, snap := k.r, k.snap
 	// Overdue on the snapshot's word, as the report says it: one taken
 	// after the due date still shows it. Verified later against one taken
 	// by then, it is still present, no more (docs/campaigns.md).
 	if pastDue(c.Due, snap.StartedAt) {
-		r.Overdue = slices.Clone(r.StillPresent)
+		r.Overdue = slices.Clip(r.StillPresent) // the same IDs: nothing appends to either
 	}
 	if ob != nil && ob.Person != "" && snap.Source == "github" {
-		if err := checkAccess(ctx, st, ob, snap, read, r); err != nil {
-			return nil, err
+		if err := checkAccess(ctx, st, ob, snap, k.read, r); err != nil {
+			return err
 		}
 	}
-	if len(state) == 0 && r.Access == "" {
-		return r, nil
+	// Each item verified is in exactly one list, which names its state;
+	// a list holds its items in the cursor's order, their key's.
+	byState := r.byState()
+	if len(byState) == 0 && r.Access == "" {
+		return nil
 	}
-	// The items in their key's order (campaign_items' primary key): the
-	// look-up below and the updates then go through the table's pages in
-	// order, each page read and changed about once. In a map's order each
-	// went to a page of its own, which the transaction's small cache had
-	// let go: the updates of 100,631 items read their pages back from the
-	// WAL 178,000 times, and the IN list's temporary index 55,000 times
-	// (docs/performance.md, "One page cache for the process").
-	ids := slices.Sorted(maps.Keys(state))
-	err = st.Write(ctx, func(tx *audit.Tx) error {
+	return st.Write(ctx, func(tx *audit.Tx) error {
 		// Already recorded against this snapshot or a newer one of the
 		// same source/account?
 		var newest int64
-		if len(state) > 0 {
-			if err := tx.QueryRow(ctx, `SELECT COALESCE(max(verified_snapshot), 0) FROM campaign_items
-			WHERE campaign_id = ? AND identity_id IN (SELECT value FROM json_each(?))`, c.ID, jsonStrings(ids)).Scan(&newest); err != nil {
-				return err
+		if len(byState) > 0 {
+			// A look-up per state, each over IDs in their key's order
+			// (campaign_items' primary key), so its IN list's temporary
+			// index is built in order and the look-up goes through the
+			// table's pages in order, as the updates below do: in a
+			// map's order each went to a page of its own, which the
+			// transaction's small cache had let go (the updates of
+			// 100,631 items read their pages back from the WAL 178,000
+			// times, and the IN list's index 55,000 times:
+			// docs/performance.md, "One page cache for the process").
+			for _, s := range byState {
+				var n int64
+				if err := tx.QueryRow(ctx, `SELECT COALESCE(max(verified_snapshot), 0) FROM campaign_items
+			WHERE campaign_id = ? AND identity_id IN (SELECT value FROM json_each(?))`, c.ID, jsonStrings(s.ids)).Scan(&n); err != nil {
+					return err
+				}
+				newest = max(newest, n)
 			}
 		} else {
 			// Only the leaver's access was checked here (no decision of
@@ -489,22 +537,140 @@ func verifyAgainst(ctx context.Context, st *audit.Store, actor string, c *Campai
 		// 103,000 pages of 32 KiB, 3.4 GB, to that temporary file, and
 		// each statement cost its parse and a seek besides. A statement
 		// over many items journals each page it changes once.
-		byState := map[string][]string{}
-		for _, id := range ids {
-			byState[state[id]] = append(byState[state[id]], id)
-		}
-		for _, verdict := range slices.Sorted(maps.Keys(byState)) {
+		for _, s := range byState {
 			if _, err := tx.Exec(ctx, `UPDATE campaign_items SET verification = ?, verified_snapshot = ?, verify_seq = ?
-				WHERE campaign_id = ? AND identity_id IN (SELECT value FROM json_each(?))`, verdict, snap.ID, ev.Seq, c.ID, jsonStrings(byState[verdict])); err != nil {
-				return fmt.Errorf("recording verification (%s): %w", verdict, err)
+				WHERE campaign_id = ? AND identity_id IN (SELECT value FROM json_each(?))`, s.state, snap.ID, ev.Seq, c.ID, jsonStrings(s.ids)); err != nil {
+				return fmt.Errorf("recording verification (%s): %w", s.state, err)
 			}
 		}
 		return nil
 	})
-	if err != nil {
-		return nil, err
+}
+
+// verifyItem is what a verification reads of an item, and no more: an
+// item's findings and permissions, which a liveItem holds, are most of its
+// bytes.
+type verifyItem struct {
+	id, kind, scope string
+	decision        Decision
+	seq             int64
+	observed        bool // the later snapshot holds its ID
+}
+
+// verifyItems reads, in ID order, the items of c that a later snapshot
+// checks (decommission, rotate and transfer decisions, and no-response
+// ones where byRule, the campaign's rule decommissioning them): the
+// columns of verifyItem, with the index in checks of the check of the
+// item's source/account (NULL for none) before its observed. It is nil
+// when no item can be of any check. An item is of the snapshot of c
+// whose source/account its identity has, as ItemSnapshots says. Read so,
+// a campaign's items are never all held at once (issue 21), where they
+// were read whole, findings and permissions too, with a map of every
+// item's snapshot and a set of every ID each later snapshot holds.
+func verifyItems(ctx context.Context, st *audit.Store, c *Campaign, checks []*accountCheck, byRule bool) (*sql.Rows, error) {
+	fourth := Decommission // a decision listed twice: no-response is not verified
+	if byRule {
+		fourth = NoResponse
 	}
-	return r, nil
+	var of, later string // the check's index and its later snapshot, as SQL
+	var args []any
+	multi := len(c.snapshotIDs()) > 1
+	if !multi {
+		id := c.snapshotIDs()[0]
+		k := slices.IndexFunc(checks, func(k *accountCheck) bool { return k.base.ID == id })
+		if k < 0 {
+			return nil, nil
+		}
+		of, later = strconv.Itoa(k), strconv.FormatInt(checks[k].snap.ID, 10)
+	} else {
+		// ItemSnapshots' rule: the snapshot of c of the item's
+		// source/account, the last listed where two share one. The
+		// source/account is asked of the identity, one look-up an item,
+		// once for all the checks.
+		bySource := map[[2]string]int64{}
+		var pairs [][2]string
+		for _, u := range c.Snapshots {
+			p := [2]string{u.Source, u.Account}
+			if _, ok := bySource[p]; !ok {
+				pairs = append(pairs, p)
+			}
+			bySource[p] = u.ID
+		}
+		var ofCase, laterCase strings.Builder
+		var pairArgs []any
+		for _, p := range pairs {
+			k := slices.IndexFunc(checks, func(k *accountCheck) bool { return k.base.ID == bySource[p] })
+			if k < 0 {
+				continue
+			}
+			fmt.Fprintf(&ofCase, " WHEN i.source = ? AND i.account = ? THEN %d", k)
+			fmt.Fprintf(&laterCase, " WHEN i.source = ? AND i.account = ? THEN %d", checks[k].snap.ID)
+			pairArgs = append(pairArgs, p[0], p[1])
+		}
+		if len(pairArgs) == 0 {
+			return nil, nil
+		}
+		of, later = "CASE"+ofCase.String()+" END", "CASE"+laterCase.String()+" END"
+		args = append(append(args, pairArgs...), pairArgs...)
+	}
+	q := `SELECT ci.identity_id, ci.kind, ci.scope, ci.decision, COALESCE(ci.decision_seq, 0), ` + of + `,
+		EXISTS (SELECT 1 FROM observations o WHERE o.snapshot_id = ` + later + ` AND o.identity_id = ci.identity_id)
+		FROM campaign_items ci`
+	if multi {
+		q += ` JOIN identities i ON i.id = ci.identity_id`
+	}
+	q += ` WHERE ci.campaign_id = ? AND ci.decision IN (?, ?, ?, ?) ORDER BY ci.identity_id`
+	args = append(args, c.ID, string(Decommission), string(Rotate), string(Transfer), string(fourth))
+	rows, err := st.Query(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("reading campaign items: %w", err)
+	}
+	return rows, nil
+}
+
+// observedAmong is which of the IDs aliases names (each renamed
+// identity's ID now) snapshot snap holds.
+func observedAmong(ctx context.Context, st *audit.Store, snap int64, aliases map[string]string) (map[string]bool, error) {
+	seen := map[string]bool{}
+	if len(aliases) == 0 {
+		return seen, nil
+	}
+	ids := slices.Compact(slices.Sorted(maps.Values(aliases)))
+	rows, err := st.Query(ctx, `SELECT identity_id FROM observations WHERE snapshot_id = ? AND identity_id IN (SELECT value FROM json_each(?))`,
+		snap, jsonStrings(ids))
+	if err != nil {
+		return nil, fmt.Errorf("reading snapshot %d: %w", snap, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		seen[id] = true
+	}
+	return seen, rows.Err()
+}
+
+// stateIDs are the items a verification found in one state, in the
+// cursor's order.
+type stateIDs struct {
+	state string
+	ids   []string
+}
+
+// byState is r's items by the state each is recorded in, the states in
+// their name's order, each list one of r's: every item verified is in
+// exactly one of them.
+func (r *Remediation) byState() []stateIDs {
+	var out []stateIDs
+	for _, s := range []stateIDs{{NotChecked, r.NotChecked}, {NotRotated, r.NotRotated}, {NotTransferred, r.NotTransferred},
+		{Removed, r.Removed}, {Rotated, r.Rotated}, {StillPresent, r.StillPresent}, {Transferred, r.Transferred}} {
+		if len(s.ids) > 0 {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 // renamedCoverage is what a later snapshot read, where a scope of the
