@@ -336,6 +336,9 @@ func verifyAll(ctx context.Context, st *audit.Store, actor string, c *Campaign, 
 	if err := judgeItems(ctx, st, c, checks, aliases, ob, rule.On == OnNoResponseDecommission); err != nil {
 		return nil, err
 	}
+	for _, k := range checks {
+		k.rot = nil // the snapshots it holds whole are not needed to record
+	}
 	var out []Remediation
 	for _, k := range checks {
 		if err := k.record(ctx, st, actor, c, ob); err != nil {
