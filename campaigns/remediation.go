@@ -118,6 +118,49 @@ func VerifyRemediation(ctx context.Context, st *audit.Store, actor, name string)
 	return out, nil
 }
 
+// Awaiting counts, for each snapshot of c, its decommission decisions
+// (with the no-response items its rule decommissions): what waits for a
+// later snapshot of that source/account. An item is of the snapshot
+// ItemSnapshots says. Counted in SQL, where nhi campaign verify read the
+// campaign whole (campaigns.Get) and mapped every item's snapshot to count
+// them (issue 21).
+func Awaiting(ctx context.Context, st *audit.Store, c *Campaign) (map[int64]int, error) {
+	fourth := Decommission // listed twice: no-response items are kept
+	if c.NoResponse.On == OnNoResponseDecommission {
+		fourth = NoResponse
+	}
+	out := map[int64]int{}
+	ids := c.snapshotIDs()
+	if len(ids) == 1 {
+		var n int
+		if err := st.QueryRow(ctx, `SELECT count(*) FROM campaign_items WHERE campaign_id = ? AND decision IN (?, ?)`,
+			c.ID, string(Decommission), string(fourth)).Scan(&n); err != nil {
+			return nil, fmt.Errorf("counting campaign items: %w", err)
+		}
+		out[ids[0]] = n
+		return out, nil
+	}
+	bySource := map[[2]string]int64{}
+	for _, u := range c.Snapshots {
+		bySource[[2]string{u.Source, u.Account}] = u.ID
+	}
+	rows, err := st.Query(ctx, `SELECT i.source, i.account, count(*) FROM campaign_items ci JOIN identities i ON i.id = ci.identity_id
+		WHERE ci.campaign_id = ? AND ci.decision IN (?, ?) GROUP BY i.source, i.account`, c.ID, string(Decommission), string(fourth))
+	if err != nil {
+		return nil, fmt.Errorf("counting campaign items: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var source, account string
+		var n int
+		if err := rows.Scan(&source, &account, &n); err != nil {
+			return nil, err
+		}
+		out[bySource[[2]string{source, account}]] += n
+	}
+	return out, rows.Err()
+}
+
 // verifiedAccount, when set (by a test), runs after each source/account's
 // result is recorded, with everything the verification holds still held:
 // where a heap profile sees what it keeps.
