@@ -311,9 +311,6 @@ func without(ids []string, set map[string]bool, drop bool) []string {
 	return out
 }
 
-// verifiable reports whether a decision is checked against later snapshots.
-func verifiable(d Decision) bool { return d == Decommission || d == Rotate || d == Transfer }
-
 func finished(s *audit.Snapshot) bool {
 	return s.Status == audit.SnapshotComplete || s.Status == audit.SnapshotPartial
 }
