@@ -46,82 +46,139 @@ type column struct {
 
 // table is a human table: its cells are text (never the records behind
 // them), kept until Flush so each column is as wide as its widest cell.
+// A table of a campaign's million items need not keep them: Measure
+// gives a row's widths alone, then Begin, Line for each row again and
+// End print what Flush would have (campaign show reads its items twice).
 type table struct {
 	cols []column
 	rows [][]string
+	// idx is the column of the rows each column of cols is: columns
+	// dropped or hidden leave the rows as they were given.
+	idx []int
+	// natural is each column's widest cell given (Row or Measure), by
+	// the rows' columns; filled, whether any cell of it is other than
+	// "" or "-".
+	natural []int
+	filled  []bool
+	n       int
+	kept    bool // a column was dropped or hidden
 	// width is what the table must fit; 0 means no limit (--wide).
 	width int
 	// more says how to see the hidden columns, in the line naming them:
 	// "--wide shows them" unless the command has no --wide.
 	more string
+	// set by Begin for Line and End
+	widths []int
+	hidden []string
+	b      strings.Builder
 }
 
 func newTable(width int, cols ...column) *table {
-	return &table{cols: cols, width: width}
+	t := &table{cols: cols, width: width, idx: make([]int, len(cols)), natural: make([]int, len(cols)), filled: make([]bool, len(cols))}
+	for i := range cols {
+		t.idx[i] = i
+	}
+	return t
 }
 
 // Row adds a row, one cell per column.
-func (t *table) Row(cells ...string) { t.rows = append(t.rows, cells) }
+func (t *table) Row(cells ...string) {
+	t.Measure(cells...)
+	t.rows = append(t.rows, cells)
+}
+
+// Measure counts a row in the columns' widths without keeping it: the
+// row is given again to Line.
+func (t *table) Measure(cells ...string) {
+	t.n++
+	for i, cell := range cells {
+		t.natural[i] = max(t.natural[i], ansi.StringWidth(cell))
+		if !t.filled[i] {
+			t.filled[i] = cell != "" && cell != "-"
+		}
+	}
+}
 
 // Len is the number of rows added.
-func (t *table) Len() int { return len(t.rows) }
+func (t *table) Len() int { return t.n }
 
 // Flush writes the header and the rows, two spaces between columns, the
 // last column unpadded.
 func (t *table) Flush(w io.Writer) error {
-	t.dropEmpty()
-	hidden := t.hide()
-	widths := make([]int, len(t.cols))
-	for i, c := range t.cols {
-		widths[i] = ansi.StringWidth(c.Title)
+	if err := t.Begin(w); err != nil {
+		return err
 	}
 	for _, r := range t.rows {
-		for i, cell := range r {
-			widths[i] = max(widths[i], ansi.StringWidth(cell))
+		if err := t.Line(w, r...); err != nil {
+			return err
 		}
 	}
-	t.fit(widths)
-	var b strings.Builder
-	line := func(cells []string) {
-		b.Reset()
-		var more []string // the wrapping last cell's further lines
-		for i, cell := range cells {
-			wd := widths[i]
-			if i == len(cells)-1 && t.cols[i].Wrap && ansi.StringWidth(cell) > wd {
-				lines := filter.WrapWords(cell, wd, ansi.StringWidth)
-				cell, more = lines[0], lines[1:]
-			}
-			cell = cutCell(cell, wd, t.cols[i].KeepEnd)
-			b.WriteString(cell)
-			if i < len(cells)-1 {
-				b.WriteString(strings.Repeat(" ", wd-ansi.StringWidth(cell)+2))
-			}
-		}
-		b.WriteByte('\n')
-		if len(more) > 0 {
-			start := 2 * (len(cells) - 1)
-			for _, wd := range widths[:len(cells)-1] {
-				start += wd
-			}
-			for _, l := range more {
-				b.WriteString(strings.Repeat(" ", start) + ansi.Truncate(l, widths[len(cells)-1], "…") + "\n")
-			}
-		}
+	return t.End(w)
+}
+
+// Begin settles the columns and their widths over the rows measured and
+// writes the header.
+func (t *table) Begin(w io.Writer) error {
+	t.dropEmpty()
+	t.hidden = t.hide()
+	t.widths = make([]int, len(t.cols))
+	for i := range t.cols {
+		t.widths[i] = t.naturalOf(i)
 	}
+	t.fit(t.widths)
 	titles := make([]string, len(t.cols))
 	for i, c := range t.cols {
 		titles[i] = c.Title
 	}
-	line(titles)
-	if _, err := io.WriteString(w, b.String()); err != nil {
-		return err
+	return t.line(w, titles)
+}
+
+// Line writes a row, as given to Row or Measure, under Begin's header.
+func (t *table) Line(w io.Writer, cells ...string) error {
+	if !t.kept {
+		return t.line(w, cells) // a row of fewer cells prints them alone, as it did
 	}
-	for _, r := range t.rows {
-		line(r)
-		if _, err := io.WriteString(w, b.String()); err != nil {
-			return err
+	picked := make([]string, len(t.idx))
+	for j, i := range t.idx {
+		picked[j] = cells[i]
+	}
+	return t.line(w, picked)
+}
+
+// line writes one line of the table's columns.
+func (t *table) line(w io.Writer, cells []string) error {
+	widths, b := t.widths, &t.b
+	b.Reset()
+	var more []string // the wrapping last cell's further lines
+	for i, cell := range cells {
+		wd := widths[i]
+		if i == len(cells)-1 && t.cols[i].Wrap && ansi.StringWidth(cell) > wd {
+			lines := filter.WrapWords(cell, wd, ansi.StringWidth)
+			cell, more = lines[0], lines[1:]
+		}
+		cell = cutCell(cell, wd, t.cols[i].KeepEnd)
+		b.WriteString(cell)
+		if i < len(cells)-1 {
+			b.WriteString(strings.Repeat(" ", wd-ansi.StringWidth(cell)+2))
 		}
 	}
+	b.WriteByte('\n')
+	if len(more) > 0 {
+		start := 2 * (len(cells) - 1)
+		for _, wd := range widths[:len(cells)-1] {
+			start += wd
+		}
+		for _, l := range more {
+			b.WriteString(strings.Repeat(" ", start) + ansi.Truncate(l, widths[len(cells)-1], "…") + "\n")
+		}
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// End writes, under the rows, the line naming the hidden columns.
+func (t *table) End(w io.Writer) error {
+	hidden := t.hidden
 	if len(hidden) > 0 {
 		more := t.more
 		if more == "" {
@@ -169,7 +226,7 @@ func (t *table) hide() []string {
 	least := make([]int, len(t.cols))
 	total := -2
 	for i, c := range t.cols {
-		least[i] = t.natural(i)
+		least[i] = t.naturalOf(i)
 		if m := max(c.Min, c.Want); m > 0 {
 			least[i] = min(m, least[i])
 		}
@@ -207,27 +264,16 @@ func (t *table) hide() []string {
 	return hidden
 }
 
-// natural is column i's width uncut: its widest cell or its title.
-func (t *table) natural(i int) int {
-	w := ansi.StringWidth(t.cols[i].Title)
-	for _, r := range t.rows {
-		w = max(w, ansi.StringWidth(r[i]))
-	}
-	return w
+// naturalOf is column i's width uncut: its widest cell or its title.
+func (t *table) naturalOf(i int) int {
+	return max(ansi.StringWidth(t.cols[i].Title), t.natural[t.idx[i]])
 }
 
 // dropEmpty removes the optional columns no row fills.
 func (t *table) dropEmpty() {
 	keep := make([]int, 0, len(t.cols))
 	for i, c := range t.cols {
-		used := !c.Optional
-		for _, r := range t.rows {
-			if used {
-				break
-			}
-			used = r[i] != "" && r[i] != "-"
-		}
-		if used {
+		if !c.Optional || t.filled[t.idx[i]] {
 			keep = append(keep, i)
 		}
 	}
@@ -239,21 +285,11 @@ func (t *table) dropEmpty() {
 
 // keep leaves only the columns keep lists, in its order.
 func (t *table) keep(keep []int) {
-	pick := func(cells []string) []string {
-		out := make([]string, len(keep))
-		for j, i := range keep {
-			out[j] = cells[i]
-		}
-		return out
-	}
-	cols := make([]column, len(keep))
+	cols, idx := make([]column, len(keep)), make([]int, len(keep))
 	for j, i := range keep {
-		cols[j] = t.cols[i]
+		cols[j], idx[j] = t.cols[i], t.idx[i]
 	}
-	t.cols = cols
-	for k, r := range t.rows {
-		t.rows[k] = pick(r)
-	}
+	t.cols, t.idx, t.kept = cols, idx, true
 }
 
 // fit shortens the shrinkable columns, the widest first, until the row
