@@ -1,7 +1,9 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"time"
 
@@ -239,22 +241,66 @@ func campaignToJSON(c *campaigns.Campaign, now time.Time) campaignJSON {
 	return j
 }
 
-func itemsToJSON(c *campaigns.Campaign, now time.Time) []itemJSON {
-	out := make([]itemJSON, 0, len(c.Items))
+// writeShowJSON prints campaign show's JSON, byte for byte what
+// writeJSON prints of showJSON, its items given by each and written one
+// at a time: the header and refused are encoded with items empty, and
+// each item, indented as it would be inside, goes between them (issue
+// 21: a campaign of a million items was held whole, then as JSON).
+func writeShowJSON(w io.Writer, c *campaigns.Campaign, now time.Time, each itemSource) error {
+	var head bytes.Buffer
+	if err := writeJSON(&head, showJSON{campaignToJSON(c, now), []itemJSON{}, refusedToJSON(c.Refused)}); err != nil {
+		return err
+	}
+	// The top level's "items" key is the only one at two spaces (a
+	// string holds no raw newline).
+	const key = "\n  \"items\": []"
+	before, after, ok := bytes.Cut(head.Bytes(), []byte(key))
+	if !ok {
+		return fmt.Errorf("campaign show: no items key in the JSON header")
+	}
+	if _, err := w.Write(before); err != nil {
+		return err
+	}
+	if _, err := io.WriteString(w, key[:len(key)-1]); err != nil {
+		return err
+	}
 	refused := map[string][]campaigns.Refused{}
 	for _, r := range c.Refused {
 		for _, id := range r.Items {
 			refused[id] = append(refused[id], r)
 		}
 	}
-	for i := range c.Items {
-		j := itemToJSON(c, &c.Items[i], now)
-		if rs := refused[c.Items[i].ID]; len(rs) > 0 {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetIndent("    ", "  ")
+	n := 0
+	if err := each(func(it *campaigns.Item) error {
+		j := itemToJSON(c, it, now)
+		if rs := refused[it.ID]; len(rs) > 0 {
 			j.Refused = refusedToJSON(rs)
 		}
-		out = append(out, j)
+		buf.Reset()
+		if n > 0 {
+			buf.WriteByte(',')
+		}
+		buf.WriteString("\n    ")
+		if err := enc.Encode(j); err != nil {
+			return err
+		}
+		buf.Truncate(buf.Len() - 1) // Encode's newline
+		n++
+		_, err := w.Write(buf.Bytes())
+		return err
+	}); err != nil {
+		return err
 	}
-	return out
+	if n > 0 {
+		if _, err := io.WriteString(w, "\n  "); err != nil {
+			return err
+		}
+	}
+	_, err := w.Write(append([]byte{']'}, after...))
+	return err
 }
 
 func itemToJSON(c *campaigns.Campaign, it *campaigns.Item, now time.Time) itemJSON {

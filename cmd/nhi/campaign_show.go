@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"fmt"
 	"io"
@@ -77,41 +78,88 @@ progress line, in every format.`,
 				return err
 			}
 			defer st.Close()
-			c, err := campaigns.Get(cmd.Context(), st, args[0])
+			ctx := cmd.Context()
+			// The campaign without its items, which are read a batch at
+			// a time as they are printed (issue 21: a campaign of a
+			// million items was held whole, with every item's history).
+			c, err := campaigns.Show(ctx, st, args[0])
 			if err != nil {
 				return err
 			}
 			var mine *campaigns.ReviewerProgress
 			if reviewer != "" {
-				if mine, err = reviewerOf(cmd.Context(), st, c, reviewer, me); err != nil {
+				if mine, err = reviewerOf(ctx, st, c, reviewer, me); err != nil {
 					return usageError{cmd.CommandPath(), err}
 				}
-				c = onlyReviewer(c, mine)
+				c.Progress.Reviewers = []campaigns.ReviewerProgress{*mine}
+			}
+			var items *campaigns.ItemReader
+			var each itemSource = func(fn func(*campaigns.Item) error) error {
+				if items == nil {
+					r, err := campaigns.NewItemReader(ctx, st, c)
+					if err != nil {
+						return err
+					}
+					items = r
+				}
+				return items.Each(ctx, st, func(it *campaigns.Item) error {
+					if mine != nil && it.Reviewer != mine.Reviewer {
+						return nil
+					}
+					if showHeld != nil {
+						showHeld(it)
+					}
+					return fn(it)
+				})
 			}
 			now := st.Now()
+			w := bufio.NewWriterSize(a.stdout, 64<<10)
 			switch format {
 			case "json":
-				return writeJSON(a.stdout, showJSON{campaignToJSON(c, now), itemsToJSON(c, now), refusedToJSON(c.Refused)})
-			case "csv":
-				return printItemsCSV(a.stdout, c, now, pendingOnly)
-			case "id":
-				for _, it := range c.Items {
-					if !pendingOnly || it.Decision == campaigns.Pending {
-						fmt.Fprintln(a.stdout, audit.Printable(it.ID))
-					}
+				if err := writeShowJSON(w, c, now, each); err != nil {
+					return err
 				}
-				return nil
+				return w.Flush()
+			case "csv":
+				if err := printItemsCSV(w, c, now, pendingOnly, each); err != nil {
+					return err
+				}
+				return w.Flush()
+			case "id":
+				if err := each(func(it *campaigns.Item) error {
+					if !pendingOnly || it.Decision == campaigns.Pending {
+						fmt.Fprintln(w, audit.Printable(it.ID))
+					}
+					return nil
+				}); err != nil {
+					return err
+				}
+				return w.Flush()
 			}
 			width, prose := outputWidth(a.stdout), proseWidth(a.stdout)
 			if format == "wide" {
 				width, prose = 0, 0
 			}
-			ob, err := campaigns.OffboardingOf(cmd.Context(), st, c.Name)
+			ob, err := campaigns.OffboardingOf(ctx, st, c.Name)
 			if err != nil {
 				return err
 			}
-			printCampaign(a.stdout, c, ob, now, pendingOnly, format == "wide", width, prose, mine)
-			return nil
+			if ob != nil && ob.Kind == campaigns.OffboardPerson {
+				// A person's offboarding prints its items grouped by
+				// relation, a table each: read whole (such a campaign is
+				// one person's identities).
+				if c, err = campaigns.Get(ctx, st, args[0]); err != nil {
+					return err
+				}
+				if mine != nil {
+					c = onlyReviewer(c, mine)
+				}
+				each = sliceItems(c)
+			}
+			if err := printCampaign(w, c, ob, now, pendingOnly, format == "wide", width, prose, mine, each); err != nil {
+				return err
+			}
+			return w.Flush()
 		},
 	}
 	out.addFlags(cmd, "print the campaign and its items as JSON", "table, wide, id (one item ID a line), csv (the items) or json")
@@ -187,6 +235,26 @@ func onlyReviewer(c *campaigns.Campaign, r *campaigns.ReviewerProgress) *campaig
 	return &o
 }
 
+// showHeld, when not nil, is given every item campaign show prints,
+// before it prints it (a test counts how many are alive at once).
+var showHeld func(*campaigns.Item)
+
+// itemSource calls fn with each item of a campaign in ID order: read a
+// batch at a time (campaigns.ItemReader), or from a campaign read whole.
+type itemSource func(fn func(*campaigns.Item) error) error
+
+// sliceItems gives c.Items.
+func sliceItems(c *campaigns.Campaign) itemSource {
+	return func(fn func(*campaigns.Item) error) error {
+		for i := range c.Items {
+			if err := fn(&c.Items[i]); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+}
+
 // itemColumns are the columns of show's item table: the ID only when wide
 // (it is the longest cell, and -o id prints it alone). The least widths
 // add up, with DECISION whole ("decommission") and the separators, to 120
@@ -249,15 +317,14 @@ func itemCells(c *campaigns.Campaign, it *campaigns.Item, now time.Time) []strin
 
 // printItemsCSV writes show's items for a spreadsheet: the ID first, every
 // cell whole, and the reason and decision time the table leaves out.
-func printItemsCSV(w io.Writer, c *campaigns.Campaign, now time.Time, pendingOnly bool) error {
+func printItemsCSV(w io.Writer, c *campaigns.Campaign, now time.Time, pendingOnly bool, each itemSource) error {
 	t, err := newCSVTable(w, "id", "kind", "name", "scope", "owner", "findings", "reviewer", "decision", "reason", "decided_by", "decided_at", "flags", "verified", "current_id", "carried_as", "not_read")
 	if err != nil {
 		return err
 	}
-	for i := range c.Items {
-		it := &c.Items[i]
+	if err := each(func(it *campaigns.Item) error {
 		if pendingOnly && it.Decision != campaigns.Pending {
-			continue
+			return nil
 		}
 		cells := itemCells(c, it, now)
 		at := ""
@@ -276,6 +343,9 @@ func printItemsCSV(w io.Writer, c *campaigns.Campaign, now time.Time, pendingOnl
 			strings.Join(audit.NotReadWhat(it.NotRead), " ")); err != nil {
 			return err
 		}
+		return nil
+	}); err != nil {
+		return err
 	}
 	return t.Flush()
 }
@@ -290,11 +360,15 @@ func notReadShown(n campaigns.AccountNotRead) string {
 	return fmt.Sprintf("%s: its newest run when the campaign was created (snapshot %d) %s; the population holds snapshot %d's read of it", where, n.Attempt, n.What(), n.Snapshot)
 }
 
-// printCampaign prints c; with mine, the progress of that reviewer too,
-// whose items c holds alone (onlyReviewer). Its tables fit width; its
-// lines of prose wrap at prose, and its digests shorten to fit it
-// (proseWidth: 0 in a pipe, which keeps them whole for grep).
-func printCampaign(w io.Writer, c *campaigns.Campaign, ob *campaigns.Offboarding, now time.Time, pendingOnly, wide bool, width, prose int, mine *campaigns.ReviewerProgress) {
+// printCampaign prints c, its items those each gives; with mine, the
+// progress of that reviewer too, whose items each gives alone. Its
+// tables fit width; its lines of prose wrap at prose, and its digests
+// shorten to fit it (proseWidth: 0 in a pipe, which keeps them whole for
+// grep). The item table is sized over every row before the first is
+// printed: each is read twice, the first time for the columns' widths
+// alone, so no more than a batch of items is held (issue 21). A
+// person's offboarding (printOffboardItems) reads c.Items.
+func printCampaign(w io.Writer, c *campaigns.Campaign, ob *campaigns.Offboarding, now time.Time, pendingOnly, wide bool, width, prose int, mine *campaigns.ReviewerProgress, each itemSource) error {
 	p := c.Progress
 	due := c.Due
 	if c.Overdue(now) {
@@ -383,26 +457,46 @@ func printCampaign(w io.Writer, c *campaigns.Campaign, ob *campaigns.Offboarding
 	rt.Flush(w)
 	fmt.Fprintln(w)
 
+	shown := func(fn func(*campaigns.Item) error) error {
+		return each(func(it *campaigns.Item) error {
+			if pendingOnly && it.Decision != campaigns.Pending {
+				return nil
+			}
+			return fn(it)
+		})
+	}
+	cells := func(it *campaigns.Item) []string {
+		cells := itemCells(c, it, now)
+		if wide {
+			cells = append([]string{renamedID(it)}, cells...)
+		}
+		return cells
+	}
+	under := newItemNotes(c, prose)
 	if ob != nil && ob.Kind == campaigns.OffboardPerson {
 		printOffboardItems(w, c, ob, now, pendingOnly, wide, width)
+		if err := shown(under.add); err != nil {
+			return err
+		}
 	} else {
 		t := newTable(width, itemColumns(wide)...)
-		for i := range c.Items {
-			it := &c.Items[i]
-			if pendingOnly && it.Decision != campaigns.Pending {
-				continue
-			}
-			cells := itemCells(c, it, now)
-			if wide {
-				cells = append([]string{renamedID(it)}, cells...)
-			}
-			t.Row(cells...)
+		if err := shown(func(it *campaigns.Item) error { t.Measure(cells(it)...); return nil }); err != nil {
+			return err
 		}
-		t.Flush(w)
+		if err := t.Begin(w); err != nil {
+			return err
+		}
+		if err := shown(func(it *campaigns.Item) error {
+			under.add(it)
+			return t.Line(w, cells(it)...)
+		}); err != nil {
+			return err
+		}
+		if err := t.End(w); err != nil {
+			return err
+		}
 	}
-	printRenamed(w, c, pendingOnly, prose)
-	printCarriedAs(w, c, pendingOnly, prose)
-	printItemsNotRead(w, c, pendingOnly, prose)
+	under.print(w)
 	if len(c.Refused) > 0 && !pendingOnly {
 		fmt.Fprintf(w, "\nRefused attempts (%d), the separation-of-duties rules at work:\n", len(c.Refused))
 		for _, r := range c.Refused {
@@ -413,6 +507,7 @@ func printCampaign(w io.Writer, c *campaigns.Campaign, ob *campaigns.Offboarding
 			hang(w, prose, "  ", fmt.Sprintf("#%d %s %s: %s refused by rule %s (%s)", r.Seq, r.At, audit.Printable(r.Actor), what, r.Rule, audit.Printable(r.Detail)))
 		}
 	}
+	return nil
 }
 
 // hang prints head then body, on one line when it fits width (0: no
@@ -471,47 +566,79 @@ func fitLine(w io.Writer, width int, format, digest string) {
 // the campaign froze it; else its ID.
 func renamedID(it *campaigns.Item) string { return renamedItem(it.ID, it.CurrentID) }
 
-// printRenamed lists the items whose repository was renamed since the
-// campaign froze them (FLAGS renamed), under the ID each has now.
-// Where a line would be wider than width, "(was ID)" goes on a line of its own.
-func printRenamed(w io.Writer, c *campaigns.Campaign, pendingOnly bool, width int) {
-	var lines []string
-	for i := range c.Items {
-		if it := &c.Items[i]; it.CurrentID != "" && (!pendingOnly || it.Decision == campaigns.Pending) {
-			l := "  " + renamedID(it)
-			if width > 0 && ansi.StringWidth(l) > width {
-				l = "  " + audit.Printable(it.CurrentID) + "\n    (was " + audit.Printable(it.ID) + ")"
-			}
-			lines = append(lines, l)
-		}
-	}
-	if len(lines) == 0 {
-		return
-	}
-	fmt.Fprintf(w, "\nRenamed since the campaign froze them (%d; nhi decide takes either ID):\n%s\n", len(lines), strings.Join(lines, "\n"))
+// itemNotes are the lists under the item table, gathered an item at a
+// time as the table prints (add): the items renamed since the campaign
+// froze them, those carried under another ID, and what the items'
+// snapshots did not read, counted.
+type itemNotes struct {
+	c                *campaigns.Campaign
+	width            int
+	renamed, carried []string
+	byWhat           map[string]int
+	marker           map[string]string
+	order            []string
 }
 
-// printCarriedAs lists the items whose keep was carried from the earlier
-// campaign's item under another ID, the one their identity had there (its
-// repository renamed since). Where a line would be wider than width, the
-// earlier ID goes on a line of its own.
-func printCarriedAs(w io.Writer, c *campaigns.Campaign, pendingOnly bool, width int) {
-	var lines []string
-	for i := range c.Items {
-		if it := &c.Items[i]; it.CarriedAs != "" && (!pendingOnly || it.Decision == campaigns.Pending) {
-			as := "(carried from " + audit.Printable(c.CarriedFrom) + " as " + audit.Printable(it.CarriedAs) + ")"
-			l := "  " + audit.Printable(it.ID) + " " + as
-			if width > 0 && ansi.StringWidth(l) > width {
-				l = "  " + audit.Printable(it.ID) + "\n    " + as
-			}
-			lines = append(lines, l)
+func newItemNotes(c *campaigns.Campaign, width int) *itemNotes {
+	return &itemNotes{c: c, width: width, byWhat: map[string]int{}, marker: map[string]string{}}
+}
+
+// add notes an item the table shows.
+func (n *itemNotes) add(it *campaigns.Item) error {
+	width := n.width
+	if it.CurrentID != "" {
+		l := "  " + renamedID(it)
+		if width > 0 && ansi.StringWidth(l) > width {
+			l = "  " + audit.Printable(it.CurrentID) + "\n    (was " + audit.Printable(it.ID) + ")"
 		}
+		n.renamed = append(n.renamed, l)
 	}
-	if len(lines) == 0 {
+	if it.CarriedAs != "" {
+		as := "(carried from " + audit.Printable(n.c.CarriedFrom) + " as " + audit.Printable(it.CarriedAs) + ")"
+		l := "  " + audit.Printable(it.ID) + " " + as
+		if width > 0 && ansi.StringWidth(l) > width {
+			l = "  " + audit.Printable(it.ID) + "\n    " + as
+		}
+		n.carried = append(n.carried, l)
+	}
+	for _, nr := range it.NotRead {
+		if _, ok := n.byWhat[nr.What]; !ok {
+			n.order = append(n.order, nr.What)
+			n.marker[nr.What] = nr.Marker
+		}
+		n.byWhat[nr.What]++
+	}
+	return nil
+}
+
+// print writes the lists: the items whose repository was renamed since
+// the campaign froze them (FLAGS renamed), under the ID each has now;
+// the items whose keep was carried from the earlier campaign's item
+// under another ID, the one their identity had there (its repository
+// renamed since); and how many items' snapshot did not tell nhi
+// something of their identity, counted by what (audit.NotReadOf): their
+// frozen permissions and findings, empty or in part, are not none. -o
+// json and -o csv name each item's (not_read). Where a line of the first
+// two would be wider than the width, its second ID goes on a line of its
+// own.
+func (n *itemNotes) print(w io.Writer) {
+	if len(n.renamed) > 0 {
+		fmt.Fprintf(w, "\nRenamed since the campaign froze them (%d; nhi decide takes either ID):\n%s\n", len(n.renamed), strings.Join(n.renamed, "\n"))
+	}
+	if len(n.carried) > 0 {
+		fmt.Fprintf(w, "\nCarried from %s under the ID the identity had there (%d; its repository renamed since):\n%s\n",
+			audit.Printable(n.c.CarriedFrom), len(n.carried), strings.Join(n.carried, "\n"))
+	}
+	if len(n.order) == 0 {
 		return
 	}
-	fmt.Fprintf(w, "\nCarried from %s under the ID the identity had there (%d; its repository renamed since):\n%s\n",
-		audit.Printable(c.CarriedFrom), len(lines), strings.Join(lines, "\n"))
+	parts := make([]string, len(n.order))
+	for i, what := range n.order {
+		parts[i] = fmt.Sprintf("%s of %s (%s)", strings.ReplaceAll(what, "_", " "), counted(n.byWhat[what], "item", "items"), n.marker[what])
+	}
+	fmt.Fprintln(w)
+	hang(w, n.width, "", "Not read when the campaign froze them: "+strings.Join(parts, "; ")+
+		". Their permissions and findings, empty or in part, are not none; -o json names each item's and why, -o csv what (not_read).")
 }
 
 // itemOverdue: approved for removal, and still present in a snapshot taken
@@ -531,36 +658,4 @@ func reviewerProgressLine(r *campaigns.ReviewerProgress) string {
 	}
 	return fmt.Sprintf("Progress of %s: %d/%d assigned decided (%d%%); %d pending, %d no-response; %d decided by others, %d for others",
 		audit.Printable(r.Reviewer), r.Decided, r.Assigned, pct, r.Pending, r.Assigned-r.Decided-r.Pending, r.DecidedByOthers, r.DecidedForOthers)
-}
-
-// printItemsNotRead says, under the item table, how many items' snapshot
-// did not tell nhi something of their identity, counted by what
-// (audit.NotReadOf): their frozen permissions and findings, empty or in
-// part, are not none. -o json and -o csv name each item's (not_read).
-func printItemsNotRead(w io.Writer, c *campaigns.Campaign, pendingOnly bool, width int) {
-	byWhat, marker := map[string]int{}, map[string]string{}
-	var order []string
-	for i := range c.Items {
-		it := &c.Items[i]
-		if pendingOnly && it.Decision != campaigns.Pending {
-			continue
-		}
-		for _, n := range it.NotRead {
-			if _, ok := byWhat[n.What]; !ok {
-				order = append(order, n.What)
-				marker[n.What] = n.Marker
-			}
-			byWhat[n.What]++
-		}
-	}
-	if len(order) == 0 {
-		return
-	}
-	parts := make([]string, len(order))
-	for i, what := range order {
-		parts[i] = fmt.Sprintf("%s of %s (%s)", strings.ReplaceAll(what, "_", " "), counted(byWhat[what], "item", "items"), marker[what])
-	}
-	fmt.Fprintln(w)
-	hang(w, width, "", "Not read when the campaign froze them: "+strings.Join(parts, "; ")+
-		". Their permissions and findings, empty or in part, are not none; -o json names each item's and why, -o csv what (not_read).")
 }

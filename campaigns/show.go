@@ -1,0 +1,116 @@
+package campaigns
+
+import (
+	"context"
+
+	"github.com/nhi-audit/nhi/audit"
+)
+
+// Reading a campaign for nhi campaign show without holding its items
+// (issue 21: a campaign of a million items): Show reads the campaign as
+// Get does, but for its items, its progress counted by the database;
+// an ItemReader gives the items as Get would, one at a time, as often as
+// the caller asks (a table sized over its rows reads them twice).
+
+// Show returns campaign name as Get does, without its items: its
+// progress (counted in SQL, as List's), its no-response rule and the
+// attempts a separation rule refused.
+func Show(ctx context.Context, st *audit.Store, name string) (*Campaign, error) {
+	c, err := load(ctx, st, name)
+	if err != nil {
+		return nil, err
+	}
+	if c.Progress, err = loadProgress(ctx, st, c); err != nil {
+		return nil, err
+	}
+	if c.Refused, err = RefusedAttempts(ctx, st, c.Name, 0); err != nil {
+		return nil, err
+	}
+	if _, err := readCreation(ctx, st, c); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// ItemReader gives a campaign's items as Get would, one at a time, as
+// often as asked (Each): what it adds to each item's row — the ID its
+// identity has now, what its snapshot did not read, its escalation and
+// carried ID, whether the snapshot that verified it was taken after the
+// due date — is read once, by NewItemReader.
+type ItemReader struct {
+	c        *Campaign
+	carried  map[string]string
+	renamed  map[string]string
+	notRead  map[string][]audit.NotRead
+	esc      map[string]Escalation
+	afterDue map[int64]bool
+}
+
+// NewItemReader reads what Each adds to the items of c (as Show
+// returned it).
+func NewItemReader(ctx context.Context, st *audit.Store, c *Campaign) (*ItemReader, error) {
+	r := &ItemReader{c: c}
+	created, err := createPayload(ctx, st, c)
+	if err != nil {
+		return nil, err
+	}
+	r.carried = created.CarriedAs
+	ren, err := readRenames(ctx, st)
+	if err != nil {
+		return nil, err
+	}
+	if r.renamed, err = itemRenames(ctx, st, c.ID, ren); err != nil {
+		return nil, err
+	}
+	if r.notRead, err = st.NotReadInSnapshots(ctx, c.snapshotIDs()); err != nil {
+		return nil, err
+	}
+	if c.NoResponse.On == OnNoResponseEscalate {
+		if r.esc, err = escalations(ctx, st, c.Name, 0); err != nil {
+			return nil, err
+		}
+	}
+	snaps, err := st.Snapshots(ctx)
+	if err != nil {
+		return nil, err
+	}
+	r.afterDue = make(map[int64]bool, len(snaps))
+	for i := range snaps {
+		r.afterDue[snaps[i].ID] = pastDue(c.Due, snaps[i].StartedAt)
+	}
+	return r, nil
+}
+
+// Each calls fn with each item in ID order, with its history, read
+// through a cursor a batch at a time. The item is fn's only during the
+// call: the cursor reuses it.
+func (r *ItemReader) Each(ctx context.Context, st *audit.Store, fn func(*Item) error) error {
+	cur, err := openItemCursor(ctx, st, r.c)
+	if err != nil {
+		return err
+	}
+	defer cur.close()
+	b := &Batch{}
+	for {
+		more, err := cur.next(b)
+		if err != nil {
+			return err
+		}
+		for i := range b.Items {
+			it := &b.Items[i]
+			it.CurrentID = r.renamed[it.ID]
+			it.NotRead = r.notRead[it.ID]
+			it.CarriedAs = r.carried[it.ID]
+			if x, ok := r.esc[it.ID]; ok {
+				it.Escalated = &x
+			}
+			it.VerifiedAfterDue = r.afterDue[it.VerifiedSnapshot]
+			if err := fn(it); err != nil {
+				return err
+			}
+		}
+		if !more {
+			return nil
+		}
+	}
+}
