@@ -4,9 +4,7 @@ import (
 	"context"
 	"fmt"
 	"maps"
-	"os"
 	"runtime"
-	"runtime/pprof"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -899,7 +897,7 @@ func BenchmarkVerifyRemediation20k(b *testing.B) {
 		var m runtime.MemStats
 		runtime.ReadMemStats(&m)
 		live = max(live, m.HeapAlloc)
-		writeHeapProfile(b)
+		benchmem.WriteHeapProfile(b)
 	})()
 	var heap, base uint64
 	n := 0
@@ -934,21 +932,4 @@ func BenchmarkVerifyRemediation20k(b *testing.B) {
 	const items = accounts * perAccount
 	b.ReportMetric(float64(heap)/items, "heap-B/item")
 	b.ReportMetric(float64(live-base)/items, "live-B/item")
-}
-
-// writeHeapProfile writes a heap profile to the file NHI_BENCH_HEAPPROFILE
-// names, if it names one (as tui's benchmarks do).
-func writeHeapProfile(b *testing.B) {
-	out := os.Getenv("NHI_BENCH_HEAPPROFILE")
-	if out == "" {
-		return
-	}
-	f, err := os.Create(out)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer f.Close()
-	if err := pprof.Lookup("heap").WriteTo(f, 0); err != nil {
-		b.Fatal(err)
-	}
 }

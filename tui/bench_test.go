@@ -303,7 +303,7 @@ func BenchmarkOpen100k(b *testing.B) {
 		}
 		b.StopTimer()
 		heap = liveHeap()
-		writeHeapProfile(b)
+		benchmem.WriteHeapProfile(b)
 		runtime.KeepAlive(m)
 		b.StartTimer()
 	}
@@ -459,7 +459,7 @@ func benchStreamOpen(b *testing.B, path string, n int, cache ...string) {
 		}
 		b.StopTimer()
 		heap = liveHeap()
-		writeHeapProfile(b)
+		benchmem.WriteHeapProfile(b)
 		runtime.KeepAlive(m)
 		b.StartTimer()
 	}
@@ -473,24 +473,6 @@ func benchStreamOpen(b *testing.B, path string, n int, cache ...string) {
 		b.ReportMetric(float64(suggHeap)/(1<<20), "sugg-heap-MB")
 	}
 	b.ReportMetric(float64(heap)/(1<<20), "heap-MB")
-}
-
-// writeHeapProfile writes a heap profile to the file NHI_BENCH_HEAPPROFILE
-// names, if it names one: what the live heap is made of with the table
-// in (call it after liveHeap, which collects first).
-func writeHeapProfile(b *testing.B) {
-	out := os.Getenv("NHI_BENCH_HEAPPROFILE")
-	if out == "" {
-		return
-	}
-	f, err := os.Create(out)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer f.Close()
-	if err := pprof.Lookup("heap").WriteTo(f, 0); err != nil {
-		b.Fatal(err)
-	}
 }
 
 // reportCPU reports the CPU time per operation since start (cpuTime).
