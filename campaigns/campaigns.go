@@ -300,6 +300,17 @@ func (c *Campaign) snapshotIDs() []int64 {
 	return out
 }
 
+// snapshotBySource is the snapshot of c of each source/account, the last
+// listed where two share one: the snapshot an item of that source/account
+// was frozen from (ItemSnapshots, Awaiting and verifyItems all go by it).
+func (c *Campaign) snapshotBySource() map[[2]string]int64 {
+	out := map[[2]string]int64{}
+	for _, u := range c.Snapshots {
+		out[[2]string{u.Source, u.Account}] = u.ID
+	}
+	return out
+}
+
 // ItemSnapshots maps each item of campaign c to the snapshot of c it was
 // frozen from (each identity is observed in exactly one of them: one
 // snapshot per source/account).
@@ -321,10 +332,7 @@ func ItemSnapshots(ctx context.Context, st *audit.Store, c *Campaign) (map[strin
 		}
 		return out, items.Err()
 	}
-	bySource := map[[2]string]int64{}
-	for _, u := range c.Snapshots {
-		bySource[[2]string{u.Source, u.Account}] = u.ID
-	}
+	bySource := c.snapshotBySource()
 	rows, err := st.Query(ctx, `SELECT ci.identity_id, i.source, i.account FROM campaign_items ci
 		JOIN identities i ON i.id = ci.identity_id WHERE ci.campaign_id = ?`, c.ID)
 	if err != nil {

@@ -140,10 +140,7 @@ func Awaiting(ctx context.Context, st *audit.Store, c *Campaign) (map[int64]int,
 		out[ids[0]] = n
 		return out, nil
 	}
-	bySource := map[[2]string]int64{}
-	for _, u := range c.Snapshots {
-		bySource[[2]string{u.Source, u.Account}] = u.ID
-	}
+	bySource := c.snapshotBySource()
 	rows, err := st.Query(ctx, `SELECT i.source, i.account, count(*) FROM campaign_items ci JOIN identities i ON i.id = ci.identity_id
 		WHERE ci.campaign_id = ? AND ci.decision IN (?, ?) GROUP BY i.source, i.account`, c.ID, string(Decommission), string(fourth))
 	if err != nil {
@@ -630,18 +627,14 @@ func verifyItems(ctx context.Context, st *audit.Store, c *Campaign, checks []*ac
 		// source/account, the last listed where two share one. The
 		// source/account is asked of the identity, one look-up an item,
 		// once for all the checks.
-		bySource := map[[2]string]int64{}
-		var pairs [][2]string
-		for _, u := range c.Snapshots {
-			p := [2]string{u.Source, u.Account}
-			if _, ok := bySource[p]; !ok {
-				pairs = append(pairs, p)
-			}
-			bySource[p] = u.ID
-		}
+		bySource := c.snapshotBySource()
 		var ofCase, laterCase strings.Builder
 		var pairArgs []any
-		for _, p := range pairs {
+		for _, u := range c.Snapshots {
+			p := [2]string{u.Source, u.Account}
+			if bySource[p] != u.ID {
+				continue // a later one of the same source/account is the item's
+			}
 			k := slices.IndexFunc(checks, func(k *accountCheck) bool { return k.base.ID == bySource[p] })
 			if k < 0 {
 				continue
