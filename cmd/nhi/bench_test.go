@@ -25,7 +25,9 @@ func BenchmarkIdentitiesJSON100k(b *testing.B) { benchIdentitiesJSON(b, 100_000)
 // 21: streams, ≤ 150 MB).
 func BenchmarkIdentitiesJSON1M(b *testing.B) { benchIdentitiesJSON(b, 1_000_000) }
 
-func benchIdentitiesJSON(b *testing.B, n int) {
+// populatedFile is a new evidence file in b's directory holding the
+// audittest population of n identities.
+func populatedFile(b *testing.B, n int) string {
 	db := filepath.Join(b.TempDir(), "nhi.db")
 	st, err := audit.Open(context.Background(), db, audit.OpenOptions{Create: true})
 	if err != nil {
@@ -33,6 +35,11 @@ func benchIdentitiesJSON(b *testing.B, n int) {
 	}
 	audittest.Population(b, st, n)
 	st.Close()
+	return db
+}
+
+func benchIdentitiesJSON(b *testing.B, n int) {
+	db := populatedFile(b, n)
 	bin := nhiBinary(b)
 	var peak int64
 	var cpu time.Duration

@@ -4,15 +4,12 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"path/filepath"
 	"runtime"
 	"strings"
 	"testing"
 	"unsafe"
 	"weak"
 
-	"github.com/nhi-audit/nhi/audit"
-	"github.com/nhi-audit/nhi/audit/audittest"
 	"github.com/nhi-audit/nhi/campaigns"
 	"github.com/nhi-audit/nhi/internal/benchmem"
 )
@@ -78,13 +75,7 @@ func BenchmarkCampaignShowJSON100k(b *testing.B) { benchCampaignShow(b, 100_000,
 func BenchmarkCampaignShowTable100k(b *testing.B) { benchCampaignShow(b, 100_000) }
 
 func benchCampaignShow(b *testing.B, n int, args ...string) {
-	db := filepath.Join(b.TempDir(), "nhi.db")
-	st, err := audit.Open(context.Background(), db, audit.OpenOptions{Create: true})
-	if err != nil {
-		b.Fatal(err)
-	}
-	audittest.Population(b, st, n)
-	st.Close()
+	db := populatedFile(b, n)
 	var errb strings.Builder
 	if code := run(context.Background(), []string{"campaign", "create", "q", "--scope", "id:*", "--due", "2030-01-31", "--reviewer", "rita@acme.test", "--allow-partial", "--db", db, "--as", "lead"}, strings.NewReader(""), io.Discard, &errb); code != 0 {
 		b.Fatalf("campaign create: exit %d\n%s", code, errb.String())
