@@ -355,3 +355,52 @@ type Gap struct {
 // (repositories it is not shown) rather than one endpoint it could not
 // read: no kind, no HTTP status.
 func (g Gap) Coverage() bool { return g.Kind == "" && g.Status == 0 }
+
+// Clone is a copy of id that shares nothing with it: its maps, findings,
+// suggestions, times and strings are its own. A streaming read
+// (EachTableIdentity, StreamIdentities) reuses its Identity and cuts its
+// strings from a page's text of a few MB, so a caller that keeps a few of
+// the identities it is given (a person's, a scope's) keeps clones: the
+// read's next rows do not change them, and they pin no page.
+func (id *Identity) Clone() Identity {
+	out := *id
+	out.ID, out.Kind, out.Name, out.Scope = strings.Clone(id.ID), Kind(strings.Clone(string(id.Kind))), strings.Clone(id.Name), strings.Clone(id.Scope)
+	out.CreatedAt, out.LastUsedAt, out.RotatedAt, out.ExpiresAt = cloneTime(id.CreatedAt), cloneTime(id.LastUsedAt), cloneTime(id.RotatedAt), cloneTime(id.ExpiresAt)
+	out.Permissions, out.Attributes = cloneStrings(id.Permissions), cloneStrings(id.Attributes)
+	out.Source, out.Account, out.Owner = strings.Clone(id.Source), strings.Clone(id.Account), strings.Clone(id.Owner)
+	out.Status, out.StatusReason, out.Change = strings.Clone(id.Status), strings.Clone(id.StatusReason), strings.Clone(id.Change)
+	if id.Findings != nil {
+		out.Findings = make([]Finding, len(id.Findings))
+		for i, f := range id.Findings {
+			out.Findings[i] = Finding{strings.Clone(f.Rule), strings.Clone(f.Severity), strings.Clone(f.OWASP), strings.Clone(f.Message)}
+		}
+	}
+	if id.Suggestions != nil {
+		out.Suggestions = make([]OwnerSuggestion, len(id.Suggestions))
+		for i, s := range id.Suggestions {
+			out.Suggestions[i] = OwnerSuggestion{strings.Clone(s.Owner), strings.Clone(s.Source)}
+		}
+	}
+	return out
+}
+
+func cloneTime(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	c := *t
+	return &c
+}
+
+// cloneStrings copies m and its keys and values; nil stays nil, empty
+// stays empty.
+func cloneStrings(m map[string]string) map[string]string {
+	if m == nil {
+		return nil
+	}
+	out := make(map[string]string, len(m))
+	for k, v := range m {
+		out[strings.Clone(k)] = strings.Clone(v)
+	}
+	return out
+}

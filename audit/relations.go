@@ -229,7 +229,7 @@ func RelatedIn(ids []Identity, m *PersonMatcher) []Related {
 			continue
 		}
 		if rs := m.Relations(id); rs != nil {
-			out = append(out, Related{Identity: *id, Relations: rs})
+			out = append(out, Related{Identity: id.Clone(), Relations: rs})
 		}
 	}
 	return out
@@ -284,11 +284,28 @@ func (s *Store) PersonRelations(ctx context.Context, p *Person) ([]Related, erro
 	if err != nil {
 		return nil, err
 	}
-	ids, err := s.Identities(ctx)
+	return s.RelatedTo(ctx, NewPersonMatcher(p, access))
+}
+
+// RelatedTo is RelatedIn over every identity of the file, read as a
+// stream (StreamIdentities): only the related ones are kept, each a
+// clone, so a person's few identities of a million cost what they are,
+// not the million (issue 21).
+func (s *Store) RelatedTo(ctx context.Context, m *PersonMatcher) ([]Related, error) {
+	var out []Related
+	err := s.StreamIdentities(ctx, func(id *Identity) error {
+		if id.Status != StatusActive {
+			return nil
+		}
+		if rs := m.Relations(id); rs != nil {
+			out = append(out, Related{Identity: id.Clone(), Relations: rs})
+		}
+		return nil
+	})
 	if err != nil {
 		return nil, err
 	}
-	return RelatedIn(ids, NewPersonMatcher(p, access)), nil
+	return out, nil
 }
 
 // Leaver is a person who left and still owns, holds or created active
@@ -316,12 +333,6 @@ type Leaver struct {
 // One pass over the identities.
 func Leavers(dir *Directory, ids []Identity) []Leaver {
 	return LeaversOf(dir, pointers(ids))
-}
-
-// LeaversTotal is Leavers with the identities they leave counted once
-// each (LeaversTotalOf), for nhi offboard --pending's heading.
-func LeaversTotal(dir *Directory, ids []Identity) ([]Leaver, LeaverTotals) {
-	return LeaversTotalOf(dir, pointers(ids))
 }
 
 // pointers yields a pointer to each of ids, in order.
@@ -353,87 +364,116 @@ type LeaverTotals struct {
 // LeaversTotalOf is LeaversOf with the identities they leave counted once
 // each, for a heading that says how many identities in all.
 func LeaversTotalOf(dir *Directory, ids iter.Seq[*Identity]) ([]Leaver, LeaverTotals) {
-	var totals LeaverTotals
-	byKey := map[string]int{} // alias key -> index into out
-	var out []Leaver
+	t := NewLeaverTally(dir)
+	for id := range ids {
+		t.Add(id)
+	}
+	return t.Result()
+}
+
+// LeaverTally counts, an identity at a time, what the directory's leavers
+// leave (LeaversTotalOf), so a streaming read (EachTableIdentity) can feed
+// it and nothing holds the identities: of each leaver it keeps counts and
+// the oldest identity's ID and name, copied.
+type LeaverTally struct {
+	out    []Leaver
+	byKey  map[string]int // alias key -> index into out
+	totals LeaverTotals
+}
+
+// NewLeaverTally starts a tally of dir's leavers.
+func NewLeaverTally(dir *Directory) *LeaverTally {
+	t := &LeaverTally{byKey: map[string]int{}}
 	for _, p := range dir.People() {
 		if p.Status != PersonLeft {
 			continue
 		}
-		out = append(out, Leaver{Person: p, ByKind: map[string]int{}})
+		t.out = append(t.out, Leaver{Person: p, ByKind: map[string]int{}})
 		for _, n := range p.Names() {
-			byKey[AliasKey(n)] = len(out) - 1
+			t.byKey[AliasKey(n)] = len(t.out) - 1
 		}
 	}
-	if len(out) == 0 {
-		return nil, totals
-	}
-	lookup := func(name string) int {
-		if name == "" {
-			return -1
-		}
-		if i, ok := byKey[name]; ok { // most names are stored as typed, in lower case
-			return i
-		}
-		if i, ok := byKey[AliasKey(name)]; ok {
-			return i
-		}
+	return t
+}
+
+// lookup is the index of the leaver name is an alias of, or -1.
+func (t *LeaverTally) lookup(name string) int {
+	if name == "" {
 		return -1
 	}
+	if i, ok := t.byKey[name]; ok { // most names are stored as typed, in lower case
+		return i
+	}
+	if i, ok := t.byKey[AliasKey(name)]; ok {
+		return i
+	}
+	return -1
+}
+
+// Add counts id, if a leaver owns, created or holds it. It keeps nothing
+// of id but copies of the strings of a leaver's oldest.
+func (t *LeaverTally) Add(id *Identity) {
+	if len(t.out) == 0 || id.Status != StatusActive && id.Status != StatusNotChecked {
+		return
+	}
 	var hit [5]int // distinct leavers of one identity: its owner and each holder attribute
-	for id := range ids {
-		if id.Status != StatusActive && id.Status != StatusNotChecked {
-			continue
+	n := 0
+	add := func(i int, kind string) {
+		if i < 0 {
+			return
 		}
-		n := 0
-		add := func(i int, kind string) {
-			if i < 0 {
-				return
-			}
-			out[i].ByKind[kind]++
-			if slices.Contains(hit[:n], i) {
-				return
-			}
-			hit[n] = i
-			n++
-			l := &out[i]
-			l.Count++
-			if id.Status == StatusNotChecked {
-				l.NotChecked++
-			}
-			at := id.FirstSeen
-			if id.CreatedAt != nil {
-				at = *id.CreatedAt
-			}
-			if l.OldestID == "" || at.Before(l.OldestAt) || (at.Equal(l.OldestAt) && id.ID < l.OldestID) {
-				l.OldestID, l.OldestName, l.OldestAt = id.ID, id.Name, at
-			}
+		t.out[i].ByKind[kind]++
+		if slices.Contains(hit[:n], i) {
+			return
 		}
-		owner := lookup(id.Owner)
-		add(owner, RelOwns)
-		for _, h := range holderAttributes {
-			// What they created is handled once someone else is its
-			// recorded owner (a transfer); what they hold is theirs
-			// whoever answers for it. One they created and own by
-			// record counts under both, as her offboarding campaign
-			// lists it (PersonMatcher.Relations): "owns 1, created 1".
-			v := id.Attributes[h.attr]
-			if v == "" {
-				continue
-			}
-			if i := lookup(v); h.kind == RelHolds || id.Owner == "" || i == owner {
-				add(i, h.kind)
-			}
+		hit[n] = i
+		n++
+		l := &t.out[i]
+		l.Count++
+		if id.Status == StatusNotChecked {
+			l.NotChecked++
 		}
-		if n > 0 {
-			totals.Identities++
-			if id.Status == StatusNotChecked {
-				totals.NotChecked++
-			}
+		at := id.FirstSeen
+		if id.CreatedAt != nil {
+			at = *id.CreatedAt
+		}
+		if l.OldestID == "" || at.Before(l.OldestAt) || (at.Equal(l.OldestAt) && id.ID < l.OldestID) {
+			l.OldestID, l.OldestName, l.OldestAt = strings.Clone(id.ID), strings.Clone(id.Name), at
 		}
 	}
-	kept := out[:0]
-	for _, l := range out {
+	owner := t.lookup(id.Owner)
+	add(owner, RelOwns)
+	for _, h := range holderAttributes {
+		// What they created is handled once someone else is its
+		// recorded owner (a transfer); what they hold is theirs
+		// whoever answers for it. One they created and own by
+		// record counts under both, as her offboarding campaign
+		// lists it (PersonMatcher.Relations): "owns 1, created 1".
+		v := id.Attributes[h.attr]
+		if v == "" {
+			continue
+		}
+		if i := t.lookup(v); h.kind == RelHolds || id.Owner == "" || i == owner {
+			add(i, h.kind)
+		}
+	}
+	if n > 0 {
+		t.totals.Identities++
+		if id.Status == StatusNotChecked {
+			t.totals.NotChecked++
+		}
+	}
+}
+
+// Result is the leavers who still own, hold or created identities added,
+// most first (ties by e-mail), and the identities they leave counted
+// once each; nil when the directory has no leaver.
+func (t *LeaverTally) Result() ([]Leaver, LeaverTotals) {
+	if len(t.out) == 0 {
+		return nil, t.totals
+	}
+	kept := t.out[:0]
+	for _, l := range t.out {
 		if l.Count > 0 {
 			kept = append(kept, l)
 		}
@@ -444,7 +484,7 @@ func LeaversTotalOf(dir *Directory, ids iter.Seq[*Identity]) ([]Leaver, LeaverTo
 		}
 		return strings.Compare(a.Person.Email, b.Person.Email)
 	})
-	return kept, totals
+	return kept, t.totals
 }
 
 // PersonRelated resolves the people a filter's person terms name
