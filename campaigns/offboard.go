@@ -269,10 +269,8 @@ func CreateOffboarding(ctx context.Context, st *audit.Store, actor string, spec 
 			}
 		}
 	}
-	ids, err := st.Identities(ctx)
-	if err != nil {
-		return nil, err
-	}
+	// The identities stream past; only the leaver's, or the scope's, are
+	// kept (issue 21: every identity was held, 2 KB each).
 	var related []audit.Related
 	var access []audit.Access
 	unevaluated := 0 // active identities the scope could not judge (filter.Filter.Decide)
@@ -280,7 +278,9 @@ func CreateOffboarding(ctx context.Context, st *audit.Store, actor string, spec 
 		if access, err = st.AccessOf(ctx, person); err != nil {
 			return nil, err
 		}
-		related = audit.RelatedIn(ids, audit.NewPersonMatcher(person, access))
+		if related, err = st.RelatedTo(ctx, audit.NewPersonMatcher(person, access)); err != nil {
+			return nil, err
+		}
 	} else {
 		env := &filter.Env{Now: st.Now()}
 		if people := f.People(); len(people) > 0 {
@@ -288,16 +288,20 @@ func CreateOffboarding(ctx context.Context, st *audit.Store, actor string, spec 
 				return nil, err
 			}
 		}
-		for i := range ids {
-			if ids[i].Status != audit.StatusActive {
-				continue
+		err = st.StreamIdentities(ctx, func(id *audit.Identity) error {
+			if id.Status != audit.StatusActive {
+				return nil
 			}
-			switch match, known := f.Decide(&ids[i], env); {
+			switch match, known := f.Decide(id, env); {
 			case match:
-				related = append(related, audit.Related{Identity: ids[i]})
+				related = append(related, audit.Related{Identity: id.Clone()})
 			case !known:
 				unevaluated++
 			}
+			return nil
+		})
+		if err != nil {
+			return nil, err
 		}
 	}
 
@@ -793,17 +797,23 @@ func hasLogin(p *audit.Person) bool {
 
 // PendingLeavers is audit.Leavers over the file's current identities,
 // with the identities they leave counted once each and the number of
-// people in the directory.
+// people in the directory. The identities stream past a tally (issue 21:
+// it held them all, 2 KB each); they are read without owner suggestions,
+// which no leaver's count reads.
 func PendingLeavers(ctx context.Context, st *audit.Store) ([]audit.Leaver, audit.LeaverTotals, int, error) {
 	dir, err := st.People(ctx)
 	if err != nil {
 		return nil, audit.LeaverTotals{}, 0, err
 	}
-	ids, err := st.Identities(ctx)
+	tally := audit.NewLeaverTally(dir)
+	err = st.EachTableIdentityWithoutSuggestions(ctx, func(id *audit.Identity) error {
+		tally.Add(id)
+		return nil
+	})
 	if err != nil {
 		return nil, audit.LeaverTotals{}, 0, err
 	}
-	leavers, totals := audit.LeaversTotal(dir, ids)
+	leavers, totals := tally.Result()
 	return leavers, totals, dir.Len(), nil
 }
 
