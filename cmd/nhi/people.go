@@ -210,15 +210,18 @@ func newPeopleShowCmd(a *app) *cobra.Command {
 			if p == nil {
 				return unknownPersonError(dir, args[0])
 			}
-			ids, err := st.Identities(cmd.Context())
+			// The identities stream past and only the IDs of the person's
+			// are kept (issue 21: every identity was held, 2 KB each);
+			// read without owner suggestions, which ownership does not read.
+			var owns []string
+			err = st.EachTableIdentityWithoutSuggestions(cmd.Context(), func(id *audit.Identity) error {
+				if id.Owner != "" && dir.Lookup(id.Owner) == p {
+					owns = append(owns, strings.Clone(id.ID)) // the read's text is a page's, reused
+				}
+				return nil
+			})
 			if err != nil {
 				return err
-			}
-			var owns []string
-			for i := range ids {
-				if ids[i].Owner != "" && dir.Lookup(ids[i].Owner) == p {
-					owns = append(owns, ids[i].ID)
-				}
 			}
 			if asJSON {
 				out := toPersonJSON(p)
