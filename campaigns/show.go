@@ -2,6 +2,7 @@ package campaigns
 
 import (
 	"context"
+	"encoding/json"
 
 	"github.com/nhi-audit/nhi/audit"
 )
@@ -85,7 +86,32 @@ func NewItemReader(ctx context.Context, st *audit.Store, c *Campaign) (*ItemRead
 // through a cursor a batch at a time. The item is fn's only during the
 // call: the cursor reuses it.
 func (r *ItemReader) Each(ctx context.Context, st *audit.Store, fn func(*Item) error) error {
-	cur, err := openItemCursor(ctx, st, r.c)
+	return r.each(ctx, st, nil, fn)
+}
+
+// EachOf calls fn with each item whose ID ids lists, as Each does, in ID
+// order; ids is in the database's order of IDs (as a read of the
+// campaign's items ORDER BY identity_id gives them), and an ID that is
+// none of the campaign's items is passed over. It reads them a batch of
+// IDs at a time, each looked up by its key: for a caller that wants a
+// few of the items, or a group of them, and not every one.
+func (r *ItemReader) EachOf(ctx context.Context, st *audit.Store, ids []string, fn func(*Item) error) error {
+	for start := 0; start < len(ids); start += streamBatch {
+		list, err := json.Marshal(ids[start:min(start+streamBatch, len(ids))])
+		if err != nil {
+			return err
+		}
+		if err := r.each(ctx, st, list, fn); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// each is Each over the items only lists (a JSON array of IDs; nil:
+// every item).
+func (r *ItemReader) each(ctx context.Context, st *audit.Store, only []byte, fn func(*Item) error) error {
+	cur, err := openItemCursor(ctx, st, r.c, only)
 	if err != nil {
 		return err
 	}

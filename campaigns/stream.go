@@ -82,7 +82,7 @@ func EachAsOf(ctx context.Context, st *audit.Store, name string, seq int64, begi
 		return err
 	}
 	if head.Seq == seq {
-		cur, err := openItemCursor(ctx, st, c)
+		cur, err := openItemCursor(ctx, st, c, nil)
 		if err != nil {
 			return err
 		}
@@ -182,10 +182,18 @@ type historyRow struct {
 	ch Change
 }
 
-func openItemCursor(ctx context.Context, st *audit.Store, c *Campaign) (*itemCursor, error) {
+// openItemCursor opens a cursor over c's items, or, when only is not nil,
+// over those whose IDs it lists (a JSON array of them: itemsIn).
+func openItemCursor(ctx context.Context, st *audit.Store, c *Campaign, only []byte) (*itemCursor, error) {
 	cur := &itemCursor{c: c, dec: newDecoder()}
 	ids := c.snapshotIDs()
-	q := `SELECT ` + frozenColumns + `, ` + stateColumns + `, '', '' FROM campaign_items WHERE campaign_id = ? ORDER BY identity_id`
+	args := []any{c.ID}
+	where, whereItems := ``, ``
+	if only != nil {
+		where, whereItems = ` AND identity_id IN (SELECT value FROM json_each(?))`, ` AND ci.identity_id IN (SELECT value FROM json_each(?))`
+		args = append(args, string(only))
+	}
+	q := `SELECT ` + frozenColumns + `, ` + stateColumns + `, '', '' FROM campaign_items WHERE campaign_id = ?` + where + ` ORDER BY identity_id`
 	if len(ids) == 1 {
 		cur.single = ids[0]
 	} else {
@@ -196,14 +204,14 @@ func openItemCursor(ctx context.Context, st *audit.Store, c *Campaign) (*itemCur
 		q = `SELECT ci.identity_id, ci.kind, ci.name, ci.scope, ci.owner, ci.natural_owner, ci.findings, ci.permissions, ci.reviewer, ci.carried, ci.carried_reason,
 			ci.decision, ci.reason, ci.decided_by, COALESCE(ci.decided_at, ''), COALESCE(ci.decision_seq, 0), ci.conflict,
 			ci.verification, COALESCE(ci.verified_snapshot, 0), COALESCE(ci.verify_seq, 0), COALESCE(i.source, ''), COALESCE(i.account, '')
-			FROM campaign_items ci LEFT JOIN identities i ON i.id = ci.identity_id WHERE ci.campaign_id = ? ORDER BY ci.identity_id`
+			FROM campaign_items ci LEFT JOIN identities i ON i.id = ci.identity_id WHERE ci.campaign_id = ?` + whereItems + ` ORDER BY ci.identity_id`
 	}
 	var err error
-	if cur.items, err = st.Query(ctx, q, c.ID); err != nil {
+	if cur.items, err = st.Query(ctx, q, args...); err != nil {
 		return nil, fmt.Errorf("reading campaign items: %w", err)
 	}
 	if cur.history, err = st.Query(ctx, `SELECT identity_id, seq, decision, reason, actor, at, via, undoes FROM campaign_decisions
-		WHERE campaign_id = ? ORDER BY identity_id, seq`, c.ID); err != nil {
+		WHERE campaign_id = ?`+where+` ORDER BY identity_id, seq`, args...); err != nil {
 		cur.items.Close()
 		return nil, fmt.Errorf("reading decisions: %w", err)
 	}

@@ -646,11 +646,10 @@ sort the items by key (ties by ID) and take the first N.`,
 				return err
 			}
 			defer st.Close()
-			c, err := campaigns.Get(cmd.Context(), st, args[0])
+			c, sample, err := campaigns.SampleOf(cmd.Context(), st, args[0], size, seed)
 			if err != nil {
 				return err
 			}
-			sample := campaigns.Sample(c.Items, size, seed)
 			now := st.Now()
 			if asJSON {
 				out := sampleJSON{Campaign: c.Name, Seed: seed, Size: size, Population: c.Count,
