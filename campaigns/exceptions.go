@@ -211,12 +211,17 @@ func (x *Exception) lapsed() string {
 // event upTo (0: now), by identity ID: every item whose decision then is a
 // keep and that had findings at creation.
 func Exceptions(ctx context.Context, st *audit.Store, campaign string, upTo int64) (map[string]*Exception, error) {
-	if upTo == 0 {
-		head, err := st.LogHead(ctx)
-		if err != nil {
-			return nil, err
-		}
+	head, err := st.LogHead(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if upTo == 0 || upTo == head.Seq {
 		upTo = head.Seq
+		// As the log stands: the kept items alone, from the tables.
+		xs, ok, err := exceptionsNow(ctx, st, campaign, upTo)
+		if err != nil || ok {
+			return xs, err
+		}
 	}
 	a, err := GetAsOf(ctx, st, campaign, upTo)
 	if err != nil {
