@@ -358,13 +358,28 @@ func escalationTarget(sep *separation, rule NoResponseRule, it *frozen, owner st
 type Reminder struct {
 	Reviewer string // the person who should decide them now ("" for none)
 	Name     string // their name in the directory, when known
-	Items    []Item // pending (carried and unconfirmed included), in ID order
+	Pending  int    // how many items: pending (carried and unconfirmed included)
+
+	ids   []string // the items', in ID order
+	items *ItemReader
+}
+
+// Items calls fn with each of the reminder's items, in ID order, as Get
+// gives them, a batch at a time: the item is fn's only during the call.
+func (r *Reminder) Items(ctx context.Context, st *audit.Store, fn func(*Item) error) error {
+	return r.items.EachOf(ctx, st, r.ids, fn)
 }
 
 // Remind lists, per current assignee (after escalations), the items of an
 // open campaign still waiting for a decision. It writes nothing.
+//
+// It reads the pending items' IDs and reviewers alone, and keeps only
+// their IDs, by assignee; each reminder's items are read when asked
+// (Reminder.Items), a batch at a time, where it held the campaign whole
+// with every item's history (issue 21: a campaign of a million items).
+// The campaign comes without its items or progress (as Load gives it).
 func Remind(ctx context.Context, st *audit.Store, name string) (*Campaign, []Reminder, error) {
-	c, err := Get(ctx, st, name)
+	c, err := Load(ctx, st, name)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -372,24 +387,45 @@ func Remind(ctx context.Context, st *audit.Store, name string) (*Campaign, []Rem
 	if err != nil {
 		return nil, nil, err
 	}
+	var esc map[string]Escalation
+	if c.NoResponse.On == OnNoResponseEscalate {
+		if esc, err = escalations(ctx, st, c.Name, 0); err != nil {
+			return nil, nil, err
+		}
+	}
+	items, err := NewItemReader(ctx, st, c)
+	if err != nil {
+		return nil, nil, err
+	}
+	rows, err := st.Query(ctx, `SELECT identity_id, reviewer FROM campaign_items WHERE campaign_id = ? AND decision = ? ORDER BY identity_id`, c.ID, string(Pending))
+	if err != nil {
+		return nil, nil, fmt.Errorf("reading campaign items: %w", err)
+	}
+	defer rows.Close()
 	by := map[string]*Reminder{}
 	var order []string
-	for i := range c.Items {
-		it := &c.Items[i]
-		if it.Decision != Pending {
-			continue
+	for rows.Next() {
+		var id, who string
+		if err := rows.Scan(&id, &who); err != nil {
+			return nil, nil, err
 		}
-		who := it.Assignee()
+		if x, ok := esc[id]; ok { // Item.Assignee
+			who = x.To
+		}
 		k := normActor(who)
 		if by[k] == nil {
-			r := &Reminder{Reviewer: who}
+			r := &Reminder{Reviewer: who, items: items}
 			if p := dir.Lookup(who); p != nil {
 				r.Name = p.Name
 			}
 			by[k] = r
 			order = append(order, k)
 		}
-		by[k].Items = append(by[k].Items, *it)
+		by[k].ids = append(by[k].ids, id)
+		by[k].Pending++
+	}
+	if err := rows.Err(); err != nil {
+		return nil, nil, fmt.Errorf("reading campaign items: %w", err)
 	}
 	slices.Sort(order)
 	out := make([]Reminder, 0, len(order))

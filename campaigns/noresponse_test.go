@@ -112,7 +112,14 @@ func TestNoResponseEscalates(t *testing.T) {
 		var mias string
 		for _, r := range rs {
 			if r.Reviewer == "mia@acme.com" {
-				mias = r.Items[0].ID
+				if err := r.Items(ctx, st, func(it *campaigns.Item) error {
+					if mias == "" {
+						mias = it.ID
+					}
+					return nil
+				}); err != nil {
+					t.Fatal(err)
+				}
 			}
 		}
 		if _, err := campaigns.Decide(ctx, st, "mia@acme.com", "Q4", mias, campaigns.Keep, "still used by the release job"); err != nil {

@@ -63,6 +63,10 @@ Before the escalation day it changes nothing and says when.`,
 	}
 }
 
+// remindHeld, when a test sets it, is called with each item campaign
+// remind prints, as it prints it.
+var remindHeld func(*campaigns.Item)
+
 func newCampaignRemindCmd(a *app) *cobra.Command {
 	var asCSV bool
 	cmd := &cobra.Command{
@@ -89,13 +93,19 @@ kind, name of the identity, scope, findings, state, escalated from.`,
 				w := csv.NewWriter(a.stdout)
 				_ = w.Write([]string{"reviewer", "reviewer_name", "campaign", "due", "identity_id", "kind", "name", "scope", "findings", "state", "escalated_from"})
 				for _, r := range rs {
-					for i := range r.Items {
-						it := &r.Items[i]
+					err := r.Items(cmd.Context(), st, func(it *campaigns.Item) error {
+						if remindHeld != nil {
+							remindHeld(it)
+						}
 						from := ""
 						if it.Escalated != nil {
 							from = it.Escalated.From
 						}
 						_ = w.Write(csvCells(r.Reviewer, r.Name, c.Name, c.Due, it.ID, string(it.Kind), it.Name, it.Scope, audit.RuleNames(it.Findings), it.State(), from))
+						return nil
+					})
+					if err != nil {
+						return err
 					}
 				}
 				w.Flush()
@@ -113,14 +123,20 @@ kind, name of the identity, scope, findings, state, escalated from.`,
 				} else if r.Name != "" {
 					who = audit.Printable(r.Name) + " <" + who + ">"
 				}
-				fmt.Fprintf(a.stdout, "\n%s: %d pending\n", who, len(r.Items))
-				for i := range r.Items {
-					it := &r.Items[i]
+				fmt.Fprintf(a.stdout, "\n%s: %d pending\n", who, r.Pending)
+				err := r.Items(cmd.Context(), st, func(it *campaigns.Item) error {
+					if remindHeld != nil {
+						remindHeld(it)
+					}
 					line := fmt.Sprintf("  %s  %s  %s", audit.Printable(it.ID), it.State(), dashIfEmpty(audit.RuleNames(it.Findings)))
 					if it.Escalated != nil {
 						line += "  (escalated from " + dashIfEmpty(audit.Printable(it.Escalated.From)) + ")"
 					}
 					fmt.Fprintln(a.stdout, line)
+					return nil
+				})
+				if err != nil {
+					return err
 				}
 			}
 			return nil
