@@ -1,0 +1,100 @@
+package campaigns_test
+
+import (
+	"fmt"
+	"reflect"
+	"testing"
+
+	"github.com/nhi-audit/nhi/audit"
+	"github.com/nhi-audit/nhi/campaigns"
+	"github.com/nhi-audit/nhi/campaigns/campaignstest"
+)
+
+// The reads that no longer hold the campaign give, on both engines, what
+// they gave from the campaign read whole: exception list's exceptions
+// (the kept items with findings, read alone) those of GetAsOf at the
+// head; sample's items Sample's over Get's; remind's each reviewer's
+// pending items of Get, in ID order.
+func TestCampaignReadsByPartAreTheWholeCampaigns(t *testing.T) {
+	const n = 2100 // past a batch of 2,048 IDs
+	var obs []audit.Observation
+	for i := range n {
+		if i%3 == 0 {
+			obs = append(obs, secret(fmt.Sprintf("repo-%04d", i/7), fmt.Sprintf("S%d", i))) // no findings: its keep is no exception
+		} else {
+			obs = append(obs, key(fmt.Sprintf("repo-%04d", i/7), fmt.Sprint(i), fmt.Sprintf("user%d", i%13)))
+		}
+	}
+	for _, eng := range []campaignstest.Engine{campaignstest.SQLite, campaignstest.Postgres} {
+		t.Run(string(eng), func(t *testing.T) {
+			f := newFixtureOn(t, eng)
+			f.Snapshot(t, nil, obs...)
+			create(t, f, campaigns.Spec{Name: "q", Scope: "id:*"})
+			for _, d := range []struct {
+				who, filter string
+				d           campaigns.Decision
+			}{{"rita", "scope:acme/repo-00*", campaigns.Keep}, {"sam", "scope:acme/repo-01*", campaigns.Keep}, {"rita", "scope:acme/repo-02*", campaigns.Decommission}} {
+				if _, err := campaigns.DecideMatching(ctx, f.Store, d.who, "q", d.filter, d.d, "checked", false); err != nil {
+					t.Fatal(err)
+				}
+			}
+			head, err := f.Store.LogHead(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			a, err := campaigns.GetAsOf(ctx, f.Store, "q", head.Seq)
+			if err != nil {
+				t.Fatal(err)
+			}
+			whole, err := a.Exceptions(ctx, f.Store)
+			if err != nil {
+				t.Fatal(err)
+			}
+			xs, err := campaigns.Exceptions(ctx, f.Store, "q", 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(xs) == 0 || !reflect.DeepEqual(xs, whole) {
+				t.Errorf("%d exceptions read alone, %d of the campaign read whole, or they differ", len(xs), len(whole))
+			}
+
+			c, err := campaigns.Get(ctx, f.Store, "q")
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, size := range []int{1, 25, n + 5} {
+				want := campaigns.Sample(c.Items, size, "seed")
+				_, got, err := campaigns.SampleOf(ctx, f.Store, "q", size, "seed")
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !reflect.DeepEqual(got, want) {
+					t.Errorf("sample of %d: %d drawn, %d of the campaign read whole, or they differ", size, len(got), len(want))
+				}
+			}
+
+			_, rs, err := campaigns.Remind(ctx, f.Store, "q")
+			if err != nil {
+				t.Fatal(err)
+			}
+			pending := map[string][]campaigns.Item{}
+			for _, it := range c.Items {
+				if it.Decision == campaigns.Pending {
+					pending[it.Assignee()] = append(pending[it.Assignee()], it)
+				}
+			}
+			if len(rs) != len(pending) {
+				t.Fatalf("%d reminders, %d reviewers with pending items", len(rs), len(pending))
+			}
+			for _, r := range rs {
+				var got []campaigns.Item
+				if err := r.Items(ctx, f.Store, func(it *campaigns.Item) error { got = append(got, *it); return nil }); err != nil {
+					t.Fatal(err)
+				}
+				if want := pending[r.Reviewer]; r.Pending != len(want) || !reflect.DeepEqual(got, want) {
+					t.Errorf("reminder of %s: %d pending, %d items given; want the %d of the campaign read whole", r.Reviewer, r.Pending, len(got), len(want))
+				}
+			}
+		})
+	}
+}
