@@ -98,3 +98,28 @@ func TestCampaignReadsByPartAreTheWholeCampaigns(t *testing.T) {
 		})
 	}
 }
+
+// An ID that is not UTF-8 (an evidence file keeps the bytes a source
+// gave; PostgreSQL's text refuses them) is read back by sample and remind
+// too, though a JSON list of IDs would carry it as another.
+func TestCampaignReadsByPartFindAnIDThatIsNotUTF8(t *testing.T) {
+	f := newFixture(t)
+	odd := key("repo-\xff", "1", "user1")
+	f.Snapshot(t, nil, key("repo-a", "0", "user0"), odd, key("repo-b", "2", "user2"))
+	create(t, f, campaigns.Spec{Name: "q", Scope: "id:*", Reviewers: []string{"rita"}})
+	_, drawn, err := campaigns.SampleOf(ctx, f.Store, "q", 3, "seed")
+	if err != nil || len(drawn) != 3 {
+		t.Fatalf("sample of 3: %d drawn, %v", len(drawn), err)
+	}
+	_, rs, err := campaigns.Remind(ctx, f.Store, "q")
+	if err != nil || len(rs) != 1 {
+		t.Fatalf("remind: %d reminders, %v", len(rs), err)
+	}
+	var given []string
+	if err := rs[0].Items(ctx, f.Store, func(it *campaigns.Item) error { given = append(given, it.ID); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if len(given) != 3 || given[2] != odd.ID { // 0xff after every ASCII byte
+		t.Errorf("remind gave %q; want the three items, %q among them", given, odd.ID)
+	}
+}

@@ -3,6 +3,8 @@ package campaigns
 import (
 	"context"
 	"encoding/json"
+	"slices"
+	"unicode/utf8"
 
 	"github.com/nhi-audit/nhi/audit"
 )
@@ -97,20 +99,30 @@ func (r *ItemReader) Each(ctx context.Context, st *audit.Store, fn func(*Item) e
 // few of the items, or a group of them, and not every one.
 func (r *ItemReader) EachOf(ctx context.Context, st *audit.Store, ids []string, fn func(*Item) error) error {
 	for start := 0; start < len(ids); start += streamBatch {
-		list, err := json.Marshal(ids[start:min(start+streamBatch, len(ids))])
-		if err != nil {
-			return err
+		batch := ids[start:min(start+streamBatch, len(ids))]
+		if !slices.ContainsFunc(batch, func(id string) bool { return !utf8.ValidString(id) }) {
+			list, err := json.Marshal(batch)
+			if err != nil {
+				return err
+			}
+			if err := r.each(ctx, st, &itemsIn{list: list}, fn); err != nil {
+				return err
+			}
+			continue
 		}
-		if err := r.each(ctx, st, list, fn); err != nil {
-			return err
+		// JSON would carry an ID that is not UTF-8 as another (U+FFFD in
+		// place of its bytes), finding no item: an ID at a time.
+		for _, id := range batch {
+			if err := r.each(ctx, st, &itemsIn{id: id, one: true}, fn); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
 }
 
-// each is Each over the items only lists (a JSON array of IDs; nil:
-// every item).
-func (r *ItemReader) each(ctx context.Context, st *audit.Store, only []byte, fn func(*Item) error) error {
+// each is Each over the items only names (nil: every item).
+func (r *ItemReader) each(ctx context.Context, st *audit.Store, only *itemsIn, fn func(*Item) error) error {
 	cur, err := openItemCursor(ctx, st, r.c, only)
 	if err != nil {
 		return err

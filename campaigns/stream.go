@@ -182,16 +182,29 @@ type historyRow struct {
 	ch Change
 }
 
+// itemsIn names some of a campaign's items: those whose IDs list holds
+// (a JSON array), or the one whose ID is id.
+type itemsIn struct {
+	list []byte
+	id   string
+	one  bool
+}
+
 // openItemCursor opens a cursor over c's items, or, when only is not nil,
-// over those whose IDs it lists (a JSON array of them: itemsIn).
-func openItemCursor(ctx context.Context, st *audit.Store, c *Campaign, only []byte) (*itemCursor, error) {
+// over those it names.
+func openItemCursor(ctx context.Context, st *audit.Store, c *Campaign, only *itemsIn) (*itemCursor, error) {
 	cur := &itemCursor{c: c, dec: newDecoder()}
 	ids := c.snapshotIDs()
 	args := []any{c.ID}
 	where, whereItems := ``, ``
-	if only != nil {
+	switch {
+	case only == nil:
+	case only.one:
+		where, whereItems = ` AND identity_id = ?`, ` AND ci.identity_id = ?`
+		args = append(args, only.id)
+	default:
 		where, whereItems = ` AND identity_id IN (SELECT value FROM json_each(?))`, ` AND ci.identity_id IN (SELECT value FROM json_each(?))`
-		args = append(args, string(only))
+		args = append(args, string(only.list))
 	}
 	q := `SELECT ` + frozenColumns + `, ` + stateColumns + `, '', '' FROM campaign_items WHERE campaign_id = ?` + where + ` ORDER BY identity_id`
 	if len(ids) == 1 {
