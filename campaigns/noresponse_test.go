@@ -2,6 +2,7 @@ package campaigns_test
 
 import (
 	"errors"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -107,6 +108,26 @@ func TestNoResponseEscalates(t *testing.T) {
 		}
 		if !slices.Equal(who, want) {
 			t.Errorf("remind: %v", who)
+		}
+		// Each reminder's items are the campaign's pending items whose
+		// assignee (after escalations) it names, as Get gives them.
+		whole, err := campaigns.Get(ctx, st, "Q4")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range rs {
+			var want, got []campaigns.Item
+			for _, it := range whole.Items {
+				if it.Decision == campaigns.Pending && it.Assignee() == r.Reviewer {
+					want = append(want, it)
+				}
+			}
+			if err := r.Items(ctx, st, func(it *campaigns.Item) error { got = append(got, *it); return nil }); err != nil {
+				t.Fatal(err)
+			}
+			if r.Pending != len(want) || !reflect.DeepEqual(got, want) {
+				t.Errorf("reminder of %s: %d pending, %d items given; want the %d of Get", r.Reviewer, r.Pending, len(got), len(want))
+			}
 		}
 		// mia decides an escalated item: it is her assignment now.
 		var mias string
