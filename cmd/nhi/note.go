@@ -53,12 +53,12 @@ Above 10, a terminal is asked to confirm (--yes does not ask).`,
 				if err != nil {
 					return err
 				}
-				if goOn, err := a.confirm(bulk, preview{headline: fmt.Sprintf("The note goes on %s:", counted(len(matched), "identity", "identities")),
-					rows: identityPreview(matched, outputWidth(a.stdout)), count: len(matched), shown: min(len(matched), previewRows),
-					question: fmt.Sprintf("Add the note to %s?", counted(len(matched), "identity", "identities"))}, false); !goOn {
+				if goOn, err := a.confirm(bulk, preview{headline: fmt.Sprintf("The note goes on %s:", counted(len(matched.ids), "identity", "identities")),
+					rows: identityPreview(matched, outputWidth(a.stdout)), count: len(matched.ids), shown: len(matched.first),
+					question: fmt.Sprintf("Add the note to %s?", counted(len(matched.ids), "identity", "identities"))}, false); !goOn {
 					return err
 				}
-				ids = idsOf(matched)
+				ids = matched.ids
 			}
 			evs, err := st.AddNotes(cmd.Context(), actor, ids, text)
 			if err != nil {

@@ -73,18 +73,18 @@ of them; --dry-run stops there. Above 10, a terminal is asked to confirm
 			if err != nil {
 				return err
 			}
-			headline := fmt.Sprintf("The owner of %s becomes %s:", counted(len(matched), "identity", "identities"), audit.Printable(args[0]))
+			headline := fmt.Sprintf("The owner of %s becomes %s:", counted(len(matched.ids), "identity", "identities"), audit.Printable(args[0]))
 			if args[0] == "" {
-				headline = fmt.Sprintf("The owner of %s is cleared:", counted(len(matched), "identity", "identities"))
+				headline = fmt.Sprintf("The owner of %s is cleared:", counted(len(matched.ids), "identity", "identities"))
 			}
 			if goOn, err := a.confirm(bulk, preview{headline: headline, rows: identityPreview(matched, outputWidth(a.stdout)),
-				count: len(matched), shown: min(len(matched), previewRows),
-				question: fmt.Sprintf("Set the owner of %s?", counted(len(matched), "identity", "identities"))}, false); !goOn {
+				count: len(matched.ids), shown: len(matched.first),
+				question: fmt.Sprintf("Set the owner of %s?", counted(len(matched.ids), "identity", "identities"))}, false); !goOn {
 				return err
 			}
-			sets := make([]audit.OwnerSet, len(matched))
-			for i := range matched {
-				sets[i] = audit.OwnerSet{Identity: matched[i].ID, Owner: args[0]}
+			sets := make([]audit.OwnerSet, len(matched.ids))
+			for i, id := range matched.ids {
+				sets[i] = audit.OwnerSet{Identity: id, Owner: args[0]}
 			}
 			evs, err := st.SetOwners(cmd.Context(), actor, sets)
 			if err != nil {
@@ -216,65 +216,121 @@ func indent(s, prefix string) string {
 // matchingSome returns the identities the filter expression matches, in
 // ID order, for a bulk write: a malformed filter is a usage error, and one
 // that matches nothing is refused.
-func matchingSome(ctx context.Context, st *audit.Store, expr string) ([]audit.Identity, error) {
+func matchingSome(ctx context.Context, st *audit.Store, expr string) (*matched, error) {
 	f, err := parseFilterArg(expr)
 	if err != nil {
 		return nil, err
 	}
 	// The identities nhi identities --filter lists: active ones unless the
 	// filter names a status, so a bulk write touches what the list shows.
-	ids, err := matching(ctx, st, filter.Active(f, audit.Vocabulary))
+	m, err := matching(ctx, st, filter.Active(f, audit.Vocabulary))
 	if err != nil {
 		return nil, err
 	}
-	if len(ids) == 0 {
+	if len(m.ids) == 0 {
 		what := "identity"
 		if !f.HasStatus() {
 			what = "active identity (add status:any to match every status)"
 		}
 		return nil, fmt.Errorf("the filter %q matches no %s; nothing was written", expr, what)
 	}
-	return ids, nil
+	return m, nil
 }
 
-// matching returns the identities f matches, in ID order.
-func matching(ctx context.Context, st *audit.Store, f *filter.Filter) ([]audit.Identity, error) {
-	ids, err := st.Identities(ctx)
-	if err != nil {
-		return nil, err
-	}
+// matched is what a bulk write keeps of the identities a filter matches:
+// their IDs, in ID order, which the write names, and the first
+// previewRows whole, which its preview prints. A decoded identity held
+// costs 2-4 KB (issue 21: a million identities); an ID about 50 bytes, so
+// a filter that matches a million still holds a million IDs.
+type matched struct {
+	ids   []string
+	first []audit.Identity
+}
+
+// matching returns the identities f matches, in ID order. It reads the
+// population through the store's stream, an identity at a time, as nhi
+// identities --filter does, where it read every identity whole first.
+func matching(ctx context.Context, st *audit.Store, f *filter.Filter) (*matched, error) {
 	env, err := filterEnv(ctx, st, "", "", f)
 	if err != nil {
 		return nil, err
 	}
-	out := ids[:0]
-	for i := range ids {
-		if f.Match(&ids[i], env) {
-			out = append(out, ids[i])
+	m := &matched{}
+	err = st.StreamIdentities(ctx, func(id *audit.Identity) error {
+		if bulkMatchRead != nil {
+			bulkMatchRead(id)
+		}
+		if !f.Match(id, env) {
+			return nil
+		}
+		// The stream reuses the identity and its maps, and its strings
+		// are cut from a page of text: a string kept as it is would keep
+		// its whole page (megabytes) in memory.
+		m.ids = append(m.ids, strings.Clone(id.ID))
+		if len(m.first) < previewRows {
+			m.first = append(m.first, keptIdentity(id))
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// bulkMatchRead, when set (by a test), is given every identity a bulk
+// write by filter or pattern reads, as it reads it.
+var bulkMatchRead func(*audit.Identity)
+
+// keptIdentity is a copy of id that shares nothing with the stream that
+// gave it: its maps, findings, times and strings are its own.
+func keptIdentity(id *audit.Identity) audit.Identity {
+	c := *id
+	for _, s := range []*string{&c.ID, &c.Name, &c.Scope, &c.Source, &c.Account, &c.Owner, &c.Status, &c.StatusReason, &c.Change} {
+		*s = strings.Clone(*s)
+	}
+	c.Kind = audit.Kind(strings.Clone(string(c.Kind)))
+	c.Permissions, c.Attributes = clonedStrings(id.Permissions), clonedStrings(id.Attributes)
+	c.Findings = nil
+	for _, f := range id.Findings {
+		c.Findings = append(c.Findings, audit.Finding{Rule: strings.Clone(f.Rule), Severity: strings.Clone(f.Severity),
+			OWASP: strings.Clone(f.OWASP), Message: strings.Clone(f.Message)})
+	}
+	c.Suggestions = nil
+	for _, s := range id.Suggestions {
+		c.Suggestions = append(c.Suggestions, audit.OwnerSuggestion{Owner: strings.Clone(s.Owner), Source: strings.Clone(s.Source)})
+	}
+	for _, t := range []**time.Time{&c.CreatedAt, &c.LastUsedAt, &c.RotatedAt, &c.ExpiresAt} {
+		if *t != nil {
+			v := **t
+			*t = &v
 		}
 	}
-	return out, nil
+	return c
+}
+
+// clonedStrings copies m, keys and values, keeping nil nil.
+func clonedStrings(m map[string]string) map[string]string {
+	if m == nil {
+		return nil
+	}
+	c := make(map[string]string, len(m))
+	for k, v := range m {
+		c[strings.Clone(k)] = strings.Clone(v)
+	}
+	return c
 }
 
 // identityPreview prints the first previewRows identities as the
 // identities table does.
-func identityPreview(ids []audit.Identity, width int) func(io.Writer) error {
+func identityPreview(m *matched, width int) func(io.Writer) error {
 	return func(out io.Writer) error {
 		emit, finish := identityTable(out, "", time.Now(), width, false, nil)
-		for i := range ids[:min(len(ids), previewRows)] {
-			emit(&ids[i])
+		for i := range m.first {
+			emit(&m.first[i])
 		}
-		return finish(len(ids), len(ids))
+		return finish(len(m.ids), len(m.ids))
 	}
-}
-
-// idsOf returns the identities' IDs.
-func idsOf(ids []audit.Identity) []string {
-	out := make([]string, len(ids))
-	for i := range ids {
-		out[i] = ids[i].ID
-	}
-	return out
 }
 
 type ownerRow struct {
@@ -324,40 +380,73 @@ func readOwnerCSV(r io.Reader, name string) ([]ownerRow, error) {
 }
 
 // resolveOwnerRows expands patterns into assignments, later rows winning.
-// A row that matches nothing fails the whole import.
+// A row that matches nothing fails the whole import. The assignments come
+// in the order of the row that first matched each identity, then of ID:
+// a row's new identities follow those of the rows before it.
+//
+// The population is read once, through the store's stream, an identity at
+// a time, and only the matched IDs are kept (issue 21), where it was read
+// whole first and every row matched against all of it.
 func resolveOwnerRows(ctx context.Context, st *audit.Store, rows []ownerRow) ([]audit.OwnerSet, error) {
-	ids, err := st.Identities(ctx)
-	if err != nil {
-		return nil, err
-	}
-	owner := map[string]string{}
-	var order []string
-	var unmatched []string
-	for _, row := range rows {
+	filters := make([]*filter.Filter, len(rows))
+	for i, row := range rows {
 		f, err := filter.Parse("id:"+escapeFilterWord(row.pattern), audit.Vocabulary)
 		if err != nil {
 			return nil, fmt.Errorf("line %d: %q is not a usable pattern: %v", row.line, row.pattern, err)
 		}
-		n := 0
-		for i := range ids {
-			if f.Match(&ids[i], nil) {
-				if _, seen := owner[ids[i].ID]; !seen {
-					order = append(order, ids[i].ID)
+		filters[i] = f
+	}
+	// byFirstRow[r] holds, in ID order, the identities row r is the first
+	// to match, each with the last row that matches it (its owner).
+	type assignment struct {
+		id      string
+		lastRow int
+	}
+	byFirstRow := make([][]assignment, len(rows))
+	rowMatched := make([]bool, len(rows))
+	err := st.StreamIdentities(ctx, func(id *audit.Identity) error {
+		if bulkMatchRead != nil {
+			bulkMatchRead(id)
+		}
+		first, last := -1, -1
+		for r, f := range filters {
+			if f.Match(id, nil) {
+				if first < 0 {
+					first = r
 				}
-				owner[ids[i].ID] = row.owner
-				n++
+				last = r
+				rowMatched[r] = true
 			}
 		}
-		if n == 0 {
+		if first >= 0 {
+			// The stream's strings are cut from a page of text: kept as
+			// they are, each would keep its page in memory.
+			byFirstRow[first] = append(byFirstRow[first], assignment{strings.Clone(id.ID), last})
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	var unmatched []string
+	for r, row := range rows {
+		if !rowMatched[r] {
 			unmatched = append(unmatched, fmt.Sprintf("line %d (%s)", row.line, row.pattern))
 		}
 	}
 	if len(unmatched) > 0 {
 		return nil, fmt.Errorf("%s no identity, so nothing was written: %s", counted(len(unmatched), "row matches", "rows match"), strings.Join(unmatched, ", "))
 	}
-	sets := make([]audit.OwnerSet, len(order))
-	for i, id := range order {
-		sets[i] = audit.OwnerSet{Identity: id, Owner: owner[id]}
+	n := 0
+	for _, as := range byFirstRow {
+		n += len(as)
+	}
+	sets := make([]audit.OwnerSet, 0, n)
+	for r, as := range byFirstRow {
+		for _, a := range as {
+			sets = append(sets, audit.OwnerSet{Identity: a.id, Owner: rows[a.lastRow].owner})
+		}
+		byFirstRow[r] = nil
 	}
 	return sets, nil
 }

@@ -1,0 +1,77 @@
+package main
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+	"unsafe"
+	"weak"
+
+	"github.com/nhi-audit/nhi/audit"
+	"github.com/nhi-audit/nhi/audit/audittest"
+)
+
+// A bulk write by filter or pattern (owner set --filter, note add
+// --filter, owner import) holds the IDs it matched, not the identities it
+// read (issue 21: a million identities on a laptop; the population read
+// whole was 2-3 KB an identity): every so often while it reads, the
+// identities it was given and still holds are counted after a collection.
+// The store's read cuts its identities' strings from a page of text
+// (4,096 identities at most), and three pages circulate between its
+// reader and its deriver while a fourth is handed over, so up to five
+// pages' identities can be alive at once (20,480), whatever the command:
+// the population is twice that, and read whole it is all alive.
+func TestBulkWritesByFilterHoldTheStoresPagesNotThePopulation(t *testing.T) {
+	const n = 40_000
+	db := filepath.Join(t.TempDir(), "nhi.db")
+	st, err := audit.Open(context.Background(), db, audit.OpenOptions{Create: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	audittest.Population(t, st, n)
+	st.Close()
+	csvFile := filepath.Join(t.TempDir(), "owners.csv")
+	if err := os.WriteFile(csvFile, []byte("id,owner\ngithub:acme:*,@acme/platform\ngithub:acme:github_deploy_key:repo-000001/*,bob@acme.test\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{
+		{"owner", "set", "--filter", "id:*", "@acme/platform", "--dry-run"},
+		{"note", "add", "--filter", "perm.contents:write", "rotate by Q3", "--dry-run"},
+		{"owner", "import", csvFile, "--dry-run"},
+	} {
+		var (
+			given []weak.Pointer[byte] // each identity's ID, as it was read
+			most  int
+		)
+		bulkMatchRead = func(id *audit.Identity) {
+			given = append(given, weak.Make(unsafe.StringData(id.ID)))
+			if len(given)%500 != 0 {
+				return
+			}
+			runtime.GC()
+			live := 0
+			for _, p := range given {
+				if p.Value() != nil {
+					live++
+				}
+			}
+			most = max(most, live)
+		}
+		var out, errb strings.Builder
+		code := run(context.Background(), append(args, "--db", db, "--as", "lead"), strings.NewReader(""), &out, &errb)
+		bulkMatchRead = nil
+		if code != 0 {
+			t.Fatalf("%v: exit %d\n%s", args, code, errb.String())
+		}
+		if len(given) != n {
+			t.Fatalf("%v read %d identities, not %d", args, len(given), n)
+		}
+		t.Logf("%v held at most %d of the %d identities it read", args, most, n)
+		if most > 5*4096 {
+			t.Errorf("%v held %d of the %d identities it read at once; want the store's pages (five of 4,096) at most", args, most, n)
+		}
+	}
+}
