@@ -245,9 +245,8 @@ var ErrOwnerTooLong = fmt.Errorf("an owner is at most %d characters", MaxOwnerLe
 func (s *Store) SetOwners(ctx context.Context, actor string, sets []OwnerSet) ([]Event, error) {
 	var evs []Event
 	err := s.Write(ctx, func(tx *Tx) error {
-		var err error
-		evs, err = tx.setOwners(ctx, actor, sets, evs[:0])
-		return err
+		evs = evs[:0]
+		return tx.setOwners(ctx, actor, sets, func(ev Event) { evs = append(evs, ev) })
 	})
 	if err != nil {
 		return nil, err
@@ -255,37 +254,71 @@ func (s *Store) SetOwners(ctx context.Context, actor string, sets []OwnerSet) ([
 	return evs, nil
 }
 
-// setOwners appends one owner.set event per set to evs and applies it.
-func (tx *Tx) setOwners(ctx context.Context, actor string, sets []OwnerSet, evs []Event) ([]Event, error) {
+// EventSpan is what a bulk write reports of the events it appended: how
+// many, and the first's and the last's sequence numbers. The events
+// themselves, payload and hashes, are some 400 bytes each: a write of a
+// million identities that returned them would hold them all to print
+// three numbers (issue 21: a million identities on a laptop).
+type EventSpan struct {
+	First, Last int64
+	Count       int
+}
+
+// add counts ev into the span.
+func (sp *EventSpan) add(ev Event) {
+	if sp.Count == 0 {
+		sp.First = ev.Seq
+	}
+	sp.Last = ev.Seq
+	sp.Count++
+}
+
+// SetOwnersSpan is SetOwners for a bulk write that reports only the span
+// of its events: it keeps none of them.
+func (s *Store) SetOwnersSpan(ctx context.Context, actor string, sets []OwnerSet) (EventSpan, error) {
+	var span EventSpan
+	err := s.Write(ctx, func(tx *Tx) error {
+		span = EventSpan{} // a write retried when busy starts over
+		return tx.setOwners(ctx, actor, sets, span.add)
+	})
+	if err != nil {
+		return EventSpan{}, err
+	}
+	return span, nil
+}
+
+// setOwners appends one owner.set event per set, applies it and hands
+// it to written.
+func (tx *Tx) setOwners(ctx context.Context, actor string, sets []OwnerSet, written func(Event)) error {
 	dir, err := tx.People(ctx)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if err := dir.RefuseLeaver(actor, "change an owner"); err != nil {
-		return nil, err
+		return err
 	}
 	for _, set := range sets {
 		set.Owner = strings.TrimSpace(set.Owner)
 		if n := utf8.RuneCountInString(set.Owner); n > MaxOwnerLength {
-			return nil, fmt.Errorf("%w; this one is %d: nothing was written", ErrOwnerTooLong, n)
+			return fmt.Errorf("%w; this one is %d: nothing was written", ErrOwnerTooLong, n)
 		}
 		set.Person = ""
 		if p := dir.Lookup(set.Owner); p != nil {
 			set.Person = p.Email
 		}
 		if err := tx.requireIdentity(ctx, set.Identity); err != nil {
-			return nil, err
+			return err
 		}
 		ev, err := tx.Append(ctx, actor, EventOwnerSet, set)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		if err := applyOwnerSet(ctx, tx.tx, ev.Seq, &set); err != nil {
-			return nil, err
+			return err
 		}
-		evs = append(evs, ev)
+		written(ev)
 	}
-	return evs, nil
+	return nil
 }
 
 // ErrOwnerUndo is returned when an owner change can no longer be undone:
@@ -366,12 +399,7 @@ func (s *Store) UndoOwnerSet(ctx context.Context, actor string, seq int64) (Even
 			return fmt.Errorf("%w event %d: the owner of %s was changed since, to %s by %s at %s (event %d); set the owner again instead",
 				ErrOwnerUndo, seq, Printable(id), ownerName(later.set.Owner), Printable(later.actor), eventMinute(later.at), later.seq)
 		}
-		evs, err := tx.setOwners(ctx, actor, []OwnerSet{{Identity: id, Owner: previous, Undoes: seq}}, nil)
-		if err != nil {
-			return err
-		}
-		out = evs[0]
-		return nil
+		return tx.setOwners(ctx, actor, []OwnerSet{{Identity: id, Owner: previous, Undoes: seq}}, func(ev Event) { out = ev })
 	})
 	if err != nil {
 		return Event{}, err
@@ -566,5 +594,9 @@ func (s *Store) EventsSince(ctx context.Context, seq, upTo int64, types []string
 // owner.set event each, as Store.SetOwners does: for a workflow whose own
 // event must commit with them (an offboarding transfer).
 func (tx *Tx) SetOwners(ctx context.Context, actor string, sets []OwnerSet) ([]Event, error) {
-	return tx.setOwners(ctx, actor, sets, nil)
+	var evs []Event
+	if err := tx.setOwners(ctx, actor, sets, func(ev Event) { evs = append(evs, ev) }); err != nil {
+		return nil, err
+	}
+	return evs, nil
 }

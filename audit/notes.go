@@ -38,18 +38,40 @@ type Note struct {
 // unknown or the text is empty or too long, or when the directory of
 // people, read in the transaction, marks actor left (ErrActorLeft).
 func (s *Store) AddNotes(ctx context.Context, actor string, ids []string, text string) ([]Event, error) {
+	var evs []Event
+	err := s.addNotes(ctx, actor, ids, text, func() { evs = evs[:0] }, func(ev Event) { evs = append(evs, ev) })
+	if err != nil {
+		return nil, err
+	}
+	return evs, nil
+}
+
+// AddNotesSpan is AddNotes for a bulk write that reports only the span
+// of its events (EventSpan): it keeps none of them.
+func (s *Store) AddNotesSpan(ctx context.Context, actor string, ids []string, text string) (EventSpan, error) {
+	var span EventSpan
+	err := s.addNotes(ctx, actor, ids, text, func() { span = EventSpan{} }, span.add)
+	if err != nil {
+		return EventSpan{}, err
+	}
+	return span, nil
+}
+
+// addNotes is AddNotes handing each event to written, once its
+// transaction (begun, and begun again when retried, with begin) has
+// appended it.
+func (s *Store) addNotes(ctx context.Context, actor string, ids []string, text string, begin func(), written func(Event)) error {
 	text = strings.TrimSpace(text)
 	switch {
 	case text == "":
-		return nil, fmt.Errorf("a note needs some text")
+		return fmt.Errorf("a note needs some text")
 	case utf8.RuneCountInString(text) > MaxNoteLength:
-		return nil, fmt.Errorf("a note is at most %d characters; this one has %d", MaxNoteLength, utf8.RuneCountInString(text))
+		return fmt.Errorf("a note is at most %d characters; this one has %d", MaxNoteLength, utf8.RuneCountInString(text))
 	case len(ids) == 0:
-		return nil, fmt.Errorf("no identity to add the note to")
+		return fmt.Errorf("no identity to add the note to")
 	}
-	var evs []Event
-	err := s.Write(ctx, func(tx *Tx) error {
-		evs = evs[:0]
+	return s.Write(ctx, func(tx *Tx) error {
+		begin()
 		dir, err := tx.People(ctx)
 		if err != nil {
 			return err
@@ -65,14 +87,10 @@ func (s *Store) AddNotes(ctx context.Context, actor string, ids []string, text s
 			if err != nil {
 				return err
 			}
-			evs = append(evs, ev)
+			written(ev)
 		}
 		return nil
 	})
-	if err != nil {
-		return nil, err
-	}
-	return evs, nil
 }
 
 // Notes returns the notes on identity id, oldest first.

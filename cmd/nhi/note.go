@@ -60,15 +60,15 @@ Above 10, a terminal is asked to confirm (--yes does not ask).`,
 				}
 				ids = matched.ids
 			}
-			evs, err := st.AddNotes(cmd.Context(), actor, ids, text)
+			span, err := st.AddNotesSpan(cmd.Context(), actor, ids, text)
 			if err != nil {
 				return err
 			}
-			if len(evs) == 1 {
-				fmt.Fprintf(a.stdout, "Noted on %s (event %d, by %s)\n", audit.Printable(ids[0]), evs[0].Seq, actor)
+			if span.Count == 1 {
+				fmt.Fprintf(a.stdout, "Noted on %s (event %d, by %s)\n", audit.Printable(ids[0]), span.First, actor)
 				return nil
 			}
-			fmt.Fprintf(a.stdout, "Noted on %d identities (events %d–%d, by %s)\n", len(evs), evs[0].Seq, evs[len(evs)-1].Seq, actor)
+			fmt.Fprintf(a.stdout, "Noted on %d identities (events %d–%d, by %s)\n", span.Count, span.First, span.Last, actor)
 			return nil
 		},
 	}

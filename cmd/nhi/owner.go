@@ -86,12 +86,12 @@ of them; --dry-run stops there. Above 10, a terminal is asked to confirm
 			for i, id := range matched.ids {
 				sets[i] = audit.OwnerSet{Identity: id, Owner: args[0]}
 			}
-			evs, err := st.SetOwners(cmd.Context(), actor, sets)
+			span, err := st.SetOwnersSpan(cmd.Context(), actor, sets)
 			if err != nil {
 				return err
 			}
 			fmt.Fprintf(a.stdout, "Owner of %s is now %s (%s, by %s)\n",
-				counted(len(evs), "identity", "identities"), audit.Printable(args[0]), eventSpan(evs[0].Seq, evs[len(evs)-1].Seq), actor)
+				counted(span.Count, "identity", "identities"), audit.Printable(args[0]), eventSpan(span.First, span.Last), actor)
 			return nil
 		},
 	}
@@ -159,12 +159,12 @@ standard input.`,
 				fmt.Fprintf(a.stdout, "Would have %s, from %s (dry run: nothing written)\n", what, counted(len(rows), "row", "rows"))
 				return nil
 			}
-			evs, err := st.SetOwners(cmd.Context(), actor, sets)
+			span, err := st.SetOwnersSpan(cmd.Context(), actor, sets)
 			if err != nil {
 				return err
 			}
 			fmt.Fprintf(a.stdout, "%s%s, from %s (%s, by %s)\n",
-				strings.ToUpper(what[:1]), what[1:], counted(len(rows), "row", "rows"), eventSpan(evs[0].Seq, evs[len(evs)-1].Seq), actor)
+				strings.ToUpper(what[:1]), what[1:], counted(len(rows), "row", "rows"), eventSpan(span.First, span.Last), actor)
 			return nil
 		},
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"io"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/nhi-audit/nhi/audit"
 	"github.com/nhi-audit/nhi/audit/audittest"
+	"github.com/nhi-audit/nhi/internal/benchmem"
 )
 
 // A bulk write by filter or pattern (owner set --filter, note add
@@ -74,4 +76,26 @@ func TestBulkWritesByFilterHoldTheStoresPagesNotThePopulation(t *testing.T) {
 			t.Errorf("%v held %d of the %d identities it read at once; want the store's pages (five of 4,096) at most", args, most, n)
 		}
 	}
+}
+
+// BenchmarkOwnerSetFilterAll100k sets the owner of every identity of a
+// population of 100,000 (owner set --filter 'id:*' --yes) in the process:
+// heap-B/identity is the peak of the heap above where it started, an
+// identity (the population read whole and every event kept were some
+// 3 KB).
+func BenchmarkOwnerSetFilterAll100k(b *testing.B) {
+	const n = 100_000
+	db := populatedFile(b, n)
+	var peak float64
+	for b.Loop() {
+		runtime.GC()
+		stop := benchmem.Start()
+		var errb strings.Builder
+		if code := run(context.Background(), []string{"owner", "set", "--filter", "id:*", "@acme/platform", "--yes", "--db", db, "--as", "lead"}, strings.NewReader(""), io.Discard, &errb); code != 0 {
+			b.Fatalf("owner set: exit %d\n%s", code, errb.String())
+		}
+		u := stop()
+		peak = max(peak, u.AboveBaseMB()*(1<<20))
+	}
+	b.ReportMetric(peak/n, "heap-B/identity")
 }
