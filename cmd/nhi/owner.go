@@ -268,7 +268,7 @@ func matching(ctx context.Context, st *audit.Store, f *filter.Filter) (*matched,
 		// its whole page (megabytes) in memory.
 		m.ids = append(m.ids, strings.Clone(id.ID))
 		if len(m.first) < previewRows {
-			m.first = append(m.first, keptIdentity(id))
+			m.first = append(m.first, id.Clone())
 		}
 		return nil
 	})
@@ -281,45 +281,6 @@ func matching(ctx context.Context, st *audit.Store, f *filter.Filter) (*matched,
 // bulkMatchRead, when set (by a test), is given every identity a bulk
 // write by filter or pattern reads, as it reads it.
 var bulkMatchRead func(*audit.Identity)
-
-// keptIdentity is a copy of id that shares nothing with the stream that
-// gave it: its maps, findings, times and strings are its own.
-func keptIdentity(id *audit.Identity) audit.Identity {
-	c := *id
-	for _, s := range []*string{&c.ID, &c.Name, &c.Scope, &c.Source, &c.Account, &c.Owner, &c.Status, &c.StatusReason, &c.Change} {
-		*s = strings.Clone(*s)
-	}
-	c.Kind = audit.Kind(strings.Clone(string(c.Kind)))
-	c.Permissions, c.Attributes = clonedStrings(id.Permissions), clonedStrings(id.Attributes)
-	c.Findings = nil
-	for _, f := range id.Findings {
-		c.Findings = append(c.Findings, audit.Finding{Rule: strings.Clone(f.Rule), Severity: strings.Clone(f.Severity),
-			OWASP: strings.Clone(f.OWASP), Message: strings.Clone(f.Message)})
-	}
-	c.Suggestions = nil
-	for _, s := range id.Suggestions {
-		c.Suggestions = append(c.Suggestions, audit.OwnerSuggestion{Owner: strings.Clone(s.Owner), Source: strings.Clone(s.Source)})
-	}
-	for _, t := range []**time.Time{&c.CreatedAt, &c.LastUsedAt, &c.RotatedAt, &c.ExpiresAt} {
-		if *t != nil {
-			v := **t
-			*t = &v
-		}
-	}
-	return c
-}
-
-// clonedStrings copies m, keys and values, keeping nil nil.
-func clonedStrings(m map[string]string) map[string]string {
-	if m == nil {
-		return nil
-	}
-	c := make(map[string]string, len(m))
-	for k, v := range m {
-		c[strings.Clone(k)] = strings.Clone(v)
-	}
-	return c
-}
 
 // identityPreview prints the first previewRows identities as the
 // identities table does.
