@@ -90,6 +90,11 @@ of them; --dry-run stops there. Above 10, a terminal is asked to confirm
 			if err != nil {
 				return err
 			}
+			if args[0] == "" { // as the single clear says it, not "is now " and nothing
+				fmt.Fprintf(a.stdout, "Cleared the owner of %s (%s, by %s)\n",
+					counted(span.Count, "identity", "identities"), eventSpan(span.First, span.Last), actor)
+				return nil
+			}
 			fmt.Fprintf(a.stdout, "Owner of %s is now %s (%s, by %s)\n",
 				counted(span.Count, "identity", "identities"), audit.Printable(args[0]), eventSpan(span.First, span.Last), actor)
 			return nil
