@@ -76,9 +76,19 @@ func (s *Store) identitiesInSnapshot(ctx context.Context, snapshotID int64, eval
 }
 
 // statusIn is the current status of each identity a snapshot observed
-// that is not active, judged from its latest observation.
+// that is not active, judged from its latest observation. Each is judged
+// as it is read and let go unless it is not active: a snapshot of a
+// million identities is not held for it (issue 21). The judge and a
+// renamed identity's successor are read on other connections while the
+// cursor is open, as EachIdentityInSnapshots reads its pages.
 func (s *Store) statusIn(ctx context.Context, snapshotID int64) (map[string]Identity, error) {
 	judge, err := s.newStatusJudge(ctx)
+	if err != nil {
+		return nil, err
+	}
+	// An identity that continues under another ID (lineage.go) stands as
+	// its successor does.
+	aliases, err := s.Aliases(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -89,53 +99,35 @@ func (s *Store) statusIn(ctx context.Context, snapshotID int64) (map[string]Iden
 	if err != nil {
 		return nil, err
 	}
-	type row struct {
-		it      Identity
-		account string
-	}
-	var list []row
+	defer rows.Close()
+	out := map[string]Identity{}
 	for rows.Next() {
-		var r row
-		var kind string
-		if err := rows.Scan(&r.it.ID, &kind, &r.it.Source, &r.account, &r.it.SnapshotID, &r.it.Scope); err != nil {
-			rows.Close()
+		var (
+			it            Identity
+			kind, account string
+		)
+		if err := rows.Scan(&it.ID, &kind, &it.Source, &account, &it.SnapshotID, &it.Scope); err != nil {
 			return nil, err
 		}
-		r.it.Kind = Kind(kind)
-		list = append(list, r)
+		it.Kind = Kind(kind)
+		if cur, ok := aliases[it.ID]; ok {
+			err := s.db.QueryRowContext(ctx, `SELECT i.kind, i.account, i.last_snapshot, o.scope FROM identities i
+				JOIN observations o ON o.snapshot_id = i.last_snapshot AND o.identity_id = i.id WHERE i.id = ?`, cur).
+				Scan(&kind, &account, &it.SnapshotID, &it.Scope)
+			if err != nil {
+				return nil, fmt.Errorf("reading %s, which %s continues as: %w", cur, it.ID, err)
+			}
+			it.Kind = Kind(kind)
+		}
+		if err := judge.judge(ctx, &it, account); err != nil {
+			return nil, err
+		}
+		if it.Status != StatusActive {
+			out[it.ID] = it
+		}
 	}
-	rows.Close()
 	if err := rows.Err(); err != nil {
 		return nil, err
-	}
-	// An identity that continues under another ID (lineage.go) stands as
-	// its successor does.
-	aliases, err := s.Aliases(ctx)
-	if err != nil {
-		return nil, err
-	}
-	for i := range list {
-		cur, ok := aliases[list[i].it.ID]
-		if !ok {
-			continue
-		}
-		var kind string
-		err := s.db.QueryRowContext(ctx, `SELECT i.kind, i.account, i.last_snapshot, o.scope FROM identities i
-			JOIN observations o ON o.snapshot_id = i.last_snapshot AND o.identity_id = i.id WHERE i.id = ?`, cur).
-			Scan(&kind, &list[i].account, &list[i].it.SnapshotID, &list[i].it.Scope)
-		if err != nil {
-			return nil, fmt.Errorf("reading %s, which %s continues as: %w", cur, list[i].it.ID, err)
-		}
-		list[i].it.Kind = Kind(kind)
-	}
-	out := map[string]Identity{}
-	for i := range list {
-		if err := judge.judge(ctx, &list[i].it, list[i].account); err != nil {
-			return nil, err
-		}
-		if list[i].it.Status != StatusActive {
-			out[list[i].it.ID] = list[i].it
-		}
 	}
 	return out, nil
 }
