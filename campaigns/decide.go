@@ -2,7 +2,6 @@ package campaigns
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -581,14 +580,15 @@ func bulk(ctx context.Context, st *audit.Store, actor, campaign, expr, action st
 	if err != nil {
 		return nil, err
 	}
-	// The identities the filter sees are read before the write lock is
-	// taken: they are frozen, only decisions can change meanwhile.
-	var idents map[string]*audit.Identity
-	if f.String() != "" {
-		if idents, err = frozenIdentities(ctx, st, c); err != nil {
-			return nil, err
-		}
+	// What the filter selects is read before the write lock is taken:
+	// the items and their identities are frozen, only decisions can
+	// change meanwhile, and the selection says how each item it lists is
+	// matched in each (bulkselect.go).
+	sel, err := selectForBulk(ctx, st, c, f)
+	if err != nil {
+		return nil, err
 	}
+	frozenID := c.ID
 	var (
 		res      *BulkOutcome
 		refusals []itemRefusal
@@ -598,6 +598,9 @@ func bulk(ctx context.Context, st *audit.Store, actor, campaign, expr, action st
 		c, err := loadOpen(ctx, tx, campaign)
 		if err != nil {
 			return err
+		}
+		if c.ID != frozenID {
+			return fmt.Errorf("campaign %s was replaced while its items were read; try again", audit.Printable(c.Name))
 		}
 		sep, err := newSeparation(ctx, tx, c)
 		if err != nil {
@@ -609,90 +612,17 @@ func bulk(ctx context.Context, st *audit.Store, actor, campaign, expr, action st
 		if r := sep.signingRefusal(signingFrom(ctx), actor); r != nil {
 			return &RefusedError{Refusal: *r, Campaign: c.Name, Actor: actor}
 		}
-		items, err := loadItems(ctx, tx, c.ID)
-		if err != nil {
-			return err
-		}
-		owners, err := tx.Owners(ctx)
-		if err != nil {
-			return err
-		}
-		byID := make(map[string]*liveItem, len(items))
-		for i := range items {
-			byID[items[i].id] = &items[i]
-		}
-		ren, err := readRenames(ctx, tx)
-		if err != nil {
-			return err
-		}
-		isItem := func(id string) bool { return byID[id] != nil }
-		// The campaign decided in is the one in view: decision: and
-		// reviewer: read its items, as they stand in this transaction.
-		dir, err := tx.People(ctx)
-		if err != nil {
-			return err
-		}
-		r := &review{inView: strings.ToLower(c.Name), items: map[string]map[string]filter.Item{}}
-		mine := map[string]bool{}
-		inView := make(map[string]filter.Item, len(byID))
-		for id, it := range byID {
-			a := Assignment{Reviewer: it.reviewer, Decision: it.decision}
-			if m, ok := mine[it.reviewer]; ok {
-				a.Mine = m
-			} else if it.reviewer != "" {
-				a.Mine = dir.Same(it.reviewer, actor)
-				mine[it.reviewer] = a.Mine
-			}
-			inView[id] = a.filterItem()
-		}
-		r.items[r.inView] = inView
 		for _, name := range f.Campaigns() {
 			if !strings.EqualFold(name, c.Name) {
 				return fmt.Errorf("campaign:%s in a filter of campaign %s: a bulk decision selects items of the campaign it decides in; leave the term out", audit.Printable(name), c.Name)
 			}
 		}
-		// Time terms count from the start of the item's own snapshot, as
-		// the scope did at creation.
-		env := &filter.Env{Now: c.AsOf, Review: r}
-		envs := map[int64]*filter.Env{}
-		for _, u := range c.Snapshots {
-			if at, err := time.Parse(time.RFC3339, u.AsOf); err == nil {
-				envs[u.ID] = &filter.Env{Now: at, Review: r}
-			}
-		}
 		res = &BulkOutcome{Filter: f.String()}
-		var picked []*liveItem
-		for i := range items {
-			it := &items[i]
-			if id := idents[it.id]; idents != nil {
-				e := env
-				if se := envs[id.SnapshotID]; se != nil {
-					e = se
-				}
-				if !f.Match(id, e) {
-					continue
-				}
-			}
-			if !eligible(c, it, res) {
-				continue
-			}
-			if mineOnly(ctx) && (it.reviewer == "" || !sep.same(it.reviewer, actor)) {
-				if it.reviewer == "" {
-					res.Unassigned++
-				} else {
-					res.NotMine++
-				}
-				continue
-			}
-			res.Matched++
-			if r := sep.refusalNow(&it.frozen, owners[it.id], owners[ren.currentID(it.id, isItem)], actor); r != nil {
-				res.SkippedOwn = append(res.SkippedOwn, it.id)
-				refusals = append(refusals, itemRefusal{it.id, *r})
-				continue
-			}
-			picked = append(picked, it)
+		picked, err := pickForBulk(ctx, tx, c, sep, sel, actor, mineOnly(ctx), eligible, decision, res, &refusals)
+		if err != nil {
+			return err
 		}
-		if len(picked) == 0 {
+		if len(picked.ids) == 0 {
 			msg := fmt.Sprintf("%v in campaign %s", ErrNothingMatched, c.Name)
 			if res.Filter != "" {
 				msg += fmt.Sprintf(": no item matches %q", res.Filter)
@@ -713,56 +643,20 @@ func bulk(ctx context.Context, st *audit.Store, actor, campaign, expr, action st
 			}
 			return errorString{ErrNothingMatched, msg}
 		}
-		ids := make([]string, len(picked))
-		for i, it := range picked {
-			ids[i] = it.id
-		}
 		if previewing(ctx) {
-			res.Items = ids
+			res.Items = picked.ids
 			return errPreview // rolls the transaction back: nothing written
 		}
-		ev, err := appendEvent(tx, c, ids, res.Filter)
+		ev, err := appendEvent(tx, c, picked.ids, res.Filter)
 		if err != nil {
 			return err
 		}
-		res.Event, res.Items = ev, ids
+		res.Event, res.Items = ev, picked.ids
+		res.NotAssigned, res.Conflicts = picked.notAssigned, picked.conflicts
 		at := formatAt(ev.At)
-		// Items taking the same decision are written together; only a
-		// confirmation can give different ones (each its carried decision).
-		type group struct {
-			state      itemState
-			via        string
-			ids        []string
-			conflicted []string
-		}
-		var groups []*group
-		for _, it := range picked {
-			d, reason, via := decision(it)
-			if it.reviewer == "" || !sep.same(it.reviewer, actor) {
-				res.NotAssigned++
-			}
-			if it.decidedBy != "" && !sep.same(it.decidedBy, actor) {
-				res.Conflicts++
-			}
-			before := it.conflict
-			it.decide(d, reason, actor, at, ev.Seq)
-			var g *group
-			for _, x := range groups {
-				if x.state.decision == d && x.via == via {
-					g = x
-				}
-			}
-			if g == nil {
-				g = &group{state: it.itemState, via: via}
-				groups = append(groups, g)
-			}
-			g.ids = append(g.ids, it.id)
-			if it.conflict && !before {
-				g.conflicted = append(g.conflicted, it.id)
-			}
-		}
-		for _, g := range groups {
-			if err := writeDecisions(ctx, tx, c.ID, g.ids, g.conflicted, &g.state, g.via); err != nil {
+		for _, g := range picked.groups {
+			state := itemState{decision: g.decision, reason: g.reason, decidedBy: actor, decidedAt: at, seq: ev.Seq}
+			if err := writeDecisions(ctx, tx, c.ID, g.ids, g.conflicted, &state, g.via); err != nil {
 				return err
 			}
 		}
@@ -799,45 +693,6 @@ type errorString struct {
 
 func (e errorString) Error() string { return e.msg }
 func (e errorString) Unwrap() error { return e.sentinel }
-
-// frozenIdentities rebuilds each item as the filter language sees an
-// identity: its observation in the campaign's snapshot, with the owner and
-// findings frozen at creation.
-func frozenIdentities(ctx context.Context, st *audit.Store, c *Campaign) (map[string]*audit.Identity, error) {
-	byID := map[string]*audit.Identity{}
-	for _, snap := range c.snapshotIDs() {
-		ids, err := st.ObservationsInSnapshot(ctx, snap)
-		if err != nil {
-			return nil, err
-		}
-		for i := range ids {
-			byID[ids[i].ID] = &ids[i]
-		}
-	}
-	items, err := loadItems(ctx, st, c.ID)
-	if err != nil {
-		return nil, err
-	}
-	out := make(map[string]*audit.Identity, len(items))
-	for i := range items {
-		f := &items[i].frozen
-		id := byID[f.id]
-		if id == nil { // cannot happen while the snapshot is intact
-			id = &audit.Identity{Observation: audit.Observation{ID: f.id, Kind: audit.Kind(f.kind), Name: f.name, Scope: f.scope}}
-		}
-		id.Owner = f.owner
-		id.Findings = nil
-		if err := json.Unmarshal([]byte(f.findings), &id.Findings); err != nil {
-			return nil, fmt.Errorf("item %s: findings: %w", f.id, err)
-		}
-		id.Permissions = nil
-		if err := json.Unmarshal([]byte(f.permissions), &id.Permissions); err != nil {
-			return nil, fmt.Errorf("item %s: permissions: %w", f.id, err)
-		}
-		out[f.id] = id
-	}
-	return out, nil
-}
 
 // leaver refuses actor when the directory marks their person left
 // (ErrActorLeft): a session opened before they left, a TUI kept open,

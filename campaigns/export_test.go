@@ -83,3 +83,12 @@ func VerifiedAccount(f func()) (restore func()) {
 	verifiedAccount = f
 	return func() { verifiedAccount = old }
 }
+
+// BulkHeld sets a function a bulk decision gives the ID of each identity
+// its filter judges and of each item it reads under the lock (bulkHeld);
+// the returned function restores the old one.
+func BulkHeld(f func(id string)) (restore func()) {
+	old := bulkHeld
+	bulkHeld = f
+	return func() { bulkHeld = old }
+}

@@ -152,3 +152,40 @@ func (r *ItemReader) each(ctx context.Context, st *audit.Store, only *itemsIn, f
 		}
 	}
 }
+
+// Of gives the items ids names, in that order, as Each would give them
+// (an ID that is no item of the campaign is left out): what a preview
+// lists of a bulk decision, a few items, read without the rest.
+func (r *ItemReader) Of(ctx context.Context, st *audit.Store, ids []string) ([]Item, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	history, err := loadHistory(ctx, st, r.c.ID, ids)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Item, 0, len(ids))
+	for _, id := range ids {
+		l, err := loadItemByID(ctx, st, r.c, id)
+		if err != nil {
+			return nil, err
+		}
+		if l == nil {
+			continue
+		}
+		it, err := l.frozen.item()
+		if err != nil {
+			return nil, err
+		}
+		l.fill(&it, history)
+		it.CurrentID = r.renamed[it.ID]
+		it.NotRead = r.notRead[it.ID]
+		it.CarriedAs = r.carried[it.ID]
+		if x, ok := r.esc[it.ID]; ok {
+			it.Escalated = &x
+		}
+		it.VerifiedAfterDue = r.afterDue[it.VerifiedSnapshot]
+		out = append(out, it)
+	}
+	return out, nil
+}

@@ -255,13 +255,21 @@ Other forms:
 // confirmItems shows what a bulk decision or confirmation previewed in p
 // will touch, as campaign show lists items, and asks (see confirm).
 func (a *app) confirmItems(ctx context.Context, st *audit.Store, b bulkFlags, campaign string, p *campaigns.BulkOutcome, verb string) (bool, error) {
-	c, err := campaigns.Get(ctx, st, campaign)
+	// Only the items shown are read, as campaign show reads them: the
+	// campaign whole (campaigns.Get) held every item with its history to
+	// print ten (issue 21).
+	c, err := campaigns.Load(ctx, st, campaign)
 	if err != nil {
 		return false, err
 	}
-	byID := make(map[string]*campaigns.Item, len(c.Items))
-	for i := range c.Items {
-		byID[c.Items[i].ID] = &c.Items[i]
+	shown := min(len(p.Items), previewRows)
+	ir, err := campaigns.NewItemReader(ctx, st, c)
+	if err != nil {
+		return false, err
+	}
+	items, err := ir.Of(ctx, st, p.Items[:shown])
+	if err != nil {
+		return false, err
 	}
 	headline := fmt.Sprintf("%s %s of %s", verb, counted(len(p.Items), "item", "items"), audit.Printable(campaign))
 	var left []string
@@ -277,14 +285,11 @@ func (a *app) confirmItems(ctx context.Context, st *audit.Store, b bulkFlags, ca
 	if n := p.NotMine + p.Unassigned; n > 0 {
 		a.sayf("%s; use --all-reviewers\n", notMineNote(p))
 	}
-	shown := min(len(p.Items), previewRows)
 	rows := func(w io.Writer) error {
 		t := newTable(outputWidth(a.stdout), itemColumns(false)...)
 		t.more = "nhi campaign show --wide shows them"
-		for _, id := range p.Items[:shown] {
-			if it := byID[id]; it != nil {
-				t.Row(itemCells(c, it, st.Now())...)
-			}
+		for i := range items {
+			t.Row(itemCells(c, &items[i], st.Now())...)
 		}
 		return t.Flush(w)
 	}

@@ -1,0 +1,77 @@
+package campaigns_test
+
+import (
+	"fmt"
+	"runtime"
+	"testing"
+	"unsafe"
+	"weak"
+
+	"github.com/nhi-audit/nhi/audit"
+	"github.com/nhi-audit/nhi/campaigns"
+)
+
+// A bulk decision over a large campaign holds a batch of its identities
+// and items at a time, and the items it decides, not the campaign
+// (issue 21: a million identities on a laptop; it held every identity
+// of the campaign's snapshots and every item decoded, 5 KB an
+// identity): every so often while it reads, the identities and items it
+// read and still holds are counted after a collection, for a filter
+// that reads only the frozen identity and for one that reads the
+// decisions too, with and without its preview.
+func TestBulkDecisionHoldsABatchAtOnce(t *testing.T) {
+	const n = 3000
+	f := newFixture(t)
+	obs := make([]audit.Observation, n)
+	for i := range obs {
+		obs[i] = key(fmt.Sprintf("repo-%04d", i/5), fmt.Sprint(i), "")
+	}
+	f.Snapshot(t, nil, obs...)
+	create(t, f, campaigns.Spec{Name: "q", Scope: "id:*", Due: "2026-12-31", Reviewers: []string{"rita"}})
+	for _, tc := range []struct {
+		filter  string
+		preview bool
+		want    int
+	}{
+		{"scope:acme/repo-001*", true, 50},
+		{"scope:acme/repo-001*", false, 50},
+		{"decision:pending reviewer:me scope:acme/repo-002*", false, 50},
+	} {
+		var (
+			read []weak.Pointer[byte]
+			most int
+		)
+		restore := campaigns.BulkHeld(func(id string) {
+			read = append(read, weak.Make(unsafe.StringData(id)))
+			if len(read)%500 != 0 {
+				return
+			}
+			runtime.GC()
+			live := 0
+			for _, p := range read {
+				if p.Value() != nil {
+					live++
+				}
+			}
+			most = max(most, live)
+		})
+		c := campaigns.MineOnly(ctx)
+		if tc.preview {
+			c = campaigns.Preview(c)
+		}
+		o, err := campaigns.DecideMatching(c, f.Store, "rita", "q", tc.filter, campaigns.Keep, "in use", false)
+		restore()
+		if err != nil {
+			t.Fatalf("%s: %v", tc.filter, err)
+		}
+		if len(o.Items) != tc.want || len(read) < 2*n {
+			t.Fatalf("%s: %d items decided, %d identities and items read; want %d, %d", tc.filter, len(o.Items), len(read), tc.want, 2*n)
+		}
+		// A batch of observations (512) and its items, and the items
+		// decided; the campaign read whole is 3,000 of each.
+		t.Logf("%s (preview %v): %d of %d held at most", tc.filter, tc.preview, most, len(read))
+		if limit := 2*512 + tc.want + 100; most > limit {
+			t.Errorf("%s (preview %v) held %d of the %d identities and items it read at once; want %d at most", tc.filter, tc.preview, most, len(read), limit)
+		}
+	}
+}

@@ -1,0 +1,439 @@
+package campaigns
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/nhi-audit/nhi/audit"
+	"github.com/nhi-audit/nhi/filter"
+)
+
+// A bulk decision's filter reads each item as the filter language sees
+// an identity: its observation in the campaign's snapshot with the owner
+// and findings frozen at creation (frozenIdentity), and, for decision:
+// and reviewer:me, the item's decision and whether the actor reviews it,
+// as they stand under the write lock. The first part is frozen, so it is
+// read before the lock, the campaign's snapshots an observation batch at
+// a time with their items (issue 21: a campaign of a million items held
+// every observation and every item decoded, twice). What is kept of it
+// is, for each item the filter can select, the states of its review in
+// which it does (bulkSelection); under the lock the items are read again
+// through a cursor, their state alone decoded, and each is looked up.
+
+// bulkHeld, when set, is given the ID of each identity the selection
+// judges and of each item read under the lock, as read: a test counts
+// how many of them are still held (TestBulkDecisionHoldsABatchAtOnce).
+var bulkHeld func(id string)
+
+// bulkSelection is what the filter selects of a campaign's items before
+// the write lock, by item ID: every item when there is no filter (all);
+// else the items the filter matches in some state of their review, with
+// a bit for each state it matches in (stateBit). An item not listed is
+// matched in none.
+type bulkSelection struct {
+	all   bool
+	slots map[Decision]int // a decision's place in stateBit
+	// match is each listed item's place in ids and masks: an item
+	// picked takes its ID from ids, so its text is held once.
+	match map[string]int32
+	ids   []string
+	masks []uint64
+}
+
+// maxDecisionSlots bounds the decisions a selection tells apart: two
+// bits each (the actor reviews the item or not) in a uint64.
+const maxDecisionSlots = 32
+
+// everyState is the mask of an item matched whatever its review's state:
+// the filter reads none of it.
+const everyState = ^uint64(0)
+
+func stateBit(slot int, mine bool) uint64 {
+	if mine {
+		return 1 << (2*slot + 1)
+	}
+	return 1 << (2 * slot)
+}
+
+// selects reports whether the filter matches item id with decision d,
+// the actor reviewing it (mine) or not, and gives the item's ID as the
+// selection holds it (id itself when every item is selected).
+func (s *bulkSelection) selects(id string, d Decision, mine bool) (string, bool, error) {
+	if s.all {
+		return id, true, nil
+	}
+	i, ok := s.match[id]
+	if !ok {
+		return "", false, nil
+	}
+	id, m := s.ids[i], s.masks[i]
+	if m == everyState {
+		return id, true, nil
+	}
+	slot, ok := s.slots[d]
+	if !ok {
+		// Decisions are those nhi writes, and the others the campaign
+		// held when the selection was made; a new one written meanwhile
+		// by another program is not guessed at.
+		return "", false, fmt.Errorf("item %s: its decision %q changed to one this nhi does not know while the filter was read; try again", audit.Printable(id), string(d))
+	}
+	return id, m&stateBit(slot, mine) != 0, nil
+}
+
+// itemReview answers a filter's campaign terms about the one item it
+// matches: the campaign in view is the one decided in, and every subject
+// is an item of it.
+type itemReview struct {
+	inView, id string
+	item       filter.Item
+}
+
+func (r *itemReview) Item(campaign, id string) (filter.Item, bool) {
+	if (campaign != "" && campaign != r.inView) || id != r.id {
+		return filter.Item{}, false
+	}
+	return r.item, true
+}
+
+// selectForBulk reads which items of c the filter f can select (see
+// bulkSelection), a batch of observations and their items at a time.
+func selectForBulk(ctx context.Context, st *audit.Store, c *Campaign, f *filter.Filter) (*bulkSelection, error) {
+	sel := &bulkSelection{all: f.String() == ""}
+	if sel.all {
+		return sel, nil
+	}
+	sel.match = map[string]int32{}
+	var decisions []Decision
+	if f.NeedsCampaign() {
+		var err error
+		if decisions, err = decisionsHeld(ctx, st, c.ID); err != nil {
+			return nil, err
+		}
+		sel.slots = make(map[Decision]int, len(decisions))
+		for i, d := range decisions {
+			sel.slots[d] = i
+		}
+	}
+	r := &itemReview{inView: strings.ToLower(c.Name)}
+	// Time terms count from the start of the item's own snapshot, as
+	// the scope did at creation.
+	env := &filter.Env{Now: c.AsOf, Review: r}
+	envs := map[int64]*filter.Env{}
+	for _, u := range c.Snapshots {
+		if at, err := time.Parse(time.RFC3339, u.AsOf); err == nil {
+			envs[u.ID] = &filter.Env{Now: at, Review: r}
+		}
+	}
+	judge := func(id *audit.Identity, fr *frozen) error {
+		if err := frozenIdentity(id, fr); err != nil {
+			return err
+		}
+		e := env
+		if se := envs[id.SnapshotID]; se != nil {
+			e = se
+		}
+		if bulkHeld != nil {
+			bulkHeld(id.ID)
+		}
+		r.id = fr.id
+		var m uint64
+		if !f.NeedsCampaign() {
+			if f.Match(id, e) {
+				m = everyState
+			}
+		} else {
+			for slot, d := range decisions {
+				for _, mine := range []bool{false, true} {
+					r.item = Assignment{Reviewer: fr.reviewer, Decision: d, Mine: mine}.filterItem()
+					if f.Match(id, e) {
+						m |= stateBit(slot, mine)
+					}
+				}
+			}
+		}
+		// An ID in two of the campaign's snapshots is judged as the
+		// later one's, as a map of them filled in order held it.
+		if i, ok := sel.match[fr.id]; ok {
+			sel.masks[i] = m
+		} else if m != 0 {
+			sel.match[fr.id] = int32(len(sel.ids))
+			sel.ids, sel.masks = append(sel.ids, fr.id), append(sel.masks, m)
+		}
+		return nil
+	}
+	snaps := c.snapshotIDs()
+	for _, snap := range snaps {
+		err := st.EachObservationInSnapshot(ctx, snap, func(batch []audit.Identity) error {
+			ids := make([]string, len(batch))
+			for i := range batch {
+				ids[i] = batch[i].ID
+			}
+			list, err := json.Marshal(ids)
+			if err != nil {
+				return err
+			}
+			items, err := frozenItems(ctx, st, c.ID, `identity_id IN (SELECT value FROM json_each(?))`, string(list))
+			if err != nil {
+				return err
+			}
+			for i := range batch {
+				if fr := items[batch[i].ID]; fr != nil {
+					if err := judge(&batch[i], fr); err != nil {
+						return err
+					}
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	// An item its snapshot does not hold (cannot happen while the
+	// snapshot is intact) is judged on its frozen columns alone.
+	// The snapshots as placeholders: a JSON list's values are text on
+	// PostgreSQL, and a snapshot's ID an integer.
+	args := make([]any, len(snaps))
+	for i, snap := range snaps {
+		args[i] = snap
+	}
+	missing, err := frozenItems(ctx, st, c.ID, `identity_id NOT IN (SELECT identity_id FROM observations WHERE snapshot_id IN (?`+strings.Repeat(", ?", len(snaps)-1)+`))`, args...)
+	if err != nil {
+		return nil, err
+	}
+	for _, fr := range missing {
+		id := &audit.Identity{Observation: audit.Observation{ID: fr.id, Kind: audit.Kind(fr.kind), Name: fr.name, Scope: fr.scope}}
+		if err := judge(id, fr); err != nil {
+			return nil, err
+		}
+	}
+	return sel, nil
+}
+
+// frozenIdentity makes id, an item's observation in its snapshot, the
+// identity the filter sees: the owner and findings frozen at creation.
+func frozenIdentity(id *audit.Identity, f *frozen) error {
+	id.Owner = f.owner
+	id.Findings = nil
+	if err := json.Unmarshal([]byte(f.findings), &id.Findings); err != nil {
+		return fmt.Errorf("item %s: findings: %w", f.id, err)
+	}
+	id.Permissions = nil
+	if err := json.Unmarshal([]byte(f.permissions), &id.Permissions); err != nil {
+		return fmt.Errorf("item %s: permissions: %w", f.id, err)
+	}
+	return nil
+}
+
+// frozenItems reads the frozen columns of campaign campaignID's items
+// that where, with args, selects, by ID.
+func frozenItems(ctx context.Context, st *audit.Store, campaignID int64, where string, args ...any) (map[string]*frozen, error) {
+	rows, err := st.Query(ctx, `SELECT `+frozenColumns+` FROM campaign_items WHERE campaign_id = ? AND `+where, append([]any{campaignID}, args...)...)
+	if err != nil {
+		return nil, fmt.Errorf("reading campaign items: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]*frozen{}
+	for rows.Next() {
+		f := &frozen{}
+		if err := scanFrozen(rows, f); err != nil {
+			return nil, err
+		}
+		out[f.id] = f
+	}
+	return out, rows.Err()
+}
+
+// decisionsHeld are the decisions a selection tells apart: those nhi
+// writes, and any other the campaign's items hold.
+func decisionsHeld(ctx context.Context, st *audit.Store, campaignID int64) ([]Decision, error) {
+	out := []Decision{Pending, Decommission, Keep, Rotate, NoResponse, Transfer}
+	rows, err := st.Query(ctx, `SELECT DISTINCT decision FROM campaign_items WHERE campaign_id = ?`, campaignID)
+	if err != nil {
+		return nil, fmt.Errorf("reading campaign items: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var d Decision
+		if err := rows.Scan(&d); err != nil {
+			return nil, err
+		}
+		if !containsDecision(out, d) {
+			out = append(out, d)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	if len(out) > maxDecisionSlots {
+		return nil, fmt.Errorf("campaign items hold %d different decisions; a bulk decision tells at most %d apart", len(out), maxDecisionSlots)
+	}
+	return out, nil
+}
+
+func containsDecision(list []Decision, d Decision) bool {
+	for _, x := range list {
+		if x == d {
+			return true
+		}
+	}
+	return false
+}
+
+// bulkPicked is what a bulk decision decides, as pickForBulk found it:
+// the items' IDs in ID order, grouped by the decision each takes, and
+// what its outcome counts of them.
+type bulkPicked struct {
+	ids    []string
+	groups []*bulkGroup
+	// notAssigned: items assigned to another reviewer or to nobody;
+	// conflicts: items whose decision someone else made.
+	notAssigned, conflicts int
+}
+
+// bulkGroup is the items taking one decision, written together; only a
+// confirmation gives different ones (each its carried decision).
+type bulkGroup struct {
+	decision    Decision
+	reason, via string
+	ids         []string
+	conflicted  []string // those the decision marks as a conflict
+}
+
+// pickForBulk reads the items of c under the write lock, in ID order
+// through one cursor, and returns those sel selects in their state now
+// that eligible takes and the actor may decide, counting in res those it
+// leaves and listing in refusals those a separation rule refuses. Of an
+// item picked it keeps the ID and what its decision (decision) writes,
+// not the item: a bulk decision of a million items holds none whole. No
+// other statement runs while the cursor is open: a transaction on
+// PostgreSQL has one connection, which a cursor holds.
+func pickForBulk(ctx context.Context, tx *audit.Tx, c *Campaign, sep *separation, sel *bulkSelection, actor string, mineOnly bool,
+	eligible func(*Campaign, *liveItem, *BulkOutcome) bool, decision func(*liveItem) (Decision, string, string),
+	res *BulkOutcome, refusals *[]itemRefusal) (*bulkPicked, error) {
+	ren, err := readRenames(ctx, tx)
+	if err != nil {
+		return nil, err
+	}
+	// The ID each renamed item's identity has now, and the owner
+	// recorded under it; an item's own owner comes with its row.
+	renamed, err := itemRenames(ctx, tx, c.ID, ren)
+	if err != nil {
+		return nil, err
+	}
+	ownersNow, err := ownersOf(ctx, tx, renamed)
+	if err != nil {
+		return nil, err
+	}
+	// The campaign decided in is the one in view: decision: and
+	// reviewer: read its items, as they stand in this transaction.
+	dir, err := tx.People(ctx)
+	if err != nil {
+		return nil, err
+	}
+	mine := map[string]bool{}
+	rows, err := tx.Query(ctx, `SELECT `+frozenColumns+`, `+stateColumns+`,
+		COALESCE((SELECT owner FROM owners WHERE owners.identity_id = campaign_items.identity_id), '')
+		FROM campaign_items WHERE campaign_id = ? ORDER BY identity_id`, c.ID)
+	if err != nil {
+		return nil, fmt.Errorf("reading campaign items: %w", err)
+	}
+	defer rows.Close()
+	out := &bulkPicked{}
+	for rows.Next() {
+		var (
+			it    liveItem
+			owner string
+		)
+		if err := scanFrozen(rows, &it.frozen, append(it.scanArgs(), &owner)...); err != nil {
+			return nil, err
+		}
+		if bulkHeld != nil {
+			bulkHeld(it.id)
+		}
+		m := false
+		if it.reviewer != "" {
+			var ok bool
+			if m, ok = mine[it.reviewer]; !ok {
+				m = dir.Same(it.reviewer, actor)
+				mine[it.reviewer] = m
+			}
+		}
+		id, ok, err := sel.selects(it.id, it.decision, m)
+		if err != nil {
+			return nil, err
+		}
+		if !ok || !eligible(c, &it, res) {
+			continue
+		}
+		if mineOnly && (it.reviewer == "" || !sep.same(it.reviewer, actor)) {
+			if it.reviewer == "" {
+				res.Unassigned++
+			} else {
+				res.NotMine++
+			}
+			continue
+		}
+		res.Matched++
+		if r := sep.refusalNow(&it.frozen, owner, ownersNow[renamed[it.id]], actor); r != nil {
+			res.SkippedOwn = append(res.SkippedOwn, it.id)
+			*refusals = append(*refusals, itemRefusal{it.id, *r})
+			continue
+		}
+		out.add(&it, id, decision, sep, actor)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("reading campaign items: %w", err)
+	}
+	return out, nil
+}
+
+// add picks item it, whose ID id is (the selection's text of it.id).
+func (p *bulkPicked) add(it *liveItem, id string, decision func(*liveItem) (Decision, string, string), sep *separation, actor string) {
+	p.ids = append(p.ids, id)
+	if it.reviewer == "" || !sep.same(it.reviewer, actor) {
+		p.notAssigned++
+	}
+	if it.decidedBy != "" && !sep.same(it.decidedBy, actor) {
+		p.conflicts++
+	}
+	d, reason, via := decision(it)
+	var g *bulkGroup
+	for _, x := range p.groups {
+		if x.decision == d && x.via == via {
+			g = x
+		}
+	}
+	if g == nil {
+		g = &bulkGroup{decision: d, reason: reason, via: via}
+		p.groups = append(p.groups, g)
+	}
+	g.ids = append(g.ids, id)
+	// The item's state as the decision leaves it says whether it
+	// becomes a conflict (itemState.decide, the one rule for it).
+	after := it.itemState
+	after.decide(d, reason, actor, "", 0)
+	if after.conflict && !it.conflict {
+		g.conflicted = append(g.conflicted, id)
+	}
+}
+
+// ownersOf is the owner recorded now under each ID that renamed maps an
+// item to (renames are few), by that ID.
+func ownersOf(ctx context.Context, tx *audit.Tx, renamed map[string]string) (map[string]string, error) {
+	out := map[string]string{}
+	for _, cur := range renamed {
+		if _, done := out[cur]; done {
+			continue
+		}
+		owner, err := tx.Owner(ctx, cur)
+		if err != nil {
+			return nil, err
+		}
+		out[cur] = owner
+	}
+	return out, nil
+}
