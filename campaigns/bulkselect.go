@@ -283,6 +283,13 @@ func containsDecision(list []Decision, d Decision) bool {
 	return false
 }
 
+// pickColumns are frozenColumns as pickForBulk reads them under the
+// lock: those its checks read (the separation rules: the owner and the
+// holder; eligible and the decision: the reviewer and the carried
+// decision), the others empty. The findings and permissions are an
+// item's longest texts, and the filter read them before the lock.
+const pickColumns = `identity_id, '', '', '', owner, natural_owner, '', '', reviewer, carried, ''`
+
 // bulkPicked is what a bulk decision decides, as pickForBulk found it:
 // the items' IDs in ID order, grouped by the decision each takes, and
 // what its outcome counts of them.
@@ -335,7 +342,7 @@ func pickForBulk(ctx context.Context, tx *audit.Tx, c *Campaign, sep *separation
 		return nil, err
 	}
 	mine := map[string]bool{}
-	rows, err := tx.Query(ctx, `SELECT `+frozenColumns+`, `+stateColumns+`,
+	rows, err := tx.Query(ctx, `SELECT `+pickColumns+`, `+stateColumns+`,
 		COALESCE((SELECT owner FROM owners WHERE owners.identity_id = campaign_items.identity_id), '')
 		FROM campaign_items WHERE campaign_id = ? ORDER BY identity_id`, c.ID)
 	if err != nil {
