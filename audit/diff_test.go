@@ -9,7 +9,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-	"weak"
 
 	"github.com/nhi-audit/nhi/internal/benchmem"
 )
@@ -258,34 +257,18 @@ func TestDiffHoldsOneObservationOfEachSnapshotAtOnce(t *testing.T) {
 	}
 	snapshot(t, s, nil, nil, second...)
 
-	var (
-		decoded []weak.Pointer[observation]
-		most    int
-	)
-	diffHeld = func(o *observation) {
-		decoded = append(decoded, weak.Make(o))
-		if len(decoded)%500 != 0 {
-			return
-		}
-		runtime.GC()
-		live := 0
-		for _, p := range decoded {
-			if p.Value() != nil {
-				live++
-			}
-		}
-		most = max(most, live)
-	}
+	var held benchmem.Held[observation] // each observation decoded
+	diffHeld = held.Add
 	t.Cleanup(func() { diffHeld = nil })
 	d, err := s.Diff(ctx, 0, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d.Removed != n/3 || d.Changed != n/3 || d.Unchanged != n-2*n/3 || len(decoded) != n+len(second) {
-		t.Fatalf("diff: %d removed, %d changed, %d unchanged, %d observations read", d.Removed, d.Changed, d.Unchanged, len(decoded))
+	if d.Removed != n/3 || d.Changed != n/3 || d.Unchanged != n-2*n/3 || held.Given() != n+len(second) {
+		t.Fatalf("diff: %d removed, %d changed, %d unchanged, %d observations read", d.Removed, d.Changed, d.Unchanged, held.Given())
 	}
-	if most > 4 {
-		t.Errorf("the diff held %d of the %d observations it read at once; want an observation or two of each snapshot", most, len(decoded))
+	if held.Most() > 4 {
+		t.Errorf("the diff held %d of the %d observations it read at once; want an observation or two of each snapshot", held.Most(), held.Given())
 	}
 }
 

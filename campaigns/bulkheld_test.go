@@ -2,13 +2,11 @@ package campaigns_test
 
 import (
 	"fmt"
-	"runtime"
 	"testing"
-	"unsafe"
-	"weak"
 
 	"github.com/nhi-audit/nhi/audit"
 	"github.com/nhi-audit/nhi/campaigns"
+	"github.com/nhi-audit/nhi/internal/benchmem"
 )
 
 // A bulk decision over a large campaign holds a batch of its identities
@@ -37,24 +35,8 @@ func TestBulkDecisionHoldsABatchAtOnce(t *testing.T) {
 		{"scope:acme/repo-001*", false, 50},
 		{"decision:pending reviewer:me scope:acme/repo-002*", false, 50},
 	} {
-		var (
-			read []weak.Pointer[byte]
-			most int
-		)
-		restore := campaigns.BulkHeld(func(id string) {
-			read = append(read, weak.Make(unsafe.StringData(id)))
-			if len(read)%500 != 0 {
-				return
-			}
-			runtime.GC()
-			live := 0
-			for _, p := range read {
-				if p.Value() != nil {
-					live++
-				}
-			}
-			most = max(most, live)
-		})
+		var held benchmem.Held[byte] // each identity's and item's ID, as read
+		restore := campaigns.BulkHeld(func(id string) { benchmem.AddString(&held, id) })
 		c := campaigns.MineOnly(ctx)
 		if tc.preview {
 			c = campaigns.Preview(c)
@@ -64,14 +46,14 @@ func TestBulkDecisionHoldsABatchAtOnce(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", tc.filter, err)
 		}
-		if len(o.Items) != tc.want || len(read) < 2*n {
-			t.Fatalf("%s: %d items decided, %d identities and items read; want %d, %d", tc.filter, len(o.Items), len(read), tc.want, 2*n)
+		if len(o.Items) != tc.want || held.Given() < 2*n {
+			t.Fatalf("%s: %d items decided, %d identities and items read; want %d, %d", tc.filter, len(o.Items), held.Given(), tc.want, 2*n)
 		}
 		// A batch of observations (512) and its items, and the items
 		// decided; the campaign read whole is 3,000 of each.
-		t.Logf("%s (preview %v): %d of %d held at most", tc.filter, tc.preview, most, len(read))
-		if limit := 2*512 + tc.want + 100; most > limit {
-			t.Errorf("%s (preview %v) held %d of the %d identities and items it read at once; want %d at most", tc.filter, tc.preview, most, len(read), limit)
+		t.Logf("%s (preview %v): %d of %d held at most", tc.filter, tc.preview, held.Most(), held.Given())
+		if limit := 2*512 + tc.want + 100; held.Most() > limit {
+			t.Errorf("%s (preview %v) held %d of the %d identities and items it read at once; want %d at most", tc.filter, tc.preview, held.Most(), held.Given(), limit)
 		}
 	}
 }

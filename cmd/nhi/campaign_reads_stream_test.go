@@ -6,8 +6,6 @@ import (
 	"runtime"
 	"strings"
 	"testing"
-	"unsafe"
-	"weak"
 
 	"github.com/nhi-audit/nhi/campaigns"
 	"github.com/nhi-audit/nhi/internal/benchmem"
@@ -23,35 +21,19 @@ func TestCampaignRemindHoldsABatchOfItemsAtOnce(t *testing.T) {
 	db := campaignDB(t, n)
 	ok(t, "campaign", "create", "q", "--scope", "id:*", "--due", due(30), "--reviewer", "rita@acme.test", "--reviewer", "sam@acme.test", "--db", db, "--as", "lead")
 	for _, args := range [][]string{{}, {"--csv"}} {
-		var (
-			given []weak.Pointer[byte] // each item's ID, as the item was read
-			most  int
-		)
-		remindHeld = func(it *campaigns.Item) {
-			given = append(given, weak.Make(unsafe.StringData(it.ID)))
-			if len(given)%500 != 0 {
-				return
-			}
-			runtime.GC()
-			live := 0
-			for _, p := range given {
-				if p.Value() != nil {
-					live++
-				}
-			}
-			most = max(most, live)
-		}
+		var held benchmem.Held[byte] // each item's ID, as it was read
+		remindHeld = func(it *campaigns.Item) { benchmem.AddString(&held, it.ID) }
 		var out, errb strings.Builder
 		code := run(context.Background(), append([]string{"campaign", "remind", "q", "--db", db}, args...), strings.NewReader(""), &out, &errb)
 		remindHeld = nil
 		if code != 0 {
 			t.Fatalf("campaign remind %v: exit %d\n%s", args, code, errb.String())
 		}
-		if len(given) != n || !strings.Contains(out.String(), keyID(n-1)) {
-			t.Fatalf("campaign remind %v: %d items given, the last not printed", args, len(given))
+		if held.Given() != n || !strings.Contains(out.String(), keyID(n-1)) {
+			t.Fatalf("campaign remind %v: %d items given, the last not printed", args, held.Given())
 		}
-		if most > 2500 {
-			t.Errorf("campaign remind %v held %d of the %d items it was given at once; want a batch (2,048) at most", args, most, len(given))
+		if held.Most() > 2500 {
+			t.Errorf("campaign remind %v held %d of the %d items it was given at once; want a batch (2,048) at most", args, held.Most(), held.Given())
 		}
 	}
 }

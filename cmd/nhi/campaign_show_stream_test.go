@@ -7,8 +7,6 @@ import (
 	"runtime"
 	"strings"
 	"testing"
-	"unsafe"
-	"weak"
 
 	"github.com/nhi-audit/nhi/campaigns"
 	"github.com/nhi-audit/nhi/internal/benchmem"
@@ -31,24 +29,8 @@ func TestCampaignShowHoldsABatchOfItemsAtOnce(t *testing.T) {
 		{"--wide"},
 		{"--reviewer", "rita@acme.test", "-o", "json"},
 	} {
-		var (
-			given []weak.Pointer[byte] // each item's ID, as the item was read
-			most  int
-		)
-		showHeld = func(it *campaigns.Item) {
-			given = append(given, weak.Make(unsafe.StringData(it.ID)))
-			if len(given)%500 != 0 {
-				return
-			}
-			runtime.GC()
-			live := 0
-			for _, p := range given {
-				if p.Value() != nil {
-					live++
-				}
-			}
-			most = max(most, live)
-		}
+		var held benchmem.Held[byte] // each item's ID, as it was read
+		showHeld = func(it *campaigns.Item) { benchmem.AddString(&held, it.ID) }
 		var out, errb strings.Builder
 		code := run(context.Background(), append([]string{"campaign", "show", "q", "--db", db}, args...), strings.NewReader(""), &out, &errb)
 		showHeld = nil
@@ -56,11 +38,11 @@ func TestCampaignShowHoldsABatchOfItemsAtOnce(t *testing.T) {
 			t.Fatalf("campaign show %v: exit %d\n%s", args, code, errb.String())
 		}
 		whole := len(args) == 0 || args[0] != "--reviewer"
-		if len(given) < n/3 || whole && !strings.Contains(out.String(), fmt.Sprintf("key-%d", n-1)) {
-			t.Fatalf("campaign show %v: %d items given, the last not printed", args, len(given))
+		if held.Given() < n/3 || whole && !strings.Contains(out.String(), fmt.Sprintf("key-%d", n-1)) {
+			t.Fatalf("campaign show %v: %d items given, the last not printed", args, held.Given())
 		}
-		if most > 2500 {
-			t.Errorf("campaign show %v held %d of the %d items it was given at once; want a batch (2,048) at most", args, most, len(given))
+		if held.Most() > 2500 {
+			t.Errorf("campaign show %v held %d of the %d items it was given at once; want a batch (2,048) at most", args, held.Most(), held.Given())
 		}
 	}
 }

@@ -8,8 +8,6 @@ import (
 	"runtime"
 	"strings"
 	"testing"
-	"unsafe"
-	"weak"
 
 	"github.com/nhi-audit/nhi/audit"
 	"github.com/nhi-audit/nhi/audit/audittest"
@@ -44,36 +42,20 @@ func TestBulkWritesByFilterHoldTheStoresPagesNotThePopulation(t *testing.T) {
 		{"note", "add", "--filter", "perm.contents:write", "rotate by Q3", "--dry-run"},
 		{"owner", "import", csvFile, "--dry-run"},
 	} {
-		var (
-			given []weak.Pointer[byte] // each identity's ID, as it was read
-			most  int
-		)
-		bulkMatchRead = func(id *audit.Identity) {
-			given = append(given, weak.Make(unsafe.StringData(id.ID)))
-			if len(given)%500 != 0 {
-				return
-			}
-			runtime.GC()
-			live := 0
-			for _, p := range given {
-				if p.Value() != nil {
-					live++
-				}
-			}
-			most = max(most, live)
-		}
+		var held benchmem.Held[byte] // each identity's ID, as it was read
+		bulkMatchRead = func(id *audit.Identity) { benchmem.AddString(&held, id.ID) }
 		var out, errb strings.Builder
 		code := run(context.Background(), append(args, "--db", db, "--as", "lead"), strings.NewReader(""), &out, &errb)
 		bulkMatchRead = nil
 		if code != 0 {
 			t.Fatalf("%v: exit %d\n%s", args, code, errb.String())
 		}
-		if len(given) != n {
-			t.Fatalf("%v read %d identities, not %d", args, len(given), n)
+		if held.Given() != n {
+			t.Fatalf("%v read %d identities, not %d", args, held.Given(), n)
 		}
-		t.Logf("%v held at most %d of the %d identities it read", args, most, n)
-		if most > 5*4096 {
-			t.Errorf("%v held %d of the %d identities it read at once; want the store's pages (five of 4,096) at most", args, most, n)
+		t.Logf("%v held at most %d of the %d identities it read", args, held.Most(), n)
+		if held.Most() > 5*4096 {
+			t.Errorf("%v held %d of the %d identities it read at once; want the store's pages (five of 4,096) at most", args, held.Most(), n)
 		}
 	}
 }

@@ -1,8 +1,9 @@
 // Package benchmem measures what a benchmark's run takes: the memory —
 // the Go heap in use when the run starts, and the peaks of the heap in
 // use and of the memory obtained from the OS while it runs, sampled in
-// the background — and the process's CPU time (CPUTime). Only tests
-// import it (internal/archtest checks).
+// the background — and the process's CPU time (CPUTime) — and, for a
+// test, how many of the values a read was given it still holds (Held).
+// Only tests import it (internal/archtest checks).
 package benchmem
 
 import (
