@@ -136,13 +136,7 @@ func (r *ItemReader) each(ctx context.Context, st *audit.Store, only *itemsIn, f
 		}
 		for i := range b.Items {
 			it := &b.Items[i]
-			it.CurrentID = r.renamed[it.ID]
-			it.NotRead = r.notRead[it.ID]
-			it.CarriedAs = r.carried[it.ID]
-			if x, ok := r.esc[it.ID]; ok {
-				it.Escalated = &x
-			}
-			it.VerifiedAfterDue = r.afterDue[it.VerifiedSnapshot]
+			r.complete(it)
 			if err := fn(it); err != nil {
 				return err
 			}
@@ -178,14 +172,22 @@ func (r *ItemReader) Of(ctx context.Context, st *audit.Store, ids []string) ([]I
 			return nil, err
 		}
 		l.fill(&it, history)
-		it.CurrentID = r.renamed[it.ID]
-		it.NotRead = r.notRead[it.ID]
-		it.CarriedAs = r.carried[it.ID]
-		if x, ok := r.esc[it.ID]; ok {
-			it.Escalated = &x
-		}
-		it.VerifiedAfterDue = r.afterDue[it.VerifiedSnapshot]
+		r.complete(&it)
 		out = append(out, it)
 	}
 	return out, nil
+}
+
+// complete gives it what the reader knows of the campaign beside its
+// row: the ID it has now, what its snapshot did not read, the decision
+// it carries, its escalation, and whether it was verified after the due
+// date.
+func (r *ItemReader) complete(it *Item) {
+	it.CurrentID = r.renamed[it.ID]
+	it.NotRead = r.notRead[it.ID]
+	it.CarriedAs = r.carried[it.ID]
+	if x, ok := r.esc[it.ID]; ok {
+		it.Escalated = &x
+	}
+	it.VerifiedAfterDue = r.afterDue[it.VerifiedSnapshot]
 }
