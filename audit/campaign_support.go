@@ -5,7 +5,6 @@ import (
 	"database/sql/driver"
 	"fmt"
 	"runtime"
-	"strings"
 	"sync"
 )
 
@@ -26,16 +25,9 @@ func (s *Store) identitiesInSnapshot(ctx context.Context, snapshotID int64, eval
 	if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM observations WHERE snapshot_id = ?`, snapshotID).Scan(&n); err != nil {
 		return nil, fmt.Errorf("reading snapshot %d: %w", snapshotID, err)
 	}
-	// identityColumns, with the snapshot asked for in place of the
-	// identity's latest one.
-	cols := strings.Replace(identityColumns, "i.last_snapshot", "o.snapshot_id", 1)
-	rows, err := s.db.QueryContext(ctx, `SELECT `+cols+`
-		FROM observations o
-		JOIN identities i ON i.id = o.identity_id
-		LEFT JOIN owners w ON w.identity_id = i.id
-		WHERE o.snapshot_id = ? ORDER BY i.id`, snapshotID)
+	rows, err := s.snapshotObservationRows(ctx, snapshotID)
 	if err != nil {
-		return nil, fmt.Errorf("reading snapshot %d: %w", snapshotID, err)
+		return nil, err
 	}
 	out := make([]Identity, 0, n)
 	for rows.Next() {

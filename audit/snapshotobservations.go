@@ -2,6 +2,7 @@ package audit
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"strings"
 )
@@ -33,14 +34,9 @@ func (s *Store) EachObservationInSnapshot(ctx context.Context, snapshotID int64,
 		return err
 	}
 	olds := predecessors(aliases)
-	cols := strings.Replace(identityColumns, "i.last_snapshot", "o.snapshot_id", 1)
-	rows, err := s.db.QueryContext(ctx, `SELECT `+cols+`
-		FROM observations o
-		JOIN identities i ON i.id = o.identity_id
-		LEFT JOIN owners w ON w.identity_id = i.id
-		WHERE o.snapshot_id = ? ORDER BY i.id`, snapshotID)
+	rows, err := s.snapshotObservationRows(ctx, snapshotID)
 	if err != nil {
-		return fmt.Errorf("reading snapshot %d: %w", snapshotID, err)
+		return err
 	}
 	defer rows.Close()
 	batch := make([]Identity, 0, observationBatch)
@@ -77,4 +73,20 @@ func (s *Store) EachObservationInSnapshot(ctx context.Context, snapshotID int64,
 		return flush()
 	}
 	return nil
+}
+
+// snapshotObservationRows reads the snapshot's observations in ID order,
+// as identityColumns with the snapshot asked for in place of the
+// identity's latest one, for scanIdentity.
+func (s *Store) snapshotObservationRows(ctx context.Context, snapshotID int64) (*sql.Rows, error) {
+	cols := strings.Replace(identityColumns, "i.last_snapshot", "o.snapshot_id", 1)
+	rows, err := s.db.QueryContext(ctx, `SELECT `+cols+`
+		FROM observations o
+		JOIN identities i ON i.id = o.identity_id
+		LEFT JOIN owners w ON w.identity_id = i.id
+		WHERE o.snapshot_id = ? ORDER BY i.id`, snapshotID)
+	if err != nil {
+		return nil, fmt.Errorf("reading snapshot %d: %w", snapshotID, err)
+	}
+	return rows, nil
 }
