@@ -92,3 +92,12 @@ func BulkHeld(f func(id string)) (restore func()) {
 	bulkHeld = f
 	return func() { bulkHeld = old }
 }
+
+// EscalateHeld sets a function Escalate gives the ID of each item it
+// reads under the lock (escalateHeld); the returned function restores the
+// old one.
+func EscalateHeld(f func(id string)) (restore func()) {
+	old := escalateHeld
+	escalateHeld = f
+	return func() { escalateHeld = old }
+}

@@ -211,6 +211,19 @@ func escalations(ctx context.Context, r reader, campaign string, upTo int64) (ma
 	return out, err
 }
 
+// escalatedItems are the IDs of the items of a campaign escalated so
+// far: Escalate asks only whether an item was, not where it went.
+func escalatedItems(ctx context.Context, r reader, campaign string) (map[string]struct{}, error) {
+	out := map[string]struct{}{}
+	err := eachCampaignEvent(ctx, r, EventEscalate, campaign, 0, "escalations", func(_ int64, _, _ string, p *EscalatePayload) error {
+		for _, id := range p.Items {
+			out[id] = struct{}{}
+		}
+		return nil
+	})
+	return out, err
+}
+
 // Escalated is what Escalate did.
 type Escalated struct {
 	Events []audit.Event
@@ -250,15 +263,7 @@ func Escalate(ctx context.Context, st *audit.Store, actor, name string) (*Escala
 			return fmt.Errorf("%w: campaign %s escalates items still pending %d days after creation, from %s; nothing was changed",
 				ErrNotYet, c.Name, rule.EscalateAfter, due.UTC().Format(time.RFC3339))
 		}
-		done, err := escalations(ctx, tx, c.Name, 0)
-		if err != nil {
-			return err
-		}
-		items, err := loadItems(ctx, tx, c.ID)
-		if err != nil {
-			return err
-		}
-		owners, err := tx.Owners(ctx)
+		done, err := escalatedItems(ctx, tx, c.Name)
 		if err != nil {
 			return err
 		}
@@ -267,27 +272,9 @@ func Escalate(ctx context.Context, st *audit.Store, actor, name string) (*Escala
 			return err
 		}
 		out = &Escalated{Moved: map[string][]string{}, Stuck: map[string]string{}, Due: due}
-		type pair struct{ from, to, via string }
-		groups := map[pair][]string{}
-		var order []pair
-		for i := range items {
-			it := &items[i]
-			if it.decision != Pending {
-				continue
-			}
-			if _, ok := done[it.id]; ok {
-				continue
-			}
-			to, via, why := escalationTarget(sep, rule, &it.frozen, owners[it.id])
-			if to == "" {
-				out.Stuck[it.id] = why
-				continue
-			}
-			k := pair{it.reviewer, to, via}
-			if groups[k] == nil {
-				order = append(order, k)
-			}
-			groups[k] = append(groups[k], it.id)
+		order, groups, err := pickForEscalation(ctx, tx, c, sep, rule, done, out.Stuck)
+		if err != nil {
+			return err
 		}
 		for _, k := range order {
 			ids := groups[k]
@@ -310,6 +297,80 @@ func Escalate(ctx context.Context, st *audit.Store, actor, name string) (*Escala
 		return nil, err
 	}
 	return out, nil
+}
+
+// escalationPair is a reviewer, who takes their items, and by which
+// rule: one decision.escalate event each.
+type escalationPair struct{ from, to, via string }
+
+// escalateHeld, when set, is given the ID of each item Escalate reads
+// under the lock, as read: a test counts how many of them are still
+// held (TestEscalateHoldsTheItemsItMovesAtOnce).
+var escalateHeld func(id string)
+
+// escalateColumns are what Escalate reads of a pending item: its ID,
+// what escalationTarget and the separation rules read (the reviewer, the
+// owner and holder frozen at creation), and the owner recorded now under
+// its ID, which Owners gave it.
+const escalateColumns = `identity_id, owner, natural_owner, reviewer,
+	COALESCE((SELECT owner FROM owners WHERE owners.identity_id = campaign_items.identity_id), '')`
+
+// pickForEscalation reads campaign c's pending items under the write
+// lock, in ID order through one cursor, and returns the IDs of those it
+// escalates by (reviewer, new reviewer) pair, the pairs in the order
+// first met, adding to stuck those nobody may take, with why. Items in
+// done were escalated before. Of an item it keeps the ID, not the item:
+// it read every item's row (findings and permissions, 1-2 KB) and every
+// owner of the file, and held them all under the lock (issue 21: a
+// campaign of a million items). No other statement runs while the cursor
+// is open: a transaction on PostgreSQL has one connection.
+func pickForEscalation(ctx context.Context, tx *audit.Tx, c *Campaign, sep *separation, rule NoResponseRule,
+	done map[string]struct{}, stuck map[string]string) ([]escalationPair, map[escalationPair][]string, error) {
+	rows, err := tx.Query(ctx, `SELECT `+escalateColumns+` FROM campaign_items WHERE campaign_id = ? AND decision = ? ORDER BY identity_id`,
+		c.ID, string(Pending))
+	if err != nil {
+		return nil, nil, fmt.Errorf("reading campaign items: %w", err)
+	}
+	defer rows.Close()
+	groups := map[escalationPair][]string{}
+	var order []escalationPair
+	// The reasons an item is stuck are a few sentences, one per
+	// reviewer and owner: each is held once, however many items it names.
+	whys := map[string]string{}
+	for rows.Next() {
+		var (
+			it    frozen
+			owner string
+		)
+		if err := rows.Scan(&it.id, &it.owner, &it.naturalOwner, &it.reviewer, &owner); err != nil {
+			return nil, nil, err
+		}
+		if escalateHeld != nil {
+			escalateHeld(it.id)
+		}
+		if _, ok := done[it.id]; ok {
+			continue
+		}
+		to, via, why := escalationTarget(sep, rule, &it, owner)
+		if to == "" {
+			if w, ok := whys[why]; ok {
+				why = w
+			} else {
+				whys[why] = why
+			}
+			stuck[it.id] = why
+			continue
+		}
+		k := escalationPair{it.reviewer, to, via}
+		if groups[k] == nil {
+			order = append(order, k)
+		}
+		groups[k] = append(groups[k], it.id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, nil, fmt.Errorf("reading campaign items: %w", err)
+	}
+	return order, groups, nil
 }
 
 func cmpOr(s, alt string) string {
