@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"encoding/binary"
 	"fmt"
 	"io"
 	"strings"
@@ -63,8 +64,8 @@ the IDs alone, one a line, for other commands; -o csv a spreadsheet;
 			// Rows stream from the store's read to the output: nothing
 			// holds the whole population (issue 21: a million identities).
 			// The read reuses each *audit.Identity and its maps for the
-			// next: every emit writes the identity out or keeps strings
-			// of it (the table's cells), never the identity or its maps.
+			// next: every emit writes the identity out or keeps a copy of
+			// its text (the table's cells), never the identity or its maps.
 			w := bufio.NewWriterSize(a.stdout, 64<<10)
 			var emit func(*audit.Identity) error
 			var finish func(total, matched int) error
@@ -190,9 +191,14 @@ func identityCSV(w io.Writer) (emit func(*audit.Identity) error, finish func(tot
 }
 
 // identityTable prints the human table. Its columns are aligned over every
-// row, so the table keeps the cells (text, not identities) until finish.
-// With tags (a person: filter), a RELATIONS column says how each match
-// relates to the people named.
+// row, so the table keeps each row until finish, but as its cells' bytes
+// copied into a few large blocks (rowArena), measured as they come: not
+// the cells as strings, which were cut from the stream's page of text and
+// kept every page (920 B an identity, issue 21). The other way, reading
+// the population twice (campaign show's), costs a second read, the
+// expensive part here (docs/performance.md). With tags (a person:
+// filter), a RELATIONS column says how each match relates to the people
+// named.
 func identityTable(w io.Writer, expr string, now time.Time, width int, withID bool, tags func(*audit.Identity) string) (emit func(*audit.Identity) error, finish func(total, matched int) error) {
 	// The least widths add up to 120 with the widest kind label and
 	// status: an e-mail owner and two findings stay whole.
@@ -205,15 +211,22 @@ func identityTable(w io.Writer, expr string, now time.Time, width int, withID bo
 		cols = append(cols, column{Title: "RELATIONS", Min: 18})
 	}
 	t := newTable(width, cols...)
+	var rows rowArena
+	cells := make([]string, 0, len(cols))
 	emit = func(id *audit.Identity) error {
-		cells := identityCells(id, now)
-		if withID {
-			cells = append([]string{audit.Printable(id.ID)}, cells...)
+		if identityTableHeld != nil {
+			identityTableHeld(id)
 		}
+		cells = cells[:0]
+		if withID {
+			cells = append(cells, audit.Printable(id.ID))
+		}
+		cells = appendIdentityCells(cells, id, now)
 		if tags != nil {
 			cells = append(cells, dash(tags(id)))
 		}
-		t.Row(cells...)
+		t.Measure(cells...)
+		rows.add(cells)
 		return nil
 	}
 	finish = func(total, matched int) error {
@@ -232,19 +245,93 @@ func identityTable(w io.Writer, expr string, now time.Time, width int, withID bo
 			_, err := fmt.Fprintf(w, "No identity of %d matches the filter %q.\n", total, expr)
 			return err
 		}
-		return t.Flush(w)
+		if err := t.Begin(w); err != nil {
+			return err
+		}
+		if err := rows.each(len(cols), func(cells []string) error { return t.Line(w, cells...) }); err != nil {
+			return err
+		}
+		return t.End(w)
 	}
 	return emit, finish
 }
 
-func identityCells(id *audit.Identity, now time.Time) []string {
+// identityTableHeld, when a test sets it, is given each identity the
+// table is given, before it takes its cells.
+var identityTableHeld func(*audit.Identity)
+
+// rowArena keeps rows of cells as their bytes, each cell its length (a
+// uvarint) then its bytes, in blocks of rowBlock bytes or more: a row
+// costs its text and a byte or two a cell, where the row as strings cost
+// a slice, a header a cell and, for cells cut from a larger text (the
+// stream's pages), that text. The rows come back in the order added.
+type rowArena struct {
+	blocks []string // full blocks, each copied out of buf once
+	buf    []byte   // the block being filled, reused
+}
+
+// rowBlock is the size of an arena's blocks: large beside a row, so few
+// of them, small beside the table, so the last one's spare room is little.
+const rowBlock = 1 << 20
+
+func (a *rowArena) add(cells []string) {
+	n := 0
+	for _, c := range cells {
+		n += binary.MaxVarintLen64 + len(c)
+	}
+	if len(a.buf) > 0 && len(a.buf)+n > rowBlock {
+		a.blocks = append(a.blocks, string(a.buf))
+		a.buf = a.buf[:0]
+	}
+	for _, c := range cells {
+		a.buf = binary.AppendUvarint(a.buf, uint64(len(c)))
+		a.buf = append(a.buf, c...)
+	}
+}
+
+// each gives fn every row, of n cells, in the order added; the cells
+// given are valid until the arena is dropped, the slice until fn returns.
+func (a *rowArena) each(n int, fn func(cells []string) error) error {
+	cells := make([]string, n)
+	last := string(a.buf)
+	for _, b := range append(a.blocks, last) {
+		for len(b) > 0 {
+			for i := range cells {
+				l, size := uvarintOf(b)
+				b = b[size:]
+				cells[i], b = b[:l], b[l:]
+			}
+			if err := fn(cells); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// uvarintOf is binary.Uvarint of a string: the number s starts with and
+// its length in bytes.
+func uvarintOf(s string) (uint64, int) {
+	var x uint64
+	for i, shift := 0, uint(0); i < len(s); i, shift = i+1, shift+7 {
+		if s[i] < 0x80 {
+			return x | uint64(s[i])<<shift, i + 1
+		}
+		x |= uint64(s[i]&0x7f) << shift
+	}
+	return 0, 0
+}
+
+// appendIdentityCells appends the table's cells of id, from KIND to
+// FINDINGS, to cells.
+func appendIdentityCells(cells []string, id *audit.Identity, now time.Time) []string {
 	findings := dash(audit.RuleNames(id.Findings))
 	if len(id.Findings) == 0 && audit.Unread(id.Attributes, filter.Findings, "") {
 		// No finding, where what a rule reads was not read: not none.
 		findings = notReadCell
 	}
-	return []string{id.Kind.Label(), dash(audit.Printable(id.Name)), dash(audit.Printable(id.Scope)), dash(audit.Printable(id.Owner)),
-		lastUsed(id, now), statusOf(id), findings}
+	return append(cells, id.Kind.Label(), dash(audit.Printable(id.Name)), dash(audit.Printable(id.Scope)), dash(audit.Printable(id.Owner)),
+		lastUsed(id, now), statusOf(id), findings)
 }
 
 // notReadCell is a cell whose value the source did not tell nhi
