@@ -260,21 +260,41 @@ func identityTable(w io.Writer, expr string, now time.Time, width int, withID bo
 // table is given, before it takes its cells.
 var identityTableHeld func(*audit.Identity)
 
-// rowArena keeps rows of cells as their bytes, each cell its length (a
-// uvarint) then its bytes, in blocks of rowBlock bytes or more: a row
-// costs its text and a byte or two a cell, where the row as strings cost
-// a slice, a header a cell and, for cells cut from a larger text (the
-// stream's pages), that text. The rows come back in the order added.
+// rowArena keeps rows of cells as their bytes, in blocks of rowBlock
+// bytes or more: a row costs its text and a byte or two a cell, where the
+// row as strings cost a slice, a header a cell and, for cells cut from a
+// larger text (the stream's pages), that text. A cell is a uvarint then,
+// when it is even, that many bytes over two; when odd, the cell is its
+// column's value of that number over two: the values a column repeats
+// (a kind, a status, the findings, an owner) are kept once, the first
+// rowDictLen of each column: a row of the demo's sample of 100,665
+// costs 29 bytes where its text is some 90 (99 with --wide's ID, which
+// no two rows share). The rows come back in the order added.
 type rowArena struct {
 	blocks []string // full blocks, each copied out of buf once
 	buf    []byte   // the block being filled, reused
+	dicts  []rowDict
+}
+
+// rowDict is the values of a column an arena keeps once, and their numbers.
+type rowDict struct {
+	index  map[string]uint64
+	values []string
 }
 
 // rowBlock is the size of an arena's blocks: large beside a row, so few
 // of them, small beside the table, so the last one's spare room is little.
 const rowBlock = 1 << 20
 
+// rowDictLen is how many values of a column an arena keeps once: a
+// column of a few values in all (a kind, a status) has them all, one of
+// a value a row (a name) stops there, at some 400 KB.
+const rowDictLen = 4096
+
 func (a *rowArena) add(cells []string) {
+	if a.dicts == nil {
+		a.dicts = make([]rowDict, len(cells))
+	}
 	n := 0
 	for _, c := range cells {
 		n += binary.MaxVarintLen64 + len(c)
@@ -283,8 +303,23 @@ func (a *rowArena) add(cells []string) {
 		a.blocks = append(a.blocks, string(a.buf))
 		a.buf = a.buf[:0]
 	}
-	for _, c := range cells {
-		a.buf = binary.AppendUvarint(a.buf, uint64(len(c)))
+	for i, c := range cells {
+		d := &a.dicts[i]
+		v, ok := d.index[c]
+		if !ok && len(d.values) < rowDictLen {
+			if d.index == nil {
+				d.index = map[string]uint64{}
+			}
+			c = strings.Clone(c) // not the page of text it was cut from
+			v, ok = uint64(len(d.values)), true
+			d.index[c] = v
+			d.values = append(d.values, c)
+		}
+		if ok {
+			a.buf = binary.AppendUvarint(a.buf, v<<1|1)
+			continue
+		}
+		a.buf = binary.AppendUvarint(a.buf, uint64(len(c))<<1)
 		a.buf = append(a.buf, c...)
 	}
 }
@@ -297,9 +332,13 @@ func (a *rowArena) each(n int, fn func(cells []string) error) error {
 	for _, b := range append(a.blocks, last) {
 		for len(b) > 0 {
 			for i := range cells {
-				l, size := uvarintOf(b)
+				v, size := uvarintOf(b)
 				b = b[size:]
-				cells[i], b = b[:l], b[l:]
+				if v&1 == 1 {
+					cells[i] = a.dicts[i].values[v>>1]
+					continue
+				}
+				cells[i], b = b[:v>>1], b[v>>1:]
 			}
 			if err := fn(cells); err != nil {
 				return err
