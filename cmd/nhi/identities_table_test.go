@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 
@@ -61,4 +63,32 @@ func BenchmarkIdentitiesTable100k(b *testing.B) {
 		peak = max(peak, u.AboveBaseMB()*(1<<20))
 	}
 	b.ReportMetric(peak/n, "heap-B/identity")
+}
+
+// A row arena gives back every row as added, in order: past a block
+// (a megabyte), past the values a column keeps once (4,096), with empty
+// cells, long ones and ones of a few values.
+func TestRowArenaGivesBackTheRowsAdded(t *testing.T) {
+	const n = 30_000
+	row := func(i int) []string {
+		return []string{fmt.Sprintf("name-%d", i), []string{"active", "new", "changed"}[i%3], "", fmt.Sprint(i, strings.Repeat("é", i%200)), fmt.Sprintf("%d", i%5000)}
+	}
+	var a rowArena
+	for i := range n {
+		a.add(row(i))
+	}
+	if len(a.blocks) == 0 {
+		t.Fatalf("%d rows in one block; want more than one", n)
+	}
+	i := 0
+	err := a.each(5, func(cells []string) error {
+		if want := row(i); !slices.Equal(cells, want) {
+			t.Fatalf("row %d is %q, want %q", i, cells, want)
+		}
+		i++
+		return nil
+	})
+	if err != nil || i != n {
+		t.Fatalf("each gave %d rows of %d (%v)", i, n, err)
+	}
 }
