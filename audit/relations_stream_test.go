@@ -1,8 +1,12 @@
 package audit
 
 import (
+	"fmt"
 	"reflect"
+	"strings"
 	"testing"
+	"time"
+	"unsafe"
 )
 
 // A person's relations and the leavers' counts are read as a stream (issue
@@ -63,4 +67,76 @@ func TestCloneSharesNothing(t *testing.T) {
 		c.Suggestions[0].Owner != "ana" || !c.LastUsedAt.Equal(*ts("2024-01-02T03:04:05Z")) || c.CreatedAt != nil {
 		t.Errorf("the clone changed with its original: %+v", c)
 	}
+}
+
+// Every string a clone holds is its own, whatever fields Identity gains:
+// each string field (the embedded Observation's too, and the findings'
+// and suggestions') is set, by reflection, to a cut of one page of text,
+// as a streaming read gives them, and no string of the clone may point
+// into that page.
+func TestCloneCopiesEveryString(t *testing.T) {
+	page := strings.Repeat("abcdefgh", 64)
+	cut := 0
+	next := func() string { cut = (cut + 3) % 500; return page[cut : cut+5] }
+	var fill func(v reflect.Value)
+	fill = func(v reflect.Value) {
+		switch v.Kind() {
+		case reflect.String:
+			v.SetString(next())
+		case reflect.Struct:
+			if v.Type() == reflect.TypeOf(time.Time{}) {
+				return
+			}
+			for i := range v.NumField() {
+				fill(v.Field(i))
+			}
+		case reflect.Slice:
+			v.Set(reflect.MakeSlice(v.Type(), 2, 2))
+			for i := range v.Len() {
+				fill(v.Index(i))
+			}
+		case reflect.Map:
+			m := reflect.MakeMap(v.Type())
+			m.SetMapIndex(reflect.ValueOf(next()).Convert(v.Type().Key()), reflect.ValueOf(next()).Convert(v.Type().Elem()))
+			v.Set(m)
+		case reflect.Pointer:
+			v.Set(reflect.New(v.Type().Elem()))
+			fill(v.Elem())
+		}
+	}
+	var id Identity
+	fill(reflect.ValueOf(&id).Elem())
+	start := uintptr(unsafe.Pointer(unsafe.StringData(page)))
+	end := start + uintptr(len(page))
+	var check func(path string, v reflect.Value)
+	check = func(path string, v reflect.Value) {
+		switch v.Kind() {
+		case reflect.String:
+			if p := uintptr(unsafe.Pointer(unsafe.StringData(v.String()))); v.Len() > 0 && p >= start && p < end {
+				t.Errorf("the clone's %s is a cut of the original's page", path)
+			}
+		case reflect.Struct:
+			for i := range v.NumField() {
+				check(path+"."+v.Type().Field(i).Name, v.Field(i))
+			}
+		case reflect.Slice:
+			for i := range v.Len() {
+				check(fmt.Sprintf("%s[%d]", path, i), v.Index(i))
+			}
+		case reflect.Map:
+			for _, k := range v.MapKeys() {
+				check(path+" key", k)
+				check(path+"["+k.String()+"]", v.MapIndex(k))
+			}
+		case reflect.Pointer:
+			if !v.IsNil() {
+				check(path, v.Elem())
+			}
+		}
+	}
+	c := id.Clone()
+	if !reflect.DeepEqual(c, id) {
+		t.Fatalf("clone %+v of %+v", c, id)
+	}
+	check("Identity", reflect.ValueOf(c))
 }
