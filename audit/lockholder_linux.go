@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -34,11 +35,18 @@ const walWriteLock = 120
 // (TestSnapshotBusyKeepsItsBatches). With another file's locks taken and
 // let go beside it (TestLockHolderSeenWhileOtherLocksChange), one read
 // in 75 missed it, three reads in a row once in 12,000 looks, five in a
-// row none in 48,000. So a read that does not find exactly one holder is
-// taken again, five reads in all.
+// row none in 48,000. Under the race detector, reads taken back to back
+// fall in step with the other file's changes: five in a row missed in 5
+// of 300 looks. So a read that does not find exactly one holder is taken
+// again, a millisecond later, so the next read falls elsewhere in the
+// other's changes, twenty reads in all (some 20 ms, and only when a busy
+// file is being named).
 func writeLockHolders(path string) []lockHolder {
 	var out []lockHolder
-	for range 5 {
+	for i := range 20 {
+		if i > 0 {
+			time.Sleep(time.Millisecond)
+		}
 		if out = writeLockHoldersOnce(path); len(out) == 1 {
 			break
 		}
