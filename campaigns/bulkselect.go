@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -261,7 +262,7 @@ func decisionsHeld(ctx context.Context, st *audit.Store, campaignID int64) ([]De
 		if err := rows.Scan(&d); err != nil {
 			return nil, err
 		}
-		if !containsDecision(out, d) {
+		if !slices.Contains(out, d) {
 			out = append(out, d)
 		}
 	}
@@ -272,15 +273,6 @@ func decisionsHeld(ctx context.Context, st *audit.Store, campaignID int64) ([]De
 		return nil, fmt.Errorf("campaign items hold %d different decisions; a bulk decision tells at most %d apart", len(out), maxDecisionSlots)
 	}
 	return out, nil
-}
-
-func containsDecision(list []Decision, d Decision) bool {
-	for _, x := range list {
-		if x == d {
-			return true
-		}
-	}
-	return false
 }
 
 // pickColumns are frozenColumns as pickForBulk reads them under the
