@@ -194,7 +194,7 @@ func BenchmarkCreate1M(b *testing.B) {
 // this 2-core machine sustains, and fifty times what 40 people deciding an
 // item every ten seconds would ask; postgres-reviewers-paced500 at 500,
 // where the latency a reviewer sees begins to rise towards the closed
-// loop's (docs/performance.md, "Issue 20"). postgres-locked makes
+// loop's (docs/performance-team.md, "Issue 20"). postgres-locked makes
 // every decision the long way, everything read under the write lock, as
 // before decisions were prepared outside it. postgres-reviewers-people5000
 // is postgres-reviewers in a directory of 5,000 people, just imported;
