@@ -22,34 +22,70 @@ import (
 )
 
 // Prepare makes the next n bytes the Go heap grows by fault in huge
-// pages where the system offers them, and reports the range it advised
-// (empty where it advised none). It allocates n bytes, which the runtime
-// takes from fresh memory it maps and does not touch, advises the kernel
-// that the 2 MiB pages inside them are to be huge, and collects the
-// allocation: the pages go back to the heap untouched, advised, and the
-// heap's page allocator, which takes the lowest free pages first, fills
-// them before it maps more. (A heap that already has n bytes free gives
-// those, touched before; the advice then changes little.) Memory stays
-// resident only as it is touched, so n is address space, not memory; the
-// advice is a hint the kernel may refuse (no huge page free), and a page
-// it refuses faults as before.
+// pages where the system offers them, and reports the ranges it advised
+// (none where it advised none). It allocates n bytes of fresh memory,
+// which the runtime maps and does not touch, advises the kernel that the
+// 2 MiB pages inside them are to be huge, and collects the allocation:
+// the pages go back to the heap untouched, advised, and the heap's page
+// allocator, which takes the lowest free pages first, fills them before
+// it maps more. Memory stays resident only as it is touched, so n is
+// address space, not memory; the advice is a hint the kernel may refuse
+// (no huge page free), and a page it refuses faults as before.
 //
-// Prepare runs a collection: call it before a read, not during one. It
-// prepares no more than the heap's soft limit (GOMEMLIMIT), which an
-// allocation of n would otherwise pass.
-func Prepare(n int) (lo, hi uintptr) {
-	if limit := debug.SetMemoryLimit(-1); int64(n) > limit {
-		n = int(limit)
+// It allocates in chunks, and advises only those none of whose pages is
+// resident. The runtime zeroes an allocation that begins below the
+// highest page its arena ever gave out, all of it, touching every page
+// (4 KiB each, before any advice): pages the read was to fault as huge
+// are then faulted small, at once. Where the heap's base falls (the
+// runtime places it at random) decides whether the free run the
+// allocator takes begins there, and one first open of a million
+// identities in three to five zeroed the 512 MiB it prepared as one
+// allocation: some 130,000 faults and 1.5–2 s before the first row
+// showed, on the machine nhi is measured on (docs/performance.md, "The
+// slow opens were our own"). In chunks, only those over pages given out
+// before are zeroed, memory mostly resident already; Prepare takes more
+// until it holds n bytes untouched, or has met maxTouched bytes of the
+// others.
+//
+// Prepare runs a collection: call it before a read, not during one. What
+// it allocates stays within the heap's soft limit (GOMEMLIMIT), which it
+// would otherwise pass: n is cut to fit.
+func Prepare(n int) []Range {
+	if limit := debug.SetMemoryLimit(-1); int64(n+maxTouched) > limit {
+		n = int(limit) - maxTouched
 	}
 	if n < hugePage || !supported() {
-		return 0, 0
+		return nil
 	}
-	b := make([]byte, n)
-	lo, hi = advise(b)
-	b = nil
+	// The chunks the runtime touched are held too, so the next is not
+	// given the same pages.
+	var fresh, touched [][]byte
+	for got, met := 0, 0; got < n && met < maxTouched; {
+		c := make([]byte, chunkSize)
+		if untouched(c) {
+			fresh, got = append(fresh, c), got+len(c)
+		} else {
+			touched, met = append(touched, c), met+len(c)
+		}
+	}
+	advised := advise(fresh)
+	clear(fresh)
+	clear(touched)
 	runtime.GC()
-	return lo, hi
+	return advised
 }
+
+// A Range is a span of addresses, from Lo up to Hi.
+type Range struct{ Lo, Hi uintptr }
+
+// chunkSize is how much Prepare allocates at a time; maxTouched is how
+// much of the allocations the runtime touched it goes on past. At that
+// one first open in three to five, the chunks the runtime zeroed were
+// 36–100 MiB.
+const (
+	chunkSize  = 4 << 20
+	maxTouched = 128 << 20
+)
 
 // hugePage is the size of an x86-64 or arm64 huge page, which Prepare
 // rounds its range in to.

@@ -1,7 +1,9 @@
 package hugepages
 
 import (
+	"cmp"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"unsafe"
@@ -21,16 +23,51 @@ func supported() bool {
 	return err == nil && !strings.Contains(string(b), "[never]")
 }
 
-// advise advises the huge pages wholly inside b and returns their range.
-func advise(b []byte) (lo, hi uintptr) {
+// untouched says whether none of b's pages is resident.
+func untouched(b []byte) bool {
+	page := uintptr(os.Getpagesize())
 	start := uintptr(unsafe.Pointer(unsafe.SliceData(b)))
-	lo = (start + hugePage - 1) &^ (hugePage - 1)
-	hi = (start + uintptr(len(b))) &^ (hugePage - 1)
-	if lo >= hi {
-		return 0, 0
+	lo, hi := start&^(page-1), (start+uintptr(len(b))+page-1)&^(page-1)
+	vec := make([]byte, (hi-lo)/page)
+	// x/sys/unix has no mincore(2) for Linux.
+	if _, _, errno := unix.Syscall(unix.SYS_MINCORE, lo, hi-lo, uintptr(unsafe.Pointer(&vec[0]))); errno != 0 {
+		return false
 	}
-	if err := unix.Madvise(b[lo-start:hi-start], unix.MADV_HUGEPAGE); err != nil {
-		return 0, 0 // a hint: where the kernel refuses it, pages fault as before
+	for _, v := range vec {
+		if v&1 != 0 {
+			return false
+		}
 	}
-	return lo, hi
+	return true
+}
+
+// advise advises the huge pages wholly inside runs of adjacent chunks,
+// and returns those it advised.
+func advise(chunks [][]byte) []Range {
+	var runs []Range
+	for _, c := range chunks {
+		lo := uintptr(unsafe.Pointer(unsafe.SliceData(c)))
+		runs = append(runs, Range{lo, lo + uintptr(len(c))})
+	}
+	slices.SortFunc(runs, func(a, b Range) int { return cmp.Compare(a.Lo, b.Lo) })
+	var merged []Range
+	for _, r := range runs {
+		if k := len(merged) - 1; k >= 0 && merged[k].Hi == r.Lo {
+			merged[k].Hi = r.Hi
+			continue
+		}
+		merged = append(merged, r)
+	}
+	var advised []Range
+	for _, r := range merged {
+		lo, hi := (r.Lo+hugePage-1)&^(hugePage-1), r.Hi&^(hugePage-1)
+		if lo >= hi {
+			continue
+		}
+		// A hint: where the kernel refuses it, pages fault as before.
+		if _, _, errno := unix.Syscall(unix.SYS_MADVISE, lo, hi-lo, unix.MADV_HUGEPAGE); errno == 0 {
+			advised = append(advised, Range{lo, hi})
+		}
+	}
+	return advised
 }

@@ -4,4 +4,6 @@ package hugepages
 
 func supported() bool { return false }
 
-func advise([]byte) (lo, hi uintptr) { return 0, 0 }
+func untouched([]byte) bool { return false }
+
+func advise([][]byte) []Range { return nil }
