@@ -174,6 +174,8 @@ var ErrNoCampaignInView = errors.New("no campaign in view")
 // ("": the one campaign f names, if it names exactly one). A name that is
 // no campaign of the file is an error, and so is a filter that needs a
 // campaign in view when there is none: both say what to write instead.
+// It holds every item of each campaign read; a caller that asks in ID
+// order reads them through cursors instead (FilterReviewInOrder).
 func FilterReview(ctx context.Context, st *audit.Store, actor, inView string, f *filter.Filter) (filter.Review, error) {
 	view, list, err := filterCampaigns(ctx, st, inView, f)
 	if err != nil || list == nil {
