@@ -101,3 +101,12 @@ func EscalateHeld(f func(id string)) (restore func()) {
 	escalateHeld = f
 	return func() { escalateHeld = old }
 }
+
+// ReviewHeld sets a function given the ID of each item a filter's
+// campaign review reads, as read (reviewHeld); the returned function
+// restores the old one.
+func ReviewHeld(f func(id string)) (restore func()) {
+	old := reviewHeld
+	reviewHeld = f
+	return func() { reviewHeld = old }
+}

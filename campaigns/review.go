@@ -174,57 +174,28 @@ var ErrNoCampaignInView = errors.New("no campaign in view")
 // ("": the one campaign f names, if it names exactly one). A name that is
 // no campaign of the file is an error, and so is a filter that needs a
 // campaign in view when there is none: both say what to write instead.
+// It holds every item of each campaign read; a caller that asks in ID
+// order reads them through cursors instead (FilterReviewInOrder).
 func FilterReview(ctx context.Context, st *audit.Store, actor, inView string, f *filter.Filter) (filter.Review, error) {
-	named := f.Campaigns()
-	if inView == "" && f.NeedsCampaign() {
-		if len(named) != 1 {
-			list, err := List(ctx, st)
-			if err != nil {
-				return nil, err
-			}
-			return nil, fmt.Errorf("%w: decision: and reviewer: terms read one campaign: pass --campaign NAME or add campaign:NAME to the filter (%s)",
-				ErrNoCampaignInView, campaignNames(list))
-		}
-		inView = named[0]
-	}
-	if inView == "" && len(named) == 0 {
-		return nil, nil
-	}
-	list, err := List(ctx, st)
-	if err != nil {
+	view, list, err := filterCampaigns(ctx, st, inView, f)
+	if err != nil || list == nil {
 		return nil, err
 	}
 	dir, err := st.People(ctx)
 	if err != nil {
 		return nil, err
 	}
-	r := &review{items: map[string]map[string]filter.Item{}}
-	for _, name := range append([]string{inView}, named...) {
-		if name == "" {
-			continue
-		}
-		var c *Campaign
-		for i := range list {
-			if strings.EqualFold(list[i].Name, name) {
-				c = &list[i]
-			}
-		}
-		if c == nil {
-			return nil, fmt.Errorf("%w %q (%s)", ErrNotFound, audit.Printable(name), campaignNames(list))
-		}
-		key := strings.ToLower(c.Name)
-		if name == inView {
-			r.inView = key
-		}
-		if r.items[key] != nil {
-			continue
-		}
+	r := &review{inView: view, items: map[string]map[string]filter.Item{}}
+	for key, c := range list {
 		as, err := assignments(ctx, st, c.ID, actor, dir)
 		if err != nil {
 			return nil, err
 		}
 		items := make(map[string]filter.Item, len(as))
 		for id, a := range as {
+			if reviewHeld != nil {
+				reviewHeld(id)
+			}
 			items[id] = a.filterItem()
 		}
 		r.items[key] = items

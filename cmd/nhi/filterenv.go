@@ -36,6 +36,33 @@ func filterEnv(ctx context.Context, st *audit.Store, actor, inView string, f *fi
 	return env, nil
 }
 
+// filterEnvInOrder is filterEnv for a read of the identities in ID order
+// (audit.Store.StreamIdentities): the campaigns' items are read through
+// cursors beside it (campaigns.OrderedReview), not held whole. done
+// closes them and returns what a cursor met; call it once the read is
+// through, and trust no match it made when it returns an error.
+func filterEnvInOrder(ctx context.Context, st *audit.Store, actor, inView string, f *filter.Filter) (env *filter.Env, done func() error, err error) {
+	env = &filter.Env{Now: st.Now()}
+	r, err := campaigns.FilterReviewInOrder(ctx, st, actor, inView, f)
+	switch {
+	case errors.Is(err, campaigns.ErrNoCampaignInView):
+		return nil, nil, topicError{topic: "filter", err: err}
+	case err != nil:
+		return nil, nil, err
+	}
+	done = func() error { return nil }
+	if r != nil { // a nil *OrderedReview in env.Review would not be a nil Review
+		env.Review, done = r, r.Close
+	}
+	if people := f.People(); len(people) > 0 { // person: terms (docs/offboarding.md)
+		if env.Related, err = st.PersonRelated(ctx, people); err != nil {
+			done()
+			return nil, nil, err
+		}
+	}
+	return env, done, nil
+}
+
 // campaignNamed is the name of the campaign name names, case-insensitively,
 // or an error listing the campaigns.
 func campaignNamed(ctx context.Context, st *audit.Store, name string) (string, error) {

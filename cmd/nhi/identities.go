@@ -56,10 +56,11 @@ the IDs alone, one a line, for other commands; -o csv a spreadsheet;
 				return err
 			}
 			defer st.Close()
-			env, err := filterEnv(cmd.Context(), st, audit.ResolveActor(a.as), campaign, f)
+			env, reviewDone, err := filterEnvInOrder(cmd.Context(), st, audit.ResolveActor(a.as), campaign, f)
 			if err != nil {
 				return err
 			}
+			defer reviewDone()
 			f = filter.Active(f, audit.Vocabulary)
 			// Rows stream from the store's read to the output: nothing
 			// holds the whole population (issue 21: a million identities).
@@ -103,6 +104,9 @@ the IDs alone, one a line, for other commands; -o csv a spreadsheet;
 				return emit(id)
 			})
 			if err != nil {
+				return err
+			}
+			if err := reviewDone(); err != nil {
 				return err
 			}
 			if total == 0 && (format == "table" || format == "wide") {
