@@ -101,3 +101,12 @@ func EscalateHeld(f func(id string)) (restore func()) {
 	escalateHeld = f
 	return func() { escalateHeld = old }
 }
+
+// OffboardHeld sets a function an offboarding gives the findings of each
+// item it freezes, as it keeps them (offboardHeld); the returned function
+// restores the one before.
+func OffboardHeld(f func(findings string)) (restore func()) {
+	old := offboardHeld
+	offboardHeld = func(fz *frozen) { f(fz.findings) }
+	return func() { offboardHeld = old }
+}
