@@ -110,3 +110,12 @@ func ReviewHeld(f func(id string)) (restore func()) {
 	reviewHeld = f
 	return func() { reviewHeld = old }
 }
+
+// OffboardHeld sets a function an offboarding gives the findings of each
+// item it freezes, as it keeps them (offboardHeld); the returned function
+// restores the one before.
+func OffboardHeld(f func(findings string)) (restore func()) {
+	old := offboardHeld
+	offboardHeld = func(fz *frozen) { f(fz.findings) }
+	return func() { offboardHeld = old }
+}

@@ -128,10 +128,21 @@ func (d *populationDigest) add(f *frozen) string {
 // addCanonical adds a row in its canonical form to the digest and returns
 // its row hash.
 func (d *populationDigest) addCanonical(c []byte) string {
+	sum := d.addCanonicalSum(c)
+	return hex.EncodeToString(sum[:])
+}
+
+// addSum is add with the row hash as its bytes, half the size of its
+// hex, for a caller that keeps a million of them (assignOffboard).
+func (d *populationDigest) addSum(f *frozen) [sha256.Size]byte {
+	d.row = f.appendCanonical(d.row[:0])
+	return d.addCanonicalSum(d.row)
+}
+
+func (d *populationDigest) addCanonicalSum(c []byte) [sha256.Size]byte {
 	d.h.Write(c)
 	d.h.Write([]byte{'\n'})
-	sum := sha256.Sum256(c)
-	return hex.EncodeToString(sum[:])
+	return sha256.Sum256(c)
 }
 
 func (d *populationDigest) sum() string { return hex.EncodeToString(d.h.Sum(nil)) }

@@ -140,10 +140,9 @@ type OffboardCreated struct {
 	Created
 	Offboarding Offboarding
 	Person      *audit.Person // nil for a system
-	// Identities are the items as they were frozen, by ID: what each is,
-	// where it lives and when it was last used, for the list nhi offboard
-	// prints.
-	Identities map[string]*audit.Identity
+	// population is the items as they were frozen, for EachItem: a
+	// system's on disk until Close.
+	population *offboardPopulation
 	// NotRead are the accounts whose newest run did not finish (it
 	// failed, or stopped), in source/account order: the campaign holds
 	// what an older snapshot of one read (Used), or nothing of one never
@@ -155,6 +154,28 @@ type OffboardCreated struct {
 	// where they did not read is not known, and whoever reads the
 	// campaign must be told, above all of an empty one.
 	Partial []audit.Snapshot
+}
+
+// EachItem calls fn with every item in ID order and the identity as it
+// was frozen: what it is, where it lives and when it was last used, for
+// the list nhi offboard prints. For a system's, read back from disk,
+// only those are filled, and fn must not keep id or its strings past
+// its call. It may be called as often as needed until Close.
+func (r *OffboardCreated) EachItem(fn func(it *OffboardItem, id *audit.Identity) error) error {
+	if r.population == nil {
+		return nil
+	}
+	items := r.Offboarding.Items
+	return r.population.each(func(i int, _ *frozen, id *audit.Identity) error {
+		return fn(&items[i], id)
+	})
+}
+
+// Close removes what EachItem reads from disk.
+func (r *OffboardCreated) Close() {
+	if r.population != nil {
+		r.population.remove()
+	}
 }
 
 // CreateOffboarding creates an offboarding campaign. Its population is
@@ -269,41 +290,32 @@ func CreateOffboarding(ctx context.Context, st *audit.Store, actor string, spec 
 			}
 		}
 	}
-	// The identities stream past; only the leaver's, or the scope's, are
-	// kept (issue 21: every identity was held, 2 KB each).
-	var related []audit.Related
+	// The identities stream past; only the leaver's are kept, the
+	// scope's spooled to disk (issue 21: every identity was held, 2 KB
+	// each, then every one the scope selected).
+	var pop *offboardPopulation
 	var access []audit.Access
-	unevaluated := 0 // active identities the scope could not judge (filter.Filter.Decide)
 	if person != nil {
 		if access, err = st.AccessOf(ctx, person); err != nil {
 			return nil, err
 		}
-		if related, err = st.RelatedTo(ctx, audit.NewPersonMatcher(person, access)); err != nil {
-			return nil, err
-		}
-	} else {
-		env := &filter.Env{Now: st.Now()}
-		if people := f.People(); len(people) > 0 {
-			if env.Related, err = st.PersonRelated(ctx, people); err != nil {
-				return nil, err
-			}
-		}
-		err = st.StreamIdentities(ctx, func(id *audit.Identity) error {
-			if id.Status != audit.StatusActive {
-				return nil
-			}
-			switch match, known := f.Decide(id, env); {
-			case match:
-				related = append(related, audit.Related{Identity: id.Clone()})
-			case !known:
-				unevaluated++
-			}
-			return nil
-		})
+		related, err := st.RelatedTo(ctx, audit.NewPersonMatcher(person, access))
 		if err != nil {
 			return nil, err
 		}
+		if pop, err = personPopulation(related); err != nil {
+			return nil, err
+		}
+	} else if pop, err = scopePopulation(ctx, st, f); err != nil {
+		return nil, err
 	}
+	unevaluated := pop.unevaluated
+	res := &OffboardCreated{Created: Created{Assigned: map[string]int{}}, Person: person, NotRead: notRead(snaps, current), population: pop}
+	defer func() {
+		if res.Campaign == nil { // not created: nothing will list it
+			pop.remove()
+		}
+	}()
 
 	// The campaign's snapshot is the newest its items come from (the
 	// newest current one when it has none): each item keeps its own.
@@ -313,17 +325,9 @@ func CreateOffboarding(ctx context.Context, st *audit.Store, actor string, spec 
 			snap = &current[i]
 		}
 	}
-	items := make([]frozen, 0, len(related))
-	obItems := make([]OffboardItem, 0, len(related))
 	newest := int64(0)
-	for i := range related {
-		fz, err := freeze(&related[i].Identity)
-		if err != nil {
-			return nil, err
-		}
-		items = append(items, fz)
-		obItems = append(obItems, OffboardItem{ID: fz.id, Snapshot: related[i].Identity.SnapshotID, Relations: related[i].Relations})
-		newest = max(newest, related[i].Identity.SnapshotID)
+	for id := range pop.counts {
+		newest = max(newest, id)
 	}
 	if s := findSnapshot(snaps, newest); s != nil {
 		snap = s
@@ -332,13 +336,7 @@ func CreateOffboarding(ctx context.Context, st *audit.Store, actor string, spec 
 	// sources records them (ItemSnapshots, verification per account).
 	var uses []SnapshotUse
 	for i := range current {
-		n := 0
-		for j := range related {
-			if related[j].Identity.SnapshotID == current[i].ID {
-				n++
-			}
-		}
-		if n > 0 {
+		if n := pop.counts[current[i].ID]; n > 0 {
 			uses = append(uses, SnapshotUse{ID: current[i].ID, Source: current[i].Source, Account: current[i].Account, Status: current[i].Status,
 				Digest: current[i].Digest, AsOf: current[i].StartedAt.UTC().Format(time.RFC3339), Count: n})
 		}
@@ -346,11 +344,8 @@ func CreateOffboarding(ctx context.Context, st *audit.Store, actor string, spec 
 	slices.SortFunc(uses, func(a, b SnapshotUse) int {
 		return strings.Compare(a.Source+"\x00"+a.Account, b.Source+"\x00"+b.Account)
 	})
-	slices.SortFunc(items, func(a, b frozen) int { return strings.Compare(a.id, b.id) })
-	slices.SortFunc(obItems, func(a, b OffboardItem) int { return strings.Compare(a.ID, b.ID) })
 
-	res := &OffboardCreated{Created: Created{Snapshot: *snap, Assigned: map[string]int{}}, Person: person,
-		Identities: make(map[string]*audit.Identity, len(related)), NotRead: notRead(snaps, current)}
+	res.Snapshot = *snap
 	for i := range current {
 		if current[i].Status == audit.SnapshotPartial {
 			res.Partial = append(res.Partial, current[i])
@@ -359,34 +354,23 @@ func CreateOffboarding(ctx context.Context, st *audit.Store, actor string, spec 
 	slices.SortFunc(res.Partial, func(a, b audit.Snapshot) int {
 		return strings.Compare(a.Source+"\x00"+a.Account, b.Source+"\x00"+b.Account)
 	})
-	for i := range related {
-		res.Identities[items[i].id] = &related[i].Identity
-	}
 	sep, err := newSeparation(ctx, st, &Campaign{SnapshotID: snap.ID, Snapshots: uses, AllowAdminReview: true})
 	if err != nil {
 		return nil, err
 	}
-	assign(items, reviewers, nil, sep.dir, func(f *frozen, r string) bool { return sep.refusal(f, "", r) != nil })
-	for i := range items {
-		if items[i].reviewer == "" {
-			res.Unassigned = append(res.Unassigned, items[i].id)
-		}
-		res.Assigned[items[i].reviewer]++
+	assigned, err := assignOffboard(pop, reviewers, sep, res)
+	if err != nil {
+		return nil, err
 	}
 	policy, _, err := st.Policy(ctx)
 	if err != nil {
 		return nil, err
 	}
-	digest := newPopulationDigest()
-	hashes := make([]string, len(items))
-	for i := range items {
-		hashes[i] = digest.add(&items[i])
-	}
 	payload := CreatePayload{
 		Name: name, Due: spec.Due,
 		Snapshot: snap.ID, SnapshotStatus: snap.Status, SnapshotDigest: snap.Digest,
 		AsOf: snap.StartedAt.UTC().Format(time.RFC3339), PolicyDigest: policy.Digest(),
-		Reviewers: reviewers, Count: len(items), PopulationDigest: digest.sum(),
+		Reviewers: reviewers, Count: len(pop.items), PopulationDigest: assigned.digest,
 		ReviewerAliases: reviewerAliases, AllowAdminReview: spec.AllowAdminReview,
 		Unevaluated: unevaluated,
 	}
@@ -394,7 +378,7 @@ func CreateOffboarding(ctx context.Context, st *audit.Store, actor string, spec 
 	if len(uses) > 1 {
 		payload.Snapshots = uses
 	}
-	ob := OffboardPayload{Campaign: name, Effective: effective, Access: access, Items: obItems, NotRead: records(res.NotRead)}
+	ob := OffboardPayload{Campaign: name, Effective: effective, Access: access, Items: pop.items, NotRead: records(res.NotRead)}
 	payload.NotRead = ob.NotRead
 	if person != nil {
 		ob.Kind, ob.Person = OffboardPerson, person.Email
@@ -432,7 +416,7 @@ func CreateOffboarding(ctx context.Context, st *audit.Store, actor string, spec 
 		if err != nil {
 			return fmt.Errorf("recording campaign %s: %w", name, err)
 		}
-		if err := insertItems(ctx, tx, cid, items, hashes); err != nil {
+		if err := assigned.insert(ctx, tx, cid, pop); err != nil {
 			return err
 		}
 		oev, err := tx.Append(ctx, actor, EventOffboard, ob)

@@ -111,6 +111,7 @@ nhi people import.`,
 			if err != nil {
 				return campaignError(cmd, "--scope", err)
 			}
+			defer res.Close()
 			if asJSON {
 				return writeJSON(a.stdout, offboardJSON(res))
 			}
@@ -118,8 +119,7 @@ nhi people import.`,
 			if format == "wide" {
 				width, prose = 0, 0
 			}
-			printOffboard(a.stdout, res, st.Now(), width, prose)
-			return nil
+			return printOffboard(a.stdout, res, st.Now(), width, prose)
 		},
 	}
 	f := cmd.Flags()
@@ -194,7 +194,7 @@ func printLeavers(w io.Writer, leavers []audit.Leaver, totals audit.LeaverTotals
 // printOffboard says what an offboarding campaign was created with: its
 // items' tables fit width (0: --wide), its sentences wrap at prose (0: a
 // pipe, or --wide).
-func printOffboard(w io.Writer, res *campaigns.OffboardCreated, now time.Time, width, prose int) {
+func printOffboard(w io.Writer, res *campaigns.OffboardCreated, now time.Time, width, prose int) error {
 	c, ob := res.Campaign, res.Offboarding
 	what := "system " + audit.Printable(ob.Scope)
 	if res.Person != nil {
@@ -222,7 +222,7 @@ func printOffboard(w io.Writer, res *campaigns.OffboardCreated, now time.Time, w
 	}
 	if c.Count == 0 {
 		hang(w, prose, "", fmt.Sprintf("Nothing to handle: no active identity in the current snapshots is related to them. The empty campaign is the evidence; close it with nhi campaign close %s.", c.Name))
-		return
+		return nil
 	}
 	count := counted(c.Count, "identity", "identities")
 	if res.Person != nil {
@@ -241,12 +241,15 @@ func printOffboard(w io.Writer, res *campaigns.OffboardCreated, now time.Time, w
 	}
 	// Wrapped as the sentences around it are (it ran to 120 columns).
 	hang(w, prose, "  ", count)
-	printOffboardCreatedItems(w, res, now, width)
+	if err := printOffboardCreatedItems(w, res, now, width); err != nil {
+		return err
+	}
 	hang(w, prose, "", fmt.Sprintf("Their IDs, to decide with: nhi campaign show %s -o id (or -o wide; --json here)", c.Name))
 	if len(res.Unassigned) > 0 {
 		hang(w, prose, "", fmt.Sprintf("Warning: %s held by every reviewer and %s none; anyone else may decide %s.", counted(len(res.Unassigned), "item is", "items are"), plural(len(res.Unassigned), "has", "have"), plural(len(res.Unassigned), "it", "them")))
 	}
 	hang(w, prose, "", fmt.Sprintf("Next: nhi decide %s ID transfer --to PERSON | decommission | rotate | keep --reason TEXT", c.Name))
+	return nil
 }
 
 // notReadWarning says that an account's newest run did not finish, and
@@ -273,20 +276,23 @@ func notReadWarning(n campaigns.NotRead) string {
 // gh and kubectl list things: under their strongest relationship (as nhi
 // campaign show does), one row each saying what it is, where it lives,
 // when it was last used, its findings and why it is there — where it
-// printed bare IDs beside the relationship's words.
-func printOffboardCreatedItems(w io.Writer, res *campaigns.OffboardCreated, now time.Time, width int) {
-	ob := res.Offboarding
+// printed bare IDs beside the relationship's words. The items are read
+// (res.EachItem) once for their sources, once for the tables' widths
+// and once for each table's rows, not held: a retired system's may be
+// every identity of the file (issue 21).
+func printOffboardCreatedItems(w io.Writer, res *campaigns.OffboardCreated, now time.Time, width int) error {
 	// SOURCE only where the items live in more than one source or account;
 	// otherwise the line above the tables names it.
 	sources := map[string]bool{}
-	sourceOf := func(id string) string {
-		if i := res.Identities[id]; i != nil {
-			return audit.Printable(strings.Trim(i.Source+"/"+i.Account, "/"))
-		}
-		return ""
+	sourceOf := func(i *audit.Identity) string {
+		return audit.Printable(strings.Trim(i.Source+"/"+i.Account, "/"))
 	}
-	for _, it := range ob.Items {
-		sources[sourceOf(it.ID)] = true
+	err := res.EachItem(func(_ *campaigns.OffboardItem, id *audit.Identity) error {
+		sources[sourceOf(id)] = true
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	if len(sources) == 1 {
 		for src := range sources {
@@ -295,44 +301,84 @@ func printOffboardCreatedItems(w io.Writer, res *campaigns.OffboardCreated, now 
 			}
 		}
 	}
-	printByRelation(w, "in scope", func(g string) *table {
-		// WHY is read whole: it wraps rather than be cut, and the columns
-		// a reader can do without are hidden before it goes under its
-		// Want (as campaign show's are), named under the table.
+	// WHY is read whole: it wraps rather than be cut, and the columns a
+	// reader can do without are hidden before it goes under its Want (as
+	// campaign show's are), named under the table.
+	newGroupTable := func() *table {
 		cols := []column{{Title: "KIND", Min: 8}, {Title: "NAME", Min: 10, Want: 16}, {Title: "SCOPE", Min: 10, Want: 14, Hide: 1, KeepEnd: true}}
 		if len(sources) > 1 {
 			cols = append(cols, column{Title: "SOURCE", Min: 12, Hide: 2})
 		}
 		cols = append(cols, column{Title: "LAST USED", Hide: 3}, column{Title: "ALSO", Min: 9, Optional: true, Hide: 4}, column{Title: "WHY", Min: 40, Want: 40, Wrap: true})
-		t := newTable(width, cols...)
-		for _, it := range ob.Items {
-			if audit.Strongest(it.Relations) != g {
-				continue
+		return newTable(width, cols...)
+	}
+	cells := func(it *campaigns.OffboardItem, id *audit.Identity, g string) []string {
+		why := "in scope"
+		var also []string
+		for _, r := range it.Relations {
+			if r.Kind == g && why == "in scope" {
+				why = r.Detail
 			}
-			id := res.Identities[it.ID]
-			if id == nil { // not frozen in this run: the ID is all there is
-				id = &audit.Identity{Observation: audit.Observation{ID: it.ID, Name: it.ID}}
-			}
-			why := "in scope"
-			var also []string
-			for _, r := range it.Relations {
-				if r.Kind == g && why == "in scope" {
-					why = r.Detail
-				}
-			}
-			for _, tag := range audit.RelationTags(it.Relations) {
-				if tag != g {
-					also = append(also, tag)
-				}
-			}
-			cells := []string{id.Kind.Label(), dash(audit.Printable(id.Name)), dash(audit.Printable(id.Scope))}
-			if len(sources) > 1 {
-				cells = append(cells, dash(sourceOf(it.ID)))
-			}
-			t.Row(append(cells, lastUsed(id, now), dash(strings.Join(also, ",")), audit.Printable(why))...)
 		}
-		return t
+		for _, tag := range audit.RelationTags(it.Relations) {
+			if tag != g {
+				also = append(also, tag)
+			}
+		}
+		c := []string{id.Kind.Label(), dash(audit.Printable(id.Name)), dash(audit.Printable(id.Scope))}
+		if len(sources) > 1 {
+			c = append(c, dash(sourceOf(id)))
+		}
+		return append(c, lastUsed(id, now), dash(strings.Join(also, ",")), audit.Printable(why))
+	}
+	tables := map[string]*table{} // by relationship group
+	err = res.EachItem(func(it *campaigns.OffboardItem, id *audit.Identity) error {
+		g := audit.Strongest(it.Relations)
+		if tables[g] == nil {
+			tables[g] = newGroupTable()
+		}
+		tables[g].Measure(cells(it, id, g)...)
+		return nil
 	})
+	if err != nil {
+		return err
+	}
+	return printEachByRelation(w, "in scope", func(g string) *table { return tables[g] }, func(g string, t *table) error {
+		return res.EachItem(func(it *campaigns.OffboardItem, id *audit.Identity) error {
+			if audit.Strongest(it.Relations) == g {
+				t.Line(w, cells(it, id, g)...)
+			}
+			return nil
+		})
+	})
+}
+
+// printEachByRelation is printByRelation for tables measured, not kept:
+// lines(group, t) writes the group's rows again, between t's Begin and
+// End.
+func printEachByRelation(w io.Writer, none string, table func(group string) *table, lines func(group string, t *table) error) error {
+	first := true
+	for _, g := range append(slices.Clone(audit.RelationGroups), "") {
+		t := table(g)
+		if t == nil || t.Len() == 0 {
+			continue
+		}
+		if !first {
+			fmt.Fprintln(w)
+		}
+		first = false
+		title := none
+		if g != "" {
+			title = audit.RelationTitle(g)
+		}
+		fmt.Fprintf(w, "%s (%d):\n", title, t.Len())
+		t.Begin(w)
+		if err := lines(g, t); err != nil {
+			return err
+		}
+		t.End(w)
+	}
+	return nil
 }
 
 // printByRelation prints an offboarding's items in one table per
