@@ -297,3 +297,44 @@ func containsFold(s, lit string, n int) bool {
 	}
 	return false
 }
+
+// FoldText folds s as a pattern's match folds the text it is given, a
+// character at a time (invalid UTF-8 is one U+FFFD per byte): s matches an
+// exact pattern, one without * or ?, when FoldText(s) is the folded text
+// Filter.ExactText returns. Text already folded is returned as it is.
+func FoldText(s string) string {
+	folded := true
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c >= utf8.RuneSelf || ('A' <= c && c <= 'Z') {
+			folded = false
+			break
+		}
+	}
+	if folded {
+		return s
+	}
+	b := make([]byte, 0, len(s))
+	for i := 0; i < len(s); {
+		r, sz := decodeFold(s, i)
+		b = utf8.AppendRune(b, r)
+		i += sz
+	}
+	return string(b)
+}
+
+// ExactText reports whether f is one term that matches field's text
+// whole, without * or ?, and that text folded: a subject matches f
+// exactly when FoldText of its text is folded. A caller holding many
+// such filters (owner import: a row an identity) looks the folded text
+// up in a map, where matching each filter against each subject would be
+// rows × identities.
+func (f *Filter) ExactText(field Field) (folded string, ok bool) {
+	if f == nil {
+		return "", false
+	}
+	t, isText := f.root.(*textTerm)
+	if !isText || t.field != field || t.kw != kwPattern || t.pat.mode != patExact {
+		return "", false
+	}
+	return t.pat.lit, true
+}

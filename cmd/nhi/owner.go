@@ -1,15 +1,12 @@
 package main
 
 import (
-	"bufio"
 	"context"
-	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/spf13/cobra"
 
@@ -146,9 +143,15 @@ standard input.`,
 			}
 			// An empty owner cell clears the owner: say so, apart.
 			what := fmt.Sprintf("set the owner of %s and cleared it of %d", counted(set, "identity", "identities"), cleared)
-			owners := make([]string, len(sets))
-			for i, s := range sets {
-				owners[i] = s.Owner
+			// Each owner once, in the order the assignments first name it:
+			// the warnings the list of every assignment's owner gave.
+			var owners []string
+			named := map[string]bool{}
+			for _, s := range sets {
+				if !named[s.Owner] {
+					named[s.Owner] = true
+					owners = append(owners, s.Owner)
+				}
 			}
 			if err := a.warnUnknownOwners(cmd.Context(), st, owners); err != nil {
 				return err
@@ -161,7 +164,7 @@ standard input.`,
 					}
 					fmt.Fprintf(a.stdout, "%s\t%s\n", audit.Printable(s.Identity), o)
 				}
-				fmt.Fprintf(a.stdout, "Would have %s, from %s (dry run: nothing written)\n", what, counted(len(rows), "row", "rows"))
+				fmt.Fprintf(a.stdout, "Would have %s, from %s (dry run: nothing written)\n", what, counted(len(rows.rows), "row", "rows"))
 				return nil
 			}
 			span, err := st.SetOwnersSpan(cmd.Context(), actor, sets)
@@ -169,7 +172,7 @@ standard input.`,
 				return err
 			}
 			fmt.Fprintf(a.stdout, "%s%s, from %s (%s, by %s)\n",
-				strings.ToUpper(what[:1]), what[1:], counted(len(rows), "row", "rows"), eventSpan(span.First, span.Last), actor)
+				strings.ToUpper(what[:1]), what[1:], counted(len(rows.rows), "row", "rows"), eventSpan(span.First, span.Last), actor)
 			return nil
 		},
 	}
@@ -297,135 +300,4 @@ func identityPreview(m *matched, width int) func(io.Writer) error {
 		}
 		return finish(len(m.ids), len(m.ids))
 	}
-}
-
-type ownerRow struct {
-	line           int
-	pattern, owner string
-}
-
-func readOwnerCSV(r io.Reader, name string) ([]ownerRow, error) {
-	// Excel's "CSV UTF-8" starts the file with a byte order mark.
-	br := bufio.NewReader(r)
-	if bom, err := br.Peek(3); err == nil && string(bom) == "\ufeff" {
-		br.Discard(3)
-	}
-	cr := csv.NewReader(br)
-	cr.FieldsPerRecord = -1
-	cr.Comment = '#'
-	cr.TrimLeadingSpace = true
-	var rows []ownerRow
-	for {
-		rec, err := cr.Read()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", name, err)
-		}
-		line, _ := cr.FieldPos(0)
-		if len(rec) != 2 {
-			return nil, fmt.Errorf("%s:%d: want 2 fields (id-or-pattern,owner), got %d", name, line, len(rec))
-		}
-		pattern, owner := strings.TrimSpace(rec[0]), strings.TrimSpace(rec[1])
-		if len(rows) == 0 && (strings.EqualFold(pattern, "id") || strings.EqualFold(pattern, "id-or-pattern")) && strings.EqualFold(owner, "owner") {
-			continue
-		}
-		if pattern == "" {
-			return nil, fmt.Errorf("%s:%d: empty identity ID or pattern", name, line)
-		}
-		if n := utf8.RuneCountInString(owner); n > audit.MaxOwnerLength {
-			return nil, fmt.Errorf("%s:%d: the owner is %d characters long; at most %d (a person, a team or an e-mail address); nothing was written", name, line, n, audit.MaxOwnerLength)
-		}
-		rows = append(rows, ownerRow{line: line, pattern: pattern, owner: owner})
-	}
-	if len(rows) == 0 {
-		return nil, fmt.Errorf("%s has no rows", name)
-	}
-	return rows, nil
-}
-
-// resolveOwnerRows expands patterns into assignments, later rows winning.
-// A row that matches nothing fails the whole import. The assignments come
-// in the order of the row that first matched each identity, then of ID:
-// a row's new identities follow those of the rows before it.
-//
-// The population is read once, through the store's stream, an identity at
-// a time, and only the matched IDs are kept (issue 21), where it was read
-// whole first and every row matched against all of it.
-func resolveOwnerRows(ctx context.Context, st *audit.Store, rows []ownerRow) ([]audit.OwnerSet, error) {
-	filters := make([]*filter.Filter, len(rows))
-	for i, row := range rows {
-		f, err := filter.Parse("id:"+escapeFilterWord(row.pattern), audit.Vocabulary)
-		if err != nil {
-			return nil, fmt.Errorf("line %d: %q is not a usable pattern: %v", row.line, row.pattern, err)
-		}
-		filters[i] = f
-	}
-	// byFirstRow[r] holds, in ID order, the identities row r is the first
-	// to match, each with the last row that matches it (its owner).
-	type assignment struct {
-		id      string
-		lastRow int
-	}
-	byFirstRow := make([][]assignment, len(rows))
-	rowMatched := make([]bool, len(rows))
-	err := st.StreamIdentities(ctx, func(id *audit.Identity) error {
-		if bulkMatchRead != nil {
-			bulkMatchRead(id)
-		}
-		first, last := -1, -1
-		for r, f := range filters {
-			if f.Match(id, nil) {
-				if first < 0 {
-					first = r
-				}
-				last = r
-				rowMatched[r] = true
-			}
-		}
-		if first >= 0 {
-			// The stream's strings are cut from a page of text: kept as
-			// they are, each would keep its page in memory.
-			byFirstRow[first] = append(byFirstRow[first], assignment{strings.Clone(id.ID), last})
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	var unmatched []string
-	for r, row := range rows {
-		if !rowMatched[r] {
-			unmatched = append(unmatched, fmt.Sprintf("line %d (%s)", row.line, row.pattern))
-		}
-	}
-	if len(unmatched) > 0 {
-		return nil, fmt.Errorf("%s no identity, so nothing was written: %s", counted(len(unmatched), "row matches", "rows match"), strings.Join(unmatched, ", "))
-	}
-	n := 0
-	for _, as := range byFirstRow {
-		n += len(as)
-	}
-	sets := make([]audit.OwnerSet, 0, n)
-	for r, as := range byFirstRow {
-		for _, a := range as {
-			sets = append(sets, audit.OwnerSet{Identity: a.id, Owner: rows[a.lastRow].owner})
-		}
-		byFirstRow[r] = nil
-	}
-	return sets, nil
-}
-
-// escapeFilterWord makes s one filter word whose only special characters
-// are the glob's * and ?.
-func escapeFilterWord(s string) string {
-	var b strings.Builder
-	for _, r := range s {
-		if strings.ContainsRune(" \t()\"\\:<>=", r) {
-			b.WriteByte('\\')
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
 }
