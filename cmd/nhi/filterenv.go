@@ -11,36 +11,17 @@ import (
 	"github.com/nhi-audit/nhi/filter"
 )
 
-// filterEnv is what f needs besides the identities: the clock, and the
-// campaigns its campaign terms read (docs/filter.md: the campaign in view
-// is inView, or the one campaign f names), for actor (reviewer:me). A
-// filter with decision: or reviewer: terms and no campaign to read them
-// in is a usage error that says what to add, never a list that is empty
-// for no reason, and points to nhi help filter, where those terms are
-// explained.
-func filterEnv(ctx context.Context, st *audit.Store, actor, inView string, f *filter.Filter) (*filter.Env, error) {
-	env := &filter.Env{Now: st.Now()}
-	r, err := campaigns.FilterReview(ctx, st, actor, inView, f)
-	switch {
-	case errors.Is(err, campaigns.ErrNoCampaignInView):
-		return nil, topicError{topic: "filter", err: err}
-	case err != nil:
-		return nil, err
-	}
-	env.Review = r
-	if people := f.People(); len(people) > 0 { // person: terms (docs/offboarding.md)
-		if env.Related, err = st.PersonRelated(ctx, people); err != nil {
-			return nil, err
-		}
-	}
-	return env, nil
-}
-
-// filterEnvInOrder is filterEnv for a read of the identities in ID order
-// (audit.Store.StreamIdentities): the campaigns' items are read through
-// cursors beside it (campaigns.OrderedReview), not held whole. done
-// closes them and returns what a cursor met; call it once the read is
-// through, and trust no match it made when it returns an error.
+// filterEnvInOrder is what f needs besides the identities, for a read of
+// them in ID order (audit.Store.StreamIdentities): the clock, and the
+// campaigns its campaign terms read (docs/filter.md: the campaign in
+// view is inView, or the one campaign f names), for actor (reviewer:me),
+// their items read through cursors beside the identities
+// (campaigns.OrderedReview), not held whole. done closes them and
+// returns what a cursor met; call it once the read is through, and trust
+// no match it made when it returns an error. A filter with decision: or
+// reviewer: terms and no campaign to read them in is a usage error that
+// says what to add, never a list that is empty for no reason, and points
+// to nhi help filter, where those terms are explained.
 func filterEnvInOrder(ctx context.Context, st *audit.Store, actor, inView string, f *filter.Filter) (env *filter.Env, done func() error, err error) {
 	env = &filter.Env{Now: st.Now()}
 	r, err := campaigns.FilterReviewInOrder(ctx, st, actor, inView, f)

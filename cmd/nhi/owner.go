@@ -259,10 +259,14 @@ type matched struct {
 // population through the store's stream, an identity at a time, as nhi
 // identities --filter does, where it read every identity whole first.
 func matching(ctx context.Context, st *audit.Store, f *filter.Filter) (*matched, error) {
-	env, err := filterEnv(ctx, st, "", "", f)
+	// The stream comes in ID order, so a campaign term's items are read
+	// beside it, a cursor a campaign (campaigns.OrderedReview), not held
+	// whole.
+	env, reviewDone, err := filterEnvInOrder(ctx, st, "", "", f)
 	if err != nil {
 		return nil, err
 	}
+	defer reviewDone()
 	m := &matched{}
 	err = st.StreamIdentities(ctx, func(id *audit.Identity) error {
 		if bulkMatchRead != nil {
@@ -281,6 +285,9 @@ func matching(ctx context.Context, st *audit.Store, f *filter.Filter) (*matched,
 		return nil
 	})
 	if err != nil {
+		return nil, err
+	}
+	if err := reviewDone(); err != nil {
 		return nil, err
 	}
 	return m, nil

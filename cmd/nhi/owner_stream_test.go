@@ -81,3 +81,31 @@ func BenchmarkOwnerSetFilterAll100k(b *testing.B) {
 	}
 	b.ReportMetric(peak/n, "heap-B/identity")
 }
+
+// A bulk write by a filter with campaign terms writes to the identities
+// nhi identities --filter lists for the same filter: the campaign's items
+// are read beside the identities, in ID order (campaigns.OrderedReview),
+// for both.
+func TestBulkWritesByCampaignTermsWriteWhatIdentitiesLists(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "nhi.db")
+	st, err := audit.Open(context.Background(), db, audit.OpenOptions{Create: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	audittest.Population(t, st, 1_500)
+	st.Close()
+	ok(t, "campaign", "create", "all", "--scope", "id:*", "--due", "2099-12-31", "--reviewer", "rita", "--db", db, "--as", "lead")
+	ok(t, "decide", "all", "--filter", "id:github:acme:github_deploy_key:repo-0001*", "keep", "--reason", "still deploys", "--yes", "--db", db, "--as", "rita")
+	listed := ok(t, "identities", "--filter", "campaign:all decision:keep", "-o", "id", "--db", db).stdout
+	if n := strings.Count(listed, "\n"); n != 500 {
+		t.Fatalf("campaign:all decision:keep lists %d identities, want the 500 kept:\n%s", n, listed)
+	}
+	ok(t, "owner", "set", "--filter", "campaign:all decision:keep", "platform", "--yes", "--db", db, "--as", "lead")
+	if owned := ok(t, "identities", "--filter", "owner:platform", "-o", "id", "--db", db).stdout; owned != listed {
+		t.Errorf("owner set --filter 'campaign:all decision:keep' set the owner of\n%s\nwhere the filter lists\n%s", owned, listed)
+	}
+	pending := ok(t, "note", "add", "--filter", "campaign:all decision:pending", "ask the team", "--dry-run", "--db", db, "--as", "lead")
+	if !strings.Contains(pending.stdout, "The note goes on 1000 identities") {
+		t.Errorf("note add --filter 'campaign:all decision:pending' --dry-run does not name the 1,000 pending:\n%s%s", pending.stdout, pending.stderr)
+	}
+}
