@@ -119,3 +119,12 @@ func OffboardHeld(f func(findings string)) (restore func()) {
 	offboardHeld = func(fz *frozen) { f(fz.findings) }
 	return func() { offboardHeld = old }
 }
+
+// NotReadHeld sets a function ItemReader gives what each item's snapshot
+// did not read of it, as it completes the item (notReadHeld); the
+// returned function restores the old one.
+func NotReadHeld(f func(nr []audit.NotRead)) (restore func()) {
+	old := notReadHeld
+	notReadHeld = f
+	return func() { notReadHeld = old }
+}

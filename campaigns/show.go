@@ -37,14 +37,16 @@ func Show(ctx context.Context, st *audit.Store, name string) (*Campaign, error) 
 
 // ItemReader gives a campaign's items as Get would, one at a time, as
 // often as asked (Each): what it adds to each item's row — the ID its
-// identity has now, what its snapshot did not read, its escalation and
-// carried ID, whether the snapshot that verified it was taken after the
-// due date — is read once, by NewItemReader.
+// identity has now, its escalation and carried ID, whether the snapshot
+// that verified it was taken after the due date — is read once, by
+// NewItemReader; what its snapshot did not read is looked up for each
+// batch of items as it is read (batchNotRead).
 type ItemReader struct {
 	c        *Campaign
 	carried  map[string]string
 	renamed  map[string]string
-	notRead  map[string][]audit.NotRead
+	notRead  map[string][]audit.NotRead // of the batch being given
+	inBatch  map[string]struct{}        // the IDs of that batch
 	esc      map[string]Escalation
 	afterDue map[int64]bool
 }
@@ -65,9 +67,7 @@ func NewItemReader(ctx context.Context, st *audit.Store, c *Campaign) (*ItemRead
 	if r.renamed, err = itemRenames(ctx, st, c.ID, ren); err != nil {
 		return nil, err
 	}
-	if r.notRead, err = st.NotReadInSnapshots(ctx, c.snapshotIDs()); err != nil {
-		return nil, err
-	}
+	r.notRead, r.inBatch = map[string][]audit.NotRead{}, map[string]struct{}{}
 	if c.NoResponse.On == OnNoResponseEscalate {
 		if r.esc, err = escalations(ctx, st, c.Name, 0); err != nil {
 			return nil, err
@@ -134,6 +134,9 @@ func (r *ItemReader) each(ctx context.Context, st *audit.Store, only *itemsIn, f
 		if err != nil {
 			return err
 		}
+		if err := r.batchNotRead(ctx, st, b.Items); err != nil {
+			return err
+		}
 		for i := range b.Items {
 			it := &b.Items[i]
 			r.complete(it)
@@ -172,11 +175,37 @@ func (r *ItemReader) Of(ctx context.Context, st *audit.Store, ids []string) ([]I
 			return nil, err
 		}
 		l.fill(&it, history)
+		if err := r.batchNotRead(ctx, st, []Item{it}); err != nil {
+			return nil, err
+		}
 		r.complete(&it)
 		out = append(out, it)
 	}
 	return out, nil
 }
+
+// batchNotRead reads what the snapshots did not read of items, a batch
+// in the database's order of IDs (as the item cursor gives them), into
+// r.notRead in place of the last batch's: the markers of the IDs from
+// its first to its last, of those IDs alone (a campaign of a few of a
+// snapshot's identities finds others between them).
+func (r *ItemReader) batchNotRead(ctx context.Context, st *audit.Store, items []Item) error {
+	clear(r.notRead)
+	clear(r.inBatch)
+	if len(items) == 0 {
+		return nil
+	}
+	for i := range items {
+		r.inBatch[items[i].ID] = struct{}{}
+	}
+	in := func(id string) bool { _, ok := r.inBatch[id]; return ok }
+	return st.NotReadBetween(ctx, r.c.snapshotIDs(), items[0].ID, items[len(items)-1].ID, in, r.notRead)
+}
+
+// notReadHeld, when set (a test), is given what each item's snapshot did
+// not read of it, as complete gives it the item: a test counts how many
+// the reader holds at once.
+var notReadHeld func(nr []audit.NotRead)
 
 // complete gives it what the reader knows of the campaign beside its
 // row: the ID it has now, what its snapshot did not read, the decision
@@ -185,6 +214,9 @@ func (r *ItemReader) Of(ctx context.Context, st *audit.Store, ids []string) ([]I
 func (r *ItemReader) complete(it *Item) {
 	it.CurrentID = r.renamed[it.ID]
 	it.NotRead = r.notRead[it.ID]
+	if notReadHeld != nil && it.NotRead != nil {
+		notReadHeld(it.NotRead)
+	}
 	it.CarriedAs = r.carried[it.ID]
 	if x, ok := r.esc[it.ID]; ok {
 		it.Escalated = &x
