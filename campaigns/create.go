@@ -234,11 +234,6 @@ func Create(ctx context.Context, st *audit.Store, actor string, spec Spec) (*Cre
 // 32,766 bound parameters.
 const itemBatch = 500
 
-// insertItems writes the frozen population, many rows per statement.
-func insertItems(ctx context.Context, tx *audit.Tx, campaignID int64, items []frozen, hashes []string) error {
-	return newItemInserter(tx, campaignID).insert(ctx, items, hashes)
-}
-
 // itemInserter writes a campaign's items in statements of itemBatch
 // rows. A full batch always has the same shape, so its statement is
 // parsed once per campaign: parsing 13 × 500 placeholders for every
@@ -422,20 +417,12 @@ func orAny(list []string) string {
 	return audit.Printable(strings.Join(list, ","))
 }
 
-// assign gives every item a reviewer, deterministically: items in ID order;
-// an item whose owner the map names goes to the mapped reviewer; any other
-// goes to the eligible reviewer with the fewest items so far, ties to the
-// one listed first. A reviewer is never assigned an item they own; an item
-// every reviewer owns gets none ("").
-func assign(items []frozen, pool []string, rmap map[string]string, dir *audit.Directory, ownedBy func(*frozen, string) bool) {
-	a := newAssigner(pool, rmap, dir, ownedBy)
-	for i := range items {
-		a.assign(&items[i])
-	}
-}
-
-// assigner is assign one item at a time, for a population that streams
-// past in ID order: it keeps only each reviewer's load.
+// assigner gives every item a reviewer, deterministically, one item at a
+// time as the population streams past in ID order, keeping only each
+// reviewer's load: an item whose owner the map names goes to the mapped
+// reviewer; any other goes to the eligible reviewer with the fewest
+// items so far, ties to the one listed first. A reviewer is never
+// assigned an item they own; an item every reviewer owns gets none ("").
 type assigner struct {
 	pool    []string
 	rmap    map[string]string

@@ -201,7 +201,7 @@ type offboardAssignment struct {
 	digest    string
 }
 
-// assignOffboard gives each item of p its reviewer, as assign does in ID
+// assignOffboard gives each item of p its reviewer, as an assigner does in ID
 // order, and hashes it into the population digest.
 func assignOffboard(p *offboardPopulation, reviewers []string, sep *separation, res *OffboardCreated) (*offboardAssignment, error) {
 	a := &offboardAssignment{reviewers: make([]string, len(p.items)), hashes: make([][sha256.Size]byte, len(p.items))}
