@@ -353,9 +353,18 @@ func printOffboardCreatedItems(w io.Writer, res *campaigns.OffboardCreated, now 
 	})
 }
 
+// printByRelation prints an offboarding's items in one table per
+// relationship group, the strongest first (audit.RelationGroups), then
+// those related in no recorded way (titled none): table(group) is the
+// group's table, printed under its title and count when it has a row, a
+// blank line between two.
+func printByRelation(w io.Writer, none string, table func(group string) *table) {
+	printEachByRelation(w, none, table, nil) // no lines to write: no error
+}
+
 // printEachByRelation is printByRelation for tables measured, not kept:
 // lines(group, t) writes the group's rows again, between t's Begin and
-// End.
+// End. With lines nil each table prints the rows it holds.
 func printEachByRelation(w io.Writer, none string, table func(group string) *table, lines func(group string, t *table) error) error {
 	first := true
 	for _, g := range append(slices.Clone(audit.RelationGroups), "") {
@@ -372,6 +381,10 @@ func printEachByRelation(w io.Writer, none string, table func(group string) *tab
 			title = audit.RelationTitle(g)
 		}
 		fmt.Fprintf(w, "%s (%d):\n", title, t.Len())
+		if lines == nil {
+			t.Flush(w)
+			continue
+		}
 		t.Begin(w)
 		if err := lines(g, t); err != nil {
 			return err
@@ -379,31 +392,6 @@ func printEachByRelation(w io.Writer, none string, table func(group string) *tab
 		t.End(w)
 	}
 	return nil
-}
-
-// printByRelation prints an offboarding's items in one table per
-// relationship group, the strongest first (audit.RelationGroups), then
-// those related in no recorded way (titled none): table(group) is the
-// group's table, printed under its title and count when it has a row, a
-// blank line between two.
-func printByRelation(w io.Writer, none string, table func(group string) *table) {
-	first := true
-	for _, g := range append(slices.Clone(audit.RelationGroups), "") {
-		t := table(g)
-		if t.Len() == 0 {
-			continue
-		}
-		if !first {
-			fmt.Fprintln(w)
-		}
-		first = false
-		title := none
-		if g != "" {
-			title = audit.RelationTitle(g)
-		}
-		fmt.Fprintf(w, "%s (%d):\n", title, t.Len())
-		t.Flush(w)
-	}
 }
 
 type offboardItemJSON struct {
