@@ -333,7 +333,7 @@ func pickForBulk(ctx context.Context, tx *audit.Tx, c *Campaign, sep *separation
 	if err != nil {
 		return nil, err
 	}
-	mine := map[string]bool{}
+	mine := newMineOf(actor, dir)
 	rows, err := tx.Query(ctx, `SELECT `+pickColumns+`, `+stateColumns+`,
 		COALESCE((SELECT owner FROM owners WHERE owners.identity_id = campaign_items.identity_id), '')
 		FROM campaign_items WHERE campaign_id = ? ORDER BY identity_id`, c.ID)
@@ -353,15 +353,7 @@ func pickForBulk(ctx context.Context, tx *audit.Tx, c *Campaign, sep *separation
 		if bulkHeld != nil {
 			bulkHeld(it.id)
 		}
-		m := false
-		if it.reviewer != "" {
-			var ok bool
-			if m, ok = mine[it.reviewer]; !ok {
-				m = dir.Same(it.reviewer, actor)
-				mine[it.reviewer] = m
-			}
-		}
-		id, ok, err := sel.selects(it.id, it.decision, m)
+		id, ok, err := sel.selects(it.id, it.decision, mine.of(it.reviewer))
 		if err != nil {
 			return nil, err
 		}

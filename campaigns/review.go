@@ -107,14 +107,37 @@ const decisionsSinceQuery = `SELECT identity_id, decision FROM campaign_items
 	WHERE campaign_id = (SELECT id FROM campaigns WHERE name = ?) AND identity_id IN
 	(SELECT identity_id FROM campaign_decisions WHERE seq > ? AND seq <= ? AND campaign_id = (SELECT id FROM campaigns WHERE name = ?))`
 
+// mineOf says whether a reviewer is the actor, asking the directory once
+// a reviewer (most items share a few): an item's Mine, for reviewer:me.
+type mineOf struct {
+	actor string
+	dir   *audit.Directory
+	known map[string]bool
+}
+
+func newMineOf(actor string, dir *audit.Directory) *mineOf {
+	return &mineOf{actor: actor, dir: dir, known: map[string]bool{}}
+}
+
+func (m *mineOf) of(reviewer string) bool {
+	if reviewer == "" || m.actor == "" {
+		return false
+	}
+	v, ok := m.known[reviewer]
+	if !ok {
+		v = m.dir.Same(reviewer, m.actor)
+		m.known[reviewer] = v
+	}
+	return v
+}
+
 func assignments(ctx context.Context, r reader, campaignID int64, actor string, dir *audit.Directory) (map[string]Assignment, error) {
 	rows, err := r.Query(ctx, `SELECT identity_id, reviewer, decision, CASE WHEN findings <> '[]' THEN 1 ELSE 0 END FROM campaign_items WHERE campaign_id = ?`, campaignID)
 	if err != nil {
 		return nil, fmt.Errorf("reading campaign items: %w", err)
 	}
 	defer rows.Close()
-	// Most items share a few reviewers: ask the directory once each.
-	mine := map[string]bool{}
+	mine := newMineOf(actor, dir)
 	out := map[string]Assignment{}
 	for rows.Next() {
 		var id string
@@ -124,14 +147,7 @@ func assignments(ctx context.Context, r reader, campaignID int64, actor string, 
 			return nil, err
 		}
 		a.Findings = findings == 1
-		if a.Reviewer != "" && actor != "" {
-			m, ok := mine[a.Reviewer]
-			if !ok {
-				m = dir.Same(a.Reviewer, actor)
-				mine[a.Reviewer] = m
-			}
-			a.Mine = m
-		}
+		a.Mine = mine.of(a.Reviewer)
 		out[id] = a
 	}
 	if err := rows.Err(); err != nil {

@@ -63,26 +63,6 @@ type itemMerge struct {
 	mine   *mineOf
 }
 
-// mineOf says whether a reviewer is the actor, asking the directory once
-// a reviewer (most items share a few).
-type mineOf struct {
-	actor string
-	dir   *audit.Directory
-	known map[string]bool
-}
-
-func (m *mineOf) of(reviewer string) bool {
-	if reviewer == "" || m.actor == "" {
-		return false
-	}
-	v, ok := m.known[reviewer]
-	if !ok {
-		v = m.dir.Same(reviewer, m.actor)
-		m.known[reviewer] = v
-	}
-	return v
-}
-
 // FilterReviewInOrder is FilterReview for a caller that asks in ID order
 // (OrderedReview): the same campaigns, errors and answers. It returns
 // nil when f reads no campaign.
@@ -99,7 +79,7 @@ func FilterReviewInOrder(ctx context.Context, st *audit.Store, actor, inView str
 	if err != nil {
 		return nil, err
 	}
-	mine := &mineOf{actor: actor, dir: dir, known: map[string]bool{}}
+	mine := newMineOf(actor, dir)
 	r := &OrderedReview{ctx: ctx, st: st, inView: view, cursors: map[string]*itemMerge{}}
 	for key, c := range list {
 		m := &itemMerge{campaignID: c.ID, mine: mine}
