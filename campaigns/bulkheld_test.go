@@ -1,10 +1,8 @@
 package campaigns_test
 
 import (
-	"fmt"
 	"testing"
 
-	"github.com/nhi-audit/nhi/audit"
 	"github.com/nhi-audit/nhi/campaigns"
 	"github.com/nhi-audit/nhi/internal/benchmem"
 )
@@ -20,10 +18,7 @@ import (
 func TestBulkDecisionHoldsABatchAtOnce(t *testing.T) {
 	const n = 3000
 	f := newFixture(t)
-	obs := make([]audit.Observation, n)
-	for i := range obs {
-		obs[i] = key(fmt.Sprintf("repo-%04d", i/5), fmt.Sprint(i), "")
-	}
+	obs := keys(n, "")
 	f.Snapshot(t, nil, obs...)
 	create(t, f, campaigns.Spec{Name: "q", Scope: "id:*", Due: "2026-12-31", Reviewers: []string{"rita"}})
 	for _, tc := range []struct {

@@ -1,7 +1,6 @@
 package campaigns_test
 
 import (
-	"fmt"
 	"maps"
 	"testing"
 	"time"
@@ -27,10 +26,7 @@ func TestDecisionsSinceKeepsToTheIndex(t *testing.T) {
 	}
 	const n = 3000
 	f := newFixtureOn(t, campaignstest.Postgres)
-	obs := make([]audit.Observation, n)
-	for i := range obs {
-		obs[i] = key(fmt.Sprintf("repo-%04d", i/5), fmt.Sprint(i), "alice")
-	}
+	obs := keys(n, "alice")
 	f.Snapshot(t, nil, obs...)
 	if _, err := campaigns.Create(ctx, f.Store, "lead", campaigns.Spec{Name: "q", Scope: "id:*", Due: "2026-12-31", Reviewers: []string{"rita"}}); err != nil {
 		t.Fatal(err)

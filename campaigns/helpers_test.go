@@ -2,6 +2,7 @@ package campaigns_test
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"testing"
 
@@ -36,6 +37,17 @@ func key(repo, n, addedBy string) audit.Observation {
 		Permissions: map[string]string{"contents": "read"},
 		Attributes:  map[string]string{"added_by": addedBy, "read_only": "true"},
 	}
+}
+
+// keys are n deploy keys added by addedBy, five a repository (repo-0000,
+// repo-0001, ...): a population for the tests of what a command holds
+// at once.
+func keys(n int, addedBy string) []audit.Observation {
+	obs := make([]audit.Observation, n)
+	for i := range obs {
+		obs[i] = key(fmt.Sprintf("repo-%04d", i/5), fmt.Sprint(i), addedBy)
+	}
+	return obs
 }
 
 // secret is a repository Actions secret rotated recently: no findings.

@@ -22,9 +22,8 @@ func TestItemReaderHoldsWhatABatchWasNotReadFor(t *testing.T) {
 	campaignstest.Engines(t, func(t *testing.T, eng campaignstest.Engine) {
 		const n = 5000
 		f := newFixtureOn(t, eng)
-		obs := make([]audit.Observation, n)
+		obs := keys(n, "ana")
 		for i := range obs {
-			obs[i] = key(fmt.Sprintf("repo-%04d", i/5), fmt.Sprint(i), "ana")
 			if i%3 != 0 {
 				obs[i].Attributes[audit.AttrPoliciesUnknown] = "true"
 			}

@@ -1,7 +1,6 @@
 package campaigns_test
 
 import (
-	"fmt"
 	"testing"
 
 	"github.com/nhi-audit/nhi/audit"
@@ -19,10 +18,7 @@ import (
 func TestOffboardScopeHoldsNoIdentityOfItsScope(t *testing.T) {
 	const n = 3000
 	f := newFixture(t)
-	obs := make([]audit.Observation, n)
-	for i := range obs {
-		obs[i] = key(fmt.Sprintf("repo-%04d", i/5), fmt.Sprint(i), "")
-	}
+	obs := keys(n, "")
 	f.Snapshot(t, nil, obs...)
 	var held benchmem.Held[byte] // each item's findings, as frozen
 	restore := campaigns.OffboardHeld(func(findings string) { benchmem.AddString(&held, findings) })

@@ -149,10 +149,7 @@ func TestVerifyRemediationReadsAndWritesEachPageOnce(t *testing.T) {
 	}
 	const items = 20_000
 	f := newFixture(t)
-	obs := make([]audit.Observation, items)
-	for i := range obs {
-		obs[i] = key(fmt.Sprintf("repo-%04d", i/5), fmt.Sprint(i), "user1")
-	}
+	obs := keys(items, "user1")
 	f.Snapshot(t, nil, obs...)
 	spec := campaigns.Spec{Name: "q", Scope: "id:*", Due: "2026-12-31", Reviewers: []string{"r1", "r2"}, OnNoResponse: campaigns.OnNoResponseDecommission}
 	if _, err := campaigns.Create(ctx, f.Store, "lead", spec); err != nil {

@@ -1,7 +1,6 @@
 package campaigns_test
 
 import (
-	"fmt"
 	"slices"
 	"testing"
 
@@ -89,10 +88,7 @@ func TestOrderedReviewAnswersAsFilterReview(t *testing.T) {
 func TestOrderedReviewHoldsTheItemAtTheCursor(t *testing.T) {
 	const n = 3000
 	f := newFixture(t)
-	obs := make([]audit.Observation, n)
-	for i := range obs {
-		obs[i] = key(fmt.Sprintf("repo-%04d", i/5), fmt.Sprint(i), "")
-	}
+	obs := keys(n, "")
 	f.Snapshot(t, nil, obs...)
 	create(t, f, campaigns.Spec{Name: "q", Scope: "id:*"})
 	fl, err := filter.Parse("campaign:q decision:pending", audit.Vocabulary)
