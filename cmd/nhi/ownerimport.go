@@ -6,6 +6,7 @@ import (
 	"encoding/csv"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -208,14 +209,7 @@ func exactKey(f *filter.Filter, pattern string) (string, bool) {
 // inRowOrder orders sets by the row that first matched each, keeping ID
 // order within a row (a counting sort: stable, and linear in the rows).
 func inRowOrder(sets []audit.OwnerSet, firstRow []int32, rows int) []audit.OwnerSet {
-	sorted := true
-	for i := 1; i < len(firstRow); i++ {
-		if firstRow[i] < firstRow[i-1] {
-			sorted = false
-			break
-		}
-	}
-	if sorted {
+	if slices.IsSorted(firstRow) {
 		return sets
 	}
 	at := make([]int, rows+1)
