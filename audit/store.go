@@ -44,6 +44,9 @@ var (
 	// called, said in nhi's words (badURLReason), never the driver's,
 	// which may quote part of a password.
 	ErrBadURL = errors.New("the PostgreSQL URL cannot be read")
+	// ErrTextOrder: a PostgreSQL database whose collation orders text
+	// by a language's rules, not byte by byte (checkTextOrder).
+	ErrTextOrder = errors.New("the PostgreSQL database sorts text by a language's rules")
 )
 
 // DamagedAdvice is what to do with an evidence file Damaged finds
@@ -66,6 +69,11 @@ type OpenOptions struct {
 	// all, then the error names what holds the file: busyError); zero
 	// means ten seconds. Tests shorten it.
 	BusyTimeout time.Duration
+	// AnyTextOrder opens a PostgreSQL database whose collation does not
+	// order text byte by byte, which every other open refuses
+	// (ErrTextOrder): only to copy the evidence out of it (nhi db
+	// export), whose reads do not depend on that order.
+	AnyTextOrder bool
 }
 
 // Store is an open evidence file.

@@ -50,11 +50,70 @@ func openPostgres(ctx context.Context, rawURL string, opts OpenOptions) (*Store,
 	if s.clock == nil {
 		s.clock = time.Now
 	}
+	if !opts.AnyTextOrder {
+		if err := s.checkTextOrder(ctx); err != nil {
+			db.Close()
+			return nil, err
+		}
+	}
 	if err := s.migratePostgres(ctx, opts); err != nil {
 		db.Close()
 		return nil, err
 	}
 	return s, nil
+}
+
+// textOrderProbe are texts that byte order and a language's collation
+// sort apart: case, and the punctuation of identity IDs, which a
+// collation passes over at first (ICU's en-US and glibc's en_US.UTF-8
+// both put "northwind-api/…" before "northwind/.github/…", and "a"
+// before "B").
+var textOrderProbe = []string{
+	"B", "a", "a b", "a-c", "a.d", "a/e", "a:f", "aa",
+	"github:o:k:Northwind/b", "github:o:k:northwind-api/Y", "github:o:k:northwind/.github/X", "github:o:k:northwind/Z",
+}
+
+// checkTextOrder refuses a database that does not order text byte by
+// byte, as SQLite and Go compare it (ErrTextOrder). nhi's reads of a
+// population merge tables read in ID order, and check that order as they
+// go: in a database created with a language's collation (createdb's
+// default on most servers, en_US.UTF-8 or an ICU locale) they failed
+// part way, after a snapshot had been written, with a message that did
+// not say why (a separator of the packed read, or the order of IDs). A
+// probe of texts rather than the database's settings: their names differ
+// by version and provider (libc, ICU, builtin), and what nhi needs is the
+// order itself; a collation that sorts these as bytes do but others not
+// is still met by the reads' own checks.
+func (s *Store) checkTextOrder(ctx context.Context) error {
+	values := make([]string, len(textOrderProbe))
+	for i, t := range textOrderProbe {
+		values[i] = "('" + t + "')"
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT x FROM (VALUES `+strings.Join(values, ", ")+`) AS probe(x) ORDER BY x`)
+	if err != nil {
+		return s.unreadable(ctx, err)
+	}
+	defer rows.Close()
+	var got []string
+	for rows.Next() {
+		var t string
+		if err := rows.Scan(&t); err != nil {
+			return s.unreadable(ctx, err)
+		}
+		got = append(got, t)
+	}
+	if err := rows.Err(); err != nil {
+		return s.unreadable(ctx, err)
+	}
+	for i := 1; i < len(got); i++ {
+		if got[i] < got[i-1] {
+			return fmt.Errorf("%w (%s puts %q before %q), where nhi's reads need text in byte order; nothing was read or changed. "+
+				"Create a database that sorts in byte order, `createdb --template=template0 --locale=C NAME` (PostgreSQL 15 and later: add --locale-provider=libc), and use it; "+
+				"evidence already in this one moves with `nhi db export --db THIS --to FILE.db`, then `nhi db import --from FILE.db --db NEW` (docs/team.md, \"The database\")",
+				ErrTextOrder, s.path, got[i-1], got[i])
+		}
+	}
+	return nil
 }
 
 // connectReason is why a connection failed, in the server's words when it

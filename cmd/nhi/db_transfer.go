@@ -77,7 +77,11 @@ earlier event would not be the store as it was. See docs/team.md.`,
 				return fmt.Errorf("%s already exists; choose another file, or pass --force to replace it (nothing was written)", to)
 			}
 			ctx := cmd.Context()
-			st, err := a.open(ctx, audit.OpenOptions{ReadOnly: true})
+			// A database that sorts text by a language's rules is
+			// refused by every other command; export is how its
+			// evidence moves to one that does not (audit.ErrTextOrder),
+			// and the file it writes is verified as it stands.
+			st, err := a.open(ctx, audit.OpenOptions{ReadOnly: true, AnyTextOrder: true})
 			if err != nil {
 				return err
 			}
