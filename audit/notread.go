@@ -152,6 +152,27 @@ func (s *Store) NotReadBetween(ctx context.Context, snapshotIDs []int64, first, 
 	return nil
 }
 
+// NotReadAmong is NotReadBetween of the identities the JSON array list
+// names, each found by the observations' key (snapshot_id, identity_id):
+// for a batch whose IDs lie far apart (a reviewer's items, a sample), of
+// which the range from the first to the last is most of a snapshot, read
+// again for every batch (issue 21: a campaign's reminders to 200
+// reviewers at 100,000 items took 17 CPU-s, to three 2.8). list holds
+// valid UTF-8 only: JSON would carry other bytes as U+FFFD, naming
+// another ID.
+func (s *Store) NotReadAmong(ctx context.Context, snapshotIDs []int64, list []byte, want func(id string) bool, out map[string][]NotRead) error {
+	for _, id := range snapshotIDs {
+		if err := s.notReadOfRows(ctx, notReadRows+` AND identity_id IN (SELECT value FROM json_each(?))`, []any{id, string(list)}, want, out); err != nil {
+			return fmt.Errorf("reading what was not read of snapshot %d: %w", id, err)
+		}
+	}
+	return nil
+}
+
+// notReadRowRead, when set (a test), is called for each marked row a
+// read of what was not read decodes or passes over.
+var notReadRowRead func()
+
 // notReadRows selects the observations of a snapshot that carry a mark of
 // what was not read.
 const notReadRows = `SELECT identity_id, kind, created_at, last_used_at, rotated_at, expires_at, attributes
@@ -165,6 +186,9 @@ func (s *Store) notReadOfRows(ctx context.Context, q string, args []any, want fu
 		return err
 	}
 	for rows.Next() {
+		if notReadRowRead != nil {
+			notReadRowRead()
+		}
 		var (
 			o                                   Observation
 			kind, attrs                         string

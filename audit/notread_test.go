@@ -1,6 +1,11 @@
 package audit
 
 import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -57,4 +62,58 @@ func TestNotReadOf(t *testing.T) {
 			}
 		}
 	}
+}
+
+// NotReadAmong reads what the snapshots did not read of the identities
+// it names alone, found by key, where NotReadBetween reads every marked
+// row from the first ID to the last: for a reviewer's items, which lie
+// all over a campaign, that range is most of a snapshot, read again for
+// each batch. The answers are the same.
+func TestNotReadAmongReadsTheNamedRowsAlone(t *testing.T) {
+	ctx := context.Background()
+	st := openNew(t)
+	const n = 3000
+	var all []Observation
+	for i := range n {
+		o := obs(fmt.Sprintf("r%05d", i), KindGitHubDeployKey)
+		if i%3 != 0 {
+			o.Attributes[AttrPoliciesUnknown] = "true"
+		}
+		all = append(all, o)
+	}
+	snap := snapshot(t, st, nil, nil, all...)
+	var named []string
+	marked := 0
+	for i := 1; i < n; i += 100 {
+		named = append(named, all[i].ID)
+		if i%3 != 0 {
+			marked++
+		}
+	}
+	want := func(id string) bool { return slices.Contains(named, id) }
+	read := 0
+	notReadRowRead = func() { read++ }
+	defer func() { notReadRowRead = nil }()
+
+	between := map[string][]NotRead{}
+	if err := st.NotReadBetween(ctx, []int64{snap.ID}, named[0], named[len(named)-1], want, between); err != nil {
+		t.Fatal(err)
+	}
+	byRange := read
+	read = 0
+	list, err := json.Marshal(named)
+	if err != nil {
+		t.Fatal(err)
+	}
+	among := map[string][]NotRead{}
+	if err := st.NotReadAmong(ctx, []int64{snap.ID}, list, want, among); err != nil {
+		t.Fatal(err)
+	}
+	if len(among) != marked || !reflect.DeepEqual(among, between) {
+		t.Fatalf("NotReadAmong: %d identities; want NotReadBetween's %d, the %d marked of the %d named", len(among), len(between), marked, len(named))
+	}
+	if read > len(named) {
+		t.Errorf("NotReadAmong read %d marked rows for %d IDs named; want those named at most (NotReadBetween read %d)", read, len(named), byRange)
+	}
+	t.Logf("marked rows read: %d by key, %d by range", read, byRange)
 }

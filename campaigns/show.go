@@ -134,7 +134,11 @@ func (r *ItemReader) each(ctx context.Context, st *audit.Store, only *itemsIn, f
 		if err != nil {
 			return err
 		}
-		if err := r.batchNotRead(ctx, st, b.Items); err != nil {
+		var named []byte // the batch's IDs as only names them, to look up by key
+		if only != nil && !only.one {
+			named = only.list
+		}
+		if err := r.batchNotRead(ctx, st, b.Items, named); err != nil {
 			return err
 		}
 		for i := range b.Items {
@@ -175,7 +179,7 @@ func (r *ItemReader) Of(ctx context.Context, st *audit.Store, ids []string) ([]I
 			return nil, err
 		}
 		l.fill(&it, history)
-		if err := r.batchNotRead(ctx, st, []Item{it}); err != nil {
+		if err := r.batchNotRead(ctx, st, []Item{it}, nil); err != nil {
 			return nil, err
 		}
 		r.complete(&it)
@@ -188,8 +192,10 @@ func (r *ItemReader) Of(ctx context.Context, st *audit.Store, ids []string) ([]I
 // in the database's order of IDs (as the item cursor gives them), into
 // r.notRead in place of the last batch's: the markers of the IDs from
 // its first to its last, of those IDs alone (a campaign of a few of a
-// snapshot's identities finds others between them).
-func (r *ItemReader) batchNotRead(ctx context.Context, st *audit.Store, items []Item) error {
+// snapshot's identities finds others between them); or, where named
+// holds the IDs the batch was read by (EachOf: a reviewer's items, a
+// sample, which lie far apart), those looked up by key.
+func (r *ItemReader) batchNotRead(ctx context.Context, st *audit.Store, items []Item, named []byte) error {
 	clear(r.notRead)
 	clear(r.inBatch)
 	if len(items) == 0 {
@@ -199,6 +205,9 @@ func (r *ItemReader) batchNotRead(ctx context.Context, st *audit.Store, items []
 		r.inBatch[items[i].ID] = struct{}{}
 	}
 	in := func(id string) bool { _, ok := r.inBatch[id]; return ok }
+	if named != nil {
+		return st.NotReadAmong(ctx, r.c.snapshotIDs(), named, in, r.notRead)
+	}
 	return st.NotReadBetween(ctx, r.c.snapshotIDs(), items[0].ID, items[len(items)-1].ID, in, r.notRead)
 }
 
