@@ -2,8 +2,10 @@
 // and the pass that reads them back, in order, so that a million of them
 // are never all in memory (issue 21): a campaign's population between
 // the read that freezes it and the transaction that records it
-// (campaigns), and the long tables of an evidence report between the
-// read of the campaign and the files that list them (campaigns/report).
+// (campaigns), each reviewer's pending items between the read that finds
+// whose they are and their reminder (campaigns' Remind), and the long
+// tables of an evidence report between the read of the campaign and the
+// files that list them (campaigns/report).
 //
 // A record is a sequence of fields the caller writes and reads back in
 // the same order: strings as their length (uvarint) and bytes, integers
