@@ -102,6 +102,14 @@ func EscalateHeld(f func(id string)) (restore func()) {
 	return func() { escalateHeld = old }
 }
 
+// RemindHeld sets a function Remind gives the ID of each pending item it
+// reads (remindHeld); the returned function restores the old one.
+func RemindHeld(f func(id string)) (restore func()) {
+	old := remindHeld
+	remindHeld = f
+	return func() { remindHeld = old }
+}
+
 // ReviewHeld sets a function given the ID of each item a filter's
 // campaign review reads, as read (reviewHeld); the returned function
 // restores the old one.

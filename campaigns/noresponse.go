@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/nhi-audit/nhi/audit"
+	spoolfile "github.com/nhi-audit/nhi/internal/spool"
 )
 
 // No response has a rule (docs/campaigns.md, "No response"): a campaign
@@ -421,24 +422,75 @@ type Reminder struct {
 	Name     string // their name in the directory, when known
 	Pending  int    // how many items: pending (carried and unconfirmed included)
 
-	ids   []string // the items', in ID order
+	ids   *spoolfile.Writer // the items' IDs, in ID order, a record each
 	items *ItemReader
 }
 
+// remindBuffer is the write buffer of each reminder's spool: every
+// reviewer's is open for writing at once while the pending items are
+// read, so it is small (a write of some hundred IDs), where spool's
+// 256 KiB would be 50 MB for 200 reviewers.
+const remindBuffer = 4 << 10
+
+// remindHeld, when set (a test), is given the ID of each pending item
+// Remind reads, as read: a test counts how many of them are still held.
+var remindHeld func(id string)
+
 // Items calls fn with each of the reminder's items, in ID order, as Get
 // gives them, a batch at a time: the item is fn's only during the call.
+// Their IDs are read back from the reminder's spool a batch at a time.
 func (r *Reminder) Items(ctx context.Context, st *audit.Store, fn func(*Item) error) error {
-	return r.items.EachOf(ctx, st, r.ids, fn)
+	rd, err := r.ids.Open(false)
+	if err != nil {
+		return err
+	}
+	defer rd.Close()
+	batch := make([]string, 0, min(r.Pending, streamBatch))
+	for i := range r.Pending {
+		rd.Next()
+		batch = append(batch, rd.String())
+		if len(batch) < streamBatch && i < r.Pending-1 {
+			continue
+		}
+		if err := rd.Err(); err != nil {
+			return fmt.Errorf("reading the pending items of %s back: %w", cmpOr(audit.Printable(r.Reviewer), "nobody"), err)
+		}
+		if err := r.items.EachOf(ctx, st, batch, fn); err != nil {
+			return err
+		}
+		batch = batch[:0]
+	}
+	return nil
+}
+
+// RemoveReminders removes the reminders' spools, once they are printed.
+func RemoveReminders(rs []Reminder) error {
+	var errs []error
+	for i := range rs {
+		errs = append(errs, rs[i].ids.Remove())
+	}
+	return errors.Join(errs...)
 }
 
 // Remind lists, per current assignee (after escalations), the items of an
 // open campaign still waiting for a decision. It writes nothing.
 //
-// It reads the pending items' IDs and reviewers alone, and keeps only
-// their IDs, by assignee; each reminder's items are read when asked
-// (Reminder.Items), a batch at a time, where it held the campaign whole
-// with every item's history (issue 21: a campaign of a million items).
-// The campaign comes without its items or progress (as Load gives it).
+// It reads the pending items' IDs and reviewers alone, in ID order
+// through one cursor, and spools each ID to a temporary file of its
+// assignee's (spool, a file each reviewer), keeping in memory only a
+// count and the first spelling of each assignee, where it kept every
+// pending ID, by assignee (issue 21: 968,050 of them at a million); each
+// reminder's items are read when asked (Reminder.Items), a batch of IDs
+// at a time. The escalations (the ItemReader's, which says where each
+// item went) are what it holds that grows with the items: as many as
+// were escalated. The database is not asked to group the items by
+// reviewer: campaign_items has no index by reviewer, so a query a
+// reviewer reads every item of the campaign (a million, for each of
+// hundreds of reviewers), and a sort by reviewer in SQL would not give
+// the assignee (an escalation moves an item, and normActor's spellings
+// are Go's: Unicode case and space), so Go would group its rows again.
+// The caller removes the spools (RemoveReminders). The campaign comes
+// without its items or progress (as Load gives it).
 func Remind(ctx context.Context, st *audit.Store, name string) (*Campaign, []Reminder, error) {
 	c, err := Load(ctx, st, name)
 	if err != nil {
@@ -448,50 +500,69 @@ func Remind(ctx context.Context, st *audit.Store, name string) (*Campaign, []Rem
 	if err != nil {
 		return nil, nil, err
 	}
-	var esc map[string]Escalation
-	if c.NoResponse.On == OnNoResponseEscalate {
-		if esc, err = escalations(ctx, st, c.Name, 0); err != nil {
-			return nil, nil, err
-		}
-	}
 	items, err := NewItemReader(ctx, st, c)
 	if err != nil {
 		return nil, nil, err
 	}
+	by := map[string]*Reminder{}
+	out, err := remindByAssignee(ctx, st, c, dir, items, by)
+	if err != nil {
+		for _, r := range by {
+			_ = r.ids.Remove()
+		}
+		return nil, nil, err
+	}
+	return c, out, nil
+}
+
+// remindByAssignee reads campaign c's pending items in ID order and
+// spools each one's ID to its assignee's reminder in by (by normActor),
+// made as first met; it returns the reminders by assignee.
+func remindByAssignee(ctx context.Context, st *audit.Store, c *Campaign, dir *audit.Directory, items *ItemReader, by map[string]*Reminder) ([]Reminder, error) {
 	rows, err := st.Query(ctx, `SELECT identity_id, reviewer FROM campaign_items WHERE campaign_id = ? AND decision = ? ORDER BY identity_id`, c.ID, string(Pending))
 	if err != nil {
-		return nil, nil, fmt.Errorf("reading campaign items: %w", err)
+		return nil, fmt.Errorf("reading campaign items: %w", err)
 	}
 	defer rows.Close()
-	by := map[string]*Reminder{}
 	var order []string
 	for rows.Next() {
 		var id, who string
 		if err := rows.Scan(&id, &who); err != nil {
-			return nil, nil, err
+			return nil, err
 		}
-		if x, ok := esc[id]; ok { // Item.Assignee
+		if remindHeld != nil {
+			remindHeld(id)
+		}
+		if x, ok := items.esc[id]; ok { // Item.Assignee
 			who = x.To
 		}
 		k := normActor(who)
-		if by[k] == nil {
-			r := &Reminder{Reviewer: who, items: items}
+		r := by[k]
+		if r == nil {
+			w, err := spoolfile.CreateBuffered("", "nhi-remind-*", remindBuffer)
+			if err != nil {
+				return nil, err
+			}
+			r = &Reminder{Reviewer: who, ids: w, items: items}
 			if p := dir.Lookup(who); p != nil {
 				r.Name = p.Name
 			}
 			by[k] = r
 			order = append(order, k)
 		}
-		by[k].ids = append(by[k].ids, id)
-		by[k].Pending++
+		r.ids.String(id)
+		r.Pending++
 	}
 	if err := rows.Err(); err != nil {
-		return nil, nil, fmt.Errorf("reading campaign items: %w", err)
+		return nil, fmt.Errorf("reading campaign items: %w", err)
 	}
 	slices.Sort(order)
 	out := make([]Reminder, 0, len(order))
 	for _, k := range order {
+		if err := by[k].ids.Close(); err != nil {
+			return nil, fmt.Errorf("spooling the pending items of %s: %w", cmpOr(audit.Printable(by[k].Reviewer), "nobody"), err)
+		}
 		out = append(out, *by[k])
 	}
-	return c, out, nil
+	return out, nil
 }

@@ -89,6 +89,7 @@ kind, name of the identity, scope, findings, state, escalated from.`,
 			if err != nil {
 				return err
 			}
+			defer campaigns.RemoveReminders(rs)
 			if asCSV {
 				w := csv.NewWriter(a.stdout)
 				_ = w.Write([]string{"reviewer", "reviewer_name", "campaign", "due", "identity_id", "kind", "name", "scope", "findings", "state", "escalated_from"})

@@ -2,8 +2,10 @@
 // and the pass that reads them back, in order, so that a million of them
 // are never all in memory (issue 21): a campaign's population between
 // the read that freezes it and the transaction that records it
-// (campaigns), and the long tables of an evidence report between the
-// read of the campaign and the files that list them (campaigns/report).
+// (campaigns), each reviewer's pending items between the read that finds
+// whose they are and their reminder (campaigns' Remind), and the long
+// tables of an evidence report between the read of the campaign and the
+// files that list them (campaigns/report).
 //
 // A record is a sequence of fields the caller writes and reads back in
 // the same order: strings as their length (uvarint) and bytes, integers
@@ -46,11 +48,18 @@ type Writer struct {
 // in the folder, where each left a file as big as what it spooled (a
 // million-item campaign's population) that nothing ever removed.
 func Create(dir, pattern string) (*Writer, error) {
+	return CreateBuffered(dir, pattern, bufferSize)
+}
+
+// CreateBuffered is Create with a write buffer of size bytes, for a
+// caller that keeps many spools open for writing at once (one a
+// reviewer: campaigns' Remind), where Create's 256 KiB each would add up.
+func CreateBuffered(dir, pattern string, size int) (*Writer, error) {
 	f, err := os.CreateTemp(dir, pattern)
 	if err != nil {
 		return nil, err
 	}
-	return &Writer{f: f, name: f.Name(), unlinked: os.Remove(f.Name()) == nil, w: bufio.NewWriterSize(f, bufferSize)}, nil
+	return &Writer{f: f, name: f.Name(), unlinked: os.Remove(f.Name()) == nil, w: bufio.NewWriterSize(f, size)}, nil
 }
 
 // Name is the path the file was created at, for messages; it names no
