@@ -76,7 +76,8 @@ func (s *Store) EachObservationInSnapshot(ctx context.Context, snapshotID int64,
 }
 
 // snapshotObservationRows reads the snapshot's observations in ID order,
-// as identityColumns with the snapshot asked for in place of the
+// byte by byte as Go compares (a bulk decision merges them so with its
+// items: campaigns/bulkselect.go), as identityColumns with the snapshot asked for in place of the
 // identity's latest one, for scanIdentity.
 func (s *Store) snapshotObservationRows(ctx context.Context, snapshotID int64) (*sql.Rows, error) {
 	cols := strings.Replace(identityColumns, "i.last_snapshot", "o.snapshot_id", 1)
@@ -84,7 +85,7 @@ func (s *Store) snapshotObservationRows(ctx context.Context, snapshotID int64) (
 		FROM observations o
 		JOIN identities i ON i.id = o.identity_id
 		LEFT JOIN owners w ON w.identity_id = i.id
-		WHERE o.snapshot_id = ? ORDER BY i.id`, snapshotID)
+		WHERE o.snapshot_id = ? ORDER BY `+s.byteOrder("i.id"), snapshotID)
 	if err != nil {
 		return nil, fmt.Errorf("reading snapshot %d: %w", snapshotID, err)
 	}

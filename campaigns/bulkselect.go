@@ -4,12 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/nhi-audit/nhi/audit"
 	"github.com/nhi-audit/nhi/filter"
+	spoolfile "github.com/nhi-audit/nhi/internal/spool"
 )
 
 // A bulk decision's filter reads each item as the filter language sees
@@ -25,23 +27,113 @@ import (
 // through a cursor, their state alone decoded, and each is looked up.
 
 // bulkHeld, when set, is given the ID of each identity the selection
-// judges and of each item read under the lock, as read: a test counts
-// how many of them are still held (TestBulkDecisionHoldsABatchAtOnce).
+// judges and its item's, and of each item read under the lock, as read:
+// a test counts how many of them are still held
+// (TestBulkDecisionHoldsABatchAtOnce, TestBulkDecisionHoldsNotItsSelection).
 var bulkHeld func(id string)
 
 // bulkSelection is what the filter selects of a campaign's items before
-// the write lock, by item ID: every item when there is no filter (all);
-// else the items the filter matches in some state of their review, with
-// a bit for each state it matches in (stateBit). An item not listed is
-// matched in none.
+// the write lock: every item when there is no filter (all); else the
+// items the filter matches in some state of their review, with a bit
+// for each state it matches in (stateBit). An item not listed is matched
+// in none. It is kept on disk, a run of (ID, mask) records in ID order
+// for each snapshot judged, merged under the lock with the cursor that
+// reads the items again in the same order (issue 21: a map of a million
+// IDs, their masks and texts, 518 MB of heap at a million).
 type bulkSelection struct {
 	all   bool
 	slots map[Decision]int // a decision's place in stateBit
-	// match is each listed item's place in ids and masks: an item
-	// picked takes its ID from ids, so its text is held once.
-	match map[string]int32
-	ids   []string
-	masks []uint64
+	// runs: one for each of the campaign's snapshots, in its order, and
+	// a last for the items no snapshot holds. An ID in two runs is
+	// judged as the later run's record says, as a map filled in that
+	// order held it; so where there are several snapshots a run keeps
+	// the items matched in no state too (a later snapshot's "none"
+	// undoes an earlier's match).
+	runs []*selectionRun
+}
+
+// selectionRun is the records of one snapshot's judged items, in ID
+// order, byte by byte as Go compares (byteOrder).
+type selectionRun struct {
+	w    *spoolfile.Writer
+	n    int    // records written
+	last string // the ID last written
+
+	r    *spoolfile.Reader // nil until read; opened again by rewind
+	left int               // records not read yet
+	id   string            // the record read last: valid while held
+	mask uint64
+	held bool
+}
+
+func newSelectionRun() (*selectionRun, error) {
+	w, err := spoolfile.Create("", "nhi-bulk-*.spool")
+	if err != nil {
+		return nil, fmt.Errorf("a temporary file for the bulk decision's selection: %w", err)
+	}
+	return &selectionRun{w: w}, nil
+}
+
+// add writes item id's record: the states of its review the filter
+// matches it in.
+func (r *selectionRun) add(id string, mask uint64) error {
+	if r.n > 0 && id <= r.last {
+		// The merge under the lock reads each run once, forward.
+		return fmt.Errorf("item %s: the snapshot's observations are not in ID order (after %s)", audit.Printable(id), audit.Printable(r.last))
+	}
+	r.w.String(id)
+	r.w.Int(int64(mask))
+	r.n, r.last = r.n+1, id
+	return r.w.Err()
+}
+
+// rewind starts reading the run again from its first record: a write
+// transaction tried again reads the items again from the first.
+func (r *selectionRun) rewind() error {
+	if err := r.w.Close(); err != nil {
+		return fmt.Errorf("spooling the bulk decision's selection: %w", err)
+	}
+	rd, err := r.w.Open(true)
+	if err != nil {
+		return fmt.Errorf("reading the bulk decision's selection back: %w", err)
+	}
+	r.r, r.left, r.id, r.held = rd, r.n, "", false
+	return nil
+}
+
+// at reads forward to item id and returns its record's mask, or found
+// false when the run holds no record of it. The IDs asked for must rise.
+func (r *selectionRun) at(id string) (mask uint64, found bool, err error) {
+	for (!r.held || r.id < id) && r.left > 0 {
+		r.r.Next()
+		r.id, r.mask = r.r.String(), uint64(r.r.Int())
+		r.left--
+		if err := r.r.Err(); err != nil {
+			return 0, false, fmt.Errorf("reading the bulk decision's selection back: %w", err)
+		}
+		r.held = true
+	}
+	if !r.held || r.id != id {
+		return 0, false, nil
+	}
+	return r.mask, true, nil
+}
+
+// rewind starts the merge again from the first item.
+func (s *bulkSelection) rewind() error {
+	for _, r := range s.runs {
+		if err := r.rewind(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// remove deletes the runs' files.
+func (s *bulkSelection) remove() {
+	for _, r := range s.runs {
+		r.w.Remove()
+	}
 }
 
 // maxDecisionSlots bounds the decisions a selection tells apart: two
@@ -60,28 +152,37 @@ func stateBit(slot int, mine bool) uint64 {
 }
 
 // selects reports whether the filter matches item id with decision d,
-// the actor reviewing it (mine) or not, and gives the item's ID as the
-// selection holds it (id itself when every item is selected).
-func (s *bulkSelection) selects(id string, d Decision, mine bool) (string, bool, error) {
+// the actor reviewing it (mine) or not. The items are asked for in ID
+// order (rewind starts again).
+func (s *bulkSelection) selects(id string, d Decision, mine bool) (bool, error) {
 	if s.all {
-		return id, true, nil
+		return true, nil
 	}
-	i, ok := s.match[id]
-	if !ok {
-		return "", false, nil
+	var m uint64
+	for i := len(s.runs) - 1; i >= 0; i-- {
+		mask, found, err := s.runs[i].at(id)
+		if err != nil {
+			return false, err
+		}
+		if found {
+			m = mask
+			break
+		}
 	}
-	id, m := s.ids[i], s.masks[i]
-	if m == everyState {
-		return id, true, nil
+	switch m {
+	case 0:
+		return false, nil
+	case everyState:
+		return true, nil
 	}
 	slot, ok := s.slots[d]
 	if !ok {
 		// Decisions are those nhi writes, and the others the campaign
 		// held when the selection was made; a new one written meanwhile
 		// by another program is not guessed at.
-		return "", false, fmt.Errorf("item %s: its decision %q changed to one this nhi does not know while the filter was read; try again", audit.Printable(id), string(d))
+		return false, fmt.Errorf("item %s: its decision %q changed to one this nhi does not know while the filter was read; try again", audit.Printable(id), string(d))
 	}
-	return id, m&stateBit(slot, mine) != 0, nil
+	return m&stateBit(slot, mine) != 0, nil
 }
 
 // itemReview answers a filter's campaign terms about the one item it
@@ -101,12 +202,17 @@ func (r *itemReview) Item(campaign, id string) (filter.Item, bool) {
 
 // selectForBulk reads which items of c the filter f can select (see
 // bulkSelection), a batch of observations and their items at a time.
-func selectForBulk(ctx context.Context, st *audit.Store, c *Campaign, f *filter.Filter) (*bulkSelection, error) {
-	sel := &bulkSelection{all: f.String() == ""}
+// The caller removes the selection's files (remove), an error's too.
+func selectForBulk(ctx context.Context, st *audit.Store, c *Campaign, f *filter.Filter) (sel *bulkSelection, err error) {
+	sel = &bulkSelection{all: f.String() == ""}
 	if sel.all {
 		return sel, nil
 	}
-	sel.match = map[string]int32{}
+	defer func() {
+		if err != nil {
+			sel.remove()
+		}
+	}()
 	var decisions []Decision
 	if f.NeedsCampaign() {
 		var err error
@@ -128,6 +234,11 @@ func selectForBulk(ctx context.Context, st *audit.Store, c *Campaign, f *filter.
 			envs[u.ID] = &filter.Env{Now: at, Review: r}
 		}
 	}
+	snaps := c.snapshotIDs()
+	// Items matched in no state are kept only where a later snapshot's
+	// record of an ID must undo an earlier one's (bulkSelection.runs).
+	keepNone := len(snaps) > 1
+	var run *selectionRun
 	judge := func(id *audit.Identity, fr *frozen) error {
 		if err := frozenIdentity(id, fr); err != nil {
 			return err
@@ -138,6 +249,7 @@ func selectForBulk(ctx context.Context, st *audit.Store, c *Campaign, f *filter.
 		}
 		if bulkHeld != nil {
 			bulkHeld(id.ID)
+			bulkHeld(fr.id)
 		}
 		r.id = fr.id
 		var m uint64
@@ -155,18 +267,24 @@ func selectForBulk(ctx context.Context, st *audit.Store, c *Campaign, f *filter.
 				}
 			}
 		}
-		// An ID in two of the campaign's snapshots is judged as the
-		// later one's, as a map of them filled in order held it.
-		if i, ok := sel.match[fr.id]; ok {
-			sel.masks[i] = m
-		} else if m != 0 {
-			sel.match[fr.id] = int32(len(sel.ids))
-			sel.ids, sel.masks = append(sel.ids, fr.id), append(sel.masks, m)
+		if m == 0 && !keepNone {
+			return nil
 		}
+		return run.add(fr.id, m)
+	}
+	newRun := func() error {
+		r, err := newSelectionRun()
+		if err != nil {
+			return err
+		}
+		sel.runs = append(sel.runs, r)
+		run = r
 		return nil
 	}
-	snaps := c.snapshotIDs()
 	for _, snap := range snaps {
+		if err := newRun(); err != nil {
+			return nil, err
+		}
 		err := st.EachObservationInSnapshot(ctx, snap, func(batch []audit.Identity) error {
 			ids := make([]string, len(batch))
 			for i := range batch {
@@ -205,7 +323,17 @@ func selectForBulk(ctx context.Context, st *audit.Store, c *Campaign, f *filter.
 	if err != nil {
 		return nil, err
 	}
-	for _, fr := range missing {
+	if len(missing) == 0 {
+		return sel, nil
+	}
+	// No snapshot holds them: a run of their own, in ID order, which no
+	// other run's ID is in.
+	if err := newRun(); err != nil {
+		return nil, err
+	}
+	keepNone = false
+	for _, key := range slices.Sorted(maps.Keys(missing)) {
+		fr := missing[key]
 		id := &audit.Identity{Observation: audit.Observation{ID: fr.id, Kind: audit.Kind(fr.kind), Name: fr.name, Scope: fr.scope}}
 		if err := judge(id, fr); err != nil {
 			return nil, err
@@ -283,11 +411,16 @@ func decisionsHeld(ctx context.Context, st *audit.Store, campaignID int64) ([]De
 const pickColumns = `identity_id, '', '', '', owner, natural_owner, '', '', reviewer, carried, ''`
 
 // bulkPicked is what a bulk decision decides, as pickForBulk found it:
-// the items' IDs in ID order, grouped by the decision each takes, and
-// what its outcome counts of them.
+// the items' IDs in ID order, which its event lists, each one's group
+// of the decision it takes, and what its outcome counts of them.
 type bulkPicked struct {
 	ids    []string
 	groups []*bulkGroup
+	// each holds a record for each of ids, in its order: the place of
+	// its group in groups, and whether the decision marks it a conflict.
+	// On disk, as the selection is (issue 21: a million items' groups
+	// and conflicts were a second and a third list of them).
+	each *spoolfile.Writer
 	// notAssigned: items assigned to another reviewer or to nobody;
 	// conflicts: items whose decision someone else made.
 	notAssigned, conflicts int
@@ -298,9 +431,10 @@ type bulkPicked struct {
 type bulkGroup struct {
 	decision    Decision
 	reason, via string
-	ids         []string
-	conflicted  []string // those the decision marks as a conflict
 }
+
+// decisionsBatch is how many items' decisions one statement writes.
+const decisionsBatch = 2048
 
 // pickForBulk reads the items of c under the write lock, in ID order
 // through one cursor, and returns those sel selects in their state now
@@ -310,9 +444,9 @@ type bulkGroup struct {
 // not the item: a bulk decision of a million items holds none whole. No
 // other statement runs while the cursor is open: a transaction on
 // PostgreSQL has one connection, which a cursor holds.
-func pickForBulk(ctx context.Context, tx *audit.Tx, c *Campaign, sep *separation, sel *bulkSelection, actor string, mineOnly bool,
+func pickForBulk(ctx context.Context, tx *audit.Tx, remote bool, c *Campaign, sep *separation, sel *bulkSelection, actor string, mineOnly bool,
 	eligible func(*Campaign, *liveItem, *BulkOutcome) bool, decision func(*liveItem) (Decision, string, string),
-	res *BulkOutcome, refusals *[]itemRefusal) (*bulkPicked, error) {
+	res *BulkOutcome, refusals *[]itemRefusal) (_ *bulkPicked, err error) {
 	ren, err := readRenames(ctx, tx)
 	if err != nil {
 		return nil, err
@@ -334,14 +468,31 @@ func pickForBulk(ctx context.Context, tx *audit.Tx, c *Campaign, sep *separation
 		return nil, err
 	}
 	mine := newMineOf(actor, dir)
+	if err := sel.rewind(); err != nil {
+		return nil, err
+	}
+	each, err := spoolfile.Create("", "nhi-bulk-*.spool")
+	if err != nil {
+		return nil, fmt.Errorf("a temporary file for the bulk decision's items: %w", err)
+	}
+	out := &bulkPicked{each: each}
+	defer func() {
+		if err != nil {
+			out.remove()
+		}
+	}()
+	// In the selection's order, byte by byte (selectionRun).
+	order := `identity_id`
+	if remote {
+		order = `identity_id COLLATE "C"`
+	}
 	rows, err := tx.Query(ctx, `SELECT `+pickColumns+`, `+stateColumns+`,
 		COALESCE((SELECT owner FROM owners WHERE owners.identity_id = campaign_items.identity_id), '')
-		FROM campaign_items WHERE campaign_id = ? ORDER BY identity_id`, c.ID)
+		FROM campaign_items WHERE campaign_id = ? ORDER BY `+order, c.ID)
 	if err != nil {
 		return nil, fmt.Errorf("reading campaign items: %w", err)
 	}
 	defer rows.Close()
-	out := &bulkPicked{}
 	for rows.Next() {
 		var (
 			it    liveItem
@@ -353,7 +504,7 @@ func pickForBulk(ctx context.Context, tx *audit.Tx, c *Campaign, sep *separation
 		if bulkHeld != nil {
 			bulkHeld(it.id)
 		}
-		id, ok, err := sel.selects(it.id, it.decision, mine.of(it.reviewer))
+		ok, err := sel.selects(it.id, it.decision, mine.of(it.reviewer))
 		if err != nil {
 			return nil, err
 		}
@@ -374,17 +525,20 @@ func pickForBulk(ctx context.Context, tx *audit.Tx, c *Campaign, sep *separation
 			*refusals = append(*refusals, itemRefusal{it.id, *r})
 			continue
 		}
-		out.add(&it, id, decision, sep, actor)
+		out.add(&it, decision, sep, actor)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("reading campaign items: %w", err)
 	}
+	if err := out.each.Close(); err != nil {
+		return nil, fmt.Errorf("spooling the bulk decision's items: %w", err)
+	}
 	return out, nil
 }
 
-// add picks item it, whose ID id is (the selection's text of it.id).
-func (p *bulkPicked) add(it *liveItem, id string, decision func(*liveItem) (Decision, string, string), sep *separation, actor string) {
-	p.ids = append(p.ids, id)
+// add picks item it.
+func (p *bulkPicked) add(it *liveItem, decision func(*liveItem) (Decision, string, string), sep *separation, actor string) {
+	p.ids = append(p.ids, it.id)
 	if it.reviewer == "" || !sep.same(it.reviewer, actor) {
 		p.notAssigned++
 	}
@@ -392,23 +546,73 @@ func (p *bulkPicked) add(it *liveItem, id string, decision func(*liveItem) (Deci
 		p.conflicts++
 	}
 	d, reason, via := decision(it)
-	var g *bulkGroup
-	for _, x := range p.groups {
+	g := -1
+	for i, x := range p.groups {
 		if x.decision == d && x.via == via {
-			g = x
+			g = i
 		}
 	}
-	if g == nil {
-		g = &bulkGroup{decision: d, reason: reason, via: via}
-		p.groups = append(p.groups, g)
+	if g < 0 {
+		g = len(p.groups)
+		p.groups = append(p.groups, &bulkGroup{decision: d, reason: reason, via: via})
 	}
-	g.ids = append(g.ids, id)
 	// The item's state as the decision leaves it says whether it
 	// becomes a conflict (itemState.decide, the one rule for it).
 	after := it.itemState
 	after.decide(d, reason, actor, "", 0)
-	if after.conflict && !it.conflict {
-		g.conflicted = append(g.conflicted, id)
+	p.each.Int(int64(g))
+	p.each.Bool(after.conflict && !it.conflict)
+}
+
+// write stores the decisions of the items picked, recorded by event seq
+// at at: a group after another, as one statement each wrote them,
+// decisionsBatch items at a time.
+func (p *bulkPicked) write(ctx context.Context, tx *audit.Tx, campaignID int64, actor, at string, seq int64) error {
+	ids, conflicted := make([]string, 0, decisionsBatch), make([]string, 0, decisionsBatch)
+	for g, group := range p.groups {
+		state := itemState{decision: group.decision, reason: group.reason, decidedBy: actor, decidedAt: at, seq: seq}
+		flush := func() error {
+			if len(ids) == 0 {
+				return nil
+			}
+			err := writeDecisions(ctx, tx, campaignID, ids, conflicted, &state, group.via)
+			ids, conflicted = ids[:0], conflicted[:0]
+			return err
+		}
+		r, err := p.each.Open(true)
+		if err != nil {
+			return fmt.Errorf("reading the bulk decision's items back: %w", err)
+		}
+		for _, id := range p.ids {
+			r.Next()
+			in, conflict := r.Int() == int64(g), r.Bool()
+			if err := r.Err(); err != nil {
+				return fmt.Errorf("reading the bulk decision's items back: %w", err)
+			}
+			if !in {
+				continue
+			}
+			ids = append(ids, id)
+			if conflict {
+				conflicted = append(conflicted, id)
+			}
+			if len(ids) == decisionsBatch {
+				if err := flush(); err != nil {
+					return err
+				}
+			}
+		}
+		if err := flush(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// remove deletes the file of the items' groups.
+func (p *bulkPicked) remove() {
+	if p != nil {
+		p.each.Remove()
 	}
 }
 

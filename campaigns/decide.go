@@ -588,13 +588,18 @@ func bulk(ctx context.Context, st *audit.Store, actor, campaign, expr, action st
 	if err != nil {
 		return nil, err
 	}
+	defer sel.remove()
 	frozenID := c.ID
 	var (
 		res      *BulkOutcome
 		refusals []itemRefusal
+		picked   *bulkPicked
 	)
+	defer func() { picked.remove() }()
 	err = st.Write(ctx, func(tx *audit.Tx) error {
 		refusals = refusals[:0]
+		picked.remove() // of a try before
+		picked = nil
 		c, err := loadOpen(ctx, tx, campaign)
 		if err != nil {
 			return err
@@ -618,7 +623,7 @@ func bulk(ctx context.Context, st *audit.Store, actor, campaign, expr, action st
 			}
 		}
 		res = &BulkOutcome{Filter: f.String()}
-		picked, err := pickForBulk(ctx, tx, c, sep, sel, actor, mineOnly(ctx), eligible, decision, res, &refusals)
+		picked, err = pickForBulk(ctx, tx, st.Remote(), c, sep, sel, actor, mineOnly(ctx), eligible, decision, res, &refusals)
 		if err != nil {
 			return err
 		}
@@ -653,14 +658,7 @@ func bulk(ctx context.Context, st *audit.Store, actor, campaign, expr, action st
 		}
 		res.Event, res.Items = ev, picked.ids
 		res.NotAssigned, res.Conflicts = picked.notAssigned, picked.conflicts
-		at := formatAt(ev.At)
-		for _, g := range picked.groups {
-			state := itemState{decision: g.decision, reason: g.reason, decidedBy: actor, decidedAt: at, seq: ev.Seq}
-			if err := writeDecisions(ctx, tx, c.ID, g.ids, g.conflicted, &state, g.via); err != nil {
-				return err
-			}
-		}
-		return nil
+		return picked.write(ctx, tx, c.ID, actor, formatAt(ev.At), ev.Seq)
 	})
 	if errors.Is(err, errPreview) {
 		return res, nil

@@ -76,8 +76,23 @@ func (w *Writer) keep(err error) {
 	}
 }
 
+// errClosed is what a write after Close keeps: the record is lost.
+var errClosed = errors.New("spool: written after it was closed")
+
+// open reports whether w can still be written, keeping errClosed if not.
+func (w *Writer) open() bool {
+	if w.w == nil {
+		w.keep(errClosed)
+		return false
+	}
+	return true
+}
+
 // String writes a string field.
 func (w *Writer) String(v string) {
+	if !w.open() {
+		return
+	}
 	_, err := w.w.Write(binary.AppendUvarint(w.buf[:0], uint64(len(v))))
 	w.keep(err)
 	_, err = w.w.WriteString(v)
@@ -86,12 +101,18 @@ func (w *Writer) String(v string) {
 
 // Int writes an integer field.
 func (w *Writer) Int(v int64) {
+	if !w.open() {
+		return
+	}
 	_, err := w.w.Write(binary.AppendVarint(w.buf[:0], v))
 	w.keep(err)
 }
 
 // Bool writes a boolean field.
 func (w *Writer) Bool(v bool) {
+	if !w.open() {
+		return
+	}
 	var b byte
 	if v {
 		b = 1
@@ -113,13 +134,17 @@ func (w *Writer) Strings(v []string) {
 
 // Close writes what is buffered and closes the file for writing; it
 // returns the first error of any write. The file stays, for Open, until
-// Remove.
+// Remove. Nothing may be written after.
 func (w *Writer) Close() error {
 	if w.f == nil || w.closed {
 		return w.err
 	}
 	w.closed = true
 	w.keep(w.w.Flush())
+	// Its buffer goes with it: a caller that keeps several files to
+	// read back (a bulk decision's selection: one a snapshot) does not
+	// hold a buffer for each.
+	w.w = nil
 	return w.err
 }
 
@@ -171,7 +196,10 @@ func (w *Writer) Open(transient bool) (*Reader, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Reader{r: bufio.NewReaderSize(io.NewSectionReader(w.f, 0, fi.Size()), bufferSize), transient: transient}, nil
+	// A small file is read through a buffer its size, not bufferSize:
+	// several read at once (a merge of them) cost what they hold.
+	size := int(min(fi.Size(), bufferSize))
+	return &Reader{r: bufio.NewReaderSize(io.NewSectionReader(w.f, 0, fi.Size()), size), transient: transient}, nil
 }
 
 // Next starts reading a record: call it before the first field of each.
