@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"iter"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -246,7 +247,7 @@ func (s *Store) SetOwners(ctx context.Context, actor string, sets []OwnerSet) ([
 	var evs []Event
 	err := s.Write(ctx, func(tx *Tx) error {
 		evs = evs[:0]
-		return tx.setOwners(ctx, actor, sets, func(ev Event) { evs = append(evs, ev) })
+		return tx.setOwners(ctx, actor, Each(sets), func(ev Event) { evs = append(evs, ev) })
 	})
 	if err != nil {
 		return nil, err
@@ -274,8 +275,13 @@ func (sp *EventSpan) add(ev Event) {
 }
 
 // SetOwnersSpan is SetOwners for a bulk write that reports only the span
-// of its events: it keeps none of them.
-func (s *Store) SetOwnersSpan(ctx context.Context, actor string, sets []OwnerSet) (EventSpan, error) {
+// of its events: it keeps none of them, and it takes the assignments as
+// a sequence, read in the transaction (from the start again when a busy
+// write is retried), not a slice: a bulk write by filter reads a million
+// of them back from a spool a batch at a time (cmd/nhi), where a slice
+// held every one (issue 21: a million identities on a laptop). The
+// sequence's first error ends the write, which then writes nothing.
+func (s *Store) SetOwnersSpan(ctx context.Context, actor string, sets iter.Seq2[OwnerSet, error]) (EventSpan, error) {
 	var span EventSpan
 	err := s.Write(ctx, func(tx *Tx) error {
 		span = EventSpan{} // a write retried when busy starts over
@@ -287,9 +293,21 @@ func (s *Store) SetOwnersSpan(ctx context.Context, actor string, sets []OwnerSet
 	return span, nil
 }
 
+// Each is the values of s as a sequence that never fails, for a bulk
+// write (SetOwnersSpan, AddNotesSpan) whose values are in a slice.
+func Each[T any](s []T) iter.Seq2[T, error] {
+	return func(yield func(T, error) bool) {
+		for _, v := range s {
+			if !yield(v, nil) {
+				return
+			}
+		}
+	}
+}
+
 // setOwners appends one owner.set event per set, applies it and hands
-// it to written.
-func (tx *Tx) setOwners(ctx context.Context, actor string, sets []OwnerSet, written func(Event)) error {
+// it to written; the first error of sets ends it.
+func (tx *Tx) setOwners(ctx context.Context, actor string, sets iter.Seq2[OwnerSet, error], written func(Event)) error {
 	dir, err := tx.People(ctx)
 	if err != nil {
 		return err
@@ -297,7 +315,10 @@ func (tx *Tx) setOwners(ctx context.Context, actor string, sets []OwnerSet, writ
 	if err := dir.RefuseLeaver(actor, "change an owner"); err != nil {
 		return err
 	}
-	for _, set := range sets {
+	for set, err := range sets {
+		if err != nil {
+			return err
+		}
 		set.Owner = strings.TrimSpace(set.Owner)
 		if n := utf8.RuneCountInString(set.Owner); n > MaxOwnerLength {
 			return fmt.Errorf("%w; this one is %d: nothing was written", ErrOwnerTooLong, n)
@@ -399,7 +420,7 @@ func (s *Store) UndoOwnerSet(ctx context.Context, actor string, seq int64) (Even
 			return fmt.Errorf("%w event %d: the owner of %s was changed since, to %s by %s at %s (event %d); set the owner again instead",
 				ErrOwnerUndo, seq, Printable(id), ownerName(later.set.Owner), Printable(later.actor), eventMinute(later.at), later.seq)
 		}
-		return tx.setOwners(ctx, actor, []OwnerSet{{Identity: id, Owner: previous, Undoes: seq}}, func(ev Event) { out = ev })
+		return tx.setOwners(ctx, actor, Each([]OwnerSet{{Identity: id, Owner: previous, Undoes: seq}}), func(ev Event) { out = ev })
 	})
 	if err != nil {
 		return Event{}, err
@@ -595,7 +616,7 @@ func (s *Store) EventsSince(ctx context.Context, seq, upTo int64, types []string
 // event must commit with them (an offboarding transfer).
 func (tx *Tx) SetOwners(ctx context.Context, actor string, sets []OwnerSet) ([]Event, error) {
 	var evs []Event
-	if err := tx.setOwners(ctx, actor, sets, func(ev Event) { evs = append(evs, ev) }); err != nil {
+	if err := tx.setOwners(ctx, actor, Each(sets), func(ev Event) { evs = append(evs, ev) }); err != nil {
 		return nil, err
 	}
 	return evs, nil

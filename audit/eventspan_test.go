@@ -1,6 +1,7 @@
 package audit
 
 import (
+	"errors"
 	"fmt"
 	"testing"
 )
@@ -30,7 +31,7 @@ func TestEventSpanIsTheEventsWritten(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		span, err := st.SetOwnersSpan(ctx, "lead", sets("bob"))
+		span, err := st.SetOwnersSpan(ctx, "lead", Each(sets("bob")))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -45,7 +46,7 @@ func TestEventSpanIsTheEventsWritten(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		span, err = st.AddNotesSpan(ctx, "lead", ids, "asked again")
+		span, err = st.AddNotesSpan(ctx, "lead", Each(ids), "asked again")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -57,16 +58,38 @@ func TestEventSpanIsTheEventsWritten(t *testing.T) {
 			t.Errorf("the notes on %s: %+v, %v; want AddNotesSpan's, event %d", ids[4], n, err, span.Last)
 		}
 		// Refused, nothing is written and the span is empty.
-		span, err = st.AddNotesSpan(ctx, "lead", []string{ids[0], "github:acme:nothing"}, "no")
+		span, err = st.AddNotesSpan(ctx, "lead", Each([]string{ids[0], "github:acme:nothing"}), "no")
 		if err == nil || span != (EventSpan{}) {
 			t.Errorf("AddNotesSpan naming an unknown identity: %+v, %v; want an error and no span", span, err)
 		}
-		span, err = st.SetOwnersSpan(ctx, "lead", []OwnerSet{{Identity: ids[0], Owner: "carol"}, {Identity: "github:acme:nothing", Owner: "carol"}})
+		span, err = st.SetOwnersSpan(ctx, "lead", Each([]OwnerSet{{Identity: ids[0], Owner: "carol"}, {Identity: "github:acme:nothing", Owner: "carol"}}))
 		if err == nil || span != (EventSpan{}) {
 			t.Errorf("SetOwnersSpan naming an unknown identity: %+v, %v; want an error and no span", span, err)
 		}
 		if o, err := st.Identity(ctx, ids[0]); err != nil || o.Owner != "bob" {
 			t.Errorf("the owner after a refused SetOwnersSpan: %q, %v; want bob", o.Owner, err)
+		}
+		// A sequence that fails after some assignments (a spool that
+		// cannot be read back) ends the write, and what it gave before
+		// is not written either: the bulk write is all or nothing.
+		failing := errors.New("the spool is short")
+		span, err = st.SetOwnersSpan(ctx, "lead", func(yield func(OwnerSet, error) bool) {
+			_ = yield(OwnerSet{Identity: ids[0], Owner: "dave"}, nil) && yield(OwnerSet{}, failing)
+		})
+		if !errors.Is(err, failing) || span != (EventSpan{}) {
+			t.Errorf("SetOwnersSpan of a sequence that fails: %+v, %v; want %v and no span", span, err, failing)
+		}
+		if o, err := st.Identity(ctx, ids[0]); err != nil || o.Owner != "bob" {
+			t.Errorf("the owner after a sequence that failed: %q, %v; want bob", o.Owner, err)
+		}
+		span, err = st.AddNotesSpan(ctx, "lead", func(yield func(string, error) bool) {
+			_ = yield(ids[0], nil) && yield("", failing)
+		}, "half")
+		if !errors.Is(err, failing) || span != (EventSpan{}) {
+			t.Errorf("AddNotesSpan of a sequence that fails: %+v, %v; want %v and no span", span, err, failing)
+		}
+		if n, err := st.Notes(ctx, ids[0]); err != nil || len(n) != 2 {
+			t.Errorf("the notes on %s after a sequence that failed: %+v, %v; want the two before", ids[0], n, err)
 		}
 	})
 }

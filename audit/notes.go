@@ -3,7 +3,9 @@ package audit
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"iter"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -38,17 +40,28 @@ type Note struct {
 // unknown or the text is empty or too long, or when the directory of
 // people, read in the transaction, marks actor left (ErrActorLeft).
 func (s *Store) AddNotes(ctx context.Context, actor string, ids []string, text string) ([]Event, error) {
+	if _, err := noteText(text); err != nil {
+		return nil, err
+	}
+	if len(ids) == 0 {
+		return nil, errNoNoteIdentity
+	}
 	var evs []Event
-	err := s.addNotes(ctx, actor, ids, text, func() { evs = evs[:0] }, func(ev Event) { evs = append(evs, ev) })
+	err := s.addNotes(ctx, actor, Each(ids), text, func() { evs = evs[:0] }, func(ev Event) { evs = append(evs, ev) })
 	if err != nil {
 		return nil, err
 	}
 	return evs, nil
 }
 
+// errNoNoteIdentity refuses a note on no identity.
+var errNoNoteIdentity = errors.New("no identity to add the note to")
+
 // AddNotesSpan is AddNotes for a bulk write that reports only the span
-// of its events (EventSpan): it keeps none of them.
-func (s *Store) AddNotesSpan(ctx context.Context, actor string, ids []string, text string) (EventSpan, error) {
+// of its events (EventSpan): it keeps none of them, and reads the IDs
+// as a sequence in the transaction, as SetOwnersSpan reads its
+// assignments (issue 21).
+func (s *Store) AddNotesSpan(ctx context.Context, actor string, ids iter.Seq2[string, error], text string) (EventSpan, error) {
 	var span EventSpan
 	err := s.addNotes(ctx, actor, ids, text, func() { span = EventSpan{} }, span.add)
 	if err != nil {
@@ -59,16 +72,12 @@ func (s *Store) AddNotesSpan(ctx context.Context, actor string, ids []string, te
 
 // addNotes is AddNotes handing each event to written, once its
 // transaction (begun, and begun again when retried, with begin) has
-// appended it.
-func (s *Store) addNotes(ctx context.Context, actor string, ids []string, text string, begin func(), written func(Event)) error {
-	text = strings.TrimSpace(text)
-	switch {
-	case text == "":
-		return fmt.Errorf("a note needs some text")
-	case utf8.RuneCountInString(text) > MaxNoteLength:
-		return fmt.Errorf("a note is at most %d characters; this one has %d", MaxNoteLength, utf8.RuneCountInString(text))
-	case len(ids) == 0:
-		return fmt.Errorf("no identity to add the note to")
+// appended it. The first error of ids ends it, as does a sequence of
+// none: nothing is written.
+func (s *Store) addNotes(ctx context.Context, actor string, ids iter.Seq2[string, error], text string, begin func(), written func(Event)) error {
+	text, err := noteText(text)
+	if err != nil {
+		return err
 	}
 	return s.Write(ctx, func(tx *Tx) error {
 		begin()
@@ -79,7 +88,11 @@ func (s *Store) addNotes(ctx context.Context, actor string, ids []string, text s
 		if err := dir.RefuseLeaver(actor, "add a note"); err != nil {
 			return err
 		}
-		for _, id := range ids {
+		noted := 0
+		for id, err := range ids {
+			if err != nil {
+				return err
+			}
 			if err := tx.requireIdentity(ctx, id); err != nil {
 				return err
 			}
@@ -88,9 +101,26 @@ func (s *Store) addNotes(ctx context.Context, actor string, ids []string, text s
 				return err
 			}
 			written(ev)
+			noted++
+		}
+		if noted == 0 {
+			return errNoNoteIdentity
 		}
 		return nil
 	})
+}
+
+// noteText is text as a note records it, trimmed, or why it cannot be
+// one.
+func noteText(text string) (string, error) {
+	text = strings.TrimSpace(text)
+	switch {
+	case text == "":
+		return "", fmt.Errorf("a note needs some text")
+	case utf8.RuneCountInString(text) > MaxNoteLength:
+		return "", fmt.Errorf("a note is at most %d characters; this one has %d", MaxNoteLength, utf8.RuneCountInString(text))
+	}
+	return text, nil
 }
 
 // Notes returns the notes on identity id, oldest first.

@@ -27,7 +27,8 @@ func BenchmarkIdentitiesJSON1M(b *testing.B) { benchIdentitiesJSON(b, 1_000_000)
 
 // populatedFile is a new evidence file in b's directory holding the
 // audittest population of n identities.
-func populatedFile(b *testing.B, n int) string {
+func populatedFile(b testing.TB, n int) string {
+	b.Helper()
 	db := filepath.Join(b.TempDir(), "nhi.db")
 	st, err := audit.Open(context.Background(), db, audit.OpenOptions{Create: true})
 	if err != nil {

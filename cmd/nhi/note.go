@@ -46,26 +46,28 @@ Above 10, a terminal is asked to confirm (--yes does not ask).`,
 				return err
 			}
 			defer st.Close()
-			ids, text := args[:1], strings.Join(args[1:], " ")
+			// first is the first identity noted, which a note on one names.
+			first, ids, text := args[0], audit.Each(args[:1]), strings.Join(args[1:], " ")
 			if filter != "" {
 				text = strings.Join(args, " ")
 				matched, err := matchingSome(cmd.Context(), st, filter)
 				if err != nil {
 					return err
 				}
-				if goOn, err := a.confirm(bulk, preview{headline: fmt.Sprintf("The note goes on %s:", counted(len(matched.ids), "identity", "identities")),
-					rows: identityPreview(matched, outputWidth(a.stdout)), count: len(matched.ids), shown: len(matched.first),
-					question: fmt.Sprintf("Add the note to %s?", counted(len(matched.ids), "identity", "identities"))}, false); !goOn {
+				defer matched.remove()
+				if goOn, err := a.confirm(bulk, preview{headline: fmt.Sprintf("The note goes on %s:", counted(matched.count, "identity", "identities")),
+					rows: identityPreview(matched, outputWidth(a.stdout)), count: matched.count, shown: len(matched.first),
+					question: fmt.Sprintf("Add the note to %s?", counted(matched.count, "identity", "identities"))}, false); !goOn {
 					return err
 				}
-				ids = matched.ids
+				first, ids = matched.first[0].ID, matched.each()
 			}
 			span, err := st.AddNotesSpan(cmd.Context(), actor, ids, text)
 			if err != nil {
 				return err
 			}
 			if span.Count == 1 {
-				fmt.Fprintf(a.stdout, "Noted on %s (event %d, by %s)\n", audit.Printable(ids[0]), span.First, actor)
+				fmt.Fprintf(a.stdout, "Noted on %s (event %d, by %s)\n", audit.Printable(first), span.First, actor)
 				return nil
 			}
 			fmt.Fprintf(a.stdout, "Noted on %d identities (events %d–%d, by %s)\n", span.Count, span.First, span.Last, actor)

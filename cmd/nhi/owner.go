@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"iter"
 	"strings"
 	"time"
 
@@ -12,6 +13,7 @@ import (
 
 	"github.com/nhi-audit/nhi/audit"
 	"github.com/nhi-audit/nhi/filter"
+	"github.com/nhi-audit/nhi/internal/spool"
 )
 
 func newOwnerCmd(a *app) *cobra.Command {
@@ -70,20 +72,23 @@ of them; --dry-run stops there. Above 10, a terminal is asked to confirm
 			if err != nil {
 				return err
 			}
-			headline := fmt.Sprintf("The owner of %s becomes %s:", counted(len(matched.ids), "identity", "identities"), audit.Printable(args[0]))
+			defer matched.remove()
+			headline := fmt.Sprintf("The owner of %s becomes %s:", counted(matched.count, "identity", "identities"), audit.Printable(args[0]))
 			if args[0] == "" {
-				headline = fmt.Sprintf("The owner of %s is cleared:", counted(len(matched.ids), "identity", "identities"))
+				headline = fmt.Sprintf("The owner of %s is cleared:", counted(matched.count, "identity", "identities"))
 			}
 			if goOn, err := a.confirm(bulk, preview{headline: headline, rows: identityPreview(matched, outputWidth(a.stdout)),
-				count: len(matched.ids), shown: len(matched.first),
-				question: fmt.Sprintf("Set the owner of %s?", counted(len(matched.ids), "identity", "identities"))}, false); !goOn {
+				count: matched.count, shown: len(matched.first),
+				question: fmt.Sprintf("Set the owner of %s?", counted(matched.count, "identity", "identities"))}, false); !goOn {
 				return err
 			}
-			sets := make([]audit.OwnerSet, len(matched.ids))
-			for i, id := range matched.ids {
-				sets[i] = audit.OwnerSet{Identity: id, Owner: args[0]}
-			}
-			span, err := st.SetOwnersSpan(cmd.Context(), actor, sets)
+			span, err := st.SetOwnersSpan(cmd.Context(), actor, func(yield func(audit.OwnerSet, error) bool) {
+				for id, err := range matched.each() {
+					if !yield(audit.OwnerSet{Identity: id, Owner: args[0]}, err) {
+						return
+					}
+				}
+			})
 			if err != nil {
 				return err
 			}
@@ -167,7 +172,7 @@ standard input.`,
 				fmt.Fprintf(a.stdout, "Would have %s, from %s (dry run: nothing written)\n", what, counted(len(rows.rows), "row", "rows"))
 				return nil
 			}
-			span, err := st.SetOwnersSpan(cmd.Context(), actor, sets)
+			span, err := st.SetOwnersSpan(cmd.Context(), actor, audit.Each(sets))
 			if err != nil {
 				return err
 			}
@@ -235,7 +240,8 @@ func matchingSome(ctx context.Context, st *audit.Store, expr string) (*matched, 
 	if err != nil {
 		return nil, err
 	}
-	if len(m.ids) == 0 {
+	if m.count == 0 {
+		m.remove()
 		what := "identity"
 		if !f.HasStatus() {
 			what = "active identity (add status:any to match every status)"
@@ -246,14 +252,48 @@ func matchingSome(ctx context.Context, st *audit.Store, expr string) (*matched, 
 }
 
 // matched is what a bulk write keeps of the identities a filter matches:
-// their IDs, in ID order, which the write names, and the first
-// previewRows whole, which its preview prints. A decoded identity held
-// costs 2-4 KB (issue 21: a million identities); an ID about 50 bytes, so
-// a filter that matches a million still holds a million IDs.
+// how many, the first previewRows whole, which its preview prints, and
+// their IDs, in ID order, which the write names, on disk. A decoded
+// identity held costs 2-4 KB, an ID held some 240 bytes (issue 21: a
+// million identities on a laptop; the IDs of a million held were 237 MB
+// of heap): the IDs go to a spool as the stream matches them, and the
+// write reads them back a record at a time inside its transaction.
 type matched struct {
-	ids   []string
+	count int
 	first []audit.Identity
+	ids   *spool.Writer
 }
+
+// each reads the IDs matched back in ID order, from the start each time
+// it is ranged over (a write retried when busy reads them again); the
+// first error reading ends it.
+func (m *matched) each() iter.Seq2[string, error] {
+	return func(yield func(string, error) bool) {
+		r, err := m.ids.Open(false)
+		if err != nil {
+			yield("", fmt.Errorf("reading the identities matched back: %w", err))
+			return
+		}
+		defer r.Close()
+		for range m.count {
+			r.Next()
+			id := r.String()
+			if err := r.Err(); err != nil {
+				yield("", fmt.Errorf("reading the identities matched back: %w", err))
+				return
+			}
+			if bulkWriteGiven != nil {
+				bulkWriteGiven(id)
+			}
+			if !yield(id, nil) {
+				return
+			}
+		}
+	}
+}
+
+// remove deletes the spool of the IDs.
+func (m *matched) remove() { m.ids.Remove() }
 
 // matching returns the identities f matches, in ID order. It reads the
 // population through the store's stream, an identity at a time, as nhi
@@ -267,7 +307,11 @@ func matching(ctx context.Context, st *audit.Store, f *filter.Filter) (*matched,
 		return nil, err
 	}
 	defer reviewDone()
-	m := &matched{}
+	ids, err := spool.Create("", "nhi-bulk-*.spool")
+	if err != nil {
+		return nil, fmt.Errorf("a temporary file for the identities matched: %w", err)
+	}
+	m := &matched{ids: ids}
 	err = st.StreamIdentities(ctx, func(id *audit.Identity) error {
 		if bulkMatchRead != nil {
 			bulkMatchRead(id)
@@ -275,19 +319,26 @@ func matching(ctx context.Context, st *audit.Store, f *filter.Filter) (*matched,
 		if !f.Match(id, env) {
 			return nil
 		}
-		// The stream reuses the identity and its maps, and its strings
-		// are cut from a page of text: a string kept as it is would keep
-		// its whole page (megabytes) in memory.
-		m.ids = append(m.ids, strings.Clone(id.ID))
+		m.ids.String(id.ID)
+		m.count++
 		if len(m.first) < previewRows {
+			// The stream reuses the identity and its maps, and its
+			// strings are cut from a page of text: one kept as it is
+			// would keep its whole page (megabytes) in memory.
 			m.first = append(m.first, id.Clone())
 		}
-		return nil
+		return m.ids.Err()
 	})
-	if err != nil {
-		return nil, err
+	if err == nil {
+		err = reviewDone()
 	}
-	if err := reviewDone(); err != nil {
+	if err == nil {
+		if err = m.ids.Close(); err != nil {
+			err = fmt.Errorf("spooling the identities matched: %w", err)
+		}
+	}
+	if err != nil {
+		m.remove()
 		return nil, err
 	}
 	return m, nil
@@ -297,6 +348,10 @@ func matching(ctx context.Context, st *audit.Store, f *filter.Filter) (*matched,
 // write by filter or pattern reads, as it reads it.
 var bulkMatchRead func(*audit.Identity)
 
+// bulkWriteGiven, when set (by a test), is given the ID of every
+// identity a bulk write by filter writes to, as the write is given it.
+var bulkWriteGiven func(id string)
+
 // identityPreview prints the first previewRows identities as the
 // identities table does.
 func identityPreview(m *matched, width int) func(io.Writer) error {
@@ -305,6 +360,6 @@ func identityPreview(m *matched, width int) func(io.Writer) error {
 		for i := range m.first {
 			emit(&m.first[i])
 		}
-		return finish(len(m.ids), len(m.ids))
+		return finish(m.count, m.count)
 	}
 }

@@ -26,13 +26,7 @@ import (
 // the population is twice that, and read whole it is all alive.
 func TestBulkWritesByFilterHoldTheStoresPagesNotThePopulation(t *testing.T) {
 	const n = 40_000
-	db := filepath.Join(t.TempDir(), "nhi.db")
-	st, err := audit.Open(context.Background(), db, audit.OpenOptions{Create: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	audittest.Population(t, st, n)
-	st.Close()
+	db := populatedFile(t, n)
 	csvFile := filepath.Join(t.TempDir(), "owners.csv")
 	if err := os.WriteFile(csvFile, []byte("id,owner\ngithub:acme:*,@acme/platform\ngithub:acme:github_deploy_key:repo-000001/*,bob@acme.test\n"), 0o600); err != nil {
 		t.Fatal(err)
@@ -42,21 +36,54 @@ func TestBulkWritesByFilterHoldTheStoresPagesNotThePopulation(t *testing.T) {
 		{"note", "add", "--filter", "perm.contents:write", "rotate by Q3", "--dry-run"},
 		{"owner", "import", csvFile, "--dry-run"},
 	} {
-		var held benchmem.Held[byte] // each identity's ID, as it was read
-		bulkMatchRead = func(id *audit.Identity) { benchmem.AddString(&held, id.ID) }
-		var out, errb strings.Builder
-		code := run(context.Background(), append(args, "--db", db, "--as", "lead"), strings.NewReader(""), &out, &errb)
-		bulkMatchRead = nil
-		if code != 0 {
-			t.Fatalf("%v: exit %d\n%s", args, code, errb.String())
-		}
-		if held.Given() != n {
-			t.Fatalf("%v read %d identities, not %d", args, held.Given(), n)
-		}
-		t.Logf("%v held at most %d of the %d identities it read", args, held.Most(), n)
-		if held.Most() > 5*4096 {
-			t.Errorf("%v held %d of the %d identities it read at once; want the store's pages (five of 4,096) at most", args, held.Most(), n)
-		}
+		// Each identity's ID, as it was read; the store's pages (five of
+		// 4,096) at most.
+		checkBulkHeld(t, db, args, n, 5*4096, "identities read", func(held *benchmem.Held[byte]) {
+			bulkMatchRead = func(id *audit.Identity) { benchmem.AddString(held, id.ID) }
+		})
+	}
+}
+
+// checkBulkHeld runs the bulk write args on db, with watch setting the
+// hook that counts what it is given into held, and fails unless it was
+// given n values (what they are) and held at most most of them at once.
+func checkBulkHeld(t *testing.T, db string, args []string, n, most int, what string, watch func(held *benchmem.Held[byte])) {
+	t.Helper()
+	var held benchmem.Held[byte]
+	watch(&held)
+	var out, errb strings.Builder
+	code := run(context.Background(), append(args, "--db", db, "--as", "lead"), strings.NewReader(""), &out, &errb)
+	bulkMatchRead, bulkWriteGiven = nil, nil
+	if code != 0 {
+		t.Fatalf("%v: exit %d\n%s", args, code, errb.String())
+	}
+	if held.Given() != n {
+		t.Fatalf("%v was given %d %s, not %d", args, held.Given(), what, n)
+	}
+	t.Logf("%v held at most %d of the %d %s", args, held.Most(), n, what)
+	if held.Most() > most {
+		t.Errorf("%v held %d of the %d %s at once; want %d at most", args, held.Most(), n, what, most)
+	}
+}
+
+// A bulk write by filter (owner set --filter, note add --filter) holds,
+// of the IDs it matched, the one it writes, not every one (issue 21: the
+// IDs a filter of a million matched, held for the write with an
+// assignment each, were 237 MB of heap): they wait on disk and are read
+// back one at a time inside the write's transaction. Every so often as
+// the write is given its IDs, those it was given and still holds are
+// counted after a collection.
+func TestBulkWritesByFilterHoldTheIDTheyWriteNotAllTheyMatched(t *testing.T) {
+	const n = 20_000
+	db := populatedFile(t, n)
+	for _, args := range [][]string{
+		{"owner", "set", "--filter", "id:*", "@acme/platform", "--yes"},
+		{"note", "add", "--filter", "id:*", "rotate by Q3", "--yes"},
+	} {
+		// Each ID, as the write was given it: the few it is writing.
+		checkBulkHeld(t, db, args, n, 100, "IDs written to", func(held *benchmem.Held[byte]) {
+			bulkWriteGiven = func(id string) { benchmem.AddString(held, id) }
+		})
 	}
 }
 

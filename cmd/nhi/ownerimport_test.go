@@ -11,7 +11,6 @@ import (
 	"testing"
 
 	"github.com/nhi-audit/nhi/audit"
-	"github.com/nhi-audit/nhi/audit/audittest"
 	"github.com/nhi-audit/nhi/filter"
 	"github.com/nhi-audit/nhi/internal/benchmem"
 )
@@ -20,13 +19,7 @@ import (
 // IDs, in ID order.
 func populationIDs(t *testing.T, n int) (string, []string) {
 	t.Helper()
-	db := filepath.Join(t.TempDir(), "nhi.db")
-	st, err := audit.Open(context.Background(), db, audit.OpenOptions{Create: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	audittest.Population(t, st, n)
-	st.Close()
+	db := populatedFile(t, n)
 	var out, errb strings.Builder
 	if code := run(context.Background(), []string{"identities", "-o", "id", "--filter", "status:any", "--db", db}, strings.NewReader(""), &out, &errb); code != 0 {
 		t.Fatalf("identities: exit %d\n%s", code, errb.String())
