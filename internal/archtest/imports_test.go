@@ -31,11 +31,11 @@ var testOnly = []string{"internal/benchmem"}
 // connectors import neither campaigns nor tui, and audit imports only
 // filter and sshsig.
 var allowed = map[string][]string{
-	"cmd":              {"tui", "campaigns/report", "campaigns", "connectors", "audit", "filter", "sshsig"},
-	"tui":              {"audit", "filter", "internal"},                        // internal/hugepages
-	"campaigns/report": {"campaigns", "audit", "filter", "sshsig", "internal"}, // internal/spool, internal/jsonscan
-	"campaigns":        {"audit", "filter", "sshsig", "internal"},              // internal/spool; campaignstest runs on internal/pgtest
-	"connectors":       {"audit", "filter", "internal"},                        // internal/jsonscan
+	"cmd":              {"tui", "campaigns/report", "campaigns", "connectors", "audit", "filter", "sshsig", "internal"}, // internal/spool
+	"tui":              {"audit", "filter", "internal"},                                                                 // internal/hugepages
+	"campaigns/report": {"campaigns", "audit", "filter", "sshsig", "internal"},                                          // internal/spool, internal/jsonscan
+	"campaigns":        {"audit", "filter", "sshsig", "internal"},                                                       // internal/spool; campaignstest runs on internal/pgtest
+	"connectors":       {"audit", "filter", "internal"},                                                                 // internal/jsonscan
 	"audit":            {"filter", "sshsig"},
 	"filter":           {},
 	"sshsig":           {},
