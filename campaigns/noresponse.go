@@ -440,27 +440,26 @@ var remindHeld func(id string)
 // gives them, a batch at a time: the item is fn's only during the call.
 // Their IDs are read back from the reminder's spool a batch at a time.
 func (r *Reminder) Items(ctx context.Context, st *audit.Store, fn func(*Item) error) error {
-	rd, err := r.ids.Open(false)
-	if err != nil {
+	batch := make([]string, 0, min(r.Pending, streamBatch))
+	flush := func() error {
+		err := r.items.EachOf(ctx, st, batch, fn)
+		batch = batch[:0]
 		return err
 	}
-	defer rd.Close()
-	batch := make([]string, 0, min(r.Pending, streamBatch))
-	for i := range r.Pending {
-		rd.Next()
-		batch = append(batch, rd.String())
-		if len(batch) < streamBatch && i < r.Pending-1 {
-			continue
-		}
-		if err := rd.Err(); err != nil {
+	for id, err := range r.ids.EachString(r.Pending) {
+		if err != nil {
 			return fmt.Errorf("reading the pending items of %s back: %w", cmpOr(audit.Printable(r.Reviewer), "nobody"), err)
 		}
-		if err := r.items.EachOf(ctx, st, batch, fn); err != nil {
-			return err
+		if batch = append(batch, id); len(batch) == streamBatch {
+			if err := flush(); err != nil {
+				return err
+			}
 		}
-		batch = batch[:0]
 	}
-	return nil
+	if len(batch) == 0 {
+		return nil
+	}
+	return flush()
 }
 
 // RemoveReminders removes the reminders' spools, once they are printed.

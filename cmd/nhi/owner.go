@@ -269,16 +269,8 @@ type matched struct {
 // first error reading ends it.
 func (m *matched) each() iter.Seq2[string, error] {
 	return func(yield func(string, error) bool) {
-		r, err := m.ids.Open(false)
-		if err != nil {
-			yield("", fmt.Errorf("reading the identities matched back: %w", err))
-			return
-		}
-		defer r.Close()
-		for range m.count {
-			r.Next()
-			id := r.String()
-			if err := r.Err(); err != nil {
+		for id, err := range m.ids.EachString(m.count) {
+			if err != nil {
 				yield("", fmt.Errorf("reading the identities matched back: %w", err))
 				return
 			}

@@ -19,6 +19,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"iter"
 	"os"
 	"slices"
 	"unsafe"
@@ -200,6 +201,32 @@ func (w *Writer) Open(transient bool) (*Reader, error) {
 	// several read at once (a merge of them) cost what they hold.
 	size := int(min(fi.Size(), bufferSize))
 	return &Reader{r: bufio.NewReaderSize(io.NewSectionReader(w.f, 0, fi.Size()), size), transient: transient}, nil
+}
+
+// EachString reads back, from the start each time it is ranged over, a
+// file of n records of one string each (the IDs a command matched, a
+// reviewer's pending items), in order. The first error (opening, or a
+// record short of the n) ends it, given with an empty string.
+func (w *Writer) EachString(n int) iter.Seq2[string, error] {
+	return func(yield func(string, error) bool) {
+		r, err := w.Open(false)
+		if err != nil {
+			yield("", err)
+			return
+		}
+		defer r.Close()
+		for range n {
+			r.Next()
+			s := r.String()
+			if err := r.Err(); err != nil {
+				yield("", err)
+				return
+			}
+			if !yield(s, nil) {
+				return
+			}
+		}
+	}
 }
 
 // Next starts reading a record: call it before the first field of each.

@@ -167,3 +167,44 @@ func TestWriteErrorKept(t *testing.T) {
 		t.Errorf("Close after a failed write: %v, want the write's error", err)
 	}
 }
+
+// TestEachString reads a file of IDs back whole, stops where the ranging
+// stops, and gives a file shorter than its count as an error, not as
+// fewer IDs.
+func TestEachString(t *testing.T) {
+	w, err := Create(t.TempDir(), "ids-*.spool")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Remove()
+	ids := []string{"github:acme:deploy_key:1", "", "github:acme:secret:Zoë"}
+	for _, id := range ids {
+		w.String(id)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	read := func(n, stop int) (got []string, err error) {
+		for id, e := range w.EachString(n) {
+			if e != nil {
+				return got, e
+			}
+			if got = append(got, id); len(got) == stop {
+				break
+			}
+		}
+		return got, nil
+	}
+	for range 2 { // each ranging reads from the start
+		if got, err := read(len(ids), -1); err != nil || !slices.Equal(got, ids) {
+			t.Fatalf("read back %q, %v; want %q", got, err, ids)
+		}
+	}
+	if got, err := read(len(ids), 1); err != nil || !slices.Equal(got, ids[:1]) {
+		t.Errorf("stopped after one: read %q, %v", got, err)
+	}
+	got, err := read(len(ids)+1, -1)
+	if !errors.Is(err, io.EOF) || !slices.Equal(got, ids) {
+		t.Errorf("a count past the file's end: read %q, then %v; want the IDs, then io.EOF", got, err)
+	}
+}
