@@ -2,10 +2,11 @@
 // and the pass that reads them back, in order, so that a million of them
 // are never all in memory (issue 21): a campaign's population between
 // the read that freezes it and the transaction that records it
-// (campaigns), each reviewer's pending items between the read that finds
-// whose they are and their reminder (campaigns' Remind), and the long
-// tables of an evidence report between the read of the campaign and the
-// files that list them (campaigns/report).
+// (campaigns), each reviewer's pending items, as their reminder says
+// them, between the read that finds whose they are and the reminder's
+// print (campaigns' Remind), and the long tables of an evidence report
+// between the read of the campaign and the files that list them
+// (campaigns/report).
 //
 // A record is a sequence of fields the caller writes and reads back in
 // the same order: strings as their length (uvarint) and bytes, integers
@@ -98,6 +99,14 @@ func (w *Writer) String(v string) {
 	w.keep(err)
 	_, err = w.w.WriteString(v)
 	w.keep(err)
+}
+
+// Bytes writes a string field from v's bytes, as String(string(v))
+// would, without the copy: what a caller rendered into a buffer it
+// reuses (campaigns' Remind: a reminder's line or row). String only
+// copies v's bytes into the file's buffer before it returns.
+func (w *Writer) Bytes(v []byte) {
+	w.String(unsafe.String(unsafe.SliceData(v), len(v)))
 }
 
 // Int writes an integer field.
