@@ -154,7 +154,7 @@ func (s *Store) NotReadBetween(ctx context.Context, snapshotIDs []int64, first, 
 
 // NotReadAmong is NotReadBetween of the identities the JSON array list
 // names, each found by the observations' key (snapshot_id, identity_id):
-// for a batch whose IDs lie far apart (a reviewer's items, a sample), of
+// for a batch whose IDs lie far apart (a sample's items), of
 // which the range from the first to the last is most of a snapshot, read
 // again for every batch (issue 21: a campaign's reminders to 200
 // reviewers at 100,000 items took 17 CPU-s, to three 2.8). list holds

@@ -110,6 +110,15 @@ func RemindHeld(f func(id string)) (restore func()) {
 	return func() { remindHeld = old }
 }
 
+// ItemCursorsOpened sets a function told of each item cursor opened,
+// and whether it reads the whole campaign (itemCursorOpened); the
+// returned function restores the old one.
+func ItemCursorsOpened(f func(whole bool)) (restore func()) {
+	old := itemCursorOpened
+	itemCursorOpened = f
+	return func() { itemCursorOpened = old }
+}
+
 // ReviewHeld sets a function given the ID of each item a filter's
 // campaign review reads, as read (reviewHeld); the returned function
 // restores the old one.

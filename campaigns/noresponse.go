@@ -1,10 +1,12 @@
 package campaigns
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"slices"
 	"strings"
 	"time"
@@ -422,13 +424,14 @@ type Reminder struct {
 	Name     string // their name in the directory, when known
 	Pending  int    // how many items: pending (carried and unconfirmed included)
 
-	ids   *spoolfile.Writer // the items' IDs, in ID order, a record each
-	items *ItemReader
+	// rendered holds what Remind's render wrote of each item, a record
+	// an item, in ID order, until the caller copies it out (CopyTo).
+	rendered *spoolfile.Writer
 }
 
 // remindBuffer is the write buffer of each reminder's spool: every
-// reviewer's is open for writing at once while the pending items are
-// read, so it is small (a write of some hundred IDs), where spool's
+// reviewer's is open for writing at once while the items are read, so
+// it is small (a write of some tens of rendered items), where spool's
 // 256 KiB would be 50 MB for 200 reviewers.
 const remindBuffer = 4 << 10
 
@@ -436,37 +439,31 @@ const remindBuffer = 4 << 10
 // Remind reads, as read: a test counts how many of them are still held.
 var remindHeld func(id string)
 
-// Items calls fn with each of the reminder's items, in ID order, as Get
-// gives them, a batch at a time: the item is fn's only during the call.
-// Their IDs are read back from the reminder's spool a batch at a time.
-func (r *Reminder) Items(ctx context.Context, st *audit.Store, fn func(*Item) error) error {
-	batch := make([]string, 0, min(r.Pending, streamBatch))
-	flush := func() error {
-		err := r.items.EachOf(ctx, st, batch, fn)
-		batch = batch[:0]
-		return err
-	}
-	for id, err := range r.ids.EachString(r.Pending) {
+// RemindRender writes what a reminder says of one of its items (a line,
+// a CSV row) to w; c is the campaign, r the reminder the item is in. The
+// item is the render's only during the call.
+type RemindRender func(c *Campaign, r *Reminder, it *Item, w io.Writer) error
+
+// CopyTo writes to w what Remind's render wrote of each of the
+// reminder's items, in ID order, read back from its spool a record at a
+// time.
+func (r *Reminder) CopyTo(w io.Writer) error {
+	for s, err := range r.rendered.EachString(r.Pending) {
 		if err != nil {
 			return fmt.Errorf("reading the pending items of %s back: %w", cmpOr(audit.Printable(r.Reviewer), "nobody"), err)
 		}
-		if batch = append(batch, id); len(batch) == streamBatch {
-			if err := flush(); err != nil {
-				return err
-			}
+		if _, err := io.WriteString(w, s); err != nil {
+			return err
 		}
 	}
-	if len(batch) == 0 {
-		return nil
-	}
-	return flush()
+	return nil
 }
 
 // RemoveReminders removes the reminders' spools, once they are printed.
 func RemoveReminders(rs []Reminder) error {
 	var errs []error
 	for i := range rs {
-		errs = append(errs, rs[i].ids.Remove())
+		errs = append(errs, rs[i].rendered.Remove())
 	}
 	return errors.Join(errs...)
 }
@@ -474,23 +471,24 @@ func RemoveReminders(rs []Reminder) error {
 // Remind lists, per current assignee (after escalations), the items of an
 // open campaign still waiting for a decision. It writes nothing.
 //
-// It reads the pending items' IDs and reviewers alone, in ID order
-// through one cursor, and spools each ID to a temporary file of its
-// assignee's (spool, a file each reviewer), keeping in memory only a
-// count and the first spelling of each assignee, where it kept every
-// pending ID, by assignee (issue 21: 968,050 of them at a million); each
-// reminder's items are read when asked (Reminder.Items), a batch of IDs
-// at a time. The escalations (the ItemReader's, which says where each
-// item went) are what it holds that grows with the items: as many as
-// were escalated. The database is not asked to group the items by
-// reviewer: campaign_items has no index by reviewer, so a query a
-// reviewer reads every item of the campaign (a million, for each of
-// hundreds of reviewers), and a sort by reviewer in SQL would not give
-// the assignee (an escalation moves an item, and normActor's spellings
-// are Go's: Unicode case and space), so Go would group its rows again.
-// The caller removes the spools (RemoveReminders). The campaign comes
-// without its items or progress (as Load gives it).
-func Remind(ctx context.Context, st *audit.Store, name string) (*Campaign, []Reminder, error) {
+// It reads the campaign's items once, in ID order, through the item
+// reader's cursor (ItemReader.Each), and has render write each pending
+// one, as it passes, to a temporary file of its assignee's (spool, a
+// file each reviewer), keeping in memory only a count and the first
+// spelling of each assignee; the caller copies each reminder out
+// (Reminder.CopyTo) and removes the spools (RemoveReminders). It read the
+// pending items' IDs and spooled them by assignee, and then each
+// reminder's items a batch of IDs at a time, each looked up by key
+// (issue 21: with 200 reviewers, each one's items lie all over the file,
+// which was read again for each: 96.6 s at a million, where one pass
+// reads it in some 13 s). The escalations (the ItemReader's, which says
+// where each item went) are what it holds that grows with the items: as
+// many as were escalated. The database is not asked to group the items
+// by reviewer: campaign_items has no index by reviewer, and a sort by
+// reviewer in SQL would not give the assignee (an escalation moves an
+// item, and normActor's spellings are Go's: Unicode case and space).
+// The campaign comes without its items or progress (as Load gives it).
+func Remind(ctx context.Context, st *audit.Store, name string, render RemindRender) (*Campaign, []Reminder, error) {
 	c, err := Load(ctx, st, name)
 	if err != nil {
 		return nil, nil, err
@@ -504,61 +502,65 @@ func Remind(ctx context.Context, st *audit.Store, name string) (*Campaign, []Rem
 		return nil, nil, err
 	}
 	by := map[string]*Reminder{}
-	out, err := remindByAssignee(ctx, st, c, dir, items, by)
+	out, err := remindByAssignee(ctx, st, c, dir, items, render, by)
 	if err != nil {
 		for _, r := range by {
-			_ = r.ids.Remove()
+			_ = r.rendered.Remove()
 		}
 		return nil, nil, err
 	}
 	return c, out, nil
 }
 
-// remindByAssignee reads campaign c's pending items in ID order and
-// spools each one's ID to its assignee's reminder in by (by normActor),
-// made as first met; it returns the reminders by assignee.
-func remindByAssignee(ctx context.Context, st *audit.Store, c *Campaign, dir *audit.Directory, items *ItemReader, by map[string]*Reminder) ([]Reminder, error) {
-	rows, err := st.Query(ctx, `SELECT identity_id, reviewer FROM campaign_items WHERE campaign_id = ? AND decision = ? ORDER BY identity_id`, c.ID, string(Pending))
-	if err != nil {
-		return nil, fmt.Errorf("reading campaign items: %w", err)
-	}
-	defer rows.Close()
-	var order []string
-	for rows.Next() {
-		var id, who string
-		if err := rows.Scan(&id, &who); err != nil {
-			return nil, err
+// remindByAssignee reads campaign c's items in ID order and has render
+// write each pending one to its assignee's reminder in by (by
+// normActor), made as first met; it returns the reminders by assignee.
+// An item is pending, and its assignee who, as the pending items' read
+// by (decision, reviewer) said: its decision column is Pending, and
+// Assignee is its escalation's To, else its reviewer (the reader gives
+// both as those columns and its escalations hold them).
+func remindByAssignee(ctx context.Context, st *audit.Store, c *Campaign, dir *audit.Directory, items *ItemReader, render RemindRender, by map[string]*Reminder) ([]Reminder, error) {
+	var (
+		order []string
+		buf   bytes.Buffer
+	)
+	err := items.Each(ctx, st, func(it *Item) error {
+		if it.Decision != Pending {
+			return nil
 		}
 		if remindHeld != nil {
-			remindHeld(id)
+			remindHeld(it.ID)
 		}
-		if x, ok := items.esc[id]; ok { // Item.Assignee
-			who = x.To
-		}
+		who := it.Assignee()
 		k := normActor(who)
 		r := by[k]
 		if r == nil {
 			w, err := spoolfile.CreateBuffered("", "nhi-remind-*", remindBuffer)
 			if err != nil {
-				return nil, err
+				return err
 			}
-			r = &Reminder{Reviewer: who, ids: w, items: items}
+			r = &Reminder{Reviewer: who, rendered: w}
 			if p := dir.Lookup(who); p != nil {
 				r.Name = p.Name
 			}
 			by[k] = r
 			order = append(order, k)
 		}
-		r.ids.String(id)
+		buf.Reset()
+		if err := render(c, r, it, &buf); err != nil {
+			return err
+		}
+		r.rendered.Bytes(buf.Bytes())
 		r.Pending++
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("reading campaign items: %w", err)
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	slices.Sort(order)
 	out := make([]Reminder, 0, len(order))
 	for _, k := range order {
-		if err := by[k].ids.Close(); err != nil {
+		if err := by[k].rendered.Close(); err != nil {
 			return nil, fmt.Errorf("spooling the pending items of %s: %w", cmpOr(audit.Printable(by[k].Reviewer), "nobody"), err)
 		}
 		out = append(out, *by[k])

@@ -193,8 +193,8 @@ func (r *ItemReader) Of(ctx context.Context, st *audit.Store, ids []string) ([]I
 // r.notRead in place of the last batch's: the markers of the IDs from
 // its first to its last, of those IDs alone (a campaign of a few of a
 // snapshot's identities finds others between them); or, where named
-// holds the IDs the batch was read by (EachOf: a reviewer's items, a
-// sample, which lie far apart), those looked up by key.
+// holds the IDs the batch was read by (EachOf: a sample's items, which
+// lie far apart), those looked up by key.
 func (r *ItemReader) batchNotRead(ctx context.Context, st *audit.Store, items []Item, named []byte) error {
 	clear(r.notRead)
 	clear(r.inBatch)

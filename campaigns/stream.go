@@ -190,9 +190,17 @@ type itemsIn struct {
 	one  bool
 }
 
+// itemCursorOpened, when set (a test), is told of each item cursor
+// opened, and whether it reads every item of its campaign (only nil): a
+// test counts how often a command reads the campaign.
+var itemCursorOpened func(whole bool)
+
 // openItemCursor opens a cursor over c's items, or, when only is not nil,
 // over those it names.
 func openItemCursor(ctx context.Context, st *audit.Store, c *Campaign, only *itemsIn) (*itemCursor, error) {
+	if itemCursorOpened != nil {
+		itemCursorOpened(only == nil)
+	}
 	cur := &itemCursor{c: c, dec: newDecoder()}
 	ids := c.snapshotIDs()
 	args := []any{c.ID}

@@ -4,6 +4,7 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
+	"io"
 	"slices"
 	"strings"
 	"time"
@@ -64,7 +65,7 @@ Before the escalation day it changes nothing and says when.`,
 }
 
 // remindHeld, when a test sets it, is called with each item campaign
-// remind prints, as it prints it.
+// remind renders, as it renders it.
 var remindHeld func(*campaigns.Item)
 
 func newCampaignRemindCmd(a *app) *cobra.Command {
@@ -85,7 +86,16 @@ kind, name of the identity, scope, findings, state, escalated from.`,
 				return err
 			}
 			defer st.Close()
-			c, rs, err := campaigns.Remind(cmd.Context(), st, args[0])
+			render := remindLine
+			if asCSV {
+				render = remindRow()
+			}
+			c, rs, err := campaigns.Remind(cmd.Context(), st, args[0], func(c *campaigns.Campaign, r *campaigns.Reminder, it *campaigns.Item, w io.Writer) error {
+				if remindHeld != nil {
+					remindHeld(it)
+				}
+				return render(c, r, it, w)
+			})
 			if err != nil {
 				return err
 			}
@@ -93,24 +103,16 @@ kind, name of the identity, scope, findings, state, escalated from.`,
 			if asCSV {
 				w := csv.NewWriter(a.stdout)
 				_ = w.Write([]string{"reviewer", "reviewer_name", "campaign", "due", "identity_id", "kind", "name", "scope", "findings", "state", "escalated_from"})
+				w.Flush()
+				if err := w.Error(); err != nil {
+					return err
+				}
 				for _, r := range rs {
-					err := r.Items(cmd.Context(), st, func(it *campaigns.Item) error {
-						if remindHeld != nil {
-							remindHeld(it)
-						}
-						from := ""
-						if it.Escalated != nil {
-							from = it.Escalated.From
-						}
-						_ = w.Write(csvCells(r.Reviewer, r.Name, c.Name, c.Due, it.ID, string(it.Kind), it.Name, it.Scope, audit.RuleNames(it.Findings), it.State(), from))
-						return nil
-					})
-					if err != nil {
+					if err := r.CopyTo(a.stdout); err != nil {
 						return err
 					}
 				}
-				w.Flush()
-				return w.Error()
+				return nil
 			}
 			if len(rs) == 0 {
 				fmt.Fprintf(a.stdout, "Nothing pending in %s.\n", c.Name)
@@ -125,18 +127,7 @@ kind, name of the identity, scope, findings, state, escalated from.`,
 					who = audit.Printable(r.Name) + " <" + who + ">"
 				}
 				fmt.Fprintf(a.stdout, "\n%s: %d pending\n", who, r.Pending)
-				err := r.Items(cmd.Context(), st, func(it *campaigns.Item) error {
-					if remindHeld != nil {
-						remindHeld(it)
-					}
-					line := fmt.Sprintf("  %s  %s  %s", audit.Printable(it.ID), it.State(), dashIfEmpty(audit.RuleNames(it.Findings)))
-					if it.Escalated != nil {
-						line += "  (escalated from " + dashIfEmpty(audit.Printable(it.Escalated.From)) + ")"
-					}
-					fmt.Fprintln(a.stdout, line)
-					return nil
-				})
-				if err != nil {
+				if err := r.CopyTo(a.stdout); err != nil {
 					return err
 				}
 			}
@@ -145,6 +136,38 @@ kind, name of the identity, scope, findings, state, escalated from.`,
 	}
 	cmd.Flags().BoolVar(&asCSV, "csv", false, "print one CSV row per pending item, for a mail merge")
 	return cmd
+}
+
+// remindLine is campaign remind's line for a pending item.
+func remindLine(_ *campaigns.Campaign, _ *campaigns.Reminder, it *campaigns.Item, w io.Writer) error {
+	line := fmt.Sprintf("  %s  %s  %s", audit.Printable(it.ID), it.State(), dashIfEmpty(audit.RuleNames(it.Findings)))
+	if it.Escalated != nil {
+		line += "  (escalated from " + dashIfEmpty(audit.Printable(it.Escalated.From)) + ")"
+	}
+	_, err := fmt.Fprintln(w, line)
+	return err
+}
+
+// remindRow returns campaign remind --csv's row writer for a pending
+// item, its CSV writer made once for the writer Remind gives it (a
+// buffer it reuses) and flushed after each row.
+func remindRow() campaigns.RemindRender {
+	var (
+		cw  *csv.Writer
+		out io.Writer
+	)
+	return func(c *campaigns.Campaign, r *campaigns.Reminder, it *campaigns.Item, w io.Writer) error {
+		if cw == nil || out != w {
+			cw, out = csv.NewWriter(w), w
+		}
+		from := ""
+		if it.Escalated != nil {
+			from = it.Escalated.From
+		}
+		_ = cw.Write(csvCells(r.Reviewer, r.Name, c.Name, c.Due, it.ID, string(it.Kind), it.Name, it.Scope, audit.RuleNames(it.Findings), it.State(), from))
+		cw.Flush()
+		return cw.Error()
+	}
 }
 
 // csvCells neutralises cells a spreadsheet would run as a formula (the
