@@ -49,6 +49,9 @@ type ItemReader struct {
 	inBatch  map[string]struct{}        // the IDs of that batch
 	esc      map[string]Escalation
 	afterDue map[int64]bool
+	// decoded is how many findings and permissions texts each cursor
+	// shares between the items it decodes (0: the cursor's default).
+	decoded int
 }
 
 // NewItemReader reads what Each adds to the items of c (as Show
@@ -128,6 +131,7 @@ func (r *ItemReader) each(ctx context.Context, st *audit.Store, only *itemsIn, f
 		return err
 	}
 	defer cur.close()
+	cur.decoded = r.decoded
 	b := &Batch{}
 	for {
 		more, err := cur.next(b)

@@ -1,6 +1,7 @@
 package campaigns
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"fmt"
@@ -172,6 +173,7 @@ type itemCursor struct {
 	multi      map[[2]string]int64 // source/account -> snapshot, over several snapshots
 	single     int64
 	dec        *decoder
+	decoded    int         // how many texts dec may share before it starts again (0: decodedTexts)
 	pending    *historyRow // the history row read ahead of its item
 	historyEnd bool
 	peeked     bool // the items cursor stands on a row next has not taken
@@ -274,12 +276,16 @@ func (cur *itemCursor) readHistory() error {
 	return nil
 }
 
+// decodedTexts is how many findings and permissions texts an item
+// cursor's decoder shares before it starts again.
+const decodedTexts = 50_000
+
 // next fills b with the next batch; false once the items are all read.
 func (cur *itemCursor) next(b *Batch) (bool, error) {
 	b.Items, b.Events, b.Snapshots = b.Items[:0], b.Events[:0], b.Snapshots[:0]
 	// The decoder shares decoded findings and permissions between items;
 	// a population whose texts rarely repeat would grow it without end.
-	if len(cur.dec.findings)+len(cur.dec.perms) > 50_000 {
+	if len(cur.dec.findings)+len(cur.dec.perms) > cmp.Or(cur.decoded, decodedTexts) {
 		cur.dec = newDecoder()
 	}
 	for len(b.Items) < streamBatch {
