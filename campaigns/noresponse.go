@@ -490,7 +490,10 @@ func RemoveReminders(rs []Reminder) error {
 // reminder's items a batch of IDs at a time, each looked up by key
 // (issue 21: with 200 reviewers, each one's items lie all over the file,
 // which was read again for each: 96.6 s at a million, where one pass
-// reads it in some 13 s). The escalations (the ItemReader's, which says
+// reads it in some 13 s). It reads the decided items too and passes
+// over them: a campaign with few items left pending pays the whole read,
+// where the reads by key paid for those items alone (docs/performance-
+// commands.md). The escalations (the ItemReader's, which says
 // where each item went) are what it holds that grows with the items: as
 // many as were escalated. The database is not asked to group the items
 // by reviewer: campaign_items has no index by reviewer, and a sort by
