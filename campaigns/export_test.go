@@ -119,6 +119,15 @@ func ItemCursorsOpened(f func(whole bool)) (restore func()) {
 	return func() { itemCursorOpened = old }
 }
 
+// ItemCursorScanned sets a function told of each row an item cursor
+// scans, an item's or one of the decision history
+// (itemCursorScanned); the returned function restores the old one.
+func ItemCursorScanned(f func(history bool)) (restore func()) {
+	old := itemCursorScanned
+	itemCursorScanned = f
+	return func() { itemCursorScanned = old }
+}
+
 // ReviewHeld sets a function given the ID of each item a filter's
 // campaign review reads, as read (reviewHeld); the returned function
 // restores the old one.

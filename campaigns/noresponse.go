@@ -480,20 +480,21 @@ func RemoveReminders(rs []Reminder) error {
 // Remind lists, per current assignee (after escalations), the items of an
 // open campaign still waiting for a decision. It writes nothing.
 //
-// It reads the campaign's items once, in ID order, through the item
-// reader's cursor (ItemReader.Each), and has render write each pending
-// one, as it passes, to a temporary file of its assignee's (spool, a
-// file each reviewer), keeping in memory only a count and the first
-// spelling of each assignee; the caller copies each reminder out
-// (Reminder.CopyTo) and removes the spools (RemoveReminders). It read the
-// pending items' IDs and spooled them by assignee, and then each
-// reminder's items a batch of IDs at a time, each looked up by key
-// (issue 21: with 200 reviewers, each one's items lie all over the file,
-// which was read again for each: 96.6 s at a million, where one pass
-// reads it in some 13 s). It reads the decided items too and passes
-// over them: a campaign with few items left pending pays the whole read,
-// where the reads by key paid for those items alone (docs/performance-
-// commands.md). The escalations (the ItemReader's, which says
+// It reads the campaign's pending items once, in ID order, through the
+// item reader's cursor (ItemReader.Each, pendingOnly: the decided items
+// are passed over in the database, and neither the history nor what the
+// snapshots did not read is read), and has render write each one, as it
+// passes, to a temporary file of its assignee's (spool, a file each
+// reviewer), keeping in memory only a count and the first spelling of
+// each assignee; the caller copies each reminder out (Reminder.CopyTo)
+// and removes the spools (RemoveReminders). It read the pending items'
+// IDs and spooled them by assignee, and then each reminder's items a
+// batch of IDs at a time, each looked up by key (issue 21: with 200
+// reviewers, each one's items lie all over the file, which was read
+// again for each: 96.6 s at a million, where one pass reads it in some
+// 13 s); and then every item with its history, passing over the decided
+// ones, so a campaign with few items left pending paid the whole read
+// (docs/performance-commands.md). The escalations (the ItemReader's, which says
 // where each item went) are what it holds that grows with the items: as
 // many as were escalated. The database is not asked to group the items
 // by reviewer: campaign_items has no index by reviewer, and a sort by
@@ -513,7 +514,7 @@ func Remind(ctx context.Context, st *audit.Store, name string, render RemindRend
 	if err != nil {
 		return nil, nil, err
 	}
-	items.decoded = remindDecoded
+	items.decoded, items.pendingOnly = remindDecoded, true
 	by := map[string]*Reminder{}
 	out, err := remindByAssignee(ctx, st, c, dir, items, render, by)
 	if err != nil {
@@ -525,22 +526,20 @@ func Remind(ctx context.Context, st *audit.Store, name string, render RemindRend
 	return c, out, nil
 }
 
-// remindByAssignee reads campaign c's items in ID order and has render
-// write each pending one to its assignee's reminder in by (by
-// normActor), made as first met; it returns the reminders by assignee.
-// An item is pending, and its assignee who, as the pending items' read
-// by (decision, reviewer) said: its decision column is Pending, and
-// Assignee is its escalation's To, else its reviewer (the reader gives
-// both as those columns and its escalations hold them).
+// remindByAssignee reads campaign c's pending items in ID order (items
+// reads those alone) and has render write each one to its assignee's
+// reminder in by (by normActor), made as first met; it returns the
+// reminders by assignee. An item is pending, and its assignee who, as
+// the pending items' read by (decision, reviewer) said: its decision
+// column is Pending, and Assignee is its escalation's To, else its
+// reviewer (the reader gives both as those columns and its escalations
+// hold them).
 func remindByAssignee(ctx context.Context, st *audit.Store, c *Campaign, dir *audit.Directory, items *ItemReader, render RemindRender, by map[string]*Reminder) ([]Reminder, error) {
 	var (
 		order []string
 		buf   bytes.Buffer
 	)
 	err := items.Each(ctx, st, func(it *Item) error {
-		if it.Decision != Pending {
-			return nil
-		}
 		if remindHeld != nil {
 			remindHeld(it.ID)
 		}

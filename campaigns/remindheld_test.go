@@ -141,3 +141,70 @@ func TestRemindReadsTheCampaignOnce(t *testing.T) {
 		t.Errorf("Remind opened %d cursors over the whole campaign and %d over items named by key; want one over the whole, none by key", whole, byKey)
 	}
 }
+
+// Remind reads the pending items alone (issue 21: it read, decoded and
+// passed over every decided item and every row of the decision history,
+// and what the snapshots did not read of every item, so a campaign with
+// few items left pending paid the whole read): of 3,000 items, every one
+// marked not read (policies_unknown), 2,950 decided in bulk and one of
+// the 50 left decided and undone (pending again, with a history), the
+// rows the cursor scans are counted: the 50 pending items' and none of
+// the history's, in one cursor over the campaign, and no item is given
+// what it was not read for. Each pending item is listed, the undone one
+// among them, as before.
+func TestRemindReadsThePendingItemsAlone(t *testing.T) {
+	campaignstest.Engines(t, func(t *testing.T, eng campaignstest.Engine) {
+		const n, pending = 3000, 50
+		f := newFixtureOn(t, eng)
+		obs := keys(n, "ana") // five keys a repository: repo-0590 to 0599 hold the last 50
+		for i := range obs {
+			obs[i].Attributes[audit.AttrPoliciesUnknown] = "true"
+		}
+		f.Snapshot(t, nil, obs...)
+		create(t, f, campaigns.Spec{Name: "q", Scope: "id:*"})
+		if _, err := campaigns.DecideMatching(ctx, f.Store, "sam", "q", "not scope:acme/repo-059*", campaigns.Decommission, "unused", false); err != nil {
+			t.Fatal(err)
+		}
+		undone := obs[n-1].ID
+		d, err := campaigns.Decide(ctx, f.Store, "rita", "q", undone, campaigns.Decommission, "unused")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := campaigns.Undo(ctx, f.Store, "rita", "q", d.Event.Seq); err != nil {
+			t.Fatal(err)
+		}
+		items, history, cursors, notRead := 0, 0, 0, 0
+		restore := []func(){
+			campaigns.ItemCursorScanned(func(h bool) {
+				if h {
+					history++
+				} else {
+					items++
+				}
+			}),
+			campaigns.ItemCursorsOpened(func(bool) { cursors++ }),
+			campaigns.NotReadHeld(func([]audit.NotRead) { notRead++ }),
+		}
+		rs, given := remind(t, f.Store, "q")
+		for _, r := range restore {
+			r()
+		}
+		if items != pending || history != 0 || cursors != 1 || notRead != 0 {
+			t.Errorf("Remind scanned %d items and %d rows of the history through %d cursors, and gave %d items what was not read of them; want the %d pending items, no history, one cursor, none",
+				items, history, cursors, notRead, pending)
+		}
+		total, seen := 0, false
+		for i := range rs {
+			total += rs[i].Pending
+			for _, it := range given[rs[i].Reviewer] {
+				if it.Decision != campaigns.Pending || !strings.HasPrefix(it.Scope, "acme/repo-059") {
+					t.Fatalf("%s's reminder lists %s (%s, %q)", rs[i].Reviewer, it.ID, it.Scope, it.Decision)
+				}
+				seen = seen || it.ID == undone
+			}
+		}
+		if total != pending || !seen {
+			t.Errorf("the reminders list %d items, the undone one %v; want %d, it among them", total, seen, pending)
+		}
+	})
+}

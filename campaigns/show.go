@@ -52,6 +52,14 @@ type ItemReader struct {
 	// decoded is how many findings and permissions texts each cursor
 	// shares between the items it decodes (0: the cursor's default).
 	decoded int
+	// pendingOnly has Each give the pending items alone, each without
+	// its History (nil) and what its snapshot did not read (NotRead,
+	// nil), which remind's reminders do not say: the cursor reads
+	// neither the decided items nor the history (openItemCursor), and
+	// the observations' marks of what was not read, read from a batch's
+	// first ID to its last, are not read at all (issue 21: a campaign
+	// with few items left pending paid the whole read).
+	pendingOnly bool
 }
 
 // NewItemReader reads what Each adds to the items of c (as Show
@@ -88,7 +96,8 @@ func NewItemReader(ctx context.Context, st *audit.Store, c *Campaign) (*ItemRead
 }
 
 // Each calls fn with each item in ID order, with its history, read
-// through a cursor a batch at a time. The item is fn's only during the
+// through a cursor a batch at a time (the pending items alone, without
+// it, for a reader with pendingOnly). The item is fn's only during the
 // call: the cursor reuses it.
 func (r *ItemReader) Each(ctx context.Context, st *audit.Store, fn func(*Item) error) error {
 	return r.each(ctx, st, nil, fn)
@@ -126,7 +135,7 @@ func (r *ItemReader) EachOf(ctx context.Context, st *audit.Store, ids []string, 
 
 // each is Each over the items only names (nil: every item).
 func (r *ItemReader) each(ctx context.Context, st *audit.Store, only *itemsIn, fn func(*Item) error) error {
-	cur, err := openItemCursor(ctx, st, r.c, only)
+	cur, err := openItemCursor(ctx, st, r.c, only, r.pendingOnly)
 	if err != nil {
 		return err
 	}
@@ -138,12 +147,14 @@ func (r *ItemReader) each(ctx context.Context, st *audit.Store, only *itemsIn, f
 		if err != nil {
 			return err
 		}
-		var named []byte // the batch's IDs as only names them, to look up by key
-		if only != nil && !only.one {
-			named = only.list
-		}
-		if err := r.batchNotRead(ctx, st, b.Items, named); err != nil {
-			return err
+		if !r.pendingOnly { // else r.notRead stays empty: each NotRead nil
+			var named []byte // the batch's IDs as only names them, to look up by key
+			if only != nil && !only.one {
+				named = only.list
+			}
+			if err := r.batchNotRead(ctx, st, b.Items, named); err != nil {
+				return err
+			}
 		}
 		for i := range b.Items {
 			it := &b.Items[i]

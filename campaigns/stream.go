@@ -83,7 +83,7 @@ func EachAsOf(ctx context.Context, st *audit.Store, name string, seq int64, begi
 		return err
 	}
 	if head.Seq == seq {
-		cur, err := openItemCursor(ctx, st, c, nil)
+		cur, err := openItemCursor(ctx, st, c, nil, false)
 		if err != nil {
 			return err
 		}
@@ -167,8 +167,10 @@ func EachAsOf(ctx context.Context, st *audit.Store, name string, seq int64, begi
 // itemCursor walks a campaign's items and its decision history side by
 // side, both in identity order.
 type itemCursor struct {
-	c          *Campaign
-	items      *sql.Rows
+	c     *Campaign
+	items *sql.Rows
+	// history is nil when the cursor reads the pending items alone
+	// (openItemCursor's pendingOnly): their items are given without it.
 	history    *sql.Rows
 	multi      map[[2]string]int64 // source/account -> snapshot, over several snapshots
 	single     int64
@@ -193,13 +195,26 @@ type itemsIn struct {
 }
 
 // itemCursorOpened, when set (a test), is told of each item cursor
-// opened, and whether it reads every item of its campaign (only nil): a
-// test counts how often a command reads the campaign.
+// opened, and whether it reads the whole campaign (only nil; its pending
+// items alone, or every one): a test counts how often a command reads
+// the campaign.
 var itemCursorOpened func(whole bool)
 
+// itemCursorScanned, when set (a test), is told of each row an item
+// cursor scans: an item's (history false) or a decision's of the history
+// (true). A test counts what a command has read and decoded.
+var itemCursorScanned func(history bool)
+
 // openItemCursor opens a cursor over c's items, or, when only is not nil,
-// over those it names.
-func openItemCursor(ctx context.Context, st *audit.Store, c *Campaign, only *itemsIn) (*itemCursor, error) {
+// over those it names. With pendingOnly it reads the pending items
+// alone, without their history: the decided ones are passed over in the
+// database (a filter on its range scan by campaign and ID: no index of
+// campaign_items serves the pending ones) and never scanned or decoded
+// here, and the decision history is not read at all (issue 21: remind
+// read, decoded and passed over every decided item and every row of the
+// history, the whole read of a campaign, to list the few items left
+// pending near its due date).
+func openItemCursor(ctx context.Context, st *audit.Store, c *Campaign, only *itemsIn, pendingOnly bool) (*itemCursor, error) {
 	if itemCursorOpened != nil {
 		itemCursorOpened(only == nil)
 	}
@@ -216,7 +231,12 @@ func openItemCursor(ctx context.Context, st *audit.Store, c *Campaign, only *ite
 		where, whereItems = ` AND identity_id IN (SELECT value FROM json_each(?))`, ` AND ci.identity_id IN (SELECT value FROM json_each(?))`
 		args = append(args, string(only.list))
 	}
-	q := `SELECT ` + frozenColumns + `, ` + stateColumns + `, '', '' FROM campaign_items WHERE campaign_id = ?` + where + ` ORDER BY identity_id`
+	itemArgs, pending, pendingItems := args, ``, ``
+	if pendingOnly {
+		pending, pendingItems = ` AND decision = ?`, ` AND ci.decision = ?`
+		itemArgs = append(args[:len(args):len(args)], string(Pending))
+	}
+	q := `SELECT ` + frozenColumns + `, ` + stateColumns + `, '', '' FROM campaign_items WHERE campaign_id = ?` + where + pending + ` ORDER BY identity_id`
 	if len(ids) == 1 {
 		cur.single = ids[0]
 	} else {
@@ -227,13 +247,15 @@ func openItemCursor(ctx context.Context, st *audit.Store, c *Campaign, only *ite
 		q = `SELECT ci.identity_id, ci.kind, ci.name, ci.scope, ci.owner, ci.natural_owner, ci.findings, ci.permissions, ci.reviewer, ci.carried, ci.carried_reason,
 			ci.decision, ci.reason, ci.decided_by, COALESCE(ci.decided_at, ''), COALESCE(ci.decision_seq, 0), ci.conflict,
 			ci.verification, COALESCE(ci.verified_snapshot, 0), COALESCE(ci.verify_seq, 0), COALESCE(i.source, ''), COALESCE(i.account, '')
-			FROM campaign_items ci LEFT JOIN identities i ON i.id = ci.identity_id WHERE ci.campaign_id = ?` + whereItems + ` ORDER BY ci.identity_id`
+			FROM campaign_items ci LEFT JOIN identities i ON i.id = ci.identity_id WHERE ci.campaign_id = ?` + whereItems + pendingItems + ` ORDER BY ci.identity_id`
 	}
 	var err error
-	if cur.items, err = st.Query(ctx, q, args...); err != nil {
+	if cur.items, err = st.Query(ctx, q, itemArgs...); err != nil {
 		return nil, fmt.Errorf("reading campaign items: %w", err)
 	}
-	if cur.history, err = st.Query(ctx, `SELECT identity_id, seq, decision, reason, actor, at, via, undoes FROM campaign_decisions
+	if pendingOnly {
+		cur.historyEnd = true
+	} else if cur.history, err = st.Query(ctx, `SELECT identity_id, seq, decision, reason, actor, at, via, undoes FROM campaign_decisions
 		WHERE campaign_id = ?`+where+` ORDER BY identity_id, seq`, args...); err != nil {
 		cur.items.Close()
 		return nil, fmt.Errorf("reading decisions: %w", err)
@@ -250,7 +272,9 @@ func openItemCursor(ctx context.Context, st *audit.Store, c *Campaign, only *ite
 
 func (cur *itemCursor) close() {
 	cur.items.Close()
-	cur.history.Close()
+	if cur.history != nil {
+		cur.history.Close()
+	}
 }
 
 // readHistory reads the next history row into cur.pending.
@@ -270,6 +294,9 @@ func (cur *itemCursor) readHistory() error {
 	var at string
 	if err := cur.history.Scan(&h.id, &h.ch.Seq, &h.ch.Decision, &h.ch.Reason, &h.ch.Actor, &at, &h.ch.Via, &h.ch.Undoes); err != nil {
 		return err
+	}
+	if itemCursorScanned != nil {
+		itemCursorScanned(true)
 	}
 	h.ch.At, _ = parseAt(at)
 	cur.pending = h
@@ -306,21 +333,29 @@ func (cur *itemCursor) next(b *Batch) (bool, error) {
 		if err := scanFrozen(cur.items, &l.frozen, append(l.scanArgs(), &source, &account)...); err != nil {
 			return false, err
 		}
+		if itemCursorScanned != nil {
+			itemCursorScanned(false)
+		}
 		it, err := cur.dec.item(&l.frozen)
 		if err != nil {
 			return false, err
 		}
-		// Both cursors list identities in the same order (the database's
-		// collation, which need not be Go's: only equality is compared).
-		hist := []Change{}
-		for cur.pending != nil && cur.pending.id == l.id {
-			hist = append(hist, cur.pending.ch)
-			if err := cur.readHistory(); err != nil {
-				return false, err
-			}
-		}
 		l.fill(&it, nil)
-		it.History = hist
+		if cur.history != nil {
+			// Both cursors list identities in the same order (the
+			// database's collation, which need not be Go's: only
+			// equality is compared).
+			hist := []Change{}
+			for cur.pending != nil && cur.pending.id == l.id {
+				hist = append(hist, cur.pending.ch)
+				if err := cur.readHistory(); err != nil {
+					return false, err
+				}
+			}
+			it.History = hist
+		} else {
+			it.History = nil // not read: nil, where an item read without any is empty
+		}
 		b.Items = append(b.Items, it)
 		b.Events = append(b.Events, ItemEvents{Decision: l.seq, Verify: l.verifySeq})
 		snap := cur.single
