@@ -191,6 +191,26 @@ func (b *rowBuilder) reserve() {
 	b.reserved = true
 	grow := func(n int) int { return n * (b.expected + b.expected/8) / b.encoded }
 	b.t.finds = slices.Grow(b.t.finds, grow(len(b.t.finds))-len(b.t.finds))
+	// The read's heap grows to half again what is live before the
+	// collector runs (readGCPercent), and what is live is mostly the
+	// rows: it touches at least that much.
+	populateHeap(b.held() / b.encoded * b.expected * 3 / 2)
+}
+
+// held is about how many bytes the rows encoded so far hold: their texts,
+// the texts' references, their pairs and findings, and the rows
+// themselves. The caller holds b.mu.
+func (b *rowBuilder) held() int {
+	n := int(b.t.strs.n)*int(unsafe.Sizeof(textRef{})) + int(b.t.pairs.n)*4 +
+		len(b.t.finds)*int(unsafe.Sizeof(findingRef{})) + b.encoded*int(unsafe.Sizeof(idRow{}))
+	for i, block := range b.t.strs.blocks {
+		if b.block != nil && uint32(i) == b.blockAt {
+			n += len(b.block) // the block being filled: what is taken
+			continue
+		}
+		n += len(block)
+	}
+	return n
 }
 
 // encode is the row of id; the caller holds b.mu.

@@ -5,6 +5,7 @@ import (
 	"os"
 	"runtime/debug"
 	"sync"
+	"sync/atomic"
 
 	tea "github.com/charmbracelet/bubbletea"
 
@@ -117,7 +118,7 @@ func (m *Model) streamIdentities(s identityStreamer, l *tableLoad) tea.Cmd {
 // waits for the table; a command preparing the table derives them.
 func deriveTable(ctx context.Context, s identityStreamer, l *tableLoad, b *rowBuilder, head logPoint, known, later bool, send func(identitiesBatchMsg) error) identitiesBatchMsg {
 	defer collectSooner()()
-	prepareHeap.Do(func() { hugepages.Prepare(readHeapPrepared) })
+	prepareHeap.Do(func() { heapPopulater.Store(hugepages.NewPopulater(hugepages.Prepare(readHeapPrepared))) })
 	up := newBatcher(b, send)
 	var err error
 	if ls, ok := s.(laterSuggester); ok && later {
@@ -313,6 +314,22 @@ type populationGrewMsg struct{ from int }
 const readHeapPrepared = 512 << 20
 
 var prepareHeap sync.Once
+
+// heapPopulater faults in the heap prepared for the first read
+// (readHeapPrepared) ahead of it, as far as populateHeap lets it
+// (hugepages.Populater); nil until that read begins.
+var heapPopulater atomic.Pointer[hugepages.Populater]
+
+// populateHeap lets the heap populater fault in n bytes of the prepared
+// heap: the rows' builder, once it has encoded its first rows and knows
+// how many will come (rowBuilder.reserve), says how many bytes the rows
+// will hold, so a read populates no more than it will touch anyway.
+// A variable, so a test sees what a read allows.
+var populateHeap = func(n int) {
+	if p := heapPopulater.Load(); p != nil {
+		p.Allow(n)
+	}
+}
 
 // readGCPercent is the collector's GOGC while a table is read from the
 // store (deriveTable), unless the user set GOGC: the heap grows to half

@@ -1,6 +1,7 @@
 // Package hugepages asks the kernel to back the part of the Go heap a
-// large read is about to fill with transparent huge pages, where the
-// system offers them (Linux); elsewhere it does nothing.
+// large read is about to fill with transparent huge pages, and faults it
+// in ahead of the read (Populater), where the system offers them
+// (Linux); elsewhere it does nothing.
 //
 // Why: each 4 KiB page a process touches for the first time is a page
 // fault, and opening a million identities touches some 600 MB: 150,000
