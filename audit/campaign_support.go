@@ -25,7 +25,7 @@ func (s *Store) identitiesInSnapshot(ctx context.Context, snapshotID int64, eval
 	if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM observations WHERE snapshot_id = ?`, snapshotID).Scan(&n); err != nil {
 		return nil, fmt.Errorf("reading snapshot %d: %w", snapshotID, err)
 	}
-	rows, err := s.snapshotObservationRows(ctx, snapshotID)
+	rows, err := s.snapshotObservationRows(ctx, snapshotID, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -52,7 +52,7 @@ func (s *Store) identitiesInSnapshot(ctx context.Context, snapshotID int64, eval
 	if err := inheritOwners(ctx, s.db, predecessors(aliases), out); err != nil {
 		return nil, err
 	}
-	status, err := s.statusIn(ctx, snapshotID)
+	status, err := s.statusIn(ctx, snapshotID, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -72,8 +72,9 @@ func (s *Store) identitiesInSnapshot(ctx context.Context, snapshotID int64, eval
 // as it is read and let go unless it is not active: a snapshot of a
 // million identities is not held for it (issue 21). The judge and a
 // renamed identity's successor are read on other connections while the
-// cursor is open, as EachIdentityInSnapshots reads its pages.
-func (s *Store) statusIn(ctx context.Context, snapshotID int64) (map[string]Identity, error) {
+// cursor is open, as EachIdentityInSnapshots reads its pages. With kinds
+// not nil, of the identities of those kinds alone (ofKinds).
+func (s *Store) statusIn(ctx context.Context, snapshotID int64, kinds []string) (map[string]Identity, error) {
 	judge, err := s.newStatusJudge(ctx)
 	if err != nil {
 		return nil, err
@@ -84,10 +85,11 @@ func (s *Store) statusIn(ctx context.Context, snapshotID int64) (map[string]Iden
 	if err != nil {
 		return nil, err
 	}
+	narrow, args := ofKinds(kinds)
 	rows, err := s.db.QueryContext(ctx, `SELECT i.id, i.kind, i.source, i.account, i.last_snapshot, lo.scope
 		FROM observations o JOIN identities i ON i.id = o.identity_id
 		JOIN observations lo ON lo.snapshot_id = i.last_snapshot AND lo.identity_id = i.id
-		WHERE o.snapshot_id = ?`, snapshotID)
+		WHERE o.snapshot_id = ?`+narrow, append([]any{snapshotID}, args...)...)
 	if err != nil {
 		return nil, err
 	}

@@ -26,7 +26,7 @@ func TestEachObservationInSnapshotMatchesObservationsInSnapshot(t *testing.T) {
 					t.Fatal(err)
 				}
 				var got []Identity
-				err = s.EachObservationInSnapshot(ctx, snap.ID, func(b []Identity) error {
+				err = s.EachObservationInSnapshot(ctx, snap.ID, nil, func(b []Identity) error {
 					if len(b) > batch {
 						t.Fatalf("a batch of %d, asked for %d", len(b), batch)
 					}
