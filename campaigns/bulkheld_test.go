@@ -1,6 +1,7 @@
 package campaigns_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"runtime"
@@ -33,17 +34,7 @@ func TestBulkDecisionHoldsABatchAtOnce(t *testing.T) {
 		{"scope:acme/repo-001*", false, 50},
 		{"decision:pending reviewer:me scope:acme/repo-002*", false, 50},
 	} {
-		var held benchmem.Held[byte] // each identity's and item's ID, as read
-		restore := campaigns.BulkHeld(func(id string) { benchmem.AddString(&held, id) })
-		c := campaigns.MineOnly(ctx)
-		if tc.preview {
-			c = campaigns.Preview(c)
-		}
-		o, err := campaigns.DecideMatching(c, f.Store, "rita", "q", tc.filter, campaigns.Keep, "in use", false)
-		restore()
-		if err != nil {
-			t.Fatalf("%s: %v", tc.filter, err)
-		}
+		o, held := decideCounting(t, f, campaigns.MineOnly(ctx), tc.filter, tc.preview)
 		if len(o.Items) != tc.want || held.Given() < 2*n {
 			t.Fatalf("%s: %d items decided, %d identities and items read; want %d, %d", tc.filter, len(o.Items), held.Given(), tc.want, 2*n)
 		}
@@ -156,20 +147,28 @@ func TestBulkDecisionByKindReadsThatKindAlone(t *testing.T) {
 		{"-kind:deploy_key", true, m, 3 * (n + m)},
 		{"kind:github_actions_secret decision:pending", false, m, 3 * m},
 	} {
-		var held benchmem.Held[byte]
-		restore := campaigns.BulkHeld(func(id string) { benchmem.AddString(&held, id) })
-		c := ctx
-		if tc.preview {
-			c = campaigns.Preview(c)
-		}
-		o, err := campaigns.DecideMatching(c, f.Store, "rita", "q", tc.filter, campaigns.Keep, "in use", false)
-		restore()
-		if err != nil {
-			t.Fatalf("%s: %v", tc.filter, err)
-		}
+		o, held := decideCounting(t, f, ctx, tc.filter, tc.preview)
 		if len(o.Items) != tc.want || held.Given() != tc.read {
 			t.Errorf("%s (preview %v): %d items decided, %d identities and items read; want %d, %d",
 				tc.filter, tc.preview, len(o.Items), held.Given(), tc.want, tc.read)
 		}
 	}
+}
+
+// decideCounting decides keep, as rita, on the items of campaign q that
+// filter matches (a preview where preview is set), giving the bulkHeld
+// hook's count of each identity's and item's ID, as read.
+func decideCounting(t *testing.T, f *fixture, c context.Context, filter string, preview bool) (*campaigns.BulkOutcome, *benchmem.Held[byte]) {
+	t.Helper()
+	held := &benchmem.Held[byte]{}
+	restore := campaigns.BulkHeld(func(id string) { benchmem.AddString(held, id) })
+	defer restore()
+	if preview {
+		c = campaigns.Preview(c)
+	}
+	o, err := campaigns.DecideMatching(c, f.Store, "rita", "q", filter, campaigns.Keep, "in use", false)
+	if err != nil {
+		t.Fatalf("%s: %v", filter, err)
+	}
+	return o, held
 }
