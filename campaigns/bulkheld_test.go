@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/nhi-audit/nhi/campaigns"
+	"github.com/nhi-audit/nhi/campaigns/campaignstest"
 	"github.com/nhi-audit/nhi/internal/benchmem"
 )
 
@@ -125,34 +126,37 @@ func BenchmarkBulkSelect20k(b *testing.B) {
 // kind twice to decide 4% of them): of 3,000 deploy keys and 100
 // secrets, the IDs judged and read are the secrets', and it decides
 // what judging every item decided. A filter that cannot tell (a not)
-// still reads every item.
+// still reads every item. On both engines: the kinds are narrowed in
+// SQL.
 func TestBulkDecisionByKindReadsThatKindAlone(t *testing.T) {
-	const n, m = 3000, 100
-	f := newFixture(t)
-	obs := keys(n, "")
-	for i := range m {
-		obs = append(obs, secret(fmt.Sprintf("repo-%04d", i), "TOKEN"))
-	}
-	f.Snapshot(t, nil, obs...)
-	create(t, f, campaigns.Spec{Name: "q", Scope: "id:*", Due: "2026-12-31", Reviewers: []string{"rita"}})
-	for _, tc := range []struct {
-		filter  string
-		preview bool
-		want    int // items decided
-		read    int // IDs judged (an identity's and its item's) and read under the lock
-	}{
-		{"kind:github_actions_secret", true, m, 3 * m},
-		{"kind:actions_secret scope:acme/repo-000*", true, 10, 3 * m},
-		{"kind:actions_secret or kind:github_runner", true, m, 3 * m},
-		{"-kind:deploy_key", true, m, 3 * (n + m)},
-		{"kind:github_actions_secret decision:pending", false, m, 3 * m},
-	} {
-		o, held := decideCounting(t, f, ctx, tc.filter, tc.preview)
-		if len(o.Items) != tc.want || held.Given() != tc.read {
-			t.Errorf("%s (preview %v): %d items decided, %d identities and items read; want %d, %d",
-				tc.filter, tc.preview, len(o.Items), held.Given(), tc.want, tc.read)
+	campaignstest.Engines(t, func(t *testing.T, eng campaignstest.Engine) {
+		const n, m = 3000, 100
+		f := newFixtureOn(t, eng)
+		obs := keys(n, "")
+		for i := range m {
+			obs = append(obs, secret(fmt.Sprintf("repo-%04d", i), "TOKEN"))
 		}
-	}
+		f.Snapshot(t, nil, obs...)
+		create(t, f, campaigns.Spec{Name: "q", Scope: "id:*", Due: "2026-12-31", Reviewers: []string{"rita"}})
+		for _, tc := range []struct {
+			filter  string
+			preview bool
+			want    int // items decided
+			read    int // IDs judged (an identity's and its item's) and read under the lock
+		}{
+			{"kind:github_actions_secret", true, m, 3 * m},
+			{"kind:actions_secret scope:acme/repo-000*", true, 10, 3 * m},
+			{"kind:actions_secret or kind:github_runner", true, m, 3 * m},
+			{"-kind:deploy_key", true, m, 3 * (n + m)},
+			{"kind:github_actions_secret decision:pending", false, m, 3 * m},
+		} {
+			o, held := decideCounting(t, f, ctx, tc.filter, tc.preview)
+			if len(o.Items) != tc.want || held.Given() != tc.read {
+				t.Errorf("%s (preview %v): %d items decided, %d identities and items read; want %d, %d",
+					tc.filter, tc.preview, len(o.Items), held.Given(), tc.want, tc.read)
+			}
+		}
+	})
 }
 
 // decideCounting decides keep, as rita, on the items of campaign q that
