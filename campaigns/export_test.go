@@ -6,13 +6,18 @@ import (
 	"github.com/nhi-audit/nhi/audit"
 )
 
+// setHook sets the test hook *hook to f and returns what sets it back.
+func setHook[T any](hook *T, f T) (restore func()) {
+	old := *hook
+	*hook = f
+	return func() { *hook = old }
+}
+
 // BeforeDecideLock sets a function decideChecked runs between its reads
 // and the write lock, where another writer may change what it read; the
 // returned function restores the old one.
 func BeforeDecideLock(f func()) (restore func()) {
-	old := beforeDecideLock
-	beforeDecideLock = f
-	return func() { beforeDecideLock = old }
+	return setHook(&beforeDecideLock, f)
 }
 
 // DecideLocked makes every decision go the long way, everything read
@@ -63,9 +68,7 @@ func StandingExceptionsByScan(ctx context.Context, st *audit.Store) (map[string]
 // OneTripDecided sets a function run after each decision made in one
 // round trip (decideOneTrip); the returned function restores the old one.
 func OneTripDecided(f func()) (restore func()) {
-	old := oneTripDecided
-	oneTripDecided = f
-	return func() { oneTripDecided = old }
+	return setHook(&oneTripDecided, f)
 }
 
 // DecideAlone is ctx, under which each decision made in one round trip
@@ -79,78 +82,60 @@ func DecideAlone(ctx context.Context) context.Context {
 // source/account's check (verifiedAccount); the returned function
 // restores the old one.
 func VerifiedAccount(f func()) (restore func()) {
-	old := verifiedAccount
-	verifiedAccount = f
-	return func() { verifiedAccount = old }
+	return setHook(&verifiedAccount, f)
 }
 
 // BulkHeld sets a function a bulk decision gives the ID of each identity
 // its filter judges and of each item it reads under the lock (bulkHeld);
 // the returned function restores the old one.
 func BulkHeld(f func(id string)) (restore func()) {
-	old := bulkHeld
-	bulkHeld = f
-	return func() { bulkHeld = old }
+	return setHook(&bulkHeld, f)
 }
 
 // EscalateHeld sets a function Escalate gives the ID of each item it
 // reads under the lock (escalateHeld); the returned function restores the
 // old one.
 func EscalateHeld(f func(id string)) (restore func()) {
-	old := escalateHeld
-	escalateHeld = f
-	return func() { escalateHeld = old }
+	return setHook(&escalateHeld, f)
 }
 
 // RemindHeld sets a function Remind gives the ID of each pending item it
 // reads (remindHeld); the returned function restores the old one.
 func RemindHeld(f func(id string)) (restore func()) {
-	old := remindHeld
-	remindHeld = f
-	return func() { remindHeld = old }
+	return setHook(&remindHeld, f)
 }
 
 // ItemCursorsOpened sets a function told of each item cursor opened,
 // and whether it reads the whole campaign (itemCursorOpened); the
 // returned function restores the old one.
 func ItemCursorsOpened(f func(whole bool)) (restore func()) {
-	old := itemCursorOpened
-	itemCursorOpened = f
-	return func() { itemCursorOpened = old }
+	return setHook(&itemCursorOpened, f)
 }
 
 // ItemCursorScanned sets a function told of each row an item cursor
 // scans, an item's or one of the decision history
 // (itemCursorScanned); the returned function restores the old one.
 func ItemCursorScanned(f func(history bool)) (restore func()) {
-	old := itemCursorScanned
-	itemCursorScanned = f
-	return func() { itemCursorScanned = old }
+	return setHook(&itemCursorScanned, f)
 }
 
 // ReviewHeld sets a function given the ID of each item a filter's
 // campaign review reads, as read (reviewHeld); the returned function
 // restores the old one.
 func ReviewHeld(f func(id string)) (restore func()) {
-	old := reviewHeld
-	reviewHeld = f
-	return func() { reviewHeld = old }
+	return setHook(&reviewHeld, f)
 }
 
 // OffboardHeld sets a function an offboarding gives the findings of each
 // item it freezes, as it keeps them (offboardHeld); the returned function
 // restores the one before.
 func OffboardHeld(f func(findings string)) (restore func()) {
-	old := offboardHeld
-	offboardHeld = func(fz *frozen) { f(fz.findings) }
-	return func() { offboardHeld = old }
+	return setHook(&offboardHeld, func(fz *frozen) { f(fz.findings) })
 }
 
 // NotReadHeld sets a function ItemReader gives what each item's snapshot
 // did not read of it, as it completes the item (notReadHeld); the
 // returned function restores the old one.
 func NotReadHeld(f func(nr []audit.NotRead)) (restore func()) {
-	old := notReadHeld
-	notReadHeld = f
-	return func() { notReadHeld = old }
+	return setHook(&notReadHeld, f)
 }
