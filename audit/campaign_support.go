@@ -73,7 +73,7 @@ func (s *Store) identitiesInSnapshot(ctx context.Context, snapshotID int64, eval
 // million identities is not held for it (issue 21). The judge and a
 // renamed identity's successor are read on other connections while the
 // cursor is open, as EachIdentityInSnapshots reads its pages. With kinds
-// not nil, of the identities of those kinds alone (ofKinds).
+// not nil, of the identities of those kinds alone (OfKinds).
 func (s *Store) statusIn(ctx context.Context, snapshotID int64, kinds []string) (map[string]Identity, error) {
 	judge, err := s.newStatusJudge(ctx)
 	if err != nil {
@@ -85,7 +85,7 @@ func (s *Store) statusIn(ctx context.Context, snapshotID int64, kinds []string) 
 	if err != nil {
 		return nil, err
 	}
-	narrow, args := ofKinds(kinds)
+	narrow, args := OfKinds("i.kind", kinds)
 	rows, err := s.db.QueryContext(ctx, `SELECT i.id, i.kind, i.source, i.account, i.last_snapshot, lo.scope
 		FROM observations o JOIN identities i ON i.id = o.identity_id
 		JOIN observations lo ON lo.snapshot_id = i.last_snapshot AND lo.identity_id = i.id

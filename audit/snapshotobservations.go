@@ -87,10 +87,10 @@ func (s *Store) EachObservationInSnapshot(ctx context.Context, snapshotID int64,
 // byte by byte as Go compares (a bulk decision merges them so with its
 // items: campaigns/bulkselect.go), as identityColumns with the snapshot asked for in place of the
 // identity's latest one, for scanIdentity; with kinds not nil, those of
-// these kinds (ofKinds).
+// these kinds (OfKinds).
 func (s *Store) snapshotObservationRows(ctx context.Context, snapshotID int64, kinds []string) (*sql.Rows, error) {
 	cols := strings.Replace(identityColumns, "i.last_snapshot", "o.snapshot_id", 1)
-	narrow, args := ofKinds(kinds)
+	narrow, args := OfKinds("i.kind", kinds)
 	rows, err := s.db.QueryContext(ctx, `SELECT `+cols+`
 		FROM observations o
 		JOIN identities i ON i.id = o.identity_id
@@ -102,18 +102,24 @@ func (s *Store) snapshotObservationRows(ctx context.Context, snapshotID int64, k
 	return rows, nil
 }
 
-// ofKinds is the condition, and its arguments, that keeps of a query
-// over identities i those of kinds, each one's kind equal byte for byte
-// (as filter's kind term compares it); nothing where kinds is nil. An
-// identity's kind is the one its first observation gave (the snapshot's
-// upsert into identities changes only its last snapshot and sighting).
-func ofKinds(kinds []string) (string, []any) {
-	if kinds == nil {
+// OfKinds is the condition, and its arguments, that keeps of a query
+// those rows whose column (a kind) is one of kinds, equal byte for byte
+// (as filter's kind term compares it): nothing where kinds is nil, no
+// row where it is empty. An identity's kind is the one its first
+// observation gave (the snapshot's upsert into identities changes only
+// its last snapshot and sighting), and a campaign item's is its
+// identity's, frozen at creation: a bulk decision narrows both by it
+// (campaigns/bulkselect.go).
+func OfKinds(column string, kinds []string) (string, []any) {
+	switch {
+	case kinds == nil:
 		return "", nil
+	case len(kinds) == 0:
+		return ` AND false`, nil
 	}
 	args := make([]any, len(kinds))
 	for i, k := range kinds {
 		args[i] = k
 	}
-	return ` AND i.kind IN (?` + strings.Repeat(", ?", len(kinds)-1) + `)`, args
+	return ` AND ` + column + ` IN (?` + strings.Repeat(", ?", len(kinds)-1) + `)`, args
 }

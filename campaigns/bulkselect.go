@@ -333,7 +333,7 @@ func selectForBulk(ctx context.Context, st *audit.Store, c *Campaign, f *filter.
 	// by kind (bulkSelection.kinds) looks for its kind's items alone
 	// (issue 21: the set was a third of kind:X's CPU once the items of
 	// other kinds were no longer judged; 'id:*' costs the same).
-	narrow, kindArgs := itemsOfKinds(sel.kinds)
+	narrow, kindArgs := audit.OfKinds("kind", sel.kinds)
 	missing, err := frozenItems(ctx, st, c.ID, `NOT EXISTS (SELECT 1 FROM observations o WHERE o.snapshot_id IN (?`+strings.Repeat(", ?", len(snaps)-1)+`)
 		AND o.identity_id = campaign_items.identity_id)`+narrow, append(args, kindArgs...)...)
 	if err != nil {
@@ -356,25 +356,6 @@ func selectForBulk(ctx context.Context, st *audit.Store, c *Campaign, f *filter.
 		}
 	}
 	return sel, nil
-}
-
-// itemsOfKinds is the condition, and its arguments, that keeps of a
-// query over campaign_items those of kinds; nothing where kinds is nil.
-// An item's kind is its identity's at creation (frozen), which is the
-// kind its observation gives: identities keep the kind they were first
-// seen with.
-func itemsOfKinds(kinds []string) (string, []any) {
-	if kinds == nil {
-		return "", nil
-	}
-	if len(kinds) == 0 {
-		return ` AND false`, nil
-	}
-	args := make([]any, len(kinds))
-	for i, k := range kinds {
-		args[i] = k
-	}
-	return ` AND kind IN (?` + strings.Repeat(", ?", len(kinds)-1) + `)`, args
 }
 
 // frozenIdentity makes id, an item's observation in its snapshot, the
@@ -523,7 +504,7 @@ func pickForBulk(ctx context.Context, tx *audit.Tx, remote bool, c *Campaign, se
 	}
 	// Of the kinds the filter can match alone, where it tells them
 	// (bulkSelection.kinds): an item of another is in no run.
-	narrow, kindArgs := itemsOfKinds(sel.kinds)
+	narrow, kindArgs := audit.OfKinds("kind", sel.kinds)
 	rows, err := tx.Query(ctx, `SELECT `+pickColumns+`, `+stateColumns+`,
 		COALESCE((SELECT owner FROM owners WHERE owners.identity_id = campaign_items.identity_id), '')
 		FROM campaign_items WHERE campaign_id = ?`+narrow+` ORDER BY `+order, append([]any{c.ID}, kindArgs...)...)
