@@ -529,11 +529,8 @@ func Remind(ctx context.Context, st *audit.Store, name string, render RemindRend
 // remindByAssignee reads campaign c's pending items in ID order (items
 // reads those alone) and has render write each one to its assignee's
 // reminder in by (by normActor), made as first met; it returns the
-// reminders by assignee. An item is pending, and its assignee who, as
-// the pending items' read by (decision, reviewer) said: its decision
-// column is Pending, and Assignee is its escalation's To, else its
-// reviewer (the reader gives both as those columns and its escalations
-// hold them).
+// reminders by assignee. An item's assignee is Item.Assignee: its
+// escalation's To (the reader's escalations), else its reviewer.
 func remindByAssignee(ctx context.Context, st *audit.Store, c *Campaign, dir *audit.Directory, items *ItemReader, render RemindRender, by map[string]*Reminder) ([]Reminder, error) {
 	var (
 		order []string
