@@ -621,7 +621,7 @@ func BenchmarkFile1M(b *testing.B) {
 		}
 		reportCPU(b, cpu)
 	})
-	env := m.st.filterEnv()
+	env := m.st.filterEnv(nil)
 	for _, expr := range []string{
 		"owner:none finding:stale",
 		"repo-0042",

@@ -177,7 +177,7 @@ func newIdentitiesView(st *state) *identitiesView {
 	v.table.SetHidden(colSource, !st.pop.manySources())
 	v.table.SetHidden(colRelations, true)
 	v.query = v.queryFilter()
-	env := st.filterEnv()
+	env := st.filterEnv(v.query)
 	rows := make([]int32, 0, st.pop.len())
 	sub := st.pop.subject()
 	for i := range int32(st.pop.len()) {
@@ -381,6 +381,16 @@ func (v *identitiesView) Update(msg tea.Msg) tea.Cmd {
 		if text := v.awaitFilter; text != "" && v.st.suggErr == nil {
 			return v.setFilter(text)
 		}
+	case campaignsLoadedMsg, othersMsg:
+		if msg, ok := msg.(othersMsg); ok && msg.err != nil {
+			return v.othersFailed(msg)
+		}
+		if text := v.awaitFilter; text != "" {
+			return v.setFilter(text)
+		}
+		if msg, ok := msg.(othersMsg); ok && slices.ContainsFunc(v.query.Campaigns(), func(name string) bool { return strings.EqualFold(name, msg.campaign) }) {
+			return v.requery() // read again: decisions came
+		}
 	case tea.KeyMsg:
 		if v.editing {
 			return v.updateFilter(msg)
@@ -530,6 +540,14 @@ func (v *identitiesView) startFilter() {
 func (v *identitiesView) updateFilter(k tea.KeyMsg) tea.Cmd {
 	switch k.Type {
 	case tea.KeyEnter:
+		if v.awaitFilter != "" {
+			// Waiting, not wrong: the prompt closes and the filter
+			// applies once what it waits for is in, as the flash says.
+			why := v.filterErr.Msg
+			v.editing, v.filterErr = false, nil
+			v.relayout()
+			return flash(why, false)
+		}
 		if v.filterErr != nil {
 			return nil // stay: the error and the text are on screen
 		}
@@ -561,6 +579,13 @@ func (v *identitiesView) setFilter(text string) tea.Cmd {
 		return nil
 	}
 	v.awaitFilter = ""
+	if why := v.campaignTermsError(f); why != "" {
+		v.filterErr = &filter.Error{Expr: text, Msg: why}
+		if !v.editing {
+			return flash("Filter "+audit.Printable(text)+": "+why, true)
+		}
+		return nil
+	}
 	if len(f.People()) > 0 && v.st.pop.unsuggested > 0 {
 		// A top owner suggestion relates an identity to a person: the
 		// filter waits for them, rather than match short, and applies
@@ -572,6 +597,18 @@ func (v *identitiesView) setFilter(text string) tea.Cmd {
 			return flash(why, false)
 		}
 		return nil
+	}
+	if cmd, wait := v.campaignsToRead(f); wait {
+		// The items of a campaign it names are not read yet: it waits,
+		// rather than match nothing, and applies once they are in
+		// (othersMsg, campaignsLoadedMsg).
+		v.awaitFilter = text
+		why := "campaign: waits for the campaign's items to be read; it applies once they are in"
+		v.filterErr = &filter.Error{Expr: text, Msg: why}
+		if !v.editing {
+			return tea.Batch(cmd, flash(why, false))
+		}
+		return cmd
 	}
 	related, err := v.st.personRelated(f)
 	if err != nil {
@@ -592,6 +629,7 @@ func (v *identitiesView) setFilter(text string) tea.Cmd {
 	}
 	v.filter = f
 	v.query = v.queryFilter()
+	v.st.keepOthers(v.query)
 	return v.requery()
 }
 
@@ -600,7 +638,7 @@ func (v *identitiesView) requery() tea.Cmd {
 	v.seq++
 	v.latest.Store(v.seq)
 	v.pending = true
-	env := v.st.filterEnv()
+	env := v.st.filterEnv(v.query)
 	env.Related = relatedRows(v.related)
 	q := query{seq: v.seq, latest: &v.latest, pop: v.st.pop, filter: v.query, env: env, sort: v.sort}
 	if v.sort.col != noSort && v.orderCol == v.sort.col && v.orderVersion == v.st.pop.version {
@@ -647,7 +685,7 @@ func (v *identitiesView) grew(from int) tea.Cmd {
 		rows = make([]int32, len(old), max(need, v.st.loadTotal))
 		copy(rows, old)
 	}
-	env := v.st.filterEnv()
+	env := v.st.filterEnv(v.query)
 	sub := v.st.pop.subject()
 	for i := int32(from); i < int32(v.st.pop.len()); i++ {
 		if v.query.Match(sub.at(i), &env) {

@@ -64,6 +64,10 @@ func (m *Model) updateLoads(msg tea.Msg) (tea.Cmd, bool) {
 			cmd = tea.Batch(cmd, m.loadCampaigns())
 		}
 		return cmd, true
+	case needCampaignsMsg:
+		return m.loadCampaigns(), true
+	case othersMsg:
+		return m.updateOthers(msg), true
 	case decisionsMsg:
 		if msg.err != nil {
 			m.setFlash(readError("Decisions of "+msg.campaign, msg.err), true)
@@ -260,55 +264,77 @@ func (m *Model) loadDecisions(campaign string) tea.Cmd {
 // to, with the kinds of event it read when the items were read as of
 // the head it looked from; what came after that head is the next read's.
 func (m *Model) loadDecisionsTo(campaign string, look *sinceMsg) tea.Cmd {
-	r := m.st.reviewer
-	if r == nil || campaign == "" {
+	if m.st.reviewer == nil || campaign == "" {
 		return nil
 	}
-	ctx, actor, store := m.st.ctx, m.st.actor, m.st.store
+	var known heldItems
+	if campaign == m.st.campaign && m.st.items != nil {
+		known = heldItems{m.st.items, m.st.itemsAsOf}
+	}
+	read := m.st.itemsReader(campaign, known, look)
+	return func() tea.Msg {
+		held, unchanged, err := read()
+		if unchanged {
+			return nil // the items shown are as new as the head
+		}
+		return decisionsMsg{campaign: campaign, items: held.items, asOf: held.asOf, err: err}
+	}
+}
+
+// heldItems are a campaign's items as read, and the log's head read
+// before them (DecisionsSincer): every event up to it is in them. asOf
+// 0: not known, read them whole next time.
+type heldItems struct {
+	items map[string]filter.Item
+	asOf  int64
+}
+
+// itemsReader is the read, off the event loop, of campaign's items for
+// s.actor, brought up to date from known where it can be (the head the
+// watch's look read to, with the kinds of event it read when known is
+// as of the head it looked from), else read whole. unchanged says known
+// is as new as the head.
+func (s *state) itemsReader(campaign string, known heldItems, look *sinceMsg) func() (held heldItems, unchanged bool, err error) {
+	ctx, actor, store, r := s.ctx, s.actor, s.store, s.reviewer
 	ds, _ := r.(DecisionsSincer)
 	if ds == nil || store == nil {
-		return func() tea.Msg {
+		return func() (heldItems, bool, error) {
 			items, err := r.Items(ctx, campaign, actor)
-			return decisionsMsg{campaign: campaign, items: items, err: err}
+			return heldItems{items: items}, false, err
 		}
 	}
-	var known map[string]filter.Item
-	var asOf int64
-	if campaign == m.st.campaign && m.st.items != nil {
-		known, asOf = m.st.items, m.st.itemsAsOf
-	}
-	return func() tea.Msg {
+	return func() (heldItems, bool, error) {
 		// The head first: every event up to it is in what is read next.
 		var head int64
 		var types []string
 		if look != nil && look.to > 0 {
 			head = look.to // read and flushed by the look
-			if asOf == look.from {
+			if known.asOf == look.from {
 				types = look.types
 			}
 		} else {
 			h, err := store.LogHead(ctx)
 			if err != nil {
-				return decisionsMsg{campaign: campaign, err: err}
+				return heldItems{}, false, err
 			}
 			head = h.Seq
 		}
-		if known != nil && asOf > 0 {
-			if asOf >= head {
-				return nil // the items shown are as new as the head
+		if known.items != nil && known.asOf > 0 {
+			if known.asOf >= head {
+				return known, true, nil
 			}
-			changed, ok, err := ds.DecisionsSince(ctx, campaign, asOf, head, types)
+			changed, ok, err := ds.DecisionsSince(ctx, campaign, known.asOf, head, types)
 			if err != nil {
-				return decisionsMsg{campaign: campaign, err: err}
+				return heldItems{}, false, err
 			}
 			if ok {
-				if items, ok := withChanged(known, changed); ok {
-					return decisionsMsg{campaign: campaign, items: items, asOf: head}
+				if items, ok := withChanged(known.items, changed); ok {
+					return heldItems{items, head}, false, nil
 				}
 			}
 		}
 		items, err := r.Items(ctx, campaign, actor)
-		return decisionsMsg{campaign: campaign, items: items, asOf: head, err: err}
+		return heldItems{items, head}, false, err
 	}
 }
 

@@ -283,9 +283,14 @@ type state struct {
 	// mine counts the items assigned to the actor (filter.Item.Mine):
 	// the table's "My items 3 of 19" under a filter (setItems).
 	mine int
-	// others are the items of campaigns a filter names besides the
-	// active one (campaign:NAME), by lower-case name, read on demand.
-	others map[string]map[string]filter.Item
+	// others are the items of the campaigns the table's filter names
+	// besides the active one (campaign:NAME), by lower-case name: read
+	// when a filter names them, kept while it does (campaignterms.go).
+	// Replaced, never changed in place, as items is.
+	others map[string]heldItems
+	// othersReading are the campaigns whose items are being read for
+	// others, by lower-case name.
+	othersReading map[string]bool
 
 	// Loaded in the background on first use.
 	owners      []string // Store.KnownOwners
@@ -392,29 +397,41 @@ func (s *state) setItems(items map[string]filter.Item) {
 	}
 }
 
-// filterEnv is what a filter needs besides the identity, as of now: the
+// filterEnv is what filter f needs besides the identity, as of now: the
 // clock, and the campaigns its campaign terms read, as they stand (the
 // maps are replaced, never changed, so a query running off the event loop
-// reads a consistent set).
-func (s *state) filterEnv() filter.Env {
+// reads a consistent set). The campaign in view is the active one, else
+// the one campaign f names (docs/filter.md), as nhi identities has it.
+func (s *state) filterEnv(f *filter.Filter) filter.Env {
 	env := filter.Env{Now: s.now()}
-	if s.items != nil || len(s.others) > 0 {
-		env.Review = &review{inView: strings.ToLower(s.campaign), items: s.items, others: s.others}
+	if s.items == nil && len(s.others) == 0 {
+		return env
 	}
+	active := strings.ToLower(s.campaign)
+	inView := active
+	if named := f.Campaigns(); inView == "" && len(named) == 1 {
+		inView = strings.ToLower(named[0])
+	}
+	env.Review = &review{active: active, inView: inView, items: s.items, others: s.others}
 	return env
 }
 
-// review is a filter.Review over the items the TUI read.
+// review is a filter.Review over the items the TUI read: the active
+// campaign's, and the others a filter names.
 type review struct {
-	inView string
+	active string // the active campaign, in lower case ("" none)
+	inView string // what decision: and reviewer: read
 	items  map[string]filter.Item
-	others map[string]map[string]filter.Item
+	others map[string]heldItems
 }
 
 func (r *review) Item(campaign, id string) (filter.Item, bool) {
-	items := r.items
-	if campaign != "" && campaign != r.inView {
-		items = r.others[campaign]
+	if campaign == "" {
+		campaign = r.inView
+	}
+	items := r.others[campaign].items
+	if campaign == r.active {
+		items = r.items
 	}
 	it, ok := items[id]
 	return it, ok

@@ -423,7 +423,7 @@ func (m *Model) reread(campaigns bool) tea.Cmd {
 
 // rereadTo is reread after the watch's look at the log (loadDecisionsTo).
 func (m *Model) rereadTo(campaigns bool, look *sinceMsg) tea.Cmd {
-	cmds := []tea.Cmd{m.loadDecisionsTo(m.st.campaign, look), m.broadcast(historyChangedMsg{}), m.broadcast(decisionsChangedMsg{recorded: true})}
+	cmds := []tea.Cmd{m.loadDecisionsTo(m.st.campaign, look), m.st.rereadOthers(look), m.broadcast(historyChangedMsg{}), m.broadcast(decisionsChangedMsg{recorded: true})}
 	if m.st.campsState != notLoaded {
 		if campaigns {
 			cmds = append(cmds, m.loadCampaigns())
