@@ -631,23 +631,33 @@ func TestFilterCampaignNeeds(t *testing.T) {
 		expr      string
 		campaigns string
 		inView    bool
+		decisions bool
 	}{
-		{"kind:deploy_key owner:none", "", false},
-		{"decision:pending", "", true},
-		{"reviewer:me or finding:stale", "", true},
-		{"campaign:q3 -campaign:Q2 campaign:Q3", "q3 Q2", false},
-		{`campaign:"Q3 review" decision:keep`, "Q3 review", true},
+		{"kind:deploy_key owner:none", "", false, false},
+		{"decision:pending", "", true, true},
+		{"reviewer:me or finding:stale", "", true, false},
+		{"campaign:q3 -campaign:Q2 campaign:Q3", "q3 Q2", false, false},
+		{`campaign:"Q3 review" decision:keep`, "Q3 review", true, true},
+		{"reviewer:me (owner:none or -decision:keep)", "", true, true},
 	} {
 		f, err := filter.Parse(tt.expr, audit.Vocabulary)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := strings.Join(f.Campaigns(), " "); got != tt.campaigns || f.NeedsCampaign() != tt.inView {
-			t.Errorf("%s: Campaigns() %q NeedsCampaign() %v, want %q %v", tt.expr, got, f.NeedsCampaign(), tt.campaigns, tt.inView)
+		if got := strings.Join(f.Campaigns(), " "); got != tt.campaigns || f.NeedsCampaign() != tt.inView || f.ReadsDecisions() != tt.decisions {
+			t.Errorf("%s: Campaigns() %q NeedsCampaign() %v ReadsDecisions() %v, want %q %v %v", tt.expr, got, f.NeedsCampaign(), f.ReadsDecisions(), tt.campaigns, tt.inView, tt.decisions)
+		}
+		// As a view narrows it, the answers stay.
+		scope, _ := filter.Parse("campaign:q1 reviewer:me", audit.Vocabulary)
+		if and := filter.And(scope, f); and.ReadsDecisions() != tt.decisions {
+			t.Errorf("And(campaign:q1 reviewer:me, %s).ReadsDecisions() = %v", tt.expr, and.ReadsDecisions())
+		}
+		if active := filter.Active(f, audit.Vocabulary); active.ReadsDecisions() != tt.decisions {
+			t.Errorf("Active(%s).ReadsDecisions() = %v", tt.expr, active.ReadsDecisions())
 		}
 	}
 	var none *filter.Filter
-	if none.Campaigns() != nil || none.NeedsCampaign() {
+	if none.Campaigns() != nil || none.NeedsCampaign() || none.ReadsDecisions() {
 		t.Error("a nil filter names no campaign")
 	}
 	if _, err := filter.Parse("campaign:", audit.Vocabulary); err == nil || !strings.Contains(err.Error(), `missing value after "campaign:"`) {

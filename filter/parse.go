@@ -70,6 +70,7 @@ type Filter struct {
 	root      node
 	campaigns []string
 	inView    bool
+	decision  bool
 	status    bool
 }
 
@@ -86,7 +87,7 @@ func And(a, b *Filter) *Filter {
 	case b == nil || b.root == nil:
 		return a
 	}
-	out := &Filter{root: andNode{a.root, b.root}, inView: a.inView || b.inView, status: a.status || b.status}
+	out := &Filter{root: andNode{a.root, b.root}, inView: a.inView || b.inView, decision: a.decision || b.decision, status: a.status || b.status}
 	out.campaigns = append([]string(nil), a.campaigns...)
 	for _, c := range b.campaigns {
 		out.campaigns = appendNew(out.campaigns, c)
@@ -108,7 +109,7 @@ func Active(f *Filter, v *Vocabulary) *Filter {
 	out := &Filter{root: active, status: true}
 	if f != nil && f.root != nil {
 		out.root = andNode{active, f.root}
-		out.campaigns, out.inView = f.campaigns, f.inView
+		out.campaigns, out.inView, out.decision = f.campaigns, f.inView, f.decision
 	}
 	return out
 }
@@ -127,6 +128,11 @@ func (f *Filter) Campaigns() []string {
 // term, which reads the campaign in view: a caller with none refuses the
 // filter rather than show that nothing matches.
 func (f *Filter) NeedsCampaign() bool { return f != nil && f.inView }
+
+// ReadsDecisions reports whether the filter has a decision: term: what
+// it matches can change when a decision is taken. A list under a filter
+// without one keeps its rows when a decision changes.
+func (f *Filter) ReadsDecisions() bool { return f != nil && f.decision }
 
 // Parse compiles expr in the vocabulary v: the kinds, rules, severities
 // and statuses its terms may name (audit.Vocabulary for identities). The
@@ -159,7 +165,7 @@ func parse(expr string, v *Vocabulary) (*Filter, *Error) {
 	if t := p.peek(); t.kind != tokEOF { // only a ')' can stop the top level early
 		return nil, p.fail(t.pos, `")" without matching "("`, "")
 	}
-	return &Filter{root: root, campaigns: p.campaigns, inView: p.inView, status: p.status}, nil
+	return &Filter{root: root, campaigns: p.campaigns, inView: p.inView, decision: p.decision, status: p.status}, nil
 }
 
 // Match reports whether s satisfies the filter. env may be nil for
@@ -234,6 +240,7 @@ type parser struct {
 	// What the campaign terms need from their caller.
 	campaigns []string // campaign:NAME terms' names
 	inView    bool     // a decision: or reviewer: term reads the campaign in view
+	decision  bool     // a decision: term
 	status    bool     // a status: term
 }
 

@@ -489,7 +489,7 @@ func decisionField(p *parser, s syntax) (node, *Error) {
 	if err != nil {
 		return nil, err
 	}
-	p.inView = true
+	p.inView, p.decision = true, true
 	return &decisionTerm{decision: d}, nil
 }
 
