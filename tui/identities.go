@@ -135,9 +135,12 @@ type identitiesView struct {
 	selected map[string]struct{} // identity IDs marked for a bulk action
 
 	// Queries run in the background; only the latest one's rows are shown.
-	seq          uint64
-	latest       atomic.Uint64
-	pending      bool
+	seq     uint64
+	latest  atomic.Uint64
+	pending bool
+	// queriedItems is the state's itemsRead when the last query began:
+	// the campaign's items it matched against, but for decisions.
+	queriedItems int
 	resortSeq    uint64  // the query s or S started last: the same rows in another order (apply)
 	order        []int32 // the natural order of orderCol on orderVersion
 	orderCol     int
@@ -368,11 +371,18 @@ func (v *identitiesView) Update(msg tea.Msg) tea.Cmd {
 		return nil
 	case populationChangedMsg:
 		v.table.SetHidden(colSource, !v.st.pop.manySources())
-		return v.dataChanged()
+		return v.dataChanged(msg.rows)
 	case populationGrewMsg:
 		return v.grew(msg.from)
 	case decisionsChangedMsg:
 		v.query = v.queryFilter() // the campaign may be another one
+		if !v.query.ReadsDecisions() && v.queriedItems == v.st.itemsRead {
+			// The same items, only their decisions changed, and no term
+			// reads one: the rows stay, and show the decisions as they
+			// are drawn (a query over a million rows was most of what a
+			// decision cost).
+			return nil
+		}
 		return v.requery()
 	case applyFilterMsg:
 		v.filterText = ""
@@ -636,6 +646,7 @@ func (v *identitiesView) setFilter(text string) tea.Cmd {
 // requery starts a query for the filter and order in force.
 func (v *identitiesView) requery() tea.Cmd {
 	v.seq++
+	v.queriedItems = v.st.itemsRead
 	v.latest.Store(v.seq)
 	v.pending = true
 	env := v.st.filterEnv(v.query)
@@ -654,15 +665,67 @@ func (v *identitiesView) resort() tea.Cmd {
 	return cmd
 }
 
-// dataChanged is called when identities changed: rows that depend on what
-// changed are recomputed.
-func (v *identitiesView) dataChanged() tea.Cmd {
+// dataChanged is called when identities changed (rows: the positions
+// replaced, nil: any): rows that depend on what changed are recomputed.
+func (v *identitiesView) dataChanged(rows []int32) tea.Cmd {
 	if v.filter == nil && v.st.campaign == "" && v.sort.col == noSort {
 		// Rows are positions: the table shows the new values as is (an
 		// owner changes no status).
 		return nil
 	}
+	if v.patch(rows) {
+		return nil
+	}
 	return v.requery()
+}
+
+// patchMaxRows is the most identities replaced at once for which the
+// table matches them alone, not every row: a decision, an owner set on a
+// selection. Each costs a look-up in the rows shown and, when it comes or
+// goes, a copy of them.
+const patchMaxRows = 256
+
+// patch matches the identities at positions changed again, alone, and
+// adds or takes them from the rows shown: what a query over every row
+// would answer when only they changed, where that query, over a million
+// rows, was most of what a decision in a campaign cost (issue 21). Only
+// rows in the population's order (no sort) are patched, and only when no
+// query is on its way (its rows would replace these); ok is false where
+// the query must run.
+func (v *identitiesView) patch(changed []int32) (ok bool) {
+	if len(changed) == 0 || v.sort.col != noSort || v.pending {
+		return false
+	}
+	env := v.st.filterEnv(v.query)
+	env.Related = relatedRows(v.related)
+	sub := v.st.pop.subject()
+	rows := v.table.Rows()
+	copied := false
+	for _, i := range changed {
+		k, shown := slices.BinarySearch(rows, i)
+		match := v.query.Match(sub.at(i), &env)
+		if match == shown {
+			continue
+		}
+		if !copied {
+			// The slice shown may be grown into (grew) or held by a
+			// frame: the patched rows are new.
+			rows, copied = slices.Clone(rows), true
+		}
+		if match {
+			rows = slices.Insert(rows, k, i)
+			r := v.st.pop.row(i)
+			v.kinds.add(&v.st.pop.t, r.kind)
+			v.finds.add(&v.st.pop.t, r)
+		} else {
+			rows = slices.Delete(rows, k, k+1)
+		}
+	}
+	if copied {
+		v.grown = nil
+		v.table.SetRows(rows)
+	}
+	return true
 }
 
 // grew shows identities appended to the population while it loads.
@@ -794,9 +857,9 @@ func (v *identitiesView) title() string {
 		// Of the campaign's items, as "Identities 3 of 295" says it of
 		// the population: "My items 0" under a filter read as nothing to
 		// decide.
-		of := v.st.mine
+		of := v.st.items.mine
 		if v.everyone {
-			of = len(v.st.items)
+			of = v.st.items.len()
 		}
 		count += " of " + commas(of)
 	}

@@ -2,12 +2,10 @@ package tui
 
 import (
 	"context"
-	"maps"
 
 	tea "github.com/charmbracelet/bubbletea"
 
 	"github.com/nhi-audit/nhi/audit"
-	"github.com/nhi-audit/nhi/filter"
 )
 
 // Loads read what a view shows from the Store or the Reviewer, off the
@@ -82,7 +80,7 @@ func (m *Model) updateLoads(msg tea.Msg) (tea.Cmd, bool) {
 		first := m.st.items == nil // the campaign was just picked, not read again
 		m.st.setItems(msg.items)
 		m.st.itemsAsOf = msg.asOf
-		if first && !mineAmong(msg.items) {
+		if first && msg.items.mine == 0 {
 			// An empty table that says nothing leaves the user guessing
 			// (a creator, an administrator, someone under another name).
 			you := "you"
@@ -248,7 +246,7 @@ func (s *state) campaignsAsRead() (msg campaignsLoadedMsg, ok bool) {
 
 type decisionsMsg struct {
 	campaign string
-	items    map[string]filter.Item
+	items    *campaignItems
 	asOf     int64 // the log's head read before them (DecisionsSincer); 0: not known
 	err      error
 }
@@ -285,7 +283,7 @@ func (m *Model) loadDecisionsTo(campaign string, look *sinceMsg) tea.Cmd {
 // before them (DecisionsSincer): every event up to it is in them. asOf
 // 0: not known, read them whole next time.
 type heldItems struct {
-	items map[string]filter.Item
+	items *campaignItems
 	asOf  int64
 }
 
@@ -300,7 +298,10 @@ func (s *state) itemsReader(campaign string, known heldItems, look *sinceMsg) fu
 	if ds == nil || store == nil {
 		return func() (heldItems, bool, error) {
 			items, err := r.Items(ctx, campaign, actor)
-			return heldItems{items: items}, false, err
+			if err != nil {
+				return heldItems{}, false, err
+			}
+			return heldItems{items: newCampaignItems(items)}, false, nil
 		}
 	}
 	return func() (heldItems, bool, error) {
@@ -328,40 +329,17 @@ func (s *state) itemsReader(campaign string, known heldItems, look *sinceMsg) fu
 				return heldItems{}, false, err
 			}
 			if ok {
-				if items, ok := withChanged(known.items, changed); ok {
+				if items, ok := known.items.withChanged(changed); ok {
 					return heldItems{items, head}, false, nil
 				}
 			}
 		}
 		items, err := r.Items(ctx, campaign, actor)
-		return heldItems{items, head}, false, err
-	}
-}
-
-// withChanged is a new map of items with the decisions changed; ok is
-// false (read them whole) unless every one changed is among items.
-func withChanged(items map[string]filter.Item, changed map[string]string) (map[string]filter.Item, bool) {
-	out := maps.Clone(items)
-	for id, d := range changed {
-		it, in := out[id]
-		if !in {
-			return nil, false
+		if err != nil {
+			return heldItems{}, false, err
 		}
-		it.Decision = d
-		out[id] = it
+		return heldItems{newCampaignItems(items), head}, false, nil
 	}
-	return out, true
-}
-
-// mineAmong reports whether any of a campaign's items is assigned to the
-// user.
-func mineAmong(items map[string]filter.Item) bool {
-	for _, it := range items {
-		if it.Mine {
-			return true
-		}
-	}
-	return false
 }
 
 // readError is what a read that failed says: what was not read and why,

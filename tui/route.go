@@ -16,7 +16,11 @@ import (
 
 // populationChangedMsg says new versions of some identities replaced the
 // old ones in st.pop: a filtered or sorted table recomputes its rows.
-type populationChangedMsg struct{}
+type populationChangedMsg struct {
+	// rows are the positions of the identities replaced, when they are
+	// known and few (patchMaxRows); nil: any may have changed.
+	rows []int32
+}
 
 // decisionsChangedMsg says st.items changed: a filter may test
 // decision:. recorded says an event was written (a decision or its undo),

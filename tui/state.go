@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"iter"
-	"maps"
 	"sort"
 	"strings"
 	"time"
@@ -273,16 +272,17 @@ type state struct {
 	ownersRefused string
 
 	// The active campaign and its items by identity ID (replaced, never
-	// changed in place: a filter may be reading it); nil until read.
+	// changed in place: a filter may be reading them); nil until read.
 	campaign string
-	items    map[string]filter.Item
+	items    *campaignItems
 	// itemsAsOf is the log's head read before items were: every event
 	// up to it is in them, so reading them again can read only what
 	// changed after it (DecisionsSincer). 0: read them whole.
 	itemsAsOf int64
-	// mine counts the items assigned to the actor (filter.Item.Mine):
-	// the table's "My items 3 of 19" under a filter (setItems).
-	mine int
+	// itemsRead counts the reads of the active campaign's items whole
+	// (and the campaigns picked): a query made at the same count lists
+	// the same items, whatever was decided since (identitiesView.requery).
+	itemsRead int
 	// others are the items of the campaigns the table's filter names
 	// besides the active one (campaign:NAME), by lower-case name: read
 	// when a filter names them, kept while it does (campaignterms.go).
@@ -362,39 +362,30 @@ func (s *state) activeCampaign() *Campaign {
 // DecisionPending while undecided, "" outside its population (or before
 // its items are read).
 func (s *state) decision(id string) string {
-	it, ok := s.items[id]
+	it, ok := s.items.item(id)
 	if !ok {
 		return ""
 	}
 	return cmp.Or(it.Decision, DecisionPending)
 }
 
-// withDecisions is a new items map with decision d for ids (d ""
-// restores pending); the maps a query may be reading stay as they were.
+// withDecisions is the items with decision d for ids (d "" restores
+// pending); the items a query may be reading stay as they were.
 func (s *state) withDecisions(ids []string, d func(id string) string) {
-	items := maps.Clone(s.items)
-	if items == nil {
-		items = map[string]filter.Item{}
+	if s.items == nil {
+		return // not read yet: their read has the decisions
 	}
-	for _, id := range ids {
-		it := items[id]
-		it.Decision = cmp.Or(d(id), DecisionPending)
-		items[id] = it
-	}
-	s.setItems(items)
+	s.items = s.items.withDecisions(ids, d)
 }
 
-// setItems makes items the active campaign's (nil: not read yet).
-func (s *state) setItems(items map[string]filter.Item) {
+// setItems makes items, read whole, the active campaign's (nil: not
+// read yet).
+func (s *state) setItems(items *campaignItems) {
 	if items == nil {
 		s.itemsAsOf = 0
 	}
-	s.items, s.mine = items, 0
-	for _, it := range items {
-		if it.Mine {
-			s.mine++
-		}
-	}
+	s.items = items
+	s.itemsRead++
 }
 
 // filterEnv is what filter f needs besides the identity, as of now: the
@@ -421,7 +412,7 @@ func (s *state) filterEnv(f *filter.Filter) filter.Env {
 type review struct {
 	active string // the active campaign, in lower case ("" none)
 	inView string // what decision: and reviewer: read
-	items  map[string]filter.Item
+	items  *campaignItems
 	others map[string]heldItems
 }
 
@@ -433,6 +424,5 @@ func (r *review) Item(campaign, id string) (filter.Item, bool) {
 	if campaign == r.active {
 		items = r.items
 	}
-	it, ok := items[id]
-	return it, ok
+	return items.item(id)
 }

@@ -70,13 +70,13 @@ func itemsAsRead(t *testing.T, m *Model, st *audit.Store, when string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !maps.Equal(m.st.items, want) {
+	if got := m.st.items.all(); !maps.Equal(got, want) {
 		for id, it := range want {
-			if m.st.items[id] != it {
-				t.Fatalf("after %s the TUI shows %s as %+v; a read now: %+v", when, id, m.st.items[id], it)
+			if got[id] != it {
+				t.Fatalf("after %s the TUI shows %s as %+v; a read now: %+v", when, id, got[id], it)
 			}
 		}
-		t.Fatalf("after %s the TUI has %d items; a read now: %d", when, len(m.st.items), len(want))
+		t.Fatalf("after %s the TUI has %d items; a read now: %d", when, len(got), len(want))
 	}
 }
 
@@ -195,7 +195,7 @@ func TestWatchReadsOneAtATime(t *testing.T) {
 	m := openReviewing(t, path, r)
 	drain(t, m, func() tea.Msg { return watchTickMsg{} }) // the first look
 	ids := make([]string, 0, 3)
-	for id := range m.st.items {
+	for id := range m.st.items.all() {
 		if len(ids) < 3 {
 			ids = append(ids, id)
 		}
@@ -297,10 +297,10 @@ func TestWatchReadsToTheHeadItLooked(t *testing.T) {
 			}
 			ws.mu.Unlock()
 			look()
-			if got := m.st.items[a].Decision; got != string(campaigns.Decommission) {
+			if got := m.st.decision(a); got != string(campaigns.Decommission) {
 				t.Errorf("after a decommission the TUI shows %s as %q", a, got)
 			}
-			if got := m.st.items[b].Decision; got != DecisionPending || r.items.Load() != whole {
+			if got := m.st.decision(b); got != DecisionPending || r.items.Load() != whole {
 				t.Errorf("the read went past the head it looked at: %s shows %q, the items read whole %d times", b, got, r.items.Load()-whole)
 			}
 

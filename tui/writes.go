@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -438,7 +440,16 @@ func (m *Model) replace(updates map[int32]*audit.Identity) tea.Cmd {
 	}
 	m.st.pop = m.st.pop.with(updates)
 	m.layout()
-	return m.broadcast(populationChangedMsg{})
+	return m.broadcast(populationChangedMsg{rows: replacedRows(updates)})
+}
+
+// replacedRows are the positions of updates, in order; nil when they are
+// more than a view patches its rows for (patchMaxRows).
+func replacedRows[V any](updates map[int32]V) []int32 {
+	if len(updates) > patchMaxRows {
+		return nil
+	}
+	return slices.Sorted(maps.Keys(updates))
 }
 
 // updateWrites handles the answers of writes; ok is false for others.
@@ -567,7 +578,7 @@ func (m *Model) reloaded(msg reloadedMsg) tea.Cmd {
 	if len(updates) > 0 {
 		m.st.pop = m.st.pop.withRows(updates)
 		m.layout()
-		cmd = m.broadcast(populationChangedMsg{})
+		cmd = m.broadcast(populationChangedMsg{rows: replacedRows(updates)})
 	}
 	if m.st.reloadAgain || len(m.st.dirty) > 0 {
 		m.st.reloadAgain = false
@@ -651,7 +662,7 @@ func (m *Model) startDecision(targets []int32, hidden int, decision string) tea.
 // active campaign froze it.
 func (m *Model) anyFindings(targets []int32) bool {
 	for _, i := range targets {
-		if m.st.items[m.st.identity(i).ID].Findings {
+		if it, _ := m.st.items.item(m.st.identity(i).ID); it.Findings {
 			return true
 		}
 	}
@@ -678,7 +689,7 @@ func (m *Model) decidable(targets []int32) ([]int32, string) {
 	outside, others := 0, 0
 	var other string
 	for _, i := range targets {
-		it, in := st.items[st.identity(i).ID]
+		it, in := st.items.item(st.identity(i).ID)
 		switch {
 		case !in:
 			outside++

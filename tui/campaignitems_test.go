@@ -1,0 +1,163 @@
+package tui
+
+import (
+	"cmp"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/nhi-audit/nhi/filter"
+)
+
+// all is every item, as one map (it copies every item: the tests'
+// alone).
+func (c *campaignItems) all() map[string]filter.Item {
+	out := maps.Clone(c.read)
+	for id, d := range c.decided {
+		it := out[id]
+		it.Decision = d
+		out[id] = it
+	}
+	return out
+}
+
+// TestCampaignItemsDecisions: the items after decisions are the items
+// read with those decisions, whether the decisions since are kept apart
+// or folded in; the items a query holds do not change; an identity
+// outside the population gets no item; and a decision copies the
+// decisions since, not the items (the map read is the same until a
+// fold).
+func TestCampaignItemsDecisions(t *testing.T) {
+	read := map[string]filter.Item{}
+	for i := range 1000 {
+		read[fmt.Sprintf("id-%04d", i)] = filter.Item{Reviewer: "alice", Mine: i%2 == 0, Decision: DecisionPending, Findings: i%3 == 0}
+	}
+	want := maps.Clone(read)
+	c := newCampaignItems(read)
+	if c.mine != 500 || c.len() != 1000 {
+		t.Fatalf("mine %d, len %d; want 500, 1000", c.mine, c.len())
+	}
+	held := c // as a query off the event loop holds them
+	decide := func(c *campaignItems, d string, ids ...string) *campaignItems {
+		for _, id := range ids {
+			if it, ok := want[id]; ok {
+				it.Decision = cmp.Or(d, DecisionPending)
+				want[id] = it
+			}
+		}
+		return c.withDecisions(ids, func(string) string { return d })
+	}
+	c = decide(c, DecisionKeep, "id-0001", "id-0002", "not-in-it")
+	if _, ok := c.item("not-in-it"); ok {
+		t.Error("an identity outside the population has an item")
+	}
+	if it, _ := c.item("id-0001"); it.Decision != DecisionKeep || !maps.Equal(c.all(), want) {
+		t.Fatalf("after a keep: id-0001 is %+v", it)
+	}
+	if it, _ := held.item("id-0001"); it.Decision != DecisionPending {
+		t.Errorf("the items a query holds changed: %+v", it)
+	}
+	if !sameMap(c.read, read) {
+		t.Error("a decision copied the items read")
+	}
+	// Past an eighth of the items, the decisions are folded in.
+	for i := range 200 {
+		c = decide(c, DecisionDecommission, fmt.Sprintf("id-%04d", 100+i))
+	}
+	if sameMap(c.read, read) || len(c.decided) >= 125 {
+		t.Errorf("after 202 decisions of 1,000 items, %d kept apart (folded: %v)", len(c.decided), !sameMap(c.read, read))
+	}
+	c = decide(c, "", "id-0002") // an undo: pending again
+	if it, _ := c.item("id-0002"); it.Decision != DecisionPending || !maps.Equal(c.all(), want) || c.mine != 500 {
+		t.Fatalf("after the fold and an undo: id-0002 is %+v, mine %d", it, c.mine)
+	}
+	if _, ok := c.withChanged(map[string]string{"not-in-it": DecisionKeep}); ok {
+		t.Error("a change outside the items was taken, where they must be read whole")
+	}
+	d, ok := c.withChanged(map[string]string{"id-0003": DecisionRotate})
+	if it, _ := d.item("id-0003"); !ok || it.Decision != DecisionRotate {
+		t.Errorf("a change read since: %+v, %v", it, ok)
+	}
+}
+
+// sameMap reports whether a and b are the same map, not equal ones.
+func sameMap(a, b map[string]filter.Item) bool {
+	return fmt.Sprintf("%p", a) == fmt.Sprintf("%p", b)
+}
+
+// TestDecisionRequeriesOnlyWhatReadsDecisions: a decision changes the
+// rows of a filter only when it has a decision: term. Under any other
+// filter the table keeps its rows, with no query over them, and the row
+// decided shows its decision; under decision:pending the decided row
+// leaves. Before, every decision ran the table's query again, most of
+// what a decision cost at a million items.
+func TestDecisionRequeriesOnlyWhatReadsDecisions(t *testing.T) {
+	e := newEvidence(t)
+	r := newFakeReviewer()
+	for _, id := range e.ids {
+		r.members = append(r.members, id.ID)
+	}
+	m := e.model(t, 160, 40, Options{Actor: testActor, Reviewer: r})
+	press(t, m, ":campaigns", "enter", "enter")
+	if m.st.campaign != "2025-Q2" || m.st.items == nil {
+		t.Fatalf("campaign %q picked, items read: %v", m.st.campaign, m.st.items != nil)
+	}
+	rows, seq := slices.Clone(m.ids.table.Rows()), m.ids.seq
+	press(t, m, "D", "enter")
+	if len(r.calls) != 1 {
+		t.Fatalf("decisions recorded: %q", r.calls)
+	}
+	if line := selectedLine(t, m.View()); !strings.Contains(line, "decom") {
+		t.Errorf("the row decided does not show it: %q", line)
+	}
+	if m.ids.seq != seq || !slices.Equal(m.ids.table.Rows(), rows) {
+		t.Errorf("with no decision: term a decision ran %d queries; rows %d, were %d", m.ids.seq-seq, m.ids.table.Len(), len(rows))
+	}
+	press(t, m, "/", "decision:pending", "enter")
+	n := m.ids.table.Len()
+	press(t, m, "D", "enter")
+	if len(r.calls) != 2 || m.ids.table.Len() != n-1 {
+		t.Errorf("under decision:pending a decision left %d rows of %d (%d decisions)", m.ids.table.Len(), n, len(r.calls))
+	}
+}
+
+// TestFewRowsChangedPatchTheTable: when a few identities change (an
+// owner set on a selection), the table matches those alone: its rows are
+// what a query over every row answers, the cursor stays where the user
+// was, and no query ran. Sorted, it runs the query.
+func TestFewRowsChangedPatchTheTable(t *testing.T) {
+	e := newEvidence(t)
+	m := e.model(t, 160, 40, Options{Actor: testActor})
+	press(t, m, "/", "owner:none", "enter")
+	full := func() []int32 {
+		var latest atomic.Uint64
+		q := query{seq: latest.Add(1), latest: &latest, pop: m.st.pop, filter: m.ids.query, env: m.st.filterEnv(m.ids.query), sort: m.ids.sort}
+		return q.run().rows
+	}
+	before, seq := m.ids.table.Len(), m.ids.seq
+	press(t, m, "j", " ", " ", "o", "bob", "enter", "y")
+	if n := e.ownerEvents(t); n != 2 {
+		t.Fatalf("%d owner events, want 2", n)
+	}
+	if got, want := m.ids.table.Rows(), full(); len(got) != before-2 || !slices.Equal(got, want) {
+		t.Fatalf("after owners set on 2 of %d rows: %d rows, a query answers %d", before, len(got), len(want))
+	}
+	if m.ids.seq != seq {
+		t.Errorf("two rows changed ran %d queries over every row", m.ids.seq-seq)
+	}
+	// u takes the owners back: the rows come back, in their place.
+	press(t, m, "u", "y")
+	if got := m.ids.table.Rows(); len(got) != before || !slices.Equal(got, full()) || m.ids.seq != seq {
+		t.Errorf("after the undo: %d rows of %d, %d queries", len(got), before, m.ids.seq-seq)
+	}
+	// Sorted by owner, a change moves rows: the query runs.
+	press(t, m, "s") // sort by the next column
+	seq = m.ids.seq
+	press(t, m, "o", "carol", "enter")
+	if m.ids.seq == seq || !slices.Equal(m.ids.table.Rows(), full()) {
+		t.Errorf("sorted, an owner set ran %d queries; rows equal a query's: %v", m.ids.seq-seq, slices.Equal(m.ids.table.Rows(), full()))
+	}
+}
