@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"maps"
 	"slices"
+	"sync/atomic"
 
 	"github.com/nhi-audit/nhi/filter"
 )
@@ -23,11 +24,17 @@ type campaignItems struct {
 	read    map[string]filter.Item
 	decided map[string]string // decisions since read, by identity ID
 	mine    int               // items assigned to the actor (filter.Item.Mine)
+	// whole numbers the read of the items whole these come from: the
+	// same number, the same items and reviewers, their decisions aside.
+	whole uint64
 }
 
-// newCampaignItems holds items, as a Reviewer read them.
+// wholeReads numbers the reads of a campaign's items whole.
+var wholeReads atomic.Uint64
+
+// newCampaignItems holds items, as a Reviewer read them whole.
 func newCampaignItems(items map[string]filter.Item) *campaignItems {
-	c := &campaignItems{read: items}
+	c := &campaignItems{read: items, whole: wholeReads.Add(1)}
 	for _, it := range items {
 		if it.Mine {
 			c.mine++
@@ -50,6 +57,14 @@ func (c *campaignItems) item(id string) (filter.Item, bool) {
 	return it, ok
 }
 
+// wholeRead is the number of the read whole c comes from; 0 for none.
+func (c *campaignItems) wholeRead() uint64 {
+	if c == nil {
+		return 0
+	}
+	return c.whole
+}
+
 // len is how many items the campaign holds.
 func (c *campaignItems) len() int {
 	if c == nil {
@@ -68,7 +83,7 @@ func (c *campaignItems) withDecisions(ids []string, d func(id string) string) *c
 			decided[id] = cmp.Or(d(id), DecisionPending)
 		}
 	}
-	out := &campaignItems{read: c.read, decided: decided, mine: c.mine}
+	out := &campaignItems{read: c.read, decided: decided, mine: c.mine, whole: c.whole}
 	if len(decided) > max(len(c.read)/8, 64) {
 		out.fold()
 	}

@@ -138,9 +138,9 @@ type identitiesView struct {
 	seq     uint64
 	latest  atomic.Uint64
 	pending bool
-	// queriedItems is the state's itemsRead when the last query began:
-	// the campaign's items it matched against, but for decisions.
-	queriedItems int
+	// queriedItems is the read whole of the active campaign's items the
+	// last query matched against (campaignItems.wholeRead; 0: none).
+	queriedItems uint64
 	resortSeq    uint64  // the query s or S started last: the same rows in another order (apply)
 	order        []int32 // the natural order of orderCol on orderVersion
 	orderCol     int
@@ -180,6 +180,7 @@ func newIdentitiesView(st *state) *identitiesView {
 	v.table.SetHidden(colSource, !st.pop.manySources())
 	v.table.SetHidden(colRelations, true)
 	v.query = v.queryFilter()
+	v.queriedItems = st.items.wholeRead()
 	env := st.filterEnv(v.query)
 	rows := make([]int32, 0, st.pop.len())
 	sub := st.pop.subject()
@@ -376,7 +377,7 @@ func (v *identitiesView) Update(msg tea.Msg) tea.Cmd {
 		return v.grew(msg.from)
 	case decisionsChangedMsg:
 		v.query = v.queryFilter() // the campaign may be another one
-		if !v.query.ReadsDecisions() && v.queriedItems == v.st.itemsRead {
+		if !v.query.ReadsDecisions() && v.queriedItems == v.st.items.wholeRead() {
 			// The same items, only their decisions changed, and no term
 			// reads one: the rows stay, and show the decisions as they
 			// are drawn (a query over a million rows was most of what a
@@ -646,7 +647,7 @@ func (v *identitiesView) setFilter(text string) tea.Cmd {
 // requery starts a query for the filter and order in force.
 func (v *identitiesView) requery() tea.Cmd {
 	v.seq++
-	v.queriedItems = v.st.itemsRead
+	v.queriedItems = v.st.items.wholeRead()
 	v.latest.Store(v.seq)
 	v.pending = true
 	env := v.st.filterEnv(v.query)

@@ -279,10 +279,6 @@ type state struct {
 	// up to it is in them, so reading them again can read only what
 	// changed after it (DecisionsSincer). 0: read them whole.
 	itemsAsOf int64
-	// itemsRead counts the reads of the active campaign's items whole
-	// (and the campaigns picked): a query made at the same count lists
-	// the same items, whatever was decided since (identitiesView.requery).
-	itemsRead int
 	// others are the items of the campaigns the table's filter names
 	// besides the active one (campaign:NAME), by lower-case name: read
 	// when a filter names them, kept while it does (campaignterms.go).
@@ -378,14 +374,12 @@ func (s *state) withDecisions(ids []string, d func(id string) string) {
 	s.items = s.items.withDecisions(ids, d)
 }
 
-// setItems makes items, read whole, the active campaign's (nil: not
-// read yet).
+// setItems makes items the active campaign's (nil: not read yet).
 func (s *state) setItems(items *campaignItems) {
 	if items == nil {
 		s.itemsAsOf = 0
 	}
 	s.items = items
-	s.itemsRead++
 }
 
 // filterEnv is what filter f needs besides the identity, as of now: the
