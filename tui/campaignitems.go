@@ -2,6 +2,8 @@ package tui
 
 import (
 	"cmp"
+	"hash/maphash"
+	"iter"
 	"maps"
 	"slices"
 	"sync/atomic"
@@ -9,38 +11,128 @@ import (
 	"github.com/nhi-audit/nhi/filter"
 )
 
-// campaignItems are a campaign's items as the TUI holds them: the map
+// campaignItems are a campaign's items as the TUI holds them: the items
 // read whole (Reviewer.Items), never changed, and the decisions taken
 // since, a map of their own. Both are replaced, never changed in place,
 // since a query off the event loop may be reading them; a decision
 // copies the decisions since, not the million items of a campaign over
 // everything (issue 21: each decision copied the whole map, and counted
-// the user's items again, at a million some 200 MB and a second of the
+// the user's items again, at a million some 200 MB and seconds of the
 // event loop each time). Once the decisions since are an eighth of the
-// items they are folded into a new map of the items, so a look-up stays
-// two look-ups at most and a fold's copy is paid once per many
-// decisions.
+// items they are folded into new cells, so a look-up stays two at most
+// and a fold's copy is paid once per many decisions.
+//
+// The items read are held with no pointer the collector follows: a
+// map[string]filter.Item of a million items held three strings each,
+// which every collection of the table's read then scanned (a third of
+// the CPU of opening a campaign of a million). Each item is a cell found
+// by a 64-bit hash of its ID and checked by a second, independent one:
+// two IDs taken for one would need both to agree, a chance of 2^-128
+// per look-up. IDs whose first hash an earlier ID had are looked up by
+// the ID itself (overflow).
 type campaignItems struct {
-	read    map[string]filter.Item
-	decided map[string]string // decisions since read, by identity ID
-	mine    int               // items assigned to the actor (filter.Item.Mine)
+	core    *itemsCore
+	decided map[int32]string // decisions since the read, by cell
+	mine    int              // items assigned to the actor (filter.Item.Mine)
 	// whole numbers the read of the items whole these come from: the
 	// same number, the same items and reviewers, their decisions aside.
 	whole uint64
 }
 
+// itemsCore are the items of one read, shared by every version made
+// from it, never changed (a fold makes new cells and shares the index).
+type itemsCore struct {
+	index    map[uint64]int32 // the first hash of an ID: its cell
+	overflow map[string]int32 // the IDs whose first hash an earlier ID had
+	cells    []itemCell
+	texts    []string // the reviewers and decisions the cells name
+}
+
+// itemCell is one item: its reviewer and decision as indices of texts.
+type itemCell struct {
+	check    uint64 // the second hash of the ID
+	reviewer uint32
+	decision uint32
+	mine     bool
+	findings bool
+}
+
+// The seeds of an ID's two hashes, fresh in each process: no file can
+// be made to collide them.
+var indexSeed, checkSeed = maphash.MakeSeed(), maphash.MakeSeed()
+
 // wholeReads numbers the reads of a campaign's items whole.
 var wholeReads atomic.Uint64
 
 // newCampaignItems holds items, as a Reviewer read them whole.
-func newCampaignItems(items map[string]filter.Item) *campaignItems {
-	c := &campaignItems{read: items, whole: wholeReads.Add(1)}
-	for _, it := range items {
-		if it.Mine {
-			c.mine++
-		}
+func newCampaignItems(items iter.Seq2[string, filter.Item]) *campaignItems {
+	var b itemsBuilder
+	for id, it := range items {
+		b.add(id, it)
 	}
-	return c
+	return b.items()
+}
+
+// itemsBuilder builds the items of a read whole, one at a time.
+type itemsBuilder struct {
+	core  *itemsCore
+	texts map[string]uint32
+	mine  int
+}
+
+// add holds identity id's item.
+func (b *itemsBuilder) add(id string, it filter.Item) {
+	if b.core == nil {
+		b.core, b.texts = &itemsCore{index: map[uint64]int32{}}, map[string]uint32{}
+	}
+	core := b.core
+	k := int32(len(core.cells))
+	core.cells = append(core.cells, itemCell{check: maphash.String(checkSeed, id), reviewer: b.text(it.Reviewer), decision: b.text(it.Decision), mine: it.Mine, findings: it.Findings})
+	h := maphash.String(indexSeed, id)
+	if _, taken := core.index[h]; !taken {
+		core.index[h] = k
+	} else {
+		if core.overflow == nil {
+			core.overflow = map[string]int32{}
+		}
+		core.overflow[id] = k
+	}
+	if it.Mine {
+		b.mine++
+	}
+}
+
+// text is the index of s in the texts the cells name.
+func (b *itemsBuilder) text(s string) uint32 {
+	k, ok := b.texts[s]
+	if !ok {
+		k = uint32(len(b.core.texts))
+		b.texts[s] = k
+		b.core.texts = append(b.core.texts, s)
+	}
+	return k
+}
+
+// items are the items added.
+func (b *itemsBuilder) items() *campaignItems {
+	if b.core == nil {
+		b.core = &itemsCore{}
+	}
+	if cells := b.core.cells; cap(cells)-len(cells) > len(cells)/8 {
+		b.core.cells = slices.Clone(cells) // not the room append grew
+	}
+	return &campaignItems{core: b.core, mine: b.mine, whole: wholeReads.Add(1)}
+}
+
+// find is the cell of identity id; ok is false outside the items.
+func (core *itemsCore) find(id string) (k int32, ok bool) {
+	if k, ok := core.index[maphash.String(indexSeed, id)]; ok && core.cells[k].check == maphash.String(checkSeed, id) {
+		return k, true
+	}
+	if len(core.overflow) > 0 {
+		k, ok = core.overflow[id]
+	}
+	return k, ok
 }
 
 // item is identity id's item; ok is false outside the population.
@@ -48,13 +140,18 @@ func (c *campaignItems) item(id string) (filter.Item, bool) {
 	if c == nil {
 		return filter.Item{}, false
 	}
-	it, ok := c.read[id]
-	if ok && len(c.decided) > 0 {
-		if d, changed := c.decided[id]; changed {
+	k, ok := c.core.find(id)
+	if !ok {
+		return filter.Item{}, false
+	}
+	cell := &c.core.cells[k]
+	it := filter.Item{Reviewer: c.core.texts[cell.reviewer], Mine: cell.mine, Decision: c.core.texts[cell.decision], Findings: cell.findings}
+	if len(c.decided) > 0 {
+		if d, changed := c.decided[k]; changed {
 			it.Decision = d
 		}
 	}
-	return it, ok
+	return it, true
 }
 
 // wholeRead is the number of the read whole c comes from; 0 for none.
@@ -70,21 +167,21 @@ func (c *campaignItems) len() int {
 	if c == nil {
 		return 0
 	}
-	return len(c.read)
+	return len(c.core.cells)
 }
 
 // withDecisions is c with decision d(id) for each of ids in the
 // population (DecisionPending where d says ""); c stays as it was.
 func (c *campaignItems) withDecisions(ids []string, d func(id string) string) *campaignItems {
-	decided := make(map[string]string, len(c.decided)+len(ids))
+	decided := make(map[int32]string, len(c.decided)+len(ids))
 	maps.Copy(decided, c.decided)
 	for _, id := range ids {
-		if _, in := c.read[id]; in {
-			decided[id] = cmp.Or(d(id), DecisionPending)
+		if k, in := c.core.find(id); in {
+			decided[k] = cmp.Or(d(id), DecisionPending)
 		}
 	}
-	out := &campaignItems{read: c.read, decided: decided, mine: c.mine, whole: c.whole}
-	if len(decided) > max(len(c.read)/8, 64) {
+	out := &campaignItems{core: c.core, decided: decided, mine: c.mine, whole: c.whole}
+	if len(decided) > max(len(c.core.cells)/8, 64) {
 		out.fold()
 	}
 	return out
@@ -94,20 +191,23 @@ func (c *campaignItems) withDecisions(ids []string, d func(id string) string) *c
 // false (read them whole) unless every one changed is among the items.
 func (c *campaignItems) withChanged(changed map[string]string) (*campaignItems, bool) {
 	for id := range changed {
-		if _, in := c.read[id]; !in {
+		if _, in := c.core.find(id); !in {
 			return nil, false
 		}
 	}
 	return c.withDecisions(slices.Collect(maps.Keys(changed)), func(id string) string { return changed[id] }), true
 }
 
-// fold makes the decisions since part of a new map of the items.
+// fold makes the decisions since part of new cells, the index shared.
 func (c *campaignItems) fold() {
-	read := maps.Clone(c.read)
-	for id, d := range c.decided {
-		it := read[id]
-		it.Decision = d
-		read[id] = it
+	core := &itemsCore{index: c.core.index, overflow: c.core.overflow, cells: slices.Clone(c.core.cells), texts: slices.Clone(c.core.texts)}
+	for k, d := range c.decided {
+		i := slices.Index(core.texts, d)
+		if i < 0 {
+			i = len(core.texts)
+			core.texts = append(core.texts, d)
+		}
+		core.cells[k].decision = uint32(i)
 	}
-	c.read, c.decided = read, nil
+	c.core, c.decided = core, nil
 }

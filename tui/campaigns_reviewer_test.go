@@ -53,6 +53,15 @@ func (r campaignsReviewer) Items(ctx context.Context, campaign, actor string) (m
 	return out, err
 }
 
+// EachItem is Items one at a time, as cmd/nhi's reviewer gives them.
+func (r campaignsReviewer) EachItem(ctx context.Context, campaign, actor string, yield func(string, filter.Item)) error {
+	items, err := r.Items(ctx, campaign, actor)
+	for id, it := range items {
+		yield(id, it)
+	}
+	return err
+}
+
 func (r campaignsReviewer) DecisionsSince(ctx context.Context, campaign string, asOf, upTo int64, types []string) (map[string]string, bool, error) {
 	changed, ok, err := campaigns.DecisionsSince(ctx, r.st, campaign, asOf, upTo, types)
 	if !ok || err != nil {

@@ -155,6 +155,10 @@ func (r *failingItems) Items(context.Context, string, string) (map[string]filter
 	return nil, r.err
 }
 
+func (r *failingItems) EachItem(context.Context, string, string, func(string, filter.Item)) error {
+	return r.err
+}
+
 // openUnpicked opens the TUI on path as testActor, read-only, through r,
 // with no campaign picked.
 func openUnpicked(t *testing.T, path string, r *countingReviewer) *Model {

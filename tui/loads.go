@@ -2,6 +2,7 @@ package tui
 
 import (
 	"context"
+	"maps"
 
 	tea "github.com/charmbracelet/bubbletea"
 
@@ -297,11 +298,8 @@ func (s *state) itemsReader(campaign string, known heldItems, look *sinceMsg) fu
 	ds, _ := r.(DecisionsSincer)
 	if ds == nil || store == nil {
 		return func() (heldItems, bool, error) {
-			items, err := r.Items(ctx, campaign, actor)
-			if err != nil {
-				return heldItems{}, false, err
-			}
-			return heldItems{items: newCampaignItems(items)}, false, nil
+			items, err := readItems(ctx, r, campaign, actor)
+			return heldItems{items: items}, false, err
 		}
 	}
 	return func() (heldItems, bool, error) {
@@ -334,11 +332,11 @@ func (s *state) itemsReader(campaign string, known heldItems, look *sinceMsg) fu
 				}
 			}
 		}
-		items, err := r.Items(ctx, campaign, actor)
+		items, err := readItems(ctx, r, campaign, actor)
 		if err != nil {
 			return heldItems{}, false, err
 		}
-		return heldItems{newCampaignItems(items), head}, false, nil
+		return heldItems{items, head}, false, nil
 	}
 }
 
@@ -354,4 +352,22 @@ func readError(what string, err error) string {
 		return what + " not read: " + err.Error() + ". " + advice
 	}
 	return what + " not read: " + err.Error()
+}
+
+// readItems reads campaign's items whole for actor: one at a time where
+// r can (ItemsEacher).
+func readItems(ctx context.Context, r Reviewer, campaign, actor string) (*campaignItems, error) {
+	e, ok := r.(ItemsEacher)
+	if !ok {
+		items, err := r.Items(ctx, campaign, actor)
+		if err != nil {
+			return nil, err
+		}
+		return newCampaignItems(maps.All(items)), nil
+	}
+	var b itemsBuilder
+	if err := e.EachItem(ctx, campaign, actor, b.add); err != nil {
+		return nil, err
+	}
+	return b.items(), nil
 }

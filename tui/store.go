@@ -91,6 +91,14 @@ type Reviewer interface {
 	ApproveException(ctx context.Context, actor, campaign, id string) (audit.Event, error)
 }
 
+// ItemsEacher is a Reviewer that gives a campaign's items one at a
+// time, as Items would list them, so the TUI keeps them in its own form
+// without a map of them all first (campaignItems: at a million items
+// that map was a third of what reading them cost).
+type ItemsEacher interface {
+	EachItem(ctx context.Context, campaign, actor string, yield func(id string, it filter.Item)) error
+}
+
 // DecisionsSincer is a Reviewer that says what decisions changed since
 // an event, so the TUI, which reads a campaign's items again each time
 // the log grows (another reviewer decided), reads only those: read whole

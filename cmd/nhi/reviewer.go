@@ -74,16 +74,27 @@ func (r *campaignReviewer) Campaigns(ctx context.Context) ([]tui.Campaign, error
 // Items are the campaign's items: reviewer, whether it is actor (under
 // any alias the directory knows), and the current decision.
 func (r *campaignReviewer) Items(ctx context.Context, campaign, actor string) (map[string]filter.Item, error) {
-	as, err := campaigns.Assignments(ctx, r.st, campaign, actor)
-	if err != nil {
+	out := map[string]filter.Item{}
+	if err := r.EachItem(ctx, campaign, actor, func(id string, it filter.Item) { out[id] = it }); err != nil {
 		return nil, err
 	}
-	out := make(map[string]filter.Item, len(as))
+	return out, nil
+}
+
+var _ tui.ItemsEacher = (*campaignReviewer)(nil)
+
+// EachItem gives the campaign's items one at a time, as Items lists
+// them, without a second map of them all.
+func (r *campaignReviewer) EachItem(ctx context.Context, campaign, actor string, yield func(id string, it filter.Item)) error {
+	as, err := campaigns.Assignments(ctx, r.st, campaign, actor)
+	if err != nil {
+		return err
+	}
 	for id, a := range as {
-		out[id] = filter.Item{Reviewer: a.Reviewer, Mine: a.Mine, Decision: itemDecision(a.Decision), Findings: a.Findings}
+		yield(id, filter.Item{Reviewer: a.Reviewer, Mine: a.Mine, Decision: itemDecision(a.Decision), Findings: a.Findings})
 	}
 	r.prepare(ctx, campaign, actor, as)
-	return out, nil
+	return nil
 }
 
 // itemDecision is d as the TUI names it.
