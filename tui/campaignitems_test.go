@@ -204,3 +204,64 @@ func TestCampaignItemsFirstHashTaken(t *testing.T) {
 		t.Error("c is no item")
 	}
 }
+
+// syntheticItems are n items of one campaign, as a Reviewer reads them.
+func syntheticItems(n int) *campaignItems {
+	var b itemsBuilder
+	for i := range n {
+		b.add(fmt.Sprintf("github:acme:github_actions_secret:acme/repo-%07d/SECRET", i), filter.Item{Reviewer: "alice@example.com", Mine: i%2 == 0, Decision: DecisionPending})
+	}
+	return b.items()
+}
+
+// TestDecisionCostIsIndependentOfItems: a decision in a campaign of
+// 100,000 items allocates what one in 1,000 does (before, it copied the
+// whole map of items).
+func TestDecisionCostIsIndependentOfItems(t *testing.T) {
+	allocs := func(n int) float64 {
+		c := syntheticItems(n)
+		id := []string{"github:acme:github_actions_secret:acme/repo-0000007/SECRET"}
+		keep := func(string) string { return DecisionKeep }
+		return testing.AllocsPerRun(20, func() { c.withDecisions(id, keep) })
+	}
+	if small, large := allocs(1_000), allocs(100_000); large > small {
+		t.Errorf("a decision allocates %.0f times in 100,000 items, %.0f in 1,000", large, small)
+	}
+}
+
+// BenchmarkCampaignItems1M is what a campaign of a million items costs
+// the TUI: held (heap-MB, and no pointer the collector follows), a
+// look-up (the filter's campaign: term on every row), a decision.
+func BenchmarkCampaignItems1M(b *testing.B) {
+	const n = 1_000_000
+	ids := make([]string, n)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("github:acme:github_actions_secret:acme/repo-%07d/SECRET", i)
+	}
+	var c *campaignItems
+	b.Run("hold", func(b *testing.B) {
+		for b.Loop() {
+			c = nil
+			before := liveHeap()
+			c = syntheticItems(n)
+			b.ReportMetric((float64(liveHeap())-float64(before))/(1<<20), "heap-MB")
+		}
+	})
+	b.Run("look-up", func(b *testing.B) {
+		k := 0
+		for b.Loop() {
+			if _, ok := c.item(ids[k%n]); !ok {
+				b.Fatal("not found")
+			}
+			k += 7919
+		}
+	})
+	b.Run("decision", func(b *testing.B) {
+		keep := func(string) string { return DecisionKeep }
+		k := 0
+		for b.Loop() {
+			c.withDecisions(ids[k%n:k%n+1], keep)
+			k += 7919
+		}
+	})
+}
