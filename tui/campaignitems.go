@@ -80,10 +80,18 @@ type itemsBuilder struct {
 	mine  int
 }
 
+// expect makes room for n items, before the first is added: the index
+// grown item by item cost as much again as the items' read.
+func (b *itemsBuilder) expect(n int) {
+	if b.core == nil {
+		b.core, b.texts = &itemsCore{index: make(map[uint64]int32, n), cells: make([]itemCell, 0, n)}, map[string]uint32{}
+	}
+}
+
 // add holds identity id's item.
 func (b *itemsBuilder) add(id string, it filter.Item) {
 	if b.core == nil {
-		b.core, b.texts = &itemsCore{index: map[uint64]int32{}}, map[string]uint32{}
+		b.expect(0)
 	}
 	core := b.core
 	k := int32(len(core.cells))

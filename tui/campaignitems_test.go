@@ -208,6 +208,7 @@ func TestCampaignItemsFirstHashTaken(t *testing.T) {
 // syntheticItems are n items of one campaign, as a Reviewer reads them.
 func syntheticItems(n int) *campaignItems {
 	var b itemsBuilder
+	b.expect(n)
 	for i := range n {
 		b.add(fmt.Sprintf("github:acme:github_actions_secret:acme/repo-%07d/SECRET", i), filter.Item{Reviewer: "alice@example.com", Mine: i%2 == 0, Decision: DecisionPending})
 	}

@@ -54,8 +54,9 @@ func (r campaignsReviewer) Items(ctx context.Context, campaign, actor string) (m
 }
 
 // EachItem is Items one at a time, as cmd/nhi's reviewer gives them.
-func (r campaignsReviewer) EachItem(ctx context.Context, campaign, actor string, yield func(string, filter.Item)) error {
+func (r campaignsReviewer) EachItem(ctx context.Context, campaign, actor string, expect func(int), yield func(string, filter.Item)) error {
 	items, err := r.Items(ctx, campaign, actor)
+	expect(len(items))
 	for id, it := range items {
 		yield(id, it)
 	}

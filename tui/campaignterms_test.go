@@ -155,7 +155,7 @@ func (r *failingItems) Items(context.Context, string, string) (map[string]filter
 	return nil, r.err
 }
 
-func (r *failingItems) EachItem(context.Context, string, string, func(string, filter.Item)) error {
+func (r *failingItems) EachItem(context.Context, string, string, func(int), func(string, filter.Item)) error {
 	return r.err
 }
 

@@ -366,7 +366,7 @@ func readItems(ctx context.Context, r Reviewer, campaign, actor string) (*campai
 		return newCampaignItems(maps.All(items)), nil
 	}
 	var b itemsBuilder
-	if err := e.EachItem(ctx, campaign, actor, b.add); err != nil {
+	if err := e.EachItem(ctx, campaign, actor, b.expect, b.add); err != nil {
 		return nil, err
 	}
 	return b.items(), nil

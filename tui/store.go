@@ -96,7 +96,9 @@ type Reviewer interface {
 // without a map of them all first (campaignItems: at a million items
 // that map was a third of what reading them cost).
 type ItemsEacher interface {
-	EachItem(ctx context.Context, campaign, actor string, yield func(id string, it filter.Item)) error
+	// EachItem gives each item to yield; expect, where the reviewer
+	// knows, is told first how many will come.
+	EachItem(ctx context.Context, campaign, actor string, expect func(n int), yield func(id string, it filter.Item)) error
 }
 
 // DecisionsSincer is a Reviewer that says what decisions changed since

@@ -25,9 +25,9 @@ func (r *countingReviewer) Items(ctx context.Context, campaign, actor string) (m
 	return r.campaignsReviewer.Items(ctx, campaign, actor)
 }
 
-func (r *countingReviewer) EachItem(ctx context.Context, campaign, actor string, yield func(string, filter.Item)) error {
+func (r *countingReviewer) EachItem(ctx context.Context, campaign, actor string, expect func(int), yield func(string, filter.Item)) error {
 	r.items.Add(1)
-	return r.campaignsReviewer.EachItem(ctx, campaign, actor, yield)
+	return r.campaignsReviewer.EachItem(ctx, campaign, actor, expect, yield)
 }
 
 func (r *countingReviewer) DecisionsSince(ctx context.Context, campaign string, asOf, upTo int64, types []string) (map[string]string, bool, error) {

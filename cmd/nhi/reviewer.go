@@ -75,7 +75,7 @@ func (r *campaignReviewer) Campaigns(ctx context.Context) ([]tui.Campaign, error
 // any alias the directory knows), and the current decision.
 func (r *campaignReviewer) Items(ctx context.Context, campaign, actor string) (map[string]filter.Item, error) {
 	out := map[string]filter.Item{}
-	if err := r.EachItem(ctx, campaign, actor, func(id string, it filter.Item) { out[id] = it }); err != nil {
+	if err := r.EachItem(ctx, campaign, actor, func(int) {}, func(id string, it filter.Item) { out[id] = it }); err != nil {
 		return nil, err
 	}
 	return out, nil
@@ -85,11 +85,12 @@ var _ tui.ItemsEacher = (*campaignReviewer)(nil)
 
 // EachItem gives the campaign's items one at a time, as Items lists
 // them, without a second map of them all.
-func (r *campaignReviewer) EachItem(ctx context.Context, campaign, actor string, yield func(id string, it filter.Item)) error {
+func (r *campaignReviewer) EachItem(ctx context.Context, campaign, actor string, expect func(int), yield func(id string, it filter.Item)) error {
 	as, err := campaigns.Assignments(ctx, r.st, campaign, actor)
 	if err != nil {
 		return err
 	}
+	expect(len(as))
 	for id, a := range as {
 		yield(id, filter.Item{Reviewer: a.Reviewer, Mine: a.Mine, Decision: itemDecision(a.Decision), Findings: a.Findings})
 	}
