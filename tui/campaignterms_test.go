@@ -82,6 +82,9 @@ func TestCampaignTermsWithNoCampaignPicked(t *testing.T) {
 				t.Fatalf("before Q1's items are read: %v, %d rows of %d", m.ids.filterErr, len(shown()), len(all))
 			}
 			drain(t, m, cmd)
+			if b := bottom(m.View()); !strings.Contains(b, "The filter campaign:q1 applies now") {
+				t.Errorf("once Q1's items are in, the flash says %q", b)
+			}
 			want := cli("campaign:q1")
 			if len(want) == 0 || len(want) == len(all) || !slices.Equal(shown(), want) {
 				t.Fatalf("campaign:q1 lists %d rows, nhi identities %d (of %d)", len(shown()), len(want), len(all))

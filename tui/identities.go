@@ -589,6 +589,7 @@ func (v *identitiesView) setFilter(text string) tea.Cmd {
 		v.filterErr = fe
 		return nil
 	}
+	waited := v.awaitFilter != ""
 	v.awaitFilter = ""
 	if why := v.campaignTermsError(f); why != "" {
 		v.filterErr = &filter.Error{Expr: text, Msg: why}
@@ -641,6 +642,10 @@ func (v *identitiesView) setFilter(text string) tea.Cmd {
 	v.filter = f
 	v.query = v.queryFilter()
 	v.st.keepOthers(v.query)
+	if waited && !v.editing {
+		// The flash said it waits: it says it no longer does.
+		return tea.Batch(v.requery(), flash("The filter "+audit.Printable(v.filterText)+" applies now: what it waited for is in.", false))
+	}
 	return v.requery()
 }
 
