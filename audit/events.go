@@ -132,9 +132,28 @@ func (e *Event) CanonicalBytes() ([]byte, error) {
 	return canonicalRecord(e.Seq, e.At.UTC().Format(eventTimeLayout), e.Actor, e.Type, string(e.Payload))
 }
 
+// CanonicalPayload is a payload already written as its canonical JSON
+// (what Canonical gives): an append stores and hashes it as it is, not
+// encoded again. For an event listing a population, written piece by
+// piece into one text (campaigns' bulk decisions; issue 21: the event of
+// a million items was encoded into a buffer, copied into another and
+// then into a string, most of a 591 MB heap). Its writer answers for it
+// being what Canonical would give: the hash chain covers these bytes.
+type CanonicalPayload string
+
+// Canonical is v as an event's payload is stored: compact JSON without
+// HTML escaping.
+func Canonical(v any) (CanonicalPayload, error) {
+	p, err := canonicalJSON(v)
+	return CanonicalPayload(p), err
+}
+
 // canonicalJSON marshals v compactly without HTML escaping: the bytes the
 // hash covers must read the same in the sqlite3 shell as in a report.
 func canonicalJSON(v any) (string, error) {
+	if c, ok := v.(CanonicalPayload); ok {
+		return string(c), nil
+	}
 	var b bytes.Buffer
 	enc := json.NewEncoder(&b)
 	enc.SetEscapeHTML(false)
@@ -161,7 +180,7 @@ func appendSigned(ctx context.Context, tx *sql.Tx, now time.Time, actor, typ str
 	if err := tx.QueryRowContext(ctx, headQuery).Scan(&last, &head); err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return Event{}, err
 	}
-	ev, stmts, err := nextEvent(head.String, last.Int64, now, actor, typ, payload, key)
+	ev, p, stmts, err := nextEventText(head.String, last.Int64, now, actor, typ, payload, key)
 	if err != nil {
 		return Event{}, err
 	}
@@ -170,6 +189,11 @@ func appendSigned(ctx context.Context, tx *sql.Tx, now time.Time, actor, typ str
 			return Event{}, fmt.Errorf("appending event %d: %w", ev.Seq, err)
 		}
 	}
+	// The event's copy of its payload is made once SQLite has stored
+	// it, its own copies freed (issue 21: the text bound, the record
+	// and the parses of events_identity's json_extract were five times
+	// a bulk decision's payload of 70 MB at a million items, beside it).
+	ev.Payload = json.RawMessage(p)
 	return ev, nil
 }
 
@@ -189,9 +213,20 @@ func checkActor(actor string) error {
 // statements that append it: the event, its signature, the head kept in
 // meta.
 func nextEvent(head string, last int64, now time.Time, actor, typ string, payload any, key *sshsig.SigningKey) (Event, []Stmt, error) {
-	p, err := canonicalJSON(payload)
+	ev, p, stmts, err := nextEventText(head, last, now, actor, typ, payload, key)
 	if err != nil {
 		return Event{}, nil, err
+	}
+	ev.Payload = json.RawMessage(p)
+	return ev, stmts, nil
+}
+
+// nextEventText is nextEvent with the payload's text apart, the event's
+// Payload left nil: a caller copies it in once the statements ran.
+func nextEventText(head string, last int64, now time.Time, actor, typ string, payload any, key *sshsig.SigningKey) (Event, string, []Stmt, error) {
+	p, err := canonicalJSON(payload)
+	if err != nil {
+		return Event{}, "", nil, err
 	}
 	prev, seq := GenesisHash, int64(1)
 	if last > 0 {
@@ -200,18 +235,18 @@ func nextEvent(head string, last int64, now time.Time, actor, typ string, payloa
 	at := now.UTC().Format(eventTimeLayout)
 	h, err := appendedHash(prev, seq, at, actor, typ, p)
 	if err != nil {
-		return Event{}, nil, err
+		return Event{}, "", nil, err
 	}
 	stmts := []Stmt{{`INSERT INTO events (seq, at, actor, type, payload, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?)`,
 		[]any{seq, at, actor, typ, p, prev, h}}}
 	if key != nil {
 		rec, err := canonicalRecord(seq, at, actor, typ, p)
 		if err != nil {
-			return Event{}, nil, err
+			return Event{}, "", nil, err
 		}
 		sig, err := key.Sign(rec, SignatureNamespace)
 		if err != nil {
-			return Event{}, nil, err
+			return Event{}, "", nil, err
 		}
 		stmts = append(stmts, Stmt{`INSERT INTO event_signatures (seq, fingerprint, public_key, signature) VALUES (?, ?, ?, ?)`,
 			[]any{seq, key.Public.Fingerprint, key.Public.Authorized, string(sig)}})
@@ -219,7 +254,7 @@ func nextEvent(head string, last int64, now time.Time, actor, typ string, payloa
 	stmts = append(stmts, Stmt{`INSERT INTO meta (key, value) VALUES ('log_head', ?), ('log_length', ?)
 		ON CONFLICT (key) DO UPDATE SET value = excluded.value`, []any{h, fmt.Sprint(seq)}})
 	t, _ := time.Parse(eventTimeLayout, at)
-	return Event{Seq: seq, At: t, Actor: actor, Type: typ, Payload: json.RawMessage(p), PrevHash: prev, Hash: h}, stmts, nil
+	return Event{Seq: seq, At: t, Actor: actor, Type: typ, PrevHash: prev, Hash: h}, p, stmts, nil
 }
 
 // SetOwner records that owner answers for identity id (an empty owner

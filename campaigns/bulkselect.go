@@ -427,15 +427,19 @@ func decisionsHeld(ctx context.Context, st *audit.Store, campaignID int64) ([]De
 const pickColumns = `identity_id, '', '', '', owner, natural_owner, '', '', reviewer, carried, ''`
 
 // bulkPicked is what a bulk decision decides, as pickForBulk found it:
-// the items' IDs in ID order, which its event lists, each one's group
-// of the decision it takes, and what its outcome counts of them.
+// the items in ID order, which its event lists, each one's group of the
+// decision it takes, and what its outcome counts of them.
 type bulkPicked struct {
-	ids    []string
+	n int // the items picked
+	// listed is the length of the items' IDs as the event's list of
+	// them writes them, a comma between two (withItems).
+	listed int
 	groups []*bulkGroup
-	// each holds a record for each of ids, in its order: the place of
-	// its group in groups, and whether the decision marks it a conflict.
-	// On disk, as the selection is (issue 21: a million items' groups
-	// and conflicts were a second and a third list of them).
+	// each holds a record for each item picked, in ID order: its ID,
+	// the place of its group in groups, and whether the decision marks
+	// it a conflict. On disk, as the selection is (issue 21: a million
+	// items' IDs were a list of 100 MB held from the pick to the
+	// command's end, their groups and conflicts a second and a third).
 	each *spoolfile.Writer
 	// notAssigned: items assigned to another reviewer or to nobody;
 	// conflicts: items whose decision someone else made.
@@ -557,7 +561,6 @@ func pickForBulk(ctx context.Context, tx *audit.Tx, remote bool, c *Campaign, se
 
 // add picks item it.
 func (p *bulkPicked) add(it *liveItem, decision func(*liveItem) (Decision, string, string), sep *separation, actor string) {
-	p.ids = append(p.ids, it.id)
 	if it.reviewer == "" || !sep.same(it.reviewer, actor) {
 		p.notAssigned++
 	}
@@ -579,8 +582,124 @@ func (p *bulkPicked) add(it *liveItem, decision func(*liveItem) (Decision, strin
 	// becomes a conflict (itemState.decide, the one rule for it).
 	after := it.itemState
 	after.decide(d, reason, actor, "", 0)
-	p.each.Int(int64(g))
-	p.each.Bool(after.conflict && !it.conflict)
+	p.record(it.id, g, after.conflict && !it.conflict)
+}
+
+// record writes item id's record: the place of its group in groups, and
+// whether the decision makes it a conflict.
+func (p *bulkPicked) record(id string, group int, conflict bool) {
+	if p.n > 0 {
+		p.listed++ // the comma
+	}
+	p.n++
+	p.listed += listedLen(id)
+	p.each.String(id)
+	p.each.Int(int64(group))
+	p.each.Bool(conflict)
+}
+
+// withItems is payload v, whose list of items is empty, as its canonical
+// JSON with the items picked listed in it, in ID order: written straight
+// into one text sized once, from the items' file (issue 21: the list of
+// a million IDs in the payload, then encoded into a buffer, copied into
+// another and then into a string, was a Go heap of 591 MB at its peak).
+// The event's text must still be one value, to be inserted.
+func (p *bulkPicked) withItems(v any) (audit.CanonicalPayload, error) {
+	frame, err := audit.Canonical(v)
+	if err != nil {
+		return "", err
+	}
+	// The key, at its first place: a string value holding the text has
+	// its quotes escaped.
+	const key = `"items":[`
+	at := strings.Index(string(frame), key+"]")
+	if at < 0 {
+		return "", fmt.Errorf("a bulk decision's payload has no empty list of items: %.80s", frame)
+	}
+	at += len(key)
+	var b strings.Builder
+	b.Grow(len(frame) + p.listed)
+	b.WriteString(string(frame[:at]))
+	r, err := p.each.Open(true)
+	if err != nil {
+		return "", fmt.Errorf("reading the bulk decision's items back: %w", err)
+	}
+	for i := range p.n {
+		r.Next()
+		id := r.String()
+		r.Int()
+		r.Bool()
+		if err := r.Err(); err != nil {
+			return "", fmt.Errorf("reading the bulk decision's items back: %w", err)
+		}
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		writeItemID(&b, id)
+	}
+	b.WriteString(string(frame[at:]))
+	if b.Len() != len(frame)+p.listed {
+		return "", fmt.Errorf("a bulk decision's payload is %d bytes where its items made %d", b.Len(), len(frame)+p.listed)
+	}
+	return audit.CanonicalPayload(b.String()), nil
+}
+
+// plainJSON reports whether canonical JSON writes id between quotes as
+// it is: printable ASCII, no quote or backslash (HTML is not escaped).
+// Most IDs are; any other goes through the encoder, whose escapes the
+// event's hash covers.
+func plainJSON(id string) bool {
+	for i := 0; i < len(id); i++ {
+		if c := id[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' {
+			return false
+		}
+	}
+	return true
+}
+
+// listedLen is the length of id as writeItemID writes it.
+func listedLen(id string) int {
+	if plainJSON(id) {
+		return len(id) + 2
+	}
+	s, _ := audit.Canonical(id) // a string always encodes
+	return len(s)
+}
+
+// writeItemID writes id into b as canonical JSON does.
+func writeItemID(b *strings.Builder, id string) {
+	if plainJSON(id) {
+		b.WriteByte('"')
+		b.WriteString(id)
+		b.WriteByte('"')
+		return
+	}
+	s, _ := audit.Canonical(id)
+	b.WriteString(string(s))
+}
+
+// items are the IDs of the first limit items picked (every one where
+// limit < 0), in ID order.
+func (p *bulkPicked) items(limit int) ([]string, error) {
+	n := p.n
+	if limit >= 0 {
+		n = min(n, limit)
+	}
+	r, err := p.each.Open(false)
+	if err != nil {
+		return nil, fmt.Errorf("reading the bulk decision's items back: %w", err)
+	}
+	out := make([]string, n)
+	for i := range out {
+		r.Next()
+		out[i] = r.String()
+		r.Int()
+		r.Bool()
+		if err := r.Err(); err != nil {
+			return nil, fmt.Errorf("reading the bulk decision's items back: %w", err)
+		}
+	}
+	return out, nil
 }
 
 // write stores the decisions of the items picked, recorded by event seq
@@ -598,12 +717,14 @@ func (p *bulkPicked) write(ctx context.Context, tx *audit.Tx, campaignID int64, 
 			ids, conflicted = ids[:0], conflicted[:0]
 			return err
 		}
-		r, err := p.each.Open(true)
+		// Not transient: a batch holds the IDs until it is written.
+		r, err := p.each.Open(false)
 		if err != nil {
 			return fmt.Errorf("reading the bulk decision's items back: %w", err)
 		}
-		for _, id := range p.ids {
+		for range p.n {
 			r.Next()
+			id := r.String()
 			in, conflict := r.Int() == int64(g), r.Bool()
 			if err := r.Err(); err != nil {
 				return fmt.Errorf("reading the bulk decision's items back: %w", err)

@@ -468,12 +468,35 @@ func mineOnly(ctx context.Context) bool {
 	return m
 }
 
+type listFirstCtxKey struct{}
+
+// ListFirst makes the bulk decisions and confirmations under ctx list in
+// BulkOutcome.Items the first n items they decide (or would) alone;
+// Decided counts them all. A caller that shows a few and counts the rest
+// (the CLI) then holds no list of every item (issue 21: a million IDs,
+// 100 MB).
+func ListFirst(ctx context.Context, n int) context.Context {
+	return context.WithValue(ctx, listFirstCtxKey{}, n)
+}
+
+// listFirst is how many items a bulk outcome lists: every one (-1)
+// unless ListFirst says.
+func listFirst(ctx context.Context) int {
+	if n, ok := ctx.Value(listFirstCtxKey{}).(int); ok {
+		return n
+	}
+	return -1
+}
+
 // BulkOutcome is what a bulk decision or confirmation did.
 type BulkOutcome struct {
-	Event   audit.Event
-	Items   []string // decided, in ID order
-	Filter  string   // canonical form of the filter used ("" for none)
-	Matched int      // items the filter matched
+	Event audit.Event
+	Items []string // decided, in ID order (the first ones alone under ListFirst)
+	// Decided is how many items were decided: len(Items) unless
+	// ListFirst cut the list.
+	Decided int
+	Filter  string // canonical form of the filter used ("" for none)
+	Matched int    // items the filter matched
 	// SkippedOwn lists matching items the actor owns: left for another
 	// reviewer. SkippedDecided counts matching items already decided
 	// (bulk decisions only change undecided items unless asked).
@@ -519,10 +542,14 @@ func DecideMatching(ctx context.Context, st *audit.Store, actor, campaign, expr 
 			return false
 		}
 		return true
-	}, func(tx *audit.Tx, c *Campaign, ids []string, canon string) (audit.Event, error) {
+	}, func(tx *audit.Tx, c *Campaign, picked *bulkPicked, canon string) (audit.Event, error) {
 		sg := signingFrom(ctx)
-		return tx.AppendSigned(ctx, actor, EventDecide, DecidePayload{Campaign: c.Name, Items: ids, Decision: d, Reason: reason, Filter: canon,
-			SignedBy: sg.fingerprint(), ExceptionExpires: terms.expiry(), ExceptionApproval: terms.approvalRequired()}, sg.signer())
+		p, err := picked.withItems(DecidePayload{Campaign: c.Name, Items: []string{}, Decision: d, Reason: reason, Filter: canon,
+			SignedBy: sg.fingerprint(), ExceptionExpires: terms.expiry(), ExceptionApproval: terms.approvalRequired()})
+		if err != nil {
+			return audit.Event{}, err
+		}
+		return tx.AppendSigned(ctx, actor, EventDecide, p, sg.signer())
 	}, func(it *liveItem) (Decision, string, string) { return d, reason, ViaBulk })
 }
 
@@ -553,10 +580,14 @@ func ConfirmCarried(ctx context.Context, st *audit.Store, actor, campaign, expr,
 			return false
 		}
 		return true
-	}, func(tx *audit.Tx, c *Campaign, ids []string, canon string) (audit.Event, error) {
+	}, func(tx *audit.Tx, c *Campaign, picked *bulkPicked, canon string) (audit.Event, error) {
 		sg := signingFrom(ctx)
-		return tx.AppendSigned(ctx, actor, EventConfirm, ConfirmPayload{Campaign: c.Name, Items: ids, Reason: reason, Filter: canon,
-			SignedBy: sg.fingerprint(), ExceptionExpires: terms.expiry(), ExceptionApproval: terms.approvalRequired()}, sg.signer())
+		p, err := picked.withItems(ConfirmPayload{Campaign: c.Name, Items: []string{}, Reason: reason, Filter: canon,
+			SignedBy: sg.fingerprint(), ExceptionExpires: terms.expiry(), ExceptionApproval: terms.approvalRequired()})
+		if err != nil {
+			return audit.Event{}, err
+		}
+		return tx.AppendSigned(ctx, actor, EventConfirm, p, sg.signer())
 	}, func(it *liveItem) (Decision, string, string) { return Decision(it.carried), reason, ViaConfirm })
 }
 
@@ -564,7 +595,7 @@ func ConfirmCarried(ctx context.Context, st *audit.Store, actor, campaign, expr,
 // all of them and applies what decision gives to each.
 func bulk(ctx context.Context, st *audit.Store, actor, campaign, expr, action string,
 	eligible func(*Campaign, *liveItem, *BulkOutcome) bool,
-	appendEvent func(*audit.Tx, *Campaign, []string, string) (audit.Event, error),
+	appendEvent func(*audit.Tx, *Campaign, *bulkPicked, string) (audit.Event, error),
 	decision func(*liveItem) (Decision, string, string),
 ) (*BulkOutcome, error) {
 	f, err := filter.Parse(strings.TrimSpace(expr), audit.Vocabulary)
@@ -627,7 +658,7 @@ func bulk(ctx context.Context, st *audit.Store, actor, campaign, expr, action st
 		if err != nil {
 			return err
 		}
-		if len(picked.ids) == 0 {
+		if picked.n == 0 {
 			msg := fmt.Sprintf("%v in campaign %s", ErrNothingMatched, c.Name)
 			if res.Filter != "" {
 				msg += fmt.Sprintf(": no item matches %q", res.Filter)
@@ -648,17 +679,26 @@ func bulk(ctx context.Context, st *audit.Store, actor, campaign, expr, action st
 			}
 			return errorString{ErrNothingMatched, msg}
 		}
+		res.Decided = picked.n
 		if previewing(ctx) {
-			res.Items = picked.ids
+			if res.Items, err = picked.items(listFirst(ctx)); err != nil {
+				return err
+			}
 			return errPreview // rolls the transaction back: nothing written
 		}
-		ev, err := appendEvent(tx, c, picked.ids, res.Filter)
+		ev, err := appendEvent(tx, c, picked, res.Filter)
 		if err != nil {
 			return err
 		}
-		res.Event, res.Items = ev, picked.ids
+		res.Event = ev
 		res.NotAssigned, res.Conflicts = picked.notAssigned, picked.conflicts
-		return picked.write(ctx, tx, c.ID, actor, formatAt(ev.At), ev.Seq)
+		if err := picked.write(ctx, tx, c.ID, actor, formatAt(ev.At), ev.Seq); err != nil {
+			return err
+		}
+		// Listed once the event and the rows are written, which need
+		// none of it.
+		res.Items, err = picked.items(listFirst(ctx))
+		return err
 	})
 	if errors.Is(err, errPreview) {
 		return res, nil

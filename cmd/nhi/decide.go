@@ -132,6 +132,10 @@ Other forms:
 			if !allReviewers {
 				ctx = campaigns.MineOnly(ctx) // --filter and --confirm-carried
 			}
+			// The preview shows the first items and counts the rest, the
+			// decision counts them: neither holds a list of every item
+			// (issue 21).
+			ctx = campaigns.ListFirst(ctx, previewRows)
 			switch {
 			case batch != "":
 				return decideBatch(cmd, a, st, actor, name, batch)
@@ -262,7 +266,7 @@ func (a *app) confirmItems(ctx context.Context, st *audit.Store, b bulkFlags, ca
 	if err != nil {
 		return false, err
 	}
-	shown := min(len(p.Items), previewRows)
+	shown := min(p.Decided, previewRows)
 	ir, err := campaigns.NewItemReader(ctx, st, c)
 	if err != nil {
 		return false, err
@@ -271,7 +275,7 @@ func (a *app) confirmItems(ctx context.Context, st *audit.Store, b bulkFlags, ca
 	if err != nil {
 		return false, err
 	}
-	headline := fmt.Sprintf("%s %s of %s", verb, counted(len(p.Items), "item", "items"), audit.Printable(campaign))
+	headline := fmt.Sprintf("%s %s of %s", verb, counted(p.Decided, "item", "items"), audit.Printable(campaign))
 	var left []string
 	if p.SkippedDecided > 0 {
 		left = append(left, fmt.Sprintf("%d already decided", p.SkippedDecided))
@@ -293,8 +297,8 @@ func (a *app) confirmItems(ctx context.Context, st *audit.Store, b bulkFlags, ca
 		}
 		return t.Flush(w)
 	}
-	return a.confirm(b, preview{headline: headline + ":", rows: rows, count: len(p.Items), shown: shown,
-		question: fmt.Sprintf("%s %s?", verb, counted(len(p.Items), "item", "items"))}, false)
+	return a.confirm(b, preview{headline: headline + ":", rows: rows, count: p.Decided, shown: shown,
+		question: fmt.Sprintf("%s %s?", verb, counted(p.Decided, "item", "items"))}, false)
 }
 
 func stateWord(d campaigns.Decision) string {
@@ -332,7 +336,7 @@ func renamedItem(id, current string) string {
 }
 
 func printBulk(a *app, o *campaigns.BulkOutcome, verb, one, many, actor string) {
-	a.sayf("%s %s (event %d, by %s)\n", verb, counted(len(o.Items), one, many), o.Event.Seq, audit.Printable(actor))
+	a.sayf("%s %s (event %d, by %s)\n", verb, counted(o.Decided, one, many), o.Event.Seq, audit.Printable(actor))
 	if o.NotMine+o.Unassigned > 0 {
 		a.sayf("Left alone: %s (--all-reviewers decides them).\n", notMineNote(o))
 	}
