@@ -166,17 +166,5 @@ func (r *failingItems) EachItem(context.Context, string, string, func(int), func
 // with no campaign picked.
 func openUnpicked(t *testing.T, path string, r *countingReviewer) *Model {
 	t.Helper()
-	st, err := audit.Open(context.Background(), path, audit.OpenOptions{ReadOnly: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	r.st = st
-	m := New(nil, nil, Options{Store: st, Now: clock, ReadOnly: true, Reviewer: r, Actor: testActor, TableCache: t.TempDir()})
-	m.Update(tea.WindowSizeMsg{Width: 200, Height: 60})
-	drain(t, m, m.Init())
-	if m.loading {
-		t.Fatal("the table did not load")
-	}
-	return m
+	return openOn(t, path, r, func(st *audit.Store) Store { return st }, "")
 }
