@@ -620,22 +620,17 @@ func (p *bulkPicked) withItems(v any) (audit.CanonicalPayload, error) {
 	var b strings.Builder
 	b.Grow(len(frame) + p.listed)
 	b.WriteString(string(frame[:at]))
-	r, err := p.each.Open(true)
-	if err != nil {
-		return "", fmt.Errorf("reading the bulk decision's items back: %w", err)
-	}
-	for i := range p.n {
-		r.Next()
-		id := r.String()
-		r.Int()
-		r.Bool()
-		if err := r.Err(); err != nil {
-			return "", fmt.Errorf("reading the bulk decision's items back: %w", err)
-		}
-		if i > 0 {
+	first := true
+	err = p.eachPicked(true, -1, func(id string, _ int, _ bool) error {
+		if !first {
 			b.WriteByte(',')
 		}
+		first = false
 		writeItemID(&b, id)
+		return nil
+	})
+	if err != nil {
+		return "", err
 	}
 	b.WriteString(string(frame[at:]))
 	if b.Len() != len(frame)+p.listed {
@@ -685,21 +680,38 @@ func (p *bulkPicked) items(limit int) ([]string, error) {
 	if limit >= 0 {
 		n = min(n, limit)
 	}
-	r, err := p.each.Open(false)
-	if err != nil {
-		return nil, fmt.Errorf("reading the bulk decision's items back: %w", err)
+	out := make([]string, 0, n)
+	err := p.eachPicked(false, limit, func(id string, _ int, _ bool) error {
+		out = append(out, id)
+		return nil
+	})
+	return out, err
+}
+
+// eachPicked gives fn each of the first limit items picked (every one
+// where limit < 0), in ID order, as record wrote it: its ID, the place
+// of its group in groups, and whether the decision makes it a conflict.
+// A transient ID is valid only until fn returns (spool.Writer.Open).
+func (p *bulkPicked) eachPicked(transient bool, limit int, fn func(id string, group int, conflict bool) error) error {
+	n := p.n
+	if limit >= 0 {
+		n = min(n, limit)
 	}
-	out := make([]string, n)
-	for i := range out {
+	r, err := p.each.Open(transient)
+	if err != nil {
+		return fmt.Errorf("reading the bulk decision's items back: %w", err)
+	}
+	for range n {
 		r.Next()
-		out[i] = r.String()
-		r.Int()
-		r.Bool()
+		id, group, conflict := r.String(), int(r.Int()), r.Bool()
 		if err := r.Err(); err != nil {
-			return nil, fmt.Errorf("reading the bulk decision's items back: %w", err)
+			return fmt.Errorf("reading the bulk decision's items back: %w", err)
+		}
+		if err := fn(id, group, conflict); err != nil {
+			return err
 		}
 	}
-	return out, nil
+	return nil
 }
 
 // write stores the decisions of the items picked, recorded by event seq
@@ -718,29 +730,21 @@ func (p *bulkPicked) write(ctx context.Context, tx *audit.Tx, campaignID int64, 
 			return err
 		}
 		// Not transient: a batch holds the IDs until it is written.
-		r, err := p.each.Open(false)
-		if err != nil {
-			return fmt.Errorf("reading the bulk decision's items back: %w", err)
-		}
-		for range p.n {
-			r.Next()
-			id := r.String()
-			in, conflict := r.Int() == int64(g), r.Bool()
-			if err := r.Err(); err != nil {
-				return fmt.Errorf("reading the bulk decision's items back: %w", err)
-			}
-			if !in {
-				continue
+		err := p.eachPicked(false, -1, func(id string, in int, conflict bool) error {
+			if in != g {
+				return nil
 			}
 			ids = append(ids, id)
 			if conflict {
 				conflicted = append(conflicted, id)
 			}
 			if len(ids) == decisionsBatch {
-				if err := flush(); err != nil {
-					return err
-				}
+				return flush()
 			}
+			return nil
+		})
+		if err != nil {
+			return err
 		}
 		if err := flush(); err != nil {
 			return err
