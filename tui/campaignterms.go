@@ -133,6 +133,10 @@ type othersMsg struct {
 	campaign string // as listed
 	held     heldItems
 	err      error
+	// unchanged says the items held were as new as the log's head;
+	// sameItems (set as the model keeps them) that only decisions
+	// changed since the items held.
+	unchanged, sameItems bool
 }
 
 // readOthers reads campaign's items for others, off the event loop, up
@@ -144,8 +148,8 @@ func (s *state) readOthers(campaign string, known heldItems, look *sinceMsg) tea
 	s.othersReading[strings.ToLower(campaign)] = true
 	read := s.itemsReader(campaign, known, look)
 	return func() tea.Msg {
-		held, _, err := read()
-		return othersMsg{campaign: campaign, held: held, err: err}
+		held, unchanged, err := read()
+		return othersMsg{campaign: campaign, held: held, err: err, unchanged: unchanged}
 	}
 }
 
@@ -171,9 +175,14 @@ func (m *Model) updateOthers(msg othersMsg) tea.Cmd {
 	if msg.err != nil {
 		return m.broadcast(msg) // the table says it (othersFailed)
 	}
-	if held, ok := m.st.others[key]; ok && held.asOf > msg.held.asOf && msg.held.asOf != 0 {
+	if msg.unchanged {
+		return nil
+	}
+	held, ok := m.st.others[key]
+	if ok && held.asOf > msg.held.asOf && msg.held.asOf != 0 {
 		return nil // read before the items held: older
 	}
+	msg.sameItems = ok && held.items.wholeRead() == msg.held.items.wholeRead()
 	others := maps.Clone(m.st.others)
 	if others == nil {
 		others = map[string]heldItems{}

@@ -392,15 +392,20 @@ func (v *identitiesView) Update(msg tea.Msg) tea.Cmd {
 		if text := v.awaitFilter; text != "" && v.st.suggErr == nil {
 			return v.setFilter(text)
 		}
-	case campaignsLoadedMsg, othersMsg:
-		if msg, ok := msg.(othersMsg); ok && msg.err != nil {
+	case campaignsLoadedMsg:
+		if text := v.awaitFilter; text != "" {
+			return v.setFilter(text)
+		}
+	case othersMsg:
+		if msg.err != nil {
 			return v.othersFailed(msg)
 		}
 		if text := v.awaitFilter; text != "" {
 			return v.setFilter(text)
 		}
-		if msg, ok := msg.(othersMsg); ok && slices.ContainsFunc(v.query.Campaigns(), func(name string) bool { return strings.EqualFold(name, msg.campaign) }) {
-			return v.requery() // read again: decisions came
+		named := slices.ContainsFunc(v.query.Campaigns(), func(name string) bool { return strings.EqualFold(name, msg.campaign) })
+		if named && (!msg.sameItems || v.query.ReadsDecisions()) {
+			return v.requery() // read again: what the rows match changed
 		}
 	case tea.KeyMsg:
 		if v.editing {
