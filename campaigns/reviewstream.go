@@ -59,7 +59,6 @@ type itemMerge struct {
 	// listed answers to (underCurrentIDs).
 	moved  map[string]filter.Item
 	frozen map[string]bool
-	from   map[string]string // the frozen ID of each moved item
 	mine   *mineOf
 }
 
@@ -106,35 +105,10 @@ func FilterReviewInOrder(ctx context.Context, st *audit.Store, actor, inView str
 }
 
 // readRenamed reads the items of the campaign whose identity has
-// another ID now, as underCurrentIDs moves them: an item frozen under an
-// old ID whose ID now is no item of the campaign answers to the ID now
-// (of two such, the one frozen under the greater ID) and not to its own.
-func (m *itemMerge) readRenamed(ctx context.Context, st *audit.Store, ren renames) error {
-	for old, cur := range ren {
-		if old == cur {
-			continue
-		}
-		it, ok, err := m.lookup(ctx, st, old)
-		if err != nil {
-			return err
-		}
-		if !ok {
-			continue
-		}
-		if _, isItem, err := m.lookup(ctx, st, cur); err != nil {
-			return err
-		} else if isItem {
-			continue
-		}
-		if m.moved == nil {
-			m.moved, m.frozen, m.from = map[string]filter.Item{}, map[string]bool{}, map[string]string{}
-		}
-		m.frozen[old] = true
-		if from, taken := m.from[cur]; !taken || old > from {
-			m.moved[cur], m.from[cur] = it, old
-		}
-	}
-	return nil
+// another ID now (movedItems).
+func (m *itemMerge) readRenamed(ctx context.Context, st *audit.Store, ren renames) (err error) {
+	m.moved, m.frozen, err = movedItems(ren, func(id string) (filter.Item, bool, error) { return m.lookup(ctx, st, id) })
+	return err
 }
 
 // lookup reads item id of the campaign by its key.

@@ -6,6 +6,7 @@ import (
 	"iter"
 	"maps"
 	"slices"
+	"strings"
 	"sync/atomic"
 
 	"github.com/nhi-audit/nhi/filter"
@@ -115,6 +116,7 @@ func (b *itemsBuilder) text(s string) uint32 {
 	k, ok := b.texts[s]
 	if !ok {
 		k = uint32(len(b.core.texts))
+		s = strings.Clone(s) // not what it may be part of (campaigns.EachAssignment)
 		b.texts[s] = k
 		b.core.texts = append(b.core.texts, s)
 	}

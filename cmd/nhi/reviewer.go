@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -86,15 +87,17 @@ var _ tui.ItemsEacher = (*campaignReviewer)(nil)
 // EachItem gives the campaign's items one at a time, as Items lists
 // them, without a second map of them all.
 func (r *campaignReviewer) EachItem(ctx context.Context, campaign, actor string, expect func(int), yield func(id string, it filter.Item)) error {
-	as, err := campaigns.Assignments(ctx, r.st, campaign, actor)
+	var first string // actor's first pending item, for prepare
+	err := campaigns.EachAssignment(ctx, r.st, campaign, actor, expect, func(id string, a campaigns.Assignment) {
+		if a.Mine && a.Decision == campaigns.Pending && (first == "" || id < first) {
+			first = strings.Clone(id) // not the page of items it is part of
+		}
+		yield(id, filter.Item{Reviewer: a.Reviewer, Mine: a.Mine, Decision: itemDecision(a.Decision), Findings: a.Findings})
+	})
 	if err != nil {
 		return err
 	}
-	expect(len(as))
-	for id, a := range as {
-		yield(id, filter.Item{Reviewer: a.Reviewer, Mine: a.Mine, Decision: itemDecision(a.Decision), Findings: a.Findings})
-	}
-	r.prepare(ctx, campaign, actor, as)
+	r.prepare(ctx, campaign, actor, first)
 	return nil
 }
 
@@ -125,15 +128,10 @@ func (r *campaignReviewer) DecisionsSince(ctx context.Context, campaign string, 
 // prepare readies the store for actor's decisions in campaign the first
 // time its items are read — when the reviewer opens it — in the
 // background (campaigns.PrepareToDecide, docs/team.md "A reviewer's
-// first decision"), rehearsing the first of actor's pending items. A
-// campaign with none of theirs pending has nothing to prepare.
-func (r *campaignReviewer) prepare(ctx context.Context, campaign, actor string, as map[string]campaigns.Assignment) {
-	var first string
-	for id, a := range as {
-		if a.Mine && a.Decision == campaigns.Pending && (first == "" || id < first) {
-			first = id
-		}
-	}
+// first decision"), rehearsing first, the first of actor's pending
+// items. A campaign with none of theirs pending (first "") has nothing
+// to prepare.
+func (r *campaignReviewer) prepare(ctx context.Context, campaign, actor, first string) {
 	if first == "" {
 		return
 	}
