@@ -160,6 +160,10 @@ type identitiesView struct {
 	// grown is the rows grew set last, whose room past them is grew's
 	// alone to append into.
 	grown []int32
+	// matched is how many of the population's rows, from the first, the
+	// rows shown were matched over: a population grown past it needs
+	// only the rows from there matched (grew).
+	matched int
 
 	// related answers the filter's person: terms (nil without any), and
 	// tags says how a match relates to them (the RELATIONS column).
@@ -195,6 +199,7 @@ func newIdentitiesView(st *state) *identitiesView {
 		}
 	}
 	v.table.SetRows(rows)
+	v.matched = st.pop.len()
 	return v
 }
 
@@ -655,7 +660,10 @@ func (v *identitiesView) setFilter(text string) tea.Cmd {
 }
 
 // requery starts a query for the filter and order in force.
-func (v *identitiesView) requery() tea.Cmd {
+func (v *identitiesView) requery() tea.Cmd { return v.newQuery().cmd() }
+
+// newQuery is the query requery starts.
+func (v *identitiesView) newQuery() query {
 	v.seq++
 	v.queriedItems = v.st.items.wholeRead()
 	v.latest.Store(v.seq)
@@ -666,7 +674,7 @@ func (v *identitiesView) requery() tea.Cmd {
 	if v.sort.col != noSort && v.orderCol == v.sort.col && v.orderVersion == v.st.pop.version {
 		q.order = v.order
 	}
-	return q.cmd()
+	return q
 }
 
 // resort is requery for a new order of the same rows.
@@ -741,8 +749,18 @@ func (v *identitiesView) patch(changed []int32) (ok bool) {
 
 // grew shows identities appended to the population while it loads.
 func (v *identitiesView) grew(from int) tea.Cmd {
-	if v.filter != nil || v.st.campaign != "" || v.sort.col != noSort || v.pending {
+	if v.sort.col != noSort || v.pending || v.matched > v.st.pop.len() {
 		return v.requery()
+	}
+	if v.filter != nil || v.st.campaign != "" {
+		// The rows shown stay, and only the rows past those they were
+		// matched over are matched, off the event loop: a query over
+		// every row at each batch matched a million-row population five
+		// times over as it loaded, and with a campaign each match is a
+		// look-up among its items (issue 21).
+		q := v.newQuery()
+		q.from, q.prefix, q.prefixWidths = v.matched, v.table.Rows(), [2]int{v.kinds.widest, v.finds.widest}
+		return q.cmd()
 	}
 	old := v.table.Rows()
 	if len(old) > 0 && int(old[len(old)-1]) >= from {
@@ -771,6 +789,7 @@ func (v *identitiesView) grew(from int) tea.Cmd {
 	}
 	v.table.SetRows(rows)
 	v.grown = rows
+	v.matched = v.st.pop.len()
 	return nil
 }
 
@@ -781,6 +800,7 @@ func (v *identitiesView) apply(r queryResult) {
 	v.pending = false
 	v.lastQuery = r.duration
 	v.grown = nil
+	v.matched = r.upTo
 	if r.order != nil {
 		v.order, v.orderCol, v.orderVersion = r.order, r.sort.col, r.version
 	}

@@ -45,6 +45,13 @@ type query struct {
 	env    filter.Env
 	sort   sortSpec
 	order  []int32 // the natural order of sort.col on pop, when known
+	// from, with no order, is the first position to match: the rows
+	// before it are prefix, matched by the query before over the same
+	// filter and items, whose KIND and FINDINGS cells are as wide as
+	// prefixWidths (identitiesView.grew).
+	from         int
+	prefix       []int32
+	prefixWidths [2]int
 }
 
 // queryResult is a query's answer.
@@ -55,6 +62,7 @@ type queryResult struct {
 	sort     sortSpec // what order is for
 	version  uint64   // the population version order is for
 	stale    bool     // a newer query started: drop it
+	upTo     int      // the population's length when it ran: rows are of the positions below
 	duration time.Duration
 	// kindWidth is the width of the widest KIND cell of rows: KIND is as
 	// wide as it (identitiesView.fitKind).
@@ -63,6 +71,10 @@ type queryResult struct {
 	// which FINDINGS grows no wider than (identitiesView.fitFindings).
 	findingsWidth int
 }
+
+// queryMatching, when set (by a test), is told how many rows each query
+// matches.
+var queryMatching func(rows int)
 
 // checkEvery is how many identities a query handles between looks at
 // whether it has been superseded.
@@ -79,11 +91,23 @@ func (q query) run() queryResult {
 	}
 	res.order = order
 	n := q.pop.len()
+	res.upTo = n
 	sub := q.pop.subject()
-	rows := make([]int32, 0, n)
+	from := 0
+	if order == nil {
+		from = q.from
+	}
+	rows := make([]int32, 0, n-from+len(q.prefix))
 	var kinds kindWidths
 	var finds findingsWidths
-	for k := range n {
+	if queryMatching != nil {
+		queryMatching(n - from)
+	}
+	if from > 0 {
+		rows = append(rows, q.prefix...)
+		kinds.widest, finds.widest = q.prefixWidths[0], q.prefixWidths[1]
+	}
+	for k := from; k < n; k++ {
 		if k%checkEvery == checkEvery-1 && q.latest.Load() != q.seq {
 			res.stale = true
 			return res

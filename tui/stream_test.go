@@ -100,6 +100,38 @@ func TestLoadsInBatches(t *testing.T) {
 	}
 }
 
+// With a filter, each batch's rows are matched alone, after the rows the
+// query before matched, not every row again (a query over every row at
+// each batch matched a million-row population some five times over as it
+// loaded, and in a campaign each match is a look-up among its items).
+// The rows are those one query over the whole population gives.
+func TestFilteredBatchesMatchOnlyTheirRows(t *testing.T) {
+	ids := manyIdentities(5000)
+	m := New(testSnapshot(), nil, Options{Now: clock, Store: streamStore{ids: ids}})
+	m.Update(tea.WindowSizeMsg{Width: 100, Height: 24})
+	next, count := startLoading(t, m)
+	send(t, m, count())
+	matched := 0
+	queryMatching = func(n int) { matched += n }
+	defer func() { queryMatching = nil }()
+	press(t, m, "/")
+	press(t, m, strings.Split("owner:none", "")...)
+	press(t, m, "enter")
+	matched = 0 // the filter's first query, over the first batch, and those typing it ran
+	run(t, m, next, 0)
+	if n := m.ids.table.Len(); n == 0 || n == len(ids) {
+		t.Fatalf("the filter shows %d rows of %d: the test needs some filtered out", n, len(ids))
+	}
+	if first := 256; matched != len(ids)-first {
+		t.Errorf("the queries while loading matched %d rows, want the %d read after the first batch", matched, len(ids)-first)
+	}
+	loaded := m.ids.table.Rows()
+	run(t, m, m.ids.requery(), 0)
+	if all := m.ids.table.Rows(); !slices.Equal(loaded, all) {
+		t.Errorf("after loading the table shows %d rows; one query over the population, %d", len(loaded), len(all))
+	}
+}
+
 // Without a filter the rows follow the batches, and the cursor stays on
 // the identity it was on.
 func TestBatchesKeepTheCursor(t *testing.T) {
