@@ -581,6 +581,45 @@ func BenchmarkFilterSort1M(b *testing.B) {
 	}
 }
 
+// BenchmarkCampaignQueue1M is the table's query on a campaign of a
+// million items over a million identities, off the event loop: the
+// reviewer's queue (campaign:NAME reviewer:me) alone, and with a filter
+// typed over it; each query with a review of its own, as the table's
+// (state.filterEnv). rows is what it lists.
+func BenchmarkCampaignQueue1M(b *testing.B) {
+	const n = 1_000_000
+	ids := manyIdentities(n)
+	pop := newPopulation(ids)
+	var bl itemsBuilder
+	bl.expect(n)
+	for i := range ids {
+		bl.add(ids[i].ID, filter.Item{Reviewer: "alice@example.com", Mine: i%2 == 0, Decision: DecisionPending})
+	}
+	items := bl.items()
+	for _, expr := range []string{"", "kind:deploy_key", "owner:none finding:stale"} {
+		b.Run("queue "+expr, func(b *testing.B) {
+			var f *filter.Filter
+			if expr != "" {
+				var err error
+				if f, err = filter.Parse(expr, audit.Vocabulary); err != nil {
+					b.Fatal(err)
+				}
+			}
+			queue, err := campaignQueue("all", false, f)
+			if err != nil {
+				b.Fatal(err)
+			}
+			var latest atomic.Uint64
+			var rows int
+			for b.Loop() {
+				env := filter.Env{Now: testNow, Review: &review{active: "all", inView: "all", items: items}}
+				rows = len(query{seq: latest.Add(1), latest: &latest, pop: pop, filter: queue, env: env, sort: sortSpec{col: noSort}}.run().rows)
+			}
+			b.ReportMetric(float64(rows), "rows")
+		})
+	}
+}
+
 // BenchmarkFile1M is what an auditor does on the table of a million
 // identities read from the file (scaleEvidence), once it is loaded: a
 // keypress and its frame, a filter and a sort by each column (off the

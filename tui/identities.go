@@ -210,17 +210,28 @@ func newIdentitiesView(st *state) *identitiesView {
 // frozen, and an item whose identity a later snapshot found removed, or
 // could not check, is still to be decided (nhi campaign show lists it).
 func (v *identitiesView) queryFilter() *filter.Filter {
-	f := v.filter
 	if c := v.st.campaign; c != "" {
-		expr := "campaign:" + strconv.Quote(c)
-		if !v.everyone {
-			expr += " reviewer:me"
-		}
-		if scope, err := filter.Parse(expr, audit.Vocabulary); err == nil {
-			return filter.And(scope, f)
+		if q, err := campaignQueue(c, v.everyone, v.filter); err == nil {
+			return q
 		}
 	}
-	return filter.Active(f, audit.Vocabulary)
+	return filter.Active(v.filter, audit.Vocabulary)
+}
+
+// campaignQueue is filter f within campaign's items, the user's own
+// unless everyone.
+func campaignQueue(campaign string, everyone bool, f *filter.Filter) (*filter.Filter, error) {
+	expr := "campaign:" + strconv.Quote(campaign)
+	if !everyone {
+		expr += " reviewer:me"
+	}
+	scope, err := filter.Parse(expr, audit.Vocabulary)
+	if err != nil {
+		return nil, err
+	}
+	// The user's terms first: a row they leave out needs no look-up
+	// among the campaign's items (a million, issue 21).
+	return filter.And(f, scope), nil
 }
 
 func (v *identitiesView) key(i int32) string { return v.st.pop.id(i) }
