@@ -139,3 +139,9 @@ func OffboardHeld(f func(findings string)) (restore func()) {
 func NotReadHeld(f func(nr []audit.NotRead)) (restore func()) {
 	return setHook(&notReadHeld, f)
 }
+
+// ProgressRead sets a function told of each campaign whose progress is
+// counted (progressRead); the returned function restores the old one.
+func ProgressRead(f func(campaignID int64)) (restore func()) {
+	return setHook(&progressRead, f)
+}

@@ -14,21 +14,8 @@ import (
 
 // List returns every campaign, oldest first, with its progress (no items).
 func List(ctx context.Context, st *audit.Store) ([]Campaign, error) {
-	rows, err := st.Query(ctx, `SELECT `+campaignColumns+` FROM campaigns ORDER BY id`)
+	out, err := listRows(ctx, st)
 	if err != nil {
-		return nil, fmt.Errorf("reading campaigns: %w", err)
-	}
-	var out []Campaign
-	for rows.Next() {
-		c, err := scanCampaign(rows)
-		if err != nil {
-			rows.Close()
-			return nil, err
-		}
-		out = append(out, *c)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
 		return nil, err
 	}
 	for i := range out {
@@ -41,6 +28,42 @@ func List(ctx context.Context, st *audit.Store) ([]Campaign, error) {
 	return out, nil
 }
 
+// listRows is every campaign's row, oldest first, as List gives them but
+// without their progress: what a caller that resolves a name or lists
+// the names reads (issue 21: each such read counted the progress of a
+// campaign of a million items for nothing).
+func listRows(ctx context.Context, r reader) ([]Campaign, error) {
+	rows, err := r.Query(ctx, `SELECT `+campaignColumns+` FROM campaigns ORDER BY id`)
+	if err != nil {
+		return nil, fmt.Errorf("reading campaigns: %w", err)
+	}
+	defer rows.Close()
+	var out []Campaign
+	for rows.Next() {
+		c, err := scanCampaign(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, *c)
+	}
+	return out, rows.Err()
+}
+
+// Names lists every campaign's name, oldest first as List gives them,
+// from the campaigns' rows alone: what resolves --campaign's name and
+// completes one in a shell, where List counted each campaign's progress.
+func Names(ctx context.Context, st *audit.Store) ([]string, error) {
+	names, err := readNames(ctx, st, "id")
+	if err != nil {
+		return nil, fmt.Errorf("reading campaigns: %w", err)
+	}
+	return names, nil
+}
+
+// progressRead, when set (by a test), is told of each campaign whose
+// progress is counted (TestNamesReadNoProgress).
+var progressRead func(campaignID int64)
+
 // loadProgress is progress over c's items, counted by the database: the
 // items grouped by what progress reads of them, each group once, in the
 // order of its first item, so reviewers come in the order progress gives
@@ -48,6 +71,9 @@ func List(ctx context.Context, st *audit.Store) ([]Campaign, error) {
 // read whole for `nhi campaign list`, shell completion and the review
 // UI's :campaigns).
 func loadProgress(ctx context.Context, r reader, c *Campaign) (Progress, error) {
+	if progressRead != nil {
+		progressRead(c.ID)
+	}
 	rows, err := r.Query(ctx, `SELECT reviewer, decision, carried <> '', decided_by, conflict, count(*)
 		FROM campaign_items WHERE campaign_id = ?
 		GROUP BY reviewer, decision, carried <> '', decided_by, conflict
