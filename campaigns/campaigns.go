@@ -601,19 +601,27 @@ func load(ctx context.Context, r reader, name string) (*Campaign, error) {
 // allCampaignNames lists every campaign's name, for a "did you mean"; nil
 // when they cannot be read.
 func allCampaignNames(ctx context.Context, r reader) []string {
-	rows, err := r.Query(ctx, `SELECT name FROM campaigns ORDER BY name`)
+	names, _ := readNames(ctx, r, "name")
+	return names
+}
+
+// readNames lists every campaign's name, in the order of column orderBy,
+// and those read before an error.
+func readNames(ctx context.Context, r reader, orderBy string) ([]string, error) {
+	rows, err := r.Query(ctx, `SELECT name FROM campaigns ORDER BY `+orderBy)
 	if err != nil {
-		return nil
+		return nil, err
 	}
 	defer rows.Close()
 	var names []string
 	for rows.Next() {
 		var n string
-		if rows.Scan(&n) == nil {
-			names = append(names, n)
+		if err := rows.Scan(&n); err != nil {
+			return names, err
 		}
+		names = append(names, n)
 	}
-	return names
+	return names, rows.Err()
 }
 
 // loadOpen reads a campaign that may still be decided.

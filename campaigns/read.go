@@ -3,6 +3,7 @@ package campaigns
 import (
 	"context"
 	"crypto/sha256"
+	"database/sql"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -14,21 +15,8 @@ import (
 
 // List returns every campaign, oldest first, with its progress (no items).
 func List(ctx context.Context, st *audit.Store) ([]Campaign, error) {
-	rows, err := st.Query(ctx, `SELECT `+campaignColumns+` FROM campaigns ORDER BY id`)
+	out, err := listRows(ctx, st)
 	if err != nil {
-		return nil, fmt.Errorf("reading campaigns: %w", err)
-	}
-	var out []Campaign
-	for rows.Next() {
-		c, err := scanCampaign(rows)
-		if err != nil {
-			rows.Close()
-			return nil, err
-		}
-		out = append(out, *c)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
 		return nil, err
 	}
 	for i := range out {
@@ -41,37 +29,171 @@ func List(ctx context.Context, st *audit.Store) ([]Campaign, error) {
 	return out, nil
 }
 
-// loadProgress is progress over c's items, counted by the database: the
-// items grouped by what progress reads of them, each group once, in the
-// order of its first item, so reviewers come in the order progress gives
-// them. List reads no item (issue 21: a campaign of a million items was
-// read whole for `nhi campaign list`, shell completion and the review
-// UI's :campaigns).
+// listRows is every campaign's row, oldest first, as List gives them but
+// without their progress: what a caller that resolves a name or lists
+// the names reads (issue 21: each such read counted the progress of a
+// campaign of a million items for nothing).
+func listRows(ctx context.Context, r reader) ([]Campaign, error) {
+	rows, err := r.Query(ctx, `SELECT `+campaignColumns+` FROM campaigns ORDER BY id`)
+	if err != nil {
+		return nil, fmt.Errorf("reading campaigns: %w", err)
+	}
+	defer rows.Close()
+	var out []Campaign
+	for rows.Next() {
+		c, err := scanCampaign(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, *c)
+	}
+	return out, rows.Err()
+}
+
+// Names lists every campaign's name, oldest first as List gives them,
+// from the campaigns' rows alone: what resolves --campaign's name and
+// completes one in a shell, where List counted each campaign's progress.
+func Names(ctx context.Context, st *audit.Store) ([]string, error) {
+	names, err := readNames(ctx, st, "id")
+	if err != nil {
+		return nil, fmt.Errorf("reading campaigns: %w", err)
+	}
+	return names, nil
+}
+
+// progressRead, when set (by a test), is told of each campaign whose
+// progress is counted (TestNamesReadNoProgress).
+var progressRead func(campaignID int64)
+
+// loadProgress is progress over c's items: the items grouped by what
+// progress reads of them, each group once, in the order of its first
+// item, so reviewers come in the order progress gives them. List reads
+// no item (issue 21: a campaign of a million items was read whole for
+// `nhi campaign list`, shell completion and the review UI's :campaigns).
+// SQLite groups rows only through its sorter, and sorted all the items
+// to find a handful of groups (most of `nhi campaign list` at a
+// million); there the items are read in the primary key's order and
+// grouped here instead (progressGroupsInOrder). PostgreSQL groups them
+// in a hash, with no sort of the items, and sends the groups alone.
 func loadProgress(ctx context.Context, r reader, c *Campaign) (Progress, error) {
-	rows, err := r.Query(ctx, `SELECT reviewer, decision, carried <> '', decided_by, conflict, count(*)
-		FROM campaign_items WHERE campaign_id = ?
-		GROUP BY reviewer, decision, carried <> '', decided_by, conflict
-		ORDER BY min(identity_id)`, c.ID)
+	if progressRead != nil {
+		progressRead(c.ID)
+	}
+	var groups []itemGroup
+	var err error
+	if remote, ok := r.(interface{ Remote() bool }); ok && remote.Remote() {
+		groups, err = progressGroupsBySQL(ctx, r, c.ID)
+	} else {
+		groups, err = progressGroupsInOrder(ctx, r, c.ID)
+	}
 	if err != nil {
 		return Progress{}, fmt.Errorf("reading campaign progress: %w", err)
 	}
+	return progressOf(c, groups), nil
+}
+
+// progressGroupsBySQL is campaign campaignID's items grouped by the
+// database, in the order of each group's first item.
+func progressGroupsBySQL(ctx context.Context, r reader, campaignID int64) ([]itemGroup, error) {
+	rows, err := r.Query(ctx, `SELECT reviewer, decision, carried <> '', decided_by, conflict, count(*)
+		FROM campaign_items WHERE campaign_id = ?
+		GROUP BY reviewer, decision, carried <> '', decided_by, conflict
+		ORDER BY min(identity_id)`, campaignID)
+	if err != nil {
+		return nil, err
+	}
+	return scanGroups(rows)
+}
+
+// scanGroups reads and closes rows of the groups progressGroupsBySQL's
+// query gives: reviewer, decision, whether carried, decider, conflict,
+// the count.
+func scanGroups(rows *sql.Rows) ([]itemGroup, error) {
 	defer rows.Close()
 	var groups []itemGroup
 	for rows.Next() {
 		var g itemGroup
 		var carried bool
 		if err := rows.Scan(&g.item.reviewer, &g.item.decision, &carried, &g.item.decidedBy, &g.item.conflict, &g.n); err != nil {
-			return Progress{}, fmt.Errorf("reading campaign progress: %w", err)
+			return nil, err
 		}
 		if carried {
 			g.item.carried = "carried" // progress asks only whether it is
 		}
 		groups = append(groups, g)
 	}
-	if err := rows.Err(); err != nil {
-		return Progress{}, fmt.Errorf("reading campaign progress: %w", err)
+	return groups, rows.Err()
+}
+
+// progressKey is, for each item, what progress reads of it in one text:
+// its reviewer, decision and decider, each ended by a unit separator
+// (0x1f), then whether it is carried and its conflict, as 0 or 1. Two
+// items share a key exactly when they share a group of
+// progressGroupsBySQL's, unless a text holds a separator, which the
+// key's count of them shows (parseProgressKey). Concatenated by SQLite
+// with no function call, which costs more than the text (issue 21).
+const progressKey = `reviewer || '` + keySep + `' || decision || '` + keySep + `' || decided_by || '` + keySep + `' || (carried <> '') || conflict`
+
+const keySep = "\x1f"
+
+// progressGroupsInOrder is what progressGroupsBySQL answers, read in the
+// primary key's order (campaign_id, identity_id), which needs no sort:
+// the first item of a group in that order is the one whose ID is its
+// min(identity_id), so groups in the order they first come are in the
+// order of their first item. An item costs its key, scanned into one
+// buffer and looked up in a map of the groups without a copy. Should
+// a reviewer, decision or decider hold the key's separator, the keys
+// could merge two groups, and the database groups the items instead.
+func progressGroupsInOrder(ctx context.Context, r reader, campaignID int64) ([]itemGroup, error) {
+	rows, err := r.Query(ctx, `SELECT `+progressKey+` FROM campaign_items WHERE campaign_id = ? ORDER BY identity_id`, campaignID)
+	if err != nil {
+		return nil, err
 	}
-	return progressOf(c, groups), nil
+	defer rows.Close()
+	var groups []itemGroup
+	group := map[string]int{} // key → index in groups
+	var key sql.RawBytes
+	for rows.Next() {
+		if err := rows.Scan(&key); err != nil {
+			return nil, err
+		}
+		if i, ok := group[string(key)]; ok {
+			groups[i].n++
+			continue
+		}
+		it, ok, err := parseProgressKey(string(key))
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			rows.Close()
+			return progressGroupsBySQL(ctx, r, campaignID)
+		}
+		group[string(key)] = len(groups)
+		groups = append(groups, itemGroup{it, 1})
+	}
+	return groups, rows.Err()
+}
+
+// parseProgressKey is the item a progressKey was made of, with what
+// progress reads of it; not ok when a text of it held a separator. A
+// conflict other than 0 or 1 is an error, as progressGroupsBySQL's
+// scan of it into a bool.
+func parseProgressKey(key string) (it liveItem, ok bool, err error) {
+	f := strings.Split(key, keySep)
+	if len(f) != 4 {
+		return it, false, nil
+	}
+	flags := f[3] // carried, then conflict
+	if len(flags) != 2 || flags[0] != '0' && flags[0] != '1' || flags[1] != '0' && flags[1] != '1' {
+		return it, false, fmt.Errorf("item key %q: carried and conflict are not 0 or 1", key)
+	}
+	it.conflict = flags[1] == '1'
+	if flags[0] == '1' {
+		it.carried = "carried" // progress asks only whether it is
+	}
+	it.reviewer, it.decision, it.decidedBy = f[0], Decision(f[1]), f[2]
+	return it, true, nil
 }
 
 // itemGroup is n items alike in all progress reads of them.

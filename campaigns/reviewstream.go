@@ -200,12 +200,14 @@ func (r *OrderedReview) Close() error {
 
 // filterCampaigns are the campaigns f reads, by lower-case name, and the
 // key of the one in view: FilterReview's checks (see there). list is nil
-// when f reads none.
+// when f reads none. The campaigns are their rows, without progress,
+// which no filter reads (issue 21: nhi identities --filter campaign:X
+// counted every campaign's items before reading them).
 func filterCampaigns(ctx context.Context, st *audit.Store, inView string, f *filter.Filter) (view string, list map[string]*Campaign, err error) {
 	named := f.Campaigns()
 	if inView == "" && f.NeedsCampaign() {
 		if len(named) != 1 {
-			all, err := List(ctx, st)
+			all, err := listRows(ctx, st)
 			if err != nil {
 				return "", nil, err
 			}
@@ -217,7 +219,7 @@ func filterCampaigns(ctx context.Context, st *audit.Store, inView string, f *fil
 	if inView == "" && len(named) == 0 {
 		return "", nil, nil
 	}
-	all, err := List(ctx, st)
+	all, err := listRows(ctx, st)
 	if err != nil {
 		return "", nil, err
 	}

@@ -11,12 +11,12 @@ import (
 
 // Reading a campaign for nhi campaign show without holding its items
 // (issue 21: a campaign of a million items): Show reads the campaign as
-// Get does, but for its items, its progress counted by the database;
+// Get does, but for its items, its progress counted without holding them;
 // an ItemReader gives the items as Get would, one at a time, as often as
 // the caller asks (a table sized over its rows reads them twice).
 
 // Show returns campaign name as Get does, without its items: its
-// progress (counted in SQL, as List's), its no-response rule and the
+// progress (counted as List's, loadProgress), its no-response rule and the
 // attempts a separation rule refused.
 func Show(ctx context.Context, st *audit.Store, name string) (*Campaign, error) {
 	c, err := load(ctx, st, name)

@@ -95,13 +95,9 @@ func withPrefix(names []string, prefix string) []string {
 }
 
 func campaignNames(ctx context.Context, st *audit.Store, _ []string, prefix string) []string {
-	list, err := campaigns.List(ctx, st)
+	names, err := campaigns.Names(ctx, st)
 	if err != nil {
 		return nil
-	}
-	names := make([]string, len(list))
-	for i, c := range list {
-		names[i] = c.Name
 	}
 	return withPrefix(names, prefix)
 }

@@ -45,18 +45,20 @@ func filterEnvInOrder(ctx context.Context, st *audit.Store, actor, inView string
 }
 
 // campaignNamed is the name of the campaign name names, case-insensitively,
-// or an error listing the campaigns.
+// or an error listing the campaigns. It reads their names alone, not
+// their progress (issue 21: opening the review UI on a campaign of a
+// million items counted them all to check its name).
 func campaignNamed(ctx context.Context, st *audit.Store, name string) (string, error) {
-	list, err := campaigns.List(ctx, st)
+	list, err := campaigns.Names(ctx, st)
 	if err != nil {
 		return "", err
 	}
 	names := make([]string, len(list))
-	for i, c := range list {
-		if strings.EqualFold(c.Name, name) {
-			return c.Name, nil
+	for i, n := range list {
+		if strings.EqualFold(n, name) {
+			return n, nil
 		}
-		names[i] = audit.Printable(c.Name)
+		names[i] = audit.Printable(n)
 	}
 	if len(names) == 0 {
 		return "", fmt.Errorf("%w %q: the file has no campaign yet (nhi campaign create)", campaigns.ErrNotFound, audit.Printable(name))
