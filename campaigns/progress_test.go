@@ -165,3 +165,27 @@ func TestProgressOfADeciderWithTheKeysSeparator(t *testing.T) {
 		t.Errorf("reviewers %+v; want rita, sam and both vics", p.Reviewers)
 	}
 }
+
+// TestProgressOverPagesCountsAsTheDatabaseGroups: on SQLite progress
+// reads the items a page of 4,096 at a time; groups whose first item
+// lies in a later page, and a group met again pages later, count as the
+// database's grouping counts them.
+func TestProgressOverPagesCountsAsTheDatabaseGroups(t *testing.T) {
+	const n = 2*4096 + 5
+	f := newFixture(t)
+	obs := keys(n, "user")
+	f.Snapshot(t, nil, obs...)
+	create(t, f, campaigns.Spec{Name: "big", Scope: "id:*", Reviewers: []string{"rita", "sam"}})
+	for _, d := range []struct {
+		who string
+		i   int
+	}{{"uma", 8190}, {"vic", 4100}, {"rita", 4095}, {"uma", 3}, {"sam", 8196}, {"wes", 4096}} {
+		if _, err := campaigns.Decide(ctx, f.Store, d.who, "big", obs[d.i].ID, campaigns.Keep, "reviewed"); err != nil {
+			t.Fatalf("%s deciding item %d: %v", d.who, d.i, err)
+		}
+	}
+	p := countsAsGrouped(t, f)["big"]
+	if p.Total != n {
+		t.Errorf("progress counts %d items, want %d", p.Total, n)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -134,46 +135,50 @@ func scanGroups(rows *sql.Rows) ([]itemGroup, error) {
 // with no function call, which costs more than the text (issue 21).
 const progressKey = `reviewer || '` + keySep + `' || decision || '` + keySep + `' || decided_by || '` + keySep + `' || (carried <> '') || conflict`
 
-const keySep = "\x1f"
+const keySep = audit.PackSep // as eachItemPage counts them
 
 // progressGroupsInOrder is what progressGroupsBySQL answers, read in the
 // primary key's order (campaign_id, identity_id), which needs no sort:
 // the first item of a group in that order is the one whose ID is its
 // min(identity_id), so groups in the order they first come are in the
-// order of their first item. An item costs its key, scanned into one
-// buffer and looked up in a map of the groups without a copy. Should
-// a reviewer, decision or decider hold the key's separator, the keys
-// could merge two groups, and the database groups the items instead.
+// order of their first item. The items come a page at a time
+// (eachItemPage), an item's key looked up in a map of the groups
+// without a copy. Should a reviewer, decision or decider hold a
+// separator, the keys could merge two groups, and the database groups
+// the items instead.
 func progressGroupsInOrder(ctx context.Context, r reader, campaignID int64) ([]itemGroup, error) {
-	rows, err := r.Query(ctx, `SELECT `+progressKey+` FROM campaign_items WHERE campaign_id = ? ORDER BY identity_id`, campaignID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
 	var groups []itemGroup
 	group := map[string]int{} // key → index in groups
-	var key sql.RawBytes
-	for rows.Next() {
-		if err := rows.Scan(&key); err != nil {
-			return nil, err
-		}
-		if i, ok := group[string(key)]; ok {
-			groups[i].n++
-			continue
-		}
-		it, ok, err := parseProgressKey(string(key))
-		if err != nil {
-			return nil, err
-		}
+	err := eachItemPage(ctx, r, campaignID, progressKey, 3, func(page string, ok bool, _ string) error {
 		if !ok {
-			rows.Close()
-			return progressGroupsBySQL(ctx, r, campaignID)
+			return errSeparator
 		}
-		group[string(key)] = len(groups)
-		groups = append(groups, itemGroup{it, 1})
+		for key := range strings.SplitSeq(page, pageRowSep) {
+			if i, ok := group[key]; ok {
+				groups[i].n++
+				continue
+			}
+			key = strings.Clone(key) // not the page it is part of
+			it, ok, err := parseProgressKey(key)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				return errSeparator
+			}
+			group[key] = len(groups)
+			groups = append(groups, itemGroup{it, 1})
+		}
+		return nil
+	})
+	if errors.Is(err, errSeparator) {
+		return progressGroupsBySQL(ctx, r, campaignID)
 	}
-	return groups, rows.Err()
+	return groups, err
 }
+
+// errSeparator is a text of a packed read that holds a separator.
+var errSeparator = errors.New("a text holds a separator")
 
 // parseProgressKey is the item a progressKey was made of, with what
 // progress reads of it; not ok when a text of it held a separator. A

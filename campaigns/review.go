@@ -205,65 +205,82 @@ func eachAssignment(ctx context.Context, st *audit.Store, campaignID int64, acto
 	return nil
 }
 
-// itemsPage is how many items a query of eachItemRow reads on SQLite.
+// itemsPage is how many items a query of eachItemPage reads.
 const itemsPage = 4096
 
-// itemsPageQuery reads a page of a campaign's items after an ID: how
-// many, each one's ID, reviewer, decision and whether it had findings
-// packed into one text (audit.Packed), the texts joined by char(30),
-// and the page's last ID. The driver's cost is per row and per column
-// (a lock and a look-up in the C library's map of locks for each), and
-// a page of 4,096 items is one row of one column for it: read a row a
-// column at a time, a million items took 1.3 CPU-s of the driver's
-// alone (issue 21).
-var itemsPageQuery = `SELECT count(*), group_concat(r, char(30)), max(id) FROM (
-	SELECT identity_id AS id, ` + audit.Packed(`identity_id`, `reviewer`, `decision`, `findings <> '[]'`) + ` AS r
+// pageQuery reads a page of a campaign's items after an ID, in ID
+// order: how many, each one's text (the SQL expression packed) joined by
+// char(30), and the page's last ID. The driver's cost is per row and per
+// column (a lock and a look-up in the C library's map of locks for
+// each), and a page of 4,096 items is one row of one column for it:
+// read a row a column at a time, a million items took 1.3 CPU-s of the
+// driver's alone (issue 21). SQLite keeps the subquery's order for
+// group_concat, an aggregate other than count, min or max.
+func pageQuery(packed string) string {
+	return `SELECT count(*), group_concat(r, char(30)), max(id) FROM (
+	SELECT identity_id AS id, ` + packed + ` AS r
 	FROM campaign_items WHERE campaign_id = ? AND identity_id > ? ORDER BY identity_id LIMIT ` + strconv.Itoa(itemsPage) + `)`
+}
 
-// pageRowSep is char(30), which itemsPageQuery joins its rows with.
+// pageRowSep is char(30), which pageQuery joins a page's items with.
 const pageRowSep = "\x1e"
 
-// itemsRowQuery reads what itemsPageQuery packs a column at a time: on
-// PostgreSQL, every item at once; on SQLite, a page one of whose texts
-// holds a separator of the packed read.
-const itemsRowQuery = `SELECT identity_id, reviewer, decision, CASE WHEN findings <> '[]' THEN 1 ELSE 0 END FROM campaign_items WHERE campaign_id = ? AND identity_id > ?`
-
-// eachItemRow calls fn with each item of campaign campaignID as the
-// table holds it (Mine unset), in no order the caller may rely on. On
-// SQLite it reads the items a page at a time, packed (itemsPageQuery);
-// id and a.Reviewer are then parts of the page's text, a.Decision not
-// (decisionNamed).
-func eachItemRow(ctx context.Context, st *audit.Store, campaignID int64, fn func(id string, a Assignment)) error {
-	if st.Remote() {
-		return eachItemUnpacked(ctx, st, itemsRowQuery, fn, campaignID, "")
-	}
+// eachItemPage reads campaign campaignID's items on SQLite a page at a
+// time, in ID order, each item one text of the SQL expression packed,
+// seps separators (audit.PackSep) between its columns. fn is given each
+// page's texts joined by pageRowSep, ok; or, for a page one of whose
+// texts holds a separator of either kind, not ok and the ID the page
+// comes after, for the caller to read it otherwise (or stop: fn's
+// error ends the read).
+func eachItemPage(ctx context.Context, r reader, campaignID int64, packed string, seps int, fn func(page string, ok bool, after string) error) error {
+	q := pageQuery(packed)
 	for after := ""; ; {
 		var n int
 		var text, last sql.NullString
-		if err := st.QueryRow(ctx, itemsPageQuery, campaignID, after).Scan(&n, &text, &last); err != nil {
+		if err := r.QueryRow(ctx, q, campaignID, after).Scan(&n, &text, &last); err != nil {
 			return err
 		}
 		if n == 0 {
 			return nil
 		}
 		page := text.String
-		if strings.Count(page, pageRowSep) != n-1 || strings.Count(page, audit.PackSep) != 3*n {
-			// A text holds a separator: this page a column at a time.
-			err := eachItemUnpacked(ctx, st, itemsRowQuery+` ORDER BY identity_id LIMIT `+strconv.Itoa(itemsPage), fn, campaignID, after)
-			if err != nil {
-				return err
-			}
-		} else {
-			for row := range strings.SplitSeq(page, pageRowSep) {
-				var id, decision string
-				var a Assignment
-				findings, _ := audit.CutPacked(row, &id, &a.Reviewer, &decision) // counted above
-				a.Decision, a.Findings = decisionNamed(decision), findings == "1"
-				fn(id, a)
-			}
+		ok := strings.Count(page, pageRowSep) == n-1 && strings.Count(page, audit.PackSep) == seps*n
+		if err := fn(page, ok, after); err != nil {
+			return err
 		}
 		after = last.String
 	}
+}
+
+// itemsRowQuery reads what eachItemRow packs a column at a time: on
+// PostgreSQL, every item at once; on SQLite, a page one of whose texts
+// holds a separator of the packed read.
+const itemsRowQuery = `SELECT identity_id, reviewer, decision, CASE WHEN findings <> '[]' THEN 1 ELSE 0 END FROM campaign_items WHERE campaign_id = ? AND identity_id > ?`
+
+// eachItemRow calls fn with each item of campaign campaignID as the
+// table holds it (Mine unset), in no order the caller may rely on. On
+// SQLite it reads the items a page at a time, packed (eachItemPage); id
+// and a.Reviewer are then parts of the page's text, a.Decision not
+// (decisionNamed).
+func eachItemRow(ctx context.Context, st *audit.Store, campaignID int64, fn func(id string, a Assignment)) error {
+	if st.Remote() {
+		return eachItemUnpacked(ctx, st, itemsRowQuery, fn, campaignID, "")
+	}
+	packed := audit.Packed(`identity_id`, `reviewer`, `decision`, `findings <> '[]'`)
+	return eachItemPage(ctx, st, campaignID, packed, 3, func(page string, ok bool, after string) error {
+		if !ok {
+			// A text holds a separator: this page a column at a time.
+			return eachItemUnpacked(ctx, st, itemsRowQuery+` ORDER BY identity_id LIMIT `+strconv.Itoa(itemsPage), fn, campaignID, after)
+		}
+		for row := range strings.SplitSeq(page, pageRowSep) {
+			var id, decision string
+			var a Assignment
+			findings, _ := audit.CutPacked(row, &id, &a.Reviewer, &decision) // counted
+			a.Decision, a.Findings = decisionNamed(decision), findings == "1"
+			fn(id, a)
+		}
+		return nil
+	})
 }
 
 // decisionNamed is the decision d names, not the page of items d is
