@@ -147,9 +147,13 @@ const keySep = audit.PackSep // as eachItemPage counts them
 // separator, the keys could merge two groups, and the database groups
 // the items instead.
 func progressGroupsInOrder(ctx context.Context, r reader, campaignID int64) ([]itemGroup, error) {
+	st, ok := r.(*audit.Store)
+	if !ok {
+		return progressGroupsBySQL(ctx, r, campaignID)
+	}
 	var groups []itemGroup
 	group := map[string]int{} // key → index in groups
-	err := eachItemPage(ctx, r, campaignID, progressKey, 3, func(page string, ok bool, _ string) error {
+	err := eachItemPage(ctx, st, campaignID, progressKey, 3, func(page string, ok bool, _ string) error {
 		if !ok {
 			return errSeparator
 		}

@@ -231,25 +231,51 @@ const pageRowSep = "\x1e"
 // page's texts joined by pageRowSep, ok; or, for a page one of whose
 // texts holds a separator of either kind, not ok and the ID the page
 // comes after, for the caller to read it otherwise (or stop: fn's
-// error ends the read).
-func eachItemPage(ctx context.Context, r reader, campaignID int64, packed string, seps int, fn func(page string, ok bool, after string) error) error {
-	q := pageQuery(packed)
-	for after := ""; ; {
-		var n int
-		var text, last sql.NullString
-		if err := r.QueryRow(ctx, q, campaignID, after).Scan(&n, &text, &last); err != nil {
-			return err
+// error ends the read). The next page is read while fn has this one, on
+// a connection of its own: SQLite's part and the caller's each take a
+// core (issue 21: the review UI waits for a campaign's items before its
+// first rows).
+func eachItemPage(ctx context.Context, st *audit.Store, campaignID int64, packed string, seps int, fn func(page string, ok bool, after string) error) error {
+	type page struct {
+		text, after string
+		n           int
+		err         error
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	pages := make(chan page, 1)
+	go func() {
+		defer close(pages)
+		q := pageQuery(packed)
+		for after := ""; ; {
+			var p page
+			var text, last sql.NullString
+			p.err = st.QueryRow(ctx, q, campaignID, after).Scan(&p.n, &text, &last)
+			p.text, p.after = text.String, after
+			select {
+			case pages <- p:
+			case <-ctx.Done():
+				return
+			}
+			if p.err != nil || p.n == 0 {
+				return
+			}
+			after = last.String
 		}
-		if n == 0 {
+	}()
+	for p := range pages {
+		if p.err != nil {
+			return p.err
+		}
+		if p.n == 0 {
 			return nil
 		}
-		page := text.String
-		ok := strings.Count(page, pageRowSep) == n-1 && strings.Count(page, audit.PackSep) == seps*n
-		if err := fn(page, ok, after); err != nil {
+		ok := strings.Count(p.text, pageRowSep) == p.n-1 && strings.Count(p.text, audit.PackSep) == seps*p.n
+		if err := fn(p.text, ok, p.after); err != nil {
 			return err
 		}
-		after = last.String
 	}
+	return ctx.Err() // the pages stopped short: only a cancel stops them
 }
 
 // itemsRowQuery reads what eachItemRow packs a column at a time: on
