@@ -99,6 +99,12 @@ func (m *Model) streamIdentities(s identityStreamer, l *tableLoad) tea.Cmd {
 			if l.store != nil {
 				l.decided <- -1 // the store counts
 			}
+			if l.itemsRead != nil {
+				select {
+				case <-l.itemsRead:
+				case <-ctx.Done():
+				}
+			}
 			send(deriveTable(ctx, s, l, b, head, known, true, send))
 		}()
 		return recv()

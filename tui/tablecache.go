@@ -713,6 +713,10 @@ type tableLoad struct {
 	exceptions ExceptionLister // nil: a close since makes a full read
 	decided    chan int
 	first      chan struct{}
+	// itemsRead, when not nil, is closed once the campaign picked has
+	// its items read, which a table derived from the store waits for
+	// (Init).
+	itemsRead chan struct{}
 }
 
 // tableLoad is the load Init starts.

@@ -338,14 +338,40 @@ func (m *Model) Init() tea.Cmd {
 		cmds = append(cmds, m.startWatch()) // watch.go
 	}
 	cmds = append(cmds, m.loadOwnerRights())
+	var itemsRead chan struct{}
 	if m.st.campaign != "" {
 		// The campaign's items and its status (open or closed), for the
-		// queue and the decision keys.
-		cmds = append(cmds, m.loadDecisions(m.st.campaign), m.loadCampaigns())
+		// queue and the decision keys. The items are read first: the
+		// queue shows no row until they are in, and read beside the
+		// table and the campaigns' progress (a read of every item too)
+		// they came when the table was nearly whole (issue 21: at a
+		// million items the first rows 3.8 s in; read first, on both
+		// cores, 1.5 s, the table whole as soon). A table derived from
+		// the store waits for them, and so does the progress.
+		itemsRead = make(chan struct{})
+		ctx, items, camps := m.st.ctx, m.loadDecisions(m.st.campaign), m.loadCampaigns()
+		cmds = append(cmds, func() tea.Msg {
+			defer close(itemsRead)
+			if items == nil {
+				return nil
+			}
+			return items()
+		}, func() tea.Msg {
+			if camps == nil {
+				return nil
+			}
+			select { // the campaigns' progress, a read of the items too
+			case <-itemsRead:
+			case <-ctx.Done():
+				return nil
+			}
+			return camps()
+		})
 	}
 	if m.loading {
 		if s, ok := m.st.store.(identityStreamer); ok {
 			l := m.tableLoad()
+			l.itemsRead = itemsRead
 			cmds = append(cmds, m.streamIdentities(s, l), m.countIdentities(s, l))
 		} else {
 			cmds = append(cmds, m.loadIdentities())
