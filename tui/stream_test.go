@@ -60,6 +60,17 @@ func startLoading(t testing.TB, m *Model) (next, count tea.Cmd) {
 	return next, cmds[len(cmds)-1]
 }
 
+// loadingCounted is a TUI at 100×24 reading ids in batches, the first
+// batch in and the population counted; next reads the rest.
+func loadingCounted(t *testing.T, ids []audit.Identity) (m *Model, next tea.Cmd) {
+	t.Helper()
+	m = New(testSnapshot(), nil, Options{Now: clock, Store: streamStore{ids: ids}})
+	m.Update(tea.WindowSizeMsg{Width: 100, Height: 24})
+	next, count := startLoading(t, m)
+	send(t, m, count())
+	return m, next
+}
+
 // The table shows the first identities before the rest are read, the
 // header counts what has arrived, and a filter typed meanwhile covers the
 // identities that arrive after it.
@@ -107,10 +118,7 @@ func TestLoadsInBatches(t *testing.T) {
 // The rows are those one query over the whole population gives.
 func TestFilteredBatchesMatchOnlyTheirRows(t *testing.T) {
 	ids := manyIdentities(5000)
-	m := New(testSnapshot(), nil, Options{Now: clock, Store: streamStore{ids: ids}})
-	m.Update(tea.WindowSizeMsg{Width: 100, Height: 24})
-	next, count := startLoading(t, m)
-	send(t, m, count())
+	m, next := loadingCounted(t, ids)
 	matched := 0
 	queryMatching = func(n int) { matched += n }
 	defer func() { queryMatching = nil }()
@@ -154,10 +162,7 @@ func TestBatchesKeepTheCursor(t *testing.T) {
 // them (a query off the event loop) while later batches arrive.
 func TestBatchesAppendAfterTheRowsShown(t *testing.T) {
 	ids := manyIdentities(3000)
-	m := New(testSnapshot(), nil, Options{Now: clock, Store: streamStore{ids: ids}})
-	m.Update(tea.WindowSizeMsg{Width: 100, Height: 24})
-	next, count := startLoading(t, m)
-	send(t, m, count())
+	m, next := loadingCounted(t, ids)
 	var shown [][]int32 // the rows after each batch, as the table held them
 	var kept [][]int32  // copies of them
 	for next != nil {
