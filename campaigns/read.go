@@ -82,10 +82,10 @@ func loadProgress(ctx context.Context, r reader, c *Campaign) (Progress, error) 
 	}
 	var groups []itemGroup
 	var err error
-	if remote, ok := r.(interface{ Remote() bool }); ok && remote.Remote() {
-		groups, err = progressGroupsBySQL(ctx, r, c.ID)
+	if st, ok := r.(*audit.Store); ok && !st.Remote() {
+		groups, err = progressGroupsInOrder(ctx, st, c.ID)
 	} else {
-		groups, err = progressGroupsInOrder(ctx, r, c.ID)
+		groups, err = progressGroupsBySQL(ctx, r, c.ID)
 	}
 	if err != nil {
 		return Progress{}, fmt.Errorf("reading campaign progress: %w", err)
@@ -146,11 +146,7 @@ const keySep = audit.PackSep // as eachItemPage counts them
 // without a copy. Should a reviewer, decision or decider hold a
 // separator, the keys could merge two groups, and the database groups
 // the items instead.
-func progressGroupsInOrder(ctx context.Context, r reader, campaignID int64) ([]itemGroup, error) {
-	st, ok := r.(*audit.Store)
-	if !ok {
-		return progressGroupsBySQL(ctx, r, campaignID)
-	}
+func progressGroupsInOrder(ctx context.Context, st *audit.Store, campaignID int64) ([]itemGroup, error) {
 	var groups []itemGroup
 	group := map[string]int{} // key → index in groups
 	err := eachItemPage(ctx, st, campaignID, progressKey, 3, func(page string, ok bool, _ string) error {
@@ -176,7 +172,7 @@ func progressGroupsInOrder(ctx context.Context, r reader, campaignID int64) ([]i
 		return nil
 	})
 	if errors.Is(err, errSeparator) {
-		return progressGroupsBySQL(ctx, r, campaignID)
+		return progressGroupsBySQL(ctx, st, campaignID)
 	}
 	return groups, err
 }
