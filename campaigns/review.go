@@ -174,17 +174,7 @@ func eachAssignment(ctx context.Context, st *audit.Store, campaignID int64, acto
 	}
 	mine := newMineOf(actor, dir)
 	moved, frozen, err := movedItems(ren, func(id string) (Assignment, bool, error) {
-		var a Assignment
-		err := st.QueryRow(ctx, `SELECT reviewer, decision, CASE WHEN findings <> '[]' THEN 1 ELSE 0 END FROM campaign_items WHERE campaign_id = ? AND identity_id = ?`,
-			campaignID, id).Scan(&a.Reviewer, &a.Decision, &a.Findings)
-		if errors.Is(err, sql.ErrNoRows) {
-			return a, false, nil
-		}
-		if err != nil {
-			return a, false, fmt.Errorf("reading campaign items: %w", err)
-		}
-		a.Mine = mine.of(a.Reviewer)
-		return a, true, nil
+		return assignmentOf(ctx, st, campaignID, id, mine)
 	})
 	if err != nil {
 		return err
@@ -203,6 +193,21 @@ func eachAssignment(ctx context.Context, st *audit.Store, campaignID int64, acto
 		yield(id, a)
 	}
 	return nil
+}
+
+// assignmentOf reads item id of campaign campaignID by its key; ok is
+// false when the campaign has no such item.
+func assignmentOf(ctx context.Context, st *audit.Store, campaignID int64, id string, mine *mineOf) (a Assignment, ok bool, err error) {
+	err = st.QueryRow(ctx, `SELECT reviewer, decision, CASE WHEN findings <> '[]' THEN 1 ELSE 0 END FROM campaign_items WHERE campaign_id = ? AND identity_id = ?`,
+		campaignID, id).Scan(&a.Reviewer, &a.Decision, &a.Findings)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Assignment{}, false, nil
+	}
+	if err != nil {
+		return Assignment{}, false, fmt.Errorf("reading campaign items: %w", err)
+	}
+	a.Mine = mine.of(a.Reviewer)
+	return a, true, nil
 }
 
 // itemsPage is how many items a query of eachItemPage reads.

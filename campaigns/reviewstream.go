@@ -3,7 +3,6 @@ package campaigns
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"strings"
 
@@ -113,15 +112,10 @@ func (m *itemMerge) readRenamed(ctx context.Context, st *audit.Store, ren rename
 
 // lookup reads item id of the campaign by its key.
 func (m *itemMerge) lookup(ctx context.Context, st *audit.Store, id string) (filter.Item, bool, error) {
-	var a Assignment
-	err := st.QueryRow(ctx, `SELECT reviewer, decision FROM campaign_items WHERE campaign_id = ? AND identity_id = ?`, m.campaignID, id).Scan(&a.Reviewer, &a.Decision)
-	if errors.Is(err, sql.ErrNoRows) {
-		return filter.Item{}, false, nil
+	a, ok, err := assignmentOf(ctx, st, m.campaignID, id, m.mine)
+	if !ok || err != nil {
+		return filter.Item{}, false, err
 	}
-	if err != nil {
-		return filter.Item{}, false, fmt.Errorf("reading campaign items: %w", err)
-	}
-	a.Mine = m.mine.of(a.Reviewer)
 	return a.filterItem(), true, nil
 }
 
