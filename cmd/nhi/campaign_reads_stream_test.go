@@ -39,6 +39,40 @@ func TestCampaignRemindHoldsABatchOfItemsAtOnce(t *testing.T) {
 	}
 }
 
+// writesCounted counts the calls to its Write.
+type writesCounted struct {
+	strings.Builder
+	calls int
+}
+
+func (w *writesCounted) Write(p []byte) (int, error) {
+	w.calls++
+	return w.Builder.Write(p)
+}
+
+// A campaign remind prints what it spooled per reviewer in blocks, not a
+// write an item: a million pending items were a million write calls to
+// the terminal or pipe (issue 21), in the text and the CSV alike.
+func TestCampaignRemindWritesInBlocks(t *testing.T) {
+	const n = 3000
+	db := campaignDB(t, n)
+	ok(t, "campaign", "create", "q", "--scope", "id:*", "--due", due(30), "--reviewer", "rita@acme.test", "--reviewer", "sam@acme.test", "--db", db, "--as", "lead")
+	for _, args := range [][]string{{}, {"--csv"}} {
+		var out writesCounted
+		var errb strings.Builder
+		code := run(context.Background(), append([]string{"campaign", "remind", "q", "--db", db}, args...), strings.NewReader(""), &out, &errb)
+		if code != 0 {
+			t.Fatalf("campaign remind %v: exit %d\n%s", args, code, errb.String())
+		}
+		if lines := strings.Count(out.String(), "github:acme:"); lines != n {
+			t.Fatalf("campaign remind %v printed %d items; want %d", args, lines, n)
+		}
+		if out.calls > 20 {
+			t.Errorf("campaign remind %v printed %d items in %d writes; want them in blocks", args, n, out.calls)
+		}
+	}
+}
+
 // BenchmarkCampaignRemind100k, BenchmarkCampaignSample100k and
 // BenchmarkExceptionList100k read a campaign of 100,000 items, every one
 // pending, every other one kept where it had findings, in the process:

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
@@ -100,42 +101,56 @@ kind, name of the identity, scope, findings, state, escalated from.`,
 				return err
 			}
 			defer campaigns.RemoveReminders(rs)
-			if asCSV {
-				w := csv.NewWriter(a.stdout)
-				_ = w.Write([]string{"reviewer", "reviewer_name", "campaign", "due", "identity_id", "kind", "name", "scope", "findings", "state", "escalated_from"})
-				w.Flush()
-				if err := w.Error(); err != nil {
-					return err
-				}
-				for _, r := range rs {
-					if err := r.CopyTo(a.stdout); err != nil {
-						return err
-					}
-				}
-				return nil
+			// Each item's line is a record of its reviewer's spool, copied
+			// out one at a time: written straight to stdout, a million
+			// pending items were a million write calls (issue 21).
+			out := bufio.NewWriterSize(a.stdout, 64<<10)
+			if err := printReminders(out, c, rs, asCSV); err != nil {
+				_ = out.Flush() // what was printed before the error
+				return err
 			}
-			if len(rs) == 0 {
-				fmt.Fprintf(a.stdout, "Nothing pending in %s.\n", c.Name)
-				return nil
-			}
-			fmt.Fprintf(a.stdout, "Campaign %s, due %s: pending items per reviewer\n", c.Name, c.Due)
-			for _, r := range rs {
-				who := audit.Printable(r.Reviewer)
-				if who == "" {
-					who = "(no reviewer: anyone who does not own them)"
-				} else if r.Name != "" {
-					who = audit.Printable(r.Name) + " <" + who + ">"
-				}
-				fmt.Fprintf(a.stdout, "\n%s: %d pending\n", who, r.Pending)
-				if err := r.CopyTo(a.stdout); err != nil {
-					return err
-				}
-			}
-			return nil
+			return out.Flush()
 		},
 	}
 	cmd.Flags().BoolVar(&asCSV, "csv", false, "print one CSV row per pending item, for a mail merge")
 	return cmd
+}
+
+// printReminders prints the reminders rs of campaign c, as CSV rows or as
+// a list per reviewer.
+func printReminders(out io.Writer, c *campaigns.Campaign, rs []campaigns.Reminder, asCSV bool) error {
+	if asCSV {
+		w := csv.NewWriter(out)
+		_ = w.Write([]string{"reviewer", "reviewer_name", "campaign", "due", "identity_id", "kind", "name", "scope", "findings", "state", "escalated_from"})
+		w.Flush()
+		if err := w.Error(); err != nil {
+			return err
+		}
+		for _, r := range rs {
+			if err := r.CopyTo(out); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if len(rs) == 0 {
+		fmt.Fprintf(out, "Nothing pending in %s.\n", c.Name)
+		return nil
+	}
+	fmt.Fprintf(out, "Campaign %s, due %s: pending items per reviewer\n", c.Name, c.Due)
+	for _, r := range rs {
+		who := audit.Printable(r.Reviewer)
+		if who == "" {
+			who = "(no reviewer: anyone who does not own them)"
+		} else if r.Name != "" {
+			who = audit.Printable(r.Name) + " <" + who + ">"
+		}
+		fmt.Fprintf(out, "\n%s: %d pending\n", who, r.Pending)
+		if err := r.CopyTo(out); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // remindLine is campaign remind's line for a pending item.
