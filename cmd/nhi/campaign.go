@@ -9,7 +9,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -659,16 +658,16 @@ sort the items by key (ties by ID) and take the first N.`,
 				}
 				return writeJSON(a.stdout, out)
 			}
-			fmt.Fprintf(a.stdout, "Sample of %d from campaign %s (%s, population sha256:%s), seed %q\n",
+			head, tw, flush := tabsOver(a.stdout, 0, 0)
+			fmt.Fprintf(head, "Sample of %d from campaign %s (%s, population sha256:%s), seed %q\n",
 				len(sample), c.Name, counted(c.Count, "item", "items"), c.PopulationDigest, seed)
-			fmt.Fprintf(a.stdout, "Algorithm: %s\n", sampleAlgorithm)
-			tw := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
+			fmt.Fprintf(head, "Algorithm: %s\n", sampleAlgorithm)
 			fmt.Fprintln(tw, "RANK\tID\tKEY\tDECISION\tBY\tREASON")
 			for _, s := range sample {
 				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\n", s.Rank, audit.Printable(s.Item.ID), s.Key[:16], s.Item.State(),
 					dashIfEmpty(audit.Printable(s.Item.DecidedBy)), dashIfEmpty(audit.Printable(s.Item.Reason)))
 			}
-			return tw.Flush()
+			return flush()
 		},
 	}
 	cmd.Flags().IntVar(&size, "size", 0, "how many items to draw (required)")

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"testing"
@@ -50,25 +51,43 @@ func (w *writesCounted) Write(p []byte) (int, error) {
 	return w.Builder.Write(p)
 }
 
-// A campaign remind prints what it spooled per reviewer in blocks, not a
-// write an item: a million pending items were a million write calls to
-// the terminal or pipe (issue 21), in the text and the CSV alike.
-func TestCampaignRemindWritesInBlocks(t *testing.T) {
-	const n = 3000
+// Listings long enough to matter print in blocks, not a write a line or
+// a cell: a campaign remind copied each item's record out of its spool on
+// its own (a million pending items, a million write calls to the terminal
+// or pipe; issue 21), and a sample and the directory went through a
+// tabwriter, which writes each cell and its padding on its own (a
+// directory of 3,000 people, 32,585 write calls).
+func TestListingsWriteInBlocks(t *testing.T) {
+	const n, persons = 2000, 500
 	db := campaignDB(t, n)
 	ok(t, "campaign", "create", "q", "--scope", "id:*", "--due", due(30), "--reviewer", "rita@acme.test", "--reviewer", "sam@acme.test", "--db", db, "--as", "lead")
-	for _, args := range [][]string{{}, {"--csv"}} {
+	var people strings.Builder
+	people.WriteString("email,name,github,status,left_at,manager,aliases,signing_key\n")
+	for i := range persons {
+		fmt.Fprintf(&people, "p%d@acme.test,Person %d,login%d,active,,,,\n", i, i, i)
+	}
+	dir := filepath.Join(t.TempDir(), "people.db")
+	ok(t, "people", "import", writeFile(t, "people.csv", people.String()), "--db", dir, "--as", "p0@acme.test")
+	for _, c := range []struct {
+		args  []string
+		lines string // what each line of the listing holds
+		want  int
+	}{
+		{[]string{"campaign", "remind", "q", "--db", db}, "github:acme:", n},
+		{[]string{"campaign", "remind", "q", "--csv", "--db", db}, "github:acme:", n},
+		{[]string{"campaign", "sample", "q", "--size", "1000", "--seed", "s", "--db", db}, "github:acme:", 1000},
+		{[]string{"people", "list", "--db", dir}, "@acme.test", persons},
+	} {
 		var out writesCounted
 		var errb strings.Builder
-		code := run(context.Background(), append([]string{"campaign", "remind", "q", "--db", db}, args...), strings.NewReader(""), &out, &errb)
-		if code != 0 {
-			t.Fatalf("campaign remind %v: exit %d\n%s", args, code, errb.String())
+		if code := run(context.Background(), c.args, strings.NewReader(""), &out, &errb); code != 0 {
+			t.Fatalf("nhi %v: exit %d\n%s", c.args, code, errb.String())
 		}
-		if lines := strings.Count(out.String(), "github:acme:"); lines != n {
-			t.Fatalf("campaign remind %v printed %d items; want %d", args, lines, n)
+		if lines := strings.Count(out.String(), c.lines); lines != c.want {
+			t.Fatalf("nhi %v printed %d lines; want %d", c.args, lines, c.want)
 		}
 		if out.calls > 20 {
-			t.Errorf("campaign remind %v printed %d items in %d writes; want them in blocks", args, n, out.calls)
+			t.Errorf("nhi %v printed %d lines in %d writes; want them in blocks", c.args, c.want, out.calls)
 		}
 	}
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"strings"
-	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/crypto/ssh"
@@ -162,7 +161,7 @@ status, left_at, manager, aliases, signing_key_fingerprint}.`,
 				fmt.Fprintln(a.stdout, "The directory is empty; add people with: nhi people import FILE")
 				return nil
 			}
-			tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+			_, tw, flush := tabsOver(a.stdout, 0, 4)
 			fmt.Fprintln(tw, "EMAIL\tNAME\tGITHUB\tSTATUS\tALIASES")
 			for _, p := range people {
 				status := p.Status
@@ -172,7 +171,7 @@ status, left_at, manager, aliases, signing_key_fingerprint}.`,
 				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", audit.Printable(p.Email), audit.Printable(p.Name), orDash(p.GitHub), status,
 					audit.Printable(strings.Join(p.Names()[1:], " ")))
 			}
-			return tw.Flush()
+			return flush()
 		},
 	}
 	out.addTextOrJSONFlags(cmd, "print a JSON array")

@@ -1,12 +1,14 @@
 package main
 
 import (
+	"bufio"
 	"encoding/csv"
 	"fmt"
 	"io"
 	"os"
 	"strconv"
 	"strings"
+	"text/tabwriter"
 	"unicode/utf8"
 
 	"github.com/charmbracelet/x/ansi"
@@ -192,6 +194,21 @@ func (t *table) End(w io.Writer) error {
 		hang(w, t.width, "", fmt.Sprintf("%s hidden (%s); %s", counted(len(hidden), "column", "columns"), strings.Join(hidden, ", "), more))
 	}
 	return nil
+}
+
+// tabsOver is a tabwriter writing to w through a buffer, the buffer (for
+// lines before the table, which are no cells), and the flush of both: a
+// tabwriter writes each cell and its padding on its own, some fifteen
+// write calls a line on a terminal or pipe.
+func tabsOver(w io.Writer, minwidth, tabwidth int) (*bufio.Writer, *tabwriter.Writer, func() error) {
+	b := bufio.NewWriterSize(w, 64<<10)
+	tw := tabwriter.NewWriter(b, minwidth, tabwidth, 2, ' ', 0)
+	return b, tw, func() error {
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+		return b.Flush()
+	}
 }
 
 // cutCell is cell cut to wd cells, ending in "…", or, keepEnd, starting
