@@ -16,6 +16,7 @@ import (
 	"github.com/nhi-audit/nhi/audit"
 	"github.com/nhi-audit/nhi/campaigns"
 	"github.com/nhi-audit/nhi/filter"
+	"github.com/nhi-audit/nhi/internal/spool"
 )
 
 func newCampaignShowCmd(a *app) *cobra.Command {
@@ -479,20 +480,7 @@ func printCampaign(w io.Writer, c *campaigns.Campaign, ob *campaigns.Offboarding
 			return err
 		}
 	} else {
-		t := newTable(width, itemColumns(wide)...)
-		if err := shown(func(it *campaigns.Item) error { t.Measure(cells(it)...); return nil }); err != nil {
-			return err
-		}
-		if err := t.Begin(w); err != nil {
-			return err
-		}
-		if err := shown(func(it *campaigns.Item) error {
-			under.add(it)
-			return t.Line(w, cells(it)...)
-		}); err != nil {
-			return err
-		}
-		if err := t.End(w); err != nil {
+		if err := printItemTable(w, newTable(width, itemColumns(wide)...), shown, cells, under.add); err != nil {
 			return err
 		}
 	}
@@ -508,6 +496,57 @@ func printCampaign(w io.Writer, c *campaigns.Campaign, ob *campaigns.Offboarding
 		}
 	}
 	return nil
+}
+
+// printItemTable prints the items shown gives as rows of t, each the
+// cells cells makes of it, and gives each to add as it is read. The items
+// are read once: each one's cells are measured for the columns' widths
+// and kept in a temporary file until the widths are known, then printed
+// from it. The table read the campaign twice, once to measure and once
+// to print, most of the time of a campaign of a million items (issue
+// 21); and a decision made between the two reads could print a table
+// measured over other cells than it shows.
+func printItemTable(w io.Writer, t *table, shown itemSource, cells func(*campaigns.Item) []string, add func(*campaigns.Item) error) error {
+	noRoom := func(err error) error {
+		return fmt.Errorf("the table keeps its rows in TMPDIR until its columns' widths are known, and could not: %w; point TMPDIR at a directory with room, or print the items with -o csv, -o json or -o id, which keep nothing", err)
+	}
+	rows, err := spool.CreateBuffered("", "nhi-show-*", 64<<10)
+	if err != nil {
+		return noRoom(err)
+	}
+	defer rows.Remove()
+	n := 0
+	if err := shown(func(it *campaigns.Item) error {
+		c := cells(it)
+		t.Measure(c...)
+		rows.Strings(c)
+		n++
+		return add(it)
+	}); err != nil {
+		return err
+	}
+	if err := rows.Close(); err != nil {
+		return noRoom(err)
+	}
+	r, err := rows.Open(true)
+	if err != nil {
+		return fmt.Errorf("reading the items' cells back: %w", err)
+	}
+	defer r.Close()
+	if err := t.Begin(w); err != nil {
+		return err
+	}
+	for range n {
+		r.Next()
+		c := r.Strings()
+		if err := r.Err(); err != nil {
+			return fmt.Errorf("reading the items' cells back: %w", err)
+		}
+		if err := t.Line(w, c...); err != nil {
+			return err
+		}
+	}
+	return t.End(w)
 }
 
 // hang prints head then body, on one line when it fits width (0: no
