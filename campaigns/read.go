@@ -253,6 +253,35 @@ func ItemIDs(ctx context.Context, st *audit.Store, name, prefix string, limit in
 	return ids, rows.Err()
 }
 
+// EachItemKey calls fn with each item of campaign c in ID order, its
+// reviewer and decision as the items' table holds them, and nothing else
+// of it: what nhi campaign show -o id needs. One statement reads them, so
+// one state of the table, as the item reader's cursor would; but not the
+// rest of each item, its history or what its snapshot did not read
+// (issue 21: at a million items that full read took 13–15 s for a list
+// of IDs).
+func EachItemKey(ctx context.Context, st *audit.Store, c *Campaign, fn func(id, reviewer string, d Decision) error) error {
+	rows, err := st.Query(ctx, `SELECT identity_id, reviewer, decision FROM campaign_items WHERE campaign_id = ? ORDER BY identity_id`, c.ID)
+	if err != nil {
+		return fmt.Errorf("reading campaign items: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id, reviewer string
+		var d Decision
+		if err := rows.Scan(&id, &reviewer, &d); err != nil {
+			return fmt.Errorf("reading campaign items: %w", err)
+		}
+		if err := fn(id, reviewer, d); err != nil {
+			return err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("reading campaign items: %w", err)
+	}
+	return nil
+}
+
 // Get returns one campaign with its items in ID order, each with its
 // decision history.
 func Get(ctx context.Context, st *audit.Store, name string) (*Campaign, error) {

@@ -127,9 +127,11 @@ progress line, in every format.`,
 				}
 				return w.Flush()
 			case "id":
-				if err := each(func(it *campaigns.Item) error {
-					if !pendingOnly || it.Decision == campaigns.Pending {
-						fmt.Fprintln(w, audit.Printable(it.ID))
+				// The IDs alone: an item's reviewer and decision say
+				// whether it is listed, and nothing else of it is read.
+				if err := campaigns.EachItemKey(ctx, st, c, func(id, rev string, d campaigns.Decision) error {
+					if (mine == nil || rev == mine.Reviewer) && (!pendingOnly || d == campaigns.Pending) {
+						fmt.Fprintln(w, audit.Printable(id))
 					}
 					return nil
 				}); err != nil {

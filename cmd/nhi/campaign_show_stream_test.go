@@ -71,6 +71,46 @@ func TestCampaignShowSaysWhereItKeepsItsRows(t *testing.T) {
 	}
 }
 
+// campaign show -o id reads its items' keys alone (each one's ID,
+// reviewer and decision: campaigns.EachItemKey), never an item whole
+// through the item reader, and lists what the full read would: the IDs
+// of the JSON's items, all or the pending ones (issue 21: a million
+// items' IDs took 15 s, read whole).
+func TestCampaignShowIDsReadTheKeysAlone(t *testing.T) {
+	db := campaignDB(t, 300)
+	ok(t, "campaign", "create", "q", "--scope", "id:*", "--due", due(30), "--reviewer", "rita@acme.test", "--db", db, "--as", "lead")
+	ok(t, "decide", "q", keyID(7), "keep", "--reason", "still used", "--db", db, "--as", "rita@acme.test")
+	var all, pending []string
+	for _, it := range show(t, db, "q").Items {
+		all = append(all, it.ID)
+		if it.Decision == "pending" {
+			pending = append(pending, it.ID)
+		}
+	}
+	if len(pending) != len(all)-1 {
+		t.Fatalf("%d items, %d pending: the decision was not recorded", len(all), len(pending))
+	}
+	read := 0
+	showHeld = func(*campaigns.Item) { read++ }
+	defer func() { showHeld = nil }()
+	for _, c := range []struct {
+		args []string
+		want []string
+	}{{nil, all}, {[]string{"--pending"}, pending}} {
+		var out, errb strings.Builder
+		if code := run(context.Background(), append([]string{"campaign", "show", "q", "-o", "id", "--db", db}, c.args...), strings.NewReader(""), &out, &errb); code != 0 {
+			t.Fatalf("campaign show -o id %v: exit %d\n%s", c.args, code, errb.String())
+		}
+		got := strings.Fields(out.String())
+		if strings.Join(got, " ") != strings.Join(c.want, " ") {
+			t.Errorf("campaign show -o id %v lists %d IDs, want the JSON's %d:\n%q", c.args, len(got), len(c.want), got)
+		}
+	}
+	if read > 0 {
+		t.Errorf("campaign show -o id read %d items whole; want their keys alone", read)
+	}
+}
+
 // BenchmarkCampaignShowJSON100k prints a campaign of 100,000 items as
 // JSON in the process: heap-B/item is the peak of the heap above where
 // it started, an item (the campaign read whole was some 7 KB an item).
