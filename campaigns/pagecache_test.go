@@ -47,6 +47,43 @@ func procIO(t *testing.T, field string) (int, bool) {
 	return 0, false
 }
 
+// twoAccountCampaign is a file of two GitHub accounts' snapshots of
+// perAccount identities each (each observation as mark leaves it, when
+// not nil) and a campaign q over both, opened to read as the only store
+// of the process, as nhi export and campaign show read it: the page
+// cache is the process's, and the writer's connections would give it
+// room.
+func twoAccountCampaign(t *testing.T, perAccount int, mark func(i int, o *audit.Observation)) *audit.Store {
+	t.Helper()
+	f := newFixture(t)
+	for _, account := range []string{"acme", "globex"} {
+		f.Source.Account = account
+		obs := make([]audit.Observation, perAccount)
+		for i := range obs {
+			o := key(fmt.Sprintf("repo-%04d", i/5), fmt.Sprint(i), "user1")
+			o.ID = audit.IdentityID("github", account, o.Kind, fmt.Sprintf("repo-%04d/%d", i/5, i))
+			if mark != nil {
+				mark(i, &o)
+			}
+			obs[i] = o
+		}
+		f.Snapshot(t, nil, obs...)
+	}
+	if _, err := campaigns.Create(ctx, f.Store, "lead", campaigns.Spec{Name: "q", Scope: "id:*", Due: "2026-12-31", Reviewers: []string{"r1", "r2"}}); err != nil {
+		t.Fatal(err)
+	}
+	path := f.Store.Path()
+	if err := f.Store.Close(); err != nil {
+		t.Fatal(err)
+	}
+	st, err := audit.Open(ctx, path, audit.OpenOptions{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
+}
+
 // TestEachAsOfReadsItsPagesOnceBesideOtherReads: a campaign over two
 // accounts is read with each item's identity joined for its account, a
 // seek a row, while the report reads whole tables on other connections
@@ -60,32 +97,7 @@ func TestEachAsOfReadsItsPagesOnceBesideOtherReads(t *testing.T) {
 		t.Skip("counts read calls through /proc/self/io (Linux)")
 	}
 	const perAccount = 10_000
-	f := newFixture(t)
-	for _, account := range []string{"acme", "globex"} {
-		f.Source.Account = account
-		obs := make([]audit.Observation, perAccount)
-		for i := range obs {
-			o := key(fmt.Sprintf("repo-%04d", i/5), fmt.Sprint(i), "user1")
-			o.ID = audit.IdentityID("github", account, o.Kind, fmt.Sprintf("repo-%04d/%d", i/5, i))
-			obs[i] = o
-		}
-		f.Snapshot(t, nil, obs...)
-	}
-	if _, err := campaigns.Create(ctx, f.Store, "lead", campaigns.Spec{Name: "q", Scope: "id:*", Due: "2026-12-31", Reviewers: []string{"r1", "r2"}}); err != nil {
-		t.Fatal(err)
-	}
-	// Read as nhi export reads: the only store of the process, opened
-	// to read (the page cache is the process's: the writer's connections
-	// would give it room).
-	path := f.Store.Path()
-	if err := f.Store.Close(); err != nil {
-		t.Fatal(err)
-	}
-	st, err := audit.Open(ctx, path, audit.OpenOptions{ReadOnly: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := twoAccountCampaign(t, perAccount, nil)
 	head, err := st.LogHead(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -220,34 +232,11 @@ func TestItemReaderReadsItsPagesOnceBesideWhatWasNotRead(t *testing.T) {
 		t.Skip("counts read calls through /proc/self/io (Linux)")
 	}
 	const perAccount = 10_000
-	f := newFixture(t)
-	for _, account := range []string{"acme", "globex"} {
-		f.Source.Account = account
-		obs := make([]audit.Observation, perAccount)
-		for i := range obs {
-			o := key(fmt.Sprintf("repo-%04d", i/5), fmt.Sprint(i), "user1")
-			o.ID = audit.IdentityID("github", account, o.Kind, fmt.Sprintf("repo-%04d/%d", i/5, i))
-			if i%1000 == 7 {
-				o.Attributes[audit.AttrLastUseUnknown] = "true" // what show says was not read
-			}
-			obs[i] = o
+	st := twoAccountCampaign(t, perAccount, func(i int, o *audit.Observation) {
+		if i%1000 == 7 {
+			o.Attributes[audit.AttrLastUseUnknown] = "true" // what show says was not read
 		}
-		f.Snapshot(t, nil, obs...)
-	}
-	if _, err := campaigns.Create(ctx, f.Store, "lead", campaigns.Spec{Name: "q", Scope: "id:*", Due: "2026-12-31", Reviewers: []string{"r1", "r2"}}); err != nil {
-		t.Fatal(err)
-	}
-	// Read as nhi campaign show reads: the only store of the process,
-	// opened to read.
-	path := f.Store.Path()
-	if err := f.Store.Close(); err != nil {
-		t.Fatal(err)
-	}
-	st, err := audit.Open(ctx, path, audit.OpenOptions{ReadOnly: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	})
 	c, err := campaigns.Show(ctx, st, "q")
 	if err != nil {
 		t.Fatal(err)
