@@ -513,42 +513,47 @@ func printCampaign(w io.Writer, c *campaigns.Campaign, ob *campaigns.Offboarding
 // from it. The table read the campaign twice, once to measure and once
 // to print, most of the time of a campaign of a million items (issue
 // 21); and a decision made between the two reads could print a table
-// measured over other cells than it shows.
+// measured over other cells than it shows. Where the cells cannot be
+// kept (TMPDIR takes no file, or fills up), the items are read again to
+// print them, as before.
 func printItemTable(w io.Writer, t *table, shown itemSource, cells func(*campaigns.Item) []string, add func(*campaigns.Item) error) error {
-	noRoom := func(err error) error {
-		return fmt.Errorf("the table keeps its rows in TMPDIR until its columns' widths are known, and could not: %w; point TMPDIR at a directory with room, or print the items with -o csv, -o json or -o id, which keep nothing", err)
-	}
 	rows, err := spool.CreateBuffered("", "nhi-show-*", 64<<10)
-	if err != nil {
-		return noRoom(err)
+	if err == nil {
+		defer rows.Remove()
+	} else {
+		rows = nil
 	}
-	defer rows.Remove()
 	n := 0
 	if err := shown(func(it *campaigns.Item) error {
 		c := cells(it)
 		t.Measure(c...)
-		rows.Strings(c)
+		if rows != nil {
+			rows.Strings(c)
+		}
 		n++
 		return add(it)
 	}); err != nil {
 		return err
 	}
-	if err := rows.Close(); err != nil {
-		return noRoom(err)
+	var r *spool.Reader
+	if rows != nil && rows.Close() == nil {
+		r, _ = rows.Open(true)
 	}
-	r, err := rows.Open(true)
-	if err != nil {
-		return fmt.Errorf("reading the items' cells back: %w", err)
-	}
-	defer r.Close()
 	if err := t.Begin(w); err != nil {
 		return err
 	}
+	if r == nil {
+		if err := shown(func(it *campaigns.Item) error { return t.Line(w, cells(it)...) }); err != nil {
+			return err
+		}
+		return t.End(w)
+	}
+	defer r.Close()
 	for range n {
 		r.Next()
 		c := r.Strings()
 		if err := r.Err(); err != nil {
-			return fmt.Errorf("reading the items' cells back: %w", err)
+			return fmt.Errorf("reading the items' cells back from %s: %w", rows.Name(), err)
 		}
 		if err := t.Line(w, c...); err != nil {
 			return err
