@@ -147,22 +147,15 @@ func ProgressRead(f func(campaignID int64)) (restore func()) {
 }
 
 // ProgressAsGrouped is campaign name's progress as the database's
-// grouping counts it: the query loadProgress ran on every engine before
-// it read SQLite's items in key order (issue 21), kept here as the
-// oracle of what it answers now.
+// grouping counts it (progressGroupsBySQL): what loadProgress ran on
+// every engine before it read SQLite's items in key order (issue 21),
+// the oracle of what it answers now.
 func ProgressAsGrouped(ctx context.Context, st *audit.Store, name string) (Progress, error) {
 	c, err := load(ctx, st, name)
 	if err != nil {
 		return Progress{}, err
 	}
-	rows, err := st.Query(ctx, `SELECT reviewer, decision, carried <> '', decided_by, conflict, count(*)
-		FROM campaign_items WHERE campaign_id = ?
-		GROUP BY reviewer, decision, carried <> '', decided_by, conflict
-		ORDER BY min(identity_id)`, c.ID)
-	if err != nil {
-		return Progress{}, err
-	}
-	groups, err := scanGroups(rows)
+	groups, err := progressGroupsBySQL(ctx, st, c.ID)
 	if err != nil {
 		return Progress{}, err
 	}
